@@ -1,0 +1,1 @@
+"""The application: database, services, update pipeline, API and command line."""

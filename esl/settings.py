@@ -1,0 +1,43 @@
+"""One validated settings object, built once at start-up and passed in.
+
+Values come from environment variables prefixed `ESL_` and, optionally, from a dotenv
+file named by `ESL_ENV_FILE`. Nothing here connects to anything.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+from pydantic import Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+__all__ = ["Settings", "load_settings"]
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="ESL_", extra="ignore")
+
+    data_dir: Path = Field(
+        default=Path("esl-data"), description="Where SQLite, previews and keys live."
+    )
+    database_url: str | None = Field(
+        default=None, description="SQLAlchemy URL; unset means a SQLite file in data_dir."
+    )
+    broker_url: str | None = Field(
+        default=None, description="mqtt://user:pass@host:port; unset starts an embedded broker."
+    )
+    locale: str = "pl_PL"
+    currency: str = "PLN"
+
+    def resolved_database_url(self) -> str:
+        if self.database_url:
+            return self.database_url
+        return f"sqlite:///{(self.data_dir / 'esl.sqlite').as_posix()}"
+
+
+def load_settings(**overrides: object) -> Settings:
+    env_file = os.environ.get("ESL_ENV_FILE")
+    if env_file:
+        return Settings(_env_file=env_file, **overrides)  # type: ignore[call-arg]
+    return Settings(**overrides)  # type: ignore[arg-type]
