@@ -36,8 +36,9 @@ class Settings(BaseSettings):
         return f"sqlite:///{(self.data_dir / 'esl.sqlite').as_posix()}"
 
 
-def load_settings(**overrides: object) -> Settings:
+def load_settings() -> Settings:
+    """Build the settings once, at start-up, from the environment (and `ESL_ENV_FILE`)."""
     env_file = os.environ.get("ESL_ENV_FILE")
     if env_file:
-        return Settings(_env_file=env_file, **overrides)  # type: ignore[call-arg]
-    return Settings(**overrides)  # type: ignore[arg-type]
+        return Settings(_env_file=env_file)
+    return Settings()
