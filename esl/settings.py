@@ -29,6 +29,10 @@ class Settings(BaseSettings):
     )
     locale: str = "pl_PL"
     currency: str = "PLN"
+    api_host: str = Field(default="127.0.0.1", description="Where `esl serve` listens.")
+    api_port: int = Field(default=8000, ge=1, le=65535)
+    api_page_limit: int = Field(default=500, ge=1, description="Largest page a list returns.")
+    database_echo: bool = Field(default=False, description="Log every SQL statement.")
 
     def resolved_database_url(self) -> str:
         if self.database_url:

@@ -1,1 +1,62 @@
-"""Pricing engine: pure functions from catalogue, rules and an instant to resolved prices."""
+"""Pricing engine: pure functions from catalogue, rules and an instant to resolved prices.
+
+Start with `Catalogue` (products, stores, price rules, promotions; validated on build),
+`PriceLedger` (applied prices, append-only) and `resolve`. docs/pricing.md explains the
+precedence of price scopes, promotion stacking, the Omnibus prior price and rounding.
+"""
+
+from pricing.catalogue import Catalogue, CatalogueLineage
+from pricing.errors import EslError, PricingError
+from pricing.impact import change_impact, next_change_instant
+from pricing.ledger import (
+    PRIOR_PRICE_LOOKBACK,
+    LedgerEntry,
+    PriceKey,
+    PriceLedger,
+    lowest_prior_price,
+    reduction_started_at,
+)
+from pricing.money import Money, round_to_minor_unit
+from pricing.products import Channel, NetUnit, Product, Store
+from pricing.promotions import Promotion, PromotionKind, PromotionSummary
+from pricing.replay import all_price_keys, replay_history
+from pricing.resolution import resolve, resolve_many, select_rule_and_promotion
+from pricing.resolved import ResolvedPrice, label_fingerprint
+from pricing.rules import SCOPE_PRECEDENCE, PriceRule, PriceScope
+from pricing.unit_price import UnitPrice, unit_price
+
+__all__ = [
+    "PRIOR_PRICE_LOOKBACK",
+    "SCOPE_PRECEDENCE",
+    "Catalogue",
+    "CatalogueLineage",
+    "Channel",
+    "EslError",
+    "LedgerEntry",
+    "Money",
+    "NetUnit",
+    "PriceKey",
+    "PriceLedger",
+    "PriceRule",
+    "PriceScope",
+    "PricingError",
+    "Product",
+    "Promotion",
+    "PromotionKind",
+    "PromotionSummary",
+    "ResolvedPrice",
+    "Store",
+    "UnitPrice",
+    "all_price_keys",
+    "change_impact",
+    "label_fingerprint",
+    "lowest_prior_price",
+    "next_change_instant",
+    "reduction_started_at",
+    "replay_history",
+    "resolve",
+    "resolve_many",
+    "round_to_minor_unit",
+    "select_rule_and_promotion",
+    "unit_price",
+]

@@ -6,6 +6,27 @@ package imports nothing of ours.
 
     EslError                      root: `except EslError` catches everything we raise
     +-- PricingError              pricing/: bad money, prices, promotions, windows
+    |   +-- InvalidAmountError            not a finite decimal (floats are refused too)
+    |   +-- NegativeAmountError           money below zero
+    |   +-- UnknownCurrencyError          not an ISO 4217 code the engine knows
+    |   +-- CurrencyMismatchError         PLN + EUR
+    |   +-- NonPositivePriceError         a price rule of zero or less
+    |   +-- PercentOutOfRangeError        percent off outside (0, 100]
+    |   +-- InvalidPromotionError         a promotion missing what its kind needs
+    |   +-- PromotionPriceAboveRegularError   a "reduction" that would raise the price
+    |   +-- EmptyValidityWindowError      valid_from >= valid_until
+    |   +-- NaiveDatetimeError            a datetime without a timezone
+    |   +-- UnknownUnitError              a net-content unit outside g/kg/ml/l/m/pcs
+    |   +-- InvalidProductError           product facts that cannot be true
+    |   +-- ScopeConflictError            a price rule scoped to a zone and a store at once
+    |   +-- OverlappingWindowError        two rules in one scope valid at the same instant
+    |   +-- DuplicateIdError              two rules/promotions/products/stores with one id
+    |   +-- UnknownReferenceError         a rule naming a SKU, store or zone that is not there
+    |   |   +-- UnknownSkuError
+    |   |   +-- UnknownStoreError
+    |   +-- NoApplicablePriceError        no rule applies to (SKU, channel, store, instant)
+    |   +-- LedgerOrderError              an append that would rewrite the past
+    |   +-- UnsupportedLocaleError        a label language the engine cannot write
     +-- RenderingError            rendering/errors.py
     +-- ProtocolError             gateways/protocol/errors.py
     +-- GatewayError              gateways/errors.py
@@ -17,7 +38,31 @@ layer can turn it into a 4xx body without parsing messages.
 
 from __future__ import annotations
 
-__all__ = ["EslError", "PricingError"]
+__all__ = [
+    "CurrencyMismatchError",
+    "DuplicateIdError",
+    "EmptyValidityWindowError",
+    "EslError",
+    "InvalidAmountError",
+    "InvalidProductError",
+    "InvalidPromotionError",
+    "LedgerOrderError",
+    "NaiveDatetimeError",
+    "NegativeAmountError",
+    "NoApplicablePriceError",
+    "NonPositivePriceError",
+    "OverlappingWindowError",
+    "PercentOutOfRangeError",
+    "PricingError",
+    "PromotionPriceAboveRegularError",
+    "ScopeConflictError",
+    "UnknownCurrencyError",
+    "UnknownReferenceError",
+    "UnknownSkuError",
+    "UnknownStoreError",
+    "UnknownUnitError",
+    "UnsupportedLocaleError",
+]
 
 
 class EslError(Exception):
@@ -38,3 +83,87 @@ class PricingError(EslError):
     """A price, promotion or money value that the engine refuses."""
 
     code = "pricing_error"
+
+
+class InvalidAmountError(PricingError):
+    code = "invalid_amount"
+
+
+class NegativeAmountError(PricingError):
+    code = "negative_amount"
+
+
+class UnknownCurrencyError(PricingError):
+    code = "unknown_currency"
+
+
+class CurrencyMismatchError(PricingError):
+    code = "currency_mismatch"
+
+
+class NonPositivePriceError(PricingError):
+    code = "non_positive_price"
+
+
+class PercentOutOfRangeError(PricingError):
+    code = "percent_out_of_range"
+
+
+class InvalidPromotionError(PricingError):
+    code = "invalid_promotion"
+
+
+class PromotionPriceAboveRegularError(PricingError):
+    code = "promotion_price_above_regular"
+
+
+class EmptyValidityWindowError(PricingError):
+    code = "empty_validity_window"
+
+
+class NaiveDatetimeError(PricingError):
+    code = "naive_datetime"
+
+
+class UnknownUnitError(PricingError):
+    code = "unknown_unit"
+
+
+class InvalidProductError(PricingError):
+    code = "invalid_product"
+
+
+class ScopeConflictError(PricingError):
+    code = "scope_conflict"
+
+
+class OverlappingWindowError(PricingError):
+    code = "overlapping_window"
+
+
+class DuplicateIdError(PricingError):
+    code = "duplicate_id"
+
+
+class UnknownReferenceError(PricingError):
+    code = "unknown_reference"
+
+
+class UnknownSkuError(UnknownReferenceError):
+    code = "unknown_sku"
+
+
+class UnknownStoreError(UnknownReferenceError):
+    code = "unknown_store"
+
+
+class NoApplicablePriceError(PricingError):
+    code = "no_applicable_price"
+
+
+class LedgerOrderError(PricingError):
+    code = "ledger_order"
+
+
+class UnsupportedLocaleError(PricingError):
+    code = "unsupported_locale"

@@ -4,12 +4,32 @@ from __future__ import annotations
 
 import typer
 
-from esl.cli import bench_cmd
+from esl.cli import (
+    bench_cmd,
+    db_cmd,
+    demo_cmd,
+    import_cmd,
+    keys_cmd,
+    mqtt_cmd,
+    publish_cmd,
+    render_cmd,
+    serve_cmd,
+    sim_cmd,
+)
 
 __all__ = ["app", "main"]
 
 app = typer.Typer(no_args_is_help=True, add_completion=False, help="ESL and price-sync controller.")
 bench_cmd.register(app)
+mqtt_cmd.register(app)
+sim_cmd.register(app)
+db_cmd.register(app)
+import_cmd.register(app)
+keys_cmd.register(app)
+publish_cmd.register(app)
+serve_cmd.register(app)
+demo_cmd.register(app)
+render_cmd.register(app)
 
 
 def main() -> None:

@@ -1,0 +1,57 @@
+"""The FastAPI application: `create_app(settings)` builds it; nothing connects at import."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import UTC, datetime
+
+from fastapi import FastAPI
+from sqlalchemy import Engine
+
+from esl.api.dependencies import ApiContext
+from esl.api.errors import install_error_handlers
+from esl.api.routes import catalogue, labels, prices, publications
+from esl.api.schemas import ErrorBody
+from esl.db.engine import create_engine_for, session_factory
+from esl.settings import Settings
+
+__all__ = ["API_PREFIX", "create_app", "utc_now"]
+
+API_PREFIX = "/api/v1"
+ERROR_RESPONSES: dict[int | str, dict[str, object]] = {
+    status: {"model": ErrorBody, "description": text}
+    for status, text in (
+        (401, "No or unknown API key"),
+        (403, "The key's role may not do this"),
+        (404, "No such resource"),
+        (409, "Conflicts with the stored state"),
+        (422, "The request is malformed or its content is refused"),
+    )
+}
+
+
+def utc_now() -> datetime:
+    return datetime.now(UTC)
+
+
+def create_app(
+    settings: Settings,
+    *,
+    engine: Engine | None = None,
+    clock: Callable[[], datetime] = utc_now,
+) -> FastAPI:
+    """The API over the database named by `settings` (or `engine`); `clock` tells time."""
+    engine = engine or create_engine_for(
+        settings.resolved_database_url(), echo=settings.database_echo
+    )
+    app = FastAPI(
+        title="ESL price sync",
+        version="1",
+        description="Store of record for prices, promotions, publications and labels.",
+        responses=ERROR_RESPONSES,
+    )
+    app.state.context = ApiContext(settings=settings, sessions=session_factory(engine), clock=clock)
+    install_error_handlers(app)
+    for module in (catalogue, prices, publications, labels):
+        app.include_router(module.router, prefix=API_PREFIX)
+    return app

@@ -1,0 +1,125 @@
+"""Zones, stores, products and label models: reference data."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Depends, Path
+from sqlalchemy import select
+
+from esl.api.dependencies import ANY_ROLE, CurrentSession, allow
+from esl.api.pagination import PageParams, page_params, paginate
+from esl.api.schemas import (
+    LabelModelIn,
+    LabelModelOut,
+    Page,
+    ProductIn,
+    ProductOut,
+    StoreIn,
+    StoreOut,
+    ZoneIn,
+    ZoneOut,
+)
+from esl.db.models import LabelModelRow, ProductRow, StoreRow, ZoneRow
+from esl.errors import NotFoundError
+from esl.imports.products import product_values
+from esl.services.keys import Principal, Role
+from pricing.errors import PricingError
+from pricing.products import NetUnit, Product
+
+__all__ = ["router"]
+
+router = APIRouter()
+Reader = Annotated[Principal, Depends(allow(*ANY_ROLE))]
+Admin = Annotated[Principal, Depends(allow(Role.ADMIN))]
+PricingTeam = Annotated[Principal, Depends(allow(Role.PRICING))]
+Pages = Annotated[PageParams, Depends(page_params)]
+CodePath = Annotated[str, Path(min_length=1, max_length=32, pattern=r"^[A-Za-z0-9_.\-]+$")]
+SkuPath = Annotated[str, Path(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9_.\-]+$")]
+
+
+@router.get("/zones", response_model=Page[ZoneOut], tags=["catalogue"])
+def list_zones(session: CurrentSession, _: Reader, page: Pages) -> dict[str, Any]:
+    return paginate(session, select(ZoneRow).order_by(ZoneRow.code), page, ZoneOut.model_validate)
+
+
+@router.put("/zones/{code}", response_model=ZoneOut, tags=["catalogue"])
+def put_zone(code: CodePath, body: ZoneIn, session: CurrentSession, _: Admin) -> ZoneRow:
+    row = session.get(ZoneRow, code) or ZoneRow(code=code, name=body.name)
+    row.name = body.name
+    session.add(row)
+    return row
+
+
+@router.get("/stores", response_model=Page[StoreOut], tags=["catalogue"])
+def list_stores(session: CurrentSession, _: Reader, page: Pages) -> dict[str, Any]:
+    statement = select(StoreRow).order_by(StoreRow.code)
+    return paginate(session, statement, page, StoreOut.model_validate)
+
+
+@router.get("/stores/{code}", response_model=StoreOut, tags=["catalogue"])
+def get_store(code: CodePath, session: CurrentSession, _: Reader) -> StoreRow:
+    row = session.get(StoreRow, code)
+    if row is None:
+        raise NotFoundError("store", code)
+    return row
+
+
+@router.put("/stores/{code}", response_model=StoreOut, tags=["catalogue"])
+def put_store(code: CodePath, body: StoreIn, session: CurrentSession, _: Admin) -> StoreRow:
+    if body.zone is not None and session.get(ZoneRow, body.zone) is None:
+        raise NotFoundError("zone", body.zone)
+    row = session.get(StoreRow, code) or StoreRow(code=code)
+    row.name, row.zone = body.name, body.zone
+    session.add(row)
+    return row
+
+
+@router.get("/products", response_model=Page[ProductOut], tags=["catalogue"])
+def list_products(
+    session: CurrentSession, _: Reader, page: Pages, category: str | None = None
+) -> dict[str, Any]:
+    statement = select(ProductRow).order_by(ProductRow.sku)
+    if category is not None:
+        statement = statement.where(ProductRow.category == category)
+    return paginate(session, statement, page, ProductOut.model_validate)
+
+
+@router.get("/products/{sku}", response_model=ProductOut, tags=["catalogue"])
+def get_product(sku: SkuPath, session: CurrentSession, _: Reader) -> ProductRow:
+    row = session.get(ProductRow, sku)
+    if row is None:
+        raise NotFoundError("product", sku)
+    return row
+
+
+@router.put("/products/{sku}", response_model=ProductOut, tags=["catalogue"])
+def put_product(
+    sku: SkuPath, body: ProductIn, session: CurrentSession, _: PricingTeam
+) -> ProductRow:
+    try:
+        product = Product(sku=sku, **{**body.model_dump(), "net_unit": NetUnit(body.net_unit)})
+    except PricingError as error:
+        raise error
+    values = product_values(product)
+    row = session.get(ProductRow, sku) or ProductRow(sku=sku)
+    for name, value in values.items():
+        setattr(row, name, value)
+    session.add(row)
+    return row
+
+
+@router.get("/label-models", response_model=Page[LabelModelOut], tags=["labels"])
+def list_label_models(session: CurrentSession, _: Reader, page: Pages) -> dict[str, Any]:
+    statement = select(LabelModelRow).order_by(LabelModelRow.id)
+    return paginate(session, statement, page, LabelModelOut.model_validate)
+
+
+@router.put("/label-models/{model_id}", response_model=LabelModelOut, tags=["labels"])
+def put_label_model(
+    model_id: CodePath, body: LabelModelIn, session: CurrentSession, _: Admin
+) -> LabelModelRow:
+    row = session.get(LabelModelRow, model_id) or LabelModelRow(id=model_id)
+    row.width, row.height, row.accent_colour = body.width, body.height, body.accent_colour
+    session.add(row)
+    return row

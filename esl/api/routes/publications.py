@@ -1,0 +1,179 @@
+"""Publications (draft -> validated -> published) and CSV imports: the pricing team's writes."""
+
+from __future__ import annotations
+
+import io
+from typing import Annotated, Any, Literal
+
+from fastapi import APIRouter, Depends, Path, UploadFile
+from sqlalchemy import select
+
+from esl.api.dependencies import ANY_ROLE, ApiContext, CurrentSession, allow, context
+from esl.api.pagination import PageParams, page_params, paginate
+from esl.api.schemas import ImportOut, Page, PublicationIn, PublicationOut
+from esl.db.models import PublicationItemRow, PublicationRow
+from esl.errors import ImportRejectedError, NotFoundError
+from esl.imports import (
+    import_history,
+    import_prices,
+    import_products,
+    import_promotions,
+)
+from esl.services.keys import Principal, Role
+from esl.services.publication import (
+    create_publication,
+    publish_publication,
+    validate_publication,
+)
+
+__all__ = ["router"]
+
+router = APIRouter()
+Reader = Annotated[Principal, Depends(allow(*ANY_ROLE))]
+PricingTeam = Annotated[Principal, Depends(allow(Role.PRICING))]
+Pages = Annotated[PageParams, Depends(page_params)]
+Ctx = Annotated[ApiContext, Depends(context)]
+PublicationId = Annotated[int, Path(ge=1, le=2**62)]
+MAX_UPLOAD_BYTES = 64 * 1024 * 1024
+
+
+def _out(session: Any, row: PublicationRow, *, with_items: bool) -> PublicationOut:
+    out = PublicationOut.model_validate(row)
+    if with_items:
+        out.items = [
+            {"position": item.position, **item.payload}
+            for item in session.scalars(
+                select(PublicationItemRow)
+                .where(PublicationItemRow.publication_id == row.id)
+                .order_by(PublicationItemRow.position)
+            )
+        ]
+    return out
+
+
+@router.get("/publications", response_model=Page[PublicationOut], tags=["publications"])
+def list_publications(
+    session: CurrentSession,
+    _: Reader,
+    page: Pages,
+    status: Literal["draft", "validated", "published"] | None = None,
+) -> dict[str, Any]:
+    statement = select(PublicationRow).order_by(PublicationRow.id.desc())
+    if status is not None:
+        statement = statement.where(PublicationRow.status == status)
+    return paginate(session, statement, page, PublicationOut.model_validate)
+
+
+@router.post("/publications", response_model=PublicationOut, status_code=201, tags=["publications"])
+def post_publication(
+    body: PublicationIn, ctx: Ctx, session: CurrentSession, who: PricingTeam
+) -> PublicationOut:
+    row = create_publication(
+        session,
+        title=body.title,
+        effective_at=body.effective_at,
+        items=[
+            item.model_dump(exclude_defaults=True) | {"action": item.action} for item in body.items
+        ],
+        created_by=who.name,
+        now=ctx.clock(),
+    )
+    return _out(session, row, with_items=True)
+
+
+@router.get("/publications/{publication_id}", response_model=PublicationOut, tags=["publications"])
+def get_publication(
+    publication_id: PublicationId, session: CurrentSession, _: Reader
+) -> PublicationOut:
+    row = session.get(PublicationRow, publication_id)
+    if row is None:
+        raise NotFoundError("publication", publication_id)
+    return _out(session, row, with_items=True)
+
+
+@router.post(
+    "/publications/{publication_id}/validate",
+    response_model=PublicationOut,
+    tags=["publications"],
+)
+def post_validate(
+    publication_id: PublicationId, ctx: Ctx, session: CurrentSession, _: PricingTeam
+) -> PublicationOut:
+    """Check every item; the answer lists a reason per rejected item (status stays draft)."""
+    row = validate_publication(
+        session, publication_id, now=ctx.clock(), currency=ctx.settings.currency
+    )
+    return _out(session, row, with_items=False)
+
+
+@router.post(
+    "/publications/{publication_id}/publish",
+    response_model=PublicationOut,
+    tags=["publications"],
+)
+def post_publish(
+    publication_id: PublicationId, ctx: Ctx, session: CurrentSession, who: PricingTeam
+) -> PublicationOut:
+    """Apply all items atomically; the impact says how many prices and which labels change."""
+    row = publish_publication(
+        session,
+        publication_id,
+        published_by=who.name,
+        now=ctx.clock(),
+        currency=ctx.settings.currency,
+    )
+    return _out(session, row, with_items=False)
+
+
+async def _text(upload: UploadFile) -> str:
+    data = await upload.read(MAX_UPLOAD_BYTES + 1)
+    if len(data) > MAX_UPLOAD_BYTES:
+        raise ImportRejectedError(
+            "file too large", problems=[{"line": 0, "reason": f"over {MAX_UPLOAD_BYTES} bytes"}]
+        )
+    try:
+        return data.decode("utf-8-sig")
+    except UnicodeDecodeError as error:
+        raise ImportRejectedError(
+            "file is not UTF-8 text", problems=[{"line": 0, "reason": str(error)}]
+        ) from error
+
+
+@router.post("/imports/{kind}", response_model=ImportOut, tags=["imports"])
+async def post_import(
+    kind: Literal["prices", "promotions", "products", "history"],
+    file: UploadFile,
+    ctx: Ctx,
+    who: PricingTeam,
+) -> dict[str, object]:
+    """Upload a CSV file (multipart field `file`): all rows apply, or none and every bad row."""
+    text = await _text(file)
+    now = ctx.clock()
+    currency = ctx.settings.currency
+    with ctx.sessions() as session, session.begin():
+        source = io.StringIO(text, newline="")
+        if kind == "prices":
+            report = import_prices(
+                session,
+                source,
+                currency=currency,
+                imported_by=who.name,
+                now=now,
+                title=file.filename or "price file",
+            )
+        elif kind == "promotions":
+            report = import_promotions(
+                session,
+                source,
+                currency=currency,
+                imported_by=who.name,
+                now=now,
+                title=file.filename or "promotion file",
+            )
+        elif kind == "products":
+            report = import_products(session, source, imported_by=who.name, now=now)
+        else:
+            report = import_history(
+                session, source, currency=currency, imported_by=who.name, now=now
+            )
+    return report.to_dict()

@@ -1,0 +1,315 @@
+"""Request and response bodies of the API, separate from the database rows.
+
+Money travels as a decimal string ("12.99") beside its currency, never as a float.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from decimal import Decimal
+from typing import Any, Generic, Literal, TypeVar
+
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
+
+__all__ = [
+    "BindingIn",
+    "BindingOut",
+    "ErrorBody",
+    "GatewayIn",
+    "GatewayOut",
+    "ImportOut",
+    "LabelIn",
+    "LabelModelIn",
+    "LabelModelOut",
+    "LabelOut",
+    "LedgerEntryOut",
+    "Page",
+    "PriceRuleOut",
+    "ProductIn",
+    "ProductOut",
+    "PromotionOut",
+    "PublicationIn",
+    "PublicationItemIn",
+    "PublicationOut",
+    "QuoteOut",
+    "StoreIn",
+    "StoreOut",
+    "ZoneIn",
+    "ZoneOut",
+]
+
+T = TypeVar("T")
+
+
+class _Out(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
+
+class _In(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class ErrorDetail(BaseModel):
+    model_config = ConfigDict(extra="allow")
+    code: str
+    message: str
+
+
+class ErrorBody(BaseModel):
+    error: ErrorDetail
+
+
+class Page(BaseModel, Generic[T]):
+    items: list[T]
+    total: int
+    limit: int
+    offset: int
+    next_offset: int | None
+
+
+class ZoneIn(_In):
+    name: str = Field(min_length=1, max_length=128)
+
+
+class ZoneOut(_Out):
+    code: str
+    name: str
+
+
+class StoreIn(_In):
+    name: str = Field(min_length=1, max_length=128)
+    zone: str | None = Field(default=None, max_length=32)
+
+
+class StoreOut(_Out):
+    code: str
+    name: str
+    zone: str | None
+
+
+class ProductIn(_In):
+    name: str = Field(min_length=1, max_length=256)
+    brand: str = Field(default="", max_length=128)
+    gtin: str = Field(default="", max_length=14)
+    category: str = Field(default="", max_length=128)
+    vat_rate: Decimal = Field(ge=0, lt=100, max_digits=8, decimal_places=4)
+    net_content: Decimal = Field(gt=0, max_digits=12, decimal_places=4)
+    net_unit: Literal["g", "kg", "ml", "l", "m", "pcs"]
+    perishable: bool = False
+    on_sale_since: AwareDatetime
+    web_url: str | None = Field(default=None, max_length=512)
+    unit_price_per_100: bool = False
+
+
+class ProductOut(_Out):
+    sku: str
+    name: str
+    brand: str
+    gtin: str
+    category: str
+    vat_rate: Decimal
+    net_content: Decimal
+    net_unit: str
+    perishable: bool
+    on_sale_since: datetime
+    web_url: str | None
+    unit_price_per_100: bool
+
+
+class PriceRuleOut(_Out):
+    id: str
+    sku: str
+    amount: Decimal
+    currency: str
+    channel: str | None
+    zone: str | None
+    store: str | None
+    valid_from: datetime | None
+    valid_until: datetime | None
+    publication_id: int | None
+
+
+class PromotionOut(BaseModel):
+    id: str
+    name: str
+    kind: str
+    skus: list[str]
+    categories: list[str]
+    channels: list[str]
+    zones: list[str]
+    stores: list[str]
+    percent: Decimal | None
+    amount: Decimal | None
+    currency: str | None
+    quantity: int | None
+    free_quantity: int | None
+    priority: int
+    exclusive: bool
+    valid_from: datetime | None
+    valid_until: datetime | None
+
+
+class LedgerEntryOut(_Out):
+    sku: str
+    channel: str
+    store: str
+    effective_at: datetime
+    amount: Decimal
+    regular_amount: Decimal
+    currency: str
+    promotion_id: str | None
+    source: str
+    publication_id: int | None
+    recorded_at: datetime
+
+
+class PublicationItemIn(_In):
+    """One change. `set_price`/`end_price` name a scope; promotions carry their fields."""
+
+    action: Literal["set_price", "end_price", "upsert_promotion", "end_promotion"]
+    sku: str | None = Field(default=None, max_length=64)
+    channel: Literal["store", "web", "app"] | None = None
+    zone: str | None = Field(default=None, max_length=32)
+    store: str | None = Field(default=None, max_length=32)
+    amount: Decimal | None = Field(default=None, max_digits=12, decimal_places=2)
+    currency: str | None = Field(default=None, min_length=3, max_length=3)
+    valid_until: AwareDatetime | None = None
+    # promotions
+    promotion_id: str | None = Field(default=None, max_length=64)
+    name: str | None = Field(default=None, max_length=256)
+    kind: (
+        Literal[
+            "percent_off", "amount_off", "fixed_price", "multi_buy", "buy_n_get_m", "loyalty_price"
+        ]
+        | None
+    ) = None
+    skus: list[str] = Field(default_factory=list, max_length=10_000)
+    categories: list[str] = Field(default_factory=list, max_length=1_000)
+    channels: list[Literal["store", "web", "app"]] = Field(default_factory=list, max_length=3)
+    zones: list[str] = Field(default_factory=list, max_length=1_000)
+    stores: list[str] = Field(default_factory=list, max_length=10_000)
+    percent: Decimal | None = Field(default=None, max_digits=7, decimal_places=4)
+    quantity: int | None = Field(default=None, ge=1, le=1000)
+    free_quantity: int | None = Field(default=None, ge=1, le=1000)
+    priority: int = Field(default=0, ge=-1000, le=1000)
+    exclusive: bool = False
+    valid_from: AwareDatetime | None = None
+
+
+class PublicationIn(_In):
+    title: str = Field(min_length=1, max_length=256)
+    effective_at: AwareDatetime | None = Field(
+        default=None, description="When the changes take effect; unset means when published."
+    )
+    items: list[PublicationItemIn] = Field(min_length=1, max_length=10_000)
+
+
+class PublicationOut(_Out):
+    id: int
+    title: str
+    kind: str
+    status: str
+    created_by: str
+    created_at: datetime
+    effective_at: datetime | None
+    validated_at: datetime | None
+    published_at: datetime | None
+    published_by: str | None
+    problems: list[dict[str, Any]]
+    impact: dict[str, Any] | None
+    items: list[dict[str, Any]] = Field(default_factory=list)
+
+
+class ImportOut(BaseModel):
+    kind: str
+    rows: int
+    inserted: int
+    updated: int
+    unchanged: int
+    publication_id: int | None
+
+
+class LabelModelIn(_In):
+    width: int = Field(ge=8, le=4096)
+    height: int = Field(ge=8, le=4096)
+    accent_colour: str | None = Field(default=None, max_length=16)
+
+
+class LabelModelOut(_Out):
+    id: str
+    width: int
+    height: int
+    accent_colour: str | None
+
+
+class GatewayIn(_In):
+    store: str = Field(min_length=1, max_length=32)
+    transport: Literal["mqtt", "ble"]
+    name: str = Field(min_length=1, max_length=128)
+
+
+class GatewayOut(_Out):
+    id: str
+    store: str
+    transport: str
+    name: str
+
+
+class LabelIn(_In):
+    id: str = Field(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9][A-Za-z0-9_.:\-]*$")
+    store: str = Field(min_length=1, max_length=32)
+    model: str = Field(min_length=1, max_length=32)
+    gateway: str | None = Field(default=None, max_length=64)
+
+
+class BindingIn(_In):
+    sku: str = Field(min_length=1, max_length=64)
+    template: str = Field(default="standard", min_length=1, max_length=64)
+
+
+class BindingOut(_Out):
+    label_id: str
+    sku: str
+    template: str
+    bound_at: datetime
+    bound_by: str
+    unbound_at: datetime | None
+
+
+class LabelOut(_Out):
+    id: str
+    store: str
+    model: str
+    gateway: str | None
+    registered_at: datetime
+    binding: BindingOut | None = None
+
+
+class PromotionSummaryOut(BaseModel):
+    id: str
+    name: str
+    kind: str
+    text: str
+    valid_until: datetime | None
+    effective_unit_price: Decimal
+    min_quantity: int
+    loyalty_only: bool
+
+
+class QuoteOut(BaseModel):
+    sku: str
+    channel: str
+    store: str
+    at: datetime
+    currency: str
+    regular_price: Decimal
+    price: Decimal
+    promotion: PromotionSummaryOut | None
+    prior_price: Decimal | None
+    saving: Decimal | None
+    saving_percent: Decimal | None
+    unit_price: Decimal | None
+    unit_label: str | None
+    price_rule_id: str
+    price_scope: str
+    fingerprint: str

@@ -1,0 +1,145 @@
+"""`esl import prices|promotions|products|history FILE.csv` and `esl export prices`."""
+
+from __future__ import annotations
+
+import json
+import sys
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from esl.db.engine import create_engine_for, session_factory
+from esl.errors import ImportRejectedError
+from esl.imports import (
+    export_prices,
+    import_history,
+    import_prices,
+    import_products,
+    import_promotions,
+)
+from esl.imports.report import ImportReport
+from esl.settings import load_settings
+
+__all__ = ["register"]
+
+MAX_PRINTED_PROBLEMS = 50
+
+
+def _run(kind: str, path: Path, *, who: str, record_ledger: bool, as_json: bool) -> None:
+    settings = load_settings()
+    sessions = session_factory(create_engine_for(settings.resolved_database_url()))
+    now = datetime.now(UTC)
+    try:
+        with (
+            sessions() as session,
+            session.begin(),
+            path.open(encoding="utf-8-sig", newline="") as f,
+        ):
+            report: ImportReport
+            if kind == "prices":
+                report = import_prices(
+                    session,
+                    f,
+                    currency=settings.currency,
+                    imported_by=who,
+                    now=now,
+                    title=path.name,
+                    record_ledger=record_ledger,
+                )
+            elif kind == "promotions":
+                report = import_promotions(
+                    session,
+                    f,
+                    currency=settings.currency,
+                    imported_by=who,
+                    now=now,
+                    title=path.name,
+                )
+            elif kind == "products":
+                report = import_products(session, f, imported_by=who, now=now)
+            else:
+                report = import_history(
+                    session, f, currency=settings.currency, imported_by=who, now=now
+                )
+    except ImportRejectedError as error:
+        if as_json:
+            typer.echo(json.dumps(error.to_dict()))
+        else:
+            typer.echo(f"{path}: {error.message}", err=True)
+            for problem in error.problems[:MAX_PRINTED_PROBLEMS]:
+                typer.echo(f"  line {problem['line']}: {problem['reason']}", err=True)
+            if len(error.problems) > MAX_PRINTED_PROBLEMS:
+                typer.echo(f"  … and {len(error.problems) - MAX_PRINTED_PROBLEMS} more", err=True)
+        raise typer.Exit(1) from error
+    except UnicodeDecodeError as error:
+        typer.echo(f"{path}: not UTF-8 text ({error})", err=True)
+        raise typer.Exit(1) from error
+    if as_json:
+        typer.echo(json.dumps(report.to_dict()))
+    else:
+        typer.echo(
+            f"{path}: {report.rows} rows, {report.inserted} new, {report.updated} changed, "
+            f"{report.unchanged} unchanged"
+        )
+
+
+def register(app: typer.Typer) -> None:
+    importer = typer.Typer(no_args_is_help=True, help="Load CSV files (docs/csv-formats.md).")
+    FileArg = typer.Argument(..., exists=True, dir_okay=False, readable=True)  # noqa: N806
+    By = typer.Option("cli", "--by", help="Recorded as who imported the file.")  # noqa: N806
+    AsJson = typer.Option(False, "--json", help="Print the report as JSON.")  # noqa: N806
+
+    @importer.command("prices")
+    def prices(
+        path: Path = FileArg,
+        by: str = By,
+        as_json: bool = AsJson,
+        ledger: bool = typer.Option(
+            True, "--ledger/--no-ledger", help="Record changed applied prices in the ledger."
+        ),
+    ) -> None:
+        """Regular prices: all rows apply or none; re-importing the same file changes nothing."""
+        _run("prices", path, who=by, record_ledger=ledger, as_json=as_json)
+
+    @importer.command("promotions")
+    def promotions(path: Path = FileArg, by: str = By, as_json: bool = AsJson) -> None:
+        """Promotions, one per row."""
+        _run("promotions", path, who=by, record_ledger=False, as_json=as_json)
+
+    @importer.command("products")
+    def products(path: Path = FileArg, by: str = By, as_json: bool = AsJson) -> None:
+        """Product master data."""
+        _run("products", path, who=by, record_ledger=False, as_json=as_json)
+
+    @importer.command("history")
+    def history(path: Path = FileArg, by: str = By, as_json: bool = AsJson) -> None:
+        """Prices that applied before installation, into the ledger (for the 30-day low)."""
+        _run("history", path, who=by, record_ledger=False, as_json=as_json)
+
+    app.add_typer(importer, name="import")
+
+    exporter = typer.Typer(no_args_is_help=True, help="Write CSV files in the import formats.")
+
+    @exporter.command("prices")
+    def export(
+        output: Annotated[
+            Path | None, typer.Option("--output", "-o", help="Default: stdout.")
+        ] = None,
+        current: bool = typer.Option(False, "--current", help="Only rules in force now."),
+    ) -> None:
+        """Every stored price rule, in the price import format."""
+        settings = load_settings()
+        sessions = session_factory(create_engine_for(settings.resolved_database_url()))
+        now = datetime.now(UTC) if current else None
+        with sessions() as session:
+            if output is None:
+                for chunk in export_prices(session, current_at=now):
+                    sys.stdout.write(chunk)
+                return
+            with output.open("w", encoding="utf-8", newline="") as f:
+                for chunk in export_prices(session, current_at=now):
+                    f.write(chunk)
+
+    app.add_typer(exporter, name="export")

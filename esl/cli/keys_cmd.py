@@ -1,0 +1,62 @@
+"""`esl keys create|list|revoke`: API keys, stored hashed; the token is printed once."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Annotated
+
+import typer
+from sqlalchemy.orm import Session, sessionmaker
+
+from esl.db.engine import create_engine_for, session_factory
+from esl.services.keys import Role, create_key, list_keys, revoke_key
+from esl.settings import load_settings
+from pricing.errors import EslError
+
+__all__ = ["register"]
+
+
+def sessions() -> sessionmaker[Session]:
+    return session_factory(create_engine_for(load_settings().resolved_database_url()))
+
+
+def register(app: typer.Typer) -> None:
+    keys = typer.Typer(no_args_is_help=True, help="API keys and their roles.")
+
+    @keys.command("create")
+    def create(
+        name: Annotated[str, typer.Argument(help="Who or what uses the key.")],
+        role: Annotated[Role, typer.Option("--role", help="pricing, store, auditor or admin.")],
+        store: str | None = typer.Option(None, "--store", help="The store of a store key."),
+    ) -> None:
+        """Create a key and print its token (it is not stored and cannot be shown again)."""
+        try:
+            with sessions()() as session, session.begin():
+                _, token = create_key(
+                    session, name=name, role=role, store=store, now=datetime.now(UTC)
+                )
+        except EslError as error:
+            typer.echo(f"error: {error.message}", err=True)
+            raise typer.Exit(1) from error
+        typer.echo(token)
+
+    @keys.command("list")
+    def list_() -> None:
+        """Name, role, store, token prefix and state of every key."""
+        with sessions()() as session:
+            for row in list_keys(session):
+                state = "revoked" if row.revoked_at else "active"
+                typer.echo(f"{row.name}\t{row.role}\t{row.store or '-'}\t{row.prefix}…\t{state}")
+
+    @keys.command("revoke")
+    def revoke(name: str = typer.Argument(...)) -> None:
+        """Refuse the key from now on."""
+        try:
+            with sessions()() as session, session.begin():
+                revoke_key(session, name=name, now=datetime.now(UTC))
+        except EslError as error:
+            typer.echo(f"error: {error.message}", err=True)
+            raise typer.Exit(1) from error
+        typer.echo(f"revoked {name}")
+
+    app.add_typer(keys, name="keys")

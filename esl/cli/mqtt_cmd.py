@@ -1,0 +1,119 @@
+"""`esl mqtt ...`: Mosquitto files for a deployment, and the embedded broker on its own."""
+
+from __future__ import annotations
+
+import asyncio
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from esl.mqtt.errors import MosquittoConfigError
+from esl.mqtt.mosquitto_config import (
+    DEFAULT_CONTROLLER_USERNAME,
+    ListenerTls,
+    gateways_from_counts,
+    gateways_from_lines,
+    write_mosquitto_config,
+)
+from gateways.errors import GatewayError
+
+__all__ = ["register"]
+
+
+def register(app: typer.Typer) -> None:
+    mqtt_app = typer.Typer(no_args_is_help=True, help="MQTT broker set-up.")
+    app.add_typer(mqtt_app, name="mqtt")
+
+    @mqtt_app.command("config")
+    def config(
+        output: Annotated[Path, typer.Option("-o", "--output", help="Directory to write into.")],
+        stores: Annotated[str, typer.Option(help="Store codes, comma-separated: S001,S002.")] = "",
+        gateways_per_store: Annotated[
+            int, typer.Option(help="Gateways gw1..gwN in each store.")
+        ] = 1,
+        gateways_file: Annotated[
+            Path | None, typer.Option(help="Instead of --stores: one 'store,gateway' per line.")
+        ] = None,
+        controller_user: Annotated[
+            str, typer.Option(help="The controller's login.")
+        ] = DEFAULT_CONTROLLER_USERNAME,
+        port: Annotated[int, typer.Option(help="Plain MQTT listener port.")] = 1883,
+        bind: Annotated[str, typer.Option(help="Address the listeners bind to.")] = "0.0.0.0",
+        install_dir: Annotated[
+            Path | None,
+            typer.Option(help="Where the files will live on the broker host (default: --output)."),
+        ] = None,
+        tls_port: Annotated[int, typer.Option(help="TLS listener port (with --certfile).")] = 8883,
+        certfile: Annotated[
+            Path | None, typer.Option(help="Server certificate: adds a TLS listener.")
+        ] = None,
+        keyfile: Annotated[Path | None, typer.Option(help="Server private key.")] = None,
+        cafile: Annotated[
+            Path | None, typer.Option(help="CA that signed client certificates.")
+        ] = None,
+        require_client_cert: Annotated[
+            bool, typer.Option(help="Refuse TLS clients without a certificate.")
+        ] = False,
+    ) -> None:
+        """Write mosquitto.conf, passwords, acl and credentials.json (0600) for these gateways."""
+        try:
+            if gateways_file is not None:
+                gateways = gateways_from_lines(
+                    gateways_file.read_text(encoding="utf-8").splitlines()
+                )
+            else:
+                codes = [code for code in stores.split(",") if code.strip()]
+                gateways = gateways_from_counts(codes, per_store=gateways_per_store)
+            tls = None
+            if certfile is not None or keyfile is not None:
+                if certfile is None or keyfile is None:
+                    raise MosquittoConfigError(reason="--certfile and --keyfile go together")
+                tls = ListenerTls(
+                    port=tls_port,
+                    certfile=certfile.absolute(),
+                    keyfile=keyfile.absolute(),
+                    cafile=cafile.absolute() if cafile else None,
+                    require_client_certificate=require_client_cert,
+                )
+            written = write_mosquitto_config(
+                output,
+                gateways,
+                controller_username=controller_user,
+                install_dir=install_dir,
+                port=port,
+                bind_address=bind,
+                tls=tls,
+            )
+        except (GatewayError, OSError) as exc:
+            typer.echo(f"error: {exc}", err=True)
+            raise typer.Exit(1) from None
+        accounts = written.accounts
+        typer.echo(f"wrote {written.conf}, {written.passwords.name}, {written.acl.name}")
+        typer.echo(
+            f"{len(accounts.gateways)} gateway accounts in "
+            f"{len({a.store for a in accounts.gateways})} stores, controller "
+            f"'{accounts.controller.username}'; {len(written.new_usernames)} new"
+        )
+        typer.echo(f"passwords are in {written.credentials} (mode 0600); hand each gateway its own")
+        typer.echo(f"run: mosquitto -c {written.conf}")
+
+    @mqtt_app.command("broker")
+    def broker(
+        port: Annotated[int, typer.Option(help="Loopback port to listen on.")] = 1883,
+    ) -> None:
+        """Run the embedded broker (amqtt) on 127.0.0.1 until interrupted: for trials only."""
+        from esl.mqtt.embedded_broker import EmbeddedBroker
+
+        async def serve() -> None:
+            async with EmbeddedBroker(port=port) as running:
+                typer.echo(f"embedded broker at {running.endpoint.url} (Ctrl-C stops it)")
+                await asyncio.Event().wait()
+
+        try:
+            asyncio.run(serve())
+        except KeyboardInterrupt:
+            pass
+        except GatewayError as exc:
+            typer.echo(f"error: {exc}", err=True)
+            raise typer.Exit(1) from None

@@ -1,0 +1,166 @@
+"""`esl sim ...`: run simulated store gateways and look at what simulated labels show."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import logging
+import signal
+from dataclasses import asdict
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from firmware_sim.faults import FaultPlan, RadioConditions
+from firmware_sim.images import ImageStore
+from firmware_sim.label_store import LabelStateStore
+from firmware_sim.mqtt_gateway import MqttStoreGateway, parse_broker_url
+from firmware_sim.simulation import SiteConfig, open_simulated_gateway
+
+__all__ = ["register"]
+
+
+def register(app: typer.Typer) -> None:
+    sim_app = typer.Typer(no_args_is_help=True, help="Simulated store gateways and labels.")
+    app.add_typer(sim_app, name="sim")
+
+    @sim_app.command("gateway")
+    def gateway(
+        store: Annotated[str, typer.Option(help="Store code, e.g. S001.")],
+        broker: Annotated[str, typer.Option(help="mqtt://user:pass@host:1883 or mqtts://...")],
+        gateway_id: Annotated[str, typer.Option("--gateway", help="Gateway id.")] = "gw1",
+        labels: Annotated[int, typer.Option(help="Labels to create on first start.")] = 500,
+        model: Annotated[str, typer.Option(help="Display model of created labels.")] = "2.9-bwr",
+        state_dir: Annotated[
+            Path, typer.Option(help="Label state and provisioning file live here.")
+        ] = Path("esl-data/sim"),
+        provisioning: Annotated[
+            Path | None, typer.Option(help="Use the controller's provisioning file (JSON).")
+        ] = None,
+        key_secret: Annotated[
+            str | None,
+            typer.Option(
+                envvar="ESL_SIM_KEY_SECRET",
+                help="Hex site secret: derive label keys instead of random ones.",
+            ),
+        ] = None,
+        username: Annotated[str | None, typer.Option(help="Broker username.")] = None,
+        password: Annotated[
+            str | None, typer.Option(envvar="ESL_SIM_MQTT_PASSWORD", help="Broker password.")
+        ] = None,
+        ca_file: Annotated[Path | None, typer.Option(help="CA certificate: enables TLS.")] = None,
+        cert_file: Annotated[Path | None, typer.Option(help="Client certificate (TLS).")] = None,
+        key_file: Annotated[Path | None, typer.Option(help="Client private key (TLS).")] = None,
+        check_in_interval: Annotated[float, typer.Option(help="Seconds between check-ins.")] = 40.0,
+        max_attempts: Annotated[
+            int, typer.Option(help="Deliveries of a frame before the gateway drops it.")
+        ] = 5,
+        report_check_ins: Annotated[
+            bool, typer.Option(help="Publish every check-in as a signed status message.")
+        ] = False,
+        seed: Annotated[int, typer.Option(help="Seed for every random fault.")] = 0,
+        loss_rate: Annotated[float, typer.Option(help="Radio frame loss, 0..1.")] = 0.0,
+        duplicate_rate: Annotated[float, typer.Option(help="Duplicate deliveries, 0..1.")] = 0.0,
+        latency_ms: Annotated[int, typer.Option(help="Radio latency per hop.")] = 0,
+        jitter_ms: Annotated[int, typer.Option(help="Extra random latency, up to this.")] = 0,
+        offline_rate: Annotated[float, typer.Option(help="Labels out of range, 0..1.")] = 0.0,
+        offline_after: Annotated[float, typer.Option(help="Seconds until they go.")] = 0.0,
+        offline_for: Annotated[float, typer.Option(help="Seconds they stay away.")] = 0.0,
+        flat_battery_rate: Annotated[float, typer.Option(help="Labels with flat cells.")] = 0.0,
+        restart_after: Annotated[
+            float | None, typer.Option(help="Restart the gateway once after this many seconds.")
+        ] = None,
+        duration: Annotated[
+            float | None, typer.Option(help="Stop after this many seconds (default: Ctrl-C).")
+        ] = None,
+    ) -> None:
+        """Run a simulated store gateway with its labels on an MQTT broker."""
+        try:
+            settings = parse_broker_url(
+                broker,
+                username=username,
+                password=password,
+                ca_file=ca_file,
+                cert_file=cert_file,
+                key_file=key_file,
+            )
+            faults = FaultPlan(
+                seed=seed,
+                radio=RadioConditions(
+                    loss_rate=loss_rate,
+                    duplicate_rate=duplicate_rate,
+                    latency_ms=latency_ms,
+                    jitter_ms=jitter_ms,
+                ),
+                offline_rate=offline_rate,
+                offline_after_s=offline_after,
+                offline_for_s=offline_for,
+                flat_battery_rate=flat_battery_rate,
+                restart_after_s=restart_after,
+            )
+            config = SiteConfig(
+                store=store,
+                gateway=gateway_id,
+                state_dir=state_dir,
+                label_count=labels,
+                model_id=model,
+                key_secret=None if key_secret is None else bytes.fromhex(key_secret),
+                provisioning_file=provisioning,
+                faults=faults,
+                check_in_interval_s=check_in_interval,
+                max_attempts=max_attempts,
+                report_check_ins=report_check_ins,
+            )
+        except ValueError as error:
+            raise typer.BadParameter(str(error)) from error
+        logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(message)s")
+        site = open_simulated_gateway(config, now=datetime.now(UTC))
+        typer.echo(
+            f"{len(site.gateway.labels)} labels; provisioning file: {config.manifest_path}",
+            err=True,
+        )
+        runner = MqttStoreGateway(site, settings)
+        try:
+            asyncio.run(_run(runner, duration))
+        finally:
+            site.close()
+        stats = site.gateway.stats
+        typer.echo(json.dumps({"published": runner.published, **asdict(stats)}))
+
+    @sim_app.command("display")
+    def display(
+        label: Annotated[str, typer.Argument(help="Label id.")],
+        state_dir: Annotated[Path, typer.Option(help="The gateway's state directory.")] = Path(
+            "esl-data/sim"
+        ),
+        store: Annotated[str, typer.Option(help="Store code.")] = "S001",
+        gateway_id: Annotated[str, typer.Option("--gateway", help="Gateway id.")] = "gw1",
+        output: Annotated[Path, typer.Option("-o", "--output")] = Path("display.png"),
+    ) -> None:
+        """Write display.png: exactly the pixels a simulated label shows."""
+        path = state_dir / f"{store}-{gateway_id}.sqlite"
+        if not path.exists():
+            typer.echo(f"no simulator state at {path}", err=True)
+            raise typer.Exit(1)
+        with LabelStateStore(path) as storage:
+            labels = storage.load(images=ImageStore(), now=datetime.now(UTC))
+        found = next((item for item in labels if item.label_id == label), None)
+        if found is None:
+            typer.echo(f"no label {label!r} in {path}", err=True)
+            raise typer.Exit(1)
+        output.write_bytes(found.display_png())
+        shown = found.shown_hash.hex() if found.shown_hash else "nothing"
+        typer.echo(f"{output}: {label} shows {shown}, battery {found.battery_mv} mV")
+
+
+async def _run(runner: MqttStoreGateway, duration: float | None) -> None:
+    loop = asyncio.get_running_loop()
+    for signum in (signal.SIGINT, signal.SIGTERM):
+        with contextlib.suppress(NotImplementedError, RuntimeError):
+            loop.add_signal_handler(signum, runner.stop)
+    if duration is not None:
+        loop.call_later(duration, runner.stop)
+    await runner.run()

@@ -1,0 +1,5 @@
+"""The store of record: typed models, engine and session set-up, Alembic migrations."""
+
+from esl.db.engine import create_engine_for, session_factory, upgrade_database
+
+__all__ = ["create_engine_for", "session_factory", "upgrade_database"]

@@ -1,0 +1,52 @@
+"""Engines, sessions and `esl db upgrade`: nothing connects until one of these is called."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from alembic import command
+from alembic.config import Config
+from sqlalchemy import Engine, create_engine, event
+from sqlalchemy.orm import Session, sessionmaker
+
+__all__ = ["create_engine_for", "migrations_config", "session_factory", "upgrade_database"]
+
+MIGRATIONS = Path(__file__).resolve().parent / "migrations"
+
+
+def create_engine_for(url: str, *, echo: bool = False) -> Engine:
+    """An engine for `url`; SQLite gets foreign keys, WAL and a busy timeout."""
+    if url.startswith("sqlite"):
+        path = url.split("///", 1)[-1]
+        if path and path != ":memory:":
+            Path(path).parent.mkdir(parents=True, exist_ok=True)
+        engine = create_engine(url, echo=echo, connect_args={"check_same_thread": False})
+        event.listen(engine, "connect", _sqlite_pragmas)
+        return engine
+    return create_engine(url, echo=echo, pool_pre_ping=True)
+
+
+def _sqlite_pragmas(dbapi_connection: Any, _record: object) -> None:
+    cursor = dbapi_connection.cursor()
+    cursor.execute("PRAGMA foreign_keys=ON")
+    cursor.execute("PRAGMA journal_mode=WAL")
+    cursor.execute("PRAGMA synchronous=NORMAL")
+    cursor.execute("PRAGMA busy_timeout=10000")
+    cursor.close()
+
+
+def session_factory(engine: Engine) -> sessionmaker[Session]:
+    return sessionmaker(engine, expire_on_commit=False)
+
+
+def migrations_config(engine: Engine) -> Config:
+    config = Config()
+    config.set_main_option("script_location", MIGRATIONS.as_posix())
+    config.attributes["engine"] = engine
+    return config
+
+
+def upgrade_database(engine: Engine, revision: str = "head") -> None:
+    """Bring the schema to `revision` with Alembic (what `esl db upgrade` runs)."""
+    command.upgrade(migrations_config(engine), revision)

@@ -1,0 +1,129 @@
+"""Explicit conversion between database rows and the pricing engine's frozen values."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from typing import Any
+
+from sqlalchemy import Row
+
+from esl.db.models import (
+    PriceRuleRow,
+    ProductRow,
+    PromotionRow,
+    PromotionTargetRow,
+    StoreRow,
+)
+from pricing.money import Money
+from pricing.products import Channel, NetUnit, Product, Store
+from pricing.promotions import Promotion, PromotionKind
+from pricing.rules import PriceRule
+
+__all__ = [
+    "DIMENSIONS",
+    "price_rule_from_row",
+    "product_from_row",
+    "promotion_from_rows",
+    "promotion_target_values",
+    "promotion_values",
+    "store_from_row",
+]
+
+# promotion_targets.dimension -> the Promotion field it fills
+DIMENSIONS = ("skus", "categories", "channels", "zones", "stores")
+_SINGULAR = {
+    "skus": "sku",
+    "categories": "category",
+    "channels": "channel",
+    "zones": "zone",
+    "stores": "store",
+}
+_PLURAL = {v: k for k, v in _SINGULAR.items()}
+
+
+def product_from_row(row: ProductRow | Row[Any]) -> Product:
+    return Product(
+        sku=row.sku,
+        name=row.name,
+        brand=row.brand,
+        gtin=row.gtin,
+        category=row.category,
+        vat_rate=row.vat_rate,
+        net_content=row.net_content,
+        net_unit=NetUnit(row.net_unit),
+        perishable=row.perishable,
+        on_sale_since=row.on_sale_since,
+        web_url=row.web_url,
+        unit_price_per_100=row.unit_price_per_100,
+    )
+
+
+def store_from_row(row: StoreRow | Row[Any]) -> Store:
+    return Store(code=row.code, name=row.name, zone=row.zone)
+
+
+def price_rule_from_row(row: PriceRuleRow | Row[Any]) -> PriceRule:
+    return PriceRule(
+        id=row.id,
+        sku=row.sku,
+        amount=Money.of(row.amount, row.currency),
+        channel=Channel(row.channel) if row.channel else None,
+        zone=row.zone,
+        store=row.store,
+        valid_from=row.valid_from,
+        valid_until=row.valid_until,
+    )
+
+
+def promotion_from_rows(
+    row: PromotionRow | Row[Any], targets: Iterable[PromotionTargetRow | Row[Any]]
+) -> Promotion:
+    fields: dict[str, set[str]] = {name: set() for name in DIMENSIONS}
+    for target in targets:
+        fields[_PLURAL[target.dimension]].add(target.value)
+    amount = Money.of(row.amount, row.currency) if row.amount is not None and row.currency else None
+    return Promotion(
+        id=row.id,
+        name=row.name,
+        kind=PromotionKind(row.kind),
+        skus=frozenset(fields["skus"]),
+        categories=frozenset(fields["categories"]),
+        channels=frozenset(Channel(c) for c in fields["channels"]),
+        zones=frozenset(fields["zones"]),
+        stores=frozenset(fields["stores"]),
+        valid_from=row.valid_from,
+        valid_until=row.valid_until,
+        priority=row.priority,
+        exclusive=row.exclusive,
+        percent=row.percent,
+        amount=amount,
+        quantity=row.quantity,
+        free_quantity=row.free_quantity,
+    )
+
+
+def promotion_values(promotion: Promotion, publication_id: int | None) -> dict[str, Any]:
+    """The `promotions` row of a domain promotion."""
+    return {
+        "id": promotion.id,
+        "name": promotion.name,
+        "kind": promotion.kind.value,
+        "percent": promotion.percent,
+        "amount": promotion.amount.amount if promotion.amount else None,
+        "currency": promotion.amount.currency if promotion.amount else None,
+        "quantity": promotion.quantity,
+        "free_quantity": promotion.free_quantity,
+        "priority": promotion.priority,
+        "exclusive": promotion.exclusive,
+        "valid_from": promotion.valid_from,
+        "valid_until": promotion.valid_until,
+        "publication_id": publication_id,
+    }
+
+
+def promotion_target_values(promotion: Promotion) -> list[dict[str, str]]:
+    return [
+        {"promotion_id": promotion.id, "dimension": _SINGULAR[name], "value": str(value)}
+        for name in DIMENSIONS
+        for value in sorted(str(v) for v in getattr(promotion, name))
+    ]

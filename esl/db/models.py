@@ -1,0 +1,290 @@
+"""The store of record as SQLAlchemy 2.0 typed models.
+
+Rows are persistence only: `esl.db.mapping` turns them into the pricing engine's frozen
+values and back, so nothing outside `esl/` ever sees an ORM object.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from decimal import Decimal
+from typing import Any
+
+from sqlalchemy import (
+    JSON,
+    BigInteger,
+    Boolean,
+    ForeignKey,
+    Index,
+    Integer,
+    LargeBinary,
+    MetaData,
+    String,
+    Table,
+    UniqueConstraint,
+    text,
+)
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+
+from esl.db.types import ExactDecimal, UtcDateTime
+
+__all__ = [
+    "ApiKeyRow",
+    "Base",
+    "ChannelRow",
+    "GatewayRow",
+    "LabelBindingRow",
+    "LabelModelRow",
+    "LabelRow",
+    "LedgerEntryRow",
+    "PriceRuleRow",
+    "ProductRow",
+    "PromotionRow",
+    "PromotionTargetRow",
+    "PublicationItemRow",
+    "PublicationRow",
+    "StoreRow",
+    "ZoneRow",
+    "core_table",
+]
+
+# Named constraints so Alembic migrations are identical on SQLite and PostgreSQL.
+NAMING = {
+    "ix": "ix_%(column_0_label)s",
+    "uq": "uq_%(table_name)s_%(column_0_name)s",
+    "ck": "ck_%(table_name)s_%(constraint_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+
+# SQLite only autoincrements INTEGER PRIMARY KEY; PostgreSQL gets a 64-bit identity.
+Serial = BigInteger().with_variant(Integer(), "sqlite")
+
+
+class Base(DeclarativeBase):
+    metadata = MetaData(naming_convention=NAMING)
+
+
+class ChannelRow(Base):
+    __tablename__ = "channels"
+
+    code: Mapped[str] = mapped_column(String(16), primary_key=True)
+    name: Mapped[str] = mapped_column(String(64))
+
+
+class ZoneRow(Base):
+    __tablename__ = "price_zones"
+
+    code: Mapped[str] = mapped_column(String(32), primary_key=True)
+    name: Mapped[str] = mapped_column(String(128))
+
+
+class StoreRow(Base):
+    __tablename__ = "stores"
+
+    code: Mapped[str] = mapped_column(String(32), primary_key=True)
+    name: Mapped[str] = mapped_column(String(128))
+    zone: Mapped[str | None] = mapped_column(ForeignKey("price_zones.code"), index=True)
+
+
+class ProductRow(Base):
+    __tablename__ = "products"
+
+    sku: Mapped[str] = mapped_column(String(64), primary_key=True)
+    name: Mapped[str] = mapped_column(String(256))
+    brand: Mapped[str] = mapped_column(String(128))
+    gtin: Mapped[str] = mapped_column(String(14))
+    category: Mapped[str] = mapped_column(String(128))
+    vat_rate: Mapped[Decimal] = mapped_column(ExactDecimal())
+    net_content: Mapped[Decimal] = mapped_column(ExactDecimal())
+    net_unit: Mapped[str] = mapped_column(String(8))
+    perishable: Mapped[bool] = mapped_column(Boolean)
+    on_sale_since: Mapped[datetime] = mapped_column(UtcDateTime())
+    web_url: Mapped[str | None] = mapped_column(String(512))
+    unit_price_per_100: Mapped[bool] = mapped_column(Boolean, default=False)
+
+
+class PriceRuleRow(Base):
+    """A regular price in a scope (national, zone or store; one channel or all)."""
+
+    __tablename__ = "price_rules"
+
+    # "<sku>#<digest of scope and start>", see esl.imports.prices.price_rule_id
+    id: Mapped[str] = mapped_column(String(96), primary_key=True)
+    sku: Mapped[str] = mapped_column(ForeignKey("products.sku"), index=True)
+    amount: Mapped[Decimal] = mapped_column(ExactDecimal())
+    currency: Mapped[str] = mapped_column(String(3))
+    channel: Mapped[str | None] = mapped_column(ForeignKey("channels.code"))
+    zone: Mapped[str | None] = mapped_column(ForeignKey("price_zones.code"))
+    store: Mapped[str | None] = mapped_column(ForeignKey("stores.code"))
+    valid_from: Mapped[datetime | None] = mapped_column(UtcDateTime())
+    valid_until: Mapped[datetime | None] = mapped_column(UtcDateTime())
+    publication_id: Mapped[int | None] = mapped_column(ForeignKey("publications.id"))
+
+
+class PromotionRow(Base):
+    """A promotion; what it targets and where it applies are rows of `promotion_targets`."""
+
+    __tablename__ = "promotions"
+
+    id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    name: Mapped[str] = mapped_column(String(256))
+    kind: Mapped[str] = mapped_column(String(32))
+    # What the kind needs: a percentage, an amount or price, and quantities for multi-buys.
+    percent: Mapped[Decimal | None] = mapped_column(ExactDecimal())
+    amount: Mapped[Decimal | None] = mapped_column(ExactDecimal())
+    currency: Mapped[str | None] = mapped_column(String(3))
+    quantity: Mapped[int | None] = mapped_column(Integer)
+    free_quantity: Mapped[int | None] = mapped_column(Integer)
+    priority: Mapped[int] = mapped_column(Integer, default=0)
+    exclusive: Mapped[bool] = mapped_column(Boolean, default=False)
+    valid_from: Mapped[datetime | None] = mapped_column(UtcDateTime())
+    valid_until: Mapped[datetime | None] = mapped_column(UtcDateTime())
+    publication_id: Mapped[int | None] = mapped_column(ForeignKey("publications.id"))
+
+
+class PromotionTargetRow(Base):
+    """One of a promotion's SKUs, categories, channels, zones or stores (`dimension`).
+
+    Indexed by (dimension, value) so a quote finds the promotions of one SKU or category
+    without reading the others.
+    """
+
+    __tablename__ = "promotion_targets"
+    __table_args__ = (Index("ix_promotion_targets_lookup", "dimension", "value"),)
+
+    promotion_id: Mapped[str] = mapped_column(
+        ForeignKey("promotions.id", ondelete="CASCADE"), primary_key=True
+    )
+    dimension: Mapped[str] = mapped_column(String(16), primary_key=True)
+    value: Mapped[str] = mapped_column(String(128), primary_key=True)
+
+
+class LedgerEntryRow(Base):
+    """An applied price from its instant on: append-only, never updated or deleted."""
+
+    __tablename__ = "ledger_entries"
+    __table_args__ = (
+        # Also the index a quote uses to read one key's history up to an instant.
+        UniqueConstraint("sku", "channel", "store", "effective_at", name="uq_ledger_key_instant"),
+    )
+
+    id: Mapped[int] = mapped_column(Serial, primary_key=True, autoincrement=True)
+    sku: Mapped[str] = mapped_column(ForeignKey("products.sku"))
+    channel: Mapped[str] = mapped_column(ForeignKey("channels.code"))
+    store: Mapped[str] = mapped_column(ForeignKey("stores.code"))
+    effective_at: Mapped[datetime] = mapped_column(UtcDateTime())
+    amount: Mapped[Decimal] = mapped_column(ExactDecimal())
+    regular_amount: Mapped[Decimal] = mapped_column(ExactDecimal())
+    currency: Mapped[str] = mapped_column(String(3))
+    promotion_id: Mapped[str | None] = mapped_column(String(64))
+    # "history" (imported, before installation) or "publication"
+    source: Mapped[str] = mapped_column(String(16))
+    publication_id: Mapped[int | None] = mapped_column(ForeignKey("publications.id"))
+    recorded_at: Mapped[datetime] = mapped_column(UtcDateTime())
+
+
+class PublicationRow(Base):
+    """The pricing team's unit of work: draft -> validated -> published (or rejected)."""
+
+    __tablename__ = "publications"
+
+    id: Mapped[int] = mapped_column(Serial, primary_key=True, autoincrement=True)
+    title: Mapped[str] = mapped_column(String(256))
+    kind: Mapped[str] = mapped_column(String(16), default="changes")
+    status: Mapped[str] = mapped_column(String(16), index=True)
+    created_by: Mapped[str] = mapped_column(String(128))
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime())
+    effective_at: Mapped[datetime | None] = mapped_column(UtcDateTime())
+    validated_at: Mapped[datetime | None] = mapped_column(UtcDateTime())
+    published_at: Mapped[datetime | None] = mapped_column(UtcDateTime())
+    published_by: Mapped[str | None] = mapped_column(String(128))
+    problems: Mapped[list[dict[str, Any]]] = mapped_column(JSON, default=list)
+    impact: Mapped[dict[str, Any] | None] = mapped_column(JSON)
+
+
+class PublicationItemRow(Base):
+    __tablename__ = "publication_items"
+    __table_args__ = (UniqueConstraint("publication_id", "position", name="uq_item_position"),)
+
+    id: Mapped[int] = mapped_column(Serial, primary_key=True, autoincrement=True)
+    publication_id: Mapped[int] = mapped_column(
+        ForeignKey("publications.id", ondelete="CASCADE"), index=True
+    )
+    position: Mapped[int] = mapped_column(Integer)
+    action: Mapped[str] = mapped_column(String(32))
+    payload: Mapped[dict[str, Any]] = mapped_column(JSON)
+
+
+class ApiKeyRow(Base):
+    __tablename__ = "api_keys"
+
+    id: Mapped[int] = mapped_column(Serial, primary_key=True, autoincrement=True)
+    name: Mapped[str] = mapped_column(String(128), unique=True)
+    role: Mapped[str] = mapped_column(String(16))
+    store: Mapped[str | None] = mapped_column(ForeignKey("stores.code"))
+    # sha256 of the token; the token itself is shown once, at creation, and never stored.
+    key_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    prefix: Mapped[str] = mapped_column(String(16))
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime())
+    revoked_at: Mapped[datetime | None] = mapped_column(UtcDateTime())
+
+
+class LabelModelRow(Base):
+    __tablename__ = "label_models"
+
+    id: Mapped[str] = mapped_column(String(32), primary_key=True)
+    width: Mapped[int] = mapped_column(Integer)
+    height: Mapped[int] = mapped_column(Integer)
+    accent_colour: Mapped[str | None] = mapped_column(String(16))
+
+
+class GatewayRow(Base):
+    __tablename__ = "gateways"
+
+    id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    store: Mapped[str] = mapped_column(ForeignKey("stores.code"), index=True)
+    transport: Mapped[str] = mapped_column(String(16))
+    name: Mapped[str] = mapped_column(String(128))
+
+
+class LabelRow(Base):
+    __tablename__ = "labels"
+
+    id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    store: Mapped[str] = mapped_column(ForeignKey("stores.code"), index=True)
+    model: Mapped[str] = mapped_column(ForeignKey("label_models.id"))
+    gateway: Mapped[str | None] = mapped_column(ForeignKey("gateways.id"))
+    # The label's own key for authenticated frames: the controller needs it in clear.
+    secret_key: Mapped[bytes] = mapped_column(LargeBinary(32))
+    registered_at: Mapped[datetime] = mapped_column(UtcDateTime())
+
+
+class LabelBindingRow(Base):
+    """A label shows a product through a template; unbinding closes the row, keeping history."""
+
+    __tablename__ = "label_bindings"
+    __table_args__ = (
+        Index(
+            "uq_label_bindings_current",
+            "label_id",
+            unique=True,
+            sqlite_where=text("unbound_at IS NULL"),
+            postgresql_where=text("unbound_at IS NULL"),
+        ),
+    )
+
+    id: Mapped[int] = mapped_column(Serial, primary_key=True, autoincrement=True)
+    label_id: Mapped[str] = mapped_column(ForeignKey("labels.id"), index=True)
+    sku: Mapped[str] = mapped_column(ForeignKey("products.sku"), index=True)
+    template: Mapped[str] = mapped_column(String(64))
+    bound_at: Mapped[datetime] = mapped_column(UtcDateTime())
+    bound_by: Mapped[str] = mapped_column(String(128))
+    unbound_at: Mapped[datetime | None] = mapped_column(UtcDateTime())
+
+
+def core_table(model: type[Base]) -> Table:
+    """The Core table of a model, for executemany inserts and updates without ORM objects."""
+    table = model.__table__
+    assert isinstance(table, Table)
+    return table

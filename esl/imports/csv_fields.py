@@ -1,0 +1,216 @@
+"""Reading CSV files row by row and parsing their fields, with reasons a person can act on."""
+
+from __future__ import annotations
+
+import csv
+import io
+import re
+from collections.abc import Iterable, Iterator, Sequence
+from datetime import UTC, datetime
+from decimal import Decimal, InvalidOperation
+from functools import lru_cache
+from typing import IO
+
+from esl.errors import ImportRejectedError
+
+__all__ = [
+    "BadRowError",
+    "CsvRow",
+    "Problems",
+    "check_width",
+    "optional_instant",
+    "parse_bool",
+    "parse_currency",
+    "parse_decimal",
+    "parse_instant",
+    "parse_money_amount",
+    "read_rows",
+]
+
+CURRENCY = re.compile(r"^[A-Z]{3}$")
+# A file with this many bad rows is almost certainly the wrong file; listing more helps no one
+# and would hold the whole report in memory.
+MAX_PROBLEMS = 10_000
+
+
+class BadRowError(Exception):
+    """One row cannot be used; `reason` says why in words meant for the person who made the file."""
+
+    def __init__(self, reason: str) -> None:
+        super().__init__(reason)
+        self.reason = reason
+
+
+class CsvRow:
+    """One data row with its line number; `get` names the column in every complaint."""
+
+    __slots__ = ("line", "values")
+
+    def __init__(self, line: int, values: dict[str, str]) -> None:
+        self.line = line
+        self.values = values
+
+    def get(self, column: str) -> str:
+        return (self.values.get(column) or "").strip()
+
+    def require(self, column: str) -> str:
+        value = self.get(column)
+        if not value:
+            raise BadRowError(f"{column} is empty")
+        return value
+
+
+class Problems:
+    """Bad rows collected while reading; raises them all together at the end."""
+
+    def __init__(self, kind: str) -> None:
+        self.kind = kind
+        self.items: list[dict[str, object]] = []
+        self.total = 0
+
+    def add(self, line: int, reason: str) -> None:
+        self.total += 1
+        if len(self.items) < MAX_PROBLEMS:
+            self.items.append({"line": line, "reason": reason})
+
+    def raise_if_any(self) -> None:
+        if self.total:
+            raise ImportRejectedError(
+                f"{self.kind} file rejected: {self.total} bad row(s), nothing was changed",
+                problems=self.items,
+            )
+
+
+def read_rows(
+    source: IO[str] | str, *, columns: Sequence[str], required: Iterable[str], kind: str
+) -> Iterator[CsvRow]:
+    """Data rows of a CSV with a header; line numbers count the header as line 1."""
+    stream = io.StringIO(source) if isinstance(source, str) else source
+    reader = csv.reader(stream)
+    try:
+        header = next(reader)
+    except StopIteration:
+        raise ImportRejectedError(
+            f"{kind} file is empty", problems=[{"line": 1, "reason": "no header row"}]
+        ) from None
+    except csv.Error as error:
+        raise ImportRejectedError(
+            f"{kind} file is not CSV", problems=[{"line": 1, "reason": str(error)}]
+        ) from error
+    names = [name.strip().lstrip("\ufeff").lower() for name in header]
+    missing = [c for c in required if c not in names]
+    unknown = [n for n in names if n not in columns]
+    if missing or unknown:
+        reason = "; ".join(
+            part
+            for part in (
+                f"missing column(s): {', '.join(missing)}" if missing else "",
+                f"unknown column(s): {', '.join(unknown)}" if unknown else "",
+            )
+            if part
+        )
+        raise ImportRejectedError(
+            f"{kind} file has the wrong header", problems=[{"line": 1, "reason": reason}]
+        )
+    line = 1
+    try:
+        for record in reader:
+            line = reader.line_num
+            if not "".join(record).strip():
+                continue
+            if len(record) != len(names):
+                yield CsvRow(line, {"__width__": f"{len(record)} fields, expected {len(names)}"})
+                continue
+            yield CsvRow(line, dict(zip(names, record, strict=True)))
+    except csv.Error as error:
+        raise ImportRejectedError(
+            f"{kind} file is not valid CSV", problems=[{"line": line + 1, "reason": str(error)}]
+        ) from error
+
+
+def check_width(row: CsvRow) -> None:
+    if "__width__" in row.values:
+        raise BadRowError(row.values["__width__"])
+
+
+def parse_decimal(row: CsvRow, column: str, *, required: bool = True) -> Decimal | None:
+    text = row.require(column) if required else row.get(column)
+    if not text:
+        return None
+    try:
+        value = Decimal(text.replace(",", "."))
+    except InvalidOperation:
+        raise BadRowError(f"{column} {text!r} is not a number") from None
+    if not value.is_finite():
+        raise BadRowError(f"{column} {text!r} is not a finite number")
+    return value
+
+
+def parse_money_amount(row: CsvRow, column: str) -> Decimal:
+    amount, reason = _money_amount(row.require(column), column)
+    if reason:
+        raise BadRowError(reason)
+    assert amount is not None
+    return amount
+
+
+@lru_cache(maxsize=65_536)
+def _money_amount(text: str, column: str) -> tuple[Decimal | None, str]:
+    # Price files repeat a few thousand distinct amounts over many rows: parse each once.
+    try:
+        value = Decimal(text.replace(",", "."))
+    except InvalidOperation:
+        return None, f"{column} {text!r} is not a number"
+    if not value.is_finite():
+        return None, f"{column} {text!r} is not a finite number"
+    if value <= 0:
+        return None, f"{column} {value} is not above zero"
+    if value.as_tuple().exponent < -2:  # type: ignore[operator]
+        return None, f"{column} {value} has more than two decimal places"
+    if value >= Decimal("1e9"):
+        return None, f"{column} {value} is implausibly large"
+    return value.quantize(Decimal("0.01")), ""
+
+
+def parse_currency(row: CsvRow, column: str, *, expected: str) -> str:
+    text = row.require(column).upper()
+    if not CURRENCY.match(text):
+        raise BadRowError(f"{column} {text!r} is not a three-letter ISO 4217 code")
+    if text != expected:
+        raise BadRowError(f"{column} {text} differs from this system's currency {expected}")
+    return text
+
+
+def parse_instant(text: str, column: str) -> datetime:
+    value, reason = _instant(text, column)
+    if reason:
+        raise BadRowError(reason)
+    assert value is not None
+    return value
+
+
+@lru_cache(maxsize=4_096)
+def _instant(text: str, column: str) -> tuple[datetime | None, str]:
+    try:
+        value = datetime.fromisoformat(text)
+    except ValueError:
+        return None, f"{column} {text!r} is not an ISO 8601 date-time"
+    if value.tzinfo is None:
+        return None, f"{column} {text!r} has no UTC offset (write Z or +01:00)"
+    return value.astimezone(UTC), ""
+
+
+def optional_instant(row: CsvRow, column: str) -> datetime | None:
+    text = row.get(column)
+    return parse_instant(text, column) if text else None
+
+
+def parse_bool(row: CsvRow, column: str, *, default: bool = False) -> bool:
+    text = row.get(column).lower()
+    if not text:
+        return default
+    if text in {"1", "true", "yes", "y", "t"}:
+        return True
+    if text in {"0", "false", "no", "n", "f"}:
+        return False
+    raise BadRowError(f"{column} {text!r} is not yes/no")

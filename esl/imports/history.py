@@ -1,0 +1,152 @@
+"""`esl import history`: prices that applied before the system was installed, into the ledger.
+
+With them the 30-day prior price is right from the first day. The ledger is append-only,
+so a history row may only fill time before the system's own first record of that key,
+and an instant already recorded must carry the same price.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from decimal import Decimal
+from typing import IO, Any
+
+from sqlalchemy import func, insert, select
+from sqlalchemy.orm import Session
+
+from esl.db.models import ChannelRow, LedgerEntryRow, ProductRow, StoreRow, core_table
+from esl.imports.csv_fields import (
+    BadRowError,
+    CsvRow,
+    Problems,
+    check_width,
+    parse_currency,
+    parse_instant,
+    parse_money_amount,
+    read_rows,
+)
+from esl.imports.report import ImportReport
+
+__all__ = ["HISTORY_COLUMNS", "import_history"]
+
+HISTORY_COLUMNS = ("sku", "channel", "store", "effective_at", "price", "regular_price", "currency")
+REQUIRED = ("sku", "channel", "store", "effective_at", "price", "currency")
+WRITE_BATCH = 5_000
+LedgerKey = tuple[str, str, str]
+
+
+def _parse(
+    row: CsvRow,
+    *,
+    skus: set[str],
+    stores: set[str],
+    channels: set[str],
+    currency: str,
+    now: datetime,
+) -> dict[str, Any]:
+    check_width(row)
+    sku = row.require("sku")
+    if sku not in skus:
+        raise BadRowError(f"unknown sku {sku!r}")
+    channel = row.require("channel").lower()
+    if channel not in channels:
+        raise BadRowError(f"unknown channel {channel!r}")
+    store = row.require("store")
+    if store not in stores:
+        raise BadRowError(f"unknown store {store!r}")
+    effective_at = parse_instant(row.require("effective_at"), "effective_at")
+    if effective_at >= now:
+        raise BadRowError("effective_at is not in the past: history records what already applied")
+    amount = parse_money_amount(row, "price")
+    regular = parse_money_amount(row, "regular_price") if row.get("regular_price") else amount
+    if regular < amount:
+        raise BadRowError(f"regular_price {regular} is below price {amount}")
+    return {
+        "sku": sku,
+        "channel": channel,
+        "store": store,
+        "effective_at": effective_at,
+        "amount": amount,
+        "regular_amount": regular,
+        "currency": parse_currency(row, "currency", expected=currency),
+        "promotion_id": None,
+    }
+
+
+def import_history(
+    session: Session, source: IO[str] | str, *, currency: str, imported_by: str, now: datetime
+) -> ImportReport:
+    del imported_by
+    skus = set(session.scalars(select(ProductRow.sku)))
+    stores = set(session.scalars(select(StoreRow.code)))
+    channels = set(session.scalars(select(ChannelRow.code)))
+    problems = Problems("history")
+    entries: dict[tuple[LedgerKey, datetime], tuple[int, dict[str, Any]]] = {}
+    count = 0
+    for row in read_rows(source, columns=HISTORY_COLUMNS, required=REQUIRED, kind="history"):
+        count += 1
+        try:
+            entry = _parse(
+                row, skus=skus, stores=stores, channels=channels, currency=currency, now=now
+            )
+        except BadRowError as bad:
+            problems.add(row.line, bad.reason)
+            continue
+        entry_key = ((entry["sku"], entry["channel"], entry["store"]), entry["effective_at"])
+        if entry_key in entries:
+            problems.add(
+                row.line, f"same sku, channel, store and instant as line {entries[entry_key][0]}"
+            )
+            continue
+        entries[entry_key] = (row.line, entry)
+
+    table = core_table(LedgerEntryRow)
+    recorded: dict[tuple[LedgerKey, datetime], Decimal] = {
+        ((r.sku, r.channel, r.store), r.effective_at): r.amount
+        for r in session.execute(
+            select(
+                table.c.sku, table.c.channel, table.c.store, table.c.effective_at, table.c.amount
+            )
+        )
+    }
+    system_start: dict[LedgerKey, datetime] = {
+        (r.sku, r.channel, r.store): r.first
+        for r in session.execute(
+            select(
+                table.c.sku,
+                table.c.channel,
+                table.c.store,
+                func.min(table.c.effective_at).label("first"),
+            )
+            .where(table.c.source != "history")
+            .group_by(table.c.sku, table.c.channel, table.c.store)
+        )
+    }
+    inserts: list[dict[str, Any]] = []
+    unchanged = 0
+    for (ledger_key, instant), (line, entry) in entries.items():
+        stored = recorded.get((ledger_key, instant))
+        if stored is not None:
+            if stored != entry["amount"]:
+                problems.add(line, f"the ledger already holds {stored} at this instant")
+            else:
+                unchanged += 1
+            continue
+        start = system_start.get(ledger_key)
+        if start is not None and instant >= start:
+            problems.add(
+                line, f"the ledger's own records of this key begin {start.isoformat()}: too late"
+            )
+            continue
+        inserts.append({**entry, "source": "history", "publication_id": None, "recorded_at": now})
+    problems.raise_if_any()
+    for begin in range(0, len(inserts), WRITE_BATCH):
+        session.execute(insert(table), inserts[begin : begin + WRITE_BATCH])
+    return ImportReport(
+        kind="history",
+        rows=count,
+        inserted=len(inserts),
+        updated=0,
+        unchanged=unchanged,
+        publication_id=None,
+    )

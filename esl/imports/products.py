@@ -1,0 +1,139 @@
+"""`esl import products`: product master data, validated by the engine's own `Product`."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import IO, Any
+
+from sqlalchemy import bindparam, insert, select, update
+from sqlalchemy.orm import Session
+
+from esl.db.models import ProductRow, core_table
+from esl.imports.csv_fields import (
+    BadRowError,
+    CsvRow,
+    Problems,
+    check_width,
+    parse_bool,
+    parse_decimal,
+    parse_instant,
+    read_rows,
+)
+from esl.imports.report import ImportReport
+from pricing.errors import PricingError
+from pricing.products import Product
+
+__all__ = ["PRODUCT_COLUMNS", "import_products", "product_values"]
+
+PRODUCT_COLUMNS = (
+    "sku",
+    "name",
+    "brand",
+    "gtin",
+    "category",
+    "vat_rate",
+    "net_content",
+    "net_unit",
+    "perishable",
+    "on_sale_since",
+    "web_url",
+    "unit_price_per_100",
+)
+REQUIRED = ("sku", "name", "vat_rate", "net_content", "net_unit", "on_sale_since")
+FIELDS = (*PRODUCT_COLUMNS[1:],)
+WRITE_BATCH = 5_000
+
+
+def product_values(product: Product) -> dict[str, Any]:
+    """The `products` row of a domain product."""
+    return {
+        "sku": product.sku,
+        "name": product.name,
+        "brand": product.brand,
+        "gtin": product.gtin,
+        "category": product.category,
+        "vat_rate": product.vat_rate,
+        "net_content": product.net_content,
+        "net_unit": product.net_unit.value,
+        "perishable": product.perishable,
+        "on_sale_since": product.on_sale_since,
+        "web_url": product.web_url,
+        "unit_price_per_100": product.unit_price_per_100,
+    }
+
+
+def _parse(row: CsvRow) -> Product:
+    check_width(row)
+    vat_rate = parse_decimal(row, "vat_rate")
+    net_content = parse_decimal(row, "net_content")
+    try:
+        return Product(
+            sku=row.require("sku"),
+            name=row.require("name"),
+            brand=row.get("brand"),
+            gtin=row.get("gtin"),
+            category=row.get("category"),
+            vat_rate=vat_rate,  # type: ignore[arg-type]
+            net_content=net_content,  # type: ignore[arg-type]
+            net_unit=row.require("net_unit"),  # type: ignore[arg-type]
+            perishable=parse_bool(row, "perishable"),
+            on_sale_since=parse_instant(row.require("on_sale_since"), "on_sale_since"),
+            web_url=row.get("web_url") or None,
+            unit_price_per_100=parse_bool(row, "unit_price_per_100"),
+        )
+    except PricingError as error:
+        raise BadRowError(error.message) from error
+
+
+def import_products(
+    session: Session, source: IO[str] | str, *, imported_by: str, now: datetime
+) -> ImportReport:
+    """Insert new SKUs, update changed ones, leave identical ones alone; the caller commits."""
+    del imported_by, now  # product data is not a price change: no publication is recorded
+    problems = Problems("product")
+    parsed: dict[str, tuple[int, dict[str, Any]]] = {}
+    count = 0
+    for row in read_rows(source, columns=PRODUCT_COLUMNS, required=REQUIRED, kind="product"):
+        count += 1
+        try:
+            values = product_values(_parse(row))
+        except BadRowError as bad:
+            problems.add(row.line, bad.reason)
+            continue
+        if values["sku"] in parsed:
+            problems.add(row.line, f"sku {values['sku']} repeats line {parsed[values['sku']][0]}")
+            continue
+        parsed[values["sku"]] = (row.line, values)
+    problems.raise_if_any()
+
+    table = core_table(ProductRow)
+    existing = {
+        r.sku: {name: getattr(r, name) for name in FIELDS}
+        for r in session.execute(select(*[table.c[c] for c in PRODUCT_COLUMNS]))
+    }
+    inserts = [v for _, v in parsed.values() if v["sku"] not in existing]
+    updates = [
+        v
+        for _, v in parsed.values()
+        if v["sku"] in existing and {n: v[n] for n in FIELDS} != existing[v["sku"]]
+    ]
+    for start in range(0, len(inserts), WRITE_BATCH):
+        session.execute(insert(table), inserts[start : start + WRITE_BATCH])
+    if updates:
+        statement = (
+            update(table)
+            .where(table.c.sku == bindparam("key"))
+            .values({name: bindparam(f"new_{name}") for name in FIELDS})
+        )
+        session.connection().execute(
+            statement,
+            [{"key": v["sku"], **{f"new_{n}": v[n] for n in FIELDS}} for v in updates],
+        )
+    return ImportReport(
+        kind="products",
+        rows=count,
+        inserted=len(inserts),
+        updated=len(updates),
+        unchanged=len(parsed) - len(inserts) - len(updates),
+        publication_id=None,
+    )

@@ -1,0 +1,221 @@
+"""`esl import promotions`: one row per promotion, lists separated by `|`."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import IO, Any
+
+from sqlalchemy import delete, insert, select
+from sqlalchemy.orm import Session
+
+from esl.db.mapping import promotion_from_rows, promotion_target_values, promotion_values
+from esl.db.models import (
+    ChannelRow,
+    ProductRow,
+    PromotionRow,
+    PromotionTargetRow,
+    PublicationRow,
+    StoreRow,
+    ZoneRow,
+    core_table,
+)
+from esl.imports.csv_fields import (
+    BadRowError,
+    CsvRow,
+    Problems,
+    check_width,
+    optional_instant,
+    parse_bool,
+    parse_currency,
+    parse_decimal,
+    parse_money_amount,
+    read_rows,
+)
+from esl.imports.report import ImportReport
+from pricing.errors import PricingError
+from pricing.money import Money
+from pricing.products import Channel
+from pricing.promotions import Promotion, PromotionKind
+
+__all__ = ["PROMOTION_COLUMNS", "import_promotions", "promotion_line"]
+
+PROMOTION_COLUMNS = (
+    "id",
+    "name",
+    "kind",
+    "skus",
+    "categories",
+    "channels",
+    "zones",
+    "stores",
+    "percent",
+    "amount",
+    "currency",
+    "quantity",
+    "free_quantity",
+    "priority",
+    "exclusive",
+    "valid_from",
+    "valid_until",
+)
+REQUIRED = ("id", "name", "kind")
+
+
+def _list(row: CsvRow, column: str) -> frozenset[str]:
+    return frozenset(part.strip() for part in row.get(column).split("|") if part.strip())
+
+
+def _int(row: CsvRow, column: str) -> int | None:
+    text = row.get(column)
+    if not text:
+        return None
+    try:
+        return int(text)
+    except ValueError:
+        raise BadRowError(f"{column} {text!r} is not a whole number") from None
+
+
+class _References:
+    def __init__(self, session: Session) -> None:
+        self.skus = set(session.scalars(select(ProductRow.sku)))
+        self.categories = set(session.scalars(select(ProductRow.category).distinct()))
+        self.stores = set(session.scalars(select(StoreRow.code)))
+        self.zones = set(session.scalars(select(ZoneRow.code)))
+        self.channels = set(session.scalars(select(ChannelRow.code)))
+
+
+def promotion_line(row: CsvRow, refs: _References, currency: str) -> Promotion:
+    """A validated promotion from one CSV row (also used for publication items)."""
+    check_width(row)
+    kind_text = row.require("kind").lower()
+    try:
+        kind = PromotionKind(kind_text)
+    except ValueError:
+        kinds = ", ".join(k.value for k in PromotionKind)
+        raise BadRowError(f"kind {kind_text!r} is not one of {kinds}") from None
+    skus, categories = _list(row, "skus"), _list(row, "categories")
+    channels, zones, stores = _list(row, "channels"), _list(row, "zones"), _list(row, "stores")
+    for name, values, known in (
+        ("sku", skus, refs.skus),
+        ("category", categories, refs.categories),
+        ("channel", channels, refs.channels),
+        ("zone", zones, refs.zones),
+        ("store", stores, refs.stores),
+    ):
+        unknown = sorted(values - known)
+        if unknown:
+            raise BadRowError(f"unknown {name}(s): {', '.join(unknown[:5])}")
+    amount = None
+    if row.get("amount"):
+        amount = Money.of(
+            parse_money_amount(row, "amount"), parse_currency(row, "currency", expected=currency)
+        )
+    try:
+        return Promotion(
+            id=row.require("id"),
+            name=row.require("name"),
+            kind=kind,
+            skus=skus,
+            categories=categories,
+            channels=frozenset(Channel(c) for c in channels),
+            zones=zones,
+            stores=stores,
+            valid_from=optional_instant(row, "valid_from"),
+            valid_until=optional_instant(row, "valid_until"),
+            priority=_int(row, "priority") or 0,
+            exclusive=parse_bool(row, "exclusive"),
+            percent=parse_decimal(row, "percent", required=False),
+            amount=amount,
+            quantity=_int(row, "quantity"),
+            free_quantity=_int(row, "free_quantity"),
+        )
+    except PricingError as error:
+        raise BadRowError(error.message) from error
+
+
+def import_promotions(
+    session: Session,
+    source: IO[str] | str,
+    *,
+    currency: str,
+    imported_by: str,
+    now: datetime,
+    title: str = "promotion file",
+) -> ImportReport:
+    refs = _References(session)
+    problems = Problems("promotion")
+    parsed: dict[str, tuple[int, Promotion]] = {}
+    count = 0
+    for row in read_rows(source, columns=PROMOTION_COLUMNS, required=REQUIRED, kind="promotion"):
+        count += 1
+        try:
+            promotion = promotion_line(row, refs, currency)
+        except BadRowError as bad:
+            problems.add(row.line, bad.reason)
+            continue
+        if promotion.id in parsed:
+            problems.add(row.line, f"id {promotion.id} repeats line {parsed[promotion.id][0]}")
+            continue
+        parsed[promotion.id] = (row.line, promotion)
+    problems.raise_if_any()
+
+    ids = list(parsed)
+    stored: dict[str, Promotion] = {}
+    for start in range(0, len(ids), 500):
+        chunk = ids[start : start + 500]
+        targets: dict[str, list[PromotionTargetRow]] = {}
+        for target in session.scalars(
+            select(PromotionTargetRow).where(PromotionTargetRow.promotion_id.in_(chunk))
+        ):
+            targets.setdefault(target.promotion_id, []).append(target)
+        for row_obj in session.scalars(select(PromotionRow).where(PromotionRow.id.in_(chunk))):
+            stored[row_obj.id] = promotion_from_rows(row_obj, targets.get(row_obj.id, []))
+    inserts = [p for _, p in parsed.values() if p.id not in stored]
+    updates = [p for _, p in parsed.values() if p.id in stored and stored[p.id] != p]
+    publication_id = None
+    if inserts or updates:
+        publication = PublicationRow(
+            title=title,
+            kind="import",
+            status="published",
+            created_by=imported_by,
+            created_at=now,
+            effective_at=now,
+            validated_at=now,
+            published_at=now,
+            published_by=imported_by,
+            problems=[],
+            impact={"promotions_inserted": len(inserts), "promotions_updated": len(updates)},
+        )
+        session.add(publication)
+        session.flush()
+        publication_id = publication.id
+        write_promotions(session, inserts, updates, publication_id)
+    return ImportReport(
+        kind="promotions",
+        rows=count,
+        inserted=len(inserts),
+        updated=len(updates),
+        unchanged=len(parsed) - len(inserts) - len(updates),
+        publication_id=publication_id,
+    )
+
+
+def write_promotions(
+    session: Session, inserts: list[Promotion], updates: list[Promotion], publication_id: int
+) -> None:
+    """Insert new promotions, replace changed ones with their targets."""
+    if updates:
+        changed = [p.id for p in updates]
+        session.execute(
+            delete(PromotionTargetRow).where(PromotionTargetRow.promotion_id.in_(changed))
+        )
+        session.execute(delete(PromotionRow).where(PromotionRow.id.in_(changed)))
+    everything = [*inserts, *updates]
+    if not everything:
+        return
+    rows: list[dict[str, Any]] = [promotion_values(p, publication_id) for p in everything]
+    session.execute(insert(core_table(PromotionRow)), rows)
+    targets = [t for p in everything for t in promotion_target_values(p)]
+    if targets:
+        session.execute(insert(core_table(PromotionTargetRow)), targets)

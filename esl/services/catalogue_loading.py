@@ -1,0 +1,158 @@
+"""Load the part of the store of record that a question needs, as engine values.
+
+A quote needs one SKU: its product, its rules (indexed by SKU), the promotions that name
+it or its category (indexed by target), every store (few), and its ledger. Loading only
+that keeps a quote in a few indexed queries whatever the size of the catalogue; the
+engine's `Catalogue` validates the slice exactly as it would validate the whole.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from collections import defaultdict
+from collections.abc import Collection, Iterable
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from esl.db.mapping import (
+    price_rule_from_row,
+    product_from_row,
+    promotion_from_rows,
+    store_from_row,
+)
+from esl.db.models import (
+    LedgerEntryRow,
+    PriceRuleRow,
+    ProductRow,
+    PromotionRow,
+    PromotionTargetRow,
+    StoreRow,
+)
+from pricing.catalogue import Catalogue
+from pricing.ledger import LedgerEntry, PriceKey, PriceLedger
+from pricing.money import Money
+from pricing.products import Channel, Product
+from pricing.promotions import Promotion
+
+__all__ = ["load_catalogue_slice", "load_ledger", "load_ledger_for_skus", "load_promotions"]
+
+CHUNK = 500
+
+
+def _chunks(values: Collection[str]) -> Iterable[list[str]]:
+    ordered = sorted(values)
+    for start in range(0, len(ordered), CHUNK):
+        yield ordered[start : start + CHUNK]
+
+
+def load_promotions(session: Session, ids: Collection[str]) -> dict[str, Promotion]:
+    found: dict[str, Promotion] = {}
+    for chunk in _chunks(ids):
+        targets: dict[str, list[PromotionTargetRow]] = defaultdict(list)
+        for target in session.scalars(
+            select(PromotionTargetRow).where(PromotionTargetRow.promotion_id.in_(chunk))
+        ):
+            targets[target.promotion_id].append(target)
+        for row in session.scalars(select(PromotionRow).where(PromotionRow.id.in_(chunk))):
+            found[row.id] = promotion_from_rows(row, targets[row.id])
+    return found
+
+
+def _promotion_ids_for(session: Session, skus: Collection[str], categories: set[str]) -> set[str]:
+    ids: set[str] = set()
+    for chunk in _chunks(skus):
+        ids.update(
+            session.scalars(
+                select(PromotionTargetRow.promotion_id).where(
+                    PromotionTargetRow.dimension == "sku", PromotionTargetRow.value.in_(chunk)
+                )
+            )
+        )
+    for chunk in _chunks(categories):
+        ids.update(
+            session.scalars(
+                select(PromotionTargetRow.promotion_id).where(
+                    PromotionTargetRow.dimension == "category",
+                    PromotionTargetRow.value.in_(chunk),
+                )
+            )
+        )
+    return ids
+
+
+def load_catalogue_slice(session: Session, skus: Collection[str], *, currency: str) -> Catalogue:
+    """A catalogue of `skus` (unknown ones left out), every store, and what prices them."""
+    products: list[Product] = []
+    for chunk in _chunks(skus):
+        products += [
+            product_from_row(r)
+            for r in session.scalars(select(ProductRow).where(ProductRow.sku.in_(chunk)))
+        ]
+    loaded = {p.sku for p in products}
+    rules = []
+    for chunk in _chunks(loaded):
+        rules += [
+            price_rule_from_row(r)
+            for r in session.scalars(select(PriceRuleRow).where(PriceRuleRow.sku.in_(chunk)))
+        ]
+    categories = {p.category for p in products}
+    promotions = load_promotions(session, _promotion_ids_for(session, loaded, categories))
+    # A promotion may name SKUs outside the slice; the slice only needs its own.
+    trimmed = [
+        dataclasses.replace(p, skus=p.skus & loaded) if p.skus - loaded else p
+        for p in promotions.values()
+    ]
+    stores = [store_from_row(r) for r in session.scalars(select(StoreRow))]
+    return Catalogue(
+        products=products, stores=stores, rules=rules, promotions=trimmed, currency=currency
+    )
+
+
+def load_ledger(session: Session, key: PriceKey) -> PriceLedger:
+    """The ledger of one key, every entry in time order (one index range scan)."""
+    ledger = PriceLedger()
+    statement = (
+        select(LedgerEntryRow)
+        .where(
+            LedgerEntryRow.sku == key.sku,
+            LedgerEntryRow.channel == key.channel.value,
+            LedgerEntryRow.store == key.store,
+        )
+        .order_by(LedgerEntryRow.effective_at)
+    )
+    _append_rows(ledger, session.scalars(statement))
+    return ledger
+
+
+def _append_rows(ledger: PriceLedger, rows: Iterable[LedgerEntryRow]) -> None:
+    for row in rows:
+        ledger.append(
+            LedgerEntry(
+                key=PriceKey(row.sku, Channel(row.channel), row.store),
+                effective_from=row.effective_at,
+                price=Money.of(row.amount, row.currency),
+                regular_price=Money.of(row.regular_amount, row.currency),
+                promotion_id=row.promotion_id,
+            )
+        )
+
+
+def load_ledger_for_skus(session: Session, skus: Collection[str]) -> PriceLedger:
+    """Every key's ledger for `skus`, in time order."""
+    ledger = PriceLedger()
+    for chunk in _chunks(skus):
+        _append_rows(
+            ledger,
+            session.scalars(
+                select(LedgerEntryRow)
+                .where(LedgerEntryRow.sku.in_(chunk))
+                .order_by(
+                    LedgerEntryRow.sku,
+                    LedgerEntryRow.channel,
+                    LedgerEntryRow.store,
+                    LedgerEntryRow.effective_at,
+                )
+            ),
+        )
+    return ledger

@@ -1,0 +1,134 @@
+"""Registering labels and binding them to a product and a template, within one store."""
+
+from __future__ import annotations
+
+import secrets
+from datetime import datetime
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from esl.db.models import (
+    GatewayRow,
+    LabelBindingRow,
+    LabelModelRow,
+    LabelRow,
+    ProductRow,
+    StoreRow,
+)
+from esl.errors import AccessDeniedError, ConflictError, NotFoundError
+from esl.services.keys import Principal, Role
+
+__all__ = [
+    "LABEL_KEY_BYTES",
+    "bind_label",
+    "current_binding",
+    "register_label",
+    "require_store_access",
+    "unbind_label",
+]
+
+LABEL_KEY_BYTES = 16  # AES-128 / CMAC-sized per-label secret for authenticated frames
+
+
+def require_store_access(principal: Principal, store: str) -> None:
+    """Store keys act in their own store only; other roles are checked by the route."""
+    if principal.role is Role.STORE and principal.store != store:
+        raise AccessDeniedError(
+            f"a store key of {principal.store} cannot act in store {store}",
+            role=principal.role.value,
+            store=store,
+        )
+
+
+def register_label(
+    session: Session,
+    *,
+    principal: Principal,
+    label_id: str,
+    store: str,
+    model: str,
+    gateway: str | None,
+    now: datetime,
+) -> LabelRow:
+    require_store_access(principal, store)
+    if session.get(StoreRow, store) is None:
+        raise NotFoundError("store", store)
+    if session.get(LabelModelRow, model) is None:
+        raise NotFoundError("label model", model)
+    if gateway is not None:
+        gateway_row = session.get(GatewayRow, gateway)
+        if gateway_row is None:
+            raise NotFoundError("gateway", gateway)
+        if gateway_row.store != store:
+            raise ConflictError(
+                f"gateway {gateway} serves store {gateway_row.store}, not {store}", field="gateway"
+            )
+    if session.get(LabelRow, label_id) is not None:
+        raise ConflictError(f"label {label_id} is already registered", field="id")
+    row = LabelRow(
+        id=label_id,
+        store=store,
+        model=model,
+        gateway=gateway,
+        secret_key=secrets.token_bytes(LABEL_KEY_BYTES),
+        registered_at=now,
+    )
+    session.add(row)
+    session.flush()
+    return row
+
+
+def _label_in_reach(session: Session, principal: Principal, label_id: str) -> LabelRow:
+    label = session.get(LabelRow, label_id)
+    if label is None:
+        raise NotFoundError("label", label_id)
+    require_store_access(principal, label.store)
+    return label
+
+
+def current_binding(session: Session, label_id: str) -> LabelBindingRow | None:
+    return session.scalar(
+        select(LabelBindingRow).where(
+            LabelBindingRow.label_id == label_id, LabelBindingRow.unbound_at.is_(None)
+        )
+    )
+
+
+def bind_label(
+    session: Session,
+    *,
+    principal: Principal,
+    label_id: str,
+    sku: str,
+    template: str,
+    now: datetime,
+) -> LabelBindingRow:
+    """Show `sku` on the label; a label already bound is re-bound (the old binding closes)."""
+    _label_in_reach(session, principal, label_id)
+    if session.get(ProductRow, sku) is None:
+        raise NotFoundError("product", sku)
+    existing = current_binding(session, label_id)
+    if existing is not None:
+        if existing.sku == sku and existing.template == template:
+            return existing
+        existing.unbound_at = now
+        session.flush()
+    binding = LabelBindingRow(
+        label_id=label_id, sku=sku, template=template, bound_at=now, bound_by=principal.name
+    )
+    session.add(binding)
+    session.flush()
+    return binding
+
+
+def unbind_label(
+    session: Session, *, principal: Principal, label_id: str, now: datetime
+) -> LabelBindingRow:
+    _label_in_reach(session, principal, label_id)
+    existing = current_binding(session, label_id)
+    if existing is None:
+        raise ConflictError(f"label {label_id} is not bound", label_id=label_id)
+    existing.unbound_at = now
+    session.flush()
+    return existing

@@ -1,0 +1,118 @@
+"""Which labels a simulated gateway has, with their keys: the provisioning file.
+
+The controller registers a label with its id, display model and a 32-byte key
+(`gateways.protocol.generate_label_key`). A simulated gateway either reads the file the
+controller wrote (`read_provisioning`), or makes a fleet of its own and writes the file
+for the controller to import: both sides then hold the same keys, and keys never cross MQTT.
+
+File format (JSON): {"store": "S001", "gateway": "G01",
+                     "labels": [{"label_id": "...", "model": "2.9-bwr", "key": "<64 hex>"}]}
+"""
+
+from __future__ import annotations
+
+import json
+import random
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from pathlib import Path
+
+from firmware_sim.hardware import hardware_for
+from firmware_sim.images import ImageStore
+from firmware_sim.label import SimulatedLabel
+from gateways.protocol import check_label_key, derive_label_key, generate_label_key
+from rendering.display_models import get_display_model
+
+__all__ = [
+    "LabelProvision",
+    "build_labels",
+    "make_fleet",
+    "read_provisioning",
+    "write_provisioning",
+]
+
+
+@dataclass(frozen=True, slots=True)
+class LabelProvision:
+    label_id: str
+    model_id: str
+    key: bytes
+
+    def __post_init__(self) -> None:
+        check_label_key(self.key)
+        get_display_model(self.model_id)
+
+
+def make_fleet(
+    *,
+    store: str,
+    gateway: str,
+    count: int,
+    model_id: str = "2.9-bwr",
+    secret: bytes | None = None,
+) -> list[LabelProvision]:
+    """`count` labels named `{store}-{gateway}-00001`...; keys random, or derived from `secret`."""
+    provisions = []
+    for number in range(1, count + 1):
+        label_id = f"{store}-{gateway}-{number:05d}"
+        key = generate_label_key() if secret is None else derive_label_key(secret, label_id)
+        provisions.append(LabelProvision(label_id=label_id, model_id=model_id, key=key))
+    return provisions
+
+
+def write_provisioning(
+    path: Path, provisions: Iterable[LabelProvision], *, store: str, gateway: str
+) -> None:
+    document = {
+        "store": store,
+        "gateway": gateway,
+        "labels": [
+            {"label_id": p.label_id, "model": p.model_id, "key": p.key.hex()} for p in provisions
+        ],
+    }
+    path.parent.mkdir(parents=True, exist_ok=True)
+    temporary = path.with_suffix(".tmp")
+    temporary.write_text(json.dumps(document, indent=1), encoding="utf-8")
+    temporary.chmod(0o600)  # the file holds secrets
+    temporary.replace(path)
+
+
+def read_provisioning(path: Path) -> list[LabelProvision]:
+    document = json.loads(path.read_text(encoding="utf-8"))
+    return [
+        LabelProvision(
+            label_id=str(entry["label_id"]),
+            model_id=str(entry["model"]),
+            key=bytes.fromhex(str(entry["key"])),
+        )
+        for entry in document["labels"]
+    ]
+
+
+def build_labels(
+    provisions: Sequence[LabelProvision],
+    *,
+    now: datetime,
+    images: ImageStore,
+    seed: int = 0,
+) -> list[SimulatedLabel]:
+    """Fresh, associated labels; radio strength and temperature vary per label, seeded."""
+    rng = random.Random(seed)
+    hardware = {}
+    labels = []
+    for provision in provisions:
+        if provision.model_id not in hardware:
+            hardware[provision.model_id] = hardware_for(get_display_model(provision.model_id))
+        labels.append(
+            SimulatedLabel(
+                label_id=provision.label_id,
+                hardware=hardware[provision.model_id],
+                key=provision.key,
+                now=now,
+                images=images,
+                rssi_dbm=rng.randint(-92, -48),
+                temperature_tenths_c=rng.randint(40, 240),  # chiller cabinets to warm aisles
+            )
+        )
+    return labels

@@ -1,0 +1,285 @@
+"""The store gateway's relay logic: hold frames per label, deliver at check-in, relay answers.
+
+Transport-free and clock-free: the MQTT runner (or a test) calls `submit` with each frame
+from the controller and `advance(now=...)` to let simulated time pass; `advance` returns
+the label responses to publish. Inside, a discrete-event queue plays the radio:
+
+- each label wakes on its own check-in interval (as OpenEPaperLink tags do, about every
+  40 s); a label out of range or with a dead battery is not heard;
+- on a check-in the gateway sends the label's pending frames, oldest sequence first;
+  every copy may be lost, delayed or duplicated by the radio;
+- a frame stays pending until the label's answer is heard, except that a newer frame with
+  the same opcode replaces it; a refusal the label calls transient (busy, battery) keeps
+  it pending for the next check-in; after `max_attempts` deliveries or `pending_ttl_s`
+  seconds it is dropped and the controller, which heard nothing, resends.
+
+The gateway reads only cleartext headers; it holds no keys and cannot forge anything.
+"""
+
+from __future__ import annotations
+
+import heapq
+import random
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from datetime import datetime
+from enum import IntEnum
+
+from firmware_sim.faults import FaultPlan, SimulatedRadio
+from firmware_sim.label import SimulatedLabel
+from gateways.protocol import (
+    FrameKind,
+    FrameRejectedError,
+    ReasonCode,
+    from_wire_ms,
+    header_opcode,
+    peek_header,
+    to_wire_ms,
+)
+
+__all__ = ["GatewayStats", "PendingFrame", "StoreGatewaySim"]
+
+
+class _Event(IntEnum):
+    CHECK_IN = 0
+    DELIVER = 1
+    UPLINK = 2
+
+
+@dataclass(slots=True)
+class PendingFrame:
+    sequence: int
+    opcode: int
+    data: bytes
+    received_ms: int
+    attempts: int = 0
+
+
+@dataclass(slots=True)
+class GatewayStats:
+    frames_received: int = 0
+    frames_replaced: int = 0
+    frames_unroutable: int = 0
+    frames_expired: int = 0
+    deliveries: int = 0
+    responses_published: int = 0
+    check_ins_heard: int = 0
+    check_ins_missed: int = 0
+    restarts: int = 0
+
+
+@dataclass(slots=True)
+class _Offline:
+    label_ids: frozenset[str] = frozenset()
+    start_ms: int = 0
+    end_ms: int = 0
+
+    def covers(self, label_id: str, now_ms: int) -> bool:
+        return self.start_ms <= now_ms < self.end_ms and label_id in self.label_ids
+
+
+@dataclass(slots=True)
+class StoreGatewaySim:
+    """One store gateway and the labels in its radio range."""
+
+    store: str
+    gateway: str
+    labels: dict[str, SimulatedLabel]
+    start: datetime
+    faults: FaultPlan = field(default_factory=FaultPlan)
+    check_in_interval_s: float = 40.0
+    max_attempts: int = 5
+    pending_ttl_s: float = 1200.0
+    report_check_ins: bool = False
+    stats: GatewayStats = field(init=False, default_factory=GatewayStats)
+    # Frames waiting for their label's next check-in: label id -> opcode -> frame.
+    pending: dict[str, dict[int, PendingFrame]] = field(init=False, default_factory=dict)
+    _events: list[tuple[int, int, _Event, str, bytes]] = field(init=False, default_factory=list)
+    _order: int = field(init=False, default=0)
+    _outbox: list[bytes] = field(init=False, default_factory=list)
+    _rng: random.Random = field(init=False)
+    _radio: SimulatedRadio = field(init=False)
+    _offline: _Offline = field(init=False, default_factory=_Offline)
+    _start_ms: int = field(init=False, default=0)
+    _restarted: bool = field(init=False, default=False)
+
+    def __post_init__(self) -> None:
+        if self.check_in_interval_s <= 0 or self.pending_ttl_s <= 0:
+            raise ValueError("check-in interval and pending TTL must be positive")
+        if self.max_attempts < 1:
+            raise ValueError("a frame needs at least one delivery attempt")
+        self._rng = random.Random(self.faults.seed)
+        self._radio = SimulatedRadio(self.faults.radio, self._rng)
+        self._start_ms = to_wire_ms(self.start)
+        ordered = sorted(self.labels)
+        faults = self.faults
+        offline = {i for i in ordered if self._rng.random() < faults.offline_rate}
+        self._offline = _Offline(
+            label_ids=frozenset(offline),
+            start_ms=self._start_ms + int(faults.offline_after_s * 1000),
+            end_ms=self._start_ms + int((faults.offline_after_s + faults.offline_for_s) * 1000),
+        )
+        for label_id in ordered:
+            if self._rng.random() < faults.flat_battery_rate:
+                label = self.labels[label_id]
+                label.set_battery_mv(min(label.battery_mv, faults.flat_battery_mv))
+        self._schedule_check_ins(self._start_ms)
+
+    # ------------------------------------------------------------ controller side
+
+    @property
+    def interval_ms(self) -> int:
+        return max(1, int(self.check_in_interval_s * 1000))
+
+    @property
+    def radio(self) -> SimulatedRadio:
+        return self._radio
+
+    @property
+    def offline_label_ids(self) -> frozenset[str]:
+        return self._offline.label_ids
+
+    def submit(self, frame: bytes, *, now: datetime) -> bool:
+        """Take a frame from the controller; False when it cannot be routed to a label."""
+        self.stats.frames_received += 1
+        try:
+            header = peek_header(frame)
+        except FrameRejectedError:
+            self.stats.frames_unroutable += 1
+            return False
+        opcode = header_opcode(frame, header)
+        if header.kind is not FrameKind.COMMAND or opcode is None:
+            self.stats.frames_unroutable += 1
+            return False
+        if header.label_id not in self.labels:
+            self.stats.frames_unroutable += 1
+            return False
+        queue = self.pending.setdefault(header.label_id, {})
+        older = queue.get(opcode)
+        if older is not None:
+            if older.sequence > header.sequence:
+                self.stats.frames_replaced += 1
+                return True  # the frame we hold is already newer
+            self.stats.frames_replaced += 1
+        queue[opcode] = PendingFrame(header.sequence, opcode, frame, to_wire_ms(now))
+        return True
+
+    def pending_count(self) -> int:
+        return sum(len(queue) for queue in self.pending.values())
+
+    def advance(self, *, now: datetime) -> list[bytes]:
+        """Run the radio up to `now`; return the label responses heard, oldest first."""
+        now_ms = to_wire_ms(now)
+        events = self._events
+        while events and events[0][0] <= now_ms:
+            due_ms, _, kind, label_id, payload = heapq.heappop(events)
+            if kind is _Event.CHECK_IN:
+                self._check_in(label_id, due_ms)
+            elif kind is _Event.DELIVER:
+                self._deliver(label_id, payload, due_ms)
+            else:
+                self._hear(label_id, payload)
+        outbox, self._outbox = self._outbox, []
+        self.stats.responses_published += len(outbox)
+        return outbox
+
+    def next_event_at(self) -> datetime | None:
+        return from_wire_ms(self._events[0][0]) if self._events else None
+
+    # ------------------------------------------------------------ restarts
+
+    def restart_due(self, *, now: datetime) -> bool:
+        after = self.faults.restart_after_s
+        if after is None or self._restarted:
+            return False
+        return to_wire_ms(now) >= self._start_ms + int(after * 1000)
+
+    def restart(self, *, now: datetime, labels: Iterable[SimulatedLabel] | None = None) -> None:
+        """Lose everything held in memory (pending frames, frames in the air), as a power
+        cycle does; `labels` replaces the label objects (reloaded from their storage)."""
+        self._restarted = True
+        self.stats.restarts += 1
+        self.pending.clear()
+        self._events.clear()
+        self._outbox.clear()
+        if labels is not None:
+            self.labels = {label.label_id: label for label in labels}
+        self._schedule_check_ins(to_wire_ms(now))
+
+    # ------------------------------------------------------------ the radio
+
+    def _schedule_check_ins(self, from_ms: int) -> None:
+        interval = self.interval_ms
+        for label_id in sorted(self.labels):
+            self._push(from_ms + self._rng.randrange(interval), _Event.CHECK_IN, label_id, b"")
+
+    def _push(self, due_ms: int, kind: _Event, label_id: str, payload: bytes) -> None:
+        self._order += 1
+        heapq.heappush(self._events, (due_ms, self._order, kind, label_id, payload))
+
+    def _check_in(self, label_id: str, now_ms: int) -> None:
+        self._push(now_ms + self.interval_ms, _Event.CHECK_IN, label_id, b"")
+        label = self.labels.get(label_id)
+        if label is None:
+            return
+        now = from_wire_ms(now_ms)
+        if (
+            not label.check_in(now=now)
+            or self._offline.covers(label_id, now_ms)
+            or not self._radio.transmit(allow_duplicate=False)
+        ):
+            self.stats.check_ins_missed += 1
+            return
+        self.stats.check_ins_heard += 1
+        label.synchronize(now=now)
+        if self.report_check_ins:
+            report = label.status_report(now=now)
+            if report is not None:
+                self._outbox.append(report)
+        queue = self.pending.get(label_id)
+        if not queue:
+            return
+        ttl_ms = int(self.pending_ttl_s * 1000)
+        for opcode, frame in sorted(queue.items(), key=lambda item: item[1].sequence):
+            if frame.attempts >= self.max_attempts or now_ms - frame.received_ms > ttl_ms:
+                del queue[opcode]
+                self.stats.frames_expired += 1
+                continue
+            frame.attempts += 1
+            for delay in self._radio.transmit(allow_duplicate=True):
+                self._push(now_ms + delay, _Event.DELIVER, label_id, frame.data)
+        if not queue:
+            del self.pending[label_id]
+
+    def _deliver(self, label_id: str, frame: bytes, now_ms: int) -> None:
+        label = self.labels.get(label_id)
+        if label is None:
+            return
+        self.stats.deliveries += 1
+        response = label.receive(frame, now=from_wire_ms(now_ms))
+        if response is None:
+            return
+        for delay in self._radio.transmit(allow_duplicate=False):
+            self._push(now_ms + delay, _Event.UPLINK, label_id, response)
+
+    def _hear(self, label_id: str, response: bytes) -> None:
+        """A label's answer reached the gateway: settle the pending frame, publish it."""
+        try:
+            header = peek_header(response)
+        except FrameRejectedError:
+            return
+        reason_offset = header.size + 1  # opcode u8, then reason u8
+        transient = False
+        if len(response) > reason_offset:
+            try:
+                transient = ReasonCode(response[reason_offset]).is_transient
+            except ValueError:
+                transient = False
+        queue = self.pending.get(label_id)
+        if queue and not transient:
+            for opcode, frame in list(queue.items()):
+                if frame.sequence == header.sequence:
+                    del queue[opcode]
+            if not queue:
+                del self.pending[label_id]
+        self._outbox.append(response)

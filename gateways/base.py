@@ -1,0 +1,174 @@
+"""The small interface every transport implements, and the values that cross it.
+
+The update pipeline talks to stores only through `Gateway`: it sends `Downlink`s and
+reads `GatewayEvent`s. A transport (MQTT in `gateways/mqtt/`, BLE later in
+`gateways/ble/`) converts its library's objects into these frozen values at its edge, so
+nothing above this module ever sees a paho or bleak type.
+
+`gateway_class(TransportKind.MQTT)` imports a transport only when asked for it, so
+`import gateways` stays free of paho and bleak.
+"""
+
+from __future__ import annotations
+
+import importlib
+from abc import ABC, abstractmethod
+from collections.abc import AsyncIterator, Callable
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from enum import StrEnum
+from types import TracebackType
+from typing import Self
+
+from gateways.errors import UnknownTransportError
+
+__all__ = [
+    "Clock",
+    "Downlink",
+    "Gateway",
+    "GatewayEvent",
+    "GatewayState",
+    "GatewayStatus",
+    "TransportKind",
+    "TransportStatus",
+    "Uplink",
+    "gateway_class",
+    "system_clock",
+]
+
+Clock = Callable[[], datetime]
+
+
+def system_clock() -> datetime:
+    """The wall clock in UTC; transports take a `Clock` so tests can pass their own."""
+    return datetime.now(UTC)
+
+
+@dataclass(frozen=True, slots=True)
+class Downlink:
+    """One protocol frame for one label, addressed to the store gateway that reaches it.
+
+    `label_id` travels with the frame for bookkeeping only; the frame itself carries the
+    label address the gateway acts on.
+    """
+
+    store: str
+    gateway: str
+    label_id: str
+    payload: bytes
+
+
+@dataclass(frozen=True, slots=True)
+class Uplink:
+    """Bytes a store gateway sent up (label responses), stamped when the controller got them."""
+
+    store: str
+    gateway: str
+    payload: bytes
+    received_at: datetime
+
+
+class GatewayState(StrEnum):
+    ONLINE = "online"
+    OFFLINE = "offline"
+
+
+@dataclass(frozen=True, slots=True)
+class GatewayStatus:
+    """A store gateway went online or offline (for MQTT: its retained status or last will)."""
+
+    store: str
+    gateway: str
+    state: GatewayState
+    received_at: datetime
+    reason: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class TransportStatus:
+    """The controller's own link (to the broker) went up or down.
+
+    While it is down `send` waits rather than fails; the pipeline can use this to stop
+    counting time against its acknowledgement deadlines.
+    """
+
+    connected: bool
+    at: datetime
+    reason: str | None = None
+
+
+GatewayEvent = Uplink | GatewayStatus | TransportStatus
+
+
+class Gateway(ABC):
+    """A transport to the store gateways, as the update pipeline uses it.
+
+    `send` returns once the transport has accepted the frame (MQTT: the broker's PUBACK
+    for QoS 1); whether the label applied it arrives later as an `Uplink`. `events()` is
+    a single-consumer stream that ends after `stop()`. An instance starts once; to start
+    over, make a new one.
+    """
+
+    transport: TransportKind
+
+    @abstractmethod
+    async def start(self) -> None:
+        """Connect; raise a `GatewayError` if the transport cannot be reached."""
+
+    @abstractmethod
+    async def stop(self) -> None:
+        """Disconnect; sends still waiting for acceptance fail with `GatewayNotStartedError`."""
+
+    @abstractmethod
+    async def send(self, downlink: Downlink) -> None:
+        """Hand one frame to the transport and wait until it accepted it."""
+
+    @abstractmethod
+    def events(self) -> AsyncIterator[GatewayEvent]:
+        """Uplinks and status changes, in arrival order."""
+
+    @property
+    @abstractmethod
+    def max_in_flight(self) -> int:
+        """How many sends the transport keeps unacknowledged on the wire at once."""
+
+    async def __aenter__(self) -> Self:
+        await self.start()
+        return self
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        traceback: TracebackType | None,
+    ) -> None:
+        await self.stop()
+
+
+class TransportKind(StrEnum):
+    MQTT = "mqtt"
+    BLE = "ble"
+
+
+# Module and class per transport, imported on first use only.
+_DRIVERS: dict[TransportKind, tuple[str, str]] = {
+    TransportKind.MQTT: ("gateways.mqtt.driver", "MqttGateway"),
+    TransportKind.BLE: ("gateways.ble.driver", "BleGateway"),
+}
+
+
+def gateway_class(kind: TransportKind | str) -> type[Gateway]:
+    """The `Gateway` implementation for a transport, importing its library only now."""
+    try:
+        transport = TransportKind(kind)
+    except ValueError:
+        raise UnknownTransportError(transport=str(kind), reason="not a known transport") from None
+    module_name, class_name = _DRIVERS[transport]
+    try:
+        module = importlib.import_module(module_name)
+    except ImportError as exc:
+        raise UnknownTransportError(transport=transport.value, reason=str(exc)) from exc
+    driver = getattr(module, class_name)
+    if not (isinstance(driver, type) and issubclass(driver, Gateway)):
+        raise UnknownTransportError(transport=transport.value, reason=f"{class_name} is no Gateway")
+    return driver

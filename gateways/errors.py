@@ -1,0 +1,85 @@
+"""Errors of the transports (MQTT now, BLE later), all under `GatewayError`.
+
+    EslError                        pricing/errors.py
+    +-- GatewayError                a transport could not do what was asked
+        +-- InvalidTopicPartError   a store or gateway id that cannot be a topic level
+        +-- InvalidBrokerUrlError   a broker URL we cannot connect with
+        +-- UnknownTransportError   no driver for that transport (or it is not installed)
+        +-- GatewayConnectError     the broker refused us or could not be reached in time
+        +-- GatewayNotStartedError  `send` before `start` or after `stop`
+        +-- PublishError            the transport did not accept a message
+
+Every error carries the fields a caller needs to act on it (`store`, `gateway`, `reason`)
+in `EslError.fields`, so nobody parses messages.
+"""
+
+from __future__ import annotations
+
+from pricing.errors import EslError
+
+__all__ = [
+    "GatewayConnectError",
+    "GatewayError",
+    "GatewayNotStartedError",
+    "InvalidBrokerUrlError",
+    "InvalidTopicPartError",
+    "PublishError",
+    "UnknownTransportError",
+]
+
+
+class GatewayError(EslError):
+    """A transport could not do what was asked."""
+
+    code = "gateway_error"
+
+
+class InvalidTopicPartError(GatewayError):
+    code = "invalid_topic_part"
+
+    def __init__(self, *, kind: str, value: str) -> None:
+        super().__init__(
+            f"{kind} id {value!r} cannot be a topic level: use 1-64 of A-Z a-z 0-9 _ -",
+            kind=kind,
+            value=value,
+        )
+
+
+class InvalidBrokerUrlError(GatewayError):
+    code = "invalid_broker_url"
+
+    def __init__(self, *, reason: str) -> None:
+        # The URL may carry a password, so the message never echoes it back.
+        super().__init__(f"unusable broker URL: {reason}", reason=reason)
+
+
+class UnknownTransportError(GatewayError):
+    code = "unknown_transport"
+
+    def __init__(self, *, transport: str, reason: str) -> None:
+        super().__init__(
+            f"no {transport!r} transport: {reason}", transport=transport, reason=reason
+        )
+
+
+class GatewayConnectError(GatewayError):
+    code = "gateway_connect_failed"
+
+    def __init__(self, *, host: str, port: int, reason: str) -> None:
+        super().__init__(
+            f"cannot connect to broker {host}:{port}: {reason}", host=host, port=port, reason=reason
+        )
+
+
+class GatewayNotStartedError(GatewayError):
+    code = "gateway_not_started"
+
+    def __init__(self) -> None:
+        super().__init__("the transport is not running: call start() first")
+
+
+class PublishError(GatewayError):
+    code = "publish_failed"
+
+    def __init__(self, *, topic: str, reason: str) -> None:
+        super().__init__(f"publish to {topic} failed: {reason}", topic=topic, reason=reason)

@@ -1,0 +1,120 @@
+"""The MQTT topic layout and the gateway status payload, as pure values.
+
+    esl/v1/{store}/{gateway}/down    controller -> gateway: one protocol frame, QoS 1
+    esl/v1/{store}/{gateway}/up      gateway -> controller: label responses, QoS 1
+    esl/v1/{store}/{gateway}/status  retained JSON {"state": "online"|"offline", ...};
+                                     the gateway's last will sets it to offline
+
+Shared by the controller driver, the store-gateway client and the Mosquitto ACL
+generator, so the three cannot disagree. No broker is needed to test any of it.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from dataclasses import dataclass
+from enum import StrEnum
+
+from gateways.base import GatewayState
+from gateways.errors import InvalidTopicPartError
+
+__all__ = [
+    "TOPIC_ROOT",
+    "TopicAddress",
+    "TopicKind",
+    "decode_status",
+    "encode_status",
+    "parse_topic",
+    "status_will_payload",
+    "subscription_filters",
+    "topic_for",
+    "validate_topic_part",
+]
+
+TOPIC_ROOT = "esl/v1"
+
+# Levels end up in topics, usernames ("S001.gw1") and ACL lines: keep them boring.
+_TOPIC_PART = re.compile(r"[A-Za-z0-9_-]{1,64}")
+
+
+class TopicKind(StrEnum):
+    DOWN = "down"
+    UP = "up"
+    STATUS = "status"
+
+
+@dataclass(frozen=True, slots=True)
+class TopicAddress:
+    store: str
+    gateway: str
+    kind: TopicKind
+
+
+def validate_topic_part(value: str, *, kind: str) -> str:
+    if not _TOPIC_PART.fullmatch(value):
+        raise InvalidTopicPartError(kind=kind, value=value)
+    return value
+
+
+def topic_for(*, store: str, gateway: str, kind: TopicKind) -> str:
+    validate_topic_part(store, kind="store")
+    validate_topic_part(gateway, kind="gateway")
+    return f"{TOPIC_ROOT}/{store}/{gateway}/{kind.value}"
+
+
+def parse_topic(topic: str) -> TopicAddress | None:
+    """The address of a topic in our layout, or None for anything else."""
+    parts = topic.split("/")
+    if len(parts) != 5 or "/".join(parts[:2]) != TOPIC_ROOT:
+        return None
+    _, _, store, gateway, kind = parts
+    if not (_TOPIC_PART.fullmatch(store) and _TOPIC_PART.fullmatch(gateway)):
+        return None
+    try:
+        return TopicAddress(store=store, gateway=gateway, kind=TopicKind(kind))
+    except ValueError:
+        return None
+
+
+def subscription_filters(stores: tuple[str, ...] | None = None) -> tuple[str, ...]:
+    """What the controller subscribes to: every store's up and status, or only these stores'."""
+    levels = (
+        ("+",) if stores is None else tuple(validate_topic_part(s, kind="store") for s in stores)
+    )
+    return tuple(
+        f"{TOPIC_ROOT}/{level}/+/{kind.value}"
+        for level in levels
+        for kind in (TopicKind.UP, TopicKind.STATUS)
+    )
+
+
+def encode_status(state: GatewayState, *, reason: str | None = None) -> bytes:
+    body: dict[str, str] = {"state": state.value}
+    if reason is not None:
+        body["reason"] = reason
+    return json.dumps(body, sort_keys=True).encode()
+
+
+def status_will_payload() -> bytes:
+    """What the broker publishes for a gateway whose connection died without a goodbye."""
+    return encode_status(GatewayState.OFFLINE, reason="connection lost")
+
+
+def decode_status(payload: bytes) -> tuple[GatewayState, str | None] | None:
+    """State and reason from a status payload, or None when it is not one of ours.
+
+    An empty payload is how a retained status is cleared, so it is not an error either.
+    """
+    try:
+        body = json.loads(payload)
+    except (UnicodeDecodeError, ValueError):
+        return None
+    if not isinstance(body, dict):
+        return None
+    state_value = body.get("state")
+    if state_value not in {s.value for s in GatewayState}:
+        return None
+    state = GatewayState(state_value)
+    reason = body.get("reason")
+    return state, reason if isinstance(reason, str) else None

@@ -1,0 +1,98 @@
+"""The label wire protocol, version 1: frames, MACs, commands, responses, reason codes.
+
+Controller side:
+
+    frame = LabelFrame(label_id="A1B2C3", sequence=next_sequence, command=Ping())
+    payload = encode_frame(frame, key=label_key)          # publish on .../down
+    header = peek_header(uplink)                          # who answered?
+    response = decode_response(uplink, key=key_of(header.label_id))  # forged -> FrameRejectedError
+
+Label side: `decode_frame(payload, key=own_key, label_id=own_id)`, then `encode_response`.
+The specification is docs/protocol.md.
+"""
+
+from gateways.protocol._wire import (
+    MAC_SIZE,
+    MAX_FRAME_BYTES,
+    PROTOCOL_VERSION,
+    FrameHeader,
+    FrameKind,
+    peek_header,
+)
+from gateways.protocol.commands import (
+    CONTENT_HASH_SIZE,
+    DEFAULT_CHUNK_SIZE,
+    Command,
+    FlashLed,
+    ImageEncoding,
+    ImageUpdate,
+    LedColour,
+    LedPattern,
+    Opcode,
+    Ping,
+    SetClock,
+    SwitchPage,
+    Unassociate,
+    build_image_update,
+    from_wire_ms,
+    header_opcode,
+    to_wire_ms,
+)
+from gateways.protocol.errors import FrameRejectedError, ProtocolError
+from gateways.protocol.frames import MAX_SEQUENCE, LabelFrame, decode_frame, encode_frame
+from gateways.protocol.keys import (
+    LABEL_KEY_SIZE,
+    check_label_key,
+    derive_label_key,
+    generate_label_key,
+)
+from gateways.protocol.reasons import BasicStateFlag, LabelState, ReasonCode
+from gateways.protocol.responses import (
+    NO_OPCODE,
+    LabelResponse,
+    decode_response,
+    encode_response,
+)
+
+__all__ = [
+    "CONTENT_HASH_SIZE",
+    "DEFAULT_CHUNK_SIZE",
+    "LABEL_KEY_SIZE",
+    "MAC_SIZE",
+    "MAX_FRAME_BYTES",
+    "MAX_SEQUENCE",
+    "NO_OPCODE",
+    "PROTOCOL_VERSION",
+    "BasicStateFlag",
+    "Command",
+    "FlashLed",
+    "FrameHeader",
+    "FrameKind",
+    "FrameRejectedError",
+    "ImageEncoding",
+    "ImageUpdate",
+    "LabelFrame",
+    "LabelResponse",
+    "LabelState",
+    "LedColour",
+    "LedPattern",
+    "Opcode",
+    "Ping",
+    "ProtocolError",
+    "ReasonCode",
+    "SetClock",
+    "SwitchPage",
+    "Unassociate",
+    "build_image_update",
+    "check_label_key",
+    "decode_frame",
+    "decode_response",
+    "derive_label_key",
+    "encode_frame",
+    "encode_response",
+    "from_wire_ms",
+    "generate_label_key",
+    "header_opcode",
+    "peek_header",
+    "to_wire_ms",
+]

@@ -1,0 +1,105 @@
+"""Command frames: controller -> label, authenticated with the label's own key.
+
+    header   magic "ES" | version u8 | kind u8 (0x01) | id length u8 | label id | sequence u32
+    body     opcode u8 | command fields (see `commands`)
+    mac      HMAC-SHA256(label key, header + body), first 16 bytes
+
+All integers are little-endian, as in the ESL Service. docs/protocol.md is the full
+specification; this module is its reference implementation.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Final
+
+from gateways.protocol._wire import (
+    MAC_SIZE,
+    FrameKind,
+    Reader,
+    check_label_id,
+    compute_mac,
+    pack_header,
+    peek_header,
+    verify_mac,
+)
+from gateways.protocol.commands import (
+    DEFAULT_CHUNK_SIZE,
+    Command,
+    Opcode,
+    opcode_of,
+    pack_command,
+    read_chunks,
+    unpack_command,
+)
+from gateways.protocol.errors import FrameRejectedError
+from gateways.protocol.keys import check_label_key
+from gateways.protocol.reasons import ReasonCode
+
+__all__ = ["MAX_SEQUENCE", "LabelFrame", "decode_frame", "encode_frame"]
+
+MAX_SEQUENCE: Final = 0xFFFF_FFFF
+
+
+@dataclass(frozen=True, slots=True)
+class LabelFrame:
+    """One command for one label. `sequence` must exceed every sequence the label accepted."""
+
+    label_id: str
+    sequence: int
+    command: Command
+
+    def __post_init__(self) -> None:
+        check_label_id(self.label_id)
+        if not 1 <= self.sequence <= MAX_SEQUENCE:
+            raise ValueError(f"sequence {self.sequence} outside 1..{MAX_SEQUENCE}")
+
+    @property
+    def opcode(self) -> Opcode:
+        return opcode_of(self.command)
+
+
+def encode_frame(frame: LabelFrame, *, key: bytes, chunk_size: int = DEFAULT_CHUNK_SIZE) -> bytes:
+    check_label_key(key)
+    signed = (
+        pack_header(FrameKind.COMMAND, frame.label_id, frame.sequence)
+        + bytes([frame.opcode])
+        + pack_command(frame.command, chunk_size=chunk_size)
+    )
+    return signed + compute_mac(key, signed)
+
+
+def decode_frame(data: bytes, *, key: bytes, label_id: str) -> LabelFrame:
+    """Verify and read a frame addressed to `label_id`, or raise `FrameRejectedError`.
+
+    Checks run in the order a radio receiver can make them: header, addressee, each
+    chunk's CRC, then the MAC, and only then the command's fields. Whatever the input,
+    the only exception is `FrameRejectedError`.
+    """
+    header = peek_header(data)
+    if header.kind is not FrameKind.COMMAND:
+        raise FrameRejectedError(
+            ReasonCode.MALFORMED_FRAME,
+            "not a command",
+            label_id=header.label_id,
+            sequence=header.sequence,
+        )
+    if header.label_id != label_id:
+        raise FrameRejectedError(
+            ReasonCode.WRONG_LABEL,
+            f"addressed to {header.label_id}",
+            label_id=header.label_id,
+            sequence=header.sequence,
+        )
+    body_end = len(data) - MAC_SIZE
+    reader = Reader(data, start=header.size, end=body_end, header=header)
+    opcode = reader.u8()
+    chunks = None
+    if opcode == Opcode.IMAGE_UPDATE:
+        chunks = read_chunks(reader)
+        reader.offset = header.size + 1
+    verify_mac(key, data, header)
+    if header.sequence == 0:
+        raise reader.reject(ReasonCode.STALE_SEQUENCE, "sequence 0 is never valid")
+    command = unpack_command(opcode, reader, chunks)
+    return LabelFrame(label_id=header.label_id, sequence=header.sequence, command=command)

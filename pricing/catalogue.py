@@ -1,0 +1,603 @@
+"""The catalogue: products, stores, price rules and promotions, validated once, indexed once.
+
+A `Catalogue` never changes after it is built. `with_changes` returns a new catalogue
+that shares everything the changes did not touch and remembers what they touched, so
+`change_impact` can work in time proportional to the change.
+
+Indexes built here, used by `pricing.resolution`:
+- per SKU and channel, the rules that can apply, most specific scope first;
+- promotions per SKU and per category;
+- each store's zone, and the stores of each zone.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Iterable, Mapping
+from datetime import UTC, datetime
+from itertools import pairwise
+from types import MappingProxyType
+from typing import Any
+
+from pricing.errors import (
+    CurrencyMismatchError,
+    DuplicateIdError,
+    InvalidPromotionError,
+    OverlappingWindowError,
+    PromotionPriceAboveRegularError,
+    UnknownReferenceError,
+    UnknownSkuError,
+    UnknownStoreError,
+)
+from pricing.money import Money, round_to_minor_unit
+from pricing.products import Channel, Product, Store
+from pricing.promotions import Promotion, promotional_unit_price
+from pricing.rules import SCOPE_PRECEDENCE, PriceRule
+from pricing.windows import windows_overlap
+
+__all__ = ["Catalogue", "CatalogueLineage", "SkuPricing"]
+
+_RANK = {scope: rank for rank, scope in enumerate(SCOPE_PRECEDENCE)}
+_CHANNELS = tuple(Channel)
+_BEGINNING_OF_TIME = datetime.min.replace(tzinfo=UTC)
+
+
+def _unique(items: Iterable[Any], *, id_of: str, kind: str) -> dict[str, Any]:
+    by_id: dict[str, Any] = {}
+    for item in items:
+        item_id = getattr(item, id_of)
+        if item_id in by_id:
+            raise DuplicateIdError(f"two {kind}s with id {item_id!r}", kind=kind, id=item_id)
+        by_id[item_id] = item
+    return by_id
+
+
+class SkuPricing:
+    """What resolution needs about one SKU, reached with one dictionary lookup.
+
+    Two memos, both filled by `pricing.resolution` and valid as long as this object is
+    (a change to the SKU's rules, promotions or product replaces it):
+    - `contents`, per label language and rule id: the label fields of a key that has no
+      promotion;
+    - `constant`, per channel (in `Channel` order): those label fields (in one language,
+      which they name) when one rule wins in that channel everywhere and always
+      (`always`: no store/zone rule, no window, no SKU promotion), so most keys skip rule
+      matching altogether. Category promotions are checked by the resolver, because
+      they can change without replacing this object.
+    """
+
+    __slots__ = (
+        "always",
+        "by_channel",
+        "category",
+        "constant",
+        "contents",
+        "promotions",
+    )
+
+    def __init__(
+        self,
+        *,
+        by_channel: dict[Channel, tuple[PriceRule, ...]],
+        promotions: tuple[Promotion, ...],
+        category: str,
+    ) -> None:
+        self.by_channel = by_channel
+        self.promotions = promotions
+        self.category = category
+        self.contents: dict[str, dict[str, tuple[Any, ...]]] = {}
+        self.always: tuple[PriceRule | None, ...] = tuple(
+            _always_winning(by_channel[channel], promotions) for channel in _CHANNELS
+        )
+        self.constant: list[tuple[Any, ...] | None] = [None] * len(_CHANNELS)
+
+
+def _always_winning(
+    rules: tuple[PriceRule, ...], promotions: tuple[Promotion, ...]
+) -> PriceRule | None:
+    # Rules are ordered most specific first, so a first rule without store, zone or
+    # window means no store or zone rule exists for the channel and this one always wins.
+    if promotions or not rules:
+        return None
+    first = rules[0]
+    if first.store is None and first.zone is None and first.valid_from is None:
+        return first if first.valid_until is None else None
+    return None
+
+
+class CatalogueLineage:
+    """What `Catalogue.with_changes` touched, relative to the catalogue it started from."""
+
+    __slots__ = ("base_token", "categories", "promotion_ids", "skus")
+
+    def __init__(
+        self,
+        *,
+        base_token: object,
+        skus: frozenset[str],
+        categories: frozenset[str],
+        promotion_ids: frozenset[str],
+    ) -> None:
+        self.base_token = base_token
+        self.skus = skus
+        self.categories = categories
+        self.promotion_ids = promotion_ids
+
+
+class Catalogue:
+    """Immutable, validated products, stores, price rules and promotions.
+
+    Raises on build: duplicate ids, references to unknown SKUs/stores/zones, two rules in
+    one scope with overlapping windows, mixed currencies, and promotions that would put
+    a price above the regular price (or below zero) for any rule they can meet.
+    """
+
+    __slots__ = (
+        "_boundaries",
+        "_lineage",
+        "_pricing",
+        "_products",
+        "_promotions",
+        "_promotions_by_category",
+        "_promotions_by_sku",
+        "_rules",
+        "_rules_by_sku",
+        "_rules_by_sku_channel",
+        "_skus_by_category",
+        "_store_zone",
+        "_stores",
+        "_stores_by_zone",
+        "_token",
+        "currency",
+    )
+
+    def __init__(
+        self,
+        *,
+        products: Iterable[Product],
+        stores: Iterable[Store],
+        rules: Iterable[PriceRule],
+        promotions: Iterable[Promotion] = (),
+        currency: str = "PLN",
+    ) -> None:
+        self.currency = currency
+        Money.zero(currency)  # refuses an unknown currency early
+        self._token = object()
+        self._lineage: CatalogueLineage | None = None
+        self._boundaries: tuple[datetime, ...] | None = None
+        self._stores: dict[str, Store] = _unique(stores, id_of="code", kind="store")
+        self._store_zone = {code: store.zone for code, store in self._stores.items()}
+        stores_by_zone: dict[str | None, list[str]] = defaultdict(list)
+        for code, zone in self._store_zone.items():
+            stores_by_zone[zone].append(code)
+        self._stores_by_zone = {zone: tuple(codes) for zone, codes in stores_by_zone.items()}
+        self._products: dict[str, Product] = _unique(products, id_of="sku", kind="product")
+        self._skus_by_category: dict[str, set[str]] = defaultdict(set)
+        for sku, product in self._products.items():
+            self._skus_by_category[product.category].add(sku)
+
+        self._rules: dict[str, PriceRule] = _unique(rules, id_of="id", kind="price rule")
+        grouped: dict[str, list[PriceRule]] = defaultdict(list)
+        for rule in self._rules.values():
+            self._check_rule_references(rule)
+            grouped[rule.sku].append(rule)
+        self._rules_by_sku: dict[str, tuple[PriceRule, ...]] = {}
+        self._rules_by_sku_channel: dict[str, dict[Channel, tuple[PriceRule, ...]]] = {}
+        for sku, sku_rules in grouped.items():
+            self._index_sku_rules(sku, sku_rules)
+
+        self._promotions: dict[str, Promotion] = _unique(promotions, id_of="id", kind="promotion")
+        by_sku: dict[str, list[Promotion]] = defaultdict(list)
+        by_category: dict[str, list[Promotion]] = defaultdict(list)
+        for promotion in self._promotions.values():
+            self._check_promotion(promotion)
+            for sku in promotion.skus:
+                by_sku[sku].append(promotion)
+            for category in promotion.categories:
+                by_category[category].append(promotion)
+        self._promotions_by_sku = {k: tuple(v) for k, v in by_sku.items()}
+        self._promotions_by_category = {k: tuple(v) for k, v in by_category.items()}
+        self._pricing: dict[str, SkuPricing] = {}
+        self._refresh_pricing(self._products)
+
+    def _refresh_pricing(self, skus: Iterable[str]) -> None:
+        for sku in skus:
+            by_channel = self._rules_by_sku_channel.get(sku)
+            product = self._products.get(sku)
+            if by_channel is None or product is None:
+                self._pricing.pop(sku, None)
+                continue
+            self._pricing[sku] = SkuPricing(
+                by_channel=by_channel,
+                promotions=self._promotions_by_sku.get(sku, ()),
+                category=product.category,
+            )
+
+    # -- read-only views ---------------------------------------------------------------
+
+    @property
+    def products(self) -> Mapping[str, Product]:
+        return MappingProxyType(self._products)
+
+    @property
+    def stores(self) -> Mapping[str, Store]:
+        return MappingProxyType(self._stores)
+
+    @property
+    def rules(self) -> Mapping[str, PriceRule]:
+        return MappingProxyType(self._rules)
+
+    @property
+    def promotions(self) -> Mapping[str, Promotion]:
+        return MappingProxyType(self._promotions)
+
+    @property
+    def zones(self) -> frozenset[str]:
+        return frozenset(zone for zone in self._stores_by_zone if zone is not None)
+
+    @property
+    def lineage(self) -> CatalogueLineage | None:
+        """Set on catalogues made by `with_changes`; None on ones built from scratch."""
+        return self._lineage
+
+    @property
+    def token(self) -> object:
+        """Identity of this catalogue version, for lineage checks."""
+        return self._token
+
+    def product(self, sku: str) -> Product:
+        try:
+            return self._products[sku]
+        except KeyError:
+            raise UnknownSkuError(f"unknown SKU {sku!r}", kind="sku", id=sku) from None
+
+    def store(self, code: str) -> Store:
+        try:
+            return self._stores[code]
+        except KeyError:
+            raise UnknownStoreError(f"unknown store {code!r}", kind="store", id=code) from None
+
+    def rules_for(self, sku: str) -> tuple[PriceRule, ...]:
+        """Every rule of `sku`, most specific scope first."""
+        return self._rules_by_sku.get(sku, ())
+
+    def rules_for_channel(self, sku: str, channel: Channel) -> tuple[PriceRule, ...]:
+        """The rules of `sku` that can apply in `channel`, most specific scope first."""
+        by_channel = self._rules_by_sku_channel.get(sku)
+        return by_channel[channel] if by_channel is not None else ()
+
+    def promotions_for(self, sku: str) -> tuple[Promotion, ...]:
+        """Promotions naming `sku` or its category (whatever their scope or window)."""
+        product = self._products.get(sku)
+        by_category = (
+            self._promotions_by_category.get(product.category, ()) if product is not None else ()
+        )
+        return self._promotions_by_sku.get(sku, ()) + by_category
+
+    def skus_in_category(self, category: str) -> frozenset[str]:
+        return frozenset(self._skus_by_category.get(category, ()))
+
+    def store_zone(self, code: str) -> str | None:
+        return self.store(code).zone
+
+    def stores_in_zone(self, zone: str | None) -> tuple[str, ...]:
+        return self._stores_by_zone.get(zone, ())
+
+    def boundaries(self) -> tuple[datetime, ...]:
+        """Every instant at which a rule or promotion starts or ends, sorted."""
+        if self._boundaries is None:
+            instants: set[datetime] = set()
+            items: list[PriceRule | Promotion] = [*self._rules.values()]
+            items += self._promotions.values()
+            for item in items:
+                if item.valid_from is not None:
+                    instants.add(item.valid_from)
+                if item.valid_until is not None:
+                    instants.add(item.valid_until)
+            self._boundaries = tuple(sorted(instants))
+        return self._boundaries
+
+    # -- validation and indexing -------------------------------------------------------
+
+    def _check_rule_references(self, rule: PriceRule) -> None:
+        if rule.sku not in self._products:
+            raise UnknownSkuError(
+                f"price rule {rule.id} names unknown SKU {rule.sku!r}",
+                kind="sku",
+                id=rule.sku,
+                referenced_by=rule.id,
+            )
+        if rule.store is not None and rule.store not in self._stores:
+            raise UnknownStoreError(
+                f"price rule {rule.id} names unknown store {rule.store!r}",
+                kind="store",
+                id=rule.store,
+                referenced_by=rule.id,
+            )
+        if rule.zone is not None and rule.zone not in self._stores_by_zone:
+            raise UnknownReferenceError(
+                f"price rule {rule.id} names zone {rule.zone!r}, which has no store",
+                kind="zone",
+                id=rule.zone,
+                referenced_by=rule.id,
+            )
+        if rule.amount.currency != self.currency:
+            raise CurrencyMismatchError(
+                f"price rule {rule.id} is in {rule.amount.currency}, the catalogue in "
+                f"{self.currency}",
+                left=self.currency,
+                right=rule.amount.currency,
+                rule_id=rule.id,
+            )
+
+    def _index_sku_rules(self, sku: str, sku_rules: list[PriceRule]) -> None:
+        """Check one SKU's rules for overlaps and index them by channel."""
+        by_scope: dict[tuple[object, ...], list[PriceRule]] = defaultdict(list)
+        for rule in sku_rules:
+            by_scope[rule.scope_key].append(rule)
+        for same_scope in by_scope.values():
+            if len(same_scope) > 1:
+                _refuse_overlaps(same_scope)
+        ordered = tuple(sorted(sku_rules, key=lambda r: (_RANK[r.scope], r.id)))
+        self._rules_by_sku[sku] = ordered
+        self._rules_by_sku_channel[sku] = {
+            channel: tuple(r for r in ordered if r.channel is None or r.channel == channel)
+            for channel in _CHANNELS
+        }
+
+    def _check_promotion(self, promotion: Promotion) -> None:
+        for sku in promotion.skus:
+            if sku not in self._products:
+                raise UnknownSkuError(
+                    f"promotion {promotion.id} names unknown SKU {sku!r}",
+                    kind="sku",
+                    id=sku,
+                    referenced_by=promotion.id,
+                )
+        for store in promotion.stores:
+            if store not in self._stores:
+                raise UnknownStoreError(
+                    f"promotion {promotion.id} names unknown store {store!r}",
+                    kind="store",
+                    id=store,
+                    referenced_by=promotion.id,
+                )
+        for zone in promotion.zones:
+            if zone not in self._stores_by_zone:
+                raise UnknownReferenceError(
+                    f"promotion {promotion.id} names zone {zone!r}, which has no store",
+                    kind="zone",
+                    id=zone,
+                    referenced_by=promotion.id,
+                )
+        if promotion.amount is not None and promotion.amount.currency != self.currency:
+            raise CurrencyMismatchError(
+                f"promotion {promotion.id} is in {promotion.amount.currency}, the catalogue "
+                f"in {self.currency}",
+                left=self.currency,
+                right=promotion.amount.currency,
+                promotion_id=promotion.id,
+            )
+        for sku in self._target_skus(promotion):
+            for rule in self._rules_by_sku.get(sku, ()):
+                self._check_promotion_against_rule(promotion, rule)
+
+    def _target_skus(self, promotion: Promotion) -> set[str]:
+        targets = set(promotion.skus)
+        for category in promotion.categories:
+            targets |= self._skus_by_category.get(category, set())
+        return targets
+
+    def _can_meet(self, promotion: Promotion, rule: PriceRule) -> bool:
+        """Whether `promotion` and `rule` can both apply to one key at one instant."""
+        if (
+            promotion.channels
+            and rule.channel is not None
+            and rule.channel not in promotion.channels
+        ):
+            return False
+        if not windows_overlap(
+            promotion.valid_from, promotion.valid_until, rule.valid_from, rule.valid_until
+        ):
+            return False
+        if not promotion.stores and not promotion.zones:
+            return True
+        if rule.store is not None:
+            return promotion.applies_to_store(rule.store, self._store_zone[rule.store])
+        if rule.zone is not None:
+            return rule.zone in promotion.zones or any(
+                self._store_zone[store] == rule.zone for store in promotion.stores
+            )
+        return True
+
+    def _check_promotion_against_rule(self, promotion: Promotion, rule: PriceRule) -> None:
+        if not self._can_meet(promotion, rule):
+            return
+        unit = promotional_unit_price(promotion, regular=rule.amount)
+        if unit < 0:
+            raise InvalidPromotionError(
+                f"promotion {promotion.id} takes more off than rule {rule.id}'s price "
+                f"{rule.amount}",
+                promotion_id=promotion.id,
+                field="amount",
+                reason="reduction exceeds the regular price",
+                sku=rule.sku,
+                rule_id=rule.id,
+            )
+        if round_to_minor_unit(unit, currency=self.currency) > rule.amount.amount:
+            raise PromotionPriceAboveRegularError(
+                f"promotion {promotion.id} would sell {rule.sku} at "
+                f"{round_to_minor_unit(unit, currency=self.currency)}, above rule {rule.id}'s "
+                f"regular {rule.amount}",
+                promotion_id=promotion.id,
+                sku=rule.sku,
+                rule_id=rule.id,
+                promotion_price=str(round_to_minor_unit(unit, currency=self.currency)),
+                regular_price=str(rule.amount.amount),
+            )
+
+    # -- changes -----------------------------------------------------------------------
+
+    def with_changes(
+        self,
+        *,
+        rules: Iterable[PriceRule] = (),
+        removed_rule_ids: Iterable[str] = (),
+        promotions: Iterable[Promotion] = (),
+        removed_promotion_ids: Iterable[str] = (),
+        products: Iterable[Product] = (),
+    ) -> Catalogue:
+        """A new catalogue with rules/promotions/products added or replaced (by id) or removed.
+
+        Work is proportional to what changed (plus copying the top-level maps); the
+        result remembers what it touched for `change_impact`.
+        """
+        new = Catalogue.__new__(Catalogue)
+        new.currency = self.currency
+        new._token = object()
+        new._boundaries = None
+        new._stores = self._stores
+        new._store_zone = self._store_zone
+        new._stores_by_zone = self._stores_by_zone
+        new._products = dict(self._products)
+        new._skus_by_category = self._skus_by_category
+        new._rules = dict(self._rules)
+        new._rules_by_sku = dict(self._rules_by_sku)
+        new._rules_by_sku_channel = dict(self._rules_by_sku_channel)
+        new._promotions = dict(self._promotions)
+        new._promotions_by_sku = self._promotions_by_sku
+        new._promotions_by_category = self._promotions_by_category
+        new._pricing = dict(self._pricing)
+
+        touched_skus: set[str] = set()
+        touched_categories: set[str] = set()
+        touched_promotions: set[str] = set()
+
+        changed_products = _unique(products, id_of="sku", kind="product")
+        if changed_products:
+            new._skus_by_category = {k: set(v) for k, v in self._skus_by_category.items()}
+            new._skus_by_category = defaultdict(set, new._skus_by_category)
+            for sku, product in changed_products.items():
+                old = self._products.get(sku)
+                if old is not None:
+                    new._skus_by_category[old.category].discard(sku)
+                new._skus_by_category[product.category].add(sku)
+                new._products[sku] = product
+                touched_skus.add(sku)
+
+        for rule_id in removed_rule_ids:
+            old_rule = new._rules.pop(rule_id, None)
+            if old_rule is None:
+                raise UnknownReferenceError(
+                    f"no price rule {rule_id!r} to remove", kind="price rule", id=rule_id
+                )
+            touched_skus.add(old_rule.sku)
+        added_rules = _unique(rules, id_of="id", kind="price rule")
+        for rule in added_rules.values():
+            new._check_rule_references(rule)
+            replaced = new._rules.get(rule.id)
+            if replaced is not None:
+                touched_skus.add(replaced.sku)
+            new._rules[rule.id] = rule
+            touched_skus.add(rule.sku)
+        for sku in touched_skus:
+            kept = [r for r in self._rules_by_sku.get(sku, ()) if new._rules.get(r.id) is r]
+            kept += [r for r in added_rules.values() if r.sku == sku]
+            if kept:
+                new._index_sku_rules(sku, kept)
+            else:
+                new._rules_by_sku.pop(sku, None)
+                new._rules_by_sku_channel.pop(sku, None)
+        priced_skus = set(touched_skus)
+
+        removed = set(removed_promotion_ids)
+        added = _unique(promotions, id_of="id", kind="promotion")
+        for promotion_id in removed | set(added):
+            old_promotion = self._promotions.get(promotion_id)
+            if old_promotion is None and promotion_id in removed:
+                raise UnknownReferenceError(
+                    f"no promotion {promotion_id!r} to remove", kind="promotion", id=promotion_id
+                )
+            if old_promotion is not None:
+                del new._promotions[promotion_id]
+                touched_promotions.add(promotion_id)
+                touched_skus |= old_promotion.skus
+                touched_categories |= old_promotion.categories
+        for promotion in added.values():
+            new._check_promotion(promotion)
+            new._promotions[promotion.id] = promotion
+            touched_promotions.add(promotion.id)
+            touched_skus |= promotion.skus
+            touched_categories |= promotion.categories
+        if touched_promotions:
+            new._promotions_by_sku = dict(self._promotions_by_sku)
+            new._promotions_by_category = dict(self._promotions_by_category)
+            _reindex_promotions(new, touched_skus, touched_categories, touched_promotions)
+        # A changed rule or product can put an existing promotion above the price.
+        for sku in priced_skus:
+            for promotion in new.promotions_for(sku):
+                if promotion.id not in added:
+                    for rule in new._rules_by_sku.get(sku, ()):
+                        new._check_promotion_against_rule(promotion, rule)
+
+        new._refresh_pricing(touched_skus)
+        new._lineage = CatalogueLineage(
+            base_token=self._token,
+            skus=frozenset(touched_skus),
+            categories=frozenset(touched_categories),
+            promotion_ids=frozenset(touched_promotions),
+        )
+        return new
+
+
+def _reindex_promotions(
+    catalogue: Catalogue,
+    skus: set[str],
+    categories: set[str],
+    promotion_ids: set[str],
+) -> None:
+    for sku in skus:
+        kept = [p for p in catalogue._promotions_by_sku.get(sku, ()) if p.id not in promotion_ids]
+        kept += [
+            p
+            for pid in promotion_ids
+            if (p := catalogue._promotions.get(pid)) is not None and sku in p.skus
+        ]
+        if kept:
+            catalogue._promotions_by_sku[sku] = tuple(kept)
+        else:
+            catalogue._promotions_by_sku.pop(sku, None)
+    for category in categories:
+        kept = [
+            p
+            for p in catalogue._promotions_by_category.get(category, ())
+            if p.id not in promotion_ids
+        ]
+        kept += [
+            p
+            for pid in promotion_ids
+            if (p := catalogue._promotions.get(pid)) is not None and category in p.categories
+        ]
+        if kept:
+            catalogue._promotions_by_category[category] = tuple(kept)
+        else:
+            catalogue._promotions_by_category.pop(category, None)
+
+
+def _refuse_overlaps(same_scope: list[PriceRule]) -> None:
+    ordered = sorted(
+        same_scope,
+        key=lambda r: (r.valid_from or _BEGINNING_OF_TIME, r.id),
+    )
+    for earlier, later in pairwise(ordered):
+        if windows_overlap(
+            earlier.valid_from, earlier.valid_until, later.valid_from, later.valid_until
+        ):
+            raise OverlappingWindowError(
+                f"price rules {earlier.id} and {later.id} overlap in the same scope "
+                f"({later.scope})",
+                rule_id=later.id,
+                other_rule_id=earlier.id,
+                sku=later.sku,
+                scope=str(later.scope),
+            )

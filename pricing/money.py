@@ -1,0 +1,147 @@
+"""Money: a `Decimal` amount and an ISO 4217 currency, rounded once, never negative.
+
+Amounts are rounded HALF_UP (retail practice, not banker's rounding) to the currency's
+minor unit when a `Money` is made, and only then: arithmetic that needs more precision
+(percentages, unit prices) works on bare `Decimal`s and makes one `Money` at the end.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
+from typing import Final
+
+from pricing.errors import (
+    CurrencyMismatchError,
+    InvalidAmountError,
+    NegativeAmountError,
+    UnknownCurrencyError,
+)
+
+__all__ = ["MINOR_UNITS", "Money", "round_to_minor_unit"]
+
+# ISO 4217 minor units of the currencies a European retailer meets; extend as needed.
+MINOR_UNITS: Final[dict[str, int]] = {
+    "BGN": 2,
+    "CHF": 2,
+    "CZK": 2,
+    "DKK": 2,
+    "EUR": 2,
+    "GBP": 2,
+    "HUF": 2,
+    "ISK": 0,
+    "JPY": 0,
+    "KWD": 3,
+    "NOK": 2,
+    "PLN": 2,
+    "RON": 2,
+    "SEK": 2,
+    "UAH": 2,
+    "USD": 2,
+}
+_QUANTUM: Final[dict[str, Decimal]] = {
+    code: Decimal(1).scaleb(-n) for code, n in MINOR_UNITS.items()
+}
+
+
+def _quantum(currency: str) -> Decimal:
+    try:
+        return _QUANTUM[currency]
+    except KeyError:
+        raise UnknownCurrencyError(f"unknown currency {currency!r}", currency=currency) from None
+
+
+def round_to_minor_unit(amount: Decimal, *, currency: str) -> Decimal:
+    """`amount` rounded HALF_UP to the minor unit of `currency` (2.345 PLN -> 2.35)."""
+    return amount.quantize(_quantum(currency), rounding=ROUND_HALF_UP)
+
+
+def _as_decimal(amount: object) -> Decimal:
+    # Floats are refused: 0.1 + 0.2 is how shelf prices end up one grosz wrong.
+    if isinstance(amount, bool) or not isinstance(amount, Decimal | int | str):
+        raise InvalidAmountError(
+            f"money amounts are Decimal, int or str, not {type(amount).__name__}",
+            amount=repr(amount),
+        )
+    try:
+        value = Decimal(amount.strip() if isinstance(amount, str) else amount)
+    except InvalidOperation:
+        raise InvalidAmountError(f"not a number: {amount!r}", amount=repr(amount)) from None
+    if not value.is_finite():
+        raise InvalidAmountError(f"not a finite amount: {amount!r}", amount=repr(amount))
+    return value
+
+
+@dataclass(frozen=True, slots=True, order=False)
+class Money:
+    """An amount of one currency, already rounded to its minor unit and never negative."""
+
+    amount: Decimal
+    currency: str
+
+    def __post_init__(self) -> None:
+        value = _as_decimal(self.amount)
+        rounded = round_to_minor_unit(value, currency=self.currency)
+        if rounded < 0:
+            raise NegativeAmountError(
+                f"money is never negative: {value} {self.currency}",
+                amount=str(value),
+                currency=self.currency,
+            )
+        if not rounded:
+            rounded = abs(rounded)  # -0.00 and 0.00 must print and hash alike
+        object.__setattr__(self, "amount", rounded)
+
+    @classmethod
+    def of(cls, amount: Decimal | int | str, currency: str) -> Money:
+        """`Money.of("12.99", "PLN")`: the one way to make money from outside input."""
+        return cls(_as_decimal(amount), currency)
+
+    @classmethod
+    def zero(cls, currency: str) -> Money:
+        return cls(Decimal(0), currency)
+
+    def _same_currency(self, other: Money) -> None:
+        if other.currency != self.currency:
+            raise CurrencyMismatchError(
+                f"cannot mix {self.currency} and {other.currency}",
+                left=self.currency,
+                right=other.currency,
+            )
+
+    def __add__(self, other: Money) -> Money:
+        self._same_currency(other)
+        return Money(self.amount + other.amount, self.currency)
+
+    def __sub__(self, other: Money) -> Money:
+        """Difference; raises `NegativeAmountError` rather than going below zero."""
+        self._same_currency(other)
+        return Money(self.amount - other.amount, self.currency)
+
+    def __lt__(self, other: Money) -> bool:
+        self._same_currency(other)
+        return self.amount < other.amount
+
+    def __le__(self, other: Money) -> bool:
+        self._same_currency(other)
+        return self.amount <= other.amount
+
+    def __gt__(self, other: Money) -> bool:
+        self._same_currency(other)
+        return self.amount > other.amount
+
+    def __ge__(self, other: Money) -> bool:
+        self._same_currency(other)
+        return self.amount >= other.amount
+
+    def times(self, factor: Decimal | int) -> Money:
+        """This amount multiplied by `factor`, rounded once."""
+        return Money(self.amount * factor, self.currency)
+
+    @property
+    def minor_units(self) -> int:
+        """The amount in the currency's minor unit (12.99 PLN -> 1299)."""
+        return int(self.amount.scaleb(MINOR_UNITS[self.currency]))
+
+    def __str__(self) -> str:
+        return f"{self.amount} {self.currency}"

@@ -1,0 +1,108 @@
+"""What the engine knows about products, stores and sales channels."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from decimal import Decimal
+from enum import StrEnum
+
+from pricing.errors import InvalidProductError, UnknownUnitError
+from pricing.windows import require_aware
+
+__all__ = ["Channel", "NetUnit", "Product", "Store"]
+
+
+class Channel(StrEnum):
+    """Where the customer meets the price."""
+
+    STORE = "store"
+    WEB = "web"
+    APP = "app"
+
+
+class NetUnit(StrEnum):
+    """Unit of a product's declared net content."""
+
+    G = "g"
+    KG = "kg"
+    ML = "ml"
+    L = "l"
+    M = "m"
+    PCS = "pcs"
+
+    @classmethod
+    def parse(cls, value: str) -> NetUnit:
+        """`NetUnit.parse("kg")`; anything else raises `UnknownUnitError`."""
+        try:
+            return cls(value.strip().lower())
+        except ValueError:
+            raise UnknownUnitError(f"unknown net-content unit {value!r}", unit=value) from None
+
+
+@dataclass(frozen=True, slots=True)
+class Product:
+    """Product facts a price or a shelf label needs.
+
+    `perishable` marks goods that spoil quickly or are short-dated: for them the prior
+    price shown next to a reduction is the price before the first reduction.
+    `unit_price_per_100` asks for unit prices per 100 g / 100 ml instead of per kg / l.
+    """
+
+    sku: str
+    name: str
+    brand: str
+    gtin: str
+    category: str
+    vat_rate: Decimal
+    net_content: Decimal
+    net_unit: NetUnit
+    perishable: bool
+    on_sale_since: datetime
+    web_url: str | None = None
+    unit_price_per_100: bool = False
+
+    def __post_init__(self) -> None:
+        if not self.sku:
+            raise InvalidProductError("a product needs a SKU", sku=self.sku, field="sku")
+        if not isinstance(self.net_unit, NetUnit):
+            object.__setattr__(self, "net_unit", NetUnit.parse(str(self.net_unit)))
+        if not isinstance(self.net_content, Decimal) or not self.net_content > 0:
+            raise InvalidProductError(
+                f"{self.sku}: net content must be a positive Decimal, got {self.net_content!r}",
+                sku=self.sku,
+                field="net_content",
+            )
+        if not isinstance(self.vat_rate, Decimal) or not Decimal(0) <= self.vat_rate < 100:
+            raise InvalidProductError(
+                f"{self.sku}: VAT rate is a percentage in [0, 100), got {self.vat_rate!r}",
+                sku=self.sku,
+                field="vat_rate",
+            )
+        if self.gtin and (not self.gtin.isdigit() or len(self.gtin) not in (8, 12, 13, 14)):
+            raise InvalidProductError(
+                f"{self.sku}: GTIN must be 8, 12, 13 or 14 digits, got {self.gtin!r}",
+                sku=self.sku,
+                field="gtin",
+            )
+        if self.unit_price_per_100 and self.net_unit not in (
+            NetUnit.G,
+            NetUnit.KG,
+            NetUnit.ML,
+            NetUnit.L,
+        ):
+            raise InvalidProductError(
+                f"{self.sku}: per-100 unit prices exist only for g and ml",
+                sku=self.sku,
+                field="unit_price_per_100",
+            )
+        require_aware(self.on_sale_since, field="on_sale_since")
+
+
+@dataclass(frozen=True, slots=True)
+class Store:
+    """A store, optionally in a price zone (a named group of stores sharing prices)."""
+
+    code: str
+    name: str
+    zone: str | None = None

@@ -1,0 +1,203 @@
+"""Promotions: what they target, what they do to a regular price, what the label says."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from decimal import Decimal
+from enum import StrEnum
+
+from pricing.errors import InvalidPromotionError, PercentOutOfRangeError
+from pricing.label_text import format_label_money
+from pricing.money import Money
+from pricing.products import Channel
+from pricing.windows import require_window
+
+__all__ = [
+    "SHELF_PRICE_KINDS",
+    "Promotion",
+    "PromotionKind",
+    "PromotionSummary",
+    "promotion_text",
+    "promotional_unit_price",
+]
+
+
+class PromotionKind(StrEnum):
+    PERCENT_OFF = "percent_off"
+    AMOUNT_OFF = "amount_off"
+    FIXED_PRICE = "fixed_price"
+    MULTI_BUY = "multi_buy"  # "N for X"
+    BUY_N_GET_M = "buy_n_get_m"  # "N+M free"
+    LOYALTY_PRICE = "loyalty_price"
+
+
+# Kinds that change what one unit costs at the till for everybody. The others are
+# conditional (buy several, show a card): the shelf price stays, the label adds a text
+# and an effective unit price.
+SHELF_PRICE_KINDS = frozenset(
+    {PromotionKind.PERCENT_OFF, PromotionKind.AMOUNT_OFF, PromotionKind.FIXED_PRICE}
+)
+_HUNDRED = Decimal(100)
+
+
+@dataclass(frozen=True, slots=True)
+class Promotion:
+    """A promotion over SKUs and/or categories, optionally limited to channels and stores.
+
+    Empty `channels` means every channel; empty `zones` and `stores` mean every store,
+    otherwise a store qualifies when it is listed or its zone is. What `amount` means
+    depends on `kind`: the reduction (amount_off), the promotional price (fixed_price,
+    loyalty_price) or the price of the bundle (multi_buy, "`quantity` for `amount`").
+    buy_n_get_m reads "buy `quantity`, get `free_quantity` free".
+    """
+
+    id: str
+    name: str
+    kind: PromotionKind
+    skus: frozenset[str] = frozenset()
+    categories: frozenset[str] = frozenset()
+    channels: frozenset[Channel] = frozenset()
+    zones: frozenset[str] = frozenset()
+    stores: frozenset[str] = frozenset()
+    valid_from: datetime | None = None
+    valid_until: datetime | None = None
+    priority: int = 0
+    exclusive: bool = False
+    percent: Decimal | None = None
+    amount: Money | None = None
+    quantity: int | None = None
+    free_quantity: int | None = None
+
+    def __post_init__(self) -> None:
+        for name in ("skus", "categories", "channels", "zones", "stores"):
+            value = getattr(self, name)
+            if not isinstance(value, frozenset):
+                object.__setattr__(self, name, frozenset(value))
+        if not isinstance(self.kind, PromotionKind):
+            object.__setattr__(self, "kind", PromotionKind(self.kind))
+        try:
+            object.__setattr__(self, "channels", frozenset(Channel(c) for c in self.channels))
+        except ValueError:
+            self._refuse(f"unknown channel in {sorted(self.channels)}", field="channels")
+        if not self.skus and not self.categories:
+            self._refuse("targets no SKU and no category", field="skus")
+        require_window(item_id=self.id, valid_from=self.valid_from, valid_until=self.valid_until)
+        self._check_kind_fields()
+
+    def _refuse(self, reason: str, *, field: str) -> None:
+        raise InvalidPromotionError(
+            f"promotion {self.id}: {reason}", promotion_id=self.id, field=field, reason=reason
+        )
+
+    def _check_kind_fields(self) -> None:
+        kind = self.kind
+        if kind is PromotionKind.PERCENT_OFF:
+            if self.percent is None or not isinstance(self.percent, Decimal):
+                self._refuse("percent_off needs a Decimal percent", field="percent")
+            assert self.percent is not None
+            if not (0 < self.percent <= _HUNDRED) or not self.percent.is_finite():
+                raise PercentOutOfRangeError(
+                    f"promotion {self.id}: percent must be in (0, 100], got {self.percent}",
+                    promotion_id=self.id,
+                    percent=str(self.percent),
+                )
+            return
+        if kind is PromotionKind.BUY_N_GET_M:
+            if self.quantity is None or self.quantity < 1:
+                self._refuse("buy_n_get_m needs quantity >= 1", field="quantity")
+            if self.free_quantity is None or self.free_quantity < 1:
+                self._refuse("buy_n_get_m needs free_quantity >= 1", field="free_quantity")
+            return
+        if self.amount is None:
+            self._refuse(f"{kind} needs an amount", field="amount")
+        assert self.amount is not None
+        if self.amount.amount <= 0:
+            self._refuse(f"{kind} needs an amount above zero", field="amount")
+        if kind is PromotionKind.MULTI_BUY and (self.quantity is None or self.quantity < 2):
+            self._refuse("multi_buy needs a quantity of at least 2", field="quantity")
+
+    @property
+    def changes_shelf_price(self) -> bool:
+        return self.kind in SHELF_PRICE_KINDS
+
+    @property
+    def min_quantity(self) -> int:
+        if self.kind is PromotionKind.MULTI_BUY:
+            return self.quantity or 1
+        if self.kind is PromotionKind.BUY_N_GET_M:
+            return (self.quantity or 0) + (self.free_quantity or 0)
+        return 1
+
+    def applies_to_store(self, store: str, zone: str | None) -> bool:
+        if not self.stores and not self.zones:
+            return True
+        return store in self.stores or (zone is not None and zone in self.zones)
+
+    def applies_to_channel(self, channel: Channel) -> bool:
+        return not self.channels or channel in self.channels
+
+
+def promotional_unit_price(promotion: Promotion, *, regular: Money) -> Decimal:
+    """What one unit effectively costs under `promotion`, unrounded.
+
+    For buy_n_get_m and multi_buy this is the bundle price shared over its units. The
+    caller rounds once. The result can be compared with `regular` to validate.
+    """
+    kind = promotion.kind
+    if kind is PromotionKind.PERCENT_OFF:
+        assert promotion.percent is not None
+        return regular.amount * (_HUNDRED - promotion.percent) / _HUNDRED
+    if kind is PromotionKind.BUY_N_GET_M:
+        assert promotion.quantity is not None
+        assert promotion.free_quantity is not None
+        return regular.amount * promotion.quantity / (promotion.quantity + promotion.free_quantity)
+    assert promotion.amount is not None
+    if kind is PromotionKind.AMOUNT_OFF:
+        return regular.amount - promotion.amount.amount
+    if kind is PromotionKind.MULTI_BUY:
+        assert promotion.quantity is not None
+        return promotion.amount.amount / promotion.quantity
+    return promotion.amount.amount  # fixed_price, loyalty_price
+
+
+def promotion_text(promotion: Promotion, *, language: str) -> str:
+    """The short label text: "-20%", "2 za 10 zł", "2+1 gratis", "Z kartą 8,99 zł"."""
+    pl = language == "pl"
+    kind = promotion.kind
+    if kind is PromotionKind.PERCENT_OFF:
+        assert promotion.percent is not None
+        percent = promotion.percent.normalize()
+        return f"-{percent:f}%".replace(".", ",") if pl else f"-{percent:f}%"
+    if kind is PromotionKind.BUY_N_GET_M:
+        if pl:
+            return f"{promotion.quantity}+{promotion.free_quantity} gratis"
+        return f"Buy {promotion.quantity}, get {promotion.free_quantity} free"
+    assert promotion.amount is not None
+    money = format_label_money(
+        promotion.amount.amount,
+        promotion.amount.currency,
+        language=language,
+        drop_zero_decimals=True,
+    )
+    if kind is PromotionKind.AMOUNT_OFF:
+        return f"Taniej o {money}" if pl else f"{money} off"
+    if kind is PromotionKind.MULTI_BUY:
+        return f"{promotion.quantity} za {money}" if pl else f"{promotion.quantity} for {money}"
+    if kind is PromotionKind.LOYALTY_PRICE:
+        return f"Z kartą {money}" if pl else f"With card {money}"
+    return "Promocja" if pl else "Special offer"
+
+
+@dataclass(frozen=True, slots=True)
+class PromotionSummary:
+    """What a label shows of the promotion that applies."""
+
+    id: str
+    name: str
+    kind: PromotionKind
+    text: str
+    valid_until: datetime | None
+    effective_unit_price: Money
+    min_quantity: int
+    loyalty_only: bool

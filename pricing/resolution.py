@@ -1,0 +1,490 @@
+"""Resolution: the price of one (SKU, channel, store) at one instant, with its label fields.
+
+Steps, each written once:
+1. the regular price: the first rule, in `SCOPE_PRECEDENCE` order, whose scope matches
+   the channel and store and whose window contains the instant;
+2. the promotion: among those that target the SKU (or its category), match channel and
+   store and are valid at the instant, exclusive ones (highest priority) shut out the
+   rest; then the lowest effective unit price for the customer wins, ties going to
+   promotions without conditions, then higher priority, then the smaller id;
+3. for a reduction of the shelf price, the Omnibus prior price from the ledger and the
+   saving computed against it;
+4. the unit price of the payable price, and a fingerprint of everything a label shows.
+
+Keys without a promotion (most of them) take a fast path: their label fields depend only
+on the winning rule, so they are computed once per rule and reused, and where one rule
+wins in a channel everywhere and always they are memoised per SKU and channel
+(`SkuPricing.constant`), so `resolve` skips steps 1-4 entirely.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from datetime import datetime
+from decimal import ROUND_DOWN, Decimal
+from typing import Any, Final
+
+from pricing.catalogue import Catalogue, SkuPricing
+from pricing.errors import (
+    NaiveDatetimeError,
+    NoApplicablePriceError,
+    UnknownReferenceError,
+    UnknownStoreError,
+)
+from pricing.label_text import label_language
+from pricing.ledger import PriceKey, PriceLedger, lowest_prior_price, reduction_started_at
+from pricing.money import Money
+from pricing.products import Channel
+from pricing.promotions import (
+    Promotion,
+    PromotionKind,
+    PromotionSummary,
+    promotion_text,
+    promotional_unit_price,
+)
+from pricing.resolved import ResolvedPrice, label_fingerprint
+from pricing.rules import PriceRule
+from pricing.unit_price import unit_price
+
+__all__ = ["resolve", "resolve_many", "select_rule_and_promotion"]
+
+_HUNDRED: Final = Decimal(100)
+_WHOLE_PERCENT: Final = Decimal(1)
+_languages: dict[str, str] = {}
+_CHANNEL_INDEX: Final = {channel: index for index, channel in enumerate(Channel)}
+
+# ResolvedPrice is frozen; its generated __init__ sets each of 16 fields through
+# object.__setattr__, which alone would cost half the time budget of a resolution.
+# Setting the slots through their descriptors builds the same object twice as fast.
+_new = object.__new__
+_slot_setters = tuple(ResolvedPrice.__dict__[name].__set__ for name in ResolvedPrice.__slots__)
+_SLOT_NAMES: Final = (
+    "sku",
+    "channel",
+    "store",
+    "at",
+    "currency",
+    "regular_price",
+    "price",
+    "promotion",
+    "prior_price",
+    "saving",
+    "saving_percent",
+    "unit_price",
+    "unit_label",
+    "price_rule_id",
+    "price_scope",
+    "fingerprint",
+)
+assert tuple(ResolvedPrice.__slots__) == _SLOT_NAMES, "keep _SLOT_NAMES in field order"
+(
+    _set_sku,
+    _set_channel,
+    _set_store,
+    _set_at,
+    _set_currency,
+    _set_regular,
+    _set_price,
+    _set_promotion,
+    _set_prior,
+    _set_saving,
+    _set_saving_percent,
+    _set_unit_price,
+    _set_unit_label,
+    _set_rule_id,
+    _set_scope,
+    _set_fingerprint,
+) = _slot_setters
+
+
+def _language(locale: str) -> str:
+    language = _languages.get(locale)
+    if language is None:
+        language = _languages[locale] = label_language(locale)
+    return language
+
+
+def _channel(channel: Channel | str) -> Channel:
+    if type(channel) is Channel:
+        return channel
+    try:
+        return Channel(channel)
+    except ValueError:
+        raise UnknownReferenceError(
+            f"unknown channel {channel!r}", kind="channel", id=str(channel)
+        ) from None
+
+
+def _regular_rule(
+    catalogue: Catalogue,
+    rules: tuple[PriceRule, ...],
+    *,
+    sku: str,
+    channel: Channel,
+    store: str,
+    zone: str | None,
+    at: datetime,
+) -> PriceRule:
+    """Step 1: the first of `rules` (most specific first) matching store, zone and instant."""
+    for rule in rules:
+        if (
+            (rule.store is None or rule.store == store)
+            and (rule.zone is None or rule.zone == zone)
+            and (rule.valid_from is None or rule.valid_from <= at)
+            and (rule.valid_until is None or at < rule.valid_until)
+        ):
+            return rule
+    catalogue.product(sku)  # an unknown SKU says so rather than "no price"
+    raise NoApplicablePriceError(
+        f"no price rule for {sku} in {channel} at store {store} at {at.isoformat()}",
+        sku=sku,
+        channel=str(channel),
+        store=store,
+        at=at.isoformat(),
+    )
+
+
+def _promotion_candidates(catalogue: Catalogue, sku: str) -> tuple[Promotion, ...]:
+    by_sku = catalogue._promotions_by_sku.get(sku, ())
+    if catalogue._promotions_by_category:
+        by_category = catalogue._promotions_by_category.get(catalogue._products[sku].category, ())
+        if by_category:
+            return by_sku + by_category
+    return by_sku
+
+
+def _best_promotion(
+    candidates: tuple[Promotion, ...],
+    *,
+    regular: Money,
+    channel: Channel,
+    store: str,
+    zone: str | None,
+    at: datetime,
+) -> tuple[Promotion, Money] | None:
+    valid = [
+        p
+        for p in candidates
+        if (not p.channels or channel in p.channels)
+        and p.applies_to_store(store, zone)
+        and (p.valid_from is None or p.valid_from <= at)
+        and (p.valid_until is None or at < p.valid_until)
+    ]
+    if not valid:
+        return None
+    exclusive = [p for p in valid if p.exclusive]
+    if exclusive:
+        top = max(p.priority for p in exclusive)
+        valid = [p for p in exclusive if p.priority == top]
+    ranked = sorted(
+        (
+            Money(promotional_unit_price(p, regular=regular), regular.currency),
+            not p.changes_shelf_price,
+            -p.priority,
+            p.id,
+            p,
+        )
+        for p in valid
+    )
+    best = ranked[0]
+    return best[4], best[0]
+
+
+def select_rule_and_promotion(
+    catalogue: Catalogue,
+    *,
+    sku: str,
+    channel: Channel | str,
+    store: str,
+    at: datetime,
+) -> tuple[PriceRule, Promotion | None]:
+    """The rule giving the regular price and the promotion that applies, if any."""
+    channel = _channel(channel)
+    zone = catalogue.store_zone(store)
+    rule = _regular_rule(
+        catalogue,
+        catalogue.rules_for_channel(sku, channel),
+        sku=sku,
+        channel=channel,
+        store=store,
+        zone=zone,
+        at=at,
+    )
+    candidates = _promotion_candidates(catalogue, sku)
+    if not candidates:
+        return rule, None
+    best = _best_promotion(
+        candidates, regular=rule.amount, channel=channel, store=store, zone=zone, at=at
+    )
+    return rule, best[0] if best is not None else None
+
+
+def _plain_content(
+    catalogue: Catalogue, pricing: SkuPricing, rule: PriceRule, language: str
+) -> tuple[Any, ...]:
+    """Label fields of a key whose rule is `rule` and that has no promotion (memoised)."""
+    by_rule = pricing.contents.get(language)
+    if by_rule is None:
+        by_rule = pricing.contents[language] = {}
+    content = by_rule.get(rule.id)
+    if content is None:
+        product = catalogue._products[rule.sku]
+        price = rule.amount
+        per_unit = unit_price(product, price=price, language=language)
+        unit_amount = per_unit.price if per_unit is not None else None
+        unit_label = per_unit.label if per_unit is not None else None
+        fingerprint = label_fingerprint(
+            currency=price.currency,
+            regular_price=price,
+            price=price,
+            promotion=None,
+            prior_price=None,
+            saving=None,
+            saving_percent=None,
+            unit_price=unit_amount,
+            unit_label=unit_label,
+        )
+        content = (price.currency, price, price, None, None, None, None, unit_amount, unit_label)
+        content += (rule.id, rule.scope, fingerprint, language)
+        by_rule[rule.id] = content
+    return content
+
+
+def _promotion_content(
+    catalogue: Catalogue,
+    rule: PriceRule,
+    promotion: Promotion,
+    effective: Money,
+    *,
+    key: PriceKey,
+    at: datetime,
+    ledger: PriceLedger,
+    language: str,
+) -> tuple[Any, ...]:
+    product = catalogue._products[rule.sku]
+    regular = rule.amount
+    summary = PromotionSummary(
+        id=promotion.id,
+        name=promotion.name,
+        kind=promotion.kind,
+        text=promotion_text(promotion, language=language),
+        valid_until=promotion.valid_until,
+        effective_unit_price=effective,
+        min_quantity=promotion.min_quantity,
+        loyalty_only=promotion.kind is PromotionKind.LOYALTY_PRICE,
+    )
+    prior: Money | None = None
+    saving: Money | None = None
+    saving_percent: Decimal | None = None
+    if promotion.changes_shelf_price:
+        price = effective
+        if price.amount < regular.amount:
+            started = reduction_started_at(ledger, key=key, price=price, at=at)
+            prior = lowest_prior_price(
+                ledger,
+                key=key,
+                reduction_started=started,
+                on_sale_since=product.on_sale_since,
+                perishable=product.perishable,
+            )
+        if prior is not None:
+            # The saving is measured against the prior price, never against the
+            # regular price (CJEU C-330/23), and never overstated: percent rounds down.
+            if prior.amount > price.amount:
+                saving = Money(prior.amount - price.amount, price.currency)
+                saving_percent = (saving.amount * _HUNDRED / prior.amount).quantize(
+                    _WHOLE_PERCENT, rounding=ROUND_DOWN
+                )
+            else:
+                saving = Money.zero(price.currency)
+                saving_percent = Decimal(0)
+    else:
+        price = regular
+    per_unit = unit_price(product, price=price, language=language)
+    unit_amount = per_unit.price if per_unit is not None else None
+    unit_label = per_unit.label if per_unit is not None else None
+    fingerprint = label_fingerprint(
+        currency=price.currency,
+        regular_price=regular,
+        price=price,
+        promotion=summary,
+        prior_price=prior,
+        saving=saving,
+        saving_percent=saving_percent,
+        unit_price=unit_amount,
+        unit_label=unit_label,
+    )
+    return (
+        price.currency,
+        regular,
+        price,
+        summary,
+        prior,
+        saving,
+        saving_percent,
+        unit_amount,
+        unit_label,
+        rule.id,
+        rule.scope,
+        fingerprint,
+        language,
+    )
+
+
+def _label_content(
+    catalogue: Catalogue,
+    pricing: SkuPricing | None,
+    sku: str,
+    channel: Channel,
+    store: str,
+    zone: str | None,
+    at: datetime,
+    ledger: PriceLedger,
+    language: str,
+) -> tuple[Any, ...]:
+    """Steps 1-4 of the module docstring for one key.
+
+    The label fields in `_SLOT_NAMES` order from `currency` on, then the language.
+    """
+    rule = _regular_rule(
+        catalogue,
+        pricing.by_channel[channel] if pricing is not None else (),
+        sku=sku,
+        channel=channel,
+        store=store,
+        zone=zone,
+        at=at,
+    )
+    assert pricing is not None  # a SKU without rules has no index entry and no rule
+    promotions = pricing.promotions
+    if catalogue._promotions_by_category:
+        promotions += catalogue._promotions_by_category.get(pricing.category, ())
+    best = (
+        _best_promotion(
+            promotions, regular=rule.amount, channel=channel, store=store, zone=zone, at=at
+        )
+        if promotions
+        else None
+    )
+    if best is not None:
+        return _promotion_content(
+            catalogue,
+            rule,
+            best[0],
+            best[1],
+            key=PriceKey(sku, channel, store),
+            at=at,
+            ledger=ledger,
+            language=language,
+        )
+    by_rule = pricing.contents.get(language)
+    content = by_rule.get(rule.id) if by_rule is not None else None
+    if content is None:
+        content = _plain_content(catalogue, pricing, rule, language)
+    index = _CHANNEL_INDEX[channel]
+    if pricing.always[index] is rule and not promotions:
+        pricing.constant[index] = content  # it names its language: see `resolve`
+    return content
+
+
+def resolve(
+    catalogue: Catalogue,
+    *,
+    sku: str,
+    channel: Channel | str,
+    store: str,
+    at: datetime,
+    ledger: PriceLedger,
+    locale: str = "pl_PL",
+) -> ResolvedPrice:
+    """The price of `sku` in `channel` at `store` at instant `at`, with its label fields.
+
+    Raises `UnknownSkuError`, `UnknownStoreError`, `NoApplicablePriceError` (no rule
+    applies), `NaiveDatetimeError` or `UnsupportedLocaleError`.
+    """
+    # The engine's hot path: most keys find their label fields memoised per SKU and
+    # channel (`SkuPricing.constant`) and cost a few lookups and one object.
+    if at.tzinfo is None:
+        _check_instant(at)
+    if type(channel) is not Channel:
+        channel = _channel(channel)
+    language = _languages.get(locale) or _language(locale)
+    try:
+        zone = catalogue._store_zone[store]
+    except KeyError:
+        raise UnknownStoreError(f"unknown store {store!r}", kind="store", id=store) from None
+    pricing = catalogue._pricing.get(sku)
+    content = None
+    if pricing is not None:
+        content = pricing.constant[_CHANNEL_INDEX[channel]]
+        if content is not None:
+            by_category = catalogue._promotions_by_category
+            if content[12] != language or (by_category and pricing.category in by_category):
+                content = None
+    if content is None:
+        content = _label_content(
+            catalogue, pricing, sku, channel, store, zone, at, ledger, language
+        )
+    (
+        currency,
+        regular,
+        price,
+        summary,
+        prior,
+        saving,
+        saving_percent,
+        unit_amount,
+        unit_label,
+        rule_id,
+        scope,
+        fingerprint,
+        _,
+    ) = content
+    resolved: ResolvedPrice = _new(ResolvedPrice)
+    _set_sku(resolved, sku)
+    _set_channel(resolved, channel)
+    _set_store(resolved, store)
+    _set_at(resolved, at)
+    _set_currency(resolved, currency)
+    _set_regular(resolved, regular)
+    _set_price(resolved, price)
+    _set_promotion(resolved, summary)
+    _set_prior(resolved, prior)
+    _set_saving(resolved, saving)
+    _set_saving_percent(resolved, saving_percent)
+    _set_unit_price(resolved, unit_amount)
+    _set_unit_label(resolved, unit_label)
+    _set_rule_id(resolved, rule_id)
+    _set_scope(resolved, scope)
+    _set_fingerprint(resolved, fingerprint)
+    return resolved
+
+
+def _check_instant(at: datetime) -> None:
+    if at.tzinfo is None:
+        raise NaiveDatetimeError("resolution instant must be timezone-aware", field="at")
+
+
+def resolve_many(
+    catalogue: Catalogue,
+    *,
+    keys: Iterable[PriceKey],
+    at: datetime,
+    ledger: PriceLedger,
+    locale: str = "pl_PL",
+) -> dict[PriceKey, ResolvedPrice]:
+    """Resolve every key at one instant; raises on the first key that cannot be priced."""
+    _check_instant(at)
+    _language(locale)
+    return {
+        key: resolve(
+            catalogue,
+            sku=key.sku,
+            channel=key.channel,
+            store=key.store,
+            at=at,
+            ledger=ledger,
+            locale=locale,
+        )
+        for key in keys
+    }

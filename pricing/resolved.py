@@ -1,0 +1,102 @@
+"""The result of resolution: everything a shelf label or a web shop shows for one key."""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from decimal import Decimal
+
+from pricing.ledger import PriceKey
+from pricing.money import Money
+from pricing.products import Channel
+from pricing.promotions import PromotionSummary
+from pricing.rules import PriceScope
+
+__all__ = ["ResolvedPrice", "label_fingerprint"]
+
+
+@dataclass(frozen=True, slots=True)
+class ResolvedPrice:
+    """The price of one (SKU, channel, store) at one instant, and how to show it.
+
+    `price` is what one unit costs at the till without conditions; `promotion` may be a
+    conditional offer (multi-buy, loyalty card) that leaves `price` equal to
+    `regular_price` and carries its own effective unit price. `prior_price`, `saving` and
+    `saving_percent` are set only when `price` is a reduction (the Omnibus rule).
+    `fingerprint` digests every label-visible field and nothing else: equal fingerprints
+    mean an identical label, whichever rule produced it.
+    """
+
+    sku: str
+    channel: Channel
+    store: str
+    at: datetime
+    currency: str
+    regular_price: Money
+    price: Money
+    promotion: PromotionSummary | None
+    prior_price: Money | None
+    saving: Money | None
+    saving_percent: Decimal | None
+    unit_price: Money | None
+    unit_label: str | None
+    price_rule_id: str
+    price_scope: PriceScope
+    fingerprint: str
+
+    @property
+    def key(self) -> PriceKey:
+        return PriceKey(self.sku, self.channel, self.store)
+
+    @property
+    def is_reduced(self) -> bool:
+        return self.price.amount < self.regular_price.amount
+
+
+def _money_text(value: Money | None) -> str:
+    return "-" if value is None else f"{value.amount}"
+
+
+def label_fingerprint(
+    *,
+    currency: str,
+    regular_price: Money,
+    price: Money,
+    promotion: PromotionSummary | None,
+    prior_price: Money | None,
+    saving: Money | None,
+    saving_percent: Decimal | None,
+    unit_price: Money | None,
+    unit_label: str | None,
+) -> str:
+    """A stable hex digest of the label-visible fields (blake2b-128).
+
+    Stable across processes and versions of Python: built from an explicit text form,
+    never from `hash()` or `repr()` of objects.
+    """
+    parts = [
+        "v1",
+        currency,
+        _money_text(regular_price),
+        _money_text(price),
+        _money_text(prior_price),
+        _money_text(saving),
+        "-" if saving_percent is None else str(saving_percent),
+        _money_text(unit_price),
+        unit_label or "-",
+    ]
+    if promotion is not None:
+        parts += [
+            promotion.name,
+            str(promotion.kind),
+            promotion.text,
+            "-"
+            if promotion.valid_until is None
+            else promotion.valid_until.astimezone(UTC).isoformat(),
+            _money_text(promotion.effective_unit_price),
+            str(promotion.min_quantity),
+            "1" if promotion.loyalty_only else "0",
+        ]
+    text = "\x1f".join(parts)
+    return hashlib.blake2b(text.encode("utf-8"), digest_size=16).hexdigest()

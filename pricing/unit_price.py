@@ -1,0 +1,49 @@
+"""Unit prices (Directive 98/6/EC): the price per kg, l, m or piece, or per 100 g / 100 ml."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from decimal import Decimal
+from typing import Final
+
+from pricing.money import Money
+from pricing.products import NetUnit, Product
+
+__all__ = ["UnitPrice", "unit_price"]
+
+
+@dataclass(frozen=True, slots=True)
+class UnitPrice:
+    price: Money
+    label: str  # "1 kg", "100 g", "1 szt."
+
+
+# net unit -> (how many net units make the reference quantity, label per language)
+_PER_BASE_UNIT: Final[dict[NetUnit, tuple[Decimal, dict[str, str]]]] = {
+    NetUnit.G: (Decimal(1000), {"pl": "1 kg", "en": "1 kg"}),
+    NetUnit.KG: (Decimal(1), {"pl": "1 kg", "en": "1 kg"}),
+    NetUnit.ML: (Decimal(1000), {"pl": "1 l", "en": "1 l"}),
+    NetUnit.L: (Decimal(1), {"pl": "1 l", "en": "1 l"}),
+    NetUnit.M: (Decimal(1), {"pl": "1 m", "en": "1 m"}),
+    NetUnit.PCS: (Decimal(1), {"pl": "1 szt.", "en": "1 pc"}),
+}
+_PER_HUNDRED: Final[dict[NetUnit, tuple[Decimal, dict[str, str]]]] = {
+    NetUnit.G: (Decimal(100), {"pl": "100 g", "en": "100 g"}),
+    NetUnit.KG: (Decimal("0.1"), {"pl": "100 g", "en": "100 g"}),
+    NetUnit.ML: (Decimal(100), {"pl": "100 ml", "en": "100 ml"}),
+    NetUnit.L: (Decimal("0.1"), {"pl": "100 ml", "en": "100 ml"}),
+}
+
+
+def unit_price(product: Product, *, price: Money, language: str) -> UnitPrice | None:
+    """The unit price of `product` sold at `price`, rounded once; None when it equals `price`.
+
+    A 500 g pack at 6.49 PLN costs 12.98 PLN per kg; a 1 kg pack shows no unit price,
+    because the law asks for one only when it tells the customer something new.
+    """
+    table = _PER_HUNDRED if product.unit_price_per_100 else _PER_BASE_UNIT
+    reference, labels = table[product.net_unit]
+    per_unit = Money(price.amount * reference / product.net_content, price.currency)
+    if per_unit == price:
+        return None
+    return UnitPrice(price=per_unit, label=labels[language])

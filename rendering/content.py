@@ -1,0 +1,286 @@
+"""What one label shows: product facts plus a resolved price, flattened for drawing.
+
+`LabelContent` is the only input a template sees. Build it from the pricing engine's
+values with `LabelContent.from_resolved`, or from the JSON a template designer writes
+(`content_from_dict`; the format is in docs/templates.md). Its `fingerprint` digests
+every field that can change a pixel, and is the content part of the render cache key.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Mapping
+from dataclasses import dataclass, fields
+from datetime import date, datetime, timedelta
+from decimal import ROUND_DOWN, Decimal, InvalidOperation
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from pricing import Product, ResolvedPrice, Store
+from rendering.errors import ContentError
+from rendering.locale_texts import require_locale
+
+__all__ = ["LOCALE_TIMEZONES", "LabelContent", "content_from_dict", "content_to_dict"]
+
+# Where a locale's labels usually hang, for turning a promotion's end instant into a date.
+LOCALE_TIMEZONES = {
+    "pl_PL": "Europe/Warsaw",
+    "en_GB": "Europe/London",
+    "de_DE": "Europe/Berlin",
+}
+
+
+@dataclass(frozen=True, slots=True)
+class LabelContent:
+    """Everything a label template can show. Amounts are in `currency`, already rounded.
+
+    `regular_price` is set only when `price` is a reduction from it (it is drawn struck
+    through); `prior_price` is the Omnibus lowest price of the 30 days before the
+    reduction. `valid_until` is the last day a promotion applies, in the store's time.
+    """
+
+    sku: str
+    name: str
+    currency: str
+    price: Decimal
+    brand: str = ""
+    gtin: str = ""
+    regular_price: Decimal | None = None
+    prior_price: Decimal | None = None
+    unit_price: Decimal | None = None
+    unit_label: str | None = None
+    promotion_text: str | None = None
+    promotion_kind: str | None = None
+    loyalty_only: bool = False
+    valid_until: date | None = None
+    web_url: str | None = None
+    store_name: str | None = None
+    locale: str = "pl_PL"
+
+    @property
+    def has_promotion(self) -> bool:
+        return self.promotion_text is not None
+
+    @property
+    def is_reduced(self) -> bool:
+        return self.regular_price is not None and self.regular_price > self.price
+
+    @property
+    def fingerprint(self) -> str:
+        """Stable hex digest of every field (explicit text form, never `hash()`)."""
+        values = (getattr(self, name) for name in _FIELD_NAMES)
+        parts = [f"{n}={'' if v is None else v}" for n, v in zip(_FIELD_NAMES, values, strict=True)]
+        text = "\x1f".join(("label-content-v1", *parts))
+        return hashlib.blake2b(text.encode(), digest_size=16).hexdigest()
+
+    @classmethod
+    def from_resolved(
+        cls,
+        *,
+        product: Product,
+        price: ResolvedPrice,
+        store: Store | None = None,
+        locale: str = "pl_PL",
+        timezone: str | None = None,
+    ) -> LabelContent:
+        """The label for `product` at the price the engine resolved."""
+        promotion = price.promotion
+        last_day = None
+        if promotion is not None and promotion.valid_until is not None:
+            zone = _zone(timezone or LOCALE_TIMEZONES.get(locale, "UTC"))
+            last_day = _last_day(promotion.valid_until, zone)
+        was_price, badge = _announced_reduction(price)
+        return cls(
+            sku=product.sku,
+            name=product.name,
+            brand=product.brand,
+            gtin=product.gtin,
+            currency=price.currency,
+            price=price.price.amount,
+            regular_price=was_price,
+            prior_price=price.prior_price.amount if price.prior_price else None,
+            unit_price=price.unit_price.amount if price.unit_price else None,
+            unit_label=price.unit_label,
+            promotion_text=badge,
+            promotion_kind=str(promotion.kind) if promotion else None,
+            loyalty_only=promotion.loyalty_only if promotion else False,
+            valid_until=last_day,
+            web_url=product.web_url,
+            store_name=store.name if store else None,
+            locale=locale,
+        )
+
+
+def _announced_reduction(price: ResolvedPrice) -> tuple[Decimal | None, str | None]:
+    """The struck-through "was" price and the badge a label may print for `price`.
+
+    Directive 98/6/EC art. 6a (and CJEU C-330/23, Aldi Süd): a reduction is announced
+    against the lowest price of the 30 days before it, so the struck-through price is the
+    prior price and the percentage is the engine's `saving_percent`, which is measured
+    from it. A promotion's own text ("-20%" off the regular price) would overstate the
+    saving whenever the price was lower during those 30 days. A reduction that saves
+    nothing against the prior price announces nothing. Offers that leave the unit price
+    alone (multi-buy, loyalty card) keep their own text.
+    """
+    promotion = price.promotion
+    if not price.is_reduced:
+        return None, promotion.text if promotion else None
+    prior = price.prior_price
+    percent = price.saving_percent
+    if prior is None or percent is None or prior.amount <= price.price.amount:
+        return None, None
+    whole_percent = percent.to_integral_value(rounding=ROUND_DOWN)  # never overstate
+    if whole_percent < 1:
+        return prior.amount, None
+    return prior.amount, f"-{whole_percent}%"
+
+
+_FIELD_NAMES = tuple(field.name for field in fields(LabelContent))
+
+
+def _zone(name: str) -> ZoneInfo:
+    try:
+        return ZoneInfo(name)
+    except (ZoneInfoNotFoundError, ValueError) as error:
+        raise ContentError("timezone", f"unknown time zone {name!r}") from error
+
+
+def _last_day(valid_until: datetime, zone: ZoneInfo) -> date:
+    # Windows end exclusively: a promotion until 00:00 on 1.12 is last valid on 30.11.
+    return (valid_until.astimezone(zone) - timedelta(microseconds=1)).date()
+
+
+# ---------------------------------------------------------------- JSON form
+
+
+def content_from_dict(data: Mapping[str, object]) -> LabelContent:
+    """Parse the JSON form documented in docs/templates.md; `ContentError` names the bad field."""
+    product = _section(data, "product")
+    price = _section(data, "price")
+    store = _section(data, "store", required=False)
+    promotion = _section(price, "promotion", required=False, prefix="price.")
+    locale = _text(data, "locale", default="pl_PL")
+    require_locale(locale)
+    timezone = _text(data, "timezone", default=LOCALE_TIMEZONES.get(locale, "UTC"))
+    valid_until = None
+    if promotion.get("valid_until") is not None:
+        valid_until = _valid_until(promotion["valid_until"], _zone(timezone))
+    promotion_text = _text(promotion, "text", default="", prefix="price.promotion.")
+    return LabelContent(
+        sku=_text(product, "sku", prefix="product."),
+        name=_text(product, "name", prefix="product."),
+        brand=_text(product, "brand", default="", prefix="product."),
+        gtin=_gtin(product.get("gtin")),
+        web_url=_text(product, "web_url", default="", prefix="product.") or None,
+        currency=_text(price, "currency", prefix="price."),
+        price=_amount(price, "price") or Decimal(0),
+        regular_price=_amount(price, "regular_price", required=False),
+        prior_price=_amount(price, "prior_price", required=False),
+        unit_price=_amount(price, "unit_price", required=False),
+        unit_label=_text(price, "unit_label", default="", prefix="price.") or None,
+        promotion_text=promotion_text or None,
+        promotion_kind=_text(promotion, "kind", default="", prefix="price.promotion.") or None,
+        loyalty_only=bool(promotion.get("loyalty_only", False)),
+        valid_until=valid_until,
+        store_name=_text(store, "name", default="", prefix="store.") or None,
+        locale=locale,
+    )
+
+
+def content_to_dict(content: LabelContent) -> dict[str, object]:
+    """The JSON form of `content`; `content_from_dict` reads it back to an equal value."""
+
+    def amount(value: Decimal | None) -> str | None:
+        return None if value is None else str(value)
+
+    promotion: dict[str, object] | None = None
+    if content.promotion_text is not None:
+        promotion = {
+            "text": content.promotion_text,
+            "kind": content.promotion_kind,
+            "loyalty_only": content.loyalty_only,
+            "valid_until": content.valid_until.isoformat() if content.valid_until else None,
+        }
+    return {
+        "locale": content.locale,
+        "product": {
+            "sku": content.sku,
+            "name": content.name,
+            "brand": content.brand,
+            "gtin": content.gtin,
+            "web_url": content.web_url,
+        },
+        "price": {
+            "currency": content.currency,
+            "price": amount(content.price),
+            "regular_price": amount(content.regular_price),
+            "prior_price": amount(content.prior_price),
+            "unit_price": amount(content.unit_price),
+            "unit_label": content.unit_label,
+            "promotion": promotion,
+        },
+        "store": {"name": content.store_name},
+    }
+
+
+def _section(
+    data: Mapping[str, object], key: str, *, required: bool = True, prefix: str = ""
+) -> Mapping[str, object]:
+    value = data.get(key)
+    if value is None and not required:
+        return {}
+    if not isinstance(value, Mapping):
+        raise ContentError(prefix + key, "must be an object")
+    return value
+
+
+def _text(
+    data: Mapping[str, object], key: str, *, default: str | None = None, prefix: str = ""
+) -> str:
+    value = data.get(key)
+    if value is None:
+        if default is None:
+            raise ContentError(prefix + key, "is required")
+        return default
+    if not isinstance(value, str):
+        raise ContentError(prefix + key, "must be a string")
+    return value
+
+
+def _amount(data: Mapping[str, object], key: str, *, required: bool = True) -> Decimal | None:
+    value = data.get(key)
+    if value is None:
+        if required:
+            raise ContentError("price." + key, "is required")
+        return None
+    # Floats are refused for the same reason as in pricing: 0.1 + 0.2 is a wrong label.
+    if isinstance(value, bool) or not isinstance(value, str | int):
+        raise ContentError("price." + key, 'must be a decimal string such as "12.99"')
+    try:
+        amount = Decimal(value)
+    except InvalidOperation as error:
+        raise ContentError("price." + key, f"not a number: {value!r}") from error
+    if not amount.is_finite() or amount < 0:
+        raise ContentError("price." + key, "must be a finite amount, not negative")
+    return amount
+
+
+def _gtin(value: object) -> str:
+    if value is None or value == "":
+        return ""
+    if not isinstance(value, str) or not value.isdigit() or len(value) not in (8, 12, 13, 14):
+        raise ContentError("product.gtin", "must be a string of 8, 12, 13 or 14 digits")
+    return value
+
+
+def _valid_until(value: object, zone: ZoneInfo) -> date:
+    if not isinstance(value, str):
+        raise ContentError("price.promotion.valid_until", "must be an ISO date or datetime")
+    try:
+        if "T" not in value:
+            return date.fromisoformat(value)
+        instant = datetime.fromisoformat(value.replace("Z", "+00:00"))
+    except ValueError as error:
+        raise ContentError("price.promotion.valid_until", f"not ISO 8601: {value!r}") from error
+    if instant.tzinfo is None:
+        raise ContentError("price.promotion.valid_until", "a datetime needs a time zone")
+    return _last_day(instant, zone)

@@ -1,0 +1,1 @@
+"""The built-in label templates, one JSON file per display size class (see docs/templates.md)."""

@@ -1,0 +1,566 @@
+"""From template regions and label content to positioned drawing operations.
+
+Layout is separate from painting so a test can check every element against its region:
+each `Element` holds the pixel box of its region and the operations that draw it, and
+the rules here guarantee that the ink of those operations stays inside that box (text is
+measured by its real glyph bounds, then shrunk, wrapped or cut with an ellipsis).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, replace
+from functools import lru_cache
+
+import qrcode
+import qrcode.constants
+
+from rendering.content import LabelContent
+from rendering.display_models import DisplayModel
+from rendering.fonts import Weight, font, text_mask
+from rendering.locale_texts import format_label_date, format_money, label_texts, price_parts
+from rendering.templates import Align, Condition, Fill, Ink, Region, Template
+
+__all__ = [
+    "WHITE",
+    "BoxOp",
+    "Element",
+    "TextOp",
+    "ean13_modules",
+    "layout_label",
+]
+
+WHITE, BLACK, ACCENT = 0, 1, 2  # palette indices
+_CARRIES_MONEY = frozenset({Fill.REGULAR_PRICE, Fill.PRIOR_PRICE, Fill.UNIT_PRICE})
+ELLIPSIS = "…"
+# The tallest and deepest Latin glyphs we print: line pitch is measured on these, so
+# "Żółć" and "gąsienica" on neighbouring lines can never touch.
+_VERTICAL_PROBE = "ÅŻÓĄÉŚjgyqQ|()"
+
+
+@dataclass(frozen=True, slots=True)
+class TextOp:
+    x: int
+    baseline: int
+    text: str
+    weight: Weight
+    size: int
+    colour: int
+
+
+@dataclass(frozen=True, slots=True)
+class BoxOp:
+    """A filled rectangle; right and bottom exclusive."""
+
+    left: int
+    top: int
+    right: int
+    bottom: int
+    colour: int
+
+
+DrawOp = TextOp | BoxOp
+
+
+@dataclass(frozen=True, slots=True)
+class Element:
+    region: str
+    box: tuple[int, int, int, int]  # left, top, right, bottom (exclusive)
+    ops: tuple[DrawOp, ...]
+
+
+def layout_label(
+    content: LabelContent, *, model: DisplayModel, template: Template
+) -> tuple[Element, ...]:
+    """The drawing operations of every region that has something to show."""
+    elements = []
+    for region in template.regions:
+        if not all(_condition_holds(condition, content) for condition in region.when):
+            continue
+        box = region.pixel_box(model)
+        if box[2] - box[0] < 2 or box[3] - box[1] < 2:
+            continue
+        colour = _colour(region.ink, content=content, model=model)
+        ops = _fill(region, content, box=box, colour=colour, height=model.height)
+        if ops:
+            elements.append(Element(region=region.name, box=box, ops=tuple(ops)))
+    return tuple(elements)
+
+
+def _condition_holds(condition: Condition, content: LabelContent) -> bool:
+    match condition:
+        case Condition.ALWAYS:
+            return True
+        case Condition.PROMOTION:
+            return content.has_promotion
+        case Condition.NO_PROMOTION:
+            return not content.has_promotion
+        case Condition.REDUCED:
+            return content.is_reduced
+        case Condition.NOT_REDUCED:
+            return not content.is_reduced
+
+
+def _colour(ink: Ink, *, content: LabelContent, model: DisplayModel) -> int:
+    if not model.has_accent or ink is Ink.BLACK:
+        return BLACK
+    if ink is Ink.ACCENT or content.has_promotion:
+        return ACCENT
+    return BLACK
+
+
+def _fill(
+    region: Region,
+    content: LabelContent,
+    *,
+    box: tuple[int, int, int, int],
+    colour: int,
+    height: int,
+) -> list[DrawOp]:
+    texts = label_texts(content.locale)
+    money = format_money
+    text: str | None = None
+    match region.fill:
+        case Fill.PRICE:
+            return _price_ops(content, region=region, box=box, colour=colour)
+        case Fill.EAN13:
+            return _ean13_ops(content.gtin, box=box, colour=colour)
+        case Fill.QR:
+            return _qr_ops(content.web_url, box=box, colour=colour) if content.web_url else []
+        case Fill.RULE:
+            return [BoxOp(box[0], box[1], box[2], box[3], colour)]
+        case Fill.REGULAR_PRICE if content.is_reduced and content.regular_price is not None:
+            ops = _text_ops(
+                money(content.regular_price, content.currency, content.locale),
+                region=replace(region, min_text_px=4), box=box, colour=colour, height=height,
+            )  # fmt: skip
+            return _strike_through(ops, box=box)
+        case Fill.PRODUCT_NAME:
+            text = content.name
+        case Fill.BRAND:
+            text = content.brand
+        case Fill.PROMOTION_BADGE:
+            text = content.promotion_text
+        case Fill.PRIOR_PRICE if content.prior_price is not None:
+            prior = money(content.prior_price, content.currency, content.locale)
+            text = texts.prior_price.format(price=prior)
+        case Fill.UNIT_PRICE if content.unit_price is not None and content.unit_label:
+            unit = money(content.unit_price, content.currency, content.locale)
+            text = texts.unit_price.format(unit=content.unit_label, price=unit)
+        case Fill.VALIDITY if content.has_promotion and content.valid_until is not None:
+            text = format_label_date(content.valid_until, locale=content.locale)
+        case Fill.STORE_FOOTER:
+            text = content.store_name
+        case Fill.SKU:
+            text = content.sku
+    if not text:
+        return []
+    if region.fill in _CARRIES_MONEY:
+        # A price cut by an ellipsis misleads; legal lines shrink instead, however small.
+        region = replace(region, min_text_px=4)
+    if region.inverted:
+        return _badge_ops(text, region=region, box=box, colour=colour, height=height)
+    return _text_ops(text, region=region, box=box, colour=colour, height=height)
+
+
+# ---------------------------------------------------------------- text
+
+
+@lru_cache(maxsize=65536)
+def _bbox(weight: Weight, size: int, text: str) -> tuple[int, int, int, int]:
+    """Ink bounds relative to the left end of the baseline."""
+    left, top, right, bottom = font(weight, size).getbbox(text, anchor="ls")
+    return int(left), int(top), int(right), int(bottom)
+
+
+@lru_cache(maxsize=65536)
+def _advance(weight: Weight, size: int, text: str) -> float:
+    return float(font(weight, size).getlength(text))
+
+
+@lru_cache(maxsize=512)
+def _vertical(weight: Weight, size: int) -> tuple[int, int]:
+    """(top, bottom) of the tallest and deepest glyphs, relative to the baseline."""
+    _, top, _, bottom = _bbox(weight, size, _VERTICAL_PROBE)
+    return top, bottom
+
+
+def _pitch(weight: Weight, size: int) -> int:
+    top, bottom = _vertical(weight, size)
+    return bottom - top
+
+
+def _line_height_ratio(weight: Weight) -> float:
+    top, bottom = _vertical(weight, 100)
+    return (bottom - top) / 100
+
+
+def _text_ops(
+    text: str,
+    *,
+    region: Region,
+    box: tuple[int, int, int, int],
+    colour: int,
+    height: int,
+    padding: int = 0,
+) -> list[DrawOp]:
+    left, top, right, bottom = (
+        box[0] + padding,
+        box[1] + padding,
+        box[2] - padding,
+        box[3] - padding,
+    )
+    width, box_height = right - left, bottom - top
+    if width < 4 or box_height < 4:
+        return []
+    weight = region.weight
+    ratio = _line_height_ratio(weight)
+    fit_size = int(box_height / region.max_lines / ratio) + 1
+    while fit_size > 4 and region.max_lines * _pitch(weight, fit_size) > box_height:
+        fit_size -= 1  # pixel rounding: the estimate from size 100 can be one too big
+    size = min(fit_size, round(region.text_size * height)) if region.text_size else fit_size
+    minimum = min(region.min_text_px, size)
+    if size < 4:
+        return []
+    while size >= 4:
+        line_top, line_bottom = _vertical(weight, size)
+        pitch = line_bottom - line_top
+        capacity = max(1, min(region.max_lines, box_height // max(pitch, 1)))
+        lines, overflow = _wrap(text, weight=weight, size=size, width=width, max_lines=capacity)
+        if overflow and size > minimum:
+            needed = sum(_advance(weight, size, word) for word in _words(text)) or 1.0
+            estimate = int(size * min(1.0, (capacity * width) / needed))
+            size = max(minimum, min(size - 1, estimate))
+            continue
+        if overflow:
+            lines[-1] = _ellipsize(lines[-1], weight=weight, size=size, width=width)
+        ops = _place_lines(lines, region=region, box=(left, top, right, bottom), size=size,
+                           colour=colour)  # fmt: skip
+        if ops is not None:
+            return ops
+        # A line's real glyph bounds stuck out (the advance sum was optimistic): go smaller.
+        size -= 1
+        minimum = min(minimum, size)
+    return []
+
+
+def _place_lines(
+    lines: list[str],
+    *,
+    region: Region,
+    box: tuple[int, int, int, int],
+    size: int,
+    colour: int,
+) -> list[DrawOp] | None:
+    """Lines centred vertically in `box`, or None if any glyph would leave it."""
+    left, top, right, bottom = box
+    weight = region.weight
+    line_top, line_bottom = _vertical(weight, size)
+    pitch = line_bottom - line_top
+    first_baseline = top + (bottom - top - pitch * len(lines)) // 2 - line_top
+    ops: list[DrawOp] = []
+    for index, line in enumerate(lines):
+        ink_left, ink_top, ink_right, ink_bottom = text_mask(weight, size, line).box
+        baseline = first_baseline + index * pitch
+        x = _aligned_x(region.align, left=left, right=right, ink=(ink_left, ink_right))
+        inside = (
+            x + ink_left >= left
+            and x + ink_right <= right
+            and baseline + ink_top >= top
+            and baseline + ink_bottom <= bottom
+        )
+        if not inside:
+            return None
+        if line:
+            ops.append(TextOp(x, baseline, line, weight, size, colour))
+    return ops
+
+
+def _aligned_x(align: Align, *, left: int, right: int, ink: tuple[int, int]) -> int:
+    ink_width = ink[1] - ink[0]
+    if align is Align.RIGHT:
+        return right - ink[1]
+    if align is Align.CENTER:
+        return left + (right - left - ink_width) // 2 - ink[0]
+    return left - ink[0]
+
+
+def _fits(line: str, *, weight: Weight, size: int, width: int) -> bool:
+    left, _, right, _ = _bbox(weight, size, line)
+    return right - min(left, 0) <= width
+
+
+def _wrap(
+    text: str, *, weight: Weight, size: int, width: int, max_lines: int
+) -> tuple[list[str], bool]:
+    """Greedy word wrap into at most `max_lines`; True when text was left over.
+
+    Widths are summed from per-word advances (cached: shelf texts repeat their words);
+    the caller checks each final line against its real glyph bounds.
+    """
+    space = _advance(weight, size, " ")
+    lines: list[str] = []
+    current, current_width = "", 0.0
+    for word in _words(text):
+        word_width = _advance(weight, size, word)
+        candidate_width = current_width + space + word_width if current else word_width
+        if candidate_width <= width - 1:
+            current = f"{current} {word}" if current else word
+            current_width = candidate_width
+            continue
+        if current:
+            lines.append(current)
+            if len(lines) == max_lines:
+                return lines, True
+        # A word wider than the line is broken between letters rather than overflow.
+        current, current_width = word, word_width
+        while not _fits(current, weight=weight, size=size, width=width):
+            cut = _longest_prefix(current, weight=weight, size=size, width=width)
+            lines.append(current[:cut])
+            if len(lines) == max_lines:
+                return lines, True
+            current = current[cut:]
+            current_width = _advance(weight, size, current)
+    if current:
+        lines.append(current)
+    return lines[:max_lines], len(lines) > max_lines
+
+
+def _words(text: str) -> list[str]:
+    # Only plain spaces break lines: Babel puts no-break spaces inside "6,99 zł".
+    return [word for word in text.split(" ") if word]
+
+
+def _longest_prefix(text: str, *, weight: Weight, size: int, width: int, suffix: str = "") -> int:
+    low, high = 0, len(text)
+    while low < high:
+        middle = (low + high + 1) // 2
+        if _fits(text[:middle].rstrip() + suffix, weight=weight, size=size, width=width):
+            low = middle
+        else:
+            high = middle - 1
+    return max(low, 1) if not suffix else low
+
+
+def _ellipsize(line: str, *, weight: Weight, size: int, width: int) -> str:
+    cut = _longest_prefix(line, weight=weight, size=size, width=width, suffix=ELLIPSIS)
+    return line[:cut].rstrip(" ,.;:-") + ELLIPSIS
+
+
+def _strike_through(ops: list[DrawOp], *, box: tuple[int, int, int, int]) -> list[DrawOp]:
+    struck: list[DrawOp] = list(ops)
+    for op in ops:
+        if isinstance(op, TextOp):
+            left, _, right, _ = _bbox(op.weight, op.size, op.text)
+            digits_top = _bbox(op.weight, op.size, "0")[1]
+            middle = op.baseline + digits_top // 2
+            thickness = max(1, op.size // 10)
+            struck.append(
+                BoxOp(op.x + left, middle, op.x + right, min(box[3], middle + thickness), op.colour)
+            )
+    return struck
+
+
+def _badge_ops(
+    text: str,
+    *,
+    region: Region,
+    box: tuple[int, int, int, int],
+    colour: int,
+    height: int,
+) -> list[DrawOp]:
+    padding = max(1, (box[3] - box[1]) // 8)
+    inner = _text_ops(text, region=region, box=box, colour=WHITE, height=height, padding=padding)
+    return [BoxOp(*box, colour), *inner]
+
+
+# ---------------------------------------------------------------- price typography
+
+
+@dataclass(frozen=True, slots=True)
+class _PriceLayout:
+    ops: tuple[TextOp, ...]  # positioned with the integer's baseline at y = 0, x = 0
+    ink: tuple[int, int, int, int]
+
+
+def _price_ops(
+    content: LabelContent, *, region: Region, box: tuple[int, int, int, int], colour: int
+) -> list[DrawOp]:
+    parts = price_parts(content.price, content.currency, content.locale)
+    width, box_height = box[2] - box[0], box[3] - box[1]
+    placed = _fit_price(parts.integer, parts.fraction, parts.symbol, parts.symbol_first,
+                        weight=region.weight, width=width, height=box_height)  # fmt: skip
+    if placed is None:
+        return []
+    left, top, right, bottom = placed.ink
+    dy = box[1] + (box_height - (bottom - top)) // 2 - top
+    dx = _aligned_x(region.align, left=box[0], right=box[2], ink=(left, right))
+    return [
+        TextOp(op.x + dx, op.baseline + dy, op.text, op.weight, op.size, colour)
+        for op in placed.ops
+    ]
+
+
+@lru_cache(maxsize=16384)
+def _fit_price(
+    integer: str, fraction: str, symbol: str, symbol_first: bool, *,
+    weight: Weight, width: int, height: int,
+) -> _PriceLayout | None:  # fmt: skip
+    """The largest price that fits: start from the box height, shrink for long prices."""
+    probe = _price_layout(integer, fraction, symbol, symbol_first, weight=weight, size=100)
+    size = int(100 * height / max(1, probe.ink[3] - probe.ink[1]))
+    while size >= 6:
+        placed = _price_layout(integer, fraction, symbol, symbol_first, weight=weight, size=size)
+        ink_width, ink_height = placed.ink[2] - placed.ink[0], placed.ink[3] - placed.ink[1]
+        if ink_width <= width and ink_height <= height:
+            return placed
+        size = min(size - 1, int(size * min(width / ink_width, height / ink_height)))
+    return None
+
+
+def _price_layout(
+    integer: str, fraction: str, symbol: str, symbol_first: bool, *, weight: Weight, size: int
+) -> _PriceLayout:
+    ops: list[TextOp] = []
+    gap = max(1, size // 20)
+    x = 0
+    int_box = _bbox(weight, size, integer)
+    if symbol_first:
+        symbol_size = max(6, round(size * 0.45))
+        symbol_box = _bbox(weight, symbol_size, symbol)
+        ops.append(
+            TextOp(-symbol_box[0], int_box[1] - symbol_box[1], symbol, weight, symbol_size, 0)
+        )
+        x = symbol_box[2] - symbol_box[0] + gap - int_box[0]
+    ops.append(TextOp(x, 0, integer, weight, size, 0))
+    column = x + int_box[2] + gap
+    if fraction:
+        fraction_size = max(6, round(size * 0.5))
+        fraction_box = _bbox(weight, fraction_size, fraction)
+        raised = int_box[1] - fraction_box[1]  # tops aligned with the integer's digits
+        ops.append(TextOp(column - fraction_box[0], raised, fraction, weight, fraction_size, 0))
+    if not symbol_first:
+        symbol_size = max(6, round(size * (0.3 if fraction else 0.4)))
+        symbol_box = _bbox(Weight.REGULAR if fraction else weight, symbol_size, symbol)
+        ops.append(
+            TextOp(column - symbol_box[0], 0, symbol,
+                   Weight.REGULAR if fraction else weight, symbol_size, 0)
+        )  # fmt: skip
+    boxes = []
+    for op in ops:
+        left, top, right, bottom = _bbox(op.weight, op.size, op.text)
+        boxes.append((op.x + left, op.baseline + top, op.x + right, op.baseline + bottom))
+    ink = (
+        min(b[0] for b in boxes),
+        min(b[1] for b in boxes),
+        max(b[2] for b in boxes),
+        max(b[3] for b in boxes),
+    )
+    return _PriceLayout(ops=tuple(ops), ink=ink)
+
+
+# ---------------------------------------------------------------- codes
+
+_EAN_L = ("0001101", "0011001", "0010011", "0111101", "0100011",
+          "0110001", "0101111", "0111011", "0110111", "0001011")  # fmt: skip
+_EAN_G = tuple(code.translate(str.maketrans("01", "10"))[::-1] for code in _EAN_L)
+_EAN_R = tuple(code.translate(str.maketrans("01", "10")) for code in _EAN_L)
+_EAN_PARITY = ("LLLLLL", "LLGLGG", "LLGGLG", "LLGGGL", "LGLLGG",
+               "LGGLLG", "LGGGLL", "LGLGLG", "LGLGGL", "LGGLGL")  # fmt: skip
+
+
+def ean13_modules(gtin: str) -> str | None:
+    """The 95 modules ("1" = bar) of an EAN-13 (a 12-digit UPC-A gets its leading 0),
+    or None when the number is not a valid EAN-13: a wrong barcode is worse than none."""
+    digits = "0" + gtin if len(gtin) == 12 else gtin
+    if len(digits) != 13 or not digits.isdigit():
+        return None
+    check = (10 - sum(int(d) * (3 if i % 2 else 1) for i, d in enumerate(digits[:12])) % 10) % 10
+    if check != int(digits[12]):
+        return None
+    parity = _EAN_PARITY[int(digits[0])]
+    left = "".join(
+        (_EAN_L if p == "L" else _EAN_G)[int(d)] for p, d in zip(parity, digits[1:7], strict=True)
+    )
+    right = "".join(_EAN_R[int(d)] for d in digits[7:])
+    return "101" + left + "01010" + right + "101"
+
+
+def _ean13_ops(gtin: str, *, box: tuple[int, int, int, int], colour: int) -> list[DrawOp]:
+    modules = ean13_modules(gtin)
+    if modules is None:
+        return []
+    digits = "0" + gtin if len(gtin) == 12 else gtin
+    width, height = box[2] - box[0], box[3] - box[1]
+    # 95 modules plus room for the first digit on the left; narrow boxes lose that digit.
+    module = max(width // 102, 1 if width >= 97 else 0)
+    if module < 1 or height < 12:
+        return []
+    digit_size = max(6, min(height // 4, int(module * 9)))
+    top_digits, bottom_digits = _vertical(Weight.REGULAR, digit_size)
+    digit_height = bottom_digits - top_digits
+    bars_bottom = box[3] - digit_height - 1
+    guard_bottom = min(box[3], bars_bottom + digit_height // 2)
+    spare = width - 95 * module
+    x0 = (
+        box[0] + spare - spare // 3
+        if spare < 7 * module
+        else box[0] + 7 * module + (spare - 7 * module) // 2
+    )
+    ops: list[DrawOp] = []
+    guards = set(range(3)) | set(range(45, 50)) | set(range(92, 95))
+    start = None
+    for index, bit in enumerate(modules + "0"):
+        if bit == "1" and start is None:
+            start = index
+        elif bit == "0" and start is not None:
+            bottom = guard_bottom if start in guards else bars_bottom
+            ops.append(BoxOp(x0 + start * module, box[1], x0 + index * module, bottom, colour))
+            start = None
+    baseline = box[3] - bottom_digits
+    groups = ((digits[0], box[0], x0 - module),
+              (digits[1:7], x0 + 3 * module, x0 + 45 * module),
+              (digits[7:], x0 + 50 * module, x0 + 92 * module))  # fmt: skip
+    for text, left, right in groups:
+        ink = _bbox(Weight.REGULAR, digit_size, text)
+        if 0 < ink[2] - ink[0] <= right - left:
+            x = _aligned_x(Align.CENTER, left=left, right=right, ink=(ink[0], ink[2]))
+            ops.append(TextOp(x, baseline, text, Weight.REGULAR, digit_size, colour))
+    return ops
+
+
+@lru_cache(maxsize=4096)
+def _qr_matrix(url: str) -> tuple[tuple[bool, ...], ...]:
+    code = qrcode.QRCode(border=0, error_correction=qrcode.constants.ERROR_CORRECT_M)
+    code.add_data(url)
+    code.make(fit=True)
+    return tuple(tuple(bool(cell) for cell in row) for row in code.get_matrix())
+
+
+def _qr_ops(url: str, *, box: tuple[int, int, int, int], colour: int) -> list[DrawOp]:
+    matrix = _qr_matrix(url)
+    count = len(matrix)
+    # Two modules of margin each side; the region's surroundings complete the quiet zone.
+    module = min(box[2] - box[0], box[3] - box[1]) // (count + 4)
+    if module < 1:
+        return []
+    side = count * module
+    left = box[0] + (box[2] - box[0] - side) // 2
+    top = box[1] + (box[3] - box[1] - side) // 2
+    return [
+        BoxOp(left + start * module, top + row * module, left + end * module,
+              top + (row + 1) * module, colour)
+        for row, cells in enumerate(matrix)
+        for start, end in _runs(cells)
+    ]  # fmt: skip
+
+
+def _runs(cells: Sequence[bool]) -> list[tuple[int, int]]:
+    runs, start = [], None
+    for index, cell in enumerate((*cells, False)):
+        if cell and start is None:
+            start = index
+        elif not cell and start is not None:
+            runs.append((start, index))
+            start = None
+    return runs

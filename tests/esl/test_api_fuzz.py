@@ -1,0 +1,56 @@
+"""Fuzz the API from its own OpenAPI schema (schemathesis): no input a client can send is a 500."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+import schemathesis
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+from schemathesis import GenerationMode
+
+from esl.api import create_app
+from esl.settings import Settings
+from tests.esl.conftest import Api
+
+SCHEMA = schemathesis.openapi.from_dict(create_app(Settings(database_url="sqlite://")).openapi())
+PRICES = "sku,scope,price,currency\nMLK-1,national,3.49,PLN\nCFE-1,zone,59.99,PLN\n"
+
+
+def _cases(token: str) -> st.SearchStrategy[Any]:
+    headers = {"X-API-Key": token}
+    return st.one_of(
+        SCHEMA.as_strategy(GenerationMode.POSITIVE, headers=headers),
+        SCHEMA.as_strategy(GenerationMode.NEGATIVE, headers=headers),
+    )
+
+
+@pytest.mark.parametrize("role", ["admin", "store"])
+def test_no_generated_request_gets_a_server_error(api: Api, role: str) -> None:
+    pricing = api.headers("pricing")
+    api.client.post(
+        "/api/v1/imports/prices", files={"file": ("p.csv", PRICES, "text/csv")}, headers=pricing
+    )
+    base_url = str(api.client.base_url)
+    seen: list[int] = []
+
+    @settings(
+        max_examples=300,
+        deadline=None,
+        database=None,
+        suppress_health_check=list(HealthCheck),
+    )
+    @given(case=_cases(api.keys[role]))
+    def run(case: Any) -> None:
+        response = case.call(base_url=base_url, timeout=30)
+        seen.append(response.status_code)
+        assert response.status_code < 500, (case.method, case.formatted_path, response.text)
+        if response.status_code >= 400:
+            body = response.json()
+            assert set(body["error"]) >= {"code", "message"}, body
+
+    run()
+    # The run reached the API's success paths as well as its refusals.
+    assert any(code < 300 for code in seen)
+    assert any(400 <= code < 500 for code in seen)

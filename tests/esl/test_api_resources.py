@@ -1,0 +1,160 @@
+"""The resources a client uses: lists with pages, labels bound and unbound, errors with codes."""
+
+from __future__ import annotations
+
+from tests.esl.conftest import Api
+
+PRICES = "sku,scope,channel,store_or_zone,price,currency\nMLK-1,national,,,3.49,PLN\n"
+
+
+def test_lists_come_in_pages_with_a_total(api: Api) -> None:
+    auditor = api.headers("auditor")
+    first = api.client.get("/api/v1/products", params={"limit": 2}, headers=auditor).json()
+    assert [p["sku"] for p in first["items"]] == ["CFE-1", "CHS-1"]
+    assert (first["total"], first["next_offset"]) == (3, 2)
+    second = api.client.get(
+        "/api/v1/products", params={"limit": 2, "offset": 2}, headers=auditor
+    ).json()
+    assert [p["sku"] for p in second["items"]] == ["MLK-1"]
+    assert second["next_offset"] is None
+
+
+def test_a_label_is_registered_bound_rebound_and_unbound(api: Api) -> None:
+    store = api.headers("store")
+    registered = api.client.post(
+        "/api/v1/labels", json={"id": "L-7", "store": "S01", "model": "2.9-bwr"}, headers=store
+    )
+    assert registered.status_code == 201
+    assert registered.json()["binding"] is None
+    assert "secret_key" not in registered.json()
+    bound = api.client.put(
+        "/api/v1/labels/L-7/binding", json={"sku": "MLK-1", "template": "promo"}, headers=store
+    )
+    assert (bound.json()["sku"], bound.json()["template"]) == ("MLK-1", "promo")
+    api.client.put("/api/v1/labels/L-7/binding", json={"sku": "CHS-1"}, headers=store)
+    shown = api.client.get("/api/v1/labels/L-7", headers=store).json()
+    assert shown["binding"]["sku"] == "CHS-1"
+    unbound = api.client.delete("/api/v1/labels/L-7/binding", headers=store)
+    assert unbound.json()["unbound_at"] is not None
+    again = api.client.delete("/api/v1/labels/L-7/binding", headers=store)
+    assert again.status_code == 409
+    assert again.json()["error"]["code"] == "conflict"
+
+
+def test_registering_refuses_unknown_models_and_duplicate_ids(api: Api) -> None:
+    admin = api.headers("admin")
+    body = {"id": "L-8", "store": "S02", "model": "7.5-bwy"}
+    unknown = api.client.post("/api/v1/labels", json=body, headers=admin)
+    assert unknown.status_code == 404
+    assert unknown.json()["error"] == {
+        "code": "not_found",
+        "message": "no label model 7.5-bwy",
+        "entity": "label model",
+        "key": "7.5-bwy",
+    }
+    body["model"] = "2.9-bwr"
+    assert api.client.post("/api/v1/labels", json=body, headers=admin).status_code == 201
+    assert api.client.post("/api/v1/labels", json=body, headers=admin).status_code == 409
+
+
+def test_a_gateway_belongs_to_a_store_and_labels_in_other_stores_cannot_use_it(api: Api) -> None:
+    admin = api.headers("admin")
+    gateway = {"store": "S01", "transport": "mqtt", "name": "Oliwa"}
+    assert api.client.put("/api/v1/gateways/GW-1", json=gateway, headers=admin).status_code == 200
+    label = {"id": "L-9", "store": "S03", "model": "2.9-bwr", "gateway": "GW-1"}
+    refused = api.client.post("/api/v1/labels", json=label, headers=admin)
+    assert refused.status_code == 409
+    assert "serves store S01" in refused.json()["error"]["message"]
+
+
+def test_malformed_requests_get_422_with_the_place_of_each_problem(api: Api) -> None:
+    response = api.client.post(
+        "/api/v1/publications",
+        json={"title": "", "items": [{"action": "raise_prices"}]},
+        headers=api.headers("pricing"),
+    )
+    assert response.status_code == 422
+    error = response.json()["error"]
+    assert error["code"] == "invalid_request"
+    places = {tuple(p["location"]) for p in error["problems"]}
+    assert ("body", "title") in places
+    assert ("body", "items", "0", "action") in places
+
+
+def test_the_quote_refuses_unknown_keys_and_instants_without_an_offset(api: Api) -> None:
+    auditor = api.headers("auditor")
+    api.client.post(
+        "/api/v1/imports/prices",
+        files={"file": ("p.csv", PRICES, "text/csv")},
+        headers=api.headers("pricing"),
+    )
+    unknown = api.client.get(
+        "/api/v1/quote", params={"sku": "NOPE", "store": "S01"}, headers=auditor
+    )
+    assert (unknown.status_code, unknown.json()["error"]["entity"]) == (404, "product")
+    no_store = api.client.get(
+        "/api/v1/quote", params={"sku": "MLK-1", "store": "S9"}, headers=auditor
+    )
+    assert (no_store.status_code, no_store.json()["error"]["entity"]) == (404, "store")
+    naive = api.client.get(
+        "/api/v1/quote",
+        params={"sku": "MLK-1", "store": "S01", "at": "2026-05-01T00:00:00"},
+        headers=auditor,
+    )
+    assert naive.status_code == 422
+    assert "UTC offset" in naive.json()["error"]["message"]
+    unpriced = api.client.get(
+        "/api/v1/quote", params={"sku": "CFE-1", "store": "S01"}, headers=auditor
+    )
+    assert unpriced.status_code == 422
+    assert unpriced.json()["error"]["code"] != "internal"
+
+
+def test_the_quote_carries_every_label_visible_field(api: Api) -> None:
+    api.client.post(
+        "/api/v1/imports/prices",
+        files={"file": ("p.csv", PRICES, "text/csv")},
+        headers=api.headers("pricing"),
+    )
+    quoted = api.client.get(
+        "/api/v1/quote",
+        params={"sku": "MLK-1", "store": "S02", "channel": "web"},
+        headers=api.headers("auditor"),
+    ).json()
+    assert set(quoted) == {
+        "sku",
+        "channel",
+        "store",
+        "at",
+        "currency",
+        "regular_price",
+        "price",
+        "promotion",
+        "prior_price",
+        "saving",
+        "saving_percent",
+        "unit_price",
+        "unit_label",
+        "price_rule_id",
+        "price_scope",
+        "fingerprint",
+    }
+    assert (quoted["price"], quoted["currency"], quoted["channel"]) == ("3.49", "PLN", "web")
+
+
+def test_an_import_over_http_with_bad_rows_lists_them_and_changes_nothing(api: Api) -> None:
+    pricing = api.headers("pricing")
+    bad = PRICES + "GHOST,national,,,1.00,PLN\nMLK-1,zone,,north,x,PLN\n"
+    response = api.client.post(
+        "/api/v1/imports/prices", files={"file": ("p.csv", bad, "text/csv")}, headers=pricing
+    )
+    assert response.status_code == 422
+    assert [p["line"] for p in response.json()["error"]["problems"]] == [3, 4]
+    listed = api.client.get("/api/v1/prices", headers=pricing).json()
+    assert listed["total"] == 0
+    not_text = api.client.post(
+        "/api/v1/imports/prices",
+        files={"file": ("p.csv", b"\xff\xfe\x00bad", "text/csv")},
+        headers=pricing,
+    )
+    assert not_text.status_code == 422

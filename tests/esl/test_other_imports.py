@@ -1,0 +1,192 @@
+"""Product, promotion and history files: the same all-or-nothing rules as price files."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+import pytest
+from sqlalchemy import Engine, select
+
+from esl.db.engine import session_factory
+from esl.db.models import LedgerEntryRow, ProductRow
+from esl.errors import ImportRejectedError
+from esl.imports import import_history, import_prices, import_products, import_promotions
+from esl.services.quotes import quote
+from tests.esl.conftest import PRODUCTS_CSV, START
+
+PROMOTIONS_HEADER = (
+    "id,name,kind,skus,categories,stores,percent,amount,currency,quantity,valid_from,valid_until\n"
+)
+HISTORY_HEADER = "sku,channel,store,effective_at,price,regular_price,currency\n"
+
+
+def _prices(engine: Engine) -> None:
+    with session_factory(engine)() as session, session.begin():
+        import_prices(
+            session,
+            "sku,scope,price,currency\nMLK-1,national,3.49,PLN\nCHS-1,national,8.49,PLN\n"
+            "CFE-1,national,59.99,PLN\n",
+            currency="PLN",
+            imported_by="test",
+            now=START,
+            record_ledger=False,
+        )
+
+
+def test_products_are_inserted_updated_and_left_alone(seeded: Engine) -> None:
+    renamed = PRODUCTS_CSV.replace("Kawa ziarnista 1 kg", "Kawa ziarnista Oro 1 kg")
+    extra = "NEW-1,Chleb,Piekarnia,,bread,5,500,g,yes,2026-03-01T00:00:00Z,\n"
+    with session_factory(seeded)() as session, session.begin():
+        report = import_products(session, renamed + extra, imported_by="test", now=START)
+    assert (report.inserted, report.updated, report.unchanged) == (1, 1, 2)
+    with session_factory(seeded)() as session:
+        assert session.get(ProductRow, "CFE-1").name == "Kawa ziarnista Oro 1 kg"  # type: ignore[union-attr]
+
+
+@pytest.mark.parametrize(
+    ("row", "reason"),
+    [
+        ("BAD-1,X,B,12345,c,5,1,l,no,2025-01-01T00:00:00Z,", "GTIN"),
+        ("BAD-1,X,B,,c,5,0,l,no,2025-01-01T00:00:00Z,", "net content"),
+        ("BAD-1,X,B,,c,5,1,barrel,no,2025-01-01T00:00:00Z,", "unit"),
+        ("BAD-1,X,B,,c,123,1,l,no,2025-01-01T00:00:00Z,", "VAT"),
+        ("BAD-1,X,B,,c,5,1,l,maybe,2025-01-01T00:00:00Z,", "yes/no"),
+        ("BAD-1,X,B,,c,5,1,l,no,2025-01-01,", "UTC offset"),
+    ],
+)
+def test_a_bad_product_row_rejects_the_file(seeded: Engine, row: str, reason: str) -> None:
+    header = PRODUCTS_CSV.splitlines()[0] + "\n"
+    with pytest.raises(ImportRejectedError) as rejected, session_factory(seeded)() as session:
+        import_products(session, header + row + "\n", imported_by="test", now=START)
+    assert rejected.value.problems[0]["line"] == 2
+    assert reason in str(rejected.value.problems[0]["reason"])
+
+
+def test_promotions_import_and_apply_to_quotes(seeded: Engine) -> None:
+    _prices(seeded)
+    text = (
+        PROMOTIONS_HEADER
+        + "DAIRY-10,Nabiał -10%,percent_off,,dairy,,10,,,,,\n"
+        + "CFE-2FOR,Kawa 2 za 100,multi_buy,CFE-1,,S01|S02,,100.00,PLN,2,,\n"
+    )
+    with session_factory(seeded)() as session, session.begin():
+        report = import_promotions(session, text, currency="PLN", imported_by="test", now=START)
+    assert report.inserted == 2
+    with session_factory(seeded)() as session:
+        cheese = quote(
+            session,
+            sku="CHS-1",
+            store="S03",
+            channel="store",
+            at=START,
+            locale="pl_PL",
+            currency="PLN",
+        )
+        coffee = quote(
+            session,
+            sku="CFE-1",
+            store="S01",
+            channel="store",
+            at=START,
+            locale="pl_PL",
+            currency="PLN",
+        )
+        elsewhere = quote(
+            session,
+            sku="CFE-1",
+            store="S03",
+            channel="store",
+            at=START,
+            locale="pl_PL",
+            currency="PLN",
+        )
+    assert str(cheese.price.amount) == "7.64"
+    assert coffee.promotion is not None
+    assert coffee.promotion.text == "2 za 100\xa0zł"
+    assert elsewhere.promotion is None
+    with session_factory(seeded)() as session, session.begin():
+        again = import_promotions(session, text, currency="PLN", imported_by="test", now=START)
+    assert (again.inserted, again.updated, again.unchanged) == (0, 0, 2)
+
+
+@pytest.mark.parametrize(
+    ("row", "reason"),
+    [
+        ("P1,X,half_off,MLK-1,,,50,,,,,", "kind 'half_off'"),
+        ("P1,X,percent_off,,,,10,,,,,", "targets no SKU"),
+        ("P1,X,percent_off,NOPE,,,10,,,,,", "unknown sku(s): NOPE"),
+        ("P1,X,percent_off,MLK-1,,S77,10,,,,,", "unknown store(s): S77"),
+        ("P1,X,percent_off,MLK-1,,,140,,,,,", "percent"),
+        ("P1,X,multi_buy,MLK-1,,,,5.00,PLN,1,,", "quantity of at least 2"),
+        ("P1,X,fixed_price,MLK-1,,,,,,,,", "needs an amount"),
+        ("P1,X,percent_off,MLK-1,,,10,,,,2026-05-02T00:00:00Z,2026-05-01T00:00:00Z", "empty"),
+    ],
+)
+def test_a_bad_promotion_row_rejects_the_file(seeded: Engine, row: str, reason: str) -> None:
+    with pytest.raises(ImportRejectedError) as rejected, session_factory(seeded)() as session:
+        import_promotions(
+            session, PROMOTIONS_HEADER + row + "\n", currency="PLN", imported_by="t", now=START
+        )
+    assert rejected.value.problems[0]["line"] == 2
+    assert reason in str(rejected.value.problems[0]["reason"])
+
+
+def test_history_gives_the_prior_price_from_the_first_day(seeded: Engine) -> None:
+    # Coffee is not perishable: the prior price is the 30-day low, not the last regular.
+    _prices(seeded)
+    history = (
+        HISTORY_HEADER
+        + f"CFE-1,store,S01,{(START - timedelta(days=20)).isoformat()},57.99,,PLN\n"
+        + f"CFE-1,store,S01,{(START - timedelta(days=10)).isoformat()},59.99,,PLN\n"
+    )
+    with session_factory(seeded)() as session, session.begin():
+        report = import_history(session, history, currency="PLN", imported_by="t", now=START)
+        import_promotions(
+            session,
+            PROMOTIONS_HEADER + "CFE-20,Kawa -20%,percent_off,CFE-1,,,20,,,,,\n",
+            currency="PLN",
+            imported_by="t",
+            now=START,
+        )
+    assert report.inserted == 2
+    with session_factory(seeded)() as session:
+        resolved = quote(
+            session,
+            sku="CFE-1",
+            store="S01",
+            channel="store",
+            at=START,
+            locale="pl_PL",
+            currency="PLN",
+        )
+    assert resolved.prior_price is not None
+    assert str(resolved.prior_price.amount) == "57.99"
+
+
+def test_history_cannot_reach_into_the_present_or_contradict_the_ledger(seeded: Engine) -> None:
+    _prices(seeded)
+    earlier = (START - timedelta(days=3)).isoformat()
+    with session_factory(seeded)() as session, session.begin():
+        import_history(
+            session,
+            HISTORY_HEADER + f"MLK-1,store,S01,{earlier},3.29,,PLN\n",
+            currency="PLN",
+            imported_by="t",
+            now=START,
+        )
+    bad = (
+        HISTORY_HEADER
+        + f"MLK-1,store,S01,{earlier},3.39,,PLN\n"
+        + f"MLK-1,store,S01,{(START + timedelta(days=1)).isoformat()},3.39,,PLN\n"
+        + f"MLK-1,store,S01,{(START - timedelta(days=9)).isoformat()},2.99,3.09,PLN\n"
+        + f"MLK-1,store,S01,{(START - timedelta(days=8)).isoformat()},3.99,3.09,PLN\n"
+    )
+    with pytest.raises(ImportRejectedError) as rejected, session_factory(seeded)() as session:
+        import_history(session, bad, currency="PLN", imported_by="t", now=START)
+    problems = {p["line"]: p["reason"] for p in rejected.value.problems}
+    assert sorted(problems) == [2, 3, 5]
+    assert "already holds 3.29" in str(problems[2])
+    assert "not in the past" in str(problems[3])
+    assert "below price" in str(problems[5])
+    with session_factory(seeded)() as session:
+        assert len(session.scalars(select(LedgerEntryRow)).all()) == 1

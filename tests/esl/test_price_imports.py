@@ -1,0 +1,236 @@
+"""Price files: all rows or none, every bad row reported, re-import and export round trip."""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+
+import pytest
+from sqlalchemy import Engine, func, select
+
+from esl.db.engine import session_factory
+from esl.db.models import LedgerEntryRow, PriceRuleRow, PublicationRow
+from esl.errors import ImportRejectedError
+from esl.imports import ImportReport, export_prices, import_prices, import_promotions
+from esl.services.quotes import quote
+from tests.esl.conftest import START
+
+HEADER = "sku,scope,channel,store_or_zone,price,currency,valid_from,valid_until\n"
+GOOD = (
+    HEADER
+    + "MLK-1,national,,,3.49,PLN,,\n"
+    + "MLK-1,zone,,north,3.29,PLN,,\n"
+    + "MLK-1,store,web,S03,3.19,PLN,,\n"
+    + "CFE-1,national,,,59.99,PLN,,\n"
+    + "CHS-1,national,,,8.49,PLN,,2026-06-01T00:00:00+02:00\n"
+    + "CHS-1,national,,,8.99,PLN,2026-06-01T00:00:00+02:00,\n"
+)
+
+
+def _import(engine: Engine, text: str, *, days_later: int = 0, **options: bool) -> ImportReport:
+    with session_factory(engine)() as session, session.begin():
+        return import_prices(
+            session,
+            text,
+            currency="PLN",
+            imported_by="test",
+            now=START + timedelta(days=days_later),
+            **options,
+        )
+
+
+def _rules(engine: Engine) -> list[tuple[str, str, str | None, str | None, str | None]]:
+    with session_factory(engine)() as session:
+        return [
+            (r.sku, str(r.amount), r.channel, r.zone, r.store)
+            for r in session.scalars(select(PriceRuleRow).order_by(PriceRuleRow.id))
+        ]
+
+
+def _price(
+    engine: Engine, sku: str, store: str, channel: str = "store", at: datetime = START
+) -> str:
+    with session_factory(engine)() as session:
+        resolved = quote(
+            session, sku=sku, store=store, channel=channel, at=at, locale="pl_PL", currency="PLN"
+        )
+    return str(resolved.price.amount)
+
+
+def test_a_good_file_sets_the_prices_each_store_and_channel_resolves(seeded: Engine) -> None:
+    report = _import(seeded, GOOD)
+    assert (report.rows, report.inserted, report.updated) == (6, 6, 0)
+    assert _price(seeded, "MLK-1", "S01") == "3.29"  # zone north
+    assert _price(seeded, "MLK-1", "S03") == "3.49"  # national
+    assert _price(seeded, "MLK-1", "S03", "web") == "3.19"  # store + channel
+    assert _price(seeded, "CHS-1", "S03") == "8.49"
+    assert _price(seeded, "CHS-1", "S03", at=START.replace(month=7)) == "8.99"
+
+
+def test_the_import_records_applied_prices_in_the_ledger(seeded: Engine) -> None:
+    _import(seeded, GOOD)
+    with session_factory(seeded)() as session:
+        entries = session.scalars(
+            select(LedgerEntryRow).where(
+                LedgerEntryRow.sku == "MLK-1", LedgerEntryRow.store == "S01"
+            )
+        ).all()
+    assert {(e.channel, str(e.amount), e.effective_at) for e in entries} == {
+        ("store", "3.29", START),
+        ("web", "3.29", START),
+        ("app", "3.29", START),
+    }
+
+
+def test_reimporting_the_same_file_changes_nothing(seeded: Engine) -> None:
+    _import(seeded, GOOD)
+    before = _rules(seeded)
+    with session_factory(seeded)() as session:
+        publications = session.scalar(select(func.count()).select_from(PublicationRow))
+        ledger = session.scalar(select(func.count()).select_from(LedgerEntryRow))
+    report = _import(seeded, GOOD, days_later=1)
+    assert (report.inserted, report.updated, report.unchanged) == (0, 0, 6)
+    assert report.publication_id is None
+    assert _rules(seeded) == before
+    with session_factory(seeded)() as session:
+        assert session.scalar(select(func.count()).select_from(PublicationRow)) == publications
+        assert session.scalar(select(func.count()).select_from(LedgerEntryRow)) == ledger
+
+
+def test_a_changed_price_updates_its_rule_in_place(seeded: Engine) -> None:
+    _import(seeded, GOOD)
+    changed = GOOD.replace("CFE-1,national,,,59.99", "CFE-1,national,,,57.99")
+    report = _import(seeded, changed, days_later=1)
+    assert (report.inserted, report.updated, report.unchanged) == (0, 1, 5)
+    assert _price(seeded, "CFE-1", "S02", at=START + timedelta(days=1)) == "57.99"
+
+
+def test_export_writes_the_import_format_and_reimports_as_unchanged(seeded: Engine) -> None:
+    _import(seeded, GOOD)
+    with session_factory(seeded)() as session:
+        exported = "".join(export_prices(session))
+    assert exported.splitlines()[0] == HEADER.strip()
+    assert len(exported.splitlines()) == 7
+    report = _import(seeded, exported, days_later=1)
+    assert (report.inserted, report.updated, report.unchanged) == (0, 0, 6)
+
+
+BAD_ROWS = [
+    ("NOPE-1,national,,,3.49,PLN,,", "unknown sku"),
+    ("MLK-1,country,,,3.49,PLN,,", "scope 'country'"),
+    ("MLK-1,store,,,3.49,PLN,,", "needs store_or_zone"),
+    ("MLK-1,national,,S01,3.49,PLN,,", "names no store or zone"),
+    ("MLK-1,zone,,west,3.49,PLN,,", "unknown zone"),
+    ("MLK-1,store,,S99,3.49,PLN,,", "unknown store"),
+    ("MLK-1,store,fax,S01,3.49,PLN,,", "unknown channel"),
+    ("MLK-1,national,,,cheap,PLN,,", "is not a number"),
+    ("MLK-1,national,,,0,PLN,,", "not above zero"),
+    ("MLK-1,national,,,-1.00,PLN,,", "not above zero"),
+    ("MLK-1,national,,,3.499,PLN,,", "more than two decimal places"),
+    ("MLK-1,national,,,3.49,EUR,,", "differs from this system's currency"),
+    ("MLK-1,national,,,3.49,zł,,", "three-letter"),
+    ("MLK-1,national,,,3.49,PLN,2026-05-01T00:00:00,", "no UTC offset"),
+    ("MLK-1,national,,,3.49,PLN,yesterday,", "not an ISO 8601"),
+    ("MLK-1,national,,,3.49,PLN,2026-05-02T00:00:00Z,2026-05-01T00:00:00Z", "not after"),
+    ("MLK-1,national,,,3.49,PLN", "fields, expected 8"),
+    (",national,,,3.49,PLN,,", "sku is empty"),
+]
+
+
+@pytest.mark.parametrize(("row", "reason"), BAD_ROWS, ids=[r for _, r in BAD_ROWS])
+def test_each_kind_of_bad_row_rejects_the_file_and_changes_nothing(
+    seeded: Engine, row: str, reason: str
+) -> None:
+    text = HEADER + "CFE-1,national,,,59.99,PLN,,\n" + row + "\n"
+    with pytest.raises(ImportRejectedError) as rejected:
+        _import(seeded, text)
+    assert [p["line"] for p in rejected.value.problems] == [3]
+    assert reason in str(rejected.value.problems[0]["reason"])
+    assert _rules(seeded) == []
+
+
+def test_every_bad_row_is_reported_with_its_line_number(seeded: Engine) -> None:
+    text = (
+        HEADER
+        + "CFE-1,national,,,59.99,PLN,,\n"
+        + "NOPE-1,national,,,3.49,PLN,,\n"
+        + "MLK-1,national,,,3.49,PLN,,\n"
+        + "MLK-1,national,,,3.59,PLN,,\n"
+        + "CHS-1,national,,,abc,PLN,,\n"
+    )
+    with pytest.raises(ImportRejectedError) as rejected:
+        _import(seeded, text)
+    problems = {p["line"]: p["reason"] for p in rejected.value.problems}
+    assert sorted(problems) == [3, 5, 6]
+    assert "line 4" in str(problems[5])
+
+
+def test_overlapping_windows_in_one_scope_are_refused_within_the_file_and_against_the_store(
+    seeded: Engine,
+) -> None:
+    _import(seeded, HEADER + "CFE-1,national,,,59.99,PLN,,2026-06-01T00:00:00Z\n")
+    overlapping = HEADER + "CFE-1,national,,,49.99,PLN,2026-05-01T00:00:00Z,\n"
+    with pytest.raises(ImportRejectedError) as rejected:
+        _import(seeded, overlapping, days_later=1)
+    assert "overlaps stored rule" in str(rejected.value.problems[0]["reason"])
+    # A new rule that starts where the stored one ends is fine.
+    _import(seeded, HEADER + "CFE-1,national,,,49.99,PLN,2026-06-01T00:00:00Z,\n", days_later=1)
+    assert _price(seeded, "CFE-1", "S01", at=START.replace(month=7)) == "49.99"
+
+
+def test_a_wrong_header_is_reported_on_line_1(seeded: Engine) -> None:
+    with pytest.raises(ImportRejectedError) as rejected:
+        _import(seeded, "sku,price,colour\nMLK-1,3.49,red\n")
+    assert rejected.value.problems[0]["line"] == 1
+    reason = str(rejected.value.problems[0]["reason"])
+    assert "missing column(s): scope, currency" in reason
+    assert "unknown column(s): colour" in reason
+
+
+def test_a_price_below_a_running_fixed_price_promotion_is_refused_by_the_engine(
+    seeded: Engine,
+) -> None:
+    _import(seeded, GOOD)
+    with session_factory(seeded)() as session, session.begin():
+        import_promotions(
+            session,
+            "id,name,kind,skus,amount,currency\nP-CFE,Kawa taniej,fixed_price,CFE-1,49.99,PLN\n",
+            currency="PLN",
+            imported_by="test",
+            now=START,
+        )
+    before = _rules(seeded)
+    with pytest.raises(ImportRejectedError) as rejected:
+        _import(seeded, HEADER + "CFE-1,national,,,45.00,PLN,,\n", days_later=1)
+    assert rejected.value.problems[0]["line"] == 2
+    assert "above" in str(rejected.value.problems[0]["reason"])
+    assert _rules(seeded) == before
+
+
+def test_the_import_can_skip_the_ledger(seeded: Engine) -> None:
+    _import(seeded, GOOD, record_ledger=False)
+    with session_factory(seeded)() as session:
+        assert session.scalar(select(func.count()).select_from(LedgerEntryRow)) == 0
+    assert _price(seeded, "MLK-1", "S01") == "3.29"
+
+
+def test_a_later_import_records_the_new_price_from_its_own_instant(seeded: Engine) -> None:
+    _import(seeded, GOOD)
+    with session_factory(seeded)() as session, session.begin():
+        import_prices(
+            session,
+            GOOD.replace("CFE-1,national,,,59.99", "CFE-1,national,,,54.99"),
+            currency="PLN",
+            imported_by="test",
+            now=START + timedelta(days=1),
+        )
+    with session_factory(seeded)() as session:
+        amounts = session.scalars(
+            select(LedgerEntryRow.amount)
+            .where(
+                LedgerEntryRow.sku == "CFE-1",
+                LedgerEntryRow.store == "S02",
+                LedgerEntryRow.channel == "store",
+            )
+            .order_by(LedgerEntryRow.effective_at)
+        ).all()
+    assert [str(a) for a in amounts] == ["59.99", "54.99"]

@@ -1,0 +1,88 @@
+"""A restarted simulator keeps what every label displayed, its key and its sequence."""
+
+from __future__ import annotations
+
+import io
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+from PIL import Image
+from typer.testing import CliRunner
+
+from esl.cli import app
+from firmware_sim.fleet import read_provisioning
+from firmware_sim.simulation import SiteConfig, open_simulated_gateway
+from gateways.protocol import (
+    LabelFrame,
+    ReasonCode,
+    build_image_update,
+    decode_response,
+    encode_frame,
+)
+from rendering.display_models import get_display_model
+from rendering.encoding import content_hash, image_from_planes
+from tests.firmware_sim.shelf_images import price_label
+
+T0 = datetime(2026, 11, 23, 6, 0, tzinfo=UTC)
+PRICE_A = price_label("4,99 zł")
+
+
+def _config(tmp_path: Path) -> SiteConfig:
+    return SiteConfig(
+        store="S001", gateway="gw1", state_dir=tmp_path, label_count=5, check_in_interval_s=5
+    )
+
+
+def test_a_restarted_site_shows_the_same_images_and_still_rejects_replays(tmp_path: Path) -> None:
+    site = open_simulated_gateway(_config(tmp_path), now=T0)
+    provisions = {p.label_id: p for p in read_provisioning(site.config.manifest_path)}
+    assert len(provisions) == 5
+    label_id = "S001-gw1-00003"
+    key = provisions[label_id].key
+    update = build_image_update(PRICE_A, model_id="2.9-bwr")
+    frame = encode_frame(LabelFrame(label_id=label_id, sequence=1, command=update), key=key)
+    site.gateway.submit(frame, now=T0)
+    acks = [
+        decode_response(u, key=key) for u in site.gateway.advance(now=T0 + timedelta(seconds=6))
+    ]
+    assert [a.reason for a in acks] == [ReasonCode.SUCCESS]
+    site.close()
+
+    again = open_simulated_gateway(_config(tmp_path), now=T0 + timedelta(minutes=1))
+    label = again.gateway.labels[label_id]
+    assert label.shown == PRICE_A
+    assert label.last_sequence == 1
+    replay = label.receive(frame, now=T0 + timedelta(minutes=2))
+    assert replay is not None
+    # The very same frame is recognised and answered as before; it is not shown again.
+    assert decode_response(replay, key=key).displayed_hash == content_hash(PRICE_A)
+    assert label.refreshes == 1
+    again.close()
+
+
+def test_esl_sim_display_writes_the_pixels_a_label_shows(tmp_path: Path) -> None:
+    site = open_simulated_gateway(_config(tmp_path), now=T0)
+    label = site.gateway.labels["S001-gw1-00001"]
+    key = {p.label_id: p.key for p in read_provisioning(site.config.manifest_path)}[label.label_id]
+    update = build_image_update(PRICE_A, model_id="2.9-bwr")
+    label.receive(
+        encode_frame(LabelFrame(label_id=label.label_id, sequence=1, command=update), key=key),
+        now=T0,
+    )
+    site.close()
+    output = tmp_path / "display.png"
+    result = CliRunner().invoke(
+        app,
+        ["sim", "display", "S001-gw1-00001", "--state-dir", str(tmp_path), "-o", str(output)],
+    )
+    assert result.exit_code == 0, result.output
+    shown = Image.open(io.BytesIO(output.read_bytes())).convert("RGB").tobytes()
+    palette = get_display_model("2.9-bwr").palette
+    assert shown == image_from_planes(PRICE_A, palette=palette).convert("RGB").tobytes()
+
+
+def test_esl_sim_display_names_a_missing_label(tmp_path: Path) -> None:
+    open_simulated_gateway(_config(tmp_path), now=T0).close()
+    result = CliRunner().invoke(app, ["sim", "display", "nope", "--state-dir", str(tmp_path)])
+    assert result.exit_code == 1
+    assert "no label 'nope'" in result.output

@@ -1,0 +1,299 @@
+"""The Omnibus prior price, worked through the cases the law and the regulator name.
+
+Each case builds the catalogue's history as dated rules and promotions, replays it into
+the ledger as a controller updating labels on time would, and reads the label on day 0.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+from decimal import Decimal
+
+import pytest
+
+from pricing import (
+    Catalogue,
+    Channel,
+    LedgerEntry,
+    PriceKey,
+    PriceLedger,
+    PriceRule,
+    Product,
+    Promotion,
+    PromotionKind,
+    ResolvedPrice,
+    Store,
+    lowest_prior_price,
+    resolve,
+)
+from pricing.errors import LedgerOrderError
+from pricing.replay import replay_history
+from tests.strategies import PRICING_EPOCH, pln, pricing_product
+
+DAY0 = PRICING_EPOCH
+KEY = PriceKey("A", Channel.STORE, "S1")
+
+
+def day(n: float) -> datetime:
+    return DAY0 + timedelta(days=n)
+
+
+def label_on(
+    *,
+    rules: list[PriceRule],
+    promotions: list[Promotion],
+    product: Product | None = None,
+    at: datetime = DAY0,
+) -> tuple[ResolvedPrice, PriceLedger]:
+    catalogue = Catalogue(
+        products=[product or pricing_product("A")],
+        stores=[Store("S1", "Jeden", None)],
+        rules=rules,
+        promotions=promotions,
+    )
+    ledger = PriceLedger()
+    replay_history(catalogue, ledger=ledger, since=day(-90), until=at)
+    resolved = resolve(catalogue, sku="A", channel=Channel.STORE, store="S1", at=at, ledger=ledger)
+    return resolved, ledger
+
+
+def percent_off(pid: str, percent: int, start: float, end: float | None = None) -> Promotion:
+    return Promotion(
+        id=pid,
+        name=pid,
+        kind=PromotionKind.PERCENT_OFF,
+        skus=frozenset({"A"}),
+        percent=Decimal(percent),
+        valid_from=day(start),
+        valid_until=day(end) if end is not None else None,
+    )
+
+
+def fixed(pid: str, cents: int, start: float, end: float | None = None) -> Promotion:
+    return Promotion(
+        id=pid,
+        name=pid,
+        kind=PromotionKind.FIXED_PRICE,
+        skus=frozenset({"A"}),
+        amount=pln(cents),
+        valid_from=day(start),
+        valid_until=day(end) if end is not None else None,
+    )
+
+
+def raised_at(n: float, *, before: int, after: int) -> list[PriceRule]:
+    return [
+        PriceRule(id="before", sku="A", amount=pln(before), valid_until=day(n)),
+        PriceRule(id="after", sku="A", amount=pln(after), valid_from=day(n)),
+    ]
+
+
+def test_raised_then_reduced_the_saving_counts_from_the_price_before_the_rise() -> None:
+    # 10.00 for months, 12.00 from day -20, then "-25%" from day 0: 9.00.
+    label, _ = label_on(
+        rules=raised_at(-20, before=1000, after=1200),
+        promotions=[percent_off("sale", 25, 0, 7)],
+    )
+    assert label.regular_price == pln(1200)
+    assert label.price == pln(900)
+    assert label.prior_price == pln(1000)
+    assert label.saving == pln(100)
+    assert label.saving_percent == Decimal(10)  # not the 25 % printed in the promotion
+
+
+def test_a_rise_older_than_thirty_days_is_the_prior_price() -> None:
+    label, _ = label_on(
+        rules=raised_at(-31, before=1000, after=1200),
+        promotions=[percent_off("sale", 25, 0, 7)],
+    )
+    assert label.prior_price == pln(1200)
+    assert label.saving_percent == Decimal(25)
+
+
+def test_the_price_in_force_when_the_window_opens_counts() -> None:
+    # Lowered to 9.50 on day -45, back to 11.00 on day -29: 9.50 still applied on day -30.
+    rules = [
+        PriceRule(id="r0", sku="A", amount=pln(1100), valid_until=day(-45)),
+        PriceRule(id="r1", sku="A", amount=pln(950), valid_from=day(-45), valid_until=day(-29)),
+        PriceRule(id="r2", sku="A", amount=pln(1100), valid_from=day(-29)),
+    ]
+    label, _ = label_on(rules=rules, promotions=[fixed("sale", 900, 0)])
+    assert label.prior_price == pln(950)
+
+
+def test_a_product_new_for_ten_days_uses_its_prices_since_it_went_on_sale() -> None:
+    product = Product(
+        **{
+            **{f: getattr(pricing_product("A"), f) for f in Product.__slots__},
+            "on_sale_since": day(-10),
+        }
+    )
+    # A launch price of 12.00 from day -10, briefly 11.00 on days -5..-3, reduced on day 0.
+    rules = [
+        PriceRule(id="launch", sku="A", amount=pln(1200), valid_from=day(-10), valid_until=day(-5)),
+        PriceRule(id="dip", sku="A", amount=pln(1100), valid_from=day(-5), valid_until=day(-3)),
+        PriceRule(id="regular", sku="A", amount=pln(1200), valid_from=day(-3)),
+    ]
+    label, ledger = label_on(rules=rules, promotions=[fixed("intro", 899, 0)], product=product)
+    assert ledger.entries(KEY)[0].effective_from == day(-10)
+    assert label.prior_price == pln(1100)
+    assert label.saving == pln(201)
+
+
+def test_prices_recorded_before_a_product_went_on_sale_do_not_count() -> None:
+    product = Product(
+        **{
+            **{f: getattr(pricing_product("A"), f) for f in Product.__slots__},
+            "on_sale_since": day(-10),
+        }
+    )
+    ledger = PriceLedger(
+        [
+            LedgerEntry(key=KEY, effective_from=day(-20), price=pln(500), regular_price=pln(500)),
+            LedgerEntry(key=KEY, effective_from=day(-10), price=pln(1200), regular_price=pln(1200)),
+        ]
+    )
+    prior = lowest_prior_price(
+        ledger,
+        key=KEY,
+        reduction_started=DAY0,
+        on_sale_since=product.on_sale_since,
+        perishable=False,
+    )
+    assert prior == pln(1200)
+
+
+def perishable_product() -> Product:
+    return pricing_product("A", perishable=True)
+
+
+def test_a_perishable_product_reduced_twice_shows_the_price_before_the_first_reduction() -> None:
+    # 4.00 regular; -20 % from day -3 (3.20); short-dated 2.00 from day 0.
+    promotions = [percent_off("first", 20, -3, 0), fixed("second", 200, 0, 2)]
+    rules = [PriceRule(id="r", sku="A", amount=pln(400))]
+    label, _ = label_on(rules=rules, promotions=promotions, product=perishable_product())
+    assert label.price == pln(200)
+    assert label.prior_price == pln(400)
+    assert label.saving == pln(200)
+    assert label.saving_percent == Decimal(50)
+    # The same history for a product that keeps: the 30-day low includes the 3.20.
+    keeping, _ = label_on(rules=rules, promotions=promotions)
+    assert keeping.prior_price == pln(320)
+    assert keeping.saving_percent == Decimal(37)  # 1.20 / 3.20 = 37.5 %, never rounded up
+
+
+def test_a_promotion_that_ends_and_restarts_within_thirty_days_has_no_saving() -> None:
+    rules = [PriceRule(id="r", sku="A", amount=pln(1000))]
+    promotions = [fixed("week-1", 800, -20, -13), fixed("week-2", 800, 0, 7)]
+    label, _ = label_on(rules=rules, promotions=promotions)
+    assert label.price == pln(800)
+    assert label.prior_price == pln(800)
+    assert label.saving == pln(0)
+    assert label.saving_percent == Decimal(0)
+
+
+def test_a_promotion_that_restarts_after_thirty_days_saves_again() -> None:
+    rules = [PriceRule(id="r", sku="A", amount=pln(1000))]
+    promotions = [fixed("week-1", 800, -40, -33), fixed("week-2", 800, 0, 7)]
+    label, _ = label_on(rules=rules, promotions=promotions)
+    assert label.prior_price == pln(1000)
+    assert label.saving_percent == Decimal(20)
+
+
+def test_the_prior_price_stays_put_while_the_reduction_lasts() -> None:
+    rules = raised_at(-20, before=1000, after=1200)
+    promotions = [percent_off("sale", 25, 0, 40)]
+    first, _ = label_on(rules=rules, promotions=promotions, at=DAY0)
+    later, _ = label_on(rules=rules, promotions=promotions, at=day(35))
+    # 35 days in, the 10.00 is long out of any 30-day window counted from *today*; the
+    # reduction started on day 0, so the label does not change.
+    assert later.prior_price == first.prior_price == pln(1000)
+    assert later.fingerprint == first.fingerprint
+
+
+def test_a_reduction_not_yet_in_the_ledger_starts_at_the_instant_resolved() -> None:
+    catalogue = Catalogue(
+        products=[pricing_product("A")],
+        stores=[Store("S1", "Jeden", None)],
+        rules=raised_at(-20, before=1000, after=1200),
+        promotions=[percent_off("sale", 25, 0, 7)],
+    )
+    ledger = PriceLedger()
+    replay_history(catalogue, ledger=ledger, since=day(-90), until=day(-1))
+    label = resolve(catalogue, sku="A", channel=Channel.STORE, store="S1", at=DAY0, ledger=ledger)
+    assert label.prior_price == pln(1000)
+    entry = ledger.record(label)
+    assert entry is not None
+    assert entry.promotion_id == "sale"
+    assert ledger.record(label) is None  # the same price again appends nothing
+
+
+def test_without_any_history_no_prior_price_is_invented() -> None:
+    catalogue = Catalogue(
+        products=[pricing_product("A")],
+        stores=[Store("S1", "Jeden", None)],
+        rules=[PriceRule(id="r", sku="A", amount=pln(1000))],
+        promotions=[percent_off("sale", 10, -1)],
+    )
+    label = resolve(
+        catalogue, sku="A", channel=Channel.STORE, store="S1", at=DAY0, ledger=PriceLedger()
+    )
+    assert label.price == pln(900)
+    assert (label.prior_price, label.saving, label.saving_percent) == (None, None, None)
+
+
+def test_each_store_has_its_own_thirty_day_low() -> None:
+    catalogue = Catalogue(
+        products=[pricing_product("A")],
+        stores=[Store("S1", "Jeden", None), Store("S2", "Dwa", None)],
+        rules=[
+            PriceRule(id="r", sku="A", amount=pln(1000)),
+            PriceRule(
+                id="s2-dip",
+                sku="A",
+                amount=pln(850),
+                store="S2",
+                valid_from=day(-10),
+                valid_until=day(-5),
+            ),
+        ],
+        promotions=[fixed("sale", 800, 0, 7)],
+    )
+    ledger = PriceLedger()
+    replay_history(catalogue, ledger=ledger, since=day(-90), until=DAY0)
+    s1 = resolve(catalogue, sku="A", channel=Channel.STORE, store="S1", at=DAY0, ledger=ledger)
+    s2 = resolve(catalogue, sku="A", channel=Channel.STORE, store="S2", at=DAY0, ledger=ledger)
+    assert (s1.prior_price, s2.prior_price) == (pln(1000), pln(850))
+
+
+def test_the_ledger_never_rewrites_the_past() -> None:
+    ledger = PriceLedger(
+        [LedgerEntry(key=KEY, effective_from=DAY0, price=pln(1000), regular_price=pln(1000))]
+    )
+    for earlier in (DAY0, day(-1)):
+        with pytest.raises(LedgerOrderError) as error:
+            ledger.append(
+                LedgerEntry(key=KEY, effective_from=earlier, price=pln(1), regular_price=pln(1))
+            )
+        assert error.value.fields["sku"] == "A"
+    assert ledger.entries(KEY) == (
+        LedgerEntry(key=KEY, effective_from=DAY0, price=pln(1000), regular_price=pln(1000)),
+    )
+
+
+def test_a_later_catalogue_change_does_not_change_a_computed_history() -> None:
+    rules = [PriceRule(id="r", sku="A", amount=pln(1000))]
+    promotions = [fixed("week-1", 800, -20, -13), fixed("week-2", 800, 0, 7)]
+    catalogue = Catalogue(
+        products=[pricing_product("A")],
+        stores=[Store("S1", "Jeden", None)],
+        rules=rules,
+        promotions=promotions,
+    )
+    ledger = PriceLedger()
+    replay_history(catalogue, ledger=ledger, since=day(-90), until=DAY0)
+    # Someone deletes the first week's promotion from the catalogue afterwards: what
+    # customers were shown during it stays in the ledger and still counts.
+    edited = catalogue.with_changes(removed_promotion_ids=["week-1"])
+    label = resolve(edited, sku="A", channel=Channel.STORE, store="S1", at=DAY0, ledger=ledger)
+    assert label.prior_price == pln(800)

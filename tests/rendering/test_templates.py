@@ -1,0 +1,79 @@
+"""Templates are data: defaults per size class, a retailer's own file, clear refusals."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from rendering.display_models import DISPLAY_MODELS, SizeClass
+from rendering.errors import TemplateError
+from rendering.render import render_label
+from rendering.templates import Fill, default_template, template_from_dict, template_from_json
+from tests.rendering.label_samples import PROMOTION
+
+RETAILER_TEMPLATE = {
+    "id": "discounter-strip",
+    "version": 2,
+    "regions": [
+        {"name": "price", "fill": "price", "box": [0.0, 0.0, 0.6, 1.0], "weight": "bold"},
+        {"name": "name", "fill": "product_name", "box": [0.62, 0.0, 0.38, 0.7],
+         "max_lines": 4, "min_text_px": 8},
+        {"name": "badge", "fill": "promotion_badge", "box": [0.62, 0.72, 0.38, 0.28],
+         "inverted": True, "ink": "accent", "when": ["promotion"]},
+    ],
+}  # fmt: skip
+
+
+def test_every_size_class_has_a_default_template_covering_the_issue_elements() -> None:
+    fills: set[Fill] = set()
+    for size_class in SizeClass:
+        model = next(m for m in DISPLAY_MODELS.values() if m.size_class is size_class)
+        template = default_template(model)
+        assert template.size_class is size_class
+        fills |= {region.fill for region in template.regions}
+    assert fills >= set(Fill) - {Fill.RULE}
+
+
+def test_a_retailer_template_file_changes_the_layout_without_code(tmp_path: Path) -> None:
+    path = tmp_path / "discounter.json"
+    path.write_text(json.dumps(RETAILER_TEMPLATE), encoding="utf-8")
+    template = template_from_json(path.read_text(encoding="utf-8"))
+    assert template.cache_key == "discounter-strip@2"
+    model = DISPLAY_MODELS["2.9-bwr"]
+    theirs = np.asarray(render_label(PROMOTION, model=model, template=template))
+    ours = np.asarray(render_label(PROMOTION, model=model))
+    assert (theirs != ours).any()
+    left_half_ink = theirs[:, : model.width // 2] != 0
+    assert left_half_ink.sum() > 1000  # the price now fills the left side
+
+
+@pytest.mark.parametrize(
+    ("change", "reason"),
+    [
+        ({"id": ""}, "'id'"),
+        ({"version": 0}, "'version'"),
+        ({"regions": []}, "'regions'"),
+        ({"size_class": "huge"}, "size_class"),
+        ({"regions": [{"fill": "price", "box": [0.5, 0, 0.6, 1]}]}, "leaves the canvas"),
+        ({"regions": [{"fill": "price", "box": [0, 0, 1]}]}, "'box'"),
+        ({"regions": [{"fill": "horoscope", "box": [0, 0, 1, 1]}]}, "horoscope"),
+        ({"regions": [{"fill": "price", "box": [0, 0, 1, 1], "colour": "red"}]}, "unknown keys"),
+        ({"regions": [{"fill": "price", "box": [0, 0, 1, 1], "when": "sunny"}]}, "sunny"),
+        ({"regions": [{"name": "a", "fill": "sku", "box": [0, 0, 1, 1]},
+                      {"name": "a", "fill": "sku", "box": [0, 0, 1, 1]}]}, "unique"),
+    ],
+)  # fmt: skip
+def test_a_malformed_template_is_refused_with_the_reason(
+    change: dict[str, object], reason: str
+) -> None:
+    with pytest.raises(TemplateError) as caught:
+        template_from_dict({**RETAILER_TEMPLATE, **change})
+    assert reason in caught.value.reason
+
+
+def test_a_template_that_is_not_json_is_refused() -> None:
+    with pytest.raises(TemplateError):
+        template_from_json("{regions: [")
