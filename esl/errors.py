@@ -7,6 +7,7 @@
         +-- ImportRejectedError       a CSV file has bad rows (`problems`: line + reason each)
         +-- PublicationRejectedError  items of a publication cannot apply (`problems`)
         +-- PublicationStateError     the publication's state does not allow this
+        +-- InvalidItemError          a publication item lacks what its action needs
         +-- AccessDeniedError         an API key may not do this (`role`)
 
 The API layer maps each class to one HTTP status; nothing here knows about HTTP.
@@ -20,6 +21,7 @@ __all__ = [
     "AccessDeniedError",
     "ConflictError",
     "ImportRejectedError",
+    "InvalidItemError",
     "NotFoundError",
     "PublicationRejectedError",
     "PublicationStateError",
@@ -69,6 +71,10 @@ class PublicationRejectedError(StoreOfRecordError):
 
 class PublicationStateError(StoreOfRecordError):
     code = "publication_state"
+
+
+class InvalidItemError(StoreOfRecordError):
+    code = "invalid_item"
 
 
 class AccessDeniedError(StoreOfRecordError):

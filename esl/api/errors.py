@@ -13,6 +13,7 @@ from fastapi import FastAPI, Request
 from fastapi.encoders import jsonable_encoder
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
+from sqlalchemy.exc import DataError, IntegrityError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from esl.api.dependencies import NotAuthenticatedError
@@ -20,6 +21,7 @@ from esl.errors import (
     AccessDeniedError,
     ConflictError,
     ImportRejectedError,
+    InvalidItemError,
     NotFoundError,
     PublicationRejectedError,
     PublicationStateError,
@@ -37,6 +39,7 @@ STATUS_BY_ERROR: tuple[tuple[type[EslError], int], ...] = (
     (NotFoundError, 404),
     (ConflictError, 409),
     (PublicationStateError, 409),
+    (InvalidItemError, 422),
     (PublicationRejectedError, 409),
     (ImportRejectedError, 422),
     (PricingError, 422),
@@ -86,6 +89,23 @@ def install_error_handlers(app: FastAPI) -> None:
         fields = {k: v for k, v in error.fields.items() if k not in ("code", "message")}
         return JSONResponse(
             _body(error.code, error.message, **fields), status_code=status, headers=headers
+        )
+
+    # The database has the last word on values the schema cannot express (PostgreSQL text
+    # refuses NUL characters, say) and on races two clients can run into: still 4xx.
+    @app.exception_handler(DataError)
+    async def refused_value(_: Request, error: DataError) -> JSONResponse:
+        reason = str(error.orig).splitlines()[0] if error.orig is not None else "refused"
+        return JSONResponse(
+            _body("invalid_value", f"the database refuses a value: {reason}"), status_code=422
+        )
+
+    @app.exception_handler(IntegrityError)
+    async def conflicting_write(_: Request, error: IntegrityError) -> JSONResponse:
+        log.info("integrity error turned into 409: %s", error.orig)
+        return JSONResponse(
+            _body("conflict", "the change conflicts with stored data (retry after reading it)"),
+            status_code=409,
         )
 
     @app.exception_handler(RequestValidationError)

@@ -116,7 +116,11 @@ def read_rows(
     try:
         for record in reader:
             line = reader.line_num
-            if not "".join(record).strip():
+            joined = "".join(record)
+            if not joined.strip():
+                continue
+            if "\x00" in joined:
+                yield CsvRow(line, {"__width__": "a field holds a NUL character"})
                 continue
             if len(record) != len(names):
                 yield CsvRow(line, {"__width__": f"{len(record)} fields, expected {len(names)}"})
@@ -129,6 +133,7 @@ def read_rows(
 
 
 def check_width(row: CsvRow) -> None:
+    """Refuse a row that could not be split into the header's fields."""
     if "__width__" in row.values:
         raise BadRowError(row.values["__width__"])
 

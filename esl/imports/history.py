@@ -14,6 +14,7 @@ from typing import IO, Any
 from sqlalchemy import func, insert, select
 from sqlalchemy.orm import Session
 
+from esl.db.locks import lock_price_writes
 from esl.db.models import ChannelRow, LedgerEntryRow, ProductRow, StoreRow, core_table
 from esl.imports.csv_fields import (
     BadRowError,
@@ -77,6 +78,7 @@ def import_history(
     session: Session, source: IO[str] | str, *, currency: str, imported_by: str, now: datetime
 ) -> ImportReport:
     del imported_by
+    lock_price_writes(session)
     skus = set(session.scalars(select(ProductRow.sku)))
     stores = set(session.scalars(select(StoreRow.code)))
     channels = set(session.scalars(select(ChannelRow.code)))

@@ -18,6 +18,7 @@ from sqlalchemy import bindparam, select, update
 from sqlalchemy.orm import Session
 
 from esl.db.bulk import insert_rows
+from esl.db.locks import lock_price_writes
 from esl.db.models import (
     ChannelRow,
     PriceRuleRow,
@@ -64,6 +65,7 @@ REQUIRED = ("sku", "scope", "price", "currency")
 SCOPES = ("national", "zone", "store")
 WRITE_BATCH = 5_000
 ENGINE_CHUNK = 2_000
+MAX_ENGINE_RETRIES = 100
 
 
 @dataclass(frozen=True, slots=True)
@@ -211,6 +213,7 @@ def import_prices(
     `record_ledger` every (SKU, channel, store) whose price changes now gets its ledger
     entry, exactly as a publication would record it.
     """
+    lock_price_writes(session)
     refs = _References(session)
     problems = Problems("price")
     lines: dict[str, tuple[int, PriceLine]] = {}
@@ -340,7 +343,7 @@ def _check_with_engine(
     overlaps, currency, a positive amount); what is left is how rules meet promotions,
     so without ledger recording only SKUs some promotion names need a catalogue. With
     ledger recording every changed SKU does, to resolve its keys before and after.
-    A slice refuses at its first problem, so one bad row per slice is reported.
+    Rows the engine refuses are each reported (up to MAX_ENGINE_RETRIES per chunk).
     """
     recorded = LedgerPlan()
     if problems.total or not changed:
@@ -359,19 +362,29 @@ def _check_with_engine(
         base = load_catalogue_slice(session, chunk, currency=currency)
         new_rules = [rule for sku in chunk for rule in by_sku[sku]]
         replaced = {rule.id for rule in new_rules}
-        try:
-            # Built afresh rather than by `with_changes`: one catalogue for a whole chunk.
-            after = Catalogue(
-                products=base.products.values(),
-                stores=base.stores.values(),
-                rules=[r for r in base.rules.values() if r.id not in replaced] + new_rules,
-                promotions=base.promotions.values(),
-                currency=currency,
-            )
-        except PricingError as error:
-            rule_id = error.fields.get("rule_id")
-            line_number = lines[rule_id][0] if isinstance(rule_id, str) and rule_id in lines else 0
-            problems.add(line_number, error.message)
+        kept = [r for r in base.rules.values() if r.id not in replaced]
+        after = None
+        # The engine stops at its first objection: set that rule aside and ask again, so
+        # every refused row of the chunk is reported (a bounded number of times).
+        for _ in range(MAX_ENGINE_RETRIES):
+            try:
+                # Built afresh rather than by `with_changes`: one catalogue per chunk.
+                after = Catalogue(
+                    products=base.products.values(),
+                    stores=base.stores.values(),
+                    rules=kept + new_rules,
+                    promotions=base.promotions.values(),
+                    currency=currency,
+                )
+                break
+            except PricingError as error:
+                rule_id = error.fields.get("rule_id")
+                known = isinstance(rule_id, str) and rule_id in lines
+                problems.add(lines[str(rule_id)][0] if known else 0, error.message)
+                if not known:
+                    break
+                new_rules = [rule for rule in new_rules if rule.id != rule_id]
+        if after is None or problems.total:
             continue
         if record_ledger:
             ledger = load_ledger_for_skus(session, chunk)

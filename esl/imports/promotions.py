@@ -8,6 +8,7 @@ from typing import IO, Any
 from sqlalchemy import delete, insert, select
 from sqlalchemy.orm import Session
 
+from esl.db.locks import lock_price_writes
 from esl.db.mapping import promotion_from_rows, promotion_target_values, promotion_values
 from esl.db.models import (
     ChannelRow,
@@ -142,6 +143,7 @@ def import_promotions(
     now: datetime,
     title: str = "promotion file",
 ) -> ImportReport:
+    lock_price_writes(session)
     refs = _References(session)
     problems = Problems("promotion")
     parsed: dict[str, tuple[int, Promotion]] = {}

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import secrets
 from datetime import datetime
 
 from sqlalchemy import select
@@ -18,17 +17,15 @@ from esl.db.models import (
 )
 from esl.errors import AccessDeniedError, ConflictError, NotFoundError
 from esl.services.keys import Principal, Role
+from gateways.protocol import generate_label_key
 
 __all__ = [
-    "LABEL_KEY_BYTES",
     "bind_label",
     "current_binding",
     "register_label",
     "require_store_access",
     "unbind_label",
 ]
-
-LABEL_KEY_BYTES = 16  # AES-128 / CMAC-sized per-label secret for authenticated frames
 
 
 def require_store_access(principal: Principal, store: str) -> None:
@@ -71,7 +68,7 @@ def register_label(
         store=store,
         model=model,
         gateway=gateway,
-        secret_key=secrets.token_bytes(LABEL_KEY_BYTES),
+        secret_key=generate_label_key(),  # the protocol's own size and source
         registered_at=now,
     )
     session.add(row)

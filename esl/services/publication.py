@@ -23,6 +23,7 @@ from typing import Any
 from sqlalchemy import delete, insert, select
 from sqlalchemy.orm import Session
 
+from esl.db.locks import lock_price_writes
 from esl.db.mapping import promotion_target_values, promotion_values
 from esl.db.models import (
     LabelBindingRow,
@@ -35,7 +36,12 @@ from esl.db.models import (
     PublicationRow,
     core_table,
 )
-from esl.errors import NotFoundError, PublicationRejectedError, PublicationStateError
+from esl.errors import (
+    InvalidItemError,
+    NotFoundError,
+    PublicationRejectedError,
+    PublicationStateError,
+)
 from esl.imports.prices import price_rule_id
 from esl.services.catalogue_loading import load_catalogue_slice, load_ledger_for_skus
 from esl.services.ledger_recording import LedgerPlan, plan_ledger, write_ledger_entries
@@ -208,7 +214,7 @@ def _scope_rule(
 ) -> tuple[str, Channel | None, str | None, str | None]:
     sku = item.get("sku")
     if not sku:
-        raise PublicationStateError("a price item names a sku", field="sku")
+        raise InvalidItemError("a price item names a sku", field="sku")
     if sku not in plan.result.products:
         raise NotFoundError("product", sku)
     channel = Channel(item["channel"]) if item.get("channel") else None
@@ -249,7 +255,7 @@ def _apply_item(plan: Plan, index: int, item: dict[str, Any], currency: str) -> 
                 raise NotFoundError("price in force in that scope at", at.isoformat())
         else:
             if item.get("amount") is None:
-                raise PublicationStateError("set_price needs an amount", field="amount")
+                raise InvalidItemError("set_price needs an amount", field="amount")
             sku, channel, zone, store = scope
             amount = Money.of(str(item["amount"]), str(item.get("currency") or currency))
             rule_id = price_rule_id(
@@ -295,7 +301,7 @@ def _apply_item(plan: Plan, index: int, item: dict[str, Any], currency: str) -> 
         else:
             written_promotions.append(dataclasses.replace(existing, valid_until=at))
     else:
-        raise PublicationStateError(f"unknown action {action!r}", field="action")
+        raise InvalidItemError(f"unknown action {action!r}", field="action")
 
     plan.result = plan.result.with_changes(
         rules=written_rules,
@@ -310,18 +316,17 @@ def _apply_item(plan: Plan, index: int, item: dict[str, Any], currency: str) -> 
     for rule_id in removed_rules:
         plan.rules_written.pop(rule_id, None)
         plan.rules_removed.add(rule_id)
-        plan.touched_skus.add(plan.base.rules[rule_id].sku if rule_id in plan.base.rules else "")
     for promotion in written_promotions:
         plan.promotions_written[promotion.id] = promotion
         plan.promotions_removed.discard(promotion.id)
     plan.promotions_removed.update(removed_promotions)
     for promotion_id in removed_promotions:
         plan.promotions_written.pop(promotion_id, None)
+    # The catalogue knows what the item touched: removed rules, promotions' categories too.
     if plan.result.lineage is not None:
         plan.touched_skus |= set(plan.result.lineage.skus)
         for category in plan.result.lineage.categories:
             plan.touched_skus |= set(plan.result.skus_in_category(category))
-    plan.touched_skus.discard("")
 
 
 def _promotion(item: dict[str, Any], at: datetime, currency: str) -> Promotion:
@@ -385,6 +390,7 @@ def publish_publication(
     session: Session, publication_id: int, *, published_by: str, now: datetime, currency: str
 ) -> PublicationRow:
     """Apply a validated publication in the caller's transaction, or raise and apply nothing."""
+    lock_price_writes(session)
     row, items = _load(session, publication_id)
     if row.status != "validated":
         raise PublicationStateError(

@@ -2,6 +2,19 @@
 
 from __future__ import annotations
 
+import pytest
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from esl.db.models import LabelRow
+from gateways.protocol import (
+    FrameRejectedError,
+    LabelFrame,
+    Ping,
+    decode_frame,
+    encode_frame,
+    generate_label_key,
+)
 from tests.esl.conftest import Api
 
 PRICES = "sku,scope,channel,store_or_zone,price,currency\nMLK-1,national,,,3.49,PLN\n"
@@ -158,3 +171,30 @@ def test_an_import_over_http_with_bad_rows_lists_them_and_changes_nothing(api: A
         headers=pricing,
     )
     assert not_text.status_code == 422
+
+
+def test_a_nul_character_is_a_client_error_on_every_database(api: Api) -> None:
+    response = api.client.get(
+        "/api/v1/prices", params={"sku": "\x00"}, headers=api.headers("auditor")
+    )
+    if api.engine.dialect.name == "postgresql":
+        # PostgreSQL text cannot hold NUL: refused as a bad value, not a server error.
+        assert response.status_code == 422
+        assert response.json()["error"]["code"] == "invalid_value"
+    else:
+        assert response.status_code == 200
+        assert response.json()["total"] == 0
+
+
+def test_a_registered_label_gets_a_protocol_key_that_signs_frames_it_accepts(api: Api) -> None:
+    api.client.post(
+        "/api/v1/labels",
+        json={"id": "L-8", "store": "S01", "model": "2.9-bwr"},
+        headers=api.headers("store"),
+    )
+    with Session(api.engine) as session:
+        key = session.execute(select(LabelRow.secret_key).where(LabelRow.id == "L-8")).scalar_one()
+    frame = encode_frame(LabelFrame(label_id="L-8", sequence=1, command=Ping()), key=key)
+    assert decode_frame(frame, key=key, label_id="L-8").sequence == 1
+    with pytest.raises(FrameRejectedError):
+        decode_frame(frame, key=generate_label_key(), label_id="L-8")

@@ -3,8 +3,14 @@
 from __future__ import annotations
 
 import json
+import os
+import socket
+import subprocess
+import sys
+import time
 from pathlib import Path
 
+import httpx
 import pytest
 from typer.testing import CliRunner
 
@@ -116,3 +122,52 @@ def test_a_publication_with_problems_is_not_published(cli: CliRunner, tmp_path: 
     report = json.loads(result.stdout)
     assert report["status"] == "draft"
     assert report["problems"][0]["item"] == 0
+
+
+def test_settings_come_from_the_env_file_named_by_esl_env_file(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    target = tmp_path / "elsewhere" / "shop.sqlite"
+    env_file = tmp_path / "esl.env"
+    env_file.write_text(f"ESL_DATABASE_URL=sqlite:///{target}\n", encoding="utf-8")
+    monkeypatch.setenv("ESL_ENV_FILE", str(env_file))
+    monkeypatch.delenv("ESL_DATABASE_URL", raising=False)
+    result = CliRunner().invoke(app, ["db", "upgrade"])
+    assert result.exit_code == 0, result.output
+    assert target.exists()
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port: int = probe.getsockname()[1]
+        return port
+
+
+def test_esl_serve_answers_http_and_asks_for_a_key(tmp_path: Path) -> None:
+    env = {
+        **os.environ,
+        "ESL_DATA_DIR": str(tmp_path / "data"),
+        "ESL_API_PORT": str(free_port()),
+    }
+    env.pop("ESL_DATABASE_URL", None)
+    esl = str(Path(sys.executable).parent / "esl")
+    subprocess.run([esl, "db", "upgrade"], env=env, check=True, capture_output=True)
+    server = subprocess.Popen(
+        [esl, "serve"], env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
+    )
+    try:
+        url = f"http://127.0.0.1:{env['ESL_API_PORT']}"
+        deadline = time.monotonic() + 20
+        while True:
+            try:
+                response = httpx.get(f"{url}/api/v1/zones", timeout=2)
+                break
+            except httpx.TransportError:
+                assert time.monotonic() < deadline, "esl serve did not start"
+                time.sleep(0.1)
+        assert response.status_code == 401
+        assert httpx.get(f"{url}/openapi.json", timeout=2).json()["info"]["title"]
+    finally:
+        server.terminate()
+        server.wait(timeout=10)

@@ -133,6 +133,7 @@ BAD_ROWS = [
     ("MLK-1,national,,,3.49,PLN,2026-05-02T00:00:00Z,2026-05-01T00:00:00Z", "not after"),
     ("MLK-1,national,,,3.49,PLN", "fields, expected 8"),
     (",national,,,3.49,PLN,,", "sku is empty"),
+    ("MLK-1,national,,,3.49,PLN,\x00,", "NUL character"),
 ]
 
 
@@ -193,16 +194,24 @@ def test_a_price_below_a_running_fixed_price_promotion_is_refused_by_the_engine(
     with session_factory(seeded)() as session, session.begin():
         import_promotions(
             session,
-            "id,name,kind,skus,amount,currency\nP-CFE,Kawa taniej,fixed_price,CFE-1,49.99,PLN\n",
+            "id,name,kind,skus,amount,currency\nP-CFE,Kawa taniej,fixed_price,CFE-1,49.99,PLN\n"
+            "P-CHS,Ser taniej,fixed_price,CHS-1,7.99,PLN\n",
             currency="PLN",
             imported_by="test",
             now=START,
         )
     before = _rules(seeded)
     with pytest.raises(ImportRejectedError) as rejected:
-        _import(seeded, HEADER + "CFE-1,national,,,45.00,PLN,,\n", days_later=1)
-    assert rejected.value.problems[0]["line"] == 2
-    assert "above" in str(rejected.value.problems[0]["reason"])
+        _import(
+            seeded,
+            HEADER
+            + "CFE-1,national,,,45.00,PLN,,\n"
+            + "MLK-1,national,,,3.59,PLN,,\n"
+            + "CHS-1,store,,S01,7.49,PLN,,\n",
+            days_later=1,
+        )
+    assert [p["line"] for p in rejected.value.problems] == [2, 4]
+    assert all("above" in str(p["reason"]) for p in rejected.value.problems)
     assert _rules(seeded) == before
 
 

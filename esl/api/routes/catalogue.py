@@ -24,7 +24,6 @@ from esl.db.models import LabelModelRow, ProductRow, StoreRow, ZoneRow
 from esl.errors import NotFoundError
 from esl.imports.products import product_values
 from esl.services.keys import Principal, Role
-from pricing.errors import PricingError
 from pricing.products import NetUnit, Product
 
 __all__ = ["router"]
@@ -97,10 +96,8 @@ def get_product(sku: SkuPath, session: CurrentSession, _: Reader) -> ProductRow:
 def put_product(
     sku: SkuPath, body: ProductIn, session: CurrentSession, _: PricingTeam
 ) -> ProductRow:
-    try:
-        product = Product(sku=sku, **{**body.model_dump(), "net_unit": NetUnit(body.net_unit)})
-    except PricingError as error:
-        raise error
+    # The engine's own checks (GTIN, VAT, units) raise PricingError: a 422 like any other.
+    product = Product(sku=sku, **{**body.model_dump(), "net_unit": NetUnit(body.net_unit)})
     values = product_values(product)
     row = session.get(ProductRow, sku) or ProductRow(sku=sku)
     for name, value in values.items():

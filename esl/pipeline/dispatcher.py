@@ -1,0 +1,496 @@
+"""The dispatcher: outbox rows out through a `Gateway`, verified answers back into the database.
+
+One asyncio task, the clock and the RNG passed in. The database is the truth, memory
+only a cache of it:
+
+- per store gateway at most `window` frames are in flight; the next due frame goes out
+  when an answer (or a timeout) frees a slot, so a store is fed as fast as its labels
+  answer and the broker never queues a firehose;
+- a frame unanswered after `policy.ack_timeout` goes back to `pending` with an
+  exponential, jittered backoff; after `policy.max_attempts` sends it is `parked` with a
+  reason, and retried when the label is heard again (a check-in or any other answer);
+- every uplink is verified with its label's key, matched to its outbox row by
+  (label, sequence) and settled in one transaction per batch of answers; a late answer
+  to a superseded frame is history, never the newer content's confirmation;
+- on start, frames left `sent` by a previous run are due again: a duplicate is
+  answered by the label without acting twice, a lost one is not forgotten.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import random
+from collections.abc import Collection, Mapping
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from typing import Any
+
+from sqlalchemy import insert, select, update
+from sqlalchemy.orm import Session, sessionmaker
+
+from esl.db.models import (
+    GatewayStateRow,
+    LabelAcknowledgementRow,
+    LabelRow,
+    LabelStateRow,
+    OutboxRow,
+    core_table,
+)
+from esl.pipeline.planning import LabelPlanner
+from esl.pipeline.retry import RetryPolicy
+from esl.pipeline.verdicts import ParkReason, Verdict, verdict_for
+from esl.pipeline.verification import UplinkVerifier
+from gateways.base import (
+    Clock,
+    Downlink,
+    Gateway,
+    GatewayEvent,
+    GatewayState,
+    GatewayStatus,
+    TransportStatus,
+    Uplink,
+)
+from gateways.errors import GatewayError
+from gateways.protocol import (
+    FrameKind,
+    LabelFrame,
+    LabelResponse,
+    build_image_update,
+    encode_frame,
+)
+
+__all__ = ["DispatchCounts", "Dispatcher"]
+
+log = logging.getLogger(__name__)
+
+GatewayKey = tuple[str, str]  # (store, gateway)
+# Parked for these reasons, an update is worth another try as soon as the label is heard.
+_RETRY_WHEN_HEARD = (ParkReason.OFFLINE.value, ParkReason.FLAT_BATTERY.value)
+
+
+@dataclass(slots=True)
+class _Flight:
+    row_id: int
+    label_id: str
+    sequence: int
+    deadline: datetime
+
+
+@dataclass(slots=True)
+class DispatchCounts:
+    sent: int = 0
+    acked: int = 0
+    retried: int = 0
+    parked: int = 0
+    late_answers: int = 0
+    stale_answers: int = 0
+    check_ins: int = 0
+
+
+@dataclass(slots=True)
+class _GatewayWindow:
+    flights: dict[int, _Flight] = field(default_factory=dict)
+    online: bool = True
+
+
+class Dispatcher:
+    def __init__(
+        self,
+        *,
+        gateway: Gateway,
+        sessions: sessionmaker[Session],
+        planner: LabelPlanner,
+        clock: Clock,
+        rng: random.Random,
+        policy: RetryPolicy | None = None,
+        window: int = 64,
+        batch: int = 1000,
+        tick_s: float = 0.02,
+    ) -> None:
+        if window < 1:
+            raise ValueError("the window must hold at least one frame")
+        self.gateway = gateway
+        self.sessions = sessions
+        self.planner = planner
+        self.clock = clock
+        self.rng = rng
+        self.policy = policy or RetryPolicy()
+        self.window = window
+        self.batch = batch
+        self.tick_s = tick_s
+        self.verifier = UplinkVerifier(self._load_keys)
+        self.counts = DispatchCounts()
+        self._windows: dict[GatewayKey, _GatewayWindow] = {}
+        self._flight_of: dict[tuple[str, int], GatewayKey] = {}
+        self._uplinks: list[Uplink] = []
+        self._wake = asyncio.Event()
+        self._sends: set[asyncio.Task[None]] = set()
+
+    # ------------------------------------------------------------ running
+
+    async def run(self, stop: asyncio.Event) -> None:
+        """Dispatch until `stop` is set. The gateway must be started already."""
+        self.recover()
+        events = asyncio.create_task(self._consume_events())
+        try:
+            while not stop.is_set():
+                self.step()
+                self._wake.clear()
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(self._wake.wait(), self.tick_s)
+        finally:
+            events.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await events
+            for task in list(self._sends):
+                task.cancel()
+
+    def recover(self) -> None:
+        """Frames a previous run left `sent` are due again now (their answer may be lost)."""
+        now = self.clock()
+        with self.sessions.begin() as session:
+            session.execute(
+                update(OutboxRow)
+                .where(OutboxRow.status == "sent")
+                .values(status="pending", not_before=now)
+            )
+
+    def step(self) -> None:
+        """One round: settle answers, expire timeouts, fill every window."""
+        if self._uplinks:
+            uplinks, self._uplinks = self._uplinks[: self.batch], self._uplinks[self.batch :]
+            self.settle(uplinks)
+        self._expire()
+        self._fill_windows()
+
+    async def _consume_events(self) -> None:
+        async for event in self.gateway.events():
+            self.handle_event(event)
+
+    def handle_event(self, event: GatewayEvent) -> None:
+        if isinstance(event, Uplink):
+            self._uplinks.append(event)
+            if len(self._uplinks) >= self.batch:
+                self._wake.set()
+        elif isinstance(event, GatewayStatus):
+            self._gateway_status(event)
+        elif isinstance(event, TransportStatus) and event.connected:
+            # The link to the broker was down: deadlines ran while nothing could travel.
+            fresh = self.clock() + self.policy.ack_timeout
+            for window in self._windows.values():
+                for flight in window.flights.values():
+                    flight.deadline = max(flight.deadline, fresh)
+
+    # ------------------------------------------------------------ sending
+
+    def _fill_windows(self) -> None:
+        now = self.clock()
+        with self.sessions.begin() as session:
+            due_gateways = session.execute(
+                select(OutboxRow.store, OutboxRow.gateway)
+                .where(OutboxRow.status == "pending", OutboxRow.not_before <= now)
+                .distinct()
+            ).tuples()
+            sending: list[tuple[GatewayKey, int, str, int, bytes]] = []
+            for store, gateway in list(due_gateways):
+                key = (store, gateway)
+                window = self._windows.setdefault(key, _GatewayWindow())
+                free = self.window - len(window.flights)
+                if free <= 0 or not window.online:
+                    continue
+                rows = session.execute(
+                    select(OutboxRow.id, OutboxRow.label_id, OutboxRow.sequence, OutboxRow.payload)
+                    .where(
+                        OutboxRow.status == "pending",
+                        OutboxRow.store == store,
+                        OutboxRow.gateway == gateway,
+                        OutboxRow.not_before <= now,
+                    )
+                    .order_by(OutboxRow.id)
+                    .limit(free)
+                ).tuples()
+                sending += [(key, *row) for row in rows]
+            if not sending:
+                return
+            ids = [row_id for _, row_id, _, _, _ in sending]
+            for start in range(0, len(ids), 500):
+                session.execute(
+                    update(OutboxRow)
+                    .where(OutboxRow.id.in_(ids[start : start + 500]))
+                    .values(status="sent", sent_at=now, attempts=OutboxRow.attempts + 1)
+                )
+        deadline = now + self.policy.ack_timeout
+        for key, row_id, label_id, sequence, payload in sending:
+            self._windows[key].flights[row_id] = _Flight(row_id, label_id, sequence, deadline)
+            self._flight_of[(label_id, sequence)] = key
+            task = asyncio.get_running_loop().create_task(
+                self._send(Downlink(key[0], key[1], label_id, payload))
+            )
+            self._sends.add(task)
+            task.add_done_callback(self._sends.discard)
+        self.counts.sent += len(sending)
+
+    async def _send(self, downlink: Downlink) -> None:
+        try:
+            await self.gateway.send(downlink)
+        except GatewayError as error:
+            # The frame stays `sent`; its timeout brings it back.
+            log.warning("send to %s/%s failed: %s", downlink.store, downlink.gateway, error)
+
+    def _release(self, label_id: str, sequence: int, row_id: int | None = None) -> None:
+        key = self._flight_of.pop((label_id, sequence), None)
+        if key is not None and row_id is not None:
+            self._windows[key].flights.pop(row_id, None)
+        elif key is not None:
+            flights = self._windows[key].flights
+            for flight_id, flight in list(flights.items()):
+                if flight.label_id == label_id and flight.sequence == sequence:
+                    del flights[flight_id]
+
+    def _expire(self) -> None:
+        now = self.clock()
+        expired = [
+            flight
+            for window in self._windows.values()
+            for flight in window.flights.values()
+            if flight.deadline <= now
+        ]
+        if not expired:
+            return
+        for flight in expired:
+            self._release(flight.label_id, flight.sequence, flight.row_id)
+        with self.sessions.begin() as session:
+            rows = session.scalars(
+                select(OutboxRow).where(
+                    OutboxRow.id.in_([f.row_id for f in expired]), OutboxRow.status == "sent"
+                )
+            )
+            for row in rows:
+                self._retry_or_park(row, now=now, park_reason=ParkReason.OFFLINE.value)
+
+    def _retry_or_park(self, row: OutboxRow, *, now: datetime, park_reason: str) -> None:
+        if self.policy.exhausted(row.attempts):
+            row.status = "parked"
+            row.parked_reason = park_reason
+            self.counts.parked += 1
+            log.info("parked %s seq %d: %s", row.label_id, row.sequence, park_reason)
+        else:
+            row.status = "pending"
+            row.not_before = now + self.policy.delay_after(row.attempts, rng=self.rng)
+            self.counts.retried += 1
+
+    def _gateway_status(self, status: GatewayStatus) -> None:
+        key = (status.store, status.gateway)
+        window = self._windows.setdefault(key, _GatewayWindow())
+        online = status.state is GatewayState.ONLINE
+        came_back = online and not window.online
+        window.online = online
+        with self.sessions.begin() as session:
+            row = session.get(GatewayStateRow, key)
+            if row is None:
+                session.add(
+                    GatewayStateRow(
+                        store=status.store,
+                        gateway=status.gateway,
+                        online=online,
+                        reason=status.reason,
+                        changed_at=status.received_at,
+                    )
+                )
+            else:
+                row.online, row.reason, row.changed_at = online, status.reason, status.received_at
+            if came_back and window.flights:
+                # A restarted gateway lost the frames it held: send them again at once.
+                ids = list(window.flights)
+                session.execute(
+                    update(OutboxRow)
+                    .where(OutboxRow.id.in_(ids), OutboxRow.status == "sent")
+                    .values(status="pending", not_before=self.clock())
+                )
+                for flight in list(window.flights.values()):
+                    self._release(flight.label_id, flight.sequence, flight.row_id)
+        self._wake.set()
+
+    # ------------------------------------------------------------ answers
+
+    def settle(self, uplinks: list[Uplink]) -> None:
+        """Verify and apply a batch of uplinks in one transaction."""
+        verified = self.verifier.verify(uplinks)
+        if not verified:
+            return
+        now = self.clock()
+        with self.sessions.begin() as session:
+            labels = sorted({response.label_id for _, response in verified})
+            states = {
+                row.label_id: row
+                for start in range(0, len(labels), 500)
+                for row in session.scalars(
+                    select(LabelStateRow).where(
+                        LabelStateRow.label_id.in_(labels[start : start + 500])
+                    )
+                )
+            }
+            history: list[dict[str, Any]] = []
+            heard: set[str] = set()
+            for uplink, response in verified:
+                state = states.get(response.label_id)
+                if state is None:
+                    state = LabelStateRow(
+                        label_id=response.label_id, last_sequence=0, can_schedule=True
+                    )
+                    session.add(state)
+                    states[response.label_id] = state
+                _record_health(state, response, uplink.received_at)
+                heard.add(response.label_id)
+                acked_hash = self._apply(session, state, response, now=now)
+                history.append(
+                    {
+                        "label_id": response.label_id,
+                        "sequence": response.sequence,
+                        "reason": response.reason.name,
+                        "displayed_hash": response.displayed_hash.hex()
+                        if response.displayed_hash
+                        else None,
+                        "acked_hash": acked_hash,
+                        "at": uplink.received_at,
+                    }
+                )
+            session.execute(insert(core_table(LabelAcknowledgementRow)), history)
+            self._unpark(session, heard, now=now)
+
+    def _apply(
+        self, session: Session, state: LabelStateRow, response: LabelResponse, *, now: datetime
+    ) -> str | None:
+        """Settle the row `response` answers; the content hash it confirms, if any."""
+        if response.kind is FrameKind.CHECK_IN:
+            self.counts.check_ins += 1
+            return None
+        row = session.scalar(
+            select(OutboxRow).where(
+                OutboxRow.label_id == response.label_id, OutboxRow.sequence == response.sequence
+            )
+        )
+        self._release(response.label_id, response.sequence, row.id if row else None)
+        if row is None:
+            self.counts.stale_answers += 1
+            return None
+        if row.status in ("superseded", "acked"):
+            # Too late to matter: newer content was planned, or this is a duplicate.
+            self.counts.late_answers += 1
+            return row.content_hash if response.acked else None
+        verdict, park_reason = verdict_for(response, scheduled=row.display_at is not None)
+        if verdict is Verdict.ACKED:
+            row.status = "acked"
+            row.settled_at = now
+            state.confirmed_hash = row.content_hash
+            self.counts.acked += 1
+            return row.content_hash
+        if verdict is Verdict.RETRY:
+            self._retry_or_park(row, now=now, park_reason=park_reason)
+        elif verdict is Verdict.PARK:
+            row.status = "parked"
+            row.parked_reason = park_reason
+            self.counts.parked += 1
+        elif verdict is Verdict.SEND_AT_INSTANT:
+            state.can_schedule = False
+            self._rebuild(session, state, row, display_at=None, not_before=row.display_at, now=now)
+        elif verdict is Verdict.RESEND_FULL:
+            self._rebuild(
+                session, state, row, display_at=row.display_at, not_before=now, now=now
+            )
+        return None
+
+    def _rebuild(
+        self,
+        session: Session,
+        state: LabelStateRow,
+        row: OutboxRow,
+        *,
+        display_at: datetime | None,
+        not_before: datetime | None,
+        now: datetime,
+    ) -> None:
+        """Replace `row` by a full image of the same content with a fresh sequence number."""
+        label = session.get(LabelRow, row.label_id)
+        planes = (
+            None
+            if label is None
+            else self.planner.planes_of(session, row.content_hash, model_id=label.model)
+        )
+        row.status = "superseded"
+        row.settled_at = now
+        if label is None or planes is None:
+            log.warning("cannot rebuild the frame for %s: its image is gone", row.label_id)
+            return
+        command = build_image_update(planes, model_id=label.model, display_at=display_at)
+        sequence = state.last_sequence + 1
+        payload = encode_frame(
+            LabelFrame(label_id=label.id, sequence=sequence, command=command),
+            key=label.secret_key,
+        )
+        state.last_sequence = sequence
+        session.add(
+            OutboxRow(
+                label_id=label.id,
+                store=row.store,
+                gateway=row.gateway,
+                sequence=sequence,
+                content_hash=row.content_hash,
+                base_hash=None,
+                display_at=display_at,
+                payload=payload,
+                status="pending",
+                attempts=0,
+                not_before=not_before or now,
+                created_at=now,
+            )
+        )
+
+    def _unpark(self, session: Session, labels: Collection[str], *, now: datetime) -> None:
+        """A label was heard: its updates parked as unreachable are worth another try."""
+        ordered = sorted(labels)
+        for start in range(0, len(ordered), 500):
+            session.execute(
+                update(OutboxRow)
+                .where(
+                    OutboxRow.label_id.in_(ordered[start : start + 500]),
+                    OutboxRow.status == "parked",
+                    OutboxRow.parked_reason.in_(_RETRY_WHEN_HEARD),
+                )
+                .values(status="pending", attempts=0, not_before=now, parked_reason=None)
+            )
+
+    def _load_keys(self, label_ids: Collection[str]) -> Mapping[str, bytes]:
+        ordered = sorted(label_ids)
+        found: dict[str, bytes] = {}
+        with self.sessions() as session:
+            for start in range(0, len(ordered), 500):
+                found.update(
+                    session.execute(
+                        select(LabelRow.id, LabelRow.secret_key).where(
+                            LabelRow.id.in_(ordered[start : start + 500])
+                        )
+                    ).tuples()
+                )
+        return found
+
+    @property
+    def in_flight(self) -> int:
+        return sum(len(window.flights) for window in self._windows.values())
+
+
+def _record_health(state: LabelStateRow, response: LabelResponse, at: datetime) -> None:
+    if state.last_seen is not None and at < state.last_seen:
+        return  # an older answer delivered late says nothing new about now
+    state.last_seen = at
+    state.displayed_hash = response.displayed_hash.hex() if response.displayed_hash else None
+    state.battery_mv = response.battery_mv
+    state.rssi_dbm = response.rssi_dbm
+    state.temperature_tenths_c = response.temperature_tenths_c
+    state.firmware = response.firmware
+    state.state = int(response.state)
+
+
+_ = timedelta  # re-exported type used in annotations of callers

@@ -1,0 +1,415 @@
+"""Planning: from what a label should show to a signed frame in the durable outbox.
+
+For each bound label: resolve its product's `store`-channel price in its store at the
+instant, build the `LabelContent`, and compare its key (template | model | content
+fingerprint) with the label's desired key. Unchanged: nothing (idempotent). Changed:
+render through the render cache (once per distinct content), encode a delta against the
+image the label last reported showing when its planes are stored, a full image otherwise,
+sign with the label's key and its next sequence number, supersede whatever older frame is
+still open for the label, and add the frame to the outbox, all in the caller's
+transaction.
+
+A change effective later is planned ahead with `display_at`: the label stores the image
+and flips at the instant. A label known not to hold timed images (`can_schedule` false,
+learnt from its refusal) gets an immediate frame that is not sent before the instant.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Collection, Iterable
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import insert, select, update
+from sqlalchemy.orm import Session
+
+from esl.db.models import (
+    LabelBindingRow,
+    LabelRow,
+    LabelStateRow,
+    LedgerEntryRow,
+    OutboxRow,
+    RenderedContentRow,
+    core_table,
+)
+from esl.pipeline.errors import UnplannableLabelError
+from esl.services.catalogue_loading import load_catalogue_slice, load_ledger_for_skus
+from gateways.protocol import ImageEncoding, ImageUpdate, LabelFrame, encode_frame
+from pricing import Catalogue, Channel, PriceLedger, resolve
+from pricing.errors import PricingError
+from rendering.cache import RenderCache, RenderedLabel
+from rendering.content import LabelContent
+from rendering.display_models import get_display_model
+from rendering.encoding import Planes, content_hash
+from rendering.errors import RenderingError
+from rendering.templates import default_template
+
+__all__ = [
+    "OPEN_STATUSES",
+    "LabelPlanner",
+    "PlanResult",
+    "labels_changed_by_publication",
+]
+
+log = logging.getLogger(__name__)
+
+# Outbox rows that still expect an answer (or a check-in, when parked).
+OPEN_STATUSES = ("pending", "sent", "parked")
+_CHUNK = 500
+_MAX_PLANES = 50_000
+
+
+@dataclass(slots=True)
+class PlanResult:
+    planned: int = 0
+    unchanged: int = 0
+    unplannable: dict[str, str] = field(default_factory=dict)
+
+
+@dataclass(frozen=True, slots=True)
+class _Target:
+    label_id: str
+    store: str
+    gateway: str | None
+    model: str
+    key: bytes
+    binding_id: int
+    sku: str
+    template: str
+
+
+def labels_changed_by_publication(session: Session, publication_id: int) -> list[str]:
+    """Labels bound to a (SKU, store) whose shelf price the publication changed.
+
+    The ledger entries a publication wrote name exactly the keys whose price changes at
+    its effective instant; labels show the `store` channel.
+    """
+    keys = set(
+        session.execute(
+            select(LedgerEntryRow.sku, LedgerEntryRow.store).where(
+                LedgerEntryRow.publication_id == publication_id,
+                LedgerEntryRow.channel == Channel.STORE.value,
+            )
+        ).tuples()
+    )
+    if not keys:
+        return []
+    skus = sorted({sku for sku, _ in keys})
+    labels: list[str] = []
+    for start in range(0, len(skus), _CHUNK):
+        rows = session.execute(
+            select(LabelBindingRow.label_id, LabelBindingRow.sku, LabelRow.store)
+            .join(LabelRow, LabelRow.id == LabelBindingRow.label_id)
+            .where(
+                LabelBindingRow.unbound_at.is_(None),
+                LabelBindingRow.sku.in_(skus[start : start + _CHUNK]),
+            )
+        ).tuples()
+        labels += [label for label, sku, store in rows if (sku, store) in keys]
+    return sorted(labels)
+
+
+class LabelPlanner:
+    """Plans label updates; holds the render cache and the planes of recent images."""
+
+    def __init__(self, *, cache: RenderCache, locale: str, currency: str) -> None:
+        self.cache = cache
+        self.locale = locale
+        self.currency = currency
+        self._planes: dict[str, tuple[str, Planes]] = {}
+        self._unstored: set[str] = set()
+
+    # ------------------------------------------------------------ planning
+
+    def plan(
+        self,
+        session: Session,
+        *,
+        at: datetime,
+        now: datetime,
+        label_ids: Collection[str] | None = None,
+        display_at: datetime | None = None,
+        keep_scheduled: bool = False,
+    ) -> PlanResult:
+        """Plan `label_ids` (None: every bound label) for the content in force at `at`.
+
+        `display_at` makes the frames timed (a change planned ahead). `keep_scheduled`
+        leaves alone labels that already hold a plan for a later instant (a periodic
+        re-plan must not undo a scheduled flip).
+        """
+        result = PlanResult()
+        targets = self._targets(session, label_ids)
+        if not targets:
+            return result
+        skus = {t.sku for t in targets}
+        catalogue = load_catalogue_slice(session, skus, currency=self.currency)
+        ledger = load_ledger_for_skus(session, skus)
+        states = self._states(session, [t.label_id for t in targets])
+        frames: list[dict[str, Any]] = []
+        superseded: list[str] = []
+        for target in targets:
+            state = states.get(target.label_id)
+            if state is None:
+                state = LabelStateRow(label_id=target.label_id, last_sequence=0, can_schedule=True)
+                session.add(state)
+                states[target.label_id] = state
+            if (
+                keep_scheduled
+                and state.desired_display_at is not None
+                and state.desired_display_at > now
+            ):
+                result.unchanged += 1
+                continue
+            try:
+                changed, frame = self._plan_one(
+                    session, target, state, catalogue, ledger, at=at, now=now, display_at=display_at
+                )
+            except UnplannableLabelError as error:
+                result.unplannable[target.label_id] = error.reason
+                log.warning("%s", error.message)
+                continue
+            if changed:
+                superseded.append(target.label_id)
+            if frame is None:
+                result.unchanged += 1
+            else:
+                frames.append(frame)
+        self._supersede(session, superseded, now=now)
+        self._store_planes(session, now=now)
+        if frames:
+            session.execute(insert(core_table(OutboxRow)), frames)
+        session.flush()
+        result.planned = len(frames)
+        return result
+
+    def _plan_one(
+        self,
+        session: Session,
+        target: _Target,
+        state: LabelStateRow,
+        catalogue: Catalogue,
+        ledger: PriceLedger,
+        *,
+        at: datetime,
+        now: datetime,
+        display_at: datetime | None,
+    ) -> tuple[bool, dict[str, Any] | None]:
+        """(whether the desired content changed, the new outbox row if one is needed)."""
+        if target.gateway is None:
+            raise UnplannableLabelError(target.label_id, "no gateway reaches it")
+        try:
+            model = get_display_model(target.model)
+            product = catalogue.products[target.sku]
+            resolved = resolve(
+                catalogue,
+                sku=target.sku,
+                channel=Channel.STORE,
+                store=target.store,
+                at=at,
+                ledger=ledger,
+                locale=self.locale,
+            )
+            content = LabelContent.from_resolved(
+                product=product,
+                price=resolved,
+                store=catalogue.stores.get(target.store),
+                locale=self.locale,
+            )
+        except (PricingError, RenderingError, KeyError) as error:
+            raise UnplannableLabelError(target.label_id, f"no content: {error}") from error
+        template = default_template(model)
+        desired_key = f"{template.cache_key}|{model.id}|{content.fingerprint}"
+        if (
+            state.desired_key == desired_key
+            and state.desired_display_at == display_at
+            and state.binding_id == target.binding_id
+        ):
+            return False, None
+        rendered = self.cache.render(content, model=model, template=template)
+        digest = rendered.content_hash.hex()
+        self._remember(digest, model.id, rendered.planes)
+        state.desired_key = desired_key
+        state.desired_hash = digest
+        state.desired_display_at = display_at
+        state.binding_id = target.binding_id
+        if display_at is None and state.displayed_hash == digest:
+            # Already on the panel (a price that came back): only drop older open frames.
+            state.confirmed_hash = digest
+            return True, None
+        timed = display_at if state.can_schedule else None
+        return True, self.frame_values(
+            state,
+            target.label_id,
+            store=target.store,
+            gateway=target.gateway,
+            key=target.key,
+            model_id=model.id,
+            rendered=rendered,
+            base=self.planes_of(session, state.displayed_hash, model_id=model.id),
+            display_at=timed,
+            not_before=now if timed is not None or display_at is None else display_at,
+            now=now,
+        )
+
+    # ------------------------------------------------------------ frames
+
+    def frame_values(
+        self,
+        state: LabelStateRow,
+        label_id: str,
+        *,
+        store: str,
+        gateway: str,
+        key: bytes,
+        model_id: str,
+        rendered: RenderedLabel,
+        base: Planes | None,
+        display_at: datetime | None,
+        not_before: datetime,
+        now: datetime,
+    ) -> dict[str, Any]:
+        """The outbox row of a signed image update; takes the label's next sequence number."""
+        image = self.cache.update(shown=base, new=rendered)
+        full = self.cache.full(rendered)
+        delta = image != full and base is not None
+        sequence = state.last_sequence + 1
+        base_hash = content_hash(base) if delta and base is not None else None
+        update_command = ImageUpdate(
+            model_id=model_id,
+            encoding=ImageEncoding.DELTA if delta else ImageEncoding.FULL,
+            content_hash=rendered.content_hash,
+            image=image,
+            base_hash=base_hash,
+            display_at=display_at,
+        )
+        try:
+            payload = encode_frame(
+                LabelFrame(label_id=label_id, sequence=sequence, command=update_command), key=key
+            )
+        except ValueError as error:
+            raise UnplannableLabelError(label_id, f"cannot sign: {error}") from error
+        state.last_sequence = sequence
+        return {
+            "label_id": label_id,
+            "store": store,
+            "gateway": gateway,
+            "sequence": sequence,
+            "content_hash": rendered.content_hash.hex(),
+            "base_hash": base_hash.hex() if base_hash else None,
+            "display_at": display_at,
+            "payload": payload,
+            "status": "pending",
+            "attempts": 0,
+            "not_before": not_before,
+            "created_at": now,
+        }
+
+    def planes_of(self, session: Session, digest: str | None, *, model_id: str) -> Planes | None:
+        """The planes of an image of `model_id` by content hash: memory, else the database."""
+        if digest is None:
+            return None
+        known = self._planes.get(digest)
+        if known is None:
+            row = session.get(RenderedContentRow, digest)
+            if row is None:
+                return None
+            planes = Planes(width=row.width, height=row.height, black=row.black, accent=row.accent)
+            known = self._remember(digest, row.model, planes, stored=True)
+        model, planes = known
+        return planes if model == model_id else None
+
+    def _remember(
+        self, digest: str, model_id: str, planes: Planes, *, stored: bool = False
+    ) -> tuple[str, Planes]:
+        if len(self._planes) >= _MAX_PLANES:
+            self._planes.clear()  # a bounded memory; the database keeps them all
+            self._unstored.clear()
+        known = self._planes.setdefault(digest, (model_id, planes))
+        if not stored:
+            self._unstored.add(digest)
+        return known
+
+    # ------------------------------------------------------------ database
+
+    def _targets(self, session: Session, label_ids: Collection[str] | None) -> list[_Target]:
+        statement = (
+            select(
+                LabelRow.id,
+                LabelRow.store,
+                LabelRow.gateway,
+                LabelRow.model,
+                LabelRow.secret_key,
+                LabelBindingRow.id,
+                LabelBindingRow.sku,
+                LabelBindingRow.template,
+            )
+            .join(LabelBindingRow, LabelBindingRow.label_id == LabelRow.id)
+            .where(LabelBindingRow.unbound_at.is_(None))
+        )
+        rows: list[Any] = []
+        if label_ids is None:
+            rows = list(session.execute(statement.order_by(LabelRow.id)))
+        else:
+            ordered = sorted(set(label_ids))
+            for start in range(0, len(ordered), _CHUNK):
+                chunk = ordered[start : start + _CHUNK]
+                rows += session.execute(statement.where(LabelRow.id.in_(chunk)))
+        return [_Target(*row) for row in rows]
+
+    def _states(self, session: Session, label_ids: list[str]) -> dict[str, LabelStateRow]:
+        found: dict[str, LabelStateRow] = {}
+        for start in range(0, len(label_ids), _CHUNK):
+            chunk = label_ids[start : start + _CHUNK]
+            for row in session.scalars(
+                select(LabelStateRow).where(LabelStateRow.label_id.in_(chunk))
+            ):
+                found[row.label_id] = row
+        return found
+
+    def _supersede(self, session: Session, label_ids: Iterable[str], *, now: datetime) -> None:
+        """Newer content replaces every open frame of these labels."""
+        ordered = sorted(set(label_ids))
+        for start in range(0, len(ordered), _CHUNK):
+            session.execute(
+                update(OutboxRow)
+                .where(
+                    OutboxRow.label_id.in_(ordered[start : start + _CHUNK]),
+                    OutboxRow.status.in_(OPEN_STATUSES),
+                )
+                .values(status="superseded", settled_at=now)
+            )
+
+    def _store_planes(self, session: Session, *, now: datetime) -> None:
+        """Keep the planes of every image sent, so deltas survive a controller restart."""
+        wanted = sorted(self._unstored)
+        self._unstored.clear()
+        known: set[str] = set()
+        for start in range(0, len(wanted), _CHUNK):
+            known.update(
+                session.scalars(
+                    select(RenderedContentRow.content_hash).where(
+                        RenderedContentRow.content_hash.in_(wanted[start : start + _CHUNK])
+                    )
+                )
+            )
+        missing = [digest for digest in wanted if digest not in known]
+        if missing:
+            session.execute(
+                insert(core_table(RenderedContentRow)),
+                [
+                    {
+                        "content_hash": digest,
+                        "model": model,
+                        "width": planes.width,
+                        "height": planes.height,
+                        "black": planes.black,
+                        "accent": planes.accent,
+                        "created_at": now,
+                    }
+                    for digest in missing
+                    for model, planes in (self._planes[digest],)
+                ],
+            )
+

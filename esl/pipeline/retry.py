@@ -1,0 +1,47 @@
+"""When to send a frame again, and when to stop and park it: a pure policy.
+
+Attempt n (1-based) that went unanswered waits `base * 2**(n-1)`, capped at `cap`, then
+stretched by a random factor in [1 - jitter, 1 + jitter] from the RNG passed in, so
+thousands of labels that missed the same gateway restart do not all come back in the
+same instant. After `max_attempts` sends without a settling answer the update is parked.
+"""
+
+from __future__ import annotations
+
+import random
+from dataclasses import dataclass
+from datetime import timedelta
+
+__all__ = ["RetryPolicy"]
+
+
+@dataclass(frozen=True, slots=True)
+class RetryPolicy:
+    ack_timeout: timedelta = timedelta(seconds=120)
+    base_delay: timedelta = timedelta(seconds=5)
+    max_delay: timedelta = timedelta(minutes=10)
+    jitter: float = 0.2
+    max_attempts: int = 5
+
+    def __post_init__(self) -> None:
+        if self.max_attempts < 1:
+            raise ValueError("a frame needs at least one attempt")
+        if not 0.0 <= self.jitter < 1.0:
+            raise ValueError(f"jitter {self.jitter} outside [0, 1)")
+        if self.base_delay <= timedelta(0) or self.max_delay < self.base_delay:
+            raise ValueError("need 0 < base_delay <= max_delay")
+        if self.ack_timeout <= timedelta(0):
+            raise ValueError("the acknowledgement timeout must be positive")
+
+    def delay_after(self, attempts: int, *, rng: random.Random) -> timedelta:
+        """How long to wait before the next send, after `attempts` unanswered sends."""
+        if attempts < 1:
+            return timedelta(0)
+        # Capping the exponent first keeps 2**n from growing without bound.
+        exponent = min(attempts - 1, 32)
+        nominal = min(self.base_delay * (2**exponent), self.max_delay)
+        factor = 1.0 + rng.uniform(-self.jitter, self.jitter)
+        return nominal * factor
+
+    def exhausted(self, attempts: int) -> bool:
+        return attempts >= self.max_attempts

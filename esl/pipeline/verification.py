@@ -1,0 +1,83 @@
+"""Verify uplinks with the answering label's own key: forged bytes never reach the outbox.
+
+A store gateway relays whatever its labels send, and anything on the store network may
+publish on a gateway's `up` topic, so every response is checked: its header names the
+label, the label's key (from the database, cached) verifies the MAC, and only then are
+its fields believed. Forgeries and bytes from unknown labels are counted and logged.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable, Collection, Mapping
+from dataclasses import dataclass
+
+from gateways.base import Uplink
+from gateways.protocol import FrameRejectedError, LabelResponse, decode_response, peek_header
+
+__all__ = ["UplinkVerifier", "VerificationCounts"]
+
+log = logging.getLogger(__name__)
+
+KeyLoader = Callable[[Collection[str]], Mapping[str, bytes]]
+
+
+@dataclass(slots=True)
+class VerificationCounts:
+    verified: int = 0
+    forged: int = 0  # MAC or framing failed: a rogue client or a damaged relay
+    unknown_label: int = 0  # names a label the controller never registered
+
+
+class UplinkVerifier:
+    """Turns uplinks into verified `LabelResponse`s; `load_keys` reads missing keys."""
+
+    def __init__(self, load_keys: KeyLoader) -> None:
+        self._load_keys = load_keys
+        self._keys: dict[str, bytes] = {}
+        self.counts = VerificationCounts()
+
+    def forget(self, label_id: str) -> None:
+        """Drop a cached key (the label was re-keyed)."""
+        self._keys.pop(label_id, None)
+
+    def verify(self, uplinks: list[Uplink]) -> list[tuple[Uplink, LabelResponse]]:
+        labels: list[str | None] = []
+        for uplink in uplinks:
+            try:
+                labels.append(peek_header(uplink.payload).label_id)
+            except FrameRejectedError:
+                labels.append(None)
+        missing = {label for label in labels if label is not None and label not in self._keys}
+        if missing:
+            self._keys.update(self._load_keys(missing))
+        verified: list[tuple[Uplink, LabelResponse]] = []
+        for uplink, label_id in zip(uplinks, labels, strict=True):
+            key = self._keys.get(label_id) if label_id is not None else None
+            if label_id is not None and key is None:
+                self.counts.unknown_label += 1
+                log.warning(
+                    "uplink from %s/%s names unknown label %s", uplink.store, uplink.gateway, label_id
+                )
+                continue
+            response = None if key is None else _decoded(uplink.payload, key)
+            if response is None:
+                self.counts.forged += 1
+                log.warning(
+                    "ignored an unverifiable uplink on %s/%s (%d bytes, label %s)",
+                    uplink.store,
+                    uplink.gateway,
+                    len(uplink.payload),
+                    label_id,
+                )
+                continue
+            self.counts.verified += 1
+            verified.append((uplink, response))
+        return verified
+
+
+def _decoded(payload: bytes, key: bytes) -> LabelResponse | None:
+    try:
+        return decode_response(payload, key=key)
+    except (FrameRejectedError, ValueError):
+        return None
