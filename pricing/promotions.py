@@ -18,6 +18,7 @@ __all__ = [
     "Promotion",
     "PromotionKind",
     "PromotionSummary",
+    "announced_reduction_text",
     "promotion_text",
     "promotional_unit_price",
 ]
@@ -187,6 +188,34 @@ def promotion_text(promotion: Promotion, *, language: str) -> str:
     if kind is PromotionKind.LOYALTY_PRICE:
         return f"Z kartą {money}" if pl else f"With card {money}"
     return "Promocja" if pl else "Special offer"
+
+
+def announced_reduction_text(
+    promotion: Promotion,
+    *,
+    saving: Money | None,
+    saving_percent: Decimal | None,
+    language: str,
+) -> str:
+    """The text of a shelf-price reduction, measured from the Omnibus prior price.
+
+    A label or web page that announces a reduction must measure it against the lowest
+    price of the 30 days before it (Directive 98/6/EC art. 6a; CJEU C-330/23), so
+    "-20%" off the regular price becomes "-14%" when the price was lower last week.
+    Without a saving against the prior price (or without a known prior price) the text
+    claims nothing: "Promocja".
+    """
+    neutral = "Promocja" if language == "pl" else "Special offer"
+    if saving is None or saving_percent is None or saving.amount <= 0:
+        return neutral
+    if promotion.kind is PromotionKind.PERCENT_OFF:
+        return f"-{saving_percent:f}%" if saving_percent >= 1 else neutral
+    if promotion.kind is PromotionKind.AMOUNT_OFF:
+        money = format_label_money(
+            saving.amount, saving.currency, language=language, drop_zero_decimals=True
+        )
+        return f"Taniej o {money}" if language == "pl" else f"{money} off"
+    return neutral
 
 
 @dataclass(frozen=True, slots=True)

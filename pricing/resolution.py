@@ -39,6 +39,7 @@ from pricing.promotions import (
     Promotion,
     PromotionKind,
     PromotionSummary,
+    announced_reduction_text,
     promotion_text,
     promotional_unit_price,
 )
@@ -263,16 +264,6 @@ def _promotion_content(
 ) -> tuple[Any, ...]:
     product = catalogue._products[rule.sku]
     regular = rule.amount
-    summary = PromotionSummary(
-        id=promotion.id,
-        name=promotion.name,
-        kind=promotion.kind,
-        text=promotion_text(promotion, language=language),
-        valid_until=promotion.valid_until,
-        effective_unit_price=effective,
-        min_quantity=promotion.min_quantity,
-        loyalty_only=promotion.kind is PromotionKind.LOYALTY_PRICE,
-    )
     prior: Money | None = None
     saving: Money | None = None
     saving_percent: Decimal | None = None
@@ -298,8 +289,22 @@ def _promotion_content(
             else:
                 saving = Money.zero(price.currency)
                 saving_percent = Decimal(0)
+        text = announced_reduction_text(
+            promotion, saving=saving, saving_percent=saving_percent, language=language
+        )
     else:
         price = regular
+        text = promotion_text(promotion, language=language)
+    summary = PromotionSummary(
+        id=promotion.id,
+        name=promotion.name,
+        kind=promotion.kind,
+        text=text,
+        valid_until=promotion.valid_until,
+        effective_unit_price=effective,
+        min_quantity=promotion.min_quantity,
+        loyalty_only=promotion.kind is PromotionKind.LOYALTY_PRICE,
+    )
     per_unit = unit_price(product, price=price, language=language)
     unit_amount = per_unit.price if per_unit is not None else None
     unit_label = per_unit.label if per_unit is not None else None

@@ -12,7 +12,7 @@ import hashlib
 from collections.abc import Mapping
 from dataclasses import dataclass, fields
 from datetime import date, datetime, timedelta
-from decimal import ROUND_DOWN, Decimal, InvalidOperation
+from decimal import Decimal, InvalidOperation
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pricing import Product, ResolvedPrice, Store
@@ -111,27 +111,20 @@ class LabelContent:
 
 
 def _announced_reduction(price: ResolvedPrice) -> tuple[Decimal | None, str | None]:
-    """The struck-through "was" price and the badge a label may print for `price`.
+    """The struck-through "was" price and the badge text a label prints for `price`.
 
-    Directive 98/6/EC art. 6a (and CJEU C-330/23, Aldi Süd): a reduction is announced
-    against the lowest price of the 30 days before it, so the struck-through price is the
-    prior price and the percentage is the engine's `saving_percent`, which is measured
-    from it. A promotion's own text ("-20%" off the regular price) would overstate the
-    saving whenever the price was lower during those 30 days. A reduction that saves
-    nothing against the prior price announces nothing. Offers that leave the unit price
-    alone (multi-buy, loyalty card) keep their own text.
+    A reduction is announced against the lowest price of the 30 days before it
+    (Directive 98/6/EC art. 6a; CJEU C-330/23), never against the regular price: the
+    struck-through price is the engine's prior price, and the badge is the engine's
+    promotion text, which it measures from that same prior price. A reduction that saves
+    nothing against the prior price strikes nothing through.
     """
     promotion = price.promotion
-    if not price.is_reduced:
-        return None, promotion.text if promotion else None
-    prior = price.prior_price
-    percent = price.saving_percent
-    if prior is None or percent is None or prior.amount <= price.price.amount:
-        return None, None
-    whole_percent = percent.to_integral_value(rounding=ROUND_DOWN)  # never overstate
-    if whole_percent < 1:
-        return prior.amount, None
-    return prior.amount, f"-{whole_percent}%"
+    text = promotion.text if promotion else None
+    saving = price.saving
+    if not price.is_reduced or price.prior_price is None or saving is None or saving.amount <= 0:
+        return None, text
+    return price.prior_price.amount, text
 
 
 _FIELD_NAMES = tuple(field.name for field in fields(LabelContent))

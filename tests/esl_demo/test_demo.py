@@ -73,9 +73,10 @@ def test_the_sample_moves_with_its_anchor() -> None:
 def test_the_demo_prints_reductions_with_their_thirty_day_low() -> None:
     output = run_demo("--at", "2026-11-23T12:00:00+00:00")
     assert "dzień 0 próbki = 2026-11-23" in output
-    # Butter: raised from 6.99 to 7.99 on day -20, then -15 %: the saving counts from 6.99.
+    # Butter: raised from 6.99 to 7.99 on day -20, then -15 % off 7.99: the shop may only
+    # announce the 2 % saved against the 30-day low of 6.99 (CJEU C-330/23).
     assert row(output, "WAW-01", "MSL-001").endswith(
-        "7,99 zł 6,79 zł -15% 6,99 zł 0,20 zł (2%) 33,95 zł/1 kg"
+        "7,99 zł 6,79 zł -2% 6,99 zł 0,20 zł (2%) 33,95 zł/1 kg"
     )
     # Coffee: the same promotion price ran 20 days ago, so nothing is saved.
     assert "19,99 zł 0,00 zł (0%)" in row(output, "WAW-01", "KAW-001")

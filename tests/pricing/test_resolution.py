@@ -14,6 +14,7 @@ import pytest
 from pricing import (
     Catalogue,
     Channel,
+    LedgerEntry,
     NetUnit,
     PriceKey,
     PriceLedger,
@@ -169,6 +170,17 @@ def promotion(kind: PromotionKind, **fields: object) -> Promotion:
 
 
 BASE_10 = [PriceRule(id="base", sku="A", amount=pln(1000))]
+# What the shelf charged before each test's instant: 10.00 zł for months.
+TEN_FOR_MONTHS = PriceLedger(
+    [
+        LedgerEntry(
+            key=PriceKey("A", Channel.STORE, "S1"),
+            effective_from=T0 - timedelta(days=90),
+            price=pln(1000),
+            regular_price=pln(1000),
+        )
+    ]
+)
 
 
 @pytest.mark.parametrize(
@@ -179,7 +191,7 @@ BASE_10 = [PriceRule(id="base", sku="A", amount=pln(1000))]
             promotion(PromotionKind.PERCENT_OFF, percent=Decimal("12.5")),
             "8.75",
             "8.75",
-            "-12,5%",
+            "-12%",  # the saving is never overstated: 12.5 % is announced as 12 %
             1,
         ),
         (
@@ -216,7 +228,7 @@ BASE_10 = [PriceRule(id="base", sku="A", amount=pln(1000))]
 def test_each_promotion_kind_sets_price_text_and_effective_unit_price(
     promo: Promotion, price: str, effective: str, text: str, min_quantity: int
 ) -> None:
-    resolved = price_of(build(BASE_10, [promo]))
+    resolved = price_of(build(BASE_10, [promo]), ledger=TEN_FOR_MONTHS)
     assert resolved.regular_price == pln(1000)
     assert resolved.price.amount == Decimal(price)
     assert resolved.promotion is not None
@@ -224,6 +236,52 @@ def test_each_promotion_kind_sets_price_text_and_effective_unit_price(
     assert resolved.promotion.effective_unit_price.amount == Decimal(effective)
     assert resolved.promotion.min_quantity == min_quantity
     assert resolved.promotion.loyalty_only is (promo.kind is PromotionKind.LOYALTY_PRICE)
+
+
+@pytest.mark.parametrize(
+    "promo",
+    [
+        promotion(PromotionKind.PERCENT_OFF, percent=Decimal(25)),
+        promotion(PromotionKind.AMOUNT_OFF, amount=pln(150)),
+    ],
+)
+def test_a_reduction_without_a_known_prior_price_claims_no_saving(promo: Promotion) -> None:
+    resolved = price_of(build(BASE_10, [promo]))  # the ledger knows no earlier price
+    assert resolved.price < resolved.regular_price
+    assert resolved.prior_price is None
+    assert resolved.promotion is not None
+    assert resolved.promotion.text == "Promocja"
+
+
+def test_a_reduction_is_announced_against_the_prior_price_not_the_regular_price() -> None:
+    # 10.00 for months, 8.00 for a week ending 10 days ago, now "-25%" off 10.00 = 7.50:
+    # the saving against the 30-day low of 8.00 is 6 %, not 25 %.
+    key = PriceKey("A", Channel.STORE, "S1")
+    ledger = PriceLedger(
+        [
+            *TEN_FOR_MONTHS.entries(key),
+            LedgerEntry(
+                key=key,
+                effective_from=T0 - timedelta(days=17),
+                price=pln(800),
+                regular_price=pln(1000),
+            ),
+            LedgerEntry(
+                key=key,
+                effective_from=T0 - timedelta(days=10),
+                price=pln(1000),
+                regular_price=pln(1000),
+            ),
+        ]
+    )
+    resolved = price_of(
+        build(BASE_10, [promotion(PromotionKind.PERCENT_OFF, percent=Decimal(25))]), ledger=ledger
+    )
+    assert resolved.price == pln(750)
+    assert resolved.prior_price == pln(800)
+    assert resolved.saving_percent == Decimal(6)
+    assert resolved.promotion is not None
+    assert resolved.promotion.text == "-6%"
 
 
 def test_conditional_offers_show_no_prior_price_because_nothing_is_reduced() -> None:

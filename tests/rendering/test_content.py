@@ -199,5 +199,5 @@ def test_a_reduction_that_saves_nothing_against_the_30_day_low_announces_no_perc
     label = _label_after_a_recent_lower_price(promotion_percent=10)
     assert label.price == Decimal("9.00")
     assert label.prior_price == Decimal("9.00")
-    assert label.regular_price is None
-    assert label.promotion_text is None
+    assert label.regular_price is None  # nothing struck through
+    assert label.promotion_text == "Promocja"  # and no saving claimed
