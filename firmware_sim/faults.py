@@ -35,8 +35,9 @@ class RadioConditions:
 class FaultPlan:
     """What goes wrong during a simulated run, measured from the gateway's start.
 
-    - `offline_rate` of the labels are out of radio range from `offline_after_s` for
-      `offline_for_s` seconds (they miss their check-ins, then come back);
+    - `offline_rate` of the labels (or exactly `offline_labels` of them, when given) are
+      out of radio range from `offline_after_s` for `offline_for_s` seconds (they miss
+      their check-ins, then come back);
     - `flat_battery_rate` of the labels have a battery at `flat_battery_mv` (below the
       refresh threshold: they answer, but refuse to refresh);
     - `restart_after_s`: the gateway restarts once, losing what it held in memory.
@@ -45,6 +46,7 @@ class FaultPlan:
     seed: int = 0
     radio: RadioConditions = field(default_factory=RadioConditions)
     offline_rate: float = 0.0
+    offline_labels: int | None = None
     offline_after_s: float = 0.0
     offline_for_s: float = 0.0
     flat_battery_rate: float = 0.0
@@ -56,6 +58,8 @@ class FaultPlan:
             value = getattr(self, name)
             if not 0.0 <= value <= 1.0:
                 raise ValueError(f"{name} {value} outside 0..1")
+        if self.offline_labels is not None and self.offline_labels < 0:
+            raise ValueError("offline_labels cannot be negative")
         if self.offline_after_s < 0 or self.offline_for_s < 0:
             raise ValueError("offline window cannot be negative")
         if self.restart_after_s is not None and self.restart_after_s < 0:

@@ -113,7 +113,10 @@ class StoreGatewaySim:
         self._start_ms = to_wire_ms(self.start)
         ordered = sorted(self.labels)
         faults = self.faults
-        offline = {i for i in ordered if self._rng.random() < faults.offline_rate}
+        if faults.offline_labels is not None:
+            offline = set(self._rng.sample(ordered, min(faults.offline_labels, len(ordered))))
+        else:
+            offline = {i for i in ordered if self._rng.random() < faults.offline_rate}
         self._offline = _Offline(
             label_ids=frozenset(offline),
             start_ms=self._start_ms + int(faults.offline_after_s * 1000),

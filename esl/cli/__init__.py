@@ -5,14 +5,17 @@ from __future__ import annotations
 import typer
 
 from esl.cli import (
+    audit_cmd,
     bench_cmd,
     db_cmd,
     demo_cmd,
     import_cmd,
     keys_cmd,
     mqtt_cmd,
+    pipeline_cmd,
     publish_cmd,
     render_cmd,
+    sample_prices_cmd,
     serve_cmd,
     sim_cmd,
 )
@@ -29,7 +32,10 @@ keys_cmd.register(app)
 publish_cmd.register(app)
 serve_cmd.register(app)
 demo_cmd.register(app)
+sample_prices_cmd.register(app)
 render_cmd.register(app)
+pipeline_cmd.register(app)
+audit_cmd.register(app)
 
 
 def main() -> None:

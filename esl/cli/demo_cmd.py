@@ -1,157 +1,139 @@
-"""`esl demo`: the bundled sample catalogue's prices, resolved at one instant.
-
-Interim: the update-pipeline demo replaces this command later. The clock is read here,
-once, at the edge; everything below takes the instant as a parameter.
-"""
+"""`esl demo`: the whole system on one machine (see esl/demo/run.py for the steps)."""
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+import asyncio
+import json
+import signal
+from pathlib import Path
 from typing import Annotated
 
 import typer
-
-from esl.sample import load_sample, sample_anchor
-from pricing import Channel, Money, ResolvedPrice, resolve
-from pricing.errors import PricingError
-from pricing.label_text import format_label_money, label_language
-
-__all__ = ["price_table", "register"]
-
-_COLUMNS = (
-    ("SKU", 8),
-    ("Produkt", 34),
-    ("Regularna", 10),
-    ("Cena", 10),
-    ("Promocja", 30),
-    ("Najniższa 30 dni", 17),
-    ("Oszczędność", 16),
-    ("Cena jedn.", 18),
+from rich.progress import (
+    BarColumn,
+    MofNCompleteColumn,
+    Progress,
+    TaskID,
+    TextColumn,
+    TimeElapsedColumn,
 )
 
+from esl.demo.chain import ChainTimings
+from esl.demo.run import DemoOptions, DemoReport, run_demo
 
-def _parse_instant(text: str | None) -> datetime:
-    if text is None:
-        return datetime.now(UTC)
-    try:
-        value = datetime.fromisoformat(text)
-    except ValueError:
-        raise typer.BadParameter(f"not an ISO 8601 instant: {text!r}") from None
-    return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+__all__ = ["register"]
 
 
-def _money(value: Money | None, language: str) -> str:
-    return (
-        "" if value is None else format_label_money(value.amount, value.currency, language=language)
+def _print_summary(report: DemoReport) -> None:
+    typer.echo("")
+    typer.echo(
+        f"{'store':8} {'labels':>6} {'up to date':>10} {'pending':>8} {'failed':>7} {'offline':>8}"
     )
-
-
-def _row(resolved: ResolvedPrice, name: str, language: str) -> list[str]:
-    promotion = resolved.promotion
-    promo_text = ""
-    if promotion is not None:
-        promo_text = promotion.text
-        if promotion.min_quantity > 1:
-            promo_text += f" = {_money(promotion.effective_unit_price, language)}/szt."
-    saving = ""
-    if resolved.saving is not None and resolved.saving_percent is not None:
-        saving = f"{_money(resolved.saving, language)} ({resolved.saving_percent}%)"
-    unit = ""
-    if resolved.unit_price is not None:
-        unit = f"{_money(resolved.unit_price, language)}/{resolved.unit_label}"
-    return [
-        resolved.sku,
-        name,
-        _money(resolved.regular_price, language),
-        _money(resolved.price, language),
-        promo_text,
-        _money(resolved.prior_price, language),
-        saving,
-        unit,
-    ]
-
-
-def _line(cells: list[str]) -> str:
-    return "  ".join(
-        cell[:width].ljust(width) for cell, (_, width) in zip(cells, _COLUMNS, strict=True)
+    for store in report.stores:
+        typer.echo(
+            f"{store['store']:8} {store['labels']:>6} {store['up_to_date']:>10} "
+            f"{store['pending'] + store['unplanned']:>8} {store['failed']:>7} {store['offline']:>8}"
+        )
+    typer.echo(
+        f"\n{report.acked} of {report.labels} labels acknowledged the promotion "
+        f"in {report.seconds:.1f} s; {report.pending} pending, {report.failed} failed."
     )
+    typer.echo(f"What each label shows: {report.previews}/<store>/<label>.png")
 
 
-def price_table(
-    *, at: datetime, anchor: datetime, channels: list[Channel], locale: str = "pl_PL"
-) -> str:
-    """The demo's table as text: every sample SKU in every store for `channels` at `at`."""
-    language = label_language(locale)
-    sample = load_sample(anchor=anchor, history_until=max(at, anchor))
-    catalogue = sample.catalogue
-    lines = [
-        f"Przykładowy katalog (PLN) o {at.isoformat(timespec='minutes')}; "
-        f"dzień 0 próbki = {anchor.date().isoformat()}",
-    ]
-    for store in catalogue.stores.values():
-        for channel in channels:
-            lines += [
-                "",
-                f"{store.code} {store.name} (strefa {store.zone or '-'}), kanał {channel}",
-            ]
-            lines.append(_line([title for title, _ in _COLUMNS]))
-            for sku, product in catalogue.products.items():
-                try:
-                    resolved = resolve(
-                        catalogue,
-                        sku=sku,
-                        channel=channel,
-                        store=store.code,
-                        at=at,
-                        ledger=sample.ledger,
-                        locale=locale,
-                    )
-                except PricingError as error:
-                    lines.append(_line([sku, product.name, f"brak ceny: {error.code}"]))
-                    continue
-                lines.append(_line(_row(resolved, product.name, language)))
-    lines += [
-        "",
-        "Najniższa 30 dni: najniższa cena z 30 dni przed obniżką (dla nowości: od wprowadzenia,",
-        "dla produktów krótkoterminowych: cena sprzed pierwszej obniżki);",
-        "oszczędność liczona od niej.",
-    ]
-    return "\n".join(line.rstrip() for line in lines)
+async def _run(options: DemoOptions, *, as_json: bool, keep_serving: bool) -> DemoReport:
+    stop = asyncio.Event() if keep_serving else None
+    if stop is not None:
+        loop = asyncio.get_running_loop()
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            loop.add_signal_handler(sig, stop.set)
+    columns = (
+        TextColumn("{task.description:16}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeElapsedColumn(),
+    )
+    bar = Progress(*columns, disable=as_json)
+    tasks: dict[str, TaskID] = {}
+
+    def progress(phase: str, done: int, total: int) -> None:
+        if phase not in tasks:
+            tasks[phase] = bar.add_task(phase, total=total)
+        bar.update(tasks[phase], completed=done, total=total)
+
+    def ready(report: DemoReport, token: str) -> None:
+        bar.stop()
+        if as_json:
+            summary = {k: v for k, v in report.to_json().items() if k != "stores"}
+            typer.echo(json.dumps(summary, sort_keys=True))
+        else:
+            _print_summary(report)
+        if stop is not None:
+            typer.echo(
+                f"Serving: API {report.api_url}/docs (X-API-Key: {token}); Ctrl-C stops.",
+                err=as_json,
+            )
+
+    with bar:
+        return await run_demo(options, progress=progress, keep_serving=stop, on_ready=ready)
 
 
 def register(app: typer.Typer) -> None:
     @app.command("demo")
     def demo(
-        at: Annotated[
+        stores: Annotated[
+            int, typer.Option("--stores", min=1, help="Stores (the sample has 3).")
+        ] = 2,
+        labels: Annotated[int, typer.Option("--labels", min=1, help="Labels per store.")] = 20,
+        loss: Annotated[
+            float, typer.Option("--loss", min=0.0, max=0.9, help="Radio frame loss, 0..0.9.")
+        ] = 0.0,
+        offline: Annotated[
+            int, typer.Option("--offline", min=0, help="Labels out of radio range all run long.")
+        ] = 0,
+        broker: Annotated[
             str | None,
-            typer.Option("--at", help="Instant to price at, ISO 8601 (naive = UTC). Default: now."),
-        ] = None,
-        anchor: Annotated[
-            str | None,
-            typer.Option("--anchor", help="Day 0 of the sample's dates. Default: --at's day."),
-        ] = None,
-        channel: Annotated[
-            list[str] | None,
             typer.Option(
-                "--channel", help="Channel: store (default), web, app or all; repeatable."
+                "--broker", help="mqtt://user:pass@host:port; default: an embedded broker."
             ),
         ] = None,
-        locale: Annotated[
-            str, typer.Option("--locale", help="Label language: pl_PL or en_GB.")
-        ] = "pl_PL",
+        out: Annotated[Path, typer.Option("--out", help="Where the database and PNGs go.")] = Path(
+            "demo-output"
+        ),
+        seed: Annotated[int, typer.Option("--seed", help="Seed of every simulated fault.")] = 7,
+        sim_speed: Annotated[
+            float,
+            typer.Option(
+                "--sim-speed", min=1.0, max=100.0, help="Simulated labels run this much faster."
+            ),
+        ] = 1.0,
+        timeout: Annotated[
+            float, typer.Option("--timeout", min=5.0, help="Seconds to wait for labels.")
+        ] = 120.0,
+        as_json: Annotated[
+            bool, typer.Option("--json", help="Print one JSON object and exit.")
+        ] = False,
+        keep_serving: Annotated[
+            bool, typer.Option("--keep-serving", help="Keep the API, broker and labels running.")
+        ] = False,
     ) -> None:
-        """Print a price table for the bundled sample catalogue (interim demo)."""
-        instant = _parse_instant(at)
-        day_zero = sample_anchor(_parse_instant(anchor) if anchor else instant)
-        names = channel or ["store"]
-        try:
-            channels = list(Channel) if "all" in names else [Channel(c) for c in names]
-        except ValueError:
+        """Publish a promotion and watch it reach every simulated shelf label."""
+        if offline > stores * labels:
             raise typer.BadParameter(
-                f"channels are store, web, app or all, not {channel}"
-            ) from None
+                f"only {stores * labels} labels to take offline", param_hint="--offline"
+            )
+        options = DemoOptions(
+            out_dir=out,
+            stores=stores,
+            labels=labels,
+            loss=loss,
+            offline=offline,
+            broker_url=broker,
+            seed=seed,
+            timeout_s=timeout,
+            timings=ChainTimings(sim_speed=sim_speed),
+        )
         try:
-            typer.echo(price_table(at=instant, anchor=day_zero, channels=channels, locale=locale))
-        except PricingError as error:
-            typer.echo(f"error: {error.message}", err=True)
-            raise typer.Exit(1) from error
+            asyncio.run(_run(options, as_json=as_json, keep_serving=keep_serving))
+        except ValueError as error:
+            raise typer.BadParameter(str(error)) from error

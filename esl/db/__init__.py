@@ -1,5 +1,6 @@
 """The store of record: typed models, engine and session set-up, Alembic migrations."""
 
+from esl.db import audit_models as audit_models  # registers label_contents on Base.metadata
 from esl.db.engine import create_engine_for, session_factory, upgrade_database
 
 __all__ = ["create_engine_for", "session_factory", "upgrade_database"]

@@ -33,16 +33,22 @@ __all__ = [
     "Base",
     "ChannelRow",
     "GatewayRow",
+    "GatewayStateRow",
+    "LabelAcknowledgementRow",
     "LabelBindingRow",
     "LabelModelRow",
     "LabelRow",
+    "LabelStateRow",
     "LedgerEntryRow",
+    "OutboxRow",
+    "PlannedPublicationRow",
     "PriceRuleRow",
     "ProductRow",
     "PromotionRow",
     "PromotionTargetRow",
     "PublicationItemRow",
     "PublicationRow",
+    "RenderedContentRow",
     "StoreRow",
     "ZoneRow",
     "core_table",
@@ -288,3 +294,113 @@ def core_table(model: type[Base]) -> Table:
     table = model.__table__
     assert isinstance(table, Table)
     return table
+
+
+# ---------------------------------------------------------------- update pipeline (esl/pipeline)
+# Owned by the update pipeline: what each label should show, what it confirmed, the durable
+# outbox of signed frames, and the history of what labels said they displayed.
+
+
+class RenderedContentRow(Base):
+    """The planes of every image the pipeline sent, by content hash: later deltas' bases."""
+
+    __tablename__ = "rendered_contents"
+
+    content_hash: Mapped[str] = mapped_column(String(32), primary_key=True)
+    model: Mapped[str] = mapped_column(String(32))
+    width: Mapped[int] = mapped_column(Integer)
+    height: Mapped[int] = mapped_column(Integer)
+    black: Mapped[bytes] = mapped_column(LargeBinary)
+    accent: Mapped[bytes | None] = mapped_column(LargeBinary)
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime())
+
+
+class LabelStateRow(Base):
+    """One label as the pipeline knows it: desired content, confirmed content, health."""
+
+    __tablename__ = "label_states"
+
+    label_id: Mapped[str] = mapped_column(ForeignKey("labels.id"), primary_key=True)
+    # The controller's sequence counter for this label: the last number it signed.
+    last_sequence: Mapped[int] = mapped_column(BigInteger, default=0)
+    binding_id: Mapped[int | None] = mapped_column(Integer)
+    # template | model | LabelContent.fingerprint of what the label should show.
+    desired_key: Mapped[str | None] = mapped_column(String(160))
+    desired_hash: Mapped[str | None] = mapped_column(String(32))
+    desired_display_at: Mapped[datetime | None] = mapped_column(UtcDateTime())
+    # The content of the last frame the label acknowledged (shown, or held for a flip).
+    confirmed_hash: Mapped[str | None] = mapped_column(String(32))
+    # What the label last said it shows.
+    displayed_hash: Mapped[str | None] = mapped_column(String(32))
+    can_schedule: Mapped[bool] = mapped_column(Boolean, default=True)
+    battery_mv: Mapped[int | None] = mapped_column(Integer)
+    rssi_dbm: Mapped[int | None] = mapped_column(Integer)
+    temperature_tenths_c: Mapped[int | None] = mapped_column(Integer)
+    firmware: Mapped[str | None] = mapped_column(String(16))
+    state: Mapped[int | None] = mapped_column(Integer)
+    last_seen: Mapped[datetime | None] = mapped_column(UtcDateTime())
+
+
+class OutboxRow(Base):
+    """A signed frame waiting for, or settled by, its label's acknowledgement.
+
+    status: pending (due at `not_before`) -> sent -> acked | pending (retry) | parked;
+    any open row -> superseded when newer content is planned for the label.
+    """
+
+    __tablename__ = "outbox"
+    __table_args__ = (Index("ix_outbox_open", "status", "gateway", "not_before"),)
+
+    id: Mapped[int] = mapped_column(Serial, primary_key=True, autoincrement=True)
+    label_id: Mapped[str] = mapped_column(ForeignKey("labels.id"), index=True)
+    store: Mapped[str] = mapped_column(String(64))
+    gateway: Mapped[str] = mapped_column(String(64))
+    sequence: Mapped[int] = mapped_column(BigInteger)
+    content_hash: Mapped[str] = mapped_column(String(32))
+    base_hash: Mapped[str | None] = mapped_column(String(32))
+    display_at: Mapped[datetime | None] = mapped_column(UtcDateTime())
+    payload: Mapped[bytes] = mapped_column(LargeBinary)
+    status: Mapped[str] = mapped_column(String(16))
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    not_before: Mapped[datetime] = mapped_column(UtcDateTime())
+    sent_at: Mapped[datetime | None] = mapped_column(UtcDateTime())
+    parked_reason: Mapped[str | None] = mapped_column(String(64))
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime())
+    settled_at: Mapped[datetime | None] = mapped_column(UtcDateTime())
+
+
+class LabelAcknowledgementRow(Base):
+    """Every verified label response: what the label showed at that instant (append-only)."""
+
+    __tablename__ = "label_acknowledgements"
+    __table_args__ = (Index("ix_label_acknowledgements_label_at", "label_id", "at"),)
+
+    id: Mapped[int] = mapped_column(Serial, primary_key=True, autoincrement=True)
+    label_id: Mapped[str] = mapped_column(ForeignKey("labels.id"))
+    sequence: Mapped[int] = mapped_column(BigInteger)
+    reason: Mapped[str] = mapped_column(String(32))
+    displayed_hash: Mapped[str | None] = mapped_column(String(32))
+    acked_hash: Mapped[str | None] = mapped_column(String(32))
+    at: Mapped[datetime] = mapped_column(UtcDateTime())
+
+
+class GatewayStateRow(Base):
+    """A store gateway's last reported status (MQTT: its retained status or last will)."""
+
+    __tablename__ = "gateway_states"
+
+    store: Mapped[str] = mapped_column(String(64), primary_key=True)
+    gateway: Mapped[str] = mapped_column(String(64), primary_key=True)
+    online: Mapped[bool] = mapped_column(Boolean)
+    reason: Mapped[str | None] = mapped_column(String(128))
+    changed_at: Mapped[datetime] = mapped_column(UtcDateTime())
+
+
+class PlannedPublicationRow(Base):
+    """A publication the pipeline has turned into outbox rows (so a restart does not redo it)."""
+
+    __tablename__ = "planned_publications"
+
+    publication_id: Mapped[int] = mapped_column(ForeignKey("publications.id"), primary_key=True)
+    planned_at: Mapped[datetime] = mapped_column(UtcDateTime())
+    labels: Mapped[int] = mapped_column(Integer)

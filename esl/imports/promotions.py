@@ -204,7 +204,10 @@ def import_promotions(
 
 
 def write_promotions(
-    session: Session, inserts: list[Promotion], updates: list[Promotion], publication_id: int
+    session: Session,
+    inserts: list[Promotion],
+    updates: list[Promotion],
+    publication_id: int | None,
 ) -> None:
     """Insert new promotions, replace changed ones with their targets."""
     if updates:

@@ -24,7 +24,7 @@ import logging
 import random
 from collections.abc import Collection, Mapping
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import datetime
 from typing import Any
 
 from sqlalchemy import insert, select, update
@@ -54,6 +54,7 @@ from gateways.base import (
 )
 from gateways.errors import GatewayError
 from gateways.protocol import (
+    BasicStateFlag,
     FrameKind,
     LabelFrame,
     LabelResponse,
@@ -192,7 +193,7 @@ class Dispatcher:
                 select(OutboxRow.store, OutboxRow.gateway)
                 .where(OutboxRow.status == "pending", OutboxRow.not_before <= now)
                 .distinct()
-            ).tuples()
+            )
             sending: list[tuple[GatewayKey, int, str, int, bytes]] = []
             for store, gateway in list(due_gateways):
                 key = (store, gateway)
@@ -210,7 +211,7 @@ class Dispatcher:
                     )
                     .order_by(OutboxRow.id)
                     .limit(free)
-                ).tuples()
+                )
                 sending += [(key, *row) for row in rows]
             if not sending:
                 return
@@ -332,8 +333,9 @@ class Dispatcher:
                     )
                 )
             }
+            rows = self._answered_rows(session, [response for _, response in verified])
             history: list[dict[str, Any]] = []
-            heard: set[str] = set()
+            checked_in: dict[str, bool] = {}  # label -> can refresh its display
             for uplink, response in verified:
                 state = states.get(response.label_id)
                 if state is None:
@@ -343,8 +345,12 @@ class Dispatcher:
                     session.add(state)
                     states[response.label_id] = state
                 _record_health(state, response, uplink.received_at)
-                heard.add(response.label_id)
-                acked_hash = self._apply(session, state, response, now=now)
+                if response.kind is FrameKind.CHECK_IN:
+                    checked_in[response.label_id] = (
+                        BasicStateFlag.SERVICE_NEEDED not in response.flags
+                    )
+                row = rows.get((response.label_id, response.sequence))
+                acked_hash = self._apply(session, state, response, row, now=now)
                 history.append(
                     {
                         "label_id": response.label_id,
@@ -358,20 +364,39 @@ class Dispatcher:
                     }
                 )
             session.execute(insert(core_table(LabelAcknowledgementRow)), history)
-            self._unpark(session, heard, now=now)
+            self._unpark(session, checked_in, now=now)
+
+    def _answered_rows(
+        self, session: Session, responses: list[LabelResponse]
+    ) -> dict[tuple[str, int], OutboxRow]:
+        """The outbox rows these responses answer, by (label, sequence), in few queries."""
+        wanted = {(r.label_id, r.sequence) for r in responses if r.kind is not FrameKind.CHECK_IN}
+        labels = sorted({label for label, _ in wanted})
+        found: dict[tuple[str, int], OutboxRow] = {}
+        for start in range(0, len(labels), 500):
+            for row in session.scalars(
+                select(OutboxRow).where(
+                    OutboxRow.label_id.in_(labels[start : start + 500]),
+                    OutboxRow.sequence.in_({sequence for _, sequence in wanted}),
+                )
+            ):
+                if (row.label_id, row.sequence) in wanted:
+                    found[(row.label_id, row.sequence)] = row
+        return found
 
     def _apply(
-        self, session: Session, state: LabelStateRow, response: LabelResponse, *, now: datetime
+        self,
+        session: Session,
+        state: LabelStateRow,
+        response: LabelResponse,
+        row: OutboxRow | None,
+        *,
+        now: datetime,
     ) -> str | None:
         """Settle the row `response` answers; the content hash it confirms, if any."""
         if response.kind is FrameKind.CHECK_IN:
             self.counts.check_ins += 1
             return None
-        row = session.scalar(
-            select(OutboxRow).where(
-                OutboxRow.label_id == response.label_id, OutboxRow.sequence == response.sequence
-            )
-        )
         self._release(response.label_id, response.sequence, row.id if row else None)
         if row is None:
             self.counts.stale_answers += 1
@@ -397,9 +422,7 @@ class Dispatcher:
             state.can_schedule = False
             self._rebuild(session, state, row, display_at=None, not_before=row.display_at, now=now)
         elif verdict is Verdict.RESEND_FULL:
-            self._rebuild(
-                session, state, row, display_at=row.display_at, not_before=now, now=now
-            )
+            self._rebuild(session, state, row, display_at=row.display_at, not_before=now, now=now)
         return None
 
     def _rebuild(
@@ -448,32 +471,35 @@ class Dispatcher:
             )
         )
 
-    def _unpark(self, session: Session, labels: Collection[str], *, now: datetime) -> None:
-        """A label was heard: its updates parked as unreachable are worth another try."""
-        ordered = sorted(labels)
-        for start in range(0, len(ordered), 500):
-            session.execute(
-                update(OutboxRow)
-                .where(
-                    OutboxRow.label_id.in_(ordered[start : start + 500]),
-                    OutboxRow.status == "parked",
-                    OutboxRow.parked_reason.in_(_RETRY_WHEN_HEARD),
+    def _unpark(self, session: Session, checked_in: Mapping[str, bool], *, now: datetime) -> None:
+        """A label checked in: updates parked as unreachable are worth another try, and
+        those parked for a flat battery too once the label says it can refresh again."""
+        for reasons, labels in (
+            (_RETRY_WHEN_HEARD, sorted(label for label, fit in checked_in.items() if fit)),
+            ((ParkReason.OFFLINE.value,), sorted(lb for lb, fit in checked_in.items() if not fit)),
+        ):
+            for start in range(0, len(labels), 500):
+                session.execute(
+                    update(OutboxRow)
+                    .where(
+                        OutboxRow.label_id.in_(labels[start : start + 500]),
+                        OutboxRow.status == "parked",
+                        OutboxRow.parked_reason.in_(reasons),
+                    )
+                    .values(status="pending", attempts=0, not_before=now, parked_reason=None)
                 )
-                .values(status="pending", attempts=0, not_before=now, parked_reason=None)
-            )
 
     def _load_keys(self, label_ids: Collection[str]) -> Mapping[str, bytes]:
         ordered = sorted(label_ids)
         found: dict[str, bytes] = {}
         with self.sessions() as session:
             for start in range(0, len(ordered), 500):
-                found.update(
-                    session.execute(
-                        select(LabelRow.id, LabelRow.secret_key).where(
-                            LabelRow.id.in_(ordered[start : start + 500])
-                        )
-                    ).tuples()
-                )
+                for label_id, key in session.execute(
+                    select(LabelRow.id, LabelRow.secret_key).where(
+                        LabelRow.id.in_(ordered[start : start + 500])
+                    )
+                ):
+                    found[label_id] = key
         return found
 
     @property
@@ -491,6 +517,3 @@ def _record_health(state: LabelStateRow, response: LabelResponse, at: datetime) 
     state.temperature_tenths_c = response.temperature_tenths_c
     state.firmware = response.firmware
     state.state = int(response.state)
-
-
-_ = timedelta  # re-exported type used in annotations of callers

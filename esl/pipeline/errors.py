@@ -2,7 +2,7 @@
 
 EslError (pricing/errors.py)
 +-- PipelineError              esl/pipeline: a label cannot be planned or sent
-    +-- UnplannableLabelError  a bound label whose content cannot be worked out (`label_id`, `reason`)
+    +-- UnplannableLabelError  a label with no content or no way to sign (`label_id`, `reason`)
 """
 
 from __future__ import annotations

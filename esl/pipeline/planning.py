@@ -50,6 +50,7 @@ __all__ = [
     "OPEN_STATUSES",
     "LabelPlanner",
     "PlanResult",
+    "PricingSlice",
     "labels_changed_by_publication",
 ]
 
@@ -58,7 +59,9 @@ log = logging.getLogger(__name__)
 # Outbox rows that still expect an answer (or a check-in, when parked).
 OPEN_STATUSES = ("pending", "sent", "parked")
 _CHUNK = 500
-_MAX_PLANES = 50_000
+# Planes of recent images kept for deltas (9.5 kB each for a 2.9" label); the rest are
+# read back from `rendered_contents`.
+_MAX_PLANES = 4_000
 
 
 @dataclass(slots=True)
@@ -66,6 +69,13 @@ class PlanResult:
     planned: int = 0
     unchanged: int = 0
     unplannable: dict[str, str] = field(default_factory=dict)
+
+
+@dataclass(frozen=True, slots=True)
+class PricingSlice:
+    skus: frozenset[str]
+    catalogue: Catalogue
+    ledger: PriceLedger
 
 
 @dataclass(frozen=True, slots=True)
@@ -86,14 +96,15 @@ def labels_changed_by_publication(session: Session, publication_id: int) -> list
     The ledger entries a publication wrote name exactly the keys whose price changes at
     its effective instant; labels show the `store` channel.
     """
-    keys = set(
-        session.execute(
+    keys = {
+        (sku, store)
+        for sku, store in session.execute(
             select(LedgerEntryRow.sku, LedgerEntryRow.store).where(
                 LedgerEntryRow.publication_id == publication_id,
                 LedgerEntryRow.channel == Channel.STORE.value,
             )
-        ).tuples()
-    )
+        )
+    }
     if not keys:
         return []
     skus = sorted({sku for sku, _ in keys})
@@ -106,7 +117,7 @@ def labels_changed_by_publication(session: Session, publication_id: int) -> list
                 LabelBindingRow.unbound_at.is_(None),
                 LabelBindingRow.sku.in_(skus[start : start + _CHUNK]),
             )
-        ).tuples()
+        )
         labels += [label for label, sku, store in rows if (sku, store) in keys]
     return sorted(labels)
 
@@ -132,8 +143,12 @@ class LabelPlanner:
         label_ids: Collection[str] | None = None,
         display_at: datetime | None = None,
         keep_scheduled: bool = False,
+        prices: PricingSlice | None = None,
     ) -> PlanResult:
         """Plan `label_ids` (None: every bound label) for the content in force at `at`.
+
+        `prices` is the catalogue and ledger of their SKUs when the caller loaded them
+        once for several chunks (`load_prices`); else they are loaded here.
 
         `display_at` makes the frames timed (a change planned ahead). `keep_scheduled`
         leaves alone labels that already hold a plan for a later instant (a periodic
@@ -144,8 +159,9 @@ class LabelPlanner:
         if not targets:
             return result
         skus = {t.sku for t in targets}
-        catalogue = load_catalogue_slice(session, skus, currency=self.currency)
-        ledger = load_ledger_for_skus(session, skus)
+        if prices is None or not skus <= prices.skus:
+            prices = self.load_prices(session, skus)
+        catalogue, ledger = prices.catalogue, prices.ledger
         states = self._states(session, [t.label_id for t in targets])
         frames: list[dict[str, Any]] = []
         superseded: list[str] = []
@@ -253,6 +269,33 @@ class LabelPlanner:
             now=now,
         )
 
+    def load_prices(self, session: Session, skus: Collection[str]) -> PricingSlice:
+        """What resolving `skus` needs: their catalogue slice and their ledger."""
+        return PricingSlice(
+            skus=frozenset(skus),
+            catalogue=load_catalogue_slice(session, skus, currency=self.currency),
+            ledger=load_ledger_for_skus(session, skus),
+        )
+
+    def dispatch_order(
+        self, session: Session, label_ids: Collection[str]
+    ) -> tuple[list[str], set[str]]:
+        """The bound labels among `label_ids`, round-robin over their gateways (so every
+        chunk planned feeds every store), and the SKUs they show."""
+        by_gateway: dict[str | None, list[str]] = {}
+        skus: set[str] = set()
+        for target in self._targets(session, label_ids):
+            by_gateway.setdefault(target.gateway, []).append(target.label_id)
+            skus.add(target.sku)
+        queues = list(by_gateway.values())
+        ordered = [
+            queue[position]
+            for position in range(max((len(queue) for queue in queues), default=0))
+            for queue in queues
+            if position < len(queue)
+        ]
+        return ordered, skus
+
     # ------------------------------------------------------------ frames
 
     def frame_values(
@@ -324,8 +367,8 @@ class LabelPlanner:
         self, digest: str, model_id: str, planes: Planes, *, stored: bool = False
     ) -> tuple[str, Planes]:
         if len(self._planes) >= _MAX_PLANES:
-            self._planes.clear()  # a bounded memory; the database keeps them all
-            self._unstored.clear()
+            # A bounded memory: forget what the database already keeps.
+            self._planes = {d: known for d, known in self._planes.items() if d in self._unstored}
         known = self._planes.setdefault(digest, (model_id, planes))
         if not stored:
             self._unstored.add(digest)
@@ -412,4 +455,3 @@ class LabelPlanner:
                     for model, planes in (self._planes[digest],)
                 ],
             )
-

@@ -41,7 +41,8 @@ class RetryPolicy:
         exponent = min(attempts - 1, 32)
         nominal = min(self.base_delay * (2**exponent), self.max_delay)
         factor = 1.0 + rng.uniform(-self.jitter, self.jitter)
-        return nominal * factor
+        delay: timedelta = nominal * factor
+        return delay
 
     def exhausted(self, attempts: int) -> bool:
         return attempts >= self.max_attempts

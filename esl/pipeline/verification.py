@@ -57,7 +57,10 @@ class UplinkVerifier:
             if label_id is not None and key is None:
                 self.counts.unknown_label += 1
                 log.warning(
-                    "uplink from %s/%s names unknown label %s", uplink.store, uplink.gateway, label_id
+                    "uplink from %s/%s names unknown label %s",
+                    uplink.store,
+                    uplink.gateway,
+                    label_id,
                 )
                 continue
             response = None if key is None else _decoded(uplink.payload, key)

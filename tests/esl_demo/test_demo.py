@@ -16,7 +16,7 @@ ANCHOR = datetime(2026, 11, 23, tzinfo=UTC)
 
 
 def run_demo(*args: str) -> str:
-    result = CliRunner().invoke(app, ["demo", *args])
+    result = CliRunner().invoke(app, ["sample-prices", *args])
     assert result.exit_code == 0, result.output
     return result.stdout
 
@@ -110,7 +110,7 @@ def test_the_demo_defaults_to_now() -> None:
 
 @pytest.mark.parametrize("args", [["--at", "yesterday"], ["--channel", "fax"]])
 def test_the_demo_refuses_bad_options(args: list[str]) -> None:
-    result = CliRunner().invoke(app, ["demo", *args])
+    result = CliRunner().invoke(app, ["sample-prices", *args])
     assert result.exit_code == 2
 
 

@@ -163,6 +163,19 @@ def test_labels_out_of_range_get_their_frames_when_they_come_back() -> None:
     assert {r.label_id for r in after} == away
 
 
+def test_an_exact_number_of_labels_can_be_taken_out_of_range() -> None:
+    faults = FaultPlan(seed=3, offline_labels=5, offline_after_s=0, offline_for_s=600)
+    gateway = _gateway(20, faults=faults)
+    controller = Controller(_fleet(20))
+    assert len(gateway.offline_label_ids) == 5
+    for label_id in controller.keys:
+        gateway.submit(controller.frame(label_id, Ping()), now=T0)
+    answered = controller.verify(_run(gateway, until=T0 + timedelta(seconds=100)))
+    assert {r.label_id for r in answered} == set(controller.keys) - gateway.offline_label_ids
+    # The same seed takes the same labels away: a demo run can be replayed.
+    assert _gateway(20, faults=faults).offline_label_ids == gateway.offline_label_ids
+
+
 def test_flat_batteries_refuse_images_and_say_so() -> None:
     faults = FaultPlan(seed=2, flat_battery_rate=0.5)
     gateway = _gateway(20, faults=faults, max_attempts=2)

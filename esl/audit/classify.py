@@ -1,0 +1,318 @@
+"""Classifying one label: what it shows against what is due in its store and on the web.
+
+Pure: facts in, a verdict out, no database and no clock. Every bound label lands in
+exactly one class, tried in this order (the first that applies wins):
+
+1. `no_longer_sold`  the bound product has no store price at the instant: fix the binding;
+2. `offline`         not heard for `offline_after`, or its update parked as unreachable;
+3. `low_battery`     battery under `low_battery_mv`, or its update parked for a flat battery;
+4. `unconfirmed`     it never acknowledged nor reported any content;
+5. `unknown_content` it reports an image the controller never rendered (changed behind the
+                     controller's back);
+6. `stale`           it shows another price than the one due (update pending or failed);
+7. `intended_difference` / `match`  it shows the due store price, which differs from the
+                     web price because of a named rule or promotion, or equals it.
+
+Health comes before content because an unreachable label can neither be verified nor
+corrected: the fix is a visit to the shelf, whatever it shows. Each verdict still says
+whether the label shows the due price (`shows_due`) and since when it has not
+(`wrong_since`), so an offline label with an old price is counted by `--fail-after`.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from decimal import Decimal
+from enum import StrEnum
+
+from pricing import (
+    PriceKey,
+    PriceLedger,
+    ResolvedPrice,
+    lowest_prior_price,
+    reduction_started_at,
+)
+from pricing.money import Money
+from pricing.products import Product
+
+__all__ = [
+    "AuditClass",
+    "LabelFacts",
+    "LabelVerdict",
+    "OpenUpdate",
+    "PriorPriceProblem",
+    "ShownContent",
+    "Thresholds",
+    "check_prior_price",
+    "classify_label",
+    "expected_prior_price",
+]
+
+
+class AuditClass(StrEnum):
+    NO_LONGER_SOLD = "no_longer_sold"
+    OFFLINE = "offline"
+    LOW_BATTERY = "low_battery"
+    UNCONFIRMED = "unconfirmed"
+    UNKNOWN_CONTENT = "unknown_content"
+    STALE = "stale"
+    INTENDED_DIFFERENCE = "intended_difference"
+    MATCH = "match"
+
+    @property
+    def is_mismatch(self) -> bool:
+        return self not in (AuditClass.MATCH, AuditClass.INTENDED_DIFFERENCE)
+
+
+# Parked reasons written by the pipeline (esl.pipeline.verdicts.ParkReason values).
+_PARKED_OFFLINE = "offline"
+_PARKED_FLAT_BATTERY = "flat battery"
+
+
+@dataclass(frozen=True, slots=True)
+class Thresholds:
+    offline_after: timedelta = timedelta(minutes=30)
+    # A simulated label refuses to refresh its panel under 2.4 V (firmware_sim.hardware).
+    low_battery_mv: int = 2_400
+
+
+@dataclass(frozen=True, slots=True)
+class ShownContent:
+    """The price behind a content hash (a `label_contents` row)."""
+
+    content_hash: str
+    currency: str
+    price: Decimal
+    regular_price: Decimal
+    prior_price: Decimal | None
+    promotion_id: str | None
+    price_fingerprint: str
+
+
+@dataclass(frozen=True, slots=True)
+class OpenUpdate:
+    """The newest outbox frame of a label that was neither acknowledged nor superseded."""
+
+    status: str  # pending | sent | parked
+    since: datetime
+    attempts: int
+    reason: str | None  # the parked reason, if parked
+
+
+@dataclass(frozen=True, slots=True)
+class LabelFacts:
+    label_id: str
+    store: str
+    sku: str
+    bound_at: datetime
+    shown_hash: str | None  # what the label last reported showing (or confirmed)
+    shown: ShownContent | None  # None: the hash is unknown to the controller
+    due: ResolvedPrice | None  # the store-channel price due now; None: not sold
+    web: ResolvedPrice | None  # the web price in this store now; None: not on the web
+    due_since: datetime | None  # when the due price started to apply (the ledger)
+    update: OpenUpdate | None
+    last_seen: datetime | None
+    battery_mv: int | None
+
+
+@dataclass(frozen=True, slots=True)
+class LabelVerdict:
+    label_id: str
+    store: str
+    sku: str
+    audit_class: AuditClass
+    reason: str  # one line a compliance officer reads
+    since: datetime | None  # when the label entered this class, as far as known
+    shows_due: bool  # the shelf shows the due store price
+    wrong_since: datetime | None  # when the shelf stopped showing the due price
+    shown_hash: str | None
+    shown_price: Decimal | None
+    due_price: Decimal | None
+    web_price: Decimal | None
+    rule: str | None  # intended_difference: the rule or promotion that makes it
+    attempts: int | None
+    last_reason: str | None
+    last_seen: datetime | None
+    battery_mv: int | None
+
+    def age(self, at: datetime) -> timedelta | None:
+        return None if self.since is None else at - self.since
+
+
+@dataclass(frozen=True, slots=True)
+class PriorPriceProblem:
+    """A label announcing a reduction with a prior price other than the ledger's 30-day low."""
+
+    label_id: str
+    store: str
+    sku: str
+    shown_price: Decimal
+    shown_prior: Decimal | None
+    expected_prior: Decimal | None
+
+
+def classify_label(facts: LabelFacts, *, at: datetime, thresholds: Thresholds) -> LabelVerdict:
+    """The one class of a label at `at`; see the module docstring for the order."""
+    due, shown, update = facts.due, facts.shown, facts.update
+    shows_due = due is not None and shown is not None and shown.price_fingerprint == due.fingerprint
+    wrong_since = None if shows_due else _wrong_since(facts)
+    parked = update.reason if update is not None and update.status == "parked" else None
+
+    def verdict(audit_class: AuditClass, reason: str, since: datetime | None) -> LabelVerdict:
+        return LabelVerdict(
+            label_id=facts.label_id,
+            store=facts.store,
+            sku=facts.sku,
+            audit_class=audit_class,
+            reason=reason,
+            since=since,
+            shows_due=shows_due,
+            wrong_since=wrong_since,
+            shown_hash=facts.shown_hash,
+            shown_price=shown.price if shown is not None else None,
+            due_price=due.price.amount if due is not None else None,
+            web_price=facts.web.price.amount if facts.web is not None else None,
+            rule=rule,
+            attempts=update.attempts if update is not None else None,
+            last_reason=_update_reason(update),
+            last_seen=facts.last_seen,
+            battery_mv=facts.battery_mv,
+        )
+
+    rule: str | None = None
+    if due is None:
+        return verdict(
+            AuditClass.NO_LONGER_SOLD,
+            f"{facts.sku} has no store price here: unbind the label or price the product",
+            facts.bound_at,
+        )
+    silent = facts.last_seen is not None and at - facts.last_seen >= thresholds.offline_after
+    if silent or (parked is not None and parked.startswith(_PARKED_OFFLINE)):
+        heard = facts.last_seen.isoformat() if facts.last_seen is not None else "never"
+        return verdict(
+            AuditClass.OFFLINE,
+            f"not heard since {heard}" + (f"; update parked ({parked})" if parked else ""),
+            facts.last_seen or (update.since if update is not None else facts.bound_at),
+        )
+    flat = facts.battery_mv is not None and facts.battery_mv < thresholds.low_battery_mv
+    if flat or parked == _PARKED_FLAT_BATTERY:
+        battery = f"{facts.battery_mv} mV" if facts.battery_mv is not None else "unknown"
+        return verdict(
+            AuditClass.LOW_BATTERY,
+            f"battery {battery} cannot refresh the display",
+            facts.last_seen or facts.bound_at,
+        )
+    if facts.shown_hash is None:
+        return verdict(
+            AuditClass.UNCONFIRMED,
+            "no content acknowledged yet" + _pending_text(update),
+            facts.bound_at,
+        )
+    if shown is None:
+        return verdict(
+            AuditClass.UNKNOWN_CONTENT,
+            f"reports image {facts.shown_hash}, which the controller never sent",
+            facts.last_seen,
+        )
+    if not shows_due:
+        return verdict(
+            AuditClass.STALE,
+            f"shows {shown.price} {shown.currency}, due {due.price.amount}" + _pending_text(update),
+            wrong_since,
+        )
+    web = facts.web
+    rule = _difference(due, web)
+    if rule is None:
+        return verdict(AuditClass.MATCH, "shows the store price, equal to the web", facts.due_since)
+    return verdict(AuditClass.INTENDED_DIFFERENCE, rule, facts.due_since)
+
+
+def _wrong_since(facts: LabelFacts) -> datetime | None:
+    # The due price started at `due_since`, but the label cannot be late before it was bound.
+    starts = [t for t in (facts.due_since, facts.bound_at) if t is not None]
+    return max(starts) if starts else None
+
+
+def _update_reason(update: OpenUpdate | None) -> str | None:
+    if update is None:
+        return None
+    return update.reason or update.status
+
+
+def _pending_text(update: OpenUpdate | None) -> str:
+    if update is None:
+        return "; no update planned"
+    return (
+        f"; update {update.status} since {update.since.isoformat()}, "
+        f"{update.attempts} attempt(s)" + (f", {update.reason}" if update.reason else "")
+    )
+
+
+def _difference(due: ResolvedPrice, web: ResolvedPrice | None) -> str | None:
+    """Why the shelf (showing `due`) differs from the web, or None when it does not."""
+    if web is None:
+        return "not sold on the web in this store"
+    store_promotion = due.promotion.id if due.promotion is not None else None
+    web_promotion = web.promotion.id if web.promotion is not None else None
+    same_offer = (
+        due.price == web.price
+        and store_promotion == web_promotion
+        and (
+            due.promotion is None
+            or web.promotion is None
+            or due.promotion.effective_unit_price == web.promotion.effective_unit_price
+        )
+    )
+    if same_offer:
+        return None
+    if store_promotion != web_promotion:
+        if due.promotion is not None:
+            return (
+                f"store promotion {due.promotion.id} ({due.promotion.kind.value}, "
+                f"{due.promotion.name!r}) not on the web"
+            )
+        assert web.promotion is not None
+        return (
+            f"web-only promotion {web.promotion.id} ({web.promotion.kind.value}, "
+            f"{web.promotion.name!r})"
+        )
+    if due.price_rule_id != web.price_rule_id:
+        return (
+            f"store price rule {due.price_rule_id} ({due.price_scope.value} scope) "
+            f"against web rule {web.price_rule_id} ({web.price_scope.value} scope)"
+        )
+    return f"same rule {due.price_rule_id}, different price in the web channel"
+
+
+def expected_prior_price(
+    ledger: PriceLedger, *, key: PriceKey, product: Product, price: Money, at: datetime
+) -> Money | None:
+    """The prior price a label announcing `price` at `at` must show, from the ledger."""
+    started = reduction_started_at(ledger, key=key, price=price, at=at)
+    return lowest_prior_price(
+        ledger,
+        key=key,
+        reduction_started=started,
+        on_sale_since=product.on_sale_since,
+        perishable=product.perishable,
+    )
+
+
+def check_prior_price(facts: LabelFacts, *, expected: Decimal | None) -> PriorPriceProblem | None:
+    """A problem when the label announces a reduction (its price under its regular price)
+    with a prior price other than `expected`, the ledger's 30-day low for its store and
+    channel."""
+    shown = facts.shown
+    if shown is None or shown.price >= shown.regular_price:
+        return None
+    if shown.prior_price == expected:
+        return None
+    return PriorPriceProblem(
+        label_id=facts.label_id,
+        store=facts.store,
+        sku=facts.sku,
+        shown_price=shown.price,
+        shown_prior=shown.prior_price,
+        expected_prior=expected,
+    )

@@ -1,0 +1,89 @@
+"""The audit of one instant: every label's verdict and a summary per store (pure values)."""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+
+from esl.audit.classify import AuditClass, LabelVerdict, PriorPriceProblem, Thresholds
+
+__all__ = ["AuditReport", "StoreSummary", "summarise"]
+
+
+@dataclass(frozen=True, slots=True)
+class StoreSummary:
+    store: str
+    labels: int
+    counts: dict[str, int]  # every AuditClass value, zeros included
+    # Products with a web price in this store but no bound label on its shelf.
+    unlabelled_products: tuple[str, ...]
+    # Labels bound to a product without a store price (class no_longer_sold).
+    labels_on_unsold_products: tuple[str, ...]
+    prior_price_problems: int
+
+    @property
+    def mismatches(self) -> int:
+        return sum(n for name, n in self.counts.items() if AuditClass(name).is_mismatch)
+
+
+@dataclass(frozen=True, slots=True)
+class AuditReport:
+    at: datetime
+    thresholds: Thresholds
+    stores: tuple[StoreSummary, ...]
+    labels: tuple[LabelVerdict, ...]  # by store, then label id
+    prior_price_problems: tuple[PriorPriceProblem, ...] = field(default=())
+
+    def overdue(self, threshold: timedelta) -> list[LabelVerdict]:
+        """Labels that have shown another price than the due one for longer than
+        `threshold`: stale ones, and offline, flat or tampered ones that are wrong too."""
+        return [
+            v
+            for v in self.labels
+            if v.audit_class is not AuditClass.NO_LONGER_SOLD
+            and v.wrong_since is not None
+            and self.at - v.wrong_since > threshold
+        ]
+
+    def mismatches(self) -> list[LabelVerdict]:
+        return [v for v in self.labels if v.audit_class.is_mismatch]
+
+
+def summarise(
+    verdicts: Iterable[LabelVerdict],
+    *,
+    at: datetime,
+    thresholds: Thresholds,
+    stores: Iterable[str],
+    unlabelled: dict[str, list[str]],
+    prior_price_problems: Iterable[PriorPriceProblem],
+) -> AuditReport:
+    labels = tuple(sorted(verdicts, key=lambda v: (v.store, v.label_id)))
+    problems = tuple(sorted(prior_price_problems, key=lambda p: (p.store, p.label_id)))
+    per_store: dict[str, Counter[str]] = {code: Counter() for code in stores}
+    unsold: dict[str, list[str]] = {code: [] for code in per_store}
+    for verdict in labels:
+        per_store.setdefault(verdict.store, Counter())[verdict.audit_class.value] += 1
+        if verdict.audit_class is AuditClass.NO_LONGER_SOLD:
+            unsold.setdefault(verdict.store, []).append(verdict.label_id)
+    problem_counts = Counter(p.store for p in problems)
+    summaries = tuple(
+        StoreSummary(
+            store=code,
+            labels=sum(counts.values()),
+            counts={c.value: counts.get(c.value, 0) for c in AuditClass},
+            unlabelled_products=tuple(sorted(unlabelled.get(code, ()))),
+            labels_on_unsold_products=tuple(unsold.get(code, ())),
+            prior_price_problems=problem_counts.get(code, 0),
+        )
+        for code, counts in sorted(per_store.items())
+    )
+    return AuditReport(
+        at=at,
+        thresholds=thresholds,
+        stores=summaries,
+        labels=labels,
+        prior_price_problems=problems,
+    )

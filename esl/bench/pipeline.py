@@ -1,0 +1,327 @@
+"""`esl bench pipeline`: one publication changing every label, to all acknowledged.
+
+Full size: 10,000 labels across 10 stores (one simulated gateway each, 1,000 labels),
+one Mosquitto on loopback, a SQLite database in a temporary directory. The simulated
+gateways run in a separate process (so the controller's time and memory are its own)
+on a clock 10x faster than the wall clock, labels checking in every 10 simulated
+seconds (1 s of real time): a label receives its frame at its next check-in.
+
+1. Every label is bound to one of 500 products; a first publication sets every price
+   and the controller brings every label to it (not measured).
+2. `seconds`: from committing a second publication that changes every price to the
+   moment every label's frame is acknowledged (the running controller finds it at its
+   next poll, every 50 ms); `acked_per_s` = labels / seconds. It
+   covers planning (resolve, render once per distinct content, delta, sign, outbox),
+   dispatch with a window per gateway, verification and the database work of each ack.
+3. `raw_roundtrips_per_s`: plain paho publish + echo acknowledgement
+   (`gateways/mqtt/raw_roundtrip.py`), frames of the same size as the measured
+   publication's, the same broker, and a window of the same total size, in the same run.
+4. `controller_rss_mb`: peak resident memory of this process (the controller).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import random
+import resource
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session, sessionmaker
+
+from esl.db.engine import create_engine_for, session_factory, upgrade_database
+from esl.db.models import (
+    LabelBindingRow,
+    OutboxRow,
+    PlannedPublicationRow,
+    PublicationRow,
+    StoreRow,
+    core_table,
+)
+from esl.imports import import_products
+from esl.mqtt.mosquitto_process import find_mosquitto, running_mosquitto
+from esl.pipeline import ControllerSettings, RetryPolicy, UpdateController
+from esl.pipeline.provisioning import register_provisioned_labels
+from esl.services.publication import (
+    create_publication,
+    publish_publication,
+    validate_publication,
+)
+from firmware_sim.fleet import make_fleet, write_provisioning
+from gateways.mqtt.driver import MqttGateway
+from gateways.mqtt.endpoint import BrokerEndpoint
+from gateways.mqtt.raw_roundtrip import measure_raw_roundtrips
+
+__all__ = ["REQUIRED_KEYS", "run"]
+
+REQUIRED_KEYS = (
+    "labels",
+    "seconds",
+    "acked_per_s",
+    "raw_roundtrips_per_s",
+    "ratio",
+    "controller_rss_mb",
+)
+
+SPEED = 10.0
+CHECK_IN_S = 10.0  # simulated seconds
+WINDOW = 200  # frames in flight per gateway
+
+
+def run(*, smoke: bool) -> dict[str, object]:
+    stores, per_store, products = (2, 10, 5) if smoke else (10, 1_000, 500)
+    speed = 100.0 if smoke else SPEED
+    binary = find_mosquitto()
+    if binary is None:
+        raise RuntimeError("the pipeline benchmark needs mosquitto (apt-get install mosquitto)")
+    with (
+        tempfile.TemporaryDirectory(prefix="esl-bench-pipeline-") as tmp,
+        running_mosquitto(binary) as endpoint,
+    ):
+        figures = asyncio.run(
+            _measure(
+                Path(tmp),
+                endpoint,
+                stores=stores,
+                per_store=per_store,
+                products=products,
+                speed=speed,
+            )
+        )
+        raw = measure_raw_roundtrips(
+            endpoint,
+            frame_bytes=int(figures["frame_bytes"]),
+            window=WINDOW,
+            frames=max(300, stores * per_store),
+        )
+    acked_per_s = figures["labels"] / figures["seconds"]
+    return {
+        "labels": int(figures["labels"]),
+        "stores": stores,
+        "seconds": round(figures["seconds"], 3),
+        "acked_per_s": round(acked_per_s, 1),
+        "raw_roundtrips_per_s": round(raw.roundtrips_per_s, 1),
+        "ratio": round(acked_per_s / raw.roundtrips_per_s, 3),
+        "controller_rss_mb": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1),
+        "frame_bytes": int(figures["frame_bytes"]),
+        "window_per_gateway": WINDOW,
+        "check_in_interval_real_s": CHECK_IN_S / speed,
+    }
+
+
+def _products_csv(count: int) -> str:
+    lines = [
+        "sku,name,brand,gtin,category,vat_rate,net_content,net_unit,perishable,"
+        "on_sale_since,web_url"
+    ]
+    for number in range(count):
+        lines.append(
+            f"P{number:05d},Produkt {number},Marka {number % 17},{_gtin(number)},"
+            f"cat{number % 20},5,500,g,no,2025-01-01T00:00:00Z,"
+        )
+    return "\n".join(lines) + "\n"
+
+
+def _gtin(number: int) -> str:
+    body = f"590{number:09d}"
+    total = sum(int(d) * (3 if i % 2 else 1) for i, d in enumerate(body))
+    return body + str((10 - total % 10) % 10)
+
+
+def _publish(sessions: sessionmaker[Session], products: int, cents: int, now: datetime) -> None:
+    items: list[dict[str, Any]] = [
+        {"action": "set_price", "sku": f"P{n:05d}", "amount": f"{5 + n % 40}.{cents:02d}"}
+        for n in range(products)
+    ]
+    with sessions.begin() as session:
+        publication_id = create_publication(
+            session, title="bench", effective_at=None, items=items, created_by="bench", now=now
+        ).id
+    with sessions.begin() as session:
+        validate_publication(session, publication_id, now=now, currency="PLN")
+    with sessions.begin() as session:
+        publish_publication(session, publication_id, published_by="bench", now=now, currency="PLN")
+
+
+def _now() -> datetime:
+    return datetime.now(UTC)
+
+
+def _seed(
+    sessions: sessionmaker[Session], state_dir: Path, *, stores: int, per_store: int, products: int
+) -> list[str]:
+    now = _now()
+    pairs = []
+    with sessions.begin() as session:
+        import_products(session, _products_csv(products), imported_by="bench", now=now)
+        for number in range(1, stores + 1):
+            store, gateway = f"S{number:02d}", f"gw{number:02d}"
+            session.add(StoreRow(code=store, name=f"Sklep {number}", zone=None))
+            session.flush()
+            fleet = make_fleet(store=store, gateway=gateway, count=per_store)
+            write_provisioning(
+                state_dir / f"{store}-{gateway}-provisioning.json",
+                fleet,
+                store=store,
+                gateway=gateway,
+            )
+            register_provisioned_labels(session, fleet, store=store, gateway=gateway, now=now)
+            session.execute(
+                core_table(LabelBindingRow).insert(),
+                [
+                    {
+                        "label_id": provision.label_id,
+                        "sku": f"P{index % products:05d}",
+                        "template": "standard",
+                        "bound_at": now,
+                        "bound_by": "bench",
+                    }
+                    for index, provision in enumerate(fleet)
+                ],
+            )
+            pairs.append(f"{store}:{gateway}")
+    return pairs
+
+
+@contextmanager
+def _gateways(
+    endpoint: BrokerEndpoint, state_dir: Path, pairs: list[str], *, speed: float
+) -> Iterator[None]:
+    process = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "esl.bench._pipeline_gateways",
+            endpoint.url,
+            str(state_dir),
+            str(speed),
+            str(CHECK_IN_S),
+            *pairs,
+        ],
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+    )
+    try:
+        assert process.stdout is not None
+        if process.stdout.readline().strip() != b"ready":
+            raise RuntimeError("the simulated gateways did not start")
+        yield
+    finally:
+        if process.stdin is not None:
+            process.stdin.close()
+        try:
+            process.wait(timeout=120)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait()
+        if process.stdout is not None:
+            process.stdout.close()
+
+
+def _open_rows(sessions: sessionmaker[Session]) -> int:
+    """Frames still open, counting a publication not yet planned as one."""
+    with sessions() as session:
+        unplanned = session.scalar(
+            select(func.count())
+            .select_from(PublicationRow)
+            .outerjoin(
+                PlannedPublicationRow, PlannedPublicationRow.publication_id == PublicationRow.id
+            )
+            .where(
+                PublicationRow.status == "published",
+                PlannedPublicationRow.publication_id.is_(None),
+            )
+        )
+        open_rows = session.scalar(
+            select(func.count())
+            .select_from(OutboxRow)
+            .where(OutboxRow.status.in_(("pending", "sent", "parked")))
+        )
+        return (unplanned or 0) + (open_rows or 0)
+
+
+async def _until_all_acked(
+    controller: UpdateController, sessions: sessionmaker[Session], timeout_s: float
+) -> None:
+    deadline = time.monotonic() + timeout_s
+    await asyncio.sleep(0.05)
+    while time.monotonic() < deadline:
+        if controller.dispatcher.in_flight == 0 and _open_rows(sessions) == 0:
+            return
+        await asyncio.sleep(0.05)
+    raise TimeoutError(f"{_open_rows(sessions)} frames still open after {timeout_s} s")
+
+
+async def _measure(
+    tmp: Path,
+    endpoint: BrokerEndpoint,
+    *,
+    stores: int,
+    per_store: int,
+    products: int,
+    speed: float,
+) -> dict[str, float]:
+    engine = create_engine_for(f"sqlite:///{tmp / 'esl.sqlite'}")
+    upgrade_database(engine)
+    sessions = session_factory(engine)
+    state_dir = tmp / "sim"
+    state_dir.mkdir()
+    pairs = _seed(sessions, state_dir, stores=stores, per_store=per_store, products=products)
+    labels = stores * per_store
+    _publish(sessions, products, 0, _now())
+    try:
+        with _gateways(endpoint, state_dir, pairs, speed=speed):
+            async with MqttGateway(endpoint, max_in_flight=WINDOW * stores) as transport:
+                controller = UpdateController(
+                    gateway=transport,
+                    sessions=sessions,
+                    clock=_now,
+                    rng=random.Random(7),
+                    settings=ControllerSettings(
+                        window=WINDOW,
+                        poll_every=timedelta(milliseconds=50),
+                        policy=RetryPolicy(
+                            ack_timeout=timedelta(seconds=10),
+                            base_delay=timedelta(seconds=1),
+                            max_delay=timedelta(seconds=10),
+                        ),
+                    ),
+                )
+                stop = asyncio.Event()
+                running = asyncio.create_task(controller.run(stop))
+                await _until_all_acked(controller, sessions, timeout_s=600)
+                # Let the panels finish the first refresh (15 simulated seconds).
+                await asyncio.sleep(20 / speed)
+                started = time.perf_counter()
+                _publish(sessions, products, 49, _now())
+                # The running controller finds the publication at its next poll.
+                await _until_all_acked(controller, sessions, timeout_s=600)
+                seconds = time.perf_counter() - started
+                stop.set()
+                await running
+        with sessions() as session:
+            acked = session.scalar(
+                select(func.count()).select_from(OutboxRow).where(OutboxRow.status == "acked")
+            )
+            frame_bytes = session.scalar(
+                select(func.avg(func.length(OutboxRow.payload))).where(
+                    OutboxRow.id > labels  # the measured publication's frames
+                )
+            )
+    finally:
+        engine.dispose()
+    if acked != 2 * labels:
+        raise RuntimeError(f"{acked} frames acknowledged for 2 x {labels} label updates")
+    return {
+        "labels": float(labels),
+        "seconds": seconds,
+        "frame_bytes": float(frame_bytes or 0),
+    }

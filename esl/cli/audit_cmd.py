@@ -1,0 +1,131 @@
+"""`esl audit --store S001 --format json|csv|html -o FILE [--at ISO] [--fail-after 30m]`.
+
+Exit code 0: no label has shown a wrong price for longer than `--fail-after`; 1: some
+have (listed on stderr), so a scheduler can alert; 2: bad arguments.
+"""
+
+from __future__ import annotations
+
+import json
+from datetime import UTC, datetime
+from enum import StrEnum
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from esl.audit import Thresholds, gather_audit
+from esl.audit.durations import DurationError, parse_duration
+from esl.audit.formats import report_to_csv, report_to_dict
+from esl.audit.html_report import render_html_report
+from esl.db.engine import create_engine_for, session_factory
+from esl.settings import load_settings
+from pricing.errors import EslError
+
+__all__ = ["register"]
+
+
+class ReportFormat(StrEnum):
+    JSON = "json"
+    CSV = "csv"
+    HTML = "html"
+
+
+def _instant(text: str | None) -> datetime | None:
+    if text is None:
+        return None
+    try:
+        value = datetime.fromisoformat(text.replace("Z", "+00:00"))
+    except ValueError as error:
+        raise typer.BadParameter(f"not an ISO 8601 instant: {text!r}") from error
+    if value.tzinfo is None:
+        raise typer.BadParameter(f"{text!r} needs a time zone (e.g. Z or +01:00)")
+    return value.astimezone(UTC)
+
+
+def register(app: typer.Typer) -> None:
+    @app.command("audit")
+    def audit(
+        stores: Annotated[
+            list[str] | None,
+            typer.Option("--store", help="Store code; repeat for several (default: all)."),
+        ] = None,
+        report_format: Annotated[
+            ReportFormat, typer.Option("--format", help="json, csv or html.")
+        ] = ReportFormat.JSON,
+        output: Annotated[
+            Path | None, typer.Option("-o", "--output", help="File to write (default: stdout).")
+        ] = None,
+        at_text: Annotated[
+            str | None,
+            typer.Option("--at", help="Audit a past instant (ISO 8601 with a zone)."),
+        ] = None,
+        fail_after: Annotated[
+            str | None,
+            typer.Option("--fail-after", help="Exit 1 if a shelf is wrong for longer (30m)."),
+        ] = None,
+        offline_after: Annotated[
+            str, typer.Option("--offline-after", help="Silence that makes a label offline.")
+        ] = "30m",
+        low_battery_mv: Annotated[
+            int, typer.Option("--low-battery-mv", help="Battery under which it cannot refresh.")
+        ] = 2_400,
+    ) -> None:
+        """Compare every shelf label with the store price due and the web price."""
+        try:
+            threshold = parse_duration(fail_after) if fail_after is not None else None
+            thresholds = Thresholds(
+                offline_after=parse_duration(offline_after), low_battery_mv=low_battery_mv
+            )
+        except DurationError as error:
+            typer.echo(f"error: {error.message}", err=True)
+            raise typer.Exit(2) from None
+        now = datetime.now(UTC)
+        at = _instant(at_text) or now
+        settings = load_settings()
+        engine = create_engine_for(settings.resolved_database_url())
+        try:
+            with session_factory(engine)() as session:
+                gathered = gather_audit(
+                    session,
+                    at=at,
+                    now=now,
+                    currency=settings.currency,
+                    locale=settings.locale,
+                    stores=stores or None,
+                    thresholds=thresholds,
+                )
+        except EslError as error:
+            typer.echo(f"error: {error.message}", err=True)
+            raise typer.Exit(2) from None
+        finally:
+            engine.dispose()
+        report = gathered.report
+        if report_format is ReportFormat.JSON:
+            text = json.dumps(report_to_dict(report), indent=2, ensure_ascii=False) + "\n"
+        elif report_format is ReportFormat.CSV:
+            text = report_to_csv(report)
+        else:
+            text = render_html_report(gathered, locale=settings.locale)
+        if output is None:
+            typer.echo(text, nl=False)
+        else:
+            output.write_text(text, encoding="utf-8")
+            mismatches = sum(s.mismatches for s in report.stores)
+            typer.echo(
+                f"{output}: {len(report.labels)} labels in {len(report.stores)} store(s), "
+                f"{mismatches} mismatch(es), {len(report.prior_price_problems)} prior-price "
+                "problem(s)",
+                err=True,
+            )
+        if threshold is not None:
+            overdue = report.overdue(threshold)
+            if overdue:
+                for verdict in overdue[:20]:
+                    typer.echo(
+                        f"overdue: {verdict.store} {verdict.label_id} {verdict.audit_class} "
+                        f"{verdict.reason}",
+                        err=True,
+                    )
+                typer.echo(f"{len(overdue)} label(s) wrong for longer than {fail_after}", err=True)
+                raise typer.Exit(1)

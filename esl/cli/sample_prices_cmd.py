@@ -1,0 +1,158 @@
+"""`esl sample-prices`: the bundled sample catalogue's prices, resolved at one instant.
+
+A quick look at what the pricing engine makes of the sample (store, zone and channel
+prices, every promotion kind, the 30-day prior price) without a database. The clock is
+read here, once, at the edge; everything below takes the instant as a parameter.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Annotated
+
+import typer
+
+from esl.sample import load_sample, sample_anchor
+from pricing import Channel, Money, ResolvedPrice, resolve
+from pricing.errors import PricingError
+from pricing.label_text import format_label_money, label_language
+
+__all__ = ["price_table", "register"]
+
+_COLUMNS = (
+    ("SKU", 8),
+    ("Produkt", 34),
+    ("Regularna", 10),
+    ("Cena", 10),
+    ("Promocja", 30),
+    ("Najniższa 30 dni", 17),
+    ("Oszczędność", 16),
+    ("Cena jedn.", 18),
+)
+
+
+def _parse_instant(text: str | None) -> datetime:
+    if text is None:
+        return datetime.now(UTC)
+    try:
+        value = datetime.fromisoformat(text)
+    except ValueError:
+        raise typer.BadParameter(f"not an ISO 8601 instant: {text!r}") from None
+    return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+
+
+def _money(value: Money | None, language: str) -> str:
+    return (
+        "" if value is None else format_label_money(value.amount, value.currency, language=language)
+    )
+
+
+def _row(resolved: ResolvedPrice, name: str, language: str) -> list[str]:
+    promotion = resolved.promotion
+    promo_text = ""
+    if promotion is not None:
+        promo_text = promotion.text
+        if promotion.min_quantity > 1:
+            promo_text += f" = {_money(promotion.effective_unit_price, language)}/szt."
+    saving = ""
+    if resolved.saving is not None and resolved.saving_percent is not None:
+        saving = f"{_money(resolved.saving, language)} ({resolved.saving_percent}%)"
+    unit = ""
+    if resolved.unit_price is not None:
+        unit = f"{_money(resolved.unit_price, language)}/{resolved.unit_label}"
+    return [
+        resolved.sku,
+        name,
+        _money(resolved.regular_price, language),
+        _money(resolved.price, language),
+        promo_text,
+        _money(resolved.prior_price, language),
+        saving,
+        unit,
+    ]
+
+
+def _line(cells: list[str]) -> str:
+    return "  ".join(
+        cell[:width].ljust(width) for cell, (_, width) in zip(cells, _COLUMNS, strict=True)
+    )
+
+
+def price_table(
+    *, at: datetime, anchor: datetime, channels: list[Channel], locale: str = "pl_PL"
+) -> str:
+    """The price table as text: every sample SKU in every store for `channels` at `at`."""
+    language = label_language(locale)
+    sample = load_sample(anchor=anchor, history_until=max(at, anchor))
+    catalogue = sample.catalogue
+    lines = [
+        f"Przykładowy katalog (PLN) o {at.isoformat(timespec='minutes')}; "
+        f"dzień 0 próbki = {anchor.date().isoformat()}",
+    ]
+    for store in catalogue.stores.values():
+        for channel in channels:
+            lines += [
+                "",
+                f"{store.code} {store.name} (strefa {store.zone or '-'}), kanał {channel}",
+            ]
+            lines.append(_line([title for title, _ in _COLUMNS]))
+            for sku, product in catalogue.products.items():
+                try:
+                    resolved = resolve(
+                        catalogue,
+                        sku=sku,
+                        channel=channel,
+                        store=store.code,
+                        at=at,
+                        ledger=sample.ledger,
+                        locale=locale,
+                    )
+                except PricingError as error:
+                    lines.append(_line([sku, product.name, f"brak ceny: {error.code}"]))
+                    continue
+                lines.append(_line(_row(resolved, product.name, language)))
+    lines += [
+        "",
+        "Najniższa 30 dni: najniższa cena z 30 dni przed obniżką (dla nowości: od wprowadzenia,",
+        "dla produktów krótkoterminowych: cena sprzed pierwszej obniżki);",
+        "oszczędność liczona od niej.",
+    ]
+    return "\n".join(line.rstrip() for line in lines)
+
+
+def register(app: typer.Typer) -> None:
+    @app.command("sample-prices")
+    def sample_prices(
+        at: Annotated[
+            str | None,
+            typer.Option("--at", help="Instant to price at, ISO 8601 (naive = UTC). Default: now."),
+        ] = None,
+        anchor: Annotated[
+            str | None,
+            typer.Option("--anchor", help="Day 0 of the sample's dates. Default: --at's day."),
+        ] = None,
+        channel: Annotated[
+            list[str] | None,
+            typer.Option(
+                "--channel", help="Channel: store (default), web, app or all; repeatable."
+            ),
+        ] = None,
+        locale: Annotated[
+            str, typer.Option("--locale", help="Label language: pl_PL or en_GB.")
+        ] = "pl_PL",
+    ) -> None:
+        """Print the resolved prices of the bundled sample catalogue (no database needed)."""
+        instant = _parse_instant(at)
+        day_zero = sample_anchor(_parse_instant(anchor) if anchor else instant)
+        names = channel or ["store"]
+        try:
+            channels = list(Channel) if "all" in names else [Channel(c) for c in names]
+        except ValueError:
+            raise typer.BadParameter(
+                f"channels are store, web, app or all, not {channel}"
+            ) from None
+        try:
+            typer.echo(price_table(at=instant, anchor=day_zero, channels=channels, locale=locale))
+        except PricingError as error:
+            typer.echo(f"error: {error.message}", err=True)
+            raise typer.Exit(1) from error

@@ -1,0 +1,187 @@
+"""A whole chain on one machine: stores with simulated gateways and labels, one broker,
+the update controller, all sharing one database.
+
+The demo runs it; it is also the easiest way to try the system by hand. Every part is
+the real one: the simulated gateways are `firmware_sim`'s (their own paho client, the
+real signed protocol, the real decoder), the controller talks to them through the
+`gateways.mqtt` driver, and the labels are registered from the gateways' own
+provisioning files, keys included.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import random
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from pathlib import Path
+
+from sqlalchemy import Engine
+from sqlalchemy.orm import Session, sessionmaker
+
+from esl.db.engine import session_factory
+from esl.pipeline import ControllerSettings, RetryPolicy, UpdateController
+from esl.pipeline.provisioning import register_provisioned_labels
+from esl.services.keys import Principal, Role
+from esl.services.labels import bind_label
+from firmware_sim.faults import FaultPlan
+from firmware_sim.fleet import read_provisioning
+from firmware_sim.mqtt_gateway import BrokerSettings, MqttStoreGateway
+from firmware_sim.simulation import SimulatedSite, SiteConfig, open_simulated_gateway
+from gateways.mqtt.driver import MqttGateway
+from gateways.mqtt.endpoint import BrokerEndpoint
+
+__all__ = ["ChainTimings", "SimulatedChain"]
+
+_INSTALLER = Principal(name="demo-installer", role=Role.ADMIN, store=None)
+
+
+@dataclass(frozen=True, slots=True)
+class ChainTimings:
+    """How fast the simulated world moves. Real labels check in about every 40 s; a demo
+    that should finish in a minute lets them check in every couple of seconds."""
+
+    check_in_interval_s: float = 2.0
+    ack_timeout: timedelta = timedelta(seconds=6)
+    retry_base_delay: timedelta = timedelta(milliseconds=500)
+    retry_max_delay: timedelta = timedelta(seconds=3)
+    max_attempts: int = 4
+    window: int = 64
+    poll_every: timedelta = timedelta(milliseconds=100)
+    # Simulated time runs this many times faster than the controller's clock (check-ins,
+    # panel refreshes); 1.0 is real time.
+    sim_speed: float = 1.0
+
+
+@dataclass
+class SimulatedChain:
+    engine: Engine
+    broker: BrokerEndpoint
+    state_dir: Path
+    clock: Callable[[], datetime]
+    timings: ChainTimings = field(default_factory=ChainTimings)
+    model_id: str = "2.9-bwr"
+    sites: dict[str, SimulatedSite] = field(default_factory=dict)
+    bindings: dict[str, str] = field(default_factory=dict)  # label id -> SKU
+    _runners: dict[str, MqttStoreGateway] = field(default_factory=dict)
+    _tasks: dict[str, asyncio.Task[None]] = field(default_factory=dict)
+    _transport: MqttGateway | None = None
+    _controller_task: asyncio.Task[None] | None = None
+    _controller_stop: asyncio.Event = field(default_factory=asyncio.Event)
+
+    @property
+    def sessions(self) -> sessionmaker[Session]:
+        return session_factory(self.engine)
+
+    def install_store(
+        self, store: str, *, labels: int, skus: Sequence[str], faults: FaultPlan | None = None
+    ) -> SimulatedSite:
+        """Open a simulated gateway with `labels` labels, register them and bind them to
+        `skus` in turn, as a store's staff would after unpacking a box of labels."""
+        gateway = f"{store}-gw1"
+        now = self.clock()
+        config = SiteConfig(
+            store=store,
+            gateway=gateway,
+            state_dir=self.state_dir,
+            label_count=labels,
+            model_id=self.model_id,
+            faults=faults or FaultPlan(),
+            check_in_interval_s=self.timings.check_in_interval_s,
+            report_check_ins=True,
+        )
+        site = open_simulated_gateway(config, now=now)
+        provisions = read_provisioning(config.manifest_path)
+        with self.sessions.begin() as session:
+            register_provisioned_labels(session, provisions, store=store, gateway=gateway, now=now)
+            for index, provision in enumerate(provisions):
+                sku = skus[index % len(skus)]
+                bind_label(
+                    session,
+                    principal=_INSTALLER,
+                    label_id=provision.label_id,
+                    sku=sku,
+                    template="standard",
+                    now=now,
+                )
+                self.bindings[provision.label_id] = sku
+        self.sites[store] = site
+        return site
+
+    async def start_gateways(self) -> None:
+        settings = BrokerSettings(
+            host=self.broker.host,
+            port=self.broker.port,
+            username=self.broker.username,
+            password=self.broker.password,
+        )
+        for store, site in self.sites.items():
+            runner = MqttStoreGateway(site, settings, clock=self._simulated_clock(), tick_s=0.05)
+            self._runners[store] = runner
+            self._tasks[store] = asyncio.create_task(runner.run())
+            await runner.wait_connected()
+
+    async def start_controller(self, *, seed: int = 0) -> UpdateController:
+        timings = self.timings
+        transport = MqttGateway(self.broker, reconnect_delay_s=(1, 5), max_in_flight=timings.window)
+        await transport.start()
+        controller = UpdateController(
+            gateway=transport,
+            sessions=self.sessions,
+            clock=self.clock,
+            rng=random.Random(seed),
+            settings=ControllerSettings(
+                window=timings.window,
+                poll_every=timings.poll_every,
+                policy=RetryPolicy(
+                    ack_timeout=timings.ack_timeout,
+                    base_delay=timings.retry_base_delay,
+                    max_delay=timings.retry_max_delay,
+                    max_attempts=timings.max_attempts,
+                ),
+            ),
+        )
+        self._transport = transport
+        self._controller_stop = asyncio.Event()
+        self._controller_task = asyncio.create_task(controller.run(self._controller_stop))
+        return controller
+
+    def _simulated_clock(self) -> Callable[[], datetime]:
+        speed = self.timings.sim_speed
+        if speed == 1.0:
+            return self.clock
+        origin = self.clock()
+
+        def simulated_now() -> datetime:
+            return origin + (self.clock() - origin) * speed
+
+        return simulated_now
+
+    def label_png(self, label_id: str) -> bytes:
+        for site in self.sites.values():
+            label = site.gateway.labels.get(label_id)
+            if label is not None:
+                return label.display_png(now=self.clock())
+        raise KeyError(label_id)
+
+    async def close(self) -> None:
+        if self._controller_task is not None:
+            self._controller_stop.set()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._controller_task
+            self._controller_task = None
+        if self._transport is not None:
+            await self._transport.stop()
+            self._transport = None
+        for runner in self._runners.values():
+            runner.stop()
+        for task in self._tasks.values():
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
+        self._runners.clear()
+        self._tasks.clear()
+        for site in self.sites.values():
+            site.save()
+            site.close()

@@ -1,0 +1,35 @@
+"""The update pipeline: published prices to acknowledged shelf labels (docs/pipeline.md).
+
+planning      bound labels -> resolve -> render (cache) -> encode -> sign -> outbox
+dispatcher    outbox -> Gateway with a window per store gateway; answers -> label state
+verification  every uplink checked with its label's key
+retry         exponential backoff with jitter, bounded attempts
+verdicts      what a label's answer means for the frame it answers
+controller    watches publications and bindings, plans, runs the dispatcher
+provisioning  registers the labels (and keys) of a gateway's provisioning file
+"""
+
+from esl.pipeline.controller import ControllerSettings, UpdateController
+from esl.pipeline.dispatcher import DispatchCounts, Dispatcher
+from esl.pipeline.errors import PipelineError, UnplannableLabelError
+from esl.pipeline.planning import LabelPlanner, PlanResult, labels_changed_by_publication
+from esl.pipeline.provisioning import register_provisioned_labels
+from esl.pipeline.retry import RetryPolicy
+from esl.pipeline.verdicts import ParkReason, Verdict, verdict_for
+
+__all__ = [
+    "ControllerSettings",
+    "DispatchCounts",
+    "Dispatcher",
+    "LabelPlanner",
+    "ParkReason",
+    "PipelineError",
+    "PlanResult",
+    "RetryPolicy",
+    "UnplannableLabelError",
+    "UpdateController",
+    "Verdict",
+    "labels_changed_by_publication",
+    "register_provisioned_labels",
+    "verdict_for",
+]

@@ -1,0 +1,220 @@
+"""The controller loop: watch for work, plan it into the outbox, dispatch it.
+
+Work comes from the database, so whoever publishes (the API, `esl publish`, a test)
+needs no link to the controller, and a restarted controller finds everything again:
+
+- a published publication not yet in `planned_publications` is planned for the labels
+  whose shelf price it changed; one effective later is planned `lead` ahead of its
+  instant with a display-at, so the shelf flips on time. Labels are planned in chunks
+  of `PLAN_CHUNK`, one transaction each, so the dispatcher sends the first frames while
+  the rest is planned; the publication is recorded with its last chunk. A crash in
+  between plans it again, and idempotence skips the labels already planned;
+- a label bound (or re-bound) since it was last planned is planned;
+- every `replan_every` all labels are re-planned against the instant (promotions that
+  simply end, rules that start): unchanged content costs a comparison, nothing is sent.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import random
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+
+from sqlalchemy import or_, select
+from sqlalchemy.orm import Session, sessionmaker
+
+from esl.db.models import (
+    LabelBindingRow,
+    LabelStateRow,
+    PlannedPublicationRow,
+    PublicationRow,
+)
+from esl.pipeline.dispatcher import Dispatcher
+from esl.pipeline.planning import LabelPlanner, labels_changed_by_publication
+from esl.pipeline.retry import RetryPolicy
+from gateways.base import Clock, Gateway
+from rendering.cache import RenderCache
+
+__all__ = ["ControllerSettings", "UpdateController"]
+
+log = logging.getLogger(__name__)
+
+PLAN_CHUNK = 500  # labels per planning transaction
+
+
+@dataclass(frozen=True, slots=True)
+class ControllerSettings:
+    locale: str = "pl_PL"
+    currency: str = "PLN"
+    window: int = 64
+    poll_every: timedelta = timedelta(seconds=1)
+    replan_every: timedelta = timedelta(minutes=15)
+    lead: timedelta = timedelta(hours=6)
+    policy: RetryPolicy = field(default_factory=RetryPolicy)
+
+
+class UpdateController:
+    """Plans and dispatches label updates until stopped."""
+
+    def __init__(
+        self,
+        *,
+        gateway: Gateway,
+        sessions: sessionmaker[Session],
+        clock: Clock,
+        rng: random.Random,
+        settings: ControllerSettings | None = None,
+        cache: RenderCache | None = None,
+    ) -> None:
+        self.settings = settings or ControllerSettings()
+        self.sessions = sessions
+        self.clock = clock
+        self.planner = LabelPlanner(
+            cache=cache or RenderCache(max_labels=2_000, max_deltas=4_000),
+            locale=self.settings.locale,
+            currency=self.settings.currency,
+        )
+        self.dispatcher = Dispatcher(
+            gateway=gateway,
+            sessions=sessions,
+            planner=self.planner,
+            clock=clock,
+            rng=rng,
+            policy=self.settings.policy,
+            window=self.settings.window,
+        )
+        self._next_replan: datetime | None = None
+
+    async def run(self, stop: asyncio.Event) -> None:
+        dispatching = asyncio.create_task(self.dispatcher.run(stop))
+        try:
+            while not stop.is_set() and not dispatching.done():
+                for _ in self._planning_steps():
+                    # Between chunks the dispatcher sends what is planned already.
+                    await asyncio.sleep(0.001)
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(stop.wait(), self.settings.poll_every.total_seconds())
+        finally:
+            stop.set()
+            await dispatching
+
+    def plan_due_work(self) -> int:
+        """Plan whatever is due now; the number of frames written to the outbox."""
+        return sum(self._planning_steps())
+
+    def _planning_steps(self) -> Iterator[int]:
+        """Plan in chunks of labels, one transaction each, yielding the frames written.
+
+        A crash between chunks is harmless: planning is idempotent, so the next run skips
+        the labels already planned and finishes the rest.
+        """
+        now = self.clock()
+        yield from self._plan_publications(now)
+        yield from self._plan_new_bindings(now)
+        if self._next_replan is None or now >= self._next_replan:
+            with self.sessions() as session:
+                labels = list(
+                    session.scalars(
+                        select(LabelBindingRow.label_id).where(LabelBindingRow.unbound_at.is_(None))
+                    )
+                )
+            yield from self._plan_chunks(labels, at=now, now=now, keep_scheduled=True)
+            self._next_replan = now + self.settings.replan_every
+
+    def _plan_chunks(
+        self,
+        labels: list[str],
+        *,
+        at: datetime,
+        now: datetime,
+        display_at: datetime | None = None,
+        keep_scheduled: bool = False,
+        finish: Callable[[Session], None] | None = None,
+    ) -> Iterator[int]:
+        prices = None
+        ordered = labels
+        if len(labels) > PLAN_CHUNK:
+            with self.sessions() as session:
+                ordered, skus = self.planner.dispatch_order(session, labels)
+                prices = self.planner.load_prices(session, skus)
+        chunks = [ordered[i : i + PLAN_CHUNK] for i in range(0, len(ordered), PLAN_CHUNK)] or [[]]
+        for index, chunk in enumerate(chunks):
+            with self.sessions.begin() as session:
+                result = self.planner.plan(
+                    session,
+                    at=at,
+                    now=now,
+                    label_ids=chunk,
+                    display_at=display_at,
+                    keep_scheduled=keep_scheduled,
+                    prices=prices,
+                )
+                if finish is not None and index == len(chunks) - 1:
+                    finish(session)
+            if result.unplannable:
+                log.warning("%d labels cannot be planned", len(result.unplannable))
+            yield result.planned
+
+    def _plan_publications(self, now: datetime) -> Iterator[int]:
+        with self.sessions() as session:
+            waiting = list(
+                session.execute(
+                    select(PublicationRow.id, PublicationRow.effective_at)
+                    .outerjoin(
+                        PlannedPublicationRow,
+                        PlannedPublicationRow.publication_id == PublicationRow.id,
+                    )
+                    .where(
+                        PublicationRow.status == "published",
+                        PlannedPublicationRow.publication_id.is_(None),
+                    )
+                    .order_by(PublicationRow.id)
+                )
+            )
+        for publication_id, effective_at in waiting:
+            at = effective_at or now
+            if at > now + self.settings.lead:
+                continue  # too early to send: planned once it is `lead` away
+            with self.sessions() as session:
+                labels = labels_changed_by_publication(session, publication_id)
+
+            def record(
+                session: Session, publication_id: int = publication_id, count: int = len(labels)
+            ) -> None:
+                session.add(
+                    PlannedPublicationRow(
+                        publication_id=publication_id, planned_at=now, labels=count
+                    )
+                )
+
+            log.info("publication %d: planning %d labels", publication_id, len(labels))
+            yield from self._plan_chunks(
+                labels,
+                at=max(at, now),
+                now=now,
+                display_at=at if at > now else None,
+                finish=record,
+            )
+
+    def _plan_new_bindings(self, now: datetime) -> Iterator[int]:
+        with self.sessions() as session:
+            labels = list(
+                session.scalars(
+                    select(LabelBindingRow.label_id)
+                    .outerjoin(LabelStateRow, LabelStateRow.label_id == LabelBindingRow.label_id)
+                    .where(
+                        LabelBindingRow.unbound_at.is_(None),
+                        or_(
+                            LabelStateRow.label_id.is_(None),
+                            LabelStateRow.binding_id.is_(None),
+                            LabelStateRow.binding_id != LabelBindingRow.id,
+                        ),
+                    )
+                )
+            )
+        if labels:
+            yield from self._plan_chunks(labels, at=now, now=now)

@@ -1,0 +1,76 @@
+"""Register the labels of a provisioning file: the controller and the gateway share keys.
+
+A store gateway (or the firmware simulator) writes, per gateway, the labels it
+associated with their display models and 32-byte keys (format in docs/protocol.md).
+Importing it registers the gateway and every label with its key, so frames signed by the
+controller verify on the label and the label's answers verify at the controller.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from datetime import datetime
+
+from sqlalchemy.orm import Session
+
+from esl.db.models import GatewayRow, LabelModelRow, LabelRow, StoreRow
+from esl.errors import ConflictError, NotFoundError
+from firmware_sim.fleet import LabelProvision
+from gateways.protocol import check_label_key
+from rendering.display_models import get_display_model
+
+__all__ = ["register_provisioned_labels"]
+
+
+def register_provisioned_labels(
+    session: Session,
+    provisions: Iterable[LabelProvision],
+    *,
+    store: str,
+    gateway: str,
+    now: datetime,
+) -> int:
+    """Register the gateway and its labels (keys included); returns the labels added.
+
+    A label already registered with the same key is left alone; with another key, or in
+    another store, it is a conflict: keys are never silently replaced.
+    """
+    if session.get(StoreRow, store) is None:
+        raise NotFoundError("store", store)
+    gateway_row = session.get(GatewayRow, gateway)
+    if gateway_row is None:
+        session.add(GatewayRow(id=gateway, store=store, transport="mqtt", name=gateway))
+    elif gateway_row.store != store:
+        raise ConflictError(f"gateway {gateway} serves store {gateway_row.store}", field="gateway")
+    added = 0
+    for provision in provisions:
+        check_label_key(provision.key)
+        if session.get(LabelModelRow, provision.model_id) is None:
+            model = get_display_model(provision.model_id)
+            session.add(
+                LabelModelRow(
+                    id=model.id, width=model.width, height=model.height, accent_colour=model.accent
+                )
+            )
+            session.flush()
+        existing = session.get(LabelRow, provision.label_id)
+        if existing is not None:
+            if existing.secret_key != provision.key or existing.store != store:
+                raise ConflictError(
+                    f"label {provision.label_id} is registered with another key or store",
+                    label_id=provision.label_id,
+                )
+            continue
+        session.add(
+            LabelRow(
+                id=provision.label_id,
+                store=store,
+                model=provision.model_id,
+                gateway=gateway,
+                secret_key=provision.key,
+                registered_at=now,
+            )
+        )
+        added += 1
+    session.flush()
+    return added

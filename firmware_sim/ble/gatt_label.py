@@ -1,0 +1,397 @@
+"""A simulated BLE label: the ESL Service's GATT surface around a `SimulatedLabel`.
+
+The label logic (keys, sequences, images, timers, battery) is `firmware_sim.label`; this
+class adds what a BLE label shows a central: the ESL Service characteristics, the ESL
+Control Point state machine, and our vendor Frame Transfer service (docs/ble.md). It
+imports no bleak: `firmware_sim.ble.backend` puts a bleak client in front of it.
+
+Every entry point takes `now`. A GATT write returns the notifications it causes, in
+order, as (characteristic UUID, value) pairs; an ATT error is raised as `AttError`, and a
+link the label drops (fault injection) as `LinkDropped`.
+"""
+
+from __future__ import annotations
+
+import struct
+from dataclasses import dataclass, field
+from datetime import datetime
+
+from firmware_sim.label import FIRMWARE_VERSION, SimulatedLabel
+from gateways.ble.control_point import (
+    BasicState,
+    ControlPointCommand,
+    ControlPointResponse,
+    DisplayImage,
+    DisplayState,
+    DisplayTimedImage,
+    EslAddress,
+    EslErrorResponse,
+    LedControl,
+    LedState,
+    Ping,
+    RefreshDisplay,
+    Unassociate,
+    UpdateComplete,
+    decode_command,
+    encode_response,
+)
+from gateways.ble.errors import MalformedGattValueError
+from gateways.ble.esl_service import (
+    AP_SYNC_KEY_MATERIAL_UUID,
+    CONTROL_POINT_UUID,
+    CURRENT_ABSOLUTE_TIME_UUID,
+    DISPLAY_INFORMATION_UUID,
+    ESL_ADDRESS_UUID,
+    FRAME_DATA_UUID,
+    FRAME_RESPONSE_UUID,
+    FRAME_TRANSFER_STATUS_UUID,
+    IMAGE_INFORMATION_UUID,
+    KEY_MATERIAL_SIZE,
+    LABEL_KEY_UUID,
+    LED_INFORMATION_UUID,
+    RESPONSE_KEY_MATERIAL_UUID,
+    BasicStateFlag,
+    DisplayType,
+    ReasonCode,
+    TransferAttError,
+)
+from gateways.ble.frame_commands import control_command_for
+from gateways.ble.frame_transfer import (
+    MAX_TRANSFER_BYTES,
+    TransferStatus,
+    decode_begin,
+    decode_chunk,
+    frame_crc,
+)
+from gateways.protocol import (
+    FrameKind,
+    FrameRejectedError,
+    LabelResponse,
+    LabelState,
+    decode_frame,
+    decode_response,
+    encode_response as encode_label_response,
+    to_wire_ms,
+)
+
+__all__ = ["AttError", "BleFaults", "BleLabel", "LinkDropped", "Notification"]
+
+Notification = tuple[str, bytes]
+
+# ATT protocol error codes (Core Spec Vol 3 Part F 3.4.1.1).
+_READ_NOT_PERMITTED = 0x02
+_WRITE_NOT_PERMITTED = 0x03
+_INVALID_LENGTH = 0x0D
+
+
+class AttError(Exception):
+    """The label answered a GATT request with an ATT error code."""
+
+    def __init__(self, code: int) -> None:
+        super().__init__(f"ATT error 0x{code:02x}")
+        self.code = code
+
+
+class LinkDropped(Exception):
+    """The label dropped the connection (fault injection)."""
+
+
+@dataclass(slots=True)
+class BleFaults:
+    """What to do wrong, once each, the next time it applies.
+
+    `drop_at_offset`: drop the link right after storing the Frame Data chunk that reaches
+    this many bytes. `refuse_next`: answer the next control point command that acts on a
+    frame with Error(code), and the frame with a signed refusal carrying the same code.
+    `refuse_connections`: refuse this many connection attempts.
+    """
+
+    drop_at_offset: int | None = None
+    refuse_next: ReasonCode | None = None
+    refuse_connections: int = 0
+
+
+_DISPLAY_TYPES = {None: DisplayType.BLACK_WHITE, "red": DisplayType.RED_BLACK_WHITE}
+_NEEDS_FRAME = (DisplayImage, DisplayTimedImage, Unassociate)
+
+
+@dataclass(slots=True)
+class _Transfer:
+    length: int = 0
+    crc: int = 0
+    buffer: bytearray = field(default_factory=bytearray)
+
+    def status(self) -> TransferStatus:
+        return TransferStatus(length=self.length, crc=self.crc, confirmed=len(self.buffer))
+
+
+class BleLabel:
+    """One BLE label; mutable, like the device it stands for."""
+
+    def __init__(self, *, address: str, label: SimulatedLabel, key: bytes | None = None) -> None:
+        self.address = address
+        self.label = label
+        self.faults = BleFaults()
+        self.esl_address: EslAddress | None = None
+        self.ap_sync_key: bytes | None = None
+        self.response_key: bytes | None = None
+        self.absolute_time_ms: int | None = None
+        self.display_refreshes = 0
+        self.connected = False
+        self._key = key
+        self._configuring = False
+        self._transfer = _Transfer()
+        self._staged: bytes | None = None
+
+    @property
+    def label_id(self) -> str:
+        return self.label.label_id
+
+    @property
+    def transfer_status(self) -> TransferStatus:
+        return self._transfer.status()
+
+    def advertises_esl_service(self, *, now: datetime) -> bool:
+        """An ESL advertises the ESL Service while unassociated or unsynchronised (ESLS 4.1)."""
+        return self.label.state(now=now) in (LabelState.UNASSOCIATED, LabelState.UNSYNCHRONIZED)
+
+    # ------------------------------------------------------------ link
+
+    def connect(self) -> bool:
+        if self.faults.refuse_connections > 0:
+            self.faults.refuse_connections -= 1
+            return False
+        self.connected = True
+        return True
+
+    def disconnect(self) -> None:
+        """The link is gone; a transfer in progress is kept for the next connection."""
+        self.connected = False
+        self._configuring = False
+
+    # ------------------------------------------------------------ reads
+
+    def read(self, uuid: str, *, now: datetime) -> bytes:
+        model = self.label.hardware.model
+        if uuid == DISPLAY_INFORMATION_UUID:
+            kind = _DISPLAY_TYPES.get(model.accent, DisplayType.YELLOW_BLACK_WHITE)
+            return struct.pack("<HHB", model.width, model.height, kind)
+        if uuid == IMAGE_INFORMATION_UUID:
+            return bytes([self.label.hardware.pages - 1])
+        if uuid == LED_INFORMATION_UUID:
+            return bytes([0b00_000011])  # one sRGB LED, red
+        if uuid == ESL_ADDRESS_UUID and self.esl_address is not None:
+            return self.esl_address.to_bytes()
+        if uuid == FRAME_TRANSFER_STATUS_UUID:
+            return self._transfer.status().to_bytes()
+        raise AttError(_READ_NOT_PERMITTED)
+
+    # ------------------------------------------------------------ writes
+
+    def write(self, uuid: str, value: bytes, *, now: datetime) -> list[Notification]:
+        if uuid == FRAME_DATA_UUID:
+            self._receive_chunk(value)
+            return []
+        if uuid == FRAME_TRANSFER_STATUS_UUID:
+            self._begin_transfer(value)
+            return []
+        if uuid == CONTROL_POINT_UUID:
+            return self._control_point(value, now=now)
+        self._configure(uuid, value, now=now)
+        return []
+
+    def _configure(self, uuid: str, value: bytes, *, now: datetime) -> None:
+        # Configuration characteristics are writable only while configuring (ESLS 3.1).
+        if self._key is not None and not self._configuring:
+            raise AttError(_WRITE_NOT_PERMITTED)
+        if uuid == ESL_ADDRESS_UUID:
+            try:
+                self.esl_address = EslAddress.from_bytes(value)
+            except MalformedGattValueError:
+                raise AttError(_INVALID_LENGTH) from None
+        elif uuid in (AP_SYNC_KEY_MATERIAL_UUID, RESPONSE_KEY_MATERIAL_UUID):
+            if len(value) != KEY_MATERIAL_SIZE:
+                raise AttError(_INVALID_LENGTH)
+            if uuid == AP_SYNC_KEY_MATERIAL_UUID:
+                self.ap_sync_key = bytes(value)
+            else:
+                self.response_key = bytes(value)
+        elif uuid == CURRENT_ABSOLUTE_TIME_UUID:
+            if len(value) != 4:
+                raise AttError(_INVALID_LENGTH)
+            (self.absolute_time_ms,) = struct.unpack("<I", value)
+        elif uuid == LABEL_KEY_UUID:
+            try:
+                self.label.associate(bytes(value), now=now)
+            except ValueError:
+                raise AttError(_INVALID_LENGTH) from None
+            self._key = bytes(value)
+        else:
+            raise AttError(_WRITE_NOT_PERMITTED)
+        self._configuring = True
+
+    def _begin_transfer(self, value: bytes) -> None:
+        try:
+            length, crc = decode_begin(value)
+        except MalformedGattValueError:
+            raise AttError(_INVALID_LENGTH) from None
+        if not 0 < length <= MAX_TRANSFER_BYTES:
+            raise AttError(TransferAttError.TOO_LARGE)
+        if (length, crc) != (self._transfer.length, self._transfer.crc):
+            self._transfer = _Transfer(length=length, crc=crc)
+            self._staged = None
+
+    def _receive_chunk(self, value: bytes) -> None:
+        transfer = self._transfer
+        if transfer.length == 0:
+            raise AttError(TransferAttError.NO_TRANSFER)
+        try:
+            chunk = decode_chunk(value)
+        except MalformedGattValueError:
+            raise AttError(_INVALID_LENGTH) from None
+        if chunk is None:
+            raise AttError(TransferAttError.CHUNK_CRC)
+        if chunk.offset != len(transfer.buffer) or chunk.end > transfer.length:
+            raise AttError(TransferAttError.WRONG_OFFSET)
+        transfer.buffer += chunk.data
+        if len(transfer.buffer) == transfer.length:
+            if frame_crc(bytes(transfer.buffer)) != transfer.crc:
+                # Every chunk checked out but the whole did not: start again from zero.
+                self._transfer = _Transfer(length=transfer.length, crc=transfer.crc)
+                raise AttError(TransferAttError.CHUNK_CRC)
+            self._staged = bytes(transfer.buffer)
+        drop_at = self.faults.drop_at_offset
+        if drop_at is not None and len(transfer.buffer) >= drop_at:
+            self.faults.drop_at_offset = None
+            raise LinkDropped(f"{self.address} dropped the link at byte {len(transfer.buffer)}")
+
+    # ------------------------------------------------------------ control point
+
+    def _control_point(self, value: bytes, *, now: datetime) -> list[Notification]:
+        try:
+            command = decode_command(value)
+        except MalformedGattValueError as error:
+            code = (
+                ReasonCode.INVALID_OPCODE
+                if error.fields["what"] == "opcode"
+                else ReasonCode.INVALID_PARAMETERS
+            )
+            return [_answer(EslErrorResponse(code))]
+        if self._key is None or self.esl_address is None:
+            return [_answer(EslErrorResponse(ReasonCode.INVALID_STATE))]
+        if command.esl_id != self.esl_address.esl_id:
+            return [_answer(EslErrorResponse(ReasonCode.INVALID_PARAMETERS))]
+        if isinstance(command, UpdateComplete):
+            self._configuring = False
+            return [_answer(BasicState(self._flags(now)))]
+        if isinstance(command, RefreshDisplay):
+            return [_answer(self._refresh_display(command))]
+        staged = self._staged
+        if staged is None:
+            return self._without_frame(command, now=now)
+        self._staged = None
+        self._transfer = _Transfer()
+        return self._act_on_frame(staged, command, now=now)
+
+    def _without_frame(self, command: ControlPointCommand, *, now: datetime) -> list[Notification]:
+        if isinstance(command, _NEEDS_FRAME):
+            # Showing an image or unassociating needs a signed frame first.
+            return [_answer(EslErrorResponse(ReasonCode.INVALID_STATE))]
+        if isinstance(command, LedControl):
+            duration_s = command.duration_s or 10
+            self.label.led_until_ms = to_wire_ms(now) + duration_s * 1000
+            return [_answer(LedState(command.led))]
+        return [_answer(BasicState(self._flags(now)))]
+
+    def _refresh_display(self, command: RefreshDisplay) -> ControlPointResponse:
+        if command.display != 0:
+            return EslErrorResponse(ReasonCode.INVALID_PARAMETERS)
+        if self.label.shown is None:
+            return EslErrorResponse(ReasonCode.IMAGE_NOT_AVAILABLE)
+        self.display_refreshes += 1
+        return DisplayState(display=0, image=self.label.shown_page)
+
+    def _act_on_frame(
+        self, frame: bytes, command: ControlPointCommand, *, now: datetime
+    ) -> list[Notification]:
+        assert self._key is not None and self.esl_address is not None
+        refusal = self.faults.refuse_next
+        if refusal is None and command != control_command_for(
+            frame, esl_id=self.esl_address.esl_id
+        ):
+            refusal = ReasonCode.INVALID_PARAMETERS
+        elif refusal is not None:
+            self.faults.refuse_next = None
+        if refusal is not None:
+            signed = self._signed_refusal(frame, refusal, now=now)
+            if signed is not None:
+                return [_answer(EslErrorResponse(refusal)), (FRAME_RESPONSE_UUID, signed)]
+        signed = self.label.receive(frame, now=now)
+        if signed is None:
+            # Browned out: the radio still answers the link layer, the firmware cannot act.
+            return [_answer(EslErrorResponse(ReasonCode.INSUFFICIENT_BATTERY))]
+        reason = decode_response(signed, key=self._key).reason
+        if isinstance(command, Unassociate) and reason is ReasonCode.SUCCESS:
+            self._key = None
+            self.esl_address = None
+        return [_answer(self._success(command, reason, now=now)), (FRAME_RESPONSE_UUID, signed)]
+
+    def _success(
+        self, command: ControlPointCommand, reason: ReasonCode, *, now: datetime
+    ) -> ControlPointResponse:
+        if reason is not ReasonCode.SUCCESS:
+            return EslErrorResponse(reason)
+        match command:
+            case DisplayImage(display=display, image=image):
+                return DisplayState(display=display, image=image)
+            case LedControl(led=led):
+                return LedState(led)
+            case Ping() | DisplayTimedImage() | Unassociate():
+                return BasicState(self._flags(now))
+        return BasicState(self._flags(now))  # pragma: no cover - every command is matched
+
+    def _signed_refusal(self, frame: bytes, reason: ReasonCode, *, now: datetime) -> bytes | None:
+        """A refusal of `frame` signed with the label's key; None if the frame is not ours."""
+        assert self._key is not None
+        try:
+            decoded = decode_frame(frame, key=self._key, label_id=self.label_id)
+        except FrameRejectedError:
+            return None
+        label = self.label
+        state = label.state(now=now)
+        response = LabelResponse(
+            label_id=self.label_id,
+            sequence=decoded.sequence,
+            reason=reason,
+            state=state,
+            flags=self._flags(now),
+            displayed_hash=label.shown_hash,
+            page=label.shown_page,
+            battery_mv=min(label.battery_mv, 0xFFFF),
+            rssi_dbm=label.rssi_dbm,
+            lqi=max(0, min(255, (label.rssi_dbm + 100) * 255 // 60)),
+            temperature_tenths_c=label.temperature_tenths_c,
+            firmware=FIRMWARE_VERSION,
+            label_time=now,
+            opcode=decoded.opcode,
+            kind=FrameKind.RESPONSE,
+        )
+        return encode_label_response(response, key=self._key)
+
+    def _flags(self, now: datetime) -> BasicStateFlag:
+        label = self.label
+        state = label.state(now=now)
+        flags = BasicStateFlag.NONE
+        if label.service_needed:
+            flags |= BasicStateFlag.SERVICE_NEEDED
+        if state in (LabelState.SYNCHRONIZED, LabelState.UPDATING, LabelState.CONFIGURED):
+            flags |= BasicStateFlag.SYNCHRONIZED
+        if to_wire_ms(now) < label.led_until_ms:
+            flags |= BasicStateFlag.ACTIVE_LED
+        if label.scheduled_page is not None:
+            flags |= BasicStateFlag.PENDING_DISPLAY_UPDATE
+        return flags
+
+
+def _answer(response: ControlPointResponse) -> Notification:
+    return (CONTROL_POINT_UUID, encode_response(response))

@@ -1,0 +1,93 @@
+"""Errors of the BLE transport, under `gateways.errors.GatewayError`.
+
+    GatewayError                      gateways/errors.py
+    +-- BleError                      the BLE transport could not do what was asked
+        +-- UnknownLabelError         no BLE address known for that label
+        +-- BleConnectError           the label could not be reached after every attempt
+        +-- MalformedGattValueError   a label sent bytes that are not what the spec says
+        +-- ControlPointRefusedError  the label answered a control point command with Error
+        +-- TransferFailedError       the frame could not be moved to the label
+        +-- AssociationFailedError    a label could not be configured
+
+Each carries the label's BLE `address` (and `label_id` where known) in `EslError.fields`;
+a refusal carries the ESL error code as `reason`, a `ReasonCode`.
+"""
+
+from __future__ import annotations
+
+from gateways.errors import GatewayError
+from gateways.protocol import ReasonCode
+
+__all__ = [
+    "AssociationFailedError",
+    "BleConnectError",
+    "BleError",
+    "ControlPointRefusedError",
+    "MalformedGattValueError",
+    "TransferFailedError",
+    "UnknownLabelError",
+]
+
+
+class BleError(GatewayError):
+    code = "ble_error"
+
+
+class UnknownLabelError(BleError):
+    code = "ble_unknown_label"
+
+    def __init__(self, *, label_id: str) -> None:
+        super().__init__(f"no BLE address known for label {label_id}", label_id=label_id)
+
+
+class BleConnectError(BleError):
+    code = "ble_connect_failed"
+
+    def __init__(self, *, address: str, attempts: int, reason: str) -> None:
+        super().__init__(
+            f"cannot connect to {address} after {attempts} attempt(s): {reason}",
+            address=address,
+            attempts=attempts,
+            reason=reason,
+        )
+
+
+class MalformedGattValueError(BleError):
+    code = "ble_malformed_value"
+
+    def __init__(self, *, what: str, value: bytes) -> None:
+        super().__init__(f"malformed {what}: {value.hex()}", what=what, value=value.hex())
+
+
+class ControlPointRefusedError(BleError):
+    """The ESL answered Error; `reason` is the ESL error code (same values as ReasonCode)."""
+
+    code = "ble_command_refused"
+
+    def __init__(self, *, address: str, command: str, reason: ReasonCode) -> None:
+        super().__init__(
+            f"{address} refused {command}: {reason.name}",
+            address=address,
+            command=command,
+            reason=reason,
+        )
+        self.reason = reason
+
+
+class TransferFailedError(BleError):
+    code = "ble_transfer_failed"
+
+    def __init__(self, *, address: str, offset: int, reason: str) -> None:
+        super().__init__(
+            f"frame transfer to {address} stopped at byte {offset}: {reason}",
+            address=address,
+            offset=offset,
+            reason=reason,
+        )
+
+
+class AssociationFailedError(BleError):
+    code = "ble_association_failed"
+
+    def __init__(self, *, address: str, reason: str) -> None:
+        super().__init__(f"cannot associate {address}: {reason}", address=address, reason=reason)

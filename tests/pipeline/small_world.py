@@ -1,0 +1,82 @@
+"""A store of simulated labels reached through the in-memory gateway, on one test clock."""
+
+from __future__ import annotations
+
+import asyncio
+import random
+
+from sqlalchemy import Engine, select
+from sqlalchemy.orm import Session, sessionmaker
+
+from esl.db.engine import session_factory
+from esl.db.models import LabelStateRow, OutboxRow
+from esl.pipeline import ControllerSettings, UpdateController
+from esl.pipeline.provisioning import register_provisioned_labels
+from esl.services.labels import bind_label
+from firmware_sim.fleet import build_labels, make_fleet
+from firmware_sim.images import ImageStore
+from firmware_sim.label import SimulatedLabel
+from rendering.encoding import content_hash
+from tests.esl.conftest import Clock
+from tests.pipeline.conftest import ADMIN, expected_planes
+from tests.pipeline.in_memory_gateway import InMemoryGateway
+
+T0 = Clock().now.replace(year=2027)
+PRICES_A = {"MLK-1": "3.49", "CHS-1": "8.99", "CFE-1": "59.99"}
+
+
+class World:
+    def __init__(self, engine: Engine, count: int = 2) -> None:
+        self.clock = Clock(now=T0)
+        self.sessions: sessionmaker[Session] = session_factory(engine)
+        provisions = make_fleet(store="S01", gateway="gw1", count=count)
+        self.keys = {p.label_id: p.key for p in provisions}
+        self.labels: dict[str, SimulatedLabel] = {
+            label.label_id: label for label in build_labels(provisions, now=T0, images=ImageStore())
+        }
+        with self.sessions.begin() as session:
+            register_provisioned_labels(session, provisions, store="S01", gateway="gw1", now=T0)
+            for provision in provisions:
+                bind_label(
+                    session,
+                    principal=ADMIN,
+                    label_id=provision.label_id,
+                    sku="MLK-1",
+                    template="standard",
+                    now=T0,
+                )
+        self.gateway = InMemoryGateway()
+        self.controller = UpdateController(
+            gateway=self.gateway,
+            sessions=self.sessions,
+            clock=self.clock,
+            rng=random.Random(3),
+            settings=ControllerSettings(window=8),
+        )
+        self.dispatcher = self.controller.dispatcher
+
+    async def send_due(self) -> None:
+        self.dispatcher.step()
+        await asyncio.sleep(0)  # let the send tasks hand their frames over
+
+    def state(self, label_id: str) -> LabelStateRow:
+        with self.sessions() as session:
+            row = session.get(LabelStateRow, label_id)
+            assert row is not None
+            return row
+
+    def rows(self, label_id: str) -> list[tuple[int, str]]:
+        with self.sessions() as session:
+            return [
+                (sequence, status)
+                for sequence, status in session.execute(
+                    select(OutboxRow.sequence, OutboxRow.status)
+                    .where(OutboxRow.label_id == label_id)
+                    .order_by(OutboxRow.sequence)
+                )
+            ]
+
+    def hash_of(self, label_id: str) -> str:
+        with self.sessions() as session:
+            planes = expected_planes(session, label_id=label_id, sku="MLK-1", at=self.clock.now)
+        return content_hash(planes).hex()

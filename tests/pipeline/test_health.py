@@ -1,0 +1,119 @@
+"""Label health per store, as the service, the API and `esl health` report it."""
+
+from __future__ import annotations
+
+import json
+from datetime import timedelta
+
+import httpx
+import pytest
+from sqlalchemy import Engine
+from typer.testing import CliRunner
+
+from esl.api import create_app
+from esl.cli import app as cli_app
+from esl.db.engine import session_factory
+from esl.services.health import label_health
+from esl.services.keys import Role, create_key
+from esl.settings import Settings
+from tests.pipeline.conftest import publish_prices
+from tests.pipeline.in_memory_gateway import radio
+from tests.pipeline.small_world import PRICES_A, T0, World
+
+
+@pytest.fixture
+def world(engine: Engine) -> World:
+    publish_prices(session_factory(engine), PRICES_A, now=T0)
+    return World(engine, count=4)
+
+
+def counts(world: World) -> dict[str, object]:
+    with world.sessions() as session:
+        (store,) = label_health(session, now=world.clock.now)
+    return {
+        "labels": store.labels,
+        "up_to_date": store.up_to_date,
+        "pending": store.pending,
+        "failed": store.failed,
+        "offline": store.offline,
+        "low_battery": store.low_battery,
+        "failures": store.failures,
+    }
+
+
+async def test_health_follows_labels_from_pending_to_up_to_date_and_failed(world: World) -> None:
+    flat = sorted(world.labels)[0]
+    world.labels[flat].set_battery_mv(2_300)  # below the refresh threshold
+    world.controller.plan_due_work()
+    assert counts(world) == {
+        "labels": 4,
+        "up_to_date": 0,
+        "pending": 4,
+        "failed": 0,
+        "offline": 4,  # never heard yet
+        "low_battery": 0,
+        "failures": {},
+    }
+    for _ in range(world.controller.settings.policy.max_attempts):
+        await world.send_due()
+        world.dispatcher.settle(radio(world.gateway.take(), world.labels, now=world.clock.now))
+        world.clock.advance(timedelta(minutes=2))  # past every backoff delay
+    assert counts(world) == {
+        "labels": 4,
+        "up_to_date": 3,
+        "pending": 0,
+        "failed": 1,
+        "offline": 0,
+        "low_battery": 1,
+        "failures": {"flat battery": 1},
+    }
+    world.clock.advance(timedelta(hours=1))
+    assert counts(world)["offline"] == 4
+
+
+async def test_the_api_and_the_cli_report_the_same_health(
+    world: World, engine: Engine, tmp_path: object, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    world.controller.plan_due_work()
+    await world.send_due()
+    world.dispatcher.settle(radio(world.gateway.take(), world.labels, now=world.clock.now))
+    with world.sessions.begin() as session:
+        _, auditor = create_key(session, name="a", role=Role.AUDITOR, store=None, now=T0)
+        _, other_store = create_key(session, name="s", role=Role.STORE, store="S02", now=T0)
+    app = create_app(Settings(currency="PLN"), engine=engine, clock=world.clock)
+    transport = httpx.ASGITransport(app=app)
+    async with httpx.AsyncClient(transport=transport, base_url="http://esl") as client:
+        response = await client.get("/api/v1/health/labels", headers={"X-API-Key": auditor})
+        assert response.status_code == 200
+        assert response.json() == [
+            {
+                "store": "S01",
+                "labels": 4,
+                "up_to_date": 4,
+                "pending": 0,
+                "failed": 0,
+                "unplanned": 0,
+                "offline": 0,
+                "low_battery": 0,
+                "failures": {},
+            }
+        ]
+        # A store key sees its own store (which has no labels), never another's.
+        mine = await client.get("/api/v1/health/labels", headers={"X-API-Key": other_store})
+        assert mine.json()[0]["store"] == "S02"
+        assert mine.json()[0]["labels"] == 0
+        refused = await client.get(
+            "/api/v1/health/labels?store=S01", headers={"X-API-Key": other_store}
+        )
+        assert refused.json()[0]["store"] == "S02"
+        assert (await client.get("/api/v1/health/labels")).status_code == 401
+
+    monkeypatch.setenv("ESL_DATABASE_URL", str(engine.url))
+    result = CliRunner().invoke(cli_app, ["health", "--json"])
+    assert result.exit_code == 0, result.output
+    (report,) = json.loads(result.output)
+    assert report["store"] == "S01"
+    assert report["up_to_date"] == 4
+    result = CliRunner().invoke(cli_app, ["health"])
+    assert result.exit_code == 0, result.output
+    assert result.output.splitlines()[1].split()[:3] == ["S01", "4", "4"]

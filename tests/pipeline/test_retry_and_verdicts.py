@@ -1,0 +1,87 @@
+"""The retry policy and what each label answer means, without any I/O."""
+
+from __future__ import annotations
+
+import random
+from datetime import timedelta
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from esl.pipeline import ParkReason, RetryPolicy, Verdict, verdict_for
+from gateways.protocol import (
+    BasicStateFlag,
+    LabelResponse,
+    LabelState,
+    ReasonCode,
+    from_wire_ms,
+)
+
+POLICY = RetryPolicy(
+    base_delay=timedelta(seconds=5), max_delay=timedelta(minutes=10), jitter=0.2, max_attempts=5
+)
+
+
+def answer(reason: ReasonCode) -> LabelResponse:
+    return LabelResponse(
+        label_id="L1",
+        sequence=7,
+        reason=reason,
+        state=LabelState.SYNCHRONIZED,
+        flags=BasicStateFlag.SYNCHRONIZED,
+        displayed_hash=None,
+        page=0,
+        battery_mv=2900,
+        rssi_dbm=-60,
+        lqi=170,
+        temperature_tenths_c=200,
+        firmware="1.0.0",
+        label_time=from_wire_ms(1_800_000_000_000),
+    )
+
+
+@settings(max_examples=100, deadline=None)
+@given(attempts=st.integers(min_value=1, max_value=60), seed=st.integers(0, 2**32))
+def test_backoff_doubles_within_its_jitter_and_never_exceeds_the_cap(
+    attempts: int, seed: int
+) -> None:
+    delay = POLICY.delay_after(attempts, rng=random.Random(seed))
+    doubled = POLICY.base_delay * 2 ** min(attempts - 1, 20)  # 2**20 x 5 s is past the cap
+    nominal = min(doubled, POLICY.max_delay)
+    assert nominal * 0.8 <= delay <= nominal * 1.2
+    assert delay <= POLICY.max_delay * 1.2
+
+
+def test_jitter_spreads_labels_that_failed_together() -> None:
+    rng = random.Random(4)
+    delays = {POLICY.delay_after(3, rng=rng) for _ in range(50)}
+    assert len(delays) > 40
+
+
+def test_attempts_are_bounded() -> None:
+    assert not POLICY.exhausted(4)
+    assert POLICY.exhausted(5)
+    with pytest.raises(ValueError, match="at least one attempt"):
+        RetryPolicy(max_attempts=0)
+
+
+@pytest.mark.parametrize(
+    ("reason", "scheduled", "verdict", "parked_as"),
+    [
+        (ReasonCode.SUCCESS, False, Verdict.ACKED, ""),
+        (ReasonCode.UNKNOWN_BASE_IMAGE, False, Verdict.RESEND_FULL, ""),
+        (ReasonCode.CORRUPT_CHUNK, False, Verdict.RETRY, ParkReason.OFFLINE.value),
+        (ReasonCode.RETRY, False, Verdict.RETRY, ParkReason.OFFLINE.value),
+        (ReasonCode.INSUFFICIENT_BATTERY, False, Verdict.RETRY, ParkReason.FLAT_BATTERY.value),
+        (ReasonCode.INVALID_PARAMETERS, True, Verdict.SEND_AT_INSTANT, ""),
+        (ReasonCode.INVALID_IMAGE_INDEX, True, Verdict.SEND_AT_INSTANT, ""),
+        (ReasonCode.INVALID_PARAMETERS, False, Verdict.PARK, "rejected: INVALID_PARAMETERS"),
+        (ReasonCode.WRONG_MODEL, False, Verdict.PARK, "rejected: WRONG_MODEL"),
+        (ReasonCode.BAD_MAC, False, Verdict.PARK, "rejected: BAD_MAC"),
+    ],
+)
+def test_each_answer_has_one_meaning(
+    reason: ReasonCode, scheduled: bool, verdict: Verdict, parked_as: str
+) -> None:
+    assert verdict_for(answer(reason), scheduled=scheduled) == (verdict, parked_as)
