@@ -20,6 +20,7 @@ from rich.progress import (
 
 from esl.demo.chain import ChainTimings
 from esl.demo.run import DemoOptions, DemoReport, run_demo
+from gateways.base import TransportKind
 
 __all__ = ["register"]
 
@@ -97,6 +98,12 @@ def register(app: typer.Typer) -> None:
                 "--broker", help="mqtt://user:pass@host:port; default: an embedded broker."
             ),
         ] = None,
+        transport: Annotated[
+            TransportKind,
+            typer.Option(
+                "--transport", help="How labels are reached: mqtt store gateways, or ble."
+            ),
+        ] = TransportKind.MQTT,
         out: Annotated[Path, typer.Option("--out", help="Where the database and PNGs go.")] = Path(
             "demo-output"
         ),
@@ -129,6 +136,7 @@ def register(app: typer.Typer) -> None:
             loss=loss,
             offline=offline,
             broker_url=broker,
+            transport=transport,
             seed=seed,
             timeout_s=timeout,
             timings=ChainTimings(sim_speed=sim_speed),

@@ -1,11 +1,13 @@
-"""A whole chain on one machine: stores with simulated gateways and labels, one broker,
-the update controller, all sharing one database.
+"""A whole chain on one machine: stores with simulated labels, the update controller, one
+database.
 
 The demo runs it; it is also the easiest way to try the system by hand. Every part is
-the real one: the simulated gateways are `firmware_sim`'s (their own paho client, the
-real signed protocol, the real decoder), the controller talks to them through the
-`gateways.mqtt` driver, and the labels are registered from the gateways' own
-provisioning files, keys included.
+the real one. Over MQTT, each store has a `firmware_sim` store gateway (its own paho
+client, the real signed protocol, the real decoder) on one broker, and the controller
+talks to them through the `gateways.mqtt` driver. Over BLE, the controller's
+`gateways.ble` driver talks to simulated labels behind a bleak backend, one adapter per
+store. Either way the labels are registered from provisioning records, keys included,
+and the controller sees one `Gateway`.
 """
 
 from __future__ import annotations
@@ -27,9 +29,13 @@ from esl.pipeline.provisioning import register_provisioned_labels
 from esl.services.keys import Principal, Role
 from esl.services.labels import bind_label
 from firmware_sim.faults import FaultPlan
-from firmware_sim.fleet import read_provisioning
+from firmware_sim.fleet import LabelProvision, build_labels, make_fleet, read_provisioning
+from firmware_sim.images import ImageStore
+from firmware_sim.label import SimulatedLabel
 from firmware_sim.mqtt_gateway import BrokerSettings, MqttStoreGateway
 from firmware_sim.simulation import SimulatedSite, SiteConfig, open_simulated_gateway
+from gateways.base import Gateway, TransportKind
+from gateways.group import GatewayGroup
 from gateways.mqtt.driver import MqttGateway
 from gateways.mqtt.endpoint import BrokerEndpoint
 
@@ -58,16 +64,21 @@ class ChainTimings:
 @dataclass
 class SimulatedChain:
     engine: Engine
-    broker: BrokerEndpoint
+    broker: BrokerEndpoint | None  # None: every store is a BLE store
     state_dir: Path
     clock: Callable[[], datetime]
     timings: ChainTimings = field(default_factory=ChainTimings)
+    transport: TransportKind = TransportKind.MQTT
     model_id: str = "2.9-bwr"
-    sites: dict[str, SimulatedSite] = field(default_factory=dict)
+    sites: dict[str, SimulatedSite] = field(default_factory=dict)  # MQTT stores
+    labels: dict[str, dict[str, SimulatedLabel]] = field(
+        default_factory=dict
+    )  # store -> id -> label
     bindings: dict[str, str] = field(default_factory=dict)  # label id -> SKU
+    _ble_gateways: dict[tuple[str, str], Gateway] = field(default_factory=dict)
     _runners: dict[str, MqttStoreGateway] = field(default_factory=dict)
     _tasks: dict[str, asyncio.Task[None]] = field(default_factory=dict)
-    _transport: MqttGateway | None = None
+    _transport: Gateway | None = None
     _controller_task: asyncio.Task[None] | None = None
     _controller_stop: asyncio.Event = field(default_factory=asyncio.Event)
 
@@ -77,23 +88,16 @@ class SimulatedChain:
 
     def install_store(
         self, store: str, *, labels: int, skus: Sequence[str], faults: FaultPlan | None = None
-    ) -> SimulatedSite:
-        """Open a simulated gateway with `labels` labels, register them and bind them to
-        `skus` in turn, as a store's staff would after unpacking a box of labels."""
-        gateway = f"{store}-gw1"
+    ) -> None:
+        """Put `labels` new labels in `store`, register them and bind them to `skus` in
+        turn, as a store's staff would after unpacking a box of labels."""
+        if self.transport is TransportKind.BLE:
+            if faults is not None and faults != FaultPlan(seed=faults.seed):
+                raise ValueError("radio faults are simulated for MQTT store gateways only")
+            gateway, provisions = self._install_ble_store(store, labels)
+        else:
+            gateway, provisions = self._install_mqtt_store(store, labels, faults or FaultPlan())
         now = self.clock()
-        config = SiteConfig(
-            store=store,
-            gateway=gateway,
-            state_dir=self.state_dir,
-            label_count=labels,
-            model_id=self.model_id,
-            faults=faults or FaultPlan(),
-            check_in_interval_s=self.timings.check_in_interval_s,
-            report_check_ins=True,
-        )
-        site = open_simulated_gateway(config, now=now)
-        provisions = read_provisioning(config.manifest_path)
         with self.sessions.begin() as session:
             register_provisioned_labels(session, provisions, store=store, gateway=gateway, now=now)
             for index, provision in enumerate(provisions):
@@ -107,10 +111,51 @@ class SimulatedChain:
                     now=now,
                 )
                 self.bindings[provision.label_id] = sku
+
+    def _install_mqtt_store(
+        self, store: str, labels: int, faults: FaultPlan
+    ) -> tuple[str, list[LabelProvision]]:
+        gateway = f"{store}-gw1"
+        config = SiteConfig(
+            store=store,
+            gateway=gateway,
+            state_dir=self.state_dir,
+            label_count=labels,
+            model_id=self.model_id,
+            faults=faults,
+            check_in_interval_s=self.timings.check_in_interval_s,
+            report_check_ins=True,
+        )
+        site = open_simulated_gateway(config, now=self.clock())
         self.sites[store] = site
-        return site
+        self.labels[store] = dict(site.gateway.labels)
+        return gateway, read_provisioning(config.manifest_path)
+
+    def _install_ble_store(self, store: str, labels: int) -> tuple[str, list[LabelProvision]]:
+        # bleak is imported only when a BLE store is asked for.
+        from firmware_sim.ble import ble_store, simulated_client_factory
+        from gateways.ble.driver import BleGateway
+
+        gateway = f"{store}-ble0"
+        provisions = make_fleet(store=store, gateway=gateway, count=labels, model_id=self.model_id)
+        simulated = build_labels(provisions, now=self.clock(), images=ImageStore())
+        keys = {provision.label_id: provision.key for provision in provisions}
+        air, addresses = ble_store(simulated, keys=keys, clock=self.simulated_clock)
+        self.labels[store] = {label.label_id: label for label in simulated}
+        self._ble_gateways[(store, gateway)] = BleGateway(
+            addresses,
+            store=store,
+            gateway=gateway,
+            client_factory=simulated_client_factory(air),
+            clock=self.clock,
+        )
+        return gateway, provisions
 
     async def start_gateways(self) -> None:
+        """Connect the MQTT store gateways to the broker (BLE labels need nothing)."""
+        if not self.sites:
+            return
+        assert self.broker is not None, "MQTT stores need a broker"
         settings = BrokerSettings(
             host=self.broker.host,
             port=self.broker.port,
@@ -118,14 +163,21 @@ class SimulatedChain:
             password=self.broker.password,
         )
         for store, site in self.sites.items():
-            runner = MqttStoreGateway(site, settings, clock=self._simulated_clock(), tick_s=0.05)
+            runner = MqttStoreGateway(site, settings, clock=self.simulated_clock, tick_s=0.05)
             self._runners[store] = runner
             self._tasks[store] = asyncio.create_task(runner.run())
             await runner.wait_connected()
 
     async def start_controller(self, *, seed: int = 0) -> UpdateController:
         timings = self.timings
-        transport = MqttGateway(self.broker, reconnect_delay_s=(1, 5), max_in_flight=timings.window)
+        transport: Gateway
+        if self.transport is TransportKind.BLE:
+            transport = GatewayGroup(self._ble_gateways)
+        else:
+            assert self.broker is not None, "MQTT stores need a broker"
+            transport = MqttGateway(
+                self.broker, reconnect_delay_s=(1, 5), max_in_flight=timings.window
+            )
         await transport.start()
         controller = UpdateController(
             gateway=transport,
@@ -148,23 +200,19 @@ class SimulatedChain:
         self._controller_task = asyncio.create_task(controller.run(self._controller_stop))
         return controller
 
-    def _simulated_clock(self) -> Callable[[], datetime]:
+    def __post_init__(self) -> None:
         speed = self.timings.sim_speed
-        if speed == 1.0:
-            return self.clock
         origin = self.clock()
 
         def simulated_now() -> datetime:
             return origin + (self.clock() - origin) * speed
 
-        return simulated_now
+        # One origin for the whole run: every simulated label lives on the same time line.
+        self.simulated_clock: Callable[[], datetime] = self.clock if speed == 1.0 else simulated_now
 
-    def label_png(self, label_id: str) -> bytes:
-        for site in self.sites.values():
-            label = site.gateway.labels.get(label_id)
-            if label is not None:
-                return label.display_png(now=self.clock())
-        raise KeyError(label_id)
+    def label_png(self, store: str, label_id: str) -> bytes:
+        """Exactly the pixels the label's panel shows now."""
+        return self.labels[store][label_id].display_png(now=self.simulated_clock())
 
     async def close(self) -> None:
         if self._controller_task is not None:

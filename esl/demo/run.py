@@ -14,6 +14,7 @@ on every simulated shelf label.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import shutil
 import time
@@ -37,6 +38,7 @@ from esl.services.health import StoreHealth, label_health
 from esl.services.keys import Role, create_key
 from esl.settings import Settings
 from firmware_sim.faults import FaultPlan, RadioConditions
+from gateways.base import TransportKind
 
 __all__ = ["DemoOptions", "DemoReport", "run_demo"]
 
@@ -51,6 +53,7 @@ class DemoOptions:
     loss: float = 0.0
     offline: int = 0  # labels out of radio range for the whole run, over all stores
     broker_url: str | None = None
+    transport: TransportKind = TransportKind.MQTT
     seed: int = 7
     timeout_s: float = 120.0
     timings: ChainTimings = field(default_factory=ChainTimings)
@@ -171,6 +174,8 @@ async def run_demo(
     """Run the demo; with `keep_serving`, keep everything up until that event is set."""
     if options.stores < 1:
         raise ValueError("--stores must be at least 1")
+    if options.transport is TransportKind.BLE and (options.loss or options.offline):
+        raise ValueError("--loss and --offline simulate the MQTT store gateways' radio; not BLE")
     out_dir = options.out_dir
     _fresh_out_dir(out_dir)
     now = clock()
@@ -192,13 +197,18 @@ async def run_demo(
     server = ServerThread(create_app(settings, engine=engine)).start()
     deadline = time.monotonic() + options.timeout_s
     try:
-        async with configured_broker(options.broker_url) as broker:
+        over_mqtt = options.transport is TransportKind.MQTT
+        broker_context = (
+            configured_broker(options.broker_url) if over_mqtt else contextlib.nullcontext(None)
+        )
+        async with broker_context as broker:
             chain = SimulatedChain(
                 engine=engine,
                 broker=broker,
                 state_dir=out_dir / "sim",
                 clock=clock,
                 timings=options.timings,
+                transport=options.transport,
             )
             try:
                 skus = sorted(sample.catalogue.products)
@@ -214,7 +224,9 @@ async def run_demo(
                             radio=RadioConditions(loss_rate=options.loss),
                             offline_labels=offline,
                             offline_for_s=options.timeout_s * 10,
-                        ),
+                        )
+                        if over_mqtt
+                        else None,
                     )
                 reachable = options.stores * options.labels - options.offline
                 await chain.start_gateways()
@@ -256,10 +268,10 @@ async def run_demo(
 
 def _report(chain: SimulatedChain, api_url: str, out_dir: Path, seconds: float) -> DemoReport:
     previews = out_dir / "labels"
-    for store, site in chain.sites.items():
+    for store, shelf in chain.labels.items():
         (previews / store).mkdir(parents=True, exist_ok=True)
-        for label_id in site.gateway.labels:
-            (previews / store / f"{label_id}.png").write_bytes(chain.label_png(label_id))
+        for label_id in shelf:
+            (previews / store / f"{label_id}.png").write_bytes(chain.label_png(store, label_id))
     with chain.sessions() as session:
         health = label_health(session, now=chain.clock())
     labels, acked, pending, failed = _totals(health)
