@@ -54,6 +54,8 @@ class ChainTimings:
     retry_base_delay: timedelta = timedelta(milliseconds=500)
     retry_max_delay: timedelta = timedelta(seconds=3)
     max_attempts: int = 4
+    # A busy label is refreshing its panel: about 15 s of simulated time on 2.9" BWR.
+    busy_delay: timedelta = timedelta(seconds=16)
     window: int = 64
     poll_every: timedelta = timedelta(milliseconds=100)
     # Simulated time runs this many times faster than the controller's clock (check-ins,
@@ -192,6 +194,7 @@ class SimulatedChain:
                     base_delay=timings.retry_base_delay,
                     max_delay=timings.retry_max_delay,
                     max_attempts=timings.max_attempts,
+                    busy_delay=timings.busy_delay / timings.sim_speed,
                 ),
             ),
         )

@@ -25,6 +25,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
 from sqlalchemy import or_, select
+from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Session, sessionmaker
 
 from esl.db.models import (
@@ -92,15 +93,26 @@ class UpdateController:
     async def run(self, stop: asyncio.Event) -> None:
         dispatching = asyncio.create_task(self.dispatcher.run(stop))
         try:
+            loop = asyncio.get_running_loop()
+            executor = self.dispatcher.executor
             while not stop.is_set() and not dispatching.done():
-                for _ in self._planning_steps():
-                    # Between chunks the dispatcher sends what is planned already.
-                    await asyncio.sleep(0.001)
+                steps = self._planning_steps()
+                # One chunk at a time on the database thread: between chunks the
+                # dispatcher sends what is planned already.
+                try:
+                    while await loop.run_in_executor(executor, next, steps, None) is not None:
+                        pass
+                except OperationalError as error:
+                    # Rolled back; planning is idempotent, the next poll does it again.
+                    log.warning("planning failed, trying again at the next poll: %s", error)
                 with contextlib.suppress(TimeoutError):
                     await asyncio.wait_for(stop.wait(), self.settings.poll_every.total_seconds())
         finally:
             stop.set()
-            await dispatching
+            try:
+                await dispatching
+            finally:
+                self.dispatcher.executor.shutdown(wait=True)
 
     def plan_due_work(self) -> int:
         """Plan whatever is due now; the number of frames written to the outbox."""
@@ -155,6 +167,8 @@ class UpdateController:
                 )
                 if finish is not None and index == len(chunks) - 1:
                     finish(session)
+            if result.planned:
+                self.dispatcher.notice_new_work()
             if result.unplannable:
                 log.warning("%d labels cannot be planned", len(result.unplannable))
             yield result.planned

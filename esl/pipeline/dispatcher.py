@@ -23,11 +23,13 @@ import contextlib
 import logging
 import random
 from collections.abc import Collection, Mapping
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy import insert, select, update
+from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Session, sessionmaker
 
 from esl.db.models import (
@@ -68,6 +70,8 @@ log = logging.getLogger(__name__)
 
 GatewayKey = tuple[str, str]  # (store, gateway)
 # Parked for these reasons, an update is worth another try as soon as the label is heard.
+# How often to look for store gateways that got work (planning adds them sooner).
+_GATEWAY_SCAN = timedelta(seconds=1)
 _RETRY_WHEN_HEARD = (ParkReason.OFFLINE.value, ParkReason.FLAT_BATTERY.value)
 
 
@@ -109,6 +113,7 @@ class Dispatcher:
         window: int = 64,
         batch: int = 1000,
         tick_s: float = 0.02,
+        executor: ThreadPoolExecutor | None = None,
     ) -> None:
         if window < 1:
             raise ValueError("the window must hold at least one frame")
@@ -126,19 +131,32 @@ class Dispatcher:
         self._windows: dict[GatewayKey, _GatewayWindow] = {}
         self._flight_of: dict[tuple[str, int], GatewayKey] = {}
         self._uplinks: list[Uplink] = []
+        self._statuses: list[GatewayStatus | TransportStatus] = []
+        self._gateways_seen_at: datetime | None = None
         self._wake = asyncio.Event()
         self._sends: set[asyncio.Task[None]] = set()
+        # All database work runs on this one thread: SQLite waits for its lock there,
+        # never on the event loop (an API served by the same loop keeps committing).
+        self.executor = executor or ThreadPoolExecutor(1, thread_name_prefix="esl-pipeline")
 
     # ------------------------------------------------------------ running
 
     async def run(self, stop: asyncio.Event) -> None:
         """Dispatch until `stop` is set. The gateway must be started already."""
-        self.recover()
+        loop = asyncio.get_running_loop()
+        await loop.run_in_executor(self.executor, self.recover)
         events = asyncio.create_task(self._consume_events())
         try:
             while not stop.is_set():
-                self.step()
                 self._wake.clear()
+                try:
+                    self._hand_over(await loop.run_in_executor(self.executor, self.work))
+                except OperationalError as error:
+                    # The database refused a round (locked, gone for a moment): its
+                    # transaction rolled back, so start over from what the database says.
+                    log.warning("dispatch round failed, recovering: %s", error)
+                    await asyncio.sleep(self.tick_s * 50)
+                    await loop.run_in_executor(self.executor, self.start_over)
                 with contextlib.suppress(TimeoutError):
                     await asyncio.wait_for(self._wake.wait(), self.tick_s)
         finally:
@@ -158,13 +176,42 @@ class Dispatcher:
                 .values(status="pending", not_before=now)
             )
 
+    def start_over(self) -> None:
+        """Forget the in-flight view and take the database's again (after a failed round)."""
+        for window in self._windows.values():
+            window.flights.clear()
+        self._flight_of.clear()
+        self.recover()
+
     def step(self) -> None:
-        """One round: settle answers, expire timeouts, fill every window."""
-        if self._uplinks:
-            uplinks, self._uplinks = self._uplinks[: self.batch], self._uplinks[self.batch :]
-            self.settle(uplinks)
+        """One round on the calling thread (tests): `work`, then hand the frames over."""
+        self._hand_over(self.work())
+
+    def work(self) -> list[Downlink]:
+        """One round of database work: gateway news, answers, timeouts, then the frames
+        that fit in the windows (marked sent); the caller hands them to the transport."""
+        statuses, self._statuses = self._statuses, []
+        for status in statuses:
+            if isinstance(status, GatewayStatus):
+                self._gateway_status(status)
+            else:
+                self._link_restored()
+        uplinks, self._uplinks = self._uplinks, []
+        for start in range(0, len(uplinks), self.batch):
+            self.settle(uplinks[start : start + self.batch])
         self._expire()
-        self._fill_windows()
+        return self._fill_windows()
+
+    def notice_new_work(self) -> None:
+        """Planning wrote frames: look for their gateways in the next round."""
+        self._gateways_seen_at = None
+
+    def _hand_over(self, downlinks: list[Downlink]) -> None:
+        loop = asyncio.get_running_loop()
+        for downlink in downlinks:
+            task = loop.create_task(self._send(downlink))
+            self._sends.add(task)
+            task.add_done_callback(self._sends.discard)
 
     async def _consume_events(self) -> None:
         async for event in self.gateway.events():
@@ -175,29 +222,35 @@ class Dispatcher:
             self._uplinks.append(event)
             if len(self._uplinks) >= self.batch:
                 self._wake.set()
-        elif isinstance(event, GatewayStatus):
-            self._gateway_status(event)
-        elif isinstance(event, TransportStatus) and event.connected:
-            # The link to the broker was down: deadlines ran while nothing could travel.
-            fresh = self.clock() + self.policy.ack_timeout
-            for window in self._windows.values():
-                for flight in window.flights.values():
-                    flight.deadline = max(flight.deadline, fresh)
+        elif isinstance(event, GatewayStatus) or (
+            isinstance(event, TransportStatus) and event.connected
+        ):
+            self._statuses.append(event)
+            self._wake.set()
+
+    def _link_restored(self) -> None:
+        # The link to the broker was down: deadlines ran while nothing could travel.
+        fresh = self.clock() + self.policy.ack_timeout
+        for window in self._windows.values():
+            for flight in window.flights.values():
+                flight.deadline = max(flight.deadline, fresh)
 
     # ------------------------------------------------------------ sending
 
-    def _fill_windows(self) -> None:
+    def _fill_windows(self) -> list[Downlink]:
         now = self.clock()
         with self.sessions.begin() as session:
-            due_gateways = session.execute(
-                select(OutboxRow.store, OutboxRow.gateway)
-                .where(OutboxRow.status == "pending", OutboxRow.not_before <= now)
-                .distinct()
-            )
+            if self._gateways_seen_at is None or now - self._gateways_seen_at > _GATEWAY_SCAN:
+                # Which gateways have work: a scan of the pending rows, so not every round.
+                for store, gateway in session.execute(
+                    select(OutboxRow.store, OutboxRow.gateway)
+                    .where(OutboxRow.status == "pending")
+                    .distinct()
+                ):
+                    self._windows.setdefault((store, gateway), _GatewayWindow())
+                self._gateways_seen_at = now
             sending: list[tuple[GatewayKey, int, str, int, bytes]] = []
-            for store, gateway in list(due_gateways):
-                key = (store, gateway)
-                window = self._windows.setdefault(key, _GatewayWindow())
+            for key, window in list(self._windows.items()):
                 free = self.window - len(window.flights)
                 if free <= 0 or not window.online:
                     continue
@@ -205,16 +258,17 @@ class Dispatcher:
                     select(OutboxRow.id, OutboxRow.label_id, OutboxRow.sequence, OutboxRow.payload)
                     .where(
                         OutboxRow.status == "pending",
-                        OutboxRow.store == store,
-                        OutboxRow.gateway == gateway,
+                        OutboxRow.gateway == key[1],
                         OutboxRow.not_before <= now,
+                        OutboxRow.store == key[0],
                     )
-                    .order_by(OutboxRow.id)
+                    # The index order (status, gateway, not_before): no sort of the backlog.
+                    .order_by(OutboxRow.not_before)
                     .limit(free)
                 )
                 sending += [(key, *row) for row in rows]
             if not sending:
-                return
+                return []
             ids = [row_id for _, row_id, _, _, _ in sending]
             for start in range(0, len(ids), 500):
                 session.execute(
@@ -223,15 +277,13 @@ class Dispatcher:
                     .values(status="sent", sent_at=now, attempts=OutboxRow.attempts + 1)
                 )
         deadline = now + self.policy.ack_timeout
+        downlinks = []
         for key, row_id, label_id, sequence, payload in sending:
             self._windows[key].flights[row_id] = _Flight(row_id, label_id, sequence, deadline)
             self._flight_of[(label_id, sequence)] = key
-            task = asyncio.get_running_loop().create_task(
-                self._send(Downlink(key[0], key[1], label_id, payload))
-            )
-            self._sends.add(task)
-            task.add_done_callback(self._sends.discard)
+            downlinks.append(Downlink(key[0], key[1], label_id, payload))
         self.counts.sent += len(sending)
+        return downlinks
 
     async def _send(self, downlink: Downlink) -> None:
         try:
@@ -279,7 +331,8 @@ class Dispatcher:
             log.info("parked %s seq %d: %s", row.label_id, row.sequence, park_reason)
         else:
             row.status = "pending"
-            row.not_before = now + self.policy.delay_after(row.attempts, rng=self.rng)
+            busy = park_reason == ParkReason.BUSY.value
+            row.not_before = now + self.policy.delay_after(row.attempts, rng=self.rng, busy=busy)
             self.counts.retried += 1
 
     def _gateway_status(self, status: GatewayStatus) -> None:
@@ -312,7 +365,6 @@ class Dispatcher:
                 )
                 for flight in list(window.flights.values()):
                     self._release(flight.label_id, flight.sequence, flight.row_id)
-        self._wake.set()
 
     # ------------------------------------------------------------ answers
 

@@ -25,6 +25,7 @@ from typing import Any
 from sqlalchemy import insert, select, update
 from sqlalchemy.orm import Session
 
+from esl.audit.recording import record_label_content
 from esl.db.models import (
     LabelBindingRow,
     LabelRow,
@@ -37,14 +38,14 @@ from esl.db.models import (
 from esl.pipeline.errors import UnplannableLabelError
 from esl.services.catalogue_loading import load_catalogue_slice, load_ledger_for_skus
 from gateways.protocol import ImageEncoding, ImageUpdate, LabelFrame, encode_frame
-from pricing import Catalogue, Channel, PriceLedger, resolve
+from pricing import Catalogue, Channel, PriceLedger, ResolvedPrice, resolve
 from pricing.errors import PricingError
 from rendering.cache import RenderCache, RenderedLabel
 from rendering.content import LabelContent
 from rendering.display_models import get_display_model
 from rendering.encoding import Planes, content_hash
 from rendering.errors import RenderingError
-from rendering.templates import default_template
+from rendering.templates import Fill, Template, default_template
 
 __all__ = [
     "OPEN_STATUSES",
@@ -131,6 +132,10 @@ class LabelPlanner:
         self.currency = currency
         self._planes: dict[str, tuple[str, Planes]] = {}
         self._unstored: set[str] = set()
+        self._traced: set[str] = set()  # content hashes recorded for the audit
+        self._contents: dict[
+            tuple[str, str, datetime, bool], tuple[ResolvedPrice, LabelContent, str]
+        ] = {}
 
     # ------------------------------------------------------------ planning
 
@@ -155,6 +160,7 @@ class LabelPlanner:
         re-plan must not undo a scheduled flip).
         """
         result = PlanResult()
+        self._contents = {}  # prices may change between plans: resolve afresh each time
         targets = self._targets(session, label_ids)
         if not targets:
             return result
@@ -217,26 +223,13 @@ class LabelPlanner:
             raise UnplannableLabelError(target.label_id, "no gateway reaches it")
         try:
             model = get_display_model(target.model)
-            product = catalogue.products[target.sku]
-            resolved = resolve(
-                catalogue,
-                sku=target.sku,
-                channel=Channel.STORE,
-                store=target.store,
-                at=at,
-                ledger=ledger,
-                locale=self.locale,
-            )
-            content = LabelContent.from_resolved(
-                product=product,
-                price=resolved,
-                store=catalogue.stores.get(target.store),
-                locale=self.locale,
+            template = default_template(model)
+            resolved, content, fingerprint = self._content(
+                catalogue, ledger, target, at=at, with_store=_shows_store(template)
             )
         except (PricingError, RenderingError, KeyError) as error:
             raise UnplannableLabelError(target.label_id, f"no content: {error}") from error
-        template = default_template(model)
-        desired_key = f"{template.cache_key}|{model.id}|{content.fingerprint}"
+        desired_key = f"{template.cache_key}|{model.id}|{fingerprint}"
         if (
             state.desired_key == desired_key
             and state.desired_display_at == display_at
@@ -246,6 +239,14 @@ class LabelPlanner:
         rendered = self.cache.render(content, model=model, template=template)
         digest = rendered.content_hash.hex()
         self._remember(digest, model.id, rendered.planes)
+        if digest not in self._traced:
+            # The audit answers "which price does this image show" from this record.
+            record_label_content(
+                session, content_hash=digest, content=content, resolved=resolved, at=now
+            )
+            if len(self._traced) >= _MAX_PLANES:
+                self._traced.clear()
+            self._traced.add(digest)
         state.desired_key = desired_key
         state.desired_hash = digest
         state.desired_display_at = display_at
@@ -282,12 +283,16 @@ class LabelPlanner:
     ) -> tuple[list[str], set[str]]:
         """The bound labels among `label_ids`, round-robin over their gateways (so every
         chunk planned feeds every store), and the SKUs they show."""
-        by_gateway: dict[str | None, list[str]] = {}
-        skus: set[str] = set()
+        by_gateway: dict[str | None, list[_Target]] = {}
         for target in self._targets(session, label_ids):
-            by_gateway.setdefault(target.gateway, []).append(target.label_id)
-            skus.add(target.sku)
-        queues = list(by_gateway.values())
+            by_gateway.setdefault(target.gateway, []).append(target)
+        # Within a gateway, labels of one product follow each other: one render serves
+        # them all while it is still in the render cache.
+        queues = [
+            [t.label_id for t in sorted(targets, key=lambda t: (t.sku, t.label_id))]
+            for targets in by_gateway.values()
+        ]
+        skus = {t.sku for targets in by_gateway.values() for t in targets}
         ordered = [
             queue[position]
             for position in range(max((len(queue) for queue in queues), default=0))
@@ -295,6 +300,42 @@ class LabelPlanner:
             if position < len(queue)
         ]
         return ordered, skus
+
+    def _content(
+        self,
+        catalogue: Catalogue,
+        ledger: PriceLedger,
+        target: _Target,
+        *,
+        at: datetime,
+        with_store: bool,
+    ) -> tuple[ResolvedPrice, LabelContent, str]:
+        """The price and content of (SKU, store) at `at`; labels of one product in one
+        store (several facings) share them, so each is resolved once per plan.
+
+        The store's name goes into the content only when the template prints it: else
+        the same price in many stores is one content, rendered once.
+        """
+        key = (target.sku, target.store, at, with_store)
+        known = self._contents.get(key)
+        if known is None:
+            resolved = resolve(
+                catalogue,
+                sku=target.sku,
+                channel=Channel.STORE,
+                store=target.store,
+                at=at,
+                ledger=ledger,
+                locale=self.locale,
+            )
+            content = LabelContent.from_resolved(
+                product=catalogue.products[target.sku],
+                price=resolved,
+                store=catalogue.stores.get(target.store) if with_store else None,
+                locale=self.locale,
+            )
+            known = self._contents[key] = (resolved, content, content.fingerprint)
+        return known
 
     # ------------------------------------------------------------ frames
 
@@ -455,3 +496,7 @@ class LabelPlanner:
                     for model, planes in (self._planes[digest],)
                 ],
             )
+
+
+def _shows_store(template: Template) -> bool:
+    return any(region.fill is Fill.STORE_FOOTER for region in template.regions)

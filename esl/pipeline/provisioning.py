@@ -11,9 +11,10 @@ from __future__ import annotations
 from collections.abc import Iterable
 from datetime import datetime
 
+from sqlalchemy import insert, select
 from sqlalchemy.orm import Session
 
-from esl.db.models import GatewayRow, LabelModelRow, LabelRow, StoreRow
+from esl.db.models import GatewayRow, LabelModelRow, LabelRow, StoreRow, core_table
 from esl.errors import ConflictError, NotFoundError
 from firmware_sim.fleet import LabelProvision
 from gateways.protocol import check_label_key
@@ -42,35 +43,51 @@ def register_provisioned_labels(
         session.add(GatewayRow(id=gateway, store=store, transport="mqtt", name=gateway))
     elif gateway_row.store != store:
         raise ConflictError(f"gateway {gateway} serves store {gateway_row.store}", field="gateway")
-    added = 0
+    provisions = list(provisions)
+    ids = [p.label_id for p in provisions]
+    existing: dict[str, tuple[bytes, str]] = {}
+    for start in range(0, len(ids), 500):
+        for label_id, key, label_store in session.execute(
+            select(LabelRow.id, LabelRow.secret_key, LabelRow.store).where(
+                LabelRow.id.in_(ids[start : start + 500])
+            )
+        ):
+            existing[label_id] = (key, label_store)
+    models: set[str] = set()
+    new_rows: list[dict[str, object]] = []
     for provision in provisions:
         check_label_key(provision.key)
-        if session.get(LabelModelRow, provision.model_id) is None:
-            model = get_display_model(provision.model_id)
-            session.add(
-                LabelModelRow(
-                    id=model.id, width=model.width, height=model.height, accent_colour=model.accent
+        if provision.model_id not in models:
+            models.add(provision.model_id)
+            if session.get(LabelModelRow, provision.model_id) is None:
+                model = get_display_model(provision.model_id)
+                session.add(
+                    LabelModelRow(
+                        id=model.id,
+                        width=model.width,
+                        height=model.height,
+                        accent_colour=model.accent,
+                    )
                 )
-            )
-            session.flush()
-        existing = session.get(LabelRow, provision.label_id)
-        if existing is not None:
-            if existing.secret_key != provision.key or existing.store != store:
+                session.flush()
+        if provision.label_id in existing:
+            if existing[provision.label_id] != (provision.key, store):
                 raise ConflictError(
                     f"label {provision.label_id} is registered with another key or store",
                     label_id=provision.label_id,
                 )
             continue
-        session.add(
-            LabelRow(
-                id=provision.label_id,
-                store=store,
-                model=provision.model_id,
-                gateway=gateway,
-                secret_key=provision.key,
-                registered_at=now,
-            )
+        new_rows.append(
+            {
+                "id": provision.label_id,
+                "store": store,
+                "model": provision.model_id,
+                "gateway": gateway,
+                "secret_key": provision.key,
+                "registered_at": now,
+            }
         )
-        added += 1
     session.flush()
-    return added
+    if new_rows:
+        session.execute(insert(core_table(LabelRow)), new_rows)
+    return len(new_rows)

@@ -22,6 +22,9 @@ class RetryPolicy:
     max_delay: timedelta = timedelta(minutes=10)
     jitter: float = 0.2
     max_attempts: int = 5
+    # A label that answers "busy" is alive and refreshing its panel (three-colour e-paper
+    # takes about 15 s): asking again sooner only spends its battery and our attempts.
+    busy_delay: timedelta = timedelta(seconds=20)
 
     def __post_init__(self) -> None:
         if self.max_attempts < 1:
@@ -33,13 +36,16 @@ class RetryPolicy:
         if self.ack_timeout <= timedelta(0):
             raise ValueError("the acknowledgement timeout must be positive")
 
-    def delay_after(self, attempts: int, *, rng: random.Random) -> timedelta:
-        """How long to wait before the next send, after `attempts` unanswered sends."""
+    def delay_after(self, attempts: int, *, rng: random.Random, busy: bool = False) -> timedelta:
+        """How long to wait before the next send, after `attempts` sends; at least
+        `busy_delay` when the label said it was busy."""
         if attempts < 1:
             return timedelta(0)
         # Capping the exponent first keeps 2**n from growing without bound.
         exponent = min(attempts - 1, 32)
         nominal = min(self.base_delay * (2**exponent), self.max_delay)
+        if busy:
+            nominal = max(nominal, self.busy_delay)
         factor = 1.0 + rng.uniform(-self.jitter, self.jitter)
         delay: timedelta = nominal * factor
         return delay

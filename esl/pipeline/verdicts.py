@@ -25,6 +25,7 @@ class ParkReason(StrEnum):
     """Why an update stopped being retried, as shown by `esl health` and the API."""
 
     OFFLINE = "offline"  # no answer after every attempt
+    BUSY = "busy"  # answered every attempt, but was always busy (refreshing, queue full)
     FLAT_BATTERY = "flat battery"
     REJECTED = "rejected"  # the label refused it for good; the reason code says why
 
@@ -33,8 +34,8 @@ class ParkReason(StrEnum):
 _NO_SCHEDULING = frozenset(
     {ReasonCode.INVALID_IMAGE_INDEX, ReasonCode.INVALID_OPCODE, ReasonCode.INVALID_PARAMETERS}
 )
-# Damage in transit or a busy label: the very same frame may well succeed later.
-_RESEND = frozenset({ReasonCode.CORRUPT_CHUNK, ReasonCode.RETRY, ReasonCode.QUEUE_FULL})
+# A busy label: the very same frame will succeed once its panel has refreshed.
+_BUSY = frozenset({ReasonCode.RETRY, ReasonCode.QUEUE_FULL})
 
 
 def verdict_for(response: LabelResponse, *, scheduled: bool) -> tuple[Verdict, str]:
@@ -50,6 +51,9 @@ def verdict_for(response: LabelResponse, *, scheduled: bool) -> tuple[Verdict, s
     if reason is ReasonCode.INSUFFICIENT_BATTERY:
         # Transient for the label (a battery may recover a little), final for the shelf.
         return Verdict.RETRY, ParkReason.FLAT_BATTERY.value
-    if reason in _RESEND:
+    if reason in _BUSY:
+        return Verdict.RETRY, ParkReason.BUSY.value
+    if reason is ReasonCode.CORRUPT_CHUNK:
+        # Damaged in transit: the radio link is bad, the frame itself is fine.
         return Verdict.RETRY, ParkReason.OFFLINE.value
     return Verdict.PARK, f"{ParkReason.REJECTED.value}: {reason.name}"

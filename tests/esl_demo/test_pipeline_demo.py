@@ -78,3 +78,30 @@ def test_asking_for_more_stores_than_the_sample_has_is_refused_with_the_reason(
     result = CliRunner().invoke(app, ["demo", "--stores", "9", "--out", str(tmp_path / "d")])
     assert result.exit_code != 0
     assert "at most" in result.output
+
+
+def test_the_demo_over_ble_acknowledges_every_label(tmp_path: Path) -> None:
+    result = CliRunner().invoke(
+        app,
+        [
+            "demo",
+            "--transport",
+            "ble",
+            "--labels",
+            "20",
+            "--sim-speed",
+            "20",
+            "--json",
+            "--out",
+            str(tmp_path / "ble-demo"),
+        ],
+    )
+    assert result.exit_code == 0, result.output
+    summary = json.loads(result.stdout.strip().splitlines()[-1])
+    assert (summary["labels"], summary["acked"], summary["pending"], summary["failed"]) == (
+        40,
+        40,
+        0,
+        0,
+    )
+    assert len(list((tmp_path / "ble-demo" / "labels").glob("*/*.png"))) == 40

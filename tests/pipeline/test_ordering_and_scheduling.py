@@ -164,3 +164,24 @@ def _refusal(world: World, label_id: str, sequence: int) -> bytes:
         opcode=Opcode.IMAGE_UPDATE,
     )
     return encode_response(refusal, key=world.keys[label_id])
+
+
+async def test_after_a_failed_round_the_dispatcher_resends_from_the_database(
+    world: World,
+) -> None:
+    world.controller.plan_due_work()
+    await world.send_due()
+    sent = world.gateway.take()
+    assert len(sent) == 2
+    # A round the database refused: the in-flight view is dropped, the rows are the truth.
+    world.dispatcher.start_over()
+    await world.send_due()
+    again = world.gateway.take()
+    assert [d.payload for d in again] == [d.payload for d in sent]  # same frames, same sequences
+    # The first copies' answers and the second copies' (the label's stored answer) both
+    # arrive; each label's update is settled once.
+    world.dispatcher.settle(radio(sent + again, world.labels, now=world.clock.now))
+    for label_id in world.labels:
+        assert world.rows(label_id) == [(1, "acked")]
+    assert world.dispatcher.counts.acked == 2
+    assert world.dispatcher.counts.late_answers == 2

@@ -59,6 +59,14 @@ def test_jitter_spreads_labels_that_failed_together() -> None:
     assert len(delays) > 40
 
 
+def test_a_busy_label_is_asked_again_no_sooner_than_a_panel_refresh() -> None:
+    policy = RetryPolicy(base_delay=timedelta(seconds=1), busy_delay=timedelta(seconds=20))
+    rng = random.Random(1)
+    for attempts in range(1, 5):
+        assert policy.delay_after(attempts, rng=rng, busy=True) >= timedelta(seconds=16)
+        assert policy.delay_after(attempts, rng=rng) < timedelta(seconds=16)
+
+
 def test_attempts_are_bounded() -> None:
     assert not POLICY.exhausted(4)
     assert POLICY.exhausted(5)
@@ -72,7 +80,8 @@ def test_attempts_are_bounded() -> None:
         (ReasonCode.SUCCESS, False, Verdict.ACKED, ""),
         (ReasonCode.UNKNOWN_BASE_IMAGE, False, Verdict.RESEND_FULL, ""),
         (ReasonCode.CORRUPT_CHUNK, False, Verdict.RETRY, ParkReason.OFFLINE.value),
-        (ReasonCode.RETRY, False, Verdict.RETRY, ParkReason.OFFLINE.value),
+        (ReasonCode.RETRY, False, Verdict.RETRY, ParkReason.BUSY.value),
+        (ReasonCode.QUEUE_FULL, False, Verdict.RETRY, ParkReason.BUSY.value),
         (ReasonCode.INSUFFICIENT_BATTERY, False, Verdict.RETRY, ParkReason.FLAT_BATTERY.value),
         (ReasonCode.INVALID_PARAMETERS, True, Verdict.SEND_AT_INSTANT, ""),
         (ReasonCode.INVALID_IMAGE_INDEX, True, Verdict.SEND_AT_INSTANT, ""),

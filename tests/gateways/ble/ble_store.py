@@ -1,0 +1,114 @@
+"""A simulated store of BLE labels for the driver tests: labels, air, clock, frames.
+
+Everything here is real code (the bleak client, our driver, the label firmware); only
+the radio is simulated, by `firmware_sim.ble`.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+
+from firmware_sim.ble import BleLabel, SimulatedAir, simulated_client_factory
+from firmware_sim.hardware import hardware_for
+from firmware_sim.label import SimulatedLabel
+from gateways.base import Downlink
+from gateways.ble.control_point import EslAddress
+from gateways.ble.driver import BleGateway, BleLabelAddress
+from gateways.ble.link import ClientFactory, ConnectPolicy
+from gateways.protocol import Command, LabelFrame, derive_label_key, encode_frame
+from rendering.display_models import get_display_model
+
+T0 = datetime(2026, 11, 23, 6, 0, tzinfo=UTC)
+SITE_SECRET = b"ble-test-site-secret-0123456789"
+STORE = "S001"
+MODEL_ID = "2.9-bwr"
+# No waiting between connection attempts: the simulated radio answers at once.
+FAST = ConnectPolicy(attempts=3, first_delay_s=0.0, max_delay_s=0.0, response_timeout_s=2.0)
+
+
+class Clock:
+    """A clock the test moves by hand."""
+
+    def __init__(self, start: datetime = T0) -> None:
+        self.now = start
+
+    def __call__(self) -> datetime:
+        return self.now
+
+    def advance(self, delta: timedelta) -> None:
+        self.now += delta
+
+
+def address_of(index: int) -> str:
+    return f"C0:FF:EE:00:{index >> 8:02X}:{index & 0xFF:02X}"
+
+
+def label_id_of(index: int) -> str:
+    return f"{STORE}-ble-{index:04d}"
+
+
+def key_of(label_id: str) -> bytes:
+    return derive_label_key(SITE_SECRET, label_id)
+
+
+@dataclass
+class BleStore:
+    clock: Clock
+    air: SimulatedAir
+    sequences: dict[str, int] = field(default_factory=dict)
+
+    @property
+    def client_factory(self) -> ClientFactory:
+        return simulated_client_factory(self.air)
+
+    def label(self, index: int) -> BleLabel:
+        found = self.air.label(address_of(index))
+        assert found is not None
+        return found
+
+    def addresses(self, count: int) -> list[BleLabelAddress]:
+        return [
+            BleLabelAddress(label_id_of(i), address=address_of(i), esl_id=i)
+            for i in range(1, count + 1)
+        ]
+
+    def gateway(self, count: int, *, max_connections: int = 3) -> BleGateway:
+        return BleGateway(
+            self.addresses(count),
+            store=STORE,
+            gateway="ble0",
+            client_factory=self.client_factory,
+            max_connections=max_connections,
+            connect_policy=FAST,
+            clock=self.clock,
+        )
+
+    def frame(self, index: int, command: Command, *, key: bytes | None = None) -> Downlink:
+        label_id = label_id_of(index)
+        sequence = self.sequences.get(label_id, 0) + 1
+        self.sequences[label_id] = sequence
+        payload = encode_frame(
+            LabelFrame(label_id=label_id, sequence=sequence, command=command),
+            key=key or key_of(label_id),
+        )
+        return Downlink(store=STORE, gateway="ble0", label_id=label_id, payload=payload)
+
+
+def make_store(count: int, *, associated: bool = True, model_id: str = MODEL_ID) -> BleStore:
+    """`count` labels (ESL IDs 1..count); associated ones already have address and key."""
+    clock = Clock()
+    hardware = hardware_for(get_display_model(model_id))
+    labels = []
+    for index in range(1, count + 1):
+        label_id = label_id_of(index)
+        key = key_of(label_id) if associated else None
+        ble = BleLabel(
+            address=address_of(index),
+            label=SimulatedLabel(label_id=label_id, hardware=hardware, key=key, now=clock()),
+            key=key,
+        )
+        if associated:
+            ble.esl_address = EslAddress(esl_id=index)
+        labels.append(ble)
+    return BleStore(clock=clock, air=SimulatedAir(labels, clock=clock))

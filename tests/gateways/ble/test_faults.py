@@ -1,0 +1,217 @@
+"""What goes wrong on the air reaches the pipeline as a clear reason, and nothing else."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator
+
+import pytest
+from bleak import BleakClient
+
+from firmware_sim.ble import simulated_client_factory
+from gateways.base import GatewayEvent, Uplink
+from gateways.ble.control_point import (
+    DisplayImage,
+    DisplayState,
+    EslErrorResponse,
+    decode_response,
+    encode_command,
+)
+from gateways.ble.driver import BleGateway
+from gateways.ble.errors import BleConnectError, ControlPointRefusedError
+from gateways.ble.esl_service import (
+    CONTROL_POINT_UUID,
+    FRAME_DATA_UUID,
+    FRAME_RESPONSE_UUID,
+    FRAME_TRANSFER_STATUS_UUID,
+)
+from gateways.ble.frame_transfer import encode_begin, encode_chunk
+from gateways.protocol import ImageUpdate, ReasonCode, build_image_update
+from gateways.protocol import decode_response as decode_label_response
+from rendering.display_models import get_display_model
+from rendering.encoding import Planes, planes_from_image
+from rendering.render import render_label
+from tests.gateways.ble.ble_store import address_of, key_of, label_id_of, make_store
+from tests.rendering.label_samples import PROMOTION
+
+MODEL = get_display_model("2.9-bwr")
+PLANES: Planes = planes_from_image(render_label(PROMOTION, model=MODEL), has_accent=True)
+ESL_ERROR_CODES = [code for code in ReasonCode if 0x01 <= code <= 0x0C]
+
+
+def _update() -> ImageUpdate:
+    return build_image_update(PLANES, model_id=MODEL.id)
+
+
+async def test_a_dropped_connection_resumes_where_the_label_stopped() -> None:
+    store = make_store(1)
+    frame = store.frame(1, _update())
+    store.label(1).faults.drop_at_offset = len(frame.payload) // 2
+    async with store.gateway(1) as gateway:
+        await gateway.send(frame)
+
+    delivery = gateway.deliveries[label_id_of(1)]
+    assert delivery.connections == 2
+    first, second = delivery.transfers
+    assert first.started_at == 0
+    assert second.started_at >= len(frame.payload) // 2
+    assert first.bytes_sent + second.bytes_sent == len(frame.payload)
+    assert delivery.resumed
+    assert store.label(1).label.shown == PLANES
+
+
+async def test_a_label_that_refuses_connections_is_tried_again() -> None:
+    store = make_store(1)
+    store.label(1).faults.refuse_connections = 2
+    async with store.gateway(1) as gateway:
+        await gateway.send(store.frame(1, _update()))
+    assert store.label(1).label.shown == PLANES
+
+
+async def test_a_label_that_never_answers_fails_the_send_with_a_gateway_error() -> None:
+    store = make_store(1)
+    store.label(1).faults.refuse_connections = 100
+    async with store.gateway(1) as gateway:
+        with pytest.raises(BleConnectError) as caught:
+            await gateway.send(store.frame(1, _update()))
+    assert caught.value.fields["address"] == address_of(1)
+    assert store.label(1).label.shown is None
+
+
+async def test_a_chunk_damaged_on_the_air_is_sent_again_not_the_whole_frame() -> None:
+    store = make_store(1)
+    store.label(1).faults.corrupt_chunks = 2
+    frame = store.frame(1, _update())
+    async with store.gateway(1) as gateway:
+        await gateway.send(frame)
+    (transfer,) = gateway.deliveries[label_id_of(1)].transfers
+    assert len(frame.payload) < transfer.bytes_sent <= len(frame.payload) + 2 * 236
+    assert store.label(1).label.shown == PLANES
+
+
+@pytest.mark.parametrize("code", ESL_ERROR_CODES, ids=[code.name for code in ESL_ERROR_CODES])
+async def test_every_esl_error_code_reaches_the_pipeline_as_the_signed_reason(
+    code: ReasonCode,
+) -> None:
+    store = make_store(1)
+    store.label(1).faults.refuse_next = code
+    async with store.gateway(1) as gateway:
+        await gateway.send(store.frame(1, _update()))
+        events = [event async for event in _drain(gateway)]
+
+    uplink = events[-1]
+    assert isinstance(uplink, Uplink)
+    response = decode_label_response(uplink.payload, key=key_of(label_id_of(1)))
+    assert (response.reason, response.sequence) == (code, 1)
+    assert gateway.deliveries[label_id_of(1)].response == EslErrorResponse(code)
+    assert store.label(1).label.shown is None
+
+
+async def _drain(gateway: BleGateway) -> AsyncIterator[GatewayEvent]:
+    await gateway.stop()
+    async for event in gateway.events():
+        yield event
+
+
+async def test_a_frame_with_a_bad_mac_is_refused_with_a_signed_reason() -> None:
+    store = make_store(1)
+    frame = store.frame(1, _update(), key=bytes(32))
+    async with store.gateway(1) as gateway:
+        await gateway.send(frame)
+    assert gateway.deliveries[label_id_of(1)].response == EslErrorResponse(ReasonCode.BAD_MAC)
+    signed = gateway.deliveries[label_id_of(1)].signed_response
+    assert signed is not None
+    assert decode_label_response(signed, key=key_of(label_id_of(1))).reason is ReasonCode.BAD_MAC
+    assert store.label(1).label.shown is None
+
+
+async def test_an_unassociated_label_refuses_in_the_wrong_state_without_a_signature() -> None:
+    store = make_store(1, associated=False)
+    async with store.gateway(1) as gateway:
+        with pytest.raises(ControlPointRefusedError) as caught:
+            await gateway.send(store.frame(1, _update()))
+    assert caught.value.reason is ReasonCode.INVALID_STATE
+    assert gateway.deliveries[label_id_of(1)].signed_response is None
+
+
+class _RawLink:
+    """A bare bleak client on the simulated air, for what the driver would never send."""
+
+    def __init__(self, client: BleakClient) -> None:
+        self.client = client
+        self.control: list[bytearray] = []
+        self.signed: list[bytearray] = []
+
+    async def start(self) -> None:
+        await self.client.connect()
+        await self.client.start_notify(
+            CONTROL_POINT_UUID, lambda _c, d: self.control.append(bytes(d))
+        )
+        await self.client.start_notify(
+            FRAME_RESPONSE_UUID, lambda _c, d: self.signed.append(bytes(d))
+        )
+
+    async def transfer(self, frame: bytes) -> None:
+        await self.client.write_gatt_char(
+            FRAME_TRANSFER_STATUS_UUID, encode_begin(frame), response=True
+        )
+        for offset in range(0, len(frame), 200):
+            chunk = encode_chunk(offset, frame[offset : offset + 200])
+            await self.client.write_gatt_char(FRAME_DATA_UUID, chunk, response=True)
+
+    async def command(self, value: bytes) -> None:
+        await self.client.write_gatt_char(CONTROL_POINT_UUID, value, response=True)
+        await asyncio.sleep(0)
+
+
+async def test_display_image_without_a_transferred_frame_is_refused_as_wrong_state() -> None:
+    store = make_store(1)
+    link = _RawLink(simulated_client_factory(store.air)(address_of(1)))
+    await link.start()
+    await link.command(encode_command(DisplayImage(esl_id=1, image=0)))
+    assert [decode_response(bytes(value)) for value in link.control] == [
+        EslErrorResponse(ReasonCode.INVALID_STATE)
+    ]
+    assert link.signed == []
+
+
+async def test_a_control_point_command_that_contradicts_the_signed_frame_is_refused() -> None:
+    store = make_store(1)
+    frame = store.frame(1, _update()).payload
+    link = _RawLink(simulated_client_factory(store.air)(address_of(1)))
+    await link.start()
+    await link.transfer(frame)
+    # The frame says image 0; an unauthenticated command must not put it in slot 3.
+    await link.command(encode_command(DisplayImage(esl_id=1, image=3)))
+
+    assert [decode_response(bytes(value)) for value in link.control] == [
+        EslErrorResponse(ReasonCode.INVALID_PARAMETERS)
+    ]
+    (signed,) = link.signed
+    assert decode_label_response(bytes(signed), key=key_of(label_id_of(1))).reason is (
+        ReasonCode.INVALID_PARAMETERS
+    )
+    assert store.label(1).label.pages[3] is None
+
+
+async def test_an_unknown_opcode_and_a_command_for_another_esl_are_refused() -> None:
+    store = make_store(1)
+    link = _RawLink(simulated_client_factory(store.air)(address_of(1)))
+    await link.start()
+    await link.command(b"\x05\x01")
+    await link.command(encode_command(DisplayImage(esl_id=9, image=0)))
+    assert [decode_response(bytes(value)) for value in link.control] == [
+        EslErrorResponse(ReasonCode.INVALID_OPCODE),
+        EslErrorResponse(ReasonCode.INVALID_PARAMETERS),
+    ]
+
+
+async def test_a_transferred_frame_then_the_right_command_is_shown() -> None:
+    store = make_store(1)
+    frame = store.frame(1, _update()).payload
+    link = _RawLink(simulated_client_factory(store.air)(address_of(1)))
+    await link.start()
+    await link.transfer(frame)
+    await link.command(encode_command(DisplayImage(esl_id=1, image=0)))
+    assert [decode_response(bytes(value)) for value in link.control] == [DisplayState(0, 0)]
+    assert store.label(1).label.shown == PLANES

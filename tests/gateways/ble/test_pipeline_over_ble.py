@@ -1,0 +1,191 @@
+"""The update pipeline drives BLE labels with the same code it drives MQTT labels with:
+plan, send, verify the signed answer, confirm what the shelf shows, record refusals."""
+
+from __future__ import annotations
+
+import asyncio
+import random
+from collections.abc import Callable, Iterator
+from datetime import timedelta
+from pathlib import Path
+
+import pytest
+from sqlalchemy import Engine, select
+
+from esl.db.engine import create_engine_for, session_factory, upgrade_database
+from esl.db.models import LabelStateRow, OutboxRow
+from esl.pipeline import ControllerSettings, UpdateController
+from esl.pipeline.provisioning import register_provisioned_labels
+from esl.services.labels import bind_label
+from firmware_sim.ble import BleLabel, ble_store, simulated_client_factory
+from firmware_sim.fleet import build_labels, make_fleet
+from firmware_sim.images import ImageStore
+from gateways.ble.driver import BleGateway
+from gateways.protocol import ReasonCode
+from rendering.encoding import content_hash
+from tests.esl.conftest import Clock, seed_reference_data
+from tests.gateways.ble.ble_store import FAST
+from tests.pipeline.conftest import ADMIN, expected_planes, publish_prices
+
+STORE, GATEWAY = "S01", "ble0"
+
+
+@pytest.fixture
+def engine(tmp_path: Path) -> Iterator[Engine]:
+    engine = create_engine_for(f"sqlite:///{tmp_path / 'esl.sqlite'}")
+    upgrade_database(engine)
+    with session_factory(engine)() as session, session.begin():
+        seed_reference_data(session)
+    yield engine
+    engine.dispose()
+
+
+class BleShop:
+    """Three BLE labels bound to one product, a controller, and the BLE driver."""
+
+    def __init__(self, engine: Engine) -> None:
+        self.clock = Clock(now=Clock().now.replace(year=2027))
+        self.sessions = session_factory(engine)
+        provisions = make_fleet(store=STORE, gateway=GATEWAY, count=3)
+        labels = build_labels(provisions, now=self.clock.now, images=ImageStore())
+        keys = {provision.label_id: provision.key for provision in provisions}
+        self.air, addresses = ble_store(labels, keys=keys, clock=self.clock)
+        self.ble: dict[str, BleLabel] = {ble.label_id: ble for ble in self.air.labels}
+        with self.sessions.begin() as session:
+            register_provisioned_labels(
+                session, provisions, store=STORE, gateway=GATEWAY, now=self.clock.now
+            )
+            for provision in provisions:
+                bind_label(
+                    session,
+                    principal=ADMIN,
+                    label_id=provision.label_id,
+                    sku="MLK-1",
+                    template="standard",
+                    now=self.clock.now,
+                )
+        self.gateway = BleGateway(
+            addresses,
+            store=STORE,
+            gateway=GATEWAY,
+            client_factory=simulated_client_factory(self.air),
+            connect_policy=FAST,
+            clock=self.clock,
+        )
+        self.controller = UpdateController(
+            gateway=self.gateway,
+            sessions=self.sessions,
+            clock=self.clock,
+            rng=random.Random(3),
+            settings=ControllerSettings(window=8),
+        )
+
+    async def run_until(self, done: Callable[[], bool]) -> None:
+        """Run the controller with the BLE driver until `done()` or 10 s."""
+        stop = asyncio.Event()
+        async with self.gateway:
+            running = asyncio.create_task(self.controller.run(stop))
+            for _ in range(500):
+                if done() or running.done():
+                    break
+                await asyncio.sleep(0.02)
+            stop.set()
+            await running
+
+    def statuses(self) -> dict[str, list[str]]:
+        with self.sessions() as session:
+            rows = session.execute(
+                select(OutboxRow.label_id, OutboxRow.status, OutboxRow.parked_reason).order_by(
+                    OutboxRow.sequence
+                )
+            )
+            found: dict[str, list[str]] = {}
+            for label_id, status, parked_reason in rows:
+                found.setdefault(label_id, []).append(
+                    status if parked_reason is None else f"{status} ({parked_reason})"
+                )
+            return found
+
+    def settled(self) -> bool:
+        statuses = self.statuses()
+        return len(statuses) == len(self.ble) and all(
+            not any(s in ("pending", "sent") for s in rows) for rows in statuses.values()
+        )
+
+
+@pytest.fixture
+def shop(engine: Engine) -> BleShop:
+    shop = BleShop(engine)
+    publish_prices(shop.sessions, {"MLK-1": "3.49"}, now=shop.clock.now)
+    return shop
+
+
+async def test_the_pipeline_updates_ble_labels_and_confirms_what_they_show(shop: BleShop) -> None:
+    await shop.run_until(shop.settled)
+
+    assert shop.statuses() == {label_id: ["acked"] for label_id in shop.ble}
+    with shop.sessions() as session:
+        for label_id, ble in shop.ble.items():
+            planes = expected_planes(session, label_id=label_id, sku="MLK-1", at=shop.clock.now)
+            assert ble.label.shown == planes
+            state = session.get(LabelStateRow, label_id)
+            assert state is not None
+            assert state.confirmed_hash == state.displayed_hash == content_hash(planes).hex()
+
+
+async def test_an_esl_error_from_a_ble_label_parks_the_update_with_its_reason(
+    shop: BleShop,
+) -> None:
+    refusing = sorted(shop.ble)[1]
+    shop.ble[refusing].faults.refuse_next = ReasonCode.IMAGE_NOT_AVAILABLE
+
+    await shop.run_until(shop.settled)
+
+    statuses = shop.statuses()
+    assert statuses[refusing] == ["parked (rejected: IMAGE_NOT_AVAILABLE)"]
+    assert all(statuses[other] == ["acked"] for other in shop.ble if other != refusing)
+    assert shop.ble[refusing].label.shown is None
+
+
+async def test_a_change_that_meets_a_refreshing_panel_waits_for_it_instead_of_giving_up(
+    shop: BleShop,
+) -> None:
+    def answered_busy() -> bool:
+        with shop.sessions() as session:
+            rows = session.execute(
+                select(OutboxRow.status, OutboxRow.attempts).where(OutboxRow.sequence > 1)
+            ).all()
+        return len(rows) == len(shop.ble) and all(
+            status == "pending" and attempts == 1 for status, attempts in rows
+        )
+
+    async def until(done: Callable[[], bool]) -> None:
+        for _ in range(500):
+            if done():
+                return
+            await asyncio.sleep(0.02)
+
+    stop = asyncio.Event()
+    async with shop.gateway:
+        running = asyncio.create_task(shop.controller.run(stop))
+        await until(shop.settled)
+        # The panels are refreshing (15 s on a 2.9" three-colour label) when the next
+        # price arrives a second later: every label answers "busy".
+        shop.clock.advance(timedelta(seconds=1))
+        publish_prices(shop.sessions, {"MLK-1": "2.99"}, now=shop.clock.now)
+        await until(answered_busy)
+        assert answered_busy()
+        with shop.sessions() as session:
+            due = session.scalars(select(OutboxRow.not_before).where(OutboxRow.sequence > 1))
+            # Not asked again before the panel can have finished, and not given up on.
+            assert all(when - shop.clock.now >= timedelta(seconds=15) for when in due)
+        shop.clock.advance(timedelta(seconds=30))
+        await until(shop.settled)
+        stop.set()
+        await running
+
+    assert shop.statuses() == {label_id: ["acked", "acked"] for label_id in shop.ble}
+    with shop.sessions() as session:
+        for label_id, ble in shop.ble.items():
+            planes = expected_planes(session, label_id=label_id, sku="MLK-1", at=shop.clock.now)
+            assert ble.label.shown == planes
