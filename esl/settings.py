@@ -33,6 +33,12 @@ class Settings(BaseSettings):
     api_port: int = Field(default=8000, ge=1, le=65535)
     api_page_limit: int = Field(default=500, ge=1, description="Largest page a list returns.")
     database_echo: bool = Field(default=False, description="Log every SQL statement.")
+    audit_offline_after_s: int = Field(
+        default=1_800, ge=1, description="Audit: a label silent this long is offline."
+    )
+    audit_low_battery_mv: int = Field(
+        default=2_400, ge=0, description="Audit: a battery under this cannot refresh."
+    )
 
     def resolved_database_url(self) -> str:
         if self.database_url:

@@ -380,3 +380,51 @@ bad_price_csv_rows = st.sampled_from(
         "MLK-1,national,,,1.00,PLN,2026-01-01T00:00:00,",
     ]
 )
+
+
+# ---------------------------------------------------------------- ble: ESL Control Point
+# Every control point command and response of gateways/ble/control_point.py, any field
+# value the spec allows. Imported inside so this file's top stays shared and short.
+_esl_ids = st.integers(min_value=0, max_value=254)
+_bytes_u8 = st.integers(min_value=0, max_value=255)
+
+
+def ble_control_point_commands() -> st.SearchStrategy[object]:
+    from gateways.ble import control_point as cp
+
+    return st.one_of(
+        st.builds(cp.Ping, _esl_ids),
+        st.builds(cp.Unassociate, _esl_ids),
+        st.builds(cp.UpdateComplete, _esl_ids),
+        st.builds(cp.RefreshDisplay, _esl_ids, display=_bytes_u8),
+        st.builds(cp.DisplayImage, _esl_ids, image=_bytes_u8, display=_bytes_u8),
+        st.builds(
+            cp.DisplayTimedImage,
+            _esl_ids,
+            image=_bytes_u8,
+            absolute_time=st.integers(min_value=0, max_value=0xFFFF_FFFF),
+            display=_bytes_u8,
+        ),
+        st.builds(
+            cp.LedControl,
+            _esl_ids,
+            led=_bytes_u8,
+            colour_brightness=_bytes_u8,
+            pattern=st.binary(min_size=5, max_size=5),
+            off_period=_bytes_u8,
+            on_period=_bytes_u8,
+            repeat=st.integers(min_value=0, max_value=0xFFFF),
+        ),
+    )
+
+
+def ble_control_point_responses() -> st.SearchStrategy[object]:
+    from gateways.ble import control_point as cp
+    from gateways.ble.esl_service import BasicStateFlag, ReasonCode
+
+    return st.one_of(
+        st.builds(cp.EslErrorResponse, st.sampled_from(list(ReasonCode)[1:])),
+        st.builds(cp.LedState, _bytes_u8),
+        st.builds(cp.BasicState, st.integers(0, 0x1F).map(BasicStateFlag)),
+        st.builds(cp.DisplayState, display=_bytes_u8, image=_bytes_u8),
+    )

@@ -35,8 +35,9 @@ td.num{text-align:right}
 .cls{font-weight:600;white-space:nowrap}
 .stale,.unknown_content,.no_longer_sold{color:#b00020}
 .offline,.low_battery,.unconfirmed{color:#a15c00}
-img{image-rendering:pixelated;border:1px solid #999;max-width:300px}
-figure{display:inline-block;margin:0 .5em 0 0}figcaption{font-size:.8em;color:#555}
+img{image-rendering:pixelated;border:1px solid #999}
+.pair{display:flex;gap:.5em;white-space:nowrap}
+figure{margin:0}figcaption{font-size:.8em;color:#555}
 .ok{color:#1b6e20}
 """
 
@@ -198,8 +199,11 @@ def render_html_report(gathered: GatheredAudit, *, locale: str = "pl_PL") -> str
             age = verdict.age(at)
             name = verdict.audit_class.value
             if index < MAX_PREVIEWS:
-                images = _figure(previews.shown(verdict), "shows") + _figure(
-                    previews.expected(verdict), "due"
+                images = (
+                    '<div class="pair">'
+                    + _figure(previews.shown(verdict), "shows")
+                    + _figure(previews.expected(verdict), "due")
+                    + "</div>"
                 )
             else:
                 images = "<em>preview limit reached</em>"

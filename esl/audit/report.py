@@ -6,10 +6,13 @@ from collections import Counter
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+from operator import itemgetter
 
 from esl.audit.classify import AuditClass, LabelVerdict, PriorPriceProblem, Thresholds
 
 __all__ = ["AuditReport", "StoreSummary", "summarise"]
+
+_by_store_and_label = itemgetter(1, 0)  # LabelVerdict: (label_id, store, ...)
 
 
 @dataclass(frozen=True, slots=True)
@@ -60,7 +63,7 @@ def summarise(
     unlabelled: dict[str, list[str]],
     prior_price_problems: Iterable[PriorPriceProblem],
 ) -> AuditReport:
-    labels = tuple(sorted(verdicts, key=lambda v: (v.store, v.label_id)))
+    labels = tuple(sorted(verdicts, key=_by_store_and_label))
     problems = tuple(sorted(prior_price_problems, key=lambda p: (p.store, p.label_id)))
     per_store: dict[str, Counter[str]] = {code: Counter() for code in stores}
     unsold: dict[str, list[str]] = {code: [] for code in per_store}

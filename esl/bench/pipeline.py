@@ -3,8 +3,9 @@
 Full size: 10,000 labels across 10 stores (one simulated gateway each, 1,000 labels),
 one Mosquitto on loopback, a SQLite database in a temporary directory. The simulated
 gateways run in a separate process (so the controller's time and memory are its own)
-on a clock 10x faster than the wall clock, labels checking in every 10 simulated
-seconds (1 s of real time): a label receives its frame at its next check-in.
+on a clock 10x faster than the wall clock, labels checking in every 20 simulated
+seconds (2 s of real time): a label receives its frame at its next check-in. The
+controller keeps 500 frames in flight per gateway.
 
 1. Every label is bound to one of 500 products; a first publication sets every price
    and the controller brings every label to it (not measured).
@@ -72,8 +73,8 @@ REQUIRED_KEYS = (
 )
 
 SPEED = 10.0
-CHECK_IN_S = 10.0  # simulated seconds
-WINDOW = 200  # frames in flight per gateway
+CHECK_IN_S = 20.0  # simulated seconds
+WINDOW = 500  # frames in flight per gateway
 
 
 def run(*, smoke: bool) -> dict[str, object]:

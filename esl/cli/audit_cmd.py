@@ -7,7 +7,7 @@ have (listed on stderr), so a scheduler can alert; 2: bad arguments.
 from __future__ import annotations
 
 import json
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from enum import StrEnum
 from pathlib import Path
 from typing import Annotated
@@ -65,24 +65,40 @@ def register(app: typer.Typer) -> None:
             typer.Option("--fail-after", help="Exit 1 if a shelf is wrong for longer (30m)."),
         ] = None,
         offline_after: Annotated[
-            str, typer.Option("--offline-after", help="Silence that makes a label offline.")
-        ] = "30m",
+            str | None,
+            typer.Option(
+                "--offline-after",
+                help="Silence that makes a label offline (default: ESL_AUDIT_OFFLINE_AFTER_S).",
+            ),
+        ] = None,
         low_battery_mv: Annotated[
-            int, typer.Option("--low-battery-mv", help="Battery under which it cannot refresh.")
-        ] = 2_400,
+            int | None,
+            typer.Option(
+                "--low-battery-mv",
+                help="Battery under which it cannot refresh (default: ESL_AUDIT_LOW_BATTERY_MV).",
+            ),
+        ] = None,
     ) -> None:
         """Compare every shelf label with the store price due and the web price."""
+        settings = load_settings()
         try:
             threshold = parse_duration(fail_after) if fail_after is not None else None
-            thresholds = Thresholds(
-                offline_after=parse_duration(offline_after), low_battery_mv=low_battery_mv
+            silence = (
+                parse_duration(offline_after)
+                if offline_after is not None
+                else timedelta(seconds=settings.audit_offline_after_s)
             )
         except DurationError as error:
             typer.echo(f"error: {error.message}", err=True)
             raise typer.Exit(2) from None
+        thresholds = Thresholds(
+            offline_after=silence,
+            low_battery_mv=low_battery_mv
+            if low_battery_mv is not None
+            else settings.audit_low_battery_mv,
+        )
         now = datetime.now(UTC)
         at = _instant(at_text) or now
-        settings = load_settings()
         engine = create_engine_for(settings.resolved_database_url())
         try:
             with session_factory(engine)() as session:

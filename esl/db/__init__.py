@@ -1,6 +1,7 @@
 """The store of record: typed models, engine and session set-up, Alembic migrations."""
 
 from esl.db import audit_models as audit_models  # registers label_contents on Base.metadata
+from esl.db import ble_models as ble_models  # registers ble_label_inventory on Base.metadata
 from esl.db.engine import create_engine_for, session_factory, upgrade_database
 
 __all__ = ["create_engine_for", "session_factory", "upgrade_database"]

@@ -7,7 +7,7 @@ imports no bleak: `firmware_sim.ble.backend` puts a bleak client in front of it.
 
 Every entry point takes `now`. A GATT write returns the notifications it causes, in
 order, as (characteristic UUID, value) pairs; an ATT error is raised as `AttError`, and a
-link the label drops (fault injection) as `LinkDropped`.
+link the label drops (fault injection) as `LinkDroppedError`.
 """
 
 from __future__ import annotations
@@ -70,11 +70,13 @@ from gateways.protocol import (
     LabelState,
     decode_frame,
     decode_response,
-    encode_response as encode_label_response,
     to_wire_ms,
 )
+from gateways.protocol import (
+    encode_response as encode_label_response,
+)
 
-__all__ = ["AttError", "BleFaults", "BleLabel", "LinkDropped", "Notification"]
+__all__ = ["AttError", "BleFaults", "BleLabel", "LinkDroppedError", "Notification"]
 
 Notification = tuple[str, bytes]
 
@@ -92,7 +94,7 @@ class AttError(Exception):
         self.code = code
 
 
-class LinkDropped(Exception):
+class LinkDroppedError(Exception):
     """The label dropped the connection (fault injection)."""
 
 
@@ -103,10 +105,12 @@ class BleFaults:
     `drop_at_offset`: drop the link right after storing the Frame Data chunk that reaches
     this many bytes. `refuse_next`: answer the next control point command that acts on a
     frame with Error(code), and the frame with a signed refusal carrying the same code.
-    `refuse_connections`: refuse this many connection attempts.
+    `refuse_connections`: refuse this many connection attempts. `corrupt_chunks`: flip a
+    bit in this many Frame Data writes on their way in (radio noise).
     """
 
     drop_at_offset: int | None = None
+    corrupt_chunks: int = 0
     refuse_next: ReasonCode | None = None
     refuse_connections: int = 0
 
@@ -245,6 +249,9 @@ class BleLabel:
         transfer = self._transfer
         if transfer.length == 0:
             raise AttError(TransferAttError.NO_TRANSFER)
+        if self.faults.corrupt_chunks > 0 and len(value) > 8:
+            self.faults.corrupt_chunks -= 1
+            value = value[:-1] + bytes([value[-1] ^ 0x01])
         try:
             chunk = decode_chunk(value)
         except MalformedGattValueError:
@@ -263,7 +270,9 @@ class BleLabel:
         drop_at = self.faults.drop_at_offset
         if drop_at is not None and len(transfer.buffer) >= drop_at:
             self.faults.drop_at_offset = None
-            raise LinkDropped(f"{self.address} dropped the link at byte {len(transfer.buffer)}")
+            raise LinkDroppedError(
+                f"{self.address} dropped the link at byte {len(transfer.buffer)}"
+            )
 
     # ------------------------------------------------------------ control point
 
@@ -314,7 +323,8 @@ class BleLabel:
     def _act_on_frame(
         self, frame: bytes, command: ControlPointCommand, *, now: datetime
     ) -> list[Notification]:
-        assert self._key is not None and self.esl_address is not None
+        assert self._key is not None
+        assert self.esl_address is not None
         refusal = self.faults.refuse_next
         if refusal is None and command != control_command_for(
             frame, esl_id=self.esl_address.esl_id
@@ -325,7 +335,7 @@ class BleLabel:
         if refusal is not None:
             signed = self._signed_refusal(frame, refusal, now=now)
             if signed is not None:
-                return [_answer(EslErrorResponse(refusal)), (FRAME_RESPONSE_UUID, signed)]
+                return [(FRAME_RESPONSE_UUID, signed), _answer(EslErrorResponse(refusal))]
         signed = self.label.receive(frame, now=now)
         if signed is None:
             # Browned out: the radio still answers the link layer, the firmware cannot act.
@@ -334,7 +344,8 @@ class BleLabel:
         if isinstance(command, Unassociate) and reason is ReasonCode.SUCCESS:
             self._key = None
             self.esl_address = None
-        return [_answer(self._success(command, reason, now=now)), (FRAME_RESPONSE_UUID, signed)]
+        # The signed response goes first, so it is in when the control point answer arrives.
+        return [(FRAME_RESPONSE_UUID, signed), _answer(self._success(command, reason, now=now))]
 
     def _success(
         self, command: ControlPointCommand, reason: ReasonCode, *, now: datetime

@@ -16,12 +16,7 @@ controller keeps one secret per label, as it does for MQTT labels.
 from __future__ import annotations
 
 import struct
-from collections.abc import Awaitable, Callable
-from dataclasses import dataclass
 from datetime import datetime
-
-from cryptography.hazmat.primitives import hashes
-from cryptography.hazmat.primitives.kdf.hkdf import HKDF
 
 from gateways.ble.control_point import (
     BasicState,
@@ -42,40 +37,27 @@ from gateways.ble.esl_service import (
     ESL_ADDRESS_UUID,
     ESL_SERVICE_UUID,
     IMAGE_INFORMATION_UUID,
-    KEY_MATERIAL_SIZE,
     LABEL_KEY_UUID,
     LED_INFORMATION_UUID,
     RESPONSE_KEY_MATERIAL_UUID,
     BasicStateFlag,
-    DisplayType,
 )
-from gateways.ble.link import ClientFactory, ConnectPolicy, LinkLostError, open_link
-from gateways.protocol import check_label_key
+from gateways.ble.inventory import (
+    AdvertisedLabel,
+    LabelInventoryRecord,
+    esl_key_material,
+    parse_display_information,
+    parse_led_information,
+)
+from gateways.ble.link import (
+    DEFAULT_CONNECT_POLICY,
+    ClientFactory,
+    ConnectPolicy,
+    LinkLostError,
+    open_link,
+)
 
-__all__ = [
-    "AdvertisedLabel",
-    "Discover",
-    "DisplayInformation",
-    "LabelInventoryRecord",
-    "LedInformation",
-    "associate_label",
-    "discover_labels",
-    "esl_key_material",
-    "parse_display_information",
-    "parse_led_information",
-]
-
-
-@dataclass(frozen=True, slots=True)
-class AdvertisedLabel:
-    """A label seen advertising the ESL Service."""
-
-    address: str
-    name: str | None
-    rssi_dbm: int | None
-
-
-Discover = Callable[[float], Awaitable[list[AdvertisedLabel]]]
+__all__ = ["associate_label", "discover_labels"]
 
 
 async def discover_labels(timeout_s: float = 5.0) -> list[AdvertisedLabel]:
@@ -92,67 +74,6 @@ async def discover_labels(timeout_s: float = 5.0) -> list[AdvertisedLabel]:
     ]
 
 
-@dataclass(frozen=True, slots=True)
-class DisplayInformation:
-    """One Display Information entry (5 bytes: width u16, height u16, display type u8)."""
-
-    width: int
-    height: int
-    display_type: DisplayType | int
-
-
-@dataclass(frozen=True, slots=True)
-class LedInformation:
-    """One LED Information byte: bits 6-7 type (0 sRGB, 1 monochrome), bits 0-5 colour."""
-
-    srgb: bool
-    colour_bits: int
-
-
-@dataclass(frozen=True, slots=True)
-class LabelInventoryRecord:
-    """What association learned about a label, for the inventory."""
-
-    address: str
-    esl_address: EslAddress
-    displays: tuple[DisplayInformation, ...]
-    max_image_index: int
-    leds: tuple[LedInformation, ...]
-    associated_at: datetime
-
-    @property
-    def image_slots(self) -> int:
-        return self.max_image_index + 1
-
-
-def esl_key_material(label_key: bytes) -> tuple[bytes, bytes]:
-    """(AP Sync Key Material, ESL Response Key Material), 24 bytes each, from the label key."""
-    check_label_key(label_key)
-    return tuple(  # type: ignore[return-value]
-        HKDF(algorithm=hashes.SHA256(), length=KEY_MATERIAL_SIZE, salt=None, info=info).derive(
-            label_key
-        )
-        for info in (b"esl ap sync key material", b"esl response key material")
-    )
-
-
-def parse_display_information(value: bytes) -> tuple[DisplayInformation, ...]:
-    if not value or len(value) % 5:
-        raise MalformedGattValueError(what="Display Information", value=value)
-    entries = []
-    for width, height, kind in struct.iter_unpack("<HHB", value):
-        try:
-            display_type: DisplayType | int = DisplayType(kind)
-        except ValueError:
-            display_type = kind
-        entries.append(DisplayInformation(width=width, height=height, display_type=display_type))
-    return tuple(entries)
-
-
-def parse_led_information(value: bytes) -> tuple[LedInformation, ...]:
-    return tuple(LedInformation(srgb=byte >> 6 == 0, colour_bits=byte & 0x3F) for byte in value)
-
-
 async def associate_label(
     address: str,
     *,
@@ -160,7 +81,7 @@ async def associate_label(
     label_key: bytes,
     at: datetime,
     client_factory: ClientFactory,
-    policy: ConnectPolicy = ConnectPolicy(),
+    policy: ConnectPolicy = DEFAULT_CONNECT_POLICY,
 ) -> LabelInventoryRecord:
     """Configure an unassociated label and read what it can do.
 

@@ -8,6 +8,7 @@
         +-- ControlPointRefusedError  the label answered a control point command with Error
         +-- TransferFailedError       the frame could not be moved to the label
         +-- AssociationFailedError    a label could not be configured
+        +-- UnexpectedResponseError   a label answered a command with the wrong response
 
 Each carries the label's BLE `address` (and `label_id` where known) in `EslError.fields`;
 a refusal carries the ESL error code as `reason`, a `ReasonCode`.
@@ -25,6 +26,7 @@ __all__ = [
     "ControlPointRefusedError",
     "MalformedGattValueError",
     "TransferFailedError",
+    "UnexpectedResponseError",
     "UnknownLabelError",
 ]
 
@@ -91,3 +93,15 @@ class AssociationFailedError(BleError):
 
     def __init__(self, *, address: str, reason: str) -> None:
         super().__init__(f"cannot associate {address}: {reason}", address=address, reason=reason)
+
+
+class UnexpectedResponseError(BleError):
+    code = "ble_unexpected_response"
+
+    def __init__(self, *, address: str, command: str, response: str) -> None:
+        super().__init__(
+            f"{address} answered {command} with {response}",
+            address=address,
+            command=command,
+            response=response,
+        )

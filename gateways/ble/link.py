@@ -12,7 +12,8 @@ from __future__ import annotations
 import asyncio
 import contextlib
 from collections.abc import AsyncIterator, Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
+from typing import Final
 
 from bleak import BleakClient
 from bleak.backends.characteristic import BleakGATTCharacteristic
@@ -40,6 +41,7 @@ from gateways.ble.frame_transfer import (
 )
 
 __all__ = [
+    "DEFAULT_CONNECT_POLICY",
     "ClientFactory",
     "ConnectPolicy",
     "LabelLink",
@@ -66,9 +68,12 @@ class ConnectPolicy:
     response_timeout_s: float = 10.0
 
 
+DEFAULT_CONNECT_POLICY: Final = ConnectPolicy()
+
+
 @dataclass(frozen=True, slots=True)
 class TransferProgress:
-    """How a frame transfer went: where it (re)started and how many frame bytes were sent."""
+    """One connection's part of a frame transfer: where it (re)started, frame bytes sent."""
 
     length: int
     started_at: int
@@ -83,6 +88,7 @@ class LabelLink:
         self._timeout_s = response_timeout_s
         self._control: asyncio.Queue[bytes] = asyncio.Queue()
         self._frame_responses: asyncio.Queue[bytes] = asyncio.Queue()
+        self.progress: TransferProgress | None = None
 
     @property
     def address(self) -> str:
@@ -134,25 +140,26 @@ class LabelLink:
         """Move `frame` to the label, resuming from what the label already confirmed."""
         await self.write(FRAME_TRANSFER_STATUS_UUID, encode_begin(frame))
         status = TransferStatus.from_bytes(await self.read(FRAME_TRANSFER_STATUS_UUID))
-        offset = started_at = status.confirmed
+        offset = status.confirmed
+        progress = self.progress = TransferProgress(len(frame), started_at=offset, bytes_sent=0)
         chunk_size = chunk_size_for_mtu(self._client.mtu_size)
-        sent = 0
         crc_failures = 0
         while offset < len(frame):
             piece = frame[offset : offset + chunk_size]
+            progress = self.progress = replace(
+                progress, bytes_sent=progress.bytes_sent + len(piece)
+            )
             try:
                 await self._client.write_gatt_char(
                     FRAME_DATA_UUID, encode_chunk(offset, piece), response=True
                 )
             except BleakGATTProtocolError as error:
-                sent += len(piece)
                 offset, crc_failures = await self._recover(error, offset, crc_failures)
                 continue
             except BleakError as error:
                 raise LinkLostError(f"frame data at {offset}: {error}") from error
-            sent += len(piece)
             offset += len(piece)
-        return TransferProgress(length=len(frame), started_at=started_at, bytes_sent=sent)
+        return progress
 
     async def _recover(
         self, error: BleakGATTProtocolError, offset: int, crc_failures: int

@@ -7,6 +7,7 @@ the pipeline does when it plans it: resolve, build the content, render, hash, re
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -46,6 +47,48 @@ OLD_PRODUCT_CSV = """\
 sku,name,brand,gtin,category,vat_rate,net_content,net_unit,perishable,on_sale_since,web_url
 OLD-1,Herbata stara 100 g,Teekanne,5900000000019,tea,23,100,g,no,2025-01-01T00:00:00Z,
 """
+
+
+def record_planned_content(
+    session: Session,
+    cache: RenderCache,
+    label_id: str,
+    *,
+    at: datetime,
+    altered: Callable[[LabelContent], LabelContent] | None = None,
+) -> tuple[str, LabelContent, ResolvedPrice]:
+    """What the pipeline plans for the label at `at`, recorded as the pipeline does:
+    resolve the store price, build the content, render, hash, record."""
+    label = session.get(LabelRow, label_id)
+    assert label is not None
+    binding = current_binding(session, label_id)
+    assert binding is not None
+    resolved = quote(
+        session,
+        sku=binding.sku,
+        store=label.store,
+        channel="store",
+        at=at,
+        locale="pl_PL",
+        currency="PLN",
+    )
+    product = session.get(ProductRow, binding.sku)
+    store = session.get(StoreRow, label.store)
+    assert product is not None
+    assert store is not None
+    content = LabelContent.from_resolved(
+        product=product_from_row(product),
+        price=resolved,
+        store=store_from_row(store),
+        locale="pl_PL",
+    )
+    if altered is not None:
+        content = altered(content)
+    rendered = cache.render(content, model=get_display_model(label.model))
+    record_label_content(
+        session, content_hash=rendered.content_hash, content=content, resolved=resolved, at=at
+    )
+    return rendered.content_hash.hex(), content, resolved
 
 
 class AuditWorld:
@@ -105,37 +148,14 @@ class AuditWorld:
             )
 
     def planned_content(
-        self, session: Session, label_id: str, *, at: datetime
+        self,
+        session: Session,
+        label_id: str,
+        *,
+        at: datetime,
+        altered: Callable[[LabelContent], LabelContent] | None = None,
     ) -> tuple[str, LabelContent, ResolvedPrice]:
-        """What the pipeline plans for the label at `at`, recorded as the pipeline does."""
-        label = session.get(LabelRow, label_id)
-        assert label is not None
-        binding = current_binding(session, label_id)
-        assert binding is not None
-        resolved = quote(
-            session,
-            sku=binding.sku,
-            store=label.store,
-            channel="store",
-            at=at,
-            locale="pl_PL",
-            currency="PLN",
-        )
-        product = session.get(ProductRow, binding.sku)
-        store = session.get(StoreRow, label.store)
-        assert product is not None
-        assert store is not None
-        content = LabelContent.from_resolved(
-            product=product_from_row(product),
-            price=resolved,
-            store=store_from_row(store),
-            locale="pl_PL",
-        )
-        rendered = self.cache.render(content, model=get_display_model(label.model))
-        record_label_content(
-            session, content_hash=rendered.content_hash, content=content, resolved=resolved, at=at
-        )
-        return rendered.content_hash.hex(), content, resolved
+        return record_planned_content(session, self.cache, label_id, at=at, altered=altered)
 
     def _frame(
         self,
@@ -187,11 +207,16 @@ class AuditWorld:
         return state
 
     def acknowledged(
-        self, label_id: str, *, at: datetime, battery_mv: int = 2_950
+        self,
+        label_id: str,
+        *,
+        at: datetime,
+        battery_mv: int = 2_950,
+        altered: Callable[[LabelContent], LabelContent] | None = None,
     ) -> tuple[str, LabelContent]:
-        """The label got the content due at `at` and acknowledged it at `at`."""
+        """The label got the content due at `at` (or `altered` from it) and acknowledged it."""
         with self.sessions.begin() as session:
-            digest, content, _ = self.planned_content(session, label_id, at=at)
+            digest, content, _ = self.planned_content(session, label_id, at=at, altered=altered)
             sequence = self._frame(session, label_id, digest, at=at, status="acked", attempts=1)
             state = self._state(session, label_id)
             state.last_sequence = sequence

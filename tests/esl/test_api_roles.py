@@ -105,6 +105,8 @@ ROUTES: list[tuple[str, str, str, dict[str, Any], frozenset[str]]] = [
         STORE,
     ),
     ("DELETE", "/api/v1/labels/{label_id}/binding", "/api/v1/labels/L-1/binding", {}, STORE),
+    ("GET", "/api/v1/health/labels", "/api/v1/health/labels", {}, EVERYONE),
+    ("GET", "/api/v1/audit", "/api/v1/audit", {}, frozenset({"auditor", "admin"})),
 ]
 
 

@@ -6,7 +6,7 @@ paginated; the per-store summary and the prior-price problems come whole on ever
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Query
@@ -15,7 +15,7 @@ from pydantic import BaseModel, Field
 from esl.api.dependencies import ApiContext, CurrentSession, allow, context
 from esl.api.errors import require_aware_query
 from esl.api.pagination import PageParams, page_params
-from esl.audit import AuditClass, gather_audit
+from esl.audit import AuditClass, Thresholds, gather_audit
 from esl.audit.formats import label_to_dict, problem_to_dict, store_to_dict
 from esl.services.keys import Principal, Role
 
@@ -104,6 +104,10 @@ def get_audit(
         currency=ctx.settings.currency,
         locale=ctx.settings.locale,
         stores=store,
+        thresholds=Thresholds(
+            offline_after=timedelta(seconds=ctx.settings.audit_offline_after_s),
+            low_battery_mv=ctx.settings.audit_low_battery_mv,
+        ),
     )
     report = gathered.report
     verdicts = [

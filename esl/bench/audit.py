@@ -1,0 +1,430 @@
+"""`esl bench audit`: gather and classify every label of a chain, as `esl audit` does.
+
+Full size: 100,000 labels across 50 stores (2,000 products, each on one label per store),
+in a SQLite file in a temporary directory, seeded with Core bulk inserts: products, a
+national rule per product, zone prices for a tenth of them (5 zones), store-only
+promotions for a twentieth, a ledger entry per (product, channel, store) for the store
+and web channels, label states and recorded contents as the pipeline leaves them. The mix
+of labels: 2 % stale (an open frame, the old content shown), 1 % offline, 1 % low
+battery, 0.5 % unconfirmed, 0.2 % showing an unknown image, the rest matching.
+
+`labels_audited_per_s` = labels / `seconds`, where `seconds` is one `gather_audit` over
+every store in a fresh session: its queries, loading the catalogue and ledger, resolving
+store and web prices, classifying, the prior-price check and the store summaries.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import tempfile
+import time
+from collections import Counter
+from datetime import UTC, datetime, timedelta
+from decimal import Decimal
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy.orm import Session
+
+from esl.audit import gather_audit
+from esl.db.audit_models import LabelContentRow
+from esl.db.bulk import insert_rows
+from esl.db.engine import create_engine_for, session_factory, upgrade_database
+from esl.db.models import (
+    GatewayRow,
+    LabelBindingRow,
+    LabelModelRow,
+    LabelRow,
+    LabelStateRow,
+    LedgerEntryRow,
+    OutboxRow,
+    PriceRuleRow,
+    ProductRow,
+    PromotionRow,
+    PromotionTargetRow,
+    StoreRow,
+    ZoneRow,
+    core_table,
+)
+from pricing import (
+    Catalogue,
+    Channel,
+    LedgerEntry,
+    Money,
+    NetUnit,
+    PriceKey,
+    PriceLedger,
+    PriceRule,
+    Product,
+    Promotion,
+    PromotionKind,
+    ResolvedPrice,
+    Store,
+    resolve,
+)
+
+__all__ = ["REQUIRED_KEYS", "run"]
+
+REQUIRED_KEYS = ("labels", "stores", "labels_audited_per_s")
+
+START = datetime(2026, 1, 1, tzinfo=UTC)
+AT = datetime(2026, 3, 2, 12, 0, tzinfo=UTC)
+ZONES = 5
+
+
+def _hash(*parts: object) -> str:
+    return hashlib.blake2b("|".join(map(str, parts)).encode(), digest_size=16).hexdigest()
+
+
+def _catalogue(skus: int, stores: int) -> Catalogue:
+    zones = min(ZONES, stores)
+    products = [
+        Product(
+            sku=f"P{n:06d}",
+            name=f"Product {n}",
+            brand="Bench",
+            gtin=f"{5900000000000 + n}",
+            category=f"cat{n % 40}",
+            vat_rate=Decimal(23),
+            net_content=Decimal(500),
+            net_unit=NetUnit.G,
+            perishable=n % 17 == 0,
+            on_sale_since=START,
+            web_url=None,
+        )
+        for n in range(skus)
+    ]
+    store_list = [
+        Store(code=f"S{n:03d}", name=f"Store {n}", zone=f"Z{n % zones}") for n in range(stores)
+    ]
+    rules = [
+        PriceRule(
+            id=f"{p.sku}#base",
+            sku=p.sku,
+            amount=Money.of(f"{3 + (n % 97)}.99", "PLN"),
+            valid_from=START,
+        )
+        for n, p in enumerate(products)
+    ]
+    rules += [
+        PriceRule(
+            id=f"{p.sku}#zone{z}",
+            sku=p.sku,
+            amount=Money.of(f"{3 + (n % 97)}.49", "PLN"),
+            zone=f"Z{z}",
+            channel=Channel.STORE,
+            valid_from=START,
+        )
+        for n, p in enumerate(products)
+        if n % 10 == 0
+        for z in range(zones)
+    ]
+    promotions = [
+        Promotion(
+            id=f"PROMO{n}",
+            name=f"Promo {n}",
+            kind=PromotionKind.PERCENT_OFF,
+            skus=frozenset({p.sku}),
+            channels=frozenset({Channel.STORE}),
+            valid_from=AT - timedelta(days=2),
+            percent=Decimal(15),
+        )
+        for n, p in enumerate(products)
+        if n % 20 == 7
+    ]
+    return Catalogue(
+        products=products, stores=store_list, rules=rules, promotions=promotions, currency="PLN"
+    )
+
+
+def _seed(session: Session, *, skus: int, stores: int) -> int:
+    catalogue = _catalogue(skus, stores)
+    insert_rows(
+        session,
+        core_table(ZoneRow),
+        [{"code": f"Z{z}", "name": f"Zone {z}"} for z in range(min(ZONES, stores))],
+    )
+    insert_rows(
+        session,
+        core_table(StoreRow),
+        [{"code": s.code, "name": s.name, "zone": s.zone} for s in catalogue.stores.values()],
+    )
+    insert_rows(
+        session,
+        core_table(ProductRow),
+        [
+            {
+                "sku": p.sku,
+                "name": p.name,
+                "brand": p.brand,
+                "gtin": p.gtin,
+                "category": p.category,
+                "vat_rate": p.vat_rate,
+                "net_content": p.net_content,
+                "net_unit": p.net_unit.value,
+                "perishable": p.perishable,
+                "on_sale_since": p.on_sale_since,
+                "web_url": p.web_url,
+                "unit_price_per_100": False,
+            }
+            for p in catalogue.products.values()
+        ],
+    )
+    insert_rows(
+        session,
+        core_table(PriceRuleRow),
+        [
+            {
+                "id": r.id,
+                "sku": r.sku,
+                "amount": r.amount.amount,
+                "currency": r.amount.currency,
+                "channel": r.channel.value if r.channel else None,
+                "zone": r.zone,
+                "store": r.store,
+                "valid_from": r.valid_from,
+                "valid_until": r.valid_until,
+                "publication_id": None,
+            }
+            for r in catalogue.rules.values()
+        ],
+    )
+    promotions = list(catalogue.promotions.values())
+    insert_rows(
+        session,
+        core_table(PromotionRow),
+        [
+            {
+                "id": p.id,
+                "name": p.name,
+                "kind": p.kind.value,
+                "percent": p.percent,
+                "amount": None,
+                "currency": None,
+                "quantity": None,
+                "free_quantity": None,
+                "priority": 0,
+                "exclusive": False,
+                "valid_from": p.valid_from,
+                "valid_until": None,
+                "publication_id": None,
+            }
+            for p in promotions
+        ],
+    )
+    targets = [
+        {"promotion_id": p.id, "dimension": "sku", "value": sku}
+        for p in promotions
+        for sku in p.skus
+    ] + [{"promotion_id": p.id, "dimension": "channel", "value": "store"} for p in promotions]
+    insert_rows(session, core_table(PromotionTargetRow), targets)
+
+    # The ledger as publications leave it: regular prices since START, reductions since
+    # their promotion started; resolved with the engine so prior prices are right.
+    ledger = PriceLedger()
+    ledger_rows: list[dict[str, Any]] = []
+    due: dict[PriceKey, ResolvedPrice] = {}
+    promoted = {sku for p in promotions for sku in p.skus}
+    for store in catalogue.stores:
+        for sku in catalogue.products:
+            for channel in (Channel.STORE, Channel.WEB):
+                key = PriceKey(sku, channel, store)
+                instants = [START]
+                if sku in promoted and channel is Channel.STORE:
+                    instants.append(AT - timedelta(days=2))
+                for instant in instants:
+                    resolved = resolve(
+                        catalogue, sku=sku, channel=channel, store=store, at=instant, ledger=ledger
+                    )
+                    entry = LedgerEntry(
+                        key=key,
+                        effective_from=instant,
+                        price=resolved.price,
+                        regular_price=resolved.regular_price,
+                        promotion_id=resolved.promotion.id
+                        if resolved.promotion is not None and resolved.is_reduced
+                        else None,
+                    )
+                    ledger.append(entry)
+                    ledger_rows.append(
+                        {
+                            "sku": sku,
+                            "channel": channel.value,
+                            "store": store,
+                            "effective_at": instant,
+                            "amount": entry.price.amount,
+                            "regular_amount": entry.regular_price.amount,
+                            "currency": "PLN",
+                            "promotion_id": entry.promotion_id,
+                            "source": "history",
+                            "publication_id": None,
+                            "recorded_at": instant,
+                        }
+                    )
+                if channel is Channel.STORE:
+                    due[key] = resolve(
+                        catalogue, sku=sku, channel=channel, store=store, at=AT, ledger=ledger
+                    )
+    insert_rows(session, core_table(LedgerEntryRow), ledger_rows)
+
+    # One content per distinct shelf price (images are shared between stores), plus the
+    # old price each stale label still shows.
+    contents: dict[str, dict[str, Any]] = {}
+
+    def content_of(resolved: ResolvedPrice, *, old: bool = False) -> str:
+        # The old image: the regular price before a rise of 0.50, no reduction announced.
+        price = resolved.regular_price.amount - Decimal("0.50") if old else resolved.price.amount
+        fingerprint = resolved.fingerprint if not old else _hash("old", resolved.fingerprint)
+        digest = _hash(resolved.sku, fingerprint)
+        if digest not in contents:
+            contents[digest] = {
+                "content_hash": digest,
+                "content": {"product": {"sku": resolved.sku}},
+                "sku": resolved.sku,
+                "store": resolved.store,
+                "currency": "PLN",
+                "price": price,
+                "regular_price": price if old else resolved.regular_price.amount,
+                "prior_price": resolved.prior_price.amount
+                if resolved.prior_price and not old
+                else None,
+                "promotion_id": resolved.promotion.id if resolved.promotion else None,
+                "promotion_kind": resolved.promotion.kind.value if resolved.promotion else None,
+                "price_rule_id": resolved.price_rule_id,
+                "price_scope": resolved.price_scope.value,
+                "price_fingerprint": fingerprint,
+                "resolved_at": AT,
+                "recorded_at": AT,
+            }
+        return digest
+
+    insert_rows(
+        session,
+        core_table(LabelModelRow),
+        [{"id": "2.9-bwr", "width": 296, "height": 128, "accent_colour": "red"}],
+    )
+    insert_rows(
+        session,
+        core_table(GatewayRow),
+        [{"id": f"gw-{s}", "store": s, "transport": "mqtt", "name": s} for s in catalogue.stores],
+    )
+    labels: list[dict[str, Any]] = []
+    bindings: list[dict[str, Any]] = []
+    states: list[dict[str, Any]] = []
+    outbox: list[dict[str, Any]] = []
+    for key, resolved in due.items():
+        n = len(labels)
+        label_id = f"{key.store}-{key.sku}"
+        labels.append(
+            {
+                "id": label_id,
+                "store": key.store,
+                "model": "2.9-bwr",
+                "gateway": f"gw-{key.store}",
+                "secret_key": bytes(16),
+                "registered_at": START,
+            }
+        )
+        bindings.append(
+            {
+                "label_id": label_id,
+                "sku": key.sku,
+                "template": "standard",
+                "bound_at": START,
+                "bound_by": "bench",
+                "unbound_at": None,
+            }
+        )
+        current = content_of(resolved)
+        shown: str | None = current
+        seen: datetime | None = AT - timedelta(minutes=3)
+        battery = 2_900
+        slot = n % 1000
+        if slot < 20:  # stale: the old image, a frame still open
+            shown = content_of(resolved, old=True)
+            outbox.append(
+                {
+                    "label_id": label_id,
+                    "store": key.store,
+                    "gateway": f"gw-{key.store}",
+                    "sequence": 2,
+                    "content_hash": current,
+                    "base_hash": None,
+                    "display_at": None,
+                    "payload": b"x",
+                    "status": "sent",
+                    "attempts": 2,
+                    "not_before": AT - timedelta(hours=1),
+                    "sent_at": AT - timedelta(minutes=10),
+                    "parked_reason": None,
+                    "created_at": AT - timedelta(hours=1),
+                    "settled_at": None,
+                }
+            )
+        elif slot < 30:
+            seen = AT - timedelta(hours=5)
+        elif slot < 40:
+            battery = 2_250
+        elif slot < 45:
+            shown, seen = None, None
+        elif slot < 47:
+            shown = _hash("forged", label_id)
+        states.append(
+            {
+                "label_id": label_id,
+                "last_sequence": 2,
+                "binding_id": None,
+                "desired_key": None,
+                "desired_hash": current,
+                "desired_display_at": None,
+                "confirmed_hash": shown,
+                "displayed_hash": shown,
+                "can_schedule": True,
+                "battery_mv": battery,
+                "rssi_dbm": -60,
+                "temperature_tenths_c": 210,
+                "firmware": "1.0",
+                "state": 2,
+                "last_seen": seen,
+            }
+        )
+    insert_rows(session, core_table(LabelRow), labels)
+    insert_rows(session, core_table(LabelBindingRow), bindings)
+    insert_rows(session, core_table(LabelStateRow), states)
+    insert_rows(session, core_table(OutboxRow), outbox)
+    insert_rows(session, core_table(LabelContentRow), list(contents.values()))
+    return len(labels)
+
+
+def run(*, smoke: bool) -> dict[str, object]:
+    skus, stores = (40, 3) if smoke else (2_000, 50)
+    with tempfile.TemporaryDirectory(prefix="esl-bench-audit-") as directory:
+        engine = create_engine_for(f"sqlite:///{Path(directory) / 'esl.sqlite'}")
+        try:
+            upgrade_database(engine)
+            sessions = session_factory(engine)
+            started = time.perf_counter()
+            with sessions.begin() as session:
+                labels = _seed(session, skus=skus, stores=stores)
+            seed_seconds = time.perf_counter() - started
+
+            with sessions() as session:
+                started = time.perf_counter()
+                gathered = gather_audit(session, at=AT, now=AT, currency="PLN")
+                seconds = time.perf_counter() - started
+        finally:
+            engine.dispose()
+    report = gathered.report
+    counts = Counter(v.audit_class.value for v in report.labels)
+
+    return {
+        "labels": labels,
+        "stores": stores,
+        "products": skus,
+        "seconds": round(seconds, 3),
+        "labels_audited_per_s": round(labels / seconds),
+        "classes": dict(sorted(counts.items())),
+        "prior_price_problems": len(report.prior_price_problems),
+        "seed_seconds": round(seed_seconds, 2),
+        "target_per_s": 50_000,
+    }

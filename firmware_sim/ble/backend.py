@@ -1,0 +1,213 @@
+"""A bleak client backend that talks to simulated labels instead of a radio.
+
+    air = SimulatedAir(labels, clock=clock)
+    client = BleakClient(address, backend=SimulatedBleakClient, air=air)
+
+bleak passes unknown keyword arguments to the backend, so the driver's own code path
+(`BleakClient.connect`, `write_gatt_char`, `start_notify`, ...) runs unchanged; only the
+last step, the radio, is replaced. Notifications are delivered on the event loop after
+the write that caused them returns, as a real adapter delivers them.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Callable
+from typing import Any
+
+from bleak import BleakClient
+from bleak.args import SizedBuffer
+from bleak.backends.characteristic import BleakGATTCharacteristic
+from bleak.backends.client import BaseBleakClient, NotifyCallback
+from bleak.backends.descriptor import BleakGATTDescriptor
+from bleak.backends.device import BLEDevice
+from bleak.backends.service import BleakGATTService, BleakGATTServiceCollection
+from bleak.exc import BleakDeviceNotFoundError, BleakError, BleakGATTProtocolError
+
+from firmware_sim.ble.air import SimulatedAir
+from firmware_sim.ble.gatt_label import AttError, BleLabel, LinkDroppedError
+from gateways.ble.esl_service import (
+    AP_SYNC_KEY_MATERIAL_UUID,
+    CONTROL_POINT_UUID,
+    CURRENT_ABSOLUTE_TIME_UUID,
+    DISPLAY_INFORMATION_UUID,
+    ESL_ADDRESS_UUID,
+    ESL_SERVICE_UUID,
+    FRAME_DATA_UUID,
+    FRAME_RESPONSE_UUID,
+    FRAME_TRANSFER_SERVICE_UUID,
+    FRAME_TRANSFER_STATUS_UUID,
+    IMAGE_INFORMATION_UUID,
+    LABEL_KEY_UUID,
+    LED_INFORMATION_UUID,
+    RESPONSE_KEY_MATERIAL_UUID,
+)
+
+__all__ = ["SimulatedBleakClient", "simulated_client_factory"]
+
+# The GATT table every simulated label exposes: service -> (characteristic, properties).
+_GATT_TABLE: dict[str, tuple[tuple[str, list[Any]], ...]] = {
+    ESL_SERVICE_UUID: (
+        (ESL_ADDRESS_UUID, ["read", "write"]),
+        (AP_SYNC_KEY_MATERIAL_UUID, ["write"]),
+        (RESPONSE_KEY_MATERIAL_UUID, ["write"]),
+        (CURRENT_ABSOLUTE_TIME_UUID, ["write"]),
+        (DISPLAY_INFORMATION_UUID, ["read"]),
+        (IMAGE_INFORMATION_UUID, ["read"]),
+        (LED_INFORMATION_UUID, ["read"]),
+        (CONTROL_POINT_UUID, ["write", "write-without-response", "notify"]),
+    ),
+    FRAME_TRANSFER_SERVICE_UUID: (
+        (FRAME_TRANSFER_STATUS_UUID, ["read", "write"]),
+        (FRAME_DATA_UUID, ["write"]),
+        (FRAME_RESPONSE_UUID, ["notify"]),
+        (LABEL_KEY_UUID, ["write"]),
+    ),
+}
+
+
+def _gatt_services(mtu: int) -> BleakGATTServiceCollection:
+    services = BleakGATTServiceCollection()
+    handle = 1
+    for service_uuid, characteristics in _GATT_TABLE.items():
+        service = BleakGATTService(None, handle, service_uuid)
+        services.add_service(service)
+        handle += 1
+        for uuid, properties in characteristics:
+            services.add_characteristic(
+                BleakGATTCharacteristic(None, handle, uuid, properties, lambda: mtu - 3, service)
+            )
+            handle += 2  # declaration and value
+    return services
+
+
+class SimulatedBleakClient(BaseBleakClient):
+    """`BaseBleakClient` over a `SimulatedAir`: pass `air=` to `BleakClient`."""
+
+    def __init__(
+        self,
+        address_or_ble_device: BLEDevice | str,
+        *,
+        air: SimulatedAir,
+        disconnected_callback: Callable[[], None] | None = None,
+        timeout: float = 10.0,
+        **kwargs: Any,
+    ) -> None:
+        super().__init__(
+            address_or_ble_device, disconnected_callback=disconnected_callback, timeout=timeout
+        )
+        self._air = air
+        self._label: BleLabel | None = None
+        self._subscriptions: dict[str, NotifyCallback] = {}
+
+    @property
+    def name(self) -> str:
+        return f"ESL {self._label.label_id}" if self._label is not None else self.address
+
+    @property
+    def mtu_size(self) -> int:
+        return self._air.mtu
+
+    @property
+    def is_connected(self) -> bool:
+        return self._label is not None and self._label.connected
+
+    async def connect(self, pair: bool, **kwargs: Any) -> None:
+        label = self._air.label(self.address)
+        if label is None:
+            raise BleakDeviceNotFoundError(self.address, f"{self.address} not in range")
+        if not label.connect():
+            raise TimeoutError(f"{self.address} did not answer the connection request")
+        self._air.counters.count_connect()
+        self._label = label
+        self.services = _gatt_services(self._air.mtu)
+
+    async def disconnect(self) -> None:
+        if self._label is not None:
+            self._label.disconnect()
+            self._air.counters.count_disconnect()
+        self._label = None
+        self._subscriptions.clear()
+
+    async def pair(self, *args: Any, **kwargs: Any) -> None:
+        """Simulated links count as bonded and encrypted."""
+
+    async def unpair(self) -> None:
+        """Nothing to forget."""
+
+    def _connected_label(self) -> BleLabel:
+        if self._label is None or not self._label.connected:
+            raise BleakError(f"{self.address}: not connected")
+        return self._label
+
+    def _dropped(self, label: BleLabel, reason: str) -> BleakError:
+        label.disconnect()
+        self._air.counters.count_disconnect()
+        self._label = None
+        self._subscriptions.clear()
+        if self._disconnected_callback is not None:
+            asyncio.get_running_loop().call_soon(self._disconnected_callback)
+        return BleakError(f"{self.address}: disconnected ({reason})")
+
+    async def read_gatt_char(
+        self, characteristic: BleakGATTCharacteristic, *, use_cached: bool = False, **kwargs: Any
+    ) -> bytearray:
+        label = self._connected_label()
+        try:
+            value = label.read(characteristic.uuid, now=self._air.clock())
+        except AttError as error:
+            self._air.counters.count_read(0)
+            raise BleakGATTProtocolError(error.code) from error
+        self._air.counters.count_read(len(value))
+        return bytearray(value)
+
+    async def read_gatt_descriptor(
+        self, descriptor: BleakGATTDescriptor, *, use_cached: bool = False, **kwargs: Any
+    ) -> bytearray:
+        raise BleakError("simulated labels have no readable descriptors")
+
+    async def write_gatt_char(
+        self, characteristic: BleakGATTCharacteristic, data: SizedBuffer, response: bool
+    ) -> None:
+        # Air time: other connections on the adapter get their turn between writes.
+        await asyncio.sleep(0)
+        label = self._connected_label()
+        value = bytes(memoryview(data))
+        self._air.counters.count_write(len(value))
+        try:
+            notifications = label.write(characteristic.uuid, value, now=self._air.clock())
+        except AttError as error:
+            raise BleakGATTProtocolError(error.code) from error
+        except LinkDroppedError as error:
+            raise self._dropped(label, str(error)) from error
+        loop = asyncio.get_running_loop()
+        for uuid, notified in notifications:
+            self._air.counters.count_notification(len(notified))
+            callback = self._subscriptions.get(uuid)
+            if callback is not None:
+                loop.call_soon(callback, bytearray(notified))
+
+    async def write_gatt_descriptor(
+        self, descriptor: BleakGATTDescriptor, data: SizedBuffer
+    ) -> None:
+        raise BleakError("simulated labels have no writable descriptors")
+
+    async def start_notify(
+        self, characteristic: BleakGATTCharacteristic, callback: NotifyCallback, **kwargs: Any
+    ) -> None:
+        self._connected_label()
+        # Enabling notifications is a write of the CCCD descriptor.
+        self._air.counters.count_write(2)
+        self._subscriptions[characteristic.uuid] = callback
+
+    async def stop_notify(self, characteristic: BleakGATTCharacteristic) -> None:
+        self._subscriptions.pop(characteristic.uuid, None)
+
+
+def simulated_client_factory(air: SimulatedAir) -> Callable[[str], BleakClient]:
+    """A `client_factory` for `BleGateway` and `associate_label` that uses `air`."""
+
+    def make(address: str) -> BleakClient:
+        return BleakClient(address, backend=SimulatedBleakClient, air=air, timeout=1.0)
+
+    return make

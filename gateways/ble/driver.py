@@ -1,0 +1,274 @@
+"""The controller's BLE transport: `Gateway` over bleak, one GATT session per frame.
+
+For each `Downlink` the driver connects to the label (a limited number of connections per
+adapter at once, retries with back-off), moves the signed frame over the vendor Frame
+Transfer service, sends the ESL Control Point command that makes the label act on it
+(Display Image, Display Timed Image, LED Control, Unassociate or Ping), reads the
+label's signed response, ends with Update Complete and disconnects. The signed response
+becomes an `Uplink`, so the pipeline verifies it exactly as it does over MQTT: retries,
+ordering and idempotence stay the pipeline's.
+
+`send` returns once the label has the frame and answered the control point command. A
+link that drops is reconnected and the transfer resumes where the label's confirmed
+offset says. When the label refuses without a signed response (it is not associated,
+for example), `send` raises `ControlPointRefusedError` with the ESL error code.
+
+    labels = [BleLabelAddress("A1", address="C0:FF:EE:00:00:01", esl_id=1)]
+    gateway = BleGateway(labels, store="S001", gateway="ble0")
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterable
+from dataclasses import dataclass
+from typing import TypeVar
+
+from bleak import BleakClient
+
+from gateways.base import (
+    Clock,
+    Downlink,
+    Gateway,
+    GatewayEvent,
+    GatewayState,
+    GatewayStatus,
+    TransportKind,
+    TransportStatus,
+    Uplink,
+    system_clock,
+)
+from gateways.ble.control_point import (
+    BasicState,
+    ControlPointCommand,
+    ControlPointResponse,
+    DisplayState,
+    EslErrorResponse,
+    LedControl,
+    LedState,
+    Ping,
+    RefreshDisplay,
+    UpdateComplete,
+)
+from gateways.ble.errors import (
+    BleConnectError,
+    ControlPointRefusedError,
+    UnexpectedResponseError,
+    UnknownLabelError,
+)
+from gateways.ble.frame_commands import control_command_for
+from gateways.ble.inventory import BleLabelAddress
+from gateways.ble.link import (
+    DEFAULT_CONNECT_POLICY,
+    ClientFactory,
+    ConnectPolicy,
+    LabelLink,
+    LinkLostError,
+    TransferProgress,
+    open_link,
+)
+from gateways.errors import GatewayNotStartedError
+
+__all__ = ["BleGateway", "BleLabelAddress", "FrameDelivery"]
+
+_T = TypeVar("_T")
+_Response = TypeVar("_Response", BasicState, DisplayState, LedState)
+_Outcome = tuple[ControlPointCommand, ControlPointResponse, bytes | None]
+
+
+@dataclass(frozen=True, slots=True)
+class FrameDelivery:
+    """How one frame went over the air: for diagnostics and the benchmark."""
+
+    label_id: str
+    command: ControlPointCommand
+    response: ControlPointResponse
+    signed_response: bytes | None
+    transfers: tuple[TransferProgress, ...]
+    connections: int
+
+    @property
+    def resumed(self) -> bool:
+        return any(progress.started_at > 0 for progress in self.transfers)
+
+
+def _platform_client(address: str) -> BleakClient:
+    return BleakClient(address)
+
+
+class BleGateway(Gateway):
+    """Updates labels directly over BLE from this machine's adapter (one store gateway)."""
+
+    transport = TransportKind.BLE
+
+    def __init__(
+        self,
+        labels: Iterable[BleLabelAddress],
+        *,
+        store: str,
+        gateway: str = "ble0",
+        client_factory: ClientFactory = _platform_client,
+        max_connections: int = 3,
+        connect_policy: ConnectPolicy = DEFAULT_CONNECT_POLICY,
+        session_attempts: int = 3,
+        clock: Clock = system_clock,
+    ) -> None:
+        if max_connections < 1 or session_attempts < 1:
+            raise ValueError("max_connections and session_attempts must be at least 1")
+        self._labels = {label.label_id: label for label in labels}
+        self.store = store
+        self.gateway = gateway
+        self._client_factory = client_factory
+        self._max_connections = max_connections
+        self._policy = connect_policy
+        self._session_attempts = session_attempts
+        self._clock = clock
+        self._events: asyncio.Queue[GatewayEvent | None] = asyncio.Queue()
+        self._slots: asyncio.Semaphore | None = None
+        self._label_locks: dict[str, asyncio.Lock] = {}
+        self._running = False
+        self.deliveries: dict[str, FrameDelivery] = {}
+
+    @property
+    def max_in_flight(self) -> int:
+        return self._max_connections
+
+    def add_label(self, label: BleLabelAddress) -> None:
+        """Make a newly associated label reachable."""
+        self._labels[label.label_id] = label
+
+    async def start(self) -> None:
+        if self._running:
+            return
+        self._slots = asyncio.Semaphore(self._max_connections)
+        self._running = True
+        now = self._clock()
+        self._events.put_nowait(TransportStatus(connected=True, at=now))
+        self._events.put_nowait(
+            GatewayStatus(self.store, self.gateway, GatewayState.ONLINE, received_at=now)
+        )
+
+    async def stop(self) -> None:
+        if not self._running:
+            return
+        self._running = False
+        self._events.put_nowait(None)
+
+    async def events(self) -> AsyncIterator[GatewayEvent]:
+        while (event := await self._events.get()) is not None:
+            yield event
+
+    async def send(self, downlink: Downlink) -> None:
+        label = self._label(downlink.label_id)
+        frame = downlink.payload
+        (command, response, signed), links = await self._in_session(
+            label, lambda link: self._deliver(link, label, frame)
+        )
+        delivery = FrameDelivery(
+            label_id=label.label_id,
+            command=command,
+            response=response,
+            signed_response=signed,
+            transfers=tuple(link.progress for link in links if link.progress is not None),
+            connections=len(links),
+        )
+        self.deliveries[label.label_id] = delivery
+        if delivery.signed_response is not None:
+            self._events.put_nowait(
+                Uplink(
+                    store=self.store,
+                    gateway=self.gateway,
+                    payload=delivery.signed_response,
+                    received_at=self._clock(),
+                )
+            )
+        elif isinstance(delivery.response, EslErrorResponse):
+            raise ControlPointRefusedError(
+                address=label.address,
+                command=type(delivery.command).__name__,
+                reason=delivery.response.code,
+            )
+
+    # ------------------------------------------------------------ maintenance commands
+
+    async def ping(self, label_id: str) -> BasicState:
+        return await self._maintenance(label_id, Ping, BasicState)
+
+    async def refresh_display(self, label_id: str) -> DisplayState:
+        return await self._maintenance(label_id, RefreshDisplay, DisplayState)
+
+    async def flash_led(self, label_id: str, *, duration_s: int = 10, led: int = 0) -> LedState:
+        """Flash a label's LED so staff find it on the shelf."""
+        if not 1 <= duration_s <= 0x7FFF:
+            raise ValueError(f"LED duration {duration_s} s outside 1..32767")
+
+        def command(esl_id: int) -> LedControl:
+            return LedControl(esl_id=esl_id, led=led, repeat=(duration_s << 1) | 1)
+
+        return await self._maintenance(label_id, command, LedState)
+
+    async def _maintenance(
+        self,
+        label_id: str,
+        make: Callable[[int], ControlPointCommand],
+        expected: type[_Response],
+    ) -> _Response:
+        label = self._label(label_id)
+        command = make(label.esl_id)
+
+        async def run(link: LabelLink) -> ControlPointResponse:
+            response = await link.command(command)
+            await link.command(UpdateComplete(label.esl_id))
+            return response
+
+        response, _links = await self._in_session(label, run)
+        if isinstance(response, EslErrorResponse):
+            raise ControlPointRefusedError(
+                address=label.address, command=type(command).__name__, reason=response.code
+            )
+        if not isinstance(response, expected):
+            raise UnexpectedResponseError(
+                address=label.address, command=type(command).__name__, response=repr(response)
+            )
+        return response
+
+    # ------------------------------------------------------------ sessions
+
+    def _label(self, label_id: str) -> BleLabelAddress:
+        if not self._running or self._slots is None:
+            raise GatewayNotStartedError()
+        try:
+            return self._labels[label_id]
+        except KeyError:
+            raise UnknownLabelError(label_id=label_id) from None
+
+    async def _in_session(
+        self, label: BleLabelAddress, work: Callable[[LabelLink], Awaitable[_T]]
+    ) -> tuple[_T, list[LabelLink]]:
+        """Run `work` on a connection to `label`, reconnecting when the link drops; also
+        return every link used (the last one succeeded)."""
+        assert self._slots is not None
+        lock = self._label_locks.setdefault(label.label_id, asyncio.Lock())
+        links: list[LabelLink] = []
+        last_error = "no attempt"
+        async with lock, self._slots:
+            for _attempt in range(self._session_attempts):
+                try:
+                    async with open_link(
+                        label.address, client_factory=self._client_factory, policy=self._policy
+                    ) as link:
+                        links.append(link)
+                        return await work(link), links
+                except LinkLostError as error:
+                    last_error = str(error)
+        raise BleConnectError(
+            address=label.address, attempts=self._session_attempts, reason=last_error
+        )
+
+    async def _deliver(self, link: LabelLink, label: BleLabelAddress, frame: bytes) -> _Outcome:
+        await link.transfer(frame)
+        command = control_command_for(frame, esl_id=label.esl_id)
+        response = await link.command(command)
+        signed = link.frame_response()
+        await link.command(UpdateComplete(label.esl_id))
+        return command, response, signed

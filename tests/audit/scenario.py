@@ -1,0 +1,88 @@
+"""One store chain with a label in every audit class, shared by the audit tests.
+
+Timeline: national prices since T0 - 60 d; S01 sells cheese at a store-only 7.99; coffee
+is 20 % off in shops only (not on the web) from T0 - 1 d; at T1 = T0 + 1 h the national
+cheese price goes from 8.99 to 9.49. The audit runs at AUDIT_AT = T0 + 2 h.
+"""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+from tests.audit.world import T0, AuditWorld
+
+T1 = T0 + timedelta(hours=1)
+AUDIT_AT = T0 + timedelta(hours=2)
+RECENTLY = AUDIT_AT - timedelta(minutes=1)
+TAMPERED_HASH = "ab" * 16
+
+EXPECTED_CLASSES = {
+    "L-match": "match",
+    "L-store-rule": "intended_difference",
+    "L-store-promo": "intended_difference",
+    "L-stale": "stale",
+    "L-unconfirmed": "unconfirmed",
+    "L-offline": "offline",
+    "L-flat": "low_battery",
+    "L-tampered": "unknown_content",
+    "L-unsold": "no_longer_sold",
+}
+
+
+def build_chain(world: AuditWorld) -> None:
+    world.publish(
+        [
+            {
+                "action": "set_price",
+                "sku": "CHS-1",
+                "amount": "7.99",
+                "store": "S01",
+                "channel": "store",
+            }
+        ],
+        now=T0 - timedelta(days=59),
+    )
+    world.publish(
+        [
+            {
+                "action": "upsert_promotion",
+                "promotion_id": "P-CFE",
+                "name": "Coffee week",
+                "kind": "percent_off",
+                "percent": "20",
+                "skus": ["CFE-1"],
+                "channels": ["store"],
+                "valid_from": (T0 - timedelta(days=1)).isoformat(),
+            }
+        ],
+        now=T0 - timedelta(days=1),
+    )
+    labels = {
+        "L-match": ("S02", "MLK-1"),
+        "L-store-rule": ("S01", "CHS-1"),
+        "L-store-promo": ("S03", "CFE-1"),
+        "L-stale": ("S02", "CHS-1"),
+        "L-unconfirmed": ("S01", "MLK-1"),
+        "L-offline": ("S03", "MLK-1"),
+        "L-flat": ("S03", "CHS-1"),
+        "L-tampered": ("S01", "CFE-1"),
+        "L-unsold": ("S02", "OLD-1"),
+    }
+    for label_id, (store, sku) in labels.items():
+        world.label(label_id, store=store, sku=sku)
+    for label_id in ("L-match", "L-store-rule", "L-store-promo", "L-stale", "L-offline"):
+        world.acknowledged(label_id, at=T0)
+    world.acknowledged("L-flat", at=T0)
+    world.acknowledged("L-tampered", at=T0)
+    world.planned_but_unanswered("L-unconfirmed", at=T0, attempts=1, status="sent")
+
+    world.publish([{"action": "set_price", "sku": "CHS-1", "amount": "9.49"}], now=T1)
+    world.planned_but_unanswered("L-stale", at=T1, attempts=3, status="sent")
+    world.planned_but_unanswered(
+        "L-flat", at=T1, attempts=5, status="parked", reason="flat battery"
+    )
+
+    for label_id in ("L-match", "L-store-rule", "L-store-promo", "L-stale"):
+        world.checked_in(label_id, at=RECENTLY)
+    world.checked_in("L-flat", at=RECENTLY, battery_mv=2_300)
+    world.checked_in("L-tampered", at=RECENTLY, displayed_hash=TAMPERED_HASH)

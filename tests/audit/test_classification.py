@@ -1,0 +1,137 @@
+"""Every label lands in exactly one class, with the facts that explain it."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from decimal import Decimal
+
+from esl.audit import AuditClass, LabelVerdict
+from tests.audit.scenario import (
+    AUDIT_AT,
+    EXPECTED_CLASSES,
+    RECENTLY,
+    T1,
+    TAMPERED_HASH,
+    build_chain,
+)
+from tests.audit.world import T0, AuditWorld
+
+
+def verdicts(world: AuditWorld) -> dict[str, LabelVerdict]:
+    report = world.audit(at=AUDIT_AT).report
+    return {v.label_id: v for v in report.labels}
+
+
+def test_each_label_gets_its_class(world: AuditWorld) -> None:
+    build_chain(world)
+    found = verdicts(world)
+    assert {label: v.audit_class.value for label, v in found.items()} == EXPECTED_CLASSES
+
+
+def test_match_and_intended_differences_name_what_the_shelf_shows(world: AuditWorld) -> None:
+    build_chain(world)
+    found = verdicts(world)
+    match = found["L-match"]
+    assert (match.shown_price, match.due_price, match.web_price) == (
+        Decimal("3.49"),
+        Decimal("3.49"),
+        Decimal("3.49"),
+    )
+    assert match.shows_due
+    assert match.rule is None
+
+    store_rule = found["L-store-rule"]
+    assert (store_rule.shown_price, store_rule.web_price) == (Decimal("7.99"), Decimal("9.49"))
+    assert store_rule.rule is not None
+    assert "store_channel scope" in store_rule.rule
+
+    promotion = found["L-store-promo"]
+    assert (promotion.shown_price, promotion.web_price) == (Decimal("47.99"), Decimal("59.99"))
+    assert promotion.rule is not None
+    assert "P-CFE" in promotion.rule
+    assert "percent_off" in promotion.rule
+
+
+def test_a_stale_label_says_since_when_how_often_and_why(world: AuditWorld) -> None:
+    build_chain(world)
+    stale = verdicts(world)["L-stale"]
+    assert stale.audit_class is AuditClass.STALE
+    assert (stale.shown_price, stale.due_price) == (Decimal("8.99"), Decimal("9.49"))
+    assert stale.since == T1  # the new price applies from T1
+    assert stale.age(AUDIT_AT) == timedelta(hours=1)
+    assert stale.attempts == 3
+    assert stale.last_reason == "sent"
+    assert not stale.shows_due
+
+
+def test_health_classes_carry_their_facts(world: AuditWorld) -> None:
+    build_chain(world)
+    found = verdicts(world)
+    offline = found["L-offline"]
+    assert offline.last_seen == T0
+    assert offline.since == T0
+    assert offline.shows_due  # e-paper keeps the last image: still the right price
+
+    flat = found["L-flat"]
+    assert flat.battery_mv == 2_300
+    assert "2300 mV" in flat.reason
+    assert "flat battery" in flat.reason
+    assert flat.last_reason == "flat battery"
+    assert flat.attempts == 5
+    assert not flat.shows_due
+    assert flat.wrong_since == T1
+
+    unconfirmed = found["L-unconfirmed"]
+    assert unconfirmed.shown_hash is None
+    assert unconfirmed.attempts == 1
+    assert unconfirmed.since == T0
+
+    unsold = found["L-unsold"]
+    assert unsold.due_price is None
+
+
+def test_a_display_changed_behind_the_controllers_back_is_caught(world: AuditWorld) -> None:
+    build_chain(world)
+    tampered = verdicts(world)["L-tampered"]
+    assert tampered.audit_class is AuditClass.UNKNOWN_CONTENT
+    assert tampered.shown_hash == TAMPERED_HASH
+    assert tampered.since == RECENTLY
+    assert TAMPERED_HASH in tampered.reason
+
+
+def test_store_summaries_list_unlabelled_products_and_labels_on_unsold_ones(
+    world: AuditWorld,
+) -> None:
+    build_chain(world)
+    report = world.audit(at=AUDIT_AT).report
+    by_store = {s.store: s for s in report.stores}
+    assert by_store["S01"].unlabelled_products == ()
+    assert by_store["S02"].unlabelled_products == ("CFE-1",)
+    assert by_store["S02"].labels_on_unsold_products == ("L-unsold",)
+    assert by_store["S03"].counts["intended_difference"] == 1
+    assert by_store["S03"].counts["offline"] == 1
+    assert by_store["S03"].counts["low_battery"] == 1
+    assert sum(s.labels for s in report.stores) == len(EXPECTED_CLASSES)
+    assert by_store["S02"].mismatches == 2  # stale + no_longer_sold
+
+
+def test_overdue_labels_are_those_wrong_for_longer_than_the_threshold(world: AuditWorld) -> None:
+    build_chain(world)
+    report = world.audit(at=AUDIT_AT).report
+    overdue = {v.label_id for v in report.overdue(timedelta(minutes=30))}
+    # L-offline still shows the due price; L-tampered reported its image a minute ago.
+    assert overdue == {"L-stale", "L-flat", "L-unconfirmed"}
+    assert {v.label_id for v in report.overdue(timedelta(hours=1, minutes=1))} == {"L-unconfirmed"}
+
+
+def test_a_stale_label_that_confirms_becomes_a_match(world: AuditWorld) -> None:
+    build_chain(world)
+    world.acknowledged("L-stale", at=RECENTLY)
+    assert verdicts(world)["L-stale"].audit_class is AuditClass.MATCH
+
+
+def test_audit_of_one_store_only_reads_that_store(world: AuditWorld) -> None:
+    build_chain(world)
+    report = world.audit(at=AUDIT_AT, stores=["S03"]).report
+    assert [s.store for s in report.stores] == ["S03"]
+    assert {v.label_id for v in report.labels} == {"L-store-promo", "L-offline", "L-flat"}

@@ -1,0 +1,114 @@
+"""`esl audit`: JSON, CSV and a self-contained HTML report; the exit code for schedulers."""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import re
+from pathlib import Path
+
+import pytest
+from sqlalchemy import Engine
+from typer.testing import CliRunner
+
+from esl.cli import app
+from tests.audit.conftest import database_url
+from tests.audit.scenario import AUDIT_AT, EXPECTED_CLASSES, build_chain
+from tests.audit.world import AuditWorld
+
+
+@pytest.fixture
+def cli(engine: Engine, world: AuditWorld, monkeypatch: pytest.MonkeyPatch) -> CliRunner:
+    build_chain(world)
+    monkeypatch.setenv("ESL_DATABASE_URL", database_url(engine))
+    return CliRunner()
+
+
+def run(cli: CliRunner, *args: str) -> tuple[int, str, str]:
+    result = cli.invoke(app, ["audit", "--at", AUDIT_AT.isoformat(), *args])
+    return result.exit_code, result.stdout, result.stderr
+
+
+def test_json_lists_every_label_with_its_class(cli: CliRunner, tmp_path: Path) -> None:
+    out = tmp_path / "audit.json"
+    code, _, stderr = run(cli, "--format", "json", "-o", str(out))
+    assert code == 0, stderr
+    data = json.loads(out.read_text(encoding="utf-8"))
+    assert {row["label_id"]: row["class"] for row in data["labels"]} == EXPECTED_CLASSES
+    assert [s["store"] for s in data["stores"]] == ["S01", "S02", "S03"]
+    stale = next(row for row in data["labels"] if row["label_id"] == "L-stale")
+    assert (stale["attempts"], stale["age_s"], stale["due_price"]) == (3, 3600.0, "9.49")
+
+
+def test_one_store_as_csv(cli: CliRunner) -> None:
+    code, stdout, stderr = run(cli, "--store", "S02", "--format", "csv")
+    assert code == 0, stderr
+    rows = list(csv.DictReader(io.StringIO(stdout)))
+    assert {row["label_id"]: row["class"] for row in rows} == {
+        "L-match": "match",
+        "L-stale": "stale",
+        "L-unsold": "no_longer_sold",
+    }
+
+
+def test_fail_after_makes_a_scheduler_notice_long_stale_labels(cli: CliRunner) -> None:
+    code, _, stderr = run(cli, "--store", "S02", "--fail-after", "30m")
+    assert code == 1
+    assert "L-stale" in stderr
+    code, _, stderr = run(cli, "--store", "S02", "--fail-after", "1h30m")
+    assert code == 0, stderr
+    # A store where every shelf is right passes whatever the threshold.
+    code, _, stderr = run(cli, "--store", "S01", "--store", "S02", "--fail-after", "3h")
+    assert code == 0, stderr
+
+
+def test_bad_arguments_exit_2(cli: CliRunner) -> None:
+    assert run(cli, "--fail-after", "soon")[0] == 2
+    assert run(cli, "--store", "S99")[0] == 2
+    result = cli.invoke(app, ["audit", "--at", "2026-03-02T11:00:00"])  # no zone
+    assert result.exit_code == 2
+
+
+def test_the_html_report_is_one_self_contained_file(cli: CliRunner, tmp_path: Path) -> None:
+    out = tmp_path / "audit.html"
+    code, _, stderr = run(cli, "--format", "html", "-o", str(out))
+    assert code == 0, stderr
+    html = out.read_text(encoding="utf-8")
+    assert html.startswith("<!DOCTYPE html>")
+    # Nothing is fetched: no external scripts, styles or images.
+    assert not re.search(r"""(src|href)=["'](https?:)?//""", html)
+    assert "<style>" in html
+    assert "<script>" in html
+    # Every mismatch row carries two previews: what it shows and what is due.
+    mismatch_table = html.split('id="mismatches"', 1)[1].split("</table>", 1)[0]
+    rows = mismatch_table.split("<tr>")[2:]
+    assert len(rows) == sum(1 for c in EXPECTED_CLASSES.values() if c not in _FINE)
+    stale_row = next(r for r in rows if "L-stale" in r)
+    previews = re.findall(r'src="data:image/png;base64,([A-Za-z0-9+/=]+)"', stale_row)
+    assert len(previews) == 2
+    assert previews[0] != previews[1]  # the old price next to the due one
+    assert 'data-sort="3600"' in stale_row  # sortable by age
+    for store in ("S01", "S02", "S03"):
+        assert f"<td>{store}</td>" in html
+
+
+_FINE = ("match", "intended_difference")
+
+
+def test_thresholds_come_from_options_or_settings(
+    cli: CliRunner, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    def offline_class() -> str:
+        code, stdout, stderr = run(cli, "--store", "S03", *extra)
+        assert code == 0, stderr
+        rows = json.loads(stdout)["labels"]
+        return str(next(r["class"] for r in rows if r["label_id"] == "L-offline"))
+
+    extra: tuple[str, ...] = ()
+    assert offline_class() == "offline"  # silent for 2 h, default threshold 30 min
+    extra = ("--offline-after", "3h")
+    assert offline_class() == "match"
+    extra = ()
+    monkeypatch.setenv("ESL_AUDIT_OFFLINE_AFTER_S", str(3 * 3600))
+    assert offline_class() == "match"

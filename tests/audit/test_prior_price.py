@@ -1,0 +1,74 @@
+"""Every label announcing a reduction shows its store's 30-day low from the ledger."""
+
+from __future__ import annotations
+
+import dataclasses
+from datetime import timedelta
+from decimal import Decimal
+
+from esl.audit import AuditClass
+from tests.audit.scenario import AUDIT_AT, build_chain
+from tests.audit.world import T0, AuditWorld
+
+
+def test_labels_printed_by_the_engine_pass_the_prior_price_check(world: AuditWorld) -> None:
+    build_chain(world)
+    report = world.audit(at=AUDIT_AT).report
+    promoted = next(v for v in report.labels if v.label_id == "L-store-promo")
+    assert promoted.shown_price == Decimal("47.99")
+    assert report.prior_price_problems == ()
+
+
+def test_a_wrong_prior_price_is_caught_with_the_right_value(world: AuditWorld) -> None:
+    build_chain(world)
+    world.label("L-wrong-prior", store="S02", sku="CFE-1")
+    world.acknowledged(
+        "L-wrong-prior",
+        at=T0,
+        altered=lambda c: dataclasses.replace(c, prior_price=Decimal("54.99")),
+    )
+    world.checked_in("L-wrong-prior", at=AUDIT_AT - timedelta(minutes=1))
+    report = world.audit(at=AUDIT_AT).report
+    (problem,) = report.prior_price_problems
+    assert problem.label_id == "L-wrong-prior"
+    assert (problem.shown_price, problem.shown_prior, problem.expected_prior) == (
+        Decimal("47.99"),
+        Decimal("54.99"),
+        Decimal("59.99"),
+    )
+    by_store = {s.store: s for s in report.stores}
+    assert by_store["S02"].prior_price_problems == 1
+    # The price itself is the one due: the problem is the prior-price line only.
+    label = next(v for v in report.labels if v.label_id == "L-wrong-prior")
+    assert label.audit_class is AuditClass.INTENDED_DIFFERENCE
+
+
+def test_the_prior_price_is_the_low_of_the_labels_own_store(world: AuditWorld) -> None:
+    # S02 sold the coffee at 52.00 for ten days, three weeks before the promotion started.
+    for amount, days_before in (("52.00", 21), ("59.99", 11)):
+        world.publish(
+            [
+                {
+                    "action": "set_price",
+                    "sku": "CFE-1",
+                    "amount": amount,
+                    "store": "S02",
+                    "channel": "store",
+                }
+            ],
+            now=T0 - timedelta(days=days_before),
+        )
+    build_chain(world)
+    world.label("L-s02-engine", store="S02", sku="CFE-1")
+    world.label("L-s02-national-prior", store="S02", sku="CFE-1")
+    _, content = world.acknowledged("L-s02-engine", at=T0)
+    assert content.prior_price == Decimal("52.00")
+    world.acknowledged(
+        "L-s02-national-prior",
+        at=T0,
+        altered=lambda c: dataclasses.replace(c, prior_price=Decimal("59.99")),
+    )
+    report = world.audit(at=T0 + timedelta(minutes=10)).report
+    assert [(p.label_id, p.expected_prior) for p in report.prior_price_problems] == [
+        ("L-s02-national-prior", Decimal("52.00"))
+    ]
