@@ -24,7 +24,6 @@ from esl.db.models import (
     PriceRuleRow,
     ProductRow,
     PromotionTargetRow,
-    PublicationRow,
     StoreRow,
     ZoneRow,
     core_table,
@@ -39,6 +38,7 @@ from esl.imports.csv_fields import (
     parse_money_amount,
     read_rows,
 )
+from esl.imports.import_publication import record_import_publication
 from esl.imports.report import ImportReport
 from esl.imports.windows import Window, first_overlap
 from esl.services.catalogue_loading import load_catalogue_slice, load_ledger_for_skus
@@ -274,17 +274,11 @@ def import_prices(
     problems.raise_if_any()
     publication_id = None
     if inserts or updates:
-        publication = PublicationRow(
+        publication_id = record_import_publication(
+            session,
             title=title,
-            kind="import",
-            status="published",
-            created_by=imported_by,
-            created_at=now,
-            effective_at=now,
-            validated_at=now,
-            published_at=now,
-            published_by=imported_by,
-            problems=[],
+            imported_by=imported_by,
+            now=now,
             impact={
                 "prices_inserted": len(inserts),
                 "prices_updated": len(updates),
@@ -293,9 +287,6 @@ def import_prices(
                 "ledger_recorded": record_ledger,
             },
         )
-        session.add(publication)
-        session.flush()
-        publication_id = publication.id
         _write(session, inserts, updates, publication_id)
         write_ledger_entries(
             session, ledger.entries, publication_id=publication_id, source="import", now=now

@@ -15,7 +15,6 @@ from esl.db.models import (
     ProductRow,
     PromotionRow,
     PromotionTargetRow,
-    PublicationRow,
     StoreRow,
     ZoneRow,
     core_table,
@@ -32,6 +31,7 @@ from esl.imports.csv_fields import (
     parse_money_amount,
     read_rows,
 )
+from esl.imports.import_publication import record_import_publication
 from esl.imports.report import ImportReport
 from pricing.errors import PricingError
 from pricing.money import Money
@@ -176,22 +176,13 @@ def import_promotions(
     updates = [p for _, p in parsed.values() if p.id in stored and stored[p.id] != p]
     publication_id = None
     if inserts or updates:
-        publication = PublicationRow(
+        publication_id = record_import_publication(
+            session,
             title=title,
-            kind="import",
-            status="published",
-            created_by=imported_by,
-            created_at=now,
-            effective_at=now,
-            validated_at=now,
-            published_at=now,
-            published_by=imported_by,
-            problems=[],
+            imported_by=imported_by,
+            now=now,
             impact={"promotions_inserted": len(inserts), "promotions_updated": len(updates)},
         )
-        session.add(publication)
-        session.flush()
-        publication_id = publication.id
         write_promotions(session, inserts, updates, publication_id)
     return ImportReport(
         kind="promotions",
