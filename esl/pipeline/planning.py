@@ -25,17 +25,17 @@ from typing import Any
 from sqlalchemy import insert, select, update
 from sqlalchemy.orm import Session
 
-from esl.audit.recording import record_label_content
+from esl.audit.recording import PlannedContent, record_label_contents
 from esl.db.models import (
     LabelBindingRow,
     LabelRow,
-    LabelStateRow,
     LedgerEntryRow,
     OutboxRow,
     RenderedContentRow,
     core_table,
 )
 from esl.pipeline.errors import UnplannableLabelError
+from esl.pipeline.label_states import LabelState, load_label_states, save_label_states
 from esl.services.catalogue_loading import load_catalogue_slice, load_ledger_for_skus
 from gateways.protocol import ImageEncoding, ImageUpdate, LabelFrame, encode_frame
 from pricing import Catalogue, Channel, PriceLedger, ResolvedPrice, resolve
@@ -43,7 +43,7 @@ from pricing.errors import PricingError
 from rendering.cache import RenderCache, RenderedLabel
 from rendering.content import LabelContent
 from rendering.display_models import get_display_model
-from rendering.encoding import Planes, content_hash
+from rendering.encoding import Planes
 from rendering.errors import RenderingError
 from rendering.templates import Fill, Template, default_template
 
@@ -63,6 +63,8 @@ _CHUNK = 500
 # Planes of recent images kept for deltas (9.5 kB each for a 2.9" label); the rest are
 # read back from `rendered_contents`.
 _MAX_PLANES = 4_000
+# Core statements, not ORM ones: an ORM UPDATE also searches the session for the rows.
+_OUTBOX = core_table(OutboxRow)
 
 
 @dataclass(slots=True)
@@ -132,10 +134,11 @@ class LabelPlanner:
         self.currency = currency
         self._planes: dict[str, tuple[str, Planes]] = {}
         self._unstored: set[str] = set()
-        self._traced: set[str] = set()  # content hashes recorded for the audit
         self._contents: dict[
             tuple[str, str, datetime, bool], tuple[ResolvedPrice, LabelContent, str]
         ] = {}
+        # Within one plan: the render of each desired key (saves hashing the content).
+        self._rendered: dict[str, RenderedLabel] = {}
 
     # ------------------------------------------------------------ planning
 
@@ -161,6 +164,7 @@ class LabelPlanner:
         """
         result = PlanResult()
         self._contents = {}  # prices may change between plans: resolve afresh each time
+        self._rendered = {}
         targets = self._targets(session, label_ids)
         if not targets:
             return result
@@ -168,15 +172,12 @@ class LabelPlanner:
         if prices is None or not skus <= prices.skus:
             prices = self.load_prices(session, skus)
         catalogue, ledger = prices.catalogue, prices.ledger
-        states = self._states(session, [t.label_id for t in targets])
+        states = load_label_states(session, [t.label_id for t in targets])
         frames: list[dict[str, Any]] = []
         superseded: list[str] = []
+        traced: dict[str, PlannedContent] = {}  # for the audit, by content hash
         for target in targets:
-            state = states.get(target.label_id)
-            if state is None:
-                state = LabelStateRow(label_id=target.label_id, last_sequence=0, can_schedule=True)
-                session.add(state)
-                states[target.label_id] = state
+            state = states[target.label_id]
             if (
                 keep_scheduled
                 and state.desired_display_at is not None
@@ -186,7 +187,15 @@ class LabelPlanner:
                 continue
             try:
                 changed, frame = self._plan_one(
-                    session, target, state, catalogue, ledger, at=at, now=now, display_at=display_at
+                    session,
+                    target,
+                    state,
+                    catalogue,
+                    ledger,
+                    at=at,
+                    now=now,
+                    display_at=display_at,
+                    traced=traced,
                 )
             except UnplannableLabelError as error:
                 result.unplannable[target.label_id] = error.reason
@@ -199,10 +208,13 @@ class LabelPlanner:
             else:
                 frames.append(frame)
         self._supersede(session, superseded, now=now)
+        save_label_states(session, states.values())
         self._store_planes(session, now=now)
+        if traced:
+            # The audit answers "which price does this image show" from this record.
+            record_label_contents(session, list(traced.values()), at=now)
         if frames:
             session.execute(insert(core_table(OutboxRow)), frames)
-        session.flush()
         result.planned = len(frames)
         return result
 
@@ -210,13 +222,14 @@ class LabelPlanner:
         self,
         session: Session,
         target: _Target,
-        state: LabelStateRow,
+        state: LabelState,
         catalogue: Catalogue,
         ledger: PriceLedger,
         *,
         at: datetime,
         now: datetime,
         display_at: datetime | None,
+        traced: dict[str, PlannedContent],
     ) -> tuple[bool, dict[str, Any] | None]:
         """(whether the desired content changed, the new outbox row if one is needed)."""
         if target.gateway is None:
@@ -236,17 +249,16 @@ class LabelPlanner:
             and state.binding_id == target.binding_id
         ):
             return False, None
-        rendered = self.cache.render(content, model=model, template=template)
+        rendered = self._rendered.get(desired_key)
+        if rendered is None:
+            rendered = self._rendered[desired_key] = self.cache.render(
+                content, model=model, template=template
+            )
         digest = rendered.content_hash.hex()
         self._remember(digest, model.id, rendered.planes)
-        if digest not in self._traced:
-            # The audit answers "which price does this image show" from this record.
-            record_label_content(
-                session, content_hash=digest, content=content, resolved=resolved, at=now
-            )
-            if len(self._traced) >= _MAX_PLANES:
-                self._traced.clear()
-            self._traced.add(digest)
+        if digest not in traced:
+            traced[digest] = PlannedContent(digest, content, resolved)
+        state.changed = True
         state.desired_key = desired_key
         state.desired_hash = digest
         state.desired_display_at = display_at
@@ -264,7 +276,7 @@ class LabelPlanner:
             key=target.key,
             model_id=model.id,
             rendered=rendered,
-            base=self.planes_of(session, state.displayed_hash, model_id=model.id),
+            base=self._base(session, state.displayed_hash, model_id=model.id),
             display_at=timed,
             not_before=now if timed is not None or display_at is None else display_at,
             now=now,
@@ -275,7 +287,7 @@ class LabelPlanner:
         return PricingSlice(
             skus=frozenset(skus),
             catalogue=load_catalogue_slice(session, skus, currency=self.currency),
-            ledger=load_ledger_for_skus(session, skus),
+            ledger=load_ledger_for_skus(session, skus, channels=(Channel.STORE,)),
         )
 
     def dispatch_order(
@@ -341,7 +353,7 @@ class LabelPlanner:
 
     def frame_values(
         self,
-        state: LabelStateRow,
+        state: LabelState,
         label_id: str,
         *,
         store: str,
@@ -349,17 +361,18 @@ class LabelPlanner:
         key: bytes,
         model_id: str,
         rendered: RenderedLabel,
-        base: Planes | None,
+        base: tuple[str, Planes] | None,
         display_at: datetime | None,
         not_before: datetime,
         now: datetime,
     ) -> dict[str, Any]:
         """The outbox row of a signed image update; takes the label's next sequence number."""
-        image = self.cache.update(shown=base, new=rendered)
-        full = self.cache.full(rendered)
-        delta = image != full and base is not None
+        shown_hash = None if base is None else bytes.fromhex(base[0])
+        image, delta = self.cache.update(
+            shown=None if base is None else base[1], new=rendered, shown_hash=shown_hash
+        )
         sequence = state.last_sequence + 1
-        base_hash = content_hash(base) if delta and base is not None else None
+        base_hash = shown_hash if delta else None
         update_command = ImageUpdate(
             model_id=model_id,
             encoding=ImageEncoding.DELTA if delta else ImageEncoding.FULL,
@@ -374,7 +387,7 @@ class LabelPlanner:
             )
         except ValueError as error:
             raise UnplannableLabelError(label_id, f"cannot sign: {error}") from error
-        state.last_sequence = sequence
+        state.next_sequence()
         return {
             "label_id": label_id,
             "store": store,
@@ -389,6 +402,13 @@ class LabelPlanner:
             "not_before": not_before,
             "created_at": now,
         }
+
+    def _base(
+        self, session: Session, digest: str | None, *, model_id: str
+    ) -> tuple[str, Planes] | None:
+        """The image a label reported showing, when its planes are known: a delta's base."""
+        planes = self.planes_of(session, digest, model_id=model_id)
+        return None if digest is None or planes is None else (digest, planes)
 
     def planes_of(self, session: Session, digest: str | None, *, model_id: str) -> Planes | None:
         """The planes of an image of `model_id` by content hash: memory, else the database."""
@@ -442,25 +462,15 @@ class LabelPlanner:
                 rows += session.execute(statement.where(LabelRow.id.in_(chunk)))
         return [_Target(*row) for row in rows]
 
-    def _states(self, session: Session, label_ids: list[str]) -> dict[str, LabelStateRow]:
-        found: dict[str, LabelStateRow] = {}
-        for start in range(0, len(label_ids), _CHUNK):
-            chunk = label_ids[start : start + _CHUNK]
-            for row in session.scalars(
-                select(LabelStateRow).where(LabelStateRow.label_id.in_(chunk))
-            ):
-                found[row.label_id] = row
-        return found
-
     def _supersede(self, session: Session, label_ids: Iterable[str], *, now: datetime) -> None:
         """Newer content replaces every open frame of these labels."""
         ordered = sorted(set(label_ids))
         for start in range(0, len(ordered), _CHUNK):
             session.execute(
-                update(OutboxRow)
+                update(_OUTBOX)
                 .where(
-                    OutboxRow.label_id.in_(ordered[start : start + _CHUNK]),
-                    OutboxRow.status.in_(OPEN_STATUSES),
+                    _OUTBOX.c.label_id.in_(ordered[start : start + _CHUNK]),
+                    _OUTBOX.c.status.in_(OPEN_STATUSES),
                 )
                 .values(status="superseded", settled_at=now)
             )

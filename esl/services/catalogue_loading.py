@@ -9,6 +9,7 @@ engine's `Catalogue` validates the slice exactly as it would validate the whole.
 from __future__ import annotations
 
 import dataclasses
+from decimal import Decimal
 from collections import defaultdict
 from collections.abc import Collection, Iterable
 
@@ -28,6 +29,7 @@ from esl.db.models import (
     PromotionRow,
     PromotionTargetRow,
     StoreRow,
+    core_table,
 )
 from pricing.catalogue import Catalogue
 from pricing.ledger import LedgerEntry, PriceKey, PriceLedger
@@ -138,21 +140,48 @@ def _append_rows(ledger: PriceLedger, rows: Iterable[LedgerEntryRow]) -> None:
         )
 
 
-def load_ledger_for_skus(session: Session, skus: Collection[str]) -> PriceLedger:
-    """Every key's ledger for `skus`, in time order."""
+def load_ledger_for_skus(
+    session: Session, skus: Collection[str], *, channels: Collection[Channel] | None = None
+) -> PriceLedger:
+    """Every key's ledger for `skus` (only `channels` when given), in time order.
+
+    Read as plain rows, not ORM objects, with one `Money` per distinct amount: a
+    publication of 10,000 labels reads tens of thousands of entries, and building them
+    was a third of its planning time.
+    """
     ledger = PriceLedger()
+    table = core_table(LedgerEntryRow)
+    money: dict[tuple[Decimal, str], Money] = {}
+
+    def money_of(amount: Decimal, currency: str) -> Money:
+        known = money.get((amount, currency))
+        if known is None:
+            known = money[(amount, currency)] = Money.of(amount, currency)
+        return known
+
+    statement = select(
+        table.c.sku,
+        table.c.channel,
+        table.c.store,
+        table.c.effective_at,
+        table.c.amount,
+        table.c.regular_amount,
+        table.c.currency,
+        table.c.promotion_id,
+    ).order_by(table.c.sku, table.c.channel, table.c.store, table.c.effective_at)
+    if channels is not None:
+        statement = statement.where(table.c.channel.in_(sorted(c.value for c in channels)))
     for chunk in _chunks(skus):
-        _append_rows(
-            ledger,
-            session.scalars(
-                select(LedgerEntryRow)
-                .where(LedgerEntryRow.sku.in_(chunk))
-                .order_by(
-                    LedgerEntryRow.sku,
-                    LedgerEntryRow.channel,
-                    LedgerEntryRow.store,
-                    LedgerEntryRow.effective_at,
+        for sku, channel, store, at, amount, regular, currency, promotion in session.execute(
+            statement.where(table.c.sku.in_(chunk))
+        ):
+            ledger.append(
+                LedgerEntry(
+                    key=PriceKey(sku, Channel(channel), store),
+                    effective_from=at,
+                    price=money_of(amount, currency),
+                    regular_price=money_of(regular, currency),
+                    promotion_id=promotion,
                 )
-            ),
-        )
+            )
     return ledger

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import random
 from dataclasses import replace
 from decimal import Decimal
 
@@ -10,7 +11,7 @@ import pytest
 from esl.bench.render import corpus
 from rendering.cache import RenderCache
 from rendering.display_models import DISPLAY_MODELS
-from rendering.encoding import decode, encode_full
+from rendering.encoding import Planes, decode, encode_full
 from rendering.templates import default_template, template_from_dict
 from tests.rendering.label_samples import PLAIN, PROMOTION
 
@@ -57,7 +58,8 @@ def test_an_update_is_a_delta_that_decodes_to_the_new_label() -> None:
     cache = RenderCache()
     shown = cache.render(PLAIN, model=MODEL)
     new = cache.render(PROMOTION, model=MODEL)
-    payload = cache.update(shown=shown.planes, new=new)
+    payload, is_delta = cache.update(shown=shown.planes, new=new)
+    assert is_delta
     assert len(payload) < len(cache.full(new))
     decoded = decode(payload, width=MODEL.width, height=MODEL.height, has_accent=True,
                      base=shown.planes)  # fmt: skip
@@ -67,7 +69,7 @@ def test_an_update_is_a_delta_that_decodes_to_the_new_label() -> None:
 def test_a_label_in_an_unknown_state_gets_the_full_image() -> None:
     cache = RenderCache()
     new = cache.render(PLAIN, model=MODEL)
-    assert cache.update(shown=None, new=new) == encode_full(new.planes)
+    assert cache.update(shown=None, new=new) == (encode_full(new.planes), False)
 
 
 @pytest.mark.parametrize("model_id", ["2.9-bwr", "2.13-bw", "4.2-bwy"])
@@ -79,5 +81,18 @@ def test_a_price_only_change_costs_at_most_a_quarter_of_the_full_image(model_id:
         old = cache.render(content, model=model)
         new = cache.render(replace(content, price=content.price + Decimal("0.50")), model=model)
         full_total += len(cache.full(new))
-        delta_total += len(cache.update(shown=old.planes, new=new))
+        delta_total += len(cache.update(shown=old.planes, new=new)[0])
     assert delta_total <= 0.25 * full_total
+
+
+def test_a_delta_larger_than_the_full_image_is_not_sent() -> None:
+    cache = RenderCache()
+    new = cache.render(PLAIN, model=MODEL)
+    noise = random.Random(3)
+    shown = Planes(
+        width=new.planes.width,
+        height=new.planes.height,
+        black=noise.randbytes(len(new.planes.black)),
+        accent=noise.randbytes(len(new.planes.accent or b"")),
+    )
+    assert cache.update(shown=shown, new=new) == (cache.full(new), False)
