@@ -9,9 +9,9 @@ engine's `Catalogue` validates the slice exactly as it would validate the whole.
 from __future__ import annotations
 
 import dataclasses
-from decimal import Decimal
 from collections import defaultdict
 from collections.abc import Collection, Iterable
+from decimal import Decimal
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
