@@ -23,6 +23,7 @@ import contextlib
 import json
 import logging
 import ssl
+from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -116,7 +117,9 @@ class MqttStoreGateway:
         self.down_topic = gateway_topic(store, gateway, "down")
         self.up_topic = gateway_topic(store, gateway, "up")
         self.status_topic = gateway_topic(store, gateway, "status")
-        self._inbox: asyncio.Queue[bytes] = asyncio.Queue()
+        # Filled by paho's thread, emptied every tick (deque appends and pops are atomic):
+        # no wake-up of the event loop per frame.
+        self._inbox: deque[bytes] = deque()
         self._loop: asyncio.AbstractEventLoop | None = None
         self._client: mqtt.Client | None = None
         self._connected = asyncio.Event()
@@ -133,8 +136,8 @@ class MqttStoreGateway:
         try:
             while not self._stopping.is_set():
                 now = self._clock()
-                while not self._inbox.empty():
-                    self.site.gateway.submit(self._inbox.get_nowait(), now=now)
+                while self._inbox:
+                    self.site.gateway.submit(self._inbox.popleft(), now=now)
                 if self.site.gateway.restart_due(now=now):
                     await self._restart()
                     continue
@@ -209,8 +212,7 @@ class MqttStoreGateway:
         self._disconnect("restarting")
         self.site.save()
         await asyncio.sleep(self._restart_downtime_s)
-        while not self._inbox.empty():  # frames that arrived as it went down die with it
-            self._inbox.get_nowait()
+        self._inbox.clear()  # frames that arrived as it went down die with it
         self.site.reload_labels(now=self._clock())
         self._connect()
 
@@ -255,5 +257,4 @@ class MqttStoreGateway:
             self._loop.call_soon_threadsafe(self._connected.clear)
 
     def _on_message(self, _client: mqtt.Client, _userdata: Any, message: mqtt.MQTTMessage) -> None:
-        if self._loop is not None and not self._loop.is_closed():
-            self._loop.call_soon_threadsafe(self._inbox.put_nowait, bytes(message.payload))
+        self._inbox.append(bytes(message.payload))

@@ -36,6 +36,8 @@ class SiteConfig:
     check_in_interval_s: float = 40.0
     max_attempts: int = 5
     report_check_ins: bool = False
+    # Labels listen between check-ins: a frame is delivered as it arrives.
+    listening: bool = False
 
     @property
     def state_path(self) -> Path:
@@ -99,6 +101,7 @@ def open_simulated_gateway(config: SiteConfig, *, now: datetime) -> SimulatedSit
         check_in_interval_s=config.check_in_interval_s,
         max_attempts=config.max_attempts,
         report_check_ins=config.report_check_ins,
+        listening=config.listening,
     )
     return SimulatedSite(config=config, gateway=gateway, storage=storage, images=images)
 

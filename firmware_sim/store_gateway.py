@@ -6,6 +6,9 @@ the label responses to publish. Inside, a discrete-event queue plays the radio:
 
 - each label wakes on its own check-in interval (as OpenEPaperLink tags do, about every
   40 s); a label out of range or with a dead battery is not heard;
+- with `listening`, labels also listen for frames between check-ins (the fast-response
+  mode some vendors' labels have, paid for in battery): the gateway wakes the label as
+  soon as a frame for it arrives; one it cannot reach gets the frame at its check-in;
 - on a check-in the gateway sends the label's pending frames, oldest sequence first;
   every copy may be lost, delayed or duplicated by the radio;
 - a frame stays pending until the label's answer is heard, except that a newer frame with
@@ -44,6 +47,7 @@ class _Event(IntEnum):
     CHECK_IN = 0
     DELIVER = 1
     UPLINK = 2
+    WAKE = 3
 
 
 @dataclass(slots=True)
@@ -91,11 +95,13 @@ class StoreGatewaySim:
     max_attempts: int = 5
     pending_ttl_s: float = 1200.0
     report_check_ins: bool = False
+    listening: bool = False
     stats: GatewayStats = field(init=False, default_factory=GatewayStats)
     # Frames waiting for their label's next check-in: label id -> opcode -> frame.
     pending: dict[str, dict[int, PendingFrame]] = field(init=False, default_factory=dict)
     _events: list[tuple[int, int, _Event, str, bytes]] = field(init=False, default_factory=list)
     _order: int = field(init=False, default=0)
+    _waking: set[str] = field(init=False, default_factory=set)  # a WAKE event is queued
     _outbox: list[bytes] = field(init=False, default_factory=list)
     _rng: random.Random = field(init=False)
     _radio: SimulatedRadio = field(init=False)
@@ -164,7 +170,11 @@ class StoreGatewaySim:
                 self.stats.frames_replaced += 1
                 return True  # the frame we hold is already newer
             self.stats.frames_replaced += 1
-        queue[opcode] = PendingFrame(header.sequence, opcode, frame, to_wire_ms(now))
+        now_ms = to_wire_ms(now)
+        queue[opcode] = PendingFrame(header.sequence, opcode, frame, now_ms)
+        if self.listening and header.label_id not in self._waking:
+            self._waking.add(header.label_id)
+            self._push(now_ms, _Event.WAKE, header.label_id, b"")
         return True
 
     def pending_count(self) -> int:
@@ -180,6 +190,8 @@ class StoreGatewaySim:
                 self._check_in(label_id, due_ms)
             elif kind is _Event.DELIVER:
                 self._deliver(label_id, payload, due_ms)
+            elif kind is _Event.WAKE:
+                self._wake(label_id, due_ms)
             else:
                 self._hear(label_id, payload)
         outbox, self._outbox = self._outbox, []
@@ -204,6 +216,7 @@ class StoreGatewaySim:
         self.stats.restarts += 1
         self.pending.clear()
         self._events.clear()
+        self._waking.clear()
         self._outbox.clear()
         if labels is not None:
             self.labels = {label.label_id: label for label in labels}
@@ -239,6 +252,26 @@ class StoreGatewaySim:
             report = label.status_report(now=now)
             if report is not None:
                 self._outbox.append(report)
+        self._send_pending(label_id, now_ms)
+
+    def _wake(self, label_id: str, now_ms: int) -> None:
+        """Wake a listening label for the frames that just arrived (no check-in report)."""
+        self._waking.discard(label_id)
+        label = self.labels.get(label_id)
+        if label is None:
+            return
+        now = from_wire_ms(now_ms)
+        if (
+            not label.check_in(now=now)
+            or self._offline.covers(label_id, now_ms)
+            or not self._radio.transmit(allow_duplicate=False)
+        ):
+            return  # not reached: the frames wait for its next check-in
+        label.synchronize(now=now)
+        self._send_pending(label_id, now_ms)
+
+    def _send_pending(self, label_id: str, now_ms: int) -> None:
+        """Transmit the label's pending frames, oldest sequence first."""
         queue = self.pending.get(label_id)
         if not queue:
             return

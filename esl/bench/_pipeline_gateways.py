@@ -1,11 +1,13 @@
 """The simulated store gateways of `esl bench pipeline`, in a process of their own.
 
-    python -m esl.bench._pipeline_gateways BROKER_URL STATE_DIR SPEED CHECK_IN_S STORE:GATEWAY...
+    python -m esl.bench._pipeline_gateways BROKER_URL STATE_DIR SPEED CHECK_IN_S LISTENING \
+        STORE:GATEWAY...
 
 Each gateway reads its provisioning file (written by the benchmark) from STATE_DIR,
 connects, and relays until stdin closes. "ready" is printed once every gateway is
 online. The clock runs SPEED times faster than the wall clock, so a panel refresh and a
-check-in interval cost a fraction of real time. Not a suite: the name starts with "_".
+check-in interval cost a fraction of real time. LISTENING is 1 when labels take frames
+as they arrive (else at their next check-in). Not a suite: the name starts with "_".
 """
 
 from __future__ import annotations
@@ -21,7 +23,7 @@ from firmware_sim.simulation import SiteConfig, open_simulated_gateway
 
 
 async def _main(argv: list[str]) -> None:
-    broker_url, state_dir, speed, check_in_s, *pairs = argv
+    broker_url, state_dir, speed, check_in_s, listening, *pairs = argv
     origin, start = time.monotonic(), datetime.now(UTC)
 
     def clock() -> datetime:
@@ -38,6 +40,7 @@ async def _main(argv: list[str]) -> None:
             state_dir=directory,
             provisioning_file=directory / f"{store}-{gateway}-provisioning.json",
             check_in_interval_s=float(check_in_s),
+            listening=listening == "1",
         )
         site = open_simulated_gateway(config, now=clock())
         runners.append(MqttStoreGateway(site, broker, clock=clock, save_every_s=3600))

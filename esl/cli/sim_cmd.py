@@ -61,6 +61,12 @@ def register(app: typer.Typer) -> None:
         report_check_ins: Annotated[
             bool, typer.Option(help="Publish every check-in as a signed status message.")
         ] = False,
+        listening: Annotated[
+            bool,
+            typer.Option(
+                help="Labels listen between check-ins: a frame is delivered as it arrives."
+            ),
+        ] = False,
         seed: Annotated[int, typer.Option(help="Seed for every random fault.")] = 0,
         loss_rate: Annotated[float, typer.Option(help="Radio frame loss, 0..1.")] = 0.0,
         duplicate_rate: Annotated[float, typer.Option(help="Duplicate deliveries, 0..1.")] = 0.0,
@@ -113,6 +119,7 @@ def register(app: typer.Typer) -> None:
                 check_in_interval_s=check_in_interval,
                 max_attempts=max_attempts,
                 report_check_ins=report_check_ins,
+                listening=listening,
             )
         except ValueError as error:
             raise typer.BadParameter(str(error)) from error

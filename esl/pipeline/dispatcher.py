@@ -36,10 +36,10 @@ from esl.db.models import (
     GatewayStateRow,
     LabelAcknowledgementRow,
     LabelRow,
-    LabelStateRow,
-    OutboxRow,
     core_table,
 )
+from esl.pipeline.label_states import LabelState, load_label_states, save_label_states
+from esl.pipeline.outbox_rows import OUTBOX, OutboxEntry, outbox_entries, save_outbox_entries
 from esl.pipeline.planning import LabelPlanner
 from esl.pipeline.retry import RetryPolicy
 from esl.pipeline.verdicts import ParkReason, Verdict, verdict_for
@@ -171,8 +171,8 @@ class Dispatcher:
         now = self.clock()
         with self.sessions.begin() as session:
             session.execute(
-                update(OutboxRow)
-                .where(OutboxRow.status == "sent")
+                update(OUTBOX)
+                .where(OUTBOX.c.status == "sent")
                 .values(status="pending", not_before=now)
             )
 
@@ -243,8 +243,8 @@ class Dispatcher:
             if self._gateways_seen_at is None or now - self._gateways_seen_at > _GATEWAY_SCAN:
                 # Which gateways have work: a scan of the pending rows, so not every round.
                 for store, gateway in session.execute(
-                    select(OutboxRow.store, OutboxRow.gateway)
-                    .where(OutboxRow.status == "pending")
+                    select(OUTBOX.c.store, OUTBOX.c.gateway)
+                    .where(OUTBOX.c.status == "pending")
                     .distinct()
                 ):
                     self._windows.setdefault((store, gateway), _GatewayWindow())
@@ -255,15 +255,15 @@ class Dispatcher:
                 if free <= 0 or not window.online:
                     continue
                 rows = session.execute(
-                    select(OutboxRow.id, OutboxRow.label_id, OutboxRow.sequence, OutboxRow.payload)
+                    select(OUTBOX.c.id, OUTBOX.c.label_id, OUTBOX.c.sequence, OUTBOX.c.payload)
                     .where(
-                        OutboxRow.status == "pending",
-                        OutboxRow.gateway == key[1],
-                        OutboxRow.not_before <= now,
-                        OutboxRow.store == key[0],
+                        OUTBOX.c.status == "pending",
+                        OUTBOX.c.gateway == key[1],
+                        OUTBOX.c.not_before <= now,
+                        OUTBOX.c.store == key[0],
                     )
                     # The index order (status, gateway, not_before): no sort of the backlog.
-                    .order_by(OutboxRow.not_before)
+                    .order_by(OUTBOX.c.not_before)
                     .limit(free)
                 )
                 sending += [(key, *row) for row in rows]
@@ -272,9 +272,9 @@ class Dispatcher:
             ids = [row_id for _, row_id, _, _, _ in sending]
             for start in range(0, len(ids), 500):
                 session.execute(
-                    update(OutboxRow)
-                    .where(OutboxRow.id.in_(ids[start : start + 500]))
-                    .values(status="sent", sent_at=now, attempts=OutboxRow.attempts + 1)
+                    update(OUTBOX)
+                    .where(OUTBOX.c.id.in_(ids[start : start + 500]))
+                    .values(status="sent", sent_at=now, attempts=OUTBOX.c.attempts + 1)
                 )
         deadline = now + self.policy.ack_timeout
         downlinks = []
@@ -314,25 +314,27 @@ class Dispatcher:
             return
         for flight in expired:
             self._release(flight.label_id, flight.sequence, flight.row_id)
+        ids = [flight.row_id for flight in expired]
         with self.sessions.begin() as session:
-            rows = session.scalars(
-                select(OutboxRow).where(
-                    OutboxRow.id.in_([f.row_id for f in expired]), OutboxRow.status == "sent"
+            entries = [
+                entry
+                for start in range(0, len(ids), 500)
+                for entry in outbox_entries(
+                    session, OUTBOX.c.id.in_(ids[start : start + 500]), OUTBOX.c.status == "sent"
                 )
-            )
-            for row in rows:
-                self._retry_or_park(row, now=now, park_reason=ParkReason.OFFLINE.value)
+            ]
+            for entry in entries:
+                self._retry_or_park(entry, now=now, park_reason=ParkReason.OFFLINE.value)
+            save_outbox_entries(session, entries)
 
-    def _retry_or_park(self, row: OutboxRow, *, now: datetime, park_reason: str) -> None:
-        if self.policy.exhausted(row.attempts):
-            row.status = "parked"
-            row.parked_reason = park_reason
+    def _retry_or_park(self, entry: OutboxEntry, *, now: datetime, park_reason: str) -> None:
+        if self.policy.exhausted(entry.attempts):
+            entry.park(park_reason)
             self.counts.parked += 1
-            log.info("parked %s seq %d: %s", row.label_id, row.sequence, park_reason)
+            log.info("parked %s seq %d: %s", entry.label_id, entry.sequence, park_reason)
         else:
-            row.status = "pending"
             busy = park_reason == ParkReason.BUSY.value
-            row.not_before = now + self.policy.delay_after(row.attempts, rng=self.rng, busy=busy)
+            entry.retry_at(now + self.policy.delay_after(entry.attempts, rng=self.rng, busy=busy))
             self.counts.retried += 1
 
     def _gateway_status(self, status: GatewayStatus) -> None:
@@ -359,8 +361,8 @@ class Dispatcher:
                 # A restarted gateway lost the frames it held: send them again at once.
                 ids = list(window.flights)
                 session.execute(
-                    update(OutboxRow)
-                    .where(OutboxRow.id.in_(ids), OutboxRow.status == "sent")
+                    update(OUTBOX)
+                    .where(OUTBOX.c.id.in_(ids), OUTBOX.c.status == "sent")
                     .values(status="pending", not_before=self.clock())
                 )
                 for flight in list(window.flights.values()):
@@ -375,34 +377,20 @@ class Dispatcher:
             return
         now = self.clock()
         with self.sessions.begin() as session:
-            labels = sorted({response.label_id for _, response in verified})
-            states = {
-                row.label_id: row
-                for start in range(0, len(labels), 500)
-                for row in session.scalars(
-                    select(LabelStateRow).where(
-                        LabelStateRow.label_id.in_(labels[start : start + 500])
-                    )
-                )
-            }
+            states = load_label_states(session, {response.label_id for _, response in verified})
             rows = self._answered_rows(session, [response for _, response in verified])
             history: list[dict[str, Any]] = []
+            rebuilt: list[dict[str, Any]] = []
             checked_in: dict[str, bool] = {}  # label -> can refresh its display
             for uplink, response in verified:
-                state = states.get(response.label_id)
-                if state is None:
-                    state = LabelStateRow(
-                        label_id=response.label_id, last_sequence=0, can_schedule=True
-                    )
-                    session.add(state)
-                    states[response.label_id] = state
+                state = states[response.label_id]
                 _record_health(state, response, uplink.received_at)
                 if response.kind is FrameKind.CHECK_IN:
                     checked_in[response.label_id] = (
                         BasicStateFlag.SERVICE_NEEDED not in response.flags
                     )
                 row = rows.get((response.label_id, response.sequence))
-                acked_hash = self._apply(session, state, response, row, now=now)
+                acked_hash = self._apply(session, state, response, row, now=now, rebuilt=rebuilt)
                 history.append(
                     {
                         "label_id": response.label_id,
@@ -415,35 +403,40 @@ class Dispatcher:
                         "at": uplink.received_at,
                     }
                 )
+            save_outbox_entries(session, rows.values())
+            save_label_states(session, states.values())
+            if rebuilt:
+                session.execute(insert(OUTBOX), rebuilt)
             session.execute(insert(core_table(LabelAcknowledgementRow)), history)
             self._unpark(session, checked_in, now=now)
 
     def _answered_rows(
         self, session: Session, responses: list[LabelResponse]
-    ) -> dict[tuple[str, int], OutboxRow]:
+    ) -> dict[tuple[str, int], OutboxEntry]:
         """The outbox rows these responses answer, by (label, sequence), in few queries."""
         wanted = {(r.label_id, r.sequence) for r in responses if r.kind is not FrameKind.CHECK_IN}
         labels = sorted({label for label, _ in wanted})
-        found: dict[tuple[str, int], OutboxRow] = {}
+        sequences = {sequence for _, sequence in wanted}
+        found: dict[tuple[str, int], OutboxEntry] = {}
         for start in range(0, len(labels), 500):
-            for row in session.scalars(
-                select(OutboxRow).where(
-                    OutboxRow.label_id.in_(labels[start : start + 500]),
-                    OutboxRow.sequence.in_({sequence for _, sequence in wanted}),
-                )
+            for entry in outbox_entries(
+                session,
+                OUTBOX.c.label_id.in_(labels[start : start + 500]),
+                OUTBOX.c.sequence.in_(sequences),
             ):
-                if (row.label_id, row.sequence) in wanted:
-                    found[(row.label_id, row.sequence)] = row
+                if (entry.label_id, entry.sequence) in wanted:
+                    found[(entry.label_id, entry.sequence)] = entry
         return found
 
     def _apply(
         self,
         session: Session,
-        state: LabelStateRow,
+        state: LabelState,
         response: LabelResponse,
-        row: OutboxRow | None,
+        row: OutboxEntry | None,
         *,
         now: datetime,
+        rebuilt: list[dict[str, Any]],
     ) -> str | None:
         """Settle the row `response` answers; the content hash it confirms, if any."""
         if response.kind is FrameKind.CHECK_IN:
@@ -459,69 +452,72 @@ class Dispatcher:
             return row.content_hash if response.acked else None
         verdict, park_reason = verdict_for(response, scheduled=row.display_at is not None)
         if verdict is Verdict.ACKED:
-            row.status = "acked"
-            row.settled_at = now
+            row.settle("acked", at=now)
             state.confirmed_hash = row.content_hash
+            state.changed = True
             self.counts.acked += 1
             return row.content_hash
         if verdict is Verdict.RETRY:
             self._retry_or_park(row, now=now, park_reason=park_reason)
         elif verdict is Verdict.PARK:
-            row.status = "parked"
-            row.parked_reason = park_reason
+            row.park(park_reason)
             self.counts.parked += 1
         elif verdict is Verdict.SEND_AT_INSTANT:
             state.can_schedule = False
-            self._rebuild(session, state, row, display_at=None, not_before=row.display_at, now=now)
+            state.changed = True
+            rebuilt += self._rebuild(
+                session, state, row, display_at=None, not_before=row.display_at, now=now
+            )
         elif verdict is Verdict.RESEND_FULL:
-            self._rebuild(session, state, row, display_at=row.display_at, not_before=now, now=now)
+            rebuilt += self._rebuild(
+                session, state, row, display_at=row.display_at, not_before=now, now=now
+            )
         return None
 
     def _rebuild(
         self,
         session: Session,
-        state: LabelStateRow,
-        row: OutboxRow,
+        state: LabelState,
+        row: OutboxEntry,
         *,
         display_at: datetime | None,
         not_before: datetime | None,
         now: datetime,
-    ) -> None:
-        """Replace `row` by a full image of the same content with a fresh sequence number."""
+    ) -> list[dict[str, Any]]:
+        """Supersede `row` by a full image of the same content with a fresh sequence
+        number: the new outbox row, or none when the image is gone."""
         label = session.get(LabelRow, row.label_id)
         planes = (
             None
             if label is None
             else self.planner.planes_of(session, row.content_hash, model_id=label.model)
         )
-        row.status = "superseded"
-        row.settled_at = now
+        row.settle("superseded", at=now)
         if label is None or planes is None:
             log.warning("cannot rebuild the frame for %s: its image is gone", row.label_id)
-            return
+            return []
         command = build_image_update(planes, model_id=label.model, display_at=display_at)
-        sequence = state.last_sequence + 1
+        sequence = state.next_sequence()
         payload = encode_frame(
             LabelFrame(label_id=label.id, sequence=sequence, command=command),
             key=label.secret_key,
         )
-        state.last_sequence = sequence
-        session.add(
-            OutboxRow(
-                label_id=label.id,
-                store=row.store,
-                gateway=row.gateway,
-                sequence=sequence,
-                content_hash=row.content_hash,
-                base_hash=None,
-                display_at=display_at,
-                payload=payload,
-                status="pending",
-                attempts=0,
-                not_before=not_before or now,
-                created_at=now,
-            )
-        )
+        return [
+            {
+                "label_id": label.id,
+                "store": row.store,
+                "gateway": row.gateway,
+                "sequence": sequence,
+                "content_hash": row.content_hash,
+                "base_hash": None,
+                "display_at": display_at,
+                "payload": payload,
+                "status": "pending",
+                "attempts": 0,
+                "not_before": not_before or now,
+                "created_at": now,
+            }
+        ]
 
     def _unpark(self, session: Session, checked_in: Mapping[str, bool], *, now: datetime) -> None:
         """A label checked in: updates parked as unreachable are worth another try, and
@@ -532,11 +528,11 @@ class Dispatcher:
         ):
             for start in range(0, len(labels), 500):
                 session.execute(
-                    update(OutboxRow)
+                    update(OUTBOX)
                     .where(
-                        OutboxRow.label_id.in_(labels[start : start + 500]),
-                        OutboxRow.status == "parked",
-                        OutboxRow.parked_reason.in_(reasons),
+                        OUTBOX.c.label_id.in_(labels[start : start + 500]),
+                        OUTBOX.c.status == "parked",
+                        OUTBOX.c.parked_reason.in_(reasons),
                     )
                     .values(status="pending", attempts=0, not_before=now, parked_reason=None)
                 )
@@ -559,9 +555,10 @@ class Dispatcher:
         return sum(len(window.flights) for window in self._windows.values())
 
 
-def _record_health(state: LabelStateRow, response: LabelResponse, at: datetime) -> None:
+def _record_health(state: LabelState, response: LabelResponse, at: datetime) -> None:
     if state.last_seen is not None and at < state.last_seen:
         return  # an older answer delivered late says nothing new about now
+    state.changed = True
     state.last_seen = at
     state.displayed_hash = response.displayed_hash.hex() if response.displayed_hash else None
     state.battery_mv = response.battery_mv

@@ -68,7 +68,9 @@ def load_label_states(
         for row in session.execute(
             select(*columns).where(_TABLE.c.label_id.in_(ordered[start : start + _CHUNK]))
         ):
-            found[row[0]] = LabelState(*row, stored=True)
+            state = LabelState(**row._asdict())
+            state.stored = True
+            found[state.label_id] = state
     if create:
         for label_id in ordered:
             if label_id not in found:

@@ -17,6 +17,8 @@ import asyncio
 import contextlib
 import socket
 import ssl
+import threading
+from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
@@ -134,6 +136,9 @@ class PahoConnection:
         self._on_message = on_message
         self._on_link_change = on_link_change
         self._max_in_flight = max_in_flight
+        # The in-flight limit is ours, not paho's: paho rescans every message it holds at
+        # each PUBACK when it has a limit (quadratic at thousands in flight).
+        self._slots = asyncio.Semaphore(max_in_flight)
         self._last_will = last_will
         self._keepalive_s = keepalive_s
         self._reconnect_delay_s = reconnect_delay_s
@@ -146,6 +151,10 @@ class PahoConnection:
         self._last_failure = "no answer from the broker"
         self._connected = False
         self._closed = False
+        # Calls from paho's thread waiting for the event loop, and whether a drain is due.
+        self._posted: deque[tuple[Callable[..., None], tuple[Any, ...]]] = deque()
+        self._post_lock = threading.Lock()
+        self._drain_due = False
 
     @property
     def max_in_flight(self) -> int:
@@ -186,19 +195,20 @@ class PahoConnection:
 
     async def publish(self, topic: str, payload: bytes, *, retain: bool = False) -> None:
         """Publish at QoS 1 and return when the broker acknowledged it."""
-        client, loop = self._client, self._loop
-        if client is None or loop is None or self._closed:
-            raise GatewayNotStartedError()
-        info = client.publish(topic, payload, qos=1, retain=retain)
-        # NO_CONN: paho keeps the message and sends it once the link is back.
-        if info.rc not in (MQTTErrorCode.MQTT_ERR_SUCCESS, MQTTErrorCode.MQTT_ERR_NO_CONN):
-            raise PublishError(topic=topic, reason=paho.error_string(info.rc))
-        acked = loop.create_future()
-        self._pending[info.mid] = acked
-        try:
-            await acked
-        finally:
-            self._pending.pop(info.mid, None)
+        async with self._slots:
+            client, loop = self._client, self._loop
+            if client is None or loop is None or self._closed:
+                raise GatewayNotStartedError()
+            info = client.publish(topic, payload, qos=1, retain=retain)
+            # NO_CONN: paho keeps the message and sends it once the link is back.
+            if info.rc not in (MQTTErrorCode.MQTT_ERR_SUCCESS, MQTTErrorCode.MQTT_ERR_NO_CONN):
+                raise PublishError(topic=topic, reason=paho.error_string(info.rc))
+            acked = loop.create_future()
+            self._pending[info.mid] = acked
+            try:
+                await acked
+            finally:
+                self._pending.pop(info.mid, None)
 
     async def disconnect(self) -> None:
         """Say goodbye to the broker (no last will) and stop paho's thread."""
@@ -238,7 +248,7 @@ class PahoConnection:
         apply_endpoint(client, self._endpoint)
         if self._last_will is not None:
             client.will_set(self._last_will.topic, self._last_will.payload, qos=1, retain=True)
-        client.max_inflight_messages_set(self._max_in_flight)
+        client.max_inflight_messages_set(0)  # unlimited: `_slots` bounds it
         # Unbounded: the caller's window, not a silent paho limit, decides how much waits.
         client.max_queued_messages_set(0)
         client.reconnect_delay_set(*self._reconnect_delay_s)
@@ -253,12 +263,28 @@ class PahoConnection:
     # --- paho's network thread: convert, then hop into the event loop -----------------
 
     def _post(self, callback: Callable[..., None], *args: Any) -> None:
+        # One wake-up of the event loop per burst, not per message: at thousands of
+        # PUBACKs and messages a second, waking the loop for each (a write to its
+        # self-pipe, a read, a handle) cost more than handling them.
         loop = self._loop
         if loop is None:
             return
+        self._posted.append((callback, args))
+        with self._post_lock:
+            if self._drain_due:
+                return
+            self._drain_due = True
         # A closed event loop raises RuntimeError: nobody is left to tell, so drop it.
         with contextlib.suppress(RuntimeError):
-            loop.call_soon_threadsafe(callback, *args)
+            loop.call_soon_threadsafe(self._drain_posted)
+
+    def _drain_posted(self) -> None:
+        with self._post_lock:
+            self._drain_due = False
+        posted = self._posted
+        while posted:
+            callback, args = posted.popleft()
+            callback(*args)
 
     def _paho_on_connect(
         self, client: paho.Client, _userdata: Any, _flags: Any, reason: ReasonCode, _props: Any

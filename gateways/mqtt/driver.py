@@ -6,8 +6,8 @@ controller is away (a restart loses nothing that reached the broker). It subscri
 `esl/v1/+/+/up` and `esl/v1/+/+/status` (or only the configured stores') and publishes
 each `Downlink` to `esl/v1/{store}/{gateway}/down`.
 
-`send` returns at the broker's PUBACK. paho keeps at most `max_in_flight` publishes
-unacknowledged on the wire and queues the rest in memory; the per-gateway window that
+`send` returns at the broker's PUBACK. At most `max_in_flight` publishes are
+unacknowledged on the wire; further sends wait for a slot; the per-gateway window that
 keeps a store from being flooded is the pipeline's, built on `send` and `Uplink`s.
 """
 

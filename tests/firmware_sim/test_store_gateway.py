@@ -88,6 +88,32 @@ def test_a_frame_waits_for_the_labels_check_in_and_the_ack_comes_back() -> None:
     assert gateway.pending_count() == 0
 
 
+def test_a_listening_label_takes_its_frame_as_it_arrives() -> None:
+    gateway = _gateway(3, listening=True)
+    controller = Controller(_fleet(3))
+    label_id = "S001-gw1-00002"
+    later = T0 + timedelta(seconds=3)
+    gateway.advance(now=later)  # check-ins are 10 s apart: none is due for sure yet
+    check_ins = gateway.stats.check_ins_heard
+    gateway.submit(controller.frame(label_id, Ping()), now=later)
+    responses = controller.verify(gateway.advance(now=later))
+    assert [(r.label_id, r.sequence, r.acked) for r in responses] == [(label_id, 1, True)]
+    assert gateway.stats.check_ins_heard == check_ins  # no check-in was needed
+    assert gateway.pending_count() == 0
+
+
+def test_a_listening_label_out_of_range_gets_its_frame_at_its_check_in() -> None:
+    faults = FaultPlan(seed=3, offline_labels=1, offline_after_s=0, offline_for_s=30)
+    gateway = _gateway(1, faults=faults, listening=True)
+    controller = Controller(_fleet(1))
+    label_id = "S001-gw1-00001"
+    gateway.submit(controller.frame(label_id, Ping()), now=T0)
+    assert gateway.advance(now=T0) == []
+    assert gateway.pending_count() == 1
+    responses = controller.verify(_run(gateway, until=T0 + timedelta(seconds=45)))
+    assert [(r.sequence, r.acked) for r in responses] == [(1, True)]
+
+
 def test_a_newer_frame_replaces_an_older_pending_one() -> None:
     gateway = _gateway(1)
     controller = Controller(_fleet(1))

@@ -1,0 +1,100 @@
+"""Open outbox rows as plain objects for settling: read in bulk, written back in one statement.
+
+The dispatcher settles up to 1,000 answers per transaction; reading and flushing them as
+ORM objects cost more than verifying them. `OutboxEntry` carries the columns settling
+reads and the five it may change.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+from datetime import datetime
+
+from sqlalchemy import ColumnElement, bindparam, select, update
+from sqlalchemy.orm import Session
+
+from esl.db.models import OutboxRow, core_table
+
+__all__ = ["OUTBOX", "OutboxEntry", "outbox_entries", "save_outbox_entries"]
+
+OUTBOX = core_table(OutboxRow)
+
+_READ = (
+    OUTBOX.c.id,
+    OUTBOX.c.label_id,
+    OUTBOX.c.store,
+    OUTBOX.c.gateway,
+    OUTBOX.c.sequence,
+    OUTBOX.c.content_hash,
+    OUTBOX.c.display_at,
+    OUTBOX.c.status,
+    OUTBOX.c.attempts,
+    OUTBOX.c.not_before,
+    OUTBOX.c.parked_reason,
+    OUTBOX.c.settled_at,
+)
+
+
+@dataclass(slots=True)
+class OutboxEntry:
+    id: int
+    label_id: str
+    store: str
+    gateway: str
+    sequence: int
+    content_hash: str
+    display_at: datetime | None
+    status: str
+    attempts: int
+    not_before: datetime
+    parked_reason: str | None
+    settled_at: datetime | None
+    changed: bool = False
+
+    def settle(self, status: str, *, at: datetime) -> None:
+        self.status, self.settled_at, self.changed = status, at, True
+
+    def park(self, reason: str) -> None:
+        self.status, self.parked_reason, self.changed = "parked", reason, True
+
+    def retry_at(self, instant: datetime) -> None:
+        self.status, self.not_before, self.changed = "pending", instant, True
+
+
+def outbox_entries(session: Session, *where: ColumnElement[bool]) -> list[OutboxEntry]:
+    """The outbox rows matching every condition of `where` (on `OUTBOX` columns)."""
+    return [OutboxEntry(**row._asdict()) for row in session.execute(select(*_READ).where(*where))]
+
+
+def save_outbox_entries(session: Session, entries: Iterable[OutboxEntry]) -> int:
+    """Write back the entries that changed; the number written."""
+    entries = list(entries)
+    changed = [
+        {
+            "b_id": entry.id,
+            "status": entry.status,
+            "attempts": entry.attempts,
+            "not_before": entry.not_before,
+            "parked_reason": entry.parked_reason,
+            "settled_at": entry.settled_at,
+        }
+        for entry in entries
+        if entry.changed
+    ]
+    if changed:
+        session.execute(
+            update(OUTBOX)
+            .where(OUTBOX.c.id == bindparam("b_id"))
+            .values(
+                status=bindparam("status"),
+                attempts=bindparam("attempts"),
+                not_before=bindparam("not_before"),
+                parked_reason=bindparam("parked_reason"),
+                settled_at=bindparam("settled_at"),
+            ),
+            changed,
+        )
+    for entry in entries:
+        entry.changed = False
+    return len(changed)
