@@ -11,16 +11,17 @@ nothing above this module ever sees a paho or bleak type.
 
 from __future__ import annotations
 
+import asyncio
 import importlib
 from abc import ABC, abstractmethod
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Callable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from enum import StrEnum
 from types import TracebackType
 from typing import Self
 
-from gateways.errors import UnknownTransportError
+from gateways.errors import GatewayError, UnknownTransportError
 
 __all__ = [
     "Clock",
@@ -123,6 +124,16 @@ class Gateway(ABC):
     async def send(self, downlink: Downlink) -> None:
         """Hand one frame to the transport and wait until it accepted it."""
 
+    async def send_all(self, downlinks: Sequence[Downlink]) -> list[GatewayError | None]:
+        """Hand several frames over and wait until each is accepted or refused; per frame,
+        in order, None or the `GatewayError` that refused it.
+
+        Sends them concurrently; a transport that takes a batch more cheaply (MQTT:
+        publish all, then await the PUBACKs) overrides this.
+        """
+        results = await asyncio.gather(*(self.send(d) for d in downlinks), return_exceptions=True)
+        return [_refusal(result) for result in results]
+
     @abstractmethod
     def events(self) -> AsyncIterator[GatewayEvent]:
         """Uplinks and status changes, in arrival order."""
@@ -143,6 +154,13 @@ class Gateway(ABC):
         traceback: TracebackType | None,
     ) -> None:
         await self.stop()
+
+
+def _refusal(result: BaseException | None) -> GatewayError | None:
+    """A send's outcome: None, or its `GatewayError`; anything else is a bug, raised."""
+    if result is None or isinstance(result, GatewayError):
+        return result
+    raise result
 
 
 class TransportKind(StrEnum):

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-from collections.abc import AsyncIterator, Mapping
+from collections.abc import AsyncIterator, Mapping, Sequence
 
 from gateways.base import Downlink, Gateway, GatewayEvent
 from gateways.errors import GatewayError
@@ -73,6 +73,29 @@ class GatewayGroup(Gateway):
         if member is None:
             raise UnroutableDownlinkError(store=downlink.store, gateway=downlink.gateway)
         await member.send(downlink)
+
+    async def send_all(self, downlinks: Sequence[Downlink]) -> list[GatewayError | None]:
+        """Each member takes its own frames as one batch."""
+        outcomes: list[GatewayError | None] = [None] * len(downlinks)
+        batches: dict[int, tuple[Gateway, list[int]]] = {}
+        for index, downlink in enumerate(downlinks):
+            member = self._routes.get((downlink.store, downlink.gateway))
+            if member is None:
+                outcomes[index] = UnroutableDownlinkError(
+                    store=downlink.store, gateway=downlink.gateway
+                )
+                continue
+            batches.setdefault(id(member), (member, []))[1].append(index)
+        results = await asyncio.gather(
+            *(
+                member.send_all([downlinks[i] for i in indexes])
+                for member, indexes in batches.values()
+            )
+        )
+        for (_, indexes), member_outcomes in zip(batches.values(), results, strict=True):
+            for index, outcome in zip(indexes, member_outcomes, strict=True):
+                outcomes[index] = outcome
+        return outcomes
 
     async def events(self) -> AsyncIterator[GatewayEvent]:
         while (event := await self._events.get()) is not None:

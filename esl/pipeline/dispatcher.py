@@ -25,10 +25,10 @@ import random
 from collections.abc import Collection, Mapping
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import insert, select, update
+from sqlalchemy import func, insert, select, update
 from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -73,6 +73,7 @@ GatewayKey = tuple[str, str]  # (store, gateway)
 # How often to look for store gateways that got work (planning adds them sooner).
 _GATEWAY_SCAN = timedelta(seconds=1)
 _RETRY_WHEN_HEARD = (ParkReason.OFFLINE.value, ParkReason.FLAT_BATTERY.value)
+_NEVER = datetime.max.replace(tzinfo=UTC)
 
 
 @dataclass(slots=True)
@@ -98,6 +99,9 @@ class DispatchCounts:
 class _GatewayWindow:
     flights: dict[int, _Flight] = field(default_factory=dict)
     online: bool = True
+    # No row of this gateway is due before this instant (None: unknown, look). Saves a
+    # query per gateway per round while a store has nothing to send.
+    idle_until: datetime | None = None
 
 
 class Dispatcher:
@@ -180,6 +184,7 @@ class Dispatcher:
         """Forget the in-flight view and take the database's again (after a failed round)."""
         for window in self._windows.values():
             window.flights.clear()
+            window.idle_until = None
         self._flight_of.clear()
         self.recover()
 
@@ -202,16 +207,33 @@ class Dispatcher:
         self._expire()
         return self._fill_windows()
 
+    async def sends_done(self) -> None:
+        """Wait until the transport accepted (or refused) every frame handed over."""
+        while self._sends:
+            await asyncio.gather(*self._sends)
+
     def notice_new_work(self) -> None:
         """Planning wrote frames: look for their gateways in the next round."""
         self._gateways_seen_at = None
+        self._forget_idle()
+
+    def _due_at(self, store: str, gateway: str, instant: datetime) -> None:
+        """A row of this gateway comes due at `instant`."""
+        window = self._windows.get((store, gateway))
+        if window is not None and window.idle_until is not None:
+            window.idle_until = min(window.idle_until, instant)
+
+    def _forget_idle(self) -> None:
+        """Rows became pending: every gateway may have something due again."""
+        for window in self._windows.values():
+            window.idle_until = None
 
     def _hand_over(self, downlinks: list[Downlink]) -> None:
-        loop = asyncio.get_running_loop()
-        for downlink in downlinks:
-            task = loop.create_task(self._send(downlink))
-            self._sends.add(task)
-            task.add_done_callback(self._sends.discard)
+        if not downlinks:
+            return
+        task = asyncio.get_running_loop().create_task(self._send(downlinks))
+        self._sends.add(task)
+        task.add_done_callback(self._sends.discard)
 
     async def _consume_events(self) -> None:
         async for event in self.gateway.events():
@@ -254,19 +276,26 @@ class Dispatcher:
                 free = self.window - len(window.flights)
                 if free <= 0 or not window.online:
                     continue
-                rows = session.execute(
-                    select(OUTBOX.c.id, OUTBOX.c.label_id, OUTBOX.c.sequence, OUTBOX.c.payload)
-                    .where(
-                        OUTBOX.c.status == "pending",
-                        OUTBOX.c.gateway == key[1],
-                        OUTBOX.c.not_before <= now,
-                        OUTBOX.c.store == key[0],
+                if window.idle_until is not None and now < window.idle_until:
+                    continue
+                rows = list(
+                    session.execute(
+                        select(OUTBOX.c.id, OUTBOX.c.label_id, OUTBOX.c.sequence, OUTBOX.c.payload)
+                        .where(
+                            OUTBOX.c.status == "pending",
+                            OUTBOX.c.gateway == key[1],
+                            OUTBOX.c.not_before <= now,
+                            OUTBOX.c.store == key[0],
+                        )
+                        # The index order (status, gateway, not_before): no sort of the backlog.
+                        .order_by(OUTBOX.c.not_before)
+                        .limit(free)
                     )
-                    # The index order (status, gateway, not_before): no sort of the backlog.
-                    .order_by(OUTBOX.c.not_before)
-                    .limit(free)
                 )
                 sending += [(key, *row) for row in rows]
+                window.idle_until = (
+                    None if len(rows) == free else self._next_due(session, key, now) or _NEVER
+                )
             if not sending:
                 return []
             ids = [row_id for _, row_id, _, _, _ in sending]
@@ -285,12 +314,29 @@ class Dispatcher:
         self.counts.sent += len(sending)
         return downlinks
 
-    async def _send(self, downlink: Downlink) -> None:
+    @staticmethod
+    def _next_due(session: Session, key: GatewayKey, now: datetime) -> datetime | None:
+        """When the gateway's next pending row comes due (a retry waiting out its delay)."""
+        due: datetime | None = session.scalar(
+            select(func.min(OUTBOX.c.not_before)).where(
+                OUTBOX.c.status == "pending",
+                OUTBOX.c.gateway == key[1],
+                OUTBOX.c.not_before > now,
+                OUTBOX.c.store == key[0],
+            )
+        )
+        return due
+
+    async def _send(self, downlinks: list[Downlink]) -> None:
+        # A frame the transport refused stays `sent`; its timeout brings it back.
         try:
-            await self.gateway.send(downlink)
+            outcomes = await self.gateway.send_all(downlinks)
         except GatewayError as error:
-            # The frame stays `sent`; its timeout brings it back.
-            log.warning("send to %s/%s failed: %s", downlink.store, downlink.gateway, error)
+            log.warning("sending %d frames failed: %s", len(downlinks), error)
+            return
+        for downlink, refusal in zip(downlinks, outcomes, strict=True):
+            if refusal is not None:
+                log.warning("send to %s/%s failed: %s", downlink.store, downlink.gateway, refusal)
 
     def _release(self, label_id: str, sequence: int, row_id: int | None = None) -> None:
         key = self._flight_of.pop((label_id, sequence), None)
@@ -335,6 +381,7 @@ class Dispatcher:
         else:
             busy = park_reason == ParkReason.BUSY.value
             entry.retry_at(now + self.policy.delay_after(entry.attempts, rng=self.rng, busy=busy))
+            self._due_at(entry.store, entry.gateway, entry.not_before)
             self.counts.retried += 1
 
     def _gateway_status(self, status: GatewayStatus) -> None:
@@ -357,6 +404,7 @@ class Dispatcher:
                 )
             else:
                 row.online, row.reason, row.changed_at = online, status.reason, status.received_at
+            window.idle_until = None
             if came_back and window.flights:
                 # A restarted gateway lost the frames it held: send them again at once.
                 ids = list(window.flights)
@@ -502,6 +550,7 @@ class Dispatcher:
             LabelFrame(label_id=label.id, sequence=sequence, command=command),
             key=label.secret_key,
         )
+        self._due_at(row.store, row.gateway, not_before or now)
         return [
             {
                 "label_id": label.id,
@@ -527,7 +576,7 @@ class Dispatcher:
             ((ParkReason.OFFLINE.value,), sorted(lb for lb, fit in checked_in.items() if not fit)),
         ):
             for start in range(0, len(labels), 500):
-                session.execute(
+                revived = session.connection().execute(
                     update(OUTBOX)
                     .where(
                         OUTBOX.c.label_id.in_(labels[start : start + 500]),
@@ -536,6 +585,8 @@ class Dispatcher:
                     )
                     .values(status="pending", attempts=0, not_before=now, parked_reason=None)
                 )
+                if revived.rowcount:
+                    self._forget_idle()
 
     def _load_keys(self, label_ids: Collection[str]) -> Mapping[str, bytes]:
         ordered = sorted(label_ids)

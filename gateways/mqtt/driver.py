@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Sequence
 
 from gateways.base import (
     Clock,
@@ -28,7 +28,7 @@ from gateways.base import (
     Uplink,
     system_clock,
 )
-from gateways.errors import GatewayNotStartedError
+from gateways.errors import GatewayError, GatewayNotStartedError
 from gateways.mqtt.connection import IncomingMessage, PahoConnection
 from gateways.mqtt.endpoint import BrokerEndpoint
 from gateways.mqtt.topics import (
@@ -117,6 +117,16 @@ class MqttGateway(Gateway):
             raise GatewayNotStartedError()
         topic = topic_for(store=downlink.store, gateway=downlink.gateway, kind=TopicKind.DOWN)
         await self._connection.publish(topic, downlink.payload)
+
+    async def send_all(self, downlinks: Sequence[Downlink]) -> list[GatewayError | None]:
+        if not self._running:
+            raise GatewayNotStartedError()
+        return await self._connection.publish_all(
+            [
+                (topic_for(store=d.store, gateway=d.gateway, kind=TopicKind.DOWN), d.payload)
+                for d in downlinks
+            ]
+        )
 
     async def events(self) -> AsyncIterator[GatewayEvent]:
         while (event := await self._events.get()) is not None:

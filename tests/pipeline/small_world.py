@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import random
 
 from sqlalchemy import Engine, select
@@ -57,7 +56,7 @@ class World:
 
     async def send_due(self) -> None:
         self.dispatcher.step()
-        await asyncio.sleep(0)  # let the send tasks hand their frames over
+        await self.dispatcher.sends_done()
 
     def state(self, label_id: str) -> LabelStateRow:
         with self.sessions() as session:
