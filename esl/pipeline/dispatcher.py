@@ -38,7 +38,12 @@ from esl.db.models import (
     LabelRow,
     core_table,
 )
-from esl.pipeline.label_states import LabelState, load_label_states, save_label_states
+from esl.pipeline.label_states import (
+    ANSWERED_COLUMNS,
+    LabelState,
+    load_label_states,
+    save_label_states,
+)
 from esl.pipeline.outbox_rows import OUTBOX, OutboxEntry, outbox_entries, save_outbox_entries
 from esl.pipeline.planning import LabelPlanner
 from esl.pipeline.retry import RetryPolicy
@@ -278,20 +283,18 @@ class Dispatcher:
                     continue
                 if window.idle_until is not None and now < window.idle_until:
                     continue
-                rows = list(
-                    session.execute(
-                        select(OUTBOX.c.id, OUTBOX.c.label_id, OUTBOX.c.sequence, OUTBOX.c.payload)
-                        .where(
-                            OUTBOX.c.status == "pending",
-                            OUTBOX.c.gateway == key[1],
-                            OUTBOX.c.not_before <= now,
-                            OUTBOX.c.store == key[0],
-                        )
-                        # The index order (status, gateway, not_before): no sort of the backlog.
-                        .order_by(OUTBOX.c.not_before)
-                        .limit(free)
+                rows = session.execute(
+                    select(OUTBOX.c.id, OUTBOX.c.label_id, OUTBOX.c.sequence, OUTBOX.c.payload)
+                    .where(
+                        OUTBOX.c.status == "pending",
+                        OUTBOX.c.gateway == key[1],
+                        OUTBOX.c.not_before <= now,
+                        OUTBOX.c.store == key[0],
                     )
-                )
+                    # The index order (status, gateway, not_before): no sort of the backlog.
+                    .order_by(OUTBOX.c.not_before)
+                    .limit(free)
+                ).all()
                 sending += [(key, *row) for row in rows]
                 window.idle_until = (
                     None if len(rows) == free else self._next_due(session, key, now) or _NEVER
@@ -429,6 +432,7 @@ class Dispatcher:
             rows = self._answered_rows(session, [response for _, response in verified])
             history: list[dict[str, Any]] = []
             rebuilt: list[dict[str, Any]] = []
+            widened: set[str] = set()  # labels whose sequence or schedule support changed
             checked_in: dict[str, bool] = {}  # label -> can refresh its display
             for uplink, response in verified:
                 state = states[response.label_id]
@@ -438,7 +442,9 @@ class Dispatcher:
                         BasicStateFlag.SERVICE_NEEDED not in response.flags
                     )
                 row = rows.get((response.label_id, response.sequence))
-                acked_hash = self._apply(session, state, response, row, now=now, rebuilt=rebuilt)
+                acked_hash = self._apply(
+                    session, state, response, row, now=now, rebuilt=rebuilt, widened=widened
+                )
                 history.append(
                     {
                         "label_id": response.label_id,
@@ -452,7 +458,9 @@ class Dispatcher:
                     }
                 )
             save_outbox_entries(session, rows.values())
-            save_label_states(session, states.values())
+            save_label_states(
+                session, states.values(), columns=None if widened else ANSWERED_COLUMNS
+            )
             if rebuilt:
                 session.execute(insert(OUTBOX), rebuilt)
             session.execute(insert(core_table(LabelAcknowledgementRow)), history)
@@ -485,6 +493,7 @@ class Dispatcher:
         *,
         now: datetime,
         rebuilt: list[dict[str, Any]],
+        widened: set[str],
     ) -> str | None:
         """Settle the row `response` answers; the content hash it confirms, if any."""
         if response.kind is FrameKind.CHECK_IN:
@@ -513,10 +522,12 @@ class Dispatcher:
         elif verdict is Verdict.SEND_AT_INSTANT:
             state.can_schedule = False
             state.changed = True
+            widened.add(state.label_id)
             rebuilt += self._rebuild(
                 session, state, row, display_at=None, not_before=row.display_at, now=now
             )
         elif verdict is Verdict.RESEND_FULL:
+            widened.add(state.label_id)
             rebuilt += self._rebuild(
                 session, state, row, display_at=row.display_at, not_before=now, now=now
             )

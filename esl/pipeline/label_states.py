@@ -12,13 +12,20 @@ from __future__ import annotations
 from collections.abc import Collection, Iterable
 from dataclasses import dataclass, fields
 from datetime import datetime
+from typing import Any, cast
 
 from sqlalchemy import bindparam, insert, select, update
 from sqlalchemy.orm import Session
 
 from esl.db.models import LabelStateRow, core_table
 
-__all__ = ["LabelState", "load_label_states", "save_label_states"]
+__all__ = [
+    "ANSWERED_COLUMNS",
+    "PLANNED_COLUMNS",
+    "LabelState",
+    "load_label_states",
+    "save_label_states",
+]
 
 _TABLE = core_table(LabelStateRow)
 _CHUNK = 500
@@ -55,6 +62,30 @@ class LabelState:
 
 
 _COLUMNS = tuple(f.name for f in fields(LabelState) if f.name not in ("stored", "changed"))
+# What an answer changes (unless it makes the controller re-sign or stop timing frames).
+ANSWERED_COLUMNS = frozenset(
+    {
+        "confirmed_hash",
+        "displayed_hash",
+        "battery_mv",
+        "rssi_dbm",
+        "temperature_tenths_c",
+        "firmware",
+        "state",
+        "last_seen",
+    }
+)
+# What planning may change (the rest is health, which only answers change).
+PLANNED_COLUMNS = frozenset(
+    {
+        "last_sequence",
+        "binding_id",
+        "desired_key",
+        "desired_hash",
+        "desired_display_at",
+        "confirmed_hash",
+    }
+)
 
 
 def load_label_states(
@@ -65,10 +96,11 @@ def load_label_states(
     found: dict[str, LabelState] = {}
     columns = [_TABLE.c[name] for name in _COLUMNS]
     for start in range(0, len(ordered), _CHUNK):
-        for row in session.execute(
+        rows = session.execute(
             select(*columns).where(_TABLE.c.label_id.in_(ordered[start : start + _CHUNK]))
-        ):
-            state = LabelState(**row._asdict())
+        ).all()
+        for row in rows:
+            state = LabelState(*cast("tuple[Any, ...]", row))
             state.stored = True
             found[state.label_id] = state
     if create:
@@ -78,19 +110,28 @@ def load_label_states(
     return found
 
 
-def save_label_states(session: Session, states: Iterable[LabelState]) -> int:
-    """Write the changed states (insert the new ones); the number of rows written."""
+def save_label_states(
+    session: Session, states: Iterable[LabelState], *, columns: Collection[str] | None = None
+) -> int:
+    """Write the changed states (insert the new ones); the number of rows written.
+
+    `columns` (default: all) are those the caller may have changed: an existing row
+    gets only these updated, which halves the cost of a planning chunk's update.
+    """
+    updated = tuple(
+        name for name in _COLUMNS if name != "label_id" and (columns is None or name in columns)
+    )
     inserts: list[dict[str, object]] = []
     updates: list[dict[str, object]] = []
     for state in states:
         if not state.changed:
             continue
-        values = {name: getattr(state, name) for name in _COLUMNS}
         if state.stored:
-            values["b_label_id"] = values.pop("label_id")
+            values = {name: getattr(state, name) for name in updated}
+            values["b_label_id"] = state.label_id
             updates.append(values)
         else:
-            inserts.append(values)
+            inserts.append({name: getattr(state, name) for name in _COLUMNS})
         state.stored, state.changed = True, False
     if inserts:
         session.execute(insert(_TABLE), inserts)
@@ -98,7 +139,7 @@ def save_label_states(session: Session, states: Iterable[LabelState]) -> int:
         session.execute(
             update(_TABLE)
             .where(_TABLE.c.label_id == bindparam("b_label_id"))
-            .values({name: bindparam(name) for name in _COLUMNS if name != "label_id"}),
+            .values({name: bindparam(name) for name in updated}),
             updates,
         )
     return len(inserts) + len(updates)

@@ -10,6 +10,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any, cast
 
 from sqlalchemy import ColumnElement, bindparam, select, update
 from sqlalchemy.orm import Session
@@ -19,6 +20,7 @@ from esl.db.models import OutboxRow, core_table
 __all__ = ["OUTBOX", "OutboxEntry", "outbox_entries", "save_outbox_entries"]
 
 OUTBOX = core_table(OutboxRow)
+_CHUNK = 500
 
 _READ = (
     OUTBOX.c.id,
@@ -51,37 +53,59 @@ class OutboxEntry:
     parked_reason: str | None
     settled_at: datetime | None
     changed: bool = False
+    # Only `settle` changed it: written with one UPDATE ... WHERE id IN (...) per batch.
+    only_settled: bool = False
 
     def settle(self, status: str, *, at: datetime) -> None:
+        self.only_settled = not self.changed or self.only_settled
         self.status, self.settled_at, self.changed = status, at, True
 
     def park(self, reason: str) -> None:
         self.status, self.parked_reason, self.changed = "parked", reason, True
+        self.only_settled = False
 
     def retry_at(self, instant: datetime) -> None:
         self.status, self.not_before, self.changed = "pending", instant, True
+        self.only_settled = False
 
 
 def outbox_entries(session: Session, *where: ColumnElement[bool]) -> list[OutboxEntry]:
     """The outbox rows matching every condition of `where` (on `OUTBOX` columns)."""
-    return [OutboxEntry(**row._asdict()) for row in session.execute(select(*_READ).where(*where))]
+    rows = session.execute(select(*_READ).where(*where)).all()
+    return [OutboxEntry(*cast("tuple[Any, ...]", row)) for row in rows]
 
 
 def save_outbox_entries(session: Session, entries: Iterable[OutboxEntry]) -> int:
-    """Write back the entries that changed; the number written."""
-    entries = list(entries)
-    changed = [
-        {
-            "b_id": entry.id,
-            "status": entry.status,
-            "attempts": entry.attempts,
-            "not_before": entry.not_before,
-            "parked_reason": entry.parked_reason,
-            "settled_at": entry.settled_at,
-        }
-        for entry in entries
-        if entry.changed
-    ]
+    """Write back the entries that changed; the number written.
+
+    Rows only settled (acked, superseded) at one instant go in one statement per 500
+    ids; the rest row by row in one executemany.
+    """
+    entries = [entry for entry in entries if entry.changed]
+    settled: dict[tuple[str, datetime | None], list[int]] = {}
+    changed: list[dict[str, object]] = []
+    for entry in entries:
+        if entry.only_settled:
+            settled.setdefault((entry.status, entry.settled_at), []).append(entry.id)
+        else:
+            changed.append(
+                {
+                    "b_id": entry.id,
+                    "status": entry.status,
+                    "attempts": entry.attempts,
+                    "not_before": entry.not_before,
+                    "parked_reason": entry.parked_reason,
+                    "settled_at": entry.settled_at,
+                }
+            )
+        entry.changed = entry.only_settled = False
+    for (status, at), ids in settled.items():
+        for start in range(0, len(ids), _CHUNK):
+            session.execute(
+                update(OUTBOX)
+                .where(OUTBOX.c.id.in_(ids[start : start + _CHUNK]))
+                .values(status=status, settled_at=at)
+            )
     if changed:
         session.execute(
             update(OUTBOX)
@@ -95,6 +119,4 @@ def save_outbox_entries(session: Session, entries: Iterable[OutboxEntry]) -> int
             ),
             changed,
         )
-    for entry in entries:
-        entry.changed = False
-    return len(changed)
+    return len(entries)

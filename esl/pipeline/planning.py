@@ -35,7 +35,12 @@ from esl.db.models import (
     core_table,
 )
 from esl.pipeline.errors import UnplannableLabelError
-from esl.pipeline.label_states import LabelState, load_label_states, save_label_states
+from esl.pipeline.label_states import (
+    PLANNED_COLUMNS,
+    LabelState,
+    load_label_states,
+    save_label_states,
+)
 from esl.services.catalogue_loading import load_catalogue_slice, load_ledger_for_skus
 from gateways.protocol import ImageEncoding, ImageUpdate, LabelFrame, encode_frame
 from pricing import Catalogue, Channel, PriceLedger, ResolvedPrice, resolve
@@ -208,7 +213,7 @@ class LabelPlanner:
             else:
                 frames.append(frame)
         self._supersede(session, superseded, now=now)
-        save_label_states(session, states.values())
+        save_label_states(session, states.values(), columns=PLANNED_COLUMNS)
         self._store_planes(session, now=now)
         if traced:
             # The audit answers "which price does this image show" from this record.
@@ -454,12 +459,12 @@ class LabelPlanner:
         )
         rows: list[Any] = []
         if label_ids is None:
-            rows = list(session.execute(statement.order_by(LabelRow.id)))
+            rows = list(session.execute(statement.order_by(LabelRow.id)).all())
         else:
             ordered = sorted(set(label_ids))
             for start in range(0, len(ordered), _CHUNK):
                 chunk = ordered[start : start + _CHUNK]
-                rows += session.execute(statement.where(LabelRow.id.in_(chunk)))
+                rows += session.execute(statement.where(LabelRow.id.in_(chunk))).all()
         return [_Target(*row) for row in rows]
 
     def _supersede(self, session: Session, label_ids: Iterable[str], *, now: datetime) -> None:

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 import socket
 import ssl
 import threading
@@ -151,7 +152,9 @@ class PahoConnection:
         self._client: paho.Client | None = None
         self._loop: asyncio.AbstractEventLoop | None = None
         self._ready: asyncio.Future[None] | None = None
-        self._pending: dict[int, asyncio.Future[None]] = {}
+        # Per message id awaiting its PUBACK: what to call with None, or with the error
+        # that ended the wait.
+        self._pending: dict[int, Callable[[GatewayError | None], None]] = {}
         self._subscribe_mid: int | None = None
         self._last_failure = "no answer from the broker"
         self._connected = False
@@ -200,52 +203,52 @@ class PahoConnection:
 
     async def publish(self, topic: str, payload: bytes, *, retain: bool = False) -> None:
         """Publish at QoS 1 and return when the broker acknowledged it."""
-        async with self._slots:
-            client, loop = self._client, self._loop
-            if client is None or loop is None or self._closed:
-                raise GatewayNotStartedError()
-            info = client.publish(topic, payload, qos=1, retain=retain)
-            # NO_CONN: paho keeps the message and sends it once the link is back.
-            if info.rc not in (MQTTErrorCode.MQTT_ERR_SUCCESS, MQTTErrorCode.MQTT_ERR_NO_CONN):
-                raise PublishError(topic=topic, reason=paho.error_string(info.rc))
-            acked = loop.create_future()
-            self._pending[info.mid] = acked
-            try:
-                await acked
-            finally:
-                self._pending.pop(info.mid, None)
+        (refusal,) = await self.publish_all([(topic, payload)], retain=retain)
+        if refusal is not None:
+            raise refusal
 
-    async def publish_all(self, messages: Sequence[tuple[str, bytes]]) -> list[GatewayError | None]:
+    async def publish_all(
+        self, messages: Sequence[tuple[str, bytes]], *, retain: bool = False
+    ) -> list[GatewayError | None]:
         """Publish every (topic, payload) at QoS 1 without waiting in between, then wait
-        for each PUBACK; per message, None or why it failed. One coroutine for a batch,
-        not one per message: at thousands of frames a second that is the difference."""
+        until the broker acknowledged each; per message, None or why it failed.
+
+        One waiter for the batch, not a future per message: at thousands of frames a
+        second, waking a task per PUBACK cost more than the publishing.
+        """
         client, loop = self._client, self._loop
         if client is None or loop is None or self._closed:
             raise GatewayNotStartedError()
         outcomes: list[GatewayError | None] = [None] * len(messages)
-        waiting: list[tuple[int, int, asyncio.Future[None]]] = []
+        all_settled = loop.create_future()
+        waiting = 0
+        handed_over = False
+
+        def settled(index: int, refusal: GatewayError | None) -> None:
+            nonlocal waiting
+            self._slots.release()
+            outcomes[index] = refusal
+            waiting -= 1
+            if waiting == 0 and handed_over and not all_settled.done():
+                all_settled.set_result(None)
+
         for index, (topic, payload) in enumerate(messages):
             await self._slots.acquire()  # returns at once while slots are free
             if self._closed:
                 self._slots.release()
                 outcomes[index] = GatewayNotStartedError()
                 continue
-            info = client.publish(topic, payload, qos=1)
+            info = client.publish(topic, payload, qos=1, retain=retain)
+            # NO_CONN: paho keeps the message and sends it once the link is back.
             if info.rc not in (MQTTErrorCode.MQTT_ERR_SUCCESS, MQTTErrorCode.MQTT_ERR_NO_CONN):
                 self._slots.release()
                 outcomes[index] = PublishError(topic=topic, reason=paho.error_string(info.rc))
                 continue
-            acked = loop.create_future()
-            acked.add_done_callback(lambda _f: self._slots.release())
-            self._pending[info.mid] = acked
-            waiting.append((index, info.mid, acked))
-        for index, mid, acked in waiting:
-            try:
-                await acked
-            except GatewayError as error:
-                outcomes[index] = error
-            finally:
-                self._pending.pop(mid, None)
+            waiting += 1
+            self._pending[info.mid] = functools.partial(settled, index)
+        handed_over = True
+        if waiting:
+            await all_settled
         return outcomes
 
     async def disconnect(self) -> None:
@@ -274,10 +277,9 @@ class PahoConnection:
         self._connected = False
         if self._ready is not None and not self._ready.done():
             self._ready.cancel()  # a late refusal must not land on a future nobody awaits
-        for acked in self._pending.values():
-            if not acked.done():
-                acked.set_exception(GatewayNotStartedError())
-        self._pending.clear()
+        pending, self._pending = self._pending, {}
+        for settle in pending.values():
+            settle(GatewayNotStartedError())
 
     def _build_client(self) -> paho.Client:
         client = new_paho_client(
@@ -413,9 +415,9 @@ class PahoConnection:
             self._on_link_change(False, reason)
 
     def _acknowledged(self, mid: int) -> None:
-        acked = self._pending.get(mid)
-        if acked is not None and not acked.done():
-            acked.set_result(None)
+        settle = self._pending.pop(mid, None)
+        if settle is not None:
+            settle(None)
 
     def _deliver(self, incoming: IncomingMessage) -> None:
         if not self._closed:
