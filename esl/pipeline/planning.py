@@ -42,7 +42,13 @@ from esl.pipeline.label_states import (
     save_label_states,
 )
 from esl.services.catalogue_loading import load_catalogue_slice, load_ledger_for_skus
-from gateways.protocol import ImageEncoding, ImageUpdate, LabelFrame, encode_frame
+from gateways.protocol import (
+    ImageEncoding,
+    ImageUpdate,
+    PackedCommand,
+    pack_for_signing,
+    sign_packed,
+)
 from pricing import Catalogue, Channel, PriceLedger, ResolvedPrice, resolve
 from pricing.errors import PricingError
 from rendering.cache import RenderCache, RenderedLabel
@@ -144,6 +150,10 @@ class LabelPlanner:
         ] = {}
         # Within one plan: the render of each desired key (saves hashing the content).
         self._rendered: dict[str, RenderedLabel] = {}
+        # Within one plan: each (image, base image, display-at, model) packed once.
+        self._packed: dict[
+            tuple[bytes, str | None, datetime | None, str], tuple[PackedCommand, bytes | None]
+        ] = {}
 
     # ------------------------------------------------------------ planning
 
@@ -170,6 +180,7 @@ class LabelPlanner:
         result = PlanResult()
         self._contents = {}  # prices may change between plans: resolve afresh each time
         self._rendered = {}
+        self._packed = {}
         targets = self._targets(session, label_ids)
         if not targets:
             return result
@@ -372,24 +383,30 @@ class LabelPlanner:
         now: datetime,
     ) -> dict[str, Any]:
         """The outbox row of a signed image update; takes the label's next sequence number."""
-        shown_hash = None if base is None else bytes.fromhex(base[0])
-        image, delta = self.cache.update(
-            shown=None if base is None else base[1], new=rendered, shown_hash=shown_hash
-        )
-        sequence = state.last_sequence + 1
-        base_hash = shown_hash if delta else None
-        update_command = ImageUpdate(
-            model_id=model_id,
-            encoding=ImageEncoding.DELTA if delta else ImageEncoding.FULL,
-            content_hash=rendered.content_hash,
-            image=image,
-            base_hash=base_hash,
-            display_at=display_at,
-        )
-        try:
-            payload = encode_frame(
-                LabelFrame(label_id=label_id, sequence=sequence, command=update_command), key=key
+        base_digest = None if base is None else base[0]
+        memo = (rendered.content_hash, base_digest, display_at, model_id)
+        known = self._packed.get(memo)
+        if known is None:
+            # Every label of a product moving from the same image gets the same command:
+            # packed once, signed per label.
+            shown_hash = None if base is None else bytes.fromhex(base[0])
+            image, delta = self.cache.update(
+                shown=None if base is None else base[1], new=rendered, shown_hash=shown_hash
             )
+            base_hash = shown_hash if delta else None
+            command = ImageUpdate(
+                model_id=model_id,
+                encoding=ImageEncoding.DELTA if delta else ImageEncoding.FULL,
+                content_hash=rendered.content_hash,
+                image=image,
+                base_hash=base_hash,
+                display_at=display_at,
+            )
+            known = self._packed[memo] = (pack_for_signing(command), base_hash)
+        packed, base_hash = known
+        sequence = state.last_sequence + 1
+        try:
+            payload = sign_packed(packed, label_id=label_id, sequence=sequence, key=key)
         except ValueError as error:
             raise UnplannableLabelError(label_id, f"cannot sign: {error}") from error
         state.next_sequence()
@@ -513,5 +530,15 @@ class LabelPlanner:
             )
 
 
+_SHOWS_STORE: dict[str, bool] = {}
+
+
 def _shows_store(template: Template) -> bool:
-    return any(region.fill is Fill.STORE_FOOTER for region in template.regions)
+    # Asked for every label: remembered per template version (hashing a template costs
+    # more than asking).
+    known = _SHOWS_STORE.get(template.cache_key)
+    if known is None:
+        known = _SHOWS_STORE[template.cache_key] = any(
+            region.fill is Fill.STORE_FOOTER for region in template.regions
+        )
+    return known

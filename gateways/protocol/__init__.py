@@ -39,7 +39,15 @@ from gateways.protocol.commands import (
     to_wire_ms,
 )
 from gateways.protocol.errors import FrameRejectedError, ProtocolError
-from gateways.protocol.frames import MAX_SEQUENCE, LabelFrame, decode_frame, encode_frame
+from gateways.protocol.frames import (
+    MAX_SEQUENCE,
+    LabelFrame,
+    PackedCommand,
+    decode_frame,
+    encode_frame,
+    pack_for_signing,
+    sign_packed,
+)
 from gateways.protocol.keys import (
     LABEL_KEY_SIZE,
     check_label_key,
@@ -77,6 +85,7 @@ __all__ = [
     "LedColour",
     "LedPattern",
     "Opcode",
+    "PackedCommand",
     "Ping",
     "ProtocolError",
     "ReasonCode",
@@ -93,6 +102,8 @@ __all__ = [
     "from_wire_ms",
     "generate_label_key",
     "header_opcode",
+    "pack_for_signing",
     "peek_header",
+    "sign_packed",
     "to_wire_ms",
 ]

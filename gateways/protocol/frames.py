@@ -36,7 +36,15 @@ from gateways.protocol.errors import FrameRejectedError
 from gateways.protocol.keys import check_label_key
 from gateways.protocol.reasons import ReasonCode
 
-__all__ = ["MAX_SEQUENCE", "LabelFrame", "decode_frame", "encode_frame"]
+__all__ = [
+    "MAX_SEQUENCE",
+    "LabelFrame",
+    "PackedCommand",
+    "decode_frame",
+    "encode_frame",
+    "pack_for_signing",
+    "sign_packed",
+]
 
 MAX_SEQUENCE: Final = 0xFFFF_FFFF
 
@@ -59,14 +67,34 @@ class LabelFrame:
         return opcode_of(self.command)
 
 
-def encode_frame(frame: LabelFrame, *, key: bytes, chunk_size: int = DEFAULT_CHUNK_SIZE) -> bytes:
+@dataclass(frozen=True, slots=True)
+class PackedCommand:
+    """A command packed once (opcode and body) to be signed for many labels: a price
+    change sends the same image to every label of a product."""
+
+    opcode: int
+    body: bytes
+
+
+def pack_for_signing(command: Command, *, chunk_size: int = DEFAULT_CHUNK_SIZE) -> PackedCommand:
+    return PackedCommand(opcode_of(command), pack_command(command, chunk_size=chunk_size))
+
+
+def sign_packed(packed: PackedCommand, *, label_id: str, sequence: int, key: bytes) -> bytes:
+    """The frame of `packed` for one label: the same bytes `encode_frame` makes."""
+    check_label_id(label_id)
+    if not 1 <= sequence <= MAX_SEQUENCE:
+        raise ValueError(f"sequence {sequence} outside 1..{MAX_SEQUENCE}")
     check_label_key(key)
     signed = (
-        pack_header(FrameKind.COMMAND, frame.label_id, frame.sequence)
-        + bytes([frame.opcode])
-        + pack_command(frame.command, chunk_size=chunk_size)
+        pack_header(FrameKind.COMMAND, label_id, sequence) + bytes([packed.opcode]) + packed.body
     )
     return signed + compute_mac(key, signed)
+
+
+def encode_frame(frame: LabelFrame, *, key: bytes, chunk_size: int = DEFAULT_CHUNK_SIZE) -> bytes:
+    packed = pack_for_signing(frame.command, chunk_size=chunk_size)
+    return sign_packed(packed, label_id=frame.label_id, sequence=frame.sequence, key=key)
 
 
 def decode_frame(data: bytes, *, key: bytes, label_id: str) -> LabelFrame:
