@@ -49,7 +49,8 @@ class UtcDateTime(TypeDecorator[datetime]):
             return None
         if value.tzinfo is None:
             raise ValueError("naive datetime: every instant in this system is timezone-aware")
-        value = value.astimezone(UTC)
+        if value.tzinfo is not UTC:  # most values are UTC already: skip the conversion
+            value = value.astimezone(UTC)
         return value if dialect.name == "postgresql" else value.replace(tzinfo=None)
 
     def process_result_value(self, value: Any, dialect: Dialect) -> datetime | None:

@@ -35,7 +35,7 @@ from esl.db.models import (
     PublicationRow,
 )
 from esl.pipeline.dispatcher import Dispatcher
-from esl.pipeline.planning import LabelPlanner, labels_changed_by_publication
+from esl.pipeline.planning import LabelPlanner, PlanTarget, labels_changed_by_publication
 from esl.pipeline.retry import RetryPolicy
 from gateways.base import Clock, Gateway
 from rendering.cache import RenderCache
@@ -148,19 +148,22 @@ class UpdateController:
         finish: Callable[[Session], None] | None = None,
     ) -> Iterator[int]:
         prices = None
-        ordered = labels
+        chunks: list[tuple[list[str] | None, list[PlanTarget] | None]] = [(labels, None)]
         if len(labels) > PLAN_CHUNK:
             with self.sessions() as session:
                 ordered, skus = self.planner.dispatch_order(session, labels)
                 prices = self.planner.load_prices(session, skus)
-        chunks = [ordered[i : i + PLAN_CHUNK] for i in range(0, len(ordered), PLAN_CHUNK)] or [[]]
-        for index, chunk in enumerate(chunks):
+            chunks = [
+                (None, ordered[i : i + PLAN_CHUNK]) for i in range(0, len(ordered), PLAN_CHUNK)
+            ] or [([], None)]
+        for index, (chunk, targets) in enumerate(chunks):
             with self.sessions.begin() as session:
                 result = self.planner.plan(
                     session,
                     at=at,
                     now=now,
                     label_ids=chunk,
+                    targets=targets,
                     display_at=display_at,
                     keep_scheduled=keep_scheduled,
                     prices=prices,

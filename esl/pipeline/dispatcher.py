@@ -353,12 +353,14 @@ class Dispatcher:
 
     def _expire(self) -> None:
         now = self.clock()
-        expired = [
-            flight
-            for window in self._windows.values()
-            for flight in window.flights.values()
-            if flight.deadline <= now
-        ]
+        expired: list[_Flight] = []
+        for window in self._windows.values():
+            # Flights are kept in the order they were sent, so deadlines never decrease
+            # along a window: the first one not yet due ends the search.
+            for flight in window.flights.values():
+                if flight.deadline > now:
+                    break
+                expired.append(flight)
         if not expired:
             return
         for flight in expired:

@@ -17,7 +17,7 @@ learnt from its refusal) gets an immediate frame that is not sent before the ins
 from __future__ import annotations
 
 import logging
-from collections.abc import Collection, Iterable
+from collections.abc import Collection, Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
@@ -62,6 +62,7 @@ __all__ = [
     "OPEN_STATUSES",
     "LabelPlanner",
     "PlanResult",
+    "PlanTarget",
     "PricingSlice",
     "labels_changed_by_publication",
 ]
@@ -93,7 +94,9 @@ class PricingSlice:
 
 
 @dataclass(frozen=True, slots=True)
-class _Target:
+class PlanTarget:
+    """A bound label as planning needs it: where it hangs, its key and what it shows."""
+
     label_id: str
     store: str
     gateway: str | None
@@ -164,11 +167,13 @@ class LabelPlanner:
         at: datetime,
         now: datetime,
         label_ids: Collection[str] | None = None,
+        targets: Sequence[PlanTarget] | None = None,
         display_at: datetime | None = None,
         keep_scheduled: bool = False,
         prices: PricingSlice | None = None,
     ) -> PlanResult:
-        """Plan `label_ids` (None: every bound label) for the content in force at `at`.
+        """Plan `label_ids` (None: every bound label) for the content in force at `at`,
+        or `targets` when the caller read them already (`dispatch_order`).
 
         `prices` is the catalogue and ledger of their SKUs when the caller loaded them
         once for several chunks (`load_prices`); else they are loaded here.
@@ -181,7 +186,8 @@ class LabelPlanner:
         self._contents = {}  # prices may change between plans: resolve afresh each time
         self._rendered = {}
         self._packed = {}
-        targets = self._targets(session, label_ids)
+        if targets is None:
+            targets = self._targets(session, label_ids)
         if not targets:
             return result
         skus = {t.sku for t in targets}
@@ -237,7 +243,7 @@ class LabelPlanner:
     def _plan_one(
         self,
         session: Session,
-        target: _Target,
+        target: PlanTarget,
         state: LabelState,
         catalogue: Catalogue,
         ledger: PriceLedger,
@@ -308,17 +314,16 @@ class LabelPlanner:
 
     def dispatch_order(
         self, session: Session, label_ids: Collection[str]
-    ) -> tuple[list[str], set[str]]:
+    ) -> tuple[list[PlanTarget], set[str]]:
         """The bound labels among `label_ids`, round-robin over their gateways (so every
         chunk planned feeds every store), and the SKUs they show."""
-        by_gateway: dict[str | None, list[_Target]] = {}
+        by_gateway: dict[str | None, list[PlanTarget]] = {}
         for target in self._targets(session, label_ids):
             by_gateway.setdefault(target.gateway, []).append(target)
         # Within a gateway, labels of one product follow each other: one render serves
         # them all while it is still in the render cache.
         queues = [
-            [t.label_id for t in sorted(targets, key=lambda t: (t.sku, t.label_id))]
-            for targets in by_gateway.values()
+            sorted(targets, key=lambda t: (t.sku, t.label_id)) for targets in by_gateway.values()
         ]
         skus = {t.sku for targets in by_gateway.values() for t in targets}
         ordered = [
@@ -333,7 +338,7 @@ class LabelPlanner:
         self,
         catalogue: Catalogue,
         ledger: PriceLedger,
-        target: _Target,
+        target: PlanTarget,
         *,
         at: datetime,
         with_store: bool,
@@ -459,7 +464,7 @@ class LabelPlanner:
 
     # ------------------------------------------------------------ database
 
-    def _targets(self, session: Session, label_ids: Collection[str] | None) -> list[_Target]:
+    def _targets(self, session: Session, label_ids: Collection[str] | None) -> list[PlanTarget]:
         statement = (
             select(
                 LabelRow.id,
@@ -482,7 +487,7 @@ class LabelPlanner:
             for start in range(0, len(ordered), _CHUNK):
                 chunk = ordered[start : start + _CHUNK]
                 rows += session.execute(statement.where(LabelRow.id.in_(chunk))).all()
-        return [_Target(*row) for row in rows]
+        return [PlanTarget(*row) for row in rows]
 
     def _supersede(self, session: Session, label_ids: Iterable[str], *, now: datetime) -> None:
         """Newer content replaces every open frame of these labels."""
