@@ -1,10 +1,12 @@
-"""Bulk inserts for imports: one compiled statement, DBAPI executemany, types applied once.
+"""Bulk writes: one compiled statement, DBAPI executemany, types applied once.
 
 SQLAlchemy's Core executemany re-processes parameters row by row through its generic
-machinery; for 100,000-row files that is a third of the write time. Here the statement
-is compiled once for the connection's dialect, each column's bind processor (our
-exact-decimal and UTC types included) is applied directly, and the rows go to the
-driver's executemany.
+machinery; for 100,000-row files that is a third of the write time, and a third of the
+update pipeline's database time per label. Here the statement is compiled once for the
+connection's dialect, each column's bind processor (our exact-decimal and UTC types
+included) is applied directly, and the rows go to the driver's executemany. Used by
+imports (`insert_rows`) and by the pipeline's outbox, label states and acknowledgement
+history (`insert_rows`, `update_rows`).
 """
 
 from __future__ import annotations
@@ -12,10 +14,11 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
-from sqlalchemy import Table, insert
+from sqlalchemy import Table, bindparam, insert, update
 from sqlalchemy.orm import Session
+from sqlalchemy.sql.compiler import SQLCompiler
 
-__all__ = ["insert_rows"]
+__all__ = ["insert_rows", "update_rows"]
 
 BATCH = 10_000
 
@@ -24,17 +27,49 @@ def insert_rows(session: Session, table: Table, rows: Sequence[Mapping[str, Any]
     """INSERT every row (all with the same keys) in the session's transaction."""
     if not rows:
         return 0
-    connection = session.connection()
-    dialect = connection.dialect
+    dialect = session.connection().dialect
     columns = list(rows[0].keys())
     compiled = insert(table).compile(dialect=dialect, column_keys=columns)
+    _execute_many(session, table, compiled, rows, {name: name for name in columns})
+    return len(rows)
+
+
+def update_rows(
+    session: Session, table: Table, *, key: str, rows: Sequence[Mapping[str, Any]]
+) -> int:
+    """UPDATE each row's other columns WHERE `key` equals its `key` value (every row with
+    the same keys) in the session's transaction."""
+    if not rows:
+        return 0
+    dialect = session.connection().dialect
+    columns = [name for name in rows[0] if name != key]
+    statement = (
+        update(table)
+        .where(table.c[key] == bindparam("b_key"))
+        .values({name: bindparam(f"v_{name}") for name in columns})
+    )
+    sources = {"b_key": key} | {f"v_{name}": name for name in columns}
+    _execute_many(session, table, statement.compile(dialect=dialect), rows, sources)
+    return len(rows)
+
+
+def _execute_many(
+    session: Session,
+    table: Table,
+    compiled: SQLCompiler,
+    rows: Sequence[Mapping[str, Any]],
+    sources: Mapping[str, str],
+) -> None:
+    """Run `compiled` once per row; `sources` maps each bind parameter to its row key."""
+    connection = session.connection()
+    dialect = connection.dialect
     processors: dict[str, Callable[[Any], Any] | None] = {
-        name: table.c[name].type.bind_processor(dialect) for name in columns
+        bind: table.c[name].type.bind_processor(dialect) for bind, name in sources.items()
     }
 
-    def value(row: Mapping[str, Any], name: str) -> Any:
-        raw = row[name]
-        processor = processors[name]
+    def value(row: Mapping[str, Any], bind: str) -> Any:
+        raw = row[sources[bind]]
+        processor = processors[bind]
         return processor(raw) if processor is not None and raw is not None else raw
 
     positional = compiled.positiontup
@@ -42,8 +77,7 @@ def insert_rows(session: Session, table: Table, rows: Sequence[Mapping[str, Any]
         batch = rows[start : start + BATCH]
         params: list[Any]
         if positional is not None:
-            params = [tuple(value(row, name) for name in positional) for row in batch]
+            params = [tuple(value(row, bind) for bind in positional) for row in batch]
         else:
-            params = [{name: value(row, name) for name in columns} for row in batch]
+            params = [{bind: value(row, bind) for bind in sources} for row in batch]
         connection.exec_driver_sql(compiled.string, params)
-    return len(rows)

@@ -28,10 +28,11 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import func, insert, select, update
+from sqlalchemy import func, select, update
 from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Session, sessionmaker
 
+from esl.db.bulk import insert_rows
 from esl.db.models import (
     GatewayStateRow,
     LabelAcknowledgementRow,
@@ -463,9 +464,8 @@ class Dispatcher:
             save_label_states(
                 session, states.values(), columns=None if widened else ANSWERED_COLUMNS
             )
-            if rebuilt:
-                session.execute(insert(OUTBOX), rebuilt)
-            session.execute(insert(core_table(LabelAcknowledgementRow)), history)
+            insert_rows(session, OUTBOX, rebuilt)
+            insert_rows(session, core_table(LabelAcknowledgementRow), history)
             self._unpark(session, checked_in, now=now)
 
     def _answered_rows(

@@ -14,9 +14,10 @@ from dataclasses import dataclass, fields
 from datetime import datetime
 from typing import Any, cast
 
-from sqlalchemy import bindparam, insert, select, update
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from esl.db.bulk import insert_rows, update_rows
 from esl.db.models import LabelStateRow, core_table
 
 __all__ = [
@@ -128,18 +129,11 @@ def save_label_states(
             continue
         if state.stored:
             values = {name: getattr(state, name) for name in updated}
-            values["b_label_id"] = state.label_id
+            values["label_id"] = state.label_id
             updates.append(values)
         else:
             inserts.append({name: getattr(state, name) for name in _COLUMNS})
         state.stored, state.changed = True, False
-    if inserts:
-        session.execute(insert(_TABLE), inserts)
-    if updates:
-        session.execute(
-            update(_TABLE)
-            .where(_TABLE.c.label_id == bindparam("b_label_id"))
-            .values({name: bindparam(name) for name in updated}),
-            updates,
-        )
+    insert_rows(session, _TABLE, inserts)
+    update_rows(session, _TABLE, key="label_id", rows=updates)
     return len(inserts) + len(updates)

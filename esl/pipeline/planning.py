@@ -26,6 +26,7 @@ from sqlalchemy import insert, select, update
 from sqlalchemy.orm import Session
 
 from esl.audit.recording import PlannedContent, record_label_contents
+from esl.db.bulk import insert_rows
 from esl.db.models import (
     LabelBindingRow,
     LabelRow,
@@ -235,8 +236,7 @@ class LabelPlanner:
         if traced:
             # The audit answers "which price does this image show" from this record.
             record_label_contents(session, list(traced.values()), at=now)
-        if frames:
-            session.execute(insert(core_table(OutboxRow)), frames)
+        insert_rows(session, _OUTBOX, frames)
         result.planned = len(frames)
         return result
 
