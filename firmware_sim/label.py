@@ -52,7 +52,7 @@ from gateways.protocol import (
     peek_header,
     to_wire_ms,
 )
-from rendering.encoding import Planes, content_hash, decode, image_from_planes
+from rendering.encoding import Planes, decode_with_hash, image_from_planes
 from rendering.errors import DecodeError, DecodeReason
 
 __all__ = [
@@ -345,7 +345,7 @@ class SimulatedLabel:
                 return ReasonCode.UNKNOWN_BASE_IMAGE
             base = self.shown
         try:
-            planes = decode(
+            planes, digest = decode_with_hash(
                 update.image,
                 width=model.width,
                 height=model.height,
@@ -356,7 +356,6 @@ class SimulatedLabel:
             if error.reason in _BASE_REASONS:
                 return ReasonCode.UNKNOWN_BASE_IMAGE
             return ReasonCode.CORRUPT_IMAGE
-        digest = content_hash(planes)
         if digest != update.content_hash:
             return ReasonCode.CORRUPT_IMAGE
         if self._images is not None:

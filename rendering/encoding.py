@@ -45,6 +45,7 @@ __all__ = [
     "Planes",
     "content_hash",
     "decode",
+    "decode_with_hash",
     "encode_delta",
     "encode_full",
     "image_from_planes",
@@ -353,6 +354,13 @@ def decode(
     with a reason; nothing else escapes. Decompression never produces more bytes than the
     planes can hold, so a hostile stream cannot exhaust memory.
     """
+    return decode_with_hash(data, width=width, height=height, has_accent=has_accent, base=base)[0]
+
+
+def decode_with_hash(
+    data: bytes, *, width: int, height: int, has_accent: bool, base: Planes | None = None
+) -> tuple[Planes, bytes]:
+    """`decode`, and the decoded image's `content_hash` (computed to check it anyway)."""
     if not (0 < width <= 0xFFFF and 0 < height <= 0xFFFF):
         raise DecodeError(DecodeReason.WRONG_SIZE, f"{width}x{height}")
     if not data:
@@ -381,8 +389,7 @@ def decode(
     if variant == _TRANSFORM_UP:
         raw = _undo_rows_xor_up(raw, height=height, stride=stride)
     planes = _planes_or_error(raw, width=width, height=height, has_accent=has_accent)
-    _verify(planes, check)
-    return planes
+    return planes, _verify(planes, check)
 
 
 def _decode_delta(
@@ -395,7 +402,7 @@ def _decode_delta(
     has_accent: bool,
     base: Planes | None,
     plane_bytes: int,
-) -> Planes:
+) -> tuple[Planes, bytes]:
     if base is None:
         raise DecodeError(DecodeReason.MISSING_BASE)
     if (base.width, base.height, base.has_accent) != (width, height, has_accent):
@@ -444,8 +451,7 @@ def _decode_delta(
         raise DecodeError(DecodeReason.TRAILING_BYTES, "after the last region")
     raw = b"".join(r.tobytes() for r in rows_out)
     planes = _planes_or_error(raw, width=width, height=height, has_accent=has_accent)
-    _verify(planes, check)
-    return planes
+    return planes, _verify(planes, check)
 
 
 def _unpack_body(body: bytes, *, codec: int, limit: int) -> bytes:
@@ -476,9 +482,12 @@ def _planes_or_error(raw: bytes, *, width: int, height: int, has_accent: bool) -
     return Planes(width=width, height=height, black=black, accent=accent)
 
 
-def _verify(planes: Planes, check: bytes) -> None:
-    if content_hash(planes)[:CHECK_SIZE] != check:
+def _verify(planes: Planes, check: bytes) -> bytes:
+    """The planes' content hash, which must begin with `check`."""
+    digest = content_hash(planes)
+    if digest[:CHECK_SIZE] != check:
         raise DecodeError(DecodeReason.CHECKSUM_MISMATCH)
+    return digest
 
 
 class _Reader:

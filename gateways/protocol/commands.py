@@ -83,11 +83,14 @@ def to_wire_ms(at: datetime) -> int:
     """An aware instant as milliseconds since the Unix epoch (the wire's time unit)."""
     if at.tzinfo is None:
         raise ValueError("instants on the wire must be timezone-aware")
-    return (at - _EPOCH) // timedelta(milliseconds=1)
+    return (at - _EPOCH) // _MILLISECOND
 
 
 def from_wire_ms(milliseconds: int) -> datetime:
     return _EPOCH + timedelta(milliseconds=milliseconds)
+
+
+_MILLISECOND: Final = timedelta(milliseconds=1)
 
 
 @dataclass(frozen=True, slots=True)
