@@ -152,7 +152,10 @@ class UpdateController:
         if len(labels) > PLAN_CHUNK:
             with self.sessions() as session:
                 ordered, skus = self.planner.dispatch_order(session, labels)
-                prices = self.planner.load_prices(session, skus)
+                # Each chunk reads the ledger of its own SKUs: chunks follow the SKU order
+                # within every store, so the first frames go out without waiting for
+                # the whole plan's price history.
+                prices = self.planner.load_prices(session, skus, ledger_now=False)
             chunks = [
                 (None, ordered[i : i + PLAN_CHUNK]) for i in range(0, len(ordered), PLAN_CHUNK)
             ] or [([], None)]

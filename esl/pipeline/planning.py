@@ -16,6 +16,7 @@ learnt from its refusal) gets an immediate frame that is not sent before the ins
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 from collections.abc import Collection, Iterable, Sequence
 from dataclasses import dataclass, field
@@ -92,6 +93,7 @@ class PricingSlice:
     skus: frozenset[str]
     catalogue: Catalogue
     ledger: PriceLedger
+    ledger_skus: frozenset[str]  # SKUs whose ledger is loaded (read per chunk when needed)
 
 
 @dataclass(frozen=True, slots=True)
@@ -194,6 +196,8 @@ class LabelPlanner:
         skus = {t.sku for t in targets}
         if prices is None or not skus <= prices.skus:
             prices = self.load_prices(session, skus)
+        elif not skus <= prices.ledger_skus:
+            prices = self._with_ledger_of(session, prices, skus)
         catalogue, ledger = prices.catalogue, prices.ledger
         states = load_label_states(session, [t.label_id for t in targets])
         frames: list[dict[str, Any]] = []
@@ -304,13 +308,25 @@ class LabelPlanner:
             now=now,
         )
 
-    def load_prices(self, session: Session, skus: Collection[str]) -> PricingSlice:
-        """What resolving `skus` needs: their catalogue slice and their ledger."""
+    def load_prices(
+        self, session: Session, skus: Collection[str], *, ledger_now: bool = True
+    ) -> PricingSlice:
+        """What resolving `skus` needs: their catalogue slice and their ledger (or, with
+        `ledger_now` false, none of it yet: `plan` reads each chunk's own)."""
+        ledger_skus = frozenset(skus) if ledger_now else frozenset()
         return PricingSlice(
             skus=frozenset(skus),
             catalogue=load_catalogue_slice(session, skus, currency=self.currency),
-            ledger=load_ledger_for_skus(session, skus, channels=(Channel.STORE,)),
+            ledger=load_ledger_for_skus(session, ledger_skus, channels=(Channel.STORE,)),
+            ledger_skus=ledger_skus,
         )
+
+    def _with_ledger_of(
+        self, session: Session, prices: PricingSlice, skus: Collection[str]
+    ) -> PricingSlice:
+        missing = frozenset(skus) - prices.ledger_skus
+        load_ledger_for_skus(session, missing, channels=(Channel.STORE,), into=prices.ledger)
+        return dataclasses.replace(prices, ledger_skus=prices.ledger_skus | missing)
 
     def dispatch_order(
         self, session: Session, label_ids: Collection[str]

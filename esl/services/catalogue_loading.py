@@ -141,15 +141,20 @@ def _append_rows(ledger: PriceLedger, rows: Iterable[LedgerEntryRow]) -> None:
 
 
 def load_ledger_for_skus(
-    session: Session, skus: Collection[str], *, channels: Collection[Channel] | None = None
+    session: Session,
+    skus: Collection[str],
+    *,
+    channels: Collection[Channel] | None = None,
+    into: PriceLedger | None = None,
 ) -> PriceLedger:
-    """Every key's ledger for `skus` (only `channels` when given), in time order.
+    """Every key's ledger for `skus` (only `channels` when given), in time order, in a
+    new ledger or appended to `into` (which must not hold these SKUs yet).
 
     Read as plain rows, not ORM objects, with one `Money` per distinct amount: a
     publication of 10,000 labels reads tens of thousands of entries, and building them
     was a third of its planning time.
     """
-    ledger = PriceLedger()
+    ledger = PriceLedger() if into is None else into
     table = core_table(LedgerEntryRow)
     money: dict[tuple[Decimal, str], Money] = {}
 
