@@ -1,4 +1,5 @@
-"""`esl import prices|promotions|products|history FILE.csv` and `esl export prices`."""
+"""`esl import prices|promotions|products|history FILE.csv`, `esl import provisioning
+FILE.json` and `esl export prices`."""
 
 from __future__ import annotations
 
@@ -11,7 +12,7 @@ from typing import Annotated
 import typer
 
 from esl.db.engine import create_engine_for, session_factory
-from esl.errors import ImportRejectedError
+from esl.errors import ImportRejectedError, StoreOfRecordError
 from esl.imports import (
     export_prices,
     import_history,
@@ -20,6 +21,7 @@ from esl.imports import (
     import_promotions,
 )
 from esl.imports.report import ImportReport
+from esl.pipeline.provisioning import parse_provisioning, register_provisioned_labels
 from esl.settings import load_settings
 
 __all__ = ["register"]
@@ -64,14 +66,7 @@ def _run(kind: str, path: Path, *, who: str, record_ledger: bool, as_json: bool)
                     session, f, currency=settings.currency, imported_by=who, now=now
                 )
     except ImportRejectedError as error:
-        if as_json:
-            typer.echo(json.dumps(error.to_dict()))
-        else:
-            typer.echo(f"{path}: {error.message}", err=True)
-            for problem in error.problems[:MAX_PRINTED_PROBLEMS]:
-                typer.echo(f"  line {problem['line']}: {problem['reason']}", err=True)
-            if len(error.problems) > MAX_PRINTED_PROBLEMS:
-                typer.echo(f"  … and {len(error.problems) - MAX_PRINTED_PROBLEMS} more", err=True)
+        _report_rejection(path, error, as_json=as_json)
         raise typer.Exit(1) from error
     except UnicodeDecodeError as error:
         typer.echo(f"{path}: not UTF-8 text ({error})", err=True)
@@ -83,6 +78,57 @@ def _run(kind: str, path: Path, *, who: str, record_ledger: bool, as_json: bool)
             f"{path}: {report.rows} rows, {report.inserted} new, {report.updated} changed, "
             f"{report.unchanged} unchanged"
         )
+
+
+def _import_provisioning(path: Path, *, as_json: bool) -> None:
+    settings = load_settings()
+    sessions = session_factory(create_engine_for(settings.resolved_database_url()))
+    try:
+        parsed = parse_provisioning(path.read_text(encoding="utf-8"))
+        with sessions.begin() as session:
+            added = register_provisioned_labels(
+                session,
+                parsed.labels,
+                store=parsed.store,
+                gateway=parsed.gateway,
+                now=datetime.now(UTC),
+            )
+    except ImportRejectedError as error:
+        _report_rejection(path, error, as_json=as_json)
+        raise typer.Exit(1) from error
+    except StoreOfRecordError as error:
+        if as_json:
+            typer.echo(json.dumps(error.to_dict()))
+        else:
+            typer.echo(f"{path}: {error.message}", err=True)
+        raise typer.Exit(1) from error
+    except UnicodeDecodeError as error:
+        typer.echo(f"{path}: not UTF-8 text ({error})", err=True)
+        raise typer.Exit(1) from error
+    summary = {
+        "store": parsed.store,
+        "gateway": parsed.gateway,
+        "labels": len(parsed.labels),
+        "added": added,
+    }
+    if as_json:
+        typer.echo(json.dumps(summary))
+    else:
+        typer.echo(
+            f"{path}: gateway {parsed.gateway} of store {parsed.store}, "
+            f"{len(parsed.labels)} labels, {added} new"
+        )
+
+
+def _report_rejection(path: Path, error: ImportRejectedError, *, as_json: bool) -> None:
+    if as_json:
+        typer.echo(json.dumps(error.to_dict()))
+        return
+    typer.echo(f"{path}: {error.message}", err=True)
+    for problem in error.problems[:MAX_PRINTED_PROBLEMS]:
+        typer.echo(f"  line {problem['line']}: {problem['reason']}", err=True)
+    if len(error.problems) > MAX_PRINTED_PROBLEMS:
+        typer.echo(f"  … and {len(error.problems) - MAX_PRINTED_PROBLEMS} more", err=True)
 
 
 def register(app: typer.Typer) -> None:
@@ -117,6 +163,13 @@ def register(app: typer.Typer) -> None:
     def history(path: Path = FileArg, by: str = By, as_json: bool = AsJson) -> None:
         """Prices that applied before installation, into the ledger (for the 30-day low)."""
         _run("history", path, who=by, record_ledger=False, as_json=as_json)
+
+    @importer.command("provisioning")
+    def provisioning(path: Path = FileArg, as_json: bool = AsJson) -> None:
+        """A store gateway's provisioning file: registers the gateway and its labels with
+        their keys (docs/protocol.md). All labels or none; labels already registered with
+        the same key are left alone, another key is refused."""
+        _import_provisioning(path, as_json=as_json)
 
     app.add_typer(importer, name="import")
 

@@ -17,6 +17,7 @@ from gateways.protocol._wire import (
     PROTOCOL_VERSION,
     FrameHeader,
     FrameKind,
+    check_label_id,
     peek_header,
 )
 from gateways.protocol.commands import (
@@ -93,6 +94,7 @@ __all__ = [
     "SwitchPage",
     "Unassociate",
     "build_image_update",
+    "check_label_id",
     "check_label_key",
     "decode_frame",
     "decode_response",

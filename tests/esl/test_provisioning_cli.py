@@ -1,0 +1,127 @@
+"""`esl import provisioning`: a gateway's provisioning file registers its labels and keys."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+from sqlalchemy import select
+from typer.testing import CliRunner
+
+from esl.cli import app
+from esl.db.engine import create_engine_for, session_factory
+from esl.db.models import GatewayRow, LabelRow, StoreRow
+from firmware_sim.fleet import make_fleet, write_provisioning
+from gateways.protocol import LabelFrame, Ping, decode_frame, encode_frame
+
+
+@pytest.fixture
+def cli(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> CliRunner:
+    monkeypatch.setenv("ESL_DATA_DIR", str(tmp_path / "data"))
+    monkeypatch.delenv("ESL_DATABASE_URL", raising=False)
+    runner = CliRunner()
+    assert runner.invoke(app, ["db", "upgrade"]).exit_code == 0
+    engine = create_engine_for(f"sqlite:///{tmp_path / 'data' / 'esl.sqlite'}")
+    with session_factory(engine).begin() as session:
+        session.add(StoreRow(code="S01", name="Oliwa", zone=None))
+    engine.dispose()
+    return runner
+
+
+def _labels(tmp_path: Path) -> dict[str, tuple[str, str, bytes]]:
+    engine = create_engine_for(f"sqlite:///{tmp_path / 'data' / 'esl.sqlite'}")
+    with session_factory(engine)() as session:
+        rows = session.execute(
+            select(LabelRow.id, LabelRow.store, LabelRow.gateway, LabelRow.secret_key)
+        )
+        found = {label: (store, gateway or "", key) for label, store, gateway, key in rows}
+        gateways = list(session.scalars(select(GatewayRow.id)))
+    engine.dispose()
+    return found | {f"gateway:{g}": ("", g, b"") for g in gateways}
+
+
+def test_a_simulated_gateways_file_registers_labels_whose_frames_verify(
+    cli: CliRunner, tmp_path: Path
+) -> None:
+    fleet = make_fleet(store="S01", gateway="gw1", count=3)
+    path = tmp_path / "S01-gw1.json"
+    write_provisioning(path, fleet, store="S01", gateway="gw1")
+
+    result = cli.invoke(app, ["import", "provisioning", str(path), "--json"])
+
+    assert result.exit_code == 0, result.output
+    assert json.loads(result.stdout) == {"store": "S01", "gateway": "gw1", "labels": 3, "added": 3}
+    registered = _labels(tmp_path)
+    assert registered["gateway:gw1"] == ("", "gw1", b"")
+    for provision in fleet:
+        store, gateway, key = registered[provision.label_id]
+        assert (store, gateway) == ("S01", "gw1")
+        # The controller signs with the registered key; the label verifies with its own.
+        frame = encode_frame(LabelFrame(provision.label_id, 1, Ping()), key=key)
+        assert decode_frame(frame, key=provision.key, label_id=provision.label_id).sequence == 1
+    again = cli.invoke(app, ["import", "provisioning", str(path), "--json"])
+    assert json.loads(again.stdout)["added"] == 0
+
+
+def test_a_file_with_bad_entries_is_refused_whole_with_every_reason(
+    cli: CliRunner, tmp_path: Path
+) -> None:
+    good, short_key, unknown_model = make_fleet(store="S01", gateway="gw1", count=3)
+    document = {
+        "store": "S01",
+        "gateway": "gw1",
+        "labels": [
+            {"label_id": good.label_id, "model": good.model_id, "key": good.key.hex()},
+            {"label_id": short_key.label_id, "model": "2.9-bwr", "key": "abcd"},
+            {"label_id": unknown_model.label_id, "model": "99-bw", "key": good.key.hex()},
+            {"label_id": good.label_id, "model": good.model_id, "key": good.key.hex()},
+        ],
+    }
+    path = tmp_path / "bad.json"
+    path.write_text(json.dumps(document), encoding="utf-8")
+
+    result = cli.invoke(app, ["import", "provisioning", str(path)])
+
+    assert result.exit_code == 1
+    assert "3 of 4 labels are invalid" in result.output
+    assert "line 2: a label key has 32 bytes, got 2" in result.output
+    assert "line 3:" in result.output and "99-bw" in result.output
+    assert "line 4: label S01-gw1-00001 appears twice" in result.output
+    assert _labels(tmp_path) == {}  # not even the gateway
+
+
+def test_a_label_already_registered_with_another_key_is_a_conflict(
+    cli: CliRunner, tmp_path: Path
+) -> None:
+    first = tmp_path / "first.json"
+    write_provisioning(
+        first, make_fleet(store="S01", gateway="gw1", count=2), store="S01", gateway="gw1"
+    )
+    assert cli.invoke(app, ["import", "provisioning", str(first)]).exit_code == 0
+    rekeyed = make_fleet(store="S01", gateway="gw1", count=2, secret=b"another site secret")
+    second = tmp_path / "second.json"
+    write_provisioning(second, rekeyed, store="S01", gateway="gw1")
+
+    result = cli.invoke(app, ["import", "provisioning", str(second)])
+
+    assert result.exit_code == 1
+    assert "registered with another key" in result.output
+
+
+@pytest.mark.parametrize(
+    ("text", "reason"),
+    [
+        ("{not json", "not JSON"),
+        ('{"store": "S01", "labels": []}', "'store' and 'gateway' must be non-empty strings"),
+        ('{"store": "S09", "gateway": "gw1", "labels": []}', "store S09"),
+    ],
+)
+def test_files_that_are_not_provisioning_files_are_refused(
+    cli: CliRunner, tmp_path: Path, text: str, reason: str
+) -> None:
+    path = tmp_path / "x.json"
+    path.write_text(text, encoding="utf-8")
+    result = cli.invoke(app, ["import", "provisioning", str(path)])
+    assert result.exit_code == 1
+    assert reason in result.output
