@@ -86,7 +86,8 @@ def test_a_file_with_bad_entries_is_refused_whole_with_every_reason(
     assert result.exit_code == 1
     assert "3 of 4 labels are invalid" in result.output
     assert "line 2: a label key has 32 bytes, got 2" in result.output
-    assert "line 3:" in result.output and "99-bw" in result.output
+    assert "line 3:" in result.output
+    assert "99-bw" in result.output
     assert "line 4: label S01-gw1-00001 appears twice" in result.output
     assert _labels(tmp_path) == {}  # not even the gateway
 
