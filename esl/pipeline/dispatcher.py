@@ -154,7 +154,14 @@ class Dispatcher:
     async def run(self, stop: asyncio.Event) -> None:
         """Dispatch until `stop` is set. The gateway must be started already."""
         loop = asyncio.get_running_loop()
-        await loop.run_in_executor(self.executor, self.recover)
+        while not stop.is_set():
+            try:
+                await loop.run_in_executor(self.executor, self.recover)
+                break
+            except OperationalError as error:
+                # Nothing is sent before the database says what is in flight.
+                log.warning("cannot read the outbox yet, trying again: %s", error)
+                await asyncio.sleep(self.tick_s * 50)
         events = asyncio.create_task(self._consume_events())
         try:
             while not stop.is_set():

@@ -35,6 +35,11 @@ class InMemoryGateway(Gateway):
     def max_in_flight(self) -> int:
         return 1000
 
+    def deliver(self, events: list[GatewayEvent]) -> None:
+        """Hand events to the controller, as the transport does when they arrive."""
+        for event in events:
+            self._events.put_nowait(event)
+
     def take(self) -> list[Downlink]:
         taken, self.sent = self.sent, []
         return taken
