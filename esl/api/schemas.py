@@ -267,6 +267,15 @@ class BindingIn(_In):
     template: str = Field(default="standard", min_length=1, max_length=64)
 
 
+class TemplateOut(_Out):
+    name: str
+    version: int
+    size_class: str | None
+    definition: dict[str, Any]
+    updated_at: datetime
+    updated_by: str
+
+
 class BindingOut(_Out):
     label_id: str
     sku: str

@@ -44,6 +44,7 @@ from esl.pipeline.label_states import (
     save_label_states,
 )
 from esl.services.catalogue_loading import load_catalogue_slice, load_ledger_for_skus
+from esl.services.templates import load_templates, template_for
 from gateways.protocol import (
     ImageEncoding,
     ImageUpdate,
@@ -58,7 +59,7 @@ from rendering.content import LabelContent
 from rendering.display_models import get_display_model
 from rendering.encoding import Planes
 from rendering.errors import RenderingError
-from rendering.templates import Fill, Template, default_template
+from rendering.templates import Fill, Template
 
 __all__ = [
     "OPEN_STATUSES",
@@ -154,6 +155,7 @@ class LabelPlanner:
         self._contents: dict[
             tuple[str, str, datetime, bool], tuple[ResolvedPrice, LabelContent, str]
         ] = {}
+        self._templates: dict[str, Template] = {}  # the stored ones this plan's labels use
         # Within one plan: the render of each desired key (saves hashing the content).
         self._rendered: dict[str, RenderedLabel] = {}
         # Within one plan: each (image, base image, display-at, model) packed once.
@@ -193,6 +195,7 @@ class LabelPlanner:
             targets = self._targets(session, label_ids)
         if not targets:
             return result
+        self._templates = load_templates(session, {t.template for t in targets})
         skus = {t.sku for t in targets}
         if prices is None or not skus <= prices.skus:
             prices = self.load_prices(session, skus)
@@ -262,7 +265,7 @@ class LabelPlanner:
             raise UnplannableLabelError(target.label_id, "no gateway reaches it")
         try:
             model = get_display_model(target.model)
-            template = default_template(model)
+            template = template_for(target.template, model, self._templates)
             resolved, content, fingerprint = self._content(
                 catalogue, ledger, target, at=at, with_store=_shows_store(template)
             )

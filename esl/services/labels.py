@@ -17,6 +17,7 @@ from esl.db.models import (
 )
 from esl.errors import AccessDeniedError, ConflictError, NotFoundError
 from esl.services.keys import Principal, Role
+from esl.services.templates import require_template
 from gateways.protocol import generate_label_key
 
 __all__ = [
@@ -105,6 +106,7 @@ def bind_label(
     _label_in_reach(session, principal, label_id)
     if session.get(ProductRow, sku) is None:
         raise NotFoundError("product", sku)
+    require_template(session, template)
     existing = current_binding(session, label_id)
     if existing is not None:
         if existing.sku == sku and existing.template == template:

@@ -40,6 +40,20 @@ def test_a_label_is_registered_bound_rebound_and_unbound(api: Api) -> None:
     assert registered.status_code == 201
     assert registered.json()["binding"] is None
     assert "secret_key" not in registered.json()
+    unknown = api.client.put(
+        "/api/v1/labels/L-7/binding", json={"sku": "MLK-1", "template": "promo"}, headers=store
+    )
+    assert unknown.status_code == 404
+    assert unknown.json()["error"]["message"] == "no template promo"
+    layout = {
+        "size_class": "medium",
+        "regions": [{"name": "price", "fill": "price", "box": [0.05, 0.1, 0.9, 0.8]}],
+    }
+    uploaded = api.client.put(
+        "/api/v1/templates/promo", json=layout, headers=api.headers("pricing")
+    )
+    assert uploaded.status_code == 200
+    assert (uploaded.json()["version"], uploaded.json()["size_class"]) == (1, "medium")
     bound = api.client.put(
         "/api/v1/labels/L-7/binding", json={"sku": "MLK-1", "template": "promo"}, headers=store
     )

@@ -26,6 +26,11 @@ PRODUCT = {
     "on_sale_since": "2025-01-01T00:00:00Z",
 }
 
+PRICE_ONLY_TEMPLATE = {
+    "size_class": "medium",
+    "regions": [{"name": "price", "fill": "price", "box": [0.05, 0.1, 0.9, 0.8]}],
+}
+
 # (method, route path, concrete path, request options, roles allowed)
 ROUTES: list[tuple[str, str, str, dict[str, Any], frozenset[str]]] = [
     ("GET", "/api/v1/zones", "/api/v1/zones", {}, EVERYONE),
@@ -105,6 +110,14 @@ ROUTES: list[tuple[str, str, str, dict[str, Any], frozenset[str]]] = [
         STORE,
     ),
     ("DELETE", "/api/v1/labels/{label_id}/binding", "/api/v1/labels/L-1/binding", {}, STORE),
+    ("GET", "/api/v1/templates", "/api/v1/templates", {}, EVERYONE),
+    (
+        "PUT",
+        "/api/v1/templates/{name}",
+        "/api/v1/templates/price-only",
+        {"json": PRICE_ONLY_TEMPLATE},
+        PRICING,
+    ),
     ("GET", "/api/v1/health/labels", "/api/v1/health/labels", {}, EVERYONE),
     ("GET", "/api/v1/audit", "/api/v1/audit", {}, frozenset({"auditor", "admin"})),
 ]

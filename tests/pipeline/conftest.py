@@ -47,6 +47,7 @@ from rendering.cache import RenderCache
 from rendering.content import LabelContent
 from rendering.display_models import get_display_model
 from rendering.encoding import Planes
+from rendering.templates import Template
 from tests.esl.conftest import seed_reference_data
 from tests.fixtures.mosquitto import MosquittoProcess
 
@@ -108,7 +109,9 @@ def publish_prices(
     return publication_id
 
 
-def expected_planes(session: Session, *, label_id: str, sku: str, at: datetime) -> Planes:
+def expected_planes(
+    session: Session, *, label_id: str, sku: str, at: datetime, template: Template | None = None
+) -> Planes:
     """The reference render of what the label must show: the quote service, then render."""
     label = session.get(LabelRow, label_id)
     assert label is not None
@@ -131,7 +134,8 @@ def expected_planes(session: Session, *, label_id: str, sku: str, at: datetime) 
         store=store_from_row(store_row),
         locale="pl_PL",
     )
-    return RenderCache().render(content, model=get_display_model(label.model)).planes
+    model = get_display_model(label.model)
+    return RenderCache().render(content, model=model, template=template).planes
 
 
 @dataclass

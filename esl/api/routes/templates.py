@@ -1,0 +1,41 @@
+"""Label templates: the pricing team uploads layouts (JSON, docs/templates.md) by name;
+labels are bound to them (`PUT /labels/{id}/binding` with `template`)."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Body, Depends, Path
+from sqlalchemy import select
+
+from esl.api.dependencies import ANY_ROLE, ApiContext, CurrentSession, allow, context
+from esl.api.schemas import TemplateOut
+from esl.db.template_models import LabelTemplateRow
+from esl.services.keys import Principal, Role
+from esl.services.templates import save_template
+
+__all__ = ["router"]
+
+router = APIRouter()
+Reader = Annotated[Principal, Depends(allow(*ANY_ROLE))]
+PricingTeam = Annotated[Principal, Depends(allow(Role.PRICING))]
+Ctx = Annotated[ApiContext, Depends(context)]
+NamePath = Annotated[str, Path(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9_.\-]+$")]
+
+
+@router.get("/templates", response_model=list[TemplateOut], tags=["labels"])
+def list_templates(session: CurrentSession, _: Reader) -> list[LabelTemplateRow]:
+    return list(session.scalars(select(LabelTemplateRow).order_by(LabelTemplateRow.name)))
+
+
+@router.put("/templates/{name}", response_model=TemplateOut, tags=["labels"])
+def put_template(
+    name: NamePath,
+    definition: Annotated[dict[str, Any], Body()],
+    ctx: Ctx,
+    session: CurrentSession,
+    who: PricingTeam,
+) -> LabelTemplateRow:
+    """Store a layout; labels bound to it are drawn with the new version at the next
+    re-plan. A definition rendering would refuse is a 422 with the reason."""
+    return save_template(session, name=name, definition=definition, by=who.name, now=ctx.clock())
