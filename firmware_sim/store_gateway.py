@@ -235,40 +235,40 @@ class StoreGatewaySim:
 
     def _check_in(self, label_id: str, now_ms: int) -> None:
         self._push(now_ms + self.interval_ms, _Event.CHECK_IN, label_id, b"")
-        label = self.labels.get(label_id)
-        if label is None:
+        if label_id not in self.labels:
             return
-        now = from_wire_ms(now_ms)
-        if (
-            not label.check_in(now=now)
-            or self._offline.covers(label_id, now_ms)
-            or not self._radio.transmit(allow_duplicate=False)
-        ):
+        label = self._reach(label_id, now_ms)
+        if label is None:
             self.stats.check_ins_missed += 1
             return
         self.stats.check_ins_heard += 1
-        label.synchronize(now=now)
         if self.report_check_ins:
-            report = label.status_report(now=now)
+            report = label.status_report(now=from_wire_ms(now_ms))
             if report is not None:
                 self._outbox.append(report)
         self._send_pending(label_id, now_ms)
 
     def _wake(self, label_id: str, now_ms: int) -> None:
-        """Wake a listening label for the frames that just arrived (no check-in report)."""
+        """Wake a listening label for the frames that just arrived (no check-in report);
+        one out of reach gets them at its next check-in."""
         self._waking.discard(label_id)
+        if self._reach(label_id, now_ms) is not None:
+            self._send_pending(label_id, now_ms)
+
+    def _reach(self, label_id: str, now_ms: int) -> SimulatedLabel | None:
+        """The label, awake and heard (then in sync with the gateway), or None."""
         label = self.labels.get(label_id)
         if label is None:
-            return
+            return None
         now = from_wire_ms(now_ms)
         if (
             not label.check_in(now=now)
             or self._offline.covers(label_id, now_ms)
             or not self._radio.transmit(allow_duplicate=False)
         ):
-            return  # not reached: the frames wait for its next check-in
+            return None
         label.synchronize(now=now)
-        self._send_pending(label_id, now_ms)
+        return label
 
     def _send_pending(self, label_id: str, now_ms: int) -> None:
         """Transmit the label's pending frames, oldest sequence first."""

@@ -12,9 +12,10 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, cast
 
-from sqlalchemy import ColumnElement, bindparam, select, update
+from sqlalchemy import ColumnElement, select, update
 from sqlalchemy.orm import Session
 
+from esl.db.bulk import update_rows
 from esl.db.models import OutboxRow, core_table
 
 __all__ = ["OUTBOX", "OutboxEntry", "outbox_entries", "save_outbox_entries"]
@@ -90,7 +91,7 @@ def save_outbox_entries(session: Session, entries: Iterable[OutboxEntry]) -> int
         else:
             changed.append(
                 {
-                    "b_id": entry.id,
+                    "id": entry.id,
                     "status": entry.status,
                     "attempts": entry.attempts,
                     "not_before": entry.not_before,
@@ -106,17 +107,5 @@ def save_outbox_entries(session: Session, entries: Iterable[OutboxEntry]) -> int
                 .where(OUTBOX.c.id.in_(ids[start : start + _CHUNK]))
                 .values(status=status, settled_at=at)
             )
-    if changed:
-        session.execute(
-            update(OUTBOX)
-            .where(OUTBOX.c.id == bindparam("b_id"))
-            .values(
-                status=bindparam("status"),
-                attempts=bindparam("attempts"),
-                not_before=bindparam("not_before"),
-                parked_reason=bindparam("parked_reason"),
-                settled_at=bindparam("settled_at"),
-            ),
-            changed,
-        )
+    update_rows(session, OUTBOX, key="id", rows=changed)
     return len(entries)
