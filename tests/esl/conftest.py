@@ -21,9 +21,11 @@ from fastapi import FastAPI
 from sqlalchemy import Engine, create_engine, text
 from sqlalchemy.orm import Session
 from sqlalchemy.pool import QueuePool
+from typer.testing import CliRunner
 
 from esl.api import create_app
 from esl.api.server import ServerThread
+from esl.cli import app as cli_app
 from esl.db.engine import create_engine_for, session_factory, upgrade_database
 from esl.db.models import LabelModelRow, StoreRow, ZoneRow
 from esl.imports import import_products
@@ -180,3 +182,13 @@ def api(
     with httpx.Client(base_url=url, timeout=30) as client:
         yield Api(client=client, keys=keys, clock=clock, engine=seeded)
     switch.app = None
+
+
+@pytest.fixture
+def cli(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> CliRunner:
+    """The `esl` command line on a freshly upgraded SQLite file in `tmp_path / "data"`."""
+    monkeypatch.setenv("ESL_DATA_DIR", str(tmp_path / "data"))
+    monkeypatch.delenv("ESL_DATABASE_URL", raising=False)
+    runner = CliRunner()
+    assert runner.invoke(cli_app, ["db", "upgrade"]).exit_code == 0
+    return runner

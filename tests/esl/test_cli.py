@@ -18,15 +18,6 @@ from esl.cli import app
 from tests.esl.conftest import PRODUCTS_CSV
 
 
-@pytest.fixture
-def cli(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> CliRunner:
-    monkeypatch.setenv("ESL_DATA_DIR", str(tmp_path / "data"))
-    monkeypatch.delenv("ESL_DATABASE_URL", raising=False)
-    runner = CliRunner()
-    assert runner.invoke(app, ["db", "upgrade"]).exit_code == 0
-    return runner
-
-
 def _write(tmp_path: Path, name: str, text: str) -> str:
     path = tmp_path / name
     path.write_text(text, encoding="utf-8")

@@ -16,17 +16,13 @@ from firmware_sim.fleet import make_fleet, write_provisioning
 from gateways.protocol import LabelFrame, Ping, decode_frame, encode_frame
 
 
-@pytest.fixture
-def cli(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> CliRunner:
-    monkeypatch.setenv("ESL_DATA_DIR", str(tmp_path / "data"))
-    monkeypatch.delenv("ESL_DATABASE_URL", raising=False)
-    runner = CliRunner()
-    assert runner.invoke(app, ["db", "upgrade"]).exit_code == 0
+@pytest.fixture(autouse=True)
+def store(cli: CliRunner, tmp_path: Path) -> None:
+    """The store the provisioning files name, in the database `cli` upgraded."""
     engine = create_engine_for(f"sqlite:///{tmp_path / 'data' / 'esl.sqlite'}")
     with session_factory(engine).begin() as session:
         session.add(StoreRow(code="S01", name="Oliwa", zone=None))
     engine.dispose()
-    return runner
 
 
 def _labels(tmp_path: Path) -> dict[str, tuple[str, str, bytes]]:
