@@ -6,6 +6,7 @@ verification  every uplink checked with its label's key
 retry         exponential backoff with jitter, bounded attempts
 verdicts      what a label's answer means for the frame it answers
 controller    watches publications and bindings, plans, runs the dispatcher
+heap          the garbage collector's settings while a controller runs
 provisioning  registers the labels (and keys) of a gateway's provisioning file
 """
 

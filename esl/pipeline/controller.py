@@ -35,6 +35,7 @@ from esl.db.models import (
     PublicationRow,
 )
 from esl.pipeline.dispatcher import Dispatcher
+from esl.pipeline.heap import long_running_heap
 from esl.pipeline.planning import LabelPlanner, PlanTarget, labels_changed_by_publication
 from esl.pipeline.retry import RetryPolicy
 from gateways.base import Clock, Gateway
@@ -92,6 +93,10 @@ class UpdateController:
         self._bindings_seen = 0  # the highest binding id already planned
 
     async def run(self, stop: asyncio.Event) -> None:
+        with long_running_heap():
+            await self._run(stop)
+
+    async def _run(self, stop: asyncio.Event) -> None:
         dispatching = asyncio.create_task(self.dispatcher.run(stop))
         try:
             loop = asyncio.get_running_loop()

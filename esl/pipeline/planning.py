@@ -94,7 +94,8 @@ class PricingSlice:
     skus: frozenset[str]
     catalogue: Catalogue
     ledger: PriceLedger
-    ledger_skus: frozenset[str]  # SKUs whose ledger is loaded (read per chunk when needed)
+    # SKUs whose ledger is loaded or known not to be read (read per chunk when needed)
+    ledger_skus: frozenset[str]
 
 
 @dataclass(frozen=True, slots=True)
@@ -316,19 +317,32 @@ class LabelPlanner:
     ) -> PricingSlice:
         """What resolving `skus` needs: their catalogue slice and their ledger (or, with
         `ledger_now` false, none of it yet: `plan` reads each chunk's own)."""
-        ledger_skus = frozenset(skus) if ledger_now else frozenset()
-        return PricingSlice(
+        catalogue = load_catalogue_slice(session, skus, currency=self.currency)
+        prices = PricingSlice(
             skus=frozenset(skus),
-            catalogue=load_catalogue_slice(session, skus, currency=self.currency),
-            ledger=load_ledger_for_skus(session, ledger_skus, channels=(Channel.STORE,)),
-            ledger_skus=ledger_skus,
+            catalogue=catalogue,
+            ledger=PriceLedger(),
+            ledger_skus=frozenset(),
         )
+        return self._with_ledger_of(session, prices, skus) if ledger_now else prices
 
     def _with_ledger_of(
         self, session: Session, prices: PricingSlice, skus: Collection[str]
     ) -> PricingSlice:
+        """`prices` with the store-channel ledger of those of `skus` that can read it.
+
+        Resolving reads a SKU's ledger only for a promotion that lowers its shelf price
+        (the Omnibus prior price): the history of every other SKU is not read at all. It
+        grows with every publication, and reading it was a sixth of planning.
+        """
         missing = frozenset(skus) - prices.ledger_skus
-        load_ledger_for_skus(session, missing, channels=(Channel.STORE,), into=prices.ledger)
+        catalogue = prices.catalogue
+        reading = {
+            sku
+            for sku in missing
+            if any(p.changes_shelf_price for p in catalogue.promotions_for(sku))
+        }
+        load_ledger_for_skus(session, reading, channels=(Channel.STORE,), into=prices.ledger)
         return dataclasses.replace(prices, ledger_skus=prices.ledger_skus | missing)
 
     def dispatch_order(

@@ -25,7 +25,8 @@ PRICES_A = {"MLK-1": "3.49", "CHS-1": "8.99", "CFE-1": "59.99"}
 
 
 class World:
-    def __init__(self, engine: Engine, count: int = 2) -> None:
+    def __init__(self, engine: Engine, count: int = 2, sku: str = "MLK-1") -> None:
+        self.sku = sku
         self.clock = Clock(now=T0)
         self.sessions: sessionmaker[Session] = session_factory(engine)
         provisions = make_fleet(store="S01", gateway="gw1", count=count)
@@ -40,7 +41,7 @@ class World:
                     session,
                     principal=ADMIN,
                     label_id=provision.label_id,
-                    sku="MLK-1",
+                    sku=sku,
                     template="standard",
                     now=T0,
                 )
@@ -77,5 +78,5 @@ class World:
 
     def hash_of(self, label_id: str) -> str:
         with self.sessions() as session:
-            planes = expected_planes(session, label_id=label_id, sku="MLK-1", at=self.clock.now)
+            planes = expected_planes(session, label_id=label_id, sku=self.sku, at=self.clock.now)
         return content_hash(planes).hex()

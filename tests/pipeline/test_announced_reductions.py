@@ -1,0 +1,78 @@
+"""A label announcing a reduction shows the Omnibus prior price from the price history."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from decimal import Decimal
+
+import pytest
+from sqlalchemy import Engine
+
+from esl.db.audit_models import LabelContentRow
+from esl.db.engine import session_factory
+from esl.services.publication import (
+    create_publication,
+    publish_publication,
+    validate_publication,
+)
+from tests.pipeline.conftest import expected_planes, publish_prices
+from tests.pipeline.in_memory_gateway import radio
+from tests.pipeline.small_world import PRICES_A, T0, World
+
+
+def _publish_promotion(world: World) -> None:
+    items = [
+        {
+            "action": "upsert_promotion",
+            "promotion_id": "WEEK-20",
+            "name": "-20%",
+            "kind": "percent_off",
+            "percent": "20",
+            "skus": [world.sku],
+        }
+    ]
+    now = world.clock.now
+    with world.sessions.begin() as session:
+        publication_id = create_publication(
+            session, title="milk week", effective_at=None, items=items, created_by="t", now=now
+        ).id
+    with world.sessions.begin() as session:
+        validate_publication(session, publication_id, now=now, currency="PLN")
+    with world.sessions.begin() as session:
+        publish_publication(session, publication_id, published_by="t", now=now, currency="PLN")
+
+
+@pytest.mark.parametrize(
+    ("sku", "history", "shown"),
+    [
+        # Coffee: the lowest price of the 30 days before the reduction.
+        ("CFE-1", ("49.99", "59.99"), ("47.99", "49.99")),
+        # Milk spoils quickly: the price just before the first reduction (Polish rule).
+        ("MLK-1", ("2.99", "3.49"), ("2.79", "3.49")),
+    ],
+)
+async def test_a_reduction_on_the_shelf_shows_the_prior_price_from_the_price_history(
+    engine: Engine, sku: str, history: tuple[str, str], shown: tuple[str, str]
+) -> None:
+    sessions = session_factory(engine)
+    publish_prices(sessions, {**PRICES_A, sku: history[0]}, now=T0 - timedelta(days=20))
+    publish_prices(sessions, {sku: history[1]}, now=T0 - timedelta(days=10))
+    world = World(engine, sku=sku)
+    world.controller.plan_due_work()
+    await world.send_due()
+    world.dispatcher.settle(radio(world.gateway.take(), world.labels, now=world.clock.now))
+
+    world.clock.advance(timedelta(minutes=1))
+    _publish_promotion(world)  # 20 % off the current price
+    world.controller.plan_due_work()
+    await world.send_due()
+    world.dispatcher.settle(radio(world.gateway.take(), world.labels, now=world.clock.now))
+
+    label_id = sorted(world.labels)[0]
+    with world.sessions() as session:
+        recorded = session.get(LabelContentRow, world.state(label_id).displayed_hash)
+        expected = expected_planes(session, label_id=label_id, sku=sku, at=world.clock.now)
+    assert recorded is not None
+    assert (recorded.price, recorded.prior_price) == tuple(Decimal(p) for p in shown)
+    world.labels[label_id].state(now=world.clock.now + timedelta(seconds=20))
+    assert world.labels[label_id].shown == expected
