@@ -1,14 +1,19 @@
-"""One paho-mqtt client driven from asyncio: the only module that touches paho objects.
+"""One paho-mqtt client driven by the asyncio event loop: the only module that touches paho.
 
-paho runs its network loop in its own thread (`loop_start`) and calls us back there.
-Every callback turns paho's objects into our frozen values on the spot and hops into the
-event loop with `call_soon_threadsafe`; all state below is read and written on the event
-loop only, so it needs no locks. (Same design as aiomqtt v2's `client.py`.)
+paho runs on the event loop, not in a thread of its own: the loop watches paho's socket
+and calls `loop_read`/`loop_write` when it is ready, and once a second `loop_misc`
+(keepalive, retries), paho's documented "external event loop" (the `on_socket_*`
+callbacks). So every paho callback already runs on the event loop and the state below
+needs no locks. At thousands of messages a second, a paho thread cost a hop into the
+event loop per burst and a fight for the GIL at every packet.
+
+Only opening a connection blocks (name lookup, TCP, the TLS handshake): it runs in a
+worker thread, and what paho calls back there is handed to the event loop.
 
 Delivery is QoS 1 everywhere. `publish` waits for the broker's PUBACK; while the link is
 down paho keeps the message and sends it after reconnecting, so `publish` just waits
-longer. Reconnection is paho's own loop, with the delay doubling from
-`reconnect_delay[0]` to `reconnect_delay[1]` seconds.
+longer. After a lost or failed connection it connects again, the delay doubling from
+`reconnect_delay[0]` to `reconnect_delay[1]` seconds (reset by a successful connection).
 """
 
 from __future__ import annotations
@@ -19,7 +24,6 @@ import functools
 import socket
 import ssl
 import threading
-from collections import deque
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
@@ -159,10 +163,11 @@ class PahoConnection:
         self._last_failure = "no answer from the broker"
         self._connected = False
         self._closed = False
-        # Calls from paho's thread waiting for the event loop, and whether a drain is due.
-        self._posted: deque[tuple[Callable[..., None], tuple[Any, ...]]] = deque()
-        self._post_lock = threading.Lock()
-        self._drain_due = False
+        self._loop_thread: int | None = None
+        self._watched_fd: int | None = None  # paho's socket, as the event loop watches it
+        self._link_lost = asyncio.Event()
+        self._links_up = 0  # connections that reached "subscribed"
+        self._upkeep: asyncio.Task[None] | None = None
 
     @property
     def max_in_flight(self) -> int:
@@ -180,16 +185,15 @@ class PahoConnection:
     async def connect(self, *, timeout_s: float = 10.0) -> None:
         """Connect and subscribe; raise `GatewayConnectError` if that fails within the timeout.
 
-        After the first success paho reconnects by itself for as long as we run.
+        After the first success it reconnects by itself for as long as we run.
         """
         if self._client is not None:
             raise RuntimeError("a connection connects once; make a new one to start over")
         self._loop = asyncio.get_running_loop()
+        self._loop_thread = threading.get_ident()
         self._ready = self._loop.create_future()
-        client = self._build_client()
-        self._client = client
-        client.connect_async(self._endpoint.host, self._endpoint.port, self._keepalive_s)
-        client.loop_start()
+        self._client = self._build_client()
+        self._upkeep = self._loop.create_task(self._keep_connected(self._client))
         try:
             await asyncio.wait_for(asyncio.shield(self._ready), timeout_s)
         except TimeoutError:
@@ -197,7 +201,7 @@ class PahoConnection:
             raise GatewayConnectError(
                 host=self._endpoint.host, port=self._endpoint.port, reason=self._last_failure
             ) from None
-        except BaseException:  # refused, or the caller gave up: stop paho's thread too
+        except BaseException:  # refused, or the caller gave up: stop connecting too
             await self.disconnect()
             raise
 
@@ -252,13 +256,19 @@ class PahoConnection:
         return outcomes
 
     async def disconnect(self) -> None:
-        """Say goodbye to the broker (no last will) and stop paho's thread."""
+        """Say goodbye to the broker (no last will) and close the connection."""
         client = self._client
         if client is None or self._closed:
             return
         self._closed = True
-        client.disconnect()
-        await asyncio.to_thread(client.loop_stop)
+        await self._stop_upkeep()
+        if client.socket() is not None:
+            client.disconnect()  # queued: paho closes the socket once DISCONNECT is written
+            for _ in range(100):  # up to a second for a slow link
+                if client.socket() is None:
+                    break
+                await asyncio.sleep(0.01)
+        self._close_socket(client)
         self._after_close()
 
     async def abort(self) -> None:
@@ -267,11 +277,22 @@ class PahoConnection:
         if client is None or self._closed:
             return
         self._closed = True
-        await asyncio.to_thread(client.loop_stop)
+        await self._stop_upkeep()
+        self._close_socket(client)
+        self._after_close()
+
+    async def _stop_upkeep(self) -> None:
+        upkeep, self._upkeep = self._upkeep, None
+        if upkeep is not None:
+            upkeep.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await upkeep
+
+    def _close_socket(self, client: paho.Client) -> None:
+        self._unwatch()
         sock = client.socket()
         if sock is not None:
             sock.close()
-        self._after_close()
 
     def _after_close(self) -> None:
         self._connected = False
@@ -280,6 +301,33 @@ class PahoConnection:
         pending, self._pending = self._pending, {}
         for settle in pending.values():
             settle(GatewayNotStartedError())
+
+    # --- keeping the link up ---------------------------------------------------------
+
+    async def _keep_connected(self, client: paho.Client) -> None:
+        """Connect; then run paho's housekeeping until the link is lost, wait, reconnect."""
+        first, longest = self._reconnect_delay_s
+        delay: float = first
+        while not self._closed:
+            self._link_lost.clear()
+            try:
+                # Name lookup, TCP and TLS block: a worker thread; paho then sends CONNECT
+                # from the event loop, and the CONNACK arrives as `_paho_on_connect`.
+                await asyncio.to_thread(client.reconnect)
+            except (OSError, ssl.SSLError, ValueError) as error:
+                self._note_failure(
+                    getattr(client, "tls_failure", None) or f"broker unreachable: {error}"
+                )
+            else:
+                links_up = self._links_up
+                while not self._link_lost.is_set():
+                    client.loop_misc()  # keepalive pings, and the link's timeouts
+                    with contextlib.suppress(TimeoutError):
+                        await asyncio.wait_for(self._link_lost.wait(), 1.0)
+                if self._links_up != links_up:  # it was up: start over from the shortest
+                    delay = first
+            await asyncio.sleep(delay)
+            delay = min(delay * 2, longest)
 
     def _build_client(self) -> paho.Client:
         client = new_paho_client(
@@ -292,60 +340,100 @@ class PahoConnection:
         # Unbounded: the caller's window, not a silent paho limit, decides how much waits.
         client.max_queued_messages_set(0)
         client.reconnect_delay_set(*self._reconnect_delay_s)
+        client.connect_async(self._endpoint.host, self._endpoint.port, self._keepalive_s)
+        client.on_socket_open = self._paho_on_socket_open
+        client.on_socket_close = self._paho_on_socket_close
+        client.on_socket_register_write = self._paho_on_socket_register_write
+        client.on_socket_unregister_write = self._paho_on_socket_unregister_write
         client.on_connect = self._paho_on_connect
-        client.on_connect_fail = self._paho_on_connect_fail
         client.on_disconnect = self._paho_on_disconnect
         client.on_subscribe = self._paho_on_subscribe
         client.on_publish = self._paho_on_publish
         client.on_message = self._paho_on_message
         return client
 
-    # --- paho's network thread: convert, then hop into the event loop -----------------
+    # --- paho's socket, watched by the event loop ------------------------------------
 
-    def _post(self, callback: Callable[..., None], *args: Any) -> None:
-        # One wake-up of the event loop per burst, not per message: at thousands of
-        # PUBACKs and messages a second, waking the loop for each (a write to its
-        # self-pipe, a read, a handle) cost more than handling them.
+    def _on_loop(self, callback: Callable[..., None], *args: Any) -> None:
+        """Call on the event loop: at once when on it, else (the connecting worker) soon."""
         loop = self._loop
         if loop is None:
             return
-        self._posted.append((callback, args))
-        with self._post_lock:
-            if self._drain_due:
-                return
-            self._drain_due = True
+        if threading.get_ident() == self._loop_thread:
+            callback(*args)
+            return
         # A closed event loop raises RuntimeError: nobody is left to tell, so drop it.
         with contextlib.suppress(RuntimeError):
-            loop.call_soon_threadsafe(self._drain_posted)
+            loop.call_soon_threadsafe(callback, *args)
 
-    def _drain_posted(self) -> None:
-        with self._post_lock:
-            self._drain_due = False
-        posted = self._posted
-        while posted:
-            callback, args = posted.popleft()
-            callback(*args)
+    def _paho_on_socket_open(self, _client: paho.Client, _userdata: Any, sock: Any) -> None:
+        self._on_loop(self._watch, sock.fileno())
+
+    def _paho_on_socket_close(self, _client: paho.Client, _userdata: Any, _sock: Any) -> None:
+        self._on_loop(self._unwatch)
+
+    def _paho_on_socket_register_write(
+        self, _client: paho.Client, _userdata: Any, _sock: Any
+    ) -> None:
+        self._on_loop(self._watch_writes, True)
+
+    def _paho_on_socket_unregister_write(
+        self, _client: paho.Client, _userdata: Any, _sock: Any
+    ) -> None:
+        self._on_loop(self._watch_writes, False)
+
+    def _watch(self, fd: int) -> None:
+        self._unwatch()
+        if self._closed or self._loop is None:
+            return
+        self._watched_fd = fd
+        self._loop.add_reader(fd, self._readable)
+
+    def _unwatch(self) -> None:
+        fd, self._watched_fd = self._watched_fd, None
+        if fd is not None and self._loop is not None and not self._loop.is_closed():
+            self._loop.remove_reader(fd)
+            self._loop.remove_writer(fd)
+
+    def _watch_writes(self, wanted: bool) -> None:
+        fd, loop, client = self._watched_fd, self._loop, self._client
+        if fd is None or loop is None or client is None:
+            return
+        if wanted:
+            loop.add_writer(fd, client.loop_write)
+        else:
+            loop.remove_writer(fd)
+
+    def _readable(self) -> None:
+        client = self._client
+        if client is None:
+            return
+        client.loop_read()
+        # TLS may hold whole packets already decrypted while the socket reads empty.
+        sock = client.socket()
+        while isinstance(sock, ssl.SSLSocket) and sock.pending():
+            client.loop_read()
+            sock = client.socket()
+
+    # --- paho's callbacks (on the event loop): convert paho's objects to ours ---------
 
     def _paho_on_connect(
         self, client: paho.Client, _userdata: Any, _flags: Any, reason: ReasonCode, _props: Any
     ) -> None:
         if reason.is_failure:
-            self._post(self._refused, str(reason))
+            self._on_loop(self._refused, str(reason))
             return
         if not self._subscriptions:
-            self._post(self._subscribed, None, ())
+            self._on_loop(self._subscribed, None, ())
             return
         # Always resubscribe: the broker may have lost our session (restart, expiry).
         _, mid = client.subscribe([(topic, 1) for topic in self._subscriptions])
-        self._post(self._subscribing, mid)
-
-    def _paho_on_connect_fail(self, client: paho.Client, _userdata: Any) -> None:
-        self._post(self._note_failure, getattr(client, "tls_failure", None) or "broker unreachable")
+        self._on_loop(self._subscribing, mid)
 
     def _paho_on_disconnect(
         self, _client: paho.Client, _userdata: Any, _flags: Any, reason: ReasonCode, _props: Any
     ) -> None:
-        self._post(self._link_down, str(reason))
+        self._on_loop(self._link_down, str(reason))
 
     def _paho_on_subscribe(
         self,
@@ -360,12 +448,12 @@ class PahoConnection:
             for topic, reason in zip(self._subscriptions, reasons, strict=False)
             if reason.is_failure
         )
-        self._post(self._subscribed, mid, refused)
+        self._on_loop(self._subscribed, mid, refused)
 
     def _paho_on_publish(
         self, _client: paho.Client, _userdata: Any, mid: int, _reason: Any, _props: Any
     ) -> None:
-        self._post(self._acknowledged, mid)
+        self._on_loop(self._acknowledged, mid)
 
     def _paho_on_message(self, _client: paho.Client, _userdata: Any, message: Any) -> None:
         incoming = IncomingMessage(
@@ -374,7 +462,7 @@ class PahoConnection:
             retained=bool(message.retain),
             received_at=self._clock(),
         )
-        self._post(self._deliver, incoming)
+        self._on_loop(self._deliver, incoming)
 
     # --- the event loop ------------------------------------------------------------
 
@@ -404,10 +492,12 @@ class PahoConnection:
         if self._closed:
             return
         self._connected = True
+        self._links_up += 1
         if self._on_link_change is not None:
             self._on_link_change(True, None)
 
     def _link_down(self, reason: str) -> None:
+        self._link_lost.set()
         was_connected = self._connected
         self._connected = False
         self._last_failure = f"disconnected: {reason}"

@@ -22,5 +22,5 @@ async def test_start_fails_within_its_timeout_when_nothing_listens() -> None:
     assert caught.value.fields == {
         "host": "127.0.0.1",
         "port": port,
-        "reason": "broker unreachable",
+        "reason": "broker unreachable: [Errno 111] Connection refused",
     }
