@@ -134,7 +134,7 @@ class PahoConnection:
         max_in_flight: int = 100,
         last_will: LastWill | None = None,
         keepalive_s: int = 30,
-        reconnect_delay_s: tuple[int, int] = (1, 30),
+        reconnect_delay_s: tuple[float, float] = (1, 30),
         clock: Clock = system_clock,
     ) -> None:
         if max_in_flight < 1:
@@ -339,7 +339,6 @@ class PahoConnection:
         client.max_inflight_messages_set(0)  # unlimited: `_slots` bounds it
         # Unbounded: the caller's window, not a silent paho limit, decides how much waits.
         client.max_queued_messages_set(0)
-        client.reconnect_delay_set(*self._reconnect_delay_s)
         client.connect_async(self._endpoint.host, self._endpoint.port, self._keepalive_s)
         client.on_socket_open = self._paho_on_socket_open
         client.on_socket_close = self._paho_on_socket_close

@@ -40,7 +40,7 @@ class StoreGatewayClient:
         client_id: str | None = None,
         max_in_flight: int = 100,
         connect_timeout_s: float = 10.0,
-        reconnect_delay_s: tuple[int, int] = (1, 30),
+        reconnect_delay_s: tuple[float, float] = (1, 30),
         clock: Clock = system_clock,
     ) -> None:
         self.store = store
