@@ -10,6 +10,7 @@ needs no link to the controller, and a restarted controller finds everything aga
   the rest is planned; the publication is recorded with its last chunk. A crash in
   between plans it again, and idempotence skips the labels already planned;
 - a label bound (or re-bound) since it was last planned is planned;
+- labels bound to a template uploaded anew (a new version) are planned;
 - every `replan_every` all labels are re-planned against the instant (promotions that
   simply end, rules that start): unchanged content costs a comparison, nothing is sent.
 """
@@ -34,6 +35,7 @@ from esl.db.models import (
     PlannedPublicationRow,
     PublicationRow,
 )
+from esl.db.template_models import LabelTemplateRow
 from esl.pipeline.dispatcher import Dispatcher
 from esl.pipeline.heap import long_running_heap
 from esl.pipeline.planning import LabelPlanner, PlanTarget, labels_changed_by_publication
@@ -91,6 +93,8 @@ class UpdateController:
         )
         self._next_replan: datetime | None = None
         self._bindings_seen = 0  # the highest binding id already planned
+        # Template name -> version already planned (None until the first look).
+        self._template_versions: dict[str, int] | None = None
 
     async def run(self, stop: asyncio.Event) -> None:
         with long_running_heap():
@@ -133,6 +137,7 @@ class UpdateController:
         now = self.clock()
         yield from self._plan_publications(now)
         yield from self._plan_new_bindings(now)
+        yield from self._plan_changed_templates(now)
         if self._next_replan is None or now >= self._next_replan:
             with self.sessions() as session:
                 labels = list(
@@ -258,3 +263,38 @@ class UpdateController:
         if labels:
             yield from self._plan_chunks(labels, at=now, now=now)
         self._bindings_seen = newest
+
+    def _plan_changed_templates(self, now: datetime) -> Iterator[int]:
+        """Plan the labels bound to a template uploaded (or changed) since the last look.
+
+        The first look only takes note: the start-up re-plan draws every label anyway.
+        A label holding a scheduled image keeps it (as in the periodic re-plan); it gets
+        the new layout after its flip.
+        """
+        with self.sessions() as session:
+            versions: dict[str, int] = {
+                row.name: row.version
+                for row in session.execute(select(LabelTemplateRow.name, LabelTemplateRow.version))
+            }
+            seen = self._template_versions
+            changed = (
+                [name for name, version in versions.items() if seen.get(name) != version]
+                if seen is not None
+                else []
+            )
+            labels = (
+                list(
+                    session.scalars(
+                        select(LabelBindingRow.label_id).where(
+                            LabelBindingRow.template.in_(changed),
+                            LabelBindingRow.unbound_at.is_(None),
+                        )
+                    )
+                )
+                if changed
+                else []
+            )
+        if labels:
+            log.info("templates %s changed: planning %d labels", sorted(changed), len(labels))
+            yield from self._plan_chunks(labels, at=now, now=now, keep_scheduled=True)
+        self._template_versions = versions

@@ -74,15 +74,18 @@ async def test_a_label_bound_to_an_uploaded_template_shows_that_layout(world: Wo
     assert world.labels[custom_label].shown == custom
     assert world.labels[standard_label].shown == standard
 
-    # A new version of the layout reaches the labels bound to it at the next re-plan.
+    # A new version of the layout reaches the labels bound to it at the next poll (long
+    # before the periodic re-plan), and only them.
+    assert await _deliver(world) == 0
     with world.sessions.begin() as session:
         row = save_template(
             session, name="price-only", definition=_price_only(0.5), by="test", now=T0
         )
         assert row.version == 2
         second = template_from_dict(row.definition)
-    world.clock.advance(timedelta(minutes=16))  # past `replan_every`
+    world.clock.advance(timedelta(seconds=30))
     assert await _deliver(world) == 1
+    assert await _deliver(world) == 0  # noted: not planned again at every poll
     with world.sessions() as session:
         assert world.labels[custom_label].shown == expected_planes(
             session, label_id=custom_label, sku="MLK-1", at=world.clock.now, template=second
