@@ -11,9 +11,10 @@ from datetime import datetime
 from decimal import Decimal
 from typing import IO, Any
 
-from sqlalchemy import func, insert, select
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
+from esl.db.bulk import insert_rows
 from esl.db.locks import lock_price_writes
 from esl.db.models import ChannelRow, LedgerEntryRow, ProductRow, StoreRow, core_table
 from esl.imports.csv_fields import (
@@ -32,7 +33,6 @@ __all__ = ["HISTORY_COLUMNS", "import_history"]
 
 HISTORY_COLUMNS = ("sku", "channel", "store", "effective_at", "price", "regular_price", "currency")
 REQUIRED = ("sku", "channel", "store", "effective_at", "price", "currency")
-WRITE_BATCH = 5_000
 LedgerKey = tuple[str, str, str]
 
 
@@ -142,8 +142,7 @@ def import_history(
             continue
         inserts.append({**entry, "source": "history", "publication_id": None, "recorded_at": now})
     problems.raise_if_any()
-    for begin in range(0, len(inserts), WRITE_BATCH):
-        session.execute(insert(table), inserts[begin : begin + WRITE_BATCH])
+    insert_rows(session, table, inserts)
     return ImportReport(
         kind="history",
         rows=count,

@@ -14,10 +14,10 @@ from datetime import datetime
 from decimal import Decimal
 from typing import IO, Any
 
-from sqlalchemy import bindparam, select, update
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from esl.db.bulk import insert_rows
+from esl.db.bulk import insert_rows, update_rows
 from esl.db.locks import lock_price_writes
 from esl.db.models import (
     ChannelRow,
@@ -63,7 +63,6 @@ PRICE_COLUMNS = (
 )
 REQUIRED = ("sku", "scope", "price", "currency")
 SCOPES = ("national", "zone", "store")
-WRITE_BATCH = 5_000
 ENGINE_CHUNK = 2_000
 MAX_ENGINE_RETRIES = 100
 
@@ -426,29 +425,18 @@ def _write(
 ) -> None:
     table = core_table(PriceRuleRow)
     insert_rows(session, table, [line.as_row(publication_id) for line in inserts])
-    if updates:
-        statement = (
-            update(table)
-            .where(table.c.id == bindparam("rule_id"))
-            .values(
-                amount=bindparam("new_amount"),
-                currency=bindparam("new_currency"),
-                valid_until=bindparam("new_valid_until"),
-                publication_id=bindparam("new_publication_id"),
-            )
-        )
-        connection = session.connection()
-        for start in range(0, len(updates), WRITE_BATCH):
-            connection.execute(
-                statement,
-                [
-                    {
-                        "rule_id": line.id,
-                        "new_amount": line.amount,
-                        "new_currency": line.currency,
-                        "new_valid_until": line.valid_until,
-                        "new_publication_id": publication_id,
-                    }
-                    for line in updates[start : start + WRITE_BATCH]
-                ],
-            )
+    update_rows(
+        session,
+        table,
+        key="id",
+        rows=[
+            {
+                "id": line.id,
+                "amount": line.amount,
+                "currency": line.currency,
+                "valid_until": line.valid_until,
+                "publication_id": publication_id,
+            }
+            for line in updates
+        ],
+    )

@@ -5,9 +5,10 @@ from __future__ import annotations
 from datetime import datetime
 from typing import IO, Any
 
-from sqlalchemy import bindparam, insert, select, update
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from esl.db.bulk import insert_rows, update_rows
 from esl.db.models import ProductRow, core_table
 from esl.imports.csv_fields import (
     BadRowError,
@@ -41,7 +42,6 @@ PRODUCT_COLUMNS = (
 )
 REQUIRED = ("sku", "name", "vat_rate", "net_content", "net_unit", "on_sale_since")
 FIELDS = (*PRODUCT_COLUMNS[1:],)
-WRITE_BATCH = 5_000
 
 
 def product_values(product: Product) -> dict[str, Any]:
@@ -117,18 +117,13 @@ def import_products(
         for _, v in parsed.values()
         if v["sku"] in existing and {n: v[n] for n in FIELDS} != existing[v["sku"]]
     ]
-    for start in range(0, len(inserts), WRITE_BATCH):
-        session.execute(insert(table), inserts[start : start + WRITE_BATCH])
-    if updates:
-        statement = (
-            update(table)
-            .where(table.c.sku == bindparam("key"))
-            .values({name: bindparam(f"new_{name}") for name in FIELDS})
-        )
-        session.connection().execute(
-            statement,
-            [{"key": v["sku"], **{f"new_{n}": v[n] for n in FIELDS}} for v in updates],
-        )
+    insert_rows(session, table, inserts)
+    update_rows(
+        session,
+        table,
+        key="sku",
+        rows=[{"sku": v["sku"], **{n: v[n] for n in FIELDS}} for v in updates],
+    )
     return ImportReport(
         kind="products",
         rows=count,
