@@ -24,19 +24,14 @@ from gateways.ble.control_point import (
     absolute_time_of,
 )
 from gateways.protocol import (
-    MAC_SIZE,
     FlashLed,
-    FrameKind,
     ImageUpdate,
     LedColour,
-    Opcode,
     ProtocolError,
     SwitchPage,
-    peek_header,
+    peek_command,
 )
 from gateways.protocol import Unassociate as UnassociateFrame
-from gateways.protocol._wire import Reader  # the protocol's own reader, minus the MAC check
-from gateways.protocol.commands import read_chunks, unpack_command
 
 __all__ = ["control_command_for", "led_control_for"]
 
@@ -57,15 +52,7 @@ def control_command_for(frame: bytes, *, esl_id: int) -> ControlPointCommand:
     """The control point command that makes a label act on `frame` (Ping if unreadable:
     the label then answers the frame with a signed refusal saying what is wrong)."""
     try:
-        header = peek_header(frame)
-        if header.kind is not FrameKind.COMMAND:
-            return Ping(esl_id)
-        reader = Reader(frame, start=header.size, end=len(frame) - MAC_SIZE, header=header)
-        opcode = reader.u8()
-        chunks = read_chunks(reader) if opcode == Opcode.IMAGE_UPDATE else None
-        if chunks is not None:
-            reader.offset = header.size + 1
-        command = unpack_command(opcode, reader, chunks)
+        command = peek_command(frame)
     except (ProtocolError, ValueError):
         return Ping(esl_id)
     match command:

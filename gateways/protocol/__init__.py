@@ -47,6 +47,7 @@ from gateways.protocol.frames import (
     decode_frame,
     encode_frame,
     pack_for_signing,
+    peek_command,
     sign_packed,
 )
 from gateways.protocol.keys import (
@@ -105,6 +106,7 @@ __all__ = [
     "generate_label_key",
     "header_opcode",
     "pack_for_signing",
+    "peek_command",
     "peek_header",
     "sign_packed",
     "to_wire_ms",

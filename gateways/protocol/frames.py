@@ -15,6 +15,7 @@ from typing import Final
 
 from gateways.protocol._wire import (
     MAC_SIZE,
+    FrameHeader,
     FrameKind,
     Reader,
     check_label_id,
@@ -27,6 +28,7 @@ from gateways.protocol.commands import (
     DEFAULT_CHUNK_SIZE,
     Command,
     Opcode,
+    ReceivedChunks,
     opcode_of,
     pack_command,
     read_chunks,
@@ -43,6 +45,7 @@ __all__ = [
     "decode_frame",
     "encode_frame",
     "pack_for_signing",
+    "peek_command",
     "sign_packed",
 ]
 
@@ -119,15 +122,33 @@ def decode_frame(data: bytes, *, key: bytes, label_id: str) -> LabelFrame:
             label_id=header.label_id,
             sequence=header.sequence,
         )
-    body_end = len(data) - MAC_SIZE
-    reader = Reader(data, start=header.size, end=body_end, header=header)
-    opcode = reader.u8()
-    chunks = None
-    if opcode == Opcode.IMAGE_UPDATE:
-        chunks = read_chunks(reader)
-        reader.offset = header.size + 1
+    reader, opcode, chunks = _command_reader(data, header)
     verify_mac(key, data, header)
     if header.sequence == 0:
         raise reader.reject(ReasonCode.STALE_SEQUENCE, "sequence 0 is never valid")
     command = unpack_command(opcode, reader, chunks)
     return LabelFrame(label_id=header.label_id, sequence=header.sequence, command=command)
+
+
+def peek_command(data: bytes) -> Command | None:
+    """The command a frame carries, read WITHOUT checking its MAC; None for a frame that is
+    not a command. Only for choosing how to deliver a frame (the BLE control point), never
+    for believing it: the label checks the MAC and refuses a mismatch. Raises
+    `FrameRejectedError` when unreadable."""
+    header = peek_header(data)
+    if header.kind is not FrameKind.COMMAND:
+        return None
+    reader, opcode, chunks = _command_reader(data, header)
+    return unpack_command(opcode, reader, chunks)
+
+
+def _command_reader(data: bytes, header: FrameHeader) -> tuple[Reader, int, ReceivedChunks | None]:
+    """A reader at the command's fields, its opcode, and an image update's chunks (their
+    CRCs checked)."""
+    reader = Reader(data, start=header.size, end=len(data) - MAC_SIZE, header=header)
+    opcode = reader.u8()
+    chunks = None
+    if opcode == Opcode.IMAGE_UPDATE:
+        chunks = read_chunks(reader)
+        reader.offset = header.size + 1
+    return reader, opcode, chunks

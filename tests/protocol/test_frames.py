@@ -26,6 +26,7 @@ from gateways.protocol import (
     SwitchPage,
     decode_frame,
     encode_frame,
+    peek_command,
     peek_header,
 )
 from gateways.protocol._wire import compute_mac
@@ -59,6 +60,7 @@ def test_every_frame_decodes_to_what_was_encoded(
 ) -> None:
     data = encode_frame(frame, key=key, chunk_size=chunk_size)
     assert decode_frame(data, key=key, label_id=frame.label_id) == frame
+    assert peek_command(data) == frame.command  # read without the key, for routing only
     header = peek_header(data)
     assert (header.label_id, header.sequence, header.kind) == (
         frame.label_id,
