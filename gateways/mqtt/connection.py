@@ -384,6 +384,9 @@ class PahoConnection:
     def _watch(self, fd: int) -> None:
         self._unwatch()
         if self._closed or self._loop is None:
+            # Opened by a connecting worker after we closed: nobody will read it.
+            if self._client is not None and (sock := self._client.socket()) is not None:
+                sock.close()
             return
         self._watched_fd = fd
         self._loop.add_reader(fd, self._readable)
