@@ -25,7 +25,7 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
-from sqlalchemy import func, or_, select
+from sqlalchemy import and_, func, or_, select
 from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -48,6 +48,7 @@ __all__ = ["ControllerSettings", "UpdateController"]
 log = logging.getLogger(__name__)
 
 PLAN_CHUNK = 500  # labels per planning transaction
+MAX_BINDING_GAPS = 500  # skipped binding ids looked for again at every poll
 
 
 @dataclass(frozen=True, slots=True)
@@ -93,6 +94,9 @@ class UpdateController:
         )
         self._next_replan: datetime | None = None
         self._bindings_seen = 0  # the highest binding id already planned
+        # Binding ids below that not seen yet, and since when: a binding whose id was
+        # taken before, but committed after, the last look (concurrent writers).
+        self._binding_gaps: dict[int, datetime] = {}
         # Template name -> version already planned (None until the first look).
         self._template_versions: dict[str, int] | None = None
 
@@ -237,32 +241,50 @@ class UpdateController:
         Bindings are rows that are never rewritten (a re-binding is a new row), so only
         those above the highest id already looked at are candidates: a poll with nothing
         new costs one indexed lookup, not a scan of every label (which, at a poll every
-        50 ms, was a tenth of the controller's time). A binding that could not be planned
-        is tried again by the periodic re-plan.
+        50 ms, was a tenth of the controller's time). An id skipped below that is looked
+        for again at every poll, as its transaction may still commit, until the periodic
+        re-plan (which covers it) is due. A binding that could not be planned is tried
+        again by the periodic re-plan.
         """
+        seen = self._bindings_seen
+        gaps = self._binding_gaps
+        for gap in [gap for gap, since in gaps.items() if now - since > self.settings.replan_every]:
+            del gaps[gap]  # a rolled-back transaction's id: never coming
         with self.sessions() as session:
             newest = session.scalar(select(func.max(LabelBindingRow.id))) or 0
-            if newest <= self._bindings_seen:
+            if newest <= seen and not gaps:
                 return
-            labels = list(
-                session.scalars(
-                    select(LabelBindingRow.label_id)
-                    .outerjoin(LabelStateRow, LabelStateRow.label_id == LabelBindingRow.label_id)
-                    .where(
-                        LabelBindingRow.id > self._bindings_seen,
-                        LabelBindingRow.id <= newest,
-                        LabelBindingRow.unbound_at.is_(None),
-                        or_(
-                            LabelStateRow.label_id.is_(None),
-                            LabelStateRow.binding_id.is_(None),
-                            LabelStateRow.binding_id != LabelBindingRow.id,
-                        ),
+            found = session.execute(
+                select(
+                    LabelBindingRow.id,
+                    LabelBindingRow.label_id,
+                    LabelBindingRow.unbound_at,
+                    LabelStateRow.binding_id,
+                )
+                .outerjoin(LabelStateRow, LabelStateRow.label_id == LabelBindingRow.label_id)
+                .where(
+                    or_(
+                        and_(LabelBindingRow.id > seen, LabelBindingRow.id <= newest),
+                        LabelBindingRow.id.in_(sorted(gaps)),
                     )
                 )
-            )
+            ).all()
+        present = {row[0] for row in found}
+        labels = [
+            label_id
+            for binding_id, label_id, unbound_at, planned_binding in found
+            if unbound_at is None and planned_binding != binding_id
+        ]
         if labels:
             yield from self._plan_chunks(labels, at=now, now=now)
-        self._bindings_seen = newest
+        for gap in present & gaps.keys():
+            del gaps[gap]
+        # Not at the first look (the start-up re-plan covers every label), and not past
+        # a bound: a jump in the ids (a restored sequence) is the periodic re-plan's.
+        skipped = newest - seen - sum(1 for i in present if i > seen)
+        if seen and skipped > 0 and len(gaps) + skipped <= MAX_BINDING_GAPS:
+            gaps.update((i, now) for i in range(seen + 1, newest + 1) if i not in present)
+        self._bindings_seen = max(seen, newest)
 
     def _plan_changed_templates(self, now: datetime) -> Iterator[int]:
         """Plan the labels bound to a template uploaded (or changed) since the last look.
