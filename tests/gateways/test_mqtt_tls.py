@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import datetime as dt
 import ipaddress
 from collections.abc import Iterator
@@ -17,6 +18,7 @@ from gateways.base import Downlink
 from gateways.errors import GatewayConnectError
 from gateways.mqtt.driver import MqttGateway
 from gateways.mqtt.endpoint import BrokerEndpoint, TlsFiles, parse_broker_url
+from gateways.mqtt.store_gateway import StoreGatewayClient
 from tests.fixtures.mosquitto import free_port, start_mosquitto
 from tests.gateways.mqtt_harness import ROOT_ONLY_CONFIG
 
@@ -112,6 +114,35 @@ async def test_a_controller_with_our_ca_and_its_certificate_gets_through(
     async with MqttGateway(parse_broker_url(url), client_id="tls-ctl") as controller:
         await controller.send(Downlink("S001", "gw1", "L", b"over TLS"))
         assert controller.connected
+
+
+async def test_a_burst_of_frames_over_tls_arrives_whole_and_in_order(
+    tls_broker: tuple[BrokerEndpoint, Path],
+) -> None:
+    # 300 frames of 2 KB each way through TLS records, read by paho on the event loop.
+    plain, pki = tls_broker
+    url = (
+        f"mqtts://127.0.0.1:{plain.port}"
+        f"?ca={pki / 'ca.pem'}&cert={pki / 'controller.pem'}&key={pki / 'controller.key'}"
+    )
+    frames = [bytes([n % 251]) * 2_000 + n.to_bytes(2, "big") for n in range(300)]
+    gateway = StoreGatewayClient(parse_broker_url(url), store="S001", gateway="gw1")
+    await gateway.start()
+    try:
+        async with MqttGateway(parse_broker_url(url), client_id="tls-burst") as controller:
+            outcomes = await controller.send_all(
+                [Downlink("S001", "gw1", "L", frame) for frame in frames]
+            )
+            assert outcomes == [None] * len(frames)
+            received: list[bytes] = []
+            async with asyncio.timeout(10):
+                async for frame in gateway.frames():
+                    received.append(frame)
+                    if len(received) == len(frames):
+                        break
+            assert received == frames
+    finally:
+        await gateway.stop()
 
 
 async def test_a_server_our_ca_did_not_sign_is_refused_and_the_error_says_why(
