@@ -119,7 +119,7 @@ async def test_a_controller_with_our_ca_and_its_certificate_gets_through(
 async def test_a_burst_of_frames_over_tls_arrives_whole_and_in_order(
     tls_broker: tuple[BrokerEndpoint, Path],
 ) -> None:
-    # 300 frames of 2 KB each way through TLS records, read by paho on the event loop.
+    # 300 frames of 2 KB through TLS, sent and read by paho on the event loop at both ends.
     plain, pki = tls_broker
     url = (
         f"mqtts://127.0.0.1:{plain.port}"
