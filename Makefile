@@ -1,30 +1,42 @@
 # The two entry points a newcomer needs: `make demo` and `make test`.
-# Both create .venv when missing and (re)install the project when pyproject.toml changes.
+# Both create .venv when missing and (re)install the project when pyproject.toml changes;
+# `make demo` installs only what the demo runs, `make test` adds the dev tools and the
+# Debian packages the tests run against (scripts/system-packages).
 PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
-STAMP := $(VENV)/.installed
+RUN_STAMP := $(VENV)/.installed-run
+DEV_STAMP := $(VENV)/.installed-dev
 
-.PHONY: demo test lint typecheck pytest bench clean
+.PHONY: demo test system-packages lint typecheck pytest bench clean
 
-$(STAMP): pyproject.toml
-	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+$(VENV)/bin/python:
+	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
-	$(BIN)/python -m pip install --quiet -e '.[dev]'
-	touch $(STAMP)
 
-demo: $(STAMP)
+$(RUN_STAMP): pyproject.toml | $(VENV)/bin/python
+	$(BIN)/python -m pip install --quiet -e .
+	touch $(RUN_STAMP)
+
+$(DEV_STAMP): pyproject.toml | $(VENV)/bin/python
+	$(BIN)/python -m pip install --quiet -e '.[dev]'
+	touch $(RUN_STAMP) $(DEV_STAMP)
+
+demo: $(RUN_STAMP)
 	$(BIN)/esl demo
 
-lint: $(STAMP)
+system-packages:
+	scripts/system-packages
+
+lint: $(DEV_STAMP)
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 
-typecheck: $(STAMP)
+typecheck: $(DEV_STAMP)
 	$(BIN)/mypy
 
-pytest: $(STAMP)
-	$(BIN)/pytest -q -n 2 --dist loadgroup
+pytest: $(DEV_STAMP) system-packages
+	scripts/with-postgres $(BIN)/pytest -q -n 2 --dist loadgroup
 
 test: lint typecheck pytest
 
