@@ -196,36 +196,40 @@ def announced_reduction_text(
     saving: Money | None,
     saving_percent: Decimal | None,
     language: str,
-) -> str:
-    """The text of a shelf-price reduction, measured from the Omnibus prior price.
+) -> str | None:
+    """The text of a shelf-price reduction, measured from the Omnibus prior price, or None.
 
-    A label or web page that announces a reduction must measure it against the lowest
-    price of the 30 days before it (Directive 98/6/EC art. 6a; CJEU C-330/23), so
-    "-20%" off the regular price becomes "-14%" when the price was lower last week.
-    Without a saving against the prior price (or without a known prior price) the text
-    claims nothing: "Promocja".
+    A label or web page that announces a reduction must show the lowest price of the 30
+    days before it and measure the saving from it (Directive 98/6/EC art. 6a; CJEU
+    C-330/23), so "-20%" off the regular price becomes "-14%" when the price was lower
+    last week. A reduction that saves nothing against the prior price (or whose prior
+    price the ledger cannot tell) may not be announced at all: None, and the label shows
+    the price plainly, without badge, colour or anything struck through.
     """
-    neutral = "Promocja" if language == "pl" else "Special offer"
     if saving is None or saving_percent is None or saving.amount <= 0:
-        return neutral
-    if promotion.kind is PromotionKind.PERCENT_OFF:
-        return f"-{saving_percent:f}%" if saving_percent >= 1 else neutral
+        return None
+    if promotion.kind is PromotionKind.PERCENT_OFF and saving_percent >= 1:
+        return f"-{saving_percent:f}%"
     if promotion.kind is PromotionKind.AMOUNT_OFF:
         money = format_label_money(
             saving.amount, saving.currency, language=language, drop_zero_decimals=True
         )
         return f"Taniej o {money}" if language == "pl" else f"{money} off"
-    return neutral
+    return "Promocja" if language == "pl" else "Special offer"
 
 
 @dataclass(frozen=True, slots=True)
 class PromotionSummary:
-    """What a label shows of the promotion that applies."""
+    """What a label shows of the promotion that applies.
+
+    `text` is None for a shelf-price promotion that may not be announced (it saves
+    nothing against the 30-day prior price): the price is shown, the offer is not.
+    """
 
     id: str
     name: str
     kind: PromotionKind
-    text: str
+    text: str | None
     valid_until: datetime | None
     effective_unit_price: Money
     min_quantity: int

@@ -19,7 +19,17 @@ from pricing import Product, ResolvedPrice, Store
 from rendering.errors import ContentError
 from rendering.locale_texts import require_locale
 
-__all__ = ["LOCALE_TIMEZONES", "LabelContent", "content_from_dict", "content_to_dict"]
+__all__ = [
+    "CONDITIONAL_OFFERS",
+    "LOCALE_TIMEZONES",
+    "LabelContent",
+    "content_from_dict",
+    "content_to_dict",
+]
+
+# Offers with a condition (buy several, show a card) leave the shelf price alone: their
+# badge announces the offer, not a reduction of the price (docs/pricing.md).
+CONDITIONAL_OFFERS = frozenset({"multi_buy", "buy_n_get_m", "loyalty_price"})
 
 # Where a locale's labels usually hang, for turning a promotion's end instant into a date.
 LOCALE_TIMEZONES = {
@@ -62,7 +72,20 @@ class LabelContent:
 
     @property
     def is_reduced(self) -> bool:
+        """Whether a struck-through price above the price is given."""
         return self.regular_price is not None and self.regular_price > self.price
+
+    @property
+    def announces_reduction(self) -> bool:
+        """Whether the label announces a reduction: a struck-through price, or a badge of a
+        promotion that is not a conditional offer (multi-buy, buy N get M, loyalty card).
+
+        Such a label must show the prior price and measure any saving from it
+        (rendering/announcements.py checks that before drawing).
+        """
+        if self.is_reduced:
+            return True
+        return self.promotion_text is not None and self.promotion_kind not in CONDITIONAL_OFFERS
 
     @property
     def fingerprint(self) -> str:
@@ -117,13 +140,14 @@ def _announced_reduction(price: ResolvedPrice) -> tuple[Decimal | None, str | No
     (Directive 98/6/EC art. 6a; CJEU C-330/23), never against the regular price: the
     struck-through price is the engine's prior price, and the badge is the engine's
     promotion text, which it measures from that same prior price. A reduction that saves
-    nothing against the prior price strikes nothing through.
+    nothing against the prior price is not announced at all: the engine gives it no
+    text, so the label has no badge, no colour and nothing struck through.
     """
     promotion = price.promotion
     text = promotion.text if promotion else None
-    saving = price.saving
-    if not price.is_reduced or price.prior_price is None or saving is None or saving.amount <= 0:
+    if not price.announces_reduction:
         return None, text
+    assert price.prior_price is not None
     return price.prior_price.amount, text
 
 

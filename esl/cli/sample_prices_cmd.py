@@ -51,7 +51,7 @@ def _row(resolved: ResolvedPrice, name: str, language: str) -> list[str]:
     promotion = resolved.promotion
     promo_text = ""
     if promotion is not None:
-        promo_text = promotion.text
+        promo_text = promotion.text or ""
         if promotion.min_quantity > 1:
             promo_text += f" = {_money(promotion.effective_unit_price, language)}/szt."
     saving = ""

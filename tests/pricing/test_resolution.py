@@ -245,12 +245,13 @@ def test_each_promotion_kind_sets_price_text_and_effective_unit_price(
         promotion(PromotionKind.AMOUNT_OFF, amount=pln(150)),
     ],
 )
-def test_a_reduction_without_a_known_prior_price_claims_no_saving(promo: Promotion) -> None:
+def test_a_reduction_without_a_known_prior_price_is_not_announced(promo: Promotion) -> None:
     resolved = price_of(build(BASE_10, [promo]))  # the ledger knows no earlier price
     assert resolved.price < resolved.regular_price
     assert resolved.prior_price is None
     assert resolved.promotion is not None
-    assert resolved.promotion.text == "Promocja"
+    assert resolved.promotion.text is None
+    assert not resolved.announces_reduction
 
 
 def test_a_reduction_is_announced_against_the_prior_price_not_the_regular_price() -> None:

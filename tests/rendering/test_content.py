@@ -194,10 +194,11 @@ def test_an_announced_reduction_is_measured_from_the_30_day_low_not_the_regular_
     assert label.promotion_text == "-11%"
 
 
-def test_a_reduction_that_saves_nothing_against_the_30_day_low_announces_no_percentage() -> None:
-    # 10% off 10.00 is 9.00: exactly the price of a week ago, so nothing is saved.
+def test_a_reduction_that_saves_nothing_against_the_30_day_low_announces_nothing() -> None:
+    # 10% off 10.00 is 9.00: exactly the price of a week ago, so nothing is saved and
+    # nothing may be announced: no badge, no colour, nothing struck through.
     label = _label_after_a_recent_lower_price(promotion_percent=10)
     assert label.price == Decimal("9.00")
-    assert label.prior_price == Decimal("9.00")
-    assert label.regular_price is None  # nothing struck through
-    assert label.promotion_text == "Promocja"  # and no saving claimed
+    assert label.regular_price is None
+    assert label.promotion_text is None
+    assert not label.announces_reduction

@@ -190,6 +190,7 @@ def quote_out(resolved: ResolvedPrice) -> QuoteOut:
             "min_quantity": promotion.min_quantity,
             "loyalty_only": promotion.loyalty_only,
         },
+        announces_reduction=resolved.announces_reduction,
         prior_price=resolved.prior_price.amount if resolved.prior_price else None,
         saving=resolved.saving.amount if resolved.saving else None,
         saving_percent=resolved.saving_percent,
