@@ -8,7 +8,7 @@ from decimal import Decimal
 from enum import StrEnum
 
 from pricing.errors import InvalidPromotionError, PercentOutOfRangeError
-from pricing.label_text import format_label_money
+from pricing.label_text import PROMOTION_TEXTS, format_label_money
 from pricing.money import Money
 from pricing.products import Channel
 from pricing.windows import require_window
@@ -164,16 +164,14 @@ def promotional_unit_price(promotion: Promotion, *, regular: Money) -> Decimal:
 
 def promotion_text(promotion: Promotion, *, language: str) -> str:
     """The short label text: "-20%", "2 za 10 zł", "2+1 gratis", "Z kartą 8,99 zł"."""
-    pl = language == "pl"
+    texts = PROMOTION_TEXTS[language]
     kind = promotion.kind
     if kind is PromotionKind.PERCENT_OFF:
         assert promotion.percent is not None
-        percent = promotion.percent.normalize()
-        return f"-{percent:f}%".replace(".", ",") if pl else f"-{percent:f}%"
+        percent = f"{promotion.percent.normalize():f}"
+        return f"-{percent.replace('.', ',') if language != 'en' else percent}%"
     if kind is PromotionKind.BUY_N_GET_M:
-        if pl:
-            return f"{promotion.quantity}+{promotion.free_quantity} gratis"
-        return f"Buy {promotion.quantity}, get {promotion.free_quantity} free"
+        return texts.buy_n_get_m.format(quantity=promotion.quantity, free=promotion.free_quantity)
     assert promotion.amount is not None
     money = format_label_money(
         promotion.amount.amount,
@@ -182,12 +180,12 @@ def promotion_text(promotion: Promotion, *, language: str) -> str:
         drop_zero_decimals=True,
     )
     if kind is PromotionKind.AMOUNT_OFF:
-        return f"Taniej o {money}" if pl else f"{money} off"
+        return texts.amount_off.format(money=money)
     if kind is PromotionKind.MULTI_BUY:
-        return f"{promotion.quantity} za {money}" if pl else f"{promotion.quantity} for {money}"
+        return texts.multi_buy.format(quantity=promotion.quantity, money=money)
     if kind is PromotionKind.LOYALTY_PRICE:
-        return f"Z kartą {money}" if pl else f"With card {money}"
-    return "Promocja" if pl else "Special offer"
+        return texts.loyalty.format(money=money)
+    return texts.special_offer
 
 
 def announced_reduction_text(
@@ -208,14 +206,15 @@ def announced_reduction_text(
     """
     if saving is None or saving_percent is None or saving.amount <= 0:
         return None
+    texts = PROMOTION_TEXTS[language]
     if promotion.kind is PromotionKind.PERCENT_OFF and saving_percent >= 1:
         return f"-{saving_percent:f}%"
     if promotion.kind is PromotionKind.AMOUNT_OFF:
         money = format_label_money(
             saving.amount, saving.currency, language=language, drop_zero_decimals=True
         )
-        return f"Taniej o {money}" if language == "pl" else f"{money} off"
-    return "Promocja" if language == "pl" else "Special offer"
+        return texts.amount_off.format(money=money)
+    return texts.special_offer
 
 
 @dataclass(frozen=True, slots=True)

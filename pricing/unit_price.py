@@ -15,23 +15,23 @@ __all__ = ["UnitPrice", "unit_price"]
 @dataclass(frozen=True, slots=True)
 class UnitPrice:
     price: Money
-    label: str  # "1 kg", "100 g", "1 szt."
+    label: str  # "1 kg", "100 g", "1 szt.", "1 Stück"
 
 
 # net unit -> (how many net units make the reference quantity, label per language)
 _PER_BASE_UNIT: Final[dict[NetUnit, tuple[Decimal, dict[str, str]]]] = {
-    NetUnit.G: (Decimal(1000), {"pl": "1 kg", "en": "1 kg"}),
-    NetUnit.KG: (Decimal(1), {"pl": "1 kg", "en": "1 kg"}),
-    NetUnit.ML: (Decimal(1000), {"pl": "1 l", "en": "1 l"}),
-    NetUnit.L: (Decimal(1), {"pl": "1 l", "en": "1 l"}),
-    NetUnit.M: (Decimal(1), {"pl": "1 m", "en": "1 m"}),
-    NetUnit.PCS: (Decimal(1), {"pl": "1 szt.", "en": "1 pc"}),
+    NetUnit.G: (Decimal(1000), {"pl": "1 kg", "en": "1 kg", "de": "1 kg"}),
+    NetUnit.KG: (Decimal(1), {"pl": "1 kg", "en": "1 kg", "de": "1 kg"}),
+    NetUnit.ML: (Decimal(1000), {"pl": "1 l", "en": "1 l", "de": "1 l"}),
+    NetUnit.L: (Decimal(1), {"pl": "1 l", "en": "1 l", "de": "1 l"}),
+    NetUnit.M: (Decimal(1), {"pl": "1 m", "en": "1 m", "de": "1 m"}),
+    NetUnit.PCS: (Decimal(1), {"pl": "1 szt.", "en": "1 pc", "de": "1 Stück"}),
 }
 _PER_HUNDRED: Final[dict[NetUnit, tuple[Decimal, dict[str, str]]]] = {
-    NetUnit.G: (Decimal(100), {"pl": "100 g", "en": "100 g"}),
-    NetUnit.KG: (Decimal("0.1"), {"pl": "100 g", "en": "100 g"}),
-    NetUnit.ML: (Decimal(100), {"pl": "100 ml", "en": "100 ml"}),
-    NetUnit.L: (Decimal("0.1"), {"pl": "100 ml", "en": "100 ml"}),
+    NetUnit.G: (Decimal(100), {"pl": "100 g", "en": "100 g", "de": "100 g"}),
+    NetUnit.KG: (Decimal("0.1"), {"pl": "100 g", "en": "100 g", "de": "100 g"}),
+    NetUnit.ML: (Decimal(100), {"pl": "100 ml", "en": "100 ml", "de": "100 ml"}),
+    NetUnit.L: (Decimal("0.1"), {"pl": "100 ml", "en": "100 ml", "de": "100 ml"}),
 }
 
 

@@ -17,7 +17,8 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pricing import Product, ResolvedPrice, Store
 from rendering.errors import ContentError
-from rendering.locale_texts import require_locale
+from rendering.glyph_coverage import describe_characters, undrawable_characters
+from rendering.locale_texts import require_drawable_currency, require_locale
 
 __all__ = [
     "CONDITIONAL_OFFERS",
@@ -25,6 +26,7 @@ __all__ = [
     "LabelContent",
     "content_from_dict",
     "content_to_dict",
+    "require_drawable",
 ]
 
 # Offers with a condition (buy several, show a card) leave the shelf price alone: their
@@ -152,6 +154,25 @@ def _announced_reduction(price: ResolvedPrice) -> tuple[Decimal | None, str | No
 
 
 _FIELD_NAMES = tuple(field.name for field in fields(LabelContent))
+_DRAWN_TEXTS = (
+    ("product.name", "name"),
+    ("product.brand", "brand"),
+    ("product.sku", "sku"),
+    ("price.unit_label", "unit_label"),
+    ("price.promotion.text", "promotion_text"),
+    ("store.name", "store_name"),
+)
+
+
+def require_drawable(content: LabelContent) -> None:
+    """Refuse content the label font cannot draw (`ContentError` naming the field and the
+    characters): a tofu box where a letter or a currency sign should be is never drawn."""
+    require_locale(content.locale)
+    require_drawable_currency(content.currency, content.locale)
+    for field, name in _DRAWN_TEXTS:
+        missing = undrawable_characters(getattr(content, name) or "")
+        if missing:
+            raise ContentError(field, f"the label font cannot draw {describe_characters(missing)}")
 
 
 def _zone(name: str) -> ZoneInfo:

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 
 from PIL import Image, ImageDraw
 
-from rendering.content import LabelContent
+from rendering.content import LabelContent, require_drawable
 from rendering.display_models import DisplayModel
 from rendering.errors import UnlawfulLabelError
 from rendering.findings import FindingKind, LabelFinding, label_findings
@@ -45,7 +45,9 @@ def render_checked(
     allow_unlawful: bool = False,
 ) -> RenderResult:
     """The label and its findings; `UnlawfulLabelError` for an unlawful announcement of a
-    reduction unless `allow_unlawful` (then it is drawn and reported as a finding)."""
+    reduction unless `allow_unlawful` (then it is drawn and reported as a finding), and
+    `ContentError` for text the label font cannot draw."""
+    require_drawable(content)
     chosen = template or default_template(model)
     elements = layout_label(content, model=model, template=chosen)
     findings = label_findings(content, model=model, template=chosen, elements=elements)

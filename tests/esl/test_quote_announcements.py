@@ -51,3 +51,30 @@ def test_a_reduction_to_the_30_day_low_is_quoted_as_not_announced(api: Api) -> N
     assert loud["announces_reduction"] is True
     assert loud["promotion"]["text"] == "Promocja"
     assert Decimal(loud["saving"]) == Decimal(loud["prior_price"]) - Decimal(loud["price"])
+
+
+def test_the_quote_speaks_every_documented_locale_and_refuses_others_by_name(api: Api) -> None:
+    pricing = api.headers("pricing")
+    for kind, text in (("prices", PRICES), ("promotions", PROMOTIONS)):
+        response = api.client.post(
+            f"/api/v1/imports/{kind}", files={"file": (f"{kind}.csv", text, "text/csv")},
+            headers=pricing,
+        )  # fmt: skip
+        assert response.status_code == 200, response.text
+    units = {}
+    for locale in ("pl_PL", "en_GB", "de_DE"):
+        quoted = api.client.get(
+            "/api/v1/quote", params={"sku": "CHS-1", "store": "S01", "locale": locale},
+            headers=pricing,
+        )  # fmt: skip
+        assert quoted.status_code == 200, (locale, quoted.text)
+        units[locale] = quoted.json()["unit_label"]
+    assert units == {"pl_PL": "1 kg", "en_GB": "1 kg", "de_DE": "1 kg"}
+    refused = api.client.get(
+        "/api/v1/quote", params={"sku": "CHS-1", "store": "S01", "locale": "uk_UA"},
+        headers=pricing,
+    )  # fmt: skip
+    assert refused.status_code == 422
+    error = refused.json()["error"]
+    assert error["code"] == "unsupported_locale"
+    assert "pl_PL, en_GB, de_DE" in error["message"]
