@@ -233,3 +233,6 @@ class PromotionSummary:
     effective_unit_price: Money
     min_quantity: int
     loyalty_only: bool
+    # What the product's unit (1 kg, 100 g, 1 l ...) costs under a conditional offer
+    # (multi-buy, buy N get M, loyalty card), beside the single item's unit price.
+    offer_unit_price: Money | None = None

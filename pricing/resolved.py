@@ -113,6 +113,7 @@ def label_fingerprint(
             _money_text(promotion.effective_unit_price),
             str(promotion.min_quantity),
             "1" if promotion.loyalty_only else "0",
+            _money_text(promotion.offer_unit_price),
         ]
     text = "\x1f".join(parts)
     return hashlib.blake2b(text.encode("utf-8"), digest_size=16).hexdigest()

@@ -35,15 +35,19 @@ _PER_HUNDRED: Final[dict[NetUnit, tuple[Decimal, dict[str, str]]]] = {
 }
 
 
-def unit_price(product: Product, *, price: Money, language: str) -> UnitPrice | None:
+def unit_price(
+    product: Product, *, price: Money, language: str, omit_when_equal: bool = True
+) -> UnitPrice | None:
     """The unit price of `product` sold at `price`, rounded once; None when it equals `price`.
 
     A 500 g pack at 6.49 PLN costs 12.98 PLN per kg; a 1 kg pack shows no unit price,
-    because the law asks for one only when it tells the customer something new.
+    because the law asks for one only when it tells the customer something new. A
+    multi-buy label compares the unit price of a single item with the offer's, so it asks
+    for both even when one equals the price (`omit_when_equal=False`).
     """
     table = _PER_HUNDRED if product.unit_price_per_100 else _PER_BASE_UNIT
     reference, labels = table[product.net_unit]
     per_unit = Money(price.amount * reference / product.net_content, price.currency)
-    if per_unit == price:
+    if omit_when_equal and per_unit == price:
         return None
     return UnitPrice(price=per_unit, label=labels[language])

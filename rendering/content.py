@@ -60,6 +60,7 @@ class LabelContent:
     prior_price: Decimal | None = None
     unit_price: Decimal | None = None
     unit_label: str | None = None
+    offer_unit_price: Decimal | None = None  # per `unit_label` under a multi-buy/card offer
     promotion_text: str | None = None
     promotion_kind: str | None = None
     loyalty_only: bool = False
@@ -125,6 +126,9 @@ class LabelContent:
             prior_price=price.prior_price.amount if price.prior_price else None,
             unit_price=price.unit_price.amount if price.unit_price else None,
             unit_label=price.unit_label,
+            offer_unit_price=promotion.offer_unit_price.amount
+            if promotion is not None and promotion.offer_unit_price is not None
+            else None,
             promotion_text=badge,
             promotion_kind=str(promotion.kind) if promotion else None,
             loyalty_only=promotion.loyalty_only if promotion else False,
@@ -215,6 +219,7 @@ def content_from_dict(data: Mapping[str, object]) -> LabelContent:
         prior_price=_amount(price, "prior_price", required=False),
         unit_price=_amount(price, "unit_price", required=False),
         unit_label=_text(price, "unit_label", default="", prefix="price.") or None,
+        offer_unit_price=_amount(price, "offer_unit_price", required=False),
         promotion_text=promotion_text or None,
         promotion_kind=_text(promotion, "kind", default="", prefix="price.promotion.") or None,
         loyalty_only=bool(promotion.get("loyalty_only", False)),
@@ -254,6 +259,7 @@ def content_to_dict(content: LabelContent) -> dict[str, object]:
             "prior_price": amount(content.prior_price),
             "unit_price": amount(content.unit_price),
             "unit_label": content.unit_label,
+            "offer_unit_price": amount(content.offer_unit_price),
             "promotion": promotion,
         },
         "store": {"name": content.store_name},

@@ -28,7 +28,9 @@ __all__ = [
 ]
 
 WHITE, BLACK, ACCENT = 0, 1, 2  # palette indices
-_CARRIES_MONEY = frozenset({Fill.REGULAR_PRICE, Fill.PRIOR_PRICE, Fill.UNIT_PRICE})
+_CARRIES_MONEY = frozenset(
+    {Fill.REGULAR_PRICE, Fill.PRIOR_PRICE, Fill.UNIT_PRICE, Fill.OFFER_UNIT_PRICE}
+)
 ELLIPSIS = "…"
 # The tallest and deepest Latin glyphs we print: line pitch is measured on these, so
 # "Żółć" and "gąsienica" on neighbouring lines can never touch.
@@ -150,6 +152,9 @@ def _fill(
         case Fill.UNIT_PRICE if content.unit_price is not None and content.unit_label:
             unit = money(content.unit_price, content.currency, content.locale)
             text = texts.unit_price.format(unit=content.unit_label, price=unit)
+        case Fill.OFFER_UNIT_PRICE if content.offer_unit_price is not None and content.unit_label:
+            offer = money(content.offer_unit_price, content.currency, content.locale)
+            text = texts.offer_unit_price.format(unit=content.unit_label, price=offer)
         case Fill.VALIDITY if content.has_promotion and content.valid_until is not None:
             text = format_label_date(content.valid_until, locale=content.locale)
         case Fill.STORE_FOOTER:

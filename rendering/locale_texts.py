@@ -46,6 +46,7 @@ __all__ = [
 class LabelTexts:
     prior_price: str  # {price}
     unit_price: str  # {unit}, {price}
+    offer_unit_price: str  # {unit}, {price}: under a multi-buy or loyalty offer
     valid_until: str  # {date}
     date_format: str  # strftime, day and month only
     promotion: str
@@ -57,6 +58,7 @@ LABEL_TEXTS: MappingProxyType[str, LabelTexts] = MappingProxyType(
         "pl": LabelTexts(
             prior_price="Najniższa cena z 30 dni przed obniżką: {price}",
             unit_price="Cena za {unit}: {price}",
+            offer_unit_price="Cena za {unit} w promocji: {price}",
             valid_until="do {date}",
             date_format="%d.%m",
             promotion="PROMOCJA",
@@ -65,6 +67,7 @@ LABEL_TEXTS: MappingProxyType[str, LabelTexts] = MappingProxyType(
         "en": LabelTexts(
             prior_price="Lowest price in the 30 days before the reduction: {price}",
             unit_price="Price per {unit}: {price}",
+            offer_unit_price="Price per {unit} on offer: {price}",
             valid_until="until {date}",
             date_format="%d/%m",
             promotion="OFFER",
@@ -73,6 +76,7 @@ LABEL_TEXTS: MappingProxyType[str, LabelTexts] = MappingProxyType(
         "de": LabelTexts(
             prior_price="Niedrigster Preis der letzten 30 Tage vor der Reduzierung: {price}",
             unit_price="Grundpreis {unit} = {price}",
+            offer_unit_price="Grundpreis {unit} im Angebot = {price}",
             valid_until="bis {date}",
             date_format="%d.%m.",
             promotion="AKTION",

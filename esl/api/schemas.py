@@ -306,6 +306,11 @@ class PromotionSummaryOut(BaseModel):
     effective_unit_price: Decimal
     min_quantity: int
     loyalty_only: bool
+    offer_unit_price: Decimal | None = Field(
+        default=None,
+        description="Multi-buy and loyalty offers: the unit price (per `unit_label`) under "
+        "the offer; `unit_price` beside it is a single item's.",
+    )
 
 
 class QuoteOut(BaseModel):
