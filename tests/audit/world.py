@@ -84,7 +84,11 @@ def record_planned_content(
     )
     if altered is not None:
         content = altered(content)
-    rendered = cache.render(content, model=get_display_model(label.model))
+    # An altered content stands for a label showing something it should not (the audit's
+    # job is to find it), so it is drawn even when its announcement is unlawful.
+    rendered = cache.render(
+        content, model=get_display_model(label.model), allow_unlawful=altered is not None
+    )
     record_label_content(
         session, content_hash=rendered.content_hash, content=content, resolved=resolved, at=at
     )
