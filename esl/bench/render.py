@@ -26,6 +26,7 @@ from decimal import ROUND_DOWN, Decimal
 
 from PIL import Image, ImageDraw
 
+from esl.bench._render_codes import barcode_figures
 from rendering.cache import RenderCache
 from rendering.codes import ean13_modules
 from rendering.content import LabelContent
@@ -255,4 +256,5 @@ def run(*, smoke: bool) -> dict[str, object]:
         "cached_fanout_per_s": round(fanout_labels / (done - warmed), 1),
         "fanout_cold_per_s": round(fanout_labels / (done - start), 1),
         "fanout_renders": cache.renders,
+        **barcode_figures(),
     }

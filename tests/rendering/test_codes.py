@@ -144,3 +144,13 @@ def test_a_barcode_region_too_narrow_for_the_quiet_zones_says_how_wide_it_must_b
     )  # fmt: skip
     (finding,) = render_checked(PLAIN, model=model, template=template).findings
     assert "needs 113 px" in finding.message
+
+
+def test_the_render_bench_reports_every_drawn_code_decoded() -> None:
+    from esl.bench._render_codes import barcode_figures
+
+    figures = barcode_figures()
+    assert figures["ean13_drawn"] == figures["ean13_decoded"] == len(MODELS) + 2 * 4
+    assert figures["ean13_plain_label_models_without_barcode"] == []
+    assert figures["qr_drawn"] == figures["qr_decoded"] == 3 * 4
+    assert figures["qr_module_mm_min"] >= QR_MIN_MODULE_MM  # type: ignore[operator]
