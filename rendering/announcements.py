@@ -56,9 +56,15 @@ def _content_problems(content: LabelContent) -> Iterable[str]:
     announced = _what_announces(content)
     prior = content.prior_price
     if prior is None:
+        hint = ""
+        if content.promotion_text is not None and content.promotion_kind is None:
+            hint = (
+                "; an offer that leaves the shelf price alone names its kind "
+                "(price.promotion.kind: multi_buy, buy_n_get_m or loyalty_price)"
+            )
         yield (
             f"{announced} announces a reduction without the lowest price of the 30 days "
-            "before it (price.prior_price)"
+            f"before it (price.prior_price){hint}"
         )
         return
     if prior <= content.price:
