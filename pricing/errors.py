@@ -18,6 +18,7 @@ package imports nothing of ours.
     |   +-- NaiveDatetimeError            a datetime without a timezone
     |   +-- UnknownUnitError              a net-content unit outside g/kg/ml/l/m/pcs
     |   +-- InvalidProductError           product facts that cannot be true
+    |   |   +-- InvalidGtinError          a GTIN of the wrong length or check digit
     |   +-- ScopeConflictError            a price rule scoped to a zone and a store at once
     |   +-- OverlappingWindowError        two rules in one scope valid at the same instant
     |   +-- DuplicateIdError              two rules/promotions/products/stores with one id
@@ -44,6 +45,7 @@ __all__ = [
     "EmptyValidityWindowError",
     "EslError",
     "InvalidAmountError",
+    "InvalidGtinError",
     "InvalidProductError",
     "InvalidPromotionError",
     "LedgerOrderError",
@@ -131,6 +133,12 @@ class UnknownUnitError(PricingError):
 
 class InvalidProductError(PricingError):
     code = "invalid_product"
+
+
+class InvalidGtinError(InvalidProductError):
+    """Fields: `sku`, `gtin`, `expected_check_digit` (None when the length is wrong)."""
+
+    code = "invalid_gtin"
 
 
 class ScopeConflictError(PricingError):

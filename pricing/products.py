@@ -8,6 +8,7 @@ from decimal import Decimal
 from enum import StrEnum
 
 from pricing.errors import InvalidProductError, UnknownUnitError
+from pricing.gtin import require_valid_gtin
 from pricing.windows import require_aware
 
 __all__ = ["Channel", "NetUnit", "Product", "Store"]
@@ -79,12 +80,8 @@ class Product:
                 sku=self.sku,
                 field="vat_rate",
             )
-        if self.gtin and (not self.gtin.isdigit() or len(self.gtin) not in (8, 12, 13, 14)):
-            raise InvalidProductError(
-                f"{self.sku}: GTIN must be 8, 12, 13 or 14 digits, got {self.gtin!r}",
-                sku=self.sku,
-                field="gtin",
-            )
+        if self.gtin:
+            require_valid_gtin(self.gtin, sku=self.sku)
         if self.unit_price_per_100 and self.net_unit not in (
             NetUnit.G,
             NetUnit.KG,

@@ -8,7 +8,7 @@ from decimal import Decimal
 from enum import StrEnum
 
 from pricing.errors import InvalidPromotionError, PercentOutOfRangeError
-from pricing.label_text import format_label_money
+from pricing.label_text import PROMOTION_TEXTS, format_label_money
 from pricing.money import Money
 from pricing.products import Channel
 from pricing.windows import require_window
@@ -164,16 +164,14 @@ def promotional_unit_price(promotion: Promotion, *, regular: Money) -> Decimal:
 
 def promotion_text(promotion: Promotion, *, language: str) -> str:
     """The short label text: "-20%", "2 za 10 zł", "2+1 gratis", "Z kartą 8,99 zł"."""
-    pl = language == "pl"
+    texts = PROMOTION_TEXTS[language]
     kind = promotion.kind
     if kind is PromotionKind.PERCENT_OFF:
         assert promotion.percent is not None
-        percent = promotion.percent.normalize()
-        return f"-{percent:f}%".replace(".", ",") if pl else f"-{percent:f}%"
+        percent = f"{promotion.percent.normalize():f}"
+        return f"-{percent.replace('.', ',') if language != 'en' else percent}%"
     if kind is PromotionKind.BUY_N_GET_M:
-        if pl:
-            return f"{promotion.quantity}+{promotion.free_quantity} gratis"
-        return f"Buy {promotion.quantity}, get {promotion.free_quantity} free"
+        return texts.buy_n_get_m.format(quantity=promotion.quantity, free=promotion.free_quantity)
     assert promotion.amount is not None
     money = format_label_money(
         promotion.amount.amount,
@@ -182,12 +180,12 @@ def promotion_text(promotion: Promotion, *, language: str) -> str:
         drop_zero_decimals=True,
     )
     if kind is PromotionKind.AMOUNT_OFF:
-        return f"Taniej o {money}" if pl else f"{money} off"
+        return texts.amount_off.format(money=money)
     if kind is PromotionKind.MULTI_BUY:
-        return f"{promotion.quantity} za {money}" if pl else f"{promotion.quantity} for {money}"
+        return texts.multi_buy.format(quantity=promotion.quantity, money=money)
     if kind is PromotionKind.LOYALTY_PRICE:
-        return f"Z kartą {money}" if pl else f"With card {money}"
-    return "Promocja" if pl else "Special offer"
+        return texts.loyalty.format(money=money)
+    return texts.special_offer
 
 
 def announced_reduction_text(
@@ -196,37 +194,45 @@ def announced_reduction_text(
     saving: Money | None,
     saving_percent: Decimal | None,
     language: str,
-) -> str:
-    """The text of a shelf-price reduction, measured from the Omnibus prior price.
+) -> str | None:
+    """The text of a shelf-price reduction, measured from the Omnibus prior price, or None.
 
-    A label or web page that announces a reduction must measure it against the lowest
-    price of the 30 days before it (Directive 98/6/EC art. 6a; CJEU C-330/23), so
-    "-20%" off the regular price becomes "-14%" when the price was lower last week.
-    Without a saving against the prior price (or without a known prior price) the text
-    claims nothing: "Promocja".
+    A label or web page that announces a reduction must show the lowest price of the 30
+    days before it and measure the saving from it (Directive 98/6/EC art. 6a; CJEU
+    C-330/23), so "-20%" off the regular price becomes "-14%" when the price was lower
+    last week. A reduction that saves nothing against the prior price (or whose prior
+    price the ledger cannot tell) may not be announced at all: None, and the label shows
+    the price plainly, without badge, colour or anything struck through.
     """
-    neutral = "Promocja" if language == "pl" else "Special offer"
     if saving is None or saving_percent is None or saving.amount <= 0:
-        return neutral
-    if promotion.kind is PromotionKind.PERCENT_OFF:
-        return f"-{saving_percent:f}%" if saving_percent >= 1 else neutral
+        return None
+    texts = PROMOTION_TEXTS[language]
+    if promotion.kind is PromotionKind.PERCENT_OFF and saving_percent >= 1:
+        return f"-{saving_percent:f}%"
     if promotion.kind is PromotionKind.AMOUNT_OFF:
         money = format_label_money(
             saving.amount, saving.currency, language=language, drop_zero_decimals=True
         )
-        return f"Taniej o {money}" if language == "pl" else f"{money} off"
-    return neutral
+        return texts.amount_off.format(money=money)
+    return texts.special_offer
 
 
 @dataclass(frozen=True, slots=True)
 class PromotionSummary:
-    """What a label shows of the promotion that applies."""
+    """What a label shows of the promotion that applies.
+
+    `text` is None for a shelf-price promotion that may not be announced (it saves
+    nothing against the 30-day prior price): the price is shown, the offer is not.
+    """
 
     id: str
     name: str
     kind: PromotionKind
-    text: str
+    text: str | None
     valid_until: datetime | None
     effective_unit_price: Money
     min_quantity: int
     loyalty_only: bool
+    # What the product's unit (1 kg, 100 g, 1 l ...) costs under a conditional offer
+    # (multi-buy, buy N get M, loyalty card), beside the single item's unit price.
+    offer_unit_price: Money | None = None

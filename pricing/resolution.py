@@ -267,6 +267,7 @@ def _promotion_content(
     prior: Money | None = None
     saving: Money | None = None
     saving_percent: Decimal | None = None
+    offer = None
     if promotion.changes_shelf_price:
         price = effective
         if price.amount < regular.amount:
@@ -295,6 +296,7 @@ def _promotion_content(
     else:
         price = regular
         text = promotion_text(promotion, language=language)
+        offer = unit_price(product, price=effective, language=language, omit_when_equal=False)
     summary = PromotionSummary(
         id=promotion.id,
         name=promotion.name,
@@ -304,8 +306,10 @@ def _promotion_content(
         effective_unit_price=effective,
         min_quantity=promotion.min_quantity,
         loyalty_only=promotion.kind is PromotionKind.LOYALTY_PRICE,
+        offer_unit_price=offer.price if offer is not None else None,
     )
-    per_unit = unit_price(product, price=price, language=language)
+    # A conditional offer's label compares the single item's unit price with the offer's.
+    per_unit = unit_price(product, price=price, language=language, omit_when_equal=offer is None)
     unit_amount = per_unit.price if per_unit is not None else None
     unit_label = per_unit.label if per_unit is not None else None
     fingerprint = label_fingerprint(

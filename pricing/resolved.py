@@ -23,7 +23,8 @@ class ResolvedPrice:
     `price` is what one unit costs at the till without conditions; `promotion` may be a
     conditional offer (multi-buy, loyalty card) that leaves `price` equal to
     `regular_price` and carries its own effective unit price. `prior_price`, `saving` and
-    `saving_percent` are set only when `price` is a reduction (the Omnibus rule).
+    `saving_percent` are set only when `price` is a reduction (the Omnibus rule); it is
+    announced only when `announces_reduction`.
     `fingerprint` digests every label-visible field and nothing else: equal fingerprints
     mean an identical label, whichever rule produced it.
     """
@@ -52,6 +53,21 @@ class ResolvedPrice:
     @property
     def is_reduced(self) -> bool:
         return self.price.amount < self.regular_price.amount
+
+    @property
+    def announces_reduction(self) -> bool:
+        """Whether a label or web page may announce this price as a reduction.
+
+        Only a price below the Omnibus prior price may be (badge, colour, struck-through
+        price, percentage), and then always with that prior price and the saving measured
+        from it. A reduction that saves nothing against the 30-day low is shown as a
+        plain price.
+        """
+        return (
+            self.is_reduced
+            and self.prior_price is not None
+            and self.prior_price.amount > self.price.amount
+        )
 
 
 def _money_text(value: Money | None) -> str:
@@ -90,13 +106,14 @@ def label_fingerprint(
         parts += [
             promotion.name,
             str(promotion.kind),
-            promotion.text,
+            promotion.text or "-",
             "-"
             if promotion.valid_until is None
             else promotion.valid_until.astimezone(UTC).isoformat(),
             _money_text(promotion.effective_unit_price),
             str(promotion.min_quantity),
             "1" if promotion.loyalty_only else "0",
+            _money_text(promotion.offer_unit_price),
         ]
     text = "\x1f".join(parts)
     return hashlib.blake2b(text.encode("utf-8"), digest_size=16).hexdigest()

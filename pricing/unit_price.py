@@ -15,35 +15,39 @@ __all__ = ["UnitPrice", "unit_price"]
 @dataclass(frozen=True, slots=True)
 class UnitPrice:
     price: Money
-    label: str  # "1 kg", "100 g", "1 szt."
+    label: str  # "1 kg", "100 g", "1 szt.", "1 Stück"
 
 
 # net unit -> (how many net units make the reference quantity, label per language)
 _PER_BASE_UNIT: Final[dict[NetUnit, tuple[Decimal, dict[str, str]]]] = {
-    NetUnit.G: (Decimal(1000), {"pl": "1 kg", "en": "1 kg"}),
-    NetUnit.KG: (Decimal(1), {"pl": "1 kg", "en": "1 kg"}),
-    NetUnit.ML: (Decimal(1000), {"pl": "1 l", "en": "1 l"}),
-    NetUnit.L: (Decimal(1), {"pl": "1 l", "en": "1 l"}),
-    NetUnit.M: (Decimal(1), {"pl": "1 m", "en": "1 m"}),
-    NetUnit.PCS: (Decimal(1), {"pl": "1 szt.", "en": "1 pc"}),
+    NetUnit.G: (Decimal(1000), {"pl": "1 kg", "en": "1 kg", "de": "1 kg"}),
+    NetUnit.KG: (Decimal(1), {"pl": "1 kg", "en": "1 kg", "de": "1 kg"}),
+    NetUnit.ML: (Decimal(1000), {"pl": "1 l", "en": "1 l", "de": "1 l"}),
+    NetUnit.L: (Decimal(1), {"pl": "1 l", "en": "1 l", "de": "1 l"}),
+    NetUnit.M: (Decimal(1), {"pl": "1 m", "en": "1 m", "de": "1 m"}),
+    NetUnit.PCS: (Decimal(1), {"pl": "1 szt.", "en": "1 pc", "de": "1 Stück"}),
 }
 _PER_HUNDRED: Final[dict[NetUnit, tuple[Decimal, dict[str, str]]]] = {
-    NetUnit.G: (Decimal(100), {"pl": "100 g", "en": "100 g"}),
-    NetUnit.KG: (Decimal("0.1"), {"pl": "100 g", "en": "100 g"}),
-    NetUnit.ML: (Decimal(100), {"pl": "100 ml", "en": "100 ml"}),
-    NetUnit.L: (Decimal("0.1"), {"pl": "100 ml", "en": "100 ml"}),
+    NetUnit.G: (Decimal(100), {"pl": "100 g", "en": "100 g", "de": "100 g"}),
+    NetUnit.KG: (Decimal("0.1"), {"pl": "100 g", "en": "100 g", "de": "100 g"}),
+    NetUnit.ML: (Decimal(100), {"pl": "100 ml", "en": "100 ml", "de": "100 ml"}),
+    NetUnit.L: (Decimal("0.1"), {"pl": "100 ml", "en": "100 ml", "de": "100 ml"}),
 }
 
 
-def unit_price(product: Product, *, price: Money, language: str) -> UnitPrice | None:
+def unit_price(
+    product: Product, *, price: Money, language: str, omit_when_equal: bool = True
+) -> UnitPrice | None:
     """The unit price of `product` sold at `price`, rounded once; None when it equals `price`.
 
     A 500 g pack at 6.49 PLN costs 12.98 PLN per kg; a 1 kg pack shows no unit price,
-    because the law asks for one only when it tells the customer something new.
+    because the law asks for one only when it tells the customer something new. A
+    multi-buy label compares the unit price of a single item with the offer's, so it asks
+    for both even when one equals the price (`omit_when_equal=False`).
     """
     table = _PER_HUNDRED if product.unit_price_per_100 else _PER_BASE_UNIT
     reference, labels = table[product.net_unit]
     per_unit = Money(price.amount * reference / product.net_content, price.currency)
-    if per_unit == price:
+    if omit_when_equal and per_unit == price:
         return None
     return UnitPrice(price=per_unit, label=labels[language])

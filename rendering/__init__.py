@@ -5,6 +5,10 @@
     templates        regions and what fills them, as data (JSON); one default per size class
     locale_texts     per-language label texts, Babel money formatting
     layout, render   typography and drawing: content + model + template -> palette image
+    codes            EAN-13 and QR codes that scan (GS1 quiet zones, module sizes)
+    announcements    announced reductions the law allows (prior price, saving from it)
+    findings         what a render reports: unlawful announcements, codes left off, why
+    glyph_coverage   which characters the label font draws (no tofu boxes)
     encoding         bit planes, full and delta formats, the hardened decoder, content hash
     cache            render once per (template version, model, content fingerprint)
 

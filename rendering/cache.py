@@ -26,7 +26,8 @@ from rendering.encoding import (
     planes_from_image,
     raw_planes,
 )
-from rendering.render import render_label
+from rendering.findings import LabelFinding
+from rendering.render import raise_if_unlawful, render_checked
 from rendering.templates import Template, default_template
 
 __all__ = ["RenderCache", "RenderKey", "RenderedLabel"]
@@ -43,6 +44,7 @@ class RenderedLabel:
     image: Image.Image  # palette preview; shared between callers, do not draw on it
     planes: Planes
     content_hash: bytes
+    findings: tuple[LabelFinding, ...] = ()  # codes left off and why (rendering/findings.py)
 
 
 class _Lru(Generic[_K, _V]):
@@ -79,18 +81,32 @@ class RenderCache:
         self.hits = 0
 
     def render(
-        self, content: LabelContent, *, model: DisplayModel, template: Template | None = None
+        self,
+        content: LabelContent,
+        *,
+        model: DisplayModel,
+        template: Template | None = None,
+        allow_unlawful: bool = False,
     ) -> RenderedLabel:
+        """The label, rendered once per key; `UnlawfulLabelError` as in `render_checked`."""
         chosen = template or default_template(model)
         key = (chosen.cache_key, model.id, content.fingerprint)
         cached = self._labels.get(key)
         if cached is not None:
+            if not allow_unlawful:
+                raise_if_unlawful(cached.findings)
             self.hits += 1
             return cached
-        image = render_label(content, model=model, template=chosen)
-        planes = planes_from_image(image, has_accent=model.has_accent)
+        result = render_checked(
+            content, model=model, template=chosen, allow_unlawful=allow_unlawful
+        )
+        planes = planes_from_image(result.image, has_accent=model.has_accent)
         rendered = RenderedLabel(
-            key=key, image=image, planes=planes, content_hash=content_hash(planes)
+            key=key,
+            image=result.image,
+            planes=planes,
+            content_hash=content_hash(planes),
+            findings=result.findings,
         )
         self._labels.put(key, rendered)
         self.renders += 1

@@ -17,9 +17,21 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pricing import Product, ResolvedPrice, Store
 from rendering.errors import ContentError
-from rendering.locale_texts import require_locale
+from rendering.glyph_coverage import describe_characters, undrawable_characters
+from rendering.locale_texts import require_drawable_currency, require_locale
 
-__all__ = ["LOCALE_TIMEZONES", "LabelContent", "content_from_dict", "content_to_dict"]
+__all__ = [
+    "CONDITIONAL_OFFERS",
+    "LOCALE_TIMEZONES",
+    "LabelContent",
+    "content_from_dict",
+    "content_to_dict",
+    "require_drawable",
+]
+
+# Offers with a condition (buy several, show a card) leave the shelf price alone: their
+# badge announces the offer, not a reduction of the price (docs/pricing.md).
+CONDITIONAL_OFFERS = frozenset({"multi_buy", "buy_n_get_m", "loyalty_price"})
 
 # Where a locale's labels usually hang, for turning a promotion's end instant into a date.
 LOCALE_TIMEZONES = {
@@ -48,6 +60,7 @@ class LabelContent:
     prior_price: Decimal | None = None
     unit_price: Decimal | None = None
     unit_label: str | None = None
+    offer_unit_price: Decimal | None = None  # per `unit_label` under a multi-buy/card offer
     promotion_text: str | None = None
     promotion_kind: str | None = None
     loyalty_only: bool = False
@@ -62,7 +75,20 @@ class LabelContent:
 
     @property
     def is_reduced(self) -> bool:
+        """Whether a struck-through price above the price is given."""
         return self.regular_price is not None and self.regular_price > self.price
+
+    @property
+    def announces_reduction(self) -> bool:
+        """Whether the label announces a reduction: a struck-through price, or a badge of a
+        promotion that is not a conditional offer (multi-buy, buy N get M, loyalty card).
+
+        Such a label must show the prior price and measure any saving from it
+        (rendering/announcements.py checks that before drawing).
+        """
+        if self.is_reduced:
+            return True
+        return self.promotion_text is not None and self.promotion_kind not in CONDITIONAL_OFFERS
 
     @property
     def fingerprint(self) -> str:
@@ -100,6 +126,9 @@ class LabelContent:
             prior_price=price.prior_price.amount if price.prior_price else None,
             unit_price=price.unit_price.amount if price.unit_price else None,
             unit_label=price.unit_label,
+            offer_unit_price=promotion.offer_unit_price.amount
+            if promotion is not None and promotion.offer_unit_price is not None
+            else None,
             promotion_text=badge,
             promotion_kind=str(promotion.kind) if promotion else None,
             loyalty_only=promotion.loyalty_only if promotion else False,
@@ -117,17 +146,37 @@ def _announced_reduction(price: ResolvedPrice) -> tuple[Decimal | None, str | No
     (Directive 98/6/EC art. 6a; CJEU C-330/23), never against the regular price: the
     struck-through price is the engine's prior price, and the badge is the engine's
     promotion text, which it measures from that same prior price. A reduction that saves
-    nothing against the prior price strikes nothing through.
+    nothing against the prior price is not announced at all: the engine gives it no
+    text, so the label has no badge, no colour and nothing struck through.
     """
     promotion = price.promotion
     text = promotion.text if promotion else None
-    saving = price.saving
-    if not price.is_reduced or price.prior_price is None or saving is None or saving.amount <= 0:
+    if not price.announces_reduction:
         return None, text
+    assert price.prior_price is not None
     return price.prior_price.amount, text
 
 
 _FIELD_NAMES = tuple(field.name for field in fields(LabelContent))
+_DRAWN_TEXTS = (
+    ("product.name", "name"),
+    ("product.brand", "brand"),
+    ("product.sku", "sku"),
+    ("price.unit_label", "unit_label"),
+    ("price.promotion.text", "promotion_text"),
+    ("store.name", "store_name"),
+)
+
+
+def require_drawable(content: LabelContent) -> None:
+    """Refuse content the label font cannot draw (`ContentError` naming the field and the
+    characters): a tofu box where a letter or a currency sign should be is never drawn."""
+    require_locale(content.locale)
+    require_drawable_currency(content.currency, content.locale)
+    for field, name in _DRAWN_TEXTS:
+        missing = undrawable_characters(getattr(content, name) or "")
+        if missing:
+            raise ContentError(field, f"the label font cannot draw {describe_characters(missing)}")
 
 
 def _zone(name: str) -> ZoneInfo:
@@ -170,6 +219,7 @@ def content_from_dict(data: Mapping[str, object]) -> LabelContent:
         prior_price=_amount(price, "prior_price", required=False),
         unit_price=_amount(price, "unit_price", required=False),
         unit_label=_text(price, "unit_label", default="", prefix="price.") or None,
+        offer_unit_price=_amount(price, "offer_unit_price", required=False),
         promotion_text=promotion_text or None,
         promotion_kind=_text(promotion, "kind", default="", prefix="price.promotion.") or None,
         loyalty_only=bool(promotion.get("loyalty_only", False)),
@@ -209,6 +259,7 @@ def content_to_dict(content: LabelContent) -> dict[str, object]:
             "prior_price": amount(content.prior_price),
             "unit_price": amount(content.unit_price),
             "unit_label": content.unit_label,
+            "offer_unit_price": amount(content.offer_unit_price),
             "promotion": promotion,
         },
         "store": {"name": content.store_name},

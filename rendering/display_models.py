@@ -11,6 +11,7 @@ the panel's own scan order, so every byte the controller sends is in reading ord
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 from enum import StrEnum
 from types import MappingProxyType
@@ -68,6 +69,11 @@ class DisplayModel:
         unknown = set(self.colours) - set(COLOUR_RGB)
         if unknown:
             raise ValueError(f"{self.id}: unknown colours {sorted(unknown)}")
+
+    @property
+    def pixel_pitch_mm(self) -> float:
+        """The side of one pixel on the panel, in millimetres (square pixels)."""
+        return self.diagonal_inches * 25.4 / math.hypot(self.width, self.height)
 
     @property
     def accent(self) -> str | None:

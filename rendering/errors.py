@@ -5,6 +5,7 @@ EslError (pricing/errors.py)
     +-- UnknownDisplayModelError   no display model with that id (`model_id`)
     +-- TemplateError         a template file or table is malformed (`template_id`, `reason`)
     +-- ContentError          label content JSON is malformed (`field`)
+    +-- UnlawfulLabelError    a label that would announce a reduction unlawfully (`problems`)
     +-- DecodeError           encoded label bytes are malformed (`reason`, a `DecodeReason`)
 """
 
@@ -21,6 +22,7 @@ __all__ = [
     "RenderingError",
     "TemplateError",
     "UnknownDisplayModelError",
+    "UnlawfulLabelError",
 ]
 
 
@@ -56,6 +58,20 @@ class ContentError(RenderingError):
         super().__init__(f"label content field {field!r}: {reason}", field=field, reason=reason)
         self.field = field
         self.reason = reason
+
+
+class UnlawfulLabelError(RenderingError):
+    """A label announcing a reduction without the prior price, or with a saving not
+    measured from it (rendering/announcements.py); `problems` says what, one per line."""
+
+    code = "unlawful_label"
+
+    def __init__(self, problems: tuple[str, ...]) -> None:
+        super().__init__(
+            "label not drawn, it would announce a reduction unlawfully: " + "; ".join(problems),
+            problems=list(problems),
+        )
+        self.problems = problems
 
 
 class DecodeReason(StrEnum):

@@ -8,13 +8,10 @@ measured by its real glyph bounds, then shrunk, wrapped or cut with an ellipsis)
 
 from __future__ import annotations
 
-from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from functools import lru_cache
 
-import qrcode
-import qrcode.constants
-
+from rendering.codes import CodeDrawing, ean13_drawing, qr_drawing
 from rendering.content import LabelContent
 from rendering.display_models import DisplayModel
 from rendering.fonts import Weight, font, text_mask
@@ -26,12 +23,14 @@ __all__ = [
     "BoxOp",
     "Element",
     "TextOp",
-    "ean13_modules",
     "layout_label",
+    "region_applies",
 ]
 
 WHITE, BLACK, ACCENT = 0, 1, 2  # palette indices
-_CARRIES_MONEY = frozenset({Fill.REGULAR_PRICE, Fill.PRIOR_PRICE, Fill.UNIT_PRICE})
+_CARRIES_MONEY = frozenset(
+    {Fill.REGULAR_PRICE, Fill.PRIOR_PRICE, Fill.UNIT_PRICE, Fill.OFFER_UNIT_PRICE}
+)
 ELLIPSIS = "…"
 # The tallest and deepest Latin glyphs we print: line pitch is measured on these, so
 # "Żółć" and "gąsienica" on neighbouring lines can never touch.
@@ -75,16 +74,24 @@ def layout_label(
     """The drawing operations of every region that has something to show."""
     elements = []
     for region in template.regions:
-        if not all(_condition_holds(condition, content) for condition in region.when):
+        if not region_applies(region, content):
             continue
         box = region.pixel_box(model)
         if box[2] - box[0] < 2 or box[3] - box[1] < 2:
             continue
         colour = _colour(region.ink, content=content, model=model)
-        ops = _fill(region, content, box=box, colour=colour, height=model.height)
+        if region.fill in (Fill.EAN13, Fill.QR):
+            ops = _code_ops(region.fill, content, box=box, colour=colour, model=model)
+        else:
+            ops = _fill(region, content, box=box, colour=colour, height=model.height)
         if ops:
             elements.append(Element(region=region.name, box=box, ops=tuple(ops)))
     return tuple(elements)
+
+
+def region_applies(region: Region, content: LabelContent) -> bool:
+    """Whether every `when` condition of `region` holds for `content`."""
+    return all(_condition_holds(condition, content) for condition in region.when)
 
 
 def _condition_holds(condition: Condition, content: LabelContent) -> bool:
@@ -96,15 +103,17 @@ def _condition_holds(condition: Condition, content: LabelContent) -> bool:
         case Condition.NO_PROMOTION:
             return not content.has_promotion
         case Condition.REDUCED:
-            return content.is_reduced
+            return content.announces_reduction
         case Condition.NOT_REDUCED:
-            return not content.is_reduced
+            return not content.announces_reduction
 
 
 def _colour(ink: Ink, *, content: LabelContent, model: DisplayModel) -> int:
     if not model.has_accent or ink is Ink.BLACK:
         return BLACK
-    if ink is Ink.ACCENT or content.has_promotion:
+    # A red price announces a reduction as much as a badge does (Ink.PROMO): only a label
+    # that may announce one (with its prior price) uses it.
+    if ink is Ink.ACCENT or content.announces_reduction:
         return ACCENT
     return BLACK
 
@@ -123,10 +132,6 @@ def _fill(
     match region.fill:
         case Fill.PRICE:
             return _price_ops(content, region=region, box=box, colour=colour)
-        case Fill.EAN13:
-            return _ean13_ops(content.gtin, box=box, colour=colour)
-        case Fill.QR:
-            return _qr_ops(content.web_url, box=box, colour=colour) if content.web_url else []
         case Fill.RULE:
             return [BoxOp(box[0], box[1], box[2], box[3], colour)]
         case Fill.REGULAR_PRICE if content.is_reduced and content.regular_price is not None:
@@ -147,6 +152,9 @@ def _fill(
         case Fill.UNIT_PRICE if content.unit_price is not None and content.unit_label:
             unit = money(content.unit_price, content.currency, content.locale)
             text = texts.unit_price.format(unit=content.unit_label, price=unit)
+        case Fill.OFFER_UNIT_PRICE if content.offer_unit_price is not None and content.unit_label:
+            offer = money(content.offer_unit_price, content.currency, content.locale)
+            text = texts.offer_unit_price.format(unit=content.unit_label, price=offer)
         case Fill.VALIDITY if content.has_promotion and content.valid_until is not None:
             text = format_label_date(content.valid_until, locale=content.locale)
         case Fill.STORE_FOOTER:
@@ -461,106 +469,19 @@ def _price_layout(
 
 # ---------------------------------------------------------------- codes
 
-_EAN_L = ("0001101", "0011001", "0010011", "0111101", "0100011",
-          "0110001", "0101111", "0111011", "0110111", "0001011")  # fmt: skip
-_EAN_G = tuple(code.translate(str.maketrans("01", "10"))[::-1] for code in _EAN_L)
-_EAN_R = tuple(code.translate(str.maketrans("01", "10")) for code in _EAN_L)
-_EAN_PARITY = ("LLLLLL", "LLGLGG", "LLGGLG", "LLGGGL", "LGLLGG",
-               "LGGLLG", "LGGGLL", "LGLGLG", "LGLGGL", "LGGLGL")  # fmt: skip
 
-
-def ean13_modules(gtin: str) -> str | None:
-    """The 95 modules ("1" = bar) of an EAN-13 (a 12-digit UPC-A gets its leading 0),
-    or None when the number is not a valid EAN-13: a wrong barcode is worse than none."""
-    digits = "0" + gtin if len(gtin) == 12 else gtin
-    if len(digits) != 13 or not digits.isdigit():
-        return None
-    check = (10 - sum(int(d) * (3 if i % 2 else 1) for i, d in enumerate(digits[:12])) % 10) % 10
-    if check != int(digits[12]):
-        return None
-    parity = _EAN_PARITY[int(digits[0])]
-    left = "".join(
-        (_EAN_L if p == "L" else _EAN_G)[int(d)] for p, d in zip(parity, digits[1:7], strict=True)
+def _code_ops(
+    fill: Fill, content: LabelContent, *, box: tuple[int, int, int, int], colour: int,
+    model: DisplayModel,
+) -> list[DrawOp]:  # fmt: skip
+    """The bars and digits rendering/codes.py places; nothing when it reports a reason."""
+    drawing = (
+        ean13_drawing(content.gtin, box=box)
+        if fill is Fill.EAN13
+        else qr_drawing(content.web_url, box=box, pixel_pitch_mm=model.pixel_pitch_mm)
     )
-    right = "".join(_EAN_R[int(d)] for d in digits[7:])
-    return "101" + left + "01010" + right + "101"
-
-
-def _ean13_ops(gtin: str, *, box: tuple[int, int, int, int], colour: int) -> list[DrawOp]:
-    modules = ean13_modules(gtin)
-    if modules is None:
+    if not isinstance(drawing, CodeDrawing):
         return []
-    digits = "0" + gtin if len(gtin) == 12 else gtin
-    width, height = box[2] - box[0], box[3] - box[1]
-    # 95 modules plus room for the first digit on the left; narrow boxes lose that digit.
-    module = max(width // 102, 1 if width >= 97 else 0)
-    if module < 1 or height < 12:
-        return []
-    digit_size = max(6, min(height // 4, int(module * 9)))
-    top_digits, bottom_digits = _vertical(Weight.REGULAR, digit_size)
-    digit_height = bottom_digits - top_digits
-    bars_bottom = box[3] - digit_height - 1
-    guard_bottom = min(box[3], bars_bottom + digit_height // 2)
-    spare = width - 95 * module
-    x0 = (
-        box[0] + spare - spare // 3
-        if spare < 7 * module
-        else box[0] + 7 * module + (spare - 7 * module) // 2
-    )
-    ops: list[DrawOp] = []
-    guards = set(range(3)) | set(range(45, 50)) | set(range(92, 95))
-    start = None
-    for index, bit in enumerate(modules + "0"):
-        if bit == "1" and start is None:
-            start = index
-        elif bit == "0" and start is not None:
-            bottom = guard_bottom if start in guards else bars_bottom
-            ops.append(BoxOp(x0 + start * module, box[1], x0 + index * module, bottom, colour))
-            start = None
-    baseline = box[3] - bottom_digits
-    groups = ((digits[0], box[0], x0 - module),
-              (digits[1:7], x0 + 3 * module, x0 + 45 * module),
-              (digits[7:], x0 + 50 * module, x0 + 92 * module))  # fmt: skip
-    for text, left, right in groups:
-        ink = _bbox(Weight.REGULAR, digit_size, text)
-        if 0 < ink[2] - ink[0] <= right - left:
-            x = _aligned_x(Align.CENTER, left=left, right=right, ink=(ink[0], ink[2]))
-            ops.append(TextOp(x, baseline, text, Weight.REGULAR, digit_size, colour))
+    ops: list[DrawOp] = [BoxOp(b.left, b.top, b.right, b.bottom, colour) for b in drawing.bars]
+    ops += [TextOp(t.x, t.baseline, t.text, t.weight, t.size, colour) for t in drawing.texts]
     return ops
-
-
-@lru_cache(maxsize=4096)
-def _qr_matrix(url: str) -> tuple[tuple[bool, ...], ...]:
-    code = qrcode.QRCode(border=0, error_correction=qrcode.constants.ERROR_CORRECT_M)
-    code.add_data(url)
-    code.make(fit=True)
-    return tuple(tuple(bool(cell) for cell in row) for row in code.get_matrix())
-
-
-def _qr_ops(url: str, *, box: tuple[int, int, int, int], colour: int) -> list[DrawOp]:
-    matrix = _qr_matrix(url)
-    count = len(matrix)
-    # Two modules of margin each side; the region's surroundings complete the quiet zone.
-    module = min(box[2] - box[0], box[3] - box[1]) // (count + 4)
-    if module < 1:
-        return []
-    side = count * module
-    left = box[0] + (box[2] - box[0] - side) // 2
-    top = box[1] + (box[3] - box[1] - side) // 2
-    return [
-        BoxOp(left + start * module, top + row * module, left + end * module,
-              top + (row + 1) * module, colour)
-        for row, cells in enumerate(matrix)
-        for start, end in _runs(cells)
-    ]  # fmt: skip
-
-
-def _runs(cells: Sequence[bool]) -> list[tuple[int, int]]:
-    runs, start = [], None
-    for index, cell in enumerate((*cells, False)):
-        if cell and start is None:
-            start = index
-        elif not cell and start is not None:
-            runs.append((start, index))
-            start = None
-    return runs

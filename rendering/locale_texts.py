@@ -1,9 +1,11 @@
 """What a label says in each language, and how it writes money (Babel's CLDR data).
 
-Label texts are a table, one row per language; adding a language is adding a row.
-Money follows the locale's CLDR currency pattern: "12,99 zł" (pl_PL), "£12.99" (en_GB),
-"12,99 €" (de_DE). The big shelf price is the same text cut into parts, so the
-typography can draw the integer large and the decimals raised.
+Label texts are a table, one row per language; adding a language is adding a row and
+checking that the label font draws its script (`require_locale` refuses what it cannot:
+no label ever shows tofu boxes). Money is written by the project's one formatter,
+`pricing.label_text.format_money`: "12,99 zł" (pl_PL), "£12.99" (en_GB), "12,99 €"
+(de_DE). The big shelf price is the same text cut into parts, so the typography can draw
+the integer large and the decimals raised.
 """
 
 from __future__ import annotations
@@ -15,9 +17,17 @@ from functools import lru_cache
 from types import MappingProxyType
 
 from babel import Locale, UnknownLocaleError
-from babel.numbers import format_currency, get_currency_symbol, get_decimal_symbol
+from babel.numbers import (
+    get_currency_symbol,
+    get_decimal_symbol,
+    get_territory_currencies,
+)
 
+from pricing.label_text import SUPPORTED_LOCALES
+from pricing.label_text import format_money as format_any_money
 from rendering.errors import ContentError
+from rendering.fonts import FONT_FAMILY
+from rendering.glyph_coverage import describe_characters, undrawable_characters
 
 __all__ = [
     "LABEL_TEXTS",
@@ -27,6 +37,7 @@ __all__ = [
     "format_money",
     "label_texts",
     "price_parts",
+    "require_drawable_currency",
     "require_locale",
 ]
 
@@ -35,6 +46,7 @@ __all__ = [
 class LabelTexts:
     prior_price: str  # {price}
     unit_price: str  # {unit}, {price}
+    offer_unit_price: str  # {unit}, {price}: under a multi-buy or loyalty offer
     valid_until: str  # {date}
     date_format: str  # strftime, day and month only
     promotion: str
@@ -46,6 +58,7 @@ LABEL_TEXTS: MappingProxyType[str, LabelTexts] = MappingProxyType(
         "pl": LabelTexts(
             prior_price="Najniższa cena z 30 dni przed obniżką: {price}",
             unit_price="Cena za {unit}: {price}",
+            offer_unit_price="Cena za {unit} w promocji: {price}",
             valid_until="do {date}",
             date_format="%d.%m",
             promotion="PROMOCJA",
@@ -54,6 +67,7 @@ LABEL_TEXTS: MappingProxyType[str, LabelTexts] = MappingProxyType(
         "en": LabelTexts(
             prior_price="Lowest price in the 30 days before the reduction: {price}",
             unit_price="Price per {unit}: {price}",
+            offer_unit_price="Price per {unit} on offer: {price}",
             valid_until="until {date}",
             date_format="%d/%m",
             promotion="OFFER",
@@ -62,6 +76,7 @@ LABEL_TEXTS: MappingProxyType[str, LabelTexts] = MappingProxyType(
         "de": LabelTexts(
             prior_price="Niedrigster Preis der letzten 30 Tage vor der Reduzierung: {price}",
             unit_price="Grundpreis {unit} = {price}",
+            offer_unit_price="Grundpreis {unit} im Angebot = {price}",
             valid_until="bis {date}",
             date_format="%d.%m.",
             promotion="AKTION",
@@ -72,8 +87,12 @@ LABEL_TEXTS: MappingProxyType[str, LabelTexts] = MappingProxyType(
 
 
 def label_texts(locale: str) -> LabelTexts:
-    """The texts of the locale's language; English when the language has no row yet."""
-    return LABEL_TEXTS.get(_language(locale), LABEL_TEXTS["en"])
+    """The texts of the locale's language (`require_locale` has refused the others)."""
+    texts = LABEL_TEXTS.get(_language(locale))
+    if texts is None:
+        require_locale(locale)  # raises, naming why
+        raise ContentError("locale", f"no label texts for {locale!r}")
+    return texts
 
 
 def format_label_date(day: date, *, locale: str) -> str:
@@ -85,7 +104,7 @@ def format_label_date(day: date, *, locale: str) -> str:
 def format_money(amount: Decimal, currency: str, locale: str) -> str:
     """`Decimal("12.99"), "PLN", "pl_PL"` -> "12,99 zł" (with a no-break space)."""
     require_locale(locale)
-    return format_currency(amount, currency, locale=locale)
+    return format_any_money(amount, currency, locale=locale)
 
 
 @dataclass(frozen=True, slots=True)
@@ -115,8 +134,55 @@ def _language(locale: str) -> str:
 
 @lru_cache(maxsize=64)
 def require_locale(locale: str) -> None:
-    """Refuse a locale Babel does not know, naming the `locale` field."""
+    """Refuse, naming the `locale` field, a locale a label cannot be written in.
+
+    Refused: a locale Babel does not know; one written right to left (the layout is
+    left to right); one whose script, digits, signs or own currency symbol the label font
+    has no glyphs for (uk_UA's "₴", ar_EG, ja_JP); one of a language without label texts.
+    """
     try:
-        Locale.parse(locale)
-    except (UnknownLocaleError, ValueError) as error:
+        parsed = Locale.parse(locale)
+    except (UnknownLocaleError, ValueError, TypeError) as error:
         raise ContentError("locale", f"unknown locale {locale!r}") from error
+    supported = ", ".join(SUPPORTED_LOCALES)
+    if parsed.character_order == "right-to-left":
+        raise ContentError(
+            "locale", f"{locale!r} is written right to left; labels are laid out left to "
+            f"right (supported: {supported})"
+        )  # fmt: skip
+    missing = undrawable_characters(_what_the_locale_writes(parsed))
+    if missing:
+        raise ContentError(
+            "locale",
+            f"the label font ({FONT_FAMILY}) cannot draw {locale!r}: no glyphs for "
+            f"{describe_characters(missing)}; supported: {supported}",
+        )
+    if parsed.language not in {_language(loc) for loc in LABEL_TEXTS}:
+        raise ContentError(
+            "locale",
+            f"no label texts in {Locale(parsed.language).english_name}; supported: {supported}",
+        )
+
+
+def _what_the_locale_writes(parsed: Locale) -> str:
+    """Its own name (a sample of its script), its number signs and its currency's symbol."""
+    parts = [parsed.display_name or "", parsed.language_name or "", "0123456789"]
+    symbols = parsed.number_symbols.get(parsed.default_numbering_system, {})
+    parts += [str(symbols.get(name, "")) for name in ("decimal", "group", "percentSign")]
+    if parsed.territory:
+        for currency in get_territory_currencies(parsed.territory)[:1]:
+            parts.append(get_currency_symbol(currency, locale=parsed))
+    return "".join(parts)
+
+
+@lru_cache(maxsize=256)
+def require_drawable_currency(currency: str, locale: str) -> None:
+    """Refuse a currency whose symbol in `locale` the label font cannot draw."""
+    symbol = get_currency_symbol(currency, locale=locale)
+    missing = undrawable_characters(symbol)
+    if missing:
+        raise ContentError(
+            "price.currency",
+            f"the label font ({FONT_FAMILY}) cannot draw the {currency} sign "
+            f"{describe_characters(missing)} in {locale!r}",
+        )

@@ -8,24 +8,71 @@ from __future__ import annotations
 
 import io
 from collections.abc import Iterable
+from dataclasses import dataclass
 
 from PIL import Image, ImageDraw
 
-from rendering.content import LabelContent
+from rendering.content import LabelContent, require_drawable
 from rendering.display_models import DisplayModel
+from rendering.errors import UnlawfulLabelError
+from rendering.findings import FindingKind, LabelFinding, label_findings
 from rendering.fonts import text_mask
 from rendering.layout import BoxOp, Element, TextOp, layout_label
 from rendering.templates import Template, default_template
 
-__all__ = ["blank_canvas", "paint", "preview_png", "render_label"]
+__all__ = [
+    "RenderResult",
+    "blank_canvas",
+    "paint",
+    "preview_png",
+    "raise_if_unlawful",
+    "render_checked",
+    "render_label",
+]
+
+
+@dataclass(frozen=True, slots=True)
+class RenderResult:
+    image: Image.Image
+    findings: tuple[LabelFinding, ...]  # what the label leaves out or gets wrong, and why
+
+
+def render_checked(
+    content: LabelContent,
+    *,
+    model: DisplayModel,
+    template: Template | None = None,
+    allow_unlawful: bool = False,
+) -> RenderResult:
+    """The label and its findings; `UnlawfulLabelError` for an unlawful announcement of a
+    reduction unless `allow_unlawful` (then it is drawn and reported as a finding), and
+    `ContentError` for text the label font cannot draw."""
+    require_drawable(content)
+    chosen = template or default_template(model)
+    elements = layout_label(content, model=model, template=chosen)
+    findings = label_findings(content, model=model, template=chosen, elements=elements)
+    if not allow_unlawful:
+        raise_if_unlawful(findings)
+    return RenderResult(image=paint(elements, model=model), findings=findings)
+
+
+def raise_if_unlawful(findings: tuple[LabelFinding, ...]) -> None:
+    problems = tuple(f.message for f in findings if f.kind is FindingKind.UNLAWFUL_ANNOUNCEMENT)
+    if problems:
+        raise UnlawfulLabelError(problems)
 
 
 def render_label(
-    content: LabelContent, *, model: DisplayModel, template: Template | None = None
+    content: LabelContent,
+    *,
+    model: DisplayModel,
+    template: Template | None = None,
+    allow_unlawful: bool = False,
 ) -> Image.Image:
     """The label as a palette image ("P"): index 0 white, 1 black, 2 the accent colour."""
-    chosen = template or default_template(model)
-    return paint(layout_label(content, model=model, template=chosen), model=model)
+    return render_checked(
+        content, model=model, template=template, allow_unlawful=allow_unlawful
+    ).image
 
 
 def blank_canvas(model: DisplayModel) -> Image.Image:

@@ -43,6 +43,7 @@ class Fill(StrEnum):
     REGULAR_PRICE = "regular_price"  # struck through; only when the price is reduced
     PRIOR_PRICE = "prior_price"  # "Najniższa cena z 30 dni przed obniżką: ..."
     UNIT_PRICE = "unit_price"  # "Cena za 1 kg: ..."
+    OFFER_UNIT_PRICE = "offer_unit_price"  # "Cena za 1 kg w promocji: ..." (multi-buy, card)
     VALIDITY = "validity"  # "do 30.11"
     EAN13 = "ean13"
     QR = "qr"  # the product's web URL

@@ -211,6 +211,13 @@ PRICING_STORES = (
 PRICING_SKUS = ("A", "B", "C")
 
 
+def gtin_payloads() -> st.SearchStrategy[str]:
+    """The digits of a GTIN-8, -12, -13 or -14 before its check digit."""
+    return st.sampled_from([7, 11, 12, 13]).flatmap(
+        lambda n: st.text(alphabet="0123456789", min_size=n, max_size=n)
+    )
+
+
 def pln(cents: int) -> Money:
     return Money(Decimal(cents).scaleb(-2), "PLN")
 
@@ -220,7 +227,7 @@ def pricing_product(sku: str, *, category: str = "dairy", perishable: bool = Fal
         sku=sku,
         name=f"Produkt {sku}",
         brand="Marka",
-        gtin="5901234100017",
+        gtin="5901234100014",
         category=category,
         vat_rate=Decimal(5),
         net_content=Decimal(500),

@@ -298,11 +298,19 @@ class PromotionSummaryOut(BaseModel):
     id: str
     name: str
     kind: str
-    text: str
+    text: str | None = Field(
+        description="What a label or page shows of the offer; null for a reduction that "
+        "may not be announced (not below the 30-day prior price)."
+    )
     valid_until: datetime | None
     effective_unit_price: Decimal
     min_quantity: int
     loyalty_only: bool
+    offer_unit_price: Decimal | None = Field(
+        default=None,
+        description="Multi-buy and loyalty offers: the unit price (per `unit_label`) under "
+        "the offer; `unit_price` beside it is a single item's.",
+    )
 
 
 class QuoteOut(BaseModel):
@@ -314,6 +322,12 @@ class QuoteOut(BaseModel):
     regular_price: Decimal
     price: Decimal
     promotion: PromotionSummaryOut | None
+    announces_reduction: bool = Field(
+        description="True when the price may be announced as a reduction (badge, colour, "
+        "struck-through price, percentage): it is below `prior_price`, the lowest price of "
+        "the 30 days before the reduction, which must then be shown, and `saving` and "
+        "`saving_percent` are measured from it. False: show the price plainly."
+    )
     prior_price: Decimal | None
     saving: Decimal | None
     saving_percent: Decimal | None

@@ -100,7 +100,9 @@ class _Previews:
     def _uri(self, content: LabelContent, model_id: str) -> str | None:
         try:
             model = get_display_model(model_id)
-            rendered = self._cache.render(content, model=model)
+            # A preview shows what a label shows, lawful or not: finding the unlawful
+            # ones is what the audit is for.
+            rendered = self._cache.render(content, model=model, allow_unlawful=True)
         except (RenderingError, KeyError):
             return None
         key = rendered.key

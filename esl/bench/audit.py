@@ -62,6 +62,7 @@ from pricing import (
     Store,
     resolve,
 )
+from pricing.gtin import gtin_check_digit
 
 __all__ = ["REQUIRED_KEYS", "run"]
 
@@ -76,6 +77,12 @@ def _hash(*parts: object) -> str:
     return hashlib.blake2b("|".join(map(str, parts)).encode(), digest_size=16).hexdigest()
 
 
+def _gtin(n: int) -> str:
+    # A real check digit: products with a wrong one are refused at import.
+    payload = f"{590000000000 + n:012d}"
+    return payload + str(gtin_check_digit(payload))
+
+
 def _catalogue(skus: int, stores: int) -> Catalogue:
     zones = min(ZONES, stores)
     products = [
@@ -83,7 +90,7 @@ def _catalogue(skus: int, stores: int) -> Catalogue:
             sku=f"P{n:06d}",
             name=f"Product {n}",
             brand="Bench",
-            gtin=f"{5900000000000 + n}",
+            gtin=_gtin(n),
             category=f"cat{n % 40}",
             vat_rate=Decimal(23),
             net_content=Decimal(500),

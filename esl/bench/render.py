@@ -22,11 +22,13 @@ import time
 import zlib
 from dataclasses import replace
 from datetime import date
-from decimal import Decimal
+from decimal import ROUND_DOWN, Decimal
 
 from PIL import Image, ImageDraw
 
+from esl.bench._render_codes import barcode_figures
 from rendering.cache import RenderCache
+from rendering.codes import ean13_modules
 from rendering.content import LabelContent
 from rendering.display_models import DisplayModel, get_display_model
 from rendering.encoding import (
@@ -36,7 +38,6 @@ from rendering.encoding import (
     raw_planes,
 )
 from rendering.fonts import Weight, font, text_mask
-from rendering.layout import ean13_modules
 from rendering.locale_texts import format_money, label_texts
 from rendering.render import render_label
 
@@ -95,7 +96,10 @@ def corpus(size: int, *, seed: int = 2026) -> list[LabelContent]:
         price = Decimal(rng.choice((rng.randint(49, 999), rng.randint(1000, 9999),
                                     rng.randint(10000, 499999)))).scaleb(-2)  # fmt: skip
         promotion = rng.random() < 0.35
+        # Lawful announcements only (rendering/announcements.py): the struck-through price
+        # is the 30-day low and the badge's saving is measured from it.
         regular = (price * Decimal("1.25")).quantize(Decimal("0.01")) if promotion else None
+        saving = ((regular - price) * 100 / regular).to_integral_value(ROUND_DOWN) if regular else 0
         labels.append(
             LabelContent(
                 sku=f"{100000 + index}",
@@ -105,12 +109,11 @@ def corpus(size: int, *, seed: int = 2026) -> list[LabelContent]:
                 currency="PLN",
                 price=price,
                 regular_price=regular,
-                prior_price=(regular - Decimal("0.50")) if regular else None,
+                prior_price=regular,
                 unit_price=(price * rng.choice((2, 4, 10))).quantize(Decimal("0.01")),
                 unit_label=rng.choice(_UNITS),
-                promotion_text=rng.choice(("-20%", "2 za 10 zł", "Super cena", "z kartą -30%"))
-                if promotion
-                else None,
+                promotion_text=rng.choice((f"-{saving}%", "Super cena")) if promotion else None,
+                promotion_kind="percent_off" if promotion else None,
                 valid_until=date(2026, rng.randint(1, 12), rng.randint(1, 28))
                 if promotion
                 else None,
@@ -125,11 +128,21 @@ def _price_changed(content: LabelContent, rng: random.Random) -> LabelContent:
     price = max(Decimal("0.10"), content.price + rng.choice((-1, 1)) * step)
     unit = content.unit_price
     ratio = (unit / content.price) if unit is not None and content.price else None
-    return replace(
+    changed = replace(
         content,
         price=price,
         unit_price=(price * ratio).quantize(Decimal("0.01")) if ratio is not None else None,
     )
+    prior = content.prior_price
+    if prior is None:
+        return changed
+    if price >= prior:  # no longer below the 30-day low: nothing may be announced
+        return replace(changed, regular_price=None, prior_price=None, promotion_text=None,
+                       promotion_kind=None, valid_until=None)  # fmt: skip
+    if content.promotion_text and content.promotion_text.endswith("%"):
+        saving = ((prior - price) * 100 / prior).to_integral_value(ROUND_DOWN)
+        return replace(changed, promotion_text=f"-{saving}%")
+    return changed
 
 
 def _baseline_texts(content: LabelContent) -> list[tuple[tuple[int, int], str, int, Weight]]:
@@ -243,4 +256,5 @@ def run(*, smoke: bool) -> dict[str, object]:
         "cached_fanout_per_s": round(fanout_labels / (done - warmed), 1),
         "fanout_cold_per_s": round(fanout_labels / (done - start), 1),
         "fanout_renders": cache.renders,
+        **barcode_figures(),
     }

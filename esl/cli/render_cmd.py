@@ -21,6 +21,7 @@ from rendering import (
     get_display_model,
     template_from_json,
 )
+from rendering.errors import UnlawfulLabelError
 from rendering.render import preview_png
 
 
@@ -48,6 +49,14 @@ def register(app: typer.Typer) -> None:
             Path | None,
             typer.Option("--template", exists=True, dir_okay=False, help="A template JSON file."),
         ] = None,
+        allow_unlawful: Annotated[
+            bool,
+            typer.Option(
+                "--allow-unlawful",
+                help="Draw a label that announces a reduction without the prior price or "
+                "with a saving not measured from it, with a warning (for previews only).",
+            ),
+        ] = False,
     ) -> None:
         """Render one label and write its PNG preview or its encoded bytes."""
         try:
@@ -62,13 +71,27 @@ def register(app: typer.Typer) -> None:
                 else None
             )
             cache = RenderCache(max_labels=1, max_deltas=1)
-            rendered = cache.render(content, model=model, template=template)
+            rendered = cache.render(
+                content, model=model, template=template, allow_unlawful=allow_unlawful
+            )
         except json.JSONDecodeError as error:
             typer.echo(f"{content_file}: not JSON: {error}", err=True)
+            raise typer.Exit(2) from None
+        except UnlawfulLabelError as error:
+            for problem in error.problems:
+                typer.echo(f"error: {problem}", err=True)
+            typer.echo(
+                "error: not drawn: a reduction is announced only with the lowest price of the "
+                "30 days before it and a saving measured from that price (docs/templates.md); "
+                "--allow-unlawful draws it anyway, with a warning",
+                err=True,
+            )
             raise typer.Exit(2) from None
         except RenderingError as error:
             typer.echo(f"error: {error.message}", err=True)
             raise typer.Exit(2) from None
+        for finding in rendered.findings:
+            typer.echo(f"warning: {finding}", err=True)
         if output_format is OutputFormat.PNG:
             png = preview_png(rendered.image)
             output.write_bytes(png)

@@ -15,7 +15,7 @@ import typer
 from esl.sample import load_sample, sample_anchor
 from pricing import Channel, Money, ResolvedPrice, resolve
 from pricing.errors import PricingError
-from pricing.label_text import format_label_money, label_language
+from pricing.label_text import format_money, label_language
 
 __all__ = ["price_table", "register"]
 
@@ -41,32 +41,32 @@ def _parse_instant(text: str | None) -> datetime:
     return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
 
 
-def _money(value: Money | None, language: str) -> str:
-    return (
-        "" if value is None else format_label_money(value.amount, value.currency, language=language)
-    )
+def _money(value: Money | None, locale: str) -> str:
+    return "" if value is None else format_money(value.amount, value.currency, locale=locale)
 
 
-def _row(resolved: ResolvedPrice, name: str, language: str) -> list[str]:
+def _row(resolved: ResolvedPrice, name: str, locale: str) -> list[str]:
     promotion = resolved.promotion
     promo_text = ""
     if promotion is not None:
-        promo_text = promotion.text
+        promo_text = promotion.text or ""
         if promotion.min_quantity > 1:
-            promo_text += f" = {_money(promotion.effective_unit_price, language)}/szt."
+            promo_text += f" = {_money(promotion.effective_unit_price, locale)}/szt."
     saving = ""
-    if resolved.saving is not None and resolved.saving_percent is not None:
-        saving = f"{_money(resolved.saving, language)} ({resolved.saving_percent}%)"
+    if resolved.announces_reduction and resolved.saving_percent is not None:
+        saving = f"{_money(resolved.saving, locale)} ({resolved.saving_percent}%)"
+    elif resolved.is_reduced:
+        saving = "nie ogłaszać"  # not below the 30-day low: the label shows a plain price
     unit = ""
     if resolved.unit_price is not None:
-        unit = f"{_money(resolved.unit_price, language)}/{resolved.unit_label}"
+        unit = f"{_money(resolved.unit_price, locale)}/{resolved.unit_label}"
     return [
         resolved.sku,
         name,
-        _money(resolved.regular_price, language),
-        _money(resolved.price, language),
+        _money(resolved.regular_price, locale),
+        _money(resolved.price, locale),
         promo_text,
-        _money(resolved.prior_price, language),
+        _money(resolved.prior_price, locale),
         saving,
         unit,
     ]
@@ -82,7 +82,7 @@ def price_table(
     *, at: datetime, anchor: datetime, channels: list[Channel], locale: str = "pl_PL"
 ) -> str:
     """The price table as text: every sample SKU in every store for `channels` at `at`."""
-    language = label_language(locale)
+    label_language(locale)  # refuses a locale without label texts before any work
     sample = load_sample(anchor=anchor, history_until=max(at, anchor))
     catalogue = sample.catalogue
     lines = [
@@ -110,7 +110,7 @@ def price_table(
                 except PricingError as error:
                     lines.append(_line([sku, product.name, f"brak ceny: {error.code}"]))
                     continue
-                lines.append(_line(_row(resolved, product.name, language)))
+                lines.append(_line(_row(resolved, product.name, locale)))
     lines += [
         "",
         "Najniższa 30 dni: najniższa cena z 30 dni przed obniżką (dla nowości: od wprowadzenia,",
@@ -138,7 +138,7 @@ def register(app: typer.Typer) -> None:
             ),
         ] = None,
         locale: Annotated[
-            str, typer.Option("--locale", help="Label language: pl_PL or en_GB.")
+            str, typer.Option("--locale", help="Label locale: pl_PL, en_GB or de_DE.")
         ] = "pl_PL",
     ) -> None:
         """Print the resolved prices of the bundled sample catalogue (no database needed)."""

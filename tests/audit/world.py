@@ -45,7 +45,7 @@ ADMIN = Principal(name="audit-test", role=Role.ADMIN, store=None)
 NATIONAL = {"MLK-1": "3.49", "CHS-1": "8.99", "CFE-1": "59.99"}
 OLD_PRODUCT_CSV = """\
 sku,name,brand,gtin,category,vat_rate,net_content,net_unit,perishable,on_sale_since,web_url
-OLD-1,Herbata stara 100 g,Teekanne,5900000000019,tea,23,100,g,no,2025-01-01T00:00:00Z,
+OLD-1,Herbata stara 100 g,Teekanne,5900000000015,tea,23,100,g,no,2025-01-01T00:00:00Z,
 """
 
 
@@ -84,7 +84,11 @@ def record_planned_content(
     )
     if altered is not None:
         content = altered(content)
-    rendered = cache.render(content, model=get_display_model(label.model))
+    # An altered content stands for a label showing something it should not (the audit's
+    # job is to find it), so it is drawn even when its announcement is unlawful.
+    rendered = cache.render(
+        content, model=get_display_model(label.model), allow_unlawful=altered is not None
+    )
     record_label_content(
         session, content_hash=rendered.content_hash, content=content, resolved=resolved, at=at
     )

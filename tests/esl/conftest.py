@@ -39,8 +39,8 @@ START = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)
 PRODUCTS_CSV = """\
 sku,name,brand,gtin,category,vat_rate,net_content,net_unit,perishable,on_sale_since,web_url
 MLK-1,Mleko 3.2% 1 l,Łaciate,5900820000011,dairy,5,1,l,yes,2025-01-01T00:00:00Z,
-CHS-1,Ser gouda 150 g,Mlekovita,5900512000016,dairy,5,150,g,no,2025-01-01T00:00:00Z,
-CFE-1,Kawa ziarnista 1 kg,Lavazza,8000070000017,coffee,23,1,kg,no,2025-01-01T00:00:00Z,https://shop.example/cfe-1
+CHS-1,Ser gouda 150 g,Mlekovita,5900512000015,dairy,5,150,g,no,2025-01-01T00:00:00Z,
+CFE-1,Kawa ziarnista 1 kg,Lavazza,8000070000018,coffee,23,1,kg,no,2025-01-01T00:00:00Z,https://shop.example/cfe-1
 """
 
 

@@ -157,6 +157,7 @@ def test_the_quote_carries_every_label_visible_field(api: Api) -> None:
         "regular_price",
         "price",
         "promotion",
+        "announces_reduction",
         "prior_price",
         "saving",
         "saving_percent",

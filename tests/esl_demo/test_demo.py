@@ -78,8 +78,11 @@ def test_the_demo_prints_reductions_with_their_thirty_day_low() -> None:
     assert row(output, "WAW-01", "MSL-001").endswith(
         "7,99 zł 6,79 zł -2% 6,99 zł 0,20 zł (2%) 33,95 zł/1 kg"
     )
-    # Coffee: the same promotion price ran 20 days ago, so nothing is saved.
-    assert "19,99 zł 0,00 zł (0%)" in row(output, "WAW-01", "KAW-001")
+    # Coffee: the same promotion price ran 20 days ago, so nothing is saved and nothing
+    # may be announced: no badge text, the price shown plainly.
+    coffee = row(output, "WAW-01", "KAW-001")
+    assert "19,99 zł 19,99 zł nie ogłaszać" in coffee
+    assert "Promocja" not in coffee
     # Zone and store prices: eggs cheaper in the south, bread cheaper in Praga.
     assert "11,99 zł" in row(output, "KRK-01", "JAJ-001")
     assert "5,90 zł" in row(output, "WAW-02", "CHL-001")
@@ -100,6 +103,21 @@ def test_the_demo_prices_any_instant_and_channel() -> None:
     assert "-25%" not in row(apples_week, "WAW-01", "JAB-001")
     everything = run_demo("--at", "2026-11-23T12:00", "--channel", "all")
     assert everything.count("kanał ") == 9
+
+
+@pytest.mark.parametrize(
+    ("locale", "butter"),
+    [("en_GB", "PLN 6.79 -2% PLN 6.99"), ("de_DE", "6,79 PLN -2% 6,99 PLN")],
+)
+def test_the_sample_prices_print_in_every_documented_locale(locale: str, butter: str) -> None:
+    output = run_demo("--at", "2026-11-23T12:00:00+00:00", "--locale", locale)
+    assert butter in row(output, "WAW-01", "MSL-001").replace("\xa0", " ")
+
+
+def test_a_locale_without_label_texts_is_refused_by_name() -> None:
+    result = CliRunner().invoke(app, ["sample-prices", "--locale", "uk_UA"])
+    assert result.exit_code == 1
+    assert "no label texts for locale 'uk_UA'" in result.output
 
 
 def test_the_demo_defaults_to_now() -> None:

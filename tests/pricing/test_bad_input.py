@@ -176,7 +176,7 @@ def test_a_product_with_no_net_content_is_refused() -> None:
             sku="A",
             name="x",
             brand="y",
-            gtin="5901234100017",
+            gtin="5901234100014",
             category="c",
             vat_rate=Decimal(5),
             net_content=Decimal(0),

@@ -141,7 +141,9 @@ def test_unknown_sku_store_channel_locale_and_naive_instants_are_refused() -> No
     with pytest.raises(UnknownReferenceError):
         resolve(catalogue, sku="A", channel="fax", store="S1", at=T0, ledger=PriceLedger())
     with pytest.raises(UnsupportedLocaleError):
-        price_of(catalogue, locale="de_DE")
+        price_of(catalogue, locale="uk_UA")  # no Ukrainian label texts
+    with pytest.raises(UnsupportedLocaleError):
+        price_of(catalogue, locale="xx_YY")
     with pytest.raises(NaiveDatetimeError):
         resolve(
             catalogue,
@@ -245,12 +247,13 @@ def test_each_promotion_kind_sets_price_text_and_effective_unit_price(
         promotion(PromotionKind.AMOUNT_OFF, amount=pln(150)),
     ],
 )
-def test_a_reduction_without_a_known_prior_price_claims_no_saving(promo: Promotion) -> None:
+def test_a_reduction_without_a_known_prior_price_is_not_announced(promo: Promotion) -> None:
     resolved = price_of(build(BASE_10, [promo]))  # the ledger knows no earlier price
     assert resolved.price < resolved.regular_price
     assert resolved.prior_price is None
     assert resolved.promotion is not None
-    assert resolved.promotion.text == "Promocja"
+    assert resolved.promotion.text is None
+    assert not resolved.announces_reduction
 
 
 def test_a_reduction_is_announced_against_the_prior_price_not_the_regular_price() -> None:
@@ -296,8 +299,37 @@ def test_english_label_texts() -> None:
     promo = promotion(PromotionKind.MULTI_BUY, amount=pln(1800), quantity=2)
     resolved = price_of(build(BASE_10, [promo]), locale="en_GB")
     assert resolved.promotion is not None
-    assert resolved.promotion.text == "2 for 18\xa0PLN"
+    assert resolved.promotion.text == "2 for PLN\xa018"
     assert resolved.unit_label == "1 kg"
+
+
+@pytest.mark.parametrize(
+    ("locale", "multi_buy", "amount_off", "unit"),
+    [
+        ("pl_PL", "2 za 18\xa0zł", "Taniej o 1,50\xa0zł", "1 kg"),
+        ("en_GB", "2 for PLN\xa018", "PLN\xa01.50 off", "1 kg"),
+        ("de_DE", "2 für 18\xa0PLN", "1,50\xa0PLN billiger", "1 kg"),
+    ],
+)
+def test_every_documented_locale_writes_its_label_texts(
+    locale: str, multi_buy: str, amount_off: str, unit: str
+) -> None:
+    offer = price_of(
+        build(BASE_10, [promotion(PromotionKind.MULTI_BUY, amount=pln(1800), quantity=2)]),
+        locale=locale,
+    )
+    cut = price_of(
+        build(BASE_10, [promotion(PromotionKind.AMOUNT_OFF, amount=pln(150))]),
+        ledger=TEN_FOR_MONTHS,
+        locale=locale,
+    )
+    assert offer.promotion is not None
+    assert cut.promotion is not None
+    assert (offer.promotion.text, cut.promotion.text, offer.unit_label) == (
+        multi_buy,
+        amount_off,
+        unit,
+    )
 
 
 def test_a_hundred_percent_off_is_free_not_negative() -> None:

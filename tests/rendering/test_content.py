@@ -23,7 +23,9 @@ from pricing import (
     resolve,
 )
 from rendering.content import LabelContent, content_from_dict, content_to_dict
+from rendering.display_models import DISPLAY_MODELS
 from rendering.errors import ContentError
+from rendering.render import render_label
 from tests.rendering.label_samples import LONG, PLAIN, PROMOTION
 from tests.strategies import PRICING_EPOCH, label_contents, pln, pricing_product
 
@@ -194,10 +196,43 @@ def test_an_announced_reduction_is_measured_from_the_30_day_low_not_the_regular_
     assert label.promotion_text == "-11%"
 
 
-def test_a_reduction_that_saves_nothing_against_the_30_day_low_announces_no_percentage() -> None:
-    # 10% off 10.00 is 9.00: exactly the price of a week ago, so nothing is saved.
+def test_a_reduction_that_saves_nothing_against_the_30_day_low_announces_nothing() -> None:
+    # 10% off 10.00 is 9.00: exactly the price of a week ago, so nothing is saved and
+    # nothing may be announced: no badge, no colour, nothing struck through.
     label = _label_after_a_recent_lower_price(promotion_percent=10)
     assert label.price == Decimal("9.00")
-    assert label.prior_price == Decimal("9.00")
-    assert label.regular_price is None  # nothing struck through
-    assert label.promotion_text == "Promocja"  # and no saving claimed
+    assert label.regular_price is None
+    assert label.promotion_text is None
+    assert not label.announces_reduction
+
+
+@pytest.mark.parametrize(
+    ("locale", "currency", "reason"),
+    [
+        ("uk_UA", "UAH", "'₴' (U+20B4)"),
+        ("ja_JP", "JPY", "'日' (U+65E5)"),
+        ("ar_EG", "EGP", "right to left"),
+    ],
+)
+def test_content_in_a_locale_the_font_cannot_write_is_refused(
+    locale: str, currency: str, reason: str
+) -> None:
+    data = content_to_dict(replace(PLAIN))
+    data["locale"] = locale
+    data["price"]["currency"] = currency  # type: ignore[index]
+    with pytest.raises(ContentError) as refused:
+        content_from_dict(data)
+    assert refused.value.field == "locale"
+    assert reason in refused.value.reason
+
+
+def test_text_the_font_cannot_draw_is_refused_naming_the_field_never_drawn_as_tofu() -> None:
+    model = DISPLAY_MODELS["2.9-bw"]
+    with pytest.raises(ContentError) as refused:
+        render_label(replace(PLAIN, name="Herbata zielona 日本茶"), model=model)
+    assert refused.value.field == "product.name"
+    assert "'日' (U+65E5)" in refused.value.reason
+    with pytest.raises(ContentError) as currency:
+        render_label(replace(PLAIN, currency="THB", locale="de_DE"), model=model)  # "฿"
+    assert currency.value.field == "price.currency"
+    assert render_label(replace(PLAIN, name="Żółć Straße Crème brûlée"), model=model)

@@ -69,3 +69,47 @@ def test_an_unknown_model_exits_2(tmp_path: Path) -> None:
     result = CliRunner().invoke(app, args)
     assert result.exit_code == 2
     assert "9.9-x" in result.output
+
+
+def test_the_docs_example_content_renders_as_a_lawful_label(tmp_path: Path) -> None:
+    docs = (Path(__file__).parents[2] / "docs" / "templates.md").read_text(encoding="utf-8")
+    example = docs.split("```json\n", 1)[1].split("```", 1)[0]
+    path = tmp_path / "example.json"
+    path.write_text(example, encoding="utf-8")
+    result = CliRunner().invoke(
+        app, ["render", "--content", str(path), "-o", str(tmp_path / "e.png")]
+    )
+    assert result.exit_code == 0, result.output
+    assert "unlawful" not in result.output
+
+
+def test_render_refuses_a_saving_not_measured_from_the_prior_price(tmp_path: Path) -> None:
+    # The example the docs used to give: 5.99, struck 7.49, prior 6.99, "-20%".
+    data = content_to_dict(PROMOTION)
+    data["price"]["regular_price"] = "7.49"  # type: ignore[index]
+    data["price"]["promotion"]["text"] = "-20%"  # type: ignore[index]
+    path = tmp_path / "unlawful.json"
+    path.write_text(json.dumps(data), encoding="utf-8")
+    out = tmp_path / "unlawful.png"
+    refused = CliRunner().invoke(app, ["render", "--content", str(path), "-o", str(out)])
+    assert refused.exit_code == 2
+    assert "struck-through price 7.49 is not the prior price 6.99" in refused.output
+    assert "the saving against the prior price 6.99 is 14%" in refused.output
+    assert not out.exists()
+    allowed = CliRunner().invoke(
+        app, ["render", "--content", str(path), "-o", str(out), "--allow-unlawful"]
+    )
+    assert allowed.exit_code == 0, allowed.output
+    assert "warning: the struck-through price 7.49" in allowed.output
+    assert out.exists()
+
+
+def test_render_says_why_a_barcode_is_missing(tmp_path: Path) -> None:
+    data = content_to_dict(PROMOTION)
+    data["product"]["gtin"] = ""  # type: ignore[index]
+    path = tmp_path / "no-gtin.json"
+    path.write_text(json.dumps(data), encoding="utf-8")
+    args = ["render", "--content", str(path), "--model", "4.2-bwr", "-o", str(tmp_path / "x.png")]
+    result = CliRunner().invoke(app, args)
+    assert result.exit_code == 0, result.output
+    assert "warning: barcode: the product has no GTIN" in result.output

@@ -9,19 +9,21 @@ import numpy as np
 import pytest
 
 from rendering.display_models import DISPLAY_MODELS, SizeClass
-from rendering.errors import TemplateError
+from rendering.errors import TemplateError, UnlawfulLabelError
 from rendering.render import render_label
 from rendering.templates import Fill, default_template, template_from_dict, template_from_json
-from tests.rendering.label_samples import PROMOTION
+from tests.rendering.label_samples import PLAIN, PROMOTION
 
 RETAILER_TEMPLATE = {
     "id": "discounter-strip",
     "version": 2,
     "regions": [
         {"name": "price", "fill": "price", "box": [0.0, 0.0, 0.6, 1.0], "weight": "bold"},
-        {"name": "name", "fill": "product_name", "box": [0.62, 0.0, 0.38, 0.7],
-         "max_lines": 4, "min_text_px": 8},
-        {"name": "badge", "fill": "promotion_badge", "box": [0.62, 0.72, 0.38, 0.28],
+        {"name": "name", "fill": "product_name", "box": [0.62, 0.0, 0.38, 0.5],
+         "max_lines": 3, "min_text_px": 8},
+        {"name": "prior", "fill": "prior_price", "box": [0.62, 0.5, 0.38, 0.26],
+         "max_lines": 3, "when": ["reduced"]},
+        {"name": "badge", "fill": "promotion_badge", "box": [0.62, 0.78, 0.38, 0.22],
          "inverted": True, "ink": "accent", "when": ["promotion"]},
     ],
 }  # fmt: skip
@@ -48,6 +50,19 @@ def test_a_retailer_template_file_changes_the_layout_without_code(tmp_path: Path
     assert (theirs != ours).any()
     left_half_ink = theirs[:, : model.width // 2] != 0
     assert left_half_ink.sum() > 1000  # the price now fills the left side
+
+
+def test_a_template_that_announces_a_reduction_without_the_prior_price_is_refused() -> None:
+    without_prior = {
+        **RETAILER_TEMPLATE,
+        "regions": [r for r in RETAILER_TEMPLATE["regions"] if r["name"] != "prior"],  # type: ignore[attr-defined]
+    }
+    template = template_from_dict(without_prior)
+    model = DISPLAY_MODELS["2.9-bwr"]
+    with pytest.raises(UnlawfulLabelError) as refused:
+        render_label(PROMOTION, model=model, template=template)
+    assert "draws no prior-price line" in refused.value.message
+    assert render_label(PLAIN, model=model, template=template).getbbox() is not None
 
 
 @pytest.mark.parametrize(

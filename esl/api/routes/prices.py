@@ -189,7 +189,11 @@ def quote_out(resolved: ResolvedPrice) -> QuoteOut:
             "effective_unit_price": promotion.effective_unit_price.amount,
             "min_quantity": promotion.min_quantity,
             "loyalty_only": promotion.loyalty_only,
+            "offer_unit_price": promotion.offer_unit_price.amount
+            if promotion.offer_unit_price is not None
+            else None,
         },
+        announces_reduction=resolved.announces_reduction,
         prior_price=resolved.prior_price.amount if resolved.prior_price else None,
         saving=resolved.saving.amount if resolved.saving else None,
         saving_percent=resolved.saving_percent,
