@@ -33,6 +33,29 @@ class Settings(BaseSettings):
     api_port: int = Field(default=8000, ge=1, le=65535)
     api_page_limit: int = Field(default=500, ge=1, description="Largest page a list returns.")
     database_echo: bool = Field(default=False, description="Log every SQL statement.")
+    database_busy_timeout_ms: int = Field(
+        default=10_000,
+        ge=0,
+        description="SQLite: how long one statement waits for another writer's lock.",
+    )
+    database_retry_first_s: float = Field(
+        default=0.5,
+        gt=0,
+        description="Controller: first wait after the database did not answer (then doubling).",
+    )
+    database_retry_longest_s: float = Field(
+        default=30.0,
+        gt=0,
+        description="Controller: longest wait between tries; it never stops trying.",
+    )
+    controller_lease_stale_s: float = Field(
+        default=60.0,
+        gt=0,
+        description="A controller silent this long (killed) may be replaced by another.",
+    )
+    controller_lease_renew_s: float = Field(
+        default=10.0, gt=0, description="How often the running controller renews its lease."
+    )
     audit_offline_after_s: int = Field(
         default=1_800, ge=1, description="Audit: a label silent this long is offline."
     )

@@ -29,7 +29,6 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from sqlalchemy import func, select, update
-from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Session, sessionmaker
 
 from esl.db.bulk import insert_rows
@@ -39,6 +38,7 @@ from esl.db.models import (
     LabelRow,
     core_table,
 )
+from esl.pipeline.database_outage import DatabaseOutage, is_database_outage
 from esl.pipeline.label_states import (
     ANSWERED_COLUMNS,
     LabelState,
@@ -50,6 +50,7 @@ from esl.pipeline.planning import LabelPlanner
 from esl.pipeline.retry import RetryPolicy
 from esl.pipeline.verdicts import ParkReason, Verdict, verdict_for
 from esl.pipeline.verification import UplinkVerifier
+from esl.pipeline.waiting_uplinks import waiting_uplinks
 from gateways.base import (
     Clock,
     Downlink,
@@ -124,6 +125,8 @@ class Dispatcher:
         batch: int = 1000,
         tick_s: float = 0.02,
         executor: ThreadPoolExecutor | None = None,
+        outage: DatabaseOutage | None = None,
+        max_waiting: int = 200_000,
     ) -> None:
         if window < 1:
             raise ValueError("the window must hold at least one frame")
@@ -137,6 +140,8 @@ class Dispatcher:
         self.batch = batch
         self.tick_s = tick_s
         self.verifier = UplinkVerifier(self._load_keys)
+        self.outage = outage or DatabaseOutage(clock=clock)
+        self.max_waiting = max_waiting  # answers kept while the database does not answer
         self.counts = DispatchCounts()
         self._windows: dict[GatewayKey, _GatewayWindow] = {}
         self._flight_of: dict[tuple[str, int], GatewayKey] = {}
@@ -152,28 +157,38 @@ class Dispatcher:
     # ------------------------------------------------------------ running
 
     async def run(self, stop: asyncio.Event) -> None:
-        """Dispatch until `stop` is set. The gateway must be started already."""
+        """Dispatch until `stop` is set. The gateway must be started already.
+
+        A database that does not answer (locked, restarting, gone) never ends the run:
+        each failed round rolled back, so the dispatcher waits (`outage` says how long),
+        keeps the answers that arrive meanwhile, and starts over from what the database
+        says once it answers.
+        """
         loop = asyncio.get_running_loop()
-        while not stop.is_set():
-            try:
-                await loop.run_in_executor(self.executor, self.recover)
-                break
-            except OperationalError as error:
-                # Nothing is sent before the database says what is in flight.
-                log.warning("cannot read the outbox yet, trying again: %s", error)
-                await asyncio.sleep(self.tick_s * 50)
+        # Nothing is sent before the database says what is in flight.
+        must_recover = True
         events = asyncio.create_task(self._consume_events())
         try:
             while not stop.is_set():
                 self._wake.clear()
                 try:
-                    self._hand_over(await loop.run_in_executor(self.executor, self.work))
-                except OperationalError as error:
-                    # The database refused a round (locked, gone for a moment): its
-                    # transaction rolled back, so start over from what the database says.
-                    log.warning("dispatch round failed, recovering: %s", error)
-                    await asyncio.sleep(self.tick_s * 50)
-                    await loop.run_in_executor(self.executor, self.start_over)
+                    if must_recover:
+                        await loop.run_in_executor(self.executor, self.start_over)
+                        must_recover = False
+                    downlinks = await loop.run_in_executor(self.executor, self.work)
+                except Exception as error:
+                    if not is_database_outage(error):
+                        raise
+                    # The round's transaction rolled back: start over from the database.
+                    must_recover = True
+                    # Bounded however long it lasts: a label's newest check-in is enough.
+                    self._uplinks = waiting_uplinks(self._uplinks, limit=self.max_waiting)
+                    delay = self.outage.failed(error, doing="dispatching")
+                    with contextlib.suppress(TimeoutError):
+                        await asyncio.wait_for(stop.wait(), delay)
+                    continue
+                self.outage.answered()
+                self._hand_over(downlinks)
                 with contextlib.suppress(TimeoutError):
                     await asyncio.wait_for(self._wake.wait(), self.tick_s)
         finally:
@@ -194,11 +209,13 @@ class Dispatcher:
             )
 
     def start_over(self) -> None:
-        """Forget the in-flight view and take the database's again (after a failed round)."""
+        """Forget the in-flight view and take the database's again (at start, and after a
+        failed round)."""
         for window in self._windows.values():
             window.flights.clear()
             window.idle_until = None
         self._flight_of.clear()
+        self._gateways_seen_at = None
         self.recover()
 
     def step(self) -> None:
@@ -209,14 +226,24 @@ class Dispatcher:
         """One round of database work: gateway news, answers, timeouts, then the frames
         that fit in the windows (marked sent); the caller hands them to the transport."""
         statuses, self._statuses = self._statuses, []
-        for status in statuses:
-            if isinstance(status, GatewayStatus):
-                self._gateway_status(status)
-            else:
-                self._link_restored()
+        for index, status in enumerate(statuses):
+            try:
+                if isinstance(status, GatewayStatus):
+                    self._gateway_status(status)
+                else:
+                    self._link_restored()
+            except BaseException:
+                self._statuses[:0] = statuses[index:]  # not applied: next round
+                raise
         uplinks, self._uplinks = self._uplinks, []
         for start in range(0, len(uplinks), self.batch):
-            self.settle(uplinks[start : start + self.batch])
+            try:
+                self.settle(uplinks[start : start + self.batch])
+            except BaseException:
+                # Rolled back: keep what was not settled for the next round, however long
+                # the database takes to answer again.
+                self._uplinks[:0] = uplinks[start:]
+                raise
         self._expire()
         return self._fill_windows()
 
