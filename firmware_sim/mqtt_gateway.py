@@ -141,7 +141,7 @@ class MqttStoreGateway:
                 if self.site.gateway.restart_due(now=now):
                     await self._restart()
                     continue
-                for payload in self.site.gateway.advance(now=now):
+                for payload in self.site.advance(now=now):
                     self._publish(payload)
                 if self._loop.time() - last_save >= self._save_every_s:
                     self.site.save()

@@ -38,6 +38,7 @@ from esl.db.models import (
     PublicationRow,
 )
 from esl.db.template_models import LabelTemplateRow
+from esl.pipeline.check_ins import forget_desired, reconciliation_candidates
 from esl.pipeline.controller_lease import (
     ControllerIdentity,
     LeaseTerms,
@@ -68,6 +69,7 @@ class ControllerSettings:
     window: int = 64
     poll_every: timedelta = timedelta(seconds=1)
     replan_every: timedelta = timedelta(minutes=15)
+    reconcile_every: timedelta = timedelta(minutes=5)
     lead: timedelta = timedelta(hours=6)
     lease: LeaseTerms = field(default_factory=LeaseTerms)
     policy: RetryPolicy = field(default_factory=RetryPolicy)
@@ -116,6 +118,7 @@ class UpdateController:
             outage=self.outage,
         )
         self._next_replan: datetime | None = None
+        self._next_reconcile: datetime | None = None
         self._started_at = clock()
         self._status_fresh_until = self._started_at
         self._bindings_seen = 0  # the highest binding id already planned
@@ -223,6 +226,7 @@ class UpdateController:
         now = self.clock()
         self._renew_lease(now)
         yield from self._plan_publications(now)
+        yield from self._plan_reconciled(now)
         yield from self._plan_new_bindings(now)
         yield from self._plan_changed_templates(now)
         if self._next_replan is None or now >= self._next_replan:
@@ -234,6 +238,26 @@ class UpdateController:
                 )
             yield from self._plan_chunks(labels, at=now, now=now, keep_scheduled=True)
             self._next_replan = now + self.settings.replan_every
+
+    def _plan_reconciled(self, now: datetime) -> Iterator[int]:
+        """Plan the labels a check-in showed to differ from the record, and every
+        `reconcile_every` look over all labels for records that contradict themselves
+        (esl/pipeline/check_ins.py)."""
+        wanted = self.dispatcher.replan_wanted
+        if wanted:
+            labels = sorted(wanted)
+            log.info("reconciliation: planning %d labels again", len(labels))
+            yield from self._plan_chunks(labels, at=now, now=now, keep_scheduled=True)
+            wanted.difference_update(labels)  # kept when planning failed: next poll
+        if self._next_reconcile is not None and now < self._next_reconcile:
+            return
+        with self.sessions.begin() as session:
+            stuck = reconciliation_candidates(session, now=now)
+            forget_desired(session, stuck)
+        if stuck:
+            log.warning("reconciliation pass: %d labels planned again", len(stuck))
+            yield from self._plan_chunks(stuck, at=now, now=now, keep_scheduled=True)
+        self._next_reconcile = now + self.settings.reconcile_every
 
     def _plan_chunks(
         self,

@@ -38,6 +38,13 @@ from esl.db.models import (
     LabelRow,
     core_table,
 )
+from esl.pipeline.check_ins import (
+    CheckInVerdict,
+    answered_sequences,
+    check_in_verdict,
+    open_update_labels,
+    reconcile,
+)
 from esl.pipeline.database_outage import DatabaseOutage, is_database_outage
 from esl.pipeline.label_states import (
     ANSWERED_COLUMNS,
@@ -100,6 +107,7 @@ class DispatchCounts:
     late_answers: int = 0
     stale_answers: int = 0
     check_ins: int = 0
+    reconciled: int = 0  # labels whose check-in contradicted the record
 
 
 @dataclass(slots=True)
@@ -143,6 +151,8 @@ class Dispatcher:
         self.outage = outage or DatabaseOutage(clock=clock)
         self.max_waiting = max_waiting  # answers kept while the database does not answer
         self.counts = DispatchCounts()
+        # Labels a check-in showed to differ from the record: the controller plans them.
+        self.replan_wanted: set[str] = set()
         self._windows: dict[GatewayKey, _GatewayWindow] = {}
         self._flight_of: dict[tuple[str, int], GatewayKey] = {}
         self._uplinks: list[Uplink] = []
@@ -471,13 +481,16 @@ class Dispatcher:
             rebuilt: list[dict[str, Any]] = []
             widened: set[str] = set()  # labels whose sequence or schedule support changed
             checked_in: dict[str, bool] = {}  # label -> can refresh its display
+            check_ins: dict[str, LabelResponse] = {}  # label -> its newest check-in
             for uplink, response in verified:
                 state = states[response.label_id]
-                _record_health(state, response, uplink.received_at)
+                fresh = _record_health(state, response, uplink.received_at)
                 if response.kind is FrameKind.CHECK_IN:
                     checked_in[response.label_id] = (
                         BasicStateFlag.SERVICE_NEEDED not in response.flags
                     )
+                    if fresh:
+                        check_ins[response.label_id] = response
                 row = rows.get((response.label_id, response.sequence))
                 acked_hash = self._apply(
                     session, state, response, row, now=now, rebuilt=rebuilt, widened=widened
@@ -494,6 +507,7 @@ class Dispatcher:
                         "at": uplink.received_at,
                     }
                 )
+            self._reconcile(session, states, check_ins, history, rebuilt, now=now, widened=widened)
             save_outbox_entries(session, rows.values())
             save_label_states(
                 session, states.values(), columns=None if widened else ANSWERED_COLUMNS
@@ -615,6 +629,65 @@ class Dispatcher:
             }
         ]
 
+    def _reconcile(
+        self,
+        session: Session,
+        states: Mapping[str, LabelState],
+        check_ins: Mapping[str, LabelResponse],
+        history: list[dict[str, Any]],
+        rebuilt: list[dict[str, Any]],
+        *,
+        now: datetime,
+        widened: set[str],
+    ) -> None:
+        """Compare each check-in's displayed hash with the record (esl/pipeline/check_ins.py):
+        a label whose panel differs gets its record corrected and is planned again."""
+        differing = {
+            label_id: response
+            for label_id, response in check_ins.items()
+            if _hex(response.displayed_hash) != states[label_id].confirmed_hash
+        }
+        for label_id, response in check_ins.items():
+            if label_id not in differing:
+                states[label_id].displayed_hash = _hex(response.displayed_hash)
+        if not differing:
+            return
+        answered = answered_sequences(session, differing)
+        for entry in history:  # this batch's answers count too
+            label_id, sequence = entry["label_id"], entry["sequence"]
+            if label_id in differing and sequence > answered.get(label_id, -1):
+                answered[label_id] = sequence
+        open_labels = open_update_labels(session, differing) | {row["label_id"] for row in rebuilt}
+        for label_id, response in differing.items():
+            state = states[label_id]
+            shows = _hex(response.displayed_hash)
+            held = answered.get(label_id)
+            verdict = check_in_verdict(
+                shows=shows,
+                sequence=response.sequence,
+                recorded=state.confirmed_hash,
+                answered_sequence=held,
+                update_open=label_id in open_labels,
+                display_at=state.desired_display_at,
+                received_at=now,
+            )
+            if verdict is CheckInVerdict.EXPECTED and (held is None or response.sequence >= held):
+                state.displayed_hash = shows  # what the next delta is drawn against
+            recorded = state.confirmed_hash
+            if reconcile(state, verdict, shows=shows):
+                widened.add(label_id)
+                self.replan_wanted.add(label_id)
+                self.counts.reconciled += 1
+                log.warning(
+                    "label %s shows %s, recorded as showing %s (%s check-in, sequence %d): "
+                    "record corrected, planned again",
+                    label_id,
+                    (shows or "nothing")[:12],
+                    (recorded or "nothing")[:12],
+                    verdict.value,
+                    response.sequence,
+                )
+
     def _unpark(self, session: Session, checked_in: Mapping[str, bool], *, now: datetime) -> None:
         """A label checked in: updates parked as unreachable are worth another try, and
         those parked for a flat battery too once the label says it can refresh again."""
@@ -653,14 +726,22 @@ class Dispatcher:
         return sum(len(window.flights) for window in self._windows.values())
 
 
-def _record_health(state: LabelState, response: LabelResponse, at: datetime) -> None:
+def _record_health(state: LabelState, response: LabelResponse, at: datetime) -> bool:
+    """Take the label's health from an answer; False when it is older than what is held."""
     if state.last_seen is not None and at < state.last_seen:
-        return  # an older answer delivered late says nothing new about now
+        return False  # an older answer delivered late says nothing new about now
     state.changed = True
     state.last_seen = at
-    state.displayed_hash = response.displayed_hash.hex() if response.displayed_hash else None
+    if response.kind is not FrameKind.CHECK_IN:
+        # A check-in's displayed hash is weighed against the record by `_reconcile`.
+        state.displayed_hash = _hex(response.displayed_hash)
     state.battery_mv = response.battery_mv
     state.rssi_dbm = response.rssi_dbm
     state.temperature_tenths_c = response.temperature_tenths_c
     state.firmware = response.firmware
     state.state = int(response.state)
+    return True
+
+
+def _hex(digest: bytes | None) -> str | None:
+    return digest.hex() if digest else None
