@@ -56,11 +56,15 @@ class Settings(BaseSettings):
     controller_lease_renew_s: float = Field(
         default=10.0, gt=0, description="How often the running controller renews its lease."
     )
-    audit_offline_after_s: int = Field(
-        default=1_800, ge=1, description="Audit: a label silent this long is offline."
+    label_offline_after_s: int = Field(
+        default=1_800,
+        ge=1,
+        description="Health, audit, demo: a label silent this long is offline.",
     )
-    audit_low_battery_mv: int = Field(
-        default=2_400, ge=0, description="Audit: a battery under this cannot refresh."
+    label_low_battery_mv: int = Field(
+        default=2_600,
+        ge=0,
+        description="Health, audit, demo: a battery under this is low (labels stop at 2.4 V).",
     )
 
     def resolved_database_url(self) -> str:

@@ -24,6 +24,7 @@ from esl.pipeline.controller_status import controller_status_path, read_controll
 from esl.pipeline.database_outage import DatabaseRetry, is_database_outage
 from esl.pipeline.errors import ControllerAlreadyRunningError, ControllerLeaseLostError
 from esl.services.health import label_health
+from esl.services.label_status import StatusThresholds
 from esl.settings import Settings, load_settings
 from gateways.mqtt.driver import MqttGateway
 
@@ -119,7 +120,7 @@ def register(app: typer.Typer) -> None:
         ] = None,
         as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
     ) -> None:
-        """Labels per store: up to date, pending, failed, unplanned, offline, low battery."""
+        """Labels per store in each state (docs/pipeline.md), and the controller."""
         settings = load_settings()
         # From a file the controller writes: it says since when the database is away even
         # when the counts below cannot be read.
@@ -128,7 +129,12 @@ def register(app: typer.Typer) -> None:
         engine = create_engine_for(settings.resolved_database_url())
         try:
             with session_factory(engine)() as session:
-                report = label_health(session, now=_now(), stores=store)
+                report = label_health(
+                    session,
+                    now=_now(),
+                    stores=store,
+                    thresholds=StatusThresholds.from_settings(settings),
+                )
         except Exception as error:
             if not is_database_outage(error):
                 raise
@@ -150,6 +156,8 @@ def register(app: typer.Typer) -> None:
             "unplanned",
             "offline",
             "low_battery",
+            "scheduled",
+            "unbound",
         )
         typer.echo("  ".join(f"{name:>11}" for name in header))
         for item in report:

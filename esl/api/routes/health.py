@@ -12,6 +12,7 @@ from esl.api.dependencies import ApiContext, CurrentSession, allow, context
 from esl.pipeline.controller_status import controller_status_path, read_controller_status
 from esl.services.health import label_health
 from esl.services.keys import Principal, Role
+from esl.services.label_status import StatusThresholds
 from esl.services.labels import require_store_access
 
 __all__ = ["ControllerStatusOut", "StoreHealthOut", "router"]
@@ -34,6 +35,8 @@ class StoreHealthOut(BaseModel):
     offline: int
     low_battery: int
     failures: dict[str, int]
+    scheduled: int
+    unbound: int
 
 
 @router.get("/health/labels", response_model=list[StoreHealthOut], tags=["health"])
@@ -50,7 +53,12 @@ def get_label_health(
         require_store_access(principal, code)
     return [
         StoreHealthOut.model_validate(health)
-        for health in label_health(session, now=ctx.clock(), stores=store)
+        for health in label_health(
+            session,
+            now=ctx.clock(),
+            stores=store,
+            thresholds=StatusThresholds.from_settings(ctx.settings),
+        )
     ]
 
 
