@@ -151,7 +151,7 @@ class UpdateController:
                     # Rolled back; planning is idempotent, the next try does it again.
                     wait = self.outage.failed(error, doing="planning")
                 else:
-                    self.outage.answered()
+                    self.outage.answered(doing="planning")
                 self._report_status()
                 with contextlib.suppress(TimeoutError):
                     await asyncio.wait_for(stop.wait(), wait)

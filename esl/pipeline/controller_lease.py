@@ -185,6 +185,6 @@ async def take_lease_when_reachable(
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(stop.wait(), delay)
             continue
-        outage.answered()
+        outage.answered(doing="taking the controller lease")
         return True
     return False

@@ -72,6 +72,10 @@ class DatabaseOutage:
         self.clock = clock
         self.retry = retry or DatabaseRetry()
         self.since: datetime | None = None
+        # What is failing (planning, dispatching): with SQLite locked by another writer,
+        # reads still work, so one piece of work may succeed while another keeps failing;
+        # the outage is over when every one of them succeeded again.
+        self._failing: set[str] = set()
         self.failed_tries = 0
         self.last_error: str | None = None
         self.outages = 0  # outages ridden out since start (for health and metrics)
@@ -83,6 +87,7 @@ class DatabaseOutage:
     def failed(self, error: BaseException, *, doing: str) -> float:
         """Note a failed try; the seconds to wait before the next one."""
         now = self.clock()
+        self._failing.add(doing)
         self.failed_tries += 1
         self.last_error = _one_line(error)
         delay = self.retry.delay_after(self.failed_tries)
@@ -107,9 +112,10 @@ class DatabaseOutage:
             )
         return delay.total_seconds()
 
-    def answered(self) -> None:
-        """The database did its work: the outage, if any, is over."""
-        if self.since is None:
+    def answered(self, *, doing: str) -> None:
+        """The database did this work: the outage is over once all work succeeds again."""
+        self._failing.discard(doing)
+        if self.since is None or self._failing:
             return
         log.warning(
             "database reachable again after %.1f s (%d failed tries)",

@@ -197,7 +197,7 @@ class Dispatcher:
                     with contextlib.suppress(TimeoutError):
                         await asyncio.wait_for(stop.wait(), delay)
                     continue
-                self.outage.answered()
+                self.outage.answered(doing="dispatching")
                 self._hand_over(downlinks)
                 with contextlib.suppress(TimeoutError):
                     await asyncio.wait_for(self._wake.wait(), self.tick_s)

@@ -11,22 +11,27 @@ import asyncio
 import logging
 import sqlite3
 from collections.abc import Iterator
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import httpx
 import pytest
 from sqlalchemy import Engine
+from sqlalchemy.exc import IntegrityError, OperationalError
 from typer.testing import CliRunner
 
 from esl.api import create_app
 from esl.cli import app
 from esl.db.engine import create_engine_for, session_factory, upgrade_database
 from esl.pipeline.controller_status import controller_status_path, read_controller_status
-from esl.pipeline.database_outage import DatabaseRetry
+from esl.pipeline.database_outage import DatabaseOutage, DatabaseRetry, is_database_outage
+from esl.pipeline.waiting_uplinks import waiting_uplinks
 from esl.services.keys import Role, create_key
 from esl.settings import Settings
-from tests.esl.conftest import seed_reference_data
+from firmware_sim.fleet import build_labels, make_fleet
+from firmware_sim.images import ImageStore
+from gateways.base import Uplink
+from tests.esl.conftest import Clock, seed_reference_data
 from tests.pipeline.conftest import Chain, publish_prices, wall_clock
 
 pytestmark = pytest.mark.integration
@@ -107,3 +112,46 @@ async def test_the_controller_rides_out_a_long_sqlite_lock_and_loses_nothing(
         assert any("database reachable again" in message for message in messages)
     finally:
         blocker.close()
+
+
+def test_the_wait_doubles_up_to_the_longest_and_never_ends() -> None:
+    retry = DatabaseRetry(first=timedelta(seconds=1), longest=timedelta(seconds=30))
+    waits = [retry.delay_after(n).total_seconds() for n in (1, 2, 3, 5, 6, 1_000, 10**9)]
+    assert waits == [1, 2, 4, 16, 30, 30, 30]
+
+
+def test_the_outage_lasts_until_every_kind_of_work_succeeds_again() -> None:
+    clock = Clock(now=datetime(2026, 12, 3, 9, 0, tzinfo=UTC))
+    outage = DatabaseOutage(clock=clock, retry=FAST_RETRY)
+    locked = OperationalError("UPDATE outbox", {}, sqlite3.OperationalError("database is locked"))
+    outage.failed(locked, doing="planning")
+    started = clock.now
+    clock.advance(timedelta(seconds=5))
+    outage.answered(doing="dispatching")  # a read-only round: the writer still waits
+    outage.failed(locked, doing="dispatching")
+    outage.answered(doing="dispatching")
+    report = outage.report()
+    assert report.unreachable_since == started
+    assert report.failed_tries == 2
+    assert report.last_error == "database is locked"
+    outage.answered(doing="planning")
+    assert outage.report().unreachable_since is None
+    assert outage.outages == 1
+    assert not is_database_outage(IntegrityError("INSERT", {}, sqlite3.IntegrityError("unique")))
+
+
+def test_answers_kept_during_an_outage_stay_bounded() -> None:
+    at = datetime(2026, 12, 3, 9, 0, tzinfo=UTC)
+    provisions = make_fleet(store="S01", gateway="gw1", count=3)
+    labels = build_labels(provisions, now=at, images=ImageStore())
+
+    def check_in(index: int, seconds: int) -> Uplink:
+        report = labels[index].status_report(now=at + timedelta(seconds=seconds))
+        assert report is not None
+        return Uplink("S01", "gw1", report, at + timedelta(seconds=seconds))
+
+    piled = [check_in(index, n) for n in range(50) for index in range(3)]
+    kept = waiting_uplinks(piled, limit=1_000)
+    # Each label's newest check-in, in arrival order.
+    assert kept == piled[-3:]
+    assert waiting_uplinks(piled, limit=2) == piled[-2:]
