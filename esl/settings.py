@@ -33,11 +33,38 @@ class Settings(BaseSettings):
     api_port: int = Field(default=8000, ge=1, le=65535)
     api_page_limit: int = Field(default=500, ge=1, description="Largest page a list returns.")
     database_echo: bool = Field(default=False, description="Log every SQL statement.")
-    audit_offline_after_s: int = Field(
-        default=1_800, ge=1, description="Audit: a label silent this long is offline."
+    database_busy_timeout_ms: int = Field(
+        default=10_000,
+        ge=0,
+        description="SQLite: how long one statement waits for another writer's lock.",
     )
-    audit_low_battery_mv: int = Field(
-        default=2_400, ge=0, description="Audit: a battery under this cannot refresh."
+    database_retry_first_s: float = Field(
+        default=0.5,
+        gt=0,
+        description="Controller: first wait after the database did not answer (then doubling).",
+    )
+    database_retry_longest_s: float = Field(
+        default=30.0,
+        gt=0,
+        description="Controller: longest wait between tries; it never stops trying.",
+    )
+    controller_lease_stale_s: float = Field(
+        default=60.0,
+        gt=0,
+        description="A controller silent this long (killed) may be replaced by another.",
+    )
+    controller_lease_renew_s: float = Field(
+        default=10.0, gt=0, description="How often the running controller renews its lease."
+    )
+    label_offline_after_s: int = Field(
+        default=1_800,
+        ge=1,
+        description="Health, audit, demo: a label silent this long is offline.",
+    )
+    label_low_battery_mv: int = Field(
+        default=2_600,
+        ge=0,
+        description="Health, audit, demo: a battery under this is low (labels stop at 2.4 V).",
     )
 
     def resolved_database_url(self) -> str:

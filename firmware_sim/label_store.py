@@ -62,6 +62,10 @@ class LabelStateStore:
         path.parent.mkdir(parents=True, exist_ok=True)
         self.path = path
         self._db = sqlite3.connect(path)
+        # WAL: a committed save survives the process being killed (kill -9) without an
+        # fsync per commit; the store gateway commits before each answer leaves.
+        self._db.execute("PRAGMA journal_mode=WAL")
+        self._db.execute("PRAGMA synchronous=NORMAL")
         self._db.executescript(_SCHEMA)
         self._saved_images: set[bytes] = {
             bytes(row[0]) for row in self._db.execute("SELECT hash FROM images")

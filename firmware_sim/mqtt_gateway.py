@@ -106,8 +106,12 @@ class MqttStoreGateway:
         tick_s: float = 0.02,
         save_every_s: float = 5.0,
         restart_downtime_s: float = 1.0,
+        write_ahead: bool = True,
     ) -> None:
         self.site = site
+        # Labels that took a frame are saved before their answers leave (a kill -9 loses
+        # no acknowledged image); only a benchmark of the controller turns it off.
+        self._write_ahead = write_ahead
         self.broker = broker
         self._clock = clock
         self._tick_s = tick_s
@@ -141,7 +145,12 @@ class MqttStoreGateway:
                 if self.site.gateway.restart_due(now=now):
                     await self._restart()
                     continue
-                for payload in self.site.gateway.advance(now=now):
+                answers = (
+                    self.site.advance(now=now)
+                    if self._write_ahead
+                    else self.site.gateway.advance(now=now)
+                )
+                for payload in answers:
                     self._publish(payload)
                 if self._loop.time() - last_save >= self._save_every_s:
                     self.site.save()

@@ -50,12 +50,23 @@ class SiteConfig:
 
 @dataclass(slots=True)
 class SimulatedSite:
-    """A gateway simulation with its storage; `save()` persists every label."""
+    """A gateway simulation with its storage; `advance()` persists the labels that took a
+    frame before their answers leave, `save()` every label."""
 
     config: SiteConfig
     gateway: StoreGatewaySim
     storage: LabelStateStore
     images: ImageStore
+
+    def advance(self, *, now: datetime) -> list[bytes]:
+        """`gateway.advance`, with every label that took a frame saved durably before its
+        answer is returned: a crash (kill -9) right after an answer leaves never loses
+        the image the label acknowledged."""
+        answers = self.gateway.advance(now=now)
+        changed = self.gateway.take_changed()
+        if changed:
+            self.storage.save(changed, images=self.images)
+        return answers
 
     def save(self) -> None:
         self.storage.save(self.gateway.labels.values(), images=self.images)

@@ -102,6 +102,9 @@ class StoreGatewaySim:
     _events: list[tuple[int, int, _Event, str, bytes]] = field(init=False, default_factory=list)
     _order: int = field(init=False, default=0)
     _waking: set[str] = field(init=False, default_factory=set)  # a WAKE event is queued
+    # Labels that took a frame since `take_changed()`: their owner persists them before
+    # their answers leave (write-ahead), as a real panel keeps its image through any crash.
+    _changed: set[str] = field(init=False, default_factory=set)
     _outbox: list[bytes] = field(init=False, default_factory=list)
     _rng: random.Random = field(init=False)
     _radio: SimulatedRadio = field(init=False)
@@ -198,6 +201,11 @@ class StoreGatewaySim:
         self.stats.responses_published += len(outbox)
         return outbox
 
+    def take_changed(self) -> list[SimulatedLabel]:
+        """The labels that took a frame since the last call (to persist them)."""
+        changed, self._changed = self._changed, set()
+        return [self.labels[label_id] for label_id in sorted(changed) if label_id in self.labels]
+
     def next_event_at(self) -> datetime | None:
         return from_wire_ms(self._events[0][0]) if self._events else None
 
@@ -292,6 +300,7 @@ class StoreGatewaySim:
         if label is None:
             return
         self.stats.deliveries += 1
+        self._changed.add(label_id)
         response = label.receive(frame, now=from_wire_ms(now_ms))
         if response is None:
             return

@@ -4,8 +4,10 @@ Pure: facts in, a verdict out, no database and no clock. Every bound label lands
 exactly one class, tried in this order (the first that applies wins):
 
 1. `no_longer_sold`  the bound product has no store price at the instant: fix the binding;
-2. `offline`         not heard for `offline_after`, or its update parked as unreachable;
-3. `low_battery`     battery under `low_battery_mv`, or its update parked for a flat battery;
+2. `offline`         `esl.services.label_status.is_offline`: silent for `offline_after`, its
+                     store gateway offline, or its update parked as unreachable;
+3. `low_battery`     `is_low_battery`: battery under `low_battery_mv`, or its update parked
+                     for a flat battery (the same rule and thresholds as `esl health`);
 4. `unconfirmed`     it never acknowledged nor reported any content;
 5. `unknown_content` it reports an image the controller never rendered (changed behind the
                      controller's back);
@@ -27,6 +29,7 @@ from decimal import Decimal
 from enum import StrEnum
 from typing import NamedTuple
 
+from esl.services.label_status import StatusThresholds, is_low_battery, is_offline
 from pricing import (
     PriceKey,
     PriceLedger,
@@ -67,15 +70,11 @@ class AuditClass(StrEnum):
 
 
 # Parked reasons written by the pipeline (esl.pipeline.verdicts.ParkReason values).
-_PARKED_OFFLINE = "offline"
 _PARKED_FLAT_BATTERY = "flat battery"
 
 
-@dataclass(frozen=True, slots=True)
-class Thresholds:
-    offline_after: timedelta = timedelta(minutes=30)
-    # A simulated label refuses to refresh its panel under 2.4 V (firmware_sim.hardware).
-    low_battery_mv: int = 2_400
+# One definition of offline and low battery for health, audit and demo.
+Thresholds = StatusThresholds
 
 
 @dataclass(frozen=True, slots=True)
@@ -120,6 +119,7 @@ class LabelFacts(NamedTuple):
     update: OpenUpdate | None
     last_seen: datetime | None
     battery_mv: int | None
+    gateway_online: bool = True  # its store gateway's last status (live audits only)
 
 
 class LabelVerdict(NamedTuple):
@@ -173,20 +173,27 @@ def classify_label(facts: LabelFacts, *, at: datetime, thresholds: Thresholds) -
         audit_class = AuditClass.NO_LONGER_SOLD
         reason = f"{facts.sku} has no store price here: unbind the label or price the product"
         since = facts.bound_at
-    elif (last_seen is not None and at - last_seen >= thresholds.offline_after) or (
-        parked is not None and parked.startswith(_PARKED_OFFLINE)
+    elif is_offline(
+        last_seen=last_seen,
+        gateway_online=facts.gateway_online,
+        parked_reason=parked,
+        now=at,
+        thresholds=thresholds,
     ):
         audit_class = AuditClass.OFFLINE
         heard = last_seen.isoformat() if last_seen is not None else "never"
         reason = f"not heard since {heard}" + (f"; update parked ({parked})" if parked else "")
+        if not facts.gateway_online:
+            reason += "; its store gateway is offline"
         since = last_seen or (update.since if update is not None else facts.bound_at)
-    elif (
-        facts.battery_mv is not None and facts.battery_mv < thresholds.low_battery_mv
-    ) or parked == _PARKED_FLAT_BATTERY:
+    elif is_low_battery(battery_mv=facts.battery_mv, parked_reason=parked, thresholds=thresholds):
         audit_class = AuditClass.LOW_BATTERY
         reasons = []
         if facts.battery_mv is not None and facts.battery_mv < thresholds.low_battery_mv:
-            reasons.append(f"battery {facts.battery_mv} mV cannot refresh the display")
+            reasons.append(
+                f"battery {facts.battery_mv} mV, under {thresholds.low_battery_mv} mV: "
+                "replace it before the display stops refreshing"
+            )
         elif facts.battery_mv is not None:
             reasons.append(f"battery {facts.battery_mv} mV")
         if parked == _PARKED_FLAT_BATTERY:

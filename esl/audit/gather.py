@@ -51,6 +51,7 @@ from esl.audit.classify import (
 from esl.audit.report import AuditReport, summarise
 from esl.db.audit_models import LabelContentRow
 from esl.db.models import (
+    GatewayStateRow,
     LabelAcknowledgementRow,
     LabelBindingRow,
     LabelRow,
@@ -99,6 +100,7 @@ class _Seen(NamedTuple):
     shown_hash: str | None
     last_seen: datetime | None
     battery_mv: int | None
+    gateway_online: bool = True
 
 
 @dataclass(frozen=True, slots=True)
@@ -243,6 +245,7 @@ def _gather(
             updates.get(label.label_id),
             state.last_seen,
             state.battery_mv,
+            state.gateway_online,
         )
         if due is not None:
             due_by_label[label.label_id] = due
@@ -449,12 +452,22 @@ def _bound_labels_now(
             _raw(_states.c.desired_display_at),
             _raw(_states.c.last_seen),
             _states.c.battery_mv,
+            _labels.c.gateway,
         )
         .join(_bindings, _bindings.c.label_id == _labels.c.id)
         .outerjoin(_states, _states.c.label_id == _labels.c.id)
         .where(_labels.c.store.in_(stores), _bindings.c.unbound_at.is_(None))
     )  # unordered: the report sorts its verdicts
     instant = _Converter(session, _states.c.last_seen)
+    # A store gateway that is offline makes its labels offline (as in `esl health`).
+    offline = {
+        (store, gateway)
+        for store, gateway in session.execute(
+            select(GatewayStateRow.store, GatewayStateRow.gateway).where(
+                GatewayStateRow.online.is_(False)
+            )
+        )
+    }
     bound: list[_Bound] = []
     seen: dict[str, _Seen] = {}
     for (
@@ -469,6 +482,7 @@ def _bound_labels_now(
         raw_display_at,
         raw_seen,
         battery,
+        gateway,
     ) in _driver_rows(session, statement):
         bound.append(_Bound(label_id, store, model, sku, instant(bound_at)))
         last_seen = instant(raw_seen)
@@ -477,7 +491,7 @@ def _bound_labels_now(
             display_at = instant(raw_display_at)
             if display_at <= at and (last_seen is None or last_seen < display_at):
                 shown = confirmed
-        seen[label_id] = _Seen(shown, last_seen, battery)
+        seen[label_id] = _Seen(shown, last_seen, battery, (store, gateway) not in offline)
     return bound, seen
 
 

@@ -68,14 +68,14 @@ def register(app: typer.Typer) -> None:
             str | None,
             typer.Option(
                 "--offline-after",
-                help="Silence that makes a label offline (default: ESL_AUDIT_OFFLINE_AFTER_S).",
+                help="Silence that makes a label offline (default: ESL_LABEL_OFFLINE_AFTER_S).",
             ),
         ] = None,
         low_battery_mv: Annotated[
             int | None,
             typer.Option(
                 "--low-battery-mv",
-                help="Battery under which it cannot refresh (default: ESL_AUDIT_LOW_BATTERY_MV).",
+                help="Battery under which it is low (default: ESL_LABEL_LOW_BATTERY_MV).",
             ),
         ] = None,
     ) -> None:
@@ -86,7 +86,7 @@ def register(app: typer.Typer) -> None:
             silence = (
                 parse_duration(offline_after)
                 if offline_after is not None
-                else timedelta(seconds=settings.audit_offline_after_s)
+                else timedelta(seconds=settings.label_offline_after_s)
             )
         except DurationError as error:
             typer.echo(f"error: {error.message}", err=True)
@@ -95,7 +95,7 @@ def register(app: typer.Typer) -> None:
             offline_after=silence,
             low_battery_mv=low_battery_mv
             if low_battery_mv is not None
-            else settings.audit_low_battery_mv,
+            else settings.label_low_battery_mv,
         )
         now = datetime.now(UTC)
         at = _instant(at_text) or now

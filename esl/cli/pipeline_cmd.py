@@ -19,7 +19,12 @@ import typer
 from esl.db.engine import create_engine_for, session_factory
 from esl.mqtt.broker_choice import configured_broker
 from esl.pipeline import ControllerSettings, UpdateController
+from esl.pipeline.controller_lease import ControllerIdentity, LeaseTerms, take_lease_when_reachable
+from esl.pipeline.controller_status import controller_status_path, read_controller_status
+from esl.pipeline.database_outage import DatabaseRetry, is_database_outage
+from esl.pipeline.errors import ControllerAlreadyRunningError, ControllerLeaseLostError
 from esl.services.health import label_health
+from esl.services.label_status import StatusThresholds
 from esl.settings import Settings, load_settings
 from gateways.mqtt.driver import MqttGateway
 
@@ -33,20 +38,41 @@ def _now() -> datetime:
 async def run_controller(
     settings: Settings, *, window: int, poll_s: float, stop: asyncio.Event | None = None
 ) -> None:
-    """Run the controller until `stop` is set (or SIGINT/SIGTERM)."""
+    """Run the controller until `stop` is set (or SIGINT/SIGTERM).
+
+    Takes the database's controller lease before connecting to the broker: a second
+    controller on the same database stops here with `ControllerAlreadyRunningError`.
+    """
     stop = stop or asyncio.Event()
     loop = asyncio.get_running_loop()
     for signum in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(signum, stop.set)
-    engine = create_engine_for(settings.resolved_database_url())
+    engine = create_engine_for(
+        settings.resolved_database_url(), busy_timeout_ms=settings.database_busy_timeout_ms
+    )
+    first = settings.database_retry_first_s
+    retry = DatabaseRetry(
+        first=timedelta(seconds=first),
+        longest=timedelta(seconds=max(settings.database_retry_longest_s, first)),
+    )
+    lease = LeaseTerms(
+        stale_after=timedelta(seconds=settings.controller_lease_stale_s),
+        renew_every=timedelta(seconds=settings.controller_lease_renew_s),
+    )
+    identity = ControllerIdentity.of_this_process(now=_now())
+    sessions = session_factory(engine)
     try:
+        if not await take_lease_when_reachable(
+            sessions, identity, clock=_now, terms=lease, retry=retry, stop=stop
+        ):
+            return
         async with (
             configured_broker(settings.broker_url) as endpoint,
-            MqttGateway(endpoint) as transport,
+            MqttGateway(endpoint, client_id=identity.mqtt_client_id) as transport,
         ):
             controller = UpdateController(
                 gateway=transport,
-                sessions=session_factory(engine),
+                sessions=sessions,
                 clock=_now,
                 rng=random.Random(),
                 settings=ControllerSettings(
@@ -54,9 +80,16 @@ async def run_controller(
                     currency=settings.currency,
                     window=window,
                     poll_every=timedelta(seconds=poll_s),
+                    lease=lease,
+                    database_retry=retry,
                 ),
+                identity=identity,
+                status_path=controller_status_path(settings.data_dir),
             )
-            typer.echo(f"controller running against {endpoint.host}:{endpoint.port}")
+            typer.echo(
+                f"controller running against {endpoint.host}:{endpoint.port} "
+                f"as {identity.mqtt_client_id} (pid {identity.pid} on {identity.host})"
+            )
             await controller.run(stop)
     finally:
         engine.dispose()
@@ -74,7 +107,11 @@ def register(app: typer.Typer) -> None:
     ) -> None:
         """Run the update controller: plan published prices into frames, send, track acks."""
         logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s")
-        asyncio.run(run_controller(load_settings(), window=window, poll_s=poll))
+        try:
+            asyncio.run(run_controller(load_settings(), window=window, poll_s=poll))
+        except (ControllerAlreadyRunningError, ControllerLeaseLostError) as error:
+            typer.echo(f"esl run: {error.message}", err=True)
+            raise typer.Exit(1) from error
 
     @app.command("health")
     def health(
@@ -83,12 +120,28 @@ def register(app: typer.Typer) -> None:
         ] = None,
         as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
     ) -> None:
-        """Labels per store: up to date, pending, failed, unplanned, offline, low battery."""
+        """Labels per store in each state (docs/pipeline.md), and the controller."""
         settings = load_settings()
+        # From a file the controller writes: it says since when the database is away even
+        # when the counts below cannot be read.
+        status = read_controller_status(controller_status_path(settings.data_dir))
+        controller_line = status.describe(now=_now()) if status else "controller: not running"
         engine = create_engine_for(settings.resolved_database_url())
         try:
             with session_factory(engine)() as session:
-                report = label_health(session, now=_now(), stores=store)
+                report = label_health(
+                    session,
+                    now=_now(),
+                    stores=store,
+                    thresholds=StatusThresholds.from_settings(settings),
+                )
+        except Exception as error:
+            if not is_database_outage(error):
+                raise
+            typer.echo(controller_line)
+            cause = getattr(error, "orig", error)
+            typer.echo(f"esl health: the database does not answer: {cause}", err=True)
+            raise typer.Exit(1) from error
         finally:
             engine.dispose()
         if as_json:
@@ -103,6 +156,8 @@ def register(app: typer.Typer) -> None:
             "unplanned",
             "offline",
             "low_battery",
+            "scheduled",
+            "unbound",
         )
         typer.echo("  ".join(f"{name:>11}" for name in header))
         for item in report:
@@ -110,3 +165,4 @@ def register(app: typer.Typer) -> None:
             typer.echo("  ".join(f"{value!s:>11}" for value in values))
             for reason, count in sorted(item.failures.items()):
                 typer.echo(f"{'':>13}failed: {count} x {reason}")
+        typer.echo(controller_line)

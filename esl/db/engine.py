@@ -15,24 +15,29 @@ __all__ = ["create_engine_for", "migrations_config", "session_factory", "upgrade
 MIGRATIONS = Path(__file__).resolve().parent / "migrations"
 
 
-def create_engine_for(url: str, *, echo: bool = False) -> Engine:
-    """An engine for `url`; SQLite gets foreign keys, WAL and a busy timeout."""
+def create_engine_for(url: str, *, echo: bool = False, busy_timeout_ms: int = 10_000) -> Engine:
+    """An engine for `url`; SQLite gets foreign keys, WAL and a busy timeout (how long a
+    statement waits for another writer's lock before it fails)."""
     if url.startswith("sqlite"):
         path = url.split("///", 1)[-1]
         if path and path != ":memory:":
             Path(path).parent.mkdir(parents=True, exist_ok=True)
         engine = create_engine(url, echo=echo, connect_args={"check_same_thread": False})
-        event.listen(engine, "connect", _sqlite_pragmas)
+
+        def pragmas(dbapi_connection: Any, _record: object) -> None:
+            _sqlite_pragmas(dbapi_connection, busy_timeout_ms=busy_timeout_ms)
+
+        event.listen(engine, "connect", pragmas)
         return engine
     return create_engine(url, echo=echo, pool_pre_ping=True)
 
 
-def _sqlite_pragmas(dbapi_connection: Any, _record: object) -> None:
+def _sqlite_pragmas(dbapi_connection: Any, *, busy_timeout_ms: int) -> None:
     cursor = dbapi_connection.cursor()
     cursor.execute("PRAGMA foreign_keys=ON")
     cursor.execute("PRAGMA journal_mode=WAL")
     cursor.execute("PRAGMA synchronous=NORMAL")
-    cursor.execute("PRAGMA busy_timeout=10000")
+    cursor.execute(f"PRAGMA busy_timeout={int(busy_timeout_ms)}")
     cursor.close()
 
 

@@ -36,6 +36,7 @@ from esl.sample import load_sample, sample_anchor
 from esl.sample.seeding import seed_sample_catalogue
 from esl.services.health import StoreHealth, label_health
 from esl.services.keys import Role, create_key
+from esl.services.label_status import StatusThresholds
 from esl.settings import Settings
 from firmware_sim.faults import FaultPlan, RadioConditions
 from gateways.base import TransportKind
@@ -111,6 +112,7 @@ async def _wait_settled(
     reachable: int,
     deadline: float,
     progress: Progress,
+    thresholds: StatusThresholds,
     publication_id: int | None = None,
 ) -> None:
     """Until every reachable label is up to date and the unreachable ones are parked.
@@ -123,7 +125,7 @@ async def _wait_settled(
             planned = publication_id is None or (
                 session.get(PlannedPublicationRow, publication_id) is not None
             )
-            health = label_health(session, now=chain.clock())
+            health = label_health(session, now=chain.clock(), thresholds=thresholds)
         labels, acked, pending, _ = _totals(health)
         if not planned:
             progress(phase, 0, labels)
@@ -194,6 +196,8 @@ async def run_demo(
         _, token = create_key(session, name="demo-admin", role=Role.ADMIN, store=None, now=now)
 
     settings = Settings(data_dir=out_dir, database_url=database_url)
+    # The one definition of up to date, offline and low battery (as `esl health`).
+    thresholds = StatusThresholds.from_settings(settings)
     server = ServerThread(create_app(settings, engine=engine)).start()
     deadline = time.monotonic() + options.timeout_s
     try:
@@ -237,6 +241,7 @@ async def run_demo(
                     reachable=reachable,
                     deadline=deadline,
                     progress=progress,
+                    thresholds=thresholds,
                 )
                 categories = sorted({p.category for p in sample.catalogue.products.values()})
                 started = time.monotonic()
@@ -249,10 +254,11 @@ async def run_demo(
                     reachable=reachable,
                     deadline=max(deadline, time.monotonic() + options.timeout_s / 2),
                     progress=progress,
+                    thresholds=thresholds,
                     publication_id=publication_id,
                 )
                 seconds = time.monotonic() - started
-                report = _report(chain, server.url, out_dir, seconds)
+                report = _report(chain, server.url, out_dir, seconds, thresholds=thresholds)
                 (out_dir / "summary.json").write_text(json.dumps(report.to_json(), indent=2))
                 if on_ready is not None:
                     on_ready(report, token)
@@ -266,14 +272,21 @@ async def run_demo(
         engine.dispose()
 
 
-def _report(chain: SimulatedChain, api_url: str, out_dir: Path, seconds: float) -> DemoReport:
+def _report(
+    chain: SimulatedChain,
+    api_url: str,
+    out_dir: Path,
+    seconds: float,
+    *,
+    thresholds: StatusThresholds,
+) -> DemoReport:
     previews = out_dir / "labels"
     for store, shelf in chain.labels.items():
         (previews / store).mkdir(parents=True, exist_ok=True)
         for label_id in shelf:
             (previews / store / f"{label_id}.png").write_bytes(chain.label_png(store, label_id))
     with chain.sessions() as session:
-        health = label_health(session, now=chain.clock())
+        health = label_health(session, now=chain.clock(), thresholds=thresholds)
     labels, acked, pending, failed = _totals(health)
     return DemoReport(
         labels=labels,

@@ -20,13 +20,15 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import os
 import random
+import socket
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+from pathlib import Path
 
 from sqlalchemy import and_, func, or_, select
-from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Session, sessionmaker
 
 from esl.db.models import (
@@ -36,6 +38,15 @@ from esl.db.models import (
     PublicationRow,
 )
 from esl.db.template_models import LabelTemplateRow
+from esl.pipeline.check_ins import forget_desired, reconciliation_candidates
+from esl.pipeline.controller_lease import (
+    ControllerIdentity,
+    LeaseTerms,
+    release_lease,
+    renew_lease,
+)
+from esl.pipeline.controller_status import ControllerStatus, write_controller_status
+from esl.pipeline.database_outage import DatabaseOutage, DatabaseRetry, is_database_outage
 from esl.pipeline.dispatcher import Dispatcher
 from esl.pipeline.heap import long_running_heap
 from esl.pipeline.planning import LabelPlanner, PlanTarget, labels_changed_by_publication
@@ -58,8 +69,11 @@ class ControllerSettings:
     window: int = 64
     poll_every: timedelta = timedelta(seconds=1)
     replan_every: timedelta = timedelta(minutes=15)
+    reconcile_every: timedelta = timedelta(minutes=5)
     lead: timedelta = timedelta(hours=6)
+    lease: LeaseTerms = field(default_factory=LeaseTerms)
     policy: RetryPolicy = field(default_factory=RetryPolicy)
+    database_retry: DatabaseRetry = field(default_factory=DatabaseRetry)
 
 
 class UpdateController:
@@ -74,10 +88,20 @@ class UpdateController:
         rng: random.Random,
         settings: ControllerSettings | None = None,
         cache: RenderCache | None = None,
+        identity: ControllerIdentity | None = None,
+        status_path: Path | None = None,
     ) -> None:
         self.settings = settings or ControllerSettings()
+        # Set when this controller holds the database's lease (the caller took it with
+        # `take_lease` before connecting anything): renewed while it runs, released after.
+        self.identity = identity
+        self.status_path = status_path
+        self._next_renewal: datetime | None = None
+        self._status_written: tuple[object, ...] | None = None
         self.sessions = sessions
         self.clock = clock
+        # One view of a database outage for planning, dispatching and the health report.
+        self.outage = DatabaseOutage(clock=clock, retry=self.settings.database_retry)
         self.planner = LabelPlanner(
             cache=cache or RenderCache(max_labels=2_000, max_deltas=4_000),
             locale=self.settings.locale,
@@ -91,8 +115,12 @@ class UpdateController:
             rng=rng,
             policy=self.settings.policy,
             window=self.settings.window,
+            outage=self.outage,
         )
         self._next_replan: datetime | None = None
+        self._next_reconcile: datetime | None = None
+        self._started_at = clock()
+        self._status_fresh_until = self._started_at
         self._bindings_seen = 0  # the highest binding id already planned
         # Binding ids below that not seen yet, and since when: a binding whose id was
         # taken before, but committed after, the last look (concurrent writers).
@@ -106,27 +134,84 @@ class UpdateController:
 
     async def _run(self, stop: asyncio.Event) -> None:
         dispatching = asyncio.create_task(self.dispatcher.run(stop))
+        loop = asyncio.get_running_loop()
+        executor = self.dispatcher.executor
         try:
-            loop = asyncio.get_running_loop()
-            executor = self.dispatcher.executor
             while not stop.is_set() and not dispatching.done():
+                wait = self.settings.poll_every.total_seconds()
                 steps = self._planning_steps()
                 # One chunk at a time on the database thread: between chunks the
                 # dispatcher sends what is planned already.
                 try:
                     while await loop.run_in_executor(executor, next, steps, None) is not None:
                         pass
-                except OperationalError as error:
-                    # Rolled back; planning is idempotent, the next poll does it again.
-                    log.warning("planning failed, trying again at the next poll: %s", error)
+                except Exception as error:
+                    if not is_database_outage(error):
+                        raise
+                    # Rolled back; planning is idempotent, the next try does it again.
+                    wait = self.outage.failed(error, doing="planning")
+                else:
+                    self.outage.answered(doing="planning")
+                self._report_status()
                 with contextlib.suppress(TimeoutError):
-                    await asyncio.wait_for(stop.wait(), self.settings.poll_every.total_seconds())
+                    await asyncio.wait_for(stop.wait(), wait)
         finally:
             stop.set()
             try:
                 await dispatching
             finally:
-                self.dispatcher.executor.shutdown(wait=True)
+                if self.identity is not None:
+                    await loop.run_in_executor(executor, self._release_lease)
+                executor.shutdown(wait=True)
+
+    def status(self) -> ControllerStatus:
+        """What the health report says about this controller now."""
+        identity = self.identity
+        report = self.outage.report()
+        return ControllerStatus(
+            pid=os.getpid() if identity is None else identity.pid,
+            host=socket.gethostname() if identity is None else identity.host,
+            started_at=self._started_at if identity is None else identity.started_at,
+            written_at=self.clock(),
+            database_unreachable_since=report.unreachable_since,
+            database_failed_tries=report.failed_tries,
+            database_error=report.last_error,
+            database_outages=self.outage.outages,
+        )
+
+    def _report_status(self) -> None:
+        """Write the status file when the outage view changed, and at every renewal."""
+        if self.status_path is None:
+            return
+        now = self.clock()
+        report = self.outage.report()
+        news = (report.unreachable_since, report.failed_tries, self._next_renewal)
+        if news == self._status_written and self._status_fresh_until > now:
+            return
+        write_controller_status(self.status_path, self.status())
+        self._status_written = news
+        self._status_fresh_until = now + self.settings.lease.renew_every
+
+    def _renew_lease(self, now: datetime) -> None:
+        if self.identity is None or (self._next_renewal is not None and now < self._next_renewal):
+            return
+        with self.sessions.begin() as session:
+            renew_lease(session, self.identity, now=now)
+        self._next_renewal = now + self.settings.lease.renew_every
+
+    def _release_lease(self) -> None:
+        assert self.identity is not None
+        try:
+            with self.sessions.begin() as session:
+                release_lease(session, self.identity)
+        except Exception as error:
+            if not is_database_outage(error):
+                raise
+            # It goes stale on its own; a new controller takes it over then.
+            log.warning("could not release the controller lease: %s", error)
+        if self.status_path is not None:
+            with contextlib.suppress(FileNotFoundError):
+                self.status_path.unlink()
 
     def plan_due_work(self) -> int:
         """Plan whatever is due now; the number of frames written to the outbox."""
@@ -139,7 +224,9 @@ class UpdateController:
         the labels already planned and finishes the rest.
         """
         now = self.clock()
+        self._renew_lease(now)
         yield from self._plan_publications(now)
+        yield from self._plan_reconciled(now)
         yield from self._plan_new_bindings(now)
         yield from self._plan_changed_templates(now)
         if self._next_replan is None or now >= self._next_replan:
@@ -151,6 +238,26 @@ class UpdateController:
                 )
             yield from self._plan_chunks(labels, at=now, now=now, keep_scheduled=True)
             self._next_replan = now + self.settings.replan_every
+
+    def _plan_reconciled(self, now: datetime) -> Iterator[int]:
+        """Plan the labels a check-in showed to differ from the record, and every
+        `reconcile_every` look over all labels for records that contradict themselves
+        (esl/pipeline/check_ins.py)."""
+        wanted = self.dispatcher.replan_wanted
+        if wanted:
+            labels = sorted(wanted)
+            log.info("reconciliation: planning %d labels again", len(labels))
+            yield from self._plan_chunks(labels, at=now, now=now, keep_scheduled=True)
+            wanted.difference_update(labels)  # kept when planning failed: next poll
+        if self._next_reconcile is not None and now < self._next_reconcile:
+            return
+        with self.sessions.begin() as session:
+            stuck = reconciliation_candidates(session, now=now)
+            forget_desired(session, stuck)
+        if stuck:
+            log.warning("reconciliation pass: %d labels planned again", len(stuck))
+            yield from self._plan_chunks(stuck, at=now, now=now, keep_scheduled=True)
+        self._next_reconcile = now + self.settings.reconcile_every
 
     def _plan_chunks(
         self,

@@ -29,7 +29,6 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from sqlalchemy import func, select, update
-from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Session, sessionmaker
 
 from esl.db.bulk import insert_rows
@@ -39,6 +38,14 @@ from esl.db.models import (
     LabelRow,
     core_table,
 )
+from esl.pipeline.check_ins import (
+    CheckInVerdict,
+    answered_sequences,
+    check_in_verdict,
+    open_update_labels,
+    reconcile,
+)
+from esl.pipeline.database_outage import DatabaseOutage, is_database_outage
 from esl.pipeline.label_states import (
     ANSWERED_COLUMNS,
     LabelState,
@@ -50,6 +57,7 @@ from esl.pipeline.planning import LabelPlanner
 from esl.pipeline.retry import RetryPolicy
 from esl.pipeline.verdicts import ParkReason, Verdict, verdict_for
 from esl.pipeline.verification import UplinkVerifier
+from esl.pipeline.waiting_uplinks import waiting_uplinks
 from gateways.base import (
     Clock,
     Downlink,
@@ -99,6 +107,7 @@ class DispatchCounts:
     late_answers: int = 0
     stale_answers: int = 0
     check_ins: int = 0
+    reconciled: int = 0  # labels whose check-in contradicted the record
 
 
 @dataclass(slots=True)
@@ -124,6 +133,8 @@ class Dispatcher:
         batch: int = 1000,
         tick_s: float = 0.02,
         executor: ThreadPoolExecutor | None = None,
+        outage: DatabaseOutage | None = None,
+        max_waiting: int = 200_000,
     ) -> None:
         if window < 1:
             raise ValueError("the window must hold at least one frame")
@@ -137,7 +148,11 @@ class Dispatcher:
         self.batch = batch
         self.tick_s = tick_s
         self.verifier = UplinkVerifier(self._load_keys)
+        self.outage = outage or DatabaseOutage(clock=clock)
+        self.max_waiting = max_waiting  # answers kept while the database does not answer
         self.counts = DispatchCounts()
+        # Labels a check-in showed to differ from the record: the controller plans them.
+        self.replan_wanted: set[str] = set()
         self._windows: dict[GatewayKey, _GatewayWindow] = {}
         self._flight_of: dict[tuple[str, int], GatewayKey] = {}
         self._uplinks: list[Uplink] = []
@@ -152,28 +167,38 @@ class Dispatcher:
     # ------------------------------------------------------------ running
 
     async def run(self, stop: asyncio.Event) -> None:
-        """Dispatch until `stop` is set. The gateway must be started already."""
+        """Dispatch until `stop` is set. The gateway must be started already.
+
+        A database that does not answer (locked, restarting, gone) never ends the run:
+        each failed round rolled back, so the dispatcher waits (`outage` says how long),
+        keeps the answers that arrive meanwhile, and starts over from what the database
+        says once it answers.
+        """
         loop = asyncio.get_running_loop()
-        while not stop.is_set():
-            try:
-                await loop.run_in_executor(self.executor, self.recover)
-                break
-            except OperationalError as error:
-                # Nothing is sent before the database says what is in flight.
-                log.warning("cannot read the outbox yet, trying again: %s", error)
-                await asyncio.sleep(self.tick_s * 50)
+        # Nothing is sent before the database says what is in flight.
+        must_recover = True
         events = asyncio.create_task(self._consume_events())
         try:
             while not stop.is_set():
                 self._wake.clear()
                 try:
-                    self._hand_over(await loop.run_in_executor(self.executor, self.work))
-                except OperationalError as error:
-                    # The database refused a round (locked, gone for a moment): its
-                    # transaction rolled back, so start over from what the database says.
-                    log.warning("dispatch round failed, recovering: %s", error)
-                    await asyncio.sleep(self.tick_s * 50)
-                    await loop.run_in_executor(self.executor, self.start_over)
+                    if must_recover:
+                        await loop.run_in_executor(self.executor, self.start_over)
+                        must_recover = False
+                    downlinks = await loop.run_in_executor(self.executor, self.work)
+                except Exception as error:
+                    if not is_database_outage(error):
+                        raise
+                    # The round's transaction rolled back: start over from the database.
+                    must_recover = True
+                    # Bounded however long it lasts: a label's newest check-in is enough.
+                    self._uplinks = waiting_uplinks(self._uplinks, limit=self.max_waiting)
+                    delay = self.outage.failed(error, doing="dispatching")
+                    with contextlib.suppress(TimeoutError):
+                        await asyncio.wait_for(stop.wait(), delay)
+                    continue
+                self.outage.answered(doing="dispatching")
+                self._hand_over(downlinks)
                 with contextlib.suppress(TimeoutError):
                     await asyncio.wait_for(self._wake.wait(), self.tick_s)
         finally:
@@ -194,11 +219,13 @@ class Dispatcher:
             )
 
     def start_over(self) -> None:
-        """Forget the in-flight view and take the database's again (after a failed round)."""
+        """Forget the in-flight view and take the database's again (at start, and after a
+        failed round)."""
         for window in self._windows.values():
             window.flights.clear()
             window.idle_until = None
         self._flight_of.clear()
+        self._gateways_seen_at = None
         self.recover()
 
     def step(self) -> None:
@@ -209,14 +236,24 @@ class Dispatcher:
         """One round of database work: gateway news, answers, timeouts, then the frames
         that fit in the windows (marked sent); the caller hands them to the transport."""
         statuses, self._statuses = self._statuses, []
-        for status in statuses:
-            if isinstance(status, GatewayStatus):
-                self._gateway_status(status)
-            else:
-                self._link_restored()
+        for index, status in enumerate(statuses):
+            try:
+                if isinstance(status, GatewayStatus):
+                    self._gateway_status(status)
+                else:
+                    self._link_restored()
+            except BaseException:
+                self._statuses[:0] = statuses[index:]  # not applied: next round
+                raise
         uplinks, self._uplinks = self._uplinks, []
         for start in range(0, len(uplinks), self.batch):
-            self.settle(uplinks[start : start + self.batch])
+            try:
+                self.settle(uplinks[start : start + self.batch])
+            except BaseException:
+                # Rolled back: keep what was not settled for the next round, however long
+                # the database takes to answer again.
+                self._uplinks[:0] = uplinks[start:]
+                raise
         self._expire()
         return self._fill_windows()
 
@@ -444,13 +481,16 @@ class Dispatcher:
             rebuilt: list[dict[str, Any]] = []
             widened: set[str] = set()  # labels whose sequence or schedule support changed
             checked_in: dict[str, bool] = {}  # label -> can refresh its display
+            check_ins: dict[str, LabelResponse] = {}  # label -> its newest check-in
             for uplink, response in verified:
                 state = states[response.label_id]
-                _record_health(state, response, uplink.received_at)
+                fresh = _record_health(state, response, uplink.received_at)
                 if response.kind is FrameKind.CHECK_IN:
                     checked_in[response.label_id] = (
                         BasicStateFlag.SERVICE_NEEDED not in response.flags
                     )
+                    if fresh:
+                        check_ins[response.label_id] = response
                 row = rows.get((response.label_id, response.sequence))
                 acked_hash = self._apply(
                     session, state, response, row, now=now, rebuilt=rebuilt, widened=widened
@@ -467,6 +507,7 @@ class Dispatcher:
                         "at": uplink.received_at,
                     }
                 )
+            self._reconcile(session, states, check_ins, history, rebuilt, now=now, widened=widened)
             save_outbox_entries(session, rows.values())
             save_label_states(
                 session, states.values(), columns=None if widened else ANSWERED_COLUMNS
@@ -588,6 +629,65 @@ class Dispatcher:
             }
         ]
 
+    def _reconcile(
+        self,
+        session: Session,
+        states: Mapping[str, LabelState],
+        check_ins: Mapping[str, LabelResponse],
+        history: list[dict[str, Any]],
+        rebuilt: list[dict[str, Any]],
+        *,
+        now: datetime,
+        widened: set[str],
+    ) -> None:
+        """Compare each check-in's displayed hash with the record (esl/pipeline/check_ins.py):
+        a label whose panel differs gets its record corrected and is planned again."""
+        differing = {
+            label_id: response
+            for label_id, response in check_ins.items()
+            if _hex(response.displayed_hash) != states[label_id].confirmed_hash
+        }
+        for label_id, response in check_ins.items():
+            if label_id not in differing:
+                states[label_id].displayed_hash = _hex(response.displayed_hash)
+        if not differing:
+            return
+        answered = answered_sequences(session, differing)
+        for entry in history:  # this batch's answers count too
+            label_id, sequence = entry["label_id"], entry["sequence"]
+            if label_id in differing and sequence > answered.get(label_id, -1):
+                answered[label_id] = sequence
+        open_labels = open_update_labels(session, differing) | {row["label_id"] for row in rebuilt}
+        for label_id, response in differing.items():
+            state = states[label_id]
+            shows = _hex(response.displayed_hash)
+            held = answered.get(label_id)
+            verdict = check_in_verdict(
+                shows=shows,
+                sequence=response.sequence,
+                recorded=state.confirmed_hash,
+                answered_sequence=held,
+                update_open=label_id in open_labels,
+                display_at=state.desired_display_at,
+                received_at=now,
+            )
+            if verdict is CheckInVerdict.EXPECTED and (held is None or response.sequence >= held):
+                state.displayed_hash = shows  # what the next delta is drawn against
+            recorded = state.confirmed_hash
+            if reconcile(state, verdict, shows=shows):
+                widened.add(label_id)
+                self.replan_wanted.add(label_id)
+                self.counts.reconciled += 1
+                log.warning(
+                    "label %s shows %s, recorded as showing %s (%s check-in, sequence %d): "
+                    "record corrected, planned again",
+                    label_id,
+                    (shows or "nothing")[:12],
+                    (recorded or "nothing")[:12],
+                    verdict.value,
+                    response.sequence,
+                )
+
     def _unpark(self, session: Session, checked_in: Mapping[str, bool], *, now: datetime) -> None:
         """A label checked in: updates parked as unreachable are worth another try, and
         those parked for a flat battery too once the label says it can refresh again."""
@@ -626,14 +726,22 @@ class Dispatcher:
         return sum(len(window.flights) for window in self._windows.values())
 
 
-def _record_health(state: LabelState, response: LabelResponse, at: datetime) -> None:
+def _record_health(state: LabelState, response: LabelResponse, at: datetime) -> bool:
+    """Take the label's health from an answer; False when it is older than what is held."""
     if state.last_seen is not None and at < state.last_seen:
-        return  # an older answer delivered late says nothing new about now
+        return False  # an older answer delivered late says nothing new about now
     state.changed = True
     state.last_seen = at
-    state.displayed_hash = response.displayed_hash.hex() if response.displayed_hash else None
+    if response.kind is not FrameKind.CHECK_IN:
+        # A check-in's displayed hash is weighed against the record by `_reconcile`.
+        state.displayed_hash = _hex(response.displayed_hash)
     state.battery_mv = response.battery_mv
     state.rssi_dbm = response.rssi_dbm
     state.temperature_tenths_c = response.temperature_tenths_c
     state.firmware = response.firmware
     state.state = int(response.state)
+    return True
+
+
+def _hex(digest: bytes | None) -> str | None:
+    return digest.hex() if digest else None

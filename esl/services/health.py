@@ -1,32 +1,36 @@
-"""Label health per store: how many labels are up to date, waiting, failed, unreachable.
+"""Label health per store: how many labels are in each state of the one classifier.
 
-A label is counted once in exactly one of `up_to_date`, `pending`, `failed` or
-`unplanned`; `offline` and `low_battery` are conditions on top of that:
-
-    up_to_date   confirmed the content it should show, nothing open
-    pending      an update is on its way (due, in flight, or waiting for a retry)
-    failed       an update is parked (offline, flat battery, rejected: see `failures`)
-    unplanned    bound to nothing, or its content could not be worked out
-    offline      not heard for `offline_after`, never heard, or its gateway is offline
-    low_battery  last reported battery below `low_battery_mv`
+Each label is counted once in exactly one of `up_to_date`, `scheduled`, `pending`,
+`failed`, `unplanned` or `unbound`; `offline` and `low_battery` are conditions on top of
+that. What each means, and the thresholds (`ESL_LABEL_OFFLINE_AFTER_S`,
+`ESL_LABEL_LOW_BATTERY_MV`), is decided in one place: `esl.services.label_status`, which
+the audit and the demo use too.
 """
 
 from __future__ import annotations
 
 from collections import Counter, defaultdict
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import datetime
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from esl.db.models import GatewayStateRow, LabelRow, LabelStateRow, OutboxRow
+from esl.db.models import (
+    GatewayStateRow,
+    LabelBindingRow,
+    LabelRow,
+    LabelStateRow,
+    OutboxRow,
+)
+from esl.services.label_status import (
+    DeliveryFacts,
+    LabelStatus,
+    StatusThresholds,
+    classify_label_status,
+)
 
-__all__ = ["LOW_BATTERY_MV", "OFFLINE_AFTER", "StoreHealth", "label_health"]
-
-# The simulated and common real labels stop refreshing at 2.4 V: warn a little before.
-LOW_BATTERY_MV = 2_600
-OFFLINE_AFTER = timedelta(minutes=30)
+__all__ = ["StoreHealth", "label_health"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -40,6 +44,8 @@ class StoreHealth:
     offline: int
     low_battery: int
     failures: dict[str, int] = field(default_factory=dict)  # parked reason -> labels
+    scheduled: int = 0
+    unbound: int = 0
 
 
 def label_health(
@@ -47,10 +53,10 @@ def label_health(
     *,
     now: datetime,
     stores: list[str] | None = None,
-    offline_after: timedelta = OFFLINE_AFTER,
-    low_battery_mv: int = LOW_BATTERY_MV,
+    thresholds: StatusThresholds | None = None,
 ) -> list[StoreHealth]:
     """One `StoreHealth` per store that has labels (or per store in `stores`)."""
+    thresholds = thresholds or StatusThresholds()
     open_status: dict[str, set[str]] = defaultdict(set)
     parked_reason: dict[str, str] = {}
     for label_id, status, reason in session.execute(
@@ -69,12 +75,18 @@ def label_health(
             )
         )
     }
+    bound = set(
+        session.scalars(
+            select(LabelBindingRow.label_id).where(LabelBindingRow.unbound_at.is_(None))
+        )
+    )
     statement = select(
         LabelRow.id,
         LabelRow.store,
         LabelRow.gateway,
         LabelStateRow.desired_hash,
         LabelStateRow.confirmed_hash,
+        LabelStateRow.desired_display_at,
         LabelStateRow.last_seen,
         LabelStateRow.battery_mv,
     ).outerjoin(LabelStateRow, LabelStateRow.label_id == LabelRow.id)
@@ -84,40 +96,51 @@ def label_health(
     failures: dict[str, Counter[str]] = defaultdict(Counter)
     for store in stores or []:
         counts[store]["labels"] += 0
-    for label_id, store, gateway, desired, confirmed, last_seen, battery in session.execute(
-        statement
-    ):
+    for (
+        label_id,
+        store,
+        gateway,
+        desired,
+        confirmed,
+        display_at,
+        last_seen,
+        battery,
+    ) in session.execute(statement):
+        condition = classify_label_status(
+            DeliveryFacts(
+                label_id in bound,
+                desired,
+                confirmed,
+                display_at,
+                open_status.get(label_id, ()),
+                parked_reason.get(label_id),
+                last_seen,
+                battery,
+                (store, gateway) not in offline_gateways,
+            ),
+            now=now,
+            thresholds=thresholds,
+        )
         count = counts[store]
         count["labels"] += 1
-        statuses = open_status.get(label_id, set())
-        if "parked" in statuses:
-            count["failed"] += 1
-            failures[store][parked_reason[label_id]] += 1
-        elif statuses:
-            count["pending"] += 1
-        elif desired is not None and desired == confirmed:
-            count["up_to_date"] += 1
-        else:
-            count["unplanned"] += 1
-        if (
-            last_seen is None
-            or now - last_seen > offline_after
-            or (store, gateway) in offline_gateways
-        ):
-            count["offline"] += 1
-        if battery is not None and battery < low_battery_mv:
-            count["low_battery"] += 1
+        count[condition.status.value] += 1
+        if condition.status is LabelStatus.FAILED and condition.reason is not None:
+            failures[store][condition.reason] += 1
+        count["offline"] += condition.offline
+        count["low_battery"] += condition.low_battery
     return [
         StoreHealth(
             store=store,
             labels=count["labels"],
-            up_to_date=count["up_to_date"],
-            pending=count["pending"],
-            failed=count["failed"],
-            unplanned=count["unplanned"],
+            up_to_date=count[LabelStatus.UP_TO_DATE.value],
+            pending=count[LabelStatus.PENDING.value],
+            failed=count[LabelStatus.FAILED.value],
+            unplanned=count[LabelStatus.UNPLANNED.value],
             offline=count["offline"],
             low_battery=count["low_battery"],
             failures=dict(failures[store]),
+            scheduled=count[LabelStatus.SCHEDULED.value],
+            unbound=count[LabelStatus.UNBOUND.value],
         )
         for store, count in sorted(counts.items())
     ]

@@ -110,5 +110,5 @@ def test_thresholds_come_from_options_or_settings(
     extra = ("--offline-after", "3h")
     assert offline_class() == "match"
     extra = ()
-    monkeypatch.setenv("ESL_AUDIT_OFFLINE_AFTER_S", str(3 * 3600))
+    monkeypatch.setenv("ESL_LABEL_OFFLINE_AFTER_S", str(3 * 3600))
     assert offline_class() == "match"

@@ -86,3 +86,24 @@ def test_esl_sim_display_names_a_missing_label(tmp_path: Path) -> None:
     result = CliRunner().invoke(app, ["sim", "display", "nope", "--state-dir", str(tmp_path)])
     assert result.exit_code == 1
     assert "no label 'nope'" in result.output
+
+
+def test_a_label_s_new_image_is_on_disk_before_its_answer_leaves_the_gateway(
+    tmp_path: Path,
+) -> None:
+    """Write-ahead: a gateway process killed right after an answer left (no save, no
+    close) still has the acknowledged image when it starts again."""
+    site = open_simulated_gateway(_config(tmp_path), now=T0)
+    label_id = "S001-gw1-00002"
+    key = {p.label_id: p.key for p in read_provisioning(site.config.manifest_path)}[label_id]
+    update = build_image_update(PRICE_A, model_id="2.9-bwr")
+    frame = encode_frame(LabelFrame(label_id=label_id, sequence=1, command=update), key=key)
+    site.gateway.submit(frame, now=T0)
+    answers = site.advance(now=T0 + timedelta(seconds=6))
+    assert [decode_response(a, key=key).reason for a in answers] == [ReasonCode.SUCCESS]
+    # The crash: this process's `site` is never saved nor closed. A new one reads the file.
+    again = open_simulated_gateway(_config(tmp_path), now=T0 + timedelta(minutes=1))
+    assert again.gateway.labels[label_id].shown == PRICE_A
+    assert again.gateway.labels[label_id].last_sequence == 1
+    again.close()
+    site.storage.close()

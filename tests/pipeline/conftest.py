@@ -28,6 +28,7 @@ from esl.db.engine import create_engine_for, session_factory, upgrade_database
 from esl.db.mapping import product_from_row, store_from_row
 from esl.db.models import LabelRow, OutboxRow, ProductRow, StoreRow
 from esl.pipeline import ControllerSettings, RetryPolicy, UpdateController
+from esl.pipeline.database_outage import DatabaseRetry
 from esl.pipeline.provisioning import register_provisioned_labels
 from esl.services.keys import Principal, Role
 from esl.services.labels import bind_label
@@ -209,7 +210,9 @@ class Chain:
         self.runners[store].stop()
         await self.tasks.pop(store)
 
-    async def start_controller(self, *, seed: int = 1, window: int = 16) -> UpdateController:
+    async def start_controller(
+        self, *, seed: int = 1, window: int = 16, database_retry: DatabaseRetry | None = None
+    ) -> UpdateController:
         transport = MqttGateway(
             parse_broker_url(self.broker.url), reconnect_delay_s=(1, 2), max_in_flight=50
         )
@@ -228,6 +231,7 @@ class Chain:
                     max_delay=timedelta(seconds=2),
                     max_attempts=6,
                 ),
+                database_retry=database_retry or DatabaseRetry(),
             ),
         )
         self.transport = transport

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import json
+from collections import Counter
 from datetime import timedelta
+from pathlib import Path
 
 import httpx
 import pytest
@@ -11,11 +13,14 @@ from sqlalchemy import Engine
 from typer.testing import CliRunner
 
 from esl.api import create_app
+from esl.audit import AuditClass, gather_audit
 from esl.cli import app as cli_app
 from esl.db.engine import session_factory
 from esl.services.health import label_health
 from esl.services.keys import Role, create_key
+from esl.services.label_status import StatusThresholds
 from esl.settings import Settings
+from gateways.base import GatewayState, GatewayStatus, Uplink
 from tests.pipeline.conftest import publish_prices
 from tests.pipeline.in_memory_gateway import radio
 from tests.pipeline.small_world import PRICES_A, T0, World
@@ -50,7 +55,7 @@ async def test_health_follows_labels_from_pending_to_up_to_date_and_failed(world
         "up_to_date": 0,
         "pending": 4,
         "failed": 0,
-        "offline": 4,  # never heard yet
+        "offline": 0,  # never heard yet: waiting for a first answer, not offline
         "low_battery": 0,
         "failures": {},
     }
@@ -96,6 +101,8 @@ async def test_the_api_and_the_cli_report_the_same_health(
                 "offline": 0,
                 "low_battery": 0,
                 "failures": {},
+                "scheduled": 0,
+                "unbound": 0,
             }
         ]
         # A store key sees its own store (which has no labels), never another's.
@@ -117,3 +124,68 @@ async def test_the_api_and_the_cli_report_the_same_health(
     result = CliRunner().invoke(cli_app, ["health"])
     assert result.exit_code == 0, result.output
     assert result.output.splitlines()[1].split()[:3] == ["S01", "4", "4"]
+
+
+async def test_health_the_api_the_cli_the_audit_and_the_demo_agree_on_one_world(
+    world: World, engine: Engine, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """One classifier (esl.services.label_status): a battery between 2,400 and 2,600 mV
+    and an offline store gateway are counted alike everywhere."""
+    world.controller.plan_due_work()
+    await world.send_due()
+    world.dispatcher.settle(radio(world.gateway.take(), world.labels, now=world.clock.now))
+    weak, *others = sorted(world.labels)
+    world.labels[weak].set_battery_mv(2_500)
+    report = world.labels[weak].status_report(now=world.clock.now)
+    assert report is not None
+    world.dispatcher.settle([Uplink("S01", "gw1", report, world.clock.now)])
+    settings = Settings(data_dir=tmp_path, database_url=str(engine.url))
+
+    def everyone() -> list[dict[str, int]]:
+        thresholds = StatusThresholds.from_settings(settings)
+        with world.sessions() as session:
+            (health,) = label_health(session, now=world.clock.now, thresholds=thresholds)
+            audit = gather_audit(
+                session,
+                at=world.clock.now,
+                now=world.clock.now,
+                currency="PLN",
+                thresholds=thresholds,
+            ).report
+        classes = Counter(verdict.audit_class for verdict in audit.labels)
+        cli = CliRunner().invoke(cli_app, ["health", "--json"])
+        assert cli.exit_code == 0, cli.output
+        (from_cli,) = json.loads(cli.output)
+        return [
+            {"offline": health.offline, "low_battery": health.low_battery},
+            {"offline": from_cli["offline"], "low_battery": from_cli["low_battery"]},
+            # The audit puts offline before low battery (a label both is offline).
+            {
+                "offline": classes[AuditClass.OFFLINE],
+                "low_battery": classes[AuditClass.LOW_BATTERY]
+                + sum(
+                    1
+                    for v in audit.labels
+                    if v.audit_class is AuditClass.OFFLINE
+                    and v.battery_mv is not None
+                    and v.battery_mv < thresholds.low_battery_mv
+                ),
+            },
+        ]
+
+    monkeypatch.setenv("ESL_DATABASE_URL", str(engine.url))
+    monkeypatch.setenv("ESL_DATA_DIR", str(tmp_path))
+    assert everyone() == [{"offline": 0, "low_battery": 1}] * 3
+    with world.sessions() as session:
+        (health,) = label_health(
+            session, now=world.clock.now, thresholds=StatusThresholds.from_settings(settings)
+        )
+    assert health.up_to_date == len(world.labels)  # the demo's "up to date" is this count
+
+    # The store gateway goes offline: all its labels are offline, for everyone.
+    world.dispatcher.handle_event(
+        GatewayStatus("S01", "gw1", GatewayState.OFFLINE, world.clock.now, "connection lost")
+    )
+    world.dispatcher.step()
+    assert everyone() == [{"offline": 4, "low_battery": 1}] * 3
+    assert others  # the weak one and the others are all offline now

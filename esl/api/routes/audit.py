@@ -105,8 +105,8 @@ def get_audit(
         locale=ctx.settings.locale,
         stores=store,
         thresholds=Thresholds(
-            offline_after=timedelta(seconds=ctx.settings.audit_offline_after_s),
-            low_battery_mv=ctx.settings.audit_low_battery_mv,
+            offline_after=timedelta(seconds=ctx.settings.label_offline_after_s),
+            low_battery_mv=ctx.settings.label_low_battery_mv,
         ),
     )
     report = gathered.report

@@ -2,17 +2,20 @@
 
 from __future__ import annotations
 
+from datetime import datetime, timedelta
 from typing import Annotated
 
 from fastapi import APIRouter, Depends, Query
 from pydantic import BaseModel, ConfigDict
 
 from esl.api.dependencies import ApiContext, CurrentSession, allow, context
+from esl.pipeline.controller_status import controller_status_path, read_controller_status
 from esl.services.health import label_health
 from esl.services.keys import Principal, Role
+from esl.services.label_status import StatusThresholds
 from esl.services.labels import require_store_access
 
-__all__ = ["StoreHealthOut", "router"]
+__all__ = ["ControllerStatusOut", "StoreHealthOut", "router"]
 
 router = APIRouter()
 # Auditors and the pricing team see every store; a store key sees its own.
@@ -32,6 +35,8 @@ class StoreHealthOut(BaseModel):
     offline: int
     low_battery: int
     failures: dict[str, int]
+    scheduled: int
+    unbound: int
 
 
 @router.get("/health/labels", response_model=list[StoreHealthOut], tags=["health"])
@@ -48,5 +53,36 @@ def get_label_health(
         require_store_access(principal, code)
     return [
         StoreHealthOut.model_validate(health)
-        for health in label_health(session, now=ctx.clock(), stores=store)
+        for health in label_health(
+            session,
+            now=ctx.clock(),
+            stores=store,
+            thresholds=StatusThresholds.from_settings(ctx.settings),
+        )
     ]
+
+
+class ControllerStatusOut(BaseModel):
+    """The running controller as it last reported itself; `running` false when it has not
+    reported for three lease renewals (or never)."""
+
+    running: bool
+    pid: int | None = None
+    host: str | None = None
+    started_at: datetime | None = None
+    written_at: datetime | None = None
+    database_unreachable_since: datetime | None = None
+    database_failed_tries: int = 0
+    database_error: str | None = None
+    database_outages: int = 0
+
+
+@router.get("/health/controller", response_model=ControllerStatusOut, tags=["health"])
+def get_controller_health(principal: Watcher, ctx: Ctx) -> ControllerStatusOut:
+    """The controller: running or not, and since when its database does not answer."""
+    status = read_controller_status(controller_status_path(ctx.settings.data_dir))
+    if status is None:
+        return ControllerStatusOut(running=False)
+    silent = ctx.clock() - status.written_at
+    alive = silent <= timedelta(seconds=3 * ctx.settings.controller_lease_renew_s)
+    return ControllerStatusOut(running=alive, **status.to_dict())

@@ -1,0 +1,170 @@
+"""Reconciliation: what a label says it shows, against what the controller recorded.
+
+A label's check-in (protocol kind `0x82`) carries, signed with its key, the hash of the
+image on its panel and its sequence counter. The record can be wrong without any frame
+going astray: a label reset or restored from a backup, a label swapped for another, a
+simulated gateway that lost its labels' state, a record corrupted by hand. So every
+verified check-in is compared with the record, and a label whose panel differs is put
+right: the record is corrected and the label planned again at once.
+
+The rule (`check_in_verdict`) trusts a check-in only as far as it is new: its sequence
+must be at least the highest sequence the label already answered. A newer check-in is
+believed (the record takes the hash it reports). An older one that disagrees (a replayed
+capture, or a label restored from a backup, which counts from an older sequence) is not
+believed either way: the record forgets what the label shows, so the label gets its full
+image again. Either way nothing becomes "up to date" on a check-in's word alone
+unless that check-in is newer than every answer the controller holds; an old check-in
+can cost one frame, never a false confirmation.
+
+While an update is open (pending, in flight, parked) or a timed image has not flipped
+yet, a difference is expected and left to the update.
+
+`reconciliation_candidates` is the periodic pass: one read of `label_states` and the open
+outbox rows, O(labels) in memory, no rendering; it finds labels whose record says they
+neither show their due content nor have an update on its way.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Collection
+from datetime import datetime, timedelta
+from enum import StrEnum
+
+from sqlalchemy import func, select, update
+from sqlalchemy.orm import Session
+
+from esl.db.models import LabelAcknowledgementRow, LabelStateRow
+from esl.pipeline.label_states import LabelState
+from esl.pipeline.outbox_rows import OUTBOX
+
+__all__ = [
+    "CheckInVerdict",
+    "answered_sequences",
+    "check_in_verdict",
+    "forget_desired",
+    "open_update_labels",
+    "reconcile",
+    "reconciliation_candidates",
+]
+
+# A timed image flips on the label's own clock: a check-in this close after the instant
+# may still show the image before it.
+FLIP_GRACE = timedelta(minutes=2)
+_OPEN = ("pending", "sent", "parked")
+
+
+class CheckInVerdict(StrEnum):
+    AGREES = "agrees"  # shows what the record says
+    EXPECTED = "expected"  # differs, but an update or a timed flip is on its way
+    NEWER = "newer"  # differs and is newer than every answer held: believe it
+    OLDER = "older"  # differs and is older than an answer held: trust neither
+
+
+def check_in_verdict(
+    *,
+    shows: str | None,
+    sequence: int,
+    recorded: str | None,
+    answered_sequence: int | None,
+    update_open: bool,
+    display_at: datetime | None,
+    received_at: datetime,
+) -> CheckInVerdict:
+    """What a verified check-in means for the record of its label.
+
+    `shows` is the hash the label reports, `recorded` the content the controller records
+    it as showing (`confirmed_hash`), `answered_sequence` the highest sequence of any
+    answer from the label the controller holds (None: none).
+    """
+    if shows == recorded:
+        return CheckInVerdict.AGREES
+    if update_open or (display_at is not None and received_at < display_at + FLIP_GRACE):
+        return CheckInVerdict.EXPECTED
+    if answered_sequence is not None and sequence < answered_sequence:
+        return CheckInVerdict.OLDER
+    return CheckInVerdict.NEWER
+
+
+def reconcile(state: LabelState, verdict: CheckInVerdict, *, shows: str | None) -> bool:
+    """Correct the record of a label whose panel differs; True when it must be planned
+    again (its desired content is forgotten, so planning sends it whatever is due)."""
+    if verdict is CheckInVerdict.NEWER:
+        state.displayed_hash = shows
+    elif verdict is CheckInVerdict.OLDER:
+        state.displayed_hash = None  # unknown: the next frame is a full image
+    else:
+        return False
+    state.confirmed_hash = None
+    state.desired_key = None
+    state.desired_display_at = None
+    state.changed = True
+    return True
+
+
+def answered_sequences(session: Session, label_ids: Collection[str]) -> dict[str, int]:
+    """The highest sequence each label answered, from the acknowledgement history."""
+    ordered = sorted(label_ids)
+    found: dict[str, int] = {}
+    for start in range(0, len(ordered), 500):
+        for label_id, sequence in session.execute(
+            select(LabelAcknowledgementRow.label_id, func.max(LabelAcknowledgementRow.sequence))
+            .where(LabelAcknowledgementRow.label_id.in_(ordered[start : start + 500]))
+            .group_by(LabelAcknowledgementRow.label_id)
+        ):
+            found[label_id] = int(sequence)
+    return found
+
+
+def open_update_labels(session: Session, label_ids: Collection[str]) -> set[str]:
+    ordered = sorted(label_ids)
+    found: set[str] = set()
+    for start in range(0, len(ordered), 500):
+        found.update(
+            session.scalars(
+                select(OUTBOX.c.label_id)
+                .where(
+                    OUTBOX.c.label_id.in_(ordered[start : start + 500]),
+                    OUTBOX.c.status.in_(_OPEN),
+                )
+                .distinct()
+            )
+        )
+    return found
+
+
+def reconciliation_candidates(session: Session, *, now: datetime) -> list[str]:
+    """Labels with no update open whose record does not show their due content, or
+    whose last report contradicts the record: the periodic pass plans them again. One
+    read of `label_states`, no rendering."""
+    open_labels = set(
+        session.scalars(select(OUTBOX.c.label_id).where(OUTBOX.c.status.in_(_OPEN)).distinct())
+    )
+    stuck = []
+    for label_id, desired, confirmed, displayed, display_at in session.execute(
+        select(
+            LabelStateRow.label_id,
+            LabelStateRow.desired_hash,
+            LabelStateRow.confirmed_hash,
+            LabelStateRow.displayed_hash,
+            LabelStateRow.desired_display_at,
+        ).where(LabelStateRow.desired_hash.is_not(None))
+    ):
+        agrees = desired == confirmed and displayed in (None, confirmed)
+        if agrees or label_id in open_labels:
+            continue
+        if display_at is not None and now < display_at + FLIP_GRACE:
+            continue
+        stuck.append(label_id)
+    return sorted(stuck)
+
+
+def forget_desired(session: Session, label_ids: Collection[str]) -> None:
+    """Make planning work these labels out again (the periodic pass's correction)."""
+    ordered = sorted(label_ids)
+    for start in range(0, len(ordered), 500):
+        session.execute(
+            update(LabelStateRow)
+            .where(LabelStateRow.label_id.in_(ordered[start : start + 500]))
+            .values(desired_key=None, desired_display_at=None)
+            .execution_options(synchronize_session=False)
+        )

@@ -1,0 +1,112 @@
+"""What the running controller says about itself, readable while its database is away.
+
+The label counts of `esl health` come from the database; when the database does not
+answer, the controller is the only one who knows since when. So it writes this small
+JSON file next to its data (atomically: a reader never sees half of it) whenever its
+view changes and at every lease renewal. `esl health`, the health API and `/metrics`
+read it; `written_at` tells them whether the controller is still alive to report.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+from dataclasses import dataclass
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+__all__ = [
+    "STATUS_FILE_NAME",
+    "ControllerStatus",
+    "controller_status_path",
+    "read_controller_status",
+    "write_controller_status",
+]
+
+log = logging.getLogger(__name__)
+
+STATUS_FILE_NAME = "controller-status.json"
+
+
+@dataclass(frozen=True, slots=True)
+class ControllerStatus:
+    pid: int
+    host: str
+    started_at: datetime
+    written_at: datetime
+    database_unreachable_since: datetime | None  # None: the database answers
+    database_failed_tries: int
+    database_error: str | None
+    database_outages: int  # outages ridden out since start
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "pid": self.pid,
+            "host": self.host,
+            "started_at": self.started_at.isoformat(),
+            "written_at": self.written_at.isoformat(),
+            "database_unreachable_since": _iso(self.database_unreachable_since),
+            "database_failed_tries": self.database_failed_tries,
+            "database_error": self.database_error,
+            "database_outages": self.database_outages,
+        }
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> ControllerStatus:
+        since = data.get("database_unreachable_since")
+        return cls(
+            pid=int(data["pid"]),
+            host=str(data["host"]),
+            started_at=datetime.fromisoformat(data["started_at"]),
+            written_at=datetime.fromisoformat(data["written_at"]),
+            database_unreachable_since=None if since is None else datetime.fromisoformat(since),
+            database_failed_tries=int(data.get("database_failed_tries", 0)),
+            database_error=data.get("database_error"),
+            database_outages=int(data.get("database_outages", 0)),
+        )
+
+    def describe(self, *, now: datetime) -> str:
+        """One line for `esl health`."""
+        who = f"controller pid {self.pid} on {self.host}"
+        age = (now - self.written_at).total_seconds()
+        if self.database_unreachable_since is not None:
+            return (
+                f"{who}: database unreachable since "
+                f"{self.database_unreachable_since:%Y-%m-%d %H:%M:%S} UTC "
+                f"({self.database_failed_tries} tries, {self.database_error}); last report "
+                f"{age:.0f} s ago"
+            )
+        return f"{who}: database reachable; last report {age:.0f} s ago"
+
+
+def controller_status_path(data_dir: Path) -> Path:
+    """Where the running controller reports on itself (`esl health`, the API, /metrics)."""
+    return data_dir / STATUS_FILE_NAME
+
+
+def write_controller_status(path: Path, status: ControllerStatus) -> None:
+    """Replace the file in one rename; a failure is logged, never fatal to the controller."""
+    temporary = path.with_name(f".{path.name}.{os.getpid()}")
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        temporary.write_text(json.dumps(status.to_dict(), sort_keys=True), encoding="utf-8")
+        os.replace(temporary, path)
+    except OSError as error:
+        log.warning("cannot write the controller status to %s: %s", path, error)
+
+
+def read_controller_status(path: Path) -> ControllerStatus | None:
+    """The last status written, or None when no controller has written one."""
+    try:
+        return ControllerStatus.from_dict(json.loads(path.read_text(encoding="utf-8")))
+    except FileNotFoundError:
+        return None
+    except (OSError, ValueError, KeyError, TypeError) as error:
+        log.warning("unreadable controller status %s: %s", path, error)
+        return None
+
+
+def _iso(value: datetime | None) -> str | None:
+    return None if value is None else value.isoformat()

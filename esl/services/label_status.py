@@ -1,0 +1,148 @@
+"""The one definition of a label's state: `esl health`, the health API, the audit and the
+demo all ask this module, with the thresholds of the one settings object.
+
+Delivery (exactly one per label):
+
+    unbound      bound to no product
+    unplanned    bound, but no content could be worked out (no price, no gateway, no key)
+    failed       an update is parked; `reason` says why (offline, flat battery, rejected…)
+    pending      an update is due, in flight, or waiting for a retry
+    scheduled    it confirmed a timed image that it shows from a later instant, nothing open
+    up_to_date   it confirmed the content due now, nothing open
+
+Conditions on top of that (a label may be both up to date and offline):
+
+    offline      silent for `offline_after` or longer since it was last heard, its store
+                 gateway is offline, or its update was parked because it never answered
+                 (a label never heard yet is waiting for its first check-in: not offline
+                 until its update parks)
+    low_battery  its last report says under `low_battery_mv`, or its update was parked
+                 because it kept refusing for a flat battery
+
+Pure: facts in, a verdict out; no database, no clock.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Collection
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from enum import StrEnum
+from typing import NamedTuple
+
+from esl.settings import Settings
+
+__all__ = [
+    "DeliveryFacts",
+    "LabelCondition",
+    "LabelStatus",
+    "StatusThresholds",
+    "classify_label_status",
+    "is_low_battery",
+    "is_offline",
+]
+
+# Parked reasons written by the pipeline (esl.pipeline.verdicts.ParkReason values).
+_PARKED_OFFLINE = "offline"
+_PARKED_FLAT_BATTERY = "flat battery"
+
+
+class LabelStatus(StrEnum):
+    UNBOUND = "unbound"
+    UNPLANNED = "unplanned"
+    FAILED = "failed"
+    PENDING = "pending"
+    SCHEDULED = "scheduled"
+    UP_TO_DATE = "up_to_date"
+
+
+@dataclass(frozen=True, slots=True)
+class StatusThresholds:
+    offline_after: timedelta = timedelta(minutes=30)
+    # The simulated and common real labels stop refreshing at 2.4 V: warn a little before.
+    low_battery_mv: int = 2_600
+
+    @classmethod
+    def from_settings(cls, settings: Settings) -> StatusThresholds:
+        return cls(
+            offline_after=timedelta(seconds=settings.label_offline_after_s),
+            low_battery_mv=settings.label_low_battery_mv,
+        )
+
+
+class DeliveryFacts(NamedTuple):
+    """What the pipeline records about one label (NamedTuple: built per label, in bulk)."""
+
+    bound: bool
+    desired_hash: str | None
+    confirmed_hash: str | None
+    desired_display_at: datetime | None
+    open_statuses: Collection[str]  # statuses of its open outbox rows
+    parked_reason: str | None
+    last_seen: datetime | None
+    battery_mv: int | None
+    gateway_online: bool
+
+
+class LabelCondition(NamedTuple):
+    status: LabelStatus
+    reason: str | None  # failed: the parked reason
+    offline: bool
+    low_battery: bool
+
+
+def is_offline(
+    *,
+    last_seen: datetime | None,
+    gateway_online: bool,
+    parked_reason: str | None,
+    now: datetime,
+    thresholds: StatusThresholds,
+) -> bool:
+    return (
+        (last_seen is not None and now - last_seen >= thresholds.offline_after)
+        or not gateway_online
+        or (parked_reason is not None and parked_reason.startswith(_PARKED_OFFLINE))
+    )
+
+
+def is_low_battery(
+    *, battery_mv: int | None, parked_reason: str | None, thresholds: StatusThresholds
+) -> bool:
+    return (
+        battery_mv is not None and battery_mv < thresholds.low_battery_mv
+    ) or parked_reason == _PARKED_FLAT_BATTERY
+
+
+def classify_label_status(
+    facts: DeliveryFacts, *, now: datetime, thresholds: StatusThresholds
+) -> LabelCondition:
+    """The label's delivery state and conditions; see the module docstring."""
+    reason = None
+    if not facts.bound:
+        status = LabelStatus.UNBOUND
+    elif "parked" in facts.open_statuses:
+        status = LabelStatus.FAILED
+        reason = facts.parked_reason or "unknown"
+    elif facts.open_statuses:
+        status = LabelStatus.PENDING
+    elif facts.desired_hash is None or facts.desired_hash != facts.confirmed_hash:
+        status = LabelStatus.UNPLANNED
+    elif facts.desired_display_at is not None and facts.desired_display_at > now:
+        status = LabelStatus.SCHEDULED
+    else:
+        status = LabelStatus.UP_TO_DATE
+    return LabelCondition(
+        status,
+        reason,
+        is_offline(
+            last_seen=facts.last_seen,
+            gateway_online=facts.gateway_online,
+            parked_reason=facts.parked_reason,
+            now=now,
+            thresholds=thresholds,
+        ),
+        is_low_battery(
+            battery_mv=facts.battery_mv, parked_reason=facts.parked_reason, thresholds=thresholds
+        ),
+    )

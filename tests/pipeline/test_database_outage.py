@@ -1,0 +1,157 @@
+"""A database outage longer than any retry budget: the controller waits it out, says so in
+its health and logs, and then brings every label to its price without losing anything.
+
+SQLite: another connection holds the write lock far longer than the controller's busy
+timeout and its first retries. (PostgreSQL: test_database_outage_postgres.py.)
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import sqlite3
+from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import httpx
+import pytest
+from sqlalchemy import Engine
+from sqlalchemy.exc import IntegrityError, OperationalError
+from typer.testing import CliRunner
+
+from esl.api import create_app
+from esl.cli import app
+from esl.db.engine import create_engine_for, session_factory, upgrade_database
+from esl.pipeline.controller_status import controller_status_path, read_controller_status
+from esl.pipeline.database_outage import DatabaseOutage, DatabaseRetry, is_database_outage
+from esl.pipeline.waiting_uplinks import waiting_uplinks
+from esl.services.keys import Role, create_key
+from esl.settings import Settings
+from firmware_sim.fleet import build_labels, make_fleet
+from firmware_sim.images import ImageStore
+from gateways.base import Uplink
+from tests.esl.conftest import Clock, seed_reference_data
+from tests.pipeline.conftest import Chain, publish_prices, wall_clock
+
+pytestmark = pytest.mark.integration
+
+PRICES_A = {"MLK-1": "3.49", "CHS-1": "8.99", "CFE-1": "59.99"}
+PRICES_B = {"MLK-1": "3.19", "CHS-1": "9.49", "CFE-1": "57.99"}
+# Waits between tries while the database is away; the outage below outlasts many of them.
+FAST_RETRY = DatabaseRetry(first=timedelta(milliseconds=100), longest=timedelta(milliseconds=400))
+
+
+@pytest.fixture
+def engine(tmp_path: Path) -> Iterator[Engine]:
+    # A statement gives up on a lock after 100 ms (instead of 10 s), so that the outage
+    # below is many times longer than everything the controller tries before waiting.
+    engine = create_engine_for(f"sqlite:///{tmp_path / 'esl.sqlite'}", busy_timeout_ms=100)
+    upgrade_database(engine)
+    with session_factory(engine)() as session, session.begin():
+        seed_reference_data(session)
+    yield engine
+    engine.dispose()
+
+
+async def test_the_controller_rides_out_a_long_sqlite_lock_and_loses_nothing(
+    chain: Chain, caplog: pytest.LogCaptureFixture, tmp_path: Path
+) -> None:
+    publish_prices(chain.sessions, PRICES_A, now=wall_clock())
+    chain.add_store("S01", labels=6)
+    await chain.start_gateway("S01")
+    controller = await chain.start_controller(database_retry=FAST_RETRY)
+    controller.status_path = controller_status_path(tmp_path)
+    await chain.wait_converged(wall_clock())
+    assert chain.controller_task is not None
+
+    with chain.sessions.begin() as session:
+        _, token = create_key(session, name="ops", role=Role.AUDITOR, store=None, now=wall_clock())
+    api = create_app(Settings(data_dir=tmp_path), engine=chain.engine, clock=wall_clock)
+    publish_prices(chain.sessions, PRICES_B, now=wall_clock())
+    assert chain.engine.url.database is not None
+    blocker = sqlite3.connect(chain.engine.url.database, isolation_level=None)
+    try:
+        with caplog.at_level(logging.WARNING, logger="esl.pipeline"):
+            blocker.execute("BEGIN EXCLUSIVE")  # another writer holds the database
+            await asyncio.sleep(6.0)  # 60 busy timeouts, 15 of the longest waits
+            assert not chain.controller_task.done(), "the controller gave up"
+            report = controller.outage.report()
+            assert report.unreachable_since is not None
+            assert report.failed_tries > 10
+            assert report.last_error is not None
+            assert "database is locked" in report.last_error
+            # The health report says so, from the controller's status file.
+            status = read_controller_status(controller_status_path(tmp_path))
+            assert status is not None
+            assert status.database_unreachable_since == report.unreachable_since
+            health = CliRunner().invoke(
+                app,
+                ["health"],
+                env={"ESL_DATA_DIR": str(tmp_path), "ESL_DATABASE_URL": str(chain.engine.url)},
+            )
+            assert health.exit_code == 0, health.output
+            assert "database unreachable since" in health.output.splitlines()[-1]
+            async with httpx.AsyncClient(
+                transport=httpx.ASGITransport(app=api), base_url="http://esl"
+            ) as client:
+                answer = await client.get("/api/v1/health/controller", headers={"X-API-Key": token})
+            assert answer.status_code == 200, answer.text
+            assert answer.json()["running"] is True
+            assert answer.json()["database_unreachable_since"] is not None
+            blocker.execute("COMMIT")
+            await chain.wait_converged(wall_clock())
+        assert not chain.controller_task.done()
+        assert controller.outage.report().unreachable_since is None
+        status = read_controller_status(controller_status_path(tmp_path))
+        assert status is not None
+        assert status.database_unreachable_since is None
+        assert status.database_outages == 1
+        messages = [record.getMessage() for record in caplog.records]
+        assert any("database unreachable since" in message for message in messages)
+        assert any("database reachable again" in message for message in messages)
+    finally:
+        blocker.close()
+
+
+def test_the_wait_doubles_up_to_the_longest_and_never_ends() -> None:
+    retry = DatabaseRetry(first=timedelta(seconds=1), longest=timedelta(seconds=30))
+    waits = [retry.delay_after(n).total_seconds() for n in (1, 2, 3, 5, 6, 1_000, 10**9)]
+    assert waits == [1, 2, 4, 16, 30, 30, 30]
+
+
+def test_the_outage_lasts_until_every_kind_of_work_succeeds_again() -> None:
+    clock = Clock(now=datetime(2026, 12, 3, 9, 0, tzinfo=UTC))
+    outage = DatabaseOutage(clock=clock, retry=FAST_RETRY)
+    locked = OperationalError("UPDATE outbox", {}, sqlite3.OperationalError("database is locked"))
+    outage.failed(locked, doing="planning")
+    started = clock.now
+    clock.advance(timedelta(seconds=5))
+    outage.answered(doing="dispatching")  # a read-only round: the writer still waits
+    outage.failed(locked, doing="dispatching")
+    outage.answered(doing="dispatching")
+    report = outage.report()
+    assert report.unreachable_since == started
+    assert report.failed_tries == 2
+    assert report.last_error == "database is locked"
+    outage.answered(doing="planning")
+    assert outage.report().unreachable_since is None
+    assert outage.outages == 1
+    assert not is_database_outage(IntegrityError("INSERT", {}, sqlite3.IntegrityError("unique")))
+
+
+def test_answers_kept_during_an_outage_stay_bounded() -> None:
+    at = datetime(2026, 12, 3, 9, 0, tzinfo=UTC)
+    provisions = make_fleet(store="S01", gateway="gw1", count=3)
+    labels = build_labels(provisions, now=at, images=ImageStore())
+
+    def check_in(index: int, seconds: int) -> Uplink:
+        report = labels[index].status_report(now=at + timedelta(seconds=seconds))
+        assert report is not None
+        return Uplink("S01", "gw1", report, at + timedelta(seconds=seconds))
+
+    piled = [check_in(index, n) for n in range(50) for index in range(3)]
+    kept = waiting_uplinks(piled, limit=1_000)
+    # Each label's newest check-in, in arrival order.
+    assert kept == piled[-3:]
+    assert waiting_uplinks(piled, limit=2) == piled[-2:]

@@ -1,0 +1,72 @@
+"""The PostgreSQL server stopped under a running controller and started again a while
+later: the controller waits, reports the outage, and then every label gets its price.
+
+The test starts its own throwaway cluster (tests/fixtures/postgres.py) so it can take the
+whole server away; SQLite's lock is tested in test_database_outage.py.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Iterator
+from datetime import timedelta
+
+import pytest
+from sqlalchemy import Engine
+
+from esl.db.engine import create_engine_for, session_factory, upgrade_database
+from esl.pipeline.database_outage import DatabaseRetry
+from tests.esl.conftest import seed_reference_data
+from tests.fixtures.postgres import PostgresCluster
+from tests.pipeline.conftest import Chain, publish_prices, wall_clock
+
+pytestmark = pytest.mark.integration
+
+PRICES_A = {"MLK-1": "3.49", "CHS-1": "8.99", "CFE-1": "59.99"}
+PRICES_B = {"MLK-1": "3.19", "CHS-1": "9.49", "CFE-1": "57.99"}
+FAST_RETRY = DatabaseRetry(first=timedelta(milliseconds=100), longest=timedelta(milliseconds=500))
+
+
+@pytest.fixture
+def postgres() -> Iterator[PostgresCluster]:
+    cluster = PostgresCluster.create()
+    yield cluster
+    cluster.remove()
+
+
+@pytest.fixture
+def engine(postgres: PostgresCluster) -> Iterator[Engine]:
+    engine = create_engine_for(postgres.url)
+    upgrade_database(engine)
+    with session_factory(engine)() as session, session.begin():
+        seed_reference_data(session)
+    yield engine
+    engine.dispose()
+
+
+async def test_the_controller_rides_out_a_postgresql_restart(
+    chain: Chain, postgres: PostgresCluster, caplog: pytest.LogCaptureFixture
+) -> None:
+    publish_prices(chain.sessions, PRICES_A, now=wall_clock())
+    chain.add_store("S01", labels=6)
+    await chain.start_gateway("S01")
+    controller = await chain.start_controller(database_retry=FAST_RETRY)
+    await chain.wait_converged(wall_clock())
+    assert chain.controller_task is not None
+
+    publish_prices(chain.sessions, PRICES_B, now=wall_clock())
+    with caplog.at_level(logging.WARNING, logger="esl.pipeline"):
+        await asyncio.to_thread(postgres.stop)
+        await asyncio.sleep(5.0)  # ten of the longest waits: the server is gone
+        assert not chain.controller_task.done(), "the controller gave up"
+        report = controller.outage.report()
+        assert report.unreachable_since is not None
+        assert report.failed_tries > 5
+        await asyncio.to_thread(postgres.start)
+        await chain.wait_converged(wall_clock())
+    assert not chain.controller_task.done()
+    assert controller.outage.report().unreachable_since is None
+    messages = [record.getMessage() for record in caplog.records]
+    assert any("database unreachable since" in message for message in messages)
+    assert any("database reachable again" in message for message in messages)

@@ -1,0 +1,134 @@
+"""Reconciliation: a label's check-in (the signed hash of what its panel shows) corrects
+the controller's record, an old check-in never rolls it back, and a periodic pass finds
+records that contradict themselves. Labels are firmware_sim labels on one test clock."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+import pytest
+from sqlalchemy import Engine, update
+
+from esl.db.engine import session_factory
+from esl.db.models import LabelStateRow
+from firmware_sim.hardware import hardware_for
+from firmware_sim.images import ImageStore
+from firmware_sim.label import SimulatedLabel
+from gateways.base import Uplink
+from rendering.display_models import get_display_model
+from rendering.encoding import content_hash
+from tests.pipeline.conftest import expected_planes, publish_prices
+from tests.pipeline.in_memory_gateway import radio
+from tests.pipeline.small_world import PRICES_A, T0, World
+
+PRICES_B = {"MLK-1": "3.19"}
+
+
+@pytest.fixture
+def world(engine: Engine) -> World:
+    publish_prices(session_factory(engine), PRICES_A, now=T0)
+    return World(engine, count=2)
+
+
+async def _converge(world: World) -> None:
+    """Plan, send and answer until nothing is open (a busy panel is asked again later)."""
+    for _ in range(60):
+        world.controller.plan_due_work()
+        await world.send_due()
+        sent = world.gateway.take()
+        world.dispatcher.settle(radio(sent, world.labels, now=world.clock.now))
+        if not sent and all(
+            status not in ("pending", "sent")
+            for label_id in world.labels
+            for _, status in world.rows(label_id)
+        ):
+            return
+        world.clock.advance(timedelta(seconds=5))
+    raise AssertionError("not converged")
+
+
+def _check_in(world: World, label_id: str) -> Uplink:
+    report = world.labels[label_id].status_report(now=world.clock.now)
+    assert report is not None
+    return Uplink("S01", "gw1", report, world.clock.now)
+
+
+def _assert_truth(world: World, label_id: str) -> None:
+    """Panel == record == due."""
+    label = world.labels[label_id]
+    world.clock.advance(timedelta(seconds=30))  # past the panel's refresh
+    label.synchronize(now=world.clock.now)
+    state = world.state(label_id)
+    due = world.hash_of(label_id)
+    assert label.shown is not None
+    assert content_hash(label.shown).hex() == state.confirmed_hash == state.desired_hash == due
+    with world.sessions() as session:
+        assert label.shown == expected_planes(
+            session, label_id=label_id, sku=world.sku, at=world.clock.now
+        )
+
+
+async def test_a_label_restored_from_a_backup_is_found_by_its_check_in_and_updated(
+    world: World,
+) -> None:
+    label_id = sorted(world.labels)[0]
+    await _converge(world)
+    old = world.labels[label_id]
+    backup = old.snapshot()  # shows the old price, sequence 1
+    backup_images = ImageStore()
+    for digest, planes in zip(old.page_hashes, old.pages, strict=True):
+        if digest is not None and planes is not None:
+            backup_images.intern(digest, planes)
+    publish_prices(world.sessions, PRICES_B, now=world.clock.now)
+    await _converge(world)
+    _assert_truth(world, label_id)
+
+    world.labels[label_id] = SimulatedLabel.restore(
+        backup,
+        hardware=hardware_for(get_display_model(backup.model_id)),
+        images=backup_images,
+        now=world.clock.now,
+    )
+    assert world.labels[label_id].shown != world.labels[sorted(world.labels)[1]].shown
+    world.clock.advance(timedelta(minutes=1))
+    world.dispatcher.settle([_check_in(world, label_id)])
+    assert world.dispatcher.counts.reconciled == 1
+    await _converge(world)
+    _assert_truth(world, label_id)
+    world.dispatcher.settle([_check_in(world, label_id)])  # agrees now: nothing more
+    assert world.dispatcher.counts.reconciled == 1
+
+
+async def test_an_old_check_in_replayed_later_never_makes_an_old_price_look_shown(
+    world: World,
+) -> None:
+    label_id = sorted(world.labels)[0]
+    await _converge(world)
+    captured = _check_in(world, label_id)  # "I show price A", sequence 1
+    publish_prices(world.sessions, PRICES_B, now=world.clock.now)
+    await _converge(world)
+    _assert_truth(world, label_id)
+    world.clock.advance(timedelta(minutes=1))
+    replayed = Uplink("S01", "gw1", captured.payload, world.clock.now)
+    world.dispatcher.settle([replayed])
+    await _converge(world)
+    _assert_truth(world, label_id)
+    # The price goes back to A: the label must be sent A, not be believed to show it.
+    publish_prices(world.sessions, {"MLK-1": PRICES_A["MLK-1"]}, now=world.clock.now)
+    await _converge(world)
+    _assert_truth(world, label_id)
+
+
+async def test_the_periodic_pass_repairs_a_corrupted_record(world: World) -> None:
+    await _converge(world)
+    broken = sorted(world.labels)[1]
+    with world.sessions.begin() as session:
+        session.execute(
+            update(LabelStateRow)
+            .where(LabelStateRow.label_id == broken)
+            .values(confirmed_hash="00" * 16, displayed_hash="00" * 16)
+        )
+    world.clock.advance(world.controller.settings.reconcile_every)
+    await _converge(world)
+    for label_id in world.labels:
+        _assert_truth(world, label_id)
