@@ -16,7 +16,6 @@ learnt from its refusal) gets an immediate frame that is not sent before the ins
 
 from __future__ import annotations
 
-import dataclasses
 import logging
 from collections.abc import Collection, Iterable, Sequence
 from dataclasses import dataclass, field
@@ -91,11 +90,20 @@ class PlanResult:
 
 @dataclass(frozen=True, slots=True)
 class PricingSlice:
+    """The catalogue and ledger of a plan's SKUs, shared by all of its chunks.
+
+    The ledger is filled chunk by chunk (each chunk reads the history of its own SKUs),
+    so the set of SKUs it already holds is mutable and belongs to it: a copy of that set
+    kept per chunk once made a product whose labels fell into two chunks have its
+    history read twice into the one ledger, which refused the second copy
+    (`LedgerOrderError`) and stopped the controller at every start.
+    """
+
     skus: frozenset[str]
     catalogue: Catalogue
     ledger: PriceLedger
     # SKUs whose ledger is loaded or known not to be read (read per chunk when needed)
-    ledger_skus: frozenset[str]
+    ledger_skus: set[str]
 
 
 @dataclass(frozen=True, slots=True)
@@ -201,7 +209,7 @@ class LabelPlanner:
         if prices is None or not skus <= prices.skus:
             prices = self.load_prices(session, skus)
         elif not skus <= prices.ledger_skus:
-            prices = self._with_ledger_of(session, prices, skus)
+            self._read_ledger_of(session, prices, skus)
         catalogue, ledger = prices.catalogue, prices.ledger
         states = load_label_states(session, [t.label_id for t in targets])
         frames: list[dict[str, Any]] = []
@@ -322,20 +330,23 @@ class LabelPlanner:
             skus=frozenset(skus),
             catalogue=catalogue,
             ledger=PriceLedger(),
-            ledger_skus=frozenset(),
+            ledger_skus=set(),
         )
-        return self._with_ledger_of(session, prices, skus) if ledger_now else prices
+        if ledger_now:
+            self._read_ledger_of(session, prices, skus)
+        return prices
 
-    def _with_ledger_of(
+    def _read_ledger_of(
         self, session: Session, prices: PricingSlice, skus: Collection[str]
-    ) -> PricingSlice:
-        """`prices` with the store-channel ledger of those of `skus` that can read it.
+    ) -> None:
+        """Add to `prices` the store-channel ledger of those of `skus` that can read it
+        and whose ledger it does not hold yet.
 
         Resolving reads a SKU's ledger only for a promotion that lowers its shelf price
         (the Omnibus prior price): the history of every other SKU is not read at all. It
         grows with every publication, and reading it was a sixth of planning.
         """
-        missing = frozenset(skus) - prices.ledger_skus
+        missing = set(skus) - prices.ledger_skus
         catalogue = prices.catalogue
         reading = {
             sku
@@ -343,7 +354,8 @@ class LabelPlanner:
             if any(p.changes_shelf_price for p in catalogue.promotions_for(sku))
         }
         load_ledger_for_skus(session, reading, channels=(Channel.STORE,), into=prices.ledger)
-        return dataclasses.replace(prices, ledger_skus=prices.ledger_skus | missing)
+        # Recorded with the ledger itself, so no later chunk reads these SKUs again.
+        prices.ledger_skus.update(missing)
 
     def dispatch_order(
         self, session: Session, label_ids: Collection[str]
