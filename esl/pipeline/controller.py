@@ -36,9 +36,10 @@ from esl.db.models import (
     PublicationRow,
 )
 from esl.db.template_models import LabelTemplateRow
+from esl.pipeline.affected_labels import labels_changed_by_publication
 from esl.pipeline.dispatcher import Dispatcher
 from esl.pipeline.heap import long_running_heap
-from esl.pipeline.planning import LabelPlanner, PlanTarget, labels_changed_by_publication
+from esl.pipeline.planning import LabelPlanner, PlanTarget
 from esl.pipeline.retry import RetryPolicy
 from gateways.base import Clock, Gateway
 from rendering.cache import RenderCache

@@ -30,7 +30,6 @@ from esl.db.bulk import insert_rows
 from esl.db.models import (
     LabelBindingRow,
     LabelRow,
-    LedgerEntryRow,
     OutboxRow,
     RenderedContentRow,
     core_table,
@@ -66,7 +65,6 @@ __all__ = [
     "PlanResult",
     "PlanTarget",
     "PricingSlice",
-    "labels_changed_by_publication",
 ]
 
 log = logging.getLogger(__name__)
@@ -118,38 +116,6 @@ class PlanTarget:
     binding_id: int
     sku: str
     template: str
-
-
-def labels_changed_by_publication(session: Session, publication_id: int) -> list[str]:
-    """Labels bound to a (SKU, store) whose shelf price the publication changed.
-
-    The ledger entries a publication wrote name exactly the keys whose price changes at
-    its effective instant; labels show the `store` channel.
-    """
-    keys = {
-        (sku, store)
-        for sku, store in session.execute(
-            select(LedgerEntryRow.sku, LedgerEntryRow.store).where(
-                LedgerEntryRow.publication_id == publication_id,
-                LedgerEntryRow.channel == Channel.STORE.value,
-            )
-        )
-    }
-    if not keys:
-        return []
-    skus = sorted({sku for sku, _ in keys})
-    labels: list[str] = []
-    for start in range(0, len(skus), _CHUNK):
-        rows = session.execute(
-            select(LabelBindingRow.label_id, LabelBindingRow.sku, LabelRow.store)
-            .join(LabelRow, LabelRow.id == LabelBindingRow.label_id)
-            .where(
-                LabelBindingRow.unbound_at.is_(None),
-                LabelBindingRow.sku.in_(skus[start : start + _CHUNK]),
-            )
-        )
-        labels += [label for label, sku, store in rows if (sku, store) in keys]
-    return sorted(labels)
 
 
 class LabelPlanner:
