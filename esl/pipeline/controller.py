@@ -39,6 +39,7 @@ from esl.db.template_models import LabelTemplateRow
 from esl.pipeline.affected_labels import labels_changed_by_publication
 from esl.pipeline.dispatcher import Dispatcher
 from esl.pipeline.heap import long_running_heap
+from esl.pipeline.held_frames import release_held_frames
 from esl.pipeline.planning import LabelPlanner, PlanTarget
 from esl.pipeline.retry import RetryPolicy
 from gateways.base import Clock, Gateway
@@ -140,6 +141,9 @@ class UpdateController:
         the labels already planned and finishes the rest.
         """
         now = self.clock()
+        with self.sessions.begin() as session:
+            if release_held_frames(session):
+                self.dispatcher.notice_new_work()
         yield from self._plan_publications(now)
         yield from self._plan_new_bindings(now)
         yield from self._plan_changed_templates(now)
@@ -236,6 +240,38 @@ class UpdateController:
                 finish=record,
             )
 
+    def _plan_now_and_ahead(self, labels: list[str], now: datetime) -> Iterator[int]:
+        """Plan `labels` (just bound) for now, and those a publication already planned
+        ahead changes for its instant too: the image of now and the timed image.
+
+        A label holds one timed image: of several publications ahead, the first one's.
+        """
+        with self.sessions() as session:
+            ahead = list(
+                session.execute(
+                    select(PublicationRow.id, PublicationRow.effective_at)
+                    .join(
+                        PlannedPublicationRow,
+                        PlannedPublicationRow.publication_id == PublicationRow.id,
+                    )
+                    .where(PublicationRow.status == "published", PublicationRow.effective_at > now)
+                    .order_by(PublicationRow.effective_at, PublicationRow.id)
+                )
+            )
+            remaining = set(labels)
+            timed: list[tuple[datetime, list[str]]] = []
+            for publication_id, at in ahead:
+                changed = remaining.intersection(
+                    labels_changed_by_publication(session, publication_id)
+                )
+                if changed and at is not None:
+                    timed.append((at, sorted(changed)))
+                    remaining -= changed
+        for at, chosen in timed:
+            yield from self._plan_chunks(chosen, at=at, now=now, display_at=at)
+        if remaining:
+            yield from self._plan_chunks(sorted(remaining), at=now, now=now)
+
     def _plan_new_bindings(self, now: datetime) -> Iterator[int]:
         """Plan labels bound (or re-bound) since the last look.
 
@@ -277,7 +313,7 @@ class UpdateController:
             if unbound_at is None and planned_binding != binding_id
         ]
         if labels:
-            yield from self._plan_chunks(labels, at=now, now=now)
+            yield from self._plan_now_and_ahead(labels, now)
         for gap in present & gaps.keys():
             del gaps[gap]
         # Not at the first look (the start-up re-plan covers every label), and not past

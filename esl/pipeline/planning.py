@@ -16,6 +16,7 @@ learnt from its refusal) gets an immediate frame that is not sent before the ins
 
 from __future__ import annotations
 
+import functools
 import logging
 from collections.abc import Collection, Iterable, Sequence
 from dataclasses import dataclass, field
@@ -54,7 +55,7 @@ from pricing import Catalogue, Channel, PriceLedger, ResolvedPrice, resolve
 from pricing.errors import PricingError
 from rendering.cache import RenderCache, RenderedLabel
 from rendering.content import LabelContent
-from rendering.display_models import get_display_model
+from rendering.display_models import DisplayModel, get_display_model
 from rendering.encoding import Planes
 from rendering.errors import RenderingError
 from rendering.templates import Fill, Template
@@ -69,8 +70,9 @@ __all__ = [
 
 log = logging.getLogger(__name__)
 
-# Outbox rows that still expect an answer (or a check-in, when parked).
-OPEN_STATUSES = ("pending", "sent", "parked")
+# Outbox rows that still expect an answer (or a check-in, when parked), or that wait for
+# the label's earlier frames (held).
+OPEN_STATUSES = ("pending", "sent", "parked", "held")
 _CHUNK = 500
 # Planes of recent images kept for deltas (9.5 kB each for a 2.9" label); the rest are
 # read back from `rendered_contents`.
@@ -191,7 +193,7 @@ class LabelPlanner:
                 result.unchanged += 1
                 continue
             try:
-                changed, frame = self._plan_one(
+                changed, planned = self._plan_one(
                     session,
                     target,
                     state,
@@ -208,19 +210,62 @@ class LabelPlanner:
                 continue
             if changed:
                 superseded.append(target.label_id)
-            if frame is None:
+            if not planned:
                 result.unchanged += 1
             else:
-                frames.append(frame)
+                frames += planned
         self._supersede(session, superseded, now=now)
         save_label_states(session, states.values(), columns=PLANNED_COLUMNS)
         self._store_planes(session, now=now)
         if traced:
-            # The audit answers "which price does this image show" from this record.
             record_label_contents(session, list(traced.values()), at=now)
         insert_rows(session, _OUTBOX, frames)
         result.planned = len(frames)
         return result
+
+    def _identity(
+        self,
+        target: PlanTarget,
+        template: Template,
+        model: DisplayModel,
+        catalogue: Catalogue,
+        ledger: PriceLedger,
+        *,
+        at: datetime,
+    ) -> tuple[str, ResolvedPrice, LabelContent]:
+        """The label's content at `at` and its identity, the desired key: everything a
+        template draws (the content's fingerprint covers every field, validity text and
+        locale included), the template and its version, and the display model. Equal
+        keys draw equal pixels; the planner sends nothing for an unchanged key."""
+        try:
+            resolved, content, fingerprint = self._content(
+                catalogue, ledger, target, at=at, with_store=_shows_store(template)
+            )
+        except (PricingError, RenderingError, KeyError) as error:
+            raise UnplannableLabelError(target.label_id, f"no content: {error}") from error
+        return f"{template.cache_key}|{model.id}|{fingerprint}", resolved, content
+
+    def _render(
+        self,
+        desired_key: str,
+        resolved: ResolvedPrice,
+        content: LabelContent,
+        *,
+        template: Template,
+        model: DisplayModel,
+        traced: dict[str, PlannedContent],
+    ) -> RenderedLabel:
+        rendered = self._rendered.get(desired_key)
+        if rendered is None:
+            rendered = self._rendered[desired_key] = self.cache.render(
+                content, model=model, template=template
+            )
+        digest = rendered.content_hash.hex()
+        self._remember(digest, model.id, rendered.planes)
+        if digest not in traced:
+            # The audit answers "which price does this image show" from this record.
+            traced[digest] = PlannedContent(digest, content, resolved)
+        return rendered
 
     def _plan_one(
         self,
@@ -234,34 +279,35 @@ class LabelPlanner:
         now: datetime,
         display_at: datetime | None,
         traced: dict[str, PlannedContent],
-    ) -> tuple[bool, dict[str, Any] | None]:
-        """(whether the desired content changed, the new outbox row if one is needed)."""
+    ) -> tuple[bool, list[dict[str, Any]]]:
+        """(whether the desired content changed, the new outbox rows it needs)."""
         if target.gateway is None:
             raise UnplannableLabelError(target.label_id, "no gateway reaches it")
         try:
             model = get_display_model(target.model)
             template = template_for(target.template, model, self._templates)
-            resolved, content, fingerprint = self._content(
-                catalogue, ledger, target, at=at, with_store=_shows_store(template)
-            )
-        except (PricingError, RenderingError, KeyError) as error:
+        except (RenderingError, KeyError) as error:
             raise UnplannableLabelError(target.label_id, f"no content: {error}") from error
-        desired_key = f"{template.cache_key}|{model.id}|{fingerprint}"
+        desired_key, resolved, content = self._identity(
+            target, template, model, catalogue, ledger, at=at
+        )
+        now_content: tuple[str, ResolvedPrice, LabelContent] | None = None
+        if display_at is not None:
+            # A change planned ahead. Until its instant the label must show what is due
+            # now, so the image of now travels with it, never replaced by it.
+            now_content = self._identity(target, template, model, catalogue, ledger, at=now)
+            if now_content[0] == desired_key:
+                display_at = now_content = None  # nothing flips at the instant: due now
         if (
             state.desired_key == desired_key
             and state.desired_display_at == display_at
             and state.binding_id == target.binding_id
         ):
-            return False, None
-        rendered = self._rendered.get(desired_key)
-        if rendered is None:
-            rendered = self._rendered[desired_key] = self.cache.render(
-                content, model=model, template=template
-            )
+            return False, []
+        render = functools.partial(self._render, template=template, model=model, traced=traced)
+        rendered = render(desired_key, resolved, content)
+        current = None if now_content is None else render(*now_content)
         digest = rendered.content_hash.hex()
-        self._remember(digest, model.id, rendered.planes)
-        if digest not in traced:
-            traced[digest] = PlannedContent(digest, content, resolved)
         state.changed = True
         state.desired_key = desired_key
         state.desired_hash = digest
@@ -270,21 +316,43 @@ class LabelPlanner:
         if display_at is None and state.displayed_hash == digest:
             # Already on the panel (a price that came back): only drop older open frames.
             state.confirmed_hash = digest
-            return True, None
-        timed = display_at if state.can_schedule else None
-        return True, self.frame_values(
+            return True, []
+        frame = functools.partial(
+            self.frame_values,
             state,
             target.label_id,
             store=target.store,
             gateway=target.gateway,
             key=target.key,
             model_id=model.id,
-            rendered=rendered,
-            base=self._base(session, state.displayed_hash, model_id=model.id),
-            display_at=timed,
-            not_before=now if timed is not None or display_at is None else display_at,
             now=now,
         )
+        frames = []
+        shown = state.displayed_hash
+        if current is not None and shown != current.content_hash.hex():
+            # The label shows something else (blank when new): the image of now first.
+            frames.append(
+                frame(
+                    rendered=current,
+                    base=self._base(session, shown, model_id=model.id),
+                    display_at=None,
+                    not_before=now,
+                )
+            )
+            shown = current.content_hash.hex()
+        timed = display_at if state.can_schedule else None
+        frames.append(
+            frame(
+                rendered=rendered,
+                base=self._base(session, shown, model_id=model.id),
+                display_at=timed,
+                not_before=now if timed is not None or display_at is None else display_at,
+                # Sent once the label holds the image of now: a gateway keeps one image
+                # frame per label, and an immediate image cancels a pending flip.
+                held=len(frames) > 0,
+            )
+        )
+        return True, frames
 
     def load_prices(
         self, session: Session, skus: Collection[str], *, ledger_now: bool = True
@@ -397,8 +465,12 @@ class LabelPlanner:
         display_at: datetime | None,
         not_before: datetime,
         now: datetime,
+        held: bool = False,
     ) -> dict[str, Any]:
-        """The outbox row of a signed image update; takes the label's next sequence number."""
+        """The outbox row of a signed image update; takes the label's next sequence number.
+
+        `held`: the row waits (status `held`) until the label's earlier frames are settled
+        (`esl.pipeline.held_frames`)."""
         base_digest = None if base is None else base[0]
         memo = (rendered.content_hash, base_digest, display_at, model_id)
         known = self._packed.get(memo)
@@ -435,7 +507,7 @@ class LabelPlanner:
             "base_hash": base_hash.hex() if base_hash else None,
             "display_at": display_at,
             "payload": payload,
-            "status": "pending",
+            "status": "held" if held else "pending",
             "attempts": 0,
             "not_before": not_before,
             "created_at": now,
