@@ -40,7 +40,7 @@ from esl.pipeline.affected_labels import labels_changed_by_publication
 from esl.pipeline.dispatcher import Dispatcher
 from esl.pipeline.heap import long_running_heap
 from esl.pipeline.held_frames import release_held_frames
-from esl.pipeline.planning import LabelPlanner, PlanTarget
+from esl.pipeline.planning import LabelPlanner, PlanTarget, labels_bound_to_nothing
 from esl.pipeline.retry import RetryPolicy
 from gateways.base import Clock, Gateway
 from rendering.cache import RenderCache
@@ -61,6 +61,9 @@ class ControllerSettings:
     poll_every: timedelta = timedelta(seconds=1)
     replan_every: timedelta = timedelta(minutes=15)
     lead: timedelta = timedelta(hours=6)
+    # How often to look for labels bound to nothing (registered, or unbound) that do not
+    # show their identification screen yet: a look reads every label's binding.
+    identify_every: timedelta = timedelta(seconds=5)
     policy: RetryPolicy = field(default_factory=RetryPolicy)
 
 
@@ -95,6 +98,7 @@ class UpdateController:
             window=self.settings.window,
         )
         self._next_replan: datetime | None = None
+        self._next_identification: datetime | None = None
         self._bindings_seen = 0  # the highest binding id already planned
         # Binding ids below that not seen yet, and since when: a binding whose id was
         # taken before, but committed after, the last look (concurrent writers).
@@ -147,6 +151,9 @@ class UpdateController:
         yield from self._plan_publications(now)
         yield from self._plan_new_bindings(now)
         yield from self._plan_changed_templates(now)
+        if self._next_identification is None or now >= self._next_identification:
+            yield from self._plan_identification(now)
+            self._next_identification = now + self.settings.identify_every
         if self._next_replan is None or now >= self._next_replan:
             with self.sessions() as session:
                 labels = list(
@@ -322,6 +329,22 @@ class UpdateController:
         if seen and skipped > 0 and len(gaps) + skipped <= MAX_BINDING_GAPS:
             gaps.update((i, now) for i in range(seen + 1, newest + 1) if i not in present)
         self._bindings_seen = max(seen, newest)
+
+    def _plan_identification(self, now: datetime) -> Iterator[int]:
+        """Labels bound to no product show their identification screen (planned in
+        chunks; a label already showing it costs a comparison)."""
+        with self.sessions() as session:
+            labels = labels_bound_to_nothing(session)
+        for start in range(0, len(labels), PLAN_CHUNK):
+            with self.sessions.begin() as session:
+                result = self.planner.plan_identification(
+                    session, now=now, label_ids=labels[start : start + PLAN_CHUNK]
+                )
+            if result.planned:
+                self.dispatcher.notice_new_work()
+            if result.unplannable:
+                log.warning("%d labels cannot show their identification", len(result.unplannable))
+            yield result.planned
 
     def _plan_changed_templates(self, now: datetime) -> Iterator[int]:
         """Plan the labels bound to a template uploaded (or changed) since the last look.
