@@ -99,6 +99,8 @@ class UpdateController:
         )
         self._next_replan: datetime | None = None
         self._next_identification: datetime | None = None
+        # Up to when the instants of planned publications were looked at (None: never).
+        self._flips_seen: datetime | None = None
         self._bindings_seen = 0  # the highest binding id already planned
         # Binding ids below that not seen yet, and since when: a binding whose id was
         # taken before, but committed after, the last look (concurrent writers).
@@ -149,6 +151,7 @@ class UpdateController:
             if release_held_frames(session):
                 self.dispatcher.notice_new_work()
         yield from self._plan_publications(now)
+        yield from self._plan_after_flips(now)
         yield from self._plan_new_bindings(now)
         yield from self._plan_changed_templates(now)
         if self._next_identification is None or now >= self._next_identification:
@@ -247,6 +250,54 @@ class UpdateController:
                 finish=record,
             )
 
+    def _planned_ahead(self, session: Session, now: datetime) -> list[tuple[int, datetime]]:
+        """Publications already planned whose instant is still ahead, earliest first."""
+        return [
+            (publication_id, at)
+            for publication_id, at in session.execute(
+                select(PublicationRow.id, PublicationRow.effective_at)
+                .join(
+                    PlannedPublicationRow,
+                    PlannedPublicationRow.publication_id == PublicationRow.id,
+                )
+                .where(PublicationRow.status == "published", PublicationRow.effective_at > now)
+                .order_by(PublicationRow.effective_at, PublicationRow.id)
+            )
+            if at is not None
+        ]
+
+    def _plan_after_flips(self, now: datetime) -> Iterator[int]:
+        """When the instant of a planned publication has passed (and at start), plan the
+        publications still ahead again: a label holds one timed image, the earliest, so
+        one that held the change just past gets the next one now. Labels already holding
+        it cost a comparison."""
+        since = self._flips_seen
+        with self.sessions() as session:
+            if since is not None:
+                crossed = session.scalar(
+                    select(func.count())
+                    .select_from(PublicationRow)
+                    .join(
+                        PlannedPublicationRow,
+                        PlannedPublicationRow.publication_id == PublicationRow.id,
+                    )
+                    .where(
+                        PublicationRow.status == "published",
+                        PublicationRow.effective_at > since,
+                        PublicationRow.effective_at <= now,
+                    )
+                )
+                if not crossed:
+                    self._flips_seen = now
+                    return
+            ahead = [
+                (at, labels_changed_by_publication(session, publication_id))
+                for publication_id, at in self._planned_ahead(session, now)
+            ]
+        for at, labels in ahead:
+            yield from self._plan_chunks(labels, at=at, now=now, display_at=at)
+        self._flips_seen = now
+
     def _plan_now_and_ahead(self, labels: list[str], now: datetime) -> Iterator[int]:
         """Plan `labels` (just bound) for now, and those a publication already planned
         ahead changes for its instant too: the image of now and the timed image.
@@ -254,24 +305,13 @@ class UpdateController:
         A label holds one timed image: of several publications ahead, the first one's.
         """
         with self.sessions() as session:
-            ahead = list(
-                session.execute(
-                    select(PublicationRow.id, PublicationRow.effective_at)
-                    .join(
-                        PlannedPublicationRow,
-                        PlannedPublicationRow.publication_id == PublicationRow.id,
-                    )
-                    .where(PublicationRow.status == "published", PublicationRow.effective_at > now)
-                    .order_by(PublicationRow.effective_at, PublicationRow.id)
-                )
-            )
             remaining = set(labels)
             timed: list[tuple[datetime, list[str]]] = []
-            for publication_id, at in ahead:
+            for publication_id, at in self._planned_ahead(session, now):
                 changed = remaining.intersection(
                     labels_changed_by_publication(session, publication_id)
                 )
-                if changed and at is not None:
+                if changed:
                     timed.append((at, sorted(changed)))
                     remaining -= changed
         for at, chosen in timed:

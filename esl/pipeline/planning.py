@@ -188,10 +188,20 @@ class LabelPlanner:
         traced: dict[str, PlannedContent] = {}  # for the audit, by content hash
         for target in targets:
             state = states[target.label_id]
+            holds = state.desired_display_at
             if (
-                keep_scheduled
-                and state.desired_display_at is not None
-                and state.desired_display_at > now
+                holds is not None
+                and holds > now
+                and (
+                    keep_scheduled
+                    # A label holds one timed image, the earliest: a later change is planned
+                    # once this one's instant has passed (`UpdateController`).
+                    or (
+                        display_at is not None
+                        and holds < display_at
+                        and state.binding_id == target.binding_id
+                    )
+                )
             ):
                 result.unchanged += 1
                 continue

@@ -67,3 +67,35 @@ async def test_the_timed_image_follows_the_image_of_now_even_when_that_was_rebui
         assert label.scheduled_page is not None
         label.state(now=flip + timedelta(seconds=1))
         assert label.shown == flip_planes
+
+
+async def test_two_changes_ahead_each_flip_the_shelf_at_their_instant(world: World) -> None:
+    await _exchange(world)
+    first = world.clock.now + timedelta(minutes=30)
+    second = world.clock.now + timedelta(minutes=60)
+    publish_prices(world.sessions, {"MLK-1": "2.99"}, now=world.clock.now, effective_at=first)
+    publish_prices(world.sessions, {"MLK-1": "2.49"}, now=world.clock.now, effective_at=second)
+    await _exchange(world)  # a label holds one timed image: the earliest
+    with world.sessions() as session:
+        label_id = sorted(world.labels)[0]
+        due = {
+            at: expected_planes(session, label_id=label_id, sku="MLK-1", at=at)
+            for at in (world.clock.now, first, second)
+        }
+    for instant in (first, second):
+        for label_id, label in world.labels.items():
+            label.state(now=instant - timedelta(seconds=1))
+            assert label.scheduled_page is not None, (instant, world.rows(label_id))
+        world.clock.now = instant + timedelta(seconds=1)
+        for label in world.labels.values():
+            label.state(now=world.clock.now)  # the label's own timer fires
+            assert label.shown == due[instant]
+        # The next change ahead, once this instant has passed: the image of now again (the
+        # controller has not heard of the flip yet; the label, busy drawing the flip,
+        # says so and is asked again), then the next timed image.
+        for _ in range(5):
+            await _exchange(world)
+    for label_id, label in world.labels.items():
+        assert label.shown_hash is not None
+        assert world.state(label_id).confirmed_hash == label.shown_hash.hex()
+        assert all(status in ("acked", "superseded") for _, status in world.rows(label_id))
