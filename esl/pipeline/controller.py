@@ -4,12 +4,19 @@ Work comes from the database, so whoever publishes (the API, `esl publish`, a te
 needs no link to the controller, and a restarted controller finds everything again:
 
 - a published publication not yet in `planned_publications` is planned for the labels
-  whose shelf price it changed; one effective later is planned `lead` ahead of its
-  instant with a display-at, so the shelf flips on time. Labels are planned in chunks
-  of `PLAN_CHUNK`, one transaction each, so the dispatcher sends the first frames while
-  the rest is planned; the publication is recorded with its last chunk. A crash in
-  between plans it again, and idempotence skips the labels already planned;
-- a label bound (or re-bound) since it was last planned is planned;
+  whose content it may have changed (`affected_labels`); one effective later is planned
+  `lead` ahead of its instant with a display-at, so the shelf flips on time. Labels are
+  planned in chunks of `PLAN_CHUNK`, one transaction each, so the dispatcher sends the
+  first frames while the rest is planned; the publication is recorded with its last
+  chunk. A crash in between plans it again, and idempotence skips the labels already
+  planned;
+- a change planned ahead travels with the image of now (a label never waits blank or
+  stale for the instant); a timed frame held behind it is released once the label holds
+  the image of now (`held_frames`). A label holds one timed image, the earliest: when an
+  instant passes, the publications still ahead are planned again;
+- a label bound (or re-bound) since it was last planned is planned, for now and, when a
+  publication already planned ahead changes it, for that instant too;
+- a label bound to no product (registered, or unbound) shows its identification screen;
 - labels bound to a template uploaded anew (a new version) are planned;
 - every `replan_every` all labels are re-planned against the instant (promotions that
   simply end, rules that start): unchanged content costs a comparison, nothing is sent.

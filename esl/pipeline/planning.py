@@ -10,8 +10,13 @@ still open for the label, and add the frame to the outbox, all in the caller's
 transaction.
 
 A change effective later is planned ahead with `display_at`: the label stores the image
-and flips at the instant. A label known not to hold timed images (`can_schedule` false,
-learnt from its refusal) gets an immediate frame that is not sent before the instant.
+and flips at the instant. The timed image travels in addition to the image of now, never
+instead of it: a label not showing what is due now gets that first, and the timed frame
+waits behind it (`held`, see `esl.pipeline.held_frames`). A label known not to hold
+timed images (`can_schedule` false, learnt from its refusal) gets an immediate frame that
+is not sent before the instant.
+
+A label bound to no product shows its identification screen (`plan_identification`).
 """
 
 from __future__ import annotations
