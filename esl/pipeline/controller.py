@@ -47,7 +47,8 @@ from esl.pipeline.affected_labels import labels_changed_by_publication
 from esl.pipeline.dispatcher import Dispatcher
 from esl.pipeline.heap import long_running_heap
 from esl.pipeline.held_frames import release_held_frames
-from esl.pipeline.planning import LabelPlanner, PlanTarget, labels_bound_to_nothing
+from esl.pipeline.identification_screens import labels_bound_to_nothing, plan_identification
+from esl.pipeline.planning import LabelPlanner, PlanTarget
 from esl.pipeline.retry import RetryPolicy
 from gateways.base import Clock, Gateway
 from rendering.cache import RenderCache
@@ -384,8 +385,8 @@ class UpdateController:
             labels = labels_bound_to_nothing(session)
         for start in range(0, len(labels), PLAN_CHUNK):
             with self.sessions.begin() as session:
-                result = self.planner.plan_identification(
-                    session, now=now, label_ids=labels[start : start + PLAN_CHUNK]
+                result = plan_identification(
+                    self.planner, session, now=now, label_ids=labels[start : start + PLAN_CHUNK]
                 )
             if result.planned:
                 self.dispatcher.notice_new_work()

@@ -15,8 +15,6 @@ instead of it: a label not showing what is due now gets that first, and the time
 waits behind it (`held`, see `esl.pipeline.held_frames`). A label known not to hold
 timed images (`can_schedule` false, learnt from its refusal) gets an immediate frame that
 is not sent before the instant.
-
-A label bound to no product shows its identification screen (`plan_identification`).
 """
 
 from __future__ import annotations
@@ -28,7 +26,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Exists, insert, select, update
+from sqlalchemy import insert, select, update
 from sqlalchemy.orm import Session
 
 from esl.audit.recording import PlannedContent, record_label_contents
@@ -38,7 +36,6 @@ from esl.db.models import (
     LabelRow,
     OutboxRow,
     RenderedContentRow,
-    StoreRow,
     core_table,
 )
 from esl.pipeline.errors import UnplannableLabelError
@@ -64,7 +61,6 @@ from rendering.content import LabelContent
 from rendering.display_models import DisplayModel, get_display_model
 from rendering.encoding import Planes
 from rendering.errors import RenderingError
-from rendering.identification import identification_content, identification_template
 from rendering.templates import Fill, Template
 
 __all__ = [
@@ -73,7 +69,6 @@ __all__ = [
     "PlanResult",
     "PlanTarget",
     "PricingSlice",
-    "labels_bound_to_nothing",
 ]
 
 log = logging.getLogger(__name__)
@@ -232,100 +227,11 @@ class LabelPlanner:
                 result.unchanged += 1
             else:
                 frames += planned
-        self._supersede(session, superseded, now=now)
+        self.supersede(session, superseded, now=now)
         save_label_states(session, states.values(), columns=PLANNED_COLUMNS)
-        self._store_planes(session, now=now)
+        self.store_planes(session, now=now)
         if traced:
             record_label_contents(session, list(traced.values()), at=now)
-        insert_rows(session, _OUTBOX, frames)
-        result.planned = len(frames)
-        return result
-
-    def plan_identification(
-        self, session: Session, *, now: datetime, label_ids: Collection[str] | None = None
-    ) -> PlanResult:
-        """Labels bound to no product (just registered, or unbound) show their
-        identification screen (`rendering.identification`): never a blank panel, never
-        the price of a product they no longer label. `label_ids` None: every such label.
-        """
-        result = PlanResult()
-        statement = select(
-            LabelRow.id, LabelRow.store, LabelRow.gateway, LabelRow.model, LabelRow.secret_key
-        ).where(~_bound_now())
-        rows: list[Any] = []
-        if label_ids is None:
-            rows = list(session.execute(statement.order_by(LabelRow.id)))
-        else:
-            ordered = sorted(set(label_ids))
-            for start in range(0, len(ordered), _CHUNK):
-                chunk = ordered[start : start + _CHUNK]
-                rows += session.execute(statement.where(LabelRow.id.in_(chunk))).all()
-        if not rows:
-            return result
-        store_names: dict[str, str] = dict(
-            session.execute(select(StoreRow.code, StoreRow.name)).all()
-        )
-        states = load_label_states(session, [row.id for row in rows])
-        frames: list[dict[str, Any]] = []
-        superseded: list[str] = []
-        for label_id, store, gateway, model_id, key in rows:
-            state = states[label_id]
-            if gateway is None:
-                result.unplannable[label_id] = "no gateway reaches it"
-                continue
-            try:
-                model = get_display_model(model_id)
-                template = identification_template(model)
-                content = identification_content(
-                    label_id=label_id,
-                    store=store,
-                    store_name=store_names.get(store),
-                    locale=self.locale,
-                    currency=self.currency,
-                )
-            except RenderingError as error:
-                result.unplannable[label_id] = f"no identification screen: {error}"
-                continue
-            desired_key = f"{template.cache_key}|{model.id}|{content.fingerprint}"
-            if (
-                state.desired_key == desired_key
-                and state.binding_id is None
-                and state.desired_display_at is None
-            ):
-                result.unchanged += 1
-                continue
-            rendered = self.cache.render(content, model=model, template=template)
-            digest = rendered.content_hash.hex()
-            self._remember(digest, model.id, rendered.planes)
-            state.changed = True
-            state.desired_key, state.desired_hash = desired_key, digest
-            state.desired_display_at = state.binding_id = None
-            superseded.append(label_id)
-            if state.displayed_hash == digest:
-                state.confirmed_hash = digest
-                result.unchanged += 1
-                continue
-            try:
-                frames.append(
-                    self.frame_values(
-                        state,
-                        label_id,
-                        store=store,
-                        gateway=gateway,
-                        key=key,
-                        model_id=model.id,
-                        rendered=rendered,
-                        base=self._base(session, state.displayed_hash, model_id=model.id),
-                        display_at=None,
-                        not_before=now,
-                        now=now,
-                    )
-                )
-            except UnplannableLabelError as error:
-                result.unplannable[label_id] = error.reason
-        self._supersede(session, superseded, now=now)
-        save_label_states(session, states.values(), columns=PLANNED_COLUMNS)
-        self._store_planes(session, now=now)
         insert_rows(session, _OUTBOX, frames)
         result.planned = len(frames)
         return result
@@ -368,7 +274,7 @@ class LabelPlanner:
                 content, model=model, template=template
             )
         digest = rendered.content_hash.hex()
-        self._remember(digest, model.id, rendered.planes)
+        self.remember_image(digest, model.id, rendered.planes)
         if digest not in traced:
             # The audit answers "which price does this image show" from this record.
             traced[digest] = PlannedContent(digest, content, resolved)
@@ -441,7 +347,7 @@ class LabelPlanner:
             frames.append(
                 frame(
                     rendered=current,
-                    base=self._base(session, shown, model_id=model.id),
+                    base=self.delta_base(session, shown, model_id=model.id),
                     display_at=None,
                     not_before=now,
                 )
@@ -451,7 +357,7 @@ class LabelPlanner:
         frames.append(
             frame(
                 rendered=rendered,
-                base=self._base(session, shown, model_id=model.id),
+                base=self.delta_base(session, shown, model_id=model.id),
                 display_at=timed,
                 not_before=now if timed is not None or display_at is None else display_at,
                 # Sent once the label holds the image of now: a gateway keeps one image
@@ -620,7 +526,7 @@ class LabelPlanner:
             "created_at": now,
         }
 
-    def _base(
+    def delta_base(
         self, session: Session, digest: str | None, *, model_id: str
     ) -> tuple[str, Planes] | None:
         """The image a label reported showing, when its planes are known: a delta's base."""
@@ -637,13 +543,15 @@ class LabelPlanner:
             if row is None:
                 return None
             planes = Planes(width=row.width, height=row.height, black=row.black, accent=row.accent)
-            known = self._remember(digest, row.model, planes, stored=True)
+            known = self.remember_image(digest, row.model, planes, stored=True)
         model, planes = known
         return planes if model == model_id else None
 
-    def _remember(
+    def remember_image(
         self, digest: str, model_id: str, planes: Planes, *, stored: bool = False
     ) -> tuple[str, Planes]:
+        """Keep an image's planes as a base for later deltas; `store_planes` writes the
+        ones not `stored` yet to `rendered_contents`."""
         if len(self._planes) >= _MAX_PLANES:
             # A bounded memory: forget what the database already keeps.
             self._planes = {d: known for d, known in self._planes.items() if d in self._unstored}
@@ -679,7 +587,7 @@ class LabelPlanner:
                 rows += session.execute(statement.where(LabelRow.id.in_(chunk))).all()
         return [PlanTarget(*row) for row in rows]
 
-    def _supersede(self, session: Session, label_ids: Iterable[str], *, now: datetime) -> None:
+    def supersede(self, session: Session, label_ids: Iterable[str], *, now: datetime) -> None:
         """Newer content replaces every open frame of these labels."""
         ordered = sorted(set(label_ids))
         for start in range(0, len(ordered), _CHUNK):
@@ -692,7 +600,7 @@ class LabelPlanner:
                 .values(status="superseded", settled_at=now)
             )
 
-    def _store_planes(self, session: Session, *, now: datetime) -> None:
+    def store_planes(self, session: Session, *, now: datetime) -> None:
         """Keep the planes of every image sent, so deltas survive a controller restart."""
         wanted = sorted(self._unstored)
         self._unstored.clear()
@@ -723,19 +631,6 @@ class LabelPlanner:
                     for model, planes in (self._planes[digest],)
                 ],
             )
-
-
-def labels_bound_to_nothing(session: Session) -> list[str]:
-    """Every registered label without a current binding (just registered, or unbound)."""
-    return list(session.scalars(select(LabelRow.id).where(~_bound_now()).order_by(LabelRow.id)))
-
-
-def _bound_now() -> Exists:
-    return (
-        select(LabelBindingRow.id)
-        .where(LabelBindingRow.label_id == LabelRow.id, LabelBindingRow.unbound_at.is_(None))
-        .exists()
-    )
 
 
 _SHOWS_STORE: dict[str, bool] = {}
