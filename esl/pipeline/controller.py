@@ -107,6 +107,7 @@ class UpdateController:
         )
         self._next_replan: datetime | None = None
         self._next_identification: datetime | None = None
+        self._unidentifiable: set[str] = set()  # labels already reported as such
         # Up to when the instants of planned publications were looked at (None: never).
         self._flips_seen: datetime | None = None
         self._bindings_seen = 0  # the highest binding id already planned
@@ -390,8 +391,14 @@ class UpdateController:
                 )
             if result.planned:
                 self.dispatcher.notice_new_work()
-            if result.unplannable:
-                log.warning("%d labels cannot show their identification", len(result.unplannable))
+            # Looked at every few seconds: say so once per label, not at every look.
+            for label_id in result.unplannable.keys() - self._unidentifiable:
+                log.warning(
+                    "%s cannot show its identification: %s",
+                    label_id,
+                    result.unplannable[label_id],
+                )
+            self._unidentifiable |= result.unplannable.keys()
             yield result.planned
 
     def _plan_changed_templates(self, now: datetime) -> Iterator[int]:
