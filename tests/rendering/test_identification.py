@@ -17,14 +17,17 @@ from tests.rendering.identification_checks import qr_region_encodes
 
 MODELS = sorted(DISPLAY_MODELS.values(), key=lambda m: m.id)
 LABEL = "S01-gw-S01-00042"
+# As `esl sim gateway` names them in the demo: a longer id, a larger QR code.
+LABEL_IDS = (LABEL, "KRK-01-KRK-01-gw1-00013")
 
 
+@pytest.mark.parametrize("label_id", LABEL_IDS)
 @pytest.mark.parametrize("model", MODELS, ids=lambda m: m.id)
 def test_every_model_shows_the_label_id_its_store_and_a_qr_code_of_the_id(
-    model: DisplayModel,
+    model: DisplayModel, label_id: str
 ) -> None:
     content = identification_content(
-        label_id=LABEL, store="S01", store_name="Gdańsk Oliwa", locale="pl_PL", currency="PLN"
+        label_id=label_id, store="S01", store_name="Gdańsk Oliwa", locale="pl_PL", currency="PLN"
     )
     template = identification_template(model)
     assert template.size_class is model.size_class
@@ -35,12 +38,12 @@ def test_every_model_shows_the_label_id_its_store_and_a_qr_code_of_the_id(
         region: " ".join(op.text for op in element.ops if isinstance(op, TextOp))
         for region, element in elements.items()
     }
-    assert texts["label_id"] == LABEL  # whole, never cut by an ellipsis
+    assert texts["label_id"] == label_id  # whole, never cut by an ellipsis
     assert texts["caption"] == IDENTIFICATION_CAPTIONS["pl"]
     assert texts["store"] == "S01 · Gdańsk Oliwa"
     pixels = np.asarray(render_label(content, model=model, template=template))
-    assert qr_region_encodes(pixels, model, LABEL)
-    assert not qr_region_encodes(pixels, model, "S01-gw-S01-00043")
+    assert qr_region_encodes(pixels, model, label_id)
+    assert not qr_region_encodes(pixels, model, label_id[:-1] + "9")
 
 
 def test_the_caption_follows_the_locale_and_the_screen_draws_no_price() -> None:
