@@ -9,6 +9,7 @@ every field that can change a pixel, and is the content part of the render cache
 from __future__ import annotations
 
 import hashlib
+import json
 from collections.abc import Mapping
 from dataclasses import dataclass, fields
 from datetime import date, datetime, timedelta
@@ -92,10 +93,21 @@ class LabelContent:
 
     @property
     def fingerprint(self) -> str:
-        """Stable hex digest of every field (explicit text form, never `hash()`)."""
-        values = (getattr(self, name) for name in _FIELD_NAMES)
-        parts = [f"{n}={'' if v is None else v}" for n, v in zip(_FIELD_NAMES, values, strict=True)]
-        text = "\x1f".join(("label-content-v1", *parts))
+        """Stable hex digest of every field: the content's identity.
+
+        Everything a template can draw is a field, so two contents that draw differently
+        never share it. The text form is explicit (never `hash()`) and unambiguous: JSON
+        of each field's name and text, so no text in one field can pass for another
+        field (as it could with a separator between them) and absent stays apart from
+        empty.
+        """
+        values = [
+            [name, None if value is None else str(value)]
+            for name, value in zip(
+                _FIELD_NAMES, (getattr(self, name) for name in _FIELD_NAMES), strict=True
+            )
+        ]
+        text = json.dumps(["label-content-v2", values], ensure_ascii=False, separators=(",", ":"))
         return hashlib.blake2b(text.encode(), digest_size=16).hexdigest()
 
     @classmethod

@@ -94,7 +94,7 @@ class ShownContent:
 class OpenUpdate:
     """The newest outbox frame of a label that was neither acknowledged nor superseded."""
 
-    status: str  # pending | sent | parked
+    status: str  # pending | sent | parked | held (waits for the label's earlier frame)
     since: datetime
     attempts: int
     reason: str | None  # the parked reason, if parked

@@ -550,7 +550,7 @@ def _open_updates(session: Session, label_ids: list[str], *, at: datetime) -> di
     for label_id, _sequence, status, created, attempts, reason in session.execute(statement):
         if label_id in wanted:
             # A row settled after `at` was still waiting at `at`, whatever its status now.
-            shown_status = status if status in ("pending", "sent", "parked") else "sent"
+            shown_status = status if status in ("pending", "sent", "parked", "held") else "sent"
             found[label_id] = OpenUpdate(
                 status=shown_status, since=created, attempts=attempts, reason=reason
             )

@@ -10,10 +10,11 @@ heap          the garbage collector's settings while a controller runs
 provisioning  registers the labels (and keys) of a gateway's provisioning file
 """
 
+from esl.pipeline.affected_labels import labels_changed_by_publication
 from esl.pipeline.controller import ControllerSettings, UpdateController
 from esl.pipeline.dispatcher import DispatchCounts, Dispatcher
 from esl.pipeline.errors import PipelineError, UnplannableLabelError
-from esl.pipeline.planning import LabelPlanner, PlanResult, labels_changed_by_publication
+from esl.pipeline.planning import LabelPlanner, PlanResult
 from esl.pipeline.provisioning import register_provisioned_labels
 from esl.pipeline.retry import RetryPolicy
 from esl.pipeline.verdicts import ParkReason, Verdict, verdict_for

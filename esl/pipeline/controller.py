@@ -4,12 +4,19 @@ Work comes from the database, so whoever publishes (the API, `esl publish`, a te
 needs no link to the controller, and a restarted controller finds everything again:
 
 - a published publication not yet in `planned_publications` is planned for the labels
-  whose shelf price it changed; one effective later is planned `lead` ahead of its
-  instant with a display-at, so the shelf flips on time. Labels are planned in chunks
-  of `PLAN_CHUNK`, one transaction each, so the dispatcher sends the first frames while
-  the rest is planned; the publication is recorded with its last chunk. A crash in
-  between plans it again, and idempotence skips the labels already planned;
-- a label bound (or re-bound) since it was last planned is planned;
+  whose content it may have changed (`affected_labels`); one effective later is planned
+  `lead` ahead of its instant with a display-at, so the shelf flips on time. Labels are
+  planned in chunks of `PLAN_CHUNK`, one transaction each, so the dispatcher sends the
+  first frames while the rest is planned; the publication is recorded with its last
+  chunk. A crash in between plans it again, and idempotence skips the labels already
+  planned;
+- a change planned ahead travels with the image of now (a label never waits blank or
+  stale for the instant); a timed frame held behind it is released once the label holds
+  the image of now (`held_frames`). A label holds one timed image, the earliest: when an
+  instant passes, the publications still ahead are planned again;
+- a label bound (or re-bound) since it was last planned is planned, for now and, when a
+  publication already planned ahead changes it, for that instant too;
+- a label bound to no product (registered, or unbound) shows its identification screen;
 - labels bound to a template uploaded anew (a new version) are planned;
 - every `replan_every` all labels are re-planned against the instant (promotions that
   simply end, rules that start): unchanged content costs a comparison, nothing is sent.
@@ -38,6 +45,7 @@ from esl.db.models import (
     PublicationRow,
 )
 from esl.db.template_models import LabelTemplateRow
+from esl.pipeline.affected_labels import labels_changed_by_publication
 from esl.pipeline.check_ins import forget_desired, reconciliation_candidates
 from esl.pipeline.controller_lease import (
     ControllerIdentity,
@@ -49,7 +57,9 @@ from esl.pipeline.controller_status import ControllerStatus, write_controller_st
 from esl.pipeline.database_outage import DatabaseOutage, DatabaseRetry, is_database_outage
 from esl.pipeline.dispatcher import Dispatcher
 from esl.pipeline.heap import long_running_heap
-from esl.pipeline.planning import LabelPlanner, PlanTarget, labels_changed_by_publication
+from esl.pipeline.held_frames import release_held_frames
+from esl.pipeline.identification_screens import labels_bound_to_nothing, plan_identification
+from esl.pipeline.planning import LabelPlanner, PlanTarget
 from esl.pipeline.retry import RetryPolicy
 from gateways.base import Clock, Gateway
 from rendering.cache import RenderCache
@@ -72,6 +82,9 @@ class ControllerSettings:
     reconcile_every: timedelta = timedelta(minutes=5)
     lead: timedelta = timedelta(hours=6)
     lease: LeaseTerms = field(default_factory=LeaseTerms)
+    # How often to look for labels bound to nothing (registered, or unbound) that do not
+    # show their identification screen yet: a look reads every label's binding.
+    identify_every: timedelta = timedelta(seconds=5)
     policy: RetryPolicy = field(default_factory=RetryPolicy)
     database_retry: DatabaseRetry = field(default_factory=DatabaseRetry)
 
@@ -121,6 +134,10 @@ class UpdateController:
         self._next_reconcile: datetime | None = None
         self._started_at = clock()
         self._status_fresh_until = self._started_at
+        self._next_identification: datetime | None = None
+        self._unidentifiable: set[str] = set()  # labels already reported as such
+        # Up to when the instants of planned publications were looked at (None: never).
+        self._flips_seen: datetime | None = None
         self._bindings_seen = 0  # the highest binding id already planned
         # Binding ids below that not seen yet, and since when: a binding whose id was
         # taken before, but committed after, the last look (concurrent writers).
@@ -225,10 +242,17 @@ class UpdateController:
         """
         now = self.clock()
         self._renew_lease(now)
+        with self.sessions.begin() as session:
+            if release_held_frames(session):
+                self.dispatcher.notice_new_work()
         yield from self._plan_publications(now)
+        yield from self._plan_after_flips(now)
         yield from self._plan_reconciled(now)
         yield from self._plan_new_bindings(now)
         yield from self._plan_changed_templates(now)
+        if self._next_identification is None or now >= self._next_identification:
+            yield from self._plan_identification(now)
+            self._next_identification = now + self.settings.identify_every
         if self._next_replan is None or now >= self._next_replan:
             with self.sessions() as session:
                 labels = list(
@@ -342,6 +366,75 @@ class UpdateController:
                 finish=record,
             )
 
+    def _planned_ahead(self, session: Session, now: datetime) -> list[tuple[int, datetime]]:
+        """Publications already planned whose instant is still ahead, earliest first."""
+        return [
+            (publication_id, at)
+            for publication_id, at in session.execute(
+                select(PublicationRow.id, PublicationRow.effective_at)
+                .join(
+                    PlannedPublicationRow,
+                    PlannedPublicationRow.publication_id == PublicationRow.id,
+                )
+                .where(PublicationRow.status == "published", PublicationRow.effective_at > now)
+                .order_by(PublicationRow.effective_at, PublicationRow.id)
+            )
+            if at is not None
+        ]
+
+    def _plan_after_flips(self, now: datetime) -> Iterator[int]:
+        """When the instant of a planned publication has passed (and at start), plan the
+        publications still ahead again: a label holds one timed image, the earliest, so
+        one that held the change just past gets the next one now. Labels already holding
+        it cost a comparison."""
+        since = self._flips_seen
+        with self.sessions() as session:
+            if since is not None:
+                crossed = session.scalar(
+                    select(func.count())
+                    .select_from(PublicationRow)
+                    .join(
+                        PlannedPublicationRow,
+                        PlannedPublicationRow.publication_id == PublicationRow.id,
+                    )
+                    .where(
+                        PublicationRow.status == "published",
+                        PublicationRow.effective_at > since,
+                        PublicationRow.effective_at <= now,
+                    )
+                )
+                if not crossed:
+                    self._flips_seen = now
+                    return
+            ahead = [
+                (at, labels_changed_by_publication(session, publication_id))
+                for publication_id, at in self._planned_ahead(session, now)
+            ]
+        for at, labels in ahead:
+            yield from self._plan_chunks(labels, at=at, now=now, display_at=at)
+        self._flips_seen = now
+
+    def _plan_now_and_ahead(self, labels: list[str], now: datetime) -> Iterator[int]:
+        """Plan `labels` (just bound) for now, and those a publication already planned
+        ahead changes for its instant too: the image of now and the timed image.
+
+        A label holds one timed image: of several publications ahead, the first one's.
+        """
+        with self.sessions() as session:
+            remaining = set(labels)
+            timed: list[tuple[datetime, list[str]]] = []
+            for publication_id, at in self._planned_ahead(session, now):
+                changed = remaining.intersection(
+                    labels_changed_by_publication(session, publication_id)
+                )
+                if changed:
+                    timed.append((at, sorted(changed)))
+                    remaining -= changed
+        for at, chosen in timed:
+            yield from self._plan_chunks(chosen, at=at, now=now, display_at=at)
+        if remaining:
+            yield from self._plan_chunks(sorted(remaining), at=now, now=now)
+
     def _plan_new_bindings(self, now: datetime) -> Iterator[int]:
         """Plan labels bound (or re-bound) since the last look.
 
@@ -383,7 +476,7 @@ class UpdateController:
             if unbound_at is None and planned_binding != binding_id
         ]
         if labels:
-            yield from self._plan_chunks(labels, at=now, now=now)
+            yield from self._plan_now_and_ahead(labels, now)
         for gap in present & gaps.keys():
             del gaps[gap]
         # Not at the first look (the start-up re-plan covers every label), and not past
@@ -392,6 +485,28 @@ class UpdateController:
         if seen and skipped > 0 and len(gaps) + skipped <= MAX_BINDING_GAPS:
             gaps.update((i, now) for i in range(seen + 1, newest + 1) if i not in present)
         self._bindings_seen = max(seen, newest)
+
+    def _plan_identification(self, now: datetime) -> Iterator[int]:
+        """Labels bound to no product show their identification screen (planned in
+        chunks; a label already showing it costs a comparison)."""
+        with self.sessions() as session:
+            labels = labels_bound_to_nothing(session)
+        for start in range(0, len(labels), PLAN_CHUNK):
+            with self.sessions.begin() as session:
+                result = plan_identification(
+                    self.planner, session, now=now, label_ids=labels[start : start + PLAN_CHUNK]
+                )
+            if result.planned:
+                self.dispatcher.notice_new_work()
+            # Looked at every few seconds: say so once per label, not at every look.
+            for label_id in result.unplannable.keys() - self._unidentifiable:
+                log.warning(
+                    "%s cannot show its identification: %s",
+                    label_id,
+                    result.unplannable[label_id],
+                )
+            self._unidentifiable |= result.unplannable.keys()
+            yield result.planned
 
     def _plan_changed_templates(self, now: datetime) -> Iterator[int]:
         """Plan the labels bound to a template uploaded (or changed) since the last look.

@@ -10,13 +10,16 @@ still open for the label, and add the frame to the outbox, all in the caller's
 transaction.
 
 A change effective later is planned ahead with `display_at`: the label stores the image
-and flips at the instant. A label known not to hold timed images (`can_schedule` false,
-learnt from its refusal) gets an immediate frame that is not sent before the instant.
+and flips at the instant. The timed image travels in addition to the image of now, never
+instead of it: a label not showing what is due now gets that first, and the timed frame
+waits behind it (`held`, see `esl.pipeline.held_frames`). A label known not to hold
+timed images (`can_schedule` false, learnt from its refusal) gets an immediate frame that
+is not sent before the instant.
 """
 
 from __future__ import annotations
 
-import dataclasses
+import functools
 import logging
 from collections.abc import Collection, Iterable, Sequence
 from dataclasses import dataclass, field
@@ -31,7 +34,6 @@ from esl.db.bulk import insert_rows
 from esl.db.models import (
     LabelBindingRow,
     LabelRow,
-    LedgerEntryRow,
     OutboxRow,
     RenderedContentRow,
     core_table,
@@ -56,7 +58,7 @@ from pricing import Catalogue, Channel, PriceLedger, ResolvedPrice, resolve
 from pricing.errors import PricingError
 from rendering.cache import RenderCache, RenderedLabel
 from rendering.content import LabelContent
-from rendering.display_models import get_display_model
+from rendering.display_models import DisplayModel, get_display_model
 from rendering.encoding import Planes
 from rendering.errors import RenderingError
 from rendering.templates import Fill, Template
@@ -67,13 +69,13 @@ __all__ = [
     "PlanResult",
     "PlanTarget",
     "PricingSlice",
-    "labels_changed_by_publication",
 ]
 
 log = logging.getLogger(__name__)
 
-# Outbox rows that still expect an answer (or a check-in, when parked).
-OPEN_STATUSES = ("pending", "sent", "parked")
+# Outbox rows that still expect an answer (or a check-in, when parked), or that wait for
+# the label's earlier frames (held).
+OPEN_STATUSES = ("pending", "sent", "parked", "held")
 _CHUNK = 500
 # Planes of recent images kept for deltas (9.5 kB each for a 2.9" label); the rest are
 # read back from `rendered_contents`.
@@ -91,11 +93,20 @@ class PlanResult:
 
 @dataclass(frozen=True, slots=True)
 class PricingSlice:
+    """The catalogue and ledger of a plan's SKUs, shared by all of its chunks.
+
+    The ledger is filled chunk by chunk (each chunk reads the history of its own SKUs),
+    so the set of SKUs it already holds is mutable and belongs to it: a copy of that set
+    kept per chunk once made a product whose labels fell into two chunks have its
+    history read twice into the one ledger, which refused the second copy
+    (`LedgerOrderError`) and stopped the controller at every start.
+    """
+
     skus: frozenset[str]
     catalogue: Catalogue
     ledger: PriceLedger
     # SKUs whose ledger is loaded or known not to be read (read per chunk when needed)
-    ledger_skus: frozenset[str]
+    ledger_skus: set[str]
 
 
 @dataclass(frozen=True, slots=True)
@@ -110,38 +121,6 @@ class PlanTarget:
     binding_id: int
     sku: str
     template: str
-
-
-def labels_changed_by_publication(session: Session, publication_id: int) -> list[str]:
-    """Labels bound to a (SKU, store) whose shelf price the publication changed.
-
-    The ledger entries a publication wrote name exactly the keys whose price changes at
-    its effective instant; labels show the `store` channel.
-    """
-    keys = {
-        (sku, store)
-        for sku, store in session.execute(
-            select(LedgerEntryRow.sku, LedgerEntryRow.store).where(
-                LedgerEntryRow.publication_id == publication_id,
-                LedgerEntryRow.channel == Channel.STORE.value,
-            )
-        )
-    }
-    if not keys:
-        return []
-    skus = sorted({sku for sku, _ in keys})
-    labels: list[str] = []
-    for start in range(0, len(skus), _CHUNK):
-        rows = session.execute(
-            select(LabelBindingRow.label_id, LabelBindingRow.sku, LabelRow.store)
-            .join(LabelRow, LabelRow.id == LabelBindingRow.label_id)
-            .where(
-                LabelBindingRow.unbound_at.is_(None),
-                LabelBindingRow.sku.in_(skus[start : start + _CHUNK]),
-            )
-        )
-        labels += [label for label, sku, store in rows if (sku, store) in keys]
-    return sorted(labels)
 
 
 class LabelPlanner:
@@ -201,7 +180,7 @@ class LabelPlanner:
         if prices is None or not skus <= prices.skus:
             prices = self.load_prices(session, skus)
         elif not skus <= prices.ledger_skus:
-            prices = self._with_ledger_of(session, prices, skus)
+            self._read_ledger_of(session, prices, skus)
         catalogue, ledger = prices.catalogue, prices.ledger
         states = load_label_states(session, [t.label_id for t in targets])
         frames: list[dict[str, Any]] = []
@@ -209,15 +188,25 @@ class LabelPlanner:
         traced: dict[str, PlannedContent] = {}  # for the audit, by content hash
         for target in targets:
             state = states[target.label_id]
+            holds = state.desired_display_at
             if (
-                keep_scheduled
-                and state.desired_display_at is not None
-                and state.desired_display_at > now
+                holds is not None
+                and holds > now
+                and (
+                    keep_scheduled
+                    # A label holds one timed image, the earliest: a later change is planned
+                    # once this one's instant has passed (`UpdateController`).
+                    or (
+                        display_at is not None
+                        and holds < display_at
+                        and state.binding_id == target.binding_id
+                    )
+                )
             ):
                 result.unchanged += 1
                 continue
             try:
-                changed, frame = self._plan_one(
+                changed, planned = self._plan_one(
                     session,
                     target,
                     state,
@@ -234,19 +223,62 @@ class LabelPlanner:
                 continue
             if changed:
                 superseded.append(target.label_id)
-            if frame is None:
+            if not planned:
                 result.unchanged += 1
             else:
-                frames.append(frame)
-        self._supersede(session, superseded, now=now)
+                frames += planned
+        self.supersede(session, superseded, now=now)
         save_label_states(session, states.values(), columns=PLANNED_COLUMNS)
-        self._store_planes(session, now=now)
+        self.store_planes(session, now=now)
         if traced:
-            # The audit answers "which price does this image show" from this record.
             record_label_contents(session, list(traced.values()), at=now)
         insert_rows(session, _OUTBOX, frames)
         result.planned = len(frames)
         return result
+
+    def _identity(
+        self,
+        target: PlanTarget,
+        template: Template,
+        model: DisplayModel,
+        catalogue: Catalogue,
+        ledger: PriceLedger,
+        *,
+        at: datetime,
+    ) -> tuple[str, ResolvedPrice, LabelContent]:
+        """The label's content at `at` and its identity, the desired key: everything a
+        template draws (the content's fingerprint covers every field, validity text and
+        locale included), the template and its version, and the display model. Equal
+        keys draw equal pixels; the planner sends nothing for an unchanged key."""
+        try:
+            resolved, content, fingerprint = self._content(
+                catalogue, ledger, target, at=at, with_store=_shows_store(template)
+            )
+        except (PricingError, RenderingError, KeyError) as error:
+            raise UnplannableLabelError(target.label_id, f"no content: {error}") from error
+        return f"{template.cache_key}|{model.id}|{fingerprint}", resolved, content
+
+    def _render(
+        self,
+        desired_key: str,
+        resolved: ResolvedPrice,
+        content: LabelContent,
+        *,
+        template: Template,
+        model: DisplayModel,
+        traced: dict[str, PlannedContent],
+    ) -> RenderedLabel:
+        rendered = self._rendered.get(desired_key)
+        if rendered is None:
+            rendered = self._rendered[desired_key] = self.cache.render(
+                content, model=model, template=template
+            )
+        digest = rendered.content_hash.hex()
+        self.remember_image(digest, model.id, rendered.planes)
+        if digest not in traced:
+            # The audit answers "which price does this image show" from this record.
+            traced[digest] = PlannedContent(digest, content, resolved)
+        return rendered
 
     def _plan_one(
         self,
@@ -260,34 +292,35 @@ class LabelPlanner:
         now: datetime,
         display_at: datetime | None,
         traced: dict[str, PlannedContent],
-    ) -> tuple[bool, dict[str, Any] | None]:
-        """(whether the desired content changed, the new outbox row if one is needed)."""
+    ) -> tuple[bool, list[dict[str, Any]]]:
+        """(whether the desired content changed, the new outbox rows it needs)."""
         if target.gateway is None:
             raise UnplannableLabelError(target.label_id, "no gateway reaches it")
         try:
             model = get_display_model(target.model)
             template = template_for(target.template, model, self._templates)
-            resolved, content, fingerprint = self._content(
-                catalogue, ledger, target, at=at, with_store=_shows_store(template)
-            )
-        except (PricingError, RenderingError, KeyError) as error:
+        except (RenderingError, KeyError) as error:
             raise UnplannableLabelError(target.label_id, f"no content: {error}") from error
-        desired_key = f"{template.cache_key}|{model.id}|{fingerprint}"
+        desired_key, resolved, content = self._identity(
+            target, template, model, catalogue, ledger, at=at
+        )
+        now_content: tuple[str, ResolvedPrice, LabelContent] | None = None
+        if display_at is not None:
+            # A change planned ahead. Until its instant the label must show what is due
+            # now, so the image of now travels with it, never replaced by it.
+            now_content = self._identity(target, template, model, catalogue, ledger, at=now)
+            if now_content[0] == desired_key:
+                display_at = now_content = None  # nothing flips at the instant: due now
         if (
             state.desired_key == desired_key
             and state.desired_display_at == display_at
             and state.binding_id == target.binding_id
         ):
-            return False, None
-        rendered = self._rendered.get(desired_key)
-        if rendered is None:
-            rendered = self._rendered[desired_key] = self.cache.render(
-                content, model=model, template=template
-            )
+            return False, []
+        render = functools.partial(self._render, template=template, model=model, traced=traced)
+        rendered = render(desired_key, resolved, content)
+        current = None if now_content is None else render(*now_content)
         digest = rendered.content_hash.hex()
-        self._remember(digest, model.id, rendered.planes)
-        if digest not in traced:
-            traced[digest] = PlannedContent(digest, content, resolved)
         state.changed = True
         state.desired_key = desired_key
         state.desired_hash = digest
@@ -296,21 +329,43 @@ class LabelPlanner:
         if display_at is None and state.displayed_hash == digest:
             # Already on the panel (a price that came back): only drop older open frames.
             state.confirmed_hash = digest
-            return True, None
-        timed = display_at if state.can_schedule else None
-        return True, self.frame_values(
+            return True, []
+        frame = functools.partial(
+            self.frame_values,
             state,
             target.label_id,
             store=target.store,
             gateway=target.gateway,
             key=target.key,
             model_id=model.id,
-            rendered=rendered,
-            base=self._base(session, state.displayed_hash, model_id=model.id),
-            display_at=timed,
-            not_before=now if timed is not None or display_at is None else display_at,
             now=now,
         )
+        frames = []
+        shown = state.displayed_hash
+        if current is not None and shown != current.content_hash.hex():
+            # The label shows something else (blank when new): the image of now first.
+            frames.append(
+                frame(
+                    rendered=current,
+                    base=self.delta_base(session, shown, model_id=model.id),
+                    display_at=None,
+                    not_before=now,
+                )
+            )
+            shown = current.content_hash.hex()
+        timed = display_at if state.can_schedule else None
+        frames.append(
+            frame(
+                rendered=rendered,
+                base=self.delta_base(session, shown, model_id=model.id),
+                display_at=timed,
+                not_before=now if timed is not None or display_at is None else display_at,
+                # Sent once the label holds the image of now: a gateway keeps one image
+                # frame per label, and an immediate image cancels a pending flip.
+                held=len(frames) > 0,
+            )
+        )
+        return True, frames
 
     def load_prices(
         self, session: Session, skus: Collection[str], *, ledger_now: bool = True
@@ -322,20 +377,23 @@ class LabelPlanner:
             skus=frozenset(skus),
             catalogue=catalogue,
             ledger=PriceLedger(),
-            ledger_skus=frozenset(),
+            ledger_skus=set(),
         )
-        return self._with_ledger_of(session, prices, skus) if ledger_now else prices
+        if ledger_now:
+            self._read_ledger_of(session, prices, skus)
+        return prices
 
-    def _with_ledger_of(
+    def _read_ledger_of(
         self, session: Session, prices: PricingSlice, skus: Collection[str]
-    ) -> PricingSlice:
-        """`prices` with the store-channel ledger of those of `skus` that can read it.
+    ) -> None:
+        """Add to `prices` the store-channel ledger of those of `skus` that can read it
+        and whose ledger it does not hold yet.
 
         Resolving reads a SKU's ledger only for a promotion that lowers its shelf price
         (the Omnibus prior price): the history of every other SKU is not read at all. It
         grows with every publication, and reading it was a sixth of planning.
         """
-        missing = frozenset(skus) - prices.ledger_skus
+        missing = set(skus) - prices.ledger_skus
         catalogue = prices.catalogue
         reading = {
             sku
@@ -343,7 +401,8 @@ class LabelPlanner:
             if any(p.changes_shelf_price for p in catalogue.promotions_for(sku))
         }
         load_ledger_for_skus(session, reading, channels=(Channel.STORE,), into=prices.ledger)
-        return dataclasses.replace(prices, ledger_skus=prices.ledger_skus | missing)
+        # Recorded with the ledger itself, so no later chunk reads these SKUs again.
+        prices.ledger_skus.update(missing)
 
     def dispatch_order(
         self, session: Session, label_ids: Collection[str]
@@ -419,8 +478,12 @@ class LabelPlanner:
         display_at: datetime | None,
         not_before: datetime,
         now: datetime,
+        held: bool = False,
     ) -> dict[str, Any]:
-        """The outbox row of a signed image update; takes the label's next sequence number."""
+        """The outbox row of a signed image update; takes the label's next sequence number.
+
+        `held`: the row waits (status `held`) until the label's earlier frames are settled
+        (`esl.pipeline.held_frames`)."""
         base_digest = None if base is None else base[0]
         memo = (rendered.content_hash, base_digest, display_at, model_id)
         known = self._packed.get(memo)
@@ -457,13 +520,13 @@ class LabelPlanner:
             "base_hash": base_hash.hex() if base_hash else None,
             "display_at": display_at,
             "payload": payload,
-            "status": "pending",
+            "status": "held" if held else "pending",
             "attempts": 0,
             "not_before": not_before,
             "created_at": now,
         }
 
-    def _base(
+    def delta_base(
         self, session: Session, digest: str | None, *, model_id: str
     ) -> tuple[str, Planes] | None:
         """The image a label reported showing, when its planes are known: a delta's base."""
@@ -480,13 +543,15 @@ class LabelPlanner:
             if row is None:
                 return None
             planes = Planes(width=row.width, height=row.height, black=row.black, accent=row.accent)
-            known = self._remember(digest, row.model, planes, stored=True)
+            known = self.remember_image(digest, row.model, planes, stored=True)
         model, planes = known
         return planes if model == model_id else None
 
-    def _remember(
+    def remember_image(
         self, digest: str, model_id: str, planes: Planes, *, stored: bool = False
     ) -> tuple[str, Planes]:
+        """Keep an image's planes as a base for later deltas; `store_planes` writes the
+        ones not `stored` yet to `rendered_contents`."""
         if len(self._planes) >= _MAX_PLANES:
             # A bounded memory: forget what the database already keeps.
             self._planes = {d: known for d, known in self._planes.items() if d in self._unstored}
@@ -522,7 +587,7 @@ class LabelPlanner:
                 rows += session.execute(statement.where(LabelRow.id.in_(chunk))).all()
         return [PlanTarget(*row) for row in rows]
 
-    def _supersede(self, session: Session, label_ids: Iterable[str], *, now: datetime) -> None:
+    def supersede(self, session: Session, label_ids: Iterable[str], *, now: datetime) -> None:
         """Newer content replaces every open frame of these labels."""
         ordered = sorted(set(label_ids))
         for start in range(0, len(ordered), _CHUNK):
@@ -535,7 +600,7 @@ class LabelPlanner:
                 .values(status="superseded", settled_at=now)
             )
 
-    def _store_planes(self, session: Session, *, now: datetime) -> None:
+    def store_planes(self, session: Session, *, now: datetime) -> None:
         """Keep the planes of every image sent, so deltas survive a controller restart."""
         wanted = sorted(self._unstored)
         self._unstored.clear()

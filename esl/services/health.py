@@ -61,7 +61,7 @@ def label_health(
     parked_reason: dict[str, str] = {}
     for label_id, status, reason in session.execute(
         select(OutboxRow.label_id, OutboxRow.status, OutboxRow.parked_reason).where(
-            OutboxRow.status.in_(("pending", "sent", "parked"))
+            OutboxRow.status.in_(("pending", "sent", "parked", "held"))
         )
     ):
         open_status[label_id].add(status)

@@ -6,7 +6,8 @@ Delivery (exactly one per label):
     unbound      bound to no product
     unplanned    bound, but no content could be worked out (no price, no gateway, no key)
     failed       an update is parked; `reason` says why (offline, flat battery, rejected…)
-    pending      an update is due, in flight, or waiting for a retry
+    pending      an update is due, in flight, waiting for a retry, or held behind the
+                 image of now (a change planned ahead waits for the current image)
     scheduled    it confirmed a timed image that it shows from a later instant, nothing open
     up_to_date   it confirmed the content due now, nothing open
 

@@ -1,0 +1,137 @@
+"""Labels bound to no product show their identification screen.
+
+A label just registered (associated), or unbound from its product, must never show a
+blank panel nor the price of a product it no longer labels: it shows its label id, its
+store and a QR code of its id for pairing (`rendering.identification`). Planned like any
+content: the identity is the screen's template, display model and content fingerprint;
+a label already showing it gets nothing, and a label bound again is planned for its
+product by the controller's binding watch.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Collection
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import Exists, select
+from sqlalchemy.orm import Session
+
+from esl.db.bulk import insert_rows
+from esl.db.models import LabelBindingRow, LabelRow, OutboxRow, StoreRow, core_table
+from esl.pipeline.errors import UnplannableLabelError
+from esl.pipeline.label_states import PLANNED_COLUMNS, load_label_states, save_label_states
+from esl.pipeline.planning import LabelPlanner, PlanResult
+from rendering.display_models import get_display_model
+from rendering.errors import RenderingError
+from rendering.identification import identification_content, identification_template
+
+__all__ = ["labels_bound_to_nothing", "plan_identification"]
+
+_OUTBOX = core_table(OutboxRow)
+_CHUNK = 500
+
+
+def labels_bound_to_nothing(session: Session) -> list[str]:
+    """Every registered label without a current binding (just registered, or unbound)."""
+    return list(session.scalars(select(LabelRow.id).where(~_bound_now()).order_by(LabelRow.id)))
+
+
+def _bound_now() -> Exists:
+    return (
+        select(LabelBindingRow.id)
+        .where(LabelBindingRow.label_id == LabelRow.id, LabelBindingRow.unbound_at.is_(None))
+        .exists()
+    )
+
+
+def plan_identification(
+    planner: LabelPlanner,
+    session: Session,
+    *,
+    now: datetime,
+    label_ids: Collection[str] | None = None,
+) -> PlanResult:
+    """Labels bound to no product (just registered, or unbound) show their
+    identification screen (`rendering.identification`): never a blank panel, never
+    the price of a product they no longer label. `label_ids` None: every such label.
+    """
+    result = PlanResult()
+    statement = select(
+        LabelRow.id, LabelRow.store, LabelRow.gateway, LabelRow.model, LabelRow.secret_key
+    ).where(~_bound_now())
+    rows: list[Any] = []
+    if label_ids is None:
+        rows = list(session.execute(statement.order_by(LabelRow.id)))
+    else:
+        ordered = sorted(set(label_ids))
+        for start in range(0, len(ordered), _CHUNK):
+            chunk = ordered[start : start + _CHUNK]
+            rows += session.execute(statement.where(LabelRow.id.in_(chunk))).all()
+    if not rows:
+        return result
+    store_names: dict[str, str] = dict(session.execute(select(StoreRow.code, StoreRow.name)).all())
+    states = load_label_states(session, [row.id for row in rows])
+    frames: list[dict[str, Any]] = []
+    superseded: list[str] = []
+    for label_id, store, gateway, model_id, key in rows:
+        state = states[label_id]
+        if gateway is None:
+            result.unplannable[label_id] = "no gateway reaches it"
+            continue
+        try:
+            model = get_display_model(model_id)
+            template = identification_template(model)
+            content = identification_content(
+                label_id=label_id,
+                store=store,
+                store_name=store_names.get(store),
+                locale=planner.locale,
+                currency=planner.currency,
+            )
+        except RenderingError as error:
+            result.unplannable[label_id] = f"no identification screen: {error}"
+            continue
+        desired_key = f"{template.cache_key}|{model.id}|{content.fingerprint}"
+        if (
+            state.desired_key == desired_key
+            and state.binding_id is None
+            and state.desired_display_at is None
+        ):
+            result.unchanged += 1
+            continue
+        rendered = planner.cache.render(content, model=model, template=template)
+        digest = rendered.content_hash.hex()
+        planner.remember_image(digest, model.id, rendered.planes)
+        state.changed = True
+        state.desired_key, state.desired_hash = desired_key, digest
+        state.desired_display_at = state.binding_id = None
+        superseded.append(label_id)
+        if state.displayed_hash == digest:
+            state.confirmed_hash = digest
+            result.unchanged += 1
+            continue
+        try:
+            frames.append(
+                planner.frame_values(
+                    state,
+                    label_id,
+                    store=store,
+                    gateway=gateway,
+                    key=key,
+                    model_id=model.id,
+                    rendered=rendered,
+                    base=planner.delta_base(session, state.displayed_hash, model_id=model.id),
+                    display_at=None,
+                    not_before=now,
+                    now=now,
+                )
+            )
+        except UnplannableLabelError as error:
+            result.unplannable[label_id] = error.reason
+    planner.supersede(session, superseded, now=now)
+    save_label_states(session, states.values(), columns=PLANNED_COLUMNS)
+    planner.store_planes(session, now=now)
+    insert_rows(session, _OUTBOX, frames)
+    result.planned = len(frames)
+    return result

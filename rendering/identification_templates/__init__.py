@@ -1,0 +1,1 @@
+"""The identification screens, one JSON template per display size class (docs/templates.md)."""

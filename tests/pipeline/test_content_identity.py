@@ -1,0 +1,119 @@
+"""Content that draws differently is never taken for content already on the panel
+(issue 13, observation 4).
+
+In the demo a product's promotion was replaced by another promotion at the same price
+with another end date: the price did not change, so no ledger entry was written, the
+label was never planned and kept the old validity text ("do 08.12") while health said
+up to date. Here the same happens on real parts (SQLite, paho, a real Mosquitto, a
+simulated store gateway): every panel must end showing, pixel for pixel, the reference
+render of what is due, and the controller's record must match it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from datetime import timedelta
+from pathlib import Path
+
+import pytest
+from sqlalchemy import Engine, select
+
+from esl.db.models import LabelStateRow
+from rendering.encoding import content_hash
+from tests.fixtures.mosquitto import MosquittoProcess
+from tests.pipeline.shared_clock_store import (
+    SharedClock,
+    SharedClockStore,
+    publish,
+    simulated_start,
+)
+
+pytestmark = pytest.mark.integration
+
+SPEED = 10.0
+# Five simulated minutes: what `esl audit --fail-after 5m` allows a fresh demo.
+CONVERGE_S = 5 * 60 / SPEED
+
+
+@pytest.fixture
+async def store(
+    engine: Engine, mosquitto: MosquittoProcess, tmp_path: Path
+) -> AsyncIterator[SharedClockStore]:
+    clock = SharedClock(simulated_start(), SPEED)
+    shelf = SharedClockStore(
+        engine=engine, broker=mosquitto, state_dir=tmp_path / "sim", clock=clock
+    )
+    publish(
+        shelf.sessions,
+        [
+            {"action": "set_price", "sku": "MLK-1", "amount": "3.49"},
+            {"action": "set_price", "sku": "CHS-1", "amount": "8.99"},
+        ],
+        now=clock(),
+    )
+    shelf.install(4, skus=("MLK-1", "CHS-1"))
+    await shelf.start_gateway()
+    await shelf.start_controller()
+    try:
+        yield shelf
+    finally:
+        await shelf.close()
+
+
+async def _wait_showing_due(shelf: SharedClockStore) -> None:
+    def wrong() -> list[str]:
+        due = shelf.due_planes(shelf.clock())
+        return shelf.showing_other_than(due)
+
+    await shelf.wait_until(
+        lambda: not wrong() and shelf.open_rows() == 0,
+        timeout_s=CONVERGE_S,
+        what=lambda: f"labels {wrong()} do not show what is due; {shelf.open_rows()} open",
+    )
+
+
+def _percent_off(promotion_id: str, *, until: str, priority: int) -> dict[str, object]:
+    return {
+        "action": "upsert_promotion",
+        "promotion_id": promotion_id,
+        "name": promotion_id,
+        "kind": "percent_off",
+        "percent": "15",
+        "skus": ["MLK-1"],
+        "channels": ["store"],
+        "valid_until": until,
+        "priority": priority,
+    }
+
+
+async def test_a_promotion_replaced_at_the_same_price_with_another_end_reaches_the_panel(
+    store: SharedClockStore,
+) -> None:
+    now = store.clock()
+    first_end = (now + timedelta(days=5)).replace(hour=23, minute=0, second=0, microsecond=0)
+    publish(
+        store.sessions,
+        [_percent_off("AUTUMN", until=first_end.isoformat(), priority=0)],
+        now=now,
+    )
+    await _wait_showing_due(store)
+    milk = sorted(label for label, sku in store.bindings.items() if sku == "MLK-1")
+    before = {label: store.labels[label].shown for label in milk}
+
+    # Black Week: the same 15 %, so the same price, but running a week longer.
+    second_end = first_end + timedelta(days=7)
+    publish(
+        store.sessions,
+        [_percent_off("BLACK-WEEK", until=second_end.isoformat(), priority=10)],
+        now=store.clock(),
+    )
+    await _wait_showing_due(store)
+    # The due content really draws differently (the validity text), and the panel shows it.
+    assert all(store.labels[label].shown != before[label] for label in milk)
+    with store.sessions() as session:
+        states = {row.label_id: row for row in session.scalars(select(LabelStateRow))}
+    for label_id, label in store.labels.items():
+        assert label.shown is not None
+        shown = content_hash(label.shown).hex()
+        assert states[label_id].confirmed_hash == shown
+        assert states[label_id].desired_hash == shown

@@ -1,0 +1,153 @@
+"""A promotion on products whose labels fall across several planning batches reaches every
+label at its instant (issue 13, observation 7).
+
+The planner works in batches of 500 labels and reads each batch's price history; a
+product whose labels fall into two batches had its history read twice into one ledger,
+which refused the second copy (`LedgerOrderError`) and stopped the controller, at every
+restart. Here one store of 600 labels is bound alternately to two products and a -20 %
+promotion on both is published, now and two minutes ahead; every panel is compared with
+the reference render of what is due, and with what the controller recorded.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from datetime import datetime, timedelta
+from pathlib import Path
+
+import pytest
+from sqlalchemy import Engine, select
+
+from esl.db.models import LabelStateRow
+from rendering.encoding import content_hash
+from tests.fixtures.mosquitto import MosquittoProcess
+from tests.pipeline.shared_clock_store import (
+    SharedClock,
+    SharedClockStore,
+    publish,
+    simulated_start,
+)
+
+pytestmark = [pytest.mark.integration, pytest.mark.slow]
+
+SKUS = ("MLK-1", "CHS-1")
+LABELS = 600
+SPEED = 10.0
+
+
+@pytest.fixture
+async def store(
+    engine: Engine, mosquitto: MosquittoProcess, tmp_path: Path
+) -> AsyncIterator[SharedClockStore]:
+    clock = SharedClock(simulated_start(), SPEED)
+    shelf = SharedClockStore(
+        engine=engine, broker=mosquitto, state_dir=tmp_path / "sim", clock=clock
+    )
+    publish(
+        shelf.sessions,
+        [
+            {"action": "set_price", "sku": "MLK-1", "amount": "3.49"},
+            {"action": "set_price", "sku": "CHS-1", "amount": "8.99"},
+        ],
+        now=clock(),
+    )
+    shelf.install(LABELS, skus=SKUS)
+    await shelf.start_gateway()
+    await shelf.start_controller()
+    try:
+        await _wait_showing_due(shelf, at=clock(), timeout_s=120)
+        yield shelf
+    finally:
+        await shelf.close()
+
+
+def _promotion() -> list[dict[str, object]]:
+    return [
+        {
+            "action": "upsert_promotion",
+            "promotion_id": "MINUS-20",
+            "name": "-20%",
+            "kind": "percent_off",
+            "percent": "20",
+            "skus": list(SKUS),
+            "channels": ["store"],
+        }
+    ]
+
+
+async def _wait_showing_due(shelf: SharedClockStore, *, at: datetime, timeout_s: float) -> None:
+    due = shelf.due_planes(at)
+    await shelf.wait_until(
+        lambda: not shelf.showing_other_than(due) and shelf.open_rows() == 0,
+        timeout_s=timeout_s,
+        what=lambda: (
+            f"{len(shelf.showing_other_than(due))} of {len(due)} labels do not show what is "
+            f"due; {shelf.open_rows()} frames still open"
+        ),
+    )
+
+
+async def _wait_recorded_equals_shown(shelf: SharedClockStore) -> None:
+    await shelf.wait_until(
+        lambda: not _recorded_other_than_shown(shelf),
+        timeout_s=30,
+        what=lambda: f"recorded != shown for {len(_recorded_other_than_shown(shelf))} labels",
+    )
+
+
+def _recorded_other_than_shown(shelf: SharedClockStore) -> list[str]:
+    """Labels whose recorded content (confirmed and displayed) is not what their panel shows."""
+    with shelf.sessions() as session:
+        states = {
+            row.label_id: (row.confirmed_hash, row.displayed_hash, row.desired_hash)
+            for row in session.scalars(select(LabelStateRow))
+        }
+    wrong = []
+    for label_id, label in shelf.labels.items():
+        assert label.shown is not None
+        shown = content_hash(label.shown).hex()
+        if states.get(label_id) != (shown, shown, shown):
+            wrong.append(label_id)
+    return wrong
+
+
+async def test_an_immediate_promotion_reaches_labels_in_every_batch(
+    store: SharedClockStore,
+) -> None:
+    publish(store.sessions, _promotion(), now=store.clock())
+    await _wait_showing_due(store, at=store.clock(), timeout_s=120)
+    await _wait_recorded_equals_shown(store)
+
+
+async def test_a_promotion_two_minutes_ahead_flips_every_label_at_its_instant(
+    store: SharedClockStore,
+) -> None:
+    before = store.due_planes(store.clock())
+    instant = (store.clock() + timedelta(minutes=2)).replace(microsecond=0)
+    publish(store.sessions, _promotion(), now=store.clock(), effective_at=instant)
+    instant_ms = int(instant.timestamp() * 1000)
+
+    def holding_the_flip() -> list[str]:
+        return sorted(
+            label_id
+            for label_id, label in store.labels.items()
+            if label.scheduled_page is None or label.scheduled_at_ms != instant_ms
+        )
+
+    # Before the instant every label holds the timed image and still shows the old price.
+    await store.wait_until(
+        lambda: not holding_the_flip() and store.open_rows() == 0,
+        timeout_s=(instant - store.clock()).total_seconds() / SPEED,
+        what=lambda: f"{len(holding_the_flip())} labels do not hold the flip at the instant",
+    )
+    assert store.clock() < instant
+    assert store.showing_other_than(before) == []
+
+    await store.clock.sleep_until(instant + timedelta(seconds=1))
+    after = store.due_planes(instant)
+    assert after != before
+    for label in store.labels.values():
+        label.state(now=store.clock())  # the label's own timer fires when it is next asked
+    assert store.showing_other_than(after) == []
+    # The labels' next check-ins tell the controller what they show now.
+    await _wait_recorded_equals_shown(store)

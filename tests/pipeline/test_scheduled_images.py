@@ -1,0 +1,156 @@
+"""A scheduled image travels in addition to the image of now, never instead of it
+(issue 13, observation 3).
+
+Labels bound while a publication effective within the controller's lead time was pending
+got only the timed image: blank until the instant, while health said up to date. Here,
+on real parts (SQLite, paho, a real Mosquitto, a simulated store gateway and labels on
+one shared clock), every panel is compared with the reference render of what is due
+before the instant and after it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from datetime import datetime, timedelta
+from pathlib import Path
+
+import pytest
+from sqlalchemy import Engine
+
+from esl.db.models import PlannedPublicationRow
+from esl.services.health import label_health
+from tests.fixtures.mosquitto import MosquittoProcess
+from tests.pipeline.shared_clock_store import (
+    SharedClock,
+    SharedClockStore,
+    publish,
+    simulated_start,
+)
+
+pytestmark = pytest.mark.integration
+
+SPEED = 10.0
+SKUS = ("MLK-1", "CHS-1")
+
+
+@pytest.fixture
+async def store(
+    engine: Engine, mosquitto: MosquittoProcess, tmp_path: Path
+) -> AsyncIterator[SharedClockStore]:
+    clock = SharedClock(simulated_start(), SPEED)
+    shelf = SharedClockStore(
+        engine=engine, broker=mosquitto, state_dir=tmp_path / "sim", clock=clock
+    )
+    publish(
+        shelf.sessions,
+        [
+            {"action": "set_price", "sku": "MLK-1", "amount": "3.49"},
+            {"action": "set_price", "sku": "CHS-1", "amount": "8.99"},
+        ],
+        now=clock(),
+    )
+    try:
+        yield shelf
+    finally:
+        await shelf.close()
+
+
+def _promotion_at(shelf: SharedClockStore, instant: datetime) -> int:
+    return publish(
+        shelf.sessions,
+        [
+            {
+                "action": "upsert_promotion",
+                "promotion_id": "WEEKEND",
+                "name": "Weekend",
+                "kind": "percent_off",
+                "percent": "20",
+                "skus": list(SKUS),
+                "channels": ["store"],
+            }
+        ],
+        now=shelf.clock(),
+        effective_at=instant,
+    )
+
+
+def _instant(shelf: SharedClockStore) -> datetime:
+    return (shelf.clock() + timedelta(minutes=2)).replace(microsecond=0)
+
+
+def _not_holding(shelf: SharedClockStore, instant: datetime) -> list[str]:
+    instant_ms = int(instant.timestamp() * 1000)
+    return sorted(
+        label_id
+        for label_id in shelf.bindings
+        if shelf.labels[label_id].scheduled_page is None
+        or shelf.labels[label_id].scheduled_at_ms != instant_ms
+    )
+
+
+async def _shows_now_and_holds_the_flip(shelf: SharedClockStore, instant: datetime) -> None:
+    """Before `instant`: every bound label shows what is due now and holds the flip."""
+    due_now = shelf.due_planes(shelf.clock())
+    await shelf.wait_until(
+        lambda: (
+            not shelf.showing_other_than(due_now)
+            and not _not_holding(shelf, instant)
+            and shelf.open_rows() == 0
+        ),
+        timeout_s=(instant - shelf.clock()).total_seconds() / SPEED,
+        what=lambda: (
+            f"before the instant: {shelf.showing_other_than(due_now)} do not show the price "
+            f"due now, {_not_holding(shelf, instant)} do not hold the flip, "
+            f"{shelf.open_rows()} frames open"
+        ),
+    )
+    assert shelf.clock() < instant
+    with shelf.sessions() as session:
+        health = label_health(session, now=shelf.clock())
+    assert sum(h.up_to_date for h in health) == len(shelf.bindings)
+
+
+async def _flipped_at(shelf: SharedClockStore, instant: datetime) -> None:
+    await shelf.clock.sleep_until(instant + timedelta(seconds=1))
+    for label in shelf.labels.values():
+        label.state(now=shelf.clock())  # the label's own timer fires when it is next asked
+    assert shelf.showing_other_than(shelf.due_planes(instant)) == []
+
+
+async def test_labels_first_planned_for_a_change_ahead_show_the_price_of_now_until_it(
+    store: SharedClockStore,
+) -> None:
+    store.install(6, skus=SKUS)
+    instant = _instant(store)
+    _promotion_at(store, instant)
+    # The controller starts with the bindings and the publication ahead both new: the
+    # labels are blank, and the publication is planned first.
+    await store.start_gateway()
+    await store.start_controller()
+    await _shows_now_and_holds_the_flip(store, instant)
+    await _flipped_at(store, instant)
+
+
+async def test_a_label_bound_after_a_change_ahead_was_planned_gets_it_too(
+    store: SharedClockStore,
+) -> None:
+    label_ids = store.install(6, skus=None)
+    store.bind({label_id: SKUS[i % 2] for i, label_id in enumerate(label_ids[:4])})
+    await store.start_gateway()
+    await store.start_controller()
+    await store.wait_until(
+        lambda: not store.showing_other_than(store.due_planes(store.clock())),
+        timeout_s=60,
+        what=lambda: "the first labels never showed their price",
+    )
+    instant = _instant(store)
+    publication_id = _promotion_at(store, instant)
+
+    def planned() -> bool:
+        with store.sessions() as session:
+            return session.get(PlannedPublicationRow, publication_id) is not None
+
+    await store.wait_until(planned, timeout_s=10, what=lambda: "the publication was not planned")
+    store.bind({label_id: SKUS[i % 2] for i, label_id in enumerate(label_ids[4:])})
+    await _shows_now_and_holds_the_flip(store, instant)
+    await _flipped_at(store, instant)
