@@ -59,6 +59,7 @@ from esl.pipeline.dispatcher import Dispatcher
 from esl.pipeline.heap import long_running_heap
 from esl.pipeline.held_frames import release_held_frames
 from esl.pipeline.identification_screens import labels_bound_to_nothing, plan_identification
+from esl.pipeline.label_states import load_label_states
 from esl.pipeline.planning import LabelPlanner, PlanTarget
 from esl.pipeline.retry import RetryPolicy
 from gateways.base import Clock, Gateway
@@ -365,6 +366,13 @@ class UpdateController:
                 display_at=at if at > now else None,
                 finish=record,
             )
+            if at <= now:
+                # Planned for now, these labels dropped any timed image they held: plan
+                # the changes ahead again (each travels with the image of now). Waiting
+                # for this publication's instant to be seen passing misses one published
+                # in the instant of a look.
+                for ahead, chosen in self._changed_ahead(labels, now)[0]:
+                    yield from self._plan_chunks(chosen, at=ahead, now=now, display_at=ahead)
 
     def _planned_ahead(self, session: Session, now: datetime) -> list[tuple[int, datetime]]:
         """Publications already planned whose instant is still ahead, earliest first."""
@@ -386,23 +394,34 @@ class UpdateController:
         """When the instant of a planned publication has passed (and at start), plan the
         publications still ahead again: a label holds one timed image, the earliest, so
         one that held the change just past gets the next one now. Labels already holding
-        it cost a comparison."""
+        it cost a comparison.
+
+        A label changed by a publication whose instant passed is planned for now too
+        when its plan is not that publication's timed image: when one look sees two
+        instants pass (the controller busy, or the database away, across both), a label
+        flipped to the first change on its own and nothing timed the second. One whose
+        timed image was the last change past flipped to it on its own: nothing to do."""
         since = self._flips_seen
+        crossed: list[tuple[int, datetime]] = []
         with self.sessions() as session:
             if since is not None:
-                crossed = session.scalar(
-                    select(func.count())
-                    .select_from(PublicationRow)
-                    .join(
-                        PlannedPublicationRow,
-                        PlannedPublicationRow.publication_id == PublicationRow.id,
+                crossed = [
+                    (publication_id, at)
+                    for publication_id, at in session.execute(
+                        select(PublicationRow.id, PublicationRow.effective_at)
+                        .join(
+                            PlannedPublicationRow,
+                            PlannedPublicationRow.publication_id == PublicationRow.id,
+                        )
+                        .where(
+                            PublicationRow.status == "published",
+                            PublicationRow.effective_at > since,
+                            PublicationRow.effective_at <= now,
+                        )
+                        .order_by(PublicationRow.effective_at, PublicationRow.id)
                     )
-                    .where(
-                        PublicationRow.status == "published",
-                        PublicationRow.effective_at > since,
-                        PublicationRow.effective_at <= now,
-                    )
-                )
+                    if at is not None
+                ]
                 if not crossed:
                     self._flips_seen = now
                     return
@@ -410,8 +429,23 @@ class UpdateController:
                 (at, labels_changed_by_publication(session, publication_id))
                 for publication_id, at in self._planned_ahead(session, now)
             ]
+            last_change: dict[str, datetime] = {}  # label -> the last instant past
+            for publication_id, at in crossed:
+                last_change.update(
+                    dict.fromkeys(labels_changed_by_publication(session, publication_id), at)
+                )
+            states = load_label_states(session, last_change, create=False)
+            passed = sorted(
+                label_id
+                for label_id, at in last_change.items()
+                if label_id in states and states[label_id].desired_display_at != at
+            )
         for at, labels in ahead:
             yield from self._plan_chunks(labels, at=at, now=now, display_at=at)
+        if passed:
+            # A label now holding a timed image of a change ahead got the image of now
+            # with it: keep that.
+            yield from self._plan_chunks(passed, at=now, now=now, keep_scheduled=True)
         self._flips_seen = now
 
     def _plan_now_and_ahead(self, labels: list[str], now: datetime) -> Iterator[int]:
@@ -420,6 +454,17 @@ class UpdateController:
 
         A label holds one timed image: of several publications ahead, the first one's.
         """
+        timed, remaining = self._changed_ahead(labels, now)
+        for at, chosen in timed:
+            yield from self._plan_chunks(chosen, at=at, now=now, display_at=at)
+        if remaining:
+            yield from self._plan_chunks(sorted(remaining), at=now, now=now)
+
+    def _changed_ahead(
+        self, labels: list[str], now: datetime
+    ) -> tuple[list[tuple[datetime, list[str]]], set[str]]:
+        """Of `labels`, those a publication already planned ahead changes, by its instant
+        (a label holds one timed image: the earliest publication's); and the rest."""
         with self.sessions() as session:
             remaining = set(labels)
             timed: list[tuple[datetime, list[str]]] = []
@@ -430,10 +475,7 @@ class UpdateController:
                 if changed:
                     timed.append((at, sorted(changed)))
                     remaining -= changed
-        for at, chosen in timed:
-            yield from self._plan_chunks(chosen, at=at, now=now, display_at=at)
-        if remaining:
-            yield from self._plan_chunks(sorted(remaining), at=now, now=now)
+        return timed, remaining
 
     def _plan_new_bindings(self, now: datetime) -> Iterator[int]:
         """Plan labels bound (or re-bound) since the last look.
