@@ -119,6 +119,7 @@ ROUTES: list[tuple[str, str, str, dict[str, Any], frozenset[str]]] = [
         PRICING,
     ),
     ("GET", "/api/v1/health/labels", "/api/v1/health/labels", {}, EVERYONE),
+    ("GET", "/api/v1/health/security", "/api/v1/health/security", {}, EVERYONE),
     ("GET", "/api/v1/audit", "/api/v1/audit", {}, frozenset({"auditor", "admin"})),
 ]
 

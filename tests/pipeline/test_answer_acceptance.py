@@ -7,12 +7,18 @@ from __future__ import annotations
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 
+import httpx
 import pytest
 from sqlalchemy import Engine, func, select
+from typer.testing import CliRunner
 
+from esl.api import create_app
+from esl.cli import app as cli_app
 from esl.db.engine import session_factory
 from esl.db.models import LabelAcknowledgementRow, OutboxRow, SecurityEventRow
 from esl.pipeline.answer_acceptance import Claim, Refusal, judge_answer
+from esl.services.keys import Role, create_key
+from esl.settings import Settings
 from gateways.base import Downlink, Uplink
 from gateways.protocol import (
     BasicStateFlag,
@@ -199,3 +205,43 @@ async def test_a_frame_tampered_with_on_every_attempt_is_parked_as_tampered_in_t
     assert reason == "tampered in transit: BAD_MAC"
     assert events == world.dispatcher.policy.max_attempts
     assert world.labels[label_id].shown is None  # nothing altered was ever shown
+
+
+async def test_tampering_shows_in_the_health_api_and_the_cli(
+    world: World, engine: Engine, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    label_id = sorted(world.labels)[0]
+    world.controller.plan_due_work()
+    await world.send_due()
+    (frame,) = world.gateway.take()
+    world.dispatcher.settle(radio([altered(frame)], world.labels, now=world.clock.now))
+    world.dispatcher.settle(await delivered(world))  # the resent frame lands
+    with world.sessions.begin() as session:
+        _, auditor = create_key(session, name="a", role=Role.AUDITOR, store=None, now=T0)
+        _, other_store = create_key(session, name="s", role=Role.STORE, store="S02", now=T0)
+    app = create_app(Settings(currency="PLN"), engine=engine, clock=world.clock)
+    async with httpx.AsyncClient(
+        transport=httpx.ASGITransport(app=app), base_url="http://esl"
+    ) as client:
+        found = await client.get("/api/v1/health/security", headers={"X-API-Key": auditor})
+        assert found.status_code == 200
+        body = found.json()
+        assert body["stores"] == [
+            {
+                "store": "S01",
+                "events": 1,
+                "kinds": {"tampered frame": 1},
+                "last_at": body["stores"][0]["last_at"],
+            }
+        ]
+        (event,) = body["events"]
+        assert (event["label_id"], event["sequence"], event["gateway"]) == (label_id, 1, "gw1")
+        assert event["detail"] == "BAD_MAC for a frame the controller signed"
+        # A store key sees only its own store's events.
+        theirs = await client.get("/api/v1/health/security", headers={"X-API-Key": other_store})
+        assert theirs.json()["events"] == []
+
+    monkeypatch.setenv("ESL_DATABASE_URL", str(engine.url))
+    result = CliRunner().invoke(cli_app, ["health"])
+    assert result.exit_code == 0, result.output
+    assert "store S01: 1 security event(s) in the last 24 h (1 x tampered frame)" in result.output
