@@ -29,6 +29,7 @@ __all__ = [
     "build_labels",
     "make_fleet",
     "read_provisioning",
+    "site_prefix",
     "write_provisioning",
 ]
 
@@ -44,6 +45,12 @@ class LabelProvision:
         get_display_model(self.model_id)
 
 
+def site_prefix(store: str, gateway: str) -> str:
+    """What label ids and state files of a gateway start with: `{store}-{gateway}`, or
+    the gateway id alone when it already names its store (`S001-gw1`, the default)."""
+    return gateway if gateway.startswith(f"{store}-") else f"{store}-{gateway}"
+
+
 def make_fleet(
     *,
     store: str,
@@ -52,10 +59,11 @@ def make_fleet(
     model_id: str = "2.9-bwr",
     secret: bytes | None = None,
 ) -> list[LabelProvision]:
-    """`count` labels named `{store}-{gateway}-00001`...; keys random, or derived from `secret`."""
+    """`count` labels named `{site_prefix}-00001`...; keys random, or derived from `secret`."""
     provisions = []
+    prefix = site_prefix(store, gateway)
     for number in range(1, count + 1):
-        label_id = f"{store}-{gateway}-{number:05d}"
+        label_id = f"{prefix}-{number:05d}"
         key = generate_label_key() if secret is None else derive_label_key(secret, label_id)
         provisions.append(LabelProvision(label_id=label_id, model_id=model_id, key=key))
     return provisions
