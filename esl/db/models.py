@@ -342,7 +342,7 @@ class LabelStateRow(Base):
     last_seen: Mapped[datetime | None] = mapped_column(UtcDateTime())
     # The newest displayed-content claim believed, as the label's own signed order
     # (sequence, label clock): an answer not newer than this is never applied.
-    claim_sequence: Mapped[int] = mapped_column(BigInteger, default=0, server_default="0")
+    claim_sequence: Mapped[int] = mapped_column(BigInteger, server_default="0")
     claim_label_time: Mapped[datetime | None] = mapped_column(UtcDateTime())
 
 
