@@ -12,6 +12,7 @@ File format (JSON): {"store": "S001", "gateway": "G01",
 from __future__ import annotations
 
 import json
+import os
 import random
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
@@ -81,8 +82,11 @@ def write_provisioning(
     }
     path.parent.mkdir(parents=True, exist_ok=True)
     temporary = path.with_suffix(".tmp")
-    temporary.write_text(json.dumps(document, indent=1), encoding="utf-8")
-    temporary.chmod(0o600)  # the file holds secrets
+    # Created 0600, never world-readable for a moment: the file holds label keys.
+    temporary.unlink(missing_ok=True)
+    descriptor = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    with os.fdopen(descriptor, "w", encoding="utf-8") as handle:
+        handle.write(json.dumps(document, indent=1))
     temporary.replace(path)
 
 
