@@ -11,6 +11,11 @@ label:
   and answers each frame right after acting on it, so an answer to a later frame describes
   a later panel; within one sequence (a radio duplicate, a check-in after a timed flip)
   the label's clock, which only runs forward, decides;
+- only an answer to a frame the label *took* places a claim in that order: an answer the
+  label gave without taking the frame's sequence (a stale or forged frame, a damaged
+  one, a busy label) names that frame's sequence, not the label's, while describing the
+  panel as it is now. Believing its position would let a replayed answer to a frame in
+  between look newer than the panel it describes;
 - the sequence must be one the controller signed for that label: an answer to sequence
   *s* is matched to the outbox row *s* (a command answer) or must not exceed the last
   sequence signed (a check-in). A label answers even a forged frame, with the forger's
@@ -31,9 +36,17 @@ from datetime import UTC, datetime
 from enum import StrEnum
 
 from esl.pipeline.label_states import LabelState
-from gateways.protocol import FrameKind, LabelResponse
+from gateways.protocol import FrameKind, LabelResponse, ReasonCode
 
-__all__ = ["Claim", "Refusal", "accept_claim", "held_claim", "judge_answer"]
+__all__ = [
+    "Claim",
+    "Refusal",
+    "accept_claim",
+    "health_is_newer",
+    "held_claim",
+    "judge_answer",
+    "note_health",
+]
 
 _BEFORE_ANY_CLOCK = datetime.min.replace(tzinfo=UTC)
 
@@ -41,9 +54,28 @@ _BEFORE_ANY_CLOCK = datetime.min.replace(tzinfo=UTC)
 class Refusal(StrEnum):
     """Why an answer's claim was not believed (the log and the counters say this)."""
 
+    NOT_TAKEN = "answers a frame the label did not take (stale, forged, damaged or busy)"
     OLDER = "older than a claim already held (replayed or reordered)"
     DUPLICATE = "the claim already held, again (duplicate)"
     UNSIGNED_SEQUENCE = "answers a sequence the controller never signed for this label"
+
+
+# Refusals a label gives before, or instead of, taking a frame's sequence (checks 1-7 of
+# docs/protocol.md "What a label checks", and transient refusals, which leave the
+# sequence for the same frame's next delivery).
+_SEQUENCE_NOT_TAKEN = frozenset(
+    {
+        ReasonCode.CAPACITY_LIMIT,
+        ReasonCode.MALFORMED_FRAME,
+        ReasonCode.UNSUPPORTED_VERSION,
+        ReasonCode.WRONG_LABEL,
+        ReasonCode.CORRUPT_CHUNK,
+        ReasonCode.BAD_MAC,
+        ReasonCode.INVALID_OPCODE,
+        ReasonCode.INVALID_PARAMETERS,
+        ReasonCode.STALE_SEQUENCE,
+    }
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -75,6 +107,8 @@ def judge_answer(
             return Refusal.UNSIGNED_SEQUENCE
     elif not answers_signed_frame:
         return Refusal.UNSIGNED_SEQUENCE
+    elif response.reason in _SEQUENCE_NOT_TAKEN or response.reason.is_transient:
+        return Refusal.NOT_TAKEN
     new = Claim(response.sequence, response.label_time).order()
     old = held.order()
     if new == old:
@@ -87,5 +121,18 @@ def judge_answer(
 def accept_claim(state: LabelState, response: LabelResponse) -> None:
     """Hold `response` as the label's newest claim (after `judge_answer` said yes)."""
     state.claim_sequence = response.sequence
+    state.claim_label_time = response.label_time
+    state.changed = True
+
+
+def health_is_newer(state: LabelState, response: LabelResponse) -> bool:
+    """Whether an answer that places no claim (`Refusal.NOT_TAKEN`) is newer, by the
+    label's clock, than everything believed: then its health (battery, alive) counts."""
+    held = state.claim_label_time
+    return held is None or response.label_time > held
+
+
+def note_health(state: LabelState, response: LabelResponse) -> None:
+    """Its health was taken: a replay of it, or of anything older, no longer counts."""
     state.claim_label_time = response.label_time
     state.changed = True

@@ -45,7 +45,14 @@ from esl.db.models import (
     LabelRow,
     core_table,
 )
-from esl.pipeline.answer_acceptance import Refusal, accept_claim, held_claim, judge_answer
+from esl.pipeline.answer_acceptance import (
+    Refusal,
+    accept_claim,
+    health_is_newer,
+    held_claim,
+    judge_answer,
+    note_health,
+)
 from esl.pipeline.label_states import (
     ANSWERED_COLUMNS,
     LabelState,
@@ -479,12 +486,17 @@ class Dispatcher:
                 )
                 if refusal is None:
                     accept_claim(state, response)
-                    _record_health(state, response, uplink.received_at)
+                    _record_health(state, response, uplink.received_at, displayed=True)
                     if response.kind is FrameKind.CHECK_IN:
                         checked_in[response.label_id] = (
                             BasicStateFlag.SERVICE_NEEDED not in response.flags
                         )
                 else:
+                    if refusal is Refusal.NOT_TAKEN and health_is_newer(state, response):
+                        # Alive, and its battery as of its own clock: but no position
+                        # for what it shows.
+                        note_health(state, response)
+                        _record_health(state, response, uplink.received_at, displayed=False)
                     self._refused(uplink, response, refusal)
                 was_open = row is not None and row.status not in ("superseded", "acked")
                 acked_hash = self._apply(
@@ -525,7 +537,8 @@ class Dispatcher:
         counts = self.counts.refused_answers
         counts[refusal.name] = counts.get(refusal.name, 0) + 1
         log.log(
-            logging.INFO if refusal is Refusal.DUPLICATE else logging.WARNING,
+            # Duplicates and refusals without a position are everyday radio life.
+            logging.INFO if refusal in (Refusal.DUPLICATE, Refusal.NOT_TAKEN) else logging.WARNING,
             "refused an answer of %s (seq %d, %s) on %s/%s: %s",
             response.label_id,
             response.sequence,
@@ -757,12 +770,14 @@ class Dispatcher:
         return sum(len(window.flights) for window in self._windows.values())
 
 
-def _record_health(state: LabelState, response: LabelResponse, at: datetime) -> None:
-    if state.last_seen is not None and at < state.last_seen:
-        return  # an older answer delivered late says nothing new about now
+def _record_health(
+    state: LabelState, response: LabelResponse, at: datetime, *, displayed: bool
+) -> None:
+    """Take a believed answer's report (`answer_acceptance` decided it is the newest)."""
     state.changed = True
-    state.last_seen = at
-    state.displayed_hash = response.displayed_hash.hex() if response.displayed_hash else None
+    state.last_seen = at if state.last_seen is None else max(state.last_seen, at)
+    if displayed:
+        state.displayed_hash = response.displayed_hash.hex() if response.displayed_hash else None
     state.battery_mv = response.battery_mv
     state.rssi_dbm = response.rssi_dbm
     state.temperature_tenths_c = response.temperature_tenths_c

@@ -56,6 +56,10 @@ def answer(
     )
 
 
+def refusal(sequence: int, reason: ReasonCode) -> LabelResponse:
+    return replace(answer(sequence, at=AT + timedelta(minutes=5)), reason=reason)
+
+
 @pytest.mark.parametrize(
     ("held", "response", "signed", "expected"),
     [
@@ -73,6 +77,12 @@ def answer(
             None,
         ),
         (Claim(5, AT), answer(9, kind=FrameKind.CHECK_IN), False, Refusal.UNSIGNED_SEQUENCE),
+        # Answers to frames the label did not take name the frame's sequence, not the
+        # label's: a stale frame's answer (seq 3) describes the panel after seq 5.
+        (Claim(2, AT), refusal(3, ReasonCode.STALE_SEQUENCE), True, Refusal.NOT_TAKEN),
+        (Claim(2, AT), refusal(9, ReasonCode.BAD_MAC), True, Refusal.NOT_TAKEN),
+        (Claim(2, AT), refusal(3, ReasonCode.RETRY), True, Refusal.NOT_TAKEN),
+        (Claim(2, AT), refusal(3, ReasonCode.WRONG_MODEL), True, None),  # taken, refused
     ],
 )
 def test_a_claim_is_believed_only_when_newer_than_every_claim_held(
