@@ -103,6 +103,9 @@ GatewayKey = tuple[str, str]  # (store, gateway)
 _GATEWAY_SCAN = timedelta(seconds=1)
 _RETRY_WHEN_HEARD = (ParkReason.OFFLINE.value, ParkReason.FLAT_BATTERY.value)
 _NEVER = datetime.max.replace(tzinfo=UTC)
+# Duplicates are everyday QoS 1 and radio life; a busy or stale refusal is protocol
+# traffic that only places no claim. Replays, reordering and unsigned sequences warn.
+_REFUSAL_LOG_LEVEL = {Refusal.DUPLICATE: logging.INFO, Refusal.NOT_TAKEN: logging.DEBUG}
 
 
 @dataclass(slots=True)
@@ -537,8 +540,7 @@ class Dispatcher:
         counts = self.counts.refused_answers
         counts[refusal.name] = counts.get(refusal.name, 0) + 1
         log.log(
-            # Duplicates and refusals without a position are everyday radio life.
-            logging.INFO if refusal in (Refusal.DUPLICATE, Refusal.NOT_TAKEN) else logging.WARNING,
+            _REFUSAL_LOG_LEVEL.get(refusal, logging.WARNING),
             "refused an answer of %s (seq %d, %s) on %s/%s: %s",
             response.label_id,
             response.sequence,
