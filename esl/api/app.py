@@ -10,7 +10,16 @@ from sqlalchemy import Engine
 
 from esl.api.dependencies import ApiContext
 from esl.api.errors import install_error_handlers
-from esl.api.routes import audit, catalogue, health, labels, prices, publications, templates
+from esl.api.routes import (
+    audit,
+    catalogue,
+    health,
+    labels,
+    prices,
+    publications,
+    security,
+    templates,
+)
 from esl.api.schemas import ErrorBody
 from esl.db.engine import create_engine_for, session_factory
 from esl.settings import Settings
@@ -52,6 +61,6 @@ def create_app(
     )
     app.state.context = ApiContext(settings=settings, sessions=session_factory(engine), clock=clock)
     install_error_handlers(app)
-    for module in (catalogue, prices, publications, labels, templates, health, audit):
+    for module in (catalogue, prices, publications, labels, templates, health, security, audit):
         app.include_router(module.router, prefix=API_PREFIX)
     return app

@@ -30,7 +30,7 @@ def register(app: typer.Typer) -> None:
         output: Annotated[Path, typer.Option("-o", "--output", help="Directory to write into.")],
         stores: Annotated[str, typer.Option(help="Store codes, comma-separated: S001,S002.")] = "",
         gateways_per_store: Annotated[
-            int, typer.Option(help="Gateways gw1..gwN in each store.")
+            int, typer.Option(help="Gateways {store}-gw1..{store}-gwN in each store.")
         ] = 1,
         gateways_file: Annotated[
             Path | None, typer.Option(help="Instead of --stores: one 'store,gateway' per line.")
@@ -39,6 +39,13 @@ def register(app: typer.Typer) -> None:
             str, typer.Option(help="The controller's login.")
         ] = DEFAULT_CONTROLLER_USERNAME,
         port: Annotated[int, typer.Option(help="Plain MQTT listener port.")] = 1883,
+        plain_listener: Annotated[
+            bool,
+            typer.Option(
+                "--plain-listener/--no-plain-listener",
+                help="Keep the unencrypted listener (turn it off when TLS is on).",
+            ),
+        ] = True,
         bind: Annotated[str, typer.Option(help="Address the listeners bind to.")] = "0.0.0.0",
         install_dir: Annotated[
             Path | None,
@@ -84,6 +91,7 @@ def register(app: typer.Typer) -> None:
                 port=port,
                 bind_address=bind,
                 tls=tls,
+                plain_listener=plain_listener,
             )
         except (GatewayError, OSError) as exc:
             typer.echo(f"error: {exc}", err=True)

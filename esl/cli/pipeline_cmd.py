@@ -25,6 +25,7 @@ from esl.pipeline.database_outage import DatabaseRetry, is_database_outage
 from esl.pipeline.errors import ControllerAlreadyRunningError, ControllerLeaseLostError
 from esl.services.health import label_health
 from esl.services.label_status import StatusThresholds
+from esl.services.security_events import security_summary
 from esl.settings import Settings, load_settings
 from gateways.mqtt.driver import MqttGateway
 
@@ -166,3 +167,19 @@ def register(app: typer.Typer) -> None:
             for reason, count in sorted(item.failures.items()):
                 typer.echo(f"{'':>13}failed: {count} x {reason}")
         typer.echo(controller_line)
+        _echo_security(settings, store)
+
+
+def _echo_security(settings: Settings, stores: list[str] | None) -> None:
+    """Security events of the last 24 h under the health table (none: nothing printed)."""
+    engine = create_engine_for(settings.resolved_database_url())
+    try:
+        with session_factory(engine)() as session:
+            summary = security_summary(session, now=_now(), stores=stores)
+    finally:
+        engine.dispose()
+    for item in summary:
+        kinds = ", ".join(f"{count} x {kind}" for kind, count in sorted(item.kinds.items()))
+        typer.echo(
+            f"store {item.store}: {item.events} security event(s) in the last 24 h ({kinds})"
+        )

@@ -15,6 +15,7 @@ from typing import Annotated
 import typer
 
 from firmware_sim.faults import FaultPlan, RadioConditions
+from firmware_sim.fleet import site_prefix
 from firmware_sim.images import ImageStore
 from firmware_sim.label_store import LabelStateStore
 from firmware_sim.mqtt_gateway import MqttStoreGateway, parse_broker_url
@@ -31,7 +32,12 @@ def register(app: typer.Typer) -> None:
     def gateway(
         store: Annotated[str, typer.Option(help="Store code, e.g. S001.")],
         broker: Annotated[str, typer.Option(help="mqtt://user:pass@host:1883 or mqtts://...")],
-        gateway_id: Annotated[str, typer.Option("--gateway", help="Gateway id.")] = "gw1",
+        gateway_id: Annotated[
+            str | None,
+            typer.Option(
+                "--gateway", help="Gateway id, unique across stores (default: {store}-gw1)."
+            ),
+        ] = None,
         labels: Annotated[int, typer.Option(help="Labels to create on first start.")] = 500,
         model: Annotated[str, typer.Option(help="Display model of created labels.")] = "2.9-bwr",
         state_dir: Annotated[
@@ -109,7 +115,7 @@ def register(app: typer.Typer) -> None:
             )
             config = SiteConfig(
                 store=store,
-                gateway=gateway_id,
+                gateway=gateway_id or f"{store}-gw1",
                 state_dir=state_dir,
                 label_count=labels,
                 model_id=model,
@@ -144,11 +150,13 @@ def register(app: typer.Typer) -> None:
             "esl-data/sim"
         ),
         store: Annotated[str, typer.Option(help="Store code.")] = "S001",
-        gateway_id: Annotated[str, typer.Option("--gateway", help="Gateway id.")] = "gw1",
+        gateway_id: Annotated[
+            str | None, typer.Option("--gateway", help="Gateway id (default: {store}-gw1).")
+        ] = None,
         output: Annotated[Path, typer.Option("-o", "--output")] = Path("display.png"),
     ) -> None:
         """Write display.png: exactly the pixels a simulated label shows."""
-        path = state_dir / f"{store}-{gateway_id}.sqlite"
+        path = state_dir / f"{site_prefix(store, gateway_id or f'{store}-gw1')}.sqlite"
         if not path.exists():
             typer.echo(f"no simulator state at {path}", err=True)
             raise typer.Exit(1)
