@@ -136,6 +136,9 @@ async def test_health_the_api_the_cli_the_audit_and_the_demo_agree_on_one_world(
     world.dispatcher.settle(radio(world.gateway.take(), world.labels, now=world.clock.now))
     weak, *others = sorted(world.labels)
     world.labels[weak].set_battery_mv(2_500)
+    # A check-in comes after the acknowledgement, by the label's clock: the same claim
+    # again would be refused as a duplicate (esl/pipeline/answer_acceptance.py).
+    world.clock.advance(timedelta(seconds=1))
     report = world.labels[weak].status_report(now=world.clock.now)
     assert report is not None
     world.dispatcher.settle([Uplink("S01", "gw1", report, world.clock.now)])
