@@ -11,7 +11,8 @@ from typing import Annotated
 
 import typer
 
-from esl.db.engine import create_engine_for, session_factory
+from esl.db.engine import session_factory
+from esl.db.readiness import open_ready_engine
 from esl.errors import ImportRejectedError, StoreOfRecordError
 from esl.imports import (
     export_prices,
@@ -31,7 +32,7 @@ MAX_PRINTED_PROBLEMS = 50
 
 def _run(kind: str, path: Path, *, who: str, record_ledger: bool, as_json: bool) -> None:
     settings = load_settings()
-    sessions = session_factory(create_engine_for(settings.resolved_database_url()))
+    sessions = session_factory(open_ready_engine(settings.resolved_database_url()))
     now = datetime.now(UTC)
     try:
         with (
@@ -82,7 +83,7 @@ def _run(kind: str, path: Path, *, who: str, record_ledger: bool, as_json: bool)
 
 def _import_provisioning(path: Path, *, as_json: bool) -> None:
     settings = load_settings()
-    sessions = session_factory(create_engine_for(settings.resolved_database_url()))
+    sessions = session_factory(open_ready_engine(settings.resolved_database_url()))
     try:
         parsed = parse_provisioning(path.read_text(encoding="utf-8"))
         with sessions.begin() as session:
@@ -184,7 +185,7 @@ def register(app: typer.Typer) -> None:
     ) -> None:
         """Every stored price rule, in the price import format."""
         settings = load_settings()
-        sessions = session_factory(create_engine_for(settings.resolved_database_url()))
+        sessions = session_factory(open_ready_engine(settings.resolved_database_url()))
         now = datetime.now(UTC) if current else None
         with sessions() as session:
             if output is None:

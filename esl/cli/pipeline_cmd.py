@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import asyncio
 import json
-import logging
 import random
 import signal
 from dataclasses import asdict
@@ -16,10 +15,12 @@ from typing import Annotated
 
 import typer
 
-from esl.db.engine import create_engine_for, session_factory
+from esl.db.engine import session_factory
+from esl.db.readiness import open_ready_engine
 from esl.mqtt.broker_choice import configured_broker
 from esl.pipeline import ControllerSettings, UpdateController
 from esl.services.health import label_health
+from esl.services.stores import require_known_stores
 from esl.settings import Settings, load_settings
 from gateways.mqtt.driver import MqttGateway
 
@@ -38,7 +39,7 @@ async def run_controller(
     loop = asyncio.get_running_loop()
     for signum in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(signum, stop.set)
-    engine = create_engine_for(settings.resolved_database_url())
+    engine = open_ready_engine(settings.resolved_database_url())
     try:
         async with (
             configured_broker(settings.broker_url) as endpoint,
@@ -73,7 +74,6 @@ def register(app: typer.Typer) -> None:
         ] = 1.0,
     ) -> None:
         """Run the update controller: plan published prices into frames, send, track acks."""
-        logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s")
         asyncio.run(run_controller(load_settings(), window=window, poll_s=poll))
 
     @app.command("health")
@@ -85,9 +85,10 @@ def register(app: typer.Typer) -> None:
     ) -> None:
         """Labels per store: up to date, pending, failed, unplanned, offline, low battery."""
         settings = load_settings()
-        engine = create_engine_for(settings.resolved_database_url())
+        engine = open_ready_engine(settings.resolved_database_url())
         try:
             with session_factory(engine)() as session:
+                require_known_stores(session, store or [])
                 report = label_health(session, now=_now(), stores=store)
         finally:
             engine.dispose()

@@ -5,7 +5,6 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import json
-import logging
 import signal
 from dataclasses import asdict
 from datetime import UTC, datetime
@@ -19,6 +18,7 @@ from firmware_sim.images import ImageStore
 from firmware_sim.label_store import LabelStateStore
 from firmware_sim.mqtt_gateway import MqttStoreGateway, parse_broker_url
 from firmware_sim.simulation import SiteConfig, open_simulated_gateway
+from gateways.errors import GatewayConnectError
 
 __all__ = ["register"]
 
@@ -82,6 +82,9 @@ def register(app: typer.Typer) -> None:
         duration: Annotated[
             float | None, typer.Option(help="Stop after this many seconds (default: Ctrl-C).")
         ] = None,
+        connect_timeout: Annotated[
+            float, typer.Option(min=0.1, help="Give up when the broker has not let us in by then.")
+        ] = 10.0,
     ) -> None:
         """Run a simulated store gateway with its labels on an MQTT broker."""
         try:
@@ -123,7 +126,6 @@ def register(app: typer.Typer) -> None:
             )
         except ValueError as error:
             raise typer.BadParameter(str(error)) from error
-        logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(message)s")
         site = open_simulated_gateway(config, now=datetime.now(UTC))
         typer.echo(
             f"{len(site.gateway.labels)} labels; provisioning file: {config.manifest_path}",
@@ -131,7 +133,7 @@ def register(app: typer.Typer) -> None:
         )
         runner = MqttStoreGateway(site, settings)
         try:
-            asyncio.run(_run(runner, duration))
+            asyncio.run(_run(runner, duration, connect_timeout))
         finally:
             site.close()
         stats = site.gateway.stats
@@ -163,11 +165,26 @@ def register(app: typer.Typer) -> None:
         typer.echo(f"{output}: {label} shows {shown}, battery {found.battery_mv} mV")
 
 
-async def _run(runner: MqttStoreGateway, duration: float | None) -> None:
+async def _run(runner: MqttStoreGateway, duration: float | None, connect_timeout: float) -> None:
     loop = asyncio.get_running_loop()
     for signum in (signal.SIGINT, signal.SIGTERM):
         with contextlib.suppress(NotImplementedError, RuntimeError):
             loop.add_signal_handler(signum, runner.stop)
+    running = asyncio.create_task(runner.run())
+    try:
+        await runner.wait_connected(connect_timeout)
+    except TimeoutError:
+        runner.stop()
+        await running
+        broker = runner.broker
+        reason = (
+            f"refused: {runner.refusal}"
+            if runner.refusal
+            else f"no answer within {connect_timeout:g} s"
+        )
+        if runner.refusal and broker.username is None:
+            reason += " (no user name given: add --username or mqtt://USER@HOST:PORT)"
+        raise GatewayConnectError(host=broker.host, port=broker.port, reason=reason) from None
     if duration is not None:
         loop.call_later(duration, runner.stop)
-    await runner.run()
+    await running

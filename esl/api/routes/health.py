@@ -11,6 +11,7 @@ from esl.api.dependencies import ApiContext, CurrentSession, allow, context
 from esl.services.health import label_health
 from esl.services.keys import Principal, Role
 from esl.services.labels import require_store_access
+from esl.services.stores import require_known_stores
 
 __all__ = ["StoreHealthOut", "router"]
 
@@ -46,6 +47,7 @@ def get_label_health(
         store = [principal.store or ""]
     for code in store or []:
         require_store_access(principal, code)
+    require_known_stores(session, store or [])
     return [
         StoreHealthOut.model_validate(health)
         for health in label_health(session, now=ctx.clock(), stores=store)
