@@ -5,7 +5,7 @@ from __future__ import annotations
 import io
 from typing import Annotated, Any, Literal
 
-from fastapi import APIRouter, Depends, Path, UploadFile
+from fastapi import APIRouter, Depends, Path, Query, UploadFile
 from sqlalchemy import select
 
 from esl.api.dependencies import ANY_ROLE, ApiContext, CurrentSession, allow, context
@@ -19,6 +19,7 @@ from esl.imports import (
     import_products,
     import_promotions,
 )
+from esl.imports.csv_text import CsvEncoding, decode_csv
 from esl.services.keys import Principal, Role
 from esl.services.publication import (
     create_publication,
@@ -125,18 +126,13 @@ def post_publish(
     return _out(session, row, with_items=False)
 
 
-async def _text(upload: UploadFile) -> str:
+async def _text(upload: UploadFile, encoding: CsvEncoding | None) -> str:
     data = await upload.read(MAX_UPLOAD_BYTES + 1)
     if len(data) > MAX_UPLOAD_BYTES:
         raise ImportRejectedError(
             "file too large", problems=[{"line": 0, "reason": f"over {MAX_UPLOAD_BYTES} bytes"}]
         )
-    try:
-        return data.decode("utf-8-sig")
-    except UnicodeDecodeError as error:
-        raise ImportRejectedError(
-            "file is not UTF-8 text", problems=[{"line": 0, "reason": str(error)}]
-        ) from error
+    return decode_csv(data, encoding=encoding)
 
 
 @router.post("/imports/{kind}", response_model=ImportOut, tags=["imports"])
@@ -145,9 +141,16 @@ async def post_import(
     file: UploadFile,
     ctx: Ctx,
     who: PricingTeam,
+    encoding: Annotated[
+        CsvEncoding | None,
+        Query(description="The file's encoding when it is not UTF-8 (Excel pl_PL: cp1250)."),
+    ] = None,
 ) -> dict[str, object]:
-    """Upload a CSV file (multipart field `file`): all rows apply, or none and every bad row."""
-    text = await _text(file)
+    """Upload a CSV file (multipart field `file`): all rows apply, or none and every bad row.
+
+    UTF-8 with or without a BOM, or the `encoding` given; `,` or `;` between fields (read
+    from the header row); decimal commas are accepted (docs/csv-formats.md)."""
+    text = await _text(file, encoding)
     now = ctx.clock()
     currency = ctx.settings.currency
     with ctx.sessions() as session, session.begin():
