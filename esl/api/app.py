@@ -8,6 +8,7 @@ from datetime import UTC, datetime
 from fastapi import FastAPI
 from sqlalchemy import Engine
 
+from esl.api.authentication import ApiKeyGate
 from esl.api.dependencies import ApiContext
 from esl.api.errors import install_error_handlers
 from esl.api.routes import audit, catalogue, health, labels, prices, publications, templates
@@ -50,8 +51,10 @@ def create_app(
         description="Store of record for prices, promotions, publications and labels.",
         responses=ERROR_RESPONSES,
     )
-    app.state.context = ApiContext(settings=settings, sessions=session_factory(engine), clock=clock)
+    api_context = ApiContext(settings=settings, sessions=session_factory(engine), clock=clock)
+    app.state.context = api_context
     install_error_handlers(app)
+    app.add_middleware(ApiKeyGate, prefix=API_PREFIX, context=api_context)
     for module in (catalogue, prices, publications, labels, templates, health, audit):
         app.include_router(module.router, prefix=API_PREFIX)
     return app

@@ -6,6 +6,7 @@ Domain errors carry their own code and fields; this module only picks the HTTP s
 from __future__ import annotations
 
 import logging
+import re
 from datetime import datetime
 from typing import Any
 
@@ -123,8 +124,33 @@ def install_error_handlers(app: FastAPI) -> None:
         )
 
     @app.exception_handler(StarletteHTTPException)
-    async def http_error(_: Request, error: StarletteHTTPException) -> JSONResponse:
+    async def http_error(request: Request, error: StarletteHTTPException) -> JSONResponse:
+        if error.status_code == 400:
+            # A body that cannot be parsed is a malformed request like any other: 422, the
+            # status every operation declares, not an undeclared 400.
+            return JSONResponse(
+                _body(
+                    "invalid_request",
+                    "the request does not match the API",
+                    problems=[{"location": ["body"], "reason": str(error.detail)}],
+                ),
+                status_code=422,
+            )
+        headers = dict(error.headers or {})
+        if error.status_code == 405:
+            headers["Allow"] = ", ".join(_allowed_methods(request))
         code = HTTP_CODES.get(error.status_code, "http_error")
         return JSONResponse(
-            _body(code, str(error.detail)), status_code=error.status_code, headers=error.headers
+            _body(code, str(error.detail)), status_code=error.status_code, headers=headers or None
         )
+
+
+def _allowed_methods(request: Request) -> list[str]:
+    """The methods the OpenAPI document lists for this path (Starlette names only those of
+    the first route that matched, so `GET` where GET and POST are both taken)."""
+    path = request.url.path
+    methods: set[str] = set()
+    for template, operations in request.app.openapi().get("paths", {}).items():
+        if re.fullmatch(re.sub(r"\\{[^/]+?\\}", "[^/]+", re.escape(template)), path):
+            methods.update(name.upper() for name in operations if name != "parameters")
+    return sorted(methods)

@@ -43,9 +43,9 @@ def get_label_health(
     store: Annotated[list[str] | None, Query()] = None,
 ) -> list[StoreHealthOut]:
     """Per store: labels up to date / pending / failed / unplanned, offline, low battery."""
-    if principal.role is Role.STORE:
+    if principal.role is Role.STORE and not store:
         store = [principal.store or ""]
-    for code in store or []:
+    for code in store or []:  # a store key asking for another store: 403
         require_store_access(principal, code)
     require_known_stores(session, store or [])
     return [

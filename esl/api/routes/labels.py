@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Path
-from sqlalchemy import select
+from sqlalchemy import func, select
 
 from esl.api.dependencies import ANY_ROLE, ApiContext, CurrentSession, allow, context
 from esl.api.pagination import PageParams, page_params, paginate
@@ -19,7 +19,7 @@ from esl.api.schemas import (
     Page,
 )
 from esl.db.models import GatewayRow, LabelRow, StoreRow
-from esl.errors import NotFoundError
+from esl.errors import ConflictError, NotFoundError
 from esl.services.keys import Principal, Role
 from esl.services.labels import (
     bind_label,
@@ -54,9 +54,23 @@ def list_gateways(
 def put_gateway(
     gateway_id: IdPath, body: GatewayIn, session: CurrentSession, _: Admin
 ) -> GatewayRow:
+    """Register a store gateway, or rename it; it cannot move while it serves labels of
+    its store (they would hang off another store's gateway)."""
     if session.get(StoreRow, body.store) is None:
         raise NotFoundError("store", body.store)
     row = session.get(GatewayRow, gateway_id) or GatewayRow(id=gateway_id)
+    if row.store is not None and row.store != body.store:
+        stranded = session.scalar(
+            select(func.count()).select_from(LabelRow).where(LabelRow.gateway == gateway_id)
+        )
+        if stranded:
+            raise ConflictError(
+                f"gateway {gateway_id} serves {stranded} label(s) of store {row.store}: "
+                f"move or remove them before it moves to {body.store}",
+                gateway=gateway_id,
+                store=row.store,
+                labels=stranded,
+            )
     row.store, row.transport, row.name = body.store, body.transport, body.name
     session.add(row)
     return row

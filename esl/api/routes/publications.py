@@ -12,7 +12,7 @@ from esl.api.dependencies import ANY_ROLE, ApiContext, CurrentSession, allow, co
 from esl.api.pagination import PageParams, page_params, paginate
 from esl.api.schemas import ImportOut, Page, PublicationIn, PublicationOut
 from esl.db.models import PublicationItemRow, PublicationRow
-from esl.errors import ImportRejectedError, NotFoundError
+from esl.errors import ImportRejectedError, InvalidItemError, NotFoundError
 from esl.imports import (
     import_history,
     import_prices,
@@ -20,6 +20,7 @@ from esl.imports import (
     import_promotions,
 )
 from esl.imports.csv_text import CsvEncoding, decode_csv
+from esl.services.amounts import require_minor_unit
 from esl.services.keys import Principal, Role
 from esl.services.publication import (
     create_publication,
@@ -69,6 +70,22 @@ def list_publications(
 def post_publication(
     body: PublicationIn, ctx: Ctx, session: CurrentSession, who: PricingTeam
 ) -> PublicationOut:
+    """Store a draft: a title, the effective instant (unset: when published) and its items.
+
+    Each item's `action` decides which fields it needs (see the item schemas). An amount
+    may not have more decimals than its currency (PLN: 2, JPY: none), and the effective
+    instant may not lie in the past (the past cannot be rewritten)."""
+    now = ctx.clock()
+    if body.effective_at is not None and body.effective_at < now:
+        raise InvalidItemError(
+            "effective_at lies in the past: the past cannot be rewritten",
+            field="effective_at",
+        )
+    for index, item in enumerate(body.items):
+        amount = getattr(item, "amount", None)
+        if amount is not None:
+            currency = getattr(item, "currency", None) or ctx.settings.currency
+            require_minor_unit(amount, currency, item=index)
     row = create_publication(
         session,
         title=body.title,
@@ -77,7 +94,7 @@ def post_publication(
             item.model_dump(exclude_defaults=True) | {"action": item.action} for item in body.items
         ],
         created_by=who.name,
-        now=ctx.clock(),
+        now=now,
     )
     return _out(session, row, with_items=True)
 
