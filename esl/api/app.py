@@ -5,7 +5,8 @@ from __future__ import annotations
 from collections.abc import Callable
 from datetime import UTC, datetime
 
-from fastapi import FastAPI
+from fastapi import FastAPI, Response
+from fastapi_offline import FastAPIOffline
 from sqlalchemy import Engine
 
 from esl.api.authentication import ApiKeyGate
@@ -14,6 +15,7 @@ from esl.api.errors import install_error_handlers
 from esl.api.routes import audit, catalogue, health, labels, prices, publications, templates
 from esl.api.schemas import ErrorBody
 from esl.db.engine import create_engine_for, session_factory
+from esl.metrics import CONTENT_TYPE, ApiLatency, metrics_registry, render
 from esl.settings import Settings
 
 __all__ = ["API_PREFIX", "create_app", "utc_now"]
@@ -45,7 +47,8 @@ def create_app(
     engine = engine or create_engine_for(
         settings.resolved_database_url(), echo=settings.database_echo
     )
-    app = FastAPI(
+    # Swagger UI and ReDoc from the fastapi-offline package, not a CDN: /docs works offline.
+    app = FastAPIOffline(
         title="ESL price sync",
         version="1",
         description="Store of record for prices, promotions, publications and labels.",
@@ -55,6 +58,14 @@ def create_app(
     app.state.context = api_context
     install_error_handlers(app)
     app.add_middleware(ApiKeyGate, prefix=API_PREFIX, context=api_context)
+    registry, latency = metrics_registry(api_context.sessions, clock)
+    app.add_middleware(ApiLatency, histogram=latency)
+
+    @app.get("/metrics", include_in_schema=False)
+    def metrics() -> Response:
+        """Prometheus text format (docs/operations.md); no key: counts only, no prices."""
+        return Response(render(registry), media_type=CONTENT_TYPE)
+
     for module in (catalogue, prices, publications, labels, templates, health, audit):
         app.include_router(module.router, prefix=API_PREFIX)
     return app

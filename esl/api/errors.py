@@ -6,7 +6,6 @@ Domain errors carry their own code and fields; this module only picks the HTTP s
 from __future__ import annotations
 
 import logging
-import re
 from datetime import datetime
 from typing import Any
 
@@ -18,6 +17,7 @@ from sqlalchemy.exc import DataError, IntegrityError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from esl.api.dependencies import NotAuthenticatedError
+from esl.api.route_templates import operation_paths
 from esl.errors import (
     AccessDeniedError,
     ConflictError,
@@ -148,9 +148,4 @@ def install_error_handlers(app: FastAPI) -> None:
 def _allowed_methods(request: Request) -> list[str]:
     """The methods the OpenAPI document lists for this path (Starlette names only those of
     the first route that matched, so `GET` where GET and POST are both taken)."""
-    path = request.url.path
-    methods: set[str] = set()
-    for template, operations in request.app.openapi().get("paths", {}).items():
-        if re.fullmatch(re.sub(r"\\{[^/]+?\\}", "[^/]+", re.escape(template)), path):
-            methods.update(name.upper() for name in operations if name != "parameters")
-    return sorted(methods)
+    return operation_paths(request.app).methods(request.url.path)

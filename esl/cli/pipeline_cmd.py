@@ -14,9 +14,11 @@ from datetime import UTC, datetime, timedelta
 from typing import Annotated
 
 import typer
+from prometheus_client import start_http_server
 
 from esl.db.engine import session_factory
 from esl.db.readiness import open_ready_engine
+from esl.metrics import metrics_registry
 from esl.mqtt.broker_choice import configured_broker
 from esl.pipeline import ControllerSettings, UpdateController
 from esl.services.health import label_health
@@ -32,14 +34,27 @@ def _now() -> datetime:
 
 
 async def run_controller(
-    settings: Settings, *, window: int, poll_s: float, stop: asyncio.Event | None = None
+    settings: Settings,
+    *,
+    window: int,
+    poll_s: float,
+    stop: asyncio.Event | None = None,
+    metrics_port: int | None = None,
 ) -> None:
-    """Run the controller until `stop` is set (or SIGINT/SIGTERM)."""
+    """Run the controller until `stop` is set (or SIGINT/SIGTERM); with `metrics_port`,
+    serve /metrics (Prometheus) on ESL_API_HOST:metrics_port meanwhile."""
     stop = stop or asyncio.Event()
     loop = asyncio.get_running_loop()
     for signum in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(signum, stop.set)
     engine = open_ready_engine(settings.resolved_database_url())
+    exporter = None
+    if metrics_port is not None:
+        registry, _ = metrics_registry(session_factory(engine), _now)
+        exporter, _thread = start_http_server(
+            metrics_port, addr=settings.api_host, registry=registry
+        )
+        typer.echo(f"metrics on http://{settings.api_host}:{metrics_port}/metrics")
     try:
         async with (
             configured_broker(settings.broker_url) as endpoint,
@@ -60,6 +75,9 @@ async def run_controller(
             typer.echo(f"controller running against {endpoint.host}:{endpoint.port}")
             await controller.run(stop)
     finally:
+        if exporter is not None:
+            exporter.shutdown()
+            exporter.server_close()
         engine.dispose()
 
 
@@ -72,9 +90,20 @@ def register(app: typer.Typer) -> None:
         poll: Annotated[
             float, typer.Option("--poll", min=0.05, help="Seconds between looks for new work.")
         ] = 1.0,
+        metrics_port: Annotated[
+            int | None,
+            typer.Option(
+                "--metrics-port",
+                min=1,
+                max=65535,
+                help="Serve Prometheus /metrics on this port (host: ESL_API_HOST).",
+            ),
+        ] = None,
     ) -> None:
         """Run the update controller: plan published prices into frames, send, track acks."""
-        asyncio.run(run_controller(load_settings(), window=window, poll_s=poll))
+        asyncio.run(
+            run_controller(load_settings(), window=window, poll_s=poll, metrics_port=metrics_port)
+        )
 
     @app.command("health")
     def health(

@@ -44,6 +44,7 @@ IdPath = Annotated[str, Path(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9_
 def list_gateways(
     session: CurrentSession, _: Reader, page: Pages, store: str | None = None
 ) -> dict[str, Any]:
+    """Store gateways, a page at a time; filter by store."""
     statement = select(GatewayRow).order_by(GatewayRow.id)
     if store is not None:
         statement = statement.where(GatewayRow.store == store)
@@ -98,6 +99,7 @@ def list_labels(
 
 @router.post("/labels", response_model=LabelOut, status_code=201, tags=["labels"])
 def post_label(body: LabelIn, ctx: Ctx, session: CurrentSession, who: StoreStaff) -> LabelOut:
+    """Register a label in a store (and on one of that store's gateways)."""
     row = register_label(
         session,
         principal=who,
@@ -112,6 +114,7 @@ def post_label(body: LabelIn, ctx: Ctx, session: CurrentSession, who: StoreStaff
 
 @router.get("/labels/{label_id}", response_model=LabelOut, tags=["labels"])
 def get_label(label_id: IdPath, session: CurrentSession, who: Reader) -> LabelOut:
+    """One label with its current binding."""
     row = session.get(LabelRow, label_id)
     if row is None:
         raise NotFoundError("label", label_id)
@@ -136,4 +139,5 @@ def put_binding(
 
 @router.delete("/labels/{label_id}/binding", response_model=BindingOut, tags=["labels"])
 def delete_binding(label_id: IdPath, ctx: Ctx, session: CurrentSession, who: StoreStaff) -> Any:
+    """Unbind the label: it stops being planned until bound again."""
     return unbind_label(session, principal=who, label_id=label_id, now=ctx.clock())

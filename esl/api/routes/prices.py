@@ -55,6 +55,7 @@ def list_prices(
         Instant | None, Query(description="Only rules in force at this instant.")
     ] = None,
 ) -> dict[str, Any]:
+    """Stored price rules, a page at a time; filter by SKU, or those in force at an instant."""
     statement = select(PriceRuleRow).order_by(PriceRuleRow.sku, PriceRuleRow.id)
     for column, value in (
         (PriceRuleRow.sku, sku),
@@ -84,6 +85,7 @@ def export_price_file(
     _: Reader,
     current: Annotated[bool, Query(description="Only rules in force now.")] = False,
 ) -> StreamingResponse:
+    """Every stored price rule as a CSV file in the price import format."""
     now = ctx.clock()
 
     def chunks() -> Iterator[str]:
@@ -122,6 +124,7 @@ def _promotion_out(promotion: Promotion) -> PromotionOut:
 
 @router.get("/promotions", response_model=Page[PromotionOut], tags=["prices"])
 def list_promotions(session: CurrentSession, _: Reader, page: Pages) -> dict[str, Any]:
+    """Stored promotions, a page at a time."""
     statement = select(PromotionRow.id).order_by(PromotionRow.id)
     result = paginate(session, statement, page, str)
     found = load_promotions(session, result["items"])
@@ -131,6 +134,7 @@ def list_promotions(session: CurrentSession, _: Reader, page: Pages) -> dict[str
 
 @router.get("/promotions/{promotion_id}", response_model=PromotionOut, tags=["prices"])
 def get_promotion(promotion_id: str, session: CurrentSession, _: Reader) -> PromotionOut:
+    """One promotion by its id."""
     found = load_promotions(session, [promotion_id])
     if promotion_id not in found:
         raise NotFoundError("promotion", promotion_id)
@@ -148,6 +152,7 @@ def list_ledger(
     since: Annotated[Instant | None, Query(description="Entries effective from here.")] = None,
     until: Annotated[Instant | None, Query(description="Entries effective before here.")] = None,
 ) -> dict[str, Any]:
+    """The applied-price ledger (what each key cost when), the source of the 30-day low."""
     statement = select(LedgerEntryRow).order_by(
         LedgerEntryRow.sku,
         LedgerEntryRow.channel,

@@ -60,6 +60,7 @@ def list_publications(
     page: Pages,
     status: Literal["draft", "validated", "published"] | None = None,
 ) -> dict[str, Any]:
+    """Publications, newest first; filter by status."""
     statement = select(PublicationRow).order_by(PublicationRow.id.desc())
     if status is not None:
         statement = statement.where(PublicationRow.status == status)
@@ -103,6 +104,7 @@ def post_publication(
 def get_publication(
     publication_id: PublicationId, session: CurrentSession, _: Reader
 ) -> PublicationOut:
+    """One publication with its items, problems and impact."""
     row = session.get(PublicationRow, publication_id)
     if row is None:
         raise NotFoundError("publication", publication_id)
