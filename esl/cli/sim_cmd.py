@@ -142,23 +142,36 @@ def register(app: typer.Typer) -> None:
     @sim_app.command("display")
     def display(
         label: Annotated[str, typer.Argument(help="Label id.")],
-        state_dir: Annotated[Path, typer.Option(help="The gateway's state directory.")] = Path(
-            "esl-data/sim"
-        ),
-        store: Annotated[str, typer.Option(help="Store code.")] = "S001",
-        gateway_id: Annotated[str, typer.Option("--gateway", help="Gateway id.")] = "gw1",
+        state_dir: Annotated[
+            Path,
+            typer.Option(help="The gateways' state directory (the demo's: demo-output/sim)."),
+        ] = Path("esl-data/sim"),
+        store: Annotated[
+            str | None, typer.Option(help="Store code (default: look in every gateway).")
+        ] = None,
+        gateway_id: Annotated[
+            str | None, typer.Option("--gateway", help="Gateway id (default: any).")
+        ] = None,
         output: Annotated[Path, typer.Option("-o", "--output")] = Path("display.png"),
     ) -> None:
         """Write display.png: exactly the pixels a simulated label shows."""
-        path = state_dir / f"{store}-{gateway_id}.sqlite"
-        if not path.exists():
-            typer.echo(f"no simulator state at {path}", err=True)
+        pattern = f"{store or '*'}-{gateway_id or '*'}.sqlite"
+        paths = sorted(state_dir.glob(pattern))
+        if not paths:
+            typer.echo(f"error: no simulator state matching {state_dir / pattern}", err=True)
+            typer.echo(
+                "  pass --state-dir (the demo keeps its labels in demo-output/sim)", err=True
+            )
             raise typer.Exit(1)
-        with LabelStateStore(path) as storage:
-            labels = storage.load(images=ImageStore(), now=datetime.now(UTC))
-        found = next((item for item in labels if item.label_id == label), None)
-        if found is None:
-            typer.echo(f"no label {label!r} in {path}", err=True)
+        now = datetime.now(UTC)
+        for path in paths:
+            with LabelStateStore(path) as storage:
+                labels = storage.load(images=ImageStore(), now=now)
+            found = next((item for item in labels if item.label_id == label), None)
+            if found is not None:
+                break
+        else:
+            typer.echo(f"error: no label {label!r} in {', '.join(map(str, paths))}", err=True)
             raise typer.Exit(1)
         output.write_bytes(found.display_png())
         shown = found.shown_hash.hex() if found.shown_hash else "nothing"
@@ -185,6 +198,9 @@ async def _run(runner: MqttStoreGateway, duration: float | None, connect_timeout
         if runner.refusal and broker.username is None:
             reason += " (no user name given: add --username or mqtt://USER@HOST:PORT)"
         raise GatewayConnectError(host=broker.host, port=broker.port, reason=reason) from None
+    broker = runner.broker
+    user = f"{broker.username}@" if broker.username else ""
+    typer.echo(f"connected to mqtt://{user}{broker.host}:{broker.port}", err=True)
     if duration is not None:
         loop.call_later(duration, runner.stop)
     await running

@@ -45,7 +45,7 @@ def decode_csv(data: bytes, *, encoding: CsvEncoding | None = None, kind: str = 
         reason = f"byte 0x{byte} is not {chosen} text"
         hint = _encoding_hint(data) if encoding is None else ""
         raise ImportRejectedError(
-            f"{kind} file is not {chosen} text{hint}",
+            f"{kind} file is not {chosen} text",
             problems=[{"line": line, "reason": reason + hint}],
         ) from error
 
