@@ -4,7 +4,12 @@ and /docs, /redoc served with no internet."""
 from __future__ import annotations
 
 import asyncio
+import os
 import re
+import signal
+import subprocess
+import sys
+import time
 from pathlib import Path
 
 import httpx
@@ -107,3 +112,49 @@ async def test_esl_run_serves_the_same_metrics_on_a_port(tmp_path: Path) -> None
     finally:
         stop.set()
         await running
+
+
+def test_keep_serving_says_how_to_reach_everything_and_previews_follow_a_price_change(
+    tmp_path: Path,
+) -> None:
+    out = tmp_path / "demo"
+    process = subprocess.Popen(
+        [str(Path(sys.executable).parent / "esl"), "demo", "--stores", "1", "--labels", "2",
+         "--sim-speed", "20", "--out", str(out), "--keep-serving"],
+        stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True,
+        env={k: v for k, v in os.environ.items() if not k.startswith("ESL_")},
+    )  # fmt: skip
+    try:
+        assert process.stdout is not None
+        lines: dict[str, str] = {}
+        for line in process.stdout:
+            if line.startswith("  ") and len(line.split(None, 1)) == 2:
+                name, value = line.strip().split(None, 1)
+                lines[name] = value
+            if line.startswith("  CLI"):
+                break
+        api_url = lines["API"].split()[0].removesuffix("/api/v1")
+        token = lines["key"].split()[0]
+        assert lines["broker"].startswith("mqtt://esl@127.0.0.1:")
+        assert lines["database"] == str(out / "esl.sqlite")
+        assert lines["CLI"] == f"ESL_DATA_DIR={out} esl health"
+
+        headers = {"X-API-Key": token}
+        with httpx.Client(base_url=api_url, headers=headers, timeout=30) as client:
+            label = client.get("/api/v1/labels").json()["items"][0]
+            preview = out / "labels" / label["store"] / f"{label['id']}.png"
+            before = preview.read_bytes()
+            item = {"action": "set_price", "sku": label["binding"]["sku"], "channel": "store",
+                    "store": label["store"], "amount": "99.99"}  # fmt: skip
+            created = client.post("/api/v1/publications", json={"title": "t", "items": [item]})
+            assert created.status_code == 201, created.text
+            for step in ("validate", "publish"):
+                answer = client.post(f"/api/v1/publications/{created.json()['id']}/{step}")
+                assert answer.status_code == 200, answer.text
+        deadline = time.monotonic() + 60
+        while preview.read_bytes() == before:
+            assert time.monotonic() < deadline, "the preview never showed the new price"
+            time.sleep(0.5)
+    finally:
+        process.send_signal(signal.SIGINT)
+        process.communicate(timeout=30)
