@@ -28,7 +28,15 @@ def register(app: typer.Typer) -> None:
         host = host or settings.api_host
         port = port if port is not None else settings.api_port
         # Bound here, not by uvicorn, so a port in use is our one-line error, not its log.
-        listener = socket.create_server((host, port))
+        # IPPROTO_TCP: asyncio sets TCP_NODELAY only on sockets that say so (see ServerThread).
+        family = socket.AF_INET6 if ":" in host else socket.AF_INET
+        listener = socket.socket(family, socket.SOCK_STREAM, socket.IPPROTO_TCP)
+        listener.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            listener.bind((host, port))
+        except OSError:
+            listener.close()
+            raise
         typer.echo(f"API on http://{host}:{port}/api/v1 (documentation: /docs)", err=True)
         config = uvicorn.Config(create_app(settings, engine=engine), log_config=None)
         uvicorn.Server(config).run(sockets=[listener])
