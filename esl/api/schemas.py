@@ -74,6 +74,7 @@ class Page(BaseModel, Generic[T]):
 
 
 class ZoneIn(_In):
+    model_config = ConfigDict(extra="forbid", json_schema_extra={"examples": [{"name": "Północ"}]})
     name: str = Field(min_length=1, max_length=128)
 
 
@@ -83,6 +84,9 @@ class ZoneOut(_Out):
 
 
 class StoreIn(_In):
+    model_config = ConfigDict(
+        extra="forbid", json_schema_extra={"examples": [{"name": "Gdańsk Oliwa", "zone": "north"}]}
+    )
     name: str = Field(min_length=1, max_length=128)
     zone: str | None = Field(default=None, max_length=32)
 
@@ -94,6 +98,24 @@ class StoreOut(_Out):
 
 
 class ProductIn(_In):
+    model_config = ConfigDict(
+        extra="forbid",
+        json_schema_extra={
+            "examples": [
+                {
+                    "name": "Mleko 3,2% 1 l",
+                    "brand": "Łaciate",
+                    "gtin": "5900820000011",
+                    "category": "dairy",
+                    "vat_rate": "5",
+                    "net_content": "1",
+                    "net_unit": "l",
+                    "perishable": True,
+                    "on_sale_since": "2025-01-01T00:00:00Z",
+                }
+            ]
+        },
+    )
     name: str = Field(min_length=1, max_length=256)
     brand: str = Field(default="", max_length=128)
     gtin: str = Field(default="", max_length=14)
@@ -259,6 +281,21 @@ PublicationItemIn = Annotated[
 
 
 class PublicationIn(_In):
+    model_config = ConfigDict(
+        extra="forbid",
+        json_schema_extra={
+            "examples": [
+                {
+                    "title": "Weekend coffee",
+                    "effective_at": "2026-05-02T00:00:00+02:00",
+                    "items": [
+                        {"action": "set_price", "sku": "CFE-1", "zone": "north", "amount": "54.99"},
+                        {"action": "end_promotion", "promotion_id": "DAIRY-10"},
+                    ],
+                }
+            ]
+        },
+    )
     title: str = Field(min_length=1, max_length=256)
     effective_at: Instant | None = Field(
         default=None, description="When the changes take effect; unset means when published."
@@ -305,6 +342,12 @@ class LabelModelOut(_Out):
 
 
 class GatewayIn(_In):
+    model_config = ConfigDict(
+        extra="forbid",
+        json_schema_extra={
+            "examples": [{"store": "S01", "transport": "mqtt", "name": "Oliwa, sales floor"}]
+        },
+    )
     store: str = Field(min_length=1, max_length=32)
     transport: Literal["mqtt", "ble"]
     name: str = Field(min_length=1, max_length=128)
@@ -318,6 +361,14 @@ class GatewayOut(_Out):
 
 
 class LabelIn(_In):
+    model_config = ConfigDict(
+        extra="forbid",
+        json_schema_extra={
+            "examples": [
+                {"id": "S01-gw1-00001", "store": "S01", "model": "2.9-bwr", "gateway": "GW1"}
+            ]
+        },
+    )
     id: str = Field(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9][A-Za-z0-9_.:\-]*$")
     store: str = Field(min_length=1, max_length=32)
     model: str = Field(min_length=1, max_length=32)
@@ -325,6 +376,9 @@ class LabelIn(_In):
 
 
 class BindingIn(_In):
+    model_config = ConfigDict(
+        extra="forbid", json_schema_extra={"examples": [{"sku": "MLK-1", "template": "standard"}]}
+    )
     sku: str = Field(min_length=1, max_length=64)
     template: str = Field(default="standard", min_length=1, max_length=64)
 

@@ -3,6 +3,7 @@ and what to do, a non-zero exit code and no traceback (`--debug` shows it)."""
 
 from __future__ import annotations
 
+import json
 import socket
 from pathlib import Path
 
@@ -180,3 +181,12 @@ def test_prices_import_into_a_database_without_stores(cli: CliRunner, tmp_path: 
     result = cli.invoke(app, ["import", "prices", str(prices)])
     assert result.exit_code == 0, result.output
     assert "1 rows, 1 new" in result.stdout
+
+
+def test_logs_as_json_lines_for_a_collector(bare: CliRunner) -> None:
+    result = bare.invoke(app, ["--log-level", "debug", "--log-format", "json", "db", "upgrade"])
+    assert result.exit_code == 0, result.output
+    records = [json.loads(line) for line in result.stderr.splitlines() if line.startswith("{")]
+    assert records
+    assert all(set(record) >= {"time", "level", "logger", "message"} for record in records)
+    assert any(record["logger"].startswith("alembic") for record in records)

@@ -81,3 +81,16 @@ def test_an_undecodable_byte_over_http_names_its_line(api: Api) -> None:
     assert problem["line"] == 4
     assert "--encoding cp1250" in problem["reason"]
     assert "?encoding=cp1250" in problem["reason"]
+
+
+def test_windows_1250_over_http_with_the_encoding_named(api: Api) -> None:
+    body = PRODUCTS_CSV.replace(",", ";").replace("MLK-1", "MSL-1").encode("cp1250")
+    response = api.client.post(
+        "/api/v1/imports/products",
+        params={"encoding": "cp1250"},
+        files={"file": ("produkty.csv", body, "text/csv")},
+        headers=api.headers("pricing"),
+    )
+    assert response.status_code == 200, response.text
+    product = api.client.get("/api/v1/products/MSL-1", headers=api.headers("pricing")).json()
+    assert product["brand"] == "Łaciate"
