@@ -126,9 +126,13 @@ def test_sim_gateway_stops_when_the_broker_is_not_there(cli: CliRunner, tmp_path
     assert what == f"error: cannot connect to broker 127.0.0.1:{port}: no answer within 1 s"
 
 
-def test_sim_gateway_says_a_user_name_is_missing(cli: CliRunner, tmp_path: Path) -> None:
+def test_sim_gateway_and_esl_run_say_a_user_name_is_missing(
+    cli: CliRunner, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     broker = start_mosquitto(tmp_path / "broker", extra_config="allow_anonymous false")
     try:
+        monkeypatch.setenv("ESL_BROKER_URL", broker.url)
+        run = cli.invoke(app, ["run"])
         result = cli.invoke(
             app,
             [
@@ -142,6 +146,10 @@ def test_sim_gateway_says_a_user_name_is_missing(cli: CliRunner, tmp_path: Path)
     assert result.exit_code == 1
     what, _ = _one_or_two_lines(result)
     assert "refused: Not authorized (no user name given: add --username" in what
+    assert run.exit_code == 1
+    what, todo = _one_or_two_lines(run)
+    assert "Not authorized" in what, what
+    assert "mqtt://USER:PASSWORD@HOST:PORT" in todo
 
 
 def test_a_port_in_use(cli: CliRunner) -> None:
