@@ -20,6 +20,7 @@ restarted controller does not start again from zero, and two processes never dis
 
 from __future__ import annotations
 
+import dataclasses
 import time
 from collections.abc import Callable, Iterator
 from datetime import datetime
@@ -45,7 +46,6 @@ __all__ = ["CONTENT_TYPE", "ApiLatency", "PipelineCollector", "metrics_registry"
 CONTENT_TYPE = "text/plain; version=0.0.4; charset=utf-8"
 # From a listening label (a second) to one that waits for its next check-ins (minutes).
 TIME_TO_SHELF_BUCKETS = (1, 2, 5, 10, 30, 60, 120, 300, 600, 1800, 3600)
-LABEL_STATES = ("up_to_date", "pending", "failed", "unplanned", "offline", "low_battery")
 
 
 class PipelineCollector(Collector):
@@ -132,8 +132,11 @@ class PipelineCollector(Collector):
             "esl_labels", "Labels per store and state.", labels=["store", "state"]
         )
         for health in label_health(session, now=self.clock()):
-            for state in LABEL_STATES:
-                labels.add_metric([health.store, state], getattr(health, state))
+            # Every count the classifier has (a new state shows up without a change here).
+            for item in dataclasses.fields(health):
+                value = getattr(health, item.name)
+                if item.name != "labels" and isinstance(value, int):
+                    labels.add_metric([health.store, item.name], value)
         return labels
 
 

@@ -12,6 +12,7 @@ from sqlalchemy import Engine
 from esl.api.authentication import ApiKeyGate
 from esl.api.dependencies import ApiContext
 from esl.api.errors import install_error_handlers
+from esl.api.repeated_query import RepeatedQueryGate
 from esl.api.routes import audit, catalogue, health, labels, prices, publications, templates
 from esl.api.schemas import ErrorBody
 from esl.db.engine import create_engine_for, session_factory
@@ -57,6 +58,7 @@ def create_app(
     api_context = ApiContext(settings=settings, sessions=session_factory(engine), clock=clock)
     app.state.context = api_context
     install_error_handlers(app)
+    app.add_middleware(RepeatedQueryGate)  # inside the key check: 401 comes first
     app.add_middleware(ApiKeyGate, prefix=API_PREFIX, context=api_context)
     registry, latency = metrics_registry(api_context.sessions, clock)
     app.add_middleware(ApiLatency, histogram=latency)

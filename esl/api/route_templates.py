@@ -16,6 +16,17 @@ __all__ = ["OperationPaths", "operation_paths"]
 
 class OperationPaths:
     def __init__(self, document: dict[str, Any]) -> None:
+        # (template, METHOD) -> query parameters that take one value (not an array)
+        self._scalars: dict[tuple[str, str], frozenset[str]] = {
+            (template, method.upper()): frozenset(
+                parameter["name"]
+                for parameter in operation.get("parameters", [])
+                if parameter.get("in") == "query" and not _is_array(parameter.get("schema", {}))
+            )
+            for template, operations in document.get("paths", {}).items()
+            for method, operation in operations.items()
+            if method != "parameters"
+        }
         self._paths = [
             (
                 re.compile(re.sub(r"\\\{[^/]+?\\\}", "[^/]+", re.escape(template)) + r"\Z"),
@@ -35,6 +46,13 @@ class OperationPaths:
                 found |= methods
         return sorted(found)
 
+    def single_valued_query(self, path: str, method: str) -> frozenset[str]:
+        """Query parameters of this operation that must not be given twice."""
+        template = self.template(path)
+        if template is None:
+            return frozenset()
+        return self._scalars.get((template, method.upper()), frozenset())
+
 
 @lru_cache(maxsize=8)
 def _compiled(app: Any) -> OperationPaths:
@@ -44,3 +62,9 @@ def _compiled(app: Any) -> OperationPaths:
 def operation_paths(app: Any) -> OperationPaths:
     """The app's operations, compiled once per app."""
     return _compiled(app)
+
+
+def _is_array(schema: dict[str, Any]) -> bool:
+    if schema.get("type") == "array":
+        return True
+    return any(_is_array(option) for option in schema.get("anyOf", []))

@@ -11,6 +11,7 @@ that is missing or older than the code: both end in SQL errors that do not say w
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 from alembic.config import Config
 from alembic.runtime.migration import MigrationContext
@@ -63,13 +64,15 @@ def database_revision(engine: Engine) -> str | None:
         return MigrationContext.configure(connection).get_current_revision()
 
 
-def open_ready_engine(url: str, *, echo: bool = False) -> Engine:
-    """An engine on an existing database at the newest schema, or DatabaseNotReadyError."""
+def open_ready_engine(url: str, **engine_options: Any) -> Engine:
+    """An engine on an existing database at the newest schema, or DatabaseNotReadyError.
+
+    `engine_options` go to `create_engine_for` (echo, timeouts)."""
     shown = make_url(url).render_as_string(hide_password=True)
     path = sqlite_file(url)
     if path is not None and not path.exists():
         raise DatabaseNotReadyError(f"no database at {path}", database=shown, hint=UPGRADE_HINT)
-    engine = create_engine_for(url, echo=echo)
+    engine = create_engine_for(url, **engine_options)
     try:
         current = database_revision(engine)
     except DBAPIError as error:

@@ -8,6 +8,7 @@ from typing import Any
 
 import pytest
 import schemathesis
+import schemathesis.generation.dictionaries  # see below
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from schemathesis import GenerationMode
@@ -26,6 +27,9 @@ from esl.settings import Settings
 from tests.esl.conftest import Api
 
 SCHEMA = schemathesis.openapi.from_dict(create_app(Settings(database_url="sqlite://")).openapi())
+# schemathesis imports that module lazily while Hypothesis generates a case; a first import
+# there, under load, has raised CPython 3.11's "AST constructor recursion depth mismatch"
+# (a flaky SystemError in the middle of generation). Importing it up front avoids it.
 CONFORMANCE = [
     status_code_conformance,
     content_type_conformance,

@@ -142,3 +142,16 @@ def test_health_of_an_unknown_store_is_404(api: Api) -> None:
     )
     assert response.status_code == 404
     assert response.json()["error"]["message"] == "no store NOPE"
+
+
+def test_a_single_valued_query_parameter_given_twice_is_refused(api: Api) -> None:
+    auditor = api.headers("auditor")
+    twice = api.client.get("/api/v1/labels?offset=0&offset=0", headers=auditor)
+    assert twice.status_code == 422
+    assert twice.json()["error"]["problems"] == [
+        {"location": ["query", "offset"], "reason": "takes one value, given twice"}
+    ]
+    # Array parameters are repeated by design.
+    stores = api.client.get("/api/v1/health/labels?store=S01&store=S02", headers=auditor)
+    assert stores.status_code == 200
+    assert api.client.get("/api/v1/labels?offset=0&offset=0").status_code == 401
