@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import socket
 from pathlib import Path
 from typing import Annotated
 
@@ -108,10 +109,16 @@ def register(app: typer.Typer) -> None:
 
     @mqtt_app.command("broker")
     def broker(
-        port: Annotated[int, typer.Option(help="Loopback port to listen on.")] = 1883,
+        port: Annotated[
+            int, typer.Option(min=1, max=65535, help="Loopback port to listen on.")
+        ] = 1883,
     ) -> None:
         """Run the embedded broker (amqtt) on 127.0.0.1 until interrupted: for trials only."""
         from esl.mqtt.embedded_broker import EmbeddedBroker
+
+        # Bound and released first so a port in use is one line, not amqtt's logged traceback.
+        with socket.create_server(("127.0.0.1", port)):
+            pass
 
         async def serve() -> None:
             async with EmbeddedBroker(port=port) as running:

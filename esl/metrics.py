@@ -1,0 +1,189 @@
+"""Prometheus metrics: what the pipeline did and where the labels stand, read from the
+store of record at scrape time, plus the API's own request latency.
+
+The pipeline's figures come from the database rather than from counters in the
+controller's memory: the API process and `esl run` then report the same numbers, a
+restarted controller does not start again from zero, and two processes never disagree.
+
+    esl_frames_sent_total                 deliveries of signed frames (attempts)
+    esl_frames_acked_total                frames a label verifiably acknowledged
+    esl_frames_retried_total              deliveries after the first, per frame
+    esl_frames_parked{reason}             frames parked now, by reason
+    esl_outbox_frames{status}             outbox rows by status (depth: pending + sent)
+    esl_time_to_shelf_seconds             planned frame -> verified acknowledgement
+    esl_labels{store,state}               labels per store: up_to_date, pending, failed, ...
+    esl_api_request_duration_seconds      API latency by method, route and status
+
+`MetricsRegistry(sessions, clock)` builds one registry per process (tests build many);
+`render(registry)` gives the text exposition format.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import time
+from collections.abc import Callable, Iterator
+from datetime import datetime
+
+from prometheus_client import CollectorRegistry, Histogram, generate_latest
+from prometheus_client.core import (
+    CounterMetricFamily,
+    GaugeMetricFamily,
+    HistogramMetricFamily,
+    Metric,
+)
+from prometheus_client.registry import Collector
+from sqlalchemy import case, func, select
+from sqlalchemy.orm import Session, sessionmaker
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from esl.api.route_templates import operation_paths
+from esl.db.models import OutboxRow
+from esl.services.health import label_health
+
+__all__ = ["CONTENT_TYPE", "ApiLatency", "PipelineCollector", "metrics_registry", "render"]
+
+CONTENT_TYPE = "text/plain; version=0.0.4; charset=utf-8"
+# From a listening label (a second) to one that waits for its next check-ins (minutes).
+TIME_TO_SHELF_BUCKETS = (1, 2, 5, 10, 30, 60, 120, 300, 600, 1800, 3600)
+
+
+class PipelineCollector(Collector):
+    """Reads the outbox and the label states on every scrape."""
+
+    def __init__(self, sessions: sessionmaker[Session], clock: Callable[[], datetime]) -> None:
+        self.sessions = sessions
+        self.clock = clock
+
+    def collect(self) -> Iterator[Metric]:
+        with self.sessions() as session:
+            yield from self._frames(session)
+            yield self._time_to_shelf(session)
+            yield self._labels(session)
+
+    def _frames(self, session: Session) -> Iterator[Metric]:
+        sent, retried, acked = session.execute(
+            select(
+                func.coalesce(func.sum(OutboxRow.attempts), 0),
+                func.coalesce(
+                    func.sum(case((OutboxRow.attempts > 1, OutboxRow.attempts - 1), else_=0)), 0
+                ),
+                func.coalesce(func.sum(case((OutboxRow.status == "acked", 1), else_=0)), 0),
+            )
+        ).one()
+        yield CounterMetricFamily("esl_frames_sent", "Deliveries of signed frames.", value=sent)
+        yield CounterMetricFamily(
+            "esl_frames_acked", "Frames a label verifiably acknowledged.", value=acked
+        )
+        yield CounterMetricFamily(
+            "esl_frames_retried", "Deliveries after a frame's first.", value=retried
+        )
+        parked = GaugeMetricFamily(
+            "esl_frames_parked", "Frames parked now, by reason.", labels=["reason"]
+        )
+        for reason, count in session.execute(
+            select(OutboxRow.parked_reason, func.count())
+            .where(OutboxRow.status == "parked")
+            .group_by(OutboxRow.parked_reason)
+        ):
+            parked.add_metric([reason or "unknown"], count)
+        yield parked
+        depth = GaugeMetricFamily(
+            "esl_outbox_frames",
+            "Outbox rows by status (pending + sent is the depth).",
+            labels=["status"],
+        )
+        statement = select(OutboxRow.status, func.count()).group_by(OutboxRow.status)
+        counts: dict[str, int] = {row[0]: row[1] for row in session.execute(statement)}
+        for status in ("pending", "sent", "acked", "parked", "superseded"):
+            depth.add_metric([status], counts.get(status, 0))
+        yield depth
+
+    def _time_to_shelf(self, session: Session) -> Metric:
+        buckets = [0] * (len(TIME_TO_SHELF_BUCKETS) + 1)
+        total = 0.0
+        for created, settled in session.execute(
+            select(OutboxRow.created_at, OutboxRow.settled_at).where(
+                OutboxRow.status == "acked", OutboxRow.settled_at.is_not(None)
+            )
+        ):
+            if settled is None:
+                continue
+            seconds = max((settled - created).total_seconds(), 0.0)
+            total += seconds
+            index = next(
+                (i for i, bound in enumerate(TIME_TO_SHELF_BUCKETS) if seconds <= bound),
+                len(TIME_TO_SHELF_BUCKETS),
+            )
+            buckets[index] += 1
+        cumulative, running = [], 0
+        for bound, count in zip((*TIME_TO_SHELF_BUCKETS, float("inf")), buckets, strict=True):
+            running += count
+            cumulative.append(("+Inf" if bound == float("inf") else str(bound), running))
+        return HistogramMetricFamily(
+            "esl_time_to_shelf_seconds",
+            "From a frame being planned (a price taking effect) to its verified acknowledgement.",
+            buckets=cumulative,
+            sum_value=total,
+        )
+
+    def _labels(self, session: Session) -> Metric:
+        labels = GaugeMetricFamily(
+            "esl_labels", "Labels per store and state.", labels=["store", "state"]
+        )
+        for health in label_health(session, now=self.clock()):
+            # Every count the classifier has (a new state shows up without a change here).
+            for item in dataclasses.fields(health):
+                value = getattr(health, item.name)
+                if item.name != "labels" and isinstance(value, int):
+                    labels.add_metric([health.store, item.name], value)
+        return labels
+
+
+class ApiLatency:
+    """ASGI middleware timing every API request into a histogram."""
+
+    def __init__(self, app: ASGIApp, *, histogram: Histogram) -> None:
+        self.app = app
+        self.histogram = histogram
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        started = time.perf_counter()
+        status = 500
+
+        async def remember_status(message: Message) -> None:
+            nonlocal status
+            if message["type"] == "http.response.start":
+                status = message["status"]
+            await send(message)
+
+        try:
+            await self.app(scope, receive, remember_status)
+        finally:
+            # The path's template, not the path: one series per operation, not per SKU.
+            template = operation_paths(scope["app"]).template(scope["path"]) or "unmatched"
+            self.histogram.labels(scope["method"], template, str(status)).observe(
+                time.perf_counter() - started
+            )
+
+
+def metrics_registry(
+    sessions: sessionmaker[Session], clock: Callable[[], datetime]
+) -> tuple[CollectorRegistry, Histogram]:
+    """A registry with the pipeline collector and the API latency histogram."""
+    registry = CollectorRegistry()
+    registry.register(PipelineCollector(sessions, clock))
+    latency = Histogram(
+        "esl_api_request_duration_seconds",
+        "API request latency.",
+        ["method", "route", "status"],
+        registry=registry,
+    )
+    return registry, latency
+
+
+def render(registry: CollectorRegistry) -> bytes:
+    return generate_latest(registry)
