@@ -13,8 +13,17 @@ restarted controller does not start again from zero, and two processes never dis
     esl_time_to_shelf_seconds             planned frame -> verified acknowledgement
     esl_labels{store,state}               labels per store: up_to_date, pending, failed, ...
     esl_api_request_duration_seconds      API latency by method, route and status
+    esl_store_of_record_up                1 when this scrape could read the database, else 0
+    esl_controller_up                     1 while the controller reports (its status file)
+    esl_database_unreachable_seconds      how long the controller's database has not answered
+    esl_database_outages_total            database outages the controller rode out since start
 
-`MetricsRegistry(sessions, clock)` builds one registry per process (tests build many);
+The controller's view of its database comes from the status file it writes
+(esl/pipeline/controller_status.py), so a scrape still says since when the database is
+away while the figures read from it cannot be had.
+
+`metrics_registry(sessions, clock, status_path=...)` builds one registry per process (tests
+build many);
 `render(registry)` gives the text exposition format.
 """
 
@@ -23,7 +32,8 @@ from __future__ import annotations
 import dataclasses
 import time
 from collections.abc import Callable, Iterator
-from datetime import datetime
+from datetime import datetime, timedelta
+from pathlib import Path
 
 from prometheus_client import CollectorRegistry, Histogram, generate_latest
 from prometheus_client.core import (
@@ -39,9 +49,18 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from esl.api.route_templates import operation_paths
 from esl.db.models import OutboxRow
+from esl.pipeline.controller_status import read_controller_status
+from esl.pipeline.database_outage import is_database_outage
 from esl.services.health import label_health
 
-__all__ = ["CONTENT_TYPE", "ApiLatency", "PipelineCollector", "metrics_registry", "render"]
+__all__ = [
+    "CONTENT_TYPE",
+    "ApiLatency",
+    "ControllerCollector",
+    "PipelineCollector",
+    "metrics_registry",
+    "render",
+]
 
 CONTENT_TYPE = "text/plain; version=0.0.4; charset=utf-8"
 # From a listening label (a second) to one that waits for its next check-ins (minutes).
@@ -56,10 +75,24 @@ class PipelineCollector(Collector):
         self.clock = clock
 
     def collect(self) -> Iterator[Metric]:
-        with self.sessions() as session:
-            yield from self._frames(session)
-            yield self._time_to_shelf(session)
-            yield self._labels(session)
+        try:
+            with self.sessions() as session:
+                # Read whole before yielding: a scrape is all or nothing.
+                metrics = [
+                    *self._frames(session),
+                    self._time_to_shelf(session),
+                    self._labels(session),
+                ]
+        except Exception as error:
+            if not is_database_outage(error):
+                raise
+            metrics = []
+        yield GaugeMetricFamily(
+            "esl_store_of_record_up",
+            "1 when this scrape could read the store of record, else 0.",
+            value=1 if metrics else 0,
+        )
+        yield from metrics
 
     def _frames(self, session: Session) -> Iterator[Metric]:
         sent, retried, acked = session.execute(
@@ -95,7 +128,7 @@ class PipelineCollector(Collector):
         )
         statement = select(OutboxRow.status, func.count()).group_by(OutboxRow.status)
         counts: dict[str, int] = {row[0]: row[1] for row in session.execute(statement)}
-        for status in ("pending", "sent", "acked", "parked", "superseded"):
+        for status in ("held", "pending", "sent", "acked", "parked", "superseded"):
             depth.add_metric([status], counts.get(status, 0))
         yield depth
 
@@ -140,6 +173,38 @@ class PipelineCollector(Collector):
         return labels
 
 
+class ControllerCollector(Collector):
+    """The controller's own report (its status file): alive, and its database outages."""
+
+    def __init__(
+        self, status_path: Path, clock: Callable[[], datetime], renew_every: timedelta
+    ) -> None:
+        self.status_path = status_path
+        self.clock = clock
+        self.renew_every = renew_every
+
+    def collect(self) -> Iterator[Metric]:
+        status = read_controller_status(self.status_path)
+        now = self.clock()
+        alive = status is not None and status.alive(now=now, renew_every=self.renew_every)
+        yield GaugeMetricFamily(
+            "esl_controller_up", "1 while the controller reports, else 0.", value=int(alive)
+        )
+        if status is None:
+            return
+        since = status.database_unreachable_since
+        yield GaugeMetricFamily(
+            "esl_database_unreachable_seconds",
+            "How long the controller's database has not answered (0: it answers).",
+            value=0.0 if since is None else max((now - since).total_seconds(), 0.0),
+        )
+        yield CounterMetricFamily(
+            "esl_database_outages",
+            "Database outages the controller rode out since it started.",
+            value=status.database_outages,
+        )
+
+
 class ApiLatency:
     """ASGI middleware timing every API request into a histogram."""
 
@@ -171,11 +236,18 @@ class ApiLatency:
 
 
 def metrics_registry(
-    sessions: sessionmaker[Session], clock: Callable[[], datetime]
+    sessions: sessionmaker[Session],
+    clock: Callable[[], datetime],
+    *,
+    status_path: Path,
+    renew_every: timedelta,
 ) -> tuple[CollectorRegistry, Histogram]:
-    """A registry with the pipeline collector and the API latency histogram."""
+    """A registry with the pipeline and controller collectors and the API latency
+    histogram; `status_path` is the controller's status file, `renew_every` how often it
+    writes it (the lease renewal)."""
     registry = CollectorRegistry()
     registry.register(PipelineCollector(sessions, clock))
+    registry.register(ControllerCollector(status_path, clock, renew_every))
     latency = Histogram(
         "esl_api_request_duration_seconds",
         "API request latency.",

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 from fastapi import FastAPI, Response
 from fastapi_offline import FastAPIOffline
@@ -26,6 +26,7 @@ from esl.api.routes import (
 from esl.api.schemas import ErrorBody
 from esl.db.engine import create_engine_for, session_factory
 from esl.metrics import CONTENT_TYPE, ApiLatency, metrics_registry, render
+from esl.pipeline.controller_status import controller_status_path
 from esl.settings import Settings
 
 __all__ = ["API_PREFIX", "create_app", "utc_now"]
@@ -69,7 +70,12 @@ def create_app(
     install_error_handlers(app)
     app.add_middleware(RepeatedQueryGate)  # inside the key check: 401 comes first
     app.add_middleware(ApiKeyGate, prefix=API_PREFIX, context=api_context)
-    registry, latency = metrics_registry(api_context.sessions, clock)
+    registry, latency = metrics_registry(
+        api_context.sessions,
+        clock,
+        status_path=controller_status_path(settings.data_dir),
+        renew_every=timedelta(seconds=settings.controller_lease_renew_s),
+    )
     app.add_middleware(ApiLatency, histogram=latency)
 
     @app.get("/metrics", include_in_schema=False)

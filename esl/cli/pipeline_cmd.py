@@ -106,7 +106,12 @@ async def run_controller(
     sessions = session_factory(engine)
     exporter = None
     if metrics_port is not None:
-        registry, _ = metrics_registry(sessions, _now)
+        registry, _ = metrics_registry(
+            sessions,
+            _now,
+            status_path=controller_status_path(settings.data_dir),
+            renew_every=lease.renew_every,
+        )
         exporter, _thread = start_http_server(
             metrics_port, addr=settings.api_host, registry=registry
         )

@@ -7,17 +7,21 @@ import asyncio
 import os
 import re
 import signal
+import sqlite3
 import subprocess
 import sys
 import time
+from collections.abc import Callable
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import httpx
 import pytest
 
 from esl.cli.pipeline_cmd import run_controller
-from esl.db.engine import create_engine_for, upgrade_database
+from esl.db.engine import create_engine_for, session_factory, upgrade_database
 from esl.demo.run import DemoOptions, DemoReport, run_demo
+from esl.metrics import metrics_registry, render
 from esl.settings import Settings
 from tests.esl_demo.test_pipeline_demo import FAST
 from tests.fixtures.mosquitto import free_port
@@ -87,8 +91,26 @@ async def test_metrics_and_offline_docs_of_a_running_demo(tmp_path: Path) -> Non
         assert int(size) > 1_000
 
 
+async def _scrape_until(port: int, condition: Callable[[str], bool], what: str) -> str:
+    text = ""
+    async with httpx.AsyncClient(timeout=5) as client:
+        for _ in range(300):
+            try:
+                text = (await client.get(f"http://127.0.0.1:{port}/metrics")).text
+                if condition(text):
+                    return text
+            except (httpx.TransportError, AssertionError):
+                pass  # not serving yet, or the sample is not there yet
+            await asyncio.sleep(0.1)
+    raise AssertionError(f"/metrics never said {what}: {text[-2000:]}")
+
+
 async def test_esl_run_serves_the_same_metrics_on_a_port(tmp_path: Path) -> None:
-    settings = Settings(data_dir=tmp_path / "data")
+    """…and they say when the controller's database does not answer, from the controller's
+    own report, while the figures read from the database cannot be had."""
+    settings = Settings(
+        data_dir=tmp_path / "data", database_busy_timeout_ms=100, database_retry_first_s=0.1
+    )
     engine = create_engine_for(settings.resolved_database_url())
     upgrade_database(engine)
     engine.dispose()
@@ -98,17 +120,35 @@ async def test_esl_run_serves_the_same_metrics_on_a_port(tmp_path: Path) -> None
         run_controller(settings, window=4, poll_s=0.1, stop=stop, metrics_port=port)
     )
     try:
-        text = ""
-        async with httpx.AsyncClient(timeout=2) as client:
-            for _ in range(100):
-                try:
-                    text = (await client.get(f"http://127.0.0.1:{port}/metrics")).text
-                    break
-                except httpx.TransportError:
-                    await asyncio.sleep(0.1)
+        text = await _scrape_until(
+            port, lambda t: "esl_controller_up 1.0" in t, "the controller is up"
+        )
         assert _sample(text, "esl_outbox_frames", status="pending") == 0
         assert _sample(text, "esl_frames_sent_total") == 0
         assert "esl_time_to_shelf_seconds_bucket" in text
+        assert _sample(text, "esl_store_of_record_up") == 1
+        assert _sample(text, "esl_database_unreachable_seconds") == 0
+        blocker = sqlite3.connect(settings.resolved_database_url().removeprefix("sqlite:///"))
+        try:
+            blocker.isolation_level = None
+            blocker.execute("BEGIN EXCLUSIVE")  # another writer holds the database
+            text = await _scrape_until(
+                port,
+                lambda t: _sample(t, "esl_database_unreachable_seconds") > 0,
+                "the database is unreachable",
+            )
+            # WAL: a scrape still reads while another writer holds the lock.
+            assert _sample(text, "esl_controller_up") == 1
+        finally:
+            blocker.execute("ROLLBACK")
+            blocker.close()
+        text = await _scrape_until(
+            port,
+            lambda t: _sample(t, "esl_database_unreachable_seconds") == 0,
+            "the database answers again",
+        )
+        assert _sample(text, "esl_database_outages_total") >= 1
+        assert _sample(text, "esl_store_of_record_up") == 1
     finally:
         stop.set()
         await running
@@ -158,3 +198,20 @@ def test_keep_serving_says_how_to_reach_everything_and_previews_follow_a_price_c
     finally:
         process.send_signal(signal.SIGINT)
         process.communicate(timeout=30)
+
+
+def test_a_scrape_that_cannot_read_the_store_of_record_says_so_and_nothing_stale(
+    tmp_path: Path,
+) -> None:
+    gone = create_engine_for(f"sqlite:///{tmp_path / 'no-such-dir' / 'esl.sqlite'}")
+    registry, _ = metrics_registry(
+        session_factory(gone),
+        lambda: datetime.now(UTC),
+        status_path=tmp_path / "controller-status.json",
+        renew_every=timedelta(seconds=10),
+    )
+    text = render(registry).decode()
+    assert _sample(text, "esl_store_of_record_up") == 0
+    assert _sample(text, "esl_controller_up") == 0  # no status file: no controller reports
+    assert "esl_labels" not in text
+    assert "esl_frames_sent" not in text

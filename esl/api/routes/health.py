@@ -85,6 +85,7 @@ def get_controller_health(principal: Watcher, ctx: Ctx) -> ControllerStatusOut:
     status = read_controller_status(controller_status_path(ctx.settings.data_dir))
     if status is None:
         return ControllerStatusOut(running=False)
-    silent = ctx.clock() - status.written_at
-    alive = silent <= timedelta(seconds=3 * ctx.settings.controller_lease_renew_s)
+    alive = status.alive(
+        now=ctx.clock(), renew_every=timedelta(seconds=ctx.settings.controller_lease_renew_s)
+    )
     return ControllerStatusOut(running=alive, **status.to_dict())
