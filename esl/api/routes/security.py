@@ -12,6 +12,7 @@ from esl.api.dependencies import ApiContext, CurrentSession, allow, context
 from esl.services.keys import Principal, Role
 from esl.services.labels import require_store_access
 from esl.services.security_events import recent_security_events, security_summary
+from esl.services.stores import require_known_stores
 
 __all__ = ["SecurityHealthOut", "router"]
 
@@ -59,6 +60,7 @@ def get_security_health(
         store = [principal.store or ""]
     for code in store or []:
         require_store_access(principal, code)
+    require_known_stores(session, store or [])  # an unknown store is 404, as for label health
     now = ctx.clock()
     return SecurityHealthOut(
         window_hours=24,
