@@ -12,6 +12,7 @@ File format (JSON): {"store": "S001", "gateway": "G01",
 from __future__ import annotations
 
 import json
+import os
 import random
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
@@ -29,6 +30,7 @@ __all__ = [
     "build_labels",
     "make_fleet",
     "read_provisioning",
+    "site_prefix",
     "write_provisioning",
 ]
 
@@ -44,6 +46,12 @@ class LabelProvision:
         get_display_model(self.model_id)
 
 
+def site_prefix(store: str, gateway: str) -> str:
+    """What label ids and state files of a gateway start with: `{store}-{gateway}`, or
+    the gateway id alone when it already names its store (`S001-gw1`, the default)."""
+    return gateway if gateway.startswith(f"{store}-") else f"{store}-{gateway}"
+
+
 def make_fleet(
     *,
     store: str,
@@ -52,10 +60,11 @@ def make_fleet(
     model_id: str = "2.9-bwr",
     secret: bytes | None = None,
 ) -> list[LabelProvision]:
-    """`count` labels named `{store}-{gateway}-00001`...; keys random, or derived from `secret`."""
+    """`count` labels named `{site_prefix}-00001`...; keys random, or derived from `secret`."""
     provisions = []
+    prefix = site_prefix(store, gateway)
     for number in range(1, count + 1):
-        label_id = f"{store}-{gateway}-{number:05d}"
+        label_id = f"{prefix}-{number:05d}"
         key = generate_label_key() if secret is None else derive_label_key(secret, label_id)
         provisions.append(LabelProvision(label_id=label_id, model_id=model_id, key=key))
     return provisions
@@ -73,8 +82,11 @@ def write_provisioning(
     }
     path.parent.mkdir(parents=True, exist_ok=True)
     temporary = path.with_suffix(".tmp")
-    temporary.write_text(json.dumps(document, indent=1), encoding="utf-8")
-    temporary.chmod(0o600)  # the file holds secrets
+    # Created 0600, never world-readable for a moment: the file holds label keys.
+    temporary.unlink(missing_ok=True)
+    descriptor = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    with os.fdopen(descriptor, "w", encoding="utf-8") as handle:
+        handle.write(json.dumps(document, indent=1))
     temporary.replace(path)
 
 

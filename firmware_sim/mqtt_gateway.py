@@ -129,6 +129,7 @@ class MqttStoreGateway:
         self._connected = asyncio.Event()
         self._stopping = asyncio.Event()
         self.published = 0
+        self.refusal: str | None = None
 
     # ------------------------------------------------------------ public
 
@@ -244,6 +245,7 @@ class MqttStoreGateway:
     ) -> None:
         if reason_code.is_failure:
             _log.warning("broker refused the connection: %s", reason_code)
+            self.refusal = str(reason_code)  # why `wait_connected` times out, for the CLI
             return
         client.subscribe(self.down_topic, qos=1)
 

@@ -15,7 +15,13 @@ from datetime import datetime
 from pathlib import Path
 
 from firmware_sim.faults import FaultPlan
-from firmware_sim.fleet import build_labels, make_fleet, read_provisioning, write_provisioning
+from firmware_sim.fleet import (
+    build_labels,
+    make_fleet,
+    read_provisioning,
+    site_prefix,
+    write_provisioning,
+)
 from firmware_sim.images import ImageStore
 from firmware_sim.label_store import LabelStateStore
 from firmware_sim.store_gateway import StoreGatewaySim
@@ -41,11 +47,11 @@ class SiteConfig:
 
     @property
     def state_path(self) -> Path:
-        return self.state_dir / f"{self.store}-{self.gateway}.sqlite"
+        return self.state_dir / f"{site_prefix(self.store, self.gateway)}.sqlite"
 
     @property
     def manifest_path(self) -> Path:
-        return self.state_dir / f"{self.store}-{self.gateway}-labels.json"
+        return self.state_dir / f"{site_prefix(self.store, self.gateway)}-labels.json"
 
 
 @dataclass(slots=True)

@@ -9,18 +9,26 @@ the label responses to publish. Inside, a discrete-event queue plays the radio:
 - with `listening`, labels also listen for frames between check-ins (the fast-response
   mode some vendors' labels have, paid for in battery): the gateway wakes the label as
   soon as a frame for it arrives; one it cannot reach gets the frame at its check-in;
-- on a check-in the gateway sends the label's pending frames, oldest sequence first;
-  every copy may be lost, delayed or duplicated by the radio;
-- a frame stays pending until the label's answer is heard, except that a newer frame with
-  the same opcode replaces it; a refusal the label calls transient (busy, battery) keeps
-  it pending for the next check-in; after `max_attempts` deliveries or `pending_ttl_s`
-  seconds it is dropped and the controller, which heard nothing, resends.
+- on a check-in the gateway sends the label's pending frames in sequence order, except
+  that of several frames with the same opcode the newest goes first (the label then
+  refuses the older ones as stale instead of drawing each in turn); every copy may be
+  lost, delayed or duplicated by the radio;
+- a frame stays pending until the label's answer *to that frame* is heard; a refusal the
+  label calls transient (busy, battery) keeps it pending for the next check-in; after
+  `max_attempts` deliveries or `pending_ttl_s` seconds it is dropped and the controller,
+  which heard nothing, resends.
 
-The gateway reads only cleartext headers; it holds no keys and cannot forge anything.
+The gateway reads only cleartext headers; it holds no keys and cannot forge anything, nor
+tell a genuine frame from a forged copy. So no frame ever displaces another: every
+distinct frame for a label is kept (keyed by its bytes, so an identical QoS 1 duplicate
+is one frame), up to `max_pending_per_label`; past that, new frames are refused, never
+the held ones dropped. A forged copy with the same label and sequence as a genuine frame
+is delivered alongside it, and the label, which checks the MAC, takes only the genuine.
 """
 
 from __future__ import annotations
 
+import hashlib
 import heapq
 import random
 from collections.abc import Iterable
@@ -62,7 +70,7 @@ class PendingFrame:
 @dataclass(slots=True)
 class GatewayStats:
     frames_received: int = 0
-    frames_replaced: int = 0
+    frames_refused: int = 0  # the label's queue was full: refused, nothing held dropped
     frames_unroutable: int = 0
     frames_expired: int = 0
     deliveries: int = 0
@@ -96,10 +104,14 @@ class StoreGatewaySim:
     pending_ttl_s: float = 1200.0
     report_check_ins: bool = False
     listening: bool = False
+    max_pending_per_label: int = 16
     stats: GatewayStats = field(init=False, default_factory=GatewayStats)
-    # Frames waiting for their label's next check-in: label id -> opcode -> frame.
-    pending: dict[str, dict[int, PendingFrame]] = field(init=False, default_factory=dict)
-    _events: list[tuple[int, int, _Event, str, bytes]] = field(init=False, default_factory=list)
+    # Frames waiting for their label's next check-in: label id -> frame digest -> frame.
+    pending: dict[str, dict[bytes, PendingFrame]] = field(init=False, default_factory=dict)
+    # (due ms, order, kind, label, payload, digest of the frame an uplink answers)
+    _events: list[tuple[int, int, _Event, str, bytes, bytes]] = field(
+        init=False, default_factory=list
+    )
     _order: int = field(init=False, default=0)
     _waking: set[str] = field(init=False, default_factory=set)  # a WAKE event is queued
     # Labels that took a frame since `take_changed()`: their owner persists them before
@@ -117,6 +129,8 @@ class StoreGatewaySim:
             raise ValueError("check-in interval and pending TTL must be positive")
         if self.max_attempts < 1:
             raise ValueError("a frame needs at least one delivery attempt")
+        if self.max_pending_per_label < 1:
+            raise ValueError("a label's queue must hold at least one frame")
         self._rng = random.Random(self.faults.seed)
         self._radio = SimulatedRadio(self.faults.radio, self._rng)
         self._start_ms = to_wire_ms(self.start)
@@ -167,14 +181,16 @@ class StoreGatewaySim:
             self.stats.frames_unroutable += 1
             return False
         queue = self.pending.setdefault(header.label_id, {})
-        older = queue.get(opcode)
-        if older is not None:
-            if older.sequence > header.sequence:
-                self.stats.frames_replaced += 1
-                return True  # the frame we hold is already newer
-            self.stats.frames_replaced += 1
+        digest = _digest(frame)
+        if digest in queue:
+            return True  # the same bytes again (a QoS 1 redelivery): already held
+        if len(queue) >= self.max_pending_per_label:
+            # Without keys the gateway cannot tell which frame is genuine: refuse the new
+            # one rather than drop one it holds (the controller resends after a timeout).
+            self.stats.frames_refused += 1
+            return False
         now_ms = to_wire_ms(now)
-        queue[opcode] = PendingFrame(header.sequence, opcode, frame, now_ms)
+        queue[digest] = PendingFrame(header.sequence, opcode, frame, now_ms)
         if self.listening and header.label_id not in self._waking:
             self._waking.add(header.label_id)
             self._push(now_ms, _Event.WAKE, header.label_id, b"")
@@ -188,7 +204,7 @@ class StoreGatewaySim:
         now_ms = to_wire_ms(now)
         events = self._events
         while events and events[0][0] <= now_ms:
-            due_ms, _, kind, label_id, payload = heapq.heappop(events)
+            due_ms, _, kind, label_id, payload, about = heapq.heappop(events)
             if kind is _Event.CHECK_IN:
                 self._check_in(label_id, due_ms)
             elif kind is _Event.DELIVER:
@@ -196,7 +212,7 @@ class StoreGatewaySim:
             elif kind is _Event.WAKE:
                 self._wake(label_id, due_ms)
             else:
-                self._hear(label_id, payload)
+                self._hear(label_id, payload, about)
         outbox, self._outbox = self._outbox, []
         self.stats.responses_published += len(outbox)
         return outbox
@@ -237,9 +253,11 @@ class StoreGatewaySim:
         for label_id in sorted(self.labels):
             self._push(from_ms + self._rng.randrange(interval), _Event.CHECK_IN, label_id, b"")
 
-    def _push(self, due_ms: int, kind: _Event, label_id: str, payload: bytes) -> None:
+    def _push(
+        self, due_ms: int, kind: _Event, label_id: str, payload: bytes, about: bytes = b""
+    ) -> None:
         self._order += 1
-        heapq.heappush(self._events, (due_ms, self._order, kind, label_id, payload))
+        heapq.heappush(self._events, (due_ms, self._order, kind, label_id, payload, about))
 
     def _check_in(self, label_id: str, now_ms: int) -> None:
         self._push(now_ms + self.interval_ms, _Event.CHECK_IN, label_id, b"")
@@ -279,14 +297,19 @@ class StoreGatewaySim:
         return label
 
     def _send_pending(self, label_id: str, now_ms: int) -> None:
-        """Transmit the label's pending frames, oldest sequence first."""
+        """Transmit the label's pending frames in sequence order, the newest of each
+        opcode first (the label refuses the older ones as stale without drawing them)."""
         queue = self.pending.get(label_id)
         if not queue:
             return
         ttl_ms = int(self.pending_ttl_s * 1000)
-        for opcode, frame in sorted(queue.items(), key=lambda item: item[1].sequence):
+        newest: dict[int, int] = {}
+        for frame in queue.values():
+            newest[frame.opcode] = max(newest.get(frame.opcode, 0), frame.sequence)
+        order = sorted(queue.items(), key=lambda item: (newest[item[1].opcode], -item[1].sequence))
+        for digest, frame in order:
             if frame.attempts >= self.max_attempts or now_ms - frame.received_ms > ttl_ms:
-                del queue[opcode]
+                del queue[digest]
                 self.stats.frames_expired += 1
                 continue
             frame.attempts += 1
@@ -305,10 +328,11 @@ class StoreGatewaySim:
         if response is None:
             return
         for delay in self._radio.transmit(allow_duplicate=False):
-            self._push(now_ms + delay, _Event.UPLINK, label_id, response)
+            self._push(now_ms + delay, _Event.UPLINK, label_id, response, _digest(frame))
 
-    def _hear(self, label_id: str, response: bytes) -> None:
-        """A label's answer reached the gateway: settle the pending frame, publish it."""
+    def _hear(self, label_id: str, response: bytes, about: bytes) -> None:
+        """A label's answer to the frame `about` (its digest) reached the gateway: settle
+        that frame, and only that one (a copy with the same sequence stays), publish it."""
         try:
             header = peek_header(response)
         except FrameRejectedError:
@@ -321,10 +345,12 @@ class StoreGatewaySim:
             except ValueError:
                 transient = False
         queue = self.pending.get(label_id)
-        if queue and not transient:
-            for opcode, frame in list(queue.items()):
-                if frame.sequence == header.sequence:
-                    del queue[opcode]
+        if queue and not transient and header.label_id == label_id:
+            queue.pop(about, None)
             if not queue:
                 del self.pending[label_id]
         self._outbox.append(response)
+
+
+def _digest(frame: bytes) -> bytes:
+    return hashlib.blake2b(frame, digest_size=16).digest()

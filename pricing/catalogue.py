@@ -594,10 +594,29 @@ def _refuse_overlaps(same_scope: list[PriceRule]) -> None:
             earlier.valid_from, earlier.valid_until, later.valid_from, later.valid_until
         ):
             raise OverlappingWindowError(
-                f"price rules {earlier.id} and {later.id} overlap in the same scope "
-                f"({later.scope})",
+                f"two {later.sku} prices overlap in one scope ({_scope_text(later)}): "
+                f"{earlier.amount} valid {_window_text(earlier)} and {later.amount} valid "
+                f"{_window_text(later)}",
                 rule_id=later.id,
                 other_rule_id=earlier.id,
                 sku=later.sku,
                 scope=str(later.scope),
             )
+
+
+def _scope_text(rule: PriceRule) -> str:
+    """A rule's scope as the person who priced it names it (not its internal id)."""
+    where = (
+        f"store {rule.store}"
+        if rule.store is not None
+        else f"zone {rule.zone}"
+        if rule.zone is not None
+        else "national"
+    )
+    return f"{where}, channel {rule.channel.value}" if rule.channel is not None else where
+
+
+def _window_text(rule: PriceRule) -> str:
+    since = rule.valid_from.isoformat() if rule.valid_from else "from the beginning"
+    until = rule.valid_until.isoformat() if rule.valid_until else "until further notice"
+    return f"{since} – {until}"

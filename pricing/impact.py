@@ -95,7 +95,9 @@ def _partition(
         channel_classes.append(rest)
 
     if not stores and not zones:
-        return channel_classes, [all_stores]  # the common case: one group
+        # The common case: one group (none at all in a catalogue without stores, where no
+        # key exists to change).
+        return channel_classes, [all_stores] if all_stores else []
     store_groups: list[tuple[str, ...]] = [(code,) for code in sorted(stores)]
     by_zone: dict[str | None, list[str]] = {}
     for code, store in after.stores.items():

@@ -26,6 +26,7 @@ from typing import Final
 import qrcode
 import qrcode.constants
 
+from pricing.gtin import gtin_check_digit
 from rendering.fonts import Weight, font
 
 __all__ = [
@@ -105,8 +106,7 @@ def ean13_digits(gtin: str) -> str | None:
     digits = "0" + gtin if len(gtin) == 12 else gtin
     if len(digits) != 13 or not digits.isascii() or not digits.isdigit():
         return None
-    check = (10 - sum(int(d) * (3 if i % 2 else 1) for i, d in enumerate(digits[:12])) % 10) % 10
-    return digits if check == int(digits[12]) else None
+    return digits if gtin_check_digit(digits[:12]) == int(digits[12]) else None
 
 
 def ean13_modules(gtin: str) -> str | None:

@@ -3,16 +3,30 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
-from fastapi import FastAPI
+from fastapi import FastAPI, Response
+from fastapi_offline import FastAPIOffline
 from sqlalchemy import Engine
 
+from esl.api.authentication import ApiKeyGate
 from esl.api.dependencies import ApiContext
 from esl.api.errors import install_error_handlers
-from esl.api.routes import audit, catalogue, health, labels, prices, publications, templates
+from esl.api.repeated_query import RepeatedQueryGate
+from esl.api.routes import (
+    audit,
+    catalogue,
+    health,
+    labels,
+    prices,
+    publications,
+    security,
+    templates,
+)
 from esl.api.schemas import ErrorBody
 from esl.db.engine import create_engine_for, session_factory
+from esl.metrics import CONTENT_TYPE, ApiLatency, metrics_registry, render
+from esl.pipeline.controller_status import controller_status_path
 from esl.settings import Settings
 
 __all__ = ["API_PREFIX", "create_app", "utc_now"]
@@ -44,14 +58,31 @@ def create_app(
     engine = engine or create_engine_for(
         settings.resolved_database_url(), echo=settings.database_echo
     )
-    app = FastAPI(
+    # Swagger UI and ReDoc from the fastapi-offline package, not a CDN: /docs works offline.
+    app = FastAPIOffline(
         title="ESL price sync",
         version="1",
         description="Store of record for prices, promotions, publications and labels.",
         responses=ERROR_RESPONSES,
     )
-    app.state.context = ApiContext(settings=settings, sessions=session_factory(engine), clock=clock)
+    api_context = ApiContext(settings=settings, sessions=session_factory(engine), clock=clock)
+    app.state.context = api_context
     install_error_handlers(app)
-    for module in (catalogue, prices, publications, labels, templates, health, audit):
+    app.add_middleware(RepeatedQueryGate)  # inside the key check: 401 comes first
+    app.add_middleware(ApiKeyGate, prefix=API_PREFIX, context=api_context)
+    registry, latency = metrics_registry(
+        api_context.sessions,
+        clock,
+        status_path=controller_status_path(settings.data_dir),
+        renew_every=timedelta(seconds=settings.controller_lease_renew_s),
+    )
+    app.add_middleware(ApiLatency, histogram=latency)
+
+    @app.get("/metrics", include_in_schema=False)
+    def metrics() -> Response:
+        """Prometheus text format (docs/operations.md); no key: counts only, no prices."""
+        return Response(render(registry), media_type=CONTENT_TYPE)
+
+    for module in (catalogue, prices, publications, labels, templates, health, security, audit):
         app.include_router(module.router, prefix=API_PREFIX)
     return app

@@ -76,7 +76,10 @@ def principal_of(session: Session, token: str | None) -> Principal:
 ApiKey = Annotated[str | None, Security(api_key_header)]
 
 
-def _principal(session: CurrentSession, token: ApiKey) -> Principal:
+def _principal(request: Request, session: CurrentSession, token: ApiKey) -> Principal:
+    known = getattr(request.state, "principal", None)  # found by the ApiKeyGate middleware
+    if isinstance(known, Principal):
+        return known
     return principal_of(session, token)
 
 

@@ -17,6 +17,7 @@ from sqlalchemy.exc import DataError, IntegrityError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from esl.api.dependencies import NotAuthenticatedError
+from esl.api.route_templates import operation_paths
 from esl.errors import (
     AccessDeniedError,
     ConflictError,
@@ -123,8 +124,28 @@ def install_error_handlers(app: FastAPI) -> None:
         )
 
     @app.exception_handler(StarletteHTTPException)
-    async def http_error(_: Request, error: StarletteHTTPException) -> JSONResponse:
+    async def http_error(request: Request, error: StarletteHTTPException) -> JSONResponse:
+        if error.status_code == 400:
+            # A body that cannot be parsed is a malformed request like any other: 422, the
+            # status every operation declares, not an undeclared 400.
+            return JSONResponse(
+                _body(
+                    "invalid_request",
+                    "the request does not match the API",
+                    problems=[{"location": ["body"], "reason": str(error.detail)}],
+                ),
+                status_code=422,
+            )
+        headers = dict(error.headers or {})
+        if error.status_code == 405:
+            headers["Allow"] = ", ".join(_allowed_methods(request))
         code = HTTP_CODES.get(error.status_code, "http_error")
         return JSONResponse(
-            _body(code, str(error.detail)), status_code=error.status_code, headers=error.headers
+            _body(code, str(error.detail)), status_code=error.status_code, headers=headers or None
         )
+
+
+def _allowed_methods(request: Request) -> list[str]:
+    """The methods the OpenAPI document lists for this path (Starlette names only those of
+    the first route that matched, so `GET` where GET and POST are both taken)."""
+    return operation_paths(request.app).methods(request.url.path)

@@ -7,13 +7,17 @@ from __future__ import annotations
 
 from datetime import datetime
 from decimal import Decimal
-from typing import Any, Generic, Literal, TypeVar
+from typing import Annotated, Any, Generic, Literal, TypeVar
 
-from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field
+
+from esl.api.instants import Instant
 
 __all__ = [
     "BindingIn",
     "BindingOut",
+    "EndPriceItemIn",
+    "EndPromotionItemIn",
     "ErrorBody",
     "GatewayIn",
     "GatewayOut",
@@ -32,8 +36,10 @@ __all__ = [
     "PublicationItemIn",
     "PublicationOut",
     "QuoteOut",
+    "SetPriceItemIn",
     "StoreIn",
     "StoreOut",
+    "UpsertPromotionItemIn",
     "ZoneIn",
     "ZoneOut",
 ]
@@ -68,6 +74,7 @@ class Page(BaseModel, Generic[T]):
 
 
 class ZoneIn(_In):
+    model_config = ConfigDict(extra="forbid", json_schema_extra={"examples": [{"name": "Północ"}]})
     name: str = Field(min_length=1, max_length=128)
 
 
@@ -77,6 +84,9 @@ class ZoneOut(_Out):
 
 
 class StoreIn(_In):
+    model_config = ConfigDict(
+        extra="forbid", json_schema_extra={"examples": [{"name": "Gdańsk Oliwa", "zone": "north"}]}
+    )
     name: str = Field(min_length=1, max_length=128)
     zone: str | None = Field(default=None, max_length=32)
 
@@ -88,6 +98,24 @@ class StoreOut(_Out):
 
 
 class ProductIn(_In):
+    model_config = ConfigDict(
+        extra="forbid",
+        json_schema_extra={
+            "examples": [
+                {
+                    "name": "Mleko 3,2% 1 l",
+                    "brand": "Łaciate",
+                    "gtin": "5900820000011",
+                    "category": "dairy",
+                    "vat_rate": "5",
+                    "net_content": "1",
+                    "net_unit": "l",
+                    "perishable": True,
+                    "on_sale_since": "2025-01-01T00:00:00Z",
+                }
+            ]
+        },
+    )
     name: str = Field(min_length=1, max_length=256)
     brand: str = Field(default="", max_length=128)
     gtin: str = Field(default="", max_length=14)
@@ -96,7 +124,7 @@ class ProductIn(_In):
     net_content: Decimal = Field(gt=0, max_digits=12, decimal_places=4)
     net_unit: Literal["g", "kg", "ml", "l", "m", "pcs"]
     perishable: bool = False
-    on_sale_since: AwareDatetime
+    on_sale_since: Instant
     web_url: str | None = Field(default=None, max_length=512)
     unit_price_per_100: bool = False
 
@@ -163,42 +191,113 @@ class LedgerEntryOut(_Out):
     recorded_at: datetime
 
 
-class PublicationItemIn(_In):
-    """One change. `set_price`/`end_price` name a scope; promotions carry their fields."""
+Channel = Literal["store", "web", "app"]
+PromotionKindName = Literal[
+    "percent_off", "amount_off", "fixed_price", "multi_buy", "buy_n_get_m", "loyalty_price"
+]
+Code = Annotated[str, Field(min_length=1, max_length=32)]
+Amount = Annotated[Decimal, Field(gt=0, max_digits=12, decimal_places=4)]
 
-    action: Literal["set_price", "end_price", "upsert_promotion", "end_promotion"]
-    sku: str | None = Field(default=None, max_length=64)
-    channel: Literal["store", "web", "app"] | None = None
-    zone: str | None = Field(default=None, max_length=32)
-    store: str | None = Field(default=None, max_length=32)
-    amount: Decimal | None = Field(default=None, max_digits=12, decimal_places=2)
+
+class _PriceScopeIn(_In):
+    sku: str = Field(min_length=1, max_length=64)
+    channel: Channel | None = None
+    zone: Code | None = None
+    store: Code | None = None
+
+
+class SetPriceItemIn(_PriceScopeIn):
+    """A regular price in a scope (no zone and no store: national), from the effective
+    instant until `valid_until` (unset: until changed)."""
+
+    model_config = ConfigDict(
+        extra="forbid",
+        json_schema_extra={
+            "examples": [{"action": "set_price", "sku": "MLK-1", "zone": "north", "amount": "3.29"}]
+        },
+    )
+    action: Literal["set_price"]
+    amount: Amount = Field(description="Gross, at most as many decimals as the currency has.")
     currency: str | None = Field(default=None, min_length=3, max_length=3)
-    valid_until: AwareDatetime | None = None
-    # promotions
-    promotion_id: str | None = Field(default=None, max_length=64)
+    valid_until: Instant | None = None
+
+
+class EndPriceItemIn(_PriceScopeIn):
+    """End the price rule in force in this scope at the effective instant."""
+
+    action: Literal["end_price"]
+
+
+class UpsertPromotionItemIn(_In):
+    """Add a promotion, or replace one that has not started yet."""
+
+    model_config = ConfigDict(
+        extra="forbid",
+        json_schema_extra={
+            "examples": [
+                {
+                    "action": "upsert_promotion",
+                    "promotion_id": "BW-15",
+                    "name": "Black Week -15 %",
+                    "kind": "percent_off",
+                    "percent": "15",
+                    "categories": ["dairy"],
+                }
+            ]
+        },
+    )
+    action: Literal["upsert_promotion"]
+    promotion_id: str = Field(min_length=1, max_length=64)
     name: str | None = Field(default=None, max_length=256)
-    kind: (
-        Literal[
-            "percent_off", "amount_off", "fixed_price", "multi_buy", "buy_n_get_m", "loyalty_price"
-        ]
-        | None
-    ) = None
+    kind: PromotionKindName
     skus: list[str] = Field(default_factory=list, max_length=10_000)
     categories: list[str] = Field(default_factory=list, max_length=1_000)
-    channels: list[Literal["store", "web", "app"]] = Field(default_factory=list, max_length=3)
+    channels: list[Channel] = Field(default_factory=list, max_length=3)
     zones: list[str] = Field(default_factory=list, max_length=1_000)
     stores: list[str] = Field(default_factory=list, max_length=10_000)
     percent: Decimal | None = Field(default=None, max_digits=7, decimal_places=4)
+    amount: Amount | None = None
+    currency: str | None = Field(default=None, min_length=3, max_length=3)
     quantity: int | None = Field(default=None, ge=1, le=1000)
     free_quantity: int | None = Field(default=None, ge=1, le=1000)
     priority: int = Field(default=0, ge=-1000, le=1000)
     exclusive: bool = False
-    valid_from: AwareDatetime | None = None
+    valid_from: Instant | None = None
+    valid_until: Instant | None = None
+
+
+class EndPromotionItemIn(_In):
+    """End a running promotion at the effective instant (or drop one not yet started)."""
+
+    action: Literal["end_promotion"]
+    promotion_id: str = Field(min_length=1, max_length=64)
+
+
+# Each action's required fields are the schema's business, not discovered in the service.
+PublicationItemIn = Annotated[
+    SetPriceItemIn | EndPriceItemIn | UpsertPromotionItemIn | EndPromotionItemIn,
+    Field(discriminator="action"),
+]
 
 
 class PublicationIn(_In):
+    model_config = ConfigDict(
+        extra="forbid",
+        json_schema_extra={
+            "examples": [
+                {
+                    "title": "Weekend coffee",
+                    "effective_at": "2026-05-02T00:00:00+02:00",
+                    "items": [
+                        {"action": "set_price", "sku": "CFE-1", "zone": "north", "amount": "54.99"},
+                        {"action": "end_promotion", "promotion_id": "DAIRY-10"},
+                    ],
+                }
+            ]
+        },
+    )
     title: str = Field(min_length=1, max_length=256)
-    effective_at: AwareDatetime | None = Field(
+    effective_at: Instant | None = Field(
         default=None, description="When the changes take effect; unset means when published."
     )
     items: list[PublicationItemIn] = Field(min_length=1, max_length=10_000)
@@ -243,6 +342,12 @@ class LabelModelOut(_Out):
 
 
 class GatewayIn(_In):
+    model_config = ConfigDict(
+        extra="forbid",
+        json_schema_extra={
+            "examples": [{"store": "S01", "transport": "mqtt", "name": "Oliwa, sales floor"}]
+        },
+    )
     store: str = Field(min_length=1, max_length=32)
     transport: Literal["mqtt", "ble"]
     name: str = Field(min_length=1, max_length=128)
@@ -256,6 +361,14 @@ class GatewayOut(_Out):
 
 
 class LabelIn(_In):
+    model_config = ConfigDict(
+        extra="forbid",
+        json_schema_extra={
+            "examples": [
+                {"id": "S01-gw1-00001", "store": "S01", "model": "2.9-bwr", "gateway": "GW1"}
+            ]
+        },
+    )
     id: str = Field(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9][A-Za-z0-9_.:\-]*$")
     store: str = Field(min_length=1, max_length=32)
     model: str = Field(min_length=1, max_length=32)
@@ -263,6 +376,9 @@ class LabelIn(_In):
 
 
 class BindingIn(_In):
+    model_config = ConfigDict(
+        extra="forbid", json_schema_extra={"examples": [{"sku": "MLK-1", "template": "standard"}]}
+    )
     sku: str = Field(min_length=1, max_length=64)
     template: str = Field(default="standard", min_length=1, max_length=64)
 

@@ -18,7 +18,8 @@ from esl.audit import Thresholds, gather_audit
 from esl.audit.durations import DurationError, parse_duration
 from esl.audit.formats import report_to_csv, report_to_dict
 from esl.audit.html_report import render_html_report
-from esl.db.engine import create_engine_for, session_factory
+from esl.db.engine import session_factory
+from esl.db.readiness import open_ready_engine
 from esl.settings import load_settings
 from pricing.errors import EslError
 
@@ -99,7 +100,7 @@ def register(app: typer.Typer) -> None:
         )
         now = datetime.now(UTC)
         at = _instant(at_text) or now
-        engine = create_engine_for(settings.resolved_database_url())
+        engine = open_ready_engine(settings.resolved_database_url())
         try:
             with session_factory(engine)() as session:
                 gathered = gather_audit(

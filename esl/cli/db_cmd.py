@@ -3,9 +3,15 @@
 from __future__ import annotations
 
 import typer
-from alembic import command
 
-from esl.db.engine import create_engine_for, migrations_config, upgrade_database
+from esl.db.engine import create_engine_for, upgrade_database
+from esl.db.readiness import (
+    UPGRADE_HINT,
+    DatabaseNotReadyError,
+    database_revision,
+    head_revision,
+    sqlite_file,
+)
 from esl.settings import load_settings
 
 __all__ = ["register"]
@@ -26,8 +32,25 @@ def register(app: typer.Typer) -> None:
 
     @db.command("current")
     def current() -> None:
-        """Print the schema revision the database is at."""
-        settings = load_settings()
-        command.current(migrations_config(create_engine_for(settings.resolved_database_url())))
+        """Print the schema revision the database is at (exit 1: none, or not the newest)."""
+        url = load_settings().resolved_database_url()
+        path = sqlite_file(url)
+        if path is not None and not path.exists():  # looking must not create it
+            raise DatabaseNotReadyError(f"no database at {path}", database=url, hint=UPGRADE_HINT)
+        engine = create_engine_for(url)
+        try:
+            revision = database_revision(engine)
+        finally:
+            engine.dispose()
+        head = head_revision()
+        shown = engine.url.render_as_string(hide_password=True)
+        if revision is None:
+            raise DatabaseNotReadyError(
+                f"the database at {shown} has no schema yet", database=shown, hint=UPGRADE_HINT
+            )
+        if revision != head:
+            typer.echo(f"{revision} (this version needs {head}: run `esl db upgrade`)")
+            raise typer.Exit(1)
+        typer.echo(f"{revision} (head)")
 
     app.add_typer(db, name="db")

@@ -39,7 +39,28 @@ def _print_summary(report: DemoReport) -> None:
         f"\n{report.acked} of {report.labels} labels acknowledged the promotion "
         f"in {report.seconds:.1f} s; {report.pending} pending, {report.failed} failed."
     )
+    if report.retries or report.frames_lost:
+        typer.echo(
+            f"The radio lost {report.frames_lost} transmission(s); the controller repeated "
+            f"{report.retries} delivery(ies) that went unacknowledged."
+        )
     typer.echo(f"What each label shows: {report.previews}/<store>/<label>.png")
+
+
+def _print_serving(report: DemoReport, token: str, *, err: bool) -> None:
+    data_dir = Path(report.database).parent
+    lines = [
+        "",
+        "Serving until Ctrl-C:",
+        f"  API       {report.api_url}/api/v1  (docs: {report.api_url}/docs)",
+        f"  key       {token}  (header X-API-Key, role admin)",
+        f"  broker    {report.broker_url or '-'}",
+        f"  database  {report.database}",
+        f"  previews  {report.previews}/<store>/<label>.png, rewritten when a label changes",
+        f"  CLI       ESL_DATA_DIR={data_dir} esl health",
+    ]
+    for line in lines:
+        typer.echo(line, err=err)
 
 
 async def _run(options: DemoOptions, *, as_json: bool, keep_serving: bool) -> DemoReport:
@@ -65,15 +86,11 @@ async def _run(options: DemoOptions, *, as_json: bool, keep_serving: bool) -> De
     def ready(report: DemoReport, token: str) -> None:
         bar.stop()
         if as_json:
-            summary = {k: v for k, v in report.to_json().items() if k != "stores"}
-            typer.echo(json.dumps(summary, sort_keys=True))
+            typer.echo(json.dumps(report.to_json(), sort_keys=True))
         else:
             _print_summary(report)
         if stop is not None:
-            typer.echo(
-                f"Serving: API {report.api_url}/docs (X-API-Key: {token}); Ctrl-C stops.",
-                err=as_json,
-            )
+            _print_serving(report, token, err=as_json)
 
     with bar:
         return await run_demo(options, progress=progress, keep_serving=stop, on_ready=ready)

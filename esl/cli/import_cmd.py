@@ -3,6 +3,7 @@ FILE.json` and `esl export prices`."""
 
 from __future__ import annotations
 
+import io
 import json
 import sys
 from datetime import UTC, datetime
@@ -11,7 +12,8 @@ from typing import Annotated
 
 import typer
 
-from esl.db.engine import create_engine_for, session_factory
+from esl.db.engine import session_factory
+from esl.db.readiness import open_ready_engine
 from esl.errors import ImportRejectedError, StoreOfRecordError
 from esl.imports import (
     export_prices,
@@ -20,6 +22,7 @@ from esl.imports import (
     import_products,
     import_promotions,
 )
+from esl.imports.csv_text import CsvEncoding, decode_csv
 from esl.imports.report import ImportReport
 from esl.pipeline.provisioning import parse_provisioning, register_provisioned_labels
 from esl.settings import load_settings
@@ -29,16 +32,21 @@ __all__ = ["register"]
 MAX_PRINTED_PROBLEMS = 50
 
 
-def _run(kind: str, path: Path, *, who: str, record_ledger: bool, as_json: bool) -> None:
+def _run(
+    kind: str,
+    path: Path,
+    *,
+    who: str,
+    record_ledger: bool,
+    as_json: bool,
+    encoding: CsvEncoding | None,
+) -> None:
     settings = load_settings()
-    sessions = session_factory(create_engine_for(settings.resolved_database_url()))
+    sessions = session_factory(open_ready_engine(settings.resolved_database_url()))
     now = datetime.now(UTC)
     try:
-        with (
-            sessions() as session,
-            session.begin(),
-            path.open(encoding="utf-8-sig", newline="") as f,
-        ):
+        f = io.StringIO(decode_csv(path.read_bytes(), encoding=encoding, kind=kind), newline="")
+        with sessions() as session, session.begin():
             report: ImportReport
             if kind == "prices":
                 report = import_prices(
@@ -68,9 +76,6 @@ def _run(kind: str, path: Path, *, who: str, record_ledger: bool, as_json: bool)
     except ImportRejectedError as error:
         _report_rejection(path, error, as_json=as_json)
         raise typer.Exit(1) from error
-    except UnicodeDecodeError as error:
-        typer.echo(f"{path}: not UTF-8 text ({error})", err=True)
-        raise typer.Exit(1) from error
     if as_json:
         typer.echo(json.dumps(report.to_dict()))
     else:
@@ -82,7 +87,7 @@ def _run(kind: str, path: Path, *, who: str, record_ledger: bool, as_json: bool)
 
 def _import_provisioning(path: Path, *, as_json: bool) -> None:
     settings = load_settings()
-    sessions = session_factory(create_engine_for(settings.resolved_database_url()))
+    sessions = session_factory(open_ready_engine(settings.resolved_database_url()))
     try:
         parsed = parse_provisioning(path.read_text(encoding="utf-8"))
         with sessions.begin() as session:
@@ -136,33 +141,52 @@ def register(app: typer.Typer) -> None:
     FileArg = typer.Argument(..., exists=True, dir_okay=False, readable=True)  # noqa: N806
     By = typer.Option("cli", "--by", help="Recorded as who imported the file.")  # noqa: N806
     AsJson = typer.Option(False, "--json", help="Print the report as JSON.")  # noqa: N806
+    Encoding = typer.Option(  # noqa: N806
+        None, "--encoding", help="The file's encoding when it is not UTF-8 (Excel pl_PL: cp1250)."
+    )
 
     @importer.command("prices")
     def prices(
         path: Path = FileArg,
         by: str = By,
         as_json: bool = AsJson,
+        encoding: CsvEncoding | None = Encoding,
         ledger: bool = typer.Option(
             True, "--ledger/--no-ledger", help="Record changed applied prices in the ledger."
         ),
     ) -> None:
         """Regular prices: all rows apply or none; re-importing the same file changes nothing."""
-        _run("prices", path, who=by, record_ledger=ledger, as_json=as_json)
+        _run("prices", path, who=by, record_ledger=ledger, as_json=as_json, encoding=encoding)
 
     @importer.command("promotions")
-    def promotions(path: Path = FileArg, by: str = By, as_json: bool = AsJson) -> None:
+    def promotions(
+        path: Path = FileArg,
+        by: str = By,
+        as_json: bool = AsJson,
+        encoding: CsvEncoding | None = Encoding,
+    ) -> None:
         """Promotions, one per row."""
-        _run("promotions", path, who=by, record_ledger=False, as_json=as_json)
+        _run("promotions", path, who=by, record_ledger=False, as_json=as_json, encoding=encoding)
 
     @importer.command("products")
-    def products(path: Path = FileArg, by: str = By, as_json: bool = AsJson) -> None:
+    def products(
+        path: Path = FileArg,
+        by: str = By,
+        as_json: bool = AsJson,
+        encoding: CsvEncoding | None = Encoding,
+    ) -> None:
         """Product master data."""
-        _run("products", path, who=by, record_ledger=False, as_json=as_json)
+        _run("products", path, who=by, record_ledger=False, as_json=as_json, encoding=encoding)
 
     @importer.command("history")
-    def history(path: Path = FileArg, by: str = By, as_json: bool = AsJson) -> None:
+    def history(
+        path: Path = FileArg,
+        by: str = By,
+        as_json: bool = AsJson,
+        encoding: CsvEncoding | None = Encoding,
+    ) -> None:
         """Prices that applied before installation, into the ledger (for the 30-day low)."""
-        _run("history", path, who=by, record_ledger=False, as_json=as_json)
+        _run("history", path, who=by, record_ledger=False, as_json=as_json, encoding=encoding)
 
     @importer.command("provisioning")
     def provisioning(path: Path = FileArg, as_json: bool = AsJson) -> None:
@@ -184,7 +208,7 @@ def register(app: typer.Typer) -> None:
     ) -> None:
         """Every stored price rule, in the price import format."""
         settings = load_settings()
-        sessions = session_factory(create_engine_for(settings.resolved_database_url()))
+        sessions = session_factory(open_ready_engine(settings.resolved_database_url()))
         now = datetime.now(UTC) if current else None
         with sessions() as session:
             if output is None:

@@ -8,7 +8,8 @@ from typing import Annotated
 import typer
 from sqlalchemy.orm import Session, sessionmaker
 
-from esl.db.engine import create_engine_for, session_factory
+from esl.db.engine import session_factory
+from esl.db.readiness import open_ready_engine
 from esl.services.keys import Role, create_key, list_keys, revoke_key
 from esl.settings import load_settings
 from pricing.errors import EslError
@@ -17,7 +18,7 @@ __all__ = ["register"]
 
 
 def sessions() -> sessionmaker[Session]:
-    return session_factory(create_engine_for(load_settings().resolved_database_url()))
+    return session_factory(open_ready_engine(load_settings().resolved_database_url()))
 
 
 def register(app: typer.Typer) -> None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import socket
 from pathlib import Path
 from typing import Annotated
 
@@ -30,7 +31,7 @@ def register(app: typer.Typer) -> None:
         output: Annotated[Path, typer.Option("-o", "--output", help="Directory to write into.")],
         stores: Annotated[str, typer.Option(help="Store codes, comma-separated: S001,S002.")] = "",
         gateways_per_store: Annotated[
-            int, typer.Option(help="Gateways gw1..gwN in each store.")
+            int, typer.Option(help="Gateways {store}-gw1..{store}-gwN in each store.")
         ] = 1,
         gateways_file: Annotated[
             Path | None, typer.Option(help="Instead of --stores: one 'store,gateway' per line.")
@@ -39,6 +40,13 @@ def register(app: typer.Typer) -> None:
             str, typer.Option(help="The controller's login.")
         ] = DEFAULT_CONTROLLER_USERNAME,
         port: Annotated[int, typer.Option(help="Plain MQTT listener port.")] = 1883,
+        plain_listener: Annotated[
+            bool,
+            typer.Option(
+                "--plain-listener/--no-plain-listener",
+                help="Keep the unencrypted listener (turn it off when TLS is on).",
+            ),
+        ] = True,
         bind: Annotated[str, typer.Option(help="Address the listeners bind to.")] = "0.0.0.0",
         install_dir: Annotated[
             Path | None,
@@ -84,6 +92,7 @@ def register(app: typer.Typer) -> None:
                 port=port,
                 bind_address=bind,
                 tls=tls,
+                plain_listener=plain_listener,
             )
         except (GatewayError, OSError) as exc:
             typer.echo(f"error: {exc}", err=True)
@@ -100,10 +109,16 @@ def register(app: typer.Typer) -> None:
 
     @mqtt_app.command("broker")
     def broker(
-        port: Annotated[int, typer.Option(help="Loopback port to listen on.")] = 1883,
+        port: Annotated[
+            int, typer.Option(min=1, max=65535, help="Loopback port to listen on.")
+        ] = 1883,
     ) -> None:
         """Run the embedded broker (amqtt) on 127.0.0.1 until interrupted: for trials only."""
         from esl.mqtt.embedded_broker import EmbeddedBroker
+
+        # Bound and released first so a port in use is one line, not amqtt's logged traceback.
+        with socket.create_server(("127.0.0.1", port)):
+            pass
 
         async def serve() -> None:
             async with EmbeddedBroker(port=port) as running:

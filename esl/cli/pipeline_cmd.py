@@ -6,6 +6,7 @@ The wall clock and the RNG are made here, at the edge; everything below takes th
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import logging
 import random
@@ -15,8 +16,13 @@ from datetime import UTC, datetime, timedelta
 from typing import Annotated
 
 import typer
+from prometheus_client import start_http_server
+from sqlalchemy import Engine
+from sqlalchemy.exc import DBAPIError
 
 from esl.db.engine import create_engine_for, session_factory
+from esl.db.readiness import DatabaseNotReadyError, open_ready_engine
+from esl.metrics import metrics_registry
 from esl.mqtt.broker_choice import configured_broker
 from esl.pipeline import ControllerSettings, UpdateController
 from esl.pipeline.controller_lease import ControllerIdentity, LeaseTerms, take_lease_when_reachable
@@ -25,20 +31,57 @@ from esl.pipeline.database_outage import DatabaseRetry, is_database_outage
 from esl.pipeline.errors import ControllerAlreadyRunningError, ControllerLeaseLostError
 from esl.services.health import label_health
 from esl.services.label_status import StatusThresholds
+from esl.services.security_events import security_summary
+from esl.services.stores import require_known_stores
 from esl.settings import Settings, load_settings
 from gateways.mqtt.driver import MqttGateway
 
 __all__ = ["register", "run_controller"]
+
+log = logging.getLogger(__name__)
 
 
 def _now() -> datetime:
     return datetime.now(UTC)
 
 
+async def _open_when_reachable(
+    settings: Settings, *, retry: DatabaseRetry, stop: asyncio.Event
+) -> Engine | None:
+    """An engine on the migrated database; None when stopped first.
+
+    A database that is missing or not migrated is an operator's mistake: said at once
+    (`DatabaseNotReadyError`). One that does not answer (a server restarting, a lock) is
+    an outage: the controller waits for it, with the same backoff as when running.
+    """
+    delay = retry.first
+    while True:
+        try:
+            return open_ready_engine(
+                settings.resolved_database_url(),
+                busy_timeout_ms=settings.database_busy_timeout_ms,
+            )
+        except DatabaseNotReadyError as error:
+            if not isinstance(error.__cause__, DBAPIError):
+                raise
+            log.warning("%s; trying again in %.1f s", error.message, delay.total_seconds())
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(stop.wait(), delay.total_seconds())
+        if stop.is_set():
+            return None
+        delay = min(delay * 2, retry.longest)
+
+
 async def run_controller(
-    settings: Settings, *, window: int, poll_s: float, stop: asyncio.Event | None = None
+    settings: Settings,
+    *,
+    window: int,
+    poll_s: float,
+    stop: asyncio.Event | None = None,
+    metrics_port: int | None = None,
 ) -> None:
-    """Run the controller until `stop` is set (or SIGINT/SIGTERM).
+    """Run the controller until `stop` is set (or SIGINT/SIGTERM); with `metrics_port`,
+    serve /metrics (Prometheus) on ESL_API_HOST:metrics_port meanwhile.
 
     Takes the database's controller lease before connecting to the broker: a second
     controller on the same database stops here with `ControllerAlreadyRunningError`.
@@ -47,20 +90,32 @@ async def run_controller(
     loop = asyncio.get_running_loop()
     for signum in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(signum, stop.set)
-    engine = create_engine_for(
-        settings.resolved_database_url(), busy_timeout_ms=settings.database_busy_timeout_ms
-    )
     first = settings.database_retry_first_s
     retry = DatabaseRetry(
         first=timedelta(seconds=first),
         longest=timedelta(seconds=max(settings.database_retry_longest_s, first)),
     )
+    engine = await _open_when_reachable(settings, retry=retry, stop=stop)
+    if engine is None:
+        return
     lease = LeaseTerms(
         stale_after=timedelta(seconds=settings.controller_lease_stale_s),
         renew_every=timedelta(seconds=settings.controller_lease_renew_s),
     )
     identity = ControllerIdentity.of_this_process(now=_now())
     sessions = session_factory(engine)
+    exporter = None
+    if metrics_port is not None:
+        registry, _ = metrics_registry(
+            sessions,
+            _now,
+            status_path=controller_status_path(settings.data_dir),
+            renew_every=lease.renew_every,
+        )
+        exporter, _thread = start_http_server(
+            metrics_port, addr=settings.api_host, registry=registry
+        )
+        typer.echo(f"metrics on http://{settings.api_host}:{metrics_port}/metrics")
     try:
         if not await take_lease_when_reachable(
             sessions, identity, clock=_now, terms=lease, retry=retry, stop=stop
@@ -92,6 +147,9 @@ async def run_controller(
             )
             await controller.run(stop)
     finally:
+        if exporter is not None:
+            exporter.shutdown()
+            exporter.server_close()
         engine.dispose()
 
 
@@ -104,11 +162,23 @@ def register(app: typer.Typer) -> None:
         poll: Annotated[
             float, typer.Option("--poll", min=0.05, help="Seconds between looks for new work.")
         ] = 1.0,
+        metrics_port: Annotated[
+            int | None,
+            typer.Option(
+                "--metrics-port",
+                min=1,
+                max=65535,
+                help="Serve Prometheus /metrics on this port (host: ESL_API_HOST).",
+            ),
+        ] = None,
     ) -> None:
         """Run the update controller: plan published prices into frames, send, track acks."""
-        logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s")
         try:
-            asyncio.run(run_controller(load_settings(), window=window, poll_s=poll))
+            asyncio.run(
+                run_controller(
+                    load_settings(), window=window, poll_s=poll, metrics_port=metrics_port
+                )
+            )
         except (ControllerAlreadyRunningError, ControllerLeaseLostError) as error:
             typer.echo(f"esl run: {error.message}", err=True)
             raise typer.Exit(1) from error
@@ -126,9 +196,14 @@ def register(app: typer.Typer) -> None:
         # when the counts below cannot be read.
         status = read_controller_status(controller_status_path(settings.data_dir))
         controller_line = status.describe(now=_now()) if status else "controller: not running"
-        engine = create_engine_for(settings.resolved_database_url())
+        try:
+            engine = open_ready_engine(settings.resolved_database_url())
+        except DatabaseNotReadyError:
+            typer.echo(controller_line)
+            raise
         try:
             with session_factory(engine)() as session:
+                require_known_stores(session, store or [])
                 report = label_health(
                     session,
                     now=_now(),
@@ -166,3 +241,19 @@ def register(app: typer.Typer) -> None:
             for reason, count in sorted(item.failures.items()):
                 typer.echo(f"{'':>13}failed: {count} x {reason}")
         typer.echo(controller_line)
+        _echo_security(settings, store)
+
+
+def _echo_security(settings: Settings, stores: list[str] | None) -> None:
+    """Security events of the last 24 h under the health table (none: nothing printed)."""
+    engine = create_engine_for(settings.resolved_database_url())
+    try:
+        with session_factory(engine)() as session:
+            summary = security_summary(session, now=_now(), stores=stores)
+    finally:
+        engine.dispose()
+    for item in summary:
+        kinds = ", ".join(f"{count} x {kind}" for kind, count in sorted(item.kinds.items()))
+        typer.echo(
+            f"store {item.store}: {item.events} security event(s) in the last 24 h ({kinds})"
+        )

@@ -15,7 +15,8 @@ import typer
 from pydantic import ValidationError
 
 from esl.api.schemas import PublicationIn
-from esl.db.engine import create_engine_for, session_factory
+from esl.db.engine import session_factory
+from esl.db.readiness import open_ready_engine
 from esl.errors import PublicationRejectedError
 from esl.services.publication import (
     create_publication,
@@ -44,7 +45,7 @@ def register(app: typer.Typer) -> None:
             typer.echo(f"{path}: {error}", err=True)
             raise typer.Exit(2) from error
         settings = load_settings()
-        sessions = session_factory(create_engine_for(settings.resolved_database_url()))
+        sessions = session_factory(open_ready_engine(settings.resolved_database_url()))
         now = datetime.now(UTC)
         items = [i.model_dump(exclude_defaults=True) | {"action": i.action} for i in body.items]
         with sessions() as session, session.begin():

@@ -5,7 +5,6 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import json
-import logging
 import signal
 from dataclasses import asdict
 from datetime import UTC, datetime
@@ -15,10 +14,12 @@ from typing import Annotated
 import typer
 
 from firmware_sim.faults import FaultPlan, RadioConditions
+from firmware_sim.fleet import site_prefix
 from firmware_sim.images import ImageStore
 from firmware_sim.label_store import LabelStateStore
 from firmware_sim.mqtt_gateway import MqttStoreGateway, parse_broker_url
 from firmware_sim.simulation import SiteConfig, open_simulated_gateway
+from gateways.errors import GatewayConnectError
 
 __all__ = ["register"]
 
@@ -31,7 +32,12 @@ def register(app: typer.Typer) -> None:
     def gateway(
         store: Annotated[str, typer.Option(help="Store code, e.g. S001.")],
         broker: Annotated[str, typer.Option(help="mqtt://user:pass@host:1883 or mqtts://...")],
-        gateway_id: Annotated[str, typer.Option("--gateway", help="Gateway id.")] = "gw1",
+        gateway_id: Annotated[
+            str | None,
+            typer.Option(
+                "--gateway", help="Gateway id, unique across stores (default: {store}-gw1)."
+            ),
+        ] = None,
         labels: Annotated[int, typer.Option(help="Labels to create on first start.")] = 500,
         model: Annotated[str, typer.Option(help="Display model of created labels.")] = "2.9-bwr",
         state_dir: Annotated[
@@ -82,6 +88,9 @@ def register(app: typer.Typer) -> None:
         duration: Annotated[
             float | None, typer.Option(help="Stop after this many seconds (default: Ctrl-C).")
         ] = None,
+        connect_timeout: Annotated[
+            float, typer.Option(min=0.1, help="Give up when the broker has not let us in by then.")
+        ] = 10.0,
     ) -> None:
         """Run a simulated store gateway with its labels on an MQTT broker."""
         try:
@@ -109,7 +118,7 @@ def register(app: typer.Typer) -> None:
             )
             config = SiteConfig(
                 store=store,
-                gateway=gateway_id,
+                gateway=gateway_id or f"{store}-gw1",
                 state_dir=state_dir,
                 label_count=labels,
                 model_id=model,
@@ -123,7 +132,6 @@ def register(app: typer.Typer) -> None:
             )
         except ValueError as error:
             raise typer.BadParameter(str(error)) from error
-        logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(message)s")
         site = open_simulated_gateway(config, now=datetime.now(UTC))
         typer.echo(
             f"{len(site.gateway.labels)} labels; provisioning file: {config.manifest_path}",
@@ -131,7 +139,7 @@ def register(app: typer.Typer) -> None:
         )
         runner = MqttStoreGateway(site, settings)
         try:
-            asyncio.run(_run(runner, duration))
+            asyncio.run(_run(runner, duration, connect_timeout))
         finally:
             site.close()
         stats = site.gateway.stats
@@ -140,34 +148,70 @@ def register(app: typer.Typer) -> None:
     @sim_app.command("display")
     def display(
         label: Annotated[str, typer.Argument(help="Label id.")],
-        state_dir: Annotated[Path, typer.Option(help="The gateway's state directory.")] = Path(
-            "esl-data/sim"
-        ),
-        store: Annotated[str, typer.Option(help="Store code.")] = "S001",
-        gateway_id: Annotated[str, typer.Option("--gateway", help="Gateway id.")] = "gw1",
+        state_dir: Annotated[
+            Path,
+            typer.Option(help="The gateways' state directory (the demo's: demo-output/sim)."),
+        ] = Path("esl-data/sim"),
+        store: Annotated[
+            str | None, typer.Option(help="Store code (default: look in every gateway).")
+        ] = None,
+        gateway_id: Annotated[
+            str | None, typer.Option("--gateway", help="Gateway id (default: any).")
+        ] = None,
         output: Annotated[Path, typer.Option("-o", "--output")] = Path("display.png"),
     ) -> None:
         """Write display.png: exactly the pixels a simulated label shows."""
-        path = state_dir / f"{store}-{gateway_id}.sqlite"
-        if not path.exists():
-            typer.echo(f"no simulator state at {path}", err=True)
+        if store and gateway_id:
+            pattern = f"{site_prefix(store, gateway_id)}.sqlite"
+        elif gateway_id:
+            pattern = f"*{gateway_id}.sqlite"
+        else:
+            pattern = f"{store or '*'}-*.sqlite"
+        paths = sorted(state_dir.glob(pattern))
+        if not paths:
+            typer.echo(f"error: no simulator state matching {state_dir / pattern}", err=True)
+            typer.echo(
+                "  pass --state-dir (the demo keeps its labels in demo-output/sim)", err=True
+            )
             raise typer.Exit(1)
-        with LabelStateStore(path) as storage:
-            labels = storage.load(images=ImageStore(), now=datetime.now(UTC))
-        found = next((item for item in labels if item.label_id == label), None)
-        if found is None:
-            typer.echo(f"no label {label!r} in {path}", err=True)
+        now = datetime.now(UTC)
+        for path in paths:
+            with LabelStateStore(path) as storage:
+                labels = storage.load(images=ImageStore(), now=now)
+            found = next((item for item in labels if item.label_id == label), None)
+            if found is not None:
+                break
+        else:
+            typer.echo(f"error: no label {label!r} in {', '.join(map(str, paths))}", err=True)
             raise typer.Exit(1)
         output.write_bytes(found.display_png())
         shown = found.shown_hash.hex() if found.shown_hash else "nothing"
         typer.echo(f"{output}: {label} shows {shown}, battery {found.battery_mv} mV")
 
 
-async def _run(runner: MqttStoreGateway, duration: float | None) -> None:
+async def _run(runner: MqttStoreGateway, duration: float | None, connect_timeout: float) -> None:
     loop = asyncio.get_running_loop()
     for signum in (signal.SIGINT, signal.SIGTERM):
         with contextlib.suppress(NotImplementedError, RuntimeError):
             loop.add_signal_handler(signum, runner.stop)
+    running = asyncio.create_task(runner.run())
+    try:
+        await runner.wait_connected(connect_timeout)
+    except TimeoutError:
+        runner.stop()
+        await running
+        broker = runner.broker
+        reason = (
+            f"refused: {runner.refusal}"
+            if runner.refusal
+            else f"no answer within {connect_timeout:g} s"
+        )
+        if runner.refusal and broker.username is None:
+            reason += " (no user name given: add --username or mqtt://USER@HOST:PORT)"
+        raise GatewayConnectError(host=broker.host, port=broker.port, reason=reason) from None
+    broker = runner.broker
+    user = f"{broker.username}@" if broker.username else ""
+    typer.echo(f"connected to mqtt://{user}{broker.host}:{broker.port}", err=True)
     if duration is not None:
         loop.call_later(duration, runner.stop)
-    await runner.run()
+    await running

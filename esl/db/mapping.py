@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Iterable
 from typing import Any
 
@@ -14,6 +15,8 @@ from esl.db.models import (
     PromotionTargetRow,
     StoreRow,
 )
+from pricing.errors import InvalidGtinError
+from pricing.gtin import require_valid_gtin
 from pricing.money import Money
 from pricing.products import Channel, NetUnit, Product, Store
 from pricing.promotions import Promotion, PromotionKind
@@ -40,13 +43,16 @@ _SINGULAR = {
 }
 _PLURAL = {v: k for k, v in _SINGULAR.items()}
 
+log = logging.getLogger(__name__)
+_REPORTED_GTINS: set[str] = set()  # SKUs whose stored GTIN was reported invalid already
+
 
 def product_from_row(row: ProductRow | Row[Any]) -> Product:
     return Product(
         sku=row.sku,
         name=row.name,
         brand=row.brand,
-        gtin=row.gtin,
+        gtin=_stored_gtin(row.sku, row.gtin),
         category=row.category,
         vat_rate=row.vat_rate,
         net_content=row.net_content,
@@ -56,6 +62,25 @@ def product_from_row(row: ProductRow | Row[Any]) -> Product:
         web_url=row.web_url,
         unit_price_per_100=row.unit_price_per_100,
     )
+
+
+def _stored_gtin(sku: str, gtin: str | None) -> str:
+    """A stored GTIN, or "" (none) when its check digit or length is wrong.
+
+    Imports and the API refuse such a GTIN, but a database written before they did may
+    hold one (the old bundled sample did). Refusing the whole product there would stop
+    the controller and every quote at each start; a label without a barcode is what the
+    shelf can honestly show, and the renderer reports the missing code.
+    """
+    if not gtin:
+        return ""
+    try:
+        return require_valid_gtin(gtin, sku=sku)
+    except InvalidGtinError as error:
+        if sku not in _REPORTED_GTINS:
+            _REPORTED_GTINS.add(sku)
+            log.warning("%s: stored %s; drawn without a barcode until corrected", sku, error)
+        return ""
 
 
 def store_from_row(row: StoreRow | Row[Any]) -> Store:

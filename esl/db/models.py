@@ -49,6 +49,7 @@ __all__ = [
     "PublicationItemRow",
     "PublicationRow",
     "RenderedContentRow",
+    "SecurityEventRow",
     "StoreRow",
     "ZoneRow",
     "core_table",
@@ -339,6 +340,10 @@ class LabelStateRow(Base):
     firmware: Mapped[str | None] = mapped_column(String(16))
     state: Mapped[int | None] = mapped_column(Integer)
     last_seen: Mapped[datetime | None] = mapped_column(UtcDateTime())
+    # The newest displayed-content claim believed, as the label's own signed order
+    # (sequence, label clock): an answer not newer than this is never applied.
+    claim_sequence: Mapped[int] = mapped_column(BigInteger, server_default="0")
+    claim_label_time: Mapped[datetime | None] = mapped_column(UtcDateTime())
 
 
 class OutboxRow(Base):
@@ -404,3 +409,20 @@ class PlannedPublicationRow(Base):
     publication_id: Mapped[int] = mapped_column(ForeignKey("publications.id"), primary_key=True)
     planned_at: Mapped[datetime] = mapped_column(UtcDateTime())
     labels: Mapped[int] = mapped_column(Integer)
+
+
+class SecurityEventRow(Base):
+    """Evidence of an attack or a broken relay: a forged uplink, a frame the controller
+    signed that a label received altered (append-only; health and the API count them)."""
+
+    __tablename__ = "security_events"
+    __table_args__ = (Index("ix_security_events_at", "at"),)
+
+    id: Mapped[int] = mapped_column(Serial, primary_key=True, autoincrement=True)
+    at: Mapped[datetime] = mapped_column(UtcDateTime())
+    kind: Mapped[str] = mapped_column(String(32))
+    store: Mapped[str | None] = mapped_column(String(64))
+    gateway: Mapped[str | None] = mapped_column(String(64))
+    label_id: Mapped[str | None] = mapped_column(String(64))
+    sequence: Mapped[int | None] = mapped_column(BigInteger)
+    detail: Mapped[str] = mapped_column(String(256))

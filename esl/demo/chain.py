@@ -35,6 +35,7 @@ from firmware_sim.label import SimulatedLabel
 from firmware_sim.mqtt_gateway import BrokerSettings, MqttStoreGateway
 from firmware_sim.simulation import SimulatedSite, SiteConfig, open_simulated_gateway
 from gateways.base import Gateway, TransportKind
+from gateways.errors import GatewayConnectError
 from gateways.group import GatewayGroup
 from gateways.mqtt.driver import MqttGateway
 from gateways.mqtt.endpoint import BrokerEndpoint
@@ -168,7 +169,13 @@ class SimulatedChain:
             runner = MqttStoreGateway(site, settings, clock=self.simulated_clock, tick_s=0.05)
             self._runners[store] = runner
             self._tasks[store] = asyncio.create_task(runner.run())
-            await runner.wait_connected()
+            try:
+                await runner.wait_connected()
+            except TimeoutError:
+                reason = f"refused: {runner.refusal}" if runner.refusal else "no answer in time"
+                raise GatewayConnectError(
+                    host=settings.host, port=settings.port, reason=reason
+                ) from None
 
     async def start_controller(self, *, seed: int = 0) -> UpdateController:
         timings = self.timings

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import dataclasses
 import json
 import shutil
 import time
@@ -25,11 +26,12 @@ from pathlib import Path
 from typing import Any
 
 import httpx
+from sqlalchemy import func, select
 
 from esl.api import create_app
 from esl.api.server import ServerThread
 from esl.db.engine import create_engine_for, session_factory, upgrade_database
-from esl.db.models import PlannedPublicationRow
+from esl.db.models import OutboxRow, PlannedPublicationRow
 from esl.demo.chain import ChainTimings, SimulatedChain
 from esl.mqtt.broker_choice import configured_broker
 from esl.sample import load_sample, sample_anchor
@@ -40,6 +42,7 @@ from esl.services.label_status import StatusThresholds
 from esl.settings import Settings
 from firmware_sim.faults import FaultPlan, RadioConditions
 from gateways.base import TransportKind
+from gateways.mqtt.endpoint import BrokerEndpoint
 
 __all__ = ["DemoOptions", "DemoReport", "run_demo"]
 
@@ -70,6 +73,10 @@ class DemoReport:
     stores: list[dict[str, Any]]
     api_url: str
     previews: str
+    database: str = ""
+    broker_url: str = ""  # with its user, never its password
+    retries: int = 0  # deliveries the controller repeated (no acknowledgement in time)
+    frames_lost: int = 0  # transmissions the simulated radio dropped (`--loss`)
 
     def to_json(self) -> dict[str, Any]:
         return asdict(self)
@@ -258,12 +265,12 @@ async def run_demo(
                     publication_id=publication_id,
                 )
                 seconds = time.monotonic() - started
-                report = _report(chain, server.url, out_dir, seconds, thresholds=thresholds)
+                report = _report(chain, server.url, out_dir, seconds, broker, thresholds=thresholds)
                 (out_dir / "summary.json").write_text(json.dumps(report.to_json(), indent=2))
                 if on_ready is not None:
                     on_ready(report, token)
                 if keep_serving is not None:
-                    await keep_serving.wait()
+                    await _keep_previews_fresh(chain, Path(report.previews), keep_serving)
                 return report
             finally:
                 await chain.close()
@@ -272,21 +279,48 @@ async def run_demo(
         engine.dispose()
 
 
+def _write_previews(chain: SimulatedChain, previews: Path, written: dict[str, bytes]) -> int:
+    """Write the PNG of every label whose panel changed since `written`; how many."""
+    changed = 0
+    for store, shelf in chain.labels.items():
+        (previews / store).mkdir(parents=True, exist_ok=True)
+        for label_id in shelf:
+            png = chain.label_png(store, label_id)
+            if written.get(label_id) != png:
+                (previews / store / f"{label_id}.png").write_bytes(png)
+                written[label_id] = png
+                changed += 1
+    return changed
+
+
+async def _keep_previews_fresh(
+    chain: SimulatedChain, previews: Path, stop: asyncio.Event, every_s: float = 1.0
+) -> None:
+    """While serving, a price changed through the API or a CSV import shows in the PNGs."""
+    written: dict[str, bytes] = {}
+    _write_previews(chain, previews, written)
+    while not stop.is_set():
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(stop.wait(), every_s)
+        _write_previews(chain, previews, written)
+
+
 def _report(
     chain: SimulatedChain,
     api_url: str,
     out_dir: Path,
     seconds: float,
+    broker: BrokerEndpoint | None,
     *,
     thresholds: StatusThresholds,
 ) -> DemoReport:
     previews = out_dir / "labels"
-    for store, shelf in chain.labels.items():
-        (previews / store).mkdir(parents=True, exist_ok=True)
-        for label_id in shelf:
-            (previews / store / f"{label_id}.png").write_bytes(chain.label_png(store, label_id))
+    _write_previews(chain, previews, {})
     with chain.sessions() as session:
         health = label_health(session, now=chain.clock(), thresholds=thresholds)
+        retries = session.scalar(
+            select(func.coalesce(func.sum(OutboxRow.attempts - 1), 0)).where(OutboxRow.attempts > 1)
+        )
     labels, acked, pending, failed = _totals(health)
     return DemoReport(
         labels=labels,
@@ -297,4 +331,9 @@ def _report(
         stores=[asdict(h) for h in health],
         api_url=api_url,
         previews=str(previews),
+        database=str(out_dir / "esl.sqlite"),
+        # The URL a person can paste, with the user the broker wants; never the password.
+        broker_url="" if broker is None else dataclasses.replace(broker, password=None).url,
+        retries=int(retries or 0),
+        frames_lost=sum(site.gateway.radio.lost for site in chain.sites.values()),
     )

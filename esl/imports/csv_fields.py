@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import csv
 import io
+import itertools
 import re
 from collections.abc import Iterable, Iterator, Sequence
 from datetime import UTC, datetime
@@ -12,6 +13,7 @@ from functools import lru_cache
 from typing import IO
 
 from esl.errors import ImportRejectedError
+from esl.imports.csv_text import header_delimiter
 
 __all__ = [
     "BadRowError",
@@ -86,7 +88,8 @@ def read_rows(
 ) -> Iterator[CsvRow]:
     """Data rows of a CSV with a header; line numbers count the header as line 1."""
     stream = io.StringIO(source) if isinstance(source, str) else source
-    reader = csv.reader(stream)
+    first = stream.readline()
+    reader = csv.reader(itertools.chain([first], stream), delimiter=header_delimiter(first))
     try:
         header = next(reader)
     except StopIteration:

@@ -10,7 +10,7 @@ from __future__ import annotations
 import hashlib
 from collections import defaultdict
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime
 from decimal import Decimal
 from typing import IO, Any
 
@@ -406,7 +406,7 @@ def _check_overlaps(
             continue  # this file restates the rule: its row replaces the stored one
         key = (rule.sku, rule.channel, rule.zone, rule.store)
         if key in alone:
-            stored = ((rule.valid_from, rule.valid_until), f"stored rule {rule_id}")
+            stored = ((rule.valid_from, rule.valid_until), _stored_rule_text(rule))
             shared.setdefault(key, [alone[key]]).append(stored)
     for windows in shared.values():
         clash = first_overlap(windows)
@@ -418,6 +418,30 @@ def _check_overlaps(
         other_text = f"line {other}" if isinstance(other, int) else str(other)
         assert isinstance(blamed, int)
         problems.add(blamed, f"validity overlaps {other_text} in the same scope")
+
+
+def _stored_rule_text(rule: Any) -> str:
+    """A stored rule as its importer knows it: SKU, scope, validity (not its internal id)."""
+    if rule.store is not None:
+        scope = f"store {rule.store}"
+    elif rule.zone is not None:
+        scope = f"zone {rule.zone}"
+    else:
+        scope = "national"
+    if rule.channel is not None:
+        scope += f", channel {rule.channel}"
+
+    def instant(value: datetime | None, unbounded: str) -> str:
+        if value is None:
+            return unbounded
+        return value.astimezone(UTC).isoformat().replace("+00:00", "Z")
+
+    since = instant(rule.valid_from, "the beginning")
+    until = instant(rule.valid_until, "further notice")
+    return (
+        f"the stored {rule.sku} price ({scope}, {rule.amount} {rule.currency}) "
+        f"valid from {since} until {until}"
+    )
 
 
 def _write(

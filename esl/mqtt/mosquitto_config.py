@@ -2,11 +2,26 @@
 
 `write_mosquitto_config(directory, gateways)` writes
 
-    mosquitto.conf     listeners, no anonymous clients, persistence, queue limits
-    passwords          `user:$7$...` lines (see mosquitto_password.py)
+    mosquitto.conf     listeners, no anonymous clients, client id = username, packet
+                       size limit, persistence, queue limits
+    passwords          `user:$7$...` lines (see mosquitto_password.py), mode 0600
     acl                per gateway: read own .../down, write own .../up and .../status;
-                       the controller: read and write everything under esl/v1/
+                       the controller: write every .../down, read every .../up and
+                       .../status, nothing else
     credentials.json   the plain passwords, mode 0600, for provisioning gateways
+
+Hardening, and why:
+
+- `use_username_as_clientid true`: the broker uses each client's username as its client
+  id, whatever the client asked for. A client id names a session (subscriptions, queued
+  messages); without this, one gateway's login could connect with the controller's or
+  another gateway's client id, take over that session and read what it queues.
+- `max_packet_size`: one protocol frame (`MAX_FRAME_BYTES`) in a PUBLISH on the longest
+  topic, and no more: larger packets are refused by the broker before any client
+  reads them.
+- the plain listener can be left out when TLS is configured (`plain_listener=False`).
+- gateway names generated per store include the store (`S001-gw1`): gateway ids are
+  unique across stores by construction (the controller's database keys gateways by id).
 
 Running it again keeps the passwords of accounts that already exist in
 credentials.json and only invents passwords for new ones, so adding a store does not
@@ -25,9 +40,11 @@ from esl.mqtt.errors import MosquittoConfigError
 from esl.mqtt.mosquitto_password import generate_password, hash_password
 from gateways.errors import InvalidTopicPartError
 from gateways.mqtt.topics import TOPIC_ROOT, TopicKind, topic_for, validate_topic_part
+from gateways.protocol import MAX_FRAME_BYTES
 
 __all__ = [
     "DEFAULT_CONTROLLER_USERNAME",
+    "MAX_PACKET_BYTES",
     "Account",
     "BrokerAccounts",
     "GatewayAccount",
@@ -45,6 +62,13 @@ __all__ = [
 
 DEFAULT_CONTROLLER_USERNAME = "esl-controller"
 CREDENTIALS_FILE = "credentials.json"
+# A PUBLISH packet: fixed header (1 byte + up to 4 of remaining length), topic (2-byte
+# length + the longest topic: esl/v1/, 64-character store and gateway ids, /status),
+# packet id (2), then the frame. Rounded up to a whole KiB for the MQTT 5 properties a
+# client may add.
+_LONGEST_TOPIC = len(f"{TOPIC_ROOT}/{'s' * 64}/{'g' * 64}/{TopicKind.STATUS.value}")
+_PUBLISH_OVERHEAD = 1 + 4 + 2 + _LONGEST_TOPIC + 2
+MAX_PACKET_BYTES = MAX_FRAME_BYTES + ((_PUBLISH_OVERHEAD + 1023) // 1024) * 1024
 
 
 @dataclass(frozen=True, slots=True)
@@ -95,10 +119,11 @@ def gateway_username(*, store: str, gateway: str) -> str:
 
 
 def gateways_from_counts(stores: Iterable[str], *, per_store: int) -> list[tuple[str, str]]:
-    """`gw1`..`gwN` in each store."""
+    """`{store}-gw1`..`{store}-gwN` in each store: gateway ids unique across stores."""
     if per_store < 1:
         raise MosquittoConfigError(reason="each store needs at least one gateway")
-    return [(store.strip(), f"gw{n}") for store in stores for n in range(1, per_store + 1)]
+    codes = [store.strip() for store in stores]
+    return [(store, f"{store}-gw{n}") for store in codes for n in range(1, per_store + 1)]
 
 
 def gateways_from_lines(lines: Iterable[str]) -> list[tuple[str, str]]:
@@ -151,11 +176,14 @@ def plan_accounts(
 def render_acl(accounts: BrokerAccounts) -> str:
     lines = [
         "# Written by `esl mqtt config`. A gateway reads only its own down topic and writes",
-        "# only its own up and status topics; nothing else is allowed (Mosquitto denies by",
-        "# default). Denied publishes are dropped silently; denied subscriptions get nothing.",
+        "# only its own up and status topics; the controller writes frames and reads answers",
+        "# and statuses; nothing else is allowed (Mosquitto denies by default). Denied",
+        "# publishes are dropped silently; denied subscriptions get nothing.",
         "",
         f"user {accounts.controller.username}",
-        f"topic readwrite {TOPIC_ROOT}/#",
+        f"topic write {TOPIC_ROOT}/+/+/{TopicKind.DOWN.value}",
+        f"topic read {TOPIC_ROOT}/+/+/{TopicKind.UP.value}",
+        f"topic read {TOPIC_ROOT}/+/+/{TopicKind.STATUS.value}",
     ]
     for account in accounts.gateways:
         store, gateway = account.store, account.gateway
@@ -182,12 +210,17 @@ def render_mosquitto_conf(
     bind_address: str = "0.0.0.0",
     tls: ListenerTls | None = None,
     max_queued_messages: int = 10_000,
+    plain_listener: bool = True,
 ) -> str:
+    if not plain_listener and tls is None:
+        raise MosquittoConfigError(reason="without the plain listener a TLS listener is needed")
     lines = [
         "# Mosquitto 2.x configuration written by `esl mqtt config`.",
         "# Every client logs in with a password; acl_file says what each may read and write.",
         "per_listener_settings false",
         "allow_anonymous false",
+        "# One protocol frame on the longest topic; larger packets are refused unread.",
+        f"max_packet_size {MAX_PACKET_BYTES}",
         f"password_file {install_dir / 'passwords'}",
         f"acl_file {install_dir / 'acl'}",
         "",
@@ -199,11 +232,14 @@ def render_mosquitto_conf(
         "# QoS 1 messages Mosquitto queues per slow or offline client before it drops new ones",
         "# (default 1000). The controller's per-gateway window keeps well below it.",
         f"max_queued_messages {max_queued_messages}",
-        "",
-        f"listener {port} {bind_address}",
     ]
+    # The username is the client id: a login can only ever resume its own session.
+    # Mosquitto 2.0 reads this option per listener, so it follows each listener line.
+    same_id = "use_username_as_clientid true"
+    if plain_listener:
+        lines += ["", f"listener {port} {bind_address}", same_id]
     if tls is not None:
-        lines += ["", f"listener {tls.port} {bind_address}"]
+        lines += ["", f"listener {tls.port} {bind_address}", same_id]
         lines += [f"certfile {tls.certfile}", f"keyfile {tls.keyfile}"]
         if tls.cafile is not None:
             lines.append(f"cafile {tls.cafile}")
@@ -240,6 +276,7 @@ def write_mosquitto_config(
     bind_address: str = "0.0.0.0",
     tls: ListenerTls | None = None,
     max_queued_messages: int = 10_000,
+    plain_listener: bool = True,
 ) -> WrittenConfig:
     """Write the four files into `directory`; `install_dir` is where they live on the broker."""
     directory.mkdir(parents=True, exist_ok=True)
@@ -258,6 +295,7 @@ def write_mosquitto_config(
             bind_address=bind_address,
             tls=tls,
             max_queued_messages=max_queued_messages,
+            plain_listener=plain_listener,
         ),
         encoding="utf-8",
     )

@@ -13,7 +13,7 @@ import json
 import logging
 import os
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -66,6 +66,11 @@ class ControllerStatus:
             database_error=data.get("database_error"),
             database_outages=int(data.get("database_outages", 0)),
         )
+
+    def alive(self, *, now: datetime, renew_every: timedelta) -> bool:
+        """Whether the controller still writes its status: it does at every lease
+        renewal, so three renewals without a word mean it is gone (killed, or its host)."""
+        return now - self.written_at <= 3 * renew_every
 
     def describe(self, *, now: datetime) -> str:
         """One line for `esl health`."""

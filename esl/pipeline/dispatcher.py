@@ -12,6 +12,12 @@ only a cache of it:
 - every uplink is verified with its label's key, matched to its outbox row by
   (label, sequence) and settled in one transaction per batch of answers; a late answer
   to a superseded frame is history, never the newer content's confirmation;
+- what an answer says the label shows is believed only when it is newer, in the label's
+  own signed order, than every claim already held (`answer_acceptance`): a replayed,
+  duplicated or reordered answer is counted and logged, never applied;
+- a frame the controller signed that reaches its label altered (BAD_MAC and the like) is
+  re-signed with a new sequence and sent again, a security event each time, and parked
+  as "tampered in transit" only when the attempts run out;
 - on start, frames left `sent` by a previous run are due again: a duplicate is
   answered by the label without acting twice, a lost one is not forgotten.
 """
@@ -38,6 +44,14 @@ from esl.db.models import (
     LabelRow,
     core_table,
 )
+from esl.pipeline.answer_acceptance import (
+    Refusal,
+    accept_claim,
+    health_is_newer,
+    held_claim,
+    judge_answer,
+    note_health,
+)
 from esl.pipeline.check_ins import (
     CheckInVerdict,
     answered_sequences,
@@ -55,7 +69,12 @@ from esl.pipeline.label_states import (
 from esl.pipeline.outbox_rows import OUTBOX, OutboxEntry, outbox_entries, save_outbox_entries
 from esl.pipeline.planning import LabelPlanner
 from esl.pipeline.retry import RetryPolicy
-from esl.pipeline.verdicts import ParkReason, Verdict, verdict_for
+from esl.pipeline.security_events import (
+    SecurityEvent,
+    SecurityEventKind,
+    record_security_events,
+)
+from esl.pipeline.verdicts import INTEGRITY_FAILURES, ParkReason, Verdict, verdict_for
 from esl.pipeline.verification import UplinkVerifier
 from esl.pipeline.waiting_uplinks import waiting_uplinks
 from gateways.base import (
@@ -70,12 +89,16 @@ from gateways.base import (
 )
 from gateways.errors import GatewayError
 from gateways.protocol import (
+    MAC_SIZE,
     BasicStateFlag,
     FrameKind,
     LabelFrame,
     LabelResponse,
+    PackedCommand,
     build_image_update,
     encode_frame,
+    peek_header,
+    sign_packed,
 )
 
 __all__ = ["DispatchCounts", "Dispatcher"]
@@ -88,6 +111,9 @@ GatewayKey = tuple[str, str]  # (store, gateway)
 _GATEWAY_SCAN = timedelta(seconds=1)
 _RETRY_WHEN_HEARD = (ParkReason.OFFLINE.value, ParkReason.FLAT_BATTERY.value)
 _NEVER = datetime.max.replace(tzinfo=UTC)
+# Duplicates are everyday QoS 1 and radio life; a busy or stale refusal is protocol
+# traffic that only places no claim. Replays, reordering and unsigned sequences warn.
+_REFUSAL_LOG_LEVEL = {Refusal.DUPLICATE: logging.INFO, Refusal.NOT_TAKEN: logging.DEBUG}
 
 
 @dataclass(slots=True)
@@ -108,6 +134,10 @@ class DispatchCounts:
     stale_answers: int = 0
     check_ins: int = 0
     reconciled: int = 0  # labels whose check-in contradicted the record
+    # Answers whose claim was not believed, by `Refusal` (replayed, duplicated, unsigned).
+    refused_answers: dict[str, int] = field(default_factory=dict)
+    # Frames a label received altered, re-signed and sent again (or parked at the end).
+    tampered: int = 0
 
 
 @dataclass(slots=True)
@@ -147,7 +177,7 @@ class Dispatcher:
         self.window = window
         self.batch = batch
         self.tick_s = tick_s
-        self.verifier = UplinkVerifier(self._load_keys)
+        self.verifier = UplinkVerifier(self._load_keys, clock=clock)
         self.outage = outage or DatabaseOutage(clock=clock)
         self.max_waiting = max_waiting  # answers kept while the database does not answer
         self.counts = DispatchCounts()
@@ -471,7 +501,11 @@ class Dispatcher:
     def settle(self, uplinks: list[Uplink]) -> None:
         """Verify and apply a batch of uplinks in one transaction."""
         verified = self.verifier.verify(uplinks)
+        events = self.verifier.take_events()
         if not verified:
+            if events:
+                with self.sessions.begin() as session:
+                    record_security_events(session, events)
             return
         now = self.clock()
         with self.sessions.begin() as session:
@@ -484,24 +518,60 @@ class Dispatcher:
             check_ins: dict[str, LabelResponse] = {}  # label -> its newest check-in
             for uplink, response in verified:
                 state = states[response.label_id]
-                fresh = _record_health(state, response, uplink.received_at)
+                row = rows.get((response.label_id, response.sequence))
+                refusal = judge_answer(
+                    held_claim(state),
+                    response,
+                    answers_signed_frame=row is not None,
+                    last_signed=state.last_sequence,
+                )
                 if response.kind is FrameKind.CHECK_IN:
+                    # A check-in may be older than the claim held (a label reset, restored
+                    # or swapped): `_reconcile` weighs what it shows against the record.
+                    # Only a sequence never signed for this label, or the very claim already
+                    # held again (a duplicate or a replay), is refused outright.
+                    if refusal in (Refusal.UNSIGNED_SEQUENCE, Refusal.DUPLICATE):
+                        self._refused(uplink, response, refusal)
+                        continue
+                    if refusal is None:
+                        accept_claim(state, response)
+                    refusal = None
                     checked_in[response.label_id] = (
                         BasicStateFlag.SERVICE_NEEDED not in response.flags
                     )
-                    if fresh:
+                    if _record_health(state, response, uplink.received_at, displayed=False):
                         check_ins[response.label_id] = response
-                row = rows.get((response.label_id, response.sequence))
+                elif refusal is None:
+                    accept_claim(state, response)
+                    _record_health(state, response, uplink.received_at, displayed=True)
+                else:
+                    if refusal is Refusal.NOT_TAKEN and health_is_newer(state, response):
+                        # Alive, and its battery as of its own clock: but no position
+                        # for what it shows.
+                        note_health(state, response)
+                        _record_health(state, response, uplink.received_at, displayed=False)
+                    self._refused(uplink, response, refusal)
+                was_open = row is not None and row.status not in ("superseded", "acked")
                 acked_hash = self._apply(
-                    session, state, response, row, now=now, rebuilt=rebuilt, widened=widened
+                    session,
+                    state,
+                    response,
+                    row,
+                    now=now,
+                    rebuilt=rebuilt,
+                    widened=widened,
+                    events=events,
+                    uplink=uplink,
                 )
+                if refusal is not None and not was_open:
+                    continue  # nothing believed, nothing settled: no history either
                 history.append(
                     {
                         "label_id": response.label_id,
                         "sequence": response.sequence,
                         "reason": response.reason.name,
                         "displayed_hash": response.displayed_hash.hex()
-                        if response.displayed_hash
+                        if response.displayed_hash and refusal is None
                         else None,
                         "acked_hash": acked_hash,
                         "at": uplink.received_at,
@@ -514,7 +584,22 @@ class Dispatcher:
             )
             insert_rows(session, OUTBOX, rebuilt)
             insert_rows(session, core_table(LabelAcknowledgementRow), history)
+            record_security_events(session, events)
             self._unpark(session, checked_in, now=now)
+
+    def _refused(self, uplink: Uplink, response: LabelResponse, refusal: Refusal) -> None:
+        counts = self.counts.refused_answers
+        counts[refusal.name] = counts.get(refusal.name, 0) + 1
+        log.log(
+            _REFUSAL_LOG_LEVEL.get(refusal, logging.WARNING),
+            "refused an answer of %s (seq %d, %s) on %s/%s: %s",
+            response.label_id,
+            response.sequence,
+            response.reason.name,
+            uplink.store,
+            uplink.gateway,
+            refusal.value,
+        )
 
     def _answered_rows(
         self, session: Session, responses: list[LabelResponse]
@@ -544,6 +629,8 @@ class Dispatcher:
         now: datetime,
         rebuilt: list[dict[str, Any]],
         widened: set[str],
+        events: list[SecurityEvent],
+        uplink: Uplink,
     ) -> str | None:
         """Settle the row `response` answers; the content hash it confirms, if any."""
         if response.kind is FrameKind.CHECK_IN:
@@ -553,6 +640,32 @@ class Dispatcher:
         if row is None:
             self.counts.stale_answers += 1
             return None
+        if response.reason in INTEGRITY_FAILURES:
+            # Evidence even when the genuine frame got through as well (a forged copy
+            # delivered after it): someone altered or injected a frame in our name.
+            self.counts.tampered += 1
+            log.warning(
+                "security: %s answered %s to seq %d, a frame the controller signed: "
+                "altered or displaced in transit on %s/%s (row %s, attempt %d)",
+                row.label_id,
+                response.reason.name,
+                row.sequence,
+                uplink.store,
+                uplink.gateway,
+                row.status,
+                row.attempts,
+            )
+            events.append(
+                SecurityEvent(
+                    at=now,
+                    kind=SecurityEventKind.TAMPERED_FRAME,
+                    store=row.store,
+                    gateway=row.gateway,
+                    label_id=row.label_id,
+                    sequence=row.sequence,
+                    detail=f"{response.reason.name} for a frame the controller signed",
+                )
+            )
         if row.status in ("superseded", "acked"):
             # Too late to matter: newer content was planned, or this is a duplicate.
             self.counts.late_answers += 1
@@ -576,6 +689,13 @@ class Dispatcher:
             rebuilt += self._rebuild(
                 session, state, row, display_at=None, not_before=row.display_at, now=now
             )
+        elif verdict is Verdict.TAMPERED:
+            if self.policy.exhausted(row.attempts):
+                row.park(park_reason)
+                self.counts.parked += 1
+            else:
+                widened.add(state.label_id)
+                rebuilt += self._resign(session, state, row, now=now)
         elif verdict is Verdict.RESEND_FULL:
             widened.add(state.label_id)
             rebuilt += self._rebuild(
@@ -688,6 +808,42 @@ class Dispatcher:
                     response.sequence,
                 )
 
+    def _resign(
+        self, session: Session, state: LabelState, row: OutboxEntry, *, now: datetime
+    ) -> list[dict[str, Any]]:
+        """Supersede `row` by the same command signed with a fresh sequence number, its
+        attempts carried over so that tampering on every try still ends in parking."""
+        label = session.get(LabelRow, row.label_id)
+        stored = session.execute(
+            select(OUTBOX.c.payload, OUTBOX.c.base_hash).where(OUTBOX.c.id == row.id)
+        ).one_or_none()
+        row.settle("superseded", at=now)
+        if label is None or stored is None:
+            return []
+        payload, base_hash = stored
+        header = peek_header(payload)
+        packed = PackedCommand(payload[header.size], payload[header.size + 1 : -MAC_SIZE])
+        sequence = state.next_sequence()
+        self._due_at(row.store, row.gateway, now)
+        return [
+            {
+                "label_id": label.id,
+                "store": row.store,
+                "gateway": row.gateway,
+                "sequence": sequence,
+                "content_hash": row.content_hash,
+                "base_hash": base_hash,
+                "display_at": row.display_at,
+                "payload": sign_packed(
+                    packed, label_id=label.id, sequence=sequence, key=label.secret_key
+                ),
+                "status": "pending",
+                "attempts": row.attempts,
+                "not_before": now,
+                "created_at": now,
+            }
+        ]
+
     def _unpark(self, session: Session, checked_in: Mapping[str, bool], *, now: datetime) -> None:
         """A label checked in: updates parked as unreachable are worth another try, and
         those parked for a flat battery too once the label says it can refresh again."""
@@ -726,15 +882,21 @@ class Dispatcher:
         return sum(len(window.flights) for window in self._windows.values())
 
 
-def _record_health(state: LabelState, response: LabelResponse, at: datetime) -> bool:
-    """Take the label's health from an answer; False when it is older than what is held."""
+def _record_health(
+    state: LabelState, response: LabelResponse, at: datetime, *, displayed: bool
+) -> bool:
+    """Take a believed answer's report; False when it arrived older than what is held.
+
+    `displayed`: whether its displayed hash is believed (`answer_acceptance` decided the
+    answer is the label's newest claim). A check-in's displayed hash is weighed against
+    the record by `Dispatcher._reconcile` instead.
+    """
+    state.changed = True
+    if displayed:
+        state.displayed_hash = _hex(response.displayed_hash)
     if state.last_seen is not None and at < state.last_seen:
         return False  # an older answer delivered late says nothing new about now
-    state.changed = True
     state.last_seen = at
-    if response.kind is not FrameKind.CHECK_IN:
-        # A check-in's displayed hash is weighed against the record by `_reconcile`.
-        state.displayed_hash = _hex(response.displayed_hash)
     state.battery_mv = response.battery_mv
     state.rssi_dbm = response.rssi_dbm
     state.temperature_tenths_c = response.temperature_tenths_c

@@ -51,6 +51,9 @@ class LabelState:
     firmware: str | None = None
     state: int | None = None
     last_seen: datetime | None = None
+    # The newest displayed-content claim believed (`answer_acceptance`).
+    claim_sequence: int = 0
+    claim_label_time: datetime | None = None
     # Not columns: whether the row exists yet, and whether it changed since it was read.
     stored: bool = False
     changed: bool = False
@@ -74,6 +77,8 @@ ANSWERED_COLUMNS = frozenset(
         "firmware",
         "state",
         "last_seen",
+        "claim_sequence",
+        "claim_label_time",
     }
 )
 # What planning may change (the rest is health, which only answers change).

@@ -102,7 +102,14 @@ def register_provisioned_labels(
     if gateway_row is None:
         session.add(GatewayRow(id=gateway, store=store, transport="mqtt", name=gateway))
     elif gateway_row.store != store:
-        raise ConflictError(f"gateway {gateway} serves store {gateway_row.store}", field="gateway")
+        # Gateway ids are unique across stores (labels name their gateway by id alone).
+        raise ConflictError(
+            f"gateway id {gateway} already serves store {gateway_row.store}; gateway ids are "
+            f"unique across stores: run this store's gateway as {store}-{gateway} "
+            f"(esl sim gateway --store {store} --gateway {store}-{gateway}, and that name in "
+            "esl mqtt config) and import its provisioning file again",
+            field="gateway",
+        )
     provisions = list(provisions)
     ids = [p.label_id for p in provisions]
     existing: dict[str, tuple[bytes, str]] = {}

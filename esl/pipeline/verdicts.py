@@ -10,7 +10,7 @@ from enum import StrEnum
 
 from gateways.protocol import LabelResponse, ReasonCode
 
-__all__ = ["ParkReason", "Verdict", "verdict_for"]
+__all__ = ["INTEGRITY_FAILURES", "ParkReason", "Verdict", "verdict_for"]
 
 
 class Verdict(StrEnum):
@@ -18,6 +18,8 @@ class Verdict(StrEnum):
     RETRY = "retry"  # send the same frame again after a backoff
     RESEND_FULL = "resend_full"  # the label lacks the delta's base: rebuild as a full image
     SEND_AT_INSTANT = "send_at_instant"  # cannot hold a scheduled image: send it at the instant
+    # The label received our frame altered: re-sign it with a new sequence and send again.
+    TAMPERED = "tampered"
     PARK = "park"  # stop until the label checks in again
 
 
@@ -28,11 +30,22 @@ class ParkReason(StrEnum):
     BUSY = "busy"  # answered every attempt, but was always busy (refreshing, queue full)
     FLAT_BATTERY = "flat battery"
     REJECTED = "rejected"  # the label refused it for good; the reason code says why
+    TAMPERED = "tampered in transit"  # altered or displaced on every attempt
 
 
 # Refusals that mean "this label has no room or no verb for a timed image".
 _NO_SCHEDULING = frozenset(
     {ReasonCode.INVALID_IMAGE_INDEX, ReasonCode.INVALID_OPCODE, ReasonCode.INVALID_PARAMETERS}
+)
+# Refusals a frame the controller signed can only earn when it was altered (or displaced
+# by a forged copy) on its way: never the label's final word on the update.
+INTEGRITY_FAILURES = frozenset(
+    {
+        ReasonCode.BAD_MAC,
+        ReasonCode.WRONG_LABEL,
+        ReasonCode.MALFORMED_FRAME,
+        ReasonCode.UNSUPPORTED_VERSION,
+    }
 )
 # A busy label: the very same frame will succeed once its panel has refreshed.
 _BUSY = frozenset({ReasonCode.RETRY, ReasonCode.QUEUE_FULL})
@@ -44,6 +57,8 @@ def verdict_for(response: LabelResponse, *, scheduled: bool) -> tuple[Verdict, s
     reason = response.reason
     if reason is ReasonCode.SUCCESS:
         return Verdict.ACKED, ""
+    if reason in INTEGRITY_FAILURES:
+        return Verdict.TAMPERED, f"{ParkReason.TAMPERED.value}: {reason.name}"
     if reason is ReasonCode.UNKNOWN_BASE_IMAGE:
         return Verdict.RESEND_FULL, ""
     if scheduled and reason in _NO_SCHEDULING:

@@ -3,7 +3,8 @@
 A store gateway relays whatever its labels send, and anything on the store network may
 publish on a gateway's `up` topic, so every response is checked: its header names the
 label, the label's key (from the database, cached) verifies the MAC, and only then are
-its fields believed. Forgeries and bytes from unknown labels are counted and logged.
+its fields believed. Forgeries and bytes from unknown labels are counted and logged;
+a forgery naming a registered label is also a security event (`take_events`).
 """
 
 from __future__ import annotations
@@ -11,7 +12,9 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable, Collection, Mapping
 from dataclasses import dataclass
+from datetime import datetime
 
+from esl.pipeline.security_events import SecurityEvent, SecurityEventKind
 from gateways.base import Uplink
 from gateways.protocol import FrameRejectedError, LabelResponse, decode_response, peek_header
 
@@ -32,10 +35,17 @@ class VerificationCounts:
 class UplinkVerifier:
     """Turns uplinks into verified `LabelResponse`s; `load_keys` reads missing keys."""
 
-    def __init__(self, load_keys: KeyLoader) -> None:
+    def __init__(self, load_keys: KeyLoader, *, clock: Callable[[], datetime]) -> None:
         self._load_keys = load_keys
+        self._clock = clock
         self._keys: dict[str, bytes] = {}
+        self._events: list[SecurityEvent] = []
         self.counts = VerificationCounts()
+
+    def take_events(self) -> list[SecurityEvent]:
+        """The security events found since the last call (the caller records them)."""
+        events, self._events = self._events, []
+        return events
 
     def forget(self, label_id: str) -> None:
         """Drop a cached key (the label was re-keyed)."""
@@ -73,6 +83,18 @@ class UplinkVerifier:
                     len(uplink.payload),
                     label_id,
                 )
+                if label_id is not None:
+                    self._events.append(
+                        SecurityEvent(
+                            at=self._clock(),
+                            kind=SecurityEventKind.FORGED_ANSWER,
+                            store=uplink.store,
+                            gateway=uplink.gateway,
+                            label_id=label_id,
+                            sequence=None,
+                            detail=f"uplink of {len(uplink.payload)} bytes fails the label's MAC",
+                        )
+                    )
                 continue
             self.counts.verified += 1
             verified.append((uplink, response))

@@ -43,6 +43,7 @@ from esl.errors import (
     PublicationStateError,
 )
 from esl.imports.prices import price_rule_id
+from esl.services.amounts import require_minor_unit
 from esl.services.catalogue_loading import load_catalogue_slice, load_ledger_for_skus
 from esl.services.ledger_recording import LedgerPlan, plan_ledger, write_ledger_entries
 from pricing.catalogue import Catalogue
@@ -257,7 +258,9 @@ def _apply_item(plan: Plan, index: int, item: dict[str, Any], currency: str) -> 
             if item.get("amount") is None:
                 raise InvalidItemError("set_price needs an amount", field="amount")
             sku, channel, zone, store = scope
-            amount = Money.of(str(item["amount"]), str(item.get("currency") or currency))
+            item_currency = str(item.get("currency") or currency)
+            require_minor_unit(Decimal(str(item["amount"])), item_currency)
+            amount = Money.of(str(item["amount"]), item_currency)
             rule_id = price_rule_id(
                 sku=sku,
                 channel=channel.value if channel else None,
@@ -330,9 +333,20 @@ def _apply_item(plan: Plan, index: int, item: dict[str, Any], currency: str) -> 
 
 
 def _promotion(item: dict[str, Any], at: datetime, currency: str) -> Promotion:
-    kind = PromotionKind(str(item.get("kind") or ""))
+    # Drafts stored before the API enforced each action's fields may lack these.
+    if not item.get("promotion_id"):
+        raise InvalidItemError("upsert_promotion needs a promotion_id", field="promotion_id")
+    try:
+        kind = PromotionKind(str(item.get("kind") or ""))
+    except ValueError:
+        kinds = ", ".join(k.value for k in PromotionKind)
+        raise InvalidItemError(
+            f"upsert_promotion needs a kind: one of {kinds}", field="kind"
+        ) from None
     starts = _instant(item.get("valid_from"))
     amount = item.get("amount")
+    if amount is not None:
+        require_minor_unit(Decimal(str(amount)), str(item.get("currency") or currency))
     return Promotion(
         id=str(item.get("promotion_id") or ""),
         name=str(item.get("name") or item.get("promotion_id") or ""),

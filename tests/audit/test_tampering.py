@@ -8,6 +8,7 @@ render, hash (and checks the hash is the one the pipeline planned).
 
 from __future__ import annotations
 
+from datetime import timedelta
 from decimal import Decimal
 
 from sqlalchemy import Engine
@@ -53,6 +54,9 @@ async def test_a_display_changed_behind_the_controllers_back_is_caught(engine: E
     fake = LabelContent(sku="MLK-1", name="Mleko 3.2% 1 l", currency="PLN", price=Decimal("0.99"))
     forged = RenderCache().render(fake, model=get_display_model(label.hardware.model.id))
     label.shown, label.shown_hash = forged.planes, forged.content_hash
+    # Its next check-in, a moment later (a claim is believed only when newer, in the
+    # label's own clock, than the acknowledgement already held).
+    world.clock.advance(timedelta(seconds=1))
     report = label.status_report(now=world.clock.now)
     assert report is not None
     world.dispatcher.settle([Uplink("S01", "gw1", report, world.clock.now)])

@@ -120,6 +120,7 @@ ROUTES: list[tuple[str, str, str, dict[str, Any], frozenset[str]]] = [
     ),
     ("GET", "/api/v1/health/labels", "/api/v1/health/labels", {}, EVERYONE),
     ("GET", "/api/v1/health/controller", "/api/v1/health/controller", {}, EVERYONE),
+    ("GET", "/api/v1/health/security", "/api/v1/health/security", {}, EVERYONE),
     ("GET", "/api/v1/audit", "/api/v1/audit", {}, frozenset({"auditor", "admin"})),
 ]
 

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import pytest
-from sqlalchemy import Engine, select
+from sqlalchemy import Engine, select, update
 
 from esl.db.engine import session_factory
 from esl.db.models import ProductRow
@@ -50,3 +50,25 @@ def test_the_api_refuses_a_product_with_a_wrong_check_digit(api: Api) -> None:
         "/api/v1/products/MLK-9", json={**product, "gtin": "5901234123457"}, headers=pricing
     )
     assert accepted.status_code == 200
+
+
+def test_a_wrong_gtin_stored_before_the_check_stops_nothing(
+    api: Api, caplog: pytest.LogCaptureFixture
+) -> None:
+    """A database written before GTINs were checked may hold a wrong one (the old bundled
+    sample did): the product still quotes and plans, without a barcode, and says why."""
+    pricing = api.headers("pricing")
+    prices = "sku,scope,channel,store_or_zone,price,currency\nMLK-1,national,,,3.49,PLN\n"
+    imported = api.client.post(
+        "/api/v1/imports/prices", files={"file": ("p.csv", prices, "text/csv")}, headers=pricing
+    )
+    assert imported.status_code == 200, imported.text
+    with session_factory(api.engine)() as session, session.begin():
+        session.execute(
+            update(ProductRow).where(ProductRow.sku == "MLK-1").values(gtin="5900820000012")
+        )
+    quoted = api.client.get(
+        "/api/v1/quote", params={"sku": "MLK-1", "store": "S01"}, headers=pricing
+    )
+    assert quoted.status_code == 200, quoted.text
+    assert "MLK-1: stored GTIN 5900820000012 has check digit 2" in caplog.text

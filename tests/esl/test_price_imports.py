@@ -172,7 +172,10 @@ def test_overlapping_windows_in_one_scope_are_refused_within_the_file_and_agains
     overlapping = HEADER + "CFE-1,national,,,49.99,PLN,2026-05-01T00:00:00Z,\n"
     with pytest.raises(ImportRejectedError) as rejected:
         _import(seeded, overlapping, days_later=1)
-    assert "overlaps stored rule" in str(rejected.value.problems[0]["reason"])
+    assert str(rejected.value.problems[0]["reason"]) == (
+        "validity overlaps the stored CFE-1 price (national, 59.99 PLN) valid from the "
+        "beginning until 2026-06-01T00:00:00Z in the same scope"
+    )
     # A new rule that starts where the stored one ends is fine.
     _import(seeded, HEADER + "CFE-1,national,,,49.99,PLN,2026-06-01T00:00:00Z,\n", days_later=1)
     assert _price(seeded, "CFE-1", "S01", at=START.replace(month=7)) == "49.99"

@@ -223,14 +223,24 @@ def test_validation_gives_a_reason_per_rejected_item_and_keeps_the_draft(api: Ap
 
 def test_a_publication_cannot_take_effect_in_the_past(api: Api) -> None:
     _load_prices(api)
-    validated = _validate(
-        api,
-        {
-            "title": "backdated",
-            "effective_at": (START - timedelta(days=1)).isoformat(),
-            "items": [{"action": "set_price", "sku": "MLK-1", "amount": "2.99"}],
-        },
+    backdated = {
+        "title": "backdated",
+        "effective_at": (START - timedelta(days=1)).isoformat(),
+        "items": [{"action": "set_price", "sku": "MLK-1", "amount": "2.99"}],
+    }
+    refused = api.client.post(
+        "/api/v1/publications", json=backdated, headers=api.headers("pricing")
     )
+    assert refused.status_code == 422
+    assert "the past cannot be rewritten" in refused.json()["error"]["message"]
+    # A draft for tomorrow that is validated the day after is refused then.
+    tomorrow = backdated | {"effective_at": (START + timedelta(days=1)).isoformat()}
+    created = api.client.post("/api/v1/publications", json=tomorrow, headers=api.headers("pricing"))
+    assert created.status_code == 201
+    api.clock.advance(timedelta(days=2))
+    validated = api.client.post(
+        f"/api/v1/publications/{created.json()['id']}/validate", headers=api.headers("pricing")
+    ).json()
     assert validated["status"] == "draft"
     assert "the past cannot be rewritten" in validated["problems"][0]["reason"]
     assert _quote(api, "MLK-1")["price"] == "3.49"

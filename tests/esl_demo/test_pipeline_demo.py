@@ -51,6 +51,10 @@ async def test_the_demo_converges_every_reachable_label_and_reports_the_unreacha
     assert len(previews) == 8
     summary = json.loads((tmp_path / "demo" / "summary.json").read_text())
     assert summary["acked"] == 7
+    # --loss: what the radio dropped and what the controller sent again are reported.
+    assert summary["frames_lost"] > 0
+    assert summary["retries"] > 0
+    assert [store["labels"] for store in summary["stores"]] == [4, 4]
 
     # Every acknowledged label shows exactly the reference render of its promoted price.
     engine = create_engine_for(f"sqlite:///{tmp_path / 'demo' / 'esl.sqlite'}")

@@ -58,7 +58,7 @@ class Controller:
             self.client.username_pw_set(username, password)
         self.client.on_message = lambda _c, _u, m: self.messages.put((m.topic, bytes(m.payload)))
         self.client.connect(broker.host, broker.port)
-        self.client.subscribe("esl/v1/S001/gw1/#", qos=1)
+        self.client.subscribe("esl/v1/S001/#", qos=1)
         self.client.loop_start()
 
     def publish(self, topic: str, payload: bytes) -> None:
@@ -224,7 +224,7 @@ def test_esl_sim_gateway_runs_from_the_command_line_and_its_last_will_says_offli
         stderr=subprocess.DEVNULL,
     )
     try:
-        status = controller.wait_for("esl/v1/S001/gw1/status", 1, timeout_s=20)
+        status = controller.wait_for("esl/v1/S001/S001-gw1/status", 1, timeout_s=20)
         assert [_status(s) for s in status] == ["online"]
         provisions = read_provisioning(state_dir / "S001-gw1-labels.json")
         assert len(provisions) == 50
@@ -239,8 +239,8 @@ def test_esl_sim_gateway_runs_from_the_command_line_and_its_last_will_says_offli
         # A fifth of radio frames are lost: like the controller, resend what was not answered.
         for _ in range(10):
             for label_id in sorted(frames.keys() - acked):
-                controller.publish("esl/v1/S001/gw1/down", frames[label_id])
-            for answer in controller.wait_for("esl/v1/S001/gw1/up", 10, timeout_s=2):
+                controller.publish("esl/v1/S001/S001-gw1/down", frames[label_id])
+            for answer in controller.wait_for("esl/v1/S001/S001-gw1/up", 10, timeout_s=2):
                 response = decode_response(answer, key=keys[peek_header(answer).label_id])
                 assert response.acked
                 acked.add(response.label_id)
@@ -250,7 +250,7 @@ def test_esl_sim_gateway_runs_from_the_command_line_and_its_last_will_says_offli
         # A crash: no goodbye, so the broker publishes the gateway's last will.
         process.send_signal(signal.SIGKILL)
         process.wait(timeout=10)
-        will = controller.wait_for("esl/v1/S001/gw1/status", 1, timeout_s=10)
+        will = controller.wait_for("esl/v1/S001/S001-gw1/status", 1, timeout_s=10)
         assert [_status(s) for s in will] == ["offline"]
     finally:
         if process.poll() is None:

@@ -114,7 +114,7 @@ def test_a_listening_label_out_of_range_gets_its_frame_at_its_check_in() -> None
     assert [(r.sequence, r.acked) for r in responses] == [(1, True)]
 
 
-def test_a_newer_frame_replaces_an_older_pending_one() -> None:
+def test_a_newer_frame_goes_first_and_the_older_one_is_refused_as_stale() -> None:
     gateway = _gateway(1)
     controller = Controller(_fleet(1))
     label_id = "S001-gw1-00001"
@@ -123,10 +123,52 @@ def test_a_newer_frame_replaces_an_older_pending_one() -> None:
     gateway.submit(controller.frame(label_id, update_a), now=T0)
     gateway.submit(controller.frame(label_id, update_b), now=T0)
     responses = controller.verify(_run(gateway, until=T0 + timedelta(seconds=30)))
-    assert [(r.sequence, r.reason) for r in responses] == [(2, ReasonCode.SUCCESS)]
+    assert [(r.sequence, r.reason) for r in responses] == [
+        (2, ReasonCode.SUCCESS),
+        (1, ReasonCode.STALE_SEQUENCE),
+    ]
     assert gateway.labels[label_id].shown == PRICE_B
     assert gateway.labels[label_id].refreshes == 1
-    assert gateway.stats.frames_replaced == 1
+    assert gateway.pending_count() == 0
+
+
+def _forged_copy(frame: bytes) -> bytes:
+    """The same label and sequence, another MAC: what a rogue publisher can make."""
+    return frame[:-1] + bytes([frame[-1] ^ 0xFF])
+
+
+def test_a_forged_copy_with_the_same_sequence_never_displaces_the_genuine_frame() -> None:
+    for forged_first in (False, True):
+        gateway = _gateway(1)
+        controller = Controller(_fleet(1))
+        label_id = "S001-gw1-00001"
+        genuine = controller.frame(label_id, build_image_update(PRICE_A, model_id="2.9-bwr"))
+        frames = (
+            [_forged_copy(genuine), genuine] if forged_first else [genuine, _forged_copy(genuine)]
+        )
+        for frame in frames:
+            assert gateway.submit(frame, now=T0)
+        assert gateway.pending_count() == 2
+        responses = controller.verify(_run(gateway, until=T0 + timedelta(seconds=30)))
+        reasons = sorted((r.sequence, r.reason.name) for r in responses)
+        assert reasons == [(1, "BAD_MAC"), (1, "SUCCESS")]
+        assert gateway.labels[label_id].shown == PRICE_A
+        assert gateway.pending_count() == 0
+
+
+def test_a_full_queue_refuses_new_frames_and_keeps_the_ones_it_holds() -> None:
+    gateway = _gateway(1, max_pending_per_label=2)
+    controller = Controller(_fleet(1))
+    label_id = "S001-gw1-00001"
+    genuine = controller.frame(label_id, build_image_update(PRICE_A, model_id="2.9-bwr"))
+    assert gateway.submit(genuine, now=T0)
+    assert gateway.submit(genuine, now=T0)  # a QoS 1 redelivery: the same frame, held once
+    assert gateway.submit(_forged_copy(genuine), now=T0)
+    assert not gateway.submit(_forged_copy(_forged_copy(genuine)[:-2] + b"xx"), now=T0)
+    assert gateway.stats.frames_refused == 1
+    responses = controller.verify(_run(gateway, until=T0 + timedelta(seconds=30)))
+    assert any(r.acked for r in responses)
+    assert gateway.labels[label_id].shown == PRICE_A
 
 
 def test_frames_with_different_opcodes_are_all_delivered_in_sequence_order() -> None:

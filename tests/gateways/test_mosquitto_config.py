@@ -13,6 +13,7 @@ from typer.testing import CliRunner
 from esl.cli import app
 from esl.mqtt.errors import MosquittoConfigError
 from esl.mqtt.mosquitto_config import (
+    MAX_PACKET_BYTES,
     ListenerTls,
     gateways_from_counts,
     gateways_from_lines,
@@ -32,7 +33,10 @@ def test_each_gateway_may_read_its_down_and_write_its_up_and_status_only() -> No
     accounts = plan_accounts([("S001", "gw1"), ("S002", "gw1")], new_password=lambda: "pw")
     blocks = render_acl(accounts).split("\n\n")[1:]
     assert blocks == [
-        "user esl-controller\ntopic readwrite esl/v1/#",
+        "user esl-controller\n"
+        "topic write esl/v1/+/+/down\n"
+        "topic read esl/v1/+/+/up\n"
+        "topic read esl/v1/+/+/status",
         "user S001.gw1\n"
         "topic read esl/v1/S001/gw1/down\n"
         "topic write esl/v1/S001/gw1/up\n"
@@ -55,9 +59,22 @@ def test_the_config_admits_only_known_users_and_keeps_sessions(tmp_path: Path) -
         "persistence_location /etc/mosquitto/esl/data/",
         "max_queued_messages 10000",
         "listener 1884 0.0.0.0",
+        f"max_packet_size {MAX_PACKET_BYTES}",
     ]:
         assert expected in lines
     assert "certfile" not in conf
+    # Mosquitto 2.0 reads it per listener: it must follow the listener line.
+    assert lines[lines.index("listener 1884 0.0.0.0") + 1] == "use_username_as_clientid true"
+
+
+def test_with_tls_the_plain_listener_can_be_left_out() -> None:
+    tls = ListenerTls(port=8883, certfile=Path("/c.pem"), keyfile=Path("/k.pem"))
+    conf = render_mosquitto_conf(install_dir=Path("/x"), tls=tls, plain_listener=False)
+    listeners = [line for line in conf.splitlines() if line.startswith("listener")]
+    assert listeners == ["listener 8883 0.0.0.0"]
+    assert conf.count("use_username_as_clientid true") == 1
+    with pytest.raises(MosquittoConfigError):
+        render_mosquitto_conf(install_dir=Path("/x"), plain_listener=False)
 
 
 def test_a_server_certificate_adds_a_tls_listener() -> None:
@@ -71,6 +88,7 @@ def test_a_server_certificate_adds_a_tls_listener() -> None:
     conf = render_mosquitto_conf(install_dir=Path("/x"), bind_address="10.0.0.5", tls=tls)
     tail = conf.split("listener 8884 10.0.0.5\n", 1)[1].splitlines()
     assert tail == [
+        "use_username_as_clientid true",
         "certfile /c.pem",
         "keyfile /k.pem",
         "cafile /ca.pem",
@@ -87,10 +105,10 @@ def test_written_files_hold_hashes_and_the_plain_passwords_stay_private(tmp_path
     logins = [credentials["controller"], *credentials["gateways"]]
     assert sorted(hashes) == sorted(login["username"] for login in logins)
     assert [(g["store"], g["gateway"]) for g in credentials["gateways"]] == [
-        ("S001", "gw1"),
-        ("S001", "gw2"),
-        ("S002", "gw1"),
-        ("S002", "gw2"),
+        ("S001", "S001-gw1"),
+        ("S001", "S001-gw2"),
+        ("S002", "S002-gw1"),
+        ("S002", "S002-gw2"),
     ]
     for login in logins:
         assert verify_password(login["password"], hashes[login["username"]])

@@ -160,7 +160,13 @@ class Chain:
         return session_factory(self.engine)
 
     def add_store(
-        self, store: str, *, labels: int, faults: FaultPlan | None = None, gateway: str = ""
+        self,
+        store: str,
+        *,
+        labels: int,
+        faults: FaultPlan | None = None,
+        gateway: str = "",
+        check_in_interval_s: float = 4.0,
     ) -> SimulatedSite:
         gateway = gateway or f"gw{store}"
         now = wall_clock()
@@ -171,7 +177,7 @@ class Chain:
             label_count=labels,
             model_id="2.9-bwr",
             faults=faults or FaultPlan(),
-            check_in_interval_s=4.0,
+            check_in_interval_s=check_in_interval_s,
             max_attempts=5,
             report_check_ins=True,
         )

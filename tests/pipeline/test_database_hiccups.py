@@ -57,7 +57,13 @@ async def test_the_controller_rides_out_a_locked_database(
     running = asyncio.create_task(world.controller.run(stop))
     try:
         with caplog.at_level(logging.WARNING, logger="esl.pipeline"):
-            await asyncio.sleep(1.5)
+            # Wait until the controller has met the lock, not for a fixed time: on a busy
+            # machine its first try may come late.
+            for _ in range(600):
+                if world.controller.outage.report().failed_tries >= 2:
+                    break
+                await asyncio.sleep(0.05)
+            assert world.controller.outage.report().failed_tries >= 2
             assert world.gateway.sent == []
             assert all(world.labels[label_id].shown is None for label_id in world.labels)
             blocker.execute("COMMIT")

@@ -47,6 +47,8 @@ def _sim_gateway(chain: Chain, state_dir: Path) -> subprocess.Popen[bytes]:
             "gateway",
             "--store",
             "S01",
+            "--gateway",
+            "gw1",
             "--labels",
             str(LABELS),
             "--broker",

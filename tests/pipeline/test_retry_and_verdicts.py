@@ -87,7 +87,7 @@ def test_attempts_are_bounded() -> None:
         (ReasonCode.INVALID_IMAGE_INDEX, True, Verdict.SEND_AT_INSTANT, ""),
         (ReasonCode.INVALID_PARAMETERS, False, Verdict.PARK, "rejected: INVALID_PARAMETERS"),
         (ReasonCode.WRONG_MODEL, False, Verdict.PARK, "rejected: WRONG_MODEL"),
-        (ReasonCode.BAD_MAC, False, Verdict.PARK, "rejected: BAD_MAC"),
+        (ReasonCode.BAD_MAC, False, Verdict.TAMPERED, "tampered in transit: BAD_MAC"),
     ],
 )
 def test_each_answer_has_one_meaning(

@@ -107,7 +107,10 @@ async def _shows_now_and_holds_the_flip(shelf: SharedClockStore, instant: dateti
     assert shelf.clock() < instant
     with shelf.sessions() as session:
         health = label_health(session, now=shelf.clock())
-    assert sum(h.up_to_date for h in health) == len(shelf.bindings)
+    # Showing the price of now and holding the flip is what "scheduled" means to the one
+    # classifier (esl/services/label_status.py): nothing open, a confirmed flip ahead.
+    assert sum(h.scheduled for h in health) == len(shelf.bindings)
+    assert sum(h.pending + h.failed + h.unplanned for h in health) == 0
 
 
 async def _flipped_at(shelf: SharedClockStore, instant: datetime) -> None:

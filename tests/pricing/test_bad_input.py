@@ -196,6 +196,12 @@ def test_overlapping_windows_in_one_scope_are_refused_when_the_catalogue_is_buil
         catalogue(rules)
     assert {error.value.fields["rule_id"], error.value.fields["other_rule_id"]} == {"old", "new"}
     assert error.value.fields["scope"] == "base"
+    # The person who priced it knows SKU, scope and validity, not the rules' internal ids.
+    assert "old" not in error.value.message
+    assert error.value.message.startswith("two A prices overlap in one scope (national): ")
+    assert f"valid {(T0 + timedelta(days=1)).isoformat()} – until further notice" in (
+        error.value.message
+    )
 
 
 def test_touching_windows_and_different_scopes_do_not_overlap() -> None:

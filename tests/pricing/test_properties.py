@@ -278,3 +278,28 @@ def test_resolution_agrees_with_a_plain_reading_of_the_rules_every_time(
             rule_id, promotion_id = reference_choice(rules, promotions, key, at)
             assert (label.price_rule_id if label else None) == rule_id
             assert (label.promotion.id if label and label.promotion else None) == promotion_id
+
+
+@PROPERTY_SETTINGS
+@given(
+    rules=price_rule_sets(),
+    promotions=promotion_sets(),
+    changed_rules=price_rule_sets(),
+    at=pricing_instants,
+)
+def test_change_impact_without_stores_is_empty(
+    rules: list[PriceRule],
+    promotions: list[Promotion],
+    changed_rules: list[PriceRule],
+    at: datetime,
+) -> None:
+    # A freshly migrated store of record has products and prices before any store
+    # (the README's order of steps): no key exists, so nothing can change.
+    unscoped = [r for r in rules + changed_rules if r.store is None and r.zone is None]
+    promos = [p for p in promotions if not p.stores and not p.zones]
+    before = Catalogue(products=PRODUCTS, stores=[], rules=[], promotions=[])
+    try:
+        after = before.with_changes(rules=unscoped[:4], promotions=promos[:2])
+    except PricingError:
+        return
+    assert change_impact(before, after, at=at, ledger=PriceLedger()) == set()

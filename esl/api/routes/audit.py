@@ -14,6 +14,7 @@ from pydantic import BaseModel, Field
 
 from esl.api.dependencies import ApiContext, CurrentSession, allow, context
 from esl.api.errors import require_aware_query
+from esl.api.instants import Instant
 from esl.api.pagination import PageParams, page_params
 from esl.audit import AuditClass, Thresholds, gather_audit
 from esl.audit.formats import label_to_dict, problem_to_dict, store_to_dict
@@ -86,7 +87,7 @@ def get_audit(
     _: Auditor,
     page: Pages,
     store: Annotated[list[str] | None, Query(description="Store code; repeatable.")] = None,
-    at: Annotated[datetime | None, Query(description="A past instant (with offset).")] = None,
+    at: Annotated[Instant | None, Query(description="A past instant (with offset).")] = None,
     audit_class: Annotated[
         AuditClass | None, Query(alias="class", description="Only labels of this class.")
     ] = None,

@@ -39,11 +39,13 @@ SkuPath = Annotated[str, Path(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9
 
 @router.get("/zones", response_model=Page[ZoneOut], tags=["catalogue"])
 def list_zones(session: CurrentSession, _: Reader, page: Pages) -> dict[str, Any]:
+    """Every pricing zone (any role)."""
     return paginate(session, select(ZoneRow).order_by(ZoneRow.code), page, ZoneOut.model_validate)
 
 
 @router.put("/zones/{code}", response_model=ZoneOut, tags=["catalogue"])
 def put_zone(code: CodePath, body: ZoneIn, session: CurrentSession, _: Admin) -> ZoneRow:
+    """Create a zone or rename it (admin)."""
     row = session.get(ZoneRow, code) or ZoneRow(code=code, name=body.name)
     row.name = body.name
     session.add(row)
@@ -52,12 +54,14 @@ def put_zone(code: CodePath, body: ZoneIn, session: CurrentSession, _: Admin) ->
 
 @router.get("/stores", response_model=Page[StoreOut], tags=["catalogue"])
 def list_stores(session: CurrentSession, _: Reader, page: Pages) -> dict[str, Any]:
+    """Every store with its zone (any role)."""
     statement = select(StoreRow).order_by(StoreRow.code)
     return paginate(session, statement, page, StoreOut.model_validate)
 
 
 @router.get("/stores/{code}", response_model=StoreOut, tags=["catalogue"])
 def get_store(code: CodePath, session: CurrentSession, _: Reader) -> StoreRow:
+    """One store by its code."""
     row = session.get(StoreRow, code)
     if row is None:
         raise NotFoundError("store", code)
@@ -66,6 +70,7 @@ def get_store(code: CodePath, session: CurrentSession, _: Reader) -> StoreRow:
 
 @router.put("/stores/{code}", response_model=StoreOut, tags=["catalogue"])
 def put_store(code: CodePath, body: StoreIn, session: CurrentSession, _: Admin) -> StoreRow:
+    """Create a store or change its name or zone (admin)."""
     if body.zone is not None and session.get(ZoneRow, body.zone) is None:
         raise NotFoundError("zone", body.zone)
     row = session.get(StoreRow, code) or StoreRow(code=code)
@@ -78,6 +83,7 @@ def put_store(code: CodePath, body: StoreIn, session: CurrentSession, _: Admin) 
 def list_products(
     session: CurrentSession, _: Reader, page: Pages, category: str | None = None
 ) -> dict[str, Any]:
+    """Product master data, a page at a time; filter by category."""
     statement = select(ProductRow).order_by(ProductRow.sku)
     if category is not None:
         statement = statement.where(ProductRow.category == category)
@@ -86,6 +92,7 @@ def list_products(
 
 @router.get("/products/{sku}", response_model=ProductOut, tags=["catalogue"])
 def get_product(sku: SkuPath, session: CurrentSession, _: Reader) -> ProductRow:
+    """One product by SKU."""
     row = session.get(ProductRow, sku)
     if row is None:
         raise NotFoundError("product", sku)
@@ -96,6 +103,7 @@ def get_product(sku: SkuPath, session: CurrentSession, _: Reader) -> ProductRow:
 def put_product(
     sku: SkuPath, body: ProductIn, session: CurrentSession, _: PricingTeam
 ) -> ProductRow:
+    """Create or replace a product's master data (pricing team)."""
     # The engine's own checks (GTIN, VAT, units) raise PricingError: a 422 like any other.
     product = Product(sku=sku, **{**body.model_dump(), "net_unit": NetUnit(body.net_unit)})
     values = product_values(product)
@@ -108,6 +116,7 @@ def put_product(
 
 @router.get("/label-models", response_model=Page[LabelModelOut], tags=["labels"])
 def list_label_models(session: CurrentSession, _: Reader, page: Pages) -> dict[str, Any]:
+    """The display models labels can have."""
     statement = select(LabelModelRow).order_by(LabelModelRow.id)
     return paginate(session, statement, page, LabelModelOut.model_validate)
 
@@ -116,6 +125,7 @@ def list_label_models(session: CurrentSession, _: Reader, page: Pages) -> dict[s
 def put_label_model(
     model_id: CodePath, body: LabelModelIn, session: CurrentSession, _: Admin
 ) -> LabelModelRow:
+    """Register a display model or change its size and accent colour (admin)."""
     row = session.get(LabelModelRow, model_id) or LabelModelRow(id=model_id)
     row.width, row.height, row.accent_colour = body.width, body.height, body.accent_colour
     session.add(row)

@@ -14,6 +14,7 @@ from esl.services.health import label_health
 from esl.services.keys import Principal, Role
 from esl.services.label_status import StatusThresholds
 from esl.services.labels import require_store_access
+from esl.services.stores import require_known_stores
 
 __all__ = ["ControllerStatusOut", "StoreHealthOut", "router"]
 
@@ -47,10 +48,11 @@ def get_label_health(
     store: Annotated[list[str] | None, Query()] = None,
 ) -> list[StoreHealthOut]:
     """Per store: labels up to date / pending / failed / unplanned, offline, low battery."""
-    if principal.role is Role.STORE:
+    if principal.role is Role.STORE and not store:
         store = [principal.store or ""]
-    for code in store or []:
+    for code in store or []:  # a store key asking for another store: 403
         require_store_access(principal, code)
+    require_known_stores(session, store or [])
     return [
         StoreHealthOut.model_validate(health)
         for health in label_health(
@@ -83,6 +85,7 @@ def get_controller_health(principal: Watcher, ctx: Ctx) -> ControllerStatusOut:
     status = read_controller_status(controller_status_path(ctx.settings.data_dir))
     if status is None:
         return ControllerStatusOut(running=False)
-    silent = ctx.clock() - status.written_at
-    alive = silent <= timedelta(seconds=3 * ctx.settings.controller_lease_renew_s)
+    alive = status.alive(
+        now=ctx.clock(), renew_every=timedelta(seconds=ctx.settings.controller_lease_renew_s)
+    )
     return ControllerStatusOut(running=alive, **status.to_dict())

@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Path
-from sqlalchemy import select
+from sqlalchemy import func, select
 
 from esl.api.dependencies import ANY_ROLE, ApiContext, CurrentSession, allow, context
 from esl.api.pagination import PageParams, page_params, paginate
@@ -19,7 +19,7 @@ from esl.api.schemas import (
     Page,
 )
 from esl.db.models import GatewayRow, LabelRow, StoreRow
-from esl.errors import NotFoundError
+from esl.errors import ConflictError, NotFoundError
 from esl.services.keys import Principal, Role
 from esl.services.labels import (
     bind_label,
@@ -44,6 +44,7 @@ IdPath = Annotated[str, Path(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9_
 def list_gateways(
     session: CurrentSession, _: Reader, page: Pages, store: str | None = None
 ) -> dict[str, Any]:
+    """Store gateways, a page at a time; filter by store."""
     statement = select(GatewayRow).order_by(GatewayRow.id)
     if store is not None:
         statement = statement.where(GatewayRow.store == store)
@@ -54,9 +55,23 @@ def list_gateways(
 def put_gateway(
     gateway_id: IdPath, body: GatewayIn, session: CurrentSession, _: Admin
 ) -> GatewayRow:
+    """Register a store gateway, or rename it; it cannot move while it serves labels of
+    its store (they would hang off another store's gateway)."""
     if session.get(StoreRow, body.store) is None:
         raise NotFoundError("store", body.store)
     row = session.get(GatewayRow, gateway_id) or GatewayRow(id=gateway_id)
+    if row.store is not None and row.store != body.store:
+        stranded = session.scalar(
+            select(func.count()).select_from(LabelRow).where(LabelRow.gateway == gateway_id)
+        )
+        if stranded:
+            raise ConflictError(
+                f"gateway {gateway_id} serves {stranded} label(s) of store {row.store}: "
+                f"move or remove them before it moves to {body.store}",
+                gateway=gateway_id,
+                store=row.store,
+                labels=stranded,
+            )
     row.store, row.transport, row.name = body.store, body.transport, body.name
     session.add(row)
     return row
@@ -84,6 +99,7 @@ def list_labels(
 
 @router.post("/labels", response_model=LabelOut, status_code=201, tags=["labels"])
 def post_label(body: LabelIn, ctx: Ctx, session: CurrentSession, who: StoreStaff) -> LabelOut:
+    """Register a label in a store (and on one of that store's gateways)."""
     row = register_label(
         session,
         principal=who,
@@ -98,6 +114,7 @@ def post_label(body: LabelIn, ctx: Ctx, session: CurrentSession, who: StoreStaff
 
 @router.get("/labels/{label_id}", response_model=LabelOut, tags=["labels"])
 def get_label(label_id: IdPath, session: CurrentSession, who: Reader) -> LabelOut:
+    """One label with its current binding."""
     row = session.get(LabelRow, label_id)
     if row is None:
         raise NotFoundError("label", label_id)
@@ -122,4 +139,5 @@ def put_binding(
 
 @router.delete("/labels/{label_id}/binding", response_model=BindingOut, tags=["labels"])
 def delete_binding(label_id: IdPath, ctx: Ctx, session: CurrentSession, who: StoreStaff) -> Any:
+    """Unbind the label: it stops being planned until bound again."""
     return unbind_label(session, principal=who, label_id=label_id, now=ctx.clock())

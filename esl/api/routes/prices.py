@@ -3,10 +3,9 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
-from datetime import datetime
 from typing import Annotated, Any, Literal
 
-from fastapi import APIRouter, Depends, Query
+from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import StreamingResponse
 from sqlalchemy import select
 from starlette.concurrency import run_in_threadpool
@@ -21,6 +20,7 @@ from esl.api.dependencies import (
     principal_of,
 )
 from esl.api.errors import require_aware_query
+from esl.api.instants import Instant
 from esl.api.pagination import PageParams, page_params, paginate
 from esl.api.schemas import LedgerEntryOut, Page, PriceRuleOut, PromotionOut, QuoteOut
 from esl.db.models import LedgerEntryRow, PriceRuleRow, PromotionRow
@@ -52,9 +52,10 @@ def list_prices(
     zone: Text64 = None,
     channel: ChannelQuery | None = None,
     current_at: Annotated[
-        datetime | None, Query(description="Only rules in force at this instant.")
+        Instant | None, Query(description="Only rules in force at this instant.")
     ] = None,
 ) -> dict[str, Any]:
+    """Stored price rules, a page at a time; filter by SKU, or those in force at an instant."""
     statement = select(PriceRuleRow).order_by(PriceRuleRow.sku, PriceRuleRow.id)
     for column, value in (
         (PriceRuleRow.sku, sku),
@@ -84,6 +85,7 @@ def export_price_file(
     _: Reader,
     current: Annotated[bool, Query(description="Only rules in force now.")] = False,
 ) -> StreamingResponse:
+    """Every stored price rule as a CSV file in the price import format."""
     now = ctx.clock()
 
     def chunks() -> Iterator[str]:
@@ -122,6 +124,7 @@ def _promotion_out(promotion: Promotion) -> PromotionOut:
 
 @router.get("/promotions", response_model=Page[PromotionOut], tags=["prices"])
 def list_promotions(session: CurrentSession, _: Reader, page: Pages) -> dict[str, Any]:
+    """Stored promotions, a page at a time."""
     statement = select(PromotionRow.id).order_by(PromotionRow.id)
     result = paginate(session, statement, page, str)
     found = load_promotions(session, result["items"])
@@ -131,6 +134,7 @@ def list_promotions(session: CurrentSession, _: Reader, page: Pages) -> dict[str
 
 @router.get("/promotions/{promotion_id}", response_model=PromotionOut, tags=["prices"])
 def get_promotion(promotion_id: str, session: CurrentSession, _: Reader) -> PromotionOut:
+    """One promotion by its id."""
     found = load_promotions(session, [promotion_id])
     if promotion_id not in found:
         raise NotFoundError("promotion", promotion_id)
@@ -145,9 +149,10 @@ def list_ledger(
     sku: Text64 = None,
     store: Text64 = None,
     channel: ChannelQuery | None = None,
-    since: datetime | None = None,
-    until: datetime | None = None,
+    since: Annotated[Instant | None, Query(description="Entries effective from here.")] = None,
+    until: Annotated[Instant | None, Query(description="Entries effective before here.")] = None,
 ) -> dict[str, Any]:
+    """The applied-price ledger (what each key cost when), the source of the 30-day low."""
     statement = select(LedgerEntryRow).order_by(
         LedgerEntryRow.sku,
         LedgerEntryRow.channel,
@@ -207,12 +212,13 @@ def quote_out(resolved: ResolvedPrice) -> QuoteOut:
 
 @router.get("/quote", response_model=QuoteOut, tags=["prices"])
 async def get_quote(
+    request: Request,
     ctx: Ctx,
     token: ApiKey,
     sku: Annotated[str, Query(min_length=1, max_length=64)],
     store: Annotated[str, Query(min_length=1, max_length=32)],
     channel: ChannelQuery = "store",
-    at: Annotated[datetime | None, Query(description="Instant; default now.")] = None,
+    at: Annotated[Instant | None, Query(description="Instant with offset; default now.")] = None,
     locale: Annotated[str, Query(max_length=16)] = "pl_PL",
 ) -> QuoteOut:
     """The resolved price with every label-visible field, as the web shop and audit see it.
@@ -225,7 +231,8 @@ async def get_quote(
 
     def work() -> QuoteOut:
         with ctx.sessions() as session, session.begin():
-            principal_of(session, token)
+            if not isinstance(getattr(request.state, "principal", None), Principal):
+                principal_of(session, token)  # mounted without the ApiKeyGate
             resolved = quote(
                 session,
                 sku=sku,

@@ -5,20 +5,22 @@ from __future__ import annotations
 import io
 from typing import Annotated, Any, Literal
 
-from fastapi import APIRouter, Depends, Path, UploadFile
+from fastapi import APIRouter, Depends, Path, Query, UploadFile
 from sqlalchemy import select
 
 from esl.api.dependencies import ANY_ROLE, ApiContext, CurrentSession, allow, context
 from esl.api.pagination import PageParams, page_params, paginate
 from esl.api.schemas import ImportOut, Page, PublicationIn, PublicationOut
 from esl.db.models import PublicationItemRow, PublicationRow
-from esl.errors import ImportRejectedError, NotFoundError
+from esl.errors import ImportRejectedError, InvalidItemError, NotFoundError
 from esl.imports import (
     import_history,
     import_prices,
     import_products,
     import_promotions,
 )
+from esl.imports.csv_text import CsvEncoding, decode_csv
+from esl.services.amounts import require_minor_unit
 from esl.services.keys import Principal, Role
 from esl.services.publication import (
     create_publication,
@@ -58,6 +60,7 @@ def list_publications(
     page: Pages,
     status: Literal["draft", "validated", "published"] | None = None,
 ) -> dict[str, Any]:
+    """Publications, newest first; filter by status."""
     statement = select(PublicationRow).order_by(PublicationRow.id.desc())
     if status is not None:
         statement = statement.where(PublicationRow.status == status)
@@ -68,6 +71,22 @@ def list_publications(
 def post_publication(
     body: PublicationIn, ctx: Ctx, session: CurrentSession, who: PricingTeam
 ) -> PublicationOut:
+    """Store a draft: a title, the effective instant (unset: when published) and its items.
+
+    Each item's `action` decides which fields it needs (see the item schemas). An amount
+    may not have more decimals than its currency (PLN: 2, JPY: none), and the effective
+    instant may not lie in the past (the past cannot be rewritten)."""
+    now = ctx.clock()
+    if body.effective_at is not None and body.effective_at < now:
+        raise InvalidItemError(
+            "effective_at lies in the past: the past cannot be rewritten",
+            field="effective_at",
+        )
+    for index, item in enumerate(body.items):
+        amount = getattr(item, "amount", None)
+        if amount is not None:
+            currency = getattr(item, "currency", None) or ctx.settings.currency
+            require_minor_unit(amount, currency, item=index)
     row = create_publication(
         session,
         title=body.title,
@@ -76,7 +95,7 @@ def post_publication(
             item.model_dump(exclude_defaults=True) | {"action": item.action} for item in body.items
         ],
         created_by=who.name,
-        now=ctx.clock(),
+        now=now,
     )
     return _out(session, row, with_items=True)
 
@@ -85,6 +104,7 @@ def post_publication(
 def get_publication(
     publication_id: PublicationId, session: CurrentSession, _: Reader
 ) -> PublicationOut:
+    """One publication with its items, problems and impact."""
     row = session.get(PublicationRow, publication_id)
     if row is None:
         raise NotFoundError("publication", publication_id)
@@ -125,18 +145,13 @@ def post_publish(
     return _out(session, row, with_items=False)
 
 
-async def _text(upload: UploadFile) -> str:
+async def _text(upload: UploadFile, encoding: CsvEncoding | None) -> str:
     data = await upload.read(MAX_UPLOAD_BYTES + 1)
     if len(data) > MAX_UPLOAD_BYTES:
         raise ImportRejectedError(
             "file too large", problems=[{"line": 0, "reason": f"over {MAX_UPLOAD_BYTES} bytes"}]
         )
-    try:
-        return data.decode("utf-8-sig")
-    except UnicodeDecodeError as error:
-        raise ImportRejectedError(
-            "file is not UTF-8 text", problems=[{"line": 0, "reason": str(error)}]
-        ) from error
+    return decode_csv(data, encoding=encoding)
 
 
 @router.post("/imports/{kind}", response_model=ImportOut, tags=["imports"])
@@ -145,9 +160,16 @@ async def post_import(
     file: UploadFile,
     ctx: Ctx,
     who: PricingTeam,
+    encoding: Annotated[
+        CsvEncoding | None,
+        Query(description="The file's encoding when it is not UTF-8 (Excel pl_PL: cp1250)."),
+    ] = None,
 ) -> dict[str, object]:
-    """Upload a CSV file (multipart field `file`): all rows apply, or none and every bad row."""
-    text = await _text(file)
+    """Upload a CSV file (multipart field `file`): all rows apply, or none and every bad row.
+
+    UTF-8 with or without a BOM, or the `encoding` given; `,` or `;` between fields (read
+    from the header row); decimal commas are accepted (docs/csv-formats.md)."""
+    text = await _text(file, encoding)
     now = ctx.clock()
     currency = ctx.settings.currency
     with ctx.sessions() as session, session.begin():

@@ -25,6 +25,7 @@ NamePath = Annotated[str, Path(min_length=1, max_length=64, pattern=r"^[A-Za-z0-
 
 @router.get("/templates", response_model=list[TemplateOut], tags=["labels"])
 def list_templates(session: CurrentSession, _: Reader) -> list[LabelTemplateRow]:
+    """Label templates uploaded by the pricing team (newest version of each)."""
     return list(session.scalars(select(LabelTemplateRow).order_by(LabelTemplateRow.name)))
 
 

@@ -1,0 +1,37 @@
+"""Instants the API takes: ISO 8601 text with a UTC offset, nothing else.
+
+Pydantic would read `0.5` or `1796280000` as seconds since 1970 and a naive date-time as
+local time; both silently mean something the caller did not. The docs promise an offset.
+"""
+
+from __future__ import annotations
+
+import re
+from datetime import datetime
+from decimal import Decimal
+from typing import Annotated
+
+from pydantic import AwareDatetime, BeforeValidator
+
+__all__ = ["Instant", "refuse_numbers"]
+
+_NUMBER = re.compile(r"[+-]?(\d+(\.\d*)?|\.\d+)([eE][+-]?\d+)?")
+REASON = "an instant is ISO 8601 text with a UTC offset, e.g. 2026-05-01T00:00:00Z, not a number"
+
+
+def refuse_numbers(value: object) -> object:
+    if isinstance(value, (int, float, Decimal)) and not isinstance(value, bool):
+        raise ValueError(REASON)
+    if isinstance(value, str) and _NUMBER.fullmatch(value.strip()):
+        raise ValueError(REASON)
+    if isinstance(value, str):
+        try:
+            parsed = datetime.fromisoformat(value.replace("Z", "+00:00"))
+        except ValueError:
+            return value  # pydantic names what is wrong with it
+        if parsed.tzinfo is None:
+            raise ValueError(f"{value!r} has no UTC offset (write Z or +01:00)")
+    return value
+
+
+Instant = Annotated[AwareDatetime, BeforeValidator(refuse_numbers)]

@@ -1,0 +1,138 @@
+"""Which label answers the controller may believe: the acceptance rule for displayed content.
+
+An answer is signed by its label, but a signature only proves *who* said it, not *when*:
+anyone who can publish on a store's `up` topic (the store gateway, whoever holds its
+credential, the broker operator) can capture a genuine answer and publish it again later.
+So a verified answer's claim about what the panel shows is believed only when it is newer,
+in the label's own signed order, than every claim the controller already holds for that
+label:
+
+- the order is `(sequence, label clock)`: a label accepts only increasing sequence numbers
+  and answers each frame right after acting on it, so an answer to a later frame describes
+  a later panel; within one sequence (a radio duplicate, a check-in after a timed flip)
+  the label's clock, which only runs forward, decides;
+- only an answer to a frame the label *took* places a claim in that order: an answer the
+  label gave without taking the frame's sequence (a stale or forged frame, a damaged
+  one, a busy label) names that frame's sequence, not the label's, while describing the
+  panel as it is now. Believing its position would let a replayed answer to a frame in
+  between look newer than the panel it describes;
+- the sequence must be one the controller signed for that label: an answer to sequence
+  *s* is matched to the outbox row *s* (a command answer) or must not exceed the last
+  sequence signed (a check-in). A label answers even a forged frame, with the forger's
+  sequence; believing that sequence would let one forged frame with sequence 2^32-1 make
+  every later genuine answer look old.
+
+Refused answers change nothing a label reports (displayed content, battery, last seen)
+and add nothing to the history of what it showed; they are counted and logged with the
+label and the reason. Settling the outbox row an answer names is a separate question
+(the dispatcher's): the label's answer to that very frame settles it even when it arrives
+after a newer claim (a lost acknowledgement followed by a check-in).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from enum import StrEnum
+
+from esl.pipeline.label_states import LabelState
+from gateways.protocol import FrameKind, LabelResponse, ReasonCode
+
+__all__ = [
+    "Claim",
+    "Refusal",
+    "accept_claim",
+    "health_is_newer",
+    "held_claim",
+    "judge_answer",
+    "note_health",
+]
+
+_BEFORE_ANY_CLOCK = datetime.min.replace(tzinfo=UTC)
+
+
+class Refusal(StrEnum):
+    """Why an answer's claim was not believed (the log and the counters say this)."""
+
+    NOT_TAKEN = "answers a frame the label did not take (stale, forged, damaged or busy)"
+    OLDER = "older than a claim already held (replayed or reordered)"
+    DUPLICATE = "the claim already held, again (duplicate)"
+    UNSIGNED_SEQUENCE = "answers a sequence the controller never signed for this label"
+
+
+# Refusals a label gives before, or instead of, taking a frame's sequence (checks 1-7 of
+# docs/protocol.md "What a label checks", and transient refusals, which leave the
+# sequence for the same frame's next delivery).
+_SEQUENCE_NOT_TAKEN = frozenset(
+    {
+        ReasonCode.CAPACITY_LIMIT,
+        ReasonCode.MALFORMED_FRAME,
+        ReasonCode.UNSUPPORTED_VERSION,
+        ReasonCode.WRONG_LABEL,
+        ReasonCode.CORRUPT_CHUNK,
+        ReasonCode.BAD_MAC,
+        ReasonCode.INVALID_OPCODE,
+        ReasonCode.INVALID_PARAMETERS,
+        ReasonCode.STALE_SEQUENCE,
+    }
+)
+
+
+@dataclass(frozen=True, slots=True)
+class Claim:
+    """A position in a label's signed order: the sequence it answered, its clock then."""
+
+    sequence: int
+    label_time: datetime | None
+
+    def order(self) -> tuple[int, datetime]:
+        return self.sequence, self.label_time or _BEFORE_ANY_CLOCK
+
+
+def held_claim(state: LabelState) -> Claim:
+    return Claim(state.claim_sequence, state.claim_label_time)
+
+
+def judge_answer(
+    held: Claim, response: LabelResponse, *, answers_signed_frame: bool, last_signed: int
+) -> Refusal | None:
+    """None when `response`'s claim may be believed, else why not.
+
+    `answers_signed_frame`: for a command answer, whether the controller signed the frame
+    `(label, sequence)` names (its outbox row exists). A check-in names the last sequence
+    the label accepted, which must not exceed `last_signed`.
+    """
+    if response.kind is FrameKind.CHECK_IN:
+        if response.sequence > last_signed:
+            return Refusal.UNSIGNED_SEQUENCE
+    elif not answers_signed_frame:
+        return Refusal.UNSIGNED_SEQUENCE
+    elif response.reason in _SEQUENCE_NOT_TAKEN or response.reason.is_transient:
+        return Refusal.NOT_TAKEN
+    new = Claim(response.sequence, response.label_time).order()
+    old = held.order()
+    if new == old:
+        return Refusal.DUPLICATE
+    if new < old:
+        return Refusal.OLDER
+    return None
+
+
+def accept_claim(state: LabelState, response: LabelResponse) -> None:
+    """Hold `response` as the label's newest claim (after `judge_answer` said yes)."""
+    state.claim_sequence = response.sequence
+    state.claim_label_time = response.label_time
+    state.changed = True
+
+
+def health_is_newer(state: LabelState, response: LabelResponse) -> bool:
+    """Whether an answer that places no claim (`Refusal.NOT_TAKEN`) is newer, by the
+    label's clock, than everything believed: then its health (battery, alive) counts."""
+    held = state.claim_label_time
+    return held is None or response.label_time > held
+
+
+def note_health(state: LabelState, response: LabelResponse) -> None:
+    """Its health was taken: a replay of it, or of anything older, no longer counts."""
+    state.claim_label_time = response.label_time
+    state.changed = True

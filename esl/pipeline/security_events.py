@@ -1,0 +1,56 @@
+"""Security events: evidence that someone forged or altered what travels to or from labels.
+
+Two things can only happen when a message was forged or changed on its way:
+
+- an uplink whose MAC does not verify with its label's key (`forged answer`): a rogue
+  client on the broker, or a relay that damages what it carries;
+- a label's signed refusal of a frame the controller itself signed, for a reason an
+  unaltered frame can never earn (`tampered frame`): `BAD_MAC`, `WRONG_LABEL`,
+  `MALFORMED_FRAME` or `UNSUPPORTED_VERSION`. The frame was altered, or displaced by a
+  forged copy with the same label and sequence, between the controller and the label.
+
+Each is logged at warning level and written to `security_events` in the transaction that
+handles it; `esl health` and `GET /api/v1/security/events` report them.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import asdict, dataclass
+from datetime import datetime
+from enum import StrEnum
+
+from sqlalchemy.orm import Session
+
+from esl.db.bulk import insert_rows
+from esl.db.models import SecurityEventRow, core_table
+
+__all__ = ["SecurityEvent", "SecurityEventKind", "record_security_events"]
+
+_TABLE = core_table(SecurityEventRow)
+
+
+class SecurityEventKind(StrEnum):
+    FORGED_ANSWER = "forged answer"
+    TAMPERED_FRAME = "tampered frame"
+
+
+@dataclass(frozen=True, slots=True)
+class SecurityEvent:
+    at: datetime
+    kind: SecurityEventKind
+    store: str | None
+    gateway: str | None
+    label_id: str | None
+    sequence: int | None
+    detail: str
+
+
+def record_security_events(session: Session, events: Iterable[SecurityEvent]) -> int:
+    """Append `events` to `security_events`; how many were written."""
+    rows = [
+        {**asdict(event), "kind": event.kind.value, "detail": event.detail[:256]}
+        for event in events
+    ]
+    insert_rows(session, _TABLE, rows)
+    return len(rows)

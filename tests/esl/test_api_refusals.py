@@ -1,0 +1,157 @@
+"""The API refuses what it should, with the status its OpenAPI document declares."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+from tests.esl.conftest import START, Api
+
+PUBLICATIONS = "/api/v1/publications"
+
+
+def _post(api: Api, item: dict[str, Any], **body: Any) -> Any:
+    return api.client.post(
+        PUBLICATIONS,
+        json={"title": "t", "items": [item], **body},
+        headers=api.headers("pricing"),
+    )
+
+
+def _places(response: Any) -> set[tuple[str, ...]]:
+    return {tuple(p["location"]) for p in response.json()["error"]["problems"]}
+
+
+def test_each_action_needs_its_own_fields_and_nothing_is_stored_without_them(api: Api) -> None:
+    no_kind = _post(api, {"action": "upsert_promotion", "categories": ["dairy"]})
+    assert no_kind.status_code == 422
+    assert ("body", "items", "0", "upsert_promotion", "kind") in _places(no_kind)
+    assert ("body", "items", "0", "upsert_promotion", "promotion_id") in _places(no_kind)
+    no_amount = _post(api, {"action": "set_price", "sku": "MLK-1"})
+    assert ("body", "items", "0", "set_price", "amount") in _places(no_amount)
+    no_id = _post(api, {"action": "end_promotion"})
+    assert ("body", "items", "0", "end_promotion", "promotion_id") in _places(no_id)
+    listed = api.client.get(PUBLICATIONS, headers=api.headers("pricing")).json()
+    assert listed["total"] == 0
+
+
+@pytest.mark.parametrize(
+    ("path", "params"),
+    [
+        ("/api/v1/audit", {"at": "0.5"}),
+        ("/api/v1/ledger", {"until": "0.5"}),
+        ("/api/v1/prices", {"current_at": "0.5"}),
+        ("/api/v1/quote", {"sku": "MLK-1", "store": "S01", "at": "1796280000"}),
+        ("/api/v1/quote", {"sku": "MLK-1", "store": "S01", "at": "2026-05-01T00:00:00"}),
+    ],
+)
+def test_an_instant_needs_iso_text_with_an_offset(
+    api: Api, path: str, params: dict[str, str]
+) -> None:
+    response = api.client.get(path, params=params, headers=api.headers("admin"))
+    assert response.status_code == 422, response.text
+
+
+def test_a_number_as_valid_from_is_refused(api: Api) -> None:
+    response = _post(
+        api,
+        {
+            "action": "upsert_promotion",
+            "promotion_id": "P1",
+            "kind": "percent_off",
+            "percent": "10",
+            "skus": ["MLK-1"],
+            "valid_from": 0,
+        },
+    )
+    assert response.status_code == 422
+    assert "not a number" in response.text
+
+
+def test_authentication_comes_before_validation(api: Api) -> None:
+    assert api.client.get("/api/v1/quote").status_code == 401
+    malformed = api.client.post(
+        PUBLICATIONS, content=b"{not json", headers={"Content-Type": "application/json"}
+    )
+    assert malformed.status_code == 401
+    assert malformed.headers["WWW-Authenticate"] == "APIKey"
+    wrong_key = api.client.get("/api/v1/quote", headers={"X-API-Key": "esl_nope"})
+    assert wrong_key.status_code == 401
+
+
+def test_malformed_json_and_a_wrong_method_answer_as_documented(api: Api) -> None:
+    pricing = api.headers("pricing")
+    malformed = api.client.post(
+        PUBLICATIONS, content=b"\xff{", headers={**pricing, "Content-Type": "application/json"}
+    )
+    assert malformed.status_code == 422
+    assert malformed.json()["error"]["code"] == "invalid_request"
+    wrong = api.client.delete(PUBLICATIONS, headers=pricing)
+    assert wrong.status_code == 405
+    assert wrong.headers["Allow"] == "GET, POST"
+
+
+def test_a_gateway_serving_labels_cannot_move_to_another_store(api: Api) -> None:
+    admin = api.headers("admin")
+    gateway = {"store": "S02", "transport": "mqtt", "name": "Gdynia 2"}
+    assert api.client.put("/api/v1/gateways/GW2", json=gateway, headers=admin).status_code == 200
+    label = {"id": "L-1", "store": "S02", "model": "2.9-bwr", "gateway": "GW2"}
+    assert api.client.post("/api/v1/labels", json=label, headers=admin).status_code == 201
+    moved = api.client.put("/api/v1/gateways/GW2", json=gateway | {"store": "S01"}, headers=admin)
+    assert moved.status_code == 409
+    assert moved.json()["error"]["message"] == (
+        "gateway GW2 serves 1 label(s) of store S02: move or remove them before it moves to S01"
+    )
+    renamed = api.client.put(
+        "/api/v1/gateways/GW2", json=gateway | {"name": "Gdynia"}, headers=admin
+    )
+    assert renamed.status_code == 200
+
+
+@pytest.mark.parametrize(
+    ("amount", "currency", "unit"),
+    [("12.345", None, "2 decimal place(s)"), ("99999.99", "JPY", "no decimals")],
+)
+def test_an_amount_finer_than_its_currency_is_refused(
+    api: Api, amount: str, currency: str | None, unit: str
+) -> None:
+    item = {"action": "set_price", "sku": "MLK-1", "amount": amount}
+    if currency:
+        item["currency"] = currency
+    response = _post(api, item)
+    assert response.status_code == 422
+    error = response.json()["error"]
+    assert f"(its minor unit: {unit})" in error["message"]
+    assert error["minor_unit"] == (0 if currency == "JPY" else 2)
+
+
+def test_an_effective_instant_in_the_past_is_refused(api: Api) -> None:
+    response = _post(
+        api,
+        {"action": "set_price", "sku": "MLK-1", "amount": "2.99"},
+        effective_at=START.replace(year=2000).isoformat(),
+    )
+    assert response.status_code == 422
+    assert "the past cannot be rewritten" in response.json()["error"]["message"]
+
+
+def test_health_of_an_unknown_store_is_404(api: Api) -> None:
+    response = api.client.get(
+        "/api/v1/health/labels", params={"store": "NOPE"}, headers=api.headers("admin")
+    )
+    assert response.status_code == 404
+    assert response.json()["error"]["message"] == "no store NOPE"
+
+
+def test_a_single_valued_query_parameter_given_twice_is_refused(api: Api) -> None:
+    auditor = api.headers("auditor")
+    twice = api.client.get("/api/v1/labels?offset=0&offset=0", headers=auditor)
+    assert twice.status_code == 422
+    assert twice.json()["error"]["problems"] == [
+        {"location": ["query", "offset"], "reason": "takes one value, given twice"}
+    ]
+    # Array parameters are repeated by design.
+    stores = api.client.get("/api/v1/health/labels?store=S01&store=S02", headers=auditor)
+    assert stores.status_code == 200
+    assert api.client.get("/api/v1/labels?offset=0&offset=0").status_code == 401

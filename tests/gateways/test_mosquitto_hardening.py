@@ -1,0 +1,205 @@
+"""`esl mqtt config`'s hardening, enforced by a real Mosquitto running the generated
+mosquitto.conf as written (password file, ACL, client id = username, packet size limit).
+
+- a gateway's login cannot take over the controller's session by asking for its client
+  id (`use_username_as_clientid`): the controller stays connected;
+- the controller's login writes only `down` and reads only `up` and `status`: it can
+  neither forge an answer nor a gateway's status, nor read the frames it sends;
+- a gateway's login cannot publish into another store's topics;
+- a PUBLISH carrying one maximal protocol frame passes; one beyond it is refused.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import subprocess
+from collections.abc import AsyncIterator
+from pathlib import Path
+
+import pytest
+
+from esl.mqtt.mosquitto_config import (
+    MAX_PACKET_BYTES,
+    WrittenConfig,
+    gateways_from_counts,
+    write_mosquitto_config,
+)
+from gateways.base import TransportStatus, Uplink
+from gateways.errors import GatewayError
+from gateways.mqtt.connection import IncomingMessage, PahoConnection
+from gateways.mqtt.driver import MqttGateway
+from gateways.mqtt.endpoint import BrokerEndpoint
+from gateways.mqtt.store_gateway import StoreGatewayClient
+from gateways.protocol import MAX_FRAME_BYTES
+from tests.fixtures.mosquitto import find_mosquitto, free_port
+from tests.gateways.mqtt_harness import ROOT_ONLY_CONFIG, events_until, events_within
+
+pytestmark = pytest.mark.integration
+
+
+class Deployment:
+    def __init__(self, written: WrittenConfig, port: int) -> None:
+        self.written = written
+        self.port = port
+
+    def login(self, username: str) -> BrokerEndpoint:
+        accounts = {a.username: a.password for a in self.written.accounts.all}
+        return BrokerEndpoint("127.0.0.1", self.port, username, accounts[username])
+
+
+@pytest.fixture
+async def deployment(tmp_path: Path) -> AsyncIterator[Deployment]:
+    port = free_port()
+    written = write_mosquitto_config(
+        tmp_path / "conf",
+        gateways_from_counts(["S001", "S002"], per_store=1),
+        port=port,
+        bind_address="127.0.0.1",
+    )
+    conf = written.conf
+    if ROOT_ONLY_CONFIG:
+        conf = tmp_path / "as-root.conf"
+        conf.write_text(written.conf.read_text() + ROOT_ONLY_CONFIG)
+    binary = find_mosquitto()
+    assert binary is not None
+    process = subprocess.Popen([binary, "-c", str(conf)], stderr=subprocess.PIPE)
+    try:
+        for _ in range(200):
+            try:
+                _, writer = await asyncio.open_connection("127.0.0.1", port)
+                writer.close()
+                break
+            except OSError:
+                await asyncio.sleep(0.02)
+        yield Deployment(written, port)
+    finally:
+        process.terminate()
+        process.communicate(timeout=10)
+
+
+def test_generated_gateway_names_include_their_store() -> None:
+    assert gateways_from_counts(["S001", "S002"], per_store=2) == [
+        ("S001", "S001-gw1"),
+        ("S001", "S001-gw2"),
+        ("S002", "S002-gw1"),
+        ("S002", "S002-gw2"),
+    ]
+
+
+async def test_a_gateway_login_cannot_take_over_the_controllers_session(
+    deployment: Deployment,
+) -> None:
+    controller = MqttGateway(deployment.login("esl-controller"), reconnect_delay_s=(0.1, 0.2))
+    s002 = StoreGatewayClient(deployment.login("S002.S002-gw1"), store="S002", gateway="S002-gw1")
+    # The S001 gateway's credential, asking for the controller's client id.
+    usurper = PahoConnection(
+        deployment.login("S001.S001-gw1"),
+        client_id="esl-controller",
+        persistent_session=True,
+        subscriptions=("esl/v1/S001/S001-gw1/down",),
+        on_message=lambda _m: None,
+    )
+    async with controller:
+        await s002.start()
+        await usurper.connect()
+        seen = await events_within(controller, 1.0)
+        await s002.publish_up(b"an answer for the controller")
+        seen += await events_until(controller, lambda e: isinstance(e, Uplink))
+        lost = [e for e in seen if isinstance(e, TransportStatus) and not e.connected]
+        assert lost == []
+        assert [e.payload for e in seen if isinstance(e, Uplink)] == [
+            b"an answer for the controller"
+        ]
+        await s002.stop()
+    await usurper.disconnect()
+
+
+async def test_the_controller_writes_only_frames_and_reads_only_answers_and_status(
+    deployment: Deployment,
+) -> None:
+    heard: list[IncomingMessage] = []
+    controller = PahoConnection(
+        deployment.login("esl-controller"),
+        client_id="ignored: the username is the client id",
+        persistent_session=False,
+        subscriptions=("esl/v1/+/+/up", "esl/v1/+/+/down", "esl/v1/+/+/status"),
+        on_message=heard.append,
+    )
+    gateway = StoreGatewayClient(
+        deployment.login("S001.S001-gw1"), store="S001", gateway="S001-gw1"
+    )
+    await controller.connect()
+    await gateway.start()
+    try:
+        await controller.publish("esl/v1/S001/S001-gw1/down", b"a frame")
+        assert await asyncio.wait_for(anext(gateway.frames()), 5) == b"a frame"
+        # Forgeries in a gateway's name, with the controller's credential: dropped.
+        await controller.publish("esl/v1/S001/S001-gw1/up", b"forged answer")
+        await controller.publish("esl/v1/S001/S001-gw1/status", b'{"state": "offline"}')
+        await controller.publish("esl/v1/other", b"off the layout")
+        await gateway.publish_up(b"real answer")
+        for _ in range(250):
+            if any(m.payload == b"real answer" for m in heard):
+                break
+            await asyncio.sleep(0.02)
+        await asyncio.sleep(0.3)
+        payloads = [m.payload for m in heard if not m.topic.endswith("/status")]
+        assert payloads == [b"real answer"]  # not its own frame, not the forgeries
+        statuses = [m.payload for m in heard if m.topic.endswith("/status")]
+        assert b'{"state": "offline"}' not in statuses
+    finally:
+        await gateway.stop()
+        await controller.disconnect()
+
+
+async def test_a_gateway_cannot_publish_into_another_stores_topics(
+    deployment: Deployment,
+) -> None:
+    controller = MqttGateway(deployment.login("esl-controller"))
+    s001 = StoreGatewayClient(deployment.login("S001.S001-gw1"), store="S001", gateway="S001-gw1")
+    s002 = StoreGatewayClient(deployment.login("S002.S002-gw1"), store="S002", gateway="S002-gw1")
+    async with controller:
+        await s001.start()
+        await s002.start()
+        forger = PahoConnection(
+            deployment.login("S001.S001-gw1"),
+            client_id="forger",
+            persistent_session=False,
+            subscriptions=(),
+            on_message=lambda _m: None,
+        )
+        await s001.stop()  # the forger has S001's login, and with it S001's session
+        await forger.connect()
+        await forger.publish("esl/v1/S002/S002-gw1/up", b"forged ack")
+        await forger.publish("esl/v1/S002/S002-gw1/down", b"forged frame")
+        await forger.disconnect()
+        await s002.publish_up(b"real ack")
+        seen = await events_until(controller, lambda e: isinstance(e, Uplink))
+        seen += await events_within(controller, 0.3)
+        assert [(e.store, e.payload) for e in seen if isinstance(e, Uplink)] == [
+            ("S002", b"real ack")
+        ]
+        await s002.stop()
+
+
+async def test_one_maximal_frame_passes_and_a_larger_packet_is_refused(
+    deployment: Deployment,
+) -> None:
+    assert MAX_FRAME_BYTES < MAX_PACKET_BYTES < MAX_FRAME_BYTES + 4096
+    controller = MqttGateway(deployment.login("esl-controller"), reconnect_delay_s=(0.1, 0.2))
+    gateway = StoreGatewayClient(
+        deployment.login("S001.S001-gw1"),
+        store="S001",
+        gateway="S001-gw1",
+    )
+    async with controller:
+        await gateway.start()
+        largest = bytes(MAX_FRAME_BYTES)
+        await gateway.publish_up(largest)
+        seen = await events_until(controller, lambda e: isinstance(e, Uplink))
+        assert [len(e.payload) for e in seen if isinstance(e, Uplink)] == [MAX_FRAME_BYTES]
+        # The broker closes the link on an oversized packet: the publish is never acked.
+        with pytest.raises((GatewayError, TimeoutError)):
+            await asyncio.wait_for(gateway.publish_up(bytes(MAX_PACKET_BYTES)), 3)
+        assert [e for e in await events_within(controller, 0.5) if isinstance(e, Uplink)] == []
+        await gateway.stop()
