@@ -79,11 +79,10 @@ from tests.pipeline.shared_clock_store import publish
 from tests.pipeline.small_world import PRICES_A, T0
 
 # Replays and forgeries are the attacks of issue 13's observations 1 (a replayed
-# acknowledgement) and 2 (a forged frame cancelling a genuine update: the label answers
-# BAD_MAC and the update is parked for good). Switched off only until the fix for them
-# (branch t13-trust) is merged: with them on, today's code fails this test in seconds.
-# Every other event of the schedule runs either way.
-REPLAYS_AND_FORGERIES: Final = False
+# acknowledgement) and 2 (a forged frame cancelling a genuine update: the label answered
+# BAD_MAC and the update was parked for good). Off, only the rest of the schedule runs
+# (before their fix this test failed on them in seconds).
+REPLAYS_AND_FORGERIES: Final = True
 
 EXAMPLES: Final = int(os.environ.get("ESL_PROPERTY_EXAMPLES", "25"))
 SEED: Final = os.environ.get("ESL_PROPERTY_SEED")
