@@ -11,8 +11,9 @@ here, and the test decides what becomes of it:
 - delivered, in any order (so reordered and delayed), dropped, or duplicated;
 - replayed: a genuine frame or answer captured earlier, published again later;
 - forged: a copy of a genuine frame with the same label and sequence but a wrong MAC,
-  published right behind the genuine one; an answer claiming success that the attacker
-  signed with a key of its own, or a genuine answer with a wrong MAC.
+  published right behind the genuine one or instead of it (altered in transit); an
+  answer claiming success that the attacker signed with a key of its own, or a genuine
+  answer with a wrong MAC.
 
 The attacker holds no label key: it can move, copy and alter bytes, never sign them.
 """
@@ -147,13 +148,17 @@ class AdversarialNetwork:
             self.queue(direction).append(captured[index % len(captured)])
             self.replayed += 1
 
-    def forge_frame(self, index: int) -> None:
-        """A forged copy of a genuine frame (same label, same sequence, wrong MAC),
-        published right behind it while it is in flight; of one already delivered when
-        none is."""
+    def forge_frame(self, index: int, *, in_place: bool) -> None:
+        """A forged copy of a genuine frame in flight (same label, same sequence, wrong
+        MAC), published right behind it, or with `in_place` instead of it (altered in
+        transit); of a frame already delivered when none is in flight."""
         if self.frames:
             position = index % len(self.frames)
-            self.frames.insert(position + 1, altered(self.frames[position]))
+            forged = altered(self.frames[position])
+            if in_place:
+                self.frames[position] = forged
+            else:
+                self.frames.insert(position + 1, forged)
         elif self.captured_frames:
             self.frames.append(altered(self.captured_frames[index % len(self.captured_frames)]))
         else:

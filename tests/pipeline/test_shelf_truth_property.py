@@ -151,7 +151,10 @@ class Replay:
 
 @dataclass(frozen=True)
 class ForgeFrame:
+    """A forged copy of the frame at `index` follows it, or replaces it (`in_place`)."""
+
     index: int
+    in_place: bool
 
 
 @dataclass(frozen=True)
@@ -215,7 +218,7 @@ _network_faults: list[st.SearchStrategy[Event]] = [
 ]
 _attacks: list[st.SearchStrategy[Event]] = [
     st.builds(Replay, direction=_directions, index=_index),
-    st.builds(ForgeFrame, index=_index),
+    st.builds(ForgeFrame, index=_index, in_place=st.booleans()),
     st.builds(ForgeAnswer, index=_index, signed=st.booleans()),
 ]
 _prices: list[st.SearchStrategy[Event]] = [
@@ -373,8 +376,8 @@ class Shelf:
                 network.duplicate(direction, index)
             case Replay(direction=direction, index=index):
                 network.replay(direction, index)
-            case ForgeFrame(index=index):
-                network.forge_frame(index)
+            case ForgeFrame(index=index, in_place=in_place):
+                network.forge_frame(index, in_place=in_place)
             case ForgeAnswer(index=index, signed=signed):
                 network.forge_answer(index, now=now, signed=signed)
             case SetPrice(sku=sku, amount=amount, ahead_minutes=minutes):
