@@ -243,7 +243,7 @@ def schedules() -> st.SearchStrategy[list[Event]]:
     a restart or an attack breaks is not always mended by the next price change."""
     attacks = _attacks if REPLAYS_AND_FORGERIES else []
     events: st.SearchStrategy[Event] = st.one_of(
-        _ticks, _ticks, *_network_faults, *attacks, *_prices, *_mishaps
+        _ticks, _ticks, *_network_faults, *attacks, *_prices, *_prices, *_mishaps
     )
     tail: st.SearchStrategy[Event] = st.one_of(_ticks, *_network_faults, *attacks, *_mishaps)
     return st.tuples(st.lists(events, min_size=5, max_size=50), st.lists(tail, max_size=8)).map(
