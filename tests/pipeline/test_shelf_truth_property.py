@@ -245,10 +245,12 @@ def schedules() -> st.SearchStrategy[list[Event]]:
     events: st.SearchStrategy[Event] = st.one_of(
         _ticks, _ticks, *_network_faults, *attacks, *_prices, *_prices, *_mishaps
     )
-    tail: st.SearchStrategy[Event] = st.one_of(_ticks, *_network_faults, *attacks, *_mishaps)
-    return st.tuples(st.lists(events, min_size=5, max_size=50), st.lists(tail, max_size=8)).map(
-        lambda parts: [*parts[0], *parts[1]]
+    tail: st.SearchStrategy[Event] = st.one_of(
+        _ticks, *_network_faults, *attacks, *_mishaps, *_mishaps
     )
+    return st.tuples(
+        st.lists(events, min_size=5, max_size=50), st.lists(tail, min_size=1, max_size=8)
+    ).map(lambda parts: [*parts[0], *parts[1]])
 
 
 # ---------------------------------------------------------------- the world
