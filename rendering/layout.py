@@ -16,7 +16,8 @@ import qrcode
 import qrcode.constants
 
 from rendering.content import LabelContent
-from rendering.display_models import DisplayModel
+from rendering.contrast import carries_text
+from rendering.display_models import COLOUR_RGB, DisplayModel
 from rendering.fonts import Weight, font, text_mask
 from rendering.locale_texts import format_label_date, format_money, label_texts, price_parts
 from rendering.templates import Align, Condition, Fill, Ink, Region, Template
@@ -31,7 +32,11 @@ __all__ = [
 ]
 
 WHITE, BLACK, ACCENT = 0, 1, 2  # palette indices
-_CARRIES_MONEY = frozenset({Fill.REGULAR_PRICE, Fill.PRIOR_PRICE, Fill.UNIT_PRICE})
+# Lines that state a price or an offer: cut short they would mislead, so they are drawn
+# whole (wrapping onto more lines, shrinking below the model's minimum only as a last resort).
+_NEVER_CUT = frozenset(
+    {Fill.REGULAR_PRICE, Fill.PRIOR_PRICE, Fill.UNIT_PRICE, Fill.PROMOTION_BADGE}
+)
 ELLIPSIS = "…"
 # The tallest and deepest Latin glyphs we print: line pitch is measured on these, so
 # "Żółć" and "gąsienica" on neighbouring lines can never touch.
@@ -81,7 +86,7 @@ def layout_label(
         if box[2] - box[0] < 2 or box[3] - box[1] < 2:
             continue
         colour = _colour(region.ink, content=content, model=model)
-        ops = _fill(region, content, box=box, colour=colour, height=model.height)
+        ops = _readable_fill(region, content, box=box, colour=colour, model=model)
         if ops:
             elements.append(Element(region=region.name, box=box, ops=tuple(ops)))
     return tuple(elements)
@@ -109,14 +114,48 @@ def _colour(ink: Ink, *, content: LabelContent, model: DisplayModel) -> int:
     return BLACK
 
 
+def _readable_fill(
+    region: Region,
+    content: LabelContent,
+    *,
+    box: tuple[int, int, int, int],
+    colour: int,
+    model: DisplayModel,
+) -> list[DrawOp]:
+    """`_fill`, with text in an ink that has contrast on what it is drawn on.
+
+    An accent too light to carry text on white (yellow) becomes a field of that accent
+    with black text on it; a badge's text is white only where white reads on the accent.
+    """
+    accent = model.palette[ACCENT] if model.has_accent else None
+    white = COLOUR_RGB["white"]
+    if accent is None or region.fill in _NOT_TEXT:
+        return _fill(region, content, box=box, colour=colour, model=model)
+    if region.inverted and colour == ACCENT:
+        text_colour = WHITE if carries_text(white, accent) else BLACK
+        return _fill(region, content, box=box, colour=colour, model=model, text_colour=text_colour)
+    if colour == ACCENT and not carries_text(accent, white):
+        padding = max(1, (box[3] - box[1]) // 10)
+        inner = (box[0] + padding, box[1] + padding, box[2] - padding, box[3] - padding)
+        ops = _fill(region, content, box=inner, colour=BLACK, model=model)
+        return [BoxOp(*box, ACCENT), *ops] if ops else []
+    return _fill(region, content, box=box, colour=colour, model=model)
+
+
+_NOT_TEXT = frozenset({Fill.EAN13, Fill.QR, Fill.RULE})
+
+
 def _fill(
     region: Region,
     content: LabelContent,
     *,
     box: tuple[int, int, int, int],
     colour: int,
-    height: int,
+    model: DisplayModel,
+    text_colour: int = WHITE,
 ) -> list[DrawOp]:
+    height = model.height
+    floor = model.min_text_px
     texts = label_texts(content.locale)
     money = format_money
     text: str | None = None
@@ -130,9 +169,9 @@ def _fill(
         case Fill.RULE:
             return [BoxOp(box[0], box[1], box[2], box[3], colour)]
         case Fill.REGULAR_PRICE if content.is_reduced and content.regular_price is not None:
-            ops = _text_ops(
+            ops = _whole_text_ops(
                 money(content.regular_price, content.currency, content.locale),
-                region=replace(region, min_text_px=4), box=box, colour=colour, height=height,
+                region=region, box=box, colour=colour, height=height, floor=floor,
             )  # fmt: skip
             return _strike_through(ops, box=box)
         case Fill.PRODUCT_NAME:
@@ -155,12 +194,47 @@ def _fill(
             text = content.sku
     if not text:
         return []
-    if region.fill in _CARRIES_MONEY:
-        # A price cut by an ellipsis misleads; legal lines shrink instead, however small.
-        region = replace(region, min_text_px=4)
     if region.inverted:
-        return _badge_ops(text, region=region, box=box, colour=colour, height=height)
+        return _badge_ops(text, region=region, box=box, colour=colour, height=height,
+                          floor=floor, text_colour=text_colour)  # fmt: skip
+    if region.fill in _NEVER_CUT:
+        return _whole_text_ops(text, region=region, box=box, colour=colour, height=height,
+                               floor=floor)  # fmt: skip
+    region = replace(region, min_text_px=max(region.min_text_px, floor))
     return _text_ops(text, region=region, box=box, colour=colour, height=height)
+
+
+def _whole_text_ops(
+    text: str,
+    *,
+    region: Region,
+    box: tuple[int, int, int, int],
+    colour: int,
+    height: int,
+    floor: int,
+    padding: int = 0,
+) -> list[DrawOp]:
+    """`text` drawn whole: at the region's lines and at least `floor` px if it fits so,
+    else on as many lines as the box holds at `floor` px, else smaller however small."""
+    at_floor = replace(region, min_text_px=max(region.min_text_px, floor))
+    ops = _text_ops(text, region=at_floor, box=box, colour=colour, height=height, padding=padding)
+    if _drawn_whole(ops, text):
+        return ops
+    inner_height = box[3] - box[1] - 2 * padding
+    lines = max(region.max_lines, inner_height // max(1, _pitch(region.weight, floor)))
+    if lines > region.max_lines:
+        more = replace(at_floor, max_lines=lines, text_size=None)
+        ops = _text_ops(text, region=more, box=box, colour=colour, height=height, padding=padding)
+        if _drawn_whole(ops, text):
+            return ops
+    tiny = replace(region, min_text_px=4)
+    return _text_ops(text, region=tiny, box=box, colour=colour, height=height, padding=padding)
+
+
+def _drawn_whole(ops: list[DrawOp], text: str) -> bool:
+    """True when the lines of `ops` are `text`'s words in order, none cut or broken."""
+    lines = [op.text for op in ops if isinstance(op, TextOp)]
+    return bool(lines) and " ".join(lines) == " ".join(_words(text))
 
 
 # ---------------------------------------------------------------- text
@@ -343,6 +417,12 @@ def _longest_prefix(text: str, *, weight: Weight, size: int, width: int, suffix:
 
 
 def _ellipsize(line: str, *, weight: Weight, size: int, width: int) -> str:
+    """`line` shortened to whole words followed by "…"; a lone word is cut between letters."""
+    words = _words(line)
+    for count in range(len(words), 0, -1):
+        shortened = " ".join(words[:count]).rstrip(" ,.;:-–") + ELLIPSIS
+        if _fits(shortened, weight=weight, size=size, width=width):
+            return shortened
     cut = _longest_prefix(line, weight=weight, size=size, width=width, suffix=ELLIPSIS)
     return line[:cut].rstrip(" ,.;:-") + ELLIPSIS
 
@@ -351,7 +431,7 @@ def _strike_through(ops: list[DrawOp], *, box: tuple[int, int, int, int]) -> lis
     struck: list[DrawOp] = list(ops)
     for op in ops:
         if isinstance(op, TextOp):
-            left, _, right, _ = _bbox(op.weight, op.size, op.text)
+            left, _, right, _ = text_mask(op.weight, op.size, op.text).box
             digits_top = _bbox(op.weight, op.size, "0")[1]
             middle = op.baseline + digits_top // 2
             thickness = max(1, op.size // 10)
@@ -368,9 +448,12 @@ def _badge_ops(
     box: tuple[int, int, int, int],
     colour: int,
     height: int,
+    floor: int,
+    text_colour: int,
 ) -> list[DrawOp]:
     padding = max(1, (box[3] - box[1]) // 8)
-    inner = _text_ops(text, region=region, box=box, colour=WHITE, height=height, padding=padding)
+    inner = _whole_text_ops(text, region=region, box=box, colour=text_colour, height=height,
+                            floor=floor, padding=padding)  # fmt: skip
     return [BoxOp(*box, colour), *inner]
 
 
