@@ -259,6 +259,36 @@ def _vertical(weight: Weight, size: int) -> tuple[int, int]:
     return top, bottom
 
 
+def _steady_size(weight: Weight, size: int, minimum: int) -> int:
+    """`size`, or the next smaller one down to `minimum` where the hinted face draws
+    even weights: at some sizes hinting rounds the stem of "1" to twice that of "l"
+    (regular 12 px), which reads as a bold digit inside a regular line."""
+    while size > minimum and not _even_stems(weight, size):
+        size -= 1
+    return size
+
+
+@lru_cache(maxsize=512)
+def _even_stems(weight: Weight, size: int) -> bool:
+    widths = [_stem_width(weight, size, glyph) for glyph in "1l"]
+    return max(widths) < 2 * max(1, min(widths))
+
+
+def _stem_width(weight: Weight, size: int, glyph: str) -> int:
+    """Ink pixels across the middle row of a one-stem glyph."""
+    rendered = text_mask(weight, size, glyph)
+    width, height = rendered.box[2] - rendered.box[0], rendered.box[3] - rendered.box[1]
+    if width <= 0 or height <= 0:
+        return 0
+    middle = bytes(rendered.mask)[(height // 2) * width : (height // 2 + 1) * width]
+    return sum(1 for value in middle if value)
+
+
+def _ink_height(weight: Weight, size: int, text: str) -> int:
+    _, top, _, bottom = text_mask(weight, size, text).box
+    return bottom - top
+
+
 def _pitch(weight: Weight, size: int) -> int:
     top, bottom = _vertical(weight, size)
     return bottom - top
@@ -289,14 +319,23 @@ def _text_ops(
         return []
     weight = region.weight
     ratio = _line_height_ratio(weight)
-    fit_size = int(box_height / region.max_lines / ratio) + 1
-    while fit_size > 4 and region.max_lines * _pitch(weight, fit_size) > box_height:
-        fit_size -= 1  # pixel rounding: the estimate from size 100 can be one too big
+    if region.max_lines == 1:
+        # One line needs no room for other lines' accents and descenders: it is sized by
+        # its own glyphs, so "-14%" in a badge is as large as the badge allows.
+        _, ink_top, _, ink_bottom = _bbox(weight, 100, text)
+        fit_size = int(100 * box_height / max(1, ink_bottom - ink_top)) + 1
+        while fit_size > 4 and _ink_height(weight, fit_size, text) > box_height:
+            fit_size -= 1
+    else:
+        fit_size = int(box_height / region.max_lines / ratio) + 1
+        while fit_size > 4 and region.max_lines * _pitch(weight, fit_size) > box_height:
+            fit_size -= 1  # pixel rounding: the estimate from size 100 can be one too big
     size = min(fit_size, round(region.text_size * height)) if region.text_size else fit_size
     minimum = min(region.min_text_px, size)
     if size < 4:
         return []
     while size >= 4:
+        size = _steady_size(weight, size, minimum)
         line_top, line_bottom = _vertical(weight, size)
         pitch = line_bottom - line_top
         capacity = max(1, min(region.max_lines, box_height // max(pitch, 1)))
@@ -332,6 +371,9 @@ def _place_lines(
     line_top, line_bottom = _vertical(weight, size)
     pitch = line_bottom - line_top
     first_baseline = top + (bottom - top - pitch * len(lines)) // 2 - line_top
+    if region.max_lines == 1 and len(lines) == 1:
+        _, ink_top, _, ink_bottom = text_mask(weight, size, lines[0]).box
+        first_baseline = top + (bottom - top - (ink_bottom - ink_top)) // 2 - ink_top
     ops: list[DrawOp] = []
     for index, line in enumerate(lines):
         ink_left, ink_top, ink_right, ink_bottom = text_mask(weight, size, line).box
