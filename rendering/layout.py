@@ -135,7 +135,7 @@ def _readable_fill(
         text_colour = WHITE if carries_text(white, accent) else BLACK
         return _fill(region, content, box=box, colour=colour, model=model, text_colour=text_colour)
     if colour == ACCENT and not carries_text(accent, white):
-        padding = max(1, (box[3] - box[1]) // 10)
+        padding = max(1, (box[3] - box[1]) // 16)
         inner = (box[0] + padding, box[1] + padding, box[2] - padding, box[3] - padding)
         ops = _fill(region, content, box=inner, colour=BLACK, model=model)
         return [BoxOp(*box, ACCENT), *ops] if ops else []
@@ -260,11 +260,11 @@ def _vertical(weight: Weight, size: int) -> tuple[int, int]:
 
 
 def _steady_size(weight: Weight, size: int, minimum: int) -> int:
-    """`size`, or the next smaller one down to `minimum` where the hinted face draws
-    even weights: at some sizes hinting rounds the stem of "1" to twice that of "l"
-    (regular 12 px), which reads as a bold digit inside a regular line."""
-    while size > minimum and not _even_stems(weight, size):
-        size -= 1
+    """`size`, or one smaller (not below `minimum`) where the hinted face draws even
+    weights: at some sizes hinting rounds the stem of "1" to twice that of "l" (regular
+    12 px), which reads as a bold digit inside a regular line."""
+    if size > minimum and not _even_stems(weight, size) and _even_stems(weight, size - 1):
+        return size - 1
     return size
 
 
