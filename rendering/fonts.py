@@ -33,6 +33,7 @@ if TYPE_CHECKING:
     from PIL._imaging import ImagingCore  # only a stub: the C type has no Python name
 
 __all__ = [
+    "FEATURES",
     "FONT_FAMILY",
     "HINTED_MONO_BELOW_PX",
     "INK_THRESHOLD",
@@ -49,6 +50,9 @@ FONT_FAMILY = "Fira Sans Condensed"
 HINTED_MONO_BELOW_PX = 16
 # Grey-scale coverage (0-255) from which a pixel is ink: half coverage.
 INK_THRESHOLD = 128
+# Tabular figures: every digit has one width, so prices line up and a changed digit moves
+# no other glyph (a price update redraws the digits, not the whole line).
+FEATURES = ("tnum",)
 
 
 class Weight(StrEnum):
@@ -80,7 +84,9 @@ def text_mask(weight: Weight, size: int, text: str) -> TextMask:
     1 kg") are rendered once. The box is the ink's exact bounds.
     """
     mono = size < HINTED_MONO_BELOW_PX
-    core, (dx, dy) = font(weight, size).getmask2(text, "1" if mono else "L", anchor="ls")
+    core, (dx, dy) = font(weight, size).getmask2(
+        text, "1" if mono else "L", anchor="ls", features=list(FEATURES)
+    )
     width, height = core.size
     coverage = np.frombuffer(bytes(core), dtype=np.uint8).reshape(height, width)
     ink = coverage > 0 if mono else coverage >= INK_THRESHOLD

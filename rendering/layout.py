@@ -18,7 +18,7 @@ import qrcode.constants
 from rendering.content import LabelContent
 from rendering.contrast import carries_text
 from rendering.display_models import COLOUR_RGB, DisplayModel
-from rendering.fonts import Weight, font, text_mask
+from rendering.fonts import FEATURES, Weight, font, text_mask
 from rendering.locale_texts import format_label_date, format_money, label_texts, price_parts
 from rendering.templates import Align, Condition, Fill, Ink, Region, Template
 
@@ -243,13 +243,15 @@ def _drawn_whole(ops: list[DrawOp], text: str) -> bool:
 @lru_cache(maxsize=65536)
 def _bbox(weight: Weight, size: int, text: str) -> tuple[int, int, int, int]:
     """Ink bounds relative to the left end of the baseline."""
-    left, top, right, bottom = font(weight, size).getbbox(text, anchor="ls")
+    left, top, right, bottom = font(weight, size).getbbox(
+        text, anchor="ls", features=list(FEATURES)
+    )
     return int(left), int(top), int(right), int(bottom)
 
 
 @lru_cache(maxsize=65536)
 def _advance(weight: Weight, size: int, text: str) -> float:
-    return float(font(weight, size).getlength(text))
+    return float(font(weight, size).getlength(text, features=list(FEATURES)))
 
 
 @lru_cache(maxsize=512)
