@@ -463,7 +463,16 @@ def _longest_prefix(text: str, *, weight: Weight, size: int, width: int, suffix:
 def _ellipsize(line: str, *, weight: Weight, size: int, width: int) -> str:
     """`line` shortened to whole words followed by "…"; a lone word is cut between letters."""
     words = _words(line)
-    for count in range(len(words), 0, -1):
+    # Start from the longest prefix the cached word advances allow (with room for kerning
+    # and bounds), so only a candidate or two is measured glyph by glyph.
+    space, dots, slack = _advance(weight, size, " "), _advance(weight, size, ELLIPSIS), size
+    longest, estimate = 0, dots
+    for word in words:
+        estimate += _advance(weight, size, word) + (space if longest else 0.0)
+        if estimate > width + slack:
+            break
+        longest += 1
+    for count in range(longest, 0, -1):
         shortened = " ".join(words[:count]).rstrip(" ,.;:-–") + ELLIPSIS
         if _fits(shortened, weight=weight, size=size, width=width):
             return shortened

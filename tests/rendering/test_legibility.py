@@ -9,8 +9,9 @@ each field with Debian's tesseract (`esl.label_legibility`; the full matrix runs
 Thresholds sit a little under the figures measured when they were set and above those of
 the old typography (Roboto Condensed in monochrome, version-1 templates), read by the same
 harness (docs/templates.md): money fields 0.94 now, 0.88 before; the offer of a loyalty or
-multi-buy badge 0.93 / 0.50; the prior-price line 0.95 / 0.86; 2.13" and 2.9" labels 0.92 /
-0.85. Tesseract still reads "1 l" as "11" and a bold "4" as nothing now and then.
+multi-buy badge 0.93 / 0.50; the prior-price line 1.0 / 0.86; 2.13" labels 0.96 / 0.85,
+2.9" labels 0.93 / 0.85. Tesseract still reads "1 l" as "11" and a bold "4" as nothing
+now and then.
 """
 
 from __future__ import annotations
