@@ -95,6 +95,9 @@ _NAMES = (
     ("Czekolada gorzka Wedel 80%", "100 g", Decimal("6.89"), Decimal("6.89")),
 )
 
+# The reference quantity as pricing.unit_price writes it (the litre spelt out).
+_LITRE = {"pl_PL": "1 litr", "en_GB": "1 litre", "de_DE": "1 Liter"}
+
 _OFFER_TEXTS = {
     "pl_PL": ("{n} za {money}", "Z kartą {money}", "Wyprzedaż"),
     "en_GB": ("{n} for {money}", "With card {money}", "Clearance"),
@@ -105,6 +108,7 @@ _OFFER_TEXTS = {
 def label_content(kind: ContentKind, locale: str, index: int) -> LabelContent:
     """One realistic label of `kind` in `locale`; `index` picks the product and price."""
     name, unit, price, unit_price = _NAMES[index % len(_NAMES)]
+    unit = _LITRE[locale] if unit == "1 l" else unit
     currency = _CURRENCY[locale]
     base = LabelContent(
         sku=f"{200100 + index}",

@@ -84,7 +84,7 @@ _NAMES = (
     "Papier toaletowy trzywarstwowy 8 rolek",
 )
 _BRANDS = ("Mlekpol", "Łowicz", "Wedel", "Tymbark", "Żywiec Zdrój", "Lubella", "Dr Oetker", "")
-_UNITS = ("1 kg", "1 l", "100 g", "100 ml", "1 szt.")
+_UNITS = ("1 kg", "1 litr", "100 g", "100 ml", "1 szt.")
 
 
 def _gtin(rng: random.Random) -> str:
