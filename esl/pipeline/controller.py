@@ -271,7 +271,9 @@ class UpdateController:
         if wanted:
             labels = sorted(wanted)
             log.info("reconciliation: planning %d labels again", len(labels))
-            yield from self._plan_chunks(labels, at=now, now=now, keep_scheduled=True)
+            # Their record was corrected and their plan forgotten: the image of now, and
+            # the flip of a change already planned ahead again (a reset label lost it).
+            yield from self._plan_now_and_ahead(labels, now)
             wanted.difference_update(labels)  # kept when planning failed: next poll
         if self._next_reconcile is not None and now < self._next_reconcile:
             return
@@ -280,7 +282,7 @@ class UpdateController:
             forget_desired(session, stuck)
         if stuck:
             log.warning("reconciliation pass: %d labels planned again", len(stuck))
-            yield from self._plan_chunks(stuck, at=now, now=now, keep_scheduled=True)
+            yield from self._plan_now_and_ahead(stuck, now)
         self._next_reconcile = now + self.settings.reconcile_every
 
     def _plan_chunks(

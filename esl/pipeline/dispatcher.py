@@ -789,6 +789,8 @@ class Dispatcher:
                 answered_sequence=held,
                 update_open=label_id in open_labels,
                 display_at=state.desired_display_at,
+                image_of_now=state.displayed_hash,
+                timed=state.desired_hash,
                 received_at=now,
             )
             if verdict is CheckInVerdict.EXPECTED and (held is None or response.sequence >= held):
