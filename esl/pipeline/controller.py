@@ -20,6 +20,8 @@ needs no link to the controller, and a restarted controller finds everything aga
 - labels bound to a template uploaded anew (a new version) are planned;
 - every `replan_every` all labels are re-planned against the instant (promotions that
   simply end, rules that start): unchanged content costs a comparison, nothing is sent.
+  A label planned for now while it holds a flip (an immediate change, a re-plan) keeps
+  the flip: planning plans it again behind the new image of now (`LabelPlanner.plan`).
 """
 
 from __future__ import annotations
@@ -514,8 +516,8 @@ class UpdateController:
         """Plan the labels bound to a template uploaded (or changed) since the last look.
 
         The first look only takes note: the start-up re-plan draws every label anyway.
-        A label holding a scheduled image keeps it (as in the periodic re-plan); it gets
-        the new layout after its flip.
+        A label holding a scheduled image keeps its flip (as in the periodic re-plan):
+        the flip is planned again in the new layout, with the image of now in front.
         """
         with self.sessions() as session:
             versions: dict[str, int] = {

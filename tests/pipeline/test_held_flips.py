@@ -145,3 +145,45 @@ async def test_the_periodic_pass_repairs_the_record_of_a_label_holding_a_flip(
     assert _shows_what_is_due(world, label_id, at=world.clock.now)
 
 
+async def test_an_immediate_change_that_writes_no_price_keeps_the_flip_held(
+    world: World,
+) -> None:
+    await _converge(world)
+    flip = _flip_ahead(world)
+    await _converge(world)
+    # An immediate publication whose clock is a little behind the controller's (or whose
+    # transaction spanned a poll): its labels are planned at now and must keep the flip.
+    world.clock.advance(timedelta(minutes=1))
+    world.controller.plan_due_work()
+    _promotion(world, now=world.clock.now - timedelta(seconds=5), **TWO_PLUS_ONE)
+    await _converge(world)
+    for label_id in world.labels:
+        assert _shows_what_is_due(world, label_id)  # the promotion, now
+    world.clock.now = flip + timedelta(seconds=1)
+    for label_id in world.labels:
+        assert _shows_what_is_due(world, label_id, at=world.clock.now)  # 2.49 -20 %
+
+
+async def test_a_promotion_that_ends_before_the_flip_leaves_the_shelf_when_it_ends(
+    world: World,
+) -> None:
+    await _converge(world)
+    ends = (world.clock.now + timedelta(minutes=20)).replace(microsecond=0)
+    world.clock.advance(timedelta(minutes=1))
+    _promotion(
+        world, now=world.clock.now, kind="percent_off", percent="20", valid_until=ends.isoformat()
+    )
+    await _converge(world)
+    flip = _flip_ahead(world)
+    await _converge(world)
+    for label_id in world.labels:
+        assert _shows_what_is_due(world, label_id)  # the promotion
+    world.clock.now = ends + world.controller.settings.replan_every
+    await _converge(world)
+    for label_id in world.labels:
+        assert _shows_what_is_due(world, label_id)  # the promotion is over
+    world.clock.now = flip + timedelta(seconds=1)
+    for label_id in world.labels:
+        assert _shows_what_is_due(world, label_id, at=world.clock.now)
+
+
