@@ -169,12 +169,10 @@ def reconciliation_candidates(session: Session, *, now: datetime) -> list[str]:
     ):
         if label_id in open_labels:
             continue
-        if desired == confirmed and (
-            displayed in (None, confirmed)
-            or (display_at is not None and now < display_at + FLIP_GRACE)
-        ):
+        if desired == confirmed and (displayed in (None, confirmed) or display_at is not None):
             # Agrees. A label holding its acknowledged timed image shows the image of now
-            # until the instant.
+            # until the instant, and the timed image after it: it flips on its own clock,
+            # whether or not it was heard since.
             continue
         stuck.append(label_id)
     return sorted(stuck)

@@ -324,6 +324,17 @@ class LabelPlanner:
                 display_at = now_content = None  # nothing flips at the instant: due now
         render = functools.partial(self._render, template=template, model=model, traced=traced)
         if (
+            display_at is None
+            and state.desired_key == desired_key
+            and state.binding_id == target.binding_id
+            and state.desired_display_at is not None
+            and state.desired_display_at <= now
+            and state.confirmed_hash == state.desired_hash
+        ):
+            # Its acknowledged timed image, shown since the instant by the label's own
+            # clock (heard since or not): nothing to send.
+            return False, []
+        if (
             state.desired_key == desired_key
             and state.desired_display_at == display_at
             and state.binding_id == target.binding_id

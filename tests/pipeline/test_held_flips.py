@@ -187,3 +187,18 @@ async def test_a_promotion_that_ends_before_the_flip_leaves_the_shelf_when_it_en
         assert _shows_what_is_due(world, label_id, at=world.clock.now)
 
 
+async def test_a_label_that_flipped_unheard_is_not_sent_its_image_again(world: World) -> None:
+    label_id = sorted(world.labels)[0]
+    await _converge(world)
+    flip = _flip_ahead(world)
+    await _converge(world)
+    sent_before = len(world.rows(label_id))
+    # Its check-in from just before the instant arrives late, settled after the grace.
+    late = _check_in(world, label_id, at=flip - timedelta(seconds=20))
+    world.clock.now = flip + timedelta(minutes=10)
+    world.dispatcher.settle([late])
+    assert world.dispatcher.counts.reconciled == 0
+    world.clock.now += world.controller.settings.reconcile_every
+    world.controller.plan_due_work()
+    assert len(world.rows(label_id)) == sent_before  # nothing sent again
+    assert _shows_what_is_due(world, label_id, at=world.clock.now)
