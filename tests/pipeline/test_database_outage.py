@@ -16,7 +16,7 @@ from pathlib import Path
 
 import httpx
 import pytest
-from sqlalchemy import Engine
+from sqlalchemy import Engine, text
 from sqlalchemy.exc import IntegrityError, OperationalError
 from typer.testing import CliRunner
 
@@ -33,6 +33,7 @@ from firmware_sim.images import ImageStore
 from gateways.base import Uplink
 from tests.esl.conftest import Clock, seed_reference_data
 from tests.pipeline.conftest import Chain, publish_prices, wall_clock
+from tests.pipeline.small_world import T0, World
 
 pytestmark = pytest.mark.integration
 
@@ -155,3 +156,32 @@ def test_answers_kept_during_an_outage_stay_bounded() -> None:
     # Each label's newest check-in, in arrival order.
     assert kept == piled[-3:]
     assert waiting_uplinks(piled, limit=2) == piled[-2:]
+
+
+def test_a_locked_database_is_an_outage_but_a_missing_table_is_not(engine: Engine) -> None:
+    assert engine.url.database is not None
+    blocker = sqlite3.connect(engine.url.database, isolation_level=None)
+    try:
+        blocker.execute("BEGIN EXCLUSIVE")
+        with pytest.raises(OperationalError) as locked, engine.begin() as connection:
+            connection.execute(text("UPDATE label_states SET battery_mv = 1"))
+    finally:
+        blocker.close()
+    assert is_database_outage(locked.value)
+    with pytest.raises(OperationalError) as missing, engine.connect() as connection:
+        connection.execute(text("SELECT * FROM no_such_table"))
+    assert not is_database_outage(missing.value)
+
+
+async def test_a_database_that_lost_a_table_stops_the_controller_instead_of_waiting(
+    engine: Engine,
+) -> None:
+    publish_prices(session_factory(engine), PRICES_A, now=T0)
+    world = World(engine)
+    with engine.begin() as connection:
+        connection.execute(text("DROP TABLE planned_publications"))
+    stop = asyncio.Event()
+    # The error, at once: not an outage to wait out (before: retried forever).
+    with pytest.raises(OperationalError, match="no such table: planned_publications"):
+        await asyncio.wait_for(world.controller.run(stop), timeout=60)
+    assert world.controller.outage.report().failed_tries == 0

@@ -13,10 +13,11 @@ from collections.abc import Iterator
 from datetime import timedelta
 
 import pytest
-from sqlalchemy import Engine
+from sqlalchemy import Engine, text
+from sqlalchemy.exc import DBAPIError, ProgrammingError
 
 from esl.db.engine import create_engine_for, session_factory, upgrade_database
-from esl.pipeline.database_outage import DatabaseRetry
+from esl.pipeline.database_outage import DatabaseRetry, is_database_outage
 from tests.esl.conftest import seed_reference_data
 from tests.fixtures.postgres import PostgresCluster
 from tests.pipeline.conftest import Chain, publish_prices, wall_clock
@@ -70,3 +71,18 @@ async def test_the_controller_rides_out_a_postgresql_restart(
     messages = [record.getMessage() for record in caplog.records]
     assert any("database unreachable since" in message for message in messages)
     assert any("database reachable again" in message for message in messages)
+
+
+def test_a_stopped_server_is_an_outage_but_a_missing_table_is_not(
+    engine: Engine, postgres: PostgresCluster
+) -> None:
+    with pytest.raises(ProgrammingError) as missing, engine.connect() as connection:
+        connection.execute(text("SELECT * FROM no_such_table"))
+    assert not is_database_outage(missing.value)
+    postgres.stop()
+    try:
+        with pytest.raises(DBAPIError) as away, engine.connect() as connection:
+            connection.execute(text("SELECT 1"))
+        assert is_database_outage(away.value)
+    finally:
+        postgres.start()
