@@ -162,7 +162,7 @@ class UpdateController:
                 # One chunk at a time on the database thread: between chunks the
                 # dispatcher sends what is planned already.
                 try:
-                    while await loop.run_in_executor(executor, next, steps, None) is not None:
+                    while await loop.run_in_executor(executor, self._next_step, steps) is not None:
                         pass
                 except Exception as error:
                     if not is_database_outage(error):
@@ -234,7 +234,18 @@ class UpdateController:
 
     def plan_due_work(self) -> int:
         """Plan whatever is due now; the number of frames written to the outbox."""
-        return sum(self._planning_steps())
+        steps = self._planning_steps()
+        planned = 0
+        while (frames := self._next_step(steps)) is not None:
+            planned += frames
+        return planned
+
+    def _next_step(self, steps: Iterator[int]) -> int | None:
+        """The next chunk of a planning pass, with the lease renewed first when due: a
+        long pass (the start-up re-plan, a big publication) must not outlast the lease
+        and let a second controller take over while this one still sends."""
+        self._renew_lease(self.clock())
+        return next(steps, None)
 
     def _planning_steps(self) -> Iterator[int]:
         """Plan in chunks of labels, one transaction each, yielding the frames written.
@@ -243,7 +254,6 @@ class UpdateController:
         the labels already planned and finishes the rest.
         """
         now = self.clock()
-        self._renew_lease(now)
         with self.sessions.begin() as session:
             if release_held_frames(session):
                 self.dispatcher.notice_new_work()
