@@ -279,14 +279,19 @@ class UpdateController:
         """Plan the labels a check-in showed to differ from the record, and every
         `reconcile_every` look over all labels for records that contradict themselves
         (esl/pipeline/check_ins.py)."""
-        wanted = self.dispatcher.replan_wanted
-        if wanted:
-            labels = sorted(wanted)
+        if self.dispatcher.replan_wanted:
+            # Taken out before planning: a label the dispatcher finds again between two
+            # chunks (its rounds run in between) waits in a fresh set for the next poll.
+            labels = sorted(self.dispatcher.replan_wanted)
+            self.dispatcher.replan_wanted = set()
             log.info("reconciliation: planning %d labels again", len(labels))
-            # Their record was corrected and their plan forgotten: the image of now, and
-            # the flip of a change already planned ahead again (a reset label lost it).
-            yield from self._plan_now_and_ahead(labels, now)
-            wanted.difference_update(labels)  # kept when planning failed: next poll
+            try:
+                # Their record was corrected and their plan forgotten: the image of now,
+                # and the flip of a change already planned ahead (a reset label lost it).
+                yield from self._plan_now_and_ahead(labels, now)
+            except BaseException:
+                self.dispatcher.replan_wanted.update(labels)  # planning failed: next poll
+                raise
         if self._next_reconcile is not None and now < self._next_reconcile:
             return
         with self.sessions.begin() as session:
