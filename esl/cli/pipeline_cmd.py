@@ -17,6 +17,7 @@ from typing import Annotated
 
 import typer
 from prometheus_client import start_http_server
+from pydantic import ValidationError
 from sqlalchemy import Engine
 from sqlalchemy.exc import DBAPIError
 
@@ -174,10 +175,16 @@ def register(app: typer.Typer) -> None:
     ) -> None:
         """Run the update controller: plan published prices into frames, send, track acks."""
         try:
+            settings = load_settings()
+        except ValidationError as error:
+            problems = "; ".join(
+                str(problem["msg"]).removeprefix("Value error, ") for problem in error.errors()
+            )
+            typer.echo(f"esl run: settings: {problems}", err=True)
+            raise typer.Exit(2) from None
+        try:
             asyncio.run(
-                run_controller(
-                    load_settings(), window=window, poll_s=poll, metrics_port=metrics_port
-                )
+                run_controller(settings, window=window, poll_s=poll, metrics_port=metrics_port)
             )
         except (ControllerAlreadyRunningError, ControllerLeaseLostError) as error:
             typer.echo(f"esl run: {error.message}", err=True)
