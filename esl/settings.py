@@ -9,7 +9,7 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-from pydantic import Field
+from pydantic import Field, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 __all__ = ["Settings", "load_settings"]
@@ -66,6 +66,18 @@ class Settings(BaseSettings):
         ge=0,
         description="Health, audit, demo: a battery under this is low (labels stop at 2.4 V).",
     )
+
+    @model_validator(mode="after")
+    def _lease_can_hold(self) -> Settings:
+        # A lease renewed no more often than it goes stale would be taken over from a
+        # healthy controller by a second one.
+        if self.controller_lease_renew_s >= self.controller_lease_stale_s:
+            raise ValueError(
+                f"ESL_CONTROLLER_LEASE_RENEW_S ({self.controller_lease_renew_s} s) must be "
+                f"shorter than ESL_CONTROLLER_LEASE_STALE_S ({self.controller_lease_stale_s} s)"
+                ": the running controller renews its lease more often than it goes stale"
+            )
+        return self
 
     def resolved_database_url(self) -> str:
         if self.database_url:

@@ -18,12 +18,17 @@ class UnitPrice:
     label: str  # "1 kg", "100 g", "1 szt.", "1 Stück"
 
 
+# The litre is written out: a lone "l" beside "1" reads as "11", "1 I" or "1 |" on a
+# shelf label (in Fira Sans, as in most sans faces, l, I and | are one plain stem;
+# measured with tesseract, docs/templates.md). "100 ml" keeps its symbol, which reads.
+_LITRE: Final = {"pl": "1 litr", "en": "1 litre", "de": "1 Liter"}
+
 # net unit -> (how many net units make the reference quantity, label per language)
 _PER_BASE_UNIT: Final[dict[NetUnit, tuple[Decimal, dict[str, str]]]] = {
     NetUnit.G: (Decimal(1000), {"pl": "1 kg", "en": "1 kg", "de": "1 kg"}),
     NetUnit.KG: (Decimal(1), {"pl": "1 kg", "en": "1 kg", "de": "1 kg"}),
-    NetUnit.ML: (Decimal(1000), {"pl": "1 l", "en": "1 l", "de": "1 l"}),
-    NetUnit.L: (Decimal(1), {"pl": "1 l", "en": "1 l", "de": "1 l"}),
+    NetUnit.ML: (Decimal(1000), _LITRE),
+    NetUnit.L: (Decimal(1), _LITRE),
     NetUnit.M: (Decimal(1), {"pl": "1 m", "en": "1 m", "de": "1 m"}),
     NetUnit.PCS: (Decimal(1), {"pl": "1 szt.", "en": "1 pc", "de": "1 Stück"}),
 }

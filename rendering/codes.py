@@ -27,7 +27,7 @@ import qrcode
 import qrcode.constants
 
 from pricing.gtin import gtin_check_digit
-from rendering.fonts import Weight, font
+from rendering.fonts import Weight, text_mask
 
 __all__ = [
     "EAN13_QUIET_LEFT",
@@ -133,10 +133,10 @@ def _ean13_refusal(gtin: str) -> str:
     return f"GTIN {gtin!r} is not a valid EAN-13 or UPC-A (length or check digit)"
 
 
-@lru_cache(maxsize=4096)
 def _ink(size: int, text: str) -> tuple[int, int, int, int]:
-    left, top, right, bottom = font(Weight.REGULAR, size).getbbox(text, anchor="ls")
-    return int(left), int(top), int(right), int(bottom)
+    # The bounds of the pixels painting will set (same rasteriser, tabular figures), so
+    # the digits are placed by what is drawn, not by FreeType's outline estimate.
+    return text_mask(Weight.REGULAR, size, text).box
 
 
 def ean13_drawing(gtin: str, *, box: tuple[int, int, int, int]) -> CodeDrawing | CodeNotDrawn:
@@ -168,7 +168,9 @@ def ean13_drawing(gtin: str, *, box: tuple[int, int, int, int]) -> CodeDrawing |
         size -= 1
     if size < _MIN_DIGIT_PX:
         return CodeNotDrawn(f"the region is {height} px high: no room for the digits")
-    _, digits_top, _, digits_bottom = _ink(size, "0123456789")
+    # The digits' own ink (hinting may set a glyph a pixel lower than the others).
+    digits_top = min(_ink(size, text)[1] for text, _, _ in groups)
+    digits_bottom = max(_ink(size, text)[3] for text, _, _ in groups)
     baseline = box[3] - digits_bottom
     bars_bottom = baseline + digits_top - 1
     if bars_bottom - box[1] < _MIN_BAR_PX:

@@ -60,12 +60,19 @@ class DisplayModel:
     colours: tuple[str, ...]
     orientation: Orientation
     size_class: SizeClass
+    # The smallest em size (pixels) text is drawn at on this panel: below it the letters
+    # of Fira Sans Condensed stop reading reliably (measured with tesseract, see
+    # docs/templates.md). Names shrink to it and then end in "…"; price lines go below
+    # it only when nothing else fits.
+    min_text_px: int = 11
 
     def __post_init__(self) -> None:
         if self.width <= 0 or self.height <= 0:
             raise ValueError(f"{self.id}: width and height must be positive")
         if self.colours[:2] != ("white", "black") or len(self.colours) > 3:
             raise ValueError(f"{self.id}: colours are white, black and at most one accent")
+        if self.min_text_px < 6:
+            raise ValueError(f"{self.id}: min_text_px below 6 cannot draw a letter")
         unknown = set(self.colours) - set(COLOUR_RGB)
         if unknown:
             raise ValueError(f"{self.id}: unknown colours {sorted(unknown)}")
@@ -96,19 +103,19 @@ _BWY = ("white", "black", "yellow")
 _L = Orientation.LANDSCAPE
 
 _TABLE = (
-    DisplayModel("1.54-bw", 1.54, 152, 152, _BW, _L, SizeClass.SMALL),
-    DisplayModel("1.54-bwr", 1.54, 152, 152, _BWR, _L, SizeClass.SMALL),
-    DisplayModel("2.13-bw", 2.13, 250, 122, _BW, _L, SizeClass.MEDIUM),
-    DisplayModel("2.13-bwr", 2.13, 250, 122, _BWR, _L, SizeClass.MEDIUM),
-    DisplayModel("2.13-bwy", 2.13, 250, 122, _BWY, _L, SizeClass.MEDIUM),
-    DisplayModel("2.6-bwr", 2.6, 296, 152, _BWR, _L, SizeClass.MEDIUM),
-    DisplayModel("2.9-bw", 2.9, 296, 128, _BW, _L, SizeClass.MEDIUM),
-    DisplayModel("2.9-bwr", 2.9, 296, 128, _BWR, _L, SizeClass.MEDIUM),
-    DisplayModel("2.9-bwy", 2.9, 296, 128, _BWY, _L, SizeClass.MEDIUM),
-    DisplayModel("4.2-bwr", 4.2, 400, 300, _BWR, _L, SizeClass.LARGE),
-    DisplayModel("4.2-bwy", 4.2, 400, 300, _BWY, _L, SizeClass.LARGE),
-    DisplayModel("7.5-bw", 7.5, 800, 480, _BW, _L, SizeClass.LARGE),
-    DisplayModel("7.5-bwr", 7.5, 800, 480, _BWR, _L, SizeClass.LARGE),
+    DisplayModel("1.54-bw", 1.54, 152, 152, _BW, _L, SizeClass.SMALL, 10),
+    DisplayModel("1.54-bwr", 1.54, 152, 152, _BWR, _L, SizeClass.SMALL, 10),
+    DisplayModel("2.13-bw", 2.13, 250, 122, _BW, _L, SizeClass.MEDIUM, 11),
+    DisplayModel("2.13-bwr", 2.13, 250, 122, _BWR, _L, SizeClass.MEDIUM, 11),
+    DisplayModel("2.13-bwy", 2.13, 250, 122, _BWY, _L, SizeClass.MEDIUM, 11),
+    DisplayModel("2.6-bwr", 2.6, 296, 152, _BWR, _L, SizeClass.MEDIUM, 12),
+    DisplayModel("2.9-bw", 2.9, 296, 128, _BW, _L, SizeClass.MEDIUM, 11),
+    DisplayModel("2.9-bwr", 2.9, 296, 128, _BWR, _L, SizeClass.MEDIUM, 11),
+    DisplayModel("2.9-bwy", 2.9, 296, 128, _BWY, _L, SizeClass.MEDIUM, 11),
+    DisplayModel("4.2-bwr", 4.2, 400, 300, _BWR, _L, SizeClass.LARGE, 13),
+    DisplayModel("4.2-bwy", 4.2, 400, 300, _BWY, _L, SizeClass.LARGE, 13),
+    DisplayModel("7.5-bw", 7.5, 800, 480, _BW, _L, SizeClass.LARGE, 16),
+    DisplayModel("7.5-bwr", 7.5, 800, 480, _BWR, _L, SizeClass.LARGE, 16),
 )
 
 DISPLAY_MODELS: MappingProxyType[str, DisplayModel] = MappingProxyType({m.id: m for m in _TABLE})

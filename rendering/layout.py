@@ -13,8 +13,9 @@ from functools import lru_cache
 
 from rendering.codes import CodeDrawing, ean13_drawing, qr_drawing
 from rendering.content import LabelContent
-from rendering.display_models import DisplayModel
-from rendering.fonts import Weight, font, text_mask
+from rendering.contrast import carries_text
+from rendering.display_models import COLOUR_RGB, DisplayModel
+from rendering.fonts import FEATURES, Weight, font, text_mask
 from rendering.locale_texts import format_label_date, format_money, label_texts, price_parts
 from rendering.templates import Align, Condition, Fill, Ink, Region, Template
 
@@ -28,8 +29,16 @@ __all__ = [
 ]
 
 WHITE, BLACK, ACCENT = 0, 1, 2  # palette indices
-_CARRIES_MONEY = frozenset(
-    {Fill.REGULAR_PRICE, Fill.PRIOR_PRICE, Fill.UNIT_PRICE, Fill.OFFER_UNIT_PRICE}
+# Lines that state a price or an offer: cut short they would mislead, so they are drawn
+# whole (wrapping onto more lines, shrinking below the model's minimum only as a last resort).
+_NEVER_CUT = frozenset(
+    {
+        Fill.REGULAR_PRICE,
+        Fill.PRIOR_PRICE,
+        Fill.UNIT_PRICE,
+        Fill.OFFER_UNIT_PRICE,
+        Fill.PROMOTION_BADGE,
+    }
 )
 ELLIPSIS = "…"
 # The tallest and deepest Latin glyphs we print: line pitch is measured on these, so
@@ -83,7 +92,7 @@ def layout_label(
         if region.fill in (Fill.EAN13, Fill.QR):
             ops = _code_ops(region.fill, content, box=box, colour=colour, model=model)
         else:
-            ops = _fill(region, content, box=box, colour=colour, height=model.height)
+            ops = _readable_fill(region, content, box=box, colour=colour, model=model)
         if ops:
             elements.append(Element(region=region.name, box=box, ops=tuple(ops)))
     return tuple(elements)
@@ -118,14 +127,48 @@ def _colour(ink: Ink, *, content: LabelContent, model: DisplayModel) -> int:
     return BLACK
 
 
+def _readable_fill(
+    region: Region,
+    content: LabelContent,
+    *,
+    box: tuple[int, int, int, int],
+    colour: int,
+    model: DisplayModel,
+) -> list[DrawOp]:
+    """`_fill`, with text in an ink that has contrast on what it is drawn on.
+
+    An accent too light to carry text on white (yellow) becomes a field of that accent
+    with black text on it; a badge's text is white only where white reads on the accent.
+    """
+    accent = model.palette[ACCENT] if model.has_accent else None
+    white = COLOUR_RGB["white"]
+    if accent is None or region.fill in _NOT_TEXT:
+        return _fill(region, content, box=box, colour=colour, model=model)
+    if region.inverted and colour == ACCENT:
+        text_colour = WHITE if carries_text(white, accent) else BLACK
+        return _fill(region, content, box=box, colour=colour, model=model, text_colour=text_colour)
+    if colour == ACCENT and not carries_text(accent, white):
+        padding = max(1, (box[3] - box[1]) // 16)
+        inner = (box[0] + padding, box[1] + padding, box[2] - padding, box[3] - padding)
+        ops = _fill(region, content, box=inner, colour=BLACK, model=model)
+        return [BoxOp(*box, ACCENT), *ops] if ops else []
+    return _fill(region, content, box=box, colour=colour, model=model)
+
+
+_NOT_TEXT = frozenset({Fill.RULE})  # codes never reach here: rendering/codes.py draws them
+
+
 def _fill(
     region: Region,
     content: LabelContent,
     *,
     box: tuple[int, int, int, int],
     colour: int,
-    height: int,
+    model: DisplayModel,
+    text_colour: int = WHITE,
 ) -> list[DrawOp]:
+    height = model.height
+    floor = model.min_text_px
     texts = label_texts(content.locale)
     money = format_money
     text: str | None = None
@@ -135,9 +178,9 @@ def _fill(
         case Fill.RULE:
             return [BoxOp(box[0], box[1], box[2], box[3], colour)]
         case Fill.REGULAR_PRICE if content.is_reduced and content.regular_price is not None:
-            ops = _text_ops(
+            ops = _whole_text_ops(
                 money(content.regular_price, content.currency, content.locale),
-                region=replace(region, min_text_px=4), box=box, colour=colour, height=height,
+                region=region, box=box, colour=colour, height=height, floor=floor,
             )  # fmt: skip
             return _strike_through(ops, box=box)
         case Fill.PRODUCT_NAME:
@@ -163,12 +206,47 @@ def _fill(
             text = content.sku
     if not text:
         return []
-    if region.fill in _CARRIES_MONEY:
-        # A price cut by an ellipsis misleads; legal lines shrink instead, however small.
-        region = replace(region, min_text_px=4)
     if region.inverted:
-        return _badge_ops(text, region=region, box=box, colour=colour, height=height)
+        return _badge_ops(text, region=region, box=box, colour=colour, height=height,
+                          floor=floor, text_colour=text_colour)  # fmt: skip
+    if region.fill in _NEVER_CUT:
+        return _whole_text_ops(text, region=region, box=box, colour=colour, height=height,
+                               floor=floor)  # fmt: skip
+    region = replace(region, min_text_px=max(region.min_text_px, floor))
     return _text_ops(text, region=region, box=box, colour=colour, height=height)
+
+
+def _whole_text_ops(
+    text: str,
+    *,
+    region: Region,
+    box: tuple[int, int, int, int],
+    colour: int,
+    height: int,
+    floor: int,
+    padding: int = 0,
+) -> list[DrawOp]:
+    """`text` drawn whole: at the region's lines and at least `floor` px if it fits so,
+    else on as many lines as the box holds at `floor` px, else smaller however small."""
+    at_floor = replace(region, min_text_px=max(region.min_text_px, floor))
+    ops = _text_ops(text, region=at_floor, box=box, colour=colour, height=height, padding=padding)
+    if _drawn_whole(ops, text):
+        return ops
+    inner_height = box[3] - box[1] - 2 * padding
+    lines = max(region.max_lines, inner_height // max(1, _pitch(region.weight, floor)))
+    if lines > region.max_lines:
+        more = replace(at_floor, max_lines=lines, text_size=None)
+        ops = _text_ops(text, region=more, box=box, colour=colour, height=height, padding=padding)
+        if _drawn_whole(ops, text):
+            return ops
+    tiny = replace(region, min_text_px=4)
+    return _text_ops(text, region=tiny, box=box, colour=colour, height=height, padding=padding)
+
+
+def _drawn_whole(ops: list[DrawOp], text: str) -> bool:
+    """True when the lines of `ops` are `text`'s words in order, none cut or broken."""
+    lines = [op.text for op in ops if isinstance(op, TextOp)]
+    return bool(lines) and " ".join(lines) == " ".join(_words(text))
 
 
 # ---------------------------------------------------------------- text
@@ -177,13 +255,15 @@ def _fill(
 @lru_cache(maxsize=65536)
 def _bbox(weight: Weight, size: int, text: str) -> tuple[int, int, int, int]:
     """Ink bounds relative to the left end of the baseline."""
-    left, top, right, bottom = font(weight, size).getbbox(text, anchor="ls")
+    left, top, right, bottom = font(weight, size).getbbox(
+        text, anchor="ls", features=list(FEATURES)
+    )
     return int(left), int(top), int(right), int(bottom)
 
 
 @lru_cache(maxsize=65536)
 def _advance(weight: Weight, size: int, text: str) -> float:
-    return float(font(weight, size).getlength(text))
+    return float(font(weight, size).getlength(text, features=list(FEATURES)))
 
 
 @lru_cache(maxsize=512)
@@ -191,6 +271,36 @@ def _vertical(weight: Weight, size: int) -> tuple[int, int]:
     """(top, bottom) of the tallest and deepest glyphs, relative to the baseline."""
     _, top, _, bottom = _bbox(weight, size, _VERTICAL_PROBE)
     return top, bottom
+
+
+def _steady_size(weight: Weight, size: int, minimum: int) -> int:
+    """`size`, or one smaller (not below `minimum`) where the hinted face draws even
+    weights: at some sizes hinting rounds the stem of "1" to twice that of "l" (regular
+    12 px), which reads as a bold digit inside a regular line."""
+    if size > minimum and not _even_stems(weight, size) and _even_stems(weight, size - 1):
+        return size - 1
+    return size
+
+
+@lru_cache(maxsize=512)
+def _even_stems(weight: Weight, size: int) -> bool:
+    widths = [_stem_width(weight, size, glyph) for glyph in "1l"]
+    return max(widths) < 2 * max(1, min(widths))
+
+
+def _stem_width(weight: Weight, size: int, glyph: str) -> int:
+    """Ink pixels across the middle row of a one-stem glyph."""
+    rendered = text_mask(weight, size, glyph)
+    width, height = rendered.box[2] - rendered.box[0], rendered.box[3] - rendered.box[1]
+    if width <= 0 or height <= 0:
+        return 0
+    middle = bytes(rendered.mask)[(height // 2) * width : (height // 2 + 1) * width]
+    return sum(1 for value in middle if value)
+
+
+def _ink_height(weight: Weight, size: int, text: str) -> int:
+    _, top, _, bottom = text_mask(weight, size, text).box
+    return bottom - top
 
 
 def _pitch(weight: Weight, size: int) -> int:
@@ -223,14 +333,23 @@ def _text_ops(
         return []
     weight = region.weight
     ratio = _line_height_ratio(weight)
-    fit_size = int(box_height / region.max_lines / ratio) + 1
-    while fit_size > 4 and region.max_lines * _pitch(weight, fit_size) > box_height:
-        fit_size -= 1  # pixel rounding: the estimate from size 100 can be one too big
+    if region.max_lines == 1:
+        # One line needs no room for other lines' accents and descenders: it is sized by
+        # its own glyphs, so "-14%" in a badge is as large as the badge allows.
+        _, ink_top, _, ink_bottom = _bbox(weight, 100, text)
+        fit_size = int(100 * box_height / max(1, ink_bottom - ink_top)) + 1
+        while fit_size > 4 and _ink_height(weight, fit_size, text) > box_height:
+            fit_size -= 1
+    else:
+        fit_size = int(box_height / region.max_lines / ratio) + 1
+        while fit_size > 4 and region.max_lines * _pitch(weight, fit_size) > box_height:
+            fit_size -= 1  # pixel rounding: the estimate from size 100 can be one too big
     size = min(fit_size, round(region.text_size * height)) if region.text_size else fit_size
     minimum = min(region.min_text_px, size)
     if size < 4:
         return []
     while size >= 4:
+        size = _steady_size(weight, size, minimum)
         line_top, line_bottom = _vertical(weight, size)
         pitch = line_bottom - line_top
         capacity = max(1, min(region.max_lines, box_height // max(pitch, 1)))
@@ -266,6 +385,9 @@ def _place_lines(
     line_top, line_bottom = _vertical(weight, size)
     pitch = line_bottom - line_top
     first_baseline = top + (bottom - top - pitch * len(lines)) // 2 - line_top
+    if region.max_lines == 1 and len(lines) == 1:
+        _, ink_top, _, ink_bottom = text_mask(weight, size, lines[0]).box
+        first_baseline = top + (bottom - top - (ink_bottom - ink_top)) // 2 - ink_top
     ops: list[DrawOp] = []
     for index, line in enumerate(lines):
         ink_left, ink_top, ink_right, ink_bottom = text_mask(weight, size, line).box
@@ -351,6 +473,21 @@ def _longest_prefix(text: str, *, weight: Weight, size: int, width: int, suffix:
 
 
 def _ellipsize(line: str, *, weight: Weight, size: int, width: int) -> str:
+    """`line` shortened to whole words followed by "…"; a lone word is cut between letters."""
+    words = _words(line)
+    # Start from the longest prefix the cached word advances allow (with room for kerning
+    # and bounds), so only a candidate or two is measured glyph by glyph.
+    space, dots, slack = _advance(weight, size, " "), _advance(weight, size, ELLIPSIS), size
+    longest, estimate = 0, dots
+    for word in words:
+        estimate += _advance(weight, size, word) + (space if longest else 0.0)
+        if estimate > width + slack:
+            break
+        longest += 1
+    for count in range(longest, 0, -1):
+        shortened = " ".join(words[:count]).rstrip(" ,.;:-–") + ELLIPSIS
+        if _fits(shortened, weight=weight, size=size, width=width):
+            return shortened
     cut = _longest_prefix(line, weight=weight, size=size, width=width, suffix=ELLIPSIS)
     return line[:cut].rstrip(" ,.;:-") + ELLIPSIS
 
@@ -359,7 +496,7 @@ def _strike_through(ops: list[DrawOp], *, box: tuple[int, int, int, int]) -> lis
     struck: list[DrawOp] = list(ops)
     for op in ops:
         if isinstance(op, TextOp):
-            left, _, right, _ = _bbox(op.weight, op.size, op.text)
+            left, _, right, _ = text_mask(op.weight, op.size, op.text).box
             digits_top = _bbox(op.weight, op.size, "0")[1]
             middle = op.baseline + digits_top // 2
             thickness = max(1, op.size // 10)
@@ -376,9 +513,12 @@ def _badge_ops(
     box: tuple[int, int, int, int],
     colour: int,
     height: int,
+    floor: int,
+    text_colour: int,
 ) -> list[DrawOp]:
     padding = max(1, (box[3] - box[1]) // 8)
-    inner = _text_ops(text, region=region, box=box, colour=WHITE, height=height, padding=padding)
+    inner = _whole_text_ops(text, region=region, box=box, colour=text_colour, height=height,
+                            floor=floor, padding=padding)  # fmt: skip
     return [BoxOp(*box, colour), *inner]
 
 

@@ -138,7 +138,7 @@ def require_locale(locale: str) -> None:
 
     Refused: a locale Babel does not know; one written right to left (the layout is
     left to right); one whose script, digits, signs or own currency symbol the label font
-    has no glyphs for (uk_UA's "₴", ar_EG, ja_JP); one of a language without label texts.
+    has no glyphs for (kk_KZ's "₸", ar_EG, ja_JP); one of a language without label texts.
     """
     try:
         parsed = Locale.parse(locale)

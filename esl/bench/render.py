@@ -11,7 +11,11 @@ One run over a corpus of varied 2.9" BWR labels measures:
   (what OpenEPaperLink sends), our full format;
 - delta_bytes_avg: our delta for a price-only change of each label;
 - cached_fanout_per_s: 10,000 labels showing 1,000 distinct contents through the render
-  cache (the 1,000 renders done first; `fanout_cold_per_s` includes them).
+  cache (the 1,000 renders done first; `fanout_cold_per_s` includes them);
+- ocr_price_exact, ocr_name_cer: legibility read back by tesseract over the matrix of
+  display models (2.13" and up) x content kinds x locales (`esl.label_legibility`): the
+  share of price, prior-price, unit-price and offer fields read exactly, and the mean
+  character error rate of product names.
 """
 
 from __future__ import annotations
@@ -27,6 +31,7 @@ from decimal import ROUND_DOWN, Decimal
 from PIL import Image, ImageDraw
 
 from esl.bench._render_codes import barcode_figures
+from esl.label_legibility import OCR_MODELS, measure, sample_matrix
 from rendering.cache import RenderCache
 from rendering.codes import ean13_modules
 from rendering.content import LabelContent
@@ -56,6 +61,9 @@ REQUIRED_KEYS = (
     "cached_fanout_per_s",
     "fanout_cold_per_s",
     "fanout_renders",
+    "ocr_labels",
+    "ocr_price_exact",
+    "ocr_name_cer",
 )
 
 _NAMES = (
@@ -76,7 +84,7 @@ _NAMES = (
     "Papier toaletowy trzywarstwowy 8 rolek",
 )
 _BRANDS = ("Mlekpol", "Łowicz", "Wedel", "Tymbark", "Żywiec Zdrój", "Lubella", "Dr Oetker", "")
-_UNITS = ("1 kg", "1 l", "100 g", "100 ml", "1 szt.")
+_UNITS = ("1 kg", "1 litr", "100 g", "100 ml", "1 szt.")
 
 
 def _gtin(rng: random.Random) -> str:
@@ -235,6 +243,10 @@ def run(*, smoke: bool) -> dict[str, object]:
         cache.full(cache.render(content, model=model))
     done = time.perf_counter()
 
+    # Smoke: two models, a third of their kinds x locales; full: every case of the matrix.
+    ocr_models = ("2.9-bwr", "4.2-bwy") if smoke else OCR_MODELS
+    legibility = measure(sample_matrix(full=not smoke, models=ocr_models), workers=2)
+
     render_per_s = size / ours
     baseline_per_s = size / baseline
     full_avg = statistics.fmean(full)
@@ -257,4 +269,9 @@ def run(*, smoke: bool) -> dict[str, object]:
         "fanout_cold_per_s": round(fanout_labels / (done - start), 1),
         "fanout_renders": cache.renders,
         **barcode_figures(),
+        "ocr_labels": legibility.labels,
+        "ocr_money_fields": legibility.money_fields,
+        "ocr_price_exact": round(legibility.price_exact, 3),
+        "ocr_name_cer": round(legibility.name_cer, 4),
+        "ocr_name_cer_worst": round(legibility.worst_name_cer, 3),
     }

@@ -17,6 +17,9 @@ from typing import Annotated
 
 import typer
 from prometheus_client import start_http_server
+from pydantic import ValidationError
+from rich.console import Console
+from rich.table import Table
 from sqlalchemy import Engine
 from sqlalchemy.exc import DBAPIError
 
@@ -174,10 +177,16 @@ def register(app: typer.Typer) -> None:
     ) -> None:
         """Run the update controller: plan published prices into frames, send, track acks."""
         try:
+            settings = load_settings()
+        except ValidationError as error:
+            problems = "; ".join(
+                str(problem["msg"]).removeprefix("Value error, ") for problem in error.errors()
+            )
+            typer.echo(f"esl run: settings: {problems}", err=True)
+            raise typer.Exit(2) from None
+        try:
             asyncio.run(
-                run_controller(
-                    load_settings(), window=window, poll_s=poll, metrics_port=metrics_port
-                )
+                run_controller(settings, window=window, poll_s=poll, metrics_port=metrics_port)
             )
         except (ControllerAlreadyRunningError, ControllerLeaseLostError) as error:
             typer.echo(f"esl run: {error.message}", err=True)
@@ -234,12 +243,18 @@ def register(app: typer.Typer) -> None:
             "scheduled",
             "unbound",
         )
-        typer.echo("  ".join(f"{name:>11}" for name in header))
+        table = Table(box=None, pad_edge=False, header_style="bold")
+        for name in header:
+            table.add_column(name, justify="left" if name == "store" else "right", no_wrap=True)
+        table.add_column("failed because", no_wrap=True)
         for item in report:
-            values = [getattr(item, name) for name in header]
-            typer.echo("  ".join(f"{value!s:>11}" for value in values))
-            for reason, count in sorted(item.failures.items()):
-                typer.echo(f"{'':>13}failed: {count} x {reason}")
+            reasons = ", ".join(
+                f"{count} x {reason}" for reason, count in sorted(item.failures.items())
+            )
+            table.add_row(*(str(getattr(item, name)) for name in header), reasons)
+        # Wide enough for every column: a table cut at 80 columns is harder to read than
+        # one the terminal wraps, and scripts read `--json` anyway.
+        Console(width=max(Console().width, 160)).print(table)
         typer.echo(controller_line)
         _echo_security(settings, store)
 

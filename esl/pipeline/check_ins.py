@@ -16,8 +16,12 @@ image again. Either way nothing becomes "up to date" on a check-in's word alone
 unless that check-in is newer than every answer the controller holds; an old check-in
 can cost one frame, never a false confirmation.
 
-While an update is open (pending, in flight, parked) or a timed image has not flipped
-yet, a difference is expected and left to the update.
+While an update is open (pending, in flight, parked, held) a difference is expected and
+left to the update. A label holding a timed image shows, until its instant (and a short
+grace after it, as it flips on its own clock), the image of now it acknowledged: a
+check-in showing that image or the timed one is expected; one showing anything else (a
+label reset, restored or swapped while it held the flip) is put right at once, with the
+image of now and the flip again, not left blank or stale until the instant.
 
 `reconciliation_candidates` is the periodic pass: one read of `label_states` and the open
 outbox rows, O(labels) in memory, no rendering; it finds labels whose record says they
@@ -50,7 +54,8 @@ __all__ = [
 # A timed image flips on the label's own clock: a check-in this close after the instant
 # may still show the image before it.
 FLIP_GRACE = timedelta(minutes=2)
-_OPEN = ("pending", "sent", "parked")
+# A held frame waits for the label's earlier frames: an update on its way as well.
+_OPEN = ("pending", "sent", "parked", "held")
 
 
 class CheckInVerdict(StrEnum):
@@ -68,21 +73,33 @@ def check_in_verdict(
     answered_sequence: int | None,
     update_open: bool,
     display_at: datetime | None,
+    image_of_now: str | None,
+    timed: str | None,
     received_at: datetime,
 ) -> CheckInVerdict:
     """What a verified check-in means for the record of its label.
 
     `shows` is the hash the label reports, `recorded` the content the controller records
     it as showing (`confirmed_hash`), `answered_sequence` the highest sequence of any
-    answer from the label the controller holds (None: none).
+    answer from the label the controller holds (None: none). `display_at` and `timed` are
+    the instant and hash of the timed image the label holds, if any, and `image_of_now`
+    the image it acknowledged showing until then (`displayed_hash`). `received_at` is
+    when the check-in arrived (not when it is weighed): a label flips on its own clock.
     """
     if shows == recorded:
         return CheckInVerdict.AGREES
-    if update_open or (display_at is not None and received_at < display_at + FLIP_GRACE):
+    if update_open:
         return CheckInVerdict.EXPECTED
-    if answered_sequence is not None and sequence < answered_sequence:
-        return CheckInVerdict.OLDER
-    return CheckInVerdict.NEWER
+    older = answered_sequence is not None and sequence < answered_sequence
+    if (
+        display_at is not None
+        and received_at < display_at + FLIP_GRACE
+        and not older
+        and shows is not None
+        and shows in (image_of_now, timed)
+    ):
+        return CheckInVerdict.EXPECTED  # before its flip, or flipped a moment early
+    return CheckInVerdict.OLDER if older else CheckInVerdict.NEWER
 
 
 def reconcile(state: LabelState, verdict: CheckInVerdict, *, shows: str | None) -> bool:
@@ -134,7 +151,8 @@ def open_update_labels(session: Session, label_ids: Collection[str]) -> set[str]
 
 def reconciliation_candidates(session: Session, *, now: datetime) -> list[str]:
     """Labels with no update open whose record does not show their due content, or
-    whose last report contradicts the record: the periodic pass plans them again. One
+    whose last report contradicts the record: the periodic pass plans them again (a
+    label holding a timed image too: it gets the image of now and the flip again). One
     read of `label_states`, no rendering."""
     open_labels = set(
         session.scalars(select(OUTBOX.c.label_id).where(OUTBOX.c.status.in_(_OPEN)).distinct())
@@ -149,10 +167,12 @@ def reconciliation_candidates(session: Session, *, now: datetime) -> list[str]:
             LabelStateRow.desired_display_at,
         ).where(LabelStateRow.desired_hash.is_not(None))
     ):
-        agrees = desired == confirmed and displayed in (None, confirmed)
-        if agrees or label_id in open_labels:
+        if label_id in open_labels:
             continue
-        if display_at is not None and now < display_at + FLIP_GRACE:
+        if desired == confirmed and (displayed in (None, confirmed) or display_at is not None):
+            # Agrees. A label holding its acknowledged timed image shows the image of now
+            # until the instant, and the timed image after it: it flips on its own clock,
+            # whether or not it was heard since.
             continue
         stuck.append(label_id)
     return sorted(stuck)

@@ -20,6 +20,8 @@ needs no link to the controller, and a restarted controller finds everything aga
 - labels bound to a template uploaded anew (a new version) are planned;
 - every `replan_every` all labels are re-planned against the instant (promotions that
   simply end, rules that start): unchanged content costs a comparison, nothing is sent.
+  A label planned for now while it holds a flip (an immediate change, a re-plan) keeps
+  the flip: planning plans it again behind the new image of now (`LabelPlanner.plan`).
 """
 
 from __future__ import annotations
@@ -161,7 +163,7 @@ class UpdateController:
                 # One chunk at a time on the database thread: between chunks the
                 # dispatcher sends what is planned already.
                 try:
-                    while await loop.run_in_executor(executor, next, steps, None) is not None:
+                    while await loop.run_in_executor(executor, self._next_step, steps) is not None:
                         pass
                 except Exception as error:
                     if not is_database_outage(error):
@@ -233,7 +235,18 @@ class UpdateController:
 
     def plan_due_work(self) -> int:
         """Plan whatever is due now; the number of frames written to the outbox."""
-        return sum(self._planning_steps())
+        steps = self._planning_steps()
+        planned = 0
+        while (frames := self._next_step(steps)) is not None:
+            planned += frames
+        return planned
+
+    def _next_step(self, steps: Iterator[int]) -> int | None:
+        """The next chunk of a planning pass, with the lease renewed first when due: a
+        long pass (the start-up re-plan, a big publication) must not outlast the lease
+        and let a second controller take over while this one still sends."""
+        self._renew_lease(self.clock())
+        return next(steps, None)
 
     def _planning_steps(self) -> Iterator[int]:
         """Plan in chunks of labels, one transaction each, yielding the frames written.
@@ -242,7 +255,6 @@ class UpdateController:
         the labels already planned and finishes the rest.
         """
         now = self.clock()
-        self._renew_lease(now)
         with self.sessions.begin() as session:
             if release_held_frames(session):
                 self.dispatcher.notice_new_work()
@@ -268,12 +280,19 @@ class UpdateController:
         """Plan the labels a check-in showed to differ from the record, and every
         `reconcile_every` look over all labels for records that contradict themselves
         (esl/pipeline/check_ins.py)."""
-        wanted = self.dispatcher.replan_wanted
-        if wanted:
-            labels = sorted(wanted)
+        if self.dispatcher.replan_wanted:
+            # Taken out before planning: a label the dispatcher finds again between two
+            # chunks (its rounds run in between) waits in a fresh set for the next poll.
+            labels = sorted(self.dispatcher.replan_wanted)
+            self.dispatcher.replan_wanted = set()
             log.info("reconciliation: planning %d labels again", len(labels))
-            yield from self._plan_chunks(labels, at=now, now=now, keep_scheduled=True)
-            wanted.difference_update(labels)  # kept when planning failed: next poll
+            try:
+                # Their record was corrected and their plan forgotten: the image of now,
+                # and the flip of a change already planned ahead (a reset label lost it).
+                yield from self._plan_now_and_ahead(labels, now)
+            except BaseException:
+                self.dispatcher.replan_wanted.update(labels)  # planning failed: next poll
+                raise
         if self._next_reconcile is not None and now < self._next_reconcile:
             return
         with self.sessions.begin() as session:
@@ -281,7 +300,7 @@ class UpdateController:
             forget_desired(session, stuck)
         if stuck:
             log.warning("reconciliation pass: %d labels planned again", len(stuck))
-            yield from self._plan_chunks(stuck, at=now, now=now, keep_scheduled=True)
+            yield from self._plan_now_and_ahead(stuck, now)
         self._next_reconcile = now + self.settings.reconcile_every
 
     def _plan_chunks(
@@ -554,8 +573,8 @@ class UpdateController:
         """Plan the labels bound to a template uploaded (or changed) since the last look.
 
         The first look only takes note: the start-up re-plan draws every label anyway.
-        A label holding a scheduled image keeps it (as in the periodic re-plan); it gets
-        the new layout after its flip.
+        A label holding a scheduled image keeps its flip (as in the periodic re-plan):
+        the flip is planned again in the new layout, with the image of now in front.
         """
         with self.sessions() as session:
             versions: dict[str, int] = {

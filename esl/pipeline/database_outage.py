@@ -12,6 +12,7 @@ planner, the dispatcher, the logs and the health report share.
 from __future__ import annotations
 
 import logging
+import sqlite3
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
@@ -27,15 +28,45 @@ log = logging.getLogger(__name__)
 _REPEAT_WARNING_EVERY = 10
 
 
+# SQLite's primary result codes that mean "not now" (another writer, the file or disk
+# away), not "never": https://www.sqlite.org/rescode.html
+_SQLITE_BUSY, _SQLITE_LOCKED, _SQLITE_IOERR, _SQLITE_CANTOPEN = 5, 6, 10, 14
+_SQLITE_OUTAGE_CODES = frozenset({_SQLITE_BUSY, _SQLITE_LOCKED, _SQLITE_IOERR, _SQLITE_CANTOPEN})
+# The same, by message, for an error that carries no code (raised by hand, or an old
+# driver).
+_SQLITE_OUTAGE_WORDS = ("database is locked", "database is busy", "disk i/o", "unable to open")
+# PostgreSQL's SQLSTATEs of a server that is away: class 08 (connection exception) and
+# the shutdown family (57P01 admin shutdown, 57P02 crash shutdown, 57P03 cannot connect
+# now, 57P05 idle session timeout). 57P04 (database dropped) is not waited for.
+_POSTGRES_OUTAGE_STATES = frozenset({"57P01", "57P02", "57P03", "57P05"})
+
+
 def is_database_outage(error: BaseException) -> bool:
     """The database is unavailable (locked, restarting, unreachable), not wrong about data.
 
-    Constraint violations and programming errors are not outages: waiting would not fix
-    them.
+    Constraint violations, programming errors and a schema that is not there ("no such
+    table": a database not upgraded) are not outages: waiting would not fix them, and the
+    controller must stop and say so instead of waiting forever. SQLite's errors are told
+    apart by their result code, PostgreSQL's by their SQLSTATE.
     """
-    if isinstance(error, OperationalError | InterfaceError):
+    if not isinstance(error, DBAPIError):
+        return False
+    if error.connection_invalidated:
         return True
-    return isinstance(error, DBAPIError) and bool(error.connection_invalidated)
+    if not isinstance(error, OperationalError | InterfaceError):
+        return False
+    original = error.orig
+    if isinstance(original, sqlite3.Error):
+        code = getattr(original, "sqlite_errorcode", None)
+        if code is not None:
+            return code & 0xFF in _SQLITE_OUTAGE_CODES
+        message = str(original).lower()
+        return any(words in message for words in _SQLITE_OUTAGE_WORDS)
+    state = getattr(original, "sqlstate", None) or getattr(original, "pgcode", None)
+    if state is None:
+        # No answer from a server at all (refused, reset, timed out): nothing to classify.
+        return True
+    return str(state).startswith("08") or state in _POSTGRES_OUTAGE_STATES
 
 
 @dataclass(frozen=True, slots=True)

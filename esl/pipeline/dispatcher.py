@@ -515,7 +515,8 @@ class Dispatcher:
             rebuilt: list[dict[str, Any]] = []
             widened: set[str] = set()  # labels whose sequence or schedule support changed
             checked_in: dict[str, bool] = {}  # label -> can refresh its display
-            check_ins: dict[str, LabelResponse] = {}  # label -> its newest check-in
+            # label -> its newest check-in, and when it arrived
+            check_ins: dict[str, tuple[LabelResponse, datetime]] = {}
             for uplink, response in verified:
                 state = states[response.label_id]
                 row = rows.get((response.label_id, response.sequence))
@@ -540,7 +541,7 @@ class Dispatcher:
                         BasicStateFlag.SERVICE_NEEDED not in response.flags
                     )
                     if _record_health(state, response, uplink.received_at, displayed=False):
-                        check_ins[response.label_id] = response
+                        check_ins[response.label_id] = (response, uplink.received_at)
                 elif refusal is None:
                     accept_claim(state, response)
                     _record_health(state, response, uplink.received_at, displayed=True)
@@ -753,7 +754,7 @@ class Dispatcher:
         self,
         session: Session,
         states: Mapping[str, LabelState],
-        check_ins: Mapping[str, LabelResponse],
+        check_ins: Mapping[str, tuple[LabelResponse, datetime]],
         history: list[dict[str, Any]],
         rebuilt: list[dict[str, Any]],
         *,
@@ -761,13 +762,15 @@ class Dispatcher:
         widened: set[str],
     ) -> None:
         """Compare each check-in's displayed hash with the record (esl/pipeline/check_ins.py):
-        a label whose panel differs gets its record corrected and is planned again."""
+        a label whose panel differs gets its record corrected and is planned again. A
+        check-in is weighed as of its arrival, not of this settling (a timed flip is
+        judged against the label's clock)."""
         differing = {
-            label_id: response
-            for label_id, response in check_ins.items()
+            label_id: (response, received_at)
+            for label_id, (response, received_at) in check_ins.items()
             if _hex(response.displayed_hash) != states[label_id].confirmed_hash
         }
-        for label_id, response in check_ins.items():
+        for label_id, (response, _) in check_ins.items():
             if label_id not in differing:
                 states[label_id].displayed_hash = _hex(response.displayed_hash)
         if not differing:
@@ -778,7 +781,7 @@ class Dispatcher:
             if label_id in differing and sequence > answered.get(label_id, -1):
                 answered[label_id] = sequence
         open_labels = open_update_labels(session, differing) | {row["label_id"] for row in rebuilt}
-        for label_id, response in differing.items():
+        for label_id, (response, received_at) in differing.items():
             state = states[label_id]
             shows = _hex(response.displayed_hash)
             held = answered.get(label_id)
@@ -789,7 +792,9 @@ class Dispatcher:
                 answered_sequence=held,
                 update_open=label_id in open_labels,
                 display_at=state.desired_display_at,
-                received_at=now,
+                image_of_now=state.displayed_hash,
+                timed=state.desired_hash,
+                received_at=received_at,
             )
             if verdict is CheckInVerdict.EXPECTED and (held is None or response.sequence >= held):
                 state.displayed_hash = shows  # what the next delta is drawn against

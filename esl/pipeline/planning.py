@@ -163,9 +163,11 @@ class LabelPlanner:
         `prices` is the catalogue and ledger of their SKUs when the caller loaded them
         once for several chunks (`load_prices`); else they are loaded here.
 
-        `display_at` makes the frames timed (a change planned ahead). `keep_scheduled`
-        leaves alone labels that already hold a plan for a later instant (a periodic
-        re-plan must not undo a scheduled flip).
+        `display_at` makes the frames timed (a change planned ahead). A label that holds
+        a flip for a later instant keeps it: planned for now (`display_at` None, or
+        `keep_scheduled`, the periodic re-plan), it is planned for its flip again, and
+        gets a new image of now in front of it when the content due now is no longer
+        what it shows.
         """
         result = PlanResult()
         self._contents = {}  # prices may change between plans: resolve afresh each time
@@ -189,22 +191,26 @@ class LabelPlanner:
         for target in targets:
             state = states[target.label_id]
             holds = state.desired_display_at
-            if (
-                holds is not None
-                and holds > now
-                and (
-                    keep_scheduled
-                    # A label holds one timed image, the earliest: a later change is planned
-                    # once this one's instant has passed (`UpdateController`).
-                    or (
-                        display_at is not None
-                        and holds < display_at
-                        and state.binding_id == target.binding_id
-                    )
-                )
-            ):
-                result.unchanged += 1
-                continue
+            label_at, label_display_at, refresh_now = at, display_at, False
+            if holds is not None and holds > now:
+                same_binding = state.binding_id == target.binding_id
+                if same_binding and display_at is not None and holds < display_at:
+                    # A label holds one timed image, the earliest: a later change is
+                    # planned once this one's instant has passed (`UpdateController`).
+                    result.unchanged += 1
+                    continue
+                if same_binding and (keep_scheduled or display_at is None):
+                    # Planned for now while it holds a flip: an image of now alone would
+                    # cancel the flip on the panel, so the flip is planned again, with
+                    # the image of now in front of it when that is no longer what the
+                    # label shows (an immediate change, a promotion that ended). A
+                    # periodic re-plan leaves a label whose frames are still on their
+                    # way to those frames.
+                    label_at = label_display_at = holds
+                    refresh_now = not keep_scheduled or state.confirmed_hash == state.desired_hash
+                elif keep_scheduled:
+                    result.unchanged += 1
+                    continue
             try:
                 changed, planned = self._plan_one(
                     session,
@@ -212,9 +218,10 @@ class LabelPlanner:
                     state,
                     catalogue,
                     ledger,
-                    at=at,
+                    at=label_at,
                     now=now,
-                    display_at=display_at,
+                    display_at=label_display_at,
+                    refresh_now=refresh_now,
                     traced=traced,
                 )
             except UnplannableLabelError as error:
@@ -292,8 +299,12 @@ class LabelPlanner:
         now: datetime,
         display_at: datetime | None,
         traced: dict[str, PlannedContent],
+        refresh_now: bool = False,
     ) -> tuple[bool, list[dict[str, Any]]]:
-        """(whether the desired content changed, the new outbox rows it needs)."""
+        """(whether the desired content changed, the new outbox rows it needs).
+
+        `refresh_now`: a change planned ahead whose timed image is unchanged is planned
+        again when the image of now differs from what the label shows."""
         if target.gateway is None:
             raise UnplannableLabelError(target.label_id, "no gateway reaches it")
         try:
@@ -311,13 +322,29 @@ class LabelPlanner:
             now_content = self._identity(target, template, model, catalogue, ledger, at=now)
             if now_content[0] == desired_key:
                 display_at = now_content = None  # nothing flips at the instant: due now
+        render = functools.partial(self._render, template=template, model=model, traced=traced)
+        if (
+            display_at is None
+            and state.desired_key == desired_key
+            and state.binding_id == target.binding_id
+            and state.desired_display_at is not None
+            and state.desired_display_at <= now
+            and state.confirmed_hash == state.desired_hash
+        ):
+            # Its acknowledged timed image, shown since the instant by the label's own
+            # clock (heard since or not): nothing to send.
+            return False, []
         if (
             state.desired_key == desired_key
             and state.desired_display_at == display_at
             and state.binding_id == target.binding_id
+            and (
+                not refresh_now
+                or now_content is None
+                or render(*now_content).content_hash.hex() == state.displayed_hash
+            )
         ):
             return False, []
-        render = functools.partial(self._render, template=template, model=model, traced=traced)
         rendered = render(desired_key, resolved, content)
         current = None if now_content is None else render(*now_content)
         digest = rendered.content_hash.hex()

@@ -9,6 +9,9 @@ from typing import Any
 import pytest
 import schemathesis
 import schemathesis.generation.dictionaries  # see below
+import schemathesis.transport.asgi
+import schemathesis.transport.requests
+import schemathesis.transport.wsgi
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from schemathesis import GenerationMode
@@ -27,9 +30,10 @@ from esl.settings import Settings
 from tests.esl.conftest import Api
 
 SCHEMA = schemathesis.openapi.from_dict(create_app(Settings(database_url="sqlite://")).openapi())
-# schemathesis imports that module lazily while Hypothesis generates a case; a first import
-# there, under load, has raised CPython 3.11's "AST constructor recursion depth mismatch"
-# (a flaky SystemError in the middle of generation). Importing it up front avoids it.
+# schemathesis imports these modules (its dictionaries and transports) lazily while
+# Hypothesis generates or sends a case; a first import there, deep in the stack and under
+# pytest's assertion rewriting, has raised CPython 3.11's "AST constructor recursion depth
+# mismatch" (a flaky SystemError mid-run). Importing them up front avoids it.
 CONFORMANCE = [
     status_code_conformance,
     content_type_conformance,

@@ -16,7 +16,7 @@ from pathlib import Path
 
 import httpx
 import pytest
-from sqlalchemy import Engine
+from sqlalchemy import Engine, text
 from sqlalchemy.exc import IntegrityError, OperationalError
 from typer.testing import CliRunner
 
@@ -33,6 +33,8 @@ from firmware_sim.images import ImageStore
 from gateways.base import Uplink
 from tests.esl.conftest import Clock, seed_reference_data
 from tests.pipeline.conftest import Chain, publish_prices, wall_clock
+from tests.pipeline.paused_controller import paused_database_work, until
+from tests.pipeline.small_world import T0, World
 
 pytestmark = pytest.mark.integration
 
@@ -68,23 +70,34 @@ async def test_the_controller_rides_out_a_long_sqlite_lock_and_loses_nothing(
     with chain.sessions.begin() as session:
         _, token = create_key(session, name="ops", role=Role.AUDITOR, store=None, now=wall_clock())
     api = create_app(Settings(data_dir=tmp_path), engine=chain.engine, clock=wall_clock)
-    publish_prices(chain.sessions, PRICES_B, now=wall_clock())
     assert chain.engine.url.database is not None
     blocker = sqlite3.connect(chain.engine.url.database, isolation_level=None)
     try:
         with caplog.at_level(logging.WARNING, logger="esl.pipeline"):
-            blocker.execute("BEGIN EXCLUSIVE")  # another writer holds the database
-            await asyncio.sleep(6.0)  # 60 busy timeouts, 15 of the longest waits
+            # The controller's database work waits behind a gate while B is published
+            # and the lock taken: the outage starts with B not planned yet.
+            with paused_database_work(controller):
+                publication_b = publish_prices(chain.sessions, PRICES_B, now=wall_clock())
+                blocker.execute("BEGIN EXCLUSIVE")  # another writer holds the database
+                (planned_b,) = blocker.execute(
+                    "SELECT count(*) FROM planned_publications WHERE publication_id = ?",
+                    (publication_b,),
+                ).fetchone()
+                assert planned_b == 0
+            await until(
+                lambda: controller.outage.report().failed_tries > 10,
+                what="ten failed tries",  # 10 busy timeouts, then the doubling waits
+            )
             assert not chain.controller_task.done(), "the controller gave up"
             report = controller.outage.report()
             assert report.unreachable_since is not None
-            assert report.failed_tries > 10
             assert report.last_error is not None
             assert "database is locked" in report.last_error
             # The health report says so, from the controller's status file.
-            status = read_controller_status(controller_status_path(tmp_path))
-            assert status is not None
-            assert status.database_unreachable_since == report.unreachable_since
+            await until(
+                lambda: _status_says_unreachable_since(tmp_path, report.unreachable_since),
+                what="the status file reporting the outage",
+            )
             health = CliRunner().invoke(
                 app,
                 ["health"],
@@ -112,6 +125,11 @@ async def test_the_controller_rides_out_a_long_sqlite_lock_and_loses_nothing(
         assert any("database reachable again" in message for message in messages)
     finally:
         blocker.close()
+
+
+def _status_says_unreachable_since(data_dir: Path, since: datetime | None) -> bool:
+    status = read_controller_status(controller_status_path(data_dir))
+    return status is not None and status.database_unreachable_since == since
 
 
 def test_the_wait_doubles_up_to_the_longest_and_never_ends() -> None:
@@ -155,3 +173,32 @@ def test_answers_kept_during_an_outage_stay_bounded() -> None:
     # Each label's newest check-in, in arrival order.
     assert kept == piled[-3:]
     assert waiting_uplinks(piled, limit=2) == piled[-2:]
+
+
+def test_a_locked_database_is_an_outage_but_a_missing_table_is_not(engine: Engine) -> None:
+    assert engine.url.database is not None
+    blocker = sqlite3.connect(engine.url.database, isolation_level=None)
+    try:
+        blocker.execute("BEGIN EXCLUSIVE")
+        with pytest.raises(OperationalError) as locked, engine.begin() as connection:
+            connection.execute(text("UPDATE label_states SET battery_mv = 1"))
+    finally:
+        blocker.close()
+    assert is_database_outage(locked.value)
+    with pytest.raises(OperationalError) as missing, engine.connect() as connection:
+        connection.execute(text("SELECT * FROM no_such_table"))
+    assert not is_database_outage(missing.value)
+
+
+async def test_a_database_that_lost_a_table_stops_the_controller_instead_of_waiting(
+    engine: Engine,
+) -> None:
+    publish_prices(session_factory(engine), PRICES_A, now=T0)
+    world = World(engine)
+    with engine.begin() as connection:
+        connection.execute(text("DROP TABLE planned_publications"))
+    stop = asyncio.Event()
+    # The error, at once: not an outage to wait out (before: retried forever).
+    with pytest.raises(OperationalError, match="no such table: planned_publications"):
+        await asyncio.wait_for(world.controller.run(stop), timeout=60)
+    assert world.controller.outage.report().failed_tries == 0

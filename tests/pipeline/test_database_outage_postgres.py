@@ -13,13 +13,16 @@ from collections.abc import Iterator
 from datetime import timedelta
 
 import pytest
-from sqlalchemy import Engine
+from sqlalchemy import Engine, text
+from sqlalchemy.exc import DBAPIError, ProgrammingError
 
 from esl.db.engine import create_engine_for, session_factory, upgrade_database
-from esl.pipeline.database_outage import DatabaseRetry
+from esl.db.models import PlannedPublicationRow
+from esl.pipeline.database_outage import DatabaseRetry, is_database_outage
 from tests.esl.conftest import seed_reference_data
 from tests.fixtures.postgres import PostgresCluster
 from tests.pipeline.conftest import Chain, publish_prices, wall_clock
+from tests.pipeline.paused_controller import paused_database_work, until
 
 pytestmark = pytest.mark.integration
 
@@ -55,14 +58,17 @@ async def test_the_controller_rides_out_a_postgresql_restart(
     await chain.wait_converged(wall_clock())
     assert chain.controller_task is not None
 
-    publish_prices(chain.sessions, PRICES_B, now=wall_clock())
     with caplog.at_level(logging.WARNING, logger="esl.pipeline"):
-        await asyncio.to_thread(postgres.stop)
-        await asyncio.sleep(5.0)  # ten of the longest waits: the server is gone
+        # The controller's database work waits behind a gate while B is published and
+        # the server stopped: the outage starts with B not planned yet.
+        with paused_database_work(controller):
+            publication_b = publish_prices(chain.sessions, PRICES_B, now=wall_clock())
+            with chain.sessions() as session:
+                assert session.get(PlannedPublicationRow, publication_b) is None
+            await asyncio.to_thread(postgres.stop)
+        await until(lambda: controller.outage.report().failed_tries > 5, what="five failed tries")
         assert not chain.controller_task.done(), "the controller gave up"
-        report = controller.outage.report()
-        assert report.unreachable_since is not None
-        assert report.failed_tries > 5
+        assert controller.outage.report().unreachable_since is not None
         await asyncio.to_thread(postgres.start)
         await chain.wait_converged(wall_clock())
     assert not chain.controller_task.done()
@@ -70,3 +76,18 @@ async def test_the_controller_rides_out_a_postgresql_restart(
     messages = [record.getMessage() for record in caplog.records]
     assert any("database unreachable since" in message for message in messages)
     assert any("database reachable again" in message for message in messages)
+
+
+def test_a_stopped_server_is_an_outage_but_a_missing_table_is_not(
+    engine: Engine, postgres: PostgresCluster
+) -> None:
+    with pytest.raises(ProgrammingError) as missing, engine.connect() as connection:
+        connection.execute(text("SELECT * FROM no_such_table"))
+    assert not is_database_outage(missing.value)
+    postgres.stop()
+    try:
+        with pytest.raises(DBAPIError) as away, engine.connect() as connection:
+            connection.execute(text("SELECT 1"))
+        assert is_database_outage(away.value)
+    finally:
+        postgres.start()

@@ -117,6 +117,27 @@ def _record_settled(chain: Chain, *, heard_after: datetime | None = None) -> boo
     )
 
 
+def _labels_acked_with(chain: Chain, hashes: set[str]) -> set[str]:
+    with chain.sessions() as session:
+        return set(
+            session.scalars(
+                select(LabelStateRow.label_id).where(LabelStateRow.confirmed_hash.in_(hashes))
+            )
+        )
+
+
+def _frames_for(chain: Chain, labels: set[str], *, after_row: int) -> list[tuple[str, str]]:
+    with chain.sessions() as session:
+        return [
+            (label_id, status)
+            for label_id, status in session.execute(
+                select(OutboxRow.label_id, OutboxRow.status).where(
+                    OutboxRow.label_id.in_(sorted(labels)), OutboxRow.id > after_row
+                )
+            )
+        ]
+
+
 def _desired_hashes(chain: Chain) -> set[str]:
     with chain.sessions() as session:
         return {h for h in session.scalars(select(LabelStateRow.desired_hash)) if h}
@@ -159,8 +180,10 @@ async def test_a_store_gateway_killed_mid_publication_loses_no_panel(
         )
         gateway.send_signal(signal.SIGKILL)
         gateway.wait(timeout=10)
-        acked_before_the_crash = _acked_with(chain, new_hashes)
-        assert 5 <= acked_before_the_crash < LABELS
+        acked_before_the_crash = _labels_acked_with(chain, new_hashes)
+        assert 5 <= len(acked_before_the_crash) < LABELS
+        with chain.sessions() as session:
+            last_row_at_the_crash = session.scalar(select(func.max(OutboxRow.id))) or 0
 
         restarted_at = wall_clock()
         gateway = _sim_gateway(chain, state_dir)
@@ -169,6 +192,12 @@ async def test_a_store_gateway_killed_mid_publication_loses_no_panel(
             timeout_s=90,
             what="the record to settle with every label heard after the restart",
         )
+        # The labels that took the new price before the kill came back showing it, by
+        # the simulator's write-ahead: their check-ins agreed with the record, and
+        # nothing was sent to them again (a repair by reconciliation would have been).
+        assert _frames_for(chain, acked_before_the_crash, after_row=last_row_at_the_crash) == []
+        assert chain.controller is not None
+        assert chain.controller.dispatcher.counts.reconciled == 0
         gateway.send_signal(signal.SIGTERM)
         assert gateway.wait(timeout=20) == 0
     finally:

@@ -132,3 +132,43 @@ async def test_the_periodic_pass_repairs_a_corrupted_record(world: World) -> Non
     await _converge(world)
     for label_id in world.labels:
         _assert_truth(world, label_id)
+
+
+def _blanked(world: World, label_id: str) -> None:
+    """The label loses its panel and stored images (a reset), keeping its counter."""
+    snapshot = world.labels[label_id].snapshot()
+    world.labels[label_id] = SimulatedLabel.restore(
+        snapshot,
+        hardware=hardware_for(get_display_model(snapshot.model_id)),
+        images=ImageStore(),
+        now=world.clock.now,
+    )
+
+
+async def test_a_label_found_again_while_its_repair_is_planned_is_not_forgotten(
+    world: World,
+) -> None:
+    label_id = sorted(world.labels)[0]
+    await _converge(world)
+    _blanked(world, label_id)
+    world.clock.advance(timedelta(minutes=1))
+    world.dispatcher.settle([_check_in(world, label_id)])
+    assert world.dispatcher.counts.reconciled == 1
+    steps = world.controller._planning_steps()
+    while not any(status == "pending" for _, status in world.rows(label_id)):
+        assert next(steps, None) is not None, "the repair was never planned"
+    # Between two chunks of the pass, the dispatcher sends the repair, the label takes
+    # it, is reset once more and says so.
+    await world.send_due()
+    world.dispatcher.settle(radio(world.gateway.take(), world.labels, now=world.clock.now))
+    world.clock.advance(timedelta(seconds=30))
+    _blanked(world, label_id)
+    world.dispatcher.settle([_check_in(world, label_id)])
+    assert world.dispatcher.counts.reconciled == 2
+    for _ in steps:  # the rest of the pass
+        pass
+    # The next poll (not the periodic pass, minutes later) repairs it again.
+    world.controller.plan_due_work()
+    await world.send_due()
+    world.dispatcher.settle(radio(world.gateway.take(), world.labels, now=world.clock.now))
+    _assert_truth(world, label_id)

@@ -13,15 +13,21 @@ import signal
 import socket
 import subprocess
 import sys
+import threading
 import time
-from datetime import timedelta
+from datetime import datetime, timedelta
 from pathlib import Path
 
 import pytest
 from sqlalchemy import select
 
 from esl.db.lease_models import ControllerLeaseRow
-from esl.pipeline.controller_lease import ControllerIdentity, LeaseTerms, take_lease
+from esl.pipeline.controller_lease import (
+    ControllerIdentity,
+    LeaseTerms,
+    release_lease,
+    take_lease,
+)
 from esl.pipeline.errors import ControllerAlreadyRunningError
 from tests.pipeline.conftest import Chain, publish_prices, wall_clock
 
@@ -142,9 +148,51 @@ async def test_a_second_controller_refuses_to_start_and_a_killed_one_is_taken_ov
             _stop(process)
 
 
+def _race_for_the_lease(
+    chain: Chain, rivals: list[ControllerIdentity], *, now: datetime, terms: LeaseTerms
+) -> dict[str, ControllerAlreadyRunningError | None]:
+    """Each rival takes the lease in its own thread (its own connection), all released at
+    once by a barrier: the holder of each, or the refusal it got."""
+    start = threading.Barrier(len(rivals))
+    outcomes: dict[str, ControllerAlreadyRunningError | None] = {}
+
+    def take(identity: ControllerIdentity) -> None:
+        start.wait(timeout=30)
+        try:
+            take_lease(chain.sessions, identity, now=now, terms=terms)
+        except ControllerAlreadyRunningError as error:
+            outcomes[identity.holder] = error
+        else:
+            outcomes[identity.holder] = None
+
+    threads = [threading.Thread(target=take, args=(identity,)) for identity in rivals]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=60)
+    return outcomes
+
+
 def test_two_controllers_taking_the_lease_at_once_cannot_both_win(chain: Chain) -> None:
     terms = LeaseTerms(stale_after=timedelta(minutes=1), renew_every=timedelta(seconds=10))
     now = wall_clock()
+    rivals = [
+        ControllerIdentity(holder=f"rival-{n}", pid=1000 + n, host="here", started_at=now)
+        for n in range(2)
+    ]
+    for _ in range(5):
+        outcomes = _race_for_the_lease(chain, rivals, now=now, terms=terms)
+        winners = [holder for holder, refused in outcomes.items() if refused is None]
+        assert len(outcomes) == 2, outcomes
+        assert len(winners) == 1, outcomes
+        lease = _lease(chain)
+        assert lease is not None
+        assert lease.holder == winners[0]
+        (refusal,) = (error for error in outcomes.values() if error is not None)
+        assert refusal.pid == lease.pid  # the loser is told who runs
+        with chain.sessions.begin() as session:
+            release_lease(session, next(r for r in rivals if r.holder == winners[0]))
+
     winner = ControllerIdentity.of_this_process(now=now)
     loser = ControllerIdentity(holder="other", pid=winner.pid + 1, host="elsewhere", started_at=now)
     take_lease(chain.sessions, winner, now=now, terms=terms)

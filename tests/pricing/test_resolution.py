@@ -464,8 +464,8 @@ def product(sku: str, content: str, unit: NetUnit, *, per_100: bool = False) -> 
     [
         ("500", NetUnit.G, False, 649, "12.98", "1 kg"),
         ("0.75", NetUnit.KG, False, 999, "13.32", "1 kg"),
-        ("330", NetUnit.ML, False, 399, "12.09", "1 l"),
-        ("1.5", NetUnit.L, False, 249, "1.66", "1 l"),
+        ("330", NetUnit.ML, False, 399, "12.09", "1 litr"),
+        ("1.5", NetUnit.L, False, 249, "1.66", "1 litr"),
         ("20", NetUnit.M, False, 1299, "0.65", "1 m"),
         ("6", NetUnit.PCS, False, 1299, "2.17", "1 szt."),
         ("140", NetUnit.G, True, 749, "5.35", "100 g"),

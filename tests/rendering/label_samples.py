@@ -33,7 +33,13 @@ PROMOTION = replace(
     valid_until=date(2026, 11, 30),
 )
 
-MULTI_BUY = replace(PLAIN, promotion_text="2 za 10 zł", promotion_kind="multi_buy")
+# 200 g at 7,49 zł (37,45 zł/kg); two for 10 zł is 25,00 zł/kg in the offer.
+MULTI_BUY = replace(
+    PLAIN,
+    promotion_text="2 za 10 zł",
+    promotion_kind="multi_buy",
+    offer_unit_price=Decimal("25.00"),
+)
 
 LONG = replace(
     PROMOTION,

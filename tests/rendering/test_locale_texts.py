@@ -49,7 +49,10 @@ def test_every_documented_locale_has_its_own_texts() -> None:
 @pytest.mark.parametrize(
     ("locale", "reason"),
     [
-        ("uk_UA", "no glyphs for '₴' (U+20B4)"),
+        # Fira Sans Condensed draws Cyrillic and "₴": Ukrainian lacks only label texts,
+        # while Kazakh's own currency sign "₸" has no glyph in the face.
+        ("kk_KZ", "no glyphs for '₸' (U+20B8)"),
+        ("uk_UA", "no label texts in Ukrainian"),
         ("ja_JP", "no glyphs for '日' (U+65E5)"),
         ("ar_EG", "written right to left"),
         ("fr_FR", "no label texts in French"),

@@ -14,7 +14,7 @@ from rendering.content import LabelContent
 from rendering.display_models import DISPLAY_MODELS, DisplayModel
 from rendering.layout import TextOp, layout_label
 from rendering.locale_texts import format_money
-from rendering.templates import default_template
+from rendering.templates import Fill, default_template
 
 ANCHOR = datetime(2026, 11, 23, tzinfo=UTC)
 SAMPLE = load_sample(anchor=ANCHOR)
@@ -31,9 +31,12 @@ def _label(sku: str, store: str = "WAW-01") -> tuple[LabelContent, object]:
     return content, resolved
 
 
-def _text(content: LabelContent, model: DisplayModel, region: str) -> str:
-    for element in layout_label(content, model=model, template=default_template(model)):
-        if element.region == region:
+def _text(content: LabelContent, model: DisplayModel, fill: Fill) -> str:
+    """The text drawn by the region of `fill` (layouts may have a variant per condition)."""
+    template = default_template(model)
+    fills = {region.name: region.fill for region in template.regions}
+    for element in layout_label(content, model=model, template=template):
+        if fills[element.region] is fill:
             return " ".join(op.text for op in element.ops if isinstance(op, TextOp))
     return ""
 
@@ -80,11 +83,11 @@ def test_every_sample_label_with_net_content_shows_its_unit_prices(model: Displa
             content, _ = _label(sku, store)
             if content.unit_price is not None:
                 expected = format_money(content.unit_price, "PLN", "pl_PL")
-                assert expected in _text(content, model, "unit_price"), (sku, store)
+                assert expected in _text(content, model, Fill.UNIT_PRICE), (sku, store)
                 checked += 1
             if content.offer_unit_price is not None:
                 expected = format_money(content.offer_unit_price, "PLN", "pl_PL")
-                line = _text(content, model, "offer_unit_price")
+                line = _text(content, model, Fill.OFFER_UNIT_PRICE)
                 assert "w promocji" in line, (sku, store)
                 assert expected in line, (sku, store)
                 offers += 1

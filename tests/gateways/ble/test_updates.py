@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import asyncio
+from dataclasses import replace
 from datetime import timedelta
+from decimal import Decimal
 
 import numpy as np
 import pytest
@@ -109,7 +111,9 @@ async def test_the_signed_response_reaches_the_event_stream_as_an_uplink() -> No
 
 async def test_a_delta_update_sends_fewer_bytes_and_lands_on_the_new_image() -> None:
     store = make_store(1)
-    before, after = _reference(PLAIN), _reference(PROMOTION)
+    # A price change, what deltas are for (a promotion's first day may move whole regions).
+    before = _reference(PLAIN)
+    after = _reference(replace(PLAIN, price=Decimal("6.99"), unit_price=Decimal("34.95")))
     async with store.gateway(1) as gateway:
         await gateway.send(store.frame(1, build_image_update(before, model_id=MODEL.id)))
         full_bytes = store.air.counters.bytes_on_air

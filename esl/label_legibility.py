@@ -1,0 +1,401 @@
+"""Legibility measured, not eyeballed: labels rendered 1:1 and read back by tesseract.
+
+A matrix of display models x content kinds (plain, reduction with prior price, multi-buy,
+loyalty, clearance) x locales (pl_PL, en_GB, de_DE) with real Polish product names is
+rendered by the default templates. Each field a shopper or an inspector must read is cut
+from the 1:1 label image by its region box and given to Debian's tesseract with the
+Polish model (`tesseract-ocr`, `tesseract-ocr-pol`). Enlarging the crop is a reading aid
+for the engine (it is trained on print, not 10-pixel panels); the label's pixels are the
+ones the panel shows.
+
+- money fields (the big price, the prior-price line, the unit-price lines of a single
+  item and of an offer, and the offer of a multi-buy or loyalty badge) must be read
+  **exactly** (whitespace aside: tesseract
+  guesses spaces in condensed type);
+- the product name is scored by character error rate against the text drawn.
+
+`esl bench render --json` reports `ocr_price_exact` and `ocr_name_cer`; the tests in
+tests/rendering/test_legibility.py hold thresholds on the same figures.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import shutil
+import subprocess
+import tempfile
+from collections.abc import Iterable, Sequence
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, replace
+from datetime import date
+from decimal import ROUND_FLOOR, Decimal
+from enum import StrEnum
+from pathlib import Path
+
+from PIL import Image, ImageFilter, ImageOps
+
+from rendering.content import LabelContent
+from rendering.display_models import DISPLAY_MODELS, DisplayModel
+from rendering.fonts import text_mask
+from rendering.layout import ELLIPSIS, Element, TextOp, layout_label
+from rendering.locale_texts import format_money
+from rendering.render import paint
+from rendering.templates import Fill, default_template
+
+__all__ = [
+    "CONTENT_KINDS",
+    "LOCALES",
+    "OCR_MODELS",
+    "ContentKind",
+    "FieldReading",
+    "LegibilityFigures",
+    "OcrUnavailableError",
+    "character_error_rate",
+    "label_content",
+    "measure",
+    "read_fields",
+    "sample_matrix",
+    "summarise",
+    "tesseract_available",
+]
+
+LOCALES = ("pl_PL", "en_GB", "de_DE")
+_CURRENCY = {"pl_PL": "PLN", "en_GB": "GBP", "de_DE": "EUR"}
+# The engine reads each label with its language's model first, Polish second (the
+# product names are Polish everywhere). Debian: tesseract-ocr-pol, -eng, -deu.
+_OCR_LANGUAGES = {"pl_PL": "pol", "en_GB": "eng+pol", "de_DE": "deu+pol"}
+# Every model of 2.13" and up: the issue's bar. The 1.54" labels are too small for the
+# OCR engine's reliable range and are checked by the pixel tests instead.
+OCR_MODELS = tuple(m.id for m in DISPLAY_MODELS.values() if m.diagonal_inches >= 2.13)
+# Crops are scaled to lines of about this height, the size of print the engine was
+# trained on; enlargement with blur turns 1-bit pixels into smooth print.
+_PRINT_LINE_PX = 40
+
+
+class ContentKind(StrEnum):
+    PLAIN = "plain"
+    REDUCTION = "reduction"  # promo price below the prior price, the prior price shown
+    MULTI_BUY = "multi_buy"
+    LOYALTY = "loyalty"
+    CLEARANCE = "clearance"
+
+
+CONTENT_KINDS = tuple(ContentKind)
+
+# Real shelf names, with the letters that lose strokes and dots on 1-bit panels.
+_NAMES = (
+    ("Masło ekstra Łaciate 82% tłuszczu", "1 kg", Decimal("7.49"), Decimal("37.45")),
+    ("Woda mineralna Żywiec Zdrój niegazowana", "1 l", Decimal("1.89"), Decimal("1.26")),
+    ("Kiełbasa śląska wędzona", "1 kg", Decimal("18.99"), Decimal("37.98")),
+    ("Ser żółty Gouda w plastrach", "1 kg", Decimal("8.38"), Decimal("55.87")),
+    ("Jabłka Ligol z Grójca", "1 kg", Decimal("3.99"), Decimal("3.99")),
+    ("Pierogi ruskie z cebulką", "1 kg", Decimal("12.68"), Decimal("28.18")),
+    ("Śmietana 18% Łowicz", "1 l", Decimal("4.30"), Decimal("11.47")),
+    ("Czekolada gorzka Wedel 80%", "100 g", Decimal("6.89"), Decimal("6.89")),
+)
+
+# The reference quantity as pricing.unit_price writes it (the litre spelt out).
+_LITRE = {"pl_PL": "1 litr", "en_GB": "1 litre", "de_DE": "1 Liter"}
+
+_OFFER_TEXTS = {
+    "pl_PL": ("{n} za {money}", "Z kartą {money}", "Wyprzedaż"),
+    "en_GB": ("{n} for {money}", "With card {money}", "Clearance"),
+    "de_DE": ("{n} für {money}", "Mit Karte {money}", "Abverkauf"),
+}
+
+
+def label_content(kind: ContentKind, locale: str, index: int) -> LabelContent:
+    """One realistic label of `kind` in `locale`; `index` picks the product and price."""
+    name, unit, price, unit_price = _NAMES[index % len(_NAMES)]
+    unit = _LITRE[locale] if unit == "1 l" else unit
+    currency = _CURRENCY[locale]
+    base = LabelContent(
+        sku=f"{200100 + index}",
+        name=name,
+        brand="",
+        currency=currency,
+        price=price,
+        unit_price=unit_price,
+        unit_label=unit,
+        store_name="Kraków Kazimierz",
+        locale=locale,
+    )
+    multi_buy, loyalty, clearance = _OFFER_TEXTS[locale]
+    if kind is ContentKind.PLAIN:
+        return base
+    if kind in (ContentKind.REDUCTION, ContentKind.CLEARANCE):
+        # Lawful under either reading of the Omnibus rule: the promotional price is below
+        # the prior (30-day lowest) price, which is struck through and shown in full.
+        share = Decimal("0.80") if kind is ContentKind.REDUCTION else Decimal("0.50")
+        reduced = (price * share).quantize(Decimal("0.01"))
+        percent = ((price - reduced) / price * 100).to_integral_value(ROUND_FLOOR)
+        badge = f"-{percent}%" if kind is ContentKind.REDUCTION else f"{clearance} -{percent}%"
+        return replace(
+            base,
+            price=reduced,
+            regular_price=price,
+            prior_price=price,
+            unit_price=(unit_price * share).quantize(Decimal("0.01")),
+            promotion_text=badge,
+            promotion_kind="percent_off",
+            valid_until=date(2026, 12, 13),
+        )
+    if kind is ContentKind.MULTI_BUY:
+        bundle = (price * 2 * Decimal("0.85")).quantize(Decimal("1"))
+        text = multi_buy.format(n=2, money=format_money(bundle, currency, locale))
+        # The offer's unit price beside a single item's (98/6/EC): the bundle per unit.
+        offer_unit = (unit_price * bundle / (2 * price)).quantize(Decimal("0.01"))
+        return replace(base, promotion_text=text, promotion_kind="multi_buy",
+                        offer_unit_price=offer_unit, valid_until=date(2026, 12, 13))  # fmt: skip
+    card = (price * Decimal("0.75")).quantize(Decimal("0.01"))
+    text = loyalty.format(money=format_money(card, currency, locale))
+    card_unit = (unit_price * Decimal("0.75")).quantize(Decimal("0.01"))
+    return replace(base, promotion_text=text, promotion_kind="loyalty_price", loyalty_only=True,
+                    offer_unit_price=card_unit, valid_until=date(2026, 12, 13))  # fmt: skip
+
+
+@dataclass(frozen=True, slots=True)
+class LabelCase:
+    model: DisplayModel
+    kind: ContentKind
+    locale: str
+    content: LabelContent
+
+    @property
+    def id(self) -> str:
+        return f"{self.model.id}/{self.kind}/{self.locale}"
+
+
+def sample_matrix(*, full: bool = False, models: Sequence[str] = OCR_MODELS) -> list[LabelCase]:
+    """Models x kinds x locales. The sample keeps every model x kind pair and rotates the
+    locale (so each locale meets each kind on several models): a third of the full matrix."""
+    cases = []
+    for model_index, model_id in enumerate(models):
+        for kind_index, kind in enumerate(CONTENT_KINDS):
+            for locale_index, locale in enumerate(LOCALES):
+                if not full and (model_index + kind_index) % len(LOCALES) != locale_index:
+                    continue
+                content = label_content(kind, locale, model_index + kind_index)
+                cases.append(LabelCase(DISPLAY_MODELS[model_id], kind, locale, content))
+    return cases
+
+
+class FieldKind(StrEnum):
+    MONEY = "money"  # must be read exactly
+    NAME = "name"  # scored by character error rate
+
+
+@dataclass(frozen=True, slots=True)
+class FieldReading:
+    case: str  # "model/kind/locale"
+    region: str  # the template region's name
+    fill: Fill  # what the region shows
+    kind: FieldKind
+    expected: str
+    read: str
+
+    @property
+    def exact(self) -> bool:
+        return _squeeze(self.read) == _squeeze(self.expected)
+
+    @property
+    def cer(self) -> float:
+        return character_error_rate(_collapse(self.read), _collapse(self.expected))
+
+
+@dataclass(frozen=True, slots=True)
+class LegibilityFigures:
+    labels: int
+    money_fields: int
+    name_fields: int
+    price_exact: float  # share of money fields read exactly
+    name_cer: float  # mean character error rate of product names
+    worst_name_cer: float
+    misread: tuple[FieldReading, ...]  # money fields not read exactly
+
+
+class OcrUnavailableError(RuntimeError):
+    """tesseract or its Polish model is not installed (Debian: tesseract-ocr-pol)."""
+
+
+def tesseract_available() -> bool:
+    if shutil.which("tesseract") is None:
+        return False
+    listed = subprocess.run(["tesseract", "--list-langs"], capture_output=True, text=True)
+    return {"pol", "eng", "deu"} <= set(listed.stdout.split())
+
+
+# Lines read exactly besides the shelf price (and the offer of a multi-buy or loyalty badge).
+_MONEY_FILLS = (Fill.PRIOR_PRICE, Fill.UNIT_PRICE, Fill.OFFER_UNIT_PRICE)
+
+
+# (what to read, how it is scored, what the label states, a piece of the shelf price)
+_Field = tuple[Element, "FieldKind", str, bool]
+_OFFERS = ("multi_buy", "loyalty_price")
+
+
+def _expected_fields(case: LabelCase, elements: Iterable[Element]) -> list[_Field]:
+    content = case.content
+    fills = {region.name: region.fill for region in default_template(case.model).regions}
+    fields: list[_Field] = []
+    for element in elements:
+        fill = fills[element.region]
+        lines = [op.text for op in element.ops if isinstance(op, TextOp)]
+        if fill is Fill.PRICE:
+            # The shelf price is three pieces of type (integer, raised decimals, currency):
+            # each is read on its own, as the engine knows no superscripts.
+            for op in element.ops:
+                if isinstance(op, TextOp):
+                    fields.append((_op_element(element, op), FieldKind.MONEY, op.text, True))
+        elif fill in _MONEY_FILLS or (
+            fill is Fill.PROMOTION_BADGE and content.promotion_kind in _OFFERS
+        ):
+            fields.append((element, FieldKind.MONEY, " ".join(lines), False))
+        elif fill is Fill.PRODUCT_NAME:
+            fields.append((element, FieldKind.NAME, " ".join(lines).replace(ELLIPSIS, ""), False))
+    return fields
+
+
+def _op_element(element: Element, op: TextOp) -> Element:
+    """An element holding one text op, boxed by its ink exactly."""
+    left, top, right, bottom = text_mask(op.weight, op.size, op.text).box
+    box = (op.x + left, op.baseline + top, op.x + right, op.baseline + bottom)
+    return Element(region=element.region, box=box, ops=(op,))
+
+
+def _crop(image: Image.Image, element: Element) -> Image.Image:
+    """The region's text as print for the engine: its ink black on white, enlarged.
+
+    Only pixels of the text's own palette index count as ink, so a badge or highlight
+    field behind the text reads as paper (what a person's eye does with colour).
+    """
+    colours = {op.colour for op in element.ops if isinstance(op, TextOp)}
+    region = image.crop(element.box)
+    ink = region.point([0 if index in colours else 255 for index in range(256)], mode="L")
+    bounds = ImageOps.invert(ink).getbbox()  # scaled by the text, not by its region
+    if bounds is not None:
+        ink = ink.crop(bounds)
+    lines = max(1, sum(1 for op in element.ops if isinstance(op, TextOp)))
+    # Print of about 40 px a line, the size the engine was trained on: small panel text is
+    # enlarged (and smoothed), a 100 px shelf price reduced; a margin round like paper.
+    margin = max(4, ink.height // (2 * lines))
+    canvas = Image.new("L", (ink.width + 2 * margin, ink.height + 2 * margin), 255)
+    canvas.paste(ink, (margin, margin))
+    scale = _PRINT_LINE_PX * lines / max(1, ink.height)
+    if scale < 1:
+        size = (max(1, round(canvas.width * scale)), max(1, round(canvas.height * scale)))
+        return canvas.resize(size, Image.Resampling.LANCZOS)
+    factor = round(scale)  # whole pixels: every panel pixel becomes an equal square
+    enlarged = canvas.resize(
+        (canvas.width * factor, canvas.height * factor), Image.Resampling.NEAREST
+    )
+    return enlarged.filter(ImageFilter.GaussianBlur(factor / 2)) if factor > 1 else enlarged
+
+
+# How tesseract reads a crop: page segmentation mode and options. The integer and the
+# decimals of the shelf price are digits, as a shopper knows: the engine is told so.
+_DIGITS = ("8", "-c", "tessedit_char_whitelist=0123456789")
+_WORDS = ("8",)
+_LINE = ("7",)
+_BLOCK = ("6",)
+
+
+def read_fields(cases: Sequence[LabelCase], *, workers: int = 2) -> list[FieldReading]:
+    """Render every case 1:1 and read its fields with tesseract (`workers` processes)."""
+    if not tesseract_available():
+        raise OcrUnavailableError(
+            "tesseract with its Polish, English and German models is needed: "
+            "apt-get install tesseract-ocr-pol tesseract-ocr-eng tesseract-ocr-deu"
+        )
+    readings: list[FieldReading] = []
+    crops: list[tuple[Image.Image, tuple[str, ...]]] = []
+    for case in cases:
+        template = default_template(case.model)
+        fills = {region.name: region.fill for region in template.regions}
+        elements = layout_label(case.content, model=case.model, template=template)
+        image = paint(elements, model=case.model)
+        for element, kind, expected, piece in _expected_fields(case, elements):
+            lines = sum(1 for op in element.ops if isinstance(op, TextOp))
+            if piece:
+                mode = _DIGITS if expected.replace("\xa0", "").isdigit() else _WORDS
+            else:
+                mode = _LINE if lines <= 1 else _BLOCK
+            # Names are Polish on every label; label texts are in the locale's language.
+            language = "pol" if kind is FieldKind.NAME else _OCR_LANGUAGES[case.locale]
+            crops.append((_crop(image, element), (*mode, "-l", language)))
+            fill = fills[element.region]
+            readings.append(FieldReading(case.id, element.region, fill, kind, expected, ""))
+    texts = _read_crops(crops, workers=workers)
+    return [replace(reading, read=texts[i]) for i, reading in enumerate(readings)]
+
+
+def _read_crops(crops: Sequence[tuple[Image.Image, tuple[str, ...]]], *, workers: int) -> list[str]:
+    """What tesseract reads in each crop: crops of one mode go to one process as a batch,
+    split over `workers` processes."""
+    texts: dict[int, str] = {}
+    with tempfile.TemporaryDirectory(prefix="esl-ocr-") as folder:
+        batches: dict[tuple[tuple[str, ...], int], list[int]] = {}
+        for index, (crop, mode) in enumerate(crops):
+            crop.save(Path(folder) / f"{index:05d}.png")
+            batches.setdefault((mode, index % max(1, workers)), []).append(index)
+        with ThreadPoolExecutor(max_workers=max(1, workers)) as pool:
+            chunks = pool.map(lambda item: _tesseract(folder, item[0][0], item[1]),
+                              batches.items())  # fmt: skip
+            for chunk in chunks:
+                texts.update(chunk)
+    return [texts[index] for index in range(len(crops))]
+
+
+def _tesseract(folder: str, mode: tuple[str, ...], indexes: list[int]) -> dict[int, str]:
+    """One tesseract process reads a batch of crops (the model loads once per batch)."""
+    listing = Path(folder) / f"list-{indexes[0]}.txt"
+    listing.write_text("".join(f"{folder}/{i:05d}.png\n" for i in indexes), encoding="utf-8")
+    environment = {**os.environ, "OMP_THREAD_LIMIT": "1"}
+    done = subprocess.run(
+        ["tesseract", str(listing), "stdout", "--psm", *mode],
+        capture_output=True, text=True, env=environment, check=True,
+    )  # fmt: skip
+    pages = done.stdout.split("\f")
+    if len(pages) < len(indexes):
+        raise OcrUnavailableError(f"tesseract returned {len(pages)} pages for {len(indexes)}")
+    return {index: " ".join(page.split()) for index, page in zip(indexes, pages, strict=False)}
+
+
+def measure(cases: Sequence[LabelCase], *, workers: int = 2) -> LegibilityFigures:
+    return summarise(read_fields(cases, workers=workers), labels=len(cases))
+
+
+def summarise(readings: Sequence[FieldReading], *, labels: int) -> LegibilityFigures:
+    money = [r for r in readings if r.kind is FieldKind.MONEY]
+    names = [r for r in readings if r.kind is FieldKind.NAME]
+    rates = [r.cer for r in names]
+    return LegibilityFigures(
+        labels=labels,
+        money_fields=len(money),
+        name_fields=len(names),
+        price_exact=sum(r.exact for r in money) / max(1, len(money)),
+        name_cer=sum(rates) / max(1, len(rates)),
+        worst_name_cer=max(rates, default=0.0),
+        misread=tuple(r for r in money if not r.exact),
+    )
+
+
+def character_error_rate(read: str, expected: str) -> float:
+    """Levenshtein distance over the expected length (0 is perfect)."""
+    previous = list(range(len(expected) + 1))
+    for row, got in enumerate(read, 1):
+        current = [row]
+        for column, want in enumerate(expected, 1):
+            current.append(min(previous[column] + 1, current[column - 1] + 1,
+                               previous[column - 1] + (got != want)))  # fmt: skip
+        previous = current
+    return previous[len(expected)] / max(1, len(expected))
+
+
+def _squeeze(text: str) -> str:
+    return re.sub(r"\s+", "", text)
+
+
+def _collapse(text: str) -> str:
+    return " ".join(text.split())

@@ -1,0 +1,204 @@
+"""A label holding a timed image keeps showing what is due now and keeps its flip, through
+a reset, an immediate change, a promotion that ends before the instant, and a flip nobody
+heard (defects found in review of issue 13). Simulated labels, the real controller and
+dispatcher, one test clock."""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+from typing import Any
+
+import pytest
+from sqlalchemy import Engine, update
+
+from esl.db.engine import session_factory
+from esl.db.models import LabelStateRow
+from firmware_sim.hardware import hardware_for
+from firmware_sim.images import ImageStore
+from firmware_sim.label import SimulatedLabel
+from gateways.base import Uplink
+from rendering.display_models import get_display_model
+from tests.pipeline.conftest import expected_planes, publish_prices
+from tests.pipeline.in_memory_gateway import radio
+from tests.pipeline.shared_clock_store import publish
+from tests.pipeline.small_world import PRICES_A, T0, World
+
+
+@pytest.fixture
+def world(engine: Engine) -> World:
+    publish_prices(session_factory(engine), PRICES_A, now=T0)
+    return World(engine, count=2)
+
+
+async def _converge(world: World) -> None:
+    """Plan, send and answer until nothing is open (a busy panel is asked again later)."""
+    for _ in range(60):
+        world.controller.plan_due_work()
+        await world.send_due()
+        sent = world.gateway.take()
+        world.dispatcher.settle(radio(sent, world.labels, now=world.clock.now))
+        if not sent and all(
+            status not in ("pending", "sent", "held")
+            for label_id in world.labels
+            for _, status in world.rows(label_id)
+        ):
+            return
+        world.clock.advance(timedelta(seconds=5))
+    raise AssertionError("not converged")
+
+
+def _shows_what_is_due(world: World, label_id: str, *, at: datetime | None = None) -> bool:
+    """The panel, after its refresh (and its own timer), against the reference render."""
+    at = at or world.clock.now + timedelta(seconds=30)
+    label = world.labels[label_id]
+    label.synchronize(now=at)
+    with world.sessions() as session:
+        return label.shown == expected_planes(session, label_id=label_id, sku=world.sku, at=at)
+
+
+def _flip_ahead(world: World, price: str = "2.49") -> datetime:
+    flip = (world.clock.now + timedelta(minutes=50)).replace(microsecond=0)
+    publish_prices(world.sessions, {"MLK-1": price}, now=world.clock.now, effective_at=flip)
+    return flip
+
+
+def _promotion(world: World, *, now: datetime, **terms: Any) -> None:
+    publish(
+        world.sessions,
+        [
+            {
+                "action": "upsert_promotion",
+                "promotion_id": "FLASH",
+                "name": "Flash",
+                "skus": ["MLK-1"],
+                "channels": ["store"],
+                **terms,
+            }
+        ],
+        now=now,
+    )
+
+
+# Conditional: the shelf price stays (no ledger entry), the label adds "2+1".
+TWO_PLUS_ONE = {"kind": "buy_n_get_m", "quantity": 2, "free_quantity": 1}
+
+
+def _check_in(world: World, label_id: str, *, at: datetime) -> Uplink:
+    report = world.labels[label_id].status_report(now=at)
+    assert report is not None
+    return Uplink("S01", "gw1", report, at)
+
+
+async def test_a_label_reset_while_it_holds_a_flip_gets_the_image_of_now_and_the_flip_again(
+    world: World,
+) -> None:
+    label_id = sorted(world.labels)[0]
+    await _converge(world)
+    old = world.labels[label_id]
+    backup, backup_images = old.snapshot(), ImageStore()  # shows price A
+    for digest, planes in zip(old.page_hashes, old.pages, strict=True):
+        if digest is not None and planes is not None:
+            backup_images.intern(digest, planes)
+    world.clock.advance(timedelta(minutes=1))
+    publish_prices(world.sessions, {"MLK-1": "3.19"}, now=world.clock.now)
+    await _converge(world)
+    flip = _flip_ahead(world)
+    await _converge(world)
+    assert _shows_what_is_due(world, label_id)
+
+    # Restored from an old backup: shows an old price, holds no flip.
+    world.labels[label_id] = SimulatedLabel.restore(
+        backup,
+        hardware=hardware_for(get_display_model(backup.model_id)),
+        images=backup_images,
+        now=world.clock.now,
+    )
+    world.clock.advance(timedelta(minutes=1))
+    world.dispatcher.settle([_check_in(world, label_id, at=world.clock.now)])
+    assert world.dispatcher.counts.reconciled == 1
+    await _converge(world)
+    assert _shows_what_is_due(world, label_id)  # the price of now, not the backup's
+    world.clock.now = flip + timedelta(seconds=1)
+    assert _shows_what_is_due(world, label_id, at=world.clock.now)  # and it flipped
+
+
+async def test_the_periodic_pass_repairs_the_record_of_a_label_holding_a_flip(
+    world: World,
+) -> None:
+    label_id = sorted(world.labels)[0]
+    await _converge(world)
+    flip = _flip_ahead(world)
+    await _converge(world)
+    with world.sessions.begin() as session:
+        session.execute(
+            update(LabelStateRow)
+            .where(LabelStateRow.label_id == label_id)
+            .values(confirmed_hash="00" * 16, displayed_hash="00" * 16)
+        )
+    world.clock.advance(world.controller.settings.reconcile_every)
+    await _converge(world)
+    state = world.state(label_id)
+    assert state.displayed_hash == world.hash_of(label_id)  # the image of now
+    assert state.confirmed_hash == state.desired_hash  # and the flip, held
+    assert _shows_what_is_due(world, label_id)
+    world.clock.now = flip + timedelta(seconds=1)
+    assert _shows_what_is_due(world, label_id, at=world.clock.now)
+
+
+async def test_an_immediate_change_that_writes_no_price_keeps_the_flip_held(
+    world: World,
+) -> None:
+    await _converge(world)
+    flip = _flip_ahead(world)
+    await _converge(world)
+    # An immediate publication whose clock is a little behind the controller's (or whose
+    # transaction spanned a poll): its labels are planned at now and must keep the flip.
+    world.clock.advance(timedelta(minutes=1))
+    world.controller.plan_due_work()
+    _promotion(world, now=world.clock.now - timedelta(seconds=5), **TWO_PLUS_ONE)
+    await _converge(world)
+    for label_id in world.labels:
+        assert _shows_what_is_due(world, label_id)  # the promotion, now
+    world.clock.now = flip + timedelta(seconds=1)
+    for label_id in world.labels:
+        assert _shows_what_is_due(world, label_id, at=world.clock.now)  # 2.49 -20 %
+
+
+async def test_a_promotion_that_ends_before_the_flip_leaves_the_shelf_when_it_ends(
+    world: World,
+) -> None:
+    await _converge(world)
+    ends = (world.clock.now + timedelta(minutes=20)).replace(microsecond=0)
+    world.clock.advance(timedelta(minutes=1))
+    _promotion(
+        world, now=world.clock.now, kind="percent_off", percent="20", valid_until=ends.isoformat()
+    )
+    await _converge(world)
+    flip = _flip_ahead(world)
+    await _converge(world)
+    for label_id in world.labels:
+        assert _shows_what_is_due(world, label_id)  # the promotion
+    world.clock.now = ends + world.controller.settings.replan_every
+    await _converge(world)
+    for label_id in world.labels:
+        assert _shows_what_is_due(world, label_id)  # the promotion is over
+    world.clock.now = flip + timedelta(seconds=1)
+    for label_id in world.labels:
+        assert _shows_what_is_due(world, label_id, at=world.clock.now)
+
+
+async def test_a_label_that_flipped_unheard_is_not_sent_its_image_again(world: World) -> None:
+    label_id = sorted(world.labels)[0]
+    await _converge(world)
+    flip = _flip_ahead(world)
+    await _converge(world)
+    sent_before = len(world.rows(label_id))
+    # Its check-in from just before the instant arrives late, settled after the grace.
+    late = _check_in(world, label_id, at=flip - timedelta(seconds=20))
+    world.clock.now = flip + timedelta(minutes=10)
+    world.dispatcher.settle([late])
+    assert world.dispatcher.counts.reconciled == 0
+    world.clock.now += world.controller.settings.reconcile_every
+    world.controller.plan_due_work()
+    assert len(world.rows(label_id)) == sent_before  # nothing sent again
+    assert _shows_what_is_due(world, label_id, at=world.clock.now)
