@@ -203,7 +203,8 @@ def test_keep_serving_says_how_to_reach_everything_and_previews_follow_a_price_c
 def test_a_scrape_that_cannot_read_the_store_of_record_says_so_and_nothing_stale(
     tmp_path: Path,
 ) -> None:
-    gone = create_engine_for(f"sqlite:///{tmp_path / 'no-such-dir' / 'esl.sqlite'}")
+    (tmp_path / "esl.sqlite").mkdir()  # a database SQLite cannot open (CANTOPEN)
+    gone = create_engine_for(f"sqlite:///{tmp_path / 'esl.sqlite'}")
     registry, _ = metrics_registry(
         session_factory(gone),
         lambda: datetime.now(UTC),
