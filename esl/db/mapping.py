@@ -44,7 +44,8 @@ _SINGULAR = {
 _PLURAL = {v: k for k, v in _SINGULAR.items()}
 
 log = logging.getLogger(__name__)
-_REPORTED_GTINS: set[str] = set()  # SKUs whose stored GTIN was reported invalid already
+# (SKU, GTIN) pairs already reported invalid: once per process, not at every catalogue load
+_REPORTED_GTINS: set[tuple[str, str]] = set()
 
 
 def product_from_row(row: ProductRow | Row[Any]) -> Product:
@@ -77,8 +78,8 @@ def _stored_gtin(sku: str, gtin: str | None) -> str:
     try:
         return require_valid_gtin(gtin, sku=sku)
     except InvalidGtinError as error:
-        if sku not in _REPORTED_GTINS:
-            _REPORTED_GTINS.add(sku)
+        if (sku, gtin) not in _REPORTED_GTINS:
+            _REPORTED_GTINS.add((sku, gtin))
             log.warning("%s: stored %s; drawn without a barcode until corrected", sku, error)
         return ""
 
