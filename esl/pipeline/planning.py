@@ -138,6 +138,8 @@ class LabelPlanner:
         self._templates: dict[str, Template] = {}  # the stored ones this plan's labels use
         # Within one plan: the render of each desired key (saves hashing the content).
         self._rendered: dict[str, RenderedLabel] = {}
+        # (template, model, finding) already logged: once per controller, not per plan
+        self._reported_findings: set[tuple[str, str, str]] = set()
         # Within one plan: each (image, base image, display-at, model) packed once.
         self._packed: dict[
             tuple[bytes, str | None, datetime | None, str], tuple[PackedCommand, bytes | None]
@@ -280,12 +282,32 @@ class LabelPlanner:
             rendered = self._rendered[desired_key] = self.cache.render(
                 content, model=model, template=template
             )
+            self._report_findings(rendered, template=template, model=model, sku=content.sku)
         digest = rendered.content_hash.hex()
         self.remember_image(digest, model.id, rendered.planes)
         if digest not in traced:
             # The audit answers "which price does this image show" from this record.
             traced[digest] = PlannedContent(digest, content, resolved)
         return rendered
+
+    def _report_findings(
+        self, rendered: RenderedLabel, *, template: Template, model: DisplayModel, sku: str
+    ) -> None:
+        """Log what a label leaves out (a barcode the template asks for and cannot draw),
+        once per template, model and reason: a shelf must not lose a code silently."""
+        for finding in rendered.findings:
+            key = (template.cache_key, model.id, str(finding))
+            if key in self._reported_findings:
+                continue
+            self._reported_findings.add(key)
+            log.warning(
+                "%s on %s (template %s, first seen for %s): %s",
+                finding.kind.value,
+                model.id,
+                template.cache_key,
+                sku,
+                finding,
+            )
 
     def _plan_one(
         self,
