@@ -22,13 +22,13 @@ from collections.abc import Iterable
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
-from esl.db.models import LabelRow, OutboxRow, core_table
+from esl.db.models import LabelRow
 from esl.pipeline.label_states import load_label_states, save_label_states
+from esl.pipeline.outbox_rows import OUTBOX
 from gateways.protocol import LabelFrame, decode_frame, encode_frame
 
 __all__ = ["release_held_frames"]
 
-_OUTBOX = core_table(OutboxRow)
 _CHUNK = 500
 # Statuses of a frame still on its way to the label (or waiting to be): they block a
 # held frame of the same label.
@@ -38,8 +38,8 @@ _IN_PROGRESS = ("pending", "sent", "parked")
 def release_held_frames(session: Session) -> int:
     """Make `pending` every held frame whose label has no other open frame; the number."""
     held = session.execute(
-        select(_OUTBOX.c.id, _OUTBOX.c.label_id, _OUTBOX.c.sequence, _OUTBOX.c.payload).where(
-            _OUTBOX.c.status == "held"
+        select(OUTBOX.c.id, OUTBOX.c.label_id, OUTBOX.c.sequence, OUTBOX.c.payload).where(
+            OUTBOX.c.status == "held"
         )
     ).all()
     if not held:
@@ -48,8 +48,8 @@ def release_held_frames(session: Session) -> int:
     for chunk in _chunks({row.label_id for row in held}):
         busy.update(
             session.scalars(
-                select(_OUTBOX.c.label_id).where(
-                    _OUTBOX.c.label_id.in_(chunk), _OUTBOX.c.status.in_(_IN_PROGRESS)
+                select(OUTBOX.c.label_id).where(
+                    OUTBOX.c.label_id.in_(chunk), OUTBOX.c.status.in_(_IN_PROGRESS)
                 )
             )
         )
@@ -76,14 +76,14 @@ def release_held_frames(session: Session) -> int:
         resigned.append((row.id, sequence, encode_frame(frame, key=key)))
     for row_id, sequence, payload in resigned:
         session.execute(
-            update(_OUTBOX).where(_OUTBOX.c.id == row_id).values(sequence=sequence, payload=payload)
+            update(OUTBOX).where(OUTBOX.c.id == row_id).values(sequence=sequence, payload=payload)
         )
     save_label_states(session, states.values(), columns={"last_sequence"})
     ids = [row.id for row in ready]
     for start in range(0, len(ids), _CHUNK):
         session.execute(
-            update(_OUTBOX)
-            .where(_OUTBOX.c.id.in_(ids[start : start + _CHUNK]), _OUTBOX.c.status == "held")
+            update(OUTBOX)
+            .where(OUTBOX.c.id.in_(ids[start : start + _CHUNK]), OUTBOX.c.status == "held")
             .values(status="pending")
         )
     return len(ready)

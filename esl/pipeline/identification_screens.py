@@ -18,9 +18,10 @@ from sqlalchemy import Exists, select
 from sqlalchemy.orm import Session
 
 from esl.db.bulk import insert_rows
-from esl.db.models import LabelBindingRow, LabelRow, OutboxRow, StoreRow, core_table
+from esl.db.models import LabelBindingRow, LabelRow, StoreRow
 from esl.pipeline.errors import UnplannableLabelError
 from esl.pipeline.label_states import PLANNED_COLUMNS, load_label_states, save_label_states
+from esl.pipeline.outbox_rows import OUTBOX
 from esl.pipeline.planning import LabelPlanner, PlanResult
 from rendering.display_models import get_display_model
 from rendering.errors import RenderingError
@@ -28,7 +29,6 @@ from rendering.identification import identification_content, identification_temp
 
 __all__ = ["labels_bound_to_nothing", "plan_identification"]
 
-_OUTBOX = core_table(OutboxRow)
 _CHUNK = 500
 
 
@@ -132,6 +132,6 @@ def plan_identification(
     planner.supersede(session, superseded, now=now)
     save_label_states(session, states.values(), columns=PLANNED_COLUMNS)
     planner.store_planes(session, now=now)
-    insert_rows(session, _OUTBOX, frames)
+    insert_rows(session, OUTBOX, frames)
     result.planned = len(frames)
     return result

@@ -34,7 +34,6 @@ from esl.db.bulk import insert_rows
 from esl.db.models import (
     LabelBindingRow,
     LabelRow,
-    OutboxRow,
     RenderedContentRow,
     core_table,
 )
@@ -45,6 +44,7 @@ from esl.pipeline.label_states import (
     load_label_states,
     save_label_states,
 )
+from esl.pipeline.outbox_rows import OUTBOX
 from esl.services.catalogue_loading import load_catalogue_slice, load_ledger_for_skus
 from esl.services.templates import load_templates, template_for
 from gateways.protocol import (
@@ -81,7 +81,6 @@ _CHUNK = 500
 # read back from `rendered_contents`.
 _MAX_PLANES = 4_000
 # Core statements, not ORM ones: an ORM UPDATE also searches the session for the rows.
-_OUTBOX = core_table(OutboxRow)
 
 
 @dataclass(slots=True)
@@ -241,7 +240,7 @@ class LabelPlanner:
         self.store_planes(session, now=now)
         if traced:
             record_label_contents(session, list(traced.values()), at=now)
-        insert_rows(session, _OUTBOX, frames)
+        insert_rows(session, OUTBOX, frames)
         result.planned = len(frames)
         return result
 
@@ -641,10 +640,10 @@ class LabelPlanner:
         ordered = sorted(set(label_ids))
         for start in range(0, len(ordered), _CHUNK):
             session.execute(
-                update(_OUTBOX)
+                update(OUTBOX)
                 .where(
-                    _OUTBOX.c.label_id.in_(ordered[start : start + _CHUNK]),
-                    _OUTBOX.c.status.in_(OPEN_STATUSES),
+                    OUTBOX.c.label_id.in_(ordered[start : start + _CHUNK]),
+                    OUTBOX.c.status.in_(OPEN_STATUSES),
                 )
                 .values(status="superseded", settled_at=now)
             )

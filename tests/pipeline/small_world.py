@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import random
+from datetime import timedelta
 
 from sqlalchemy import Engine, select
 from sqlalchemy.orm import Session, sessionmaker
@@ -18,7 +19,7 @@ from firmware_sim.label import SimulatedLabel
 from rendering.encoding import content_hash
 from tests.esl.conftest import Clock
 from tests.pipeline.conftest import ADMIN, expected_planes
-from tests.pipeline.in_memory_gateway import InMemoryGateway
+from tests.pipeline.in_memory_gateway import InMemoryGateway, radio
 
 T0 = Clock().now.replace(year=2027)
 PRICES_A = {"MLK-1": "3.49", "CHS-1": "8.99", "CFE-1": "59.99"}
@@ -58,6 +59,22 @@ class World:
     async def send_due(self) -> None:
         self.dispatcher.step()
         await self.dispatcher.sends_done()
+
+    async def converge(self) -> None:
+        """Plan, send and answer until nothing is open (a busy panel is asked again later)."""
+        for _ in range(60):
+            self.controller.plan_due_work()
+            await self.send_due()
+            sent = self.gateway.take()
+            self.dispatcher.settle(radio(sent, self.labels, now=self.clock.now))
+            if not sent and all(
+                status not in ("pending", "sent", "held")
+                for label_id in self.labels
+                for _, status in self.rows(label_id)
+            ):
+                return
+            self.clock.advance(timedelta(seconds=5))
+        raise AssertionError("not converged")
 
     def state(self, label_id: str) -> LabelStateRow:
         with self.sessions() as session:

@@ -19,7 +19,6 @@ from firmware_sim.label import SimulatedLabel
 from gateways.base import Uplink
 from rendering.display_models import get_display_model
 from tests.pipeline.conftest import expected_planes, publish_prices
-from tests.pipeline.in_memory_gateway import radio
 from tests.pipeline.shared_clock_store import publish
 from tests.pipeline.small_world import PRICES_A, T0, World
 
@@ -28,23 +27,6 @@ from tests.pipeline.small_world import PRICES_A, T0, World
 def world(engine: Engine) -> World:
     publish_prices(session_factory(engine), PRICES_A, now=T0)
     return World(engine, count=2)
-
-
-async def _converge(world: World) -> None:
-    """Plan, send and answer until nothing is open (a busy panel is asked again later)."""
-    for _ in range(60):
-        world.controller.plan_due_work()
-        await world.send_due()
-        sent = world.gateway.take()
-        world.dispatcher.settle(radio(sent, world.labels, now=world.clock.now))
-        if not sent and all(
-            status not in ("pending", "sent", "held")
-            for label_id in world.labels
-            for _, status in world.rows(label_id)
-        ):
-            return
-        world.clock.advance(timedelta(seconds=5))
-    raise AssertionError("not converged")
 
 
 def _shows_what_is_due(world: World, label_id: str, *, at: datetime | None = None) -> bool:
@@ -93,7 +75,7 @@ async def test_a_label_reset_while_it_holds_a_flip_gets_the_image_of_now_and_the
     world: World,
 ) -> None:
     label_id = sorted(world.labels)[0]
-    await _converge(world)
+    await world.converge()
     old = world.labels[label_id]
     backup, backup_images = old.snapshot(), ImageStore()  # shows price A
     for digest, planes in zip(old.page_hashes, old.pages, strict=True):
@@ -101,9 +83,9 @@ async def test_a_label_reset_while_it_holds_a_flip_gets_the_image_of_now_and_the
             backup_images.intern(digest, planes)
     world.clock.advance(timedelta(minutes=1))
     publish_prices(world.sessions, {"MLK-1": "3.19"}, now=world.clock.now)
-    await _converge(world)
+    await world.converge()
     flip = _flip_ahead(world)
-    await _converge(world)
+    await world.converge()
     assert _shows_what_is_due(world, label_id)
 
     # Restored from an old backup: shows an old price, holds no flip.
@@ -116,7 +98,7 @@ async def test_a_label_reset_while_it_holds_a_flip_gets_the_image_of_now_and_the
     world.clock.advance(timedelta(minutes=1))
     world.dispatcher.settle([_check_in(world, label_id, at=world.clock.now)])
     assert world.dispatcher.counts.reconciled == 1
-    await _converge(world)
+    await world.converge()
     assert _shows_what_is_due(world, label_id)  # the price of now, not the backup's
     world.clock.now = flip + timedelta(seconds=1)
     assert _shows_what_is_due(world, label_id, at=world.clock.now)  # and it flipped
@@ -126,9 +108,9 @@ async def test_the_periodic_pass_repairs_the_record_of_a_label_holding_a_flip(
     world: World,
 ) -> None:
     label_id = sorted(world.labels)[0]
-    await _converge(world)
+    await world.converge()
     flip = _flip_ahead(world)
-    await _converge(world)
+    await world.converge()
     with world.sessions.begin() as session:
         session.execute(
             update(LabelStateRow)
@@ -136,7 +118,7 @@ async def test_the_periodic_pass_repairs_the_record_of_a_label_holding_a_flip(
             .values(confirmed_hash="00" * 16, displayed_hash="00" * 16)
         )
     world.clock.advance(world.controller.settings.reconcile_every)
-    await _converge(world)
+    await world.converge()
     state = world.state(label_id)
     assert state.displayed_hash == world.hash_of(label_id)  # the image of now
     assert state.confirmed_hash == state.desired_hash  # and the flip, held
@@ -148,15 +130,15 @@ async def test_the_periodic_pass_repairs_the_record_of_a_label_holding_a_flip(
 async def test_an_immediate_change_that_writes_no_price_keeps_the_flip_held(
     world: World,
 ) -> None:
-    await _converge(world)
+    await world.converge()
     flip = _flip_ahead(world)
-    await _converge(world)
+    await world.converge()
     # An immediate publication whose clock is a little behind the controller's (or whose
     # transaction spanned a poll): its labels are planned at now and must keep the flip.
     world.clock.advance(timedelta(minutes=1))
     world.controller.plan_due_work()
     _promotion(world, now=world.clock.now - timedelta(seconds=5), **TWO_PLUS_ONE)
-    await _converge(world)
+    await world.converge()
     for label_id in world.labels:
         assert _shows_what_is_due(world, label_id)  # the promotion, now
     world.clock.now = flip + timedelta(seconds=1)
@@ -167,19 +149,19 @@ async def test_an_immediate_change_that_writes_no_price_keeps_the_flip_held(
 async def test_a_promotion_that_ends_before_the_flip_leaves_the_shelf_when_it_ends(
     world: World,
 ) -> None:
-    await _converge(world)
+    await world.converge()
     ends = (world.clock.now + timedelta(minutes=20)).replace(microsecond=0)
     world.clock.advance(timedelta(minutes=1))
     _promotion(
         world, now=world.clock.now, kind="percent_off", percent="20", valid_until=ends.isoformat()
     )
-    await _converge(world)
+    await world.converge()
     flip = _flip_ahead(world)
-    await _converge(world)
+    await world.converge()
     for label_id in world.labels:
         assert _shows_what_is_due(world, label_id)  # the promotion
     world.clock.now = ends + world.controller.settings.replan_every
-    await _converge(world)
+    await world.converge()
     for label_id in world.labels:
         assert _shows_what_is_due(world, label_id)  # the promotion is over
     world.clock.now = flip + timedelta(seconds=1)
@@ -189,9 +171,9 @@ async def test_a_promotion_that_ends_before_the_flip_leaves_the_shelf_when_it_en
 
 async def test_a_label_that_flipped_unheard_is_not_sent_its_image_again(world: World) -> None:
     label_id = sorted(world.labels)[0]
-    await _converge(world)
+    await world.converge()
     flip = _flip_ahead(world)
-    await _converge(world)
+    await world.converge()
     sent_before = len(world.rows(label_id))
     # Its check-in from just before the instant arrives late, settled after the grace.
     late = _check_in(world, label_id, at=flip - timedelta(seconds=20))

@@ -30,23 +30,6 @@ def world(engine: Engine) -> World:
     return World(engine, count=2)
 
 
-async def _converge(world: World) -> None:
-    """Plan, send and answer until nothing is open (a busy panel is asked again later)."""
-    for _ in range(60):
-        world.controller.plan_due_work()
-        await world.send_due()
-        sent = world.gateway.take()
-        world.dispatcher.settle(radio(sent, world.labels, now=world.clock.now))
-        if not sent and all(
-            status not in ("pending", "sent")
-            for label_id in world.labels
-            for _, status in world.rows(label_id)
-        ):
-            return
-        world.clock.advance(timedelta(seconds=5))
-    raise AssertionError("not converged")
-
-
 def _check_in(world: World, label_id: str) -> Uplink:
     report = world.labels[label_id].status_report(now=world.clock.now)
     assert report is not None
@@ -72,7 +55,7 @@ async def test_a_label_restored_from_a_backup_is_found_by_its_check_in_and_updat
     world: World,
 ) -> None:
     label_id = sorted(world.labels)[0]
-    await _converge(world)
+    await world.converge()
     old = world.labels[label_id]
     backup = old.snapshot()  # shows the old price, sequence 1
     backup_images = ImageStore()
@@ -80,7 +63,7 @@ async def test_a_label_restored_from_a_backup_is_found_by_its_check_in_and_updat
         if digest is not None and planes is not None:
             backup_images.intern(digest, planes)
     publish_prices(world.sessions, PRICES_B, now=world.clock.now)
-    await _converge(world)
+    await world.converge()
     _assert_truth(world, label_id)
 
     world.labels[label_id] = SimulatedLabel.restore(
@@ -93,7 +76,7 @@ async def test_a_label_restored_from_a_backup_is_found_by_its_check_in_and_updat
     world.clock.advance(timedelta(minutes=1))
     world.dispatcher.settle([_check_in(world, label_id)])
     assert world.dispatcher.counts.reconciled == 1
-    await _converge(world)
+    await world.converge()
     _assert_truth(world, label_id)
     world.dispatcher.settle([_check_in(world, label_id)])  # agrees now: nothing more
     assert world.dispatcher.counts.reconciled == 1
@@ -103,24 +86,24 @@ async def test_an_old_check_in_replayed_later_never_makes_an_old_price_look_show
     world: World,
 ) -> None:
     label_id = sorted(world.labels)[0]
-    await _converge(world)
+    await world.converge()
     captured = _check_in(world, label_id)  # "I show price A", sequence 1
     publish_prices(world.sessions, PRICES_B, now=world.clock.now)
-    await _converge(world)
+    await world.converge()
     _assert_truth(world, label_id)
     world.clock.advance(timedelta(minutes=1))
     replayed = Uplink("S01", "gw1", captured.payload, world.clock.now)
     world.dispatcher.settle([replayed])
-    await _converge(world)
+    await world.converge()
     _assert_truth(world, label_id)
     # The price goes back to A: the label must be sent A, not be believed to show it.
     publish_prices(world.sessions, {"MLK-1": PRICES_A["MLK-1"]}, now=world.clock.now)
-    await _converge(world)
+    await world.converge()
     _assert_truth(world, label_id)
 
 
 async def test_the_periodic_pass_repairs_a_corrupted_record(world: World) -> None:
-    await _converge(world)
+    await world.converge()
     broken = sorted(world.labels)[1]
     with world.sessions.begin() as session:
         session.execute(
@@ -129,7 +112,7 @@ async def test_the_periodic_pass_repairs_a_corrupted_record(world: World) -> Non
             .values(confirmed_hash="00" * 16, displayed_hash="00" * 16)
         )
     world.clock.advance(world.controller.settings.reconcile_every)
-    await _converge(world)
+    await world.converge()
     for label_id in world.labels:
         _assert_truth(world, label_id)
 
@@ -149,7 +132,7 @@ async def test_a_label_found_again_while_its_repair_is_planned_is_not_forgotten(
     world: World,
 ) -> None:
     label_id = sorted(world.labels)[0]
-    await _converge(world)
+    await world.converge()
     _blanked(world, label_id)
     world.clock.advance(timedelta(minutes=1))
     world.dispatcher.settle([_check_in(world, label_id)])
