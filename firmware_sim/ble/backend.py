@@ -25,57 +25,23 @@ from bleak.backends.service import BleakGATTService, BleakGATTServiceCollection
 from bleak.exc import BleakDeviceNotFoundError, BleakError, BleakGATTProtocolError
 
 from firmware_sim.ble.air import SimulatedAir
-from firmware_sim.ble.gatt_label import AttError, BleLabel, LinkDroppedError
-from gateways.ble.esl_service import (
-    AP_SYNC_KEY_MATERIAL_UUID,
-    CONTROL_POINT_UUID,
-    CURRENT_ABSOLUTE_TIME_UUID,
-    DISPLAY_INFORMATION_UUID,
-    ESL_ADDRESS_UUID,
-    ESL_SERVICE_UUID,
-    FRAME_DATA_UUID,
-    FRAME_RESPONSE_UUID,
-    FRAME_TRANSFER_SERVICE_UUID,
-    FRAME_TRANSFER_STATUS_UUID,
-    IMAGE_INFORMATION_UUID,
-    LABEL_KEY_UUID,
-    LED_INFORMATION_UUID,
-    RESPONSE_KEY_MATERIAL_UUID,
-)
+from firmware_sim.ble.gatt_label import GATT_TABLE, AttError, BleLabel, LinkDroppedError
 
 __all__ = ["SimulatedBleakClient", "simulated_client_factory"]
-
-# The GATT table every simulated label exposes: service -> (characteristic, properties).
-_GATT_TABLE: dict[str, tuple[tuple[str, list[Any]], ...]] = {
-    ESL_SERVICE_UUID: (
-        (ESL_ADDRESS_UUID, ["read", "write"]),
-        (AP_SYNC_KEY_MATERIAL_UUID, ["write"]),
-        (RESPONSE_KEY_MATERIAL_UUID, ["write"]),
-        (CURRENT_ABSOLUTE_TIME_UUID, ["write"]),
-        (DISPLAY_INFORMATION_UUID, ["read"]),
-        (IMAGE_INFORMATION_UUID, ["read"]),
-        (LED_INFORMATION_UUID, ["read"]),
-        (CONTROL_POINT_UUID, ["write", "write-without-response", "notify"]),
-    ),
-    FRAME_TRANSFER_SERVICE_UUID: (
-        (FRAME_TRANSFER_STATUS_UUID, ["read", "write"]),
-        (FRAME_DATA_UUID, ["write"]),
-        (FRAME_RESPONSE_UUID, ["notify"]),
-        (LABEL_KEY_UUID, ["write"]),
-    ),
-}
 
 
 def _gatt_services(mtu: int) -> BleakGATTServiceCollection:
     services = BleakGATTServiceCollection()
     handle = 1
-    for service_uuid, characteristics in _GATT_TABLE.items():
+    for service_uuid, characteristics in GATT_TABLE.items():
         service = BleakGATTService(None, handle, service_uuid)
         services.add_service(service)
         handle += 1
         for uuid, properties in characteristics:
             services.add_characteristic(
-                BleakGATTCharacteristic(None, handle, uuid, properties, lambda: mtu - 3, service)
+                BleakGATTCharacteristic(
+                    None, handle, uuid, list(properties), lambda: mtu - 3, service
+                )
             )
             handle += 2  # declaration and value
     return services

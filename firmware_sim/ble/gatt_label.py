@@ -15,6 +15,7 @@ from __future__ import annotations
 import struct
 from dataclasses import dataclass, field
 from datetime import datetime
+from typing import Final, Literal
 
 from firmware_sim.label import FIRMWARE_VERSION, SimulatedLabel
 from gateways.ble.control_point import (
@@ -42,8 +43,10 @@ from gateways.ble.esl_service import (
     CURRENT_ABSOLUTE_TIME_UUID,
     DISPLAY_INFORMATION_UUID,
     ESL_ADDRESS_UUID,
+    ESL_SERVICE_UUID,
     FRAME_DATA_UUID,
     FRAME_RESPONSE_UUID,
+    FRAME_TRANSFER_SERVICE_UUID,
     FRAME_TRANSFER_STATUS_UUID,
     IMAGE_INFORMATION_UUID,
     KEY_MATERIAL_SIZE,
@@ -76,9 +79,18 @@ from gateways.protocol import (
     encode_response as encode_label_response,
 )
 
-__all__ = ["AttError", "BleFaults", "BleLabel", "LinkDroppedError", "Notification"]
+__all__ = [
+    "GATT_TABLE",
+    "AttError",
+    "BleFaults",
+    "BleLabel",
+    "CharacteristicProperty",
+    "LinkDroppedError",
+    "Notification",
+]
 
 Notification = tuple[str, bytes]
+CharacteristicProperty = Literal["read", "write", "write-without-response", "notify"]
 
 # ATT protocol error codes (Core Spec Vol 3 Part F 3.4.1.1).
 _READ_NOT_PERMITTED = 0x02
@@ -113,6 +125,28 @@ class BleFaults:
     corrupt_chunks: int = 0
     refuse_next: ReasonCode | None = None
     refuse_connections: int = 0
+
+
+# The GATT table every simulated label exposes: service -> (characteristic, properties),
+# properties named as bleak names them. Both radio backends build their table from this.
+GATT_TABLE: Final[dict[str, tuple[tuple[str, tuple[CharacteristicProperty, ...]], ...]]] = {
+    ESL_SERVICE_UUID: (
+        (ESL_ADDRESS_UUID, ("read", "write")),
+        (AP_SYNC_KEY_MATERIAL_UUID, ("write",)),
+        (RESPONSE_KEY_MATERIAL_UUID, ("write",)),
+        (CURRENT_ABSOLUTE_TIME_UUID, ("write",)),
+        (DISPLAY_INFORMATION_UUID, ("read",)),
+        (IMAGE_INFORMATION_UUID, ("read",)),
+        (LED_INFORMATION_UUID, ("read",)),
+        (CONTROL_POINT_UUID, ("write", "write-without-response", "notify")),
+    ),
+    FRAME_TRANSFER_SERVICE_UUID: (
+        (FRAME_TRANSFER_STATUS_UUID, ("read", "write")),
+        (FRAME_DATA_UUID, ("write",)),
+        (FRAME_RESPONSE_UUID, ("notify",)),
+        (LABEL_KEY_UUID, ("write",)),
+    ),
+}
 
 
 _DISPLAY_TYPES = {None: DisplayType.BLACK_WHITE, "red": DisplayType.RED_BLACK_WHITE}

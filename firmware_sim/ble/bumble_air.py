@@ -1,0 +1,260 @@
+"""Simulated labels as Bluetooth peripherals on bumble's virtual radio link.
+
+    air = BumbleAir(ble_labels, clock=clock, max_mtu=247)
+    central = BumbleCentral(air.central_device())          # gateways.ble.bumble_client
+    client = BleakClient(address, backend=BumbleBleakClient, central=central)
+
+Each `BleLabel` gets its own bumble `Device` (host and link-layer controller) on one
+`LocalLink`, with a GATT server built from `GATT_TABLE`. A central on the same link
+(`central_device()`) reaches the labels through bumble's HCI, L2CAP and ATT code: MTU
+exchange, service discovery, write requests and responses, CCCD writes, notifications
+and disconnections are real protocol. The label logic stays `BleLabel`'s; this module
+only carries its reads, writes and notifications over ATT:
+
+- an `AttError` becomes an ATT Error Response with the same code;
+- notifications go out after the write response, in order, as a label's radio sends them;
+- `LinkDroppedError` (fault injection) terminates the connection before the write is
+  answered, so the central's request fails as it does when a real link is lost;
+- `faults.refuse_connections` lets the link come up and drops it at once.
+
+Labels do not advertise on their own. Every advertising PDU on a `LocalLink` goes to
+every controller on it, so a store of labels advertising every 20 ms would spend the
+machine on N² deliveries. A Bluetooth ESL access point reaches synchronised labels over
+periodic advertising with responses (PAwR), which bumble's controller does not emulate;
+in its place, when the central starts connecting to an address, the label with that
+address sends one connectable advertisement (`_AccessPointController`); a label not yet
+powered on powers on then, and its first advertisement answers.
+
+No bleak and no driver code here: bumble's types stay in this module and the central's
+side is `gateways.ble.bumble_client`.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Awaitable, Callable, Coroutine, Iterable
+from datetime import datetime
+from typing import Any, Final
+
+from bumble import hci
+from bumble.att import ATT_Error, AttributeValue
+from bumble.controller import Controller
+from bumble.device import Connection, Device
+from bumble.gatt import Characteristic, Service
+from bumble.host import Host
+from bumble.link import LocalLink
+from bumble.transport.common import AsyncPipeSink
+
+from firmware_sim.ble.air import ATT_MTU
+from firmware_sim.ble.gatt_label import (
+    GATT_TABLE,
+    AttError,
+    BleLabel,
+    CharacteristicProperty,
+    LinkDroppedError,
+)
+
+__all__ = ["CENTRAL_ADDRESS", "BumbleAir"]
+
+# A static random address (two top bits set) for the access point's own radio.
+CENTRAL_ADDRESS: Final = "F0:0D:CA:FE:00:01"
+# Advertising interval while a label waits for the central's connect indication. Each
+# advertisement is also sent right away when the central starts connecting (see above),
+# so this only matters for a central that was already waiting: long, to keep the link
+# quiet.
+_ADVERTISING_INTERVAL_MS: Final = 10_000
+# The HCI disconnect reason a label gives when it drops a link on purpose.
+_DROPPED: Final = hci.HCI_REMOTE_USER_TERMINATED_CONNECTION_ERROR
+
+_PROPERTIES: Final[dict[CharacteristicProperty, Characteristic.Properties]] = {
+    "read": Characteristic.Properties.READ,
+    "write": Characteristic.Properties.WRITE,
+    "write-without-response": Characteristic.Properties.WRITE_WITHOUT_RESPONSE,
+    "notify": Characteristic.Properties.NOTIFY,
+}
+
+
+def _random_address(address: str) -> hci.Address:
+    return hci.Address(address, hci.Address.RANDOM_DEVICE_ADDRESS)
+
+
+class _LabelPeripheral:
+    """One label's bumble device: its GATT server and its side of each connection."""
+
+    def __init__(
+        self, label: BleLabel, *, link: LocalLink, clock: Callable[[], datetime], max_mtu: int
+    ) -> None:
+        self.label = label
+        self._clock = clock
+        self.controller = Controller(f"label {label.address}", link=link)
+        self.device = Device(
+            name=f"ESL {label.label_id}",
+            address=_random_address(label.address),
+            host=Host(self.controller, AsyncPipeSink(self.controller)),
+        )
+        self.device.gatt_server.max_mtu = max_mtu
+        self._characteristics: dict[str, Characteristic[bytes]] = {}
+        self._tasks: set[asyncio.Task[None]] = set()
+        self._starting: asyncio.Future[None] | None = None
+        self.device.add_services(self._services())
+        self.device.on(Device.EVENT_CONNECTION, self._on_connection)
+
+    def _services(self) -> list[Service]:
+        services = []
+        for service_uuid, characteristics in GATT_TABLE.items():
+            built = []
+            for uuid, properties in characteristics:
+                flags = Characteristic.Properties(0)
+                for name in properties:
+                    flags |= _PROPERTIES[name]
+                characteristic: Characteristic[bytes] = Characteristic(
+                    uuid,
+                    flags,
+                    Characteristic.Permissions.READABLE | Characteristic.Permissions.WRITEABLE,
+                    AttributeValue(read=self._reader(uuid), write=self._writer(uuid)),
+                )
+                self._characteristics[uuid] = characteristic
+                built.append(characteristic)
+            services.append(Service(service_uuid, built))
+        return services
+
+    async def start(self) -> None:
+        """Power on and wait, connectable; once, however often it is asked."""
+        if self._starting is None:
+            self._starting = asyncio.ensure_future(self._power_on())
+        await asyncio.shield(self._starting)
+
+    async def _power_on(self) -> None:
+        await self.device.power_on()
+        # Starting to advertise sends the first advertisement at once.
+        await self.device.start_advertising(
+            auto_restart=True,
+            advertising_interval_min=_ADVERTISING_INTERVAL_MS,
+            advertising_interval_max=_ADVERTISING_INTERVAL_MS,
+        )
+
+    def wake(self) -> None:
+        """The central is connecting to this label: power on, or advertise once now."""
+        if self._starting is None:
+            self._spawn(self.start())
+        elif self._starting.done():
+            self.controller.le_legacy_advertiser.send_advertising_data()
+
+    # ------------------------------------------------------------ connections
+
+    def _on_connection(self, connection: Connection) -> None:
+        if not self.label.connect():
+            self._spawn(connection.disconnect(_DROPPED))
+            return
+        connection.on(Connection.EVENT_DISCONNECTION, lambda _reason: self.label.disconnect())
+
+    def _spawn(self, work: Coroutine[Any, Any, None]) -> None:
+        task = asyncio.ensure_future(work)
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
+
+    # ------------------------------------------------------------ attribute access
+
+    def _reader(self, uuid: str) -> Callable[[Connection], bytes]:
+        def read(_connection: Connection) -> bytes:
+            try:
+                return self.label.read(uuid, now=self._clock())
+            except AttError as error:
+                raise ATT_Error(error.code) from error
+
+        return read
+
+    def _writer(self, uuid: str) -> Callable[[Connection, bytes], Awaitable[None]]:
+        async def write(connection: Connection, value: bytes) -> None:
+            try:
+                notifications = self.label.write(uuid, bytes(value), now=self._clock())
+            except AttError as error:
+                raise ATT_Error(error.code) from error
+            except LinkDroppedError:
+                # Gone before the write response: the central's request fails with the link.
+                self.label.disconnect()
+                await connection.disconnect(_DROPPED)
+                return
+            if notifications:
+                self._spawn(self._notify(connection, notifications))
+
+        return write
+
+    async def _notify(self, connection: Connection, notifications: list[tuple[str, bytes]]) -> None:
+        # One task per write keeps its notifications in order, after the write response.
+        for uuid, value in notifications:
+            await self.device.notify_subscriber(connection, self._characteristics[uuid], value)
+
+
+class _AccessPointController(Controller):
+    """The central's controller; starting a connection wakes the label addressed."""
+
+    def __init__(self, air: BumbleAir, link: LocalLink) -> None:
+        super().__init__("access point", link=link)
+        self._air = air
+
+    def on_hci_le_create_connection_command(
+        self, command: hci.HCI_LE_Create_Connection_Command
+    ) -> None:
+        super().on_hci_le_create_connection_command(command)
+        self._air.wake(str(command.peer_address))
+
+    def on_hci_le_extended_create_connection_command(
+        self, command: hci.HCI_LE_Extended_Create_Connection_Command
+    ) -> None:
+        super().on_hci_le_extended_create_connection_command(command)
+        self._air.wake(str(command.peer_address))
+
+
+class BumbleAir:
+    """Labels by address as bumble peripherals on one virtual link; one per simulated store."""
+
+    def __init__(
+        self,
+        labels: Iterable[BleLabel],
+        *,
+        clock: Callable[[], datetime],
+        max_mtu: int = ATT_MTU,
+    ) -> None:
+        self.clock = clock
+        self.max_mtu = max_mtu
+        self.link = LocalLink()  # type: ignore[no-untyped-call]
+        self._peripherals: dict[str, _LabelPeripheral] = {}
+        for label in labels:
+            self._add(label)
+
+    def _add(self, label: BleLabel) -> _LabelPeripheral:
+        peripheral = _LabelPeripheral(label, link=self.link, clock=self.clock, max_mtu=self.max_mtu)
+        self._peripherals[label.address.upper()] = peripheral
+        return peripheral
+
+    def add(self, label: BleLabel) -> None:
+        """Put another label in range."""
+        self._add(label)
+
+    async def start(self) -> None:
+        """Power every label on now (otherwise each powers on when first woken)."""
+        for peripheral in self._peripherals.values():
+            await peripheral.start()
+
+    def label(self, address: str) -> BleLabel | None:
+        peripheral = self._peripherals.get(address.upper())
+        return peripheral.label if peripheral is not None else None
+
+    @property
+    def labels(self) -> tuple[BleLabel, ...]:
+        return tuple(peripheral.label for peripheral in self._peripherals.values())
+
+    def central_device(self, address: str = CENTRAL_ADDRESS) -> Device:
+        """A new bumble device on this link for the access point (not powered on yet)."""
+        controller = _AccessPointController(self, self.link)
+        return Device(
+            name="ESL access point",
+            address=_random_address(address),
+            host=Host(controller, AsyncPipeSink(controller)),
+        )
+
+    def wake(self, address: str) -> None:
+        peripheral = self._peripherals.get(address.upper().split("/")[0])
+        if peripheral is not None:
+            asyncio.get_running_loop().call_soon(peripheral.wake)
