@@ -205,6 +205,31 @@ class _AccessPointController(Controller):
         super().on_hci_le_extended_create_connection_command(command)
         self._air.wake(str(command.peer_address))
 
+    def on_hci_le_create_connection_cancel_command(
+        self, command: hci.HCI_LE_Create_Connection_Cancel_Command
+    ) -> hci.HCI_StatusReturnParameters:
+        # A controller ends a cancelled connection attempt with an LE Connection Complete
+        # event, status Unknown Connection Identifier (Core 6.0 Vol 4 Part E 7.8.13);
+        # bumble's emulated one does not, and the host would wait for it forever.
+        pending = self.pending_le_connection
+        result = super().on_hci_le_create_connection_cancel_command(command)
+        if pending is not None:
+            self.pending_le_connection = None
+            failed = hci.HCI_LE_Connection_Complete_Event(
+                status=hci.HCI_ErrorCode.UNKNOWN_CONNECTION_IDENTIFIER_ERROR,
+                connection_handle=0,
+                role=hci.Role.CENTRAL,
+                peer_address_type=pending.peer_address.address_type,
+                peer_address=pending.peer_address,
+                connection_interval=0,
+                peripheral_latency=0,
+                supervision_timeout=0,
+                central_clock_accuracy=0,
+            )
+            # After the command's own Command Complete, as a controller sends them.
+            asyncio.get_running_loop().call_soon(self.send_hci_packet, failed)
+        return result
+
 
 class BumbleAir:
     """Labels by address as bumble peripherals on one virtual link; one per simulated store."""

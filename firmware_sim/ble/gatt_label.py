@@ -60,6 +60,7 @@ from gateways.ble.esl_service import (
 )
 from gateways.ble.frame_commands import control_command_for
 from gateways.ble.frame_transfer import (
+    MAX_ATTRIBUTE_VALUE,
     MAX_TRANSFER_BYTES,
     TransferStatus,
     decode_begin,
@@ -227,6 +228,8 @@ class BleLabel:
     # ------------------------------------------------------------ writes
 
     def write(self, uuid: str, value: bytes, *, now: datetime) -> list[Notification]:
+        if len(value) > MAX_ATTRIBUTE_VALUE:
+            raise AttError(_INVALID_LENGTH)
         if uuid == FRAME_DATA_UUID:
             self._receive_chunk(value)
             return []

@@ -26,6 +26,7 @@ from gateways.ble.errors import MalformedGattValueError
 __all__ = [
     "BEGIN",
     "CHUNK_HEADER_SIZE",
+    "MAX_ATTRIBUTE_VALUE",
     "MAX_TRANSFER_BYTES",
     "Chunk",
     "TransferStatus",
@@ -42,6 +43,9 @@ CHUNK_HEADER_SIZE: Final = 8
 # Same bound as the protocol's MAX_FRAME_BYTES: a label has no room for more.
 MAX_TRANSFER_BYTES: Final = 262_144
 _ATT_WRITE_HEADER: Final = 3  # opcode + attribute handle
+# No attribute value is longer than 512 bytes (Core 6.0 Vol 3 Part F 3.2.9), whatever the
+# MTU: at an MTU of 517 a 514-byte write is refused with Invalid Attribute Value Length.
+MAX_ATTRIBUTE_VALUE: Final = 512
 _BEGIN = struct.Struct("<BII")
 _STATUS = struct.Struct("<III")
 _CHUNK_HEAD = struct.Struct("<II")
@@ -52,8 +56,9 @@ def frame_crc(data: bytes) -> int:
 
 
 def chunk_size_for_mtu(mtu: int) -> int:
-    """Frame bytes per Frame Data write that fit one ATT PDU at this MTU."""
-    return max(1, mtu - _ATT_WRITE_HEADER - CHUNK_HEADER_SIZE)
+    """Frame bytes per Frame Data write that fit one ATT PDU at this MTU (and one
+    attribute value)."""
+    return max(1, min(mtu - _ATT_WRITE_HEADER, MAX_ATTRIBUTE_VALUE) - CHUNK_HEADER_SIZE)
 
 
 @dataclass(frozen=True, slots=True)

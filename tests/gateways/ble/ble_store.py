@@ -1,7 +1,8 @@
 """A simulated store of BLE labels for the driver tests: labels, air, clock, frames.
 
 Everything here is real code (the bleak client, our driver, the label firmware); only
-the radio is simulated, by `firmware_sim.ble`.
+the radio is simulated, by `firmware_sim.ble`. `make_bumble_store` puts the same labels
+on bumble's virtual link instead, behind a real Bluetooth host stack on both sides.
 """
 
 from __future__ import annotations
@@ -10,9 +11,11 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 
 from firmware_sim.ble import BleLabel, SimulatedAir, simulated_client_factory
+from firmware_sim.ble.bumble_air import BumbleAir
 from firmware_sim.hardware import hardware_for
 from firmware_sim.label import SimulatedLabel
 from gateways.base import Downlink
+from gateways.ble.bumble_client import DEFAULT_MTU, BumbleCentral, bumble_client_factory
 from gateways.ble.control_point import EslAddress
 from gateways.ble.driver import BleGateway, BleLabelAddress
 from gateways.ble.link import ClientFactory, ConnectPolicy
@@ -25,6 +28,9 @@ STORE = "S001"
 MODEL_ID = "2.9-bwr"
 # No waiting between connection attempts: the simulated radio answers at once.
 FAST = ConnectPolicy(attempts=3, first_delay_s=0.0, max_delay_s=0.0, response_timeout_s=2.0)
+# A connection on bumble's virtual link comes up in milliseconds; a label that is not on
+# the link is never there, so this only bounds how long "out of range" takes to find.
+BUMBLE_CONNECT_TIMEOUT_S = 5.0
 
 
 class Clock:
@@ -112,3 +118,34 @@ def make_store(count: int, *, associated: bool = True, model_id: str = MODEL_ID)
             ble.esl_address = EslAddress(esl_id=index)
         labels.append(ble)
     return BleStore(clock=clock, air=SimulatedAir(labels, clock=clock))
+
+
+@dataclass(kw_only=True)
+class BumbleStore(BleStore):
+    """The same labels, each a bumble peripheral; the driver connects through `central`."""
+
+    radio: BumbleAir
+    central: BumbleCentral
+    connect_timeout_s: float = BUMBLE_CONNECT_TIMEOUT_S
+
+    @property
+    def client_factory(self) -> ClientFactory:
+        return bumble_client_factory(self.central, timeout_s=self.connect_timeout_s)
+
+
+def make_bumble_store(
+    count: int,
+    *,
+    associated: bool = True,
+    central_mtu: int = DEFAULT_MTU,
+    label_mtu: int = DEFAULT_MTU,
+) -> BumbleStore:
+    """`make_store`'s labels on bumble's virtual link; MTUs are what each side offers."""
+    simulated = make_store(count, associated=associated)
+    radio = BumbleAir(simulated.air.labels, clock=simulated.clock, max_mtu=label_mtu)
+    return BumbleStore(
+        clock=simulated.clock,
+        air=simulated.air,
+        radio=radio,
+        central=BumbleCentral(radio.central_device(), mtu=central_mtu),
+    )

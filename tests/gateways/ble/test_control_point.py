@@ -130,6 +130,7 @@ def test_a_chunk_with_a_flipped_bit_is_not_accepted() -> None:
 def test_chunks_fill_one_att_write_at_the_negotiated_mtu() -> None:
     assert chunk_size_for_mtu(247) + 8 + 3 == 247
     assert chunk_size_for_mtu(23) == 12
+    assert chunk_size_for_mtu(517) == 512 - 8  # an attribute value is at most 512 bytes
 
 
 def test_transfer_status_refuses_more_confirmed_than_sent() -> None:

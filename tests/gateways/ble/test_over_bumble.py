@@ -1,0 +1,292 @@
+"""The driver's bleak code over a real Bluetooth host stack: bumble on both ends.
+
+The labels are bumble peripherals on bumble's virtual link (`firmware_sim.ble.bumble_air`)
+and the driver's `BleakClient`s run on `gateways.ble.bumble_client`, so every update
+below crosses bumble's HCI, L2CAP and ATT code: MTU exchange, service discovery, write
+requests and their responses or ATT errors, CCCD writes, notifications, disconnections.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from datetime import timedelta
+
+import numpy as np
+import pytest
+from bleak.exc import BleakError, BleakGATTProtocolError
+
+from gateways.base import Uplink
+from gateways.ble.association import associate_label
+from gateways.ble.control_point import (
+    BasicState,
+    DisplayImage,
+    DisplayState,
+    DisplayTimedImage,
+    EslAddress,
+    EslErrorResponse,
+    LedControl,
+    LedState,
+    Unassociate,
+    absolute_time_of,
+)
+from gateways.ble.errors import BleConnectError, ControlPointRefusedError
+from gateways.ble.esl_service import (
+    DISPLAY_INFORMATION_UUID,
+    FRAME_DATA_UUID,
+    BasicStateFlag,
+    DisplayType,
+    TransferAttError,
+)
+from gateways.ble.frame_transfer import chunk_size_for_mtu, encode_chunk
+from gateways.ble.inventory import DisplayInformation, esl_key_material
+from gateways.protocol import (
+    FlashLed,
+    LabelState,
+    LedColour,
+    LedPattern,
+    Ping,
+    ReasonCode,
+    build_image_update,
+    decode_response,
+)
+from gateways.protocol import Unassociate as UnassociateFrame
+from rendering.display_models import get_display_model
+from rendering.encoding import Planes, image_from_planes, planes_from_image
+from rendering.render import render_label
+from tests.gateways.ble.ble_store import (
+    FAST,
+    BumbleStore,
+    address_of,
+    key_of,
+    label_id_of,
+    make_bumble_store,
+)
+from tests.rendering.label_samples import PLAIN, PROMOTION
+
+MODEL = get_display_model("2.9-bwr")
+PROMOTION_PLANES: Planes = planes_from_image(render_label(PROMOTION, model=MODEL), has_accent=True)
+PLAIN_PLANES: Planes = planes_from_image(render_label(PLAIN, model=MODEL), has_accent=True)
+ESL_ERROR_CODES = [code for code in ReasonCode if 0x01 <= code <= 0x0C]
+
+
+def _signed_reason(store: BumbleStore, index: int, signed: bytes | None) -> ReasonCode:
+    assert signed is not None
+    return decode_response(signed, key=key_of(label_id_of(index))).reason
+
+
+async def test_a_full_update_shows_exactly_the_pixels_sent() -> None:
+    store = make_bumble_store(1)
+    async with store.gateway(1) as gateway:
+        await gateway.send(store.frame(1, build_image_update(PROMOTION_PLANES, model_id=MODEL.id)))
+
+    label = store.label(1).label
+    shown = np.asarray(image_from_planes(label.shown, palette=MODEL.palette))
+    assert np.array_equal(shown, np.asarray(render_label(PROMOTION, model=MODEL)))
+    delivery = gateway.deliveries[label_id_of(1)]
+    assert (delivery.command, delivery.response) == (DisplayImage(1, 0), DisplayState(0, 0))
+    assert _signed_reason(store, 1, delivery.signed_response) is ReasonCode.SUCCESS
+
+
+async def test_association_over_bumble_then_the_label_answers_with_its_new_key() -> None:
+    store = make_bumble_store(1, associated=False)
+    key = key_of(label_id_of(1))
+
+    record = await associate_label(
+        address_of(1),
+        esl_address=EslAddress(esl_id=1, group=2),
+        label_key=key,
+        at=store.clock(),
+        client_factory=store.client_factory,
+        policy=FAST,
+    )
+    assert record.displays == (
+        DisplayInformation(MODEL.width, MODEL.height, DisplayType.RED_BLACK_WHITE),
+    )
+    assert record.image_slots == 4
+    assert (store.label(1).ap_sync_key, store.label(1).response_key) == esl_key_material(key)
+
+    async with store.gateway(1) as gateway:
+        await gateway.send(store.frame(1, Ping()))
+    signed = gateway.deliveries[label_id_of(1)].signed_response
+    assert _signed_reason(store, 1, signed) is ReasonCode.SUCCESS
+
+
+async def test_a_timed_image_waits_for_its_instant() -> None:
+    store = make_bumble_store(1)
+    at = store.clock() + timedelta(minutes=10)
+    update = build_image_update(PROMOTION_PLANES, model_id=MODEL.id, page=1, display_at=at)
+    async with store.gateway(1) as gateway:
+        await gateway.send(store.frame(1, update))
+
+    delivery = gateway.deliveries[label_id_of(1)]
+    assert delivery.command == DisplayTimedImage(1, image=1, absolute_time=absolute_time_of(at))
+    assert isinstance(delivery.response, BasicState)
+    assert BasicStateFlag.PENDING_DISPLAY_UPDATE in delivery.response.flags
+    label = store.label(1).label
+    assert label.shown is None
+    store.clock.advance(timedelta(minutes=10))
+    label.state(now=store.clock())
+    assert (label.shown, label.shown_page) == (PROMOTION_PLANES, 1)
+
+
+async def test_led_ping_and_refresh_over_bumble() -> None:
+    store = make_bumble_store(2)
+    flash = FlashLed(colour=LedColour.GREEN, pattern=LedPattern.BLINK, duration_s=30)
+    async with store.gateway(2) as gateway:
+        await gateway.send(store.frame(1, flash))
+        await gateway.send(store.frame(2, build_image_update(PLAIN_PLANES, model_id=MODEL.id)))
+        found = await gateway.flash_led(label_id_of(2), duration_s=5)
+        state = await gateway.ping(label_id_of(2))
+        refreshed = await gateway.refresh_display(label_id_of(2))
+
+    delivery = gateway.deliveries[label_id_of(1)]
+    assert isinstance(delivery.command, LedControl)
+    assert (delivery.command.duration_s, delivery.response) == (30, LedState(0))
+    assert _signed_reason(store, 1, delivery.signed_response) is ReasonCode.SUCCESS
+    assert found == LedState(0)
+    assert BasicStateFlag.ACTIVE_LED in state.flags
+    assert refreshed == DisplayState(display=0, image=0)
+    assert store.label(2).display_refreshes == 1
+
+
+async def test_unassociate_over_bumble_releases_the_label() -> None:
+    store = make_bumble_store(1)
+    async with store.gateway(1) as gateway:
+        await gateway.send(store.frame(1, UnassociateFrame()))
+
+    delivery = gateway.deliveries[label_id_of(1)]
+    assert delivery.command == Unassociate(1)
+    assert _signed_reason(store, 1, delivery.signed_response) is ReasonCode.SUCCESS
+    assert store.label(1).label.state(now=store.clock()) is LabelState.UNASSOCIATED
+    assert store.label(1).esl_address is None
+
+
+async def test_a_link_dropped_mid_transfer_resumes_at_the_labels_offset() -> None:
+    store = make_bumble_store(1)
+    frame = store.frame(1, build_image_update(PROMOTION_PLANES, model_id=MODEL.id))
+    store.label(1).faults.drop_at_offset = len(frame.payload) // 2
+    async with store.gateway(1) as gateway:
+        await gateway.send(frame)
+
+    delivery = gateway.deliveries[label_id_of(1)]
+    assert delivery.connections == 2
+    first, second = delivery.transfers
+    assert first.started_at == 0
+    assert second.started_at >= len(frame.payload) // 2
+    assert first.bytes_sent + second.bytes_sent == len(frame.payload)
+    assert store.label(1).label.shown == PROMOTION_PLANES
+    assert not store.label(1).connected
+
+
+async def test_a_label_that_drops_new_links_is_tried_again_and_one_that_always_does_fails() -> None:
+    store = make_bumble_store(2)
+    store.label(1).faults.refuse_connections = 2
+    store.label(2).faults.refuse_connections = 100
+    async with store.gateway(2) as gateway:
+        await gateway.send(store.frame(1, build_image_update(PLAIN_PLANES, model_id=MODEL.id)))
+        with pytest.raises(BleConnectError) as caught:
+            await gateway.send(store.frame(2, build_image_update(PLAIN_PLANES, model_id=MODEL.id)))
+    assert store.label(1).label.shown == PLAIN_PLANES
+    assert caught.value.fields["address"] == address_of(2)
+    assert store.label(2).label.shown is None
+
+
+async def test_a_label_not_on_the_link_is_a_connect_error() -> None:
+    store = make_bumble_store(1)
+    store.connect_timeout_s = 0.2  # nobody will ever answer: no need to wait long
+    with pytest.raises(BleConnectError) as caught:
+        await associate_label(
+            "C0:FF:EE:99:99:99",
+            esl_address=EslAddress(esl_id=1),
+            label_key=bytes(32),
+            at=store.clock(),
+            client_factory=store.client_factory,
+            policy=FAST,
+        )
+    assert caught.value.fields["attempts"] == FAST.attempts
+
+
+@pytest.mark.parametrize("code", ESL_ERROR_CODES, ids=[code.name for code in ESL_ERROR_CODES])
+async def test_every_esl_error_code_reaches_the_pipeline_as_the_signed_reason(
+    code: ReasonCode,
+) -> None:
+    store = make_bumble_store(1)
+    store.label(1).faults.refuse_next = code
+    async with store.gateway(1) as gateway:
+        await gateway.send(store.frame(1, build_image_update(PLAIN_PLANES, model_id=MODEL.id)))
+        await gateway.stop()
+        events = [event async for event in gateway.events()]
+
+    uplink = events[-1]
+    assert isinstance(uplink, Uplink)
+    response = decode_response(uplink.payload, key=key_of(label_id_of(1)))
+    assert (response.reason, response.sequence) == (code, 1)
+    assert gateway.deliveries[label_id_of(1)].response == EslErrorResponse(code)
+    assert store.label(1).label.shown is None
+
+
+async def test_an_unassociated_label_refuses_without_a_signature() -> None:
+    store = make_bumble_store(1, associated=False)
+    async with store.gateway(1) as gateway:
+        with pytest.raises(ControlPointRefusedError) as caught:
+            await gateway.send(store.frame(1, build_image_update(PLAIN_PLANES, model_id=MODEL.id)))
+    assert caught.value.reason is ReasonCode.INVALID_STATE
+
+
+async def test_an_att_error_response_reaches_bleak_with_its_code() -> None:
+    store = make_bumble_store(1)
+    client = store.client_factory(address_of(1))
+    await client.connect()
+    try:
+        # Frame Data before a transfer was begun: the label answers ATT error 0x82.
+        with pytest.raises(BleakGATTProtocolError) as caught:
+            await client.write_gatt_char(FRAME_DATA_UUID, encode_chunk(0, b"x" * 8), response=True)
+        assert caught.value.args[0] == TransferAttError.NO_TRANSFER
+        assert len(await client.read_gatt_char(DISPLAY_INFORMATION_UUID)) == 5
+    finally:
+        await client.disconnect()
+    assert not client.is_connected
+    with pytest.raises(BleakError):
+        await client.read_gatt_char(DISPLAY_INFORMATION_UUID)
+
+
+@pytest.mark.parametrize(
+    ("central_mtu", "label_mtu", "negotiated"),
+    [(23, 247, 23), (517, 247, 247), (517, 517, 517)],
+    ids=["smallest", "label-limits", "largest"],
+)
+async def test_the_mtu_is_negotiated_and_chunks_follow_it(
+    central_mtu: int, label_mtu: int, negotiated: int
+) -> None:
+    store = make_bumble_store(1, central_mtu=central_mtu, label_mtu=label_mtu)
+    client = store.client_factory(address_of(1))
+    await client.connect()
+    try:
+        assert client.mtu_size == negotiated
+        frame_data = client.services.get_characteristic(FRAME_DATA_UUID)
+        assert frame_data is not None
+        assert frame_data.max_write_without_response_size == negotiated - 3
+    finally:
+        await client.disconnect()
+
+    frame = store.frame(1, build_image_update(PROMOTION_PLANES, model_id=MODEL.id))
+    async with store.gateway(1) as gateway:
+        await gateway.send(frame)
+    assert store.label(1).label.shown == PROMOTION_PLANES
+    (transfer,) = gateway.deliveries[label_id_of(1)].transfers
+    assert transfer.bytes_sent == len(frame.payload)
+    # A chunk is one Write Request and one attribute value (at most 512 bytes).
+    assert chunk_size_for_mtu(negotiated) + 8 == min(negotiated - 3, 512)
+
+
+async def test_several_labels_at_once_over_one_central() -> None:
+    store = make_bumble_store(5)
+    async with store.gateway(5, max_connections=3) as gateway:
+        await asyncio.gather(
+            *(
+                gateway.send(store.frame(i, build_image_update(PLAIN_PLANES, model_id=MODEL.id)))
+                for i in range(1, 6)
+            )
+        )
+    assert all(store.label(i).label.shown == PLAIN_PLANES for i in range(1, 6))
+    assert not any(store.label(i).connected for i in range(1, 6))
