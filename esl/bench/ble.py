@@ -16,22 +16,34 @@ only delivery is timed.
   response, Update Complete. Link-layer framing and connection setup are not counted.
 - `frame_bytes_full_mean` / `_delta_mean`: the signed frames' own size, for comparison;
   `raw_image_bytes` is the panel's uncompressed planes.
+
+The same run then sends the same kind of updates to labels on bumble's virtual link
+through `gateways.ble.bumble_client` (a real Bluetooth host stack on both ends: HCI,
+L2CAP, ATT, MTU exchange and service discovery on every connection), and reports
+`bumble_updates_per_s` beside `updates_per_s`, their ratio, and
+`bumble_l2cap_bytes_per_update_full` / `_delta`: every L2CAP PDU that crossed the link
+(header included), so connection set-up traffic the simulated count leaves out (MTU
+exchange, service and characteristic discovery, descriptor discovery) is in. Fewer
+labels go over bumble (`bumble_labels`): its stack costs far more CPU per update.
 """
 
 from __future__ import annotations
 
 import asyncio
 import time
+from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from typing import Final
 
-from firmware_sim.ble import ble_store, simulated_client_factory
+from firmware_sim.ble import SimulatedAir, ble_store, simulated_client_factory
+from firmware_sim.ble.bumble_air import BumbleAir
 from firmware_sim.hardware import hardware_for
 from firmware_sim.label import SimulatedLabel
 from gateways.base import Downlink
+from gateways.ble.bumble_client import BumbleCentral, bumble_client_factory
 from gateways.ble.driver import BleGateway
-from gateways.ble.link import ConnectPolicy
+from gateways.ble.link import ClientFactory, ConnectPolicy
 from gateways.protocol import (
     ImageUpdate,
     LabelFrame,
@@ -45,12 +57,15 @@ from rendering.display_models import get_display_model
 from rendering.encoding import Planes, planes_from_image
 from rendering.render import render_label
 
-__all__ = ["REQUIRED_KEYS", "run"]
+__all__ = ["REQUIRED_KEYS", "measure", "run"]
 
 REQUIRED_KEYS: Final = (
     "updates_per_s",
     "bytes_on_air_per_update_full",
     "bytes_on_air_per_update_delta",
+    "bumble_updates_per_s",
+    "bumble_l2cap_bytes_per_update_full",
+    "bumble_l2cap_bytes_per_update_delta",
 )
 _MODEL = get_display_model("2.9-bwr")
 _T0 = datetime(2026, 11, 23, 6, 0, tzinfo=UTC)
@@ -82,60 +97,120 @@ def _planes(index: int, price: Decimal) -> Planes:
 
 
 def run(*, smoke: bool) -> dict[str, object]:
-    count = 3 if smoke else 200
-    return asyncio.run(_run(count))
+    count, bumble_count = (3, 3) if smoke else (200, 50)
+    return asyncio.run(measure(count, bumble_count))
 
 
-async def _run(count: int) -> dict[str, object]:
-    clock = _Clock()
-    keys = {f"B{i:05d}": derive_label_key(_SECRET, f"B{i:05d}") for i in range(1, count + 1)}
-    hardware = hardware_for(_MODEL)
-    labels = [
-        SimulatedLabel(label_id=label_id, hardware=hardware, key=key, now=_T0)
-        for label_id, key in keys.items()
-    ]
-    air, addresses = ble_store(labels, keys=keys, clock=clock)
+class _Store:
+    """Labels (2.9" BWR, each its own render), their keys, and the two updates each."""
 
-    full, delta = [], []
-    for index, address in enumerate(addresses, start=1):
-        before = _planes(index, Decimal("4.99") + index)
-        after = _planes(index, Decimal("4.49") + index)
-        key = keys[address.label_id]
-        full.append(
-            _downlink(address.label_id, 1, build_image_update(before, model_id=_MODEL.id), key)
-        )
-        update = build_image_update(after, model_id=_MODEL.id, base=before)
-        delta.append(_downlink(address.label_id, 2, update, key))
+    def __init__(self, count: int) -> None:
+        self.clock = _Clock()
+        self.keys = {
+            f"B{i:05d}": derive_label_key(_SECRET, f"B{i:05d}") for i in range(1, count + 1)
+        }
+        hardware = hardware_for(_MODEL)
+        labels = [
+            SimulatedLabel(label_id=label_id, hardware=hardware, key=key, now=_T0)
+            for label_id, key in self.keys.items()
+        ]
+        self.air, self.addresses = ble_store(labels, keys=self.keys, clock=self.clock)
+        self.full: list[Downlink] = []
+        self.delta: list[Downlink] = []
+        for index, address in enumerate(self.addresses, start=1):
+            before = _planes(index, Decimal("4.99") + index)
+            after = _planes(index, Decimal("4.49") + index)
+            key = self.keys[address.label_id]
+            update = build_image_update(before, model_id=_MODEL.id)
+            self.full.append(_downlink(address.label_id, 1, update, key))
+            update = build_image_update(after, model_id=_MODEL.id, base=before)
+            self.delta.append(_downlink(address.label_id, 2, update, key))
 
+
+class _Timing:
+    def __init__(self) -> None:
+        self.full_s = 0.0
+        self.delta_s = 0.0
+
+
+async def _deliver(
+    store: _Store,
+    client_factory: ClientFactory,
+    timing: _Timing,
+    counted: Callable[[], int],
+) -> tuple[int, int, BleGateway]:
+    """Full then delta updates to every label; the counter's growth over each round."""
     gateway = BleGateway(
-        addresses,
+        store.addresses,
         store="S001",
-        client_factory=simulated_client_factory(air),
+        client_factory=client_factory,
         max_connections=3,
         connect_policy=_POLICY,
-        clock=clock,
+        clock=store.clock,
     )
     async with gateway:
+        before = counted()
         started = time.perf_counter()
-        await asyncio.gather(*(gateway.send(downlink) for downlink in full))
-        full_bytes = air.counters.bytes_on_air
-        full_elapsed = time.perf_counter() - started
-        clock.now += timedelta(seconds=30)  # every refresh has finished
+        await asyncio.gather(*(gateway.send(downlink) for downlink in store.full))
+        timing.full_s = time.perf_counter() - started
+        full_bytes = counted() - before
+        store.clock.now += timedelta(seconds=30)  # every refresh has finished
+        before = counted()
         started = time.perf_counter()
-        await asyncio.gather(*(gateway.send(downlink) for downlink in delta))
-        delta_elapsed = time.perf_counter() - started
-        delta_bytes = air.counters.bytes_on_air - full_bytes
+        await asyncio.gather(*(gateway.send(downlink) for downlink in store.delta))
+        timing.delta_s = time.perf_counter() - started
+        delta_bytes = counted() - before
+    _check_acknowledged(store, gateway)
+    return full_bytes, delta_bytes, gateway
 
+
+def _check_acknowledged(store: _Store, gateway: BleGateway) -> None:
     acked = sum(
-        decode_response(delivery.signed_response, key=keys[label_id]).acked
+        decode_response(delivery.signed_response, key=store.keys[label_id]).acked
         for label_id, delivery in gateway.deliveries.items()
         if delivery.signed_response is not None
     )
-    if acked != count:
-        raise RuntimeError(f"only {acked} of {count} labels acknowledged their delta update")
+    if acked != len(store.addresses):
+        raise RuntimeError(
+            f"only {acked} of {len(store.addresses)} labels acknowledged their delta update"
+        )
+
+
+async def measure(count: int, bumble_count: int) -> dict[str, object]:
+    """Updates per second over the simulated backend and over bumble, in one run (for
+    `esl bench ble` and any suite that reports BLE beside other gateways)."""
+    simulated = _Store(count)
+    air: SimulatedAir = simulated.air
+    simulated_timing = _Timing()
+    full_bytes, delta_bytes, _ = await _deliver(
+        simulated,
+        simulated_client_factory(air),
+        simulated_timing,
+        lambda: air.counters.bytes_on_air,
+    )
+
+    over_bumble = _Store(bumble_count)
+    radio = BumbleAir(over_bumble.air.labels, clock=over_bumble.clock)
+    await radio.start()  # power-on is set-up, not update time
+    central = BumbleCentral(radio.central_device())
+    await central.power_on()
+    bumble_timing = _Timing()
+    try:
+        bumble_full, bumble_delta, _ = await _deliver(
+            over_bumble,
+            bumble_client_factory(central),
+            bumble_timing,
+            lambda: radio.l2cap_bytes,
+        )
+    finally:
+        await central.close()
+
+    updates_per_s = 2 * count / (simulated_timing.full_s + simulated_timing.delta_s)
+    bumble_per_s = 2 * bumble_count / (bumble_timing.full_s + bumble_timing.delta_s)
     stride = (_MODEL.width + 7) // 8
+    full, delta = simulated.full, simulated.delta
     return {
-        "updates_per_s": round(2 * count / (full_elapsed + delta_elapsed), 1),
+        "updates_per_s": round(updates_per_s, 1),
         "bytes_on_air_per_update_full": round(full_bytes / count),
         "bytes_on_air_per_update_delta": round(delta_bytes / count),
         "frame_bytes_full_mean": round(sum(len(d.payload) for d in full) / count),
@@ -146,6 +221,12 @@ async def _run(count: int) -> dict[str, object]:
         "att_mtu": air.mtu,
         "gatt_writes": air.counters.writes,
         "gatt_notifications": air.counters.notifications,
+        "bumble_updates_per_s": round(bumble_per_s, 1),
+        "bumble_vs_simulated": round(bumble_per_s / updates_per_s, 3),
+        "bumble_l2cap_bytes_per_update_full": round(bumble_full / bumble_count),
+        "bumble_l2cap_bytes_per_update_delta": round(bumble_delta / bumble_count),
+        "bumble_labels": bumble_count,
+        "bumble_att_mtu": central.mtu,
     }
 
 

@@ -36,7 +36,7 @@ from collections.abc import Awaitable, Callable, Coroutine, Iterable
 from datetime import datetime
 from typing import Any, Final
 
-from bumble import hci
+from bumble import core, hci
 from bumble.att import ATT_Error, AttributeValue
 from bumble.controller import Controller
 from bumble.device import Connection, Device
@@ -76,6 +76,27 @@ _PROPERTIES: Final[dict[CharacteristicProperty, Characteristic.Properties]] = {
 
 def _random_address(address: str) -> hci.Address:
     return hci.Address(address, hci.Address.RANDOM_DEVICE_ADDRESS)
+
+
+class _CountingLink(LocalLink):
+    """bumble's virtual link, counting the L2CAP PDUs that cross it (4-byte header
+    included; no link-layer framing): the bytes a real link would carry above the LL."""
+
+    def __init__(self) -> None:
+        super().__init__()  # type: ignore[no-untyped-call]
+        self.pdus = 0
+        self.bytes = 0
+
+    def send_acl_data(
+        self,
+        sender_controller: Controller,
+        destination_address: hci.Address,
+        transport: core.PhysicalTransport,
+        data: bytes,
+    ) -> None:
+        self.pdus += 1
+        self.bytes += len(data)
+        super().send_acl_data(sender_controller, destination_address, transport, data)
 
 
 class _LabelPeripheral:
@@ -138,7 +159,12 @@ class _LabelPeripheral:
         if self._starting is None:
             self._spawn(self.start())
         elif self._starting.done():
-            self.controller.le_legacy_advertiser.send_advertising_data()
+            # bumble's host advertises with an extended advertising set where the
+            # controller has them (this one does), else with the legacy advertiser.
+            for advertising_set in self.controller.advertising_sets.values():
+                if advertising_set.enabled:
+                    advertising_set.send_extended_advertising_data()
+            self.controller.le_legacy_advertiser.send_advertising_data()  # no-op if off
 
     # ------------------------------------------------------------ connections
 
@@ -243,7 +269,7 @@ class BumbleAir:
     ) -> None:
         self.clock = clock
         self.max_mtu = max_mtu
-        self.link = LocalLink()  # type: ignore[no-untyped-call]
+        self.link = _CountingLink()
         self._peripherals: dict[str, _LabelPeripheral] = {}
         for label in labels:
             self._add(label)
@@ -261,6 +287,15 @@ class BumbleAir:
         """Power every label on now (otherwise each powers on when first woken)."""
         for peripheral in self._peripherals.values():
             await peripheral.start()
+
+    @property
+    def l2cap_bytes(self) -> int:
+        """Every L2CAP PDU on the link so far, both directions, headers included."""
+        return self.link.bytes
+
+    @property
+    def l2cap_pdus(self) -> int:
+        return self.link.pdus
 
     def label(self, address: str) -> BleLabel | None:
         peripheral = self._peripherals.get(address.upper())
