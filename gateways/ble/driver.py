@@ -69,7 +69,7 @@ from gateways.ble.link import (
 )
 from gateways.errors import GatewayNotStartedError
 
-__all__ = ["BleGateway", "BleLabelAddress", "FrameDelivery"]
+__all__ = ["BleGateway", "BleLabelAddress", "FrameDelivery", "platform_client"]
 
 _T = TypeVar("_T")
 _Response = TypeVar("_Response", BasicState, DisplayState, LedState)
@@ -92,7 +92,8 @@ class FrameDelivery:
         return any(progress.started_at > 0 for progress in self.transfers)
 
 
-def _platform_client(address: str) -> BleakClient:
+def platform_client(address: str) -> BleakClient:
+    """A `BleakClient` on this machine's own Bluetooth adapter (the default factory)."""
     return BleakClient(address)
 
 
@@ -107,7 +108,7 @@ class BleGateway(Gateway):
         *,
         store: str,
         gateway: str = "ble0",
-        client_factory: ClientFactory = _platform_client,
+        client_factory: ClientFactory = platform_client,
         max_connections: int = 3,
         connect_policy: ConnectPolicy = DEFAULT_CONNECT_POLICY,
         session_attempts: int = 3,
@@ -137,6 +138,13 @@ class BleGateway(Gateway):
         """Make a newly associated label reachable."""
         self._labels[label.label_id] = label
 
+    def address_of(self, label_id: str) -> str:
+        """The label's BLE address; `UnknownLabelError` if this gateway has none."""
+        try:
+            return self._labels[label_id].address
+        except KeyError:
+            raise UnknownLabelError(label_id=label_id) from None
+
     async def start(self) -> None:
         if self._running:
             return
@@ -160,19 +168,7 @@ class BleGateway(Gateway):
 
     async def send(self, downlink: Downlink) -> None:
         label = self._label(downlink.label_id)
-        frame = downlink.payload
-        (command, response, signed), links = await self._in_session(
-            label, lambda link: self._deliver(link, label, frame)
-        )
-        delivery = FrameDelivery(
-            label_id=label.label_id,
-            command=command,
-            response=response,
-            signed_response=signed,
-            transfers=tuple(link.progress for link in links if link.progress is not None),
-            connections=len(links),
-        )
-        self.deliveries[label.label_id] = delivery
+        delivery = await self.deliver(label.label_id, downlink.payload)
         if delivery.signed_response is not None:
             self._events.put_nowait(
                 Uplink(
@@ -188,6 +184,26 @@ class BleGateway(Gateway):
                 command=type(delivery.command).__name__,
                 reason=delivery.response.code,
             )
+
+    async def deliver(self, label_id: str, frame: bytes) -> FrameDelivery:
+        """Move one signed frame to the label and have it act on it; no event is queued.
+
+        `send` is this plus the `Uplink`; a store gateway process calls it directly
+        (`gateways.ble.radio.BleLabelRadio`)."""
+        label = self._label(label_id)
+        (command, response, signed), links = await self._in_session(
+            label, lambda link: self._deliver(link, label, frame)
+        )
+        delivery = FrameDelivery(
+            label_id=label.label_id,
+            command=command,
+            response=response,
+            signed_response=signed,
+            transfers=tuple(link.progress for link in links if link.progress is not None),
+            connections=len(links),
+        )
+        self.deliveries[label.label_id] = delivery
+        return delivery
 
     # ------------------------------------------------------------ maintenance commands
 

@@ -1,0 +1,127 @@
+"""Bluetooth ESL labels as a store gateway's radio: signed frames in, signed answers out.
+
+    radio = BleLabelRadio(labels, client_factory=bumble_client_factory(central))
+    async with radio:
+        answer = await radio.exchange("S001-ble-0001", frame)   # the label's signed response
+
+A store gateway process (`esl gateway ble`) takes downlink frames for its labels from the
+controller's broker and publishes the labels' answers back. A Bluetooth ESL label checks
+the frame's MAC and sequence and signs its own answer with its key, so, unlike an
+OpenEPaperLink tag, it needs no one to verify or sign for it: this radio holds no keys
+and passes bytes both ways. What it adds is the BLE session (connect with back-off, move
+the frame with resume, the ESL Control Point command the frame calls for, Update
+Complete), which is `BleGateway.deliver`.
+
+What `exchange` raises, and what a store process should do with it:
+
+- `UnknownLabelError`: no BLE address for that label here. Final: provision it.
+- `ControlPointRefusedError` (`reason`, an ESL error code): the label refused without
+  signing, e.g. Invalid State when it is not associated. Final: associate it.
+- `BleConnectError`: not reachable after every attempt. Try again later.
+- `TransferFailedError`: the frame could not be moved (too large, chunks refused). Final.
+- `UnexpectedResponseError`: neither a signed response nor an error came back. Final.
+
+All are `gateways.ble.errors.BleError`s.
+A refusal the label signs (bad MAC, replayed sequence, any ESL error code) is not an
+error here: it is the answer, and the controller reads the reason from it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from types import TracebackType
+
+from gateways.base import Clock, system_clock
+from gateways.ble.control_point import BasicState, DisplayState, EslErrorResponse, LedState
+from gateways.ble.driver import BleGateway, FrameDelivery, platform_client
+from gateways.ble.errors import ControlPointRefusedError, UnexpectedResponseError
+from gateways.ble.inventory import BleLabelAddress
+from gateways.ble.link import DEFAULT_CONNECT_POLICY, ClientFactory, ConnectPolicy
+
+__all__ = ["BleLabelRadio"]
+
+
+class BleLabelRadio:
+    """One Bluetooth adapter's labels, driven frame by frame for a store gateway process."""
+
+    def __init__(
+        self,
+        labels: Iterable[BleLabelAddress],
+        *,
+        client_factory: ClientFactory = platform_client,
+        max_connections: int = 3,
+        connect_policy: ConnectPolicy = DEFAULT_CONNECT_POLICY,
+        clock: Clock = system_clock,
+    ) -> None:
+        # The store and gateway names only label `BleGateway`'s events, which this
+        # radio does not use: the process publishes under its own names.
+        self._driver = BleGateway(
+            labels,
+            store="-",
+            gateway="-",
+            client_factory=client_factory,
+            max_connections=max_connections,
+            connect_policy=connect_policy,
+            clock=clock,
+        )
+
+    @property
+    def max_in_flight(self) -> int:
+        """How many labels are worked on at once (connections on the adapter)."""
+        return self._driver.max_in_flight
+
+    def add_label(self, label: BleLabelAddress) -> None:
+        """Make a newly associated label reachable."""
+        self._driver.add_label(label)
+
+    async def open(self) -> None:
+        await self._driver.start()
+
+    async def close(self) -> None:
+        await self._driver.stop()
+
+    async def __aenter__(self) -> BleLabelRadio:
+        await self.open()
+        return self
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        traceback: TracebackType | None,
+    ) -> None:
+        await self.close()
+
+    async def exchange(self, label_id: str, frame: bytes) -> bytes:
+        """Deliver one signed downlink frame; return the label's signed response."""
+        delivery = await self._driver.deliver(label_id, frame)
+        if delivery.signed_response is not None:
+            return delivery.signed_response
+        raise _unsigned(delivery, self._address(label_id))
+
+    def last_delivery(self, label_id: str) -> FrameDelivery | None:
+        """How the last frame to this label went over the air (connections, resumes)."""
+        return self._driver.deliveries.get(label_id)
+
+    # Staff tools: direct control point commands, no signed frame (docs/ble.md).
+
+    async def ping(self, label_id: str) -> BasicState:
+        return await self._driver.ping(label_id)
+
+    async def flash_led(self, label_id: str, *, duration_s: int = 10) -> LedState:
+        return await self._driver.flash_led(label_id, duration_s=duration_s)
+
+    async def refresh_display(self, label_id: str) -> DisplayState:
+        return await self._driver.refresh_display(label_id)
+
+    def _address(self, label_id: str) -> str:
+        return self._driver.address_of(label_id)
+
+
+def _unsigned(delivery: FrameDelivery, address: str) -> Exception:
+    command = type(delivery.command).__name__
+    if isinstance(delivery.response, EslErrorResponse):
+        return ControlPointRefusedError(
+            address=address, command=command, reason=delivery.response.code
+        )
+    return UnexpectedResponseError(address=address, command=command, response=repr(delivery))
