@@ -43,7 +43,7 @@ from bumble.device import Connection, Device
 from bumble.gatt import Characteristic, Service
 from bumble.host import Host
 from bumble.link import LocalLink
-from bumble.transport.common import AsyncPipeSink
+from bumble.transport.common import AsyncPipeSink, TransportSink, TransportSource
 
 from firmware_sim.ble.air import ATT_MTU
 from firmware_sim.ble.gatt_label import (
@@ -215,8 +215,15 @@ class _LabelPeripheral:
 class _AccessPointController(Controller):
     """The central's controller; starting a connection wakes the label addressed."""
 
-    def __init__(self, air: BumbleAir, link: LocalLink) -> None:
-        super().__init__("access point", link=link)
+    def __init__(
+        self,
+        air: BumbleAir,
+        link: LocalLink,
+        *,
+        host_source: TransportSource | None = None,
+        host_sink: TransportSink | None = None,
+    ) -> None:
+        super().__init__("access point", host_source=host_source, host_sink=host_sink, link=link)
         self._air = air
 
     def on_hci_le_create_connection_command(
@@ -313,6 +320,12 @@ class BumbleAir:
             address=_random_address(address),
             host=Host(controller, AsyncPipeSink(controller)),
         )
+
+    def serve_controller(self, source: TransportSource, sink: TransportSink) -> None:
+        """Put an access point controller on this link for a host at the other end of an
+        HCI transport (`source`, `sink`: bumble's, e.g. a TCP server's), as a USB dongle
+        is one for the host on its computer."""
+        _AccessPointController(self, self.link, host_source=source, host_sink=sink)
 
     def wake(self, address: str) -> None:
         peripheral = self._peripherals.get(address.upper().split("/")[0])

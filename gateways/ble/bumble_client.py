@@ -44,6 +44,7 @@ from bumble.att import ATT_DEFAULT_MTU, ATT_Error
 from bumble.device import Connection, Device, Peer
 from bumble.gatt import Characteristic
 from bumble.gatt_client import CharacteristicProxy, ServiceProxy
+from bumble.transport.common import Transport
 
 __all__ = [
     "DEFAULT_MTU",
@@ -76,11 +77,14 @@ class BumbleCentral:
     connections themselves run side by side.
     """
 
-    def __init__(self, device: Device, *, mtu: int = DEFAULT_MTU) -> None:
+    def __init__(
+        self, device: Device, *, mtu: int = DEFAULT_MTU, transport: Transport | None = None
+    ) -> None:
         if not ATT_DEFAULT_MTU <= mtu <= 517:
             raise ValueError(f"ATT MTU {mtu} outside {ATT_DEFAULT_MTU}..517")
         self.device = device
         self.mtu = mtu
+        self._transport = transport
         self._connecting = asyncio.Lock()
 
     async def power_on(self) -> None:
@@ -96,6 +100,9 @@ class BumbleCentral:
     async def close(self) -> None:
         if self.device.powered_on:
             await self.device.power_off()
+        if self._transport is not None:
+            await self._transport.close()
+            self._transport = None
 
 
 async def open_bumble_central(transport: str, *, mtu: int = DEFAULT_MTU) -> BumbleCentral:
@@ -110,8 +117,12 @@ async def open_bumble_central(transport: str, *, mtu: int = DEFAULT_MTU) -> Bumb
         opened.source,
         opened.sink,
     )
-    central = BumbleCentral(device, mtu=mtu)
-    await central.power_on()
+    central = BumbleCentral(device, mtu=mtu, transport=opened)
+    try:
+        await central.power_on()
+    except BaseException:
+        await central.close()
+        raise
     return central
 
 

@@ -9,14 +9,17 @@ requests and their responses or ATT errors, CCCD writes, notifications, disconne
 from __future__ import annotations
 
 import asyncio
+import socket
 from datetime import timedelta
 
 import numpy as np
 import pytest
 from bleak.exc import BleakError, BleakGATTProtocolError
+from bumble.transport.tcp_server import open_tcp_server_transport_with_socket
 
 from gateways.base import Uplink
 from gateways.ble.association import associate_label
+from gateways.ble.bumble_client import bumble_client_factory, open_bumble_central
 from gateways.ble.control_point import (
     BasicState,
     DisplayImage,
@@ -29,6 +32,7 @@ from gateways.ble.control_point import (
     Unassociate,
     absolute_time_of,
 )
+from gateways.ble.driver import BleGateway
 from gateways.ble.errors import BleConnectError, ControlPointRefusedError
 from gateways.ble.esl_service import (
     DISPLAY_INFORMATION_UUID,
@@ -54,7 +58,9 @@ from rendering.display_models import get_display_model
 from rendering.encoding import Planes, image_from_planes, planes_from_image
 from rendering.render import render_label
 from tests.gateways.ble.ble_store import (
+    BUMBLE_CONNECT_TIMEOUT_S,
     FAST,
+    STORE,
     BumbleStore,
     address_of,
     key_of,
@@ -290,3 +296,33 @@ async def test_several_labels_at_once_over_one_central() -> None:
         )
     assert all(store.label(i).label.shown == PLAIN_PLANES for i in range(1, 6))
     assert not any(store.label(i).connected for i in range(1, 6))
+
+
+async def test_the_driver_reaches_labels_through_a_controller_on_an_hci_transport() -> None:
+    # As with a USB dongle: our host speaks HCI bytes (H4 over TCP here) to a controller.
+    store = make_bumble_store(1)
+    listening = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    listening.bind(("127.0.0.1", 0))
+    port = listening.getsockname()[1]
+    server = await open_tcp_server_transport_with_socket(listening)
+    store.radio.serve_controller(server.source, server.sink)
+    central = await open_bumble_central(f"tcp-client:127.0.0.1:{port}", mtu=185)
+    try:
+        gateway = BleGateway(
+            store.addresses(1),
+            store=STORE,
+            client_factory=bumble_client_factory(central, timeout_s=BUMBLE_CONNECT_TIMEOUT_S),
+            connect_policy=FAST,
+            clock=store.clock,
+        )
+        async with gateway:
+            await gateway.send(
+                store.frame(1, build_image_update(PROMOTION_PLANES, model_id=MODEL.id))
+            )
+    finally:
+        await central.close()
+        await server.close()
+        listening.close()
+    assert store.label(1).label.shown == PROMOTION_PLANES
+    delivery = gateway.deliveries[label_id_of(1)]
+    assert _signed_reason(store, 1, delivery.signed_response) is ReasonCode.SUCCESS
