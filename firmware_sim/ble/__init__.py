@@ -2,7 +2,9 @@
 
 `firmware_sim.ble.gatt_label` and `firmware_sim.ble.air` are bleak-free;
 `firmware_sim.ble.backend` imports bleak. Importing this package imports bleak, and
-`import firmware_sim` does not import this package.
+`import firmware_sim` does not import this package. `firmware_sim.ble.bumble_air` puts
+the same labels on bumble's virtual radio link, behind a real Bluetooth host stack; it
+imports bumble, so it is imported by name, not from here.
 
     air, addresses = ble_store(labels, keys=keys, clock=clock)   # from build_labels
     gateway = BleGateway(addresses, store="S001", client_factory=simulated_client_factory(air))

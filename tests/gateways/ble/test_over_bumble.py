@@ -326,3 +326,18 @@ async def test_the_driver_reaches_labels_through_a_controller_on_an_hci_transpor
     assert store.label(1).label.shown == PROMOTION_PLANES
     delivery = gateway.deliveries[label_id_of(1)]
     assert _signed_reason(store, 1, delivery.signed_response) is ReasonCode.SUCCESS
+
+
+async def test_labels_powered_on_ahead_answer_when_the_central_connects() -> None:
+    # They advertise every 10 s on their own; the connection attempt wakes the one addressed,
+    # so a connection never waits for that (it would time out first).
+    store = make_bumble_store(2)
+    await store.radio.start()
+    store.connect_timeout_s = 3.0
+    async with store.gateway(2) as gateway:
+        for index in (1, 2, 1):
+            await gateway.send(store.frame(index, Ping()))
+    assert all(delivery.connections == 1 for delivery in gateway.deliveries.values())
+    assert _signed_reason(store, 1, gateway.deliveries[label_id_of(1)].signed_response) is (
+        ReasonCode.SUCCESS
+    )
