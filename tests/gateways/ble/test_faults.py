@@ -1,14 +1,17 @@
-"""What goes wrong on the air reaches the pipeline as a clear reason, and nothing else."""
+"""What goes wrong on the air reaches the pipeline as a clear reason, and nothing else.
+
+Tests taking `make` run twice: over the simulated backend and over bumble's host stack
+(`make_bumble_store`), where the refusals are real ATT error responses and
+notifications."""
 
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 
 import pytest
 from bleak import BleakClient
 
-from firmware_sim.ble import simulated_client_factory
 from gateways.base import GatewayEvent, Uplink
 from gateways.ble.control_point import (
     DisplayImage,
@@ -31,12 +34,27 @@ from gateways.protocol import decode_response as decode_label_response
 from rendering.display_models import get_display_model
 from rendering.encoding import Planes, planes_from_image
 from rendering.render import render_label
-from tests.gateways.ble.ble_store import address_of, key_of, label_id_of, make_store
+from tests.gateways.ble.ble_store import (
+    BleStore,
+    address_of,
+    key_of,
+    label_id_of,
+    make_bumble_store,
+    make_store,
+)
 from tests.rendering.label_samples import PROMOTION
 
 MODEL = get_display_model("2.9-bwr")
 PLANES: Planes = planes_from_image(render_label(PROMOTION, model=MODEL), has_accent=True)
 ESL_ERROR_CODES = [code for code in ReasonCode if 0x01 <= code <= 0x0C]
+StoreMaker = Callable[..., BleStore]
+# How long a raw client waits for the label's notified answer to a command it wrote.
+_ANSWER_TIMEOUT_S = 5.0
+
+
+@pytest.fixture(params=["simulated", "bumble"])
+def make(request: pytest.FixtureRequest) -> StoreMaker:
+    return make_store if request.param == "simulated" else make_bumble_store
 
 
 def _update() -> ImageUpdate:
@@ -78,8 +96,10 @@ async def test_a_label_that_never_answers_fails_the_send_with_a_gateway_error() 
     assert store.label(1).label.shown is None
 
 
-async def test_a_chunk_damaged_on_the_air_is_sent_again_not_the_whole_frame() -> None:
-    store = make_store(1)
+async def test_a_chunk_damaged_on_the_air_is_sent_again_not_the_whole_frame(
+    make: StoreMaker,
+) -> None:
+    store = make(1)
     store.label(1).faults.corrupt_chunks = 2
     frame = store.frame(1, _update())
     async with store.gateway(1) as gateway:
@@ -113,8 +133,8 @@ async def _drain(gateway: BleGateway) -> AsyncIterator[GatewayEvent]:
         yield event
 
 
-async def test_a_frame_with_a_bad_mac_is_refused_with_a_signed_reason() -> None:
-    store = make_store(1)
+async def test_a_frame_with_a_bad_mac_is_refused_with_a_signed_reason(make: StoreMaker) -> None:
+    store = make(1)
     frame = store.frame(1, _update(), key=bytes(32))
     async with store.gateway(1) as gateway:
         await gateway.send(frame)
@@ -135,18 +155,21 @@ async def test_an_unassociated_label_refuses_in_the_wrong_state_without_a_signat
 
 
 class _RawLink:
-    """A bare bleak client on the simulated air, for what the driver would never send."""
+    """A bare bleak client on the label, for what the driver would never send."""
 
     def __init__(self, client: BleakClient) -> None:
         self.client = client
-        self.control: list[bytearray] = []
-        self.signed: list[bytearray] = []
+        self.control: list[bytes] = []
+        self.signed: list[bytes] = []
+        self._answers: asyncio.Queue[None] = asyncio.Queue()
+
+    def _on_control(self, _sender: object, value: bytearray) -> None:
+        self.control.append(bytes(value))
+        self._answers.put_nowait(None)
 
     async def start(self) -> None:
         await self.client.connect()
-        await self.client.start_notify(
-            CONTROL_POINT_UUID, lambda _c, d: self.control.append(bytes(d))
-        )
+        await self.client.start_notify(CONTROL_POINT_UUID, self._on_control)
         await self.client.start_notify(
             FRAME_RESPONSE_UUID, lambda _c, d: self.signed.append(bytes(d))
         )
@@ -160,13 +183,20 @@ class _RawLink:
             await self.client.write_gatt_char(FRAME_DATA_UUID, chunk, response=True)
 
     async def command(self, value: bytes) -> None:
+        """Write a control point command and wait for its notified answer (a label
+        notifies a signed response first, so that is in too)."""
         await self.client.write_gatt_char(CONTROL_POINT_UUID, value, response=True)
-        await asyncio.sleep(0)
+        await asyncio.wait_for(self._answers.get(), _ANSWER_TIMEOUT_S)
+
+    async def close(self) -> None:
+        await self.client.disconnect()
 
 
-async def test_display_image_without_a_transferred_frame_is_refused_as_wrong_state() -> None:
-    store = make_store(1)
-    link = _RawLink(simulated_client_factory(store.air)(address_of(1)))
+async def test_display_image_without_a_transferred_frame_is_refused_as_wrong_state(
+    make: StoreMaker,
+) -> None:
+    store = make(1)
+    link = _RawLink(store.client_factory(address_of(1)))
     await link.start()
     await link.command(encode_command(DisplayImage(esl_id=1, image=0)))
     assert [decode_response(bytes(value)) for value in link.control] == [
@@ -175,10 +205,12 @@ async def test_display_image_without_a_transferred_frame_is_refused_as_wrong_sta
     assert link.signed == []
 
 
-async def test_a_control_point_command_that_contradicts_the_signed_frame_is_refused() -> None:
-    store = make_store(1)
+async def test_a_control_point_command_that_contradicts_the_signed_frame_is_refused(
+    make: StoreMaker,
+) -> None:
+    store = make(1)
     frame = store.frame(1, _update()).payload
-    link = _RawLink(simulated_client_factory(store.air)(address_of(1)))
+    link = _RawLink(store.client_factory(address_of(1)))
     await link.start()
     await link.transfer(frame)
     # The frame says image 0; an unauthenticated command must not put it in slot 3.
@@ -194,9 +226,11 @@ async def test_a_control_point_command_that_contradicts_the_signed_frame_is_refu
     assert store.label(1).label.pages[3] is None
 
 
-async def test_an_unknown_opcode_and_a_command_for_another_esl_are_refused() -> None:
-    store = make_store(1)
-    link = _RawLink(simulated_client_factory(store.air)(address_of(1)))
+async def test_an_unknown_opcode_and_a_command_for_another_esl_are_refused(
+    make: StoreMaker,
+) -> None:
+    store = make(1)
+    link = _RawLink(store.client_factory(address_of(1)))
     await link.start()
     await link.command(b"\x05\x01")
     await link.command(encode_command(DisplayImage(esl_id=9, image=0)))
@@ -206,10 +240,10 @@ async def test_an_unknown_opcode_and_a_command_for_another_esl_are_refused() -> 
     ]
 
 
-async def test_a_transferred_frame_then_the_right_command_is_shown() -> None:
-    store = make_store(1)
+async def test_a_transferred_frame_then_the_right_command_is_shown(make: StoreMaker) -> None:
+    store = make(1)
     frame = store.frame(1, _update()).payload
-    link = _RawLink(simulated_client_factory(store.air)(address_of(1)))
+    link = _RawLink(store.client_factory(address_of(1)))
     await link.start()
     await link.transfer(frame)
     await link.command(encode_command(DisplayImage(esl_id=1, image=0)))
