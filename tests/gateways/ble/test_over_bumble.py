@@ -10,6 +10,8 @@ from __future__ import annotations
 
 import asyncio
 import socket
+import subprocess
+import sys
 from datetime import timedelta
 
 import numpy as np
@@ -341,3 +343,12 @@ async def test_labels_powered_on_ahead_answer_when_the_central_connects() -> Non
     assert _signed_reason(store, 1, gateway.deliveries[label_id_of(1)].signed_response) is (
         ReasonCode.SUCCESS
     )
+
+
+def test_the_driver_imports_bumble_only_when_its_backend_is_asked_for() -> None:
+    code = (
+        "import sys, gateways.ble.driver, gateways.ble.radio, firmware_sim.ble; "
+        "print('bumble' in sys.modules)"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "False"
