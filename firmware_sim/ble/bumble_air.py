@@ -17,9 +17,11 @@ only carries its reads, writes and notifications over ATT:
   answered, so the central's request fails as it does when a real link is lost;
 - `faults.refuse_connections` lets the link come up and drops it at once.
 
-Labels do not advertise on their own. Every advertising PDU on a `LocalLink` goes to
-every controller on it, so a store of labels advertising every 20 ms would spend the
-machine on N² deliveries. A Bluetooth ESL access point reaches synchronised labels over
+A label looking for an access point (unassociated or unsynchronised) advertises the ESL
+Service every 100 ms, so a scan finds it (`BumbleCentral.discover`). An associated label
+advertises only every 10 s: every advertising PDU on a `LocalLink` goes to every
+controller on it, so a store of labels advertising every 20 ms would spend the machine
+on N² deliveries. A Bluetooth ESL access point reaches synchronised labels over
 periodic advertising with responses (PAwR), which bumble's controller does not emulate;
 in its place, when the central starts connecting to an address, the label with that
 address sends one connectable advertisement (`_AccessPointController`); a label not yet
@@ -32,6 +34,7 @@ side is `gateways.ble.bumble_client`.
 from __future__ import annotations
 
 import asyncio
+import struct
 from collections.abc import Awaitable, Callable, Coroutine, Iterable
 from datetime import datetime
 from typing import Any, Final
@@ -39,6 +42,7 @@ from typing import Any, Final
 from bumble import core, hci
 from bumble.att import ATT_Error, AttributeValue
 from bumble.controller import Controller
+from bumble.core import AdvertisingData
 from bumble.device import Connection, Device
 from bumble.gatt import Characteristic, Service
 from bumble.host import Host
@@ -63,6 +67,11 @@ CENTRAL_ADDRESS: Final = "F0:0D:CA:FE:00:01"
 # so this only matters for a central that was already waiting: long, to keep the link
 # quiet.
 _ADVERTISING_INTERVAL_MS: Final = 10_000
+# A label looking for an access point (unassociated or unsynchronised) advertises the ESL
+# Service often enough for a scan of a second or less to find it.
+_SEEKING_INTERVAL_MS: Final = 100
+_LE_GENERAL_DISCOVERABLE_NO_BR_EDR: Final = 0x06  # AD Flags
+_ESL_SERVICE_16: Final = struct.pack("<H", 0x1857)
 # The HCI disconnect reason a label gives when it drops a link on purpose.
 _DROPPED: Final = hci.HCI_REMOTE_USER_TERMINATED_CONNECTION_ERROR
 
@@ -147,11 +156,26 @@ class _LabelPeripheral:
 
     async def _power_on(self) -> None:
         await self.device.power_on()
-        # Starting to advertise sends the first advertisement at once.
+        await self._advertise()
+
+    async def _advertise(self) -> None:
+        """(Re)start advertising with what the label is now; the first advertisement goes
+        out at once. An ESL lists the ESL Service only while it needs an access point
+        (ESLS 4.1), so a scan filtered on it finds only labels to associate."""
+        seeking = self.label.advertises_esl_service(now=self._clock())
+        structures: list[tuple[int, bytes]] = [
+            (AdvertisingData.FLAGS, bytes([_LE_GENERAL_DISCOVERABLE_NO_BR_EDR])),
+            (AdvertisingData.COMPLETE_LOCAL_NAME, f"ESL {self.label.label_id}".encode()),
+        ]
+        if seeking:
+            structures.append(
+                (AdvertisingData.COMPLETE_LIST_OF_16_BIT_SERVICE_CLASS_UUIDS, _ESL_SERVICE_16)
+            )
+        interval = _SEEKING_INTERVAL_MS if seeking else _ADVERTISING_INTERVAL_MS
         await self.device.start_advertising(
-            auto_restart=True,
-            advertising_interval_min=_ADVERTISING_INTERVAL_MS,
-            advertising_interval_max=_ADVERTISING_INTERVAL_MS,
+            advertising_data=bytes(AdvertisingData(structures)),
+            advertising_interval_min=interval,
+            advertising_interval_max=interval,
         )
 
     def wake(self) -> None:
@@ -169,10 +193,14 @@ class _LabelPeripheral:
     # ------------------------------------------------------------ connections
 
     def _on_connection(self, connection: Connection) -> None:
+        connection.on(Connection.EVENT_DISCONNECTION, self._on_disconnection)
         if not self.label.connect():
             self._spawn(connection.disconnect(_DROPPED))
-            return
-        connection.on(Connection.EVENT_DISCONNECTION, lambda _reason: self.label.disconnect())
+
+    def _on_disconnection(self, _reason: int) -> None:
+        self.label.disconnect()
+        # Connectable again, saying what it is now (associated or not).
+        self._spawn(self._advertise())
 
     def _spawn(self, work: Coroutine[Any, Any, None]) -> None:
         task = asyncio.ensure_future(work)

@@ -41,10 +41,14 @@ from bleak.backends.service import BleakGATTService, BleakGATTServiceCollection
 from bleak.exc import BleakError, BleakGATTProtocolError
 from bumble import core, hci
 from bumble.att import ATT_DEFAULT_MTU, ATT_Error
-from bumble.device import Connection, Device, Peer
+from bumble.core import AdvertisingData
+from bumble.device import Advertisement, Connection, Device, Peer
 from bumble.gatt import Characteristic
 from bumble.gatt_client import CharacteristicProxy, ServiceProxy
 from bumble.transport.common import Transport
+
+from gateways.ble.esl_service import ESL_SERVICE_UUID
+from gateways.ble.inventory import AdvertisedLabel
 
 __all__ = [
     "DEFAULT_MTU",
@@ -96,6 +100,39 @@ class BumbleCentral:
         target = hci.Address(address, hci.Address.RANDOM_DEVICE_ADDRESS)
         async with self._connecting:
             return await self.device.connect(target, timeout=timeout_s)
+
+    async def discover(self, timeout_s: float = 5.0) -> list[AdvertisedLabel]:
+        """Scan for `timeout_s` for labels advertising the ESL Service (a `Discover`
+        function: a label lists the service only while it needs an access point)."""
+        await self.power_on()
+        found: dict[str, AdvertisedLabel] = {}
+
+        def on_advertisement(advertisement: Advertisement) -> None:
+            uuids = advertisement.data.get_all(
+                AdvertisingData.COMPLETE_LIST_OF_16_BIT_SERVICE_CLASS_UUIDS
+            ) + advertisement.data.get_all(
+                AdvertisingData.INCOMPLETE_LIST_OF_16_BIT_SERVICE_CLASS_UUIDS
+            )
+            listed = {_uuid_text(uuid) for group in uuids for uuid in group}
+            if ESL_SERVICE_UUID not in listed:
+                return
+            name = advertisement.data.get(AdvertisingData.COMPLETE_LOCAL_NAME)
+            address = advertisement.address.to_string(False)
+            found[address] = AdvertisedLabel(
+                address=address,
+                name=name if isinstance(name, str) else None,
+                rssi_dbm=advertisement.rssi,
+            )
+
+        self.device.on(Device.EVENT_ADVERTISEMENT, on_advertisement)
+        try:
+            await self.device.start_scanning(filter_duplicates=True)
+            # A scan is a time window by nature: what advertised in it is the answer.
+            await asyncio.sleep(timeout_s)
+        finally:
+            self.device.remove_listener(Device.EVENT_ADVERTISEMENT, on_advertisement)
+            await self.device.stop_scanning()
+        return sorted(found.values(), key=lambda label: label.address)
 
     async def close(self) -> None:
         if self.device.powered_on:

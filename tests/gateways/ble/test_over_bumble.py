@@ -352,3 +352,24 @@ def test_the_driver_imports_bumble_only_when_its_backend_is_asked_for() -> None:
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "False"
+
+
+async def test_a_scan_over_bumble_finds_the_labels_to_associate_and_not_the_others() -> None:
+    store = make_bumble_store(3, associated=False)
+    store.label(2).label.associate(key_of(label_id_of(2)), now=store.clock())
+    await store.radio.start()
+
+    found = await store.central.discover(1.0)
+
+    assert [label.address for label in found] == [address_of(1), address_of(3)]
+    assert [label.name for label in found] == [f"ESL {label_id_of(i)}" for i in (1, 3)]
+    await associate_label(
+        found[0].address,
+        esl_address=EslAddress(esl_id=1),
+        label_key=key_of(label_id_of(1)),
+        at=store.clock(),
+        client_factory=store.client_factory,
+        policy=FAST,
+    )
+    # Associated now: it no longer offers itself to an access point.
+    assert [label.address for label in await store.central.discover(1.0)] == [address_of(3)]
