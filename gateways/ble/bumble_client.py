@@ -96,10 +96,11 @@ class BumbleCentral:
             await self.device.power_on()
 
     async def connect(self, address: str, *, timeout_s: float) -> Connection:
+        """Connect to `address`: a random (static) device address, as ESLs use, or a
+        public one written with a `/P` suffix (`00:11:22:33:44:55/P`)."""
         await self.power_on()
-        target = hci.Address(address, hci.Address.RANDOM_DEVICE_ADDRESS)
         async with self._connecting:
-            return await self.device.connect(target, timeout=timeout_s)
+            return await self.device.connect(hci.Address(address), timeout=timeout_s)
 
     async def discover(self, timeout_s: float = 5.0) -> list[AdvertisedLabel]:
         """Scan for `timeout_s` for labels advertising the ESL Service (a `Discover`
@@ -124,14 +125,16 @@ class BumbleCentral:
                 rssi_dbm=advertisement.rssi,
             )
 
-        self.device.on(Device.EVENT_ADVERTISEMENT, on_advertisement)
-        try:
-            await self.device.start_scanning(filter_duplicates=True)
-            # A scan is a time window by nature: what advertised in it is the answer.
-            await asyncio.sleep(timeout_s)
-        finally:
-            self.device.remove_listener(Device.EVENT_ADVERTISEMENT, on_advertisement)
-            await self.device.stop_scanning()
+        # Not while connecting: a controller scans or initiates, one at a time here.
+        async with self._connecting:
+            self.device.on(Device.EVENT_ADVERTISEMENT, on_advertisement)
+            try:
+                await self.device.start_scanning(filter_duplicates=True)
+                # A scan is a time window by nature: what advertised in it is the answer.
+                await asyncio.sleep(timeout_s)
+            finally:
+                self.device.remove_listener(Device.EVENT_ADVERTISEMENT, on_advertisement)
+                await self.device.stop_scanning()
         return sorted(found.values(), key=lambda label: label.address)
 
     async def close(self) -> None:
