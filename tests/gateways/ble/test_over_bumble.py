@@ -75,6 +75,9 @@ MODEL = get_display_model("2.9-bwr")
 PROMOTION_PLANES: Planes = planes_from_image(render_label(PROMOTION, model=MODEL), has_accent=True)
 PLAIN_PLANES: Planes = planes_from_image(render_label(PLAIN, model=MODEL), has_accent=True)
 ESL_ERROR_CODES = [code for code in ReasonCode if 0x01 <= code <= 0x0C]
+# L2CAP PDUs of one update session beside the Frame Data writes and their responses:
+# connection set-up, MTU exchange, discovery, subscriptions, commands (43 to 65 here).
+SESSION_PDUS_AT_MOST = 100
 
 
 def _signed_reason(store: BumbleStore, index: int, signed: bytes | None) -> ReasonCode:
@@ -278,13 +281,19 @@ async def test_the_mtu_is_negotiated_and_chunks_follow_it(
         await client.disconnect()
 
     frame = store.frame(1, build_image_update(PROMOTION_PLANES, model_id=MODEL.id))
+    pdus_before = store.radio.l2cap_pdus
     async with store.gateway(1) as gateway:
         await gateway.send(frame)
+    session_pdus = store.radio.l2cap_pdus - pdus_before
     assert store.label(1).label.shown == PROMOTION_PLANES
     (transfer,) = gateway.deliveries[label_id_of(1)].transfers
     assert transfer.bytes_sent == len(frame.payload)
-    # A chunk is one Write Request and one attribute value (at most 512 bytes).
+    # A chunk is one Write Request and one attribute value (at most 512 bytes) ...
     assert chunk_size_for_mtu(negotiated) + 8 == min(negotiated - 3, 512)
+    # ... and the link carried a request and a response for each chunk at this MTU,
+    # plus the session around them (discovery, subscriptions, commands).
+    chunks = -(-len(frame.payload) // chunk_size_for_mtu(negotiated))
+    assert 2 * chunks < session_pdus < 2 * chunks + SESSION_PDUS_AT_MOST
 
 
 async def test_several_labels_at_once_over_one_central() -> None:
