@@ -41,7 +41,7 @@ from gateways.mqtt.driver import MqttGateway
 from gateways.mqtt.endpoint import parse_broker_url
 from rendering.encoding import Planes
 from tests.fixtures.mosquitto import MosquittoProcess
-from tests.pipeline.conftest import ADMIN, expected_planes
+from tests.support.pipeline import ADMIN, expected_planes
 
 OPEN = ("pending", "sent", "parked", "held")
 

@@ -17,9 +17,9 @@ from firmware_sim.fleet import build_labels, make_fleet
 from firmware_sim.images import ImageStore
 from firmware_sim.label import SimulatedLabel
 from rendering.encoding import content_hash
-from tests.esl.conftest import Clock
-from tests.pipeline.conftest import ADMIN, expected_planes
 from tests.pipeline.in_memory_gateway import InMemoryGateway, radio
+from tests.support.clock import Clock
+from tests.support.pipeline import ADMIN, expected_planes
 
 T0 = Clock().now.replace(year=2027)
 PRICES_A = {"MLK-1": "3.49", "CHS-1": "8.99", "CFE-1": "59.99"}

@@ -14,7 +14,9 @@ from esl.cli.pipeline_cmd import run_controller
 from esl.db.models import LabelAcknowledgementRow, OutboxRow
 from esl.services.keys import Role, create_key
 from esl.settings import Settings
-from tests.pipeline.conftest import Chain, publish_prices, wall_clock
+from tests.support.chain import Chain
+from tests.support.clock import wall_clock
+from tests.support.pipeline import publish_prices
 
 pytestmark = pytest.mark.integration
 

@@ -22,7 +22,9 @@ from gateways.protocol import (
     from_wire_ms,
 )
 from rendering.encoding import Planes
-from tests.pipeline.conftest import SKUS, Chain, expected_planes, publish_prices, wall_clock
+from tests.support.chain import Chain
+from tests.support.clock import wall_clock
+from tests.support.pipeline import SKUS, expected_planes, publish_prices
 
 pytestmark = pytest.mark.integration
 

@@ -71,12 +71,13 @@ from rendering.cache import RenderCache
 from rendering.content import LabelContent
 from rendering.display_models import get_display_model
 from rendering.encoding import content_hash
-from tests.esl.conftest import Clock, seed_reference_data
 from tests.pipeline.adversarial_network import AdversarialNetwork, Direction, RecordingLabel
-from tests.pipeline.conftest import ADMIN
 from tests.pipeline.in_memory_gateway import InMemoryGateway
 from tests.pipeline.shared_clock_store import publish
 from tests.pipeline.small_world import PRICES_A, T0
+from tests.support.clock import Clock
+from tests.support.database import seed_reference_data
+from tests.support.pipeline import ADMIN
 
 # Replays and forgeries are the attacks of issue 13's observations 1 (a replayed
 # acknowledgement) and 2 (a forged frame cancelling a genuine update: the label answered

@@ -23,9 +23,10 @@ from firmware_sim.images import ImageStore
 from gateways.ble.driver import BleGateway
 from gateways.protocol import ReasonCode
 from rendering.encoding import content_hash
-from tests.esl.conftest import Clock, seed_reference_data
 from tests.gateways.ble.ble_store import FAST
-from tests.pipeline.conftest import ADMIN, expected_planes, publish_prices
+from tests.support.clock import Clock
+from tests.support.database import seed_reference_data
+from tests.support.pipeline import ADMIN, expected_planes, publish_prices
 
 STORE, GATEWAY = "S01", "ble0"
 
