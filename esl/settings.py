@@ -56,6 +56,31 @@ class Settings(BaseSettings):
     controller_lease_renew_s: float = Field(
         default=10.0, gt=0, description="How often the running controller renews its lease."
     )
+    controller_window: int = Field(
+        default=64, ge=1, description="Controller: frames in flight per store gateway."
+    )
+    controller_poll_s: float = Field(
+        default=1.0, ge=0.05, description="Controller: seconds between looks for new work."
+    )
+    retry_ack_timeout_s: float = Field(
+        default=120.0,
+        gt=0,
+        description="Controller: a frame unanswered this long is sent again (or parked).",
+    )
+    retry_base_delay_s: float = Field(
+        default=5.0, gt=0, description="Controller: wait before the first resend (then doubling)."
+    )
+    retry_max_delay_s: float = Field(
+        default=600.0, gt=0, description="Controller: longest wait between resends."
+    )
+    retry_max_attempts: int = Field(
+        default=5, ge=1, description="Controller: sends of one frame before it is parked."
+    )
+    retry_busy_delay_s: float = Field(
+        default=20.0,
+        gt=0,
+        description="Controller: wait before asking a label that is refreshing its panel again.",
+    )
     label_offline_after_s: int = Field(
         default=1_800,
         ge=1,
@@ -68,7 +93,7 @@ class Settings(BaseSettings):
     )
 
     @model_validator(mode="after")
-    def _lease_can_hold(self) -> Settings:
+    def _policies_can_hold(self) -> Settings:
         # A lease renewed no more often than it goes stale would be taken over from a
         # healthy controller by a second one.
         if self.controller_lease_renew_s >= self.controller_lease_stale_s:
@@ -76,6 +101,11 @@ class Settings(BaseSettings):
                 f"ESL_CONTROLLER_LEASE_RENEW_S ({self.controller_lease_renew_s} s) must be "
                 f"shorter than ESL_CONTROLLER_LEASE_STALE_S ({self.controller_lease_stale_s} s)"
                 ": the running controller renews its lease more often than it goes stale"
+            )
+        if self.retry_max_delay_s < self.retry_base_delay_s:
+            raise ValueError(
+                f"ESL_RETRY_MAX_DELAY_S ({self.retry_max_delay_s} s) must be at least "
+                f"ESL_RETRY_BASE_DELAY_S ({self.retry_base_delay_s} s)"
             )
         return self
 

@@ -77,10 +77,14 @@ async def test_esl_run_brings_the_labels_to_their_prices(chain: Chain, tmp_path:
     chain.add_store("S01", labels=4)
     await chain.start_gateway("S01")
     settings = Settings(
-        data_dir=tmp_path, database_url=str(chain.engine.url), broker_url=chain.broker.url
+        data_dir=tmp_path,
+        database_url=str(chain.engine.url),
+        broker_url=chain.broker.url,
+        controller_window=4,
+        controller_poll_s=0.1,
     )
     stop = asyncio.Event()
-    running = asyncio.create_task(run_controller(settings, window=4, poll_s=0.1, stop=stop))
+    running = asyncio.create_task(run_controller(settings, stop=stop))
     try:
         await chain.wait_converged(wall_clock())
     finally:
