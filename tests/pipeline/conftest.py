@@ -10,8 +10,11 @@ import pytest
 from sqlalchemy import Engine
 
 from esl.db.engine import create_engine_for, session_factory, upgrade_database
+from esl.settings import Settings
+from gateways.mqtt.endpoint import parse_broker_url
 from tests.fixtures.mosquitto import MosquittoProcess
-from tests.support.chain import Chain
+from tests.support.chain import TEST_TIMINGS, Chain
+from tests.support.clock import wall_clock
 from tests.support.database import seed_reference_data
 
 
@@ -29,6 +32,14 @@ def engine(tmp_path: Path) -> Iterator[Engine]:
 async def chain(
     engine: Engine, mosquitto: MosquittoProcess, tmp_path: Path
 ) -> AsyncIterator[Chain]:
-    chain = Chain(engine=engine, broker=mosquitto, state_dir=tmp_path / "sim")
+    chain = Chain(
+        engine=engine,
+        broker=parse_broker_url(mosquitto.url),
+        mosquitto=mosquitto,
+        state_dir=tmp_path / "sim",
+        clock=wall_clock,
+        settings=Settings(data_dir=tmp_path),
+        timings=TEST_TIMINGS,
+    )
     yield chain
     await chain.close()

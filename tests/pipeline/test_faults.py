@@ -116,7 +116,7 @@ async def test_a_broker_and_a_gateway_restart_mid_run_converge(chain: Chain) -> 
     publish_prices(chain.sessions, SECOND, now=wall_clock())
     while chain.open_rows() == 0:
         await asyncio.sleep(0.02)
-    chain.broker.restart()
+    chain.mosquitto.restart()
     await chain.stop_gateway("S02")
     chain.sites["S02"].reload_labels(now=wall_clock())
     await chain.start_gateway("S02")

@@ -1,65 +1,62 @@
-"""A small chain on real parts: SQLite, the real paho driver, a real Mosquitto, and
-firmware_sim store gateways on the same broker, their labels registered from the
-gateways' own provisioning files.
+"""The demo's chain (`esl.demo.chain.SimulatedChain`) on a real Mosquitto, with hooks the
+tests need: a store added in one call, gateways on an accelerated clock, the controller
+stopped or crashed at will, and convergence checked against the reference render.
 
-The simulated gateways run on an accelerated clock (labels check in every few simulated
-seconds, a 15 s panel refresh takes under a second of test time); the controller runs on
-the wall clock. Scheduled flips are tested without MQTT (test_scheduling.py), where both
-sides share one clock.
+Every part is the real one: SQLite, the paho driver, firmware_sim store gateways
+registered from their own provisioning files, and the controller the composition root
+builds. The simulated gateways run on an accelerated clock (labels check in every few
+simulated seconds, a 15 s panel refresh takes under a second of test time); the controller
+runs on the wall clock. Scheduled flips are tested without MQTT (shared_clock_store.py),
+where both sides share one clock.
 """
 
 from __future__ import annotations
 
 import asyncio
-import contextlib
-import random
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from pathlib import Path
 
-from sqlalchemy import Engine, select
-from sqlalchemy.orm import Session, sessionmaker
+from sqlalchemy import select
 
-from esl.db.engine import session_factory
 from esl.db.models import OutboxRow
-from esl.pipeline import ControllerSettings, RetryPolicy, UpdateController
+from esl.demo.chain import ChainTimings, SimulatedChain
+from esl.pipeline import UpdateController
 from esl.pipeline.database_outage import DatabaseRetry
-from esl.pipeline.provisioning import register_provisioned_labels
-from esl.services.labels import bind_label
 from firmware_sim.faults import FaultPlan
-from firmware_sim.fleet import read_provisioning
-from firmware_sim.mqtt_gateway import BrokerSettings, MqttStoreGateway
-from firmware_sim.simulation import SimulatedSite, SiteConfig, open_simulated_gateway
-from gateways.mqtt.driver import MqttGateway
-from gateways.mqtt.endpoint import parse_broker_url
+from firmware_sim.simulation import SimulatedSite
 from rendering.encoding import Planes
 from tests.fixtures.mosquitto import MosquittoProcess
-from tests.support.clock import fast_clock, wall_clock
-from tests.support.pipeline import ADMIN, SKUS, expected_planes
+from tests.support.clock import SIM_SPEED, fast_clock, wall_clock
+from tests.support.pipeline import SKUS, expected_planes
 
-__all__ = ["Chain"]
+__all__ = ["TEST_TIMINGS", "Chain"]
+
+# Quick retries so a lost frame costs a test seconds, not minutes.
+TEST_TIMINGS = ChainTimings(
+    check_in_interval_s=4.0,
+    ack_timeout=timedelta(seconds=2),
+    retry_base_delay=timedelta(milliseconds=200),
+    retry_max_delay=timedelta(seconds=2),
+    max_attempts=6,
+    # Simulated time: the controller waits 20 s of its own clock for a busy label.
+    busy_delay=timedelta(seconds=20) * SIM_SPEED,
+    window=16,
+    poll_every=timedelta(milliseconds=100),
+    sim_speed=SIM_SPEED,
+    gateway_tick_s=0.01,
+    gateway_restart_downtime_s=0.2,
+    max_in_flight=50,
+    reconnect_delay_s=(1, 2),
+)
 
 
 @dataclass
-class Chain:
-    """Stores with simulated gateways and a controller, all on one broker."""
+class Chain(SimulatedChain):
+    """Stores with simulated gateways and a controller, all on one Mosquitto."""
 
-    engine: Engine
-    broker: MosquittoProcess
-    state_dir: Path
-    sites: dict[str, SimulatedSite] = field(default_factory=dict)
-    runners: dict[str, MqttStoreGateway] = field(default_factory=dict)
-    tasks: dict[str, asyncio.Task[None]] = field(default_factory=dict)
-    bindings: dict[str, str] = field(default_factory=dict)  # label -> sku
-    controller: UpdateController | None = None
-    controller_task: asyncio.Task[None] | None = None
-    controller_stop: asyncio.Event | None = None
-    transport: MqttGateway | None = None
-
-    @property
-    def sessions(self) -> sessionmaker[Session]:
-        return session_factory(self.engine)
+    mosquitto: MosquittoProcess = field(kw_only=True)
 
     def add_store(
         self,
@@ -70,97 +67,43 @@ class Chain:
         gateway: str = "",
         check_in_interval_s: float = 4.0,
     ) -> SimulatedSite:
-        gateway = gateway or f"gw{store}"
-        now = wall_clock()
-        config = SiteConfig(
-            store=store,
-            gateway=gateway,
-            state_dir=self.state_dir,
-            label_count=labels,
-            model_id="2.9-bwr",
-            faults=faults or FaultPlan(),
+        """A store with `labels` labels behind gateway `gw<store>`, bound to SKUS in turn."""
+        self.install_store(
+            store,
+            labels=labels,
+            skus=SKUS,
+            faults=faults,
+            gateway=gateway or f"gw{store}",
             check_in_interval_s=check_in_interval_s,
-            max_attempts=5,
-            report_check_ins=True,
         )
-        site = open_simulated_gateway(config, now=now)
-        provisions = read_provisioning(config.manifest_path)
-        with self.sessions.begin() as session:
-            register_provisioned_labels(session, provisions, store=store, gateway=gateway, now=now)
-            for index, provision in enumerate(provisions):
-                sku = SKUS[index % len(SKUS)]
-                bind_label(
-                    session,
-                    principal=ADMIN,
-                    label_id=provision.label_id,
-                    sku=sku,
-                    template="standard",
-                    now=now,
-                )
-                self.bindings[provision.label_id] = sku
-        self.sites[store] = site
-        return site
+        return self.sites[store]
 
-    async def start_gateway(self, store: str) -> None:
-        site = self.sites[store]
-        runner = MqttStoreGateway(
-            site,
-            BrokerSettings(host=self.broker.host, port=self.broker.port),
-            clock=fast_clock(wall_clock()),
-            tick_s=0.01,
-            restart_downtime_s=0.2,
-        )
-        self.runners[store] = runner
-        self.tasks[store] = asyncio.create_task(runner.run())
-        await runner.wait_connected()
-
-    async def stop_gateway(self, store: str) -> None:
-        self.runners[store].stop()
-        await self.tasks.pop(store)
+    def gateway_clock(self) -> Callable[[], datetime]:
+        # Each start (and restart) of a gateway begins its accelerated time at the wall
+        # clock's now.
+        return fast_clock(wall_clock(), self.timings.sim_speed)
 
     async def start_controller(
-        self, *, seed: int = 1, window: int = 16, database_retry: DatabaseRetry | None = None
+        self,
+        *,
+        seed: int = 1,
+        window: int | None = None,
+        database_retry: DatabaseRetry | None = None,
     ) -> UpdateController:
-        transport = MqttGateway(
-            parse_broker_url(self.broker.url), reconnect_delay_s=(1, 2), max_in_flight=50
-        )
-        await transport.start()
-        controller = UpdateController(
-            gateway=transport,
-            sessions=self.sessions,
-            clock=wall_clock,
-            rng=random.Random(seed),
-            settings=ControllerSettings(
-                window=window,
-                poll_every=timedelta(milliseconds=100),
-                policy=RetryPolicy(
-                    ack_timeout=timedelta(seconds=2),
-                    base_delay=timedelta(milliseconds=200),
-                    max_delay=timedelta(seconds=2),
-                    max_attempts=6,
-                ),
-                database_retry=database_retry or DatabaseRetry(),
-            ),
-        )
-        self.transport = transport
-        self.controller = controller
-        self.controller_stop = asyncio.Event()
-        self.controller_task = asyncio.create_task(controller.run(self.controller_stop))
-        return controller
+        changes: dict[str, object] = {}
+        if window is not None:
+            changes["window"] = window
+        if database_retry is not None:
+            changes["database_retry"] = database_retry
+        return await super().start_controller(seed=seed, **changes)
 
-    async def stop_controller(self, *, crash: bool = False) -> None:
-        assert self.controller_task is not None
-        assert self.controller_stop is not None
-        if crash:
-            self.controller_task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self.controller_task
-        else:
-            self.controller_stop.set()
-            await self.controller_task
-        assert self.transport is not None
-        await self.transport.stop()
-        self.controller_task = None
+    @property
+    def controller(self) -> UpdateController | None:
+        return None if self.running is None else self.running.controller
+
+    @property
+    def controller_task(self) -> asyncio.Task[None] | None:
+        return None if self.running is None else self.running.task
 
     def open_rows(self) -> int:
         with self.sessions() as session:
@@ -199,11 +142,3 @@ class Chain:
         raise AssertionError(
             f"not converged: {len(self.mismatches(at))} labels wrong, {self.open_rows()} open rows"
         )
-
-    async def close(self) -> None:
-        if self.controller_task is not None:
-            await self.stop_controller()
-        for store in list(self.tasks):
-            await self.stop_gateway(store)
-        for site in self.sites.values():
-            site.close()
