@@ -38,7 +38,7 @@ async def chain(
         mosquitto=mosquitto,
         state_dir=tmp_path / "sim",
         clock=wall_clock,
-        settings=Settings(data_dir=tmp_path),
+        settings=Settings.defaults(),
         timings=TEST_TIMINGS,
     )
     yield chain

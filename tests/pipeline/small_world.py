@@ -8,11 +8,12 @@ from datetime import timedelta
 from sqlalchemy import Engine, select
 from sqlalchemy.orm import Session, sessionmaker
 
+from esl.composition import build_controller, controller_settings
 from esl.db.engine import session_factory
 from esl.db.models import LabelStateRow, OutboxRow
-from esl.pipeline import ControllerSettings, UpdateController
 from esl.pipeline.provisioning import register_provisioned_labels
 from esl.services.labels import bind_label
+from esl.settings import Settings
 from firmware_sim.fleet import build_labels, make_fleet
 from firmware_sim.images import ImageStore
 from firmware_sim.label import SimulatedLabel
@@ -47,12 +48,12 @@ class World:
                     now=T0,
                 )
         self.gateway = InMemoryGateway()
-        self.controller = UpdateController(
+        self.controller = build_controller(
+            controller_settings(Settings.defaults(), window=8),
             gateway=self.gateway,
             sessions=self.sessions,
             clock=self.clock,
             rng=random.Random(3),
-            settings=ControllerSettings(window=8),
         )
         self.dispatcher = self.controller.dispatcher
 

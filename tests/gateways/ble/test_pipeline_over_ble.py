@@ -12,11 +12,12 @@ from pathlib import Path
 import pytest
 from sqlalchemy import Engine, select
 
+from esl.composition import build_controller, controller_settings
 from esl.db.engine import create_engine_for, session_factory, upgrade_database
 from esl.db.models import LabelStateRow, OutboxRow
-from esl.pipeline import ControllerSettings, UpdateController
 from esl.pipeline.provisioning import register_provisioned_labels
 from esl.services.labels import bind_label
+from esl.settings import Settings
 from firmware_sim.ble import BleLabel, ble_store, simulated_client_factory
 from firmware_sim.fleet import build_labels, make_fleet
 from firmware_sim.images import ImageStore
@@ -73,12 +74,12 @@ class BleShop:
             connect_policy=FAST,
             clock=self.clock,
         )
-        self.controller = UpdateController(
+        self.controller = build_controller(
+            controller_settings(Settings.defaults(), window=8),
             gateway=self.gateway,
             sessions=self.sessions,
             clock=self.clock,
             rng=random.Random(3),
-            settings=ControllerSettings(window=8),
         )
 
     async def run_until(self, done: Callable[[], bool]) -> None:
