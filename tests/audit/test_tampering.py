@@ -29,7 +29,12 @@ from tests.support.pipeline import publish_prices
 def classes(world: World) -> dict[str, AuditClass]:
     with world.sessions() as session:
         report = gather_audit(
-            session, at=world.clock.now, now=world.clock.now, currency="PLN", stores=["S01"]
+            session,
+            at=world.clock.now,
+            now=world.clock.now,
+            currency="PLN",
+            stores=["S01"],
+            locale="pl_PL",
         ).report
     return {v.label_id: v.audit_class for v in report.labels}
 

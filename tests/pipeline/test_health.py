@@ -155,6 +155,7 @@ async def test_health_the_api_the_cli_the_audit_and_the_demo_agree_on_one_world(
                 now=world.clock.now,
                 currency="PLN",
                 thresholds=thresholds,
+                locale="pl_PL",
             ).report
         classes = Counter(verdict.audit_class for verdict in audit.labels)
         cli = CliRunner().invoke(cli_app, ["health", "--json"])

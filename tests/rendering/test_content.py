@@ -49,6 +49,7 @@ def _resolved_with_promotion() -> tuple[LabelContent, LabelContent]:
                 valid_until=PROMOTION_END,
             )
         ],
+        currency="PLN",
     )
     ledger = PriceLedger()
     product = pricing_product("A")
@@ -61,6 +62,7 @@ def _resolved_with_promotion() -> tuple[LabelContent, LabelContent]:
             store="S1",
             at=PRICING_EPOCH + timedelta(days=day),
             ledger=ledger,
+            locale="pl_PL",
         )
         ledger.record(price)  # as publication does: the shelf's price history
         labels.append(LabelContent.from_resolved(product=product, price=price, store=store))
@@ -175,6 +177,7 @@ def _label_after_a_recent_lower_price(*, promotion_percent: int) -> LabelContent
                 valid_from=PRICING_EPOCH + timedelta(days=55),
             )
         ],
+        currency="PLN",
     )
     price = resolve(
         catalogue,
@@ -183,6 +186,7 @@ def _label_after_a_recent_lower_price(*, promotion_percent: int) -> LabelContent
         store="S1",
         at=PRICING_EPOCH + timedelta(days=56),
         ledger=ledger,
+        locale="pl_PL",
     )
     return LabelContent.from_resolved(product=product, price=price, store=store)
 
