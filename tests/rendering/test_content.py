@@ -65,7 +65,9 @@ def _resolved_with_promotion() -> tuple[LabelContent, LabelContent]:
             locale="pl_PL",
         )
         ledger.record(price)  # as publication does: the shelf's price history
-        labels.append(LabelContent.from_resolved(product=product, price=price, store=store))
+        labels.append(
+            LabelContent.from_resolved(product=product, price=price, store=store, locale="pl_PL")
+        )
     return labels[0], labels[1]
 
 
@@ -188,7 +190,7 @@ def _label_after_a_recent_lower_price(*, promotion_percent: int) -> LabelContent
         ledger=ledger,
         locale="pl_PL",
     )
-    return LabelContent.from_resolved(product=product, price=price, store=store)
+    return LabelContent.from_resolved(product=product, price=price, store=store, locale="pl_PL")
 
 
 def test_an_announced_reduction_is_measured_from_the_30_day_low_not_the_regular_price() -> None:

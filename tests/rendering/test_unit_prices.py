@@ -27,7 +27,7 @@ def _label(sku: str, store: str = "WAW-01") -> tuple[LabelContent, object]:
                        locale="pl_PL")  # fmt: skip
     content = LabelContent.from_resolved(
         product=SAMPLE.catalogue.products[sku], price=resolved,
-        store=SAMPLE.catalogue.stores[store],
+        store=SAMPLE.catalogue.stores[store], locale="pl_PL",
     )  # fmt: skip
     return content, resolved
 
