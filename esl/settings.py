@@ -27,8 +27,8 @@ class Settings(BaseSettings):
     broker_url: str | None = Field(
         default=None, description="mqtt://user:pass@host:port; unset starts an embedded broker."
     )
-    locale: str = "pl_PL"
-    currency: str = "PLN"
+    locale: str = Field(default="pl_PL", description="The label texts' language and number format.")
+    currency: str = Field(default="PLN", description="The system currency (ISO 4217).")
     api_host: str = Field(default="127.0.0.1", description="Where `esl serve` listens.")
     api_port: int = Field(default=8000, ge=1, le=65535)
     api_page_limit: int = Field(default=500, ge=1, description="Largest page a list returns.")
