@@ -27,8 +27,8 @@ class Settings(BaseSettings):
     broker_url: str | None = Field(
         default=None, description="mqtt://user:pass@host:port; unset starts an embedded broker."
     )
-    locale: str = "pl_PL"
-    currency: str = "PLN"
+    locale: str = Field(default="pl_PL", description="The label texts' language and number format.")
+    currency: str = Field(default="PLN", description="The system currency (ISO 4217).")
     api_host: str = Field(default="127.0.0.1", description="Where `esl serve` listens.")
     api_port: int = Field(default=8000, ge=1, le=65535)
     api_page_limit: int = Field(default=500, ge=1, description="Largest page a list returns.")
@@ -56,6 +56,31 @@ class Settings(BaseSettings):
     controller_lease_renew_s: float = Field(
         default=10.0, gt=0, description="How often the running controller renews its lease."
     )
+    controller_window: int = Field(
+        default=64, ge=1, description="Controller: frames in flight per store gateway."
+    )
+    controller_poll_s: float = Field(
+        default=1.0, ge=0.05, description="Controller: seconds between looks for new work."
+    )
+    retry_ack_timeout_s: float = Field(
+        default=120.0,
+        gt=0,
+        description="Controller: a frame unanswered this long is sent again (or parked).",
+    )
+    retry_base_delay_s: float = Field(
+        default=5.0, gt=0, description="Controller: wait before the first resend (then doubling)."
+    )
+    retry_max_delay_s: float = Field(
+        default=600.0, gt=0, description="Controller: longest wait between resends."
+    )
+    retry_max_attempts: int = Field(
+        default=5, ge=1, description="Controller: sends of one frame before it is parked."
+    )
+    retry_busy_delay_s: float = Field(
+        default=20.0,
+        gt=0,
+        description="Controller: wait before asking a label that is refreshing its panel again.",
+    )
     label_offline_after_s: int = Field(
         default=1_800,
         ge=1,
@@ -68,7 +93,7 @@ class Settings(BaseSettings):
     )
 
     @model_validator(mode="after")
-    def _lease_can_hold(self) -> Settings:
+    def _policies_can_hold(self) -> Settings:
         # A lease renewed no more often than it goes stale would be taken over from a
         # healthy controller by a second one.
         if self.controller_lease_renew_s >= self.controller_lease_stale_s:
@@ -77,7 +102,18 @@ class Settings(BaseSettings):
                 f"shorter than ESL_CONTROLLER_LEASE_STALE_S ({self.controller_lease_stale_s} s)"
                 ": the running controller renews its lease more often than it goes stale"
             )
+        if self.retry_max_delay_s < self.retry_base_delay_s:
+            raise ValueError(
+                f"ESL_RETRY_MAX_DELAY_S ({self.retry_max_delay_s} s) must be at least "
+                f"ESL_RETRY_BASE_DELAY_S ({self.retry_base_delay_s} s)"
+            )
         return self
+
+    @classmethod
+    def defaults(cls) -> Settings:
+        """Every setting at its default, whatever the environment says: what benchmarks
+        and tests build on, so they measure and check the same thing everywhere."""
+        return cls.model_construct()
 
     def resolved_database_url(self) -> str:
         if self.database_url:

@@ -158,7 +158,7 @@ class Catalogue:
         stores: Iterable[Store],
         rules: Iterable[PriceRule],
         promotions: Iterable[Promotion] = (),
-        currency: str = "PLN",
+        currency: str,
     ) -> None:
         self.currency = currency
         Money.zero(currency)  # refuses an unknown currency early

@@ -149,7 +149,7 @@ def change_impact(
     *,
     at: datetime,
     ledger: PriceLedger,
-    locale: str = "pl_PL",
+    locale: str,
 ) -> set[PriceKey]:
     """Every (SKU, channel, store) whose label-visible fields differ between the catalogues.
 

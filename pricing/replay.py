@@ -33,6 +33,7 @@ def replay_history(
     since: datetime,
     until: datetime,
     keys: Iterable[PriceKey] | None = None,
+    locale: str,
 ) -> int:
     """Record into `ledger` what applied at `since` and at every boundary up to `until`.
 
@@ -59,6 +60,7 @@ def replay_history(
                     store=key.store,
                     at=at,
                     ledger=ledger,
+                    locale=locale,
                 )
             except NoApplicablePriceError:
                 continue

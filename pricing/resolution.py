@@ -404,7 +404,7 @@ def resolve(
     store: str,
     at: datetime,
     ledger: PriceLedger,
-    locale: str = "pl_PL",
+    locale: str,
 ) -> ResolvedPrice:
     """The price of `sku` in `channel` at `store` at instant `at`, with its label fields.
 
@@ -480,7 +480,7 @@ def resolve_many(
     keys: Iterable[PriceKey],
     at: datetime,
     ledger: PriceLedger,
-    locale: str = "pl_PL",
+    locale: str,
 ) -> dict[PriceKey, ResolvedPrice]:
     """Resolve every key at one instant; raises on the first key that cannot be priced."""
     _check_instant(at)

@@ -117,7 +117,7 @@ class LabelContent:
         product: Product,
         price: ResolvedPrice,
         store: Store | None = None,
-        locale: str = "pl_PL",
+        locale: str,
         timezone: str | None = None,
     ) -> LabelContent:
         """The label for `product` at the price the engine resolved."""

@@ -7,7 +7,9 @@ from pathlib import Path
 
 import pytest
 
+from esl.api.server import ServerThread
 from tests.fixtures.mosquitto import MosquittoProcess, start_mosquitto
+from tests.support.api import AppSwitch
 
 
 @pytest.fixture
@@ -16,3 +18,11 @@ def mosquitto(tmp_path: Path) -> Iterator[MosquittoProcess]:
     broker = start_mosquitto(tmp_path / "mosquitto")
     yield broker
     broker.stop()
+
+
+@pytest.fixture(scope="session")
+def http_server() -> Iterator[tuple[AppSwitch, str]]:
+    """One uvicorn per test worker; each test installs its app in the switch."""
+    switch = AppSwitch()
+    with ServerThread(switch) as server:
+        yield switch, server.url

@@ -346,7 +346,7 @@ def promotion_sets(draw: st.DrawFn) -> list[Promotion]:
 
 
 # ---------------------------------------------------------------- store: CSV price files
-# Rows of the price import format over the seed data of tests/esl/conftest.py (SKUs MLK-1,
+# Rows of the price import format over the seed data of tests/support/database.py (SKUs MLK-1,
 # CHS-1, CFE-1; zones north/south; stores S01-S03): at most one row per scope, so a file
 # drawn here is always valid, and a bad row can be spliced in anywhere.
 _CSV_SKUS = ("MLK-1", "CHS-1", "CFE-1")

@@ -134,7 +134,7 @@ def gather_audit(
     at: datetime,
     now: datetime,
     currency: str,
-    locale: str = "pl_PL",
+    locale: str,
     stores: Iterable[str] | None = None,
     thresholds: Thresholds | None = None,
 ) -> GatheredAudit:

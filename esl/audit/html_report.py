@@ -152,7 +152,7 @@ def _money(value: object) -> str:
     return "-" if value is None else escape(str(value))
 
 
-def render_html_report(gathered: GatheredAudit, *, locale: str = "pl_PL") -> str:
+def render_html_report(gathered: GatheredAudit, *, locale: str) -> str:
     report = gathered.report
     previews = _Previews(gathered, locale=locale)
     at = report.at

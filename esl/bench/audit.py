@@ -70,6 +70,7 @@ REQUIRED_KEYS = ("labels", "stores", "labels_audited_per_s")
 
 START = datetime(2026, 1, 1, tzinfo=UTC)
 AT = datetime(2026, 3, 2, 12, 0, tzinfo=UTC)
+LOCALE = "pl_PL"  # a Polish chain: its prices are in PLN
 ZONES = 5
 
 
@@ -241,7 +242,13 @@ def _seed(session: Session, *, skus: int, stores: int) -> int:
                     instants.append(AT - timedelta(days=2))
                 for instant in instants:
                     resolved = resolve(
-                        catalogue, sku=sku, channel=channel, store=store, at=instant, ledger=ledger
+                        catalogue,
+                        sku=sku,
+                        channel=channel,
+                        store=store,
+                        at=instant,
+                        ledger=ledger,
+                        locale=LOCALE,
                     )
                     entry = LedgerEntry(
                         key=key,
@@ -270,7 +277,13 @@ def _seed(session: Session, *, skus: int, stores: int) -> int:
                     )
                 if channel is Channel.STORE:
                     due[key] = resolve(
-                        catalogue, sku=sku, channel=channel, store=store, at=AT, ledger=ledger
+                        catalogue,
+                        sku=sku,
+                        channel=channel,
+                        store=store,
+                        at=AT,
+                        ledger=ledger,
+                        locale=LOCALE,
                     )
     insert_rows(session, core_table(LedgerEntryRow), ledger_rows)
 
@@ -417,7 +430,7 @@ def run(*, smoke: bool) -> dict[str, object]:
 
             with sessions() as session:
                 started = time.perf_counter()
-                gathered = gather_audit(session, at=AT, now=AT, currency="PLN")
+                gathered = gather_audit(session, at=AT, now=AT, currency="PLN", locale=LOCALE)
                 seconds = time.perf_counter() - started
         finally:
             engine.dispose()

@@ -43,6 +43,7 @@ from typing import Any
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session, sessionmaker
 
+from esl.composition import build_controller, controller_settings, controller_transport
 from esl.db.engine import create_engine_for, session_factory, upgrade_database
 from esl.db.models import (
     LabelBindingRow,
@@ -54,15 +55,15 @@ from esl.db.models import (
 )
 from esl.imports import import_products
 from esl.mqtt.mosquitto_process import find_mosquitto, running_mosquitto
-from esl.pipeline import ControllerSettings, RetryPolicy, UpdateController
+from esl.pipeline import RetryPolicy, UpdateController
 from esl.pipeline.provisioning import register_provisioned_labels
 from esl.services.publication import (
     create_publication,
     publish_publication,
     validate_publication,
 )
+from esl.settings import Settings
 from firmware_sim.fleet import make_fleet, write_provisioning
-from gateways.mqtt.driver import MqttGateway
 from gateways.mqtt.endpoint import BrokerEndpoint
 from gateways.mqtt.raw_roundtrip import measure_raw_roundtrips
 
@@ -330,13 +331,11 @@ async def _measure(
     _publish(sessions, products, 0, _now())
     try:
         with _gateways(endpoint, state_dir, pairs, speed=speed):
-            async with MqttGateway(endpoint, max_in_flight=WINDOW * stores) as transport:
-                controller = UpdateController(
-                    gateway=transport,
-                    sessions=sessions,
-                    clock=_now,
-                    rng=random.Random(7),
-                    settings=ControllerSettings(
+            transport = controller_transport(endpoint, max_in_flight=WINDOW * stores)
+            async with transport:
+                controller = build_controller(
+                    controller_settings(
+                        Settings.defaults(),
                         window=WINDOW,
                         poll_every=timedelta(milliseconds=50),
                         policy=RetryPolicy(
@@ -345,6 +344,10 @@ async def _measure(
                             max_delay=timedelta(seconds=10),
                         ),
                     ),
+                    gateway=transport,
+                    sessions=sessions,
+                    clock=_now,
+                    rng=random.Random(7),
                 )
                 stop = asyncio.Event()
                 running = asyncio.create_task(controller.run(stop))

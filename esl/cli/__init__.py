@@ -23,6 +23,7 @@ from esl.cli import (
     sim_cmd,
 )
 from esl.cli.failures import ActionableErrorsGroup
+from esl.cli.invocation import Invocation
 from esl.log_output import LogFormat, LogLevel, configure_logging
 
 __all__ = ["app", "main"]
@@ -73,7 +74,7 @@ def root(
     ] = LogFormat.TEXT,
 ) -> None:
     """ESL and price-sync controller."""
-    ctx.obj = {"debug": debug}
+    ctx.obj = Invocation(debug=debug)
     configure_logging(log_level, log_format)
 
 

@@ -18,9 +18,9 @@ from esl.audit import Thresholds, gather_audit
 from esl.audit.durations import DurationError, parse_duration
 from esl.audit.formats import report_to_csv, report_to_dict
 from esl.audit.html_report import render_html_report
+from esl.cli.invocation import settings_of
 from esl.db.engine import session_factory
 from esl.db.readiness import open_ready_engine
-from esl.settings import load_settings
 from pricing.errors import EslError
 
 __all__ = ["register"]
@@ -47,6 +47,7 @@ def _instant(text: str | None) -> datetime | None:
 def register(app: typer.Typer) -> None:
     @app.command("audit")
     def audit(
+        ctx: typer.Context,
         stores: Annotated[
             list[str] | None,
             typer.Option("--store", help="Store code; repeat for several (default: all)."),
@@ -81,7 +82,7 @@ def register(app: typer.Typer) -> None:
         ] = None,
     ) -> None:
         """Compare every shelf label with the store price due and the web price."""
-        settings = load_settings()
+        settings = settings_of(ctx)
         try:
             threshold = parse_duration(fail_after) if fail_after is not None else None
             silence = (

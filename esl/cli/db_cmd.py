@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import typer
 
+from esl.cli.invocation import settings_of
 from esl.db.engine import create_engine_for, upgrade_database
 from esl.db.readiness import (
     UPGRADE_HINT,
@@ -12,7 +13,6 @@ from esl.db.readiness import (
     head_revision,
     sqlite_file,
 )
-from esl.settings import load_settings
 
 __all__ = ["register"]
 
@@ -21,9 +21,11 @@ def register(app: typer.Typer) -> None:
     db = typer.Typer(no_args_is_help=True, help="The database schema.")
 
     @db.command("upgrade")
-    def upgrade(revision: str = typer.Argument("head", help="Target revision.")) -> None:
+    def upgrade(
+        ctx: typer.Context, revision: str = typer.Argument("head", help="Target revision.")
+    ) -> None:
         """Create or migrate the database named by ESL_DATABASE_URL (SQLite file by default)."""
-        settings = load_settings()
+        settings = settings_of(ctx)
         engine = create_engine_for(settings.resolved_database_url())
         upgrade_database(engine, revision)
         typer.echo(
@@ -31,9 +33,9 @@ def register(app: typer.Typer) -> None:
         )
 
     @db.command("current")
-    def current() -> None:
+    def current(ctx: typer.Context) -> None:
         """Print the schema revision the database is at (exit 1: none, or not the newest)."""
-        url = load_settings().resolved_database_url()
+        url = settings_of(ctx).resolved_database_url()
         path = sqlite_file(url)
         if path is not None and not path.exists():  # looking must not create it
             raise DatabaseNotReadyError(f"no database at {path}", database=url, hint=UPGRADE_HINT)

@@ -15,6 +15,7 @@ from typing import Any
 import typer
 from typer.core import TyperGroup
 
+from esl.cli.invocation import Invocation
 from esl.db.readiness import DatabaseNotReadyError
 from gateways.errors import GatewayConnectError, InvalidBrokerUrlError
 from pricing.errors import EslError
@@ -31,7 +32,7 @@ def debug_requested(ctx: Any = None) -> bool:
     if os.environ.get("ESL_DEBUG", "").strip() not in ("", "0", "false", "no"):
         return True
     root = ctx.find_root() if ctx is not None else None
-    return bool(root is not None and isinstance(root.obj, dict) and root.obj.get("debug"))
+    return bool(root is not None and isinstance(root.obj, Invocation) and root.obj.debug)
 
 
 def explain(error: BaseException) -> list[str]:

@@ -12,6 +12,7 @@ from typing import Annotated
 
 import typer
 
+from esl.cli.invocation import settings_of
 from esl.db.engine import session_factory
 from esl.db.readiness import open_ready_engine
 from esl.errors import ImportRejectedError, StoreOfRecordError
@@ -25,7 +26,7 @@ from esl.imports import (
 from esl.imports.csv_text import CsvEncoding, decode_csv
 from esl.imports.report import ImportReport
 from esl.pipeline.provisioning import parse_provisioning, register_provisioned_labels
-from esl.settings import load_settings
+from esl.settings import Settings
 
 __all__ = ["register"]
 
@@ -33,6 +34,7 @@ MAX_PRINTED_PROBLEMS = 50
 
 
 def _run(
+    settings: Settings,
     kind: str,
     path: Path,
     *,
@@ -41,7 +43,6 @@ def _run(
     as_json: bool,
     encoding: CsvEncoding | None,
 ) -> None:
-    settings = load_settings()
     sessions = session_factory(open_ready_engine(settings.resolved_database_url()))
     now = datetime.now(UTC)
     try:
@@ -85,8 +86,7 @@ def _run(
         )
 
 
-def _import_provisioning(path: Path, *, as_json: bool) -> None:
-    settings = load_settings()
+def _import_provisioning(settings: Settings, path: Path, *, as_json: bool) -> None:
     sessions = session_factory(open_ready_engine(settings.resolved_database_url()))
     try:
         parsed = parse_provisioning(path.read_text(encoding="utf-8"))
@@ -147,6 +147,7 @@ def register(app: typer.Typer) -> None:
 
     @importer.command("prices")
     def prices(
+        ctx: typer.Context,
         path: Path = FileArg,
         by: str = By,
         as_json: bool = AsJson,
@@ -156,44 +157,79 @@ def register(app: typer.Typer) -> None:
         ),
     ) -> None:
         """Regular prices: all rows apply or none; re-importing the same file changes nothing."""
-        _run("prices", path, who=by, record_ledger=ledger, as_json=as_json, encoding=encoding)
+        _run(
+            settings_of(ctx),
+            "prices",
+            path,
+            who=by,
+            record_ledger=ledger,
+            as_json=as_json,
+            encoding=encoding,
+        )
 
     @importer.command("promotions")
     def promotions(
+        ctx: typer.Context,
         path: Path = FileArg,
         by: str = By,
         as_json: bool = AsJson,
         encoding: CsvEncoding | None = Encoding,
     ) -> None:
         """Promotions, one per row."""
-        _run("promotions", path, who=by, record_ledger=False, as_json=as_json, encoding=encoding)
+        _run(
+            settings_of(ctx),
+            "promotions",
+            path,
+            who=by,
+            record_ledger=False,
+            as_json=as_json,
+            encoding=encoding,
+        )
 
     @importer.command("products")
     def products(
+        ctx: typer.Context,
         path: Path = FileArg,
         by: str = By,
         as_json: bool = AsJson,
         encoding: CsvEncoding | None = Encoding,
     ) -> None:
         """Product master data."""
-        _run("products", path, who=by, record_ledger=False, as_json=as_json, encoding=encoding)
+        _run(
+            settings_of(ctx),
+            "products",
+            path,
+            who=by,
+            record_ledger=False,
+            as_json=as_json,
+            encoding=encoding,
+        )
 
     @importer.command("history")
     def history(
+        ctx: typer.Context,
         path: Path = FileArg,
         by: str = By,
         as_json: bool = AsJson,
         encoding: CsvEncoding | None = Encoding,
     ) -> None:
         """Prices that applied before installation, into the ledger (for the 30-day low)."""
-        _run("history", path, who=by, record_ledger=False, as_json=as_json, encoding=encoding)
+        _run(
+            settings_of(ctx),
+            "history",
+            path,
+            who=by,
+            record_ledger=False,
+            as_json=as_json,
+            encoding=encoding,
+        )
 
     @importer.command("provisioning")
-    def provisioning(path: Path = FileArg, as_json: bool = AsJson) -> None:
+    def provisioning(ctx: typer.Context, path: Path = FileArg, as_json: bool = AsJson) -> None:
         """A store gateway's provisioning file: registers the gateway and its labels with
         their keys (docs/protocol.md). All labels or none; labels already registered with
         the same key are left alone, another key is refused."""
-        _import_provisioning(path, as_json=as_json)
+        _import_provisioning(settings_of(ctx), path, as_json=as_json)
 
     app.add_typer(importer, name="import")
 
@@ -201,13 +237,14 @@ def register(app: typer.Typer) -> None:
 
     @exporter.command("prices")
     def export(
+        ctx: typer.Context,
         output: Annotated[
             Path | None, typer.Option("--output", "-o", help="Default: stdout.")
         ] = None,
         current: bool = typer.Option(False, "--current", help="Only rules in force now."),
     ) -> None:
         """Every stored price rule, in the price import format."""
-        settings = load_settings()
+        settings = settings_of(ctx)
         sessions = session_factory(open_ready_engine(settings.resolved_database_url()))
         now = datetime.now(UTC) if current else None
         with sessions() as session:

@@ -8,17 +8,17 @@ from typing import Annotated
 import typer
 from sqlalchemy.orm import Session, sessionmaker
 
+from esl.cli.invocation import settings_of
 from esl.db.engine import session_factory
 from esl.db.readiness import open_ready_engine
 from esl.services.keys import Role, create_key, list_keys, revoke_key
-from esl.settings import load_settings
 from pricing.errors import EslError
 
 __all__ = ["register"]
 
 
-def sessions() -> sessionmaker[Session]:
-    return session_factory(open_ready_engine(load_settings().resolved_database_url()))
+def sessions(ctx: typer.Context) -> sessionmaker[Session]:
+    return session_factory(open_ready_engine(settings_of(ctx).resolved_database_url()))
 
 
 def register(app: typer.Typer) -> None:
@@ -26,13 +26,14 @@ def register(app: typer.Typer) -> None:
 
     @keys.command("create")
     def create(
+        ctx: typer.Context,
         name: Annotated[str, typer.Argument(help="Who or what uses the key.")],
         role: Annotated[Role, typer.Option("--role", help="pricing, store, auditor or admin.")],
         store: str | None = typer.Option(None, "--store", help="The store of a store key."),
     ) -> None:
         """Create a key and print its token (it is not stored and cannot be shown again)."""
         try:
-            with sessions()() as session, session.begin():
+            with sessions(ctx)() as session, session.begin():
                 _, token = create_key(
                     session, name=name, role=role, store=store, now=datetime.now(UTC)
                 )
@@ -42,18 +43,18 @@ def register(app: typer.Typer) -> None:
         typer.echo(token)
 
     @keys.command("list")
-    def list_() -> None:
+    def list_(ctx: typer.Context) -> None:
         """Name, role, store, token prefix and state of every key."""
-        with sessions()() as session:
+        with sessions(ctx)() as session:
             for row in list_keys(session):
                 state = "revoked" if row.revoked_at else "active"
                 typer.echo(f"{row.name}\t{row.role}\t{row.store or '-'}\t{row.prefix}…\t{state}")
 
     @keys.command("revoke")
-    def revoke(name: str = typer.Argument(...)) -> None:
+    def revoke(ctx: typer.Context, name: str = typer.Argument(...)) -> None:
         """Refuse the key from now on."""
         try:
-            with sessions()() as session, session.begin():
+            with sessions(ctx)() as session, session.begin():
                 revoke_key(session, name=name, now=datetime.now(UTC))
         except EslError as error:
             typer.echo(f"error: {error.message}", err=True)

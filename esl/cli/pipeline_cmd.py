@@ -12,23 +12,23 @@ import logging
 import random
 import signal
 from dataclasses import asdict
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 from typing import Annotated
 
 import typer
 from prometheus_client import start_http_server
-from pydantic import ValidationError
 from rich.console import Console
 from rich.table import Table
 from sqlalchemy import Engine
 from sqlalchemy.exc import DBAPIError
 
+from esl.cli.invocation import settings_of
+from esl.composition import build_controller, controller_settings, controller_transport
 from esl.db.engine import create_engine_for, session_factory
 from esl.db.readiness import DatabaseNotReadyError, open_ready_engine
 from esl.metrics import metrics_registry
 from esl.mqtt.broker_choice import configured_broker
-from esl.pipeline import ControllerSettings, UpdateController
-from esl.pipeline.controller_lease import ControllerIdentity, LeaseTerms, take_lease_when_reachable
+from esl.pipeline.controller_lease import ControllerIdentity, take_lease_when_reachable
 from esl.pipeline.controller_status import controller_status_path, read_controller_status
 from esl.pipeline.database_outage import DatabaseRetry, is_database_outage
 from esl.pipeline.errors import ControllerAlreadyRunningError, ControllerLeaseLostError
@@ -36,8 +36,7 @@ from esl.services.health import label_health
 from esl.services.label_status import StatusThresholds
 from esl.services.security_events import security_summary
 from esl.services.stores import require_known_stores
-from esl.settings import Settings, load_settings
-from gateways.mqtt.driver import MqttGateway
+from esl.settings import Settings
 
 __all__ = ["register", "run_controller"]
 
@@ -78,8 +77,6 @@ async def _open_when_reachable(
 async def run_controller(
     settings: Settings,
     *,
-    window: int,
-    poll_s: float,
     stop: asyncio.Event | None = None,
     metrics_port: int | None = None,
 ) -> None:
@@ -93,18 +90,10 @@ async def run_controller(
     loop = asyncio.get_running_loop()
     for signum in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(signum, stop.set)
-    first = settings.database_retry_first_s
-    retry = DatabaseRetry(
-        first=timedelta(seconds=first),
-        longest=timedelta(seconds=max(settings.database_retry_longest_s, first)),
-    )
-    engine = await _open_when_reachable(settings, retry=retry, stop=stop)
+    policy = controller_settings(settings)
+    engine = await _open_when_reachable(settings, retry=policy.database_retry, stop=stop)
     if engine is None:
         return
-    lease = LeaseTerms(
-        stale_after=timedelta(seconds=settings.controller_lease_stale_s),
-        renew_every=timedelta(seconds=settings.controller_lease_renew_s),
-    )
     identity = ControllerIdentity.of_this_process(now=_now())
     sessions = session_factory(engine)
     exporter = None
@@ -113,7 +102,7 @@ async def run_controller(
             sessions,
             _now,
             status_path=controller_status_path(settings.data_dir),
-            renew_every=lease.renew_every,
+            renew_every=policy.lease.renew_every,
         )
         exporter, _thread = start_http_server(
             metrics_port, addr=settings.api_host, registry=registry
@@ -121,34 +110,31 @@ async def run_controller(
         typer.echo(f"metrics on http://{settings.api_host}:{metrics_port}/metrics")
     try:
         if not await take_lease_when_reachable(
-            sessions, identity, clock=_now, terms=lease, retry=retry, stop=stop
+            sessions,
+            identity,
+            clock=_now,
+            terms=policy.lease,
+            retry=policy.database_retry,
+            stop=stop,
         ):
             return
-        async with (
-            configured_broker(settings.broker_url) as endpoint,
-            MqttGateway(endpoint, client_id=identity.mqtt_client_id) as transport,
-        ):
-            controller = UpdateController(
-                gateway=transport,
-                sessions=sessions,
-                clock=_now,
-                rng=random.Random(),
-                settings=ControllerSettings(
-                    locale=settings.locale,
-                    currency=settings.currency,
-                    window=window,
-                    poll_every=timedelta(seconds=poll_s),
-                    lease=lease,
-                    database_retry=retry,
-                ),
-                identity=identity,
-                status_path=controller_status_path(settings.data_dir),
-            )
-            typer.echo(
-                f"controller running against {endpoint.host}:{endpoint.port} "
-                f"as {identity.mqtt_client_id} (pid {identity.pid} on {identity.host})"
-            )
-            await controller.run(stop)
+        async with configured_broker(settings.broker_url) as endpoint:
+            transport = controller_transport(endpoint, client_id=identity.mqtt_client_id)
+            async with transport:
+                controller = build_controller(
+                    policy,
+                    gateway=transport,
+                    sessions=sessions,
+                    clock=_now,
+                    rng=random.Random(),
+                    identity=identity,
+                    status_path=controller_status_path(settings.data_dir),
+                )
+                typer.echo(
+                    f"controller running against {endpoint.host}:{endpoint.port} "
+                    f"as {identity.mqtt_client_id} (pid {identity.pid} on {identity.host})"
+                )
+                await controller.run(stop)
     finally:
         if exporter is not None:
             exporter.shutdown()
@@ -159,12 +145,23 @@ async def run_controller(
 def register(app: typer.Typer) -> None:
     @app.command("run")
     def run(
+        ctx: typer.Context,
         window: Annotated[
-            int, typer.Option("--window", min=1, help="Frames in flight per store gateway.")
-        ] = 64,
+            int | None,
+            typer.Option(
+                "--window",
+                min=1,
+                help="Frames in flight per store gateway (ESL_CONTROLLER_WINDOW).",
+            ),
+        ] = None,
         poll: Annotated[
-            float, typer.Option("--poll", min=0.05, help="Seconds between looks for new work.")
-        ] = 1.0,
+            float | None,
+            typer.Option(
+                "--poll",
+                min=0.05,
+                help="Seconds between looks for new work (ESL_CONTROLLER_POLL_S).",
+            ),
+        ] = None,
         metrics_port: Annotated[
             int | None,
             typer.Option(
@@ -176,31 +173,28 @@ def register(app: typer.Typer) -> None:
         ] = None,
     ) -> None:
         """Run the update controller: plan published prices into frames, send, track acks."""
+        settings = settings_of(ctx)
+        # An option given on the command line wins over the environment.
+        chosen = {"controller_window": window, "controller_poll_s": poll}
+        settings = settings.model_copy(
+            update={name: value for name, value in chosen.items() if value is not None}
+        )
         try:
-            settings = load_settings()
-        except ValidationError as error:
-            problems = "; ".join(
-                str(problem["msg"]).removeprefix("Value error, ") for problem in error.errors()
-            )
-            typer.echo(f"esl run: settings: {problems}", err=True)
-            raise typer.Exit(2) from None
-        try:
-            asyncio.run(
-                run_controller(settings, window=window, poll_s=poll, metrics_port=metrics_port)
-            )
+            asyncio.run(run_controller(settings, metrics_port=metrics_port))
         except (ControllerAlreadyRunningError, ControllerLeaseLostError) as error:
             typer.echo(f"esl run: {error.message}", err=True)
             raise typer.Exit(1) from error
 
     @app.command("health")
     def health(
+        ctx: typer.Context,
         store: Annotated[
             list[str] | None, typer.Option("--store", help="Only these stores; repeatable.")
         ] = None,
         as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
     ) -> None:
         """Labels per store in each state (docs/pipeline.md), and the controller."""
-        settings = load_settings()
+        settings = settings_of(ctx)
         # From a file the controller writes: it says since when the database is away even
         # when the counts below cannot be read.
         status = read_controller_status(controller_status_path(settings.data_dir))

@@ -15,6 +15,7 @@ import typer
 from pydantic import ValidationError
 
 from esl.api.schemas import PublicationIn
+from esl.cli.invocation import settings_of
 from esl.db.engine import session_factory
 from esl.db.readiness import open_ready_engine
 from esl.errors import PublicationRejectedError
@@ -23,7 +24,6 @@ from esl.services.publication import (
     publish_publication,
     validate_publication,
 )
-from esl.settings import load_settings
 from pricing.errors import EslError
 
 __all__ = ["register"]
@@ -32,6 +32,7 @@ __all__ = ["register"]
 def register(app: typer.Typer) -> None:
     @app.command("publish")
     def publish(
+        ctx: typer.Context,
         path: Annotated[
             Path, typer.Argument(exists=True, dir_okay=False, help="Publication JSON.")
         ],
@@ -44,7 +45,7 @@ def register(app: typer.Typer) -> None:
         except ValidationError as error:
             typer.echo(f"{path}: {error}", err=True)
             raise typer.Exit(2) from error
-        settings = load_settings()
+        settings = settings_of(ctx)
         sessions = session_factory(open_ready_engine(settings.resolved_database_url()))
         now = datetime.now(UTC)
         items = [i.model_dump(exclude_defaults=True) | {"action": i.action} for i in body.items]

@@ -12,6 +12,7 @@ from typing import Annotated
 
 import typer
 
+from esl.cli.invocation import settings_of
 from esl.sample import load_sample, sample_anchor
 from pricing import Channel, Money, ResolvedPrice, resolve
 from pricing.errors import PricingError
@@ -78,9 +79,7 @@ def _line(cells: list[str]) -> str:
     )
 
 
-def price_table(
-    *, at: datetime, anchor: datetime, channels: list[Channel], locale: str = "pl_PL"
-) -> str:
+def price_table(*, at: datetime, anchor: datetime, channels: list[Channel], locale: str) -> str:
     """The price table as text: every sample SKU in every store for `channels` at `at`."""
     label_language(locale)  # refuses a locale without label texts before any work
     sample = load_sample(anchor=anchor, history_until=max(at, anchor))
@@ -123,6 +122,7 @@ def price_table(
 def register(app: typer.Typer) -> None:
     @app.command("sample-prices")
     def sample_prices(
+        ctx: typer.Context,
         at: Annotated[
             str | None,
             typer.Option("--at", help="Instant to price at, ISO 8601 (naive = UTC). Default: now."),
@@ -138,8 +138,11 @@ def register(app: typer.Typer) -> None:
             ),
         ] = None,
         locale: Annotated[
-            str, typer.Option("--locale", help="Label locale: pl_PL, en_GB or de_DE.")
-        ] = "pl_PL",
+            str | None,
+            typer.Option(
+                "--locale", help="Label locale: pl_PL, en_GB or de_DE. Default: ESL_LOCALE."
+            ),
+        ] = None,
     ) -> None:
         """Print the resolved prices of the bundled sample catalogue (no database needed)."""
         instant = _parse_instant(at)
@@ -152,7 +155,13 @@ def register(app: typer.Typer) -> None:
                 f"channels are store, web, app or all, not {channel}"
             ) from None
         try:
-            typer.echo(price_table(at=instant, anchor=day_zero, channels=channels, locale=locale))
+            table = price_table(
+                at=instant,
+                anchor=day_zero,
+                channels=channels,
+                locale=locale or settings_of(ctx).locale,
+            )
+            typer.echo(table)
         except PricingError as error:
             typer.echo(f"error: {error.message}", err=True)
             raise typer.Exit(1) from error

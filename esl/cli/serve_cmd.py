@@ -8,8 +8,8 @@ import typer
 import uvicorn
 
 from esl.api import create_app
+from esl.cli.invocation import settings_of
 from esl.db.readiness import open_ready_engine
-from esl.settings import load_settings
 
 __all__ = ["register"]
 
@@ -17,13 +17,14 @@ __all__ = ["register"]
 def register(app: typer.Typer) -> None:
     @app.command("serve")
     def serve(
+        ctx: typer.Context,
         host: str | None = typer.Option(None, "--host", help="Default: ESL_API_HOST."),
         port: int | None = typer.Option(
             None, "--port", min=1, max=65535, help="Default: ESL_API_PORT."
         ),
     ) -> None:
         """Serve the HTTP API (OpenAPI at /docs). Run `esl db upgrade` first."""
-        settings = load_settings()
+        settings = settings_of(ctx)
         engine = open_ready_engine(settings.resolved_database_url(), echo=settings.database_echo)
         host = host or settings.api_host
         port = port if port is not None else settings.api_port

@@ -19,15 +19,18 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from pathlib import Path
+from typing import Any
 
 from sqlalchemy import Engine
 from sqlalchemy.orm import Session, sessionmaker
 
+from esl.composition import RunningController, controller_settings, controller_transport
 from esl.db.engine import session_factory
 from esl.pipeline import ControllerSettings, RetryPolicy, UpdateController
 from esl.pipeline.provisioning import register_provisioned_labels
 from esl.services.keys import Principal, Role
 from esl.services.labels import bind_label
+from esl.settings import Settings
 from firmware_sim.faults import FaultPlan
 from firmware_sim.fleet import LabelProvision, build_labels, make_fleet, read_provisioning
 from firmware_sim.images import ImageStore
@@ -37,7 +40,6 @@ from firmware_sim.simulation import SimulatedSite, SiteConfig, open_simulated_ga
 from gateways.base import Gateway, TransportKind
 from gateways.errors import GatewayConnectError
 from gateways.group import GatewayGroup
-from gateways.mqtt.driver import MqttGateway
 from gateways.mqtt.endpoint import BrokerEndpoint
 
 __all__ = ["ChainTimings", "SimulatedChain"]
@@ -62,6 +64,28 @@ class ChainTimings:
     # Simulated time runs this many times faster than the controller's clock (check-ins,
     # panel refreshes); 1.0 is real time.
     sim_speed: float = 1.0
+    # How often a store gateway looks at its radio, and how long it stays away when it
+    # restarts (a fault plan's crash).
+    gateway_tick_s: float = 0.05
+    gateway_restart_downtime_s: float = 1.0
+    # The controller's MQTT link: publishes awaiting the broker's PUBACK (None: one
+    # window), and its reconnect backoff.
+    max_in_flight: int | None = None
+    reconnect_delay_s: tuple[float, float] = (1, 5)
+
+    def controller_settings(self, settings: Settings, **changes: Any) -> ControllerSettings:
+        """The controller's settings: the installation's (locale, currency, lease, database
+        retry) with this world's pace; `changes` replace single fields."""
+        policy = RetryPolicy(
+            ack_timeout=self.ack_timeout,
+            base_delay=self.retry_base_delay,
+            max_delay=self.retry_max_delay,
+            max_attempts=self.max_attempts,
+            # The panel refresh runs on simulated time.
+            busy_delay=self.busy_delay / self.sim_speed,
+        )
+        paced = {"window": self.window, "poll_every": self.poll_every, "policy": policy}
+        return controller_settings(settings, **(paced | changes))
 
 
 @dataclass
@@ -70,6 +94,7 @@ class SimulatedChain:
     broker: BrokerEndpoint | None  # None: every store is a BLE store
     state_dir: Path
     clock: Callable[[], datetime]
+    settings: Settings
     timings: ChainTimings = field(default_factory=ChainTimings)
     transport: TransportKind = TransportKind.MQTT
     model_id: str = "2.9-bwr"
@@ -79,27 +104,39 @@ class SimulatedChain:
     )  # store -> id -> label
     bindings: dict[str, str] = field(default_factory=dict)  # label id -> SKU
     _ble_gateways: dict[tuple[str, str], Gateway] = field(default_factory=dict)
-    _runners: dict[str, MqttStoreGateway] = field(default_factory=dict)
+    runners: dict[str, MqttStoreGateway] = field(default_factory=dict)
     _tasks: dict[str, asyncio.Task[None]] = field(default_factory=dict)
-    _transport: Gateway | None = None
-    _controller_task: asyncio.Task[None] | None = None
-    _controller_stop: asyncio.Event = field(default_factory=asyncio.Event)
+    running: RunningController | None = None
 
     @property
     def sessions(self) -> sessionmaker[Session]:
         return session_factory(self.engine)
 
     def install_store(
-        self, store: str, *, labels: int, skus: Sequence[str], faults: FaultPlan | None = None
+        self,
+        store: str,
+        *,
+        labels: int,
+        skus: Sequence[str],
+        faults: FaultPlan | None = None,
+        gateway: str | None = None,
+        check_in_interval_s: float | None = None,
     ) -> None:
         """Put `labels` new labels in `store`, register them and bind them to `skus` in
-        turn, as a store's staff would after unpacking a box of labels."""
+        turn, as a store's staff would after unpacking a box of labels. `gateway` names
+        its gateway, `check_in_interval_s` replaces the timings' for this store."""
         if self.transport is TransportKind.BLE:
             if faults is not None and faults != FaultPlan(seed=faults.seed):
                 raise ValueError("radio faults are simulated for MQTT store gateways only")
-            gateway, provisions = self._install_ble_store(store, labels)
+            gateway, provisions = self._install_ble_store(store, labels, gateway or f"{store}-ble0")
         else:
-            gateway, provisions = self._install_mqtt_store(store, labels, faults or FaultPlan())
+            gateway, provisions = self._install_mqtt_store(
+                store,
+                labels,
+                faults or FaultPlan(),
+                gateway=gateway or f"{store}-gw1",
+                check_in_interval_s=check_in_interval_s or self.timings.check_in_interval_s,
+            )
         now = self.clock()
         with self.sessions.begin() as session:
             register_provisioned_labels(session, provisions, store=store, gateway=gateway, now=now)
@@ -116,9 +153,14 @@ class SimulatedChain:
                 self.bindings[provision.label_id] = sku
 
     def _install_mqtt_store(
-        self, store: str, labels: int, faults: FaultPlan
+        self,
+        store: str,
+        labels: int,
+        faults: FaultPlan,
+        *,
+        gateway: str,
+        check_in_interval_s: float,
     ) -> tuple[str, list[LabelProvision]]:
-        gateway = f"{store}-gw1"
         config = SiteConfig(
             store=store,
             gateway=gateway,
@@ -126,7 +168,7 @@ class SimulatedChain:
             label_count=labels,
             model_id=self.model_id,
             faults=faults,
-            check_in_interval_s=self.timings.check_in_interval_s,
+            check_in_interval_s=check_in_interval_s,
             report_check_ins=True,
         )
         site = open_simulated_gateway(config, now=self.clock())
@@ -134,12 +176,13 @@ class SimulatedChain:
         self.labels[store] = dict(site.gateway.labels)
         return gateway, read_provisioning(config.manifest_path)
 
-    def _install_ble_store(self, store: str, labels: int) -> tuple[str, list[LabelProvision]]:
+    def _install_ble_store(
+        self, store: str, labels: int, gateway: str
+    ) -> tuple[str, list[LabelProvision]]:
         # bleak is imported only when a BLE store is asked for.
         from firmware_sim.ble import ble_store, simulated_client_factory
         from gateways.ble.driver import BleGateway
 
-        gateway = f"{store}-ble0"
         provisions = make_fleet(store=store, gateway=gateway, count=labels, model_id=self.model_id)
         simulated = build_labels(provisions, now=self.clock(), images=ImageStore())
         keys = {provision.label_id: provision.key for provision in provisions}
@@ -156,8 +199,15 @@ class SimulatedChain:
 
     async def start_gateways(self) -> None:
         """Connect the MQTT store gateways to the broker (BLE labels need nothing)."""
-        if not self.sites:
-            return
+        for store in self.sites:
+            await self.start_gateway(store)
+
+    def gateway_clock(self) -> Callable[[], datetime]:
+        """The clock a store gateway starting now runs on: simulated time."""
+        return self.simulated_clock
+
+    async def start_gateway(self, store: str) -> None:
+        """Connect one MQTT store's gateway to the broker (again, after `stop_gateway`)."""
         assert self.broker is not None, "MQTT stores need a broker"
         settings = BrokerSettings(
             host=self.broker.host,
@@ -165,50 +215,58 @@ class SimulatedChain:
             username=self.broker.username,
             password=self.broker.password,
         )
-        for store, site in self.sites.items():
-            runner = MqttStoreGateway(site, settings, clock=self.simulated_clock, tick_s=0.05)
-            self._runners[store] = runner
-            self._tasks[store] = asyncio.create_task(runner.run())
-            try:
-                await runner.wait_connected()
-            except TimeoutError:
-                reason = f"refused: {runner.refusal}" if runner.refusal else "no answer in time"
-                raise GatewayConnectError(
-                    host=settings.host, port=settings.port, reason=reason
-                ) from None
+        runner = MqttStoreGateway(
+            self.sites[store],
+            settings,
+            clock=self.gateway_clock(),
+            tick_s=self.timings.gateway_tick_s,
+            restart_downtime_s=self.timings.gateway_restart_downtime_s,
+        )
+        self.runners[store] = runner
+        self._tasks[store] = asyncio.create_task(runner.run())
+        try:
+            await runner.wait_connected()
+        except TimeoutError:
+            reason = f"refused: {runner.refusal}" if runner.refusal else "no answer in time"
+            raise GatewayConnectError(
+                host=settings.host, port=settings.port, reason=reason
+            ) from None
 
-    async def start_controller(self, *, seed: int = 0) -> UpdateController:
+    async def stop_gateway(self, store: str) -> None:
+        """Disconnect one store's gateway (its labels keep their state)."""
+        self.runners.pop(store).stop()
+        with contextlib.suppress(asyncio.CancelledError):
+            await self._tasks.pop(store)
+
+    async def start_controller(self, *, seed: int = 0, **changes: Any) -> UpdateController:
+        """Start the update controller (the composition root's) over the stores' gateways;
+        `changes` replace single `ControllerSettings` fields of the timings'."""
         timings = self.timings
+        settings = timings.controller_settings(self.settings, **changes)
         transport: Gateway
         if self.transport is TransportKind.BLE:
             transport = GatewayGroup(self._ble_gateways)
         else:
             assert self.broker is not None, "MQTT stores need a broker"
-            transport = MqttGateway(
-                self.broker, reconnect_delay_s=(1, 5), max_in_flight=timings.window
+            transport = controller_transport(
+                self.broker,
+                max_in_flight=timings.max_in_flight or settings.window,
+                reconnect_delay_s=timings.reconnect_delay_s,
             )
-        await transport.start()
-        controller = UpdateController(
-            gateway=transport,
+        self.running = await RunningController.start(
+            settings,
+            transport=transport,
             sessions=self.sessions,
             clock=self.clock,
             rng=random.Random(seed),
-            settings=ControllerSettings(
-                window=timings.window,
-                poll_every=timings.poll_every,
-                policy=RetryPolicy(
-                    ack_timeout=timings.ack_timeout,
-                    base_delay=timings.retry_base_delay,
-                    max_delay=timings.retry_max_delay,
-                    max_attempts=timings.max_attempts,
-                    busy_delay=timings.busy_delay / timings.sim_speed,
-                ),
-            ),
         )
-        self._transport = transport
-        self._controller_stop = asyncio.Event()
-        self._controller_task = asyncio.create_task(controller.run(self._controller_stop))
-        return controller
+        return self.running.controller
+
+    async def stop_controller(self, *, crash: bool = False) -> None:
+        """Stop the controller and its link (`crash`: cancelled mid-step, as by a kill)."""
+        running, self.running = self.running, None
+        if running is not None:
+            await running.stop(crash=crash)
 
     def __post_init__(self) -> None:
         speed = self.timings.sim_speed
@@ -225,21 +283,10 @@ class SimulatedChain:
         return self.labels[store][label_id].display_png(now=self.simulated_clock())
 
     async def close(self) -> None:
-        if self._controller_task is not None:
-            self._controller_stop.set()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._controller_task
-            self._controller_task = None
-        if self._transport is not None:
-            await self._transport.stop()
-            self._transport = None
-        for runner in self._runners.values():
-            runner.stop()
-        for task in self._tasks.values():
-            with contextlib.suppress(asyncio.CancelledError):
-                await task
-        self._runners.clear()
-        self._tasks.clear()
+        with contextlib.suppress(asyncio.CancelledError):
+            await self.stop_controller()
+        for store in list(self.runners):
+            await self.stop_gateway(store)
         for site in self.sites.values():
             site.save()
             site.close()

@@ -218,6 +218,7 @@ async def run_demo(
                 broker=broker,
                 state_dir=out_dir / "sim",
                 clock=clock,
+                settings=settings,
                 timings=options.timings,
                 transport=options.transport,
             )

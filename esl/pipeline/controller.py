@@ -75,10 +75,11 @@ PLAN_CHUNK = 500  # labels per planning transaction
 MAX_BINDING_GAPS = 500  # skipped binding ids looked for again at every poll
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True, slots=True, kw_only=True)
 class ControllerSettings:
-    locale: str = "pl_PL"
-    currency: str = "PLN"
+    # The installation's (`Settings`): the composition root passes them in.
+    locale: str
+    currency: str
     window: int = 64
     poll_every: timedelta = timedelta(seconds=1)
     replan_every: timedelta = timedelta(minutes=15)
@@ -102,12 +103,12 @@ class UpdateController:
         sessions: sessionmaker[Session],
         clock: Clock,
         rng: random.Random,
-        settings: ControllerSettings | None = None,
+        settings: ControllerSettings,
         cache: RenderCache | None = None,
         identity: ControllerIdentity | None = None,
         status_path: Path | None = None,
     ) -> None:
-        self.settings = settings or ControllerSettings()
+        self.settings = settings
         # Set when this controller holds the database's lease (the caller took it with
         # `take_lease` before connecting anything): renewed while it runs, released after.
         self.identity = identity

@@ -141,5 +141,6 @@ def load_sample(*, anchor: datetime, history_until: datetime | None = None) -> S
         ledger=ledger,
         since=_instant(document["history_from"], anchor),
         until=history_until or anchor,
+        locale=document["locale"],
     )
     return SampleCatalogue(catalogue=catalogue, ledger=ledger, anchor=anchor)

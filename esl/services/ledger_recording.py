@@ -23,6 +23,11 @@ from pricing.resolution import resolve
 
 __all__ = ["LedgerPlan", "plan_ledger", "write_ledger_entries"]
 
+# Which keys changed is judged on their resolved labels, and resolving writes label texts
+# in some locale. The ledger records amounts and promotions, which every locale shows:
+# a change in them changes the label in any locale, so the answer is the same in all.
+LEDGER_TEXT_LOCALE = "pl_PL"
+
 WRITE_BATCH = 5_000
 
 
@@ -41,12 +46,18 @@ def plan_ledger(
     `ledger` is appended to as entries are planned; an entry that would rewrite the past
     (the key's ledger already runs beyond `at`) becomes a problem instead.
     """
-    changed = change_impact(before, after, at=at, ledger=ledger)
+    changed = change_impact(before, after, at=at, ledger=ledger, locale=LEDGER_TEXT_LOCALE)
     for key in sorted(changed, key=lambda k: (k.sku, k.store, k.channel.value)):
         into.changed_keys.append(key)
         try:
             resolved = resolve(
-                after, sku=key.sku, channel=key.channel, store=key.store, at=at, ledger=ledger
+                after,
+                sku=key.sku,
+                channel=key.channel,
+                store=key.store,
+                at=at,
+                ledger=ledger,
+                locale=LEDGER_TEXT_LOCALE,
             )
         except NoApplicablePriceError:
             continue  # the key lost its price: nothing applies, nothing to record

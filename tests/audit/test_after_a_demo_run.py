@@ -33,7 +33,7 @@ async def test_the_labels_that_did_not_converge_are_offline_and_all_others_agree
         never_answered = set(session.scalars(select(LabelRow.id))) - set(
             session.scalars(select(LabelAcknowledgementRow.label_id))
         )
-        audit = gather_audit(session, at=now, now=now, currency="PLN").report
+        audit = gather_audit(session, at=now, now=now, currency="PLN", locale="pl_PL").report
     engine.dispose()
 
     assert len(never_answered) == 3

@@ -16,7 +16,7 @@ from esl.services.keys import Role, create_key
 from esl.settings import Settings
 from tests.audit.scenario import AUDIT_AT, EXPECTED_CLASSES, T1, build_chain
 from tests.audit.world import T0, AuditWorld
-from tests.esl.conftest import AppSwitch
+from tests.support.api import AppSwitch
 
 
 @pytest.fixture

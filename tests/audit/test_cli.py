@@ -13,9 +13,9 @@ from sqlalchemy import Engine
 from typer.testing import CliRunner
 
 from esl.cli import app
-from tests.audit.conftest import database_url
 from tests.audit.scenario import AUDIT_AT, EXPECTED_CLASSES, build_chain
 from tests.audit.world import AuditWorld
+from tests.support.database import database_url
 
 
 @pytest.fixture

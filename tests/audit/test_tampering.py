@@ -21,15 +21,20 @@ from rendering.cache import RenderCache
 from rendering.content import LabelContent
 from rendering.display_models import get_display_model
 from tests.audit.world import record_planned_content
-from tests.pipeline.conftest import publish_prices
 from tests.pipeline.in_memory_gateway import radio
 from tests.pipeline.small_world import PRICES_A, T0, World
+from tests.support.pipeline import publish_prices
 
 
 def classes(world: World) -> dict[str, AuditClass]:
     with world.sessions() as session:
         report = gather_audit(
-            session, at=world.clock.now, now=world.clock.now, currency="PLN", stores=["S01"]
+            session,
+            at=world.clock.now,
+            now=world.clock.now,
+            currency="PLN",
+            stores=["S01"],
+            locale="pl_PL",
         ).report
     return {v.label_id: v.audit_class for v in report.labels}
 

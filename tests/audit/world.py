@@ -304,4 +304,5 @@ class AuditWorld:
                 currency="PLN",
                 stores=stores,
                 thresholds=thresholds,
+                locale="pl_PL",
             )

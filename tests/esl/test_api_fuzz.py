@@ -27,7 +27,7 @@ from schemathesis.checks import (
 
 from esl.api import create_app
 from esl.settings import Settings
-from tests.esl.conftest import Api
+from tests.support.api import Api
 
 SCHEMA = schemathesis.openapi.from_dict(create_app(Settings(database_url="sqlite://")).openapi())
 # schemathesis imports these modules (its dictionaries and transports) lazily while

@@ -6,7 +6,8 @@ from typing import Any
 
 import pytest
 
-from tests.esl.conftest import START, Api
+from tests.support.api import Api
+from tests.support.database import START
 
 PUBLICATIONS = "/api/v1/publications"
 

@@ -15,7 +15,7 @@ from gateways.protocol import (
     encode_frame,
     generate_label_key,
 )
-from tests.esl.conftest import Api
+from tests.support.api import Api
 
 PRICES = "sku,scope,channel,store_or_zone,price,currency\nMLK-1,national,,,3.49,PLN\n"
 

@@ -10,7 +10,8 @@ from esl.api import create_app
 from esl.db.engine import session_factory
 from esl.services.keys import revoke_key
 from esl.settings import Settings
-from tests.esl.conftest import START, Api
+from tests.support.api import Api
+from tests.support.database import START
 
 EVERYONE = frozenset({"pricing", "store", "auditor", "admin"})
 PRICING = frozenset({"pricing", "admin"})

@@ -14,8 +14,8 @@ from gateways.ble.association import associate_label
 from gateways.ble.control_point import EslAddress
 from gateways.ble.esl_service import DisplayType
 from gateways.ble.inventory import LabelInventoryRecord
-from tests.esl.conftest import START
 from tests.gateways.ble.ble_store import FAST, address_of, key_of, label_id_of, make_store
+from tests.support.database import START
 
 GATEWAY = "S01-ble0"
 

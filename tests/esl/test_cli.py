@@ -15,7 +15,7 @@ import pytest
 from typer.testing import CliRunner
 
 from esl.cli import app
-from tests.esl.conftest import PRODUCTS_CSV
+from tests.support.database import PRODUCTS_CSV
 
 
 def _write(tmp_path: Path, name: str, text: str) -> str:

@@ -11,8 +11,8 @@ import pytest
 from typer.testing import CliRunner, Result
 
 from esl.cli import app
-from tests.esl.conftest import PRODUCTS_CSV
 from tests.fixtures.mosquitto import free_port, start_mosquitto
+from tests.support.database import PRODUCTS_CSV
 
 pytestmark = pytest.mark.integration
 

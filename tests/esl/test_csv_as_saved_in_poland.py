@@ -10,7 +10,8 @@ from pathlib import Path
 from typer.testing import CliRunner
 
 from esl.cli import app
-from tests.esl.conftest import PRODUCTS_CSV, Api
+from tests.support.api import Api
+from tests.support.database import PRODUCTS_CSV
 
 EXCEL_PL_PRICES = (
     "sku;scope;channel;store_or_zone;price;currency;valid_from;valid_until\r\n"

@@ -9,7 +9,8 @@ from esl.db.engine import session_factory
 from esl.db.models import ProductRow
 from esl.errors import ImportRejectedError
 from esl.imports import import_products
-from tests.esl.conftest import PRODUCTS_CSV, START, Api
+from tests.support.api import Api
+from tests.support.database import PRODUCTS_CSV, START
 
 HEADER = PRODUCTS_CSV.splitlines()[0] + "\n"
 GOOD = "NEW-1,Chleb,Piekarnia,5901234123457,bread,5,500,g,yes,2026-03-01T00:00:00Z,\n"

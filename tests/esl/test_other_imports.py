@@ -12,7 +12,7 @@ from esl.db.models import LedgerEntryRow, ProductRow
 from esl.errors import ImportRejectedError
 from esl.imports import import_history, import_prices, import_products, import_promotions
 from esl.services.quotes import quote
-from tests.esl.conftest import PRODUCTS_CSV, START
+from tests.support.database import PRODUCTS_CSV, START
 
 PROMOTIONS_HEADER = (
     "id,name,kind,skus,categories,stores,percent,amount,currency,quantity,valid_from,valid_until\n"

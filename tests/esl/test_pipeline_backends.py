@@ -10,10 +10,10 @@ from sqlalchemy import Engine, select
 
 from esl.db.engine import session_factory
 from esl.db.models import LabelAcknowledgementRow
-from tests.esl.conftest import seed_reference_data
-from tests.pipeline.conftest import publish_prices
 from tests.pipeline.in_memory_gateway import radio
 from tests.pipeline.small_world import PRICES_A, T0, World
+from tests.support.database import seed_reference_data
+from tests.support.pipeline import publish_prices
 
 
 @pytest.fixture

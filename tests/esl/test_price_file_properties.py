@@ -14,8 +14,8 @@ from esl.db.engine import create_engine_for, session_factory, upgrade_database
 from esl.db.models import LedgerEntryRow, PriceRuleRow, PublicationRow
 from esl.errors import ImportRejectedError
 from esl.imports import export_prices, import_prices
-from tests.esl.conftest import START, seed_reference_data
 from tests.strategies import bad_price_csv_rows, price_csv_rows
+from tests.support.database import START, seed_reference_data
 
 HEADER = "sku,scope,channel,store_or_zone,price,currency,valid_from,valid_until\n"
 

@@ -12,7 +12,7 @@ from esl.db.models import LedgerEntryRow, PriceRuleRow, PublicationRow
 from esl.errors import ImportRejectedError
 from esl.imports import ImportReport, export_prices, import_prices, import_promotions
 from esl.services.quotes import quote
-from tests.esl.conftest import START
+from tests.support.database import START
 
 HEADER = "sku,scope,channel,store_or_zone,price,currency,valid_from,valid_until\n"
 GOOD = (

@@ -9,7 +9,7 @@ from sqlalchemy import Engine
 from esl.db.engine import session_factory
 from esl.db.locks import lock_price_writes
 from esl.imports import import_prices
-from tests.esl.conftest import START
+from tests.support.database import START
 
 PRICES = "sku,scope,price,currency\nMLK-1,national,3.49,PLN\n"
 

@@ -9,7 +9,8 @@ from sqlalchemy import func, select
 
 from esl.db.engine import session_factory
 from esl.db.models import LedgerEntryRow, PriceRuleRow, PromotionRow
-from tests.esl.conftest import START, Api
+from tests.support.api import Api
+from tests.support.database import START
 
 PRICES = (
     "sku,scope,channel,store_or_zone,price,currency,valid_from,valid_until\n"

@@ -8,7 +8,8 @@ from __future__ import annotations
 from datetime import timedelta
 from decimal import Decimal
 
-from tests.esl.conftest import START, Api
+from tests.support.api import Api
+from tests.support.database import START
 
 PRICES = "sku,scope,channel,store_or_zone,price,currency\nCHS-1,national,,,3.49,PLN\n"
 PROMOTIONS = (

@@ -39,6 +39,7 @@ def test_every_sample_price_quoted_from_the_database_equals_the_engine_in_memory
                         store=store,
                         at=at,
                         ledger=sample.ledger,
+                        locale="pl_PL",
                     )
                     quoted = quote(
                         session,

@@ -13,7 +13,7 @@ from sqlalchemy.exc import IntegrityError, StatementError
 
 from esl.db.engine import session_factory
 from esl.db.models import Base, ChannelRow, LedgerEntryRow, PriceRuleRow
-from tests.esl.conftest import START
+from tests.support.database import START
 
 
 def test_the_migrations_build_exactly_the_models(engine: Engine) -> None:

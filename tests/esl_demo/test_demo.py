@@ -50,6 +50,7 @@ def test_every_sample_key_has_a_price_at_the_anchor() -> None:
             store=key.store,
             at=ANCHOR + timedelta(hours=12),
             ledger=sample.ledger,
+            locale="pl_PL",
         )
         assert resolved.price <= resolved.regular_price
 
@@ -65,6 +66,7 @@ def test_the_sample_moves_with_its_anchor() -> None:
             store="WAW-01",
             at=anchor,
             ledger=sample.ledger,
+            locale="pl_PL",
         )
         assert masło.price == Money.of("6.79", "PLN")
         assert masło.prior_price == Money.of("6.99", "PLN")

@@ -109,16 +109,18 @@ async def test_esl_run_serves_the_same_metrics_on_a_port(tmp_path: Path) -> None
     """…and they say when the controller's database does not answer, from the controller's
     own report, while the figures read from the database cannot be had."""
     settings = Settings(
-        data_dir=tmp_path / "data", database_busy_timeout_ms=100, database_retry_first_s=0.1
+        data_dir=tmp_path / "data",
+        database_busy_timeout_ms=100,
+        database_retry_first_s=0.1,
+        controller_window=4,
+        controller_poll_s=0.1,
     )
     engine = create_engine_for(settings.resolved_database_url())
     upgrade_database(engine)
     engine.dispose()
     port = free_port()
     stop = asyncio.Event()
-    running = asyncio.create_task(
-        run_controller(settings, window=4, poll_s=0.1, stop=stop, metrics_port=port)
-    )
+    running = asyncio.create_task(run_controller(settings, stop=stop, metrics_port=port))
     try:
         text = await _scrape_until(
             port, lambda t: "esl_controller_up 1.0" in t, "the controller is up"

@@ -16,7 +16,8 @@ from esl.db.models import LabelBindingRow, LabelRow, LabelStateRow
 from esl.demo.chain import ChainTimings
 from esl.demo.run import DemoOptions, run_demo
 from rendering.encoding import content_hash
-from tests.pipeline.conftest import expected_planes, wall_clock
+from tests.support.clock import wall_clock
+from tests.support.pipeline import expected_planes
 
 pytestmark = pytest.mark.integration
 

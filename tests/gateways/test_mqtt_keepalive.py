@@ -13,6 +13,7 @@ from tests.fixtures.mosquitto import MosquittoProcess
 pytestmark = pytest.mark.integration
 
 
+@pytest.mark.slow  # idles 10 s on purpose: three keepalive periods
 async def test_an_idle_connection_outlives_several_keepalive_periods(
     mosquitto: MosquittoProcess,
 ) -> None:

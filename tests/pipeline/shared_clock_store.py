@@ -23,9 +23,10 @@ from typing import Any
 from sqlalchemy import Engine, select
 from sqlalchemy.orm import Session, sessionmaker
 
+from esl.composition import build_controller, controller_settings, controller_transport
 from esl.db.engine import session_factory
 from esl.db.models import OutboxRow
-from esl.pipeline import ControllerSettings, RetryPolicy, UpdateController
+from esl.pipeline import RetryPolicy, UpdateController
 from esl.pipeline.provisioning import register_provisioned_labels
 from esl.services.labels import bind_label
 from esl.services.publication import (
@@ -33,6 +34,7 @@ from esl.services.publication import (
     publish_publication,
     validate_publication,
 )
+from esl.settings import Settings
 from firmware_sim.fleet import read_provisioning
 from firmware_sim.label import SimulatedLabel
 from firmware_sim.mqtt_gateway import BrokerSettings, MqttStoreGateway
@@ -41,7 +43,7 @@ from gateways.mqtt.driver import MqttGateway
 from gateways.mqtt.endpoint import parse_broker_url
 from rendering.encoding import Planes
 from tests.fixtures.mosquitto import MosquittoProcess
-from tests.pipeline.conftest import ADMIN, expected_planes
+from tests.support.pipeline import ADMIN, expected_planes
 
 OPEN = ("pending", "sent", "parked", "held")
 
@@ -162,18 +164,15 @@ class SharedClockStore:
         await self.runner.wait_connected()
 
     async def start_controller(self) -> UpdateController:
-        transport = MqttGateway(
-            parse_broker_url(self.broker.url), reconnect_delay_s=(1, 2), max_in_flight=200
+        transport = controller_transport(
+            parse_broker_url(self.broker.url), max_in_flight=200, reconnect_delay_s=(1, 2)
         )
         await transport.start()
         speed = self.clock.speed
         # Retry timing in simulated time: a few wall-clock seconds before a resend.
-        controller = UpdateController(
-            gateway=transport,
-            sessions=self.sessions,
-            clock=self.clock,
-            rng=random.Random(7),
-            settings=ControllerSettings(
+        controller = build_controller(
+            controller_settings(
+                Settings.defaults(),
                 window=128,
                 poll_every=timedelta(milliseconds=100),
                 policy=RetryPolicy(
@@ -184,6 +183,10 @@ class SharedClockStore:
                     max_attempts=8,
                 ),
             ),
+            gateway=transport,
+            sessions=self.sessions,
+            clock=self.clock,
+            rng=random.Random(7),
         )
         self._transport = transport
         self.controller = controller

@@ -8,18 +8,19 @@ from datetime import timedelta
 from sqlalchemy import Engine, select
 from sqlalchemy.orm import Session, sessionmaker
 
+from esl.composition import build_controller, controller_settings
 from esl.db.engine import session_factory
 from esl.db.models import LabelStateRow, OutboxRow
-from esl.pipeline import ControllerSettings, UpdateController
 from esl.pipeline.provisioning import register_provisioned_labels
 from esl.services.labels import bind_label
+from esl.settings import Settings
 from firmware_sim.fleet import build_labels, make_fleet
 from firmware_sim.images import ImageStore
 from firmware_sim.label import SimulatedLabel
 from rendering.encoding import content_hash
-from tests.esl.conftest import Clock
-from tests.pipeline.conftest import ADMIN, expected_planes
 from tests.pipeline.in_memory_gateway import InMemoryGateway, radio
+from tests.support.clock import Clock
+from tests.support.pipeline import ADMIN, expected_planes
 
 T0 = Clock().now.replace(year=2027)
 PRICES_A = {"MLK-1": "3.49", "CHS-1": "8.99", "CFE-1": "59.99"}
@@ -47,12 +48,12 @@ class World:
                     now=T0,
                 )
         self.gateway = InMemoryGateway()
-        self.controller = UpdateController(
+        self.controller = build_controller(
+            controller_settings(Settings.defaults(), window=8),
             gateway=self.gateway,
             sessions=self.sessions,
             clock=self.clock,
             rng=random.Random(3),
-            settings=ControllerSettings(window=8),
         )
         self.dispatcher = self.controller.dispatcher
 

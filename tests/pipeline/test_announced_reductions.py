@@ -15,9 +15,9 @@ from esl.services.publication import (
     publish_publication,
     validate_publication,
 )
-from tests.pipeline.conftest import expected_planes, publish_prices
 from tests.pipeline.in_memory_gateway import radio
 from tests.pipeline.small_world import PRICES_A, T0, World
+from tests.support.pipeline import expected_planes, publish_prices
 
 
 def _publish_promotion(world: World) -> None:

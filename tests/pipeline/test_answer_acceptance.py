@@ -28,9 +28,9 @@ from gateways.protocol import (
     ReasonCode,
     encode_response,
 )
-from tests.pipeline.conftest import publish_prices
 from tests.pipeline.in_memory_gateway import radio
 from tests.pipeline.small_world import PRICES_A, T0, World
+from tests.support.pipeline import publish_prices
 
 AT = datetime(2027, 1, 5, 8, 0, tzinfo=UTC)
 

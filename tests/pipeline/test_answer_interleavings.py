@@ -24,10 +24,10 @@ from sqlalchemy import select
 from esl.db.engine import create_engine_for, session_factory, upgrade_database
 from esl.db.models import OutboxRow
 from gateways.base import Downlink, Uplink
-from tests.esl.conftest import seed_reference_data
-from tests.pipeline.conftest import publish_prices
 from tests.pipeline.in_memory_gateway import radio
 from tests.pipeline.small_world import PRICES_A, T0, World
+from tests.support.database import seed_reference_data
+from tests.support.pipeline import publish_prices
 
 PRICES = ("3.49", "2.99", "4.19")
 OPERATIONS = (

@@ -10,8 +10,8 @@ from sqlalchemy import Engine, func, select, update
 from esl.db.engine import session_factory
 from esl.db.models import LabelBindingRow
 from esl.services.labels import bind_label
-from tests.pipeline.conftest import ADMIN, publish_prices
 from tests.pipeline.small_world import PRICES_A, T0, World
+from tests.support.pipeline import ADMIN, publish_prices
 
 
 @pytest.fixture

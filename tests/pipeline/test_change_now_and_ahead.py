@@ -21,10 +21,10 @@ from sqlalchemy import Engine
 
 from esl.db.engine import session_factory
 from rendering.encoding import content_hash
-from tests.pipeline.conftest import expected_planes, publish_prices
 from tests.pipeline.in_memory_gateway import radio
 from tests.pipeline.shared_clock_store import publish
 from tests.pipeline.small_world import PRICES_A, T0, World
+from tests.support.pipeline import expected_planes, publish_prices
 
 
 @pytest.fixture

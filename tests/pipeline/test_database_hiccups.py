@@ -13,9 +13,9 @@ from sqlalchemy import Engine, event, func, select
 
 from esl.db.engine import session_factory
 from esl.db.models import LabelStateRow
-from tests.pipeline.conftest import publish_prices
 from tests.pipeline.in_memory_gateway import radio
 from tests.pipeline.small_world import PRICES_A, T0, World
+from tests.support.pipeline import publish_prices
 
 
 async def _relay(world: World) -> None:

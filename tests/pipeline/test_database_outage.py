@@ -31,10 +31,12 @@ from esl.settings import Settings
 from firmware_sim.fleet import build_labels, make_fleet
 from firmware_sim.images import ImageStore
 from gateways.base import Uplink
-from tests.esl.conftest import Clock, seed_reference_data
-from tests.pipeline.conftest import Chain, publish_prices, wall_clock
 from tests.pipeline.paused_controller import paused_database_work, until
 from tests.pipeline.small_world import T0, World
+from tests.support.chain import Chain
+from tests.support.clock import Clock, wall_clock
+from tests.support.database import seed_reference_data
+from tests.support.pipeline import publish_prices
 
 pytestmark = pytest.mark.integration
 

@@ -19,10 +19,12 @@ from sqlalchemy.exc import DBAPIError, ProgrammingError
 from esl.db.engine import create_engine_for, session_factory, upgrade_database
 from esl.db.models import PlannedPublicationRow
 from esl.pipeline.database_outage import DatabaseRetry, is_database_outage
-from tests.esl.conftest import seed_reference_data
 from tests.fixtures.postgres import PostgresCluster
-from tests.pipeline.conftest import Chain, publish_prices, wall_clock
 from tests.pipeline.paused_controller import paused_database_work, until
+from tests.support.chain import Chain
+from tests.support.clock import wall_clock
+from tests.support.database import seed_reference_data
+from tests.support.pipeline import publish_prices
 
 pytestmark = pytest.mark.integration
 

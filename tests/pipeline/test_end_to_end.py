@@ -14,7 +14,9 @@ from esl.cli.pipeline_cmd import run_controller
 from esl.db.models import LabelAcknowledgementRow, OutboxRow
 from esl.services.keys import Role, create_key
 from esl.settings import Settings
-from tests.pipeline.conftest import Chain, publish_prices, wall_clock
+from tests.support.chain import Chain
+from tests.support.clock import wall_clock
+from tests.support.pipeline import publish_prices
 
 pytestmark = pytest.mark.integration
 
@@ -75,10 +77,14 @@ async def test_esl_run_brings_the_labels_to_their_prices(chain: Chain, tmp_path:
     chain.add_store("S01", labels=4)
     await chain.start_gateway("S01")
     settings = Settings(
-        data_dir=tmp_path, database_url=str(chain.engine.url), broker_url=chain.broker.url
+        data_dir=tmp_path,
+        database_url=str(chain.engine.url),
+        broker_url=chain.broker.url,
+        controller_window=4,
+        controller_poll_s=0.1,
     )
     stop = asyncio.Event()
-    running = asyncio.create_task(run_controller(settings, window=4, poll_s=0.1, stop=stop))
+    running = asyncio.create_task(run_controller(settings, stop=stop))
     try:
         await chain.wait_converged(wall_clock())
     finally:

@@ -27,7 +27,9 @@ from firmware_sim.fleet import read_provisioning
 from firmware_sim.images import ImageStore
 from firmware_sim.label_store import LabelStateStore
 from rendering.encoding import content_hash
-from tests.pipeline.conftest import ADMIN, SKUS, Chain, expected_planes, publish_prices, wall_clock
+from tests.support.chain import Chain
+from tests.support.clock import wall_clock
+from tests.support.pipeline import ADMIN, SKUS, expected_planes, publish_prices
 
 pytestmark = pytest.mark.integration
 

@@ -21,9 +21,9 @@ from esl.services.keys import Role, create_key
 from esl.services.label_status import StatusThresholds
 from esl.settings import Settings
 from gateways.base import GatewayState, GatewayStatus, Uplink
-from tests.pipeline.conftest import publish_prices
 from tests.pipeline.in_memory_gateway import radio
 from tests.pipeline.small_world import PRICES_A, T0, World
+from tests.support.pipeline import publish_prices
 
 
 @pytest.fixture
@@ -155,6 +155,7 @@ async def test_health_the_api_the_cli_the_audit_and_the_demo_agree_on_one_world(
                 now=world.clock.now,
                 currency="PLN",
                 thresholds=thresholds,
+                locale="pl_PL",
             ).report
         classes = Counter(verdict.audit_class for verdict in audit.labels)
         cli = CliRunner().invoke(cli_app, ["health", "--json"])

@@ -18,9 +18,9 @@ from firmware_sim.images import ImageStore
 from firmware_sim.label import SimulatedLabel
 from gateways.base import Uplink
 from rendering.display_models import get_display_model
-from tests.pipeline.conftest import expected_planes, publish_prices
 from tests.pipeline.shared_clock_store import publish
 from tests.pipeline.small_world import PRICES_A, T0, World
+from tests.support.pipeline import expected_planes, publish_prices
 
 
 @pytest.fixture

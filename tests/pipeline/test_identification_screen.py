@@ -25,7 +25,6 @@ from rendering.display_models import get_display_model
 from rendering.encoding import Planes, content_hash, image_from_planes
 from rendering.identification import identification_content, identification_template
 from tests.fixtures.mosquitto import MosquittoProcess
-from tests.pipeline.conftest import ADMIN
 from tests.pipeline.shared_clock_store import (
     SharedClock,
     SharedClockStore,
@@ -33,6 +32,7 @@ from tests.pipeline.shared_clock_store import (
     simulated_start,
 )
 from tests.rendering.identification_checks import qr_region_encodes
+from tests.support.pipeline import ADMIN
 
 pytestmark = pytest.mark.integration
 

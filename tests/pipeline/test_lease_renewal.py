@@ -15,8 +15,8 @@ from esl.db.engine import session_factory
 from esl.pipeline.controller_lease import ControllerIdentity, LeaseTerms, take_lease
 from esl.pipeline.errors import ControllerAlreadyRunningError
 from esl.pipeline.planning import LabelPlanner, PlanResult
-from tests.pipeline.conftest import publish_prices
 from tests.pipeline.small_world import PRICES_A, T0, World
+from tests.support.pipeline import publish_prices
 
 CHUNK_TAKES = timedelta(seconds=40)  # a slow chunk (rendering 500 labels on a busy host)
 

@@ -20,9 +20,9 @@ from gateways.protocol import (
     decode_frame,
     encode_response,
 )
-from tests.pipeline.conftest import expected_planes, publish_prices
 from tests.pipeline.in_memory_gateway import radio
 from tests.pipeline.small_world import PRICES_A, T0, World
+from tests.support.pipeline import expected_planes, publish_prices
 
 
 @pytest.fixture

@@ -17,9 +17,9 @@ from firmware_sim.label import SimulatedLabel
 from gateways.base import Uplink
 from rendering.display_models import get_display_model
 from rendering.encoding import content_hash
-from tests.pipeline.conftest import expected_planes, publish_prices
 from tests.pipeline.in_memory_gateway import radio
 from tests.pipeline.small_world import PRICES_A, T0, World
+from tests.support.pipeline import expected_planes, publish_prices
 
 PRICES_B = {"MLK-1": "3.19"}
 

@@ -10,8 +10,8 @@ from sqlalchemy import Engine, update
 
 from esl.db.engine import session_factory
 from esl.db.models import ProductRow
-from tests.pipeline.conftest import publish_prices
 from tests.pipeline.small_world import PRICES_A, T0, World
+from tests.support.pipeline import publish_prices
 
 
 def test_a_barcode_that_cannot_be_drawn_is_logged_once(

@@ -28,7 +28,9 @@ from esl.db.models import (
     SecurityEventRow,
 )
 from gateways.protocol import FrameKind, decode_response, peek_header
-from tests.pipeline.conftest import Chain, publish_prices, wall_clock
+from tests.support.chain import Chain
+from tests.support.clock import wall_clock
+from tests.support.pipeline import publish_prices
 
 pytestmark = pytest.mark.integration
 

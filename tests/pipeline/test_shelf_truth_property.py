@@ -48,10 +48,11 @@ from hypothesis import strategies as st
 from sqlalchemy import Engine, select
 from sqlalchemy.orm import Session, sessionmaker
 
+from esl.composition import build_controller, controller_settings
 from esl.db.engine import create_engine_for, session_factory, upgrade_database
 from esl.db.mapping import product_from_row, store_from_row
 from esl.db.models import LabelRow, LabelStateRow, OutboxRow, ProductRow, StoreRow
-from esl.pipeline import ControllerSettings, RetryPolicy, UpdateController
+from esl.pipeline import RetryPolicy, UpdateController
 from esl.pipeline.check_ins import FLIP_GRACE
 from esl.pipeline.provisioning import register_provisioned_labels
 from esl.services.labels import bind_label
@@ -61,6 +62,7 @@ from esl.services.publication import (
     validate_publication,
 )
 from esl.services.quotes import quote
+from esl.settings import Settings
 from firmware_sim.fleet import LabelProvision, make_fleet
 from firmware_sim.hardware import hardware_for
 from firmware_sim.images import ImageStore
@@ -71,12 +73,13 @@ from rendering.cache import RenderCache
 from rendering.content import LabelContent
 from rendering.display_models import get_display_model
 from rendering.encoding import content_hash
-from tests.esl.conftest import Clock, seed_reference_data
 from tests.pipeline.adversarial_network import AdversarialNetwork, Direction, RecordingLabel
-from tests.pipeline.conftest import ADMIN
 from tests.pipeline.in_memory_gateway import InMemoryGateway
 from tests.pipeline.shared_clock_store import publish
 from tests.pipeline.small_world import PRICES_A, T0
+from tests.support.clock import Clock
+from tests.support.database import seed_reference_data
+from tests.support.pipeline import ADMIN
 
 # Replays and forgeries are the attacks of issue 13's observations 1 (a replayed
 # acknowledgement) and 2 (a forged frame cancelling a genuine update: the label answered
@@ -93,7 +96,8 @@ LABELS: Final = 4
 SKUS: Final = ("MLK-1", "CHS-1")
 AMOUNTS: Final = {"MLK-1": ("3.49", "3.19", "2.99", "3.69"), "CHS-1": ("8.99", "7.99", "9.49")}
 CHECK_IN_EVERY_S: Final = 30.0
-SETTINGS: Final = ControllerSettings(
+SETTINGS: Final = controller_settings(
+    Settings.defaults(),
     window=8,
     policy=RetryPolicy(
         ack_timeout=timedelta(seconds=30),
@@ -348,12 +352,12 @@ class Shelf:
         previous one held in memory, answers not yet settled included, is gone)."""
         self.controllers += 1
         self.link = InMemoryGateway()
-        self.controller = UpdateController(
+        self.controller = build_controller(
+            SETTINGS,
             gateway=self.link,
             sessions=self.sessions,
             clock=self.clock,
             rng=random.Random(self.controllers),
-            settings=SETTINGS,
         )
         # What `Dispatcher.run` does first: take the database's view of what is in flight.
         self.controller.dispatcher.start_over()

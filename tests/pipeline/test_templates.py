@@ -14,9 +14,9 @@ from esl.errors import InvalidItemError, NotFoundError
 from esl.services.labels import bind_label
 from esl.services.templates import save_template
 from rendering.templates import template_from_dict
-from tests.pipeline.conftest import ADMIN, expected_planes, publish_prices
 from tests.pipeline.in_memory_gateway import radio
 from tests.pipeline.small_world import PRICES_A, T0, World
+from tests.support.pipeline import ADMIN, expected_planes, publish_prices
 
 
 def _price_only(height: float) -> dict[str, Any]:

@@ -29,7 +29,9 @@ from esl.pipeline.controller_lease import (
     take_lease,
 )
 from esl.pipeline.errors import ControllerAlreadyRunningError
-from tests.pipeline.conftest import Chain, publish_prices, wall_clock
+from tests.support.chain import Chain
+from tests.support.clock import wall_clock
+from tests.support.pipeline import publish_prices
 
 pytestmark = pytest.mark.integration
 

@@ -49,6 +49,7 @@ def catalogue(rules: list[PriceRule], promotions: list[Promotion] | None = None)
         stores=STORES,
         rules=rules,
         promotions=promotions or [],
+        currency="PLN",
     )
 
 

@@ -48,6 +48,7 @@ def catalogue() -> Catalogue:
         products=[pricing_product("A"), pricing_product("B", category="bread")],
         stores=STORES,
         rules=RULES,
+        currency="PLN",
     )
 
 
@@ -59,7 +60,7 @@ ALL_CHANNELS = list(Channel)
 
 
 def impact(before: Catalogue, after: Catalogue) -> set[PriceKey]:
-    return change_impact(before, after, at=T0, ledger=PriceLedger())
+    return change_impact(before, after, at=T0, ledger=PriceLedger(), locale="pl_PL")
 
 
 def test_a_new_base_price_reaches_every_key_that_the_base_rule_prices() -> None:
@@ -137,7 +138,9 @@ def test_impact_is_measured_at_the_instant_given() -> None:
         ],
     )
     assert impact(before, after) == set()  # today nothing differs
-    tomorrow = change_impact(before, after, at=T0 + timedelta(days=1), ledger=PriceLedger())
+    tomorrow = change_impact(
+        before, after, at=T0 + timedelta(days=1), ledger=PriceLedger(), locale="pl_PL"
+    )
     assert tomorrow == keys("B", [Channel.STORE, Channel.APP], ["S1", "S2", "S3", "S4"])
 
 
@@ -149,6 +152,7 @@ def test_catalogues_built_apart_are_compared_in_full_with_the_same_answer() -> N
         products=list(before.products.values()),
         stores=STORES,
         rules=[*RULES[1:], *changed],
+        currency="PLN",
     )
     assert derived.lineage is not None
     assert rebuilt.lineage is None
@@ -163,10 +167,14 @@ def test_moving_a_store_to_another_zone_is_a_change_too() -> None:
             PriceRule(id="A-base", sku="A", amount=pln(1000)),
             PriceRule(id="A-south", sku="A", amount=pln(950), zone="south"),
         ],
+        currency="PLN",
     )
     moved = [Store("S1", "Jeden", "north"), Store("S2", "Dwa", "south"), *STORES[2:]]
     after = Catalogue(
-        products=[pricing_product("A")], stores=moved, rules=list(before.rules.values())
+        products=[pricing_product("A")],
+        stores=moved,
+        rules=list(before.rules.values()),
+        currency="PLN",
     )
     assert impact(before, after) == keys("A", ALL_CHANNELS, ["S2"])
 
@@ -194,7 +202,15 @@ def test_with_changes_validates_like_a_fresh_build() -> None:
 def test_with_changes_leaves_the_original_catalogue_untouched() -> None:
     before = catalogue()
     before.with_changes(rules=[PriceRule(id="A-base", sku="A", amount=pln(1))])
-    label = resolve(before, sku="A", channel=Channel.STORE, store="S2", at=T0, ledger=PriceLedger())
+    label = resolve(
+        before,
+        sku="A",
+        channel=Channel.STORE,
+        store="S2",
+        at=T0,
+        ledger=PriceLedger(),
+        locale="pl_PL",
+    )
     assert label.price == pln(1000)
 
 
@@ -218,6 +234,7 @@ def test_next_change_instant_is_the_next_start_or_end_of_a_rule_or_promotion() -
                 valid_until=T0 + 5 * day,
             )
         ],
+        currency="PLN",
     )
     assert next_change_instant(catalogue, after=T0) == T0 + day
     assert next_change_instant(catalogue, after=T0 + day) == T0 + 3 * day

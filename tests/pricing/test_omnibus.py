@@ -50,10 +50,13 @@ def label_on(
         stores=[Store("S1", "Jeden", None)],
         rules=rules,
         promotions=promotions,
+        currency="PLN",
     )
     ledger = PriceLedger()
-    replay_history(catalogue, ledger=ledger, since=day(-90), until=at)
-    resolved = resolve(catalogue, sku="A", channel=Channel.STORE, store="S1", at=at, ledger=ledger)
+    replay_history(catalogue, ledger=ledger, since=day(-90), until=at, locale="pl_PL")
+    resolved = resolve(
+        catalogue, sku="A", channel=Channel.STORE, store="S1", at=at, ledger=ledger, locale="pl_PL"
+    )
     return resolved, ledger
 
 
@@ -217,10 +220,19 @@ def test_a_reduction_not_yet_in_the_ledger_starts_at_the_instant_resolved() -> N
         stores=[Store("S1", "Jeden", None)],
         rules=raised_at(-20, before=1000, after=1200),
         promotions=[percent_off("sale", 25, 0, 7)],
+        currency="PLN",
     )
     ledger = PriceLedger()
-    replay_history(catalogue, ledger=ledger, since=day(-90), until=day(-1))
-    label = resolve(catalogue, sku="A", channel=Channel.STORE, store="S1", at=DAY0, ledger=ledger)
+    replay_history(catalogue, ledger=ledger, since=day(-90), until=day(-1), locale="pl_PL")
+    label = resolve(
+        catalogue,
+        sku="A",
+        channel=Channel.STORE,
+        store="S1",
+        at=DAY0,
+        ledger=ledger,
+        locale="pl_PL",
+    )
     assert label.prior_price == pln(1000)
     entry = ledger.record(label)
     assert entry is not None
@@ -234,9 +246,16 @@ def test_without_any_history_no_prior_price_is_invented() -> None:
         stores=[Store("S1", "Jeden", None)],
         rules=[PriceRule(id="r", sku="A", amount=pln(1000))],
         promotions=[percent_off("sale", 10, -1)],
+        currency="PLN",
     )
     label = resolve(
-        catalogue, sku="A", channel=Channel.STORE, store="S1", at=DAY0, ledger=PriceLedger()
+        catalogue,
+        sku="A",
+        channel=Channel.STORE,
+        store="S1",
+        at=DAY0,
+        ledger=PriceLedger(),
+        locale="pl_PL",
     )
     assert label.price == pln(900)
     assert (label.prior_price, label.saving, label.saving_percent) == (None, None, None)
@@ -258,11 +277,28 @@ def test_each_store_has_its_own_thirty_day_low() -> None:
             ),
         ],
         promotions=[fixed("sale", 800, 0, 7)],
+        currency="PLN",
     )
     ledger = PriceLedger()
-    replay_history(catalogue, ledger=ledger, since=day(-90), until=DAY0)
-    s1 = resolve(catalogue, sku="A", channel=Channel.STORE, store="S1", at=DAY0, ledger=ledger)
-    s2 = resolve(catalogue, sku="A", channel=Channel.STORE, store="S2", at=DAY0, ledger=ledger)
+    replay_history(catalogue, ledger=ledger, since=day(-90), until=DAY0, locale="pl_PL")
+    s1 = resolve(
+        catalogue,
+        sku="A",
+        channel=Channel.STORE,
+        store="S1",
+        at=DAY0,
+        ledger=ledger,
+        locale="pl_PL",
+    )
+    s2 = resolve(
+        catalogue,
+        sku="A",
+        channel=Channel.STORE,
+        store="S2",
+        at=DAY0,
+        ledger=ledger,
+        locale="pl_PL",
+    )
     assert (s1.prior_price, s2.prior_price) == (pln(1000), pln(850))
 
 
@@ -289,11 +325,14 @@ def test_a_later_catalogue_change_does_not_change_a_computed_history() -> None:
         stores=[Store("S1", "Jeden", None)],
         rules=rules,
         promotions=promotions,
+        currency="PLN",
     )
     ledger = PriceLedger()
-    replay_history(catalogue, ledger=ledger, since=day(-90), until=DAY0)
+    replay_history(catalogue, ledger=ledger, since=day(-90), until=DAY0, locale="pl_PL")
     # Someone deletes the first week's promotion from the catalogue afterwards: what
     # customers were shown during it stays in the ledger and still counts.
     edited = catalogue.with_changes(removed_promotion_ids=["week-1"])
-    label = resolve(edited, sku="A", channel=Channel.STORE, store="S1", at=DAY0, ledger=ledger)
+    label = resolve(
+        edited, sku="A", channel=Channel.STORE, store="S1", at=DAY0, ledger=ledger, locale="pl_PL"
+    )
     assert label.prior_price == pln(800)

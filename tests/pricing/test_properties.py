@@ -50,7 +50,9 @@ PROPERTY_SETTINGS = settings(
 
 
 def build(rules: list[PriceRule], promotions: list[Promotion]) -> Catalogue:
-    return Catalogue(products=PRODUCTS, stores=PRICING_STORES, rules=rules, promotions=promotions)
+    return Catalogue(
+        products=PRODUCTS, stores=PRICING_STORES, rules=rules, promotions=promotions, currency="PLN"
+    )
 
 
 def labels(
@@ -60,7 +62,13 @@ def labels(
     for key in KEYS:
         try:
             found[key] = resolve(
-                catalogue, sku=key.sku, channel=key.channel, store=key.store, at=at, ledger=ledger
+                catalogue,
+                sku=key.sku,
+                channel=key.channel,
+                store=key.store,
+                at=at,
+                ledger=ledger,
+                locale="pl_PL",
             )
         except NoApplicablePriceError:
             found[key] = None
@@ -193,10 +201,10 @@ def test_change_impact_is_exactly_the_keys_whose_label_changes(
         if (old[key].fingerprint if old[key] else None)
         != (new[key].fingerprint if new[key] else None)
     }
-    assert change_impact(before, after, at=at, ledger=ledger) == expected
+    assert change_impact(before, after, at=at, ledger=ledger, locale="pl_PL") == expected
     # The same answer without lineage (catalogues built independently), by full comparison.
     rebuilt = build(list(after.rules.values()), list(after.promotions.values()))
-    assert change_impact(before, rebuilt, at=at, ledger=ledger) == expected
+    assert change_impact(before, rebuilt, at=at, ledger=ledger, locale="pl_PL") == expected
     assert labels(rebuilt, at, ledger) == new
 
 
@@ -297,9 +305,9 @@ def test_change_impact_without_stores_is_empty(
     # (the README's order of steps): no key exists, so nothing can change.
     unscoped = [r for r in rules + changed_rules if r.store is None and r.zone is None]
     promos = [p for p in promotions if not p.stores and not p.zones]
-    before = Catalogue(products=PRODUCTS, stores=[], rules=[], promotions=[])
+    before = Catalogue(products=PRODUCTS, stores=[], rules=[], promotions=[], currency="PLN")
     try:
         after = before.with_changes(rules=unscoped[:4], promotions=promos[:2])
     except PricingError:
         return
-    assert change_impact(before, after, at=at, ledger=PriceLedger()) == set()
+    assert change_impact(before, after, at=at, ledger=PriceLedger(), locale="pl_PL") == set()

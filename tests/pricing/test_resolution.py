@@ -61,6 +61,7 @@ def build(rules: list[PriceRule], promotions: list[Promotion] | None = None) -> 
         stores=STORES,
         rules=rules,
         promotions=promotions or [],
+        currency="PLN",
     )
 
 
@@ -139,7 +140,15 @@ def test_unknown_sku_store_channel_locale_and_naive_instants_are_refused() -> No
     with pytest.raises(UnknownStoreError):
         price_of(catalogue, store="S9")
     with pytest.raises(UnknownReferenceError):
-        resolve(catalogue, sku="A", channel="fax", store="S1", at=T0, ledger=PriceLedger())
+        resolve(
+            catalogue,
+            sku="A",
+            channel="fax",
+            store="S1",
+            at=T0,
+            ledger=PriceLedger(),
+            locale="pl_PL",
+        )
     with pytest.raises(UnsupportedLocaleError):
         price_of(catalogue, locale="uk_UA")  # no Ukrainian label texts
     with pytest.raises(UnsupportedLocaleError):
@@ -152,12 +161,15 @@ def test_unknown_sku_store_channel_locale_and_naive_instants_are_refused() -> No
             store="S1",
             at=T0.replace(tzinfo=None),
             ledger=PriceLedger(),
+            locale="pl_PL",
         )
 
 
 def test_a_channel_may_be_given_as_its_name() -> None:
     catalogue = build(ALL_SCOPES)
-    by_name = resolve(catalogue, sku="A", channel="web", store="S1", at=T0, ledger=PriceLedger())
+    by_name = resolve(
+        catalogue, sku="A", channel="web", store="S1", at=T0, ledger=PriceLedger(), locale="pl_PL"
+    )
     assert by_name.channel is Channel.WEB
     assert by_name == price_of(catalogue, channel=Channel.WEB)
 
@@ -487,6 +499,7 @@ def test_unit_prices_are_computed_from_net_content_and_omitted_when_equal(
         products=[product("U", content, unit, per_100=per_100)],
         stores=STORES,
         rules=[PriceRule(id="u", sku="U", amount=pln(price))],
+        currency="PLN",
     )
     resolved = price_of(catalogue, sku="U")
     assert (resolved.unit_price.amount if resolved.unit_price else None) == (
@@ -515,11 +528,17 @@ def test_resolve_many_matches_resolve_key_by_key() -> None:
     catalogue = build(ALL_SCOPES, [promotion(PromotionKind.PERCENT_OFF, percent=Decimal(10))])
     keys = [PriceKey("A", channel, store) for channel in Channel for store in ("S1", "S2", "S3")]
     ledger = PriceLedger()
-    bulk = resolve_many(catalogue, keys=keys, at=T0, ledger=ledger)
+    bulk = resolve_many(catalogue, keys=keys, at=T0, ledger=ledger, locale="pl_PL")
     assert list(bulk) == keys
     for key in keys:
         assert bulk[key] == resolve(
-            catalogue, sku=key.sku, channel=key.channel, store=key.store, at=T0, ledger=ledger
+            catalogue,
+            sku=key.sku,
+            channel=key.channel,
+            store=key.store,
+            at=T0,
+            ledger=ledger,
+            locale="pl_PL",
         )
 
 
@@ -568,6 +587,7 @@ def test_labels_in_two_languages_do_not_mix() -> None:
         products=[product("P", "6", NetUnit.PCS)],
         stores=STORES,
         rules=[PriceRule(id="p", sku="P", amount=pln(600))],
+        currency="PLN",
     )
     for _ in range(2):
         assert price_of(pieces, sku="P").unit_label == "1 szt."

@@ -59,10 +59,13 @@ def _bananas(*, low_days_ago: int | None, promotion: Promotion) -> LabelContent:
         stores=[STORE],
         rules=[PriceRule(id="base", sku="A", amount=pln(169))],
         promotions=[promotion],
+        currency="PLN",
     )
     price = resolve(catalogue, sku="A", channel=Channel.STORE, store="S1", at=TODAY,
-                    ledger=PriceLedger(entries))  # fmt: skip
-    return LabelContent.from_resolved(product=pricing_product("A"), price=price, store=STORE)
+                    ledger=PriceLedger(entries), locale="pl_PL")  # fmt: skip
+    return LabelContent.from_resolved(
+        product=pricing_product("A"), price=price, store=STORE, locale="pl_PL"
+    )
 
 
 def _promotion(kind: PromotionKind, **fields: object) -> Promotion:
@@ -139,10 +142,12 @@ def test_whatever_the_history_every_engine_label_announces_lawfully(
     }[kind]
     catalogue = Catalogue(products=[pricing_product("A")], stores=[STORE],
                           rules=[PriceRule(id="base", sku="A", amount=pln(regular))],
-                          promotions=[_promotion(kind, **fields)])  # fmt: skip
+                          promotions=[_promotion(kind, **fields)], currency="PLN")  # fmt: skip
     price = resolve(catalogue, sku="A", channel=Channel.STORE, store="S1", at=TODAY,
-                    ledger=PriceLedger(entries))  # fmt: skip
-    label = LabelContent.from_resolved(product=pricing_product("A"), price=price, store=STORE)
+                    ledger=PriceLedger(entries), locale="pl_PL")  # fmt: skip
+    label = LabelContent.from_resolved(
+        product=pricing_product("A"), price=price, store=STORE, locale="pl_PL"
+    )
     for model_id in ("1.54-bwr", "2.9-bwr", "4.2-bwr"):
         model = DISPLAY_MODELS[model_id]
         image = render_label(label, model=model)  # raises UnlawfulLabelError if unlawful

@@ -49,6 +49,7 @@ def _resolved_with_promotion() -> tuple[LabelContent, LabelContent]:
                 valid_until=PROMOTION_END,
             )
         ],
+        currency="PLN",
     )
     ledger = PriceLedger()
     product = pricing_product("A")
@@ -61,9 +62,12 @@ def _resolved_with_promotion() -> tuple[LabelContent, LabelContent]:
             store="S1",
             at=PRICING_EPOCH + timedelta(days=day),
             ledger=ledger,
+            locale="pl_PL",
         )
         ledger.record(price)  # as publication does: the shelf's price history
-        labels.append(LabelContent.from_resolved(product=product, price=price, store=store))
+        labels.append(
+            LabelContent.from_resolved(product=product, price=price, store=store, locale="pl_PL")
+        )
     return labels[0], labels[1]
 
 
@@ -175,6 +179,7 @@ def _label_after_a_recent_lower_price(*, promotion_percent: int) -> LabelContent
                 valid_from=PRICING_EPOCH + timedelta(days=55),
             )
         ],
+        currency="PLN",
     )
     price = resolve(
         catalogue,
@@ -183,8 +188,9 @@ def _label_after_a_recent_lower_price(*, promotion_percent: int) -> LabelContent
         store="S1",
         at=PRICING_EPOCH + timedelta(days=56),
         ledger=ledger,
+        locale="pl_PL",
     )
-    return LabelContent.from_resolved(product=product, price=price, store=store)
+    return LabelContent.from_resolved(product=product, price=price, store=store, locale="pl_PL")
 
 
 def test_an_announced_reduction_is_measured_from_the_30_day_low_not_the_regular_price() -> None:

@@ -23,10 +23,11 @@ MODELS = sorted(DISPLAY_MODELS.values(), key=lambda m: m.id)
 
 def _label(sku: str, store: str = "WAW-01") -> tuple[LabelContent, object]:
     resolved = resolve(SAMPLE.catalogue, sku=sku, channel=Channel.STORE, store=store,
-                       at=ANCHOR + timedelta(hours=12), ledger=SAMPLE.ledger)  # fmt: skip
+                       at=ANCHOR + timedelta(hours=12), ledger=SAMPLE.ledger,
+                       locale="pl_PL")  # fmt: skip
     content = LabelContent.from_resolved(
         product=SAMPLE.catalogue.products[sku], price=resolved,
-        store=SAMPLE.catalogue.stores[store],
+        store=SAMPLE.catalogue.stores[store], locale="pl_PL",
     )  # fmt: skip
     return content, resolved
 
@@ -62,7 +63,13 @@ def test_a_one_kilo_pack_on_multi_buy_still_compares_both_unit_prices() -> None:
         amount=Money.of("7", "PLN"),
         quantity=2,
     )
-    key = {"sku": "CUK-001", "channel": Channel.STORE, "store": "WAW-01", "at": ANCHOR}
+    key = {
+        "sku": "CUK-001",
+        "channel": Channel.STORE,
+        "store": "WAW-01",
+        "at": ANCHOR,
+        "locale": "pl_PL",
+    }
     plain = resolve(SAMPLE.catalogue, ledger=SAMPLE.ledger, **key)  # type: ignore[arg-type]
     on_offer = resolve(
         SAMPLE.catalogue.with_changes(promotions=[offer]),

@@ -219,7 +219,10 @@ async def get_quote(
     store: Annotated[str, Query(min_length=1, max_length=32)],
     channel: ChannelQuery = "store",
     at: Annotated[Instant | None, Query(description="Instant with offset; default now.")] = None,
-    locale: Annotated[str, Query(max_length=16)] = "pl_PL",
+    locale: Annotated[
+        str | None,
+        Query(max_length=16, description="Label texts' locale; default: ESL_LOCALE (pl_PL)."),
+    ] = None,
 ) -> QuoteOut:
     """The resolved price with every label-visible field, as the web shop and audit see it.
 
@@ -239,7 +242,7 @@ async def get_quote(
                 store=store,
                 channel=channel,
                 at=instant,
-                locale=locale,
+                locale=locale or ctx.settings.locale,
                 currency=ctx.settings.currency,
             )
         return quote_out(resolved)

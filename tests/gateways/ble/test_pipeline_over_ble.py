@@ -12,20 +12,22 @@ from pathlib import Path
 import pytest
 from sqlalchemy import Engine, select
 
+from esl.composition import build_controller, controller_settings
 from esl.db.engine import create_engine_for, session_factory, upgrade_database
 from esl.db.models import LabelStateRow, OutboxRow
-from esl.pipeline import ControllerSettings, UpdateController
 from esl.pipeline.provisioning import register_provisioned_labels
 from esl.services.labels import bind_label
+from esl.settings import Settings
 from firmware_sim.ble import BleLabel, ble_store, simulated_client_factory
 from firmware_sim.fleet import build_labels, make_fleet
 from firmware_sim.images import ImageStore
 from gateways.ble.driver import BleGateway
 from gateways.protocol import ReasonCode
 from rendering.encoding import content_hash
-from tests.esl.conftest import Clock, seed_reference_data
 from tests.gateways.ble.ble_store import FAST
-from tests.pipeline.conftest import ADMIN, expected_planes, publish_prices
+from tests.support.clock import Clock
+from tests.support.database import seed_reference_data
+from tests.support.pipeline import ADMIN, expected_planes, publish_prices
 
 STORE, GATEWAY = "S01", "ble0"
 
@@ -72,12 +74,12 @@ class BleShop:
             connect_policy=FAST,
             clock=self.clock,
         )
-        self.controller = UpdateController(
+        self.controller = build_controller(
+            controller_settings(Settings.defaults(), window=8),
             gateway=self.gateway,
             sessions=self.sessions,
             clock=self.clock,
             rng=random.Random(3),
-            settings=ControllerSettings(window=8),
         )
 
     async def run_until(self, done: Callable[[], bool]) -> None:

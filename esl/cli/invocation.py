@@ -1,0 +1,52 @@
+"""What one `esl` invocation shares between the root command and the command it runs.
+
+The root callback makes one `Invocation` per run of `esl` and puts it on the Typer
+context; commands ask it for the settings (`settings_of(ctx)`). The settings are read from
+the environment once, when a command first needs them: `esl --version` or `esl render`
+never read them, so a bad `ESL_` variable stops only the commands that use it.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+import typer
+from pydantic import ValidationError
+
+from esl.settings import Settings, load_settings
+
+__all__ = ["Invocation", "settings_of"]
+
+
+@dataclass
+class Invocation:
+    debug: bool = False
+    _settings: Settings | None = field(default=None, repr=False)
+
+    def settings(self, command: str) -> Settings:
+        """The settings, read once; unusable ones end `command` with what is wrong (exit 2)."""
+        if self._settings is None:
+            try:
+                self._settings = load_settings()
+            except ValidationError as error:
+                problems = "; ".join(
+                    str(problem["msg"]).removeprefix("Value error, ") for problem in error.errors()
+                )
+                typer.echo(f"{command}: settings: {problems}", err=True)
+                raise typer.Exit(2) from None
+        return self._settings
+
+
+def settings_of(ctx: typer.Context) -> Settings:
+    """The invocation's settings, from any command's context."""
+    root = ctx.find_root()
+    if not isinstance(root.obj, Invocation):
+        # A command invoked without the root callback (a test calling a sub-app alone).
+        root.obj = Invocation()
+    names = []
+    context: Any = ctx  # typer's own (vendored) click Context above the first
+    while context.parent is not None:
+        names.append(context.info_name or "")
+        context = context.parent
+    return root.obj.settings(" ".join(["esl", *reversed(names)]))

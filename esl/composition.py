@@ -1,0 +1,162 @@
+"""The composition root: where the one settings object becomes a running update controller.
+
+`esl run`, the demo's chain (`esl.demo.chain`), the pipeline benchmark and the tests build
+their controller here and nowhere else, so a new part of the controller (a worker, a store
+gateway) is wired once. What differs between them is data: the `ControllerSettings`
+(`controller_settings` reads them from `Settings`; the demo and tests start from there
+and change what they need), the transport, the clock and the random seed.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import random
+from dataclasses import replace
+from datetime import timedelta
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy.orm import Session, sessionmaker
+
+from esl.pipeline import ControllerSettings, RetryPolicy, UpdateController
+from esl.pipeline.controller_lease import ControllerIdentity, LeaseTerms
+from esl.pipeline.database_outage import DatabaseRetry
+from esl.settings import Settings
+from gateways.base import Clock, Gateway
+from gateways.mqtt.driver import DEFAULT_CONTROLLER_CLIENT_ID, MqttGateway
+from gateways.mqtt.endpoint import BrokerEndpoint
+from rendering.cache import RenderCache
+
+__all__ = [
+    "RunningController",
+    "build_controller",
+    "controller_settings",
+    "controller_transport",
+    "database_retry",
+    "lease_terms",
+    "retry_policy",
+]
+
+
+def retry_policy(settings: Settings) -> RetryPolicy:
+    """When a frame is sent again, and when it is parked."""
+    return RetryPolicy(
+        ack_timeout=timedelta(seconds=settings.retry_ack_timeout_s),
+        base_delay=timedelta(seconds=settings.retry_base_delay_s),
+        max_delay=timedelta(seconds=settings.retry_max_delay_s),
+        max_attempts=settings.retry_max_attempts,
+        busy_delay=timedelta(seconds=settings.retry_busy_delay_s),
+    )
+
+
+def database_retry(settings: Settings) -> DatabaseRetry:
+    """The waits between tries while the database does not answer."""
+    first = settings.database_retry_first_s
+    return DatabaseRetry(
+        first=timedelta(seconds=first),
+        # A longest wait under the first is read as "no doubling", not as an error.
+        longest=timedelta(seconds=max(settings.database_retry_longest_s, first)),
+    )
+
+
+def lease_terms(settings: Settings) -> LeaseTerms:
+    return LeaseTerms(
+        stale_after=timedelta(seconds=settings.controller_lease_stale_s),
+        renew_every=timedelta(seconds=settings.controller_lease_renew_s),
+    )
+
+
+def controller_settings(settings: Settings, **changes: Any) -> ControllerSettings:
+    """The controller's policy (locale, currency, window, poll, retries, lease) from the
+    settings; `changes` replace single fields (`window=8`), as `dataclasses.replace` does."""
+    built = ControllerSettings(
+        locale=settings.locale,
+        currency=settings.currency,
+        window=settings.controller_window,
+        poll_every=timedelta(seconds=settings.controller_poll_s),
+        lease=lease_terms(settings),
+        policy=retry_policy(settings),
+        database_retry=database_retry(settings),
+    )
+    return replace(built, **changes) if changes else built
+
+
+def build_controller(
+    settings: ControllerSettings,
+    *,
+    gateway: Gateway,
+    sessions: sessionmaker[Session],
+    clock: Clock,
+    rng: random.Random,
+    cache: RenderCache | None = None,
+    identity: ControllerIdentity | None = None,
+    status_path: Path | None = None,
+) -> UpdateController:
+    """The update controller over `gateway` and the database of `sessions`."""
+    return UpdateController(
+        gateway=gateway,
+        sessions=sessions,
+        clock=clock,
+        rng=rng,
+        settings=settings,
+        cache=cache,
+        identity=identity,
+        status_path=status_path,
+    )
+
+
+def controller_transport(
+    endpoint: BrokerEndpoint,
+    *,
+    max_in_flight: int = 100,
+    client_id: str = DEFAULT_CONTROLLER_CLIENT_ID,
+    reconnect_delay_s: tuple[float, float] = (1, 30),
+) -> MqttGateway:
+    """The controller's MQTT link (not yet started): at most `max_in_flight` publishes
+    wait for the broker's PUBACK at once (the driver's own default unless told)."""
+    return MqttGateway(
+        endpoint,
+        client_id=client_id,
+        max_in_flight=max_in_flight,
+        reconnect_delay_s=reconnect_delay_s,
+    )
+
+
+class RunningController:
+    """A controller running as a task of the current event loop over a transport it
+    started; `stop` ends both (`crash=True`: cancelled mid-step, as by a kill)."""
+
+    def __init__(self, controller: UpdateController, transport: Gateway) -> None:
+        self.controller = controller
+        self.transport = transport
+        self.stop_event = asyncio.Event()
+        self.task: asyncio.Task[None] = asyncio.create_task(controller.run(self.stop_event))
+
+    @classmethod
+    async def start(
+        cls,
+        settings: ControllerSettings,
+        *,
+        transport: Gateway,
+        sessions: sessionmaker[Session],
+        clock: Clock,
+        rng: random.Random,
+    ) -> RunningController:
+        await transport.start()
+        controller = build_controller(
+            settings, gateway=transport, sessions=sessions, clock=clock, rng=rng
+        )
+        return cls(controller, transport)
+
+    async def stop(self, *, crash: bool = False) -> None:
+        try:
+            if crash:
+                self.task.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await self.task
+            else:
+                self.stop_event.set()
+                await self.task
+        finally:
+            await self.transport.stop()

@@ -1,0 +1,38 @@
+"""The HTTP API harness: one uvicorn per test worker, each test installing its own app."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import httpx
+from fastapi import FastAPI
+from sqlalchemy import Engine
+
+from tests.support.clock import Clock
+
+__all__ = ["Api", "AppSwitch"]
+
+
+class AppSwitch:
+    """An ASGI app that forwards to whichever app the current test installed.
+
+    One uvicorn per test worker serves every test; each test brings its own database.
+    """
+
+    def __init__(self) -> None:
+        self.app: FastAPI | None = None
+
+    async def __call__(self, scope: dict, receive: object, send: object) -> None:  # type: ignore[type-arg]
+        assert self.app is not None, "no app installed"
+        await self.app(scope, receive, send)  # type: ignore[arg-type]
+
+
+@dataclass
+class Api:
+    client: httpx.Client
+    keys: dict[str, str]
+    clock: Clock
+    engine: Engine
+
+    def headers(self, role: str) -> dict[str, str]:
+        return {"X-API-Key": self.keys[role]}

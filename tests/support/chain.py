@@ -1,0 +1,144 @@
+"""The demo's chain (`esl.demo.chain.SimulatedChain`) on a real Mosquitto, with hooks the
+tests need: a store added in one call, gateways on an accelerated clock, the controller
+stopped or crashed at will, and convergence checked against the reference render.
+
+Every part is the real one: SQLite, the paho driver, firmware_sim store gateways
+registered from their own provisioning files, and the controller the composition root
+builds. The simulated gateways run on an accelerated clock (labels check in every few
+simulated seconds, a 15 s panel refresh takes under a second of test time); the controller
+runs on the wall clock. Scheduled flips are tested without MQTT (shared_clock_store.py),
+where both sides share one clock.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+
+from sqlalchemy import select
+
+from esl.db.models import OutboxRow
+from esl.demo.chain import ChainTimings, SimulatedChain
+from esl.pipeline import UpdateController
+from esl.pipeline.database_outage import DatabaseRetry
+from firmware_sim.faults import FaultPlan
+from firmware_sim.simulation import SimulatedSite
+from rendering.encoding import Planes
+from tests.fixtures.mosquitto import MosquittoProcess
+from tests.support.clock import SIM_SPEED, fast_clock, wall_clock
+from tests.support.pipeline import SKUS, expected_planes
+
+__all__ = ["TEST_TIMINGS", "Chain"]
+
+# Quick retries so a lost frame costs a test seconds, not minutes.
+TEST_TIMINGS = ChainTimings(
+    check_in_interval_s=4.0,
+    ack_timeout=timedelta(seconds=2),
+    retry_base_delay=timedelta(milliseconds=200),
+    retry_max_delay=timedelta(seconds=2),
+    max_attempts=6,
+    # Simulated time: the controller waits 20 s of its own clock for a busy label.
+    busy_delay=timedelta(seconds=20) * SIM_SPEED,
+    window=16,
+    poll_every=timedelta(milliseconds=100),
+    sim_speed=SIM_SPEED,
+    gateway_tick_s=0.01,
+    gateway_restart_downtime_s=0.2,
+    max_in_flight=50,
+    reconnect_delay_s=(1, 2),
+)
+
+
+@dataclass
+class Chain(SimulatedChain):
+    """Stores with simulated gateways and a controller, all on one Mosquitto."""
+
+    mosquitto: MosquittoProcess = field(kw_only=True)
+
+    def add_store(
+        self,
+        store: str,
+        *,
+        labels: int,
+        faults: FaultPlan | None = None,
+        gateway: str = "",
+        check_in_interval_s: float = 4.0,
+    ) -> SimulatedSite:
+        """A store with `labels` labels behind gateway `gw<store>`, bound to SKUS in turn."""
+        self.install_store(
+            store,
+            labels=labels,
+            skus=SKUS,
+            faults=faults,
+            gateway=gateway or f"gw{store}",
+            check_in_interval_s=check_in_interval_s,
+        )
+        return self.sites[store]
+
+    def gateway_clock(self) -> Callable[[], datetime]:
+        # Each start (and restart) of a gateway begins its accelerated time at the wall
+        # clock's now.
+        return fast_clock(wall_clock(), self.timings.sim_speed)
+
+    async def start_controller(
+        self,
+        *,
+        seed: int = 1,
+        window: int | None = None,
+        database_retry: DatabaseRetry | None = None,
+    ) -> UpdateController:
+        changes: dict[str, object] = {}
+        if window is not None:
+            changes["window"] = window
+        if database_retry is not None:
+            changes["database_retry"] = database_retry
+        return await super().start_controller(seed=seed, **changes)
+
+    @property
+    def controller(self) -> UpdateController | None:
+        return None if self.running is None else self.running.controller
+
+    @property
+    def controller_task(self) -> asyncio.Task[None] | None:
+        return None if self.running is None else self.running.task
+
+    def open_rows(self) -> int:
+        with self.sessions() as session:
+            return len(
+                session.scalars(
+                    select(OutboxRow.id).where(OutboxRow.status.in_(("pending", "sent", "parked")))
+                ).all()
+            )
+
+    def converged(self, at: datetime) -> bool:
+        """Every label's panel shows exactly the reference render of its price at `at`."""
+        return not self.mismatches(at)
+
+    def mismatches(self, at: datetime) -> list[str]:
+        wrong = []
+        references: dict[tuple[str, str], Planes] = {}
+        with self.sessions() as session:
+            for site in self.sites.values():
+                for label_id, label in site.gateway.labels.items():
+                    sku = self.bindings[label_id]
+                    key = (site.config.store, sku)
+                    if key not in references:
+                        references[key] = expected_planes(
+                            session, label_id=label_id, sku=sku, at=at
+                        )
+                    if label.shown != references[key]:
+                        wrong.append(label_id)
+        return wrong
+
+    async def wait_converged(self, at: datetime, *, timeout_s: float = 40.0) -> None:
+        deadline = time.monotonic() + timeout_s
+        while time.monotonic() < deadline:
+            if self.converged(at) and self.open_rows() == 0:
+                return
+            await asyncio.sleep(0.2)
+        raise AssertionError(
+            f"not converged: {len(self.mismatches(at))} labels wrong, {self.open_rows()} open rows"
+        )

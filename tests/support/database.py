@@ -1,0 +1,104 @@
+"""Test databases: the reference data, and a PostgreSQL schema of its own per test.
+
+Set ESL_TEST_POSTGRES_URL (CI does) and every test that takes `engine` also runs on
+PostgreSQL, each in a schema of its own, so xdist workers sharing one server never see
+each other's rows.
+"""
+
+from __future__ import annotations
+
+import os
+import time
+import uuid
+from collections.abc import Iterator
+from datetime import UTC, datetime
+from urllib.parse import quote
+
+from sqlalchemy import Engine, create_engine, text
+from sqlalchemy.orm import Session
+from sqlalchemy.pool import QueuePool
+
+from esl.db.models import LabelModelRow, StoreRow, ZoneRow
+from esl.imports import import_products
+
+__all__ = [
+    "BACKENDS",
+    "POSTGRES_URL",
+    "PRODUCTS_CSV",
+    "START",
+    "database_url",
+    "postgres_engine",
+    "seed_reference_data",
+    "wait_until_idle",
+]
+
+POSTGRES_URL = os.environ.get("ESL_TEST_POSTGRES_URL")
+BACKENDS = ["sqlite"] + (["postgresql"] if POSTGRES_URL else [])
+START = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)
+
+PRODUCTS_CSV = """\
+sku,name,brand,gtin,category,vat_rate,net_content,net_unit,perishable,on_sale_since,web_url
+MLK-1,Mleko 3.2% 1 l,Łaciate,5900820000011,dairy,5,1,l,yes,2025-01-01T00:00:00Z,
+CHS-1,Ser gouda 150 g,Mlekovita,5900512000015,dairy,5,150,g,no,2025-01-01T00:00:00Z,
+CFE-1,Kawa ziarnista 1 kg,Lavazza,8000070000018,coffee,23,1,kg,no,2025-01-01T00:00:00Z,https://shop.example/cfe-1
+"""
+
+
+def seed_reference_data(session: Session) -> None:
+    """Two zones, three stores, three products, one label model."""
+    session.add_all(
+        [
+            ZoneRow(code="north", name="North"),
+            ZoneRow(code="south", name="South"),
+            LabelModelRow(id="2.9-bwr", width=296, height=128, accent_colour="red"),
+        ]
+    )
+    session.flush()
+    session.add_all(
+        [
+            StoreRow(code="S01", name="Gdańsk Oliwa", zone="north"),
+            StoreRow(code="S02", name="Gdynia", zone="north"),
+            StoreRow(code="S03", name="Kraków", zone="south"),
+        ]
+    )
+    session.flush()
+    import_products(session, PRODUCTS_CSV, imported_by="seed", now=START)
+
+
+def wait_until_idle(engine: Engine) -> None:
+    """The server thread may still be closing a request's session after the response."""
+    pool = engine.pool
+    deadline = time.monotonic() + 5
+    while isinstance(pool, QueuePool) and pool.checkedout() and time.monotonic() < deadline:
+        time.sleep(0.01)
+
+
+def postgres_engine() -> Iterator[Engine]:
+    """An engine on a fresh schema of ESL_TEST_POSTGRES_URL, dropped when closed."""
+    assert POSTGRES_URL is not None
+    schema = f"t_{os.environ.get('PYTEST_XDIST_WORKER', 'main')}_{uuid.uuid4().hex[:10]}"
+    admin = create_engine(POSTGRES_URL, isolation_level="AUTOCOMMIT")
+    with admin.connect() as connection:
+        connection.execute(text(f'CREATE SCHEMA "{schema}"'))
+    engine = create_engine(
+        POSTGRES_URL, connect_args={"options": f"-csearch_path={schema}"}, pool_pre_ping=True
+    )
+    try:
+        yield engine
+    finally:
+        wait_until_idle(engine)
+        engine.dispose()
+        with admin.connect() as connection:
+            connection.execute(text(f'DROP SCHEMA "{schema}" CASCADE'))
+        admin.dispose()
+
+
+def database_url(engine: Engine) -> str:
+    """A URL naming the same database (and PostgreSQL schema) for a new process."""
+    if engine.dialect.name != "postgresql":
+        return engine.url.render_as_string(hide_password=False)
+    assert POSTGRES_URL is not None
+    with engine.connect() as connection:
+        schema = connection.execute(text("SELECT current_schema()")).scalar_one()
+    separator = "&" if "?" in POSTGRES_URL else "?"
+    return f"{POSTGRES_URL}{separator}options={quote(f'-csearch_path={schema}')}"

@@ -1,0 +1,87 @@
+"""Publishing prices the way the API does, and the reference render a label must show."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy.orm import Session, sessionmaker
+
+from esl.db.mapping import product_from_row, store_from_row
+from esl.db.models import LabelRow, ProductRow, StoreRow
+from esl.services.keys import Principal, Role
+from esl.services.publication import (
+    create_publication,
+    publish_publication,
+    validate_publication,
+)
+from esl.services.quotes import quote
+from rendering.cache import RenderCache
+from rendering.content import LabelContent
+from rendering.display_models import get_display_model
+from rendering.encoding import Planes
+from rendering.templates import Template
+
+__all__ = ["ADMIN", "SKUS", "expected_planes", "publish_prices"]
+
+SKUS = ("MLK-1", "CHS-1", "CFE-1")
+ADMIN = Principal(name="pipeline-test", role=Role.ADMIN, store=None)
+
+
+def publish_prices(
+    sessions: sessionmaker[Session],
+    prices: dict[str, str],
+    *,
+    now: datetime,
+    effective_at: datetime | None = None,
+    store: str | None = None,
+) -> int:
+    """Publish national (or one store's) shelf prices through the publication service."""
+    items: list[dict[str, Any]] = [
+        {"action": "set_price", "sku": sku, "amount": amount, **({"store": store} if store else {})}
+        for sku, amount in prices.items()
+    ]
+    with sessions.begin() as session:
+        row = create_publication(
+            session,
+            title="test prices",
+            effective_at=effective_at,
+            items=items,
+            created_by="test",
+            now=now,
+        )
+        publication_id = row.id
+    with sessions.begin() as session:
+        validate_publication(session, publication_id, now=now, currency="PLN")
+    with sessions.begin() as session:
+        publish_publication(session, publication_id, published_by="test", now=now, currency="PLN")
+    return publication_id
+
+
+def expected_planes(
+    session: Session, *, label_id: str, sku: str, at: datetime, template: Template | None = None
+) -> Planes:
+    """The reference render of what the label must show: the quote service, then render."""
+    label = session.get(LabelRow, label_id)
+    assert label is not None
+    resolved = quote(
+        session,
+        sku=sku,
+        store=label.store,
+        channel="store",
+        at=at,
+        locale="pl_PL",
+        currency="PLN",
+    )
+    product_row = session.get(ProductRow, sku)
+    store_row = session.get(StoreRow, label.store)
+    assert product_row is not None
+    assert store_row is not None
+    content = LabelContent.from_resolved(
+        product=product_from_row(product_row),
+        price=resolved,
+        store=store_from_row(store_row),
+        locale="pl_PL",
+    )
+    model = get_display_model(label.model)
+    return RenderCache().render(content, model=model, template=template).planes
