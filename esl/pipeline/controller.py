@@ -33,6 +33,7 @@ import os
 import random
 import socket
 from collections.abc import Callable, Iterator
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from pathlib import Path
@@ -57,10 +58,11 @@ from esl.pipeline.controller_lease import (
 )
 from esl.pipeline.controller_status import ControllerStatus, write_controller_status
 from esl.pipeline.database_outage import DatabaseOutage, DatabaseRetry, is_database_outage
-from esl.pipeline.dispatcher import Dispatcher
+from esl.pipeline.dispatch import Dispatcher
 from esl.pipeline.heap import long_running_heap
 from esl.pipeline.held_frames import release_held_frames
 from esl.pipeline.identification_screens import labels_bound_to_nothing, plan_identification
+from esl.pipeline.images import ImageStore
 from esl.pipeline.label_states import load_label_states
 from esl.pipeline.planning import LabelPlanner, PlanTarget
 from esl.pipeline.retry import RetryPolicy
@@ -118,17 +120,24 @@ class UpdateController:
         self.clock = clock
         # One view of a database outage for planning, dispatching and the health report.
         self.outage = DatabaseOutage(clock=clock, retry=self.settings.database_retry)
+        # All database work, planning's and dispatching's, runs on this one thread:
+        # SQLite waits for its lock there, never on the event loop.
+        self.executor = ThreadPoolExecutor(1, thread_name_prefix="esl-pipeline")
+        # Planning draws deltas against these images; settlement rebuilds full ones.
+        self.images = ImageStore()
         self.planner = LabelPlanner(
             cache=cache or RenderCache(max_labels=2_000, max_deltas=4_000),
+            images=self.images,
             locale=self.settings.locale,
             currency=self.settings.currency,
         )
         self.dispatcher = Dispatcher(
             gateway=gateway,
             sessions=sessions,
-            planner=self.planner,
+            images=self.images,
             clock=clock,
             rng=rng,
+            executor=self.executor,
             policy=self.settings.policy,
             window=self.settings.window,
             outage=self.outage,
@@ -155,7 +164,7 @@ class UpdateController:
     async def _run(self, stop: asyncio.Event) -> None:
         dispatching = asyncio.create_task(self.dispatcher.run(stop))
         loop = asyncio.get_running_loop()
-        executor = self.dispatcher.executor
+        executor = self.executor
         try:
             while not stop.is_set() and not dispatching.done():
                 wait = self.settings.poll_every.total_seconds()
@@ -280,18 +289,18 @@ class UpdateController:
         """Plan the labels a check-in showed to differ from the record, and every
         `reconcile_every` look over all labels for records that contradict themselves
         (esl/pipeline/check_ins.py)."""
-        if self.dispatcher.replan_wanted:
-            # Taken out before planning: a label the dispatcher finds again between two
-            # chunks (its rounds run in between) waits in a fresh set for the next poll.
-            labels = sorted(self.dispatcher.replan_wanted)
-            self.dispatcher.replan_wanted = set()
+        settlement = self.dispatcher.settlement
+        if settlement.replan_wanted:
+            # Taken out before planning: a label settlement finds again between two
+            # chunks (its rounds run in between) waits for the next poll.
+            labels = settlement.take_replan_wanted()
             log.info("reconciliation: planning %d labels again", len(labels))
             try:
                 # Their record was corrected and their plan forgotten: the image of now,
                 # and the flip of a change already planned ahead (a reset label lost it).
                 yield from self._plan_now_and_ahead(labels, now)
             except BaseException:
-                self.dispatcher.replan_wanted.update(labels)  # planning failed: next poll
+                settlement.replan_wanted.update(labels)  # planning failed: next poll
                 raise
         if self._next_reconcile is not None and now < self._next_reconcile:
             return
