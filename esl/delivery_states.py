@@ -1,4 +1,5 @@
-"""The words of delivery: an outbox row's status and why an update was parked.
+"""The words of delivery: an outbox row's status, why an update was parked, and the
+delivery state of a label (`esl.services.label_status` decides which applies).
 
 Defined below the pipeline (which writes them), the audit and the services (which read
 them back), so that each compares enum members instead of copying strings. The values
@@ -12,6 +13,7 @@ from enum import StrEnum
 __all__ = [
     "IN_PROGRESS_STATUSES",
     "OPEN_STATUSES",
+    "LabelStatus",
     "OutboxStatus",
     "ParkReason",
     "park_text",
@@ -49,6 +51,17 @@ class ParkReason(StrEnum):
     FLAT_BATTERY = "flat battery"
     REJECTED = "rejected"  # the label refused it for good; the detail names the reason code
     TAMPERED = "tampered in transit"  # altered or displaced on every attempt; detail: how
+
+
+class LabelStatus(StrEnum):
+    """A label's delivery state, one per label (`esl.services.label_status`)."""
+
+    UNBOUND = "unbound"
+    UNPLANNED = "unplanned"
+    FAILED = "failed"
+    PENDING = "pending"
+    SCHEDULED = "scheduled"
+    UP_TO_DATE = "up_to_date"
 
 
 def park_text(reason: str | None, detail: str | None) -> str | None:

@@ -38,6 +38,7 @@ from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session
 
 from esl.db.models import LabelAcknowledgementRow, LabelStateRow
+from esl.delivery_states import OPEN_STATUSES
 from esl.pipeline.label_states import LabelState
 from esl.pipeline.outbox_rows import OUTBOX
 
@@ -55,7 +56,7 @@ __all__ = [
 # may still show the image before it.
 FLIP_GRACE = timedelta(minutes=2)
 # A held frame waits for the label's earlier frames: an update on its way as well.
-_OPEN = ("pending", "sent", "parked", "held")
+_OPEN = tuple(status.value for status in OPEN_STATUSES)
 
 
 class CheckInVerdict(StrEnum):

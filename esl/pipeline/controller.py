@@ -45,7 +45,6 @@ from esl.db.models import (
     LabelBindingRow,
     LabelStateRow,
     PlannedPublicationRow,
-    PublicationRow,
 )
 from esl.db.template_models import LabelTemplateRow
 from esl.pipeline.affected_labels import labels_changed_by_publication
@@ -66,6 +65,7 @@ from esl.pipeline.images import ImageStore
 from esl.pipeline.label_states import load_label_states
 from esl.pipeline.planning import LabelPlanner, PlanTarget
 from esl.pipeline.retry import RetryPolicy
+from esl.planning_queue import queued_publications, waiting_publications
 from gateways.base import Clock, Gateway
 from rendering.cache import RenderCache
 
@@ -355,23 +355,10 @@ class UpdateController:
             yield result.planned
 
     def _plan_publications(self, now: datetime) -> Iterator[int]:
+        """Plan what the planning queue holds and is not planned yet (`esl.planning_queue`)."""
         with self.sessions() as session:
-            waiting = list(
-                session.execute(
-                    select(PublicationRow.id, PublicationRow.effective_at)
-                    .outerjoin(
-                        PlannedPublicationRow,
-                        PlannedPublicationRow.publication_id == PublicationRow.id,
-                    )
-                    .where(
-                        PublicationRow.status == "published",
-                        PlannedPublicationRow.publication_id.is_(None),
-                    )
-                    .order_by(PublicationRow.id)
-                )
-            )
-        for publication_id, effective_at in waiting:
-            at = effective_at or now
+            waiting = waiting_publications(session)
+        for publication_id, at in waiting:
             if at > now + self.settings.lead:
                 continue  # too early to send: planned once it is `lead` away
             with self.sessions() as session:
@@ -404,19 +391,7 @@ class UpdateController:
 
     def _planned_ahead(self, session: Session, now: datetime) -> list[tuple[int, datetime]]:
         """Publications already planned whose instant is still ahead, earliest first."""
-        return [
-            (publication_id, at)
-            for publication_id, at in session.execute(
-                select(PublicationRow.id, PublicationRow.effective_at)
-                .join(
-                    PlannedPublicationRow,
-                    PlannedPublicationRow.publication_id == PublicationRow.id,
-                )
-                .where(PublicationRow.status == "published", PublicationRow.effective_at > now)
-                .order_by(PublicationRow.effective_at, PublicationRow.id)
-            )
-            if at is not None
-        ]
+        return queued_publications(session, after=now)
 
     def _plan_after_flips(self, now: datetime) -> Iterator[int]:
         """When the instant of a planned publication has passed (and at start), plan the
@@ -433,23 +408,7 @@ class UpdateController:
         crossed: list[tuple[int, datetime]] = []
         with self.sessions() as session:
             if since is not None:
-                crossed = [
-                    (publication_id, at)
-                    for publication_id, at in session.execute(
-                        select(PublicationRow.id, PublicationRow.effective_at)
-                        .join(
-                            PlannedPublicationRow,
-                            PlannedPublicationRow.publication_id == PublicationRow.id,
-                        )
-                        .where(
-                            PublicationRow.status == "published",
-                            PublicationRow.effective_at > since,
-                            PublicationRow.effective_at <= now,
-                        )
-                        .order_by(PublicationRow.effective_at, PublicationRow.id)
-                    )
-                    if at is not None
-                ]
+                crossed = queued_publications(session, after=since, until=now)
                 if not crossed:
                     self._flips_seen = now
                     return

@@ -35,6 +35,7 @@ from esl.pipeline.images import ImageStore
 from esl.pipeline.outbox_rows import OUTBOX, outbox_entries, save_outbox_entries
 from esl.pipeline.retry import RetryPolicy
 from esl.pipeline.settlement import DispatchCounts, Settlement
+from esl.pipeline.verdicts import Parking
 from esl.pipeline.verification import UplinkVerifier
 from esl.pipeline.waiting_uplinks import waiting_uplinks
 from gateways.base import (
@@ -58,6 +59,8 @@ GatewayKey = tuple[str, str]  # (store, gateway)
 _GATEWAY_SCAN = timedelta(seconds=1)
 _NEVER = datetime.max.replace(tzinfo=UTC)
 _CHUNK = 500
+# A frame unanswered after every attempt: the label is out of reach.
+_NO_ANSWER = Parking(ParkReason.OFFLINE)
 
 
 @dataclass(slots=True)
@@ -395,7 +398,7 @@ class Dispatcher:
                 )
             ]
             for entry in entries:
-                self.settlement.retry_or_park(entry, now=now, park_reason=ParkReason.OFFLINE.value)
+                self.settlement.retry_or_park(entry, now=now, parking=_NO_ANSWER)
             save_outbox_entries(session, entries)
 
     def _gateway_status(self, status: GatewayStatus) -> None:

@@ -33,7 +33,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from esl.db.bulk import insert_rows
 from esl.db.models import LabelAcknowledgementRow, LabelRow, core_table
-from esl.delivery_states import OutboxStatus, ParkReason
+from esl.delivery_states import OutboxStatus, ParkReason, park_text
 from esl.pipeline.answer_acceptance import (
     Refusal,
     accept_claim,
@@ -64,7 +64,7 @@ from esl.pipeline.security_events import (
     SecurityEventKind,
     record_security_events,
 )
-from esl.pipeline.verdicts import INTEGRITY_FAILURES, Verdict, verdict_for
+from esl.pipeline.verdicts import INTEGRITY_FAILURES, Parking, Verdict, verdict_for
 from esl.pipeline.verification import UplinkVerifier
 from gateways.base import Clock, Uplink
 from gateways.protocol import BasicStateFlag, FrameKind, LabelResponse
@@ -143,13 +143,19 @@ class Settlement:
         labels, self.replan_wanted = sorted(self.replan_wanted), set()
         return labels
 
-    def retry_or_park(self, entry: OutboxEntry, *, now: datetime, park_reason: str) -> None:
+    def retry_or_park(self, entry: OutboxEntry, *, now: datetime, parking: Parking) -> None:
+        """Send `entry` again after a backoff, or park it once its attempts are spent."""
         if self.policy.exhausted(entry.attempts):
-            entry.park(park_reason)
+            entry.park(parking)
             self.counts.parked += 1
-            log.info("parked %s seq %d: %s", entry.label_id, entry.sequence, park_reason)
+            log.info(
+                "parked %s seq %d: %s",
+                entry.label_id,
+                entry.sequence,
+                park_text(parking.reason, parking.detail),
+            )
         else:
-            busy = park_reason == ParkReason.BUSY.value
+            busy = parking.reason is ParkReason.BUSY
             entry.retry_at(now + self.policy.delay_after(entry.attempts, rng=self.rng, busy=busy))
             self.windows.due_at(entry.store, entry.gateway, entry.not_before)
             self.counts.retried += 1
@@ -327,17 +333,17 @@ class Settlement:
             # Too late to matter: newer content was planned, or this is a duplicate.
             self.counts.late_answers += 1
             return row.content_hash if response.acked else None
-        verdict, park_reason = verdict_for(response, scheduled=row.display_at is not None)
+        verdict, parking = verdict_for(response, scheduled=row.display_at is not None)
         if verdict is Verdict.ACKED:
             row.settle(OutboxStatus.ACKED, at=now)
             state.confirmed_hash = row.content_hash
             state.changed = True
             self.counts.acked += 1
             return row.content_hash
-        if verdict is Verdict.RETRY:
-            self.retry_or_park(row, now=now, park_reason=park_reason)
-        elif verdict is Verdict.PARK:
-            row.park(park_reason)
+        if verdict is Verdict.RETRY and parking is not None:
+            self.retry_or_park(row, now=now, parking=parking)
+        elif verdict is Verdict.PARK and parking is not None:
+            row.park(parking)
             self.counts.parked += 1
         elif verdict is Verdict.SEND_AT_INSTANT:
             state.can_schedule = False
@@ -346,9 +352,9 @@ class Settlement:
             rebuilt += self._rebuild(
                 session, state, row, display_at=None, not_before=row.display_at, now=now
             )
-        elif verdict is Verdict.TAMPERED:
+        elif verdict is Verdict.TAMPERED and parking is not None:
             if self.policy.exhausted(row.attempts):
-                row.park(park_reason)
+                row.park(parking)
                 self.counts.parked += 1
             else:
                 widened.add(state.label_id)
@@ -498,6 +504,7 @@ class Settlement:
                         attempts=0,
                         not_before=now,
                         parked_reason=None,
+                        parked_detail=None,
                     )
                 )
                 if revived.rowcount:
