@@ -5,37 +5,20 @@ into a `ParkReason` and a detail. SQLite always, PostgreSQL when configured."""
 from __future__ import annotations
 
 from datetime import timedelta
+from typing import Any
 
 from alembic import command
 from sqlalchemy import Engine, select, text
 
 from esl.db.engine import migrations_config, session_factory, upgrade_database
 from esl.db.models import LabelRow, OutboxRow, PlanningQueueRow, PlanningQueueShelfRow
-from esl.services.publication import (
-    create_publication,
-    publish_publication,
-    validate_publication,
-)
 from tests.esl.conftest import START
+from tests.pipeline.shared_clock_store import publish
 
 
-def _publish(engine: Engine, items: list[dict[str, object]], *, later: bool = False) -> int:
-    sessions = session_factory(engine)
+def _publish(engine: Engine, items: list[dict[str, Any]], *, later: bool = False) -> int:
     effective_at = START + timedelta(days=1) if later else None
-    with sessions.begin() as session:
-        publication_id = create_publication(
-            session,
-            title="t",
-            effective_at=effective_at,
-            items=items,
-            created_by="t",
-            now=START,
-        ).id
-    with sessions.begin() as session:
-        validate_publication(session, publication_id, now=START, currency="PLN")
-    with sessions.begin() as session:
-        publish_publication(session, publication_id, published_by="t", now=START, currency="PLN")
-    return publication_id
+    return publish(session_factory(engine), items, now=START, effective_at=effective_at)
 
 
 def _queue(engine: Engine) -> tuple[set[tuple[int, object]], set[tuple[int, str, str | None]]]:
