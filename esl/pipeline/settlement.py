@@ -42,13 +42,7 @@ from esl.pipeline.answer_acceptance import (
     judge_answer,
     note_health,
 )
-from esl.pipeline.check_ins import (
-    CheckInVerdict,
-    answered_sequences,
-    check_in_verdict,
-    open_update_labels,
-    reconcile,
-)
+from esl.pipeline.check_ins import weigh_check_ins
 from esl.pipeline.frames import full_image_frame, resigned_frame
 from esl.pipeline.images import ImageStore
 from esl.pipeline.label_states import (
@@ -240,7 +234,17 @@ class Settlement:
                         "at": uplink.received_at,
                     }
                 )
-            self._reconcile(session, states, check_ins, history, rebuilt, now=now, widened=widened)
+            reconciled = weigh_check_ins(
+                session,
+                states,
+                check_ins,
+                # This batch's answers and rebuilt frames count too.
+                answered_now=[(entry["label_id"], entry["sequence"]) for entry in history],
+                open_now={row["label_id"] for row in rebuilt},
+            )
+            widened.update(reconciled)
+            self.replan_wanted.update(reconciled)
+            self.counts.reconciled += len(reconciled)
             save_outbox_entries(session, rows.values())
             save_label_states(
                 session, states.values(), columns=None if widened else ANSWERED_COLUMNS
@@ -402,69 +406,6 @@ class Settlement:
             )
         ]
 
-    def _reconcile(
-        self,
-        session: Session,
-        states: Mapping[str, LabelState],
-        check_ins: Mapping[str, tuple[LabelResponse, datetime]],
-        history: list[dict[str, Any]],
-        rebuilt: list[dict[str, Any]],
-        *,
-        now: datetime,
-        widened: set[str],
-    ) -> None:
-        """Compare each check-in's displayed hash with the record (esl/pipeline/check_ins.py):
-        a label whose panel differs gets its record corrected and is planned again. A
-        check-in is weighed as of its arrival, not of this settling (a timed flip is
-        judged against the label's clock)."""
-        differing = {
-            label_id: (response, received_at)
-            for label_id, (response, received_at) in check_ins.items()
-            if _hex(response.displayed_hash) != states[label_id].confirmed_hash
-        }
-        for label_id, (response, _) in check_ins.items():
-            if label_id not in differing:
-                states[label_id].displayed_hash = _hex(response.displayed_hash)
-        if not differing:
-            return
-        answered = answered_sequences(session, differing)
-        for entry in history:  # this batch's answers count too
-            label_id, sequence = entry["label_id"], entry["sequence"]
-            if label_id in differing and sequence > answered.get(label_id, -1):
-                answered[label_id] = sequence
-        open_labels = open_update_labels(session, differing) | {row["label_id"] for row in rebuilt}
-        for label_id, (response, received_at) in differing.items():
-            state = states[label_id]
-            shows = _hex(response.displayed_hash)
-            held = answered.get(label_id)
-            verdict = check_in_verdict(
-                shows=shows,
-                sequence=response.sequence,
-                recorded=state.confirmed_hash,
-                answered_sequence=held,
-                update_open=label_id in open_labels,
-                display_at=state.desired_display_at,
-                image_of_now=state.displayed_hash,
-                timed=state.desired_hash,
-                received_at=received_at,
-            )
-            if verdict is CheckInVerdict.EXPECTED and (held is None or response.sequence >= held):
-                state.displayed_hash = shows  # what the next delta is drawn against
-            recorded = state.confirmed_hash
-            if reconcile(state, verdict, shows=shows):
-                widened.add(label_id)
-                self.replan_wanted.add(label_id)
-                self.counts.reconciled += 1
-                log.warning(
-                    "label %s shows %s, recorded as showing %s (%s check-in, sequence %d): "
-                    "record corrected, planned again",
-                    label_id,
-                    (shows or "nothing")[:12],
-                    (recorded or "nothing")[:12],
-                    verdict.value,
-                    response.sequence,
-                )
-
     def _resign(
         self, session: Session, state: LabelState, row: OutboxEntry, *, now: datetime
     ) -> list[dict[str, Any]]:
@@ -531,7 +472,7 @@ def _record_health(
 
     `displayed`: whether its displayed hash is believed (`answer_acceptance` decided the
     answer is the label's newest claim). A check-in's displayed hash is weighed against
-    the record by `Settlement._reconcile` instead.
+    the record by `check_ins.weigh_check_ins` instead.
     """
     state.changed = True
     if displayed:
