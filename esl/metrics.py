@@ -49,6 +49,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from esl.api.route_templates import operation_paths
 from esl.db.models import OutboxRow
+from esl.delivery_states import OutboxStatus, park_text
 from esl.pipeline.controller_status import read_controller_status
 from esl.pipeline.database_outage import is_database_outage
 from esl.services.health import label_health
@@ -114,12 +115,12 @@ class PipelineCollector(Collector):
         parked = GaugeMetricFamily(
             "esl_frames_parked", "Frames parked now, by reason.", labels=["reason"]
         )
-        for reason, count in session.execute(
-            select(OutboxRow.parked_reason, func.count())
-            .where(OutboxRow.status == "parked")
-            .group_by(OutboxRow.parked_reason)
+        for reason, detail, count in session.execute(
+            select(OutboxRow.parked_reason, OutboxRow.parked_detail, func.count())
+            .where(OutboxRow.status == OutboxStatus.PARKED.value)
+            .group_by(OutboxRow.parked_reason, OutboxRow.parked_detail)
         ):
-            parked.add_metric([reason or "unknown"], count)
+            parked.add_metric([park_text(reason, detail) or "unknown"], count)
         yield parked
         depth = GaugeMetricFamily(
             "esl_outbox_frames",

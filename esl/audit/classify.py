@@ -29,6 +29,7 @@ from decimal import Decimal
 from enum import StrEnum
 from typing import NamedTuple
 
+from esl.delivery_states import OutboxStatus, ParkReason, park_text
 from esl.services.label_status import StatusThresholds, is_low_battery, is_offline
 from pricing import (
     PriceKey,
@@ -69,10 +70,6 @@ class AuditClass(StrEnum):
         return self not in (AuditClass.MATCH, AuditClass.INTENDED_DIFFERENCE)
 
 
-# Parked reasons written by the pipeline (esl.pipeline.verdicts.ParkReason values).
-_PARKED_FLAT_BATTERY = "flat battery"
-
-
 # One definition of offline and low battery for health, audit and demo.
 Thresholds = StatusThresholds
 
@@ -97,7 +94,13 @@ class OpenUpdate:
     status: str  # pending | sent | parked | held (waits for the label's earlier frame)
     since: datetime
     attempts: int
-    reason: str | None  # the parked reason, if parked
+    reason: str | None  # the parked reason (a ParkReason), if parked
+    detail: str | None = None  # what the parked reason leaves open (a reason code)
+
+    @property
+    def reason_text(self) -> str | None:
+        """The parked reason as users read it ("rejected: WRONG_MODEL")."""
+        return park_text(self.reason, self.detail)
 
 
 class LabelFacts(NamedTuple):
@@ -166,7 +169,9 @@ def classify_label(facts: LabelFacts, *, at: datetime, thresholds: Thresholds) -
         # An image the controller never sent: wrong since the label first said so, at the
         # latest its last report.
         wrong_since = last_seen
-    parked = update.reason if update is not None and update.status == "parked" else None
+    parked_update = update if update is not None and update.status == OutboxStatus.PARKED else None
+    parked = None if parked_update is None else parked_update.reason
+    parked_text = None if parked_update is None else parked_update.reason_text
     rule: str | None = None
     since: datetime | None
     if due is None:
@@ -182,7 +187,7 @@ def classify_label(facts: LabelFacts, *, at: datetime, thresholds: Thresholds) -
     ):
         audit_class = AuditClass.OFFLINE
         heard = last_seen.isoformat() if last_seen is not None else "never"
-        reason = f"not heard since {heard}" + (f"; update parked ({parked})" if parked else "")
+        reason = f"not heard since {heard}" + (f"; update parked ({parked_text})" if parked else "")
         if not facts.gateway_online:
             reason += "; its store gateway is offline"
         since = last_seen or (update.since if update is not None else facts.bound_at)
@@ -196,8 +201,8 @@ def classify_label(facts: LabelFacts, *, at: datetime, thresholds: Thresholds) -
             )
         elif facts.battery_mv is not None:
             reasons.append(f"battery {facts.battery_mv} mV")
-        if parked == _PARKED_FLAT_BATTERY:
-            reasons.append(f"update parked ({parked})")
+        if parked == ParkReason.FLAT_BATTERY:
+            reasons.append(f"update parked ({parked_text})")
         reason = "; ".join(reasons)
         since = last_seen or facts.bound_at
     elif facts.shown_hash is None:
@@ -249,7 +254,7 @@ def _wrong_since(facts: LabelFacts) -> datetime | None:
 def _update_reason(update: OpenUpdate | None) -> str | None:
     if update is None:
         return None
-    return update.reason or update.status
+    return update.reason_text or update.status
 
 
 def _pending_text(update: OpenUpdate | None) -> str:
@@ -257,7 +262,7 @@ def _pending_text(update: OpenUpdate | None) -> str:
         return "; no update planned"
     return (
         f"; update {update.status} since {update.since.isoformat()}, "
-        f"{update.attempts} attempt(s)" + (f", {update.reason}" if update.reason else "")
+        f"{update.attempts} attempt(s)" + (f", {update.reason_text}" if update.reason else "")
     )
 
 

@@ -62,6 +62,7 @@ from esl.db.models import (
     StoreRow,
     core_table,
 )
+from esl.delivery_states import OPEN_STATUSES, OutboxStatus
 from esl.errors import NotFoundError
 from esl.services.catalogue_loading import load_catalogue_slice
 from pricing import (
@@ -538,6 +539,7 @@ def _open_updates(session: Session, label_ids: list[str], *, at: datetime) -> di
             _outbox.c.created_at,
             _outbox.c.attempts,
             _outbox.c.parked_reason,
+            _outbox.c.parked_detail,
         )
         .where(
             _outbox.c.created_at <= at,
@@ -547,12 +549,14 @@ def _open_updates(session: Session, label_ids: list[str], *, at: datetime) -> di
     )
     wanted = set(label_ids)
     found: dict[str, OpenUpdate] = {}
-    for label_id, _sequence, status, created, attempts, reason in session.execute(statement):
+    for label_id, _sequence, status, created, attempts, reason, detail in session.execute(
+        statement
+    ):
         if label_id in wanted:
             # A row settled after `at` was still waiting at `at`, whatever its status now.
-            shown_status = status if status in ("pending", "sent", "parked", "held") else "sent"
+            shown_status = status if status in OPEN_STATUSES else OutboxStatus.SENT.value
             found[label_id] = OpenUpdate(
-                status=shown_status, since=created, attempts=attempts, reason=reason
+                status=shown_status, since=created, attempts=attempts, reason=reason, detail=detail
             )
     return found
 

@@ -42,6 +42,8 @@ __all__ = [
     "LedgerEntryRow",
     "OutboxRow",
     "PlannedPublicationRow",
+    "PlanningQueueRow",
+    "PlanningQueueShelfRow",
     "PriceRuleRow",
     "ProductRow",
     "PromotionRow",
@@ -369,7 +371,9 @@ class OutboxRow(Base):
     attempts: Mapped[int] = mapped_column(Integer, default=0)
     not_before: Mapped[datetime] = mapped_column(UtcDateTime())
     sent_at: Mapped[datetime | None] = mapped_column(UtcDateTime())
-    parked_reason: Mapped[str | None] = mapped_column(String(64))
+    parked_reason: Mapped[str | None] = mapped_column(String(64))  # a ParkReason
+    # What the reason leaves open: the refusing reason code, the kind of tampering.
+    parked_detail: Mapped[str | None] = mapped_column(String(64))
     created_at: Mapped[datetime] = mapped_column(UtcDateTime())
     settled_at: Mapped[datetime | None] = mapped_column(UtcDateTime())
 
@@ -409,6 +413,33 @@ class PlannedPublicationRow(Base):
     publication_id: Mapped[int] = mapped_column(ForeignKey("publications.id"), primary_key=True)
     planned_at: Mapped[datetime] = mapped_column(UtcDateTime())
     labels: Mapped[int] = mapped_column(Integer)
+
+
+class PlanningQueueRow(Base):
+    """A publication handed to the pipeline, written in its publishing transaction: the
+    controller plans what this queue holds (esl/planning_queue.py)."""
+
+    __tablename__ = "planning_queue"
+
+    publication_id: Mapped[int] = mapped_column(
+        ForeignKey("publications.id", ondelete="CASCADE"), primary_key=True
+    )
+    effective_at: Mapped[datetime] = mapped_column(UtcDateTime())
+    queued_at: Mapped[datetime] = mapped_column(UtcDateTime())
+
+
+class PlanningQueueShelfRow(Base):
+    """A shelf whose label a queued publication may change: a SKU in one store, or in
+    every store (`store` None: a SKU a promotion item reaches)."""
+
+    __tablename__ = "planning_queue_shelves"
+
+    id: Mapped[int] = mapped_column(Serial, primary_key=True, autoincrement=True)
+    publication_id: Mapped[int] = mapped_column(
+        ForeignKey("planning_queue.publication_id", ondelete="CASCADE"), index=True
+    )
+    sku: Mapped[str] = mapped_column(String(64))
+    store: Mapped[str | None] = mapped_column(String(64))
 
 
 class SecurityEventRow(Base):

@@ -285,6 +285,11 @@ def import_prices(
                 "ledger_entries": len(ledger.entries),
                 "ledger_recorded": record_ledger,
             },
+            shelves={
+                (entry.key.sku, entry.key.store)
+                for entry in ledger.entries
+                if entry.key.channel is Channel.STORE
+            },
         )
         _write(session, inserts, updates, publication_id)
         write_ledger_entries(

@@ -1,18 +1,22 @@
 """The update pipeline: published prices to acknowledged shelf labels (docs/pipeline.md).
 
-planning      bound labels -> resolve -> render (cache) -> encode -> sign -> outbox
-dispatcher    outbox -> Gateway with a window per store gateway; answers -> label state
+planning      which labels, what content: bound labels -> resolve -> render (cache)
+images        the planes of planned and confirmed images: the bases of deltas
+frames        the one builder of signed frames and their outbox rows
+dispatch      outbox -> Gateway with a window per store gateway
+settlement    answers -> outbox rows and label state (acceptance, verdicts, check-ins)
 verification  every uplink checked with its label's key
 retry         exponential backoff with jitter, bounded attempts
 verdicts      what a label's answer means for the frame it answers
-controller    watches publications and bindings, plans, runs the dispatcher
+controller    owns the thread, clock and loops: watches the planning queue and
+              bindings, plans, runs the dispatcher
 heap          the garbage collector's settings while a controller runs
 provisioning  registers the labels (and keys) of a gateway's provisioning file
 """
 
 from esl.pipeline.affected_labels import labels_changed_by_publication
 from esl.pipeline.controller import ControllerSettings, UpdateController
-from esl.pipeline.dispatcher import DispatchCounts, Dispatcher
+from esl.pipeline.dispatch import DispatchCounts, Dispatcher
 from esl.pipeline.errors import PipelineError, UnplannableLabelError
 from esl.pipeline.planning import LabelPlanner, PlanResult
 from esl.pipeline.provisioning import register_provisioned_labels

@@ -30,7 +30,8 @@ neither show their due content nor have an update on its way.
 
 from __future__ import annotations
 
-from collections.abc import Collection
+import logging
+from collections.abc import Collection, Iterable, Mapping
 from datetime import datetime, timedelta
 from enum import StrEnum
 
@@ -38,8 +39,10 @@ from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session
 
 from esl.db.models import LabelAcknowledgementRow, LabelStateRow
+from esl.delivery_states import OPEN_STATUSES
 from esl.pipeline.label_states import LabelState
 from esl.pipeline.outbox_rows import OUTBOX
+from gateways.protocol import LabelResponse
 
 __all__ = [
     "CheckInVerdict",
@@ -49,13 +52,16 @@ __all__ = [
     "open_update_labels",
     "reconcile",
     "reconciliation_candidates",
+    "weigh_check_ins",
 ]
+
+log = logging.getLogger(__name__)
 
 # A timed image flips on the label's own clock: a check-in this close after the instant
 # may still show the image before it.
 FLIP_GRACE = timedelta(minutes=2)
 # A held frame waits for the label's earlier frames: an update on its way as well.
-_OPEN = ("pending", "sent", "parked", "held")
+_OPEN = tuple(status.value for status in OPEN_STATUSES)
 
 
 class CheckInVerdict(StrEnum):
@@ -188,3 +194,69 @@ def forget_desired(session: Session, label_ids: Collection[str]) -> None:
             .values(desired_key=None, desired_display_at=None)
             .execution_options(synchronize_session=False)
         )
+
+
+def weigh_check_ins(
+    session: Session,
+    states: Mapping[str, LabelState],
+    check_ins: Mapping[str, tuple[LabelResponse, datetime]],
+    *,
+    answered_now: Iterable[tuple[str, int]] = (),
+    open_now: Collection[str] = (),
+) -> list[str]:
+    """Compare each label's newest check-in (and when it arrived) with its record; the
+    labels whose record was corrected, to be planned again.
+
+    A check-in is weighed as of its arrival, not of this settling (a timed flip is judged
+    against the label's clock). `answered_now` and `open_now`: the (label, sequence)
+    answers and the labels with a frame of the batch being settled, not written yet."""
+    differing = {
+        label_id: (response, received_at)
+        for label_id, (response, received_at) in check_ins.items()
+        if _hex(response.displayed_hash) != states[label_id].confirmed_hash
+    }
+    for label_id, (response, _) in check_ins.items():
+        if label_id not in differing:
+            states[label_id].displayed_hash = _hex(response.displayed_hash)
+    if not differing:
+        return []
+    answered = answered_sequences(session, differing)
+    for label_id, sequence in answered_now:
+        if label_id in differing and sequence > answered.get(label_id, -1):
+            answered[label_id] = sequence
+    open_labels = open_update_labels(session, differing) | set(open_now)
+    reconciled: list[str] = []
+    for label_id, (response, received_at) in differing.items():
+        state = states[label_id]
+        shows = _hex(response.displayed_hash)
+        held = answered.get(label_id)
+        verdict = check_in_verdict(
+            shows=shows,
+            sequence=response.sequence,
+            recorded=state.confirmed_hash,
+            answered_sequence=held,
+            update_open=label_id in open_labels,
+            display_at=state.desired_display_at,
+            image_of_now=state.displayed_hash,
+            timed=state.desired_hash,
+            received_at=received_at,
+        )
+        if verdict is CheckInVerdict.EXPECTED and (held is None or response.sequence >= held):
+            state.displayed_hash = shows  # what the next delta is drawn against
+        recorded = state.confirmed_hash
+        if reconcile(state, verdict, shows=shows):
+            reconciled.append(label_id)
+            log.warning(
+                "label %s shows %s, recorded as showing %s (%s check-in, sequence %d): "
+                "record corrected, planned again",
+                label_id,
+                (shows or "nothing")[:12],
+                (recorded or "nothing")[:12],
+                verdict.value,
+                response.sequence,
+            )
+    return reconciled
+
+
+def _hex(digest: bytes | None) -> str | None:
+    return digest.hex() if digest else None

@@ -33,6 +33,7 @@ import os
 import random
 import socket
 from collections.abc import Callable, Iterator
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from pathlib import Path
@@ -44,7 +45,6 @@ from esl.db.models import (
     LabelBindingRow,
     LabelStateRow,
     PlannedPublicationRow,
-    PublicationRow,
 )
 from esl.db.template_models import LabelTemplateRow
 from esl.pipeline.affected_labels import labels_changed_by_publication
@@ -57,13 +57,15 @@ from esl.pipeline.controller_lease import (
 )
 from esl.pipeline.controller_status import ControllerStatus, write_controller_status
 from esl.pipeline.database_outage import DatabaseOutage, DatabaseRetry, is_database_outage
-from esl.pipeline.dispatcher import Dispatcher
+from esl.pipeline.dispatch import Dispatcher
 from esl.pipeline.heap import long_running_heap
 from esl.pipeline.held_frames import release_held_frames
 from esl.pipeline.identification_screens import labels_bound_to_nothing, plan_identification
+from esl.pipeline.images import ImageStore
 from esl.pipeline.label_states import load_label_states
 from esl.pipeline.planning import LabelPlanner, PlanTarget
 from esl.pipeline.retry import RetryPolicy
+from esl.planning_queue import queued_publications, waiting_publications
 from gateways.base import Clock, Gateway
 from rendering.cache import RenderCache
 
@@ -119,17 +121,24 @@ class UpdateController:
         self.clock = clock
         # One view of a database outage for planning, dispatching and the health report.
         self.outage = DatabaseOutage(clock=clock, retry=self.settings.database_retry)
+        # All database work, planning's and dispatching's, runs on this one thread:
+        # SQLite waits for its lock there, never on the event loop.
+        self.executor = ThreadPoolExecutor(1, thread_name_prefix="esl-pipeline")
+        # Planning draws deltas against these images; settlement rebuilds full ones.
+        self.images = ImageStore()
         self.planner = LabelPlanner(
             cache=cache or RenderCache(max_labels=2_000, max_deltas=4_000),
+            images=self.images,
             locale=self.settings.locale,
             currency=self.settings.currency,
         )
         self.dispatcher = Dispatcher(
             gateway=gateway,
             sessions=sessions,
-            planner=self.planner,
+            images=self.images,
             clock=clock,
             rng=rng,
+            executor=self.executor,
             policy=self.settings.policy,
             window=self.settings.window,
             outage=self.outage,
@@ -156,7 +165,7 @@ class UpdateController:
     async def _run(self, stop: asyncio.Event) -> None:
         dispatching = asyncio.create_task(self.dispatcher.run(stop))
         loop = asyncio.get_running_loop()
-        executor = self.dispatcher.executor
+        executor = self.executor
         try:
             while not stop.is_set() and not dispatching.done():
                 wait = self.settings.poll_every.total_seconds()
@@ -281,18 +290,18 @@ class UpdateController:
         """Plan the labels a check-in showed to differ from the record, and every
         `reconcile_every` look over all labels for records that contradict themselves
         (esl/pipeline/check_ins.py)."""
-        if self.dispatcher.replan_wanted:
-            # Taken out before planning: a label the dispatcher finds again between two
-            # chunks (its rounds run in between) waits in a fresh set for the next poll.
-            labels = sorted(self.dispatcher.replan_wanted)
-            self.dispatcher.replan_wanted = set()
+        settlement = self.dispatcher.settlement
+        if settlement.replan_wanted:
+            # Taken out before planning: a label settlement finds again between two
+            # chunks (its rounds run in between) waits for the next poll.
+            labels = settlement.take_replan_wanted()
             log.info("reconciliation: planning %d labels again", len(labels))
             try:
                 # Their record was corrected and their plan forgotten: the image of now,
                 # and the flip of a change already planned ahead (a reset label lost it).
                 yield from self._plan_now_and_ahead(labels, now)
             except BaseException:
-                self.dispatcher.replan_wanted.update(labels)  # planning failed: next poll
+                settlement.replan_wanted.update(labels)  # planning failed: next poll
                 raise
         if self._next_reconcile is not None and now < self._next_reconcile:
             return
@@ -347,23 +356,10 @@ class UpdateController:
             yield result.planned
 
     def _plan_publications(self, now: datetime) -> Iterator[int]:
+        """Plan what the planning queue holds and is not planned yet (`esl.planning_queue`)."""
         with self.sessions() as session:
-            waiting = list(
-                session.execute(
-                    select(PublicationRow.id, PublicationRow.effective_at)
-                    .outerjoin(
-                        PlannedPublicationRow,
-                        PlannedPublicationRow.publication_id == PublicationRow.id,
-                    )
-                    .where(
-                        PublicationRow.status == "published",
-                        PlannedPublicationRow.publication_id.is_(None),
-                    )
-                    .order_by(PublicationRow.id)
-                )
-            )
-        for publication_id, effective_at in waiting:
-            at = effective_at or now
+            waiting = waiting_publications(session)
+        for publication_id, at in waiting:
             if at > now + self.settings.lead:
                 continue  # too early to send: planned once it is `lead` away
             with self.sessions() as session:
@@ -396,19 +392,7 @@ class UpdateController:
 
     def _planned_ahead(self, session: Session, now: datetime) -> list[tuple[int, datetime]]:
         """Publications already planned whose instant is still ahead, earliest first."""
-        return [
-            (publication_id, at)
-            for publication_id, at in session.execute(
-                select(PublicationRow.id, PublicationRow.effective_at)
-                .join(
-                    PlannedPublicationRow,
-                    PlannedPublicationRow.publication_id == PublicationRow.id,
-                )
-                .where(PublicationRow.status == "published", PublicationRow.effective_at > now)
-                .order_by(PublicationRow.effective_at, PublicationRow.id)
-            )
-            if at is not None
-        ]
+        return queued_publications(session, after=now)
 
     def _plan_after_flips(self, now: datetime) -> Iterator[int]:
         """When the instant of a planned publication has passed (and at start), plan the
@@ -425,23 +409,7 @@ class UpdateController:
         crossed: list[tuple[int, datetime]] = []
         with self.sessions() as session:
             if since is not None:
-                crossed = [
-                    (publication_id, at)
-                    for publication_id, at in session.execute(
-                        select(PublicationRow.id, PublicationRow.effective_at)
-                        .join(
-                            PlannedPublicationRow,
-                            PlannedPublicationRow.publication_id == PublicationRow.id,
-                        )
-                        .where(
-                            PublicationRow.status == "published",
-                            PublicationRow.effective_at > since,
-                            PublicationRow.effective_at <= now,
-                        )
-                        .order_by(PublicationRow.effective_at, PublicationRow.id)
-                    )
-                    if at is not None
-                ]
+                crossed = queued_publications(session, after=since, until=now)
                 if not crossed:
                     self._flips_seen = now
                     return

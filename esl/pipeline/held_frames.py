@@ -23,6 +23,7 @@ from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
 from esl.db.models import LabelRow
+from esl.delivery_states import IN_PROGRESS_STATUSES, OutboxStatus
 from esl.pipeline.label_states import load_label_states, save_label_states
 from esl.pipeline.outbox_rows import OUTBOX
 from gateways.protocol import LabelFrame, decode_frame, encode_frame
@@ -32,14 +33,14 @@ __all__ = ["release_held_frames"]
 _CHUNK = 500
 # Statuses of a frame still on its way to the label (or waiting to be): they block a
 # held frame of the same label.
-_IN_PROGRESS = ("pending", "sent", "parked")
+_IN_PROGRESS = tuple(status.value for status in IN_PROGRESS_STATUSES)
 
 
 def release_held_frames(session: Session) -> int:
     """Make `pending` every held frame whose label has no other open frame; the number."""
     held = session.execute(
         select(OUTBOX.c.id, OUTBOX.c.label_id, OUTBOX.c.sequence, OUTBOX.c.payload).where(
-            OUTBOX.c.status == "held"
+            OUTBOX.c.status == OutboxStatus.HELD.value
         )
     ).all()
     if not held:
@@ -83,8 +84,11 @@ def release_held_frames(session: Session) -> int:
     for start in range(0, len(ids), _CHUNK):
         session.execute(
             update(OUTBOX)
-            .where(OUTBOX.c.id.in_(ids[start : start + _CHUNK]), OUTBOX.c.status == "held")
-            .values(status="pending")
+            .where(
+                OUTBOX.c.id.in_(ids[start : start + _CHUNK]),
+                OUTBOX.c.status == OutboxStatus.HELD.value,
+            )
+            .values(status=OutboxStatus.PENDING.value)
         )
     return len(ready)
 

@@ -20,6 +20,7 @@ from sqlalchemy.orm import Session
 from esl.db.bulk import insert_rows
 from esl.db.models import LabelBindingRow, LabelRow, StoreRow
 from esl.pipeline.errors import UnplannableLabelError
+from esl.pipeline.frames import supersede_open_frames
 from esl.pipeline.label_states import PLANNED_COLUMNS, load_label_states, save_label_states
 from esl.pipeline.outbox_rows import OUTBOX
 from esl.pipeline.planning import LabelPlanner, PlanResult
@@ -102,7 +103,7 @@ def plan_identification(
             continue
         rendered = planner.cache.render(content, model=model, template=template)
         digest = rendered.content_hash.hex()
-        planner.remember_image(digest, model.id, rendered.planes)
+        planner.images.remember(digest, model.id, rendered.planes)
         state.changed = True
         state.desired_key, state.desired_hash = desired_key, digest
         state.desired_display_at = state.binding_id = None
@@ -113,7 +114,7 @@ def plan_identification(
             continue
         try:
             frames.append(
-                planner.frame_values(
+                planner.frames.image_frame(
                     state,
                     label_id,
                     store=store,
@@ -121,7 +122,9 @@ def plan_identification(
                     key=key,
                     model_id=model.id,
                     rendered=rendered,
-                    base=planner.delta_base(session, state.displayed_hash, model_id=model.id),
+                    base=planner.images.delta_base(
+                        session, state.displayed_hash, model_id=model.id
+                    ),
                     display_at=None,
                     not_before=now,
                     now=now,
@@ -129,9 +132,9 @@ def plan_identification(
             )
         except UnplannableLabelError as error:
             result.unplannable[label_id] = error.reason
-    planner.supersede(session, superseded, now=now)
+    supersede_open_frames(session, superseded, now=now)
     save_label_states(session, states.values(), columns=PLANNED_COLUMNS)
-    planner.store_planes(session, now=now)
+    planner.images.store_new(session, now=now)
     insert_rows(session, OUTBOX, frames)
     result.planned = len(frames)
     return result

@@ -2,7 +2,7 @@
 
 The dispatcher settles up to 1,000 answers per transaction; reading and flushing them as
 ORM objects cost more than verifying them. `OutboxEntry` carries the columns settling
-reads and the five it may change.
+reads and the six it may change.
 """
 
 from __future__ import annotations
@@ -17,6 +17,8 @@ from sqlalchemy.orm import Session
 
 from esl.db.bulk import update_rows
 from esl.db.models import OutboxRow, core_table
+from esl.delivery_states import OutboxStatus
+from esl.pipeline.verdicts import Parking
 
 __all__ = ["OUTBOX", "OutboxEntry", "outbox_entries", "save_outbox_entries"]
 
@@ -35,6 +37,7 @@ _READ = (
     OUTBOX.c.attempts,
     OUTBOX.c.not_before,
     OUTBOX.c.parked_reason,
+    OUTBOX.c.parked_detail,
     OUTBOX.c.settled_at,
 )
 
@@ -51,7 +54,8 @@ class OutboxEntry:
     status: str
     attempts: int
     not_before: datetime
-    parked_reason: str | None
+    parked_reason: str | None  # a ParkReason
+    parked_detail: str | None
     settled_at: datetime | None
     changed: bool = False
     # Only `settle` changed it: written with one UPDATE ... WHERE id IN (...) per batch.
@@ -61,12 +65,13 @@ class OutboxEntry:
         self.only_settled = not self.changed or self.only_settled
         self.status, self.settled_at, self.changed = status, at, True
 
-    def park(self, reason: str) -> None:
-        self.status, self.parked_reason, self.changed = "parked", reason, True
+    def park(self, parking: Parking) -> None:
+        self.status, self.changed = OutboxStatus.PARKED, True
+        self.parked_reason, self.parked_detail = parking.reason, parking.detail
         self.only_settled = False
 
     def retry_at(self, instant: datetime) -> None:
-        self.status, self.not_before, self.changed = "pending", instant, True
+        self.status, self.not_before, self.changed = OutboxStatus.PENDING, instant, True
         self.only_settled = False
 
 
@@ -92,10 +97,11 @@ def save_outbox_entries(session: Session, entries: Iterable[OutboxEntry]) -> int
             changed.append(
                 {
                     "id": entry.id,
-                    "status": entry.status,
+                    "status": _value(entry.status),
                     "attempts": entry.attempts,
                     "not_before": entry.not_before,
-                    "parked_reason": entry.parked_reason,
+                    "parked_reason": _value(entry.parked_reason),
+                    "parked_detail": entry.parked_detail,
                     "settled_at": entry.settled_at,
                 }
             )
@@ -105,7 +111,12 @@ def save_outbox_entries(session: Session, entries: Iterable[OutboxEntry]) -> int
             session.execute(
                 update(OUTBOX)
                 .where(OUTBOX.c.id.in_(ids[start : start + _CHUNK]))
-                .values(status=status, settled_at=at)
+                .values(status=_value(status), settled_at=at)
             )
     update_rows(session, OUTBOX, key="id", rows=changed)
     return len(entries)
+
+
+def _value(word: str | None) -> str | None:
+    # The plain string of an enum member: database drivers need not know our enums.
+    return None if word is None else str(word)

@@ -21,23 +21,20 @@ from __future__ import annotations
 
 import functools
 import logging
-from collections.abc import Collection, Iterable, Sequence
+from collections.abc import Collection, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import insert, select, update
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from esl.audit.recording import PlannedContent, record_label_contents
 from esl.db.bulk import insert_rows
-from esl.db.models import (
-    LabelBindingRow,
-    LabelRow,
-    RenderedContentRow,
-    core_table,
-)
+from esl.db.models import LabelBindingRow, LabelRow
 from esl.pipeline.errors import UnplannableLabelError
+from esl.pipeline.frames import FramePacker, supersede_open_frames
+from esl.pipeline.images import ImageStore
 from esl.pipeline.label_states import (
     PLANNED_COLUMNS,
     LabelState,
@@ -47,24 +44,15 @@ from esl.pipeline.label_states import (
 from esl.pipeline.outbox_rows import OUTBOX
 from esl.services.catalogue_loading import load_catalogue_slice, load_ledger_for_skus
 from esl.services.templates import load_templates, template_for
-from gateways.protocol import (
-    ImageEncoding,
-    ImageUpdate,
-    PackedCommand,
-    pack_for_signing,
-    sign_packed,
-)
 from pricing import Catalogue, Channel, PriceLedger, ResolvedPrice, resolve
 from pricing.errors import PricingError
 from rendering.cache import RenderCache, RenderedLabel
 from rendering.content import LabelContent
 from rendering.display_models import DisplayModel, get_display_model
-from rendering.encoding import Planes
 from rendering.errors import RenderingError
 from rendering.templates import Fill, Template
 
 __all__ = [
-    "OPEN_STATUSES",
     "LabelPlanner",
     "PlanResult",
     "PlanTarget",
@@ -73,14 +61,7 @@ __all__ = [
 
 log = logging.getLogger(__name__)
 
-# Outbox rows that still expect an answer (or a check-in, when parked), or that wait for
-# the label's earlier frames (held).
-OPEN_STATUSES = ("pending", "sent", "parked", "held")
 _CHUNK = 500
-# Planes of recent images kept for deltas (9.5 kB each for a 2.9" label); the rest are
-# read back from `rendered_contents`.
-_MAX_PLANES = 4_000
-# Core statements, not ORM ones: an ORM UPDATE also searches the session for the rows.
 
 
 @dataclass(slots=True)
@@ -123,14 +104,16 @@ class PlanTarget:
 
 
 class LabelPlanner:
-    """Plans label updates; holds the render cache and the planes of recent images."""
+    """Plans label updates; holds the render cache, and draws deltas from `images`."""
 
-    def __init__(self, *, cache: RenderCache, locale: str, currency: str) -> None:
+    def __init__(
+        self, *, cache: RenderCache, images: ImageStore, locale: str, currency: str
+    ) -> None:
         self.cache = cache
+        self.images = images
+        self.frames = FramePacker(cache)
         self.locale = locale
         self.currency = currency
-        self._planes: dict[str, tuple[str, Planes]] = {}
-        self._unstored: set[str] = set()
         self._contents: dict[
             tuple[str, str, datetime, bool], tuple[ResolvedPrice, LabelContent, str]
         ] = {}
@@ -139,10 +122,6 @@ class LabelPlanner:
         self._rendered: dict[str, RenderedLabel] = {}
         # (template, model, finding) already logged: once per controller, not per plan
         self._reported_findings: set[tuple[str, str, str]] = set()
-        # Within one plan: each (image, base image, display-at, model) packed once.
-        self._packed: dict[
-            tuple[bytes, str | None, datetime | None, str], tuple[PackedCommand, bytes | None]
-        ] = {}
 
     # ------------------------------------------------------------ planning
 
@@ -173,7 +152,7 @@ class LabelPlanner:
         result = PlanResult()
         self._contents = {}  # prices may change between plans: resolve afresh each time
         self._rendered = {}
-        self._packed = {}
+        self.frames.start_plan()
         if targets is None:
             targets = self._targets(session, label_ids)
         if not targets:
@@ -235,9 +214,9 @@ class LabelPlanner:
                 result.unchanged += 1
             else:
                 frames += planned
-        self.supersede(session, superseded, now=now)
+        supersede_open_frames(session, superseded, now=now)
         save_label_states(session, states.values(), columns=PLANNED_COLUMNS)
-        self.store_planes(session, now=now)
+        self.images.store_new(session, now=now)
         if traced:
             record_label_contents(session, list(traced.values()), at=now)
         insert_rows(session, OUTBOX, frames)
@@ -283,7 +262,7 @@ class LabelPlanner:
             )
             self._report_findings(rendered, template=template, model=model, sku=content.sku)
         digest = rendered.content_hash.hex()
-        self.remember_image(digest, model.id, rendered.planes)
+        self.images.remember(digest, model.id, rendered.planes)
         if digest not in traced:
             # The audit answers "which price does this image show" from this record.
             traced[digest] = PlannedContent(digest, content, resolved)
@@ -379,7 +358,7 @@ class LabelPlanner:
             state.confirmed_hash = digest
             return True, []
         frame = functools.partial(
-            self.frame_values,
+            self.frames.image_frame,
             state,
             target.label_id,
             store=target.store,
@@ -395,7 +374,7 @@ class LabelPlanner:
             frames.append(
                 frame(
                     rendered=current,
-                    base=self.delta_base(session, shown, model_id=model.id),
+                    base=self.images.delta_base(session, shown, model_id=model.id),
                     display_at=None,
                     not_before=now,
                 )
@@ -405,7 +384,7 @@ class LabelPlanner:
         frames.append(
             frame(
                 rendered=rendered,
-                base=self.delta_base(session, shown, model_id=model.id),
+                base=self.images.delta_base(session, shown, model_id=model.id),
                 display_at=timed,
                 not_before=now if timed is not None or display_at is None else display_at,
                 # Sent once the label holds the image of now: a gateway keeps one image
@@ -510,104 +489,6 @@ class LabelPlanner:
             known = self._contents[key] = (resolved, content, content.fingerprint)
         return known
 
-    # ------------------------------------------------------------ frames
-
-    def frame_values(
-        self,
-        state: LabelState,
-        label_id: str,
-        *,
-        store: str,
-        gateway: str,
-        key: bytes,
-        model_id: str,
-        rendered: RenderedLabel,
-        base: tuple[str, Planes] | None,
-        display_at: datetime | None,
-        not_before: datetime,
-        now: datetime,
-        held: bool = False,
-    ) -> dict[str, Any]:
-        """The outbox row of a signed image update; takes the label's next sequence number.
-
-        `held`: the row waits (status `held`) until the label's earlier frames are settled
-        (`esl.pipeline.held_frames`)."""
-        base_digest = None if base is None else base[0]
-        memo = (rendered.content_hash, base_digest, display_at, model_id)
-        known = self._packed.get(memo)
-        if known is None:
-            # Every label of a product moving from the same image gets the same command:
-            # packed once, signed per label.
-            shown_hash = None if base is None else bytes.fromhex(base[0])
-            image, delta = self.cache.update(
-                shown=None if base is None else base[1], new=rendered, shown_hash=shown_hash
-            )
-            base_hash = shown_hash if delta else None
-            command = ImageUpdate(
-                model_id=model_id,
-                encoding=ImageEncoding.DELTA if delta else ImageEncoding.FULL,
-                content_hash=rendered.content_hash,
-                image=image,
-                base_hash=base_hash,
-                display_at=display_at,
-            )
-            known = self._packed[memo] = (pack_for_signing(command), base_hash)
-        packed, base_hash = known
-        sequence = state.last_sequence + 1
-        try:
-            payload = sign_packed(packed, label_id=label_id, sequence=sequence, key=key)
-        except ValueError as error:
-            raise UnplannableLabelError(label_id, f"cannot sign: {error}") from error
-        state.next_sequence()
-        return {
-            "label_id": label_id,
-            "store": store,
-            "gateway": gateway,
-            "sequence": sequence,
-            "content_hash": rendered.content_hash.hex(),
-            "base_hash": base_hash.hex() if base_hash else None,
-            "display_at": display_at,
-            "payload": payload,
-            "status": "held" if held else "pending",
-            "attempts": 0,
-            "not_before": not_before,
-            "created_at": now,
-        }
-
-    def delta_base(
-        self, session: Session, digest: str | None, *, model_id: str
-    ) -> tuple[str, Planes] | None:
-        """The image a label reported showing, when its planes are known: a delta's base."""
-        planes = self.planes_of(session, digest, model_id=model_id)
-        return None if digest is None or planes is None else (digest, planes)
-
-    def planes_of(self, session: Session, digest: str | None, *, model_id: str) -> Planes | None:
-        """The planes of an image of `model_id` by content hash: memory, else the database."""
-        if digest is None:
-            return None
-        known = self._planes.get(digest)
-        if known is None:
-            row = session.get(RenderedContentRow, digest)
-            if row is None:
-                return None
-            planes = Planes(width=row.width, height=row.height, black=row.black, accent=row.accent)
-            known = self.remember_image(digest, row.model, planes, stored=True)
-        model, planes = known
-        return planes if model == model_id else None
-
-    def remember_image(
-        self, digest: str, model_id: str, planes: Planes, *, stored: bool = False
-    ) -> tuple[str, Planes]:
-        """Keep an image's planes as a base for later deltas; `store_planes` writes the
-        ones not `stored` yet to `rendered_contents`."""
-        if len(self._planes) >= _MAX_PLANES:
-            # A bounded memory: forget what the database already keeps.
-            self._planes = {d: known for d, known in self._planes.items() if d in self._unstored}
-        known = self._planes.setdefault(digest, (model_id, planes))
-        if not stored:
-            self._unstored.add(digest)
-        return known
-
     # ------------------------------------------------------------ database
 
     def _targets(self, session: Session, label_ids: Collection[str] | None) -> list[PlanTarget]:
@@ -634,51 +515,6 @@ class LabelPlanner:
                 chunk = ordered[start : start + _CHUNK]
                 rows += session.execute(statement.where(LabelRow.id.in_(chunk))).all()
         return [PlanTarget(*row) for row in rows]
-
-    def supersede(self, session: Session, label_ids: Iterable[str], *, now: datetime) -> None:
-        """Newer content replaces every open frame of these labels."""
-        ordered = sorted(set(label_ids))
-        for start in range(0, len(ordered), _CHUNK):
-            session.execute(
-                update(OUTBOX)
-                .where(
-                    OUTBOX.c.label_id.in_(ordered[start : start + _CHUNK]),
-                    OUTBOX.c.status.in_(OPEN_STATUSES),
-                )
-                .values(status="superseded", settled_at=now)
-            )
-
-    def store_planes(self, session: Session, *, now: datetime) -> None:
-        """Keep the planes of every image sent, so deltas survive a controller restart."""
-        wanted = sorted(self._unstored)
-        self._unstored.clear()
-        known: set[str] = set()
-        for start in range(0, len(wanted), _CHUNK):
-            known.update(
-                session.scalars(
-                    select(RenderedContentRow.content_hash).where(
-                        RenderedContentRow.content_hash.in_(wanted[start : start + _CHUNK])
-                    )
-                )
-            )
-        missing = [digest for digest in wanted if digest not in known]
-        if missing:
-            session.execute(
-                insert(core_table(RenderedContentRow)),
-                [
-                    {
-                        "content_hash": digest,
-                        "model": model,
-                        "width": planes.width,
-                        "height": planes.height,
-                        "black": planes.black,
-                        "accent": planes.accent,
-                        "created_at": now,
-                    }
-                    for digest in missing
-                    for model, planes in (self._planes[digest],)
-                ],
-            )
 
 
 _SHOWS_STORE: dict[str, bool] = {}

@@ -7,10 +7,12 @@ The dispatcher matches a response to the row by `(label_id, sequence)` and asks
 from __future__ import annotations
 
 from enum import StrEnum
+from typing import NamedTuple
 
+from esl.delivery_states import ParkReason
 from gateways.protocol import LabelResponse, ReasonCode
 
-__all__ = ["INTEGRITY_FAILURES", "ParkReason", "Verdict", "verdict_for"]
+__all__ = ["INTEGRITY_FAILURES", "ParkReason", "Parking", "Verdict", "verdict_for"]
 
 
 class Verdict(StrEnum):
@@ -23,14 +25,11 @@ class Verdict(StrEnum):
     PARK = "park"  # stop until the label checks in again
 
 
-class ParkReason(StrEnum):
-    """Why an update stopped being retried, as shown by `esl health` and the API."""
+class Parking(NamedTuple):
+    """Why an update is parked: the reason, and what it leaves open (the reason code)."""
 
-    OFFLINE = "offline"  # no answer after every attempt
-    BUSY = "busy"  # answered every attempt, but was always busy (refreshing, queue full)
-    FLAT_BATTERY = "flat battery"
-    REJECTED = "rejected"  # the label refused it for good; the reason code says why
-    TAMPERED = "tampered in transit"  # altered or displaced on every attempt
+    reason: ParkReason
+    detail: str | None = None
 
 
 # Refusals that mean "this label has no room or no verb for a timed image".
@@ -51,24 +50,24 @@ INTEGRITY_FAILURES = frozenset(
 _BUSY = frozenset({ReasonCode.RETRY, ReasonCode.QUEUE_FULL})
 
 
-def verdict_for(response: LabelResponse, *, scheduled: bool) -> tuple[Verdict, str]:
-    """The verdict, and the reason an update is parked with: now for PARK, or once the
-    attempts run out for RETRY."""
+def verdict_for(response: LabelResponse, *, scheduled: bool) -> tuple[Verdict, Parking | None]:
+    """The verdict, and why the update is parked: now for PARK, or once the attempts run
+    out for RETRY and TAMPERED; None for the others."""
     reason = response.reason
     if reason is ReasonCode.SUCCESS:
-        return Verdict.ACKED, ""
+        return Verdict.ACKED, None
     if reason in INTEGRITY_FAILURES:
-        return Verdict.TAMPERED, f"{ParkReason.TAMPERED.value}: {reason.name}"
+        return Verdict.TAMPERED, Parking(ParkReason.TAMPERED, reason.name)
     if reason is ReasonCode.UNKNOWN_BASE_IMAGE:
-        return Verdict.RESEND_FULL, ""
+        return Verdict.RESEND_FULL, None
     if scheduled and reason in _NO_SCHEDULING:
-        return Verdict.SEND_AT_INSTANT, ""
+        return Verdict.SEND_AT_INSTANT, None
     if reason is ReasonCode.INSUFFICIENT_BATTERY:
         # Transient for the label (a battery may recover a little), final for the shelf.
-        return Verdict.RETRY, ParkReason.FLAT_BATTERY.value
+        return Verdict.RETRY, Parking(ParkReason.FLAT_BATTERY)
     if reason in _BUSY:
-        return Verdict.RETRY, ParkReason.BUSY.value
+        return Verdict.RETRY, Parking(ParkReason.BUSY)
     if reason is ReasonCode.CORRUPT_CHUNK:
         # Damaged in transit: the radio link is bad, the frame itself is fine.
-        return Verdict.RETRY, ParkReason.OFFLINE.value
-    return Verdict.PARK, f"{ParkReason.REJECTED.value}: {reason.name}"
+        return Verdict.RETRY, Parking(ParkReason.OFFLINE)
+    return Verdict.PARK, Parking(ParkReason.REJECTED, reason.name)

@@ -23,6 +23,7 @@ from esl.db.models import (
     LabelStateRow,
     OutboxRow,
 )
+from esl.delivery_states import OPEN_STATUSES, OutboxStatus
 from esl.services.label_status import (
     DeliveryFacts,
     LabelStatus,
@@ -58,15 +59,15 @@ def label_health(
     """One `StoreHealth` per store that has labels (or per store in `stores`)."""
     thresholds = thresholds or StatusThresholds()
     open_status: dict[str, set[str]] = defaultdict(set)
-    parked_reason: dict[str, str] = {}
-    for label_id, status, reason in session.execute(
-        select(OutboxRow.label_id, OutboxRow.status, OutboxRow.parked_reason).where(
-            OutboxRow.status.in_(("pending", "sent", "parked", "held"))
-        )
+    parked: dict[str, tuple[str | None, str | None]] = {}  # label -> (reason, detail)
+    for label_id, status, reason, detail in session.execute(
+        select(
+            OutboxRow.label_id, OutboxRow.status, OutboxRow.parked_reason, OutboxRow.parked_detail
+        ).where(OutboxRow.status.in_([status.value for status in OPEN_STATUSES]))
     ):
         open_status[label_id].add(status)
-        if status == "parked":
-            parked_reason[label_id] = reason or "unknown"
+        if status == OutboxStatus.PARKED:
+            parked[label_id] = (reason, detail)
     offline_gateways = {
         (store, gateway)
         for store, gateway in session.execute(
@@ -113,10 +114,11 @@ def label_health(
                 confirmed,
                 display_at,
                 open_status.get(label_id, ()),
-                parked_reason.get(label_id),
+                parked.get(label_id, (None, None))[0],
                 last_seen,
                 battery,
                 (store, gateway) not in offline_gateways,
+                parked.get(label_id, (None, None))[1],
             ),
             now=now,
             thresholds=thresholds,

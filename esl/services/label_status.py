@@ -28,9 +28,9 @@ from __future__ import annotations
 from collections.abc import Collection
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from enum import StrEnum
 from typing import NamedTuple
 
+from esl.delivery_states import LabelStatus, OutboxStatus, ParkReason, park_text
 from esl.settings import Settings
 
 __all__ = [
@@ -42,19 +42,6 @@ __all__ = [
     "is_low_battery",
     "is_offline",
 ]
-
-# Parked reasons written by the pipeline (esl.pipeline.verdicts.ParkReason values).
-_PARKED_OFFLINE = "offline"
-_PARKED_FLAT_BATTERY = "flat battery"
-
-
-class LabelStatus(StrEnum):
-    UNBOUND = "unbound"
-    UNPLANNED = "unplanned"
-    FAILED = "failed"
-    PENDING = "pending"
-    SCHEDULED = "scheduled"
-    UP_TO_DATE = "up_to_date"
 
 
 @dataclass(frozen=True, slots=True)
@@ -79,15 +66,16 @@ class DeliveryFacts(NamedTuple):
     confirmed_hash: str | None
     desired_display_at: datetime | None
     open_statuses: Collection[str]  # statuses of its open outbox rows
-    parked_reason: str | None
+    parked_reason: str | None  # a ParkReason
     last_seen: datetime | None
     battery_mv: int | None
     gateway_online: bool
+    parked_detail: str | None = None  # what the reason leaves open (a reason code)
 
 
 class LabelCondition(NamedTuple):
     status: LabelStatus
-    reason: str | None  # failed: the parked reason
+    reason: str | None  # failed: the parked reason, with its detail ("rejected: WRONG_MODEL")
     offline: bool
     low_battery: bool
 
@@ -103,7 +91,7 @@ def is_offline(
     return (
         (last_seen is not None and now - last_seen >= thresholds.offline_after)
         or not gateway_online
-        or (parked_reason is not None and parked_reason.startswith(_PARKED_OFFLINE))
+        or parked_reason == ParkReason.OFFLINE
     )
 
 
@@ -112,7 +100,7 @@ def is_low_battery(
 ) -> bool:
     return (
         battery_mv is not None and battery_mv < thresholds.low_battery_mv
-    ) or parked_reason == _PARKED_FLAT_BATTERY
+    ) or parked_reason == ParkReason.FLAT_BATTERY
 
 
 def classify_label_status(
@@ -122,9 +110,9 @@ def classify_label_status(
     reason = None
     if not facts.bound:
         status = LabelStatus.UNBOUND
-    elif "parked" in facts.open_statuses:
+    elif OutboxStatus.PARKED in facts.open_statuses:
         status = LabelStatus.FAILED
-        reason = facts.parked_reason or "unknown"
+        reason = park_text(facts.parked_reason, facts.parked_detail) or "unknown"
     elif facts.open_statuses:
         status = LabelStatus.PENDING
     elif facts.desired_hash is None or facts.desired_hash != facts.confirmed_hash:

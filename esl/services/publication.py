@@ -26,8 +26,6 @@ from sqlalchemy.orm import Session
 from esl.db.locks import lock_price_writes
 from esl.db.mapping import promotion_target_values, promotion_values
 from esl.db.models import (
-    LabelBindingRow,
-    LabelRow,
     PriceRuleRow,
     ProductRow,
     PromotionRow,
@@ -43,6 +41,7 @@ from esl.errors import (
     PublicationStateError,
 )
 from esl.imports.prices import price_rule_id
+from esl.planning_queue import labels_on_shelves, promotion_item_skus, queue_publication
 from esl.services.amounts import require_minor_unit
 from esl.services.catalogue_loading import load_catalogue_slice, load_ledger_for_skus
 from esl.services.ledger_recording import LedgerPlan, plan_ledger, write_ledger_entries
@@ -422,6 +421,20 @@ def publish_publication(
             problems=plan.problems,
         )
     _write(session, plan, publication_id, now)
+    # The hand-off to the pipeline, in this transaction: the shelves whose store price
+    # changes, and every SKU a promotion item reaches (its validity text may change).
+    queue_publication(
+        session,
+        publication_id,
+        shelves={
+            (entry.key.sku, entry.key.store)
+            for entry in plan.ledger_entries
+            if entry.key.channel is Channel.STORE
+        },
+        everywhere=promotion_item_skus(session, publication_id),
+        effective_at=plan.effective_at,
+        now=now,
+    )
     row.status = "published"
     row.effective_at = plan.effective_at
     row.published_at = now
@@ -433,20 +446,7 @@ def publish_publication(
 
 def _impact_summary(session: Session, plan: Plan, *, listed: bool) -> dict[str, Any]:
     shelf = {(sku, store) for sku, channel, store in plan.changed_keys if channel == "store"}
-    labels: list[str] = []
-    if shelf:
-        skus = sorted({sku for sku, _ in shelf})
-        for start in range(0, len(skus), 500):
-            statement = (
-                select(LabelBindingRow.label_id, LabelBindingRow.sku, LabelRow.store)
-                .join(LabelRow, LabelRow.id == LabelBindingRow.label_id)
-                .where(
-                    LabelBindingRow.unbound_at.is_(None),
-                    LabelBindingRow.sku.in_(skus[start : start + 500]),
-                )
-            )
-            labels += [r.label_id for r in session.execute(statement) if (r.sku, r.store) in shelf]
-    labels.sort()
+    labels = labels_on_shelves(session, shelf)
     summary: dict[str, Any] = {
         "effective_at": plan.effective_at.isoformat(),
         "prices_changed": len(plan.changed_keys),

@@ -210,9 +210,13 @@ async def test_a_frame_tampered_with_on_every_attempt_is_parked_as_tampered_in_t
     rows = world.rows(label_id)
     assert [status for _, status in rows] == ["superseded"] * 4 + ["parked"]
     with world.sessions() as session:
-        reason = session.scalar(select(OutboxRow.parked_reason).where(OutboxRow.status == "parked"))
+        reason = session.execute(
+            select(OutboxRow.parked_reason, OutboxRow.parked_detail).where(
+                OutboxRow.status == "parked"
+            )
+        ).one()
         events = session.scalar(select(func.count()).select_from(SecurityEventRow))
-    assert reason == "tampered in transit: BAD_MAC"
+    assert tuple(reason) == ("tampered in transit", "BAD_MAC")
     assert events == world.dispatcher.policy.max_attempts
     assert world.labels[label_id].shown is None  # nothing altered was ever shown
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
 from collections import Counter
 from datetime import timedelta
@@ -9,18 +10,21 @@ from pathlib import Path
 
 import httpx
 import pytest
-from sqlalchemy import Engine
+from sqlalchemy import Engine, select
 from typer.testing import CliRunner
 
 from esl.api import create_app
 from esl.audit import AuditClass, gather_audit
 from esl.cli import app as cli_app
 from esl.db.engine import session_factory
+from esl.db.models import OutboxRow
+from esl.delivery_states import OutboxStatus, ParkReason
 from esl.services.health import label_health
 from esl.services.keys import Role, create_key
 from esl.services.label_status import StatusThresholds
 from esl.settings import Settings
 from gateways.base import GatewayState, GatewayStatus, Uplink
+from gateways.protocol import ReasonCode, decode_response, encode_response, peek_header
 from tests.pipeline.in_memory_gateway import radio
 from tests.pipeline.small_world import PRICES_A, T0, World
 from tests.support.pipeline import publish_prices
@@ -194,3 +198,29 @@ async def test_health_the_api_the_cli_the_audit_and_the_demo_agree_on_one_world(
     world.dispatcher.step()
     assert everyone() == [{"offline": 4, "low_battery": 1}] * 3
     assert others  # the weak one and the others are all offline now
+
+
+async def test_an_update_refused_for_good_is_parked_with_its_reason_code(world: World) -> None:
+    """The parked reason is a `ParkReason` and a detail in the database; health shows the
+    two together, as it always did ("rejected: WRONG_MODEL")."""
+    refusing = sorted(world.labels)[0]
+    world.controller.plan_due_work()
+    await world.send_due()
+    answers = []
+    for uplink in radio(world.gateway.take(), world.labels, now=world.clock.now):
+        if peek_header(uplink.payload).label_id == refusing:
+            # What a label of another model answers, signed with its own key.
+            key = world.keys[refusing]
+            response = decode_response(uplink.payload, key=key)
+            refused = dataclasses.replace(response, reason=ReasonCode.WRONG_MODEL)
+            uplink = dataclasses.replace(uplink, payload=encode_response(refused, key=key))
+        answers.append(uplink)
+    world.dispatcher.settle(answers)
+    with world.sessions() as session:
+        parked = session.execute(
+            select(OutboxRow.parked_reason, OutboxRow.parked_detail).where(
+                OutboxRow.status == OutboxStatus.PARKED
+            )
+        ).all()
+    assert [tuple(row) for row in parked] == [(ParkReason.REJECTED, "WRONG_MODEL")]
+    assert counts(world)["failures"] == {"rejected: WRONG_MODEL": 1}

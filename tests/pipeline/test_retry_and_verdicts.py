@@ -10,6 +10,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from esl.pipeline import ParkReason, RetryPolicy, Verdict, verdict_for
+from esl.pipeline.verdicts import Parking
 from gateways.protocol import (
     BasicStateFlag,
     LabelResponse,
@@ -77,20 +78,25 @@ def test_attempts_are_bounded() -> None:
 @pytest.mark.parametrize(
     ("reason", "scheduled", "verdict", "parked_as"),
     [
-        (ReasonCode.SUCCESS, False, Verdict.ACKED, ""),
-        (ReasonCode.UNKNOWN_BASE_IMAGE, False, Verdict.RESEND_FULL, ""),
-        (ReasonCode.CORRUPT_CHUNK, False, Verdict.RETRY, ParkReason.OFFLINE.value),
-        (ReasonCode.RETRY, False, Verdict.RETRY, ParkReason.BUSY.value),
-        (ReasonCode.QUEUE_FULL, False, Verdict.RETRY, ParkReason.BUSY.value),
-        (ReasonCode.INSUFFICIENT_BATTERY, False, Verdict.RETRY, ParkReason.FLAT_BATTERY.value),
-        (ReasonCode.INVALID_PARAMETERS, True, Verdict.SEND_AT_INSTANT, ""),
-        (ReasonCode.INVALID_IMAGE_INDEX, True, Verdict.SEND_AT_INSTANT, ""),
-        (ReasonCode.INVALID_PARAMETERS, False, Verdict.PARK, "rejected: INVALID_PARAMETERS"),
-        (ReasonCode.WRONG_MODEL, False, Verdict.PARK, "rejected: WRONG_MODEL"),
-        (ReasonCode.BAD_MAC, False, Verdict.TAMPERED, "tampered in transit: BAD_MAC"),
+        (ReasonCode.SUCCESS, False, Verdict.ACKED, None),
+        (ReasonCode.UNKNOWN_BASE_IMAGE, False, Verdict.RESEND_FULL, None),
+        (ReasonCode.CORRUPT_CHUNK, False, Verdict.RETRY, Parking(ParkReason.OFFLINE)),
+        (ReasonCode.RETRY, False, Verdict.RETRY, Parking(ParkReason.BUSY)),
+        (ReasonCode.QUEUE_FULL, False, Verdict.RETRY, Parking(ParkReason.BUSY)),
+        (ReasonCode.INSUFFICIENT_BATTERY, False, Verdict.RETRY, Parking(ParkReason.FLAT_BATTERY)),
+        (ReasonCode.INVALID_PARAMETERS, True, Verdict.SEND_AT_INSTANT, None),
+        (ReasonCode.INVALID_IMAGE_INDEX, True, Verdict.SEND_AT_INSTANT, None),
+        (
+            ReasonCode.INVALID_PARAMETERS,
+            False,
+            Verdict.PARK,
+            Parking(ParkReason.REJECTED, "INVALID_PARAMETERS"),
+        ),
+        (ReasonCode.WRONG_MODEL, False, Verdict.PARK, Parking(ParkReason.REJECTED, "WRONG_MODEL")),
+        (ReasonCode.BAD_MAC, False, Verdict.TAMPERED, Parking(ParkReason.TAMPERED, "BAD_MAC")),
     ],
 )
 def test_each_answer_has_one_meaning(
-    reason: ReasonCode, scheduled: bool, verdict: Verdict, parked_as: str
+    reason: ReasonCode, scheduled: bool, verdict: Verdict, parked_as: Parking | None
 ) -> None:
     assert verdict_for(answer(reason), scheduled=scheduled) == (verdict, parked_as)

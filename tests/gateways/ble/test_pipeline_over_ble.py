@@ -15,6 +15,7 @@ from sqlalchemy import Engine, select
 from esl.composition import build_controller, controller_settings
 from esl.db.engine import create_engine_for, session_factory, upgrade_database
 from esl.db.models import LabelStateRow, OutboxRow
+from esl.delivery_states import park_text
 from esl.pipeline.provisioning import register_provisioned_labels
 from esl.services.labels import bind_label
 from esl.settings import Settings
@@ -97,14 +98,18 @@ class BleShop:
     def statuses(self) -> dict[str, list[str]]:
         with self.sessions() as session:
             rows = session.execute(
-                select(OutboxRow.label_id, OutboxRow.status, OutboxRow.parked_reason).order_by(
-                    OutboxRow.sequence
-                )
+                select(
+                    OutboxRow.label_id,
+                    OutboxRow.status,
+                    OutboxRow.parked_reason,
+                    OutboxRow.parked_detail,
+                ).order_by(OutboxRow.sequence)
             )
             found: dict[str, list[str]] = {}
-            for label_id, status, parked_reason in rows:
+            for label_id, status, parked_reason, detail in rows:
+                parked = park_text(parked_reason, detail)
                 found.setdefault(label_id, []).append(
-                    status if parked_reason is None else f"{status} ({parked_reason})"
+                    status if parked is None else f"{status} ({parked})"
                 )
             return found
 

@@ -1,0 +1,71 @@
+"""The words of delivery: an outbox row's status, why an update was parked, and the
+delivery state of a label (`esl.services.label_status` decides which applies).
+
+Defined below the pipeline (which writes them), the audit and the services (which read
+them back), so that each compares enum members instead of copying strings. The values
+are what the database stores and what `esl health` and the API show.
+"""
+
+from __future__ import annotations
+
+from enum import StrEnum
+
+__all__ = [
+    "IN_PROGRESS_STATUSES",
+    "OPEN_STATUSES",
+    "LabelStatus",
+    "OutboxStatus",
+    "ParkReason",
+    "park_text",
+]
+
+
+class OutboxStatus(StrEnum):
+    """Where a frame of the outbox stands."""
+
+    HELD = "held"  # waits for the label's earlier frames (a timed image behind the image of now)
+    PENDING = "pending"  # due at `not_before`
+    SENT = "sent"  # handed to the transport, no answer yet
+    PARKED = "parked"  # stopped until the label is heard again; `parked_reason` says why
+    ACKED = "acked"  # the label holds the content
+    SUPERSEDED = "superseded"  # newer content (or a re-signed copy) replaced it
+
+
+# Rows that still expect an answer (or a check-in, when parked), or that wait for the
+# label's earlier frames (held).
+OPEN_STATUSES = (
+    OutboxStatus.PENDING,
+    OutboxStatus.SENT,
+    OutboxStatus.PARKED,
+    OutboxStatus.HELD,
+)
+# A frame still on its way to the label (or waiting to be): it blocks a held frame.
+IN_PROGRESS_STATUSES = (OutboxStatus.PENDING, OutboxStatus.SENT, OutboxStatus.PARKED)
+
+
+class ParkReason(StrEnum):
+    """Why an update stopped being retried, as shown by `esl health` and the API."""
+
+    OFFLINE = "offline"  # no answer after every attempt
+    BUSY = "busy"  # answered every attempt, but was always busy (refreshing, queue full)
+    FLAT_BATTERY = "flat battery"
+    REJECTED = "rejected"  # the label refused it for good; the detail names the reason code
+    TAMPERED = "tampered in transit"  # altered or displaced on every attempt; detail: how
+
+
+class LabelStatus(StrEnum):
+    """A label's delivery state, one per label (`esl.services.label_status`)."""
+
+    UNBOUND = "unbound"
+    UNPLANNED = "unplanned"
+    FAILED = "failed"
+    PENDING = "pending"
+    SCHEDULED = "scheduled"
+    UP_TO_DATE = "up_to_date"
+
+
+def park_text(reason: str | None, detail: str | None) -> str | None:
+    """The parked reason as users read it: "rejected: INVALID_OPCODE", "offline"."""
+    if reason is None:
+        return None
+    return f"{reason}: {detail}" if detail else reason

@@ -1,0 +1,438 @@
+"""Dispatch: outbox rows out through a `Gateway`, a window per store gateway.
+
+One asyncio task; the clock, the RNG and the database thread are the controller's. The
+database is the truth, memory only a cache of it:
+
+- per store gateway at most `window` frames are in flight; the next due frame goes out
+  when an answer (or a timeout) frees a slot, so a store is fed as fast as its labels
+  answer and the broker never queues a firehose;
+- a frame unanswered after `policy.ack_timeout` goes back to `pending` with an
+  exponential, jittered backoff; after `policy.max_attempts` sends it is `parked` with a
+  reason, and retried when the label is heard again (`settlement`);
+- answers are collected from the gateway's events and settled in batches, one
+  transaction each (`settlement`);
+- on start, frames left `sent` by a previous run are due again: a duplicate is
+  answered by the label without acting twice, a lost one is not forgotten.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import random
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+
+from sqlalchemy import func, select, update
+from sqlalchemy.orm import Session, sessionmaker
+
+from esl.db.models import GatewayStateRow
+from esl.delivery_states import OutboxStatus, ParkReason
+from esl.pipeline.database_outage import DatabaseOutage, is_database_outage
+from esl.pipeline.images import ImageStore
+from esl.pipeline.outbox_rows import OUTBOX, outbox_entries, save_outbox_entries
+from esl.pipeline.retry import RetryPolicy
+from esl.pipeline.settlement import DispatchCounts, Settlement
+from esl.pipeline.verdicts import Parking
+from esl.pipeline.verification import UplinkVerifier
+from esl.pipeline.waiting_uplinks import waiting_uplinks
+from gateways.base import (
+    Clock,
+    Downlink,
+    Gateway,
+    GatewayEvent,
+    GatewayState,
+    GatewayStatus,
+    TransportStatus,
+    Uplink,
+)
+from gateways.errors import GatewayError
+
+__all__ = ["DispatchCounts", "Dispatcher"]
+
+log = logging.getLogger(__name__)
+
+GatewayKey = tuple[str, str]  # (store, gateway)
+# How often to look for store gateways that got work (planning adds them sooner).
+_GATEWAY_SCAN = timedelta(seconds=1)
+_NEVER = datetime.max.replace(tzinfo=UTC)
+_CHUNK = 500
+# A frame unanswered after every attempt: the label is out of reach.
+_NO_ANSWER = Parking(ParkReason.OFFLINE)
+
+
+@dataclass(slots=True)
+class _Flight:
+    row_id: int
+    label_id: str
+    sequence: int
+    deadline: datetime
+
+
+@dataclass(slots=True)
+class _GatewayWindow:
+    flights: dict[int, _Flight] = field(default_factory=dict)
+    online: bool = True
+    # No row of this gateway is due before this instant (None: unknown, look). Saves a
+    # query per gateway per round while a store has nothing to send.
+    idle_until: datetime | None = None
+
+
+class Dispatcher:
+    def __init__(
+        self,
+        *,
+        gateway: Gateway,
+        sessions: sessionmaker[Session],
+        images: ImageStore,
+        clock: Clock,
+        rng: random.Random,
+        executor: ThreadPoolExecutor,
+        policy: RetryPolicy | None = None,
+        window: int = 64,
+        batch: int = 1000,
+        tick_s: float = 0.02,
+        outage: DatabaseOutage | None = None,
+        max_waiting: int = 200_000,
+    ) -> None:
+        if window < 1:
+            raise ValueError("the window must hold at least one frame")
+        self.gateway = gateway
+        self.sessions = sessions
+        self.clock = clock
+        self.policy = policy or RetryPolicy()
+        self.window = window
+        self.batch = batch
+        self.tick_s = tick_s
+        self.outage = outage or DatabaseOutage(clock=clock)
+        self.max_waiting = max_waiting  # answers kept while the database does not answer
+        self.counts = DispatchCounts()
+        self.settlement = Settlement(
+            sessions=sessions,
+            images=images,
+            windows=self,
+            clock=clock,
+            rng=rng,
+            policy=self.policy,
+            counts=self.counts,
+        )
+        self._windows: dict[GatewayKey, _GatewayWindow] = {}
+        self._flight_of: dict[tuple[str, int], GatewayKey] = {}
+        self._uplinks: list[Uplink] = []
+        self._statuses: list[GatewayStatus | TransportStatus] = []
+        self._gateways_seen_at: datetime | None = None
+        self._wake = asyncio.Event()
+        self._sends: set[asyncio.Task[None]] = set()
+        # All database work runs on the controller's one thread: SQLite waits for its
+        # lock there, never on the event loop (an API served by the same loop keeps
+        # committing).
+        self.executor = executor
+
+    @property
+    def verifier(self) -> UplinkVerifier:
+        return self.settlement.verifier
+
+    def settle(self, uplinks: list[Uplink]) -> None:
+        """Verify and apply a batch of uplinks in one transaction (`Settlement.settle`)."""
+        self.settlement.settle(uplinks)
+
+    # ------------------------------------------------------------ running
+
+    async def run(self, stop: asyncio.Event) -> None:
+        """Dispatch until `stop` is set. The gateway must be started already.
+
+        A database that does not answer (locked, restarting, gone) never ends the run:
+        each failed round rolled back, so the dispatcher waits (`outage` says how long),
+        keeps the answers that arrive meanwhile, and starts over from what the database
+        says once it answers.
+        """
+        loop = asyncio.get_running_loop()
+        # Nothing is sent before the database says what is in flight.
+        must_recover = True
+        events = asyncio.create_task(self._consume_events())
+        try:
+            while not stop.is_set():
+                self._wake.clear()
+                try:
+                    if must_recover:
+                        await loop.run_in_executor(self.executor, self.start_over)
+                        must_recover = False
+                    downlinks = await loop.run_in_executor(self.executor, self.work)
+                except Exception as error:
+                    if not is_database_outage(error):
+                        raise
+                    # The round's transaction rolled back: start over from the database.
+                    must_recover = True
+                    # Bounded however long it lasts: a label's newest check-in is enough.
+                    self._uplinks = waiting_uplinks(self._uplinks, limit=self.max_waiting)
+                    delay = self.outage.failed(error, doing="dispatching")
+                    with contextlib.suppress(TimeoutError):
+                        await asyncio.wait_for(stop.wait(), delay)
+                    continue
+                self.outage.answered(doing="dispatching")
+                self._hand_over(downlinks)
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(self._wake.wait(), self.tick_s)
+        finally:
+            events.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await events
+            for task in list(self._sends):
+                task.cancel()
+
+    def recover(self) -> None:
+        """Frames a previous run left `sent` are due again now (their answer may be lost)."""
+        now = self.clock()
+        with self.sessions.begin() as session:
+            session.execute(
+                update(OUTBOX)
+                .where(OUTBOX.c.status == OutboxStatus.SENT.value)
+                .values(status=OutboxStatus.PENDING.value, not_before=now)
+            )
+
+    def start_over(self) -> None:
+        """Forget the in-flight view and take the database's again (at start, and after a
+        failed round)."""
+        for window in self._windows.values():
+            window.flights.clear()
+            window.idle_until = None
+        self._flight_of.clear()
+        self._gateways_seen_at = None
+        self.recover()
+
+    def step(self) -> None:
+        """One round on the calling thread (tests): `work`, then hand the frames over."""
+        self._hand_over(self.work())
+
+    def work(self) -> list[Downlink]:
+        """One round of database work: gateway news, answers, timeouts, then the frames
+        that fit in the windows (marked sent); the caller hands them to the transport."""
+        statuses, self._statuses = self._statuses, []
+        for index, status in enumerate(statuses):
+            try:
+                if isinstance(status, GatewayStatus):
+                    self._gateway_status(status)
+                else:
+                    self._link_restored()
+            except BaseException:
+                self._statuses[:0] = statuses[index:]  # not applied: next round
+                raise
+        uplinks, self._uplinks = self._uplinks, []
+        for start in range(0, len(uplinks), self.batch):
+            try:
+                self.settle(uplinks[start : start + self.batch])
+            except BaseException:
+                # Rolled back: keep what was not settled for the next round, however long
+                # the database takes to answer again.
+                self._uplinks[:0] = uplinks[start:]
+                raise
+        self._expire()
+        return self._fill_windows()
+
+    async def sends_done(self) -> None:
+        """Wait until the transport accepted (or refused) every frame handed over."""
+        while self._sends:
+            await asyncio.gather(*self._sends)
+
+    def notice_new_work(self) -> None:
+        """Planning wrote frames: look for their gateways in the next round."""
+        self._gateways_seen_at = None
+        self.forget_idle()
+
+    def due_at(self, store: str, gateway: str, instant: datetime) -> None:
+        """A row of this gateway comes due at `instant`."""
+        window = self._windows.get((store, gateway))
+        if window is not None and window.idle_until is not None:
+            window.idle_until = min(window.idle_until, instant)
+
+    def forget_idle(self) -> None:
+        """Rows became pending: every gateway may have something due again."""
+        for window in self._windows.values():
+            window.idle_until = None
+
+    def _hand_over(self, downlinks: list[Downlink]) -> None:
+        if not downlinks:
+            return
+        task = asyncio.get_running_loop().create_task(self._send(downlinks))
+        self._sends.add(task)
+        task.add_done_callback(self._sends.discard)
+
+    async def _consume_events(self) -> None:
+        async for event in self.gateway.events():
+            self.handle_event(event)
+
+    def handle_event(self, event: GatewayEvent) -> None:
+        if isinstance(event, Uplink):
+            self._uplinks.append(event)
+            if len(self._uplinks) >= self.batch:
+                self._wake.set()
+        elif isinstance(event, GatewayStatus) or (
+            isinstance(event, TransportStatus) and event.connected
+        ):
+            self._statuses.append(event)
+            self._wake.set()
+
+    def _link_restored(self) -> None:
+        # The link to the broker was down: deadlines ran while nothing could travel.
+        fresh = self.clock() + self.policy.ack_timeout
+        for window in self._windows.values():
+            for flight in window.flights.values():
+                flight.deadline = max(flight.deadline, fresh)
+
+    # ------------------------------------------------------------ sending
+
+    def _fill_windows(self) -> list[Downlink]:
+        now = self.clock()
+        with self.sessions.begin() as session:
+            if self._gateways_seen_at is None or now - self._gateways_seen_at > _GATEWAY_SCAN:
+                # Which gateways have work: a scan of the pending rows, so not every round.
+                for store, gateway in session.execute(
+                    select(OUTBOX.c.store, OUTBOX.c.gateway)
+                    .where(OUTBOX.c.status == OutboxStatus.PENDING.value)
+                    .distinct()
+                ):
+                    self._windows.setdefault((store, gateway), _GatewayWindow())
+                self._gateways_seen_at = now
+            sending: list[tuple[GatewayKey, int, str, int, bytes]] = []
+            for key, window in list(self._windows.items()):
+                free = self.window - len(window.flights)
+                if free <= 0 or not window.online:
+                    continue
+                if window.idle_until is not None and now < window.idle_until:
+                    continue
+                rows = session.execute(
+                    select(OUTBOX.c.id, OUTBOX.c.label_id, OUTBOX.c.sequence, OUTBOX.c.payload)
+                    .where(
+                        OUTBOX.c.status == OutboxStatus.PENDING.value,
+                        OUTBOX.c.gateway == key[1],
+                        OUTBOX.c.not_before <= now,
+                        OUTBOX.c.store == key[0],
+                    )
+                    # The index order (status, gateway, not_before): no sort of the backlog.
+                    .order_by(OUTBOX.c.not_before)
+                    .limit(free)
+                ).all()
+                sending += [(key, *row) for row in rows]
+                window.idle_until = (
+                    None if len(rows) == free else self._next_due(session, key, now) or _NEVER
+                )
+            if not sending:
+                return []
+            ids = [row_id for _, row_id, _, _, _ in sending]
+            for start in range(0, len(ids), _CHUNK):
+                session.execute(
+                    update(OUTBOX)
+                    .where(OUTBOX.c.id.in_(ids[start : start + _CHUNK]))
+                    .values(
+                        status=OutboxStatus.SENT.value, sent_at=now, attempts=OUTBOX.c.attempts + 1
+                    )
+                )
+        deadline = now + self.policy.ack_timeout
+        downlinks = []
+        for key, row_id, label_id, sequence, payload in sending:
+            self._windows[key].flights[row_id] = _Flight(row_id, label_id, sequence, deadline)
+            self._flight_of[(label_id, sequence)] = key
+            downlinks.append(Downlink(key[0], key[1], label_id, payload))
+        self.counts.sent += len(sending)
+        return downlinks
+
+    @staticmethod
+    def _next_due(session: Session, key: GatewayKey, now: datetime) -> datetime | None:
+        """When the gateway's next pending row comes due (a retry waiting out its delay)."""
+        due: datetime | None = session.scalar(
+            select(func.min(OUTBOX.c.not_before)).where(
+                OUTBOX.c.status == OutboxStatus.PENDING.value,
+                OUTBOX.c.gateway == key[1],
+                OUTBOX.c.not_before > now,
+                OUTBOX.c.store == key[0],
+            )
+        )
+        return due
+
+    async def _send(self, downlinks: list[Downlink]) -> None:
+        # A frame the transport refused stays `sent`; its timeout brings it back.
+        try:
+            outcomes = await self.gateway.send_all(downlinks)
+        except GatewayError as error:
+            log.warning("sending %d frames failed: %s", len(downlinks), error)
+            return
+        for downlink, refusal in zip(downlinks, outcomes, strict=True):
+            if refusal is not None:
+                log.warning("send to %s/%s failed: %s", downlink.store, downlink.gateway, refusal)
+
+    def release_flight(self, label_id: str, sequence: int, row_id: int | None = None) -> None:
+        key = self._flight_of.pop((label_id, sequence), None)
+        if key is not None and row_id is not None:
+            self._windows[key].flights.pop(row_id, None)
+        elif key is not None:
+            flights = self._windows[key].flights
+            for flight_id, flight in list(flights.items()):
+                if flight.label_id == label_id and flight.sequence == sequence:
+                    del flights[flight_id]
+
+    def _expire(self) -> None:
+        now = self.clock()
+        expired: list[_Flight] = []
+        for window in self._windows.values():
+            # Flights are kept in the order they were sent, so deadlines never decrease
+            # along a window: the first one not yet due ends the search.
+            for flight in window.flights.values():
+                if flight.deadline > now:
+                    break
+                expired.append(flight)
+        if not expired:
+            return
+        for flight in expired:
+            self.release_flight(flight.label_id, flight.sequence, flight.row_id)
+        ids = [flight.row_id for flight in expired]
+        with self.sessions.begin() as session:
+            entries = [
+                entry
+                for start in range(0, len(ids), _CHUNK)
+                for entry in outbox_entries(
+                    session,
+                    OUTBOX.c.id.in_(ids[start : start + _CHUNK]),
+                    OUTBOX.c.status == OutboxStatus.SENT.value,
+                )
+            ]
+            for entry in entries:
+                self.settlement.retry_or_park(entry, now=now, parking=_NO_ANSWER)
+            save_outbox_entries(session, entries)
+
+    def _gateway_status(self, status: GatewayStatus) -> None:
+        key = (status.store, status.gateway)
+        window = self._windows.setdefault(key, _GatewayWindow())
+        online = status.state is GatewayState.ONLINE
+        came_back = online and not window.online
+        window.online = online
+        with self.sessions.begin() as session:
+            row = session.get(GatewayStateRow, key)
+            if row is None:
+                session.add(
+                    GatewayStateRow(
+                        store=status.store,
+                        gateway=status.gateway,
+                        online=online,
+                        reason=status.reason,
+                        changed_at=status.received_at,
+                    )
+                )
+            else:
+                row.online, row.reason, row.changed_at = online, status.reason, status.received_at
+            window.idle_until = None
+            if came_back and window.flights:
+                # A restarted gateway lost the frames it held: send them again at once.
+                ids = list(window.flights)
+                session.execute(
+                    update(OUTBOX)
+                    .where(OUTBOX.c.id.in_(ids), OUTBOX.c.status == OutboxStatus.SENT.value)
+                    .values(status=OutboxStatus.PENDING.value, not_before=self.clock())
+                )
+                for flight in list(window.flights.values()):
+                    self.release_flight(flight.label_id, flight.sequence, flight.row_id)
+
+    @property
+    def in_flight(self) -> int:
+        return sum(len(window.flights) for window in self._windows.values())

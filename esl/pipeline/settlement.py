@@ -1,0 +1,492 @@
+"""Settlement: verified answers back into the database, one transaction per batch.
+
+Every uplink is verified with its label's key (`verification`), matched to its outbox
+row by (label, sequence) and settled with the others of its batch:
+
+- what an answer says the label shows is believed only when it is newer, in the label's
+  own signed order, than every claim already held (`answer_acceptance`): a replayed,
+  duplicated or reordered answer is counted and logged, never applied;
+- what the answer means for its frame is a pure decision (`verdicts`): acked, retried
+  with a backoff, parked with a reason, rebuilt as a full image, sent at its instant, or
+  re-signed when it reached the label altered (a security event each time, parked as
+  "tampered in transit" only when the attempts run out);
+- a late answer to a superseded frame is history, never the newer content's confirmation;
+- a check-in is weighed against the record (`check_ins`): a label whose panel differs
+  gets its record corrected and is planned again (`replan_wanted`, taken by the
+  controller), and updates parked as unreachable are retried once it is heard.
+
+The dispatcher owns the windows; settlement frees a frame's slot, or says when a row
+comes due again, through the `FlightWindows` it is given.
+"""
+
+from __future__ import annotations
+
+import logging
+import random
+from collections.abc import Collection, Mapping
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any, Protocol
+
+from sqlalchemy import select, update
+from sqlalchemy.orm import Session, sessionmaker
+
+from esl.db.bulk import insert_rows
+from esl.db.models import LabelAcknowledgementRow, LabelRow, core_table
+from esl.delivery_states import OutboxStatus, ParkReason, park_text
+from esl.pipeline.answer_acceptance import (
+    Refusal,
+    accept_claim,
+    health_is_newer,
+    held_claim,
+    judge_answer,
+    note_health,
+)
+from esl.pipeline.check_ins import weigh_check_ins
+from esl.pipeline.frames import full_image_frame, resigned_frame
+from esl.pipeline.images import ImageStore
+from esl.pipeline.label_states import (
+    ANSWERED_COLUMNS,
+    LabelState,
+    load_label_states,
+    save_label_states,
+)
+from esl.pipeline.outbox_rows import OUTBOX, OutboxEntry, outbox_entries, save_outbox_entries
+from esl.pipeline.retry import RetryPolicy
+from esl.pipeline.security_events import (
+    SecurityEvent,
+    SecurityEventKind,
+    record_security_events,
+)
+from esl.pipeline.verdicts import INTEGRITY_FAILURES, Parking, Verdict, verdict_for
+from esl.pipeline.verification import UplinkVerifier
+from gateways.base import Clock, Uplink
+from gateways.protocol import BasicStateFlag, FrameKind, LabelResponse
+
+__all__ = ["DispatchCounts", "FlightWindows", "Settlement"]
+
+log = logging.getLogger(__name__)
+
+# Parked for these reasons, an update is worth another try as soon as the label is heard.
+_RETRY_WHEN_HEARD = (ParkReason.OFFLINE.value, ParkReason.FLAT_BATTERY.value)
+# Duplicates are everyday QoS 1 and radio life; a busy or stale refusal is protocol
+# traffic that only places no claim. Replays, reordering and unsigned sequences warn.
+_REFUSAL_LOG_LEVEL = {Refusal.DUPLICATE: logging.INFO, Refusal.NOT_TAKEN: logging.DEBUG}
+_CHUNK = 500
+# A row in one of these has had its answer: another one is late.
+_SETTLED = (OutboxStatus.SUPERSEDED, OutboxStatus.ACKED)
+
+
+@dataclass(slots=True)
+class DispatchCounts:
+    sent: int = 0
+    acked: int = 0
+    retried: int = 0
+    parked: int = 0
+    late_answers: int = 0
+    stale_answers: int = 0
+    check_ins: int = 0
+    reconciled: int = 0  # labels whose check-in contradicted the record
+    # Answers whose claim was not believed, by `Refusal` (replayed, duplicated, unsigned).
+    refused_answers: dict[str, int] = field(default_factory=dict)
+    # Frames a label received altered, re-signed and sent again (or parked at the end).
+    tampered: int = 0
+
+
+class FlightWindows(Protocol):
+    """What settling needs of the dispatcher's windows."""
+
+    def release_flight(self, label_id: str, sequence: int, row_id: int | None = None) -> None:
+        """The frame was answered: its slot in the window is free."""
+
+    def due_at(self, store: str, gateway: str, instant: datetime) -> None:
+        """A row of this gateway comes due at `instant`."""
+
+    def forget_idle(self) -> None:
+        """Rows became pending: every gateway may have something due again."""
+
+
+class Settlement:
+    """Settles verified answers; decides retries and parking for the dispatcher too."""
+
+    def __init__(
+        self,
+        *,
+        sessions: sessionmaker[Session],
+        images: ImageStore,
+        windows: FlightWindows,
+        clock: Clock,
+        rng: random.Random,
+        policy: RetryPolicy,
+        counts: DispatchCounts,
+    ) -> None:
+        self.sessions = sessions
+        self.images = images
+        self.windows = windows
+        self.clock = clock
+        self.rng = rng
+        self.policy = policy
+        self.counts = counts
+        self.verifier = UplinkVerifier(self._load_keys, clock=clock)
+        # Labels a check-in showed to differ from the record: the controller plans them.
+        self.replan_wanted: set[str] = set()
+
+    def take_replan_wanted(self) -> list[str]:
+        """The labels to plan again, taken out: one found again meanwhile waits for the
+        next take."""
+        labels, self.replan_wanted = sorted(self.replan_wanted), set()
+        return labels
+
+    def retry_or_park(self, entry: OutboxEntry, *, now: datetime, parking: Parking) -> None:
+        """Send `entry` again after a backoff, or park it once its attempts are spent."""
+        if self.policy.exhausted(entry.attempts):
+            entry.park(parking)
+            self.counts.parked += 1
+            log.info(
+                "parked %s seq %d: %s",
+                entry.label_id,
+                entry.sequence,
+                park_text(parking.reason, parking.detail),
+            )
+        else:
+            busy = parking.reason is ParkReason.BUSY
+            entry.retry_at(now + self.policy.delay_after(entry.attempts, rng=self.rng, busy=busy))
+            self.windows.due_at(entry.store, entry.gateway, entry.not_before)
+            self.counts.retried += 1
+
+    def settle(self, uplinks: list[Uplink]) -> None:
+        """Verify and apply a batch of uplinks in one transaction."""
+        verified = self.verifier.verify(uplinks)
+        events = self.verifier.take_events()
+        if not verified:
+            if events:
+                with self.sessions.begin() as session:
+                    record_security_events(session, events)
+            return
+        now = self.clock()
+        with self.sessions.begin() as session:
+            states = load_label_states(session, {response.label_id for _, response in verified})
+            rows = self._answered_rows(session, [response for _, response in verified])
+            history: list[dict[str, Any]] = []
+            rebuilt: list[dict[str, Any]] = []
+            widened: set[str] = set()  # labels whose sequence or schedule support changed
+            checked_in: dict[str, bool] = {}  # label -> can refresh its display
+            # label -> its newest check-in, and when it arrived
+            check_ins: dict[str, tuple[LabelResponse, datetime]] = {}
+            for uplink, response in verified:
+                state = states[response.label_id]
+                row = rows.get((response.label_id, response.sequence))
+                refusal = judge_answer(
+                    held_claim(state),
+                    response,
+                    answers_signed_frame=row is not None,
+                    last_signed=state.last_sequence,
+                )
+                if response.kind is FrameKind.CHECK_IN:
+                    # A check-in may be older than the claim held (a label reset, restored
+                    # or swapped): `_reconcile` weighs what it shows against the record.
+                    # Only a sequence never signed for this label, or the very claim already
+                    # held again (a duplicate or a replay), is refused outright.
+                    if refusal in (Refusal.UNSIGNED_SEQUENCE, Refusal.DUPLICATE):
+                        self._refused(uplink, response, refusal)
+                        continue
+                    if refusal is None:
+                        accept_claim(state, response)
+                    refusal = None
+                    checked_in[response.label_id] = (
+                        BasicStateFlag.SERVICE_NEEDED not in response.flags
+                    )
+                    if _record_health(state, response, uplink.received_at, displayed=False):
+                        check_ins[response.label_id] = (response, uplink.received_at)
+                elif refusal is None:
+                    accept_claim(state, response)
+                    _record_health(state, response, uplink.received_at, displayed=True)
+                else:
+                    if refusal is Refusal.NOT_TAKEN and health_is_newer(state, response):
+                        # Alive, and its battery as of its own clock: but no position
+                        # for what it shows.
+                        note_health(state, response)
+                        _record_health(state, response, uplink.received_at, displayed=False)
+                    self._refused(uplink, response, refusal)
+                was_open = row is not None and row.status not in _SETTLED
+                acked_hash = self._apply(
+                    session,
+                    state,
+                    response,
+                    row,
+                    now=now,
+                    rebuilt=rebuilt,
+                    widened=widened,
+                    events=events,
+                    uplink=uplink,
+                )
+                if refusal is not None and not was_open:
+                    continue  # nothing believed, nothing settled: no history either
+                history.append(
+                    {
+                        "label_id": response.label_id,
+                        "sequence": response.sequence,
+                        "reason": response.reason.name,
+                        "displayed_hash": response.displayed_hash.hex()
+                        if response.displayed_hash and refusal is None
+                        else None,
+                        "acked_hash": acked_hash,
+                        "at": uplink.received_at,
+                    }
+                )
+            reconciled = weigh_check_ins(
+                session,
+                states,
+                check_ins,
+                # This batch's answers and rebuilt frames count too.
+                answered_now=[(entry["label_id"], entry["sequence"]) for entry in history],
+                open_now={row["label_id"] for row in rebuilt},
+            )
+            widened.update(reconciled)
+            self.replan_wanted.update(reconciled)
+            self.counts.reconciled += len(reconciled)
+            save_outbox_entries(session, rows.values())
+            save_label_states(
+                session, states.values(), columns=None if widened else ANSWERED_COLUMNS
+            )
+            insert_rows(session, OUTBOX, rebuilt)
+            insert_rows(session, core_table(LabelAcknowledgementRow), history)
+            record_security_events(session, events)
+            self._unpark(session, checked_in, now=now)
+
+    def _refused(self, uplink: Uplink, response: LabelResponse, refusal: Refusal) -> None:
+        counts = self.counts.refused_answers
+        counts[refusal.name] = counts.get(refusal.name, 0) + 1
+        log.log(
+            _REFUSAL_LOG_LEVEL.get(refusal, logging.WARNING),
+            "refused an answer of %s (seq %d, %s) on %s/%s: %s",
+            response.label_id,
+            response.sequence,
+            response.reason.name,
+            uplink.store,
+            uplink.gateway,
+            refusal.value,
+        )
+
+    def _answered_rows(
+        self, session: Session, responses: list[LabelResponse]
+    ) -> dict[tuple[str, int], OutboxEntry]:
+        """The outbox rows these responses answer, by (label, sequence), in few queries."""
+        wanted = {(r.label_id, r.sequence) for r in responses if r.kind is not FrameKind.CHECK_IN}
+        labels = sorted({label for label, _ in wanted})
+        sequences = {sequence for _, sequence in wanted}
+        found: dict[tuple[str, int], OutboxEntry] = {}
+        for start in range(0, len(labels), _CHUNK):
+            for entry in outbox_entries(
+                session,
+                OUTBOX.c.label_id.in_(labels[start : start + _CHUNK]),
+                OUTBOX.c.sequence.in_(sequences),
+            ):
+                if (entry.label_id, entry.sequence) in wanted:
+                    found[(entry.label_id, entry.sequence)] = entry
+        return found
+
+    def _apply(
+        self,
+        session: Session,
+        state: LabelState,
+        response: LabelResponse,
+        row: OutboxEntry | None,
+        *,
+        now: datetime,
+        rebuilt: list[dict[str, Any]],
+        widened: set[str],
+        events: list[SecurityEvent],
+        uplink: Uplink,
+    ) -> str | None:
+        """Settle the row `response` answers; the content hash it confirms, if any."""
+        if response.kind is FrameKind.CHECK_IN:
+            self.counts.check_ins += 1
+            return None
+        self.windows.release_flight(response.label_id, response.sequence, row.id if row else None)
+        if row is None:
+            self.counts.stale_answers += 1
+            return None
+        if response.reason in INTEGRITY_FAILURES:
+            # Evidence even when the genuine frame got through as well (a forged copy
+            # delivered after it): someone altered or injected a frame in our name.
+            self.counts.tampered += 1
+            log.warning(
+                "security: %s answered %s to seq %d, a frame the controller signed: "
+                "altered or displaced in transit on %s/%s (row %s, attempt %d)",
+                row.label_id,
+                response.reason.name,
+                row.sequence,
+                uplink.store,
+                uplink.gateway,
+                row.status,
+                row.attempts,
+            )
+            events.append(
+                SecurityEvent(
+                    at=now,
+                    kind=SecurityEventKind.TAMPERED_FRAME,
+                    store=row.store,
+                    gateway=row.gateway,
+                    label_id=row.label_id,
+                    sequence=row.sequence,
+                    detail=f"{response.reason.name} for a frame the controller signed",
+                )
+            )
+        if row.status in _SETTLED:
+            # Too late to matter: newer content was planned, or this is a duplicate.
+            self.counts.late_answers += 1
+            return row.content_hash if response.acked else None
+        verdict, parking = verdict_for(response, scheduled=row.display_at is not None)
+        if verdict is Verdict.ACKED:
+            row.settle(OutboxStatus.ACKED, at=now)
+            state.confirmed_hash = row.content_hash
+            state.changed = True
+            self.counts.acked += 1
+            return row.content_hash
+        if verdict is Verdict.RETRY and parking is not None:
+            self.retry_or_park(row, now=now, parking=parking)
+        elif verdict is Verdict.PARK and parking is not None:
+            row.park(parking)
+            self.counts.parked += 1
+        elif verdict is Verdict.SEND_AT_INSTANT:
+            state.can_schedule = False
+            state.changed = True
+            widened.add(state.label_id)
+            rebuilt += self._rebuild(
+                session, state, row, display_at=None, not_before=row.display_at, now=now
+            )
+        elif verdict is Verdict.TAMPERED and parking is not None:
+            if self.policy.exhausted(row.attempts):
+                row.park(parking)
+                self.counts.parked += 1
+            else:
+                widened.add(state.label_id)
+                rebuilt += self._resign(session, state, row, now=now)
+        elif verdict is Verdict.RESEND_FULL:
+            widened.add(state.label_id)
+            rebuilt += self._rebuild(
+                session, state, row, display_at=row.display_at, not_before=now, now=now
+            )
+        return None
+
+    def _rebuild(
+        self,
+        session: Session,
+        state: LabelState,
+        row: OutboxEntry,
+        *,
+        display_at: datetime | None,
+        not_before: datetime | None,
+        now: datetime,
+    ) -> list[dict[str, Any]]:
+        """Supersede `row` by a full image of the same content with a fresh sequence
+        number: the new outbox row, or none when the image is gone."""
+        label = session.get(LabelRow, row.label_id)
+        planes = (
+            None
+            if label is None
+            else self.images.planes_of(session, row.content_hash, model_id=label.model)
+        )
+        row.settle(OutboxStatus.SUPERSEDED, at=now)
+        if label is None or planes is None:
+            log.warning("cannot rebuild the frame for %s: its image is gone", row.label_id)
+            return []
+        self.windows.due_at(row.store, row.gateway, not_before or now)
+        return [
+            full_image_frame(
+                state,
+                row,
+                key=label.secret_key,
+                model_id=label.model,
+                planes=planes,
+                display_at=display_at,
+                not_before=not_before or now,
+                now=now,
+            )
+        ]
+
+    def _resign(
+        self, session: Session, state: LabelState, row: OutboxEntry, *, now: datetime
+    ) -> list[dict[str, Any]]:
+        """Supersede `row` by the same command signed with a fresh sequence number."""
+        label = session.get(LabelRow, row.label_id)
+        stored = session.execute(
+            select(OUTBOX.c.payload, OUTBOX.c.base_hash).where(OUTBOX.c.id == row.id)
+        ).one_or_none()
+        row.settle(OutboxStatus.SUPERSEDED, at=now)
+        if label is None or stored is None:
+            return []
+        payload, base_hash = stored
+        self.windows.due_at(row.store, row.gateway, now)
+        return [
+            resigned_frame(
+                state, row, key=label.secret_key, payload=payload, base_hash=base_hash, now=now
+            )
+        ]
+
+    def _unpark(self, session: Session, checked_in: Mapping[str, bool], *, now: datetime) -> None:
+        """A label checked in: updates parked as unreachable are worth another try, and
+        those parked for a flat battery too once the label says it can refresh again."""
+        for reasons, labels in (
+            (_RETRY_WHEN_HEARD, sorted(label for label, fit in checked_in.items() if fit)),
+            ((ParkReason.OFFLINE.value,), sorted(lb for lb, fit in checked_in.items() if not fit)),
+        ):
+            for start in range(0, len(labels), _CHUNK):
+                revived = session.connection().execute(
+                    update(OUTBOX)
+                    .where(
+                        OUTBOX.c.label_id.in_(labels[start : start + _CHUNK]),
+                        OUTBOX.c.status == OutboxStatus.PARKED.value,
+                        OUTBOX.c.parked_reason.in_(reasons),
+                    )
+                    .values(
+                        status=OutboxStatus.PENDING.value,
+                        attempts=0,
+                        not_before=now,
+                        parked_reason=None,
+                        parked_detail=None,
+                    )
+                )
+                if revived.rowcount:
+                    self.windows.forget_idle()
+
+    def _load_keys(self, label_ids: Collection[str]) -> Mapping[str, bytes]:
+        ordered = sorted(label_ids)
+        found: dict[str, bytes] = {}
+        with self.sessions() as session:
+            for start in range(0, len(ordered), _CHUNK):
+                for label_id, key in session.execute(
+                    select(LabelRow.id, LabelRow.secret_key).where(
+                        LabelRow.id.in_(ordered[start : start + _CHUNK])
+                    )
+                ):
+                    found[label_id] = key
+        return found
+
+
+def _record_health(
+    state: LabelState, response: LabelResponse, at: datetime, *, displayed: bool
+) -> bool:
+    """Take a believed answer's report; False when it arrived older than what is held.
+
+    `displayed`: whether its displayed hash is believed (`answer_acceptance` decided the
+    answer is the label's newest claim). A check-in's displayed hash is weighed against
+    the record by `check_ins.weigh_check_ins` instead.
+    """
+    state.changed = True
+    if displayed:
+        state.displayed_hash = _hex(response.displayed_hash)
+    if state.last_seen is not None and at < state.last_seen:
+        return False  # an older answer delivered late says nothing new about now
+    state.last_seen = at
+    state.battery_mv = response.battery_mv
+    state.rssi_dbm = response.rssi_dbm
+    state.temperature_tenths_c = response.temperature_tenths_c
+    state.firmware = response.firmware
+    state.state = int(response.state)
+    return True
+
+
+def _hex(digest: bytes | None) -> str | None:
+    return digest.hex() if digest else None

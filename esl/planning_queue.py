@@ -1,0 +1,180 @@
+"""The hand-off from publishing to planning: a queue the controller reads.
+
+A publication (the API, `esl publish`, a price import) writes, in its publishing
+transaction, one `planning_queue` row and the shelves whose labels it may change
+(`queue_publication`); the controller plans what the queue holds and records it in
+`planned_publications`, so a restarted controller finds every publication not planned
+yet. The price ledger is the Omnibus record, not the pipeline's work list.
+
+A shelf is a SKU in one store (its price changes there), or a SKU in every store (a
+promotion item names it): a promotion can change what a label draws (its validity text)
+without changing its price, so every label of such a SKU is a candidate. Whether a
+candidate's content really changed is the planner's comparison, never decided here.
+
+Below the services and the pipeline: both import it, it imports neither.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from datetime import datetime
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from esl.db.bulk import insert_rows
+from esl.db.models import (
+    LabelBindingRow,
+    LabelRow,
+    PlannedPublicationRow,
+    PlanningQueueRow,
+    PlanningQueueShelfRow,
+    ProductRow,
+    PromotionTargetRow,
+    PublicationItemRow,
+    core_table,
+)
+
+__all__ = [
+    "labels_on_shelves",
+    "promotion_item_skus",
+    "queue_publication",
+    "queued_publications",
+    "queued_shelves",
+    "waiting_publications",
+]
+
+_CHUNK = 500
+_PROMOTION_ACTIONS = ("upsert_promotion", "end_promotion")
+Shelf = tuple[str, str | None]  # (SKU, store); store None: every store
+
+
+def queue_publication(
+    session: Session,
+    publication_id: int,
+    *,
+    shelves: Iterable[tuple[str, str]],
+    everywhere: Iterable[str] = (),
+    effective_at: datetime,
+    now: datetime,
+) -> None:
+    """Hand a publication to planning, in the caller's (the publishing) transaction."""
+    rows: set[Shelf] = set(shelves)
+    rows.update((sku, None) for sku in everywhere)
+    session.add(
+        PlanningQueueRow(publication_id=publication_id, effective_at=effective_at, queued_at=now)
+    )
+    session.flush()
+    insert_rows(
+        session,
+        core_table(PlanningQueueShelfRow),
+        [
+            {"publication_id": publication_id, "sku": sku, "store": store}
+            for sku, store in sorted(rows, key=lambda row: (row[0], row[1] or ""))
+        ],
+    )
+
+
+def waiting_publications(session: Session) -> list[tuple[int, datetime]]:
+    """Queued publications not planned yet, with their instants, in publishing order."""
+    return [
+        (publication_id, effective_at)
+        for publication_id, effective_at in session.execute(
+            select(PlanningQueueRow.publication_id, PlanningQueueRow.effective_at)
+            .outerjoin(
+                PlannedPublicationRow,
+                PlannedPublicationRow.publication_id == PlanningQueueRow.publication_id,
+            )
+            .where(PlannedPublicationRow.publication_id.is_(None))
+            .order_by(PlanningQueueRow.publication_id)
+        )
+    ]
+
+
+def queued_publications(
+    session: Session, *, after: datetime | None = None, until: datetime | None = None
+) -> list[tuple[int, datetime]]:
+    """Planned publications whose instant is in (`after`, `until`], earliest first."""
+    statement = select(PlanningQueueRow.publication_id, PlanningQueueRow.effective_at).join(
+        PlannedPublicationRow,
+        PlannedPublicationRow.publication_id == PlanningQueueRow.publication_id,
+    )
+    if after is not None:
+        statement = statement.where(PlanningQueueRow.effective_at > after)
+    if until is not None:
+        statement = statement.where(PlanningQueueRow.effective_at <= until)
+    ordered = statement.order_by(PlanningQueueRow.effective_at, PlanningQueueRow.publication_id)
+    return [(publication_id, at) for publication_id, at in session.execute(ordered)]
+
+
+def queued_shelves(session: Session, publication_id: int) -> tuple[set[tuple[str, str]], set[str]]:
+    """The shelves a queued publication names: (SKU, store) pairs, and SKUs everywhere."""
+    shelves: set[tuple[str, str]] = set()
+    everywhere: set[str] = set()
+    for sku, store in session.execute(
+        select(PlanningQueueShelfRow.sku, PlanningQueueShelfRow.store).where(
+            PlanningQueueShelfRow.publication_id == publication_id
+        )
+    ):
+        if store is None:
+            everywhere.add(sku)
+        else:
+            shelves.add((sku, store))
+    return shelves, everywhere
+
+
+def labels_on_shelves(
+    session: Session, shelves: Iterable[tuple[str, str]], everywhere: Iterable[str] = ()
+) -> list[str]:
+    """The labels bound now to a SKU on one of `shelves`, or to a SKU of `everywhere` in
+    any store; sorted."""
+    shelves = set(shelves)
+    everywhere = set(everywhere)
+    skus = {sku for sku, _ in shelves} | everywhere
+    labels: list[str] = []
+    for chunk in _chunks(skus):
+        rows = session.execute(
+            select(LabelBindingRow.label_id, LabelBindingRow.sku, LabelRow.store)
+            .join(LabelRow, LabelRow.id == LabelBindingRow.label_id)
+            .where(LabelBindingRow.unbound_at.is_(None), LabelBindingRow.sku.in_(chunk))
+        )
+        labels += [
+            label for label, sku, store in rows if sku in everywhere or (sku, store) in shelves
+        ]
+    return sorted(labels)
+
+
+def promotion_item_skus(session: Session, publication_id: int) -> set[str]:
+    """Every SKU a promotion item of the publication reaches: named, through its
+    categories, or as a target of the promotion it ends or replaces (an end names only
+    the promotion: its targets are stored with it)."""
+    skus: set[str] = set()
+    categories: set[str] = set()
+    promotion_ids: set[str] = set()
+    for payload in session.scalars(
+        select(PublicationItemRow.payload).where(
+            PublicationItemRow.publication_id == publication_id,
+            PublicationItemRow.action.in_(_PROMOTION_ACTIONS),
+        )
+    ):
+        skus.update(str(sku) for sku in payload.get("skus", ()))
+        categories.update(str(category) for category in payload.get("categories", ()))
+        if payload.get("promotion_id"):
+            promotion_ids.add(str(payload["promotion_id"]))
+    for chunk in _chunks(promotion_ids):
+        for dimension, value in session.execute(
+            select(PromotionTargetRow.dimension, PromotionTargetRow.value).where(
+                PromotionTargetRow.promotion_id.in_(chunk),
+                PromotionTargetRow.dimension.in_(("sku", "category")),
+            )
+        ):
+            (skus if dimension == "sku" else categories).add(value)
+    for chunk in _chunks(categories):
+        skus.update(session.scalars(select(ProductRow.sku).where(ProductRow.category.in_(chunk))))
+    return skus
+
+
+def _chunks(values: Iterable[str]) -> Iterable[list[str]]:
+    ordered = sorted(values)
+    for start in range(0, len(ordered), _CHUNK):
+        yield ordered[start : start + _CHUNK]
