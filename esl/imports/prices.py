@@ -28,6 +28,7 @@ from esl.db.models import (
     ZoneRow,
     core_table,
 )
+from esl.db.repositories import load_catalogue_slice, load_ledger_for_skus
 from esl.imports.csv_fields import (
     BadRowError,
     CsvRow,
@@ -41,7 +42,6 @@ from esl.imports.csv_fields import (
 from esl.imports.import_publication import record_import_publication
 from esl.imports.report import ImportReport
 from esl.imports.windows import Window, first_overlap
-from esl.services.catalogue_loading import load_catalogue_slice, load_ledger_for_skus
 from esl.services.ledger_recording import LedgerPlan, plan_ledger, write_ledger_entries
 from pricing.catalogue import Catalogue
 from pricing.errors import PricingError

@@ -37,6 +37,7 @@ from esl.db.models import (
     RenderedContentRow,
     core_table,
 )
+from esl.db.repositories import load_catalogue_slice, load_ledger_for_skus
 from esl.pipeline.errors import UnplannableLabelError
 from esl.pipeline.label_states import (
     PLANNED_COLUMNS,
@@ -45,7 +46,6 @@ from esl.pipeline.label_states import (
     save_label_states,
 )
 from esl.pipeline.outbox_rows import OUTBOX
-from esl.services.catalogue_loading import load_catalogue_slice, load_ledger_for_skus
 from esl.services.templates import load_templates, template_for
 from gateways.protocol import (
     ImageEncoding,
