@@ -23,7 +23,7 @@ from datetime import datetime
 from decimal import Decimal
 from typing import Any, NamedTuple
 
-from sqlalchemy import and_, func, or_, select
+from sqlalchemy import ColumnElement, Select, and_, func, or_, select
 from sqlalchemy.orm import Session
 
 from esl.audit.classify import (
@@ -335,18 +335,27 @@ def _store_codes(session: Session, stores: Iterable[str] | None) -> list[str]:
     return wanted
 
 
-def _bound_labels_then(session: Session, stores: list[str], *, at: datetime) -> list[_Bound]:
-    """The labels bound at the past instant `at`."""
-    statement = (
+def _bound_in(stores: list[str], *more: ColumnElement[Any]) -> Select[Any]:
+    """The labels of `stores` with each binding (id, store, model, SKU, raw bound_at),
+    then `more` columns; the caller says which bindings count."""
+    return (
         select(
             _labels.c.id,
             _labels.c.store,
             _labels.c.model,
             _bindings.c.sku,
             raw(_bindings.c.bound_at),
+            *more,
         )
         .join(_bindings, _bindings.c.label_id == _labels.c.id)
         .where(_labels.c.store.in_(stores))
+    )
+
+
+def _bound_labels_then(session: Session, stores: list[str], *, at: datetime) -> list[_Bound]:
+    """The labels bound at the past instant `at`."""
+    statement = (
+        _bound_in(stores)
         .where(
             _bindings.c.bound_at <= at,
             or_(_bindings.c.unbound_at.is_(None), _bindings.c.unbound_at > at),
@@ -371,12 +380,8 @@ def _bound_labels_now(
     label flipped to it by itself.
     """
     statement = (
-        select(
-            _labels.c.id,
-            _labels.c.store,
-            _labels.c.model,
-            _bindings.c.sku,
-            raw(_bindings.c.bound_at),
+        _bound_in(
+            stores,
             _states.c.confirmed_hash,
             _states.c.displayed_hash,
             _states.c.desired_hash,
@@ -385,9 +390,8 @@ def _bound_labels_now(
             _states.c.battery_mv,
             _labels.c.gateway,
         )
-        .join(_bindings, _bindings.c.label_id == _labels.c.id)
         .outerjoin(_states, _states.c.label_id == _labels.c.id)
-        .where(_labels.c.store.in_(stores), _bindings.c.unbound_at.is_(None))
+        .where(_bindings.c.unbound_at.is_(None))
     )  # unordered: the report sorts its verdicts
     instant = ColumnReader(session, _states.c.last_seen)
     # A store gateway that is offline makes its labels offline (as in `esl health`).

@@ -9,7 +9,8 @@ from __future__ import annotations
 import logging
 from collections.abc import Iterable
 from datetime import datetime
-from typing import Any
+from decimal import Decimal
+from typing import Any, Protocol
 
 from sqlalchemy import Row
 
@@ -30,6 +31,7 @@ from pricing.rules import PriceRule
 
 __all__ = [
     "DIMENSIONS",
+    "PriceRuleColumns",
     "ledger_entry_values",
     "price_rule_from_row",
     "price_rule_values",
@@ -115,7 +117,31 @@ def store_from_row(row: StoreRow | Row[Any]) -> Store:
     return Store(code=row.code, name=row.name, zone=row.zone)
 
 
-def price_rule_from_row(row: PriceRuleRow | Row[Any]) -> PriceRule:
+class PriceRuleColumns(Protocol):
+    """The columns of a `price_rules` row, as a stored row or a validated import line
+    holds them."""
+
+    @property
+    def id(self) -> str: ...
+    @property
+    def sku(self) -> str: ...
+    @property
+    def amount(self) -> Decimal: ...
+    @property
+    def currency(self) -> str: ...
+    @property
+    def channel(self) -> str | None: ...
+    @property
+    def zone(self) -> str | None: ...
+    @property
+    def store(self) -> str | None: ...
+    @property
+    def valid_from(self) -> datetime | None: ...
+    @property
+    def valid_until(self) -> datetime | None: ...
+
+
+def price_rule_from_row(row: PriceRuleColumns | PriceRuleRow | Row[Any]) -> PriceRule:
     return PriceRule(
         id=row.id,
         sku=row.sku,

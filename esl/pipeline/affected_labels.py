@@ -17,8 +17,6 @@ content *may* differ, never fewer:
 
 from __future__ import annotations
 
-from collections.abc import Iterable
-
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
@@ -30,11 +28,11 @@ from esl.db.models import (
     PromotionTargetRow,
     PublicationItemRow,
 )
+from esl.db.repositories import in_chunks
 from pricing import Channel
 
 __all__ = ["labels_changed_by_publication"]
 
-_CHUNK = 500
 _PROMOTION_ACTIONS = ("upsert_promotion", "end_promotion")
 
 
@@ -52,7 +50,7 @@ def labels_changed_by_publication(session: Session, publication_id: int) -> list
     everywhere = _skus_of_promotion_items(session, publication_id)
     skus = sorted({sku for sku, _ in shelves} | everywhere)
     labels: list[str] = []
-    for chunk in _chunks(skus):
+    for chunk in in_chunks(sorted(skus)):
         rows = session.execute(
             select(LabelBindingRow.label_id, LabelBindingRow.sku, LabelRow.store)
             .join(LabelRow, LabelRow.id == LabelBindingRow.label_id)
@@ -80,7 +78,7 @@ def _skus_of_promotion_items(session: Session, publication_id: int) -> set[str]:
         if payload.get("promotion_id"):
             promotion_ids.add(str(payload["promotion_id"]))
     # An end names only the promotion: its targets are stored with it.
-    for chunk in _chunks(promotion_ids):
+    for chunk in in_chunks(sorted(promotion_ids)):
         for dimension, value in session.execute(
             select(PromotionTargetRow.dimension, PromotionTargetRow.value).where(
                 PromotionTargetRow.promotion_id.in_(chunk),
@@ -88,12 +86,6 @@ def _skus_of_promotion_items(session: Session, publication_id: int) -> set[str]:
             )
         ):
             (skus if dimension == "sku" else categories).add(value)
-    for chunk in _chunks(categories):
+    for chunk in in_chunks(sorted(categories)):
         skus.update(session.scalars(select(ProductRow.sku).where(ProductRow.category.in_(chunk))))
     return skus
-
-
-def _chunks(values: Iterable[str]) -> Iterable[list[str]]:
-    ordered = sorted(values)
-    for start in range(0, len(ordered), _CHUNK):
-        yield ordered[start : start + _CHUNK]

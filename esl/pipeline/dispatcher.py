@@ -44,6 +44,7 @@ from esl.db.models import (
     LabelRow,
     core_table,
 )
+from esl.db.repositories import in_chunks
 from esl.pipeline.answer_acceptance import (
     Refusal,
     accept_claim,
@@ -377,10 +378,10 @@ class Dispatcher:
             if not sending:
                 return []
             ids = [row_id for _, row_id, _, _, _ in sending]
-            for start in range(0, len(ids), 500):
+            for chunk in in_chunks(ids):
                 session.execute(
                     update(OUTBOX)
-                    .where(OUTBOX.c.id.in_(ids[start : start + 500]))
+                    .where(OUTBOX.c.id.in_(chunk))
                     .values(status="sent", sent_at=now, attempts=OUTBOX.c.attempts + 1)
                 )
         deadline = now + self.policy.ack_timeout
@@ -444,9 +445,9 @@ class Dispatcher:
         with self.sessions.begin() as session:
             entries = [
                 entry
-                for start in range(0, len(ids), 500)
+                for chunk in in_chunks(ids)
                 for entry in outbox_entries(
-                    session, OUTBOX.c.id.in_(ids[start : start + 500]), OUTBOX.c.status == "sent"
+                    session, OUTBOX.c.id.in_(chunk), OUTBOX.c.status == "sent"
                 )
             ]
             for entry in entries:
@@ -610,10 +611,10 @@ class Dispatcher:
         labels = sorted({label for label, _ in wanted})
         sequences = {sequence for _, sequence in wanted}
         found: dict[tuple[str, int], OutboxEntry] = {}
-        for start in range(0, len(labels), 500):
+        for chunk in in_chunks(labels):
             for entry in outbox_entries(
                 session,
-                OUTBOX.c.label_id.in_(labels[start : start + 500]),
+                OUTBOX.c.label_id.in_(chunk),
                 OUTBOX.c.sequence.in_(sequences),
             ):
                 if (entry.label_id, entry.sequence) in wanted:
@@ -856,11 +857,11 @@ class Dispatcher:
             (_RETRY_WHEN_HEARD, sorted(label for label, fit in checked_in.items() if fit)),
             ((ParkReason.OFFLINE.value,), sorted(lb for lb, fit in checked_in.items() if not fit)),
         ):
-            for start in range(0, len(labels), 500):
+            for chunk in in_chunks(labels):
                 revived = session.connection().execute(
                     update(OUTBOX)
                     .where(
-                        OUTBOX.c.label_id.in_(labels[start : start + 500]),
+                        OUTBOX.c.label_id.in_(chunk),
                         OUTBOX.c.status == "parked",
                         OUTBOX.c.parked_reason.in_(reasons),
                     )
@@ -873,11 +874,9 @@ class Dispatcher:
         ordered = sorted(label_ids)
         found: dict[str, bytes] = {}
         with self.sessions() as session:
-            for start in range(0, len(ordered), 500):
+            for chunk in in_chunks(ordered):
                 for label_id, key in session.execute(
-                    select(LabelRow.id, LabelRow.secret_key).where(
-                        LabelRow.id.in_(ordered[start : start + 500])
-                    )
+                    select(LabelRow.id, LabelRow.secret_key).where(LabelRow.id.in_(chunk))
                 ):
                     found[label_id] = key
         return found

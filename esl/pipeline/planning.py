@@ -37,7 +37,7 @@ from esl.db.models import (
     RenderedContentRow,
     core_table,
 )
-from esl.db.repositories import load_catalogue_slice, load_ledger_for_skus
+from esl.db.repositories import in_chunks, load_catalogue_slice, load_ledger_for_skus
 from esl.pipeline.errors import UnplannableLabelError
 from esl.pipeline.label_states import (
     PLANNED_COLUMNS,
@@ -76,7 +76,6 @@ log = logging.getLogger(__name__)
 # Outbox rows that still expect an answer (or a check-in, when parked), or that wait for
 # the label's earlier frames (held).
 OPEN_STATUSES = ("pending", "sent", "parked", "held")
-_CHUNK = 500
 # Planes of recent images kept for deltas (9.5 kB each for a 2.9" label); the rest are
 # read back from `rendered_contents`.
 _MAX_PLANES = 4_000
@@ -630,19 +629,18 @@ class LabelPlanner:
             rows = list(session.execute(statement.order_by(LabelRow.id)).all())
         else:
             ordered = sorted(set(label_ids))
-            for start in range(0, len(ordered), _CHUNK):
-                chunk = ordered[start : start + _CHUNK]
+            for chunk in in_chunks(ordered):
                 rows += session.execute(statement.where(LabelRow.id.in_(chunk))).all()
         return [PlanTarget(*row) for row in rows]
 
     def supersede(self, session: Session, label_ids: Iterable[str], *, now: datetime) -> None:
         """Newer content replaces every open frame of these labels."""
         ordered = sorted(set(label_ids))
-        for start in range(0, len(ordered), _CHUNK):
+        for chunk in in_chunks(ordered):
             session.execute(
                 update(OUTBOX)
                 .where(
-                    OUTBOX.c.label_id.in_(ordered[start : start + _CHUNK]),
+                    OUTBOX.c.label_id.in_(chunk),
                     OUTBOX.c.status.in_(OPEN_STATUSES),
                 )
                 .values(status="superseded", settled_at=now)
@@ -653,11 +651,11 @@ class LabelPlanner:
         wanted = sorted(self._unstored)
         self._unstored.clear()
         known: set[str] = set()
-        for start in range(0, len(wanted), _CHUNK):
+        for chunk in in_chunks(wanted):
             known.update(
                 session.scalars(
                     select(RenderedContentRow.content_hash).where(
-                        RenderedContentRow.content_hash.in_(wanted[start : start + _CHUNK])
+                        RenderedContentRow.content_hash.in_(chunk)
                     )
                 )
             )

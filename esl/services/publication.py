@@ -36,7 +36,7 @@ from esl.db.models import (
     PublicationRow,
     core_table,
 )
-from esl.db.repositories import load_catalogue_slice, load_ledger_for_skus
+from esl.db.repositories import in_chunks, load_catalogue_slice, load_ledger_for_skus
 from esl.errors import (
     InvalidItemError,
     NotFoundError,
@@ -436,13 +436,13 @@ def _impact_summary(session: Session, plan: Plan, *, listed: bool) -> dict[str, 
     labels: list[str] = []
     if shelf:
         skus = sorted({sku for sku, _ in shelf})
-        for start in range(0, len(skus), 500):
+        for chunk in in_chunks(skus):
             statement = (
                 select(LabelBindingRow.label_id, LabelBindingRow.sku, LabelRow.store)
                 .join(LabelRow, LabelRow.id == LabelBindingRow.label_id)
                 .where(
                     LabelBindingRow.unbound_at.is_(None),
-                    LabelBindingRow.sku.in_(skus[start : start + 500]),
+                    LabelBindingRow.sku.in_(chunk),
                 )
             )
             labels += [r.label_id for r in session.execute(statement) if (r.sku, r.store) in shelf]
