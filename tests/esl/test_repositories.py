@@ -9,14 +9,16 @@ price started, and the driver-speed reads, across more SKUs than one IN list hol
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping, Sequence
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
+from typing import Any
 
 import pytest
 from sqlalchemy import Engine, select
 from sqlalchemy.orm import Session
 
+from esl.db import models
 from esl.db.bulk import insert_rows
 from esl.db.engine import session_factory
 from esl.db.mapping import (
@@ -26,16 +28,7 @@ from esl.db.mapping import (
     promotion_target_values,
     promotion_values,
 )
-from esl.db.models import (
-    LedgerEntryRow,
-    PriceRuleRow,
-    ProductRow,
-    PromotionRow,
-    PromotionTargetRow,
-    StoreRow,
-    ZoneRow,
-    core_table,
-)
+from esl.db.models import LedgerEntryRow, core_table
 from esl.db.repositories import (
     CHUNK,
     ColumnReader,
@@ -50,20 +43,12 @@ from esl.db.repositories import (
     store_prices_since,
 )
 from esl.errors import NotFoundError
-from pricing import (
-    Channel,
-    LedgerEntry,
-    Money,
-    NetUnit,
-    PriceKey,
-    PriceLedger,
-    PriceRule,
-    Product,
-    Promotion,
-    PromotionKind,
-    Store,
-)
 from pricing.gtin import gtin_check_digit
+from pricing.ledger import LedgerEntry, PriceKey, PriceLedger
+from pricing.money import Money
+from pricing.products import Channel, NetUnit, Product, Store
+from pricing.promotions import Promotion, PromotionKind
+from pricing.rules import PriceRule
 
 T0 = datetime(2026, 3, 1, 6, 0, tzinfo=UTC)
 T1 = T0 + timedelta(days=3, hours=2, minutes=30)
@@ -166,29 +151,23 @@ def session(engine: Engine) -> Iterator[Session]:
 
 
 def _write(session: Session, products: list[Product], entries: list[LedgerEntry]) -> None:
-    insert_rows(
-        session,
-        core_table(ZoneRow),
-        [{"code": "north", "name": "North"}, {"code": "south", "name": "South"}],
-    )
-    insert_rows(
-        session,
-        core_table(StoreRow),
-        [{"code": s.code, "name": s.name, "zone": s.zone} for s in STORES],
-    )
-    insert_rows(session, core_table(ProductRow), [product_values(p) for p in products])
-    insert_rows(session, core_table(PriceRuleRow), [price_rule_values(r, None) for r in RULES])
-    insert_rows(session, core_table(PromotionRow), [promotion_values(p, None) for p in PROMOTIONS])
-    insert_rows(
-        session,
-        core_table(PromotionTargetRow),
-        [t for p in PROMOTIONS for t in promotion_target_values(p)],
-    )
-    rows = [
-        ledger_entry_values(e, source="history", publication_id=None, recorded_at=T0)
-        for e in entries
+    written: list[tuple[type[Any], Sequence[Mapping[str, Any]]]] = [
+        (models.ZoneRow, [{"code": "north", "name": "North"}, {"code": "south", "name": "South"}]),
+        (models.StoreRow, [{"code": s.code, "name": s.name, "zone": s.zone} for s in STORES]),
+        (models.ProductRow, [product_values(p) for p in products]),
+        (models.PriceRuleRow, [price_rule_values(r, None) for r in RULES]),
+        (models.PromotionRow, [promotion_values(p, None) for p in PROMOTIONS]),
+        (models.PromotionTargetRow, [t for p in PROMOTIONS for t in promotion_target_values(p)]),
+        (
+            LedgerEntryRow,
+            [
+                ledger_entry_values(e, source="history", publication_id=None, recorded_at=T0)
+                for e in entries
+            ],
+        ),
     ]
-    insert_rows(session, core_table(LedgerEntryRow), rows)
+    for model, rows in written:
+        insert_rows(session, core_table(model), rows)
 
 
 def test_a_slice_holds_its_skus_their_rules_the_promotions_naming_them_and_every_store(
