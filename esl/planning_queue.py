@@ -34,6 +34,7 @@ from esl.db.models import (
     PublicationItemRow,
     core_table,
 )
+from esl.db.repositories import in_chunks
 
 __all__ = [
     "labels_on_shelves",
@@ -44,7 +45,6 @@ __all__ = [
     "waiting_publications",
 ]
 
-_CHUNK = 500
 _PROMOTION_ACTIONS = ("upsert_promotion", "end_promotion")
 Shelf = tuple[str, str | None]  # (SKU, store); store None: every store
 
@@ -132,7 +132,7 @@ def labels_on_shelves(
     everywhere = set(everywhere)
     skus = {sku for sku, _ in shelves} | everywhere
     labels: list[str] = []
-    for chunk in _chunks(skus):
+    for chunk in in_chunks(sorted(skus)):
         rows = session.execute(
             select(LabelBindingRow.label_id, LabelBindingRow.sku, LabelRow.store)
             .join(LabelRow, LabelRow.id == LabelBindingRow.label_id)
@@ -161,7 +161,7 @@ def promotion_item_skus(session: Session, publication_id: int) -> set[str]:
         categories.update(str(category) for category in payload.get("categories", ()))
         if payload.get("promotion_id"):
             promotion_ids.add(str(payload["promotion_id"]))
-    for chunk in _chunks(promotion_ids):
+    for chunk in in_chunks(sorted(promotion_ids)):
         for dimension, value in session.execute(
             select(PromotionTargetRow.dimension, PromotionTargetRow.value).where(
                 PromotionTargetRow.promotion_id.in_(chunk),
@@ -169,12 +169,6 @@ def promotion_item_skus(session: Session, publication_id: int) -> set[str]:
             )
         ):
             (skus if dimension == "sku" else categories).add(value)
-    for chunk in _chunks(categories):
+    for chunk in in_chunks(sorted(categories)):
         skus.update(session.scalars(select(ProductRow.sku).where(ProductRow.category.in_(chunk))))
     return skus
-
-
-def _chunks(values: Iterable[str]) -> Iterable[list[str]]:
-    ordered = sorted(values)
-    for start in range(0, len(ordered), _CHUNK):
-        yield ordered[start : start + _CHUNK]

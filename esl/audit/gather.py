@@ -1,7 +1,8 @@
 """Gathering the audit's facts from the store of record in a few bulk queries.
 
 One query each for the bound labels (with their pipeline state), the open outbox frames,
-the contents shown, and the ledger; the catalogue through `load_catalogue_slice`. Prices
+the contents shown, and the ledger; the catalogue and the ledger through the data-access
+layer (`esl.db.repositories`), the big reads at driver speed (its `fast_reads`). Prices
 are resolved once per (SKU, channel, store), or once per zone where no store rule or
 promotion can make the stores of a zone differ; nothing is queried per label.
 
@@ -15,27 +16,15 @@ from __future__ import annotations
 
 import gc
 from collections import defaultdict
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
 from typing import Any, NamedTuple
 
-from sqlalchemy import (
-    ColumnElement,
-    Select,
-    String,
-    and_,
-    column,
-    func,
-    or_,
-    select,
-    type_coerce,
-    values,
-)
+from sqlalchemy import ColumnElement, Select, and_, func, or_, select
 from sqlalchemy.orm import Session
-from sqlalchemy.types import NullType, TypeDecorator
 
 from esl.audit.classify import (
     LabelFacts,
@@ -56,19 +45,25 @@ from esl.db.models import (
     LabelBindingRow,
     LabelRow,
     LabelStateRow,
-    LedgerEntryRow,
     OutboxRow,
     ProductRow,
     StoreRow,
     core_table,
 )
+from esl.db.repositories import (
+    ColumnReader,
+    driver_rows,
+    in_chunks,
+    load_catalogue_slice,
+    load_ledger_for_skus,
+    raw,
+    store_prices_since,
+)
 from esl.delivery_states import OPEN_STATUSES, OutboxStatus
 from esl.errors import NotFoundError
-from esl.services.catalogue_loading import load_catalogue_slice
 from pricing import (
     Catalogue,
     Channel,
-    LedgerEntry,
     Money,
     PriceKey,
     PriceLedger,
@@ -79,14 +74,12 @@ from pricing.errors import NoApplicablePriceError
 
 __all__ = ["GatheredAudit", "gather_audit"]
 
-_CHUNK = 500
 _labels = core_table(LabelRow)
 _bindings = core_table(LabelBindingRow)
 _states = core_table(LabelStateRow)
 _outbox = core_table(OutboxRow)
 _acks = core_table(LabelAcknowledgementRow)
 _contents = core_table(LabelContentRow)
-_ledger = core_table(LedgerEntryRow)
 
 
 class _Bound(NamedTuple):
@@ -186,7 +179,13 @@ def _gather(
         and state.shown_hash in shown_rows
         and shown_rows[state.shown_hash][0].price < shown_rows[state.shown_hash][0].regular_price
     }
-    ledger = _ledger_up_to(session, store_codes, at=at, skus=promoted | reduced_shown)
+    ledger = load_ledger_for_skus(
+        session,
+        promoted | reduced_shown,
+        channels=(Channel.STORE, Channel.WEB),
+        stores=store_codes,
+        up_to=at,
+    )
     store_priced = {
         sku for sku in catalogue.products if any(r.store for r in catalogue.rules_for(sku))
     }
@@ -274,7 +273,7 @@ def _gather(
             if problem is not None:
                 problems.append(problem)
     if late:
-        since = _store_prices_since(session, {(f.sku, f.store) for _, f in late}, at=at)
+        since = store_prices_since(session, {(f.sku, f.store) for _, f in late}, at=at)
         for index, facts in late:
             started = since.get((facts.sku, facts.store))
             if started is not None:
@@ -303,69 +302,6 @@ def _gather(
         shown_contents={digest: row[1] for digest, row in shown_rows.items()},
         due=due_by_label,
     )
-
-
-class _Converter:
-    """Database value -> Python value through a column type's own result processor, memoised
-    per raw value: the same instants and amounts recur across thousands of rows, and the
-    type processors would otherwise run per cell."""
-
-    __slots__ = ("_cache", "_process")
-
-    def __init__(self, session: Session, column: ColumnElement[Any]) -> None:
-        dialect = session.get_bind().dialect
-        column_type = column.type
-        process: Callable[[Any], Any] | None
-        try:
-            process = column_type.dialect_impl(dialect).result_processor(dialect, None)
-        except TypeError:
-            # psycopg's numeric processor wants the cursor's type code; its values come
-            # as Decimal already, so only our own type's step remains.
-            process = None
-            if isinstance(column_type, TypeDecorator):
-                decorator = column_type
-
-                def process(raw: Any) -> Any:
-                    return decorator.process_result_value(raw, dialect)
-
-        self._process = process
-        self._cache: dict[Any, Any] = {}
-
-    def __call__(self, raw: Any) -> Any:
-        if raw is None or self._process is None:
-            return raw
-        try:
-            return self._cache[raw]
-        except KeyError:
-            value = self._cache[raw] = self._process(raw)
-            return value
-
-
-def _driver_rows(session: Session, statement: Select[Any]) -> list[tuple[Any, ...]]:
-    """The rows of `statement` as the DBAPI driver returns them: plain tuples, without
-    SQLAlchemy's Row objects (a third of the time of reading 100,000 labels). Only for
-    statements whose columns need no conversion or are converted by the caller (`_raw`)."""
-    connection = session.connection()
-    compiled = statement.compile(
-        dialect=connection.dialect, compile_kwargs={"render_postcompile": True}
-    )
-    positions = compiled.positiontup
-    parameters: Any = (
-        tuple(compiled.params[name] for name in positions)
-        if positions is not None
-        else compiled.params
-    )
-    result = connection.exec_driver_sql(compiled.string, parameters)
-    try:
-        rows = list(result.cursor.fetchall())
-    finally:
-        result.close()
-    return rows
-
-
-def _raw(column: ColumnElement[Any]) -> ColumnElement[Any]:
-    """`column` as the driver returns it (converted later by a `_Converter`)."""
-    return type_coerce(column, NullType()).label(column.key)
 
 
 def _resolve_or_none(
@@ -400,30 +336,34 @@ def _store_codes(session: Session, stores: Iterable[str] | None) -> list[str]:
     return wanted
 
 
-def _chunks(values: list[str]) -> Iterable[list[str]]:
-    for start in range(0, len(values), _CHUNK):
-        yield values[start : start + _CHUNK]
-
-
-def _bound_labels_then(session: Session, stores: list[str], *, at: datetime) -> list[_Bound]:
-    """The labels bound at the past instant `at`."""
-    statement = (
+def _bound_in(stores: list[str], *more: ColumnElement[Any]) -> Select[Any]:
+    """The labels of `stores` with each binding (id, store, model, SKU, raw bound_at),
+    then `more` columns; the caller says which bindings count."""
+    return (
         select(
             _labels.c.id,
             _labels.c.store,
             _labels.c.model,
             _bindings.c.sku,
-            _raw(_bindings.c.bound_at),
+            raw(_bindings.c.bound_at),
+            *more,
         )
         .join(_bindings, _bindings.c.label_id == _labels.c.id)
         .where(_labels.c.store.in_(stores))
+    )
+
+
+def _bound_labels_then(session: Session, stores: list[str], *, at: datetime) -> list[_Bound]:
+    """The labels bound at the past instant `at`."""
+    statement = (
+        _bound_in(stores)
         .where(
             _bindings.c.bound_at <= at,
             or_(_bindings.c.unbound_at.is_(None), _bindings.c.unbound_at > at),
         )
         .order_by(_labels.c.store, _labels.c.id)
     )
-    instant = _Converter(session, _bindings.c.bound_at)
+    instant = ColumnReader(session, _bindings.c.bound_at)
     return [
         _Bound(label_id, store, model, sku, instant(bound_at))
         for label_id, store, model, sku, bound_at in session.execute(statement).all()
@@ -441,25 +381,20 @@ def _bound_labels_now(
     label flipped to it by itself.
     """
     statement = (
-        select(
-            _labels.c.id,
-            _labels.c.store,
-            _labels.c.model,
-            _bindings.c.sku,
-            _raw(_bindings.c.bound_at),
+        _bound_in(
+            stores,
             _states.c.confirmed_hash,
             _states.c.displayed_hash,
             _states.c.desired_hash,
-            _raw(_states.c.desired_display_at),
-            _raw(_states.c.last_seen),
+            raw(_states.c.desired_display_at),
+            raw(_states.c.last_seen),
             _states.c.battery_mv,
             _labels.c.gateway,
         )
-        .join(_bindings, _bindings.c.label_id == _labels.c.id)
         .outerjoin(_states, _states.c.label_id == _labels.c.id)
-        .where(_labels.c.store.in_(stores), _bindings.c.unbound_at.is_(None))
+        .where(_bindings.c.unbound_at.is_(None))
     )  # unordered: the report sorts its verdicts
-    instant = _Converter(session, _states.c.last_seen)
+    instant = ColumnReader(session, _states.c.last_seen)
     # A store gateway that is offline makes its labels offline (as in `esl health`).
     offline = {
         (store, gateway)
@@ -484,7 +419,7 @@ def _bound_labels_now(
         raw_seen,
         battery,
         gateway,
-    ) in _driver_rows(session, statement):
+    ) in driver_rows(session, statement):
         bound.append(_Bound(label_id, store, model, sku, instant(bound_at)))
         last_seen = instant(raw_seen)
         shown = displayed or confirmed
@@ -566,7 +501,7 @@ def _shown_contents(
 ) -> dict[str, tuple[ShownContent, dict[str, Any]]]:
     found: dict[str, tuple[ShownContent, dict[str, Any]]] = {}
     ordered = sorted(hashes)
-    for chunk in _chunks(ordered):
+    for chunk in in_chunks(ordered):
         for row in session.execute(
             select(
                 _contents.c.content_hash,
@@ -590,86 +525,3 @@ def _shown_contents(
             )
             found[row.content_hash] = (shown, row.content)
     return found
-
-
-def _store_prices_since(
-    session: Session, keys: set[tuple[str, str]], *, at: datetime
-) -> dict[tuple[str, str], datetime]:
-    """(sku, store) -> when its `store`-channel price in force at `at` started."""
-    instant = _Converter(session, _ledger.c.effective_at)
-    found: dict[tuple[str, str], datetime] = {}
-    ordered = sorted(keys)
-    for start in range(0, len(ordered), _CHUNK):
-        # Joined to a VALUES list rather than filtered by IN: the join seeks the ledger's
-        # unique index once per key, where IN (...) scans the whole index.
-        wanted = (
-            values(column("sku", String), column("store", String), name="wanted")
-            .data(ordered[start : start + _CHUNK])
-            .cte()
-        )
-        statement = (
-            select(wanted.c.sku, wanted.c.store, _raw(func.max(_ledger.c.effective_at).label("at")))
-            .select_from(wanted)
-            .join(
-                _ledger,
-                and_(
-                    _ledger.c.sku == wanted.c.sku,
-                    _ledger.c.channel == Channel.STORE.value,
-                    _ledger.c.store == wanted.c.store,
-                    _ledger.c.effective_at <= at,
-                ),
-            )
-            .group_by(wanted.c.sku, wanted.c.store)
-        )
-        found.update(((sku, store), instant(raw)) for sku, store, raw in session.execute(statement))
-    return found
-
-
-def _ledger_up_to(
-    session: Session, stores: list[str], *, at: datetime, skus: set[str]
-) -> PriceLedger:
-    """The store and web ledgers of `skus` in `stores` up to `at`, in time order per key."""
-    ledger = PriceLedger()
-    columns = (
-        _ledger.c.sku,
-        _ledger.c.channel,
-        _ledger.c.store,
-        _raw(_ledger.c.effective_at),
-        _raw(_ledger.c.amount),
-        _raw(_ledger.c.regular_amount),
-        _ledger.c.currency,
-        _ledger.c.promotion_id,
-    )
-    order = (_ledger.c.sku, _ledger.c.channel, _ledger.c.store, _ledger.c.effective_at)
-    base = select(*columns).where(
-        _ledger.c.effective_at <= at,
-        _ledger.c.store.in_(stores),
-        _ledger.c.channel.in_((Channel.STORE.value, Channel.WEB.value)),
-    )
-    statements = [base.where(_ledger.c.sku.in_(c)).order_by(*order) for c in _chunks(sorted(skus))]
-    instant = _Converter(session, _ledger.c.effective_at)
-    amount = _Converter(session, _ledger.c.amount)
-    channels = {c.value: c for c in Channel}
-    money: dict[tuple[Any, str], Money] = {}
-
-    def money_of(raw: Any, currency: str) -> Money:
-        found = money.get((raw, currency))
-        if found is None:
-            found = money[(raw, currency)] = Money(amount(raw), currency)
-        return found
-
-    append = ledger.append
-    for statement in statements:
-        for sku, channel, store, effective, price, regular, currency, promotion in session.execute(
-            statement
-        ):
-            append(
-                LedgerEntry(
-                    key=PriceKey(sku, channels[channel], store),
-                    effective_from=instant(effective),
-                    price=money_of(price, currency),
-                    regular_price=money_of(regular, currency),
-                    promotion_id=promotion,
-                )
-            )
-    return ledger

@@ -17,13 +17,13 @@ from sqlalchemy.orm import Session
 
 from esl.db.audit_models import LabelContentRow
 from esl.db.models import core_table
+from esl.db.repositories import in_chunks
 from pricing import ResolvedPrice
 from rendering.content import LabelContent, content_to_dict
 
 __all__ = ["PlannedContent", "record_label_content", "record_label_contents"]
 
 _TABLE = core_table(LabelContentRow)
-_CHUNK = 500
 
 
 @dataclass(frozen=True, slots=True)
@@ -66,13 +66,9 @@ def record_label_contents(
     wanted = {item.digest: item for item in planned}
     ordered = sorted(wanted)
     known: set[str] = set()
-    for start in range(0, len(ordered), _CHUNK):
+    for chunk in in_chunks(ordered):
         known.update(
-            session.scalars(
-                select(_TABLE.c.content_hash).where(
-                    _TABLE.c.content_hash.in_(ordered[start : start + _CHUNK])
-                )
-            )
+            session.scalars(select(_TABLE.c.content_hash).where(_TABLE.c.content_hash.in_(chunk)))
         )
     rows = [_row(digest, wanted[digest], at) for digest in ordered if digest not in known]
     if rows:

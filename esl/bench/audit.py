@@ -30,6 +30,13 @@ from esl.audit import gather_audit
 from esl.db.audit_models import LabelContentRow
 from esl.db.bulk import insert_rows
 from esl.db.engine import create_engine_for, session_factory, upgrade_database
+from esl.db.mapping import (
+    ledger_entry_values,
+    price_rule_values,
+    product_values,
+    promotion_target_values,
+    promotion_values,
+)
 from esl.db.models import (
     GatewayRow,
     LabelBindingRow,
@@ -160,72 +167,20 @@ def _seed(session: Session, *, skus: int, stores: int) -> int:
     insert_rows(
         session,
         core_table(ProductRow),
-        [
-            {
-                "sku": p.sku,
-                "name": p.name,
-                "brand": p.brand,
-                "gtin": p.gtin,
-                "category": p.category,
-                "vat_rate": p.vat_rate,
-                "net_content": p.net_content,
-                "net_unit": p.net_unit.value,
-                "perishable": p.perishable,
-                "on_sale_since": p.on_sale_since,
-                "web_url": p.web_url,
-                "unit_price_per_100": False,
-            }
-            for p in catalogue.products.values()
-        ],
+        [product_values(p) for p in catalogue.products.values()],
     )
     insert_rows(
         session,
         core_table(PriceRuleRow),
-        [
-            {
-                "id": r.id,
-                "sku": r.sku,
-                "amount": r.amount.amount,
-                "currency": r.amount.currency,
-                "channel": r.channel.value if r.channel else None,
-                "zone": r.zone,
-                "store": r.store,
-                "valid_from": r.valid_from,
-                "valid_until": r.valid_until,
-                "publication_id": None,
-            }
-            for r in catalogue.rules.values()
-        ],
+        [price_rule_values(r, None) for r in catalogue.rules.values()],
     )
     promotions = list(catalogue.promotions.values())
+    insert_rows(session, core_table(PromotionRow), [promotion_values(p, None) for p in promotions])
     insert_rows(
         session,
-        core_table(PromotionRow),
-        [
-            {
-                "id": p.id,
-                "name": p.name,
-                "kind": p.kind.value,
-                "percent": p.percent,
-                "amount": None,
-                "currency": None,
-                "quantity": None,
-                "free_quantity": None,
-                "priority": 0,
-                "exclusive": False,
-                "valid_from": p.valid_from,
-                "valid_until": None,
-                "publication_id": None,
-            }
-            for p in promotions
-        ],
+        core_table(PromotionTargetRow),
+        [t for p in promotions for t in promotion_target_values(p)],
     )
-    targets = [
-        {"promotion_id": p.id, "dimension": "sku", "value": sku}
-        for p in promotions
-        for sku in p.skus
-    ] + [{"promotion_id": p.id, "dimension": "channel", "value": "store"} for p in promotions]
-    insert_rows(session, core_table(PromotionTargetRow), targets)
 
     # The ledger as publications leave it: regular prices since START, reductions since
     # their promotion started; resolved with the engine so prior prices are right.
@@ -261,19 +216,9 @@ def _seed(session: Session, *, skus: int, stores: int) -> int:
                     )
                     ledger.append(entry)
                     ledger_rows.append(
-                        {
-                            "sku": sku,
-                            "channel": channel.value,
-                            "store": store,
-                            "effective_at": instant,
-                            "amount": entry.price.amount,
-                            "regular_amount": entry.regular_price.amount,
-                            "currency": "PLN",
-                            "promotion_id": entry.promotion_id,
-                            "source": "history",
-                            "publication_id": None,
-                            "recorded_at": instant,
-                        }
+                        ledger_entry_values(
+                            entry, source="history", publication_id=None, recorded_at=instant
+                        )
                     )
                 if channel is Channel.STORE:
                     due[key] = resolve(

@@ -19,6 +19,8 @@ from sqlalchemy import Table, bindparam, insert, update
 from sqlalchemy.orm import Session
 from sqlalchemy.sql.compiler import SQLCompiler
 
+from esl.db.repositories.chunks import in_chunks
+
 __all__ = ["insert_rows", "update_rows"]
 
 BATCH = 10_000
@@ -79,9 +81,9 @@ def _execute_many(
         for index, bind in enumerate(order)
         if (processor := processors[bind]) is not None
     ]
-    for start in range(0, len(rows), BATCH):
+    for chunk in in_chunks(rows, BATCH):
         params: list[Any] = []
-        for row in rows[start : start + BATCH]:
+        for row in chunk:
             values = (read(row),) if single else read(row)
             if converted:
                 changed = list(values)

@@ -1,10 +1,16 @@
-"""Explicit conversion between database rows and the pricing engine's frozen values."""
+"""Explicit conversion between database rows and the pricing engine's frozen values.
+
+`*_from_row(s)` read a row (an ORM object or a Core `Row`) into an engine value;
+`*_values` give the row dict of an engine value, for Core inserts and `esl.db.bulk`.
+"""
 
 from __future__ import annotations
 
 import logging
 from collections.abc import Iterable
-from typing import Any
+from datetime import datetime
+from decimal import Decimal
+from typing import Any, Protocol
 
 from sqlalchemy import Row
 
@@ -17,6 +23,7 @@ from esl.db.models import (
 )
 from pricing.errors import InvalidGtinError
 from pricing.gtin import require_valid_gtin
+from pricing.ledger import LedgerEntry
 from pricing.money import Money
 from pricing.products import Channel, NetUnit, Product, Store
 from pricing.promotions import Promotion, PromotionKind
@@ -24,8 +31,12 @@ from pricing.rules import PriceRule
 
 __all__ = [
     "DIMENSIONS",
+    "PriceRuleColumns",
+    "ledger_entry_values",
     "price_rule_from_row",
+    "price_rule_values",
     "product_from_row",
+    "product_values",
     "promotion_from_rows",
     "promotion_target_values",
     "promotion_values",
@@ -65,6 +76,24 @@ def product_from_row(row: ProductRow | Row[Any]) -> Product:
     )
 
 
+def product_values(product: Product) -> dict[str, Any]:
+    """The `products` row of a domain product."""
+    return {
+        "sku": product.sku,
+        "name": product.name,
+        "brand": product.brand,
+        "gtin": product.gtin,
+        "category": product.category,
+        "vat_rate": product.vat_rate,
+        "net_content": product.net_content,
+        "net_unit": product.net_unit.value,
+        "perishable": product.perishable,
+        "on_sale_since": product.on_sale_since,
+        "web_url": product.web_url,
+        "unit_price_per_100": product.unit_price_per_100,
+    }
+
+
 def _stored_gtin(sku: str, gtin: str | None) -> str:
     """A stored GTIN, or "" (none) when its check digit or length is wrong.
 
@@ -88,7 +117,31 @@ def store_from_row(row: StoreRow | Row[Any]) -> Store:
     return Store(code=row.code, name=row.name, zone=row.zone)
 
 
-def price_rule_from_row(row: PriceRuleRow | Row[Any]) -> PriceRule:
+class PriceRuleColumns(Protocol):
+    """The columns of a `price_rules` row, as a stored row or a validated import line
+    holds them."""
+
+    @property
+    def id(self) -> str: ...
+    @property
+    def sku(self) -> str: ...
+    @property
+    def amount(self) -> Decimal: ...
+    @property
+    def currency(self) -> str: ...
+    @property
+    def channel(self) -> str | None: ...
+    @property
+    def zone(self) -> str | None: ...
+    @property
+    def store(self) -> str | None: ...
+    @property
+    def valid_from(self) -> datetime | None: ...
+    @property
+    def valid_until(self) -> datetime | None: ...
+
+
+def price_rule_from_row(row: PriceRuleColumns | PriceRuleRow | Row[Any]) -> PriceRule:
     return PriceRule(
         id=row.id,
         sku=row.sku,
@@ -99,6 +152,22 @@ def price_rule_from_row(row: PriceRuleRow | Row[Any]) -> PriceRule:
         valid_from=row.valid_from,
         valid_until=row.valid_until,
     )
+
+
+def price_rule_values(rule: PriceRule, publication_id: int | None) -> dict[str, Any]:
+    """The `price_rules` row of a domain rule, written by `publication_id` (None: seeded)."""
+    return {
+        "id": rule.id,
+        "sku": rule.sku,
+        "amount": rule.amount.amount,
+        "currency": rule.amount.currency,
+        "channel": rule.channel.value if rule.channel else None,
+        "zone": rule.zone,
+        "store": rule.store,
+        "valid_from": rule.valid_from,
+        "valid_until": rule.valid_until,
+        "publication_id": publication_id,
+    }
 
 
 def promotion_from_rows(
@@ -153,3 +222,23 @@ def promotion_target_values(promotion: Promotion) -> list[dict[str, str]]:
         for name in DIMENSIONS
         for value in sorted(str(v) for v in getattr(promotion, name))
     ]
+
+
+def ledger_entry_values(
+    entry: LedgerEntry, *, source: str, publication_id: int | None, recorded_at: datetime
+) -> dict[str, Any]:
+    """The `ledger_entries` row of an applied price; `source` is publication, import or
+    history."""
+    return {
+        "sku": entry.key.sku,
+        "channel": entry.key.channel.value,
+        "store": entry.key.store,
+        "effective_at": entry.effective_from,
+        "amount": entry.price.amount,
+        "regular_amount": entry.regular_price.amount,
+        "currency": entry.price.currency,
+        "promotion_id": entry.promotion_id,
+        "source": source,
+        "publication_id": publication_id,
+        "recorded_at": recorded_at,
+    }

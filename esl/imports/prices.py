@@ -19,6 +19,7 @@ from sqlalchemy.orm import Session
 
 from esl.db.bulk import insert_rows, update_rows
 from esl.db.locks import lock_price_writes
+from esl.db.mapping import price_rule_from_row
 from esl.db.models import (
     ChannelRow,
     PriceRuleRow,
@@ -28,6 +29,7 @@ from esl.db.models import (
     ZoneRow,
     core_table,
 )
+from esl.db.repositories import in_chunks, load_catalogue_slice, load_ledger_for_skus
 from esl.imports.csv_fields import (
     BadRowError,
     CsvRow,
@@ -41,11 +43,9 @@ from esl.imports.csv_fields import (
 from esl.imports.import_publication import record_import_publication
 from esl.imports.report import ImportReport
 from esl.imports.windows import Window, first_overlap
-from esl.services.catalogue_loading import load_catalogue_slice, load_ledger_for_skus
 from esl.services.ledger_recording import LedgerPlan, plan_ledger, write_ledger_entries
 from pricing.catalogue import Catalogue
 from pricing.errors import PricingError
-from pricing.money import Money
 from pricing.products import Channel
 from pricing.rules import PriceRule
 
@@ -90,16 +90,7 @@ class PriceLine:
         return (self.valid_from, self.valid_until)
 
     def as_rule(self) -> PriceRule:
-        return PriceRule(
-            id=self.id,
-            sku=self.sku,
-            amount=Money.of(self.amount, self.currency),
-            channel=Channel(self.channel) if self.channel else None,
-            zone=self.zone,
-            store=self.store,
-            valid_from=self.valid_from,
-            valid_until=self.valid_until,
-        )
+        return price_rule_from_row(self)
 
     def as_row(self, publication_id: int | None) -> dict[str, Any]:
         return {
@@ -308,8 +299,7 @@ def import_prices(
 def _skus_with_promotions(session: Session, skus: list[str]) -> set[str]:
     """Which of `skus` a promotion names, directly or through the product's category."""
     found: set[str] = set()
-    for start in range(0, len(skus), ENGINE_CHUNK):
-        chunk = skus[start : start + ENGINE_CHUNK]
+    for chunk in in_chunks(skus, ENGINE_CHUNK):
         found.update(
             session.scalars(
                 select(PromotionTargetRow.value).where(
@@ -352,8 +342,7 @@ def _check_with_engine(
     for line in changed:
         if line.sku in wanted:
             by_sku[line.sku].append(line.as_rule())
-    for start in range(0, len(skus), ENGINE_CHUNK):
-        chunk = skus[start : start + ENGINE_CHUNK]
+    for chunk in in_chunks(skus, ENGINE_CHUNK):
         base = load_catalogue_slice(session, chunk, currency=currency)
         new_rules = [rule for sku in chunk for rule in by_sku[sku]]
         replaced = {rule.id for rule in new_rules}

@@ -9,6 +9,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from esl.db.bulk import insert_rows, update_rows
+from esl.db.mapping import product_values
 from esl.db.models import ProductRow, core_table
 from esl.imports.csv_fields import (
     BadRowError,
@@ -24,7 +25,7 @@ from esl.imports.report import ImportReport
 from pricing.errors import PricingError
 from pricing.products import Product
 
-__all__ = ["PRODUCT_COLUMNS", "import_products", "product_values"]
+__all__ = ["PRODUCT_COLUMNS", "import_products"]
 
 PRODUCT_COLUMNS = (
     "sku",
@@ -42,24 +43,6 @@ PRODUCT_COLUMNS = (
 )
 REQUIRED = ("sku", "name", "vat_rate", "net_content", "net_unit", "on_sale_since")
 FIELDS = (*PRODUCT_COLUMNS[1:],)
-
-
-def product_values(product: Product) -> dict[str, Any]:
-    """The `products` row of a domain product."""
-    return {
-        "sku": product.sku,
-        "name": product.name,
-        "brand": product.brand,
-        "gtin": product.gtin,
-        "category": product.category,
-        "vat_rate": product.vat_rate,
-        "net_content": product.net_content,
-        "net_unit": product.net_unit.value,
-        "perishable": product.perishable,
-        "on_sale_since": product.on_sale_since,
-        "web_url": product.web_url,
-        "unit_price_per_100": product.unit_price_per_100,
-    }
 
 
 def _parse(row: CsvRow) -> Product:

@@ -9,7 +9,7 @@ from sqlalchemy import delete, insert, select
 from sqlalchemy.orm import Session
 
 from esl.db.locks import lock_price_writes
-from esl.db.mapping import promotion_from_rows, promotion_target_values, promotion_values
+from esl.db.mapping import promotion_target_values, promotion_values
 from esl.db.models import (
     ChannelRow,
     ProductRow,
@@ -19,6 +19,7 @@ from esl.db.models import (
     ZoneRow,
     core_table,
 )
+from esl.db.repositories import load_promotions
 from esl.imports.csv_fields import (
     BadRowError,
     CsvRow,
@@ -161,17 +162,7 @@ def import_promotions(
         parsed[promotion.id] = (row.line, promotion)
     problems.raise_if_any()
 
-    ids = list(parsed)
-    stored: dict[str, Promotion] = {}
-    for start in range(0, len(ids), 500):
-        chunk = ids[start : start + 500]
-        targets: dict[str, list[PromotionTargetRow]] = {}
-        for target in session.scalars(
-            select(PromotionTargetRow).where(PromotionTargetRow.promotion_id.in_(chunk))
-        ):
-            targets.setdefault(target.promotion_id, []).append(target)
-        for row_obj in session.scalars(select(PromotionRow).where(PromotionRow.id.in_(chunk))):
-            stored[row_obj.id] = promotion_from_rows(row_obj, targets.get(row_obj.id, []))
+    stored = load_promotions(session, parsed)
     inserts = [p for _, p in parsed.values() if p.id not in stored]
     updates = [p for _, p in parsed.values() if p.id in stored and stored[p.id] != p]
     publication_id = None

@@ -5,17 +5,11 @@ from __future__ import annotations
 from collections.abc import Iterable
 from datetime import datetime
 
-__all__ = ["Window", "first_overlap", "windows_overlap"]
+from pricing.windows import windows_overlap
+
+__all__ = ["Window", "first_overlap"]
 
 Window = tuple[datetime | None, datetime | None]
-
-
-def windows_overlap(a: Window, b: Window) -> bool:
-    a_from, a_until = a
-    b_from, b_until = b
-    starts_before_b_ends = b_until is None or a_from is None or a_from < b_until
-    b_starts_before_a_ends = a_until is None or b_from is None or b_from < a_until
-    return starts_before_b_ends and b_starts_before_a_ends
 
 
 def first_overlap(windows: Iterable[tuple[Window, object]]) -> tuple[object, object] | None:
@@ -24,7 +18,7 @@ def first_overlap(windows: Iterable[tuple[Window, object]]) -> tuple[object, obj
     latest_end: Window | None = None
     latest_tag: object = None
     for window, tag in ordered:
-        if latest_end is not None and windows_overlap(latest_end, window):
+        if latest_end is not None and windows_overlap(*latest_end, *window):
             return latest_tag, tag
         if latest_end is None or _ends_later(window[1], latest_end[1]):
             latest_end, latest_tag = window, tag

@@ -39,6 +39,7 @@ from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session
 
 from esl.db.models import LabelAcknowledgementRow, LabelStateRow
+from esl.db.repositories import in_chunks
 from esl.delivery_states import OPEN_STATUSES
 from esl.pipeline.label_states import LabelState
 from esl.pipeline.outbox_rows import OUTBOX
@@ -128,10 +129,10 @@ def answered_sequences(session: Session, label_ids: Collection[str]) -> dict[str
     """The highest sequence each label answered, from the acknowledgement history."""
     ordered = sorted(label_ids)
     found: dict[str, int] = {}
-    for start in range(0, len(ordered), 500):
+    for chunk in in_chunks(ordered):
         for label_id, sequence in session.execute(
             select(LabelAcknowledgementRow.label_id, func.max(LabelAcknowledgementRow.sequence))
-            .where(LabelAcknowledgementRow.label_id.in_(ordered[start : start + 500]))
+            .where(LabelAcknowledgementRow.label_id.in_(chunk))
             .group_by(LabelAcknowledgementRow.label_id)
         ):
             found[label_id] = int(sequence)
@@ -141,12 +142,12 @@ def answered_sequences(session: Session, label_ids: Collection[str]) -> dict[str
 def open_update_labels(session: Session, label_ids: Collection[str]) -> set[str]:
     ordered = sorted(label_ids)
     found: set[str] = set()
-    for start in range(0, len(ordered), 500):
+    for chunk in in_chunks(ordered):
         found.update(
             session.scalars(
                 select(OUTBOX.c.label_id)
                 .where(
-                    OUTBOX.c.label_id.in_(ordered[start : start + 500]),
+                    OUTBOX.c.label_id.in_(chunk),
                     OUTBOX.c.status.in_(_OPEN),
                 )
                 .distinct()
@@ -187,10 +188,10 @@ def reconciliation_candidates(session: Session, *, now: datetime) -> list[str]:
 def forget_desired(session: Session, label_ids: Collection[str]) -> None:
     """Make planning work these labels out again (the periodic pass's correction)."""
     ordered = sorted(label_ids)
-    for start in range(0, len(ordered), 500):
+    for chunk in in_chunks(ordered):
         session.execute(
             update(LabelStateRow)
-            .where(LabelStateRow.label_id.in_(ordered[start : start + 500]))
+            .where(LabelStateRow.label_id.in_(chunk))
             .values(desired_key=None, desired_display_at=None)
             .execution_options(synchronize_session=False)
         )

@@ -46,6 +46,7 @@ from esl.db.models import (
     LabelStateRow,
     PlannedPublicationRow,
 )
+from esl.db.repositories import in_chunks
 from esl.db.template_models import LabelTemplateRow
 from esl.pipeline.affected_labels import labels_changed_by_publication
 from esl.pipeline.check_ins import forget_desired, reconciliation_candidates
@@ -332,9 +333,7 @@ class UpdateController:
                 # within every store, so the first frames go out without waiting for
                 # the whole plan's price history.
                 prices = self.planner.load_prices(session, skus, ledger_now=False)
-            chunks = [
-                (None, ordered[i : i + PLAN_CHUNK]) for i in range(0, len(ordered), PLAN_CHUNK)
-            ] or [([], None)]
+            chunks = [(None, part) for part in in_chunks(ordered, PLAN_CHUNK)] or [([], None)]
         for index, (chunk, targets) in enumerate(chunks):
             with self.sessions.begin() as session:
                 result = self.planner.plan(
@@ -521,11 +520,9 @@ class UpdateController:
         chunks; a label already showing it costs a comparison)."""
         with self.sessions() as session:
             labels = labels_bound_to_nothing(session)
-        for start in range(0, len(labels), PLAN_CHUNK):
+        for part in in_chunks(labels, PLAN_CHUNK):
             with self.sessions.begin() as session:
-                result = plan_identification(
-                    self.planner, session, now=now, label_ids=labels[start : start + PLAN_CHUNK]
-                )
+                result = plan_identification(self.planner, session, now=now, label_ids=part)
             if result.planned:
                 self.dispatcher.notice_new_work()
             # Looked at every few seconds: say so once per label, not at every look.

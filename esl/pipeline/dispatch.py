@@ -29,6 +29,7 @@ from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session, sessionmaker
 
 from esl.db.models import GatewayStateRow
+from esl.db.repositories import in_chunks
 from esl.delivery_states import OutboxStatus, ParkReason
 from esl.pipeline.database_outage import DatabaseOutage, is_database_outage
 from esl.pipeline.images import ImageStore
@@ -58,7 +59,6 @@ GatewayKey = tuple[str, str]  # (store, gateway)
 # How often to look for store gateways that got work (planning adds them sooner).
 _GATEWAY_SCAN = timedelta(seconds=1)
 _NEVER = datetime.max.replace(tzinfo=UTC)
-_CHUNK = 500
 # A frame unanswered after every attempt: the label is out of reach.
 _NO_ANSWER = Parking(ParkReason.OFFLINE)
 
@@ -321,10 +321,10 @@ class Dispatcher:
             if not sending:
                 return []
             ids = [row_id for _, row_id, _, _, _ in sending]
-            for start in range(0, len(ids), _CHUNK):
+            for chunk in in_chunks(ids):
                 session.execute(
                     update(OUTBOX)
-                    .where(OUTBOX.c.id.in_(ids[start : start + _CHUNK]))
+                    .where(OUTBOX.c.id.in_(chunk))
                     .values(
                         status=OutboxStatus.SENT.value, sent_at=now, attempts=OUTBOX.c.attempts + 1
                     )
@@ -390,10 +390,10 @@ class Dispatcher:
         with self.sessions.begin() as session:
             entries = [
                 entry
-                for start in range(0, len(ids), _CHUNK)
+                for chunk in in_chunks(ids)
                 for entry in outbox_entries(
                     session,
-                    OUTBOX.c.id.in_(ids[start : start + _CHUNK]),
+                    OUTBOX.c.id.in_(chunk),
                     OUTBOX.c.status == OutboxStatus.SENT.value,
                 )
             ]

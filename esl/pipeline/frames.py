@@ -22,6 +22,7 @@ from typing import Any
 from sqlalchemy import update
 from sqlalchemy.orm import Session
 
+from esl.db.repositories import in_chunks
 from esl.delivery_states import OPEN_STATUSES, OutboxStatus
 from esl.pipeline.errors import UnplannableLabelError
 from esl.pipeline.label_states import LabelState
@@ -48,8 +49,6 @@ __all__ = [
     "resigned_frame",
     "supersede_open_frames",
 ]
-
-_CHUNK = 500
 
 
 def outbox_row(
@@ -224,11 +223,11 @@ def supersede_open_frames(session: Session, label_ids: Iterable[str], *, now: da
     """Newer content replaces every open frame of these labels."""
     ordered = sorted(set(label_ids))
     open_statuses = [status.value for status in OPEN_STATUSES]
-    for start in range(0, len(ordered), _CHUNK):
+    for chunk in in_chunks(ordered):
         session.execute(
             update(OUTBOX)
             .where(
-                OUTBOX.c.label_id.in_(ordered[start : start + _CHUNK]),
+                OUTBOX.c.label_id.in_(chunk),
                 OUTBOX.c.status.in_(open_statuses),
             )
             .values(status=OutboxStatus.SUPERSEDED.value, settled_at=now)

@@ -17,12 +17,11 @@ number, as the label accepts only increasing ones.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
-
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
 from esl.db.models import LabelRow
+from esl.db.repositories import in_chunks
 from esl.delivery_states import IN_PROGRESS_STATUSES, OutboxStatus
 from esl.pipeline.label_states import load_label_states, save_label_states
 from esl.pipeline.outbox_rows import OUTBOX
@@ -30,7 +29,6 @@ from gateways.protocol import LabelFrame, decode_frame, encode_frame
 
 __all__ = ["release_held_frames"]
 
-_CHUNK = 500
 # Statuses of a frame still on its way to the label (or waiting to be): they block a
 # held frame of the same label.
 _IN_PROGRESS = tuple(status.value for status in IN_PROGRESS_STATUSES)
@@ -46,7 +44,7 @@ def release_held_frames(session: Session) -> int:
     if not held:
         return 0
     busy: set[str] = set()
-    for chunk in _chunks({row.label_id for row in held}):
+    for chunk in in_chunks(sorted({row.label_id for row in held})):
         busy.update(
             session.scalars(
                 select(OUTBOX.c.label_id).where(
@@ -61,7 +59,7 @@ def release_held_frames(session: Session) -> int:
     resigned: list[tuple[int, int, bytes]] = []
     keys: dict[str, bytes] = {}
     stale = [row for row in ready if states[row.label_id].last_sequence != row.sequence]
-    for chunk in _chunks({row.label_id for row in stale}):
+    for chunk in in_chunks(sorted({row.label_id for row in stale})):
         keys.update(
             (label_id, key)
             for label_id, key in session.execute(
@@ -81,19 +79,13 @@ def release_held_frames(session: Session) -> int:
         )
     save_label_states(session, states.values(), columns={"last_sequence"})
     ids = [row.id for row in ready]
-    for start in range(0, len(ids), _CHUNK):
+    for chunk in in_chunks(ids):
         session.execute(
             update(OUTBOX)
             .where(
-                OUTBOX.c.id.in_(ids[start : start + _CHUNK]),
+                OUTBOX.c.id.in_(chunk),
                 OUTBOX.c.status == OutboxStatus.HELD.value,
             )
             .values(status=OutboxStatus.PENDING.value)
         )
     return len(ready)
-
-
-def _chunks(values: Iterable[str]) -> Iterable[list[str]]:
-    ordered = sorted(values)
-    for start in range(0, len(ordered), _CHUNK):
-        yield ordered[start : start + _CHUNK]

@@ -19,6 +19,7 @@ from sqlalchemy.orm import Session
 
 from esl.db.bulk import insert_rows
 from esl.db.models import LabelBindingRow, LabelRow, StoreRow
+from esl.db.repositories import in_chunks
 from esl.pipeline.errors import UnplannableLabelError
 from esl.pipeline.frames import supersede_open_frames
 from esl.pipeline.label_states import PLANNED_COLUMNS, load_label_states, save_label_states
@@ -29,8 +30,6 @@ from rendering.errors import RenderingError
 from rendering.identification import identification_content, identification_template
 
 __all__ = ["labels_bound_to_nothing", "plan_identification"]
-
-_CHUNK = 500
 
 
 def labels_bound_to_nothing(session: Session) -> list[str]:
@@ -66,8 +65,7 @@ def plan_identification(
         rows = list(session.execute(statement.order_by(LabelRow.id)))
     else:
         ordered = sorted(set(label_ids))
-        for start in range(0, len(ordered), _CHUNK):
-            chunk = ordered[start : start + _CHUNK]
+        for chunk in in_chunks(ordered):
             rows += session.execute(statement.where(LabelRow.id.in_(chunk))).all()
     if not rows:
         return result

@@ -15,11 +15,11 @@ from sqlalchemy import insert, select
 from sqlalchemy.orm import Session
 
 from esl.db.models import RenderedContentRow, core_table
+from esl.db.repositories import in_chunks
 from rendering.encoding import Planes
 
 __all__ = ["ImageStore"]
 
-_CHUNK = 500
 # Planes of recent images kept for deltas (9.5 kB each for a 2.9" label); the rest are
 # read back from `rendered_contents`.
 _MAX_PLANES = 4_000
@@ -72,11 +72,11 @@ class ImageStore:
         wanted = sorted(self._unstored)
         self._unstored.clear()
         known: set[str] = set()
-        for start in range(0, len(wanted), _CHUNK):
+        for chunk in in_chunks(wanted):
             known.update(
                 session.scalars(
                     select(RenderedContentRow.content_hash).where(
-                        RenderedContentRow.content_hash.in_(wanted[start : start + _CHUNK])
+                        RenderedContentRow.content_hash.in_(chunk)
                     )
                 )
             )

@@ -19,6 +19,7 @@ from sqlalchemy.orm import Session
 
 from esl.db.bulk import insert_rows, update_rows
 from esl.db.models import LabelStateRow, core_table
+from esl.db.repositories import in_chunks
 
 __all__ = [
     "ANSWERED_COLUMNS",
@@ -29,7 +30,6 @@ __all__ = [
 ]
 
 _TABLE = core_table(LabelStateRow)
-_CHUNK = 500
 
 
 @dataclass(slots=True)
@@ -101,10 +101,8 @@ def load_label_states(
     ordered = sorted(set(label_ids))
     found: dict[str, LabelState] = {}
     columns = [_TABLE.c[name] for name in _COLUMNS]
-    for start in range(0, len(ordered), _CHUNK):
-        rows = session.execute(
-            select(*columns).where(_TABLE.c.label_id.in_(ordered[start : start + _CHUNK]))
-        ).all()
+    for chunk in in_chunks(ordered):
+        rows = session.execute(select(*columns).where(_TABLE.c.label_id.in_(chunk))).all()
         for row in rows:
             state = LabelState(*cast("tuple[Any, ...]", row))
             state.stored = True

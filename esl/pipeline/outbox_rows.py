@@ -17,13 +17,13 @@ from sqlalchemy.orm import Session
 
 from esl.db.bulk import update_rows
 from esl.db.models import OutboxRow, core_table
+from esl.db.repositories import in_chunks
 from esl.delivery_states import OutboxStatus
 from esl.pipeline.verdicts import Parking
 
 __all__ = ["OUTBOX", "OutboxEntry", "outbox_entries", "save_outbox_entries"]
 
 OUTBOX = core_table(OutboxRow)
-_CHUNK = 500
 
 _READ = (
     OUTBOX.c.id,
@@ -107,10 +107,10 @@ def save_outbox_entries(session: Session, entries: Iterable[OutboxEntry]) -> int
             )
         entry.changed = entry.only_settled = False
     for (status, at), ids in settled.items():
-        for start in range(0, len(ids), _CHUNK):
+        for chunk in in_chunks(ids):
             session.execute(
                 update(OUTBOX)
-                .where(OUTBOX.c.id.in_(ids[start : start + _CHUNK]))
+                .where(OUTBOX.c.id.in_(chunk))
                 .values(status=_value(status), settled_at=at)
             )
     update_rows(session, OUTBOX, key="id", rows=changed)

@@ -32,6 +32,7 @@ from sqlalchemy.orm import Session
 from esl.audit.recording import PlannedContent, record_label_contents
 from esl.db.bulk import insert_rows
 from esl.db.models import LabelBindingRow, LabelRow
+from esl.db.repositories import in_chunks, load_catalogue_slice, load_ledger_for_skus
 from esl.pipeline.errors import UnplannableLabelError
 from esl.pipeline.frames import FramePacker, supersede_open_frames
 from esl.pipeline.images import ImageStore
@@ -42,7 +43,6 @@ from esl.pipeline.label_states import (
     save_label_states,
 )
 from esl.pipeline.outbox_rows import OUTBOX
-from esl.services.catalogue_loading import load_catalogue_slice, load_ledger_for_skus
 from esl.services.templates import load_templates, template_for
 from pricing import Catalogue, Channel, PriceLedger, ResolvedPrice, resolve
 from pricing.errors import PricingError
@@ -60,8 +60,6 @@ __all__ = [
 ]
 
 log = logging.getLogger(__name__)
-
-_CHUNK = 500
 
 
 @dataclass(slots=True)
@@ -511,8 +509,7 @@ class LabelPlanner:
             rows = list(session.execute(statement.order_by(LabelRow.id)).all())
         else:
             ordered = sorted(set(label_ids))
-            for start in range(0, len(ordered), _CHUNK):
-                chunk = ordered[start : start + _CHUNK]
+            for chunk in in_chunks(ordered):
                 rows += session.execute(statement.where(LabelRow.id.in_(chunk))).all()
         return [PlanTarget(*row) for row in rows]
 

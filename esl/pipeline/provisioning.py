@@ -17,6 +17,7 @@ from sqlalchemy import insert, select
 from sqlalchemy.orm import Session
 
 from esl.db.models import GatewayRow, LabelModelRow, LabelRow, StoreRow, core_table
+from esl.db.repositories import in_chunks
 from esl.errors import ConflictError, ImportRejectedError, NotFoundError
 from firmware_sim.fleet import LabelProvision
 from gateways.protocol import check_label_id, check_label_key
@@ -113,11 +114,9 @@ def register_provisioned_labels(
     provisions = list(provisions)
     ids = [p.label_id for p in provisions]
     existing: dict[str, tuple[bytes, str]] = {}
-    for start in range(0, len(ids), 500):
+    for chunk in in_chunks(ids):
         for label_id, key, label_store in session.execute(
-            select(LabelRow.id, LabelRow.secret_key, LabelRow.store).where(
-                LabelRow.id.in_(ids[start : start + 500])
-            )
+            select(LabelRow.id, LabelRow.secret_key, LabelRow.store).where(LabelRow.id.in_(chunk))
         ):
             existing[label_id] = (key, label_store)
     models: set[str] = set()

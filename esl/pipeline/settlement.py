@@ -33,6 +33,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from esl.db.bulk import insert_rows
 from esl.db.models import LabelAcknowledgementRow, LabelRow, core_table
+from esl.db.repositories import in_chunks
 from esl.delivery_states import OutboxStatus, ParkReason, park_text
 from esl.pipeline.answer_acceptance import (
     Refusal,
@@ -72,7 +73,6 @@ _RETRY_WHEN_HEARD = (ParkReason.OFFLINE.value, ParkReason.FLAT_BATTERY.value)
 # Duplicates are everyday QoS 1 and radio life; a busy or stale refusal is protocol
 # traffic that only places no claim. Replays, reordering and unsigned sequences warn.
 _REFUSAL_LOG_LEVEL = {Refusal.DUPLICATE: logging.INFO, Refusal.NOT_TAKEN: logging.DEBUG}
-_CHUNK = 500
 # A row in one of these has had its answer: another one is late.
 _SETTLED = (OutboxStatus.SUPERSEDED, OutboxStatus.ACKED)
 
@@ -276,10 +276,10 @@ class Settlement:
         labels = sorted({label for label, _ in wanted})
         sequences = {sequence for _, sequence in wanted}
         found: dict[tuple[str, int], OutboxEntry] = {}
-        for start in range(0, len(labels), _CHUNK):
+        for chunk in in_chunks(labels):
             for entry in outbox_entries(
                 session,
-                OUTBOX.c.label_id.in_(labels[start : start + _CHUNK]),
+                OUTBOX.c.label_id.in_(chunk),
                 OUTBOX.c.sequence.in_(sequences),
             ):
                 if (entry.label_id, entry.sequence) in wanted:
@@ -432,11 +432,11 @@ class Settlement:
             (_RETRY_WHEN_HEARD, sorted(label for label, fit in checked_in.items() if fit)),
             ((ParkReason.OFFLINE.value,), sorted(lb for lb, fit in checked_in.items() if not fit)),
         ):
-            for start in range(0, len(labels), _CHUNK):
+            for chunk in in_chunks(labels):
                 revived = session.connection().execute(
                     update(OUTBOX)
                     .where(
-                        OUTBOX.c.label_id.in_(labels[start : start + _CHUNK]),
+                        OUTBOX.c.label_id.in_(chunk),
                         OUTBOX.c.status == OutboxStatus.PARKED.value,
                         OUTBOX.c.parked_reason.in_(reasons),
                     )
@@ -455,11 +455,9 @@ class Settlement:
         ordered = sorted(label_ids)
         found: dict[str, bytes] = {}
         with self.sessions() as session:
-            for start in range(0, len(ordered), _CHUNK):
+            for chunk in in_chunks(ordered):
                 for label_id, key in session.execute(
-                    select(LabelRow.id, LabelRow.secret_key).where(
-                        LabelRow.id.in_(ordered[start : start + _CHUNK])
-                    )
+                    select(LabelRow.id, LabelRow.secret_key).where(LabelRow.id.in_(chunk))
                 ):
                     found[label_id] = key
         return found

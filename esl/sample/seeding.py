@@ -16,10 +16,10 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from esl.db.bulk import insert_rows
+from esl.db.mapping import price_rule_values, product_values
 from esl.db.models import PriceRuleRow, ProductRow, StoreRow, ZoneRow, core_table
 from esl.errors import ConflictError
 from esl.imports.prices import price_rule_id
-from esl.imports.products import product_values
 from esl.imports.promotions import write_promotions
 from esl.sample import SampleCatalogue
 from esl.services.ledger_recording import write_ledger_entries
@@ -55,23 +55,15 @@ def seed_sample_catalogue(
         session, core_table(ProductRow), [product_values(p) for p in catalogue.products.values()]
     )
     rule_rows = [
-        {
+        price_rule_values(rule, None)
+        | {
             "id": price_rule_id(
                 sku=rule.sku,
                 channel=rule.channel.value if rule.channel else None,
                 zone=rule.zone,
                 store=rule.store,
                 valid_from=rule.valid_from,
-            ),
-            "sku": rule.sku,
-            "amount": rule.amount.amount,
-            "currency": rule.amount.currency,
-            "channel": rule.channel.value if rule.channel else None,
-            "zone": rule.zone,
-            "store": rule.store,
-            "valid_from": rule.valid_from,
-            "valid_until": rule.valid_until,
-            "publication_id": None,
+            )
         }
         for rule in catalogue.rules.values()
     ]

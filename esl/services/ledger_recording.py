@@ -14,6 +14,7 @@ from typing import Any
 from sqlalchemy.orm import Session
 
 from esl.db.bulk import insert_rows
+from esl.db.mapping import ledger_entry_values
 from esl.db.models import LedgerEntryRow, core_table
 from pricing.catalogue import Catalogue
 from pricing.errors import EslError, NoApplicablePriceError
@@ -88,19 +89,7 @@ def write_ledger_entries(
     now: datetime,
 ) -> int:
     rows = [
-        {
-            "sku": entry.key.sku,
-            "channel": entry.key.channel.value,
-            "store": entry.key.store,
-            "effective_at": entry.effective_from,
-            "amount": entry.price.amount,
-            "regular_amount": entry.regular_price.amount,
-            "currency": entry.price.currency,
-            "promotion_id": entry.promotion_id,
-            "source": source,
-            "publication_id": publication_id,
-            "recorded_at": now,
-        }
+        ledger_entry_values(entry, source=source, publication_id=publication_id, recorded_at=now)
         for entry in entries
     ]
     return insert_rows(session, core_table(LedgerEntryRow), rows)

@@ -24,7 +24,7 @@ from sqlalchemy import delete, insert, select
 from sqlalchemy.orm import Session
 
 from esl.db.locks import lock_price_writes
-from esl.db.mapping import promotion_target_values, promotion_values
+from esl.db.mapping import price_rule_values, promotion_target_values, promotion_values
 from esl.db.models import (
     PriceRuleRow,
     ProductRow,
@@ -34,6 +34,7 @@ from esl.db.models import (
     PublicationRow,
     core_table,
 )
+from esl.db.repositories import load_catalogue_slice, load_ledger_for_skus
 from esl.errors import (
     InvalidItemError,
     NotFoundError,
@@ -43,7 +44,6 @@ from esl.errors import (
 from esl.imports.prices import price_rule_id
 from esl.planning_queue import labels_on_shelves, promotion_item_skus, queue_publication
 from esl.services.amounts import require_minor_unit
-from esl.services.catalogue_loading import load_catalogue_slice, load_ledger_for_skus
 from esl.services.ledger_recording import LedgerPlan, plan_ledger, write_ledger_entries
 from pricing.catalogue import Catalogue
 from pricing.errors import EslError
@@ -470,21 +470,7 @@ def _write(session: Session, plan: Plan, publication_id: int, now: datetime) -> 
     if plan.rules_written:
         session.execute(
             insert(core_table(PriceRuleRow)),
-            [
-                {
-                    "id": rule.id,
-                    "sku": rule.sku,
-                    "amount": rule.amount.amount,
-                    "currency": rule.amount.currency,
-                    "channel": rule.channel.value if rule.channel else None,
-                    "zone": rule.zone,
-                    "store": rule.store,
-                    "valid_from": rule.valid_from,
-                    "valid_until": rule.valid_until,
-                    "publication_id": publication_id,
-                }
-                for rule in plan.rules_written.values()
-            ],
+            [price_rule_values(rule, publication_id) for rule in plan.rules_written.values()],
         )
     promotion_ids = set(plan.promotions_written) | plan.promotions_removed
     if promotion_ids:

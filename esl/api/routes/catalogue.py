@@ -20,9 +20,9 @@ from esl.api.schemas import (
     ZoneIn,
     ZoneOut,
 )
+from esl.db.mapping import product_values
 from esl.db.models import LabelModelRow, ProductRow, StoreRow, ZoneRow
 from esl.errors import NotFoundError
-from esl.imports.products import product_values
 from esl.services.keys import Principal, Role
 from pricing.products import NetUnit, Product
 

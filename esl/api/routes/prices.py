@@ -24,9 +24,9 @@ from esl.api.instants import Instant
 from esl.api.pagination import PageParams, page_params, paginate
 from esl.api.schemas import LedgerEntryOut, Page, PriceRuleOut, PromotionOut, QuoteOut
 from esl.db.models import LedgerEntryRow, PriceRuleRow, PromotionRow
+from esl.db.repositories import load_promotions
 from esl.errors import NotFoundError
 from esl.imports.price_export import export_prices
-from esl.services.catalogue_loading import load_promotions
 from esl.services.keys import Principal
 from esl.services.quotes import quote
 from pricing.promotions import Promotion
