@@ -17,8 +17,8 @@ import time
 from collections.abc import AsyncIterator, Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
+from decimal import Decimal
 from pathlib import Path
-from typing import Any
 
 import pytest
 from sqlalchemy import Engine, select
@@ -37,6 +37,7 @@ from esl.services.publication import (
     publish_publication,
     validate_publication,
 )
+from esl.services.publication_commands import SetPrice
 from esl.services.quotes import quote
 from firmware_sim.faults import FaultPlan
 from firmware_sim.fleet import read_provisioning
@@ -89,9 +90,8 @@ def publish_prices(
     store: str | None = None,
 ) -> int:
     """Publish national (or one store's) shelf prices through the publication service."""
-    items: list[dict[str, Any]] = [
-        {"action": "set_price", "sku": sku, "amount": amount, **({"store": store} if store else {})}
-        for sku, amount in prices.items()
+    items = [
+        SetPrice(sku=sku, amount=Decimal(amount), store=store) for sku, amount in prices.items()
     ]
     with sessions.begin() as session:
         row = create_publication(
