@@ -29,7 +29,7 @@ from esl.pipeline.provisioning import register_provisioned_labels
 from esl.services.keys import Principal, Role
 from esl.services.labels import bind_label
 from firmware_sim.faults import FaultPlan
-from firmware_sim.fleet import LabelProvision, build_labels, make_fleet, read_provisioning
+from firmware_sim.fleet import build_labels, make_fleet, read_provisioning
 from firmware_sim.images import ImageStore
 from firmware_sim.label import SimulatedLabel
 from firmware_sim.mqtt_gateway import BrokerSettings, MqttStoreGateway
@@ -39,6 +39,7 @@ from gateways.errors import GatewayConnectError
 from gateways.group import GatewayGroup
 from gateways.mqtt.driver import MqttGateway
 from gateways.mqtt.endpoint import BrokerEndpoint
+from gateways.protocol import LabelProvision
 
 __all__ = ["ChainTimings", "SimulatedChain"]
 
