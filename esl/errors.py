@@ -9,6 +9,11 @@
         +-- PublicationStateError     the publication's state does not allow this
         +-- InvalidItemError          a publication item lacks what its action needs
         +-- AccessDeniedError         an API key may not do this (`role`)
+        +-- NotAuthenticatedError     esl/api/dependencies.py: no valid API key
+        +-- DatabaseNotReadyError     esl/db/readiness.py: no database at the code's schema
+
+    TemplateError (rendering/errors.py)
+    +-- TemplateMismatchError         esl/services/templates.py: bound to the wrong size
 
 The API layer maps each class to one HTTP status; nothing here knows about HTTP.
 """
@@ -36,14 +41,24 @@ class StoreOfRecordError(EslError):
 
 
 class NotFoundError(StoreOfRecordError):
+    """No `entity` (a table's word: "product", "publication") with that `key`."""
+
     code = "not_found"
 
     def __init__(self, entity: str, key: object) -> None:
         super().__init__(f"no {entity} {key!s}", entity=entity, key=str(key))
+        self.entity = entity
+        self.key = str(key)
 
 
 class ConflictError(StoreOfRecordError):
+    """The change contradicts what is stored; `field` names the part that does, if one."""
+
     code = "conflict"
+
+    def __init__(self, message: str, *, field: str | None = None, **fields: object) -> None:
+        super().__init__(message, **_present(field=field), **fields)
+        self.field = field
 
 
 class ImportRejectedError(StoreOfRecordError):
@@ -70,12 +85,48 @@ class PublicationRejectedError(StoreOfRecordError):
 
 
 class PublicationStateError(StoreOfRecordError):
+    """A publication (`publication_id`, in `status`) or a promotion (`promotion_id`) is past
+    the state the change needs."""
+
     code = "publication_state"
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        publication_id: int | None = None,
+        promotion_id: str | None = None,
+        status: str | None = None,
+    ) -> None:
+        super().__init__(
+            message,
+            **_present(publication_id=publication_id, promotion_id=promotion_id, status=status),
+        )
+        self.publication_id = publication_id
+        self.promotion_id = promotion_id
+        self.status = status
 
 
 class InvalidItemError(StoreOfRecordError):
+    """A request item lacks what it needs; `field` names the part refused."""
+
     code = "invalid_item"
+
+    def __init__(self, message: str, *, field: str, **fields: object) -> None:
+        super().__init__(message, field=field, **fields)
+        self.field = field
 
 
 class AccessDeniedError(StoreOfRecordError):
+    """The API key (of `role`, None when unknown) may not do this."""
+
     code = "forbidden"
+
+    def __init__(self, message: str, *, role: str | None, **fields: object) -> None:
+        super().__init__(message, role=role, **fields)
+        self.role = role
+
+
+def _present(**fields: object) -> dict[str, object]:
+    # The error JSON has always left out what a raise did not name.
+    return {name: value for name, value in fields.items() if value is not None}

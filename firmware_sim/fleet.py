@@ -1,28 +1,30 @@
 """Which labels a simulated gateway has, with their keys: the provisioning file.
 
-The controller registers a label with its id, display model and a 32-byte key
-(`gateways.protocol.generate_label_key`). A simulated gateway either reads the file the
-controller wrote (`read_provisioning`), or makes a fleet of its own and writes the file
-for the controller to import: both sides then hold the same keys, and keys never cross MQTT.
-
-File format (JSON): {"store": "S001", "gateway": "G01",
-                     "labels": [{"label_id": "...", "model": "2.9-bwr", "key": "<64 hex>"}]}
+A simulated gateway either reads the file the controller wrote (`read_provisioning`), or
+makes a fleet of its own and writes the file for the controller to import. The file's
+format, `LabelProvision` and the one parser both sides use live in
+`gateways.protocol.provisioning`; `LabelProvision` is re-exported here for the simulator's
+callers.
 """
 
 from __future__ import annotations
 
-import json
 import os
 import random
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
 
 from firmware_sim.hardware import hardware_for
 from firmware_sim.images import ImageStore
 from firmware_sim.label import SimulatedLabel
-from gateways.protocol import check_label_key, derive_label_key, generate_label_key
+from gateways.protocol import (
+    LabelProvision,
+    derive_label_key,
+    generate_label_key,
+    parse_provisioning,
+    provisioning_json,
+)
 from rendering.display_models import get_display_model
 
 __all__ = [
@@ -33,17 +35,6 @@ __all__ = [
     "site_prefix",
     "write_provisioning",
 ]
-
-
-@dataclass(frozen=True, slots=True)
-class LabelProvision:
-    label_id: str
-    model_id: str
-    key: bytes
-
-    def __post_init__(self) -> None:
-        check_label_key(self.key)
-        get_display_model(self.model_id)
 
 
 def site_prefix(store: str, gateway: str) -> str:
@@ -73,33 +64,20 @@ def make_fleet(
 def write_provisioning(
     path: Path, provisions: Iterable[LabelProvision], *, store: str, gateway: str
 ) -> None:
-    document = {
-        "store": store,
-        "gateway": gateway,
-        "labels": [
-            {"label_id": p.label_id, "model": p.model_id, "key": p.key.hex()} for p in provisions
-        ],
-    }
     path.parent.mkdir(parents=True, exist_ok=True)
     temporary = path.with_suffix(".tmp")
     # Created 0600, never world-readable for a moment: the file holds label keys.
     temporary.unlink(missing_ok=True)
     descriptor = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
     with os.fdopen(descriptor, "w", encoding="utf-8") as handle:
-        handle.write(json.dumps(document, indent=1))
+        handle.write(provisioning_json(provisions, store=store, gateway=gateway))
     temporary.replace(path)
 
 
 def read_provisioning(path: Path) -> list[LabelProvision]:
-    document = json.loads(path.read_text(encoding="utf-8"))
-    return [
-        LabelProvision(
-            label_id=str(entry["label_id"]),
-            model_id=str(entry["model"]),
-            key=bytes.fromhex(str(entry["key"])),
-        )
-        for entry in document["labels"]
-    ]
+    """The labels of a provisioning file, read by the same strict parser as the
+    controller's (`ProvisioningRejectedError` lists every bad entry)."""
+    return parse_provisioning(path.read_text(encoding="utf-8")).labels
 
 
 def build_labels(

@@ -8,6 +8,7 @@
         +-- GatewayConnectError     the broker refused us or could not be reached in time
         +-- GatewayNotStartedError  `send` before `start` or after `stop`
         +-- PublishError            the transport did not accept a message
+        +-- UnroutableDownlinkError gateways/group.py: no member serves that store gateway
 
 Every error carries the fields a caller needs to act on it (`store`, `gateway`, `reason`)
 in `EslError.fields`, so nobody parses messages.

@@ -32,6 +32,9 @@ package imports nothing of ours.
     +-- ProtocolError             gateways/protocol/errors.py
     +-- GatewayError              gateways/errors.py
     +-- StoreOfRecordError        esl/errors.py (database, imports, publications)
+    +-- PipelineError             esl/pipeline/errors.py
+    +-- QueryValueError           esl/api/errors.py: a query parameter the API refuses
+    +-- DurationError             esl/audit/durations.py: not a duration like `30m`
 
 Each error carries structured fields (`code`, plus whatever the subclass adds) so the API
 layer can turn it into a 4xx body without parsing messages.
@@ -136,9 +139,25 @@ class InvalidProductError(PricingError):
 
 
 class InvalidGtinError(InvalidProductError):
-    """Fields: `sku`, `gtin`, `expected_check_digit` (None when the length is wrong)."""
+    """`sku`, `gtin`, `expected_check_digit` (None when the length is wrong)."""
 
     code = "invalid_gtin"
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        sku: str,
+        gtin: str,
+        expected_check_digit: int | None,
+        **fields: object,
+    ) -> None:
+        super().__init__(
+            message, sku=sku, gtin=gtin, expected_check_digit=expected_check_digit, **fields
+        )
+        self.sku = sku
+        self.gtin = gtin
+        self.expected_check_digit = expected_check_digit
 
 
 class ScopeConflictError(PricingError):
@@ -154,7 +173,14 @@ class DuplicateIdError(PricingError):
 
 
 class UnknownReferenceError(PricingError):
+    """Nothing of `kind` ("sku", "store", "zone", "channel", "promotion", ...) with `id`."""
+
     code = "unknown_reference"
+
+    def __init__(self, message: str, *, kind: str, id: str, **fields: object) -> None:
+        super().__init__(message, kind=kind, id=id, **fields)
+        self.kind = kind
+        self.id = id
 
 
 class UnknownSkuError(UnknownReferenceError):

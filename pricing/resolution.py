@@ -22,7 +22,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from datetime import datetime
 from decimal import ROUND_DOWN, Decimal
-from typing import Any, Final
+from typing import Final, NamedTuple
 
 from pricing.catalogue import Catalogue, SkuPricing
 from pricing.errors import (
@@ -43,7 +43,7 @@ from pricing.promotions import (
     promotion_text,
     promotional_unit_price,
 )
-from pricing.resolved import ResolvedPrice, label_fingerprint
+from pricing.resolved import LabelContent, ResolvedPrice, label_fingerprint
 from pricing.rules import PriceRule
 from pricing.unit_price import unit_price
 
@@ -145,13 +145,21 @@ def _regular_rule(
     )
 
 
-def _promotion_candidates(catalogue: Catalogue, sku: str) -> tuple[Promotion, ...]:
-    by_sku = catalogue._promotions_by_sku.get(sku, ())
-    if catalogue._promotions_by_category:
-        by_category = catalogue._promotions_by_category.get(catalogue._products[sku].category, ())
-        if by_category:
-            return by_sku + by_category
-    return by_sku
+class _Offer(NamedTuple):
+    """The promotion that wins for a key, and the unit price it gives the customer."""
+
+    promotion: Promotion
+    effective: Money
+
+
+class _Rank(NamedTuple):
+    """How promotions valid for a key compare: the lowest tuple wins."""
+
+    effective: Money
+    conditional: bool  # ties go to promotions without conditions
+    negative_priority: int
+    promotion_id: str
+    promotion: Promotion
 
 
 def _best_promotion(
@@ -162,7 +170,7 @@ def _best_promotion(
     store: str,
     zone: str | None,
     at: datetime,
-) -> tuple[Promotion, Money] | None:
+) -> _Offer | None:
     valid = [
         p
         for p in candidates
@@ -177,8 +185,8 @@ def _best_promotion(
     if exclusive:
         top = max(p.priority for p in exclusive)
         valid = [p for p in exclusive if p.priority == top]
-    ranked = sorted(
-        (
+    best = min(
+        _Rank(
             Money(promotional_unit_price(p, regular=regular), regular.currency),
             not p.changes_shelf_price,
             -p.priority,
@@ -187,8 +195,7 @@ def _best_promotion(
         )
         for p in valid
     )
-    best = ranked[0]
-    return best[4], best[0]
+    return _Offer(best.promotion, best.effective)
 
 
 def select_rule_and_promotion(
@@ -211,25 +218,25 @@ def select_rule_and_promotion(
         zone=zone,
         at=at,
     )
-    candidates = _promotion_candidates(catalogue, sku)
+    candidates = catalogue.promotions_for(sku)
     if not candidates:
         return rule, None
     best = _best_promotion(
         candidates, regular=rule.amount, channel=channel, store=store, zone=zone, at=at
     )
-    return rule, best[0] if best is not None else None
+    return rule, best.promotion if best is not None else None
 
 
 def _plain_content(
     catalogue: Catalogue, pricing: SkuPricing, rule: PriceRule, language: str
-) -> tuple[Any, ...]:
+) -> LabelContent:
     """Label fields of a key whose rule is `rule` and that has no promotion (memoised)."""
     by_rule = pricing.contents.get(language)
     if by_rule is None:
         by_rule = pricing.contents[language] = {}
     content = by_rule.get(rule.id)
     if content is None:
-        product = catalogue._products[rule.sku]
+        product = catalogue.product(rule.sku)
         price = rule.amount
         per_unit = unit_price(product, price=price, language=language)
         unit_amount = per_unit.price if per_unit is not None else None
@@ -245,8 +252,21 @@ def _plain_content(
             unit_price=unit_amount,
             unit_label=unit_label,
         )
-        content = (price.currency, price, price, None, None, None, None, unit_amount, unit_label)
-        content += (rule.id, rule.scope, fingerprint, language)
+        content = LabelContent(
+            currency=price.currency,
+            regular_price=price,
+            price=price,
+            promotion=None,
+            prior_price=None,
+            saving=None,
+            saving_percent=None,
+            unit_price=unit_amount,
+            unit_label=unit_label,
+            price_rule_id=rule.id,
+            price_scope=rule.scope,
+            fingerprint=fingerprint,
+            language=language,
+        )
         by_rule[rule.id] = content
     return content
 
@@ -261,8 +281,8 @@ def _promotion_content(
     at: datetime,
     ledger: PriceLedger,
     language: str,
-) -> tuple[Any, ...]:
-    product = catalogue._products[rule.sku]
+) -> LabelContent:
+    product = catalogue.product(rule.sku)
     regular = rule.amount
     prior: Money | None = None
     saving: Money | None = None
@@ -323,20 +343,20 @@ def _promotion_content(
         unit_price=unit_amount,
         unit_label=unit_label,
     )
-    return (
-        price.currency,
-        regular,
-        price,
-        summary,
-        prior,
-        saving,
-        saving_percent,
-        unit_amount,
-        unit_label,
-        rule.id,
-        rule.scope,
-        fingerprint,
-        language,
+    return LabelContent(
+        currency=price.currency,
+        regular_price=regular,
+        price=price,
+        promotion=summary,
+        prior_price=prior,
+        saving=saving,
+        saving_percent=saving_percent,
+        unit_price=unit_amount,
+        unit_label=unit_label,
+        price_rule_id=rule.id,
+        price_scope=rule.scope,
+        fingerprint=fingerprint,
+        language=language,
     )
 
 
@@ -350,11 +370,8 @@ def _label_content(
     at: datetime,
     ledger: PriceLedger,
     language: str,
-) -> tuple[Any, ...]:
-    """Steps 1-4 of the module docstring for one key.
-
-    The label fields in `_SLOT_NAMES` order from `currency` on, then the language.
-    """
+) -> LabelContent:
+    """Steps 1-4 of the module docstring for one key."""
     rule = _regular_rule(
         catalogue,
         pricing.by_channel[channel] if pricing is not None else (),
@@ -366,8 +383,9 @@ def _label_content(
     )
     assert pricing is not None  # a SKU without rules has no index entry and no rule
     promotions = pricing.promotions
-    if catalogue._promotions_by_category:
-        promotions += catalogue._promotions_by_category.get(pricing.category, ())
+    by_category = catalogue.resolution_view.category_promotions
+    if by_category:
+        promotions += by_category.get(pricing.category, ())
     best = (
         _best_promotion(
             promotions, regular=rule.amount, channel=channel, store=store, zone=zone, at=at
@@ -379,8 +397,8 @@ def _label_content(
         return _promotion_content(
             catalogue,
             rule,
-            best[0],
-            best[1],
+            best.promotion,
+            best.effective,
             key=PriceKey(sku, channel, store),
             at=at,
             ledger=ledger,
@@ -418,17 +436,18 @@ def resolve(
     if type(channel) is not Channel:
         channel = _channel(channel)
     language = _languages.get(locale) or _language(locale)
+    view = catalogue.resolution_view
     try:
-        zone = catalogue._store_zone[store]
+        zone = view.store_zones[store]
     except KeyError:
         raise UnknownStoreError(f"unknown store {store!r}", kind="store", id=store) from None
-    pricing = catalogue._pricing.get(sku)
+    pricing = view.pricing.get(sku)
     content = None
     if pricing is not None:
         content = pricing.constant[_CHANNEL_INDEX[channel]]
         if content is not None:
-            by_category = catalogue._promotions_by_category
-            if content[12] != language or (by_category and pricing.category in by_category):
+            by_category = view.category_promotions
+            if content.language != language or (by_category and pricing.category in by_category):
                 content = None
     if content is None:
         content = _label_content(

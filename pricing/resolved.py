@@ -6,6 +6,7 @@ import hashlib
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from decimal import Decimal
+from typing import NamedTuple
 
 from pricing.ledger import PriceKey
 from pricing.money import Money
@@ -13,7 +14,27 @@ from pricing.products import Channel
 from pricing.promotions import PromotionSummary
 from pricing.rules import PriceScope
 
-__all__ = ["ResolvedPrice", "label_fingerprint"]
+__all__ = ["LabelContent", "ResolvedPrice", "label_fingerprint"]
+
+
+class LabelContent(NamedTuple):
+    """The label fields of a resolution that do not name the key: `ResolvedPrice`'s fields
+    from `currency` on, and the label language they were written in. Resolution memoises
+    these per SKU and rule (`pricing.catalogue.SkuPricing`)."""
+
+    currency: str
+    regular_price: Money
+    price: Money
+    promotion: PromotionSummary | None
+    prior_price: Money | None
+    saving: Money | None
+    saving_percent: Decimal | None
+    unit_price: Money | None
+    unit_label: str | None
+    price_rule_id: str
+    price_scope: PriceScope
+    fingerprint: str
+    language: str
 
 
 @dataclass(frozen=True, slots=True)

@@ -17,10 +17,17 @@ from esl.settings import Settings
 
 __all__ = [
     "ANY_ROLE",
+    "Admin",
     "ApiContext",
     "ApiKey",
+    "Auditor",
+    "Ctx",
     "CurrentSession",
     "NotAuthenticatedError",
+    "PricingTeam",
+    "Reader",
+    "StoreStaff",
+    "Watcher",
     "allow",
     "context",
     "database_session",
@@ -100,3 +107,13 @@ def allow(*roles: Role) -> Callable[..., Coroutine[Any, Any, Principal]]:
 
 
 ANY_ROLE = tuple(Role)
+
+# What a route parameter's type says about who may call it; declared once, imported by
+# every route module.
+Ctx = Annotated[ApiContext, Depends(context)]
+Reader = Annotated[Principal, Depends(allow(*ANY_ROLE))]
+Admin = Annotated[Principal, Depends(allow(Role.ADMIN))]
+Auditor = Annotated[Principal, Depends(allow(Role.AUDITOR))]
+PricingTeam = Annotated[Principal, Depends(allow(Role.PRICING))]
+StoreStaff = Annotated[Principal, Depends(allow(Role.STORE))]
+Watcher = Annotated[Principal, Depends(allow(Role.AUDITOR, Role.PRICING, Role.STORE))]

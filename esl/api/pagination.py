@@ -11,7 +11,7 @@ from sqlalchemy.orm import Session
 
 from esl.api.dependencies import ApiContext, context
 
-__all__ = ["PageParams", "page_params", "paginate"]
+__all__ = ["PageParams", "Pages", "page_params", "paginate"]
 
 T = TypeVar("T")
 
@@ -30,6 +30,10 @@ def page_params(
     offset: Annotated[int, Query(ge=0, le=10**12, description="Items to skip.")] = 0,
 ) -> PageParams:
     return PageParams(min(limit, ctx.settings.api_page_limit), offset)
+
+
+# Declared here rather than in dependencies.py, which this module imports.
+Pages = Annotated[PageParams, Depends(page_params)]
 
 
 def paginate(

@@ -12,6 +12,15 @@ from typing import Annotated, Any, Generic, Literal, TypeVar
 from pydantic import BaseModel, ConfigDict, Field
 
 from esl.api.instants import Instant
+from esl.services.publication_commands import (
+    EndPrice,
+    EndPromotion,
+    PublicationCommand,
+    SetPrice,
+    UpsertPromotion,
+)
+from pricing.products import Channel as ChannelValue
+from pricing.promotions import PromotionKind
 
 __all__ = [
     "BindingIn",
@@ -221,11 +230,27 @@ class SetPriceItemIn(_PriceScopeIn):
     currency: str | None = Field(default=None, min_length=3, max_length=3)
     valid_until: Instant | None = None
 
+    def to_command(self) -> SetPrice:
+        return SetPrice(
+            sku=self.sku,
+            amount=self.amount,
+            channel=_channel(self.channel),
+            zone=self.zone,
+            store=self.store,
+            currency=self.currency,
+            valid_until=self.valid_until,
+        )
+
 
 class EndPriceItemIn(_PriceScopeIn):
     """End the price rule in force in this scope at the effective instant."""
 
     action: Literal["end_price"]
+
+    def to_command(self) -> EndPrice:
+        return EndPrice(
+            sku=self.sku, channel=_channel(self.channel), zone=self.zone, store=self.store
+        )
 
 
 class UpsertPromotionItemIn(_In):
@@ -265,12 +290,40 @@ class UpsertPromotionItemIn(_In):
     valid_from: Instant | None = None
     valid_until: Instant | None = None
 
+    def to_command(self) -> UpsertPromotion:
+        return UpsertPromotion(
+            promotion_id=self.promotion_id,
+            kind=PromotionKind(self.kind),
+            name=self.name,
+            skus=tuple(self.skus),
+            categories=tuple(self.categories),
+            channels=tuple(ChannelValue(c) for c in self.channels),
+            zones=tuple(self.zones),
+            stores=tuple(self.stores),
+            percent=self.percent,
+            amount=self.amount,
+            currency=self.currency,
+            quantity=self.quantity,
+            free_quantity=self.free_quantity,
+            priority=self.priority,
+            exclusive=self.exclusive,
+            valid_from=self.valid_from,
+            valid_until=self.valid_until,
+        )
+
 
 class EndPromotionItemIn(_In):
     """End a running promotion at the effective instant (or drop one not yet started)."""
 
     action: Literal["end_promotion"]
     promotion_id: str = Field(min_length=1, max_length=64)
+
+    def to_command(self) -> EndPromotion:
+        return EndPromotion(promotion_id=self.promotion_id)
+
+
+def _channel(name: Channel | None) -> ChannelValue | None:
+    return ChannelValue(name) if name is not None else None
 
 
 # Each action's required fields are the schema's business, not discovered in the service.
@@ -301,6 +354,10 @@ class PublicationIn(_In):
         default=None, description="When the changes take effect; unset means when published."
     )
     items: list[PublicationItemIn] = Field(min_length=1, max_length=10_000)
+
+    def commands(self) -> list[PublicationCommand]:
+        """The items as the service's commands, in order."""
+        return [item.to_command() for item in self.items]
 
 
 class PublicationOut(_Out):

@@ -37,6 +37,7 @@ import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
+from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
@@ -62,6 +63,7 @@ from esl.services.publication import (
     publish_publication,
     validate_publication,
 )
+from esl.services.publication_commands import SetPrice
 from esl.settings import Settings
 from firmware_sim.fleet import make_fleet, write_provisioning
 from gateways.mqtt.endpoint import BrokerEndpoint
@@ -169,8 +171,8 @@ def _publish(sessions: sessionmaker[Session], products: int, cents: int, now: da
 def _prepare(sessions: sessionmaker[Session], products: int, cents: int, now: datetime) -> int:
     """A validated publication changing every product's price (the pricing team's work
     before it is published); its id."""
-    items: list[dict[str, Any]] = [
-        {"action": "set_price", "sku": f"P{n:05d}", "amount": f"{5 + n % 40}.{cents:02d}"}
+    items = [
+        SetPrice(sku=f"P{n:05d}", amount=Decimal(f"{5 + n % 40}.{cents:02d}"))
         for n in range(products)
     ]
     with sessions.begin() as session:

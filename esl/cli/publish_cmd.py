@@ -48,13 +48,12 @@ def register(app: typer.Typer) -> None:
         settings = settings_of(ctx)
         sessions = session_factory(open_ready_engine(settings.resolved_database_url()))
         now = datetime.now(UTC)
-        items = [i.model_dump(exclude_defaults=True) | {"action": i.action} for i in body.items]
         with sessions() as session, session.begin():
             row = create_publication(
                 session,
                 title=body.title,
                 effective_at=body.effective_at,
-                items=items,
+                items=body.commands(),
                 created_by=by,
                 now=now,
             )

@@ -32,7 +32,7 @@ from esl.services.keys import Principal, Role
 from esl.services.labels import bind_label
 from esl.settings import Settings
 from firmware_sim.faults import FaultPlan
-from firmware_sim.fleet import LabelProvision, build_labels, make_fleet, read_provisioning
+from firmware_sim.fleet import build_labels, make_fleet, read_provisioning
 from firmware_sim.images import ImageStore
 from firmware_sim.label import SimulatedLabel
 from firmware_sim.mqtt_gateway import BrokerSettings, MqttStoreGateway
@@ -41,6 +41,7 @@ from gateways.base import Gateway, TransportKind
 from gateways.errors import GatewayConnectError
 from gateways.group import GatewayGroup
 from gateways.mqtt.endpoint import BrokerEndpoint
+from gateways.protocol import LabelProvision
 
 __all__ = ["ChainTimings", "SimulatedChain"]
 

@@ -87,7 +87,7 @@ class _References:
 
 
 def promotion_line(row: CsvRow, refs: _References, currency: str) -> Promotion:
-    """A validated promotion from one CSV row (also used for publication items)."""
+    """A validated promotion from one CSV row."""
     check_width(row)
     kind_text = row.require("kind").lower()
     try:

@@ -8,9 +8,7 @@ controller verify on the label and the label's answers verify at the controller.
 
 from __future__ import annotations
 
-import json
 from collections.abc import Iterable
-from dataclasses import dataclass
 from datetime import datetime
 
 from sqlalchemy import insert, select
@@ -19,69 +17,25 @@ from sqlalchemy.orm import Session
 from esl.db.models import GatewayRow, LabelModelRow, LabelRow, StoreRow, core_table
 from esl.db.repositories import in_chunks
 from esl.errors import ConflictError, ImportRejectedError, NotFoundError
-from firmware_sim.fleet import LabelProvision
-from gateways.protocol import check_label_id, check_label_key
+from gateways.protocol import (
+    LabelProvision,
+    ProvisioningFile,
+    ProvisioningRejectedError,
+    check_label_key,
+)
+from gateways.protocol import parse_provisioning as parse_provisioning_file
 from rendering.display_models import get_display_model
-from rendering.errors import RenderingError
 
 __all__ = ["ProvisioningFile", "parse_provisioning", "register_provisioned_labels"]
 
 
-@dataclass(frozen=True, slots=True)
-class ProvisioningFile:
-    store: str
-    gateway: str
-    labels: list[LabelProvision]
-
-
 def parse_provisioning(text: str) -> ProvisioningFile:
     """Read a gateway's provisioning file, checking every entry; `ImportRejectedError`
-    lists every problem (label index and reason) and nothing is registered."""
-
-    def rejected(reason: str, problems: list[dict[str, object]] | None = None) -> Exception:
-        return ImportRejectedError(f"provisioning file rejected: {reason}", problems=problems or [])
-
+    lists every problem (label number and reason) and nothing is registered."""
     try:
-        document = json.loads(text)
-    except json.JSONDecodeError as error:
-        raise rejected(f"not JSON ({error})") from None
-    if not isinstance(document, dict):
-        raise rejected("the file is a JSON object with store, gateway and labels")
-    store, gateway, entries = document.get("store"), document.get("gateway"), document.get("labels")
-    if not isinstance(store, str) or not store or not isinstance(gateway, str) or not gateway:
-        raise rejected("'store' and 'gateway' must be non-empty strings")
-    if not isinstance(entries, list):
-        raise rejected("'labels' must be a list")
-    problems: list[dict[str, object]] = []
-    labels: list[LabelProvision] = []
-    seen: set[str] = set()
-    for index, entry in enumerate(entries):
-        try:
-            labels.append(_provision(entry, seen))
-        except (ValueError, TypeError, KeyError, RenderingError) as error:
-            problems.append({"line": index + 1, "reason": str(error)})
-    if problems:
-        raise rejected(f"{len(problems)} of {len(entries)} labels are invalid", problems)
-    return ProvisioningFile(store=store, gateway=gateway, labels=labels)
-
-
-def _provision(entry: object, seen: set[str]) -> LabelProvision:
-    if not isinstance(entry, dict):
-        raise ValueError("each label is an object with label_id, model and key")
-    label_id, model, key = entry.get("label_id"), entry.get("model"), entry.get("key")
-    if not isinstance(label_id, str) or not isinstance(model, str) or not isinstance(key, str):
-        raise ValueError("label_id, model and key must be strings")
-    check_label_id(label_id)
-    if label_id in seen:
-        raise ValueError(f"label {label_id} appears twice")
-    seen.add(label_id)
-    get_display_model(model)  # an unknown model raises
-    try:
-        secret = bytes.fromhex(key)
-    except ValueError:
-        raise ValueError(f"label {label_id}: the key is not hexadecimal") from None
-    check_label_key(secret)
-    return LabelProvision(label_id=label_id, model_id=model, key=secret)
+        return parse_provisioning_file(text)
+    except ProvisioningRejectedError as error:
+        raise ImportRejectedError(error.message, problems=error.problems) from error
 
 
 def register_provisioned_labels(

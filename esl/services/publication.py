@@ -14,10 +14,9 @@ replaced, and the ledger refuses an entry earlier than one it already holds.
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
-from decimal import Decimal
 from typing import Any
 
 from sqlalchemy import delete, insert, select
@@ -45,27 +44,40 @@ from esl.imports.prices import price_rule_id
 from esl.planning_queue import labels_on_shelves, promotion_item_skus, queue_publication
 from esl.services.amounts import require_minor_unit
 from esl.services.ledger_recording import LedgerPlan, plan_ledger, write_ledger_entries
+from esl.services.publication_commands import (
+    ACTIONS,
+    EndPrice,
+    EndPromotion,
+    PublicationCommand,
+    SetPrice,
+    UpsertPromotion,
+    command_from_payload,
+    command_payload,
+)
 from pricing.catalogue import Catalogue
 from pricing.errors import EslError
 from pricing.ledger import LedgerEntry
 from pricing.money import Money
 from pricing.products import Channel
-from pricing.promotions import Promotion, PromotionKind
+from pricing.promotions import Promotion
 from pricing.rules import PriceRule
 from pricing.windows import window_contains
 
 __all__ = [
     "ACTIONS",
     "Plan",
+    "StoredItem",
     "create_publication",
     "plan_publication",
     "publish_publication",
     "validate_publication",
 ]
 
-ACTIONS = ("set_price", "end_price", "upsert_promotion", "end_promotion")
 # Label ids listed in an impact report; the count is always exact.
 MAX_LISTED_LABELS = 1_000
+
+
+_Scope = tuple[str, Channel | None, str | None, str | None]
 
 
 @dataclass(slots=True)
@@ -93,7 +105,7 @@ def create_publication(
     *,
     title: str,
     effective_at: datetime | None,
-    items: Sequence[dict[str, Any]],
+    items: Sequence[PublicationCommand],
     created_by: str,
     now: datetime,
 ) -> PublicationRow:
@@ -115,58 +127,48 @@ def create_publication(
             {
                 "publication_id": row.id,
                 "position": position,
-                "action": item["action"],
-                "payload": _json_ready(item),
+                "action": command.action,
+                "payload": command_payload(command),
             }
-            for position, item in enumerate(items)
+            for position, command in enumerate(items)
         ],
     )
     return row
 
 
-def _json_ready(item: dict[str, Any]) -> dict[str, Any]:
-    ready: dict[str, Any] = {}
-    for name, value in item.items():
-        if value is None or value == []:
-            continue
-        if isinstance(value, datetime):
-            value = value.isoformat()
-        elif isinstance(value, Decimal):
-            value = str(value)
-        ready[name] = value
-    return ready
+# A stored item reads back as its command, or as the reason it cannot be read.
+StoredItem = PublicationCommand | InvalidItemError
 
 
-def _load(session: Session, publication_id: int) -> tuple[PublicationRow, list[dict[str, Any]]]:
+def _load(session: Session, publication_id: int) -> tuple[PublicationRow, list[StoredItem]]:
     row = session.get(PublicationRow, publication_id)
     if row is None:
         raise NotFoundError("publication", publication_id)
-    items = [
-        item.payload
-        for item in session.scalars(
-            select(PublicationItemRow)
-            .where(PublicationItemRow.publication_id == publication_id)
-            .order_by(PublicationItemRow.position)
-        )
-    ]
+    items: list[StoredItem] = []
+    for item in session.scalars(
+        select(PublicationItemRow)
+        .where(PublicationItemRow.publication_id == publication_id)
+        .order_by(PublicationItemRow.position)
+    ):
+        try:
+            items.append(command_from_payload(item.payload))
+        except InvalidItemError as error:
+            items.append(error)
     return row, items
-
-
-def _instant(value: Any) -> datetime | None:
-    return datetime.fromisoformat(value) if isinstance(value, str) else None
 
 
 def plan_publication(
     session: Session,
     *,
-    items: Sequence[dict[str, Any]],
+    items: Sequence[StoredItem],
     effective_at: datetime | None,
     now: datetime,
     currency: str,
 ) -> Plan:
     """Work out every change, reason per rejected item, and the impact; writes nothing."""
     at = effective_at or now
-    skus = _skus_named(session, items)
+    commands = [item for item in items if not isinstance(item, InvalidItemError)]
+    skus = _skus_named(session, commands)
     base = load_catalogue_slice(session, skus, currency=currency)
     plan = Plan(effective_at=at, base=base, result=base)
     if at < now:
@@ -174,7 +176,9 @@ def plan_publication(
         return plan
     for index, item in enumerate(items):
         try:
-            _apply_item(plan, index, item, currency)
+            if isinstance(item, InvalidItemError):
+                raise item
+            _apply_item(plan, item, currency)
         except EslError as error:
             plan.refuse(index, error.message, code=error.code)
     if not plan.problems:
@@ -182,17 +186,19 @@ def plan_publication(
     return plan
 
 
-def _skus_named(session: Session, items: Sequence[dict[str, Any]]) -> set[str]:
+def _skus_named(session: Session, commands: Sequence[PublicationCommand]) -> set[str]:
     skus: set[str] = set()
     categories: set[str] = set()
     promotion_ids: set[str] = set()
-    for item in items:
-        if item.get("sku"):
-            skus.add(str(item["sku"]))
-        skus.update(str(s) for s in item.get("skus", ()))
-        categories.update(str(c) for c in item.get("categories", ()))
-        if item.get("promotion_id"):
-            promotion_ids.add(str(item["promotion_id"]))
+    for command in commands:
+        if isinstance(command, SetPrice | EndPrice):
+            skus.add(command.sku)
+        elif isinstance(command, UpsertPromotion):
+            skus.update(command.skus)
+            categories.update(command.categories)
+            promotion_ids.add(command.promotion_id)
+        else:
+            promotion_ids.add(command.promotion_id)
     if promotion_ids:
         # Ending or replacing a promotion touches what it targeted.
         for target in session.scalars(
@@ -209,120 +215,142 @@ def _skus_named(session: Session, items: Sequence[dict[str, Any]]) -> set[str]:
     return skus
 
 
-def _scope_rule(
-    plan: Plan, item: dict[str, Any]
-) -> tuple[str, Channel | None, str | None, str | None]:
-    sku = item.get("sku")
-    if not sku:
-        raise InvalidItemError("a price item names a sku", field="sku")
-    if sku not in plan.result.products:
-        raise NotFoundError("product", sku)
-    channel = Channel(item["channel"]) if item.get("channel") else None
-    zone, store = item.get("zone"), item.get("store")
-    if zone is not None and zone not in plan.result.zones:
-        raise NotFoundError("zone", zone)
-    if store is not None and store not in plan.result.stores:
-        raise NotFoundError("store", store)
-    return sku, channel, zone, store
+def _scope_rule(plan: Plan, command: SetPrice | EndPrice) -> _Scope:
+    if command.sku not in plan.result.products:
+        raise NotFoundError("product", command.sku)
+    if command.zone is not None and command.zone not in plan.result.zones:
+        raise NotFoundError("zone", command.zone)
+    if command.store is not None and command.store not in plan.result.stores:
+        raise NotFoundError("store", command.store)
+    return (command.sku, command.channel, command.zone, command.store)
 
 
-def _rule_in_force(
-    catalogue: Catalogue, scope: tuple[str, Channel | None, str | None, str | None], at: datetime
-) -> PriceRule | None:
+def _rule_in_force(catalogue: Catalogue, scope: _Scope, at: datetime) -> PriceRule | None:
     for rule in catalogue.rules_for(scope[0]):
         if rule.scope_key == scope and window_contains(rule.valid_from, rule.valid_until, at):
             return rule
     return None
 
 
-def _apply_item(plan: Plan, index: int, item: dict[str, Any], currency: str) -> None:
-    at = plan.effective_at
-    action = item.get("action")
-    written_rules: list[PriceRule] = []
-    removed_rules: list[str] = []
-    written_promotions: list[Promotion] = []
-    removed_promotions: list[str] = []
-    if action in ("set_price", "end_price"):
-        scope = _scope_rule(plan, item)
-        current = _rule_in_force(plan.result, scope, at)
-        if current is not None:
-            if current.valid_from is not None and current.valid_from >= at:
-                removed_rules.append(current.id)
-            else:
-                written_rules.append(dataclasses.replace(current, valid_until=at))
-        if action == "end_price":
-            if current is None:
-                raise NotFoundError("price in force in that scope at", at.isoformat())
-        else:
-            if item.get("amount") is None:
-                raise InvalidItemError("set_price needs an amount", field="amount")
-            sku, channel, zone, store = scope
-            item_currency = str(item.get("currency") or currency)
-            require_minor_unit(Decimal(str(item["amount"])), item_currency)
-            amount = Money.of(str(item["amount"]), item_currency)
-            rule_id = price_rule_id(
-                sku=sku,
-                channel=channel.value if channel else None,
-                zone=zone,
-                store=store,
-                valid_from=at,
-            )
-            new_rule = PriceRule(
-                id=rule_id,
-                sku=sku,
-                amount=amount,
-                channel=channel,
-                zone=zone,
-                store=store,
-                valid_from=at,
-                valid_until=_instant(item.get("valid_until")),
-            )
-            if rule_id in removed_rules:
-                removed_rules.remove(rule_id)
-            written_rules.append(new_rule)
-    elif action == "upsert_promotion":
-        promotion = _promotion(item, at, currency)
-        existing = plan.result.promotions.get(promotion.id)
-        if existing is not None and (existing.valid_from is None or existing.valid_from < at):
-            raise PublicationStateError(
-                f"promotion {promotion.id} has already started: end it and publish a new one",
-                promotion_id=promotion.id,
-            )
-        written_promotions.append(promotion)
-    elif action == "end_promotion":
-        promotion_id = str(item.get("promotion_id") or "")
-        existing = plan.result.promotions.get(promotion_id)
-        if existing is None:
-            raise NotFoundError("promotion", promotion_id)
-        if existing.valid_until is not None and existing.valid_until <= at:
-            raise PublicationStateError(
-                f"promotion {promotion_id} has already ended", promotion_id=promotion_id
-            )
-        if existing.valid_from is not None and existing.valid_from >= at:
-            removed_promotions.append(promotion_id)
-        else:
-            written_promotions.append(dataclasses.replace(existing, valid_until=at))
-    else:
-        raise InvalidItemError(f"unknown action {action!r}", field="action")
+@dataclass(slots=True)
+class _Changes:
+    """What one item changes in the catalogue."""
 
-    plan.result = plan.result.with_changes(
-        rules=written_rules,
-        removed_rule_ids=removed_rules,
-        promotions=written_promotions,
-        removed_promotion_ids=removed_promotions,
+    written_rules: list[PriceRule] = field(default_factory=list)
+    removed_rules: list[str] = field(default_factory=list)
+    written_promotions: list[Promotion] = field(default_factory=list)
+    removed_promotions: list[str] = field(default_factory=list)
+
+
+def _end_rule_in_force(plan: Plan, scope: _Scope, changes: _Changes) -> PriceRule | None:
+    """End the rule in force in `scope` at the effective instant (or drop one that has not
+    started); the rule, or None when there is none."""
+    at = plan.effective_at
+    current = _rule_in_force(plan.result, scope, at)
+    if current is not None:
+        if current.valid_from is not None and current.valid_from >= at:
+            changes.removed_rules.append(current.id)
+        else:
+            changes.written_rules.append(dataclasses.replace(current, valid_until=at))
+    return current
+
+
+def _set_price(plan: Plan, command: SetPrice, currency: str) -> _Changes:
+    at = plan.effective_at
+    changes = _Changes()
+    sku, channel, zone, store = scope = _scope_rule(plan, command)
+    _end_rule_in_force(plan, scope, changes)
+    item_currency = command.currency or currency
+    require_minor_unit(command.amount, item_currency)
+    rule_id = price_rule_id(
+        sku=sku,
+        channel=channel.value if channel else None,
+        zone=zone,
+        store=store,
+        valid_from=at,
     )
-    for rule in written_rules:
+    if rule_id in changes.removed_rules:
+        changes.removed_rules.remove(rule_id)
+    changes.written_rules.append(
+        PriceRule(
+            id=rule_id,
+            sku=sku,
+            amount=Money.of(command.amount, item_currency),
+            channel=channel,
+            zone=zone,
+            store=store,
+            valid_from=at,
+            valid_until=command.valid_until,
+        )
+    )
+    return changes
+
+
+def _end_price(plan: Plan, command: EndPrice, currency: str) -> _Changes:
+    changes = _Changes()
+    if _end_rule_in_force(plan, _scope_rule(plan, command), changes) is None:
+        raise NotFoundError("price in force in that scope at", plan.effective_at.isoformat())
+    return changes
+
+
+def _upsert_promotion(plan: Plan, command: UpsertPromotion, currency: str) -> _Changes:
+    at = plan.effective_at
+    promotion = _promotion(command, at, currency)
+    existing = plan.result.promotions.get(promotion.id)
+    if existing is not None and (existing.valid_from is None or existing.valid_from < at):
+        raise PublicationStateError(
+            f"promotion {promotion.id} has already started: end it and publish a new one",
+            promotion_id=promotion.id,
+        )
+    return _Changes(written_promotions=[promotion])
+
+
+def _end_promotion(plan: Plan, command: EndPromotion, currency: str) -> _Changes:
+    at = plan.effective_at
+    promotion_id = command.promotion_id
+    existing = plan.result.promotions.get(promotion_id)
+    if existing is None:
+        raise NotFoundError("promotion", promotion_id)
+    if existing.valid_until is not None and existing.valid_until <= at:
+        raise PublicationStateError(
+            f"promotion {promotion_id} has already ended", promotion_id=promotion_id
+        )
+    if existing.valid_from is not None and existing.valid_from >= at:
+        return _Changes(removed_promotions=[promotion_id])
+    return _Changes(written_promotions=[dataclasses.replace(existing, valid_until=at)])
+
+
+_Handler = Callable[[Plan, Any, str], _Changes]
+# One handler per command class; the API schema and `command_from_payload` decide which
+# fields each command has, so a handler only checks the command against the catalogue.
+_HANDLERS: Mapping[type[PublicationCommand], _Handler] = {
+    SetPrice: _set_price,
+    EndPrice: _end_price,
+    UpsertPromotion: _upsert_promotion,
+    EndPromotion: _end_promotion,
+}
+
+
+def _apply_item(plan: Plan, command: PublicationCommand, currency: str) -> None:
+    changes = _HANDLERS[type(command)](plan, command, currency)
+    plan.result = plan.result.with_changes(
+        rules=changes.written_rules,
+        removed_rule_ids=changes.removed_rules,
+        promotions=changes.written_promotions,
+        removed_promotion_ids=changes.removed_promotions,
+    )
+    for rule in changes.written_rules:
         plan.rules_written[rule.id] = rule
         plan.rules_removed.discard(rule.id)
         plan.touched_skus.add(rule.sku)
-    for rule_id in removed_rules:
+    for rule_id in changes.removed_rules:
         plan.rules_written.pop(rule_id, None)
         plan.rules_removed.add(rule_id)
-    for promotion in written_promotions:
+    for promotion in changes.written_promotions:
         plan.promotions_written[promotion.id] = promotion
         plan.promotions_removed.discard(promotion.id)
-    plan.promotions_removed.update(removed_promotions)
-    for promotion_id in removed_promotions:
+    plan.promotions_removed.update(changes.removed_promotions)
+    for promotion_id in changes.removed_promotions:
         plan.promotions_written.pop(promotion_id, None)
     # The catalogue knows what the item touched: removed rules, promotions' categories too.
     if plan.result.lineage is not None:
@@ -331,41 +359,29 @@ def _apply_item(plan: Plan, index: int, item: dict[str, Any], currency: str) -> 
             plan.touched_skus |= set(plan.result.skus_in_category(category))
 
 
-def _promotion(item: dict[str, Any], at: datetime, currency: str) -> Promotion:
-    # Drafts stored before the API enforced each action's fields may lack these.
-    if not item.get("promotion_id"):
-        raise InvalidItemError("upsert_promotion needs a promotion_id", field="promotion_id")
-    try:
-        kind = PromotionKind(str(item.get("kind") or ""))
-    except ValueError:
-        kinds = ", ".join(k.value for k in PromotionKind)
-        raise InvalidItemError(
-            f"upsert_promotion needs a kind: one of {kinds}", field="kind"
-        ) from None
-    starts = _instant(item.get("valid_from"))
-    amount = item.get("amount")
-    if amount is not None:
-        require_minor_unit(Decimal(str(amount)), str(item.get("currency") or currency))
+def _promotion(command: UpsertPromotion, at: datetime, currency: str) -> Promotion:
+    item_currency = command.currency or currency
+    if command.amount is not None:
+        require_minor_unit(command.amount, item_currency)
+    starts = command.valid_from
     return Promotion(
-        id=str(item.get("promotion_id") or ""),
-        name=str(item.get("name") or item.get("promotion_id") or ""),
-        kind=kind,
-        skus=frozenset(item.get("skus", ())),
-        categories=frozenset(item.get("categories", ())),
-        channels=frozenset(Channel(c) for c in item.get("channels", ())),
-        zones=frozenset(item.get("zones", ())),
-        stores=frozenset(item.get("stores", ())),
+        id=command.promotion_id,
+        name=command.name or command.promotion_id,
+        kind=command.kind,
+        skus=frozenset(command.skus),
+        categories=frozenset(command.categories),
+        channels=frozenset(command.channels),
+        zones=frozenset(command.zones),
+        stores=frozenset(command.stores),
         # A promotion cannot start before its publication takes effect.
         valid_from=max(starts, at) if starts is not None else at,
-        valid_until=_instant(item.get("valid_until")),
-        priority=int(item.get("priority", 0)),
-        exclusive=bool(item.get("exclusive", False)),
-        percent=Decimal(str(item["percent"])) if item.get("percent") is not None else None,
-        amount=Money.of(str(amount), str(item.get("currency") or currency))
-        if amount is not None
-        else None,
-        quantity=item.get("quantity"),
-        free_quantity=item.get("free_quantity"),
+        valid_until=command.valid_until,
+        priority=command.priority,
+        exclusive=command.exclusive,
+        percent=command.percent,
+        amount=Money.of(command.amount, item_currency) if command.amount is not None else None,
+        quantity=command.quantity,
+        free_quantity=command.free_quantity,
     )
 
 

@@ -39,7 +39,7 @@ from gateways.protocol.commands import (
     header_opcode,
     to_wire_ms,
 )
-from gateways.protocol.errors import FrameRejectedError, ProtocolError
+from gateways.protocol.errors import FrameRejectedError, ProtocolError, ProvisioningRejectedError
 from gateways.protocol.frames import (
     MAX_SEQUENCE,
     LabelFrame,
@@ -55,6 +55,12 @@ from gateways.protocol.keys import (
     check_label_key,
     derive_label_key,
     generate_label_key,
+)
+from gateways.protocol.provisioning import (
+    LabelProvision,
+    ProvisioningFile,
+    parse_provisioning,
+    provisioning_json,
 )
 from gateways.protocol.reasons import BasicStateFlag, LabelState, ReasonCode
 from gateways.protocol.responses import (
@@ -82,6 +88,7 @@ __all__ = [
     "ImageEncoding",
     "ImageUpdate",
     "LabelFrame",
+    "LabelProvision",
     "LabelResponse",
     "LabelState",
     "LedColour",
@@ -90,6 +97,8 @@ __all__ = [
     "PackedCommand",
     "Ping",
     "ProtocolError",
+    "ProvisioningFile",
+    "ProvisioningRejectedError",
     "ReasonCode",
     "SetClock",
     "SwitchPage",
@@ -106,8 +115,10 @@ __all__ = [
     "generate_label_key",
     "header_opcode",
     "pack_for_signing",
+    "parse_provisioning",
     "peek_command",
     "peek_header",
+    "provisioning_json",
     "sign_packed",
     "to_wire_ms",
 ]

@@ -5,6 +5,7 @@
         +-- FrameRejectedError         a frame or response refused, with its `reason`
                                   (a `ReasonCode`, the code a label nacks with), and the
                                   `label_id` / `sequence` when the header could be read
+        +-- ProvisioningRejectedError  a provisioning file with bad entries (`problems`)
 
 A label turns `FrameRejectedError` into a nack carrying `reason`; the controller gets the same
 exception when a response does not verify (a forged acknowledgement, for example).
@@ -15,7 +16,7 @@ from __future__ import annotations
 from gateways.protocol.reasons import ReasonCode
 from pricing.errors import EslError
 
-__all__ = ["FrameRejectedError", "ProtocolError"]
+__all__ = ["FrameRejectedError", "ProtocolError", "ProvisioningRejectedError"]
 
 
 class ProtocolError(EslError):
@@ -45,3 +46,13 @@ class FrameRejectedError(ProtocolError):
         self.detail = detail
         self.label_id = label_id
         self.sequence = sequence
+
+
+class ProvisioningRejectedError(ProtocolError):
+    """A provisioning file that cannot be used: every bad label as {"line", "reason"}."""
+
+    code = "provisioning_rejected"
+
+    def __init__(self, message: str, *, problems: list[dict[str, object]]) -> None:
+        super().__init__(message, problems=problems)
+        self.problems = problems

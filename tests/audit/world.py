@@ -34,6 +34,7 @@ from esl.services.publication import (
     publish_publication,
     validate_publication,
 )
+from esl.services.publication_commands import command_from_payload
 from esl.services.quotes import quote
 from pricing import ResolvedPrice
 from rendering.cache import RenderCache
@@ -120,7 +121,7 @@ class AuditWorld:
                 session,
                 title="audit test",
                 effective_at=effective_at,
-                items=items,
+                items=[command_from_payload(i) for i in items],
                 created_by="test",
                 now=now,
             )

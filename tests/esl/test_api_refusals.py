@@ -37,6 +37,26 @@ def test_each_action_needs_its_own_fields_and_nothing_is_stored_without_them(api
     assert listed["total"] == 0
 
 
+def test_a_wrong_action_or_a_wrong_type_is_refused_with_its_place_and_nothing_stored(
+    api: Api,
+) -> None:
+    unknown = _post(api, {"action": "raise_price", "sku": "MLK-1", "amount": "3.29"})
+    assert unknown.status_code == 422
+    reasons = " ".join(p["reason"] for p in unknown.json()["error"]["problems"])
+    # The reason lists the actions there are.
+    assert "set_price" in reasons
+    assert "end_promotion" in reasons
+    wrong_type = _post(api, {"action": "set_price", "sku": "MLK-1", "amount": ["3.29"]})
+    assert wrong_type.status_code == 422
+    assert ("body", "items", "0", "set_price", "amount") in _places(wrong_type)
+    wrong_kind = _post(
+        api, {"action": "upsert_promotion", "promotion_id": "P", "kind": "half_off", "percent": 5}
+    )
+    assert ("body", "items", "0", "upsert_promotion", "kind") in _places(wrong_kind)
+    listed = api.client.get(PUBLICATIONS, headers=api.headers("pricing")).json()
+    assert listed["total"] == 0
+
+
 @pytest.mark.parametrize(
     ("path", "params"),
     [

@@ -34,6 +34,7 @@ from esl.services.publication import (
     publish_publication,
     validate_publication,
 )
+from esl.services.publication_commands import command_from_payload
 from esl.settings import Settings
 from firmware_sim.fleet import read_provisioning
 from firmware_sim.label import SimulatedLabel
@@ -78,7 +79,7 @@ def publish(
             session,
             title="test",
             effective_at=effective_at,
-            items=items,
+            items=[command_from_payload(i) for i in items],
             created_by="test",
             now=now,
         ).id

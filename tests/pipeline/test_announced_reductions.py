@@ -15,6 +15,7 @@ from esl.services.publication import (
     publish_publication,
     validate_publication,
 )
+from esl.services.publication_commands import command_from_payload
 from tests.pipeline.in_memory_gateway import radio
 from tests.pipeline.small_world import PRICES_A, T0, World
 from tests.support.pipeline import expected_planes, publish_prices
@@ -34,7 +35,12 @@ def _publish_promotion(world: World) -> None:
     now = world.clock.now
     with world.sessions.begin() as session:
         publication_id = create_publication(
-            session, title="milk week", effective_at=None, items=items, created_by="t", now=now
+            session,
+            title="milk week",
+            effective_at=None,
+            items=[command_from_payload(i) for i in items],
+            created_by="t",
+            now=now,
         ).id
     with world.sessions.begin() as session:
         validate_publication(session, publication_id, now=now, currency="PLN")

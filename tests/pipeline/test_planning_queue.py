@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import random
 from datetime import timedelta
+from decimal import Decimal
 
 import pytest
 from sqlalchemy import Engine, delete, select
@@ -17,6 +18,7 @@ from esl.db.models import LedgerEntryRow, OutboxRow, PlannedPublicationRow, Plan
 from esl.errors import PublicationStateError
 from esl.pipeline import UpdateController
 from esl.services.publication import create_publication, publish_publication
+from esl.services.publication_commands import SetPrice
 from esl.settings import Settings
 from tests.pipeline.small_world import PRICES_A, World
 from tests.support.pipeline import publish_prices
@@ -102,7 +104,7 @@ def test_a_publication_that_fails_to_publish_queues_nothing(world: World) -> Non
             session,
             title="not validated",
             effective_at=None,
-            items=[{"action": "set_price", "sku": "MLK-1", "amount": "1.99"}],
+            items=[SetPrice(sku="MLK-1", amount=Decimal("1.99"))],
             created_by="test",
             now=world.clock.now,
         ).id

@@ -61,6 +61,7 @@ from esl.services.publication import (
     publish_publication,
     validate_publication,
 )
+from esl.services.publication_commands import command_from_payload
 from esl.services.quotes import quote
 from esl.settings import Settings
 from firmware_sim.fleet import LabelProvision, make_fleet
@@ -450,7 +451,12 @@ class Shelf:
         now = self.clock.now
         with self.sessions.begin() as session:
             publication_id = create_publication(
-                session, title="change", effective_at=at, items=items, created_by="test", now=now
+                session,
+                title="change",
+                effective_at=at,
+                items=[command_from_payload(i) for i in items],
+                created_by="test",
+                now=now,
             ).id
         with self.sessions.begin() as session:
             validated = validate_publication(session, publication_id, now=now, currency="PLN")

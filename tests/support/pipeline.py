@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any
+from decimal import Decimal
 
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -15,6 +15,7 @@ from esl.services.publication import (
     publish_publication,
     validate_publication,
 )
+from esl.services.publication_commands import SetPrice
 from esl.services.quotes import quote
 from rendering.cache import RenderCache
 from rendering.content import LabelContent
@@ -37,9 +38,8 @@ def publish_prices(
     store: str | None = None,
 ) -> int:
     """Publish national (or one store's) shelf prices through the publication service."""
-    items: list[dict[str, Any]] = [
-        {"action": "set_price", "sku": sku, "amount": amount, **({"store": store} if store else {})}
-        for sku, amount in prices.items()
+    items = [
+        SetPrice(sku=sku, amount=Decimal(amount), store=store) for sku, amount in prices.items()
     ]
     with sessions.begin() as session:
         row = create_publication(

@@ -9,23 +9,19 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, Query
+from fastapi import APIRouter, Query
 from pydantic import BaseModel, Field
 
-from esl.api.dependencies import ApiContext, CurrentSession, allow, context
+from esl.api.dependencies import Auditor, Ctx, CurrentSession
 from esl.api.errors import require_aware_query
 from esl.api.instants import Instant
-from esl.api.pagination import PageParams, page_params
+from esl.api.pagination import Pages
 from esl.audit import AuditClass, Thresholds, gather_audit
 from esl.audit.formats import label_to_dict, problem_to_dict, store_to_dict
-from esl.services.keys import Principal, Role
 
 __all__ = ["AuditLabelOut", "AuditPageOut", "AuditStoreOut", "router"]
 
 router = APIRouter()
-Auditor = Annotated[Principal, Depends(allow(Role.AUDITOR))]
-Ctx = Annotated[ApiContext, Depends(context)]
-Pages = Annotated[PageParams, Depends(page_params)]
 
 
 class AuditStoreOut(BaseModel):

@@ -4,11 +4,11 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, Path
+from fastapi import APIRouter, Path
 from sqlalchemy import select
 
-from esl.api.dependencies import ANY_ROLE, CurrentSession, allow
-from esl.api.pagination import PageParams, page_params, paginate
+from esl.api.dependencies import Admin, CurrentSession, PricingTeam, Reader
+from esl.api.pagination import Pages, paginate
 from esl.api.schemas import (
     LabelModelIn,
     LabelModelOut,
@@ -23,16 +23,11 @@ from esl.api.schemas import (
 from esl.db.mapping import product_values
 from esl.db.models import LabelModelRow, ProductRow, StoreRow, ZoneRow
 from esl.errors import NotFoundError
-from esl.services.keys import Principal, Role
 from pricing.products import NetUnit, Product
 
 __all__ = ["router"]
 
 router = APIRouter()
-Reader = Annotated[Principal, Depends(allow(*ANY_ROLE))]
-Admin = Annotated[Principal, Depends(allow(Role.ADMIN))]
-PricingTeam = Annotated[Principal, Depends(allow(Role.PRICING))]
-Pages = Annotated[PageParams, Depends(page_params)]
 CodePath = Annotated[str, Path(min_length=1, max_length=32, pattern=r"^[A-Za-z0-9_.\-]+$")]
 SkuPath = Annotated[str, Path(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9_.\-]+$")]
 

@@ -5,13 +5,13 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Query
+from fastapi import APIRouter, Query
 from pydantic import BaseModel, ConfigDict
 
-from esl.api.dependencies import ApiContext, CurrentSession, allow, context
+from esl.api.dependencies import Ctx, CurrentSession, Watcher
 from esl.pipeline.controller_status import controller_status_path, read_controller_status
 from esl.services.health import label_health
-from esl.services.keys import Principal, Role
+from esl.services.keys import Role
 from esl.services.label_status import StatusThresholds
 from esl.services.labels import require_store_access
 from esl.services.stores import require_known_stores
@@ -20,8 +20,6 @@ __all__ = ["ControllerStatusOut", "StoreHealthOut", "router"]
 
 router = APIRouter()
 # Auditors and the pricing team see every store; a store key sees its own.
-Watcher = Annotated[Principal, Depends(allow(Role.AUDITOR, Role.PRICING, Role.STORE))]
-Ctx = Annotated[ApiContext, Depends(context)]
 
 
 class StoreHealthOut(BaseModel):

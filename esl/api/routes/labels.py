@@ -4,11 +4,17 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, Path
+from fastapi import APIRouter, Path
 from sqlalchemy import func, select
 
-from esl.api.dependencies import ANY_ROLE, ApiContext, CurrentSession, allow, context
-from esl.api.pagination import PageParams, page_params, paginate
+from esl.api.dependencies import (
+    Admin,
+    Ctx,
+    CurrentSession,
+    Reader,
+    StoreStaff,
+)
+from esl.api.pagination import Pages, paginate
 from esl.api.schemas import (
     BindingIn,
     BindingOut,
@@ -20,7 +26,7 @@ from esl.api.schemas import (
 )
 from esl.db.models import GatewayRow, LabelRow, StoreRow
 from esl.errors import ConflictError, NotFoundError
-from esl.services.keys import Principal, Role
+from esl.services.keys import Role
 from esl.services.labels import (
     bind_label,
     current_binding,
@@ -32,11 +38,6 @@ from esl.services.labels import (
 __all__ = ["router"]
 
 router = APIRouter()
-Reader = Annotated[Principal, Depends(allow(*ANY_ROLE))]
-Admin = Annotated[Principal, Depends(allow(Role.ADMIN))]
-StoreStaff = Annotated[Principal, Depends(allow(Role.STORE))]
-Pages = Annotated[PageParams, Depends(page_params)]
-Ctx = Annotated[ApiContext, Depends(context)]
 IdPath = Annotated[str, Path(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9_.:\-]+$")]
 
 

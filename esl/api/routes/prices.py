@@ -5,23 +5,21 @@ from __future__ import annotations
 from collections.abc import Iterator
 from typing import Annotated, Any, Literal
 
-from fastapi import APIRouter, Depends, Query, Request
+from fastapi import APIRouter, Query, Request
 from fastapi.responses import StreamingResponse
 from sqlalchemy import select
 from starlette.concurrency import run_in_threadpool
 
 from esl.api.dependencies import (
-    ANY_ROLE,
-    ApiContext,
     ApiKey,
+    Ctx,
     CurrentSession,
-    allow,
-    context,
+    Reader,
     principal_of,
 )
 from esl.api.errors import require_aware_query
 from esl.api.instants import Instant
-from esl.api.pagination import PageParams, page_params, paginate
+from esl.api.pagination import Pages, paginate
 from esl.api.schemas import LedgerEntryOut, Page, PriceRuleOut, PromotionOut, QuoteOut
 from esl.db.models import LedgerEntryRow, PriceRuleRow, PromotionRow
 from esl.db.repositories import load_promotions
@@ -35,9 +33,6 @@ from pricing.resolved import ResolvedPrice
 __all__ = ["router"]
 
 router = APIRouter()
-Reader = Annotated[Principal, Depends(allow(*ANY_ROLE))]
-Pages = Annotated[PageParams, Depends(page_params)]
-Ctx = Annotated[ApiContext, Depends(context)]
 ChannelQuery = Literal["store", "web", "app"]
 Text64 = Annotated[str | None, Query(max_length=64)]
 

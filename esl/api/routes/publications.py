@@ -5,11 +5,16 @@ from __future__ import annotations
 import io
 from typing import Annotated, Any, Literal
 
-from fastapi import APIRouter, Depends, Path, Query, UploadFile
+from fastapi import APIRouter, Path, Query, UploadFile
 from sqlalchemy import select
 
-from esl.api.dependencies import ANY_ROLE, ApiContext, CurrentSession, allow, context
-from esl.api.pagination import PageParams, page_params, paginate
+from esl.api.dependencies import (
+    Ctx,
+    CurrentSession,
+    PricingTeam,
+    Reader,
+)
+from esl.api.pagination import Pages, paginate
 from esl.api.schemas import ImportOut, Page, PublicationIn, PublicationOut
 from esl.db.models import PublicationItemRow, PublicationRow
 from esl.errors import ImportRejectedError, InvalidItemError, NotFoundError
@@ -21,7 +26,6 @@ from esl.imports import (
 )
 from esl.imports.csv_text import CsvEncoding, decode_csv
 from esl.services.amounts import require_minor_unit
-from esl.services.keys import Principal, Role
 from esl.services.publication import (
     create_publication,
     publish_publication,
@@ -31,10 +35,6 @@ from esl.services.publication import (
 __all__ = ["router"]
 
 router = APIRouter()
-Reader = Annotated[Principal, Depends(allow(*ANY_ROLE))]
-PricingTeam = Annotated[Principal, Depends(allow(Role.PRICING))]
-Pages = Annotated[PageParams, Depends(page_params)]
-Ctx = Annotated[ApiContext, Depends(context)]
 PublicationId = Annotated[int, Path(ge=1, le=2**62)]
 MAX_UPLOAD_BYTES = 64 * 1024 * 1024
 
@@ -91,9 +91,7 @@ def post_publication(
         session,
         title=body.title,
         effective_at=body.effective_at,
-        items=[
-            item.model_dump(exclude_defaults=True) | {"action": item.action} for item in body.items
-        ],
+        items=body.commands(),
         created_by=who.name,
         now=now,
     )

@@ -5,11 +5,11 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Query
+from fastapi import APIRouter, Query
 from pydantic import BaseModel, ConfigDict
 
-from esl.api.dependencies import ApiContext, CurrentSession, allow, context
-from esl.services.keys import Principal, Role
+from esl.api.dependencies import Ctx, CurrentSession, Watcher
+from esl.services.keys import Role
 from esl.services.labels import require_store_access
 from esl.services.security_events import recent_security_events, security_summary
 from esl.services.stores import require_known_stores
@@ -17,8 +17,6 @@ from esl.services.stores import require_known_stores
 __all__ = ["SecurityHealthOut", "router"]
 
 router = APIRouter()
-Watcher = Annotated[Principal, Depends(allow(Role.AUDITOR, Role.PRICING, Role.STORE))]
-Ctx = Annotated[ApiContext, Depends(context)]
 
 
 class StoreSecurityOut(BaseModel):

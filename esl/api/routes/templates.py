@@ -5,21 +5,22 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Body, Depends, Path
+from fastapi import APIRouter, Body, Path
 from sqlalchemy import select
 
-from esl.api.dependencies import ANY_ROLE, ApiContext, CurrentSession, allow, context
+from esl.api.dependencies import (
+    Ctx,
+    CurrentSession,
+    PricingTeam,
+    Reader,
+)
 from esl.api.schemas import TemplateOut
 from esl.db.template_models import LabelTemplateRow
-from esl.services.keys import Principal, Role
 from esl.services.templates import save_template
 
 __all__ = ["router"]
 
 router = APIRouter()
-Reader = Annotated[Principal, Depends(allow(*ANY_ROLE))]
-PricingTeam = Annotated[Principal, Depends(allow(Role.PRICING))]
-Ctx = Annotated[ApiContext, Depends(context)]
 NamePath = Annotated[str, Path(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9_.\-]+$")]
 
 
