@@ -58,7 +58,7 @@ def test_a_wrong_gtin_says_which_check_digit_was_expected() -> None:
 
 
 def test_an_unknown_reference_names_its_kind_and_id() -> None:
-    catalogue = Catalogue(products=(), stores=(), rules=())
+    catalogue = Catalogue(products=(), stores=(), rules=(), currency="PLN")
     with pytest.raises(UnknownSkuError) as raised:
         catalogue.product("MLK-9")
     assert (raised.value.kind, raised.value.id) == ("sku", "MLK-9")
