@@ -194,10 +194,10 @@ def _fill(
             text = texts.prior_price.format(price=prior)
         case Fill.UNIT_PRICE if content.unit_price is not None and content.unit_label:
             unit = money(content.unit_price, content.currency, content.locale)
-            text = texts.unit_price.format(unit=content.unit_label, price=unit)
+            text = texts.unit_price.format(unit=_unbroken(content.unit_label), price=unit)
         case Fill.OFFER_UNIT_PRICE if content.offer_unit_price is not None and content.unit_label:
             offer = money(content.offer_unit_price, content.currency, content.locale)
-            text = texts.offer_unit_price.format(unit=content.unit_label, price=offer)
+            text = texts.offer_unit_price.format(unit=_unbroken(content.unit_label), price=offer)
         case Fill.VALIDITY if content.has_promotion and content.valid_until is not None:
             text = format_label_date(content.valid_until, locale=content.locale)
         case Fill.STORE_FOOTER:
@@ -459,6 +459,11 @@ def _wrap(
 def _words(text: str) -> list[str]:
     # Only plain spaces break lines: Babel puts no-break spaces inside "6,99 zł".
     return [word for word in text.split(" ") if word]
+
+
+def _unbroken(quantity: str) -> str:
+    """ "1 kg" with a no-break space: a wrapped line never leaves "1" above "kg"."""
+    return quantity.replace(" ", "\xa0")
 
 
 def _longest_prefix(text: str, *, weight: Weight, size: int, width: int, suffix: str = "") -> int:
