@@ -15,7 +15,7 @@ from rendering.codes import CodeDrawing, ean13_drawing, qr_drawing
 from rendering.content import LabelContent
 from rendering.contrast import carries_text
 from rendering.display_models import COLOUR_RGB, DisplayModel
-from rendering.fonts import FEATURES, Weight, font, text_mask
+from rendering.fonts import Weight, shaping, text_mask
 from rendering.locale_texts import format_label_date, format_money, label_texts, price_parts
 from rendering.templates import Align, Condition, Fill, Ink, Region, Template
 
@@ -255,15 +255,15 @@ def _drawn_whole(ops: list[DrawOp], text: str) -> bool:
 @lru_cache(maxsize=65536)
 def _bbox(weight: Weight, size: int, text: str) -> tuple[int, int, int, int]:
     """Ink bounds relative to the left end of the baseline."""
-    left, top, right, bottom = font(weight, size).getbbox(
-        text, anchor="ls", features=list(FEATURES)
-    )
+    face, features = shaping(weight, size)
+    left, top, right, bottom = face.getbbox(text, anchor="ls", features=features)
     return int(left), int(top), int(right), int(bottom)
 
 
 @lru_cache(maxsize=65536)
 def _advance(weight: Weight, size: int, text: str) -> float:
-    return float(font(weight, size).getlength(text, features=list(FEATURES)))
+    face, features = shaping(weight, size)
+    return float(face.getlength(text, features=features))
 
 
 @lru_cache(maxsize=512)
