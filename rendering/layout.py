@@ -255,14 +255,14 @@ def _drawn_whole(ops: list[DrawOp], text: str) -> bool:
 @lru_cache(maxsize=65536)
 def _bbox(weight: Weight, size: int, text: str) -> tuple[int, int, int, int]:
     """Ink bounds relative to the left end of the baseline."""
-    face, features = shaping(weight, size)
+    face, features = shaping(weight, size, text)
     left, top, right, bottom = face.getbbox(text, anchor="ls", features=features)
     return int(left), int(top), int(right), int(bottom)
 
 
 @lru_cache(maxsize=65536)
 def _advance(weight: Weight, size: int, text: str) -> float:
-    face, features = shaping(weight, size)
+    face, features = shaping(weight, size, text)
     return float(face.getlength(text, features=features))
 
 
