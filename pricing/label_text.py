@@ -1,4 +1,7 @@
-"""Short texts a shelf label prints: money, promotion texts, in pl, en or de.
+"""What a shelf label, a quote and the CLI say, in pl, en or de, and how they write money.
+
+One table, `LABEL_TEXTS`, one row per language: the promotion badges, the label lines
+(prior price, unit prices, validity) and the words of the CLI's price table.
 
 Money is written by Babel from CLDR data, so "12,99 zł" (pl_PL), "£12.99" (en_GB) and
 "12,99 €" (de_DE) follow each locale's pattern, grouping and symbol. This is the one money
@@ -18,19 +21,22 @@ from types import MappingProxyType
 from typing import Final
 
 from babel import Locale, UnknownLocaleError
-from babel.numbers import NumberPattern, format_currency, get_currency_precision
+from babel.numbers import NumberPattern, format_currency, format_decimal, get_currency_precision
 
 from pricing.errors import UnsupportedLocaleError
 from pricing.money import MINOR_UNITS
 
 __all__ = [
-    "PROMOTION_TEXTS",
+    "LABEL_TEXTS",
     "SUPPORTED_LANGUAGES",
     "SUPPORTED_LOCALES",
-    "PromotionTexts",
+    "LabelTexts",
+    "PriceTableTexts",
     "format_label_money",
     "format_money",
+    "format_percent",
     "label_language",
+    "label_texts",
 ]
 
 # The locales the project documents and tests end to end (labels, quote API, CLI). Other
@@ -41,41 +47,154 @@ _LETTERS_BESIDE_DIGIT: Final = re.compile(r"(?<=[^\W\d_])(?=\d)|(?<=\d)(?=[^\W\d
 
 
 @dataclass(frozen=True, slots=True)
-class PromotionTexts:
-    """What a promotion's badge says; `{money}` is written by `format_money`."""
+class PriceTableTexts:
+    """The words of `esl sample-prices`, the catalogue's prices as a table."""
 
+    title: str  # {at}, {day_zero}
+    store: str  # {code}, {name}, {zone}, {channel}
+    columns: tuple[str, str, str, str, str, str, str, str]
+    per_item: str  # "{money}/szt."
+    not_announced: str  # a reduction the label may not announce
+    no_price: str  # {code}
+    notes: tuple[str, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class LabelTexts:
+    """Everything a label, a quote and the CLI say in one language: the one table.
+
+    `{money}` and `{price}` are written by `format_money`.
+    """
+
+    # What a promotion's badge says.
     amount_off: str  # {money}
     multi_buy: str  # {quantity}, {money}
     buy_n_get_m: str  # {quantity}, {free}
-    loyalty: str  # {money}
+    loyalty_offer: str  # {money}
     special_offer: str  # a reduction without a number
+    # The lines of a label.
+    prior_price: str  # {price}
+    unit_price: str  # {unit}, {price}
+    offer_unit_price: str  # {unit}, {price}: under a multi-buy or loyalty offer
+    valid_until: str  # {date}
+    date_format: str  # strftime, day and month only
+    price_table: PriceTableTexts
 
 
-PROMOTION_TEXTS: MappingProxyType[str, PromotionTexts] = MappingProxyType(
+LABEL_TEXTS: MappingProxyType[str, LabelTexts] = MappingProxyType(
     {
-        "pl": PromotionTexts(
+        "pl": LabelTexts(
             amount_off="Taniej o {money}",
             multi_buy="{quantity} za {money}",
             buy_n_get_m="{quantity}+{free} gratis",
-            loyalty="Z kartą {money}",
+            loyalty_offer="Z kartą {money}",
             special_offer="Promocja",
+            prior_price="Najniższa cena z 30 dni przed obniżką: {price}",
+            unit_price="Cena za {unit}: {price}",
+            offer_unit_price="Cena za {unit} w promocji: {price}",
+            valid_until="do {date}",
+            date_format="%d.%m",
+            price_table=PriceTableTexts(
+                title="Przykładowy katalog o {at}; dzień 0 próbki = {day_zero}",
+                store="{code} {name} (strefa {zone}), kanał {channel}",
+                columns=(
+                    "SKU",
+                    "Produkt",
+                    "Regularna",
+                    "Cena",
+                    "Promocja",
+                    "Najniższa 30 dni",
+                    "Oszczędność",
+                    "Cena jedn.",
+                ),
+                per_item="{money}/szt.",
+                not_announced="nie ogłaszać",
+                no_price="brak ceny: {code}",
+                notes=(
+                    "Najniższa 30 dni: najniższa cena z 30 dni przed obniżką (dla nowości: "
+                    "od wprowadzenia,",
+                    "dla produktów krótkoterminowych: cena sprzed pierwszej obniżki);",
+                    "oszczędność liczona od niej.",
+                ),
+            ),
         ),
-        "en": PromotionTexts(
+        "en": LabelTexts(
             amount_off="{money} off",
             multi_buy="{quantity} for {money}",
             buy_n_get_m="Buy {quantity}, get {free} free",
-            loyalty="With card {money}",
+            loyalty_offer="With card {money}",
             special_offer="Special offer",
+            prior_price="Lowest price in the 30 days before the reduction: {price}",
+            unit_price="Price per {unit}: {price}",
+            offer_unit_price="Price per {unit} on offer: {price}",
+            valid_until="until {date}",
+            date_format="%d/%m",
+            price_table=PriceTableTexts(
+                title="Sample catalogue at {at}; the sample's day 0 = {day_zero}",
+                store="{code} {name} (zone {zone}), channel {channel}",
+                columns=(
+                    "SKU",
+                    "Product",
+                    "Regular",
+                    "Price",
+                    "Promotion",
+                    "30-day low",
+                    "Saving",
+                    "Unit price",
+                ),
+                per_item="{money} each",
+                not_announced="not announced",
+                no_price="no price: {code}",
+                notes=(
+                    "30-day low: the lowest price in the 30 days before the reduction (new "
+                    "products: since",
+                    "launch; perishables: the price before the first reduction);",
+                    "the saving is measured from it.",
+                ),
+            ),
         ),
-        "de": PromotionTexts(
+        "de": LabelTexts(
             amount_off="{money} billiger",
             multi_buy="{quantity} für {money}",
             buy_n_get_m="{quantity}+{free} gratis",
-            loyalty="Mit Karte {money}",
+            loyalty_offer="Mit Karte {money}",
             special_offer="Aktion",
+            prior_price="Niedrigster Preis der letzten 30 Tage vor der Reduzierung: {price}",
+            unit_price="Grundpreis {unit} = {price}",
+            offer_unit_price="Grundpreis {unit} im Angebot = {price}",
+            valid_until="bis {date}",
+            date_format="%d.%m.",
+            price_table=PriceTableTexts(
+                title="Beispielkatalog am {at}; Tag 0 des Beispiels = {day_zero}",
+                store="{code} {name} (Zone {zone}), Kanal {channel}",
+                columns=(
+                    "SKU",
+                    "Produkt",
+                    "Regulär",
+                    "Preis",
+                    "Aktion",
+                    "30-Tage-Tief",
+                    "Ersparnis",
+                    "Grundpreis",
+                ),
+                per_item="{money}/Stück",
+                not_announced="nicht ankündigen",
+                no_price="kein Preis: {code}",
+                notes=(
+                    "30-Tage-Tief: der niedrigste Preis der 30 Tage vor der Reduzierung "
+                    "(Neuheiten: seit",
+                    "Einführung; verderbliche Ware: der Preis vor der ersten Reduzierung);",
+                    "die Ersparnis wird davon gemessen.",
+                ),
+            ),
         ),
     }
 )
+
+
+def label_texts(locale: str) -> LabelTexts:
+    """The texts of `locale`'s language; `UnsupportedLocaleError` for one without texts."""
+    return LABEL_TEXTS[label_language(locale)]
 
 
 def label_language(locale: str) -> str:
@@ -145,3 +264,10 @@ def format_label_money(
     """`format_money` in the documented locale of `language` ("pl" -> pl_PL)."""
     locale = next(loc for loc in SUPPORTED_LOCALES if loc.startswith(language + "_"))
     return format_money(amount, currency, locale=locale, drop_zero_decimals=drop_zero_decimals)
+
+
+def format_percent(percent: Decimal, *, language: str) -> str:
+    """`Decimal("12.5")` -> "12,5" (pl, de) or "12.5" (en): the locale's decimal sign."""
+    locale = next(loc for loc in SUPPORTED_LOCALES if loc.startswith(language + "_"))
+    text: str = format_decimal(percent.normalize(), locale=locale)
+    return text

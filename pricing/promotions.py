@@ -8,7 +8,7 @@ from decimal import Decimal
 from enum import StrEnum
 
 from pricing.errors import InvalidPromotionError, PercentOutOfRangeError
-from pricing.label_text import PROMOTION_TEXTS, format_label_money
+from pricing.label_text import LABEL_TEXTS, format_label_money, format_percent
 from pricing.money import Money
 from pricing.products import Channel
 from pricing.windows import require_window
@@ -164,12 +164,11 @@ def promotional_unit_price(promotion: Promotion, *, regular: Money) -> Decimal:
 
 def promotion_text(promotion: Promotion, *, language: str) -> str:
     """The short label text: "-20%", "2 za 10 zł", "2+1 gratis", "Z kartą 8,99 zł"."""
-    texts = PROMOTION_TEXTS[language]
+    texts = LABEL_TEXTS[language]
     kind = promotion.kind
     if kind is PromotionKind.PERCENT_OFF:
         assert promotion.percent is not None
-        percent = f"{promotion.percent.normalize():f}"
-        return f"-{percent.replace('.', ',') if language != 'en' else percent}%"
+        return f"-{format_percent(promotion.percent, language=language)}%"
     if kind is PromotionKind.BUY_N_GET_M:
         return texts.buy_n_get_m.format(quantity=promotion.quantity, free=promotion.free_quantity)
     assert promotion.amount is not None
@@ -184,7 +183,7 @@ def promotion_text(promotion: Promotion, *, language: str) -> str:
     if kind is PromotionKind.MULTI_BUY:
         return texts.multi_buy.format(quantity=promotion.quantity, money=money)
     if kind is PromotionKind.LOYALTY_PRICE:
-        return texts.loyalty.format(money=money)
+        return texts.loyalty_offer.format(money=money)
     return texts.special_offer
 
 
@@ -206,7 +205,7 @@ def announced_reduction_text(
     """
     if saving is None or saving_percent is None or saving.amount <= 0:
         return None
-    texts = PROMOTION_TEXTS[language]
+    texts = LABEL_TEXTS[language]
     if promotion.kind is PromotionKind.PERCENT_OFF and saving_percent >= 1:
         return f"-{saving_percent:f}%"
     if promotion.kind is PromotionKind.AMOUNT_OFF:

@@ -41,6 +41,7 @@ __all__ = [
     "Weight",
     "font",
     "font_path",
+    "shaping",
     "text_mask",
 ]
 
@@ -75,6 +76,28 @@ def font(weight: Weight, size: int) -> ImageFont.FreeTypeFont:
     return ImageFont.truetype(str(font_path(weight)), size)
 
 
+def shaping(
+    weight: Weight, size: int, text: str
+) -> tuple[ImageFont.FreeTypeFont, list[str] | None]:
+    """The face and OpenType features `text` at `size` is laid out and drawn with.
+
+    Below `HINTED_MONO_BELOW_PX` a text without digits is placed at hinted (whole-pixel)
+    advances by Pillow's basic layout: HarfBuzz's unhinted advances put a glyph widened by
+    monochrome hinting against its neighbour ("Ś mietana", uneven gaps in names). Text
+    with digits keeps the tabular figures (OpenType, so HarfBuzz): a price change then
+    moves no other glyph of its line, which keeps the update small (docs/encoding.md).
+    """
+    if size < HINTED_MONO_BELOW_PX and not any(character.isdigit() for character in text):
+        return _hinted(weight, size), None
+    return font(weight, size), list(FEATURES)
+
+
+@cache
+def _hinted(weight: Weight, size: int) -> ImageFont.FreeTypeFont:
+    path = str(font_path(weight))
+    return ImageFont.truetype(path, size, layout_engine=ImageFont.Layout.BASIC)
+
+
 @lru_cache(maxsize=16384)
 def text_mask(weight: Weight, size: int, text: str) -> TextMask:
     """`text` as a one-bit mask (0 or 255), anchored at the left end of its baseline.
@@ -84,9 +107,8 @@ def text_mask(weight: Weight, size: int, text: str) -> TextMask:
     1 kg") are rendered once. The box is the ink's exact bounds.
     """
     mono = size < HINTED_MONO_BELOW_PX
-    core, (dx, dy) = font(weight, size).getmask2(
-        text, "1" if mono else "L", anchor="ls", features=list(FEATURES)
-    )
+    face, features = shaping(weight, size, text)
+    core, (dx, dy) = face.getmask2(text, "1" if mono else "L", anchor="ls", features=features)
     width, height = core.size
     coverage = np.frombuffer(bytes(core), dtype=np.uint8).reshape(height, width)
     ink = coverage > 0 if mono else coverage >= INK_THRESHOLD

@@ -15,7 +15,7 @@ from rendering.codes import CodeDrawing, ean13_drawing, qr_drawing
 from rendering.content import LabelContent
 from rendering.contrast import carries_text
 from rendering.display_models import COLOUR_RGB, DisplayModel
-from rendering.fonts import FEATURES, Weight, font, text_mask
+from rendering.fonts import Weight, shaping, text_mask
 from rendering.locale_texts import format_label_date, format_money, label_texts, price_parts
 from rendering.templates import Align, Condition, Fill, Ink, Region, Template
 
@@ -194,10 +194,10 @@ def _fill(
             text = texts.prior_price.format(price=prior)
         case Fill.UNIT_PRICE if content.unit_price is not None and content.unit_label:
             unit = money(content.unit_price, content.currency, content.locale)
-            text = texts.unit_price.format(unit=content.unit_label, price=unit)
+            text = texts.unit_price.format(unit=_unbroken(content.unit_label), price=unit)
         case Fill.OFFER_UNIT_PRICE if content.offer_unit_price is not None and content.unit_label:
             offer = money(content.offer_unit_price, content.currency, content.locale)
-            text = texts.offer_unit_price.format(unit=content.unit_label, price=offer)
+            text = texts.offer_unit_price.format(unit=_unbroken(content.unit_label), price=offer)
         case Fill.VALIDITY if content.has_promotion and content.valid_until is not None:
             text = format_label_date(content.valid_until, locale=content.locale)
         case Fill.STORE_FOOTER:
@@ -255,15 +255,15 @@ def _drawn_whole(ops: list[DrawOp], text: str) -> bool:
 @lru_cache(maxsize=65536)
 def _bbox(weight: Weight, size: int, text: str) -> tuple[int, int, int, int]:
     """Ink bounds relative to the left end of the baseline."""
-    left, top, right, bottom = font(weight, size).getbbox(
-        text, anchor="ls", features=list(FEATURES)
-    )
+    face, features = shaping(weight, size, text)
+    left, top, right, bottom = face.getbbox(text, anchor="ls", features=features)
     return int(left), int(top), int(right), int(bottom)
 
 
 @lru_cache(maxsize=65536)
 def _advance(weight: Weight, size: int, text: str) -> float:
-    return float(font(weight, size).getlength(text, features=list(FEATURES)))
+    face, features = shaping(weight, size, text)
+    return float(face.getlength(text, features=features))
 
 
 @lru_cache(maxsize=512)
@@ -459,6 +459,11 @@ def _wrap(
 def _words(text: str) -> list[str]:
     # Only plain spaces break lines: Babel puts no-break spaces inside "6,99 zł".
     return [word for word in text.split(" ") if word]
+
+
+def _unbroken(quantity: str) -> str:
+    """ "1 kg" with a no-break space: a wrapped line never leaves "1" above "kg"."""
+    return quantity.replace(" ", "\xa0")
 
 
 def _longest_prefix(text: str, *, weight: Weight, size: int, width: int, suffix: str = "") -> int:

@@ -1,6 +1,7 @@
 """What a label says in each language, and how it writes money (Babel's CLDR data).
 
-Label texts are a table, one row per language; adding a language is adding a row and
+Label texts are one table, `pricing.label_text.LABEL_TEXTS` (shared with the promotion
+texts, the quote and the CLI), one row per language; adding a language is adding a row and
 checking that the label font draws its script (`require_locale` refuses what it cannot:
 no label ever shows tofu boxes). Money is written by the project's one formatter,
 `pricing.label_text.format_money`: "12,99 zł" (pl_PL), "£12.99" (en_GB), "12,99 €"
@@ -14,7 +15,6 @@ from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
 from functools import lru_cache
-from types import MappingProxyType
 
 from babel import Locale, UnknownLocaleError
 from babel.numbers import (
@@ -23,15 +23,13 @@ from babel.numbers import (
     get_territory_currencies,
 )
 
-from pricing.label_text import SUPPORTED_LOCALES
+from pricing.label_text import LABEL_TEXTS, SUPPORTED_LOCALES, LabelTexts
 from pricing.label_text import format_money as format_any_money
 from rendering.errors import ContentError
 from rendering.fonts import FONT_FAMILY
 from rendering.glyph_coverage import describe_characters, undrawable_characters
 
 __all__ = [
-    "LABEL_TEXTS",
-    "LabelTexts",
     "PriceParts",
     "format_label_date",
     "format_money",
@@ -42,57 +40,12 @@ __all__ = [
 ]
 
 
-@dataclass(frozen=True, slots=True)
-class LabelTexts:
-    prior_price: str  # {price}
-    unit_price: str  # {unit}, {price}
-    offer_unit_price: str  # {unit}, {price}: under a multi-buy or loyalty offer
-    valid_until: str  # {date}
-    date_format: str  # strftime, day and month only
-    promotion: str
-    loyalty: str
-
-
-LABEL_TEXTS: MappingProxyType[str, LabelTexts] = MappingProxyType(
-    {
-        "pl": LabelTexts(
-            prior_price="Najniższa cena z 30 dni przed obniżką: {price}",
-            unit_price="Cena za {unit}: {price}",
-            offer_unit_price="Cena za {unit} w promocji: {price}",
-            valid_until="do {date}",
-            date_format="%d.%m",
-            promotion="PROMOCJA",
-            loyalty="z kartą",
-        ),
-        "en": LabelTexts(
-            prior_price="Lowest price in the 30 days before the reduction: {price}",
-            unit_price="Price per {unit}: {price}",
-            offer_unit_price="Price per {unit} on offer: {price}",
-            valid_until="until {date}",
-            date_format="%d/%m",
-            promotion="OFFER",
-            loyalty="with card",
-        ),
-        "de": LabelTexts(
-            prior_price="Niedrigster Preis der letzten 30 Tage vor der Reduzierung: {price}",
-            unit_price="Grundpreis {unit} = {price}",
-            offer_unit_price="Grundpreis {unit} im Angebot = {price}",
-            valid_until="bis {date}",
-            date_format="%d.%m.",
-            promotion="AKTION",
-            loyalty="mit Karte",
-        ),
-    }
-)
-
-
 def label_texts(locale: str) -> LabelTexts:
-    """The texts of the locale's language (`require_locale` has refused the others)."""
-    texts = LABEL_TEXTS.get(_language(locale))
-    if texts is None:
-        require_locale(locale)  # raises, naming why
-        raise ContentError("locale", f"no label texts for {locale!r}")
-    return texts
+    """The texts of the locale's language, from the project's one table
+    (`pricing.label_text.LABEL_TEXTS`); `require_locale` refuses, naming why, a locale
+    the label cannot be written in."""
+    require_locale(locale)
+    return LABEL_TEXTS[_language(locale)]
 
 
 def format_label_date(day: date, *, locale: str) -> str:

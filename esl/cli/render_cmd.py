@@ -2,17 +2,23 @@
 
 For template designers: draws one label from a JSON description of its content (format
 in docs/templates.md) and writes the PNG preview, or the encoded bytes a label receives.
+`esl render --sample SKU [--store CODE] [--at ISO]` draws a label of the bundled sample
+catalogue instead, priced by the engine as the demo prices it.
 """
 
 from __future__ import annotations
 
 import json
+from datetime import UTC, datetime
 from enum import StrEnum
 from pathlib import Path
 from typing import Annotated
 
 import typer
 
+from esl.sample import load_sample, sample_anchor
+from pricing import Channel, resolve
+from pricing.errors import PricingError
 from rendering import (
     DISPLAY_MODELS,
     RenderCache,
@@ -21,6 +27,7 @@ from rendering import (
     get_display_model,
     template_from_json,
 )
+from rendering.content import LabelContent
 from rendering.errors import UnlawfulLabelError
 from rendering.render import preview_png
 
@@ -30,14 +37,89 @@ class OutputFormat(StrEnum):
     BIN = "bin"
 
 
+def sample_content(
+    sku: str, *, store: str | None, at: datetime, anchor: datetime, locale: str
+) -> LabelContent:
+    """The label content of a sample SKU in a store at `at`, as the demo's controller
+    makes it (`LabelContent.from_resolved`). Raises `PricingError` for an unknown SKU or
+    store, a SKU without a price, or a locale without label texts."""
+    sample = load_sample(anchor=anchor, history_until=max(at, anchor))
+    catalogue = sample.catalogue
+    code = store or next(iter(catalogue.stores))
+    resolved = resolve(
+        catalogue,
+        sku=sku,
+        channel=Channel.STORE,
+        store=code,
+        at=at,
+        ledger=sample.ledger,
+        locale=locale,
+    )
+    return LabelContent.from_resolved(
+        product=catalogue.products[sku],
+        price=resolved,
+        store=catalogue.stores.get(code),
+        locale=locale,
+    )
+
+
+def _instant(text: str | None, option: str) -> datetime:
+    if text is None:
+        return datetime.now(UTC)  # the clock is read here, at the edge
+    try:
+        value = datetime.fromisoformat(text)
+    except ValueError:
+        raise typer.BadParameter(f"{option}: not an ISO 8601 instant: {text!r}") from None
+    return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+
+
+def _content(
+    content_file: Path | None, sample: str | None, *, store: str | None, at: str | None,
+    anchor: str | None, locale: str,
+) -> LabelContent:  # fmt: skip
+    if (content_file is None) == (sample is None):
+        raise typer.BadParameter("give either --content FILE or --sample SKU")
+    if sample is not None:
+        instant = _instant(at, "--at")
+        day_zero = sample_anchor(_instant(anchor, "--anchor") if anchor else instant)
+        return sample_content(sample, store=store, at=instant, anchor=day_zero, locale=locale)
+    assert content_file is not None
+    data = json.loads(content_file.read_text(encoding="utf-8"))
+    if not isinstance(data, dict):
+        raise typer.BadParameter("the content file must hold a JSON object")
+    return content_from_dict(data)
+
+
 def register(app: typer.Typer) -> None:
     @app.command("render")
     def render(
-        content_file: Annotated[
-            Path,
-            typer.Option("--content", exists=True, dir_okay=False, help="Label content as JSON."),
-        ],
         output: Annotated[Path, typer.Option("-o", "--output", help="File to write.")],
+        content_file: Annotated[
+            Path | None,
+            typer.Option("--content", exists=True, dir_okay=False, help="Label content as JSON."),
+        ] = None,
+        sample: Annotated[
+            str | None,
+            typer.Option("--sample", help="A SKU of the bundled sample catalogue (not --content)."),
+        ] = None,
+        store: Annotated[
+            str | None, typer.Option("--store", help="--sample: the store (default: the first).")
+        ] = None,
+        at: Annotated[
+            str | None,
+            typer.Option(
+                "--at", help="--sample: the instant to price at, ISO 8601 (default: now)."
+            ),
+        ] = None,
+        anchor: Annotated[
+            str | None,
+            typer.Option(
+                "--anchor", help="--sample: day 0 of the sample's dates (default: --at's day)."
+            ),
+        ] = None,
+        locale: Annotated[
+            str, typer.Option("--locale", help="--sample: pl_PL, en_GB or de_DE.")
+        ] = "pl_PL",
         model_id: Annotated[
             str, typer.Option("--model", help="Display model: " + ", ".join(DISPLAY_MODELS))
         ] = "2.9-bwr",
@@ -60,10 +142,9 @@ def register(app: typer.Typer) -> None:
     ) -> None:
         """Render one label and write its PNG preview or its encoded bytes."""
         try:
-            data = json.loads(content_file.read_text(encoding="utf-8"))
-            if not isinstance(data, dict):
-                raise typer.BadParameter("the content file must hold a JSON object")
-            content = content_from_dict(data)
+            content = _content(
+                content_file, sample, store=store, at=at, anchor=anchor, locale=locale
+            )
             model = get_display_model(model_id)
             template = (
                 template_from_json(template_file.read_text(encoding="utf-8"))
@@ -87,7 +168,7 @@ def register(app: typer.Typer) -> None:
                 err=True,
             )
             raise typer.Exit(2) from None
-        except RenderingError as error:
+        except (RenderingError, PricingError) as error:
             typer.echo(f"error: {error.message}", err=True)
             raise typer.Exit(2) from None
         for finding in rendered.findings:

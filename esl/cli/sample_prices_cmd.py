@@ -16,20 +16,12 @@ from esl.cli.invocation import settings_of
 from esl.sample import load_sample, sample_anchor
 from pricing import Channel, Money, ResolvedPrice, resolve
 from pricing.errors import PricingError
-from pricing.label_text import format_money, label_language
+from pricing.label_text import LabelTexts, format_money, label_texts
 
 __all__ = ["price_table", "register"]
 
-_COLUMNS = (
-    ("SKU", 8),
-    ("Produkt", 34),
-    ("Regularna", 10),
-    ("Cena", 10),
-    ("Promocja", 30),
-    ("Najniższa 30 dni", 17),
-    ("Oszczędność", 16),
-    ("Cena jedn.", 18),
-)
+# The width of each column of the price table, in characters.
+_WIDTHS = (8, 34, 10, 10, 30, 17, 16, 18)
 
 
 def _parse_instant(text: str | None) -> datetime:
@@ -46,18 +38,22 @@ def _money(value: Money | None, locale: str) -> str:
     return "" if value is None else format_money(value.amount, value.currency, locale=locale)
 
 
-def _row(resolved: ResolvedPrice, name: str, locale: str) -> list[str]:
+def _row(resolved: ResolvedPrice, name: str, locale: str, texts: LabelTexts) -> list[str]:
     promotion = resolved.promotion
     promo_text = ""
     if promotion is not None:
         promo_text = promotion.text or ""
         if promotion.min_quantity > 1:
-            promo_text += f" = {_money(promotion.effective_unit_price, locale)}/szt."
+            each = texts.price_table.per_item.format(
+                money=_money(promotion.effective_unit_price, locale)
+            )
+            promo_text += f" = {each}"
     saving = ""
     if resolved.announces_reduction and resolved.saving_percent is not None:
         saving = f"{_money(resolved.saving, locale)} ({resolved.saving_percent}%)"
     elif resolved.is_reduced:
-        saving = "nie ogłaszać"  # not below the 30-day low: the label shows a plain price
+        # Not below the 30-day low: the label shows a plain price.
+        saving = texts.price_table.not_announced
     unit = ""
     if resolved.unit_price is not None:
         unit = f"{_money(resolved.unit_price, locale)}/{resolved.unit_label}"
@@ -74,27 +70,28 @@ def _row(resolved: ResolvedPrice, name: str, locale: str) -> list[str]:
 
 
 def _line(cells: list[str]) -> str:
-    return "  ".join(
-        cell[:width].ljust(width) for cell, (_, width) in zip(cells, _COLUMNS, strict=True)
-    )
+    return "  ".join(cell[:width].ljust(width) for cell, width in zip(cells, _WIDTHS, strict=False))
 
 
 def price_table(*, at: datetime, anchor: datetime, channels: list[Channel], locale: str) -> str:
-    """The price table as text: every sample SKU in every store for `channels` at `at`."""
-    label_language(locale)  # refuses a locale without label texts before any work
+    """The price table as text, in `locale`'s language: every sample SKU in every store
+    for `channels` at `at`."""
+    texts = label_texts(locale)  # refuses a locale without label texts before any work
+    words = texts.price_table
     sample = load_sample(anchor=anchor, history_until=max(at, anchor))
     catalogue = sample.catalogue
     lines = [
-        f"Przykładowy katalog (PLN) o {at.isoformat(timespec='minutes')}; "
-        f"dzień 0 próbki = {anchor.date().isoformat()}",
+        words.title.format(at=at.isoformat(timespec="minutes"), day_zero=anchor.date().isoformat()),
     ]
     for store in catalogue.stores.values():
         for channel in channels:
             lines += [
                 "",
-                f"{store.code} {store.name} (strefa {store.zone or '-'}), kanał {channel}",
+                words.store.format(
+                    code=store.code, name=store.name, zone=store.zone or "-", channel=channel
+                ),
             ]
-            lines.append(_line([title for title, _ in _COLUMNS]))
+            lines.append(_line(list(words.columns)))
             for sku, product in catalogue.products.items():
                 try:
                     resolved = resolve(
@@ -107,15 +104,10 @@ def price_table(*, at: datetime, anchor: datetime, channels: list[Channel], loca
                         locale=locale,
                     )
                 except PricingError as error:
-                    lines.append(_line([sku, product.name, f"brak ceny: {error.code}"]))
+                    lines.append(_line([sku, product.name, words.no_price.format(code=error.code)]))
                     continue
-                lines.append(_line(_row(resolved, product.name, locale)))
-    lines += [
-        "",
-        "Najniższa 30 dni: najniższa cena z 30 dni przed obniżką (dla nowości: od wprowadzenia,",
-        "dla produktów krótkoterminowych: cena sprzed pierwszej obniżki);",
-        "oszczędność liczona od niej.",
-    ]
+                lines.append(_line(_row(resolved, product.name, locale, texts)))
+    lines += ["", *words.notes]
     return "\n".join(line.rstrip() for line in lines)
 
 

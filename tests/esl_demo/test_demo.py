@@ -108,12 +108,21 @@ def test_the_demo_prices_any_instant_and_channel() -> None:
 
 
 @pytest.mark.parametrize(
-    ("locale", "butter"),
-    [("en_GB", "PLN 6.79 -2% PLN 6.99"), ("de_DE", "6,79 PLN -2% 6,99 PLN")],
+    ("locale", "butter", "words"),
+    [
+        ("en_GB", "PLN 6.79 -2% PLN 6.99", ("Product", "30-day low", "channel store")),
+        ("de_DE", "6,79 PLN -2% 6,99 PLN", ("Produkt", "30-Tage-Tief", "Kanal store")),
+    ],
 )
-def test_the_sample_prices_print_in_every_documented_locale(locale: str, butter: str) -> None:
+def test_the_sample_prices_print_in_every_documented_locale(
+    locale: str, butter: str, words: tuple[str, ...]
+) -> None:
     output = run_demo("--at", "2026-11-23T12:00:00+00:00", "--locale", locale)
     assert butter in row(output, "WAW-01", "MSL-001").replace("\xa0", " ")
+    # The table speaks the locale's language, not Polish.
+    assert all(word in output for word in words)
+    for polish in ("Najniższa", "Oszczędność", "kanał", "strefa", "nie ogłaszać", "/szt."):
+        assert polish not in output, polish
 
 
 def test_a_locale_without_label_texts_is_refused_by_name() -> None:

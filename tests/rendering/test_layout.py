@@ -132,11 +132,11 @@ def test_long_prices_shrink_to_fit_instead_of_overflowing() -> None:
 @pytest.mark.parametrize(
     ("locale", "currency", "prior", "unit"),
     [
-        ("pl_PL", "PLN", "Najniższa cena z 30 dni przed obniżką: 6,99\xa0zł", "Cena za 1 kg"),
+        ("pl_PL", "PLN", "Najniższa cena z 30 dni przed obniżką: 6,99\xa0zł", "Cena za 1\xa0kg"),
         ("en_GB", "GBP", "Lowest price in the 30 days before the reduction: £6.99",
-         "Price per 1 kg"),
+         "Price per 1\xa0kg"),
         ("de_DE", "EUR", "Niedrigster Preis der letzten 30 Tage vor der Reduzierung: 6,99\xa0€",
-         "Grundpreis 1 kg"),
+         "Grundpreis 1\xa0kg"),
     ],
 )  # fmt: skip
 def test_label_texts_come_from_the_locale_table(
@@ -210,3 +210,13 @@ def test_lines_carrying_a_price_shrink_but_are_never_cut(model_id: str) -> None:
     assert "".join(op.text for op in _texts(LONG, model_id, "regular_price")) == (
         "123\xa0456,78\xa0zł"
     )
+
+
+@pytest.mark.parametrize("model_id", ["2.13-bwr", "2.9-bwr", "4.2-bwr"])
+def test_a_wrapped_unit_price_keeps_its_quantity_on_one_line(model_id: str) -> None:
+    """ "Grundpreis 1" above "kg = 29,96 €" is what the 4.2" label used to print."""
+    content = replace(PROMOTION, locale="de_DE", currency="EUR", unit_label="1 kg")
+    lines = [op.text for op in _texts(content, model_id, "unit_price")]
+    assert lines
+    assert not any(line.rstrip().endswith(" 1") for line in lines), lines
+    assert any("1\xa0kg" in line for line in lines), lines

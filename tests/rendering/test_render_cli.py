@@ -113,3 +113,29 @@ def test_render_says_why_a_barcode_is_missing(tmp_path: Path) -> None:
     result = CliRunner().invoke(app, args)
     assert result.exit_code == 0, result.output
     assert "warning: barcode: the product has no GTIN" in result.output
+
+
+def test_render_draws_a_sample_label_as_the_demo_prices_it(tmp_path: Path) -> None:
+    """`--sample SKU --at ISO`: the bundled catalogue's butter, reduced, with its prior price
+    in red; the milk on a plain label, its EAN-13 drawn (no "warning: barcode")."""
+    at = ["--store", "WAW-01", "--at", "2026-11-23T12:00", "--model", "2.9-bwr"]
+    butter, milk = tmp_path / "butter.png", tmp_path / "milk.png"
+    for sku, out in (("MSL-001", butter), ("MLK-001", milk)):
+        result = CliRunner().invoke(app, ["render", "--sample", sku, *at, "-o", str(out)])
+        assert result.exit_code == 0, result.output
+        assert "warning" not in result.output, result.output
+    with Image.open(butter) as image:
+        assert image.size == (296, 128)
+        assert 2 in np.asarray(image)  # the reduction is announced in red
+    with Image.open(milk) as image:
+        assert 2 not in np.asarray(image)  # a plain price is black on white
+
+
+def test_render_sample_refuses_an_unknown_sku_and_a_missing_source(tmp_path: Path) -> None:
+    out = str(tmp_path / "x.png")
+    unknown = CliRunner().invoke(app, ["render", "--sample", "NOPE-1", "-o", out])
+    assert unknown.exit_code == 2
+    assert "unknown SKU 'NOPE-1'" in unknown.output
+    neither = CliRunner().invoke(app, ["render", "-o", out])
+    assert neither.exit_code == 2
+    assert "--content FILE or --sample SKU" in neither.output
