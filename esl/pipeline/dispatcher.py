@@ -60,6 +60,11 @@ from esl.pipeline.check_ins import (
     reconcile,
 )
 from esl.pipeline.database_outage import DatabaseOutage, is_database_outage
+from esl.pipeline.label_actions import (
+    LabelActionSender,
+    answer_label_actions,
+    signed_action_sequences,
+)
 from esl.pipeline.label_states import (
     ANSWERED_COLUMNS,
     LabelState,
@@ -165,6 +170,7 @@ class Dispatcher:
         executor: ThreadPoolExecutor | None = None,
         outage: DatabaseOutage | None = None,
         max_waiting: int = 200_000,
+        label_actions: LabelActionSender | None = None,
     ) -> None:
         if window < 1:
             raise ValueError("the window must hold at least one frame")
@@ -181,6 +187,8 @@ class Dispatcher:
         self.outage = outage or DatabaseOutage(clock=clock)
         self.max_waiting = max_waiting  # answers kept while the database does not answer
         self.counts = DispatchCounts()
+        # Flash, ping and refresh a person asked for (esl/pipeline/label_actions.py).
+        self.label_actions = label_actions or LabelActionSender()
         # Labels a check-in showed to differ from the record: the controller plans them.
         self.replan_wanted: set[str] = set()
         self._windows: dict[GatewayKey, _GatewayWindow] = {}
@@ -285,7 +293,14 @@ class Dispatcher:
                 self._uplinks[:0] = uplinks[start:]
                 raise
         self._expire()
-        return self._fill_windows()
+        return self._fill_windows() + self._send_label_actions()
+
+    def _send_label_actions(self) -> list[Downlink]:
+        replan: set[str] = set()
+        with self.sessions.begin() as session:
+            downlinks = self.label_actions.due(session, now=self.clock(), replan=replan)
+        self.replan_wanted |= replan
+        return downlinks
 
     async def sends_done(self) -> None:
         """Wait until the transport accepted (or refused) every frame handed over."""
@@ -511,6 +526,15 @@ class Dispatcher:
         with self.sessions.begin() as session:
             states = load_label_states(session, {response.label_id for _, response in verified})
             rows = self._answered_rows(session, [response for _, response in verified])
+            actions = signed_action_sequences(
+                session,
+                (
+                    (r.label_id, r.sequence)
+                    for _, r in verified
+                    if r.kind is not FrameKind.CHECK_IN and (r.label_id, r.sequence) not in rows
+                ),
+            )
+            action_answers: list[tuple[int, LabelResponse, datetime]] = []
             history: list[dict[str, Any]] = []
             rebuilt: list[dict[str, Any]] = []
             widened: set[str] = set()  # labels whose sequence or schedule support changed
@@ -520,10 +544,11 @@ class Dispatcher:
             for uplink, response in verified:
                 state = states[response.label_id]
                 row = rows.get((response.label_id, response.sequence))
+                action = actions.get((response.label_id, response.sequence))
                 refusal = judge_answer(
                     held_claim(state),
                     response,
-                    answers_signed_frame=row is not None,
+                    answers_signed_frame=row is not None or action is not None,
                     last_signed=state.last_sequence,
                 )
                 if response.kind is FrameKind.CHECK_IN:
@@ -553,17 +578,21 @@ class Dispatcher:
                         _record_health(state, response, uplink.received_at, displayed=False)
                     self._refused(uplink, response, refusal)
                 was_open = row is not None and row.status not in ("superseded", "acked")
-                acked_hash = self._apply(
-                    session,
-                    state,
-                    response,
-                    row,
-                    now=now,
-                    rebuilt=rebuilt,
-                    widened=widened,
-                    events=events,
-                    uplink=uplink,
-                )
+                if action is not None:
+                    action_answers.append((action, response, uplink.received_at))
+                    acked_hash = None
+                else:
+                    acked_hash = self._apply(
+                        session,
+                        state,
+                        response,
+                        row,
+                        now=now,
+                        rebuilt=rebuilt,
+                        widened=widened,
+                        events=events,
+                        uplink=uplink,
+                    )
                 if refusal is not None and not was_open:
                     continue  # nothing believed, nothing settled: no history either
                 history.append(
@@ -586,6 +615,7 @@ class Dispatcher:
             insert_rows(session, OUTBOX, rebuilt)
             insert_rows(session, core_table(LabelAcknowledgementRow), history)
             record_security_events(session, events)
+            answer_label_actions(session, action_answers)
             self._unpark(session, checked_in, now=now)
 
     def _refused(self, uplink: Uplink, response: LabelResponse, refusal: Refusal) -> None:
