@@ -49,9 +49,20 @@ def audit(
     ctx: Ctx,
     user: User,
     store: StoreQuery = None,
-    audit_class: Annotated[AuditClass | None, Query(alias="class")] = None,
+    class_name: Annotated[str, Query(alias="class", max_length=32)] = "",
 ) -> HTMLResponse:
     require(user.principal, "audit")
+    # The form sends an empty class for "every class".
+    known = {c.value: c for c in AuditClass}
+    if class_name and class_name not in known:
+        return page(
+            request,
+            "refused.html",
+            user=user,
+            message=f"no audit class {class_name!r}: one of {', '.join(known)}",
+            status_code=422,
+        )
+    audit_class = known.get(class_name)
     report = _gather(ctx, store).report
     labels = [v for v in report.labels if audit_class is None or v.audit_class is audit_class]
     with ctx.sessions() as session:

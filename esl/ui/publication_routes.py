@@ -20,6 +20,7 @@ from esl.errors import ImportRejectedError, NotFoundError
 from esl.imports import import_prices, import_promotions
 from esl.imports.csv_text import decode_csv
 from esl.imports.report import ImportReport
+from esl.pipeline.affected_labels import labels_changed_by_publication
 from esl.services.keys import Principal
 from esl.services.labels import current_binding
 from esl.services.quotes import quote
@@ -156,9 +157,7 @@ def _impact_preview(session: Session, report: ImportReport, ctx: ApiContext) -> 
     """The labels the import changes, per store, and a few of them as they will look."""
     if report.publication_id is None:
         return {"labels_changed": 0, "per_store": {}, "samples": []}
-    row = session.get(PublicationRow, report.publication_id)
-    impact: dict[str, Any] = (row.impact if row is not None else None) or {}
-    labels: list[str] = list(impact.get("labels", []))
+    labels = labels_changed_by_publication(session, report.publication_id)
     per_store: dict[str, int] = {}
     for store in session.scalars(select(LabelRow.store).where(LabelRow.id.in_(labels))):
         per_store[store] = per_store.get(store, 0) + 1
@@ -169,7 +168,7 @@ def _impact_preview(session: Session, report: ImportReport, ctx: ApiContext) -> 
         if uri is not None:
             samples.append({"label_id": label_id, "uri": uri})
     return {
-        "labels_changed": int(impact.get("labels_changed", len(labels))),
+        "labels_changed": len(labels),
         "per_store": dict(sorted(per_store.items())),
         "samples": samples,
     }

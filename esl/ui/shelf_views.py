@@ -25,6 +25,7 @@ from esl.db.models import (
     RenderedContentRow,
     StoreRow,
 )
+from esl.pipeline.affected_labels import labels_changed_by_publication
 from esl.services.health import LabelConditionRow, StoreHealth, label_conditions, label_health
 from esl.services.label_status import LabelStatus, StatusThresholds
 from rendering.display_models import get_display_model
@@ -210,8 +211,8 @@ def publication_reach(
     )
     reach = []
     for row in rows:
-        impact: dict[str, Any] = row.impact or {}
-        labels: list[str] = list(impact.get("labels", []))
+        # The controller's own answer to "which labels may this have changed".
+        labels = labels_changed_by_publication(session, row.id) if row.published_at else []
         per_store = Counter(
             session.scalars(select(LabelRow.store).where(LabelRow.id.in_(labels))) if labels else []
         )
@@ -223,7 +224,7 @@ def publication_reach(
                 status=row.status,
                 published_at=row.published_at,
                 effective_at=row.effective_at,
-                labels_changed=int(impact.get("labels_changed", 0)),
+                labels_changed=len(labels),
                 per_store=dict(sorted(per_store.items())),
                 time_to_shelf=time_to_shelf,
                 still_open=still_open,
