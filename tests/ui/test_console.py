@@ -265,3 +265,19 @@ def test_the_audit_with_filters_and_downloads(page: Page, world: ConsoleWorld) -
     assert previews.status == 200
     assert "Shelf price audit" in previews.text()
     assert "KRK-01" in previews.text()
+
+
+def test_the_label_page_fits_a_phone_held_in_an_aisle(
+    context: BrowserContext, world: ConsoleWorld
+) -> None:
+    page = context.new_page()
+    page.set_viewport_size({"width": 390, "height": 844})
+    sign_in(page, world, "store")
+    page.goto(f"{world.url}/ui/labels/{FIND_ME}")
+    flash = page.get_by_role("button", name="Flash LED")
+    expect(flash).to_be_visible()
+    box = flash.bounding_box()
+    assert box is not None
+    assert box["height"] >= 44  # a thumb's target
+    # Nothing pushes the page sideways: wide tables scroll inside their own box.
+    assert page.evaluate("document.documentElement.scrollWidth") <= 390
