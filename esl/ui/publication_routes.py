@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import base64
 import io
+from datetime import UTC, datetime
 from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Depends, Form, Path, Request, UploadFile
@@ -16,7 +17,7 @@ from sqlalchemy.orm import Session
 from esl.api.dependencies import ApiContext, context
 from esl.db.mapping import product_from_row, store_from_row
 from esl.db.models import LabelRow, ProductRow, PublicationItemRow, PublicationRow, StoreRow
-from esl.errors import ImportRejectedError, NotFoundError
+from esl.errors import ImportRejectedError, InvalidItemError, NotFoundError
 from esl.imports import import_prices, import_promotions
 from esl.imports.csv_text import decode_csv
 from esl.imports.report import ImportReport
@@ -26,6 +27,7 @@ from esl.services.labels import current_binding
 from esl.services.quotes import quote
 from esl.ui.access import User, require, require_csrf
 from esl.ui.console_sessions import SignedIn
+from esl.ui.csv_instants import starting_at
 from esl.ui.page_rendering import page
 from esl.ui.shelf_views import publication_reach
 from pricing.errors import EslError
@@ -76,20 +78,30 @@ def publication(
 
 @router.post("/publications/preview", response_class=HTMLResponse)
 async def preview(
-    request: Request, ctx: Ctx, user: Changing, file: UploadFile, kind: Annotated[Kind, Form()]
+    request: Request,
+    ctx: Ctx,
+    user: Changing,
+    file: UploadFile,
+    kind: Annotated[Kind, Form()],
+    effective_at: Annotated[str, Form(max_length=40)] = "",
 ) -> HTMLResponse:
     """Run the import in a transaction that is rolled back: what it would change, or every
-    bad row by line; nothing is written."""
+    bad row by line; nothing is written. `effective_at` (UTC, from the form): the rows
+    without a start of their own start then."""
     require(user.principal, "publish")
     data = await file.read(MAX_UPLOAD_BYTES + 1)
     values: dict[str, Any] = {"kind": kind, "filename": file.filename or "upload.csv"}
     try:
+        instant = _instant(effective_at, now=ctx.clock())
+        values["effective_at"] = instant
         if len(data) > MAX_UPLOAD_BYTES:
             raise ImportRejectedError(
                 "file too large",
                 problems=[{"line": 0, "reason": f"over {MAX_UPLOAD_BYTES} bytes"}],
             )
         text = decode_csv(data, encoding=None)
+        if instant is not None:
+            text = starting_at(text, instant)
         values["text"] = text
         session = ctx.sessions()
         try:
@@ -136,6 +148,22 @@ def publish_upload(
     if report.publication_id is None:
         return RedirectResponse("/ui/publications?unchanged=1", status_code=303)
     return RedirectResponse(f"/ui/publications/{report.publication_id}", status_code=303)
+
+
+def _instant(text: str, *, now: datetime) -> datetime | None:
+    """The form's `datetime-local` value, read as UTC; refused when unreadable or past."""
+    if not text.strip():
+        return None
+    try:
+        instant = datetime.fromisoformat(text.strip())
+    except ValueError as error:
+        raise InvalidItemError(f"{text!r} is not a date and time", field="effective_at") from error
+    instant = instant if instant.tzinfo else instant.replace(tzinfo=UTC)
+    if instant < now:
+        raise InvalidItemError(
+            "the instant lies in the past: the past cannot be rewritten", field="effective_at"
+        )
+    return instant
 
 
 def _import(

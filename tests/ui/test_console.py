@@ -5,12 +5,14 @@ the audit. Pages update without reloading while labels answer."""
 from __future__ import annotations
 
 import json
+from datetime import UTC, datetime
+from decimal import Decimal
 
 from playwright.sync_api import BrowserContext, Page, expect
 from sqlalchemy import func, select
 
 from esl.db.console_models import LabelActionRow
-from esl.db.models import LabelStateRow, PublicationRow
+from esl.db.models import LabelStateRow, PriceRuleRow, PublicationRow
 from esl.services.labels import current_binding
 from tests.ui.conftest import sign_in
 from tests.ui.console_world import ConsoleWorld
@@ -281,3 +283,29 @@ def test_the_label_page_fits_a_phone_held_in_an_aisle(
     assert box["height"] >= 44  # a thumb's target
     # Nothing pushes the page sideways: wide tables scroll inside their own box.
     assert page.evaluate("document.documentElement.scrollWidth") <= 390
+
+
+def test_a_csv_published_for_an_instant_starts_then(page: Page, world: ConsoleWorld) -> None:
+    sign_in(page, world, "pricing")
+    page.goto(f"{world.url}/ui/publications")
+    page.get_by_label("File", exact=True).set_input_files(
+        files=[
+            {
+                "name": "later.csv",
+                "mimeType": "text/csv",
+                "buffer": (HEADER + "PAP-001,store,,KRK-01,9.49,PLN,,\n").encode(),
+            }
+        ]
+    )
+    page.get_by_label("Publish at").fill("2031-01-02T06:00")
+    page.get_by_role("button", name="Preview").click()
+    expect(page.locator("#preview-instant")).to_contain_text("2031-01-02 06:00:00 UTC")
+    page.get_by_role("button", name="Publish for 2031-01-02 06:00:00 UTC").click()
+    expect(page.locator("#publication-state")).to_have_text("published")
+    with world.sessions()() as session:
+        starts = session.scalars(
+            select(PriceRuleRow.valid_from).where(
+                PriceRuleRow.sku == "PAP-001", PriceRuleRow.amount == Decimal("9.49")
+            )
+        ).all()
+    assert starts == [datetime(2031, 1, 2, 6, 0, tzinfo=UTC)]
