@@ -25,7 +25,7 @@ def upgrade() -> None:
         "console_sessions",
         sa.Column("id", _SERIAL, autoincrement=True, nullable=False),
         sa.Column("token_hash", sa.String(length=64), nullable=False),
-        sa.Column("api_key_id", sa.Integer(), nullable=False),
+        sa.Column("api_key_id", _SERIAL, nullable=False),
         sa.Column("csrf_token", sa.String(length=64), nullable=False),
         sa.Column("created_at", UtcDateTime(), nullable=False),
         sa.Column("expires_at", UtcDateTime(), nullable=False),
