@@ -28,6 +28,7 @@ from esl.db.engine import create_engine_for, session_factory
 from esl.metrics import CONTENT_TYPE, ApiLatency, metrics_registry, render
 from esl.pipeline.controller_status import controller_status_path
 from esl.settings import Settings
+from esl.ui import install_console
 
 __all__ = ["API_PREFIX", "create_app", "utc_now"]
 
@@ -85,4 +86,5 @@ def create_app(
 
     for module in (catalogue, prices, publications, labels, templates, health, security, audit):
         app.include_router(module.router, prefix=API_PREFIX)
+    install_console(app)  # the web console under /ui (esl/ui), with its own session sign-in
     return app

@@ -14,6 +14,7 @@ from esl.cli import (
     demo_cmd,
     import_cmd,
     keys_cmd,
+    label_cmd,
     mqtt_cmd,
     pipeline_cmd,
     publish_cmd,
@@ -84,6 +85,7 @@ sim_cmd.register(app)
 db_cmd.register(app)
 import_cmd.register(app)
 keys_cmd.register(app)
+label_cmd.register(app)
 publish_cmd.register(app)
 serve_cmd.register(app)
 demo_cmd.register(app)

@@ -52,6 +52,7 @@ def _print_serving(report: DemoReport, token: str, *, err: bool) -> None:
     lines = [
         "",
         "Serving until Ctrl-C:",
+        f"  console   {report.api_url}/ui/  (sign in with the key below)",
         f"  API       {report.api_url}/api/v1  (docs: {report.api_url}/docs)",
         f"  key       {token}  (header X-API-Key, role admin)",
         f"  broker    {report.broker_url or '-'}",

@@ -38,6 +38,9 @@ def register(app: typer.Typer) -> None:
         except OSError:
             listener.close()
             raise
-        typer.echo(f"API on http://{host}:{port}/api/v1 (documentation: /docs)", err=True)
+        typer.echo(
+            f"API on http://{host}:{port}/api/v1 (documentation: /docs), console on /ui/",
+            err=True,
+        )
         config = uvicorn.Config(create_app(settings, engine=engine), log_config=None)
         uvicorn.Server(config).run(sockets=[listener])

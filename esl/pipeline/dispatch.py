@@ -33,6 +33,7 @@ from esl.db.repositories import in_chunks
 from esl.delivery_states import OutboxStatus, ParkReason
 from esl.pipeline.database_outage import DatabaseOutage, is_database_outage
 from esl.pipeline.images import ImageStore
+from esl.pipeline.label_actions import LabelActionSender
 from esl.pipeline.outbox_rows import OUTBOX, outbox_entries, save_outbox_entries
 from esl.pipeline.retry import RetryPolicy
 from esl.pipeline.settlement import DispatchCounts, Settlement
@@ -96,6 +97,7 @@ class Dispatcher:
         tick_s: float = 0.02,
         outage: DatabaseOutage | None = None,
         max_waiting: int = 200_000,
+        label_actions: LabelActionSender | None = None,
     ) -> None:
         if window < 1:
             raise ValueError("the window must hold at least one frame")
@@ -109,6 +111,8 @@ class Dispatcher:
         self.outage = outage or DatabaseOutage(clock=clock)
         self.max_waiting = max_waiting  # answers kept while the database does not answer
         self.counts = DispatchCounts()
+        # Flash, ping and refresh a person asked for (esl/pipeline/label_actions.py).
+        self.label_actions = label_actions or LabelActionSender()
         self.settlement = Settlement(
             sessions=sessions,
             images=images,
@@ -229,7 +233,14 @@ class Dispatcher:
                 self._uplinks[:0] = uplinks[start:]
                 raise
         self._expire()
-        return self._fill_windows()
+        return self._fill_windows() + self._send_label_actions()
+
+    def _send_label_actions(self) -> list[Downlink]:
+        replan: set[str] = set()
+        with self.sessions.begin() as session:
+            downlinks = self.label_actions.due(session, now=self.clock(), replan=replan)
+        self.settlement.replan_wanted |= replan
+        return downlinks
 
     async def sends_done(self) -> None:
         """Wait until the transport accepted (or refused) every frame handed over."""

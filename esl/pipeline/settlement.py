@@ -46,6 +46,7 @@ from esl.pipeline.answer_acceptance import (
 from esl.pipeline.check_ins import weigh_check_ins
 from esl.pipeline.frames import full_image_frame, resigned_frame
 from esl.pipeline.images import ImageStore
+from esl.pipeline.label_actions import answer_label_actions, signed_action_sequences
 from esl.pipeline.label_states import (
     ANSWERED_COLUMNS,
     LabelState,
@@ -167,6 +168,15 @@ class Settlement:
         with self.sessions.begin() as session:
             states = load_label_states(session, {response.label_id for _, response in verified})
             rows = self._answered_rows(session, [response for _, response in verified])
+            actions = signed_action_sequences(
+                session,
+                (
+                    (r.label_id, r.sequence)
+                    for _, r in verified
+                    if r.kind is not FrameKind.CHECK_IN and (r.label_id, r.sequence) not in rows
+                ),
+            )
+            action_answers: list[tuple[int, LabelResponse, datetime]] = []
             history: list[dict[str, Any]] = []
             rebuilt: list[dict[str, Any]] = []
             widened: set[str] = set()  # labels whose sequence or schedule support changed
@@ -176,10 +186,11 @@ class Settlement:
             for uplink, response in verified:
                 state = states[response.label_id]
                 row = rows.get((response.label_id, response.sequence))
+                action = actions.get((response.label_id, response.sequence))
                 refusal = judge_answer(
                     held_claim(state),
                     response,
-                    answers_signed_frame=row is not None,
+                    answers_signed_frame=row is not None or action is not None,
                     last_signed=state.last_sequence,
                 )
                 if response.kind is FrameKind.CHECK_IN:
@@ -209,17 +220,21 @@ class Settlement:
                         _record_health(state, response, uplink.received_at, displayed=False)
                     self._refused(uplink, response, refusal)
                 was_open = row is not None and row.status not in _SETTLED
-                acked_hash = self._apply(
-                    session,
-                    state,
-                    response,
-                    row,
-                    now=now,
-                    rebuilt=rebuilt,
-                    widened=widened,
-                    events=events,
-                    uplink=uplink,
-                )
+                if action is not None:
+                    action_answers.append((action, response, uplink.received_at))
+                    acked_hash = None
+                else:
+                    acked_hash = self._apply(
+                        session,
+                        state,
+                        response,
+                        row,
+                        now=now,
+                        rebuilt=rebuilt,
+                        widened=widened,
+                        events=events,
+                        uplink=uplink,
+                    )
                 if refusal is not None and not was_open:
                     continue  # nothing believed, nothing settled: no history either
                 history.append(
@@ -252,6 +267,7 @@ class Settlement:
             insert_rows(session, OUTBOX, rebuilt)
             insert_rows(session, core_table(LabelAcknowledgementRow), history)
             record_security_events(session, events)
+            answer_label_actions(session, action_answers)
             self._unpark(session, checked_in, now=now)
 
     def _refused(self, uplink: Uplink, response: LabelResponse, refusal: Refusal) -> None:

@@ -10,8 +10,10 @@ the audit and the demo use too.
 from __future__ import annotations
 
 from collections import Counter, defaultdict
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import datetime
+from typing import NamedTuple
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -26,12 +28,13 @@ from esl.db.models import (
 from esl.delivery_states import OPEN_STATUSES, OutboxStatus
 from esl.services.label_status import (
     DeliveryFacts,
+    LabelCondition,
     LabelStatus,
     StatusThresholds,
     classify_label_status,
 )
 
-__all__ = ["StoreHealth", "label_health"]
+__all__ = ["LabelConditionRow", "StoreHealth", "label_conditions", "label_health"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -49,6 +52,14 @@ class StoreHealth:
     unbound: int = 0
 
 
+class LabelConditionRow(NamedTuple):
+    label_id: str
+    store: str
+    condition: LabelCondition
+    battery_mv: int | None
+    last_seen: datetime | None
+
+
 def label_health(
     session: Session,
     *,
@@ -57,6 +68,47 @@ def label_health(
     thresholds: StatusThresholds | None = None,
 ) -> list[StoreHealth]:
     """One `StoreHealth` per store that has labels (or per store in `stores`)."""
+    counts: dict[str, Counter[str]] = defaultdict(Counter)
+    failures: dict[str, Counter[str]] = defaultdict(Counter)
+    for store in stores or []:
+        counts[store]["labels"] += 0
+    for _, store, condition, _, _ in label_conditions(
+        session, now=now, stores=stores, thresholds=thresholds
+    ):
+        count = counts[store]
+        count["labels"] += 1
+        count[condition.status.value] += 1
+        if condition.status is LabelStatus.FAILED and condition.reason is not None:
+            failures[store][condition.reason] += 1
+        count["offline"] += condition.offline
+        count["low_battery"] += condition.low_battery
+    return [
+        StoreHealth(
+            store=store,
+            labels=count["labels"],
+            up_to_date=count[LabelStatus.UP_TO_DATE.value],
+            pending=count[LabelStatus.PENDING.value],
+            failed=count[LabelStatus.FAILED.value],
+            unplanned=count[LabelStatus.UNPLANNED.value],
+            offline=count["offline"],
+            low_battery=count["low_battery"],
+            failures=dict(failures[store]),
+            scheduled=count[LabelStatus.SCHEDULED.value],
+            unbound=count[LabelStatus.UNBOUND.value],
+        )
+        for store, count in sorted(counts.items())
+    ]
+
+
+def label_conditions(
+    session: Session,
+    *,
+    now: datetime,
+    stores: list[str] | None = None,
+    thresholds: StatusThresholds | None = None,
+    label_ids: list[str] | None = None,
+) -> Iterator[LabelConditionRow]:
+    """Every label's condition by the one classifier (of `stores`, or just `label_ids`)."""
     thresholds = thresholds or StatusThresholds()
     open_status: dict[str, set[str]] = defaultdict(set)
     parked: dict[str, tuple[str | None, str | None]] = {}  # label -> (reason, detail)
@@ -91,12 +143,11 @@ def label_health(
         LabelStateRow.last_seen,
         LabelStateRow.battery_mv,
     ).outerjoin(LabelStateRow, LabelStateRow.label_id == LabelRow.id)
+    statement = statement.order_by(LabelRow.id)
     if stores is not None:
         statement = statement.where(LabelRow.store.in_(stores))
-    counts: dict[str, Counter[str]] = defaultdict(Counter)
-    failures: dict[str, Counter[str]] = defaultdict(Counter)
-    for store in stores or []:
-        counts[store]["labels"] += 0
+    if label_ids is not None:
+        statement = statement.where(LabelRow.id.in_(label_ids))
     for (
         label_id,
         store,
@@ -123,26 +174,4 @@ def label_health(
             now=now,
             thresholds=thresholds,
         )
-        count = counts[store]
-        count["labels"] += 1
-        count[condition.status.value] += 1
-        if condition.status is LabelStatus.FAILED and condition.reason is not None:
-            failures[store][condition.reason] += 1
-        count["offline"] += condition.offline
-        count["low_battery"] += condition.low_battery
-    return [
-        StoreHealth(
-            store=store,
-            labels=count["labels"],
-            up_to_date=count[LabelStatus.UP_TO_DATE.value],
-            pending=count[LabelStatus.PENDING.value],
-            failed=count[LabelStatus.FAILED.value],
-            unplanned=count[LabelStatus.UNPLANNED.value],
-            offline=count["offline"],
-            low_battery=count["low_battery"],
-            failures=dict(failures[store]),
-            scheduled=count[LabelStatus.SCHEDULED.value],
-            unbound=count[LabelStatus.UNBOUND.value],
-        )
-        for store, count in sorted(counts.items())
-    ]
+        yield LabelConditionRow(label_id, store, condition, battery, last_seen)

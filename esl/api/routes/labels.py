@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+from datetime import datetime
+from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Path
+from pydantic import BaseModel, ConfigDict, Field
 from sqlalchemy import func, select
 
 from esl.api.dependencies import (
@@ -27,6 +29,7 @@ from esl.api.schemas import (
 from esl.db.models import GatewayRow, LabelRow, StoreRow
 from esl.errors import ConflictError, NotFoundError
 from esl.services.keys import Role
+from esl.services.label_actions import ActionKind, get_action, request_action
 from esl.services.labels import (
     bind_label,
     current_binding,
@@ -34,6 +37,7 @@ from esl.services.labels import (
     require_store_access,
     unbind_label,
 )
+from esl.services.product_codes import product_by_code
 
 __all__ = ["router"]
 
@@ -141,4 +145,100 @@ def put_binding(
 @router.delete("/labels/{label_id}/binding", response_model=BindingOut, tags=["labels"])
 def delete_binding(label_id: IdPath, ctx: Ctx, session: CurrentSession, who: StoreStaff) -> Any:
     """Unbind the label: it stops being planned until bound again."""
+    return unbind_label(session, principal=who, label_id=label_id, now=ctx.clock())
+
+
+# ---------------------------------------------------------------- label actions (the console's)
+
+
+class LabelActionOut(BaseModel):
+    """What a person asked a label to do, and what the label answered (once it did)."""
+
+    model_config = ConfigDict(from_attributes=True)
+    id: int
+    label_id: str
+    action: Literal["flash", "ping", "refresh"]
+    status: Literal["requested", "sent", "answered", "unanswered", "failed"] = Field(
+        description="requested -> sent -> answered; unanswered: no answer in time; "
+        "failed: could not be sent (detail says why)"
+    )
+    requested_by: str
+    requested_at: datetime
+    sent_at: datetime | None
+    answered_at: datetime | None
+    reason: str | None = Field(description="The label's reason code, e.g. SUCCESS")
+    led_on: bool | None
+    battery_mv: int | None
+    rssi_dbm: int | None
+    detail: str | None
+
+
+class CodeBindingIn(BaseModel):
+    """Bind by SKU or by the EAN a barcode scanner reads off the product."""
+
+    model_config = ConfigDict(
+        extra="forbid",
+        json_schema_extra={"examples": [{"code": "5900820000011", "template": "standard"}]},
+    )
+    code: str = Field(min_length=1, max_length=64, description="A SKU, or an EAN/GTIN")
+    template: str = Field(default="standard", min_length=1, max_length=64)
+
+
+ActionId = Annotated[int, Path(ge=1, le=2**62)]
+
+
+def _post_action(kind: ActionKind) -> Any:
+    def post(label_id: IdPath, ctx: Ctx, session: CurrentSession, who: StoreStaff) -> Any:
+        return request_action(session, principal=who, label_id=label_id, kind=kind, now=ctx.clock())
+
+    post.__doc__ = {
+        ActionKind.FLASH: "Flash the label's LED so staff find it on the shelf (30 s).",
+        ActionKind.PING: "Ask the label to answer: alive, battery, signal.",
+        ActionKind.REFRESH: "Send the label its image again.",
+    }[kind] + " Poll the action for the label's answer."
+    post.__name__ = f"post_{kind.value}"
+    return post
+
+
+for _kind in ActionKind:
+    router.post(
+        f"/labels/{{label_id}}/{_kind.value}",
+        response_model=LabelActionOut,
+        status_code=202,
+        tags=["labels"],
+    )(_post_action(_kind))
+
+
+@router.get(
+    "/labels/{label_id}/actions/{action_id}", response_model=LabelActionOut, tags=["labels"]
+)
+def get_label_action(
+    label_id: IdPath, action_id: ActionId, session: CurrentSession, who: Reader
+) -> Any:
+    """One action and the label's answer."""
+    row = get_action(session, principal=who, action_id=action_id)
+    if row.label_id != label_id:
+        raise NotFoundError("label action", action_id)
+    return row
+
+
+@router.post("/labels/{label_id}/bind", response_model=BindingOut, tags=["labels"])
+def post_bind(
+    label_id: IdPath, body: CodeBindingIn, ctx: Ctx, session: CurrentSession, who: StoreStaff
+) -> Any:
+    """Bind (or re-bind) the label to the product with this SKU or scanned EAN."""
+    product = product_by_code(session, body.code)
+    return bind_label(
+        session,
+        principal=who,
+        label_id=label_id,
+        sku=product.sku,
+        template=body.template,
+        now=ctx.clock(),
+    )
+
+
+@router.post("/labels/{label_id}/unbind", response_model=BindingOut, tags=["labels"])
+def post_unbind(label_id: IdPath, ctx: Ctx, session: CurrentSession, who: StoreStaff) -> Any:
+    """Unbind the label: it shows its identification screen until bound again."""
     return unbind_label(session, principal=who, label_id=label_id, now=ctx.clock())

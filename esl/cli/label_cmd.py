@@ -1,0 +1,212 @@
+"""`esl label flash|ping|refresh|bind|unbind|show`: one label, from the shell.
+
+Flash, ping and refresh are queued in the store of record and sent by the running
+controller (`esl run`) as signed frames; the command waits for the label's answer. The
+shell has the database, so it acts as an operator (the admin role), recorded as `cli`.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from datetime import UTC, datetime
+from typing import Annotated, Any
+
+import typer
+from sqlalchemy.orm import Session, sessionmaker
+
+from esl.db.console_models import LabelActionRow
+from esl.db.engine import session_factory
+from esl.db.models import LabelRow, LabelStateRow, ProductRow
+from esl.db.readiness import open_ready_engine
+from esl.errors import NotFoundError
+from esl.services.health import label_conditions
+from esl.services.keys import Principal, Role
+from esl.services.label_actions import ActionKind, recent_actions, request_action
+from esl.services.label_status import StatusThresholds
+from esl.services.labels import bind_label, current_binding, unbind_label
+from esl.services.product_codes import product_by_code
+from esl.settings import load_settings
+from pricing.errors import EslError
+
+__all__ = ["register"]
+
+OPERATOR = Principal(name="cli", role=Role.ADMIN, store=None)
+Wait = Annotated[
+    float,
+    typer.Option("--wait", min=0.0, help="Seconds to wait for the answer (0: only queue)."),
+]
+_OPEN = ("requested", "sent")
+
+
+def _sessions() -> sessionmaker[Session]:
+    return session_factory(open_ready_engine(load_settings().resolved_database_url()))
+
+
+def _fail(error: EslError) -> typer.Exit:
+    typer.echo(f"error: {error.message}", err=True)
+    return typer.Exit(1)
+
+
+def _act(kind: ActionKind, label_id: str, wait_s: float) -> None:
+    sessions = _sessions()
+    try:
+        with sessions() as session, session.begin():
+            action_id = request_action(
+                session, principal=OPERATOR, label_id=label_id, kind=kind, now=datetime.now(UTC)
+            ).id
+    except EslError as error:
+        raise _fail(error) from error
+    if wait_s <= 0:
+        typer.echo(f"{kind.value} queued for {label_id} (action {action_id})")
+        return
+    deadline = time.monotonic() + wait_s
+    while True:
+        with sessions() as session:
+            action = session.get(LabelActionRow, action_id)
+            assert action is not None
+            status, detail = action.status, action.detail
+        if status not in _OPEN or time.monotonic() >= deadline:
+            break
+        time.sleep(0.2)  # a person waits for a label, not a test for a condition
+    if status == "answered":
+        typer.echo(f"{label_id}: {detail}")
+        return
+    if status in _OPEN:
+        typer.echo(
+            f"{label_id}: no answer in {wait_s:g} s ({status}); is the controller "
+            "(`esl run`) running? `esl label show` shows the answer when it comes.",
+            err=True,
+        )
+    else:
+        typer.echo(f"{label_id}: {status}: {detail}", err=True)
+    raise typer.Exit(1)
+
+
+def _label_facts(session: Session, label_id: str) -> dict[str, Any]:
+    label = session.get(LabelRow, label_id)
+    if label is None:
+        raise NotFoundError("label", label_id)
+    binding = current_binding(session, label_id)
+    product = session.get(ProductRow, binding.sku) if binding else None
+    state = session.get(LabelStateRow, label_id)
+    settings = load_settings()
+    condition = next(
+        iter(
+            label_conditions(
+                session,
+                now=datetime.now(UTC),
+                label_ids=[label_id],
+                thresholds=StatusThresholds.from_settings(settings),
+            )
+        )
+    ).condition
+    return {
+        "label": label.id,
+        "store": label.store,
+        "model": label.model,
+        "gateway": label.gateway,
+        "status": condition.status.value,
+        "reason": condition.reason,
+        "offline": condition.offline,
+        "low_battery": condition.low_battery,
+        "sku": binding.sku if binding else None,
+        "product": product.name if product else None,
+        "gtin": product.gtin if product else None,
+        "battery_mv": state.battery_mv if state else None,
+        "rssi_dbm": state.rssi_dbm if state else None,
+        "last_seen": state.last_seen.isoformat() if state and state.last_seen else None,
+        "actions": [
+            {
+                "id": a.id,
+                "action": a.action,
+                "status": a.status,
+                "requested_at": a.requested_at.isoformat(),
+                "detail": a.detail,
+            }
+            for a in recent_actions(session, label_id, limit=5)
+        ],
+    }
+
+
+def register(app: typer.Typer) -> None:
+    label = typer.Typer(no_args_is_help=True, help="One label: find it, ask it, bind it.")
+
+    @label.command("flash")
+    def flash(label_id: Annotated[str, typer.Argument()], wait: Wait = 30.0) -> None:
+        """Flash the label's LED for 30 s so it is found on the shelf."""
+        _act(ActionKind.FLASH, label_id, wait)
+
+    @label.command("ping")
+    def ping(label_id: Annotated[str, typer.Argument()], wait: Wait = 30.0) -> None:
+        """Ask the label to answer: alive, battery, signal."""
+        _act(ActionKind.PING, label_id, wait)
+
+    @label.command("refresh")
+    def refresh(label_id: Annotated[str, typer.Argument()], wait: Wait = 60.0) -> None:
+        """Send the label its image again and wait until it confirms it."""
+        _act(ActionKind.REFRESH, label_id, wait)
+
+    @label.command("bind")
+    def bind(
+        label_id: Annotated[str, typer.Argument()],
+        code: Annotated[str, typer.Argument(help="The product's SKU or EAN (scanned).")],
+        template: Annotated[str, typer.Option("--template")] = "standard",
+    ) -> None:
+        """Bind (or re-bind) the label to a product by SKU or EAN."""
+        try:
+            with _sessions()() as session, session.begin():
+                product = product_by_code(session, code)
+                bind_label(
+                    session,
+                    principal=OPERATOR,
+                    label_id=label_id,
+                    sku=product.sku,
+                    template=template,
+                    now=datetime.now(UTC),
+                )
+                name, sku = product.name, product.sku
+        except EslError as error:
+            raise _fail(error) from error
+        typer.echo(f"{label_id} bound to {sku} ({name})")
+
+    @label.command("unbind")
+    def unbind(label_id: Annotated[str, typer.Argument()]) -> None:
+        """Unbind the label: it shows its identification screen until bound again."""
+        try:
+            with _sessions()() as session, session.begin():
+                unbind_label(session, principal=OPERATOR, label_id=label_id, now=datetime.now(UTC))
+        except EslError as error:
+            raise _fail(error) from error
+        typer.echo(f"{label_id} unbound")
+
+    @label.command("show")
+    def show(
+        label_id: Annotated[str, typer.Argument()],
+        as_json: Annotated[bool, typer.Option("--json", help="One JSON object.")] = False,
+    ) -> None:
+        """The label's state, product, battery and last actions."""
+        try:
+            with _sessions()() as session:
+                facts = _label_facts(session, label_id)
+        except EslError as error:
+            raise _fail(error) from error
+        if as_json:
+            typer.echo(json.dumps(facts, sort_keys=True))
+            return
+        flags = [name for name in ("offline", "low_battery") if facts[name]]
+        state = facts["status"] + (f" ({facts['reason']})" if facts["reason"] else "")
+        typer.echo(f"{facts['label']}  store {facts['store']}  {state} {' '.join(flags)}".rstrip())
+        product = f"{facts['sku']} {facts['product']} (EAN {facts['gtin']})"
+        typer.echo(f"  product  {product if facts['sku'] else 'not bound'}")
+        typer.echo(
+            f"  battery  {facts['battery_mv'] or '-'} mV, signal {facts['rssi_dbm'] or '-'} dBm"
+        )
+        typer.echo(f"  heard    {facts['last_seen'] or 'never'}")
+        for action in facts["actions"]:
+            typer.echo(
+                f"  {action['requested_at']}  {action['action']}: {action['status']}"
+                + (f" — {action['detail']}" if action["detail"] else "")
+            )
+
+    app.add_typer(label, name="label")

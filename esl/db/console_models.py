@@ -1,0 +1,52 @@
+"""The web console's sign-in sessions; label actions (flash, ping, refresh) and their answers."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import BigInteger, ForeignKey, Index, Integer, String
+from sqlalchemy.orm import Mapped, mapped_column
+
+from esl.db.models import Base, Serial
+from esl.db.types import UtcDateTime
+
+__all__ = ["ConsoleSessionRow", "LabelActionRow"]
+
+
+class ConsoleSessionRow(Base):
+    """An API key exchanged for a browser session: the cookie holds a token stored as its
+    sha256; revoking the session (sign-out) or the key ends it."""
+
+    __tablename__ = "console_sessions"
+
+    id: Mapped[int] = mapped_column(Serial, primary_key=True, autoincrement=True)
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    api_key_id: Mapped[int] = mapped_column(ForeignKey("api_keys.id"), index=True)
+    # Sent back in every form and htmx request: a page of another site cannot know it.
+    csrf_token: Mapped[str] = mapped_column(String(64))
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime())
+    expires_at: Mapped[datetime] = mapped_column(UtcDateTime())
+    revoked_at: Mapped[datetime | None] = mapped_column(UtcDateTime())
+
+
+class LabelActionRow(Base):
+    """A person asked a label to do something now: requested -> sent -> answered, or
+    unanswered (no answer in time) or failed (could not be sent, with `detail`)."""
+
+    __tablename__ = "label_actions"
+    __table_args__ = (Index("ix_label_actions_label_sequence", "label_id", "sequence"),)
+
+    id: Mapped[int] = mapped_column(Serial, primary_key=True, autoincrement=True)
+    label_id: Mapped[str] = mapped_column(ForeignKey("labels.id"))
+    action: Mapped[str] = mapped_column(String(16))  # flash | ping | refresh
+    status: Mapped[str] = mapped_column(String(16), index=True)
+    sequence: Mapped[int | None] = mapped_column(BigInteger)
+    requested_by: Mapped[str] = mapped_column(String(128))
+    requested_at: Mapped[datetime] = mapped_column(UtcDateTime())
+    sent_at: Mapped[datetime | None] = mapped_column(UtcDateTime())
+    answered_at: Mapped[datetime | None] = mapped_column(UtcDateTime())
+    reason: Mapped[str | None] = mapped_column(String(32))  # the label's reason code
+    led_on: Mapped[bool | None] = mapped_column()
+    battery_mv: Mapped[int | None] = mapped_column(Integer)
+    rssi_dbm: Mapped[int | None] = mapped_column(Integer)
+    detail: Mapped[str | None] = mapped_column(String(256))

@@ -1,0 +1,279 @@
+"""Label actions a person asked for (flash the LED, ping, refresh), sent by the controller.
+
+The API and the console only write a `label_actions` row (`esl.services.label_actions`);
+the controller that holds the gateways picks requested rows up in its dispatch round and:
+
+- flash and ping: signs the command (FlashLed, Ping) with the label's next sequence and
+  sends it through the same `Gateway` as every update (MQTT store gateway or BLE control
+  point); the label's verified answer is the action's answer (reason, LED state, battery,
+  signal) and joins the label's acknowledgement history like any other;
+- refresh: forgets what the record says the label shows, so the controller plans and
+  sends its image again; answered when the label confirms the image.
+
+Sequence numbers are the label's one counter: a label takes only increasing sequences,
+so an update already signed but not yet delivered would be refused as stale after an
+action took a later number. A label with a frame in flight therefore waits (the action
+stays requested) until it answered; waiting frames (pending, parked) are signed again
+after the action's sequence.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Collection, Iterable
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from enum import StrEnum
+
+from sqlalchemy import select, update
+from sqlalchemy.orm import Session
+
+from esl.db.console_models import LabelActionRow
+from esl.db.models import LabelRow, LabelStateRow
+from esl.pipeline.check_ins import forget_desired
+from esl.pipeline.label_states import load_label_states, save_label_states
+from esl.pipeline.outbox_rows import OUTBOX
+from gateways.base import Downlink
+from gateways.protocol import (
+    MAC_SIZE,
+    BasicStateFlag,
+    FlashLed,
+    LabelFrame,
+    LabelResponse,
+    LedColour,
+    LedPattern,
+    PackedCommand,
+    Ping,
+    encode_frame,
+    peek_header,
+    sign_packed,
+)
+
+__all__ = [
+    "FLASH",
+    "ActionKind",
+    "ActionStatus",
+    "LabelActionSender",
+    "answer_label_actions",
+    "signed_action_sequences",
+]
+
+FLASH = FlashLed(colour=LedColour.GREEN, pattern=LedPattern.BLINK, duration_s=30)
+
+
+class ActionKind(StrEnum):
+    FLASH = "flash"
+    PING = "ping"
+    REFRESH = "refresh"
+
+
+class ActionStatus(StrEnum):
+    REQUESTED = "requested"
+    SENT = "sent"
+    ANSWERED = "answered"
+    UNANSWERED = "unanswered"
+    FAILED = "failed"
+
+
+OPEN_STATUSES = (ActionStatus.REQUESTED.value, ActionStatus.SENT.value)
+
+
+@dataclass(slots=True)
+class LabelActionSender:
+    """Sends requested actions from the dispatcher's round (its one database thread, so
+    nothing else takes a label's sequence meanwhile) and ends those never answered."""
+
+    answer_timeout: timedelta = timedelta(seconds=60)
+    # A label busy with an update this long: the action gives up with a reason.
+    wait_limit: timedelta = timedelta(seconds=120)
+    look_every: timedelta = timedelta(milliseconds=200)
+    # A label that answered busy (refreshing its panel) is asked again after this.
+    busy_retry: timedelta = timedelta(seconds=5)
+    _looked_at: datetime | None = None
+
+    def due(self, session: Session, *, now: datetime, replan: set[str]) -> list[Downlink]:
+        """Frames for the actions requested; labels to refresh go into `replan`."""
+        if self._looked_at is not None and now - self._looked_at < self.look_every:
+            return []
+        self._looked_at = now
+        self._expire(session, now)
+        requested = list(
+            session.scalars(
+                select(LabelActionRow)
+                .where(LabelActionRow.status == ActionStatus.REQUESTED.value)
+                .order_by(LabelActionRow.id)
+                .limit(100)
+            )
+        )
+        if not requested:
+            return []
+        labels = {
+            row.id: row
+            for row in session.scalars(
+                select(LabelRow).where(LabelRow.id.in_({a.label_id for a in requested}))
+            )
+        }
+        in_flight = set(
+            session.scalars(
+                select(OUTBOX.c.label_id)
+                .where(
+                    OUTBOX.c.label_id.in_(labels),
+                    OUTBOX.c.status == "sent",
+                )
+                .distinct()
+            )
+        )
+        states = load_label_states(session, labels)
+        downlinks: list[Downlink] = []
+        taken: set[str] = set()  # one action per label per round
+        for action in requested:
+            label = labels[action.label_id]
+            if action.action == ActionKind.REFRESH.value:
+                _refresh(session, action, now=now)
+                replan.add(label.id)
+                continue
+            if label.gateway is None:
+                _fail(action, now, "the label is on no store gateway")
+                continue
+            busy_until = action.sent_at + self.busy_retry if action.sent_at else now
+            if label.id in in_flight or label.id in taken or now < busy_until:
+                if now - action.requested_at >= self.wait_limit:
+                    _fail(action, now, "the label stayed busy")
+                continue
+            taken.add(label.id)
+            state = states[label.id]
+            sequence = state.next_sequence()
+            command = FLASH if action.action == ActionKind.FLASH.value else Ping()
+            payload = encode_frame(
+                LabelFrame(label_id=label.id, sequence=sequence, command=command),
+                key=label.secret_key,
+            )
+            _resign_waiting(session, label, state.next_sequence)
+            action.status = ActionStatus.SENT.value
+            action.sequence = sequence
+            action.sent_at = now
+            downlinks.append(Downlink(label.store, label.gateway, label.id, payload))
+        save_label_states(session, states.values(), columns={"last_sequence"})
+        return downlinks
+
+    def _expire(self, session: Session, now: datetime) -> None:
+        for action in session.scalars(
+            select(LabelActionRow).where(LabelActionRow.status == ActionStatus.SENT.value)
+        ):
+            if action.action == ActionKind.REFRESH.value:
+                _settle_refresh(session, action, now=now)
+            if (
+                action.status == ActionStatus.SENT.value
+                and action.sent_at is not None
+                and now - action.sent_at >= self.answer_timeout
+            ):
+                action.status = ActionStatus.UNANSWERED.value
+                action.detail = "no answer from the label in time"
+
+
+def _fail(action: LabelActionRow, now: datetime, why: str) -> None:
+    action.status = ActionStatus.FAILED.value
+    action.answered_at = now
+    action.detail = why
+
+
+def _refresh(session: Session, action: LabelActionRow, *, now: datetime) -> None:
+    # Forget what it should show, and what it was believed to show: planning sends the
+    # whole image again (the label says what it shows when it answers).
+    forget_desired(session, [action.label_id])
+    session.execute(
+        update(LabelStateRow)
+        .where(LabelStateRow.label_id == action.label_id)
+        .values(confirmed_hash=None, displayed_hash=None)
+        .execution_options(synchronize_session=False)
+    )
+    action.status = ActionStatus.SENT.value
+    action.sent_at = now
+    action.detail = "image planned again"
+
+
+def _settle_refresh(session: Session, action: LabelActionRow, *, now: datetime) -> None:
+    state = session.get(LabelStateRow, action.label_id)
+    if state is not None and state.confirmed_hash is not None:
+        action.status = ActionStatus.ANSWERED.value
+        action.answered_at = now
+        action.reason = "SUCCESS"
+        action.battery_mv = state.battery_mv
+        action.rssi_dbm = state.rssi_dbm
+        action.detail = "the label confirmed its image"
+
+
+def _resign_waiting(session: Session, label: LabelRow, next_sequence: Callable[[], int]) -> None:
+    """Frames of this label not in flight get sequences after the action's, or the label
+    would refuse them as stale once it took the action."""
+    for row_id, payload in session.execute(
+        select(OUTBOX.c.id, OUTBOX.c.payload)
+        .where(OUTBOX.c.label_id == label.id, OUTBOX.c.status.in_(("pending", "parked")))
+        .order_by(OUTBOX.c.sequence)
+    ).all():
+        header = peek_header(payload)
+        packed = PackedCommand(payload[header.size], payload[header.size + 1 : -MAC_SIZE])
+        sequence = next_sequence()
+        session.execute(
+            update(OUTBOX)
+            .where(OUTBOX.c.id == row_id)
+            .values(
+                sequence=sequence,
+                payload=sign_packed(
+                    packed, label_id=label.id, sequence=sequence, key=label.secret_key
+                ),
+            )
+        )
+
+
+def signed_action_sequences(
+    session: Session, answers: Iterable[tuple[str, int]]
+) -> dict[tuple[str, int], int]:
+    """Which of these (label, sequence) answers are to an action frame: the action's id."""
+    wanted = set(answers)
+    if not wanted:
+        return {}
+    labels = sorted({label for label, _ in wanted})
+    found: dict[tuple[str, int], int] = {}
+    for start in range(0, len(labels), 500):
+        for action_id, label_id, sequence in session.execute(
+            select(LabelActionRow.id, LabelActionRow.label_id, LabelActionRow.sequence).where(
+                LabelActionRow.label_id.in_(labels[start : start + 500]),
+                LabelActionRow.sequence.in_({sequence for _, sequence in wanted}),
+            )
+        ):
+            if sequence is not None and (label_id, sequence) in wanted:
+                found[(label_id, sequence)] = action_id
+    return found
+
+
+def answer_label_actions(
+    session: Session,
+    answers: Collection[tuple[int, LabelResponse, datetime]],
+) -> None:
+    """Record each action's answer (action id, the verified response, when it arrived); a
+    transient refusal (busy) is an answer too: the person sees what the label said."""
+    for action_id, response, received_at in answers:
+        action = session.get(LabelActionRow, action_id)
+        if action is None or action.status not in OPEN_STATUSES:
+            continue  # a duplicate of an answer already recorded
+        if response.reason.is_transient:
+            # Busy refreshing its panel: the sender asks again a little later.
+            action.status = ActionStatus.REQUESTED.value
+            action.detail = f"the label is busy ({response.reason.name}), asking again"
+            continue
+        action.status = ActionStatus.ANSWERED.value
+        action.answered_at = received_at
+        action.reason = response.reason.name
+        action.led_on = BasicStateFlag.ACTIVE_LED in response.flags
+        action.battery_mv = response.battery_mv
+        action.rssi_dbm = response.rssi_dbm
+        action.detail = _describe(action.action, response)
+
+
+def _describe(kind: str, response: LabelResponse) -> str:
+    if not response.acked:
+        return f"the label refused: {response.reason.name}"
+    if kind == ActionKind.FLASH.value:
+        on = BasicStateFlag.ACTIVE_LED in response.flags
+        return "the LED is flashing" if on else "acknowledged, LED not reported on"
+    return f"alive: {response.battery_mv} mV, {response.rssi_dbm} dBm"

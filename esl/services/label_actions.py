@@ -1,0 +1,60 @@
+"""Asking a label to act (flash its LED, answer a ping, show its image again) and reading
+what it answered. Writes a `label_actions` row; the controller sends it
+(`esl.pipeline.label_actions`), so the API needs no link to the gateways."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from esl.db.console_models import LabelActionRow
+from esl.db.models import LabelRow
+from esl.errors import NotFoundError
+from esl.pipeline.label_actions import ActionKind, ActionStatus
+from esl.services.keys import Principal
+from esl.services.labels import require_store_access
+
+__all__ = ["ActionKind", "ActionStatus", "get_action", "recent_actions", "request_action"]
+
+
+def request_action(
+    session: Session, *, principal: Principal, label_id: str, kind: ActionKind, now: datetime
+) -> LabelActionRow:
+    """Queue `kind` for the label (store keys: their own store's labels only)."""
+    label = session.get(LabelRow, label_id)
+    if label is None:
+        raise NotFoundError("label", label_id)
+    require_store_access(principal, label.store)
+    row = LabelActionRow(
+        label_id=label_id,
+        action=kind.value,
+        status=ActionStatus.REQUESTED.value,
+        requested_by=principal.name,
+        requested_at=now,
+    )
+    session.add(row)
+    session.flush()
+    return row
+
+
+def get_action(session: Session, *, principal: Principal, action_id: int) -> LabelActionRow:
+    row = session.get(LabelActionRow, action_id)
+    if row is None:
+        raise NotFoundError("label action", action_id)
+    label = session.get(LabelRow, row.label_id)
+    assert label is not None
+    require_store_access(principal, label.store)
+    return row
+
+
+def recent_actions(session: Session, label_id: str, *, limit: int = 10) -> list[LabelActionRow]:
+    return list(
+        session.scalars(
+            select(LabelActionRow)
+            .where(LabelActionRow.label_id == label_id)
+            .order_by(LabelActionRow.id.desc())
+            .limit(limit)
+        )
+    )

@@ -1,0 +1,38 @@
+"""Publishing a price or promotion file at an instant: the rows that name no start of
+their own get `valid_from` = the instant; the file is otherwise kept as it came."""
+
+from __future__ import annotations
+
+import csv
+import io
+from datetime import datetime
+
+__all__ = ["starting_at"]
+
+
+def starting_at(text: str, instant: datetime) -> str:
+    """`text` with every empty `valid_from` set to `instant` (ISO 8601 with offset)."""
+    if instant.tzinfo is None:
+        raise ValueError("the instant needs an offset")
+    lines = text.splitlines(keepends=True)
+    if not lines:
+        return text
+    header = lines[0]
+    # Excel in pl_PL saves with ";" (docs/csv-formats.md); the header row says which.
+    delimiter = ";" if header.count(";") > header.count(",") else ","
+    rows = list(csv.reader(io.StringIO(text, newline=""), delimiter=delimiter))
+    names = [name.strip().lstrip("\ufeff").lower() for name in rows[0]]
+    if "valid_from" not in names:
+        rows[0].append("valid_from")
+        names.append("valid_from")
+        for row in rows[1:]:
+            if row:
+                row.append("")
+    column = names.index("valid_from")
+    stamp = instant.isoformat()
+    for row in rows[1:]:
+        if row and column < len(row) and not row[column].strip():
+            row[column] = stamp
+    out = io.StringIO(newline="")
+    csv.writer(out, delimiter=delimiter, lineterminator="\n").writerows(rows)
+    return out.getvalue()

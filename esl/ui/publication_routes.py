@@ -1,0 +1,233 @@
+"""Publications: the list with its reach, one publication, and for the pricing role a CSV
+upload previewed (row errors by line, the labels it changes, a sample of them rendered)
+before it is published."""
+
+from __future__ import annotations
+
+import base64
+import io
+from datetime import UTC, datetime
+from typing import Annotated, Any, Literal
+
+from fastapi import APIRouter, Depends, Form, Path, Request, UploadFile
+from fastapi.responses import HTMLResponse, RedirectResponse, Response
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from esl.api.dependencies import ApiContext, context
+from esl.db.mapping import product_from_row, store_from_row
+from esl.db.models import LabelRow, ProductRow, PublicationItemRow, PublicationRow, StoreRow
+from esl.errors import ImportRejectedError, InvalidItemError, NotFoundError
+from esl.imports import import_prices, import_promotions
+from esl.imports.csv_text import decode_csv
+from esl.imports.report import ImportReport
+from esl.pipeline.affected_labels import labels_changed_by_publication
+from esl.services.keys import Principal
+from esl.services.labels import current_binding
+from esl.services.quotes import quote
+from esl.ui.access import User, require, require_csrf
+from esl.ui.console_sessions import SignedIn
+from esl.ui.csv_instants import starting_at
+from esl.ui.page_rendering import page
+from esl.ui.shelf_views import publication_reach
+from pricing.errors import EslError
+from rendering.cache import RenderCache
+from rendering.content import LabelContent
+from rendering.display_models import get_display_model
+from rendering.errors import RenderingError
+from rendering.render import preview_png
+
+__all__ = ["router"]
+
+router = APIRouter()
+Ctx = Annotated[ApiContext, Depends(context)]
+Changing = Annotated[SignedIn, Depends(require_csrf)]
+Kind = Literal["prices", "promotions"]
+MAX_UPLOAD_BYTES = 8 * 1024 * 1024
+SAMPLE_LABELS = 3
+
+
+@router.get("/publications", response_class=HTMLResponse)
+def publications(request: Request, ctx: Ctx, user: User) -> HTMLResponse:
+    with ctx.sessions() as session:
+        reach = publication_reach(session, limit=50)
+    return page(request, "publications.html", user=user, reach=reach)
+
+
+@router.get("/publications/{publication_id}", response_class=HTMLResponse)
+def publication(
+    request: Request, ctx: Ctx, user: User, publication_id: Annotated[int, Path(ge=1)]
+) -> HTMLResponse:
+    with ctx.sessions() as session:
+        row = session.get(PublicationRow, publication_id)
+        if row is None:
+            raise NotFoundError("publication", publication_id)
+        session.expunge(row)
+        items = [
+            {"position": item.position, **item.payload}
+            for item in session.scalars(
+                select(PublicationItemRow)
+                .where(PublicationItemRow.publication_id == publication_id)
+                .order_by(PublicationItemRow.position)
+                .limit(200)
+            )
+        ]
+        reach = publication_reach(session, publication_id=publication_id)[0]
+    return page(request, "publication.html", user=user, publication=row, items=items, reach=reach)
+
+
+@router.post("/publications/preview", response_class=HTMLResponse)
+async def preview(
+    request: Request,
+    ctx: Ctx,
+    user: Changing,
+    file: UploadFile,
+    kind: Annotated[Kind, Form()],
+    effective_at: Annotated[str, Form(max_length=40)] = "",
+) -> HTMLResponse:
+    """Run the import in a transaction that is rolled back: what it would change, or every
+    bad row by line; nothing is written. `effective_at` (UTC, from the form): the rows
+    without a start of their own start then."""
+    require(user.principal, "publish")
+    data = await file.read(MAX_UPLOAD_BYTES + 1)
+    values: dict[str, Any] = {"kind": kind, "filename": file.filename or "upload.csv"}
+    try:
+        instant = _instant(effective_at, now=ctx.clock())
+        values["effective_at"] = instant
+        if len(data) > MAX_UPLOAD_BYTES:
+            raise ImportRejectedError(
+                "file too large",
+                problems=[{"line": 0, "reason": f"over {MAX_UPLOAD_BYTES} bytes"}],
+            )
+        text = decode_csv(data, encoding=None)
+        if instant is not None:
+            text = starting_at(text, instant)
+        values["text"] = text
+        session = ctx.sessions()
+        try:
+            report = _import(session, kind, text, user.principal, ctx, values["filename"])
+            values["report"] = report
+            values.update(_impact_preview(session, report, ctx))
+        finally:
+            session.rollback()
+            session.close()
+    except ImportRejectedError as error:
+        values["problems"] = error.problems
+        values["error"] = error.message
+    except EslError as error:
+        values["error"] = error.message
+    status = 422 if "error" in values else 200
+    return page(request, "upload_preview.html", user=user, status_code=status, **values)
+
+
+@router.post("/publications/import", response_model=None)
+def publish_upload(
+    request: Request,
+    ctx: Ctx,
+    user: Changing,
+    kind: Annotated[Kind, Form()],
+    text: Annotated[str, Form(max_length=MAX_UPLOAD_BYTES)],
+    filename: Annotated[str, Form(max_length=200)] = "upload.csv",
+) -> Response:
+    """Publish the previewed file now: all rows apply, or none."""
+    require(user.principal, "publish")
+    try:
+        with ctx.sessions() as session, session.begin():
+            report = _import(session, kind, text, user.principal, ctx, filename)
+    except ImportRejectedError as error:
+        return page(
+            request,
+            "upload_preview.html",
+            user=user,
+            status_code=422,
+            kind=kind,
+            filename=filename,
+            problems=error.problems,
+            error=error.message,
+        )
+    if report.publication_id is None:
+        return RedirectResponse("/ui/publications?unchanged=1", status_code=303)
+    return RedirectResponse(f"/ui/publications/{report.publication_id}", status_code=303)
+
+
+def _instant(text: str, *, now: datetime) -> datetime | None:
+    """The form's `datetime-local` value, read as UTC; refused when unreadable or past."""
+    if not text.strip():
+        return None
+    try:
+        instant = datetime.fromisoformat(text.strip())
+    except ValueError as error:
+        raise InvalidItemError(f"{text!r} is not a date and time", field="effective_at") from error
+    instant = instant if instant.tzinfo else instant.replace(tzinfo=UTC)
+    if instant < now:
+        raise InvalidItemError(
+            "the instant lies in the past: the past cannot be rewritten", field="effective_at"
+        )
+    return instant
+
+
+def _import(
+    session: Session, kind: Kind, text: str, who: Principal, ctx: ApiContext, title: str
+) -> ImportReport:
+    source = io.StringIO(text, newline="")
+    importer = import_prices if kind == "prices" else import_promotions
+    return importer(
+        session,
+        source,
+        currency=ctx.settings.currency,
+        imported_by=who.name,
+        now=ctx.clock(),
+        title=title,
+    )
+
+
+def _impact_preview(session: Session, report: ImportReport, ctx: ApiContext) -> dict[str, Any]:
+    """The labels the import changes, per store, and a few of them as they will look."""
+    if report.publication_id is None:
+        return {"labels_changed": 0, "per_store": {}, "samples": []}
+    labels = labels_changed_by_publication(session, report.publication_id)
+    per_store: dict[str, int] = {}
+    for store in session.scalars(select(LabelRow.store).where(LabelRow.id.in_(labels))):
+        per_store[store] = per_store.get(store, 0) + 1
+    samples = []
+    cache = RenderCache(max_labels=SAMPLE_LABELS * 2)
+    for label_id in labels[:SAMPLE_LABELS]:
+        uri = _sample(session, cache, label_id, ctx)
+        if uri is not None:
+            samples.append({"label_id": label_id, "uri": uri})
+    return {
+        "labels_changed": len(labels),
+        "per_store": dict(sorted(per_store.items())),
+        "samples": samples,
+    }
+
+
+def _sample(session: Session, cache: RenderCache, label_id: str, ctx: ApiContext) -> str | None:
+    label = session.get(LabelRow, label_id)
+    binding = current_binding(session, label_id)
+    if label is None or binding is None:
+        return None
+    product = session.get(ProductRow, binding.sku)
+    store = session.get(StoreRow, label.store)
+    if product is None or store is None:
+        return None
+    try:
+        price = quote(
+            session,
+            sku=binding.sku,
+            store=label.store,
+            channel="store",
+            at=ctx.clock(),
+            locale=ctx.settings.locale,
+            currency=ctx.settings.currency,
+        )
+        content = LabelContent.from_resolved(
+            product=product_from_row(product),
+            price=price,
+            store=store_from_row(store),
+            locale=ctx.settings.locale,
+        )
+        rendered = cache.render(content, model=get_display_model(label.model))
+    except (EslError, RenderingError, KeyError):
+        return None
+    return "data:image/png;base64," + base64.b64encode(preview_png(rendered.image)).decode()

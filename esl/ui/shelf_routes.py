@@ -1,0 +1,237 @@
+"""The chain overview, a store's labels, one label's page and its actions."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Depends, Form, Path, Query, Request
+from fastapi.responses import HTMLResponse, RedirectResponse, Response
+from sqlalchemy.orm import Session
+
+from esl.api.dependencies import ApiContext, context
+from esl.db.models import LabelRow, LabelStateRow, ProductRow
+from esl.errors import NotFoundError
+from esl.services.health import label_conditions
+from esl.services.label_actions import ActionKind, get_action, recent_actions, request_action
+from esl.services.label_status import StatusThresholds
+from esl.services.labels import bind_label, current_binding, unbind_label
+from esl.services.product_codes import product_by_code
+from esl.services.quotes import quote
+from esl.ui.access import User, require, require_csrf, require_store
+from esl.ui.console_sessions import SignedIn
+from esl.ui.page_rendering import page
+from esl.ui.shelf_views import (
+    STATE_FILTERS,
+    label_history,
+    label_image_png,
+    overview,
+    publication_reach,
+    store_labels,
+    visible_stores,
+)
+from pricing.errors import EslError
+
+__all__ = ["router"]
+
+router = APIRouter()
+Ctx = Annotated[ApiContext, Depends(context)]
+Changing = Annotated[SignedIn, Depends(require_csrf)]
+LabelId = Annotated[str, Path(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9_.:\-]+$")]
+Store = Annotated[str, Path(min_length=1, max_length=64)]
+
+
+def _thresholds(ctx: ApiContext) -> StatusThresholds:
+    return StatusThresholds.from_settings(ctx.settings)
+
+
+@router.get("/", response_class=HTMLResponse)
+def chain_overview(request: Request, ctx: Ctx, user: User) -> HTMLResponse:
+    with ctx.sessions() as session:
+        stores = visible_stores(session, user.principal.store)
+        health = overview(session, now=ctx.clock(), stores=stores, thresholds=_thresholds(ctx))
+        reach = [r for r in publication_reach(session, limit=5) if r.status == "published"]
+    return page(request, "overview.html", user=user, health=health, reach=reach)
+
+
+@router.get("/stores/{store}", response_class=HTMLResponse)
+def store_view(
+    request: Request,
+    ctx: Ctx,
+    user: User,
+    store: Store,
+    state: Annotated[str | None, Query(max_length=32)] = None,
+    q: Annotated[str | None, Query(max_length=128)] = None,
+) -> HTMLResponse:
+    require_store(user.principal, store)
+    with ctx.sessions() as session:
+        labels = store_labels(
+            session,
+            store=store,
+            now=ctx.clock(),
+            thresholds=_thresholds(ctx),
+            state=state or None,
+            search=q or None,
+        )
+    return page(
+        request,
+        "store.html",
+        user=user,
+        filters=STATE_FILTERS,
+        store=store,
+        labels=labels,
+        state=state or "",
+        q=q or "",
+    )
+
+
+def _label_or_404(session: Session, label_id: str) -> LabelRow:
+    label = session.get(LabelRow, label_id)
+    if label is None:
+        raise NotFoundError("label", label_id)
+    return label
+
+
+@router.get("/labels/{label_id}", response_class=HTMLResponse)
+def label_page(request: Request, ctx: Ctx, user: User, label_id: LabelId) -> HTMLResponse:
+    return page(request, "label.html", user=user, **_label_values(ctx, user, label_id))
+
+
+def _label_values(ctx: ApiContext, user: SignedIn, label_id: str) -> dict[str, Any]:
+    now = ctx.clock()
+    with ctx.sessions() as session:
+        label = _label_or_404(session, label_id)
+        require_store(user.principal, label.store)
+        binding = current_binding(session, label_id)
+        product = session.get(ProductRow, binding.sku) if binding else None
+        price = None
+        if binding is not None:
+            try:
+                price = quote(
+                    session,
+                    sku=binding.sku,
+                    store=label.store,
+                    channel="store",
+                    at=now,
+                    locale=ctx.settings.locale,
+                    currency=ctx.settings.currency,
+                )
+            except EslError:
+                price = None
+        state = session.get(LabelStateRow, label_id)
+        condition = next(
+            iter(
+                label_conditions(
+                    session, now=now, label_ids=[label_id], thresholds=_thresholds(ctx)
+                )
+            )
+        ).condition
+        history = label_history(session, label_id)
+        actions = recent_actions(session, label_id)
+    return {
+        "label": label,
+        "binding": binding,
+        "product": product,
+        "price": price,
+        "state": state,
+        "condition": condition,
+        "history": history,
+        "actions": actions,
+        "differs": state is not None
+        and state.desired_hash is not None
+        and state.desired_hash != state.confirmed_hash,
+    }
+
+
+@router.get("/labels/{label_id}/{which}.png")
+def label_image(
+    ctx: Ctx,
+    user: User,
+    label_id: LabelId,
+    which: Annotated[str, Path(pattern="^(shown|due)$")],
+) -> Response:
+    with ctx.sessions() as session:
+        label = _label_or_404(session, label_id)
+        require_store(user.principal, label.store)
+        state = session.get(LabelStateRow, label_id)
+        digest = None
+        if state is not None:
+            digest = state.desired_hash if which == "due" else state.confirmed_hash
+        png = label_image_png(session, digest, model_id=label.model)
+    if png is None:
+        return Response(status_code=404)
+    # The page names the content hash in the URL: one URL, one image.
+    return Response(png, media_type="image/png", headers={"Cache-Control": "private, max-age=3600"})
+
+
+@router.post("/labels/{label_id}/actions/{kind}", response_class=HTMLResponse)
+def label_action(
+    request: Request,
+    ctx: Ctx,
+    user: Changing,
+    label_id: LabelId,
+    kind: ActionKind,
+) -> HTMLResponse:
+    require(user.principal, "act_on_labels")
+    try:
+        with ctx.sessions() as session, session.begin():
+            action = request_action(
+                session, principal=user.principal, label_id=label_id, kind=kind, now=ctx.clock()
+            )
+            session.expunge(action)
+    except EslError as error:
+        return page(request, "_action.html", user=user, action=None, error=error.message)
+    return page(request, "_action.html", user=user, action=action, label_id=label_id)
+
+
+@router.get("/labels/{label_id}/actions/{action_id}", response_class=HTMLResponse)
+def label_action_result(
+    request: Request, ctx: Ctx, user: User, label_id: LabelId, action_id: int
+) -> HTMLResponse:
+    with ctx.sessions() as session:
+        action = get_action(session, principal=user.principal, action_id=action_id)
+        session.expunge(action)
+    return page(request, "_action.html", user=user, action=action, label_id=label_id)
+
+
+@router.post("/labels/{label_id}/bind", response_model=None)
+def bind(
+    request: Request,
+    ctx: Ctx,
+    user: Changing,
+    label_id: LabelId,
+    code: Annotated[str, Form(max_length=64)] = "",
+    template: Annotated[str, Form(max_length=64)] = "standard",
+) -> Response:
+    require(user.principal, "act_on_labels")
+    try:
+        with ctx.sessions() as session, session.begin():
+            product = product_by_code(session, code)
+            bind_label(
+                session,
+                principal=user.principal,
+                label_id=label_id,
+                sku=product.sku,
+                template=template,
+                now=ctx.clock(),
+            )
+    except EslError as error:
+        return _label_with_error(request, ctx, user, label_id, error.message)
+    return RedirectResponse(f"/ui/labels/{label_id}?bound={code}", status_code=303)
+
+
+@router.post("/labels/{label_id}/unbind", response_model=None)
+def unbind(request: Request, ctx: Ctx, user: Changing, label_id: LabelId) -> Response:
+    require(user.principal, "act_on_labels")
+    try:
+        with ctx.sessions() as session, session.begin():
+            unbind_label(session, principal=user.principal, label_id=label_id, now=ctx.clock())
+    except EslError as error:
+        return _label_with_error(request, ctx, user, label_id, error.message)
+    return RedirectResponse(f"/ui/labels/{label_id}", status_code=303)
+
+
+def _label_with_error(
+    request: Request, ctx: ApiContext, user: SignedIn, label_id: str, message: str
+) -> Response:
+    values = _label_values(ctx, user, label_id)
+    return page(request, "label.html", user=user, error=message, status_code=422, **values)

@@ -1,0 +1,306 @@
+"""What the console's pages show, read from the store of record: per-store counts, the
+labels of a store with their state, one label's record, publications' reach.
+
+States come from the one label-state classifier (`esl.services.health.label_conditions`).
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from typing import Any
+
+from sqlalchemy import func, or_, select
+from sqlalchemy.orm import Session
+
+from esl.db.models import (
+    LabelAcknowledgementRow,
+    LabelBindingRow,
+    LabelRow,
+    LabelStateRow,
+    OutboxRow,
+    ProductRow,
+    PublicationRow,
+    RenderedContentRow,
+    StoreRow,
+)
+from esl.pipeline.affected_labels import labels_changed_by_publication
+from esl.services.health import LabelConditionRow, StoreHealth, label_conditions, label_health
+from esl.services.label_status import LabelStatus, StatusThresholds
+from rendering.display_models import get_display_model
+from rendering.encoding import Planes, image_from_planes
+from rendering.render import preview_png
+
+__all__ = [
+    "LabelLine",
+    "PublicationReach",
+    "attention_first",
+    "label_image_png",
+    "publication_reach",
+    "store_labels",
+]
+
+STATE_FILTERS = (
+    *(status.value for status in LabelStatus),
+    "offline",
+    "low_battery",
+)
+
+
+def attention_first(health: list[StoreHealth]) -> list[StoreHealth]:
+    """Stores needing attention first: failed, then offline, then pending labels."""
+    return sorted(
+        health, key=lambda h: (-h.failed, -h.offline, -h.low_battery, -h.pending, h.store)
+    )
+
+
+@dataclass(frozen=True, slots=True)
+class LabelLine:
+    label_id: str
+    store: str
+    sku: str | None
+    product: str | None
+    gtin: str | None
+    status: str
+    reason: str | None
+    offline: bool
+    low_battery: bool
+    battery_mv: int | None
+    last_seen: datetime | None
+    shown_hash: str | None
+    due_hash: str | None
+
+    @property
+    def differs(self) -> bool:
+        """What is due is not what it shows."""
+        return self.due_hash is not None and self.due_hash != self.shown_hash
+
+
+def store_labels(
+    session: Session,
+    *,
+    store: str,
+    now: datetime,
+    thresholds: StatusThresholds,
+    state: str | None = None,
+    search: str | None = None,
+) -> list[LabelLine]:
+    """The labels of `store`, filtered by state and by a label id, SKU, EAN or name."""
+    bound = {
+        label_id: (sku, name, gtin)
+        for label_id, sku, name, gtin in session.execute(
+            select(LabelBindingRow.label_id, ProductRow.sku, ProductRow.name, ProductRow.gtin)
+            .join(ProductRow, ProductRow.sku == LabelBindingRow.sku)
+            .join(LabelRow, LabelRow.id == LabelBindingRow.label_id)
+            .where(LabelBindingRow.unbound_at.is_(None), LabelRow.store == store)
+        )
+    }
+    hashes = {
+        label_id: (desired, confirmed)
+        for label_id, desired, confirmed in session.execute(
+            select(LabelStateRow.label_id, LabelStateRow.desired_hash, LabelStateRow.confirmed_hash)
+            .join(LabelRow, LabelRow.id == LabelStateRow.label_id)
+            .where(LabelRow.store == store)
+        )
+    }
+    wanted = _matching(session, store, search) if search else None
+    lines = []
+    for row in label_conditions(session, now=now, stores=[store], thresholds=thresholds):
+        if wanted is not None and row.label_id not in wanted:
+            continue
+        if state and not _in_state(row, state):
+            continue
+        sku, name, gtin = bound.get(row.label_id, (None, None, None))
+        desired, confirmed = hashes.get(row.label_id, (None, None))
+        lines.append(
+            LabelLine(
+                label_id=row.label_id,
+                store=row.store,
+                sku=sku,
+                product=name,
+                gtin=gtin,
+                status=row.condition.status.value,
+                reason=row.condition.reason,
+                offline=row.condition.offline,
+                low_battery=row.condition.low_battery,
+                battery_mv=row.battery_mv,
+                last_seen=row.last_seen,
+                shown_hash=confirmed,
+                due_hash=desired,
+            )
+        )
+    return lines
+
+
+def _in_state(row: LabelConditionRow, state: str) -> bool:
+    if state == "offline":
+        return row.condition.offline
+    if state == "low_battery":
+        return row.condition.low_battery
+    return row.condition.status.value == state
+
+
+def _matching(session: Session, store: str, search: str) -> set[str]:
+    """Labels whose id, or whose product's SKU, EAN/GTIN or name, matches `search` (a
+    scanner types an EAN-13; the record may hold the 14-digit GTIN)."""
+    text = search.strip()
+    like = f"%{text.lower()}%"
+    codes = {text}
+    if text.isdigit():
+        codes |= {text.zfill(14), text.lstrip("0")}
+    by_product = session.scalars(
+        select(LabelBindingRow.label_id)
+        .join(ProductRow, ProductRow.sku == LabelBindingRow.sku)
+        .join(LabelRow, LabelRow.id == LabelBindingRow.label_id)
+        .where(
+            LabelBindingRow.unbound_at.is_(None),
+            LabelRow.store == store,
+            or_(
+                ProductRow.sku == text,
+                ProductRow.gtin.in_(codes),
+                func.lower(ProductRow.name).like(like),
+            ),
+        )
+    )
+    by_id = session.scalars(
+        select(LabelRow.id).where(LabelRow.store == store, func.lower(LabelRow.id).like(like))
+    )
+    return set(by_product) | set(by_id)
+
+
+def label_image_png(session: Session, digest: str | None, *, model_id: str) -> bytes | None:
+    """The PNG of an image the pipeline rendered (by content hash), in the model's colours."""
+    if digest is None:
+        return None
+    row = session.get(RenderedContentRow, digest)
+    if row is None:
+        return None
+    planes = Planes(width=row.width, height=row.height, black=row.black, accent=row.accent)
+    try:
+        palette = get_display_model(model_id).palette
+    except KeyError:
+        palette = None
+    return preview_png(image_from_planes(planes, palette=palette))
+
+
+@dataclass(frozen=True, slots=True)
+class PublicationReach:
+    id: int
+    title: str
+    status: str
+    published_at: datetime | None
+    effective_at: datetime | None
+    labels_changed: int
+    per_store: dict[str, int] = field(default_factory=dict)
+    # From publishing to the last label confirming an image planned after it (None: open).
+    time_to_shelf: timedelta | None = None
+    still_open: int = 0
+
+
+def publication_reach(
+    session: Session, *, limit: int = 20, publication_id: int | None = None
+) -> list[PublicationReach]:
+    """Publications newest first, with labels changed per store and time to the shelf."""
+    statement = select(PublicationRow).order_by(PublicationRow.id.desc())
+    if publication_id is not None:
+        statement = statement.where(PublicationRow.id == publication_id)
+    rows = list(session.scalars(statement.limit(limit)))
+    published = sorted(
+        (r.published_at for r in session.scalars(select(PublicationRow)) if r.published_at),
+    )
+    reach = []
+    for row in rows:
+        # The controller's own answer to "which labels may this have changed".
+        labels = labels_changed_by_publication(session, row.id) if row.published_at else []
+        per_store = Counter(
+            session.scalars(select(LabelRow.store).where(LabelRow.id.in_(labels))) if labels else []
+        )
+        time_to_shelf, still_open = _time_to_shelf(session, row, labels, published)
+        reach.append(
+            PublicationReach(
+                id=row.id,
+                title=row.title,
+                status=row.status,
+                published_at=row.published_at,
+                effective_at=row.effective_at,
+                labels_changed=len(labels),
+                per_store=dict(sorted(per_store.items())),
+                time_to_shelf=time_to_shelf,
+                still_open=still_open,
+            )
+        )
+    return reach
+
+
+def _time_to_shelf(
+    session: Session, row: PublicationRow, labels: list[str], published: list[datetime]
+) -> tuple[timedelta | None, int]:
+    if row.published_at is None or not labels:
+        return None, 0
+    start = row.effective_at if row.effective_at and row.effective_at > row.published_at else None
+    start = start or row.published_at
+    later = [at for at in published if at > row.published_at]
+    end = later[0] if later else None
+    window = [OutboxRow.label_id.in_(labels), OutboxRow.created_at >= row.published_at]
+    if end is not None:
+        window.append(OutboxRow.created_at < end)
+    still_open = session.scalar(
+        select(func.count(func.distinct(OutboxRow.label_id))).where(
+            *window, OutboxRow.status.in_(("pending", "sent", "held", "parked"))
+        )
+    )
+    last = session.scalar(
+        select(func.max(OutboxRow.settled_at)).where(*window, OutboxRow.status == "acked")
+    )
+    if still_open or last is None:
+        return None, int(still_open or 0)
+    return max(last - start, timedelta(0)), 0
+
+
+def label_history(session: Session, label_id: str, *, limit: int = 15) -> dict[str, Any]:
+    """The label's last updates (outbox rows) and acknowledgements, newest first."""
+    updates = session.execute(
+        select(
+            OutboxRow.sequence,
+            OutboxRow.status,
+            OutboxRow.attempts,
+            OutboxRow.created_at,
+            OutboxRow.settled_at,
+            OutboxRow.parked_reason,
+            OutboxRow.display_at,
+        )
+        .where(OutboxRow.label_id == label_id)
+        .order_by(OutboxRow.id.desc())
+        .limit(limit)
+    ).all()
+    # A label checks in every few seconds with the sequence it last took: one line per
+    # answer to a frame, its check-ins counted.
+    acks = session.execute(
+        select(
+            LabelAcknowledgementRow.sequence,
+            LabelAcknowledgementRow.reason,
+            func.min(LabelAcknowledgementRow.at).label("at"),
+            func.max(LabelAcknowledgementRow.at).label("last_at"),
+            func.count().label("times"),
+            func.max(LabelAcknowledgementRow.acked_hash).label("acked_hash"),
+        )
+        .where(LabelAcknowledgementRow.label_id == label_id)
+        .group_by(LabelAcknowledgementRow.sequence, LabelAcknowledgementRow.reason)
+        .order_by(func.max(LabelAcknowledgementRow.id).desc())
+        .limit(limit)
+    ).all()
+    return {"updates": updates, "acks": acks}
+
+
+def visible_stores(session: Session, store: str | None) -> list[str]:
+    """Every store, or a store key's one store."""
+    if store is not None:
+        return [store]
+    return list(session.scalars(select(StoreRow.code).order_by(StoreRow.code)))
+
+
+def overview(
+    session: Session, *, now: datetime, stores: list[str], thresholds: StatusThresholds
+) -> list[StoreHealth]:
+    return attention_first(label_health(session, now=now, stores=stores, thresholds=thresholds))

@@ -1,0 +1,149 @@
+"""Flash, ping and refresh a person asks for travel as signed frames through the gateway,
+and the label's answer is recorded with the action."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+import pytest
+from sqlalchemy import Engine, select
+
+from esl.db.console_models import LabelActionRow
+from esl.db.engine import session_factory
+from esl.db.models import LabelAcknowledgementRow
+from esl.services.keys import Principal, Role
+from esl.services.label_actions import ActionKind, request_action
+from firmware_sim.label import SimulatedLabel
+from tests.pipeline.conftest import ADMIN, publish_prices
+from tests.pipeline.in_memory_gateway import radio
+from tests.pipeline.small_world import PRICES_A, T0, World
+
+
+@pytest.fixture
+def world(engine: Engine) -> World:
+    publish_prices(session_factory(engine), PRICES_A, now=T0)
+    return World(engine, count=2)
+
+
+def _ask(world: World, label_id: str, kind: ActionKind, who: Principal = ADMIN) -> int:
+    with world.sessions.begin() as session:
+        return request_action(
+            session, principal=who, label_id=label_id, kind=kind, now=world.clock.now
+        ).id
+
+
+def _action(world: World, action_id: int) -> LabelActionRow:
+    with world.sessions() as session:
+        row = session.get(LabelActionRow, action_id)
+        assert row is not None
+        session.expunge(row)
+        return row
+
+
+def _led_on(label: SimulatedLabel, world: World) -> bool:
+    now_ms = int(world.clock.now.timestamp() * 1000)
+    return label.led_until_ms > now_ms
+
+
+async def _round(world: World) -> int:
+    """One dispatcher round over the radio; how many frames travelled."""
+    world.clock.advance(timedelta(seconds=1))
+    await world.send_due()
+    sent = world.gateway.take()
+    world.dispatcher.settle(radio(sent, world.labels, now=world.clock.now))
+    return len(sent)
+
+
+async def test_a_flash_reaches_the_label_and_its_answer_is_recorded(world: World) -> None:
+    await world.converge()
+    label_id = sorted(world.labels)[0]
+    label = world.labels[label_id]
+    assert not _led_on(label, world)
+    action_id = _ask(world, label_id, ActionKind.FLASH)
+    assert _action(world, action_id).status == "requested"
+    assert await _round(world) == 1
+    # The label is still refreshing its panel from the update: busy, asked again later.
+    action = _action(world, action_id)
+    assert action.status == "requested"
+    assert action.detail == "the label is busy (RETRY), asking again"
+    assert not _led_on(label, world)
+    world.clock.advance(timedelta(seconds=20))
+    assert await _round(world) == 1
+    assert _led_on(label, world)
+    action = _action(world, action_id)
+    assert (action.status, action.reason, action.led_on) == ("answered", "SUCCESS", True)
+    assert action.detail == "the LED is flashing"
+    assert action.battery_mv == label.battery_mv
+    with world.sessions() as session:
+        history = session.scalars(
+            select(LabelAcknowledgementRow.sequence).where(
+                LabelAcknowledgementRow.label_id == label_id
+            )
+        ).all()
+    assert action.sequence in history  # part of the label's history like any answer
+    # The other label was not asked.
+    other = sorted(world.labels)[1]
+    assert not _led_on(world.labels[other], world)
+
+
+async def test_a_ping_answers_with_battery_and_signal(world: World) -> None:
+    await world.converge()
+    label_id = sorted(world.labels)[1]
+    world.clock.advance(timedelta(seconds=20))  # its panel refresh is over
+    action_id = _ask(world, label_id, ActionKind.PING)
+    await _round(world)
+    action = _action(world, action_id)
+    assert action.status == "answered"
+    assert action.detail == f"alive: {action.battery_mv} mV, {action.rssi_dbm} dBm"
+
+
+async def test_an_update_waiting_to_be_sent_still_reaches_a_label_flashed_first(
+    world: World,
+) -> None:
+    """The flash takes a later sequence than the update already signed: the update is
+    signed again after it, so the label does not refuse it as stale."""
+    label_id = sorted(world.labels)[0]
+    world.controller.plan_due_work()  # the update is pending, not sent yet
+    action_id = _ask(world, label_id, ActionKind.FLASH)
+    # Only the flash goes out first when the window is full of nothing else: send both.
+    await world.converge()
+    assert _action(world, action_id).status == "answered"
+    assert world.state(label_id).confirmed_hash == world.hash_of(label_id)
+    assert {status for _, status in world.rows(label_id)} == {"acked"}
+
+
+async def test_a_refresh_sends_the_image_again_and_ends_when_confirmed(world: World) -> None:
+    await world.converge()
+    label_id = sorted(world.labels)[0]
+    sent_before = len(world.rows(label_id))
+    action_id = _ask(world, label_id, ActionKind.REFRESH)
+    await _round(world)
+    assert _action(world, action_id).status == "sent"
+    await world.converge()
+    await _round(world)
+    assert len(world.rows(label_id)) == sent_before + 1
+    action = _action(world, action_id)
+    assert (action.status, action.detail) == ("answered", "the label confirmed its image")
+
+
+async def test_a_label_that_never_answers_leaves_the_action_unanswered(world: World) -> None:
+    await world.converge()
+    label_id = sorted(world.labels)[0]
+    action_id = _ask(world, label_id, ActionKind.FLASH)
+    world.clock.advance(timedelta(seconds=1))
+    await world.send_due()
+    assert len(world.gateway.take()) == 1  # lost on the air
+    world.clock.advance(timedelta(seconds=61))
+    await world.send_due()
+    action = _action(world, action_id)
+    assert (action.status, action.detail) == ("unanswered", "no answer from the label in time")
+
+
+def test_a_store_key_may_not_act_in_another_store(world: World) -> None:
+    from esl.errors import AccessDeniedError
+
+    other_store = Principal(name="s2", role=Role.STORE, store="S02")
+    with pytest.raises(AccessDeniedError):
+        _ask(world, sorted(world.labels)[0], ActionKind.FLASH, who=other_store)
+    with world.sessions() as session:
+        assert session.scalars(select(LabelActionRow)).all() == []
