@@ -19,6 +19,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from pathlib import Path
+from typing import TYPE_CHECKING, Protocol
 
 from sqlalchemy import Engine
 from sqlalchemy.orm import Session, sessionmaker
@@ -31,7 +32,6 @@ from esl.services.labels import bind_label
 from firmware_sim.faults import FaultPlan
 from firmware_sim.fleet import LabelProvision, build_labels, make_fleet, read_provisioning
 from firmware_sim.images import ImageStore
-from firmware_sim.label import SimulatedLabel
 from firmware_sim.mqtt_gateway import BrokerSettings, MqttStoreGateway
 from firmware_sim.simulation import SimulatedSite, SiteConfig, open_simulated_gateway
 from gateways.base import Gateway, TransportKind
@@ -40,9 +40,18 @@ from gateways.group import GatewayGroup
 from gateways.mqtt.driver import MqttGateway
 from gateways.mqtt.endpoint import BrokerEndpoint
 
-__all__ = ["ChainTimings", "SimulatedChain"]
+if TYPE_CHECKING:
+    from esl.demo.oepl_site import OeplSite
+
+__all__ = ["ChainTimings", "ShownPanel", "SimulatedChain"]
 
 _INSTALLER = Principal(name="demo-installer", role=Role.ADMIN, store=None)
+
+
+class ShownPanel(Protocol):
+    """A label whose exact pixels the demo can show (simulated label, emulated OEPL tag)."""
+
+    def display_png(self, *, now: datetime | None = None) -> bytes: ...
 
 
 @dataclass(frozen=True, slots=True)
@@ -73,10 +82,12 @@ class SimulatedChain:
     timings: ChainTimings = field(default_factory=ChainTimings)
     transport: TransportKind = TransportKind.MQTT
     model_id: str = "2.9-bwr"
+    # Stores on OpenEPaperLink: an emulated AP and the real `esl gateway oepl` process,
+    # reached over the broker like the simulated MQTT gateways (`esl demo --transport oepl`).
+    oepl: bool = False
     sites: dict[str, SimulatedSite] = field(default_factory=dict)  # MQTT stores
-    labels: dict[str, dict[str, SimulatedLabel]] = field(
-        default_factory=dict
-    )  # store -> id -> label
+    oepl_sites: dict[str, OeplSite] = field(default_factory=dict)
+    labels: dict[str, dict[str, ShownPanel]] = field(default_factory=dict)  # store -> id -> label
     bindings: dict[str, str] = field(default_factory=dict)  # label id -> SKU
     _ble_gateways: dict[tuple[str, str], Gateway] = field(default_factory=dict)
     _runners: dict[str, MqttStoreGateway] = field(default_factory=dict)
@@ -94,9 +105,12 @@ class SimulatedChain:
     ) -> None:
         """Put `labels` new labels in `store`, register them and bind them to `skus` in
         turn, as a store's staff would after unpacking a box of labels."""
-        if self.transport is TransportKind.BLE:
-            if faults is not None and faults != FaultPlan(seed=faults.seed):
-                raise ValueError("radio faults are simulated for MQTT store gateways only")
+        only_mqtt_faults = self.transport is TransportKind.BLE or self.oepl
+        if only_mqtt_faults and faults is not None and faults != FaultPlan(seed=faults.seed):
+            raise ValueError("radio faults are simulated for MQTT store gateways only")
+        if self.oepl:
+            gateway, provisions = self._install_oepl_store(store, labels)
+        elif self.transport is TransportKind.BLE:
             gateway, provisions = self._install_ble_store(store, labels)
         else:
             gateway, provisions = self._install_mqtt_store(store, labels, faults or FaultPlan())
@@ -134,6 +148,20 @@ class SimulatedChain:
         self.labels[store] = dict(site.gateway.labels)
         return gateway, read_provisioning(config.manifest_path)
 
+    def _install_oepl_store(self, store: str, labels: int) -> tuple[str, list[LabelProvision]]:
+        from esl.demo.oepl_site import OeplSite  # uvicorn and httpx only when asked for
+
+        site, provisions = OeplSite.install(
+            store,
+            labels=labels,
+            state_dir=self.state_dir,
+            check_in_s=self.timings.check_in_interval_s / self.timings.sim_speed,
+            radio_speed=5_000.0 * self.timings.sim_speed,
+        )
+        self.oepl_sites[store] = site
+        self.labels[store] = dict(site.ap.tags)
+        return site.gateway, provisions
+
     def _install_ble_store(self, store: str, labels: int) -> tuple[str, list[LabelProvision]]:
         # bleak is imported only when a BLE store is asked for.
         from firmware_sim.ble import ble_store, simulated_client_factory
@@ -156,6 +184,9 @@ class SimulatedChain:
 
     async def start_gateways(self) -> None:
         """Connect the MQTT store gateways to the broker (BLE labels need nothing)."""
+        for oepl_site in self.oepl_sites.values():
+            assert self.broker is not None, "OpenEPaperLink stores need a broker"
+            await oepl_site.start(self.broker, poll_s=0.1)
         if not self.sites:
             return
         assert self.broker is not None, "MQTT stores need a broker"
@@ -233,6 +264,8 @@ class SimulatedChain:
         if self._transport is not None:
             await self._transport.stop()
             self._transport = None
+        for oepl_site in self.oepl_sites.values():
+            await oepl_site.close()
         for runner in self._runners.values():
             runner.stop()
         for task in self._tasks.values():

@@ -23,7 +23,7 @@ from firmware_sim.fleet import LabelProvision
 from gateways.oepl import AccessPointDriver
 from gateways.protocol import generate_label_key
 
-__all__ = ["TagImport", "import_access_point_tags"]
+__all__ = ["TagImport", "import_access_point_tags", "write_gateway_provisioning"]
 
 
 @dataclass
@@ -61,7 +61,7 @@ async def import_access_point_tags(
                 label_id=record.mac, model_id=match.model_id, key=generate_label_key()
             )
     result.labels = list(known.values())
-    _write(provisioning, result.labels, store=store, gateway=gateway)
+    write_gateway_provisioning(provisioning, result.labels, store=store, gateway=gateway)
     with sessions.begin() as session:
         result.added = register_provisioned_labels(
             session, result.labels, store=store, gateway=gateway, now=now
@@ -69,7 +69,11 @@ async def import_access_point_tags(
     return result
 
 
-def _write(path: Path, labels: list[LabelProvision], *, store: str, gateway: str) -> None:
+def write_gateway_provisioning(
+    path: Path, labels: list[LabelProvision], *, store: str, gateway: str
+) -> None:
+    """The gateway's provisioning file: docs/protocol.md's format plus each label's radio
+    `address` (an OEPL tag's MAC, which is also its label id)."""
     document = {
         "store": store,
         "gateway": gateway,

@@ -12,6 +12,7 @@ from firmware_sim.oepl_ap.access_point import (
     UploadAnswer,
     planes_from_raw,
     raw_from_jpeg,
+    transfer_size,
 )
 from firmware_sim.oepl_ap.tag_types import TAG_TYPES
 
@@ -23,4 +24,5 @@ __all__ = [
     "UploadAnswer",
     "planes_from_raw",
     "raw_from_jpeg",
+    "transfer_size",
 ]

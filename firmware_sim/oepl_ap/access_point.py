@@ -23,15 +23,18 @@ from __future__ import annotations
 
 import hashlib
 import io
+import zlib
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from datetime import datetime
 from typing import Any, Final
 
 import numpy as np
 from PIL import Image, UnidentifiedImageError
 
 from firmware_sim.oepl_ap.tag_types import TAG_TYPES, TagTypeSpec
-from rendering.encoding import Planes
+from rendering.display_models import COLOUR_RGB
+from rendering.encoding import Planes, image_from_planes
 
 __all__ = [
     "AccessPointConfig",
@@ -40,6 +43,7 @@ __all__ = [
     "UploadAnswer",
     "planes_from_raw",
     "raw_from_jpeg",
+    "transfer_size",
 ]
 
 NO_HASH: Final = "0" * 32
@@ -57,6 +61,9 @@ class AccessPointConfig:
     upload_processing_s: float = 0.05
     pending_expiry_s: float = 20 * 60.0
     page_size: int = 8  # tag records per /get_db page (the AP pages at about 5 kB)
+    # Current tags take zlib-compressed images (a 4-byte size, then the stream); old
+    # ones the raw planes (9,472 bytes for 2.9" BWR: the ~2 s per image users see).
+    zlib_transfers: bool = True
 
 
 @dataclass
@@ -121,6 +128,19 @@ class EmulatedTag:
             "ch": 11,
             "ver": 0x0027,
         }
+
+    def display_png(self, *, now: datetime | None = None) -> bytes:
+        """A PNG of exactly the pixels on the panel, in this project's colours (white when
+        nothing was ever shown). `now` is accepted for the simulated labels' signature."""
+        spec = self.tag_type
+        planes = self.shown_planes() or planes_from_raw(
+            bytes((spec["width"] + 7) // 8 * spec["height"] * spec["bpp"]), spec
+        )
+        accents = [str(n) for n in spec["colortable"] if n not in ("white", "black")]
+        palette = [COLOUR_RGB[name] for name in ("white", "black", *accents) if name in COLOUR_RGB]
+        buffer = io.BytesIO()
+        image_from_planes(planes, palette=palette).save(buffer, format="PNG")
+        return buffer.getvalue()
 
     def shown_planes(self) -> Planes | None:
         """The pixels on the tag's panel as this project's planes (None: blank panel)."""
@@ -289,7 +309,8 @@ class EmulatedAccessPoint:
                 tag.pending = False  # the tag already holds this data version: "complete"
             elif self._radio_mac is None:
                 self._radio_mac = tag.mac
-                self._radio_free_at = now + len(tag.stored_raw) / self.config.radio_bytes_per_s
+                size = transfer_size(tag.stored_raw, zlib_transfers=self.config.zlib_transfers)
+                self._radio_free_at = now + size / self.config.radio_bytes_per_s
         self._publish_tag(tag)
 
     def _finish_transfer(self, now: float) -> None:
@@ -303,7 +324,7 @@ class EmulatedAccessPoint:
         tag.update_count += 1
         tag.update_last = now
         self.transfers += 1
-        self.bytes_sent += len(tag.stored_raw)
+        self.bytes_sent += transfer_size(tag.stored_raw, zlib_transfers=self.config.zlib_transfers)
         self._publish_tag(tag)
 
     # ------------------------------------------------------------ websocket messages
@@ -318,6 +339,11 @@ class EmulatedAccessPoint:
     def _emit(self, message: dict[str, Any]) -> None:
         for listener in list(self._listeners):
             listener(message)
+
+
+def transfer_size(raw: bytes, *, zlib_transfers: bool) -> int:
+    """Bytes the radio carries for an image: OEPL's own encoding of it."""
+    return 4 + len(zlib.compress(raw, 9)) if zlib_transfers else len(raw)
 
 
 class _NotAnImageError(ValueError):
