@@ -178,7 +178,7 @@ class EmulatedAccessPoint:
             raise ValueError(f"tag {tag.mac}: no tag type {tag.hw_type:02X}")
         tag.mac = tag.mac.upper()
         # Tags wake on their own schedules: spread the first check-ins over one interval.
-        spread = (int(tag.mac[-4:], 16) % 1000) / 1000 if tag.mac[-4:].isalnum() else 0.5
+        spread = (zlib.crc32(tag.mac.encode()) % 1000) / 1000
         tag.next_checkin = now + self.config.check_in_interval_s * spread
         tag.last_seen = now
         self.tags[tag.mac] = tag
