@@ -63,7 +63,10 @@ class AccessPointDriver:
         self._clock = clock
         self._upload = asyncio.Lock()
         self._types: dict[int, TagType | None] = {}
-        self._records: dict[str, TagRecord] = {}
+        # Each tag's record with the number of the poll that read it: a push believes only
+        # polls that started after its upload (an older one shows the tag before it).
+        self._records: dict[str, tuple[int, TagRecord]] = {}
+        self._polls = 0
         self._fresh = asyncio.Condition()
         self._waiting = 0
         self._watcher: asyncio.Task[None] | None = None
@@ -83,8 +86,12 @@ class AccessPointDriver:
     # ------------------------------------------------------------ inventory
 
     async def inventory(self) -> list[TagRecord]:
+        self._polls += 1
+        poll = self._polls
         records = await self.client.tags()
-        self._records.update({record.mac: record for record in records})
+        for record in records:
+            if self._records.get(record.mac, (0, record))[0] < poll:
+                self._records[record.mac] = (poll, record)
         return records
 
     async def tag_type(self, hw_type: int) -> TagType | None:
@@ -113,13 +120,16 @@ class AccessPointDriver:
                 ap=self.ap, mac=mac, reason=f"image is {planes.width}x{planes.height}, not its size"
             )
         await self._upload_when_free(mac, jpeg_for(planes, tag_type))
+        first_poll = self._polls + 1
         started = self._clock()
         deadline = started + self.timings.confirm_timeout_s
         self._waiting += 1
         self._start_watcher()
         try:
             while True:
-                record = self._records.get(mac)
+                poll, record = self._records.get(mac, (0, None))
+                if poll < first_poll:
+                    record = None
                 if record is not None and not record.pending:
                     stored = await self.client.stored_image(mac)
                     held = None if stored is None else planes_from_stored(stored, tag_type)
@@ -133,7 +143,8 @@ class AccessPointDriver:
                         )
                 remaining = deadline - self._clock()
                 if remaining <= 0:
-                    raise TagParkedError(ap=self.ap, mac=mac, reason=self._why_not(record, before))
+                    latest = self._records.get(mac, (0, None))[1]
+                    raise TagParkedError(ap=self.ap, mac=mac, reason=self._why_not(latest, before))
                 await self._next_poll(min(remaining, self.timings.poll_s * 2))
         finally:
             self._waiting -= 1

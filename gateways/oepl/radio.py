@@ -37,6 +37,8 @@ def _health(record: TagRecord) -> LabelHealth:
         lqi=max(0, min(255, record.lqi)),
         temperature_tenths_c=record.temperature * 10,
         last_seen_s=float(record.last_seen),
+        holds=record.hash,
+        settled=not record.pending,
     )
 
 

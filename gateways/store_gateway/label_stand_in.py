@@ -50,7 +50,7 @@ from gateways.store_gateway.radio import LabelHealth, LabelRadio, RadioError
 from rendering.encoding import Planes, decode_with_hash
 from rendering.errors import DecodeError, DecodeReason
 
-__all__ = ["FIRMWARE", "Outcome", "answer_frame", "check_in_report"]
+__all__ = ["FIRMWARE", "Outcome", "answer_frame", "check_in_report", "drawn_over", "with_health"]
 
 _log = logging.getLogger(__name__)
 
@@ -168,7 +168,7 @@ async def _show(
         return label, ReasonCode.CORRUPT_IMAGE
     # Only now, with a verified frame and its exact pixels, does anything reach the radio.
     health = await radio.show(label.address, planes)
-    shown = label.evolve(shown=planes, shown_hash=digest, last_error="")
+    shown = label.evolve(shown=planes, shown_hash=digest, last_error="", radio_holds=health.holds)
     return with_health(shown, health), ReasonCode.SUCCESS
 
 
@@ -179,6 +179,18 @@ def with_health(label: LabelRecord, health: LabelHealth) -> LabelRecord:
         lqi=health.lqi or label.lqi,
         temperature_tenths_c=health.temperature_tenths_c or label.temperature_tenths_c,
         last_seen_s=max(label.last_seen_s, health.last_seen_s),
+    )
+
+
+def drawn_over(label: LabelRecord, health: LabelHealth) -> bool:
+    """The label holds something else than the image we confirmed: someone drew on it
+    behind our back (on OEPL anyone on the store LAN can)."""
+    return bool(
+        label.shown is not None
+        and label.radio_holds
+        and health.holds
+        and health.settled
+        and health.holds != label.radio_holds
     )
 
 

@@ -40,7 +40,8 @@ CREATE TABLE IF NOT EXISTS labels (
     lqi INTEGER NOT NULL DEFAULT 0,
     temperature_tenths_c INTEGER NOT NULL DEFAULT 0,
     last_seen_s REAL NOT NULL DEFAULT 0,
-    last_error TEXT NOT NULL DEFAULT ''
+    last_error TEXT NOT NULL DEFAULT '',
+    radio_holds TEXT NOT NULL DEFAULT ''
 );
 CREATE TABLE IF NOT EXISTS inbox (
     id INTEGER PRIMARY KEY AUTOINCREMENT,
@@ -75,6 +76,7 @@ class LabelRecord:
     temperature_tenths_c: int = 0
     last_seen_s: float = 0.0
     last_error: str = ""
+    radio_holds: str = ""  # the radio's fingerprint of the image we confirmed
 
     def evolve(self, **changes: object) -> LabelRecord:
         return replace(self, **changes)  # type: ignore[arg-type]
@@ -121,13 +123,13 @@ class LocalState:
         rows = self._db.execute(
             "SELECT label_id, address, model, key, last_sequence, last_mac, last_response, "
             "shown_hash, shown_black, shown_accent, clock_offset_ms, battery_mv, rssi_dbm, "
-            "lqi, temperature_tenths_c, last_seen_s, last_error FROM labels"
+            "lqi, temperature_tenths_c, last_seen_s, last_error, radio_holds FROM labels"
         ).fetchall()
         return {row[0]: self._record(row) for row in rows}
 
     def _record(self, row: tuple[object, ...]) -> LabelRecord:
         (label_id, address, model, key, sequence, mac, response, shown_hash, black, accent,
-         offset, battery, rssi, lqi, temperature, seen, error) = row  # fmt: skip
+         offset, battery, rssi, lqi, temperature, seen, error, holds) = row  # fmt: skip
         shown = None
         if isinstance(black, bytes):
             width, height = self._sizes[str(model)]
@@ -154,6 +156,7 @@ class LocalState:
             temperature_tenths_c=int(str(temperature)),
             last_seen_s=float(str(seen)),
             last_error=str(error),
+            radio_holds=str(holds),
         )
 
     def _save_label(self, record: LabelRecord) -> None:
@@ -161,7 +164,7 @@ class LocalState:
         self._db.execute(
             "UPDATE labels SET key=?, last_sequence=?, last_mac=?, last_response=?, "
             "shown_hash=?, shown_black=?, shown_accent=?, clock_offset_ms=?, battery_mv=?, "
-            "rssi_dbm=?, lqi=?, temperature_tenths_c=?, last_seen_s=?, last_error=? "
+            "rssi_dbm=?, lqi=?, temperature_tenths_c=?, last_seen_s=?, last_error=?, radio_holds=? "
             "WHERE label_id=?",
             (
                 record.key,
@@ -178,6 +181,7 @@ class LocalState:
                 record.temperature_tenths_c,
                 record.last_seen_s,
                 record.last_error,
+                record.radio_holds,
                 record.label_id,
             ),
         )

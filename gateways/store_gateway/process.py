@@ -28,7 +28,12 @@ from gateways.base import system_clock
 from gateways.mqtt.endpoint import BrokerEndpoint
 from gateways.mqtt.store_gateway import StoreGatewayClient
 from gateways.protocol import FrameRejectedError, check_label_key, header_opcode, peek_header
-from gateways.store_gateway.label_stand_in import answer_frame, check_in_report, with_health
+from gateways.store_gateway.label_stand_in import (
+    answer_frame,
+    check_in_report,
+    drawn_over,
+    with_health,
+)
 from gateways.store_gateway.local_state import LabelRecord, LocalState, QueuedFrame
 from gateways.store_gateway.radio import LabelRadio
 from rendering.display_models import DISPLAY_MODELS, get_display_model
@@ -193,7 +198,16 @@ class StoreGatewayProcess:
             for label_id, label in list(self._labels.items()):
                 health = heard.get(label.address)
                 busy = label_id in self._workers and not self._workers[label_id].done()
-                if health is None or busy or health.last_seen_s <= label.last_seen_s:
+                if health is None or busy:
+                    continue
+                if drawn_over(label, health):
+                    # Say what is true: we no longer know what it shows. The controller's
+                    # reconciliation then sends the due image again.
+                    _log.warning("label %s: drawn over behind the gateway", label_id)
+                    label = label.evolve(
+                        shown=None, shown_hash=None, radio_holds="", last_error="drawn over"
+                    )
+                elif health.last_seen_s <= label.last_seen_s:
                     continue
                 updated = with_health(label, health)
                 self._labels[label_id] = updated

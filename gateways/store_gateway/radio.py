@@ -26,6 +26,10 @@ class LabelHealth:
     lqi: int = 0
     temperature_tenths_c: int = 0
     last_seen_s: float = 0.0  # seconds since the epoch; 0: never
+    # The radio's own fingerprint of what the label holds ("" when it cannot tell): if
+    # it changes without us, someone else drew on the label.
+    holds: str = ""
+    settled: bool = True  # False while the radio still has something on the way to it
 
 
 class RadioError(GatewayError):

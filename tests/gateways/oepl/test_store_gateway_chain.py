@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 from datetime import timedelta
 from pathlib import Path
 
+import httpx
 import pytest
 from sqlalchemy import Engine, select
 from sqlalchemy.orm import Session, sessionmaker
@@ -22,10 +23,12 @@ from esl.db.models import LabelStateRow, OutboxRow
 from esl.pipeline import ControllerSettings, RetryPolicy, UpdateController
 from esl.pipeline.oepl_tags import import_access_point_tags
 from esl.services.labels import bind_label
+from firmware_sim.oepl_ap import TAG_TYPES
 from firmware_sim.oepl_ap.http_app import ServedAccessPoint
 from gateways.mqtt.driver import MqttGateway
 from gateways.mqtt.endpoint import parse_broker_url
-from gateways.oepl import AccessPointClient, AccessPointDriver, DriverTimings
+from gateways.oepl import AccessPointClient, AccessPointDriver, DriverTimings, TagType
+from gateways.oepl.images import jpeg_for
 from gateways.oepl.radio import OeplRadio
 from gateways.store_gateway.process import (
     StoreGatewayProcess,
@@ -33,7 +36,7 @@ from gateways.store_gateway.process import (
     read_gateway_provisioning,
 )
 from tests.fixtures.mosquitto import MosquittoProcess
-from tests.gateways.oepl.conftest import tag_mac
+from tests.gateways.oepl.conftest import price_planes, tag_mac, wait_until
 from tests.pipeline.conftest import (  # noqa: F401 - `engine` is a fixture
     ADMIN,
     SKUS,
@@ -203,6 +206,21 @@ async def test_prices_reach_every_tag_through_restart_and_a_409_storm(
     )
     await oepl_chain.start_gateway()
     await oepl_chain.start_controller()
+    await oepl_chain.wait_converged()
+
+    # Someone on the store LAN draws on a tag through the AP (OEPL has no authentication).
+    # The gateway notices the tag holds another image and says so; the due price returns.
+    victim = tag_mac(2)
+    forged = price_planes(seed=99)
+    tag_type = TagType.from_json(0xB3, TAG_TYPES[0xB3])
+    async with httpx.AsyncClient(base_url=oepl_chain.served.url) as lan:
+        uploaded = await lan.post(
+            "/imgupload",
+            data={"mac": victim, "dither": "0"},
+            files={"image": ("x.jpg", jpeg_for(forged, tag_type), "image/jpeg")},
+        )
+    assert uploaded.status_code == 200
+    await wait_until(lambda: oepl_chain.served.ap.tags[victim].shown_planes() == forged)
     await oepl_chain.wait_converged()
 
     # The gateway restarts while new prices go out, and the AP is busy for a while.
