@@ -42,7 +42,7 @@ from tests.esl.conftest import seed_reference_data
 from tests.fixtures.mosquitto import MosquittoProcess, free_port
 from tests.gateways.oepl.conftest import price_planes
 
-pytestmark = pytest.mark.integration
+pytestmark = [pytest.mark.integration, pytest.mark.slow]
 
 
 @pytest.fixture

@@ -46,7 +46,7 @@ from tests.pipeline.conftest import (  # noqa: F401 - `engine` is a fixture
     wall_clock,
 )
 
-pytestmark = pytest.mark.integration
+pytestmark = [pytest.mark.integration, pytest.mark.slow]
 
 STORE = "S01"  # seeded by the reference data
 GATEWAY = "S01-ap1"
