@@ -250,6 +250,8 @@ class EmulatedAccessPoint:
             return UploadAnswer(400, "Error: mac not found")
         if len(pattern) != 24 or any(c not in "0123456789abcdefABCDEF" for c in pattern):
             return UploadAnswer(400, "Error: pattern is 24 hex characters")
+        if int(pattern[1], 16) > 1:  # the mode nibble: 0 off, 1 flash
+            return UploadAnswer(400, "Error: unknown LED mode")
         tag.commands.append(f"led:{pattern.lower()}")
         return UploadAnswer(200, "ok")
 

@@ -26,7 +26,8 @@ def led_pattern(*, colour: int, pattern: int, seconds: int) -> str:
     flashes = 3
     repeats = max(1, min(255, seconds // 2))
     segment = bytes([rgb, (speed << 4) | flashes, 0x05])
-    body = bytes([0x12]) + segment + segment + segment + bytes([repeats - 1, 0x00])
+    # First byte: brightness - 1 in the high nibble (2 of 16), mode 1 "flash" in the low.
+    body = bytes([0x11]) + segment + segment + segment + bytes([repeats - 1, 0x00])
     return body.ljust(12, b"\x00").hex()
 
 

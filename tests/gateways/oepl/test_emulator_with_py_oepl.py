@@ -8,12 +8,15 @@ import pytest
 from oepl import (
     Color,
     LEDPattern,
+    LEDSegment,
     OEPLClient,
     OEPLResponseError,
     TagCommand,
 )
 
 from firmware_sim.oepl_ap.http_app import ServedAccessPoint
+from gateways.oepl.radio import led_pattern
+from gateways.protocol import LedColour, LedPattern
 from rendering.display_models import get_display_model
 from rendering.encoding import image_from_planes
 from tests.gateways.oepl.conftest import HW_27_BWR, HW_29_BWR, price_planes, tag_mac, wait_until
@@ -121,3 +124,11 @@ async def test_led_patterns_and_commands_ride_on_the_next_check_in(
     tag = served_ap.ap.tags[mac]
     await wait_until(lambda: "reboot" in tag.delivered)
     assert any(command.startswith("led:") for command in tag.delivered)
+
+
+def test_our_led_pattern_is_the_one_py_oepl_builds() -> None:
+    """Our LED pattern bytes, checked against a third party's encoder of the AP's struct."""
+    ours = led_pattern(colour=LedColour.RED, pattern=LedPattern.BLINK, seconds=10)
+    segment = LEDSegment(Color(255, 0, 0), flash_speed=0.4, flash_count=3, delay=0.5)
+    theirs = LEDPattern(segments=[segment] * 3, repeats=5, brightness=2).encode()
+    assert ours == theirs
