@@ -25,6 +25,7 @@ from datetime import datetime
 from pathlib import Path
 
 from gateways.base import system_clock
+from gateways.errors import GatewayError
 from gateways.mqtt.endpoint import BrokerEndpoint
 from gateways.mqtt.store_gateway import StoreGatewayClient
 from gateways.protocol import FrameRejectedError, check_label_key, header_opcode, peek_header
@@ -87,6 +88,7 @@ class StoreGatewayProcess:
         self._clock = clock
         self._health_every_s = health_every_s
         self._report_check_ins = report_check_ins
+        self._retry_publish_s = 1.0
         self._client = StoreGatewayClient(endpoint, store=store, gateway=gateway, clock=clock)
         self._labels = state.labels()
         self._workers: dict[str, asyncio.Task[None]] = {}
@@ -184,8 +186,14 @@ class StoreGatewayProcess:
             self._answers.clear()
             while answers := self.state.answers():
                 for answer_id, payload in answers:
-                    # Waits through a broker outage: paho sends it once the link is back.
-                    await self._client.publish_up(payload)
+                    # Waits through a short outage (paho sends it once the link is back);
+                    # refused meanwhile, it stays in the outbox and is tried again.
+                    try:
+                        await self._client.publish_up(payload)
+                    except GatewayError as refused:
+                        _log.warning("answer not published yet: %s", refused)
+                        await asyncio.sleep(self._retry_publish_s)
+                        break
                     self.state.answered([answer_id])
 
     # ------------------------------------------------------------ health
