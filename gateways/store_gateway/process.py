@@ -80,6 +80,7 @@ class StoreGatewayProcess:
         clock: Callable[[], datetime] = system_clock,
         health_every_s: float = 30.0,
         report_check_ins: bool = True,
+        reconnect_delay_s: tuple[float, float] = (1, 30),
     ) -> None:
         self.store = store
         self.gateway = gateway
@@ -89,7 +90,13 @@ class StoreGatewayProcess:
         self._health_every_s = health_every_s
         self._report_check_ins = report_check_ins
         self._retry_publish_s = 1.0
-        self._client = StoreGatewayClient(endpoint, store=store, gateway=gateway, clock=clock)
+        self._client = StoreGatewayClient(
+            endpoint,
+            store=store,
+            gateway=gateway,
+            clock=clock,
+            reconnect_delay_s=reconnect_delay_s,
+        )
         self._labels = state.labels()
         self._workers: dict[str, asyncio.Task[None]] = {}
         self._answers = asyncio.Event()

@@ -1,10 +1,10 @@
-"""A broker outage loses nothing: an answer the gateway signs while the broker is down
-waits in its SQLite outbox and reaches the controller once the broker is back."""
+"""A broker outage and a power cut lose nothing: an answer the gateway signs while the
+broker is down waits in its SQLite outbox, survives the gateway's crash, and reaches the
+controller once both are back."""
 
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -32,7 +32,7 @@ from gateways.store_gateway.process import (
     read_gateway_provisioning,
 )
 from rendering.encoding import content_hash
-from tests.fixtures.mosquitto import MosquittoProcess, start_mosquitto
+from tests.fixtures.mosquitto import MosquittoProcess
 from tests.gateways.mqtt_harness import events_until
 from tests.gateways.oepl.conftest import price_planes, tag_mac, wait_until
 
@@ -49,65 +49,68 @@ def _answer(key: bytes) -> object:
     return done
 
 
-@pytest.fixture
-def persistent_broker(tmp_path: Path) -> Iterator[MosquittoProcess]:
-    """Mosquitto keeping sessions and queued messages over a restart, as `esl mqtt
-    config` sets it up for stores."""
-    store = tmp_path / "mosquitto-db"
-    store.mkdir()
-    broker = start_mosquitto(
-        tmp_path / "mosquitto",
-        extra_config=f"persistence true\npersistence_location {store}/\n",
-    )
-    yield broker
-    broker.stop()
-
-
 async def test_an_answer_made_during_a_broker_outage_arrives_after_it(
-    served_ap: ServedAccessPoint, persistent_broker: MosquittoProcess, tmp_path: Path
+    served_ap: ServedAccessPoint, mosquitto: MosquittoProcess, tmp_path: Path
 ) -> None:
-    mosquitto = persistent_broker
     mac, key = tag_mac(1), generate_label_key()
     keys = tmp_path / "keys.json"
     provision = LabelProvision(label_id=mac, model_id="2.9-bwr", key=key)
     write_gateway_provisioning(keys, [provision], store="S01", gateway="S01-ap1")
-    state = open_local_state(tmp_path / "gw.sqlite")
-    state.add_labels(read_gateway_provisioning(keys))
     timings = DriverTimings(poll_s=0.02, confirm_timeout_s=60, busy_base_delay_s=0.01)
     endpoint = BrokerEndpoint(mosquitto.host, mosquitto.port)
-    process = StoreGatewayProcess(
-        store="S01",
-        gateway="S01-ap1",
-        endpoint=endpoint,
-        radio=OeplRadio(AccessPointDriver(AccessPointClient(served_ap.url), timings=timings)),
-        state=state,
-        health_every_s=3600,
-    )
+
+    def gateway_process() -> StoreGatewayProcess:
+        state = open_local_state(tmp_path / "gw.sqlite")
+        state.add_labels(read_gateway_provisioning(keys))
+        radio = OeplRadio(AccessPointDriver(AccessPointClient(served_ap.url), timings=timings))
+        return StoreGatewayProcess(
+            store="S01",
+            gateway="S01-ap1",
+            endpoint=endpoint,
+            radio=radio,
+            state=state,
+            health_every_s=3600,
+            reconnect_delay_s=(0.2, 1),
+        )
+
+    async def close(process: StoreGatewayProcess, *, crash: bool) -> None:
+        await (process.crash() if crash else process.stop())
+        await process.radio.close()
+        process.state.close()
+
     tag = served_ap.ap.tags[mac]
     tag.checks_in = False  # the tag is asleep: the image waits at the AP
-    async with MqttGateway(endpoint, client_id="ctl-outage") as controller:
-        await process.start()
+    async with MqttGateway(
+        endpoint, client_id="ctl-outage", reconnect_delay_s=(0.2, 1)
+    ) as controller:
+        first = gateway_process()
+        await first.start()
+        planes = price_planes(seed=60)
+        frame = encode_frame(
+            LabelFrame(mac, 1, build_image_update(planes, model_id="2.9-bwr")), key=key
+        )
+        await controller.send(Downlink("S01", "S01-ap1", mac, frame))
+        await wait_until(lambda: tag.stored_raw is not None)  # uploaded, not delivered
+
+        await asyncio.to_thread(mosquitto.stop)
+        await events_until(controller, lambda e: isinstance(e, TransportStatus) and not e.connected)
+        tag.checks_in = True  # the tag wakes while the broker is away
+        await wait_until(lambda: first.state.counts() == (0, 1), timeout_s=30)
+        # ... and the gateway loses power before the broker is back.
+        await close(first, crash=True)
+
+        # The broker forgot every session (no persistence here): the controller
+        # subscribes again before the gateway comes back with its outbox.
+        await asyncio.to_thread(mosquitto.start)
+        await events_until(
+            controller, lambda e: isinstance(e, TransportStatus) and e.connected, timeout_s=30
+        )
+        second = gateway_process()
+        await second.start()
         try:
-            planes = price_planes(seed=60)
-            frame = encode_frame(
-                LabelFrame(mac, 1, build_image_update(planes, model_id="2.9-bwr")), key=key
-            )
-            await controller.send(Downlink("S01", "S01-ap1", mac, frame))
-            await wait_until(lambda: tag.stored_raw is not None)  # uploaded, not delivered
-
-            await asyncio.to_thread(mosquitto.stop)
-            await events_until(
-                controller, lambda e: isinstance(e, TransportStatus) and not e.connected
-            )
-            tag.checks_in = True  # the tag wakes while the broker is away
-            await wait_until(lambda: process.state.counts() == (0, 1), timeout_s=30)
-
-            await asyncio.to_thread(mosquitto.start)
             seen = await events_until(controller, _answer(key), timeout_s=60)
         finally:
-            await process.stop()
-            await process.radio.close()
-            state.close()
+            await close(second, crash=False)
     uplink = seen[-1]
     assert isinstance(uplink, Uplink)
     answer = decode_response(uplink.payload, key=key)
