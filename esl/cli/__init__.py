@@ -12,6 +12,7 @@ from esl.cli import (
     bench_cmd,
     db_cmd,
     demo_cmd,
+    gateway_cmd,
     import_cmd,
     keys_cmd,
     label_cmd,
@@ -80,6 +81,7 @@ def root(
 
 
 bench_cmd.register(app)
+gateway_cmd.register(app)
 mqtt_cmd.register(app)
 sim_cmd.register(app)
 db_cmd.register(app)

@@ -5,6 +5,8 @@ from __future__ import annotations
 import asyncio
 import json
 import signal
+from datetime import timedelta
+from enum import StrEnum
 from pathlib import Path
 from typing import Annotated
 
@@ -22,7 +24,13 @@ from esl.demo.chain import ChainTimings
 from esl.demo.run import DemoOptions, DemoReport, run_demo
 from gateways.base import TransportKind
 
-__all__ = ["register"]
+__all__ = ["DemoTransport", "register"]
+
+
+class DemoTransport(StrEnum):
+    MQTT = "mqtt"
+    BLE = "ble"
+    OEPL = "oepl"
 
 
 def _print_summary(report: DemoReport) -> None:
@@ -117,11 +125,13 @@ def register(app: typer.Typer) -> None:
             ),
         ] = None,
         transport: Annotated[
-            TransportKind,
+            DemoTransport,
             typer.Option(
-                "--transport", help="How labels are reached: mqtt store gateways, or ble."
+                "--transport",
+                help="How labels are reached: simulated mqtt store gateways, ble, or oepl "
+                "(emulated OpenEPaperLink APs behind the real `esl gateway oepl`).",
             ),
-        ] = TransportKind.MQTT,
+        ] = DemoTransport.MQTT,
         out: Annotated[Path, typer.Option("--out", help="Where the database and PNGs go.")] = Path(
             "demo-output"
         ),
@@ -154,10 +164,15 @@ def register(app: typer.Typer) -> None:
             loss=loss,
             offline=offline,
             broker_url=broker,
-            transport=transport,
+            transport=TransportKind.BLE if transport is DemoTransport.BLE else TransportKind.MQTT,
+            oepl=transport is DemoTransport.OEPL,
             seed=seed,
             timeout_s=timeout,
-            timings=ChainTimings(sim_speed=sim_speed),
+            # An OEPL tag takes its image at its next check-in and the AP sends one at a
+            # time: acknowledgements come later than a simulated gateway's.
+            timings=ChainTimings(sim_speed=sim_speed, ack_timeout=timedelta(seconds=60))
+            if transport is DemoTransport.OEPL
+            else ChainTimings(sim_speed=sim_speed),
         )
         try:
             asyncio.run(_run(options, as_json=as_json, keep_serving=keep_serving))

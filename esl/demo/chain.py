@@ -19,7 +19,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any, Protocol
 
 from sqlalchemy import Engine
 from sqlalchemy.orm import Session, sessionmaker
@@ -34,7 +34,6 @@ from esl.settings import Settings
 from firmware_sim.faults import FaultPlan
 from firmware_sim.fleet import build_labels, make_fleet, read_provisioning
 from firmware_sim.images import ImageStore
-from firmware_sim.label import SimulatedLabel
 from firmware_sim.mqtt_gateway import BrokerSettings, MqttStoreGateway
 from firmware_sim.simulation import SimulatedSite, SiteConfig, open_simulated_gateway
 from gateways.base import Gateway, TransportKind
@@ -43,9 +42,18 @@ from gateways.group import GatewayGroup
 from gateways.mqtt.endpoint import BrokerEndpoint
 from gateways.protocol import LabelProvision
 
-__all__ = ["ChainTimings", "SimulatedChain"]
+if TYPE_CHECKING:
+    from esl.demo.oepl_site import OeplSite
+
+__all__ = ["ChainTimings", "ShownPanel", "SimulatedChain"]
 
 _INSTALLER = Principal(name="demo-installer", role=Role.ADMIN, store=None)
+
+
+class ShownPanel(Protocol):
+    """A label whose exact pixels the demo can show (simulated label, emulated OEPL tag)."""
+
+    def display_png(self, *, now: datetime | None = None) -> bytes: ...
 
 
 @dataclass(frozen=True, slots=True)
@@ -99,10 +107,12 @@ class SimulatedChain:
     timings: ChainTimings = field(default_factory=ChainTimings)
     transport: TransportKind = TransportKind.MQTT
     model_id: str = "2.9-bwr"
+    # Stores on OpenEPaperLink: an emulated AP and the real `esl gateway oepl` process,
+    # reached over the broker like the simulated MQTT gateways (`esl demo --transport oepl`).
+    oepl: bool = False
     sites: dict[str, SimulatedSite] = field(default_factory=dict)  # MQTT stores
-    labels: dict[str, dict[str, SimulatedLabel]] = field(
-        default_factory=dict
-    )  # store -> id -> label
+    oepl_sites: dict[str, OeplSite] = field(default_factory=dict)
+    labels: dict[str, dict[str, ShownPanel]] = field(default_factory=dict)  # store -> id -> label
     bindings: dict[str, str] = field(default_factory=dict)  # label id -> SKU
     _ble_gateways: dict[tuple[str, str], Gateway] = field(default_factory=dict)
     runners: dict[str, MqttStoreGateway] = field(default_factory=dict)
@@ -126,9 +136,12 @@ class SimulatedChain:
         """Put `labels` new labels in `store`, register them and bind them to `skus` in
         turn, as a store's staff would after unpacking a box of labels. `gateway` names
         its gateway, `check_in_interval_s` replaces the timings' for this store."""
-        if self.transport is TransportKind.BLE:
-            if faults is not None and faults != FaultPlan(seed=faults.seed):
-                raise ValueError("radio faults are simulated for MQTT store gateways only")
+        only_mqtt_faults = self.transport is TransportKind.BLE or self.oepl
+        if only_mqtt_faults and faults is not None and faults != FaultPlan(seed=faults.seed):
+            raise ValueError("radio faults are simulated for MQTT store gateways only")
+        if self.oepl:
+            gateway, provisions = self._install_oepl_store(store, labels)
+        elif self.transport is TransportKind.BLE:
             gateway, provisions = self._install_ble_store(store, labels, gateway or f"{store}-ble0")
         else:
             gateway, provisions = self._install_mqtt_store(
@@ -177,6 +190,20 @@ class SimulatedChain:
         self.labels[store] = dict(site.gateway.labels)
         return gateway, read_provisioning(config.manifest_path)
 
+    def _install_oepl_store(self, store: str, labels: int) -> tuple[str, list[LabelProvision]]:
+        from esl.demo.oepl_site import OeplSite  # uvicorn and httpx only when asked for
+
+        site, provisions = OeplSite.install(
+            store,
+            labels=labels,
+            state_dir=self.state_dir,
+            check_in_s=self.timings.check_in_interval_s / self.timings.sim_speed,
+            radio_speed=5_000.0 * self.timings.sim_speed,
+        )
+        self.oepl_sites[store] = site
+        self.labels[store] = dict(site.ap.tags)
+        return site.gateway, provisions
+
     def _install_ble_store(
         self, store: str, labels: int, gateway: str
     ) -> tuple[str, list[LabelProvision]]:
@@ -200,6 +227,9 @@ class SimulatedChain:
 
     async def start_gateways(self) -> None:
         """Connect the MQTT store gateways to the broker (BLE labels need nothing)."""
+        for oepl_site in self.oepl_sites.values():
+            assert self.broker is not None, "OpenEPaperLink stores need a broker"
+            await oepl_site.start(self.broker, poll_s=0.1)
         for store in self.sites:
             await self.start_gateway(store)
 
@@ -286,6 +316,8 @@ class SimulatedChain:
     async def close(self) -> None:
         with contextlib.suppress(asyncio.CancelledError):
             await self.stop_controller()
+        for oepl_site in self.oepl_sites.values():
+            await oepl_site.close()
         for store in list(self.runners):
             await self.stop_gateway(store)
         for site in self.sites.values():

@@ -58,6 +58,8 @@ class DemoOptions:
     offline: int = 0  # labels out of radio range for the whole run, over all stores
     broker_url: str | None = None
     transport: TransportKind = TransportKind.MQTT
+    # Stores on OpenEPaperLink: emulated AP and tags behind `esl gateway oepl`, over MQTT.
+    oepl: bool = False
     seed: int = 7
     timeout_s: float = 120.0
     timings: ChainTimings = field(default_factory=ChainTimings)
@@ -185,6 +187,10 @@ async def run_demo(
         raise ValueError("--stores must be at least 1")
     if options.transport is TransportKind.BLE and (options.loss or options.offline):
         raise ValueError("--loss and --offline simulate the MQTT store gateways' radio; not BLE")
+    if options.oepl and (
+        options.loss or options.offline or options.transport is not TransportKind.MQTT
+    ):
+        raise ValueError("--transport oepl has no --loss or --offline (the AP's radio is emulated)")
     out_dir = options.out_dir
     _fresh_out_dir(out_dir)
     now = clock()
@@ -221,6 +227,7 @@ async def run_demo(
                 settings=settings,
                 timings=options.timings,
                 transport=options.transport,
+                oepl=options.oepl,
             )
             try:
                 skus = sorted(sample.catalogue.products)
@@ -237,7 +244,7 @@ async def run_demo(
                             offline_labels=offline,
                             offline_for_s=options.timeout_s * 10,
                         )
-                        if over_mqtt
+                        if over_mqtt and not options.oepl
                         else None,
                     )
                 reachable = options.stores * options.labels - options.offline

@@ -1,0 +1,219 @@
+"""`esl gateway oepl`: the store gateway process for OpenEPaperLink access points, and its
+provisioning (`import-tags`) and an emulated AP to try it with (`emulate-ap`).
+
+    esl gateway oepl --store S001 --gateway S001-ap1 --ap http://192.168.1.50 \\
+        --broker mqtts://S001.S001-ap1@broker.example:8883 --provisioning S001-ap1-labels.json
+    esl gateway oepl import-tags --store S001 --gateway S001-ap1 --ap http://192.168.1.50
+
+Deployment (systemd unit, credentials, what runs where): docs/gateways.md.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import signal
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from esl.db.engine import session_factory
+from esl.db.readiness import open_ready_engine
+from esl.settings import load_settings
+
+__all__ = ["register"]
+
+_log = logging.getLogger(__name__)
+
+
+def _provisioning_path(state_dir: Path, gateway: str, given: Path | None) -> Path:
+    return given or state_dir / f"{gateway}-labels.json"
+
+
+async def _run_gateway(
+    *,
+    store: str,
+    gateway: str,
+    ap: str,
+    broker: str,
+    provisioning: Path,
+    state_dir: Path,
+    poll_s: float,
+    health_every_s: float,
+) -> None:
+    from gateways.mqtt.endpoint import parse_broker_url
+    from gateways.oepl import AccessPointClient, AccessPointDriver, DriverTimings
+    from gateways.oepl.radio import OeplRadio
+    from gateways.store_gateway.process import (
+        StoreGatewayProcess,
+        open_local_state,
+        read_gateway_provisioning,
+    )
+
+    state = open_local_state(state_dir / f"{store}-{gateway}.sqlite")
+    added = state.add_labels(read_gateway_provisioning(provisioning))
+    radio = OeplRadio(
+        AccessPointDriver(AccessPointClient(ap), timings=DriverTimings(poll_s=poll_s))
+    )
+    process = StoreGatewayProcess(
+        store=store,
+        gateway=gateway,
+        endpoint=parse_broker_url(broker),
+        radio=radio,
+        state=state,
+        health_every_s=health_every_s,
+    )
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(sig, stop.set)
+    waiting, unsent = state.counts()
+    typer.echo(
+        f"{store}/{gateway}: {len(state.labels())} labels ({added} new), {waiting} frames "
+        f"and {unsent} answers kept from the last run; AP {ap}",
+        err=True,
+    )
+    try:
+        await process.run(stop)
+    finally:
+        await radio.close()
+        state.close()
+
+
+def register(app: typer.Typer) -> None:
+    gateway_app = typer.Typer(
+        no_args_is_help=True, help="Store gateway processes (run in the store, next to radios)."
+    )
+    app.add_typer(gateway_app, name="gateway")
+    oepl_app = typer.Typer(
+        invoke_without_command=True,
+        help="OpenEPaperLink access points: run the gateway, import tags, emulate an AP.",
+    )
+    gateway_app.add_typer(oepl_app, name="oepl")
+
+    @oepl_app.callback()
+    def oepl(
+        ctx: typer.Context,
+        store: Annotated[str | None, typer.Option(help="Store id, e.g. S001.")] = None,
+        gateway: Annotated[
+            str | None, typer.Option(help="This gateway's id (its MQTT login is STORE.GATEWAY).")
+        ] = None,
+        ap: Annotated[
+            str | None, typer.Option(help="The access point, e.g. http://192.168.1.50.")
+        ] = None,
+        broker: Annotated[
+            str | None,
+            typer.Option(
+                envvar="ESL_GATEWAY_BROKER",
+                help="mqtt://USER:PASS@host:1883 or mqtts://...?ca=... (password: env var).",
+            ),
+        ] = None,
+        provisioning: Annotated[
+            Path | None,
+            typer.Option(help="Label keys (default STATE_DIR/GATEWAY-labels.json, mode 0600)."),
+        ] = None,
+        state_dir: Annotated[Path, typer.Option(help="Where the durable queue lives.")] = Path(
+            "esl-gateway"
+        ),
+        poll_s: Annotated[
+            float, typer.Option(min=0.01, help="Seconds between AP polls while waiting.")
+        ] = 2.0,
+        health_every_s: Annotated[
+            float, typer.Option(min=0.1, help="Seconds between check-in reports.")
+        ] = 30.0,
+    ) -> None:
+        """Run the store gateway for one OpenEPaperLink AP until SIGTERM or Ctrl-C."""
+        if ctx.invoked_subcommand is not None:
+            return
+        if not (store and gateway and ap and broker):
+            given = {"--store": store, "--gateway": gateway, "--ap": ap, "--broker": broker}
+            raise typer.BadParameter(f"missing {', '.join(k for k, v in given.items() if not v)}")
+        asyncio.run(
+            _run_gateway(
+                store=store,
+                gateway=gateway,
+                ap=ap,
+                broker=broker,
+                provisioning=_provisioning_path(state_dir, gateway, provisioning),
+                state_dir=state_dir,
+                poll_s=poll_s,
+                health_every_s=health_every_s,
+            )
+        )
+
+    @oepl_app.command("import-tags")
+    def import_tags(
+        store: Annotated[str, typer.Option(help="Store id the tags are in.")],
+        gateway: Annotated[str, typer.Option(help="The gateway that will drive them.")],
+        ap: Annotated[str, typer.Option(help="The access point, e.g. http://192.168.1.50.")],
+        provisioning: Annotated[
+            Path | None, typer.Option(help="Write the keys here (default as the gateway reads).")
+        ] = None,
+        state_dir: Annotated[Path, typer.Option(help="The gateway's state dir.")] = Path(
+            "esl-gateway"
+        ),
+    ) -> None:
+        """Register the AP's tags as labels with their display models (keys generated)."""
+        from esl.pipeline.oepl_tags import import_access_point_tags
+        from gateways.oepl import AccessPointClient, AccessPointDriver
+
+        sessions = session_factory(open_ready_engine(load_settings().resolved_database_url()))
+        target = _provisioning_path(state_dir, gateway, provisioning)
+
+        async def run() -> None:
+            driver = AccessPointDriver(AccessPointClient(ap))
+            try:
+                imported = await import_access_point_tags(
+                    sessions,
+                    driver,
+                    store=store,
+                    gateway=gateway,
+                    provisioning=target,
+                    now=datetime.now(UTC),
+                )
+            finally:
+                await driver.close()
+            for mac, reason in imported.skipped:
+                typer.echo(f"skipped {mac}: {reason}", err=True)
+            typer.echo(
+                f"{len(imported.labels)} labels for {store}/{gateway} ({imported.added} new); "
+                f"keys in {target}"
+            )
+
+        asyncio.run(run())
+
+    @oepl_app.command("emulate-ap")
+    def emulate_ap(
+        tags: Annotated[int, typer.Option(min=1, max=500, help='Emulated 2.9" BWR tags.')] = 10,
+        port: Annotated[int, typer.Option(help="Port on 127.0.0.1 (0: any free one).")] = 0,
+        check_in_s: Annotated[
+            float, typer.Option(min=0.01, help="Seconds between a tag's check-ins (real: 40).")
+        ] = 40.0,
+        bytes_per_s: Annotated[
+            float, typer.Option(min=100.0, help="Radio speed (a real AP: about 5000).")
+        ] = 5000.0,
+    ) -> None:
+        """Serve an emulated OpenEPaperLink AP with tags, to try the gateway without one."""
+        import time
+
+        from firmware_sim.oepl_ap import AccessPointConfig, EmulatedAccessPoint, EmulatedTag
+        from firmware_sim.oepl_ap.http_app import ServedAccessPoint
+
+        ap = EmulatedAccessPoint(
+            AccessPointConfig(check_in_interval_s=check_in_s, radio_bytes_per_s=bytes_per_s)
+        )
+        for number in range(1, tags + 1):
+            ap.add_tag(EmulatedTag(mac=f"00000258{number:08X}", hw_type=0xB3), now=time.time())
+
+        async def serve() -> None:
+            stop = asyncio.Event()
+            loop = asyncio.get_running_loop()
+            for sig in (signal.SIGINT, signal.SIGTERM):
+                loop.add_signal_handler(sig, stop.set)
+            async with ServedAccessPoint(ap, port=port) as served:
+                typer.echo(f"emulated AP at {served.url} with {tags} tags", err=True)
+                await stop.wait()
+
+        asyncio.run(serve())

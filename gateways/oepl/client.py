@@ -1,0 +1,112 @@
+"""The access point's HTTP interface, one call per endpoint (httpx stops here).
+
+Requests follow what the AP parses: multipart text fields carry no Content-Type and come
+before the image; no HEAD requests (the AP mishandles them).
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import httpx
+
+from gateways.oepl.errors import AccessPointBusyError, AccessPointError, TagRefusedError
+from gateways.oepl.models import TagRecord, TagType
+
+__all__ = ["AccessPointClient"]
+
+
+class AccessPointClient:
+    def __init__(self, base_url: str, *, timeout_s: float = 10.0) -> None:
+        self.base_url = base_url.rstrip("/")
+        self._http = httpx.AsyncClient(base_url=self.base_url, timeout=timeout_s)
+
+    async def close(self) -> None:
+        await self._http.aclose()
+
+    async def tags(self) -> list[TagRecord]:
+        """Every tag in the AP's database, page by page (`pos`, while `continu`)."""
+        records: list[TagRecord] = []
+        pos = 0
+        while True:
+            page = await self._json("/get_db", params={"pos": pos} if pos else None)
+            records += [TagRecord.from_json(entry) for entry in page.get("tags", [])]
+            following = int(page.get("continu", 0) or 0)
+            if following <= pos:
+                return records
+            pos = following
+
+    async def tag(self, mac: str) -> TagRecord | None:
+        page = await self._json("/get_db", params={"mac": mac.upper()})
+        entries = page.get("tags", [])
+        return TagRecord.from_json(entries[0]) if entries else None
+
+    async def tag_type(self, hw_type: int) -> TagType | None:
+        digits = 4 if hw_type > 0xFF else 2
+        response = await self._get(f"/tagtypes/{hw_type:0{digits}X}.json")
+        if response.status_code == 404:
+            return None
+        return TagType.from_json(hw_type, self._decode(response))
+
+    async def upload(self, mac: str, jpeg: bytes) -> None:
+        """`POST /imgupload` with `dither=0`; 409 raises `AccessPointBusyError`."""
+        fields = {"mac": mac.upper(), "dither": "0", "contentmode": "24", "ttl": "0"}
+        try:
+            response = await self._http.post(
+                "/imgupload", data=fields, files={"image": ("image.jpg", jpeg, "image/jpeg")}
+            )
+        except httpx.HTTPError as error:
+            raise AccessPointError(ap=self.base_url, reason=f"upload failed: {error}") from None
+        if response.status_code == 409:
+            raise AccessPointBusyError(ap=self.base_url, reason=response.text.strip())
+        self._check(response, mac=mac)
+
+    async def stored_image(self, mac: str) -> bytes | None:
+        response = await self._get(f"/current/{mac.upper()}.raw")
+        if response.status_code == 404:
+            return None
+        self._check(response, mac=mac)
+        return response.content
+
+    async def led_flash(self, mac: str, pattern: str) -> None:
+        response = await self._get("/led_flash", params={"mac": mac.upper(), "pattern": pattern})
+        self._check(response, mac=mac)
+
+    async def tag_command(self, mac: str, command: str) -> None:
+        try:
+            response = await self._http.post("/tag_cmd", data={"mac": mac.upper(), "cmd": command})
+        except httpx.HTTPError as error:
+            raise AccessPointError(ap=self.base_url, reason=str(error)) from None
+        self._check(response, mac=mac)
+
+    async def _get(self, path: str, params: dict[str, Any] | None = None) -> httpx.Response:
+        try:
+            return await self._http.get(path, params=params)
+        except httpx.HTTPError as error:
+            raise AccessPointError(ap=self.base_url, reason=f"GET {path}: {error}") from None
+
+    async def _json(self, path: str, params: dict[str, Any] | None = None) -> dict[str, Any]:
+        response = await self._get(path, params)
+        if response.status_code != 200:
+            raise AccessPointError(
+                ap=self.base_url, reason=f"GET {path}: HTTP {response.status_code}"
+            )
+        return self._decode(response)
+
+    def _decode(self, response: httpx.Response) -> dict[str, Any]:
+        try:
+            document = json.loads(response.content)
+        except ValueError:
+            document = None
+        if not isinstance(document, dict):
+            raise AccessPointError(ap=self.base_url, reason=f"{response.url.path}: not JSON")
+        return document
+
+    def _check(self, response: httpx.Response, *, mac: str) -> None:
+        body = response.text.strip()
+        # Some handlers fail with 200 and an "Error..." body (save_cfg, for one).
+        if response.status_code != 200 or body.lower().startswith("error"):
+            raise TagRefusedError(
+                ap=self.base_url, mac=mac, reason=f"HTTP {response.status_code}: {body}"
+            )

@@ -1,0 +1,203 @@
+"""Drive one OpenEPaperLink access point: inventory, tag types, image push with delivery
+confirmed, LED flash and tag commands.
+
+- **One upload in flight per AP.** Uploads wait for each other (`asyncio.Lock`); a
+  `409 Come back later` is backpressure, retried with exponential backoff.
+- **Delivery is confirmed, never assumed.** After an upload the tag's record is watched
+  (one `/get_db` poll for every waiting push, not one per tag) until `pending` clears, and
+  then `/current/<mac>.raw` must hold exactly our pixels: an upload the AP dropped in
+  silence, or someone else's upload in between, is caught. The same image again is
+  success (the AP does not resend the data version the tag holds).
+- **A tag that never checks in is parked with a reason** (`TagParkedError`) after
+  `confirm_timeout_s`; its image stays pending at the AP, which drops it later.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from gateways.oepl.client import AccessPointClient
+from gateways.oepl.errors import (
+    AccessPointBusyError,
+    AccessPointError,
+    TagParkedError,
+    TagRefusedError,
+)
+from gateways.oepl.images import jpeg_for, planes_from_stored
+from gateways.oepl.models import ModelMatch, TagRecord, TagType, display_model_for
+from rendering.encoding import Planes
+
+__all__ = ["AccessPointDriver", "Delivery", "DriverTimings"]
+
+
+@dataclass(frozen=True, slots=True)
+class DriverTimings:
+    poll_s: float = 2.0  # how often waiting pushes look at /get_db
+    confirm_timeout_s: float = 150.0  # about three check-ins of a real tag
+    busy_base_delay_s: float = 0.5
+    busy_max_delay_s: float = 10.0
+    busy_attempts: int = 12
+
+
+@dataclass(frozen=True, slots=True)
+class Delivery:
+    mac: str
+    record: TagRecord  # the tag as the AP saw it when delivery was confirmed
+    resent: bool  # False: the tag already held this image; nothing went over the radio
+
+
+class AccessPointDriver:
+    def __init__(
+        self,
+        client: AccessPointClient,
+        *,
+        timings: DriverTimings | None = None,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
+        self.client = client
+        self.timings = timings or DriverTimings()
+        self._clock = clock
+        self._upload = asyncio.Lock()
+        self._types: dict[int, TagType | None] = {}
+        # Each tag's record with the number of the poll that read it: a push believes only
+        # polls that started after its upload (an older one shows the tag before it).
+        self._records: dict[str, tuple[int, TagRecord]] = {}
+        self._polls = 0
+        self._fresh = asyncio.Condition()
+        self._waiting = 0
+        self._watcher: asyncio.Task[None] | None = None
+        self.busy_answers = 0  # 409s taken, for the figures
+
+    @property
+    def ap(self) -> str:
+        return self.client.base_url
+
+    async def close(self) -> None:
+        if self._watcher is not None:
+            self._watcher.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._watcher
+        await self.client.close()
+
+    # ------------------------------------------------------------ inventory
+
+    async def inventory(self) -> list[TagRecord]:
+        self._polls += 1
+        poll = self._polls
+        records = await self.client.tags()
+        for record in records:
+            if self._records.get(record.mac, (0, record))[0] < poll:
+                self._records[record.mac] = (poll, record)
+        return records
+
+    async def tag_type(self, hw_type: int) -> TagType | None:
+        if hw_type not in self._types:
+            self._types[hw_type] = await self.client.tag_type(hw_type)
+        return self._types[hw_type]
+
+    async def model_of(self, record: TagRecord) -> ModelMatch:
+        """Which display model the tag is, from its type as the AP serves it."""
+        tag_type = await self.tag_type(record.hw_type)
+        if tag_type is None:
+            return ModelMatch(None, f"the AP has no tag type {record.hw_type:02X}")
+        return display_model_for(tag_type)
+
+    # ------------------------------------------------------------ images
+
+    async def push_image(self, mac: str, planes: Planes) -> Delivery:
+        """Put `planes` on the tag and return once the AP confirms the tag holds them."""
+        mac = mac.upper()
+        before = await self.client.tag(mac)
+        if before is None:
+            raise TagRefusedError(ap=self.ap, mac=mac, reason="not in the AP's tag database")
+        tag_type = await self.tag_type(before.hw_type)
+        if tag_type is None or (tag_type.width, tag_type.height) != (planes.width, planes.height):
+            raise TagRefusedError(
+                ap=self.ap, mac=mac, reason=f"image is {planes.width}x{planes.height}, not its size"
+            )
+        await self._upload_when_free(mac, jpeg_for(planes, tag_type))
+        first_poll = self._polls + 1
+        started = self._clock()
+        deadline = started + self.timings.confirm_timeout_s
+        self._waiting += 1
+        self._start_watcher()
+        try:
+            while True:
+                poll, record = self._records.get(mac, (0, None))
+                if poll < first_poll:
+                    record = None
+                if record is not None and not record.pending:
+                    stored = await self.client.stored_image(mac)
+                    held = None if stored is None else planes_from_stored(stored, tag_type)
+                    if held == planes:
+                        return Delivery(mac=mac, record=record, resent=record.hash != before.hash)
+                    if record.hash != before.hash:
+                        raise TagParkedError(
+                            ap=self.ap,
+                            mac=mac,
+                            reason="the AP holds another image (a second uploader?)",
+                        )
+                remaining = deadline - self._clock()
+                if remaining <= 0:
+                    latest = self._records.get(mac, (0, None))[1]
+                    raise TagParkedError(ap=self.ap, mac=mac, reason=self._why_not(latest, before))
+                await self._next_poll(min(remaining, self.timings.poll_s * 2))
+        finally:
+            self._waiting -= 1
+
+    def _why_not(self, record: TagRecord | None, before: TagRecord) -> str:
+        waited = self.timings.confirm_timeout_s
+        if record is None:
+            return "the tag left the AP's database"
+        if record.pending and record.last_seen <= before.last_seen:
+            return f"never checked in within {waited:.0f} s (last seen at {record.last_seen})"
+        if record.pending:
+            return f"checked in but did not take the image within {waited:.0f} s"
+        return "the AP did not store the image (it accepted the upload and dropped it)"
+
+    async def _upload_when_free(self, mac: str, jpeg: bytes) -> None:
+        delay = self.timings.busy_base_delay_s
+        async with self._upload:
+            for attempt in range(1, self.timings.busy_attempts + 1):
+                try:
+                    await self.client.upload(mac, jpeg)
+                    return
+                except AccessPointBusyError:
+                    self.busy_answers += 1
+                    if attempt == self.timings.busy_attempts:
+                        raise
+                await asyncio.sleep(delay)
+                delay = min(delay * 2, self.timings.busy_max_delay_s)
+
+    # ------------------------------------------------------------ the one watcher
+
+    def _start_watcher(self) -> None:
+        if self._watcher is None or self._watcher.done():
+            self._watcher = asyncio.create_task(self._watch())
+
+    async def _watch(self) -> None:
+        while self._waiting > 0:
+            with contextlib.suppress(AccessPointError):
+                await self.inventory()
+            async with self._fresh:
+                self._fresh.notify_all()
+            await asyncio.sleep(self.timings.poll_s)
+
+    async def _next_poll(self, timeout_s: float) -> None:
+        async with self._fresh:
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._fresh.wait(), timeout_s)
+
+    # ------------------------------------------------------------ LED and commands
+
+    async def flash_led(self, mac: str, pattern: str) -> None:
+        """`pattern`: 24 hex characters, the AP's 12-byte LED pattern."""
+        await self.client.led_flash(mac, pattern)
+
+    async def command(self, mac: str, command: str) -> None:
+        """`/tag_cmd`: refresh, reboot, clear, ... (the AP's command names)."""
+        await self.client.tag_command(mac, command)

@@ -1,0 +1,121 @@
+"""What the AP reports, as our values (no httpx or JSON shapes past this module), and
+which of this project's display models a tag type is.
+
+A tag type maps to a display model only when its size and colours are exactly a model's:
+a type without one is reported (`ModelMatch.reason`), never guessed, because an image
+drawn for the wrong panel is a wrong price on the shelf.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from rendering.display_models import DISPLAY_MODELS
+
+__all__ = ["ModelMatch", "TagRecord", "TagType", "display_model_for"]
+
+
+@dataclass(frozen=True, slots=True)
+class TagRecord:
+    """One tag as `/get_db` lists it."""
+
+    mac: str
+    hw_type: int
+    hash: str
+    pending: bool
+    last_seen: int
+    next_checkin: int
+    battery_mv: int
+    rssi: int
+    lqi: int
+    temperature: int
+    update_count: int
+
+    @classmethod
+    def from_json(cls, data: dict[str, Any]) -> TagRecord:
+        def number(name: str) -> int:
+            value = data.get(name, 0)
+            return int(value) if isinstance(value, int | float | str) and str(value) else 0
+
+        return cls(
+            mac=str(data["mac"]).upper(),
+            hw_type=number("hwType"),
+            hash=str(data.get("hash", "")),
+            pending=bool(number("pending")),
+            last_seen=number("lastseen"),
+            next_checkin=number("nextcheckin"),
+            battery_mv=number("batteryMv"),
+            rssi=number("RSSI"),
+            lqi=number("LQI"),
+            temperature=number("temperature"),
+            update_count=number("updatecount"),
+        )
+
+
+@dataclass(frozen=True, slots=True)
+class TagType:
+    """A tag type as the AP serves it at `/tagtypes/<HH>.json`."""
+
+    hw_type: int
+    name: str
+    width: int
+    height: int
+    bpp: int
+    colours: tuple[tuple[str, tuple[int, int, int]], ...]  # name, RGB; as the AP lists them
+    rotatebuffer: int
+    has_led: bool
+
+    @classmethod
+    def from_json(cls, hw_type: int, data: dict[str, Any]) -> TagType:
+        table = data.get("colortable") or {"white": [255, 255, 255], "black": [0, 0, 0]}
+        options = data.get("options") or []
+        return cls(
+            hw_type=hw_type,
+            name=str(data.get("name", f"type {hw_type:02X}")),
+            width=int(data["width"]),
+            height=int(data["height"]),
+            bpp=int(data.get("bpp", 1)),
+            colours=tuple(
+                (str(name), (int(c[0]), int(c[1]), int(c[2]))) for name, c in table.items()
+            ),
+            rotatebuffer=int(data.get("rotatebuffer", 0)),
+            has_led="led" in options,
+        )
+
+    def colour(self, name: str) -> tuple[int, int, int] | None:
+        return next((rgb for colour, rgb in self.colours if colour == name), None)
+
+    @property
+    def accent(self) -> str | None:
+        return next((name for name, _ in self.colours if name not in ("white", "black")), None)
+
+
+@dataclass(frozen=True, slots=True)
+class ModelMatch:
+    model_id: str | None
+    reason: str  # why there is none ("" when there is)
+
+
+def display_model_for(tag_type: TagType) -> ModelMatch:
+    """The display model whose panel this tag type is, or why there is none."""
+    if tag_type.bpp not in (1, 2) or tag_type.rotatebuffer % 2:
+        return ModelMatch(
+            None, f"{tag_type.name}: {tag_type.bpp} bits per pixel, rotated buffer not supported"
+        )
+    names = {name for name, _ in tag_type.colours}
+    if not {"white", "black"} <= names or len(names) > 3:
+        return ModelMatch(None, f"{tag_type.name}: colours {sorted(names)} are not ours")
+    colours = ("white", "black", *([tag_type.accent] if tag_type.accent else []))
+    for model in DISPLAY_MODELS.values():
+        if (model.width, model.height, model.colours) == (
+            tag_type.width,
+            tag_type.height,
+            colours,
+        ):
+            return ModelMatch(model.id, "")
+    return ModelMatch(
+        None,
+        f"{tag_type.name}: no display model is {tag_type.width}x{tag_type.height} "
+        f"{'/'.join(colours)}",
+    )

@@ -1,0 +1,77 @@
+"""The OpenEPaperLink access point as a store gateway's `LabelRadio`."""
+
+from __future__ import annotations
+
+from typing import Final
+
+from gateways.oepl.driver import AccessPointDriver
+from gateways.oepl.errors import AccessPointError, TagRefusedError
+from gateways.oepl.models import TagRecord
+from gateways.store_gateway.radio import LabelHealth, LabelRadio, RadioError
+from rendering.encoding import Planes
+
+__all__ = ["OeplRadio", "led_pattern"]
+
+# RGB332 colours for the ESL colour numbers (1 red, 2 green, 3 blue, 4 white, 5 yellow).
+_RGB332: Final = {1: 0xE0, 2: 0x1C, 3: 0x03, 4: 0xFF, 5: 0xFC}
+
+
+def led_pattern(*, colour: int, pattern: int, seconds: int) -> str:
+    """The AP's 12-byte LED pattern (24 hex characters): mode and brightness, then three
+    segments of colour, speed/count and pause, then how often to repeat.
+
+    Our patterns: 0 solid (long flashes), 1 blink, 2 fast blink, 3 pulse."""
+    rgb = _RGB332.get(colour, 0xE0)
+    speed = {0: 0x9, 1: 0x4, 2: 0x1, 3: 0x6}.get(pattern, 0x4)
+    flashes = 3
+    repeats = max(1, min(255, seconds // 2))
+    segment = bytes([rgb, (speed << 4) | flashes, 0x05])
+    # First byte: brightness - 1 in the high nibble (2 of 16), mode 1 "flash" in the low.
+    body = bytes([0x11]) + segment + segment + segment + bytes([repeats - 1, 0x00])
+    return body.ljust(12, b"\x00").hex()
+
+
+def _health(record: TagRecord) -> LabelHealth:
+    return LabelHealth(
+        battery_mv=record.battery_mv,
+        rssi_dbm=record.rssi,
+        lqi=max(0, min(255, record.lqi)),
+        temperature_tenths_c=record.temperature * 10,
+        last_seen_s=float(record.last_seen),
+        holds=record.hash,
+        settled=not record.pending,
+    )
+
+
+class OeplRadio(LabelRadio):
+    def __init__(self, driver: AccessPointDriver) -> None:
+        self.driver = driver
+
+    async def show(self, address: str, planes: Planes) -> LabelHealth:
+        try:
+            delivery = await self.driver.push_image(address, planes)
+        except TagRefusedError as refused:
+            raise RadioError(address=address, reason=str(refused), final=True) from None
+        except AccessPointError as error:
+            raise RadioError(address=address, reason=str(error), final=False) from None
+        return _health(delivery.record)
+
+    async def flash_led(self, address: str, *, colour: int, pattern: int, seconds: int) -> None:
+        try:
+            await self.driver.flash_led(
+                address, led_pattern(colour=colour, pattern=pattern, seconds=seconds)
+            )
+        except TagRefusedError as refused:
+            raise RadioError(address=address, reason=str(refused), final=True) from None
+        except AccessPointError as error:
+            raise RadioError(address=address, reason=str(error), final=False) from None
+
+    async def health(self) -> dict[str, LabelHealth]:
+        try:
+            records = await self.driver.inventory()
+        except AccessPointError:
+            return {}
+        return {record.mac: _health(record) for record in records}
+
+    async def close(self) -> None:
+        await self.driver.close()

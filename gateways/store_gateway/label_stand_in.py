@@ -1,0 +1,235 @@
+"""The gateway standing in for a label that cannot sign (an OpenEPaperLink tag).
+
+It holds the label's key, checks every frame exactly as a label would
+(docs/protocol.md, "What a label checks, in order"), has the radio put the image on the
+panel, and signs the answer only after the radio confirmed the panel holds exactly those
+pixels. So the controller's acceptance rules hold unchanged: an ack still means "these
+pixels are on that panel", a forged or replayed frame is refused with a signed reason.
+
+What such a label cannot do is said in its answers: one page (page 0), no timed images
+(`INVALID_PARAMETERS`, and the controller sends the image at the instant instead).
+When the radio cannot confirm the image (the tag never checked in, the AP is busy or
+gone), the stand-in stays silent and takes no sequence: the controller resends later,
+and the label's health says what went wrong (`last_error`).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Final
+
+from gateways.protocol import (
+    MAC_SIZE,
+    NO_OPCODE,
+    BasicStateFlag,
+    Command,
+    FlashLed,
+    FrameKind,
+    FrameRejectedError,
+    ImageEncoding,
+    ImageUpdate,
+    LabelResponse,
+    LabelState,
+    Ping,
+    ReasonCode,
+    SetClock,
+    SwitchPage,
+    Unassociate,
+    decode_frame,
+    encode_response,
+    from_wire_ms,
+    header_opcode,
+    peek_header,
+    to_wire_ms,
+)
+from gateways.store_gateway.local_state import LabelRecord
+from gateways.store_gateway.radio import LabelHealth, LabelRadio, RadioError
+from rendering.encoding import Planes, decode_with_hash
+from rendering.errors import DecodeError, DecodeReason
+
+__all__ = ["FIRMWARE", "Outcome", "answer_frame", "check_in_report", "drawn_over", "with_health"]
+
+_log = logging.getLogger(__name__)
+
+FIRMWARE: Final = "2.0.0"  # the stand-in's own version, as answers report it
+_EARLIEST_PLAUSIBLE_MS: Final = 1_577_836_800_000  # 2020-01-01
+_BASE_REASONS = frozenset({DecodeReason.MISSING_BASE, DecodeReason.WRONG_BASE})
+
+
+@dataclass(frozen=True, slots=True)
+class Outcome:
+    label: LabelRecord  # the label's state after the frame
+    answer: bytes | None  # the signed answer; None: silence (not done, try again later)
+
+
+async def answer_frame(
+    label: LabelRecord,
+    data: bytes,
+    *,
+    radio: LabelRadio,
+    model: tuple[int, int, bool],
+    now: datetime,
+) -> Outcome:
+    """Handle one frame for `label`; `model` is its panel's width, height and accent."""
+    key = label.key
+    if key is None:
+        return Outcome(label, None)  # unassociated: a label without a key says nothing
+    try:
+        frame = decode_frame(data, key=key, label_id=label.label_id)
+    except FrameRejectedError as rejected:
+        opcode = NO_OPCODE
+        with contextlib.suppress(FrameRejectedError):
+            opcode = header_opcode(data, peek_header(data)) or NO_OPCODE
+        nack = _respond(label, now, rejected.sequence or 0, rejected.reason, opcode)
+        return Outcome(label, nack)
+    mac = data[-MAC_SIZE:]
+    if frame.sequence == label.last_sequence and mac == label.last_mac:
+        return Outcome(label, label.last_response)  # a radio duplicate: the same answer
+    if frame.sequence <= label.last_sequence:
+        stale = _respond(label, now, frame.sequence, ReasonCode.STALE_SEQUENCE, frame.opcode)
+        return Outcome(label, stale)
+    try:
+        label, reason = await _execute(label, frame.command, radio=radio, model=model, now=now)
+    except RadioError as error:
+        _log.warning("label %s: %s", label.label_id, error.reason)
+        if not error.final:
+            return Outcome(label.evolve(last_error=error.reason), None)
+        label, reason = label.evolve(last_error=error.reason), ReasonCode.UNSPECIFIED_ERROR
+    answer = _respond(label, now, frame.sequence, reason, frame.opcode)
+    if isinstance(frame.command, Unassociate) and reason is ReasonCode.SUCCESS:
+        # Acknowledged, then the key is gone: nothing more is signed for this label.
+        return Outcome(label.evolve(key=None, last_sequence=frame.sequence), answer)
+    return Outcome(
+        label.evolve(last_sequence=frame.sequence, last_mac=mac, last_response=answer), answer
+    )
+
+
+async def _execute(
+    label: LabelRecord,
+    command: Command,
+    *,
+    radio: LabelRadio,
+    model: tuple[int, int, bool],
+    now: datetime,
+) -> tuple[LabelRecord, ReasonCode]:
+    match command:
+        case Ping() | Unassociate():
+            return label, ReasonCode.SUCCESS
+        case SetClock(at=at):
+            at_ms = to_wire_ms(at)
+            if at_ms < _EARLIEST_PLAUSIBLE_MS:
+                return label, ReasonCode.IMPLAUSIBLE_ABSOLUTE_TIME
+            return label.evolve(clock_offset_ms=at_ms - to_wire_ms(now)), ReasonCode.SUCCESS
+        case FlashLed(colour=colour, pattern=pattern, duration_s=seconds):
+            await radio.flash_led(
+                label.address, colour=int(colour), pattern=int(pattern), seconds=seconds
+            )
+            return label, ReasonCode.SUCCESS
+        case SwitchPage(page=page, display_at=display_at):
+            if page != 0:
+                return label, ReasonCode.INVALID_IMAGE_INDEX
+            if display_at is not None:
+                return label, ReasonCode.INVALID_PARAMETERS  # no timed flips on this label
+            if label.shown is None:
+                return label, ReasonCode.IMAGE_NOT_AVAILABLE
+            return label, ReasonCode.SUCCESS
+        case ImageUpdate():
+            return await _show(label, command, radio=radio, model=model)
+    return label, ReasonCode.INVALID_OPCODE  # pragma: no cover - every command is matched
+
+
+async def _show(
+    label: LabelRecord, update: ImageUpdate, *, radio: LabelRadio, model: tuple[int, int, bool]
+) -> tuple[LabelRecord, ReasonCode]:
+    if update.model_id != label.model:
+        return label, ReasonCode.WRONG_MODEL
+    if update.page != 0:
+        return label, ReasonCode.INVALID_IMAGE_INDEX
+    if update.display_at is not None:
+        return label, ReasonCode.INVALID_PARAMETERS
+    base: Planes | None = None
+    if update.encoding is ImageEncoding.DELTA:
+        if label.shown is None or update.base_hash != label.shown_hash:
+            return label, ReasonCode.UNKNOWN_BASE_IMAGE
+        base = label.shown
+    width, height, has_accent = model
+    try:
+        planes, digest = decode_with_hash(
+            update.image, width=width, height=height, has_accent=has_accent, base=base
+        )
+    except DecodeError as error:
+        if error.reason in _BASE_REASONS:
+            return label, ReasonCode.UNKNOWN_BASE_IMAGE
+        return label, ReasonCode.CORRUPT_IMAGE
+    if digest != update.content_hash:
+        return label, ReasonCode.CORRUPT_IMAGE
+    # Only now, with a verified frame and its exact pixels, does anything reach the radio.
+    health = await radio.show(label.address, planes)
+    shown = label.evolve(shown=planes, shown_hash=digest, last_error="", radio_holds=health.holds)
+    return with_health(shown, health), ReasonCode.SUCCESS
+
+
+def with_health(label: LabelRecord, health: LabelHealth) -> LabelRecord:
+    return label.evolve(
+        battery_mv=health.battery_mv or label.battery_mv,
+        rssi_dbm=health.rssi_dbm or label.rssi_dbm,
+        lqi=health.lqi or label.lqi,
+        temperature_tenths_c=health.temperature_tenths_c or label.temperature_tenths_c,
+        last_seen_s=max(label.last_seen_s, health.last_seen_s),
+    )
+
+
+def drawn_over(label: LabelRecord, health: LabelHealth) -> bool:
+    """The label holds something else than the image we confirmed: someone drew on it
+    behind our back (on OEPL anyone on the store LAN can)."""
+    return bool(
+        label.shown is not None
+        and label.radio_holds
+        and health.holds
+        and health.settled
+        and health.holds != label.radio_holds
+    )
+
+
+def check_in_report(label: LabelRecord, *, now: datetime) -> bytes | None:
+    """A signed check-in (0x82) with the label's health; None for a label without a key."""
+    if label.key is None:
+        return None
+    return _respond(
+        label, now, label.last_sequence, ReasonCode.SUCCESS, NO_OPCODE, FrameKind.CHECK_IN
+    )
+
+
+def _respond(
+    label: LabelRecord,
+    now: datetime,
+    sequence: int,
+    reason: ReasonCode,
+    opcode: int,
+    kind: FrameKind = FrameKind.RESPONSE,
+) -> bytes:
+    assert label.key is not None
+    nothing_yet = label.last_sequence == 0 and label.shown is None
+    state = LabelState.CONFIGURED if nothing_yet else LabelState.SYNCHRONIZED
+    flags = BasicStateFlag.NONE if nothing_yet else BasicStateFlag.SYNCHRONIZED
+    response = LabelResponse(
+        label_id=label.label_id,
+        sequence=sequence,
+        reason=reason,
+        state=state,
+        flags=flags,
+        displayed_hash=label.shown_hash,
+        page=0,
+        battery_mv=max(0, min(label.battery_mv, 0xFFFF)),
+        rssi_dbm=max(-128, min(label.rssi_dbm, 127)),
+        lqi=max(0, min(label.lqi, 255)),
+        temperature_tenths_c=label.temperature_tenths_c,
+        firmware=FIRMWARE,
+        label_time=from_wire_ms(max(0, to_wire_ms(now) + label.clock_offset_ms)),
+        opcode=opcode,
+        kind=kind,
+    )
+    return encode_response(response, key=label.key)

@@ -1,0 +1,239 @@
+"""The store gateway's durable state: one SQLite file (WAL) per gateway.
+
+- `labels`: per label its radio address, display model, key, the last sequence it took
+  (with that frame's MAC and the signed answer, for radio duplicates), the image it
+  shows (hash and planes, for deltas), its clock offset and the health last heard;
+- `inbox`: frames taken from the broker and not yet answered, in arrival order;
+- `outbox`: signed answers not yet acknowledged by the broker.
+
+A frame leaves the inbox in the same transaction that stores its answer in the outbox and
+the label's new state, so a restart (or a broker outage of any length) loses nothing and
+answers nothing twice.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+from collections.abc import Iterable
+from dataclasses import dataclass, replace
+from pathlib import Path
+
+from rendering.encoding import Planes
+
+__all__ = ["LabelRecord", "LocalState", "QueuedFrame"]
+
+_SCHEMA = """
+CREATE TABLE IF NOT EXISTS labels (
+    label_id TEXT PRIMARY KEY,
+    address TEXT NOT NULL,
+    model TEXT NOT NULL,
+    key BLOB,
+    last_sequence INTEGER NOT NULL DEFAULT 0,
+    last_mac BLOB NOT NULL DEFAULT x'',
+    last_response BLOB NOT NULL DEFAULT x'',
+    shown_hash BLOB,
+    shown_black BLOB,
+    shown_accent BLOB,
+    clock_offset_ms INTEGER NOT NULL DEFAULT 0,
+    battery_mv INTEGER NOT NULL DEFAULT 0,
+    rssi_dbm INTEGER NOT NULL DEFAULT 0,
+    lqi INTEGER NOT NULL DEFAULT 0,
+    temperature_tenths_c INTEGER NOT NULL DEFAULT 0,
+    last_seen_s REAL NOT NULL DEFAULT 0,
+    last_error TEXT NOT NULL DEFAULT '',
+    radio_holds TEXT NOT NULL DEFAULT ''
+);
+CREATE TABLE IF NOT EXISTS inbox (
+    id INTEGER PRIMARY KEY AUTOINCREMENT,
+    label_id TEXT NOT NULL,
+    sequence INTEGER NOT NULL,
+    opcode INTEGER NOT NULL,
+    payload BLOB NOT NULL
+);
+CREATE INDEX IF NOT EXISTS inbox_by_label ON inbox (label_id, id);
+CREATE TABLE IF NOT EXISTS outbox (
+    id INTEGER PRIMARY KEY AUTOINCREMENT,
+    payload BLOB NOT NULL
+);
+"""
+
+
+@dataclass(frozen=True, slots=True)
+class LabelRecord:
+    label_id: str
+    address: str
+    model: str
+    key: bytes | None
+    last_sequence: int = 0
+    last_mac: bytes = b""
+    last_response: bytes = b""
+    shown_hash: bytes | None = None
+    shown: Planes | None = None
+    clock_offset_ms: int = 0
+    battery_mv: int = 0
+    rssi_dbm: int = 0
+    lqi: int = 0
+    temperature_tenths_c: int = 0
+    last_seen_s: float = 0.0
+    last_error: str = ""
+    radio_holds: str = ""  # the radio's fingerprint of the image we confirmed
+
+    def evolve(self, **changes: object) -> LabelRecord:
+        return replace(self, **changes)  # type: ignore[arg-type]
+
+
+@dataclass(frozen=True, slots=True)
+class QueuedFrame:
+    id: int
+    label_id: str
+    sequence: int
+    opcode: int
+    payload: bytes
+
+
+class LocalState:
+    def __init__(self, path: Path, *, widths: dict[str, tuple[int, int]]) -> None:
+        """`widths`: width and height per display model id, to rebuild planes."""
+        path.parent.mkdir(parents=True, exist_ok=True)
+        self._db = sqlite3.connect(path, isolation_level=None)
+        self._db.execute("PRAGMA journal_mode=WAL")
+        self._db.execute("PRAGMA synchronous=FULL")
+        self._db.executescript(_SCHEMA)
+        self._sizes = widths
+
+    def close(self) -> None:
+        self._db.close()
+
+    # ------------------------------------------------------------ labels
+
+    def add_labels(self, records: Iterable[LabelRecord]) -> int:
+        """Register labels not yet known (a known label keeps its state); how many new."""
+        added = 0
+        with self._db:
+            for record in records:
+                cursor = self._db.execute(
+                    "INSERT OR IGNORE INTO labels (label_id, address, model, key) "
+                    "VALUES (?, ?, ?, ?)",
+                    (record.label_id, record.address, record.model, record.key),
+                )
+                added += cursor.rowcount
+        return added
+
+    def labels(self) -> dict[str, LabelRecord]:
+        rows = self._db.execute(
+            "SELECT label_id, address, model, key, last_sequence, last_mac, last_response, "
+            "shown_hash, shown_black, shown_accent, clock_offset_ms, battery_mv, rssi_dbm, "
+            "lqi, temperature_tenths_c, last_seen_s, last_error, radio_holds FROM labels"
+        ).fetchall()
+        return {row[0]: self._record(row) for row in rows}
+
+    def _record(self, row: tuple[object, ...]) -> LabelRecord:
+        (label_id, address, model, key, sequence, mac, response, shown_hash, black, accent,
+         offset, battery, rssi, lqi, temperature, seen, error, holds) = row  # fmt: skip
+        shown = None
+        if isinstance(black, bytes):
+            width, height = self._sizes[str(model)]
+            shown = Planes(
+                width=width,
+                height=height,
+                black=black,
+                accent=accent if isinstance(accent, bytes) else None,
+            )
+        return LabelRecord(
+            label_id=str(label_id),
+            address=str(address),
+            model=str(model),
+            key=key if isinstance(key, bytes) else None,
+            last_sequence=int(str(sequence)),
+            last_mac=bytes(mac) if isinstance(mac, bytes) else b"",
+            last_response=bytes(response) if isinstance(response, bytes) else b"",
+            shown_hash=shown_hash if isinstance(shown_hash, bytes) else None,
+            shown=shown,
+            clock_offset_ms=int(str(offset)),
+            battery_mv=int(str(battery)),
+            rssi_dbm=int(str(rssi)),
+            lqi=int(str(lqi)),
+            temperature_tenths_c=int(str(temperature)),
+            last_seen_s=float(str(seen)),
+            last_error=str(error),
+            radio_holds=str(holds),
+        )
+
+    def _save_label(self, record: LabelRecord) -> None:
+        shown = record.shown
+        self._db.execute(
+            "UPDATE labels SET key=?, last_sequence=?, last_mac=?, last_response=?, "
+            "shown_hash=?, shown_black=?, shown_accent=?, clock_offset_ms=?, battery_mv=?, "
+            "rssi_dbm=?, lqi=?, temperature_tenths_c=?, last_seen_s=?, last_error=?, radio_holds=? "
+            "WHERE label_id=?",
+            (
+                record.key,
+                record.last_sequence,
+                record.last_mac,
+                record.last_response,
+                record.shown_hash,
+                None if shown is None else shown.black,
+                None if shown is None else shown.accent,
+                record.clock_offset_ms,
+                record.battery_mv,
+                record.rssi_dbm,
+                record.lqi,
+                record.temperature_tenths_c,
+                record.last_seen_s,
+                record.last_error,
+                record.radio_holds,
+                record.label_id,
+            ),
+        )
+
+    def save_label(self, record: LabelRecord) -> None:
+        with self._db:
+            self._save_label(record)
+
+    # ------------------------------------------------------------ frames and answers
+
+    def enqueue(self, *, label_id: str, sequence: int, opcode: int, payload: bytes) -> None:
+        with self._db:
+            self._db.execute(
+                "INSERT INTO inbox (label_id, sequence, opcode, payload) VALUES (?, ?, ?, ?)",
+                (label_id, sequence, opcode, payload),
+            )
+
+    def queued(self, label_id: str) -> list[QueuedFrame]:
+        rows = self._db.execute(
+            "SELECT id, label_id, sequence, opcode, payload FROM inbox WHERE label_id=? "
+            "ORDER BY id",
+            (label_id,),
+        ).fetchall()
+        return [QueuedFrame(*row) for row in rows]
+
+    def labels_with_frames(self) -> list[str]:
+        return [row[0] for row in self._db.execute("SELECT DISTINCT label_id FROM inbox")]
+
+    def settle(self, frame: QueuedFrame, *, label: LabelRecord, answer: bytes | None) -> None:
+        """One transaction: the label's new state, its answer queued, the frame gone."""
+        with self._db:
+            self._save_label(label)
+            if answer is not None:
+                self._db.execute("INSERT INTO outbox (payload) VALUES (?)", (answer,))
+            self._db.execute("DELETE FROM inbox WHERE id=?", (frame.id,))
+
+    def queue_answer(self, answer: bytes) -> None:
+        with self._db:
+            self._db.execute("INSERT INTO outbox (payload) VALUES (?)", (answer,))
+
+    def answers(self, limit: int = 100) -> list[tuple[int, bytes]]:
+        rows = self._db.execute(
+            "SELECT id, payload FROM outbox ORDER BY id LIMIT ?", (limit,)
+        ).fetchall()
+        return [(int(row[0]), bytes(row[1])) for row in rows]
+
+    def answered(self, ids: Iterable[int]) -> None:
+        with self._db:
+            self._db.executemany("DELETE FROM outbox WHERE id=?", [(i,) for i in ids])
+
+    def counts(self) -> tuple[int, int]:
+        """Frames waiting, answers waiting."""
+        (inbox,) = self._db.execute("SELECT COUNT(*) FROM inbox").fetchone()
+        (outbox,) = self._db.execute("SELECT COUNT(*) FROM outbox").fetchone()
+        return int(inbox), int(outbox)

@@ -1,0 +1,238 @@
+"""`esl gateway ...`: the store gateway process, between the controller's broker and the
+store's radios.
+
+    broker .../down ──▶ inbox (SQLite) ──▶ one worker per label ──▶ radio
+    broker .../up   ◀── outbox (SQLite) ◀── signed answer, after the radio confirmed
+
+It speaks the store-gateway contract of docs/protocol.md through
+`gateways.mqtt.store_gateway.StoreGatewayClient` (its own login, persistent session,
+retained online/offline status with a last will), so the controller cannot tell it from a
+simulated gateway. Per label, frames are handled one at a time in arrival order, except
+that of several queued frames with the same opcode the newest goes first (the older ones
+are then refused as stale, not drawn in turn), as labels behind the simulated gateways
+see them. Every `health_every_s` it asks the radio what it heard and sends a signed
+check-in for each label heard since (battery, signal, temperature; the controller records
+when).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+from collections.abc import Callable
+from datetime import datetime
+from pathlib import Path
+
+from gateways.base import system_clock
+from gateways.errors import GatewayError
+from gateways.mqtt.endpoint import BrokerEndpoint
+from gateways.mqtt.store_gateway import StoreGatewayClient
+from gateways.protocol import FrameRejectedError, check_label_key, header_opcode, peek_header
+from gateways.store_gateway.label_stand_in import (
+    answer_frame,
+    check_in_report,
+    drawn_over,
+    with_health,
+)
+from gateways.store_gateway.local_state import LabelRecord, LocalState, QueuedFrame
+from gateways.store_gateway.radio import LabelRadio
+from rendering.display_models import DISPLAY_MODELS, get_display_model
+
+__all__ = ["StoreGatewayProcess", "open_local_state", "read_gateway_provisioning"]
+
+_log = logging.getLogger(__name__)
+
+
+def read_gateway_provisioning(path: Path) -> list[LabelRecord]:
+    """The labels this gateway stands in for, from its provisioning file (the format of
+    docs/protocol.md plus each label's radio `address`; the label id when absent)."""
+    document = json.loads(path.read_text(encoding="utf-8"))
+    records = []
+    for entry in document["labels"]:
+        label_id = str(entry["label_id"])
+        model = str(entry["model"])
+        get_display_model(model)  # an unknown model raises here, not at the first frame
+        records.append(
+            LabelRecord(
+                label_id=label_id,
+                address=str(entry.get("address") or label_id),
+                model=model,
+                key=check_label_key(bytes.fromhex(str(entry["key"]))),
+            )
+        )
+    return records
+
+
+def open_local_state(path: Path) -> LocalState:
+    return LocalState(path, widths={m.id: (m.width, m.height) for m in DISPLAY_MODELS.values()})
+
+
+class StoreGatewayProcess:
+    def __init__(
+        self,
+        *,
+        store: str,
+        gateway: str,
+        endpoint: BrokerEndpoint,
+        radio: LabelRadio,
+        state: LocalState,
+        clock: Callable[[], datetime] = system_clock,
+        health_every_s: float = 30.0,
+        report_check_ins: bool = True,
+        reconnect_delay_s: tuple[float, float] = (1, 30),
+    ) -> None:
+        self.store = store
+        self.gateway = gateway
+        self.radio = radio
+        self.state = state
+        self._clock = clock
+        self._health_every_s = health_every_s
+        self._report_check_ins = report_check_ins
+        self._retry_publish_s = 1.0
+        self._client = StoreGatewayClient(
+            endpoint,
+            store=store,
+            gateway=gateway,
+            clock=clock,
+            reconnect_delay_s=reconnect_delay_s,
+        )
+        self._labels = state.labels()
+        self._workers: dict[str, asyncio.Task[None]] = {}
+        self._answers = asyncio.Event()
+        self._tasks: list[asyncio.Task[None]] = []
+        self.ignored = 0  # frames for labels this gateway holds no key of
+
+    async def start(self) -> None:
+        await self._client.start()
+        self._tasks = [
+            asyncio.create_task(self._receive()),
+            asyncio.create_task(self._publish()),
+            asyncio.create_task(self._watch_health()),
+        ]
+        for label_id in self.state.labels_with_frames():  # left over from the last run
+            self._wake(label_id)
+        self._answers.set()
+
+    async def stop(self) -> None:
+        """Say offline, stop; a frame in the middle of its radio work is redone next start."""
+        await self._halt()
+        await self._client.stop()
+
+    async def crash(self) -> None:
+        """Vanish as a power cut would (tests): no goodbye, the broker fires the will."""
+        await self._halt()
+        await self._client.crash()
+
+    async def run(self, stop: asyncio.Event) -> None:
+        await self.start()
+        try:
+            await stop.wait()
+        finally:
+            await self.stop()
+
+    async def _halt(self) -> None:
+        tasks = [*self._tasks, *self._workers.values()]
+        for task in tasks:
+            task.cancel()
+        await asyncio.gather(*tasks, return_exceptions=True)
+        self._tasks.clear()
+        self._workers.clear()
+
+    # ------------------------------------------------------------ frames in
+
+    async def _receive(self) -> None:
+        async for payload in self._client.frames():
+            try:
+                header = peek_header(payload)
+                opcode = header_opcode(payload, header)
+            except FrameRejectedError as rejected:
+                _log.warning("unreadable frame dropped: %s", rejected)
+                continue
+            if header.label_id not in self._labels:
+                # No key, so no signed answer is possible: the controller's retries time
+                # out and the update parks as offline, visibly.
+                self.ignored += 1
+                _log.warning("frame for label %s, not one of this gateway's", header.label_id)
+                continue
+            self.state.enqueue(
+                label_id=header.label_id,
+                sequence=header.sequence,
+                opcode=-1 if opcode is None else opcode,
+                payload=payload,
+            )
+            self._wake(header.label_id)
+
+    def _wake(self, label_id: str) -> None:
+        worker = self._workers.get(label_id)
+        if worker is None or worker.done():
+            self._workers[label_id] = asyncio.create_task(self._work(label_id))
+
+    async def _work(self, label_id: str) -> None:
+        while frames := self.state.queued(label_id):
+            frame = _next_frame(frames)
+            label = self._labels[label_id]
+            model = get_display_model(label.model)
+            outcome = await answer_frame(
+                label,
+                frame.payload,
+                radio=self.radio,
+                model=(model.width, model.height, model.has_accent),
+                now=self._clock(),
+            )
+            self.state.settle(frame, label=outcome.label, answer=outcome.answer)
+            self._labels[label_id] = outcome.label
+            if outcome.answer is not None:
+                self._answers.set()
+
+    # ------------------------------------------------------------ answers out
+
+    async def _publish(self) -> None:
+        while True:
+            await self._answers.wait()
+            self._answers.clear()
+            while answers := self.state.answers():
+                for answer_id, payload in answers:
+                    # Waits through a short outage (paho sends it once the link is back);
+                    # refused meanwhile, it stays in the outbox and is tried again.
+                    try:
+                        await self._client.publish_up(payload)
+                    except GatewayError as refused:
+                        _log.warning("answer not published yet: %s", refused)
+                        await asyncio.sleep(self._retry_publish_s)
+                        break
+                    self.state.answered([answer_id])
+
+    # ------------------------------------------------------------ health
+
+    async def _watch_health(self) -> None:
+        while True:
+            await asyncio.sleep(self._health_every_s)
+            heard = await self.radio.health()
+            now = self._clock()
+            for label_id, label in list(self._labels.items()):
+                health = heard.get(label.address)
+                busy = label_id in self._workers and not self._workers[label_id].done()
+                if health is None or busy:
+                    continue
+                if drawn_over(label, health):
+                    # Say what is true: we no longer know what it shows. The controller's
+                    # reconciliation then sends the due image again.
+                    _log.warning("label %s: drawn over behind the gateway", label_id)
+                    label = label.evolve(
+                        shown=None, shown_hash=None, radio_holds="", last_error="drawn over"
+                    )
+                elif health.last_seen_s <= label.last_seen_s:
+                    continue
+                updated = with_health(label, health)
+                self._labels[label_id] = updated
+                self.state.save_label(updated)
+                report = check_in_report(updated, now=now) if self._report_check_ins else None
+                if report is not None:
+                    self.state.queue_answer(report)
+                    self._answers.set()
+
+
+def _next_frame(frames: list[QueuedFrame]) -> QueuedFrame:
+    first = frames[0]
+    return max((f for f in frames if f.opcode == first.opcode), key=lambda f: f.sequence)

@@ -1,0 +1,63 @@
+"""The small interface a store gateway process drives its labels through.
+
+A radio reaches labels by their radio address (an OpenEPaperLink tag's MAC; a Bluetooth
+label's address later) and says, for each thing it did, what it learnt about the label's
+health. `gateways.oepl.radio.OeplRadio` is the OpenEPaperLink one; a BLE radio plugs into
+the same process by implementing these four calls.
+"""
+
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+from dataclasses import dataclass
+
+from gateways.errors import GatewayError
+from rendering.encoding import Planes
+
+__all__ = ["LabelHealth", "LabelRadio", "RadioError"]
+
+
+@dataclass(frozen=True, slots=True)
+class LabelHealth:
+    """What the radio last heard from a label (0 where it does not say)."""
+
+    battery_mv: int = 0
+    rssi_dbm: int = 0
+    lqi: int = 0
+    temperature_tenths_c: int = 0
+    last_seen_s: float = 0.0  # seconds since the epoch; 0: never
+    # The radio's own fingerprint of what the label holds ("" when it cannot tell): if
+    # it changes without us, someone else drew on the label.
+    holds: str = ""
+    settled: bool = True  # False while the radio still has something on the way to it
+
+
+class RadioError(GatewayError):
+    """The radio did not get it done. `final`: the label refused it for good (wrong size,
+    unknown address); otherwise the same request may succeed later (never checked in,
+    access point busy or unreachable)."""
+
+    code = "radio_error"
+
+    def __init__(self, *, address: str, reason: str, final: bool) -> None:
+        super().__init__(f"label {address}: {reason}", address=address, reason=reason, final=final)
+        self.final = final
+        self.reason = reason
+
+
+class LabelRadio(ABC):
+    @abstractmethod
+    async def show(self, address: str, planes: Planes) -> LabelHealth:
+        """Return once the label holds exactly `planes` on its panel."""
+
+    @abstractmethod
+    async def flash_led(self, address: str, *, colour: int, pattern: int, seconds: int) -> None:
+        """Ask the label to flash its LED (ESL colour and pattern numbers)."""
+
+    @abstractmethod
+    async def health(self) -> dict[str, LabelHealth]:
+        """What the radio knows of each label it can reach, by address."""
+
+    @abstractmethod
+    async def close(self) -> None:
+        """Let go of the radio."""
