@@ -9,6 +9,9 @@
         +-- GatewayNotStartedError  `send` before `start` or after `stop`
         +-- PublishError            the transport did not accept a message
         +-- UnroutableDownlinkError gateways/group.py: no member serves that store gateway
+        +-- RadioError              gateways/store_gateway/radio.py: a store's radio did not
+                                    get it done (its `final` says whether to retry)
+        +-- AccessPointError        gateways/oepl/errors.py (its own tree is drawn there)
 
 Every error carries the fields a caller needs to act on it (`store`, `gateway`, `reason`)
 in `EslError.fields`, so nobody parses messages.

@@ -25,6 +25,7 @@ DRAWN_IN = (
     "gateways.errors",
     "gateways.protocol.errors",
     "gateways.ble.errors",
+    "gateways.oepl.errors",
     "esl.pipeline.errors",
     "esl.mqtt.errors",
 )

@@ -16,7 +16,7 @@ from esl.services.amounts import require_minor_unit
 from pricing.catalogue import Catalogue
 from pricing.errors import InvalidGtinError, UnknownSkuError
 from pricing.gtin import require_valid_gtin
-from tests.esl.conftest import Api
+from tests.support.api import Api
 
 
 def test_not_found_names_the_entity_and_the_key() -> None:

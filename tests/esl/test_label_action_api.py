@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import pytest
 
-from tests.esl.conftest import Api
+from tests.support.api import Api
 
 
 @pytest.fixture

@@ -11,7 +11,7 @@ from typer.testing import CliRunner
 from esl.cli import app
 from esl.db.engine import create_engine_for, session_factory
 from esl.db.models import LabelRow
-from tests.esl.conftest import START, seed_reference_data
+from tests.support.database import START, seed_reference_data
 
 
 @pytest.fixture(autouse=True)

@@ -26,7 +26,7 @@ from esl.services.publication_commands import (
 )
 from pricing.products import Channel
 from pricing.promotions import PromotionKind
-from tests.esl.conftest import Api
+from tests.support.api import Api
 
 PUBLICATIONS = "/api/v1/publications"
 ITEMS: list[dict[str, Any]] = [

@@ -9,23 +9,18 @@ from pathlib import Path
 import pytest
 from sqlalchemy import Engine
 
-from esl.db.engine import create_engine_for, session_factory, upgrade_database
 from esl.settings import Settings
 from gateways.mqtt.endpoint import parse_broker_url
 from tests.fixtures.mosquitto import MosquittoProcess
 from tests.support.chain import TEST_TIMINGS, Chain
 from tests.support.clock import wall_clock
-from tests.support.database import seed_reference_data
+from tests.support.database import seeded_sqlite_engine
 
 
 @pytest.fixture
 def engine(tmp_path: Path) -> Iterator[Engine]:
-    engine = create_engine_for(f"sqlite:///{tmp_path / 'esl.sqlite'}")
-    upgrade_database(engine)
-    with session_factory(engine)() as session, session.begin():
-        seed_reference_data(session)
-    yield engine
-    engine.dispose()
+    with seeded_sqlite_engine(tmp_path) as engine:
+        yield engine
 
 
 @pytest.fixture

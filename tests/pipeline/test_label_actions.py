@@ -14,9 +14,9 @@ from esl.db.models import LabelAcknowledgementRow
 from esl.services.keys import Principal, Role
 from esl.services.label_actions import ActionKind, request_action
 from firmware_sim.label import SimulatedLabel
-from tests.pipeline.conftest import ADMIN, publish_prices
 from tests.pipeline.in_memory_gateway import radio
 from tests.pipeline.small_world import PRICES_A, T0, World
+from tests.support.pipeline import ADMIN, publish_prices
 
 
 @pytest.fixture

@@ -7,17 +7,20 @@ each other's rows.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import time
 import uuid
 from collections.abc import Iterator
 from datetime import UTC, datetime
+from pathlib import Path
 from urllib.parse import quote
 
 from sqlalchemy import Engine, create_engine, text
 from sqlalchemy.orm import Session
 from sqlalchemy.pool import QueuePool
 
+from esl.db.engine import create_engine_for, session_factory, upgrade_database
 from esl.db.models import LabelModelRow, StoreRow, ZoneRow
 from esl.imports import import_products
 
@@ -102,3 +105,16 @@ def database_url(engine: Engine) -> str:
         schema = connection.execute(text("SELECT current_schema()")).scalar_one()
     separator = "&" if "?" in POSTGRES_URL else "?"
     return f"{POSTGRES_URL}{separator}options={quote(f'-csearch_path={schema}')}"
+
+
+@contextlib.contextmanager
+def seeded_sqlite_engine(directory: Path) -> Iterator[Engine]:
+    """A migrated SQLite database file in `directory` with the reference data seeded."""
+    engine = create_engine_for(f"sqlite:///{directory / 'esl.sqlite'}")
+    upgrade_database(engine)
+    with session_factory(engine)() as session, session.begin():
+        seed_reference_data(session)
+    try:
+        yield engine
+    finally:
+        engine.dispose()

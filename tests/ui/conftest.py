@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import shutil
 from collections.abc import Iterator
-from pathlib import Path
 
 import pytest
 from playwright.sync_api import Browser, BrowserContext, Page, sync_playwright
@@ -72,14 +71,3 @@ def context(browser: Browser) -> Iterator[BrowserContext]:
 @pytest.fixture
 def page(context: BrowserContext) -> Page:
     return context.new_page()
-
-
-def sign_in(page: Page, world: ConsoleWorld, role: str) -> Page:
-    page.goto(f"{world.url}/ui/")
-    page.get_by_label("API key").fill(world.keys[role])
-    page.get_by_role("button", name="Sign in").click()
-    page.wait_for_url(f"{world.url}/ui/")
-    return page
-
-
-GOLDENS = Path(__file__).parent / "goldens"

@@ -15,6 +15,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
+from playwright.sync_api import Page
 from sqlalchemy import Engine
 
 from esl.api import create_app
@@ -128,6 +129,7 @@ class ConsoleWorld:
             broker=parse_broker_url(self.broker_url),
             state_dir=self.directory / "sim",
             clock=wall_clock,
+            settings=Settings.defaults(),
             timings=FAST,
         )
         try:
@@ -153,3 +155,14 @@ class ConsoleWorld:
                 return
             await asyncio.sleep(0.3)
         raise AssertionError("the labels did not all confirm their first image")
+
+
+def sign_in(page: Page, world: ConsoleWorld, role: str) -> Page:
+    page.goto(f"{world.url}/ui/")
+    page.get_by_label("API key").fill(world.keys[role])
+    page.get_by_role("button", name="Sign in").click()
+    page.wait_for_url(f"{world.url}/ui/")
+    return page
+
+
+GOLDENS = Path(__file__).parent / "goldens"

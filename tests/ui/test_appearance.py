@@ -17,8 +17,7 @@ import pytest
 from PIL import Image, ImageChops
 from playwright.sync_api import Page, expect
 
-from tests.ui.conftest import GOLDENS, sign_in
-from tests.ui.console_world import ConsoleWorld
+from tests.ui.console_world import GOLDENS, ConsoleWorld, sign_in
 
 # A pixel differs when a channel moves by more than this (anti-aliasing stays below).
 CHANNEL_SLACK = 48

@@ -14,8 +14,7 @@ from sqlalchemy import func, select
 from esl.db.console_models import LabelActionRow
 from esl.db.models import LabelStateRow, PriceRuleRow, PublicationRow
 from esl.services.labels import current_binding
-from tests.ui.conftest import sign_in
-from tests.ui.console_world import ConsoleWorld
+from tests.ui.console_world import ConsoleWorld, sign_in
 
 FIND_ME = "KRK-01-gw1-00002"  # bound to CHI-001, Chipsy solone
 CHIPS_EAN = "5901234100182"

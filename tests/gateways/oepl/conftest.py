@@ -2,30 +2,14 @@
 
 from __future__ import annotations
 
-import asyncio
 import time
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator
 
-import numpy as np
 import pytest
 
-from firmware_sim.oepl_ap import AccessPointConfig, EmulatedAccessPoint, EmulatedTag
+from firmware_sim.oepl_ap import EmulatedAccessPoint, EmulatedTag
 from firmware_sim.oepl_ap.http_app import ServedAccessPoint
-from rendering.display_models import get_display_model
-from rendering.encoding import Planes
-
-# Check-ins every 50 ms instead of 40 s, the radio at 2 MB/s instead of 5 kB/s: the same
-# behaviour, a thousand times faster.
-FAST_AP = AccessPointConfig(
-    check_in_interval_s=0.05, radio_bytes_per_s=2_000_000, upload_processing_s=0.01, page_size=3
-)
-HW_29_BWR = 0xB3
-HW_29_BW = 0xB2
-HW_27_BWR = 0xBE  # no display model of ours
-
-
-def tag_mac(number: int) -> str:
-    return f"00000258{number:08X}"
+from tests.support.oepl import FAST_AP, HW_27_BWR, HW_29_BW, HW_29_BWR, tag_mac
 
 
 @pytest.fixture
@@ -38,23 +22,3 @@ async def served_ap() -> AsyncIterator[ServedAccessPoint]:
     ap.add_tag(EmulatedTag(mac=tag_mac(7), hw_type=HW_27_BWR), now=now)
     async with ServedAccessPoint(ap) as served:
         yield served
-
-
-def price_planes(model_id: str = "2.9-bwr", *, seed: int = 1) -> Planes:
-    """Random 3-pixel cells of black, white and the accent, different per seed: harder
-    for a lossy image path than any label (edges everywhere, off the JPEG block grid)."""
-    model = get_display_model(model_id)
-    rng = np.random.default_rng(seed)
-    shape = (model.height // 3 + 1, model.width // 3 + 1)
-    cells = rng.integers(0, 3 if model.has_accent else 2, size=shape)
-    indices = np.kron(cells, np.ones((3, 3), dtype=np.int64))[: model.height, : model.width]
-    black = np.packbits(indices == 1, axis=1).tobytes()
-    accent = np.packbits(indices == 2, axis=1).tobytes() if model.has_accent else None
-    return Planes(width=model.width, height=model.height, black=black, accent=accent)
-
-
-async def wait_until(condition: Callable[[], bool], *, timeout_s: float = 10.0) -> None:
-    """Poll a condition on the loop (the AP runs on it too) until it holds."""
-    async with asyncio.timeout(timeout_s):
-        while not condition():
-            await asyncio.sleep(0.01)

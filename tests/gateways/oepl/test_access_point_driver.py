@@ -17,7 +17,7 @@ from gateways.oepl import (
     TagRefusedError,
 )
 from gateways.oepl.images import planes_from_stored
-from tests.gateways.oepl.conftest import price_planes, tag_mac
+from tests.support.oepl import price_planes, tag_mac
 
 FAST = DriverTimings(poll_s=0.02, confirm_timeout_s=5.0, busy_base_delay_s=0.01)
 

@@ -20,7 +20,8 @@ from esl.demo.chain import ChainTimings
 from esl.demo.run import DemoOptions, run_demo
 from rendering.display_models import get_display_model
 from rendering.encoding import image_from_planes
-from tests.pipeline.conftest import expected_planes, wall_clock
+from tests.support.clock import wall_clock
+from tests.support.pipeline import expected_planes
 
 pytestmark = [pytest.mark.integration, pytest.mark.slow]
 

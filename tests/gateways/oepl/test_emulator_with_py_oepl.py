@@ -19,7 +19,7 @@ from gateways.oepl.radio import led_pattern
 from gateways.protocol import LedColour, LedPattern
 from rendering.display_models import get_display_model
 from rendering.encoding import image_from_planes
-from tests.gateways.oepl.conftest import HW_27_BWR, HW_29_BWR, price_planes, tag_mac, wait_until
+from tests.support.oepl import HW_27_BWR, HW_29_BWR, price_planes, tag_mac, wait_until
 
 
 def _host(served: ServedAccessPoint) -> str:

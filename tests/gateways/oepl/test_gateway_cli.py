@@ -38,9 +38,9 @@ from gateways.protocol import (
     generate_label_key,
 )
 from rendering.encoding import content_hash
-from tests.esl.conftest import seed_reference_data
 from tests.fixtures.mosquitto import MosquittoProcess, free_port
-from tests.gateways.oepl.conftest import price_planes
+from tests.support.database import seed_reference_data
+from tests.support.oepl import price_planes
 
 pytestmark = [pytest.mark.integration, pytest.mark.slow]
 

@@ -25,8 +25,8 @@ from gateways.protocol import (
 from gateways.store_gateway.label_stand_in import Outcome, answer_frame
 from gateways.store_gateway.local_state import LabelRecord
 from rendering.encoding import content_hash
-from tests.gateways.oepl.conftest import price_planes, tag_mac
-from tests.pipeline.conftest import wall_clock
+from tests.support.clock import wall_clock
+from tests.support.oepl import price_planes, tag_mac
 
 MODEL = (296, 128, True)
 

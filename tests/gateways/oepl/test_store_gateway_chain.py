@@ -8,7 +8,7 @@ from __future__ import annotations
 import asyncio
 import random
 import time
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass, field
 from datetime import timedelta
 from pathlib import Path
@@ -18,11 +18,13 @@ import pytest
 from sqlalchemy import Engine, select
 from sqlalchemy.orm import Session, sessionmaker
 
+from esl.composition import build_controller, controller_settings, controller_transport
 from esl.db.engine import session_factory
 from esl.db.models import LabelStateRow, OutboxRow
-from esl.pipeline import ControllerSettings, RetryPolicy, UpdateController
+from esl.pipeline import RetryPolicy
 from esl.pipeline.oepl_tags import import_access_point_tags
 from esl.services.labels import bind_label
+from esl.settings import Settings
 from firmware_sim.oepl_ap import TAG_TYPES
 from firmware_sim.oepl_ap.http_app import ServedAccessPoint
 from gateways.mqtt.driver import MqttGateway
@@ -36,15 +38,17 @@ from gateways.store_gateway.process import (
     read_gateway_provisioning,
 )
 from tests.fixtures.mosquitto import MosquittoProcess
-from tests.gateways.oepl.conftest import price_planes, tag_mac, wait_until
-from tests.pipeline.conftest import (  # noqa: F401 - `engine` is a fixture
-    ADMIN,
-    SKUS,
-    engine,
-    expected_planes,
-    publish_prices,
-    wall_clock,
-)
+from tests.support.clock import wall_clock
+from tests.support.database import seeded_sqlite_engine
+from tests.support.oepl import price_planes, tag_mac, wait_until
+from tests.support.pipeline import ADMIN, SKUS, expected_planes, publish_prices
+
+
+@pytest.fixture
+def engine(tmp_path: Path) -> Iterator[Engine]:
+    with seeded_sqlite_engine(tmp_path) as engine:
+        yield engine
+
 
 pytestmark = [pytest.mark.integration, pytest.mark.slow]
 
@@ -126,14 +130,13 @@ class OeplChain:
         self.process = None
 
     async def start_controller(self) -> None:
-        transport = MqttGateway(parse_broker_url(self.broker.url), reconnect_delay_s=(1, 2))
+        transport = controller_transport(
+            parse_broker_url(self.broker.url), reconnect_delay_s=(1, 2)
+        )
         await transport.start()
-        controller = UpdateController(
-            gateway=transport,
-            sessions=self.sessions,
-            clock=wall_clock,
-            rng=random.Random(1),
-            settings=ControllerSettings(
+        controller = build_controller(
+            controller_settings(
+                Settings.defaults(),
                 window=16,
                 poll_every=timedelta(milliseconds=100),
                 policy=RetryPolicy(
@@ -143,6 +146,10 @@ class OeplChain:
                     max_attempts=8,
                 ),
             ),
+            gateway=transport,
+            sessions=self.sessions,
+            clock=wall_clock,
+            rng=random.Random(1),
         )
         self.transport = transport
         self.controller_stop = asyncio.Event()
@@ -184,7 +191,7 @@ class OeplChain:
 
 @pytest.fixture
 async def oepl_chain(
-    engine: Engine,  # noqa: F811 - the fixture imported above
+    engine: Engine,
     mosquitto: MosquittoProcess,
     served_ap: ServedAccessPoint,
     tmp_path: Path,

@@ -34,7 +34,7 @@ from gateways.store_gateway.process import (
 from rendering.encoding import content_hash
 from tests.fixtures.mosquitto import MosquittoProcess
 from tests.gateways.mqtt_harness import events_until
-from tests.gateways.oepl.conftest import price_planes, tag_mac, wait_until
+from tests.support.oepl import price_planes, tag_mac, wait_until
 
 pytestmark = [pytest.mark.integration, pytest.mark.slow]
 
