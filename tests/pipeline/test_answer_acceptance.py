@@ -254,6 +254,11 @@ async def test_tampering_shows_in_the_health_api_and_the_cli(
         # A store key sees only its own store's events.
         theirs = await client.get("/api/v1/health/security", headers={"X-API-Key": other_store})
         assert theirs.json()["events"] == []
+        # ... and asking for another store's events is refused, not answered with its own.
+        asked = await client.get(
+            "/api/v1/health/security", params={"store": "S01"}, headers={"X-API-Key": other_store}
+        )
+        assert asked.status_code == 403, asked.text
 
     monkeypatch.setenv("ESL_DATABASE_URL", str(engine.url))
     result = CliRunner().invoke(cli_app, ["health"])

@@ -54,9 +54,9 @@ def get_security_health(
     store: Annotated[list[str] | None, Query()] = None,
 ) -> SecurityHealthOut:
     """Security events of the last 24 h: per store by kind, and the newest 100 events."""
-    if principal.role is Role.STORE:
+    if principal.role is Role.STORE and not store:
         store = [principal.store or ""]
-    for code in store or []:
+    for code in store or []:  # a store key asking for another store: 403, as for label health
         require_store_access(principal, code)
     require_known_stores(session, store or [])  # an unknown store is 404, as for label health
     now = ctx.clock()
