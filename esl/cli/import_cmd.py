@@ -167,62 +167,32 @@ def register(app: typer.Typer) -> None:
             encoding=encoding,
         )
 
-    @importer.command("promotions")
-    def promotions(
-        ctx: typer.Context,
-        path: Path = FileArg,
-        by: str = By,
-        as_json: bool = AsJson,
-        encoding: CsvEncoding | None = Encoding,
-    ) -> None:
-        """Promotions, one per row."""
-        _run(
-            settings_of(ctx),
-            "promotions",
-            path,
-            who=by,
-            record_ledger=False,
-            as_json=as_json,
-            encoding=encoding,
-        )
+    def plain_import(kind: str, summary: str) -> None:
+        # Promotions, products and history take the same options and never touch the
+        # ledger, so one command body serves all three.
+        @importer.command(kind, help=summary)
+        def command(
+            ctx: typer.Context,
+            path: Path = FileArg,
+            by: str = By,
+            as_json: bool = AsJson,
+            encoding: CsvEncoding | None = Encoding,
+        ) -> None:
+            _run(
+                settings_of(ctx),
+                kind,
+                path,
+                who=by,
+                record_ledger=False,
+                as_json=as_json,
+                encoding=encoding,
+            )
 
-    @importer.command("products")
-    def products(
-        ctx: typer.Context,
-        path: Path = FileArg,
-        by: str = By,
-        as_json: bool = AsJson,
-        encoding: CsvEncoding | None = Encoding,
-    ) -> None:
-        """Product master data."""
-        _run(
-            settings_of(ctx),
-            "products",
-            path,
-            who=by,
-            record_ledger=False,
-            as_json=as_json,
-            encoding=encoding,
-        )
-
-    @importer.command("history")
-    def history(
-        ctx: typer.Context,
-        path: Path = FileArg,
-        by: str = By,
-        as_json: bool = AsJson,
-        encoding: CsvEncoding | None = Encoding,
-    ) -> None:
-        """Prices that applied before installation, into the ledger (for the 30-day low)."""
-        _run(
-            settings_of(ctx),
-            "history",
-            path,
-            who=by,
-            record_ledger=False,
-            as_json=as_json,
-            encoding=encoding,
-        )
+    plain_import("promotions", "Promotions, one per row.")
+    plain_import("products", "Product master data.")
+    plain_import(
+        "history", "Prices that applied before installation, into the ledger (for the 30-day low)."
+    )
 
     @importer.command("provisioning")
     def provisioning(ctx: typer.Context, path: Path = FileArg, as_json: bool = AsJson) -> None:

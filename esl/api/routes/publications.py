@@ -17,7 +17,8 @@ from esl.api.dependencies import (
 from esl.api.pagination import Pages, paginate
 from esl.api.schemas import ImportOut, Page, PublicationIn, PublicationOut
 from esl.db.models import PublicationItemRow, PublicationRow
-from esl.errors import ImportRejectedError, InvalidItemError, NotFoundError
+from esl.db.repositories.rows import row_or_not_found
+from esl.errors import ImportRejectedError, InvalidItemError
 from esl.imports import (
     import_history,
     import_prices,
@@ -103,9 +104,7 @@ def get_publication(
     publication_id: PublicationId, session: CurrentSession, _: Reader
 ) -> PublicationOut:
     """One publication with its items, problems and impact."""
-    row = session.get(PublicationRow, publication_id)
-    if row is None:
-        raise NotFoundError("publication", publication_id)
+    row = row_or_not_found(session, PublicationRow, publication_id, "publication")
     return _out(session, row, with_items=True)
 
 
