@@ -15,12 +15,13 @@ from esl.api.dependencies import (
     Reader,
 )
 from esl.api.pagination import Pages, paginate
-from esl.api.schemas import ImportOut, Page, PublicationIn, PublicationOut
+from esl.api.schemas import Page, PublicationIn, PublicationOut
 from esl.db.models import PublicationItemRow, PublicationRow
 from esl.db.repositories.rows import row_or_not_found
 from esl.errors import ImportRejectedError, InvalidItemError
 from esl.imports.by_kind import ImportKind, import_file
 from esl.imports.csv_text import CsvEncoding, decode_csv
+from esl.imports.report import ImportReport
 from esl.services.amounts import require_minor_unit
 from esl.services.publication import (
     create_publication,
@@ -146,7 +147,7 @@ async def _text(upload: UploadFile, encoding: CsvEncoding | None) -> str:
     return decode_csv(data, encoding=encoding)
 
 
-@router.post("/imports/{kind}", response_model=ImportOut, tags=["imports"])
+@router.post("/imports/{kind}", response_model=ImportReport, tags=["imports"])
 async def post_import(
     kind: ImportKind,
     file: UploadFile,
