@@ -30,7 +30,6 @@ __all__ = [
     "ErrorBody",
     "GatewayIn",
     "GatewayOut",
-    "ImportOut",
     "LabelIn",
     "LabelModelIn",
     "LabelModelOut",
@@ -374,15 +373,6 @@ class PublicationOut(_Out):
     problems: list[dict[str, Any]]
     impact: dict[str, Any] | None
     items: list[dict[str, Any]] = Field(default_factory=list)
-
-
-class ImportOut(BaseModel):
-    kind: str
-    rows: int
-    inserted: int
-    updated: int
-    unchanged: int
-    publication_id: int | None
 
 
 class LabelModelIn(_In):

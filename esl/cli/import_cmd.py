@@ -18,13 +18,9 @@ from esl.db.readiness import open_ready_engine
 from esl.errors import ImportRejectedError, StoreOfRecordError
 from esl.imports import (
     export_prices,
-    import_history,
-    import_prices,
-    import_products,
-    import_promotions,
 )
+from esl.imports.by_kind import ImportKind, import_file
 from esl.imports.csv_text import CsvEncoding, decode_csv
-from esl.imports.report import ImportReport
 from esl.pipeline.provisioning import parse_provisioning, register_provisioned_labels
 from esl.settings import Settings
 
@@ -35,7 +31,7 @@ MAX_PRINTED_PROBLEMS = 50
 
 def _run(
     settings: Settings,
-    kind: str,
+    kind: ImportKind,
     path: Path,
     *,
     who: str,
@@ -48,32 +44,16 @@ def _run(
     try:
         f = io.StringIO(decode_csv(path.read_bytes(), encoding=encoding, kind=kind), newline="")
         with sessions() as session, session.begin():
-            report: ImportReport
-            if kind == "prices":
-                report = import_prices(
-                    session,
-                    f,
-                    currency=settings.currency,
-                    imported_by=who,
-                    now=now,
-                    title=path.name,
-                    record_ledger=record_ledger,
-                )
-            elif kind == "promotions":
-                report = import_promotions(
-                    session,
-                    f,
-                    currency=settings.currency,
-                    imported_by=who,
-                    now=now,
-                    title=path.name,
-                )
-            elif kind == "products":
-                report = import_products(session, f, imported_by=who, now=now)
-            else:
-                report = import_history(
-                    session, f, currency=settings.currency, imported_by=who, now=now
-                )
+            report = import_file(
+                session,
+                kind,
+                f,
+                currency=settings.currency,
+                imported_by=who,
+                now=now,
+                title=path.name,
+                record_ledger=record_ledger,
+            )
     except ImportRejectedError as error:
         _report_rejection(path, error, as_json=as_json)
         raise typer.Exit(1) from error
@@ -167,62 +147,32 @@ def register(app: typer.Typer) -> None:
             encoding=encoding,
         )
 
-    @importer.command("promotions")
-    def promotions(
-        ctx: typer.Context,
-        path: Path = FileArg,
-        by: str = By,
-        as_json: bool = AsJson,
-        encoding: CsvEncoding | None = Encoding,
-    ) -> None:
-        """Promotions, one per row."""
-        _run(
-            settings_of(ctx),
-            "promotions",
-            path,
-            who=by,
-            record_ledger=False,
-            as_json=as_json,
-            encoding=encoding,
-        )
+    def plain_import(kind: ImportKind, summary: str) -> None:
+        # Promotions, products and history take the same options and never touch the
+        # ledger, so one command body serves all three.
+        @importer.command(kind, help=summary)
+        def command(
+            ctx: typer.Context,
+            path: Path = FileArg,
+            by: str = By,
+            as_json: bool = AsJson,
+            encoding: CsvEncoding | None = Encoding,
+        ) -> None:
+            _run(
+                settings_of(ctx),
+                kind,
+                path,
+                who=by,
+                record_ledger=False,
+                as_json=as_json,
+                encoding=encoding,
+            )
 
-    @importer.command("products")
-    def products(
-        ctx: typer.Context,
-        path: Path = FileArg,
-        by: str = By,
-        as_json: bool = AsJson,
-        encoding: CsvEncoding | None = Encoding,
-    ) -> None:
-        """Product master data."""
-        _run(
-            settings_of(ctx),
-            "products",
-            path,
-            who=by,
-            record_ledger=False,
-            as_json=as_json,
-            encoding=encoding,
-        )
-
-    @importer.command("history")
-    def history(
-        ctx: typer.Context,
-        path: Path = FileArg,
-        by: str = By,
-        as_json: bool = AsJson,
-        encoding: CsvEncoding | None = Encoding,
-    ) -> None:
-        """Prices that applied before installation, into the ledger (for the 30-day low)."""
-        _run(
-            settings_of(ctx),
-            "history",
-            path,
-            who=by,
-            record_ledger=False,
-            as_json=as_json,
-            encoding=encoding,
-        )
+    plain_import("promotions", "Promotions, one per row.")
+    plain_import("products", "Product master data.")
+    plain_import(
+        "history", "Prices that applied before installation, into the ledger (for the 30-day low)."
+    )
 
     @importer.command("provisioning")
     def provisioning(ctx: typer.Context, path: Path = FileArg, as_json: bool = AsJson) -> None:

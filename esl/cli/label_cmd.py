@@ -19,7 +19,7 @@ from esl.db.console_models import LabelActionRow
 from esl.db.engine import session_factory
 from esl.db.models import LabelRow, LabelStateRow, ProductRow
 from esl.db.readiness import open_ready_engine
-from esl.errors import NotFoundError
+from esl.db.repositories.rows import row_or_not_found
 from esl.services.health import label_conditions
 from esl.services.keys import Principal, Role
 from esl.services.label_actions import ActionKind, recent_actions, request_action
@@ -84,9 +84,7 @@ def _act(kind: ActionKind, label_id: str, wait_s: float) -> None:
 
 
 def _label_facts(session: Session, label_id: str) -> dict[str, Any]:
-    label = session.get(LabelRow, label_id)
-    if label is None:
-        raise NotFoundError("label", label_id)
+    label = row_or_not_found(session, LabelRow, label_id, "label")
     binding = current_binding(session, label_id)
     product = session.get(ProductRow, binding.sku) if binding else None
     state = session.get(LabelStateRow, label_id)

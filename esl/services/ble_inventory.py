@@ -15,7 +15,8 @@ from sqlalchemy.orm import Session
 
 from esl.db.ble_models import BleLabelInventoryRow
 from esl.db.models import LabelModelRow, LabelRow
-from esl.errors import ConflictError, NotFoundError
+from esl.db.repositories.rows import row_or_not_found
+from esl.errors import ConflictError
 from gateways.ble.inventory import LabelInventoryRecord
 
 __all__ = ["record_ble_association"]
@@ -26,9 +27,7 @@ def record_ble_association(
 ) -> BleLabelInventoryRow:
     """Store (or refresh, after a re-association) what `record` says of `label_id`."""
     del now  # the record carries the instant of association
-    label = session.get(LabelRow, label_id)
-    if label is None:
-        raise NotFoundError("label", label_id)
+    label = row_or_not_found(session, LabelRow, label_id, "label")
     if label.gateway is not None and label.gateway != gateway:
         raise ConflictError(
             f"label {label_id} belongs to gateway {label.gateway}, not {gateway}", field="gateway"

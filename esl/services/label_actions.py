@@ -11,7 +11,7 @@ from sqlalchemy.orm import Session
 
 from esl.db.console_models import LabelActionRow
 from esl.db.models import LabelRow
-from esl.errors import NotFoundError
+from esl.db.repositories.rows import row_or_not_found
 from esl.pipeline.label_actions import ActionKind, ActionStatus
 from esl.services.keys import Principal
 from esl.services.labels import require_store_access
@@ -23,9 +23,7 @@ def request_action(
     session: Session, *, principal: Principal, label_id: str, kind: ActionKind, now: datetime
 ) -> LabelActionRow:
     """Queue `kind` for the label (store keys: their own store's labels only)."""
-    label = session.get(LabelRow, label_id)
-    if label is None:
-        raise NotFoundError("label", label_id)
+    label = row_or_not_found(session, LabelRow, label_id, "label")
     require_store_access(principal, label.store)
     row = LabelActionRow(
         label_id=label_id,
@@ -40,9 +38,7 @@ def request_action(
 
 
 def get_action(session: Session, *, principal: Principal, action_id: int) -> LabelActionRow:
-    row = session.get(LabelActionRow, action_id)
-    if row is None:
-        raise NotFoundError("label action", action_id)
+    row = row_or_not_found(session, LabelActionRow, action_id, "label action")
     label = session.get(LabelRow, row.label_id)
     assert label is not None
     require_store_access(principal, label.store)

@@ -15,6 +15,7 @@ from esl.db.models import (
     ProductRow,
     StoreRow,
 )
+from esl.db.repositories.rows import row_or_not_found
 from esl.errors import AccessDeniedError, ConflictError, NotFoundError
 from esl.services.keys import Principal, Role
 from esl.services.templates import require_template
@@ -55,9 +56,7 @@ def register_label(
     if session.get(LabelModelRow, model) is None:
         raise NotFoundError("label model", model)
     if gateway is not None:
-        gateway_row = session.get(GatewayRow, gateway)
-        if gateway_row is None:
-            raise NotFoundError("gateway", gateway)
+        gateway_row = row_or_not_found(session, GatewayRow, gateway, "gateway")
         if gateway_row.store != store:
             raise ConflictError(
                 f"gateway {gateway} serves store {gateway_row.store}, not {store}", field="gateway"
@@ -78,9 +77,7 @@ def register_label(
 
 
 def _label_in_reach(session: Session, principal: Principal, label_id: str) -> LabelRow:
-    label = session.get(LabelRow, label_id)
-    if label is None:
-        raise NotFoundError("label", label_id)
+    label = row_or_not_found(session, LabelRow, label_id, "label")
     require_store_access(principal, label.store)
     return label
 

@@ -34,6 +34,7 @@ from esl.db.models import (
     core_table,
 )
 from esl.db.repositories import load_catalogue_slice, load_ledger_for_skus
+from esl.db.repositories.rows import row_or_not_found
 from esl.errors import (
     InvalidItemError,
     NotFoundError,
@@ -141,9 +142,7 @@ StoredItem = PublicationCommand | InvalidItemError
 
 
 def _load(session: Session, publication_id: int) -> tuple[PublicationRow, list[StoredItem]]:
-    row = session.get(PublicationRow, publication_id)
-    if row is None:
-        raise NotFoundError("publication", publication_id)
+    row = row_or_not_found(session, PublicationRow, publication_id, "publication")
     items: list[StoredItem] = []
     for item in session.scalars(
         select(PublicationItemRow)

@@ -17,7 +17,8 @@ from sqlalchemy.orm import Session
 from esl.api.dependencies import ApiContext, context
 from esl.db.mapping import product_from_row, store_from_row
 from esl.db.models import LabelRow, ProductRow, PublicationItemRow, PublicationRow, StoreRow
-from esl.errors import ImportRejectedError, InvalidItemError, NotFoundError
+from esl.db.repositories.rows import row_or_not_found
+from esl.errors import ImportRejectedError, InvalidItemError
 from esl.imports import import_prices, import_promotions
 from esl.imports.csv_text import decode_csv
 from esl.imports.report import ImportReport
@@ -59,9 +60,7 @@ def publication(
     request: Request, ctx: Ctx, user: User, publication_id: Annotated[int, Path(ge=1)]
 ) -> HTMLResponse:
     with ctx.sessions() as session:
-        row = session.get(PublicationRow, publication_id)
-        if row is None:
-            raise NotFoundError("publication", publication_id)
+        row = row_or_not_found(session, PublicationRow, publication_id, "publication")
         session.expunge(row)
         items = [
             {"position": item.position, **item.payload}

@@ -10,7 +10,7 @@ from sqlalchemy.orm import Session
 
 from esl.api.dependencies import ApiContext, context
 from esl.db.models import LabelRow, LabelStateRow, ProductRow
-from esl.errors import NotFoundError
+from esl.db.repositories.rows import row_or_not_found
 from esl.services.health import label_conditions
 from esl.services.label_actions import ActionKind, get_action, recent_actions, request_action
 from esl.services.label_status import StatusThresholds
@@ -85,10 +85,7 @@ def store_view(
 
 
 def _label_or_404(session: Session, label_id: str) -> LabelRow:
-    label = session.get(LabelRow, label_id)
-    if label is None:
-        raise NotFoundError("label", label_id)
-    return label
+    return row_or_not_found(session, LabelRow, label_id, "label")
 
 
 @router.get("/labels/{label_id}", response_class=HTMLResponse)

@@ -22,6 +22,7 @@ from esl.api.schemas import (
 )
 from esl.db.mapping import product_values
 from esl.db.models import LabelModelRow, ProductRow, StoreRow, ZoneRow
+from esl.db.repositories.rows import row_or_not_found
 from esl.errors import NotFoundError
 from pricing.products import NetUnit, Product
 
@@ -57,9 +58,7 @@ def list_stores(session: CurrentSession, _: Reader, page: Pages) -> dict[str, An
 @router.get("/stores/{code}", response_model=StoreOut, tags=["catalogue"])
 def get_store(code: CodePath, session: CurrentSession, _: Reader) -> StoreRow:
     """One store by its code."""
-    row = session.get(StoreRow, code)
-    if row is None:
-        raise NotFoundError("store", code)
+    row = row_or_not_found(session, StoreRow, code, "store")
     return row
 
 
@@ -88,9 +87,7 @@ def list_products(
 @router.get("/products/{sku}", response_model=ProductOut, tags=["catalogue"])
 def get_product(sku: SkuPath, session: CurrentSession, _: Reader) -> ProductRow:
     """One product by SKU."""
-    row = session.get(ProductRow, sku)
-    if row is None:
-        raise NotFoundError("product", sku)
+    row = row_or_not_found(session, ProductRow, sku, "product")
     return row
 
 

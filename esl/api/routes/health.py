@@ -6,60 +6,41 @@ from datetime import datetime, timedelta
 from typing import Annotated
 
 from fastapi import APIRouter, Query
-from pydantic import BaseModel, ConfigDict
+from pydantic import BaseModel
 
 from esl.api.dependencies import Ctx, CurrentSession, Watcher
 from esl.pipeline.controller_status import controller_status_path, read_controller_status
-from esl.services.health import label_health
+from esl.services.health import StoreHealth, label_health
 from esl.services.keys import Role
 from esl.services.label_status import StatusThresholds
 from esl.services.labels import require_store_access
 from esl.services.stores import require_known_stores
 
-__all__ = ["ControllerStatusOut", "StoreHealthOut", "router"]
+__all__ = ["ControllerStatusOut", "router"]
 
 router = APIRouter()
 # Auditors and the pricing team see every store; a store key sees its own.
 
 
-class StoreHealthOut(BaseModel):
-    model_config = ConfigDict(from_attributes=True)
-
-    store: str
-    labels: int
-    up_to_date: int
-    pending: int
-    failed: int
-    unplanned: int
-    offline: int
-    low_battery: int
-    failures: dict[str, int]
-    scheduled: int
-    unbound: int
-
-
-@router.get("/health/labels", response_model=list[StoreHealthOut], tags=["health"])
+@router.get("/health/labels", response_model=list[StoreHealth], tags=["health"])
 def get_label_health(
     session: CurrentSession,
     principal: Watcher,
     ctx: Ctx,
     store: Annotated[list[str] | None, Query()] = None,
-) -> list[StoreHealthOut]:
+) -> list[StoreHealth]:
     """Per store: labels up to date / pending / failed / unplanned, offline, low battery."""
     if principal.role is Role.STORE and not store:
         store = [principal.store or ""]
     for code in store or []:  # a store key asking for another store: 403
         require_store_access(principal, code)
     require_known_stores(session, store or [])
-    return [
-        StoreHealthOut.model_validate(health)
-        for health in label_health(
-            session,
-            now=ctx.clock(),
-            stores=store,
-            thresholds=StatusThresholds.from_settings(ctx.settings),
-        )
-    ]
+    return label_health(
+        session,
+        now=ctx.clock(),
+        stores=store,
+        thresholds=StatusThresholds.from_settings(ctx.settings),
+    )
 
 
 class ControllerStatusOut(BaseModel):

@@ -27,6 +27,7 @@ from esl.api.schemas import (
     Page,
 )
 from esl.db.models import GatewayRow, LabelRow, StoreRow
+from esl.db.repositories.rows import row_or_not_found
 from esl.errors import ConflictError, NotFoundError
 from esl.services.keys import Role
 from esl.services.label_actions import ActionKind, get_action, request_action
@@ -120,9 +121,7 @@ def post_label(body: LabelIn, ctx: Ctx, session: CurrentSession, who: StoreStaff
 @router.get("/labels/{label_id}", response_model=LabelOut, tags=["labels"])
 def get_label(label_id: IdPath, session: CurrentSession, who: Reader) -> LabelOut:
     """One label with its current binding."""
-    row = session.get(LabelRow, label_id)
-    if row is None:
-        raise NotFoundError("label", label_id)
+    row = row_or_not_found(session, LabelRow, label_id, "label")
     require_store_access(who, row.store)
     return _label_out(session, row)
 

@@ -15,16 +15,13 @@ from esl.api.dependencies import (
     Reader,
 )
 from esl.api.pagination import Pages, paginate
-from esl.api.schemas import ImportOut, Page, PublicationIn, PublicationOut
+from esl.api.schemas import Page, PublicationIn, PublicationOut
 from esl.db.models import PublicationItemRow, PublicationRow
-from esl.errors import ImportRejectedError, InvalidItemError, NotFoundError
-from esl.imports import (
-    import_history,
-    import_prices,
-    import_products,
-    import_promotions,
-)
+from esl.db.repositories.rows import row_or_not_found
+from esl.errors import ImportRejectedError, InvalidItemError
+from esl.imports.by_kind import ImportKind, import_file
 from esl.imports.csv_text import CsvEncoding, decode_csv
+from esl.imports.report import ImportReport
 from esl.services.amounts import require_minor_unit
 from esl.services.publication import (
     create_publication,
@@ -103,9 +100,7 @@ def get_publication(
     publication_id: PublicationId, session: CurrentSession, _: Reader
 ) -> PublicationOut:
     """One publication with its items, problems and impact."""
-    row = session.get(PublicationRow, publication_id)
-    if row is None:
-        raise NotFoundError("publication", publication_id)
+    row = row_or_not_found(session, PublicationRow, publication_id, "publication")
     return _out(session, row, with_items=True)
 
 
@@ -152,9 +147,9 @@ async def _text(upload: UploadFile, encoding: CsvEncoding | None) -> str:
     return decode_csv(data, encoding=encoding)
 
 
-@router.post("/imports/{kind}", response_model=ImportOut, tags=["imports"])
+@router.post("/imports/{kind}", response_model=ImportReport, tags=["imports"])
 async def post_import(
-    kind: Literal["prices", "promotions", "products", "history"],
+    kind: ImportKind,
     file: UploadFile,
     ctx: Ctx,
     who: PricingTeam,
@@ -168,32 +163,14 @@ async def post_import(
     UTF-8 with or without a BOM, or the `encoding` given; `,` or `;` between fields (read
     from the header row); decimal commas are accepted (docs/csv-formats.md)."""
     text = await _text(file, encoding)
-    now = ctx.clock()
-    currency = ctx.settings.currency
     with ctx.sessions() as session, session.begin():
-        source = io.StringIO(text, newline="")
-        if kind == "prices":
-            report = import_prices(
-                session,
-                source,
-                currency=currency,
-                imported_by=who.name,
-                now=now,
-                title=file.filename or "price file",
-            )
-        elif kind == "promotions":
-            report = import_promotions(
-                session,
-                source,
-                currency=currency,
-                imported_by=who.name,
-                now=now,
-                title=file.filename or "promotion file",
-            )
-        elif kind == "products":
-            report = import_products(session, source, imported_by=who.name, now=now)
-        else:
-            report = import_history(
-                session, source, currency=currency, imported_by=who.name, now=now
-            )
+        report = import_file(
+            session,
+            kind,
+            io.StringIO(text, newline=""),
+            currency=ctx.settings.currency,
+            imported_by=who.name,
+            now=ctx.clock(),
+            title=file.filename,
+        )
     return report.to_dict()

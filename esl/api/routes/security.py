@@ -2,16 +2,20 @@
 
 from __future__ import annotations
 
-from datetime import datetime
 from typing import Annotated
 
 from fastapi import APIRouter, Query
-from pydantic import BaseModel, ConfigDict
+from pydantic import BaseModel
 
 from esl.api.dependencies import Ctx, CurrentSession, Watcher
 from esl.services.keys import Role
 from esl.services.labels import require_store_access
-from esl.services.security_events import recent_security_events, security_summary
+from esl.services.security_events import (
+    SecurityEventOut,
+    StoreSecurity,
+    recent_security_events,
+    security_summary,
+)
 from esl.services.stores import require_known_stores
 
 __all__ = ["SecurityHealthOut", "router"]
@@ -19,30 +23,9 @@ __all__ = ["SecurityHealthOut", "router"]
 router = APIRouter()
 
 
-class StoreSecurityOut(BaseModel):
-    model_config = ConfigDict(from_attributes=True)
-
-    store: str
-    events: int
-    kinds: dict[str, int]
-    last_at: datetime | None
-
-
-class SecurityEventOut(BaseModel):
-    model_config = ConfigDict(from_attributes=True)
-
-    at: datetime
-    kind: str
-    store: str | None
-    gateway: str | None
-    label_id: str | None
-    sequence: int | None
-    detail: str
-
-
 class SecurityHealthOut(BaseModel):
     window_hours: int
-    stores: list[StoreSecurityOut]
+    stores: list[StoreSecurity]
     events: list[SecurityEventOut]
 
 
@@ -62,12 +45,6 @@ def get_security_health(
     now = ctx.clock()
     return SecurityHealthOut(
         window_hours=24,
-        stores=[
-            StoreSecurityOut.model_validate(item)
-            for item in security_summary(session, now=now, stores=store)
-        ],
-        events=[
-            SecurityEventOut.model_validate(item)
-            for item in recent_security_events(session, now=now, stores=store)
-        ],
+        stores=security_summary(session, now=now, stores=store),
+        events=recent_security_events(session, now=now, stores=store),
     )

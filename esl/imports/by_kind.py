@@ -1,0 +1,56 @@
+"""`import_file`: one CSV file of a named kind, as `esl import KIND` and POST /imports/KIND
+both load it."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import IO, Literal
+
+from sqlalchemy.orm import Session
+
+from esl.imports.history import import_history
+from esl.imports.prices import import_prices
+from esl.imports.products import import_products
+from esl.imports.promotions import import_promotions
+from esl.imports.report import ImportReport
+
+__all__ = ["ImportKind", "import_file"]
+
+ImportKind = Literal["prices", "promotions", "products", "history"]
+
+
+def import_file(
+    session: Session,
+    kind: ImportKind,
+    source: IO[str] | str,
+    *,
+    currency: str,
+    imported_by: str,
+    now: datetime,
+    title: str | None = None,
+    record_ledger: bool = True,
+) -> ImportReport:
+    """Load `source` as a `kind` file; `title` names the publication a price or promotion
+    file records (None: the importer's own default), `record_ledger` applies to prices."""
+    if kind == "prices":
+        return import_prices(
+            session,
+            source,
+            currency=currency,
+            imported_by=imported_by,
+            now=now,
+            title=title or "price file",
+            record_ledger=record_ledger,
+        )
+    if kind == "promotions":
+        return import_promotions(
+            session,
+            source,
+            currency=currency,
+            imported_by=imported_by,
+            now=now,
+            title=title or "promotion file",
+        )
+    if kind == "products":
+        return import_products(session, source, imported_by=imported_by, now=now)
+    return import_history(session, source, currency=currency, imported_by=imported_by, now=now)
