@@ -10,11 +10,16 @@ from esl.db.engine import session_factory
 from esl.db.models import GatewayRow, LabelModelRow, LabelRow
 from esl.errors import ConflictError
 from esl.services.ble_inventory import record_ble_association
-from gateways.ble.association import associate_label
 from gateways.ble.control_point import EslAddress
 from gateways.ble.esl_service import DisplayType
 from gateways.ble.inventory import LabelInventoryRecord
-from tests.gateways.ble.ble_store import FAST, address_of, key_of, label_id_of, make_store
+from tests.gateways.ble.ble_store import (
+    address_of,
+    associate,
+    key_of,
+    label_id_of,
+    make_store,
+)
 from tests.support.database import START
 
 GATEWAY = "S01-ble0"
@@ -41,13 +46,11 @@ def _register(engine: Engine, label_id: str, *, model: str) -> None:
 
 async def _associate(index: int) -> LabelInventoryRecord:
     store = make_store(index, associated=False)
-    return await associate_label(
+    return await associate(
+        store,
         address_of(index),
         esl_address=EslAddress(esl_id=index, group=2),
         label_key=key_of(label_id_of(index)),
-        at=store.clock(),
-        client_factory=store.client_factory,
-        policy=FAST,
     )
 
 

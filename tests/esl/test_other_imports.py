@@ -6,12 +6,14 @@ from datetime import timedelta
 
 import pytest
 from sqlalchemy import Engine, select
+from sqlalchemy.orm import Session
 
 from esl.db.engine import session_factory
 from esl.db.models import LedgerEntryRow, ProductRow
 from esl.errors import ImportRejectedError
 from esl.imports import import_history, import_prices, import_products, import_promotions
 from esl.services.quotes import quote
+from pricing import ResolvedPrice
 from tests.support.database import PRODUCTS_CSV, START
 
 PROMOTIONS_HEADER = (
@@ -31,6 +33,13 @@ def _prices(engine: Engine) -> None:
             now=START,
             record_ledger=False,
         )
+
+
+def _store_quote(session: Session, sku: str, store: str) -> ResolvedPrice:
+    """The in-store price of `sku` at `store` at START, as the quote service answers it."""
+    return quote(
+        session, sku=sku, store=store, channel="store", at=START, locale="pl_PL", currency="PLN"
+    )
 
 
 def test_products_are_inserted_updated_and_left_alone(seeded: Engine) -> None:
@@ -73,33 +82,9 @@ def test_promotions_import_and_apply_to_quotes(seeded: Engine) -> None:
         report = import_promotions(session, text, currency="PLN", imported_by="test", now=START)
     assert report.inserted == 2
     with session_factory(seeded)() as session:
-        cheese = quote(
-            session,
-            sku="CHS-1",
-            store="S03",
-            channel="store",
-            at=START,
-            locale="pl_PL",
-            currency="PLN",
-        )
-        coffee = quote(
-            session,
-            sku="CFE-1",
-            store="S01",
-            channel="store",
-            at=START,
-            locale="pl_PL",
-            currency="PLN",
-        )
-        elsewhere = quote(
-            session,
-            sku="CFE-1",
-            store="S03",
-            channel="store",
-            at=START,
-            locale="pl_PL",
-            currency="PLN",
-        )
+        cheese = _store_quote(session, "CHS-1", "S03")
+        coffee = _store_quote(session, "CFE-1", "S01")
+        elsewhere = _store_quote(session, "CFE-1", "S03")
     assert str(cheese.price.amount) == "7.64"
     assert coffee.promotion is not None
     assert coffee.promotion.text == "2 za 100\xa0zł"
@@ -150,15 +135,7 @@ def test_history_gives_the_prior_price_from_the_first_day(seeded: Engine) -> Non
         )
     assert report.inserted == 2
     with session_factory(seeded)() as session:
-        resolved = quote(
-            session,
-            sku="CFE-1",
-            store="S01",
-            channel="store",
-            at=START,
-            locale="pl_PL",
-            currency="PLN",
-        )
+        resolved = _store_quote(session, "CFE-1", "S01")
     assert resolved.prior_price is not None
     assert str(resolved.prior_price.amount) == "57.99"
 

@@ -12,21 +12,11 @@ from __future__ import annotations
 
 from pathlib import Path
 
-import numpy as np
 import pytest
-from PIL import Image
-from sqlalchemy import select
-from typer.testing import CliRunner
 
-from esl.cli import app
-from esl.db.engine import create_engine_for, session_factory
-from esl.db.models import LabelBindingRow, LabelRow
 from esl.demo.run import DemoOptions, run_demo
-from rendering.display_models import get_display_model
-from rendering.encoding import image_from_planes
 from tests.esl_demo.test_pipeline_demo import FAST
-from tests.support.clock import wall_clock
-from tests.support.pipeline import expected_planes
+from tests.support.demo_output import audit_demo, demo_panels
 
 pytestmark = [pytest.mark.integration, pytest.mark.slow]
 
@@ -40,29 +30,9 @@ async def test_a_fresh_demo_shows_every_due_content_and_passes_the_audit(tmp_pat
     assert (report.acked, report.pending, report.failed) == (PRODUCTS, 0, 0)
 
     # What each panel shows (the demo writes its exact pixels) is what is due.
-    engine = create_engine_for(f"sqlite:///{out / 'esl.sqlite'}")
-    wrong = []
-    with session_factory(engine)() as session:
-        rows = session.execute(
-            select(LabelRow.id, LabelRow.store, LabelRow.model, LabelBindingRow.sku)
-            .join(LabelBindingRow, LabelBindingRow.label_id == LabelRow.id)
-            .where(LabelBindingRow.unbound_at.is_(None))
-        ).all()
-        assert len({sku for *_, sku in rows}) == PRODUCTS
-        for label_id, store, model_id, sku in rows:
-            due = expected_planes(session, label_id=label_id, sku=sku, at=wall_clock())
-            palette = get_display_model(model_id).palette
-            reference = np.asarray(image_from_planes(due, palette=palette).convert("RGB"))
-            with Image.open(out / "labels" / store / f"{label_id}.png") as png:
-                shown = np.asarray(png.convert("RGB"))
-            if not np.array_equal(shown, reference):
-                wrong.append((label_id, sku))
-    engine.dispose()
-    assert wrong == []
+    panels = demo_panels(out)
+    assert len(set(panels.bound_skus)) == PRODUCTS
+    assert panels.wrong == []
 
-    result = CliRunner().invoke(
-        app,
-        ["audit", "--format", "json", "-o", str(tmp_path / "audit.json"), "--fail-after", "1s"],
-        env={"ESL_DATABASE_URL": f"sqlite:///{out / 'esl.sqlite'}"},
-    )
+    result = audit_demo(out, tmp_path / "audit.json")
     assert result.exit_code == 0, result.output

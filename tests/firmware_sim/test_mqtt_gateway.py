@@ -8,8 +8,6 @@ import json
 import os
 import queue
 import signal
-import subprocess
-import sys
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -39,10 +37,9 @@ from gateways.protocol import (
 from tests.firmware_sim.shelf_images import price_label
 from tests.firmware_sim.tls_certificates import make_server_certificate
 from tests.fixtures.mosquitto import MosquittoProcess, free_port, start_mosquitto
+from tests.support.cli_process import quiet_esl_process
 
 pytestmark = pytest.mark.integration
-
-ROOT = Path(__file__).resolve().parents[2]
 
 
 class Controller:
@@ -196,32 +193,23 @@ def test_esl_sim_gateway_runs_from_the_command_line_and_its_last_will_says_offli
 ) -> None:
     controller = Controller(mosquitto)
     state_dir = tmp_path / "sim"
-    process = subprocess.Popen(
-        [
-            sys.executable,
-            "-c",
-            "from esl.cli import main; main()",
-            "sim",
-            "gateway",
-            "--store",
-            "S001",
-            "--labels",
-            "50",
-            "--broker",
-            mosquitto.url,
-            "--state-dir",
-            str(state_dir),
-            "--check-in-interval",
-            "0.2",
-            "--loss-rate",
-            "0.2",
-            "--seed",
-            "5",
-        ],
-        cwd=ROOT,
-        env={**os.environ, "PYTHONPATH": str(ROOT)},
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
+    process = quiet_esl_process(
+        "sim",
+        "gateway",
+        "--store",
+        "S001",
+        "--labels",
+        "50",
+        "--broker",
+        mosquitto.url,
+        "--state-dir",
+        str(state_dir),
+        "--check-in-interval",
+        "0.2",
+        "--loss-rate",
+        "0.2",
+        "--seed",
+        "5",
     )
     try:
         status = controller.wait_for("esl/v1/S001/S001-gw1/status", 1, timeout_s=20)

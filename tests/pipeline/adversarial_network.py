@@ -24,23 +24,19 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from enum import StrEnum
 
-from firmware_sim.label import FIRMWARE_VERSION, SimulatedLabel
+from firmware_sim.label import SimulatedLabel
 from firmware_sim.store_gateway import StoreGatewaySim
 from gateways.base import Downlink, Uplink
 from gateways.protocol import (
-    BasicStateFlag,
-    FrameKind,
     FrameRejectedError,
     ImageUpdate,
-    LabelResponse,
-    LabelState,
-    ReasonCode,
     encode_response,
     generate_label_key,
     header_opcode,
     peek_command,
     peek_header,
 )
+from tests.support.label_answers import synchronized_answer
 
 __all__ = ["AdversarialNetwork", "Direction", "RecordingLabel", "altered"]
 
@@ -195,21 +191,7 @@ def _success_claim(frame: bytes, now: datetime) -> bytes | None:
     if opcode is None:
         return None
     shown = command.content_hash if isinstance(command, ImageUpdate) else None
-    response = LabelResponse(
-        label_id=header.label_id,
-        sequence=header.sequence,
-        reason=ReasonCode.SUCCESS,
-        state=LabelState.SYNCHRONIZED,
-        flags=BasicStateFlag.SYNCHRONIZED,
-        displayed_hash=shown,
-        page=0,
-        battery_mv=3_000,
-        rssi_dbm=-60,
-        lqi=170,
-        temperature_tenths_c=210,
-        firmware=FIRMWARE_VERSION,
-        label_time=now,
-        opcode=opcode,
-        kind=FrameKind.RESPONSE,
+    response = synchronized_answer(
+        header.label_id, header.sequence, label_time=now, displayed_hash=shown, opcode=opcode
     )
     return encode_response(response, key=generate_label_key())

@@ -252,3 +252,22 @@ def _cycle(values: list[str], count: int) -> list[str]:
 
 def simulated_start() -> datetime:
     return datetime.now(UTC).replace(microsecond=0)
+
+
+def priced_store(
+    engine: Engine,
+    broker: MosquittoProcess,
+    state_dir: Path,
+    *,
+    speed: float,
+    prices: dict[str, str],
+) -> SharedClockStore:
+    """A store on a fresh shared clock whose `prices` (sku -> amount) are already published."""
+    clock = SharedClock(simulated_start(), speed)
+    shelf = SharedClockStore(engine=engine, broker=broker, state_dir=state_dir, clock=clock)
+    publish(
+        shelf.sessions,
+        [{"action": "set_price", "sku": sku, "amount": amount} for sku, amount in prices.items()],
+        now=clock(),
+    )
+    return shelf

@@ -11,8 +11,6 @@ from sqlalchemy.orm import Session, sessionmaker
 from esl.composition import build_controller, controller_settings
 from esl.db.engine import session_factory
 from esl.db.models import LabelStateRow, OutboxRow
-from esl.pipeline.provisioning import register_provisioned_labels
-from esl.services.labels import bind_label
 from esl.settings import Settings
 from firmware_sim.fleet import build_labels, make_fleet
 from firmware_sim.images import ImageStore
@@ -20,7 +18,7 @@ from firmware_sim.label import SimulatedLabel
 from rendering.encoding import content_hash
 from tests.pipeline.in_memory_gateway import InMemoryGateway, radio
 from tests.support.clock import Clock
-from tests.support.pipeline import ADMIN, expected_planes
+from tests.support.pipeline import expected_planes, register_and_bind
 
 T0 = Clock().now.replace(year=2027)
 PRICES_A = {"MLK-1": "3.49", "CHS-1": "8.99", "CFE-1": "59.99"}
@@ -37,16 +35,7 @@ class World:
             label.label_id: label for label in build_labels(provisions, now=T0, images=ImageStore())
         }
         with self.sessions.begin() as session:
-            register_provisioned_labels(session, provisions, store="S01", gateway="gw1", now=T0)
-            for provision in provisions:
-                bind_label(
-                    session,
-                    principal=ADMIN,
-                    label_id=provision.label_id,
-                    sku=sku,
-                    template="standard",
-                    now=T0,
-                )
+            register_and_bind(session, provisions, store="S01", gateway="gw1", skus=[sku], now=T0)
         self.gateway = InMemoryGateway()
         self.controller = build_controller(
             controller_settings(Settings.defaults(), window=8),

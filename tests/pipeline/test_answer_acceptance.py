@@ -21,15 +21,14 @@ from esl.services.keys import Role, create_key
 from esl.settings import Settings
 from gateways.base import Downlink, Uplink
 from gateways.protocol import (
-    BasicStateFlag,
     FrameKind,
     LabelResponse,
-    LabelState,
     ReasonCode,
     encode_response,
 )
 from tests.pipeline.in_memory_gateway import radio
 from tests.pipeline.small_world import PRICES_A, T0, World
+from tests.support.label_answers import synchronized_answer
 from tests.support.pipeline import publish_prices
 
 AT = datetime(2027, 1, 5, 8, 0, tzinfo=UTC)
@@ -38,22 +37,7 @@ AT = datetime(2027, 1, 5, 8, 0, tzinfo=UTC)
 def answer(
     sequence: int, *, at: datetime = AT, kind: FrameKind = FrameKind.RESPONSE
 ) -> LabelResponse:
-    return LabelResponse(
-        label_id="S01-gw1-00001",
-        sequence=sequence,
-        reason=ReasonCode.SUCCESS,
-        state=LabelState.SYNCHRONIZED,
-        flags=BasicStateFlag.SYNCHRONIZED,
-        displayed_hash=bytes(range(1, 17)),
-        page=0,
-        battery_mv=3000,
-        rssi_dbm=-60,
-        lqi=170,
-        temperature_tenths_c=210,
-        firmware="1.0.0",
-        label_time=at,
-        kind=kind,
-    )
+    return synchronized_answer("S01-gw1-00001", sequence, label_time=at, kind=kind)
 
 
 def refusal(sequence: int, reason: ReasonCode) -> LabelResponse:

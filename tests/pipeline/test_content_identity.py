@@ -22,10 +22,9 @@ from esl.db.models import LabelStateRow
 from rendering.encoding import content_hash
 from tests.fixtures.mosquitto import MosquittoProcess
 from tests.pipeline.shared_clock_store import (
-    SharedClock,
     SharedClockStore,
+    priced_store,
     publish,
-    simulated_start,
 )
 
 pytestmark = pytest.mark.integration
@@ -39,17 +38,8 @@ CONVERGE_S = 5 * 60 / SPEED
 async def store(
     engine: Engine, mosquitto: MosquittoProcess, tmp_path: Path
 ) -> AsyncIterator[SharedClockStore]:
-    clock = SharedClock(simulated_start(), SPEED)
-    shelf = SharedClockStore(
-        engine=engine, broker=mosquitto, state_dir=tmp_path / "sim", clock=clock
-    )
-    publish(
-        shelf.sessions,
-        [
-            {"action": "set_price", "sku": "MLK-1", "amount": "3.49"},
-            {"action": "set_price", "sku": "CHS-1", "amount": "8.99"},
-        ],
-        now=clock(),
+    shelf = priced_store(
+        engine, mosquitto, tmp_path / "sim", speed=SPEED, prices={"MLK-1": "3.49", "CHS-1": "8.99"}
     )
     shelf.install(4, skus=("MLK-1", "CHS-1"))
     await shelf.start_gateway()

@@ -15,16 +15,13 @@ from sqlalchemy import func, select
 from esl.db.models import OutboxRow
 from firmware_sim.faults import FaultPlan, RadioConditions
 from gateways.protocol import (
-    BasicStateFlag,
-    LabelResponse,
-    LabelState,
-    ReasonCode,
     encode_response,
     from_wire_ms,
 )
 from rendering.encoding import Planes
 from tests.support.chain import Chain
 from tests.support.clock import wall_clock
+from tests.support.label_answers import synchronized_answer
 from tests.support.pipeline import SKUS, expected_planes, publish_prices
 
 pytestmark = pytest.mark.integration
@@ -168,21 +165,7 @@ async def test_a_forged_acknowledgement_from_a_rogue_client_is_ignored(chain: Ch
     with chain.sessions() as session:
         sequence = session.scalar(select(OutboxRow.sequence).where(OutboxRow.label_id == label_id))
     assert sequence is not None
-    forged = LabelResponse(
-        label_id=label_id,
-        sequence=sequence,
-        reason=ReasonCode.SUCCESS,
-        state=LabelState.SYNCHRONIZED,
-        flags=BasicStateFlag.SYNCHRONIZED,
-        displayed_hash=bytes(range(1, 17)),
-        page=0,
-        battery_mv=3000,
-        rssi_dbm=-50,
-        lqi=200,
-        temperature_tenths_c=200,
-        firmware="1.0.0",
-        label_time=from_wire_ms(1_800_000_000_000),
-    )
+    forged = synchronized_answer(label_id, sequence, label_time=from_wire_ms(1_800_000_000_000))
     rogue = mqtt.Client(callback_api_version=CallbackAPIVersion.VERSION2, client_id="rogue")
     rogue.connect(chain.broker.host, chain.broker.port)
     rogue.loop_start()

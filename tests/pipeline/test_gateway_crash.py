@@ -9,10 +9,8 @@ storage after it stopped, and compared pixel for pixel with the reference render
 from __future__ import annotations
 
 import asyncio
-import os
 import signal
 import subprocess
-import sys
 import time
 from datetime import datetime
 from pathlib import Path
@@ -21,51 +19,40 @@ import pytest
 from sqlalchemy import func, select
 
 from esl.db.models import LabelStateRow, OutboxRow
-from esl.pipeline.provisioning import register_provisioned_labels
-from esl.services.labels import bind_label
 from firmware_sim.fleet import read_provisioning
 from firmware_sim.images import ImageStore
 from firmware_sim.label_store import LabelStateStore
 from rendering.encoding import content_hash
 from tests.support.chain import Chain
+from tests.support.cli_process import quiet_esl_process
 from tests.support.clock import wall_clock
-from tests.support.pipeline import ADMIN, SKUS, expected_planes, publish_prices
+from tests.support.pipeline import SKUS, expected_planes, publish_prices, register_and_bind
 
 pytestmark = pytest.mark.integration
 
-ROOT = Path(__file__).resolve().parents[2]
 LABELS = 60
 PRICES_A = {"MLK-1": "3.49", "CHS-1": "8.99", "CFE-1": "59.99"}
 PRICES_B = {"MLK-1": "3.19", "CHS-1": "9.49", "CFE-1": "57.99"}
 
 
 def _sim_gateway(chain: Chain, state_dir: Path) -> subprocess.Popen[bytes]:
-    return subprocess.Popen(
-        [
-            sys.executable,
-            "-c",
-            "from esl.cli import main; main()",
-            "sim",
-            "gateway",
-            "--store",
-            "S01",
-            "--gateway",
-            "gw1",
-            "--labels",
-            str(LABELS),
-            "--broker",
-            chain.broker.url,
-            "--state-dir",
-            str(state_dir),
-            "--report-check-ins",
-            "--listening",
-            "--check-in-interval",
-            "1",
-        ],
-        cwd=ROOT,
-        env={**os.environ, "PYTHONPATH": str(ROOT)},
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
+    return quiet_esl_process(
+        "sim",
+        "gateway",
+        "--store",
+        "S01",
+        "--gateway",
+        "gw1",
+        "--labels",
+        str(LABELS),
+        "--broker",
+        chain.broker.url,
+        "--state-dir",
+        str(state_dir),
+        "--report-check-ins",
+        "--listening",
+        "--check-in-interval",
+        "1",
     )
 
 
@@ -156,18 +143,11 @@ async def test_a_store_gateway_killed_mid_publication_loses_no_panel(
         provisions = read_provisioning(manifest)
         now = wall_clock()
         with chain.sessions.begin() as session:
-            register_provisioned_labels(session, provisions, store="S01", gateway="gw1", now=now)
-            for index, provision in enumerate(provisions):
-                sku = SKUS[index % len(SKUS)]
-                bind_label(
-                    session,
-                    principal=ADMIN,
-                    label_id=provision.label_id,
-                    sku=sku,
-                    template="standard",
-                    now=now,
+            chain.bindings.update(
+                register_and_bind(
+                    session, provisions, store="S01", gateway="gw1", skus=SKUS, now=now
                 )
-                chain.bindings[provision.label_id] = sku
+            )
         publish_prices(chain.sessions, PRICES_A, now=wall_clock())
         await chain.start_controller(window=1)
         await _until(lambda: _record_settled(chain), timeout_s=60, what="the first price")

@@ -26,10 +26,8 @@ from rendering.encoding import Planes, content_hash, image_from_planes
 from rendering.identification import identification_content, identification_template
 from tests.fixtures.mosquitto import MosquittoProcess
 from tests.pipeline.shared_clock_store import (
-    SharedClock,
     SharedClockStore,
-    publish,
-    simulated_start,
+    priced_store,
 )
 from tests.rendering.identification_checks import qr_region_encodes
 from tests.support.pipeline import ADMIN
@@ -43,13 +41,7 @@ SPEED = 10.0
 async def store(
     engine: Engine, mosquitto: MosquittoProcess, tmp_path: Path
 ) -> AsyncIterator[SharedClockStore]:
-    clock = SharedClock(simulated_start(), SPEED)
-    shelf = SharedClockStore(
-        engine=engine, broker=mosquitto, state_dir=tmp_path / "sim", clock=clock
-    )
-    publish(
-        shelf.sessions, [{"action": "set_price", "sku": "MLK-1", "amount": "3.49"}], now=clock()
-    )
+    shelf = priced_store(engine, mosquitto, tmp_path / "sim", speed=SPEED, prices={"MLK-1": "3.49"})
     try:
         yield shelf
     finally:

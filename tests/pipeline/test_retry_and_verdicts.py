@@ -12,12 +12,11 @@ from hypothesis import strategies as st
 from esl.pipeline import ParkReason, RetryPolicy, Verdict, verdict_for
 from esl.pipeline.verdicts import Parking
 from gateways.protocol import (
-    BasicStateFlag,
     LabelResponse,
-    LabelState,
     ReasonCode,
     from_wire_ms,
 )
+from tests.support.label_answers import synchronized_answer
 
 POLICY = RetryPolicy(
     base_delay=timedelta(seconds=5), max_delay=timedelta(minutes=10), jitter=0.2, max_attempts=5
@@ -25,20 +24,8 @@ POLICY = RetryPolicy(
 
 
 def answer(reason: ReasonCode) -> LabelResponse:
-    return LabelResponse(
-        label_id="L1",
-        sequence=7,
-        reason=reason,
-        state=LabelState.SYNCHRONIZED,
-        flags=BasicStateFlag.SYNCHRONIZED,
-        displayed_hash=None,
-        page=0,
-        battery_mv=2900,
-        rssi_dbm=-60,
-        lqi=170,
-        temperature_tenths_c=200,
-        firmware="1.0.0",
-        label_time=from_wire_ms(1_800_000_000_000),
+    return synchronized_answer(
+        "L1", 7, label_time=from_wire_ms(1_800_000_000_000), reason=reason, displayed_hash=None
     )
 
 

@@ -54,8 +54,6 @@ from esl.db.mapping import product_from_row, store_from_row
 from esl.db.models import LabelRow, LabelStateRow, OutboxRow, ProductRow, StoreRow
 from esl.pipeline import RetryPolicy, UpdateController
 from esl.pipeline.check_ins import FLIP_GRACE
-from esl.pipeline.provisioning import register_provisioned_labels
-from esl.services.labels import bind_label
 from esl.services.publication import (
     create_publication,
     publish_publication,
@@ -80,7 +78,7 @@ from tests.pipeline.shared_clock_store import publish
 from tests.pipeline.small_world import PRICES_A, T0
 from tests.support.clock import Clock
 from tests.support.database import seed_reference_data
-from tests.support.pipeline import ADMIN
+from tests.support.pipeline import register_and_bind
 
 # Replays and forgeries are the attacks of issue 13's observations 1 (a replayed
 # acknowledgement) and 2 (a forged frame cancelling a genuine update: the label answered
@@ -300,18 +298,9 @@ class Shelf:
             )
         )
         with self.sessions.begin() as session:
-            register_provisioned_labels(session, fleet, store=STORE, gateway=GATEWAY, now=now)
-            for index, provision in enumerate(fleet):
-                sku = SKUS[index % len(SKUS)]
-                bind_label(
-                    session,
-                    principal=ADMIN,
-                    label_id=provision.label_id,
-                    sku=sku,
-                    template="standard",
-                    now=now,
-                )
-                self.bindings[provision.label_id] = sku
+            self.bindings.update(
+                register_and_bind(session, fleet, store=STORE, gateway=GATEWAY, skus=SKUS, now=now)
+            )
         self.instants.add(now)
         self._note_allowed()
         self.start_controller()

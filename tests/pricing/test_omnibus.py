@@ -60,28 +60,26 @@ def label_on(
     return resolved, ledger
 
 
-def percent_off(pid: str, percent: int, start: float, end: float | None = None) -> Promotion:
+def _promotion(
+    pid: str, kind: PromotionKind, start: float, end: float | None, **value: Decimal
+) -> Promotion:
     return Promotion(
         id=pid,
         name=pid,
-        kind=PromotionKind.PERCENT_OFF,
+        kind=kind,
         skus=frozenset({"A"}),
-        percent=Decimal(percent),
         valid_from=day(start),
         valid_until=day(end) if end is not None else None,
+        **value,
     )
+
+
+def percent_off(pid: str, percent: int, start: float, end: float | None = None) -> Promotion:
+    return _promotion(pid, PromotionKind.PERCENT_OFF, start, end, percent=Decimal(percent))
 
 
 def fixed(pid: str, cents: int, start: float, end: float | None = None) -> Promotion:
-    return Promotion(
-        id=pid,
-        name=pid,
-        kind=PromotionKind.FIXED_PRICE,
-        skus=frozenset({"A"}),
-        amount=pln(cents),
-        valid_from=day(start),
-        valid_until=day(end) if end is not None else None,
-    )
+    return _promotion(pid, PromotionKind.FIXED_PRICE, start, end, amount=pln(cents))
 
 
 def raised_at(n: float, *, before: int, after: int) -> list[PriceRule]:

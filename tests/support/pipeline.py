@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import datetime
 from decimal import Decimal
 
@@ -9,7 +10,9 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from esl.db.mapping import product_from_row, store_from_row
 from esl.db.models import LabelRow, ProductRow, StoreRow
+from esl.pipeline.provisioning import register_provisioned_labels
 from esl.services.keys import Principal, Role
+from esl.services.labels import bind_label
 from esl.services.publication import (
     create_publication,
     publish_publication,
@@ -17,13 +20,14 @@ from esl.services.publication import (
 )
 from esl.services.publication_commands import SetPrice
 from esl.services.quotes import quote
+from gateways.protocol import LabelProvision
 from rendering.cache import RenderCache
 from rendering.content import LabelContent
 from rendering.display_models import get_display_model
 from rendering.encoding import Planes
 from rendering.templates import Template
 
-__all__ = ["ADMIN", "SKUS", "expected_planes", "publish_prices"]
+__all__ = ["ADMIN", "SKUS", "expected_planes", "publish_prices", "register_and_bind"]
 
 SKUS = ("MLK-1", "CHS-1", "CFE-1")
 ADMIN = Principal(name="pipeline-test", role=Role.ADMIN, store=None)
@@ -56,6 +60,27 @@ def publish_prices(
     with sessions.begin() as session:
         publish_publication(session, publication_id, published_by="test", now=now, currency="PLN")
     return publication_id
+
+
+def register_and_bind(
+    session: Session,
+    provisions: Sequence[LabelProvision],
+    *,
+    store: str,
+    gateway: str,
+    skus: Sequence[str],
+    now: datetime,
+) -> dict[str, str]:
+    """Register provisioned labels and bind them round-robin to `skus` (standard template).
+
+    Returns label -> sku, what each label must end up showing."""
+    register_provisioned_labels(session, provisions, store=store, gateway=gateway, now=now)
+    bindings = {p.label_id: skus[index % len(skus)] for index, p in enumerate(provisions)}
+    for label_id, sku in bindings.items():
+        bind_label(
+            session, principal=ADMIN, label_id=label_id, sku=sku, template="standard", now=now
+        )
+    return bindings
 
 
 def expected_planes(

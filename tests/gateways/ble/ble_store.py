@@ -15,6 +15,7 @@ from firmware_sim.ble.bumble_air import BumbleAir
 from firmware_sim.hardware import hardware_for
 from firmware_sim.label import SimulatedLabel
 from gateways.base import Downlink
+from gateways.ble.association import LabelInventoryRecord, associate_label
 from gateways.ble.bumble_client import DEFAULT_MTU, BumbleCentral, bumble_client_factory
 from gateways.ble.control_point import EslAddress
 from gateways.ble.driver import BleGateway, BleLabelAddress
@@ -118,6 +119,20 @@ def make_store(count: int, *, associated: bool = True, model_id: str = MODEL_ID)
             ble.esl_address = EslAddress(esl_id=index)
         labels.append(ble)
     return BleStore(clock=clock, air=SimulatedAir(labels, clock=clock))
+
+
+async def associate(
+    store: BleStore, address: str, *, esl_address: EslAddress, label_key: bytes
+) -> LabelInventoryRecord:
+    """Associate the label at `address` over the store's own links, retrying as FAST does."""
+    return await associate_label(
+        address,
+        esl_address=esl_address,
+        label_key=label_key,
+        at=store.clock(),
+        client_factory=store.client_factory,
+        policy=FAST,
+    )
 
 
 @dataclass(kw_only=True)

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import pytest
 
-from gateways.ble.association import associate_label
 from gateways.ble.control_point import EslAddress
 from gateways.ble.errors import AssociationFailedError, BleConnectError
 from gateways.ble.esl_service import DisplayType
@@ -18,6 +17,7 @@ from rendering.display_models import get_display_model
 from tests.gateways.ble.ble_store import (
     FAST,
     address_of,
+    associate,
     key_of,
     label_id_of,
     make_store,
@@ -38,13 +38,8 @@ async def test_association_configures_the_label_and_records_what_it_can_do() -> 
     store = make_store(1, associated=False)
     key = key_of(label_id_of(1))
 
-    record = await associate_label(
-        address_of(1),
-        esl_address=EslAddress(esl_id=7, group=3),
-        label_key=key,
-        at=store.clock(),
-        client_factory=store.client_factory,
-        policy=FAST,
+    record = await associate(
+        store, address_of(1), esl_address=EslAddress(esl_id=7, group=3), label_key=key
     )
 
     model = get_display_model("2.9-bwr")
@@ -65,14 +60,7 @@ async def test_association_configures_the_label_and_records_what_it_can_do() -> 
 async def test_an_associated_label_answers_signed_frames_with_its_new_key() -> None:
     store = make_store(1, associated=False)
     key = key_of(label_id_of(1))
-    await associate_label(
-        address_of(1),
-        esl_address=EslAddress(esl_id=1),
-        label_key=key,
-        at=store.clock(),
-        client_factory=store.client_factory,
-        policy=FAST,
-    )
+    await associate(store, address_of(1), esl_address=EslAddress(esl_id=1), label_key=key)
     async with store.gateway(1) as gateway:
         await gateway.send(store.frame(1, Ping()))
     signed = gateway.deliveries[label_id_of(1)].signed_response
@@ -83,14 +71,7 @@ async def test_an_associated_label_answers_signed_frames_with_its_new_key() -> N
 async def test_a_label_already_associated_refuses_to_be_reconfigured() -> None:
     store = make_store(1, associated=True)
     with pytest.raises(AssociationFailedError) as caught:
-        await associate_label(
-            address_of(1),
-            esl_address=EslAddress(esl_id=9),
-            label_key=bytes(32),
-            at=store.clock(),
-            client_factory=store.client_factory,
-            policy=FAST,
-        )
+        await associate(store, address_of(1), esl_address=EslAddress(esl_id=9), label_key=bytes(32))
     assert caught.value.fields["address"] == address_of(1)
     assert store.label(1).esl_address == EslAddress(1)
 
@@ -98,13 +79,8 @@ async def test_a_label_already_associated_refuses_to_be_reconfigured() -> None:
 async def test_a_label_out_of_range_fails_after_every_attempt() -> None:
     store = make_store(1, associated=False)
     with pytest.raises(BleConnectError) as caught:
-        await associate_label(
-            "C0:FF:EE:99:99:99",
-            esl_address=EslAddress(esl_id=1),
-            label_key=bytes(32),
-            at=store.clock(),
-            client_factory=store.client_factory,
-            policy=FAST,
+        await associate(
+            store, "C0:FF:EE:99:99:99", esl_address=EslAddress(esl_id=1), label_key=bytes(32)
         )
     assert caught.value.fields["attempts"] == FAST.attempts
 

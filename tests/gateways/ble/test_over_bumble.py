@@ -20,7 +20,6 @@ from bleak.exc import BleakError, BleakGATTProtocolError
 from bumble.transport.tcp_server import open_tcp_server_transport_with_socket
 
 from gateways.base import Uplink
-from gateways.ble.association import associate_label
 from gateways.ble.bumble_client import bumble_client_factory, open_bumble_central
 from gateways.ble.control_point import (
     BasicState,
@@ -65,6 +64,7 @@ from tests.gateways.ble.ble_store import (
     STORE,
     BumbleStore,
     address_of,
+    associate,
     key_of,
     label_id_of,
     make_bumble_store,
@@ -102,13 +102,8 @@ async def test_association_over_bumble_then_the_label_answers_with_its_new_key()
     store = make_bumble_store(1, associated=False)
     key = key_of(label_id_of(1))
 
-    record = await associate_label(
-        address_of(1),
-        esl_address=EslAddress(esl_id=1, group=2),
-        label_key=key,
-        at=store.clock(),
-        client_factory=store.client_factory,
-        policy=FAST,
+    record = await associate(
+        store, address_of(1), esl_address=EslAddress(esl_id=1, group=2), label_key=key
     )
     assert record.displays == (
         DisplayInformation(MODEL.width, MODEL.height, DisplayType.RED_BLACK_WHITE),
@@ -206,13 +201,8 @@ async def test_a_label_not_on_the_link_is_a_connect_error() -> None:
     store = make_bumble_store(1)
     store.connect_timeout_s = 0.2  # nobody will ever answer: no need to wait long
     with pytest.raises(BleConnectError) as caught:
-        await associate_label(
-            "C0:FF:EE:99:99:99",
-            esl_address=EslAddress(esl_id=1),
-            label_key=bytes(32),
-            at=store.clock(),
-            client_factory=store.client_factory,
-            policy=FAST,
+        await associate(
+            store, "C0:FF:EE:99:99:99", esl_address=EslAddress(esl_id=1), label_key=bytes(32)
         )
     assert caught.value.fields["attempts"] == FAST.attempts
 
@@ -372,13 +362,8 @@ async def test_a_scan_over_bumble_finds_the_labels_to_associate_and_not_the_othe
 
     assert [label.address for label in found] == [address_of(1), address_of(3)]
     assert [label.name for label in found] == [f"ESL {label_id_of(i)}" for i in (1, 3)]
-    await associate_label(
-        found[0].address,
-        esl_address=EslAddress(esl_id=1),
-        label_key=key_of(label_id_of(1)),
-        at=store.clock(),
-        client_factory=store.client_factory,
-        policy=FAST,
+    await associate(
+        store, found[0].address, esl_address=EslAddress(esl_id=1), label_key=key_of(label_id_of(1))
     )
     # Associated now: it no longer offers itself to an access point.
     assert [label.address for label in await store.central.discover(1.0)] == [address_of(3)]

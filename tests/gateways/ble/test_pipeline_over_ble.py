@@ -16,8 +16,6 @@ from esl.composition import build_controller, controller_settings
 from esl.db.engine import create_engine_for, session_factory, upgrade_database
 from esl.db.models import LabelStateRow, OutboxRow
 from esl.delivery_states import park_text
-from esl.pipeline.provisioning import register_provisioned_labels
-from esl.services.labels import bind_label
 from esl.settings import Settings
 from firmware_sim.ble import BleLabel, ble_store, simulated_client_factory
 from firmware_sim.fleet import build_labels, make_fleet
@@ -28,7 +26,7 @@ from rendering.encoding import content_hash
 from tests.gateways.ble.ble_store import FAST
 from tests.support.clock import Clock
 from tests.support.database import seed_reference_data
-from tests.support.pipeline import ADMIN, expected_planes, publish_prices
+from tests.support.pipeline import expected_planes, publish_prices, register_and_bind
 
 STORE, GATEWAY = "S01", "ble0"
 
@@ -55,18 +53,14 @@ class BleShop:
         self.air, addresses = ble_store(labels, keys=keys, clock=self.clock)
         self.ble: dict[str, BleLabel] = {ble.label_id: ble for ble in self.air.labels}
         with self.sessions.begin() as session:
-            register_provisioned_labels(
-                session, provisions, store=STORE, gateway=GATEWAY, now=self.clock.now
+            register_and_bind(
+                session,
+                provisions,
+                store=STORE,
+                gateway=GATEWAY,
+                skus=["MLK-1"],
+                now=self.clock.now,
             )
-            for provision in provisions:
-                bind_label(
-                    session,
-                    principal=ADMIN,
-                    label_id=provision.label_id,
-                    sku="MLK-1",
-                    template="standard",
-                    now=self.clock.now,
-                )
         self.gateway = BleGateway(
             addresses,
             store=STORE,
