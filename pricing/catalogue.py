@@ -13,7 +13,7 @@ Indexes built here, used by `pricing.resolution`:
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Iterable, Mapping
+from collections.abc import Container, Iterable, Mapping
 from datetime import UTC, datetime
 from itertools import pairwise
 from types import MappingProxyType
@@ -333,28 +333,47 @@ class Catalogue:
 
     # -- validation and indexing -------------------------------------------------------
 
+    def _check_names(
+        self,
+        owner: str,
+        owner_id: str,
+        *,
+        skus: Iterable[str],
+        stores: Iterable[str],
+        zones: Iterable[str],
+    ) -> None:
+        """Refuse a rule or promotion (`owner`) naming a SKU, store or zone not in the catalogue."""
+        checks: tuple[
+            tuple[Iterable[str], Container[str | None], type[UnknownReferenceError], str, str], ...
+        ] = (
+            (skus, self._products, UnknownSkuError, "sku", "unknown SKU {!r}"),
+            (stores, self._stores, UnknownStoreError, "store", "unknown store {!r}"),
+            (
+                zones,
+                self._stores_by_zone,
+                UnknownReferenceError,
+                "zone",
+                "zone {!r}, which has no store",
+            ),
+        )
+        for names, known, error, kind, what in checks:
+            for name in names:
+                if name not in known:
+                    raise error(
+                        f"{owner} {owner_id} names {what.format(name)}",
+                        kind=kind,
+                        id=name,
+                        referenced_by=owner_id,
+                    )
+
     def _check_rule_references(self, rule: PriceRule) -> None:
-        if rule.sku not in self._products:
-            raise UnknownSkuError(
-                f"price rule {rule.id} names unknown SKU {rule.sku!r}",
-                kind="sku",
-                id=rule.sku,
-                referenced_by=rule.id,
-            )
-        if rule.store is not None and rule.store not in self._stores:
-            raise UnknownStoreError(
-                f"price rule {rule.id} names unknown store {rule.store!r}",
-                kind="store",
-                id=rule.store,
-                referenced_by=rule.id,
-            )
-        if rule.zone is not None and rule.zone not in self._stores_by_zone:
-            raise UnknownReferenceError(
-                f"price rule {rule.id} names zone {rule.zone!r}, which has no store",
-                kind="zone",
-                id=rule.zone,
-                referenced_by=rule.id,
-            )
+        self._check_names(
+            "price rule",
+            rule.id,
+            skus=(rule.sku,),
+            stores=() if rule.store is None else (rule.store,),
+            zones=() if rule.zone is None else (rule.zone,),
+        )
         if rule.amount.currency != self.currency:
             raise CurrencyMismatchError(
                 f"price rule {rule.id} is in {rule.amount.currency}, the catalogue in "
@@ -380,30 +399,13 @@ class Catalogue:
         }
 
     def _check_promotion(self, promotion: Promotion) -> None:
-        for sku in promotion.skus:
-            if sku not in self._products:
-                raise UnknownSkuError(
-                    f"promotion {promotion.id} names unknown SKU {sku!r}",
-                    kind="sku",
-                    id=sku,
-                    referenced_by=promotion.id,
-                )
-        for store in promotion.stores:
-            if store not in self._stores:
-                raise UnknownStoreError(
-                    f"promotion {promotion.id} names unknown store {store!r}",
-                    kind="store",
-                    id=store,
-                    referenced_by=promotion.id,
-                )
-        for zone in promotion.zones:
-            if zone not in self._stores_by_zone:
-                raise UnknownReferenceError(
-                    f"promotion {promotion.id} names zone {zone!r}, which has no store",
-                    kind="zone",
-                    id=zone,
-                    referenced_by=promotion.id,
-                )
+        self._check_names(
+            "promotion",
+            promotion.id,
+            skus=promotion.skus,
+            stores=promotion.stores,
+            zones=promotion.zones,
+        )
         if promotion.amount is not None and promotion.amount.currency != self.currency:
             raise CurrencyMismatchError(
                 f"promotion {promotion.id} is in {promotion.amount.currency}, the catalogue "

@@ -19,7 +19,7 @@ from pricing.ledger import PriceKey, PriceLedger
 from pricing.money import Money
 from pricing.products import Channel, Product
 from pricing.promotions import Promotion
-from pricing.resolution import resolve, select_rule_and_promotion
+from pricing.resolution import resolve_key, select_rule_and_promotion
 from pricing.windows import require_aware
 
 __all__ = ["change_impact", "next_change_instant"]
@@ -129,15 +129,7 @@ def _fingerprint(
     if key.sku not in catalogue.products or key.store not in catalogue.stores:
         return None
     try:
-        resolved = resolve(
-            catalogue,
-            sku=key.sku,
-            channel=key.channel,
-            store=key.store,
-            at=at,
-            ledger=ledger,
-            locale=locale,
-        )
+        resolved = resolve_key(catalogue, key, at=at, ledger=ledger, locale=locale)
     except NoApplicablePriceError:
         return None
     return resolved.fingerprint

@@ -10,7 +10,7 @@ from pricing.catalogue import Catalogue
 from pricing.errors import NoApplicablePriceError
 from pricing.ledger import PriceKey, PriceLedger
 from pricing.products import Channel
-from pricing.resolution import resolve
+from pricing.resolution import resolve_key
 from pricing.windows import require_aware
 
 __all__ = ["all_price_keys", "replay_history"]
@@ -53,15 +53,7 @@ def replay_history(
             if (last := ledger.entry_at(key, at)) is not None and last.effective_from == at:
                 continue
             try:
-                resolved = resolve(
-                    catalogue,
-                    sku=key.sku,
-                    channel=key.channel,
-                    store=key.store,
-                    at=at,
-                    ledger=ledger,
-                    locale=locale,
-                )
+                resolved = resolve_key(catalogue, key, at=at, ledger=ledger, locale=locale)
             except NoApplicablePriceError:
                 continue
             if ledger.record(resolved) is not None:

@@ -47,7 +47,7 @@ from pricing.resolved import LabelContent, ResolvedPrice, label_fingerprint
 from pricing.rules import PriceRule
 from pricing.unit_price import unit_price
 
-__all__ = ["resolve", "resolve_many", "select_rule_and_promotion"]
+__all__ = ["resolve", "resolve_key", "resolve_many", "select_rule_and_promotion"]
 
 _HUNDRED: Final = Decimal(100)
 _WHOLE_PERCENT: Final = Decimal(1)
@@ -227,6 +227,48 @@ def select_rule_and_promotion(
     return rule, best.promotion if best is not None else None
 
 
+def _content(
+    rule: PriceRule,
+    language: str,
+    *,
+    regular: Money,
+    price: Money,
+    promotion: PromotionSummary | None,
+    prior: Money | None,
+    saving: Money | None,
+    saving_percent: Decimal | None,
+    unit_amount: Money | None,
+    unit_label: str | None,
+) -> LabelContent:
+    """The label fields of `rule` in `language`, with the fingerprint that digests them."""
+    fingerprint = label_fingerprint(
+        currency=price.currency,
+        regular_price=regular,
+        price=price,
+        promotion=promotion,
+        prior_price=prior,
+        saving=saving,
+        saving_percent=saving_percent,
+        unit_price=unit_amount,
+        unit_label=unit_label,
+    )
+    return LabelContent(
+        currency=price.currency,
+        regular_price=regular,
+        price=price,
+        promotion=promotion,
+        prior_price=prior,
+        saving=saving,
+        saving_percent=saving_percent,
+        unit_price=unit_amount,
+        unit_label=unit_label,
+        price_rule_id=rule.id,
+        price_scope=rule.scope,
+        fingerprint=fingerprint,
+        language=language,
+    )
+
+
 def _plain_content(
     catalogue: Catalogue, pricing: SkuPricing, rule: PriceRule, language: str
 ) -> LabelContent:
@@ -241,31 +283,17 @@ def _plain_content(
         per_unit = unit_price(product, price=price, language=language)
         unit_amount = per_unit.price if per_unit is not None else None
         unit_label = per_unit.label if per_unit is not None else None
-        fingerprint = label_fingerprint(
-            currency=price.currency,
-            regular_price=price,
+        content = _content(
+            rule,
+            language,
+            regular=price,
             price=price,
             promotion=None,
-            prior_price=None,
+            prior=None,
             saving=None,
             saving_percent=None,
-            unit_price=unit_amount,
+            unit_amount=unit_amount,
             unit_label=unit_label,
-        )
-        content = LabelContent(
-            currency=price.currency,
-            regular_price=price,
-            price=price,
-            promotion=None,
-            prior_price=None,
-            saving=None,
-            saving_percent=None,
-            unit_price=unit_amount,
-            unit_label=unit_label,
-            price_rule_id=rule.id,
-            price_scope=rule.scope,
-            fingerprint=fingerprint,
-            language=language,
         )
         by_rule[rule.id] = content
     return content
@@ -332,31 +360,17 @@ def _promotion_content(
     per_unit = unit_price(product, price=price, language=language, omit_when_equal=offer is None)
     unit_amount = per_unit.price if per_unit is not None else None
     unit_label = per_unit.label if per_unit is not None else None
-    fingerprint = label_fingerprint(
-        currency=price.currency,
-        regular_price=regular,
+    return _content(
+        rule,
+        language,
+        regular=regular,
         price=price,
         promotion=summary,
-        prior_price=prior,
+        prior=prior,
         saving=saving,
         saving_percent=saving_percent,
-        unit_price=unit_amount,
+        unit_amount=unit_amount,
         unit_label=unit_label,
-    )
-    return LabelContent(
-        currency=price.currency,
-        regular_price=regular,
-        price=price,
-        promotion=summary,
-        prior_price=prior,
-        saving=saving,
-        saving_percent=saving_percent,
-        unit_price=unit_amount,
-        unit_label=unit_label,
-        price_rule_id=rule.id,
-        price_scope=rule.scope,
-        fingerprint=fingerprint,
-        language=language,
     )
 
 
@@ -488,6 +502,21 @@ def resolve(
     return resolved
 
 
+def resolve_key(
+    catalogue: Catalogue, key: PriceKey, *, at: datetime, ledger: PriceLedger, locale: str
+) -> ResolvedPrice:
+    """`resolve` for the (SKU, channel, store) that `key` names."""
+    return resolve(
+        catalogue,
+        sku=key.sku,
+        channel=key.channel,
+        store=key.store,
+        at=at,
+        ledger=ledger,
+        locale=locale,
+    )
+
+
 def _check_instant(at: datetime) -> None:
     if at.tzinfo is None:
         raise NaiveDatetimeError("resolution instant must be timezone-aware", field="at")
@@ -504,15 +533,4 @@ def resolve_many(
     """Resolve every key at one instant; raises on the first key that cannot be priced."""
     _check_instant(at)
     _language(locale)
-    return {
-        key: resolve(
-            catalogue,
-            sku=key.sku,
-            channel=key.channel,
-            store=key.store,
-            at=at,
-            ledger=ledger,
-            locale=locale,
-        )
-        for key in keys
-    }
+    return {key: resolve_key(catalogue, key, at=at, ledger=ledger, locale=locale) for key in keys}

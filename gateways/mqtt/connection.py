@@ -257,27 +257,24 @@ class PahoConnection:
 
     async def disconnect(self) -> None:
         """Say goodbye to the broker (no last will) and close the connection."""
+        await self._close(say_goodbye=True)
+
+    async def abort(self) -> None:
+        """Drop the TCP connection without a DISCONNECT, as a crash would: the will fires."""
+        await self._close(say_goodbye=False)
+
+    async def _close(self, *, say_goodbye: bool) -> None:
         client = self._client
         if client is None or self._closed:
             return
         self._closed = True
         await self._stop_upkeep()
-        if client.socket() is not None:
+        if say_goodbye and client.socket() is not None:
             client.disconnect()  # queued: paho closes the socket once DISCONNECT is written
             for _ in range(100):  # up to a second for a slow link
                 if client.socket() is None:
                     break
                 await asyncio.sleep(0.01)
-        self._close_socket(client)
-        self._after_close()
-
-    async def abort(self) -> None:
-        """Drop the TCP connection without a DISCONNECT, as a crash would: the will fires."""
-        client = self._client
-        if client is None or self._closed:
-            return
-        self._closed = True
-        await self._stop_upkeep()
         self._close_socket(client)
         self._after_close()
 
