@@ -232,6 +232,7 @@ async def test_prices_reach_every_tag_through_restart_and_a_409_storm(
 
     # The gateway restarts while new prices go out, and the AP is busy for a while.
     await oepl_chain.stop_gateway()
+    refused_before = oepl_chain.served.ap.refused_busy
     oepl_chain.served.ap.refuse_next_uploads(8)
     publish_prices(
         oepl_chain.sessions, {"MLK-1": "3.19", "CHS-1": "9.49", "CFE-1": "57.99"}, now=wall_clock()
@@ -239,7 +240,8 @@ async def test_prices_reach_every_tag_through_restart_and_a_409_storm(
     await asyncio.sleep(0.5)  # frames wait at the broker for the gateway's session
     await oepl_chain.start_gateway()
     await oepl_chain.wait_converged()
-    assert oepl_chain.served.ap.refused_busy == 8
+    # Every forced 409 was met (and maybe a natural one, while the AP processed an upload).
+    assert oepl_chain.served.ap.refused_busy - refused_before >= 8
 
     # What the controller recorded is what each tag shows; health came from the tags.
     with oepl_chain.sessions() as session:
