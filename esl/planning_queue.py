@@ -11,12 +11,20 @@ promotion item names it): a promotion can change what a label draws (its validit
 without changing its price, so every label of such a SKU is a candidate. Whether a
 candidate's content really changed is the planner's comparison, never decided here.
 
+What a publication writes may change labels again later than its own instant: a
+promotion starts or ends, a price rule imported for next week starts. Each such instant
+is queued too (`queue_later_instants`), so the controller plans it `lead` ahead with a
+display-at and the shelf flips on time, not at the next periodic re-plan (up to
+`replan_every` late). The queue holds one instant per publication, so each later instant
+is a publication of its own, of kind `scheduled`, that only records the hand-off.
+
 Below the services and the pipeline: both import it, it imports neither.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
 from datetime import datetime
 
 from sqlalchemy import select
@@ -32,13 +40,18 @@ from esl.db.models import (
     ProductRow,
     PromotionTargetRow,
     PublicationItemRow,
+    PublicationRow,
     core_table,
 )
 from esl.db.repositories import in_chunks
+from esl.db.repositories.rows import row_or_not_found
 
 __all__ = [
+    "ShelvesAt",
     "labels_on_shelves",
     "promotion_item_skus",
+    "promotion_reach",
+    "queue_later_instants",
     "queue_publication",
     "queued_publications",
     "queued_shelves",
@@ -73,6 +86,64 @@ def queue_publication(
             for sku, store in sorted(rows, key=lambda row: (row[0], row[1] or ""))
         ],
     )
+
+
+@dataclass(slots=True)
+class ShelvesAt:
+    """The shelves whose labels may change at one instant: (SKU, store) pairs, and SKUs
+    in every store."""
+
+    shelves: set[tuple[str, str]] = field(default_factory=set)
+    everywhere: set[str] = field(default_factory=set)
+
+    def __bool__(self) -> bool:
+        return bool(self.shelves or self.everywhere)
+
+
+def queue_later_instants(
+    session: Session,
+    publication_id: int,
+    *,
+    instants: Mapping[datetime, ShelvesAt],
+    after: datetime,
+    now: datetime,
+) -> list[int]:
+    """Queue the instants later than `after` (the publication's own) at which what the
+    publication wrote changes labels again, each as a `scheduled` publication following
+    it; their ids, earliest first. Nothing is written for an instant naming no shelf."""
+    parent = row_or_not_found(session, PublicationRow, publication_id, "publication")
+    queued: list[int] = []
+    for instant in sorted(at for at, shelves in instants.items() if at > after and shelves):
+        shelves = instants[instant]
+        row = PublicationRow(
+            title=f"{parent.title[:200]} (due {instant.isoformat()})",
+            kind="scheduled",
+            status="published",
+            created_by=parent.created_by,
+            created_at=now,
+            effective_at=instant,
+            validated_at=now,
+            published_at=now,
+            published_by=parent.published_by or parent.created_by,
+            problems=[],
+            impact={
+                "follows_publication": publication_id,
+                "shelves": len(shelves.shelves),
+                "skus_everywhere": len(shelves.everywhere),
+            },
+        )
+        session.add(row)
+        session.flush()
+        queue_publication(
+            session,
+            row.id,
+            shelves=shelves.shelves,
+            everywhere=shelves.everywhere,
+            effective_at=instant,
+            now=now,
+        )
+        queued.append(row.id)
+    return queued
 
 
 def waiting_publications(session: Session) -> list[tuple[int, datetime]]:
@@ -145,9 +216,9 @@ def labels_on_shelves(
 
 
 def promotion_item_skus(session: Session, publication_id: int) -> set[str]:
-    """Every SKU a promotion item of the publication reaches: named, through its
-    categories, or as a target of the promotion it ends or replaces (an end names only
-    the promotion: its targets are stored with it)."""
+    """Every SKU a promotion item of the publication reaches (`promotion_reach`): named,
+    through its categories, or as a target of the promotion it ends or replaces (an end
+    names only the promotion: its targets are stored with it)."""
     skus: set[str] = set()
     categories: set[str] = set()
     promotion_ids: set[str] = set()
@@ -161,14 +232,35 @@ def promotion_item_skus(session: Session, publication_id: int) -> set[str]:
         categories.update(str(category) for category in payload.get("categories", ()))
         if payload.get("promotion_id"):
             promotion_ids.add(str(payload["promotion_id"]))
-    for chunk in in_chunks(sorted(promotion_ids)):
+    return promotion_reach(session, skus=skus, categories=categories, promotion_ids=promotion_ids)
+
+
+def promotion_reach(
+    session: Session,
+    *,
+    skus: Iterable[str],
+    categories: Iterable[str],
+    promotion_ids: Iterable[str],
+) -> set[str]:
+    """Every SKU promotions reach: those they name, those of the categories they name,
+    and the stored targets of `promotion_ids` (what a promotion being replaced or ended
+    reached: its labels must go back). Read the stored targets before rewriting them.
+
+    The one answer for a publication's promotion items and a promotion file alike. A
+    promotion's store and zone scope is left to the planner: every label of a reached
+    SKU is a candidate, in every store, and costs a comparison where nothing changed."""
+    reached = set(skus)
+    wanted = set(categories)
+    for chunk in in_chunks(sorted(set(promotion_ids))):
         for dimension, value in session.execute(
             select(PromotionTargetRow.dimension, PromotionTargetRow.value).where(
                 PromotionTargetRow.promotion_id.in_(chunk),
                 PromotionTargetRow.dimension.in_(("sku", "category")),
             )
         ):
-            (skus if dimension == "sku" else categories).add(value)
-    for chunk in in_chunks(sorted(categories)):
-        skus.update(session.scalars(select(ProductRow.sku).where(ProductRow.category.in_(chunk))))
-    return skus
+            (reached if dimension == "sku" else wanted).add(value)
+    for chunk in in_chunks(sorted(wanted)):
+        reached.update(
+            session.scalars(select(ProductRow.sku).where(ProductRow.category.in_(chunk)))
+        )
+    return reached

@@ -2,14 +2,14 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from datetime import datetime
 from typing import Any
 
 from sqlalchemy.orm import Session
 
 from esl.db.models import PublicationRow
-from esl.planning_queue import queue_publication
+from esl.planning_queue import ShelvesAt, queue_later_instants, queue_publication
 
 __all__ = ["record_import_publication"]
 
@@ -22,10 +22,16 @@ def record_import_publication(
     now: datetime,
     impact: dict[str, Any],
     shelves: Iterable[tuple[str, str]] = (),
+    everywhere: Iterable[str] = (),
+    later: Mapping[datetime, ShelvesAt] | None = None,
 ) -> int:
     """An import that changed something is a publication too: published at once, by its
     importer, with its impact; returns its id for the rows and ledger entries it wrote.
-    It is handed to planning with the (SKU, store) `shelves` whose store price changes."""
+
+    It is handed to planning with the shelves whose labels may change now: (SKU, store)
+    `shelves` whose store price changes, and SKUs whose labels may change in `everywhere`
+    store (a promotion's). `later`: the shelves whose labels change again at a later
+    instant (a promotion or price that starts or ends then), each queued for it."""
     publication = PublicationRow(
         title=title,
         kind="import",
@@ -41,5 +47,9 @@ def record_import_publication(
     )
     session.add(publication)
     session.flush()
-    queue_publication(session, publication.id, shelves=shelves, effective_at=now, now=now)
+    queue_publication(
+        session, publication.id, shelves=shelves, everywhere=everywhere, effective_at=now, now=now
+    )
+    if later:
+        queue_later_instants(session, publication.id, instants=later, after=now, now=now)
     return publication.id

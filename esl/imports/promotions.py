@@ -34,6 +34,7 @@ from esl.imports.csv_fields import (
 )
 from esl.imports.import_publication import record_import_publication
 from esl.imports.report import ImportReport
+from esl.planning_queue import ShelvesAt, promotion_reach
 from pricing.errors import PricingError
 from pricing.money import Money
 from pricing.products import Channel
@@ -167,12 +168,23 @@ def import_promotions(
     updates = [p for _, p in parsed.values() if p.id in stored and stored[p.id] != p]
     publication_id = None
     if inserts or updates:
+        written = [*inserts, *updates]
+        # Read before the updated promotions' targets are rewritten: the labels of a
+        # target a promotion no longer names must go back.
+        reached = promotion_reach(
+            session,
+            skus=(sku for p in written for sku in p.skus),
+            categories=(category for p in written for category in p.categories),
+            promotion_ids=(p.id for p in updates),
+        )
         publication_id = record_import_publication(
             session,
             title=title,
             imported_by=imported_by,
             now=now,
             impact={"promotions_inserted": len(inserts), "promotions_updated": len(updates)},
+            everywhere=reached,
+            later=_starts_and_ends(session, written, now=now),
         )
         write_promotions(session, inserts, updates, publication_id)
     return ImportReport(
@@ -183,6 +195,26 @@ def import_promotions(
         unchanged=len(parsed) - len(inserts) - len(updates),
         publication_id=publication_id,
     )
+
+
+def _starts_and_ends(
+    session: Session, promotions: list[Promotion], *, now: datetime
+) -> dict[datetime, ShelvesAt]:
+    """The SKUs whose labels change when one of `promotions` starts or ends after `now`,
+    by instant."""
+    named: dict[datetime, tuple[set[str], set[str]]] = {}
+    for promotion in promotions:
+        for instant in (promotion.valid_from, promotion.valid_until):
+            if instant is not None and instant > now:
+                skus, categories = named.setdefault(instant, (set(), set()))
+                skus.update(promotion.skus)
+                categories.update(promotion.categories)
+    return {
+        instant: ShelvesAt(
+            everywhere=promotion_reach(session, skus=skus, categories=categories, promotion_ids=())
+        )
+        for instant, (skus, categories) in named.items()
+    }
 
 
 def write_promotions(

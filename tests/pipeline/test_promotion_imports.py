@@ -1,0 +1,135 @@
+"""A promotion loaded from a CSV file reaches the shelf like one published through the API.
+
+The real chain (tests/support/chain.py): SQLite, a real Mosquitto, simulated store
+gateways and labels speaking the signed protocol, the controller the composition root
+builds. The file is loaded by the same function `esl import promotions`, the API's
+import route and the console's upload call. A shelf that does not show a promotion the
+web shop charges, or keeps showing one that was taken back, is the worst failure this
+system has: each step waits until every panel shows the render of what the quote
+service says is due, and checks the price, the 30-day prior price and the controller's
+record of each label.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+from decimal import Decimal
+
+import pytest
+from sqlalchemy.orm import Session, sessionmaker
+
+from esl.db.models import LabelStateRow
+from esl.imports import import_history, import_promotions
+from esl.services.quotes import quote
+from rendering.encoding import content_hash
+from tests.support.chain import Chain
+from tests.support.clock import wall_clock
+from tests.support.pipeline import expected_planes, publish_prices
+
+pytestmark = pytest.mark.integration
+
+HEADER = "id,name,kind,skus,categories,percent,valid_from,valid_until\n"
+
+
+def _instant(at: datetime) -> str:
+    return at.isoformat().replace("+00:00", "Z")
+
+
+def _import(sessions: sessionmaker[Session], rows: str) -> int | None:
+    with sessions.begin() as session:
+        report = import_promotions(
+            session, HEADER + rows, currency="PLN", imported_by="test", now=wall_clock()
+        )
+    return report.publication_id
+
+
+def _shelf_price(chain: Chain, sku: str) -> tuple[Decimal, Decimal | None]:
+    """(price, prior price) the quote service says is due now on a shelf of S01."""
+    with chain.sessions() as session:
+        resolved = quote(
+            session,
+            sku=sku,
+            store="S01",
+            channel="store",
+            at=wall_clock(),
+            locale="pl_PL",
+            currency="PLN",
+        )
+    prior = resolved.prior_price.amount if resolved.prior_price is not None else None
+    return resolved.price.amount, prior
+
+
+def _assert_panels_and_record(chain: Chain, at: datetime) -> None:
+    """Every panel shows the reference render due at `at`, and the controller's record of
+    each label is that image, confirmed."""
+    site = chain.sites["S01"]
+    with chain.sessions() as session:
+        for label_id, label in site.gateway.labels.items():
+            due = expected_planes(session, label_id=label_id, sku=chain.bindings[label_id], at=at)
+            assert label.shown == due, label_id
+            state = session.get(LabelStateRow, label_id)
+            assert state is not None
+            assert state.confirmed_hash == state.desired_hash == content_hash(due).hex()
+
+
+async def test_an_imported_promotion_its_update_and_its_narrowing_reach_every_label(
+    chain: Chain,
+) -> None:
+    start = wall_clock()
+    # Twenty days ago cheese cost 7.99 on the shelf of S01: the prior price of any
+    # reduction of it now is 7.99, not its regular 8.99.
+    with chain.sessions.begin() as session:
+        import_history(
+            session,
+            "sku,channel,store,effective_at,price,regular_price,currency\n"
+            f"CHS-1,store,S01,{_instant(start - timedelta(days=20))},7.99,7.99,PLN\n"
+            f"CFE-1,store,S01,{_instant(start - timedelta(days=20))},59.99,59.99,PLN\n",
+            currency="PLN",
+            imported_by="test",
+            now=start,
+        )
+    publish_prices(chain.sessions, {"MLK-1": "3.49", "CHS-1": "8.99", "CFE-1": "59.99"}, now=start)
+    chain.add_store("S01", labels=6)
+    await chain.start_gateway("S01")
+    await chain.start_controller()
+    await chain.wait_converged(wall_clock())
+    assert _shelf_price(chain, "CHS-1") == (Decimal("8.99"), None)
+    before = {label: chain.sites["S01"].gateway.labels[label].shown for label in chain.bindings}
+
+    # 20 % off cheese and coffee, from now for a week (its end is far beyond the
+    # controller's lead: planned when it comes near).
+    week = _instant(wall_clock() + timedelta(days=7))
+    assert _import(chain.sessions, f"SPRING,Spring,percent_off,CHS-1|CFE-1,,20,,{week}\n")
+    await chain.wait_converged(wall_clock())
+    assert _shelf_price(chain, "CHS-1") == (Decimal("7.19"), Decimal("7.99"))
+    assert _shelf_price(chain, "CFE-1") == (Decimal("47.99"), Decimal("59.99"))
+    assert _shelf_price(chain, "MLK-1") == (Decimal("3.49"), None)
+    _assert_panels_and_record(chain, wall_clock())
+    changed = {
+        label
+        for label, shown in before.items()
+        if chain.sites["S01"].gateway.labels[label].shown != shown
+    }
+    assert {chain.bindings[label] for label in changed} == {"CHS-1", "CFE-1"}
+
+    # The same promotion again: 30 % now, and coffee taken out of it.
+    assert _import(chain.sessions, f"SPRING,Spring,percent_off,CHS-1,,30,,{week}\n")
+    await chain.wait_converged(wall_clock())
+    assert _shelf_price(chain, "CHS-1") == (Decimal("6.29"), Decimal("7.99"))
+    assert _shelf_price(chain, "CFE-1") == (Decimal("59.99"), None)
+    _assert_panels_and_record(chain, wall_clock())
+    for label, sku in chain.bindings.items():
+        if sku == "CFE-1":  # back to the regular price, pixel for pixel
+            assert chain.sites["S01"].gateway.labels[label].shown == before[label]
+
+    # A promotion of a whole category, then narrowed to one of its products: the
+    # labels of the product that dropped out go back to their price.
+    assert _import(chain.sessions, f"DAIRY,Dairy week,percent_off,,dairy,10,,{week}\n")
+    await chain.wait_converged(wall_clock())
+    assert _shelf_price(chain, "MLK-1") == (Decimal("3.14"), Decimal("3.49"))
+    assert _import(chain.sessions, f"DAIRY,Dairy week,percent_off,MLK-1,,10,,{week}\n")
+    await chain.wait_converged(wall_clock())
+    assert _shelf_price(chain, "MLK-1") == (Decimal("3.14"), Decimal("3.49"))
+    # Cheese keeps the better of the two, SPRING's 30 %.
+    assert _shelf_price(chain, "CHS-1") == (Decimal("6.29"), Decimal("7.99"))
+    _assert_panels_and_record(chain, wall_clock())
