@@ -12,22 +12,28 @@ record of each label.
 
 from __future__ import annotations
 
+from collections.abc import AsyncIterator
 from datetime import datetime, timedelta
 from decimal import Decimal
+from pathlib import Path
 
 import pytest
+from sqlalchemy import Engine
 from sqlalchemy.orm import Session, sessionmaker
 
 from esl.db.models import LabelStateRow
 from esl.imports import import_history, import_promotions
 from esl.services.quotes import quote
 from rendering.encoding import content_hash
+from tests.fixtures.mosquitto import MosquittoProcess
+from tests.pipeline.shared_clock_store import SharedClockStore, priced_store
 from tests.support.chain import Chain
 from tests.support.clock import wall_clock
 from tests.support.pipeline import expected_planes, publish_prices
 
 pytestmark = pytest.mark.integration
 
+SPEED = 10.0  # the shared clock's simulated seconds per wall-clock second
 HEADER = "id,name,kind,skus,categories,percent,valid_from,valid_until\n"
 
 
@@ -43,15 +49,18 @@ def _import(sessions: sessionmaker[Session], rows: str) -> int | None:
     return report.publication_id
 
 
-def _shelf_price(chain: Chain, sku: str) -> tuple[Decimal, Decimal | None]:
-    """(price, prior price) the quote service says is due now on a shelf of S01."""
-    with chain.sessions() as session:
+def _shelf_price(
+    sessions: sessionmaker[Session], sku: str, at: datetime | None = None
+) -> tuple[Decimal, Decimal | None]:
+    """(price, prior price) the quote service says is due at `at` (None: now) on a shelf
+    of S01."""
+    with sessions() as session:
         resolved = quote(
             session,
             sku=sku,
             store="S01",
             channel="store",
-            at=wall_clock(),
+            at=at or wall_clock(),
             locale="pl_PL",
             currency="PLN",
         )
@@ -93,7 +102,7 @@ async def test_an_imported_promotion_its_update_and_its_narrowing_reach_every_la
     await chain.start_gateway("S01")
     await chain.start_controller()
     await chain.wait_converged(wall_clock())
-    assert _shelf_price(chain, "CHS-1") == (Decimal("8.99"), None)
+    assert _shelf_price(chain.sessions, "CHS-1") == (Decimal("8.99"), None)
     before = {label: chain.sites["S01"].gateway.labels[label].shown for label in chain.bindings}
 
     # 20 % off cheese and coffee, from now for a week (its end is far beyond the
@@ -101,9 +110,9 @@ async def test_an_imported_promotion_its_update_and_its_narrowing_reach_every_la
     week = _instant(wall_clock() + timedelta(days=7))
     assert _import(chain.sessions, f"SPRING,Spring,percent_off,CHS-1|CFE-1,,20,,{week}\n")
     await chain.wait_converged(wall_clock())
-    assert _shelf_price(chain, "CHS-1") == (Decimal("7.19"), Decimal("7.99"))
-    assert _shelf_price(chain, "CFE-1") == (Decimal("47.99"), Decimal("59.99"))
-    assert _shelf_price(chain, "MLK-1") == (Decimal("3.49"), None)
+    assert _shelf_price(chain.sessions, "CHS-1") == (Decimal("7.19"), Decimal("7.99"))
+    assert _shelf_price(chain.sessions, "CFE-1") == (Decimal("47.99"), Decimal("59.99"))
+    assert _shelf_price(chain.sessions, "MLK-1") == (Decimal("3.49"), None)
     _assert_panels_and_record(chain, wall_clock())
     changed = {
         label
@@ -115,8 +124,8 @@ async def test_an_imported_promotion_its_update_and_its_narrowing_reach_every_la
     # The same promotion again: 30 % now, and coffee taken out of it.
     assert _import(chain.sessions, f"SPRING,Spring,percent_off,CHS-1,,30,,{week}\n")
     await chain.wait_converged(wall_clock())
-    assert _shelf_price(chain, "CHS-1") == (Decimal("6.29"), Decimal("7.99"))
-    assert _shelf_price(chain, "CFE-1") == (Decimal("59.99"), None)
+    assert _shelf_price(chain.sessions, "CHS-1") == (Decimal("6.29"), Decimal("7.99"))
+    assert _shelf_price(chain.sessions, "CFE-1") == (Decimal("59.99"), None)
     _assert_panels_and_record(chain, wall_clock())
     for label, sku in chain.bindings.items():
         if sku == "CFE-1":  # back to the regular price, pixel for pixel
@@ -126,10 +135,87 @@ async def test_an_imported_promotion_its_update_and_its_narrowing_reach_every_la
     # labels of the product that dropped out go back to their price.
     assert _import(chain.sessions, f"DAIRY,Dairy week,percent_off,,dairy,10,,{week}\n")
     await chain.wait_converged(wall_clock())
-    assert _shelf_price(chain, "MLK-1") == (Decimal("3.14"), Decimal("3.49"))
+    assert _shelf_price(chain.sessions, "MLK-1") == (Decimal("3.14"), Decimal("3.49"))
     assert _import(chain.sessions, f"DAIRY,Dairy week,percent_off,MLK-1,,10,,{week}\n")
     await chain.wait_converged(wall_clock())
-    assert _shelf_price(chain, "MLK-1") == (Decimal("3.14"), Decimal("3.49"))
+    assert _shelf_price(chain.sessions, "MLK-1") == (Decimal("3.14"), Decimal("3.49"))
     # Cheese keeps the better of the two, SPRING's 30 %.
-    assert _shelf_price(chain, "CHS-1") == (Decimal("6.29"), Decimal("7.99"))
+    assert _shelf_price(chain.sessions, "CHS-1") == (Decimal("6.29"), Decimal("7.99"))
     _assert_panels_and_record(chain, wall_clock())
+
+
+@pytest.fixture
+async def store(
+    engine: Engine, mosquitto: MosquittoProcess, tmp_path: Path
+) -> AsyncIterator[SharedClockStore]:
+    shelf = priced_store(
+        engine, mosquitto, tmp_path / "sim", speed=SPEED, prices={"MLK-1": "3.49", "CHS-1": "8.99"}
+    )
+    try:
+        yield shelf
+    finally:
+        await shelf.close()
+
+
+async def _holds_the_flip_to(shelf: SharedClockStore, instant: datetime, sku: str) -> None:
+    """Before `instant`: every label shows what is due now, and those of `sku` hold the
+    image due at `instant`, timed for it (the labels flip on their own clock)."""
+    instant_ms = int(instant.timestamp() * 1000)
+
+    def not_ready() -> list[str]:
+        due_now = shelf.due_planes(shelf.clock())
+        return sorted(
+            label_id
+            for label_id, label in shelf.labels.items()
+            if label.shown != due_now[label_id]
+            or (
+                shelf.bindings[label_id] == sku
+                and (label.scheduled_page is None or label.scheduled_at_ms != instant_ms)
+            )
+        )
+
+    await shelf.wait_until(
+        lambda: not not_ready() and shelf.open_rows() == 0,
+        timeout_s=(instant - shelf.clock()).total_seconds() / SPEED,
+        what=lambda: f"before {instant}: {not_ready()} not ready, {shelf.open_rows()} open",
+    )
+    assert shelf.clock() < instant
+
+
+async def _shows_at(shelf: SharedClockStore, instant: datetime) -> None:
+    """Just after `instant`, every panel shows the render of what is due at it."""
+    await shelf.clock.sleep_until(instant + timedelta(seconds=1))
+    for label in shelf.labels.values():
+        label.state(now=shelf.clock())  # the label's own timer fires when it is next asked
+    assert shelf.showing_other_than(shelf.due_planes(instant)) == []
+
+
+async def test_an_imported_promotion_starts_and_ends_on_the_shelf_at_its_instants(
+    store: SharedClockStore,
+) -> None:
+    store.install(4, skus=("MLK-1", "CHS-1"))
+    await store.start_gateway()
+    await store.start_controller()
+    await store.wait_until(
+        lambda: not store.showing_other_than(store.due_planes(store.clock())),
+        timeout_s=60,
+        what=lambda: "the labels never showed their prices",
+    )
+    starts = (store.clock() + timedelta(minutes=2)).replace(microsecond=0)
+    ends = starts + timedelta(minutes=2)
+    with store.sessions.begin() as session:
+        import_promotions(
+            session,
+            f"{HEADER}WEEKEND,Weekend,percent_off,CHS-1,,20,{_instant(starts)},{_instant(ends)}\n",
+            currency="PLN",
+            imported_by="test",
+            now=store.clock(),
+        )
+
+    await _holds_the_flip_to(store, starts, "CHS-1")
+    await _shows_at(store, starts)
+    assert _shelf_price(store.sessions, "CHS-1", starts) == (Decimal("7.19"), Decimal("8.99"))
+
+    await _holds_the_flip_to(store, ends, "CHS-1")
+    await _shows_at(store, ends)
+    assert _shelf_price(store.sessions, "CHS-1", ends) == (Decimal("8.99"), None)
