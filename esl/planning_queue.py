@@ -45,10 +45,14 @@ from esl.db.models import (
 )
 from esl.db.repositories import in_chunks
 from esl.db.repositories.rows import row_or_not_found
+from pricing.products import Channel
+from pricing.promotions import Promotion
+from pricing.rules import PriceRule
 
 __all__ = [
     "ShelvesAt",
     "labels_on_shelves",
+    "later_instants",
     "promotion_item_skus",
     "promotion_reach",
     "queue_later_instants",
@@ -144,6 +148,46 @@ def queue_later_instants(
         )
         queued.append(row.id)
     return queued
+
+
+def later_instants(
+    session: Session,
+    *,
+    promotions: Iterable[Promotion] = (),
+    rules: Iterable[PriceRule] = (),
+    after: datetime,
+) -> dict[datetime, ShelvesAt]:
+    """The shelves whose labels change when one of `promotions` or `rules` starts or ends
+    after `after`, by instant. A promotion reaches its SKUs (`promotion_reach`) in every
+    store; a rule its SKU in its store, or in every store (a zone's or the nation's
+    price). A rule of the web or app channel changes no label."""
+    named: dict[datetime, tuple[ShelvesAt, set[str]]] = {}
+
+    def at(instant: datetime) -> tuple[ShelvesAt, set[str]]:
+        return named.setdefault(instant, (ShelvesAt(), set()))
+
+    for promotion in promotions:
+        for instant in (promotion.valid_from, promotion.valid_until):
+            if instant is not None and instant > after:
+                shelves, categories = at(instant)
+                shelves.everywhere.update(promotion.skus)
+                categories.update(promotion.categories)
+    for rule in rules:
+        if rule.channel not in (None, Channel.STORE):
+            continue
+        for instant in (rule.valid_from, rule.valid_until):
+            if instant is not None and instant > after:
+                shelves, _ = at(instant)
+                if rule.store is not None:
+                    shelves.shelves.add((rule.sku, rule.store))
+                else:
+                    shelves.everywhere.add(rule.sku)
+    for shelves, categories in named.values():
+        if categories:
+            shelves.everywhere |= promotion_reach(
+                session, skus=(), categories=categories, promotion_ids=()
+            )
+    return {instant: shelves for instant, (shelves, _) in named.items()}
 
 
 def waiting_publications(session: Session) -> list[tuple[int, datetime]]:

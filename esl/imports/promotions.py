@@ -34,7 +34,7 @@ from esl.imports.csv_fields import (
 )
 from esl.imports.import_publication import record_import_publication
 from esl.imports.report import ImportReport
-from esl.planning_queue import ShelvesAt, promotion_reach
+from esl.planning_queue import later_instants, promotion_reach
 from pricing.errors import PricingError
 from pricing.money import Money
 from pricing.products import Channel
@@ -184,7 +184,7 @@ def import_promotions(
             now=now,
             impact={"promotions_inserted": len(inserts), "promotions_updated": len(updates)},
             everywhere=reached,
-            later=_starts_and_ends(session, written, now=now),
+            later=later_instants(session, promotions=written, after=now),
         )
         write_promotions(session, inserts, updates, publication_id)
     return ImportReport(
@@ -195,26 +195,6 @@ def import_promotions(
         unchanged=len(parsed) - len(inserts) - len(updates),
         publication_id=publication_id,
     )
-
-
-def _starts_and_ends(
-    session: Session, promotions: list[Promotion], *, now: datetime
-) -> dict[datetime, ShelvesAt]:
-    """The SKUs whose labels change when one of `promotions` starts or ends after `now`,
-    by instant."""
-    named: dict[datetime, tuple[set[str], set[str]]] = {}
-    for promotion in promotions:
-        for instant in (promotion.valid_from, promotion.valid_until):
-            if instant is not None and instant > now:
-                skus, categories = named.setdefault(instant, (set(), set()))
-                skus.update(promotion.skus)
-                categories.update(promotion.categories)
-    return {
-        instant: ShelvesAt(
-            everywhere=promotion_reach(session, skus=skus, categories=categories, promotion_ids=())
-        )
-        for instant, (skus, categories) in named.items()
-    }
 
 
 def write_promotions(
