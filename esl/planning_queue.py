@@ -26,6 +26,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
+from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -59,6 +60,8 @@ __all__ = [
     "queue_publication",
     "queued_publications",
     "queued_shelves",
+    "record_published_change",
+    "shelves_in_store",
     "waiting_publications",
 ]
 
@@ -102,6 +105,45 @@ class ShelvesAt:
 
     def __bool__(self) -> bool:
         return bool(self.shelves or self.everywhere)
+
+
+def record_published_change(
+    session: Session,
+    *,
+    title: str,
+    kind: str,
+    by: str,
+    now: datetime,
+    impact: dict[str, Any],
+    shelves: Iterable[tuple[str, str]] = (),
+    everywhere: Iterable[str] = (),
+    later: Mapping[datetime, ShelvesAt] | None = None,
+) -> int:
+    """Record a change made outside a publication (an import, product or store data) as
+    a publication published at once by `by`, and hand it to planning: the `shelves` and
+    `everywhere` SKUs whose labels may change now, and those of `later` instants. Its id,
+    for the rows it wrote."""
+    publication = PublicationRow(
+        title=title,
+        kind=kind,
+        status="published",
+        created_by=by,
+        created_at=now,
+        effective_at=now,
+        validated_at=now,
+        published_at=now,
+        published_by=by,
+        problems=[],
+        impact=impact,
+    )
+    session.add(publication)
+    session.flush()
+    queue_publication(
+        session, publication.id, shelves=shelves, everywhere=everywhere, effective_at=now, now=now
+    )
+    if later:
+        queue_later_instants(session, publication.id, instants=later, after=now, now=now)
+    return publication.id
 
 
 def queue_later_instants(
@@ -257,6 +299,20 @@ def labels_on_shelves(
             label for label, sku, store in rows if sku in everywhere or (sku, store) in shelves
         ]
     return sorted(labels)
+
+
+def shelves_in_store(session: Session, store: str) -> set[tuple[str, str]]:
+    """The (SKU, store) shelves of the labels bound now in `store`: what a change of the
+    store itself (its name, its zone and so its zone prices) may change."""
+    return {
+        (sku, store)
+        for sku in session.scalars(
+            select(LabelBindingRow.sku)
+            .join(LabelRow, LabelRow.id == LabelBindingRow.label_id)
+            .where(LabelRow.store == store, LabelBindingRow.unbound_at.is_(None))
+            .distinct()
+        )
+    }
 
 
 def promotion_item_skus(session: Session, publication_id: int) -> set[str]:

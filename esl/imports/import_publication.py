@@ -8,8 +8,7 @@ from typing import Any
 
 from sqlalchemy.orm import Session
 
-from esl.db.models import PublicationRow
-from esl.planning_queue import ShelvesAt, queue_later_instants, queue_publication
+from esl.planning_queue import ShelvesAt, record_published_change
 
 __all__ = ["record_import_publication"]
 
@@ -30,26 +29,16 @@ def record_import_publication(
 
     It is handed to planning with the shelves whose labels may change now: (SKU, store)
     `shelves` whose store price changes, and SKUs whose labels may change in `everywhere`
-    store (a promotion's). `later`: the shelves whose labels change again at a later
-    instant (a promotion or price that starts or ends then), each queued for it."""
-    publication = PublicationRow(
+    store (a promotion's, a product's). `later`: the shelves whose labels change again at
+    a later instant (a promotion or price that starts or ends then), each queued for it."""
+    return record_published_change(
+        session,
         title=title,
         kind="import",
-        status="published",
-        created_by=imported_by,
-        created_at=now,
-        effective_at=now,
-        validated_at=now,
-        published_at=now,
-        published_by=imported_by,
-        problems=[],
+        by=imported_by,
+        now=now,
         impact=impact,
+        shelves=shelves,
+        everywhere=everywhere,
+        later=later,
     )
-    session.add(publication)
-    session.flush()
-    queue_publication(
-        session, publication.id, shelves=shelves, everywhere=everywhere, effective_at=now, now=now
-    )
-    if later:
-        queue_later_instants(session, publication.id, instants=later, after=now, now=now)
-    return publication.id
