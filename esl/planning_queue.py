@@ -11,13 +11,22 @@ promotion item names it): a promotion can change what a label draws (its validit
 without changing its price, so every label of such a SKU is a candidate. Whether a
 candidate's content really changed is the planner's comparison, never decided here.
 
+What a publication writes may change labels again later than its own instant: a
+promotion starts or ends, a price rule imported for next week starts. Each such instant
+is queued too (`queue_later_instants`), so the controller plans it `lead` ahead with a
+display-at and the shelf flips on time, not at the next periodic re-plan (up to
+`replan_every` late). The queue holds one instant per publication, so each later instant
+is a publication of its own, of kind `scheduled`, that only records the hand-off.
+
 Below the services and the pipeline: both import it, it imports neither.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
 from datetime import datetime
+from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -32,16 +41,27 @@ from esl.db.models import (
     ProductRow,
     PromotionTargetRow,
     PublicationItemRow,
+    PublicationRow,
     core_table,
 )
 from esl.db.repositories import in_chunks
+from esl.db.repositories.rows import row_or_not_found
+from pricing.products import Channel
+from pricing.promotions import Promotion
+from pricing.rules import PriceRule
 
 __all__ = [
+    "ShelvesAt",
     "labels_on_shelves",
+    "later_instants",
     "promotion_item_skus",
+    "promotion_reach",
+    "queue_later_instants",
     "queue_publication",
     "queued_publications",
     "queued_shelves",
+    "record_published_change",
+    "shelves_in_store",
     "waiting_publications",
 ]
 
@@ -73,6 +93,143 @@ def queue_publication(
             for sku, store in sorted(rows, key=lambda row: (row[0], row[1] or ""))
         ],
     )
+
+
+@dataclass(slots=True)
+class ShelvesAt:
+    """The shelves whose labels may change at one instant: (SKU, store) pairs, and SKUs
+    in every store."""
+
+    shelves: set[tuple[str, str]] = field(default_factory=set)
+    everywhere: set[str] = field(default_factory=set)
+
+    def __bool__(self) -> bool:
+        return bool(self.shelves or self.everywhere)
+
+
+def record_published_change(
+    session: Session,
+    *,
+    title: str,
+    kind: str,
+    by: str,
+    now: datetime,
+    impact: dict[str, Any],
+    shelves: Iterable[tuple[str, str]] = (),
+    everywhere: Iterable[str] = (),
+    later: Mapping[datetime, ShelvesAt] | None = None,
+) -> int:
+    """Record a change made outside a publication (an import, product or store data) as
+    a publication published at once by `by`, and hand it to planning: the `shelves` and
+    `everywhere` SKUs whose labels may change now, and those of `later` instants. Its id,
+    for the rows it wrote."""
+    publication = PublicationRow(
+        title=title,
+        kind=kind,
+        status="published",
+        created_by=by,
+        created_at=now,
+        effective_at=now,
+        validated_at=now,
+        published_at=now,
+        published_by=by,
+        problems=[],
+        impact=impact,
+    )
+    session.add(publication)
+    session.flush()
+    queue_publication(
+        session, publication.id, shelves=shelves, everywhere=everywhere, effective_at=now, now=now
+    )
+    if later:
+        queue_later_instants(session, publication.id, instants=later, after=now, now=now)
+    return publication.id
+
+
+def queue_later_instants(
+    session: Session,
+    publication_id: int,
+    *,
+    instants: Mapping[datetime, ShelvesAt],
+    after: datetime,
+    now: datetime,
+) -> list[int]:
+    """Queue the instants later than `after` (the publication's own) at which what the
+    publication wrote changes labels again, each as a `scheduled` publication following
+    it; their ids, earliest first. Nothing is written for an instant naming no shelf."""
+    parent = row_or_not_found(session, PublicationRow, publication_id, "publication")
+    queued: list[int] = []
+    for instant in sorted(at for at, shelves in instants.items() if at > after and shelves):
+        shelves = instants[instant]
+        row = PublicationRow(
+            title=f"{parent.title[:200]} (due {instant.isoformat()})",
+            kind="scheduled",
+            status="published",
+            created_by=parent.created_by,
+            created_at=now,
+            effective_at=instant,
+            validated_at=now,
+            published_at=now,
+            published_by=parent.published_by or parent.created_by,
+            problems=[],
+            impact={
+                "follows_publication": publication_id,
+                "shelves": len(shelves.shelves),
+                "skus_everywhere": len(shelves.everywhere),
+            },
+        )
+        session.add(row)
+        session.flush()
+        queue_publication(
+            session,
+            row.id,
+            shelves=shelves.shelves,
+            everywhere=shelves.everywhere,
+            effective_at=instant,
+            now=now,
+        )
+        queued.append(row.id)
+    return queued
+
+
+def later_instants(
+    session: Session,
+    *,
+    promotions: Iterable[Promotion] = (),
+    rules: Iterable[PriceRule] = (),
+    after: datetime,
+) -> dict[datetime, ShelvesAt]:
+    """The shelves whose labels change when one of `promotions` or `rules` starts or ends
+    after `after`, by instant. A promotion reaches its SKUs (`promotion_reach`) in every
+    store; a rule its SKU in its store, or in every store (a zone's or the nation's
+    price). A rule of the web or app channel changes no label."""
+    named: dict[datetime, tuple[ShelvesAt, set[str]]] = {}
+
+    def at(instant: datetime) -> tuple[ShelvesAt, set[str]]:
+        return named.setdefault(instant, (ShelvesAt(), set()))
+
+    for promotion in promotions:
+        for instant in (promotion.valid_from, promotion.valid_until):
+            if instant is not None and instant > after:
+                shelves, categories = at(instant)
+                shelves.everywhere.update(promotion.skus)
+                categories.update(promotion.categories)
+    for rule in rules:
+        if rule.channel not in (None, Channel.STORE):
+            continue
+        for instant in (rule.valid_from, rule.valid_until):
+            if instant is not None and instant > after:
+                shelves, _ = at(instant)
+                if rule.store is not None:
+                    shelves.shelves.add((rule.sku, rule.store))
+                else:
+                    shelves.everywhere.add(rule.sku)
+    for shelves, categories in named.values():
+        if categories:
+            shelves.everywhere |= promotion_reach(
+                session, skus=(), categories=categories, promotion_ids=()
+            )
+    return {instant: shelves for instant, (shelves, _) in named.items()}
 
 
 def waiting_publications(session: Session) -> list[tuple[int, datetime]]:
@@ -144,10 +301,24 @@ def labels_on_shelves(
     return sorted(labels)
 
 
+def shelves_in_store(session: Session, store: str) -> set[tuple[str, str]]:
+    """The (SKU, store) shelves of the labels bound now in `store`: what a change of the
+    store itself (its name, its zone and so its zone prices) may change."""
+    return {
+        (sku, store)
+        for sku in session.scalars(
+            select(LabelBindingRow.sku)
+            .join(LabelRow, LabelRow.id == LabelBindingRow.label_id)
+            .where(LabelRow.store == store, LabelBindingRow.unbound_at.is_(None))
+            .distinct()
+        )
+    }
+
+
 def promotion_item_skus(session: Session, publication_id: int) -> set[str]:
-    """Every SKU a promotion item of the publication reaches: named, through its
-    categories, or as a target of the promotion it ends or replaces (an end names only
-    the promotion: its targets are stored with it)."""
+    """Every SKU a promotion item of the publication reaches (`promotion_reach`): named,
+    through its categories, or as a target of the promotion it ends or replaces (an end
+    names only the promotion: its targets are stored with it)."""
     skus: set[str] = set()
     categories: set[str] = set()
     promotion_ids: set[str] = set()
@@ -161,14 +332,35 @@ def promotion_item_skus(session: Session, publication_id: int) -> set[str]:
         categories.update(str(category) for category in payload.get("categories", ()))
         if payload.get("promotion_id"):
             promotion_ids.add(str(payload["promotion_id"]))
-    for chunk in in_chunks(sorted(promotion_ids)):
+    return promotion_reach(session, skus=skus, categories=categories, promotion_ids=promotion_ids)
+
+
+def promotion_reach(
+    session: Session,
+    *,
+    skus: Iterable[str],
+    categories: Iterable[str],
+    promotion_ids: Iterable[str],
+) -> set[str]:
+    """Every SKU promotions reach: those they name, those of the categories they name,
+    and the stored targets of `promotion_ids` (what a promotion being replaced or ended
+    reached: its labels must go back). Read the stored targets before rewriting them.
+
+    The one answer for a publication's promotion items and a promotion file alike. A
+    promotion's store and zone scope is left to the planner: every label of a reached
+    SKU is a candidate, in every store, and costs a comparison where nothing changed."""
+    reached = set(skus)
+    wanted = set(categories)
+    for chunk in in_chunks(sorted(set(promotion_ids))):
         for dimension, value in session.execute(
             select(PromotionTargetRow.dimension, PromotionTargetRow.value).where(
                 PromotionTargetRow.promotion_id.in_(chunk),
                 PromotionTargetRow.dimension.in_(("sku", "category")),
             )
         ):
-            (skus if dimension == "sku" else categories).add(value)
-    for chunk in in_chunks(sorted(categories)):
-        skus.update(session.scalars(select(ProductRow.sku).where(ProductRow.category.in_(chunk))))
-    return skus
+            (reached if dimension == "sku" else wanted).add(value)
+    for chunk in in_chunks(sorted(wanted)):
+        reached.update(
+            session.scalars(select(ProductRow.sku).where(ProductRow.category.in_(chunk)))
+        )
+    return reached

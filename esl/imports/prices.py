@@ -43,6 +43,7 @@ from esl.imports.csv_fields import (
 from esl.imports.import_publication import record_import_publication
 from esl.imports.report import ImportReport
 from esl.imports.windows import Window, first_overlap
+from esl.planning_queue import later_instants
 from esl.services.ledger_recording import LedgerPlan, plan_ledger, write_ledger_entries
 from pricing.catalogue import Catalogue
 from pricing.errors import PricingError
@@ -281,6 +282,10 @@ def import_prices(
                 for entry in ledger.entries
                 if entry.key.channel is Channel.STORE
             },
+            # A price that starts or ends later changes its labels then, not now.
+            later=later_instants(
+                session, rules=[line.as_rule() for line in (*inserts, *updates)], after=now
+            ),
         )
         _write(session, inserts, updates, publication_id)
         write_ledger_entries(

@@ -21,6 +21,7 @@ from esl.imports.csv_fields import (
     parse_instant,
     read_rows,
 )
+from esl.imports.import_publication import record_import_publication
 from esl.imports.report import ImportReport
 from pricing.errors import PricingError
 from pricing.products import Product
@@ -71,8 +72,11 @@ def _parse(row: CsvRow) -> Product:
 def import_products(
     session: Session, source: IO[str] | str, *, imported_by: str, now: datetime
 ) -> ImportReport:
-    """Insert new SKUs, update changed ones, leave identical ones alone; the caller commits."""
-    del imported_by, now  # product data is not a price change: no publication is recorded
+    """Insert new SKUs, update changed ones, leave identical ones alone; the caller commits.
+
+    Product data is drawn on labels (name, brand, unit price, the prior price's rules):
+    a file that changes a product already on sale is recorded as a publication, handed
+    to planning with the changed SKUs. A new SKU has no label yet."""
     problems = Problems("product")
     parsed: dict[str, tuple[int, dict[str, Any]]] = {}
     count = 0
@@ -100,6 +104,16 @@ def import_products(
         for _, v in parsed.values()
         if v["sku"] in existing and {n: v[n] for n in FIELDS} != existing[v["sku"]]
     ]
+    publication_id = None
+    if updates:
+        publication_id = record_import_publication(
+            session,
+            title="product file",
+            imported_by=imported_by,
+            now=now,
+            impact={"products_inserted": len(inserts), "products_updated": len(updates)},
+            everywhere=[v["sku"] for v in updates],
+        )
     insert_rows(session, table, inserts)
     update_rows(
         session,
@@ -113,5 +127,5 @@ def import_products(
         inserted=len(inserts),
         updated=len(updates),
         unchanged=len(parsed) - len(inserts) - len(updates),
-        publication_id=None,
+        publication_id=publication_id,
     )

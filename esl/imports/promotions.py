@@ -19,7 +19,7 @@ from esl.db.models import (
     ZoneRow,
     core_table,
 )
-from esl.db.repositories import load_promotions
+from esl.db.repositories import load_catalogue_slice, load_ledger_for_skus, load_promotions
 from esl.imports.csv_fields import (
     BadRowError,
     CsvRow,
@@ -34,6 +34,8 @@ from esl.imports.csv_fields import (
 )
 from esl.imports.import_publication import record_import_publication
 from esl.imports.report import ImportReport
+from esl.planning_queue import later_instants, promotion_reach
+from esl.services.ledger_recording import LedgerPlan, plan_ledger, write_ledger_entries
 from pricing.errors import PricingError
 from pricing.money import Money
 from pricing.products import Channel
@@ -167,14 +169,37 @@ def import_promotions(
     updates = [p for _, p in parsed.values() if p.id in stored and stored[p.id] != p]
     publication_id = None
     if inserts or updates:
+        written = [*inserts, *updates]
+        # Read before the updated promotions' targets are rewritten: the labels of a
+        # target a promotion no longer names must go back.
+        reached = promotion_reach(
+            session,
+            skus=(sku for p in written for sku in p.skus),
+            categories=(category for p in written for category in p.categories),
+            promotion_ids=(p.id for p in updates),
+        )
+        ledger = _ledger_entries(
+            session, written, reached, lines=parsed, problems=problems, currency=currency, now=now
+        )
+        problems.raise_if_any()
         publication_id = record_import_publication(
             session,
             title=title,
             imported_by=imported_by,
             now=now,
-            impact={"promotions_inserted": len(inserts), "promotions_updated": len(updates)},
+            impact={
+                "promotions_inserted": len(inserts),
+                "promotions_updated": len(updates),
+                "prices_changed": len(ledger.changed_keys),
+                "ledger_entries": len(ledger.entries),
+            },
+            everywhere=reached,
+            later=later_instants(session, promotions=written, after=now),
         )
         write_promotions(session, inserts, updates, publication_id)
+        write_ledger_entries(
+            session, ledger.entries, publication_id=publication_id, source="import", now=now
+        )
     return ImportReport(
         kind="promotions",
         rows=count,
@@ -183,6 +208,38 @@ def import_promotions(
         unchanged=len(parsed) - len(inserts) - len(updates),
         publication_id=publication_id,
     )
+
+
+def _ledger_entries(
+    session: Session,
+    written: list[Promotion],
+    reached: set[str],
+    *,
+    lines: dict[str, tuple[int, Promotion]],
+    problems: Problems,
+    currency: str,
+    now: datetime,
+) -> LedgerPlan:
+    """The ledger entries of the prices the file changes now, as a publication records
+    them: the 30-day prior price of a later reduction must see this promotion's price.
+    What the engine or the ledger refuses is a problem of the line that caused it."""
+    recorded = LedgerPlan()
+    base = load_catalogue_slice(session, reached, currency=currency)
+    try:
+        after = base.with_changes(promotions=written)
+    except PricingError as error:
+        promotion_id = error.fields.get("promotion_id")
+        known = isinstance(promotion_id, str) and promotion_id in lines
+        problems.add(lines[str(promotion_id)][0] if known else 0, error.message)
+        return recorded
+    ledger = load_ledger_for_skus(session, sorted(reached))
+    plan_ledger(base, after, at=now, ledger=ledger, into=recorded)
+    first_line: dict[str, int] = {}
+    for number, promotion in sorted(lines.values(), reverse=True):
+        first_line.update(dict.fromkeys(promotion.skus, number))
+    for problem in recorded.problems:
+        problems.add(first_line.get(str(problem["sku"]), 0), str(problem["reason"]))
+    return recorded
 
 
 def write_promotions(

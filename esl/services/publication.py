@@ -42,7 +42,13 @@ from esl.errors import (
     PublicationStateError,
 )
 from esl.imports.prices import price_rule_id
-from esl.planning_queue import labels_on_shelves, promotion_item_skus, queue_publication
+from esl.planning_queue import (
+    labels_on_shelves,
+    later_instants,
+    promotion_item_skus,
+    queue_later_instants,
+    queue_publication,
+)
 from esl.services.amounts import require_minor_unit
 from esl.services.ledger_recording import LedgerPlan, plan_ledger, write_ledger_entries
 from esl.services.publication_commands import (
@@ -448,6 +454,20 @@ def publish_publication(
         },
         everywhere=promotion_item_skus(session, publication_id),
         effective_at=plan.effective_at,
+        now=now,
+    )
+    # And the later instants at which what it wrote changes labels again: a promotion or
+    # price that starts or ends after the publication's own instant.
+    queue_later_instants(
+        session,
+        publication_id,
+        instants=later_instants(
+            session,
+            promotions=plan.promotions_written.values(),
+            rules=plan.rules_written.values(),
+            after=plan.effective_at,
+        ),
+        after=plan.effective_at,
         now=now,
     )
     row.status = "published"

@@ -7,7 +7,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Path
 from sqlalchemy import select
 
-from esl.api.dependencies import Admin, CurrentSession, PricingTeam, Reader
+from esl.api.dependencies import Admin, Ctx, CurrentSession, PricingTeam, Reader
 from esl.api.pagination import Pages, paginate
 from esl.api.schemas import (
     LabelModelIn,
@@ -24,6 +24,7 @@ from esl.db.mapping import product_values
 from esl.db.models import LabelModelRow, ProductRow, StoreRow, ZoneRow
 from esl.db.repositories.rows import row_or_not_found
 from esl.errors import NotFoundError
+from esl.planning_queue import record_published_change, shelves_in_store
 from pricing.products import NetUnit, Product
 
 __all__ = ["router"]
@@ -63,13 +64,27 @@ def get_store(code: CodePath, session: CurrentSession, _: Reader) -> StoreRow:
 
 
 @router.put("/stores/{code}", response_model=StoreOut, tags=["catalogue"])
-def put_store(code: CodePath, body: StoreIn, session: CurrentSession, _: Admin) -> StoreRow:
+def put_store(
+    code: CodePath, body: StoreIn, ctx: Ctx, session: CurrentSession, who: Admin
+) -> StoreRow:
     """Create a store or change its name or zone (admin)."""
     if body.zone is not None and session.get(ZoneRow, body.zone) is None:
         raise NotFoundError("zone", body.zone)
     row = session.get(StoreRow, code) or StoreRow(code=code)
+    changed = row.name is not None and (row.name, row.zone) != (body.name, body.zone)
     row.name, row.zone = body.name, body.zone
     session.add(row)
+    if changed:
+        # Its labels may print its name, and its zone's prices are its prices.
+        record_published_change(
+            session,
+            title=f"store {code}",
+            kind="catalogue",
+            by=who.name,
+            now=ctx.clock(),
+            impact={"store": code},
+            shelves=shelves_in_store(session, code),
+        )
     return row
 
 
@@ -93,16 +108,28 @@ def get_product(sku: SkuPath, session: CurrentSession, _: Reader) -> ProductRow:
 
 @router.put("/products/{sku}", response_model=ProductOut, tags=["catalogue"])
 def put_product(
-    sku: SkuPath, body: ProductIn, session: CurrentSession, _: PricingTeam
+    sku: SkuPath, body: ProductIn, ctx: Ctx, session: CurrentSession, who: PricingTeam
 ) -> ProductRow:
     """Create or replace a product's master data (pricing team)."""
     # The engine's own checks (GTIN, VAT, units) raise PricingError: a 422 like any other.
     product = Product(sku=sku, **{**body.model_dump(), "net_unit": NetUnit(body.net_unit)})
     values = product_values(product)
     row = session.get(ProductRow, sku) or ProductRow(sku=sku)
+    changed = row.name is not None and any(getattr(row, n) != v for n, v in values.items())
     for name, value in values.items():
         setattr(row, name, value)
     session.add(row)
+    if changed:
+        # Its labels draw its name, unit price and prior-price rules: planned again.
+        record_published_change(
+            session,
+            title=f"product {sku}",
+            kind="catalogue",
+            by=who.name,
+            now=ctx.clock(),
+            impact={"product": sku},
+            everywhere=[sku],
+        )
     return row
 
 
