@@ -63,6 +63,7 @@ from esl.pipeline.heap import long_running_heap
 from esl.pipeline.held_frames import release_held_frames
 from esl.pipeline.identification_screens import labels_bound_to_nothing, plan_identification
 from esl.pipeline.images import ImageStore
+from esl.pipeline.label_actions import LabelActionSender, LabelActionTimings
 from esl.pipeline.label_states import load_label_states
 from esl.pipeline.planning import LabelPlanner, PlanTarget
 from esl.pipeline.retry import RetryPolicy
@@ -94,6 +95,7 @@ class ControllerSettings:
     identify_every: timedelta = timedelta(seconds=5)
     policy: RetryPolicy = field(default_factory=RetryPolicy)
     database_retry: DatabaseRetry = field(default_factory=DatabaseRetry)
+    label_actions: LabelActionTimings = field(default_factory=LabelActionTimings)
 
 
 class UpdateController:
@@ -143,6 +145,7 @@ class UpdateController:
             policy=self.settings.policy,
             window=self.settings.window,
             outage=self.outage,
+            label_actions=LabelActionSender(self.settings.label_actions),
         )
         self._next_replan: datetime | None = None
         self._next_reconcile: datetime | None = None
