@@ -23,6 +23,7 @@ from esl.pipeline import ControllerSettings, RetryPolicy, UpdateController
 from esl.pipeline.controller_lease import ControllerIdentity, LeaseTerms
 from esl.pipeline.database_outage import DatabaseRetry
 from esl.pipeline.label_actions import LabelActionTimings
+from esl.pipeline.label_vitals import VitalsSampling
 from esl.settings import Settings
 from gateways.base import Clock, Gateway
 from gateways.mqtt.driver import DEFAULT_CONTROLLER_CLIENT_ID, MqttGateway
@@ -38,6 +39,7 @@ __all__ = [
     "label_action_timings",
     "lease_terms",
     "retry_policy",
+    "vitals_sampling",
 ]
 
 
@@ -78,6 +80,14 @@ def label_action_timings(settings: Settings) -> LabelActionTimings:
     )
 
 
+def vitals_sampling(settings: Settings) -> VitalsSampling:
+    """How often a label's battery and signal are kept, and how long."""
+    return VitalsSampling(
+        every=timedelta(seconds=settings.label_vitals_every_s),
+        keep=timedelta(days=settings.label_vitals_keep_days),
+    )
+
+
 def controller_settings(settings: Settings, **changes: Any) -> ControllerSettings:
     """The controller's policy (locale, currency, window, poll, retries, lease, label
     actions) from the settings; `changes` replace single fields (`window=8`), as
@@ -91,6 +101,7 @@ def controller_settings(settings: Settings, **changes: Any) -> ControllerSetting
         policy=retry_policy(settings),
         database_retry=database_retry(settings),
         label_actions=label_action_timings(settings),
+        vitals=vitals_sampling(settings),
     )
     return replace(built, **changes) if changes else built
 

@@ -107,6 +107,16 @@ class Settings(BaseSettings):
         gt=0,
         description="Controller: a label that answered an action busy is asked again after this.",
     )
+    label_vitals_every_s: float = Field(
+        default=3_600.0,
+        ge=0,
+        description="Controller: at most one battery and signal sample per label this often.",
+    )
+    label_vitals_keep_days: float = Field(
+        default=90.0,
+        gt=0,
+        description="Controller: battery and signal samples older than this are deleted.",
+    )
 
     @model_validator(mode="after")
     def _policies_can_hold(self) -> Settings:

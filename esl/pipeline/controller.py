@@ -65,6 +65,7 @@ from esl.pipeline.identification_screens import labels_bound_to_nothing, plan_id
 from esl.pipeline.images import ImageStore
 from esl.pipeline.label_actions import LabelActionSender, LabelActionTimings
 from esl.pipeline.label_states import load_label_states
+from esl.pipeline.label_vitals import VitalsSampling
 from esl.pipeline.planning import LabelPlanner, PlanTarget
 from esl.pipeline.retry import RetryPolicy
 from esl.planning_queue import queued_publications, waiting_publications
@@ -96,6 +97,7 @@ class ControllerSettings:
     policy: RetryPolicy = field(default_factory=RetryPolicy)
     database_retry: DatabaseRetry = field(default_factory=DatabaseRetry)
     label_actions: LabelActionTimings = field(default_factory=LabelActionTimings)
+    vitals: VitalsSampling = field(default_factory=VitalsSampling)
 
 
 class UpdateController:
@@ -146,6 +148,7 @@ class UpdateController:
             window=self.settings.window,
             outage=self.outage,
             label_actions=LabelActionSender(self.settings.label_actions),
+            vitals=self.settings.vitals,
         )
         self._next_replan: datetime | None = None
         self._next_reconcile: datetime | None = None
