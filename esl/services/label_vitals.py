@@ -5,7 +5,7 @@ lowest, the trend, against the low-battery threshold."""
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from enum import StrEnum
 
 from sqlalchemy import select
@@ -17,8 +17,10 @@ from esl.db.vitals_models import LabelVitalsRow
 from esl.services.keys import Principal
 from esl.services.labels import require_store_access
 
-__all__ = ["Trend", "VitalSample", "VitalsSummary", "label_vitals", "summarise_vitals"]
+__all__ = ["RECENT", "Trend", "VitalSample", "VitalsSummary", "label_vitals", "summarise_vitals"]
 
+# What "over time" shows unless asked otherwise (the label page, the API without `since`).
+RECENT = timedelta(days=30)
 # A battery reading moves this much between two reports without the cell changing
 # (ADC noise, temperature): less is "steady".
 STEADY_MV = 20

@@ -39,6 +39,8 @@ FAST = ChainTimings(
     retry_base_delay=timedelta(milliseconds=200),
     retry_max_delay=timedelta(seconds=1),
     max_attempts=4,
+    # A battery and signal sample per label each second: a falling battery shows at once.
+    vitals_every=timedelta(seconds=1),
 )
 STORES = {"KRK-01": 4, "WAW-01": 2}
 KEYS = {

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta
+from datetime import datetime
 from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Path, Query
@@ -32,7 +32,7 @@ from esl.db.repositories.rows import row_or_not_found
 from esl.errors import ConflictError, NotFoundError
 from esl.services.keys import Role
 from esl.services.label_actions import ActionKind, get_action, request_action
-from esl.services.label_vitals import label_vitals
+from esl.services.label_vitals import RECENT, label_vitals
 from esl.services.labels import (
     bind_label,
     current_binding,
@@ -247,9 +247,6 @@ def post_unbind(label_id: IdPath, ctx: Ctx, session: CurrentSession, who: StoreS
 
 # ---------------------------------------------------------------- battery and signal over time
 
-# Without `since`: the last 30 days (the label page's chart shows the same).
-VITALS_WINDOW = timedelta(days=30)
-
 
 class VitalSampleOut(BaseModel):
     model_config = ConfigDict(from_attributes=True)
@@ -278,7 +275,7 @@ def get_label_vitals(
 ) -> Any:
     """The label's battery and signal over time: at most one sample per
     ESL_LABEL_VITALS_EVERY_S, kept ESL_LABEL_VITALS_KEEP_DAYS."""
-    start = since or ctx.clock() - VITALS_WINDOW
+    start = since or ctx.clock() - RECENT
     samples = label_vitals(
         session,
         principal=who,
