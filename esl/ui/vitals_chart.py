@@ -82,10 +82,10 @@ def line_chart(
     labels = [
         AxisLabel(left - 6, top + 4, f"{top_value} {unit}"),
         AxisLabel(left - 6, bottom + 4, f"{bottom_value} {unit}"),
-        AxisLabel(left, HEIGHT - 8, _short(first_at), "start"),
+        AxisLabel(left, HEIGHT - 8, _short(first_at, span), "start"),
     ]
     if span > 0:
-        labels.append(AxisLabel(right, HEIGHT - 8, _short(last_at), "end"))
+        labels.append(AxisLabel(right, HEIGHT - 8, _short(last_at, span), "end"))
     return LineChart(
         width=WIDTH,
         height=HEIGHT,
@@ -102,8 +102,13 @@ def line_chart(
     )
 
 
-def _short(at: datetime) -> str:
-    return at.strftime("%d %b %H:%M")
+def _short(at: datetime, span_s: float) -> str:
+    """An instant on the time axis, as precise as the span needs (UTC)."""
+    if span_s < 3_600:
+        return at.strftime("%H:%M:%S")
+    if span_s < 3 * 86_400:
+        return at.strftime("%d %b %H:%M")
+    return at.strftime("%d %b %Y")
 
 
 def battery_sentence(summary: VitalsSummary, *, low_battery_mv: int, samples: int) -> str:
@@ -112,7 +117,7 @@ def battery_sentence(summary: VitalsSummary, *, low_battery_mv: int, samples: in
     if summary.low:
         now += f", low (under {low_battery_mv} mV)"
     else:
-        now += f" (low under {low_battery_mv} mV)"
+        now += f" (low is under {low_battery_mv} mV)"
     trend = {
         Trend.FALLING: f"falling by {-summary.change_mv} mV",
         Trend.RISING: f"rising by {summary.change_mv} mV",
