@@ -138,6 +138,10 @@ def _label_values(ctx: ApiContext, user: SignedIn, label_id: str) -> dict[str, A
         "condition": condition,
         "history": history,
         "actions": actions,
+        # Bound or unbound since the controller last planned it: what the record says it
+        # shows is about the old product until the new image is planned (a second or so).
+        "replanning": state is not None
+        and state.binding_id != (binding.id if binding is not None else None),
         "differs": state is not None
         and state.desired_hash is not None
         and state.desired_hash != state.confirmed_hash,
