@@ -22,6 +22,8 @@ from sqlalchemy.orm import Session, sessionmaker
 from esl.pipeline import ControllerSettings, RetryPolicy, UpdateController
 from esl.pipeline.controller_lease import ControllerIdentity, LeaseTerms
 from esl.pipeline.database_outage import DatabaseRetry
+from esl.pipeline.label_actions import LabelActionTimings
+from esl.pipeline.label_vitals import VitalsSampling
 from esl.settings import Settings
 from gateways.base import Clock, Gateway
 from gateways.mqtt.driver import DEFAULT_CONTROLLER_CLIENT_ID, MqttGateway
@@ -34,8 +36,10 @@ __all__ = [
     "controller_settings",
     "controller_transport",
     "database_retry",
+    "label_action_timings",
     "lease_terms",
     "retry_policy",
+    "vitals_sampling",
 ]
 
 
@@ -67,9 +71,27 @@ def lease_terms(settings: Settings) -> LeaseTerms:
     )
 
 
+def label_action_timings(settings: Settings) -> LabelActionTimings:
+    """How long a flash, ping or refresh waits for its label."""
+    return LabelActionTimings(
+        answer_timeout=timedelta(seconds=settings.label_action_answer_timeout_s),
+        wait_limit=timedelta(seconds=settings.label_action_wait_limit_s),
+        busy_retry=timedelta(seconds=settings.label_action_busy_retry_s),
+    )
+
+
+def vitals_sampling(settings: Settings) -> VitalsSampling:
+    """How often a label's battery and signal are kept, and how long."""
+    return VitalsSampling(
+        every=timedelta(seconds=settings.label_vitals_every_s),
+        keep=timedelta(days=settings.label_vitals_keep_days),
+    )
+
+
 def controller_settings(settings: Settings, **changes: Any) -> ControllerSettings:
-    """The controller's policy (locale, currency, window, poll, retries, lease) from the
-    settings; `changes` replace single fields (`window=8`), as `dataclasses.replace` does."""
+    """The controller's policy (locale, currency, window, poll, retries, lease, label
+    actions) from the settings; `changes` replace single fields (`window=8`), as
+    `dataclasses.replace` does."""
     built = ControllerSettings(
         locale=settings.locale,
         currency=settings.currency,
@@ -78,6 +100,8 @@ def controller_settings(settings: Settings, **changes: Any) -> ControllerSetting
         lease=lease_terms(settings),
         policy=retry_policy(settings),
         database_retry=database_retry(settings),
+        label_actions=label_action_timings(settings),
+        vitals=vitals_sampling(settings),
     )
     return replace(built, **changes) if changes else built
 

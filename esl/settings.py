@@ -92,6 +92,32 @@ class Settings(BaseSettings):
         description="Health, audit, demo: a battery under this is low (labels stop at 2.4 V).",
     )
 
+    label_action_answer_timeout_s: float = Field(
+        default=60.0,
+        gt=0,
+        description="Controller: a flash or ping sent and unanswered this long is unanswered.",
+    )
+    label_action_wait_limit_s: float = Field(
+        default=120.0,
+        gt=0,
+        description="Controller: an action for a label busy with an update this long fails.",
+    )
+    label_action_busy_retry_s: float = Field(
+        default=5.0,
+        gt=0,
+        description="Controller: a label that answered an action busy is asked again after this.",
+    )
+    label_vitals_every_s: float = Field(
+        default=3_600.0,
+        ge=0,
+        description="Controller: at most one battery and signal sample per label this often.",
+    )
+    label_vitals_keep_days: float = Field(
+        default=90.0,
+        gt=0,
+        description="Controller: battery and signal samples older than this are deleted.",
+    )
+
     @model_validator(mode="after")
     def _policies_can_hold(self) -> Settings:
         # A lease renewed no more often than it goes stale would be taken over from a

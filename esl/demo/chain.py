@@ -16,7 +16,7 @@ import asyncio
 import contextlib
 import random
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Protocol
@@ -24,7 +24,12 @@ from typing import TYPE_CHECKING, Any, Protocol
 from sqlalchemy import Engine
 from sqlalchemy.orm import Session, sessionmaker
 
-from esl.composition import RunningController, controller_settings, controller_transport
+from esl.composition import (
+    RunningController,
+    controller_settings,
+    controller_transport,
+    vitals_sampling,
+)
 from esl.db.engine import session_factory
 from esl.pipeline import ControllerSettings, RetryPolicy, UpdateController
 from esl.pipeline.provisioning import register_provisioned_labels
@@ -81,6 +86,9 @@ class ChainTimings:
     # window), and its reconnect backoff.
     max_in_flight: int | None = None
     reconnect_delay_s: tuple[float, float] = (1, 5)
+    # Battery and signal samples kept per label: often enough that the label page's chart
+    # moves while someone watches the demo (an installation keeps one an hour).
+    vitals_every: timedelta = timedelta(seconds=30)
 
     def controller_settings(self, settings: Settings, **changes: Any) -> ControllerSettings:
         """The controller's settings: the installation's (locale, currency, lease, database
@@ -93,7 +101,12 @@ class ChainTimings:
             # The panel refresh runs on simulated time.
             busy_delay=self.busy_delay / self.sim_speed,
         )
-        paced = {"window": self.window, "poll_every": self.poll_every, "policy": policy}
+        paced = {
+            "window": self.window,
+            "poll_every": self.poll_every,
+            "policy": policy,
+            "vitals": replace(vitals_sampling(settings), every=self.vitals_every),
+        }
         return controller_settings(settings, **(paced | changes))
 
 

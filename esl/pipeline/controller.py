@@ -63,7 +63,9 @@ from esl.pipeline.heap import long_running_heap
 from esl.pipeline.held_frames import release_held_frames
 from esl.pipeline.identification_screens import labels_bound_to_nothing, plan_identification
 from esl.pipeline.images import ImageStore
+from esl.pipeline.label_actions import LabelActionSender, LabelActionTimings
 from esl.pipeline.label_states import load_label_states
+from esl.pipeline.label_vitals import VitalsSampling
 from esl.pipeline.planning import LabelPlanner, PlanTarget
 from esl.pipeline.retry import RetryPolicy
 from esl.planning_queue import queued_publications, waiting_publications
@@ -94,6 +96,8 @@ class ControllerSettings:
     identify_every: timedelta = timedelta(seconds=5)
     policy: RetryPolicy = field(default_factory=RetryPolicy)
     database_retry: DatabaseRetry = field(default_factory=DatabaseRetry)
+    label_actions: LabelActionTimings = field(default_factory=LabelActionTimings)
+    vitals: VitalsSampling = field(default_factory=VitalsSampling)
 
 
 class UpdateController:
@@ -143,6 +147,8 @@ class UpdateController:
             policy=self.settings.policy,
             window=self.settings.window,
             outage=self.outage,
+            label_actions=LabelActionSender(self.settings.label_actions),
+            vitals=self.settings.vitals,
         )
         self._next_replan: datetime | None = None
         self._next_reconcile: datetime | None = None

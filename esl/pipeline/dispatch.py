@@ -34,6 +34,7 @@ from esl.delivery_states import OutboxStatus, ParkReason
 from esl.pipeline.database_outage import DatabaseOutage, is_database_outage
 from esl.pipeline.images import ImageStore
 from esl.pipeline.label_actions import LabelActionSender
+from esl.pipeline.label_vitals import VitalsSampling
 from esl.pipeline.outbox_rows import OUTBOX, outbox_entries, save_outbox_entries
 from esl.pipeline.retry import RetryPolicy
 from esl.pipeline.settlement import DispatchCounts, Settlement
@@ -98,6 +99,7 @@ class Dispatcher:
         outage: DatabaseOutage | None = None,
         max_waiting: int = 200_000,
         label_actions: LabelActionSender | None = None,
+        vitals: VitalsSampling | None = None,
     ) -> None:
         if window < 1:
             raise ValueError("the window must hold at least one frame")
@@ -121,6 +123,7 @@ class Dispatcher:
             rng=rng,
             policy=self.policy,
             counts=self.counts,
+            vitals=vitals,
         )
         self._windows: dict[GatewayKey, _GatewayWindow] = {}
         self._flight_of: dict[tuple[str, int], GatewayKey] = {}

@@ -20,7 +20,7 @@ after the action's sequence.
 from __future__ import annotations
 
 from collections.abc import Callable, Collection, Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from enum import StrEnum
 
@@ -53,6 +53,7 @@ __all__ = [
     "ActionKind",
     "ActionStatus",
     "LabelActionSender",
+    "LabelActionTimings",
     "answer_label_actions",
     "signed_action_sequences",
 ]
@@ -77,17 +78,25 @@ class ActionStatus(StrEnum):
 OPEN_STATUSES = (ActionStatus.REQUESTED.value, ActionStatus.SENT.value)
 
 
+@dataclass(frozen=True, slots=True)
+class LabelActionTimings:
+    """How long an action waits (the settings `ESL_LABEL_ACTION_*`)."""
+
+    # Sent, and no answer this long: the action is reported unanswered.
+    answer_timeout: timedelta = timedelta(seconds=60)
+    # A label busy with an update this long: the action gives up with a reason.
+    wait_limit: timedelta = timedelta(seconds=120)
+    # A label that answered busy (refreshing its panel) is asked again after this.
+    busy_retry: timedelta = timedelta(seconds=5)
+
+
 @dataclass(slots=True)
 class LabelActionSender:
     """Sends requested actions from the dispatcher's round (its one database thread, so
     nothing else takes a label's sequence meanwhile) and ends those never answered."""
 
-    answer_timeout: timedelta = timedelta(seconds=60)
-    # A label busy with an update this long: the action gives up with a reason.
-    wait_limit: timedelta = timedelta(seconds=120)
+    timings: LabelActionTimings = field(default_factory=LabelActionTimings)
     look_every: timedelta = timedelta(milliseconds=200)
-    # A label that answered busy (refreshing its panel) is asked again after this.
-    busy_retry: timedelta = timedelta(seconds=5)
     _looked_at: datetime | None = None
 
     def due(self, session: Session, *, now: datetime, replan: set[str]) -> list[Downlink]:
@@ -134,9 +143,9 @@ class LabelActionSender:
             if label.gateway is None:
                 _fail(action, now, "the label is on no store gateway")
                 continue
-            busy_until = action.sent_at + self.busy_retry if action.sent_at else now
+            busy_until = action.sent_at + self.timings.busy_retry if action.sent_at else now
             if label.id in in_flight or label.id in taken or now < busy_until:
-                if now - action.requested_at >= self.wait_limit:
+                if now - action.requested_at >= self.timings.wait_limit:
                     _fail(action, now, "the label stayed busy")
                 continue
             taken.add(label.id)
@@ -164,7 +173,7 @@ class LabelActionSender:
             if (
                 action.status == ActionStatus.SENT.value
                 and action.sent_at is not None
-                and now - action.sent_at >= self.answer_timeout
+                and now - action.sent_at >= self.timings.answer_timeout
             ):
                 action.status = ActionStatus.UNANSWERED.value
                 action.detail = "no answer from the label in time"

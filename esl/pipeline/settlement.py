@@ -11,6 +11,8 @@ row by (label, sequence) and settled with the others of its batch:
   re-signed when it reached the label altered (a security event each time, parked as
   "tampered in transit" only when the attempts run out);
 - a late answer to a superseded frame is history, never the newer content's confirmation;
+- the health each believed report carries (battery, signal) is sampled into the label's
+  history (`label_vitals`), in the same transaction;
 - a check-in is weighed against the record (`check_ins`): a label whose panel differs
   gets its record corrected and is planned again (`replan_wanted`, taken by the
   controller), and updates parked as unreachable are retried once it is heard.
@@ -53,6 +55,7 @@ from esl.pipeline.label_states import (
     load_label_states,
     save_label_states,
 )
+from esl.pipeline.label_vitals import VitalSign, VitalsRecorder, VitalsSampling, vital_sign
 from esl.pipeline.outbox_rows import OUTBOX, OutboxEntry, outbox_entries, save_outbox_entries
 from esl.pipeline.retry import RetryPolicy
 from esl.pipeline.security_events import (
@@ -120,6 +123,7 @@ class Settlement:
         rng: random.Random,
         policy: RetryPolicy,
         counts: DispatchCounts,
+        vitals: VitalsSampling | None = None,
     ) -> None:
         self.sessions = sessions
         self.images = images
@@ -129,6 +133,7 @@ class Settlement:
         self.policy = policy
         self.counts = counts
         self.verifier = UplinkVerifier(self._load_keys, clock=clock)
+        self.vitals = VitalsRecorder(vitals or VitalsSampling())
         # Labels a check-in showed to differ from the record: the controller plans them.
         self.replan_wanted: set[str] = set()
 
@@ -183,6 +188,7 @@ class Settlement:
             checked_in: dict[str, bool] = {}  # label -> can refresh its display
             # label -> its newest check-in, and when it arrived
             check_ins: dict[str, tuple[LabelResponse, datetime]] = {}
+            heard: dict[str, VitalSign] = {}  # label -> the newest health it reported
             for uplink, response in verified:
                 state = states[response.label_id]
                 row = rows.get((response.label_id, response.sequence))
@@ -209,15 +215,18 @@ class Settlement:
                     )
                     if _record_health(state, response, uplink.received_at, displayed=False):
                         check_ins[response.label_id] = (response, uplink.received_at)
+                        heard[response.label_id] = vital_sign(response, uplink.received_at)
                 elif refusal is None:
                     accept_claim(state, response)
-                    _record_health(state, response, uplink.received_at, displayed=True)
+                    if _record_health(state, response, uplink.received_at, displayed=True):
+                        heard[response.label_id] = vital_sign(response, uplink.received_at)
                 else:
                     if refusal is Refusal.NOT_TAKEN and health_is_newer(state, response):
                         # Alive, and its battery as of its own clock: but no position
                         # for what it shows.
                         note_health(state, response)
-                        _record_health(state, response, uplink.received_at, displayed=False)
+                        if _record_health(state, response, uplink.received_at, displayed=False):
+                            heard[response.label_id] = vital_sign(response, uplink.received_at)
                     self._refused(uplink, response, refusal)
                 was_open = row is not None and row.status not in _SETTLED
                 if action is not None:
@@ -269,6 +278,8 @@ class Settlement:
             record_security_events(session, events)
             answer_label_actions(session, action_answers)
             self._unpark(session, checked_in, now=now)
+            self.vitals.record(session, heard)
+        self.vitals.committed()
 
     def _refused(self, uplink: Uplink, response: LabelResponse, refusal: Refusal) -> None:
         counts = self.counts.refused_answers

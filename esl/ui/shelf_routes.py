@@ -14,6 +14,7 @@ from esl.db.repositories.rows import row_or_not_found
 from esl.services.health import label_conditions
 from esl.services.label_actions import ActionKind, get_action, recent_actions, request_action
 from esl.services.label_status import StatusThresholds
+from esl.services.label_vitals import RECENT, VitalSample, label_vitals, summarise_vitals
 from esl.services.labels import bind_label, current_binding, unbind_label
 from esl.services.product_codes import product_by_code
 from esl.services.quotes import quote
@@ -29,6 +30,7 @@ from esl.ui.shelf_views import (
     store_labels,
     visible_stores,
 )
+from esl.ui.vitals_chart import battery_sentence, line_chart, signal_sentence
 from pricing.errors import EslError
 
 __all__ = ["router"]
@@ -124,6 +126,9 @@ def _label_values(ctx: ApiContext, user: SignedIn, label_id: str) -> dict[str, A
         ).condition
         history = label_history(session, label_id)
         actions = recent_actions(session, label_id)
+        samples = label_vitals(
+            session, principal=user.principal, label_id=label_id, since=now - RECENT, limit=500
+        )
     return {
         "label": label,
         "binding": binding,
@@ -133,9 +138,35 @@ def _label_values(ctx: ApiContext, user: SignedIn, label_id: str) -> dict[str, A
         "condition": condition,
         "history": history,
         "actions": actions,
+        # Bound or unbound since the controller last planned it: what the record says it
+        # shows is about the old product until the new image is planned (a second or so).
+        "replanning": state is not None
+        and state.binding_id != (binding.id if binding is not None else None),
         "differs": state is not None
         and state.desired_hash is not None
         and state.desired_hash != state.confirmed_hash,
+        **_vitals_values(ctx, samples),
+    }
+
+
+def _vitals_values(ctx: ApiContext, samples: list[VitalSample]) -> dict[str, Any]:
+    """Battery and signal over time: two charts and what they show in words."""
+    low = ctx.settings.label_low_battery_mv
+    summary = summarise_vitals(samples, low_battery_mv=low)
+    if summary is None:
+        return {"vitals": None, "vitals_every_min": round(ctx.settings.label_vitals_every_s / 60)}
+    return {
+        "vitals": summary,
+        "battery_text": battery_sentence(summary, low_battery_mv=low, samples=len(samples)),
+        "signal_text": signal_sentence(summary),
+        "battery_chart": line_chart(
+            [(s.at, s.battery_mv) for s in samples],
+            unit="mV",
+            step=100,
+            threshold=low,
+            threshold_text=f"low: {low} mV",
+        ),
+        "signal_chart": line_chart([(s.at, s.rssi_dbm) for s in samples], unit="dBm", step=10),
     }
 
 

@@ -121,6 +121,7 @@ ROUTES: list[tuple[str, str, str, dict[str, Any], frozenset[str]]] = [
         {},
         EVERYONE,
     ),
+    ("GET", "/api/v1/labels/{label_id}/vitals", "/api/v1/labels/L-1/vitals", {}, EVERYONE),
     (
         "POST",
         "/api/v1/labels/{label_id}/bind",

@@ -25,7 +25,13 @@ PRICES_A = {"MLK-1": "3.49", "CHS-1": "8.99", "CFE-1": "59.99"}
 
 
 class World:
-    def __init__(self, engine: Engine, count: int = 2, sku: str = "MLK-1") -> None:
+    def __init__(
+        self,
+        engine: Engine,
+        count: int = 2,
+        sku: str = "MLK-1",
+        settings: Settings | None = None,
+    ) -> None:
         self.sku = sku
         self.clock = Clock(now=T0)
         self.sessions: sessionmaker[Session] = session_factory(engine)
@@ -38,7 +44,7 @@ class World:
             register_and_bind(session, provisions, store="S01", gateway="gw1", skus=[sku], now=T0)
         self.gateway = InMemoryGateway()
         self.controller = build_controller(
-            controller_settings(Settings.defaults(), window=8),
+            controller_settings(settings or Settings.defaults(), window=8),
             gateway=self.gateway,
             sessions=self.sessions,
             clock=self.clock,

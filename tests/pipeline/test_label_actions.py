@@ -13,6 +13,7 @@ from esl.db.engine import session_factory
 from esl.db.models import LabelAcknowledgementRow
 from esl.services.keys import Principal, Role
 from esl.services.label_actions import ActionKind, request_action
+from esl.settings import Settings
 from firmware_sim.label import SimulatedLabel
 from tests.pipeline.in_memory_gateway import radio
 from tests.pipeline.small_world import PRICES_A, T0, World
@@ -134,6 +135,26 @@ async def test_a_label_that_never_answers_leaves_the_action_unanswered(world: Wo
     await world.send_due()
     assert len(world.gateway.take()) == 1  # lost on the air
     world.clock.advance(timedelta(seconds=61))
+    await world.send_due()
+    action = _action(world, action_id)
+    assert (action.status, action.detail) == ("unanswered", "no answer from the label in time")
+
+
+async def test_how_long_an_action_waits_for_its_answer_is_the_installations_setting(
+    engine: Engine,
+) -> None:
+    publish_prices(session_factory(engine), PRICES_A, now=T0)
+    world = World(engine, count=1, settings=Settings(label_action_answer_timeout_s=5))
+    await world.converge()
+    world.clock.advance(timedelta(seconds=20))  # its panel refresh is over
+    action_id = _ask(world, sorted(world.labels)[0], ActionKind.PING)
+    world.clock.advance(timedelta(seconds=1))
+    await world.send_due()
+    assert len(world.gateway.take()) == 1  # lost on the air
+    world.clock.advance(timedelta(seconds=4))
+    await world.send_due()
+    assert _action(world, action_id).status == "sent"  # the default would wait 60 s...
+    world.clock.advance(timedelta(seconds=2))
     await world.send_due()
     action = _action(world, action_id)
     assert (action.status, action.detail) == ("unanswered", "no answer from the label in time")

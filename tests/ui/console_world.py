@@ -1,7 +1,9 @@
 """A running chain for the browser tests, as `esl demo --keep-serving` runs it: the sample
 catalogue on SQLite, the real app (API and console) served by uvicorn, a real Mosquitto,
 firmware_sim store gateways with their labels and the update controller, all on the wall
-clock. The asyncio side runs in its own thread; the tests drive Chromium from theirs.
+clock (or, without a broker, the controller's own BLE driver reaching simulated labels
+through the simulated bleak backend, as `esl demo --transport ble`). The asyncio side
+runs in its own thread; the tests drive Chromium from theirs.
 """
 
 from __future__ import annotations
@@ -28,6 +30,7 @@ from esl.services.health import label_health
 from esl.services.keys import Role, create_key
 from esl.settings import Settings
 from firmware_sim.label import SimulatedLabel
+from gateways.base import TransportKind
 from gateways.mqtt.endpoint import parse_broker_url
 
 __all__ = ["ConsoleWorld"]
@@ -39,6 +42,8 @@ FAST = ChainTimings(
     retry_base_delay=timedelta(milliseconds=200),
     retry_max_delay=timedelta(seconds=1),
     max_attempts=4,
+    # A battery and signal sample per label each second: a falling battery shows at once.
+    vitals_every=timedelta(seconds=1),
 )
 STORES = {"KRK-01": 4, "WAW-01": 2}
 KEYS = {
@@ -56,7 +61,8 @@ def wall_clock() -> datetime:
 @dataclass
 class ConsoleWorld:
     directory: Path
-    broker_url: str
+    broker_url: str | None  # None: the stores' labels are reached over BLE
+    stores: dict[str, int] = field(default_factory=lambda: dict(STORES))
     keys: dict[str, str] = field(default_factory=dict)
     url: str = ""
     engine: Engine | None = None
@@ -126,7 +132,8 @@ class ConsoleWorld:
         self.url = server.url
         chain = self.chain = SimulatedChain(
             engine=engine,
-            broker=parse_broker_url(self.broker_url),
+            broker=parse_broker_url(self.broker_url) if self.broker_url else None,
+            transport=TransportKind.MQTT if self.broker_url else TransportKind.BLE,
             state_dir=self.directory / "sim",
             clock=wall_clock,
             settings=Settings.defaults(),
@@ -134,7 +141,7 @@ class ConsoleWorld:
         )
         try:
             skus = sorted(sample.catalogue.products)
-            for offset, (store, count) in enumerate(STORES.items()):
+            for offset, (store, count) in enumerate(self.stores.items()):
                 chain.install_store(store, labels=count, skus=skus[offset * 5 :])
             await chain.start_gateways()
             await chain.start_controller(seed=1)
@@ -147,7 +154,7 @@ class ConsoleWorld:
             engine.dispose()
 
     async def _settled(self, engine: Engine, *, deadline: float) -> None:
-        total = sum(STORES.values())
+        total = sum(self.stores.values())
         while time.monotonic() < deadline:
             with session_factory(engine)() as session:
                 health = label_health(session, now=wall_clock())

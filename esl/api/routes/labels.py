@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Annotated, Any, Literal
 
-from fastapi import APIRouter, Path
+from fastapi import APIRouter, Path, Query
 from pydantic import BaseModel, ConfigDict, Field
 from sqlalchemy import func, select
 
@@ -16,6 +16,7 @@ from esl.api.dependencies import (
     Reader,
     StoreStaff,
 )
+from esl.api.instants import Instant
 from esl.api.pagination import Pages, paginate
 from esl.api.schemas import (
     BindingIn,
@@ -31,6 +32,7 @@ from esl.db.repositories.rows import row_or_not_found
 from esl.errors import ConflictError, NotFoundError
 from esl.services.keys import Role
 from esl.services.label_actions import ActionKind, get_action, request_action
+from esl.services.label_vitals import RECENT, label_vitals
 from esl.services.labels import (
     bind_label,
     current_binding,
@@ -241,3 +243,49 @@ def post_bind(
 def post_unbind(label_id: IdPath, ctx: Ctx, session: CurrentSession, who: StoreStaff) -> Any:
     """Unbind the label: it shows its identification screen until bound again."""
     return unbind_label(session, principal=who, label_id=label_id, now=ctx.clock())
+
+
+# ---------------------------------------------------------------- battery and signal over time
+
+
+class VitalSampleOut(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+    at: datetime = Field(description="When the controller heard the report")
+    battery_mv: int
+    rssi_dbm: int
+    lqi: int | None = Field(description="Link quality 0..255, where the transport reports one")
+
+
+class LabelVitalsOut(BaseModel):
+    label_id: str
+    since: datetime
+    low_battery_mv: int = Field(description="A battery under this is low (the setting)")
+    samples: list[VitalSampleOut] = Field(description="Oldest first; the newest page-limit many")
+
+
+@router.get("/labels/{label_id}/vitals", response_model=LabelVitalsOut, tags=["labels"])
+def get_label_vitals(
+    label_id: IdPath,
+    ctx: Ctx,
+    session: CurrentSession,
+    who: Reader,
+    since: Annotated[
+        Instant | None, Query(description="Samples from this instant (default: 30 days ago).")
+    ] = None,
+) -> Any:
+    """The label's battery and signal over time: at most one sample per
+    ESL_LABEL_VITALS_EVERY_S, kept ESL_LABEL_VITALS_KEEP_DAYS."""
+    start = since or ctx.clock() - RECENT
+    samples = label_vitals(
+        session,
+        principal=who,
+        label_id=label_id,
+        since=start,
+        limit=ctx.settings.api_page_limit,
+    )
+    return LabelVitalsOut(
+        label_id=label_id,
+        since=start,
+        low_battery_mv=ctx.settings.label_low_battery_mv,
+        samples=[VitalSampleOut.model_validate(sample) for sample in samples],
+    )
