@@ -104,7 +104,10 @@ def read_ble_gateway_labels(path: Path, *, store: str, gateway: str) -> list[Ble
         addresses.add(label.address.upper())
         labels.append(label)
     if problems:
-        raise rejected(f"{len(problems)} of {len(document['labels'])} labels are invalid", problems)
+        listed = "; ".join(f"label {p['line']}: {p['reason']}" for p in problems[:5])
+        more = f"; and {len(problems) - 5} more" if len(problems) > 5 else ""
+        count = f"{len(problems)} of {len(document['labels'])} labels are invalid"
+        raise rejected(f"{count} ({listed}{more})", problems)
     return labels
 
 
