@@ -1,10 +1,11 @@
-"""`esl gateway ble`: the store gateway process for Bluetooth ESL labels, and the labels
-file it reads (`export-labels`).
+"""`esl gateway ble`: the store gateway process for Bluetooth ESL labels, the labels file
+it reads (`export-labels`), and simulated labels to try it with (`emulate-labels`).
 
     esl gateway ble --store S001 --gateway S001-ble1 --broker mqtts://broker.example:8883 \\
         --credential /etc/esl-gateway/S001-ble1.password --state-dir /var/lib/esl-gateway
     esl gateway ble ... --backend bumble --hci usb:0        # an HCI dongle, no BlueZ
     esl gateway ble export-labels --store S001 --gateway S001-ble1 --out S001-ble1-ble.json
+    esl gateway ble emulate-labels --store S001 --gateway S001-ble1 --labels 10 --out-dir d
 
 Deployment (systemd unit, credentials, what runs where): docs/gateways.md.
 """
@@ -231,3 +232,72 @@ def register(gateway_app: typer.Typer) -> None:
             ]
         out.write_text(ble_gateway_labels_json(labels, store=store, gateway=gateway) + "\n")
         typer.echo(f"{len(labels)} BLE labels of {store}/{gateway} in {out}")
+
+    @ble_app.command("emulate-labels")
+    def emulate_labels(
+        store: Annotated[str, typer.Option(help="Store id the labels are in.")],
+        gateway: Annotated[str, typer.Option(help="The gateway that will drive them.")],
+        out_dir: Annotated[Path, typer.Option(help="Where to write the two files.")],
+        labels: Annotated[
+            int, typer.Option(min=1, max=200, help='Simulated 2.9" BWR labels.')
+        ] = 10,
+        port: Annotated[int, typer.Option(help="HCI port on 127.0.0.1 (0: any free one).")] = 0,
+        refresh_s: Annotated[
+            float, typer.Option(min=0.0, help="Seconds a panel refresh takes (real: about 15).")
+        ] = 15.0,
+    ) -> None:
+        """Serve simulated, associated Bluetooth ESL labels behind an HCI controller on TCP,
+        to try the gateway without hardware (`--backend bumble --hci tcp-client:...`).
+
+        Writes OUT_DIR/GATEWAY-provisioning.json (keys, mode 0600: for `esl import
+        provisioning` at the controller) and OUT_DIR/GATEWAY-ble.json (the gateway's labels
+        file, no keys). The labels live in this process: stopping it forgets them."""
+        import dataclasses
+        from datetime import UTC, datetime
+
+        from firmware_sim.ble import ble_store
+        from firmware_sim.ble.bumble_air import BumbleAir
+        from firmware_sim.fleet import build_labels, make_fleet, write_provisioning
+        from firmware_sim.images import ImageStore
+        from gateways.ble.store_radio import BleGatewayLabel, ble_gateway_labels_json
+
+        def clock() -> datetime:
+            return datetime.now(UTC)
+
+        provisions = make_fleet(store=store, gateway=gateway, count=labels)
+        firmware = build_labels(provisions, now=clock(), images=ImageStore())
+        for label in firmware:
+            # A trial need not wait 15 s per image: the panel refreshes as fast as asked.
+            label.hardware = dataclasses.replace(label.hardware, refresh_ms=int(refresh_s * 1000))
+        out_dir.mkdir(parents=True, exist_ok=True)
+        air, addresses = ble_store(
+            firmware, keys={p.label_id: p.key for p in provisions}, clock=clock
+        )
+        write_provisioning(
+            out_dir / f"{gateway}-provisioning.json", provisions, store=store, gateway=gateway
+        )
+        entries = [
+            BleGatewayLabel(
+                label_id=a.label_id, model=p.model_id, address=a.address, esl_id=a.esl_id
+            )
+            for a, p in zip(addresses, provisions, strict=True)
+        ]
+        (out_dir / f"{gateway}-ble.json").write_text(
+            ble_gateway_labels_json(entries, store=store, gateway=gateway) + "\n"
+        )
+
+        async def serve() -> None:
+            stop = asyncio.Event()
+            loop = asyncio.get_running_loop()
+            for sig in (signal.SIGINT, signal.SIGTERM):
+                loop.add_signal_handler(sig, stop.set)
+            radio = BumbleAir(air.labels, clock=clock)
+            server = await radio.serve_hci(port=port)
+            bound = server.sockets[0].getsockname()[1]
+            typer.echo(f"{labels} BLE labels on HCI tcp-client:127.0.0.1:{bound}", err=True)
+            try:
+                await stop.wait()
+            finally:
+                server.close()
+
+        asyncio.run(serve())

@@ -1,11 +1,17 @@
 """`esl gateway ble ...` from the command line: it refuses to start half-configured or
-with a password file others can read, names what is wrong in a bad labels file, and
-`export-labels` writes the file from what association recorded."""
+with a password file others can read, names what is wrong in a bad labels file;
+`export-labels` writes the file from what association recorded; `emulate-labels` serves
+labels that a host in another process reaches over HCI and that sign with their keys."""
 
 from __future__ import annotations
 
+import asyncio
 import json
 import os
+import stat
+import subprocess
+import sys
+import time
 from pathlib import Path
 
 import pytest
@@ -16,10 +22,22 @@ from esl.cli import app
 from esl.cli.gateway_ble_cmd import gateway_password
 from esl.db.engine import session_factory
 from esl.services.ble_inventory import record_ble_association
+from firmware_sim.fleet import read_provisioning
+from gateways.ble.bumble_client import BumbleCentral, bumble_client_factory, open_bumble_central
 from gateways.ble.control_point import EslAddress
+from gateways.ble.radio import BleLabelRadio
 from gateways.ble.store_radio import BleGatewayLabel, read_ble_gateway_labels
-from gateways.protocol import LabelProvision
+from gateways.protocol import (
+    LabelFrame,
+    LabelProvision,
+    Ping,
+    ReasonCode,
+    decode_response,
+    encode_frame,
+)
+from tests.fixtures.mosquitto import free_port
 from tests.gateways.ble.ble_store import address_of, associate, key_of, label_id_of, make_store
+from tests.support.cli_process import ROOT
 from tests.support.clock import wall_clock
 from tests.support.database import database_url, seeded_sqlite_engine
 from tests.support.pipeline import SKUS, register_and_bind
@@ -122,3 +140,59 @@ async def test_export_labels_writes_where_association_put_each_label(tmp_path: P
         BleGatewayLabel(label_id_of(i), model="2.9-bwr", address=address_of(i), esl_id=10 + i)
         for i in (1, 2)
     ]
+
+
+async def test_emulated_labels_answer_a_host_in_another_process_with_their_own_keys(
+    tmp_path: Path,
+) -> None:
+    port = free_port()
+    emulator = subprocess.Popen(
+        [sys.executable, "-c", "from esl.cli import main; main()", "gateway", "ble",
+         "emulate-labels", "--store", "S01", "--gateway", "S01-ble1", "--labels", "2",
+         "--port", str(port), "--out-dir", str(tmp_path), "--refresh-s", "0.2"],
+        cwd=ROOT,
+        env={**os.environ, "PYTHONPATH": str(ROOT)},
+    )  # fmt: skip
+    try:
+        central = await _central_when_served(emulator, port)
+        try:
+            labels = read_ble_gateway_labels(
+                tmp_path / "S01-ble1-ble.json", store="S01", gateway="S01-ble1"
+            )
+            keys = {
+                p.label_id: p.key
+                for p in read_provisioning(tmp_path / "S01-ble1-provisioning.json")
+            }
+            radio = BleLabelRadio(
+                [label.on_air for label in labels], client_factory=bumble_client_factory(central)
+            )
+            async with radio:
+                answers = {
+                    label.label_id: await radio.exchange(
+                        label.label_id,
+                        encode_frame(
+                            LabelFrame(label.label_id, 1, Ping()), key=keys[label.label_id]
+                        ),
+                    )
+                    for label in labels
+                }
+        finally:
+            await central.close()
+    finally:
+        emulator.terminate()
+        emulator.wait(timeout=30)
+    assert stat.S_IMODE(os.stat(tmp_path / "S01-ble1-provisioning.json").st_mode) == 0o600
+    assert sorted(keys) == sorted(answers)
+    for label_id, answer in answers.items():
+        assert decode_response(answer, key=keys[label_id]).reason is ReasonCode.SUCCESS
+
+
+async def _central_when_served(emulator: subprocess.Popen[bytes], port: int) -> BumbleCentral:
+    deadline = time.monotonic() + 120  # a loaded machine imports slowly
+    while True:
+        try:
+            return await open_bumble_central(f"tcp-client:127.0.0.1:{port}")
+        except OSError:
+            if time.monotonic() > deadline or emulator.poll() is not None:
+                raise
+            await asyncio.sleep(0.1)
