@@ -19,11 +19,14 @@ import signal
 import stat
 from enum import StrEnum
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
 from esl.cli.invocation import settings_of
+
+if TYPE_CHECKING:  # bumble is imported only for --backend bumble
+    from gateways.ble.bumble_client import BumbleCentral
 
 __all__ = ["register"]
 
@@ -74,7 +77,6 @@ async def _run_gateway(
     max_connections: int,
 ) -> None:
     from esl.mqtt.mosquitto_config import gateway_username
-    from gateways.ble.bumble_client import BumbleCentral
     from gateways.ble.driver import platform_client
     from gateways.ble.link import ClientFactory
     from gateways.ble.radio import BleLabelRadio
