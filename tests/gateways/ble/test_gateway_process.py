@@ -265,19 +265,24 @@ async def test_prices_and_a_flash_reach_ble_labels_through_the_gateway_process_a
     # signs a Flash LED frame, the gateway turns it into LED Control, the label lights
     # up and its signed answer is the action's answer.
     flashed = next(iter(chain.labels))
+    asked = wall_clock()
     with chain.sessions.begin() as session:
         action_id = request_action(
-            session, principal=ADMIN, label_id=flashed, kind=ActionKind.FLASH, now=wall_clock()
+            session, principal=ADMIN, label_id=flashed, kind=ActionKind.FLASH, now=asked
         ).id
 
-    def action_status() -> str:
+    def action() -> LabelActionRow:
         with chain.sessions() as session:
             row = session.get(LabelActionRow, action_id)
             assert row is not None
-            return row.status
+            return row
 
-    await _wait_for(lambda: action_status() == ActionStatus.ANSWERED.value)
-    assert chain.labels[flashed].label.led_until_ms > to_wire_ms(wall_clock())
+    await _wait_for(lambda: action().status == ActionStatus.ANSWERED.value)
+    answered = action()
+    assert (answered.reason, answered.led_on) == ("SUCCESS", True)
+    assert answered.rssi_dbm == chain.labels[flashed].label.rssi_dbm
+    # Lit by this action (it lights for 30 s from when the label took the frame).
+    assert chain.labels[flashed].label.led_until_ms > to_wire_ms(asked)
 
     # New prices go out and the gateway dies half way (kill -9, at the very moment the
     # first label takes its new image): no goodbye, frames in its queue and at the
