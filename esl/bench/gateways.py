@@ -18,21 +18,29 @@ about every 40 s; /work/shared/domain.md §4):
   radio, not the check-ins, is the limit; the figure includes every wait for a check-in
   and the process's own time (multiplied by the scale: a pessimistic figure).
 
-Bluetooth figures (bumble vs the simulated backend) come from the ble lane's module
-`esl.bench._ble_over_bumble` when it is installed: its `figures(smoke=...)` is merged in,
-and `ble_figures` says whether it was.
+Bluetooth (`ble_*`, from `esl.bench.ble.measure`, the same run as `esl bench ble`): label
+updates through the real `BleGateway`/`BleakClient` code to simulated labels, once over
+the simulated bleak backend and once over bumble (a real host stack on both ends of a
+virtual link: HCI, L2CAP, ATT, MTU exchange, discovery on every connection):
+
+- ble_updates_per_s / ble_bumble_updates_per_s: updates answered per second of wall time
+  (a full image then a price-change delta per label, three connections at once);
+- ble_bumble_vs_simulated: their ratio; ble_cpu_ms_per_update /
+  ble_bumble_cpu_ms_per_update: this process's CPU per update, steadier on a loaded host;
+- ble_bytes_on_air_per_update_* (modelled ATT) and ble_bumble_l2cap_bytes_per_update_*
+  (every L2CAP PDU counted on the link), full and delta.
 """
 
 from __future__ import annotations
 
 import asyncio
-import importlib
 import random
 import statistics
 import time
 import zlib
 from typing import Any
 
+from esl.bench import ble
 from esl.bench.render import _price_changed, corpus
 from firmware_sim.oepl_ap import AccessPointConfig, EmulatedAccessPoint, EmulatedTag
 from firmware_sim.oepl_ap.http_app import ServedAccessPoint
@@ -55,7 +63,11 @@ REQUIRED_KEYS = (
     "oepl_measured_labels_per_hour",
     "oepl_measured_tags",
     "oepl_time_scale",
-    "ble_figures",
+    "ble_updates_per_s",
+    "ble_bumble_updates_per_s",
+    "ble_bumble_vs_simulated",
+    "ble_labels",
+    "ble_bumble_labels",
 )
 
 RADIO_BYTES_PER_S = 5_000.0
@@ -99,11 +111,9 @@ async def _measure(images: list[Planes], *, scale: float) -> float:
 
 
 def _ble_figures(smoke: bool) -> dict[str, Any]:
-    try:
-        module = importlib.import_module("esl.bench._ble_over_bumble")
-    except ImportError:
-        return {"ble_figures": "not installed (esl.bench._ble_over_bumble)"}
-    return {"ble_figures": "esl.bench._ble_over_bumble", **module.figures(smoke=smoke)}
+    count, bumble_count = (3, 3) if smoke else (200, 50)
+    figures = asyncio.run(ble.measure(count, bumble_count))
+    return {f"ble_{key}": value for key, value in figures.items()}
 
 
 def run(*, smoke: bool) -> dict[str, object]:

@@ -19,6 +19,7 @@ from typing import Annotated
 
 import typer
 
+from esl.cli import gateway_ble_cmd
 from esl.db.engine import session_factory
 from esl.db.readiness import open_ready_engine
 from esl.settings import load_settings
@@ -92,6 +93,7 @@ def register(app: typer.Typer) -> None:
         help="OpenEPaperLink access points: run the gateway, import tags, emulate an AP.",
     )
     gateway_app.add_typer(oepl_app, name="oepl")
+    gateway_ble_cmd.register(gateway_app)
 
     @oepl_app.callback()
     def oepl(

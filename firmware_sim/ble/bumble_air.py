@@ -39,7 +39,7 @@ from collections.abc import Awaitable, Callable, Coroutine, Iterable
 from datetime import datetime
 from typing import Any, Final
 
-from bumble import core, hci
+from bumble import core, hci, ll
 from bumble.att import ATT_Error, AttributeValue
 from bumble.controller import Controller
 from bumble.core import AdvertisingData
@@ -47,7 +47,13 @@ from bumble.device import Connection, Device
 from bumble.gatt import Characteristic, Service
 from bumble.host import Host
 from bumble.link import LocalLink
-from bumble.transport.common import AsyncPipeSink, TransportSink, TransportSource
+from bumble.transport.common import (
+    AsyncPipeSink,
+    StreamPacketSink,
+    StreamPacketSource,
+    TransportSink,
+    TransportSource,
+)
 
 from firmware_sim.ble.air import ATT_MTU
 from firmware_sim.ble.gatt_label import (
@@ -354,6 +360,44 @@ class BumbleAir:
         HCI transport (`source`, `sink`: bumble's, e.g. a TCP server's), as a USB dongle
         is one for the host on its computer."""
         _AccessPointController(self, self.link, host_source=source, host_sink=sink)
+
+    async def serve_hci(self, *, host: str = "127.0.0.1", port: int = 0) -> asyncio.Server:
+        """Serve an access point controller on TCP (H4), for a host in another process
+        (bumble transport `tcp-client:HOST:PORT`), as a USB dongle is one for its computer.
+
+        Each host that connects gets a fresh controller on this link. When it goes away
+        (its process killed, the dongle unplugged) its connections end as a supervision
+        timeout ends them: each label sees the link drop, keeps what it shows and
+        advertises again for the next host."""
+        air = self
+
+        class _Dongle(asyncio.Protocol):
+            controller: _AccessPointController | None = None
+
+            def connection_made(self, transport: asyncio.BaseTransport) -> None:
+                assert isinstance(transport, asyncio.WriteTransport)
+                self.source = StreamPacketSource()
+                self.controller = _AccessPointController(
+                    air, air.link, host_source=self.source, host_sink=StreamPacketSink(transport)
+                )
+
+            def data_received(self, data: bytes) -> None:
+                self.source.data_received(data)
+
+            def connection_lost(self, exc: Exception | None) -> None:
+                if self.controller is not None:
+                    air._unplug(self.controller)
+                    self.controller = None
+
+        return await asyncio.get_running_loop().create_server(_Dongle, host, port)
+
+    def _unplug(self, controller: Controller) -> None:
+        controller.host = None
+        for connection in list(controller.le_connections.values()):
+            connection.send_ll_control_pdu(ll.TerminateInd(hci.HCI_CONNECTION_TIMEOUT_ERROR))
+            del controller.le_connections[connection.peer_address]
+        controller.pending_le_connection = None
+        self.link.remove_controller(controller)
 
     def wake(self, address: str) -> None:
         peripheral = self._peripherals.get(address.upper().split("/")[0])

@@ -1,6 +1,9 @@
-"""The store gateway process (`esl gateway oepl`): broker on one side, a `LabelRadio` on
-the other, a durable local queue in between, signing for labels that cannot sign.
+"""The store gateway process (`esl gateway oepl`, `esl gateway ble`): broker on one side,
+a radio on the other, a durable local queue in between.
 
-`process.StoreGatewayProcess` runs it; `radio.LabelRadio` is what a radio implements
-(`gateways.oepl.radio.OeplRadio` for OpenEPaperLink access points).
+`process.StoreGatewayProcess` runs it. `radio.LabelRadio` is what a radio to labels that
+cannot sign implements (`gateways.oepl.radio.OeplRadio`); the process then verifies frames
+and signs answers for them (`label_stand_in`). `radio.SelfSigningRadio` is what a radio to
+labels holding their own keys implements (`gateways.ble.store_radio.BleStoreRadio`); the
+process then relays bytes both ways (`relay`).
 """

@@ -4,6 +4,11 @@ store's radios.
     broker .../down ──▶ inbox (SQLite) ──▶ one worker per label ──▶ radio
     broker .../up   ◀── outbox (SQLite) ◀── signed answer, after the radio confirmed
 
+With a `LabelRadio` (OpenEPaperLink) the process verifies each frame and signs the answer
+for the label (`label_stand_in`); with a `SelfSigningRadio` (Bluetooth ESL) the label
+does both itself and the process relays its bytes (`relay`). Everything else (queue,
+ordering, MQTT side, restarts) is the same for both.
+
 It speaks the store-gateway contract of docs/protocol.md through
 `gateways.mqtt.store_gateway.StoreGatewayClient` (its own login, persistent session,
 retained online/offline status with a last will), so the controller cannot tell it from a
@@ -36,7 +41,8 @@ from gateways.store_gateway.label_stand_in import (
     with_health,
 )
 from gateways.store_gateway.local_state import LabelRecord, LocalState, QueuedFrame
-from gateways.store_gateway.radio import LabelRadio
+from gateways.store_gateway.radio import LabelRadio, SelfSigningRadio
+from gateways.store_gateway.relay import relay_frame
 from rendering.display_models import DISPLAY_MODELS, get_display_model
 
 __all__ = ["StoreGatewayProcess", "open_local_state", "read_gateway_provisioning"]
@@ -75,7 +81,7 @@ class StoreGatewayProcess:
         store: str,
         gateway: str,
         endpoint: BrokerEndpoint,
-        radio: LabelRadio,
+        radio: LabelRadio | SelfSigningRadio,
         state: LocalState,
         clock: Callable[[], datetime] = system_clock,
         health_every_s: float = 30.0,
@@ -172,14 +178,19 @@ class StoreGatewayProcess:
         while frames := self.state.queued(label_id):
             frame = _next_frame(frames)
             label = self._labels[label_id]
-            model = get_display_model(label.model)
-            outcome = await answer_frame(
-                label,
-                frame.payload,
-                radio=self.radio,
-                model=(model.width, model.height, model.has_accent),
-                now=self._clock(),
-            )
+            if isinstance(self.radio, SelfSigningRadio):
+                outcome = await relay_frame(
+                    label, frame.payload, radio=self.radio, now=self._clock()
+                )
+            else:
+                model = get_display_model(label.model)
+                outcome = await answer_frame(
+                    label,
+                    frame.payload,
+                    radio=self.radio,
+                    model=(model.width, model.height, model.has_accent),
+                    now=self._clock(),
+                )
             self.state.settle(frame, label=outcome.label, answer=outcome.answer)
             self._labels[label_id] = outcome.label
             if outcome.answer is not None:

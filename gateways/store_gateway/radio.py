@@ -1,9 +1,13 @@
-"""The small interface a store gateway process drives its labels through.
+"""The small interfaces a store gateway process drives its labels through.
 
-A radio reaches labels by their radio address (an OpenEPaperLink tag's MAC; a Bluetooth
-label's address later) and says, for each thing it did, what it learnt about the label's
-health. `gateways.oepl.radio.OeplRadio` is the OpenEPaperLink one; a BLE radio plugs into
-the same process by implementing these four calls.
+`LabelRadio`, for labels that cannot sign (OpenEPaperLink tags): the radio reaches them
+by their radio address (the tag's MAC) and says, for each thing it did, what it learnt
+about the label's health; the process verifies frames and signs answers for them
+(`label_stand_in`). `gateways.oepl.radio.OeplRadio` is one.
+
+`SelfSigningRadio`, for labels that verify frames and sign their answers themselves
+(Bluetooth ESL labels): the process relays the frame's bytes and the label's signed
+answer and holds no keys (`relay`). `gateways.ble.store_radio.BleStoreRadio` is one.
 """
 
 from __future__ import annotations
@@ -14,7 +18,7 @@ from dataclasses import dataclass
 from gateways.errors import GatewayError
 from rendering.encoding import Planes
 
-__all__ = ["LabelHealth", "LabelRadio", "RadioError"]
+__all__ = ["LabelHealth", "LabelRadio", "RadioError", "SelfSigningRadio"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -57,6 +61,22 @@ class LabelRadio(ABC):
     @abstractmethod
     async def health(self) -> dict[str, LabelHealth]:
         """What the radio knows of each label it can reach, by address."""
+
+    @abstractmethod
+    async def close(self) -> None:
+        """Let go of the radio."""
+
+
+class SelfSigningRadio(ABC):
+    @abstractmethod
+    async def exchange(self, label_id: str, frame: bytes) -> bytes:
+        """Deliver one signed frame as it is; return the label's own signed answer (a
+        refusal the label signs is an answer). `RadioError` when the label gave none."""
+
+    @abstractmethod
+    async def health(self) -> dict[str, LabelHealth]:
+        """What the radio heard of each label between frames, by address (may be empty:
+        such labels report their health in the answers they sign)."""
 
     @abstractmethod
     async def close(self) -> None:

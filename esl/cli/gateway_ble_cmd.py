@@ -1,0 +1,305 @@
+"""`esl gateway ble`: the store gateway process for Bluetooth ESL labels, the labels file
+it reads (`export-labels`), and simulated labels to try it with (`emulate-labels`).
+
+    esl gateway ble --store S001 --gateway S001-ble1 --broker mqtts://broker.example:8883 \\
+        --credential /etc/esl-gateway/S001-ble1.password --state-dir /var/lib/esl-gateway
+    esl gateway ble ... --backend bumble --hci usb:0        # an HCI dongle, no BlueZ
+    esl gateway ble export-labels --store S001 --gateway S001-ble1 --out S001-ble1-ble.json
+    esl gateway ble emulate-labels --store S001 --gateway S001-ble1 --labels 10 --out-dir d
+
+Deployment (systemd unit, credentials, what runs where): docs/gateways.md.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+import signal
+import stat
+from enum import StrEnum
+from pathlib import Path
+from typing import TYPE_CHECKING, Annotated
+
+import typer
+
+from esl.cli.invocation import settings_of
+
+if TYPE_CHECKING:  # bumble is imported only for --backend bumble
+    from gateways.ble.bumble_client import BumbleCentral
+
+__all__ = ["register"]
+
+_log = logging.getLogger(__name__)
+
+
+class Backend(StrEnum):
+    BLEAK = "bleak"  # this machine's adapter through the platform stack (BlueZ)
+    BUMBLE = "bumble"  # bumble's host stack on an HCI controller (--hci)
+
+
+def _labels_path(state_dir: Path, gateway: str, given: Path | None) -> Path:
+    return given or state_dir / f"{gateway}-ble.json"
+
+
+def gateway_password(path: Path, *, username: str) -> str:
+    """This gateway's broker password from `path`: a file holding the password alone, or
+    the `credentials.json` of `esl mqtt config` (the entry for `username`). A file others
+    can read is refused: the password is the gateway's identity at the broker."""
+    mode = path.stat().st_mode
+    if mode & (stat.S_IRWXG | stat.S_IRWXO):
+        raise typer.BadParameter(f"{path} is readable by others (mode {stat.S_IMODE(mode):o})")
+    text = path.read_text(encoding="utf-8").strip()
+    if not text.startswith("{"):
+        if not text:
+            raise typer.BadParameter(f"{path} is empty")
+        return text
+    try:
+        entries = json.loads(text)["gateways"]
+        found = [str(e["password"]) for e in entries if e["username"] == username]
+    except (ValueError, KeyError, TypeError):
+        raise typer.BadParameter(f"{path} is not a credentials file") from None
+    if not found:
+        raise typer.BadParameter(f"{path} has no login {username}")
+    return found[0]
+
+
+async def _run_gateway(
+    *,
+    store: str,
+    gateway: str,
+    broker: str,
+    credential: Path | None,
+    labels_path: Path,
+    state_dir: Path,
+    backend: Backend,
+    hci: str | None,
+    max_connections: int,
+) -> None:
+    from esl.mqtt.mosquitto_config import gateway_username
+    from gateways.ble.driver import platform_client
+    from gateways.ble.link import ClientFactory
+    from gateways.ble.radio import BleLabelRadio
+    from gateways.ble.store_radio import BleStoreRadio, read_ble_gateway_labels
+    from gateways.mqtt.endpoint import parse_broker_url
+    from gateways.store_gateway.local_state import LabelRecord
+    from gateways.store_gateway.process import StoreGatewayProcess, open_local_state
+
+    endpoint = parse_broker_url(broker)
+    if credential is not None:
+        username = endpoint.username or gateway_username(store=store, gateway=gateway)
+        endpoint = endpoint.with_credentials(
+            username, gateway_password(credential, username=username)
+        )
+    labels = read_ble_gateway_labels(labels_path, store=store, gateway=gateway)
+    central: BumbleCentral | None = None
+    client_factory: ClientFactory = platform_client
+    if backend is Backend.BUMBLE:
+        from gateways.ble.bumble_client import bumble_client_factory, open_bumble_central
+
+        assert hci is not None
+        central = await open_bumble_central(hci)
+        client_factory = bumble_client_factory(central)
+    state = open_local_state(state_dir / f"{store}-{gateway}.sqlite")
+    added = state.add_labels(
+        LabelRecord(label_id=x.label_id, address=x.address, model=x.model, key=None) for x in labels
+    )
+    radio = BleStoreRadio(
+        BleLabelRadio(
+            [x.on_air for x in labels],
+            client_factory=client_factory,
+            max_connections=max_connections,
+        )
+    )
+    process = StoreGatewayProcess(
+        store=store, gateway=gateway, endpoint=endpoint, radio=radio, state=state
+    )
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(sig, stop.set)
+    waiting, unsent = state.counts()
+    typer.echo(
+        f"{store}/{gateway}: {len(labels)} BLE labels ({added} new), {waiting} frames and "
+        f"{unsent} answers kept from the last run; backend {backend.value}"
+        + (f" on {hci}" if hci else ""),
+        err=True,
+    )
+    try:
+        await radio.open()
+        await process.run(stop)
+    finally:
+        await radio.close()
+        if central is not None:
+            await central.close()
+        state.close()
+
+
+def register(gateway_app: typer.Typer) -> None:
+    ble_app = typer.Typer(
+        invoke_without_command=True,
+        help="Bluetooth ESL labels: run the gateway, export its labels file.",
+    )
+    gateway_app.add_typer(ble_app, name="ble")
+
+    @ble_app.callback()
+    def ble(
+        ctx: typer.Context,
+        store: Annotated[str | None, typer.Option(help="Store id, e.g. S001.")] = None,
+        gateway: Annotated[
+            str | None, typer.Option(help="This gateway's id (its MQTT login is STORE.GATEWAY).")
+        ] = None,
+        broker: Annotated[
+            str | None,
+            typer.Option(
+                envvar="ESL_GATEWAY_BROKER",
+                help="mqtt://host:1883 or mqtts://...?ca=... (login in it or --credential).",
+            ),
+        ] = None,
+        credential: Annotated[
+            Path | None,
+            typer.Option(
+                help="File with this gateway's broker password, or esl mqtt config's "
+                "credentials.json (mode 0600; login STORE.GATEWAY unless the URL names one)."
+            ),
+        ] = None,
+        labels: Annotated[
+            Path | None,
+            typer.Option(help="Labels file (default STATE_DIR/GATEWAY-ble.json; no keys in it)."),
+        ] = None,
+        state_dir: Annotated[Path, typer.Option(help="Where the durable queue lives.")] = Path(
+            "esl-gateway"
+        ),
+        backend: Annotated[
+            Backend, typer.Option(help="bleak: this machine's adapter; bumble: --hci.")
+        ] = Backend.BLEAK,
+        hci: Annotated[
+            str | None,
+            typer.Option(help="bumble HCI transport: usb:0, serial:/dev/ttyACM0, tcp-client:H:P"),
+        ] = None,
+        max_connections: Annotated[
+            int, typer.Option(min=1, max=16, help="Labels connected at once on the adapter.")
+        ] = 3,
+    ) -> None:
+        """Run the store gateway for one Bluetooth adapter until SIGTERM or Ctrl-C."""
+        if ctx.invoked_subcommand is not None:
+            return
+        if not (store and gateway and broker):
+            given = {"--store": store, "--gateway": gateway, "--broker": broker}
+            raise typer.BadParameter(f"missing {', '.join(k for k, v in given.items() if not v)}")
+        if (backend is Backend.BUMBLE) != (hci is not None):
+            raise typer.BadParameter("--hci goes with --backend bumble, and only with it")
+        asyncio.run(
+            _run_gateway(
+                store=store,
+                gateway=gateway,
+                broker=broker,
+                credential=credential,
+                labels_path=_labels_path(state_dir, gateway, labels),
+                state_dir=state_dir,
+                backend=backend,
+                hci=hci,
+                max_connections=max_connections,
+            )
+        )
+
+    @ble_app.command("export-labels")
+    def export_labels(
+        ctx: typer.Context,
+        store: Annotated[str, typer.Option(help="Store id the labels are in.")],
+        gateway: Annotated[str, typer.Option(help="The gateway that associated them.")],
+        out: Annotated[Path, typer.Option(help="Write the labels file here.")],
+    ) -> None:
+        """Write the gateway's labels file from the controller's BLE inventory."""
+        from sqlalchemy import select
+
+        from esl.db.ble_models import BleLabelInventoryRow
+        from esl.db.engine import session_factory
+        from esl.db.models import LabelRow
+        from esl.db.readiness import open_ready_engine
+        from gateways.ble.store_radio import BleGatewayLabel, ble_gateway_labels_json
+
+        settings = settings_of(ctx)
+        sessions = session_factory(open_ready_engine(settings.resolved_database_url()))
+        with sessions() as session:
+            rows = session.execute(
+                select(LabelRow.id, LabelRow.model, BleLabelInventoryRow)
+                .join(BleLabelInventoryRow, BleLabelInventoryRow.label_id == LabelRow.id)
+                .where(LabelRow.store == store, BleLabelInventoryRow.gateway == gateway)
+                .order_by(LabelRow.id)
+            ).all()
+            labels = [
+                BleGatewayLabel(label_id=i, model=m, address=r.address, esl_id=r.esl_id)
+                for i, m, r in rows
+            ]
+        out.write_text(ble_gateway_labels_json(labels, store=store, gateway=gateway) + "\n")
+        typer.echo(f"{len(labels)} BLE labels of {store}/{gateway} in {out}")
+
+    @ble_app.command("emulate-labels")
+    def emulate_labels(
+        store: Annotated[str, typer.Option(help="Store id the labels are in.")],
+        gateway: Annotated[str, typer.Option(help="The gateway that will drive them.")],
+        out_dir: Annotated[Path, typer.Option(help="Where to write the two files.")],
+        labels: Annotated[
+            int, typer.Option(min=1, max=200, help='Simulated 2.9" BWR labels.')
+        ] = 10,
+        port: Annotated[int, typer.Option(help="HCI port on 127.0.0.1 (0: any free one).")] = 0,
+        refresh_s: Annotated[
+            float, typer.Option(min=0.0, help="Seconds a panel refresh takes (real: about 15).")
+        ] = 15.0,
+    ) -> None:
+        """Serve simulated, associated Bluetooth ESL labels behind an HCI controller on TCP,
+        to try the gateway without hardware (`--backend bumble --hci tcp-client:...`).
+
+        Writes OUT_DIR/GATEWAY-provisioning.json (keys, mode 0600: for `esl import
+        provisioning` at the controller) and OUT_DIR/GATEWAY-ble.json (the gateway's labels
+        file, no keys). The labels live in this process: stopping it forgets them."""
+        import dataclasses
+        from datetime import UTC, datetime
+
+        from firmware_sim.ble import ble_store
+        from firmware_sim.ble.bumble_air import BumbleAir
+        from firmware_sim.fleet import build_labels, make_fleet, write_provisioning
+        from firmware_sim.images import ImageStore
+        from gateways.ble.store_radio import BleGatewayLabel, ble_gateway_labels_json
+
+        def clock() -> datetime:
+            return datetime.now(UTC)
+
+        provisions = make_fleet(store=store, gateway=gateway, count=labels)
+        firmware = build_labels(provisions, now=clock(), images=ImageStore())
+        for label in firmware:
+            # A trial need not wait 15 s per image: the panel refreshes as fast as asked.
+            label.hardware = dataclasses.replace(label.hardware, refresh_ms=int(refresh_s * 1000))
+        out_dir.mkdir(parents=True, exist_ok=True)
+        air, addresses = ble_store(
+            firmware, keys={p.label_id: p.key for p in provisions}, clock=clock
+        )
+        write_provisioning(
+            out_dir / f"{gateway}-provisioning.json", provisions, store=store, gateway=gateway
+        )
+        entries = [
+            BleGatewayLabel(
+                label_id=a.label_id, model=p.model_id, address=a.address, esl_id=a.esl_id
+            )
+            for a, p in zip(addresses, provisions, strict=True)
+        ]
+        (out_dir / f"{gateway}-ble.json").write_text(
+            ble_gateway_labels_json(entries, store=store, gateway=gateway) + "\n"
+        )
+
+        async def serve() -> None:
+            stop = asyncio.Event()
+            loop = asyncio.get_running_loop()
+            for sig in (signal.SIGINT, signal.SIGTERM):
+                loop.add_signal_handler(sig, stop.set)
+            radio = BumbleAir(air.labels, clock=clock)
+            server = await radio.serve_hci(port=port)
+            bound = server.sockets[0].getsockname()[1]
+            typer.echo(f"{labels} BLE labels on HCI tcp-client:127.0.0.1:{bound}", err=True)
+            try:
+                await stop.wait()
+            finally:
+                server.close()
+
+        asyncio.run(serve())

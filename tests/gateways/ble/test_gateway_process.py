@@ -1,0 +1,321 @@
+"""`esl gateway ble` as its own process, on real parts: the controller (composition root,
+paho driver) -> Mosquitto -> the gateway process -> bumble's host stack -> HCI over TCP
+-> a controller on bumble's virtual link -> simulated Bluetooth ESL labels (bumble
+peripherals with the label firmware behind their GATT servers).
+
+The labels live in this test's process and the gateway in another, joined by HCI bytes
+on a TCP socket, as a gateway box and its USB dongle are: so the test sees each panel,
+and killing the gateway kills its host stack, not the labels (they keep their images, as
+real ones do). The gateway holds no label keys: every answer below is signed by a label.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import dataclasses
+import json
+import os
+import random
+import signal
+import subprocess
+import sys
+import time
+from collections.abc import AsyncIterator, Callable, Iterator
+from datetime import datetime, timedelta
+from pathlib import Path
+
+import pytest
+from sqlalchemy import Engine, select
+from sqlalchemy.orm import Session, sessionmaker
+
+from esl.composition import build_controller, controller_settings, controller_transport
+from esl.db.console_models import LabelActionRow
+from esl.db.engine import session_factory
+from esl.db.models import LabelStateRow, OutboxRow
+from esl.pipeline import RetryPolicy
+from esl.pipeline.label_actions import ActionKind, ActionStatus
+from esl.services.label_actions import request_action
+from esl.settings import Settings
+from firmware_sim.ble import BleLabel
+from firmware_sim.ble.bumble_air import BumbleAir
+from firmware_sim.ble.gatt_label import Notification
+from firmware_sim.hardware import hardware_for
+from firmware_sim.label import SimulatedLabel
+from gateways.ble.control_point import EslAddress
+from gateways.ble.store_radio import BleGatewayLabel, ble_gateway_labels_json
+from gateways.mqtt.driver import MqttGateway
+from gateways.mqtt.endpoint import parse_broker_url
+from gateways.protocol import LabelProvision, generate_label_key, to_wire_ms
+from rendering.display_models import get_display_model
+from rendering.encoding import Planes
+from tests.fixtures.mosquitto import MosquittoProcess
+from tests.gateways.ble.ble_store import address_of
+from tests.support.cli_process import ROOT
+from tests.support.clock import wall_clock
+from tests.support.database import seeded_sqlite_engine
+from tests.support.pipeline import ADMIN, SKUS, expected_planes, publish_prices, register_and_bind
+
+pytestmark = [pytest.mark.integration, pytest.mark.slow]
+
+STORE = "S01"  # seeded by the reference data
+GATEWAY = "S01-ble1"
+LABELS = 4
+MODEL = get_display_model("2.9-bwr")
+# A 2.9" three-colour panel takes about 15 s to refresh; these take 0.3 s, so a label
+# is not busy for a quarter of a minute after every image on the test's wall clock.
+HARDWARE = dataclasses.replace(hardware_for(MODEL), refresh_ms=300)
+# A subprocess imports bumble, bleak and paho on a loaded 2-core machine: generous.
+START_TIMEOUT_S = 120.0
+
+Write = Callable[..., list[Notification]]
+
+
+@dataclasses.dataclass
+class BleChain:
+    engine: Engine
+    broker: MosquittoProcess
+    air: BumbleAir
+    hci: asyncio.Server
+    state_dir: Path
+    labels: dict[str, BleLabel]
+    bindings: dict[str, str] = dataclasses.field(default_factory=dict)
+    gateway: subprocess.Popen[bytes] | None = None
+    controller_task: asyncio.Task[None] | None = None
+    controller_stop: asyncio.Event = dataclasses.field(default_factory=asyncio.Event)
+    transport: MqttGateway | None = None
+
+    @property
+    def sessions(self) -> sessionmaker[Session]:
+        return session_factory(self.engine)
+
+    @property
+    def hci_port(self) -> int:
+        return int(self.hci.sockets[0].getsockname()[1])
+
+    def start_gateway(self, *options: str) -> None:
+        self.gateway = subprocess.Popen(
+            [sys.executable, "-c", "from esl.cli import main; main()", "gateway", "ble",
+             "--store", STORE, "--gateway", GATEWAY, "--broker", self.broker.url,
+             "--state-dir", str(self.state_dir), "--backend", "bumble",
+             "--hci", f"tcp-client:127.0.0.1:{self.hci_port}", *options],
+            cwd=ROOT,
+            env={**os.environ, "PYTHONPATH": str(ROOT)},
+        )  # fmt: skip
+
+    def kill_when(self, condition: Callable[[], bool]) -> dict[str, Planes | None]:
+        """Kill the gateway in the same instant a label's firmware makes `condition` true
+        (checked after each GATT write a label takes); return what every panel showed."""
+        shown: dict[str, Planes | None] = {}
+        for ble in self.labels.values():
+
+            def write(
+                uuid: str, value: bytes, *, now: datetime, take: Write = ble.write
+            ) -> list[Notification]:
+                notifications = take(uuid, value, now=now)
+                if not shown and condition():
+                    self.kill_gateway()
+                    shown.update({i: x.label.shown for i, x in self.labels.items()})
+                return notifications
+
+            ble.write = write  # type: ignore[method-assign]
+        return shown
+
+    def kill_gateway(self) -> None:
+        assert self.gateway is not None
+        self.gateway.kill()  # a power cut: no goodbye, the broker fires the will
+        self.gateway.wait(timeout=30)
+        self.gateway = None
+
+    async def stop_gateway(self) -> int:
+        assert self.gateway is not None
+        self.gateway.send_signal(signal.SIGTERM)
+        code = await asyncio.to_thread(self.gateway.wait, 60)
+        self.gateway = None
+        return code
+
+    async def start_controller(self) -> None:
+        transport = controller_transport(
+            parse_broker_url(self.broker.url), reconnect_delay_s=(1, 2)
+        )
+        await transport.start()
+        controller = build_controller(
+            controller_settings(
+                Settings.defaults(),
+                window=16,
+                poll_every=timedelta(milliseconds=100),
+                policy=RetryPolicy(
+                    ack_timeout=timedelta(seconds=8),
+                    base_delay=timedelta(milliseconds=200),
+                    max_delay=timedelta(seconds=2),
+                    max_attempts=40,
+                ),
+            ),
+            gateway=transport,
+            sessions=self.sessions,
+            clock=wall_clock,
+            rng=random.Random(1),
+        )
+        self.transport = transport
+        self.controller_stop = asyncio.Event()
+        self.controller_task = asyncio.create_task(controller.run(self.controller_stop))
+
+    def due(self) -> dict[str, Planes]:
+        with self.sessions() as session:
+            return {
+                label_id: expected_planes(session, label_id=label_id, sku=sku, at=wall_clock())
+                for label_id, sku in self.bindings.items()
+            }
+
+    def mismatches(self) -> list[str]:
+        due = self.due()
+        return [i for i, label in self.labels.items() if label.label.shown != due[i]]
+
+    def open_rows(self) -> int:
+        with self.sessions() as session:
+            statuses = ("pending", "sent", "parked")
+            return len(
+                session.scalars(select(OutboxRow.id).where(OutboxRow.status.in_(statuses))).all()
+            )
+
+    async def wait_converged(self, *, timeout_s: float = START_TIMEOUT_S) -> None:
+        deadline = time.monotonic() + timeout_s
+        while time.monotonic() < deadline:
+            if not self.mismatches() and self.open_rows() == 0:
+                return
+            await asyncio.sleep(0.2)
+        raise AssertionError(f"not converged: {self.mismatches()} wrong, {self.open_rows()} open")
+
+    async def close(self) -> None:
+        if self.gateway is not None:
+            self.kill_gateway()
+        if self.controller_task is not None:
+            self.controller_stop.set()
+            await self.controller_task
+        if self.transport is not None:
+            await self.transport.stop()
+        self.hci.close()
+        await self.hci.wait_closed()
+
+
+@pytest.fixture
+def engine(tmp_path: Path) -> Iterator[Engine]:
+    with seeded_sqlite_engine(tmp_path) as engine:
+        yield engine
+
+
+@pytest.fixture
+async def ble_chain(
+    engine: Engine, mosquitto: MosquittoProcess, tmp_path: Path
+) -> AsyncIterator[BleChain]:
+    """Labels registered at the controller with their keys and bound to products; the
+    same labels associated (address, ESL ID, key) and on the air; the gateway's labels
+    file, which holds no keys."""
+    keys = {f"S01-ble-{i:04d}": generate_label_key() for i in range(1, LABELS + 1)}
+    labels: dict[str, BleLabel] = {}
+    for index, (label_id, key) in enumerate(keys.items(), start=1):
+        firmware = SimulatedLabel(label_id=label_id, hardware=HARDWARE, key=key, now=wall_clock())
+        labels[label_id] = BleLabel(address=address_of(index), label=firmware, key=key)
+        labels[label_id].esl_address = EslAddress(esl_id=index)
+    air = BumbleAir(labels.values(), clock=wall_clock)
+    hci = await air.serve_hci()
+    entries = [
+        BleGatewayLabel(label_id=i, model=MODEL.id, address=label.address, esl_id=index)
+        for index, (i, label) in enumerate(labels.items(), start=1)
+    ]
+    state_dir = tmp_path / "gateway"
+    state_dir.mkdir()
+    (state_dir / f"{GATEWAY}-ble.json").write_text(
+        ble_gateway_labels_json(entries, store=STORE, gateway=GATEWAY)
+    )
+    chain = BleChain(
+        engine=engine, broker=mosquitto, air=air, hci=hci, state_dir=state_dir, labels=labels
+    )
+    with chain.sessions.begin() as session:
+        chain.bindings = register_and_bind(
+            session,
+            [LabelProvision(label_id=i, model_id=MODEL.id, key=k) for i, k in keys.items()],
+            store=STORE,
+            gateway=GATEWAY,
+            skus=SKUS,
+            now=wall_clock(),
+        )
+    yield chain
+    await chain.close()
+
+
+async def _wait_for(condition: Callable[[], bool], *, timeout_s: float = START_TIMEOUT_S) -> None:
+    async with asyncio.timeout(timeout_s):
+        while not condition():
+            await asyncio.sleep(0.05)
+
+
+async def test_prices_and_a_flash_reach_ble_labels_through_the_gateway_process_and_a_crash(
+    ble_chain: BleChain,
+) -> None:
+    chain = ble_chain
+    publish_prices(
+        chain.sessions, {"MLK-1": "3.49", "CHS-1": "8.99", "CFE-1": "59.99"}, now=wall_clock()
+    )
+    # One label connected at a time, so the crash below leaves work for the restart.
+    chain.start_gateway("--max-connections", "1")
+    await chain.start_controller()
+    await chain.wait_converged()
+
+    # Staff flash a label (what POST /api/v1/labels/{id}/flash queues): the controller
+    # signs a Flash LED frame, the gateway turns it into LED Control, the label lights
+    # up and its signed answer is the action's answer.
+    flashed = next(iter(chain.labels))
+    asked = wall_clock()
+    with chain.sessions.begin() as session:
+        action_id = request_action(
+            session, principal=ADMIN, label_id=flashed, kind=ActionKind.FLASH, now=asked
+        ).id
+
+    def action() -> LabelActionRow:
+        with chain.sessions() as session:
+            row = session.get(LabelActionRow, action_id)
+            assert row is not None
+            return row
+
+    await _wait_for(lambda: action().status == ActionStatus.ANSWERED.value)
+    answered = action()
+    assert (answered.reason, answered.led_on) == ("SUCCESS", True)
+    assert answered.rssi_dbm == chain.labels[flashed].label.rssi_dbm
+    # Lit by this action (it lights for 30 s from when the label took the frame).
+    assert chain.labels[flashed].label.led_until_ms > to_wire_ms(asked)
+
+    # New prices go out and the gateway dies half way (kill -9, at the very moment the
+    # first label takes its new image): no goodbye, frames in its queue and at the
+    # broker. No label shows anything but an old or a new due price.
+    old = chain.due()
+    publish_prices(
+        chain.sessions, {"MLK-1": "3.19", "CHS-1": "9.49", "CFE-1": "57.99"}, now=wall_clock()
+    )
+    new = chain.due()
+    assert all(old[i] != new[i] for i in chain.labels)
+    shown_at_kill = chain.kill_when(
+        lambda: any(x.label.shown == new[i] for i, x in chain.labels.items())
+    )
+    await _wait_for(lambda: chain.gateway is None)
+    assert sorted(shown_at_kill[i] == new[i] for i in chain.labels) == [False] * (LABELS - 1) + [
+        True
+    ]
+    assert all(shown_at_kill[i] in (old[i], new[i]) for i in chain.labels)
+
+    chain.start_gateway()
+    await chain.wait_converged()
+
+    # What the controller recorded is what each label shows, and its health came from the
+    # label's own signed answers (the gateway has no key to sign anything with).
+    with chain.sessions() as session:
+        states = {row.label_id: row for row in session.scalars(select(LabelStateRow))}
+    for label_id, label in chain.labels.items():
+        assert label.label.shown_hash is not None
+        assert states[label_id].displayed_hash == label.label.shown_hash.hex()
+        assert states[label_id].rssi_dbm == label.label.rssi_dbm
+        assert states[label_id].battery_mv is not None
+        assert states[label_id].last_seen is not None
+    assert (
+        "key" not in json.loads((chain.state_dir / f"{GATEWAY}-ble.json").read_text())["labels"][0]
+    )
+    assert await chain.stop_gateway() == 0

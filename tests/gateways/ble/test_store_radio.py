@@ -1,0 +1,177 @@
+"""The BLE store gateway's pieces: its labels file (no keys, every mistake named), its
+radio's errors (retry later, or never), and the process relaying over it through a real
+Mosquitto: the label's own signed answer up, silence for a label it cannot reach."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from pathlib import Path
+
+import pytest
+
+from gateways.base import Downlink, GatewayState, GatewayStatus, Uplink
+from gateways.ble.radio import BleLabelRadio
+from gateways.ble.store_radio import (
+    BleGatewayLabel,
+    BleStoreRadio,
+    ble_gateway_labels_json,
+    read_ble_gateway_labels,
+)
+from gateways.mqtt.driver import MqttGateway
+from gateways.mqtt.endpoint import parse_broker_url
+from gateways.protocol import (
+    FlashLed,
+    LedColour,
+    LedPattern,
+    Ping,
+    ProvisioningRejectedError,
+    ReasonCode,
+    decode_response,
+)
+from gateways.store_gateway.local_state import LabelRecord
+from gateways.store_gateway.process import StoreGatewayProcess, open_local_state
+from gateways.store_gateway.radio import RadioError
+from tests.fixtures.mosquitto import MosquittoProcess
+from tests.gateways.ble.ble_store import (
+    FAST,
+    STORE,
+    BleStore,
+    address_of,
+    key_of,
+    label_id_of,
+    make_store,
+)
+
+GATEWAY = "S001-ble1"
+
+
+def _entries(count: int) -> list[BleGatewayLabel]:
+    return [
+        BleGatewayLabel(label_id=label_id_of(i), model="2.9-bwr", address=address_of(i), esl_id=i)
+        for i in range(1, count + 1)
+    ]
+
+
+def _radio(store: BleStore, count: int) -> BleStoreRadio:
+    return BleStoreRadio(
+        BleLabelRadio(
+            [entry.on_air for entry in _entries(count)],
+            client_factory=store.client_factory,
+            connect_policy=FAST,
+            clock=store.clock,
+        )
+    )
+
+
+def test_the_labels_file_says_where_each_label_is_and_holds_no_keys(tmp_path: Path) -> None:
+    path = tmp_path / "labels.json"
+    path.write_text(ble_gateway_labels_json(_entries(3), store=STORE, gateway=GATEWAY))
+    assert read_ble_gateway_labels(path, store=STORE, gateway=GATEWAY) == _entries(3)
+    for entry in json.loads(path.read_text())["labels"]:
+        assert set(entry) == {"label_id", "model", "address", "esl_id"}
+
+
+def test_a_bad_labels_file_is_refused_naming_every_bad_label(tmp_path: Path) -> None:
+    good = {"label_id": "L-1", "model": "2.9-bwr", "address": "C0:FF:EE:00:00:01", "esl_id": 1}
+    labels = [
+        good,
+        {**good, "label_id": "L-2", "address": "C0:FF:EE:00:01"},  # five bytes
+        {**good, "label_id": "L-3", "address": "C0:FF:EE:00:00:03", "model": "9.9-xyz"},
+        {**good, "label_id": "L-4", "address": "C0:FF:EE:00:00:04", "esl_id": 255},
+        {**good, "address": "C0:FF:EE:00:00:05"},  # L-1 again
+        {**good, "label_id": "L-6"},  # L-1's address
+    ]
+    path = tmp_path / "labels.json"
+    path.write_text(json.dumps({"store": STORE, "gateway": GATEWAY, "labels": labels}))
+    with pytest.raises(ProvisioningRejectedError) as refused:
+        read_ble_gateway_labels(path, store=STORE, gateway=GATEWAY)
+    assert [problem["line"] for problem in refused.value.problems] == [2, 3, 4, 5, 6]
+    assert "5 of 6 labels are invalid" in refused.value.message
+    assert "not a BLE address" in refused.value.message
+
+    path.write_text(ble_gateway_labels_json(_entries(1), store=STORE, gateway="S001-ble2"))
+    with pytest.raises(ProvisioningRejectedError, match="for gateway S001/S001-ble2, not"):
+        read_ble_gateway_labels(path, store=STORE, gateway=GATEWAY)
+    with pytest.raises(ProvisioningRejectedError, match="cannot read it"):
+        read_ble_gateway_labels(tmp_path / "missing.json", store=STORE, gateway=GATEWAY)
+
+
+async def test_a_label_out_of_reach_may_answer_later_one_not_associated_never() -> None:
+    store = make_store(2)  # label 3 is in the file but not on the air
+    store.label(2).esl_address = None  # forgot its association
+    radio = _radio(store, 3)
+    await radio.open()
+    try:
+        answer = await radio.exchange(label_id_of(1), store.frame(1, Ping()).payload)
+        with pytest.raises(RadioError) as unassociated:
+            await radio.exchange(label_id_of(2), store.frame(2, Ping()).payload)
+        with pytest.raises(RadioError) as away:
+            await radio.exchange(label_id_of(3), store.frame(3, Ping()).payload)
+    finally:
+        await radio.close()
+    assert decode_response(answer, key=key_of(label_id_of(1))).reason is ReasonCode.SUCCESS
+    assert unassociated.value.final
+    assert unassociated.value.fields["address"] == address_of(2)
+    assert not away.value.final
+    assert "cannot connect" in away.value.reason
+
+
+async def test_the_process_relays_signed_answers_and_is_silent_for_a_label_it_cannot_reach(
+    mosquitto: MosquittoProcess, tmp_path: Path
+) -> None:
+    store = make_store(2)  # label 3 is out of range
+    state = open_local_state(tmp_path / "state.sqlite")
+    state.add_labels(
+        LabelRecord(label_id=e.label_id, address=e.address, model=e.model, key=None)
+        for e in _entries(3)
+    )
+    radio = _radio(store, 3)
+    await radio.open()
+    process = StoreGatewayProcess(
+        store=STORE,
+        gateway=GATEWAY,
+        endpoint=parse_broker_url(mosquitto.url),
+        radio=radio,
+        state=state,
+        reconnect_delay_s=(1, 2),
+    )
+    controller = MqttGateway(parse_broker_url(mosquitto.url))
+    await controller.start()
+    events = controller.events()
+    await process.start()
+    try:
+        async with asyncio.timeout(60):
+            async for event in events:
+                if isinstance(event, GatewayStatus) and event.state is GatewayState.ONLINE:
+                    break
+            away = store.frame(3, Ping())
+            await controller.send(Downlink(STORE, GATEWAY, away.label_id, away.payload))
+            while state.labels()[label_id_of(3)].last_error == "":
+                await asyncio.sleep(0.02)
+            assert state.counts() == (0, 0)  # the frame left the queue and nothing answered
+            flash = FlashLed(colour=LedColour.GREEN, pattern=LedPattern.BLINK, duration_s=5)
+            lit = store.frame(1, flash)
+            await controller.send(Downlink(STORE, GATEWAY, lit.label_id, lit.payload))
+            async for event in events:
+                if isinstance(event, Uplink):
+                    break
+    finally:
+        await process.stop()
+        await radio.close()
+        state.close()
+        await controller.stop()
+    # The first answer up is label 1's (answers leave in order: label 3 had none), and
+    # the label signed it: the gateway has no key to sign with.
+    answer = decode_response(event.payload, key=key_of(label_id_of(1)))
+    assert (answer.label_id, answer.reason) == (label_id_of(1), ReasonCode.SUCCESS)
+    assert store.label(1).label.led_until_ms > 0
+    assert "cannot connect to" in state_error(tmp_path, label_id_of(3))
+
+
+def state_error(tmp_path: Path, label_id: str) -> str:
+    state = open_local_state(tmp_path / "state.sqlite")
+    try:
+        return state.labels()[label_id].last_error
+    finally:
+        state.close()
