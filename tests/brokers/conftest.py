@@ -16,8 +16,9 @@ import pytest
 from esl.mqtt.rabbitmq_config import WrittenRabbitConfig, write_rabbitmq_config
 from tests.support.rabbitmq_cluster import RabbitCluster
 
-# Stores the permission tests use (S01, S02) and the chain's (C01, C02).
-STORES = ("S01", "S02", "C01", "C02")
+# Seeded stores S01 and S02, each with the gateway the permission tests use (gw1) and the
+# one the chain runs (gw2): no test meets another's session queue.
+GATEWAYS = [(store, f"{store}-gw{n}") for n in (1, 2) for store in ("S01", "S02")]
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
@@ -31,7 +32,7 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
 @pytest.fixture(scope="module")
 def rabbit_config(tmp_path_factory: pytest.TempPathFactory) -> WrittenRabbitConfig:
     directory = tmp_path_factory.mktemp("rabbitmq-config")
-    return write_rabbitmq_config(directory, [(store, f"{store}-gw1") for store in STORES])
+    return write_rabbitmq_config(directory, GATEWAYS)
 
 
 @pytest.fixture(scope="module")

@@ -311,6 +311,17 @@ class RabbitCluster:
                             if not got.wait(timeout=1.0) and time.monotonic() > deadline:
                                 raise RuntimeError(f"{node.name} does not route to {listener.name}")
 
+    def ensure_running(self) -> None:
+        """Boot every node that is down (same ports and data: it rejoins), then wait until
+        the whole cluster routes again."""
+        down = [node for node in self.nodes if not node.running]
+        for node in down:
+            node.start()
+        for node in down:
+            node.wait_mqtt(self.probe_endpoint(node))
+        if down:
+            self.wait_clustered()
+
     def stop(self) -> None:
         for node in self.nodes:
             node.stop()
