@@ -40,6 +40,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from esl.mqtt.errors import MosquittoConfigError, RabbitmqConfigError
 from esl.mqtt.mosquitto_config import (
     CREDENTIALS_FILE,
     DEFAULT_CONTROLLER_USERNAME,
@@ -71,6 +72,8 @@ HASHING_ALGORITHM = "rabbit_password_hashing_sha256"
 RABBITMQ_VERSION = "3.10.8"
 # One level of our topics (store or gateway id), as RabbitMQ sees it in a routing key.
 _LEVEL = "[A-Za-z0-9_-]+"
+# MQTT clients name a vhost inside their username (`vhost:user`): keep it plain.
+_VHOST = re.compile(r"[A-Za-z0-9_-]{1,64}")
 
 
 @dataclass(frozen=True, slots=True)
@@ -211,10 +214,15 @@ def write_rabbitmq_config(
     """Write the three files into `directory`; `install_dir` is where they live on each node."""
     directory.mkdir(parents=True, exist_ok=True)
     credentials = directory / CREDENTIALS_FILE
-    known = known_passwords(credentials)
-    accounts = plan_accounts(
-        gateways, controller_username=controller_username, known_passwords=known
-    )
+    try:
+        known = known_passwords(credentials)
+        accounts = plan_accounts(
+            gateways, controller_username=controller_username, known_passwords=known
+        )
+    except MosquittoConfigError as exc:  # the account rules are shared with Mosquitto's
+        raise RabbitmqConfigError(reason=str(exc.fields["reason"])) from exc
+    if not _VHOST.fullmatch(vhost):
+        raise RabbitmqConfigError(reason=f"vhost {vhost!r}: use 1-64 of A-Z a-z 0-9 _ -")
     conf = directory / "rabbitmq.conf"
     definitions = directory / "definitions.json"
     conf.write_text(
