@@ -3,7 +3,7 @@
 A three-node cluster boots in 20-80 s on this loaded 2-core machine and the failover test
 takes minutes, so these tests run on request only: `make test-cluster` (it sets
 ESL_TEST_RABBITMQ=1); without it they are deselected (pytest reports how many), so that
-`make test` stays fast. The cluster is module-wide and its tests share one xdist group.
+`make test` stays fast. The cluster is session-wide and its tests share one xdist group.
 The nodes load the files `esl mqtt config --broker rabbitmq` writes, for the stores the
 tests use; a test that kills a node brings it back with
 `cluster.ensure_running()` before it ends.
@@ -40,13 +40,13 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
         item.add_marker(pytest.mark.integration)
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture(scope="session")
 def rabbit_config(tmp_path_factory: pytest.TempPathFactory) -> WrittenRabbitConfig:
     directory = tmp_path_factory.mktemp("rabbitmq-config")
     return write_rabbitmq_config(directory, GATEWAYS)
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture(scope="session")
 def rabbit_cluster(
     rabbit_config: WrittenRabbitConfig, tmp_path_factory: pytest.TempPathFactory
 ) -> Iterator[RabbitCluster]:
