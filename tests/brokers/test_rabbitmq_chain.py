@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator, Callable, Iterator
 from pathlib import Path
 
 import pytest
@@ -13,12 +13,13 @@ from sqlalchemy import Engine
 
 from esl.mqtt.rabbitmq_config import WrittenRabbitConfig
 from esl.settings import Settings
+from gateways.mqtt.endpoint import BrokerEndpoint
 from tests.support.chain import TEST_TIMINGS
 from tests.support.clock import wall_clock
 from tests.support.database import seeded_sqlite_engine
 from tests.support.pipeline import publish_prices
 from tests.support.rabbitmq_chain import ClusterChain, FailoverFrontDoor
-from tests.support.rabbitmq_cluster import RabbitCluster
+from tests.support.rabbitmq_cluster import HOST, RabbitCluster
 
 STORES = ("S01", "S02")
 CHAIN_GATEWAY = "gw2"  # the accounts conftest.GATEWAYS gives the chain
@@ -54,20 +55,14 @@ async def chain(
     tmp_path: Path,
 ) -> AsyncIterator[ClusterChain]:
     accounts = rabbit_config.accounts
-    node_a = rabbit_cluster.nodes[0]
-    gateways = {
-        account.store: node_a.endpoint(account.username, account.password)
-        for account in accounts.gateways
-        if account.gateway.endswith(CHAIN_GATEWAY)
-    }
+    controller = accounts.controller
     chain = ClusterChain(
         engine=engine,
-        broker=node_a.endpoint(accounts.controller.username, accounts.controller.password),
+        broker=rabbit_cluster.nodes[0].endpoint(controller.username, controller.password),
         gateway_endpoints={
-            store: type(endpoint)(
-                endpoint.host, front_door.port, endpoint.username, endpoint.password
-            )
-            for store, endpoint in gateways.items()
+            account.store: BrokerEndpoint(HOST, front_door.port, account.username, account.password)
+            for account in accounts.gateways
+            if account.gateway.endswith(CHAIN_GATEWAY)
         },
         state_dir=tmp_path / "sim",
         clock=wall_clock,
@@ -79,9 +74,8 @@ async def chain(
     rabbit_cluster.ensure_running()
 
 
-async def _wait_for(condition: str, check: object, timeout_s: float) -> None:
+async def _wait_for(condition: str, check: Callable[[], bool], timeout_s: float) -> None:
     deadline = time.monotonic() + timeout_s
-    assert callable(check)
     while not check():
         if time.monotonic() > deadline:
             raise AssertionError(f"timed out waiting for {condition}")
