@@ -1,9 +1,10 @@
-"""Per-store credentials on the RabbitMQ cluster, checked with the real Mosquitto clients:
-a store's gateway login reads only its own frames and writes only its own answers, on
-whichever node it logs in."""
+"""Per-store credentials and persistent sessions on the RabbitMQ cluster, checked with the
+real Mosquitto clients: a store's gateway login reads only its own frames and writes only
+its own answers, on whichever node it logs in; its session lives on every node."""
 
 from __future__ import annotations
 
+import json
 import subprocess
 from dataclasses import dataclass
 
@@ -139,3 +140,19 @@ def test_a_store_login_using_another_gateways_client_id_cannot_drain_its_session
     delivered = sub(s01, down_s01, "-C", "1")
     assert delivered.returncode == 0
     assert delivered.stdout.strip() == "queued-for-S01"
+
+
+def test_a_gateways_persistent_session_is_a_quorum_queue_on_every_node(
+    rabbit_cluster: RabbitCluster, rabbit_config: WrittenRabbitConfig
+) -> None:
+    node_c = rabbit_cluster.nodes[2]
+    s02 = gateway_login(rabbit_config, node_c.endpoint(), "S02")
+    assert sub(s02, "esl/v1/S02/S02-gw1/down", "-E").returncode == 0
+
+    listed = rabbit_cluster.nodes[0].ctl(
+        "list_queues", "-p", "esl", "name", "type", "members", "--formatter", "json"
+    )
+    queues = {queue["name"]: queue for queue in json.loads(listed)}
+    session = queues[f"mqtt-subscription-{s02.client_id}qos1"]
+    assert session["type"] == "quorum"
+    assert sorted(session["members"]) == sorted(node.name for node in rabbit_cluster.nodes)

@@ -207,6 +207,20 @@ class RabbitNode:
                 time.sleep(0.5)
         raise RuntimeError(f"{self.name} never accepted MQTT ({last}): {self._tail()}")
 
+    def ctl(self, *args: str, timeout_s: float = 120.0) -> str:
+        """`rabbitmqctl -n <this node> ARGS`'s output (a CLI start costs seconds: use sparingly)."""
+        done = subprocess.run(
+            [str(RABBITMQ_BIN / "rabbitmqctl"), "-n", self.name, *args],
+            env=self.environment(),
+            capture_output=True,
+            text=True,
+            timeout=timeout_s,
+            check=False,
+        )
+        if done.returncode != 0:
+            raise RuntimeError(f"rabbitmqctl {' '.join(args)}: {done.stderr or done.stdout}")
+        return done.stdout
+
     def kill(self) -> None:
         """SIGKILL the Erlang VM: no goodbye to clients or peers."""
         self._signal(signal.SIGKILL)
