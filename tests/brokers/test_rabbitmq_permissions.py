@@ -6,12 +6,15 @@ from __future__ import annotations
 
 import json
 import subprocess
+import threading
+import time
+from collections.abc import Callable
 from dataclasses import dataclass
 
 from esl.mqtt.rabbitmq_config import WrittenRabbitConfig
 from gateways.mqtt.endpoint import BrokerEndpoint
 from gateways.mqtt.store_gateway import store_gateway_client_id
-from tests.support.rabbitmq_cluster import RabbitCluster
+from tests.support.rabbitmq_cluster import RabbitCluster, mqtt_client
 
 TIMEOUT_S = 30
 # How long an attempt that should be refused keeps trying (mosquitto_sub reconnects).
@@ -156,3 +159,63 @@ def test_a_gateways_persistent_session_is_a_quorum_queue_on_every_node(
     session = queues[f"mqtt-subscription-{s02.client_id}qos1"]
     assert session["type"] == "quorum"
     assert sorted(session["members"]) == sorted(node.name for node in rabbit_cluster.nodes)
+
+
+def test_another_login_under_a_gateways_client_id_is_refused_but_disconnects_it_once(
+    rabbit_cluster: RabbitCluster, rabbit_config: WrittenRabbitConfig
+) -> None:
+    """RabbitMQ 3.10 has no `use_username_as_clientid`: it registers the client id (and
+    disconnects its holder) before it finds the login may not use that session. The holder
+    reconnects and its session, with what was queued meanwhile, is intact."""
+    node_a, node_b, node_c = (node.endpoint() for node in rabbit_cluster.nodes)
+    s01 = gateway_login(rabbit_config, node_b, "S01")
+    s02 = gateway_login(rabbit_config, node_c, "S02")
+    controller = controller_login(rabbit_config, node_a)
+    down_s01 = "esl/v1/S01/S01-gw1/down"
+    seen = threading.Condition()
+    subscribed: list[int] = []
+    frames: list[bytes] = []
+
+    holder = mqtt_client(s01.endpoint, client_id=s01.client_id, clean_session=False)
+    holder.reconnect_delay_set(min_delay=1, max_delay=2)
+
+    def on_connect(client: object, *_args: object) -> None:
+        holder.subscribe(down_s01, qos=1)
+
+    def on_subscribe(*_args: object) -> None:
+        with seen:
+            subscribed.append(1)
+            seen.notify_all()
+
+    def on_message(_c: object, _u: object, message: object) -> None:
+        with seen:
+            frames.append(bytes(message.payload))  # type: ignore[attr-defined]
+            seen.notify_all()
+
+    holder.on_connect = on_connect
+    holder.on_subscribe = on_subscribe
+    holder.on_message = on_message
+    holder.connect(s01.endpoint.host, s01.endpoint.port, keepalive=10)
+    holder.loop_start()
+    try:
+        _wait(seen, lambda: len(subscribed) == 1)
+        impostor = sub(Login(s02.endpoint, s01.client_id), down_s01, "-E", "-d", "-W", "10")
+        assert impostor.returncode != 0
+        assert "received CONNACK (3)" in impostor.stdout
+        # The holder was disconnected, came back and subscribed again...
+        _wait(seen, lambda: len(subscribed) == 2)
+        # ...and its session still delivers to it.
+        assert pub(controller, down_s01, "after-the-impostor").returncode == 0
+        _wait(seen, lambda: b"after-the-impostor" in frames)
+    finally:
+        holder.loop_stop()
+        holder.disconnect()
+
+
+def _wait(condition: threading.Condition, check: Callable[[], bool]) -> None:
+    deadline = time.monotonic() + TIMEOUT_S
+    with condition:
+        while not check():
+            remaining = deadline - time.monotonic()
+            assert remaining > 0, "timed out"
+            condition.wait(remaining)
