@@ -114,8 +114,9 @@ def _queue_permissions(user: str, vhost: str, client_id_pattern: str) -> dict[st
 def render_definitions(accounts: BrokerAccounts, *, vhost: str = DEFAULT_VHOST) -> dict[str, Any]:
     """The definitions document RabbitMQ imports: users, the vhost and permissions."""
     controller = accounts.controller.username
-    # Workers may add a suffix to the controller's client id (one per worker process).
-    controller_ids = f"{re.escape(DEFAULT_CONTROLLER_CLIENT_ID)}[A-Za-z0-9_-]*"
+    # Each controller process adds a suffix to the client id (`esl-controller-<host>-<pid>-
+    # <id>`, host names keep their dots), so that two never share a session.
+    controller_ids = f"{re.escape(DEFAULT_CONTROLLER_CLIENT_ID)}[A-Za-z0-9._-]*"
     users = [
         {
             "name": account.username,

@@ -75,7 +75,8 @@ def test_each_login_may_touch_only_its_own_session_queues() -> None:
         assert not re.search(gateway[kind], other), kind
         assert not re.search(gateway[kind], "mqtt-subscription-esl-controllerqos1"), kind
     controller = permissions["esl-controller"]
-    assert re.search(controller["configure"], "mqtt-subscription-esl-controller-w2qos1")
+    for client_id in ("esl-controller", "esl-controller-shop.example.com-4711-0a1b2c3d"):
+        assert re.search(controller["configure"], f"mqtt-subscription-{client_id}qos1")
     assert not re.search(controller["configure"], own)
 
 

@@ -92,7 +92,8 @@ class ClusterChain(Chain):
     """`broker` is the controller's endpoint (its node, its login); each store's gateway
     logs in at `gateway_endpoints[store]` with that store's own login."""
 
-    mosquitto: MosquittoProcess | None = field(default=None, kw_only=True)  # type: ignore[assignment]
+    # No Mosquitto here: the broker is the cluster.
+    mosquitto: MosquittoProcess | None = field(default=None, kw_only=True)
     gateway_endpoints: dict[str, BrokerEndpoint] = field(default_factory=dict, kw_only=True)
 
     async def start_gateway(self, store: str) -> None:
