@@ -242,10 +242,13 @@ class RabbitNode:
             process.wait(timeout=10)
 
     def _tail(self) -> str:
-        for path in (self.log_path, self.directory / "server.out"):
-            if path.exists():
-                return path.read_text(errors="replace")[-2000:]
-        return "(no log)"
+        """The end of the node's log and of its console (where a boot failure is printed)."""
+        parts = [
+            f"--- {path.name}:\n{path.read_text(errors='replace')[-3000:]}"
+            for path in (self.log_path, self.directory / "server.out")
+            if path.exists()
+        ]
+        return "\n".join(parts) or f"(no log in {self.directory})"
 
 
 @dataclass
