@@ -45,6 +45,7 @@ from gateways.mqtt.endpoint import BrokerEndpoint
 
 __all__ = [
     "RABBITMQ_BIN",
+    "NodeExitedError",
     "RabbitCluster",
     "RabbitNode",
     "find_rabbitmq",
@@ -106,6 +107,10 @@ def connected(
     finally:
         client.loop_stop()
         client.disconnect()
+
+
+class NodeExitedError(RuntimeError):
+    """The node stopped while booting (see its log in the message)."""
 
 
 @dataclass
@@ -198,7 +203,7 @@ class RabbitNode:
         last: Exception | None = None
         while time.monotonic() < deadline:
             if not self.running:
-                raise RuntimeError(f"{self.name} exited: {self._tail()}")
+                raise NodeExitedError(f"{self.name} exited: {self._tail()}")
             try:
                 with connected(endpoint, client_id=f"ready-{self.name}", timeout_s=5):
                     return
@@ -220,6 +225,12 @@ class RabbitNode:
         if done.returncode != 0:
             raise RuntimeError(f"rabbitmqctl {' '.join(args)}: {done.stderr or done.stdout}")
         return done.stdout
+
+    def pick_new_ports(self) -> None:
+        """Other free ports, for a first boot that lost one of its ports to another process
+        (free ports are picked before the node binds them: another test run may bind one
+        first). Only before the node ever ran: a cluster's peers know its ports."""
+        self.amqp_port, self.dist_port, self.mqtt_port = _free_port(), _free_port(), _free_port()
 
     def kill(self) -> None:
         """SIGKILL the Erlang VM: no goodbye to clients or peers."""
@@ -291,14 +302,27 @@ class RabbitCluster:
     def start(self) -> None:
         begun = time.monotonic()
         seed, *joiners = self.nodes
-        seed.start()
-        seed.wait_mqtt(self.probe_endpoint(seed))
-        for node in joiners:
-            node.start()
-        for node in joiners:
-            node.wait_mqtt(self.probe_endpoint(node))
+        self._first_boot([seed])
+        self._first_boot(joiners)
         self.wait_clustered()
         self.boot_seconds = time.monotonic() - begun
+
+    def _first_boot(self, nodes: list[RabbitNode], *, attempts: int = 3) -> None:
+        """Boot `nodes` together; one that stops while booting (a listener port taken by
+        someone else between picking and binding it: its log says so) boots again on
+        other ports, up to `attempts` times in all."""
+        for node in nodes:
+            node.start()
+        for node in nodes:
+            for attempt in range(1, attempts + 1):
+                try:
+                    node.wait_mqtt(self.probe_endpoint(node))
+                    break
+                except NodeExitedError:
+                    if attempt == attempts:
+                        raise
+                    node.pick_new_ports()
+                    node.start()
 
     def wait_clustered(self, *, timeout_s: float = 60.0) -> None:
         """Until a message published on each running node reaches a subscriber on the first
