@@ -3,13 +3,15 @@
     cluster = RabbitCluster.create(directory, config_dir, nodes=3)
     cluster.start()            # boots node 0, then the others join it; waits on MQTT
     cluster.nodes[1].kill()    # SIGKILL: a node dies mid-flight
-    cluster.nodes[1].start()   # back on the same ports, rejoins the cluster
+    cluster.ensure_running()   # node 1 boots again on its data and rejoins the cluster
     cluster.stop()
 
 Each node gets its own name (`<token>-<n>@localhost`), AMQP, distribution and MQTT ports,
 data and log directories, and the files `esl mqtt config --broker rabbitmq` wrote
 (`config_dir`: rabbitmq.conf with its definitions), with the node's own listener ports
-put in place of the generated one. The nodes share one Erlang cookie through HOME.
+put in place of the generated one. The nodes share one Erlang cookie through HOME. A node
+that stops while booting because another process took one of its ports boots again on
+other ports.
 
 Why it boots this way (RabbitMQ 3.10, measured on a loaded 2-core machine):
 - The plugin list is written as the `enabled_plugins` file itself: that is all
@@ -229,7 +231,7 @@ class RabbitNode:
     def pick_new_ports(self) -> None:
         """Other free ports, for a first boot that lost one of its ports to another process
         (free ports are picked before the node binds them: another test run may bind one
-        first). Only before the node ever ran: a cluster's peers know its ports."""
+        first). Peers find a node by name (epmd), so its ports may change between boots."""
         self.amqp_port, self.dist_port, self.mqtt_port = _free_port(), _free_port(), _free_port()
 
     def kill(self) -> None:
@@ -302,12 +304,12 @@ class RabbitCluster:
     def start(self) -> None:
         begun = time.monotonic()
         seed, *joiners = self.nodes
-        self._first_boot([seed])
-        self._first_boot(joiners)
+        self._boot([seed])
+        self._boot(joiners)
         self.wait_clustered()
         self.boot_seconds = time.monotonic() - begun
 
-    def _first_boot(self, nodes: list[RabbitNode], *, attempts: int = 3) -> None:
+    def _boot(self, nodes: list[RabbitNode], *, attempts: int = 3) -> None:
         """Boot `nodes` together; one that stops while booting (a listener port taken by
         someone else between picking and binding it: its log says so) boots again on
         other ports, up to `attempts` times in all."""
@@ -353,13 +355,10 @@ class RabbitCluster:
                                 raise RuntimeError(f"{node.name} does not route to {listener.name}")
 
     def ensure_running(self) -> None:
-        """Boot every node that is down (same ports and data: it rejoins), then wait until
-        the whole cluster routes again."""
+        """Boot every node that is down (same data, same ports unless one was taken
+        meanwhile: it rejoins), then wait until the whole cluster routes again."""
         down = [node for node in self.nodes if not node.running]
-        for node in down:
-            node.start()
-        for node in down:
-            node.wait_mqtt(self.probe_endpoint(node))
+        self._boot(down)
         if down:
             self.wait_clustered()
 
