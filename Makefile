@@ -8,7 +8,7 @@ BIN := $(VENV)/bin
 RUN_STAMP := $(VENV)/.installed-run
 DEV_STAMP := $(VENV)/.installed-dev
 
-.PHONY: demo test system-packages lint typecheck pytest bench clean
+.PHONY: demo test test-cluster system-packages lint typecheck pytest bench clean
 
 $(VENV)/bin/python:
 	$(PYTHON) -m venv $(VENV)
@@ -41,6 +41,11 @@ pytest: $(DEV_STAMP) system-packages
 	scripts/with-postgres $(BIN)/pytest -q -n 2 --dist loadgroup
 
 test: lint typecheck pytest
+
+# The chain on a three-node RabbitMQ cluster (docs/clustered-broker.md): minutes, not seconds,
+# so not part of `make test`.
+test-cluster: $(DEV_STAMP) system-packages
+	ESL_TEST_RABBITMQ=1 $(BIN)/pytest -q -p no:cacheprovider tests/brokers
 
 clean:
 	rm -rf $(VENV) .mypy_cache .pytest_cache .ruff_cache

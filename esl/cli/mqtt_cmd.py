@@ -1,15 +1,17 @@
-"""`esl mqtt ...`: Mosquitto files for a deployment, and the embedded broker on its own."""
+"""`esl mqtt ...`: broker files for a deployment (Mosquitto, or a RabbitMQ cluster with its
+MQTT plugin), and the embedded broker on its own."""
 
 from __future__ import annotations
 
 import asyncio
 import socket
+from enum import StrEnum
 from pathlib import Path
 from typing import Annotated
 
 import typer
 
-from esl.mqtt.errors import MosquittoConfigError
+from esl.mqtt.errors import MosquittoConfigError, RabbitmqConfigError
 from esl.mqtt.mosquitto_config import (
     DEFAULT_CONTROLLER_USERNAME,
     ListenerTls,
@@ -17,9 +19,15 @@ from esl.mqtt.mosquitto_config import (
     gateways_from_lines,
     write_mosquitto_config,
 )
+from esl.mqtt.rabbitmq_config import DEFAULT_VHOST, write_rabbitmq_config
 from gateways.errors import GatewayError
 
-__all__ = ["register"]
+__all__ = ["BrokerKind", "register"]
+
+
+class BrokerKind(StrEnum):
+    MOSQUITTO = "mosquitto"
+    RABBITMQ = "rabbitmq"
 
 
 def register(app: typer.Typer) -> None:
@@ -29,6 +37,16 @@ def register(app: typer.Typer) -> None:
     @mqtt_app.command("config")
     def config(
         output: Annotated[Path, typer.Option("-o", "--output", help="Directory to write into.")],
+        broker_kind: Annotated[
+            BrokerKind,
+            typer.Option(
+                "--broker",
+                help="mosquitto (one broker) or rabbitmq (a cluster: docs/clustered-broker.md).",
+            ),
+        ] = BrokerKind.MOSQUITTO,
+        vhost: Annotated[str, typer.Option(help="RabbitMQ: the vhost MQTT clients use.")] = (
+            DEFAULT_VHOST
+        ),
         stores: Annotated[str, typer.Option(help="Store codes, comma-separated: S001,S002.")] = "",
         gateways_per_store: Annotated[
             int, typer.Option(help="Gateways {store}-gw1..{store}-gwN in each store.")
@@ -64,7 +82,8 @@ def register(app: typer.Typer) -> None:
             bool, typer.Option(help="Refuse TLS clients without a certificate.")
         ] = False,
     ) -> None:
-        """Write mosquitto.conf, passwords, acl and credentials.json (0600) for these gateways."""
+        """Write the broker's files and credentials.json (0600) for these gateways: Mosquitto's
+        mosquitto.conf, passwords and acl, or RabbitMQ's rabbitmq.conf and definitions.json."""
         try:
             if gateways_file is not None:
                 gateways = gateways_from_lines(
@@ -73,6 +92,22 @@ def register(app: typer.Typer) -> None:
             else:
                 codes = [code for code in stores.split(",") if code.strip()]
                 gateways = gateways_from_counts(codes, per_store=gateways_per_store)
+            if broker_kind is BrokerKind.RABBITMQ:
+                if certfile is not None or keyfile is not None or not plain_listener:
+                    raise RabbitmqConfigError(
+                        reason="TLS for RabbitMQ is configured in rabbitmq.conf by hand "
+                        "(mqtt.listeners.ssl); --broker rabbitmq writes the plain listener only"
+                    )
+                _write_rabbitmq(
+                    output,
+                    gateways,
+                    controller_user=controller_user,
+                    install_dir=install_dir,
+                    port=port,
+                    bind=bind,
+                    vhost=vhost,
+                )
+                return
             tls = None
             if certfile is not None or keyfile is not None:
                 if certfile is None or keyfile is None:
@@ -132,3 +167,34 @@ def register(app: typer.Typer) -> None:
         except GatewayError as exc:
             typer.echo(f"error: {exc}", err=True)
             raise typer.Exit(1) from None
+
+
+def _write_rabbitmq(
+    output: Path,
+    gateways: list[tuple[str, str]],
+    *,
+    controller_user: str,
+    install_dir: Path | None,
+    port: int,
+    bind: str,
+    vhost: str,
+) -> None:
+    written = write_rabbitmq_config(
+        output,
+        gateways,
+        controller_username=controller_user,
+        install_dir=install_dir,
+        port=port,
+        bind_address=bind,
+        vhost=vhost,
+    )
+    accounts = written.accounts
+    typer.echo(f"wrote {written.conf}, {written.definitions.name}")
+    typer.echo(
+        f"{len(accounts.gateways)} gateway accounts in "
+        f"{len({a.store for a in accounts.gateways})} stores, controller "
+        f"'{accounts.controller.username}', vhost '{vhost}'; {len(written.new_usernames)} new"
+    )
+    typer.echo(f"passwords are in {written.credentials} (mode 0600); hand each gateway its own")
+    typer.echo("on every node: rabbitmq-plugins enable rabbitmq_mqtt, and this rabbitmq.conf")
+    typer.echo(f"a running cluster: rabbitmqctl import_definitions {written.definitions}")

@@ -6,6 +6,7 @@ not load amqtt unless it runs the embedded broker):
     mosquitto_config    mosquitto.conf, password file, ACL and credentials for a deployment
     mosquitto_password  the `$7$` PBKDF2-SHA512 hash Mosquitto's password file uses
     mosquitto_process   a throwaway Mosquitto on loopback (benchmarks)
+    rabbitmq_config     rabbitmq.conf and definitions.json for a RabbitMQ cluster (MQTT plugin)
 """
 
 __all__: list[str] = []

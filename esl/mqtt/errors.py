@@ -4,13 +4,14 @@ EslError (pricing/errors.py)
 +-- GatewayError (gateways/errors.py)
     +-- EmbeddedBrokerError     the in-process broker could not start
     +-- MosquittoConfigError    the input for `esl mqtt config` is unusable
+    +-- RabbitmqConfigError     ... with `--broker rabbitmq`
 """
 
 from __future__ import annotations
 
 from gateways.errors import GatewayError
 
-__all__ = ["EmbeddedBrokerError", "MosquittoConfigError"]
+__all__ = ["EmbeddedBrokerError", "MosquittoConfigError", "RabbitmqConfigError"]
 
 
 class EmbeddedBrokerError(GatewayError):
@@ -25,3 +26,10 @@ class MosquittoConfigError(GatewayError):
 
     def __init__(self, *, reason: str) -> None:
         super().__init__(f"cannot write a Mosquitto config: {reason}", reason=reason)
+
+
+class RabbitmqConfigError(GatewayError):
+    code = "rabbitmq_config_invalid"
+
+    def __init__(self, *, reason: str) -> None:
+        super().__init__(f"cannot write a RabbitMQ config: {reason}", reason=reason)

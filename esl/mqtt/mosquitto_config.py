@@ -43,6 +43,7 @@ from gateways.mqtt.topics import TOPIC_ROOT, TopicKind, topic_for, validate_topi
 from gateways.protocol import MAX_FRAME_BYTES
 
 __all__ = [
+    "CREDENTIALS_FILE",
     "DEFAULT_CONTROLLER_USERNAME",
     "MAX_PACKET_BYTES",
     "Account",
@@ -50,14 +51,17 @@ __all__ = [
     "GatewayAccount",
     "ListenerTls",
     "WrittenConfig",
+    "credentials_body",
     "gateway_username",
     "gateways_from_counts",
     "gateways_from_lines",
+    "known_passwords",
     "plan_accounts",
     "render_acl",
     "render_mosquitto_conf",
     "render_password_file",
     "write_mosquitto_config",
+    "write_private",
 ]
 
 DEFAULT_CONTROLLER_USERNAME = "esl-controller"
@@ -247,7 +251,7 @@ def render_mosquitto_conf(
     return "\n".join(lines) + "\n"
 
 
-def _known_passwords(credentials: Path) -> dict[str, str]:
+def known_passwords(credentials: Path) -> dict[str, str]:
     if not credentials.exists():
         return {}
     try:
@@ -258,7 +262,21 @@ def _known_passwords(credentials: Path) -> dict[str, str]:
         raise MosquittoConfigError(reason=f"{credentials} is not a credentials file") from exc
 
 
-def _write_private(path: Path, text: str) -> None:
+def credentials_body(accounts: BrokerAccounts) -> dict[str, object]:
+    """credentials.json's content: every account's plain password, for provisioning."""
+    return {
+        "controller": {
+            "username": accounts.controller.username,
+            "password": accounts.controller.password,
+        },
+        "gateways": [
+            {"store": a.store, "gateway": a.gateway, "username": a.username, "password": a.password}
+            for a in accounts.gateways
+        ],
+    }
+
+
+def write_private(path: Path, text: str) -> None:
     # Created 0600 from the start: a password never sits in a world-readable file.
     fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
     with os.fdopen(fd, "w", encoding="utf-8") as handle:
@@ -281,7 +299,7 @@ def write_mosquitto_config(
     """Write the four files into `directory`; `install_dir` is where they live on the broker."""
     directory.mkdir(parents=True, exist_ok=True)
     credentials = directory / CREDENTIALS_FILE
-    known = _known_passwords(credentials)
+    known = known_passwords(credentials)
     accounts = plan_accounts(
         gateways, controller_username=controller_username, known_passwords=known
     )
@@ -299,19 +317,9 @@ def write_mosquitto_config(
         ),
         encoding="utf-8",
     )
-    _write_private(passwords, render_password_file(accounts))
+    write_private(passwords, render_password_file(accounts))
     acl.write_text(render_acl(accounts), encoding="utf-8")
     (directory / "data").mkdir(exist_ok=True)
-    body = {
-        "controller": {
-            "username": accounts.controller.username,
-            "password": accounts.controller.password,
-        },
-        "gateways": [
-            {"store": a.store, "gateway": a.gateway, "username": a.username, "password": a.password}
-            for a in accounts.gateways
-        ],
-    }
-    _write_private(credentials, json.dumps(body, indent=2) + "\n")
+    write_private(credentials, json.dumps(credentials_body(accounts), indent=2) + "\n")
     new = tuple(a.username for a in accounts.all if a.username not in known)
     return WrittenConfig(conf, passwords, acl, credentials, accounts, new)

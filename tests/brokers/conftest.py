@@ -1,0 +1,60 @@
+"""One RabbitMQ cluster (three nodes, MQTT plugin) for every test of this folder.
+
+A three-node cluster boots in 20-80 s on this loaded 2-core machine and the failover test
+takes minutes, so these tests run on request only: `make test-cluster` (it sets
+ESL_TEST_RABBITMQ=1); without it they are deselected (pytest reports how many), so that
+`make test` stays fast. The cluster is session-wide and its tests share one xdist group.
+The nodes load the files `esl mqtt config --broker rabbitmq` writes, for the stores the
+tests use; a test that kills a node brings it back with
+`cluster.ensure_running()` before it ends.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from esl.mqtt.rabbitmq_config import WrittenRabbitConfig, write_rabbitmq_config
+from tests.support.rabbitmq_cluster import RabbitCluster
+
+# Seeded stores S01 and S02, each with the gateway the permission tests use (gw1) and the
+# one the chain runs (gw2): no test meets another's session queue.
+GATEWAYS = [(store, f"{store}-gw{n}") for n in (1, 2) for store in ("S01", "S02")]
+
+
+RUN_CLUSTER_TESTS = os.environ.get("ESL_TEST_RABBITMQ") == "1"
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    here = Path(__file__).parent
+    ours = [item for item in items if here in item.path.parents]
+    if not RUN_CLUSTER_TESTS:
+        items[:] = [item for item in items if here not in item.path.parents]
+        config.hook.pytest_deselected(items=ours)
+        return
+    for item in ours:
+        item.add_marker(pytest.mark.xdist_group("rabbitmq"))
+        item.add_marker(pytest.mark.integration)
+
+
+@pytest.fixture(scope="session")
+def rabbit_config(tmp_path_factory: pytest.TempPathFactory) -> WrittenRabbitConfig:
+    directory = tmp_path_factory.mktemp("rabbitmq-config")
+    return write_rabbitmq_config(directory, GATEWAYS)
+
+
+@pytest.fixture(scope="session")
+def rabbit_cluster(
+    rabbit_config: WrittenRabbitConfig, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[RabbitCluster]:
+    cluster = RabbitCluster.create(
+        tmp_path_factory.mktemp("rabbitmq"), rabbit_config.conf.parent, nodes=3
+    )
+    try:
+        cluster.start()
+        yield cluster
+    finally:
+        cluster.stop()

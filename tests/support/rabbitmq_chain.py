@@ -1,0 +1,135 @@
+"""The chain (tests/support/chain.py) on a RabbitMQ cluster: the controller logs in on one
+node, each store's gateway on another (through a failover front door), every client with
+the per-store credentials `esl mqtt config --broker rabbitmq` generated.
+
+`FailoverFrontDoor` is what a deployment puts in front of a cluster (an HAProxy with the
+other nodes as `backup` servers, or DNS with several addresses): one address for the
+gateways, each new TCP connection relayed to the first node that accepts it. A gateway
+whose node dies sees its connection drop, reconnects to the same address and lands on a
+surviving node. The store gateways themselves are the unmodified firmware_sim ones.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from dataclasses import dataclass, field
+
+from sqlalchemy import select
+
+from esl.db.models import LabelStateRow
+from firmware_sim.mqtt_gateway import BrokerSettings, MqttStoreGateway
+from gateways.errors import GatewayConnectError
+from gateways.mqtt.endpoint import BrokerEndpoint
+from rendering.encoding import content_hash
+from tests.fixtures.mosquitto import MosquittoProcess
+from tests.support.chain import Chain
+
+__all__ = ["ClusterChain", "FailoverFrontDoor"]
+
+_HOST = "127.0.0.1"
+_CONNECT_TIMEOUT_S = 5.0
+
+
+class FailoverFrontDoor:
+    """A loopback TCP listener relaying each connection to the first upstream port that
+    accepts it; `routed` lists the upstream each connection went to, in order."""
+
+    def __init__(self, upstream_ports: list[int]) -> None:
+        self.upstream_ports = upstream_ports
+        self.routed: list[int] = []
+        self._server: asyncio.Server | None = None
+        self._pipes: set[asyncio.Task[None]] = set()
+        self.port = 0
+
+    async def start(self) -> None:
+        self._server = await asyncio.start_server(self._accept, _HOST, 0)
+        self.port = int(self._server.sockets[0].getsockname()[1])
+
+    async def close(self) -> None:
+        if self._server is not None:
+            self._server.close()
+            await self._server.wait_closed()
+        for task in list(self._pipes):
+            task.cancel()
+        await asyncio.gather(*self._pipes, return_exceptions=True)
+
+    async def _accept(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        for port in self.upstream_ports:
+            try:
+                upstream = await asyncio.wait_for(
+                    asyncio.open_connection(_HOST, port), _CONNECT_TIMEOUT_S
+                )
+            except (OSError, TimeoutError):
+                continue
+            self.routed.append(port)
+            up_reader, up_writer = upstream
+            pipes = [
+                asyncio.create_task(_pipe(reader, up_writer)),
+                asyncio.create_task(_pipe(up_reader, writer)),
+            ]
+            self._pipes.update(pipes)
+            # Either side closing closes both: the client must see its node go away.
+            await asyncio.wait(pipes, return_when=asyncio.FIRST_COMPLETED)
+            for task in pipes:
+                task.cancel()
+                self._pipes.discard(task)
+            for stream in (up_writer, writer):
+                stream.close()
+            return
+        writer.close()
+
+
+async def _pipe(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+    with contextlib.suppress(OSError):
+        while chunk := await reader.read(65536):
+            writer.write(chunk)
+            await writer.drain()
+
+
+@dataclass
+class ClusterChain(Chain):
+    """`broker` is the controller's endpoint (its node, its login); each store's gateway
+    logs in at `gateway_endpoints[store]` with that store's own login."""
+
+    # No Mosquitto here: the broker is the cluster.
+    mosquitto: MosquittoProcess | None = field(default=None, kw_only=True)
+    gateway_endpoints: dict[str, BrokerEndpoint] = field(default_factory=dict, kw_only=True)
+
+    async def start_gateway(self, store: str) -> None:
+        endpoint = self.gateway_endpoints[store]
+        settings = BrokerSettings(
+            host=endpoint.host,
+            port=endpoint.port,
+            username=endpoint.username,
+            password=endpoint.password,
+        )
+        runner = MqttStoreGateway(
+            self.sites[store],
+            settings,
+            clock=self.gateway_clock(),
+            tick_s=self.timings.gateway_tick_s,
+            restart_downtime_s=self.timings.gateway_restart_downtime_s,
+        )
+        self.runners[store] = runner
+        self._tasks[store] = asyncio.create_task(runner.run())
+        try:
+            await runner.wait_connected(timeout_s=30)
+        except TimeoutError:
+            reason = f"refused: {runner.refusal}" if runner.refusal else "no answer in time"
+            raise GatewayConnectError(
+                host=settings.host, port=settings.port, reason=reason
+            ) from None
+
+    def record_mismatches(self) -> list[str]:
+        """Labels whose panel is not what the controller recorded as confirmed."""
+        with self.sessions() as session:
+            records = {row.label_id: row for row in session.scalars(select(LabelStateRow))}
+        wrong = []
+        for site in self.sites.values():
+            for label_id, label in site.gateway.labels.items():
+                shown = None if label.shown is None else content_hash(label.shown).hex()
+                record = records[label_id].confirmed_hash if label_id in records else None
+                if shown is None or shown != record:
+                    wrong.append(label_id)
+        return wrong
