@@ -1,9 +1,9 @@
 """One RabbitMQ cluster (three nodes, MQTT plugin) for every test of this folder.
 
-A three-node cluster boots in 20-80 s on this loaded 2-core machine and the failover test
-takes minutes, so these tests run on request only: `make test-cluster` (it sets
-ESL_TEST_RABBITMQ=1); without it they are deselected (pytest reports how many), so that
-`make test` stays fast. The cluster is session-wide and its tests share one xdist group.
+A three-node cluster boots in 20-80 s on a loaded 2-core machine and the failover test
+takes a minute or two, so the cluster is session-wide and its tests share one xdist group:
+under `make test` they run on one worker while the other runs the rest of the suite.
+`make test-cluster` runs only these.
 The nodes load the files `esl mqtt config --broker rabbitmq` writes, for the stores the
 tests use; a test that kills a node brings it back with
 `cluster.ensure_running()` before it ends.
@@ -11,7 +11,6 @@ tests use; a test that kills a node brings it back with
 
 from __future__ import annotations
 
-import os
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -25,17 +24,9 @@ from tests.support.rabbitmq_cluster import RabbitCluster
 GATEWAYS = [(store, f"{store}-gw{n}") for n in (1, 2) for store in ("S01", "S02")]
 
 
-RUN_CLUSTER_TESTS = os.environ.get("ESL_TEST_RABBITMQ") == "1"
-
-
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
     here = Path(__file__).parent
-    ours = [item for item in items if here in item.path.parents]
-    if not RUN_CLUSTER_TESTS:
-        items[:] = [item for item in items if here not in item.path.parents]
-        config.hook.pytest_deselected(items=ours)
-        return
-    for item in ours:
+    for item in (item for item in items if here in item.path.parents):
         item.add_marker(pytest.mark.xdist_group("rabbitmq"))
         item.add_marker(pytest.mark.integration)
 
