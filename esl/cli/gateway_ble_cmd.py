@@ -219,19 +219,21 @@ def register(gateway_app: typer.Typer) -> None:
         from esl.db.readiness import open_ready_engine
         from gateways.ble.store_radio import BleGatewayLabel, ble_gateway_labels_json
 
-        settings = settings_of(ctx)
-        sessions = session_factory(open_ready_engine(settings.resolved_database_url()))
-        with sessions() as session:
-            rows = session.execute(
-                select(LabelRow.id, LabelRow.model, BleLabelInventoryRow)
-                .join(BleLabelInventoryRow, BleLabelInventoryRow.label_id == LabelRow.id)
-                .where(LabelRow.store == store, BleLabelInventoryRow.gateway == gateway)
-                .order_by(LabelRow.id)
-            ).all()
-            labels = [
-                BleGatewayLabel(label_id=i, model=m, address=r.address, esl_id=r.esl_id)
-                for i, m, r in rows
-            ]
+        engine = open_ready_engine(settings_of(ctx).resolved_database_url())
+        try:
+            with session_factory(engine)() as session:
+                rows = session.execute(
+                    select(LabelRow.id, LabelRow.model, BleLabelInventoryRow)
+                    .join(BleLabelInventoryRow, BleLabelInventoryRow.label_id == LabelRow.id)
+                    .where(LabelRow.store == store, BleLabelInventoryRow.gateway == gateway)
+                    .order_by(LabelRow.id)
+                ).all()
+                labels = [
+                    BleGatewayLabel(label_id=i, model=m, address=r.address, esl_id=r.esl_id)
+                    for i, m, r in rows
+                ]
+        finally:
+            engine.dispose()
         out.write_text(ble_gateway_labels_json(labels, store=store, gateway=gateway) + "\n")
         typer.echo(f"{len(labels)} BLE labels of {store}/{gateway} in {out}")
 

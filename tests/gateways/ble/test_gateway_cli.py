@@ -12,15 +12,17 @@ import stat
 import subprocess
 import sys
 import time
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 import typer
+from sqlalchemy import Engine
 from typer.testing import CliRunner
 
 from esl.cli import app
 from esl.cli.gateway_ble_cmd import gateway_password
-from esl.db.engine import session_factory
+from esl.db.engine import session_factory, upgrade_database
 from esl.services.ble_inventory import record_ble_association
 from firmware_sim.fleet import read_provisioning
 from gateways.ble.bumble_client import BumbleCentral, bumble_client_factory, open_bumble_central
@@ -39,10 +41,32 @@ from tests.fixtures.mosquitto import free_port
 from tests.gateways.ble.ble_store import address_of, associate, key_of, label_id_of, make_store
 from tests.support.cli_process import ROOT
 from tests.support.clock import wall_clock
-from tests.support.database import database_url, seeded_sqlite_engine
+from tests.support.database import (
+    BACKENDS,
+    database_url,
+    postgres_engine,
+    seed_reference_data,
+    seeded_sqlite_engine,
+)
 from tests.support.pipeline import SKUS, register_and_bind
 
 START = ["gateway", "ble", "--store", "S01", "--gateway", "S01-ble1"]
+
+
+@pytest.fixture(params=BACKENDS)
+def seeded(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Engine]:
+    """The controller's database with the reference data: SQLite, and PostgreSQL where set."""
+    if request.param == "postgresql":
+        generator = postgres_engine()
+        engine = next(generator)
+        upgrade_database(engine)
+        with session_factory(engine).begin() as session:
+            seed_reference_data(session)
+        yield engine
+        generator.close()
+        return
+    with seeded_sqlite_engine(tmp_path) as engine:
+        yield engine
 
 
 def _private(path: Path, text: str, mode: int = 0o600) -> Path:
@@ -98,35 +122,37 @@ def test_the_broker_password_comes_from_a_private_file_only(tmp_path: Path) -> N
     assert "readable by others (mode 644)" in result.output
 
 
-async def test_export_labels_writes_where_association_put_each_label(tmp_path: Path) -> None:
+async def test_export_labels_writes_where_association_put_each_label(
+    seeded: Engine, tmp_path: Path
+) -> None:
     ids = [label_id_of(i) for i in (1, 2, 3)]
-    with seeded_sqlite_engine(tmp_path) as engine:
+    engine = seeded
+    with session_factory(engine).begin() as session:
+        register_and_bind(
+            session,
+            [LabelProvision(label_id=i, model_id="2.9-bwr", key=key_of(i)) for i in ids],
+            store="S01",
+            gateway="S01-ble1",
+            skus=SKUS,
+            now=wall_clock(),
+        )
+    store = make_store(2, associated=False)
+    for index in (1, 2):  # label 3 is registered but not associated yet
+        record = await associate(
+            store,
+            address_of(index),
+            esl_address=EslAddress(esl_id=10 + index),
+            label_key=key_of(label_id_of(index)),
+        )
         with session_factory(engine).begin() as session:
-            register_and_bind(
+            record_ble_association(
                 session,
-                [LabelProvision(label_id=i, model_id="2.9-bwr", key=key_of(i)) for i in ids],
-                store="S01",
+                label_id=label_id_of(index),
                 gateway="S01-ble1",
-                skus=SKUS,
+                record=record,
                 now=wall_clock(),
             )
-        store = make_store(2, associated=False)
-        for index in (1, 2):  # label 3 is registered but not associated yet
-            record = await associate(
-                store,
-                address_of(index),
-                esl_address=EslAddress(esl_id=10 + index),
-                label_key=key_of(label_id_of(index)),
-            )
-            with session_factory(engine).begin() as session:
-                record_ble_association(
-                    session,
-                    label_id=label_id_of(index),
-                    gateway="S01-ble1",
-                    record=record,
-                    now=wall_clock(),
-                )
-        url = database_url(engine)
+    url = database_url(engine)
     out = tmp_path / "S01-ble1-ble.json"
     result = CliRunner().invoke(
         app,

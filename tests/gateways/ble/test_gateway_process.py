@@ -249,7 +249,7 @@ async def _wait_for(condition: Callable[[], bool], *, timeout_s: float = START_T
             await asyncio.sleep(0.05)
 
 
-async def test_prices_and_a_flash_reach_ble_labels_through_the_gateway_process_and_a_crash(
+async def test_prices_and_staff_actions_reach_ble_labels_through_the_gateway_and_a_crash(
     ble_chain: BleChain,
 ) -> None:
     chain = ble_chain
@@ -261,28 +261,45 @@ async def test_prices_and_a_flash_reach_ble_labels_through_the_gateway_process_a
     await chain.start_controller()
     await chain.wait_converged()
 
-    # Staff flash a label (what POST /api/v1/labels/{id}/flash queues): the controller
-    # signs a Flash LED frame, the gateway turns it into LED Control, the label lights
-    # up and its signed answer is the action's answer.
-    flashed = next(iter(chain.labels))
+    # Staff flash, ping and refresh labels (what POST /api/v1/labels/{id}/flash|ping|
+    # refresh queue): the controller signs a Flash LED or Ping frame (or the image again),
+    # the gateway turns it into the control point command, the label acts and its signed
+    # answer is the action's answer.
+    flashed, pinged, refreshed = list(chain.labels)[:3]
+    sequence_before = chain.labels[refreshed].label.last_sequence
     asked = wall_clock()
     with chain.sessions.begin() as session:
-        action_id = request_action(
-            session, principal=ADMIN, label_id=flashed, kind=ActionKind.FLASH, now=asked
-        ).id
+        action_ids = {
+            kind: request_action(
+                session, principal=ADMIN, label_id=label_id, kind=kind, now=asked
+            ).id
+            for kind, label_id in (
+                (ActionKind.FLASH, flashed),
+                (ActionKind.PING, pinged),
+                (ActionKind.REFRESH, refreshed),
+            )
+        }
 
-    def action() -> LabelActionRow:
+    def actions() -> dict[ActionKind, LabelActionRow]:
         with chain.sessions() as session:
-            row = session.get(LabelActionRow, action_id)
-            assert row is not None
-            return row
+            rows = {kind: session.get(LabelActionRow, i) for kind, i in action_ids.items()}
+        return {kind: row for kind, row in rows.items() if row is not None}
 
-    await _wait_for(lambda: action().status == ActionStatus.ANSWERED.value)
-    answered = action()
-    assert (answered.reason, answered.led_on) == ("SUCCESS", True)
-    assert answered.rssi_dbm == chain.labels[flashed].label.rssi_dbm
+    def all_answered() -> bool:
+        return all(a.status == ActionStatus.ANSWERED.value for a in actions().values())
+
+    await _wait_for(all_answered)
+    answered = actions()
+    flash, ping = answered[ActionKind.FLASH], answered[ActionKind.PING]
+    assert (flash.reason, flash.led_on) == ("SUCCESS", True)
+    assert flash.rssi_dbm == chain.labels[flashed].label.rssi_dbm
     # Lit by this action (it lights for 30 s from when the label took the frame).
     assert chain.labels[flashed].label.led_until_ms > to_wire_ms(asked)
+    assert (ping.reason, ping.rssi_dbm) == ("SUCCESS", chain.labels[pinged].label.rssi_dbm)
+    # Refresh: the image went out again (a new signed frame the label took), and the
+    # label confirmed it: still the due price.
+    assert chain.labels[refreshed].label.last_sequence > sequence_before
+    assert not chain.mismatches()
 
     # New prices go out and the gateway dies half way (kill -9, at the very moment the
     # first label takes its new image): no goodbye, frames in its queue and at the
