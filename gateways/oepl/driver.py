@@ -120,6 +120,30 @@ class AccessPointDriver:
                 ap=self.ap, mac=mac, reason=f"image is {planes.width}x{planes.height}, not its size"
             )
         await self._upload_when_free(mac, jpeg_for(planes, tag_type))
+        return await self._confirm(mac, planes, tag_type, before)
+
+    async def redraw(self, mac: str, planes: Planes) -> Delivery:
+        """Have the tag take and draw `planes` again (`/tag_cmd` refresh) although it holds
+        them: the AP never resends an image the tag holds, so pushing it again would draw
+        nothing. When the AP holds another image, `planes` are pushed instead."""
+        mac = mac.upper()
+        before = await self.client.tag(mac)
+        if before is None:
+            raise TagRefusedError(ap=self.ap, mac=mac, reason="not in the AP's tag database")
+        tag_type = await self.tag_type(before.hw_type)
+        stored = await self.client.stored_image(mac)
+        held = None if stored is None or tag_type is None else planes_from_stored(stored, tag_type)
+        if tag_type is None or held != planes:
+            return await self.push_image(mac, planes)
+        await self.command(mac, "refresh")
+        delivery = await self._confirm(mac, planes, tag_type, before)
+        return Delivery(mac=mac, record=delivery.record, resent=True)
+
+    async def _confirm(
+        self, mac: str, planes: Planes, tag_type: TagType, before: TagRecord
+    ) -> Delivery:
+        """Wait until a poll that began after our request shows the tag settled holding
+        exactly `planes`; `TagParkedError` with the reason when it does not in time."""
         first_poll = self._polls + 1
         started = self._clock()
         deadline = started + self.timings.confirm_timeout_s

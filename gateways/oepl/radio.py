@@ -56,6 +56,16 @@ class OeplRadio(LabelRadio):
             raise RadioError(address=address, reason=str(error), final=False) from None
         return _health(delivery.record)
 
+    async def redraw(self, address: str, planes: Planes) -> LabelHealth:
+        """`/tag_cmd` refresh: the AP does not resend an image the tag holds."""
+        try:
+            delivery = await self.driver.redraw(address, planes)
+        except TagRefusedError as refused:
+            raise RadioError(address=address, reason=str(refused), final=True) from None
+        except AccessPointError as error:
+            raise RadioError(address=address, reason=str(error), final=False) from None
+        return _health(delivery.record)
+
     async def flash_led(self, address: str, *, colour: int, pattern: int, seconds: int) -> None:
         try:
             await self.driver.flash_led(

@@ -3,7 +3,8 @@
 A radio reaches labels by their radio address (an OpenEPaperLink tag's MAC; a Bluetooth
 label's address later) and says, for each thing it did, what it learnt about the label's
 health. `gateways.oepl.radio.OeplRadio` is the OpenEPaperLink one; a BLE radio plugs into
-the same process by implementing these four calls.
+the same process by implementing these four calls (and `redraw` where showing the same
+image again does not redraw it).
 """
 
 from __future__ import annotations
@@ -49,6 +50,11 @@ class LabelRadio(ABC):
     @abstractmethod
     async def show(self, address: str, planes: Planes) -> LabelHealth:
         """Return once the label holds exactly `planes` on its panel."""
+
+    async def redraw(self, address: str, planes: Planes) -> LabelHealth:
+        """The label holds `planes` and is asked to draw them again (a refresh). A radio
+        whose labels redraw whatever they are sent needs nothing more than `show`."""
+        return await self.show(address, planes)
 
     @abstractmethod
     async def flash_led(self, address: str, *, colour: int, pattern: int, seconds: int) -> None:
