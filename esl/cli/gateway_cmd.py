@@ -257,6 +257,41 @@ def register(app: typer.Typer) -> None:
             f"keys in {target}"
         )
 
+    @oepl_app.command("tag-command")
+    def tag_command(
+        mac: Annotated[str, typer.Argument(help="The tag's MAC, e.g. 0000021EDBA7B394.")],
+        command: Annotated[
+            str,
+            typer.Argument(
+                help="What /tag_cmd takes: refresh, reboot, scan, reset, deepsleep, clear, "
+                "purge, del, ledflash, ledflash_long, ledflash_stop."
+            ),
+        ],
+        ap: Annotated[str, typer.Option(help="The access point, e.g. http://192.168.1.50.")],
+    ) -> None:
+        """Send one of the AP's tag commands from the store LAN (reboot, scan, ...): they
+        administer the AP's radio, so the controller's label actions do not send them."""
+        from gateways.errors import GatewayError
+        from gateways.oepl import AccessPointClient, AccessPointDriver, TagCommand
+
+        if command not in {c.value for c in TagCommand}:
+            known = ", ".join(c.value for c in TagCommand)
+            raise typer.BadParameter(f"{command!r} is not a tag command ({known})")
+
+        async def run() -> None:
+            driver = AccessPointDriver(AccessPointClient(ap))
+            try:
+                await driver.command(mac, TagCommand(command))
+            finally:
+                await driver.close()
+
+        try:
+            asyncio.run(run())
+        except GatewayError as error:
+            typer.echo(str(error), err=True)
+            raise typer.Exit(1) from None
+        typer.echo(f"{command} sent to {mac.upper()}; the tag takes it at its next check-in")
+
     @oepl_app.command("emulate-ap")
     def emulate_ap(
         tags: Annotated[int, typer.Option(min=1, max=500, help='Emulated 2.9" BWR tags.')] = 10,

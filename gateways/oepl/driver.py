@@ -28,7 +28,7 @@ from gateways.oepl.errors import (
     TagRefusedError,
 )
 from gateways.oepl.images import jpeg_for, planes_from_stored
-from gateways.oepl.models import ModelMatch, TagRecord, TagType, display_model_for
+from gateways.oepl.models import ModelMatch, TagCommand, TagRecord, TagType, display_model_for
 from rendering.encoding import Planes
 
 __all__ = ["AccessPointDriver", "Delivery", "DriverTimings"]
@@ -135,7 +135,7 @@ class AccessPointDriver:
         held = None if stored is None or tag_type is None else planes_from_stored(stored, tag_type)
         if tag_type is None or held != planes:
             return await self.push_image(mac, planes)
-        await self.command(mac, "refresh")
+        await self.command(mac, TagCommand.REFRESH)
         delivery = await self._confirm(mac, planes, tag_type, before)
         return Delivery(mac=mac, record=delivery.record, resent=True)
 
@@ -222,6 +222,6 @@ class AccessPointDriver:
         """`pattern`: 24 hex characters, the AP's 12-byte LED pattern."""
         await self.client.led_flash(mac, pattern)
 
-    async def command(self, mac: str, command: str) -> None:
-        """`/tag_cmd`: refresh, reboot, clear, ... (the AP's command names)."""
-        await self.client.tag_command(mac, command)
+    async def command(self, mac: str, command: TagCommand) -> None:
+        """`/tag_cmd`; most take effect at the tag's next check-in."""
+        await self.client.tag_command(mac, TagCommand(command).value)

@@ -5,9 +5,7 @@ registered, keys never silently replaced."""
 
 from __future__ import annotations
 
-import asyncio
 import json
-import threading
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -21,9 +19,15 @@ from esl.cli import app as cli_app
 from esl.db.engine import session_factory
 from esl.db.models import GatewayRow, LabelRow
 from firmware_sim.oepl_ap import EmulatedAccessPoint, EmulatedTag
-from firmware_sim.oepl_ap.http_app import ServedAccessPoint
 from tests.support.api import Api
-from tests.support.oepl import FAST_AP, HW_27_BWR, HW_29_BW, HW_29_BWR, tag_mac
+from tests.support.oepl import (
+    FAST_AP,
+    HW_27_BWR,
+    HW_29_BW,
+    HW_29_BWR,
+    access_point_in_thread,
+    tag_mac,
+)
 
 ROUTE = "/api/v1/stores/{store}/oepl/tags"
 
@@ -130,18 +134,8 @@ def access_point() -> Iterator[str]:
     for number in (1, 2):
         ap.add_tag(EmulatedTag(mac=tag_mac(number), hw_type=HW_29_BWR), now=now)
     ap.add_tag(EmulatedTag(mac=tag_mac(7), hw_type=HW_27_BWR), now=now)
-    loop = asyncio.new_event_loop()
-    thread = threading.Thread(target=loop.run_forever, daemon=True)
-    thread.start()
-    served = ServedAccessPoint(ap)
-    asyncio.run_coroutine_threadsafe(served.start(), loop).result(60)
-    try:
-        yield served.url
-    finally:
-        asyncio.run_coroutine_threadsafe(served.stop(), loop).result(60)
-        loop.call_soon_threadsafe(loop.stop)
-        thread.join(30)
-        loop.close()
+    with access_point_in_thread(ap) as url:
+        yield url
 
 
 def _import(api: Api, ap: str, keys: Path, *, store: str, role: str) -> Any:

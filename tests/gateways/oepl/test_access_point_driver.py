@@ -13,6 +13,7 @@ from gateways.oepl import (
     AccessPointClient,
     AccessPointDriver,
     DriverTimings,
+    TagCommand,
     TagParkedError,
     TagRefusedError,
 )
@@ -110,12 +111,12 @@ async def test_led_flash_and_commands_reach_the_tag_at_its_check_in(
     served_ap: ServedAccessPoint, driver: AccessPointDriver
 ) -> None:
     await driver.flash_led(tag_mac(2), "0" * 22 + "ff")
-    await driver.command(tag_mac(2), "refresh")
+    await driver.command(tag_mac(2), TagCommand.REFRESH)
     with pytest.raises(TagRefusedError):
         await driver.flash_led(tag_mac(2), "not hex")
     tag = served_ap.ap.tags[tag_mac(2)]
     async with asyncio.timeout(5):
-        while not tag.delivered:
+        while "refresh" not in tag.delivered:  # the later command: both have arrived
             await asyncio.sleep(0.01)
     assert tag.delivered == ["led:" + "0" * 22 + "ff", "refresh"]
 
