@@ -24,6 +24,7 @@ from esl.pipeline.oepl_tags import import_access_point_tags
 from esl.services.labels import bind_label
 from esl.settings import Settings
 from firmware_sim.oepl_ap.http_app import ServedAccessPoint
+from gateways.base import GatewayState, GatewayStatus
 from gateways.mqtt.driver import MqttGateway
 from gateways.mqtt.endpoint import parse_broker_url
 from gateways.oepl import AccessPointClient, AccessPointDriver, DriverTimings
@@ -112,7 +113,8 @@ class OeplChain:
         return process
 
     async def start_gateway_process(self) -> None:
-        """`esl gateway oepl` as an operator runs it, its own process (output discarded)."""
+        """`esl gateway oepl` as an operator runs it, its own process (output discarded);
+        returns once it is online at the broker."""
         self.gateway_process = subprocess.Popen(
             [sys.executable, "-c", "from esl.cli import main; main()", "gateway", "oepl",
              "--store", STORE, "--gateway", GATEWAY, "--ap", self.served.url,
@@ -123,6 +125,20 @@ class OeplChain:
             stdout=subprocess.DEVNULL,
             stderr=subprocess.DEVNULL,
         )  # fmt: skip
+        # Frames sent before it subscribed would be lost: wait for its retained "online".
+        watcher = MqttGateway(parse_broker_url(self.broker.url))
+        await watcher.start()
+        try:
+            async with asyncio.timeout(180):  # it imports slowly on a loaded machine
+                async for event in watcher.events():
+                    if (
+                        isinstance(event, GatewayStatus)
+                        and event.gateway == GATEWAY
+                        and event.state is GatewayState.ONLINE
+                    ):
+                        return
+        finally:
+            await watcher.stop()
 
     async def stop_gateway(self) -> None:
         assert self.process is not None

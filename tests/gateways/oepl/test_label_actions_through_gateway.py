@@ -43,7 +43,7 @@ async def test_refresh_and_flash_reach_the_tag_through_the_gateway_and_are_answe
     )
     await oepl_chain.start_gateway_process()
     await oepl_chain.start_controller()
-    await oepl_chain.wait_converged(timeout_s=180)  # the gateway process starts slowly
+    await oepl_chain.wait_converged(timeout_s=120)
 
     ap = oepl_chain.served.ap
     refreshed, flashed = ap.tags[tag_mac(1)], ap.tags[tag_mac(3)]
@@ -106,7 +106,7 @@ async def test_battery_and_signal_the_ap_reports_reach_the_controller(
         row = stored()
         return row is not None and (row.battery_mv, row.rssi_dbm) == (2_310, -81)
 
-    await _until(reported, what="the tag's new battery and signal stored", timeout_s=180)
+    await _until(reported, what="the tag's new battery and signal stored")
     row = stored()
     assert row is not None
     assert row.temperature_tenths_c == 70
