@@ -41,6 +41,9 @@ class DriverTimings:
     busy_base_delay_s: float = 0.5
     busy_max_delay_s: float = 10.0
     busy_attempts: int = 12
+    # A tag the AP has not heard from for this long does not answer pings or LED flashes
+    # (a real tag checks in about every 40 s; this is about fifteen missed check-ins).
+    silent_after_s: float = 600.0
 
 
 @dataclass(frozen=True, slots=True)

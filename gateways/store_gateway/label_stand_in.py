@@ -116,7 +116,9 @@ async def _execute(
     now: datetime,
 ) -> tuple[LabelRecord, ReasonCode]:
     match command:
-        case Ping() | Unassociate():
+        case Ping():
+            return with_health(label, await radio.ping(label.address)), ReasonCode.SUCCESS
+        case Unassociate():
             return label, ReasonCode.SUCCESS
         case SetClock(at=at):
             at_ms = to_wire_ms(at)

@@ -56,6 +56,12 @@ class LabelRadio(ABC):
         whose labels redraw whatever they are sent needs nothing more than `show`."""
         return await self.show(address, planes)
 
+    async def ping(self, address: str) -> LabelHealth:
+        """What the radio heard from the label lately, for a ping's answer; `RadioError`
+        when it has not heard from it (the answer is then silence). Nothing (zeros) from a
+        radio that cannot tell."""
+        return LabelHealth()
+
     @abstractmethod
     async def flash_led(self, address: str, *, colour: int, pattern: int, seconds: int) -> None:
         """Ask the label to flash its LED (ESL colour and pattern numbers)."""
