@@ -3,7 +3,8 @@ Mosquitto -> `esl gateway oepl` (its own process) -> the emulated AP -> the tag.
 
 A refresh reaches the AP as `/tag_cmd` refresh (pushing the same image again would draw
 nothing: the AP does not resend what a tag holds) and the tag takes its image again; an
-LED flash reaches it as `/led_flash`; each action's answer is recorded. What the AP reports
+LED flash reaches it as `/led_flash`; a ping answers with what the AP last heard of it;
+each action's answer is recorded. What the AP reports
 of a tag (battery, signal) arrives in the gateway's check-ins and is stored."""
 
 from __future__ import annotations
@@ -46,14 +47,19 @@ async def test_refresh_and_flash_reach_the_tag_through_the_gateway_and_are_answe
     await oepl_chain.wait_converged(timeout_s=120)
 
     ap = oepl_chain.served.ap
-    refreshed, flashed = ap.tags[tag_mac(1)], ap.tags[tag_mac(3)]
+    refreshed, flashed, pinged = ap.tags[tag_mac(1)], ap.tags[tag_mac(3)], ap.tags[tag_mac(5)]
+    pinged.battery_mv = 2_720  # what the AP last heard: the ping's answer says it
     shown, updates, transfers = refreshed.shown_planes(), refreshed.update_count, ap.transfers
     with oepl_chain.sessions.begin() as session:
         actions = {
             kind: request_action(
                 session, principal=ADMIN, label_id=tag.mac, kind=kind, now=wall_clock()
             ).id
-            for kind, tag in ((ActionKind.REFRESH, refreshed), (ActionKind.FLASH, flashed))
+            for kind, tag in (
+                (ActionKind.REFRESH, refreshed),
+                (ActionKind.FLASH, flashed),
+                (ActionKind.PING, pinged),
+            )
         }
 
     def action(kind: ActionKind) -> LabelActionRow:
@@ -85,6 +91,8 @@ async def test_refresh_and_flash_reach_the_tag_through_the_gateway_and_are_answe
     assert flash.reason == "SUCCESS"
     assert flash.rssi_dbm == -62
     assert len(led_commands()) == 1
+    ping = action(ActionKind.PING)
+    assert (ping.reason, ping.battery_mv) == ("SUCCESS", 2720)
     assert oepl_chain.mismatches() == []
 
 
