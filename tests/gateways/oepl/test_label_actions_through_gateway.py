@@ -4,8 +4,8 @@ Mosquitto -> `esl gateway oepl` (its own process) -> the emulated AP -> the tag.
 A refresh reaches the AP as `/tag_cmd` refresh (pushing the same image again would draw
 nothing: the AP does not resend what a tag holds) and the tag takes its image again; an
 LED flash reaches it as `/led_flash`; a ping answers with what the AP last heard of it;
-each action's answer is recorded. What the AP reports
-of a tag (battery, signal) arrives in the gateway's check-ins and is stored."""
+each action's answer is recorded. What the AP reports of a tag (battery, signal) arrives
+in the gateway's check-ins and is stored."""
 
 from __future__ import annotations
 
