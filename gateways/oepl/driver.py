@@ -97,6 +97,10 @@ class AccessPointDriver:
                 self._records[record.mac] = (poll, record)
         return records
 
+    async def record(self, mac: str) -> TagRecord | None:
+        """The tag as the AP lists it now (None: not in its database)."""
+        return await self.client.tag(mac)
+
     async def tag_type(self, hw_type: int) -> TagType | None:
         if hw_type not in self._types:
             self._types[hw_type] = await self.client.tag_type(hw_type)

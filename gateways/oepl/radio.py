@@ -56,7 +56,7 @@ class OeplRadio(LabelRadio):
         """The tag's record, if the AP heard from it lately: a tag that stopped checking in
         must not look alive because the gateway answers for it."""
         try:
-            record = await self.driver.client.tag(address)
+            record = await self.driver.record(address)
         except AccessPointError as error:
             raise RadioError(address=address, reason=str(error), final=False) from None
         if record is None:
