@@ -18,6 +18,7 @@ from esl.api.routes import (
     catalogue,
     health,
     labels,
+    oepl,
     prices,
     publications,
     security,
@@ -86,5 +87,6 @@ def create_app(
 
     for module in (catalogue, prices, publications, labels, templates, health, security, audit):
         app.include_router(module.router, prefix=API_PREFIX)
+    app.include_router(oepl.router, prefix=API_PREFIX)  # store gateways provisioning their APs
     install_console(app)  # the web console under /ui (esl/ui), with its own session sign-in
     return app

@@ -3,7 +3,8 @@ provisioning (`import-tags`) and an emulated AP to try it with (`emulate-ap`).
 
     esl gateway oepl --store S001 --gateway S001-ap1 --ap http://192.168.1.50 \\
         --broker mqtts://S001.S001-ap1@broker.example:8883 --provisioning S001-ap1-labels.json
-    esl gateway oepl import-tags --store S001 --gateway S001-ap1 --ap http://192.168.1.50
+    esl gateway oepl import-tags --store S001 --gateway S001-ap1 --ap http://192.168.1.50 \\
+        --api https://esl.example   # key in ESL_GATEWAY_API_KEY; no --api: the database
 
 Deployment (systemd unit, credentials, what runs where): docs/gateways.md.
 """
@@ -15,7 +16,7 @@ import logging
 import signal
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
@@ -24,9 +25,47 @@ from esl.db.engine import session_factory
 from esl.db.readiness import open_ready_engine
 from esl.settings import load_settings
 
+if TYPE_CHECKING:
+    from esl.pipeline.oepl_tags import AccessPointTag, TagImport
+
 __all__ = ["register"]
 
 _log = logging.getLogger(__name__)
+
+
+def _register_over_api(
+    api: str, api_key: str, *, store: str, gateway: str, tags: list[AccessPointTag]
+) -> int:
+    """`POST /api/v1/stores/{store}/oepl/tags`; the number of new labels. A refusal exits
+    with the API's reason (and each refused tag's)."""
+    import httpx
+
+    body = {
+        "gateway": gateway,
+        "tags": [
+            {"mac": t.mac, "hw_type": t.hw_type, "model": t.model_id, "key": t.key.hex()}
+            for t in tags
+        ],
+    }
+    url = f"{api.rstrip('/')}/api/v1/stores/{store}/oepl/tags"
+    try:
+        response = httpx.post(url, json=body, headers={"X-API-Key": api_key}, timeout=60)
+    except httpx.HTTPError as unreachable:
+        raise typer.BadParameter(f"--api {api}: {unreachable}") from None
+    if response.status_code != 200:
+        try:
+            refusal = response.json()["error"]
+        except (ValueError, KeyError, TypeError):
+            refusal = {"message": response.text[:200]}
+        for problem in refusal.get("problems", []):
+            typer.echo(f"refused {problem.get('mac')}: {problem.get('reason')}", err=True)
+        typer.echo(
+            f"the API refused the tags (HTTP {response.status_code}): "
+            f"{refusal.get('message')}; nothing was registered",
+            err=True,
+        )
+        raise typer.Exit(1)
+    return int(response.json()["added"])
 
 
 def _provisioning_path(state_dir: Path, gateway: str, given: Path | None) -> Path:
@@ -150,6 +189,21 @@ def register(app: typer.Typer) -> None:
         store: Annotated[str, typer.Option(help="Store id the tags are in.")],
         gateway: Annotated[str, typer.Option(help="The gateway that will drive them.")],
         ap: Annotated[str, typer.Option(help="The access point, e.g. http://192.168.1.50.")],
+        api: Annotated[
+            str | None,
+            typer.Option(
+                envvar="ESL_GATEWAY_API",
+                help="The controller's API, e.g. https://esl.example; without it, the "
+                "database of ESL_DATABASE_URL is written directly (single-machine installs).",
+            ),
+        ] = None,
+        api_key: Annotated[
+            str | None,
+            typer.Option(
+                envvar="ESL_GATEWAY_API_KEY",
+                help="An admin key or this store's key (esl keys create); env var preferred.",
+            ),
+        ] = None,
         provisioning: Annotated[
             Path | None, typer.Option(help="Write the keys here (default as the gateway reads).")
         ] = None,
@@ -158,33 +212,87 @@ def register(app: typer.Typer) -> None:
         ),
     ) -> None:
         """Register the AP's tags as labels with their display models (keys generated)."""
-        from esl.pipeline.oepl_tags import import_access_point_tags
+        from esl.pipeline.oepl_tags import (
+            import_access_point_tags,
+            read_access_point_tags,
+            read_gateway_keys,
+            write_gateway_provisioning,
+        )
         from gateways.oepl import AccessPointClient, AccessPointDriver
 
-        sessions = session_factory(open_ready_engine(load_settings().resolved_database_url()))
+        if api is not None and not api_key:
+            raise typer.BadParameter("--api needs --api-key (or ESL_GATEWAY_API_KEY)")
         target = _provisioning_path(state_dir, gateway, provisioning)
+
+        async def run() -> TagImport:
+            driver = AccessPointDriver(AccessPointClient(ap))
+            try:
+                if api is None:
+                    sessions = session_factory(
+                        open_ready_engine(load_settings().resolved_database_url())
+                    )
+                    return await import_access_point_tags(
+                        sessions,
+                        driver,
+                        store=store,
+                        gateway=gateway,
+                        provisioning=target,
+                        now=datetime.now(UTC),
+                    )
+                tags, imported = await read_access_point_tags(driver, read_gateway_keys(target))
+            finally:
+                await driver.close()
+            # The keys are safe in the store before the controller accepts them.
+            write_gateway_provisioning(target, imported.labels, store=store, gateway=gateway)
+            if tags:
+                assert api_key is not None
+                imported.added = _register_over_api(
+                    api, api_key, store=store, gateway=gateway, tags=tags
+                )
+            return imported
+
+        imported = asyncio.run(run())
+        for mac, reason in imported.skipped:
+            typer.echo(f"skipped {mac}: {reason}", err=True)
+        typer.echo(
+            f"{len(imported.labels)} labels for {store}/{gateway} ({imported.added} new); "
+            f"keys in {target}"
+        )
+
+    @oepl_app.command("tag-command")
+    def tag_command(
+        mac: Annotated[str, typer.Argument(help="The tag's MAC, e.g. 0000021EDBA7B394.")],
+        command: Annotated[
+            str,
+            typer.Argument(
+                help="What /tag_cmd takes: refresh, reboot, scan, reset, deepsleep, clear, "
+                "purge, del, ledflash, ledflash_long, ledflash_stop."
+            ),
+        ],
+        ap: Annotated[str, typer.Option(help="The access point, e.g. http://192.168.1.50.")],
+    ) -> None:
+        """Send one of the AP's tag commands from the store LAN (reboot, scan, ...): they
+        administer the AP's radio, so the controller's label actions do not send them."""
+        from gateways.errors import GatewayError
+        from gateways.oepl import AccessPointClient, AccessPointDriver, TagCommand
+
+        if command not in {c.value for c in TagCommand}:
+            known = ", ".join(c.value for c in TagCommand)
+            raise typer.BadParameter(f"{command!r} is not a tag command ({known})")
 
         async def run() -> None:
             driver = AccessPointDriver(AccessPointClient(ap))
             try:
-                imported = await import_access_point_tags(
-                    sessions,
-                    driver,
-                    store=store,
-                    gateway=gateway,
-                    provisioning=target,
-                    now=datetime.now(UTC),
-                )
+                await driver.command(mac, TagCommand(command))
             finally:
                 await driver.close()
-            for mac, reason in imported.skipped:
-                typer.echo(f"skipped {mac}: {reason}", err=True)
-            typer.echo(
-                f"{len(imported.labels)} labels for {store}/{gateway} ({imported.added} new); "
-                f"keys in {target}"
-            )
 
-        asyncio.run(run())
+        try:
+            asyncio.run(run())
+        except GatewayError as error:
+            typer.echo(str(error), err=True)
+            raise typer.Exit(1) from None
+        typer.echo(f"{command} sent to {mac.upper()}; the tag takes it at its next check-in")
 
     @oepl_app.command("emulate-ap")
     def emulate_ap(

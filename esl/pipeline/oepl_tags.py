@@ -1,29 +1,58 @@
 """`esl gateway oepl import-tags`: register an OpenEPaperLink AP's tags as labels.
 
-Each tag whose type maps to one of our display models becomes a label (its id is the
-tag's MAC) with a fresh random key; the controller stores the key with the label, and
-the store gateway gets it from the provisioning file written here (mode 0600, the
-format of docs/protocol.md plus each label's radio `address`). Tags of a type without a
-model are reported with the reason and left alone. Running it again adds only new tags:
-a label already in the file keeps its key.
+Two halves, so the store side never needs the controller's database:
+
+- in the store, `read_access_point_tags` reads the AP's inventory and tag types, maps each
+  type to one of our display models (a type without one is reported, never guessed) and
+  gives each new tag a fresh random key; the keys go into the gateway's provisioning file
+  (mode 0600, the format of docs/protocol.md plus each label's radio `address`) first, so
+  a key the controller accepts is never one the gateway lost;
+- at the controller, `register_access_point_tags` checks the whole inventory and registers
+  the labels with their models and keys, all or nothing. The API route
+  (`POST /api/v1/stores/{store}/oepl/tags`) calls it for a gateway holding only an API key;
+  `import_access_point_tags` does both halves on one machine (direct database access).
+
+Running it again adds only new tags: a label already in the file keeps its key.
 """
 
 from __future__ import annotations
 
 import json
 import os
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
 
 from sqlalchemy.orm import Session, sessionmaker
 
+from esl.errors import ImportRejectedError
 from esl.pipeline.provisioning import register_provisioned_labels
-from firmware_sim.fleet import LabelProvision
 from gateways.oepl import AccessPointDriver
-from gateways.protocol import generate_label_key
+from gateways.protocol import LabelProvision, check_label_key, generate_label_key
+from rendering.display_models import DISPLAY_MODELS
 
-__all__ = ["TagImport", "import_access_point_tags", "write_gateway_provisioning"]
+__all__ = [
+    "AccessPointTag",
+    "TagImport",
+    "import_access_point_tags",
+    "read_access_point_tags",
+    "read_gateway_keys",
+    "register_access_point_tags",
+    "write_gateway_provisioning",
+]
+
+
+@dataclass(frozen=True, slots=True)
+class AccessPointTag:
+    """One tag of the AP's inventory as the gateway mapped it: `model_id` None with the
+    `reason` when its tag type is none of our display models."""
+
+    mac: str
+    hw_type: int
+    model_id: str | None
+    key: bytes
+    reason: str = ""
 
 
 @dataclass
@@ -31,6 +60,98 @@ class TagImport:
     labels: list[LabelProvision] = field(default_factory=list)  # every label in the file
     added: int = 0  # labels new to the controller
     skipped: list[tuple[str, str]] = field(default_factory=list)  # MAC, why
+
+
+def read_gateway_keys(provisioning: Path) -> dict[str, LabelProvision]:
+    """The labels (and keys) a provisioning file already holds, by label id."""
+    if not provisioning.exists():
+        return {}
+    document = json.loads(provisioning.read_text(encoding="utf-8"))
+    return {
+        entry["label_id"]: LabelProvision(
+            label_id=entry["label_id"], model_id=entry["model"], key=bytes.fromhex(entry["key"])
+        )
+        for entry in document["labels"]
+    }
+
+
+async def read_access_point_tags(
+    driver: AccessPointDriver, known: dict[str, LabelProvision]
+) -> tuple[list[AccessPointTag], TagImport]:
+    """The AP's tags with their models and keys (known labels keep theirs), and the import
+    as the provisioning file will hold it (every label, the skipped tags with reasons)."""
+    tags: list[AccessPointTag] = []
+    result = TagImport()
+    labels = dict(known)
+    for record in await driver.inventory():
+        match = await driver.model_of(record)
+        if match.model_id is None:
+            result.skipped.append((record.mac, match.reason))
+            continue
+        held = labels.get(record.mac)
+        if held is None or held.model_id != match.model_id:
+            held = LabelProvision(
+                label_id=record.mac, model_id=match.model_id, key=generate_label_key()
+            )
+            labels[record.mac] = held
+        tags.append(
+            AccessPointTag(
+                mac=record.mac, hw_type=record.hw_type, model_id=match.model_id, key=held.key
+            )
+        )
+    result.labels = list(labels.values())
+    return tags, result
+
+
+def register_access_point_tags(
+    session: Session,
+    tags: Sequence[AccessPointTag],
+    *,
+    store: str,
+    gateway: str,
+    now: datetime,
+) -> int:
+    """Register `tags` as labels of `store` on `gateway`; how many are new.
+
+    All or nothing: a tag without a display model, with a model we do not have, a tag
+    type mapped to two models, or a MAC twice is `ImportRejectedError` listing every such
+    tag, and nothing is registered. A tag already registered with another key or in
+    another store is a `ConflictError` (keys are never silently replaced)."""
+    problems: list[dict[str, object]] = []
+    models_of_type: dict[int, str] = {}
+    seen: set[str] = set()
+    for line, tag in enumerate(tags, start=1):
+        why = _refusal(tag, seen, models_of_type)
+        if why:
+            problems.append({"line": line, "mac": tag.mac, "reason": why})
+        seen.add(tag.mac)
+    if problems:
+        raise ImportRejectedError(
+            f"{len(problems)} of {len(tags)} tags cannot be registered; nothing was",
+            problems=problems,
+        )
+    provisions = [
+        LabelProvision(label_id=tag.mac, model_id=tag.model_id or "", key=tag.key) for tag in tags
+    ]
+    return register_provisioned_labels(session, provisions, store=store, gateway=gateway, now=now)
+
+
+def _refusal(tag: AccessPointTag, seen: set[str], models_of_type: dict[int, str]) -> str:
+    if tag.mac in seen:
+        return f"tag {tag.mac} is listed twice"
+    try:
+        check_label_key(tag.key)
+    except ValueError as error:
+        return str(error)
+    if tag.model_id is None:
+        why = tag.reason or "the gateway found no display model for it"
+        return f"tag type {tag.hw_type:02X} has no display model: {why}"
+    if tag.model_id not in DISPLAY_MODELS:
+        return f"no display model {tag.model_id!r} (known: {', '.join(sorted(DISPLAY_MODELS))})"
+    first = models_of_type.setdefault(tag.hw_type, tag.model_id)
+    if first != tag.model_id:
+        return f"tag type {tag.hw_type:02X} is mapped to {first} and to {tag.model_id}"
+    return ""
 
 
 async def import_access_point_tags(
@@ -42,29 +163,12 @@ async def import_access_point_tags(
     provisioning: Path,
     now: datetime,
 ) -> TagImport:
-    known: dict[str, LabelProvision] = {}
-    if provisioning.exists():
-        document = json.loads(provisioning.read_text(encoding="utf-8"))
-        for entry in document["labels"]:
-            known[entry["label_id"]] = LabelProvision(
-                label_id=entry["label_id"], model_id=entry["model"], key=bytes.fromhex(entry["key"])
-            )
-    result = TagImport()
-    for record in await driver.inventory():
-        match = await driver.model_of(record)
-        if match.model_id is None:
-            result.skipped.append((record.mac, match.reason))
-            continue
-        held = known.get(record.mac)
-        if held is None or held.model_id != match.model_id:
-            known[record.mac] = LabelProvision(
-                label_id=record.mac, model_id=match.model_id, key=generate_label_key()
-            )
-    result.labels = list(known.values())
+    """Both halves on one machine: read the AP, write the keys, register in the database."""
+    tags, result = await read_access_point_tags(driver, read_gateway_keys(provisioning))
     write_gateway_provisioning(provisioning, result.labels, store=store, gateway=gateway)
     with sessions.begin() as session:
-        result.added = register_provisioned_labels(
-            session, result.labels, store=store, gateway=gateway, now=now
+        result.added = register_access_point_tags(
+            session, tags, store=store, gateway=gateway, now=now
         )
     return result
 

@@ -255,7 +255,7 @@ class EmulatedAccessPoint:
         tag.commands.append(f"led:{pattern.lower()}")
         return UploadAnswer(200, "ok")
 
-    def tag_command(self, mac: str, command: str) -> UploadAnswer:
+    def tag_command(self, mac: str, command: str, *, now: float) -> UploadAnswer:
         tag = self.tags.get(mac.upper())
         if tag is None:
             return UploadAnswer(400, "Error: mac not found")
@@ -264,8 +264,13 @@ class EmulatedAccessPoint:
         elif command == "clear":
             tag.pending = False
         elif command == "refresh":
+            # The tag is made to take its image again (it forgets its data version) and
+            # hears "refresh" at its next check-in, where it also fetches the image.
             tag.pending = tag.stored_raw is not None
+            tag.pending_since = now if tag.pending else tag.pending_since
             tag.shown_md5 = NO_HASH if tag.pending else tag.shown_md5
+            tag.commands.append(command)
+            self._publish_tag(tag)
         elif command in _QUEUED_COMMANDS:
             tag.commands.append(command)
         else:

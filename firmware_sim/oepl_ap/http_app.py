@@ -82,7 +82,7 @@ def access_point_app(ap: EmulatedAccessPoint, *, clock: Callable[[], float]) -> 
 
     async def tag_cmd(request: Request) -> Response:
         form = await request.form()
-        result = ap.tag_command(str(form.get("mac", "")), str(form.get("cmd", "")))
+        result = ap.tag_command(str(form.get("mac", "")), str(form.get("cmd", "")), now=clock())
         return answer(result.status, result.body)
 
     async def save_cfg(request: Request) -> Response:

@@ -13,7 +13,7 @@ from gateways.oepl.errors import (
     TagParkedError,
     TagRefusedError,
 )
-from gateways.oepl.models import ModelMatch, TagRecord, TagType, display_model_for
+from gateways.oepl.models import ModelMatch, TagCommand, TagRecord, TagType, display_model_for
 
 __all__ = [
     "AccessPointBusyError",
@@ -23,6 +23,7 @@ __all__ = [
     "Delivery",
     "DriverTimings",
     "ModelMatch",
+    "TagCommand",
     "TagParkedError",
     "TagRecord",
     "TagRefusedError",

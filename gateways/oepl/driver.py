@@ -28,7 +28,7 @@ from gateways.oepl.errors import (
     TagRefusedError,
 )
 from gateways.oepl.images import jpeg_for, planes_from_stored
-from gateways.oepl.models import ModelMatch, TagRecord, TagType, display_model_for
+from gateways.oepl.models import ModelMatch, TagCommand, TagRecord, TagType, display_model_for
 from rendering.encoding import Planes
 
 __all__ = ["AccessPointDriver", "Delivery", "DriverTimings"]
@@ -41,6 +41,9 @@ class DriverTimings:
     busy_base_delay_s: float = 0.5
     busy_max_delay_s: float = 10.0
     busy_attempts: int = 12
+    # A tag the AP has not heard from for this long does not answer pings or LED flashes
+    # (a real tag checks in about every 40 s; this is about fifteen missed check-ins).
+    silent_after_s: float = 600.0
 
 
 @dataclass(frozen=True, slots=True)
@@ -94,6 +97,10 @@ class AccessPointDriver:
                 self._records[record.mac] = (poll, record)
         return records
 
+    async def record(self, mac: str) -> TagRecord | None:
+        """The tag as the AP lists it now (None: not in its database)."""
+        return await self.client.tag(mac)
+
     async def tag_type(self, hw_type: int) -> TagType | None:
         if hw_type not in self._types:
             self._types[hw_type] = await self.client.tag_type(hw_type)
@@ -120,6 +127,30 @@ class AccessPointDriver:
                 ap=self.ap, mac=mac, reason=f"image is {planes.width}x{planes.height}, not its size"
             )
         await self._upload_when_free(mac, jpeg_for(planes, tag_type))
+        return await self._confirm(mac, planes, tag_type, before)
+
+    async def redraw(self, mac: str, planes: Planes) -> Delivery:
+        """Have the tag take and draw `planes` again (`/tag_cmd` refresh) although it holds
+        them: the AP never resends an image the tag holds, so pushing it again would draw
+        nothing. When the AP holds another image, `planes` are pushed instead."""
+        mac = mac.upper()
+        before = await self.client.tag(mac)
+        if before is None:
+            raise TagRefusedError(ap=self.ap, mac=mac, reason="not in the AP's tag database")
+        tag_type = await self.tag_type(before.hw_type)
+        stored = await self.client.stored_image(mac)
+        held = None if stored is None or tag_type is None else planes_from_stored(stored, tag_type)
+        if tag_type is None or held != planes:
+            return await self.push_image(mac, planes)
+        await self.command(mac, TagCommand.REFRESH)
+        delivery = await self._confirm(mac, planes, tag_type, before)
+        return Delivery(mac=mac, record=delivery.record, resent=True)
+
+    async def _confirm(
+        self, mac: str, planes: Planes, tag_type: TagType, before: TagRecord
+    ) -> Delivery:
+        """Wait until a poll that began after our request shows the tag settled holding
+        exactly `planes`; `TagParkedError` with the reason when it does not in time."""
         first_poll = self._polls + 1
         started = self._clock()
         deadline = started + self.timings.confirm_timeout_s
@@ -198,6 +229,6 @@ class AccessPointDriver:
         """`pattern`: 24 hex characters, the AP's 12-byte LED pattern."""
         await self.client.led_flash(mac, pattern)
 
-    async def command(self, mac: str, command: str) -> None:
-        """`/tag_cmd`: refresh, reboot, clear, ... (the AP's command names)."""
-        await self.client.tag_command(mac, command)
+    async def command(self, mac: str, command: TagCommand) -> None:
+        """`/tag_cmd`; most take effect at the tag's next check-in."""
+        await self.client.tag_command(mac, TagCommand(command).value)

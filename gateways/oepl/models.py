@@ -9,11 +9,28 @@ drawn for the wrong panel is a wrong price on the shelf.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from enum import StrEnum
 from typing import Any
 
 from rendering.display_models import DISPLAY_MODELS
 
-__all__ = ["ModelMatch", "TagRecord", "TagType", "display_model_for"]
+__all__ = ["ModelMatch", "TagCommand", "TagRecord", "TagType", "display_model_for"]
+
+
+class TagCommand(StrEnum):
+    """What `POST /tag_cmd` takes (`cmd`), as the AP documents it."""
+
+    REFRESH = "refresh"  # take and draw the image the AP holds again
+    REBOOT = "reboot"
+    SCAN = "scan"  # look for another channel
+    RESET = "reset"  # back to factory settings
+    DEEPSLEEP = "deepsleep"
+    CLEAR = "clear"  # drop the pending image
+    PURGE = "purge"
+    DELETE = "del"  # forget the tag
+    LEDFLASH = "ledflash"
+    LEDFLASH_LONG = "ledflash_long"
+    LEDFLASH_STOP = "ledflash_stop"
 
 
 @dataclass(frozen=True, slots=True)

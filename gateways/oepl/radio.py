@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import time
+from collections.abc import Callable
 from typing import Final
 
 from gateways.oepl.driver import AccessPointDriver
@@ -44,8 +46,30 @@ def _health(record: TagRecord) -> LabelHealth:
 
 
 class OeplRadio(LabelRadio):
-    def __init__(self, driver: AccessPointDriver) -> None:
+    def __init__(
+        self, driver: AccessPointDriver, *, clock: Callable[[], float] = time.time
+    ) -> None:
         self.driver = driver
+        self._clock = clock  # seconds since the epoch, as the AP's `lastseen`
+
+    async def _heard(self, address: str) -> TagRecord:
+        """The tag's record, if the AP heard from it lately: a tag that stopped checking in
+        must not look alive because the gateway answers for it."""
+        try:
+            record = await self.driver.record(address)
+        except AccessPointError as error:
+            raise RadioError(address=address, reason=str(error), final=False) from None
+        if record is None:
+            raise RadioError(address=address, reason="not in the AP's tag database", final=True)
+        silent = self._clock() - record.last_seen
+        if silent > self.driver.timings.silent_after_s:
+            raise RadioError(
+                address=address, reason=f"the AP has not heard it for {silent:.0f} s", final=False
+            )
+        return record
+
+    async def ping(self, address: str) -> LabelHealth:
+        return _health(await self._heard(address))
 
     async def show(self, address: str, planes: Planes) -> LabelHealth:
         try:
@@ -56,7 +80,18 @@ class OeplRadio(LabelRadio):
             raise RadioError(address=address, reason=str(error), final=False) from None
         return _health(delivery.record)
 
+    async def redraw(self, address: str, planes: Planes) -> LabelHealth:
+        """`/tag_cmd` refresh: the AP does not resend an image the tag holds."""
+        try:
+            delivery = await self.driver.redraw(address, planes)
+        except TagRefusedError as refused:
+            raise RadioError(address=address, reason=str(refused), final=True) from None
+        except AccessPointError as error:
+            raise RadioError(address=address, reason=str(error), final=False) from None
+        return _health(delivery.record)
+
     async def flash_led(self, address: str, *, colour: int, pattern: int, seconds: int) -> None:
+        await self._heard(address)
         try:
             await self.driver.flash_led(
                 address, led_pattern(colour=colour, pattern=pattern, seconds=seconds)

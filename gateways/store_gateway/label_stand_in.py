@@ -116,7 +116,9 @@ async def _execute(
     now: datetime,
 ) -> tuple[LabelRecord, ReasonCode]:
     match command:
-        case Ping() | Unassociate():
+        case Ping():
+            return with_health(label, await radio.ping(label.address)), ReasonCode.SUCCESS
+        case Unassociate():
             return label, ReasonCode.SUCCESS
         case SetClock(at=at):
             at_ms = to_wire_ms(at)
@@ -167,7 +169,12 @@ async def _show(
     if digest != update.content_hash:
         return label, ReasonCode.CORRUPT_IMAGE
     # Only now, with a verified frame and its exact pixels, does anything reach the radio.
-    health = await radio.show(label.address, planes)
+    if update.encoding is ImageEncoding.FULL and digest == label.shown_hash:
+        # The controller sends again the whole image we confirmed: it wants the panel
+        # drawn again (a refresh), which some radios do not do for an image held already.
+        health = await radio.redraw(label.address, planes)
+    else:
+        health = await radio.show(label.address, planes)
     shown = label.evolve(shown=planes, shown_hash=digest, last_error="", radio_holds=health.holds)
     return with_health(shown, health), ReasonCode.SUCCESS
 

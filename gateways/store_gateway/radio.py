@@ -3,7 +3,8 @@
 `LabelRadio`, for labels that cannot sign (OpenEPaperLink tags): the radio reaches them
 by their radio address (the tag's MAC) and says, for each thing it did, what it learnt
 about the label's health; the process verifies frames and signs answers for them
-(`label_stand_in`). `gateways.oepl.radio.OeplRadio` is one.
+(`label_stand_in`). `gateways.oepl.radio.OeplRadio` is one; where showing the same
+image again does not redraw it, the radio's `redraw` does.
 
 `SelfSigningRadio`, for labels that verify frames and sign their answers themselves
 (Bluetooth ESL labels): the process relays the frame's bytes and the label's signed
@@ -53,6 +54,17 @@ class LabelRadio(ABC):
     @abstractmethod
     async def show(self, address: str, planes: Planes) -> LabelHealth:
         """Return once the label holds exactly `planes` on its panel."""
+
+    async def redraw(self, address: str, planes: Planes) -> LabelHealth:
+        """The label holds `planes` and is asked to draw them again (a refresh). A radio
+        whose labels redraw whatever they are sent needs nothing more than `show`."""
+        return await self.show(address, planes)
+
+    async def ping(self, address: str) -> LabelHealth:
+        """What the radio heard from the label lately, for a ping's answer; `RadioError`
+        when it has not heard from it (the answer is then silence). Nothing (zeros) from a
+        radio that cannot tell."""
+        return LabelHealth()
 
     @abstractmethod
     async def flash_led(self, address: str, *, colour: int, pattern: int, seconds: int) -> None:

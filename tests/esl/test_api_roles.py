@@ -27,6 +27,11 @@ PRODUCT = {
     "on_sale_since": "2025-01-01T00:00:00Z",
 }
 
+AP_TAGS = {
+    "gateway": "S01-ap1",
+    "tags": [{"mac": "0000025800000001", "hw_type": 0xB3, "model": "2.9-bwr", "key": "5a" * 32}],
+}
+
 PRICE_ONLY_TEMPLATE = {
     "size_class": "medium",
     "regions": [{"name": "price", "fill": "price", "box": [0.05, 0.1, 0.9, 0.8]}],
@@ -130,6 +135,13 @@ ROUTES: list[tuple[str, str, str, dict[str, Any], frozenset[str]]] = [
         STORE,
     ),
     ("POST", "/api/v1/labels/{label_id}/unbind", "/api/v1/labels/L-1/unbind", {}, STORE),
+    (
+        "POST",
+        "/api/v1/stores/{store}/oepl/tags",
+        "/api/v1/stores/S01/oepl/tags",
+        {"json": AP_TAGS},
+        STORE,
+    ),
     ("GET", "/api/v1/templates", "/api/v1/templates", {}, EVERYONE),
     (
         "PUT",

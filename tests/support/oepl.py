@@ -4,11 +4,13 @@ random test images, and a wait on the event loop the AP runs on."""
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Callable
+import threading
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 
 import numpy as np
 
-from firmware_sim.oepl_ap import AccessPointConfig
+from firmware_sim.oepl_ap import AccessPointConfig, EmulatedAccessPoint
 from rendering.display_models import get_display_model
 from rendering.encoding import Planes
 
@@ -44,3 +46,23 @@ async def wait_until(condition: Callable[[], bool], *, timeout_s: float = 10.0) 
     async with asyncio.timeout(timeout_s):
         while not condition():
             await asyncio.sleep(0.01)
+
+
+@contextmanager
+def access_point_in_thread(ap: EmulatedAccessPoint) -> Iterator[str]:
+    """Serve `ap` from its own loop in a thread (for code that runs its own loop, such as
+    a CLI command); yields the URL. Read the AP's state only once a wait says it is due."""
+    from firmware_sim.oepl_ap.http_app import ServedAccessPoint
+
+    loop = asyncio.new_event_loop()
+    thread = threading.Thread(target=loop.run_forever, daemon=True)
+    thread.start()
+    served = ServedAccessPoint(ap)
+    asyncio.run_coroutine_threadsafe(served.start(), loop).result(60)
+    try:
+        yield served.url
+    finally:
+        asyncio.run_coroutine_threadsafe(served.stop(), loop).result(60)
+        loop.call_soon_threadsafe(loop.stop)
+        thread.join(30)
+        loop.close()

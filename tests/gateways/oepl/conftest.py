@@ -3,13 +3,18 @@
 from __future__ import annotations
 
 import time
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Iterator
+from pathlib import Path
 
 import pytest
+from sqlalchemy import Engine
 
 from firmware_sim.oepl_ap import EmulatedAccessPoint, EmulatedTag
 from firmware_sim.oepl_ap.http_app import ServedAccessPoint
+from tests.fixtures.mosquitto import MosquittoProcess
+from tests.support.database import seeded_sqlite_engine
 from tests.support.oepl import FAST_AP, HW_27_BWR, HW_29_BW, HW_29_BWR, tag_mac
+from tests.support.oepl_chain import OeplChain
 
 
 @pytest.fixture
@@ -22,3 +27,21 @@ async def served_ap() -> AsyncIterator[ServedAccessPoint]:
     ap.add_tag(EmulatedTag(mac=tag_mac(7), hw_type=HW_27_BWR), now=now)
     async with ServedAccessPoint(ap) as served:
         yield served
+
+
+@pytest.fixture
+def engine(tmp_path: Path) -> Iterator[Engine]:
+    with seeded_sqlite_engine(tmp_path) as engine:
+        yield engine
+
+
+@pytest.fixture
+async def oepl_chain(
+    engine: Engine,
+    mosquitto: MosquittoProcess,
+    served_ap: ServedAccessPoint,
+    tmp_path: Path,
+) -> AsyncIterator[OeplChain]:
+    chain = OeplChain(engine=engine, broker=mosquitto, served=served_ap, state_dir=tmp_path)
+    yield chain
+    await chain.close()

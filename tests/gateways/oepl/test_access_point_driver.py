@@ -13,6 +13,7 @@ from gateways.oepl import (
     AccessPointClient,
     AccessPointDriver,
     DriverTimings,
+    TagCommand,
     TagParkedError,
     TagRefusedError,
 )
@@ -110,11 +111,36 @@ async def test_led_flash_and_commands_reach_the_tag_at_its_check_in(
     served_ap: ServedAccessPoint, driver: AccessPointDriver
 ) -> None:
     await driver.flash_led(tag_mac(2), "0" * 22 + "ff")
-    await driver.command(tag_mac(2), "refresh")
+    await driver.command(tag_mac(2), TagCommand.REFRESH)
     with pytest.raises(TagRefusedError):
         await driver.flash_led(tag_mac(2), "not hex")
     tag = served_ap.ap.tags[tag_mac(2)]
     async with asyncio.timeout(5):
-        while not tag.delivered:
+        while "refresh" not in tag.delivered:  # the later command: both have arrived
             await asyncio.sleep(0.01)
-    assert tag.delivered == ["led:" + "0" * 22 + "ff"]
+    assert tag.delivered == ["led:" + "0" * 22 + "ff", "refresh"]
+
+
+async def test_a_redraw_makes_the_tag_take_the_image_it_holds_again(
+    served_ap: ServedAccessPoint, driver: AccessPointDriver
+) -> None:
+    planes = price_planes(seed=21)
+    await driver.push_image(tag_mac(2), planes)
+    tag = served_ap.ap.tags[tag_mac(2)]
+    updates = tag.update_count
+    delivery = await driver.redraw(tag_mac(2), planes)
+    assert delivery.resent
+    assert tag.delivered == ["refresh"]  # /tag_cmd refresh, heard at its check-in
+    assert tag.update_count == updates + 1  # and the image went over the radio again
+    assert tag.shown_planes() == planes
+
+
+async def test_a_redraw_of_an_image_the_ap_does_not_hold_pushes_it(
+    served_ap: ServedAccessPoint, driver: AccessPointDriver
+) -> None:
+    planes = price_planes(seed=22)
+    delivery = await driver.redraw(tag_mac(3), planes)
+    tag = served_ap.ap.tags[tag_mac(3)]
+    assert delivery.resent
+    assert tag.delivered == []
+    assert tag.shown_planes() == planes

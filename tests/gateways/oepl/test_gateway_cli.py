@@ -23,6 +23,7 @@ from esl.db.engine import create_engine_for, session_factory, upgrade_database
 from esl.db.models import LabelRow
 from esl.pipeline.oepl_tags import write_gateway_provisioning
 from firmware_sim.fleet import LabelProvision
+from firmware_sim.oepl_ap import EmulatedAccessPoint, EmulatedTag
 from gateways.base import Downlink, GatewayState, GatewayStatus, Uplink
 from gateways.mqtt.driver import MqttGateway
 from gateways.mqtt.endpoint import parse_broker_url
@@ -40,7 +41,7 @@ from gateways.protocol import (
 from rendering.encoding import content_hash
 from tests.fixtures.mosquitto import MosquittoProcess, free_port
 from tests.support.database import seed_reference_data
-from tests.support.oepl import price_planes
+from tests.support.oepl import FAST_AP, HW_29_BWR, access_point_in_thread, price_planes, tag_mac
 
 pytestmark = [pytest.mark.integration, pytest.mark.slow]
 
@@ -151,3 +152,23 @@ async def test_the_gateway_process_answers_for_its_tag_and_says_goodbye(
     assert stored is not None
     assert tag_type is not None
     assert planes_from_stored(stored, tag_type) == planes
+
+
+def test_tag_command_sends_the_aps_command_to_one_tag() -> None:
+    ap = EmulatedAccessPoint(FAST_AP)
+    tag = ap.add_tag(EmulatedTag(mac=tag_mac(1), hw_type=HW_29_BWR), now=time.time())
+    with access_point_in_thread(ap) as url:
+        command = ["gateway", "oepl", "tag-command", "--ap", url]
+        sent = CliRunner().invoke(app, [*command, tag_mac(1).lower(), "reboot"])
+        assert sent.exit_code == 0, sent.output
+        assert f"reboot sent to {tag_mac(1)}" in sent.stdout
+        deadline = time.monotonic() + 30
+        while "reboot" not in tag.delivered and time.monotonic() < deadline:
+            time.sleep(0.01)
+        assert "reboot" in tag.delivered  # heard at its next check-in
+        unknown_tag = CliRunner().invoke(app, [*command, tag_mac(9), "reboot"])
+        unknown_command = CliRunner().invoke(app, [*command, tag_mac(1), "explode"])
+    assert unknown_tag.exit_code == 1
+    assert "mac not found" in unknown_tag.stderr
+    assert unknown_command.exit_code == 2
+    assert "'explode' is not a tag command" in unknown_command.output

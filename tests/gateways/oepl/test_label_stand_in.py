@@ -16,6 +16,7 @@ from gateways.protocol import (
     LabelFrame,
     LedColour,
     LedPattern,
+    Ping,
     ReasonCode,
     build_image_update,
     decode_response,
@@ -138,3 +139,32 @@ async def test_led_flash_goes_to_the_ap_as_its_pattern(
     assert decode_response(outcome.answer, key=key).reason is ReasonCode.SUCCESS
     tag = served_ap.ap.tags[tag_mac(5)]
     assert [c for c in tag.commands + tag.delivered if c.startswith("led:")]
+
+
+async def test_a_ping_answers_with_what_the_ap_heard_and_a_silent_tag_does_not_answer(
+    served_ap: ServedAccessPoint,
+) -> None:
+    timings = DriverTimings(poll_s=0.02, confirm_timeout_s=0.6, silent_after_s=5.0)
+    radio = OeplRadio(AccessPointDriver(AccessPointClient(served_ap.url), timings=timings))
+    key = generate_label_key()
+    alive, gone = served_ap.ap.tags[tag_mac(4)], served_ap.ap.tags[tag_mac(5)]
+    alive.battery_mv, alive.rssi = 2_480, -70
+    gone.checks_in = False
+    gone.last_seen -= 60  # it last checked in a minute ago
+    try:
+        pinged = await _send(
+            _label(4, key), encode_frame(LabelFrame(tag_mac(4), 1, Ping()), key=key), radio
+        )
+        silent = [
+            await _send(_label(5, key), encode_frame(LabelFrame(tag_mac(5), 1, c), key=key), radio)
+            for c in (Ping(), FlashLed(LedColour.RED, LedPattern.BLINK, 10))
+        ]
+    finally:
+        await radio.close()
+    assert pinged.answer is not None
+    answer = decode_response(pinged.answer, key=key)
+    assert (answer.reason, answer.battery_mv, answer.rssi_dbm) == (ReasonCode.SUCCESS, 2480, -70)
+    # A tag that stopped checking in does not look alive: no answer, the reason kept.
+    assert [outcome.answer for outcome in silent] == [None, None]
+    assert "the AP has not heard it for" in silent[0].label.last_error
+    assert gone.commands == []  # no LED pattern queued for a tag that is not there

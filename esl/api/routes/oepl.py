@@ -1,0 +1,108 @@
+"""OpenEPaperLink provisioning: a store gateway registers its AP's tags as labels.
+
+`esl gateway oepl import-tags --api URL --api-key K` calls this from the store, where
+only the gateway's broker credential and an API key live (no database). The gateway
+generates each label's key and keeps it in its provisioning file; the controller stores
+the same key with the label, so frames verify at the gateway and answers at the
+controller. Admin may register tags in any store, a store key in its own store only.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter, Path
+from pydantic import BaseModel, ConfigDict, Field
+
+from esl.api.dependencies import Ctx, CurrentSession, StoreStaff
+from esl.pipeline.oepl_tags import AccessPointTag, register_access_point_tags
+from esl.services.labels import require_store_access
+
+__all__ = ["AccessPointTagIn", "TagImportIn", "TagImportOut", "router"]
+
+router = APIRouter()
+StorePath = Annotated[str, Path(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9_.:\-]+$")]
+
+
+class AccessPointTagIn(BaseModel):
+    """One tag of the AP's `/get_db`, as the gateway mapped its tag type."""
+
+    model_config = ConfigDict(extra="forbid")
+    mac: str = Field(
+        pattern=r"^[0-9A-Fa-f]{16}$", description="The tag's 8-byte MAC; it becomes the label id"
+    )
+    hw_type: int = Field(ge=0, le=0xFFFF, description="The AP's tag type (`hwType`)")
+    model: str | None = Field(
+        min_length=1,
+        max_length=64,
+        description="The display model the tag type maps to; null: none (then `reason`)",
+    )
+    reason: str = Field(default="", max_length=500, description="Why there is no model")
+    key: str = Field(
+        pattern=r"^[0-9a-fA-F]{64}$", description="The label's 32-byte key, as the gateway holds it"
+    )
+
+
+class TagImportIn(BaseModel):
+    model_config = ConfigDict(
+        extra="forbid",
+        json_schema_extra={
+            "examples": [
+                {
+                    "gateway": "S01-ap1",
+                    "tags": [
+                        {
+                            "mac": "0000025800000001",
+                            "hw_type": 179,
+                            "model": "2.9-bwr",
+                            "key": "00" * 32,
+                        }
+                    ],
+                }
+            ]
+        },
+    )
+    gateway: str = Field(
+        min_length=1,
+        max_length=64,
+        pattern=r"^[A-Za-z0-9_.:\-]+$",
+        description="The store gateway that drives the AP (registered if new)",
+    )
+    tags: list[AccessPointTagIn] = Field(min_length=1, max_length=5000)
+
+
+class TagImportOut(BaseModel):
+    store: str
+    gateway: str
+    labels: list[str] = Field(description="Every tag's label id, registered now or before")
+    added: int = Field(description="How many of them are new")
+
+
+@router.post(
+    "/stores/{store}/oepl/tags", response_model=TagImportOut, status_code=200, tags=["labels"]
+)
+def post_access_point_tags(
+    store: StorePath, body: TagImportIn, ctx: Ctx, session: CurrentSession, who: StoreStaff
+) -> TagImportOut:
+    """Register an OpenEPaperLink AP's tags as labels with their display models and keys.
+
+    All or nothing: a tag whose type has no display model (or a model we do not have) is
+    refused with 422 and the reason per tag; a tag registered with another key or in
+    another store is 409. Tags registered before with the same key are left alone."""
+    require_store_access(who, store)
+    tags = [
+        AccessPointTag(
+            mac=tag.mac.upper(),
+            hw_type=tag.hw_type,
+            model_id=tag.model,
+            key=bytes.fromhex(tag.key),
+            reason=tag.reason,
+        )
+        for tag in body.tags
+    ]
+    added = register_access_point_tags(
+        session, tags, store=store, gateway=body.gateway, now=ctx.clock()
+    )
+    return TagImportOut(
+        store=store, gateway=body.gateway, labels=[tag.mac for tag in tags], added=added
+    )
