@@ -201,7 +201,9 @@ def test_a_price_below_a_running_fixed_price_promotion_is_refused_by_the_engine(
             "P-CHS,Ser taniej,fixed_price,CHS-1,7.99,PLN\n",
             currency="PLN",
             imported_by="test",
-            now=START,
+            # The ledger takes one entry per key and instant: the promotions' prices are
+            # recorded a minute after the price file's.
+            now=START + timedelta(minutes=1),
         )
     before = _rules(seeded)
     with pytest.raises(ImportRejectedError) as rejected:
