@@ -36,6 +36,7 @@ from pricing.errors import (
     UnknownStoreError,
     UnsupportedLocaleError,
 )
+from pricing.resolution import resolve_key
 from tests.strategies import PRICING_EPOCH, pln, pricing_product
 
 T0 = PRICING_EPOCH
@@ -531,15 +532,7 @@ def test_resolve_many_matches_resolve_key_by_key() -> None:
     bulk = resolve_many(catalogue, keys=keys, at=T0, ledger=ledger, locale="pl_PL")
     assert list(bulk) == keys
     for key in keys:
-        assert bulk[key] == resolve(
-            catalogue,
-            sku=key.sku,
-            channel=key.channel,
-            store=key.store,
-            at=T0,
-            ledger=ledger,
-            locale="pl_PL",
-        )
+        assert bulk[key] == resolve_key(catalogue, key, at=T0, ledger=ledger, locale="pl_PL")
 
 
 def test_fingerprints_are_the_same_in_another_process() -> None:
