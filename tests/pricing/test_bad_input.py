@@ -37,20 +37,15 @@ from pricing.errors import (
     UnknownUnitError,
 )
 from pricing.money import Money
-from tests.strategies import PRICING_EPOCH, pln, pricing_product
+from tests.strategies import PRICING_EPOCH, pln
+from tests.support.pricing import DAIRY_AND_BREAD, pln_catalogue
 
 T0 = PRICING_EPOCH
 STORES = [Store("S1", "Jeden", "north"), Store("S2", "Dwa", None)]
 
 
 def catalogue(rules: list[PriceRule], promotions: list[Promotion] | None = None) -> Catalogue:
-    return Catalogue(
-        products=[pricing_product("A"), pricing_product("B", category="bread")],
-        stores=STORES,
-        rules=rules,
-        promotions=promotions or [],
-        currency="PLN",
-    )
+    return pln_catalogue(rules, promotions or [], stores=STORES, products=DAIRY_AND_BREAD)
 
 
 @pytest.mark.parametrize("amount", ["0", "0.001"])

@@ -37,7 +37,8 @@ from pricing.errors import (
     UnsupportedLocaleError,
 )
 from pricing.resolution import resolve_key
-from tests.strategies import PRICING_EPOCH, pln, pricing_product
+from tests.strategies import PRICING_EPOCH, pln
+from tests.support.pricing import DAIRY_AND_BREAD, pln_catalogue, shelf_price
 
 T0 = PRICING_EPOCH
 STORES = [
@@ -57,13 +58,7 @@ ALL_SCOPES = [
 
 
 def build(rules: list[PriceRule], promotions: list[Promotion] | None = None) -> Catalogue:
-    return Catalogue(
-        products=[pricing_product("A"), pricing_product("B", category="bread")],
-        stores=STORES,
-        rules=rules,
-        promotions=promotions or [],
-        currency="PLN",
-    )
+    return pln_catalogue(rules, promotions or [], stores=STORES, products=DAIRY_AND_BREAD)
 
 
 def price_of(
@@ -76,14 +71,8 @@ def price_of(
     ledger: PriceLedger | None = None,
     locale: str = "pl_PL",
 ) -> ResolvedPrice:
-    return resolve(
-        catalogue,
-        sku=sku,
-        channel=channel,
-        store=store,
-        at=T0 + at,
-        ledger=ledger or PriceLedger(),
-        locale=locale,
+    return shelf_price(
+        catalogue, at=T0 + at, ledger=ledger, sku=sku, store=store, channel=channel, locale=locale
     )
 
 
@@ -155,15 +144,7 @@ def test_unknown_sku_store_channel_locale_and_naive_instants_are_refused() -> No
     with pytest.raises(UnsupportedLocaleError):
         price_of(catalogue, locale="xx_YY")
     with pytest.raises(NaiveDatetimeError):
-        resolve(
-            catalogue,
-            sku="A",
-            channel=Channel.STORE,
-            store="S1",
-            at=T0.replace(tzinfo=None),
-            ledger=PriceLedger(),
-            locale="pl_PL",
-        )
+        shelf_price(catalogue, at=T0.replace(tzinfo=None))
 
 
 def test_a_channel_may_be_given_as_its_name() -> None:
