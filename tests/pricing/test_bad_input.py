@@ -38,7 +38,7 @@ from pricing.errors import (
 )
 from pricing.money import Money
 from tests.strategies import PRICING_EPOCH, pln
-from tests.support.pricing import DAIRY_AND_BREAD, pln_catalogue
+from tests.support.pricing import DAIRY_AND_BREAD, percent_off_sale, pln_catalogue
 
 T0 = PRICING_EPOCH
 STORES = [Store("S1", "Jeden", "north"), Store("S2", "Dwa", None)]
@@ -64,24 +64,12 @@ def test_every_error_shares_one_root() -> None:
 @pytest.mark.parametrize("percent", ["0", "-5", "100.01", "250"])
 def test_percent_outside_zero_to_hundred_is_refused(percent: str) -> None:
     with pytest.raises(PercentOutOfRangeError) as error:
-        Promotion(
-            id="p",
-            name="x",
-            kind=PromotionKind.PERCENT_OFF,
-            skus=frozenset({"A"}),
-            percent=Decimal(percent),
-        )
+        percent_off_sale("p", percent, name="x")
     assert error.value.fields == {"promotion_id": "p", "percent": percent}
 
 
 def test_a_hundred_percent_off_is_allowed_and_makes_the_item_free() -> None:
-    promotion = Promotion(
-        id="p",
-        name="x",
-        kind=PromotionKind.PERCENT_OFF,
-        skus=frozenset({"A"}),
-        percent=Decimal(100),
-    )
+    promotion = percent_off_sale("p", 100, name="x")
     assert promotion.percent == 100
 
 
@@ -142,15 +130,7 @@ def test_an_empty_validity_window_is_refused() -> None:
         PriceRule(id="r", sku="A", amount=pln(100), valid_from=T0, valid_until=T0)
     assert error.value.fields["item_id"] == "r"
     with pytest.raises(EmptyValidityWindowError):
-        Promotion(
-            id="p",
-            name="x",
-            kind=PromotionKind.PERCENT_OFF,
-            skus=frozenset({"A"}),
-            percent=Decimal(5),
-            valid_from=T0 + timedelta(days=1),
-            valid_until=T0,
-        )
+        percent_off_sale("p", 5, name="x", valid_from=T0 + timedelta(days=1), valid_until=T0)
 
 
 def test_naive_datetimes_are_refused() -> None:
@@ -283,11 +263,4 @@ def test_an_unknown_channel_is_refused_by_name() -> None:
         PriceRule(id="r", sku="A", amount=pln(100), channel="fax")  # type: ignore[arg-type]
     assert error.value.fields["kind"] == "channel"
     with pytest.raises(InvalidPromotionError):
-        Promotion(
-            id="p",
-            name="x",
-            kind=PromotionKind.PERCENT_OFF,
-            skus=frozenset({"A"}),
-            percent=Decimal(5),
-            channels=frozenset({"fax"}),  # type: ignore[arg-type]
-        )
+        percent_off_sale("p", 5, name="x", channels=frozenset({"fax"}))

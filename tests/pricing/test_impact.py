@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from datetime import timedelta
-from decimal import Decimal
 
 import pytest
 
@@ -99,14 +98,14 @@ def test_a_change_that_shows_nothing_new_affects_nothing() -> None:
 
 def test_a_promotion_for_a_zone_reaches_its_stores_and_channels() -> None:
     before = catalogue()
-    promotion = Promotion(
-        id="P",
+    promotion = percent_off_sale(
+        "P",
+        10,
         name="Chleb",
-        kind=PromotionKind.PERCENT_OFF,
+        skus=frozenset(),
         categories=frozenset({"bread"}),
         zones=frozenset({"north"}),
         channels=frozenset({Channel.STORE}),
-        percent=Decimal(10),
     )
     after = before.with_changes(promotions=[promotion])
     assert impact(before, after) == keys("B", [Channel.STORE], ["S1", "S2"])

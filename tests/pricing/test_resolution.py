@@ -38,7 +38,7 @@ from pricing.errors import (
 )
 from pricing.resolution import resolve_key
 from tests.strategies import PRICING_EPOCH, pln
-from tests.support.pricing import DAIRY_AND_BREAD, pln_catalogue, shelf_price
+from tests.support.pricing import DAIRY_AND_BREAD, percent_off_sale, pln_catalogue, shelf_price
 
 T0 = PRICING_EPOCH
 STORES = [
@@ -359,12 +359,8 @@ def test_promotions_apply_only_inside_their_window_channels_and_stores() -> None
 
 
 def test_category_promotions_reach_every_sku_of_the_category() -> None:
-    promo = Promotion(
-        id="bread",
-        name="Pieczywo",
-        kind=PromotionKind.PERCENT_OFF,
-        categories=frozenset({"bread"}),
-        percent=Decimal(50),
+    promo = percent_off_sale(
+        "bread", 50, name="Pieczywo", skus=frozenset(), categories=frozenset({"bread"})
     )
     catalogue = build([*BASE_10, PriceRule(id="b", sku="B", amount=pln(400))], [promo])
     assert price_of(catalogue, sku="B").price == pln(200)
@@ -542,12 +538,8 @@ def test_a_category_promotion_added_later_reaches_prices_resolved_before() -> No
     before = build([PriceRule(id="b", sku="B", amount=pln(400))])
     ledger = PriceLedger()
     assert price_of(before, sku="B", ledger=ledger).price == pln(400)  # memoised now
-    promo = Promotion(
-        id="bread",
-        name="Pieczywo",
-        kind=PromotionKind.PERCENT_OFF,
-        categories=frozenset({"bread"}),
-        percent=Decimal(25),
+    promo = percent_off_sale(
+        "bread", 25, name="Pieczywo", skus=frozenset(), categories=frozenset({"bread"})
     )
     after = before.with_changes(promotions=[promo])
     assert price_of(after, sku="B", ledger=ledger).price == pln(300)

@@ -9,6 +9,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from datetime import datetime
 from decimal import Decimal
+from typing import Any
 
 from pricing import (
     Catalogue,
@@ -72,14 +73,16 @@ def shelf_price(
 
 def percent_off_sale(
     pid: str,
-    percent: int | Decimal,
+    percent: int | str | Decimal,
     *,
-    valid_from: datetime,
+    valid_from: datetime | None = None,
     valid_until: datetime | None = None,
     name: str | None = None,
     skus: frozenset[str] = frozenset({"A"}),
+    **scope: frozenset[Any],
 ) -> Promotion:
-    """A "-N %" promotion on `skus` (SKU A unless told)."""
+    """A "-N %" promotion on `skus` (SKU A unless told) and any further `scope`
+    (categories, channels, zones, stores), open-ended unless given a window."""
     return Promotion(
         id=pid,
         name=pid if name is None else name,
@@ -88,4 +91,5 @@ def percent_off_sale(
         percent=Decimal(percent),
         valid_from=valid_from,
         valid_until=valid_until,
+        **scope,
     )
