@@ -24,16 +24,11 @@ from pricing.errors import (
     PromotionPriceAboveRegularError,
     UnknownReferenceError,
 )
-from tests.strategies import PRICING_EPOCH, pln
+from tests.strategies import PRICING_EPOCH, PRICING_STORES, pln
 from tests.support.pricing import DAIRY_AND_BREAD, percent_off_sale, pln_catalogue, shelf_price
 
 T0 = PRICING_EPOCH
-STORES = [
-    Store("S1", "Jeden", "north"),
-    Store("S2", "Dwa", "north"),
-    Store("S3", "Trzy", "south"),
-    Store("S4", "Cztery", None),
-]
+STORES = list(PRICING_STORES)  # S1, S2 north; S3 south; S4 in no zone
 RULES = [
     PriceRule(id="A-base", sku="A", amount=pln(1000)),
     PriceRule(id="A-s1", sku="A", amount=pln(900), store="S1"),

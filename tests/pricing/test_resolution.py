@@ -24,7 +24,6 @@ from pricing import (
     Promotion,
     PromotionKind,
     ResolvedPrice,
-    Store,
     resolve,
     resolve_many,
 )
@@ -37,15 +36,11 @@ from pricing.errors import (
     UnsupportedLocaleError,
 )
 from pricing.resolution import resolve_key
-from tests.strategies import PRICING_EPOCH, pln
+from tests.strategies import PRICING_EPOCH, PRICING_STORES, pln
 from tests.support.pricing import DAIRY_AND_BREAD, percent_off_sale, pln_catalogue, shelf_price
 
 T0 = PRICING_EPOCH
-STORES = [
-    Store("S1", "Jeden", "north"),
-    Store("S2", "Dwa", "north"),
-    Store("S3", "Trzy", "south"),
-]
+STORES = list(PRICING_STORES[:3])  # S1, S2 north; S3 south
 # One rule per scope for SKU A, each with a distinct amount, so the winner is visible.
 ALL_SCOPES = [
     PriceRule(id="base", sku="A", amount=pln(1000)),
