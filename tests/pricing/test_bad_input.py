@@ -89,14 +89,17 @@ def test_a_fixed_promotional_price_above_the_regular_price_is_refused() -> None:
 
 
 def test_a_promotion_is_checked_against_every_rule_it_can_meet_not_only_the_base() -> None:
-    promotion = Promotion(
-        id="p",
-        name="x",
-        kind=PromotionKind.LOYALTY_PRICE,
-        skus=frozenset({"A"}),
-        amount=pln(450),
-        zones=frozenset({"north"}),
-    )
+    def loyalty_price(**scope: frozenset[str]) -> Promotion:
+        return Promotion(
+            id="p",
+            name="x",
+            kind=PromotionKind.LOYALTY_PRICE,
+            skus=frozenset({"A"}),
+            amount=pln(450),
+            **scope,  # type: ignore[arg-type]
+        )
+
+    promotion = loyalty_price(zones=frozenset({"north"}))
     rules = [
         PriceRule(id="base", sku="A", amount=pln(500)),
         PriceRule(id="cheap-s1", sku="A", amount=pln(400), store="S1"),
@@ -105,14 +108,7 @@ def test_a_promotion_is_checked_against_every_rule_it_can_meet_not_only_the_base
         catalogue(rules, [promotion])
     assert error.value.fields["rule_id"] == "cheap-s1"
     # The same promotion limited to the other store never meets that rule.
-    elsewhere = Promotion(
-        id="p",
-        name="x",
-        kind=PromotionKind.LOYALTY_PRICE,
-        skus=frozenset({"A"}),
-        amount=pln(450),
-        stores=frozenset({"S2"}),
-    )
+    elsewhere = loyalty_price(stores=frozenset({"S2"}))
     assert catalogue(rules, [elsewhere]).promotions["p"] is elsewhere
 
 

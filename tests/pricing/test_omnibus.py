@@ -81,26 +81,28 @@ def raised_at(n: float, *, before: int, after: int) -> list[PriceRule]:
     ]
 
 
-def test_raised_then_reduced_the_saving_counts_from_the_price_before_the_rise() -> None:
-    # 10.00 for months, 12.00 from day -20, then "-25%" from day 0: 9.00.
+@pytest.mark.parametrize(
+    ("rise_day", "prior", "saving", "saving_percent"),
+    [
+        # Within the 30 days: the saving counts from the price before the rise, 10 %, not
+        # the 25 % printed in the promotion.
+        pytest.param(-20, 1000, 100, 10, id="a rise within 30 days is not the prior price"),
+        pytest.param(-31, 1200, 300, 25, id="a rise older than 30 days is the prior price"),
+    ],
+)
+def test_raised_then_reduced_the_saving_counts_from_the_30_day_low(
+    rise_day: int, prior: int, saving: int, saving_percent: int
+) -> None:
+    # 10.00 for months, 12.00 from `rise_day`, then "-25%" from day 0: 9.00.
     label, _ = label_on(
-        rules=raised_at(-20, before=1000, after=1200),
+        rules=raised_at(rise_day, before=1000, after=1200),
         promotions=[percent_off("sale", 25, 0, 7)],
     )
     assert label.regular_price == pln(1200)
     assert label.price == pln(900)
-    assert label.prior_price == pln(1000)
-    assert label.saving == pln(100)
-    assert label.saving_percent == Decimal(10)  # not the 25 % printed in the promotion
-
-
-def test_a_rise_older_than_thirty_days_is_the_prior_price() -> None:
-    label, _ = label_on(
-        rules=raised_at(-31, before=1000, after=1200),
-        promotions=[percent_off("sale", 25, 0, 7)],
-    )
-    assert label.prior_price == pln(1200)
-    assert label.saving_percent == Decimal(25)
+    assert label.prior_price == pln(prior)
+    assert label.saving == pln(saving)
+    assert label.saving_percent == Decimal(saving_percent)
 
 
 def test_the_price_in_force_when_the_window_opens_counts() -> None:
