@@ -20,7 +20,7 @@ from pricing.money import Money, round_to_minor_unit
 from pricing.products import Channel, NetUnit, Product, Store
 from pricing.promotions import Promotion, PromotionKind, PromotionSummary
 from pricing.replay import all_price_keys, replay_history
-from pricing.resolution import resolve, resolve_many, select_rule_and_promotion
+from pricing.resolution import resolve, resolve_key, resolve_many, select_rule_and_promotion
 from pricing.resolved import ResolvedPrice, label_fingerprint
 from pricing.rules import SCOPE_PRECEDENCE, PriceRule, PriceScope
 from pricing.unit_price import UnitPrice, unit_price
@@ -55,6 +55,7 @@ __all__ = [
     "reduction_started_at",
     "replay_history",
     "resolve",
+    "resolve_key",
     "resolve_many",
     "round_to_minor_unit",
     "select_rule_and_promotion",

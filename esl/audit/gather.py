@@ -68,9 +68,9 @@ from pricing import (
     PriceKey,
     PriceLedger,
     ResolvedPrice,
-    resolve,
 )
 from pricing.errors import NoApplicablePriceError
+from pricing.resolution import resolve_key
 
 __all__ = ["GatheredAudit", "gather_audit"]
 
@@ -312,15 +312,7 @@ def _resolve_or_none(
     if product is None or product.on_sale_since > at or key.store not in catalogue.stores:
         return None
     try:
-        return resolve(
-            catalogue,
-            sku=key.sku,
-            channel=key.channel,
-            store=key.store,
-            at=at,
-            ledger=ledger,
-            locale=locale,
-        )
+        return resolve_key(catalogue, key, at=at, ledger=ledger, locale=locale)
     except NoApplicablePriceError:
         return None
 

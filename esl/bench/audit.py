@@ -67,7 +67,7 @@ from pricing import (
     PromotionKind,
     ResolvedPrice,
     Store,
-    resolve,
+    resolve_key,
 )
 from pricing.gtin import gtin_check_digit
 
@@ -196,15 +196,7 @@ def _seed(session: Session, *, skus: int, stores: int) -> int:
                 if sku in promoted and channel is Channel.STORE:
                     instants.append(AT - timedelta(days=2))
                 for instant in instants:
-                    resolved = resolve(
-                        catalogue,
-                        sku=sku,
-                        channel=channel,
-                        store=store,
-                        at=instant,
-                        ledger=ledger,
-                        locale=LOCALE,
-                    )
+                    resolved = resolve_key(catalogue, key, at=instant, ledger=ledger, locale=LOCALE)
                     entry = LedgerEntry(
                         key=key,
                         effective_from=instant,
@@ -221,15 +213,7 @@ def _seed(session: Session, *, skus: int, stores: int) -> int:
                         )
                     )
                 if channel is Channel.STORE:
-                    due[key] = resolve(
-                        catalogue,
-                        sku=sku,
-                        channel=channel,
-                        store=store,
-                        at=AT,
-                        ledger=ledger,
-                        locale=LOCALE,
-                    )
+                    due[key] = resolve_key(catalogue, key, at=AT, ledger=ledger, locale=LOCALE)
     insert_rows(session, core_table(LedgerEntryRow), ledger_rows)
 
     # One content per distinct shelf price (images are shared between stores), plus the

@@ -20,7 +20,7 @@ from pricing.catalogue import Catalogue
 from pricing.errors import EslError, NoApplicablePriceError
 from pricing.impact import change_impact
 from pricing.ledger import LedgerEntry, PriceKey, PriceLedger
-from pricing.resolution import resolve
+from pricing.resolution import resolve_key
 
 __all__ = ["LedgerPlan", "plan_ledger", "write_ledger_entries"]
 
@@ -51,15 +51,7 @@ def plan_ledger(
     for key in sorted(changed, key=lambda k: (k.sku, k.store, k.channel.value)):
         into.changed_keys.append(key)
         try:
-            resolved = resolve(
-                after,
-                sku=key.sku,
-                channel=key.channel,
-                store=key.store,
-                at=at,
-                ledger=ledger,
-                locale=LEDGER_TEXT_LOCALE,
-            )
+            resolved = resolve_key(after, key, at=at, ledger=ledger, locale=LEDGER_TEXT_LOCALE)
         except NoApplicablePriceError:
             continue  # the key lost its price: nothing applies, nothing to record
         try:

@@ -14,10 +14,10 @@ replaced, and the ledger refuses an entry earlier than one it already holds.
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any
+from typing import Any, TypeVar
 
 from sqlalchemy import delete, insert, select
 from sqlalchemy.orm import Session
@@ -85,6 +85,7 @@ MAX_LISTED_LABELS = 1_000
 
 
 _Scope = tuple[str, Channel | None, str | None, str | None]
+_Item = TypeVar("_Item", PriceRule, Promotion)
 
 
 @dataclass(slots=True)
@@ -336,6 +337,18 @@ _HANDLERS: Mapping[type[PublicationCommand], _Handler] = {
 }
 
 
+def _note_writes(
+    written: dict[str, _Item], removed: set[str], writes: Iterable[_Item], removals: Iterable[str]
+) -> None:
+    """Carry one item's writes and removals into the plan's: the last word on an id wins."""
+    for item in writes:
+        written[item.id] = item
+        removed.discard(item.id)
+    for item_id in removals:
+        written.pop(item_id, None)
+        removed.add(item_id)
+
+
 def _apply_item(plan: Plan, command: PublicationCommand, currency: str) -> None:
     changes = _HANDLERS[type(command)](plan, command, currency)
     plan.result = plan.result.with_changes(
@@ -344,19 +357,16 @@ def _apply_item(plan: Plan, command: PublicationCommand, currency: str) -> None:
         promotions=changes.written_promotions,
         removed_promotion_ids=changes.removed_promotions,
     )
-    for rule in changes.written_rules:
-        plan.rules_written[rule.id] = rule
-        plan.rules_removed.discard(rule.id)
-        plan.touched_skus.add(rule.sku)
-    for rule_id in changes.removed_rules:
-        plan.rules_written.pop(rule_id, None)
-        plan.rules_removed.add(rule_id)
-    for promotion in changes.written_promotions:
-        plan.promotions_written[promotion.id] = promotion
-        plan.promotions_removed.discard(promotion.id)
-    plan.promotions_removed.update(changes.removed_promotions)
-    for promotion_id in changes.removed_promotions:
-        plan.promotions_written.pop(promotion_id, None)
+    _note_writes(
+        plan.rules_written, plan.rules_removed, changes.written_rules, changes.removed_rules
+    )
+    plan.touched_skus.update(rule.sku for rule in changes.written_rules)
+    _note_writes(
+        plan.promotions_written,
+        plan.promotions_removed,
+        changes.written_promotions,
+        changes.removed_promotions,
+    )
     # The catalogue knows what the item touched: removed rules, promotions' categories too.
     if plan.result.lineage is not None:
         plan.touched_skus |= set(plan.result.lineage.skus)

@@ -16,30 +16,21 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from esl.audit import GatheredAudit, Thresholds, gather_audit, record_label_content
 from esl.db.engine import session_factory
-from esl.db.mapping import product_from_row, store_from_row
 from esl.db.models import (
     GatewayRow,
     LabelAcknowledgementRow,
     LabelRow,
     LabelStateRow,
     OutboxRow,
-    ProductRow,
-    StoreRow,
 )
 from esl.imports import import_products
 from esl.services.keys import Principal, Role
 from esl.services.labels import bind_label, current_binding
-from esl.services.publication import (
-    create_publication,
-    publish_publication,
-    validate_publication,
-)
-from esl.services.publication_commands import command_from_payload
-from esl.services.quotes import quote
 from pricing import ResolvedPrice
 from rendering.cache import RenderCache
 from rendering.content import LabelContent
 from rendering.display_models import get_display_model
+from tests.support.pipeline import due_content, publish
 
 T0 = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)
 ADMIN = Principal(name="audit-test", role=Role.ADMIN, store=None)
@@ -64,25 +55,7 @@ def record_planned_content(
     assert label is not None
     binding = current_binding(session, label_id)
     assert binding is not None
-    resolved = quote(
-        session,
-        sku=binding.sku,
-        store=label.store,
-        channel="store",
-        at=at,
-        locale="pl_PL",
-        currency="PLN",
-    )
-    product = session.get(ProductRow, binding.sku)
-    store = session.get(StoreRow, label.store)
-    assert product is not None
-    assert store is not None
-    content = LabelContent.from_resolved(
-        product=product_from_row(product),
-        price=resolved,
-        store=store_from_row(store),
-        locale="pl_PL",
-    )
+    content, resolved = due_content(session, label=label, sku=binding.sku, at=at)
     if altered is not None:
         content = altered(content)
     # An altered content stands for a label showing something it should not (the audit's
@@ -116,22 +89,7 @@ class AuditWorld:
     def publish(
         self, items: list[dict[str, Any]], *, now: datetime, effective_at: datetime | None = None
     ) -> None:
-        with self.sessions.begin() as session:
-            row = create_publication(
-                session,
-                title="audit test",
-                effective_at=effective_at,
-                items=[command_from_payload(i) for i in items],
-                created_by="test",
-                now=now,
-            )
-            publication_id = row.id
-        with self.sessions.begin() as session:
-            validate_publication(session, publication_id, now=now, currency="PLN")
-        with self.sessions.begin() as session:
-            publish_publication(
-                session, publication_id, published_by="test", now=now, currency="PLN"
-            )
+        publish(self.sessions, items, now=now, effective_at=effective_at, title="audit test")
 
     # ------------------------------------------------------------ labels
 

@@ -7,6 +7,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from esl.db.models import LabelRow
+from esl.errors import NotFoundError
 from gateways.protocol import (
     FrameRejectedError,
     LabelFrame,
@@ -73,12 +74,7 @@ def test_registering_refuses_unknown_models_and_duplicate_ids(api: Api) -> None:
     body = {"id": "L-8", "store": "S02", "model": "7.5-bwy"}
     unknown = api.client.post("/api/v1/labels", json=body, headers=admin)
     assert unknown.status_code == 404
-    assert unknown.json()["error"] == {
-        "code": "not_found",
-        "message": "no label model 7.5-bwy",
-        "entity": "label model",
-        "key": "7.5-bwy",
-    }
+    assert unknown.json()["error"] == NotFoundError("label model", "7.5-bwy").to_dict()
     body["model"] = "2.9-bwr"
     assert api.client.post("/api/v1/labels", json=body, headers=admin).status_code == 201
     assert api.client.post("/api/v1/labels", json=body, headers=admin).status_code == 409

@@ -27,18 +27,17 @@ def test_the_channels_are_seeded_by_the_migration(engine: Engine) -> None:
         assert sorted(session.scalars(select(ChannelRow.code))) == ["app", "store", "web"]
 
 
+def _milk_rule_row(rule_id: str, *, valid_from: datetime) -> PriceRuleRow:
+    """A national 3.10 zł rule for milk from `valid_from`."""
+    return PriceRuleRow(
+        id=rule_id, sku="MLK-1", amount=Decimal("3.10"), currency="PLN", valid_from=valid_from
+    )
+
+
 def test_money_and_instants_come_back_exact_and_in_utc(seeded: Engine) -> None:
     warsaw = timezone(timedelta(hours=2))
     with session_factory(seeded)() as session, session.begin():
-        session.add(
-            PriceRuleRow(
-                id="MLK-1#x",
-                sku="MLK-1",
-                amount=Decimal("3.10"),
-                currency="PLN",
-                valid_from=datetime(2026, 5, 1, 0, 0, tzinfo=warsaw),
-            )
-        )
+        session.add(_milk_rule_row("MLK-1#x", valid_from=datetime(2026, 5, 1, 0, 0, tzinfo=warsaw)))
     with session_factory(seeded)() as session:
         row = session.get(PriceRuleRow, "MLK-1#x")
         assert row is not None
@@ -50,15 +49,7 @@ def test_money_and_instants_come_back_exact_and_in_utc(seeded: Engine) -> None:
 
 def test_a_naive_instant_is_refused_before_it_reaches_the_database(seeded: Engine) -> None:
     with session_factory(seeded)() as session:
-        session.add(
-            PriceRuleRow(
-                id="MLK-1#y",
-                sku="MLK-1",
-                amount=Decimal("3.10"),
-                currency="PLN",
-                valid_from=datetime(2026, 5, 1),  # naive on purpose
-            )
-        )
+        session.add(_milk_rule_row("MLK-1#y", valid_from=datetime(2026, 5, 1)))  # naive on purpose
         with pytest.raises(StatementError, match="naive datetime"):
             session.flush()
 

@@ -103,14 +103,19 @@ def tls_broker(tmp_path: Path) -> Iterator[tuple[BrokerEndpoint, Path]]:
     broker.stop()
 
 
-async def test_a_controller_with_our_ca_and_its_certificate_gets_through(
-    tls_broker: tuple[BrokerEndpoint, Path],
-) -> None:
+def _controller_url(tls_broker: tuple[BrokerEndpoint, Path]) -> str:
+    """The broker's mqtts:// URL with our CA and the controller's certificate and key."""
     plain, pki = tls_broker
-    url = (
+    return (
         f"mqtts://127.0.0.1:{plain.port}"
         f"?ca={pki / 'ca.pem'}&cert={pki / 'controller.pem'}&key={pki / 'controller.key'}"
     )
+
+
+async def test_a_controller_with_our_ca_and_its_certificate_gets_through(
+    tls_broker: tuple[BrokerEndpoint, Path],
+) -> None:
+    url = _controller_url(tls_broker)
     async with MqttGateway(parse_broker_url(url), client_id="tls-ctl") as controller:
         await controller.send(Downlink("S001", "gw1", "L", b"over TLS"))
         assert controller.connected
@@ -120,11 +125,7 @@ async def test_a_burst_of_frames_over_tls_arrives_whole_and_in_order(
     tls_broker: tuple[BrokerEndpoint, Path],
 ) -> None:
     # 300 frames of 2 KB through TLS, sent and read by paho on the event loop at both ends.
-    plain, pki = tls_broker
-    url = (
-        f"mqtts://127.0.0.1:{plain.port}"
-        f"?ca={pki / 'ca.pem'}&cert={pki / 'controller.pem'}&key={pki / 'controller.key'}"
-    )
+    url = _controller_url(tls_broker)
     frames = [bytes([n % 251]) * 2_000 + n.to_bytes(2, "big") for n in range(300)]
     gateway = StoreGatewayClient(parse_broker_url(url), store="S001", gateway="gw1")
     await gateway.start()

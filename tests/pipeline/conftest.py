@@ -12,6 +12,12 @@ from sqlalchemy import Engine
 from esl.settings import Settings
 from gateways.mqtt.endpoint import parse_broker_url
 from tests.fixtures.mosquitto import MosquittoProcess
+from tests.pipeline.shared_clock_store import (
+    DAIRY_PRICES,
+    DAIRY_SPEED,
+    SharedClockStore,
+    priced_store,
+)
 from tests.support.chain import TEST_TIMINGS, Chain
 from tests.support.clock import wall_clock
 from tests.support.database import seeded_sqlite_engine
@@ -21,6 +27,21 @@ from tests.support.database import seeded_sqlite_engine
 def engine(tmp_path: Path) -> Iterator[Engine]:
     with seeded_sqlite_engine(tmp_path) as engine:
         yield engine
+
+
+@pytest.fixture
+async def dairy_store(
+    engine: Engine, mosquitto: MosquittoProcess, tmp_path: Path
+) -> AsyncIterator[SharedClockStore]:
+    """A shared-clock store with milk and cheese priced (DAIRY_PRICES); no label installed
+    and nothing running until the test says so; closed after it."""
+    shelf = priced_store(
+        engine, mosquitto, tmp_path / "sim", speed=DAIRY_SPEED, prices=DAIRY_PRICES
+    )
+    try:
+        yield shelf
+    finally:
+        await shelf.close()
 
 
 @pytest.fixture

@@ -18,7 +18,6 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from typing import Any
 
 from sqlalchemy import Engine, select
 from sqlalchemy.orm import Session, sessionmaker
@@ -29,12 +28,6 @@ from esl.db.models import OutboxRow
 from esl.pipeline import RetryPolicy, UpdateController
 from esl.pipeline.provisioning import register_provisioned_labels
 from esl.services.labels import bind_label
-from esl.services.publication import (
-    create_publication,
-    publish_publication,
-    validate_publication,
-)
-from esl.services.publication_commands import command_from_payload
 from esl.settings import Settings
 from firmware_sim.fleet import read_provisioning
 from firmware_sim.label import SimulatedLabel
@@ -44,7 +37,7 @@ from gateways.mqtt.driver import MqttGateway
 from gateways.mqtt.endpoint import parse_broker_url
 from rendering.encoding import Planes
 from tests.fixtures.mosquitto import MosquittoProcess
-from tests.support.pipeline import ADMIN, expected_planes
+from tests.support.pipeline import ADMIN, expected_planes, publish
 
 OPEN = ("pending", "sent", "parked", "held")
 
@@ -71,30 +64,6 @@ class SharedClock:
         ahead = instant - self()
         if ahead > timedelta(0):
             self.start += ahead
-
-
-def publish(
-    sessions: sessionmaker[Session],
-    items: list[dict[str, Any]],
-    *,
-    now: datetime,
-    effective_at: datetime | None = None,
-) -> int:
-    """Create, validate and publish `items` through the publication service."""
-    with sessions.begin() as session:
-        publication_id = create_publication(
-            session,
-            title="test",
-            effective_at=effective_at,
-            items=[command_from_payload(i) for i in items],
-            created_by="test",
-            now=now,
-        ).id
-    with sessions.begin() as session:
-        validate_publication(session, publication_id, now=now, currency="PLN")
-    with sessions.begin() as session:
-        publish_publication(session, publication_id, published_by="test", now=now, currency="PLN")
-    return publication_id
 
 
 @dataclass
@@ -259,6 +228,13 @@ def _cycle(values: list[str], count: int) -> list[str]:
 
 def simulated_start() -> datetime:
     return datetime.now(UTC).replace(microsecond=0)
+
+
+# The pair most shared-clock tests price (the `dairy_store` fixture): milk and cheese, on a
+# clock ten times faster than the wall's.
+DAIRY_PRICES = {"MLK-1": "3.49", "CHS-1": "8.99"}
+DAIRY_SKUS = tuple(DAIRY_PRICES)
+DAIRY_SPEED = 10.0
 
 
 def priced_store(

@@ -5,7 +5,7 @@ from __future__ import annotations
 import random
 from datetime import timedelta
 
-from sqlalchemy import Engine, select
+from sqlalchemy import Engine, select, update
 from sqlalchemy.orm import Session, sessionmaker
 
 from esl.composition import build_controller, controller_settings
@@ -71,6 +71,16 @@ class World:
                 return
             self.clock.advance(timedelta(seconds=5))
         raise AssertionError("not converged")
+
+    def corrupt_record(self, label_id: str) -> None:
+        """Overwrite what the controller believes `label_id` shows and holds with a hash no
+        content has, as a bad restore or a hand edit would; only reconciliation repairs it."""
+        with self.sessions.begin() as session:
+            session.execute(
+                update(LabelStateRow)
+                .where(LabelStateRow.label_id == label_id)
+                .values(confirmed_hash="00" * 16, displayed_hash="00" * 16)
+            )
 
     def state(self, label_id: str) -> LabelStateRow:
         with self.sessions() as session:

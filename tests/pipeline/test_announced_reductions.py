@@ -10,15 +10,9 @@ from sqlalchemy import Engine
 
 from esl.db.audit_models import LabelContentRow
 from esl.db.engine import session_factory
-from esl.services.publication import (
-    create_publication,
-    publish_publication,
-    validate_publication,
-)
-from esl.services.publication_commands import command_from_payload
 from tests.pipeline.in_memory_gateway import radio
 from tests.pipeline.small_world import PRICES_A, T0, World
-from tests.support.pipeline import expected_planes, publish_prices
+from tests.support.pipeline import expected_planes, publish, publish_prices
 
 
 def _publish_promotion(world: World) -> None:
@@ -32,20 +26,7 @@ def _publish_promotion(world: World) -> None:
             "skus": [world.sku],
         }
     ]
-    now = world.clock.now
-    with world.sessions.begin() as session:
-        publication_id = create_publication(
-            session,
-            title="milk week",
-            effective_at=None,
-            items=[command_from_payload(i) for i in items],
-            created_by="t",
-            now=now,
-        ).id
-    with world.sessions.begin() as session:
-        validate_publication(session, publication_id, now=now, currency="PLN")
-    with world.sessions.begin() as session:
-        publish_publication(session, publication_id, published_by="t", now=now, currency="PLN")
+    publish(world.sessions, items, now=world.clock.now, title="milk week")
 
 
 @pytest.mark.parametrize(

@@ -11,43 +11,32 @@ render of what is due, and the controller's record must match it.
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
 from datetime import timedelta
-from pathlib import Path
 
 import pytest
-from sqlalchemy import Engine, select
+from sqlalchemy import select
 
 from esl.db.models import LabelStateRow
 from rendering.encoding import content_hash
-from tests.fixtures.mosquitto import MosquittoProcess
 from tests.pipeline.shared_clock_store import (
+    DAIRY_SKUS,
+    DAIRY_SPEED,
     SharedClockStore,
-    priced_store,
     publish,
 )
 
 pytestmark = pytest.mark.integration
 
-SPEED = 10.0
 # Five simulated minutes: what `esl audit --fail-after 5m` allows a fresh demo.
-CONVERGE_S = 5 * 60 / SPEED
+CONVERGE_S = 5 * 60 / DAIRY_SPEED
 
 
 @pytest.fixture
-async def store(
-    engine: Engine, mosquitto: MosquittoProcess, tmp_path: Path
-) -> AsyncIterator[SharedClockStore]:
-    shelf = priced_store(
-        engine, mosquitto, tmp_path / "sim", speed=SPEED, prices={"MLK-1": "3.49", "CHS-1": "8.99"}
-    )
-    shelf.install(4, skus=("MLK-1", "CHS-1"))
-    await shelf.start_gateway()
-    await shelf.start_controller()
-    try:
-        yield shelf
-    finally:
-        await shelf.close()
+async def store(dairy_store: SharedClockStore) -> SharedClockStore:
+    dairy_store.install(4, skus=DAIRY_SKUS)
+    await dairy_store.start_gateway()
+    await dairy_store.start_controller()
+    return dairy_store
 
 
 async def _wait_showing_due(shelf: SharedClockStore) -> None:

@@ -22,7 +22,7 @@ from typer.testing import CliRunner
 
 from esl.api import create_app
 from esl.cli import app
-from esl.db.engine import create_engine_for, session_factory, upgrade_database
+from esl.db.engine import session_factory
 from esl.pipeline.controller_status import controller_status_path, read_controller_status
 from esl.pipeline.database_outage import DatabaseOutage, DatabaseRetry, is_database_outage
 from esl.pipeline.waiting_uplinks import waiting_uplinks
@@ -35,7 +35,7 @@ from tests.pipeline.paused_controller import paused_database_work, until
 from tests.pipeline.small_world import T0, World
 from tests.support.chain import Chain
 from tests.support.clock import Clock, wall_clock
-from tests.support.database import seed_reference_data
+from tests.support.database import seeded_sqlite_engine
 from tests.support.pipeline import publish_prices
 
 pytestmark = pytest.mark.integration
@@ -50,12 +50,8 @@ FAST_RETRY = DatabaseRetry(first=timedelta(milliseconds=100), longest=timedelta(
 def engine(tmp_path: Path) -> Iterator[Engine]:
     # A statement gives up on a lock after 100 ms (instead of 10 s), so that the outage
     # below is many times longer than everything the controller tries before waiting.
-    engine = create_engine_for(f"sqlite:///{tmp_path / 'esl.sqlite'}", busy_timeout_ms=100)
-    upgrade_database(engine)
-    with session_factory(engine)() as session, session.begin():
-        seed_reference_data(session)
-    yield engine
-    engine.dispose()
+    with seeded_sqlite_engine(tmp_path, busy_timeout_ms=100) as engine:
+        yield engine
 
 
 async def test_the_controller_rides_out_a_long_sqlite_lock_and_loses_nothing(

@@ -16,14 +16,13 @@ import pytest
 from sqlalchemy import Engine, text
 from sqlalchemy.exc import DBAPIError, ProgrammingError
 
-from esl.db.engine import create_engine_for, session_factory, upgrade_database
 from esl.db.models import PlannedPublicationRow
 from esl.pipeline.database_outage import DatabaseRetry, is_database_outage
 from tests.fixtures.postgres import PostgresCluster
 from tests.pipeline.paused_controller import paused_database_work, until
 from tests.support.chain import Chain
 from tests.support.clock import wall_clock
-from tests.support.database import seed_reference_data
+from tests.support.database import seeded_engine
 from tests.support.pipeline import publish_prices
 
 pytestmark = pytest.mark.integration
@@ -42,12 +41,8 @@ def postgres() -> Iterator[PostgresCluster]:
 
 @pytest.fixture
 def engine(postgres: PostgresCluster) -> Iterator[Engine]:
-    engine = create_engine_for(postgres.url)
-    upgrade_database(engine)
-    with session_factory(engine)() as session, session.begin():
-        seed_reference_data(session)
-    yield engine
-    engine.dispose()
+    with seeded_engine(postgres.url) as engine:
+        yield engine
 
 
 async def test_the_controller_rides_out_a_postgresql_restart(

@@ -9,10 +9,9 @@ from datetime import datetime, timedelta
 from typing import Any
 
 import pytest
-from sqlalchemy import Engine, update
+from sqlalchemy import Engine
 
 from esl.db.engine import session_factory
-from esl.db.models import LabelStateRow
 from firmware_sim.hardware import hardware_for
 from firmware_sim.images import ImageStore
 from firmware_sim.label import SimulatedLabel
@@ -111,12 +110,7 @@ async def test_the_periodic_pass_repairs_the_record_of_a_label_holding_a_flip(
     await world.converge()
     flip = _flip_ahead(world)
     await world.converge()
-    with world.sessions.begin() as session:
-        session.execute(
-            update(LabelStateRow)
-            .where(LabelStateRow.label_id == label_id)
-            .values(confirmed_hash="00" * 16, displayed_hash="00" * 16)
-        )
+    world.corrupt_record(label_id)
     world.clock.advance(world.controller.settings.reconcile_every)
     await world.converge()
     state = world.state(label_id)

@@ -11,44 +11,32 @@ the reference render of what is due, and with what the controller recorded.
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
 from datetime import datetime, timedelta
-from pathlib import Path
 
 import pytest
-from sqlalchemy import Engine, select
+from sqlalchemy import select
 
 from esl.db.models import LabelStateRow
 from rendering.encoding import content_hash
-from tests.fixtures.mosquitto import MosquittoProcess
 from tests.pipeline.shared_clock_store import (
+    DAIRY_SKUS,
+    DAIRY_SPEED,
     SharedClockStore,
-    priced_store,
     publish,
 )
 
 pytestmark = [pytest.mark.integration, pytest.mark.slow]
 
-SKUS = ("MLK-1", "CHS-1")
 LABELS = 600
-SPEED = 10.0
 
 
 @pytest.fixture
-async def store(
-    engine: Engine, mosquitto: MosquittoProcess, tmp_path: Path
-) -> AsyncIterator[SharedClockStore]:
-    shelf = priced_store(
-        engine, mosquitto, tmp_path / "sim", speed=SPEED, prices={"MLK-1": "3.49", "CHS-1": "8.99"}
-    )
-    shelf.install(LABELS, skus=SKUS)
-    await shelf.start_gateway()
-    await shelf.start_controller()
-    try:
-        await _wait_showing_due(shelf, at=shelf.clock(), timeout_s=120)
-        yield shelf
-    finally:
-        await shelf.close()
+async def store(dairy_store: SharedClockStore) -> SharedClockStore:
+    dairy_store.install(LABELS, skus=DAIRY_SKUS)
+    await dairy_store.start_gateway()
+    await dairy_store.start_controller()
+    await _wait_showing_due(dairy_store, at=dairy_store.clock(), timeout_s=120)
+    return dairy_store
 
 
 def _promotion() -> list[dict[str, object]]:
@@ -59,7 +47,7 @@ def _promotion() -> list[dict[str, object]]:
             "name": "-20%",
             "kind": "percent_off",
             "percent": "20",
-            "skus": list(SKUS),
+            "skus": list(DAIRY_SKUS),
             "channels": ["store"],
         }
     ]
@@ -129,7 +117,7 @@ async def test_a_promotion_two_minutes_ahead_flips_every_label_at_its_instant(
     # Before the instant every label holds the timed image and still shows the old price.
     await store.wait_until(
         lambda: not holding_the_flip() and store.open_rows() == 0,
-        timeout_s=(instant - store.clock()).total_seconds() / SPEED,
+        timeout_s=(instant - store.clock()).total_seconds() / DAIRY_SPEED,
         what=lambda: f"{len(holding_the_flip())} labels do not hold the flip at the instant",
     )
     assert store.clock() < instant

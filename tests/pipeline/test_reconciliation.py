@@ -7,10 +7,9 @@ from __future__ import annotations
 from datetime import timedelta
 
 import pytest
-from sqlalchemy import Engine, update
+from sqlalchemy import Engine
 
 from esl.db.engine import session_factory
-from esl.db.models import LabelStateRow
 from firmware_sim.hardware import hardware_for
 from firmware_sim.images import ImageStore
 from firmware_sim.label import SimulatedLabel
@@ -105,12 +104,7 @@ async def test_an_old_check_in_replayed_later_never_makes_an_old_price_look_show
 async def test_the_periodic_pass_repairs_a_corrupted_record(world: World) -> None:
     await world.converge()
     broken = sorted(world.labels)[1]
-    with world.sessions.begin() as session:
-        session.execute(
-            update(LabelStateRow)
-            .where(LabelStateRow.label_id == broken)
-            .values(confirmed_hash="00" * 16, displayed_hash="00" * 16)
-        )
+    world.corrupt_record(broken)
     world.clock.advance(world.controller.settings.reconcile_every)
     await world.converge()
     for label_id in world.labels:

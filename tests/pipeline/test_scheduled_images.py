@@ -10,39 +10,20 @@ before the instant and after it.
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
 from datetime import datetime, timedelta
-from pathlib import Path
 
 import pytest
-from sqlalchemy import Engine
 
 from esl.db.models import PlannedPublicationRow
 from esl.services.health import label_health
-from tests.fixtures.mosquitto import MosquittoProcess
 from tests.pipeline.shared_clock_store import (
+    DAIRY_SKUS,
+    DAIRY_SPEED,
     SharedClockStore,
-    priced_store,
     publish,
 )
 
 pytestmark = pytest.mark.integration
-
-SPEED = 10.0
-SKUS = ("MLK-1", "CHS-1")
-
-
-@pytest.fixture
-async def store(
-    engine: Engine, mosquitto: MosquittoProcess, tmp_path: Path
-) -> AsyncIterator[SharedClockStore]:
-    shelf = priced_store(
-        engine, mosquitto, tmp_path / "sim", speed=SPEED, prices={"MLK-1": "3.49", "CHS-1": "8.99"}
-    )
-    try:
-        yield shelf
-    finally:
-        await shelf.close()
 
 
 def _promotion_at(shelf: SharedClockStore, instant: datetime) -> int:
@@ -55,7 +36,7 @@ def _promotion_at(shelf: SharedClockStore, instant: datetime) -> int:
                 "name": "Weekend",
                 "kind": "percent_off",
                 "percent": "20",
-                "skus": list(SKUS),
+                "skus": list(DAIRY_SKUS),
                 "channels": ["store"],
             }
         ],
@@ -87,7 +68,7 @@ async def _shows_now_and_holds_the_flip(shelf: SharedClockStore, instant: dateti
             and not _not_holding(shelf, instant)
             and shelf.open_rows() == 0
         ),
-        timeout_s=(instant - shelf.clock()).total_seconds() / SPEED,
+        timeout_s=(instant - shelf.clock()).total_seconds() / DAIRY_SPEED,
         what=lambda: (
             f"before the instant: {shelf.showing_other_than(due_now)} do not show the price "
             f"due now, {_not_holding(shelf, instant)} do not hold the flip, "
@@ -111,39 +92,41 @@ async def _flipped_at(shelf: SharedClockStore, instant: datetime) -> None:
 
 
 async def test_labels_first_planned_for_a_change_ahead_show_the_price_of_now_until_it(
-    store: SharedClockStore,
+    dairy_store: SharedClockStore,
 ) -> None:
-    store.install(6, skus=SKUS)
-    instant = _instant(store)
-    _promotion_at(store, instant)
+    dairy_store.install(6, skus=DAIRY_SKUS)
+    instant = _instant(dairy_store)
+    _promotion_at(dairy_store, instant)
     # The controller starts with the bindings and the publication ahead both new: the
     # labels are blank, and the publication is planned first.
-    await store.start_gateway()
-    await store.start_controller()
-    await _shows_now_and_holds_the_flip(store, instant)
-    await _flipped_at(store, instant)
+    await dairy_store.start_gateway()
+    await dairy_store.start_controller()
+    await _shows_now_and_holds_the_flip(dairy_store, instant)
+    await _flipped_at(dairy_store, instant)
 
 
 async def test_a_label_bound_after_a_change_ahead_was_planned_gets_it_too(
-    store: SharedClockStore,
+    dairy_store: SharedClockStore,
 ) -> None:
-    label_ids = store.install(6, skus=None)
-    store.bind({label_id: SKUS[i % 2] for i, label_id in enumerate(label_ids[:4])})
-    await store.start_gateway()
-    await store.start_controller()
-    await store.wait_until(
-        lambda: not store.showing_other_than(store.due_planes(store.clock())),
+    label_ids = dairy_store.install(6, skus=None)
+    dairy_store.bind({label_id: DAIRY_SKUS[i % 2] for i, label_id in enumerate(label_ids[:4])})
+    await dairy_store.start_gateway()
+    await dairy_store.start_controller()
+    await dairy_store.wait_until(
+        lambda: not dairy_store.showing_other_than(dairy_store.due_planes(dairy_store.clock())),
         timeout_s=60,
         what=lambda: "the first labels never showed their price",
     )
-    instant = _instant(store)
-    publication_id = _promotion_at(store, instant)
+    instant = _instant(dairy_store)
+    publication_id = _promotion_at(dairy_store, instant)
 
     def planned() -> bool:
-        with store.sessions() as session:
+        with dairy_store.sessions() as session:
             return session.get(PlannedPublicationRow, publication_id) is not None
 
-    await store.wait_until(planned, timeout_s=10, what=lambda: "the publication was not planned")
-    store.bind({label_id: SKUS[i % 2] for i, label_id in enumerate(label_ids[4:])})
-    await _shows_now_and_holds_the_flip(store, instant)
-    await _flipped_at(store, instant)
+    await dairy_store.wait_until(
+        planned, timeout_s=10, what=lambda: "the publication was not planned"
+    )
+    dairy_store.bind({label_id: DAIRY_SKUS[i % 2] for i, label_id in enumerate(label_ids[4:])})
+    await _shows_now_and_holds_the_flip(dairy_store, instant)
+    await _flipped_at(dairy_store, instant)

@@ -52,14 +52,9 @@ from esl.composition import build_controller, controller_settings
 from esl.db.engine import create_engine_for, session_factory, upgrade_database
 from esl.db.mapping import product_from_row, store_from_row
 from esl.db.models import LabelRow, LabelStateRow, OutboxRow, ProductRow, StoreRow
+from esl.errors import PublicationRejectedError
 from esl.pipeline import RetryPolicy, UpdateController
 from esl.pipeline.check_ins import FLIP_GRACE
-from esl.services.publication import (
-    create_publication,
-    publish_publication,
-    validate_publication,
-)
-from esl.services.publication_commands import command_from_payload
 from esl.services.quotes import quote
 from esl.settings import Settings
 from firmware_sim.fleet import LabelProvision, make_fleet
@@ -438,24 +433,11 @@ class Shelf:
         service refuses (an instant not after the last one its prices already have) is
         left out, as the user would be told."""
         now = self.clock.now
-        with self.sessions.begin() as session:
-            publication_id = create_publication(
-                session,
-                title="change",
-                effective_at=at,
-                items=[command_from_payload(i) for i in items],
-                created_by="test",
-                now=now,
-            ).id
-        with self.sessions.begin() as session:
-            validated = validate_publication(session, publication_id, now=now, currency="PLN")
-            if validated.problems:
-                self.refused += 1
-                return
-        with self.sessions.begin() as session:
-            publish_publication(
-                session, publication_id, published_by="test", now=now, currency="PLN"
-            )
+        try:
+            publish(self.sessions, items, now=now, effective_at=at, title="change")
+        except PublicationRejectedError:
+            self.refused += 1
+            return
         self.instants.add(at or now)
         self._note_allowed()
 

@@ -37,20 +37,15 @@ from pricing.errors import (
     UnknownUnitError,
 )
 from pricing.money import Money
-from tests.strategies import PRICING_EPOCH, pln, pricing_product
+from tests.strategies import PRICING_EPOCH, pln
+from tests.support.pricing import DAIRY_AND_BREAD, percent_off_sale, pln_catalogue
 
 T0 = PRICING_EPOCH
 STORES = [Store("S1", "Jeden", "north"), Store("S2", "Dwa", None)]
 
 
 def catalogue(rules: list[PriceRule], promotions: list[Promotion] | None = None) -> Catalogue:
-    return Catalogue(
-        products=[pricing_product("A"), pricing_product("B", category="bread")],
-        stores=STORES,
-        rules=rules,
-        promotions=promotions or [],
-        currency="PLN",
-    )
+    return pln_catalogue(rules, promotions or [], stores=STORES, products=DAIRY_AND_BREAD)
 
 
 @pytest.mark.parametrize("amount", ["0", "0.001"])
@@ -69,24 +64,12 @@ def test_every_error_shares_one_root() -> None:
 @pytest.mark.parametrize("percent", ["0", "-5", "100.01", "250"])
 def test_percent_outside_zero_to_hundred_is_refused(percent: str) -> None:
     with pytest.raises(PercentOutOfRangeError) as error:
-        Promotion(
-            id="p",
-            name="x",
-            kind=PromotionKind.PERCENT_OFF,
-            skus=frozenset({"A"}),
-            percent=Decimal(percent),
-        )
+        percent_off_sale("p", percent, name="x")
     assert error.value.fields == {"promotion_id": "p", "percent": percent}
 
 
 def test_a_hundred_percent_off_is_allowed_and_makes_the_item_free() -> None:
-    promotion = Promotion(
-        id="p",
-        name="x",
-        kind=PromotionKind.PERCENT_OFF,
-        skus=frozenset({"A"}),
-        percent=Decimal(100),
-    )
+    promotion = percent_off_sale("p", 100, name="x")
     assert promotion.percent == 100
 
 
@@ -106,14 +89,17 @@ def test_a_fixed_promotional_price_above_the_regular_price_is_refused() -> None:
 
 
 def test_a_promotion_is_checked_against_every_rule_it_can_meet_not_only_the_base() -> None:
-    promotion = Promotion(
-        id="p",
-        name="x",
-        kind=PromotionKind.LOYALTY_PRICE,
-        skus=frozenset({"A"}),
-        amount=pln(450),
-        zones=frozenset({"north"}),
-    )
+    def loyalty_price(**scope: frozenset[str]) -> Promotion:
+        return Promotion(
+            id="p",
+            name="x",
+            kind=PromotionKind.LOYALTY_PRICE,
+            skus=frozenset({"A"}),
+            amount=pln(450),
+            **scope,  # type: ignore[arg-type]
+        )
+
+    promotion = loyalty_price(zones=frozenset({"north"}))
     rules = [
         PriceRule(id="base", sku="A", amount=pln(500)),
         PriceRule(id="cheap-s1", sku="A", amount=pln(400), store="S1"),
@@ -122,14 +108,7 @@ def test_a_promotion_is_checked_against_every_rule_it_can_meet_not_only_the_base
         catalogue(rules, [promotion])
     assert error.value.fields["rule_id"] == "cheap-s1"
     # The same promotion limited to the other store never meets that rule.
-    elsewhere = Promotion(
-        id="p",
-        name="x",
-        kind=PromotionKind.LOYALTY_PRICE,
-        skus=frozenset({"A"}),
-        amount=pln(450),
-        stores=frozenset({"S2"}),
-    )
+    elsewhere = loyalty_price(stores=frozenset({"S2"}))
     assert catalogue(rules, [elsewhere]).promotions["p"] is elsewhere
 
 
@@ -147,15 +126,7 @@ def test_an_empty_validity_window_is_refused() -> None:
         PriceRule(id="r", sku="A", amount=pln(100), valid_from=T0, valid_until=T0)
     assert error.value.fields["item_id"] == "r"
     with pytest.raises(EmptyValidityWindowError):
-        Promotion(
-            id="p",
-            name="x",
-            kind=PromotionKind.PERCENT_OFF,
-            skus=frozenset({"A"}),
-            percent=Decimal(5),
-            valid_from=T0 + timedelta(days=1),
-            valid_until=T0,
-        )
+        percent_off_sale("p", 5, name="x", valid_from=T0 + timedelta(days=1), valid_until=T0)
 
 
 def test_naive_datetimes_are_refused() -> None:
@@ -288,11 +259,4 @@ def test_an_unknown_channel_is_refused_by_name() -> None:
         PriceRule(id="r", sku="A", amount=pln(100), channel="fax")  # type: ignore[arg-type]
     assert error.value.fields["kind"] == "channel"
     with pytest.raises(InvalidPromotionError):
-        Promotion(
-            id="p",
-            name="x",
-            kind=PromotionKind.PERCENT_OFF,
-            skus=frozenset({"A"}),
-            percent=Decimal(5),
-            channels=frozenset({"fax"}),  # type: ignore[arg-type]
-        )
+        percent_off_sale("p", 5, name="x", channels=frozenset({"fax"}))

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from datetime import timedelta
-from decimal import Decimal
 
 import pytest
 
@@ -18,7 +17,6 @@ from pricing import (
     Store,
     change_impact,
     next_change_instant,
-    resolve,
 )
 from pricing.errors import (
     NaiveDatetimeError,
@@ -26,15 +24,11 @@ from pricing.errors import (
     PromotionPriceAboveRegularError,
     UnknownReferenceError,
 )
-from tests.strategies import PRICING_EPOCH, pln, pricing_product
+from tests.strategies import PRICING_EPOCH, PRICING_STORES, pln
+from tests.support.pricing import DAIRY_AND_BREAD, percent_off_sale, pln_catalogue, shelf_price
 
 T0 = PRICING_EPOCH
-STORES = [
-    Store("S1", "Jeden", "north"),
-    Store("S2", "Dwa", "north"),
-    Store("S3", "Trzy", "south"),
-    Store("S4", "Cztery", None),
-]
+STORES = list(PRICING_STORES)  # S1, S2 north; S3 south; S4 in no zone
 RULES = [
     PriceRule(id="A-base", sku="A", amount=pln(1000)),
     PriceRule(id="A-s1", sku="A", amount=pln(900), store="S1"),
@@ -44,12 +38,7 @@ RULES = [
 
 
 def catalogue() -> Catalogue:
-    return Catalogue(
-        products=[pricing_product("A"), pricing_product("B", category="bread")],
-        stores=STORES,
-        rules=RULES,
-        currency="PLN",
-    )
+    return pln_catalogue(RULES, stores=STORES, products=DAIRY_AND_BREAD)
 
 
 def keys(sku: str, channels: list[Channel], stores: list[str]) -> set[PriceKey]:
@@ -104,14 +93,14 @@ def test_a_change_that_shows_nothing_new_affects_nothing() -> None:
 
 def test_a_promotion_for_a_zone_reaches_its_stores_and_channels() -> None:
     before = catalogue()
-    promotion = Promotion(
-        id="P",
+    promotion = percent_off_sale(
+        "P",
+        10,
         name="Chleb",
-        kind=PromotionKind.PERCENT_OFF,
+        skus=frozenset(),
         categories=frozenset({"bread"}),
         zones=frozenset({"north"}),
         channels=frozenset({Channel.STORE}),
-        percent=Decimal(10),
     )
     after = before.with_changes(promotions=[promotion])
     assert impact(before, after) == keys("B", [Channel.STORE], ["S1", "S2"])
@@ -148,11 +137,8 @@ def test_catalogues_built_apart_are_compared_in_full_with_the_same_answer() -> N
     before = catalogue()
     changed = [PriceRule(id="A-base", sku="A", amount=pln(1100))]
     derived = before.with_changes(rules=changed)
-    rebuilt = Catalogue(
-        products=list(before.products.values()),
-        stores=STORES,
-        rules=[*RULES[1:], *changed],
-        currency="PLN",
+    rebuilt = pln_catalogue(
+        [*RULES[1:], *changed], stores=STORES, products=list(before.products.values())
     )
     assert derived.lineage is not None
     assert rebuilt.lineage is None
@@ -160,22 +146,15 @@ def test_catalogues_built_apart_are_compared_in_full_with_the_same_answer() -> N
 
 
 def test_moving_a_store_to_another_zone_is_a_change_too() -> None:
-    before = Catalogue(
-        products=[pricing_product("A")],
-        stores=STORES,
-        rules=[
+    before = pln_catalogue(
+        [
             PriceRule(id="A-base", sku="A", amount=pln(1000)),
             PriceRule(id="A-south", sku="A", amount=pln(950), zone="south"),
         ],
-        currency="PLN",
+        stores=STORES,
     )
     moved = [Store("S1", "Jeden", "north"), Store("S2", "Dwa", "south"), *STORES[2:]]
-    after = Catalogue(
-        products=[pricing_product("A")],
-        stores=moved,
-        rules=list(before.rules.values()),
-        currency="PLN",
-    )
+    after = pln_catalogue(list(before.rules.values()), stores=moved)
     assert impact(before, after) == keys("A", ALL_CHANNELS, ["S2"])
 
 
@@ -202,39 +181,19 @@ def test_with_changes_validates_like_a_fresh_build() -> None:
 def test_with_changes_leaves_the_original_catalogue_untouched() -> None:
     before = catalogue()
     before.with_changes(rules=[PriceRule(id="A-base", sku="A", amount=pln(1))])
-    label = resolve(
-        before,
-        sku="A",
-        channel=Channel.STORE,
-        store="S2",
-        at=T0,
-        ledger=PriceLedger(),
-        locale="pl_PL",
-    )
+    label = shelf_price(before, at=T0, store="S2")
     assert label.price == pln(1000)
 
 
 def test_next_change_instant_is_the_next_start_or_end_of_a_rule_or_promotion() -> None:
     day = timedelta(days=1)
-    catalogue = Catalogue(
-        products=[pricing_product("A")],
-        stores=STORES,
-        rules=[
+    catalogue = pln_catalogue(
+        [
             PriceRule(id="old", sku="A", amount=pln(1000), valid_until=T0 + 3 * day),
             PriceRule(id="new", sku="A", amount=pln(1100), valid_from=T0 + 3 * day),
         ],
-        promotions=[
-            Promotion(
-                id="P",
-                name="x",
-                kind=PromotionKind.PERCENT_OFF,
-                skus=frozenset({"A"}),
-                percent=Decimal(10),
-                valid_from=T0 + day,
-                valid_until=T0 + 5 * day,
-            )
-        ],
-        currency="PLN",
+        [percent_off_sale("P", 10, valid_from=T0 + day, valid_until=T0 + 5 * day)],
+        stores=STORES,
     )
     assert next_change_instant(catalogue, after=T0) == T0 + day
     assert next_change_instant(catalogue, after=T0 + day) == T0 + 3 * day

@@ -12,7 +12,6 @@ from decimal import Decimal
 import pytest
 
 from pricing import (
-    Catalogue,
     Channel,
     LedgerEntry,
     PriceKey,
@@ -24,11 +23,11 @@ from pricing import (
     ResolvedPrice,
     Store,
     lowest_prior_price,
-    resolve,
 )
 from pricing.errors import LedgerOrderError
 from pricing.replay import replay_history
 from tests.strategies import PRICING_EPOCH, pln, pricing_product
+from tests.support.pricing import ONE_STORE, percent_off_sale, pln_catalogue, shelf_price
 
 DAY0 = PRICING_EPOCH
 KEY = PriceKey("A", Channel.STORE, "S1")
@@ -45,19 +44,10 @@ def label_on(
     product: Product | None = None,
     at: datetime = DAY0,
 ) -> tuple[ResolvedPrice, PriceLedger]:
-    catalogue = Catalogue(
-        products=[product or pricing_product("A")],
-        stores=[Store("S1", "Jeden", None)],
-        rules=rules,
-        promotions=promotions,
-        currency="PLN",
-    )
+    catalogue = pln_catalogue(rules, promotions, products=[product or pricing_product("A")])
     ledger = PriceLedger()
     replay_history(catalogue, ledger=ledger, since=day(-90), until=at, locale="pl_PL")
-    resolved = resolve(
-        catalogue, sku="A", channel=Channel.STORE, store="S1", at=at, ledger=ledger, locale="pl_PL"
-    )
-    return resolved, ledger
+    return shelf_price(catalogue, at=at, ledger=ledger), ledger
 
 
 def _promotion(
@@ -75,7 +65,9 @@ def _promotion(
 
 
 def percent_off(pid: str, percent: int, start: float, end: float | None = None) -> Promotion:
-    return _promotion(pid, PromotionKind.PERCENT_OFF, start, end, percent=Decimal(percent))
+    return percent_off_sale(
+        pid, percent, valid_from=day(start), valid_until=day(end) if end is not None else None
+    )
 
 
 def fixed(pid: str, cents: int, start: float, end: float | None = None) -> Promotion:
@@ -89,26 +81,28 @@ def raised_at(n: float, *, before: int, after: int) -> list[PriceRule]:
     ]
 
 
-def test_raised_then_reduced_the_saving_counts_from_the_price_before_the_rise() -> None:
-    # 10.00 for months, 12.00 from day -20, then "-25%" from day 0: 9.00.
+@pytest.mark.parametrize(
+    ("rise_day", "prior", "saving", "saving_percent"),
+    [
+        # Within the 30 days: the saving counts from the price before the rise, 10 %, not
+        # the 25 % printed in the promotion.
+        pytest.param(-20, 1000, 100, 10, id="a rise within 30 days is not the prior price"),
+        pytest.param(-31, 1200, 300, 25, id="a rise older than 30 days is the prior price"),
+    ],
+)
+def test_raised_then_reduced_the_saving_counts_from_the_30_day_low(
+    rise_day: int, prior: int, saving: int, saving_percent: int
+) -> None:
+    # 10.00 for months, 12.00 from `rise_day`, then "-25%" from day 0: 9.00.
     label, _ = label_on(
-        rules=raised_at(-20, before=1000, after=1200),
+        rules=raised_at(rise_day, before=1000, after=1200),
         promotions=[percent_off("sale", 25, 0, 7)],
     )
     assert label.regular_price == pln(1200)
     assert label.price == pln(900)
-    assert label.prior_price == pln(1000)
-    assert label.saving == pln(100)
-    assert label.saving_percent == Decimal(10)  # not the 25 % printed in the promotion
-
-
-def test_a_rise_older_than_thirty_days_is_the_prior_price() -> None:
-    label, _ = label_on(
-        rules=raised_at(-31, before=1000, after=1200),
-        promotions=[percent_off("sale", 25, 0, 7)],
-    )
-    assert label.prior_price == pln(1200)
-    assert label.saving_percent == Decimal(25)
+    assert label.prior_price == pln(prior)
+    assert label.saving == pln(saving)
+    assert label.saving_percent == Decimal(saving_percent)
 
 
 def test_the_price_in_force_when_the_window_opens_counts() -> None:
@@ -213,24 +207,12 @@ def test_the_prior_price_stays_put_while_the_reduction_lasts() -> None:
 
 
 def test_a_reduction_not_yet_in_the_ledger_starts_at_the_instant_resolved() -> None:
-    catalogue = Catalogue(
-        products=[pricing_product("A")],
-        stores=[Store("S1", "Jeden", None)],
-        rules=raised_at(-20, before=1000, after=1200),
-        promotions=[percent_off("sale", 25, 0, 7)],
-        currency="PLN",
+    catalogue = pln_catalogue(
+        raised_at(-20, before=1000, after=1200), [percent_off("sale", 25, 0, 7)]
     )
     ledger = PriceLedger()
     replay_history(catalogue, ledger=ledger, since=day(-90), until=day(-1), locale="pl_PL")
-    label = resolve(
-        catalogue,
-        sku="A",
-        channel=Channel.STORE,
-        store="S1",
-        at=DAY0,
-        ledger=ledger,
-        locale="pl_PL",
-    )
+    label = shelf_price(catalogue, at=DAY0, ledger=ledger)
     assert label.prior_price == pln(1000)
     entry = ledger.record(label)
     assert entry is not None
@@ -239,31 +221,17 @@ def test_a_reduction_not_yet_in_the_ledger_starts_at_the_instant_resolved() -> N
 
 
 def test_without_any_history_no_prior_price_is_invented() -> None:
-    catalogue = Catalogue(
-        products=[pricing_product("A")],
-        stores=[Store("S1", "Jeden", None)],
-        rules=[PriceRule(id="r", sku="A", amount=pln(1000))],
-        promotions=[percent_off("sale", 10, -1)],
-        currency="PLN",
+    catalogue = pln_catalogue(
+        [PriceRule(id="r", sku="A", amount=pln(1000))], [percent_off("sale", 10, -1)]
     )
-    label = resolve(
-        catalogue,
-        sku="A",
-        channel=Channel.STORE,
-        store="S1",
-        at=DAY0,
-        ledger=PriceLedger(),
-        locale="pl_PL",
-    )
+    label = shelf_price(catalogue, at=DAY0)
     assert label.price == pln(900)
     assert (label.prior_price, label.saving, label.saving_percent) == (None, None, None)
 
 
 def test_each_store_has_its_own_thirty_day_low() -> None:
-    catalogue = Catalogue(
-        products=[pricing_product("A")],
-        stores=[Store("S1", "Jeden", None), Store("S2", "Dwa", None)],
-        rules=[
+    catalogue = pln_catalogue(
+        [
             PriceRule(id="r", sku="A", amount=pln(1000)),
             PriceRule(
                 id="s2-dip",
@@ -274,29 +242,13 @@ def test_each_store_has_its_own_thirty_day_low() -> None:
                 valid_until=day(-5),
             ),
         ],
-        promotions=[fixed("sale", 800, 0, 7)],
-        currency="PLN",
+        [fixed("sale", 800, 0, 7)],
+        stores=[*ONE_STORE, Store("S2", "Dwa", None)],
     )
     ledger = PriceLedger()
     replay_history(catalogue, ledger=ledger, since=day(-90), until=DAY0, locale="pl_PL")
-    s1 = resolve(
-        catalogue,
-        sku="A",
-        channel=Channel.STORE,
-        store="S1",
-        at=DAY0,
-        ledger=ledger,
-        locale="pl_PL",
-    )
-    s2 = resolve(
-        catalogue,
-        sku="A",
-        channel=Channel.STORE,
-        store="S2",
-        at=DAY0,
-        ledger=ledger,
-        locale="pl_PL",
-    )
+    s1 = shelf_price(catalogue, at=DAY0, ledger=ledger)
+    s2 = shelf_price(catalogue, at=DAY0, ledger=ledger, store="S2")
     assert (s1.prior_price, s2.prior_price) == (pln(1000), pln(850))
 
 
@@ -318,19 +270,11 @@ def test_the_ledger_never_rewrites_the_past() -> None:
 def test_a_later_catalogue_change_does_not_change_a_computed_history() -> None:
     rules = [PriceRule(id="r", sku="A", amount=pln(1000))]
     promotions = [fixed("week-1", 800, -20, -13), fixed("week-2", 800, 0, 7)]
-    catalogue = Catalogue(
-        products=[pricing_product("A")],
-        stores=[Store("S1", "Jeden", None)],
-        rules=rules,
-        promotions=promotions,
-        currency="PLN",
-    )
+    catalogue = pln_catalogue(rules, promotions)
     ledger = PriceLedger()
     replay_history(catalogue, ledger=ledger, since=day(-90), until=DAY0, locale="pl_PL")
     # Someone deletes the first week's promotion from the catalogue afterwards: what
     # customers were shown during it stays in the ledger and still counts.
     edited = catalogue.with_changes(removed_promotion_ids=["week-1"])
-    label = resolve(
-        edited, sku="A", channel=Channel.STORE, store="S1", at=DAY0, ledger=ledger, locale="pl_PL"
-    )
+    label = shelf_price(edited, at=DAY0, ledger=ledger)
     assert label.prior_price == pln(800)

@@ -22,9 +22,9 @@ from pricing import (
     ResolvedPrice,
     change_impact,
     lowest_prior_price,
-    resolve,
 )
 from pricing.errors import NoApplicablePriceError, PricingError
+from pricing.resolution import resolve_key
 from tests.strategies import (
     PRICING_EPOCH,
     PRICING_SKUS,
@@ -61,15 +61,7 @@ def labels(
     found: dict[PriceKey, ResolvedPrice | None] = {}
     for key in KEYS:
         try:
-            found[key] = resolve(
-                catalogue,
-                sku=key.sku,
-                channel=key.channel,
-                store=key.store,
-                at=at,
-                ledger=ledger,
-                locale="pl_PL",
-            )
+            found[key] = resolve_key(catalogue, key, at=at, ledger=ledger, locale="pl_PL")
         except NoApplicablePriceError:
             found[key] = None
     return found

@@ -24,7 +24,6 @@ from pricing import (
     Promotion,
     PromotionKind,
     ResolvedPrice,
-    Store,
     resolve,
     resolve_many,
 )
@@ -36,14 +35,12 @@ from pricing.errors import (
     UnknownStoreError,
     UnsupportedLocaleError,
 )
-from tests.strategies import PRICING_EPOCH, pln, pricing_product
+from pricing.resolution import resolve_key
+from tests.strategies import PRICING_EPOCH, PRICING_STORES, pln
+from tests.support.pricing import DAIRY_AND_BREAD, percent_off_sale, pln_catalogue, shelf_price
 
 T0 = PRICING_EPOCH
-STORES = [
-    Store("S1", "Jeden", "north"),
-    Store("S2", "Dwa", "north"),
-    Store("S3", "Trzy", "south"),
-]
+STORES = list(PRICING_STORES[:3])  # S1, S2 north; S3 south
 # One rule per scope for SKU A, each with a distinct amount, so the winner is visible.
 ALL_SCOPES = [
     PriceRule(id="base", sku="A", amount=pln(1000)),
@@ -56,13 +53,7 @@ ALL_SCOPES = [
 
 
 def build(rules: list[PriceRule], promotions: list[Promotion] | None = None) -> Catalogue:
-    return Catalogue(
-        products=[pricing_product("A"), pricing_product("B", category="bread")],
-        stores=STORES,
-        rules=rules,
-        promotions=promotions or [],
-        currency="PLN",
-    )
+    return pln_catalogue(rules, promotions or [], stores=STORES, products=DAIRY_AND_BREAD)
 
 
 def price_of(
@@ -75,14 +66,8 @@ def price_of(
     ledger: PriceLedger | None = None,
     locale: str = "pl_PL",
 ) -> ResolvedPrice:
-    return resolve(
-        catalogue,
-        sku=sku,
-        channel=channel,
-        store=store,
-        at=T0 + at,
-        ledger=ledger or PriceLedger(),
-        locale=locale,
+    return shelf_price(
+        catalogue, at=T0 + at, ledger=ledger, sku=sku, store=store, channel=channel, locale=locale
     )
 
 
@@ -154,15 +139,7 @@ def test_unknown_sku_store_channel_locale_and_naive_instants_are_refused() -> No
     with pytest.raises(UnsupportedLocaleError):
         price_of(catalogue, locale="xx_YY")
     with pytest.raises(NaiveDatetimeError):
-        resolve(
-            catalogue,
-            sku="A",
-            channel=Channel.STORE,
-            store="S1",
-            at=T0.replace(tzinfo=None),
-            ledger=PriceLedger(),
-            locale="pl_PL",
-        )
+        shelf_price(catalogue, at=T0.replace(tzinfo=None))
 
 
 def test_a_channel_may_be_given_as_its_name() -> None:
@@ -377,12 +354,8 @@ def test_promotions_apply_only_inside_their_window_channels_and_stores() -> None
 
 
 def test_category_promotions_reach_every_sku_of_the_category() -> None:
-    promo = Promotion(
-        id="bread",
-        name="Pieczywo",
-        kind=PromotionKind.PERCENT_OFF,
-        categories=frozenset({"bread"}),
-        percent=Decimal(50),
+    promo = percent_off_sale(
+        "bread", 50, name="Pieczywo", skus=frozenset(), categories=frozenset({"bread"})
     )
     catalogue = build([*BASE_10, PriceRule(id="b", sku="B", amount=pln(400))], [promo])
     assert price_of(catalogue, sku="B").price == pln(200)
@@ -531,15 +504,7 @@ def test_resolve_many_matches_resolve_key_by_key() -> None:
     bulk = resolve_many(catalogue, keys=keys, at=T0, ledger=ledger, locale="pl_PL")
     assert list(bulk) == keys
     for key in keys:
-        assert bulk[key] == resolve(
-            catalogue,
-            sku=key.sku,
-            channel=key.channel,
-            store=key.store,
-            at=T0,
-            ledger=ledger,
-            locale="pl_PL",
-        )
+        assert bulk[key] == resolve_key(catalogue, key, at=T0, ledger=ledger, locale="pl_PL")
 
 
 def test_fingerprints_are_the_same_in_another_process() -> None:
@@ -568,12 +533,8 @@ def test_a_category_promotion_added_later_reaches_prices_resolved_before() -> No
     before = build([PriceRule(id="b", sku="B", amount=pln(400))])
     ledger = PriceLedger()
     assert price_of(before, sku="B", ledger=ledger).price == pln(400)  # memoised now
-    promo = Promotion(
-        id="bread",
-        name="Pieczywo",
-        kind=PromotionKind.PERCENT_OFF,
-        categories=frozenset({"bread"}),
-        percent=Decimal(25),
+    promo = percent_off_sale(
+        "bread", 25, name="Pieczywo", skus=frozenset(), categories=frozenset({"bread"})
     )
     after = before.with_changes(promotions=[promo])
     assert price_of(after, sku="B", ledger=ledger).price == pln(300)

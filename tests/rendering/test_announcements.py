@@ -35,6 +35,7 @@ from rendering.render import render_label
 from rendering.templates import default_template
 from tests.rendering.label_samples import PLAIN, PROMOTION
 from tests.strategies import PRICING_EPOCH, pln, pricing_product
+from tests.support.pricing import pln_catalogue, shelf_price
 
 MODELS = sorted(DISPLAY_MODELS.values(), key=lambda m: m.id)
 DAY = timedelta(days=1)
@@ -54,15 +55,10 @@ def _bananas(*, low_days_ago: int | None, promotion: Promotion) -> LabelContent:
             LedgerEntry(key=KEY, effective_from=start + 7 * DAY, price=pln(169),
                         regular_price=pln(169)),
         ]  # fmt: skip
-    catalogue = Catalogue(
-        products=[pricing_product("A")],
-        stores=[STORE],
-        rules=[PriceRule(id="base", sku="A", amount=pln(169))],
-        promotions=[promotion],
-        currency="PLN",
+    catalogue = pln_catalogue(
+        [PriceRule(id="base", sku="A", amount=pln(169))], [promotion], stores=[STORE]
     )
-    price = resolve(catalogue, sku="A", channel=Channel.STORE, store="S1", at=TODAY,
-                    ledger=PriceLedger(entries), locale="pl_PL")  # fmt: skip
+    price = shelf_price(catalogue, at=TODAY, ledger=PriceLedger(entries))
     return LabelContent.from_resolved(
         product=pricing_product("A"), price=price, store=STORE, locale="pl_PL"
     )

@@ -11,16 +11,12 @@ import pytest
 from hypothesis import given, settings
 
 from pricing import (
-    Catalogue,
     Channel,
     LedgerEntry,
     PriceKey,
     PriceLedger,
     PriceRule,
-    Promotion,
-    PromotionKind,
     Store,
-    resolve,
 )
 from rendering.content import LabelContent, content_from_dict, content_to_dict
 from rendering.display_models import DISPLAY_MODELS
@@ -28,42 +24,28 @@ from rendering.errors import ContentError
 from rendering.render import render_label
 from tests.rendering.label_samples import LONG, PLAIN, PROMOTION
 from tests.strategies import PRICING_EPOCH, label_contents, pln, pricing_product
+from tests.support.pricing import percent_off_sale, pln_catalogue, shelf_price
 
 PROMOTION_END = datetime(2026, 3, 31, 22, 0, tzinfo=PRICING_EPOCH.tzinfo)  # 1 April, 00:00 Warsaw
 
 
 def _resolved_with_promotion() -> tuple[LabelContent, LabelContent]:
     store = Store("S1", "Kraków Kazimierz")
-    catalogue = Catalogue(
-        products=[pricing_product("A")],
-        stores=[store],
-        rules=[PriceRule(id="base", sku="A", amount=pln(1000))],
-        promotions=[
-            Promotion(
-                id="p1",
-                name="Wiosna",
-                kind=PromotionKind.PERCENT_OFF,
-                skus=frozenset({"A"}),
-                percent=Decimal(20),
-                valid_from=PRICING_EPOCH + timedelta(days=10),
-                valid_until=PROMOTION_END,
-            )
-        ],
-        currency="PLN",
+    spring = percent_off_sale(
+        "p1",
+        20,
+        name="Wiosna",
+        valid_from=PRICING_EPOCH + timedelta(days=10),
+        valid_until=PROMOTION_END,
+    )
+    catalogue = pln_catalogue(
+        [PriceRule(id="base", sku="A", amount=pln(1000))], [spring], stores=[store]
     )
     ledger = PriceLedger()
     product = pricing_product("A")
     labels = []
     for day in (1, 12):
-        price = resolve(
-            catalogue,
-            sku="A",
-            channel=Channel.STORE,
-            store="S1",
-            at=PRICING_EPOCH + timedelta(days=day),
-            ledger=ledger,
-            locale="pl_PL",
-        )
+        price = shelf_price(catalogue, at=PRICING_EPOCH + timedelta(days=day), ledger=ledger)
         ledger.record(price)  # as publication does: the shelf's price history
         labels.append(
             LabelContent.from_resolved(product=product, price=price, store=store, locale="pl_PL")
@@ -165,31 +147,16 @@ def _label_after_a_recent_lower_price(*, promotion_percent: int) -> LabelContent
             ),
         ]
     )
-    catalogue = Catalogue(
-        products=[product],
+    autumn = percent_off_sale(
+        "p1", promotion_percent, name="Jesień", valid_from=PRICING_EPOCH + timedelta(days=55)
+    )
+    catalogue = pln_catalogue(
+        [PriceRule(id="base", sku="A", amount=pln(1000))],
+        [autumn],
         stores=[store],
-        rules=[PriceRule(id="base", sku="A", amount=pln(1000))],
-        promotions=[
-            Promotion(
-                id="p1",
-                name="Jesień",
-                kind=PromotionKind.PERCENT_OFF,
-                skus=frozenset({"A"}),
-                percent=Decimal(promotion_percent),
-                valid_from=PRICING_EPOCH + timedelta(days=55),
-            )
-        ],
-        currency="PLN",
+        products=[product],
     )
-    price = resolve(
-        catalogue,
-        sku="A",
-        channel=Channel.STORE,
-        store="S1",
-        at=PRICING_EPOCH + timedelta(days=56),
-        ledger=ledger,
-        locale="pl_PL",
-    )
+    price = shelf_price(catalogue, at=PRICING_EPOCH + timedelta(days=56), ledger=ledger)
     return LabelContent.from_resolved(product=product, price=price, store=store, locale="pl_PL")
 
 

@@ -32,6 +32,8 @@ __all__ = [
     "database_url",
     "postgres_engine",
     "seed_reference_data",
+    "seeded_engine",
+    "seeded_sqlite_engine",
     "wait_until_idle",
 ]
 
@@ -108,9 +110,18 @@ def database_url(engine: Engine) -> str:
 
 
 @contextlib.contextmanager
-def seeded_sqlite_engine(directory: Path) -> Iterator[Engine]:
+def seeded_sqlite_engine(directory: Path, *, busy_timeout_ms: int = 10_000) -> Iterator[Engine]:
     """A migrated SQLite database file in `directory` with the reference data seeded."""
-    engine = create_engine_for(f"sqlite:///{directory / 'esl.sqlite'}")
+    with seeded_engine(
+        f"sqlite:///{directory / 'esl.sqlite'}", busy_timeout_ms=busy_timeout_ms
+    ) as engine:
+        yield engine
+
+
+@contextlib.contextmanager
+def seeded_engine(url: str, *, busy_timeout_ms: int = 10_000) -> Iterator[Engine]:
+    """The database at `url` migrated, with the reference data seeded; disposed after."""
+    engine = create_engine_for(url, busy_timeout_ms=busy_timeout_ms)
     upgrade_database(engine)
     with session_factory(engine)() as session, session.begin():
         seed_reference_data(session)

@@ -2,14 +2,16 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from datetime import datetime
 from decimal import Decimal
+from typing import Any
 
 from sqlalchemy.orm import Session, sessionmaker
 
 from esl.db.mapping import product_from_row, store_from_row
 from esl.db.models import LabelRow, ProductRow, StoreRow
+from esl.errors import PublicationRejectedError
 from esl.pipeline.provisioning import register_provisioned_labels
 from esl.services.keys import Principal, Role
 from esl.services.labels import bind_label
@@ -18,19 +20,62 @@ from esl.services.publication import (
     publish_publication,
     validate_publication,
 )
-from esl.services.publication_commands import SetPrice
+from esl.services.publication_commands import PublicationCommand, SetPrice, command_from_payload
 from esl.services.quotes import quote
 from gateways.protocol import LabelProvision
+from pricing import ResolvedPrice
 from rendering.cache import RenderCache
 from rendering.content import LabelContent
 from rendering.display_models import get_display_model
 from rendering.encoding import Planes
 from rendering.templates import Template
 
-__all__ = ["ADMIN", "SKUS", "expected_planes", "publish_prices", "register_and_bind"]
+__all__ = [
+    "ADMIN",
+    "SKUS",
+    "due_content",
+    "expected_planes",
+    "publish",
+    "publish_prices",
+    "register_and_bind",
+]
 
 SKUS = ("MLK-1", "CHS-1", "CFE-1")
 ADMIN = Principal(name="pipeline-test", role=Role.ADMIN, store=None)
+
+
+def publish(
+    sessions: sessionmaker[Session],
+    items: Sequence[PublicationCommand | Mapping[str, Any]],
+    *,
+    now: datetime,
+    effective_at: datetime | None = None,
+    title: str = "test",
+) -> int:
+    """Create, validate and publish `items` (commands, or the API's item payloads) through
+    the publication service, one transaction a step as the API does; a publication with
+    problems raises PublicationRejectedError and changes no price."""
+    commands = [command_from_payload(i) if isinstance(i, Mapping) else i for i in items]
+    with sessions.begin() as session:
+        publication_id = create_publication(
+            session,
+            title=title,
+            effective_at=effective_at,
+            items=commands,
+            created_by="test",
+            now=now,
+        ).id
+    with sessions.begin() as session:
+        problems = validate_publication(session, publication_id, now=now, currency="PLN").problems
+    if problems:
+        raise PublicationRejectedError(
+            f"publication {publication_id} stays a draft: {len(problems)} problem(s)",
+            publication_id=publication_id,
+            problems=problems,
+        )
+    with sessions.begin() as session:
+        publish_publication(session, publication_id, published_by="test", now=now, currency="PLN")
+    return publication_id
 
 
 def publish_prices(
@@ -45,21 +90,7 @@ def publish_prices(
     items = [
         SetPrice(sku=sku, amount=Decimal(amount), store=store) for sku, amount in prices.items()
     ]
-    with sessions.begin() as session:
-        row = create_publication(
-            session,
-            title="test prices",
-            effective_at=effective_at,
-            items=items,
-            created_by="test",
-            now=now,
-        )
-        publication_id = row.id
-    with sessions.begin() as session:
-        validate_publication(session, publication_id, now=now, currency="PLN")
-    with sessions.begin() as session:
-        publish_publication(session, publication_id, published_by="test", now=now, currency="PLN")
-    return publication_id
+    return publish(sessions, items, now=now, effective_at=effective_at, title="test prices")
 
 
 def register_and_bind(
@@ -83,12 +114,11 @@ def register_and_bind(
     return bindings
 
 
-def expected_planes(
-    session: Session, *, label_id: str, sku: str, at: datetime, template: Template | None = None
-) -> Planes:
-    """The reference render of what the label must show: the quote service, then render."""
-    label = session.get(LabelRow, label_id)
-    assert label is not None
+def due_content(
+    session: Session, *, label: LabelRow, sku: str, at: datetime
+) -> tuple[LabelContent, ResolvedPrice]:
+    """What `label` must show for `sku` at `at`: the quote service's store price (pl_PL,
+    PLN) made into label content, independently of the pipeline's own planning."""
     resolved = quote(
         session,
         sku=sku,
@@ -108,5 +138,15 @@ def expected_planes(
         store=store_from_row(store_row),
         locale="pl_PL",
     )
+    return content, resolved
+
+
+def expected_planes(
+    session: Session, *, label_id: str, sku: str, at: datetime, template: Template | None = None
+) -> Planes:
+    """The reference render of what the label must show: the quote service, then render."""
+    label = session.get(LabelRow, label_id)
+    assert label is not None
+    content, _ = due_content(session, label=label, sku=sku, at=at)
     model = get_display_model(label.model)
     return RenderCache().render(content, model=model, template=template).planes
