@@ -22,6 +22,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from esl.pipeline import ControllerSettings, RetryPolicy, UpdateController
 from esl.pipeline.controller_lease import ControllerIdentity, LeaseTerms
 from esl.pipeline.database_outage import DatabaseRetry
+from esl.pipeline.store_leases import StoreLeaseTerms
 from esl.settings import Settings
 from gateways.base import Clock, Gateway
 from gateways.mqtt.driver import DEFAULT_CONTROLLER_CLIENT_ID, MqttGateway
@@ -36,6 +37,9 @@ __all__ = [
     "database_retry",
     "lease_terms",
     "retry_policy",
+    "shares_stores",
+    "store_lease_terms",
+    "worker_settings",
 ]
 
 
@@ -65,6 +69,25 @@ def lease_terms(settings: Settings) -> LeaseTerms:
         stale_after=timedelta(seconds=settings.controller_lease_stale_s),
         renew_every=timedelta(seconds=settings.controller_lease_renew_s),
     )
+
+
+def store_lease_terms(settings: Settings) -> StoreLeaseTerms:
+    """How long a worker's store is its own without a renewal, and how often it renews."""
+    return StoreLeaseTerms(
+        stale_after=timedelta(seconds=settings.store_lease_stale_after),
+        renew_every=timedelta(seconds=settings.store_lease_renew_s),
+    )
+
+
+def shares_stores(dialect: str) -> bool:
+    """Whether controllers on this database run as workers sharing the stores: on
+    PostgreSQL (row locks with SKIP LOCKED); SQLite keeps one controller."""
+    return dialect == "postgresql"
+
+
+def worker_settings(settings: Settings, **changes: Any) -> ControllerSettings:
+    """`controller_settings` for one of several workers sharing the stores."""
+    return controller_settings(settings, store_leases=store_lease_terms(settings), **changes)
 
 
 def controller_settings(settings: Settings, **changes: Any) -> ControllerSettings:

@@ -23,7 +23,13 @@ from sqlalchemy import Engine
 from sqlalchemy.exc import DBAPIError
 
 from esl.cli.invocation import settings_of
-from esl.composition import build_controller, controller_settings, controller_transport
+from esl.composition import (
+    build_controller,
+    controller_settings,
+    controller_transport,
+    shares_stores,
+    worker_settings,
+)
 from esl.db.engine import create_engine_for, session_factory
 from esl.db.readiness import DatabaseNotReadyError, open_ready_engine
 from esl.metrics import metrics_registry
@@ -83,8 +89,10 @@ async def run_controller(
     """Run the controller until `stop` is set (or SIGINT/SIGTERM); with `metrics_port`,
     serve /metrics (Prometheus) on ESL_API_HOST:metrics_port meanwhile.
 
-    Takes the database's controller lease before connecting to the broker: a second
-    controller on the same database stops here with `ControllerAlreadyRunningError`.
+    On SQLite, takes the database's controller lease before connecting to the broker: a
+    second controller on the same database stops here with `ControllerAlreadyRunningError`.
+    On PostgreSQL every `esl run` is a worker sharing the stores with the others
+    (esl/pipeline/store_leases.py, docs/scale.md).
     """
     stop = stop or asyncio.Event()
     loop = asyncio.get_running_loop()
@@ -96,6 +104,9 @@ async def run_controller(
         return
     identity = ControllerIdentity.of_this_process(now=_now())
     sessions = session_factory(engine)
+    worker = shares_stores(engine.dialect.name)
+    if worker:
+        policy = worker_settings(settings)
     exporter = None
     if metrics_port is not None:
         registry, _ = metrics_registry(
@@ -109,7 +120,7 @@ async def run_controller(
         )
         typer.echo(f"metrics on http://{settings.api_host}:{metrics_port}/metrics")
     try:
-        if not await take_lease_when_reachable(
+        if not worker and not await take_lease_when_reachable(
             sessions,
             identity,
             clock=_now,
@@ -130,8 +141,9 @@ async def run_controller(
                     identity=identity,
                     status_path=controller_status_path(settings.data_dir),
                 )
+                role = "worker" if worker else "controller"
                 typer.echo(
-                    f"controller running against {endpoint.host}:{endpoint.port} "
+                    f"{role} running against {endpoint.host}:{endpoint.port} "
                     f"as {identity.mqtt_client_id} (pid {identity.pid} on {identity.host})"
                 )
                 await controller.run(stop)
