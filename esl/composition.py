@@ -135,12 +135,15 @@ def controller_transport(
     max_in_flight: int = 100,
     client_id: str = DEFAULT_CONTROLLER_CLIENT_ID,
     reconnect_delay_s: tuple[float, float] = (1, 30),
+    stores: tuple[str, ...] | None = None,
 ) -> MqttGateway:
     """The controller's MQTT link (not yet started): at most `max_in_flight` publishes
-    wait for the broker's PUBACK at once (the driver's own default unless told)."""
+    wait for the broker's PUBACK at once (the driver's own default unless told). It
+    hears every store, or only `stores` (a worker: none until it holds some)."""
     return MqttGateway(
         endpoint,
         client_id=client_id,
+        stores=stores,
         max_in_flight=max_in_flight,
         reconnect_delay_s=reconnect_delay_s,
     )

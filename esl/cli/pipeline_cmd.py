@@ -43,6 +43,7 @@ from esl.services.label_status import StatusThresholds
 from esl.services.security_events import security_summary
 from esl.services.stores import require_known_stores
 from esl.settings import Settings
+from esl.worker_metrics import WorkerCollector
 
 __all__ = ["register", "run_controller"]
 
@@ -115,6 +116,8 @@ async def run_controller(
             status_path=controller_status_path(settings.data_dir),
             renew_every=policy.lease.renew_every,
         )
+        if worker:
+            registry.register(WorkerCollector(sessions, _now, identity))
         exporter, _thread = start_http_server(
             metrics_port, addr=settings.api_host, registry=registry
         )
@@ -130,7 +133,9 @@ async def run_controller(
         ):
             return
         async with configured_broker(settings.broker_url) as endpoint:
-            transport = controller_transport(endpoint, client_id=identity.mqtt_client_id)
+            transport = controller_transport(
+                endpoint, client_id=identity.mqtt_client_id, stores=() if worker else None
+            )
             async with transport:
                 controller = build_controller(
                     policy,

@@ -72,7 +72,13 @@ from esl.pipeline.images import ImageStore
 from esl.pipeline.label_states import load_label_states
 from esl.pipeline.planning import LabelPlanner, PlanTarget
 from esl.pipeline.retry import RetryPolicy
-from esl.pipeline.store_leases import StoreLeaseTerms, balance_stores, leave, record_acknowledged
+from esl.pipeline.store_leases import (
+    StoreLeaseTerms,
+    balance_stores,
+    leave,
+    record_acknowledged,
+    renew_stores,
+)
 from esl.pipeline.store_planning import (
     labels_in_stores,
     publication_labels_in,
@@ -162,6 +168,7 @@ class UpdateController:
         # The stores this worker holds (None: a single controller serves every store).
         self.stores: frozenset[str] | None = None
         self._next_balance: datetime | None = None
+        self._loop: asyncio.AbstractEventLoop | None = None
         self._acked_recorded = 0
         self._replan_stores: set[str] = set()  # taken over, to be planned again
         if settings.store_leases is not None:
@@ -189,7 +196,13 @@ class UpdateController:
             await self._run(stop)
 
     async def _run(self, stop: asyncio.Event) -> None:
+        self._loop = asyncio.get_running_loop()
         dispatching = asyncio.create_task(self.dispatcher.run(stop))
+        renewing = (
+            asyncio.create_task(self._keep_stores(stop))
+            if self.settings.store_leases is not None
+            else None
+        )
         loop = asyncio.get_running_loop()
         executor = self.executor
         try:
@@ -213,6 +226,8 @@ class UpdateController:
                     await asyncio.wait_for(stop.wait(), wait)
         finally:
             stop.set()
+            if renewing is not None:
+                await renewing
             try:
                 await dispatching
             finally:
@@ -257,6 +272,28 @@ class UpdateController:
             renew_lease(session, self.identity, now=now)
         self._next_renewal = now + self.settings.lease.renew_every
 
+    async def _keep_stores(self, stop: asyncio.Event) -> None:
+        """Renew this worker's store leases on a thread of their own: a planning pass
+        that outlasts the stale bound must not hand its stores to another worker."""
+        terms = self.settings.store_leases
+        identity = self.identity
+        assert terms is not None
+        assert identity is not None
+
+        def renew() -> None:
+            with self.sessions.begin() as session:
+                renew_stores(session, identity, now=self.clock())
+
+        while not stop.is_set():
+            try:
+                await asyncio.to_thread(renew)
+            except Exception as error:
+                if not is_database_outage(error):
+                    raise
+                log.warning("could not renew the store leases: %s", error)
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(stop.wait(), terms.renew_every.total_seconds())
+
     def _balance_stores(self, now: datetime) -> None:
         """Renew this worker's stores, give up its surplus, take its share (every
         `store_leases.renew_every`), and follow the result."""
@@ -283,6 +320,11 @@ class UpdateController:
             )
             self.stores = held
             self.dispatcher.follow_stores(held)
+            # The transport subscribes to the stores held (paho runs on the event loop).
+            if self._loop is not None:
+                self._loop.call_soon_threadsafe(self.dispatcher.gateway.follow_stores, held)
+            else:
+                self.dispatcher.gateway.follow_stores(held)
             self._replan_stores = (self._replan_stores | gained) - lost
 
     def _release_lease(self) -> None:
