@@ -40,6 +40,7 @@ from pathlib import Path
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session, sessionmaker
 
+from esl.bench._postgres import throwaway_postgres
 from esl.bench.pipeline import _gateways, _prepare, _publish, _release, _seed
 from esl.db.engine import create_engine_for, session_factory, upgrade_database
 from esl.db.lease_models import StoreLeaseRow, WorkerRow
@@ -68,12 +69,17 @@ _TICKS = os.sysconf("SC_CLK_TCK")
 
 
 def run(*, smoke: bool) -> dict[str, object]:
-    from esl.bench._postgres import throwaway_postgres
+    if smoke:
+        # Quick leases, so the takeover costs seconds; full size: the defaults.
+        quick = {"ESL_STORE_LEASE_STALE_AFTER": "3", "ESL_STORE_LEASE_RENEW_S": "0.5"}
+        return run_sized(stores=3, per_store=4, products=3, speed=100.0, leases=quick)
+    return run_sized(stores=30, per_store=1_000, products=500, speed=10.0, leases={})
 
-    stores, per_store, products = (3, 4, 3) if smoke else (30, 1_000, 500)
-    speed = 100.0 if smoke else 10.0
-    # Smoke: quick leases, so the takeover costs seconds; full: the defaults.
-    leases = {"ESL_STORE_LEASE_STALE_AFTER": "3", "ESL_STORE_LEASE_RENEW_S": "0.5"} if smoke else {}
+
+def run_sized(
+    *, stores: int, per_store: int, products: int, speed: float, leases: dict[str, str]
+) -> dict[str, object]:
+    """The benchmark at another size (`run` is the full one and the smoke one)."""
     binary = find_mosquitto()
     if binary is None:
         raise RuntimeError("the scale benchmark needs mosquitto (apt-get install mosquitto)")
