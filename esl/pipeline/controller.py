@@ -369,7 +369,7 @@ class UpdateController:
         """
         now = self.clock()
         with self.sessions.begin() as session:
-            if release_held_frames(session):
+            if release_held_frames(session, self.stores):
                 self.dispatcher.notice_new_work()
         yield from self._plan_publications(now)
         yield from self._plan_after_flips(now)

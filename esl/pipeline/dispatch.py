@@ -268,7 +268,9 @@ class Dispatcher:
     def _send_label_actions(self) -> list[Downlink]:
         replan: set[str] = set()
         with self.sessions.begin() as session:
-            downlinks = self.label_actions.due(session, now=self.clock(), replan=replan)
+            downlinks = self.label_actions.due(
+                session, now=self.clock(), replan=replan, stores=self.stores
+            )
         self.settlement.replan_wanted |= replan
         return downlinks
 
