@@ -152,6 +152,12 @@ def _measure(
                     spent = sum(_cpu_s(worker) for worker in workers) - before
                     cpu[str(count)] = round(spent / labels, 6)
                     peak_rss[str(count)] = max(_peak_rss_mb(worker) for worker in workers)
+                    print(  # progress on stderr: stdout is the one JSON object
+                        f"{count} workers: {rates[str(count)]} acked/s, "
+                        f"{cpu[str(count)]} CPU s per label, {peak_rss[str(count)]} MB peak",
+                        file=sys.stderr,
+                        flush=True,
+                    )
                     if count == WORKER_COUNTS[-1]:
                         takeover = _kill_one_midway(sessions, workers, products, next(cents))
                 finally:

@@ -18,7 +18,7 @@ from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.orm import Session
 
 from esl.db.lease_models import PlannedPublicationStoreRow
-from esl.db.models import LabelRow, PlannedPublicationRow, PlanningQueueRow
+from esl.db.models import LabelRow, PlannedPublicationRow, PlanningQueueRow, StoreRow
 from esl.db.repositories import in_chunks
 from esl.planning_queue import labels_on_shelves, queued_shelves
 
@@ -38,19 +38,21 @@ def waiting_for_stores(
     if not stores:
         return []
     waiting: dict[int, tuple[datetime, set[str]]] = {}
-    for store in sorted(stores):
-        for publication_id, at in session.execute(
-            select(PlanningQueueRow.publication_id, PlanningQueueRow.effective_at)
-            .outerjoin(
-                PlannedPublicationStoreRow,
-                and_(
-                    PlannedPublicationStoreRow.publication_id == PlanningQueueRow.publication_id,
-                    PlannedPublicationStoreRow.store == store,
-                ),
-            )
-            .where(PlannedPublicationStoreRow.publication_id.is_(None))
-        ):
-            waiting.setdefault(publication_id, (at, set()))[1].add(store)
+    # One statement, one snapshot: a publication committed meanwhile is seen for every
+    # store or for none.
+    for publication_id, at, store in session.execute(
+        select(PlanningQueueRow.publication_id, PlanningQueueRow.effective_at, StoreRow.code)
+        .join(StoreRow, StoreRow.code.in_(sorted(stores)))
+        .outerjoin(
+            PlannedPublicationStoreRow,
+            and_(
+                PlannedPublicationStoreRow.publication_id == PlanningQueueRow.publication_id,
+                PlannedPublicationStoreRow.store == StoreRow.code,
+            ),
+        )
+        .where(PlannedPublicationStoreRow.publication_id.is_(None))
+    ):
+        waiting.setdefault(publication_id, (at, set()))[1].add(store)
     return [
         (publication_id, at, frozenset(missing))
         for publication_id, (at, missing) in sorted(waiting.items())
