@@ -77,7 +77,6 @@ from esl.pipeline.store_leases import (
     balance_stores,
     leave,
     record_acknowledged,
-    renew_stores,
 )
 from esl.pipeline.store_planning import (
     labels_in_stores,
@@ -167,7 +166,8 @@ class UpdateController:
         )
         # The stores this worker holds (None: a single controller serves every store).
         self.stores: frozenset[str] | None = None
-        self._next_balance: datetime | None = None
+        # What the last balance (on its own thread) left this worker holding.
+        self._balanced: frozenset[str] | None = None
         self._loop: asyncio.AbstractEventLoop | None = None
         self._acked_recorded = 0
         self._replan_stores: set[str] = set()  # taken over, to be planned again
@@ -273,20 +273,25 @@ class UpdateController:
         self._next_renewal = now + self.settings.lease.renew_every
 
     async def _keep_stores(self, stop: asyncio.Event) -> None:
-        """Renew this worker's store leases on a thread of their own: a planning pass
-        that outlasts the stale bound must not hand its stores to another worker."""
+        """Balance this worker's stores (renew, give up the surplus, take its share) on
+        a thread of its own every `renew_every`: a planning pass that outlasts the stale
+        bound neither lets its stores go stale nor delays taking over a dead worker's.
+        The pipeline thread follows the result between two steps (`_balance_stores`)."""
         terms = self.settings.store_leases
         identity = self.identity
         assert terms is not None
         assert identity is not None
 
-        def renew() -> None:
+        def balance() -> None:
+            acked = self.dispatcher.counts.acked
             with self.sessions.begin() as session:
-                renew_stores(session, identity, now=self.clock())
+                self._balanced = balance_stores(session, identity, now=self.clock(), terms=terms)
+                record_acknowledged(session, identity, acked - self._acked_recorded)
+            self._acked_recorded = acked
 
         while not stop.is_set():
             try:
-                await asyncio.to_thread(renew)
+                await asyncio.to_thread(balance)
             except Exception as error:
                 if not is_database_outage(error):
                     raise
@@ -294,20 +299,12 @@ class UpdateController:
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(stop.wait(), terms.renew_every.total_seconds())
 
-    def _balance_stores(self, now: datetime) -> None:
-        """Renew this worker's stores, give up its surplus, take its share (every
-        `store_leases.renew_every`), and follow the result."""
-        terms = self.settings.store_leases
-        if terms is None or self.identity is None:
+    def _balance_stores(self) -> None:
+        """Follow the stores the last balance left this worker holding (on the pipeline
+        thread, between two steps)."""
+        held = self._balanced
+        if held is None or self.identity is None:
             return
-        if self._next_balance is not None and now < self._next_balance:
-            return
-        acked = self.dispatcher.counts.acked
-        with self.sessions.begin() as session:
-            held = balance_stores(session, self.identity, now=now, terms=terms)
-            record_acknowledged(session, self.identity, acked - self._acked_recorded)
-        self._acked_recorded = acked
-        self._next_balance = now + terms.renew_every
         before = self.stores or frozenset()
         if held != before:
             gained, lost = held - before, before - held
@@ -358,7 +355,7 @@ class UpdateController:
         and let a second controller take over while this one still sends."""
         now = self.clock()
         self._renew_lease(now)
-        self._balance_stores(now)
+        self._balance_stores()
         return next(steps, None)
 
     def _planning_steps(self) -> Iterator[int]:
