@@ -1,10 +1,10 @@
 """Several workers share the stores of one PostgreSQL database: a lease per store.
 
 Every `esl run` on PostgreSQL is a worker. It registers itself in `controller_workers`
-and, every `renew_every`, in one transaction (`balance_stores`):
+and, every `renew_every`, on a thread of its own (so a long planning pass delays neither
+its renewal nor a takeover), in one transaction (`balance_stores`):
 
-- renews its heartbeat and the leases of the stores it holds (which a task of its own
-  also does every `renew_every`, whatever the pipeline thread is busy with);
+- renews its heartbeat and the leases of the stores it holds;
 - counts the live workers (heartbeat younger than `stale_after`); its fair share is
   ceil(stores / live workers);
 - holding more than that (a worker joined), it releases the surplus (the stores last in
@@ -39,7 +39,6 @@ __all__ = [
     "balance_stores",
     "leave",
     "record_acknowledged",
-    "renew_stores",
 ]
 
 
@@ -119,21 +118,6 @@ def balance_stores(
     # Workers silent for long are forgotten (their stores were taken as stale above).
     session.execute(delete(WorkerRow).where(WorkerRow.heartbeat_at < now - 10 * terms.stale_after))
     return frozenset(held)
-
-
-def renew_stores(session: Session, identity: ControllerIdentity, *, now: datetime) -> int:
-    """Only move this worker's heartbeats on (its own thread, so a long planning pass
-    never lets its stores go stale); the number of stores it still holds."""
-    session.execute(
-        update(WorkerRow).where(WorkerRow.holder == identity.holder).values(heartbeat_at=now)
-    )
-    renewed = session.execute(
-        update(StoreLeaseRow)
-        .where(StoreLeaseRow.holder == identity.holder)
-        .values(heartbeat_at=now)
-        .execution_options(synchronize_session=False)
-    )
-    return int(renewed.rowcount)  # type: ignore[attr-defined]
 
 
 def record_acknowledged(session: Session, identity: ControllerIdentity, count: int) -> None:
