@@ -24,6 +24,7 @@ from esl.pipeline.controller_lease import ControllerIdentity, LeaseTerms
 from esl.pipeline.database_outage import DatabaseRetry
 from esl.pipeline.label_actions import LabelActionTimings
 from esl.pipeline.label_vitals import VitalsSampling
+from esl.pipeline.store_leases import StoreLeaseTerms
 from esl.settings import Settings
 from gateways.base import Clock, Gateway
 from gateways.mqtt.driver import DEFAULT_CONTROLLER_CLIENT_ID, MqttGateway
@@ -39,7 +40,10 @@ __all__ = [
     "label_action_timings",
     "lease_terms",
     "retry_policy",
+    "shares_stores",
+    "store_lease_terms",
     "vitals_sampling",
+    "worker_settings",
 ]
 
 
@@ -86,6 +90,25 @@ def vitals_sampling(settings: Settings) -> VitalsSampling:
         every=timedelta(seconds=settings.label_vitals_every_s),
         keep=timedelta(days=settings.label_vitals_keep_days),
     )
+
+
+def store_lease_terms(settings: Settings) -> StoreLeaseTerms:
+    """How long a worker's store is its own without a renewal, and how often it renews."""
+    return StoreLeaseTerms(
+        stale_after=timedelta(seconds=settings.store_lease_stale_after),
+        renew_every=timedelta(seconds=settings.store_lease_renew_s),
+    )
+
+
+def shares_stores(dialect: str) -> bool:
+    """Whether controllers on this database run as workers sharing the stores: on
+    PostgreSQL (row locks with SKIP LOCKED); SQLite keeps one controller."""
+    return dialect == "postgresql"
+
+
+def worker_settings(settings: Settings, **changes: Any) -> ControllerSettings:
+    """`controller_settings` for one of several workers sharing the stores."""
+    return controller_settings(settings, store_leases=store_lease_terms(settings), **changes)
 
 
 def controller_settings(settings: Settings, **changes: Any) -> ControllerSettings:
@@ -136,12 +159,15 @@ def controller_transport(
     max_in_flight: int = 100,
     client_id: str = DEFAULT_CONTROLLER_CLIENT_ID,
     reconnect_delay_s: tuple[float, float] = (1, 30),
+    stores: tuple[str, ...] | None = None,
 ) -> MqttGateway:
     """The controller's MQTT link (not yet started): at most `max_in_flight` publishes
-    wait for the broker's PUBACK at once (the driver's own default unless told)."""
+    wait for the broker's PUBACK at once (the driver's own default unless told). It
+    hears every store, or only `stores` (a worker: none until it holds some)."""
     return MqttGateway(
         endpoint,
         client_id=client_id,
+        stores=stores,
         max_in_flight=max_in_flight,
         reconnect_delay_s=reconnect_delay_s,
     )

@@ -56,6 +56,14 @@ class Settings(BaseSettings):
     controller_lease_renew_s: float = Field(
         default=10.0, gt=0, description="How often the running controller renews its lease."
     )
+    store_lease_stale_after: float = Field(
+        default=10.0,
+        gt=0,
+        description="Workers (PostgreSQL): a store whose worker is silent this long is taken over.",
+    )
+    store_lease_renew_s: float = Field(
+        default=2.0, gt=0, description="Workers (PostgreSQL): how often a worker renews its stores."
+    )
     controller_window: int = Field(
         default=64, ge=1, description="Controller: frames in flight per store gateway."
     )
@@ -127,6 +135,11 @@ class Settings(BaseSettings):
                 f"ESL_CONTROLLER_LEASE_RENEW_S ({self.controller_lease_renew_s} s) must be "
                 f"shorter than ESL_CONTROLLER_LEASE_STALE_S ({self.controller_lease_stale_s} s)"
                 ": the running controller renews its lease more often than it goes stale"
+            )
+        if self.store_lease_renew_s >= self.store_lease_stale_after:
+            raise ValueError(
+                f"ESL_STORE_LEASE_RENEW_S ({self.store_lease_renew_s} s) must be shorter than "
+                f"ESL_STORE_LEASE_STALE_AFTER ({self.store_lease_stale_after} s)"
             )
         if self.retry_max_delay_s < self.retry_base_delay_s:
             raise ValueError(

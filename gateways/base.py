@@ -138,6 +138,12 @@ class Gateway(ABC):
     def events(self) -> AsyncIterator[GatewayEvent]:
         """Uplinks and status changes, in arrival order."""
 
+    def follow_stores(self, stores: frozenset[str]) -> None:
+        """Hear only these stores from now on (a worker's share of the stores; on the
+        event loop). A transport that cannot narrow what it hears ignores it: the
+        pipeline drops other stores' events itself."""
+        return
+
     @property
     @abstractmethod
     def max_in_flight(self) -> int:

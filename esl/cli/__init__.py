@@ -23,6 +23,7 @@ from esl.cli import (
     sample_prices_cmd,
     serve_cmd,
     sim_cmd,
+    workers_cmd,
 )
 from esl.cli.failures import ActionableErrorsGroup
 from esl.cli.invocation import Invocation
@@ -94,6 +95,7 @@ demo_cmd.register(app)
 sample_prices_cmd.register(app)
 render_cmd.register(app)
 pipeline_cmd.register(app)
+workers_cmd.register(app)
 audit_cmd.register(app)
 
 

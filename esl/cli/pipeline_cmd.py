@@ -23,7 +23,13 @@ from sqlalchemy import Engine
 from sqlalchemy.exc import DBAPIError
 
 from esl.cli.invocation import settings_of
-from esl.composition import build_controller, controller_settings, controller_transport
+from esl.composition import (
+    build_controller,
+    controller_settings,
+    controller_transport,
+    shares_stores,
+    worker_settings,
+)
 from esl.db.engine import create_engine_for, session_factory
 from esl.db.readiness import DatabaseNotReadyError, open_ready_engine
 from esl.metrics import metrics_registry
@@ -37,6 +43,7 @@ from esl.services.label_status import StatusThresholds
 from esl.services.security_events import security_summary
 from esl.services.stores import require_known_stores
 from esl.settings import Settings
+from esl.worker_metrics import WorkerCollector
 
 __all__ = ["register", "run_controller"]
 
@@ -83,8 +90,10 @@ async def run_controller(
     """Run the controller until `stop` is set (or SIGINT/SIGTERM); with `metrics_port`,
     serve /metrics (Prometheus) on ESL_API_HOST:metrics_port meanwhile.
 
-    Takes the database's controller lease before connecting to the broker: a second
-    controller on the same database stops here with `ControllerAlreadyRunningError`.
+    On SQLite, takes the database's controller lease before connecting to the broker: a
+    second controller on the same database stops here with `ControllerAlreadyRunningError`.
+    On PostgreSQL every `esl run` is a worker sharing the stores with the others
+    (esl/pipeline/store_leases.py, docs/scale.md).
     """
     stop = stop or asyncio.Event()
     loop = asyncio.get_running_loop()
@@ -96,6 +105,9 @@ async def run_controller(
         return
     identity = ControllerIdentity.of_this_process(now=_now())
     sessions = session_factory(engine)
+    worker = shares_stores(engine.dialect.name)
+    if worker:
+        policy = worker_settings(settings)
     exporter = None
     if metrics_port is not None:
         registry, _ = metrics_registry(
@@ -104,12 +116,14 @@ async def run_controller(
             status_path=controller_status_path(settings.data_dir),
             renew_every=policy.lease.renew_every,
         )
+        if worker:
+            registry.register(WorkerCollector(sessions, _now, identity))
         exporter, _thread = start_http_server(
             metrics_port, addr=settings.api_host, registry=registry
         )
         typer.echo(f"metrics on http://{settings.api_host}:{metrics_port}/metrics")
     try:
-        if not await take_lease_when_reachable(
+        if not worker and not await take_lease_when_reachable(
             sessions,
             identity,
             clock=_now,
@@ -119,7 +133,9 @@ async def run_controller(
         ):
             return
         async with configured_broker(settings.broker_url) as endpoint:
-            transport = controller_transport(endpoint, client_id=identity.mqtt_client_id)
+            transport = controller_transport(
+                endpoint, client_id=identity.mqtt_client_id, stores=() if worker else None
+            )
             async with transport:
                 controller = build_controller(
                     policy,
@@ -130,8 +146,9 @@ async def run_controller(
                     identity=identity,
                     status_path=controller_status_path(settings.data_dir),
                 )
+                role = "worker" if worker else "controller"
                 typer.echo(
-                    f"controller running against {endpoint.host}:{endpoint.port} "
+                    f"{role} running against {endpoint.host}:{endpoint.port} "
                     f"as {identity.mqtt_client_id} (pid {identity.pid} on {identity.host})"
                 )
                 await controller.run(stop)

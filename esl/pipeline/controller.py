@@ -22,6 +22,11 @@ needs no link to the controller, and a restarted controller finds everything aga
   simply end, rules that start): unchanged content costs a comparison, nothing is sent.
   A label planned for now while it holds a flip (an immediate change, a re-plan) keeps
   the flip: planning plans it again behind the new image of now (`LabelPlanner.plan`).
+
+On PostgreSQL several controllers run as workers sharing the stores
+(`store_leases`): each plans, dispatches and settles only the stores it holds,
+publications are planned store by store (`store_planning`), and a store taken over
+is re-planned by its new holder (a comparison for labels already planned).
 """
 
 from __future__ import annotations
@@ -43,6 +48,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from esl.db.models import (
     LabelBindingRow,
+    LabelRow,
     LabelStateRow,
     PlannedPublicationRow,
 )
@@ -68,6 +74,18 @@ from esl.pipeline.label_states import load_label_states
 from esl.pipeline.label_vitals import VitalsSampling
 from esl.pipeline.planning import LabelPlanner, PlanTarget
 from esl.pipeline.retry import RetryPolicy
+from esl.pipeline.store_leases import (
+    StoreLeaseTerms,
+    balance_stores,
+    leave,
+    record_acknowledged,
+)
+from esl.pipeline.store_planning import (
+    labels_in_stores,
+    publication_labels_in,
+    record_planned_for_stores,
+    waiting_for_stores,
+)
 from esl.planning_queue import queued_publications, waiting_publications
 from gateways.base import Clock, Gateway
 from rendering.cache import RenderCache
@@ -91,6 +109,8 @@ class ControllerSettings:
     reconcile_every: timedelta = timedelta(minutes=5)
     lead: timedelta = timedelta(hours=6)
     lease: LeaseTerms = field(default_factory=LeaseTerms)
+    # Set: this controller is one of several workers sharing the stores (PostgreSQL).
+    store_leases: StoreLeaseTerms | None = None
     # How often to look for labels bound to nothing (registered, or unbound) that do not
     # show their identification screen yet: a look reads every label's binding.
     identify_every: timedelta = timedelta(seconds=5)
@@ -150,6 +170,18 @@ class UpdateController:
             label_actions=LabelActionSender(self.settings.label_actions),
             vitals=self.settings.vitals,
         )
+        # The stores this worker holds (None: a single controller serves every store).
+        self.stores: frozenset[str] | None = None
+        # What the last balance (on its own thread) left this worker holding.
+        self._balanced: frozenset[str] | None = None
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._acked_recorded = 0
+        self._replan_stores: set[str] = set()  # taken over, to be planned again
+        if settings.store_leases is not None:
+            if identity is None:
+                raise ValueError("a worker sharing stores needs its identity")
+            self.stores = frozenset()
+            self.dispatcher.stores = frozenset()  # nothing before the first balance
         self._next_replan: datetime | None = None
         self._next_reconcile: datetime | None = None
         self._started_at = clock()
@@ -170,7 +202,13 @@ class UpdateController:
             await self._run(stop)
 
     async def _run(self, stop: asyncio.Event) -> None:
+        self._loop = asyncio.get_running_loop()
         dispatching = asyncio.create_task(self.dispatcher.run(stop))
+        renewing = (
+            asyncio.create_task(self._keep_stores(stop))
+            if self.settings.store_leases is not None
+            else None
+        )
         loop = asyncio.get_running_loop()
         executor = self.executor
         try:
@@ -194,6 +232,8 @@ class UpdateController:
                     await asyncio.wait_for(stop.wait(), wait)
         finally:
             stop.set()
+            if renewing is not None:
+                await renewing
             try:
                 await dispatching
             finally:
@@ -230,17 +270,74 @@ class UpdateController:
         self._status_fresh_until = now + self.settings.lease.renew_every
 
     def _renew_lease(self, now: datetime) -> None:
+        if self.settings.store_leases is not None:
+            return  # workers hold store leases, not the database's
         if self.identity is None or (self._next_renewal is not None and now < self._next_renewal):
             return
         with self.sessions.begin() as session:
             renew_lease(session, self.identity, now=now)
         self._next_renewal = now + self.settings.lease.renew_every
 
+    async def _keep_stores(self, stop: asyncio.Event) -> None:
+        """Balance this worker's stores (renew, give up the surplus, take its share) on
+        a thread of its own every `renew_every`: a planning pass that outlasts the stale
+        bound neither lets its stores go stale nor delays taking over a dead worker's.
+        The pipeline thread follows the result between two steps (`_balance_stores`)."""
+        terms = self.settings.store_leases
+        identity = self.identity
+        assert terms is not None
+        assert identity is not None
+
+        def balance() -> None:
+            acked = self.dispatcher.counts.acked
+            with self.sessions.begin() as session:
+                self._balanced = balance_stores(session, identity, now=self.clock(), terms=terms)
+                record_acknowledged(session, identity, acked - self._acked_recorded)
+            self._acked_recorded = acked
+
+        while not stop.is_set():
+            try:
+                await asyncio.to_thread(balance)
+            except Exception as error:
+                if not is_database_outage(error):
+                    raise
+                log.warning("could not renew the store leases: %s", error)
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(stop.wait(), terms.renew_every.total_seconds())
+
+    def _balance_stores(self) -> None:
+        """Follow the stores the last balance left this worker holding (on the pipeline
+        thread, between two steps)."""
+        held = self._balanced
+        if held is None or self.identity is None:
+            return
+        before = self.stores or frozenset()
+        if held != before:
+            gained, lost = held - before, before - held
+            log.info(
+                "worker %s: %d stores (took %s, gave up %s)",
+                self.identity.mqtt_client_id,
+                len(held),
+                sorted(gained),
+                sorted(lost),
+            )
+            self.stores = held
+            self.dispatcher.follow_stores(held)
+            # The transport subscribes to the stores held (paho runs on the event loop).
+            if self._loop is not None:
+                self._loop.call_soon_threadsafe(self.dispatcher.gateway.follow_stores, held)
+            else:
+                self.dispatcher.gateway.follow_stores(held)
+            self._replan_stores = (self._replan_stores | gained) - lost
+
     def _release_lease(self) -> None:
         assert self.identity is not None
         try:
             with self.sessions.begin() as session:
-                release_lease(session, self.identity)
+                if self.settings.store_leases is not None:
+                    leave(session, self.identity)
+                else:
+                    release_lease(session, self.identity)
         except Exception as error:
             if not is_database_outage(error):
                 raise
@@ -262,7 +359,9 @@ class UpdateController:
         """The next chunk of a planning pass, with the lease renewed first when due: a
         long pass (the start-up re-plan, a big publication) must not outlast the lease
         and let a second controller take over while this one still sends."""
-        self._renew_lease(self.clock())
+        now = self.clock()
+        self._renew_lease(now)
+        self._balance_stores()
         return next(steps, None)
 
     def _planning_steps(self) -> Iterator[int]:
@@ -273,7 +372,7 @@ class UpdateController:
         """
         now = self.clock()
         with self.sessions.begin() as session:
-            if release_held_frames(session):
+            if release_held_frames(session, self.stores):
                 self.dispatcher.notice_new_work()
         yield from self._plan_publications(now)
         yield from self._plan_after_flips(now)
@@ -292,6 +391,20 @@ class UpdateController:
                 )
             yield from self._plan_chunks(labels, at=now, now=now, keep_scheduled=True)
             self._next_replan = now + self.settings.replan_every
+            self._replan_stores.clear()
+        if self._replan_stores:
+            # Stores taken over: a binding their previous holder never saw, a plan it
+            # did not finish. Labels already planned cost a comparison.
+            stores, self._replan_stores = frozenset(self._replan_stores), set()
+            with self.sessions() as session:
+                labels = list(
+                    session.scalars(
+                        select(LabelBindingRow.label_id)
+                        .join(LabelRow, LabelRow.id == LabelBindingRow.label_id)
+                        .where(LabelBindingRow.unbound_at.is_(None), LabelRow.store.in_(stores))
+                    )
+                )
+            yield from self._plan_chunks(labels, at=now, now=now, keep_scheduled=True)
 
     def _plan_reconciled(self, now: datetime) -> Iterator[int]:
         """Plan the labels a check-in showed to differ from the record, and every
@@ -314,6 +427,8 @@ class UpdateController:
             return
         with self.sessions.begin() as session:
             stuck = reconciliation_candidates(session, now=now)
+            if self.stores is not None:
+                stuck = labels_in_stores(session, stuck, self.stores)
             forget_desired(session, stuck)
         if stuck:
             log.warning("reconciliation pass: %d labels planned again", len(stuck))
@@ -332,7 +447,7 @@ class UpdateController:
     ) -> Iterator[int]:
         prices = None
         chunks: list[tuple[list[str] | None, list[PlanTarget] | None]] = [(labels, None)]
-        if len(labels) > PLAN_CHUNK:
+        if len(labels) > PLAN_CHUNK or self.stores is not None:
             with self.sessions() as session:
                 ordered, skus = self.planner.dispatch_order(session, labels)
                 # Each chunk reads the ledger of its own SKUs: chunks follow the SKU order
@@ -341,6 +456,9 @@ class UpdateController:
                 prices = self.planner.load_prices(session, skus, ledger_now=False)
             chunks = [(None, part) for part in in_chunks(ordered, PLAN_CHUNK)] or [([], None)]
         for index, (chunk, targets) in enumerate(chunks):
+            if targets is not None and self.stores is not None:
+                # Looked at chunk by chunk: a store given up midway is its new holder's.
+                targets = [target for target in targets if target.store in self.stores]
             with self.sessions.begin() as session:
                 result = self.planner.plan(
                     session,
@@ -362,6 +480,9 @@ class UpdateController:
 
     def _plan_publications(self, now: datetime) -> Iterator[int]:
         """Plan what the planning queue holds and is not planned yet (`esl.planning_queue`)."""
+        if self.stores is not None:
+            yield from self._plan_publications_by_store(now)
+            return
         with self.sessions() as session:
             waiting = waiting_publications(session)
         for publication_id, at in waiting:
@@ -392,6 +513,48 @@ class UpdateController:
                 # the changes ahead again (each travels with the image of now). Waiting
                 # for this publication's instant to be seen passing misses one published
                 # in the instant of a look.
+                for ahead, chosen in self._changed_ahead(labels, now)[0]:
+                    yield from self._plan_chunks(chosen, at=ahead, now=now, display_at=ahead)
+
+    def _plan_publications_by_store(self, now: datetime) -> Iterator[int]:
+        """A worker's share of the queue: each publication for the stores it holds."""
+        with self.sessions() as session:
+            waiting = waiting_for_stores(session, self.stores or ())
+        for publication_id, at, stores in waiting:
+            if at > now + self.settings.lead:
+                continue
+            with self.sessions() as session:
+                labels = publication_labels_in(session, publication_id, stores)
+
+            def record(
+                session: Session,
+                publication_id: int = publication_id,
+                stores: frozenset[str] = stores,
+                count: int = len(labels),
+            ) -> None:
+                # Only the stores still held: one given up midway is planned by its holder.
+                record_planned_for_stores(
+                    session,
+                    publication_id,
+                    stores & (self.stores or frozenset()),
+                    now=now,
+                    labels=count,
+                )
+
+            log.info(
+                "publication %d: planning %d labels of %d stores",
+                publication_id,
+                len(labels),
+                len(stores),
+            )
+            yield from self._plan_chunks(
+                labels,
+                at=max(at, now),
+                now=now,
+                display_at=at if at > now else None,
+                finish=record,
+            )
+            if at <= now:
                 for ahead, chosen in self._changed_ahead(labels, now)[0]:
                     yield from self._plan_chunks(chosen, at=ahead, now=now, display_at=ahead)
 
@@ -526,6 +689,8 @@ class UpdateController:
         chunks; a label already showing it costs a comparison)."""
         with self.sessions() as session:
             labels = labels_bound_to_nothing(session)
+            if self.stores is not None:
+                labels = labels_in_stores(session, labels, self.stores)
         for part in in_chunks(labels, PLAN_CHUNK):
             with self.sessions.begin() as session:
                 result = plan_identification(self.planner, session, now=now, label_ids=part)

@@ -12,7 +12,10 @@ database is the truth, memory only a cache of it:
 - answers are collected from the gateway's events and settled in batches, one
   transaction each (`settlement`);
 - on start, frames left `sent` by a previous run are due again: a duplicate is
-  answered by the label without acting twice, a lost one is not forgotten.
+  answered by the label without acting twice, a lost one is not forgotten;
+- a worker sharing the stores with others (esl/pipeline/store_leases.py) follows only
+  the stores it holds (`follow_stores`): it sends, expires and settles nothing else,
+  and sends again what a store's previous holder left in flight.
 """
 
 from __future__ import annotations
@@ -130,6 +133,8 @@ class Dispatcher:
         self._uplinks: list[Uplink] = []
         self._statuses: list[GatewayStatus | TransportStatus] = []
         self._gateways_seen_at: datetime | None = None
+        # The stores this dispatcher serves; None: every store (one controller).
+        self.stores: frozenset[str] | None = None
         self._wake = asyncio.Event()
         self._sends: set[asyncio.Task[None]] = set()
         # All database work runs on the controller's one thread: SQLite waits for its
@@ -189,15 +194,37 @@ class Dispatcher:
             for task in list(self._sends):
                 task.cancel()
 
-    def recover(self) -> None:
-        """Frames a previous run left `sent` are due again now (their answer may be lost)."""
+    def recover(self, stores: frozenset[str] | None = None) -> None:
+        """Frames a previous run left `sent` are due again now (their answer may be lost);
+        of `stores` only (by default the ones this dispatcher serves)."""
         now = self.clock()
+        stores = self.stores if stores is None else stores
+        statement = update(OUTBOX).where(OUTBOX.c.status == OutboxStatus.SENT.value)
+        if stores is not None:
+            statement = statement.where(OUTBOX.c.store.in_(sorted(stores)))
         with self.sessions.begin() as session:
-            session.execute(
-                update(OUTBOX)
-                .where(OUTBOX.c.status == OutboxStatus.SENT.value)
-                .values(status=OutboxStatus.PENDING.value, not_before=now)
-            )
+            session.execute(statement.values(status=OutboxStatus.PENDING.value, not_before=now))
+
+    def follow_stores(self, stores: frozenset[str]) -> None:
+        """Serve exactly `stores` from now on (a worker's leases changed).
+
+        A store given up is forgotten (its frames in flight are the next holder's to
+        send again); a store taken has its frames left `sent` by its previous holder
+        sent again, as at a start.
+        """
+        before = self.stores
+        self.stores = stores
+        if before is None:
+            # The first look: `start_over` recovers what these stores left in flight.
+            return
+        for key in [key for key in self._windows if key[0] not in stores]:
+            for flight in list(self._windows[key].flights.values()):
+                self.release_flight(flight.label_id, flight.sequence, flight.row_id)
+            del self._windows[key]
+        gained = stores - before
+        if gained:
+            self.recover(frozenset(gained))
+            self.notice_new_work()
 
     def start_over(self) -> None:
         """Forget the in-flight view and take the database's again (at start, and after a
@@ -227,6 +254,9 @@ class Dispatcher:
                 self._statuses[:0] = statuses[index:]  # not applied: next round
                 raise
         uplinks, self._uplinks = self._uplinks, []
+        if self.stores is not None:
+            # Heard before the store was given up: its new holder sends again.
+            uplinks = [uplink for uplink in uplinks if uplink.store in self.stores]
         for start in range(0, len(uplinks), self.batch):
             try:
                 self.settle(uplinks[start : start + self.batch])
@@ -241,7 +271,9 @@ class Dispatcher:
     def _send_label_actions(self) -> list[Downlink]:
         replan: set[str] = set()
         with self.sessions.begin() as session:
-            downlinks = self.label_actions.due(session, now=self.clock(), replan=replan)
+            downlinks = self.label_actions.due(
+                session, now=self.clock(), replan=replan, stores=self.stores
+            )
         self.settlement.replan_wanted |= replan
         return downlinks
 
@@ -278,6 +310,13 @@ class Dispatcher:
             self.handle_event(event)
 
     def handle_event(self, event: GatewayEvent) -> None:
+        stores = self.stores
+        if (
+            stores is not None
+            and isinstance(event, Uplink | GatewayStatus)
+            and event.store not in stores
+        ):
+            return  # another worker's store
         if isinstance(event, Uplink):
             self._uplinks.append(event)
             if len(self._uplinks) >= self.batch:
@@ -307,10 +346,13 @@ class Dispatcher:
                     .where(OUTBOX.c.status == OutboxStatus.PENDING.value)
                     .distinct()
                 ):
-                    self._windows.setdefault((store, gateway), _GatewayWindow())
+                    if self.stores is None or store in self.stores:
+                        self._windows.setdefault((store, gateway), _GatewayWindow())
                 self._gateways_seen_at = now
             sending: list[tuple[GatewayKey, int, str, int, bytes]] = []
             for key, window in list(self._windows.items()):
+                if self.stores is not None and key[0] not in self.stores:
+                    continue
                 free = self.window - len(window.flights)
                 if free <= 0 or not window.online:
                     continue

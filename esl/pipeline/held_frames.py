@@ -34,13 +34,15 @@ __all__ = ["release_held_frames"]
 _IN_PROGRESS = tuple(status.value for status in IN_PROGRESS_STATUSES)
 
 
-def release_held_frames(session: Session) -> int:
-    """Make `pending` every held frame whose label has no other open frame; the number."""
-    held = session.execute(
-        select(OUTBOX.c.id, OUTBOX.c.label_id, OUTBOX.c.sequence, OUTBOX.c.payload).where(
-            OUTBOX.c.status == OutboxStatus.HELD.value
-        )
-    ).all()
+def release_held_frames(session: Session, stores: frozenset[str] | None = None) -> int:
+    """Make `pending` every held frame whose label has no other open frame; the number.
+    With `stores` (a worker's share), only frames of those stores."""
+    statement = select(OUTBOX.c.id, OUTBOX.c.label_id, OUTBOX.c.sequence, OUTBOX.c.payload).where(
+        OUTBOX.c.status == OutboxStatus.HELD.value
+    )
+    if stores is not None:
+        statement = statement.where(OUTBOX.c.store.in_(sorted(stores)))
+    held = session.execute(statement).all()
     if not held:
         return 0
     busy: set[str] = set()

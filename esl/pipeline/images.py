@@ -11,7 +11,9 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import insert, select
+from sqlalchemy import select
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
 
 from esl.db.models import RenderedContentRow, core_table
@@ -82,8 +84,11 @@ class ImageStore:
             )
         missing = [digest for digest in wanted if digest not in known]
         if missing:
+            # Workers sharing the stores render the same image (one price in every
+            # store) and may both store it: the second insert is a no-op.
+            upsert = pg_insert if session.get_bind().dialect.name == "postgresql" else sqlite_insert
             session.execute(
-                insert(core_table(RenderedContentRow)),
+                upsert(core_table(RenderedContentRow)).on_conflict_do_nothing(),
                 [
                     {
                         "content_hash": digest,

@@ -99,8 +99,17 @@ class LabelActionSender:
     look_every: timedelta = timedelta(milliseconds=200)
     _looked_at: datetime | None = None
 
-    def due(self, session: Session, *, now: datetime, replan: set[str]) -> list[Downlink]:
-        """Frames for the actions requested; labels to refresh go into `replan`."""
+    def due(
+        self,
+        session: Session,
+        *,
+        now: datetime,
+        replan: set[str],
+        stores: frozenset[str] | None = None,
+    ) -> list[Downlink]:
+        """Frames for the actions requested; labels to refresh go into `replan`. With
+        `stores` (a worker's share), only actions on labels of those stores: a label's
+        sequence numbers are its store's holder's to give."""
         if self._looked_at is not None and now - self._looked_at < self.look_every:
             return []
         self._looked_at = now
@@ -136,6 +145,8 @@ class LabelActionSender:
         taken: set[str] = set()  # one action per label per round
         for action in requested:
             label = labels[action.label_id]
+            if stores is not None and label.store not in stores:
+                continue
             if action.action == ActionKind.REFRESH.value:
                 _refresh(session, action, now=now)
                 replan.add(label.id)

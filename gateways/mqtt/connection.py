@@ -205,6 +205,23 @@ class PahoConnection:
             await self.disconnect()
             raise
 
+    def follow(self, subscriptions: tuple[str, ...]) -> None:
+        """Subscribe to `subscriptions` instead of those given before (on the event
+        loop): the new filters are subscribed, the dropped ones unsubscribed, and the new
+        set is what every reconnection subscribes to."""
+        added = [topic for topic in subscriptions if topic not in self._subscriptions]
+        dropped = [topic for topic in self._subscriptions if topic not in subscriptions]
+        self._subscriptions = subscriptions
+        client = self._client
+        if client is None or not self._connected:
+            return  # the next connection subscribes to the new set
+        # Not `_subscribing`: the connection is up already; only a reconnection's
+        # subscription decides whether the link is ready.
+        if added:
+            client.subscribe([(topic, 1) for topic in added])
+        if dropped:
+            client.unsubscribe(dropped)
+
     async def publish(self, topic: str, payload: bytes, *, retain: bool = False) -> None:
         """Publish at QoS 1 and return when the broker acknowledged it."""
         (refusal,) = await self.publish_all([(topic, payload)], retain=retain)

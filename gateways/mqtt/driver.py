@@ -128,6 +128,11 @@ class MqttGateway(Gateway):
             ]
         )
 
+    def follow_stores(self, stores: frozenset[str]) -> None:
+        """Subscribe to these stores' uplinks and statuses only (a worker's share)."""
+        self._stores = tuple(validate_topic_part(s, kind="store") for s in sorted(stores))
+        self._connection.follow(subscription_filters(self._stores))
+
     async def events(self) -> AsyncIterator[GatewayEvent]:
         while (event := await self._events.get()) is not None:
             yield event

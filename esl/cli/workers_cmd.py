@@ -1,0 +1,78 @@
+"""`esl workers`: the workers sharing the stores on PostgreSQL, and each store's lease."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import asdict
+from datetime import UTC, datetime
+from typing import Annotated
+
+import typer
+from rich.console import Console
+from rich.table import Table
+
+from esl.cli.invocation import settings_of
+from esl.composition import shares_stores
+from esl.db.engine import session_factory
+from esl.db.readiness import open_ready_engine
+from esl.pipeline.worker_overview import workers_overview
+
+
+def register(app: typer.Typer) -> None:
+    @app.command("workers")
+    def workers(
+        ctx: typer.Context,
+        as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
+    ) -> None:
+        """Which worker holds which store, lease and heartbeat ages, and each store's lag."""
+        settings = settings_of(ctx)
+        engine = open_ready_engine(settings.resolved_database_url())
+        try:
+            if not shares_stores(engine.dialect.name):
+                typer.echo(
+                    f"esl workers: {engine.dialect.name} runs one controller; workers share "
+                    "stores on PostgreSQL only (`esl health` shows the controller)",
+                    err=True,
+                )
+                raise typer.Exit(1)
+            now = datetime.now(UTC)
+            with session_factory(engine)() as session:
+                views, stores = workers_overview(session, now=now)
+        finally:
+            engine.dispose()
+        if as_json:
+            document = {
+                "workers": [
+                    asdict(view) | {"started_at": view.started_at.isoformat()} for view in views
+                ],
+                "stores": [asdict(store) for store in stores],
+            }
+            typer.echo(json.dumps(document, sort_keys=True))
+            return
+        console = Console(width=max(Console().width, 140))
+        table = Table(box=None, pad_edge=False, header_style="bold")
+        for name in ("worker", "pid", "host", "heartbeat_age_s", "acknowledged", "stores"):
+            table.add_column(name, no_wrap=True)
+        for view in views:
+            table.add_row(
+                view.client_id,
+                str(view.pid),
+                view.host,
+                f"{view.heartbeat_age_s:.1f}",
+                str(view.acknowledged),
+                " ".join(view.stores) or "-",
+            )
+        console.print(table)
+        table = Table(box=None, pad_edge=False, header_style="bold")
+        for name in ("store", "held by", "held_for_s", "heartbeat_age_s", "open_frames", "lag_s"):
+            table.add_column(name, no_wrap=True)
+        for store in stores:
+            table.add_row(
+                store.store,
+                store.holder or "(free)",
+                "-" if store.held_for_s is None else f"{store.held_for_s:.1f}",
+                "-" if store.heartbeat_age_s is None else f"{store.heartbeat_age_s:.1f}",
+                str(store.open_frames),
+                f"{store.lag_s:.1f}",
+            )
+        console.print(table)

@@ -1,0 +1,156 @@
+"""Several workers share the stores of one PostgreSQL database: a lease per store.
+
+Every `esl run` on PostgreSQL is a worker. It registers itself in `controller_workers`
+and, every `renew_every`, on a thread of its own (so a long planning pass delays neither
+its renewal nor a takeover), in one transaction (`balance_stores`):
+
+- renews its heartbeat and the leases of the stores it holds;
+- counts the live workers (heartbeat younger than `stale_after`); its fair share is
+  ceil(stores / live workers);
+- holding more than that (a worker joined), it releases the surplus (the stores last in
+  order), which the newcomer takes at its next look;
+- holding fewer, it takes free stores and stores whose holder went silent for
+  `stale_after` (killed), with `SELECT ... FOR UPDATE SKIP LOCKED`: two workers looking
+  at once take different stores, neither waits for the other.
+
+A store is dispatched, settled and planned only by its holder. A worker that lost a
+store (released, or taken over while it was stalled) learns it at its next renewal
+and stops touching it; the frames it had in flight are sent again by the new holder
+(`Dispatcher.follow_stores`), so duplicates are bounded by the in-flight window and
+nothing is lost. PostgreSQL only: SQLite keeps one controller (`controller_lease`).
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from sqlalchemy import delete, func, select, update
+from sqlalchemy.dialects.postgresql import insert
+from sqlalchemy.orm import Session
+
+from esl.db.lease_models import StoreLeaseRow, WorkerRow
+from esl.db.models import StoreRow
+from esl.pipeline.controller_lease import ControllerIdentity
+
+__all__ = [
+    "StoreLeaseTerms",
+    "balance_stores",
+    "leave",
+    "record_acknowledged",
+]
+
+
+@dataclass(frozen=True, slots=True)
+class StoreLeaseTerms:
+    stale_after: timedelta = timedelta(seconds=10)
+    renew_every: timedelta = timedelta(seconds=2)
+
+    def __post_init__(self) -> None:
+        if not timedelta(0) < self.renew_every < self.stale_after:
+            raise ValueError("need 0 < renew_every < stale_after")
+
+
+def balance_stores(
+    session: Session,
+    identity: ControllerIdentity,
+    *,
+    now: datetime,
+    terms: StoreLeaseTerms,
+) -> frozenset[str]:
+    """Renew, release the surplus, take a fair share; the stores this worker holds now."""
+    _heartbeat(session, identity, now=now)
+    stale_before = now - terms.stale_after
+    # Every store has a lease row; a store added since the last look gets a free one.
+    # Only the missing ones are inserted: a conflict with a row another worker is
+    # taking would wait for its transaction.
+    session.execute(
+        insert(StoreLeaseRow)
+        .from_select(
+            ["store"],
+            select(StoreRow.code).where(
+                ~select(StoreLeaseRow.store).where(StoreLeaseRow.store == StoreRow.code).exists()
+            ),
+        )
+        .on_conflict_do_nothing(index_elements=["store"])
+    )
+    workers = session.scalar(
+        select(func.count()).select_from(WorkerRow).where(WorkerRow.heartbeat_at >= stale_before)
+    )
+    stores = session.scalar(select(func.count()).select_from(StoreLeaseRow)) or 0
+    fair = math.ceil(stores / max(workers or 1, 1))
+    held = sorted(
+        session.scalars(
+            update(StoreLeaseRow)
+            .where(StoreLeaseRow.holder == identity.holder)
+            .values(heartbeat_at=now)
+            .returning(StoreLeaseRow.store)
+        )
+    )
+    if len(held) > fair:
+        surplus = held[fair:]
+        session.execute(
+            update(StoreLeaseRow)
+            .where(StoreLeaseRow.store.in_(surplus), StoreLeaseRow.holder == identity.holder)
+            .values(holder=None, taken_at=None, heartbeat_at=None)
+        )
+        return frozenset(held[:fair])
+    if len(held) < fair:
+        free = list(
+            session.scalars(
+                select(StoreLeaseRow.store)
+                .where(
+                    (StoreLeaseRow.holder.is_(None)) | (StoreLeaseRow.heartbeat_at < stale_before)
+                )
+                .order_by(StoreLeaseRow.store)
+                .limit(fair - len(held))
+                .with_for_update(skip_locked=True)
+            )
+        )
+        if free:
+            session.execute(
+                update(StoreLeaseRow)
+                .where(StoreLeaseRow.store.in_(free))
+                .values(holder=identity.holder, taken_at=now, heartbeat_at=now)
+            )
+            held += free
+    # Workers silent for long are forgotten (their stores were taken as stale above).
+    session.execute(delete(WorkerRow).where(WorkerRow.heartbeat_at < now - 10 * terms.stale_after))
+    return frozenset(held)
+
+
+def record_acknowledged(session: Session, identity: ControllerIdentity, count: int) -> None:
+    """Add `count` acknowledged frames to this worker's tally (`esl workers`, /metrics)."""
+    if count:
+        session.execute(
+            update(WorkerRow)
+            .where(WorkerRow.holder == identity.holder)
+            .values(acknowledged=WorkerRow.acknowledged + count)
+        )
+
+
+def leave(session: Session, identity: ControllerIdentity) -> None:
+    """A worker stopping: its stores are free at once, not after `stale_after`."""
+    session.execute(
+        update(StoreLeaseRow)
+        .where(StoreLeaseRow.holder == identity.holder)
+        .values(holder=None, taken_at=None, heartbeat_at=None)
+    )
+    session.execute(delete(WorkerRow).where(WorkerRow.holder == identity.holder))
+
+
+def _heartbeat(session: Session, identity: ControllerIdentity, *, now: datetime) -> None:
+    session.execute(
+        insert(WorkerRow)
+        .values(
+            holder=identity.holder,
+            pid=identity.pid,
+            host=identity.host,
+            mqtt_client_id=identity.mqtt_client_id,
+            started_at=identity.started_at,
+            heartbeat_at=now,
+            acknowledged=0,
+        )
+        .on_conflict_do_update(index_elements=["holder"], set_={"heartbeat_at": now})
+    )

@@ -1,0 +1,67 @@
+"""`esl run` workers as their own processes, the way an operator starts them."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[2]
+
+# Quick leases so a killed worker costs a test seconds; an acknowledgement timeout long
+# enough that a loaded machine's slow answers are not sent again.
+WORKER_ENV = {
+    "ESL_STORE_LEASE_STALE_AFTER": "5",
+    "ESL_STORE_LEASE_RENEW_S": "0.5",
+    "ESL_RETRY_ACK_TIMEOUT_S": "60",
+    "ESL_RETRY_BASE_DELAY_S": "0.2",
+    "ESL_RETRY_MAX_DELAY_S": "2",
+    "ESL_RETRY_MAX_ATTEMPTS": "6",
+    "ESL_RETRY_BUSY_DELAY_S": "1",
+}
+
+
+def start_worker(
+    *, database_url: str, broker_url: str, data_dir: Path, window: int = 16
+) -> subprocess.Popen[bytes]:
+    """`esl run` on the database; its output goes to `data_dir`/worker.log."""
+    data_dir.mkdir(parents=True, exist_ok=True)
+    env = {
+        **os.environ,
+        **WORKER_ENV,
+        "PYTHONPATH": str(ROOT),
+        "PYTHONUNBUFFERED": "1",
+        "ESL_DATA_DIR": str(data_dir),
+        "ESL_DATABASE_URL": database_url,
+        "ESL_BROKER_URL": broker_url,
+    }
+    env.pop("ESL_ENV_FILE", None)
+    with (data_dir / "worker.log").open("wb") as log:
+        return subprocess.Popen(
+            [
+                sys.executable,
+                "-c",
+                "from esl.cli import main; main()",
+                "run",
+                "--poll",
+                "0.2",
+                "--window",
+                str(window),
+            ],
+            cwd=ROOT,
+            env=env,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+        )
+
+
+def stop_worker(process: subprocess.Popen[bytes]) -> None:
+    if process.poll() is None:
+        process.send_signal(signal.SIGTERM)
+        try:
+            process.wait(timeout=20)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait(timeout=10)
