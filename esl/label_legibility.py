@@ -65,11 +65,12 @@ _CURRENCY = {"pl_PL": "PLN", "en_GB": "GBP", "de_DE": "EUR"}
 # The engine reads each label with its language's model first, Polish second (the
 # product names are Polish everywhere). Debian: tesseract-ocr-pol, -eng, -deu.
 _OCR_LANGUAGES = {"pl_PL": "pol", "en_GB": "eng+pol", "de_DE": "deu+pol"}
-# The integer and decimals of the shelf price are read with one model for every locale:
-# the Polish and German models alone read nothing in a lone bold "4" or "44" now and then,
-# in Fira Sans's open 4 and in Barlow's closed one alike (eng+pol read all 330 pieces of
-# the full matrix, pol alone lost 15, deu+pol 21): a trait of those models, not of the type.
-_DIGIT_LANGUAGES = "eng+pol"
+# The integer and decimals of the shelf price are read with one model for every locale,
+# Polish first (the shelves are Polish), English second, and with no alphabet imposed.
+# The Polish and German models alone read nothing in a lone bold "4" or "44" now and
+# then, and eng+pol reads a lone 69 px bold "4" as "A" (pol+eng reads all 495 pieces of
+# the full matrix): a trait of the models on a glyph with no context, not of the type.
+_DIGIT_LANGUAGES = "pol+eng"
 # Every model of 2.13" and up: the bar. The 1.54" labels are too small for the
 # OCR engine's reliable range and are checked by the pixel tests instead.
 OCR_MODELS = tuple(m.id for m in DISPLAY_MODELS.values() if m.diagonal_inches >= 2.13)
@@ -298,13 +299,13 @@ def _crop(image: Image.Image, element: Element) -> Image.Image:
     return enlarged.filter(ImageFilter.GaussianBlur(factor / 2)) if factor > 1 else enlarged
 
 
-# How tesseract reads a crop: page segmentation mode and options. The integer and the
-# decimals of the shelf price are digits, as a shopper knows: the engine is told so. They
-# are read as a line (mode 7), as every other field is: in single-word mode (8) the engine
-# reads nothing at all in a clean 40 px "15" or "44" now and then (measured on the crops of
-# the whole matrix: 30 of 330 pieces lost in mode 8, none in mode 7), which says nothing
-# about the type.
-_DIGITS = ("7", "-c", "tessedit_char_whitelist=0123456789")
+# How tesseract reads a crop: page segmentation mode (per field, as a person reads one
+# field at a time). The engine is never told what alphabet to expect: a digits-only
+# whitelist would turn a "3D" into "30" or an "S" into "5" and agree with the label
+# whatever its pixels show (docs/templates.md, "What the reader may be told"). The
+# integer and decimals of the shelf price are read as a line (mode 7), as every other
+# one-line field is: in single-word mode (8) the engine reads nothing at all in a clean
+# 40 px "15" or "44" now and then, which says nothing about the type.
 _WORDS = ("8",)
 _LINE = ("7",)
 _BLOCK = ("6",)
@@ -326,15 +327,14 @@ def read_fields(cases: Sequence[LabelCase], *, workers: int = 2) -> list[FieldRe
         image = paint(elements, model=case.model)
         for element, kind, expected, piece in _expected_fields(case, elements):
             lines = sum(1 for op in element.ops if isinstance(op, TextOp))
-            if piece:
-                mode = _DIGITS if expected.replace("\xa0", "").isdigit() else _WORDS
-            else:
-                mode = _LINE if lines <= 1 else _BLOCK
+            digits = piece and expected.replace("\xa0", "").isdigit()
+            # A price piece of digits, any one-line field: a line; the currency: a word.
+            mode = _WORDS if piece and not digits else _LINE if lines <= 1 else _BLOCK
             # Names are Polish on every label; label texts are in the locale's language;
             # the digits of the shelf price belong to no language.
             if kind is FieldKind.NAME:
                 language = "pol"
-            elif mode is _DIGITS:
+            elif digits:
                 language = _DIGIT_LANGUAGES
             else:
                 language = _OCR_LANGUAGES[case.locale]

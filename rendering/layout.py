@@ -274,18 +274,42 @@ def _vertical(weight: Weight, size: int) -> tuple[int, int]:
 
 
 def _steady_size(weight: Weight, size: int, minimum: int) -> int:
-    """`size`, or one smaller (not below `minimum`) where the hinted face draws even
-    weights: at some sizes hinting rounds the stem of "1" to twice that of "l" (regular
-    12 px), which reads as a bold digit inside a regular line."""
-    if size > minimum and not _even_stems(weight, size) and _even_stems(weight, size - 1):
+    """`size`, or one smaller (not below `minimum`) where the hinted face draws it
+    unsteadily: at some sizes hinting rounds the stem of "1" to twice that of "l" (regular
+    12 px), which reads as a bold digit inside a regular line, or squares the curved foot
+    of "l" into a flat bar three times the stem (regular 15 px), an "L" ("Litre")."""
+    if size > minimum and not _steady(weight, size) and _steady(weight, size - 1):
         return size - 1
+    # An "l" read as "L" misstates a word ("Litre"): go down up to two sizes.
+    if not _plain_l(weight, size):
+        steady = [s for s in (size - 1, size - 2) if s >= minimum and _steady(weight, s)]
+        return steady[0] if steady else size
     return size
 
 
 @lru_cache(maxsize=512)
+def _steady(weight: Weight, size: int) -> bool:
+    return _even_stems(weight, size) and _plain_l(weight, size)
+
+
 def _even_stems(weight: Weight, size: int) -> bool:
     widths = [_stem_width(weight, size, glyph) for glyph in "1l"]
     return max(widths) < 2 * max(1, min(widths))
+
+
+@lru_cache(maxsize=512)
+def _plain_l(weight: Weight, size: int) -> bool:
+    """The foot of "l" stays a turn of its stem: not a flat bar three stems wide straight
+    under a bare stem (an "L")."""
+    rendered = text_mask(weight, size, "l")
+    width = rendered.box[2] - rendered.box[0]
+    mask = bytes(rendered.mask)
+    if width <= 0 or len(mask) < 2 * width:
+        return True
+    foot = sum(1 for value in mask[-width:] if value)
+    above = sum(1 for value in mask[-2 * width : -width] if value)
+    stem = max(1, _stem_width(weight, size, "l"))
+    return foot < 3 * stem or above > stem
 
 
 def _stem_width(weight: Weight, size: int, glyph: str) -> int:

@@ -120,6 +120,22 @@ def test_no_text_is_drawn_below_the_panels_minimum_size() -> None:
                     assert op.size >= model.min_text_px, where
 
 
+def test_no_l_on_a_label_is_drawn_as_an_l_shaped_bar() -> None:
+    """Hinted monochrome squares the curved foot of Fira's l into a flat bar three pixels
+    wide at regular 15 px: "Price per 1 litre" read as "Litre". No line with an "l" is
+    drawn at such a size (layout takes a steady size below it)."""
+    for model, content in _matrix():
+        template = default_template(model)
+        for element in layout_label(content, model=model, template=template):
+            for op in element.ops:
+                if isinstance(op, TextOp) and "l" in op.text:
+                    ink, _ = _pixels(op.weight, op.size, "l")
+                    stem = int(ink[ink.shape[0] // 2].sum())
+                    foot, above = int(ink[-1].sum()), int(ink[-2].sum())
+                    squared = foot >= 3 * stem and above <= stem
+                    assert not squared, (model.id, element.region, op.text, op.size)
+
+
 def test_every_text_has_contrast_on_what_it_is_drawn_on() -> None:
     """No yellow digits on white, no white text on yellow (WCAG AA, 4.5:1)."""
     for model, content in _matrix():
