@@ -3,10 +3,11 @@
 SQLAlchemy's Core executemany re-processes parameters row by row through its generic
 machinery; for 100,000-row files that is a third of the write time, and a third of the
 update pipeline's database time per label. Here the statement is compiled once for the
-connection's dialect, each column's bind processor (our exact-decimal and UTC types
-included) is applied directly, and the rows go to the driver's executemany. Used by
-imports (`insert_rows`) and by the pipeline's outbox, label states and acknowledgement
-history (`insert_rows`, `update_rows`).
+connection's dialect, each column's bind processor for that dialect (our exact-decimal
+and UTC types included, then the dialect's own formatting, so stored values are exactly
+what an ORM query binds) is applied directly, and the rows go to the driver's
+executemany. Used by imports (`insert_rows`) and by the pipeline's outbox, label states
+and acknowledgement history (`insert_rows`, `update_rows`).
 """
 
 from __future__ import annotations
@@ -66,8 +67,13 @@ def _execute_many(
     """Run `compiled` once per row; `sources` maps each bind parameter to its row key."""
     connection = session.connection()
     dialect = connection.dialect
+    # The dialect's implementation of each type, as SQLAlchemy itself binds it: a
+    # TypeDecorator's own bind_processor chains to its generic impl (DateTime), which on
+    # SQLite leaves the datetime to the driver, stored `09:00:00` for a whole second where
+    # every ORM query binds `09:00:00.000000`, so text comparison lost such rows.
     processors: dict[str, Callable[[Any], Any] | None] = {
-        bind: table.c[name].type.bind_processor(dialect) for bind, name in sources.items()
+        bind: table.c[name].type.dialect_impl(dialect).bind_processor(dialect)
+        for bind, name in sources.items()
     }
 
     order = compiled.positiontup if compiled.positiontup is not None else list(sources)

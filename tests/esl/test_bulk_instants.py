@@ -1,0 +1,123 @@
+"""Instants written by esl/db/bulk.py compare, filter and sort exactly like ORM-written ones.
+
+On SQLite an instant is text, so `at >= T` is a string comparison: a row stored as
+`09:00:00` while queries bind `09:00:00.000000` would fall outside `at >= 09:00`. The
+acknowledgement history and the label states are written through bulk.py, so such a
+row would be an acknowledged label missing from "acknowledged since" and from history.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+
+from sqlalchemy import Engine, select
+from sqlalchemy.orm import Session
+
+from esl.db.bulk import insert_rows, update_rows
+from esl.db.engine import session_factory
+from esl.db.models import LabelAcknowledgementRow, LabelRow, LabelStateRow, core_table
+
+WHOLE = datetime(2026, 3, 2, 9, 0, 0, tzinfo=UTC)
+# Label id -> when it acknowledged: whole seconds and fractions on both sides of WHOLE.
+ACKED_AT = {
+    "L-before": WHOLE - timedelta(seconds=1),
+    "L-fraction-before": WHOLE - timedelta(microseconds=1),
+    "L-whole": WHOLE,
+    "L-half": WHOLE + timedelta(microseconds=500_000),
+    "L-next": WHOLE + timedelta(seconds=1),
+}
+SINCE_WHOLE = {"L-whole", "L-half", "L-next"}
+IN_TIME_ORDER = list(ACKED_AT)
+
+
+def _register_labels(session: Session, ids: list[str]) -> None:
+    session.add_all(
+        LabelRow(id=i, store="S01", model="2.9-bwr", secret_key=bytes(32), registered_at=WHOLE)
+        for i in ids
+    )
+    session.flush()
+
+
+def _acknowledgement(label_id: str, at: datetime) -> dict[str, object]:
+    return {
+        "label_id": label_id,
+        "sequence": 1,
+        "reason": "shown",
+        "displayed_hash": "h",
+        "acked_hash": "h",
+        "at": at,
+    }
+
+
+def _state(label_id: str, last_seen: datetime) -> dict[str, object]:
+    return {"label_id": label_id, "last_sequence": 0, "can_schedule": True, "last_seen": last_seen}
+
+
+def _acked_ids(session: Session, *conditions: object) -> list[str]:
+    row = LabelAcknowledgementRow
+    query = select(row.label_id).where(*conditions).order_by(row.at, row.id)  # type: ignore[arg-type]
+    return list(session.scalars(query))
+
+
+def test_bulk_written_acknowledgements_answer_range_equality_and_order_like_orm_ones(
+    seeded: Engine,
+) -> None:
+    bulk_ids = list(ACKED_AT)
+    orm_ids = [f"{i}-orm" for i in ACKED_AT]
+    with session_factory(seeded)() as session, session.begin():
+        _register_labels(session, bulk_ids + orm_ids)
+        # Written in reverse so the order below comes from the instants, not the ids.
+        insert_rows(
+            session,
+            core_table(LabelAcknowledgementRow),
+            [_acknowledgement(i, ACKED_AT[i]) for i in reversed(bulk_ids)],
+        )
+        session.add_all(
+            LabelAcknowledgementRow(**_acknowledgement(f"{i}-orm", ACKED_AT[i]))
+            for i in reversed(bulk_ids)
+        )
+
+    at = LabelAcknowledgementRow.at
+    with session_factory(seeded)() as session:
+        bulk = LabelAcknowledgementRow.label_id.in_(bulk_ids)
+        orm = LabelAcknowledgementRow.label_id.in_(orm_ids)
+        assert set(_acked_ids(session, bulk, at >= WHOLE)) == SINCE_WHOLE
+        assert _acked_ids(session, bulk, at == WHOLE) == ["L-whole"]
+        assert _acked_ids(session, bulk, at <= WHOLE) == [
+            "L-before",
+            "L-fraction-before",
+            "L-whole",
+        ]
+        assert _acked_ids(session, bulk, at > WHOLE) == ["L-half", "L-next"]
+        assert _acked_ids(session, bulk) == IN_TIME_ORDER
+        # Both writers interleave by instant: each bulk row sorts with its ORM twin.
+        both = [i.removesuffix("-orm") for i in _acked_ids(session, bulk | orm)]
+        assert both == [i for i in IN_TIME_ORDER for _ in range(2)]
+        assert {i.removesuffix("-orm") for i in _acked_ids(session, orm, at >= WHOLE)} == (
+            SINCE_WHOLE
+        )
+        pairs = session.execute(select(LabelAcknowledgementRow.label_id, at).where(bulk))
+        assert dict(iter(pairs)) == ACKED_AT
+
+
+def test_bulk_updated_label_states_are_found_by_instant_filters(seeded: Engine) -> None:
+    ids = list(ACKED_AT)
+    table = core_table(LabelStateRow)
+    with session_factory(seeded)() as session, session.begin():
+        _register_labels(session, ids)
+        # Inserted a day early, then moved by update_rows to the instants under test.
+        insert_rows(session, table, [_state(i, WHOLE - timedelta(days=1)) for i in ids])
+        update_rows(
+            session,
+            table,
+            key="label_id",
+            rows=[{"label_id": i, "last_seen": ACKED_AT[i]} for i in ids],
+        )
+
+    seen = LabelStateRow.last_seen
+    with session_factory(seeded)() as session:
+        since = select(LabelStateRow.label_id).where(seen >= WHOLE).order_by(seen)
+        assert list(session.scalars(since)) == ["L-whole", "L-half", "L-next"]
+        exactly = select(LabelStateRow.label_id).where(seen == WHOLE)
+        assert list(session.scalars(exactly)) == ["L-whole"]
+        assert list(session.scalars(select(LabelStateRow.label_id).order_by(seen))) == IN_TIME_ORDER
