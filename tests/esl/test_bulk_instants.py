@@ -9,13 +9,16 @@ row would be an acknowledged label missing from "acknowledged since" and from hi
 from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 
-from sqlalchemy import Engine, select
+from alembic import command
+from sqlalchemy import Engine, select, text
 from sqlalchemy.orm import Session
 
 from esl.db.bulk import insert_rows, update_rows
-from esl.db.engine import session_factory
+from esl.db.engine import migrations_config, session_factory, upgrade_database
 from esl.db.models import LabelAcknowledgementRow, LabelRow, LabelStateRow, core_table
+from tests.support.database import seeded_sqlite_engine
 
 WHOLE = datetime(2026, 3, 2, 9, 0, 0, tzinfo=UTC)
 # Label id -> when it acknowledged: whole seconds and fractions on both sides of WHOLE.
@@ -121,3 +124,35 @@ def test_bulk_updated_label_states_are_found_by_instant_filters(seeded: Engine) 
         exactly = select(LabelStateRow.label_id).where(seen == WHOLE)
         assert list(session.scalars(exactly)) == ["L-whole"]
         assert list(session.scalars(select(LabelStateRow.label_id).order_by(seen))) == IN_TIME_ORDER
+
+
+def test_upgrading_pads_whole_seconds_the_old_bulk_writer_stored_on_sqlite(
+    tmp_path: Path,
+) -> None:
+    with seeded_sqlite_engine(tmp_path) as engine:
+        command.downgrade(migrations_config(engine), "0011")
+        with session_factory(engine)() as session, session.begin():
+            _register_labels(session, list(ACKED_AT))
+            # What bulk.py stored before 0012: the driver's own text, no microseconds
+            # for a whole second.
+            for label_id, at in ACKED_AT.items():
+                session.execute(
+                    text(
+                        "INSERT INTO label_acknowledgements"
+                        " (label_id, sequence, reason, at) VALUES (:label, 1, 'shown', :at)"
+                    ),
+                    {"label": label_id, "at": at.replace(tzinfo=None).isoformat(" ")},
+                )
+        with session_factory(engine)() as session:
+            missed = _acked_ids(session, LabelAcknowledgementRow.at >= WHOLE)
+            assert set(missed) == SINCE_WHOLE - {"L-whole"}
+
+        upgrade_database(engine)
+
+        at = LabelAcknowledgementRow.at
+        with session_factory(engine)() as session:
+            assert set(_acked_ids(session, at >= WHOLE)) == SINCE_WHOLE
+            assert _acked_ids(session, at == WHOLE) == ["L-whole"]
+            assert _acked_ids(session) == IN_TIME_ORDER
+            pairs = session.execute(select(LabelAcknowledgementRow.label_id, at))
+            assert dict(iter(pairs)) == ACKED_AT
