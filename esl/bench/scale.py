@@ -42,6 +42,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from esl.bench._postgres import throwaway_postgres
 from esl.bench.pipeline import _gateways, _prepare, _publish, _release, _seed
+from esl.bench.worker_processes import start_esl_run, stop_gracefully
 from esl.db.engine import create_engine_for, session_factory, upgrade_database
 from esl.db.lease_models import StoreLeaseRow, WorkerRow
 from esl.db.models import OutboxRow
@@ -137,7 +138,10 @@ def _measure(
     try:
         with _gateways(endpoint, state_dir, pairs, speed=speed):
             for count in WORKER_COUNTS:
-                workers = [_start_worker(env, tmp / f"w{count}-{n}") for n in range(count)]
+                workers = [
+                    start_esl_run(env, tmp / f"w{count}-{n}", poll_s=0.05, window=WINDOW)
+                    for n in range(count)
+                ]
                 try:
                     _wait(partial(_balanced, sessions, count, stores), "the stores divided")
                     _wait(lambda: _open(sessions) == 0, "the outbox drained", timeout_s=1800)
@@ -162,7 +166,7 @@ def _measure(
                         takeover = _kill_one_midway(sessions, workers, products, next(cents))
                 finally:
                     for worker in workers:
-                        _stop(worker)
+                        stop_gracefully(worker, timeout_s=60)
     finally:
         engine.dispose()
     single = rates[str(WORKER_COUNTS[0])]
@@ -283,36 +287,6 @@ def _wait(condition: Callable[[], bool], what: str, timeout_s: float = 600) -> N
             return
         time.sleep(0.1)
     raise TimeoutError(f"esl bench scale: timed out waiting for {what}")
-
-
-def _start_worker(env: dict[str, str], directory: Path) -> subprocess.Popen[bytes]:
-    directory.mkdir(parents=True)
-    with (directory / "worker.log").open("wb") as log:
-        return subprocess.Popen(
-            [
-                sys.executable,
-                "-c",
-                "from esl.cli import main; main()",
-                "run",
-                "--poll",
-                "0.05",
-                "--window",
-                str(WINDOW),
-            ],
-            env={**env, "ESL_DATA_DIR": str(directory)},
-            stdout=log,
-            stderr=subprocess.STDOUT,
-        )
-
-
-def _stop(worker: subprocess.Popen[bytes]) -> None:
-    if worker.poll() is None:
-        worker.send_signal(signal.SIGTERM)
-        try:
-            worker.wait(timeout=60)
-        except subprocess.TimeoutExpired:
-            worker.kill()
-            worker.wait()
 
 
 def _cpu_s(worker: subprocess.Popen[bytes]) -> float:

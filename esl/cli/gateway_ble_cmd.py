@@ -15,7 +15,6 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
-import signal
 import stat
 from enum import StrEnum
 from pathlib import Path
@@ -23,6 +22,7 @@ from typing import TYPE_CHECKING, Annotated
 
 import typer
 
+from esl.cli.gateway_process import refuse_missing, run_until_stopped, stop_on_signals
 from esl.cli.invocation import settings_of
 
 if TYPE_CHECKING:  # bumble is imported only for --backend bumble
@@ -114,20 +114,14 @@ async def _run_gateway(
     process = StoreGatewayProcess(
         store=store, gateway=gateway, endpoint=endpoint, radio=radio, state=state
     )
-    stop = asyncio.Event()
-    loop = asyncio.get_running_loop()
-    for sig in (signal.SIGINT, signal.SIGTERM):
-        loop.add_signal_handler(sig, stop.set)
-    waiting, unsent = state.counts()
-    typer.echo(
-        f"{store}/{gateway}: {len(labels)} BLE labels ({added} new), {waiting} frames and "
-        f"{unsent} answers kept from the last run; backend {backend.value}"
-        + (f" on {hci}" if hci else ""),
-        err=True,
-    )
     try:
         await radio.open()
-        await process.run(stop)
+        await run_until_stopped(
+            process,
+            labels=f"{len(labels)} BLE labels",
+            added=added,
+            via=f"backend {backend.value}" + (f" on {hci}" if hci else ""),
+        )
     finally:
         await radio.close()
         if central is not None:
@@ -185,8 +179,7 @@ def register(gateway_app: typer.Typer) -> None:
         if ctx.invoked_subcommand is not None:
             return
         if not (store and gateway and broker):
-            given = {"--store": store, "--gateway": gateway, "--broker": broker}
-            raise typer.BadParameter(f"missing {', '.join(k for k, v in given.items() if not v)}")
+            refuse_missing({"--store": store, "--gateway": gateway, "--broker": broker})
         if (backend is Backend.BUMBLE) != (hci is not None):
             raise typer.BadParameter("--hci goes with --backend bumble, and only with it")
         asyncio.run(
@@ -291,10 +284,7 @@ def register(gateway_app: typer.Typer) -> None:
         )
 
         async def serve() -> None:
-            stop = asyncio.Event()
-            loop = asyncio.get_running_loop()
-            for sig in (signal.SIGINT, signal.SIGTERM):
-                loop.add_signal_handler(sig, stop.set)
+            stop = stop_on_signals()
             radio = BumbleAir(air.labels, clock=clock)
             server = await radio.serve_hci(port=port)
             bound = server.sockets[0].getsockname()[1]

@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import signal
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
@@ -21,6 +20,7 @@ from typing import TYPE_CHECKING, Annotated
 import typer
 
 from esl.cli import gateway_ble_cmd
+from esl.cli.gateway_process import refuse_missing, run_until_stopped, stop_on_signals
 from esl.db.engine import session_factory
 from esl.db.readiness import open_ready_engine
 from esl.settings import load_settings
@@ -105,18 +105,10 @@ async def _run_gateway(
         state=state,
         health_every_s=health_every_s,
     )
-    stop = asyncio.Event()
-    loop = asyncio.get_running_loop()
-    for sig in (signal.SIGINT, signal.SIGTERM):
-        loop.add_signal_handler(sig, stop.set)
-    waiting, unsent = state.counts()
-    typer.echo(
-        f"{store}/{gateway}: {len(state.labels())} labels ({added} new), {waiting} frames "
-        f"and {unsent} answers kept from the last run; AP {ap}",
-        err=True,
-    )
     try:
-        await process.run(stop)
+        await run_until_stopped(
+            process, labels=f"{len(state.labels())} labels", added=added, via=f"AP {ap}"
+        )
     finally:
         await radio.close()
         state.close()
@@ -169,8 +161,7 @@ def register(app: typer.Typer) -> None:
         if ctx.invoked_subcommand is not None:
             return
         if not (store and gateway and ap and broker):
-            given = {"--store": store, "--gateway": gateway, "--ap": ap, "--broker": broker}
-            raise typer.BadParameter(f"missing {', '.join(k for k, v in given.items() if not v)}")
+            refuse_missing({"--store": store, "--gateway": gateway, "--ap": ap, "--broker": broker})
         asyncio.run(
             _run_gateway(
                 store=store,
@@ -318,10 +309,7 @@ def register(app: typer.Typer) -> None:
             ap.add_tag(EmulatedTag(mac=f"00000258{number:08X}", hw_type=0xB3), now=time.time())
 
         async def serve() -> None:
-            stop = asyncio.Event()
-            loop = asyncio.get_running_loop()
-            for sig in (signal.SIGINT, signal.SIGTERM):
-                loop.add_signal_handler(sig, stop.set)
+            stop = stop_on_signals()
             async with ServedAccessPoint(ap, port=port) as served:
                 typer.echo(f"emulated AP at {served.url} with {tags} tags", err=True)
                 await stop.wait()

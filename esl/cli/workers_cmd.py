@@ -50,9 +50,7 @@ def register(app: typer.Typer) -> None:
             typer.echo(json.dumps(document, sort_keys=True))
             return
         console = Console(width=max(Console().width, 140))
-        table = Table(box=None, pad_edge=False, header_style="bold")
-        for name in ("worker", "pid", "host", "heartbeat_age_s", "acknowledged", "stores"):
-            table.add_column(name, no_wrap=True)
+        table = _plain_table("worker", "pid", "host", "heartbeat_age_s", "acknowledged", "stores")
         for view in views:
             table.add_row(
                 view.client_id,
@@ -63,9 +61,9 @@ def register(app: typer.Typer) -> None:
                 " ".join(view.stores) or "-",
             )
         console.print(table)
-        table = Table(box=None, pad_edge=False, header_style="bold")
-        for name in ("store", "held by", "held_for_s", "heartbeat_age_s", "open_frames", "lag_s"):
-            table.add_column(name, no_wrap=True)
+        table = _plain_table(
+            "store", "held by", "held_for_s", "heartbeat_age_s", "open_frames", "lag_s"
+        )
         for store in stores:
             table.add_row(
                 store.store,
@@ -76,3 +74,11 @@ def register(app: typer.Typer) -> None:
                 f"{store.lag_s:.1f}",
             )
         console.print(table)
+
+
+def _plain_table(*columns: str) -> Table:
+    """A borderless table whose cells never wrap: ids and ages stay on one line to grep."""
+    table = Table(box=None, pad_edge=False, header_style="bold")
+    for name in columns:
+        table.add_column(name, no_wrap=True)
+    return table

@@ -435,6 +435,30 @@ class UpdateController:
             yield from self._plan_now_and_ahead(stuck, now)
         self._next_reconcile = now + self.settings.reconcile_every
 
+    def _plan_publication(
+        self,
+        labels: list[str],
+        *,
+        at: datetime,
+        now: datetime,
+        finish: Callable[[Session], None],
+    ) -> Iterator[int]:
+        """Plan a publication's `labels` for its instant `at` (now if that has passed)."""
+        yield from self._plan_chunks(
+            labels,
+            at=max(at, now),
+            now=now,
+            display_at=at if at > now else None,
+            finish=finish,
+        )
+        if at <= now:
+            # Planned for now, these labels dropped any timed image they held: plan
+            # the changes ahead again (each travels with the image of now). Waiting
+            # for this publication's instant to be seen passing misses one published
+            # in the instant of a look.
+            for ahead, chosen in self._changed_ahead(labels, now)[0]:
+                yield from self._plan_chunks(chosen, at=ahead, now=now, display_at=ahead)
+
     def _plan_chunks(
         self,
         labels: list[str],
@@ -501,20 +525,7 @@ class UpdateController:
                 )
 
             log.info("publication %d: planning %d labels", publication_id, len(labels))
-            yield from self._plan_chunks(
-                labels,
-                at=max(at, now),
-                now=now,
-                display_at=at if at > now else None,
-                finish=record,
-            )
-            if at <= now:
-                # Planned for now, these labels dropped any timed image they held: plan
-                # the changes ahead again (each travels with the image of now). Waiting
-                # for this publication's instant to be seen passing misses one published
-                # in the instant of a look.
-                for ahead, chosen in self._changed_ahead(labels, now)[0]:
-                    yield from self._plan_chunks(chosen, at=ahead, now=now, display_at=ahead)
+            yield from self._plan_publication(labels, at=at, now=now, finish=record)
 
     def _plan_publications_by_store(self, now: datetime) -> Iterator[int]:
         """A worker's share of the queue: each publication for the stores it holds."""
@@ -547,16 +558,7 @@ class UpdateController:
                 len(labels),
                 len(stores),
             )
-            yield from self._plan_chunks(
-                labels,
-                at=max(at, now),
-                now=now,
-                display_at=at if at > now else None,
-                finish=record,
-            )
-            if at <= now:
-                for ahead, chosen in self._changed_ahead(labels, now)[0]:
-                    yield from self._plan_chunks(chosen, at=ahead, now=now, display_at=ahead)
+            yield from self._plan_publication(labels, at=at, now=now, finish=record)
 
     def _planned_ahead(self, session: Session, now: datetime) -> list[tuple[int, datetime]]:
         """Publications already planned whose instant is still ahead, earliest first."""

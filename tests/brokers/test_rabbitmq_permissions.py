@@ -50,6 +50,27 @@ def controller_login(config: WrittenRabbitConfig, node_endpoint: BrokerEndpoint)
     )
 
 
+def two_stores_and_controller(
+    cluster: RabbitCluster, config: WrittenRabbitConfig, gateways_node: int
+) -> tuple[Login, Login, Login]:
+    """S01's and S02's gateway logins on node `gateways_node`, the controller's on node 0:
+    each check crosses nodes, as a store and the controller would."""
+    gateways = cluster.nodes[gateways_node].endpoint()
+    return (
+        gateway_login(config, gateways, "S01"),
+        gateway_login(config, gateways, "S02"),
+        controller_login(config, cluster.nodes[0].endpoint()),
+    )
+
+
+def assert_subscription_refused(login: Login, topic: str) -> None:
+    """RabbitMQ closes the connection instead of acknowledging the subscription, and
+    mosquitto_sub gives up with an error."""
+    attempt = sub(login, topic, "-E", "-d", "-W", REFUSED_AFTER_S)
+    assert attempt.returncode != 0
+    assert "received SUBACK" not in attempt.stdout
+
+
 def sub(login: Login, topic: str, *extra: str) -> subprocess.CompletedProcess[str]:
     """mosquitto_sub with a persistent session (-c); -W bounds how long it may take."""
     return subprocess.run(
@@ -74,21 +95,14 @@ def pub(login: Login, topic: str, payload: str) -> subprocess.CompletedProcess[s
 def test_a_store_login_cannot_subscribe_to_another_stores_frames(
     rabbit_cluster: RabbitCluster, rabbit_config: WrittenRabbitConfig
 ) -> None:
-    node_a, node_b = rabbit_cluster.nodes[0].endpoint(), rabbit_cluster.nodes[1].endpoint()
-    s01, s02 = (
-        gateway_login(rabbit_config, node_b, "S01"),
-        gateway_login(rabbit_config, node_b, "S02"),
-    )
-    controller = controller_login(rabbit_config, node_a)
+    s01, s02, controller = two_stores_and_controller(rabbit_cluster, rabbit_config, 1)
     down_s01 = "esl/v1/S01/S01-gw1/down"
 
     # S01's own gateway sets up its session (subscription acknowledged, then it leaves).
     assert sub(s01, down_s01, "-E").returncode == 0
     # S02's login asks for S01's frames: RabbitMQ closes the connection instead of
     # acknowledging the subscription; mosquitto_sub gives up with an error.
-    stolen = sub(s02, down_s01, "-E", "-d", "-W", REFUSED_AFTER_S)
-    assert stolen.returncode != 0
-    assert "received SUBACK" not in stolen.stdout
+    assert_subscription_refused(s02, down_s01)
     # The controller, on another node, sends S01 a frame: only S01's queued session has it.
     assert pub(controller, down_s01, "frame-for-S01").returncode == 0
     delivered = sub(s01, down_s01, "-C", "1")
@@ -99,12 +113,7 @@ def test_a_store_login_cannot_subscribe_to_another_stores_frames(
 def test_a_store_login_cannot_publish_answers_as_another_store(
     rabbit_cluster: RabbitCluster, rabbit_config: WrittenRabbitConfig
 ) -> None:
-    node_a, node_b = rabbit_cluster.nodes[0].endpoint(), rabbit_cluster.nodes[2].endpoint()
-    s01, s02 = (
-        gateway_login(rabbit_config, node_b, "S01"),
-        gateway_login(rabbit_config, node_b, "S02"),
-    )
-    controller = controller_login(rabbit_config, node_a)
+    s01, s02, controller = two_stores_and_controller(rabbit_cluster, rabbit_config, 2)
     up_s01 = "esl/v1/S01/S01-gw1/up"
 
     # The controller's persistent subscription to every store's answers.
@@ -122,12 +131,7 @@ def test_a_store_login_cannot_publish_answers_as_another_store(
 def test_a_store_login_using_another_gateways_client_id_cannot_drain_its_session(
     rabbit_cluster: RabbitCluster, rabbit_config: WrittenRabbitConfig
 ) -> None:
-    node_a, node_b = rabbit_cluster.nodes[0].endpoint(), rabbit_cluster.nodes[1].endpoint()
-    s01, s02 = (
-        gateway_login(rabbit_config, node_b, "S01"),
-        gateway_login(rabbit_config, node_b, "S02"),
-    )
-    controller = controller_login(rabbit_config, node_a)
+    s01, s02, controller = two_stores_and_controller(rabbit_cluster, rabbit_config, 1)
     down_s01 = "esl/v1/S01/S01-gw1/down"
     assert sub(s01, down_s01, "-E").returncode == 0
     assert pub(controller, down_s01, "queued-for-S01").returncode == 0
@@ -136,9 +140,7 @@ def test_a_store_login_using_another_gateways_client_id_cannot_drain_its_session
     # (mqtt-subscription-<client id>qos1), which S02's login may not touch.
     impostor = Login(s02.endpoint, s01.client_id)
     for topic in (down_s01, "esl/v1/S02/S02-gw1/down"):
-        attempt = sub(impostor, topic, "-E", "-d", "-W", REFUSED_AFTER_S)
-        assert attempt.returncode != 0
-        assert "received SUBACK" not in attempt.stdout
+        assert_subscription_refused(impostor, topic)
     # The frame is still waiting for S01, and S01 gets it.
     delivered = sub(s01, down_s01, "-C", "1")
     assert delivered.returncode == 0

@@ -9,8 +9,6 @@ from pathlib import Path
 import pytest
 from sqlalchemy import Engine
 
-from esl.settings import Settings
-from gateways.mqtt.endpoint import parse_broker_url
 from tests.fixtures.mosquitto import MosquittoProcess
 from tests.pipeline.shared_clock_store import (
     DAIRY_PRICES,
@@ -18,8 +16,7 @@ from tests.pipeline.shared_clock_store import (
     SharedClockStore,
     priced_store,
 )
-from tests.support.chain import TEST_TIMINGS, Chain
-from tests.support.clock import wall_clock
+from tests.support.chain import Chain, wall_clock_chain
 from tests.support.database import seeded_sqlite_engine
 
 
@@ -48,14 +45,5 @@ async def dairy_store(
 async def chain(
     engine: Engine, mosquitto: MosquittoProcess, tmp_path: Path
 ) -> AsyncIterator[Chain]:
-    chain = Chain(
-        engine=engine,
-        broker=parse_broker_url(mosquitto.url),
-        mosquitto=mosquitto,
-        state_dir=tmp_path / "sim",
-        clock=wall_clock,
-        settings=Settings.defaults(),
-        timings=TEST_TIMINGS,
-    )
-    yield chain
-    await chain.close()
+    async with wall_clock_chain(engine, mosquitto, tmp_path / "sim") as chain:
+        yield chain

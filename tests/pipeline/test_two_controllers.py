@@ -21,6 +21,7 @@ from pathlib import Path
 import pytest
 from sqlalchemy import select
 
+from esl.bench.worker_processes import stop_gracefully
 from esl.db.lease_models import ControllerLeaseRow
 from esl.pipeline.controller_lease import (
     ControllerIdentity,
@@ -80,16 +81,6 @@ async def _exit_of(process: subprocess.Popen[str]) -> tuple[int, str]:
     return process.returncode, stderr
 
 
-def _stop(process: subprocess.Popen[str]) -> None:
-    if process.poll() is None:
-        process.send_signal(signal.SIGTERM)
-        try:
-            process.communicate(timeout=20)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.communicate(timeout=10)
-
-
 async def test_a_second_controller_refuses_to_start_and_a_killed_one_is_taken_over(
     chain: Chain, tmp_path: Path
 ) -> None:
@@ -142,12 +133,12 @@ async def test_a_second_controller_refuses_to_start_and_a_killed_one_is_taken_ov
         await _wait_for_lease_of(chain, third.pid)
         publish_prices(chain.sessions, {"CHS-1": "9.49"}, now=wall_clock())
         await chain.wait_converged(wall_clock())
-        _stop(third)
+        stop_gracefully(third, timeout_s=20)
         assert third.returncode == 0
         assert _lease(chain) is None  # a clean stop releases it
     finally:
         for process in processes:
-            _stop(process)
+            stop_gracefully(process, timeout_s=20)
 
 
 def _race_for_the_lease(

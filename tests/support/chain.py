@@ -14,24 +14,28 @@ from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import Callable
+from collections.abc import AsyncIterator, Callable
+from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+from pathlib import Path
 
-from sqlalchemy import select
+from sqlalchemy import Engine, select
 
 from esl.db.models import OutboxRow
 from esl.demo.chain import ChainTimings, SimulatedChain
 from esl.pipeline import UpdateController
 from esl.pipeline.database_outage import DatabaseRetry
+from esl.settings import Settings
 from firmware_sim.faults import FaultPlan
 from firmware_sim.simulation import SimulatedSite
+from gateways.mqtt.endpoint import parse_broker_url
 from rendering.encoding import Planes
 from tests.fixtures.mosquitto import MosquittoProcess
 from tests.support.clock import SIM_SPEED, fast_clock, wall_clock
 from tests.support.pipeline import SKUS, expected_planes
 
-__all__ = ["TEST_TIMINGS", "Chain"]
+__all__ = ["TEST_TIMINGS", "Chain", "wall_clock_chain"]
 
 # Quick retries so a lost frame costs a test seconds, not minutes.
 TEST_TIMINGS = ChainTimings(
@@ -142,3 +146,24 @@ class Chain(SimulatedChain):
         raise AssertionError(
             f"not converged: {len(self.mismatches(at))} labels wrong, {self.open_rows()} open rows"
         )
+
+
+@asynccontextmanager
+async def wall_clock_chain(
+    engine: Engine, mosquitto: MosquittoProcess, state_dir: Path
+) -> AsyncIterator[Chain]:
+    """The chain of the pipeline and worker tests: default settings, the controller on the
+    wall clock, TEST_TIMINGS; closed (gateways and controller stopped) on the way out."""
+    chain = Chain(
+        engine=engine,
+        broker=parse_broker_url(mosquitto.url),
+        mosquitto=mosquitto,
+        state_dir=state_dir,
+        clock=wall_clock,
+        settings=Settings.defaults(),
+        timings=TEST_TIMINGS,
+    )
+    try:
+        yield chain
+    finally:
+        await chain.close()

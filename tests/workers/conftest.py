@@ -19,12 +19,9 @@ from sqlalchemy import Engine, create_engine, text
 
 from esl.db.engine import session_factory, upgrade_database
 from esl.db.models import StoreRow
-from esl.settings import Settings
-from gateways.mqtt.endpoint import parse_broker_url
 from tests.fixtures.mosquitto import MosquittoProcess
 from tests.fixtures.postgres import PostgresCluster
-from tests.support.chain import TEST_TIMINGS, Chain
-from tests.support.clock import wall_clock
+from tests.support.chain import Chain, wall_clock_chain
 from tests.support.database import POSTGRES_URL, seed_reference_data
 
 STORES = ("S01", "S02", "S03", "S04", "S05", "S06")
@@ -81,14 +78,5 @@ def engine(database_url: str) -> Iterator[Engine]:
 async def chain(
     engine: Engine, mosquitto: MosquittoProcess, tmp_path: Path
 ) -> AsyncIterator[Chain]:
-    chain = Chain(
-        engine=engine,
-        broker=parse_broker_url(mosquitto.url),
-        mosquitto=mosquitto,
-        state_dir=tmp_path / "sim",
-        clock=wall_clock,
-        settings=Settings.defaults(),
-        timings=TEST_TIMINGS,
-    )
-    yield chain
-    await chain.close()
+    async with wall_clock_chain(engine, mosquitto, tmp_path / "sim") as chain:
+        yield chain

@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 import os
-import signal
 import subprocess
-import sys
 from pathlib import Path
+
+from esl.bench.worker_processes import start_esl_run, stop_gracefully
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -27,41 +27,17 @@ def start_worker(
     *, database_url: str, broker_url: str, data_dir: Path, window: int = 16
 ) -> subprocess.Popen[bytes]:
     """`esl run` on the database; its output goes to `data_dir`/worker.log."""
-    data_dir.mkdir(parents=True, exist_ok=True)
     env = {
         **os.environ,
         **WORKER_ENV,
         "PYTHONPATH": str(ROOT),
         "PYTHONUNBUFFERED": "1",
-        "ESL_DATA_DIR": str(data_dir),
         "ESL_DATABASE_URL": database_url,
         "ESL_BROKER_URL": broker_url,
     }
     env.pop("ESL_ENV_FILE", None)
-    with (data_dir / "worker.log").open("wb") as log:
-        return subprocess.Popen(
-            [
-                sys.executable,
-                "-c",
-                "from esl.cli import main; main()",
-                "run",
-                "--poll",
-                "0.2",
-                "--window",
-                str(window),
-            ],
-            cwd=ROOT,
-            env=env,
-            stdout=log,
-            stderr=subprocess.STDOUT,
-        )
+    return start_esl_run(env, data_dir, poll_s=0.2, window=window, cwd=ROOT)
 
 
 def stop_worker(process: subprocess.Popen[bytes]) -> None:
-    if process.poll() is None:
-        process.send_signal(signal.SIGTERM)
-        try:
-            process.wait(timeout=20)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait(timeout=10)
+    stop_gracefully(process, timeout_s=20)

@@ -1,0 +1,48 @@
+"""What `esl gateway oepl` and `esl gateway ble` share around their store gateway process:
+the options they both require, how systemd (or Ctrl-C) stops them, and the start-up line
+that says what the durable queue kept from the last run."""
+
+from __future__ import annotations
+
+import asyncio
+import signal
+from typing import TYPE_CHECKING, NoReturn
+
+import typer
+
+if TYPE_CHECKING:
+    from gateways.store_gateway.process import StoreGatewayProcess
+
+__all__ = ["refuse_missing", "run_until_stopped", "stop_on_signals"]
+
+
+def refuse_missing(given: dict[str, str | None]) -> NoReturn:
+    """Refuse a run that lacks some option of `given` (flag -> value), naming every missing
+    one: they are optional to Typer only so that the subcommands need not repeat them."""
+    missing = [flag for flag, value in given.items() if not value]
+    raise typer.BadParameter(f"missing {', '.join(missing)}")
+
+
+def stop_on_signals() -> asyncio.Event:
+    """An event SIGINT or SIGTERM sets, so a long-running command stops between steps and
+    closes what it holds (call it inside the running loop)."""
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(sig, stop.set)
+    return stop
+
+
+async def run_until_stopped(
+    process: StoreGatewayProcess, *, labels: str, added: int, via: str
+) -> None:
+    """Say what the gateway starts with, then run it until SIGTERM or Ctrl-C. `labels` is
+    how many labels of what kind ("12 BLE labels"), `via` the radio it drives."""
+    stop = stop_on_signals()
+    waiting, unsent = process.state.counts()
+    typer.echo(
+        f"{process.store}/{process.gateway}: {labels} ({added} new), {waiting} frames and "
+        f"{unsent} answers kept from the last run; {via}",
+        err=True,
+    )
+    await process.run(stop)
