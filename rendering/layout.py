@@ -115,6 +115,10 @@ def _condition_holds(condition: Condition, content: LabelContent) -> bool:
             return content.announces_reduction
         case Condition.NOT_REDUCED:
             return not content.announces_reduction
+        case Condition.WEB_URL:
+            return content.web_url is not None
+        case Condition.NO_WEB_URL:
+            return content.web_url is None
 
 
 def _colour(ink: Ink, *, content: LabelContent, model: DisplayModel) -> int:

@@ -72,6 +72,10 @@ class Condition(StrEnum):
     NO_PROMOTION = "no_promotion"
     REDUCED = "reduced"
     NOT_REDUCED = "not_reduced"
+    # A QR needs its quiet zone and arm's-length modules: where none is drawn, its room
+    # may go to the unit price (one line instead of two narrow ones on 4.2").
+    WEB_URL = "web_url"
+    NO_WEB_URL = "no_web_url"
 
 
 @dataclass(frozen=True, slots=True)

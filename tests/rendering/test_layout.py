@@ -63,22 +63,24 @@ def test_regions_drawn_together_never_overlap(template_model: str) -> None:
     model = DISPLAY_MODELS[template_model]
     template = default_template(model)
     situations = {
-        (promotion, reduced)
-        for promotion, reduced in product([True, False], repeat=2)
+        (promotion, reduced, web_url)
+        for promotion, reduced, web_url in product([True, False], repeat=3)
         if promotion or not reduced  # a reduction is always a promotion
     }
-    for promotion, reduced in situations:
+    for promotion, reduced, web_url in situations:
         holds = {
             Condition.PROMOTION: promotion,
             Condition.NO_PROMOTION: not promotion,
             Condition.REDUCED: reduced,
             Condition.NOT_REDUCED: not reduced,
+            Condition.WEB_URL: web_url,
+            Condition.NO_WEB_URL: not web_url,
         }
         active = [r for r in template.regions if all(holds[c] for c in r.when)]
         for first, second in combinations(active, 2):
             a, b = first.pixel_box(model), second.pixel_box(model)
             overlap = a[0] < b[2] and b[0] < a[2] and a[1] < b[3] and b[1] < a[3]
-            assert not overlap, (first.name, second.name, promotion, reduced)
+            assert not overlap, (first.name, second.name, promotion, reduced, web_url)
 
 
 def _texts(content: LabelContent, model_id: str, fill: str) -> list[TextOp]:
