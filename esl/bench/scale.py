@@ -41,8 +41,8 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session, sessionmaker
 
 from esl.bench._postgres import throwaway_postgres
+from esl.bench._worker_processes import start_esl_run, stop_gracefully
 from esl.bench.pipeline import _gateways, _prepare, _publish, _release, _seed
-from esl.bench.worker_processes import start_esl_run, stop_gracefully
 from esl.db.engine import create_engine_for, session_factory, upgrade_database
 from esl.db.lease_models import StoreLeaseRow, WorkerRow
 from esl.db.models import OutboxRow

@@ -21,7 +21,7 @@ from pathlib import Path
 import pytest
 from sqlalchemy import select
 
-from esl.bench.worker_processes import stop_gracefully
+from esl.bench._worker_processes import stop_gracefully
 from esl.db.lease_models import ControllerLeaseRow
 from esl.pipeline.controller_lease import (
     ControllerIdentity,

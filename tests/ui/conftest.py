@@ -50,7 +50,10 @@ def world(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ConsoleWorld]:
         broker.stop()
 
 
-@pytest.fixture(scope="session")
+# Package-scoped, not session-scoped: Playwright's sync API keeps an event loop marked
+# running in this thread while it is open, and any async test that ran after the browser
+# tests on the same worker (tests/workers sorts after tests/ui) failed to start its loop.
+@pytest.fixture(scope="package")
 def browser() -> Iterator[Browser]:
     if shutil.which(CHROMIUM) is None:
         pytest.fail(f"{CHROMIUM} is missing: run scripts/system-packages (Debian's chromium)")

@@ -6,7 +6,7 @@ import os
 import subprocess
 from pathlib import Path
 
-from esl.bench.worker_processes import start_esl_run, stop_gracefully
+from esl.bench._worker_processes import start_esl_run, stop_gracefully
 
 ROOT = Path(__file__).resolve().parents[2]
 
