@@ -40,10 +40,9 @@ from esl.imports.csv_fields import (
     parse_money_amount,
     read_rows,
 )
-from esl.imports.import_publication import record_import_publication
 from esl.imports.report import ImportReport
 from esl.imports.windows import Window, first_overlap
-from esl.planning_queue import later_instants
+from esl.planning_queue import later_instants, record_published_change
 from esl.services.ledger_recording import LedgerPlan, plan_ledger, write_ledger_entries
 from pricing.catalogue import Catalogue
 from pricing.errors import PricingError
@@ -265,10 +264,11 @@ def import_prices(
     problems.raise_if_any()
     publication_id = None
     if inserts or updates:
-        publication_id = record_import_publication(
+        publication_id = record_published_change(
             session,
+            kind="import",
             title=title,
-            imported_by=imported_by,
+            by=imported_by,
             now=now,
             impact={
                 "prices_inserted": len(inserts),

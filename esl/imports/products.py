@@ -21,8 +21,8 @@ from esl.imports.csv_fields import (
     parse_instant,
     read_rows,
 )
-from esl.imports.import_publication import record_import_publication
 from esl.imports.report import ImportReport
+from esl.planning_queue import record_published_change
 from pricing.errors import PricingError
 from pricing.products import Product
 
@@ -106,10 +106,11 @@ def import_products(
     ]
     publication_id = None
     if updates:
-        publication_id = record_import_publication(
+        publication_id = record_published_change(
             session,
+            kind="import",
             title="product file",
-            imported_by=imported_by,
+            by=imported_by,
             now=now,
             impact={"products_inserted": len(inserts), "products_updated": len(updates)},
             everywhere=[v["sku"] for v in updates],

@@ -32,9 +32,8 @@ from esl.imports.csv_fields import (
     parse_money_amount,
     read_rows,
 )
-from esl.imports.import_publication import record_import_publication
 from esl.imports.report import ImportReport
-from esl.planning_queue import later_instants, promotion_reach
+from esl.planning_queue import later_instants, promotion_reach, record_published_change
 from esl.services.ledger_recording import LedgerPlan, plan_ledger, write_ledger_entries
 from pricing.errors import PricingError
 from pricing.money import Money
@@ -182,10 +181,11 @@ def import_promotions(
             session, written, reached, lines=parsed, problems=problems, currency=currency, now=now
         )
         problems.raise_if_any()
-        publication_id = record_import_publication(
+        publication_id = record_published_change(
             session,
+            kind="import",
             title=title,
-            imported_by=imported_by,
+            by=imported_by,
             now=now,
             impact={
                 "promotions_inserted": len(inserts),
