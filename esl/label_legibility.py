@@ -1,12 +1,14 @@
 """Legibility measured, not eyeballed: labels rendered 1:1 and read back by tesseract.
 
 A matrix of display models x content kinds (plain, reduction with prior price, multi-buy,
-loyalty, clearance) x locales (pl_PL, en_GB, de_DE) with real Polish product names is
-rendered by the default templates. Each field a shopper or an inspector must read is cut
-from the 1:1 label image by its region box and given to Debian's tesseract with the
-Polish model (`tesseract-ocr`, `tesseract-ocr-pol`). Enlarging the crop is a reading aid
-for the engine (it is trained on print, not 10-pixel panels); the label's pixels are the
-ones the panel shows.
+loyalty, clearance) x locales (pl_PL, en_GB, de_DE) with real Polish product names and
+GTINs is rendered by the default templates; on every model whose template draws a QR code
+for a product page (4.2" and 7.5"), each label is rendered a second time with a web URL,
+since the QR takes room the texts otherwise have (the layouts differ). Each field a
+shopper or an inspector must read is cut from the 1:1 label image by its region box and
+given to Debian's tesseract with the Polish model (`tesseract-ocr`, `tesseract-ocr-pol`).
+Enlarging the crop is a reading aid for the engine (it is trained on print, not 10-pixel
+panels); the label's pixels are the ones the panel shows.
 
 - money fields (the big price, the prior-price line, the unit-price lines of a single
   item and of an offer, and the offer of a multi-buy or loyalty badge) must be read
@@ -35,6 +37,7 @@ from pathlib import Path
 
 from PIL import Image, ImageFilter, ImageOps
 
+from pricing.gtin import gtin_check_digit
 from rendering.content import LabelContent
 from rendering.display_models import DISPLAY_MODELS, DisplayModel
 from rendering.fonts import text_mask
@@ -47,11 +50,14 @@ __all__ = [
     "CONTENT_KINDS",
     "LOCALES",
     "OCR_MODELS",
+    "WEB_URL",
     "ContentKind",
     "FieldReading",
+    "LabelCase",
     "LegibilityFigures",
     "OcrUnavailableError",
     "character_error_rate",
+    "draws_qr",
     "label_content",
     "measure",
     "read_fields",
@@ -89,6 +95,9 @@ class ContentKind(StrEnum):
 
 CONTENT_KINDS = tuple(ContentKind)
 
+# The product page a label with a QR links to (the SKU is appended).
+WEB_URL = "https://sklep.example.pl/p/"
+
 # Real shelf names, with the letters that lose strokes and dots on 1-bit panels.
 _NAMES = (
     ("Masło ekstra Łaciate 82% tłuszczu", "1 kg", Decimal("7.49"), Decimal("37.45")),
@@ -111,15 +120,22 @@ _OFFER_TEXTS = {
 }
 
 
-def label_content(kind: ContentKind, locale: str, index: int) -> LabelContent:
-    """One realistic label of `kind` in `locale`; `index` picks the product and price."""
+def label_content(
+    kind: ContentKind, locale: str, index: int, *, web_url: bool = False
+) -> LabelContent:
+    """One realistic label of `kind` in `locale`; `index` picks the product and price;
+    `web_url` links the label to the product's page (a QR where the template has one)."""
     name, unit, price, unit_price = _NAMES[index % len(_NAMES)]
     unit = _LITRE[locale] if unit == "1 l" else unit
     currency = _CURRENCY[locale]
+    sku = f"{200100 + index}"
+    body = f"590123{sku}"  # a Polish GS1 prefix; the check digit computed, never typed
     base = LabelContent(
-        sku=f"{200100 + index}",
+        sku=sku,
         name=name,
         brand="",
+        gtin=body + str(gtin_check_digit(body)),
+        web_url=WEB_URL + sku if web_url else None,
         currency=currency,
         price=price,
         unit_price=unit_price,
@@ -170,20 +186,32 @@ class LabelCase:
 
     @property
     def id(self) -> str:
-        return f"{self.model.id}/{self.kind}/{self.locale}"
+        """ "model/kind/locale", and "/qr" for the label with a product page."""
+        qr = "/qr" if self.content.web_url else ""
+        return f"{self.model.id}/{self.kind}/{self.locale}{qr}"
+
+
+def draws_qr(model: DisplayModel) -> bool:
+    """True when the model's default template has a QR region (4.2" and 7.5")."""
+    return any(region.fill is Fill.QR for region in default_template(model).regions)
 
 
 def sample_matrix(*, full: bool = False, models: Sequence[str] = OCR_MODELS) -> list[LabelCase]:
-    """Models x kinds x locales. The sample keeps every model x kind pair and rotates the
-    locale (so each locale meets each kind on several models): a third of the full matrix."""
+    """Models x kinds x locales, and on a model that draws a QR each label again with a
+    product page (the same product and prices, so the two layouts compare directly). The
+    sample keeps every model x kind pair (with and without a QR) and rotates the locale
+    (so each locale meets each kind on several models): a third of the full matrix."""
     cases = []
     for model_index, model_id in enumerate(models):
+        model = DISPLAY_MODELS[model_id]
         for kind_index, kind in enumerate(CONTENT_KINDS):
             for locale_index, locale in enumerate(LOCALES):
                 if not full and (model_index + kind_index) % len(LOCALES) != locale_index:
                     continue
-                content = label_content(kind, locale, model_index + kind_index)
-                cases.append(LabelCase(DISPLAY_MODELS[model_id], kind, locale, content))
+                for web_url in (False, True) if draws_qr(model) else (False,):
+                    content = label_content(kind, locale, model_index + kind_index,
+                                            web_url=web_url)  # fmt: skip
+                    cases.append(LabelCase(model, kind, locale, content))
     return cases
 
 

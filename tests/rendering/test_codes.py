@@ -12,6 +12,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from PIL import Image
 
+from esl.label_legibility import sample_matrix
 from pricing.gtin import gtin_check_digit
 from rendering.codes import (
     EAN13_QUIET_LEFT,
@@ -23,7 +24,7 @@ from rendering.display_models import DISPLAY_MODELS, DisplayModel
 from rendering.findings import FindingKind
 from rendering.layout import BoxOp, TextOp, layout_label
 from rendering.render import render_checked, render_label
-from rendering.templates import Template, default_template, template_from_dict
+from rendering.templates import Fill, Template, default_template, template_from_dict
 from tests.rendering.label_samples import PLAIN, PROMOTION
 
 MODELS = sorted(DISPLAY_MODELS.values(), key=lambda m: m.id)
@@ -58,8 +59,11 @@ def test_every_model_draws_an_ean13_that_decodes_from_its_pixels(model: DisplayM
 
 @pytest.mark.parametrize("model", MODELS, ids=lambda m: m.id)
 def test_the_ean13_keeps_gs1_quiet_zones_and_prints_the_leading_digit(model: DisplayModel) -> None:
-    element = _element(PLAIN, model, "barcode")
-    assert element is not None
+    # Large labels draw it beside the QR ("barcode") or, with no product page, in the left
+    # column ("barcode_left").
+    fills = {region.name: region.fill for region in default_template(model).regions}
+    (element,) = [e for e in layout_label(PLAIN, model=model, template=default_template(model))
+                  if fills[e.region] is Fill.EAN13]  # fmt: skip
     bars = [op for op in element.ops if isinstance(op, BoxOp)]
     left, right = min(b.left for b in bars), max(b.right for b in bars)
     module = (right - left) // 95
@@ -149,8 +153,34 @@ def test_a_barcode_region_too_narrow_for_the_quiet_zones_says_how_wide_it_must_b
 def test_the_render_bench_reports_every_drawn_code_decoded() -> None:
     from esl.bench._render_codes import barcode_figures
 
-    figures = barcode_figures()
+    matrix = sample_matrix(full=True, models=("2.9-bwr", "4.2-bwy"))
+    figures = barcode_figures(matrix)
     assert figures["ean13_drawn"] == figures["ean13_decoded"] == len(MODELS) + 2 * 4
     assert figures["ean13_plain_label_models_without_barcode"] == []
     assert figures["qr_drawn"] == figures["qr_decoded"] == 3 * 4
     assert figures["qr_module_mm_min"] >= QR_MIN_MODULE_MM  # type: ignore[operator]
+    # 2.9": the plain labels keep the barcode; 4.2": all five kinds, with and without a
+    # product page; the QR on the 15 labels of 4.2" with one.
+    assert figures["matrix_ean13_drawn"] == figures["matrix_ean13_decoded"] == 3 + 2 * 15
+    assert figures["matrix_qr_drawn"] == figures["matrix_qr_decoded"] == 15
+
+
+def test_every_label_of_the_ocr_matrix_draws_its_codes_and_they_decode() -> None:
+    """Every layout the OCR matrix reads (2.13" and up, every kind and locale, with and
+    without a product page) also scans: the EAN-13 wherever the template has room for
+    it, the QR on every label with a product page where the template has one."""
+    from esl.bench._render_codes import decoded_codes
+
+    for case in sample_matrix(full=True):
+        drawn, texts = decoded_codes(case.content, case.model)
+        expected = set()
+        if Fill.EAN13 in drawn:
+            expected.add(f"EAN13:{case.content.gtin}")
+        if Fill.QR in drawn:
+            expected.add(f"QRCode:{case.content.web_url}")
+        assert texts == expected, case.id
+        assert (Fill.QR in drawn) == (case.content.web_url is not None), case.id
+        # The large layouts keep the barcode on every label; medium ones on labels with no
+        # promotion (the badge and the offer take its room, docs/templates.md).
+        keeps_barcode = case.model.size_class == "large" or not case.content.has_promotion
+        assert (Fill.EAN13 in drawn) == keeps_barcode, case.id
