@@ -27,6 +27,7 @@ import re
 import shutil
 import subprocess
 import tempfile
+import unicodedata
 from collections.abc import Iterable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, replace
@@ -231,6 +232,27 @@ class FieldReading:
 
     @property
     def exact(self) -> bool:
+        """The amount read exactly, and the caption before it (if any) exactly but for
+        its punctuation, whitespace aside (docs/templates.md, "What the reader may be told").
+
+        The amount is the line's last word (Babel's no-break spaces keep "1,89 €" one
+        word): every character of it counts. The caption's letters and digits count too
+        ("1 l" read as "11" is a miss); only its punctuation marks are left out, which
+        tesseract confuses at every small size ":" is drawn at (they count in
+        `line_exact`).
+        """
+        amount = _amount(self.expected)
+        if amount is None:
+            return self.line_exact
+        read, expected = _squeeze(self.read), _squeeze(self.expected)
+        if not read.endswith(amount):
+            return False
+        caption = expected[: len(expected) - len(amount)]
+        return _letters(read[: len(read) - len(amount)]) == _letters(caption)
+
+    @property
+    def line_exact(self) -> bool:
+        """Every character of the line read exactly (whitespace aside)."""
         return _squeeze(self.read) == _squeeze(self.expected)
 
     @property
@@ -243,10 +265,12 @@ class LegibilityFigures:
     labels: int
     money_fields: int
     name_fields: int
-    price_exact: float  # share of money fields read exactly
+    price_exact: float  # share of money fields read exactly (`FieldReading.exact`)
     name_cer: float  # mean character error rate of product names
     worst_name_cer: float
     misread: tuple[FieldReading, ...]  # money fields not read exactly
+    line_exact: float  # share of money fields read exactly to the last character
+    caption_punctuation_misses: tuple[FieldReading, ...]  # exact, but not `line_exact`
 
 
 class OcrUnavailableError(RuntimeError):
@@ -421,6 +445,8 @@ def summarise(readings: Sequence[FieldReading], *, labels: int) -> LegibilityFig
         name_cer=sum(rates) / max(1, len(rates)),
         worst_name_cer=max(rates, default=0.0),
         misread=tuple(r for r in money if not r.exact),
+        line_exact=sum(r.line_exact for r in money) / max(1, len(money)),
+        caption_punctuation_misses=tuple(r for r in money if r.exact and not r.line_exact),
     )
 
 
@@ -438,6 +464,20 @@ def character_error_rate(read: str, expected: str) -> float:
 
 def _squeeze(text: str) -> str:
     return re.sub(r"\s+", "", text)
+
+
+def _amount(expected: str) -> str | None:
+    """The amount a caption states (its last word, squeezed), or None for a line that is
+    all amount (a piece of the shelf price) or has no digit in its last word."""
+    if " " not in expected.strip():
+        return None
+    last = expected.strip().rsplit(" ", 1)[-1]
+    return _squeeze(last) if any(character.isdigit() for character in last) else None
+
+
+def _letters(text: str) -> str:
+    """`text` without its punctuation marks (Unicode category P: ":" ";" "," "." "-")."""
+    return "".join(c for c in text if not unicodedata.category(c).startswith("P"))
 
 
 def _collapse(text: str) -> str:

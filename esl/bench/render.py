@@ -14,9 +14,12 @@ One run over a corpus of varied 2.9" BWR labels measures:
   cache (the 1,000 renders done first; `fanout_cold_per_s` includes them);
 - ocr_price_exact, ocr_name_cer: legibility read back by tesseract over the matrix of
   display models (2.13" and up) x content kinds x locales (`esl.label_legibility`): the
-  share of price, prior-price, unit-price and offer fields read exactly, and the mean
-  character error rate of product names. On models whose template draws a QR (4.2",
-  7.5") every label is read with and without a product page (two layouts);
+  share of price, prior-price, unit-price and offer fields read exactly (the amount to
+  the last character, its caption but for punctuation), and the mean character error
+  rate of product names; ocr_money_line_exact counts every character of those lines and
+  ocr_caption_punctuation_misses the fields that differ only in a caption's punctuation.
+  On models whose template draws a QR (4.2", 7.5") every label is read with and without
+  a product page (two layouts);
 - matrix_ean13_*/matrix_qr_*: the codes of those matrix labels decoded by zxing-cpp from
   the 1:1 pixels (ean13_*/qr_*: three sample labels with a product page on every model).
 """
@@ -276,6 +279,8 @@ def run(*, smoke: bool) -> dict[str, object]:
         "ocr_labels": legibility.labels,
         "ocr_money_fields": legibility.money_fields,
         "ocr_price_exact": round(legibility.price_exact, 3),
+        "ocr_money_line_exact": round(legibility.line_exact, 3),
+        "ocr_caption_punctuation_misses": len(legibility.caption_punctuation_misses),
         "ocr_name_cer": round(legibility.name_cer, 4),
         "ocr_name_cer_worst": round(legibility.worst_name_cer, 3),
     }
