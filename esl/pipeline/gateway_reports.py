@@ -130,10 +130,18 @@ def _gave_up(
         report.sequence,
         text,
     )
+    sent_at = dict(
+        session.execute(
+            select(OUTBOX.c.id, OUTBOX.c.sent_at).where(OUTBOX.c.id.in_([r.id for r in rows]))
+        ).all()
+    )
     for row in rows:
-        if row.status == OutboxStatus.SENT:
-            # The answer will not come: the frame is due for its retry now, not at its
-            # timeout. A frame parked at last keeps the gateway's reason.
+        sent = sent_at.get(row.id)
+        if row.status == OutboxStatus.SENT and sent is not None and sent <= report.at:
+            # The answer to this very try will not come: the frame is due for its retry
+            # now, not at its timeout. (A report about an earlier try, which the
+            # timeout has already sent again, only leaves its words: one try, one
+            # attempt.) A frame parked at last keeps the gateway's reason.
             handling.release_flight(row.label_id, row.sequence, row.id)
             handling.retry_or_park(row, now, Parking(ParkReason.OFFLINE, text))
         if row.status != OutboxStatus.PARKED:
