@@ -14,8 +14,10 @@ and only this much:
 - "within reach again": updates parked as offline are tried again now, as after a
   check-in. A gateway lying about it costs one more round of attempts, no more.
 
-A report that does not parse, names a label of another gateway (or none), or names no
-update in flight is refused with its reason, counted and logged; it records nothing.
+A report about a staff action's frame (flash, ping) is logged only: the action ends
+unanswered at its own timeout. A report that does not parse, names a label of another
+gateway (or none), or names no frame in flight is refused with its reason, counted and
+logged; it records nothing.
 """
 
 from __future__ import annotations
@@ -30,6 +32,7 @@ from sqlalchemy.orm import Session
 
 from esl.db.models import LabelRow
 from esl.delivery_states import OutboxStatus, ParkReason
+from esl.pipeline.label_actions import signed_action_sequences
 from esl.pipeline.outbox_rows import OUTBOX, OutboxEntry, outbox_entries
 from esl.pipeline.verdicts import Parking
 from gateways.base import Uplink
@@ -119,6 +122,18 @@ def _gave_up(
         OUTBOX.c.status.in_(_IN_FLIGHT),
     )
     if not rows:
+        if signed_action_sequences(session, [(report.label_id, report.sequence)]):
+            # A staff action's frame (flash, ping): it ends unanswered at its own
+            # timeout, as it must; the gateway's words are in the log.
+            log.info(
+                "gateway %s/%s on %s action seq %d: %s",
+                uplink.store,
+                uplink.gateway,
+                report.label_id,
+                report.sequence,
+                report.detail,
+            )
+            return
         _refuse(taken, uplink, report.label_id, "names no update in flight")
         return
     text = report_text(report)
