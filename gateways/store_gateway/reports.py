@@ -55,7 +55,14 @@ def reachable_report(label: LabelRecord, *, now: datetime) -> bytes:
 
 
 def _detail(reason: str) -> str:
-    printable = "".join(c if " " <= c <= "~" else "?" for c in reason).strip() or "no answer"
-    if len(printable) <= MAX_REPORT_DETAIL:
-        return printable
-    return printable[: MAX_REPORT_DETAIL - 3] + "..."
+    """The radio's reason within the report's 48 characters, its point kept: what the
+    controller shows next to the label names the label already, so a radio's context
+    ("AP http://…, tag …: ") goes first, then an aside in brackets."""
+    text = "".join(c if " " <= c <= "~" else "?" for c in reason).strip() or "no answer"
+    if len(text) > MAX_REPORT_DETAIL and ": " in text:
+        text = text.rsplit(": ", 1)[1].strip() or text
+    if len(text) > MAX_REPORT_DETAIL and " (" in text:
+        text = text.split(" (", 1)[0].strip() or text
+    if len(text) <= MAX_REPORT_DETAIL:
+        return text
+    return text[: MAX_REPORT_DETAIL - 3] + "..."
