@@ -13,6 +13,7 @@ Deployment (systemd unit, credentials, what runs where): docs/gateways.md.
 from __future__ import annotations
 
 import asyncio
+import functools
 import json
 import logging
 import stat
@@ -75,6 +76,8 @@ async def _run_gateway(
     backend: Backend,
     hci: str | None,
     max_connections: int,
+    health_every_s: float,
+    connect_timeout_s: float,
 ) -> None:
     from esl.mqtt.mosquitto_config import gateway_username
     from gateways.ble.driver import platform_client
@@ -93,13 +96,13 @@ async def _run_gateway(
         )
     labels = read_ble_gateway_labels(labels_path, store=store, gateway=gateway)
     central: BumbleCentral | None = None
-    client_factory: ClientFactory = platform_client
+    client_factory: ClientFactory = functools.partial(platform_client, timeout_s=connect_timeout_s)
     if backend is Backend.BUMBLE:
         from gateways.ble.bumble_client import bumble_client_factory, open_bumble_central
 
         assert hci is not None
         central = await open_bumble_central(hci)
-        client_factory = bumble_client_factory(central)
+        client_factory = bumble_client_factory(central, timeout_s=connect_timeout_s)
     state = open_local_state(state_dir / f"{store}-{gateway}.sqlite")
     added = state.add_labels(
         LabelRecord(label_id=x.label_id, address=x.address, model=x.model, key=None) for x in labels
@@ -112,7 +115,12 @@ async def _run_gateway(
         )
     )
     process = StoreGatewayProcess(
-        store=store, gateway=gateway, endpoint=endpoint, radio=radio, state=state
+        store=store,
+        gateway=gateway,
+        endpoint=endpoint,
+        radio=radio,
+        state=state,
+        health_every_s=health_every_s,
     )
     try:
         await radio.open()
@@ -174,6 +182,22 @@ def register(gateway_app: typer.Typer) -> None:
         max_connections: Annotated[
             int, typer.Option(min=1, max=16, help="Labels connected at once on the adapter.")
         ] = 3,
+        health_every: Annotated[
+            float,
+            typer.Option(
+                min=0.5,
+                help="Seconds between tries to reach the labels it could not reach (only "
+                "those: each try is a connection, paid from the label's battery).",
+            ),
+        ] = 60.0,
+        connect_timeout: Annotated[
+            float,
+            typer.Option(
+                min=0.5,
+                help="Seconds one connection attempt may take before the label counts as "
+                "out of range for that attempt (4 attempts per frame).",
+            ),
+        ] = 10.0,
     ) -> None:
         """Run the store gateway for one Bluetooth adapter until SIGTERM or Ctrl-C."""
         if ctx.invoked_subcommand is not None:
@@ -193,6 +217,8 @@ def register(gateway_app: typer.Typer) -> None:
                 backend=backend,
                 hci=hci,
                 max_connections=max_connections,
+                health_every_s=health_every,
+                connect_timeout_s=connect_timeout,
             )
         )
 

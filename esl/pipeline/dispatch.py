@@ -454,7 +454,9 @@ class Dispatcher:
                 )
             ]
             for entry in entries:
-                self.settlement.retry_or_park(entry, now=now, parking=_NO_ANSWER)
+                # A gateway that reported why there was no answer keeps its word on the row.
+                parking = _NO_ANSWER._replace(detail=entry.parked_detail)
+                self.settlement.retry_or_park(entry, now=now, parking=parking)
             save_outbox_entries(session, entries)
 
     def _gateway_status(self, status: GatewayStatus) -> None:

@@ -15,7 +15,9 @@ row by (label, sequence) and settled with the others of its batch:
   history (`label_vitals`), in the same transaction;
 - a check-in is weighed against the record (`check_ins`): a label whose panel differs
   gets its record corrected and is planned again (`replan_wanted`, taken by the
-  controller), and updates parked as unreachable are retried once it is heard.
+  controller), and updates parked as unreachable are retried once it is heard;
+- a store gateway's own report (unsigned: why a label gave no answer, or that it is in
+  reach again) is taken apart from the answers (`gateway_reports`).
 
 The dispatcher owns the windows; settlement frees a frame's slot, or says when a row
 comes due again, through the `FlightWindows` it is given.
@@ -47,6 +49,7 @@ from esl.pipeline.answer_acceptance import (
 )
 from esl.pipeline.check_ins import weigh_check_ins
 from esl.pipeline.frames import full_image_frame, resigned_frame
+from esl.pipeline.gateway_reports import ReportHandling, take_gateway_reports
 from esl.pipeline.images import ImageStore
 from esl.pipeline.label_actions import answer_label_actions, signed_action_sequences
 from esl.pipeline.label_states import (
@@ -66,7 +69,7 @@ from esl.pipeline.security_events import (
 from esl.pipeline.verdicts import INTEGRITY_FAILURES, Parking, Verdict, verdict_for
 from esl.pipeline.verification import UplinkVerifier
 from gateways.base import Clock, Uplink
-from gateways.protocol import BasicStateFlag, FrameKind, LabelResponse
+from gateways.protocol import BasicStateFlag, FrameKind, LabelResponse, is_gateway_report
 
 __all__ = ["DispatchCounts", "FlightWindows", "Settlement"]
 
@@ -95,6 +98,9 @@ class DispatchCounts:
     refused_answers: dict[str, int] = field(default_factory=dict)
     # Frames a label received altered, re-signed and sent again (or parked at the end).
     tampered: int = 0
+    # Store gateways' own reports taken (gateway_reports), and refused by reason.
+    gateway_reports: int = 0
+    refused_reports: dict[str, int] = field(default_factory=dict)
 
 
 class FlightWindows(Protocol):
@@ -162,6 +168,11 @@ class Settlement:
 
     def settle(self, uplinks: list[Uplink]) -> None:
         """Verify and apply a batch of uplinks in one transaction."""
+        reports = [uplink for uplink in uplinks if is_gateway_report(uplink.payload)]
+        if reports:
+            # The gateway's own word, unsigned: never through the labels' verifier.
+            self._take_reports(reports)
+            uplinks = [uplink for uplink in uplinks if not is_gateway_report(uplink.payload)]
         verified = self.verifier.verify(uplinks)
         events = self.verifier.take_events()
         if not verified:
@@ -280,6 +291,23 @@ class Settlement:
             self._unpark(session, checked_in, now=now)
             self.vitals.record(session, heard)
         self.vitals.committed()
+
+    def _take_reports(self, reports: list[Uplink]) -> None:
+        now = self.clock()
+        handling = ReportHandling(
+            retry_or_park=lambda entry, at, parking: self.retry_or_park(
+                entry, now=at, parking=parking
+            ),
+            release_flight=self.windows.release_flight,
+            unpark=lambda session, heard, at: self._unpark(session, heard, now=at),
+        )
+        with self.sessions.begin() as session:
+            taken = take_gateway_reports(session, reports, handling=handling, now=now)
+            save_outbox_entries(session, taken.entries)
+        self.counts.gateway_reports += len(reports) - sum(taken.refused.values())
+        for reason, count in taken.refused.items():
+            refused = self.counts.refused_reports
+            refused[reason] = refused.get(reason, 0) + count
 
     def _refused(self, uplink: Uplink, response: LabelResponse, refusal: Refusal) -> None:
         counts = self.counts.refused_answers

@@ -120,6 +120,9 @@ def label_conditions(
         open_status[label_id].add(status)
         if status == OutboxStatus.PARKED:
             parked[label_id] = (reason, detail)
+        elif detail and label_id not in parked:
+            # A waiting update with a store gateway's word on why it got no answer yet.
+            parked[label_id] = (None, detail)
     offline_gateways = {
         (store, gateway)
         for store, gateway in session.execute(

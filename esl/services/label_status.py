@@ -7,7 +7,8 @@ Delivery (exactly one per label):
     unplanned    bound, but no content could be worked out (no price, no gateway, no key)
     failed       an update is parked; `reason` says why (offline, flat battery, rejected…)
     pending      an update is due, in flight, waiting for a retry, or held behind the
-                 image of now (a change planned ahead waits for the current image)
+                 image of now (a change planned ahead waits for the current image);
+                 `reason`: what its store gateway reported about the last try, if anything
     scheduled    it confirmed a timed image that it shows from a later instant, nothing open
     up_to_date   it confirmed the content due now, nothing open
 
@@ -75,7 +76,9 @@ class DeliveryFacts(NamedTuple):
 
 class LabelCondition(NamedTuple):
     status: LabelStatus
-    reason: str | None  # failed: the parked reason, with its detail ("rejected: WRONG_MODEL")
+    # failed: the parked reason, with its detail ("rejected: WRONG_MODEL"); pending: the
+    # store gateway's report on the last try ("gateway: out of range ... at 12:01"), if any
+    reason: str | None
     offline: bool
     low_battery: bool
 
@@ -115,6 +118,7 @@ def classify_label_status(
         reason = park_text(facts.parked_reason, facts.parked_detail) or "unknown"
     elif facts.open_statuses:
         status = LabelStatus.PENDING
+        reason = facts.parked_detail  # a store gateway's word on why no answer came yet
     elif facts.desired_hash is None or facts.desired_hash != facts.confirmed_hash:
         status = LabelStatus.UNPLANNED
     elif facts.desired_display_at is not None and facts.desired_display_at > now:

@@ -113,6 +113,13 @@ class _CountingLink(LocalLink):
         self.bytes += len(data)
         super().send_acl_data(sender_controller, destination_address, transport, data)
 
+    def send_advertising_pdu(
+        self, sender_controller: Controller, packet: ll.AdvertisingPdu
+    ) -> None:
+        if sender_controller not in self.controllers:
+            return  # out of range (`BumbleAir.out_of_range`): its radio reaches nobody
+        super().send_advertising_pdu(sender_controller, packet)
+
 
 class _LabelPeripheral:
     """One label's bumble device: its GATT server and its side of each connection."""
@@ -399,7 +406,21 @@ class BumbleAir:
         controller.pending_le_connection = None
         self.link.remove_controller(controller)
 
+    def out_of_range(self, address: str) -> None:
+        """Take a label out of every central's reach, as a label carried off the shelf or
+        behind a metal fixture: it keeps running (and its panel), but nothing it sends
+        reaches the link, so a connection to it never comes up."""
+        controller = self._peripherals[address.upper()].controller
+        if controller in self.link.controllers:
+            self.link.remove_controller(controller)
+
+    def in_range(self, address: str) -> None:
+        """Bring a label taken `out_of_range` back."""
+        controller = self._peripherals[address.upper()].controller
+        if controller not in self.link.controllers:
+            self.link.add_controller(controller)
+
     def wake(self, address: str) -> None:
         peripheral = self._peripherals.get(address.upper().split("/")[0])
-        if peripheral is not None:
+        if peripheral is not None and peripheral.controller in self.link.controllers:
             asyncio.get_running_loop().call_soon(peripheral.wake)

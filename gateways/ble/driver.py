@@ -92,9 +92,10 @@ class FrameDelivery:
         return any(progress.started_at > 0 for progress in self.transfers)
 
 
-def platform_client(address: str) -> BleakClient:
-    """A `BleakClient` on this machine's own Bluetooth adapter (the default factory)."""
-    return BleakClient(address)
+def platform_client(address: str, *, timeout_s: float = 10.0) -> BleakClient:
+    """A `BleakClient` on this machine's own Bluetooth adapter (the default factory);
+    `timeout_s` bounds one connection attempt."""
+    return BleakClient(address, timeout=timeout_s)
 
 
 class BleGateway(Gateway):

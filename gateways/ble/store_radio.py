@@ -141,9 +141,19 @@ class BleStoreRadio(SelfSigningRadio):
         try:
             return await self.radio.exchange(label_id, frame)
         except BleConnectError as error:
-            raise _radio_error(error, label_id, final=False) from None
+            raise _out_of_range(error, label_id) from None
         except BleError as error:
             raise _radio_error(error, label_id, final=True) from None
+
+    async def reach(self, label_id: str) -> None:
+        # The ESL Ping without a frame: one short connection, answered with the Basic
+        # State (unsigned), so it proves only that the label is on the air.
+        try:
+            await self.radio.ping(label_id)
+        except BleConnectError as error:
+            raise _out_of_range(error, label_id) from None
+        except BleError as error:
+            raise _radio_error(error, label_id, final=False) from None
 
     async def health(self) -> dict[str, LabelHealth]:
         # Associated labels do not advertise for us between frames (a real access point
@@ -153,6 +163,17 @@ class BleStoreRadio(SelfSigningRadio):
 
     async def close(self) -> None:
         await self.radio.close()
+
+
+def _out_of_range(error: BleConnectError, label_id: str) -> RadioError:
+    attempts = error.fields.get("attempts")
+    tries = attempts if isinstance(attempts, int) and attempts > 0 else 1
+    return RadioError(
+        address=str(error.fields.get("address", label_id)),
+        reason=f"out of range after {tries} attempt{'s' if tries > 1 else ''}",
+        final=False,
+        attempts=min(tries, 0xFF),
+    )
 
 
 def _radio_error(error: BleError, label_id: str, *, final: bool) -> RadioError:

@@ -46,6 +46,8 @@ class FrameKind(IntEnum):
     COMMAND = 0x01  # controller -> label
     RESPONSE = 0x81  # label -> controller, answering one command
     CHECK_IN = 0x82  # label -> controller, unsolicited status on a check-in
+    # gateway -> controller, unsigned: what the store gateway's radio found (reports.py)
+    GATEWAY_REPORT = 0x83
 
 
 @dataclass(frozen=True, slots=True)

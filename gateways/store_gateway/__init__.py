@@ -5,5 +5,6 @@ a radio on the other, a durable local queue in between.
 cannot sign implements (`gateways.oepl.radio.OeplRadio`); the process then verifies frames
 and signs answers for them (`label_stand_in`). `radio.SelfSigningRadio` is what a radio to
 labels holding their own keys implements (`gateways.ble.store_radio.BleStoreRadio`); the
-process then relays bytes both ways (`relay`).
+process then relays bytes both ways (`relay`). Where no answer comes, the process says
+why in its own name, unsigned (`reports`, docs/protocol.md "Gateway reports").
 """

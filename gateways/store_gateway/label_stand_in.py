@@ -9,8 +9,9 @@ pixels are on that panel", a forged or replayed frame is refused with a signed r
 What such a label cannot do is said in its answers: one page (page 0), no timed images
 (`INVALID_PARAMETERS`, and the controller sends the image at the instant instead).
 When the radio cannot confirm the image (the tag never checked in, the AP is busy or
-gone), the stand-in stays silent and takes no sequence: the controller resends later,
-and the label's health says what went wrong (`last_error`).
+gone), the stand-in signs nothing and takes no sequence: the controller resends later.
+In place of an answer the gateway sends its own unsigned report of what went wrong
+(`reports.gave_up_report`), which the controller shows with the update.
 """
 
 from __future__ import annotations
@@ -47,6 +48,7 @@ from gateways.protocol import (
 )
 from gateways.store_gateway.local_state import LabelRecord
 from gateways.store_gateway.radio import LabelHealth, LabelRadio, RadioError
+from gateways.store_gateway.reports import gave_up_report
 from rendering.encoding import Planes, decode_with_hash
 from rendering.errors import DecodeError, DecodeReason
 
@@ -63,6 +65,8 @@ _BASE_REASONS = frozenset({DecodeReason.MISSING_BASE, DecodeReason.WRONG_BASE})
 class Outcome:
     label: LabelRecord  # the label's state after the frame
     answer: bytes | None  # the signed answer; None: silence (not done, try again later)
+    # Instead of an answer: the gateway's own report of why there is none (unsigned).
+    report: bytes | None = None
 
 
 async def answer_frame(
@@ -96,7 +100,8 @@ async def answer_frame(
     except RadioError as error:
         _log.warning("label %s: %s", label.label_id, error.reason)
         if not error.final:
-            return Outcome(label.evolve(last_error=error.reason), None)
+            report = gave_up_report(label, data, error, now=now)
+            return Outcome(label.evolve(last_error=error.reason), None, report)
         label, reason = label.evolve(last_error=error.reason), ReasonCode.UNSPECIFIED_ERROR
     answer = _respond(label, now, frame.sequence, reason, frame.opcode)
     if isinstance(frame.command, Unassociate) and reason is ReasonCode.SUCCESS:

@@ -17,7 +17,9 @@ that of several queued frames with the same opcode the newest goes first (the ol
 are then refused as stale, not drawn in turn), as labels behind the simulated gateways
 see them. Every `health_every_s` it asks the radio what it heard and sends a signed
 check-in for each label heard since (battery, signal, temperature; the controller records
-when).
+when). A label that signs for itself gets no check-ins from the gateway: it reports its
+health in its own signed answers, and every `health_every_s` the gateway tries again only
+the labels it could not reach, reporting each that answers (`reports`).
 """
 
 from __future__ import annotations
@@ -41,8 +43,9 @@ from gateways.store_gateway.label_stand_in import (
     with_health,
 )
 from gateways.store_gateway.local_state import LabelRecord, LocalState, QueuedFrame
-from gateways.store_gateway.radio import LabelRadio, SelfSigningRadio
+from gateways.store_gateway.radio import LabelRadio, RadioError, SelfSigningRadio
 from gateways.store_gateway.relay import relay_frame
+from gateways.store_gateway.reports import reachable_report
 from rendering.display_models import DISPLAY_MODELS, get_display_model
 
 __all__ = ["StoreGatewayProcess", "open_local_state", "read_gateway_provisioning"]
@@ -191,9 +194,11 @@ class StoreGatewayProcess:
                     model=(model.width, model.height, model.has_accent),
                     now=self._clock(),
                 )
-            self.state.settle(frame, label=outcome.label, answer=outcome.answer)
+            # Without a signed answer, the gateway's own report of why goes up instead.
+            sent = outcome.answer if outcome.answer is not None else outcome.report
+            self.state.settle(frame, label=outcome.label, answer=sent)
             self._labels[label_id] = outcome.label
-            if outcome.answer is not None:
+            if sent is not None:
                 self._answers.set()
 
     # ------------------------------------------------------------ answers out
@@ -219,6 +224,9 @@ class StoreGatewayProcess:
     async def _watch_health(self) -> None:
         while True:
             await asyncio.sleep(self._health_every_s)
+            if isinstance(self.radio, SelfSigningRadio):
+                await self._reach_again(self.radio)
+                continue
             heard = await self.radio.health()
             now = self._clock()
             for label_id, label in list(self._labels.items()):
@@ -242,6 +250,28 @@ class StoreGatewayProcess:
                 if report is not None:
                     self.state.queue_answer(report)
                     self._answers.set()
+
+    async def _reach_again(self, radio: SelfSigningRadio) -> None:
+        """Try the labels the radio last failed to reach (only those: a connection costs
+        a label's battery); report each one that answers, so the controller retries its
+        parked update now instead of never (such labels send no check-ins)."""
+        for label_id, label in list(self._labels.items()):
+            busy = label_id in self._workers and not self._workers[label_id].done()
+            if not label.last_error or busy:
+                continue
+            try:
+                await radio.reach(label_id)
+            except RadioError:
+                continue  # still out of reach: its last report stands
+            now = self._clock()
+            current = self._labels[label_id]
+            if not current.last_error:
+                continue  # a frame got through meanwhile and said so itself
+            updated = current.evolve(last_error="")
+            self._labels[label_id] = updated
+            self.state.save_label(updated)
+            self.state.queue_answer(reachable_report(updated, now=now))
+            self._answers.set()
 
 
 def _next_frame(frames: list[QueuedFrame]) -> QueuedFrame:

@@ -40,14 +40,21 @@ class LabelHealth:
 class RadioError(GatewayError):
     """The radio did not get it done. `final`: the label refused it for good (wrong size,
     unknown address); otherwise the same request may succeed later (never checked in,
-    access point busy or unreachable)."""
+    access point busy or unreachable). `attempts`: how often the radio tried."""
 
     code = "radio_error"
 
-    def __init__(self, *, address: str, reason: str, final: bool) -> None:
-        super().__init__(f"label {address}: {reason}", address=address, reason=reason, final=final)
+    def __init__(self, *, address: str, reason: str, final: bool, attempts: int = 1) -> None:
+        super().__init__(
+            f"label {address}: {reason}",
+            address=address,
+            reason=reason,
+            final=final,
+            attempts=attempts,
+        )
         self.final = final
         self.reason = reason
+        self.attempts = attempts
 
 
 class LabelRadio(ABC):
@@ -89,6 +96,11 @@ class SelfSigningRadio(ABC):
     async def health(self) -> dict[str, LabelHealth]:
         """What the radio heard of each label between frames, by address (may be empty:
         such labels report their health in the answers they sign)."""
+
+    @abstractmethod
+    async def reach(self, label_id: str) -> None:
+        """Check that the label is within reach again (one short exchange, nothing
+        signed); `RadioError` when it is not."""
 
     @abstractmethod
     async def close(self) -> None:

@@ -6,9 +6,12 @@ frame's bytes to the label and the label's answer back, and cannot forge either.
 keeps per label is when the label last answered and, when it did not, why (`last_error`).
 
 A label that gave no answer (out of range after every connection attempt, not
-associated, a transfer it refused) gets silence, as a tag behind the stand-in does: the
-frame leaves the queue without an answer, the controller hears nothing, resends with its
-backoff and finally parks the update as offline, visibly. Nothing could sign a refusal.
+associated, a transfer it refused) cannot sign a refusal, so the gateway says so itself:
+the frame leaves the queue with a gateway report (docs/protocol.md, "Gateway reports")
+in place of an answer, naming the frame, the reason and how often the radio tried. It
+is the gateway's word, not the label's: the controller shows it with the update
+(retried with its backoff, parked as offline in the end) and believes nothing about the
+panel from it.
 """
 
 from __future__ import annotations
@@ -19,6 +22,7 @@ from datetime import datetime
 from gateways.store_gateway.label_stand_in import Outcome
 from gateways.store_gateway.local_state import LabelRecord
 from gateways.store_gateway.radio import RadioError, SelfSigningRadio
+from gateways.store_gateway.reports import gave_up_report
 
 __all__ = ["relay_frame"]
 
@@ -33,6 +37,7 @@ async def relay_frame(
         answer = await radio.exchange(label.label_id, data)
     except RadioError as error:
         _log.warning("label %s: %s", label.label_id, error.reason)
-        return Outcome(label.evolve(last_error=error.reason), None)
+        report = gave_up_report(label, data, error, now=now)
+        return Outcome(label.evolve(last_error=error.reason), None, report)
     heard = max(label.last_seen_s, now.timestamp())
     return Outcome(label.evolve(last_error="", last_seen_s=heard), answer)

@@ -1,0 +1,178 @@
+"""Gateway reports (kind 0x83): a store gateway's own word about a label it could not
+reach, or reached again (docs/protocol.md, "Gateway reports").
+
+Nothing in a report is signed by the label: a Bluetooth ESL gateway holds no label key.
+What vouches for it is the broker: only the login of that store's gateway may publish on
+its `up` topic. So the controller believes a report only about that gateway's own labels
+and only this much:
+
+- "gave up on frame N": the frame is answered by silence, now instead of at its
+  timeout. It is retried with the usual backoff and, when its attempts run out, parked
+  as offline; the update shows the gateway's reason ("offline: gateway: out of range
+  after 3 attempts at 12:01"). Nothing about the panel, the battery or when the label
+  was last heard changes: those come only from answers the label signed.
+- "within reach again": updates parked as offline are tried again now, as after a
+  check-in. A gateway lying about it costs one more round of attempts, no more.
+
+A report about a staff action's frame (flash, ping) is logged only: the action ends
+unanswered at its own timeout. A report that does not parse, names a label of another
+gateway (or none), or names no frame in flight is refused with its reason, counted and
+logged; it records nothing.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from datetime import datetime
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from esl.db.models import LabelRow
+from esl.delivery_states import OutboxStatus, ParkReason
+from esl.pipeline.label_actions import signed_action_sequences
+from esl.pipeline.outbox_rows import OUTBOX, OutboxEntry, outbox_entries
+from esl.pipeline.verdicts import Parking
+from gateways.base import Uplink
+from gateways.protocol import FrameRejectedError, GatewayReport, decode_gateway_report
+
+__all__ = ["ReportHandling", "TakenReports", "report_text", "take_gateway_reports"]
+
+log = logging.getLogger(__name__)
+
+_DETAIL_COLUMN = 64  # outbox.parked_detail
+_IN_FLIGHT = (OutboxStatus.SENT.value, OutboxStatus.PENDING.value)
+
+
+@dataclass(frozen=True, slots=True)
+class ReportHandling:
+    """What taking a report may do to the pipeline (settlement's own steps)."""
+
+    retry_or_park: Callable[[OutboxEntry, datetime, Parking], None]
+    release_flight: Callable[[str, int, int], None]
+    unpark: Callable[[Session, Mapping[str, bool], datetime], None]
+
+
+@dataclass(slots=True)
+class TakenReports:
+    entries: list[OutboxEntry]  # rows the reports changed (to save)
+    refused: dict[str, int]  # refusal reason -> count
+
+
+def report_text(report: GatewayReport) -> str:
+    """The gateway's reason as the update shows it, within the detail column."""
+    at = f" at {report.at:%H:%M}"
+    room = _DETAIL_COLUMN - len("gateway: ") - len(at)
+    detail = report.detail if len(report.detail) <= room else report.detail[: room - 3] + "..."
+    return f"gateway: {detail}{at}"
+
+
+def take_gateway_reports(
+    session: Session, uplinks: list[Uplink], *, handling: ReportHandling, now: datetime
+) -> TakenReports:
+    taken = TakenReports(entries=[], refused={})
+    parsed: list[tuple[Uplink, GatewayReport]] = []
+    for uplink in uplinks:
+        try:
+            parsed.append((uplink, decode_gateway_report(uplink.payload)))
+        except FrameRejectedError as rejected:
+            _refuse(taken, uplink, rejected.label_id, f"malformed: {rejected.detail}")
+    owners = {
+        label_id: (store, gateway)
+        for label_id, store, gateway in session.execute(
+            select(LabelRow.id, LabelRow.store, LabelRow.gateway).where(
+                LabelRow.id.in_({report.label_id for _, report in parsed})
+            )
+        )
+    }
+    for uplink, report in parsed:
+        owner = owners.get(report.label_id)
+        if owner is None:
+            _refuse(taken, uplink, report.label_id, "unknown label")
+        elif owner != (uplink.store, uplink.gateway):
+            _refuse(taken, uplink, report.label_id, "label of another gateway")
+        elif report.reachable:
+            if report.sequence != 0:
+                _refuse(taken, uplink, report.label_id, "reachable report names a frame")
+                continue
+            log.info(
+                "gateway %s/%s reached %s again", uplink.store, uplink.gateway, report.label_id
+            )
+            handling.unpark(session, {report.label_id: False}, now)
+        else:
+            _gave_up(session, taken, uplink, report, handling=handling, now=now)
+    return taken
+
+
+def _gave_up(
+    session: Session,
+    taken: TakenReports,
+    uplink: Uplink,
+    report: GatewayReport,
+    *,
+    handling: ReportHandling,
+    now: datetime,
+) -> None:
+    rows = outbox_entries(
+        session,
+        OUTBOX.c.label_id == report.label_id,
+        OUTBOX.c.sequence == report.sequence,
+        OUTBOX.c.status.in_(_IN_FLIGHT),
+    )
+    if not rows:
+        if signed_action_sequences(session, [(report.label_id, report.sequence)]):
+            # A staff action's frame (flash, ping): it ends unanswered at its own
+            # timeout, as it must; the gateway's words are in the log.
+            log.info(
+                "gateway %s/%s on %s action seq %d: %s",
+                uplink.store,
+                uplink.gateway,
+                report.label_id,
+                report.sequence,
+                report.detail,
+            )
+            return
+        _refuse(taken, uplink, report.label_id, "names no update in flight")
+        return
+    text = report_text(report)
+    log.info(
+        "gateway %s/%s on %s seq %d: %s",
+        uplink.store,
+        uplink.gateway,
+        report.label_id,
+        report.sequence,
+        text,
+    )
+    sent_at = dict(
+        session.execute(
+            select(OUTBOX.c.id, OUTBOX.c.sent_at).where(OUTBOX.c.id.in_([r.id for r in rows]))
+        ).all()
+    )
+    for row in rows:
+        sent = sent_at.get(row.id)
+        if row.status == OutboxStatus.SENT and sent is not None and sent <= report.at:
+            # The answer to this very try will not come: the frame is due for its retry
+            # now, not at its timeout. (A report about an earlier try, which the
+            # timeout has already sent again, only leaves its words: one try, one
+            # attempt.) A frame parked at last keeps the gateway's reason.
+            handling.release_flight(row.label_id, row.sequence, row.id)
+            handling.retry_or_park(row, now, Parking(ParkReason.OFFLINE, text))
+        if row.status != OutboxStatus.PARKED:
+            # Waiting for its retry: the reason stays with it until it is answered or
+            # parked (`dispatch` parks an unanswered frame with the detail it holds).
+            row.parked_detail, row.changed, row.only_settled = text, True, False
+        taken.entries.append(row)
+
+
+def _refuse(taken: TakenReports, uplink: Uplink, label_id: str | None, reason: str) -> None:
+    key = reason.split(":", 1)[0]
+    taken.refused[key] = taken.refused.get(key, 0) + 1
+    log.warning(
+        "refused a gateway report on %s/%s (label %s): %s",
+        uplink.store,
+        uplink.gateway,
+        label_id or "?",
+        reason,
+    )

@@ -1,0 +1,68 @@
+"""The gateway's own reports about its labels (kind 0x83, unsigned; docs/protocol.md).
+
+Sent in place of an answer when the radio gave up on a frame, and when a label that was
+out of reach answers the radio again. The gateway holds no key of a Bluetooth ESL label,
+so it cannot sign for it: these say what the gateway saw, nothing about the panel.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from gateways.protocol import (
+    MAX_REPORT_DETAIL,
+    FrameRejectedError,
+    GatewayReport,
+    ReportFlag,
+    encode_gateway_report,
+    peek_header,
+)
+from gateways.store_gateway.local_state import LabelRecord
+from gateways.store_gateway.radio import RadioError
+
+__all__ = ["gave_up_report", "reachable_report"]
+
+
+def gave_up_report(
+    label: LabelRecord, frame: bytes, error: RadioError, *, now: datetime
+) -> bytes | None:
+    """Why `frame` got no answer; None when the frame's header cannot be read."""
+    try:
+        sequence = peek_header(frame).sequence
+    except FrameRejectedError:
+        return None
+    report = GatewayReport(
+        label_id=label.label_id,
+        sequence=sequence,
+        at=now,
+        detail=_detail(error.reason),
+        attempts=max(1, min(error.attempts, 0xFF)),
+        flags=ReportFlag.FINAL if error.final else ReportFlag.NONE,
+    )
+    return encode_gateway_report(report)
+
+
+def reachable_report(label: LabelRecord, *, now: datetime) -> bytes:
+    """The label answered the radio again (no frame: sequence 0)."""
+    report = GatewayReport(
+        label_id=label.label_id,
+        sequence=0,
+        at=now,
+        detail="within reach again",
+        flags=ReportFlag.REACHABLE,
+    )
+    return encode_gateway_report(report)
+
+
+def _detail(reason: str) -> str:
+    """The radio's reason within the report's 48 characters, its point kept: what the
+    controller shows next to the label names the label already, so a radio's context
+    ("AP http://…, tag …: ") goes first, then an aside in brackets."""
+    text = "".join(c if " " <= c <= "~" else "?" for c in reason).strip() or "no answer"
+    if len(text) > MAX_REPORT_DETAIL and ": " in text:
+        text = text.rsplit(": ", 1)[1].strip() or text
+    if len(text) > MAX_REPORT_DETAIL and " (" in text:
+        text = text.split(" (", 1)[0].strip() or text
+    if len(text) <= MAX_REPORT_DETAIL:
+        return text
+    return text[: MAX_REPORT_DETAIL - 3] + "..."
