@@ -19,12 +19,11 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
-from sqlalchemy import Engine, select
+from sqlalchemy import Engine
 from sqlalchemy.orm import Session, sessionmaker
 
 from esl.composition import build_controller, controller_settings, controller_transport
 from esl.db.engine import session_factory
-from esl.db.models import OutboxRow
 from esl.pipeline import RetryPolicy, UpdateController
 from esl.pipeline.provisioning import register_provisioned_labels
 from esl.services.labels import bind_label
@@ -38,6 +37,7 @@ from gateways.mqtt.endpoint import parse_broker_url
 from rendering.encoding import Planes
 from tests.fixtures.mosquitto import MosquittoProcess
 from tests.support.pipeline import ADMIN, expected_planes, publish
+from tests.support.store_chain import open_outbox_rows
 
 OPEN = ("pending", "sent", "parked", "held")
 
@@ -173,10 +173,7 @@ class SharedClockStore:
         return controller
 
     def open_rows(self) -> int:
-        with self.sessions() as session:
-            return len(
-                session.scalars(select(OutboxRow.id).where(OutboxRow.status.in_(OPEN))).all()
-            )
+        return open_outbox_rows(self.sessions, OPEN)
 
     def due_planes(self, at: datetime) -> dict[str, Planes]:
         """label -> the reference render of its product's price at `at` (quote + render)."""

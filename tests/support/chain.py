@@ -13,16 +13,14 @@ where both sides share one clock.
 from __future__ import annotations
 
 import asyncio
-import time
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from pathlib import Path
 
-from sqlalchemy import Engine, select
+from sqlalchemy import Engine
 
-from esl.db.models import OutboxRow
 from esl.demo.chain import ChainTimings, SimulatedChain
 from esl.pipeline import UpdateController
 from esl.pipeline.database_outage import DatabaseRetry
@@ -34,6 +32,7 @@ from rendering.encoding import Planes
 from tests.fixtures.mosquitto import MosquittoProcess
 from tests.support.clock import SIM_SPEED, fast_clock, wall_clock
 from tests.support.pipeline import SKUS, expected_planes
+from tests.support.store_chain import open_outbox_rows, wait_converged
 
 __all__ = ["TEST_TIMINGS", "Chain", "wall_clock_chain"]
 
@@ -110,12 +109,7 @@ class Chain(SimulatedChain):
         return None if self.running is None else self.running.task
 
     def open_rows(self) -> int:
-        with self.sessions() as session:
-            return len(
-                session.scalars(
-                    select(OutboxRow.id).where(OutboxRow.status.in_(("pending", "sent", "parked")))
-                ).all()
-            )
+        return open_outbox_rows(self.sessions)
 
     def converged(self, at: datetime) -> bool:
         """Every label's panel shows exactly the reference render of its price at `at`."""
@@ -138,14 +132,7 @@ class Chain(SimulatedChain):
         return wrong
 
     async def wait_converged(self, at: datetime, *, timeout_s: float = 40.0) -> None:
-        deadline = time.monotonic() + timeout_s
-        while time.monotonic() < deadline:
-            if self.converged(at) and self.open_rows() == 0:
-                return
-            await asyncio.sleep(0.2)
-        raise AssertionError(
-            f"not converged: {len(self.mismatches(at))} labels wrong, {self.open_rows()} open rows"
-        )
+        await wait_converged(lambda: self.mismatches(at), self.open_rows, timeout_s=timeout_s)
 
 
 @asynccontextmanager
