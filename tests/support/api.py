@@ -36,3 +36,11 @@ class Api:
 
     def headers(self, role: str) -> dict[str, str]:
         return {"X-API-Key": self.keys[role]}
+
+    def import_csv(self, kind: str, text: str, *, role: str = "pricing") -> httpx.Response:
+        """`text` uploaded as the CSV file of `POST /api/v1/imports/{kind}`."""
+        return self.client.post(
+            f"/api/v1/imports/{kind}",
+            files={"file": (f"{kind}.csv", text, "text/csv")},
+            headers=self.headers(role),
+        )
