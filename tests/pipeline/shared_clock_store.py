@@ -186,6 +186,13 @@ class SharedClockStore:
                 due[label_id] = references[sku]
         return due
 
+    async def assert_shows_due_at(self, instant: datetime) -> None:
+        """Just after `instant`, every panel shows the render of what is due at it."""
+        await self.clock.sleep_until(instant + timedelta(seconds=1))
+        for label in self.labels.values():
+            label.state(now=self.clock())  # the label's own timer fires when it is next asked
+        assert self.showing_other_than(self.due_planes(instant)) == []
+
     def showing_other_than(self, due: dict[str, Planes]) -> list[str]:
         return sorted(
             label_id for label_id, planes in due.items() if self.labels[label_id].shown != planes

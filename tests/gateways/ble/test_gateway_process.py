@@ -18,7 +18,7 @@ import os
 import signal
 import subprocess
 import sys
-from collections.abc import AsyncIterator, Callable, Iterator
+from collections.abc import AsyncIterator, Callable
 from datetime import datetime, timedelta
 from pathlib import Path
 
@@ -46,7 +46,6 @@ from tests.fixtures.mosquitto import MosquittoProcess
 from tests.gateways.ble.ble_store import address_of
 from tests.support.cli_process import ROOT
 from tests.support.clock import wall_clock
-from tests.support.database import seeded_sqlite_engine
 from tests.support.pipeline import ADMIN, SKUS, expected_planes, publish_prices, register_and_bind
 from tests.support.store_chain import open_outbox_rows, start_wall_clock_controller, wait_converged
 
@@ -155,12 +154,6 @@ class BleChain:
             await self.controller.stop()
         self.hci.close()
         await self.hci.wait_closed()
-
-
-@pytest.fixture
-def engine(tmp_path: Path) -> Iterator[Engine]:
-    with seeded_sqlite_engine(tmp_path) as engine:
-        yield engine
 
 
 @pytest.fixture

@@ -5,15 +5,14 @@ from __future__ import annotations
 
 import asyncio
 import random
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from datetime import timedelta
-from pathlib import Path
 
 import pytest
 from sqlalchemy import Engine, select
 
 from esl.composition import build_controller, controller_settings
-from esl.db.engine import create_engine_for, session_factory, upgrade_database
+from esl.db.engine import session_factory
 from esl.db.models import LabelStateRow, OutboxRow
 from esl.delivery_states import park_text
 from esl.settings import Settings
@@ -25,20 +24,9 @@ from gateways.protocol import ReasonCode
 from rendering.encoding import content_hash
 from tests.gateways.ble.ble_store import FAST
 from tests.support.clock import Clock
-from tests.support.database import seed_reference_data
 from tests.support.pipeline import expected_planes, publish_prices, register_and_bind
 
 STORE, GATEWAY = "S01", "ble0"
-
-
-@pytest.fixture
-def engine(tmp_path: Path) -> Iterator[Engine]:
-    engine = create_engine_for(f"sqlite:///{tmp_path / 'esl.sqlite'}")
-    upgrade_database(engine)
-    with session_factory(engine)() as session, session.begin():
-        seed_reference_data(session)
-    yield engine
-    engine.dispose()
 
 
 class BleShop:
