@@ -15,7 +15,7 @@ from __future__ import annotations
 import asyncio
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 from pathlib import Path
 
@@ -34,7 +34,7 @@ from tests.support.clock import SIM_SPEED, fast_clock, wall_clock
 from tests.support.pipeline import SKUS, expected_planes
 from tests.support.store_chain import open_outbox_rows, wait_converged
 
-__all__ = ["TEST_TIMINGS", "Chain", "wall_clock_chain"]
+__all__ = ["TEST_TIMINGS", "Chain", "quick_demo_timings", "wall_clock_chain"]
 
 # Quick retries so a lost frame costs a test seconds, not minutes.
 TEST_TIMINGS = ChainTimings(
@@ -53,6 +53,21 @@ TEST_TIMINGS = ChainTimings(
     max_in_flight=50,
     reconnect_delay_s=(1, 2),
 )
+
+
+def quick_demo_timings(
+    *, ack_timeout: timedelta, max_attempts: int = 3, vitals_every: timedelta | None = None
+) -> ChainTimings:
+    """Labels 20x faster than real time, and a controller that gives up on a silent label
+    after `max_attempts` short tries, so an `esl demo` run takes seconds."""
+    timings = ChainTimings(
+        sim_speed=20.0,
+        ack_timeout=ack_timeout,
+        retry_base_delay=timedelta(milliseconds=200),
+        retry_max_delay=timedelta(seconds=1),
+        max_attempts=max_attempts,
+    )
+    return timings if vitals_every is None else replace(timings, vitals_every=vitals_every)
 
 
 @dataclass

@@ -17,7 +17,6 @@ from sqlalchemy.orm import Session, sessionmaker
 from esl.composition import RunningController
 from esl.db.engine import session_factory
 from esl.pipeline.oepl_tags import import_access_point_tags
-from esl.services.labels import bind_label
 from firmware_sim.oepl_ap.http_app import ServedAccessPoint
 from gateways.base import GatewayState, GatewayStatus
 from gateways.mqtt.driver import MqttGateway
@@ -32,7 +31,7 @@ from gateways.store_gateway.process import (
 from tests.fixtures.mosquitto import MosquittoProcess
 from tests.support.cli_process import ROOT
 from tests.support.clock import wall_clock
-from tests.support.pipeline import ADMIN, SKUS, expected_planes
+from tests.support.pipeline import SKUS, bind_round_robin, expected_planes
 from tests.support.store_chain import open_outbox_rows, start_wall_clock_controller, wait_converged
 
 __all__ = ["FAST_DRIVER", "GATEWAY", "STORE", "OeplChain"]
@@ -75,17 +74,8 @@ class OeplChain:
         finally:
             await driver.close()
         with self.sessions.begin() as session:
-            for index, label in enumerate(imported.labels):
-                sku = SKUS[index % len(SKUS)]
-                bind_label(
-                    session,
-                    principal=ADMIN,
-                    label_id=label.label_id,
-                    sku=sku,
-                    template="standard",
-                    now=wall_clock(),
-                )
-                self.bindings[label.label_id] = sku
+            label_ids = [label.label_id for label in imported.labels]
+            self.bindings.update(bind_round_robin(session, label_ids, skus=SKUS, now=wall_clock()))
         return imported.skipped
 
     async def start_gateway(self) -> StoreGatewayProcess:

@@ -163,6 +163,13 @@ class _RawLink:
         self.signed: list[bytes] = []
         self._answers: asyncio.Queue[None] = asyncio.Queue()
 
+    @classmethod
+    async def to_first_label(cls, store: BleStore) -> _RawLink:
+        """Connected to label 1 and subscribed to its answers."""
+        link = cls(store.client_factory(address_of(1)))
+        await link.start()
+        return link
+
     def _on_control(self, _sender: object, value: bytearray) -> None:
         self.control.append(bytes(value))
         self._answers.put_nowait(None)
@@ -196,8 +203,7 @@ async def test_display_image_without_a_transferred_frame_is_refused_as_wrong_sta
     make: StoreMaker,
 ) -> None:
     store = make(1)
-    link = _RawLink(store.client_factory(address_of(1)))
-    await link.start()
+    link = await _RawLink.to_first_label(store)
     await link.command(encode_command(DisplayImage(esl_id=1, image=0)))
     assert [decode_response(bytes(value)) for value in link.control] == [
         EslErrorResponse(ReasonCode.INVALID_STATE)
@@ -210,8 +216,7 @@ async def test_a_control_point_command_that_contradicts_the_signed_frame_is_refu
 ) -> None:
     store = make(1)
     frame = store.frame(1, _update()).payload
-    link = _RawLink(store.client_factory(address_of(1)))
-    await link.start()
+    link = await _RawLink.to_first_label(store)
     await link.transfer(frame)
     # The frame says image 0; an unauthenticated command must not put it in slot 3.
     await link.command(encode_command(DisplayImage(esl_id=1, image=3)))
@@ -230,8 +235,7 @@ async def test_an_unknown_opcode_and_a_command_for_another_esl_are_refused(
     make: StoreMaker,
 ) -> None:
     store = make(1)
-    link = _RawLink(store.client_factory(address_of(1)))
-    await link.start()
+    link = await _RawLink.to_first_label(store)
     await link.command(b"\x05\x01")
     await link.command(encode_command(DisplayImage(esl_id=9, image=0)))
     assert [decode_response(bytes(value)) for value in link.control] == [
@@ -243,8 +247,7 @@ async def test_an_unknown_opcode_and_a_command_for_another_esl_are_refused(
 async def test_a_transferred_frame_then_the_right_command_is_shown(make: StoreMaker) -> None:
     store = make(1)
     frame = store.frame(1, _update()).payload
-    link = _RawLink(store.client_factory(address_of(1)))
-    await link.start()
+    link = await _RawLink.to_first_label(store)
     await link.transfer(frame)
     await link.command(encode_command(DisplayImage(esl_id=1, image=0)))
     assert [decode_response(bytes(value)) for value in link.control] == [DisplayState(0, 0)]
