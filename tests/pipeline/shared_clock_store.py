@@ -36,8 +36,8 @@ from gateways.mqtt.driver import MqttGateway
 from gateways.mqtt.endpoint import parse_broker_url
 from rendering.encoding import Planes
 from tests.fixtures.mosquitto import MosquittoProcess
+from tests.support.outbox import open_outbox_rows
 from tests.support.pipeline import ADMIN, expected_planes, publish
-from tests.support.store_chain import open_outbox_rows
 
 OPEN = ("pending", "sent", "parked", "held")
 

@@ -51,7 +51,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from esl.composition import build_controller, controller_settings
 from esl.db.engine import create_engine_for, session_factory, upgrade_database
-from esl.db.models import LabelRow, LabelStateRow, OutboxRow
+from esl.db.models import LabelRow, LabelStateRow
 from esl.errors import PublicationRejectedError
 from esl.pipeline import RetryPolicy, UpdateController
 from esl.pipeline.check_ins import FLIP_GRACE
@@ -71,8 +71,8 @@ from tests.pipeline.shared_clock_store import publish
 from tests.pipeline.small_world import PRICES_A, T0
 from tests.support.clock import Clock
 from tests.support.database import seed_reference_data
+from tests.support.outbox import open_outbox_rows, outbox_by_label
 from tests.support.pipeline import due_content, register_and_bind
-from tests.support.store_chain import open_outbox_rows
 
 # Replays and forgeries are the attacks of issue 13's observations 1 (a replayed
 # acknowledgement) and 2 (a forged frame cancelling a genuine update: the label answered
@@ -502,18 +502,10 @@ class Shelf:
         return f"{digest[:8]} ({self.allowed[sku].get(digest, 'never due')})"
 
     def describe(self) -> str:
-        with self.sessions() as session:
-            rows = session.execute(
-                select(
-                    OutboxRow.label_id,
-                    OutboxRow.sequence,
-                    OutboxRow.status,
-                    OutboxRow.parked_reason,
-                ).order_by(OutboxRow.label_id, OutboxRow.sequence)
-            ).all()
         return "; ".join(
-            f"{label} #{sequence} {status}{' (' + reason + ')' if reason else ''}"
-            for label, sequence, status, reason in rows
+            f"{label} #{sequence} {status}{' (' + parked + ')' if parked else ''}"
+            for label, rows in outbox_by_label(self.sessions).items()
+            for sequence, status, parked in rows
             if status not in ("acked", "superseded")
         )
 

@@ -31,8 +31,9 @@ from gateways.mqtt.endpoint import parse_broker_url
 from rendering.encoding import Planes
 from tests.fixtures.mosquitto import MosquittoProcess
 from tests.support.clock import SIM_SPEED, fast_clock, wall_clock
+from tests.support.outbox import open_outbox_rows
 from tests.support.pipeline import SKUS, expected_planes
-from tests.support.store_chain import open_outbox_rows, wait_converged
+from tests.support.store_chain import wait_converged
 
 __all__ = ["TEST_TIMINGS", "Chain", "quick_demo_timings", "wall_clock_chain"]
 

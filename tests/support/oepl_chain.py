@@ -31,8 +31,9 @@ from gateways.store_gateway.process import (
 from tests.fixtures.mosquitto import MosquittoProcess
 from tests.support.cli_process import ROOT
 from tests.support.clock import wall_clock
+from tests.support.outbox import open_outbox_rows
 from tests.support.pipeline import SKUS, bind_round_robin, expected_planes
-from tests.support.store_chain import open_outbox_rows, start_wall_clock_controller, wait_converged
+from tests.support.store_chain import start_wall_clock_controller, wait_converged
 
 __all__ = ["FAST_DRIVER", "GATEWAY", "STORE", "OeplChain"]
 

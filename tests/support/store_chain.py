@@ -10,20 +10,15 @@ import time
 from collections.abc import Callable, Sized
 from datetime import timedelta
 
-from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
 from esl.composition import RunningController, controller_settings, controller_transport
-from esl.db.models import OutboxRow
 from esl.pipeline import RetryPolicy
 from esl.settings import Settings
 from gateways.mqtt.endpoint import parse_broker_url
 from tests.support.clock import wall_clock
 
-__all__ = ["OPEN_STATUSES", "open_outbox_rows", "start_wall_clock_controller", "wait_converged"]
-
-# Rows still owed to a label: a parked one counts, so a test never passes on a stuck update.
-OPEN_STATUSES = ("pending", "sent", "parked")
+__all__ = ["start_wall_clock_controller", "wait_converged"]
 
 
 async def start_wall_clock_controller(
@@ -53,15 +48,6 @@ async def start_wall_clock_controller(
         clock=wall_clock,
         rng=random.Random(1),
     )
-
-
-def open_outbox_rows(
-    sessions: sessionmaker[Session], statuses: tuple[str, ...] = OPEN_STATUSES
-) -> int:
-    with sessions() as session:
-        return len(
-            session.scalars(select(OutboxRow.id).where(OutboxRow.status.in_(statuses))).all()
-        )
 
 
 async def wait_converged(

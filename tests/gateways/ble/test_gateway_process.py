@@ -46,8 +46,9 @@ from tests.fixtures.mosquitto import MosquittoProcess
 from tests.gateways.ble.ble_store import address_of
 from tests.support.cli_process import ROOT
 from tests.support.clock import wall_clock
+from tests.support.outbox import open_outbox_rows
 from tests.support.pipeline import ADMIN, SKUS, expected_planes, publish_prices, register_and_bind
-from tests.support.store_chain import open_outbox_rows, start_wall_clock_controller, wait_converged
+from tests.support.store_chain import start_wall_clock_controller, wait_converged
 
 pytestmark = [pytest.mark.integration, pytest.mark.slow]
 
