@@ -6,10 +6,12 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from sqlalchemy import Engine
 
 from esl.api.server import ServerThread
 from tests.fixtures.mosquitto import MosquittoProcess, start_mosquitto
 from tests.support.api import AppSwitch
+from tests.support.database import seeded_sqlite_engine
 
 
 @pytest.fixture
@@ -18,6 +20,14 @@ def mosquitto(tmp_path: Path) -> Iterator[MosquittoProcess]:
     broker = start_mosquitto(tmp_path / "mosquitto")
     yield broker
     broker.stop()
+
+
+@pytest.fixture
+def engine(tmp_path: Path) -> Iterator[Engine]:
+    """A migrated SQLite database with the reference data seeded (folders that test on
+    PostgreSQL too, or need another database, define their own)."""
+    with seeded_sqlite_engine(tmp_path) as engine:
+        yield engine
 
 
 @pytest.fixture(scope="session")

@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 import ast
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
+
+from tests.support.cli_process import libraries_loaded_by
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -75,9 +75,5 @@ def test_pure_packages_never_read_the_clock(package: str) -> None:
 
 
 def test_importing_gateways_does_not_pull_in_a_transport_library() -> None:
-    code = (
-        "import sys, gateways, pricing, rendering, firmware_sim; "
-        "print(sorted(m for m in ('bleak', 'paho', 'sqlalchemy', 'fastapi') if m in sys.modules))"
-    )
-    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
-    assert out.stdout.strip() == "[]"
+    transports = ("bleak", "paho", "sqlalchemy", "fastapi")
+    assert libraries_loaded_by("gateways, pricing, rendering, firmware_sim", transports) == []

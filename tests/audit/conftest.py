@@ -12,26 +12,14 @@ from pathlib import Path
 import pytest
 from sqlalchemy import Engine
 
-from esl.db.engine import create_engine_for, session_factory, upgrade_database
 from tests.audit.world import AuditWorld
-from tests.support.database import BACKENDS, postgres_engine, seed_reference_data
+from tests.support.database import BACKENDS, backend_engine
 
 
 @pytest.fixture(params=BACKENDS)
 def engine(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Engine]:
-    if request.param == "postgresql":
-        schemas = postgres_engine()
-        engine = next(schemas)
-    else:
-        engine = create_engine_for(f"sqlite:///{tmp_path / 'esl.sqlite'}")
-    upgrade_database(engine)
-    with session_factory(engine)() as session, session.begin():
-        seed_reference_data(session)
-    yield engine
-    if request.param == "postgresql":
-        schemas.close()
-    else:
-        engine.dispose()
+    with backend_engine(request.param, tmp_path) as engine:
+        yield engine
 
 
 @pytest.fixture

@@ -16,7 +16,7 @@ from typer.testing import CliRunner
 
 from esl.api import create_app
 from esl.cli import app as cli_app
-from esl.db.engine import create_engine_for, session_factory, upgrade_database
+from esl.db.engine import session_factory
 from esl.services.keys import Role, create_key
 from esl.settings import Settings
 from tests.support.api import Api, AppSwitch
@@ -24,27 +24,16 @@ from tests.support.clock import Clock
 from tests.support.database import (
     BACKENDS,
     START,
-    postgres_engine,
+    backend_engine,
     seed_reference_data,
-    wait_until_idle,
 )
 
 
 @pytest.fixture(params=BACKENDS)
 def engine(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Engine]:
     """A freshly migrated database (`esl db upgrade`), empty but for the channels."""
-    if request.param == "postgresql":
-        generator = postgres_engine()
-        engine = next(generator)
-        upgrade_database(engine)
+    with backend_engine(request.param, tmp_path, seeded=False) as engine:
         yield engine
-        generator.close()
-        return
-    engine = create_engine_for(f"sqlite:///{tmp_path / 'esl.sqlite'}")
-    upgrade_database(engine)
-    yield engine
-    wait_until_idle(engine)
-    engine.dispose()
 
 
 @pytest.fixture

@@ -10,10 +10,7 @@ from tests.support.api import Api
 
 @pytest.fixture
 def labelled(api: Api) -> Api:
-    admin = api.headers("admin")
-    for label_id, store in (("L-1", "S01"), ("L-9", "S02")):
-        label = {"id": label_id, "store": store, "model": "2.9-bwr"}
-        assert api.client.post("/api/v1/labels", json=label, headers=admin).status_code == 201
+    api.add_labels({"L-1": "S01", "L-9": "S02"})
     return api
 
 

@@ -15,10 +15,7 @@ from tests.support.api import Api
 @pytest.fixture
 def sampled(api: Api) -> Api:
     """L-1 (store S01) reported a falling battery, a day apart, over four days."""
-    admin = api.headers("admin")
-    for label_id, store in (("L-1", "S01"), ("L-9", "S02")):
-        label = {"id": label_id, "store": store, "model": "2.9-bwr"}
-        assert api.client.post("/api/v1/labels", json=label, headers=admin).status_code == 201
+    api.add_labels({"L-1": "S01", "L-9": "S02"})
     recorder = VitalsRecorder(VitalsSampling(every=timedelta(hours=1)))
     for day, (battery, rssi) in enumerate(((2_950, -61), (2_800, -64), (2_650, -70), (2_540, -75))):
         at = api.clock.now - timedelta(days=3 - day)

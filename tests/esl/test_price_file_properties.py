@@ -3,19 +3,18 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
-from pathlib import Path
 
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from sqlalchemy import Engine, delete, select
 
-from esl.db.engine import create_engine_for, session_factory, upgrade_database
+from esl.db.engine import session_factory
 from esl.db.models import LedgerEntryRow, PriceRuleRow, PublicationRow
 from esl.errors import ImportRejectedError
 from esl.imports import export_prices, import_prices
 from tests.strategies import bad_price_csv_rows, price_csv_rows
-from tests.support.database import START, seed_reference_data
+from tests.support.database import START, seeded_sqlite_engine
 
 HEADER = "sku,scope,channel,store_or_zone,price,currency,valid_from,valid_until\n"
 
@@ -23,13 +22,8 @@ HEADER = "sku,scope,channel,store_or_zone,price,currency,valid_from,valid_until\
 @pytest.fixture(scope="module")
 def database(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Engine]:
     # One SQLite file for every example; each example starts from no prices.
-    path: Path = tmp_path_factory.mktemp("properties") / "esl.sqlite"
-    engine = create_engine_for(f"sqlite:///{path}")
-    upgrade_database(engine)
-    with session_factory(engine)() as session, session.begin():
-        seed_reference_data(session)
-    yield engine
-    engine.dispose()
+    with seeded_sqlite_engine(tmp_path_factory.mktemp("properties")) as engine:
+        yield engine
 
 
 def _reset(engine: Engine) -> None:

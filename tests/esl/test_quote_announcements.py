@@ -26,22 +26,24 @@ def _history(*rows: tuple[str, int, str]) -> str:
     return "\n".join(lines) + "\n"
 
 
+def _import(api: Api, *files: tuple[str, str]) -> None:
+    """Each (kind, CSV text) through the import API, in order."""
+    for kind, text in files:
+        if kind == "promotions":
+            # The ledger takes one entry per key and instant: the promotion's price is
+            # recorded a minute after the price file's.
+            api.clock.advance(timedelta(minutes=1))
+        response = api.import_csv(kind, text)
+        assert response.status_code == 200, response.text
+
+
 def test_a_reduction_to_the_30_day_low_is_quoted_as_not_announced(api: Api) -> None:
     pricing = api.headers("pricing")
     # S01 sold at 2.99 ten days ago: the new 2.99 saves nothing against the 30-day low.
     # S02 sold at 3.49 for 40 days: 2.99 is a reduction of 0.50 (14 %) from that.
     history = _history(("S01", 40, "3.49"), ("S01", 10, "2.99"), ("S01", 6, "3.49"),
                        ("S02", 40, "3.49"))  # fmt: skip
-    for kind, text in (("prices", PRICES), ("history", history), ("promotions", PROMOTIONS)):
-        if kind == "promotions":
-            # The ledger takes one entry per key and instant: the promotion's price is
-            # recorded a minute after the price file's.
-            api.clock.advance(timedelta(minutes=1))
-        response = api.client.post(
-            f"/api/v1/imports/{kind}", files={"file": (f"{kind}.csv", text, "text/csv")},
-            headers=pricing,
-        )  # fmt: skip
-        assert response.status_code == 200, response.text
+    _import(api, ("prices", PRICES), ("history", history), ("promotions", PROMOTIONS))
     quotes = {
         store: api.client.get(
             "/api/v1/quote", params={"sku": "CHS-1", "store": store}, headers=pricing
@@ -60,16 +62,7 @@ def test_a_reduction_to_the_30_day_low_is_quoted_as_not_announced(api: Api) -> N
 
 def test_the_quote_speaks_every_documented_locale_and_refuses_others_by_name(api: Api) -> None:
     pricing = api.headers("pricing")
-    for kind, text in (("prices", PRICES), ("promotions", PROMOTIONS)):
-        if kind == "promotions":
-            # The ledger takes one entry per key and instant: the promotion's price is
-            # recorded a minute after the price file's.
-            api.clock.advance(timedelta(minutes=1))
-        response = api.client.post(
-            f"/api/v1/imports/{kind}", files={"file": (f"{kind}.csv", text, "text/csv")},
-            headers=pricing,
-        )  # fmt: skip
-        assert response.status_code == 200, response.text
+    _import(api, ("prices", PRICES), ("promotions", PROMOTIONS))
     units = {}
     for locale in ("pl_PL", "en_GB", "de_DE"):
         quoted = api.client.get(

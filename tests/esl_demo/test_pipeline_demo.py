@@ -13,23 +13,15 @@ from typer.testing import CliRunner
 from esl.cli import app
 from esl.db.engine import create_engine_for, session_factory
 from esl.db.models import LabelBindingRow, LabelRow, LabelStateRow
-from esl.demo.chain import ChainTimings
 from esl.demo.run import DemoOptions, run_demo
 from rendering.encoding import content_hash
+from tests.support.chain import quick_demo_timings
 from tests.support.clock import wall_clock
 from tests.support.pipeline import expected_planes
 
 pytestmark = pytest.mark.integration
 
-# Labels 20x faster than real time, and a controller that gives up on silent labels
-# after three short attempts, so the run takes seconds.
-FAST = ChainTimings(
-    sim_speed=20.0,
-    ack_timeout=timedelta(seconds=2),
-    retry_base_delay=timedelta(milliseconds=200),
-    retry_max_delay=timedelta(seconds=1),
-    max_attempts=3,
-)
+FAST = quick_demo_timings(ack_timeout=timedelta(seconds=2))
 
 
 async def test_the_demo_converges_every_reachable_label_and_reports_the_unreachable(

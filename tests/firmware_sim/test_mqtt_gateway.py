@@ -9,8 +9,8 @@ import os
 import queue
 import signal
 import time
-from collections.abc import Iterator
-from contextlib import contextmanager
+from collections.abc import AsyncIterator, Iterator
+from contextlib import asynccontextmanager
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -79,35 +79,74 @@ class Controller:
         self.client.loop_stop()
 
 
+@pytest.fixture
+def controller(mosquitto: MosquittoProcess) -> Iterator[Controller]:
+    controller = Controller(mosquitto)
+    yield controller
+    controller.close()
+
+
 def _status(payload: bytes) -> str:
     return str(json.loads(payload)["state"])
 
 
-@contextmanager
-def _running_gateway(tmp_path: Path, url: str, **broker: object) -> Iterator[MqttStoreGateway]:
+@asynccontextmanager
+async def _running_gateway(
+    tmp_path: Path,
+    url: str,
+    *,
+    labels: int = 20,
+    faults: FaultPlan | None = None,
+    restart_downtime_s: float = 1.0,
+    connected: bool = True,
+    **broker: object,
+) -> AsyncIterator[MqttStoreGateway]:
+    """Store S001's simulated gateway `gw1` running (a task) for the block, from when it
+    is `connected` to the broker (unless told not to wait); stopped (its goodbye
+    published) and closed after it."""
     config = SiteConfig(
         store="S001",
         gateway="gw1",
         state_dir=tmp_path / "sim",
-        label_count=20,
+        label_count=labels,
         check_in_interval_s=0.2,
+        faults=faults or FaultPlan(),
     )
     site = open_simulated_gateway(config, now=datetime.now(UTC))
-    runner = MqttStoreGateway(site, parse_broker_url(url, **broker))  # type: ignore[arg-type]
-    yield runner
-    site.close()
+    runner = MqttStoreGateway(
+        site,
+        parse_broker_url(url, **broker),  # type: ignore[arg-type]
+        restart_downtime_s=restart_downtime_s,
+    )
+    task = asyncio.create_task(runner.run())
+    try:
+        if connected:
+            await runner.wait_connected()
+        yield runner
+    finally:
+        runner.stop()
+        await task
+        site.close()
+
+
+def _keys(runner: MqttStoreGateway) -> dict[str, bytes]:
+    """label -> key, from the gateway's provisioning file."""
+    return {p.label_id: p.key for p in read_provisioning(runner.site.config.manifest_path)}
+
+
+async def _send(controller: Controller, frame: LabelFrame, *, key: bytes) -> list[bytes]:
+    """`frame` down to gw1, and the next answer up (none on timeout)."""
+    controller.publish("esl/v1/S001/gw1/down", encode_frame(frame, key=key))
+    return await asyncio.to_thread(controller.wait_for, "esl/v1/S001/gw1/up", 1)
 
 
 async def test_frames_go_down_and_verified_acks_come_up(
-    mosquitto: MosquittoProcess, tmp_path: Path
+    controller: Controller, mosquitto: MosquittoProcess, tmp_path: Path
 ) -> None:
-    controller = Controller(mosquitto)
-    with _running_gateway(tmp_path, mosquitto.url) as runner:
-        task = asyncio.create_task(runner.run())
-        await runner.wait_connected()
+    async with _running_gateway(tmp_path, mosquitto.url) as runner:
         status = await asyncio.to_thread(controller.wait_for, "esl/v1/S001/gw1/status", 1)
         assert [_status(s) for s in status] == ["online"]
-        keys = {p.label_id: p.key for p in read_provisioning(runner.site.config.manifest_path)}
+        keys = _keys(runner)
         update = build_image_update(price_label("2,49 zł"), model_id="2.9-bwr")
         for label_id, key in keys.items():
             frame = LabelFrame(label_id=label_id, sequence=1, command=update)
@@ -116,29 +155,18 @@ async def test_frames_go_down_and_verified_acks_come_up(
         responses = [decode_response(u, key=keys[peek_header(u).label_id]) for u in uplinks]
         assert {r.label_id for r in responses} == set(keys)
         assert all(r.acked and r.sequence == 1 for r in responses)
-        runner.stop()
-        await task
-        final = await asyncio.to_thread(controller.wait_for, "esl/v1/S001/gw1/status", 1)
-        assert [_status(s) for s in final] == ["offline"]
-    controller.close()
+    final = await asyncio.to_thread(controller.wait_for, "esl/v1/S001/gw1/status", 1)
+    assert [_status(s) for s in final] == ["offline"]
 
 
 async def test_a_forged_ack_from_a_rogue_client_is_recognised(
-    mosquitto: MosquittoProcess, tmp_path: Path
+    controller: Controller, mosquitto: MosquittoProcess, tmp_path: Path
 ) -> None:
-    controller = Controller(mosquitto)
-    with _running_gateway(tmp_path, mosquitto.url) as runner:
-        task = asyncio.create_task(runner.run())
-        await runner.wait_connected()
-        keys = {p.label_id: p.key for p in read_provisioning(runner.site.config.manifest_path)}
+    async with _running_gateway(tmp_path, mosquitto.url) as runner:
+        keys = _keys(runner)
         label_id = sorted(keys)[0]
-        controller.publish(
-            "esl/v1/S001/gw1/down",
-            encode_frame(
-                LabelFrame(label_id=label_id, sequence=9, command=Ping()), key=keys[label_id]
-            ),
-        )
-        genuine = await asyncio.to_thread(controller.wait_for, "esl/v1/S001/gw1/up", 1)
+        ping = LabelFrame(label_id=label_id, sequence=9, command=Ping())
+        genuine = await _send(controller, ping, key=keys[label_id])
         ack = decode_response(genuine[0], key=keys[label_id])
         # A rogue client on the store network claims the label acked sequence 10.
         fake = dataclasses.replace(ack, sequence=10)
@@ -148,10 +176,7 @@ async def test_a_forged_ack_from_a_rogue_client_is_recognised(
         with pytest.raises(FrameRejectedError) as caught:
             decode_response(forged[0], key=keys[label_id])
         assert caught.value.reason is ReasonCode.BAD_MAC
-        runner.stop()
-        await task
-        rogue.close()
-    controller.close()
+    rogue.close()
 
 
 async def test_the_gateway_logs_in_with_its_own_credentials(tmp_path: Path) -> None:
@@ -168,30 +193,24 @@ async def test_the_gateway_logs_in_with_its_own_credentials(tmp_path: Path) -> N
     )
     try:
         controller = Controller(broker, username="controller", password="ctl-secret")
-        with _running_gateway(
+        async with _running_gateway(
             tmp_path, broker.url, username="S001.gw1", password="gateway-secret"
-        ) as runner:
-            task = asyncio.create_task(runner.run())
-            await runner.wait_connected()
+        ):
             status = await asyncio.to_thread(controller.wait_for, "esl/v1/S001/gw1/status", 1)
             assert [_status(s) for s in status] == ["online"]
-            runner.stop()
-            await task
-        with _running_gateway(tmp_path, broker.url, username="S001.gw1", password="wrong") as bad:
-            task = asyncio.create_task(bad.run())
+        async with _running_gateway(
+            tmp_path, broker.url, connected=False, username="S001.gw1", password="wrong"
+        ) as bad:
             with pytest.raises(TimeoutError):
                 await bad.wait_connected(timeout_s=1.5)
-            bad.stop()
-            await task
         controller.close()
     finally:
         broker.stop()
 
 
 def test_esl_sim_gateway_runs_from_the_command_line_and_its_last_will_says_offline(
-    mosquitto: MosquittoProcess, tmp_path: Path
+    controller: Controller, mosquitto: MosquittoProcess, tmp_path: Path
 ) -> None:
-    controller = Controller(mosquitto)
     state_dir = tmp_path / "sim"
     process = quiet_esl_process(
         "sim",
@@ -244,7 +263,6 @@ def test_esl_sim_gateway_runs_from_the_command_line_and_its_last_will_says_offli
         if process.poll() is None:
             process.kill()
             process.wait(timeout=10)
-        controller.close()
 
 
 async def test_the_gateway_speaks_tls_when_given_a_ca(tmp_path: Path) -> None:
@@ -261,62 +279,43 @@ async def test_the_gateway_speaks_tls_when_given_a_ca(tmp_path: Path) -> None:
     try:
         controller = Controller(broker)  # on the plain listener, to watch the topics
         url = f"mqtts://127.0.0.1:{tls_port}?ca={tls.ca_file}"
-        with _running_gateway(tmp_path, url) as runner:
+        async with _running_gateway(tmp_path, url) as runner:
             assert runner.broker.tls
-            task = asyncio.create_task(runner.run())
-            await runner.wait_connected()
-            keys = {p.label_id: p.key for p in read_provisioning(runner.site.config.manifest_path)}
+            keys = _keys(runner)
             label_id = sorted(keys)[0]
             ping = LabelFrame(label_id=label_id, sequence=1, command=Ping())
-            controller.publish("esl/v1/S001/gw1/down", encode_frame(ping, key=keys[label_id]))
-            acks = await asyncio.to_thread(controller.wait_for, "esl/v1/S001/gw1/up", 1)
+            acks = await _send(controller, ping, key=keys[label_id])
             assert decode_response(acks[0], key=keys[label_id]).acked
-            runner.stop()
-            await task
         controller.close()
     finally:
         broker.stop()
 
 
 async def test_a_gateway_restart_goes_offline_and_back_and_labels_keep_their_images(
-    mosquitto: MosquittoProcess, tmp_path: Path
+    controller: Controller, mosquitto: MosquittoProcess, tmp_path: Path
 ) -> None:
-    controller = Controller(mosquitto)
-    config = SiteConfig(
-        store="S001",
-        gateway="gw1",
-        state_dir=tmp_path / "sim",
-        label_count=5,
-        check_in_interval_s=0.2,
-        faults=FaultPlan(restart_after_s=1.0),
-    )
-    site = open_simulated_gateway(config, now=datetime.now(UTC))
-    runner = MqttStoreGateway(site, parse_broker_url(mosquitto.url), restart_downtime_s=0.3)
-    keys = {p.label_id: p.key for p in read_provisioning(config.manifest_path)}
-    label_id = sorted(keys)[0]
-    task = asyncio.create_task(runner.run())
-    await runner.wait_connected()
-    planes = price_label("1,99 zł")
-    update = LabelFrame(
-        label_id=label_id, sequence=1, command=build_image_update(planes, model_id="2.9-bwr")
-    )
-    controller.publish("esl/v1/S001/gw1/down", encode_frame(update, key=keys[label_id]))
-    acks = await asyncio.to_thread(controller.wait_for, "esl/v1/S001/gw1/up", 1)
-    assert decode_response(acks[0], key=keys[label_id]).acked
-    statuses = await asyncio.to_thread(controller.wait_for, "esl/v1/S001/gw1/status", 3, 10.0)
-    assert [_status(s) for s in statuses] == ["online", "offline", "online"]
-    assert site.gateway.stats.restarts == 1
-    # The labels were reloaded from storage: the image is still there, and so is the
-    # sequence counter, so the old frame is now a replay.
-    assert site.gateway.labels[label_id].shown == planes
-    controller.publish("esl/v1/S001/gw1/down", encode_frame(update, key=keys[label_id]))
-    answers = await asyncio.to_thread(controller.wait_for, "esl/v1/S001/gw1/up", 1)
-    assert answers, (site.gateway.stats, controller.unread.keys())
-    replayed = decode_response(answers[0], key=keys[label_id])
-    # Answered from the label's memory of that frame; the image is not drawn again.
-    assert (replayed.sequence, replayed.acked) == (1, True)
-    assert site.gateway.labels[label_id].refreshes == 1
-    runner.stop()
-    await task
-    site.close()
-    controller.close()
+    restarting = FaultPlan(restart_after_s=1.0)
+    async with _running_gateway(
+        tmp_path, mosquitto.url, labels=5, faults=restarting, restart_downtime_s=0.3
+    ) as runner:
+        site = runner.site
+        keys = _keys(runner)
+        label_id = sorted(keys)[0]
+        planes = price_label("1,99 zł")
+        update = LabelFrame(
+            label_id=label_id, sequence=1, command=build_image_update(planes, model_id="2.9-bwr")
+        )
+        acks = await _send(controller, update, key=keys[label_id])
+        assert decode_response(acks[0], key=keys[label_id]).acked
+        statuses = await asyncio.to_thread(controller.wait_for, "esl/v1/S001/gw1/status", 3, 10.0)
+        assert [_status(s) for s in statuses] == ["online", "offline", "online"]
+        assert site.gateway.stats.restarts == 1
+        # The labels were reloaded from storage: the image is still there, and so is the
+        # sequence counter, so the old frame is now a replay.
+        assert site.gateway.labels[label_id].shown == planes
+        answers = await _send(controller, update, key=keys[label_id])
+        assert answers, (site.gateway.stats, controller.unread.keys())
+        replayed = decode_response(answers[0], key=keys[label_id])
+        # Answered from the label's memory of that frame; the image is not drawn again.
+        assert (replayed.sequence, replayed.acked) == (1, True)
+        assert site.gateway.labels[label_id].refreshes == 1

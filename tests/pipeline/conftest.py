@@ -3,7 +3,7 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator
 from pathlib import Path
 
 import pytest
@@ -17,13 +17,6 @@ from tests.pipeline.shared_clock_store import (
     priced_store,
 )
 from tests.support.chain import Chain, wall_clock_chain
-from tests.support.database import seeded_sqlite_engine
-
-
-@pytest.fixture
-def engine(tmp_path: Path) -> Iterator[Engine]:
-    with seeded_sqlite_engine(tmp_path) as engine:
-        yield engine
 
 
 @pytest.fixture

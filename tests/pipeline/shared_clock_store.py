@@ -19,12 +19,11 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
-from sqlalchemy import Engine, select
+from sqlalchemy import Engine
 from sqlalchemy.orm import Session, sessionmaker
 
 from esl.composition import build_controller, controller_settings, controller_transport
 from esl.db.engine import session_factory
-from esl.db.models import OutboxRow
 from esl.pipeline import RetryPolicy, UpdateController
 from esl.pipeline.provisioning import register_provisioned_labels
 from esl.services.labels import bind_label
@@ -37,6 +36,7 @@ from gateways.mqtt.driver import MqttGateway
 from gateways.mqtt.endpoint import parse_broker_url
 from rendering.encoding import Planes
 from tests.fixtures.mosquitto import MosquittoProcess
+from tests.support.outbox import open_outbox_rows
 from tests.support.pipeline import ADMIN, expected_planes, publish
 
 OPEN = ("pending", "sent", "parked", "held")
@@ -173,10 +173,7 @@ class SharedClockStore:
         return controller
 
     def open_rows(self) -> int:
-        with self.sessions() as session:
-            return len(
-                session.scalars(select(OutboxRow.id).where(OutboxRow.status.in_(OPEN))).all()
-            )
+        return open_outbox_rows(self.sessions, OPEN)
 
     def due_planes(self, at: datetime) -> dict[str, Planes]:
         """label -> the reference render of its product's price at `at` (quote + render)."""
@@ -188,6 +185,13 @@ class SharedClockStore:
                     references[sku] = expected_planes(session, label_id=label_id, sku=sku, at=at)
                 due[label_id] = references[sku]
         return due
+
+    async def assert_shows_due_at(self, instant: datetime) -> None:
+        """Just after `instant`, every panel shows the render of what is due at it."""
+        await self.clock.sleep_until(instant + timedelta(seconds=1))
+        for label in self.labels.values():
+            label.state(now=self.clock())  # the label's own timer fires when it is next asked
+        assert self.showing_other_than(self.due_planes(instant)) == []
 
     def showing_other_than(self, due: dict[str, Planes]) -> list[str]:
         return sorted(

@@ -89,15 +89,13 @@ class World:
             return row
 
     def rows(self, label_id: str) -> list[tuple[int, str]]:
+        query = (
+            select(OutboxRow.sequence, OutboxRow.status)
+            .where(OutboxRow.label_id == label_id)
+            .order_by(OutboxRow.sequence)
+        )
         with self.sessions() as session:
-            return [
-                (sequence, status)
-                for sequence, status in session.execute(
-                    select(OutboxRow.sequence, OutboxRow.status)
-                    .where(OutboxRow.label_id == label_id)
-                    .order_by(OutboxRow.sequence)
-                )
-            ]
+            return list(session.execute(query).all())
 
     def hash_of(self, label_id: str) -> str:
         with self.sessions() as session:

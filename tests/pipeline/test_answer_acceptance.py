@@ -88,27 +88,21 @@ async def delivered(world: World) -> list[Uplink]:
 
 
 def history(world: World, label_id: str) -> list[tuple[int, str | None]]:
+    query = (
+        select(LabelAcknowledgementRow.sequence, LabelAcknowledgementRow.displayed_hash)
+        .where(LabelAcknowledgementRow.label_id == label_id)
+        .order_by(LabelAcknowledgementRow.id)
+    )
     with world.sessions() as session:
-        return [
-            (sequence, displayed)
-            for sequence, displayed in session.execute(
-                select(LabelAcknowledgementRow.sequence, LabelAcknowledgementRow.displayed_hash)
-                .where(LabelAcknowledgementRow.label_id == label_id)
-                .order_by(LabelAcknowledgementRow.id)
-            )
-        ]
+        return list(session.execute(query).all())
 
 
 def security_events(world: World) -> list[tuple[str, str | None, int | None]]:
+    query = select(
+        SecurityEventRow.kind, SecurityEventRow.label_id, SecurityEventRow.sequence
+    ).order_by(SecurityEventRow.id)
     with world.sessions() as session:
-        return [
-            (kind, label, sequence)
-            for kind, label, sequence in session.execute(
-                select(
-                    SecurityEventRow.kind, SecurityEventRow.label_id, SecurityEventRow.sequence
-                ).order_by(SecurityEventRow.id)
-            )
-        ]
+        return list(session.execute(query).all())
 
 
 async def test_replayed_duplicated_and_reordered_answers_are_never_applied(world: World) -> None:

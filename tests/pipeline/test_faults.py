@@ -64,6 +64,19 @@ async def until(condition: Callable[[], bool], failure: str, *, timeout_s: float
         await asyncio.sleep(0.02)
 
 
+async def _two_stores_showing(
+    prices: dict[str, str], chain: Chain, *, labels: int, window: int
+) -> None:
+    """`prices` published; stores S01 and S02 with `labels` labels each and their gateways
+    running; the controller (`window` frames in flight at most) brought every label there."""
+    publish_prices(chain.sessions, prices, now=wall_clock())
+    for store in ("S01", "S02"):
+        chain.add_store(store, labels=labels)
+        await chain.start_gateway(store)
+    await chain.start_controller(window=window)
+    await chain.wait_converged(wall_clock())
+
+
 async def test_loss_and_labels_out_of_range_converge_without_a_wrong_price(chain: Chain) -> None:
     publish_prices(chain.sessions, FIRST, now=wall_clock())
     faults = FaultPlan(
@@ -100,12 +113,7 @@ async def test_loss_and_labels_out_of_range_converge_without_a_wrong_price(chain
 
 
 async def test_a_controller_killed_mid_publication_converges_after_restart(chain: Chain) -> None:
-    publish_prices(chain.sessions, FIRST, now=wall_clock())
-    for store in ("S01", "S02"):
-        chain.add_store(store, labels=15)
-        await chain.start_gateway(store)
-    await chain.start_controller(window=2)
-    await chain.wait_converged(wall_clock())
+    await _two_stores_showing(FIRST, chain, labels=15, window=2)
     sent_before = sent_rows(chain)
     publish_prices(chain.sessions, SECOND, now=wall_clock())
     # Once frames of the change are on the air, kill it without any clean-up.
@@ -122,12 +130,7 @@ async def test_a_controller_killed_mid_publication_converges_after_restart(chain
 
 
 async def test_a_broker_and_a_gateway_restart_mid_run_converge(chain: Chain) -> None:
-    publish_prices(chain.sessions, FIRST, now=wall_clock())
-    for store in ("S01", "S02"):
-        chain.add_store(store, labels=12)
-        await chain.start_gateway(store)
-    await chain.start_controller(window=3)
-    await chain.wait_converged(wall_clock())
+    await _two_stores_showing(FIRST, chain, labels=12, window=3)
     publish_prices(chain.sessions, SECOND, now=wall_clock())
     while chain.open_rows() == 0:
         await asyncio.sleep(0.02)

@@ -66,6 +66,15 @@ def _assert_shown_and_recorded(world: World, due: Planes) -> None:
         assert state.confirmed_hash == state.desired_hash == content_hash(due).hex()
 
 
+async def _assert_the_change_reaches_the_labels(world: World, before: Planes) -> None:
+    """Once the pipeline has run, the labels show (and the controller records) a due
+    render other than `before`."""
+    await world.converge()
+    after = _due(world)
+    assert after != before
+    _assert_shown_and_recorded(world, after)
+
+
 async def test_a_product_file_renaming_a_product_reaches_its_labels(world: World) -> None:
     before = _due(world)
     with world.sessions.begin() as session:
@@ -76,10 +85,7 @@ async def test_a_product_file_renaming_a_product_reaches_its_labels(world: World
             now=world.clock.now,
         )
     assert report.updated == 1
-    await world.converge()
-    after = _due(world)
-    assert after != before
-    _assert_shown_and_recorded(world, after)
+    await _assert_the_change_reaches_the_labels(world, before)
 
 
 async def test_a_product_changed_through_the_api_reaches_its_labels(
@@ -91,10 +97,7 @@ async def test_a_product_changed_through_the_api_reaches_its_labels(
     product["net_content"] = "2"  # a 2-litre bottle at the same price: half the unit price
     answer = await api.put("/api/v1/products/MLK-1", json=product)
     assert answer.status_code == 200, answer.text
-    await world.converge()
-    after = _due(world)
-    assert after != before
-    _assert_shown_and_recorded(world, after)
+    await _assert_the_change_reaches_the_labels(world, before)
 
 
 async def test_a_store_moved_to_another_zone_shows_that_zones_prices(
@@ -109,10 +112,7 @@ async def test_a_store_moved_to_another_zone_shows_that_zones_prices(
     before = _due(world)
     answer = await api.put("/api/v1/stores/S01", json={"name": "Gdańsk Oliwa", "zone": "south"})
     assert answer.status_code == 200, answer.text
-    await world.converge()
-    after = _due(world)
-    assert after != before
-    _assert_shown_and_recorded(world, after)
+    await _assert_the_change_reaches_the_labels(world, before)
 
 
 async def _exchange(world: World) -> None:

@@ -185,14 +185,6 @@ async def _holds_the_flip_to(shelf: SharedClockStore, instant: datetime, sku: st
     assert shelf.clock() < instant
 
 
-async def _shows_at(shelf: SharedClockStore, instant: datetime) -> None:
-    """Just after `instant`, every panel shows the render of what is due at it."""
-    await shelf.clock.sleep_until(instant + timedelta(seconds=1))
-    for label in shelf.labels.values():
-        label.state(now=shelf.clock())  # the label's own timer fires when it is next asked
-    assert shelf.showing_other_than(shelf.due_planes(instant)) == []
-
-
 async def test_an_imported_promotion_starts_and_ends_on_the_shelf_at_its_instants(
     store: SharedClockStore,
 ) -> None:
@@ -216,9 +208,9 @@ async def test_an_imported_promotion_starts_and_ends_on_the_shelf_at_its_instant
         )
 
     await _holds_the_flip_to(store, starts, "CHS-1")
-    await _shows_at(store, starts)
+    await store.assert_shows_due_at(starts)
     assert _shelf_price(store.sessions, "CHS-1", starts) == (Decimal("7.19"), Decimal("8.99"))
 
     await _holds_the_flip_to(store, ends, "CHS-1")
-    await _shows_at(store, ends)
+    await store.assert_shows_due_at(ends)
     assert _shelf_price(store.sessions, "CHS-1", ends) == (Decimal("8.99"), None)

@@ -84,13 +84,6 @@ async def _shows_now_and_holds_the_flip(shelf: SharedClockStore, instant: dateti
     assert sum(h.pending + h.failed + h.unplanned for h in health) == 0
 
 
-async def _flipped_at(shelf: SharedClockStore, instant: datetime) -> None:
-    await shelf.clock.sleep_until(instant + timedelta(seconds=1))
-    for label in shelf.labels.values():
-        label.state(now=shelf.clock())  # the label's own timer fires when it is next asked
-    assert shelf.showing_other_than(shelf.due_planes(instant)) == []
-
-
 async def test_labels_first_planned_for_a_change_ahead_show_the_price_of_now_until_it(
     dairy_store: SharedClockStore,
 ) -> None:
@@ -102,7 +95,7 @@ async def test_labels_first_planned_for_a_change_ahead_show_the_price_of_now_unt
     await dairy_store.start_gateway()
     await dairy_store.start_controller()
     await _shows_now_and_holds_the_flip(dairy_store, instant)
-    await _flipped_at(dairy_store, instant)
+    await dairy_store.assert_shows_due_at(instant)
 
 
 async def test_a_label_bound_after_a_change_ahead_was_planned_gets_it_too(
@@ -129,4 +122,4 @@ async def test_a_label_bound_after_a_change_ahead_was_planned_gets_it_too(
     )
     dairy_store.bind({label_id: DAIRY_SKUS[i % 2] for i, label_id in enumerate(label_ids[4:])})
     await _shows_now_and_holds_the_flip(dairy_store, instant)
-    await _flipped_at(dairy_store, instant)
+    await dairy_store.assert_shows_due_at(instant)

@@ -32,6 +32,7 @@ docs/pipeline.md.
 from __future__ import annotations
 
 import asyncio
+import enum
 import os
 import random
 import shutil
@@ -50,12 +51,10 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from esl.composition import build_controller, controller_settings
 from esl.db.engine import create_engine_for, session_factory, upgrade_database
-from esl.db.mapping import product_from_row, store_from_row
-from esl.db.models import LabelRow, LabelStateRow, OutboxRow, ProductRow, StoreRow
+from esl.db.models import LabelRow, LabelStateRow
 from esl.errors import PublicationRejectedError
 from esl.pipeline import RetryPolicy, UpdateController
 from esl.pipeline.check_ins import FLIP_GRACE
-from esl.services.quotes import quote
 from esl.settings import Settings
 from firmware_sim.fleet import LabelProvision, make_fleet
 from firmware_sim.hardware import hardware_for
@@ -64,7 +63,6 @@ from firmware_sim.label import LabelSnapshot
 from firmware_sim.store_gateway import StoreGatewaySim
 from gateways.base import Uplink
 from rendering.cache import RenderCache
-from rendering.content import LabelContent
 from rendering.display_models import get_display_model
 from rendering.encoding import content_hash
 from tests.pipeline.adversarial_network import AdversarialNetwork, Direction, RecordingLabel
@@ -73,7 +71,8 @@ from tests.pipeline.shared_clock_store import publish
 from tests.pipeline.small_world import PRICES_A, T0
 from tests.support.clock import Clock
 from tests.support.database import seed_reference_data
-from tests.support.pipeline import register_and_bind
+from tests.support.outbox import open_outbox_rows, outbox_by_label
+from tests.support.pipeline import due_content, register_and_bind
 
 # Replays and forgeries are the attacks of issue 13's observations 1 (a replayed
 # acknowledgement) and 2 (a forged frame cancelling a genuine update: the label answered
@@ -119,30 +118,18 @@ class Tick:
     deliver: bool
 
 
-@dataclass(frozen=True)
-class Deliver:
-    """The message at `index` (any of those in flight: a reordering) arrives."""
-
-    direction: Direction
-    index: int
-
-
-@dataclass(frozen=True)
-class Drop:
-    direction: Direction
-    index: int
+class Handling(enum.Enum):
+    DELIVER = "deliver"  # it arrives (any of those in flight: a reordering)
+    DROP = "drop"
+    DUPLICATE = "duplicate"
+    REPLAY = "replay"  # a genuine one captured earlier is published again
 
 
 @dataclass(frozen=True)
-class Duplicate:
-    direction: Direction
-    index: int
+class OnTheWire:
+    """The network does `what` to the message at `index` going `direction`."""
 
-
-@dataclass(frozen=True)
-class Replay:
-    """A genuine message captured earlier is published again."""
-
+    what: Handling
     direction: Direction
     index: int
 
@@ -193,10 +180,7 @@ class RestartController:
 
 Event = (
     Tick
-    | Deliver
-    | Drop
-    | Duplicate
-    | Replay
+    | OnTheWire
     | ForgeFrame
     | ForgeAnswer
     | SetPrice
@@ -209,13 +193,15 @@ _directions = st.sampled_from(Direction)
 _index = st.integers(0, 40)
 _sku = st.sampled_from(SKUS)
 _ticks = st.builds(Tick, seconds=st.sampled_from((1, 5, 20, 60, 300)), deliver=st.booleans())
-_network_faults: list[st.SearchStrategy[Event]] = [
-    st.builds(Deliver, direction=_directions, index=_index),
-    st.builds(Drop, direction=_directions, index=_index),
-    st.builds(Duplicate, direction=_directions, index=_index),
-]
+
+
+def _on_the_wire(what: Handling) -> st.SearchStrategy[Event]:
+    return st.builds(OnTheWire, what=st.just(what), direction=_directions, index=_index)
+
+
+_network_faults = [_on_the_wire(h) for h in (Handling.DELIVER, Handling.DROP, Handling.DUPLICATE)]
 _attacks: list[st.SearchStrategy[Event]] = [
-    st.builds(Replay, direction=_directions, index=_index),
+    _on_the_wire(Handling.REPLAY),
     st.builds(ForgeFrame, index=_index, in_place=st.booleans()),
     st.builds(ForgeAnswer, index=_index, signed=st.booleans()),
 ]
@@ -357,15 +343,15 @@ class Shelf:
                     self.carry_everything()
                 self.clock.advance(timedelta(seconds=seconds))
                 await self.round()
-            case Deliver(direction=Direction.DOWN, index=index):
+            case OnTheWire(what=Handling.DELIVER, direction=Direction.DOWN, index=index):
                 network.deliver_frame(index, now=now)
-            case Deliver(direction=Direction.UP, index=index):
+            case OnTheWire(what=Handling.DELIVER, direction=Direction.UP, index=index):
                 self.hand_to_controller(network.deliver_answer(index, now=now))
-            case Drop(direction=direction, index=index):
+            case OnTheWire(what=Handling.DROP, direction=direction, index=index):
                 network.drop(direction, index)
-            case Duplicate(direction=direction, index=index):
+            case OnTheWire(what=Handling.DUPLICATE, direction=direction, index=index):
                 network.duplicate(direction, index)
-            case Replay(direction=direction, index=index):
+            case OnTheWire(what=Handling.REPLAY, direction=direction, index=index):
                 network.replay(direction, index)
             case ForgeFrame(index=index, in_place=in_place):
                 network.forge_frame(index, in_place=in_place)
@@ -459,18 +445,14 @@ class Shelf:
             for label_id, sku in sorted(self.bindings.items()):
                 allowed = self.allowed.setdefault(sku, {})
                 for at in sorted(self.instants):
-                    content = due_content(session, label_id=label_id, sku=sku, at=at)
-                    allowed.setdefault(
-                        rendered_hash(content, label_id=label_id, session=session),
-                        f"{content.price} {content.promotion_text or ''}".strip(),
-                    )
+                    allowed.setdefault(*due_render(session, label_id=label_id, sku=sku, at=at))
 
     def due_hash(self, label_id: str) -> str:
         with self.sessions() as session:
-            content = due_content(
+            digest, _ = due_render(
                 session, label_id=label_id, sku=self.bindings[label_id], at=self.clock.now
             )
-            return rendered_hash(content, label_id=label_id, session=session)
+            return digest
 
     async def quiesce(self) -> None:
         """Faults stop: the network carries everything, time runs past every instant and
@@ -491,12 +473,7 @@ class Shelf:
             self.clock.advance(timedelta(seconds=5 if now == quiet_since else 30))
 
     def open_rows(self) -> int:
-        with self.sessions() as session:
-            return len(
-                session.scalars(
-                    select(OutboxRow.id).where(OutboxRow.status.in_(("pending", "sent", "held")))
-                ).all()
-            )
+        return open_outbox_rows(self.sessions, ("pending", "sent", "held"))
 
     def untruths(self) -> list[str]:
         """Every label whose record, panel and due content are not one and the same, and
@@ -525,46 +502,23 @@ class Shelf:
         return f"{digest[:8]} ({self.allowed[sku].get(digest, 'never due')})"
 
     def describe(self) -> str:
-        with self.sessions() as session:
-            rows = session.execute(
-                select(
-                    OutboxRow.label_id,
-                    OutboxRow.sequence,
-                    OutboxRow.status,
-                    OutboxRow.parked_reason,
-                ).order_by(OutboxRow.label_id, OutboxRow.sequence)
-            ).all()
         return "; ".join(
-            f"{label} #{sequence} {status}{' (' + reason + ')' if reason else ''}"
-            for label, sequence, status, reason in rows
+            f"{label} #{sequence} {status}{' (' + parked + ')' if parked else ''}"
+            for label, rows in outbox_by_label(self.sessions).items()
+            for sequence, status, parked in rows
             if status not in ("acked", "superseded")
         )
 
 
-def due_content(session: Session, *, label_id: str, sku: str, at: datetime) -> LabelContent:
-    """What the label must show at `at`: the quote service's price, as a label content."""
-    label = session.get(LabelRow, label_id)
-    product = session.get(ProductRow, sku)
-    assert label is not None
-    assert product is not None
-    store = session.get(StoreRow, label.store)
-    assert store is not None
-    resolved = quote(
-        session, sku=sku, store=label.store, channel="store", at=at, locale="pl_PL", currency="PLN"
-    )
-    return LabelContent.from_resolved(
-        product=product_from_row(product),
-        price=resolved,
-        store=store_from_row(store),
-        locale="pl_PL",
-    )
-
-
-def rendered_hash(content: LabelContent, *, label_id: str, session: Session) -> str:
+def due_render(session: Session, *, label_id: str, sku: str, at: datetime) -> tuple[str, str]:
+    """What the label must show at `at` (the quote service's price, as a label content):
+    the hash of its render, and the content in words."""
     label = session.get(LabelRow, label_id)
     assert label is not None
+    content, _ = due_content(session, label=label, sku=sku, at=at)
     rendered = _RENDERS.render(content, model=get_display_model(label.model))
-    return content_hash(rendered.planes).hex()
+    words = f"{content.price} {content.promotion_text or ''}".strip()
+    return content_hash(rendered.planes).hex(), words
 
 
 # ---------------------------------------------------------------- the test

@@ -177,22 +177,21 @@ def test_a_perishable_product_reduced_twice_shows_the_price_before_the_first_red
     assert keeping.saving_percent == Decimal(37)  # 1.20 / 3.20 = 37.5 %, never rounded up
 
 
-def test_a_promotion_that_ends_and_restarts_within_thirty_days_has_no_saving() -> None:
+@pytest.mark.parametrize(
+    ("first_week_from", "prior", "saving", "saving_percent"),
+    [(-20, 800, 0, 0), (-40, 1000, 200, 20)],
+    ids=["restarted-within-thirty-days-saves-nothing", "restarted-after-thirty-days-saves-again"],
+)
+def test_a_promotion_that_ends_and_restarts_saves_only_against_the_thirty_days_before(
+    first_week_from: int, prior: int, saving: int, saving_percent: int
+) -> None:
     rules = [PriceRule(id="r", sku="A", amount=pln(1000))]
-    promotions = [fixed("week-1", 800, -20, -13), fixed("week-2", 800, 0, 7)]
-    label, _ = label_on(rules=rules, promotions=promotions)
+    first_week = fixed("week-1", 800, first_week_from, first_week_from + 7)
+    label, _ = label_on(rules=rules, promotions=[first_week, fixed("week-2", 800, 0, 7)])
     assert label.price == pln(800)
-    assert label.prior_price == pln(800)
-    assert label.saving == pln(0)
-    assert label.saving_percent == Decimal(0)
-
-
-def test_a_promotion_that_restarts_after_thirty_days_saves_again() -> None:
-    rules = [PriceRule(id="r", sku="A", amount=pln(1000))]
-    promotions = [fixed("week-1", 800, -40, -33), fixed("week-2", 800, 0, 7)]
-    label, _ = label_on(rules=rules, promotions=promotions)
-    assert label.prior_price == pln(1000)
-    assert label.saving_percent == Decimal(20)
+    assert label.prior_price == pln(prior)
+    assert label.saving == pln(saving)
+    assert label.saving_percent == Decimal(saving_percent)
 
 
 def test_the_prior_price_stays_put_while_the_reduction_lasts() -> None:

@@ -36,3 +36,18 @@ class Api:
 
     def headers(self, role: str) -> dict[str, str]:
         return {"X-API-Key": self.keys[role]}
+
+    def add_labels(self, stores: dict[str, str], *, model: str = "2.9-bwr") -> None:
+        """Register each label (id -> its store) through `POST /api/v1/labels` as an admin."""
+        for label_id, store in stores.items():
+            label = {"id": label_id, "store": store, "model": model}
+            response = self.client.post("/api/v1/labels", json=label, headers=self.headers("admin"))
+            assert response.status_code == 201, response.text
+
+    def import_csv(self, kind: str, text: str, *, role: str = "pricing") -> httpx.Response:
+        """`text` uploaded as the CSV file of `POST /api/v1/imports/{kind}`."""
+        return self.client.post(
+            f"/api/v1/imports/{kind}",
+            files={"file": (f"{kind}.csv", text, "text/csv")},
+            headers=self.headers(role),
+        )

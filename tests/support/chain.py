@@ -13,16 +13,14 @@ where both sides share one clock.
 from __future__ import annotations
 
 import asyncio
-import time
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 from pathlib import Path
 
-from sqlalchemy import Engine, select
+from sqlalchemy import Engine
 
-from esl.db.models import OutboxRow
 from esl.demo.chain import ChainTimings, SimulatedChain
 from esl.pipeline import UpdateController
 from esl.pipeline.database_outage import DatabaseRetry
@@ -33,9 +31,11 @@ from gateways.mqtt.endpoint import parse_broker_url
 from rendering.encoding import Planes
 from tests.fixtures.mosquitto import MosquittoProcess
 from tests.support.clock import SIM_SPEED, fast_clock, wall_clock
+from tests.support.outbox import open_outbox_rows
 from tests.support.pipeline import SKUS, expected_planes
+from tests.support.store_chain import wait_converged
 
-__all__ = ["TEST_TIMINGS", "Chain", "wall_clock_chain"]
+__all__ = ["TEST_TIMINGS", "Chain", "quick_demo_timings", "wall_clock_chain"]
 
 # Quick retries so a lost frame costs a test seconds, not minutes.
 TEST_TIMINGS = ChainTimings(
@@ -54,6 +54,21 @@ TEST_TIMINGS = ChainTimings(
     max_in_flight=50,
     reconnect_delay_s=(1, 2),
 )
+
+
+def quick_demo_timings(
+    *, ack_timeout: timedelta, max_attempts: int = 3, vitals_every: timedelta | None = None
+) -> ChainTimings:
+    """Labels 20x faster than real time, and a controller that gives up on a silent label
+    after `max_attempts` short tries, so an `esl demo` run takes seconds."""
+    timings = ChainTimings(
+        sim_speed=20.0,
+        ack_timeout=ack_timeout,
+        retry_base_delay=timedelta(milliseconds=200),
+        retry_max_delay=timedelta(seconds=1),
+        max_attempts=max_attempts,
+    )
+    return timings if vitals_every is None else replace(timings, vitals_every=vitals_every)
 
 
 @dataclass
@@ -110,12 +125,7 @@ class Chain(SimulatedChain):
         return None if self.running is None else self.running.task
 
     def open_rows(self) -> int:
-        with self.sessions() as session:
-            return len(
-                session.scalars(
-                    select(OutboxRow.id).where(OutboxRow.status.in_(("pending", "sent", "parked")))
-                ).all()
-            )
+        return open_outbox_rows(self.sessions)
 
     def converged(self, at: datetime) -> bool:
         """Every label's panel shows exactly the reference render of its price at `at`."""
@@ -138,14 +148,7 @@ class Chain(SimulatedChain):
         return wrong
 
     async def wait_converged(self, at: datetime, *, timeout_s: float = 40.0) -> None:
-        deadline = time.monotonic() + timeout_s
-        while time.monotonic() < deadline:
-            if self.converged(at) and self.open_rows() == 0:
-                return
-            await asyncio.sleep(0.2)
-        raise AssertionError(
-            f"not converged: {len(self.mismatches(at))} labels wrong, {self.open_rows()} open rows"
-        )
+        await wait_converged(lambda: self.mismatches(at), self.open_rows, timeout_s=timeout_s)
 
 
 @asynccontextmanager

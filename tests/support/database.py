@@ -98,6 +98,33 @@ def postgres_engine() -> Iterator[Engine]:
         admin.dispose()
 
 
+@contextlib.contextmanager
+def backend_engine(backend: str, directory: Path, *, seeded: bool = True) -> Iterator[Engine]:
+    """A migrated database on `backend` (one of BACKENDS: "sqlite", a file in `directory`;
+    "postgresql", a fresh schema dropped after), with the reference data unless not
+    `seeded`; disposed after."""
+    if backend == "postgresql":
+        place = contextlib.contextmanager(postgres_engine)()
+    else:
+        place = _sqlite_file(directory / "esl.sqlite")
+    with place as engine:
+        upgrade_database(engine)
+        if seeded:
+            with session_factory(engine).begin() as session:
+                seed_reference_data(session)
+        yield engine
+
+
+@contextlib.contextmanager
+def _sqlite_file(path: Path) -> Iterator[Engine]:
+    engine = create_engine_for(f"sqlite:///{path}")
+    try:
+        yield engine
+    finally:
+        wait_until_idle(engine)
+        engine.dispose()
+
+
 def database_url(engine: Engine) -> str:
     """A URL naming the same database (and PostgreSQL schema) for a new process."""
     if engine.dialect.name != "postgresql":

@@ -5,24 +5,18 @@ process) -> the emulated AP -> emulated tags."""
 from __future__ import annotations
 
 import asyncio
-import random
 import subprocess
 import sys
-import time
 from dataclasses import dataclass, field
 from datetime import timedelta
 from pathlib import Path
 
-from sqlalchemy import Engine, select
+from sqlalchemy import Engine
 from sqlalchemy.orm import Session, sessionmaker
 
-from esl.composition import build_controller, controller_settings, controller_transport
+from esl.composition import RunningController
 from esl.db.engine import session_factory
-from esl.db.models import OutboxRow
-from esl.pipeline import RetryPolicy
 from esl.pipeline.oepl_tags import import_access_point_tags
-from esl.services.labels import bind_label
-from esl.settings import Settings
 from firmware_sim.oepl_ap.http_app import ServedAccessPoint
 from gateways.base import GatewayState, GatewayStatus
 from gateways.mqtt.driver import MqttGateway
@@ -37,7 +31,9 @@ from gateways.store_gateway.process import (
 from tests.fixtures.mosquitto import MosquittoProcess
 from tests.support.cli_process import ROOT
 from tests.support.clock import wall_clock
-from tests.support.pipeline import ADMIN, SKUS, expected_planes
+from tests.support.outbox import open_outbox_rows
+from tests.support.pipeline import SKUS, bind_round_robin, expected_planes
+from tests.support.store_chain import start_wall_clock_controller, wait_converged
 
 __all__ = ["FAST_DRIVER", "GATEWAY", "STORE", "OeplChain"]
 
@@ -55,9 +51,7 @@ class OeplChain:
     bindings: dict[str, str] = field(default_factory=dict)
     process: StoreGatewayProcess | None = None
     gateway_process: subprocess.Popen[bytes] | None = None
-    controller_task: asyncio.Task[None] | None = None
-    controller_stop: asyncio.Event = field(default_factory=asyncio.Event)
-    transport: MqttGateway | None = None
+    controller: RunningController | None = None
 
     @property
     def sessions(self) -> sessionmaker[Session]:
@@ -81,17 +75,8 @@ class OeplChain:
         finally:
             await driver.close()
         with self.sessions.begin() as session:
-            for index, label in enumerate(imported.labels):
-                sku = SKUS[index % len(SKUS)]
-                bind_label(
-                    session,
-                    principal=ADMIN,
-                    label_id=label.label_id,
-                    sku=sku,
-                    template="standard",
-                    now=wall_clock(),
-                )
-                self.bindings[label.label_id] = sku
+            label_ids = [label.label_id for label in imported.labels]
+            self.bindings.update(bind_round_robin(session, label_ids, skus=SKUS, now=wall_clock()))
         return imported.skipped
 
     async def start_gateway(self) -> StoreGatewayProcess:
@@ -148,30 +133,9 @@ class OeplChain:
         self.process = None
 
     async def start_controller(self) -> None:
-        transport = controller_transport(
-            parse_broker_url(self.broker.url), reconnect_delay_s=(1, 2)
+        self.controller = await start_wall_clock_controller(
+            self.broker.url, self.sessions, ack_timeout=timedelta(seconds=4), max_attempts=8
         )
-        await transport.start()
-        controller = build_controller(
-            controller_settings(
-                Settings.defaults(),
-                window=16,
-                poll_every=timedelta(milliseconds=100),
-                policy=RetryPolicy(
-                    ack_timeout=timedelta(seconds=4),
-                    base_delay=timedelta(milliseconds=200),
-                    max_delay=timedelta(seconds=2),
-                    max_attempts=8,
-                ),
-            ),
-            gateway=transport,
-            sessions=self.sessions,
-            clock=wall_clock,
-            rng=random.Random(1),
-        )
-        self.transport = transport
-        self.controller_stop = asyncio.Event()
-        self.controller_task = asyncio.create_task(controller.run(self.controller_stop))
 
     def mismatches(self) -> list[str]:
         wrong = []
@@ -183,26 +147,14 @@ class OeplChain:
         return wrong
 
     def open_rows(self) -> int:
-        with self.sessions() as session:
-            statuses = ("pending", "sent", "parked")
-            return len(
-                session.scalars(select(OutboxRow.id).where(OutboxRow.status.in_(statuses))).all()
-            )
+        return open_outbox_rows(self.sessions)
 
     async def wait_converged(self, *, timeout_s: float = 60.0) -> None:
-        deadline = time.monotonic() + timeout_s
-        while time.monotonic() < deadline:
-            if not self.mismatches() and self.open_rows() == 0:
-                return
-            await asyncio.sleep(0.2)
-        raise AssertionError(f"not converged: {self.mismatches()} wrong, {self.open_rows()} open")
+        await wait_converged(self.mismatches, self.open_rows, timeout_s=timeout_s)
 
     async def close(self) -> None:
-        if self.controller_task is not None:
-            self.controller_stop.set()
-            await self.controller_task
-        if self.transport is not None:
-            await self.transport.stop()
+        if self.controller is not None:
+            await self.controller.stop()
         if self.process is not None:
             await self.stop_gateway()
         if self.gateway_process is not None:

@@ -33,6 +33,7 @@ from rendering.templates import Template
 __all__ = [
     "ADMIN",
     "SKUS",
+    "bind_round_robin",
     "due_content",
     "expected_planes",
     "publish",
@@ -106,7 +107,14 @@ def register_and_bind(
 
     Returns label -> sku, what each label must end up showing."""
     register_provisioned_labels(session, provisions, store=store, gateway=gateway, now=now)
-    bindings = {p.label_id: skus[index % len(skus)] for index, p in enumerate(provisions)}
+    return bind_round_robin(session, [p.label_id for p in provisions], skus=skus, now=now)
+
+
+def bind_round_robin(
+    session: Session, label_ids: Sequence[str], *, skus: Sequence[str], now: datetime
+) -> dict[str, str]:
+    """Bind registered labels in turn to `skus` (standard template); label -> sku."""
+    bindings = {label_id: skus[index % len(skus)] for index, label_id in enumerate(label_ids)}
     for label_id, sku in bindings.items():
         bind_label(
             session, principal=ADMIN, label_id=label_id, sku=sku, template="standard", now=now

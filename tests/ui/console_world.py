@@ -13,7 +13,7 @@ import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -23,7 +23,7 @@ from sqlalchemy import Engine
 from esl.api import create_app
 from esl.api.server import ServerThread
 from esl.db.engine import create_engine_for, session_factory, upgrade_database
-from esl.demo.chain import ChainTimings, SimulatedChain
+from esl.demo.chain import SimulatedChain
 from esl.sample import load_sample, sample_anchor
 from esl.sample.seeding import seed_sample_catalogue
 from esl.services.health import label_health
@@ -32,18 +32,14 @@ from esl.settings import Settings
 from firmware_sim.label import SimulatedLabel
 from gateways.base import TransportKind
 from gateways.mqtt.endpoint import parse_broker_url
+from tests.support.chain import quick_demo_timings
+from tests.support.clock import wall_clock
 
 __all__ = ["ConsoleWorld"]
 
-# Labels 20x faster than real time; a controller that gives up on silent labels quickly.
-FAST = ChainTimings(
-    sim_speed=20.0,
-    ack_timeout=timedelta(seconds=3),
-    retry_base_delay=timedelta(milliseconds=200),
-    retry_max_delay=timedelta(seconds=1),
-    max_attempts=4,
-    # A battery and signal sample per label each second: a falling battery shows at once.
-    vitals_every=timedelta(seconds=1),
+# A battery and signal sample per label each second: a falling battery shows at once.
+FAST = quick_demo_timings(
+    ack_timeout=timedelta(seconds=3), max_attempts=4, vitals_every=timedelta(seconds=1)
 )
 STORES = {"KRK-01": 4, "WAW-01": 2}
 KEYS = {
@@ -52,10 +48,6 @@ KEYS = {
     "auditor": (Role.AUDITOR, None),
     "store": (Role.STORE, "KRK-01"),
 }
-
-
-def wall_clock() -> datetime:
-    return datetime.now(UTC)
 
 
 @dataclass

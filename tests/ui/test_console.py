@@ -25,6 +25,19 @@ OTHER_STORE_LABEL = "WAW-01-gw1-00001"
 HEADER = "sku,scope,channel,store_or_zone,price,currency,valid_from,valid_until\n"
 
 
+def _choose_csv(page: Page, name: str, rows: str) -> None:
+    """Pick a price file of `rows` (under HEADER) in the publications page's file input."""
+    buffer = (HEADER + rows).encode()
+    page.get_by_label("File", exact=True).set_input_files(
+        files=[{"name": name, "mimeType": "text/csv", "buffer": buffer}]
+    )
+
+
+def _publications(world: ConsoleWorld) -> int:
+    with world.sessions()() as session:
+        return session.scalar(select(func.count()).select_from(PublicationRow)) or 0
+
+
 def _actions(world: ConsoleWorld, label_id: str) -> int:
     with world.sessions()() as session:
         return int(
@@ -202,43 +215,22 @@ def test_a_csv_with_a_bad_row_shows_the_line_and_a_good_one_reaches_the_shelf(
     page: Page, world: ConsoleWorld
 ) -> None:
     sign_in(page, world, "pricing")
-    with world.sessions()() as session:
-        publications = session.scalar(select(func.count()).select_from(PublicationRow))
+    publications = _publications(world)
     page.goto(f"{world.url}/ui/publications")
-    page.get_by_label("File", exact=True).set_input_files(
-        files=[
-            {
-                "name": "bad.csv",
-                "mimeType": "text/csv",
-                "buffer": (
-                    HEADER + "CUK-001,national,,,4.29,PLN,,\nNOPE-1,national,,,1.00,PLN,,\n"
-                ).encode(),
-            }
-        ]
-    )
+    _choose_csv(page, "bad.csv", "CUK-001,national,,,4.29,PLN,,\nNOPE-1,national,,,1.00,PLN,,\n")
     page.get_by_role("button", name="Preview").click()
     expect(page.get_by_role("alert")).to_contain_text("Nothing was published")
     problems = page.get_by_role("table", name="Rows to fix")
     expect(problems.get_by_role("row", name="3")).to_contain_text("unknown sku 'NOPE-1'")
-    with world.sessions()() as session:
-        assert session.scalar(select(func.count()).select_from(PublicationRow)) == publications
+    assert _publications(world) == publications
 
     page.goto(f"{world.url}/ui/publications")
-    page.get_by_label("File", exact=True).set_input_files(
-        files=[
-            {
-                "name": "cukier.csv",
-                "mimeType": "text/csv",
-                "buffer": (HEADER + "CUK-001,national,,,4.29,PLN,,\n").encode(),
-            }
-        ]
-    )
+    _choose_csv(page, "cukier.csv", "CUK-001,national,,,4.29,PLN,,\n")
     page.get_by_role("button", name="Preview").click()
     expect(page.locator("#preview-summary")).to_contain_text("1 changed")
     expect(page.locator("#preview-summary")).to_contain_text("KRK-01: 1")
     expect(page.get_by_role("img", name=f"Label {PRICE_ME} after publishing")).to_be_visible()
-    with world.sessions()() as session:  # a preview writes nothing
-        assert session.scalar(select(func.count()).select_from(PublicationRow)) == publications
+    assert _publications(world) == publications  # a preview writes nothing
     page.get_by_role("button", name="Publish now").click()
     expect(page.locator("#publication-state")).to_have_text("published")
     expect(page.locator("#publication-shelf")).to_contain_text(
@@ -287,15 +279,7 @@ def test_the_label_page_fits_a_phone_held_in_an_aisle(
 def test_a_csv_published_for_an_instant_starts_then(page: Page, world: ConsoleWorld) -> None:
     sign_in(page, world, "pricing")
     page.goto(f"{world.url}/ui/publications")
-    page.get_by_label("File", exact=True).set_input_files(
-        files=[
-            {
-                "name": "later.csv",
-                "mimeType": "text/csv",
-                "buffer": (HEADER + "PAP-001,store,,KRK-01,9.49,PLN,,\n").encode(),
-            }
-        ]
-    )
+    _choose_csv(page, "later.csv", "PAP-001,store,,KRK-01,9.49,PLN,,\n")
     page.get_by_label("Publish at").fill("2031-01-02T06:00")
     page.get_by_role("button", name="Preview").click()
     expect(page.locator("#preview-instant")).to_contain_text("2031-01-02 06:00:00 UTC")

@@ -61,8 +61,8 @@ def _update() -> ImageUpdate:
     return build_image_update(PLANES, model_id=MODEL.id)
 
 
-async def test_a_dropped_connection_resumes_where_the_label_stopped() -> None:
-    store = make_store(1)
+async def test_a_dropped_connection_resumes_where_the_label_stopped(make: StoreMaker) -> None:
+    store = make(1)
     frame = store.frame(1, _update())
     store.label(1).faults.drop_at_offset = len(frame.payload) // 2
     async with store.gateway(1) as gateway:
@@ -76,24 +76,22 @@ async def test_a_dropped_connection_resumes_where_the_label_stopped() -> None:
     assert first.bytes_sent + second.bytes_sent == len(frame.payload)
     assert delivery.resumed
     assert store.label(1).label.shown == PLANES
+    assert not store.label(1).connected
 
 
-async def test_a_label_that_refuses_connections_is_tried_again() -> None:
-    store = make_store(1)
+async def test_a_label_that_drops_new_links_is_tried_again_and_one_that_always_does_fails(
+    make: StoreMaker,
+) -> None:
+    store = make(2)
     store.label(1).faults.refuse_connections = 2
-    async with store.gateway(1) as gateway:
+    store.label(2).faults.refuse_connections = 100
+    async with store.gateway(2) as gateway:
         await gateway.send(store.frame(1, _update()))
-    assert store.label(1).label.shown == PLANES
-
-
-async def test_a_label_that_never_answers_fails_the_send_with_a_gateway_error() -> None:
-    store = make_store(1)
-    store.label(1).faults.refuse_connections = 100
-    async with store.gateway(1) as gateway:
         with pytest.raises(BleConnectError) as caught:
-            await gateway.send(store.frame(1, _update()))
-    assert caught.value.fields["address"] == address_of(1)
-    assert store.label(1).label.shown is None
+            await gateway.send(store.frame(2, _update()))
+    assert store.label(1).label.shown == PLANES
+    assert caught.value.fields["address"] == address_of(2)
+    assert store.label(2).label.shown is None
 
 
 async def test_a_chunk_damaged_on_the_air_is_sent_again_not_the_whole_frame(
@@ -111,9 +109,9 @@ async def test_a_chunk_damaged_on_the_air_is_sent_again_not_the_whole_frame(
 
 @pytest.mark.parametrize("code", ESL_ERROR_CODES, ids=[code.name for code in ESL_ERROR_CODES])
 async def test_every_esl_error_code_reaches_the_pipeline_as_the_signed_reason(
-    code: ReasonCode,
+    make: StoreMaker, code: ReasonCode
 ) -> None:
-    store = make_store(1)
+    store = make(1)
     store.label(1).faults.refuse_next = code
     async with store.gateway(1) as gateway:
         await gateway.send(store.frame(1, _update()))
@@ -145,8 +143,10 @@ async def test_a_frame_with_a_bad_mac_is_refused_with_a_signed_reason(make: Stor
     assert store.label(1).label.shown is None
 
 
-async def test_an_unassociated_label_refuses_in_the_wrong_state_without_a_signature() -> None:
-    store = make_store(1, associated=False)
+async def test_an_unassociated_label_refuses_in_the_wrong_state_without_a_signature(
+    make: StoreMaker,
+) -> None:
+    store = make(1, associated=False)
     async with store.gateway(1) as gateway:
         with pytest.raises(ControlPointRefusedError) as caught:
             await gateway.send(store.frame(1, _update()))
@@ -162,6 +162,13 @@ class _RawLink:
         self.control: list[bytes] = []
         self.signed: list[bytes] = []
         self._answers: asyncio.Queue[None] = asyncio.Queue()
+
+    @classmethod
+    async def to_first_label(cls, store: BleStore) -> _RawLink:
+        """Connected to label 1 and subscribed to its answers."""
+        link = cls(store.client_factory(address_of(1)))
+        await link.start()
+        return link
 
     def _on_control(self, _sender: object, value: bytearray) -> None:
         self.control.append(bytes(value))
@@ -196,8 +203,7 @@ async def test_display_image_without_a_transferred_frame_is_refused_as_wrong_sta
     make: StoreMaker,
 ) -> None:
     store = make(1)
-    link = _RawLink(store.client_factory(address_of(1)))
-    await link.start()
+    link = await _RawLink.to_first_label(store)
     await link.command(encode_command(DisplayImage(esl_id=1, image=0)))
     assert [decode_response(bytes(value)) for value in link.control] == [
         EslErrorResponse(ReasonCode.INVALID_STATE)
@@ -210,8 +216,7 @@ async def test_a_control_point_command_that_contradicts_the_signed_frame_is_refu
 ) -> None:
     store = make(1)
     frame = store.frame(1, _update()).payload
-    link = _RawLink(store.client_factory(address_of(1)))
-    await link.start()
+    link = await _RawLink.to_first_label(store)
     await link.transfer(frame)
     # The frame says image 0; an unauthenticated command must not put it in slot 3.
     await link.command(encode_command(DisplayImage(esl_id=1, image=3)))
@@ -230,8 +235,7 @@ async def test_an_unknown_opcode_and_a_command_for_another_esl_are_refused(
     make: StoreMaker,
 ) -> None:
     store = make(1)
-    link = _RawLink(store.client_factory(address_of(1)))
-    await link.start()
+    link = await _RawLink.to_first_label(store)
     await link.command(b"\x05\x01")
     await link.command(encode_command(DisplayImage(esl_id=9, image=0)))
     assert [decode_response(bytes(value)) for value in link.control] == [
@@ -243,8 +247,7 @@ async def test_an_unknown_opcode_and_a_command_for_another_esl_are_refused(
 async def test_a_transferred_frame_then_the_right_command_is_shown(make: StoreMaker) -> None:
     store = make(1)
     frame = store.frame(1, _update()).payload
-    link = _RawLink(store.client_factory(address_of(1)))
-    await link.start()
+    link = await _RawLink.to_first_label(store)
     await link.transfer(frame)
     await link.command(encode_command(DisplayImage(esl_id=1, image=0)))
     assert [decode_response(bytes(value)) for value in link.control] == [DisplayState(0, 0)]

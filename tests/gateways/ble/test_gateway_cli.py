@@ -22,7 +22,7 @@ from typer.testing import CliRunner
 
 from esl.cli import app
 from esl.cli.gateway_ble_cmd import gateway_password
-from esl.db.engine import session_factory, upgrade_database
+from esl.db.engine import session_factory
 from esl.services.ble_inventory import record_ble_association
 from firmware_sim.fleet import read_provisioning
 from gateways.ble.bumble_client import BumbleCentral, bumble_client_factory, open_bumble_central
@@ -41,13 +41,7 @@ from tests.fixtures.mosquitto import free_port
 from tests.gateways.ble.ble_store import address_of, associate, key_of, label_id_of, make_store
 from tests.support.cli_process import ROOT
 from tests.support.clock import wall_clock
-from tests.support.database import (
-    BACKENDS,
-    database_url,
-    postgres_engine,
-    seed_reference_data,
-    seeded_sqlite_engine,
-)
+from tests.support.database import BACKENDS, backend_engine, database_url
 from tests.support.pipeline import SKUS, register_and_bind
 
 START = ["gateway", "ble", "--store", "S01", "--gateway", "S01-ble1"]
@@ -56,16 +50,7 @@ START = ["gateway", "ble", "--store", "S01", "--gateway", "S01-ble1"]
 @pytest.fixture(params=BACKENDS)
 def seeded(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Engine]:
     """The controller's database with the reference data: SQLite, and PostgreSQL where set."""
-    if request.param == "postgresql":
-        generator = postgres_engine()
-        engine = next(generator)
-        upgrade_database(engine)
-        with session_factory(engine).begin() as session:
-            seed_reference_data(session)
-        yield engine
-        generator.close()
-        return
-    with seeded_sqlite_engine(tmp_path) as engine:
+    with backend_engine(request.param, tmp_path) as engine:
         yield engine
 
 

@@ -15,12 +15,10 @@ import asyncio
 import dataclasses
 import json
 import os
-import random
 import signal
 import subprocess
 import sys
-import time
-from collections.abc import AsyncIterator, Callable, Iterator
+from collections.abc import AsyncIterator, Callable
 from datetime import datetime, timedelta
 from pathlib import Path
 
@@ -28,14 +26,12 @@ import pytest
 from sqlalchemy import Engine, select
 from sqlalchemy.orm import Session, sessionmaker
 
-from esl.composition import build_controller, controller_settings, controller_transport
+from esl.composition import RunningController
 from esl.db.console_models import LabelActionRow
 from esl.db.engine import session_factory
-from esl.db.models import LabelStateRow, OutboxRow
-from esl.pipeline import RetryPolicy
+from esl.db.models import LabelStateRow
 from esl.pipeline.label_actions import ActionKind, ActionStatus
 from esl.services.label_actions import request_action
-from esl.settings import Settings
 from firmware_sim.ble import BleLabel
 from firmware_sim.ble.bumble_air import BumbleAir
 from firmware_sim.ble.gatt_label import Notification
@@ -43,8 +39,6 @@ from firmware_sim.hardware import hardware_for
 from firmware_sim.label import SimulatedLabel
 from gateways.ble.control_point import EslAddress
 from gateways.ble.store_radio import BleGatewayLabel, ble_gateway_labels_json
-from gateways.mqtt.driver import MqttGateway
-from gateways.mqtt.endpoint import parse_broker_url
 from gateways.protocol import LabelProvision, generate_label_key, to_wire_ms
 from rendering.display_models import get_display_model
 from rendering.encoding import Planes
@@ -52,8 +46,9 @@ from tests.fixtures.mosquitto import MosquittoProcess
 from tests.gateways.ble.ble_store import address_of
 from tests.support.cli_process import ROOT
 from tests.support.clock import wall_clock
-from tests.support.database import seeded_sqlite_engine
+from tests.support.outbox import open_outbox_rows
 from tests.support.pipeline import ADMIN, SKUS, expected_planes, publish_prices, register_and_bind
+from tests.support.store_chain import start_wall_clock_controller, wait_converged
 
 pytestmark = [pytest.mark.integration, pytest.mark.slow]
 
@@ -80,9 +75,7 @@ class BleChain:
     labels: dict[str, BleLabel]
     bindings: dict[str, str] = dataclasses.field(default_factory=dict)
     gateway: subprocess.Popen[bytes] | None = None
-    controller_task: asyncio.Task[None] | None = None
-    controller_stop: asyncio.Event = dataclasses.field(default_factory=asyncio.Event)
-    transport: MqttGateway | None = None
+    controller: RunningController | None = None
 
     @property
     def sessions(self) -> sessionmaker[Session]:
@@ -134,30 +127,9 @@ class BleChain:
         return code
 
     async def start_controller(self) -> None:
-        transport = controller_transport(
-            parse_broker_url(self.broker.url), reconnect_delay_s=(1, 2)
+        self.controller = await start_wall_clock_controller(
+            self.broker.url, self.sessions, ack_timeout=timedelta(seconds=8), max_attempts=40
         )
-        await transport.start()
-        controller = build_controller(
-            controller_settings(
-                Settings.defaults(),
-                window=16,
-                poll_every=timedelta(milliseconds=100),
-                policy=RetryPolicy(
-                    ack_timeout=timedelta(seconds=8),
-                    base_delay=timedelta(milliseconds=200),
-                    max_delay=timedelta(seconds=2),
-                    max_attempts=40,
-                ),
-            ),
-            gateway=transport,
-            sessions=self.sessions,
-            clock=wall_clock,
-            rng=random.Random(1),
-        )
-        self.transport = transport
-        self.controller_stop = asyncio.Event()
-        self.controller_task = asyncio.create_task(controller.run(self.controller_stop))
 
     def due(self) -> dict[str, Planes]:
         with self.sessions() as session:
@@ -171,36 +143,18 @@ class BleChain:
         return [i for i, label in self.labels.items() if label.label.shown != due[i]]
 
     def open_rows(self) -> int:
-        with self.sessions() as session:
-            statuses = ("pending", "sent", "parked")
-            return len(
-                session.scalars(select(OutboxRow.id).where(OutboxRow.status.in_(statuses))).all()
-            )
+        return open_outbox_rows(self.sessions)
 
     async def wait_converged(self, *, timeout_s: float = START_TIMEOUT_S) -> None:
-        deadline = time.monotonic() + timeout_s
-        while time.monotonic() < deadline:
-            if not self.mismatches() and self.open_rows() == 0:
-                return
-            await asyncio.sleep(0.2)
-        raise AssertionError(f"not converged: {self.mismatches()} wrong, {self.open_rows()} open")
+        await wait_converged(self.mismatches, self.open_rows, timeout_s=timeout_s)
 
     async def close(self) -> None:
         if self.gateway is not None:
             self.kill_gateway()
-        if self.controller_task is not None:
-            self.controller_stop.set()
-            await self.controller_task
-        if self.transport is not None:
-            await self.transport.stop()
+        if self.controller is not None:
+            await self.controller.stop()
         self.hci.close()
         await self.hci.wait_closed()
-
-
-@pytest.fixture
-def engine(tmp_path: Path) -> Iterator[Engine]:
-    with seeded_sqlite_engine(tmp_path) as engine:
-        yield engine
 
 
 @pytest.fixture

@@ -5,17 +5,15 @@ from __future__ import annotations
 
 import asyncio
 import random
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from datetime import timedelta
-from pathlib import Path
 
 import pytest
 from sqlalchemy import Engine, select
 
 from esl.composition import build_controller, controller_settings
-from esl.db.engine import create_engine_for, session_factory, upgrade_database
+from esl.db.engine import session_factory
 from esl.db.models import LabelStateRow, OutboxRow
-from esl.delivery_states import park_text
 from esl.settings import Settings
 from firmware_sim.ble import BleLabel, ble_store, simulated_client_factory
 from firmware_sim.fleet import build_labels, make_fleet
@@ -25,20 +23,10 @@ from gateways.protocol import ReasonCode
 from rendering.encoding import content_hash
 from tests.gateways.ble.ble_store import FAST
 from tests.support.clock import Clock
-from tests.support.database import seed_reference_data
+from tests.support.outbox import outbox_by_label
 from tests.support.pipeline import expected_planes, publish_prices, register_and_bind
 
 STORE, GATEWAY = "S01", "ble0"
-
-
-@pytest.fixture
-def engine(tmp_path: Path) -> Iterator[Engine]:
-    engine = create_engine_for(f"sqlite:///{tmp_path / 'esl.sqlite'}")
-    upgrade_database(engine)
-    with session_factory(engine)() as session, session.begin():
-        seed_reference_data(session)
-    yield engine
-    engine.dispose()
 
 
 class BleShop:
@@ -90,22 +78,12 @@ class BleShop:
             await running
 
     def statuses(self) -> dict[str, list[str]]:
-        with self.sessions() as session:
-            rows = session.execute(
-                select(
-                    OutboxRow.label_id,
-                    OutboxRow.status,
-                    OutboxRow.parked_reason,
-                    OutboxRow.parked_detail,
-                ).order_by(OutboxRow.sequence)
-            )
-            found: dict[str, list[str]] = {}
-            for label_id, status, parked_reason, detail in rows:
-                parked = park_text(parked_reason, detail)
-                found.setdefault(label_id, []).append(
-                    status if parked is None else f"{status} ({parked})"
-                )
-            return found
+        return {
+            label_id: [
+                status if parked is None else f"{status} ({parked})" for _, status, parked in rows
+            ]
+            for label_id, rows in outbox_by_label(self.sessions).items()
+        }
 
     def settled(self) -> bool:
         statuses = self.statuses()

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import time
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator
 from pathlib import Path
 
 import pytest
@@ -12,7 +12,6 @@ from sqlalchemy import Engine
 from firmware_sim.oepl_ap import EmulatedAccessPoint, EmulatedTag
 from firmware_sim.oepl_ap.http_app import ServedAccessPoint
 from tests.fixtures.mosquitto import MosquittoProcess
-from tests.support.database import seeded_sqlite_engine
 from tests.support.oepl import FAST_AP, HW_27_BWR, HW_29_BW, HW_29_BWR, tag_mac
 from tests.support.oepl_chain import OeplChain
 
@@ -27,12 +26,6 @@ async def served_ap() -> AsyncIterator[ServedAccessPoint]:
     ap.add_tag(EmulatedTag(mac=tag_mac(7), hw_type=HW_27_BWR), now=now)
     async with ServedAccessPoint(ap) as served:
         yield served
-
-
-@pytest.fixture
-def engine(tmp_path: Path) -> Iterator[Engine]:
-    with seeded_sqlite_engine(tmp_path) as engine:
-        yield engine
 
 
 @pytest.fixture

@@ -9,20 +9,15 @@ from pathlib import Path
 
 import pytest
 
-from esl.demo.chain import ChainTimings
 from esl.demo.run import DemoOptions, run_demo
+from tests.support.chain import quick_demo_timings
 from tests.support.demo_output import audit_demo, demo_panels
 
 pytestmark = [pytest.mark.integration, pytest.mark.slow]
 
 PRODUCTS = 22
-OEPL_FAST = ChainTimings(
-    sim_speed=20.0,  # tags check in every 0.1 s, the AP's radio sends 100 kB/s
-    ack_timeout=timedelta(seconds=15),
-    retry_base_delay=timedelta(milliseconds=200),
-    retry_max_delay=timedelta(seconds=1),
-    max_attempts=3,
-)
+# At 20x, tags check in every 0.1 s and the AP's radio sends 100 kB/s.
+OEPL_FAST = quick_demo_timings(ack_timeout=timedelta(seconds=15))
 
 
 async def test_the_oepl_demo_puts_the_due_pixels_on_every_tag_and_passes_the_audit(
