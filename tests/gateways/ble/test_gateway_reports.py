@@ -39,7 +39,6 @@ from tests.gateways.ble.test_gateway_process import (  # noqa: F401 - fixtures
     STORE,
     BleChain,
     ble_chain,
-    engine,
 )
 from tests.support.clock import wall_clock
 from tests.support.pipeline import publish_prices
