@@ -6,18 +6,21 @@ import csv
 import io
 import itertools
 import re
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Callable, Hashable, Iterable, Iterator, Sequence
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from decimal import Decimal, InvalidOperation
 from functools import lru_cache
-from typing import IO
+from typing import IO, Generic, TypeVar
 
 from esl.errors import ImportRejectedError
 from esl.imports.csv_text import header_delimiter
+from esl.imports.report import ImportReport
 
 __all__ = [
     "BadRowError",
     "CsvRow",
+    "ParsedRows",
     "Problems",
     "check_width",
     "optional_instant",
@@ -26,6 +29,7 @@ __all__ = [
     "parse_decimal",
     "parse_instant",
     "parse_money_amount",
+    "parse_rows",
     "read_rows",
 ]
 
@@ -33,6 +37,9 @@ CURRENCY = re.compile(r"^[A-Z]{3}$")
 # A file with this many bad rows is almost certainly the wrong file; listing more helps no one
 # and would hold the whole report in memory.
 MAX_PROBLEMS = 10_000
+
+Key = TypeVar("Key", bound=Hashable)
+Value = TypeVar("Value")
 
 
 class BadRowError(Exception):
@@ -133,6 +140,60 @@ def read_rows(
         raise ImportRejectedError(
             f"{kind} file is not valid CSV", problems=[{"line": line + 1, "reason": str(error)}]
         ) from error
+
+
+@dataclass(frozen=True, slots=True)
+class ParsedRows(Generic[Key, Value]):
+    """The good rows of a file, one per key, each with the line it stood on."""
+
+    count: int  # data rows read, good or bad
+    by_key: dict[Key, tuple[int, Value]]
+
+    def values(self) -> list[Value]:
+        return [value for _, value in self.by_key.values()]
+
+    def report(
+        self, kind: str, *, inserted: int, updated: int, publication_id: int | None
+    ) -> ImportReport:
+        """What the import did; a key neither inserted nor updated was already as the file says."""
+        return ImportReport(
+            kind=kind,
+            rows=self.count,
+            inserted=inserted,
+            updated=updated,
+            unchanged=len(self.by_key) - inserted - updated,
+            publication_id=publication_id,
+        )
+
+
+def parse_rows(
+    source: IO[str] | str,
+    *,
+    columns: Sequence[str],
+    required: Iterable[str],
+    problems: Problems,
+    parse: Callable[[CsvRow], Value],
+    key: Callable[[Value], Key],
+    repeated: Callable[[Value, int], str],
+) -> ParsedRows[Key, Value]:
+    """Every data row through `parse`, each key taken once: a row `parse` refuses, or one
+    whose key an earlier line already had (`repeated` words it, given that line), goes to
+    `problems` with its reason and the reading goes on, so one pass finds them all."""
+    by_key: dict[Key, tuple[int, Value]] = {}
+    count = 0
+    for row in read_rows(source, columns=columns, required=required, kind=problems.kind):
+        count += 1
+        try:
+            value = parse(row)
+        except BadRowError as bad:
+            problems.add(row.line, bad.reason)
+            continue
+        earlier = by_key.get(key(value))
+        if earlier is not None:
+            problems.add(row.line, repeated(value, earlier[0]))
+            continue
+        by_key[key(value)] = (row.line, value)
+    return ParsedRows(count, by_key)
 
 
 def check_width(row: CsvRow) -> None:

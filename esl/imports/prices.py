@@ -38,7 +38,7 @@ from esl.imports.csv_fields import (
     optional_instant,
     parse_currency,
     parse_money_amount,
-    read_rows,
+    parse_rows,
 )
 from esl.imports.report import ImportReport
 from esl.imports.windows import Window, first_overlap
@@ -206,20 +206,16 @@ def import_prices(
     lock_price_writes(session)
     refs = _References(session)
     problems = Problems("price")
-    lines: dict[str, tuple[int, PriceLine]] = {}
-    count = 0
-    for row in read_rows(source, columns=PRICE_COLUMNS, required=REQUIRED, kind="price"):
-        count += 1
-        try:
-            line = _parse(row, refs, currency)
-        except BadRowError as bad:
-            problems.add(row.line, bad.reason)
-            continue
-        earlier = lines.get(line.id)
-        if earlier is not None:
-            problems.add(row.line, f"same sku, scope and valid_from as line {earlier[0]}")
-            continue
-        lines[line.id] = (row.line, line)
+    parsed = parse_rows(
+        source,
+        columns=PRICE_COLUMNS,
+        required=REQUIRED,
+        problems=problems,
+        parse=lambda row: _parse(row, refs, currency),
+        key=lambda line: line.id,
+        repeated=lambda _, earlier: f"same sku, scope and valid_from as line {earlier}",
+    )
+    lines = parsed.by_key
 
     existing = {
         r.id: r
@@ -242,7 +238,7 @@ def import_prices(
 
     inserts: list[PriceLine] = []
     updates: list[PriceLine] = []
-    for _, line in lines.values():
+    for line in parsed.values():
         current = existing.get(line.id)
         if current is None:
             inserts.append(line)
@@ -291,13 +287,8 @@ def import_prices(
         write_ledger_entries(
             session, ledger.entries, publication_id=publication_id, source="import", now=now
         )
-    return ImportReport(
-        kind="prices",
-        rows=count,
-        inserted=len(inserts),
-        updated=len(updates),
-        unchanged=len(lines) - len(inserts) - len(updates),
-        publication_id=publication_id,
+    return parsed.report(
+        "prices", inserted=len(inserts), updated=len(updates), publication_id=publication_id
     )
 
 

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import IO, Any
+from typing import IO
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -19,7 +19,7 @@ from esl.imports.csv_fields import (
     parse_bool,
     parse_decimal,
     parse_instant,
-    read_rows,
+    parse_rows,
 )
 from esl.imports.report import ImportReport
 from esl.planning_queue import record_published_change
@@ -78,19 +78,15 @@ def import_products(
     a file that changes a product already on sale is recorded as a publication, handed
     to planning with the changed SKUs. A new SKU has no label yet."""
     problems = Problems("product")
-    parsed: dict[str, tuple[int, dict[str, Any]]] = {}
-    count = 0
-    for row in read_rows(source, columns=PRODUCT_COLUMNS, required=REQUIRED, kind="product"):
-        count += 1
-        try:
-            values = product_values(_parse(row))
-        except BadRowError as bad:
-            problems.add(row.line, bad.reason)
-            continue
-        if values["sku"] in parsed:
-            problems.add(row.line, f"sku {values['sku']} repeats line {parsed[values['sku']][0]}")
-            continue
-        parsed[values["sku"]] = (row.line, values)
+    parsed = parse_rows(
+        source,
+        columns=PRODUCT_COLUMNS,
+        required=REQUIRED,
+        problems=problems,
+        parse=lambda row: product_values(_parse(row)),
+        key=lambda values: str(values["sku"]),
+        repeated=lambda values, earlier: f"sku {values['sku']} repeats line {earlier}",
+    )
     problems.raise_if_any()
 
     table = core_table(ProductRow)
@@ -98,10 +94,10 @@ def import_products(
         r.sku: {name: getattr(r, name) for name in FIELDS}
         for r in session.execute(select(*[table.c[c] for c in PRODUCT_COLUMNS]))
     }
-    inserts = [v for _, v in parsed.values() if v["sku"] not in existing]
+    inserts = [v for v in parsed.values() if v["sku"] not in existing]
     updates = [
         v
-        for _, v in parsed.values()
+        for v in parsed.values()
         if v["sku"] in existing and {n: v[n] for n in FIELDS} != existing[v["sku"]]
     ]
     publication_id = None
@@ -122,11 +118,6 @@ def import_products(
         key="sku",
         rows=[{"sku": v["sku"], **{n: v[n] for n in FIELDS}} for v in updates],
     )
-    return ImportReport(
-        kind="products",
-        rows=count,
-        inserted=len(inserts),
-        updated=len(updates),
-        unchanged=len(parsed) - len(inserts) - len(updates),
-        publication_id=publication_id,
+    return parsed.report(
+        "products", inserted=len(inserts), updated=len(updates), publication_id=publication_id
     )

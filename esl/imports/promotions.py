@@ -30,7 +30,7 @@ from esl.imports.csv_fields import (
     parse_currency,
     parse_decimal,
     parse_money_amount,
-    read_rows,
+    parse_rows,
 )
 from esl.imports.report import ImportReport
 from esl.planning_queue import later_instants, promotion_reach, record_published_change
@@ -148,24 +148,20 @@ def import_promotions(
     lock_price_writes(session)
     refs = _References(session)
     problems = Problems("promotion")
-    parsed: dict[str, tuple[int, Promotion]] = {}
-    count = 0
-    for row in read_rows(source, columns=PROMOTION_COLUMNS, required=REQUIRED, kind="promotion"):
-        count += 1
-        try:
-            promotion = promotion_line(row, refs, currency)
-        except BadRowError as bad:
-            problems.add(row.line, bad.reason)
-            continue
-        if promotion.id in parsed:
-            problems.add(row.line, f"id {promotion.id} repeats line {parsed[promotion.id][0]}")
-            continue
-        parsed[promotion.id] = (row.line, promotion)
+    parsed = parse_rows(
+        source,
+        columns=PROMOTION_COLUMNS,
+        required=REQUIRED,
+        problems=problems,
+        parse=lambda row: promotion_line(row, refs, currency),
+        key=lambda promotion: promotion.id,
+        repeated=lambda promotion, earlier: f"id {promotion.id} repeats line {earlier}",
+    )
     problems.raise_if_any()
 
-    stored = load_promotions(session, parsed)
-    inserts = [p for _, p in parsed.values() if p.id not in stored]
-    updates = [p for _, p in parsed.values() if p.id in stored and stored[p.id] != p]
+    stored = load_promotions(session, parsed.by_key)
+    inserts = [p for p in parsed.values() if p.id not in stored]
+    updates = [p for p in parsed.values() if p.id in stored and stored[p.id] != p]
     publication_id = None
     if inserts or updates:
         written = [*inserts, *updates]
@@ -178,7 +174,13 @@ def import_promotions(
             promotion_ids=(p.id for p in updates),
         )
         ledger = _ledger_entries(
-            session, written, reached, lines=parsed, problems=problems, currency=currency, now=now
+            session,
+            written,
+            reached,
+            lines=parsed.by_key,
+            problems=problems,
+            currency=currency,
+            now=now,
         )
         problems.raise_if_any()
         publication_id = record_published_change(
@@ -200,13 +202,8 @@ def import_promotions(
         write_ledger_entries(
             session, ledger.entries, publication_id=publication_id, source="import", now=now
         )
-    return ImportReport(
-        kind="promotions",
-        rows=count,
-        inserted=len(inserts),
-        updated=len(updates),
-        unchanged=len(parsed) - len(inserts) - len(updates),
-        publication_id=publication_id,
+    return parsed.report(
+        "promotions", inserted=len(inserts), updated=len(updates), publication_id=publication_id
     )
 
 
