@@ -19,6 +19,7 @@ from esl.imports.report import ImportReport
 
 __all__ = [
     "BadRowError",
+    "CsvFile",
     "CsvRow",
     "ParsedRows",
     "Problems",
@@ -29,7 +30,6 @@ __all__ = [
     "parse_decimal",
     "parse_instant",
     "parse_money_amount",
-    "parse_rows",
     "read_rows",
 ]
 
@@ -144,10 +144,12 @@ def read_rows(
 
 @dataclass(frozen=True, slots=True)
 class ParsedRows(Generic[Key, Value]):
-    """The good rows of a file, one per key, each with the line it stood on."""
+    """The good rows of a file, one per key, each with the line it stood on, and the
+    problems of the others (the caller adds its own checks' and raises them together)."""
 
     count: int  # data rows read, good or bad
     by_key: dict[Key, tuple[int, Value]]
+    problems: Problems
 
     def values(self) -> list[Value]:
         return [value for _, value in self.by_key.values()]
@@ -166,34 +168,38 @@ class ParsedRows(Generic[Key, Value]):
         )
 
 
-def parse_rows(
-    source: IO[str] | str,
-    *,
-    columns: Sequence[str],
-    required: Iterable[str],
-    problems: Problems,
-    parse: Callable[[CsvRow], Value],
-    key: Callable[[Value], Key],
-    repeated: Callable[[Value, int], str],
-) -> ParsedRows[Key, Value]:
-    """Every data row through `parse`, each key taken once: a row `parse` refuses, or one
-    whose key an earlier line already had (`repeated` words it, given that line), goes to
-    `problems` with its reason and the reading goes on, so one pass finds them all."""
-    by_key: dict[Key, tuple[int, Value]] = {}
-    count = 0
-    for row in read_rows(source, columns=columns, required=required, kind=problems.kind):
-        count += 1
-        try:
-            value = parse(row)
-        except BadRowError as bad:
-            problems.add(row.line, bad.reason)
-            continue
-        earlier = by_key.get(key(value))
-        if earlier is not None:
-            problems.add(row.line, repeated(value, earlier[0]))
-            continue
-        by_key[key(value)] = (row.line, value)
-    return ParsedRows(count, by_key)
+@dataclass(frozen=True, slots=True)
+class CsvFile:
+    """One kind of import file: its columns, those a row must fill, and the words for a
+    row whose key an earlier line already had (`{key}`, and `{line}`: the earlier line)."""
+
+    kind: str
+    columns: Sequence[str]
+    required: Sequence[str]
+    repeated: str
+
+    def parse_rows(
+        self, source: IO[str] | str, parse: Callable[[CsvRow], Value], key: Callable[[Value], Key]
+    ) -> ParsedRows[Key, Value]:
+        """Every data row through `parse`, each key taken once: a row `parse` refuses, or
+        a repeated key, becomes a problem with its reason and the reading goes on, so one
+        pass finds them all."""
+        problems = Problems(self.kind)
+        by_key: dict[Key, tuple[int, Value]] = {}
+        count = 0
+        for row in read_rows(source, columns=self.columns, required=self.required, kind=self.kind):
+            count += 1
+            try:
+                value = parse(row)
+            except BadRowError as bad:
+                problems.add(row.line, bad.reason)
+                continue
+            earlier = by_key.get(key(value))
+            if earlier is not None:
+                problems.add(row.line, self.repeated.format(key=key(value), line=earlier[0]))
+                continue
+            by_key[key(value)] = (row.line, value)
+        return ParsedRows(count, by_key, problems)
 
 
 def check_width(row: CsvRow) -> None:

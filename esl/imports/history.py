@@ -19,13 +19,12 @@ from esl.db.locks import lock_price_writes
 from esl.db.models import ChannelRow, LedgerEntryRow, ProductRow, StoreRow, core_table
 from esl.imports.csv_fields import (
     BadRowError,
+    CsvFile,
     CsvRow,
-    Problems,
     check_width,
     parse_currency,
     parse_instant,
     parse_money_amount,
-    parse_rows,
 )
 from esl.imports.report import ImportReport
 
@@ -33,6 +32,12 @@ __all__ = ["HISTORY_COLUMNS", "import_history"]
 
 HISTORY_COLUMNS = ("sku", "channel", "store", "effective_at", "price", "regular_price", "currency")
 REQUIRED = ("sku", "channel", "store", "effective_at", "price", "currency")
+HISTORY_FILE = CsvFile(
+    "history",
+    HISTORY_COLUMNS,
+    REQUIRED,
+    repeated="same sku, channel, store and instant as line {line}",
+)
 LedgerKey = tuple[str, str, str]
 
 
@@ -82,18 +87,14 @@ def import_history(
     skus = set(session.scalars(select(ProductRow.sku)))
     stores = set(session.scalars(select(StoreRow.code)))
     channels = set(session.scalars(select(ChannelRow.code)))
-    problems = Problems("history")
-    parsed = parse_rows(
+    parsed = HISTORY_FILE.parse_rows(
         source,
-        columns=HISTORY_COLUMNS,
-        required=REQUIRED,
-        problems=problems,
-        parse=lambda row: _parse(
+        lambda row: _parse(
             row, skus=skus, stores=stores, channels=channels, currency=currency, now=now
         ),
         key=_entry_key,
-        repeated=lambda _, earlier: f"same sku, channel, store and instant as line {earlier}",
     )
+    problems = parsed.problems
 
     table = core_table(LedgerEntryRow)
     recorded: dict[tuple[LedgerKey, datetime], Decimal] = {

@@ -32,13 +32,13 @@ from esl.db.models import (
 from esl.db.repositories import in_chunks, load_catalogue_slice, load_ledger_for_skus
 from esl.imports.csv_fields import (
     BadRowError,
+    CsvFile,
     CsvRow,
     Problems,
     check_width,
     optional_instant,
     parse_currency,
     parse_money_amount,
-    parse_rows,
 )
 from esl.imports.report import ImportReport
 from esl.imports.windows import Window, first_overlap
@@ -62,6 +62,9 @@ PRICE_COLUMNS = (
     "valid_until",
 )
 REQUIRED = ("sku", "scope", "price", "currency")
+PRICE_FILE = CsvFile(
+    "price", PRICE_COLUMNS, REQUIRED, repeated="same sku, scope and valid_from as line {line}"
+)
 SCOPES = ("national", "zone", "store")
 ENGINE_CHUNK = 2_000
 MAX_ENGINE_RETRIES = 100
@@ -205,16 +208,10 @@ def import_prices(
     """
     lock_price_writes(session)
     refs = _References(session)
-    problems = Problems("price")
-    parsed = parse_rows(
-        source,
-        columns=PRICE_COLUMNS,
-        required=REQUIRED,
-        problems=problems,
-        parse=lambda row: _parse(row, refs, currency),
-        key=lambda line: line.id,
-        repeated=lambda _, earlier: f"same sku, scope and valid_from as line {earlier}",
+    parsed = PRICE_FILE.parse_rows(
+        source, lambda row: _parse(row, refs, currency), key=lambda line: line.id
     )
+    problems = parsed.problems
     lines = parsed.by_key
 
     existing = {

@@ -13,13 +13,12 @@ from esl.db.mapping import product_values
 from esl.db.models import ProductRow, core_table
 from esl.imports.csv_fields import (
     BadRowError,
+    CsvFile,
     CsvRow,
-    Problems,
     check_width,
     parse_bool,
     parse_decimal,
     parse_instant,
-    parse_rows,
 )
 from esl.imports.report import ImportReport
 from esl.planning_queue import record_published_change
@@ -43,6 +42,9 @@ PRODUCT_COLUMNS = (
     "unit_price_per_100",
 )
 REQUIRED = ("sku", "name", "vat_rate", "net_content", "net_unit", "on_sale_since")
+PRODUCT_FILE = CsvFile(
+    "product", PRODUCT_COLUMNS, REQUIRED, repeated="sku {key} repeats line {line}"
+)
 FIELDS = (*PRODUCT_COLUMNS[1:],)
 
 
@@ -77,16 +79,10 @@ def import_products(
     Product data is drawn on labels (name, brand, unit price, the prior price's rules):
     a file that changes a product already on sale is recorded as a publication, handed
     to planning with the changed SKUs. A new SKU has no label yet."""
-    problems = Problems("product")
-    parsed = parse_rows(
-        source,
-        columns=PRODUCT_COLUMNS,
-        required=REQUIRED,
-        problems=problems,
-        parse=lambda row: product_values(_parse(row)),
-        key=lambda values: str(values["sku"]),
-        repeated=lambda values, earlier: f"sku {values['sku']} repeats line {earlier}",
+    parsed = PRODUCT_FILE.parse_rows(
+        source, lambda row: product_values(_parse(row)), key=lambda v: str(v["sku"])
     )
+    problems = parsed.problems
     problems.raise_if_any()
 
     table = core_table(ProductRow)

@@ -22,6 +22,7 @@ from esl.db.models import (
 from esl.db.repositories import load_catalogue_slice, load_ledger_for_skus, load_promotions
 from esl.imports.csv_fields import (
     BadRowError,
+    CsvFile,
     CsvRow,
     Problems,
     check_width,
@@ -30,7 +31,6 @@ from esl.imports.csv_fields import (
     parse_currency,
     parse_decimal,
     parse_money_amount,
-    parse_rows,
 )
 from esl.imports.report import ImportReport
 from esl.planning_queue import later_instants, promotion_reach, record_published_change
@@ -62,6 +62,9 @@ PROMOTION_COLUMNS = (
     "valid_until",
 )
 REQUIRED = ("id", "name", "kind")
+PROMOTION_FILE = CsvFile(
+    "promotion", PROMOTION_COLUMNS, REQUIRED, repeated="id {key} repeats line {line}"
+)
 
 
 def _list(row: CsvRow, column: str) -> frozenset[str]:
@@ -147,16 +150,10 @@ def import_promotions(
 ) -> ImportReport:
     lock_price_writes(session)
     refs = _References(session)
-    problems = Problems("promotion")
-    parsed = parse_rows(
-        source,
-        columns=PROMOTION_COLUMNS,
-        required=REQUIRED,
-        problems=problems,
-        parse=lambda row: promotion_line(row, refs, currency),
-        key=lambda promotion: promotion.id,
-        repeated=lambda promotion, earlier: f"id {promotion.id} repeats line {earlier}",
+    parsed = PROMOTION_FILE.parse_rows(
+        source, lambda row: promotion_line(row, refs, currency), key=lambda p: p.id
     )
+    problems = parsed.problems
     problems.raise_if_any()
 
     stored = load_promotions(session, parsed.by_key)
