@@ -229,14 +229,8 @@ def post_bind(
 ) -> Any:
     """Bind (or re-bind) the label to the product with this SKU or scanned EAN."""
     product = product_by_code(session, body.code)
-    return bind_label(
-        session,
-        principal=who,
-        label_id=label_id,
-        sku=product.sku,
-        template=body.template,
-        now=ctx.clock(),
-    )
+    by_sku = BindingIn(sku=product.sku, template=body.template)
+    return put_binding(label_id, by_sku, ctx, session, who)
 
 
 @router.post("/labels/{label_id}/unbind", response_model=BindingOut, tags=["labels"])
