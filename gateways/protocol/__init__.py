@@ -47,6 +47,7 @@ from gateways.protocol.frames import (
     decode_frame,
     encode_frame,
     pack_for_signing,
+    packed_of_frame,
     peek_command,
     sign_packed,
 )
@@ -115,6 +116,7 @@ __all__ = [
     "generate_label_key",
     "header_opcode",
     "pack_for_signing",
+    "packed_of_frame",
     "parse_provisioning",
     "peek_command",
     "peek_header",
