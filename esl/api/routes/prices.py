@@ -32,12 +32,12 @@ from pricing.resolved import ResolvedPrice
 
 __all__ = ["router"]
 
-router = APIRouter()
+router = APIRouter(tags=["prices"])  # every route here is in this section of the API docs
 ChannelQuery = Literal["store", "web", "app"]
 Text64 = Annotated[str | None, Query(max_length=64)]
 
 
-@router.get("/prices", response_model=Page[PriceRuleOut], tags=["prices"])
+@router.get("/prices", response_model=Page[PriceRuleOut])
 def list_prices(
     session: CurrentSession,
     _: Reader,
@@ -71,7 +71,6 @@ def list_prices(
 
 @router.get(
     "/prices/export",
-    tags=["prices"],
     response_class=StreamingResponse,
     responses={200: {"content": {"text/csv": {}}, "description": "The price file."}},
 )
@@ -117,7 +116,7 @@ def _promotion_out(promotion: Promotion) -> PromotionOut:
     )
 
 
-@router.get("/promotions", response_model=Page[PromotionOut], tags=["prices"])
+@router.get("/promotions", response_model=Page[PromotionOut])
 def list_promotions(session: CurrentSession, _: Reader, page: Pages) -> dict[str, Any]:
     """Stored promotions, a page at a time."""
     statement = select(PromotionRow.id).order_by(PromotionRow.id)
@@ -127,7 +126,7 @@ def list_promotions(session: CurrentSession, _: Reader, page: Pages) -> dict[str
     return result
 
 
-@router.get("/promotions/{promotion_id}", response_model=PromotionOut, tags=["prices"])
+@router.get("/promotions/{promotion_id}", response_model=PromotionOut)
 def get_promotion(promotion_id: str, session: CurrentSession, _: Reader) -> PromotionOut:
     """One promotion by its id."""
     found = load_promotions(session, [promotion_id])
@@ -136,7 +135,7 @@ def get_promotion(promotion_id: str, session: CurrentSession, _: Reader) -> Prom
     return _promotion_out(found[promotion_id])
 
 
-@router.get("/ledger", response_model=Page[LedgerEntryOut], tags=["prices"])
+@router.get("/ledger", response_model=Page[LedgerEntryOut])
 def list_ledger(
     session: CurrentSession,
     _: Reader,
@@ -205,7 +204,7 @@ def quote_out(resolved: ResolvedPrice) -> QuoteOut:
     )
 
 
-@router.get("/quote", response_model=QuoteOut, tags=["prices"])
+@router.get("/quote", response_model=QuoteOut)
 async def get_quote(
     request: Request,
     ctx: Ctx,
