@@ -194,11 +194,12 @@ class CsvFile:
             except BadRowError as bad:
                 problems.add(row.line, bad.reason)
                 continue
-            earlier = by_key.get(key(value))
+            value_key = key(value)
+            earlier = by_key.get(value_key)
             if earlier is not None:
-                problems.add(row.line, self.repeated.format(key=key(value), line=earlier[0]))
+                problems.add(row.line, self.repeated.format(key=value_key, line=earlier[0]))
                 continue
-            by_key[key(value)] = (row.line, value)
+            by_key[value_key] = (row.line, value)
         return ParsedRows(count, by_key, problems)
 
 
