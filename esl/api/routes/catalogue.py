@@ -10,7 +10,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from esl.api.dependencies import Admin, ApiContext, Ctx, CurrentSession, PricingTeam, Reader
-from esl.api.pagination import Pages, paginate
+from esl.api.pagination import Pages, paginate, where_given
 from esl.api.schemas import (
     LabelModelIn,
     LabelModelOut,
@@ -88,9 +88,9 @@ def list_products(
     session: CurrentSession, _: Reader, page: Pages, category: str | None = None
 ) -> dict[str, Any]:
     """Product master data, a page at a time; filter by category."""
-    statement = select(ProductRow).order_by(ProductRow.sku)
-    if category is not None:
-        statement = statement.where(ProductRow.category == category)
+    statement = where_given(
+        select(ProductRow).order_by(ProductRow.sku), (ProductRow.category, category)
+    )
     return paginate(session, statement, page, ProductOut.model_validate)
 
 

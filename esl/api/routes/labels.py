@@ -17,7 +17,7 @@ from esl.api.dependencies import (
     StoreStaff,
 )
 from esl.api.instants import Instant
-from esl.api.pagination import Pages, paginate
+from esl.api.pagination import Pages, paginate, where_given
 from esl.api.schemas import (
     BindingIn,
     BindingOut,
@@ -53,9 +53,7 @@ def list_gateways(
     session: CurrentSession, _: Reader, page: Pages, store: str | None = None
 ) -> dict[str, Any]:
     """Store gateways, a page at a time; filter by store."""
-    statement = select(GatewayRow).order_by(GatewayRow.id)
-    if store is not None:
-        statement = statement.where(GatewayRow.store == store)
+    statement = where_given(select(GatewayRow).order_by(GatewayRow.id), (GatewayRow.store, store))
     return paginate(session, statement, page, GatewayOut.model_validate)
 
 
@@ -99,9 +97,7 @@ def list_labels(
     """Labels, with their current binding; a store key sees its own store's labels only."""
     if who.role is Role.STORE:
         store = who.store
-    statement = select(LabelRow).order_by(LabelRow.id)
-    if store is not None:
-        statement = statement.where(LabelRow.store == store)
+    statement = where_given(select(LabelRow).order_by(LabelRow.id), (LabelRow.store, store))
     return paginate(session, statement, page, lambda row: _label_out(session, row))
 
 

@@ -19,7 +19,7 @@ from esl.api.dependencies import (
 )
 from esl.api.errors import require_aware_query
 from esl.api.instants import Instant
-from esl.api.pagination import Pages, paginate
+from esl.api.pagination import Pages, paginate, where_given
 from esl.api.schemas import LedgerEntryOut, Page, PriceRuleOut, PromotionOut, QuoteOut
 from esl.db.models import LedgerEntryRow, PriceRuleRow, PromotionRow
 from esl.db.repositories import load_promotions
@@ -51,15 +51,13 @@ def list_prices(
     ] = None,
 ) -> dict[str, Any]:
     """Stored price rules, a page at a time; filter by SKU, or those in force at an instant."""
-    statement = select(PriceRuleRow).order_by(PriceRuleRow.sku, PriceRuleRow.id)
-    for column, value in (
+    statement = where_given(
+        select(PriceRuleRow).order_by(PriceRuleRow.sku, PriceRuleRow.id),
         (PriceRuleRow.sku, sku),
         (PriceRuleRow.store, store),
         (PriceRuleRow.zone, zone),
         (PriceRuleRow.channel, channel),
-    ):
-        if value is not None:
-            statement = statement.where(column == value)
+    )
     if current_at is not None:
         at = require_aware_query(current_at)
         statement = statement.where(
@@ -147,19 +145,17 @@ def list_ledger(
     until: Annotated[Instant | None, Query(description="Entries effective before here.")] = None,
 ) -> dict[str, Any]:
     """The applied-price ledger (what each key cost when), the source of the 30-day low."""
-    statement = select(LedgerEntryRow).order_by(
-        LedgerEntryRow.sku,
-        LedgerEntryRow.channel,
-        LedgerEntryRow.store,
-        LedgerEntryRow.effective_at,
-    )
-    for column, value in (
+    statement = where_given(
+        select(LedgerEntryRow).order_by(
+            LedgerEntryRow.sku,
+            LedgerEntryRow.channel,
+            LedgerEntryRow.store,
+            LedgerEntryRow.effective_at,
+        ),
         (LedgerEntryRow.sku, sku),
         (LedgerEntryRow.store, store),
         (LedgerEntryRow.channel, channel),
-    ):
-        if value is not None:
-            statement = statement.where(column == value)
+    )
     if since is not None:
         statement = statement.where(LedgerEntryRow.effective_at >= require_aware_query(since))
     if until is not None:
