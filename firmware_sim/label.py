@@ -99,6 +99,26 @@ class LabelSnapshot:
     refreshes: int
 
 
+# The snapshot fields a label holds under the same name and type: copied both ways by name.
+# (The key, the model and the images are held otherwise and mapped by hand.)
+_KEPT_AS_IS: Final = (
+    "last_sequence",
+    "last_mac",
+    "last_response",
+    "battery_nv",
+    "shown_page",
+    "scheduled_page",
+    "scheduled_at_ms",
+    "clock_offset_ms",
+    "last_contact_ms",
+    "busy_until_ms",
+    "led_until_ms",
+    "rssi_dbm",
+    "temperature_tenths_c",
+    "refreshes",
+)
+
+
 class SimulatedLabel:
     """One label. Mutable on purpose: it is a device, and thousands share one process."""
 
@@ -468,22 +488,9 @@ class SimulatedLabel:
             label_id=self.label_id,
             model_id=self.hardware.model.id,
             key=self._key,
-            last_sequence=self.last_sequence,
-            last_mac=self.last_mac,
-            last_response=self.last_response,
-            battery_nv=self.battery_nv,
             shown_hash=self.shown_hash,
-            shown_page=self.shown_page,
             page_hashes=tuple(self.page_hashes),
-            scheduled_page=self.scheduled_page,
-            scheduled_at_ms=self.scheduled_at_ms,
-            clock_offset_ms=self.clock_offset_ms,
-            last_contact_ms=self.last_contact_ms,
-            busy_until_ms=self.busy_until_ms,
-            led_until_ms=self.led_until_ms,
-            rssi_dbm=self.rssi_dbm,
-            temperature_tenths_c=self.temperature_tenths_c,
-            refreshes=self.refreshes,
+            **{name: getattr(self, name) for name in _KEPT_AS_IS},
         )
 
     @classmethod
@@ -502,26 +509,14 @@ class SimulatedLabel:
             key=snapshot.key,
             now=now,
             images=images,
-            rssi_dbm=snapshot.rssi_dbm,
-            temperature_tenths_c=snapshot.temperature_tenths_c,
         )
-        label.last_sequence = snapshot.last_sequence
-        label.last_mac = snapshot.last_mac
-        label.last_response = snapshot.last_response
-        label.battery_nv = snapshot.battery_nv
+        for name in _KEPT_AS_IS:
+            setattr(label, name, getattr(snapshot, name))
         label.shown = None if snapshot.shown_hash is None else images.get(snapshot.shown_hash)
         label.shown_hash = None if label.shown is None else snapshot.shown_hash
-        label.shown_page = snapshot.shown_page
         for index, digest in enumerate(snapshot.page_hashes[: hardware.pages]):
             label.pages[index] = None if digest is None else images.get(digest)
             label.page_hashes[index] = None if label.pages[index] is None else digest
-        label.scheduled_page = snapshot.scheduled_page
-        label.scheduled_at_ms = snapshot.scheduled_at_ms
-        label.clock_offset_ms = snapshot.clock_offset_ms
-        label.last_contact_ms = snapshot.last_contact_ms
-        label.busy_until_ms = snapshot.busy_until_ms
-        label.led_until_ms = snapshot.led_until_ms
-        label.refreshes = snapshot.refreshes
         return label
 
 

@@ -13,15 +13,14 @@ from __future__ import annotations
 
 import asyncio
 import importlib
-from abc import ABC, abstractmethod
+from abc import abstractmethod
 from collections.abc import AsyncIterator, Callable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from enum import StrEnum
-from types import TracebackType
-from typing import Self
 
 from gateways.errors import GatewayError, UnknownTransportError
+from gateways.lifecycle import StartedInContext
 
 __all__ = [
     "Clock",
@@ -101,7 +100,7 @@ class TransportStatus:
 GatewayEvent = Uplink | GatewayStatus | TransportStatus
 
 
-class Gateway(ABC):
+class Gateway(StartedInContext):
     """A transport to the store gateways, as the update pipeline uses it.
 
     `send` returns once the transport has accepted the frame (MQTT: the broker's PUBACK
@@ -148,18 +147,6 @@ class Gateway(ABC):
     @abstractmethod
     def max_in_flight(self) -> int:
         """How many sends the transport keeps unacknowledged on the wire at once."""
-
-    async def __aenter__(self) -> Self:
-        await self.start()
-        return self
-
-    async def __aexit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        traceback: TracebackType | None,
-    ) -> None:
-        await self.stop()
 
 
 def _refusal(result: BaseException | None) -> GatewayError | None:

@@ -241,18 +241,7 @@ def _content(
     unit_label: str | None,
 ) -> LabelContent:
     """The label fields of `rule` in `language`, with the fingerprint that digests them."""
-    fingerprint = label_fingerprint(
-        currency=price.currency,
-        regular_price=regular,
-        price=price,
-        promotion=promotion,
-        prior_price=prior,
-        saving=saving,
-        saving_percent=saving_percent,
-        unit_price=unit_amount,
-        unit_label=unit_label,
-    )
-    return LabelContent(
+    content = LabelContent(
         currency=price.currency,
         regular_price=regular,
         price=price,
@@ -264,9 +253,10 @@ def _content(
         unit_label=unit_label,
         price_rule_id=rule.id,
         price_scope=rule.scope,
-        fingerprint=fingerprint,
+        fingerprint="",
         language=language,
     )
+    return content._replace(fingerprint=label_fingerprint(content))
 
 
 def _plain_content(

@@ -95,33 +95,24 @@ def _money_text(value: Money | None) -> str:
     return "-" if value is None else f"{value.amount}"
 
 
-def label_fingerprint(
-    *,
-    currency: str,
-    regular_price: Money,
-    price: Money,
-    promotion: PromotionSummary | None,
-    prior_price: Money | None,
-    saving: Money | None,
-    saving_percent: Decimal | None,
-    unit_price: Money | None,
-    unit_label: str | None,
-) -> str:
-    """A stable hex digest of the label-visible fields (blake2b-128).
+def label_fingerprint(shown: LabelContent | ResolvedPrice) -> str:
+    """A stable hex digest of the label-visible fields of `shown` (blake2b-128): the
+    fields from `currency` to `unit_label`; not the key, the rule or the language.
 
     Stable across processes and versions of Python: built from an explicit text form,
     never from `hash()` or `repr()` of objects.
     """
+    promotion = shown.promotion
     parts = [
         "v1",
-        currency,
-        _money_text(regular_price),
-        _money_text(price),
-        _money_text(prior_price),
-        _money_text(saving),
-        "-" if saving_percent is None else str(saving_percent),
-        _money_text(unit_price),
-        unit_label or "-",
+        shown.currency,
+        _money_text(shown.regular_price),
+        _money_text(shown.price),
+        _money_text(shown.prior_price),
+        _money_text(shown.saving),
+        "-" if shown.saving_percent is None else str(shown.saving_percent),
+        _money_text(shown.unit_price),
+        shown.unit_label or "-",
     ]
     if promotion is not None:
         parts += [

@@ -11,7 +11,7 @@ from sqlalchemy.orm import Session
 
 from esl.api.dependencies import ApiContext, context
 
-__all__ = ["PageParams", "Pages", "page_params", "paginate"]
+__all__ = ["PageParams", "Pages", "page_params", "paginate", "where_given"]
 
 T = TypeVar("T")
 
@@ -34,6 +34,15 @@ def page_params(
 
 # Declared here rather than in dependencies.py, which this module imports.
 Pages = Annotated[PageParams, Depends(page_params)]
+
+
+def where_given(statement: Select[Any], *filters: tuple[Any, object]) -> Select[Any]:
+    """`statement` narrowed, for each (column, value) filter, to rows whose column equals
+    the value; a None value is a filter the caller did not ask for."""
+    for column, value in filters:
+        if value is not None:
+            statement = statement.where(column == value)
+    return statement
 
 
 def paginate(

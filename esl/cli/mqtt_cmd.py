@@ -14,6 +14,7 @@ import typer
 from esl.mqtt.errors import MosquittoConfigError, RabbitmqConfigError
 from esl.mqtt.mosquitto_config import (
     DEFAULT_CONTROLLER_USERNAME,
+    BrokerAccounts,
     ListenerTls,
     gateways_from_counts,
     gateways_from_lines,
@@ -132,14 +133,8 @@ def register(app: typer.Typer) -> None:
         except (GatewayError, OSError) as exc:
             typer.echo(f"error: {exc}", err=True)
             raise typer.Exit(1) from None
-        accounts = written.accounts
         typer.echo(f"wrote {written.conf}, {written.passwords.name}, {written.acl.name}")
-        typer.echo(
-            f"{len(accounts.gateways)} gateway accounts in "
-            f"{len({a.store for a in accounts.gateways})} stores, controller "
-            f"'{accounts.controller.username}'; {len(written.new_usernames)} new"
-        )
-        typer.echo(f"passwords are in {written.credentials} (mode 0600); hand each gateway its own")
+        _report_accounts(written.accounts, written.new_usernames, written.credentials)
         typer.echo(f"run: mosquitto -c {written.conf}")
 
     @mqtt_app.command("broker")
@@ -188,13 +183,22 @@ def _write_rabbitmq(
         bind_address=bind,
         vhost=vhost,
     )
-    accounts = written.accounts
     typer.echo(f"wrote {written.conf}, {written.definitions.name}")
-    typer.echo(
-        f"{len(accounts.gateways)} gateway accounts in "
-        f"{len({a.store for a in accounts.gateways})} stores, controller "
-        f"'{accounts.controller.username}', vhost '{vhost}'; {len(written.new_usernames)} new"
+    _report_accounts(
+        written.accounts, written.new_usernames, written.credentials, where=f", vhost '{vhost}'"
     )
-    typer.echo(f"passwords are in {written.credentials} (mode 0600); hand each gateway its own")
     typer.echo("on every node: rabbitmq-plugins enable rabbitmq_mqtt, and this rabbitmq.conf")
     typer.echo(f"a running cluster: rabbitmqctl import_definitions {written.definitions}")
+
+
+def _report_accounts(
+    accounts: BrokerAccounts, new: tuple[str, ...], credentials: Path, *, where: str = ""
+) -> None:
+    """The accounts a config run set up (`where`: the broker's own detail of them), and
+    where their passwords went."""
+    stores = len({a.store for a in accounts.gateways})
+    typer.echo(
+        f"{len(accounts.gateways)} gateway accounts in {stores} stores, controller "
+        f"'{accounts.controller.username}'{where}; {len(new)} new"
+    )
+    typer.echo(f"passwords are in {credentials} (mode 0600); hand each gateway its own")

@@ -9,14 +9,15 @@ catalogue instead, priced by the engine as the demo prices it.
 from __future__ import annotations
 
 import json
-from datetime import UTC, datetime
+from datetime import datetime
 from enum import StrEnum
 from pathlib import Path
 from typing import Annotated
 
 import typer
 
-from esl.sample import load_sample, sample_anchor
+from esl.cli.sample_instants import sample_instants
+from esl.sample import load_sample
 from pricing import Channel, resolve
 from pricing.errors import PricingError
 from rendering import (
@@ -63,16 +64,6 @@ def sample_content(
     )
 
 
-def _instant(text: str | None, option: str) -> datetime:
-    if text is None:
-        return datetime.now(UTC)  # the clock is read here, at the edge
-    try:
-        value = datetime.fromisoformat(text)
-    except ValueError:
-        raise typer.BadParameter(f"{option}: not an ISO 8601 instant: {text!r}") from None
-    return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
-
-
 def _content(
     content_file: Path | None, sample: str | None, *, store: str | None, at: str | None,
     anchor: str | None, locale: str,
@@ -80,8 +71,7 @@ def _content(
     if (content_file is None) == (sample is None):
         raise typer.BadParameter("give either --content FILE or --sample SKU")
     if sample is not None:
-        instant = _instant(at, "--at")
-        day_zero = sample_anchor(_instant(anchor, "--anchor") if anchor else instant)
+        instant, day_zero = sample_instants(at, anchor)
         return sample_content(sample, store=store, at=instant, anchor=day_zero, locale=locale)
     assert content_file is not None
     data = json.loads(content_file.read_text(encoding="utf-8"))

@@ -7,13 +7,14 @@ read here, once, at the edge; everything below takes the instant as a parameter.
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Annotated
 
 import typer
 
 from esl.cli.invocation import settings_of
-from esl.sample import load_sample, sample_anchor
+from esl.cli.sample_instants import sample_instants
+from esl.sample import load_sample
 from pricing import Channel, Money, ResolvedPrice, resolve
 from pricing.errors import PricingError
 from pricing.label_text import LabelTexts, format_money, label_texts
@@ -22,16 +23,6 @@ __all__ = ["price_table", "register"]
 
 # The width of each column of the price table, in characters.
 _WIDTHS = (8, 34, 10, 10, 30, 17, 16, 18)
-
-
-def _parse_instant(text: str | None) -> datetime:
-    if text is None:
-        return datetime.now(UTC)
-    try:
-        value = datetime.fromisoformat(text)
-    except ValueError:
-        raise typer.BadParameter(f"not an ISO 8601 instant: {text!r}") from None
-    return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
 
 
 def _money(value: Money | None, locale: str) -> str:
@@ -137,8 +128,7 @@ def register(app: typer.Typer) -> None:
         ] = None,
     ) -> None:
         """Print the resolved prices of the bundled sample catalogue (no database needed)."""
-        instant = _parse_instant(at)
-        day_zero = sample_anchor(_parse_instant(anchor) if anchor else instant)
+        instant, day_zero = sample_instants(at, anchor)
         names = channel or ["store"]
         try:
             channels = list(Channel) if "all" in names else [Channel(c) for c in names]

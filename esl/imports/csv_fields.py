@@ -6,18 +6,22 @@ import csv
 import io
 import itertools
 import re
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Callable, Hashable, Iterable, Iterator, Sequence
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from decimal import Decimal, InvalidOperation
 from functools import lru_cache
-from typing import IO
+from typing import IO, Generic, TypeVar
 
 from esl.errors import ImportRejectedError
 from esl.imports.csv_text import header_delimiter
+from esl.imports.report import ImportReport
 
 __all__ = [
     "BadRowError",
+    "CsvFile",
     "CsvRow",
+    "ParsedRows",
     "Problems",
     "check_width",
     "optional_instant",
@@ -33,6 +37,9 @@ CURRENCY = re.compile(r"^[A-Z]{3}$")
 # A file with this many bad rows is almost certainly the wrong file; listing more helps no one
 # and would hold the whole report in memory.
 MAX_PROBLEMS = 10_000
+
+Key = TypeVar("Key", bound=Hashable)
+Value = TypeVar("Value")
 
 
 class BadRowError(Exception):
@@ -133,6 +140,67 @@ def read_rows(
         raise ImportRejectedError(
             f"{kind} file is not valid CSV", problems=[{"line": line + 1, "reason": str(error)}]
         ) from error
+
+
+@dataclass(frozen=True, slots=True)
+class ParsedRows(Generic[Key, Value]):
+    """The good rows of a file, one per key, each with the line it stood on, and the
+    problems of the others (the caller adds its own checks' and raises them together)."""
+
+    count: int  # data rows read, good or bad
+    by_key: dict[Key, tuple[int, Value]]
+    problems: Problems
+
+    def values(self) -> list[Value]:
+        return [value for _, value in self.by_key.values()]
+
+    def report(
+        self, kind: str, *, inserted: int, updated: int, publication_id: int | None
+    ) -> ImportReport:
+        """What the import did; a key neither inserted nor updated was already as the file says."""
+        return ImportReport(
+            kind=kind,
+            rows=self.count,
+            inserted=inserted,
+            updated=updated,
+            unchanged=len(self.by_key) - inserted - updated,
+            publication_id=publication_id,
+        )
+
+
+@dataclass(frozen=True, slots=True)
+class CsvFile:
+    """One kind of import file: its columns, those a row must fill, and the words for a
+    row whose key an earlier line already had (`{key}`, and `{line}`: the earlier line)."""
+
+    kind: str
+    columns: Sequence[str]
+    required: Sequence[str]
+    repeated: str
+
+    def parse_rows(
+        self, source: IO[str] | str, parse: Callable[[CsvRow], Value], key: Callable[[Value], Key]
+    ) -> ParsedRows[Key, Value]:
+        """Every data row through `parse`, each key taken once: a row `parse` refuses, or
+        a repeated key, becomes a problem with its reason and the reading goes on, so one
+        pass finds them all."""
+        problems = Problems(self.kind)
+        by_key: dict[Key, tuple[int, Value]] = {}
+        count = 0
+        for row in read_rows(source, columns=self.columns, required=self.required, kind=self.kind):
+            count += 1
+            try:
+                value = parse(row)
+            except BadRowError as bad:
+                problems.add(row.line, bad.reason)
+                continue
+            value_key = key(value)
+            earlier = by_key.get(value_key)
+            if earlier is not None:
+                problems.add(row.line, self.repeated.format(key=value_key, line=earlier[0]))
+                continue
+            by_key[value_key] = (row.line, value)
+        return ParsedRows(count, by_key, problems)
 
 
 def check_width(row: CsvRow) -> None:

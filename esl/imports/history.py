@@ -19,13 +19,12 @@ from esl.db.locks import lock_price_writes
 from esl.db.models import ChannelRow, LedgerEntryRow, ProductRow, StoreRow, core_table
 from esl.imports.csv_fields import (
     BadRowError,
+    CsvFile,
     CsvRow,
-    Problems,
     check_width,
     parse_currency,
     parse_instant,
     parse_money_amount,
-    read_rows,
 )
 from esl.imports.report import ImportReport
 
@@ -33,6 +32,12 @@ __all__ = ["HISTORY_COLUMNS", "import_history"]
 
 HISTORY_COLUMNS = ("sku", "channel", "store", "effective_at", "price", "regular_price", "currency")
 REQUIRED = ("sku", "channel", "store", "effective_at", "price", "currency")
+HISTORY_FILE = CsvFile(
+    "history",
+    HISTORY_COLUMNS,
+    REQUIRED,
+    repeated="same sku, channel, store and instant as line {line}",
+)
 LedgerKey = tuple[str, str, str]
 
 
@@ -82,25 +87,14 @@ def import_history(
     skus = set(session.scalars(select(ProductRow.sku)))
     stores = set(session.scalars(select(StoreRow.code)))
     channels = set(session.scalars(select(ChannelRow.code)))
-    problems = Problems("history")
-    entries: dict[tuple[LedgerKey, datetime], tuple[int, dict[str, Any]]] = {}
-    count = 0
-    for row in read_rows(source, columns=HISTORY_COLUMNS, required=REQUIRED, kind="history"):
-        count += 1
-        try:
-            entry = _parse(
-                row, skus=skus, stores=stores, channels=channels, currency=currency, now=now
-            )
-        except BadRowError as bad:
-            problems.add(row.line, bad.reason)
-            continue
-        entry_key = ((entry["sku"], entry["channel"], entry["store"]), entry["effective_at"])
-        if entry_key in entries:
-            problems.add(
-                row.line, f"same sku, channel, store and instant as line {entries[entry_key][0]}"
-            )
-            continue
-        entries[entry_key] = (row.line, entry)
+    parsed = HISTORY_FILE.parse_rows(
+        source,
+        lambda row: _parse(
+            row, skus=skus, stores=stores, channels=channels, currency=currency, now=now
+        ),
+        key=_entry_key,
+    )
+    problems = parsed.problems
 
     table = core_table(LedgerEntryRow)
     recorded: dict[tuple[LedgerKey, datetime], Decimal] = {
@@ -125,14 +119,11 @@ def import_history(
         )
     }
     inserts: list[dict[str, Any]] = []
-    unchanged = 0
-    for (ledger_key, instant), (line, entry) in entries.items():
+    for (ledger_key, instant), (line, entry) in parsed.by_key.items():
         stored = recorded.get((ledger_key, instant))
         if stored is not None:
             if stored != entry["amount"]:
                 problems.add(line, f"the ledger already holds {stored} at this instant")
-            else:
-                unchanged += 1
             continue
         start = system_start.get(ledger_key)
         if start is not None and instant >= start:
@@ -143,11 +134,9 @@ def import_history(
         inserts.append({**entry, "source": "history", "publication_id": None, "recorded_at": now})
     problems.raise_if_any()
     insert_rows(session, table, inserts)
-    return ImportReport(
-        kind="history",
-        rows=count,
-        inserted=len(inserts),
-        updated=0,
-        unchanged=unchanged,
-        publication_id=None,
-    )
+    # Every entry not inserted was refused above or is already recorded as the file says.
+    return parsed.report("history", inserted=len(inserts), updated=0, publication_id=None)
+
+
+def _entry_key(entry: dict[str, Any]) -> tuple[LedgerKey, datetime]:
+    return (entry["sku"], entry["channel"], entry["store"]), entry["effective_at"]

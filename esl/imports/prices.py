@@ -32,13 +32,13 @@ from esl.db.models import (
 from esl.db.repositories import in_chunks, load_catalogue_slice, load_ledger_for_skus
 from esl.imports.csv_fields import (
     BadRowError,
+    CsvFile,
     CsvRow,
     Problems,
     check_width,
     optional_instant,
     parse_currency,
     parse_money_amount,
-    read_rows,
 )
 from esl.imports.report import ImportReport
 from esl.imports.windows import Window, first_overlap
@@ -62,6 +62,9 @@ PRICE_COLUMNS = (
     "valid_until",
 )
 REQUIRED = ("sku", "scope", "price", "currency")
+PRICE_FILE = CsvFile(
+    "price", PRICE_COLUMNS, REQUIRED, repeated="same sku, scope and valid_from as line {line}"
+)
 SCOPES = ("national", "zone", "store")
 ENGINE_CHUNK = 2_000
 MAX_ENGINE_RETRIES = 100
@@ -205,21 +208,11 @@ def import_prices(
     """
     lock_price_writes(session)
     refs = _References(session)
-    problems = Problems("price")
-    lines: dict[str, tuple[int, PriceLine]] = {}
-    count = 0
-    for row in read_rows(source, columns=PRICE_COLUMNS, required=REQUIRED, kind="price"):
-        count += 1
-        try:
-            line = _parse(row, refs, currency)
-        except BadRowError as bad:
-            problems.add(row.line, bad.reason)
-            continue
-        earlier = lines.get(line.id)
-        if earlier is not None:
-            problems.add(row.line, f"same sku, scope and valid_from as line {earlier[0]}")
-            continue
-        lines[line.id] = (row.line, line)
+    parsed = PRICE_FILE.parse_rows(
+        source, lambda row: _parse(row, refs, currency), key=lambda line: line.id
+    )
+    problems = parsed.problems
+    lines = parsed.by_key
 
     existing = {
         r.id: r
@@ -242,7 +235,7 @@ def import_prices(
 
     inserts: list[PriceLine] = []
     updates: list[PriceLine] = []
-    for _, line in lines.values():
+    for line in parsed.values():
         current = existing.get(line.id)
         if current is None:
             inserts.append(line)
@@ -291,13 +284,8 @@ def import_prices(
         write_ledger_entries(
             session, ledger.entries, publication_id=publication_id, source="import", now=now
         )
-    return ImportReport(
-        kind="prices",
-        rows=count,
-        inserted=len(inserts),
-        updated=len(updates),
-        unchanged=len(lines) - len(inserts) - len(updates),
-        publication_id=publication_id,
+    return parsed.report(
+        "prices", inserted=len(inserts), updated=len(updates), publication_id=publication_id
     )
 
 

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import IO, Any
+from typing import IO
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -13,13 +13,12 @@ from esl.db.mapping import product_values
 from esl.db.models import ProductRow, core_table
 from esl.imports.csv_fields import (
     BadRowError,
+    CsvFile,
     CsvRow,
-    Problems,
     check_width,
     parse_bool,
     parse_decimal,
     parse_instant,
-    read_rows,
 )
 from esl.imports.report import ImportReport
 from esl.planning_queue import record_published_change
@@ -43,6 +42,9 @@ PRODUCT_COLUMNS = (
     "unit_price_per_100",
 )
 REQUIRED = ("sku", "name", "vat_rate", "net_content", "net_unit", "on_sale_since")
+PRODUCT_FILE = CsvFile(
+    "product", PRODUCT_COLUMNS, REQUIRED, repeated="sku {key} repeats line {line}"
+)
 FIELDS = (*PRODUCT_COLUMNS[1:],)
 
 
@@ -77,20 +79,10 @@ def import_products(
     Product data is drawn on labels (name, brand, unit price, the prior price's rules):
     a file that changes a product already on sale is recorded as a publication, handed
     to planning with the changed SKUs. A new SKU has no label yet."""
-    problems = Problems("product")
-    parsed: dict[str, tuple[int, dict[str, Any]]] = {}
-    count = 0
-    for row in read_rows(source, columns=PRODUCT_COLUMNS, required=REQUIRED, kind="product"):
-        count += 1
-        try:
-            values = product_values(_parse(row))
-        except BadRowError as bad:
-            problems.add(row.line, bad.reason)
-            continue
-        if values["sku"] in parsed:
-            problems.add(row.line, f"sku {values['sku']} repeats line {parsed[values['sku']][0]}")
-            continue
-        parsed[values["sku"]] = (row.line, values)
+    parsed = PRODUCT_FILE.parse_rows(
+        source, lambda row: product_values(_parse(row)), key=lambda v: str(v["sku"])
+    )
+    problems = parsed.problems
     problems.raise_if_any()
 
     table = core_table(ProductRow)
@@ -98,10 +90,10 @@ def import_products(
         r.sku: {name: getattr(r, name) for name in FIELDS}
         for r in session.execute(select(*[table.c[c] for c in PRODUCT_COLUMNS]))
     }
-    inserts = [v for _, v in parsed.values() if v["sku"] not in existing]
+    inserts = [v for v in parsed.values() if v["sku"] not in existing]
     updates = [
         v
-        for _, v in parsed.values()
+        for v in parsed.values()
         if v["sku"] in existing and {n: v[n] for n in FIELDS} != existing[v["sku"]]
     ]
     publication_id = None
@@ -122,11 +114,6 @@ def import_products(
         key="sku",
         rows=[{"sku": v["sku"], **{n: v[n] for n in FIELDS}} for v in updates],
     )
-    return ImportReport(
-        kind="products",
-        rows=count,
-        inserted=len(inserts),
-        updated=len(updates),
-        unchanged=len(parsed) - len(inserts) - len(updates),
-        publication_id=publication_id,
+    return parsed.report(
+        "products", inserted=len(inserts), updated=len(updates), publication_id=publication_id
     )

@@ -22,6 +22,7 @@ from esl.db.models import (
 from esl.db.repositories import load_catalogue_slice, load_ledger_for_skus, load_promotions
 from esl.imports.csv_fields import (
     BadRowError,
+    CsvFile,
     CsvRow,
     Problems,
     check_width,
@@ -30,7 +31,6 @@ from esl.imports.csv_fields import (
     parse_currency,
     parse_decimal,
     parse_money_amount,
-    read_rows,
 )
 from esl.imports.report import ImportReport
 from esl.planning_queue import later_instants, promotion_reach, record_published_change
@@ -62,6 +62,9 @@ PROMOTION_COLUMNS = (
     "valid_until",
 )
 REQUIRED = ("id", "name", "kind")
+PROMOTION_FILE = CsvFile(
+    "promotion", PROMOTION_COLUMNS, REQUIRED, repeated="id {key} repeats line {line}"
+)
 
 
 def _list(row: CsvRow, column: str) -> frozenset[str]:
@@ -147,25 +150,15 @@ def import_promotions(
 ) -> ImportReport:
     lock_price_writes(session)
     refs = _References(session)
-    problems = Problems("promotion")
-    parsed: dict[str, tuple[int, Promotion]] = {}
-    count = 0
-    for row in read_rows(source, columns=PROMOTION_COLUMNS, required=REQUIRED, kind="promotion"):
-        count += 1
-        try:
-            promotion = promotion_line(row, refs, currency)
-        except BadRowError as bad:
-            problems.add(row.line, bad.reason)
-            continue
-        if promotion.id in parsed:
-            problems.add(row.line, f"id {promotion.id} repeats line {parsed[promotion.id][0]}")
-            continue
-        parsed[promotion.id] = (row.line, promotion)
+    parsed = PROMOTION_FILE.parse_rows(
+        source, lambda row: promotion_line(row, refs, currency), key=lambda p: p.id
+    )
+    problems = parsed.problems
     problems.raise_if_any()
 
-    stored = load_promotions(session, parsed)
-    inserts = [p for _, p in parsed.values() if p.id not in stored]
-    updates = [p for _, p in parsed.values() if p.id in stored and stored[p.id] != p]
+    stored = load_promotions(session, parsed.by_key)
+    inserts = [p for p in parsed.values() if p.id not in stored]
+    updates = [p for p in parsed.values() if p.id in stored and stored[p.id] != p]
     publication_id = None
     if inserts or updates:
         written = [*inserts, *updates]
@@ -178,7 +171,13 @@ def import_promotions(
             promotion_ids=(p.id for p in updates),
         )
         ledger = _ledger_entries(
-            session, written, reached, lines=parsed, problems=problems, currency=currency, now=now
+            session,
+            written,
+            reached,
+            lines=parsed.by_key,
+            problems=problems,
+            currency=currency,
+            now=now,
         )
         problems.raise_if_any()
         publication_id = record_published_change(
@@ -200,13 +199,8 @@ def import_promotions(
         write_ledger_entries(
             session, ledger.entries, publication_id=publication_id, source="import", now=now
         )
-    return ImportReport(
-        kind="promotions",
-        rows=count,
-        inserted=len(inserts),
-        updated=len(updates),
-        unchanged=len(parsed) - len(inserts) - len(updates),
-        publication_id=publication_id,
+    return parsed.report(
+        "promotions", inserted=len(inserts), updated=len(updates), publication_id=publication_id
     )
 
 

@@ -10,12 +10,12 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from types import TracebackType
-from typing import Any, Self
+from typing import Any
 
 from amqtt.broker import Broker
 
 from esl.mqtt.errors import EmbeddedBrokerError
+from gateways.lifecycle import StartedInContext
 from gateways.mqtt.endpoint import BrokerEndpoint
 
 __all__ = ["EMBEDDED_USERNAME", "EmbeddedBroker"]
@@ -54,7 +54,7 @@ class _ClosingBroker(Broker):  # type: ignore[misc]  # amqtt is untyped here
         self._open_writers.clear()
 
 
-class EmbeddedBroker:
+class EmbeddedBroker(StartedInContext):
     """`async with EmbeddedBroker() as broker: ... broker.endpoint ...`"""
 
     def __init__(self, *, port: int = 0) -> None:
@@ -104,18 +104,6 @@ class EmbeddedBroker:
             await broker.shutdown()
         finally:
             broker_log.setLevel(level)
-
-    async def __aenter__(self) -> Self:
-        await self.start()
-        return self
-
-    async def __aexit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        traceback: TracebackType | None,
-    ) -> None:
-        await self.stop()
 
 
 def _bound_port(broker: Broker) -> int:

@@ -28,7 +28,6 @@ from esl.pipeline.errors import UnplannableLabelError
 from esl.pipeline.label_states import LabelState
 from esl.pipeline.outbox_rows import OUTBOX, OutboxEntry
 from gateways.protocol import (
-    MAC_SIZE,
     ImageEncoding,
     ImageUpdate,
     LabelFrame,
@@ -36,7 +35,7 @@ from gateways.protocol import (
     build_image_update,
     encode_frame,
     pack_for_signing,
-    peek_header,
+    packed_of_frame,
     sign_packed,
 )
 from rendering.cache import RenderCache, RenderedLabel
@@ -201,8 +200,7 @@ def resigned_frame(
     """The command of `payload` (`entry`'s frame) signed again with a fresh sequence
     number, its attempts carried over so that tampering on every try still ends in
     parking."""
-    header = peek_header(payload)
-    packed = PackedCommand(payload[header.size], payload[header.size + 1 : -MAC_SIZE])
+    packed = packed_of_frame(payload)
     sequence = state.next_sequence()
     return outbox_row(
         label_id=entry.label_id,

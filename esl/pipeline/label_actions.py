@@ -34,17 +34,15 @@ from esl.pipeline.label_states import load_label_states, save_label_states
 from esl.pipeline.outbox_rows import OUTBOX
 from gateways.base import Downlink
 from gateways.protocol import (
-    MAC_SIZE,
     BasicStateFlag,
     FlashLed,
     LabelFrame,
     LabelResponse,
     LedColour,
     LedPattern,
-    PackedCommand,
     Ping,
     encode_frame,
-    peek_header,
+    packed_of_frame,
     sign_packed,
 )
 
@@ -230,8 +228,7 @@ def _resign_waiting(session: Session, label: LabelRow, next_sequence: Callable[[
         .where(OUTBOX.c.label_id == label.id, OUTBOX.c.status.in_(("pending", "parked")))
         .order_by(OUTBOX.c.sequence)
     ).all():
-        header = peek_header(payload)
-        packed = PackedCommand(payload[header.size], payload[header.size + 1 : -MAC_SIZE])
+        packed = packed_of_frame(payload)
         sequence = next_sequence()
         session.execute(
             update(OUTBOX)

@@ -17,12 +17,13 @@ from sqlalchemy.orm import Session
 
 from esl.db.repositories import load_key_ledger, load_sku_catalogue
 from esl.errors import NotFoundError
+from esl.settings import Settings
 from pricing.ledger import PriceKey
 from pricing.products import Channel
 from pricing.resolution import resolve
 from pricing.resolved import ResolvedPrice
 
-__all__ = ["quote"]
+__all__ = ["quote", "shelf_quote"]
 
 
 def quote(
@@ -48,4 +49,20 @@ def quote(
         at=at,
         ledger=load_key_ledger(session, key),
         locale=locale,
+    )
+
+
+def shelf_quote(
+    session: Session, *, sku: str, store: str, at: datetime, settings: Settings
+) -> ResolvedPrice:
+    """What the shelf label of `sku` in `store` shows: the store channel, in the system's
+    label language and currency."""
+    return quote(
+        session,
+        sku=sku,
+        store=store,
+        channel=Channel.STORE,
+        at=at,
+        locale=settings.locale,
+        currency=settings.currency,
     )

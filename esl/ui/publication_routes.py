@@ -25,7 +25,7 @@ from esl.imports.report import ImportReport
 from esl.pipeline.affected_labels import labels_changed_by_publication
 from esl.services.keys import Principal
 from esl.services.labels import current_binding
-from esl.services.quotes import quote
+from esl.services.quotes import shelf_quote
 from esl.ui.access import User, require, require_csrf
 from esl.ui.console_sessions import SignedIn
 from esl.ui.csv_instants import starting_at
@@ -211,14 +211,8 @@ def _sample(session: Session, cache: RenderCache, label_id: str, ctx: ApiContext
     if product is None or store is None:
         return None
     try:
-        price = quote(
-            session,
-            sku=binding.sku,
-            store=label.store,
-            channel="store",
-            at=ctx.clock(),
-            locale=ctx.settings.locale,
-            currency=ctx.settings.currency,
+        price = shelf_quote(
+            session, sku=binding.sku, store=label.store, at=ctx.clock(), settings=ctx.settings
         )
         content = LabelContent.from_resolved(
             product=product_from_row(product),

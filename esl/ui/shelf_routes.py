@@ -17,7 +17,7 @@ from esl.services.label_status import StatusThresholds
 from esl.services.label_vitals import RECENT, VitalSample, label_vitals, summarise_vitals
 from esl.services.labels import bind_label, current_binding, unbind_label
 from esl.services.product_codes import product_by_code
-from esl.services.quotes import quote
+from esl.services.quotes import shelf_quote
 from esl.ui.access import User, require, require_csrf, require_store
 from esl.ui.console_sessions import SignedIn
 from esl.ui.page_rendering import page
@@ -105,14 +105,8 @@ def _label_values(ctx: ApiContext, user: SignedIn, label_id: str) -> dict[str, A
         price = None
         if binding is not None:
             try:
-                price = quote(
-                    session,
-                    sku=binding.sku,
-                    store=label.store,
-                    channel="store",
-                    at=now,
-                    locale=ctx.settings.locale,
-                    currency=ctx.settings.currency,
+                price = shelf_quote(
+                    session, sku=binding.sku, store=label.store, at=now, settings=ctx.settings
                 )
             except EslError:
                 price = None

@@ -17,8 +17,7 @@ import json
 import socket
 import time
 from collections.abc import Callable
-from types import TracebackType
-from typing import Any, Self
+from typing import Any
 
 import uvicorn
 from starlette.applications import Starlette
@@ -30,6 +29,7 @@ from starlette.websockets import WebSocket, WebSocketDisconnect
 
 from firmware_sim.oepl_ap.access_point import EmulatedAccessPoint
 from firmware_sim.oepl_ap.tag_types import TAG_TYPES
+from gateways.lifecycle import StartedInContext
 
 __all__ = ["ServedAccessPoint", "access_point_app"]
 
@@ -140,7 +140,7 @@ async def _until_closed(websocket: WebSocket) -> None:
             await websocket.receive_text()
 
 
-class ServedAccessPoint:
+class ServedAccessPoint(StartedInContext):
     """Serves `ap` on 127.0.0.1 from the running event loop and moves its clock."""
 
     def __init__(
@@ -195,15 +195,3 @@ class ServedAccessPoint:
         while True:
             self.ap.advance(now=self._clock())
             await asyncio.sleep(self._tick_s)
-
-    async def __aenter__(self) -> Self:
-        await self.start()
-        return self
-
-    async def __aexit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        traceback: TracebackType | None,
-    ) -> None:
-        await self.stop()

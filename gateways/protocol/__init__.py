@@ -47,6 +47,7 @@ from gateways.protocol.frames import (
     decode_frame,
     encode_frame,
     pack_for_signing,
+    packed_of_frame,
     peek_command,
     sign_packed,
 )
@@ -129,6 +130,7 @@ __all__ = [
     "header_opcode",
     "is_gateway_report",
     "pack_for_signing",
+    "packed_of_frame",
     "parse_provisioning",
     "peek_command",
     "peek_header",

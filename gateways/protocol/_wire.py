@@ -114,6 +114,12 @@ def compute_mac(key: bytes, message: bytes) -> bytes:
     return hmac.digest(key, message, "sha256")[:MAC_SIZE]
 
 
+def seal(kind: FrameKind, label_id: str, sequence: int, body: bytes, key: bytes) -> bytes:
+    """A frame as it travels, command or response: header, body, and the MAC over both."""
+    signed = pack_header(kind, label_id, sequence) + body
+    return signed + compute_mac(key, signed)
+
+
 def verify_mac(key: bytes, data: bytes, header: FrameHeader) -> None:
     """Check the MAC in the last 16 bytes of `data`; raise BAD_MAC when it does not match."""
     if len(data) < header.size + MAC_SIZE:
@@ -140,6 +146,11 @@ class Reader:
         self._end = end
         self._header = header
         self.offset = start
+
+    @classmethod
+    def of_body(cls, data: bytes, header: FrameHeader) -> Reader:
+        """A reader over the body of frame `data`: after its header, before its MAC."""
+        return cls(data, start=header.size, end=len(data) - MAC_SIZE, header=header)
 
     @property
     def data(self) -> bytes:

@@ -19,9 +19,8 @@ from gateways.protocol._wire import (
     FrameKind,
     Reader,
     check_label_id,
-    compute_mac,
-    pack_header,
     peek_header,
+    seal,
     verify_mac,
 )
 from gateways.protocol.commands import (
@@ -45,6 +44,7 @@ __all__ = [
     "decode_frame",
     "encode_frame",
     "pack_for_signing",
+    "packed_of_frame",
     "peek_command",
     "sign_packed",
 ]
@@ -89,10 +89,14 @@ def sign_packed(packed: PackedCommand, *, label_id: str, sequence: int, key: byt
     if not 1 <= sequence <= MAX_SEQUENCE:
         raise ValueError(f"sequence {sequence} outside 1..{MAX_SEQUENCE}")
     check_label_key(key)
-    signed = (
-        pack_header(FrameKind.COMMAND, label_id, sequence) + bytes([packed.opcode]) + packed.body
-    )
-    return signed + compute_mac(key, signed)
+    return seal(FrameKind.COMMAND, label_id, sequence, bytes([packed.opcode]) + packed.body, key)
+
+
+def packed_of_frame(frame: bytes) -> PackedCommand:
+    """The command a signed frame carries, as `sign_packed` takes it: to sign it again
+    with another sequence number. Its MAC is not checked: only for frames we made."""
+    header = peek_header(frame)
+    return PackedCommand(frame[header.size], frame[header.size + 1 : -MAC_SIZE])
 
 
 def encode_frame(frame: LabelFrame, *, key: bytes, chunk_size: int = DEFAULT_CHUNK_SIZE) -> bytes:
@@ -145,7 +149,7 @@ def peek_command(data: bytes) -> Command | None:
 def _command_reader(data: bytes, header: FrameHeader) -> tuple[Reader, int, ReceivedChunks | None]:
     """A reader at the command's fields, its opcode, and an image update's chunks (their
     CRCs checked)."""
-    reader = Reader(data, start=header.size, end=len(data) - MAC_SIZE, header=header)
+    reader = Reader.of_body(data, header)
     opcode = reader.u8()
     chunks = None
     if opcode == Opcode.IMAGE_UPDATE:

@@ -21,13 +21,11 @@ from datetime import datetime
 from typing import Final
 
 from gateways.protocol._wire import (
-    MAC_SIZE,
     FrameKind,
     Reader,
     check_label_id,
-    compute_mac,
-    pack_header,
     peek_header,
+    seal,
     verify_mac,
 )
 from gateways.protocol.commands import CONTENT_HASH_SIZE, from_wire_ms, to_wire_ms
@@ -88,7 +86,7 @@ def _check_firmware(firmware: str) -> None:
 def encode_response(response: LabelResponse, *, key: bytes) -> bytes:
     check_label_key(key)
     major, minor, patch = (int(part) for part in response.firmware.split("."))
-    signed = pack_header(response.kind, response.label_id, response.sequence) + _BODY.pack(
+    body = _BODY.pack(
         response.opcode,
         response.reason,
         response.state,
@@ -104,7 +102,7 @@ def encode_response(response: LabelResponse, *, key: bytes) -> bytes:
         patch,
         to_wire_ms(response.label_time),
     )
-    return signed + compute_mac(key, signed)
+    return seal(response.kind, response.label_id, response.sequence, body, key)
 
 
 def decode_response(data: bytes, *, key: bytes) -> LabelResponse:
@@ -121,7 +119,7 @@ def decode_response(data: bytes, *, key: bytes) -> LabelResponse:
             sequence=header.sequence,
         )
     verify_mac(key, data, header)
-    reader = Reader(data, start=header.size, end=len(data) - MAC_SIZE, header=header)
+    reader = Reader.of_body(data, header)
     fields = reader.unpack(_BODY)
     reader.finish()
     (opcode, reason, state, flags, displayed, page, battery, rssi, lqi, temperature) = fields[:10]

@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Path
 from sqlalchemy import select
+from sqlalchemy.orm import Session
 
-from esl.api.dependencies import Admin, Ctx, CurrentSession, PricingTeam, Reader
-from esl.api.pagination import Pages, paginate
+from esl.api.dependencies import Admin, ApiContext, Ctx, CurrentSession, PricingTeam, Reader
+from esl.api.pagination import Pages, paginate, where_given
 from esl.api.schemas import (
     LabelModelIn,
     LabelModelOut,
@@ -25,6 +27,7 @@ from esl.db.models import LabelModelRow, ProductRow, StoreRow, ZoneRow
 from esl.db.repositories.rows import row_or_not_found
 from esl.errors import NotFoundError
 from esl.planning_queue import record_published_change, shelves_in_store
+from esl.services.keys import Principal
 from pricing.products import NetUnit, Product
 
 __all__ = ["router"]
@@ -76,15 +79,7 @@ def put_store(
     session.add(row)
     if changed:
         # Its labels may print its name, and its zone's prices are its prices.
-        record_published_change(
-            session,
-            title=f"store {code}",
-            kind="catalogue",
-            by=who.name,
-            now=ctx.clock(),
-            impact={"store": code},
-            shelves=shelves_in_store(session, code),
-        )
+        _replan(session, ctx, who, "store", code, shelves=shelves_in_store(session, code))
     return row
 
 
@@ -93,9 +88,9 @@ def list_products(
     session: CurrentSession, _: Reader, page: Pages, category: str | None = None
 ) -> dict[str, Any]:
     """Product master data, a page at a time; filter by category."""
-    statement = select(ProductRow).order_by(ProductRow.sku)
-    if category is not None:
-        statement = statement.where(ProductRow.category == category)
+    statement = where_given(
+        select(ProductRow).order_by(ProductRow.sku), (ProductRow.category, category)
+    )
     return paginate(session, statement, page, ProductOut.model_validate)
 
 
@@ -121,16 +116,32 @@ def put_product(
     session.add(row)
     if changed:
         # Its labels draw its name, unit price and prior-price rules: planned again.
-        record_published_change(
-            session,
-            title=f"product {sku}",
-            kind="catalogue",
-            by=who.name,
-            now=ctx.clock(),
-            impact={"product": sku},
-            everywhere=[sku],
-        )
+        _replan(session, ctx, who, "product", sku, everywhere=[sku])
     return row
+
+
+def _replan(
+    session: Session,
+    ctx: ApiContext,
+    who: Principal,
+    entity: str,
+    key: str,
+    *,
+    shelves: Iterable[tuple[str, str]] = (),
+    everywhere: Iterable[str] = (),
+) -> None:
+    """Hand the labels a changed store or product reaches to planning, recorded as a
+    catalogue publication by `who`."""
+    record_published_change(
+        session,
+        title=f"{entity} {key}",
+        kind="catalogue",
+        by=who.name,
+        now=ctx.clock(),
+        impact={entity: key},
+        shelves=shelves,
+        everywhere=everywhere,
+    )
 
 
 @router.get("/label-models", response_model=Page[LabelModelOut], tags=["labels"])

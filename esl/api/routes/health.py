@@ -18,11 +18,11 @@ from esl.services.stores import require_known_stores
 
 __all__ = ["ControllerStatusOut", "router"]
 
-router = APIRouter()
+router = APIRouter(tags=["health"])  # every route here is in this section of the API docs
 # Auditors and the pricing team see every store; a store key sees its own.
 
 
-@router.get("/health/labels", response_model=list[StoreHealth], tags=["health"])
+@router.get("/health/labels", response_model=list[StoreHealth])
 def get_label_health(
     session: CurrentSession,
     principal: Watcher,
@@ -58,7 +58,7 @@ class ControllerStatusOut(BaseModel):
     database_outages: int = 0
 
 
-@router.get("/health/controller", response_model=ControllerStatusOut, tags=["health"])
+@router.get("/health/controller", response_model=ControllerStatusOut)
 def get_controller_health(principal: Watcher, ctx: Ctx) -> ControllerStatusOut:
     """The controller: running or not, and since when its database does not answer."""
     status = read_controller_status(controller_status_path(ctx.settings.data_dir))

@@ -17,7 +17,7 @@ from esl.api.dependencies import (
     StoreStaff,
 )
 from esl.api.instants import Instant
-from esl.api.pagination import Pages, paginate
+from esl.api.pagination import Pages, paginate, where_given
 from esl.api.schemas import (
     BindingIn,
     BindingOut,
@@ -44,22 +44,20 @@ from esl.services.product_codes import product_by_code
 
 __all__ = ["router"]
 
-router = APIRouter()
+router = APIRouter(tags=["labels"])  # every route here is in this section of the API docs
 IdPath = Annotated[str, Path(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9_.:\-]+$")]
 
 
-@router.get("/gateways", response_model=Page[GatewayOut], tags=["labels"])
+@router.get("/gateways", response_model=Page[GatewayOut])
 def list_gateways(
     session: CurrentSession, _: Reader, page: Pages, store: str | None = None
 ) -> dict[str, Any]:
     """Store gateways, a page at a time; filter by store."""
-    statement = select(GatewayRow).order_by(GatewayRow.id)
-    if store is not None:
-        statement = statement.where(GatewayRow.store == store)
+    statement = where_given(select(GatewayRow).order_by(GatewayRow.id), (GatewayRow.store, store))
     return paginate(session, statement, page, GatewayOut.model_validate)
 
 
-@router.put("/gateways/{gateway_id}", response_model=GatewayOut, tags=["labels"])
+@router.put("/gateways/{gateway_id}", response_model=GatewayOut)
 def put_gateway(
     gateway_id: IdPath, body: GatewayIn, session: CurrentSession, _: Admin
 ) -> GatewayRow:
@@ -92,20 +90,18 @@ def _label_out(session: Any, row: LabelRow) -> LabelOut:
     return out
 
 
-@router.get("/labels", response_model=Page[LabelOut], tags=["labels"])
+@router.get("/labels", response_model=Page[LabelOut])
 def list_labels(
     session: CurrentSession, who: Reader, page: Pages, store: str | None = None
 ) -> dict[str, Any]:
     """Labels, with their current binding; a store key sees its own store's labels only."""
     if who.role is Role.STORE:
         store = who.store
-    statement = select(LabelRow).order_by(LabelRow.id)
-    if store is not None:
-        statement = statement.where(LabelRow.store == store)
+    statement = where_given(select(LabelRow).order_by(LabelRow.id), (LabelRow.store, store))
     return paginate(session, statement, page, lambda row: _label_out(session, row))
 
 
-@router.post("/labels", response_model=LabelOut, status_code=201, tags=["labels"])
+@router.post("/labels", response_model=LabelOut, status_code=201)
 def post_label(body: LabelIn, ctx: Ctx, session: CurrentSession, who: StoreStaff) -> LabelOut:
     """Register a label in a store (and on one of that store's gateways)."""
     row = register_label(
@@ -120,7 +116,7 @@ def post_label(body: LabelIn, ctx: Ctx, session: CurrentSession, who: StoreStaff
     return _label_out(session, row)
 
 
-@router.get("/labels/{label_id}", response_model=LabelOut, tags=["labels"])
+@router.get("/labels/{label_id}", response_model=LabelOut)
 def get_label(label_id: IdPath, session: CurrentSession, who: Reader) -> LabelOut:
     """One label with its current binding."""
     row = row_or_not_found(session, LabelRow, label_id, "label")
@@ -128,7 +124,7 @@ def get_label(label_id: IdPath, session: CurrentSession, who: Reader) -> LabelOu
     return _label_out(session, row)
 
 
-@router.put("/labels/{label_id}/binding", response_model=BindingOut, tags=["labels"])
+@router.put("/labels/{label_id}/binding", response_model=BindingOut)
 def put_binding(
     label_id: IdPath, body: BindingIn, ctx: Ctx, session: CurrentSession, who: StoreStaff
 ) -> Any:
@@ -143,7 +139,7 @@ def put_binding(
     )
 
 
-@router.delete("/labels/{label_id}/binding", response_model=BindingOut, tags=["labels"])
+@router.delete("/labels/{label_id}/binding", response_model=BindingOut)
 def delete_binding(label_id: IdPath, ctx: Ctx, session: CurrentSession, who: StoreStaff) -> Any:
     """Unbind the label: it stops being planned until bound again."""
     return unbind_label(session, principal=who, label_id=label_id, now=ctx.clock())
@@ -206,13 +202,10 @@ for _kind in ActionKind:
         f"/labels/{{label_id}}/{_kind.value}",
         response_model=LabelActionOut,
         status_code=202,
-        tags=["labels"],
     )(_post_action(_kind))
 
 
-@router.get(
-    "/labels/{label_id}/actions/{action_id}", response_model=LabelActionOut, tags=["labels"]
-)
+@router.get("/labels/{label_id}/actions/{action_id}", response_model=LabelActionOut)
 def get_label_action(
     label_id: IdPath, action_id: ActionId, session: CurrentSession, who: Reader
 ) -> Any:
@@ -223,23 +216,17 @@ def get_label_action(
     return row
 
 
-@router.post("/labels/{label_id}/bind", response_model=BindingOut, tags=["labels"])
+@router.post("/labels/{label_id}/bind", response_model=BindingOut)
 def post_bind(
     label_id: IdPath, body: CodeBindingIn, ctx: Ctx, session: CurrentSession, who: StoreStaff
 ) -> Any:
     """Bind (or re-bind) the label to the product with this SKU or scanned EAN."""
     product = product_by_code(session, body.code)
-    return bind_label(
-        session,
-        principal=who,
-        label_id=label_id,
-        sku=product.sku,
-        template=body.template,
-        now=ctx.clock(),
-    )
+    by_sku = BindingIn(sku=product.sku, template=body.template)
+    return put_binding(label_id, by_sku, ctx, session, who)
 
 
-@router.post("/labels/{label_id}/unbind", response_model=BindingOut, tags=["labels"])
+@router.post("/labels/{label_id}/unbind", response_model=BindingOut)
 def post_unbind(label_id: IdPath, ctx: Ctx, session: CurrentSession, who: StoreStaff) -> Any:
     """Unbind the label: it shows its identification screen until bound again."""
     return unbind_label(session, principal=who, label_id=label_id, now=ctx.clock())
@@ -263,7 +250,7 @@ class LabelVitalsOut(BaseModel):
     samples: list[VitalSampleOut] = Field(description="Oldest first; the newest page-limit many")
 
 
-@router.get("/labels/{label_id}/vitals", response_model=LabelVitalsOut, tags=["labels"])
+@router.get("/labels/{label_id}/vitals", response_model=LabelVitalsOut)
 def get_label_vitals(
     label_id: IdPath,
     ctx: Ctx,

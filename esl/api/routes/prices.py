@@ -19,7 +19,7 @@ from esl.api.dependencies import (
 )
 from esl.api.errors import require_aware_query
 from esl.api.instants import Instant
-from esl.api.pagination import Pages, paginate
+from esl.api.pagination import Pages, paginate, where_given
 from esl.api.schemas import LedgerEntryOut, Page, PriceRuleOut, PromotionOut, QuoteOut
 from esl.db.models import LedgerEntryRow, PriceRuleRow, PromotionRow
 from esl.db.repositories import load_promotions
@@ -32,12 +32,12 @@ from pricing.resolved import ResolvedPrice
 
 __all__ = ["router"]
 
-router = APIRouter()
+router = APIRouter(tags=["prices"])  # every route here is in this section of the API docs
 ChannelQuery = Literal["store", "web", "app"]
 Text64 = Annotated[str | None, Query(max_length=64)]
 
 
-@router.get("/prices", response_model=Page[PriceRuleOut], tags=["prices"])
+@router.get("/prices", response_model=Page[PriceRuleOut])
 def list_prices(
     session: CurrentSession,
     _: Reader,
@@ -51,15 +51,13 @@ def list_prices(
     ] = None,
 ) -> dict[str, Any]:
     """Stored price rules, a page at a time; filter by SKU, or those in force at an instant."""
-    statement = select(PriceRuleRow).order_by(PriceRuleRow.sku, PriceRuleRow.id)
-    for column, value in (
+    statement = where_given(
+        select(PriceRuleRow).order_by(PriceRuleRow.sku, PriceRuleRow.id),
         (PriceRuleRow.sku, sku),
         (PriceRuleRow.store, store),
         (PriceRuleRow.zone, zone),
         (PriceRuleRow.channel, channel),
-    ):
-        if value is not None:
-            statement = statement.where(column == value)
+    )
     if current_at is not None:
         at = require_aware_query(current_at)
         statement = statement.where(
@@ -71,7 +69,6 @@ def list_prices(
 
 @router.get(
     "/prices/export",
-    tags=["prices"],
     response_class=StreamingResponse,
     responses={200: {"content": {"text/csv": {}}, "description": "The price file."}},
 )
@@ -117,7 +114,7 @@ def _promotion_out(promotion: Promotion) -> PromotionOut:
     )
 
 
-@router.get("/promotions", response_model=Page[PromotionOut], tags=["prices"])
+@router.get("/promotions", response_model=Page[PromotionOut])
 def list_promotions(session: CurrentSession, _: Reader, page: Pages) -> dict[str, Any]:
     """Stored promotions, a page at a time."""
     statement = select(PromotionRow.id).order_by(PromotionRow.id)
@@ -127,7 +124,7 @@ def list_promotions(session: CurrentSession, _: Reader, page: Pages) -> dict[str
     return result
 
 
-@router.get("/promotions/{promotion_id}", response_model=PromotionOut, tags=["prices"])
+@router.get("/promotions/{promotion_id}", response_model=PromotionOut)
 def get_promotion(promotion_id: str, session: CurrentSession, _: Reader) -> PromotionOut:
     """One promotion by its id."""
     found = load_promotions(session, [promotion_id])
@@ -136,7 +133,7 @@ def get_promotion(promotion_id: str, session: CurrentSession, _: Reader) -> Prom
     return _promotion_out(found[promotion_id])
 
 
-@router.get("/ledger", response_model=Page[LedgerEntryOut], tags=["prices"])
+@router.get("/ledger", response_model=Page[LedgerEntryOut])
 def list_ledger(
     session: CurrentSession,
     _: Reader,
@@ -148,19 +145,17 @@ def list_ledger(
     until: Annotated[Instant | None, Query(description="Entries effective before here.")] = None,
 ) -> dict[str, Any]:
     """The applied-price ledger (what each key cost when), the source of the 30-day low."""
-    statement = select(LedgerEntryRow).order_by(
-        LedgerEntryRow.sku,
-        LedgerEntryRow.channel,
-        LedgerEntryRow.store,
-        LedgerEntryRow.effective_at,
-    )
-    for column, value in (
+    statement = where_given(
+        select(LedgerEntryRow).order_by(
+            LedgerEntryRow.sku,
+            LedgerEntryRow.channel,
+            LedgerEntryRow.store,
+            LedgerEntryRow.effective_at,
+        ),
         (LedgerEntryRow.sku, sku),
         (LedgerEntryRow.store, store),
         (LedgerEntryRow.channel, channel),
-    ):
-        if value is not None:
-            statement = statement.where(column == value)
+    )
     if since is not None:
         statement = statement.where(LedgerEntryRow.effective_at >= require_aware_query(since))
     if until is not None:
@@ -205,7 +200,7 @@ def quote_out(resolved: ResolvedPrice) -> QuoteOut:
     )
 
 
-@router.get("/quote", response_model=QuoteOut, tags=["prices"])
+@router.get("/quote", response_model=QuoteOut)
 async def get_quote(
     request: Request,
     ctx: Ctx,

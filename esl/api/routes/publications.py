@@ -14,7 +14,7 @@ from esl.api.dependencies import (
     PricingTeam,
     Reader,
 )
-from esl.api.pagination import Pages, paginate
+from esl.api.pagination import Pages, paginate, where_given
 from esl.api.schemas import Page, PublicationIn, PublicationOut
 from esl.db.models import PublicationItemRow, PublicationRow
 from esl.db.repositories.rows import row_or_not_found
@@ -58,9 +58,9 @@ def list_publications(
     status: Literal["draft", "validated", "published"] | None = None,
 ) -> dict[str, Any]:
     """Publications, newest first; filter by status."""
-    statement = select(PublicationRow).order_by(PublicationRow.id.desc())
-    if status is not None:
-        statement = statement.where(PublicationRow.status == status)
+    statement = where_given(
+        select(PublicationRow).order_by(PublicationRow.id.desc()), (PublicationRow.status, status)
+    )
     return paginate(session, statement, page, PublicationOut.model_validate)
 
 

@@ -20,17 +20,17 @@ from esl.services.templates import save_template
 
 __all__ = ["router"]
 
-router = APIRouter()
+router = APIRouter(tags=["labels"])  # every route here is in this section of the API docs
 NamePath = Annotated[str, Path(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9_.\-]+$")]
 
 
-@router.get("/templates", response_model=list[TemplateOut], tags=["labels"])
+@router.get("/templates", response_model=list[TemplateOut])
 def list_templates(session: CurrentSession, _: Reader) -> list[LabelTemplateRow]:
     """Label templates uploaded by the pricing team (newest version of each)."""
     return list(session.scalars(select(LabelTemplateRow).order_by(LabelTemplateRow.name)))
 
 
-@router.put("/templates/{name}", response_model=TemplateOut, tags=["labels"])
+@router.put("/templates/{name}", response_model=TemplateOut)
 def put_template(
     name: NamePath,
     definition: Annotated[dict[str, Any], Body()],
