@@ -1,7 +1,9 @@
 """Recording applied prices: what changed between two catalogues at an instant, as entries.
 
 Used by publications and by price imports alike, so both leave the ledger right for the
-30-day prior price.
+30-day prior price; and what applies at an instant that arrives by itself (a promotion
+or rule starting or ending later, `esl.services.ledger_instants`) or when a store moves
+to another zone (`esl.services.stores`), by `record_applied_prices`.
 """
 
 from __future__ import annotations
@@ -16,13 +18,14 @@ from sqlalchemy.orm import Session
 from esl.db.bulk import insert_rows
 from esl.db.mapping import ledger_entry_values
 from esl.db.models import LedgerEntryRow, core_table
+from esl.db.repositories.ledger import entries_at, load_ledger_for_skus, remove_entries_at
 from pricing.catalogue import Catalogue
 from pricing.errors import EslError, NoApplicablePriceError
 from pricing.impact import change_impact
 from pricing.ledger import LedgerEntry, PriceKey, PriceLedger
 from pricing.resolution import resolve_key
 
-__all__ = ["LedgerPlan", "plan_ledger", "write_ledger_entries"]
+__all__ = ["LedgerPlan", "plan_ledger", "record_applied_prices", "write_ledger_entries"]
 
 # Which keys changed is judged on their resolved labels, and resolving writes label texts
 # in some locale. The ledger records amounts and promotions, which every locale shows:
@@ -85,3 +88,57 @@ def write_ledger_entries(
         for entry in entries
     ]
     return insert_rows(session, core_table(LedgerEntryRow), rows)
+
+
+def record_applied_prices(
+    session: Session,
+    catalogue: Catalogue,
+    keys: Iterable[PriceKey],
+    *,
+    at: datetime,
+    source: str,
+    publication_id: int | None,
+    now: datetime,
+) -> list[LedgerEntry]:
+    """Write the entry of every key of `keys` whose price applying at `at` (in
+    `catalogue`) differs from the one its ledger has in force just before; the entries
+    written.
+
+    One entry per key and instant: an entry already at `at` was written ahead of the
+    instant (a publication effective then); what applies now that the instant is being
+    recorded replaces it when they differ, and a change it announced that did not happen
+    (the rule it expected was replaced since) is removed. Entries of earlier or later
+    instants are left as they are.
+    """
+    wanted = sorted(
+        {key for key in keys if key.sku in catalogue.products and key.store in catalogue.stores},
+        key=lambda k: (k.sku, k.store, k.channel.value),
+    )
+    skus = {key.sku for key in wanted}
+    ledger = load_ledger_for_skus(session, skus, before=at)
+    written_ahead = entries_at(session, skus, at=at)
+    entries: list[LedgerEntry] = []
+    superseded: list[PriceKey] = []
+    for key in wanted:
+        try:
+            resolved = resolve_key(catalogue, key, at=at, ledger=ledger, locale=LEDGER_TEXT_LOCALE)
+        except NoApplicablePriceError:
+            entry = None  # nothing applies: nothing to record
+        else:
+            entry = ledger.record(resolved)
+        ahead = written_ahead.entry_at(key, at)
+        if ahead is None:
+            if entry is not None:
+                entries.append(entry)
+            continue
+        if entry is not None and (ahead.price, ahead.regular_price) == (
+            entry.price,
+            entry.regular_price,
+        ):
+            continue
+        superseded.append(key)
+        if entry is not None:
+            entries.append(entry)
+    remove_entries_at(session, superseded, at=at)
+    write_ledger_entries(session, entries, publication_id=publication_id, source=source, now=now)
+    return entries

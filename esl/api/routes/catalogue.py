@@ -25,6 +25,7 @@ from esl.db.models import LabelModelRow, ProductRow, StoreRow, ZoneRow
 from esl.db.repositories.rows import row_or_not_found
 from esl.errors import NotFoundError
 from esl.planning_queue import record_published_change, shelves_in_store
+from esl.services.stores import before_zone_move, record_zone_move
 from pricing.products import NetUnit, Product
 
 __all__ = ["router"]
@@ -72,19 +73,32 @@ def put_store(
         raise NotFoundError("zone", body.zone)
     row = session.get(StoreRow, code) or StoreRow(code=code)
     changed = row.name is not None and (row.name, row.zone) != (body.name, body.zone)
+    moved = changed and row.zone != body.zone
+    now = ctx.clock()
+    if moved:
+        before_zone_move(session, now=now, currency=ctx.settings.currency)
     row.name, row.zone = body.name, body.zone
     session.add(row)
     if changed:
         # Its labels may print its name, and its zone's prices are its prices.
-        record_published_change(
+        publication_id = record_published_change(
             session,
             title=f"store {code}",
             kind="catalogue",
             by=who.name,
-            now=ctx.clock(),
+            now=now,
             impact={"store": code},
             shelves=shelves_in_store(session, code),
         )
+        if moved:
+            # The Omnibus ledger: its prices changed at the move, in every channel.
+            record_zone_move(
+                session,
+                code,
+                at=now,
+                currency=ctx.settings.currency,
+                publication_id=publication_id,
+            )
     return row
 
 
