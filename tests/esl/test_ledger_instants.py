@@ -273,3 +273,20 @@ async def test_a_store_moved_to_another_zone_records_its_new_prices_at_the_move(
     answer = await api.put("/api/v1/stores/S01", json={"name": "Oliwa", "zone": "south"})
     assert answer.status_code == 200, answer.text
     assert _entries(world, effective_at=world.clock.now) == []
+
+
+async def test_a_promotion_of_one_zone_enters_only_that_zones_history(world: World) -> None:
+    t0 = world.clock.now
+    starts = t0 + DAY
+    publish(
+        world.sessions,
+        [{**_promotion("SOUTH", "3.99", starts=starts, ends=None), "zones": ["south"]}],
+        now=t0,
+    )
+    world.clock.advance(2 * DAY)
+    world.controller.plan_due_work()
+    started = _entries(world, effective_at=starts)
+    # S03 is the south; S01 and S02 (north) kept their price: no entry for them.
+    assert {(row.sku, row.channel, row.store, row.amount) for row in started} == {
+        ("CHS-1", channel, "S03", Decimal("3.99")) for channel in ("store", "web", "app")
+    }
