@@ -190,7 +190,8 @@ class LedgerEntryRow(Base):
     regular_amount: Mapped[Decimal] = mapped_column(ExactDecimal())
     currency: Mapped[str] = mapped_column(String(3))
     promotion_id: Mapped[str | None] = mapped_column(String(64))
-    # "history" (imported, before installation) or "publication"
+    # "history" (imported, before installation), "publication", "import" (a price or
+    # promotion file), "scheduled" (an instant that arrived by itself) or "store" (a zone move)
     source: Mapped[str] = mapped_column(String(16))
     publication_id: Mapped[int | None] = mapped_column(ForeignKey("publications.id"))
     recorded_at: Mapped[datetime] = mapped_column(UtcDateTime())
