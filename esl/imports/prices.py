@@ -207,7 +207,7 @@ def import_prices(
     lock_price_writes(session)
     # Instants already due are recorded with the prices that stood then, before this
     # change rewrites them (esl/services/ledger_instants.py).
-    record_due_instants(session, now=now, currency=currency)
+    record_due_instants(session, now=now, currency=currency, including_now=False)
     refs = _References(session)
     problems = Problems("price")
     lines: dict[str, tuple[int, PriceLine]] = {}

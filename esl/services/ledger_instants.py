@@ -33,9 +33,12 @@ __all__ = ["due_instants", "record_due_instants"]
 SCHEDULED_SOURCE = "scheduled"
 
 
-def due_instants(session: Session, *, now: datetime) -> list[tuple[int, datetime]]:
-    """Scheduled publications whose instant is at or before `now` and whose prices the
-    ledger has not recorded yet, earliest first."""
+def due_instants(
+    session: Session, *, now: datetime, including_now: bool = True
+) -> list[tuple[int, datetime]]:
+    """Scheduled publications whose instant is at or before `now` (strictly before
+    without `including_now`) and whose prices the ledger has not recorded yet, earliest
+    first."""
     return [
         (publication_id, at)
         for publication_id, at in session.execute(
@@ -47,7 +50,9 @@ def due_instants(session: Session, *, now: datetime) -> list[tuple[int, datetime
             )
             .where(
                 PublicationRow.kind == "scheduled",
-                PlanningQueueRow.effective_at <= now,
+                PlanningQueueRow.effective_at <= now
+                if including_now
+                else PlanningQueueRow.effective_at < now,
                 LedgerInstantRow.publication_id.is_(None),
             )
             .order_by(PlanningQueueRow.effective_at, PlanningQueueRow.publication_id)
@@ -55,15 +60,22 @@ def due_instants(session: Session, *, now: datetime) -> list[tuple[int, datetime
     ]
 
 
-def record_due_instants(session: Session, *, now: datetime, currency: str) -> int:
+def record_due_instants(
+    session: Session, *, now: datetime, currency: str, including_now: bool = True
+) -> int:
     """Record the applied prices of every due instant, in the caller's transaction; the
-    number of entries written. Takes the price writers' lock only when one is due."""
-    if not due_instants(session, now=now):
+    number of entries written. Takes the price writers' lock only when one is due.
+
+    A price writer passes `including_now=False`: an instant at its very own instant is
+    left to the controller, which finds the writer's entries there and agrees with them
+    (a key the writer changed resolves alike in the catalogue it leaves), where recording
+    it first would make the writer's change a second entry at one instant, refused."""
+    if not due_instants(session, now=now, including_now=including_now):
         return 0
     lock_price_writes(session)
     written = 0
     # Read again under the lock: another worker may have recorded them meanwhile.
-    for publication_id, at in due_instants(session, now=now):
+    for publication_id, at in due_instants(session, now=now, including_now=including_now):
         written += _record_instant(session, publication_id, at=at, now=now, currency=currency)
     return written
 

@@ -438,7 +438,7 @@ def publish_publication(
     lock_price_writes(session)
     # Instants already due are recorded with the prices that stood then, before this
     # change rewrites them (esl/services/ledger_instants.py).
-    record_due_instants(session, now=now, currency=currency)
+    record_due_instants(session, now=now, currency=currency, including_now=False)
     row, items = _load(session, publication_id)
     if row.status != "validated":
         raise PublicationStateError(

@@ -39,7 +39,7 @@ def before_zone_move(session: Session, *, now: datetime, currency: str) -> None:
     """Call before changing a store's zone, in the same transaction: takes the price
     writers' lock and records the instants already due, in the zone that stood then."""
     lock_price_writes(session)
-    record_due_instants(session, now=now, currency=currency)
+    record_due_instants(session, now=now, currency=currency, including_now=False)
 
 
 def record_zone_move(

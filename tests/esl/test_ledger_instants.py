@@ -290,3 +290,22 @@ async def test_a_promotion_of_one_zone_enters_only_that_zones_history(world: Wor
     assert {(row.sku, row.channel, row.store, row.amount) for row in started} == {
         ("CHS-1", channel, "S03", Decimal("3.99")) for channel in ("store", "web", "app")
     }
+
+
+async def test_a_price_published_at_the_very_instant_a_promotion_starts_is_one_entry(
+    world: World,
+) -> None:
+    t0 = world.clock.now
+    starts = t0 + DAY
+    publish(world.sessions, [_promotion("WEEK", "3.99", starts=starts, ends=None)], now=t0)
+    world.clock.now = starts
+    # The new regular price and the promotion apply from the same instant: the
+    # publication's entry already says what applies then (3.99 off 5.49), and the
+    # controller recording the instant afterwards agrees with it.
+    publish_prices(world.sessions, {"CHS-1": "5.49"}, now=starts)
+    world.controller.plan_due_work()
+    assert [
+        (row.source, row.amount, row.regular_amount)
+        for row in _entries(world, sku="CHS-1", channel="store", store="S01", effective_at=starts)
+    ] == [("publication", Decimal("3.99"), Decimal("5.49"))]
+    assert _instants_recorded(world) == 1
