@@ -99,6 +99,7 @@ log = logging.getLogger(__name__)
 
 PLAN_CHUNK = 500  # labels per planning transaction
 MAX_BINDING_GAPS = 500  # skipped binding ids looked for again at every poll
+LEDGER_LOOK_EVERY = timedelta(seconds=5)  # for scheduled instants the ledger must record
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -190,6 +191,7 @@ class UpdateController:
         self._started_at = clock()
         self._status_fresh_until = self._started_at
         self._next_identification: datetime | None = None
+        self._next_ledger_look: datetime | None = None
         self._unidentifiable: set[str] = set()  # labels already reported as such
         # Up to when the instants of planned publications were looked at (None: never).
         self._flips_seen: datetime | None = None
@@ -374,12 +376,15 @@ class UpdateController:
         the labels already planned and finishes the rest.
         """
         now = self.clock()
-        with self.sessions.begin() as session:
-            # A promotion or rule starting or ending now: its prices enter the ledger at
-            # their instant, however late this look is (esl/services/ledger_instants.py).
-            recorded = record_due_instants(session, now=now, currency=self.settings.currency)
-        if recorded:
-            log.info("ledger: %d entries recorded at scheduled instants", recorded)
+        if self._next_ledger_look is None or now >= self._next_ledger_look:
+            # A promotion or rule starting or ending: its prices enter the ledger at their
+            # instant, however late this look is (esl/services/ledger_instants.py), so
+            # looking every few seconds rather than at every poll loses nothing.
+            with self.sessions.begin() as session:
+                recorded = record_due_instants(session, now=now, currency=self.settings.currency)
+            if recorded:
+                log.info("ledger: %d entries recorded at scheduled instants", recorded)
+            self._next_ledger_look = now + LEDGER_LOOK_EVERY
         with self.sessions.begin() as session:
             if release_held_frames(session, self.stores):
                 self.dispatcher.notice_new_work()
