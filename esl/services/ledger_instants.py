@@ -4,7 +4,7 @@ starts or ends later than the publication (or import) that wrote it.
 Such an instant is queued as a publication of kind `scheduled` (`esl.planning_queue`),
 naming the SKUs whose prices it may change. When it arrives, the prices that apply then
 are recorded with `effective_at` = the instant, not the moment somebody noticed: the
-controller records them at every poll, and every price writer (publication, price or
+controller looks for them every 5 s, and every price writer (publication, price or
 promotion file, store move) records the instants already due before it writes, so the
 catalogue an instant is resolved in is the one that stood at that instant.
 
