@@ -46,7 +46,6 @@ from esl.db.models import (
 )
 from esl.db.repositories import in_chunks
 from esl.db.repositories.rows import row_or_not_found
-from pricing.products import Channel
 from pricing.promotions import Promotion
 from pricing.rules import PriceRule
 
@@ -202,7 +201,9 @@ def later_instants(
     """The shelves whose labels change when one of `promotions` or `rules` starts or ends
     after `after`, by instant. A promotion reaches its SKUs (`promotion_reach`) in every
     store; a rule its SKU in its store, or in every store (a zone's or the nation's
-    price). A rule of the web or app channel changes no label."""
+    price). A rule of the web or app channel changes no label but has a price history:
+    it is named alike, so the ledger records it when it arrives
+    (`esl.services.ledger_instants`), and its labels cost the planner a comparison."""
     named: dict[datetime, tuple[ShelvesAt, set[str]]] = {}
 
     def at(instant: datetime) -> tuple[ShelvesAt, set[str]]:
@@ -215,8 +216,6 @@ def later_instants(
                 shelves.everywhere.update(promotion.skus)
                 categories.update(promotion.categories)
     for rule in rules:
-        if rule.channel not in (None, Channel.STORE):
-            continue
         for instant in (rule.valid_from, rule.valid_until):
             if instant is not None and instant > after:
                 shelves, _ = at(instant)

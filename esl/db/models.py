@@ -40,6 +40,7 @@ __all__ = [
     "LabelRow",
     "LabelStateRow",
     "LedgerEntryRow",
+    "LedgerInstantRow",
     "OutboxRow",
     "PlannedPublicationRow",
     "PlanningQueueRow",
@@ -170,7 +171,9 @@ class PromotionTargetRow(Base):
 
 
 class LedgerEntryRow(Base):
-    """An applied price from its instant on: append-only, never updated or deleted."""
+    """An applied price from its instant on: append-only, never updated or deleted once
+    its instant has passed (one written ahead of its instant may be corrected when the
+    instant arrives: docs/pricing.md)."""
 
     __tablename__ = "ledger_entries"
     __table_args__ = (
@@ -187,7 +190,8 @@ class LedgerEntryRow(Base):
     regular_amount: Mapped[Decimal] = mapped_column(ExactDecimal())
     currency: Mapped[str] = mapped_column(String(3))
     promotion_id: Mapped[str | None] = mapped_column(String(64))
-    # "history" (imported, before installation) or "publication"
+    # "history" (imported, before installation), "publication", "import" (a price or
+    # promotion file), "scheduled" (an instant that arrived by itself) or "store" (a zone move)
     source: Mapped[str] = mapped_column(String(16))
     publication_id: Mapped[int | None] = mapped_column(ForeignKey("publications.id"))
     recorded_at: Mapped[datetime] = mapped_column(UtcDateTime())
@@ -413,6 +417,21 @@ class PlannedPublicationRow(Base):
     publication_id: Mapped[int] = mapped_column(ForeignKey("publications.id"), primary_key=True)
     planned_at: Mapped[datetime] = mapped_column(UtcDateTime())
     labels: Mapped[int] = mapped_column(Integer)
+
+
+class LedgerInstantRow(Base):
+    """A scheduled publication whose instant the ledger has recorded: the entries of the
+    prices that changed then were written with this row, in one transaction, so an
+    instant is recorded exactly once (esl/services/ledger_instants.py)."""
+
+    __tablename__ = "ledger_instants"
+
+    publication_id: Mapped[int] = mapped_column(
+        ForeignKey("publications.id", ondelete="CASCADE"), primary_key=True
+    )
+    effective_at: Mapped[datetime] = mapped_column(UtcDateTime())
+    recorded_at: Mapped[datetime] = mapped_column(UtcDateTime())
+    entries: Mapped[int] = mapped_column(Integer)
 
 
 class PlanningQueueRow(Base):

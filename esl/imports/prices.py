@@ -43,6 +43,7 @@ from esl.imports.csv_fields import (
 from esl.imports.report import ImportReport
 from esl.imports.windows import Window, first_overlap
 from esl.planning_queue import later_instants, record_published_change
+from esl.services.ledger_instants import record_due_instants
 from esl.services.ledger_recording import LedgerPlan, plan_ledger, write_ledger_entries
 from pricing.catalogue import Catalogue
 from pricing.errors import PricingError
@@ -207,6 +208,9 @@ def import_prices(
     entry, exactly as a publication would record it.
     """
     lock_price_writes(session)
+    # Instants already due are recorded with the prices that stood then, before this
+    # change rewrites them (esl/services/ledger_instants.py).
+    record_due_instants(session, now=now, currency=currency, including_now=False)
     refs = _References(session)
     parsed = PRICE_FILE.parse_rows(
         source, lambda row: _parse(row, refs, currency), key=lambda line: line.id

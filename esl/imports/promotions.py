@@ -34,6 +34,7 @@ from esl.imports.csv_fields import (
 )
 from esl.imports.report import ImportReport
 from esl.planning_queue import later_instants, promotion_reach, record_published_change
+from esl.services.ledger_instants import record_due_instants
 from esl.services.ledger_recording import LedgerPlan, plan_ledger, write_ledger_entries
 from pricing.errors import PricingError
 from pricing.money import Money
@@ -149,6 +150,9 @@ def import_promotions(
     title: str = "promotion file",
 ) -> ImportReport:
     lock_price_writes(session)
+    # Instants already due are recorded with the prices that stood then, before this
+    # change rewrites them (esl/services/ledger_instants.py).
+    record_due_instants(session, now=now, currency=currency, including_now=False)
     refs = _References(session)
     parsed = PROMOTION_FILE.parse_rows(
         source, lambda row: promotion_line(row, refs, currency), key=lambda p: p.id

@@ -18,6 +18,8 @@ needs no link to the controller, and a restarted controller finds everything aga
   publication already planned ahead changes it, for that instant too;
 - a label bound to no product (registered, or unbound) shows its identification screen;
 - labels bound to a template uploaded anew (a new version) are planned;
+- a scheduled instant (a promotion or rule starting or ending) that has arrived gets
+  its prices recorded in the ledger at that instant (`record_due_instants`), once;
 - every `replan_every` all labels are re-planned against the instant (promotions that
   simply end, rules that start): unchanged content costs a comparison, nothing is sent.
   A label planned for now while it holds a flip (an immediate change, a re-plan) keeps
@@ -87,6 +89,7 @@ from esl.pipeline.store_planning import (
     waiting_for_stores,
 )
 from esl.planning_queue import queued_publications, waiting_publications
+from esl.services.ledger_instants import record_due_instants
 from gateways.base import Clock, Gateway
 from rendering.cache import RenderCache
 
@@ -96,6 +99,7 @@ log = logging.getLogger(__name__)
 
 PLAN_CHUNK = 500  # labels per planning transaction
 MAX_BINDING_GAPS = 500  # skipped binding ids looked for again at every poll
+LEDGER_LOOK_EVERY = timedelta(seconds=5)  # for scheduled instants the ledger must record
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -187,6 +191,7 @@ class UpdateController:
         self._started_at = clock()
         self._status_fresh_until = self._started_at
         self._next_identification: datetime | None = None
+        self._next_ledger_look: datetime | None = None
         self._unidentifiable: set[str] = set()  # labels already reported as such
         # Up to when the instants of planned publications were looked at (None: never).
         self._flips_seen: datetime | None = None
@@ -371,6 +376,15 @@ class UpdateController:
         the labels already planned and finishes the rest.
         """
         now = self.clock()
+        if self._next_ledger_look is None or now >= self._next_ledger_look:
+            # A promotion or rule starting or ending: its prices enter the ledger at their
+            # instant, however late this look is (esl/services/ledger_instants.py), so
+            # looking every few seconds rather than at every poll loses nothing.
+            with self.sessions.begin() as session:
+                recorded = record_due_instants(session, now=now, currency=self.settings.currency)
+            if recorded:
+                log.info("ledger: %d entries recorded at scheduled instants", recorded)
+            self._next_ledger_look = now + LEDGER_LOOK_EVERY
         with self.sessions.begin() as session:
             if release_held_frames(session, self.stores):
                 self.dispatcher.notice_new_work()

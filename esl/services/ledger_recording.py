@@ -1,7 +1,9 @@
 """Recording applied prices: what changed between two catalogues at an instant, as entries.
 
 Used by publications and by price imports alike, so both leave the ledger right for the
-30-day prior price.
+30-day prior price; and what applies at an instant that arrives by itself (a promotion
+or rule starting or ending later, `esl.services.ledger_instants`) or when a store moves
+to another zone (`esl.services.stores`), by `record_applied_prices`.
 """
 
 from __future__ import annotations
@@ -16,13 +18,16 @@ from sqlalchemy.orm import Session
 from esl.db.bulk import insert_rows
 from esl.db.mapping import ledger_entry_values
 from esl.db.models import LedgerEntryRow, core_table
+from esl.db.repositories.ledger import entries_at, load_ledger_for_skus, remove_entries_at
 from pricing.catalogue import Catalogue
 from pricing.errors import EslError, NoApplicablePriceError
 from pricing.impact import change_impact
 from pricing.ledger import LedgerEntry, PriceKey, PriceLedger
+from pricing.money import Money
+from pricing.products import Channel
 from pricing.resolution import resolve_key
 
-__all__ = ["LedgerPlan", "plan_ledger", "write_ledger_entries"]
+__all__ = ["LedgerPlan", "plan_ledger", "record_applied_prices", "write_ledger_entries"]
 
 # Which keys changed is judged on their resolved labels, and resolving writes label texts
 # in some locale. The ledger records amounts and promotions, which every locale shows:
@@ -85,3 +90,130 @@ def write_ledger_entries(
         for entry in entries
     ]
     return insert_rows(session, core_table(LedgerEntryRow), rows)
+
+
+def record_applied_prices(
+    session: Session,
+    catalogue: Catalogue,
+    keys: Iterable[PriceKey],
+    *,
+    at: datetime,
+    source: str,
+    publication_id: int | None,
+    now: datetime,
+) -> list[LedgerEntry]:
+    """Write the entry of every key of `keys` whose price applying at `at` (in
+    `catalogue`) differs from the one its ledger has in force just before; the entries
+    written.
+
+    One entry per key and instant: an entry already at `at` was written ahead of the
+    instant (a publication effective then); what applies now that the instant is being
+    recorded replaces it when they differ, and a change it announced that did not happen
+    (the rule it expected was replaced since) is removed. Entries of earlier or later
+    instants are left as they are.
+    """
+    wanted = sorted(
+        {key for key in keys if key.sku in catalogue.products and key.store in catalogue.stores},
+        key=lambda k: (k.sku, k.store, k.channel.value),
+    )
+    skus = {key.sku for key in wanted}
+    ledger = load_ledger_for_skus(session, skus, before=at)
+    written_ahead = entries_at(session, skus, at=at)
+    applied = _AppliedPrices(catalogue, at=at, ledger=ledger)
+    entries: list[LedgerEntry] = []
+    superseded: list[PriceKey] = []
+    for key in wanted:
+        price = applied.of(key)
+        entry = None
+        if price is not None:
+            last = ledger.entry_at(key, at)
+            if last is None or (last.price, last.regular_price) != price[:2]:
+                entry = LedgerEntry(key, at, price[0], price[1], price[2])
+        ahead = written_ahead.entry_at(key, at)
+        if ahead is None:
+            if entry is not None:
+                entries.append(entry)
+            continue
+        if entry is None and price is not None:
+            # Unchanged from before: the entry written ahead announced a change that
+            # did not happen.
+            superseded.append(key)
+            continue
+        if entry is not None and (ahead.price, ahead.regular_price) == (
+            entry.price,
+            entry.regular_price,
+        ):
+            continue
+        superseded.append(key)
+        if entry is not None:
+            entries.append(entry)
+    remove_entries_at(session, superseded, at=at)
+    write_ledger_entries(session, entries, publication_id=publication_id, source=source, now=now)
+    return entries
+
+
+_Applied = tuple[Money, Money, str | None]  # price, regular price, promotion
+
+
+class _AppliedPrices:
+    """The price, regular price and promotion applying to keys at one instant, resolved
+    once per class of stores that no rule or promotion of the SKU tells apart (a big
+    promotion starting reaches every store and channel of thousands of SKUs; resolving
+    each key on its own took minutes)."""
+
+    def __init__(self, catalogue: Catalogue, *, at: datetime, ledger: PriceLedger) -> None:
+        self._catalogue = catalogue
+        self._at = at
+        self._ledger = ledger
+        self._classes: dict[str, dict[str, str]] = {}  # SKU -> store -> its class's store
+        self._resolved: dict[tuple[str, Channel, str], _Applied | None] = {}
+
+    def of(self, key: PriceKey) -> _Applied | None:
+        """None when no price applies."""
+        classes = self._classes.get(key.sku)
+        if classes is None:
+            classes = self._classes[key.sku] = self._store_classes(key.sku)
+        representative = (key.sku, key.channel, classes[key.store])
+        if representative not in self._resolved:
+            self._resolved[representative] = self._resolve(PriceKey(*representative))
+        return self._resolved[representative]
+
+    def _resolve(self, key: PriceKey) -> _Applied | None:
+        try:
+            resolved = resolve_key(
+                self._catalogue, key, at=self._at, ledger=self._ledger, locale=LEDGER_TEXT_LOCALE
+            )
+        except NoApplicablePriceError:
+            return None
+        promotion = (
+            resolved.promotion.id
+            if resolved.promotion is not None and resolved.price != resolved.regular_price
+            else None
+        )
+        return resolved.price, resolved.regular_price, promotion
+
+    def _store_classes(self, sku: str) -> dict[str, str]:
+        """Store -> the first store of its class: a store some rule or promotion of
+        `sku` names stands alone, a named zone's other stores form one class, every
+        other store another."""
+        catalogue = self._catalogue
+        named_stores: set[str] = set()
+        named_zones: set[str] = set()
+        for rule in catalogue.rules_for(sku):
+            if rule.store is not None:
+                named_stores.add(rule.store)
+            if rule.zone is not None:
+                named_zones.add(rule.zone)
+        for promotion in catalogue.promotions_for(sku):
+            named_stores |= promotion.stores
+            named_zones |= promotion.zones
+        classes: dict[str, str] = {}
+        first: dict[str | None, str] = {}
+        for store in sorted(catalogue.stores):
+            if store in named_stores:
+                classes[store] = store
+                continue
+            zone = catalogue.store_zone(store)
+            group = zone if zone in named_zones else None
+            classes[store] = first.setdefault(group, store)
+        return classes

@@ -50,6 +50,7 @@ from esl.planning_queue import (
     queue_publication,
 )
 from esl.services.amounts import require_minor_unit
+from esl.services.ledger_instants import record_due_instants
 from esl.services.ledger_recording import LedgerPlan, plan_ledger, write_ledger_entries
 from esl.services.publication_commands import (
     ACTIONS,
@@ -435,6 +436,9 @@ def publish_publication(
 ) -> PublicationRow:
     """Apply a validated publication in the caller's transaction, or raise and apply nothing."""
     lock_price_writes(session)
+    # Instants already due are recorded with the prices that stood then, before this
+    # change rewrites them (esl/services/ledger_instants.py).
+    record_due_instants(session, now=now, currency=currency, including_now=False)
     row, items = _load(session, publication_id)
     if row.status != "validated":
         raise PublicationStateError(

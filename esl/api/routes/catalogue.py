@@ -28,6 +28,7 @@ from esl.db.repositories.rows import row_or_not_found
 from esl.errors import NotFoundError
 from esl.planning_queue import record_published_change, shelves_in_store
 from esl.services.keys import Principal
+from esl.services.stores import before_zone_move, record_zone_move
 from pricing.products import NetUnit, Product
 
 __all__ = ["router"]
@@ -75,11 +76,26 @@ def put_store(
         raise NotFoundError("zone", body.zone)
     row = session.get(StoreRow, code) or StoreRow(code=code)
     changed = row.name is not None and (row.name, row.zone) != (body.name, body.zone)
+    moved = changed and row.zone != body.zone
+    now = ctx.clock()
+    if moved:
+        before_zone_move(session, now=now, currency=ctx.settings.currency)
     row.name, row.zone = body.name, body.zone
     session.add(row)
     if changed:
         # Its labels may print its name, and its zone's prices are its prices.
-        _replan(session, ctx, who, "store", code, shelves=shelves_in_store(session, code))
+        publication_id = _replan(
+            session, ctx, who, "store", code, shelves=shelves_in_store(session, code)
+        )
+        if moved:
+            # The Omnibus ledger: its prices changed at the move, in every channel.
+            record_zone_move(
+                session,
+                code,
+                at=now,
+                currency=ctx.settings.currency,
+                publication_id=publication_id,
+            )
     return row
 
 
@@ -129,10 +145,10 @@ def _replan(
     *,
     shelves: Iterable[tuple[str, str]] = (),
     everywhere: Iterable[str] = (),
-) -> None:
+) -> int:
     """Hand the labels a changed store or product reaches to planning, recorded as a
-    catalogue publication by `who`."""
-    record_published_change(
+    catalogue publication by `who`; its id."""
+    return record_published_change(
         session,
         title=f"{entity} {key}",
         kind="catalogue",

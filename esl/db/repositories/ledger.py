@@ -24,7 +24,13 @@ from pricing.ledger import LedgerEntry, PriceKey, PriceLedger
 from pricing.money import Money
 from pricing.products import Channel
 
-__all__ = ["load_key_ledger", "load_ledger_for_skus", "store_prices_since"]
+__all__ = [
+    "entries_at",
+    "load_key_ledger",
+    "load_ledger_for_skus",
+    "remove_entries_at",
+    "store_prices_since",
+]
 
 _ledger = core_table(LedgerEntryRow)
 _ENTRY_COLUMNS = (
@@ -65,11 +71,12 @@ def load_ledger_for_skus(
     channels: Collection[Channel] | None = None,
     stores: Collection[str] | None = None,
     up_to: datetime | None = None,
+    before: datetime | None = None,
     into: PriceLedger | None = None,
 ) -> PriceLedger:
     """Every key's ledger for `skus` (only `channels` and `stores` when given, only the
-    entries effective at or before `up_to` when given), in time order, in a new ledger or
-    appended to `into` (which must not hold these SKUs yet)."""
+    entries effective at or before `up_to`, or strictly before `before`, when given), in
+    time order, in a new ledger or appended to `into` (which must not hold these SKUs yet)."""
     ledger = PriceLedger() if into is None else into
     statement = select(*_ENTRY_COLUMNS).order_by(*_KEY_ORDER)
     if channels is not None:
@@ -78,6 +85,8 @@ def load_ledger_for_skus(
         statement = statement.where(_ledger.c.store.in_(sorted(stores)))
     if up_to is not None:
         statement = statement.where(_ledger.c.effective_at <= up_to)
+    if before is not None:
+        statement = statement.where(_ledger.c.effective_at < before)
     rows = (
         row
         for chunk in in_chunks(sorted(skus))
@@ -118,6 +127,33 @@ def store_prices_since(
             ((sku, store), instant(started)) for sku, store, started in session.execute(statement)
         )
     return found
+
+
+def entries_at(session: Session, skus: Collection[str], *, at: datetime) -> PriceLedger:
+    """The entries of `skus` effective exactly at `at` (at most one per key)."""
+    ledger = PriceLedger()
+    statement = select(*_ENTRY_COLUMNS).where(_ledger.c.effective_at == at)
+    rows = (
+        row
+        for chunk in in_chunks(sorted(skus))
+        for row in session.execute(statement.where(_ledger.c.sku.in_(chunk)))
+    )
+    _append_entries(session, ledger, rows)
+    return ledger
+
+
+def remove_entries_at(session: Session, keys: Iterable[PriceKey], *, at: datetime) -> None:
+    """Delete the entries of `keys` effective exactly at `at`: only for entries written
+    ahead of an instant that has now arrived and says otherwise (docs/pricing.md)."""
+    for key in keys:
+        session.execute(
+            _ledger.delete().where(
+                _ledger.c.sku == key.sku,
+                _ledger.c.channel == key.channel.value,
+                _ledger.c.store == key.store,
+                _ledger.c.effective_at == at,
+            )
+        )
 
 
 def _append_entries(session: Session, ledger: PriceLedger, rows: Iterable[Any]) -> None:

@@ -1,0 +1,118 @@
+"""The ledger at the instants that arrive by themselves: a promotion or price rule that
+starts or ends later than the publication (or import) that wrote it.
+
+Such an instant is queued as a publication of kind `scheduled` (`esl.planning_queue`),
+naming the SKUs whose prices it may change. When it arrives, the prices that apply then
+are recorded with `effective_at` = the instant, not the moment somebody noticed: the
+controller looks for them every 5 s, and every price writer (publication, price or
+promotion file, store move) records the instants already due before it writes, so the
+catalogue an instant is resolved in is the one that stood at that instant.
+
+Exactly once: an instant's entries and its `ledger_instants` row are written in one
+transaction, under the price writers' lock, and an instant with a row is never recorded
+again (several workers, a controller catching up after being down).
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from esl.db.locks import lock_price_writes
+from esl.db.models import LedgerInstantRow, PlanningQueueRow, PublicationRow
+from esl.db.repositories.catalogue import load_catalogue_slice
+from esl.planning_queue import queued_shelves
+from esl.services.ledger_recording import record_applied_prices
+from pricing.ledger import PriceKey
+from pricing.products import Channel
+
+__all__ = ["due_instants", "record_due_instants"]
+
+SCHEDULED_SOURCE = "scheduled"
+
+
+def due_instants(
+    session: Session, *, now: datetime, including_now: bool = True
+) -> list[tuple[int, datetime]]:
+    """Scheduled publications whose instant is at or before `now` (strictly before
+    without `including_now`) and whose prices the ledger has not recorded yet, earliest
+    first."""
+    return [
+        (publication_id, at)
+        for publication_id, at in session.execute(
+            select(PlanningQueueRow.publication_id, PlanningQueueRow.effective_at)
+            .join(PublicationRow, PublicationRow.id == PlanningQueueRow.publication_id)
+            .outerjoin(
+                LedgerInstantRow,
+                LedgerInstantRow.publication_id == PlanningQueueRow.publication_id,
+            )
+            .where(
+                PublicationRow.kind == "scheduled",
+                PlanningQueueRow.effective_at <= now
+                if including_now
+                else PlanningQueueRow.effective_at < now,
+                LedgerInstantRow.publication_id.is_(None),
+            )
+            .order_by(PlanningQueueRow.effective_at, PlanningQueueRow.publication_id)
+        )
+    ]
+
+
+def record_due_instants(
+    session: Session, *, now: datetime, currency: str, including_now: bool = True
+) -> int:
+    """Record the applied prices of every due instant, in the caller's transaction; the
+    number of entries written. Takes the price writers' lock only when one is due.
+
+    A price writer passes `including_now=False`: an instant at its very own instant is
+    left to the controller, which finds the writer's entries there and agrees with them
+    (a key the writer changed resolves alike in the catalogue it leaves), where recording
+    it first would make the writer's change a second entry at one instant, refused."""
+    if not due_instants(session, now=now, including_now=including_now):
+        return 0
+    lock_price_writes(session)
+    written = 0
+    # Read again under the lock: another worker may have recorded them meanwhile.
+    for publication_id, at in due_instants(session, now=now, including_now=including_now):
+        written += _record_instant(session, publication_id, at=at, now=now, currency=currency)
+    return written
+
+
+def _record_instant(
+    session: Session, publication_id: int, *, at: datetime, now: datetime, currency: str
+) -> int:
+    shelves, everywhere = queued_shelves(session, publication_id)
+    catalogue = load_catalogue_slice(
+        session, {sku for sku, _ in shelves} | everywhere, currency=currency
+    )
+    # Every channel: the web and app listings have a price history too.
+    keys = [
+        PriceKey(sku, channel, store)
+        for sku in everywhere
+        for store in catalogue.stores
+        for channel in Channel
+    ]
+    keys += [
+        PriceKey(sku, channel, store)
+        for sku, store in shelves
+        if sku not in everywhere
+        for channel in Channel
+    ]
+    entries = record_applied_prices(
+        session,
+        catalogue,
+        keys,
+        at=at,
+        source=SCHEDULED_SOURCE,
+        publication_id=publication_id,
+        now=now,
+    )
+    session.add(
+        LedgerInstantRow(
+            publication_id=publication_id, effective_at=at, recorded_at=now, entries=len(entries)
+        )
+    )
+    session.flush()
+    return len(entries)

@@ -1,0 +1,311 @@
+"""The Omnibus ledger records every price that applied, also those that start or end by
+themselves: a promotion or price rule published for later gets its entries at its own
+instant, once, however late the controller looks; a store moved to another zone gets
+its new zone's prices. The prior price of a later reduction sees them all.
+
+SQLite always, PostgreSQL when configured (the `seeded` engine); the real controller
+plans and sends to simulated labels through the in-memory gateway, on one test clock.
+"""
+
+from __future__ import annotations
+
+import random
+import threading
+from collections.abc import AsyncIterator
+from datetime import datetime, timedelta
+from decimal import Decimal
+from typing import Any
+
+import httpx
+import pytest
+from sqlalchemy import Engine, select
+
+from esl.api import create_app
+from esl.composition import build_controller, controller_settings
+from esl.db.audit_models import LabelContentRow
+from esl.db.models import LedgerEntryRow, LedgerInstantRow
+from esl.imports import import_prices
+from esl.services.keys import Role, create_key
+from esl.services.ledger_instants import record_due_instants
+from esl.settings import Settings
+from tests.pipeline.in_memory_gateway import InMemoryGateway
+from tests.pipeline.small_world import World
+from tests.support.pipeline import publish, publish_prices
+
+DAY = timedelta(days=1)
+# Cheese, not milk: milk is perishable, and its prior price is the one before the run of
+# reductions (PL art. 4 ust. 4), not the 30-day low.
+
+
+@pytest.fixture
+async def world(seeded: Engine) -> World:
+    world = World(seeded, count=1, sku="CHS-1")
+    publish_prices(world.sessions, {"CHS-1": "4.99"}, now=world.clock.now)
+    await world.converge()
+    return world
+
+
+@pytest.fixture
+async def api(world: World, seeded: Engine) -> AsyncIterator[httpx.AsyncClient]:
+    with world.sessions.begin() as session:
+        _, admin = create_key(
+            session, name="admin", role=Role.ADMIN, store=None, now=world.clock.now
+        )
+    app = create_app(Settings(currency="PLN"), engine=seeded, clock=world.clock)
+    async with httpx.AsyncClient(
+        transport=httpx.ASGITransport(app=app),
+        base_url="http://esl",
+        headers={"X-API-Key": admin},
+    ) as client:
+        yield client
+
+
+def _promotion(promotion_id: str, price: str, *, starts: datetime, ends: datetime | None) -> Any:
+    return {
+        "action": "upsert_promotion",
+        "promotion_id": promotion_id,
+        "kind": "fixed_price",
+        "amount": price,
+        "skus": ["CHS-1"],
+        "valid_from": starts.isoformat(),
+        **({"valid_until": ends.isoformat()} if ends is not None else {}),
+    }
+
+
+def _entries(world: World, **where: Any) -> list[LedgerEntryRow]:
+    with world.sessions() as session:
+        statement = select(LedgerEntryRow).where(
+            *(getattr(LedgerEntryRow, name) == value for name, value in where.items())
+        )
+        return list(session.scalars(statement.order_by(LedgerEntryRow.id)))
+
+
+def _shelf(world: World, at: datetime) -> list[tuple[str, Decimal, str | None]]:
+    """CHS-1's store-channel entries of S01 effective at `at`: (source, price, promotion)."""
+    return [
+        (row.source, row.amount, row.promotion_id)
+        for row in _entries(world, sku="CHS-1", channel="store", store="S01", effective_at=at)
+    ]
+
+
+def _instants_recorded(world: World) -> int:
+    with world.sessions() as session:
+        return len(session.scalars(select(LedgerInstantRow)).all())
+
+
+def _label_prior_price(world: World) -> Decimal | None:
+    """The prior price printed on the image the controller rendered for the world's label
+    and sent it (a simulated label left idle for a week has run its battery down, so
+    what it confirms is not asked)."""
+    (label_id,) = world.labels
+    world.controller.plan_due_work()
+    state = world.state(label_id)
+    with world.sessions() as session:
+        content = session.get(LabelContentRow, state.desired_hash)
+        assert content is not None
+        return content.prior_price
+
+
+async def test_a_promotion_that_ran_in_the_last_30_days_is_the_prior_price_of_a_reduction(
+    world: World, api: httpx.AsyncClient
+) -> None:
+    t0 = world.clock.now
+    publish(
+        world.sessions,
+        [_promotion("WEEK", "3.99", starts=t0 + 2 * DAY, ends=t0 + 5 * DAY)],
+        now=t0,
+    )
+    # Nothing published while the promotion starts and ends: the next price writer
+    # finds both instants due and records them before its own change.
+    world.clock.advance(7 * DAY)
+    publish(
+        world.sessions,
+        [_promotion("CHEAP", "3.49", starts=world.clock.now, ends=None)],
+        now=world.clock.now,
+    )
+    assert _shelf(world, t0 + 2 * DAY) == [("scheduled", Decimal("3.99"), "WEEK")]
+    assert _shelf(world, t0 + 5 * DAY) == [("scheduled", Decimal("4.99"), None)]
+
+    answer = await api.get("/api/v1/quote", params={"sku": "CHS-1", "store": "S01"})
+    assert answer.status_code == 200, answer.text
+    assert Decimal(answer.json()["price"]) == Decimal("3.49")
+    assert Decimal(answer.json()["prior_price"]) == Decimal("3.99")  # not 4.99
+
+    assert _label_prior_price(world) == Decimal("3.99")
+
+
+async def test_a_controller_down_across_the_start_records_it_at_the_start_when_back(
+    world: World, seeded: Engine
+) -> None:
+    t0 = world.clock.now
+    starts = t0 + 2 * DAY
+    publish(world.sessions, [_promotion("WEEK", "3.99", starts=starts, ends=None)], now=t0)
+    await world.converge()
+    assert _shelf(world, starts) == []
+
+    # Down across the start; a new controller starts 3 hours after it.
+    world.clock.advance(2 * DAY + timedelta(hours=3))
+    restarted = build_controller(
+        controller_settings(Settings.defaults(), window=8),
+        gateway=InMemoryGateway(),
+        sessions=world.sessions,
+        clock=world.clock,
+        rng=random.Random(5),
+    )
+    restarted.plan_due_work()
+    assert _shelf(world, starts) == [("scheduled", Decimal("3.99"), "WEEK")]
+    # Every channel has a price history: the web and app listings of every store too.
+    started = _entries(world, sku="CHS-1", effective_at=starts)
+    assert {(row.channel, row.store) for row in started} == {
+        (channel, store) for channel in ("store", "web", "app") for store in ("S01", "S02", "S03")
+    }
+    # Looked at again (and by the old controller): nothing more.
+    restarted.plan_due_work()
+    world.controller.plan_due_work()
+    assert len(_entries(world, sku="CHS-1", effective_at=starts)) == 9
+    assert _instants_recorded(world) == 1
+
+
+async def test_promotions_cancelled_or_moved_before_their_start_leave_no_entry_then(
+    world: World,
+) -> None:
+    t0 = world.clock.now
+    publish(
+        world.sessions,
+        [
+            _promotion("GONE", "3.99", starts=t0 + DAY, ends=t0 + 3 * DAY),
+            _promotion("MOVED", "3.89", starts=t0 + 2 * DAY, ends=None),
+        ],
+        now=t0,
+    )
+    world.clock.advance(timedelta(hours=1))
+    publish(
+        world.sessions,
+        [
+            {"action": "end_promotion", "promotion_id": "GONE"},
+            _promotion("MOVED", "3.89", starts=t0 + 4 * DAY, ends=None),
+        ],
+        now=world.clock.now,
+    )
+    world.clock.advance(5 * DAY)
+    world.controller.plan_due_work()
+    assert _entries(world, promotion_id="GONE") == []
+    assert _shelf(world, t0 + DAY) == _shelf(world, t0 + 2 * DAY) == []
+    assert _shelf(world, t0 + 3 * DAY) == []
+    assert _shelf(world, t0 + 4 * DAY) == [("scheduled", Decimal("3.89"), "MOVED")]
+
+
+async def test_a_web_price_imported_for_next_week_enters_the_web_listings_history(
+    world: World,
+) -> None:
+    t0 = world.clock.now
+    starts = t0 + 7 * DAY
+    with world.sessions.begin() as session:
+        import_prices(
+            session,
+            "sku,scope,channel,price,currency,valid_from\n"
+            f"CHS-1,national,web,4.59,PLN,{starts.isoformat()}\n",
+            currency="PLN",
+            imported_by="test",
+            now=t0,
+        )
+    world.clock.advance(8 * DAY)
+    world.controller.plan_due_work()
+    started = _entries(world, sku="CHS-1", effective_at=starts)
+    assert {(row.channel, row.store, row.amount) for row in started} == {
+        ("web", store, Decimal("4.59")) for store in ("S01", "S02", "S03")
+    }
+
+
+async def test_two_workers_looking_at_once_record_an_instant_once(world: World) -> None:
+    """Every controller or worker sharing the database records due instants at each of
+    its polls (`record_due_instants`, its own transaction): two at the same moment."""
+    t0 = world.clock.now
+    starts = t0 + DAY
+    publish(world.sessions, [_promotion("WEEK", "3.99", starts=starts, ends=None)], now=t0)
+    world.clock.advance(DAY + timedelta(minutes=1))
+    together = threading.Barrier(2, timeout=60)
+    written: list[int] = []
+    failures: list[BaseException] = []
+
+    def look() -> None:
+        try:
+            together.wait()
+            with world.sessions.begin() as session:
+                written.append(record_due_instants(session, now=world.clock.now, currency="PLN"))
+        except BaseException as error:  # reported below, not lost in the thread
+            failures.append(error)
+
+    threads = [threading.Thread(target=look) for _ in range(2)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=120)
+    assert failures == []
+    assert not any(thread.is_alive() for thread in threads)
+    assert sorted(written) == [0, 9]  # one of them wrote every key's entry, the other none
+    assert _shelf(world, starts) == [("scheduled", Decimal("3.99"), "WEEK")]
+    assert len(_entries(world, sku="CHS-1", effective_at=starts)) == 9
+    assert _instants_recorded(world) == 1
+    world.controller.plan_due_work()  # and a controller looking later: nothing more
+    assert len(_entries(world, sku="CHS-1", effective_at=starts)) == 9
+
+
+async def test_a_store_moved_to_another_zone_records_its_new_prices_at_the_move(
+    world: World, api: httpx.AsyncClient
+) -> None:
+    publish(
+        world.sessions,
+        [{"action": "set_price", "sku": "CHS-1", "amount": "4.29", "zone": "south"}],
+        now=world.clock.now,
+    )
+    world.clock.advance(DAY)
+    moved_at = world.clock.now
+    answer = await api.put("/api/v1/stores/S01", json={"name": "Gdańsk Oliwa", "zone": "south"})
+    assert answer.status_code == 200, answer.text
+    assert _shelf(world, moved_at) == [("store", Decimal("4.29"), None)]
+    # The zone price has no channel: the store's shelf, web and app listings all moved;
+    # S02 stays north, MLK-1 has no price.
+    moved = {(row.sku, row.channel, row.store) for row in _entries(world, effective_at=moved_at)}
+    assert moved == {("CHS-1", channel, "S01") for channel in ("store", "web", "app")}
+    # Renamed, not moved: no entry.
+    world.clock.advance(DAY)
+    answer = await api.put("/api/v1/stores/S01", json={"name": "Oliwa", "zone": "south"})
+    assert answer.status_code == 200, answer.text
+    assert _entries(world, effective_at=world.clock.now) == []
+
+
+async def test_a_promotion_of_one_zone_enters_only_that_zones_history(world: World) -> None:
+    t0 = world.clock.now
+    starts = t0 + DAY
+    publish(
+        world.sessions,
+        [{**_promotion("SOUTH", "3.99", starts=starts, ends=None), "zones": ["south"]}],
+        now=t0,
+    )
+    world.clock.advance(2 * DAY)
+    world.controller.plan_due_work()
+    started = _entries(world, effective_at=starts)
+    # S03 is the south; S01 and S02 (north) kept their price: no entry for them.
+    assert {(row.sku, row.channel, row.store, row.amount) for row in started} == {
+        ("CHS-1", channel, "S03", Decimal("3.99")) for channel in ("store", "web", "app")
+    }
+
+
+async def test_a_price_published_at_the_very_instant_a_promotion_starts_is_one_entry(
+    world: World,
+) -> None:
+    t0 = world.clock.now
+    starts = t0 + DAY
+    publish(world.sessions, [_promotion("WEEK", "3.99", starts=starts, ends=None)], now=t0)
+    world.clock.now = starts
+    # The new regular price and the promotion apply from the same instant: the
+    # publication's entry already says what applies then (3.99 off 5.49), and the
+    # controller recording the instant afterwards agrees with it.
+    publish_prices(world.sessions, {"CHS-1": "5.49"}, now=starts)
+    world.controller.plan_due_work()
+    assert [
+        (row.source, row.amount, row.regular_amount)
+        for row in _entries(world, sku="CHS-1", channel="store", store="S01", effective_at=starts)
+    ] == [("publication", Decimal("3.99"), Decimal("5.49"))]
+    assert _instants_recorded(world) == 1
