@@ -46,6 +46,7 @@ from datetime import datetime, timedelta
 from pathlib import Path
 
 from sqlalchemy import and_, func, or_, select
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
 
 from esl.db.models import (
@@ -225,6 +226,14 @@ class UpdateController:
                 try:
                     while await loop.run_in_executor(executor, self._next_step, steps) is not None:
                         pass
+                except IntegrityError as error:
+                    if self.stores is None:
+                        raise
+                    # Two workers held a store within one balance interval (given up
+                    # here while this thread planned it, planned by its new holder too)
+                    # and both wrote a new label's state. Rolled back; the next pass
+                    # plans what is still this worker's, skipping what the other planned.
+                    log.warning("planning met another worker's on the same labels: %s", error.orig)
                 except Exception as error:
                     if not is_database_outage(error):
                         raise

@@ -18,10 +18,14 @@ import pytest
 
 from esl.mqtt.rabbitmq_config import WrittenRabbitConfig, write_rabbitmq_config
 from tests.support.rabbitmq_cluster import RabbitCluster
+from tests.workers.database import STORES as WORKER_STORES
 
 # Seeded stores S01 and S02, each with the gateway the permission tests use (gw1) and the
-# one the chain runs (gw2): no test meets another's session queue.
-GATEWAYS = [(store, f"{store}-gw{n}") for n in (1, 2) for store in ("S01", "S02")]
+# one the chain runs (gw2); the six stores of the three-worker chain with gw3: no test
+# meets another's session queue.
+GATEWAYS = [(store, f"{store}-gw{n}") for n in (1, 2) for store in ("S01", "S02")] + [
+    (store, f"{store}-gw3") for store in WORKER_STORES
+]
 
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:

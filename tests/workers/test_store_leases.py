@@ -14,7 +14,7 @@ from esl.db.lease_models import StoreLeaseRow, WorkerRow
 from esl.pipeline.controller_lease import ControllerIdentity
 from esl.pipeline.store_leases import StoreLeaseTerms, balance_stores, leave
 from tests.support.database import START
-from tests.workers.conftest import STORES
+from tests.workers.database import STORES
 
 TERMS = StoreLeaseTerms(stale_after=timedelta(seconds=10), renew_every=timedelta(seconds=2))
 

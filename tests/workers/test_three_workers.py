@@ -1,186 +1,27 @@
-"""Three `esl run` workers on one PostgreSQL database share six stores; one is killed
-with SIGKILL in the middle of a publication. Its stores are taken over, every label
-ends up showing what is due (panel == record == due), nothing is lost, and the frames
-sent twice are no more than the in-flight windows of the killed worker's stores.
+"""Three `esl run` workers on one PostgreSQL database and a real Mosquitto share six
+stores; one is killed with SIGKILL in the middle of a publication. Its stores are taken
+over, every label converges (panel == record == due), nothing is lost, and duplicates
+stay within the killed worker's windows (tests/workers/worker_kill.py; the same scenario
+runs on the RabbitMQ cluster in tests/brokers/test_three_workers_on_cluster.py).
 
 Real processes, PostgreSQL, a real Mosquitto, firmware_sim store gateways.
 """
 
 from __future__ import annotations
 
-import asyncio
-import signal
-import subprocess
-import time
 from pathlib import Path
 
 import pytest
-from sqlalchemy import func, select
 
-from esl.db.lease_models import StoreLeaseRow, WorkerRow
-from esl.db.models import LabelStateRow, OutboxRow
 from tests.support.chain import Chain
-from tests.support.clock import wall_clock
-from tests.support.pipeline import publish_prices
-from tests.workers.conftest import STORES
-from tests.workers.processes import start_worker, stop_worker
+from tests.workers.worker_kill import kill_a_worker_mid_publication
 
 pytestmark = pytest.mark.integration
-
-LABELS_PER_STORE = 20
-WINDOW = 8
-PRICES_A = {"MLK-1": "3.49", "CHS-1": "8.99", "CFE-1": "59.99"}
-PRICES_B = {"MLK-1": "3.19", "CHS-1": "9.49", "CFE-1": "57.99"}
-
-
-def _holders(chain: Chain) -> dict[str, str | None]:
-    with chain.sessions() as session:
-        return {row.store: row.holder for row in session.scalars(select(StoreLeaseRow))}
-
-
-def _worker_pids(chain: Chain) -> dict[str, int]:
-    with chain.sessions() as session:
-        return {row.holder: row.pid for row in session.scalars(select(WorkerRow))}
-
-
-async def _until(condition: object, *, what: str, timeout_s: float = 60.0) -> None:
-    assert callable(condition)
-    deadline = time.monotonic() + timeout_s
-    while time.monotonic() < deadline:
-        if condition():
-            return
-        await asyncio.sleep(0.05)
-    raise AssertionError(f"timed out waiting for {what}")
-
-
-def _acknowledged(chain: Chain, stores: set[str]) -> int:
-    with chain.sessions() as session:
-        return (
-            session.scalar(
-                select(func.count())
-                .select_from(OutboxRow)
-                .where(OutboxRow.status == "acked", OutboxRow.store.in_(sorted(stores)))
-            )
-            or 0
-        )
-
-
-def _settled(chain: Chain) -> bool:
-    """Every frame acknowledged and every label's record confirmed what it must show
-    (read from the database: cheap enough to poll on a loaded machine)."""
-    with chain.sessions() as session:
-        open_frames = session.scalar(
-            select(func.count()).select_from(OutboxRow).where(OutboxRow.status != "acked")
-        )
-        confirmed = session.scalar(
-            select(func.count())
-            .select_from(LabelStateRow)
-            .where(LabelStateRow.desired_hash == LabelStateRow.confirmed_hash)
-        )
-    return open_frames == 0 and confirmed == len(STORES) * LABELS_PER_STORE
-
-
-async def _converged(chain: Chain) -> None:
-    """Settled, then every panel shows the reference render of what is due."""
-    # Generous: on a loaded machine the simulated stores (this process) answer slowly.
-    await _until(lambda: _settled(chain), what="every frame acknowledged", timeout_s=600)
-    await chain.wait_converged(wall_clock(), timeout_s=120)
-
-
-def _frames_per_store(chain: Chain) -> dict[str, int]:
-    with chain.sessions() as session:
-        return dict(
-            session.execute(select(OutboxRow.store, func.count()).group_by(OutboxRow.store)).all()
-        )
 
 
 async def test_a_killed_worker_mid_publication_is_taken_over_and_every_label_converges(
     chain: Chain, database_url: str, tmp_path: Path
 ) -> None:
-    publish_prices(chain.sessions, PRICES_A, now=wall_clock())
-    for store in STORES:
-        chain.add_store(store, labels=LABELS_PER_STORE)
-    await chain.start_gateways()
-    assert chain.broker is not None
-    workers: dict[int, subprocess.Popen[bytes]] = {}
-    try:
-        for name in ("a", "b", "c"):
-            process = start_worker(
-                database_url=database_url,
-                broker_url=chain.mosquitto.url,
-                data_dir=tmp_path / name,
-                window=WINDOW,
-            )
-            workers[process.pid] = process
-        # Each worker holds its fair share: two stores.
-        await _until(
-            lambda: (
-                len(_worker_pids(chain)) == 3
-                and sorted(
-                    list(_holders(chain).values()).count(holder) for holder in _worker_pids(chain)
-                )
-                == [2, 2, 2]
-            ),
-            what="three workers holding two stores each",
-            timeout_s=120,
-        )
-        await _converged(chain)
-        frames_before = _frames_per_store(chain)
-        received_before = {
-            store: site.gateway.stats.frames_received for store, site in chain.sites.items()
-        }
-
-        publish_prices(chain.sessions, PRICES_B, now=wall_clock())
-        holders = _holders(chain)
-        pids = _worker_pids(chain)
-        victim_holder = holders["S01"]
-        assert victim_holder is not None
-        victim_stores = {store for store, holder in holders.items() if holder == victim_holder}
-        acked_before = _acknowledged(chain, victim_stores)
-        # Mid-publication: some of the victim's labels have their new price, not all.
-        await _until(
-            lambda: _acknowledged(chain, victim_stores) - acked_before >= 5,
-            what="the first answers to the new prices",
-            timeout_s=120,
-        )
-        victim = workers.pop(pids[victim_holder])
-        victim.send_signal(signal.SIGKILL)
-        victim.wait(timeout=10)
-        killed_at = time.monotonic()
-        assert _acknowledged(chain, victim_stores) - acked_before < len(victim_stores) * (
-            LABELS_PER_STORE
-        ), "the publication was over before the kill"
-
-        await _until(
-            lambda: all(holder not in (None, victim_holder) for holder in _holders(chain).values()),
-            what="the killed worker's stores taken over",
-            timeout_s=30,
-        )
-        takeover_s = time.monotonic() - killed_at
-        # Stale after 5 s, looked at every 0.5 s between planning chunks
-        # (tests/workers/processes.py); a loaded machine's slow chunk adds to it.
-        assert takeover_s < 5 + 0.5 + 15, takeover_s
-        await _converged(chain)
-
-        # Nothing lost: every frame acknowledged, every label's record is what it shows.
-        with chain.sessions() as session:
-            statuses = set(session.scalars(select(OutboxRow.status).distinct()))
-            unconfirmed = session.scalar(
-                select(func.count())
-                .select_from(LabelStateRow)
-                .where(LabelStateRow.desired_hash != LabelStateRow.confirmed_hash)
-            )
-        assert statuses == {"acked"}
-        assert unconfirmed == 0
-        # Sent twice: at most what a store had in flight (its window) when its worker was
-        # killed (the acknowledgement timeout is long enough not to add any).
-        frames = _frames_per_store(chain)
-        for store, site in chain.sites.items():
-            received = site.gateway.stats.frames_received - received_before[store]
-            planned = frames[store] - frames_before.get(store, 0)
-            assert planned == LABELS_PER_STORE, (store, planned)
-            duplicates = received - planned
-            assert 0 <= duplicates <= WINDOW, (store, duplicates)
-    finally:
-        for process in workers.values():
-            stop_worker(process)
+    await kill_a_worker_mid_publication(
+        chain, database_url=database_url, broker_urls=[chain.mosquitto.url], data_dir=tmp_path
+    )

@@ -15,7 +15,7 @@ from esl.db.engine import session_factory
 from esl.pipeline.controller_lease import ControllerIdentity
 from esl.pipeline.store_leases import StoreLeaseTerms, balance_stores
 from tests.support.database import seeded_sqlite_engine
-from tests.workers.conftest import STORES
+from tests.workers.database import STORES
 
 TERMS = StoreLeaseTerms(stale_after=timedelta(seconds=10), renew_every=timedelta(seconds=2))
 

@@ -1,0 +1,75 @@
+"""The PostgreSQL the worker chains run on, shared by tests/workers and the same chain on
+the RabbitMQ cluster (tests/brokers): the server, a fresh schema per test, migrated and
+seeded with six stores.
+
+With ESL_TEST_POSTGRES_URL set (CI, `scripts/with-postgres`) the tests use that server;
+without it they start a throwaway cluster of their own (tests/fixtures/postgres.py), so
+they run everywhere PostgreSQL is installed, never skipped.
+"""
+
+from __future__ import annotations
+
+import os
+import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
+from urllib.parse import quote
+
+from sqlalchemy import Engine, create_engine, text
+
+from esl.db.engine import session_factory, upgrade_database
+from esl.db.models import StoreRow
+from tests.fixtures.postgres import PostgresCluster
+from tests.support.database import POSTGRES_URL, seed_reference_data
+
+__all__ = ["STORES", "fresh_schema", "postgres_server", "six_store_engine"]
+
+STORES = ("S01", "S02", "S03", "S04", "S05", "S06")
+
+
+@contextmanager
+def postgres_server() -> Iterator[str]:
+    """ESL_TEST_POSTGRES_URL, or the URL of a throwaway server removed on exit."""
+    if POSTGRES_URL is not None:
+        yield POSTGRES_URL
+        return
+    cluster = PostgresCluster.create()
+    try:
+        yield cluster.url
+    finally:
+        cluster.remove()
+
+
+@contextmanager
+def fresh_schema(server_url: str) -> Iterator[str]:
+    """A URL of a fresh schema, usable by other processes too (the search path rides in
+    the URL); the schema is dropped on exit."""
+    schema = f"w_{os.environ.get('PYTEST_XDIST_WORKER', 'main')}_{uuid.uuid4().hex[:10]}"
+    admin = create_engine(server_url, isolation_level="AUTOCOMMIT")
+    with admin.connect() as connection:
+        connection.execute(text(f'CREATE SCHEMA "{schema}"'))
+    separator = "&" if "?" in server_url else "?"
+    try:
+        yield f"{server_url}{separator}options={quote(f'-csearch_path={schema}')}"
+    finally:
+        with admin.connect() as connection:
+            connection.execute(text(f'DROP SCHEMA "{schema}" CASCADE'))
+        admin.dispose()
+
+
+@contextmanager
+def six_store_engine(database_url: str) -> Iterator[Engine]:
+    """The schema migrated, with the reference data and the six STORES."""
+    engine = create_engine(database_url, pool_pre_ping=True)
+    upgrade_database(engine)
+    with session_factory(engine)() as session, session.begin():
+        seed_reference_data(session)
+        session.add_all(
+            StoreRow(code=code, name=f"Store {code}", zone="north")
+            for code in STORES
+            if code not in ("S01", "S02", "S03")
+        )
+    try:
+        yield engine
+    finally:
+        engine.dispose()
