@@ -67,6 +67,8 @@ def run(*, smoke: bool) -> dict[str, object]:
 
 def run_sized(*, store_counts: tuple[int, ...], per_store: int) -> dict[str, object]:
     """The benchmark at other sizes (`run` is the full one and the smoke one)."""
+    if len(set(store_counts)) < 2:
+        raise ValueError(f"a slope needs two sizes at least, not {store_counts}")
     measured: dict[int, dict[str, float]] = {}
     for stores in store_counts:
         with tempfile.TemporaryDirectory(prefix="esl-bench-planning-") as tmp:
