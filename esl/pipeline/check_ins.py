@@ -63,6 +63,7 @@ log = logging.getLogger(__name__)
 FLIP_GRACE = timedelta(minutes=2)
 # A held frame waits for the label's earlier frames: an update on its way as well.
 _OPEN = tuple(status.value for status in OPEN_STATUSES)
+_RECONCILE_PAGE = 5_000  # label states read at once by the reconciliation pass
 
 
 class CheckInVerdict(StrEnum):
@@ -156,33 +157,50 @@ def open_update_labels(session: Session, label_ids: Collection[str]) -> set[str]
     return found
 
 
-def reconciliation_candidates(session: Session, *, now: datetime) -> list[str]:
+def reconciliation_candidates(
+    session: Session, *, now: datetime, page: int = _RECONCILE_PAGE
+) -> list[str]:
     """Labels with no update open whose record does not show their due content, or
     whose last report contradicts the record: the periodic pass plans them again (a
-    label holding a timed image too: it gets the image of now and the flip again). One
-    read of `label_states`, no rendering."""
-    open_labels = set(
-        session.scalars(select(OUTBOX.c.label_id).where(OUTBOX.c.status.in_(_OPEN)).distinct())
-    )
-    stuck = []
-    for label_id, desired, confirmed, displayed, display_at in session.execute(
-        select(
-            LabelStateRow.label_id,
-            LabelStateRow.desired_hash,
-            LabelStateRow.confirmed_hash,
-            LabelStateRow.displayed_hash,
-            LabelStateRow.desired_display_at,
-        ).where(LabelStateRow.desired_hash.is_not(None))
-    ):
-        if label_id in open_labels:
-            continue
-        if desired == confirmed and (displayed in (None, confirmed) or display_at is not None):
-            # Agrees. A label holding its acknowledged timed image shows the image of now
-            # until the instant, and the timed image after it: it flips on its own clock,
-            # whether or not it was heard since.
-            continue
-        stuck.append(label_id)
-    return sorted(stuck)
+    label holding a timed image too: it gets the image of now and the flip again). Read
+    `page` label states at a time (a chain's states do not fit in memory at once), each
+    page one statement that leaves out labels with an update open; no rendering."""
+    stuck: list[str] = []
+    after = ""
+    while True:
+        rows = session.execute(
+            select(
+                LabelStateRow.label_id,
+                LabelStateRow.desired_hash,
+                LabelStateRow.confirmed_hash,
+                LabelStateRow.displayed_hash,
+                LabelStateRow.desired_display_at,
+            )
+            .where(
+                LabelStateRow.desired_hash.is_not(None),
+                LabelStateRow.label_id > after,
+                ~(
+                    select(OUTBOX.c.label_id)
+                    .where(
+                        OUTBOX.c.label_id == LabelStateRow.label_id,
+                        OUTBOX.c.status.in_(_OPEN),
+                    )
+                    .exists()
+                ),
+            )
+            .order_by(LabelStateRow.label_id)
+            .limit(page)
+        ).all()
+        for label_id, desired, confirmed, displayed, display_at in rows:
+            if desired == confirmed and (displayed in (None, confirmed) or display_at is not None):
+                # Agrees. A label holding its acknowledged timed image shows the image of
+                # now until the instant, and the timed image after it: it flips on its own
+                # clock, whether or not it was heard since.
+                continue
+            stuck.append(label_id)
+        if len(rows) < page:
+            return stuck
+        after = rows[-1][0]
 
 
 def forget_desired(session: Session, label_ids: Collection[str]) -> None:

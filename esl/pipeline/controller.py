@@ -35,29 +35,28 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 import logging
 import os
 import random
 import socket
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Collection, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from pathlib import Path
 
-from sqlalchemy import and_, func, or_, select
+from sqlalchemy import ColumnElement, and_, func, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
 
 from esl.db.models import (
     LabelBindingRow,
-    LabelRow,
     LabelStateRow,
     PlannedPublicationRow,
 )
 from esl.db.repositories import in_chunks
 from esl.db.template_models import LabelTemplateRow
-from esl.pipeline.affected_labels import labels_changed_by_publication
 from esl.pipeline.check_ins import forget_desired, reconciliation_candidates
 from esl.pipeline.controller_lease import (
     ControllerIdentity,
@@ -85,9 +84,19 @@ from esl.pipeline.store_leases import (
 )
 from esl.pipeline.store_planning import (
     labels_in_stores,
-    publication_labels_in,
     record_planned_for_stores,
     waiting_for_stores,
+)
+from esl.pipeline.store_waves import (
+    WAVE_LABELS,
+    BoundLabels,
+    LabelSelection,
+    PublicationLabels,
+    Wave,
+    bound_labels_by_store,
+    store_groups,
+    stores_of,
+    waves,
 )
 from esl.planning_queue import queued_publications, waiting_publications
 from esl.services.ledger_instants import record_due_instants
@@ -113,6 +122,10 @@ class ControllerSettings:
     replan_every: timedelta = timedelta(minutes=15)
     reconcile_every: timedelta = timedelta(minutes=5)
     lead: timedelta = timedelta(hours=6)
+    # Labels per planning transaction, and per wave of whole stores read, planned and let
+    # go before the next (`esl.pipeline.store_waves`): what planning holds at once.
+    plan_chunk: int = PLAN_CHUNK
+    plan_wave: int = WAVE_LABELS
     lease: LeaseTerms = field(default_factory=LeaseTerms)
     # Set: this controller is one of several workers sharing the stores (PostgreSQL).
     store_leases: StoreLeaseTerms | None = None
@@ -406,28 +419,16 @@ class UpdateController:
             yield from self._plan_identification(now)
             self._next_identification = now + self.settings.identify_every
         if self._next_replan is None or now >= self._next_replan:
-            with self.sessions() as session:
-                labels = list(
-                    session.scalars(
-                        select(LabelBindingRow.label_id).where(LabelBindingRow.unbound_at.is_(None))
-                    )
-                )
-            yield from self._plan_chunks(labels, at=now, now=now, keep_scheduled=True)
+            yield from self._plan_selection(BoundLabels(), at=now, now=now, keep_scheduled=True)
             self._next_replan = now + self.settings.replan_every
             self._replan_stores.clear()
         if self._replan_stores:
             # Stores taken over: a binding their previous holder never saw, a plan it
             # did not finish. Labels already planned cost a comparison.
             stores, self._replan_stores = frozenset(self._replan_stores), set()
-            with self.sessions() as session:
-                labels = list(
-                    session.scalars(
-                        select(LabelBindingRow.label_id)
-                        .join(LabelRow, LabelRow.id == LabelBindingRow.label_id)
-                        .where(LabelBindingRow.unbound_at.is_(None), LabelRow.store.in_(stores))
-                    )
-                )
-            yield from self._plan_chunks(labels, at=now, now=now, keep_scheduled=True)
+            yield from self._plan_selection(
+                BoundLabels(), at=now, now=now, keep_scheduled=True, stores=stores
+            )
 
     def _plan_reconciled(self, now: datetime) -> Iterator[int]:
         """Plan the labels a check-in showed to differ from the record, and every
@@ -460,27 +461,79 @@ class UpdateController:
 
     def _plan_publication(
         self,
-        labels: list[str],
+        publication_id: int,
         *,
         at: datetime,
         now: datetime,
-        finish: Callable[[Session], None],
+        finish: Callable[[Session, int], None],
+        stores: Collection[str] | None = None,
     ) -> Iterator[int]:
-        """Plan a publication's `labels` for its instant `at` (now if that has passed)."""
-        yield from self._plan_chunks(
-            labels,
-            at=max(at, now),
-            now=now,
-            display_at=at if at > now else None,
-            finish=finish,
-        )
-        if at <= now:
+        """Plan the labels a publication may have changed (in `stores` when given) for
+        its instant `at` (now if that has passed), a wave of stores at a time."""
+
+        def changes_ahead(wave: Wave) -> Iterator[int]:
             # Planned for now, these labels dropped any timed image they held: plan
             # the changes ahead again (each travels with the image of now). Waiting
             # for this publication's instant to be seen passing misses one published
             # in the instant of a look.
-            for ahead, chosen in self._changed_ahead(labels, now)[0]:
+            for ahead, chosen in self._changed_ahead(wave.labels, now, stores=wave.stores)[0]:
                 yield from self._plan_chunks(chosen, at=ahead, now=now, display_at=ahead)
+
+        yield from self._plan_selection(
+            PublicationLabels(publication_id),
+            at=max(at, now),
+            now=now,
+            display_at=at if at > now else None,
+            finish=finish,
+            stores=stores,
+            after_wave=changes_ahead if at <= now else None,
+        )
+
+    def _plan_selection(
+        self,
+        selection: LabelSelection,
+        *,
+        at: datetime,
+        now: datetime,
+        display_at: datetime | None = None,
+        keep_scheduled: bool = False,
+        finish: Callable[[Session, int], None] | None = None,
+        stores: Collection[str] | None = None,
+        after_wave: Callable[[Wave], Iterator[int]] | None = None,
+    ) -> Iterator[int]:
+        """Plan the labels `selection` picks in `stores` (None: every store this
+        controller serves) a wave of whole stores at a time (`esl.pipeline.store_waves`):
+        a wave's labels, targets, catalogue slice and ledger are let go before the next
+        is read, so memory follows a wave, not the change. `finish` runs in the last
+        chunk's transaction with the number of labels planned; `after_wave` after each
+        wave, with it."""
+        with self.sessions() as session:
+            counts = bound_labels_by_store(session, self.stores if stores is None else stores)
+        upcoming = waves(self.sessions, selection, counts, size=self.settings.plan_wave)
+        wave = next(upcoming, None)
+        if wave is None and finish is not None:
+            with self.sessions.begin() as session:
+                finish(session, 0)  # nothing to change: planned all the same
+        total = 0
+        while wave is not None:
+            # Read one ahead: the last wave's last chunk records the plan.
+            following = next(upcoming, None)
+            total += len(wave.labels)
+            yield from self._plan_chunks(
+                wave.labels,
+                at=at,
+                now=now,
+                display_at=display_at,
+                keep_scheduled=keep_scheduled,
+                finish=(
+                    functools.partial(_with_count, finish, total)
+                    if finish is not None and following is None
+                    else None
+                ),
+            )
+            if after_wave is not None:
+                yield from after_wave(wave)
+            wave = following
 
     def _plan_chunks(
         self,
@@ -494,14 +547,15 @@ class UpdateController:
     ) -> Iterator[int]:
         prices = None
         chunks: list[tuple[list[str] | None, list[PlanTarget] | None]] = [(labels, None)]
-        if len(labels) > PLAN_CHUNK or self.stores is not None:
+        chunk_size = self.settings.plan_chunk
+        if len(labels) > chunk_size or self.stores is not None:
             with self.sessions() as session:
-                ordered, skus = self.planner.dispatch_order(session, labels)
+                ordered, skus, stores = self.planner.dispatch_order(session, labels)
                 # Each chunk reads the ledger of its own SKUs: chunks follow the SKU order
                 # within every store, so the first frames go out without waiting for
                 # the whole plan's price history.
-                prices = self.planner.load_prices(session, skus, ledger_now=False)
-            chunks = [(None, part) for part in in_chunks(ordered, PLAN_CHUNK)] or [([], None)]
+                prices = self.planner.load_prices(session, skus, stores=stores, ledger_now=False)
+            chunks = [(None, part) for part in in_chunks(ordered, chunk_size)] or [([], None)]
         for index, (chunk, targets) in enumerate(chunks):
             if targets is not None and self.stores is not None:
                 # Looked at chunk by chunk: a store given up midway is its new holder's.
@@ -535,20 +589,16 @@ class UpdateController:
         for publication_id, at in waiting:
             if at > now + self.settings.lead:
                 continue  # too early to send: planned once it is `lead` away
-            with self.sessions() as session:
-                labels = labels_changed_by_publication(session, publication_id)
 
-            def record(
-                session: Session, publication_id: int = publication_id, count: int = len(labels)
-            ) -> None:
+            def record(session: Session, labels: int, publication_id: int = publication_id) -> None:
                 session.add(
                     PlannedPublicationRow(
-                        publication_id=publication_id, planned_at=now, labels=count
+                        publication_id=publication_id, planned_at=now, labels=labels
                     )
                 )
+                log.info("publication %d: %d labels planned", publication_id, labels)
 
-            log.info("publication %d: planning %d labels", publication_id, len(labels))
-            yield from self._plan_publication(labels, at=at, now=now, finish=record)
+            yield from self._plan_publication(publication_id, at=at, now=now, finish=record)
 
     def _plan_publications_by_store(self, now: datetime) -> Iterator[int]:
         """A worker's share of the queue: each publication for the stores it holds."""
@@ -557,14 +607,12 @@ class UpdateController:
         for publication_id, at, stores in waiting:
             if at > now + self.settings.lead:
                 continue
-            with self.sessions() as session:
-                labels = publication_labels_in(session, publication_id, stores)
 
             def record(
                 session: Session,
+                labels: int,
                 publication_id: int = publication_id,
                 stores: frozenset[str] = stores,
-                count: int = len(labels),
             ) -> None:
                 # Only the stores still held: one given up midway is planned by its holder.
                 record_planned_for_stores(
@@ -572,16 +620,18 @@ class UpdateController:
                     publication_id,
                     stores & (self.stores or frozenset()),
                     now=now,
-                    labels=count,
+                    labels=labels,
+                )
+                log.info(
+                    "publication %d: %d labels of %d stores planned",
+                    publication_id,
+                    labels,
+                    len(stores),
                 )
 
-            log.info(
-                "publication %d: planning %d labels of %d stores",
-                publication_id,
-                len(labels),
-                len(stores),
+            yield from self._plan_publication(
+                publication_id, at=at, now=now, finish=record, stores=stores
             )
-            yield from self._plan_publication(labels, at=at, now=now, finish=record)
 
     def _planned_ahead(self, session: Session, now: datetime) -> list[tuple[int, datetime]]:
         """Publications already planned whose instant is still ahead, earliest first."""
@@ -606,27 +656,30 @@ class UpdateController:
                 if not crossed:
                     self._flips_seen = now
                     return
-            ahead = [
-                (at, labels_changed_by_publication(session, publication_id))
-                for publication_id, at in self._planned_ahead(session, now)
-            ]
-            last_change: dict[str, datetime] = {}  # label -> the last instant past
-            for publication_id, at in crossed:
-                last_change.update(
-                    dict.fromkeys(labels_changed_by_publication(session, publication_id), at)
-                )
-            states = load_label_states(session, last_change, create=False)
-            passed = sorted(
-                label_id
-                for label_id, at in last_change.items()
-                if label_id in states and states[label_id].desired_display_at != at
+            ahead = self._planned_ahead(session, now)
+            counts = bound_labels_by_store(session, self.stores) if crossed else {}
+        for publication_id, at in ahead:
+            yield from self._plan_selection(
+                PublicationLabels(publication_id), at=at, now=now, display_at=at
             )
-        for at, labels in ahead:
-            yield from self._plan_chunks(labels, at=at, now=now, display_at=at)
-        if passed:
-            # A label now holding a timed image of a change ahead got the image of now
-            # with it: keep that.
-            yield from self._plan_chunks(passed, at=now, now=now, keep_scheduled=True)
+        # Store by store, as every pass over a whole change.
+        for stores in store_groups(counts, size=self.settings.plan_wave):
+            with self.sessions() as session:
+                last_change: dict[str, datetime] = {}  # label -> the last instant past
+                for publication_id, at in crossed:
+                    last_change.update(
+                        dict.fromkeys(PublicationLabels(publication_id).labels(session, stores), at)
+                    )
+                states = load_label_states(session, last_change, create=False)
+                passed = sorted(
+                    label_id
+                    for label_id, at in last_change.items()
+                    if label_id in states and states[label_id].desired_display_at != at
+                )
+            if passed:
+                # A label now holding a timed image of a change ahead got the image of
+                # now with it: keep that.
+                yield from self._plan_chunks(passed, at=now, now=now, keep_scheduled=True)
         self._flips_seen = now
 
     def _plan_now_and_ahead(self, labels: list[str], now: datetime) -> Iterator[int]:
@@ -642,16 +695,21 @@ class UpdateController:
             yield from self._plan_chunks(sorted(remaining), at=now, now=now)
 
     def _changed_ahead(
-        self, labels: list[str], now: datetime
+        self, labels: list[str], now: datetime, *, stores: Collection[str] | None = None
     ) -> tuple[list[tuple[datetime, list[str]]], set[str]]:
-        """Of `labels`, those a publication already planned ahead changes, by its instant
-        (a label holds one timed image: the earliest publication's); and the rest."""
+        """Of `labels` (hanging in `stores`, when the caller knows), those a publication
+        already planned ahead changes, by its instant (a label holds one timed image: the
+        earliest publication's); and the rest."""
         with self.sessions() as session:
             remaining = set(labels)
             timed: list[tuple[datetime, list[str]]] = []
-            for publication_id, at in self._planned_ahead(session, now):
+            planned_ahead = self._planned_ahead(session, now)
+            if planned_ahead and stores is None:
+                stores = stores_of(session, labels)
+            for publication_id, at in planned_ahead:
+                # Read in the labels' stores only: a national change names every store.
                 changed = remaining.intersection(
-                    labels_changed_by_publication(session, publication_id)
+                    PublicationLabels(publication_id).labels(session, stores or ())
                 )
                 if changed:
                     timed.append((at, sorted(changed)))
@@ -677,7 +735,38 @@ class UpdateController:
             newest = session.scalar(select(func.max(LabelBindingRow.id))) or 0
             if newest <= seen and not gaps:
                 return
-            found = session.execute(
+            found_gaps = self._bindings_found(session, LabelBindingRow.id.in_(sorted(gaps)))
+        if labels := _unplanned(found_gaps):
+            yield from self._plan_now_and_ahead(labels, now)
+        # The new ids a wave at a time: at the first look every binding is new.
+        missing: list[int] = []  # ids not found, while they are few enough to keep
+        for low in range(seen, newest, self.settings.plan_wave):
+            high = min(low + self.settings.plan_wave, newest)
+            with self.sessions() as session:
+                found = self._bindings_found(
+                    session, and_(LabelBindingRow.id > low, LabelBindingRow.id <= high)
+                )
+            if len(missing) <= MAX_BINDING_GAPS:
+                present = {row[0] for row in found}
+                missing += [i for i in range(low + 1, high + 1) if i not in present]
+            if labels := _unplanned(found):
+                yield from self._plan_now_and_ahead(labels, now)
+        for row in found_gaps:
+            gaps.pop(row[0], None)
+        # Not at the first look (the start-up re-plan covers every label), and not past
+        # a bound: a jump in the ids (a restored sequence) is the periodic re-plan's.
+        if seen and missing and len(gaps) + len(missing) <= MAX_BINDING_GAPS:
+            gaps.update((i, now) for i in missing)
+        self._bindings_seen = max(seen, newest)
+
+    def _bindings_found(
+        self, session: Session, which: ColumnElement[bool]
+    ) -> list[tuple[int, str, datetime | None, int | None]]:
+        """(binding id, label, unbound at, binding its label was last planned for) of the
+        bindings `which` picks."""
+        return [
+            (binding_id, label_id, unbound_at, planned_binding)
+            for binding_id, label_id, unbound_at, planned_binding in session.execute(
                 select(
                     LabelBindingRow.id,
                     LabelBindingRow.label_id,
@@ -685,29 +774,9 @@ class UpdateController:
                     LabelStateRow.binding_id,
                 )
                 .outerjoin(LabelStateRow, LabelStateRow.label_id == LabelBindingRow.label_id)
-                .where(
-                    or_(
-                        and_(LabelBindingRow.id > seen, LabelBindingRow.id <= newest),
-                        LabelBindingRow.id.in_(sorted(gaps)),
-                    )
-                )
-            ).all()
-        present = {row[0] for row in found}
-        labels = [
-            label_id
-            for binding_id, label_id, unbound_at, planned_binding in found
-            if unbound_at is None and planned_binding != binding_id
+                .where(which)
+            )
         ]
-        if labels:
-            yield from self._plan_now_and_ahead(labels, now)
-        for gap in present & gaps.keys():
-            del gaps[gap]
-        # Not at the first look (the start-up re-plan covers every label), and not past
-        # a bound: a jump in the ids (a restored sequence) is the periodic re-plan's.
-        skipped = newest - seen - sum(1 for i in present if i > seen)
-        if seen and skipped > 0 and len(gaps) + skipped <= MAX_BINDING_GAPS:
-            gaps.update((i, now) for i in range(seen + 1, newest + 1) if i not in present)
-        self._bindings_seen = max(seen, newest)
 
     def _plan_identification(self, now: datetime) -> Iterator[int]:
         """Labels bound to no product show their identification screen (planned in
@@ -716,7 +785,7 @@ class UpdateController:
             labels = labels_bound_to_nothing(session)
             if self.stores is not None:
                 labels = labels_in_stores(session, labels, self.stores)
-        for part in in_chunks(labels, PLAN_CHUNK):
+        for part in in_chunks(labels, self.settings.plan_chunk):
             with self.sessions.begin() as session:
                 result = plan_identification(self.planner, session, now=now, label_ids=part)
             if result.planned:
@@ -765,3 +834,16 @@ class UpdateController:
             log.info("templates %s changed: planning %d labels", sorted(changed), len(labels))
             yield from self._plan_chunks(labels, at=now, now=now, keep_scheduled=True)
         self._template_versions = versions
+
+
+def _with_count(finish: Callable[[Session, int], None], labels: int, session: Session) -> None:
+    finish(session, labels)
+
+
+def _unplanned(found: list[tuple[int, str, datetime | None, int | None]]) -> list[str]:
+    """The labels of bindings still bound whose label was last planned for another."""
+    return [
+        label_id
+        for binding_id, label_id, unbound_at, planned_binding in found
+        if unbound_at is None and planned_binding != binding_id
+    ]

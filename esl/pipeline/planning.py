@@ -32,7 +32,7 @@ from sqlalchemy.orm import Session
 from esl.audit.recording import PlannedContent, record_label_contents
 from esl.db.bulk import insert_rows
 from esl.db.models import LabelBindingRow, LabelRow
-from esl.db.repositories import in_chunks, load_catalogue_slice, load_ledger_for_skus
+from esl.db.repositories import CHUNK, in_chunks, load_catalogue_slice, load_ledger_for_skus
 from esl.pipeline.errors import UnplannableLabelError
 from esl.pipeline.frames import FramePacker, supersede_open_frames
 from esl.pipeline.images import ImageStore
@@ -71,7 +71,9 @@ class PlanResult:
 
 @dataclass(frozen=True, slots=True)
 class PricingSlice:
-    """The catalogue and ledger of a plan's SKUs, shared by all of its chunks.
+    """The catalogue and ledger of a plan's SKUs in its stores, shared by all of its
+    chunks: the price rules and ledger of those stores only (and of wider scopes), so a
+    chain planned store by store never holds every store's prices at once.
 
     The ledger is filled chunk by chunk (each chunk reads the history of its own SKUs),
     so the set of SKUs it already holds is mutable and belongs to it: a copy of that set
@@ -81,6 +83,7 @@ class PricingSlice:
     """
 
     skus: frozenset[str]
+    stores: frozenset[str]
     catalogue: Catalogue
     ledger: PriceLedger
     # SKUs whose ledger is loaded or known not to be read (read per chunk when needed)
@@ -157,8 +160,9 @@ class LabelPlanner:
             return result
         self._templates = load_templates(session, {t.template for t in targets})
         skus = {t.sku for t in targets}
-        if prices is None or not skus <= prices.skus:
-            prices = self.load_prices(session, skus)
+        stores = {t.store for t in targets}
+        if prices is None or not (skus <= prices.skus and stores <= prices.stores):
+            prices = self.load_prices(session, skus, stores=stores)
         elif not skus <= prices.ledger_skus:
             self._read_ledger_of(session, prices, skus)
         catalogue, ledger = prices.catalogue, prices.ledger
@@ -393,13 +397,20 @@ class LabelPlanner:
         return True, frames
 
     def load_prices(
-        self, session: Session, skus: Collection[str], *, ledger_now: bool = True
+        self,
+        session: Session,
+        skus: Collection[str],
+        *,
+        stores: Collection[str],
+        ledger_now: bool = True,
     ) -> PricingSlice:
-        """What resolving `skus` needs: their catalogue slice and their ledger (or, with
-        `ledger_now` false, none of it yet: `plan` reads each chunk's own)."""
-        catalogue = load_catalogue_slice(session, skus, currency=self.currency)
+        """What resolving `skus` in `stores` needs: their catalogue slice and their
+        ledger (or, with `ledger_now` false, none of it yet: `plan` reads each chunk's
+        own)."""
+        catalogue = load_catalogue_slice(session, skus, currency=self.currency, stores=stores)
         prices = PricingSlice(
             skus=frozenset(skus),
+            stores=frozenset(stores),
             catalogue=catalogue,
             ledger=PriceLedger(),
             ledger_skus=set(),
@@ -425,15 +436,22 @@ class LabelPlanner:
             for sku in missing
             if any(p.changes_shelf_price for p in catalogue.promotions_for(sku))
         }
-        load_ledger_for_skus(session, reading, channels=(Channel.STORE,), into=prices.ledger)
+        load_ledger_for_skus(
+            session,
+            reading,
+            channels=(Channel.STORE,),
+            # One IN list: a wave of many small stores reads every store's entries.
+            stores=prices.stores if len(prices.stores) <= CHUNK else None,
+            into=prices.ledger,
+        )
         # Recorded with the ledger itself, so no later chunk reads these SKUs again.
         prices.ledger_skus.update(missing)
 
     def dispatch_order(
         self, session: Session, label_ids: Collection[str]
-    ) -> tuple[list[PlanTarget], set[str]]:
+    ) -> tuple[list[PlanTarget], set[str], set[str]]:
         """The bound labels among `label_ids`, round-robin over their gateways (so every
-        chunk planned feeds every store), and the SKUs they show."""
+        chunk planned feeds every store), the SKUs they show and their stores."""
         by_gateway: dict[str | None, list[PlanTarget]] = {}
         for target in self._targets(session, label_ids):
             by_gateway.setdefault(target.gateway, []).append(target)
@@ -443,13 +461,14 @@ class LabelPlanner:
             sorted(targets, key=lambda t: (t.sku, t.label_id)) for targets in by_gateway.values()
         ]
         skus = {t.sku for targets in by_gateway.values() for t in targets}
+        stores = {t.store for targets in by_gateway.values() for t in targets}
         ordered = [
             queue[position]
             for position in range(max((len(queue) for queue in queues), default=0))
             for queue in queues
             if position < len(queue)
         ]
-        return ordered, skus
+        return ordered, skus, stores
 
     def _content(
         self,

@@ -20,11 +20,9 @@ from sqlalchemy.orm import Session
 from esl.db.lease_models import PlannedPublicationStoreRow
 from esl.db.models import LabelRow, PlannedPublicationRow, PlanningQueueRow, StoreRow
 from esl.db.repositories import in_chunks
-from esl.planning_queue import labels_on_shelves, queued_shelves
 
 __all__ = [
     "labels_in_stores",
-    "publication_labels_in",
     "record_planned_for_stores",
     "waiting_for_stores",
 ]
@@ -74,18 +72,6 @@ def labels_in_stores(
             if store in wanted
         ]
     return sorted(kept)
-
-
-def publication_labels_in(
-    session: Session, publication_id: int, stores: Collection[str]
-) -> list[str]:
-    """The labels of `stores` the queued publication may have changed, sorted."""
-    shelves, everywhere = queued_shelves(session, publication_id)
-    wanted = set(stores)
-    labels = labels_on_shelves(
-        session, {(sku, store) for sku, store in shelves if store in wanted}, everywhere
-    )
-    return labels_in_stores(session, labels, wanted) if everywhere else labels
 
 
 def record_planned_for_stores(

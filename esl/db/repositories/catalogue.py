@@ -32,7 +32,7 @@ from esl.db.models import (
     StoreRow,
     core_table,
 )
-from esl.db.repositories.chunks import in_chunks
+from esl.db.repositories.chunks import CHUNK, in_chunks
 from esl.errors import NotFoundError
 from pricing.catalogue import Catalogue
 from pricing.products import Store
@@ -70,18 +70,33 @@ def load_promotions(session: Session, ids: Collection[str]) -> dict[str, Promoti
     return found
 
 
-def load_catalogue_slice(session: Session, skus: Collection[str], *, currency: str) -> Catalogue:
-    """A catalogue of `skus` (unknown ones left out), every store, and what prices them."""
+def load_catalogue_slice(
+    session: Session,
+    skus: Collection[str],
+    *,
+    currency: str,
+    stores: Collection[str] | None = None,
+) -> Catalogue:
+    """A catalogue of `skus` (unknown ones left out), every store, and what prices them;
+    with `stores`, only the price rules that can apply there (national, zone, and those
+    stores' own): planning a chain store by store must not hold every store's prices."""
     products = [
         product_from_row(r)
         for chunk in in_chunks(sorted(skus))
         for r in session.execute(select(_products).where(_products.c.sku.in_(chunk)))
     ]
     loaded = {p.sku for p in products}
+    rules_of = select(_rules)
+    wanted: set[str] | None = None
+    if stores is not None:
+        wanted = set(stores)
+        if len(wanted) <= CHUNK:
+            rules_of = rules_of.where(or_(_rules.c.store.is_(None), _rules.c.store.in_(wanted)))
     rules = [
         price_rule_from_row(r)
         for chunk in in_chunks(sorted(loaded))
-        for r in session.execute(select(_rules).where(_rules.c.sku.in_(chunk)))
+        for r in session.execute(rules_of.where(_rules.c.sku.in_(chunk)))
+        if wanted is None or r.store is None or r.store in wanted
     ]
     naming = _promotion_ids_naming(session, "sku", loaded)
     naming |= _promotion_ids_naming(session, "category", {p.category for p in products})
