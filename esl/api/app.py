@@ -15,6 +15,7 @@ from esl.api.errors import install_error_handlers
 from esl.api.repeated_query import RepeatedQueryGate
 from esl.api.routes import (
     audit,
+    ble_association,
     catalogue,
     health,
     labels,
@@ -88,5 +89,6 @@ def create_app(
     for module in (catalogue, prices, publications, labels, templates, health, security, audit):
         app.include_router(module.router, prefix=API_PREFIX)
     app.include_router(oepl.router, prefix=API_PREFIX)  # store gateways provisioning their APs
+    app.include_router(ble_association.router, prefix=API_PREFIX)  # BLE labels via a gateway
     install_console(app)  # the web console under /ui (esl/ui), with its own session sign-in
     return app

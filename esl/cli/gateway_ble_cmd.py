@@ -6,6 +6,8 @@ it reads (`export-labels`), and simulated labels to try it with (`emulate-labels
     esl gateway ble ... --backend bumble --hci usb:0        # an HCI dongle, no BlueZ
     esl gateway ble export-labels --store S001 --gateway S001-ble1 --out S001-ble1-ble.json
     esl gateway ble emulate-labels --store S001 --gateway S001-ble1 --labels 10 --out-dir d
+    esl gateway ble associate --store S001 --gateway S001-ble1 --kit kit.json \\
+        --controller https://esl.example --api-key-file key --address L1=C0:FF:EE:00:00:01
 
 Deployment (systemd unit, credentials, what runs where): docs/gateways.md.
 """
@@ -23,6 +25,14 @@ from typing import TYPE_CHECKING, Annotated
 
 import typer
 
+from esl.cli.ble_association import (
+    AssociationKit,
+    Outcome,
+    associate_kit,
+    post_inventory,
+    private_file_text,
+    read_kit,
+)
 from esl.cli.gateway_process import refuse_missing, run_until_stopped, stop_on_signals
 from esl.cli.invocation import settings_of
 
@@ -135,6 +145,63 @@ async def _run_gateway(
         if central is not None:
             await central.close()
         state.close()
+
+
+async def _associate(
+    kit: AssociationKit,
+    *,
+    addresses: dict[str, str],
+    backend: Backend,
+    hci: str | None,
+    scan_s: float,
+    connect_timeout_s: float,
+) -> list[Outcome]:
+    from datetime import UTC, datetime
+
+    from gateways.ble.association import discover_labels
+    from gateways.ble.driver import platform_client
+    from gateways.ble.inventory import Discover
+    from gateways.ble.link import ClientFactory
+
+    def clock() -> datetime:
+        return datetime.now(UTC)
+
+    if backend is Backend.BLEAK:
+        discover: Discover = discover_labels
+        factory: ClientFactory = functools.partial(platform_client, timeout_s=connect_timeout_s)
+        return await associate_kit(
+            kit,
+            addresses=addresses,
+            discover=discover,
+            client_factory=factory,
+            clock=clock,
+            scan_s=scan_s,
+        )
+    from gateways.ble.bumble_client import bumble_client_factory, open_bumble_central
+
+    assert hci is not None
+    central = await open_bumble_central(hci)
+    try:
+        return await associate_kit(
+            kit,
+            addresses=addresses,
+            discover=central.discover,
+            client_factory=bumble_client_factory(central, timeout_s=connect_timeout_s),
+            clock=clock,
+            scan_s=scan_s,
+        )
+    finally:
+        await central.close()
+
+
+def _address_pairs(given: list[str]) -> dict[str, str]:
+    pairs = {}
+    for pair in given:
+        label_id, sep, address = pair.partition("=")
+        if not (sep and label_id and address):
+            raise typer.BadParameter(f"--address {pair!r} is not LABEL=ADDRESS")
+        pairs[label_id] = address
+    return pairs
 
 
 def register(gateway_app: typer.Typer) -> None:
@@ -321,3 +388,91 @@ def register(gateway_app: typer.Typer) -> None:
                 server.close()
 
         asyncio.run(serve())
+
+    @ble_app.command("associate")
+    def associate(
+        store: Annotated[str, typer.Option(help="Store id the labels are in.")],
+        gateway: Annotated[str, typer.Option(help="The gateway that will drive them.")],
+        kit: Annotated[
+            Path,
+            typer.Option(
+                help="The association kit (POST /api/v1/stores/STORE/ble/association-kit, "
+                "admin); it holds label keys: mode 0600."
+            ),
+        ],
+        controller: Annotated[
+            str, typer.Option(envvar="ESL_GATEWAY_API", help="The controller's API URL.")
+        ],
+        api_key_file: Annotated[
+            Path, typer.Option(help="File with an admin key or this store's key (mode 0600).")
+        ],
+        address: Annotated[
+            list[str] | None,
+            typer.Option(help="LABEL=BLE_ADDRESS, for labels the kit has no address of."),
+        ] = None,
+        backend: Annotated[
+            Backend, typer.Option(help="bleak: this machine's adapter; bumble: --hci.")
+        ] = Backend.BLEAK,
+        hci: Annotated[
+            str | None,
+            typer.Option(help="bumble HCI transport: usb:0, serial:/dev/ttyACM0, tcp-client:H:P"),
+        ] = None,
+        scan: Annotated[
+            float, typer.Option(min=0.5, help="Seconds to scan for labels to associate.")
+        ] = 5.0,
+        connect_timeout: Annotated[
+            float, typer.Option(min=0.5, help="Seconds one connection attempt may take.")
+        ] = 10.0,
+        remove_kit: Annotated[
+            bool, typer.Option(help="Delete the kit once every label in it is recorded.")
+        ] = False,
+    ) -> None:
+        """Associate the kit's labels (ESL address, keys, time) and record them at the
+        controller; prints each label's outcome, exits 1 if any is not recorded."""
+        if (backend is Backend.BUMBLE) != (hci is not None):
+            raise typer.BadParameter("--hci goes with --backend bumble, and only with it")
+        pairs = _address_pairs(address or [])
+        api_key = private_file_text(api_key_file).strip()
+        if not api_key:
+            raise typer.BadParameter(f"{api_key_file} is empty")
+        the_kit = read_kit(kit, store=store, gateway=gateway)
+        unknown = sorted(set(pairs) - {x.label_id for x in the_kit.labels})
+        if unknown:
+            raise typer.BadParameter(f"--address names labels not in the kit: {unknown}")
+        outcomes = asyncio.run(
+            _associate(
+                the_kit,
+                addresses=pairs,
+                backend=backend,
+                hci=hci,
+                scan_s=scan,
+                connect_timeout_s=connect_timeout,
+            )
+        )
+        refused: dict[str, str] = {}
+        if any(x.record is not None for x in outcomes):
+            refused = post_inventory(controller, api_key, kit=the_kit, outcomes=outcomes)
+        recorded = 0
+        for outcome in outcomes:
+            where = outcome.address or "-"
+            if outcome.record is not None and outcome.label_id not in refused:
+                recorded += 1
+                esl = outcome.record.esl_address
+                typer.echo(
+                    f"recorded {outcome.label_id} at {where} as ESL {esl.group}/{esl.esl_id}"
+                )
+            elif outcome.record is not None:
+                typer.echo(
+                    f"associated {outcome.label_id} at {where} but the controller refused it: "
+                    f"{refused[outcome.label_id]}"
+                )
+            else:
+                typer.echo(f"failed {outcome.label_id} at {where}: {outcome.reason}")
+        typer.echo(f"{recorded} of {len(outcomes)} labels associated and recorded")
+        if recorded == len(outcomes) and remove_kit:
+            kit.unlink()
+            typer.echo(f"removed {kit} (it held the labels' keys)")
+        else:
+            typer.echo(f"{kit} holds the labels' keys: delete it once you are done")
+        if recorded != len(outcomes):
+            raise typer.Exit(1)

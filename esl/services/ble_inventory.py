@@ -4,22 +4,173 @@ A label is registered (with its display model and key) before an access point as
 it. What the label itself reports over the ESL Service must agree with that registration:
 a 2.13" label registered as a 2.9" one would be sent images it cannot show, so a
 disagreement is refused rather than recorded.
+
+Association through a store's gateway (`esl gateway ble associate`, docs/ble.md) takes
+two calls: `association_kit` gives the installer each label's ESL address and key, and
+`record_ble_associations` stores what the labels reported, all of them or none.
 """
 
 from __future__ import annotations
 
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass
 from datetime import datetime
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from esl.db.ble_models import BleLabelInventoryRow
-from esl.db.models import LabelModelRow, LabelRow
+from esl.db.models import GatewayRow, LabelModelRow, LabelRow
 from esl.db.repositories.rows import row_or_not_found
-from esl.errors import ConflictError
+from esl.errors import ConflictError, ImportRejectedError, StoreOfRecordError
+from gateways.ble.control_point import EslAddress
+from gateways.ble.esl_service import BROADCAST_ESL_ID, MAX_GROUP_ID
 from gateways.ble.inventory import LabelInventoryRecord
 
-__all__ = ["record_ble_association"]
+__all__ = [
+    "KitLabel",
+    "association_kit",
+    "record_ble_association",
+    "record_ble_associations",
+]
+
+
+@dataclass(frozen=True, slots=True)
+class KitLabel:
+    """What the installer's box needs to associate one label: where it goes and its key."""
+
+    label_id: str
+    model: str
+    width: int
+    height: int
+    esl_address: EslAddress
+    key: bytes
+
+
+def _free_esl_addresses(session: Session, gateway: str) -> Iterator[EslAddress]:
+    """ESL addresses not yet given on `gateway`, group by group, lowest ESL ID first."""
+    taken = {
+        (group, esl_id)
+        for group, esl_id in session.execute(
+            select(BleLabelInventoryRow.esl_group, BleLabelInventoryRow.esl_id).where(
+                BleLabelInventoryRow.gateway == gateway
+            )
+        )
+    }
+    for group in range(MAX_GROUP_ID + 1):
+        for esl_id in range(BROADCAST_ESL_ID):
+            if (group, esl_id) not in taken:
+                yield EslAddress(esl_id=esl_id, group=group)
+
+
+def _kit_refusal(label: LabelRow | None, label_id: str, *, store: str, gateway: str) -> str:
+    if label is None:
+        return f"no label {label_id}"
+    if label.store != store:
+        return f"label {label_id} is in store {label.store}, not {store}"
+    if label.gateway is not None and label.gateway != gateway:
+        return f"label {label_id} belongs to gateway {label.gateway}, not {gateway}"
+    return ""
+
+
+def association_kit(
+    session: Session, *, store: str, gateway: str, label_ids: list[str]
+) -> list[KitLabel]:
+    """Each label of `label_ids` with the next free ESL address on `gateway` and its key.
+
+    All or nothing: a label that is unknown, in another store or on another gateway, or
+    already associated (in the BLE inventory) is refused with its reason. Addresses are
+    not reserved: two kits for one gateway before either is recorded may overlap, and
+    the second inventory post is then refused for the duplicate address."""
+    problems: list[dict[str, object]] = []
+    labels: list[LabelRow] = []
+    for label_id in dict.fromkeys(label_ids):
+        label = session.get(LabelRow, label_id)
+        why = _kit_refusal(label, label_id, store=store, gateway=gateway)
+        if not why and session.get(BleLabelInventoryRow, label_id) is not None:
+            why = f"label {label_id} is already associated (unassociate it first)"
+        if why:
+            problems.append({"label_id": label_id, "reason": why})
+        elif label is not None:
+            labels.append(label)
+    if len(label_ids) != len(set(label_ids)):
+        problems.append({"label_id": None, "reason": "a label is listed twice"})
+    gateway_row = session.get(GatewayRow, gateway)
+    if gateway_row is not None and gateway_row.store != store:
+        problems.append(
+            {"label_id": None, "reason": f"gateway {gateway} serves store {gateway_row.store}"}
+        )
+    free = _free_esl_addresses(session, gateway)
+    kit = []
+    for label in labels:
+        address = next(free, None)
+        if address is None:
+            problems.append({"label_id": label.id, "reason": f"no free ESL address on {gateway}"})
+            continue
+        model = session.get(LabelModelRow, label.model)
+        assert model is not None  # a foreign key
+        kit.append(
+            KitLabel(
+                label_id=label.id,
+                model=model.id,
+                width=model.width,
+                height=model.height,
+                esl_address=address,
+                key=bytes(label.secret_key),
+            )
+        )
+    if problems:
+        raise ImportRejectedError(
+            f"{len(problems)} problem(s) with the kit for {gateway}; no kit was made",
+            problems=problems,
+        )
+    return kit
+
+
+def record_ble_associations(
+    session: Session,
+    *,
+    store: str,
+    gateway: str,
+    records: Mapping[str, LabelInventoryRecord],
+    now: datetime,
+) -> list[BleLabelInventoryRow]:
+    """`record_ble_association` for each label of `store`, all or none: any refusal
+    raises `ImportRejectedError` with every label's reason (the caller's transaction,
+    rolled back, keeps nothing). A label with no gateway yet is put on `gateway`."""
+    gateway_row = session.get(GatewayRow, gateway)
+    if gateway_row is None:
+        session.add(GatewayRow(id=gateway, store=store, transport="mqtt", name=gateway))
+        session.flush()
+    elif gateway_row.store != store:
+        raise ConflictError(
+            f"gateway {gateway} serves store {gateway_row.store}, not {store}", field="gateway"
+        )
+    problems: list[dict[str, object]] = []
+    rows = []
+    for label_id, record in records.items():
+        label = session.get(LabelRow, label_id)
+        why = _kit_refusal(label, label_id, store=store, gateway=gateway)
+        if not why:
+            try:
+                rows.append(
+                    record_ble_association(
+                        session, label_id=label_id, gateway=gateway, record=record, now=now
+                    )
+                )
+            except StoreOfRecordError as error:
+                why = error.message
+        if why:
+            problems.append({"label_id": label_id, "reason": why})
+        elif label is not None and label.gateway is None:
+            label.gateway = gateway
+    if problems:
+        raise ImportRejectedError(
+            f"{len(problems)} of {len(records)} labels cannot be recorded; none was",
+            problems=problems,
+        )
+    session.flush()
+    return rows
 
 
 def record_ble_association(

@@ -1,0 +1,164 @@
+"""Associating Bluetooth ESL labels through a store's gateway (`esl gateway ble associate`).
+
+The store gateway keeps no label keys, but association writes the key into the label,
+so the installer's box gets them once, in a kit an admin asks for:
+
+    POST /stores/S01/ble/association-kit {"gateway": "S01-ble1", "label_ids": [...]}
+    POST /stores/S01/ble/inventory {"gateway": "S01-ble1", "labels": [...]}   # the results
+
+The kit is admin-only (it holds keys); the results may come from an admin or that
+store's key, and are recorded all or none (422 with each label's reason).
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Annotated
+
+from fastapi import APIRouter, Path
+from pydantic import BaseModel, ConfigDict, Field
+
+from esl.api.dependencies import Admin, Ctx, CurrentSession, StoreStaff
+from esl.errors import ImportRejectedError
+from esl.services.ble_inventory import association_kit, record_ble_associations
+from esl.services.labels import require_store_access
+from gateways.ble.control_point import EslAddress
+from gateways.ble.inventory import DisplayInformation, LabelInventoryRecord, LedInformation
+
+__all__ = ["router"]
+
+router = APIRouter()
+_ID = r"^[A-Za-z0-9_.:\-]+$"
+StorePath = Annotated[str, Path(min_length=1, max_length=64, pattern=_ID)]
+GatewayId = Annotated[str, Field(min_length=1, max_length=64, pattern=_ID)]
+
+
+class KitIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    gateway: GatewayId = Field(description="The store gateway that will drive the labels")
+    label_ids: list[Annotated[str, Field(min_length=1, max_length=64)]] = Field(
+        min_length=1, max_length=2000
+    )
+
+
+class KitLabelOut(BaseModel):
+    label_id: str
+    model: str
+    width: int
+    height: int
+    esl_id: int
+    esl_group: int
+    key: str = Field(description="The label's 32-byte key, hex: written into the label")
+    address: str | None = Field(
+        default=None, description="The label's BLE address, if the installer knows it"
+    )
+
+
+class KitOut(BaseModel):
+    store: str
+    gateway: str
+    labels: list[KitLabelOut]
+
+
+class DisplayIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    width: int = Field(ge=1, le=0xFFFF)
+    height: int = Field(ge=1, le=0xFFFF)
+    display_type: int = Field(ge=0, le=0xFF)
+
+
+class LedIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    srgb: bool
+    colour_bits: int = Field(ge=0, le=0x3F)
+
+
+class AssociatedLabelIn(BaseModel):
+    """What associating one label learned (a `LabelInventoryRecord`)."""
+
+    model_config = ConfigDict(extra="forbid")
+    label_id: str = Field(min_length=1, max_length=64)
+    address: str = Field(min_length=1, max_length=32, description="Its BLE address")
+    esl_id: int = Field(ge=0, le=254)
+    esl_group: int = Field(ge=0, le=127)
+    displays: list[DisplayIn] = Field(max_length=16)
+    max_image_index: int = Field(ge=0, le=0xFF)
+    leds: list[LedIn] = Field(max_length=16)
+    associated_at: datetime
+
+    def record(self) -> LabelInventoryRecord:
+        return LabelInventoryRecord(
+            address=self.address,
+            esl_address=EslAddress(esl_id=self.esl_id, group=self.esl_group),
+            displays=tuple(
+                DisplayInformation(d.width, d.height, d.display_type) for d in self.displays
+            ),
+            max_image_index=self.max_image_index,
+            leds=tuple(LedInformation(srgb=x.srgb, colour_bits=x.colour_bits) for x in self.leds),
+            associated_at=self.associated_at,
+        )
+
+
+class InventoryIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    gateway: GatewayId
+    labels: list[AssociatedLabelIn] = Field(min_length=1, max_length=2000)
+
+
+class InventoryOut(BaseModel):
+    store: str
+    gateway: str
+    recorded: list[str]
+
+
+@router.post(
+    "/stores/{store}/ble/association-kit", response_model=KitOut, status_code=200, tags=["labels"]
+)
+def post_association_kit(
+    store: StorePath, body: KitIn, session: CurrentSession, who: Admin
+) -> KitOut:
+    """Each label with the ESL address to give it on `gateway` and its key (admin only).
+
+    422 with each label's reason, and no kit, when a label is unknown, in another store,
+    on another gateway or already associated. Nothing is written."""
+    del who
+    kit = association_kit(session, store=store, gateway=body.gateway, label_ids=body.label_ids)
+    return KitOut(
+        store=store,
+        gateway=body.gateway,
+        labels=[
+            KitLabelOut(
+                label_id=x.label_id,
+                model=x.model,
+                width=x.width,
+                height=x.height,
+                esl_id=x.esl_address.esl_id,
+                esl_group=x.esl_address.group,
+                key=x.key.hex(),
+            )
+            for x in kit
+        ],
+    )
+
+
+@router.post(
+    "/stores/{store}/ble/inventory", response_model=InventoryOut, status_code=200, tags=["labels"]
+)
+def post_ble_inventory(
+    store: StorePath, body: InventoryIn, ctx: Ctx, session: CurrentSession, who: StoreStaff
+) -> InventoryOut:
+    """Record what associating each label learned, all or none (admin or the store's key).
+
+    A label reporting a display other than its registered model's, an ESL address taken
+    by another label on the gateway, or a label of another store or gateway is refused
+    with 422 and each label's reason; then nothing is recorded."""
+    require_store_access(who, store)
+    records = {x.label_id: x.record() for x in body.labels}
+    if len(records) != len(body.labels):
+        raise ImportRejectedError(
+            "a label is listed twice", problems=[{"label_id": None, "reason": "listed twice"}]
+        )
+    rows = record_ble_associations(
+        session, store=store, gateway=body.gateway, records=records, now=ctx.clock()
+    )
+    return InventoryOut(store=store, gateway=body.gateway, recorded=[r.label_id for r in rows])

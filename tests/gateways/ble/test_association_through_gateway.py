@@ -1,0 +1,316 @@
+"""Associating BLE labels through the store's gateway, on real parts: the controller's API
+(uvicorn, SQLite) makes the kit, `esl gateway ble associate` runs as its own process with
+bumble's host stack on an HCI controller over TCP, and the labels are simulated Bluetooth
+ESL labels (bumble peripherals with the label firmware) living in this test's process.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+
+import httpx
+import pytest
+from sqlalchemy import Engine, select
+from typer.testing import CliRunner
+
+from esl.api import create_app
+from esl.cli import app as cli_app
+from esl.db.ble_models import BleLabelInventoryRow
+from esl.db.engine import session_factory
+from esl.db.models import LabelRow
+from esl.services.keys import Role, create_key
+from esl.settings import Settings
+from firmware_sim.ble import BleLabel
+from firmware_sim.ble.bumble_air import BumbleAir
+from firmware_sim.hardware import hardware_for
+from firmware_sim.label import SimulatedLabel
+from gateways.ble.control_point import EslAddress
+from gateways.ble.inventory import esl_key_material
+from gateways.protocol import LabelState
+from rendering.display_models import get_display_model
+from tests.gateways.ble.ble_store import address_of
+from tests.support.api import AppSwitch
+from tests.support.cli_process import ROOT
+from tests.support.clock import Clock, wall_clock
+from tests.support.database import START, database_url
+
+pytestmark = [pytest.mark.integration]
+
+STORE = "S01"
+GATEWAY = "S01-ble1"
+# A subprocess imports bumble, bleak and httpx on a loaded 2-core machine: generous.
+PROCESS_TIMEOUT_S = 180.0
+
+
+class Controller:
+    def __init__(self, client: httpx.Client, keys: dict[str, str], engine: Engine) -> None:
+        self.client = client
+        self.keys = keys
+        self.engine = engine
+        self.url = str(client.base_url)
+
+    def post(self, path: str, body: object, *, role: str = "admin") -> httpx.Response:
+        return self.client.post(f"/api/v1{path}", json=body, headers={"X-API-Key": self.keys[role]})
+
+    def register(self, *label_ids: str, store: str = STORE) -> None:
+        for label_id in label_ids:
+            label = {"id": label_id, "store": store, "model": "2.9-bwr"}
+            assert self.post("/labels", label).status_code == 201
+
+    def inventory(self) -> dict[str, BleLabelInventoryRow]:
+        with session_factory(self.engine)() as session:
+            rows = session.scalars(select(BleLabelInventoryRow)).all()
+            return {row.label_id: row for row in rows}
+
+    def label_key(self, label_id: str) -> bytes:
+        with session_factory(self.engine)() as session:
+            row = session.get(LabelRow, label_id)
+            assert row is not None
+            return bytes(row.secret_key)
+
+
+@pytest.fixture
+def controller(
+    engine: Engine, tmp_path: Path, http_server: tuple[AppSwitch, str]
+) -> Iterator[Controller]:
+    keys: dict[str, str] = {}
+    with session_factory(engine)() as session, session.begin():
+        for role, store in ((Role.ADMIN, None), (Role.STORE, STORE), (Role.STORE, "S02")):
+            _, keys[store or role.value] = create_key(
+                session, name=f"{role}-{store}", role=role, store=store, now=START
+            )
+    switch, url = http_server
+    switch.app = create_app(
+        Settings(data_dir=tmp_path, currency="PLN"), engine=engine, clock=Clock()
+    )
+    with httpx.Client(base_url=url, timeout=30) as client:
+        yield Controller(client, keys, engine)
+    switch.app = None
+
+
+def unassociated_label(index: int, *, model_id: str = "2.9-bwr") -> BleLabel:
+    hardware = hardware_for(get_display_model(model_id))
+    label = SimulatedLabel(label_id=f"L{index}", hardware=hardware, key=None, now=wall_clock())
+    return BleLabel(address=address_of(index), label=label, key=None)
+
+
+def write_private(path: Path, text: str, *, mode: int = 0o600) -> Path:
+    path.write_text(text, encoding="utf-8")
+    path.chmod(mode)
+    return path
+
+
+async def run_associate(tmp_path: Path, hci_port: int, url: str, *args: str) -> tuple[int, str]:
+    # A process of its own, as on the installer's box; this loop keeps serving the labels.
+    process = await asyncio.create_subprocess_exec(
+        sys.executable, "-c", "from esl.cli import main; main()", "gateway", "ble", "associate",
+        "--store", STORE, "--gateway", GATEWAY, "--controller", url,
+        "--api-key-file", str(tmp_path / "store.key"), "--kit", str(tmp_path / "kit.json"),
+        "--backend", "bumble",
+        "--hci", f"tcp-client:127.0.0.1:{hci_port}", "--scan", "2", *args,
+        cwd=ROOT, env={**os.environ, "PYTHONPATH": str(ROOT)},
+        stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.STDOUT,
+    )  # fmt: skip
+    output, _ = await asyncio.wait_for(process.communicate(), PROCESS_TIMEOUT_S)
+    assert process.returncode is not None
+    return process.returncode, output.decode()
+
+
+async def test_the_installer_associates_the_kit_and_the_controller_records_it(
+    controller: Controller, tmp_path: Path
+) -> None:
+    # L3 is registered as a 2.9" label but is a 2.13" one: reported, never recorded.
+    controller.register("L1", "L2", "L3")
+    labels = [
+        unassociated_label(1),
+        unassociated_label(2),
+        unassociated_label(3, model_id="2.13-bwr"),
+    ]
+    kit = controller.post(
+        f"/stores/{STORE}/ble/association-kit",
+        {"gateway": GATEWAY, "label_ids": ["L1", "L2", "L3"]},
+    )
+    assert kit.status_code == 200, kit.text
+    kit_body = kit.json()
+    kit_body["labels"][0]["address"] = address_of(1)  # the kit may carry an address
+    kit_path = write_private(tmp_path / "kit.json", json.dumps(kit_body))
+    write_private(tmp_path / "store.key", controller.keys[STORE] + "\n")
+    air = BumbleAir(labels, clock=wall_clock)
+    await air.start()  # the labels are powered on, looking for an access point
+    server = await air.serve_hci(port=0)
+    port = int(server.sockets[0].getsockname()[1])
+    pairs = ["--address", f"L2={address_of(2)}", "--address", f"L3={address_of(3)}"]
+    try:
+        code, output = await run_associate(tmp_path, port, controller.url, *pairs)
+        rows_after_first = {
+            i: (r.address, r.esl_group, r.esl_id) for i, r in controller.inventory().items()
+        }
+        again, output_again = await run_associate(
+            tmp_path, port, controller.url, *pairs, "--remove-kit"
+        )
+    finally:
+        server.close()
+
+    assert code == 1, output  # one label of three was not recorded
+    assert f"recorded L1 at {address_of(1)} as ESL 0/0" in output
+    assert f"recorded L2 at {address_of(2)} as ESL 0/1" in output
+    assert "failed L3" in output
+    assert "registered as 2.9-bwr (296x128) but reports 250x122" in output
+    assert "2 of 3 labels associated and recorded" in output
+    assert rows_after_first == {
+        "L1": (address_of(1), 0, 0),
+        "L2": (address_of(2), 0, 1),
+    }
+    for index in (1, 2):
+        ble = labels[index - 1]
+        key = controller.label_key(f"L{index}")
+        assert ble.esl_address == EslAddress(esl_id=index - 1)
+        assert (ble.ap_sync_key, ble.response_key) == esl_key_material(key)
+        assert ble.label.state(now=wall_clock()) is LabelState.CONFIGURED
+    # A second run changes nothing: the associated labels no longer offer themselves.
+    assert again == 1, output_again
+    for label_id in ("L1", "L2", "L3"):
+        assert f"failed {label_id}" in output_again
+    assert "not advertising for association" in output_again
+    assert "0 of 3 labels associated and recorded" in output_again
+    assert kit_path.exists()  # not every label is recorded: the kit is kept, and said so
+    assert f"{kit_path} holds the labels' keys" in output_again
+    assert {i: (r.address, r.esl_group, r.esl_id) for i, r in controller.inventory().items()} == (
+        rows_after_first
+    )
+    # The gateway's labels file now lists them (no keys in it).
+    out = tmp_path / "ble.json"
+    exported = CliRunner().invoke(
+        cli_app,
+        [
+            "gateway",
+            "ble",
+            "export-labels",
+            "--store",
+            STORE,
+            "--gateway",
+            GATEWAY,
+            "--out",
+            str(out),
+        ],
+        env={"ESL_DATABASE_URL": database_url(controller.engine), "ESL_DATA_DIR": str(tmp_path)},
+    )
+    assert exported.exit_code == 0, exported.output
+    listed = json.loads(out.read_text())
+    assert "key" not in out.read_text()
+    assert [(x["label_id"], x["address"], x["esl_id"]) for x in listed["labels"]] == [
+        ("L1", address_of(1), 0),
+        ("L2", address_of(2), 1),
+    ]
+
+
+def test_a_kit_others_can_read_is_refused_before_any_radio_work(
+    controller: Controller, tmp_path: Path
+) -> None:
+    controller.register("L1")
+    kit = controller.post(
+        f"/stores/{STORE}/ble/association-kit", {"gateway": GATEWAY, "label_ids": ["L1"]}
+    ).json()
+    kit_path = write_private(tmp_path / "kit.json", json.dumps(kit), mode=0o644)
+    key_path = write_private(tmp_path / "store.key", controller.keys[STORE])
+
+    result = CliRunner().invoke(
+        cli_app,
+        ["gateway", "ble", "associate", "--store", STORE, "--gateway", GATEWAY,
+         "--kit", str(kit_path), "--controller", controller.url, "--api-key-file", str(key_path),
+         "--backend", "bumble", "--hci", "tcp-client:127.0.0.1:9"],
+    )  # fmt: skip
+
+    assert result.exit_code == 2, result.output
+    assert "readable by others (mode 644)" in result.output
+    assert controller.inventory() == {}
+
+
+def test_the_kit_is_for_admins_and_refuses_labels_it_cannot_associate(
+    controller: Controller,
+) -> None:
+    controller.register("L1", "L2")
+    controller.register("X1", store="S02")
+    body = {"gateway": GATEWAY, "label_ids": ["L1", "L2"]}
+
+    as_store = controller.post(f"/stores/{STORE}/ble/association-kit", body, role=STORE)
+    refused = controller.post(
+        f"/stores/{STORE}/ble/association-kit",
+        {"gateway": GATEWAY, "label_ids": ["L1", "X1", "NOPE"]},
+    )
+    kit = controller.post(f"/stores/{STORE}/ble/association-kit", body)
+
+    assert as_store.status_code == 403  # the kit holds keys
+    assert refused.status_code == 422
+    assert {p["label_id"]: p["reason"] for p in refused.json()["error"]["problems"]} == {
+        "X1": f"label X1 is in store S02, not {STORE}",
+        "NOPE": "no label NOPE",
+    }
+    assert kit.status_code == 200
+    assert [(x["label_id"], x["esl_group"], x["esl_id"]) for x in kit.json()["labels"]] == [
+        ("L1", 0, 0),
+        ("L2", 0, 1),
+    ]
+    assert bytes.fromhex(kit.json()["labels"][0]["key"]) == controller.label_key("L1")
+
+
+def _record(
+    label_id: str, esl_id: int, *, width: int = 296, height: int = 128
+) -> dict[str, object]:
+    return {
+        "label_id": label_id,
+        "address": address_of(esl_id + 1),
+        "esl_id": esl_id,
+        "esl_group": 0,
+        "displays": [{"width": width, "height": height, "display_type": 2}],
+        "max_image_index": 3,
+        "leds": [{"srgb": True, "colour_bits": 3}],
+        "associated_at": START.isoformat(),
+    }
+
+
+def test_the_inventory_records_all_labels_or_none_with_each_reason(
+    controller: Controller,
+) -> None:
+    controller.register("L1", "L2", "L3")
+    path = f"/stores/{STORE}/ble/inventory"
+    mixed = {
+        "gateway": GATEWAY,
+        "labels": [_record("L1", 0), _record("L2", 1, width=250, height=122), _record("L3", 0)],
+    }
+
+    refused = controller.post(path, mixed, role=STORE)
+    other_store = controller.post(
+        path, {"gateway": GATEWAY, "labels": [_record("L1", 0)]}, role="S02"
+    )
+
+    assert refused.status_code == 422
+    reasons = {p["label_id"]: p["reason"] for p in refused.json()["error"]["problems"]}
+    assert reasons == {
+        "L2": "label L2 is registered as 2.9-bwr (296x128) but reports 250x122",
+        "L3": f"ESL address 0/0 on {GATEWAY} is L1's",
+    }
+    assert other_store.status_code == 403
+    assert controller.inventory() == {}
+
+    good = {"gateway": GATEWAY, "labels": [_record("L1", 0), _record("L2", 1)]}
+    recorded = controller.post(path, good, role=STORE)
+    assert recorded.status_code == 200, recorded.text
+    assert recorded.json()["recorded"] == ["L1", "L2"]
+    assert {i: (r.esl_group, r.esl_id) for i, r in controller.inventory().items()} == {
+        "L1": (0, 0),
+        "L2": (0, 1),
+    }
+    # Associated labels are not handed out again.
+    again = controller.post(
+        f"/stores/{STORE}/ble/association-kit", {"gateway": GATEWAY, "label_ids": ["L1", "L3"]}
+    )
+    assert again.status_code == 422
+    assert again.json()["error"]["problems"] == [
+        {"label_id": "L1", "reason": "label L1 is already associated (unassociate it first)"}
+    ]
