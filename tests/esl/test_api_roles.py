@@ -32,6 +32,23 @@ AP_TAGS = {
     "tags": [{"mac": "0000025800000001", "hw_type": 0xB3, "model": "2.9-bwr", "key": "5a" * 32}],
 }
 
+BLE_KIT = {"gateway": "S01-ble1", "label_ids": ["L-1"]}
+BLE_INVENTORY = {
+    "gateway": "S01-ble1",
+    "labels": [
+        {
+            "label_id": "L-1",
+            "address": "C0:FF:EE:00:00:01",
+            "esl_id": 0,
+            "esl_group": 0,
+            "displays": [{"width": 296, "height": 128, "display_type": 2}],
+            "max_image_index": 3,
+            "leds": [],
+            "associated_at": "2026-11-23T06:00:00Z",
+        }
+    ],
+}
+
 PRICE_ONLY_TEMPLATE = {
     "size_class": "medium",
     "regions": [{"name": "price", "fill": "price", "box": [0.05, 0.1, 0.9, 0.8]}],
@@ -140,6 +157,20 @@ ROUTES: list[tuple[str, str, str, dict[str, Any], frozenset[str]]] = [
         "/api/v1/stores/{store}/oepl/tags",
         "/api/v1/stores/S01/oepl/tags",
         {"json": AP_TAGS},
+        STORE,
+    ),
+    (
+        "POST",
+        "/api/v1/stores/{store}/ble/association-kit",
+        "/api/v1/stores/S01/ble/association-kit",
+        {"json": BLE_KIT},
+        ADMIN,
+    ),
+    (
+        "POST",
+        "/api/v1/stores/{store}/ble/inventory",
+        "/api/v1/stores/S01/ble/inventory",
+        {"json": BLE_INVENTORY},
         STORE,
     ),
     ("GET", "/api/v1/templates", "/api/v1/templates", {}, EVERYONE),
