@@ -112,7 +112,7 @@ async def run_associate(tmp_path: Path, hci_port: int, url: str, *args: str) -> 
         "--store", STORE, "--gateway", GATEWAY, "--controller", url,
         "--api-key-file", str(tmp_path / "store.key"), "--kit", str(tmp_path / "kit.json"),
         "--backend", "bumble",
-        "--hci", f"tcp-client:127.0.0.1:{hci_port}", "--scan", "2", *args,
+        "--hci", f"tcp-client:127.0.0.1:{hci_port}", "--scan", "5", *args,
         cwd=ROOT, env={**os.environ, "PYTHONPATH": str(ROOT)},
         stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.STDOUT,
     )  # fmt: skip
