@@ -18,7 +18,6 @@ import asyncio
 import functools
 import json
 import logging
-import stat
 from enum import StrEnum
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
@@ -57,10 +56,7 @@ def gateway_password(path: Path, *, username: str) -> str:
     """This gateway's broker password from `path`: a file holding the password alone, or
     the `credentials.json` of `esl mqtt config` (the entry for `username`). A file others
     can read is refused: the password is the gateway's identity at the broker."""
-    mode = path.stat().st_mode
-    if mode & (stat.S_IRWXG | stat.S_IRWXO):
-        raise typer.BadParameter(f"{path} is readable by others (mode {stat.S_IMODE(mode):o})")
-    text = path.read_text(encoding="utf-8").strip()
+    text = private_file_text(path).strip()
     if not text.startswith("{"):
         if not text:
             raise typer.BadParameter(f"{path} is empty")

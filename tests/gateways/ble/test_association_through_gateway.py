@@ -67,6 +67,12 @@ class Controller:
             rows = session.scalars(select(BleLabelInventoryRow)).all()
             return {row.label_id: row for row in rows}
 
+    def label_gateway(self, label_id: str) -> str | None:
+        with session_factory(self.engine)() as session:
+            row = session.get(LabelRow, label_id)
+            assert row is not None
+            return row.gateway
+
     def label_key(self, label_id: str) -> bytes:
         with session_factory(self.engine)() as session:
             row = session.get(LabelRow, label_id)
@@ -306,6 +312,9 @@ def test_the_inventory_records_all_labels_or_none_with_each_reason(
         "L1": (0, 0),
         "L2": (0, 1),
     }
+    # Recorded labels are now driven by that gateway.
+    assert controller.label_gateway("L1") == GATEWAY
+    assert controller.label_gateway("L3") is None
     # Associated labels are not handed out again.
     again = controller.post(
         f"/stores/{STORE}/ble/association-kit", {"gateway": GATEWAY, "label_ids": ["L1", "L3"]}
