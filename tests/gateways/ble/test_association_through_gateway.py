@@ -127,6 +127,7 @@ async def run_associate(tmp_path: Path, hci_port: int, url: str, *args: str) -> 
     return process.returncode, output.decode()
 
 
+@pytest.mark.slow
 async def test_the_installer_associates_the_kit_and_the_controller_records_it(
     controller: Controller, tmp_path: Path
 ) -> None:
