@@ -20,6 +20,7 @@ from typer.testing import CliRunner
 
 from esl.api import create_app
 from esl.cli import app as cli_app
+from esl.cli.ble_association import AssociationKit, KitEntry, associate_kit
 from esl.db.ble_models import BleLabelInventoryRow
 from esl.db.engine import session_factory
 from esl.db.models import LabelRow
@@ -33,7 +34,7 @@ from gateways.ble.control_point import EslAddress
 from gateways.ble.inventory import esl_key_material
 from gateways.protocol import LabelState
 from rendering.display_models import get_display_model
-from tests.gateways.ble.ble_store import address_of
+from tests.gateways.ble.ble_store import FAST, address_of, key_of, label_id_of, make_store
 from tests.support.api import AppSwitch
 from tests.support.cli_process import ROOT
 from tests.support.clock import Clock, wall_clock
@@ -324,3 +325,42 @@ def test_the_inventory_records_all_labels_or_none_with_each_reason(
     assert again.json()["error"]["problems"] == [
         {"label_id": "L1", "reason": "label L1 is already associated (unassociate it first)"}
     ]
+
+
+async def test_each_kit_label_gets_an_outcome_and_only_associated_ones_a_record() -> None:
+    store = make_store(3, associated=False)
+    store.label(2).faults.refuse_connections = FAST.attempts  # out of reach for every try
+    entries = tuple(
+        KitEntry(
+            label_id=label_id_of(i),
+            model="2.9-bwr",
+            width=296,
+            height=128,
+            esl_address=EslAddress(esl_id=i),
+            key=key_of(label_id_of(i)),
+            address=None,
+        )
+        for i in (1, 2, 3)
+    )
+    kit = AssociationKit(store=STORE, gateway=GATEWAY, labels=entries)
+
+    outcomes = await associate_kit(
+        kit,
+        addresses={label_id_of(1): address_of(1), label_id_of(2): address_of(2)},
+        discover=store.air.discover,
+        client_factory=store.client_factory,
+        clock=store.clock,
+        scan_s=1.0,
+        policy=FAST,
+    )
+
+    first, second, third = outcomes
+    assert first.record is not None
+    assert first.record.esl_address == EslAddress(esl_id=1)
+    assert store.label(1).esl_address == EslAddress(esl_id=1)
+    assert second.record is None
+    assert second.reason.startswith(f"cannot connect to {address_of(2)} after 3 attempt(s)")
+    assert store.label(2).esl_address is None
+    assert third.record is None
+    assert third.reason.startswith(f"no BLE address: pass --address {label_id_of(3)}=ADDR")
+    assert address_of(3) in third.reason  # it was advertising: the installer can pick it
