@@ -37,12 +37,10 @@ import asyncio
 import itertools
 import multiprocessing
 import os
-import random
 import tempfile
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
-from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
@@ -58,18 +56,16 @@ from esl.bench.pipeline import (
     _release,
     _seed,
     _until_all_acked,
+    running_controller,
 )
-from esl.composition import build_controller, controller_settings, controller_transport
 from esl.db.bulk import insert_rows
 from esl.db.engine import create_engine_for, session_factory, upgrade_database
 from esl.db.repositories import in_chunks
 from esl.delivery_states import OutboxStatus
 from esl.mqtt.mosquitto_process import find_mosquitto, running_mosquitto
-from esl.pipeline import RetryPolicy
 from esl.pipeline.controller import PLAN_CHUNK
 from esl.pipeline.label_states import ANSWERED_COLUMNS, load_label_states, save_label_states
 from esl.pipeline.outbox_rows import OUTBOX, outbox_entries, save_outbox_entries
-from esl.settings import Settings
 from gateways.mqtt.endpoint import BrokerEndpoint
 
 __all__ = ["REQUIRED_KEYS", "run"]
@@ -207,29 +203,8 @@ async def _drive(
     sessions: sessionmaker[Session], endpoint: BrokerEndpoint, *, labels: int, stores: int
 ) -> None:
     """A controller from start to every label acknowledged, then stopped."""
-    transport = controller_transport(endpoint, max_in_flight=WINDOW * stores)
-    async with transport:
-        controller = build_controller(
-            controller_settings(
-                Settings.defaults(),
-                window=WINDOW,
-                poll_every=timedelta(milliseconds=50),
-                policy=RetryPolicy(
-                    ack_timeout=timedelta(seconds=10),
-                    base_delay=timedelta(seconds=1),
-                    max_delay=timedelta(seconds=10),
-                ),
-            ),
-            gateway=transport,
-            sessions=sessions,
-            clock=_now,
-            rng=random.Random(7),
-        )
-        stop = asyncio.Event()
-        running = asyncio.create_task(controller.run(stop))
+    async with running_controller(endpoint, sessions, stores=stores) as controller:
         await _until_all_acked(controller, sessions, acks=labels, timeout_s=600)
-        stop.set()
-        await running
 
 
 def _quiet_counters(engine: Engine, *, timeout_s: float = 60.0) -> _Counters:

@@ -34,8 +34,8 @@ import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import Iterator
-from contextlib import contextmanager
+from collections.abc import AsyncIterator, Iterator
+from contextlib import asynccontextmanager, contextmanager
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from pathlib import Path
@@ -289,6 +289,39 @@ def _open_rows(sessions: sessionmaker[Session]) -> int:
         return (unplanned or 0) + (open_rows or 0)
 
 
+@asynccontextmanager
+async def running_controller(
+    endpoint: BrokerEndpoint, sessions: sessionmaker[Session], *, stores: int
+) -> AsyncIterator[UpdateController]:
+    """The benches' controller, running on its own task over `endpoint` until the block
+    ends: window `WINDOW` per gateway, polling every 50 ms, the simulated clock `_now`."""
+    transport = controller_transport(endpoint, max_in_flight=WINDOW * stores)
+    async with transport:
+        controller = build_controller(
+            controller_settings(
+                Settings.defaults(),
+                window=WINDOW,
+                poll_every=timedelta(milliseconds=50),
+                policy=RetryPolicy(
+                    ack_timeout=timedelta(seconds=10),
+                    base_delay=timedelta(seconds=1),
+                    max_delay=timedelta(seconds=10),
+                ),
+            ),
+            gateway=transport,
+            sessions=sessions,
+            clock=_now,
+            rng=random.Random(7),
+        )
+        stop = asyncio.Event()
+        running = asyncio.create_task(controller.run(stop))
+        try:
+            yield controller
+        finally:
+            stop.set()
+            await running
+
+
 async def _until_all_acked(
     controller: UpdateController,
     sessions: sessionmaker[Session],
@@ -333,26 +366,7 @@ async def _measure(
     _publish(sessions, products, 0, _now())
     try:
         with _gateways(endpoint, state_dir, pairs, speed=speed):
-            transport = controller_transport(endpoint, max_in_flight=WINDOW * stores)
-            async with transport:
-                controller = build_controller(
-                    controller_settings(
-                        Settings.defaults(),
-                        window=WINDOW,
-                        poll_every=timedelta(milliseconds=50),
-                        policy=RetryPolicy(
-                            ack_timeout=timedelta(seconds=10),
-                            base_delay=timedelta(seconds=1),
-                            max_delay=timedelta(seconds=10),
-                        ),
-                    ),
-                    gateway=transport,
-                    sessions=sessions,
-                    clock=_now,
-                    rng=random.Random(7),
-                )
-                stop = asyncio.Event()
-                running = asyncio.create_task(controller.run(stop))
+            async with running_controller(endpoint, sessions, stores=stores) as controller:
                 await _until_all_acked(controller, sessions, acks=labels, timeout_s=600)
                 seconds_each = []
                 for cents in _MEASURED_CENTS[:rounds]:
@@ -365,8 +379,6 @@ async def _measure(
                     # The running controller finds the publication at its next poll.
                     await _until_all_acked(controller, sessions, acks=labels, timeout_s=600)
                     seconds_each.append(time.perf_counter() - started)
-                stop.set()
-                await running
         with sessions() as session:
             acked = session.scalar(
                 select(func.count()).select_from(OutboxRow).where(OutboxRow.status == "acked")
