@@ -48,6 +48,16 @@ class Backend(StrEnum):
     BUMBLE = "bumble"  # bumble's host stack on an HCI controller (--hci)
 
 
+# The radio options `run` and `associate` share.
+BackendOption = Annotated[
+    Backend, typer.Option(help="bleak: this machine's adapter; bumble: --hci.")
+]
+HciOption = Annotated[
+    str | None,
+    typer.Option(help="bumble HCI transport: usb:0, serial:/dev/ttyACM0, tcp-client:H:P"),
+]
+
+
 def _labels_path(state_dir: Path, gateway: str, given: Path | None) -> Path:
     return given or state_dir / f"{gateway}-ble.json"
 
@@ -235,13 +245,8 @@ def register(gateway_app: typer.Typer) -> None:
         state_dir: Annotated[Path, typer.Option(help="Where the durable queue lives.")] = Path(
             "esl-gateway"
         ),
-        backend: Annotated[
-            Backend, typer.Option(help="bleak: this machine's adapter; bumble: --hci.")
-        ] = Backend.BLEAK,
-        hci: Annotated[
-            str | None,
-            typer.Option(help="bumble HCI transport: usb:0, serial:/dev/ttyACM0, tcp-client:H:P"),
-        ] = None,
+        backend: BackendOption = Backend.BLEAK,
+        hci: HciOption = None,
         max_connections: Annotated[
             int, typer.Option(min=1, max=16, help="Labels connected at once on the adapter.")
         ] = 3,
@@ -406,13 +411,8 @@ def register(gateway_app: typer.Typer) -> None:
             list[str] | None,
             typer.Option(help="LABEL=BLE_ADDRESS, for labels the kit has no address of."),
         ] = None,
-        backend: Annotated[
-            Backend, typer.Option(help="bleak: this machine's adapter; bumble: --hci.")
-        ] = Backend.BLEAK,
-        hci: Annotated[
-            str | None,
-            typer.Option(help="bumble HCI transport: usb:0, serial:/dev/ttyACM0, tcp-client:H:P"),
-        ] = None,
+        backend: BackendOption = Backend.BLEAK,
+        hci: HciOption = None,
         scan: Annotated[
             float, typer.Option(min=0.5, help="Seconds to scan for labels to associate.")
         ] = 5.0,

@@ -12,7 +12,7 @@ store is the leases' choice, so frames and answers cross nodes both ways.
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator
 from pathlib import Path
 
 import pytest
@@ -24,7 +24,12 @@ from tests.support.chain import TEST_TIMINGS
 from tests.support.clock import wall_clock
 from tests.support.rabbitmq_chain import ClusterChain
 from tests.support.rabbitmq_cluster import RabbitCluster
-from tests.workers.database import STORES, fresh_schema, postgres_server, six_store_engine
+from tests.workers.database import (  # noqa: F401 - fixtures
+    STORES,
+    database_url_fixture,
+    engine_fixture,
+    postgres_server_fixture,
+)
 from tests.workers.worker_kill import kill_a_worker_mid_publication
 
 GATEWAY = "gw3"  # the accounts conftest.GATEWAYS gives this chain
@@ -32,24 +37,6 @@ GATEWAY = "gw3"  # the accounts conftest.GATEWAYS gives this chain
 
 def _gateway_of(store: str) -> str:
     return f"{store}-{GATEWAY}"
-
-
-@pytest.fixture(scope="module", name="postgres_server")
-def postgres_server_fixture() -> Iterator[str]:
-    with postgres_server() as url:
-        yield url
-
-
-@pytest.fixture
-def database_url(postgres_server: str) -> Iterator[str]:
-    with fresh_schema(postgres_server) as url:
-        yield url
-
-
-@pytest.fixture
-def engine(database_url: str) -> Iterator[Engine]:
-    with six_store_engine(database_url) as engine:
-        yield engine
 
 
 @pytest.fixture

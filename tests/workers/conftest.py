@@ -3,7 +3,7 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator
 from pathlib import Path
 
 import pytest
@@ -11,25 +11,13 @@ from sqlalchemy import Engine
 
 from tests.fixtures.mosquitto import MosquittoProcess
 from tests.support.chain import Chain, wall_clock_chain
-from tests.workers.database import fresh_schema, postgres_server, six_store_engine
 
-
-@pytest.fixture(scope="module", name="postgres_server")
-def postgres_server_fixture() -> Iterator[str]:
-    with postgres_server() as url:
-        yield url
-
-
-@pytest.fixture
-def database_url(postgres_server: str) -> Iterator[str]:
-    with fresh_schema(postgres_server) as url:
-        yield url
-
-
-@pytest.fixture
-def engine(database_url: str) -> Iterator[Engine]:
-    with six_store_engine(database_url) as engine:
-        yield engine
+# The PostgreSQL fixtures every worker test uses (a server per module, a schema per test).
+from tests.workers.database import (  # noqa: F401 - fixtures
+    database_url_fixture,
+    engine_fixture,
+    postgres_server_fixture,
+)
 
 
 @pytest.fixture

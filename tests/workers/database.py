@@ -15,6 +15,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from urllib.parse import quote
 
+import pytest
 from sqlalchemy import Engine, create_engine, text
 
 from esl.db.engine import session_factory, upgrade_database
@@ -73,3 +74,21 @@ def six_store_engine(database_url: str) -> Iterator[Engine]:
         yield engine
     finally:
         engine.dispose()
+
+
+@pytest.fixture(scope="module", name="postgres_server")
+def postgres_server_fixture() -> Iterator[str]:
+    with postgres_server() as url:
+        yield url
+
+
+@pytest.fixture(name="database_url")
+def database_url_fixture(postgres_server: str) -> Iterator[str]:
+    with fresh_schema(postgres_server) as url:
+        yield url
+
+
+@pytest.fixture(name="engine")
+def engine_fixture(database_url: str) -> Iterator[Engine]:
+    with six_store_engine(database_url) as engine:
+        yield engine
