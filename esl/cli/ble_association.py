@@ -21,6 +21,7 @@ from pathlib import Path
 
 import typer
 
+from esl.services.ble_inventory import KitLabel
 from gateways.ble.association import associate_label
 from gateways.ble.control_point import EslAddress
 from gateways.ble.inventory import Discover, LabelInventoryRecord
@@ -53,13 +54,10 @@ def private_file_text(path: Path) -> str:
 
 
 @dataclass(frozen=True, slots=True)
-class KitEntry:
-    label_id: str
-    model: str
-    width: int
-    height: int
-    esl_address: EslAddress
-    key: bytes
+class KitEntry(KitLabel):
+    """A kit label as the controller made it, and the label's Bluetooth address where the
+    kit names one (else `--address` or nothing: the label is then reported, not skipped)."""
+
     address: str | None
 
 

@@ -58,6 +58,11 @@ HciOption = Annotated[
 ]
 
 
+def _check_backend(backend: Backend, hci: str | None) -> None:
+    if (backend is Backend.BUMBLE) != (hci is not None):
+        raise typer.BadParameter("--hci goes with --backend bumble, and only with it")
+
+
 def _labels_path(state_dir: Path, gateway: str, given: Path | None) -> Path:
     return given or state_dir / f"{gateway}-ble.json"
 
@@ -272,8 +277,7 @@ def register(gateway_app: typer.Typer) -> None:
             return
         if not (store and gateway and broker):
             refuse_missing({"--store": store, "--gateway": gateway, "--broker": broker})
-        if (backend is Backend.BUMBLE) != (hci is not None):
-            raise typer.BadParameter("--hci goes with --backend bumble, and only with it")
+        _check_backend(backend, hci)
         asyncio.run(
             _run_gateway(
                 store=store,
@@ -425,8 +429,7 @@ def register(gateway_app: typer.Typer) -> None:
     ) -> None:
         """Associate the kit's labels (ESL address, keys, time) and record them at the
         controller; prints each label's outcome, exits 1 if any is not recorded."""
-        if (backend is Backend.BUMBLE) != (hci is not None):
-            raise typer.BadParameter("--hci goes with --backend bumble, and only with it")
+        _check_backend(backend, hci)
         pairs = _address_pairs(address or [])
         api_key = private_file_text(api_key_file).strip()
         if not api_key:
