@@ -16,7 +16,7 @@ from typing import Annotated
 
 import typer
 
-from esl.cli.sample_instants import sample_instants
+from esl.cli.sample_instants import AnchorOption, AtOption, sample_instants
 from esl.sample import load_sample
 from pricing import Channel, resolve
 from pricing.errors import PricingError
@@ -95,18 +95,8 @@ def register(app: typer.Typer) -> None:
         store: Annotated[
             str | None, typer.Option("--store", help="--sample: the store (default: the first).")
         ] = None,
-        at: Annotated[
-            str | None,
-            typer.Option(
-                "--at", help="--sample: the instant to price at, ISO 8601 (default: now)."
-            ),
-        ] = None,
-        anchor: Annotated[
-            str | None,
-            typer.Option(
-                "--anchor", help="--sample: day 0 of the sample's dates (default: --at's day)."
-            ),
-        ] = None,
+        at: AtOption = None,
+        anchor: AnchorOption = None,
         locale: Annotated[
             str, typer.Option("--locale", help="--sample: pl_PL, en_GB or de_DE.")
         ] = "pl_PL",

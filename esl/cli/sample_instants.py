@@ -7,12 +7,24 @@ day, or on `--at`'s when no anchor is given, so the sample is current whenever i
 from __future__ import annotations
 
 from datetime import UTC, datetime
+from typing import Annotated
 
 import typer
 
 from esl.sample import sample_anchor
 
-__all__ = ["instant_option", "sample_instants"]
+__all__ = ["AnchorOption", "AtOption", "instant_option", "sample_instants"]
+
+AtOption = Annotated[
+    str | None,
+    typer.Option(
+        "--at", help="Instant to price the sample at, ISO 8601 (naive = UTC). Default: now."
+    ),
+]
+AnchorOption = Annotated[
+    str | None,
+    typer.Option("--anchor", help="Day 0 of the sample's dates. Default: --at's day."),
+]
 
 
 def instant_option(text: str | None, option: str) -> datetime:

@@ -13,7 +13,7 @@ from typing import Annotated
 import typer
 
 from esl.cli.invocation import settings_of
-from esl.cli.sample_instants import sample_instants
+from esl.cli.sample_instants import AnchorOption, AtOption, sample_instants
 from esl.sample import load_sample
 from pricing import Channel, Money, ResolvedPrice, resolve
 from pricing.errors import PricingError
@@ -106,14 +106,8 @@ def register(app: typer.Typer) -> None:
     @app.command("sample-prices")
     def sample_prices(
         ctx: typer.Context,
-        at: Annotated[
-            str | None,
-            typer.Option("--at", help="Instant to price at, ISO 8601 (naive = UTC). Default: now."),
-        ] = None,
-        anchor: Annotated[
-            str | None,
-            typer.Option("--anchor", help="Day 0 of the sample's dates. Default: --at's day."),
-        ] = None,
+        at: AtOption = None,
+        anchor: AnchorOption = None,
         channel: Annotated[
             list[str] | None,
             typer.Option(
