@@ -32,6 +32,18 @@ __all__ = ["register"]
 
 _log = logging.getLogger(__name__)
 
+# Options more than one `esl gateway oepl` command takes.
+_access_point = typer.Option(help="The access point, e.g. http://192.168.1.50.")
+AccessPointOption = Annotated[str, _access_point]
+ProvisioningOption = Annotated[
+    Path | None,
+    typer.Option(help="The label keys file (default STATE_DIR/GATEWAY-labels.json, mode 0600)."),
+]
+StateDirOption = Annotated[
+    Path, typer.Option(help="The gateway's state: its durable queue (and the keys by default).")
+]
+DEFAULT_STATE_DIR = Path("esl-gateway")
+
 
 def _register_over_api(
     api: str, api_key: str, *, store: str, gateway: str, tags: list[AccessPointTag]
@@ -133,9 +145,7 @@ def register(app: typer.Typer) -> None:
         gateway: Annotated[
             str | None, typer.Option(help="This gateway's id (its MQTT login is STORE.GATEWAY).")
         ] = None,
-        ap: Annotated[
-            str | None, typer.Option(help="The access point, e.g. http://192.168.1.50.")
-        ] = None,
+        ap: Annotated[str | None, _access_point] = None,
         broker: Annotated[
             str | None,
             typer.Option(
@@ -143,13 +153,8 @@ def register(app: typer.Typer) -> None:
                 help="mqtt://USER:PASS@host:1883 or mqtts://...?ca=... (password: env var).",
             ),
         ] = None,
-        provisioning: Annotated[
-            Path | None,
-            typer.Option(help="Label keys (default STATE_DIR/GATEWAY-labels.json, mode 0600)."),
-        ] = None,
-        state_dir: Annotated[Path, typer.Option(help="Where the durable queue lives.")] = Path(
-            "esl-gateway"
-        ),
+        provisioning: ProvisioningOption = None,
+        state_dir: StateDirOption = DEFAULT_STATE_DIR,
         poll_s: Annotated[
             float, typer.Option(min=0.01, help="Seconds between AP polls while waiting.")
         ] = 2.0,
@@ -179,7 +184,7 @@ def register(app: typer.Typer) -> None:
     def import_tags(
         store: Annotated[str, typer.Option(help="Store id the tags are in.")],
         gateway: Annotated[str, typer.Option(help="The gateway that will drive them.")],
-        ap: Annotated[str, typer.Option(help="The access point, e.g. http://192.168.1.50.")],
+        ap: AccessPointOption,
         api: Annotated[
             str | None,
             typer.Option(
@@ -195,12 +200,8 @@ def register(app: typer.Typer) -> None:
                 help="An admin key or this store's key (esl keys create); env var preferred.",
             ),
         ] = None,
-        provisioning: Annotated[
-            Path | None, typer.Option(help="Write the keys here (default as the gateway reads).")
-        ] = None,
-        state_dir: Annotated[Path, typer.Option(help="The gateway's state dir.")] = Path(
-            "esl-gateway"
-        ),
+        provisioning: ProvisioningOption = None,
+        state_dir: StateDirOption = DEFAULT_STATE_DIR,
     ) -> None:
         """Register the AP's tags as labels with their display models (keys generated)."""
         from esl.pipeline.oepl_tags import (
@@ -260,7 +261,7 @@ def register(app: typer.Typer) -> None:
                 "purge, del, ledflash, ledflash_long, ledflash_stop."
             ),
         ],
-        ap: Annotated[str, typer.Option(help="The access point, e.g. http://192.168.1.50.")],
+        ap: AccessPointOption,
     ) -> None:
         """Send one of the AP's tag commands from the store LAN (reboot, scan, ...): they
         administer the AP's radio, so the controller's label actions do not send them."""
