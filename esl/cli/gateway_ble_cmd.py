@@ -48,7 +48,12 @@ class Backend(StrEnum):
     BUMBLE = "bumble"  # bumble's host stack on an HCI controller (--hci)
 
 
-# The radio options `run` and `associate` share.
+# Options more than one `esl gateway ble` command takes (the run, a group callback, takes
+# --store and --gateway as optional so its subcommands need not repeat them).
+_store = typer.Option(help="Store id, e.g. S001.")
+_gateway = typer.Option(help="The store gateway's id (its MQTT login is STORE.GATEWAY).")
+StoreOption = Annotated[str, _store]
+GatewayOption = Annotated[str, _gateway]
 BackendOption = Annotated[
     Backend, typer.Option(help="bleak: this machine's adapter; bumble: --hci.")
 ]
@@ -225,10 +230,8 @@ def register(gateway_app: typer.Typer) -> None:
     @ble_app.callback()
     def ble(
         ctx: typer.Context,
-        store: Annotated[str | None, typer.Option(help="Store id, e.g. S001.")] = None,
-        gateway: Annotated[
-            str | None, typer.Option(help="This gateway's id (its MQTT login is STORE.GATEWAY).")
-        ] = None,
+        store: Annotated[str | None, _store] = None,
+        gateway: Annotated[str | None, _gateway] = None,
         broker: Annotated[
             str | None,
             typer.Option(
@@ -297,8 +300,8 @@ def register(gateway_app: typer.Typer) -> None:
     @ble_app.command("export-labels")
     def export_labels(
         ctx: typer.Context,
-        store: Annotated[str, typer.Option(help="Store id the labels are in.")],
-        gateway: Annotated[str, typer.Option(help="The gateway that associated them.")],
+        store: StoreOption,
+        gateway: GatewayOption,
         out: Annotated[Path, typer.Option(help="Write the labels file here.")],
     ) -> None:
         """Write the gateway's labels file from the controller's BLE inventory."""
@@ -330,8 +333,8 @@ def register(gateway_app: typer.Typer) -> None:
 
     @ble_app.command("emulate-labels")
     def emulate_labels(
-        store: Annotated[str, typer.Option(help="Store id the labels are in.")],
-        gateway: Annotated[str, typer.Option(help="The gateway that will drive them.")],
+        store: StoreOption,
+        gateway: GatewayOption,
         out_dir: Annotated[Path, typer.Option(help="Where to write the two files.")],
         labels: Annotated[
             int, typer.Option(min=1, max=200, help='Simulated 2.9" BWR labels.')
@@ -396,8 +399,8 @@ def register(gateway_app: typer.Typer) -> None:
 
     @ble_app.command("associate")
     def associate(
-        store: Annotated[str, typer.Option(help="Store id the labels are in.")],
-        gateway: Annotated[str, typer.Option(help="The gateway that will drive them.")],
+        store: StoreOption,
+        gateway: GatewayOption,
         kit: Annotated[
             Path,
             typer.Option(
