@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import asyncio
 import json
-import signal
 from datetime import timedelta
 from enum import StrEnum
 from pathlib import Path
@@ -20,6 +19,7 @@ from rich.progress import (
     TimeElapsedColumn,
 )
 
+from esl.cli.stop_signals import stop_on_signals
 from esl.demo.chain import ChainTimings
 from esl.demo.run import DemoOptions, DemoReport, run_demo
 from gateways.base import TransportKind
@@ -73,11 +73,7 @@ def _print_serving(report: DemoReport, token: str, *, err: bool) -> None:
 
 
 async def _run(options: DemoOptions, *, as_json: bool, keep_serving: bool) -> DemoReport:
-    stop = asyncio.Event() if keep_serving else None
-    if stop is not None:
-        loop = asyncio.get_running_loop()
-        for sig in (signal.SIGINT, signal.SIGTERM):
-            loop.add_signal_handler(sig, stop.set)
+    stop = stop_on_signals() if keep_serving else None
     columns = (
         TextColumn("{task.description:16}"),
         BarColumn(),

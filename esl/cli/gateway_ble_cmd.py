@@ -32,8 +32,9 @@ from esl.cli.ble_association import (
     private_file_text,
     read_kit,
 )
-from esl.cli.gateway_process import refuse_missing, run_until_stopped, stop_on_signals
+from esl.cli.gateway_process import refuse_missing, run_until_stopped
 from esl.cli.invocation import settings_of
+from esl.cli.stop_signals import stop_on_signals
 
 if TYPE_CHECKING:  # bumble is imported only for --backend bumble
     from gateways.ble.bumble_client import BumbleCentral

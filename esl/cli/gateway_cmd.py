@@ -20,7 +20,8 @@ from typing import TYPE_CHECKING, Annotated
 import typer
 
 from esl.cli import gateway_ble_cmd
-from esl.cli.gateway_process import refuse_missing, run_until_stopped, stop_on_signals
+from esl.cli.gateway_process import refuse_missing, run_until_stopped
+from esl.cli.stop_signals import stop_on_signals
 from esl.db.engine import session_factory
 from esl.db.readiness import open_ready_engine
 from esl.settings import load_settings

@@ -1,19 +1,19 @@
 """What `esl gateway oepl` and `esl gateway ble` share around their store gateway process:
-the options they both require, how systemd (or Ctrl-C) stops them, and the start-up line
-that says what the durable queue kept from the last run."""
+the options they both require, and the start-up line that says what the durable queue
+kept from the last run."""
 
 from __future__ import annotations
 
-import asyncio
-import signal
 from typing import TYPE_CHECKING, NoReturn
 
 import typer
 
+from esl.cli.stop_signals import stop_on_signals
+
 if TYPE_CHECKING:
     from gateways.store_gateway.process import StoreGatewayProcess
 
-__all__ = ["refuse_missing", "run_until_stopped", "stop_on_signals"]
+__all__ = ["refuse_missing", "run_until_stopped"]
 
 
 def refuse_missing(given: dict[str, str | None]) -> NoReturn:
@@ -21,16 +21,6 @@ def refuse_missing(given: dict[str, str | None]) -> NoReturn:
     one: they are optional to Typer only so that the subcommands need not repeat them."""
     missing = [flag for flag, value in given.items() if not value]
     raise typer.BadParameter(f"missing {', '.join(missing)}")
-
-
-def stop_on_signals() -> asyncio.Event:
-    """An event SIGINT or SIGTERM sets, so a long-running command stops between steps and
-    closes what it holds (call it inside the running loop)."""
-    stop = asyncio.Event()
-    loop = asyncio.get_running_loop()
-    for sig in (signal.SIGINT, signal.SIGTERM):
-        loop.add_signal_handler(sig, stop.set)
-    return stop
 
 
 async def run_until_stopped(
