@@ -35,6 +35,7 @@ import os
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TypedDict, Unpack
 
 from esl.mqtt.errors import MosquittoConfigError
 from esl.mqtt.mosquitto_password import generate_password, hash_password
@@ -50,6 +51,7 @@ __all__ = [
     "BrokerAccounts",
     "GatewayAccount",
     "ListenerTls",
+    "MosquittoListeners",
     "WrittenConfig",
     "credentials_body",
     "gateway_username",
@@ -207,6 +209,17 @@ def render_password_file(
     return "".join(f"{a.username}:{hash_with(a.password)}\n" for a in accounts.all)
 
 
+class MosquittoListeners(TypedDict, total=False):
+    """The listener options `write_mosquitto_config` passes on to `render_mosquitto_conf`,
+    whose defaults they take."""
+
+    port: int
+    bind_address: str
+    tls: ListenerTls | None
+    max_queued_messages: int
+    plain_listener: bool
+
+
 def render_mosquitto_conf(
     *,
     install_dir: Path,
@@ -290,13 +303,10 @@ def write_mosquitto_config(
     *,
     controller_username: str = DEFAULT_CONTROLLER_USERNAME,
     install_dir: Path | None = None,
-    port: int = 1883,
-    bind_address: str = "0.0.0.0",
-    tls: ListenerTls | None = None,
-    max_queued_messages: int = 10_000,
-    plain_listener: bool = True,
+    **listeners: Unpack[MosquittoListeners],
 ) -> WrittenConfig:
-    """Write the four files into `directory`; `install_dir` is where they live on the broker."""
+    """Write the four files into `directory`; `install_dir` is where they live on the broker,
+    `listeners` as `render_mosquitto_conf` takes them."""
     directory.mkdir(parents=True, exist_ok=True)
     credentials = directory / CREDENTIALS_FILE
     known = known_passwords(credentials)
@@ -307,14 +317,7 @@ def write_mosquitto_config(
     passwords = directory / "passwords"
     acl = directory / "acl"
     conf.write_text(
-        render_mosquitto_conf(
-            install_dir=(install_dir or directory).absolute(),
-            port=port,
-            bind_address=bind_address,
-            tls=tls,
-            max_queued_messages=max_queued_messages,
-            plain_listener=plain_listener,
-        ),
+        render_mosquitto_conf(install_dir=(install_dir or directory).absolute(), **listeners),
         encoding="utf-8",
     )
     write_private(passwords, render_password_file(accounts))
