@@ -21,6 +21,7 @@ from pathlib import Path
 
 import typer
 
+from esl.cli.controller_api import post_to_controller
 from esl.services.ble_inventory import KitLabel
 from gateways.ble.association import associate_label
 from gateways.ble.control_point import EslAddress
@@ -194,28 +195,24 @@ def post_inventory(
 ) -> dict[str, str]:
     """`POST /api/v1/stores/{store}/ble/inventory` with the associated labels; each
     refused label's reason (empty when all were recorded). Unreachable: BadParameter."""
-    import httpx
-
     posted = [x.label_id for x in outcomes if x.record is not None]
     body = {
         "gateway": kit.gateway,
         "labels": [_record_json(x.label_id, x.record) for x in outcomes if x.record is not None],
     }
-    url = f"{controller.rstrip('/')}/api/v1/stores/{kit.store}/ble/inventory"
-    try:
-        response = httpx.post(url, json=body, headers={"X-API-Key": api_key}, timeout=60)
-    except httpx.HTTPError as unreachable:
-        raise typer.BadParameter(f"--controller {controller}: {unreachable}") from None
-    if response.status_code == 200:
+    status, answer = post_to_controller(
+        controller,
+        f"/stores/{kit.store}/ble/inventory",
+        body,
+        api_key=api_key,
+        option="--controller",
+    )
+    if status == 200:
         return {}
-    try:
-        refusal = response.json()["error"]
-    except (ValueError, KeyError, TypeError):
-        refusal = {"message": response.text[:200]}
-    general = f"HTTP {response.status_code}: {refusal.get('message')}"
+    general = f"HTTP {status}: {answer.get('message')}"
     reasons = {
         str(p["label_id"]): str(p["reason"])
-        for p in refusal.get("problems", [])
+        for p in answer.get("problems", [])
         if p.get("label_id") is not None
     }
     return {label_id: reasons.get(label_id, general) for label_id in posted}

@@ -20,6 +20,7 @@ from typing import TYPE_CHECKING, Annotated
 import typer
 
 from esl.cli import gateway_ble_cmd
+from esl.cli.controller_api import post_to_controller
 from esl.cli.gateway_process import refuse_missing, run_until_stopped
 from esl.cli.stop_signals import stop_on_signals
 from esl.db.engine import session_factory
@@ -51,8 +52,6 @@ def _register_over_api(
 ) -> int:
     """`POST /api/v1/stores/{store}/oepl/tags`; the number of new labels. A refusal exits
     with the API's reason (and each refused tag's)."""
-    import httpx
-
     body = {
         "gateway": gateway,
         "tags": [
@@ -60,25 +59,19 @@ def _register_over_api(
             for t in tags
         ],
     }
-    url = f"{api.rstrip('/')}/api/v1/stores/{store}/oepl/tags"
-    try:
-        response = httpx.post(url, json=body, headers={"X-API-Key": api_key}, timeout=60)
-    except httpx.HTTPError as unreachable:
-        raise typer.BadParameter(f"--api {api}: {unreachable}") from None
-    if response.status_code != 200:
-        try:
-            refusal = response.json()["error"]
-        except (ValueError, KeyError, TypeError):
-            refusal = {"message": response.text[:200]}
-        for problem in refusal.get("problems", []):
+    status, answer = post_to_controller(
+        api, f"/stores/{store}/oepl/tags", body, api_key=api_key, option="--api"
+    )
+    if status != 200:
+        for problem in answer.get("problems", []):
             typer.echo(f"refused {problem.get('mac')}: {problem.get('reason')}", err=True)
         typer.echo(
-            f"the API refused the tags (HTTP {response.status_code}): "
-            f"{refusal.get('message')}; nothing was registered",
+            f"the API refused the tags (HTTP {status}): "
+            f"{answer.get('message')}; nothing was registered",
             err=True,
         )
         raise typer.Exit(1)
-    return int(response.json()["added"])
+    return int(answer["added"])
 
 
 def _provisioning_path(state_dir: Path, gateway: str, given: Path | None) -> Path:
