@@ -22,10 +22,8 @@ import typer
 from esl.cli import gateway_ble_cmd
 from esl.cli.controller_api import post_to_controller
 from esl.cli.gateway_process import refuse_missing, run_until_stopped
+from esl.cli.invocation import sessions_of
 from esl.cli.stop_signals import stop_on_signals
-from esl.db.engine import session_factory
-from esl.db.readiness import open_ready_engine
-from esl.settings import load_settings
 
 if TYPE_CHECKING:
     from esl.pipeline.oepl_tags import AccessPointTag, TagImport
@@ -176,6 +174,7 @@ def register(app: typer.Typer) -> None:
 
     @oepl_app.command("import-tags")
     def import_tags(
+        ctx: typer.Context,
         store: Annotated[str, typer.Option(help="Store id the tags are in.")],
         gateway: Annotated[str, typer.Option(help="The gateway that will drive them.")],
         ap: AccessPointOption,
@@ -214,9 +213,7 @@ def register(app: typer.Typer) -> None:
             driver = AccessPointDriver(AccessPointClient(ap))
             try:
                 if api is None:
-                    sessions = session_factory(
-                        open_ready_engine(load_settings().resolved_database_url())
-                    )
+                    sessions = sessions_of(ctx)
                     return await import_access_point_tags(
                         sessions,
                         driver,

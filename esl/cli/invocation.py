@@ -9,14 +9,17 @@ never read them, so a bad `ESL_` variable stops only the commands that use it.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import typer
 from pydantic import ValidationError
 
 from esl.settings import Settings, load_settings
 
-__all__ = ["Invocation", "settings_of"]
+if TYPE_CHECKING:
+    from sqlalchemy.orm import Session, sessionmaker
+
+__all__ = ["Invocation", "sessions_of", "settings_of"]
 
 
 @dataclass
@@ -50,3 +53,12 @@ def settings_of(ctx: typer.Context) -> Settings:
         names.append(context.info_name or "")
         context = context.parent
     return root.obj.settings(" ".join(["esl", *reversed(names)]))
+
+
+def sessions_of(ctx: typer.Context) -> sessionmaker[Session]:
+    """Sessions on the invocation's database (migrated and reachable, or a clear error)."""
+    # Imported here: commands that need no database (`esl render`) skip SQLAlchemy's start-up.
+    from esl.db.engine import session_factory
+    from esl.db.readiness import open_ready_engine
+
+    return session_factory(open_ready_engine(settings_of(ctx).resolved_database_url()))

@@ -6,19 +6,12 @@ from datetime import UTC, datetime
 from typing import Annotated
 
 import typer
-from sqlalchemy.orm import Session, sessionmaker
 
-from esl.cli.invocation import settings_of
-from esl.db.engine import session_factory
-from esl.db.readiness import open_ready_engine
+from esl.cli.invocation import sessions_of
 from esl.services.keys import Role, create_key, list_keys, revoke_key
 from pricing.errors import EslError
 
 __all__ = ["register"]
-
-
-def sessions(ctx: typer.Context) -> sessionmaker[Session]:
-    return session_factory(open_ready_engine(settings_of(ctx).resolved_database_url()))
 
 
 def register(app: typer.Typer) -> None:
@@ -33,7 +26,7 @@ def register(app: typer.Typer) -> None:
     ) -> None:
         """Create a key and print its token (it is not stored and cannot be shown again)."""
         try:
-            with sessions(ctx)() as session, session.begin():
+            with sessions_of(ctx)() as session, session.begin():
                 _, token = create_key(
                     session, name=name, role=role, store=store, now=datetime.now(UTC)
                 )
@@ -45,7 +38,7 @@ def register(app: typer.Typer) -> None:
     @keys.command("list")
     def list_(ctx: typer.Context) -> None:
         """Name, role, store, token prefix and state of every key."""
-        with sessions(ctx)() as session:
+        with sessions_of(ctx)() as session:
             for row in list_keys(session):
                 state = "revoked" if row.revoked_at else "active"
                 typer.echo(f"{row.name}\t{row.role}\t{row.store or '-'}\t{row.prefix}…\t{state}")
@@ -54,7 +47,7 @@ def register(app: typer.Typer) -> None:
     def revoke(ctx: typer.Context, name: str = typer.Argument(...)) -> None:
         """Refuse the key from now on."""
         try:
-            with sessions(ctx)() as session, session.begin():
+            with sessions_of(ctx)() as session, session.begin():
                 revoke_key(session, name=name, now=datetime.now(UTC))
         except EslError as error:
             typer.echo(f"error: {error.message}", err=True)

@@ -13,12 +13,11 @@ from datetime import UTC, datetime
 from typing import Annotated, Any
 
 import typer
-from sqlalchemy.orm import Session, sessionmaker
+from sqlalchemy.orm import Session
 
+from esl.cli.invocation import sessions_of, settings_of
 from esl.db.console_models import LabelActionRow
-from esl.db.engine import session_factory
 from esl.db.models import LabelRow, LabelStateRow, ProductRow
-from esl.db.readiness import open_ready_engine
 from esl.db.repositories.rows import row_or_not_found
 from esl.services.health import label_conditions
 from esl.services.keys import Principal, Role
@@ -26,7 +25,7 @@ from esl.services.label_actions import ActionKind, recent_actions, request_actio
 from esl.services.label_status import StatusThresholds
 from esl.services.labels import bind_label, current_binding, unbind_label
 from esl.services.product_codes import product_by_code
-from esl.settings import load_settings
+from esl.settings import Settings
 from pricing.errors import EslError
 
 __all__ = ["register"]
@@ -39,17 +38,13 @@ Wait = Annotated[
 _OPEN = ("requested", "sent")
 
 
-def _sessions() -> sessionmaker[Session]:
-    return session_factory(open_ready_engine(load_settings().resolved_database_url()))
-
-
 def _fail(error: EslError) -> typer.Exit:
     typer.echo(f"error: {error.message}", err=True)
     return typer.Exit(1)
 
 
-def _act(kind: ActionKind, label_id: str, wait_s: float) -> None:
-    sessions = _sessions()
+def _act(ctx: typer.Context, kind: ActionKind, label_id: str, wait_s: float) -> None:
+    sessions = sessions_of(ctx)
     try:
         with sessions() as session, session.begin():
             action_id = request_action(
@@ -83,12 +78,11 @@ def _act(kind: ActionKind, label_id: str, wait_s: float) -> None:
     raise typer.Exit(1)
 
 
-def _label_facts(session: Session, label_id: str) -> dict[str, Any]:
+def _label_facts(session: Session, label_id: str, settings: Settings) -> dict[str, Any]:
     label = row_or_not_found(session, LabelRow, label_id, "label")
     binding = current_binding(session, label_id)
     product = session.get(ProductRow, binding.sku) if binding else None
     state = session.get(LabelStateRow, label_id)
-    settings = load_settings()
     condition = next(
         iter(
             label_conditions(
@@ -131,29 +125,36 @@ def register(app: typer.Typer) -> None:
     label = typer.Typer(no_args_is_help=True, help="One label: find it, ask it, bind it.")
 
     @label.command("flash")
-    def flash(label_id: Annotated[str, typer.Argument()], wait: Wait = 30.0) -> None:
+    def flash(
+        ctx: typer.Context, label_id: Annotated[str, typer.Argument()], wait: Wait = 30.0
+    ) -> None:
         """Flash the label's LED for 30 s so it is found on the shelf."""
-        _act(ActionKind.FLASH, label_id, wait)
+        _act(ctx, ActionKind.FLASH, label_id, wait)
 
     @label.command("ping")
-    def ping(label_id: Annotated[str, typer.Argument()], wait: Wait = 30.0) -> None:
+    def ping(
+        ctx: typer.Context, label_id: Annotated[str, typer.Argument()], wait: Wait = 30.0
+    ) -> None:
         """Ask the label to answer: alive, battery, signal."""
-        _act(ActionKind.PING, label_id, wait)
+        _act(ctx, ActionKind.PING, label_id, wait)
 
     @label.command("refresh")
-    def refresh(label_id: Annotated[str, typer.Argument()], wait: Wait = 60.0) -> None:
+    def refresh(
+        ctx: typer.Context, label_id: Annotated[str, typer.Argument()], wait: Wait = 60.0
+    ) -> None:
         """Send the label its image again and wait until it confirms it."""
-        _act(ActionKind.REFRESH, label_id, wait)
+        _act(ctx, ActionKind.REFRESH, label_id, wait)
 
     @label.command("bind")
     def bind(
+        ctx: typer.Context,
         label_id: Annotated[str, typer.Argument()],
         code: Annotated[str, typer.Argument(help="The product's SKU or EAN (scanned).")],
         template: Annotated[str, typer.Option("--template")] = "standard",
     ) -> None:
         """Bind (or re-bind) the label to a product by SKU or EAN."""
         try:
-            with _sessions()() as session, session.begin():
+            with sessions_of(ctx)() as session, session.begin():
                 product = product_by_code(session, code)
                 bind_label(
                     session,
@@ -169,10 +170,10 @@ def register(app: typer.Typer) -> None:
         typer.echo(f"{label_id} bound to {sku} ({name})")
 
     @label.command("unbind")
-    def unbind(label_id: Annotated[str, typer.Argument()]) -> None:
+    def unbind(ctx: typer.Context, label_id: Annotated[str, typer.Argument()]) -> None:
         """Unbind the label: it shows its identification screen until bound again."""
         try:
-            with _sessions()() as session, session.begin():
+            with sessions_of(ctx)() as session, session.begin():
                 unbind_label(session, principal=OPERATOR, label_id=label_id, now=datetime.now(UTC))
         except EslError as error:
             raise _fail(error) from error
@@ -180,13 +181,14 @@ def register(app: typer.Typer) -> None:
 
     @label.command("show")
     def show(
+        ctx: typer.Context,
         label_id: Annotated[str, typer.Argument()],
         as_json: Annotated[bool, typer.Option("--json", help="One JSON object.")] = False,
     ) -> None:
         """The label's state, product, battery and last actions."""
         try:
-            with _sessions()() as session:
-                facts = _label_facts(session, label_id)
+            with sessions_of(ctx)() as session:
+                facts = _label_facts(session, label_id, settings_of(ctx))
         except EslError as error:
             raise _fail(error) from error
         if as_json:
