@@ -174,9 +174,12 @@ def full_image_frame(
     payload = encode_frame(
         LabelFrame(label_id=entry.label_id, sequence=sequence, command=command), key=key
     )
-    return _replacement_row(
-        entry,
+    return outbox_row(
+        label_id=entry.label_id,
+        store=entry.store,
+        gateway=entry.gateway,
         sequence=sequence,
+        content_hash=entry.content_hash,
         base_hash=None,
         display_at=display_at,
         payload=payload,
@@ -199,31 +202,6 @@ def resigned_frame(
     parking."""
     packed = packed_of_frame(payload)
     sequence = state.next_sequence()
-    return _replacement_row(
-        entry,
-        sequence=sequence,
-        base_hash=base_hash,
-        display_at=entry.display_at,
-        payload=sign_packed(packed, label_id=entry.label_id, sequence=sequence, key=key),
-        not_before=now,
-        now=now,
-        attempts=entry.attempts,
-    )
-
-
-def _replacement_row(
-    entry: OutboxEntry,
-    *,
-    sequence: int,
-    base_hash: str | None,
-    display_at: datetime | None,
-    payload: bytes,
-    not_before: datetime,
-    now: datetime,
-    attempts: int = 0,
-) -> dict[str, Any]:
-    """A new outbox row for `entry`'s label and content: same label, store, gateway and
-    content hash, another frame."""
     return outbox_row(
         label_id=entry.label_id,
         store=entry.store,
@@ -231,11 +209,11 @@ def _replacement_row(
         sequence=sequence,
         content_hash=entry.content_hash,
         base_hash=base_hash,
-        display_at=display_at,
-        payload=payload,
-        not_before=not_before,
+        display_at=entry.display_at,
+        payload=sign_packed(packed, label_id=entry.label_id, sequence=sequence, key=key),
+        not_before=now,
         now=now,
-        attempts=attempts,
+        attempts=entry.attempts,
     )
 
 
