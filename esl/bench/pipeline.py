@@ -34,7 +34,7 @@ import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator, Iterator, Sequence
 from contextlib import asynccontextmanager, contextmanager
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
@@ -156,6 +156,11 @@ def _products_csv(count: int) -> str:
     return "\n".join(lines) + "\n"
 
 
+def _skus(count: int) -> list[str]:
+    """The SKUs of `_products_csv(count)`, in its order."""
+    return [f"P{number:05d}" for number in range(count)]
+
+
 def _gtin(number: int) -> str:
     body = f"590{number:09d}"
     total = sum(int(d) * (3 if i % 2 else 1) for i, d in enumerate(body))
@@ -198,19 +203,13 @@ def _seed(
 ) -> list[str]:
     now = _now()
     pairs = []
+    skus = _skus(products)
     with sessions.begin() as session:
         import_products(session, _products_csv(products), imported_by="bench", now=now)
         for number in range(1, stores + 1):
             store, gateway = f"S{number:02d}", f"gw{number:02d}"
             fleet = seed_store(
-                session,
-                store,
-                gateway,
-                number=number,
-                labels=per_store,
-                first_product=0,
-                products=products,
-                now=now,
+                session, store, gateway, number=number, labels=per_store, skus=skus, now=now
             )
             write_provisioning(
                 state_dir / f"{store}-{gateway}-provisioning.json",
@@ -229,13 +228,12 @@ def seed_store(
     *,
     number: int,
     labels: int,
-    first_product: int,
-    products: int,
+    skus: Sequence[str],
+    first: int = 0,
     now: datetime,
 ) -> list[LabelProvision]:
-    """One store of a bench chain (`_products_csv`'s products): its row and a fleet of
-    `labels` labels on `gateway`, registered, label i bound to product
-    (first_product + i) mod products."""
+    """One store of a chain of simulated labels: its row and a fleet of `labels` labels
+    on `gateway`, registered, label i bound to skus[(first + i) mod len(skus)]."""
     session.add(StoreRow(code=store, name=f"Sklep {number}", zone=None))
     session.flush()
     fleet = make_fleet(store=store, gateway=gateway, count=labels)
@@ -245,7 +243,7 @@ def seed_store(
         [
             {
                 "label_id": provision.label_id,
-                "sku": f"P{(first_product + index) % products:05d}",
+                "sku": skus[(first + index) % len(skus)],
                 "template": "standard",
                 "bound_at": now,
                 "bound_by": "bench",

@@ -30,7 +30,7 @@ import tempfile
 from datetime import UTC, datetime
 from pathlib import Path
 
-from esl.bench.pipeline import _products_csv, _publish, seed_store
+from esl.bench.pipeline import _products_csv, _publish, _skus, seed_store
 from esl.db.engine import create_engine_for, session_factory, upgrade_database
 from esl.imports.products import import_products
 
@@ -96,6 +96,7 @@ def _seed_and_publish(url: str, *, stores: int, per_store: int) -> None:
     sessions = session_factory(engine)
     now = datetime.now(UTC)
     products = stores * SKUS_PER_STORE
+    skus = _skus(products)
     with sessions.begin() as session:
         import_products(session, _products_csv(products), imported_by="bench", now=now)
         for number in range(1, stores + 1):
@@ -107,8 +108,8 @@ def _seed_and_publish(url: str, *, stores: int, per_store: int) -> None:
                 gateway,
                 number=number,
                 labels=per_store,
-                first_product=number * per_store,
-                products=products,
+                skus=skus,
+                first=number * per_store,
                 now=now,
             )
     _publish(sessions, products, 99, now)  # every product's price
