@@ -37,28 +37,24 @@ class WorkerCollector(Collector):
             if not is_database_outage(error):
                 raise
             return
-        worker = [self.worker]
         mine = next((view for view in views if view.client_id == self.worker), None)
-        held = GaugeMetricFamily(
-            "esl_worker_stores", "Stores this worker holds.", labels=["worker"]
+        held = 0 if mine is None else len(mine.stores)
+        yield self._series(
+            GaugeMetricFamily, "esl_worker_stores", "Stores this worker holds.", held
         )
-        held.add_metric(worker, 0 if mine is None else len(mine.stores))
-        yield held
         if mine is not None:
-            acked = CounterMetricFamily(
+            yield self._series(
+                CounterMetricFamily,
                 "esl_worker_frames_acked",
                 "Frames acknowledged to this worker since it started.",
-                labels=["worker"],
+                mine.acknowledged,
             )
-            acked.add_metric(worker, mine.acknowledged)
-            yield acked
-            heartbeat = GaugeMetricFamily(
+            yield self._series(
+                GaugeMetricFamily,
                 "esl_worker_heartbeat_age_seconds",
                 "Since this worker last renewed its leases.",
-                labels=["worker"],
+                mine.heartbeat_age_s,
             )
-            heartbeat.add_metric(worker, mine.heartbeat_age_s)
-            yield heartbeat
         lag = GaugeMetricFamily(
             "esl_worker_store_lag_seconds",
             "How long the oldest due frame of a store this worker holds has waited.",
@@ -75,3 +71,15 @@ class WorkerCollector(Collector):
                 open_frames.add_metric([self.worker, store.store], store.open_frames)
         yield lag
         yield open_frames
+
+    def _series(
+        self,
+        family: type[GaugeMetricFamily | CounterMetricFamily],
+        name: str,
+        documentation: str,
+        value: float,
+    ) -> Metric:
+        """A metric of this worker as a whole: one sample, labelled with the worker."""
+        metric = family(name, documentation, labels=["worker"])
+        metric.add_metric([self.worker], value)
+        return metric

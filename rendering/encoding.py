@@ -306,13 +306,19 @@ def _band_table(bands: Sequence[_Band]) -> bytes:
     out = bytearray(_varint(len(bands)))
     row_end = 0
     for band in bands:
-        out += _varint(band.top - row_end) + _varint(band.rows - 1) + _varint(len(band.spans))
+        out += _run(band.top, band.rows, after=row_end) + _varint(len(band.spans))
         column_end = 0
         for first, count in band.spans:
-            out += _varint(first - column_end) + _varint(count - 1)
+            out += _run(first, count, after=column_end)
             column_end = first + count
         row_end = band.top + band.rows
     return bytes(out)
+
+
+def _run(first: int, count: int, *, after: int) -> bytes:
+    """A band's rows or a span's byte columns in the table: the gap since the previous
+    run's end (`after`), then the length less one (`_Reader.run` reads it back)."""
+    return _varint(first - after) + _varint(count - 1)
 
 
 def _band_payload(
@@ -426,14 +432,12 @@ def _decode_delta(
     regions = []  # (top, rows, first column, columns), all of the table before any payload
     row_end = 0
     for _ in range(reader.varint()):
-        top = row_end + reader.varint()
-        rows = reader.varint() + 1
+        top, rows = reader.run(after=row_end)
         if top + rows > height:
             raise DecodeError(DecodeReason.BAD_REGION, f"rows {top}..{top + rows} of {height}")
         column_end = 0
         for _ in range(reader.varint()):
-            first = column_end + reader.varint()
-            count = reader.varint() + 1
+            first, count = reader.run(after=column_end)
             if first + count > stride:
                 raise DecodeError(DecodeReason.BAD_REGION, f"columns beyond {stride}")
             regions.append((top, rows, first, count))
@@ -510,6 +514,11 @@ class _Reader:
             if not byte & 0x80:
                 return value
         raise DecodeError(DecodeReason.BAD_REGION, "number too long")
+
+    def run(self, *, after: int) -> tuple[int, int]:
+        """(first, count) of a run written by `_run` after a run that ended at `after`."""
+        first = after + self.varint()
+        return first, self.varint() + 1
 
     def take(self, count: int) -> bytes:
         end = self._offset + count

@@ -47,6 +47,7 @@ from typing import Any
 from sqlalchemy import Engine, select, text
 from sqlalchemy.orm import Session, sessionmaker
 
+from esl.bench._mosquitto import bench_broker
 from esl.bench._postgres import throwaway_postgres
 from esl.bench.pipeline import (
     _gateways,
@@ -62,7 +63,6 @@ from esl.db.bulk import insert_rows
 from esl.db.engine import create_engine_for, session_factory, upgrade_database
 from esl.db.repositories import in_chunks
 from esl.delivery_states import OutboxStatus
-from esl.mqtt.mosquitto_process import find_mosquitto, running_mosquitto
 from esl.pipeline.controller import PLAN_CHUNK
 from esl.pipeline.label_states import ANSWERED_COLUMNS, load_label_states, save_label_states
 from esl.pipeline.outbox_rows import OUTBOX, outbox_entries, save_outbox_entries
@@ -115,12 +115,9 @@ class _Counters:
 def run(*, smoke: bool) -> dict[str, object]:
     stores, per_store, products = (2, 10, 5) if smoke else (3, 1_000, 500)
     seconds = 0.3 if smoke else 5.0
-    binary = find_mosquitto()
-    if binary is None:
-        raise RuntimeError("the database benchmark needs mosquitto (apt-get install mosquitto)")
     with (
         tempfile.TemporaryDirectory(prefix="esl-bench-database-") as tmp,
-        running_mosquitto(binary) as endpoint,
+        bench_broker("database") as endpoint,
         throwaway_postgres() as url,
     ):
         engine = create_engine_for(url)

@@ -34,7 +34,7 @@ import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator, Iterator, Sequence
 from contextlib import asynccontextmanager, contextmanager
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
@@ -44,6 +44,7 @@ from typing import Any
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session, sessionmaker
 
+from esl.bench._mosquitto import bench_broker
 from esl.composition import build_controller, controller_settings, controller_transport
 from esl.db.engine import create_engine_for, session_factory, upgrade_database
 from esl.db.models import (
@@ -55,7 +56,6 @@ from esl.db.models import (
     core_table,
 )
 from esl.imports import import_products
-from esl.mqtt.mosquitto_process import find_mosquitto, running_mosquitto
 from esl.pipeline import RetryPolicy, UpdateController
 from esl.pipeline.provisioning import register_provisioned_labels
 from esl.services.publication import (
@@ -68,8 +68,9 @@ from esl.settings import Settings
 from firmware_sim.fleet import make_fleet, write_provisioning
 from gateways.mqtt.endpoint import BrokerEndpoint
 from gateways.mqtt.raw_roundtrip import measure_raw_roundtrips
+from gateways.protocol import LabelProvision
 
-__all__ = ["REQUIRED_KEYS", "run"]
+__all__ = ["REQUIRED_KEYS", "run", "seed_store"]
 
 REQUIRED_KEYS = (
     "labels",
@@ -97,12 +98,9 @@ def run(*, smoke: bool) -> dict[str, object]:
     stores, per_store, products = (2, 10, 5) if smoke else (10, 1_000, 500)
     speed = 100.0 if smoke else SPEED
     rounds = 1 if smoke else ROUNDS
-    binary = find_mosquitto()
-    if binary is None:
-        raise RuntimeError("the pipeline benchmark needs mosquitto (apt-get install mosquitto)")
     with (
         tempfile.TemporaryDirectory(prefix="esl-bench-pipeline-") as tmp,
-        running_mosquitto(binary) as endpoint,
+        bench_broker("pipeline") as endpoint,
     ):
         figures = asyncio.run(
             _measure(
@@ -158,6 +156,11 @@ def _products_csv(count: int) -> str:
     return "\n".join(lines) + "\n"
 
 
+def _skus(count: int) -> list[str]:
+    """The SKUs of `_products_csv(count)`, in its order."""
+    return [f"P{number:05d}" for number in range(count)]
+
+
 def _gtin(number: int) -> str:
     body = f"590{number:09d}"
     total = sum(int(d) * (3 if i % 2 else 1) for i, d in enumerate(body))
@@ -200,35 +203,55 @@ def _seed(
 ) -> list[str]:
     now = _now()
     pairs = []
+    skus = _skus(products)
     with sessions.begin() as session:
         import_products(session, _products_csv(products), imported_by="bench", now=now)
         for number in range(1, stores + 1):
             store, gateway = f"S{number:02d}", f"gw{number:02d}"
-            session.add(StoreRow(code=store, name=f"Sklep {number}", zone=None))
-            session.flush()
-            fleet = make_fleet(store=store, gateway=gateway, count=per_store)
+            fleet = seed_store(
+                session, store, gateway, number=number, labels=per_store, skus=skus, now=now
+            )
             write_provisioning(
                 state_dir / f"{store}-{gateway}-provisioning.json",
                 fleet,
                 store=store,
                 gateway=gateway,
             )
-            register_provisioned_labels(session, fleet, store=store, gateway=gateway, now=now)
-            session.execute(
-                core_table(LabelBindingRow).insert(),
-                [
-                    {
-                        "label_id": provision.label_id,
-                        "sku": f"P{index % products:05d}",
-                        "template": "standard",
-                        "bound_at": now,
-                        "bound_by": "bench",
-                    }
-                    for index, provision in enumerate(fleet)
-                ],
-            )
             pairs.append(f"{store}:{gateway}")
     return pairs
+
+
+def seed_store(
+    session: Session,
+    store: str,
+    gateway: str,
+    *,
+    number: int,
+    labels: int,
+    skus: Sequence[str],
+    first: int = 0,
+    now: datetime,
+) -> list[LabelProvision]:
+    """One store of a chain of simulated labels: its row and a fleet of `labels` labels
+    on `gateway`, registered, label i bound to skus[(first + i) mod len(skus)]."""
+    session.add(StoreRow(code=store, name=f"Sklep {number}", zone=None))
+    session.flush()
+    fleet = make_fleet(store=store, gateway=gateway, count=labels)
+    register_provisioned_labels(session, fleet, store=store, gateway=gateway, now=now)
+    session.execute(
+        core_table(LabelBindingRow).insert(),
+        [
+            {
+                "label_id": provision.label_id,
+                "sku": skus[(first + index) % len(skus)],
+                "template": "standard",
+                "bound_at": now,
+                "bound_by": "bench",
+            }
+            for index, provision in enumerate(fleet)
+        ],
+    )
+    return fleet
 
 
 @contextmanager

@@ -28,23 +28,11 @@ import subprocess
 import sys
 import tempfile
 from datetime import UTC, datetime
-from decimal import Decimal
 from pathlib import Path
 
-from sqlalchemy.orm import Session, sessionmaker
-
-from esl.bench.pipeline import _products_csv
+from esl.bench.pipeline import _products_csv, _publish, _skus, seed_store
 from esl.db.engine import create_engine_for, session_factory, upgrade_database
-from esl.db.models import LabelBindingRow, StoreRow, core_table
 from esl.imports.products import import_products
-from esl.pipeline.provisioning import register_provisioned_labels
-from esl.services.publication import (
-    create_publication,
-    publish_publication,
-    validate_publication,
-)
-from esl.services.publication_commands import SetPrice
-from firmware_sim.fleet import make_fleet
 
 __all__ = ["REQUIRED_KEYS", "run", "run_sized"]
 
@@ -108,40 +96,21 @@ def _seed_and_publish(url: str, *, stores: int, per_store: int) -> None:
     sessions = session_factory(engine)
     now = datetime.now(UTC)
     products = stores * SKUS_PER_STORE
+    skus = _skus(products)
     with sessions.begin() as session:
         import_products(session, _products_csv(products), imported_by="bench", now=now)
         for number in range(1, stores + 1):
             store, gateway = f"S{number:03d}", f"gw{number:03d}"
-            session.add(StoreRow(code=store, name=f"Sklep {number}", zone=None))
-            session.flush()
-            fleet = make_fleet(store=store, gateway=gateway, count=per_store)
-            register_provisioned_labels(session, fleet, store=store, gateway=gateway, now=now)
             # Each store shows its own spread of the chain's products.
-            first = number * per_store
-            session.execute(
-                core_table(LabelBindingRow).insert(),
-                [
-                    {
-                        "label_id": provision.label_id,
-                        "sku": f"P{(first + index) % products:05d}",
-                        "template": "standard",
-                        "bound_at": now,
-                        "bound_by": "bench",
-                    }
-                    for index, provision in enumerate(fleet)
-                ],
+            seed_store(
+                session,
+                store,
+                gateway,
+                number=number,
+                labels=per_store,
+                skus=skus,
+                first=number * per_store,
+                now=now,
             )
-    _publish_every_price(sessions, products, now)
+    _publish(sessions, products, 99, now)  # every product's price
     engine.dispose()
-
-
-def _publish_every_price(sessions: sessionmaker[Session], products: int, now: datetime) -> None:
-    items = [SetPrice(sku=f"P{n:05d}", amount=Decimal(f"{5 + n % 40}.99")) for n in range(products)]
-    with sessions.begin() as session:
-        publication_id = create_publication(
-            session, title="bench", effective_at=None, items=items, created_by="bench", now=now
-        ).id
-    with sessions.begin() as session:
-        validate_publication(session, publication_id, now=now, currency="PLN")
-    with sessions.begin() as session:
-        publish_publication(session, publication_id, published_by="bench", now=now, currency="PLN")

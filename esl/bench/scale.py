@@ -41,13 +41,13 @@ from pathlib import Path
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session, sessionmaker
 
+from esl.bench._mosquitto import bench_broker
 from esl.bench._postgres import throwaway_postgres
 from esl.bench._worker_processes import start_esl_run, stop_gracefully
 from esl.bench.pipeline import _gateways, _prepare, _publish, _release, _seed
 from esl.db.engine import create_engine_for, session_factory, upgrade_database
 from esl.db.lease_models import StoreLeaseRow, WorkerRow
 from esl.db.models import OutboxRow
-from esl.mqtt.mosquitto_process import find_mosquitto, running_mosquitto
 from gateways.mqtt.endpoint import BrokerEndpoint
 
 __all__ = ["REQUIRED_KEYS", "run"]
@@ -81,13 +81,10 @@ def run_sized(
     *, stores: int, per_store: int, products: int, speed: float, leases: dict[str, str]
 ) -> dict[str, object]:
     """The benchmark at another size (`run` is the full one and the smoke one)."""
-    binary = find_mosquitto()
-    if binary is None:
-        raise RuntimeError("the scale benchmark needs mosquitto (apt-get install mosquitto)")
     with (
         tempfile.TemporaryDirectory(prefix="esl-bench-scale-") as tmp,
         throwaway_postgres() as database_url,
-        running_mosquitto(binary) as endpoint,
+        bench_broker("scale") as endpoint,
     ):
         return _measure(
             Path(tmp),

@@ -22,13 +22,12 @@ from pathlib import Path
 
 from sqlalchemy import func, select
 
+from esl.bench.pipeline import seed_store
 from esl.composition import build_controller, controller_settings
 from esl.db.engine import session_factory
-from esl.db.models import LabelBindingRow, OutboxRow, StoreRow, core_table
+from esl.db.models import OutboxRow
 from esl.pipeline.controller import UpdateController
-from esl.pipeline.provisioning import register_provisioned_labels
 from esl.settings import Settings
-from firmware_sim.fleet import make_fleet
 from tests.pipeline.in_memory_gateway import InMemoryGateway
 from tests.support.clock import Clock
 from tests.support.database import seeded_sqlite_engine
@@ -50,22 +49,8 @@ def _chain_with_a_change(directory: Path, *, stores: int, wave: int) -> Iterator
         with sessions.begin() as session:
             for number in range(stores):
                 store, gateway = f"T{number:03d}", f"gw-t{number:03d}"
-                session.add(StoreRow(code=store, name=f"Sklep {number}", zone=None))
-                session.flush()
-                fleet = make_fleet(store=store, gateway=gateway, count=PER_STORE)
-                register_provisioned_labels(session, fleet, store=store, gateway=gateway, now=T0)
-                session.execute(
-                    core_table(LabelBindingRow).insert(),
-                    [
-                        {
-                            "label_id": label.label_id,
-                            "sku": SKUS[index % len(SKUS)],
-                            "template": "standard",
-                            "bound_at": T0,
-                            "bound_by": "test",
-                        }
-                        for index, label in enumerate(fleet)
-                    ],
+                seed_store(
+                    session, store, gateway, number=number, labels=PER_STORE, skus=SKUS, now=T0
                 )
         publish_prices(sessions, {"MLK-1": "3.49", "CHS-1": "8.99", "CFE-1": "59.99"}, now=T0)
         controller = build_controller(

@@ -14,7 +14,7 @@ from collections.abc import Collection, Iterable
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import String, and_, bindparam, column, func, select, values
+from sqlalchemy import Select, String, and_, bindparam, column, func, select, values
 from sqlalchemy.orm import Session
 
 from esl.db.models import LedgerEntryRow, core_table
@@ -87,13 +87,7 @@ def load_ledger_for_skus(
         statement = statement.where(_ledger.c.effective_at <= up_to)
     if before is not None:
         statement = statement.where(_ledger.c.effective_at < before)
-    rows = (
-        row
-        for chunk in in_chunks(sorted(skus))
-        for row in session.execute(statement.where(_ledger.c.sku.in_(chunk)))
-    )
-    _append_entries(session, ledger, rows)
-    return ledger
+    return _append_for_skus(session, ledger, statement, skus)
 
 
 def store_prices_since(
@@ -133,6 +127,14 @@ def entries_at(session: Session, skus: Collection[str], *, at: datetime) -> Pric
     """The entries of `skus` effective exactly at `at` (at most one per key)."""
     ledger = PriceLedger()
     statement = select(*_ENTRY_COLUMNS).where(_ledger.c.effective_at == at)
+    return _append_for_skus(session, ledger, statement, skus)
+
+
+def _append_for_skus(
+    session: Session, ledger: PriceLedger, statement: Select[Any], skus: Collection[str]
+) -> PriceLedger:
+    """Append to `ledger` the entries `statement` selects for `skus`, read a chunk of SKUs
+    at a time (a bound-parameter list has a limit)."""
     rows = (
         row
         for chunk in in_chunks(sorted(skus))
