@@ -6,7 +6,7 @@ import csv
 import io
 import itertools
 import re
-from collections.abc import Callable, Hashable, Iterable, Iterator, Sequence
+from collections.abc import Callable, Hashable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from decimal import Decimal, InvalidOperation
@@ -81,6 +81,14 @@ class Problems:
         self.total += 1
         if len(self.items) < MAX_PROBLEMS:
             self.items.append({"line": line, "reason": reason})
+
+    def add_sku_refusals(
+        self, refusals: Iterable[Mapping[str, object]], first_line: Mapping[str, int]
+    ) -> None:
+        """Refusals that name a SKU and a reason (the ledger's), each a problem of the
+        file's first line naming that SKU (line 0 where none does)."""
+        for refusal in refusals:
+            self.add(first_line.get(str(refusal["sku"]), 0), str(refusal["reason"]))
 
     def raise_if_any(self) -> None:
         if self.total:
