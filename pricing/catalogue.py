@@ -13,11 +13,11 @@ Indexes built here, used by `pricing.resolution`:
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Container, Iterable, Mapping
+from collections.abc import Container, Iterable, Mapping, Set
 from datetime import UTC, datetime
 from itertools import pairwise
 from types import MappingProxyType
-from typing import Any
+from typing import Any, NamedTuple
 
 from pricing.errors import (
     CurrencyMismatchError,
@@ -36,7 +36,7 @@ from pricing.resolved import LabelContent
 from pricing.rules import SCOPE_PRECEDENCE, PriceRule
 from pricing.windows import windows_overlap
 
-__all__ = ["Catalogue", "CatalogueLineage", "SkuPricing"]
+__all__ = ["Catalogue", "CatalogueLineage", "NamedScopes", "SkuPricing"]
 
 _RANK = {scope: rank for rank, scope in enumerate(SCOPE_PRECEDENCE)}
 _CHANNELS = tuple(Channel)
@@ -124,6 +124,14 @@ class ResolutionView:
         self.store_zones = store_zones
         self.pricing = pricing
         self.category_promotions = category_promotions
+
+
+class NamedScopes(NamedTuple):
+    """What `Catalogue.named_scopes` answers for one SKU."""
+
+    channels: Set[Channel]
+    stores: Set[str]
+    zones: Set[str]
 
 
 class CatalogueLineage:
@@ -304,6 +312,26 @@ class Catalogue:
             self._promotions_by_category.get(product.category, ()) if product is not None else ()
         )
         return self._promotions_by_sku.get(sku, ()) + by_category
+
+    def named_scopes(self, sku: str) -> NamedScopes:
+        """The channels, stores and zones some rule or promotion of `sku` names. One that
+        none names is reached only by unscoped rules and promotions, so it resolves like
+        every other unnamed one: callers price such places once, as a class."""
+        channels: set[Channel] = set()
+        stores: set[str] = set()
+        zones: set[str] = set()
+        for rule in self.rules_for(sku):
+            if rule.channel is not None:
+                channels.add(rule.channel)
+            if rule.store is not None:
+                stores.add(rule.store)
+            if rule.zone is not None:
+                zones.add(rule.zone)
+        for promotion in self.promotions_for(sku):
+            channels |= promotion.channels
+            stores |= promotion.stores
+            zones |= promotion.zones
+        return NamedScopes(channels, stores, zones)
 
     def skus_in_category(self, category: str) -> frozenset[str]:
         return frozenset(self._skus_by_category.get(category, ()))

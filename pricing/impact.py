@@ -78,17 +78,10 @@ def _partition(
     stores: set[str] = set(moved_stores)
     zones: set[str] = set()
     for catalogue in (before, after):
-        for rule in catalogue.rules_for(sku):
-            if rule.channel is not None:
-                channels.add(rule.channel)
-            if rule.store is not None:
-                stores.add(rule.store)
-            if rule.zone is not None:
-                zones.add(rule.zone)
-        for promotion in catalogue.promotions_for(sku):
-            channels |= promotion.channels
-            stores |= promotion.stores
-            zones |= promotion.zones
+        named = catalogue.named_scopes(sku)
+        channels |= named.channels
+        stores |= named.stores
+        zones |= named.zones
     channel_classes: list[tuple[Channel, ...]] = [(c,) for c in Channel if c in channels]
     rest = tuple(channel for channel in Channel if channel not in channels)
     if rest:

@@ -44,6 +44,8 @@ __all__ = [
     "PublicationItemIn",
     "PublicationOut",
     "QuoteOut",
+    "RequestBody",
+    "RowOut",
     "SetPriceItemIn",
     "StoreIn",
     "StoreOut",
@@ -55,11 +57,17 @@ __all__ = [
 T = TypeVar("T")
 
 
-class _Out(BaseModel):
+class RowOut(BaseModel):
+    """A response body read from a database row's (or any object's) attributes."""
+
     model_config = ConfigDict(from_attributes=True)
 
 
-class _In(BaseModel):
+class RequestBody(BaseModel):
+    """A request body: a field it does not know is refused (422), never silently dropped.
+
+    Subclasses that set `model_config` (for examples) keep this: pydantic merges configs."""
+
     model_config = ConfigDict(extra="forbid")
 
 
@@ -81,33 +89,32 @@ class Page(BaseModel, Generic[T]):
     next_offset: int | None
 
 
-class ZoneIn(_In):
-    model_config = ConfigDict(extra="forbid", json_schema_extra={"examples": [{"name": "Północ"}]})
+class ZoneIn(RequestBody):
+    model_config = ConfigDict(json_schema_extra={"examples": [{"name": "Północ"}]})
     name: str = Field(min_length=1, max_length=128)
 
 
-class ZoneOut(_Out):
+class ZoneOut(RowOut):
     code: str
     name: str
 
 
-class StoreIn(_In):
+class StoreIn(RequestBody):
     model_config = ConfigDict(
-        extra="forbid", json_schema_extra={"examples": [{"name": "Gdańsk Oliwa", "zone": "north"}]}
+        json_schema_extra={"examples": [{"name": "Gdańsk Oliwa", "zone": "north"}]}
     )
     name: str = Field(min_length=1, max_length=128)
     zone: str | None = Field(default=None, max_length=32)
 
 
-class StoreOut(_Out):
+class StoreOut(RowOut):
     code: str
     name: str
     zone: str | None
 
 
-class ProductIn(_In):
+class ProductIn(RequestBody):
     model_config = ConfigDict(
-        extra="forbid",
         json_schema_extra={
             "examples": [
                 {
@@ -137,7 +144,7 @@ class ProductIn(_In):
     unit_price_per_100: bool = False
 
 
-class ProductOut(_Out):
+class ProductOut(RowOut):
     sku: str
     name: str
     brand: str
@@ -152,7 +159,7 @@ class ProductOut(_Out):
     unit_price_per_100: bool
 
 
-class PriceRuleOut(_Out):
+class PriceRuleOut(RowOut):
     id: str
     sku: str
     amount: Decimal
@@ -185,7 +192,7 @@ class PromotionOut(BaseModel):
     valid_until: datetime | None
 
 
-class LedgerEntryOut(_Out):
+class LedgerEntryOut(RowOut):
     sku: str
     channel: str
     store: str
@@ -207,7 +214,7 @@ Code = Annotated[str, Field(min_length=1, max_length=32)]
 Amount = Annotated[Decimal, Field(gt=0, max_digits=12, decimal_places=4)]
 
 
-class _PriceScopeIn(_In):
+class _PriceScopeIn(RequestBody):
     sku: str = Field(min_length=1, max_length=64)
     channel: Channel | None = None
     zone: Code | None = None
@@ -219,7 +226,6 @@ class SetPriceItemIn(_PriceScopeIn):
     instant until `valid_until` (unset: until changed)."""
 
     model_config = ConfigDict(
-        extra="forbid",
         json_schema_extra={
             "examples": [{"action": "set_price", "sku": "MLK-1", "zone": "north", "amount": "3.29"}]
         },
@@ -252,11 +258,10 @@ class EndPriceItemIn(_PriceScopeIn):
         )
 
 
-class UpsertPromotionItemIn(_In):
+class UpsertPromotionItemIn(RequestBody):
     """Add a promotion, or replace one that has not started yet."""
 
     model_config = ConfigDict(
-        extra="forbid",
         json_schema_extra={
             "examples": [
                 {
@@ -311,7 +316,7 @@ class UpsertPromotionItemIn(_In):
         )
 
 
-class EndPromotionItemIn(_In):
+class EndPromotionItemIn(RequestBody):
     """End a running promotion at the effective instant (or drop one not yet started)."""
 
     action: Literal["end_promotion"]
@@ -332,9 +337,8 @@ PublicationItemIn = Annotated[
 ]
 
 
-class PublicationIn(_In):
+class PublicationIn(RequestBody):
     model_config = ConfigDict(
-        extra="forbid",
         json_schema_extra={
             "examples": [
                 {
@@ -359,7 +363,7 @@ class PublicationIn(_In):
         return [item.to_command() for item in self.items]
 
 
-class PublicationOut(_Out):
+class PublicationOut(RowOut):
     id: int
     title: str
     kind: str
@@ -375,22 +379,21 @@ class PublicationOut(_Out):
     items: list[dict[str, Any]] = Field(default_factory=list)
 
 
-class LabelModelIn(_In):
+class LabelModelIn(RequestBody):
     width: int = Field(ge=8, le=4096)
     height: int = Field(ge=8, le=4096)
     accent_colour: str | None = Field(default=None, max_length=16)
 
 
-class LabelModelOut(_Out):
+class LabelModelOut(RowOut):
     id: str
     width: int
     height: int
     accent_colour: str | None
 
 
-class GatewayIn(_In):
+class GatewayIn(RequestBody):
     model_config = ConfigDict(
-        extra="forbid",
         json_schema_extra={
             "examples": [{"store": "S01", "transport": "mqtt", "name": "Oliwa, sales floor"}]
         },
@@ -400,16 +403,15 @@ class GatewayIn(_In):
     name: str = Field(min_length=1, max_length=128)
 
 
-class GatewayOut(_Out):
+class GatewayOut(RowOut):
     id: str
     store: str
     transport: str
     name: str
 
 
-class LabelIn(_In):
+class LabelIn(RequestBody):
     model_config = ConfigDict(
-        extra="forbid",
         json_schema_extra={
             "examples": [
                 {"id": "S01-gw1-00001", "store": "S01", "model": "2.9-bwr", "gateway": "GW1"}
@@ -422,15 +424,15 @@ class LabelIn(_In):
     gateway: str | None = Field(default=None, max_length=64)
 
 
-class BindingIn(_In):
+class BindingIn(RequestBody):
     model_config = ConfigDict(
-        extra="forbid", json_schema_extra={"examples": [{"sku": "MLK-1", "template": "standard"}]}
+        json_schema_extra={"examples": [{"sku": "MLK-1", "template": "standard"}]}
     )
     sku: str = Field(min_length=1, max_length=64)
     template: str = Field(default="standard", min_length=1, max_length=64)
 
 
-class TemplateOut(_Out):
+class TemplateOut(RowOut):
     name: str
     version: int
     size_class: str | None
@@ -439,7 +441,7 @@ class TemplateOut(_Out):
     updated_by: str
 
 
-class BindingOut(_Out):
+class BindingOut(RowOut):
     label_id: str
     sku: str
     template: str
@@ -448,7 +450,7 @@ class BindingOut(_Out):
     unbound_at: datetime | None
 
 
-class LabelOut(_Out):
+class LabelOut(RowOut):
     id: str
     store: str
     model: str

@@ -6,7 +6,7 @@ import csv
 import io
 import itertools
 import re
-from collections.abc import Callable, Hashable, Iterable, Iterator, Sequence
+from collections.abc import Callable, Hashable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from decimal import Decimal, InvalidOperation
@@ -81,6 +81,14 @@ class Problems:
         self.total += 1
         if len(self.items) < MAX_PROBLEMS:
             self.items.append({"line": line, "reason": reason})
+
+    def add_sku_refusals(
+        self, refusals: Iterable[Mapping[str, object]], first_line: Mapping[str, int]
+    ) -> None:
+        """Refusals that name a SKU and a reason (the ledger's), each a problem of the
+        file's first line naming that SKU (line 0 where none does)."""
+        for refusal in refusals:
+            self.add(first_line.get(str(refusal["sku"]), 0), str(refusal["reason"]))
 
     def raise_if_any(self) -> None:
         if self.total:
@@ -213,32 +221,41 @@ def parse_decimal(row: CsvRow, column: str, *, required: bool = True) -> Decimal
     text = row.require(column) if required else row.get(column)
     if not text:
         return None
-    try:
-        value = Decimal(text.replace(",", "."))
-    except InvalidOperation:
-        raise BadRowError(f"{column} {text!r} is not a number") from None
-    if not value.is_finite():
-        raise BadRowError(f"{column} {text!r} is not a finite number")
-    return value
+    return _accepted(_decimal(text, column))
 
 
-def parse_money_amount(row: CsvRow, column: str) -> Decimal:
-    amount, reason = _money_amount(row.require(column), column)
-    if reason:
-        raise BadRowError(reason)
-    assert amount is not None
-    return amount
-
-
-@lru_cache(maxsize=65_536)
-def _money_amount(text: str, column: str) -> tuple[Decimal | None, str]:
-    # Price files repeat a few thousand distinct amounts over many rows: parse each once.
+def _decimal(text: str, column: str) -> tuple[Decimal | None, str]:
+    """A number as people write it in a spreadsheet, with a decimal point or comma."""
     try:
         value = Decimal(text.replace(",", "."))
     except InvalidOperation:
         return None, f"{column} {text!r} is not a number"
     if not value.is_finite():
         return None, f"{column} {text!r} is not a finite number"
+    return value, ""
+
+
+def _accepted(verdict: tuple[Value | None, str]) -> Value:
+    """The value of a (value, reason) parse, or its reason as the row's problem. Those
+    parses answer rather than raise so that `lru_cache` keeps refusals too (it keeps
+    answers, not exceptions)."""
+    value, reason = verdict
+    if reason:
+        raise BadRowError(reason)
+    assert value is not None
+    return value
+
+
+def parse_money_amount(row: CsvRow, column: str) -> Decimal:
+    return _accepted(_money_amount(row.require(column), column))
+
+
+@lru_cache(maxsize=65_536)
+def _money_amount(text: str, column: str) -> tuple[Decimal | None, str]:
+    # Price files repeat a few thousand distinct amounts over many rows: parse each once.
+    value, reason = _decimal(text, column)
+    if value is None:
+        return None, reason
     if value <= 0:
         return None, f"{column} {value} is not above zero"
     if value.as_tuple().exponent < -2:  # type: ignore[operator]
@@ -258,11 +275,7 @@ def parse_currency(row: CsvRow, column: str, *, expected: str) -> str:
 
 
 def parse_instant(text: str, column: str) -> datetime:
-    value, reason = _instant(text, column)
-    if reason:
-        raise BadRowError(reason)
-    assert value is not None
-    return value
+    return _accepted(_instant(text, column))
 
 
 @lru_cache(maxsize=4_096)

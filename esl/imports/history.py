@@ -16,7 +16,7 @@ from sqlalchemy.orm import Session
 
 from esl.db.bulk import insert_rows
 from esl.db.locks import lock_price_writes
-from esl.db.models import ChannelRow, LedgerEntryRow, ProductRow, StoreRow, core_table
+from esl.db.models import LedgerEntryRow, core_table
 from esl.imports.csv_fields import (
     BadRowError,
     CsvFile,
@@ -26,6 +26,7 @@ from esl.imports.csv_fields import (
     parse_instant,
     parse_money_amount,
 )
+from esl.imports.references import ImportReferences
 from esl.imports.report import ImportReport
 
 __all__ = ["HISTORY_COLUMNS", "import_history"]
@@ -41,24 +42,16 @@ HISTORY_FILE = CsvFile(
 LedgerKey = tuple[str, str, str]
 
 
-def _parse(
-    row: CsvRow,
-    *,
-    skus: set[str],
-    stores: set[str],
-    channels: set[str],
-    currency: str,
-    now: datetime,
-) -> dict[str, Any]:
+def _parse(row: CsvRow, refs: ImportReferences, *, currency: str, now: datetime) -> dict[str, Any]:
     check_width(row)
     sku = row.require("sku")
-    if sku not in skus:
+    if sku not in refs.skus:
         raise BadRowError(f"unknown sku {sku!r}")
     channel = row.require("channel").lower()
-    if channel not in channels:
+    if channel not in refs.channels:
         raise BadRowError(f"unknown channel {channel!r}")
     store = row.require("store")
-    if store not in stores:
+    if store not in refs.stores:
         raise BadRowError(f"unknown store {store!r}")
     effective_at = parse_instant(row.require("effective_at"), "effective_at")
     if effective_at >= now:
@@ -84,15 +77,9 @@ def import_history(
 ) -> ImportReport:
     del imported_by
     lock_price_writes(session)
-    skus = set(session.scalars(select(ProductRow.sku)))
-    stores = set(session.scalars(select(StoreRow.code)))
-    channels = set(session.scalars(select(ChannelRow.code)))
+    refs = ImportReferences(session)
     parsed = HISTORY_FILE.parse_rows(
-        source,
-        lambda row: _parse(
-            row, skus=skus, stores=stores, channels=channels, currency=currency, now=now
-        ),
-        key=_entry_key,
+        source, lambda row: _parse(row, refs, currency=currency, now=now), key=_entry_key
     )
     problems = parsed.problems
 

@@ -18,17 +18,8 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from esl.db.bulk import insert_rows, update_rows
-from esl.db.locks import lock_price_writes
 from esl.db.mapping import price_rule_from_row
-from esl.db.models import (
-    ChannelRow,
-    PriceRuleRow,
-    ProductRow,
-    PromotionTargetRow,
-    StoreRow,
-    ZoneRow,
-    core_table,
-)
+from esl.db.models import PriceRuleRow, ProductRow, PromotionTargetRow, core_table
 from esl.db.repositories import in_chunks, load_catalogue_slice, load_ledger_for_skus
 from esl.imports.csv_fields import (
     BadRowError,
@@ -40,10 +31,11 @@ from esl.imports.csv_fields import (
     parse_currency,
     parse_money_amount,
 )
+from esl.imports.references import ImportReferences
 from esl.imports.report import ImportReport
 from esl.imports.windows import Window, first_overlap
 from esl.planning_queue import later_instants, record_published_change
-from esl.services.ledger_instants import record_due_instants
+from esl.services.ledger_instants import begin_price_write
 from esl.services.ledger_recording import LedgerPlan, plan_ledger, write_ledger_entries
 from pricing.catalogue import Catalogue
 from pricing.errors import PricingError
@@ -129,19 +121,7 @@ def price_rule_id(
     return f"{sku}#{hashlib.blake2b(key.encode('utf-8'), digest_size=8).hexdigest()}"
 
 
-class _References:
-    def __init__(self, session: Session) -> None:
-        self.skus = set(session.scalars(select(ProductRow.sku)))
-        self.stores = set(session.scalars(select(StoreRow.code)))
-        self.zones = set(session.scalars(select(ZoneRow.code)))
-        # The engine refuses a price for a zone no store belongs to.
-        self.zones_with_stores = set(
-            session.scalars(select(StoreRow.zone).where(StoreRow.zone.is_not(None)).distinct())
-        )
-        self.channels = set(session.scalars(select(ChannelRow.code)))
-
-
-def _parse(row: CsvRow, refs: _References, currency: str) -> PriceLine:
+def _parse(row: CsvRow, refs: ImportReferences, currency: str) -> PriceLine:
     check_width(row)
     sku = row.require("sku")
     if sku not in refs.skus:
@@ -207,11 +187,8 @@ def import_prices(
     `record_ledger` every (SKU, channel, store) whose price changes now gets its ledger
     entry, exactly as a publication would record it.
     """
-    lock_price_writes(session)
-    # Instants already due are recorded with the prices that stood then, before this
-    # change rewrites them (esl/services/ledger_instants.py).
-    record_due_instants(session, now=now, currency=currency, including_now=False)
-    refs = _References(session)
+    begin_price_write(session, now=now, currency=currency)
+    refs = ImportReferences(session)
     parsed = PRICE_FILE.parse_rows(
         source, lambda row: _parse(row, refs, currency), key=lambda line: line.id
     )
@@ -371,8 +348,7 @@ def _check_with_engine(
             ledger = load_ledger_for_skus(session, chunk)
             plan_ledger(base, after, at=now, ledger=ledger, into=recorded)
     first_line = {line.sku: number for number, line in sorted(lines.values(), reverse=True)}
-    for problem in recorded.problems:
-        problems.add(first_line.get(str(problem["sku"]), 0), str(problem["reason"]))
+    problems.add_sku_refusals(recorded.problems, first_line)
     return recorded
 
 

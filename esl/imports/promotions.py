@@ -5,20 +5,11 @@ from __future__ import annotations
 from datetime import datetime
 from typing import IO, Any
 
-from sqlalchemy import delete, insert, select
+from sqlalchemy import delete, insert
 from sqlalchemy.orm import Session
 
-from esl.db.locks import lock_price_writes
 from esl.db.mapping import promotion_target_values, promotion_values
-from esl.db.models import (
-    ChannelRow,
-    ProductRow,
-    PromotionRow,
-    PromotionTargetRow,
-    StoreRow,
-    ZoneRow,
-    core_table,
-)
+from esl.db.models import PromotionRow, PromotionTargetRow, core_table
 from esl.db.repositories import load_catalogue_slice, load_ledger_for_skus, load_promotions
 from esl.imports.csv_fields import (
     BadRowError,
@@ -32,9 +23,10 @@ from esl.imports.csv_fields import (
     parse_decimal,
     parse_money_amount,
 )
+from esl.imports.references import ImportReferences
 from esl.imports.report import ImportReport
 from esl.planning_queue import later_instants, promotion_reach, record_published_change
-from esl.services.ledger_instants import record_due_instants
+from esl.services.ledger_instants import begin_price_write
 from esl.services.ledger_recording import LedgerPlan, plan_ledger, write_ledger_entries
 from pricing.errors import PricingError
 from pricing.money import Money
@@ -82,16 +74,7 @@ def _int(row: CsvRow, column: str) -> int | None:
         raise BadRowError(f"{column} {text!r} is not a whole number") from None
 
 
-class _References:
-    def __init__(self, session: Session) -> None:
-        self.skus = set(session.scalars(select(ProductRow.sku)))
-        self.categories = set(session.scalars(select(ProductRow.category).distinct()))
-        self.stores = set(session.scalars(select(StoreRow.code)))
-        self.zones = set(session.scalars(select(ZoneRow.code)))
-        self.channels = set(session.scalars(select(ChannelRow.code)))
-
-
-def promotion_line(row: CsvRow, refs: _References, currency: str) -> Promotion:
+def promotion_line(row: CsvRow, refs: ImportReferences, currency: str) -> Promotion:
     """A validated promotion from one CSV row."""
     check_width(row)
     kind_text = row.require("kind").lower()
@@ -149,11 +132,8 @@ def import_promotions(
     now: datetime,
     title: str = "promotion file",
 ) -> ImportReport:
-    lock_price_writes(session)
-    # Instants already due are recorded with the prices that stood then, before this
-    # change rewrites them (esl/services/ledger_instants.py).
-    record_due_instants(session, now=now, currency=currency, including_now=False)
-    refs = _References(session)
+    begin_price_write(session, now=now, currency=currency)
+    refs = ImportReferences(session)
     parsed = PROMOTION_FILE.parse_rows(
         source, lambda row: promotion_line(row, refs, currency), key=lambda p: p.id
     )
@@ -235,8 +215,7 @@ def _ledger_entries(
     first_line: dict[str, int] = {}
     for number, promotion in sorted(lines.values(), reverse=True):
         first_line.update(dict.fromkeys(promotion.skus, number))
-    for problem in recorded.problems:
-        problems.add(first_line.get(str(problem["sku"]), 0), str(problem["reason"]))
+    problems.add_sku_refusals(recorded.problems, first_line)
     return recorded
 
 

@@ -28,7 +28,7 @@ from esl.services.ledger_recording import record_applied_prices
 from pricing.ledger import PriceKey
 from pricing.products import Channel
 
-__all__ = ["due_instants", "record_due_instants"]
+__all__ = ["begin_price_write", "due_instants", "record_due_instants"]
 
 SCHEDULED_SOURCE = "scheduled"
 
@@ -78,6 +78,14 @@ def record_due_instants(
     for publication_id, at in due_instants(session, now=now, including_now=including_now):
         written += _record_instant(session, publication_id, at=at, now=now, currency=currency)
     return written
+
+
+def begin_price_write(session: Session, *, now: datetime, currency: str) -> None:
+    """What every price writer (publication, price or promotion file, store move) does
+    first, in its own transaction: take the price writers' lock and record the instants
+    already due with the prices that stood then, before its change rewrites them."""
+    lock_price_writes(session)
+    record_due_instants(session, now=now, currency=currency, including_now=False)
 
 
 def _record_instant(

@@ -197,23 +197,14 @@ class _AppliedPrices:
         `sku` names stands alone, a named zone's other stores form one class, every
         other store another."""
         catalogue = self._catalogue
-        named_stores: set[str] = set()
-        named_zones: set[str] = set()
-        for rule in catalogue.rules_for(sku):
-            if rule.store is not None:
-                named_stores.add(rule.store)
-            if rule.zone is not None:
-                named_zones.add(rule.zone)
-        for promotion in catalogue.promotions_for(sku):
-            named_stores |= promotion.stores
-            named_zones |= promotion.zones
+        named = catalogue.named_scopes(sku)
         classes: dict[str, str] = {}
         first: dict[str | None, str] = {}
         for store in sorted(catalogue.stores):
-            if store in named_stores:
+            if store in named.stores:
                 classes[store] = store
                 continue
             zone = catalogue.store_zone(store)
-            group = zone if zone in named_zones else None
+            group = zone if zone in named.zones else None
             classes[store] = first.setdefault(group, store)
         return classes

@@ -22,7 +22,6 @@ from typing import Any, TypeVar
 from sqlalchemy import delete, insert, select
 from sqlalchemy.orm import Session
 
-from esl.db.locks import lock_price_writes
 from esl.db.mapping import price_rule_values, promotion_target_values, promotion_values
 from esl.db.models import (
     PriceRuleRow,
@@ -50,7 +49,7 @@ from esl.planning_queue import (
     queue_publication,
 )
 from esl.services.amounts import require_minor_unit
-from esl.services.ledger_instants import record_due_instants
+from esl.services.ledger_instants import begin_price_write
 from esl.services.ledger_recording import LedgerPlan, plan_ledger, write_ledger_entries
 from esl.services.publication_commands import (
     ACTIONS,
@@ -435,10 +434,7 @@ def publish_publication(
     session: Session, publication_id: int, *, published_by: str, now: datetime, currency: str
 ) -> PublicationRow:
     """Apply a validated publication in the caller's transaction, or raise and apply nothing."""
-    lock_price_writes(session)
-    # Instants already due are recorded with the prices that stood then, before this
-    # change rewrites them (esl/services/ledger_instants.py).
-    record_due_instants(session, now=now, currency=currency, including_now=False)
+    begin_price_write(session, now=now, currency=currency)
     row, items = _load(session, publication_id)
     if row.status != "validated":
         raise PublicationStateError(

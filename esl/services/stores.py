@@ -9,17 +9,15 @@ from datetime import datetime
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from esl.db.locks import lock_price_writes
 from esl.db.models import ProductRow, StoreRow
 from esl.db.repositories import in_chunks
 from esl.db.repositories.catalogue import load_catalogue_slice
 from esl.errors import NotFoundError
-from esl.services.ledger_instants import record_due_instants
 from esl.services.ledger_recording import record_applied_prices
 from pricing.ledger import LedgerEntry, PriceKey
 from pricing.products import Channel
 
-__all__ = ["before_zone_move", "record_zone_move", "require_known_stores"]
+__all__ = ["record_zone_move", "require_known_stores"]
 
 ZONE_MOVE_SOURCE = "store"
 ZONE_MOVE_CHUNK = 2_000  # SKUs per catalogue read
@@ -33,13 +31,6 @@ def require_known_stores(session: Session, codes: Iterable[str]) -> None:
     known = set(session.scalars(select(StoreRow.code).where(StoreRow.code.in_(wanted))))
     for code in sorted(wanted - known):
         raise NotFoundError("store", code)
-
-
-def before_zone_move(session: Session, *, now: datetime, currency: str) -> None:
-    """Call before changing a store's zone, in the same transaction: takes the price
-    writers' lock and records the instants already due, in the zone that stood then."""
-    lock_price_writes(session)
-    record_due_instants(session, now=now, currency=currency, including_now=False)
 
 
 def record_zone_move(

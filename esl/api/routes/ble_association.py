@@ -16,9 +16,10 @@ from datetime import datetime
 from typing import Annotated
 
 from fastapi import APIRouter, Path
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, Field
 
 from esl.api.dependencies import Admin, Ctx, CurrentSession, StoreStaff
+from esl.api.schemas import RequestBody
 from esl.errors import ImportRejectedError
 from esl.services.ble_inventory import association_kit, record_ble_associations
 from esl.services.labels import require_store_access
@@ -33,8 +34,7 @@ StorePath = Annotated[str, Path(min_length=1, max_length=64, pattern=_ID)]
 GatewayId = Annotated[str, Field(min_length=1, max_length=64, pattern=_ID)]
 
 
-class KitIn(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+class KitIn(RequestBody):
     gateway: GatewayId = Field(description="The store gateway that will drive the labels")
     label_ids: list[Annotated[str, Field(min_length=1, max_length=64)]] = Field(
         min_length=1, max_length=2000
@@ -60,23 +60,20 @@ class KitOut(BaseModel):
     labels: list[KitLabelOut]
 
 
-class DisplayIn(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+class DisplayIn(RequestBody):
     width: int = Field(ge=1, le=0xFFFF)
     height: int = Field(ge=1, le=0xFFFF)
     display_type: int = Field(ge=0, le=0xFF)
 
 
-class LedIn(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+class LedIn(RequestBody):
     srgb: bool
     colour_bits: int = Field(ge=0, le=0x3F)
 
 
-class AssociatedLabelIn(BaseModel):
+class AssociatedLabelIn(RequestBody):
     """What associating one label learned (a `LabelInventoryRecord`)."""
 
-    model_config = ConfigDict(extra="forbid")
     label_id: str = Field(min_length=1, max_length=64)
     address: str = Field(min_length=1, max_length=32, description="Its BLE address")
     esl_id: int = Field(ge=0, le=254)
@@ -99,8 +96,7 @@ class AssociatedLabelIn(BaseModel):
         )
 
 
-class InventoryIn(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+class InventoryIn(RequestBody):
     gateway: GatewayId
     labels: list[AssociatedLabelIn] = Field(min_length=1, max_length=2000)
 

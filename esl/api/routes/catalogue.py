@@ -28,7 +28,8 @@ from esl.db.repositories.rows import row_or_not_found
 from esl.errors import NotFoundError
 from esl.planning_queue import record_published_change, shelves_in_store
 from esl.services.keys import Principal
-from esl.services.stores import before_zone_move, record_zone_move
+from esl.services.ledger_instants import begin_price_write
+from esl.services.stores import record_zone_move
 from pricing.products import NetUnit, Product
 
 __all__ = ["router"]
@@ -79,7 +80,8 @@ def put_store(
     moved = changed and row.zone != body.zone
     now = ctx.clock()
     if moved:
-        before_zone_move(session, now=now, currency=ctx.settings.currency)
+        # A price writer: the instants already due are recorded in the zone that stood then.
+        begin_price_write(session, now=now, currency=ctx.settings.currency)
     row.name, row.zone = body.name, body.zone
     session.add(row)
     if changed:

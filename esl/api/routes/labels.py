@@ -26,6 +26,8 @@ from esl.api.schemas import (
     LabelIn,
     LabelOut,
     Page,
+    RequestBody,
+    RowOut,
 )
 from esl.db.models import GatewayRow, LabelRow, StoreRow
 from esl.db.repositories.rows import row_or_not_found
@@ -148,10 +150,9 @@ def delete_binding(label_id: IdPath, ctx: Ctx, session: CurrentSession, who: Sto
 # ---------------------------------------------------------------- label actions (the console's)
 
 
-class LabelActionOut(BaseModel):
+class LabelActionOut(RowOut):
     """What a person asked a label to do, and what the label answered (once it did)."""
 
-    model_config = ConfigDict(from_attributes=True)
     id: int
     label_id: str
     action: Literal["flash", "ping", "refresh"]
@@ -170,11 +171,10 @@ class LabelActionOut(BaseModel):
     detail: str | None
 
 
-class CodeBindingIn(BaseModel):
+class CodeBindingIn(RequestBody):
     """Bind by SKU or by the EAN a barcode scanner reads off the product."""
 
     model_config = ConfigDict(
-        extra="forbid",
         json_schema_extra={"examples": [{"code": "5900820000011", "template": "standard"}]},
     )
     code: str = Field(min_length=1, max_length=64, description="A SKU, or an EAN/GTIN")
@@ -235,8 +235,7 @@ def post_unbind(label_id: IdPath, ctx: Ctx, session: CurrentSession, who: StoreS
 # ---------------------------------------------------------------- battery and signal over time
 
 
-class VitalSampleOut(BaseModel):
-    model_config = ConfigDict(from_attributes=True)
+class VitalSampleOut(RowOut):
     at: datetime = Field(description="When the controller heard the report")
     battery_mv: int
     rssi_dbm: int

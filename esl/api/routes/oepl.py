@@ -15,6 +15,7 @@ from fastapi import APIRouter, Path
 from pydantic import BaseModel, ConfigDict, Field
 
 from esl.api.dependencies import Ctx, CurrentSession, StoreStaff
+from esl.api.schemas import RequestBody
 from esl.pipeline.oepl_tags import AccessPointTag, register_access_point_tags
 from esl.services.labels import require_store_access
 
@@ -24,10 +25,9 @@ router = APIRouter()
 StorePath = Annotated[str, Path(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9_.:\-]+$")]
 
 
-class AccessPointTagIn(BaseModel):
+class AccessPointTagIn(RequestBody):
     """One tag of the AP's `/get_db`, as the gateway mapped its tag type."""
 
-    model_config = ConfigDict(extra="forbid")
     mac: str = Field(
         pattern=r"^[0-9A-Fa-f]{16}$", description="The tag's 8-byte MAC; it becomes the label id"
     )
@@ -43,9 +43,8 @@ class AccessPointTagIn(BaseModel):
     )
 
 
-class TagImportIn(BaseModel):
+class TagImportIn(RequestBody):
     model_config = ConfigDict(
-        extra="forbid",
         json_schema_extra={
             "examples": [
                 {
