@@ -194,6 +194,9 @@ class RabbitNode:
             self._process = subprocess.Popen(
                 [str(server)],
                 env=self.environment(),
+                # Erlang writes crash dumps (MnesiaCore.*, erl_crash.dump) where it runs:
+                # in the node's own directory, not in the checkout.
+                cwd=self.directory,
                 stdout=out,
                 stderr=subprocess.STDOUT,
                 start_new_session=True,
@@ -219,6 +222,7 @@ class RabbitNode:
         done = subprocess.run(
             [str(RABBITMQ_BIN / "rabbitmqctl"), "-n", self.name, *args],
             env=self.environment(),
+            cwd=self.directory,
             capture_output=True,
             text=True,
             timeout=timeout_s,
