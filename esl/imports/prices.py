@@ -257,9 +257,7 @@ def import_prices(
                 if entry.key.channel is Channel.STORE
             },
             # A price that starts or ends later changes its labels then, not now.
-            later=later_instants(
-                session, rules=[line.as_rule() for line in (*inserts, *updates)], after=now
-            ),
+            later=later_instants(session, rules=[*inserts, *updates], after=now),
         )
         _write(session, inserts, updates, publication_id)
         write_ledger_entries(
