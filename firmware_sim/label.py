@@ -267,13 +267,8 @@ class SimulatedLabel:
             return None
         power = self.hardware.power
         self._drain(power.receive_nv_per_kib * (len(data) + 1023) // 1024 + power.transmit_nv)
-        checked = check_frame(
-            data,
-            key=key,
-            label_id=self.label_id,
-            last_sequence=self.last_sequence,
-            last_mac=self.last_mac,
-        )
+        last = (self.last_sequence, self.last_mac)
+        checked = check_frame(data, key=key, label_id=self.label_id, last=last)
         match checked:
             case Repeated():
                 # The same frame again (a radio retry whose ack was lost): same answer.
@@ -351,9 +346,7 @@ class SimulatedLabel:
             return ReasonCode.INSUFFICIENT_BATTERY
         image = check_image(
             update,
-            width=model.width,
-            height=model.height,
-            has_accent=model.has_accent,
+            panel=(model.width, model.height, model.has_accent),
             shown=self.shown,
             shown_hash=self.shown_hash,
         )

@@ -4,8 +4,7 @@ Two things answer frames as a label: the simulated label (`firmware_sim.label`) 
 store gateway standing in for a label that cannot sign (`gateways.store_gateway`). Both
 take their checks from here, so both refuse the same frames for the same reasons:
 
-    checked = check_frame(data, key=key, label_id=label_id,
-                          last_sequence=last_sequence, last_mac=last_mac)
+    checked = check_frame(data, key=key, label_id=label_id, last=(last_sequence, last_mac))
     match checked:
         case Repeated():     answer with the stored answer, change nothing
         case Refusal():      answer with a signed nack (`sequence`, `reason`, `opcode`)
@@ -70,14 +69,16 @@ class Refusal:
 
 
 def check_frame(
-    data: bytes, *, key: bytes, label_id: str, last_sequence: int, last_mac: bytes
+    data: bytes, *, key: bytes, label_id: str, last: tuple[int, bytes]
 ) -> FreshFrame | Repeated | Refusal:
-    """Steps 1 to 6 of the label's checks: the frame itself, then its sequence number."""
+    """Steps 1 to 6 of the label's checks: the frame itself, then its sequence number
+    against `last`, the sequence and MAC of the frame the label last accepted."""
     try:
         frame = decode_frame(data, key=key, label_id=label_id)
     except FrameRejectedError as rejected:
         return Refusal(rejected.sequence or 0, rejected.reason, _opcode_of_rejected(data))
     mac = data[-MAC_SIZE:]
+    last_sequence, last_mac = last
     if frame.sequence == last_sequence and mac == last_mac:
         return Repeated()
     if frame.sequence <= last_sequence:
@@ -112,15 +113,14 @@ class CheckedImage:
 def check_image(
     update: ImageUpdate,
     *,
-    width: int,
-    height: int,
-    has_accent: bool,
+    panel: tuple[int, int, bool],
     shown: Planes | None,
     shown_hash: bytes | None,
 ) -> CheckedImage | ReasonCode:
-    """The pixels an image update results in on a panel showing `shown`, or the reason to
-    refuse it: a delta on another base image, bytes that do not decode, or pixels whose
-    hash is not the one the update names."""
+    """The pixels an image update results in on a panel (width, height, accent) showing
+    `shown`, or the reason to refuse it: a delta on another base image than the one shown,
+    bytes that do not decode, or pixels whose hash is not the one the update names."""
+    width, height, has_accent = panel
     base = None
     if update.encoding is ImageEncoding.DELTA:
         if shown is None or update.base_hash != shown_hash:

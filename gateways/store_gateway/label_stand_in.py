@@ -78,13 +78,8 @@ async def answer_frame(
     key = label.key
     if key is None:
         return Outcome(label, None)  # unassociated: a label without a key says nothing
-    checked = check_frame(
-        data,
-        key=key,
-        label_id=label.label_id,
-        last_sequence=label.last_sequence,
-        last_mac=label.last_mac,
-    )
+    last = (label.last_sequence, label.last_mac)
+    checked = check_frame(data, key=key, label_id=label.label_id, last=last)
     match checked:
         case Repeated():
             return Outcome(label, label.last_response)  # a radio duplicate: the same answer
@@ -153,15 +148,7 @@ async def _show(
         return label, ReasonCode.INVALID_IMAGE_INDEX
     if update.display_at is not None:
         return label, ReasonCode.INVALID_PARAMETERS
-    width, height, has_accent = model
-    image = check_image(
-        update,
-        width=width,
-        height=height,
-        has_accent=has_accent,
-        shown=label.shown,
-        shown_hash=label.shown_hash,
-    )
+    image = check_image(update, panel=model, shown=label.shown, shown_hash=label.shown_hash)
     if isinstance(image, ReasonCode):
         return label, image
     planes, digest = image.planes, image.digest
