@@ -27,14 +27,11 @@ from typing import Final
 from firmware_sim.hardware import LabelHardware
 from firmware_sim.images import ImageStore
 from gateways.protocol import (
-    MAC_SIZE,
     NO_OPCODE,
     BasicStateFlag,
     Command,
     FlashLed,
     FrameKind,
-    FrameRejectedError,
-    ImageEncoding,
     ImageUpdate,
     LabelFrame,
     LabelResponse,
@@ -45,15 +42,18 @@ from gateways.protocol import (
     SwitchPage,
     Unassociate,
     check_label_key,
-    decode_frame,
     encode_response,
     from_wire_ms,
-    header_opcode,
-    peek_header,
     to_wire_ms,
 )
-from rendering.encoding import Planes, decode_with_hash, image_from_planes
-from rendering.errors import DecodeError, DecodeReason
+from gateways.protocol.label_checks import (
+    Refusal,
+    Repeated,
+    check_frame,
+    check_image,
+    clock_offset_ms,
+)
+from rendering.encoding import Planes, image_from_planes
 
 __all__ = [
     "FIRMWARE_VERSION",
@@ -66,9 +66,6 @@ FIRMWARE_VERSION: Final = "1.0.0"
 # ESL Service: Unsynchronized after 60 min without a valid message, keys deleted after 60 more.
 SYNC_TIMEOUT_MS: Final = 60 * 60 * 1000
 UNASSOCIATE_TIMEOUT_MS: Final = 60 * 60 * 1000
-# A clock set before this is a mistake, not a time (ESL "implausible absolute time").
-_EARLIEST_PLAUSIBLE_MS: Final = 1_577_836_800_000  # 2020-01-01T00:00:00Z
-_BASE_REASONS = frozenset({DecodeReason.MISSING_BASE, DecodeReason.WRONG_BASE})
 
 
 @dataclass(frozen=True, slots=True)
@@ -270,38 +267,26 @@ class SimulatedLabel:
             return None
         power = self.hardware.power
         self._drain(power.receive_nv_per_kib * (len(data) + 1023) // 1024 + power.transmit_nv)
-        try:
-            frame = decode_frame(data, key=key, label_id=self.label_id)
-        except FrameRejectedError as rejected:
-            return self._nack(now_ms, data, rejected)
-        mac = data[-MAC_SIZE:]
-        if frame.sequence == self.last_sequence and mac == self.last_mac:
-            # The same frame again (a radio retry whose ack was lost): same answer, no action.
-            return self.last_response
-        if frame.sequence <= self.last_sequence:
-            return self._answer(now_ms, frame, ReasonCode.STALE_SEQUENCE, remember=None)
+        last = (self.last_sequence, self.last_mac)
+        checked = check_frame(data, key=key, label_id=self.label_id, last=last)
+        match checked:
+            case Repeated():
+                # The same frame again (a radio retry whose ack was lost): same answer.
+                return self.last_response
+            case Refusal(sequence=sequence, reason=reason, opcode=opcode):
+                nack = self._response(now_ms, sequence=sequence, reason=reason, opcode=opcode)
+                return encode_response(nack, key=key)
+        frame = checked.frame
         self.last_contact_ms = now_ms
         if now_ms < self.busy_until_ms:
             return self._answer(now_ms, frame, ReasonCode.RETRY, remember=None)
         reason = self._execute(frame.command, now_ms)
         response = self._answer(
-            now_ms, frame, reason, remember=None if reason.is_transient else mac
+            now_ms, frame, reason, remember=None if reason.is_transient else checked.mac
         )
         if isinstance(frame.command, Unassociate) and reason is ReasonCode.SUCCESS:
             self._key = None
         return response
-
-    def _nack(self, now_ms: int, data: bytes, rejected: FrameRejectedError) -> bytes:
-        assert self._key is not None
-        sequence = rejected.sequence or 0
-        opcode = NO_OPCODE
-        try:
-            header = peek_header(data)
-            opcode = header_opcode(data, header) or NO_OPCODE
-        except FrameRejectedError:
-            pass
-        response = self._response(now_ms, sequence=sequence, reason=rejected.reason, opcode=opcode)
-        return encode_response(response, key=self._key)
 
     def _answer(
         self, now_ms: int, frame: LabelFrame, reason: ReasonCode, *, remember: bytes | None
@@ -324,10 +309,10 @@ class SimulatedLabel:
             case Ping() | Unassociate():
                 return ReasonCode.SUCCESS
             case SetClock(at=at):
-                at_ms = to_wire_ms(at)
-                if at_ms < _EARLIEST_PLAUSIBLE_MS:
+                offset_ms = clock_offset_ms(at, now_ms=now_ms)
+                if offset_ms is None:
                     return ReasonCode.IMPLAUSIBLE_ABSOLUTE_TIME
-                self.clock_offset_ms = at_ms - now_ms
+                self.clock_offset_ms = offset_ms
                 return ReasonCode.SUCCESS
             case FlashLed(duration_s=duration_s):
                 self.led_until_ms = now_ms + duration_s * 1000
@@ -359,25 +344,15 @@ class SimulatedLabel:
             return ReasonCode.SUCCESS
         if update.display_at is None and not self._can_refresh():
             return ReasonCode.INSUFFICIENT_BATTERY
-        base = None
-        if update.encoding is ImageEncoding.DELTA:
-            if self.shown is None or update.base_hash != self.shown_hash:
-                return ReasonCode.UNKNOWN_BASE_IMAGE
-            base = self.shown
-        try:
-            planes, digest = decode_with_hash(
-                update.image,
-                width=model.width,
-                height=model.height,
-                has_accent=model.has_accent,
-                base=base,
-            )
-        except DecodeError as error:
-            if error.reason in _BASE_REASONS:
-                return ReasonCode.UNKNOWN_BASE_IMAGE
-            return ReasonCode.CORRUPT_IMAGE
-        if digest != update.content_hash:
-            return ReasonCode.CORRUPT_IMAGE
+        image = check_image(
+            update,
+            panel=(model.width, model.height, model.has_accent),
+            shown=self.shown,
+            shown_hash=self.shown_hash,
+        )
+        if isinstance(image, ReasonCode):
+            return image
+        planes, digest = image.planes, image.digest
         if self._images is not None:
             planes = self._images.intern(digest, planes)
         self.pages[update.page] = planes

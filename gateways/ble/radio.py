@@ -29,7 +29,6 @@ error here: it is the answer, and the controller reads the reason from it.
 from __future__ import annotations
 
 from collections.abc import Iterable
-from types import TracebackType
 
 from gateways.base import Clock, system_clock
 from gateways.ble.control_point import BasicState, DisplayState, EslErrorResponse, LedState
@@ -37,11 +36,12 @@ from gateways.ble.driver import BleGateway, FrameDelivery, platform_client
 from gateways.ble.errors import ControlPointRefusedError, UnexpectedResponseError
 from gateways.ble.inventory import BleLabelAddress
 from gateways.ble.link import DEFAULT_CONNECT_POLICY, ClientFactory, ConnectPolicy
+from gateways.lifecycle import StartedInContext
 
 __all__ = ["BleLabelRadio"]
 
 
-class BleLabelRadio:
+class BleLabelRadio(StartedInContext):
     """One Bluetooth adapter's labels, driven frame by frame for a store gateway process."""
 
     def __init__(
@@ -74,23 +74,11 @@ class BleLabelRadio:
         """Make a newly associated label reachable."""
         self._driver.add_label(label)
 
-    async def open(self) -> None:
+    async def start(self) -> None:
         await self._driver.start()
 
-    async def close(self) -> None:
+    async def stop(self) -> None:
         await self._driver.stop()
-
-    async def __aenter__(self) -> BleLabelRadio:
-        await self.open()
-        return self
-
-    async def __aexit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        traceback: TracebackType | None,
-    ) -> None:
-        await self.close()
 
     async def exchange(self, label_id: str, frame: bytes) -> bytes:
         """Deliver one signed downlink frame; return the label's signed response."""

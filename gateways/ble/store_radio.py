@@ -135,7 +135,7 @@ class BleStoreRadio(SelfSigningRadio):
         self.radio = radio
 
     async def open(self) -> None:
-        await self.radio.open()
+        await self.radio.start()
 
     async def exchange(self, label_id: str, frame: bytes) -> bytes:
         try:
@@ -162,7 +162,7 @@ class BleStoreRadio(SelfSigningRadio):
         return {}
 
     async def close(self) -> None:
-        await self.radio.close()
+        await self.radio.stop()
 
 
 def _out_of_range(error: BleConnectError, label_id: str) -> RadioError:

@@ -3,15 +3,22 @@
 GatewayError
 +-- AccessPointError        the AP could not be reached or answered nonsense
     +-- AccessPointBusyError    409 "Come back later" after every retry
-    +-- TagRefusedError         the AP refused a request for a tag (unknown MAC, ...)
-    +-- TagParkedError          an image never reached the tag (it never checked in, ...)
+    +-- TagError                about one tag (`mac`)
+        +-- TagRefusedError     the AP refused a request for a tag (unknown MAC, ...)
+        +-- TagParkedError      an image never reached the tag (it never checked in, ...)
 """
 
 from __future__ import annotations
 
 from gateways.errors import GatewayError
 
-__all__ = ["AccessPointBusyError", "AccessPointError", "TagParkedError", "TagRefusedError"]
+__all__ = [
+    "AccessPointBusyError",
+    "AccessPointError",
+    "TagError",
+    "TagParkedError",
+    "TagRefusedError",
+]
 
 
 class AccessPointError(GatewayError):
@@ -25,17 +32,20 @@ class AccessPointBusyError(AccessPointError):
     code = "oepl_access_point_busy"
 
 
-class TagRefusedError(AccessPointError):
-    code = "oepl_tag_refused"
+class TagError(AccessPointError):
+    """The AP said something about one tag; `mac` names it."""
+
+    code = "oepl_tag"
 
     def __init__(self, *, ap: str, mac: str, reason: str) -> None:
         GatewayError.__init__(self, f"AP {ap}, tag {mac}: {reason}", ap=ap, mac=mac, reason=reason)
 
 
-class TagParkedError(AccessPointError):
+class TagRefusedError(TagError):
+    code = "oepl_tag_refused"
+
+
+class TagParkedError(TagError):
     """The tag did not take the image; `reason` says why (for the operator and the logs)."""
 
     code = "oepl_tag_parked"
-
-    def __init__(self, *, ap: str, mac: str, reason: str) -> None:
-        GatewayError.__init__(self, f"AP {ap}, tag {mac}: {reason}", ap=ap, mac=mac, reason=reason)

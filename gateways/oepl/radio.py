@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
+import contextlib
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from typing import Final
 
 from gateways.oepl.driver import AccessPointDriver
@@ -31,6 +32,18 @@ def led_pattern(*, colour: int, pattern: int, seconds: int) -> str:
     # First byte: brightness - 1 in the high nibble (2 of 16), mode 1 "flash" in the low.
     body = bytes([0x11]) + segment + segment + segment + bytes([repeats - 1, 0x00])
     return body.ljust(12, b"\x00").hex()
+
+
+@contextlib.contextmanager
+def _as_radio_errors(address: str) -> Iterator[None]:
+    """The AP's errors as the radio's: a tag the AP refused stays refused (final); anything
+    else (busy, unreachable, never checked in) may work later."""
+    try:
+        yield
+    except TagRefusedError as refused:
+        raise RadioError(address=address, reason=str(refused), final=True) from None
+    except AccessPointError as error:
+        raise RadioError(address=address, reason=str(error), final=False) from None
 
 
 def _health(record: TagRecord) -> LabelHealth:
@@ -72,34 +85,22 @@ class OeplRadio(LabelRadio):
         return _health(await self._heard(address))
 
     async def show(self, address: str, planes: Planes) -> LabelHealth:
-        try:
+        with _as_radio_errors(address):
             delivery = await self.driver.push_image(address, planes)
-        except TagRefusedError as refused:
-            raise RadioError(address=address, reason=str(refused), final=True) from None
-        except AccessPointError as error:
-            raise RadioError(address=address, reason=str(error), final=False) from None
         return _health(delivery.record)
 
     async def redraw(self, address: str, planes: Planes) -> LabelHealth:
         """`/tag_cmd` refresh: the AP does not resend an image the tag holds."""
-        try:
+        with _as_radio_errors(address):
             delivery = await self.driver.redraw(address, planes)
-        except TagRefusedError as refused:
-            raise RadioError(address=address, reason=str(refused), final=True) from None
-        except AccessPointError as error:
-            raise RadioError(address=address, reason=str(error), final=False) from None
         return _health(delivery.record)
 
     async def flash_led(self, address: str, *, colour: int, pattern: int, seconds: int) -> None:
         await self._heard(address)
-        try:
+        with _as_radio_errors(address):
             await self.driver.flash_led(
                 address, led_pattern(colour=colour, pattern=pattern, seconds=seconds)
             )
-        except TagRefusedError as refused:
-            raise RadioError(address=address, reason=str(refused), final=True) from None
-        except AccessPointError as error:
-            raise RadioError(address=address, reason=str(error), final=False) from None
 
     async def health(self) -> dict[str, LabelHealth]:
         try:

@@ -60,6 +60,10 @@ class FrameHeader:
     sequence: int
     size: int  # bytes up to and including the sequence number
 
+    def reject(self, reason: ReasonCode, detail: str = "") -> FrameRejectedError:
+        """A refusal of this frame, naming its label and sequence for the nack."""
+        return FrameRejectedError(reason, detail, label_id=self.label_id, sequence=self.sequence)
+
 
 @functools.lru_cache(maxsize=65_536)
 def check_label_id(label_id: str) -> str:
@@ -123,17 +127,10 @@ def seal(kind: FrameKind, label_id: str, sequence: int, body: bytes, key: bytes)
 def verify_mac(key: bytes, data: bytes, header: FrameHeader) -> None:
     """Check the MAC in the last 16 bytes of `data`; raise BAD_MAC when it does not match."""
     if len(data) < header.size + MAC_SIZE:
-        raise FrameRejectedError(
-            ReasonCode.MALFORMED_FRAME,
-            "no room for a MAC",
-            label_id=header.label_id,
-            sequence=header.sequence,
-        )
+        raise header.reject(ReasonCode.MALFORMED_FRAME, "no room for a MAC")
     expected = compute_mac(key, data[:-MAC_SIZE])
     if not hmac.compare_digest(expected, data[-MAC_SIZE:]):
-        raise FrameRejectedError(
-            ReasonCode.BAD_MAC, label_id=header.label_id, sequence=header.sequence
-        )
+        raise header.reject(ReasonCode.BAD_MAC)
 
 
 class Reader:
@@ -161,9 +158,7 @@ class Reader:
         return self._end
 
     def reject(self, reason: ReasonCode, detail: str = "") -> FrameRejectedError:
-        return FrameRejectedError(
-            reason, detail, label_id=self._header.label_id, sequence=self._header.sequence
-        )
+        return self._header.reject(reason, detail)
 
     def take(self, count: int) -> bytes:
         end = self.offset + count

@@ -33,7 +33,6 @@ from gateways.protocol.commands import (
     read_chunks,
     unpack_command,
 )
-from gateways.protocol.errors import FrameRejectedError
 from gateways.protocol.keys import check_label_key
 from gateways.protocol.reasons import ReasonCode
 
@@ -113,19 +112,9 @@ def decode_frame(data: bytes, *, key: bytes, label_id: str) -> LabelFrame:
     """
     header = peek_header(data)
     if header.kind is not FrameKind.COMMAND:
-        raise FrameRejectedError(
-            ReasonCode.MALFORMED_FRAME,
-            "not a command",
-            label_id=header.label_id,
-            sequence=header.sequence,
-        )
+        raise header.reject(ReasonCode.MALFORMED_FRAME, "not a command")
     if header.label_id != label_id:
-        raise FrameRejectedError(
-            ReasonCode.WRONG_LABEL,
-            f"addressed to {header.label_id}",
-            label_id=header.label_id,
-            sequence=header.sequence,
-        )
+        raise header.reject(ReasonCode.WRONG_LABEL, f"addressed to {header.label_id}")
     reader, opcode, chunks = _command_reader(data, header)
     verify_mac(key, data, header)
     if header.sequence == 0:

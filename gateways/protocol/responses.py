@@ -29,7 +29,6 @@ from gateways.protocol._wire import (
     verify_mac,
 )
 from gateways.protocol.commands import CONTENT_HASH_SIZE, from_wire_ms, to_wire_ms
-from gateways.protocol.errors import FrameRejectedError
 from gateways.protocol.keys import check_label_key
 from gateways.protocol.reasons import BasicStateFlag, LabelState, ReasonCode
 
@@ -112,12 +111,7 @@ def decode_response(data: bytes, *, key: bytes) -> LabelResponse:
     """
     header = peek_header(data)
     if header.kind is FrameKind.COMMAND:
-        raise FrameRejectedError(
-            ReasonCode.MALFORMED_FRAME,
-            "a command, not a response",
-            label_id=header.label_id,
-            sequence=header.sequence,
-        )
+        raise header.reject(ReasonCode.MALFORMED_FRAME, "a command, not a response")
     verify_mac(key, data, header)
     reader = Reader.of_body(data, header)
     fields = reader.unpack(_BODY)

@@ -16,20 +16,17 @@ In place of an answer the gateway sends its own unsigned report of what went wro
 
 from __future__ import annotations
 
-import contextlib
 import logging
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Final
 
 from gateways.protocol import (
-    MAC_SIZE,
     NO_OPCODE,
     BasicStateFlag,
     Command,
     FlashLed,
     FrameKind,
-    FrameRejectedError,
     ImageEncoding,
     ImageUpdate,
     LabelResponse,
@@ -39,26 +36,26 @@ from gateways.protocol import (
     SetClock,
     SwitchPage,
     Unassociate,
-    decode_frame,
     encode_response,
     from_wire_ms,
-    header_opcode,
-    peek_header,
     to_wire_ms,
+)
+from gateways.protocol.label_checks import (
+    Refusal,
+    Repeated,
+    check_frame,
+    check_image,
+    clock_offset_ms,
 )
 from gateways.store_gateway.local_state import LabelRecord
 from gateways.store_gateway.radio import LabelHealth, LabelRadio, RadioError
 from gateways.store_gateway.reports import gave_up_report
-from rendering.encoding import Planes, decode_with_hash
-from rendering.errors import DecodeError, DecodeReason
 
 __all__ = ["FIRMWARE", "Outcome", "answer_frame", "check_in_report", "drawn_over", "with_health"]
 
 _log = logging.getLogger(__name__)
 
 FIRMWARE: Final = "2.0.0"  # the stand-in's own version, as answers report it
-_EARLIEST_PLAUSIBLE_MS: Final = 1_577_836_800_000  # 2020-01-01
-_BASE_REASONS = frozenset({DecodeReason.MISSING_BASE, DecodeReason.WRONG_BASE})
 
 
 @dataclass(frozen=True, slots=True)
@@ -81,20 +78,14 @@ async def answer_frame(
     key = label.key
     if key is None:
         return Outcome(label, None)  # unassociated: a label without a key says nothing
-    try:
-        frame = decode_frame(data, key=key, label_id=label.label_id)
-    except FrameRejectedError as rejected:
-        opcode = NO_OPCODE
-        with contextlib.suppress(FrameRejectedError):
-            opcode = header_opcode(data, peek_header(data)) or NO_OPCODE
-        nack = _respond(label, now, rejected.sequence or 0, rejected.reason, opcode)
-        return Outcome(label, nack)
-    mac = data[-MAC_SIZE:]
-    if frame.sequence == label.last_sequence and mac == label.last_mac:
-        return Outcome(label, label.last_response)  # a radio duplicate: the same answer
-    if frame.sequence <= label.last_sequence:
-        stale = _respond(label, now, frame.sequence, ReasonCode.STALE_SEQUENCE, frame.opcode)
-        return Outcome(label, stale)
+    last = (label.last_sequence, label.last_mac)
+    checked = check_frame(data, key=key, label_id=label.label_id, last=last)
+    match checked:
+        case Repeated():
+            return Outcome(label, label.last_response)  # a radio duplicate: the same answer
+        case Refusal(sequence=sequence, reason=refused, opcode=opcode):
+            return Outcome(label, _respond(label, now, sequence, refused, opcode))
+    frame, mac = checked.frame, checked.mac
     try:
         label, reason = await _execute(label, frame.command, radio=radio, model=model, now=now)
     except RadioError as error:
@@ -126,10 +117,10 @@ async def _execute(
         case Unassociate():
             return label, ReasonCode.SUCCESS
         case SetClock(at=at):
-            at_ms = to_wire_ms(at)
-            if at_ms < _EARLIEST_PLAUSIBLE_MS:
+            offset_ms = clock_offset_ms(at, now_ms=to_wire_ms(now))
+            if offset_ms is None:
                 return label, ReasonCode.IMPLAUSIBLE_ABSOLUTE_TIME
-            return label.evolve(clock_offset_ms=at_ms - to_wire_ms(now)), ReasonCode.SUCCESS
+            return label.evolve(clock_offset_ms=offset_ms), ReasonCode.SUCCESS
         case FlashLed(colour=colour, pattern=pattern, duration_s=seconds):
             await radio.flash_led(
                 label.address, colour=int(colour), pattern=int(pattern), seconds=seconds
@@ -157,22 +148,10 @@ async def _show(
         return label, ReasonCode.INVALID_IMAGE_INDEX
     if update.display_at is not None:
         return label, ReasonCode.INVALID_PARAMETERS
-    base: Planes | None = None
-    if update.encoding is ImageEncoding.DELTA:
-        if label.shown is None or update.base_hash != label.shown_hash:
-            return label, ReasonCode.UNKNOWN_BASE_IMAGE
-        base = label.shown
-    width, height, has_accent = model
-    try:
-        planes, digest = decode_with_hash(
-            update.image, width=width, height=height, has_accent=has_accent, base=base
-        )
-    except DecodeError as error:
-        if error.reason in _BASE_REASONS:
-            return label, ReasonCode.UNKNOWN_BASE_IMAGE
-        return label, ReasonCode.CORRUPT_IMAGE
-    if digest != update.content_hash:
-        return label, ReasonCode.CORRUPT_IMAGE
+    image = check_image(update, panel=model, shown=label.shown, shown_hash=label.shown_hash)
+    if isinstance(image, ReasonCode):
+        return label, image
+    planes, digest = image.planes, image.digest
     # Only now, with a verified frame and its exact pixels, does anything reach the radio.
     if update.encoding is ImageEncoding.FULL and digest == label.shown_hash:
         # The controller sends again the whole image we confirmed: it wants the panel
