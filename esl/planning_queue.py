@@ -26,12 +26,13 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any, Protocol
+from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from esl.db.bulk import insert_rows
+from esl.db.mapping import PriceRuleColumns
 from esl.db.models import (
     LabelBindingRow,
     LabelRow,
@@ -47,6 +48,7 @@ from esl.db.models import (
 from esl.db.repositories import in_chunks
 from esl.db.repositories.rows import row_or_not_found
 from pricing.promotions import Promotion
+from pricing.rules import PriceRule
 
 __all__ = [
     "ShelvesAt",
@@ -190,25 +192,13 @@ def queue_later_instants(
     return queued
 
 
-class ScheduledRule(Protocol):
-    """What `later_instants` reads of a price rule: a `PriceRule`, or an import's line
-    before it becomes one (converting 100,000 lines only to read these cost seconds)."""
-
-    @property
-    def sku(self) -> str: ...
-    @property
-    def store(self) -> str | None: ...
-    @property
-    def valid_from(self) -> datetime | None: ...
-    @property
-    def valid_until(self) -> datetime | None: ...
-
-
 def later_instants(
     session: Session,
     *,
     promotions: Iterable[Promotion] = (),
-    rules: Iterable[ScheduledRule] = (),
+    # An import passes its validated lines: converting 100,000 of them to `PriceRule`s only
+    # to read these four fields cost seconds.
+    rules: Iterable[PriceRule | PriceRuleColumns] = (),
     after: datetime,
 ) -> dict[datetime, ShelvesAt]:
     """The shelves whose labels change when one of `promotions` or `rules` starts or ends
