@@ -40,10 +40,9 @@ from firmware_sim.label import SimulatedLabel
 from gateways.ble.control_point import EslAddress
 from gateways.ble.store_radio import BleGatewayLabel, ble_gateway_labels_json
 from gateways.protocol import LabelProvision, generate_label_key, to_wire_ms
-from rendering.display_models import get_display_model
 from rendering.encoding import Planes
 from tests.fixtures.mosquitto import MosquittoProcess
-from tests.gateways.ble.ble_store import address_of
+from tests.gateways.ble.ble_store import MODEL, address_of
 from tests.support.cli_process import ROOT
 from tests.support.clock import wall_clock
 from tests.support.outbox import open_outbox_rows
@@ -56,7 +55,6 @@ pytestmark = [pytest.mark.integration, pytest.mark.slow]
 STORE = "S01"  # seeded by the reference data
 GATEWAY = "S01-ble1"
 LABELS = 4
-MODEL = get_display_model("2.9-bwr")
 # A 2.9" three-colour panel takes about 15 s to refresh; these take 0.3 s, so a label
 # is not busy for a quarter of a minute after every image on the test's wall clock.
 HARDWARE = dataclasses.replace(hardware_for(MODEL), refresh_ms=300)
