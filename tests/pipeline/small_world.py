@@ -18,8 +18,10 @@ from esl.db.models import LabelStateRow, OutboxRow
 from esl.services.keys import Role, create_key
 from esl.settings import Settings
 from firmware_sim.fleet import build_labels, make_fleet
+from firmware_sim.hardware import hardware_for
 from firmware_sim.images import ImageStore
-from firmware_sim.label import SimulatedLabel
+from firmware_sim.label import LabelSnapshot, SimulatedLabel
+from rendering.display_models import get_display_model
 from rendering.encoding import content_hash
 from tests.pipeline.in_memory_gateway import InMemoryGateway, radio
 from tests.support.clock import Clock
@@ -102,6 +104,25 @@ class World:
                 return
             self.clock.advance(timedelta(seconds=5))
         raise AssertionError("not converged")
+
+    def back_up(self, label_id: str) -> tuple[LabelSnapshot, ImageStore]:
+        """What a backup of the label keeps: its state and the images it stores."""
+        label = self.labels[label_id]
+        images = ImageStore()
+        for digest, planes in zip(label.page_hashes, label.pages, strict=True):
+            if digest is not None and planes is not None:
+                images.intern(digest, planes)
+        return label.snapshot(), images
+
+    def restore(self, label_id: str, backup: tuple[LabelSnapshot, ImageStore]) -> None:
+        """The label as `backup` kept it (restored from an older backup)."""
+        snapshot, images = backup
+        self.labels[label_id] = SimulatedLabel.restore(
+            snapshot,
+            hardware=hardware_for(get_display_model(snapshot.model_id)),
+            images=images,
+            now=self.clock.now,
+        )
 
     def corrupt_record(self, label_id: str) -> None:
         """Overwrite what the controller believes `label_id` shows and holds with a hash no

@@ -55,22 +55,12 @@ async def test_a_label_restored_from_a_backup_is_found_by_its_check_in_and_updat
 ) -> None:
     label_id = sorted(world.labels)[0]
     await world.converge()
-    old = world.labels[label_id]
-    backup = old.snapshot()  # shows the old price, sequence 1
-    backup_images = ImageStore()
-    for digest, planes in zip(old.page_hashes, old.pages, strict=True):
-        if digest is not None and planes is not None:
-            backup_images.intern(digest, planes)
+    backup = world.back_up(label_id)  # shows the old price, sequence 1
     publish_prices(world.sessions, PRICES_B, now=world.clock.now)
     await world.converge()
     _assert_truth(world, label_id)
 
-    world.labels[label_id] = SimulatedLabel.restore(
-        backup,
-        hardware=hardware_for(get_display_model(backup.model_id)),
-        images=backup_images,
-        now=world.clock.now,
-    )
+    world.restore(label_id, backup)
     assert world.labels[label_id].shown != world.labels[sorted(world.labels)[1]].shown
     world.clock.advance(timedelta(minutes=1))
     world.dispatcher.settle([_check_in(world, label_id)])
