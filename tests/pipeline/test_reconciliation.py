@@ -10,11 +10,8 @@ import pytest
 from sqlalchemy import Engine
 
 from esl.db.engine import session_factory
-from firmware_sim.hardware import hardware_for
 from firmware_sim.images import ImageStore
-from firmware_sim.label import SimulatedLabel
 from gateways.base import Uplink
-from rendering.display_models import get_display_model
 from rendering.encoding import content_hash
 from tests.pipeline.in_memory_gateway import radio
 from tests.pipeline.small_world import PRICES_A, T0, World
@@ -103,13 +100,7 @@ async def test_the_periodic_pass_repairs_a_corrupted_record(world: World) -> Non
 
 def _blanked(world: World, label_id: str) -> None:
     """The label loses its panel and stored images (a reset), keeping its counter."""
-    snapshot = world.labels[label_id].snapshot()
-    world.labels[label_id] = SimulatedLabel.restore(
-        snapshot,
-        hardware=hardware_for(get_display_model(snapshot.model_id)),
-        images=ImageStore(),
-        now=world.clock.now,
-    )
+    world.restore(label_id, (world.labels[label_id].snapshot(), ImageStore()))
 
 
 async def test_a_label_found_again_while_its_repair_is_planned_is_not_forgotten(
