@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 
 import pytest
@@ -11,6 +11,7 @@ from sqlalchemy import Engine
 from esl.api.server import ServerThread
 from tests.fixtures.mosquitto import MosquittoProcess, start_mosquitto
 from tests.support.api import AppSwitch
+from tests.support.chain import Chain, wall_clock_chain
 from tests.support.database import seeded_sqlite_engine
 
 
@@ -28,6 +29,15 @@ def engine(tmp_path: Path) -> Iterator[Engine]:
     PostgreSQL too, or need another database, define their own)."""
     with seeded_sqlite_engine(tmp_path) as engine:
         yield engine
+
+
+@pytest.fixture
+async def chain(
+    engine: Engine, mosquitto: MosquittoProcess, tmp_path: Path
+) -> AsyncIterator[Chain]:
+    """The MQTT chain (tests/support/chain.py) on the wall clock, over the folder's `engine`."""
+    async with wall_clock_chain(engine, mosquitto, tmp_path / "sim") as chain:
+        yield chain
 
 
 @pytest.fixture(scope="session")

@@ -82,6 +82,8 @@ class ChainTimings:
     # restarts (a fault plan's crash).
     gateway_tick_s: float = 0.05
     gateway_restart_downtime_s: float = 1.0
+    # How long a starting store gateway may take to log in before the chain gives up.
+    gateway_connect_timeout_s: float = 10.0
     # The controller's MQTT link: publishes awaiting the broker's PUBACK (None: one
     # window), and its reconnect backoff.
     max_in_flight: int | None = None
@@ -250,14 +252,19 @@ class SimulatedChain:
         """The clock a store gateway starting now runs on: simulated time."""
         return self.simulated_clock
 
+    def gateway_endpoint(self, store: str) -> BrokerEndpoint:
+        """Where `store`'s gateway logs in: the chain's one broker."""
+        assert self.broker is not None, "MQTT stores need a broker"
+        return self.broker
+
     async def start_gateway(self, store: str) -> None:
         """Connect one MQTT store's gateway to the broker (again, after `stop_gateway`)."""
-        assert self.broker is not None, "MQTT stores need a broker"
+        endpoint = self.gateway_endpoint(store)
         settings = BrokerSettings(
-            host=self.broker.host,
-            port=self.broker.port,
-            username=self.broker.username,
-            password=self.broker.password,
+            host=endpoint.host,
+            port=endpoint.port,
+            username=endpoint.username,
+            password=endpoint.password,
         )
         runner = MqttStoreGateway(
             self.sites[store],
@@ -269,7 +276,7 @@ class SimulatedChain:
         self.runners[store] = runner
         self._tasks[store] = asyncio.create_task(runner.run())
         try:
-            await runner.wait_connected()
+            await runner.wait_connected(self.timings.gateway_connect_timeout_s)
         except TimeoutError:
             reason = f"refused: {runner.refusal}" if runner.refusal else "no answer in time"
             raise GatewayConnectError(

@@ -3,23 +3,21 @@ gateways on node B, unchanged code on both sides. Then node B dies mid-publicati
 
 from __future__ import annotations
 
-import asyncio
 import time
-from collections.abc import AsyncIterator, Callable, Iterator
+from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 
 import pytest
 from sqlalchemy import Engine
 
 from esl.mqtt.rabbitmq_config import WrittenRabbitConfig
-from esl.settings import Settings
 from gateways.mqtt.endpoint import BrokerEndpoint
-from tests.support.chain import TEST_TIMINGS
 from tests.support.clock import wall_clock
 from tests.support.database import seeded_sqlite_engine
 from tests.support.pipeline import publish_prices
 from tests.support.rabbitmq_chain import ClusterChain, FailoverFrontDoor
 from tests.support.rabbitmq_cluster import HOST, RabbitCluster
+from tests.support.waiting import until
 
 STORES = ("S01", "S02")
 CHAIN_GATEWAY = "gw2"  # the accounts conftest.GATEWAYS gives the chain
@@ -54,32 +52,20 @@ async def chain(
     front_door: FailoverFrontDoor,
     tmp_path: Path,
 ) -> AsyncIterator[ClusterChain]:
-    accounts = rabbit_config.accounts
-    controller = accounts.controller
-    chain = ClusterChain(
-        engine=engine,
-        broker=rabbit_cluster.nodes[0].endpoint(controller.username, controller.password),
+    chain = ClusterChain.on_cluster(
+        engine,
+        rabbit_cluster,
+        rabbit_config,
         gateway_endpoints={
             account.store: BrokerEndpoint(HOST, front_door.port, account.username, account.password)
-            for account in accounts.gateways
+            for account in rabbit_config.accounts.gateways
             if account.gateway.endswith(CHAIN_GATEWAY)
         },
         state_dir=tmp_path / "sim",
-        clock=wall_clock,
-        settings=Settings.defaults(),
-        timings=TEST_TIMINGS,
     )
     yield chain
     await chain.close()
     rabbit_cluster.ensure_running()
-
-
-async def _wait_for(condition: str, check: Callable[[], bool], timeout_s: float) -> None:
-    deadline = time.monotonic() + timeout_s
-    while not check():
-        if time.monotonic() > deadline:
-            raise AssertionError(f"timed out waiting for {condition}")
-        await asyncio.sleep(0.05)
 
 
 async def test_the_chain_converges_across_nodes_and_outlives_the_gateways_node(
@@ -104,10 +90,10 @@ async def test_the_chain_converges_across_nodes_and_outlives_the_gateways_node(
         chain.sessions, {"MLK-1": "2.99", "CHS-1": "7.49", "CFE-1": "54.99"}, now=wall_clock()
     )
     total = len(STORES) * LABELS_PER_STORE
-    await _wait_for(
-        "the first new images on the shelf",
+    await until(
         lambda: len(chain.mismatches(wall_clock())) < total,
-        CONVERGE_TIMEOUT_S,
+        what="the first new images on the shelf",
+        timeout_s=CONVERGE_TIMEOUT_S,
     )
     open_at_kill = chain.open_rows()
     killed_at = time.monotonic()
@@ -116,13 +102,13 @@ async def test_the_chain_converges_across_nodes_and_outlives_the_gateways_node(
 
     # Both gateways reconnect through the front door, to node A, and resume their sessions;
     # every label ends on its due price, and the controller's record agrees with the panels.
-    await _wait_for(
-        "the gateways to reconnect to node A",
+    await until(
         lambda: (
             front_door.routed.count(node_a.mqtt_port) >= len(STORES)
             and all(runner._connected.is_set() for runner in chain.runners.values())
         ),
-        CONVERGE_TIMEOUT_S,
+        what="the gateways to reconnect to node A",
+        timeout_s=CONVERGE_TIMEOUT_S,
     )
     reconnected_s = time.monotonic() - killed_at
     await chain.wait_converged(wall_clock(), timeout_s=CONVERGE_TIMEOUT_S)

@@ -82,6 +82,13 @@ def sub(login: Login, topic: str, *extra: str) -> subprocess.CompletedProcess[st
     )
 
 
+def receive_one(login: Login, topic: str, *extra: str) -> str:
+    """The next message `login`'s persistent session holds on `topic` (mosquitto_sub -C 1)."""
+    received = sub(login, topic, "-C", "1", *extra)
+    assert received.returncode == 0, received.stderr
+    return received.stdout.strip()
+
+
 def pub(login: Login, topic: str, payload: str) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
         ["mosquitto_pub", *login.args(), "-t", topic, "-m", payload],
@@ -105,9 +112,7 @@ def test_a_store_login_cannot_subscribe_to_another_stores_frames(
     assert_subscription_refused(s02, down_s01)
     # The controller, on another node, sends S01 a frame: only S01's queued session has it.
     assert pub(controller, down_s01, "frame-for-S01").returncode == 0
-    delivered = sub(s01, down_s01, "-C", "1")
-    assert delivered.returncode == 0
-    assert delivered.stdout.strip() == "frame-for-S01"
+    assert receive_one(s01, down_s01) == "frame-for-S01"
 
 
 def test_a_store_login_cannot_publish_answers_as_another_store(
@@ -123,9 +128,7 @@ def test_a_store_login_cannot_publish_answers_as_another_store(
     assert pub(s01, up_s01, "answer-from-S01").returncode == 0
     # The session queue is first in, first out: had the forged answer been routed it
     # would come first.
-    received = sub(controller, "esl/v1/+/+/up", "-C", "1", "-v")
-    assert received.returncode == 0
-    assert received.stdout.strip() == f"{up_s01} answer-from-S01"
+    assert receive_one(controller, "esl/v1/+/+/up", "-v") == f"{up_s01} answer-from-S01"
 
 
 def test_a_store_login_using_another_gateways_client_id_cannot_drain_its_session(
@@ -142,9 +145,7 @@ def test_a_store_login_using_another_gateways_client_id_cannot_drain_its_session
     for topic in (down_s01, "esl/v1/S02/S02-gw1/down"):
         assert_subscription_refused(impostor, topic)
     # The frame is still waiting for S01, and S01 gets it.
-    delivered = sub(s01, down_s01, "-C", "1")
-    assert delivered.returncode == 0
-    assert delivered.stdout.strip() == "queued-for-S01"
+    assert receive_one(s01, down_s01) == "queued-for-S01"
 
 
 def test_a_gateways_persistent_session_is_a_quorum_queue_on_every_node(

@@ -19,9 +19,6 @@ import pytest
 from sqlalchemy import Engine
 
 from esl.mqtt.rabbitmq_config import WrittenRabbitConfig
-from esl.settings import Settings
-from tests.support.chain import TEST_TIMINGS
-from tests.support.clock import wall_clock
 from tests.support.rabbitmq_chain import ClusterChain
 from tests.support.rabbitmq_cluster import RabbitCluster
 from tests.workers.database import (  # noqa: F401 - fixtures
@@ -53,19 +50,16 @@ async def chain(
         for account in rabbit_config.accounts.gateways
         if account.gateway == _gateway_of(account.store)
     }
-    controller = rabbit_config.accounts.controller
-    chain = ClusterChain(
-        engine=engine,
-        broker=nodes[0].endpoint(controller.username, controller.password),
+    chain = ClusterChain.on_cluster(
+        engine,
+        rabbit_cluster,
+        rabbit_config,
         gateway_endpoints={
             store: nodes[number % len(nodes)].endpoint(login.username, login.password)
             for number, store in enumerate(STORES, start=1)
             for login in (logins[store],)
         },
         state_dir=tmp_path / "sim",
-        clock=wall_clock,
-        settings=Settings.defaults(),
-        timings=TEST_TIMINGS,
     )
     yield chain
     await chain.close()

@@ -20,12 +20,10 @@ import httpx
 import pytest
 from sqlalchemy import Engine, select
 
-from esl.api import create_app
 from esl.composition import build_controller, controller_settings
 from esl.db.audit_models import LabelContentRow
 from esl.db.models import LedgerEntryRow, LedgerInstantRow
 from esl.imports import import_prices
-from esl.services.keys import Role, create_key
 from esl.services.ledger_instants import record_due_instants
 from esl.settings import Settings
 from tests.pipeline.in_memory_gateway import InMemoryGateway
@@ -39,24 +37,12 @@ DAY = timedelta(days=1)
 
 @pytest.fixture
 async def world(seeded: Engine) -> World:
-    world = World(seeded, count=1, sku="CHS-1")
-    publish_prices(world.sessions, {"CHS-1": "4.99"}, now=world.clock.now)
-    await world.converge()
-    return world
+    return await World.showing(seeded, {"CHS-1": "4.99"}, count=1, sku="CHS-1")
 
 
 @pytest.fixture
-async def api(world: World, seeded: Engine) -> AsyncIterator[httpx.AsyncClient]:
-    with world.sessions.begin() as session:
-        _, admin = create_key(
-            session, name="admin", role=Role.ADMIN, store=None, now=world.clock.now
-        )
-    app = create_app(Settings(currency="PLN"), engine=seeded, clock=world.clock)
-    async with httpx.AsyncClient(
-        transport=httpx.ASGITransport(app=app),
-        base_url="http://esl",
-        headers={"X-API-Key": admin},
-    ) as client:
+async def api(world: World) -> AsyncIterator[httpx.AsyncClient]:
+    async with world.admin_api() as client:
         yield client
 
 

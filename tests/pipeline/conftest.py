@@ -1,5 +1,5 @@
-"""Fixtures of the pipeline tests: a seeded SQLite database and the MQTT chain
-(tests/support/chain.py)."""
+"""Fixtures of the pipeline tests: the shared-clock dairy store (the MQTT chain and the
+seeded SQLite database are every folder's, tests/conftest.py)."""
 
 from __future__ import annotations
 
@@ -16,7 +16,6 @@ from tests.pipeline.shared_clock_store import (
     SharedClockStore,
     priced_store,
 )
-from tests.support.chain import Chain, wall_clock_chain
 
 
 @pytest.fixture
@@ -32,11 +31,3 @@ async def dairy_store(
         yield shelf
     finally:
         await shelf.close()
-
-
-@pytest.fixture
-async def chain(
-    engine: Engine, mosquitto: MosquittoProcess, tmp_path: Path
-) -> AsyncIterator[Chain]:
-    async with wall_clock_chain(engine, mosquitto, tmp_path / "sim") as chain:
-        yield chain

@@ -1,12 +1,9 @@
-"""Holding a running controller's database work at a known point, and waiting on a
-condition with a deadline (not a sleep), for the outage tests."""
+"""Holding a running controller's database work at a known point, for the outage tests."""
 
 from __future__ import annotations
 
-import asyncio
 import threading
-import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from contextlib import contextmanager
 
 from esl.pipeline import UpdateController
@@ -30,11 +27,3 @@ def paused_database_work(controller: UpdateController) -> Iterator[None]:
         yield
     finally:
         gate.set()
-
-
-async def until(condition: Callable[[], bool], *, what: str, timeout_s: float = 30.0) -> None:
-    deadline = time.monotonic() + timeout_s
-    while not condition():
-        if time.monotonic() > deadline:
-            raise AssertionError(f"gave up waiting for {what}")
-        await asyncio.sleep(0.05)

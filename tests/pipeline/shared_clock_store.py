@@ -198,6 +198,25 @@ class SharedClockStore:
             label_id for label_id, planes in due.items() if self.labels[label_id].shown != planes
         )
 
+    async def wait_showing_due(self, *, timeout_s: float, at: datetime | None = None) -> None:
+        """Until every bound label shows what is due (at `at`, or at each moment now) and
+        no frame is open."""
+        # Rendered once when the instant is fixed: a store of hundreds of labels takes a while.
+        fixed = None if at is None else self.due_planes(at)
+
+        def wrong() -> list[str]:
+            due = self.due_planes(self.clock()) if fixed is None else fixed
+            return self.showing_other_than(due)
+
+        await self.wait_until(
+            lambda: not wrong() and self.open_rows() == 0,
+            timeout_s=timeout_s,
+            what=lambda: (
+                f"{len(wrong())} labels do not show what is due ({wrong()[:8]}); "
+                f"{self.open_rows()} frames open"
+            ),
+        )
+
     async def wait_until(
         self, condition: Callable[[], bool], *, timeout_s: float, what: Callable[[], str]
     ) -> None:

@@ -3,22 +3,29 @@
 from __future__ import annotations
 
 import random
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from datetime import timedelta
 
+import httpx
 from sqlalchemy import Engine, select, update
 from sqlalchemy.orm import Session, sessionmaker
 
+from esl.api import create_app
 from esl.composition import build_controller, controller_settings
 from esl.db.engine import session_factory
 from esl.db.models import LabelStateRow, OutboxRow
+from esl.services.keys import Role, create_key
 from esl.settings import Settings
 from firmware_sim.fleet import build_labels, make_fleet
+from firmware_sim.hardware import hardware_for
 from firmware_sim.images import ImageStore
-from firmware_sim.label import SimulatedLabel
+from firmware_sim.label import LabelSnapshot, SimulatedLabel
+from rendering.display_models import get_display_model
 from rendering.encoding import content_hash
 from tests.pipeline.in_memory_gateway import InMemoryGateway, radio
 from tests.support.clock import Clock
-from tests.support.pipeline import expected_planes, register_and_bind
+from tests.support.pipeline import expected_planes, publish_prices, register_and_bind
 
 T0 = Clock().now.replace(year=2027)
 PRICES_A = {"MLK-1": "3.49", "CHS-1": "8.99", "CFE-1": "59.99"}
@@ -33,6 +40,7 @@ class World:
         settings: Settings | None = None,
     ) -> None:
         self.sku = sku
+        self.engine = engine
         self.clock = Clock(now=T0)
         self.sessions: sessionmaker[Session] = session_factory(engine)
         provisions = make_fleet(store="S01", gateway="gw1", count=count)
@@ -51,6 +59,31 @@ class World:
             rng=random.Random(3),
         )
         self.dispatcher = self.controller.dispatcher
+
+    @classmethod
+    async def showing(
+        cls, engine: Engine, prices: dict[str, str], *, count: int = 2, sku: str = "MLK-1"
+    ) -> World:
+        """A world whose labels show `prices`, published and delivered."""
+        world = cls(engine, count=count, sku=sku)
+        publish_prices(world.sessions, prices, now=world.clock.now)
+        await world.converge()
+        return world
+
+    @asynccontextmanager
+    async def admin_api(self) -> AsyncIterator[httpx.AsyncClient]:
+        """The API over this world's database and clock, as an admin."""
+        with self.sessions.begin() as session:
+            _, admin = create_key(
+                session, name="admin", role=Role.ADMIN, store=None, now=self.clock.now
+            )
+        app = create_app(Settings(currency="PLN"), engine=self.engine, clock=self.clock)
+        async with httpx.AsyncClient(
+            transport=httpx.ASGITransport(app=app),
+            base_url="http://esl",
+            headers={"X-API-Key": admin},
+        ) as client:
+            yield client
 
     async def send_due(self) -> None:
         self.dispatcher.step()
@@ -71,6 +104,25 @@ class World:
                 return
             self.clock.advance(timedelta(seconds=5))
         raise AssertionError("not converged")
+
+    def back_up(self, label_id: str) -> tuple[LabelSnapshot, ImageStore]:
+        """What a backup of the label keeps: its state and the images it stores."""
+        label = self.labels[label_id]
+        images = ImageStore()
+        for digest, planes in zip(label.page_hashes, label.pages, strict=True):
+            if digest is not None and planes is not None:
+                images.intern(digest, planes)
+        return label.snapshot(), images
+
+    def restore(self, label_id: str, backup: tuple[LabelSnapshot, ImageStore]) -> None:
+        """The label as `backup` kept it (restored from an older backup)."""
+        snapshot, images = backup
+        self.labels[label_id] = SimulatedLabel.restore(
+            snapshot,
+            hardware=hardware_for(get_display_model(snapshot.model_id)),
+            images=images,
+            now=self.clock.now,
+        )
 
     def corrupt_record(self, label_id: str) -> None:
         """Overwrite what the controller believes `label_id` shows and holds with a hash no

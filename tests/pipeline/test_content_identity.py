@@ -39,18 +39,6 @@ async def store(dairy_store: SharedClockStore) -> SharedClockStore:
     return dairy_store
 
 
-async def _wait_showing_due(shelf: SharedClockStore) -> None:
-    def wrong() -> list[str]:
-        due = shelf.due_planes(shelf.clock())
-        return shelf.showing_other_than(due)
-
-    await shelf.wait_until(
-        lambda: not wrong() and shelf.open_rows() == 0,
-        timeout_s=CONVERGE_S,
-        what=lambda: f"labels {wrong()} do not show what is due; {shelf.open_rows()} open",
-    )
-
-
 def _percent_off(promotion_id: str, *, until: str, priority: int) -> dict[str, object]:
     return {
         "action": "upsert_promotion",
@@ -75,7 +63,7 @@ async def test_a_promotion_replaced_at_the_same_price_with_another_end_reaches_t
         [_percent_off("AUTUMN", until=first_end.isoformat(), priority=0)],
         now=now,
     )
-    await _wait_showing_due(store)
+    await store.wait_showing_due(timeout_s=CONVERGE_S)
     milk = sorted(label for label, sku in store.bindings.items() if sku == "MLK-1")
     before = {label: store.labels[label].shown for label in milk}
 
@@ -86,7 +74,7 @@ async def test_a_promotion_replaced_at_the_same_price_with_another_end_reaches_t
         [_percent_off("BLACK-WEEK", until=second_end.isoformat(), priority=10)],
         now=store.clock(),
     )
-    await _wait_showing_due(store)
+    await store.wait_showing_due(timeout_s=CONVERGE_S)
     # The due content really draws differently (the validity text), and the panel shows it.
     assert all(store.labels[label].shown != before[label] for label in milk)
     with store.sessions() as session:

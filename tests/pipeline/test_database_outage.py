@@ -31,12 +31,13 @@ from esl.settings import Settings
 from firmware_sim.fleet import build_labels, make_fleet
 from firmware_sim.images import ImageStore
 from gateways.base import Uplink
-from tests.pipeline.paused_controller import paused_database_work, until
+from tests.pipeline.paused_controller import paused_database_work
 from tests.pipeline.small_world import T0, World
 from tests.support.chain import Chain
 from tests.support.clock import Clock, wall_clock
 from tests.support.database import seeded_sqlite_engine
 from tests.support.pipeline import publish_prices
+from tests.support.waiting import until
 
 pytestmark = pytest.mark.integration
 
@@ -85,6 +86,7 @@ async def test_the_controller_rides_out_a_long_sqlite_lock_and_loses_nothing(
             await until(
                 lambda: controller.outage.report().failed_tries > 10,
                 what="ten failed tries",  # 10 busy timeouts, then the doubling waits
+                timeout_s=30,
             )
             assert not chain.controller_task.done(), "the controller gave up"
             report = controller.outage.report()
@@ -95,6 +97,7 @@ async def test_the_controller_rides_out_a_long_sqlite_lock_and_loses_nothing(
             await until(
                 lambda: _status_says_unreachable_since(tmp_path, report.unreachable_since),
                 what="the status file reporting the outage",
+                timeout_s=30,
             )
             health = CliRunner().invoke(
                 app,

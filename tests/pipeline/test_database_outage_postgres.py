@@ -19,11 +19,12 @@ from sqlalchemy.exc import DBAPIError, ProgrammingError
 from esl.db.models import PlannedPublicationRow
 from esl.pipeline.database_outage import DatabaseRetry, is_database_outage
 from tests.fixtures.postgres import PostgresCluster
-from tests.pipeline.paused_controller import paused_database_work, until
+from tests.pipeline.paused_controller import paused_database_work
 from tests.support.chain import Chain
 from tests.support.clock import wall_clock
 from tests.support.database import seeded_engine
 from tests.support.pipeline import publish_prices
+from tests.support.waiting import until
 
 pytestmark = pytest.mark.integration
 
@@ -63,7 +64,11 @@ async def test_the_controller_rides_out_a_postgresql_restart(
             with chain.sessions() as session:
                 assert session.get(PlannedPublicationRow, publication_b) is None
             await asyncio.to_thread(postgres.stop)
-        await until(lambda: controller.outage.report().failed_tries > 5, what="five failed tries")
+        await until(
+            lambda: controller.outage.report().failed_tries > 5,
+            what="five failed tries",
+            timeout_s=30,
+        )
         assert not chain.controller_task.done(), "the controller gave up"
         assert controller.outage.report().unreachable_since is not None
         await asyncio.to_thread(postgres.start)

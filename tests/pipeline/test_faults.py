@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import Callable
 from datetime import datetime
 
 import paho.mqtt.client as mqtt
@@ -23,6 +22,7 @@ from tests.support.chain import Chain
 from tests.support.clock import wall_clock
 from tests.support.label_answers import synchronized_answer
 from tests.support.pipeline import SKUS, expected_planes, publish_prices
+from tests.support.waiting import until
 
 pytestmark = pytest.mark.integration
 
@@ -55,13 +55,6 @@ def sent_rows(chain: Chain) -> int:
             )
             or 0
         )
-
-
-async def until(condition: Callable[[], bool], failure: str, *, timeout_s: float = 30) -> None:
-    deadline = time.monotonic() + timeout_s
-    while not condition():
-        assert time.monotonic() < deadline, failure
-        await asyncio.sleep(0.02)
 
 
 async def _two_stores_showing(
@@ -117,7 +110,9 @@ async def test_a_controller_killed_mid_publication_converges_after_restart(chain
     sent_before = sent_rows(chain)
     publish_prices(chain.sessions, SECOND, now=wall_clock())
     # Once frames of the change are on the air, kill it without any clean-up.
-    await until(lambda: sent_rows(chain) > sent_before, "no frame of the change sent")
+    await until(
+        lambda: sent_rows(chain) > sent_before, what="a frame of the change sent", timeout_s=30
+    )
     await chain.stop_controller(crash=True)
     assert chain.open_rows() > 0
     await chain.start_controller(seed=2)
@@ -163,7 +158,7 @@ async def test_a_forged_acknowledgement_from_a_rogue_client_is_ignored(chain: Ch
     publish_prices(chain.sessions, FIRST, now=wall_clock())
     site = chain.add_store("S01", labels=3)
     await chain.start_controller()  # the gateway is not running: nothing can really answer
-    await until(lambda: sent_rows(chain) == 3, "the 3 frames were not sent")
+    await until(lambda: sent_rows(chain) == 3, what="the 3 frames sent", timeout_s=30)
     label_id = sorted(site.gateway.labels)[0]
     with chain.sessions() as session:
         sequence = session.scalar(select(OutboxRow.sequence).where(OutboxRow.label_id == label_id))

@@ -8,10 +8,8 @@ storage after it stopped, and compared pixel for pixel with the reference render
 
 from __future__ import annotations
 
-import asyncio
 import signal
 import subprocess
-import time
 from datetime import datetime
 from pathlib import Path
 
@@ -27,6 +25,7 @@ from tests.support.chain import Chain
 from tests.support.cli_process import quiet_esl_process
 from tests.support.clock import wall_clock
 from tests.support.pipeline import SKUS, expected_planes, publish_prices, register_and_bind
+from tests.support.waiting import until
 
 pytestmark = pytest.mark.integration
 
@@ -54,16 +53,6 @@ def _sim_gateway(chain: Chain, state_dir: Path) -> subprocess.Popen[bytes]:
         "--check-in-interval",
         "1",
     )
-
-
-async def _until(condition: object, *, timeout_s: float, what: str) -> None:
-    assert callable(condition)
-    deadline = time.monotonic() + timeout_s
-    while time.monotonic() < deadline:
-        if condition():
-            return
-        await asyncio.sleep(0.02)
-    raise AssertionError(f"timed out waiting for {what}")
 
 
 def _acked_with(chain: Chain, hashes: set[str]) -> int:
@@ -139,7 +128,7 @@ async def test_a_store_gateway_killed_mid_publication_loses_no_panel(
     gateway = _sim_gateway(chain, state_dir)
     try:
         manifest = state_dir / "S01-gw1-labels.json"
-        await _until(manifest.exists, timeout_s=30, what="the provisioning file")
+        await until(manifest.exists, timeout_s=30, what="the provisioning file")
         provisions = read_provisioning(manifest)
         now = wall_clock()
         with chain.sessions.begin() as session:
@@ -150,14 +139,14 @@ async def test_a_store_gateway_killed_mid_publication_loses_no_panel(
             )
         publish_prices(chain.sessions, PRICES_A, now=wall_clock())
         await chain.start_controller(window=1)
-        await _until(lambda: _record_settled(chain), timeout_s=60, what="the first price")
+        await until(lambda: _record_settled(chain), timeout_s=60, what="the first price")
         old_hashes = _desired_hashes(chain)
 
         publish_prices(chain.sessions, PRICES_B, now=wall_clock())
-        await _until(lambda: _desired_hashes(chain) - old_hashes, timeout_s=30, what="the new plan")
+        await until(lambda: _desired_hashes(chain) - old_hashes, timeout_s=30, what="the new plan")
         new_hashes = _desired_hashes(chain) - old_hashes
         # Mid-publication: some labels acknowledged the new price, most have not yet.
-        await _until(
+        await until(
             lambda: _acked_with(chain, new_hashes) >= 5, timeout_s=30, what="the first acks"
         )
         gateway.send_signal(signal.SIGKILL)
@@ -169,7 +158,7 @@ async def test_a_store_gateway_killed_mid_publication_loses_no_panel(
 
         restarted_at = wall_clock()
         gateway = _sim_gateway(chain, state_dir)
-        await _until(
+        await until(
             lambda: _record_settled(chain, heard_after=restarted_at),
             timeout_s=90,
             what="the record to settle with every label heard after the restart",

@@ -12,11 +12,7 @@ import pytest
 from sqlalchemy import Engine
 
 from esl.db.engine import session_factory
-from firmware_sim.hardware import hardware_for
-from firmware_sim.images import ImageStore
-from firmware_sim.label import SimulatedLabel
 from gateways.base import Uplink
-from rendering.display_models import get_display_model
 from tests.pipeline.shared_clock_store import publish
 from tests.pipeline.small_world import PRICES_A, T0, World
 from tests.support.pipeline import expected_planes, publish_prices
@@ -75,11 +71,7 @@ async def test_a_label_reset_while_it_holds_a_flip_gets_the_image_of_now_and_the
 ) -> None:
     label_id = sorted(world.labels)[0]
     await world.converge()
-    old = world.labels[label_id]
-    backup, backup_images = old.snapshot(), ImageStore()  # shows price A
-    for digest, planes in zip(old.page_hashes, old.pages, strict=True):
-        if digest is not None and planes is not None:
-            backup_images.intern(digest, planes)
+    backup = world.back_up(label_id)  # shows price A
     world.clock.advance(timedelta(minutes=1))
     publish_prices(world.sessions, {"MLK-1": "3.19"}, now=world.clock.now)
     await world.converge()
@@ -88,12 +80,7 @@ async def test_a_label_reset_while_it_holds_a_flip_gets_the_image_of_now_and_the
     assert _shows_what_is_due(world, label_id)
 
     # Restored from an old backup: shows an old price, holds no flip.
-    world.labels[label_id] = SimulatedLabel.restore(
-        backup,
-        hardware=hardware_for(get_display_model(backup.model_id)),
-        images=backup_images,
-        now=world.clock.now,
-    )
+    world.restore(label_id, backup)
     world.clock.advance(timedelta(minutes=1))
     world.dispatcher.settle([_check_in(world, label_id, at=world.clock.now)])
     assert world.dispatcher.counts.reconciled == 1

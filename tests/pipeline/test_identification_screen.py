@@ -109,14 +109,7 @@ async def test_unbound_labels_show_their_identity_and_go_back_to_it_when_unbound
 
     # Two are bound and show their price; one of them is unbound again.
     store.bind({label_ids[0]: "MLK-1", label_ids[1]: "MLK-1"})
-    bound = {label_id: store.bindings[label_id] for label_id in label_ids[:2]}
-    await store.wait_until(
-        lambda: (
-            not store.showing_other_than(store.due_planes(store.clock())) and store.open_rows() == 0
-        ),
-        timeout_s=30,
-        what=lambda: f"bound labels {sorted(bound)} do not show their price",
-    )
+    await store.wait_showing_due(timeout_s=30)
     with store.sessions.begin() as session:
         unbind_label(session, principal=ADMIN, label_id=label_ids[0], now=store.clock())
     del store.bindings[label_ids[0]]

@@ -16,38 +16,23 @@ import httpx
 import pytest
 from sqlalchemy import Engine
 
-from esl.api import create_app
 from esl.imports import import_prices, import_products
-from esl.services.keys import Role, create_key
-from esl.settings import Settings
 from rendering.encoding import Planes, content_hash
 from tests.pipeline.in_memory_gateway import radio
 from tests.pipeline.shared_clock_store import publish
 from tests.pipeline.small_world import PRICES_A, World
 from tests.support.database import PRODUCTS_CSV
-from tests.support.pipeline import expected_planes, publish_prices
+from tests.support.pipeline import expected_planes
 
 
 @pytest.fixture
 async def world(engine: Engine) -> World:
-    world = World(engine, count=2)
-    publish_prices(world.sessions, PRICES_A, now=world.clock.now)
-    await world.converge()
-    return world
+    return await World.showing(engine, PRICES_A)
 
 
 @pytest.fixture
-async def api(world: World, engine: Engine) -> AsyncIterator[httpx.AsyncClient]:
-    with world.sessions.begin() as session:
-        _, admin = create_key(
-            session, name="admin", role=Role.ADMIN, store=None, now=world.clock.now
-        )
-    app = create_app(Settings(currency="PLN"), engine=engine, clock=world.clock)
-    async with httpx.AsyncClient(
-        transport=httpx.ASGITransport(app=app),
-        base_url="http://esl",
-        headers={"X-API-Key": admin},
-    ) as client:
+async def api(world: World) -> AsyncIterator[httpx.AsyncClient]:
+    async with world.admin_api() as client:
         yield client
 
 

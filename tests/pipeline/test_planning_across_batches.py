@@ -11,7 +11,7 @@ the reference render of what is due, and with what the controller recorded.
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta
+from datetime import timedelta
 
 import pytest
 from sqlalchemy import select
@@ -37,7 +37,7 @@ async def store(dairy_store: SharedClockStore) -> SharedClockStore:
     await dairy_store.start_controller()
     # Generous: at ten times real speed a loaded runner makes simulated answers late, so
     # frames time out and are sent again; the first 600 images can take minutes there.
-    await _wait_showing_due(dairy_store, at=dairy_store.clock(), timeout_s=360)
+    await dairy_store.wait_showing_due(at=dairy_store.clock(), timeout_s=360)
     return dairy_store
 
 
@@ -53,18 +53,6 @@ def _promotion() -> list[dict[str, object]]:
             "channels": ["store"],
         }
     ]
-
-
-async def _wait_showing_due(shelf: SharedClockStore, *, at: datetime, timeout_s: float) -> None:
-    due = shelf.due_planes(at)
-    await shelf.wait_until(
-        lambda: not shelf.showing_other_than(due) and shelf.open_rows() == 0,
-        timeout_s=timeout_s,
-        what=lambda: (
-            f"{len(shelf.showing_other_than(due))} of {len(due)} labels do not show what is "
-            f"due; {shelf.open_rows()} frames still open"
-        ),
-    )
 
 
 async def _wait_recorded_equals_shown(shelf: SharedClockStore) -> None:
@@ -95,7 +83,7 @@ async def test_an_immediate_promotion_reaches_labels_in_every_batch(
     store: SharedClockStore,
 ) -> None:
     publish(store.sessions, _promotion(), now=store.clock())
-    await _wait_showing_due(store, at=store.clock(), timeout_s=360)
+    await store.wait_showing_due(at=store.clock(), timeout_s=360)
     await _wait_recorded_equals_shown(store)
 
 

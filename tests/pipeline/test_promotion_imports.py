@@ -191,11 +191,7 @@ async def test_an_imported_promotion_starts_and_ends_on_the_shelf_at_its_instant
     store.install(4, skus=("MLK-1", "CHS-1"))
     await store.start_gateway()
     await store.start_controller()
-    await store.wait_until(
-        lambda: not store.showing_other_than(store.due_planes(store.clock())),
-        timeout_s=60,
-        what=lambda: "the labels never showed their prices",
-    )
+    await store.wait_showing_due(timeout_s=60)
     starts = (store.clock() + timedelta(minutes=2)).replace(microsecond=0)
     ends = starts + timedelta(minutes=2)
     with store.sessions.begin() as session:

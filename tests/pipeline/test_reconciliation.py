@@ -10,11 +10,8 @@ import pytest
 from sqlalchemy import Engine
 
 from esl.db.engine import session_factory
-from firmware_sim.hardware import hardware_for
 from firmware_sim.images import ImageStore
-from firmware_sim.label import SimulatedLabel
 from gateways.base import Uplink
-from rendering.display_models import get_display_model
 from rendering.encoding import content_hash
 from tests.pipeline.in_memory_gateway import radio
 from tests.pipeline.small_world import PRICES_A, T0, World
@@ -55,22 +52,12 @@ async def test_a_label_restored_from_a_backup_is_found_by_its_check_in_and_updat
 ) -> None:
     label_id = sorted(world.labels)[0]
     await world.converge()
-    old = world.labels[label_id]
-    backup = old.snapshot()  # shows the old price, sequence 1
-    backup_images = ImageStore()
-    for digest, planes in zip(old.page_hashes, old.pages, strict=True):
-        if digest is not None and planes is not None:
-            backup_images.intern(digest, planes)
+    backup = world.back_up(label_id)  # shows the old price, sequence 1
     publish_prices(world.sessions, PRICES_B, now=world.clock.now)
     await world.converge()
     _assert_truth(world, label_id)
 
-    world.labels[label_id] = SimulatedLabel.restore(
-        backup,
-        hardware=hardware_for(get_display_model(backup.model_id)),
-        images=backup_images,
-        now=world.clock.now,
-    )
+    world.restore(label_id, backup)
     assert world.labels[label_id].shown != world.labels[sorted(world.labels)[1]].shown
     world.clock.advance(timedelta(minutes=1))
     world.dispatcher.settle([_check_in(world, label_id)])
@@ -113,13 +100,7 @@ async def test_the_periodic_pass_repairs_a_corrupted_record(world: World) -> Non
 
 def _blanked(world: World, label_id: str) -> None:
     """The label loses its panel and stored images (a reset), keeping its counter."""
-    snapshot = world.labels[label_id].snapshot()
-    world.labels[label_id] = SimulatedLabel.restore(
-        snapshot,
-        hardware=hardware_for(get_display_model(snapshot.model_id)),
-        images=ImageStore(),
-        now=world.clock.now,
-    )
+    world.restore(label_id, (world.labels[label_id].snapshot(), ImageStore()))
 
 
 async def test_a_label_found_again_while_its_repair_is_planned_is_not_forgotten(

@@ -31,6 +31,7 @@ from gateways.protocol import FrameKind, decode_response, peek_header
 from tests.support.chain import Chain
 from tests.support.clock import wall_clock
 from tests.support.pipeline import publish_prices
+from tests.support.waiting import until
 
 pytestmark = pytest.mark.integration
 
@@ -56,14 +57,6 @@ class Rogue:
     def close(self) -> None:
         self.client.disconnect()
         self.client.loop_stop()
-
-
-async def wait_for(condition: Callable[[], bool], *, timeout_s: float = 15.0) -> None:
-    deadline = time.monotonic() + timeout_s
-    while not condition():
-        if time.monotonic() > deadline:
-            raise AssertionError("condition not reached")
-        await asyncio.sleep(0.05)
 
 
 async def test_a_replayed_old_acknowledgement_is_refused_and_the_price_coming_back_is_sent(
@@ -110,7 +103,11 @@ async def test_a_replayed_old_acknowledgement_is_refused_and_the_price_coming_ba
         rogue.publish("esl/v1/S01/gwS01/up", old_ack)
         # Wait for the replay itself to be judged: a late answer the gateway sent before it
         # stopped may be verified first, so the verifier's count alone proves nothing.
-        await wait_for(lambda: dispatcher.counts.refused_answers.get("OLDER", 0) > refused_before)
+        await until(
+            lambda: dispatcher.counts.refused_answers.get("OLDER", 0) > refused_before,
+            what="the replayed acknowledgement refused",
+            timeout_s=15,
+        )
         # Settling runs on the dispatcher's one database thread: wait for it to finish.
         await asyncio.get_running_loop().run_in_executor(dispatcher.executor, lambda: None)
         with chain.sessions() as session:

@@ -105,11 +105,7 @@ async def test_a_label_bound_after_a_change_ahead_was_planned_gets_it_too(
     dairy_store.bind({label_id: DAIRY_SKUS[i % 2] for i, label_id in enumerate(label_ids[:4])})
     await dairy_store.start_gateway()
     await dairy_store.start_controller()
-    await dairy_store.wait_until(
-        lambda: not dairy_store.showing_other_than(dairy_store.due_planes(dairy_store.clock())),
-        timeout_s=60,
-        what=lambda: "the first labels never showed their price",
-    )
+    await dairy_store.wait_showing_due(timeout_s=60)
     instant = _instant(dairy_store)
     publication_id = _promotion_at(dairy_store, instant)
 

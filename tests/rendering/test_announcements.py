@@ -33,11 +33,11 @@ from rendering.errors import UnlawfulLabelError
 from rendering.layout import TextOp, layout_label
 from rendering.render import render_label
 from rendering.templates import default_template
+from tests.rendering.every_model import each_model
 from tests.rendering.label_samples import PLAIN, PROMOTION
 from tests.strategies import PRICING_EPOCH, pln, pricing_product
 from tests.support.pricing import pln_catalogue, shelf_price
 
-MODELS = sorted(DISPLAY_MODELS.values(), key=lambda m: m.id)
 DAY = timedelta(days=1)
 STORE = Store("S1", "Warszawa Mokotów")
 KEY = PriceKey("A", Channel.STORE, "S1")
@@ -81,7 +81,7 @@ def _regions(content: LabelContent, model: DisplayModel) -> set[str]:
     return {shows[e.region] for e in layout_label(content, model=model, template=template)}
 
 
-@pytest.mark.parametrize("model", MODELS, ids=lambda m: m.id)
+@each_model
 @pytest.mark.parametrize("promotion", [FIXED_129, PERCENT_23], ids=["fixed", "percent"])
 def test_a_reduction_not_below_the_30_day_low_is_drawn_as_a_plain_price(
     model: DisplayModel, promotion: Promotion
@@ -96,7 +96,7 @@ def test_a_reduction_not_below_the_30_day_low_is_drawn_as_a_plain_price(
     assert 2 not in np.asarray(render_label(label, model=model))  # no accent ink at all
 
 
-@pytest.mark.parametrize("model", MODELS, ids=lambda m: m.id)
+@each_model
 def test_a_reduction_below_the_30_day_low_is_announced_with_the_prior_price(
     model: DisplayModel,
 ) -> None:

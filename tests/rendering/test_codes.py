@@ -25,9 +25,10 @@ from rendering.findings import FindingKind
 from rendering.layout import BoxOp, TextOp, layout_label
 from rendering.render import render_checked, render_label
 from rendering.templates import Fill, Template, default_template, template_from_dict
+from tests.rendering.default_layout import elements_showing
+from tests.rendering.every_model import MODELS, each_model
 from tests.rendering.label_samples import PLAIN, PROMOTION
 
-MODELS = sorted(DISPLAY_MODELS.values(), key=lambda m: m.id)
 URL = "https://sklep.example.pl/p/100234"
 
 
@@ -51,19 +52,17 @@ def test_ean13_modules_match_python_barcode(body: str) -> None:
     assert ean13_modules(gtin) == barcode.get("ean13", gtin).build()[0]
 
 
-@pytest.mark.parametrize("model", MODELS, ids=lambda m: m.id)
+@each_model
 def test_every_model_draws_an_ean13_that_decodes_from_its_pixels(model: DisplayModel) -> None:
     image = render_label(PLAIN, model=model)
     assert _decoded(image, zxingcpp.BarcodeFormat.EAN13) == [PLAIN.gtin]
 
 
-@pytest.mark.parametrize("model", MODELS, ids=lambda m: m.id)
+@each_model
 def test_the_ean13_keeps_gs1_quiet_zones_and_prints_the_leading_digit(model: DisplayModel) -> None:
     # Large labels draw it beside the QR ("barcode") or, with no product page, in the left
     # column ("barcode_left").
-    fills = {region.name: region.fill for region in default_template(model).regions}
-    (element,) = [e for e in layout_label(PLAIN, model=model, template=default_template(model))
-                  if fills[e.region] is Fill.EAN13]  # fmt: skip
+    (element,) = elements_showing(PLAIN, model, Fill.EAN13)
     bars = [op for op in element.ops if isinstance(op, BoxOp)]
     left, right = min(b.left for b in bars), max(b.right for b in bars)
     module = (right - left) // 95
@@ -80,7 +79,7 @@ def test_the_ean13_keeps_gs1_quiet_zones_and_prints_the_leading_digit(model: Dis
     assert texts[0].x < left  # the leading digit sits in the left quiet zone
 
 
-@pytest.mark.parametrize("model", MODELS, ids=lambda m: m.id)
+@each_model
 def test_a_promotion_keeps_its_barcode_on_large_models(model: DisplayModel) -> None:
     # docs/templates.md: the small and medium layouts give the barcode's place to the
     # badge and the prior-price line while a reduction is announced; large ones keep it.
@@ -95,7 +94,7 @@ def _with_qr(model: DisplayModel) -> Template:
     return template_from_dict({"id": "qr-test", "version": 1, "regions": [region]})
 
 
-@pytest.mark.parametrize("model", MODELS, ids=lambda m: m.id)
+@each_model
 def test_a_qr_code_decodes_from_the_pixels_with_modules_a_phone_reads(model: DisplayModel) -> None:
     template = _with_qr(model)
     content = replace(PLAIN, web_url=URL)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import contextlib
 import random
 import zlib
+from collections.abc import Callable
 
 import pytest
 from hypothesis import HealthCheck, given, settings
@@ -22,13 +23,20 @@ from rendering.encoding import (
     raw_planes,
 )
 from rendering.errors import DecodeError, DecodeReason
+from tests.rendering.every_model import MODELS, each_model
 from tests.strategies import edited_planes, label_planes
 
-MODELS = sorted(DISPLAY_MODELS.values(), key=lambda m: m.id)
 PINNED_WHITE_29_BWR = "e540eddcfa6b3e57634b1085c0b2aa2f"
-HYPOTHESIS = settings(
+_HYPOTHESIS = settings(
     max_examples=25, deadline=None, suppress_health_check=[HealthCheck.data_too_large]
 )
+
+
+def _on_every_model(
+    test: Callable[[DisplayModel, st.DataObject], None],
+) -> Callable[..., None]:
+    """A property of every model's images: `data` draws planes of the `model` at hand."""
+    return each_model(_HYPOTHESIS(given(data=st.data())(test)))
 
 
 def _planes(model: DisplayModel) -> st.SearchStrategy[Planes]:
@@ -51,9 +59,7 @@ def _white(model: DisplayModel) -> Planes:
     )
 
 
-@pytest.mark.parametrize("model", MODELS, ids=lambda m: m.id)
-@HYPOTHESIS
-@given(data=st.data())
+@_on_every_model
 def test_a_full_image_decodes_to_exactly_the_planes_encoded(
     model: DisplayModel, data: st.DataObject
 ) -> None:
@@ -61,9 +67,7 @@ def test_a_full_image_decodes_to_exactly_the_planes_encoded(
     assert _decode(encode_full(planes), model) == planes
 
 
-@pytest.mark.parametrize("model", MODELS, ids=lambda m: m.id)
-@HYPOTHESIS
-@given(data=st.data())
+@_on_every_model
 def test_a_full_image_is_never_larger_than_zlib_level_9(
     model: DisplayModel, data: st.DataObject
 ) -> None:
@@ -71,9 +75,7 @@ def test_a_full_image_is_never_larger_than_zlib_level_9(
     assert len(encode_full(planes)) <= len(zlib.compress(raw_planes(planes), 9))
 
 
-@pytest.mark.parametrize("model", MODELS, ids=lambda m: m.id)
-@HYPOTHESIS
-@given(data=st.data())
+@_on_every_model
 def test_a_delta_applied_to_its_base_gives_the_new_image(
     model: DisplayModel, data: st.DataObject
 ) -> None:
@@ -219,7 +221,7 @@ def test_content_hash_tells_apart_a_single_pixel_and_the_dimensions() -> None:
     assert len(hashes) == 3
 
 
-@pytest.mark.parametrize("model", MODELS, ids=lambda m: m.id)
+@each_model
 def test_an_image_survives_packing_into_planes_and_back(model: DisplayModel) -> None:
     planes = _pattern(model)
     image = image_from_planes(planes, palette=model.palette)

@@ -13,16 +13,16 @@ from rendering.identification import (
 )
 from rendering.layout import TextOp, layout_label
 from rendering.render import render_label
+from tests.rendering.every_model import each_model
 from tests.rendering.identification_checks import qr_region_encodes
 
-MODELS = sorted(DISPLAY_MODELS.values(), key=lambda m: m.id)
 LABEL = "S01-gw-S01-00042"
 # As `esl sim gateway` names them in the demo: a longer id, a larger QR code.
 LABEL_IDS = (LABEL, "KRK-01-KRK-01-gw1-00013")
 
 
 @pytest.mark.parametrize("label_id", LABEL_IDS)
-@pytest.mark.parametrize("model", MODELS, ids=lambda m: m.id)
+@each_model
 def test_every_model_shows_the_label_id_its_store_and_a_qr_code_of_the_id(
     model: DisplayModel, label_id: str
 ) -> None:

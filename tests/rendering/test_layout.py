@@ -14,11 +14,11 @@ from rendering.content import LabelContent
 from rendering.display_models import DISPLAY_MODELS, DisplayModel
 from rendering.layout import ELLIPSIS, Element, TextOp, layout_label
 from rendering.render import paint, render_label
-from rendering.templates import Condition, default_template
+from rendering.templates import Condition, Fill, default_template
+from tests.rendering.default_layout import elements_showing
+from tests.rendering.every_model import MODELS, each_model
 from tests.rendering.label_samples import LONG, MULTI_BUY, PLAIN, PROMOTION
 from tests.strategies import label_contents
-
-MODELS = sorted(DISPLAY_MODELS.values(), key=lambda m: m.id)
 
 
 def _ink_box(element: Element, model: DisplayModel) -> tuple[int, int, int, int] | None:
@@ -41,7 +41,7 @@ def _assert_every_element_inside_its_region(content: LabelContent, model: Displa
         assert ink[3] <= bottom, where
 
 
-@pytest.mark.parametrize("model", MODELS, ids=lambda m: m.id)
+@each_model
 @pytest.mark.parametrize(
     "content",
     [PLAIN, PROMOTION, MULTI_BUY, LONG],
@@ -178,12 +178,7 @@ def test_only_promotions_use_the_accent_colour() -> None:
     model = DISPLAY_MODELS["2.9-bwr"]
     assert 2 not in np.asarray(render_label(PLAIN, model=model))
     promoted = np.asarray(render_label(PROMOTION, model=model))
-    template = default_template(model)
-    fills = {region.name: region.fill for region in template.regions}
-    (price,) = [
-        e for e in layout_label(PROMOTION, model=model, template=template)
-        if fills[e.region] == "price"
-    ]  # fmt: skip
+    (price,) = elements_showing(PROMOTION, model, Fill.PRICE)
     left, top, right, bottom = price.box
     assert (promoted[top:bottom, left:right] == 2).sum() > 500  # the price itself turns red
 

@@ -20,9 +20,10 @@ from rendering.fonts import Weight, text_mask
 from rendering.layout import ELLIPSIS, WHITE, BoxOp, TextOp, layout_label
 from rendering.render import render_label
 from rendering.templates import Fill, default_template
+from tests.rendering.default_layout import elements_showing
+from tests.rendering.every_model import MODELS
 from tests.rendering.label_samples import LONG, PLAIN, PROMOTION
 
-MODELS = sorted(DISPLAY_MODELS.values(), key=lambda m: m.id)
 # Every em size text is drawn at: from the smallest panel minimum to a large headline.
 SIZES = range(min(m.min_text_px for m in MODELS), 41)
 
@@ -157,12 +158,7 @@ def test_every_text_has_contrast_on_what_it_is_drawn_on() -> None:
 def test_yellow_promotions_are_black_text_on_a_yellow_field() -> None:
     model = DISPLAY_MODELS["2.9-bwy"]
     image = np.asarray(render_label(PROMOTION, model=model))
-    template = default_template(model)
-    fills = {region.name: region.fill for region in template.regions}
-    (price,) = [
-        e for e in layout_label(PROMOTION, model=model, template=template)
-        if fills[e.region] is Fill.PRICE
-    ]  # fmt: skip
+    (price,) = elements_showing(PROMOTION, model, Fill.PRICE)
     left, top, right, bottom = price.box
     area = image[top:bottom, left:right]
     assert (area == 1).sum() > 300  # the digits are black
@@ -180,12 +176,7 @@ def test_a_name_that_does_not_fit_ends_in_an_ellipsis_after_a_whole_word() -> No
     ]
     for name in names:
         for content in (replace(PLAIN, name=name), replace(PROMOTION, name=name)):
-            template = default_template(model)
-            fills = {region.name: region.fill for region in template.regions}
-            (element,) = [
-                e for e in layout_label(content, model=model, template=template)
-                if fills[e.region] is Fill.PRODUCT_NAME
-            ]  # fmt: skip
+            (element,) = elements_showing(content, model, Fill.PRODUCT_NAME)
             shown = " ".join(op.text for op in element.ops if isinstance(op, TextOp))
             assert shown.endswith(ELLIPSIS), shown
             kept = shown.removesuffix(ELLIPSIS)

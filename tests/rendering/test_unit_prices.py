@@ -6,19 +6,17 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 
-import pytest
-
 from esl.sample import load_sample
 from pricing import Channel, Money, Promotion, PromotionKind, resolve
 from rendering.content import LabelContent
-from rendering.display_models import DISPLAY_MODELS, DisplayModel
+from rendering.display_models import DisplayModel
 from rendering.layout import TextOp, layout_label
 from rendering.locale_texts import format_money
 from rendering.templates import Fill, default_template
+from tests.rendering.every_model import each_model
 
 ANCHOR = datetime(2026, 11, 23, tzinfo=UTC)
 SAMPLE = load_sample(anchor=ANCHOR)
-MODELS = sorted(DISPLAY_MODELS.values(), key=lambda m: m.id)
 
 
 def _label(sku: str, store: str = "WAW-01") -> tuple[LabelContent, object]:
@@ -82,7 +80,7 @@ def test_a_one_kilo_pack_on_multi_buy_still_compares_both_unit_prices() -> None:
     assert on_offer.promotion.offer_unit_price == Money.of("3.50", "PLN")
 
 
-@pytest.mark.parametrize("model", MODELS, ids=lambda m: m.id)
+@each_model
 def test_every_sample_label_with_net_content_shows_its_unit_prices(model: DisplayModel) -> None:
     checked = offers = 0
     for sku in SAMPLE.catalogue.products:

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import threading
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from contextlib import contextmanager
 
 import numpy as np
@@ -39,13 +39,6 @@ def price_planes(model_id: str = "2.9-bwr", *, seed: int = 1) -> Planes:
     black = np.packbits(indices == 1, axis=1).tobytes()
     accent = np.packbits(indices == 2, axis=1).tobytes() if model.has_accent else None
     return Planes(width=model.width, height=model.height, black=black, accent=accent)
-
-
-async def wait_until(condition: Callable[[], bool], *, timeout_s: float = 10.0) -> None:
-    """Poll a condition on the loop (the AP runs on it too) until it holds."""
-    async with asyncio.timeout(timeout_s):
-        while not condition():
-            await asyncio.sleep(0.01)
 
 
 @contextmanager

@@ -13,22 +13,27 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
+from pathlib import Path
 
-from sqlalchemy import select
+from sqlalchemy import Engine, select
 
 from esl.db.models import LabelStateRow
-from firmware_sim.mqtt_gateway import BrokerSettings, MqttStoreGateway
-from gateways.errors import GatewayConnectError
+from esl.mqtt.rabbitmq_config import WrittenRabbitConfig
+from esl.settings import Settings
 from gateways.mqtt.endpoint import BrokerEndpoint
 from rendering.encoding import content_hash
 from tests.fixtures.mosquitto import MosquittoProcess
-from tests.support.chain import Chain
+from tests.support.chain import TEST_TIMINGS, Chain
+from tests.support.clock import wall_clock
+from tests.support.rabbitmq_cluster import RabbitCluster
 
 __all__ = ["ClusterChain", "FailoverFrontDoor"]
 
 _HOST = "127.0.0.1"
 _CONNECT_TIMEOUT_S = 5.0
+# A gateway's login goes through a node that shares two cores with two others.
+_CLUSTER_TIMINGS = replace(TEST_TIMINGS, gateway_connect_timeout_s=30.0)
 
 
 class FailoverFrontDoor:
@@ -96,30 +101,31 @@ class ClusterChain(Chain):
     mosquitto: MosquittoProcess | None = field(default=None, kw_only=True)
     gateway_endpoints: dict[str, BrokerEndpoint] = field(default_factory=dict, kw_only=True)
 
-    async def start_gateway(self, store: str) -> None:
-        endpoint = self.gateway_endpoints[store]
-        settings = BrokerSettings(
-            host=endpoint.host,
-            port=endpoint.port,
-            username=endpoint.username,
-            password=endpoint.password,
+    @classmethod
+    def on_cluster(
+        cls,
+        engine: Engine,
+        cluster: RabbitCluster,
+        config: WrittenRabbitConfig,
+        gateway_endpoints: dict[str, BrokerEndpoint],
+        state_dir: Path,
+    ) -> ClusterChain:
+        """The controller on node 0 with the controller login `esl mqtt config --broker
+        rabbitmq` wrote, each store's gateway at `gateway_endpoints[store]`; the wall
+        clock, the tests' pace."""
+        login = config.accounts.controller
+        return cls(
+            engine=engine,
+            broker=cluster.nodes[0].endpoint(login.username, login.password),
+            gateway_endpoints=gateway_endpoints,
+            state_dir=state_dir,
+            clock=wall_clock,
+            settings=Settings.defaults(),
+            timings=_CLUSTER_TIMINGS,
         )
-        runner = MqttStoreGateway(
-            self.sites[store],
-            settings,
-            clock=self.gateway_clock(),
-            tick_s=self.timings.gateway_tick_s,
-            restart_downtime_s=self.timings.gateway_restart_downtime_s,
-        )
-        self.runners[store] = runner
-        self._tasks[store] = asyncio.create_task(runner.run())
-        try:
-            await runner.wait_connected(timeout_s=30)
-        except TimeoutError:
-            reason = f"refused: {runner.refusal}" if runner.refusal else "no answer in time"
-            raise GatewayConnectError(
-                host=settings.host, port=settings.port, reason=reason
-            ) from None
+
+    def gateway_endpoint(self, store: str) -> BrokerEndpoint:
+        return self.gateway_endpoints[store]
 
     def record_mismatches(self) -> list[str]:
         """Labels whose panel is not what the controller recorded as confirmed."""

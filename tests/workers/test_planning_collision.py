@@ -14,8 +14,6 @@ from __future__ import annotations
 
 import asyncio
 import random
-import time
-from collections.abc import Callable
 from datetime import UTC, datetime
 
 import pytest
@@ -29,18 +27,11 @@ from esl.settings import Settings
 from tests.support.chain import Chain
 from tests.support.clock import wall_clock
 from tests.support.pipeline import publish_prices
+from tests.support.waiting import until
 
 pytestmark = pytest.mark.integration
 
 LABELS = 6
-
-
-async def _until(condition: Callable[[], bool], *, what: str, timeout_s: float = 120) -> None:
-    deadline = time.monotonic() + timeout_s
-    while not condition():
-        if time.monotonic() > deadline:
-            raise AssertionError(f"timed out waiting for {what}")
-        await asyncio.sleep(0.05)
 
 
 def _waiting_on_a_lock(engine: Engine) -> bool:
@@ -93,14 +84,16 @@ async def test_a_worker_whose_new_label_state_was_written_by_another_goes_on_pla
         )
         running = asyncio.create_task(controller.run(stop))
         try:
-            await _until(
+            await until(
                 lambda: running.done() or _waiting_on_a_lock(engine),
                 what="the worker's insert of the contested state waiting on the other writer",
+                timeout_s=120,
             )
             other.commit()
-            await _until(
+            await until(
                 lambda: running.done() or _planned(chain) == LABELS,
                 what="every label of the store planned",
+                timeout_s=120,
             )
             assert not running.done(), running.exception()
         finally:

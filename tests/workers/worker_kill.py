@@ -9,7 +9,6 @@ are no more than the in-flight window of each of the killed worker's stores.
 
 from __future__ import annotations
 
-import asyncio
 import signal
 import subprocess
 import time
@@ -24,6 +23,7 @@ from esl.db.models import LabelStateRow, OutboxRow
 from tests.support.chain import Chain
 from tests.support.clock import wall_clock
 from tests.support.pipeline import publish_prices
+from tests.support.waiting import until
 from tests.workers.database import STORES
 from tests.workers.processes import start_worker, stop_worker
 
@@ -60,15 +60,6 @@ def _worker_pids(chain: Chain) -> dict[str, int]:
         return {row.holder: row.pid for row in session.scalars(select(WorkerRow))}
 
 
-async def _until(condition: Callable[[], bool], *, what: str, timeout_s: float = 60.0) -> None:
-    deadline = time.monotonic() + timeout_s
-    while time.monotonic() < deadline:
-        if condition():
-            return
-        await asyncio.sleep(0.05)
-    raise AssertionError(f"timed out waiting for {what}")
-
-
 def _acknowledged(chain: Chain, stores: set[str]) -> int:
     with chain.sessions() as session:
         return (
@@ -99,7 +90,7 @@ def _settled(chain: Chain) -> bool:
 async def _converged(chain: Chain) -> None:
     """Settled, then every panel shows the reference render of what is due."""
     # Generous: on a loaded machine the simulated stores (this process) answer slowly.
-    await _until(lambda: _settled(chain), what="every frame acknowledged", timeout_s=600)
+    await until(lambda: _settled(chain), what="every frame acknowledged", timeout_s=600)
     await chain.wait_converged(wall_clock(), timeout_s=120)
 
 
@@ -138,7 +129,7 @@ async def kill_a_worker_mid_publication(
             )
             workers[process.pid] = process
         # Each worker holds its fair share: two stores.
-        await _until(
+        await until(
             lambda: (
                 len(_worker_pids(chain)) == 3
                 and sorted(
@@ -163,7 +154,7 @@ async def kill_a_worker_mid_publication(
         victim_stores = {store for store, holder in holders.items() if holder == victim_holder}
         acked_before = _acknowledged(chain, victim_stores)
         # Mid-publication: some of the victim's labels have their new price, not all.
-        await _until(
+        await until(
             lambda: _acknowledged(chain, victim_stores) - acked_before >= 5,
             what="the first answers to the new prices",
             timeout_s=120,
@@ -176,7 +167,7 @@ async def kill_a_worker_mid_publication(
             LABELS_PER_STORE
         ), "the publication was over before the kill"
 
-        await _until(
+        await until(
             lambda: all(holder not in (None, victim_holder) for holder in _holders(chain).values()),
             what="the killed worker's stores taken over",
             timeout_s=TAKEOVER_WAIT_S,

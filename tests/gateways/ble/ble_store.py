@@ -21,17 +21,26 @@ from gateways.ble.control_point import EslAddress
 from gateways.ble.driver import BleGateway, BleLabelAddress
 from gateways.ble.link import ClientFactory, ConnectPolicy
 from gateways.protocol import Command, LabelFrame, derive_label_key, encode_frame
+from rendering.content import LabelContent
 from rendering.display_models import get_display_model
+from rendering.encoding import Planes, planes_from_image
+from rendering.render import render_label
 
 T0 = datetime(2026, 11, 23, 6, 0, tzinfo=UTC)
 SITE_SECRET = b"ble-test-site-secret-0123456789"
 STORE = "S001"
 MODEL_ID = "2.9-bwr"
+MODEL = get_display_model(MODEL_ID)
 # No waiting between connection attempts: the simulated radio answers at once.
 FAST = ConnectPolicy(attempts=3, first_delay_s=0.0, max_delay_s=0.0, response_timeout_s=2.0)
 # A connection on bumble's virtual link comes up in milliseconds; a label that is not on
 # the link is never there, so this only bounds how long "out of range" takes to find.
 BUMBLE_CONNECT_TIMEOUT_S = 5.0
+
+
+def reference_planes(content: LabelContent) -> Planes:
+    """`content` rendered for the store's labels (MODEL): what a label must show."""
+    return planes_from_image(render_label(content, model=MODEL), has_accent=MODEL.has_accent)
 
 
 class Clock:

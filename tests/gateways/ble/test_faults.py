@@ -31,21 +31,19 @@ from gateways.ble.esl_service import (
 from gateways.ble.frame_transfer import encode_begin, encode_chunk
 from gateways.protocol import ImageUpdate, ReasonCode, build_image_update
 from gateways.protocol import decode_response as decode_label_response
-from rendering.display_models import get_display_model
-from rendering.encoding import Planes, planes_from_image
-from rendering.render import render_label
 from tests.gateways.ble.ble_store import (
+    MODEL,
     BleStore,
     address_of,
     key_of,
     label_id_of,
     make_bumble_store,
     make_store,
+    reference_planes,
 )
 from tests.rendering.label_samples import PROMOTION
 
-MODEL = get_display_model("2.9-bwr")
-PLANES: Planes = planes_from_image(render_label(PROMOTION, model=MODEL), has_accent=True)
+PLANES = reference_planes(PROMOTION)
 ESL_ERROR_CODES = [code for code in ReasonCode if 0x01 <= code <= 0x0C]
 StoreMaker = Callable[..., BleStore]
 # How long a raw client waits for the label's notified answer to a command it wrote.

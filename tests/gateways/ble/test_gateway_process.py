@@ -40,22 +40,21 @@ from firmware_sim.label import SimulatedLabel
 from gateways.ble.control_point import EslAddress
 from gateways.ble.store_radio import BleGatewayLabel, ble_gateway_labels_json
 from gateways.protocol import LabelProvision, generate_label_key, to_wire_ms
-from rendering.display_models import get_display_model
 from rendering.encoding import Planes
 from tests.fixtures.mosquitto import MosquittoProcess
-from tests.gateways.ble.ble_store import address_of
+from tests.gateways.ble.ble_store import MODEL, address_of
 from tests.support.cli_process import ROOT
 from tests.support.clock import wall_clock
 from tests.support.outbox import open_outbox_rows
 from tests.support.pipeline import ADMIN, SKUS, expected_planes, publish_prices, register_and_bind
 from tests.support.store_chain import start_wall_clock_controller, wait_converged
+from tests.support.waiting import until
 
 pytestmark = [pytest.mark.integration, pytest.mark.slow]
 
 STORE = "S01"  # seeded by the reference data
 GATEWAY = "S01-ble1"
 LABELS = 4
-MODEL = get_display_model("2.9-bwr")
 # A 2.9" three-colour panel takes about 15 s to refresh; these take 0.3 s, so a label
 # is not busy for a quarter of a minute after every image on the test's wall clock.
 HARDWARE = dataclasses.replace(hardware_for(MODEL), refresh_ms=300)
@@ -197,12 +196,6 @@ async def ble_chain(
     await chain.close()
 
 
-async def _wait_for(condition: Callable[[], bool], *, timeout_s: float = START_TIMEOUT_S) -> None:
-    async with asyncio.timeout(timeout_s):
-        while not condition():
-            await asyncio.sleep(0.05)
-
-
 async def test_prices_and_staff_actions_reach_ble_labels_through_the_gateway_and_a_crash(
     ble_chain: BleChain,
 ) -> None:
@@ -242,7 +235,7 @@ async def test_prices_and_staff_actions_reach_ble_labels_through_the_gateway_and
     def all_answered() -> bool:
         return all(a.status == ActionStatus.ANSWERED.value for a in actions().values())
 
-    await _wait_for(all_answered)
+    await until(all_answered, what="every staff action answered", timeout_s=START_TIMEOUT_S)
     answered = actions()
     flash, ping = answered[ActionKind.FLASH], answered[ActionKind.PING]
     assert (flash.reason, flash.led_on) == ("SUCCESS", True)
@@ -267,7 +260,7 @@ async def test_prices_and_staff_actions_reach_ble_labels_through_the_gateway_and
     shown_at_kill = chain.kill_when(
         lambda: any(x.label.shown == new[i] for i, x in chain.labels.items())
     )
-    await _wait_for(lambda: chain.gateway is None)
+    await until(lambda: chain.gateway is None, what="the gateway killed", timeout_s=START_TIMEOUT_S)
     assert sorted(shown_at_kill[i] == new[i] for i in chain.labels) == [False] * (LABELS - 1) + [
         True
     ]

@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import asyncio
 import random
-from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -42,6 +41,7 @@ from tests.gateways.ble.test_gateway_process import (  # noqa: F401 - fixtures
 )
 from tests.support.clock import wall_clock
 from tests.support.pipeline import publish_prices
+from tests.support.waiting import until
 
 pytestmark = [pytest.mark.integration, pytest.mark.slow]
 
@@ -100,12 +100,6 @@ async def _gateway_online(chain: BleChain) -> None:
         await watcher.disconnect()
 
 
-async def _wait_for(condition: Callable[[], bool], *, timeout_s: float = START_TIMEOUT_S) -> None:
-    async with asyncio.timeout(timeout_s):
-        while not condition():
-            await asyncio.sleep(0.1)
-
-
 def _open_rows(chain: BleChain, label_id: str) -> list[OutboxRow]:
     with chain.sessions() as session:
         return list(
@@ -136,9 +130,17 @@ async def test_a_label_out_of_range_shows_the_gateways_reason_and_converges_when
     def parked_by_the_gateway() -> bool:
         return any(row.status == OutboxStatus.PARKED for row in _open_rows(chain, away))
 
-    await _wait_for(parked_by_the_gateway)
+    await until(
+        parked_by_the_gateway,
+        what="the away label parked by the gateway",
+        timeout_s=START_TIMEOUT_S,
+    )
     # The others converge meanwhile: panel == record == due.
-    await _wait_for(lambda: not set(chain.mismatches()) - {away})
+    await until(
+        lambda: not set(chain.mismatches()) - {away},
+        what="every label but the away one converged",
+        timeout_s=START_TIMEOUT_S,
+    )
     due = chain.due()
     with chain.sessions() as session:
         states = {row.label_id: row for row in session.scalars(select(LabelStateRow))}
@@ -202,8 +204,10 @@ async def test_malformed_and_foreign_reports_are_refused_and_record_nothing(
     controller = await _start_controller(chain)
     # No gateway runs: every update stays in flight, so a report naming one would count.
     label_id = next(iter(chain.labels))
-    await _wait_for(
-        lambda: any(row.status == OutboxStatus.SENT for row in _open_rows(chain, label_id))
+    await until(
+        lambda: any(row.status == OutboxStatus.SENT for row in _open_rows(chain, label_id)),
+        what="an update in flight",
+        timeout_s=START_TIMEOUT_S,
     )
     [before] = _open_rows(chain, label_id)
     sequence = before.sequence
@@ -245,7 +249,11 @@ async def test_malformed_and_foreign_reports_are_refused_and_record_nothing(
         await other.publish_up(genuine)  # a label of S01-ble1, reported by S01-ble9
 
         refused = controller.dispatcher.counts.refused_reports
-        await _wait_for(lambda: sum(refused.values()) == 6)
+        await until(
+            lambda: sum(refused.values()) == 6,
+            what="six reports refused",
+            timeout_s=START_TIMEOUT_S,
+        )
         assert refused == {
             "malformed": 3,
             "unknown label": 1,
@@ -262,7 +270,11 @@ async def test_malformed_and_foreign_reports_are_refused_and_record_nothing(
 
         # The same report from the label's own gateway is taken: retried now, with its reason.
         await own.publish_up(genuine)
-        await _wait_for(lambda: controller.dispatcher.counts.gateway_reports == 1)
+        await until(
+            lambda: controller.dispatcher.counts.gateway_reports == 1,
+            what="the own gateway's report taken",
+            timeout_s=START_TIMEOUT_S,
+        )
         [taken] = _open_rows(chain, label_id)
         assert taken.parked_detail == f"gateway: out of range after 3 attempts at {report.at:%H:%M}"
         with chain.sessions() as session:

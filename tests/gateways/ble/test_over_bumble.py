@@ -51,12 +51,12 @@ from gateways.protocol import (
     decode_response,
 )
 from gateways.protocol import Unassociate as UnassociateFrame
-from rendering.display_models import get_display_model
-from rendering.encoding import Planes, image_from_planes, planes_from_image
+from rendering.encoding import image_from_planes
 from rendering.render import render_label
 from tests.gateways.ble.ble_store import (
     BUMBLE_CONNECT_TIMEOUT_S,
     FAST,
+    MODEL,
     STORE,
     BumbleStore,
     address_of,
@@ -64,13 +64,13 @@ from tests.gateways.ble.ble_store import (
     key_of,
     label_id_of,
     make_bumble_store,
+    reference_planes,
 )
 from tests.rendering.label_samples import PLAIN, PROMOTION
 from tests.support.cli_process import libraries_loaded_by
 
-MODEL = get_display_model("2.9-bwr")
-PROMOTION_PLANES: Planes = planes_from_image(render_label(PROMOTION, model=MODEL), has_accent=True)
-PLAIN_PLANES: Planes = planes_from_image(render_label(PLAIN, model=MODEL), has_accent=True)
+PROMOTION_PLANES = reference_planes(PROMOTION)
+PLAIN_PLANES = reference_planes(PLAIN)
 # L2CAP PDUs of one update session beside the Frame Data writes and their responses:
 # connection set-up, MTU exchange, discovery, subscriptions, commands (43 to 65 here).
 SESSION_PDUS_AT_MOST = 100

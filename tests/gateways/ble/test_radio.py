@@ -13,21 +13,19 @@ from gateways.ble.inventory import BleLabelAddress
 from gateways.ble.radio import BleLabelRadio
 from gateways.errors import GatewayNotStartedError
 from gateways.protocol import Ping, ReasonCode, build_image_update, decode_response
-from rendering.display_models import get_display_model
-from rendering.encoding import Planes, planes_from_image
-from rendering.render import render_label
 from tests.gateways.ble.ble_store import (
     FAST,
+    MODEL,
     BumbleStore,
     address_of,
     key_of,
     label_id_of,
     make_bumble_store,
+    reference_planes,
 )
 from tests.rendering.label_samples import PLAIN
 
-MODEL = get_display_model("2.9-bwr")
-PLANES: Planes = planes_from_image(render_label(PLAIN, model=MODEL), has_accent=True)
+PLANES = reference_planes(PLAIN)
 
 
 def _radio(store: BumbleStore, count: int) -> BleLabelRadio:

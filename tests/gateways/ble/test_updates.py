@@ -44,20 +44,20 @@ from gateways.protocol import (
     decode_response,
 )
 from gateways.protocol import Unassociate as UnassociateFrame
-from rendering.content import LabelContent
-from rendering.display_models import get_display_model
-from rendering.encoding import Planes, image_from_planes, planes_from_image
+from rendering.encoding import image_from_planes
 from rendering.render import render_label
-from tests.gateways.ble.ble_store import BleStore, key_of, label_id_of, make_store
+from tests.gateways.ble.ble_store import (
+    MODEL,
+    BleStore,
+    key_of,
+    label_id_of,
+    make_store,
+    reference_planes,
+)
 from tests.rendering.label_samples import PLAIN, PROMOTION
 
-MODEL = get_display_model("2.9-bwr")
 # Long enough for a three-colour refresh to finish before the next update.
 AFTER_REFRESH = timedelta(seconds=20)
-
-
-def _reference(content: LabelContent) -> Planes:
-    return planes_from_image(render_label(content, model=MODEL), has_accent=True)
 
 
 def _signed_reason(store: BleStore, gateway: BleGateway, index: int) -> ReasonCode:
@@ -74,7 +74,7 @@ def test_the_registry_resolves_ble_to_this_driver() -> None:
 
 async def test_a_full_update_shows_exactly_the_reference_render() -> None:
     store = make_store(1)
-    planes = _reference(PROMOTION)
+    planes = reference_planes(PROMOTION)
     async with store.gateway(1) as gateway:
         await gateway.send(store.frame(1, build_image_update(planes, model_id=MODEL.id)))
 
@@ -92,7 +92,9 @@ async def test_the_signed_response_reaches_the_event_stream_as_an_uplink() -> No
     store = make_store(1)
     gateway = store.gateway(1)
     await gateway.start()
-    await gateway.send(store.frame(1, build_image_update(_reference(PLAIN), model_id=MODEL.id)))
+    await gateway.send(
+        store.frame(1, build_image_update(reference_planes(PLAIN), model_id=MODEL.id))
+    )
     await gateway.stop()
 
     events = [event async for event in gateway.events()]
@@ -112,8 +114,8 @@ async def test_the_signed_response_reaches_the_event_stream_as_an_uplink() -> No
 async def test_a_delta_update_sends_fewer_bytes_and_lands_on_the_new_image() -> None:
     store = make_store(1)
     # A price change, what deltas are for (a promotion's first day may move whole regions).
-    before = _reference(PLAIN)
-    after = _reference(replace(PLAIN, price=Decimal("6.99"), unit_price=Decimal("34.95")))
+    before = reference_planes(PLAIN)
+    after = reference_planes(replace(PLAIN, price=Decimal("6.99"), unit_price=Decimal("34.95")))
     async with store.gateway(1) as gateway:
         await gateway.send(store.frame(1, build_image_update(before, model_id=MODEL.id)))
         full_bytes = store.air.counters.bytes_on_air
@@ -130,7 +132,7 @@ async def test_a_delta_update_sends_fewer_bytes_and_lands_on_the_new_image() -> 
 
 async def test_a_timed_image_flips_at_the_instant_and_not_before() -> None:
     store = make_store(1)
-    planes = _reference(PROMOTION)
+    planes = reference_planes(PROMOTION)
     at = store.clock() + timedelta(minutes=10)
     async with store.gateway(1) as gateway:
         update = build_image_update(planes, model_id=MODEL.id, page=1, display_at=at)
@@ -153,7 +155,7 @@ async def test_a_timed_image_flips_at_the_instant_and_not_before() -> None:
 
 async def test_a_page_switch_shows_a_stored_image_without_sending_it_again() -> None:
     store = make_store(1)
-    first, second = _reference(PLAIN), _reference(PROMOTION)
+    first, second = reference_planes(PLAIN), reference_planes(PROMOTION)
     async with store.gateway(1) as gateway:
         await gateway.send(store.frame(1, build_image_update(second, model_id=MODEL.id, page=2)))
         store.clock.advance(AFTER_REFRESH)
@@ -188,7 +190,9 @@ async def test_led_control_from_a_signed_frame_and_from_a_shop_assistant() -> No
 async def test_refresh_display_redraws_what_the_label_shows() -> None:
     store = make_store(1)
     async with store.gateway(1) as gateway:
-        await gateway.send(store.frame(1, build_image_update(_reference(PLAIN), model_id=MODEL.id)))
+        await gateway.send(
+            store.frame(1, build_image_update(reference_planes(PLAIN), model_id=MODEL.id))
+        )
         assert await gateway.refresh_display(label_id_of(1)) == DisplayState(display=0, image=0)
     assert store.label(1).display_refreshes == 1
 
@@ -206,7 +210,7 @@ async def test_unassociate_needs_a_signed_frame_and_then_the_label_advertises_ag
 
 async def test_no_more_labels_are_connected_at_once_than_the_adapter_allows() -> None:
     store = make_store(6)
-    planes = _reference(PLAIN)
+    planes = reference_planes(PLAIN)
     async with store.gateway(6, max_connections=2) as gateway:
         await asyncio.gather(
             *(

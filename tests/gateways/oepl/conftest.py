@@ -1,4 +1,5 @@
-"""An emulated OpenEPaperLink AP served on a free port, its tags checking in fast."""
+"""An emulated OpenEPaperLink AP served on a free port, its tags checking in fast; the
+gateway's radio and the whole chain over it."""
 
 from __future__ import annotations
 
@@ -11,6 +12,8 @@ from sqlalchemy import Engine
 
 from firmware_sim.oepl_ap import EmulatedAccessPoint, EmulatedTag
 from firmware_sim.oepl_ap.http_app import ServedAccessPoint
+from gateways.oepl import AccessPointClient, AccessPointDriver, DriverTimings
+from gateways.oepl.radio import OeplRadio
 from tests.fixtures.mosquitto import MosquittoProcess
 from tests.support.oepl import FAST_AP, HW_27_BWR, HW_29_BW, HW_29_BWR, tag_mac
 from tests.support.oepl_chain import OeplChain
@@ -26,6 +29,15 @@ async def served_ap() -> AsyncIterator[ServedAccessPoint]:
     ap.add_tag(EmulatedTag(mac=tag_mac(7), hw_type=HW_27_BWR), now=now)
     async with ServedAccessPoint(ap) as served:
         yield served
+
+
+@pytest.fixture
+async def radio(served_ap: ServedAccessPoint) -> AsyncIterator[OeplRadio]:
+    """The gateway's radio over the emulated AP: fast polls, a tag's answer within 0.6 s."""
+    timings = DriverTimings(poll_s=0.02, confirm_timeout_s=0.6, busy_base_delay_s=0.01)
+    radio = OeplRadio(AccessPointDriver(AccessPointClient(served_ap.url), timings=timings))
+    yield radio
+    await radio.close()
 
 
 @pytest.fixture

@@ -19,7 +19,8 @@ from gateways.oepl.radio import led_pattern
 from gateways.protocol import LedColour, LedPattern
 from rendering.display_models import get_display_model
 from rendering.encoding import image_from_planes
-from tests.support.oepl import HW_27_BWR, HW_29_BWR, price_planes, tag_mac, wait_until
+from tests.support.oepl import HW_27_BWR, HW_29_BWR, price_planes, tag_mac
+from tests.support.waiting import until
 
 
 def _host(served: ServedAccessPoint) -> str:
@@ -62,7 +63,7 @@ async def test_py_oepl_upload_waits_for_the_tag_and_reads_back_exactly_its_pixel
     sent = image_from_planes(planes, palette=model.palette).convert("RGB")
     mac = tag_mac(1)
     async with OEPLClient(_host(served_ap)) as client:
-        await wait_until(lambda: client.connected)
+        await until(lambda: client.connected, what="py-oepl connected", timeout_s=10)
         await client.get_tag(mac)  # the hash to compare with: "changed and not pending"
         await client.upload_image(mac, sent, dither=0, wait=True, wait_timeout=10)
         tag = await client.get_tag(mac)
@@ -81,7 +82,7 @@ async def test_the_same_image_twice_is_not_sent_again(served_ap: ServedAccessPoi
     image = image_from_planes(price_planes(seed=4)).convert("RGB")
     mac = tag_mac(2)
     async with OEPLClient(_host(served_ap)) as client:
-        await wait_until(lambda: client.connected)
+        await until(lambda: client.connected, what="py-oepl connected", timeout_s=10)
         await client.get_tag(mac)
         await client.upload_image(mac, image, dither=0, wait=True, wait_timeout=10)
         before = await client.get_tag(mac)
@@ -122,7 +123,7 @@ async def test_led_patterns_and_commands_ride_on_the_next_check_in(
         await client.set_led(mac, LEDPattern.single(Color(255, 0, 0)))
         await client.send_tag_cmd(mac, TagCommand.REBOOT)
     tag = served_ap.ap.tags[mac]
-    await wait_until(lambda: "reboot" in tag.delivered)
+    await until(lambda: "reboot" in tag.delivered, what="the reboot delivered", timeout_s=10)
     assert any(command.startswith("led:") for command in tag.delivered)
 
 

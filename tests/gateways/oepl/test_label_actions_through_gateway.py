@@ -9,10 +9,6 @@ in the gateway's check-ins and is stored."""
 
 from __future__ import annotations
 
-import asyncio
-import time
-from collections.abc import Callable
-
 import pytest
 from sqlalchemy import select
 
@@ -23,16 +19,9 @@ from tests.support.clock import wall_clock
 from tests.support.oepl import tag_mac
 from tests.support.oepl_chain import OeplChain
 from tests.support.pipeline import ADMIN, publish_prices
+from tests.support.waiting import until
 
 pytestmark = [pytest.mark.integration, pytest.mark.slow]
-
-
-async def _until(condition: Callable[[], bool], *, what: str, timeout_s: float = 120.0) -> None:
-    deadline = time.monotonic() + timeout_s
-    while not condition():
-        if time.monotonic() > deadline:
-            raise AssertionError(f"not within {timeout_s:.0f} s: {what}")
-        await asyncio.sleep(0.1)
 
 
 async def test_refresh_and_flash_reach_the_tag_through_the_gateway_and_are_answered(
@@ -71,13 +60,14 @@ async def test_refresh_and_flash_reach_the_tag_through_the_gateway_and_are_answe
     def led_commands() -> list[str]:
         return [c for c in flashed.delivered if c.startswith("led:")]
 
-    await _until(
+    await until(
         lambda: (
             action(ActionKind.REFRESH).status == "answered"
             and action(ActionKind.FLASH).status == "answered"
             and led_commands() != []
         ),
         what="both actions answered and the LED pattern taken by the tag",
+        timeout_s=120,
     )
     refresh = action(ActionKind.REFRESH)
     assert (refresh.reason, refresh.detail) == ("SUCCESS", "the label confirmed its image")
@@ -114,7 +104,7 @@ async def test_battery_and_signal_the_ap_reports_reach_the_controller(
         row = stored()
         return row is not None and (row.battery_mv, row.rssi_dbm) == (2_310, -81)
 
-    await _until(reported, what="the tag's new battery and signal stored")
+    await until(reported, what="the tag's new battery and signal stored", timeout_s=120)
     row = stored()
     assert row is not None
     assert row.temperature_tenths_c == 70

@@ -3,10 +3,7 @@ ack only what the tag really shows (the emulated AP is the tag's side)."""
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
 from datetime import timedelta
-
-import pytest
 
 from firmware_sim.oepl_ap.http_app import ServedAccessPoint
 from gateways.oepl import AccessPointClient, AccessPointDriver, DriverTimings
@@ -30,14 +27,6 @@ from tests.support.clock import wall_clock
 from tests.support.oepl import price_planes, tag_mac
 
 MODEL = (296, 128, True)
-
-
-@pytest.fixture
-async def radio(served_ap: ServedAccessPoint) -> AsyncIterator[OeplRadio]:
-    timings = DriverTimings(poll_s=0.02, confirm_timeout_s=0.6, busy_base_delay_s=0.01)
-    radio = OeplRadio(AccessPointDriver(AccessPointClient(served_ap.url), timings=timings))
-    yield radio
-    await radio.close()
 
 
 def _label(number: int, key: bytes) -> LabelRecord:

@@ -3,12 +3,7 @@ signed answer it cannot give yet (docs/protocol.md, "Gateway reports")."""
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
-
-import pytest
-
 from firmware_sim.oepl_ap.http_app import ServedAccessPoint
-from gateways.oepl import AccessPointClient, AccessPointDriver, DriverTimings
 from gateways.oepl.radio import OeplRadio
 from gateways.protocol import (
     LabelFrame,
@@ -22,14 +17,6 @@ from gateways.store_gateway.label_stand_in import answer_frame
 from gateways.store_gateway.local_state import LabelRecord
 from tests.support.clock import wall_clock
 from tests.support.oepl import price_planes, tag_mac
-
-
-@pytest.fixture
-async def radio(served_ap: ServedAccessPoint) -> AsyncIterator[OeplRadio]:
-    timings = DriverTimings(poll_s=0.02, confirm_timeout_s=0.6, busy_base_delay_s=0.01)
-    radio = OeplRadio(AccessPointDriver(AccessPointClient(served_ap.url), timings=timings))
-    yield radio
-    await radio.close()
 
 
 async def test_a_tag_that_never_checks_in_gets_the_gateways_report_naming_the_frame(

@@ -16,9 +16,10 @@ from firmware_sim.oepl_ap import TAG_TYPES
 from gateways.oepl import TagType
 from gateways.oepl.images import jpeg_for
 from tests.support.clock import wall_clock
-from tests.support.oepl import price_planes, tag_mac, wait_until
+from tests.support.oepl import price_planes, tag_mac
 from tests.support.oepl_chain import OeplChain
 from tests.support.pipeline import publish_prices
+from tests.support.waiting import until
 
 pytestmark = [pytest.mark.integration, pytest.mark.slow]
 
@@ -49,7 +50,11 @@ async def test_prices_reach_every_tag_through_restart_and_a_409_storm(
             files={"image": ("x.jpg", jpeg_for(forged, tag_type), "image/jpeg")},
         )
     assert uploaded.status_code == 200
-    await wait_until(lambda: oepl_chain.served.ap.tags[victim].shown_planes() == forged)
+    await until(
+        lambda: oepl_chain.served.ap.tags[victim].shown_planes() == forged,
+        what="the forged image on the tag",
+        timeout_s=10,
+    )
     await oepl_chain.wait_converged()
 
     # The gateway restarts while new prices go out, and the AP is busy for a while.

@@ -34,7 +34,8 @@ from gateways.store_gateway.process import (
 from rendering.encoding import content_hash
 from tests.fixtures.mosquitto import MosquittoProcess
 from tests.gateways.mqtt_harness import events_until
-from tests.support.oepl import price_planes, tag_mac, wait_until
+from tests.support.oepl import price_planes, tag_mac
+from tests.support.waiting import until
 
 pytestmark = [pytest.mark.integration, pytest.mark.slow]
 
@@ -90,12 +91,18 @@ async def test_an_answer_made_during_a_broker_outage_arrives_after_it(
             LabelFrame(mac, 1, build_image_update(planes, model_id="2.9-bwr")), key=key
         )
         await controller.send(Downlink("S01", "S01-ap1", mac, frame))
-        await wait_until(lambda: tag.stored_raw is not None)  # uploaded, not delivered
+        await until(  # uploaded, not delivered
+            lambda: tag.stored_raw is not None, what="the image at the AP", timeout_s=10
+        )
 
         await asyncio.to_thread(mosquitto.stop)
         await events_until(controller, lambda e: isinstance(e, TransportStatus) and not e.connected)
         tag.checks_in = True  # the tag wakes while the broker is away
-        await wait_until(lambda: first.state.counts() == (0, 1), timeout_s=30)
+        await until(
+            lambda: first.state.counts() == (0, 1),
+            what="the answer waiting in the gateway's outbox",
+            timeout_s=30,
+        )
         # ... and the gateway loses power before the broker is back.
         await close(first, crash=True)
 
