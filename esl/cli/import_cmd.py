@@ -12,7 +12,7 @@ from typing import Annotated
 
 import typer
 
-from esl.cli.invocation import settings_of
+from esl.cli.invocation import sessions_of, settings_of
 from esl.db.engine import session_factory
 from esl.db.readiness import open_ready_engine
 from esl.errors import ImportRejectedError, StoreOfRecordError
@@ -194,8 +194,7 @@ def register(app: typer.Typer) -> None:
         current: bool = typer.Option(False, "--current", help="Only rules in force now."),
     ) -> None:
         """Every stored price rule, in the price import format."""
-        settings = settings_of(ctx)
-        sessions = session_factory(open_ready_engine(settings.resolved_database_url()))
+        sessions = sessions_of(ctx)
         now = datetime.now(UTC) if current else None
         with sessions() as session:
             if output is None:

@@ -15,9 +15,7 @@ import typer
 from pydantic import ValidationError
 
 from esl.api.schemas import PublicationIn
-from esl.cli.invocation import settings_of
-from esl.db.engine import session_factory
-from esl.db.readiness import open_ready_engine
+from esl.cli.invocation import sessions_of, settings_of
 from esl.errors import PublicationRejectedError
 from esl.services.publication import (
     create_publication,
@@ -46,7 +44,7 @@ def register(app: typer.Typer) -> None:
             typer.echo(f"{path}: {error}", err=True)
             raise typer.Exit(2) from error
         settings = settings_of(ctx)
-        sessions = session_factory(open_ready_engine(settings.resolved_database_url()))
+        sessions = sessions_of(ctx)
         now = datetime.now(UTC)
         with sessions() as session, session.begin():
             row = create_publication(
