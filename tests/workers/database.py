@@ -13,6 +13,7 @@ import os
 import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
+from datetime import datetime, timedelta
 from urllib.parse import quote
 
 import pytest
@@ -20,10 +21,18 @@ from sqlalchemy import Engine, create_engine, text
 
 from esl.db.engine import session_factory, upgrade_database
 from esl.db.models import StoreRow
+from esl.pipeline.controller_lease import ControllerIdentity
+from esl.pipeline.store_leases import StoreLeaseTerms, balance_stores
 from tests.fixtures.postgres import PostgresCluster
 from tests.support.database import POSTGRES_URL, seed_reference_data
 
-__all__ = ["STORES", "fresh_schema", "postgres_server", "six_store_engine"]
+__all__ = [
+    "STORES",
+    "fresh_schema",
+    "postgres_server",
+    "six_store_engine",
+    "two_workers_sharing_the_stores",
+]
 
 STORES = ("S01", "S02", "S03", "S04", "S05", "S06")
 
@@ -92,3 +101,18 @@ def database_url_fixture(postgres_server: str) -> Iterator[str]:
 def engine_fixture(database_url: str) -> Iterator[Engine]:
     with six_store_engine(database_url) as engine:
         yield engine
+
+
+def two_workers_sharing_the_stores(
+    engine: Engine, *, now: datetime
+) -> tuple[ControllerIdentity, ControllerIdentity]:
+    """Two workers balanced over the six stores, three each, as `esl run` workers would
+    be: the first last renewed its leases 4 s before `now`, the second 3 s before."""
+    terms = StoreLeaseTerms(stale_after=timedelta(seconds=10), renew_every=timedelta(seconds=2))
+    first = ControllerIdentity.of_this_process(now=now)
+    second = ControllerIdentity.of_this_process(now=now)
+    sessions = session_factory(engine)
+    for worker, after_s in ((first, -6), (second, -5), (first, -4), (second, -3)):
+        with sessions.begin() as session:
+            balance_stores(session, worker, now=now + timedelta(seconds=after_s), terms=terms)
+    return first, second

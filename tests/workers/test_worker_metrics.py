@@ -4,7 +4,7 @@ the workers; another worker's stores never appear in its series."""
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 
 from prometheus_client import CollectorRegistry, generate_latest
 from prometheus_client.parser import text_string_to_metric_families
@@ -12,11 +12,8 @@ from sqlalchemy import Engine
 
 from esl.db.engine import session_factory
 from esl.pipeline.controller_lease import ControllerIdentity
-from esl.pipeline.store_leases import StoreLeaseTerms, balance_stores
 from esl.worker_metrics import WorkerCollector
-from tests.workers.database import STORES
-
-TERMS = StoreLeaseTerms(stale_after=timedelta(seconds=10), renew_every=timedelta(seconds=2))
+from tests.workers.database import STORES, two_workers_sharing_the_stores
 
 
 def _scrape(collector: WorkerCollector) -> dict[str, list[tuple[dict[str, str], float]]]:
@@ -32,13 +29,9 @@ def _scrape(collector: WorkerCollector) -> dict[str, list[tuple[dict[str, str], 
 
 def test_a_workers_metrics_show_its_own_stores_heartbeat_and_lag(engine: Engine) -> None:
     now = datetime.now(UTC)
-    first = ControllerIdentity.of_this_process(now=now)
-    second = ControllerIdentity.of_this_process(now=now)
+    first, second = two_workers_sharing_the_stores(engine, now=now)
     idle = ControllerIdentity.of_this_process(now=now)
     sessions = session_factory(engine)
-    for worker, after_s in ((first, -6), (second, -5), (first, -4), (second, -3)):
-        with sessions.begin() as session:
-            balance_stores(session, worker, now=now + timedelta(seconds=after_s), terms=TERMS)
 
     mine = _scrape(WorkerCollector(sessions, lambda: now, first))
     worker = first.mqtt_client_id

@@ -4,30 +4,19 @@ a clear refusal on SQLite, where one controller runs."""
 from __future__ import annotations
 
 import json
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 from pathlib import Path
 
 from sqlalchemy import Engine
 from typer.testing import CliRunner
 
 from esl.cli import app
-from esl.db.engine import session_factory
-from esl.pipeline.controller_lease import ControllerIdentity
-from esl.pipeline.store_leases import StoreLeaseTerms, balance_stores
 from tests.support.database import seeded_sqlite_engine
-from tests.workers.database import STORES
-
-TERMS = StoreLeaseTerms(stale_after=timedelta(seconds=10), renew_every=timedelta(seconds=2))
+from tests.workers.database import STORES, two_workers_sharing_the_stores
 
 
 def test_esl_workers_shows_each_workers_stores_and_ages(engine: Engine, database_url: str) -> None:
-    now = datetime.now(UTC)
-    first = ControllerIdentity.of_this_process(now=now)
-    second = ControllerIdentity.of_this_process(now=now)
-    sessions = session_factory(engine)
-    for worker, after_s in ((first, -6), (second, -5), (first, -4), (second, -3)):
-        with sessions.begin() as session:
-            balance_stores(session, worker, now=now + timedelta(seconds=after_s), terms=TERMS)
+    first, second = two_workers_sharing_the_stores(engine, now=datetime.now(UTC))
 
     result = CliRunner().invoke(app, ["workers", "--json"], env={"ESL_DATABASE_URL": database_url})
     assert result.exit_code == 0, result.output
