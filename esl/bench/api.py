@@ -138,7 +138,7 @@ def _seed(url: str, *, skus: int, stores: int, promotions: int) -> dict[str, flo
                 for s in range(stores)
             ],
         )
-        import_products(session, _products_csv(skus), imported_by="bench", now=NOW)
+        import_products(session, _products_csv(skus), currency="PLN", imported_by="bench", now=NOW)
     prices, rows = _prices_csv(skus, stores)
     started = time.perf_counter()
     with sessions() as session, session.begin():

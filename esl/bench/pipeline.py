@@ -205,7 +205,9 @@ def _seed(
     pairs = []
     skus = _skus(products)
     with sessions.begin() as session:
-        import_products(session, _products_csv(products), imported_by="bench", now=now)
+        import_products(
+            session, _products_csv(products), currency="PLN", imported_by="bench", now=now
+        )
         for number in range(1, stores + 1):
             store, gateway = f"S{number:02d}", f"gw{number:02d}"
             fleet = seed_store(

@@ -98,7 +98,9 @@ def _seed_and_publish(url: str, *, stores: int, per_store: int) -> None:
     products = stores * SKUS_PER_STORE
     skus = _skus(products)
     with sessions.begin() as session:
-        import_products(session, _products_csv(products), imported_by="bench", now=now)
+        import_products(
+            session, _products_csv(products), currency="PLN", imported_by="bench", now=now
+        )
         for number in range(1, stores + 1):
             store, gateway = f"S{number:03d}", f"gw{number:03d}"
             # Each store shows its own spread of the chain's products.

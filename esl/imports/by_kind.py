@@ -52,5 +52,5 @@ def import_file(
             title=title or "promotion file",
         )
     if kind == "products":
-        return import_products(session, source, imported_by=imported_by, now=now)
+        return import_products(session, source, currency=currency, imported_by=imported_by, now=now)
     return import_history(session, source, currency=currency, imported_by=imported_by, now=now)

@@ -22,6 +22,8 @@ from esl.imports.csv_fields import (
 )
 from esl.imports.report import ImportReport
 from esl.planning_queue import record_published_change
+from esl.services.ledger_instants import begin_price_write
+from esl.services.products import record_category_moves
 from pricing.errors import PricingError
 from pricing.products import Product
 
@@ -72,13 +74,20 @@ def _parse(row: CsvRow) -> Product:
 
 
 def import_products(
-    session: Session, source: IO[str] | str, *, imported_by: str, now: datetime
+    session: Session,
+    source: IO[str] | str,
+    *,
+    imported_by: str,
+    now: datetime,
+    currency: str,
 ) -> ImportReport:
     """Insert new SKUs, update changed ones, leave identical ones alone; the caller commits.
 
     Product data is drawn on labels (name, brand, unit price, the prior price's rules):
     a file that changes a product already on sale is recorded as a publication, handed
-    to planning with the changed SKUs. A new SKU has no label yet."""
+    to planning with the changed SKUs. A new SKU has no label yet. A product moved to
+    another category enters the Omnibus ledger at `now` where that changed its price
+    (`currency`: the ledger's)."""
     parsed = PRODUCT_FILE.parse_rows(
         source, lambda row: product_values(_parse(row)), key=lambda v: str(v["sku"])
     )
@@ -96,6 +105,11 @@ def import_products(
         for v in parsed.values()
         if v["sku"] in existing and {n: v[n] for n in FIELDS} != existing[v["sku"]]
     ]
+    moved = [v["sku"] for v in updates if v["category"] != existing[v["sku"]]["category"]]
+    if moved:
+        # A price writer (categories carry promotions): the instants already due are
+        # recorded in the categories that stood then.
+        begin_price_write(session, now=now, currency=currency)
     publication_id = None
     if updates:
         publication_id = record_published_change(
@@ -114,6 +128,11 @@ def import_products(
         key="sku",
         rows=[{"sku": v["sku"], **{n: v[n] for n in FIELDS}} for v in updates],
     )
+    if moved:
+        # The Omnibus ledger: their prices changed at the move, in every store and channel.
+        record_category_moves(
+            session, moved, at=now, currency=currency, publication_id=publication_id
+        )
     return parsed.report(
         "products", inserted=len(inserts), updated=len(updates), publication_id=publication_id
     )

@@ -81,7 +81,7 @@ def record_due_instants(
 
 
 def begin_price_write(session: Session, *, now: datetime, currency: str) -> None:
-    """What every price writer (publication, price or promotion file, store move) does
+    """What every price writer (publication, price or promotion file, store or product move) does
     first, in its own transaction: take the price writers' lock and record the instants
     already due with the prices that stood then, before its change rewrites them."""
     lock_price_writes(session)

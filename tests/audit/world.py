@@ -76,7 +76,7 @@ class AuditWorld:
         self.cache = RenderCache()
         self.sequences: dict[str, int] = {}
         with self.sessions.begin() as session:
-            import_products(session, OLD_PRODUCT_CSV, imported_by="test", now=T0)
+            import_products(session, OLD_PRODUCT_CSV, currency="PLN", imported_by="test", now=T0)
             for store in ("S01", "S02", "S03"):
                 session.add(GatewayRow(id=f"gw-{store}", store=store, transport="mqtt", name=store))
         self.publish(

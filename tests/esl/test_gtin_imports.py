@@ -20,7 +20,13 @@ def test_an_import_names_the_line_and_the_computed_check_digit(seeded: Engine) -
     bad_digit = "NEW-2,Bułka,Piekarnia,5901234123450,bread,5,1,pcs,yes,2026-03-01T00:00:00Z,\n"
     too_short = "NEW-3,Rogal,Piekarnia,59012341234,bread,5,1,pcs,yes,2026-03-01T00:00:00Z,\n"
     with pytest.raises(ImportRejectedError) as rejected, session_factory(seeded)() as session:
-        import_products(session, HEADER + GOOD + bad_digit + too_short, imported_by="t", now=START)
+        import_products(
+            session,
+            HEADER + GOOD + bad_digit + too_short,
+            currency="PLN",
+            imported_by="t",
+            now=START,
+        )
     first, second = rejected.value.problems
     assert first["line"] == 3
     assert "computed check digit is 7" in str(first["reason"])

@@ -23,11 +23,12 @@ from sqlalchemy import Engine, select
 from esl.composition import build_controller, controller_settings
 from esl.db.audit_models import LabelContentRow
 from esl.db.models import LedgerEntryRow, LedgerInstantRow
-from esl.imports import import_prices
+from esl.imports import import_prices, import_products
 from esl.services.ledger_instants import record_due_instants
 from esl.settings import Settings
 from tests.pipeline.in_memory_gateway import InMemoryGateway
 from tests.pipeline.small_world import World
+from tests.support.database import PRODUCTS_CSV
 from tests.support.pipeline import publish, publish_prices
 
 DAY = timedelta(days=1)
@@ -295,3 +296,105 @@ async def test_a_price_published_at_the_very_instant_a_promotion_starts_is_one_e
         for row in _entries(world, sku="CHS-1", channel="store", store="S01", effective_at=starts)
     ] == [("publication", Decimal("3.99"), Decimal("5.49"))]
     assert _instants_recorded(world) == 1
+
+
+def _category_promotion(category: str, *, starts: datetime) -> Any:
+    return {
+        "action": "upsert_promotion",
+        "promotion_id": f"ALL-{category.upper()}",
+        "kind": "amount_off",
+        "amount": "1.00",
+        "categories": [category],
+        "valid_from": starts.isoformat(),
+    }
+
+
+async def _move_cheese(api: httpx.AsyncClient, category: str, name: str = "Ser gouda") -> None:
+    answer = await api.put(
+        "/api/v1/products/CHS-1",
+        json={
+            "name": name,
+            "brand": "Mlekovita",
+            "gtin": "5900512000015",
+            "category": category,
+            "vat_rate": "5",
+            "net_content": "150",
+            "net_unit": "g",
+            "perishable": False,
+            "on_sale_since": "2025-01-01T00:00:00Z",
+        },
+    )
+    assert answer.status_code == 200, answer.text
+
+
+async def test_a_product_moved_into_and_out_of_a_promoted_category_records_both_moves(
+    world: World, api: httpx.AsyncClient
+) -> None:
+    publish(
+        world.sessions, [_category_promotion("cheese", starts=world.clock.now)], now=world.clock.now
+    )
+    world.clock.advance(DAY)
+    moved_in = world.clock.now
+    await _move_cheese(api, "cheese")
+    # The cheese promotion reaches it in every store and channel, at the move.
+    entered = _entries(world, effective_at=moved_in)
+    assert {(row.sku, row.channel, row.store, row.amount, row.promotion_id) for row in entered} == {
+        ("CHS-1", channel, store, Decimal("3.99"), "ALL-CHEESE")
+        for channel in ("store", "web", "app")
+        for store in ("S01", "S02", "S03")
+    }
+    assert {row.source for row in entered} == {"product"}
+    # Renamed, not moved: no entry.
+    world.clock.advance(DAY)
+    await _move_cheese(api, "cheese", name="Ser gouda plastry")
+    assert _entries(world, effective_at=world.clock.now) == []
+    # Back to dairy: the regular price again, and a later reduction's prior price is the
+    # promotion's 3.99 it charged in the last 30 days.
+    world.clock.advance(DAY)
+    moved_out = world.clock.now
+    await _move_cheese(api, "dairy")
+    assert _shelf(world, moved_out) == [("product", Decimal("4.99"), None)]
+    world.clock.advance(DAY)
+    publish(
+        world.sessions, [_category_promotion("dairy", starts=world.clock.now)], now=world.clock.now
+    )
+    assert _label_prior_price(world) == Decimal("3.99")
+
+
+async def test_a_category_promotion_that_started_unseen_is_recorded_before_the_product_leaves(
+    world: World, api: httpx.AsyncClient
+) -> None:
+    t0 = world.clock.now
+    starts = t0 + DAY
+    publish(world.sessions, [_category_promotion("dairy", starts=starts)], now=t0)
+    # Nobody looked when the dairy promotion started (the controller was down); the
+    # cheese leaves dairy an hour later. Its hour at 3.99 is in the ledger, at the start.
+    world.clock.now = starts + timedelta(hours=1)
+    await _move_cheese(api, "cheese")
+    assert _shelf(world, starts) == [("scheduled", Decimal("3.99"), "ALL-DAIRY")]
+    assert _shelf(world, world.clock.now) == [("product", Decimal("4.99"), None)]
+
+
+async def test_a_product_file_moving_products_records_the_prices_the_move_changed(
+    world: World,
+) -> None:
+    publish(
+        world.sessions,
+        [_category_promotion("cheese", starts=world.clock.now)],
+        now=world.clock.now,
+    )
+    world.clock.advance(DAY)
+    moved_at = world.clock.now
+    cheese_now_cheese = PRODUCTS_CSV.replace("5900512000015,dairy", "5900512000015,cheese")
+    # The milk is renamed in the same file: a change, but no move and no entry.
+    renamed_milk = cheese_now_cheese.replace("Mleko 3.2% 1 l", "Mleko UHT 3.2% 1 l")
+    with world.sessions.begin() as session:
+        report = import_products(
+            session, renamed_milk, currency="PLN", imported_by="test", now=moved_at
+        )
+    assert report.updated == 2
+    moved = _entries(world, effective_at=moved_at)
+    assert {(row.sku, row.store, row.amount, row.source) for row in moved} == {
+        ("CHS-1", store, Decimal("3.99"), "product") for store in ("S01", "S02", "S03")
+    }
+    assert len(moved) == 9  # each store's shelf, web and app listings

@@ -46,7 +46,9 @@ def test_products_are_inserted_updated_and_left_alone(seeded: Engine) -> None:
     renamed = PRODUCTS_CSV.replace("Kawa ziarnista 1 kg", "Kawa ziarnista Oro 1 kg")
     extra = "NEW-1,Chleb,Piekarnia,,bread,5,500,g,yes,2026-03-01T00:00:00Z,\n"
     with session_factory(seeded)() as session, session.begin():
-        report = import_products(session, renamed + extra, imported_by="test", now=START)
+        report = import_products(
+            session, renamed + extra, currency="PLN", imported_by="test", now=START
+        )
     assert (report.inserted, report.updated, report.unchanged) == (1, 1, 2)
     with session_factory(seeded)() as session:
         assert session.get(ProductRow, "CFE-1").name == "Kawa ziarnista Oro 1 kg"  # type: ignore[union-attr]
@@ -66,7 +68,7 @@ def test_products_are_inserted_updated_and_left_alone(seeded: Engine) -> None:
 def test_a_bad_product_row_rejects_the_file(seeded: Engine, row: str, reason: str) -> None:
     header = PRODUCTS_CSV.splitlines()[0] + "\n"
     with pytest.raises(ImportRejectedError) as rejected, session_factory(seeded)() as session:
-        import_products(session, header + row + "\n", imported_by="test", now=START)
+        import_products(session, header + row + "\n", currency="PLN", imported_by="test", now=START)
     assert rejected.value.problems[0]["line"] == 2
     assert reason in str(rejected.value.problems[0]["reason"])
 

@@ -66,6 +66,7 @@ async def test_a_product_file_renaming_a_product_reaches_its_labels(world: World
         report = import_products(
             session,
             PRODUCTS_CSV.replace("Mleko 3.2% 1 l", "Mleko UHT 3.2% 1 l"),
+            currency="PLN",
             imported_by="test",
             now=world.clock.now,
         )

@@ -67,7 +67,7 @@ def seed_reference_data(session: Session) -> None:
         ]
     )
     session.flush()
-    import_products(session, PRODUCTS_CSV, imported_by="seed", now=START)
+    import_products(session, PRODUCTS_CSV, currency="PLN", imported_by="seed", now=START)
 
 
 def wait_until_idle(engine: Engine) -> None:

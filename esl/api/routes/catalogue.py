@@ -29,6 +29,7 @@ from esl.errors import NotFoundError
 from esl.planning_queue import record_published_change, shelves_in_store
 from esl.services.keys import Principal
 from esl.services.ledger_instants import begin_price_write
+from esl.services.products import record_category_moves
 from esl.services.stores import record_zone_move
 from pricing.products import NetUnit, Product
 
@@ -129,12 +130,27 @@ def put_product(
     values = product_values(product)
     row = session.get(ProductRow, sku) or ProductRow(sku=sku)
     changed = row.name is not None and any(getattr(row, n) != v for n, v in values.items())
+    moved = changed and row.category != product.category
+    now = ctx.clock()
+    if moved:
+        # A price writer (categories carry promotions): the instants already due are
+        # recorded in the category that stood then.
+        begin_price_write(session, now=now, currency=ctx.settings.currency)
     for name, value in values.items():
         setattr(row, name, value)
     session.add(row)
     if changed:
         # Its labels draw its name, unit price and prior-price rules: planned again.
-        _replan(session, ctx, who, "product", sku, everywhere=[sku])
+        publication_id = _replan(session, ctx, who, "product", sku, everywhere=[sku])
+        if moved:
+            # The Omnibus ledger: its prices changed at the move, in every store and channel.
+            record_category_moves(
+                session,
+                [sku],
+                at=now,
+                currency=ctx.settings.currency,
+                publication_id=publication_id,
+            )
     return row
 
 
