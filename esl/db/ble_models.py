@@ -16,7 +16,7 @@ from sqlalchemy.orm import Mapped, mapped_column
 from esl.db.models import Base
 from esl.db.types import UtcDateTime
 
-__all__ = ["BleLabelInventoryRow"]
+__all__ = ["BleAddressReservationRow", "BleLabelInventoryRow"]
 
 
 class BleLabelInventoryRow(Base):
@@ -37,3 +37,17 @@ class BleLabelInventoryRow(Base):
     # [{"srgb", "colour_bits"}], as LED Information lists them.
     leds: Mapped[list[dict[str, Any]]] = mapped_column(JSON)
     associated_at: Mapped[datetime] = mapped_column(UtcDateTime())
+
+
+class BleAddressReservationRow(Base):
+    """An ESL address an association kit gave a label, held for that label until the
+    association is recorded or the kit expires: two kits for one gateway never hand out
+    one address twice (two labels at one address would both show what is sent to it)."""
+
+    __tablename__ = "ble_address_reservations"
+
+    gateway: Mapped[str] = mapped_column(String(64), primary_key=True)
+    esl_group: Mapped[int] = mapped_column(Integer, primary_key=True)
+    esl_id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    label_id: Mapped[str] = mapped_column(ForeignKey("labels.id"), index=True)
+    expires_at: Mapped[datetime] = mapped_column(UtcDateTime())

@@ -7,19 +7,23 @@ disagreement is refused rather than recorded.
 
 Association through a store's gateway (`esl gateway ble associate`, docs/ble.md) takes
 two calls: `association_kit` gives the installer each label's ESL address and key, and
-`record_ble_associations` stores what the labels reported, all of them or none.
+`record_ble_associations` stores what the labels reported, all of them or none. A kit's
+addresses are reserved for its labels until they are recorded or the kit expires: two
+labels at one ESL address would both obey what is sent to it, so one would show the
+other's price.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 
-from sqlalchemy import select
+from sqlalchemy import ColumnElement, delete, select
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from esl.db.ble_models import BleLabelInventoryRow
+from esl.db.ble_models import BleAddressReservationRow, BleLabelInventoryRow
 from esl.db.models import GatewayRow, LabelModelRow, LabelRow
 from esl.db.repositories.rows import row_or_not_found
 from esl.errors import ConflictError, ImportRejectedError, StoreOfRecordError
@@ -28,11 +32,17 @@ from gateways.ble.esl_service import BROADCAST_ESL_ID, MAX_GROUP_ID
 from gateways.ble.inventory import LabelInventoryRecord
 
 __all__ = [
+    "KIT_LIFETIME",
     "KitLabel",
     "association_kit",
     "record_ble_association",
     "record_ble_associations",
 ]
+
+
+# How long a kit's addresses stay reserved: an installer's day on the shop floor. A label
+# not associated by then gets a fresh kit (and may get another address).
+KIT_LIFETIME = timedelta(hours=24)
 
 
 @dataclass(frozen=True, slots=True)
@@ -47,8 +57,26 @@ class KitLabel:
     key: bytes
 
 
-def _free_esl_addresses(session: Session, gateway: str) -> Iterator[EslAddress]:
-    """ESL addresses not yet given on `gateway`, group by group, lowest ESL ID first."""
+def _reservations(session: Session, gateway: str, *, now: datetime) -> dict[EslAddress, str]:
+    """The addresses on `gateway` that kits not yet expired hold, and for which label."""
+    rows = session.execute(
+        select(
+            BleAddressReservationRow.esl_group,
+            BleAddressReservationRow.esl_id,
+            BleAddressReservationRow.label_id,
+        ).where(
+            BleAddressReservationRow.gateway == gateway,
+            BleAddressReservationRow.expires_at > now,
+        )
+    )
+    return {EslAddress(esl_id=esl_id, group=group): label for group, esl_id, label in rows}
+
+
+def _free_esl_addresses(
+    session: Session, gateway: str, reserved: Iterable[EslAddress]
+) -> Iterator[EslAddress]:
+    """ESL addresses neither given nor reserved on `gateway`, group by group, lowest ESL
+    ID first."""
     taken = {
         (group, esl_id)
         for group, esl_id in session.execute(
@@ -57,6 +85,7 @@ def _free_esl_addresses(session: Session, gateway: str) -> Iterator[EslAddress]:
             )
         )
     }
+    taken |= {(address.group, address.esl_id) for address in reserved}
     for group in range(MAX_GROUP_ID + 1):
         for esl_id in range(BROADCAST_ESL_ID):
             if (group, esl_id) not in taken:
@@ -74,14 +103,15 @@ def _kit_refusal(label: LabelRow | None, label_id: str, *, store: str, gateway: 
 
 
 def association_kit(
-    session: Session, *, store: str, gateway: str, label_ids: list[str]
+    session: Session, *, store: str, gateway: str, label_ids: list[str], now: datetime
 ) -> list[KitLabel]:
-    """Each label of `label_ids` with the next free ESL address on `gateway` and its key.
+    """Each label of `label_ids` with an ESL address on `gateway` and its key; the
+    addresses are reserved for these labels until `now` + `KIT_LIFETIME`.
 
-    All or nothing: a label that is unknown, in another store or on another gateway, or
-    already associated (in the BLE inventory) is refused with its reason. Addresses are
-    not reserved: two kits for one gateway before either is recorded may overlap, and
-    the second inventory post is then refused for the duplicate address."""
+    A label whose earlier kit has not expired gets its address again (a lost kit asked
+    for anew); the others get the next address neither given nor reserved. All or
+    nothing: a label that is unknown, in another store or on another gateway, or already
+    associated (in the BLE inventory) is refused with its reason, and nothing is kept."""
     problems: list[dict[str, object]] = []
     labels: list[LabelRow] = []
     for label_id in dict.fromkeys(label_ids):
@@ -100,10 +130,12 @@ def association_kit(
         problems.append(
             {"label_id": None, "reason": f"gateway {gateway} serves store {gateway_row.store}"}
         )
-    free = _free_esl_addresses(session, gateway)
+    reserved = _reservations(session, gateway, now=now)
+    held = {label: address for address, label in reserved.items()}
+    free = _free_esl_addresses(session, gateway, reserved)
     kit = []
     for label in labels:
-        address = next(free, None)
+        address = held.get(label.id) or next(free, None)
         if address is None:
             problems.append({"label_id": label.id, "reason": f"no free ESL address on {gateway}"})
             continue
@@ -124,7 +156,40 @@ def association_kit(
             f"{len(problems)} problem(s) with the kit for {gateway}; no kit was made",
             problems=problems,
         )
+    _reserve(session, gateway, kit, now=now)
     return kit
+
+
+def _reserve(session: Session, gateway: str, kit: list[KitLabel], *, now: datetime) -> None:
+    # A label holds one address: one from a kit for another gateway is given up.
+    session.execute(
+        delete(BleAddressReservationRow).where(
+            BleAddressReservationRow.label_id.in_([x.label_id for x in kit])
+        )
+    )
+    session.execute(
+        delete(BleAddressReservationRow).where(
+            BleAddressReservationRow.gateway == gateway,
+            BleAddressReservationRow.expires_at <= now,
+        )
+    )
+    session.add_all(
+        BleAddressReservationRow(
+            gateway=gateway,
+            esl_group=x.esl_address.group,
+            esl_id=x.esl_address.esl_id,
+            label_id=x.label_id,
+            expires_at=now + KIT_LIFETIME,
+        )
+        for x in kit
+    )
+    try:
+        session.flush()
+    except IntegrityError:
+        # Another kit for this gateway took an address between our read and our write.
+        raise ConflictError(
+            f"another kit for {gateway} was made at the same time; ask again", field="gateway"
+        ) from None
 
 
 def record_ble_associations(
@@ -176,8 +241,8 @@ def record_ble_associations(
 def record_ble_association(
     session: Session, *, label_id: str, gateway: str, record: LabelInventoryRecord, now: datetime
 ) -> BleLabelInventoryRow:
-    """Store (or refresh, after a re-association) what `record` says of `label_id`."""
-    del now  # the record carries the instant of association
+    """Store (or refresh, after a re-association) what `record` says of `label_id`; the
+    address its kit reserved is then the inventory's."""
     label = row_or_not_found(session, LabelRow, label_id, "label")
     if label.gateway is not None and label.gateway != gateway:
         raise ConflictError(
@@ -194,19 +259,23 @@ def record_ble_association(
             field="model",
         )
     address = record.esl_address
-    taken = session.scalar(
-        select(BleLabelInventoryRow.label_id).where(
-            BleLabelInventoryRow.gateway == gateway,
-            BleLabelInventoryRow.esl_group == address.group,
-            BleLabelInventoryRow.esl_id == address.esl_id,
-            BleLabelInventoryRow.label_id != label_id,
-        )
-    )
+    where = f"ESL address {address.group}/{address.esl_id} on {gateway}"
+    taken = _other_label_at(session, BleLabelInventoryRow, gateway, address, label_id)
     if taken is not None:
-        raise ConflictError(
-            f"ESL address {address.group}/{address.esl_id} on {gateway} is {taken}'s",
-            field="esl_address",
-        )
+        raise ConflictError(f"{where} is {taken}'s", field="esl_address")
+    holder = _other_label_at(
+        session,
+        BleAddressReservationRow,
+        gateway,
+        address,
+        label_id,
+        BleAddressReservationRow.expires_at > now,
+    )
+    if holder is not None:
+        raise ConflictError(f"{where} is reserved for {holder} by its kit", field="esl_address")
+    session.execute(
+        delete(BleAddressReservationRow).where(BleAddressReservationRow.label_id == label_id)
+    )
     row = session.get(BleLabelInventoryRow, label_id) or BleLabelInventoryRow(label_id=label_id)
     row.gateway = gateway
     row.address = record.address
@@ -222,3 +291,23 @@ def record_ble_association(
     session.add(row)
     session.flush()
     return row
+
+
+def _other_label_at(
+    session: Session,
+    table: type[BleLabelInventoryRow] | type[BleAddressReservationRow],
+    gateway: str,
+    address: EslAddress,
+    label_id: str,
+    *also: ColumnElement[bool],
+) -> str | None:
+    """The label other than `label_id` that `table` puts at `address` on `gateway`."""
+    return session.scalar(
+        select(table.label_id).where(
+            table.gateway == gateway,
+            table.esl_group == address.group,
+            table.esl_id == address.esl_id,
+            table.label_id != label_id,
+            *also,
+        )
+    )

@@ -111,14 +111,19 @@ class InventoryOut(BaseModel):
     "/stores/{store}/ble/association-kit", response_model=KitOut, status_code=200, tags=["labels"]
 )
 def post_association_kit(
-    store: StorePath, body: KitIn, session: CurrentSession, who: Admin
+    store: StorePath, body: KitIn, ctx: Ctx, session: CurrentSession, who: Admin
 ) -> KitOut:
     """Each label with the ESL address to give it on `gateway` and its key (admin only).
 
-    422 with each label's reason, and no kit, when a label is unknown, in another store,
-    on another gateway or already associated. Nothing is written."""
+    The addresses are reserved for these labels for 24 hours, or until their association
+    is recorded; asking again for a label gives it the same address. 422 with each
+    label's reason, and no kit, when a label is unknown, in another store, on another
+    gateway or already associated; 409 when another kit for the gateway was being made at
+    the same instant (ask again)."""
     del who
-    kit = association_kit(session, store=store, gateway=body.gateway, label_ids=body.label_ids)
+    kit = association_kit(
+        session, store=store, gateway=body.gateway, label_ids=body.label_ids, now=ctx.clock()
+    )
     return KitOut(
         store=store,
         gateway=body.gateway,

@@ -24,6 +24,7 @@ from esl.cli.ble_association import AssociationKit, KitEntry, associate_kit
 from esl.db.ble_models import BleLabelInventoryRow
 from esl.db.engine import session_factory
 from esl.db.models import LabelRow
+from esl.services.ble_inventory import KIT_LIFETIME
 from esl.services.keys import Role, create_key
 from esl.settings import Settings
 from firmware_sim.ble import BleLabel
@@ -49,10 +50,13 @@ PROCESS_TIMEOUT_S = 180.0
 
 
 class Controller:
-    def __init__(self, client: httpx.Client, keys: dict[str, str], engine: Engine) -> None:
+    def __init__(
+        self, client: httpx.Client, keys: dict[str, str], engine: Engine, clock: Clock
+    ) -> None:
         self.client = client
         self.keys = keys
         self.engine = engine
+        self.clock = clock
         self.url = str(client.base_url)
 
     def post(self, path: str, body: object, *, role: str = "admin") -> httpx.Response:
@@ -92,11 +96,10 @@ def controller(
                 session, name=f"{role}-{store}", role=role, store=store, now=START
             )
     switch, url = http_server
-    switch.app = create_app(
-        Settings(data_dir=tmp_path, currency="PLN"), engine=engine, clock=Clock()
-    )
+    clock = Clock()
+    switch.app = create_app(Settings(data_dir=tmp_path, currency="PLN"), engine=engine, clock=clock)
     with httpx.Client(base_url=url, timeout=30) as client:
-        yield Controller(client, keys, engine)
+        yield Controller(client, keys, engine, clock)
     switch.app = None
 
 
@@ -265,6 +268,38 @@ def test_the_kit_is_for_admins_and_refuses_labels_it_cannot_associate(
         ("L2", 0, 1),
     ]
     assert bytes.fromhex(kit.json()["labels"][0]["key"]) == controller.label_key("L1")
+
+
+def test_two_kits_for_one_gateway_never_give_one_address_twice(
+    controller: Controller,
+) -> None:
+    controller.register("L1", "L2", "L3")
+
+    def kit(*label_ids: str) -> list[tuple[str, int, int]]:
+        body = {"gateway": GATEWAY, "label_ids": list(label_ids)}
+        answer = controller.post(f"/stores/{STORE}/ble/association-kit", body)
+        assert answer.status_code == 200, answer.text
+        return [(x["label_id"], x["esl_group"], x["esl_id"]) for x in answer.json()["labels"]]
+
+    # Two installers, two kits, before either label is associated: two addresses.
+    assert kit("L1") == [("L1", 0, 0)]
+    assert kit("L2") == [("L2", 0, 1)]
+    # A lost kit asked for again: the same address, not a third one.
+    assert kit("L1", "L3") == [("L1", 0, 0), ("L3", 0, 2)]
+    # A label associated at another kit's address is refused, and nothing is recorded.
+    path = f"/stores/{STORE}/ble/inventory"
+    squatter = controller.post(path, {"gateway": GATEWAY, "labels": [_record("L2", 0)]})
+    assert squatter.status_code == 422
+    assert squatter.json()["error"]["problems"] == [
+        {"label_id": "L2", "reason": f"ESL address 0/0 on {GATEWAY} is reserved for L1 by its kit"}
+    ]
+    assert controller.inventory() == {}
+    recorded = controller.post(path, {"gateway": GATEWAY, "labels": [_record("L1", 0)]})
+    assert recorded.status_code == 200, recorded.text
+    # A day later L2's and L3's kits have expired: their addresses are free again, and an
+    # associated label keeps its own.
+    controller.clock.advance(KIT_LIFETIME)
+    assert kit("L3", "L2") == [("L3", 0, 1), ("L2", 0, 2)]
 
 
 def _record(
