@@ -191,7 +191,8 @@ class LedgerEntryRow(Base):
     currency: Mapped[str] = mapped_column(String(3))
     promotion_id: Mapped[str | None] = mapped_column(String(64))
     # "history" (imported, before installation), "publication", "import" (a price or
-    # promotion file), "scheduled" (an instant that arrived by itself) or "store" (a zone move)
+    # promotion file), "scheduled" (an instant that arrived by itself), "store" (a zone move)
+    # or "product" (a category move)
     source: Mapped[str] = mapped_column(String(16))
     publication_id: Mapped[int | None] = mapped_column(ForeignKey("publications.id"))
     recorded_at: Mapped[datetime] = mapped_column(UtcDateTime())
