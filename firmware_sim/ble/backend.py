@@ -96,7 +96,8 @@ class SimulatedBleakClient(BaseBleakClient):
         self._subscriptions.clear()
 
     async def pair(self, *args: Any, **kwargs: Any) -> None:
-        """Simulated links count as bonded and encrypted."""
+        """Pairing as LE Secure Connections ends it: the link is encrypted from now on."""
+        self._connected_label().encrypt()
 
     async def unpair(self) -> None:
         """Nothing to forget."""

@@ -47,6 +47,7 @@ from bumble.device import Connection, Device
 from bumble.gatt import Characteristic, Service
 from bumble.host import Host
 from bumble.link import LocalLink
+from bumble.pairing import PairingConfig, PairingDelegate
 from bumble.transport.common import (
     AsyncPipeSink,
     StreamPacketSink,
@@ -136,6 +137,10 @@ class _LabelPeripheral:
             host=Host(self.controller, AsyncPipeSink(self.controller)),
         )
         self.device.gatt_server.max_mtu = max_mtu
+        # An ESL pairs Just Works (no keyboard, no display to confirm a passkey on).
+        self.device.pairing_config_factory = lambda _connection: PairingConfig(
+            sc=True, mitm=False, bonding=False, delegate=PairingDelegate()
+        )
         self._characteristics: dict[str, Characteristic[bytes]] = {}
         self._tasks: set[asyncio.Task[None]] = set()
         self._starting: asyncio.Future[None] | None = None
@@ -207,6 +212,12 @@ class _LabelPeripheral:
 
     def _on_connection(self, connection: Connection) -> None:
         connection.on(Connection.EVENT_DISCONNECTION, self._on_disconnection)
+
+        def on_encryption_change() -> None:
+            if connection.is_encrypted:
+                self.label.encrypt()
+
+        connection.on(Connection.EVENT_CONNECTION_ENCRYPTION_CHANGE, on_encryption_change)
         if not self.label.connect():
             self._spawn(connection.disconnect(_DROPPED))
 

@@ -82,6 +82,7 @@ from gateways.protocol import (
 
 __all__ = [
     "GATT_TABLE",
+    "INSUFFICIENT_ENCRYPTION",
     "AttError",
     "BleFaults",
     "BleLabel",
@@ -97,6 +98,7 @@ CharacteristicProperty = Literal["read", "write", "write-without-response", "not
 _READ_NOT_PERMITTED = 0x02
 _WRITE_NOT_PERMITTED = 0x03
 _INVALID_LENGTH = 0x0D
+INSUFFICIENT_ENCRYPTION = 0x0F
 
 
 class AttError(Exception):
@@ -177,6 +179,7 @@ class BleLabel:
         self.absolute_time_ms: int | None = None
         self.display_refreshes = 0
         self.connected = False
+        self.encrypted = False
         self._key = key
         self._configuring = False
         self._transfer = _Transfer()
@@ -203,9 +206,14 @@ class BleLabel:
         self.connected = True
         return True
 
+    def encrypt(self) -> None:
+        """The central paired (LE Secure Connections) and this link is now encrypted."""
+        self.encrypted = True
+
     def disconnect(self) -> None:
         """The link is gone; a transfer in progress is kept for the next connection."""
         self.connected = False
+        self.encrypted = False
         self._configuring = False
 
     # ------------------------------------------------------------ reads
@@ -242,6 +250,10 @@ class BleLabel:
         return []
 
     def _configure(self, uuid: str, value: bytes, *, now: datetime) -> None:
+        # Its address and keys go only over an encrypted link: written in clear, a
+        # sniffer on the shop floor would learn the key that signs this label's frames.
+        if not self.encrypted:
+            raise AttError(INSUFFICIENT_ENCRYPTION)
         # Configuration characteristics are writable only while configuring (ESLS 3.1).
         if self._key is not None and not self._configuring:
             raise AttError(_WRITE_NOT_PERMITTED)

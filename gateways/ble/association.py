@@ -4,10 +4,11 @@
     record = await associate_label(found[0].address, esl_address=EslAddress(7, group=1),
                                    label_key=key, at=now, client_factory=BleakClient)
 
-Association writes ESL Address, AP Sync Key Material, ESL Response Key Material and
-Current Absolute Time, then our label protocol key (vendor characteristic: the signed
-frames need it), reads Display, Image and LED Information and ends with Update Complete.
-The result is a frozen `LabelInventoryRecord` for the controller to store.
+Association pairs first (LE Secure Connections: the link is encrypted, so a sniffer in
+the store learns no key), then writes ESL Address, AP Sync Key Material, ESL Response Key
+Material and Current Absolute Time, then our label protocol key (vendor characteristic:
+the signed frames need it), reads Display, Image and LED Information and ends with Update
+Complete. The result is a frozen `LabelInventoryRecord` for the controller to store.
 
 Both key materials are derived from the label key (HKDF-SHA256, one `info` each), so the
 controller keeps one secret per label, as it does for MQTT labels.
@@ -86,12 +87,14 @@ async def associate_label(
     """Configure an unassociated label and read what it can do.
 
     Raises `BleConnectError` when the label cannot be reached, `AssociationFailedError`
-    when it refuses a write or drops the link, `ControlPointRefusedError` when it refuses
-    to leave Configuring, `MalformedGattValueError` for unreadable information.
+    when pairing fails or the label refuses a write or drops the link,
+    `ControlPointRefusedError` when it refuses to leave Configuring,
+    `MalformedGattValueError` for unreadable information.
     """
     ap_sync_key, response_key = esl_key_material(label_key)
     async with open_link(address, client_factory=client_factory, policy=policy) as link:
         try:
+            await link.pair()
             await link.write(ESL_ADDRESS_UUID, esl_address.to_bytes())
             await link.write(AP_SYNC_KEY_MATERIAL_UUID, ap_sync_key)
             await link.write(RESPONSE_KEY_MATERIAL_UUID, response_key)

@@ -45,6 +45,7 @@ from bumble.core import AdvertisingData
 from bumble.device import Advertisement, Connection, Device, Peer
 from bumble.gatt import Characteristic
 from bumble.gatt_client import CharacteristicProxy, ServiceProxy
+from bumble.pairing import PairingConfig, PairingDelegate
 from bumble.transport.common import Transport
 
 from gateways.ble.esl_service import ESL_SERVICE_UUID
@@ -87,6 +88,11 @@ class BumbleCentral:
         if not ATT_DEFAULT_MTU <= mtu <= 517:
             raise ValueError(f"ATT MTU {mtu} outside {ATT_DEFAULT_MTU}..517")
         self.device = device
+        # Pairing bonds nothing: association is the only step that needs an encrypted
+        # link, and frames are signed end to end after it.
+        device.pairing_config_factory = lambda _connection: PairingConfig(
+            sc=True, mitm=False, bonding=False, delegate=PairingDelegate()
+        )
         self.mtu = mtu
         self._transport = transport
         self._connecting = asyncio.Lock()
@@ -264,10 +270,20 @@ class BumbleBleakClient(BaseBleakClient):
             await connection.disconnect()
 
     async def pair(self, *args: Any, **kwargs: Any) -> None:
-        raise BleakError("pairing is not used by this driver: frames are signed end to end")
+        """LE Secure Connections pairing, Just Works (a label has no keyboard and no
+        display to confirm a passkey on); the link is encrypted when this returns."""
+        connection = self._connection
+        if connection is None:
+            raise BleakError(f"{self.address}: not connected")
+        try:
+            await connection.pair()
+        except (core.BaseBumbleError, TimeoutError) as error:
+            raise BleakError(f"{self.address}: pairing failed ({error!r})") from error
+        if not connection.is_encrypted:
+            raise BleakError(f"{self.address}: paired but the link is not encrypted")
 
     async def unpair(self) -> None:
-        raise BleakError("pairing is not used by this driver: frames are signed end to end")
+        """Nothing to forget: pairing bonds nothing, its keys end with the link."""
 
     # ------------------------------------------------------------ GATT
 

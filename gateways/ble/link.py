@@ -104,6 +104,13 @@ class LabelLink:
     def _on_frame_response(self, _sender: BleakGATTCharacteristic, data: bytearray) -> None:
         self._frame_responses.put_nowait(bytes(data))
 
+    async def pair(self) -> None:
+        """Pair (LE Secure Connections) so the link is encrypted before a key goes over it."""
+        try:
+            await self._client.pair()
+        except BleakError as error:
+            raise LinkLostError(f"pairing: {error}") from error
+
     async def read(self, uuid: str) -> bytes:
         try:
             return bytes(await self._client.read_gatt_char(uuid))

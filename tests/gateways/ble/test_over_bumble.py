@@ -17,6 +17,7 @@ import pytest
 from bleak.exc import BleakError, BleakGATTProtocolError
 from bumble.transport.tcp_server import open_tcp_server_transport_with_socket
 
+from firmware_sim.ble.gatt_label import INSUFFICIENT_ENCRYPTION
 from gateways.ble.bumble_client import bumble_client_factory, open_bumble_central
 from gateways.ble.control_point import (
     BasicState,
@@ -32,8 +33,11 @@ from gateways.ble.control_point import (
 from gateways.ble.driver import BleGateway
 from gateways.ble.errors import BleConnectError
 from gateways.ble.esl_service import (
+    AP_SYNC_KEY_MATERIAL_UUID,
     DISPLAY_INFORMATION_UUID,
+    ESL_ADDRESS_UUID,
     FRAME_DATA_UUID,
+    LABEL_KEY_UUID,
     BasicStateFlag,
     DisplayType,
     TransferAttError,
@@ -171,6 +175,35 @@ async def test_a_label_not_on_the_link_is_a_connect_error() -> None:
             store, "C0:FF:EE:99:99:99", esl_address=EslAddress(esl_id=1), label_key=bytes(32)
         )
     assert caught.value.fields["attempts"] == FAST.attempts
+
+
+async def test_a_central_that_does_not_pair_cannot_give_a_label_its_keys() -> None:
+    store = make_bumble_store(1, associated=False)
+    label = store.label(1)
+    key = key_of(label_id_of(1))
+    client = store.client_factory(address_of(1))
+    await client.connect()
+    try:
+        # An access point (or anybody) writing in clear: each write is refused with ATT
+        # Insufficient Encryption, before the label takes anything.
+        for uuid, value in (
+            (ESL_ADDRESS_UUID, EslAddress(esl_id=1, group=0).to_bytes()),
+            (AP_SYNC_KEY_MATERIAL_UUID, esl_key_material(key)[0]),
+            (LABEL_KEY_UUID, key),
+        ):
+            with pytest.raises(BleakGATTProtocolError) as caught:
+                await client.write_gatt_char(uuid, value, response=True)
+            assert caught.value.args[0] == INSUFFICIENT_ENCRYPTION
+        assert (label.esl_address, label.ap_sync_key) == (None, None)
+        assert label.label.state(now=store.clock()) is LabelState.UNASSOCIATED
+        # Paired (LE Secure Connections over bumble's SMP), the same link may configure.
+        await client.pair()
+        await client.write_gatt_char(
+            ESL_ADDRESS_UUID, EslAddress(esl_id=1, group=0).to_bytes(), response=True
+        )
+        assert label.esl_address == EslAddress(esl_id=1, group=0)
+    finally:
+        await client.disconnect()
 
 
 async def test_an_att_error_response_reaches_bleak_with_its_code() -> None:
