@@ -22,7 +22,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from datetime import datetime
 from decimal import ROUND_DOWN, Decimal
-from typing import Final, NamedTuple
+from typing import Any, Final, NamedTuple
 
 from pricing.catalogue import Catalogue, SkuPricing
 from pricing.errors import (
@@ -58,44 +58,29 @@ _CHANNEL_INDEX: Final = {channel: index for index, channel in enumerate(Channel)
 # object.__setattr__, which alone would cost half the time budget of a resolution.
 # Setting the slots through their descriptors builds the same object twice as fast.
 _new = object.__new__
-_slot_setters = tuple(ResolvedPrice.__dict__[name].__set__ for name in ResolvedPrice.__slots__)
-_SLOT_NAMES: Final = (
-    "sku",
-    "channel",
-    "store",
-    "at",
-    "currency",
-    "regular_price",
-    "price",
-    "promotion",
-    "prior_price",
-    "saving",
-    "saving_percent",
-    "unit_price",
-    "unit_label",
-    "price_rule_id",
-    "price_scope",
-    "fingerprint",
-)
-assert tuple(ResolvedPrice.__slots__) == _SLOT_NAMES, "keep _SLOT_NAMES in field order"
-(
-    _set_sku,
-    _set_channel,
-    _set_store,
-    _set_at,
-    _set_currency,
-    _set_regular,
-    _set_price,
-    _set_promotion,
-    _set_prior,
-    _set_saving,
-    _set_saving_percent,
-    _set_unit_price,
-    _set_unit_label,
-    _set_rule_id,
-    _set_scope,
-    _set_fingerprint,
-) = _slot_setters
+
+
+def _slot_setter(name: str) -> Any:
+    """The descriptor's `__set__` of `ResolvedPrice`'s field `name` (KeyError: no such field)."""
+    return ResolvedPrice.__dict__[name].__set__
+
+
+_set_sku = _slot_setter("sku")
+_set_channel = _slot_setter("channel")
+_set_store = _slot_setter("store")
+_set_at = _slot_setter("at")
+_set_currency = _slot_setter("currency")
+_set_regular = _slot_setter("regular_price")
+_set_price = _slot_setter("price")
+_set_promotion = _slot_setter("promotion")
+_set_prior = _slot_setter("prior_price")
+_set_saving = _slot_setter("saving")
+_set_saving_percent = _slot_setter("saving_percent")
+_set_unit_price = _slot_setter("unit_price")
+_set_unit_label = _slot_setter("unit_label")
+_set_rule_id = _slot_setter("price_rule_id")
+_set_scope = _slot_setter("price_scope")
+_set_fingerprint = _slot_setter("fingerprint")
 
 
 def _language(locale: str) -> str:

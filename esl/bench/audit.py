@@ -26,7 +26,7 @@ from typing import Any
 
 from sqlalchemy.orm import Session
 
-from esl.audit import gather_audit
+from esl.audit.gather import gather_audit
 from esl.db.audit_models import LabelContentRow
 from esl.db.bulk import insert_rows
 from esl.db.engine import create_engine_for, session_factory, upgrade_database

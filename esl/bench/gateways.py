@@ -42,7 +42,7 @@ from typing import Any
 
 from esl.bench import ble
 from esl.bench.render import _price_changed, corpus
-from firmware_sim.oepl_ap import AccessPointConfig, EmulatedAccessPoint, EmulatedTag
+from firmware_sim.oepl_ap.access_point import AccessPointConfig, EmulatedAccessPoint, EmulatedTag
 from firmware_sim.oepl_ap.http_app import ServedAccessPoint
 from gateways.oepl import AccessPointClient, AccessPointDriver, DriverTimings
 from rendering.cache import RenderCache

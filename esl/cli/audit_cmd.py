@@ -14,9 +14,10 @@ from typing import Annotated
 
 import typer
 
-from esl.audit import Thresholds, gather_audit
+from esl.audit.classify import Thresholds
 from esl.audit.durations import DurationError, parse_duration
 from esl.audit.formats import report_to_csv, report_to_dict
+from esl.audit.gather import gather_audit
 from esl.audit.html_report import render_html_report
 from esl.cli.invocation import settings_of
 from esl.db.engine import session_factory

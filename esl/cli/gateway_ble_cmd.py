@@ -32,7 +32,16 @@ from esl.cli.ble_association import (
     private_file_text,
     read_kit,
 )
-from esl.cli.gateway_process import refuse_missing, run_until_stopped
+from esl.cli.gateway_process import (
+    DEFAULT_STATE_DIR,
+    GatewayOption,
+    StateDirOption,
+    StoreOption,
+    gateway_option,
+    refuse_missing,
+    run_until_stopped,
+    store_option,
+)
 from esl.cli.invocation import settings_of
 from esl.cli.stop_signals import stop_on_signals
 
@@ -49,12 +58,8 @@ class Backend(StrEnum):
     BUMBLE = "bumble"  # bumble's host stack on an HCI controller (--hci)
 
 
-# Options more than one `esl gateway ble` command takes (the run, a group callback, takes
-# --store and --gateway as optional so its subcommands need not repeat them).
-_store = typer.Option(help="Store id, e.g. S001.")
-_gateway = typer.Option(help="The store gateway's id (its MQTT login is STORE.GATEWAY).")
-StoreOption = Annotated[str, _store]
-GatewayOption = Annotated[str, _gateway]
+# Options more than one `esl gateway ble` command takes (--store, --gateway and --state-dir
+# are those of every store gateway run: esl.cli.gateway_process).
 BackendOption = Annotated[
     Backend, typer.Option(help="bleak: this machine's adapter; bumble: --hci.")
 ]
@@ -231,8 +236,8 @@ def register(gateway_app: typer.Typer) -> None:
     @ble_app.callback()
     def ble(
         ctx: typer.Context,
-        store: Annotated[str | None, _store] = None,
-        gateway: Annotated[str | None, _gateway] = None,
+        store: Annotated[str | None, store_option] = None,
+        gateway: Annotated[str | None, gateway_option] = None,
         broker: Annotated[
             str | None,
             typer.Option(
@@ -251,9 +256,7 @@ def register(gateway_app: typer.Typer) -> None:
             Path | None,
             typer.Option(help="Labels file (default STATE_DIR/GATEWAY-ble.json; no keys in it)."),
         ] = None,
-        state_dir: Annotated[Path, typer.Option(help="Where the durable queue lives.")] = Path(
-            "esl-gateway"
-        ),
+        state_dir: StateDirOption = DEFAULT_STATE_DIR,
         backend: BackendOption = Backend.BLEAK,
         hci: HciOption = None,
         max_connections: Annotated[

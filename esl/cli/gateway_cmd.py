@@ -21,7 +21,14 @@ import typer
 
 from esl.cli import gateway_ble_cmd
 from esl.cli.controller_api import post_to_controller
-from esl.cli.gateway_process import refuse_missing, run_until_stopped
+from esl.cli.gateway_process import (
+    DEFAULT_STATE_DIR,
+    StateDirOption,
+    gateway_option,
+    refuse_missing,
+    run_until_stopped,
+    store_option,
+)
 from esl.cli.invocation import sessions_of
 from esl.cli.stop_signals import stop_on_signals
 
@@ -39,10 +46,6 @@ ProvisioningOption = Annotated[
     Path | None,
     typer.Option(help="The label keys file (default STATE_DIR/GATEWAY-labels.json, mode 0600)."),
 ]
-StateDirOption = Annotated[
-    Path, typer.Option(help="The gateway's state: its durable queue (and the keys by default).")
-]
-DEFAULT_STATE_DIR = Path("esl-gateway")
 
 
 def _register_over_api(
@@ -133,10 +136,8 @@ def register(app: typer.Typer) -> None:
     @oepl_app.callback()
     def oepl(
         ctx: typer.Context,
-        store: Annotated[str | None, typer.Option(help="Store id, e.g. S001.")] = None,
-        gateway: Annotated[
-            str | None, typer.Option(help="This gateway's id (its MQTT login is STORE.GATEWAY).")
-        ] = None,
+        store: Annotated[str | None, store_option] = None,
+        gateway: Annotated[str | None, gateway_option] = None,
         ap: Annotated[str | None, _access_point] = None,
         broker: Annotated[
             str | None,
@@ -291,7 +292,11 @@ def register(app: typer.Typer) -> None:
         """Serve an emulated OpenEPaperLink AP with tags, to try the gateway without one."""
         import time
 
-        from firmware_sim.oepl_ap import AccessPointConfig, EmulatedAccessPoint, EmulatedTag
+        from firmware_sim.oepl_ap.access_point import (
+            AccessPointConfig,
+            EmulatedAccessPoint,
+            EmulatedTag,
+        )
         from firmware_sim.oepl_ap.http_app import ServedAccessPoint
 
         ap = EmulatedAccessPoint(

@@ -4,7 +4,8 @@ kept from the last run."""
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, NoReturn
+from pathlib import Path
+from typing import TYPE_CHECKING, Annotated, NoReturn
 
 import typer
 
@@ -13,7 +14,28 @@ from esl.cli.stop_signals import stop_on_signals
 if TYPE_CHECKING:
     from gateways.store_gateway.process import StoreGatewayProcess
 
-__all__ = ["refuse_missing", "run_until_stopped"]
+__all__ = [
+    "DEFAULT_STATE_DIR",
+    "GatewayOption",
+    "StateDirOption",
+    "StoreOption",
+    "gateway_option",
+    "refuse_missing",
+    "run_until_stopped",
+    "store_option",
+]
+
+# The store gateway a command runs as or speaks for, and where its state lives. The run is a
+# group callback, so there they are optional (`Annotated[str | None, store_option]`).
+store_option = typer.Option(help="Store id, e.g. S001.")
+gateway_option = typer.Option(help="The store gateway's id (its MQTT login is STORE.GATEWAY).")
+StoreOption = Annotated[str, store_option]
+GatewayOption = Annotated[str, gateway_option]
+StateDirOption = Annotated[
+    Path,
+    typer.Option(help="The gateway's state: its durable queue (and its labels file by default)."),
+]
+DEFAULT_STATE_DIR = Path("esl-gateway")
 
 
 def refuse_missing(given: dict[str, str | None]) -> NoReturn:

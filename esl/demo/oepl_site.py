@@ -15,7 +15,7 @@ from pathlib import Path
 
 from esl.pipeline.oepl_tags import write_gateway_provisioning
 from firmware_sim.fleet import LabelProvision
-from firmware_sim.oepl_ap import AccessPointConfig, EmulatedAccessPoint, EmulatedTag
+from firmware_sim.oepl_ap.access_point import AccessPointConfig, EmulatedAccessPoint, EmulatedTag
 from firmware_sim.oepl_ap.http_app import ServedAccessPoint
 from gateways.mqtt.endpoint import BrokerEndpoint
 from gateways.oepl import AccessPointClient, AccessPointDriver, DriverTimings

@@ -247,8 +247,7 @@ def import_prices(
             impact={
                 "prices_inserted": len(inserts),
                 "prices_updated": len(updates),
-                "prices_changed": len(ledger.changed_keys),
-                "ledger_entries": len(ledger.entries),
+                **ledger.impact(),
                 "ledger_recorded": record_ledger,
             },
             shelves={

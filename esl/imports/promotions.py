@@ -173,8 +173,7 @@ def import_promotions(
             impact={
                 "promotions_inserted": len(inserts),
                 "promotions_updated": len(updates),
-                "prices_changed": len(ledger.changed_keys),
-                "ledger_entries": len(ledger.entries),
+                **ledger.impact(),
             },
             everywhere=reached,
             later=later_instants(session, promotions=written, after=now),

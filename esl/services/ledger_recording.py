@@ -43,6 +43,11 @@ class LedgerPlan:
     entries: list[LedgerEntry] = field(default_factory=list)
     problems: list[dict[str, Any]] = field(default_factory=list)
 
+    def impact(self) -> dict[str, int]:
+        """What the plan puts in its publication's impact, for a price and a promotion
+        import alike: the keys whose label price changes, the ledger entries written."""
+        return {"prices_changed": len(self.changed_keys), "ledger_entries": len(self.entries)}
+
 
 def plan_ledger(
     before: Catalogue, after: Catalogue, *, at: datetime, ledger: PriceLedger, into: LedgerPlan

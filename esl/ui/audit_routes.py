@@ -11,9 +11,9 @@ from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import HTMLResponse, Response
 
 from esl.api.dependencies import ApiContext, context
-from esl.audit import AuditClass, Thresholds, gather_audit
+from esl.audit.classify import AuditClass, Thresholds
 from esl.audit.formats import report_to_csv, report_to_dict
-from esl.audit.gather import GatheredAudit
+from esl.audit.gather import GatheredAudit, gather_audit
 from esl.audit.html_report import render_html_report
 from esl.ui.access import User, require
 from esl.ui.page_rendering import page

@@ -9,7 +9,8 @@ from pathlib import Path
 import pytest
 from sqlalchemy import select
 
-from esl.audit import AuditClass, gather_audit
+from esl.audit.classify import AuditClass
+from esl.audit.gather import gather_audit
 from esl.db.engine import create_engine_for, session_factory
 from esl.db.models import LabelAcknowledgementRow, LabelRow
 from esl.demo.run import DemoOptions, run_demo

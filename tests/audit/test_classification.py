@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import timedelta
 from decimal import Decimal
 
-from esl.audit import AuditClass, LabelVerdict
+from esl.audit.classify import AuditClass, LabelVerdict
 from tests.audit.scenario import (
     AUDIT_AT,
     EXPECTED_CLASSES,

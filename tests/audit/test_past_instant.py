@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import timedelta
 from decimal import Decimal
 
-from esl.audit import AuditClass
+from esl.audit.classify import AuditClass
 from tests.audit.scenario import AUDIT_AT, T1, build_chain
 from tests.audit.world import T0, AuditWorld
 

@@ -6,7 +6,7 @@ import dataclasses
 from datetime import timedelta
 from decimal import Decimal
 
-from esl.audit import AuditClass
+from esl.audit.classify import AuditClass
 from tests.audit.scenario import AUDIT_AT, build_chain
 from tests.audit.world import T0, AuditWorld
 

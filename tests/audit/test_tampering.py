@@ -13,7 +13,8 @@ from decimal import Decimal
 
 from sqlalchemy import Engine
 
-from esl.audit import AuditClass, gather_audit
+from esl.audit.classify import AuditClass
+from esl.audit.gather import gather_audit
 from esl.db.engine import session_factory
 from esl.db.models import LabelStateRow
 from gateways.base import Uplink

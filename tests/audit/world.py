@@ -14,7 +14,9 @@ from typing import Any
 from sqlalchemy import Engine, update
 from sqlalchemy.orm import Session, sessionmaker
 
-from esl.audit import GatheredAudit, Thresholds, gather_audit, record_label_content
+from esl.audit.classify import Thresholds
+from esl.audit.gather import GatheredAudit, gather_audit
+from esl.audit.recording import record_label_content
 from esl.db.engine import session_factory
 from esl.db.models import (
     GatewayRow,

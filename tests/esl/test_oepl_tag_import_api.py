@@ -18,7 +18,7 @@ from typer.testing import CliRunner
 from esl.cli import app as cli_app
 from esl.db.engine import session_factory
 from esl.db.models import GatewayRow, LabelRow
-from firmware_sim.oepl_ap import EmulatedAccessPoint, EmulatedTag
+from firmware_sim.oepl_ap.access_point import EmulatedAccessPoint, EmulatedTag
 from tests.support.api import Api
 from tests.support.oepl import (
     FAST_AP,

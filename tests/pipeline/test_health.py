@@ -14,7 +14,8 @@ from sqlalchemy import Engine, select
 from typer.testing import CliRunner
 
 from esl.api import create_app
-from esl.audit import AuditClass, gather_audit
+from esl.audit.classify import AuditClass
+from esl.audit.gather import gather_audit
 from esl.cli import app as cli_app
 from esl.db.engine import session_factory
 from esl.db.models import OutboxRow

@@ -10,7 +10,7 @@ from contextlib import contextmanager
 
 import numpy as np
 
-from firmware_sim.oepl_ap import AccessPointConfig, EmulatedAccessPoint
+from firmware_sim.oepl_ap.access_point import AccessPointConfig, EmulatedAccessPoint
 from rendering.display_models import get_display_model
 from rendering.encoding import Planes
 

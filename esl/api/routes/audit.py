@@ -16,8 +16,9 @@ from esl.api.dependencies import Auditor, Ctx, CurrentSession
 from esl.api.errors import require_aware_query
 from esl.api.instants import Instant
 from esl.api.pagination import Pages
-from esl.audit import AuditClass, Thresholds, gather_audit
+from esl.audit.classify import AuditClass, Thresholds
 from esl.audit.formats import label_to_dict, problem_to_dict, store_to_dict
+from esl.audit.gather import gather_audit
 
 __all__ = ["AuditLabelOut", "AuditPageOut", "AuditStoreOut", "router"]
 

@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 from sqlalchemy import Engine
 
-from firmware_sim.oepl_ap import EmulatedAccessPoint, EmulatedTag
+from firmware_sim.oepl_ap.access_point import EmulatedAccessPoint, EmulatedTag
 from firmware_sim.oepl_ap.http_app import ServedAccessPoint
 from gateways.oepl import AccessPointClient, AccessPointDriver, DriverTimings
 from gateways.oepl.radio import OeplRadio

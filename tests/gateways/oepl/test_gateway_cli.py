@@ -23,7 +23,7 @@ from esl.db.engine import create_engine_for, session_factory, upgrade_database
 from esl.db.models import LabelRow
 from esl.pipeline.oepl_tags import write_gateway_provisioning
 from firmware_sim.fleet import LabelProvision
-from firmware_sim.oepl_ap import EmulatedAccessPoint, EmulatedTag
+from firmware_sim.oepl_ap.access_point import EmulatedAccessPoint, EmulatedTag
 from gateways.base import Downlink, GatewayState, GatewayStatus, Uplink
 from gateways.mqtt.driver import MqttGateway
 from gateways.mqtt.endpoint import parse_broker_url

@@ -12,7 +12,7 @@ import pytest
 from sqlalchemy import select
 
 from esl.db.models import LabelStateRow
-from firmware_sim.oepl_ap import TAG_TYPES
+from firmware_sim.oepl_ap.tag_types import TAG_TYPES
 from gateways.oepl import TagType
 from gateways.oepl.images import jpeg_for
 from tests.support.clock import wall_clock
