@@ -16,12 +16,12 @@ import operator
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
-from sqlalchemy import DateTime, Table, bindparam, insert, update
+from sqlalchemy import Table, bindparam, insert, update
 from sqlalchemy.orm import Session
 from sqlalchemy.sql.compiler import SQLCompiler
-from sqlalchemy.types import TypeDecorator
 
 from esl.db.repositories.chunks import in_chunks
+from esl.db.types import UtcDateTime
 
 __all__ = ["insert_rows", "update_rows"]
 
@@ -116,7 +116,6 @@ def _execute_many(
 
 
 def _holds_instants(table: Table, name: str) -> bool:
-    column_type = table.c[name].type
-    if isinstance(column_type, TypeDecorator):
-        column_type = column_type.impl_instance
-    return isinstance(column_type, DateTime)
+    # UtcDateTime converts to UTC first, so equal instants written in different zones are
+    # stored alike; a plain DateTime would keep each one's own wall time.
+    return isinstance(table.c[name].type, UtcDateTime)
