@@ -60,7 +60,7 @@ class CsvRow:
         self.values = values
 
     def get(self, column: str) -> str:
-        return (self.values.get(column) or "").strip()
+        return self.values.get(column, "").strip()
 
     def require(self, column: str) -> str:
         value = self.get(column)

@@ -12,7 +12,7 @@ from collections import defaultdict
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from decimal import Decimal
-from typing import IO, Any
+from typing import IO, Any, NamedTuple
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -20,7 +20,14 @@ from sqlalchemy.orm import Session
 from esl.db.bulk import insert_rows, update_rows
 from esl.db.mapping import price_rule_from_row
 from esl.db.models import PriceRuleRow, ProductRow, PromotionTargetRow, core_table
-from esl.db.repositories import in_chunks, load_catalogue_slice, load_ledger_for_skus
+from esl.db.repositories import (
+    ColumnReader,
+    driver_rows,
+    in_chunks,
+    load_catalogue_slice,
+    load_ledger_for_skus,
+    raw,
+)
 from esl.imports.csv_fields import (
     BadRowError,
     CsvFile,
@@ -61,6 +68,8 @@ PRICE_FILE = CsvFile(
 SCOPES = ("national", "zone", "store")
 ENGINE_CHUNK = 2_000
 MAX_ENGINE_RETRIES = 100
+# From this many SKUs on, reading every stored rule in one pass beats IN lists by SKU.
+WHOLE_TABLE_FROM = 10_000
 
 
 @dataclass(frozen=True, slots=True)
@@ -195,22 +204,7 @@ def import_prices(
     problems = parsed.problems
     lines = parsed.by_key
 
-    existing = {
-        r.id: r
-        for r in session.execute(
-            select(
-                PriceRuleRow.id,
-                PriceRuleRow.sku,
-                PriceRuleRow.amount,
-                PriceRuleRow.currency,
-                PriceRuleRow.channel,
-                PriceRuleRow.zone,
-                PriceRuleRow.store,
-                PriceRuleRow.valid_from,
-                PriceRuleRow.valid_until,
-            )
-        )
-    }
+    existing = _stored_rules(session, {line.sku for line in parsed.values()})
     _check_overlaps(lines, existing, problems)
     problems.raise_if_any()
 
@@ -269,18 +263,13 @@ def import_prices(
 
 def _skus_with_promotions(session: Session, skus: list[str]) -> set[str]:
     """Which of `skus` a promotion names, directly or through the product's category."""
-    found: set[str] = set()
-    for chunk in in_chunks(skus, ENGINE_CHUNK):
-        found.update(
-            session.scalars(
-                select(PromotionTargetRow.value).where(
-                    PromotionTargetRow.dimension == "sku", PromotionTargetRow.value.in_(chunk)
-                )
-            )
-        )
+    # Every SKU target in one query, intersected here: promotions name a few thousand SKUs
+    # at most, where asking about a 100,000-SKU file in IN lists took 50 queries.
+    targets = select(PromotionTargetRow.value).where(PromotionTargetRow.dimension == "sku")
     categories = select(PromotionTargetRow.value).where(PromotionTargetRow.dimension == "category")
     by_category = select(ProductRow.sku).where(ProductRow.category.in_(categories))
-    return found | (set(session.scalars(by_category)) & set(skus))
+    named = set(session.scalars(targets)) | set(session.scalars(by_category))
+    return named.intersection(skus)
 
 
 def _check_with_engine(
@@ -349,8 +338,71 @@ def _check_with_engine(
     return recorded
 
 
+class _StoredRule(NamedTuple):
+    """A `price_rules` row as the checks read it."""
+
+    id: str
+    sku: str
+    amount: Decimal
+    currency: str
+    channel: str | None
+    zone: str | None
+    store: str | None
+    valid_from: datetime | None
+    valid_until: datetime | None
+
+
+def _stored_rules(session: Session, skus: set[str]) -> dict[str, _StoredRule]:
+    """The stored rules of `skus` by id: only a file's own SKUs can clash with it or be
+    restated by it. A file naming most of the catalogue reads the whole table in one pass,
+    a smaller one (a day's 500 price changes) only its SKUs' rules, by their index.
+
+    Read at the driver: SQLAlchemy's Row objects and a result processor per cell were a
+    third of re-importing an unchanged 100,000-row file. Amounts and instants go through
+    their columns' own types, once per distinct value."""
+    table = core_table(PriceRuleRow)
+    amount = ColumnReader(session, table.c.amount)
+    valid_from = ColumnReader(session, table.c.valid_from)
+    valid_until = ColumnReader(session, table.c.valid_until)
+    statement = select(
+        table.c.id,
+        table.c.sku,
+        raw(table.c.amount),
+        table.c.currency,
+        table.c.channel,
+        table.c.zone,
+        table.c.store,
+        raw(table.c.valid_from),
+        raw(table.c.valid_until),
+    )
+    if len(skus) >= WHOLE_TABLE_FROM:
+        rows = driver_rows(session, statement)
+    else:
+        rows = [
+            row
+            for chunk in in_chunks(sorted(skus))
+            for row in driver_rows(session, statement.where(table.c.sku.in_(chunk)))
+        ]
+    return {
+        row[0]: _StoredRule(
+            row[0],
+            row[1],
+            amount(row[2]),
+            row[3],
+            row[4],
+            row[5],
+            row[6],
+            valid_from(row[7]),
+            valid_until(row[8]),
+        )
+        for row in rows
+    }
+
+
 def _check_overlaps(
-    lines: dict[str, tuple[int, PriceLine]], existing: dict[str, Any], problems: Problems
+    lines: dict[str, tuple[int, PriceLine]],
+    existing: dict[str, _StoredRule],
+    problems: Problems,
 ) -> None:
     """The engine rejects two rules of one scope valid at the same instant; so do we, per line."""
     # Most scopes hold one window: keep those in a flat dict, lists only for shared scopes.
@@ -384,7 +436,7 @@ def _check_overlaps(
         problems.add(blamed, f"validity overlaps {other_text} in the same scope")
 
 
-def _stored_rule_text(rule: Any) -> str:
+def _stored_rule_text(rule: _StoredRule) -> str:
     """A stored rule as its importer knows it: SKU, scope, validity (not its internal id)."""
     if rule.store is not None:
         scope = f"store {rule.store}"

@@ -8,7 +8,7 @@ row would be an acknowledged label missing from "acknowledged since" and from hi
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime, timedelta, timezone
 from pathlib import Path
 
 from alembic import command
@@ -156,3 +156,27 @@ def test_upgrading_pads_whole_seconds_the_old_bulk_writer_stored_on_sqlite(
             assert _acked_ids(session) == IN_TIME_ORDER
             pairs = session.execute(select(LabelAcknowledgementRow.label_id, at))
             assert dict(iter(pairs)) == ACKED_AT
+
+
+def test_an_instant_repeated_over_many_rows_and_zones_is_stored_as_the_orm_binds_it(
+    seeded: Engine,
+) -> None:
+    # bulk.py converts each distinct instant once; rows sharing it (the same instant
+    # written in another zone too) must all be found by the ORM's own comparisons.
+    warsaw = timezone(timedelta(hours=1))
+    ids = [f"L-{n}" for n in range(30)]
+    with session_factory(seeded)() as session, session.begin():
+        _register_labels(session, ids)
+        insert_rows(
+            session,
+            core_table(LabelAcknowledgementRow),
+            [
+                _acknowledgement(i, WHOLE.astimezone(warsaw) if n % 2 else WHOLE)
+                for n, i in enumerate(ids)
+            ]
+            + [_acknowledgement("L-0", WHOLE + timedelta(seconds=1))],
+        )
+    with session_factory(seeded)() as session:
+        assert sorted(_acked_ids(session, LabelAcknowledgementRow.at == WHOLE)) == sorted(ids)
+        later = LabelAcknowledgementRow.at > WHOLE
+        assert _acked_ids(session, later) == ["L-0"]

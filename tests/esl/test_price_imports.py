@@ -11,6 +11,7 @@ from esl.db.engine import session_factory
 from esl.db.models import LedgerEntryRow, PriceRuleRow, PublicationRow
 from esl.errors import ImportRejectedError
 from esl.imports import ImportReport, export_prices, import_prices, import_promotions
+from esl.imports.prices import WHOLE_TABLE_FROM, _stored_rules
 from esl.services.quotes import quote
 from tests.support.database import START
 
@@ -248,3 +249,28 @@ def test_a_later_import_records_the_new_price_from_its_own_instant(seeded: Engin
             .order_by(LedgerEntryRow.effective_at)
         ).all()
     assert [str(a) for a in amounts] == ["59.99", "54.99"]
+
+
+def test_stored_rules_read_alike_by_sku_and_as_the_whole_table(seeded: Engine) -> None:
+    # A small file reads its SKUs' rules by index, a catalogue-sized one the whole table;
+    # both must see the same rules with the same amounts and instants.
+    _import(seeded, GOOD)
+    skus = {"MLK-1", "CHS-1"}
+    with session_factory(seeded)() as session:
+        by_sku = _stored_rules(session, skus)
+        padded = skus | {f"ABSENT-{n}" for n in range(WHOLE_TABLE_FROM)}
+        whole = _stored_rules(session, padded)
+    assert {rule.sku for rule in by_sku.values()} == skus
+    assert len(by_sku) == 5
+    assert by_sku == {rule_id: rule for rule_id, rule in whole.items() if rule.sku in skus}
+    assert {str(rule.amount) for rule in by_sku.values()} == {
+        "3.49",
+        "3.29",
+        "3.19",
+        "8.49",
+        "8.99",
+    }
+    assert {rule.valid_until for rule in by_sku.values()} == {
+        None,
+        datetime.fromisoformat("2026-05-31T22:00:00+00:00"),
+    }
