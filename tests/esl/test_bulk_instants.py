@@ -8,9 +8,10 @@ row would be an acknowledged label missing from "acknowledged since" and from hi
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime, timedelta, timezone
 from pathlib import Path
 
+import pytest
 from alembic import command
 from sqlalchemy import Engine, select, text
 from sqlalchemy.orm import Session
@@ -156,3 +157,43 @@ def test_upgrading_pads_whole_seconds_the_old_bulk_writer_stored_on_sqlite(
             assert _acked_ids(session) == IN_TIME_ORDER
             pairs = session.execute(select(LabelAcknowledgementRow.label_id, at))
             assert dict(iter(pairs)) == ACKED_AT
+
+
+def test_bulk_writes_the_text_an_orm_write_stores_for_any_instant_and_refuses_naive_ones(
+    seeded: Engine,
+) -> None:
+    # bulk.py formats SQLite instants itself (faster than SQLAlchemy's chain): the stored
+    # text must be the ORM's, whatever the zone the instant was given in.
+    warsaw = timezone(timedelta(hours=1))
+    instants = {
+        "L-whole-warsaw": datetime(2026, 3, 2, 10, 0, 0, tzinfo=warsaw),
+        "L-fraction-warsaw": datetime(2026, 3, 2, 10, 0, 0, 1, tzinfo=warsaw),
+        "L-early-year": datetime(999, 1, 2, 3, 4, 5, 600_000, tzinfo=UTC),
+    }
+    with session_factory(seeded)() as session, session.begin():
+        _register_labels(session, [*instants, *(f"{i}-orm" for i in instants)])
+        insert_rows(
+            session,
+            core_table(LabelAcknowledgementRow),
+            [_acknowledgement(i, at) for i, at in instants.items()],
+        )
+        session.add_all(
+            LabelAcknowledgementRow(**_acknowledgement(f"{i}-orm", at))
+            for i, at in instants.items()
+        )
+    with seeded.connect() as connection:
+        rows = connection.execute(text("SELECT label_id, at FROM label_acknowledgements"))
+        stored = dict(iter(rows))
+    assert stored["L-whole-warsaw"] == "2026-03-02 09:00:00.000000"
+    for label_id in instants:
+        assert stored[label_id] == stored[f"{label_id}-orm"]
+    with (
+        session_factory(seeded)() as session,
+        session.begin(),
+        pytest.raises(ValueError, match="naive datetime"),
+    ):
+        insert_rows(
+            session,
+            core_table(LabelAcknowledgementRow),
+            [_acknowledgement("L-whole-warsaw", datetime(2026, 3, 2, 9, 0, 0))],
+        )
