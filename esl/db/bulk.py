@@ -16,9 +16,10 @@ import operator
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
-from sqlalchemy import Table, bindparam, insert, update
+from sqlalchemy import Dialect, Table, bindparam, insert, update
 from sqlalchemy.orm import Session
 from sqlalchemy.sql.compiler import SQLCompiler
+from sqlalchemy.types import TypeEngine
 
 from esl.db.repositories.chunks import in_chunks
 from esl.db.types import UtcDateTime
@@ -73,8 +74,7 @@ def _execute_many(
     # SQLite leaves the datetime to the driver, stored `09:00:00` for a whole second where
     # every ORM query binds `09:00:00.000000`, so text comparison lost such rows.
     processors: dict[str, Callable[[Any], Any] | None] = {
-        bind: table.c[name].type.dialect_impl(dialect).bind_processor(dialect)
-        for bind, name in sources.items()
+        bind: _bind_processor(table.c[name].type, dialect) for bind, name in sources.items()
     }
 
     order = compiled.positiontup if compiled.positiontup is not None else list(sources)
@@ -119,3 +119,16 @@ def _holds_instants(table: Table, name: str) -> bool:
     # UtcDateTime converts to UTC first, so equal instants written in different zones are
     # stored alike; a plain DateTime would keep each one's own wall time.
     return isinstance(table.c[name].type, UtcDateTime)
+
+
+def _bind_processor(column_type: TypeEngine[Any], dialect: Dialect) -> Callable[[Any], Any] | None:
+    """The bind processor SQLAlchemy would chain for `column_type` on `dialect`, or one
+    giving the very same value in fewer steps."""
+    if isinstance(column_type, UtcDateTime) and dialect.name == "sqlite":
+        # The chain (the decorator's check and conversion to naive UTC, then SQLite
+        # DATETIME's `%`-formatting of a dict of seven fields) cost more than any other
+        # Python step of writing a planned frame or a settled answer; `isoformat` with
+        # microseconds writes the same text (`2026-03-02 09:00:00.000000`) in one call.
+        to_naive_utc = column_type.process_bind_param
+        return lambda value: to_naive_utc(value, dialect).isoformat(" ", "microseconds")
+    return column_type.dialect_impl(dialect).bind_processor(dialect)

@@ -168,11 +168,14 @@ class Settlement:
 
     def settle(self, uplinks: list[Uplink]) -> None:
         """Verify and apply a batch of uplinks in one transaction."""
-        reports = [uplink for uplink in uplinks if is_gateway_report(uplink.payload)]
+        reports: list[Uplink] = []
+        answers: list[Uplink] = []
+        for uplink in uplinks:
+            (reports if is_gateway_report(uplink.payload) else answers).append(uplink)
         if reports:
             # The gateway's own word, unsigned: never through the labels' verifier.
             self._take_reports(reports)
-            uplinks = [uplink for uplink in uplinks if not is_gateway_report(uplink.payload)]
+        uplinks = answers
         verified = self.verifier.verify(uplinks)
         events = self.verifier.take_events()
         if not verified:

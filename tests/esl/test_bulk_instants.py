@@ -11,6 +11,7 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta, timezone
 from pathlib import Path
 
+import pytest
 from alembic import command
 from sqlalchemy import Engine, select, text
 from sqlalchemy.orm import Session
@@ -180,3 +181,44 @@ def test_an_instant_repeated_over_many_rows_and_zones_is_stored_as_the_orm_binds
         assert sorted(_acked_ids(session, LabelAcknowledgementRow.at == WHOLE)) == sorted(ids)
         later = LabelAcknowledgementRow.at > WHOLE
         assert _acked_ids(session, later) == ["L-0"]
+
+
+def test_bulk_writes_the_text_an_orm_write_stores_for_any_instant_and_refuses_naive_ones(
+    seeded: Engine,
+) -> None:
+    # bulk.py formats SQLite instants itself (faster than SQLAlchemy's chain): the stored
+    # text must be the ORM's, whatever the zone the instant was given in.
+    warsaw = timezone(timedelta(hours=1))
+    instants = {
+        "L-whole-warsaw": datetime(2026, 3, 2, 10, 0, 0, tzinfo=warsaw),
+        "L-fraction-warsaw": datetime(2026, 3, 2, 10, 0, 0, 1, tzinfo=warsaw),
+        "L-early-year": datetime(999, 1, 2, 3, 4, 5, 600_000, tzinfo=UTC),
+    }
+    with session_factory(seeded)() as session, session.begin():
+        _register_labels(session, [*instants, *(f"{i}-orm" for i in instants)])
+        insert_rows(
+            session,
+            core_table(LabelAcknowledgementRow),
+            [_acknowledgement(i, at) for i, at in instants.items()],
+        )
+        session.add_all(
+            LabelAcknowledgementRow(**_acknowledgement(f"{i}-orm", at))
+            for i, at in instants.items()
+        )
+    with seeded.connect() as connection:
+        rows = connection.execute(text("SELECT label_id, at FROM label_acknowledgements"))
+        stored = dict(iter(rows))
+    if seeded.dialect.name == "sqlite":  # text there; PostgreSQL stores a timestamp
+        assert stored["L-whole-warsaw"] == "2026-03-02 09:00:00.000000"
+    for label_id in instants:
+        assert stored[label_id] == stored[f"{label_id}-orm"]
+    with (
+        session_factory(seeded)() as session,
+        session.begin(),
+        pytest.raises(ValueError, match="naive datetime"),
+    ):
+        insert_rows(
+            session,
+            core_table(LabelAcknowledgementRow),
+            [_acknowledgement("L-whole-warsaw", datetime(2026, 3, 2, 9, 0, 0))],
+        )
