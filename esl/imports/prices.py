@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import hashlib
 from collections import defaultdict
-from dataclasses import dataclass
 from datetime import UTC, datetime
 from decimal import Decimal
 from typing import IO, Any, NamedTuple
@@ -72,9 +71,9 @@ MAX_ENGINE_RETRIES = 100
 WHOLE_TABLE_FROM = 10_000
 
 
-@dataclass(frozen=True, slots=True)
-class PriceLine:
-    """One validated price row, already in the shape of a `price_rules` row."""
+class PriceLine(NamedTuple):
+    """A `price_rules` row: one validated line of a file, or a stored rule as the checks
+    read it (a tuple: the stored table is read a row at a time, 100,000 for a chain)."""
 
     id: str
     sku: str
@@ -338,21 +337,7 @@ def _check_with_engine(
     return recorded
 
 
-class _StoredRule(NamedTuple):
-    """A `price_rules` row as the checks read it."""
-
-    id: str
-    sku: str
-    amount: Decimal
-    currency: str
-    channel: str | None
-    zone: str | None
-    store: str | None
-    valid_from: datetime | None
-    valid_until: datetime | None
-
-
-def _stored_rules(session: Session, skus: set[str]) -> dict[str, _StoredRule]:
+def _stored_rules(session: Session, skus: set[str]) -> dict[str, PriceLine]:
     """The stored rules of `skus` by id: only a file's own SKUs can clash with it or be
     restated by it. A file naming most of the catalogue reads the whole table in one pass,
     a smaller one (a day's 500 price changes) only its SKUs' rules, by their index.
@@ -384,7 +369,7 @@ def _stored_rules(session: Session, skus: set[str]) -> dict[str, _StoredRule]:
             for row in driver_rows(session, statement.where(table.c.sku.in_(chunk)))
         ]
     return {
-        row[0]: _StoredRule(
+        row[0]: PriceLine(
             row[0],
             row[1],
             amount(row[2]),
@@ -401,7 +386,7 @@ def _stored_rules(session: Session, skus: set[str]) -> dict[str, _StoredRule]:
 
 def _check_overlaps(
     lines: dict[str, tuple[int, PriceLine]],
-    existing: dict[str, _StoredRule],
+    existing: dict[str, PriceLine],
     problems: Problems,
 ) -> None:
     """The engine rejects two rules of one scope valid at the same instant; so do we, per line."""
@@ -436,7 +421,7 @@ def _check_overlaps(
         problems.add(blamed, f"validity overlaps {other_text} in the same scope")
 
 
-def _stored_rule_text(rule: _StoredRule) -> str:
+def _stored_rule_text(rule: PriceLine) -> str:
     """A stored rule as its importer knows it: SKU, scope, validity (not its internal id)."""
     if rule.store is not None:
         scope = f"store {rule.store}"
