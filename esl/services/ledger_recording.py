@@ -8,7 +8,7 @@ to another zone (`esl.services.stores`), by `record_applied_prices`.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Collection, Iterable
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
@@ -18,6 +18,8 @@ from sqlalchemy.orm import Session
 from esl.db.bulk import insert_rows
 from esl.db.mapping import ledger_entry_values
 from esl.db.models import LedgerEntryRow, core_table
+from esl.db.repositories import in_chunks
+from esl.db.repositories.catalogue import load_catalogue_slice
 from esl.db.repositories.ledger import entries_at, load_ledger_for_skus, remove_entries_at
 from pricing.catalogue import Catalogue
 from pricing.errors import EslError, NoApplicablePriceError
@@ -27,7 +29,13 @@ from pricing.money import Money
 from pricing.products import Channel
 from pricing.resolution import resolve_key
 
-__all__ = ["LedgerPlan", "plan_ledger", "record_applied_prices", "write_ledger_entries"]
+__all__ = [
+    "LedgerPlan",
+    "plan_ledger",
+    "record_applied_prices",
+    "record_moved_keys",
+    "write_ledger_entries",
+]
 
 # Which keys changed is judged on their resolved labels, and resolving writes label texts
 # in some locale. The ledger records amounts and promotions, which every locale shows:
@@ -95,6 +103,37 @@ def write_ledger_entries(
         for entry in entries
     ]
     return insert_rows(session, core_table(LedgerEntryRow), rows)
+
+
+def record_moved_keys(
+    session: Session,
+    skus: Collection[str],
+    *,
+    stores: Collection[str] | None,
+    at: datetime,
+    currency: str,
+    source: str,
+    publication_id: int | None,
+    chunk: int,
+) -> list[LedgerEntry]:
+    """After products or stores moved (to another category or zone; flushed): the ledger
+    entries, at `at`, of every key of `skus` in `stores` (every store when None), each
+    channel, whose applied price the move changed. The catalogue is read `chunk` SKUs at
+    a time: each read holds every rule and promotion of its SKUs."""
+    session.flush()
+    entries: list[LedgerEntry] = []
+    for part in in_chunks(sorted(skus), chunk):
+        catalogue = load_catalogue_slice(session, part, currency=currency)
+        keys = [
+            PriceKey(sku, channel, store)
+            for sku in catalogue.products
+            for store in (catalogue.stores if stores is None else stores)
+            for channel in Channel
+        ]
+        entries += record_applied_prices(
+            session, catalogue, keys, at=at, source=source, publication_id=publication_id, now=at
+        )
+    return entries
 
 
 def record_applied_prices(

@@ -8,11 +8,8 @@ from datetime import datetime
 
 from sqlalchemy.orm import Session
 
-from esl.db.repositories import in_chunks
-from esl.db.repositories.catalogue import load_catalogue_slice
-from esl.services.ledger_recording import record_applied_prices
-from pricing.ledger import LedgerEntry, PriceKey
-from pricing.products import Channel
+from esl.services.ledger_recording import record_moved_keys
+from pricing.ledger import LedgerEntry
 
 __all__ = ["CATEGORY_MOVE_SOURCE", "record_category_moves"]
 
@@ -31,23 +28,13 @@ def record_category_moves(
     """After `skus` moved to other categories (flushed): the ledger entries, at `at`, of
     every key of those products (each store and channel) whose applied price the move
     changed: a promotion of a category reduces every product in it."""
-    session.flush()
-    entries: list[LedgerEntry] = []
-    for chunk in in_chunks(sorted(skus), CATEGORY_MOVE_CHUNK):
-        catalogue = load_catalogue_slice(session, chunk, currency=currency)
-        keys = [
-            PriceKey(sku, channel, store)
-            for sku in catalogue.products
-            for store in catalogue.stores
-            for channel in Channel
-        ]
-        entries += record_applied_prices(
-            session,
-            catalogue,
-            keys,
-            at=at,
-            source=CATEGORY_MOVE_SOURCE,
-            publication_id=publication_id,
-            now=at,
-        )
-    return entries
+    return record_moved_keys(
+        session,
+        skus,
+        stores=None,
+        at=at,
+        currency=currency,
+        source=CATEGORY_MOVE_SOURCE,
+        publication_id=publication_id,
+        chunk=CATEGORY_MOVE_CHUNK,
+    )

@@ -10,12 +10,9 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from esl.db.models import ProductRow, StoreRow
-from esl.db.repositories import in_chunks
-from esl.db.repositories.catalogue import load_catalogue_slice
 from esl.errors import NotFoundError
-from esl.services.ledger_recording import record_applied_prices
-from pricing.ledger import LedgerEntry, PriceKey
-from pricing.products import Channel
+from esl.services.ledger_recording import record_moved_keys
+from pricing.ledger import LedgerEntry
 
 __all__ = ["record_zone_move", "require_known_stores"]
 
@@ -39,18 +36,13 @@ def record_zone_move(
     """After a store moved to another zone (flushed): the ledger entries, at `at`, of
     every key of the store (each channel) whose applied price the move changed."""
     session.flush()
-    skus = sorted(session.scalars(select(ProductRow.sku)))
-    entries: list[LedgerEntry] = []
-    for chunk in in_chunks(skus, ZONE_MOVE_CHUNK):
-        catalogue = load_catalogue_slice(session, chunk, currency=currency)
-        keys = [PriceKey(sku, channel, code) for sku in catalogue.products for channel in Channel]
-        entries += record_applied_prices(
-            session,
-            catalogue,
-            keys,
-            at=at,
-            source=ZONE_MOVE_SOURCE,
-            publication_id=publication_id,
-            now=at,
-        )
-    return entries
+    return record_moved_keys(
+        session,
+        session.scalars(select(ProductRow.sku)).all(),
+        stores=[code],
+        at=at,
+        currency=currency,
+        source=ZONE_MOVE_SOURCE,
+        publication_id=publication_id,
+        chunk=ZONE_MOVE_CHUNK,
+    )
