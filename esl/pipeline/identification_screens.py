@@ -22,6 +22,7 @@ from esl.db.models import LabelBindingRow, LabelRow, StoreRow
 from esl.db.repositories import in_chunks
 from esl.pipeline.errors import UnplannableLabelError
 from esl.pipeline.frames import supersede_open_frames
+from esl.pipeline.label_actions import forget_shown_of_refreshing
 from esl.pipeline.label_states import PLANNED_COLUMNS, load_label_states, save_label_states
 from esl.pipeline.outbox_rows import OUTBOX
 from esl.pipeline.planning import LabelPlanner, PlanResult
@@ -71,6 +72,7 @@ def plan_identification(
         return result
     store_names: dict[str, str] = dict(session.execute(select(StoreRow.code, StoreRow.name)).all())
     states = load_label_states(session, [row.id for row in rows])
+    forget_shown_of_refreshing(session, states)
     frames: list[dict[str, Any]] = []
     superseded: list[str] = []
     for label_id, store, gateway, model_id, key in rows:

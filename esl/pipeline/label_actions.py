@@ -8,7 +8,9 @@ the controller that holds the gateways picks requested rows up in its dispatch r
   point); the label's verified answer is the action's answer (reason, LED state, battery,
   signal) and joins the label's acknowledgement history like any other;
 - refresh: forgets what the record says the label shows, so the controller plans and
-  sends its image again; answered when the label confirms the image.
+  sends its whole image again; answered when the label acknowledges an image frame
+  planned since the request (a check-in that says it shows its image answers nothing:
+  until then planning treats the label as showing nothing, `forget_shown_of_refreshing`).
 
 Sequence numbers are the label's one counter: a label takes only increasing sequences,
 so an update already signed but not yet delivered would be refused as stale after an
@@ -19,7 +21,7 @@ after the action's sequence.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Collection, Iterable
+from collections.abc import Callable, Collection, Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from enum import StrEnum
@@ -29,8 +31,9 @@ from sqlalchemy.orm import Session
 
 from esl.db.console_models import LabelActionRow
 from esl.db.models import LabelRow, LabelStateRow
+from esl.delivery_states import OutboxStatus
 from esl.pipeline.check_ins import forget_desired
-from esl.pipeline.label_states import load_label_states, save_label_states
+from esl.pipeline.label_states import LabelState, load_label_states, save_label_states
 from esl.pipeline.outbox_rows import OUTBOX
 from gateways.base import Downlink
 from gateways.protocol import (
@@ -53,6 +56,7 @@ __all__ = [
     "LabelActionSender",
     "LabelActionTimings",
     "answer_label_actions",
+    "forget_shown_of_refreshing",
     "signed_action_sequences",
 ]
 
@@ -133,7 +137,7 @@ class LabelActionSender:
                 select(OUTBOX.c.label_id)
                 .where(
                     OUTBOX.c.label_id.in_(labels),
-                    OUTBOX.c.status == "sent",
+                    OUTBOX.c.status == OutboxStatus.SENT,
                 )
                 .distinct()
             )
@@ -209,9 +213,36 @@ def _refresh(session: Session, action: LabelActionRow, *, now: datetime) -> None
     action.detail = "image planned again"
 
 
+def forget_shown_of_refreshing(session: Session, states: Mapping[str, LabelState]) -> None:
+    """Planning, for these labels: one with a refresh under way is treated as showing
+    nothing (in memory; not saved), so it gets its whole image although a check-in since
+    the request said it shows it: an image "already on the panel" draws nothing."""
+    if not states:
+        return
+    refreshing = session.scalars(
+        select(LabelActionRow.label_id).where(
+            LabelActionRow.status == ActionStatus.SENT.value,
+            LabelActionRow.action == ActionKind.REFRESH.value,
+        )
+    )
+    for label_id in set(refreshing) & states.keys():
+        states[label_id].displayed_hash = None
+
+
 def _settle_refresh(session: Session, action: LabelActionRow, *, now: datetime) -> None:
+    # Only an image the label acknowledged since the request was drawn for it: the record
+    # alone (a check-in says what it shows) does not make the panel draw again.
+    drawn = session.scalar(
+        select(OUTBOX.c.id)
+        .where(
+            OUTBOX.c.label_id == action.label_id,
+            OUTBOX.c.status == OutboxStatus.ACKED,
+            OUTBOX.c.created_at >= action.sent_at,
+        )
+        .limit(1)
+    )
     state = session.get(LabelStateRow, action.label_id)
-    if state is not None and state.confirmed_hash is not None:
+    if drawn is not None and state is not None and state.confirmed_hash is not None:
         action.status = ActionStatus.ANSWERED.value
         action.answered_at = now
         action.reason = "SUCCESS"
@@ -225,7 +256,10 @@ def _resign_waiting(session: Session, label: LabelRow, next_sequence: Callable[[
     would refuse them as stale once it took the action."""
     for row_id, payload in session.execute(
         select(OUTBOX.c.id, OUTBOX.c.payload)
-        .where(OUTBOX.c.label_id == label.id, OUTBOX.c.status.in_(("pending", "parked")))
+        .where(
+            OUTBOX.c.label_id == label.id,
+            OUTBOX.c.status.in_((OutboxStatus.PENDING, OutboxStatus.PARKED)),
+        )
         .order_by(OUTBOX.c.sequence)
     ).all():
         packed = packed_of_frame(payload)

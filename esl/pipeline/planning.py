@@ -36,6 +36,7 @@ from esl.db.repositories import CHUNK, in_chunks, load_catalogue_slice, load_led
 from esl.pipeline.errors import UnplannableLabelError
 from esl.pipeline.frames import FramePacker, supersede_open_frames
 from esl.pipeline.images import ImageStore
+from esl.pipeline.label_actions import forget_shown_of_refreshing
 from esl.pipeline.label_states import (
     PLANNED_COLUMNS,
     LabelState,
@@ -167,6 +168,7 @@ class LabelPlanner:
             self._read_ledger_of(session, prices, skus)
         catalogue, ledger = prices.catalogue, prices.ledger
         states = load_label_states(session, [t.label_id for t in targets])
+        forget_shown_of_refreshing(session, states)
         frames: list[dict[str, Any]] = []
         superseded: list[str] = []
         traced: dict[str, PlannedContent] = {}  # for the audit, by content hash

@@ -8,6 +8,8 @@ confirmed, LED flash and tag commands.
   then `/current/<mac>.raw` must hold exactly our pixels: an upload the AP dropped in
   silence, or someone else's upload in between, is caught. The same image again is
   success (the AP does not resend the data version the tag holds).
+- **A redraw is confirmed by the tag drawing** (its update count rising after the
+  `/tag_cmd` refresh), not by the AP's record settling: the AP held the image all along.
 - **A tag that never checks in is parked with a reason** (`TagParkedError`) after
   `confirm_timeout_s`; its image stays pending at the AP, which drops it later.
 """
@@ -143,14 +145,22 @@ class AccessPointDriver:
         if tag_type is None or held != planes:
             return await self.push_image(mac, planes)
         await self.command(mac, TagCommand.REFRESH)
-        delivery = await self._confirm(mac, planes, tag_type, before)
+        delivery = await self._confirm(mac, planes, tag_type, before, redrawn=True)
         return Delivery(mac=mac, record=delivery.record, resent=True)
 
     async def _confirm(
-        self, mac: str, planes: Planes, tag_type: TagType, before: TagRecord
+        self,
+        mac: str,
+        planes: Planes,
+        tag_type: TagType,
+        before: TagRecord,
+        *,
+        redrawn: bool = False,
     ) -> Delivery:
         """Wait until a poll that began after our request shows the tag settled holding
-        exactly `planes`; `TagParkedError` with the reason when it does not in time."""
+        exactly `planes` (and, when `redrawn`, having taken an update since `before`: a
+        refresh is done when the tag drew, not when the AP holds the image, which it did
+        all along); `TagParkedError` with the reason when it does not in time."""
         first_poll = self._polls + 1
         started = self._clock()
         deadline = started + self.timings.confirm_timeout_s
@@ -161,7 +171,10 @@ class AccessPointDriver:
                 poll, record = self._records.get(mac, (0, None))
                 if poll < first_poll:
                     record = None
-                if record is not None and not record.pending:
+                drew = not redrawn or (
+                    record is not None and record.update_count > before.update_count
+                )
+                if record is not None and not record.pending and drew:
                     stored = await self.client.stored_image(mac)
                     held = None if stored is None else planes_from_stored(stored, tag_type)
                     if held == planes:
@@ -175,12 +188,13 @@ class AccessPointDriver:
                 remaining = deadline - self._clock()
                 if remaining <= 0:
                     latest = self._records.get(mac, (0, None))[1]
-                    raise TagParkedError(ap=self.ap, mac=mac, reason=self._why_not(latest, before))
+                    reason = self._why_not(latest, before, redrawn=redrawn)
+                    raise TagParkedError(ap=self.ap, mac=mac, reason=reason)
                 await self._next_poll(min(remaining, self.timings.poll_s * 2))
         finally:
             self._waiting -= 1
 
-    def _why_not(self, record: TagRecord | None, before: TagRecord) -> str:
+    def _why_not(self, record: TagRecord | None, before: TagRecord, *, redrawn: bool) -> str:
         waited = self.timings.confirm_timeout_s
         if record is None:
             return "the tag left the AP's database"
@@ -188,6 +202,8 @@ class AccessPointDriver:
             return f"never checked in within {waited:.0f} s (last seen at {record.last_seen})"
         if record.pending:
             return f"checked in but did not take the image within {waited:.0f} s"
+        if redrawn:
+            return f"did not draw its image again within {waited:.0f} s"
         return "the AP did not store the image (it accepted the upload and dropped it)"
 
     async def _upload_when_free(self, mac: str, jpeg: bytes) -> None:

@@ -10,11 +10,12 @@ from sqlalchemy import Engine, select
 
 from esl.db.console_models import LabelActionRow
 from esl.db.engine import session_factory
-from esl.db.models import LabelAcknowledgementRow
+from esl.db.models import LabelAcknowledgementRow, OutboxRow
 from esl.services.keys import Principal, Role
 from esl.services.label_actions import ActionKind, request_action
 from esl.settings import Settings
 from firmware_sim.label import SimulatedLabel
+from gateways.base import Uplink
 from tests.pipeline.in_memory_gateway import radio
 from tests.pipeline.small_world import PRICES_A, T0, World
 from tests.support.pipeline import ADMIN, publish_prices
@@ -125,6 +126,45 @@ async def test_a_refresh_sends_the_image_again_and_ends_when_confirmed(world: Wo
     assert len(world.rows(label_id)) == sent_before + 1
     action = _action(world, action_id)
     assert (action.status, action.detail) == ("answered", "the label confirmed its image")
+
+
+async def test_a_check_in_between_the_request_and_its_image_does_not_answer_a_refresh(
+    world: World,
+) -> None:
+    """The label checks in (saying what it shows) after the refresh was taken up and
+    before its image was planned: the whole image still travels, and only the label's
+    acknowledgement of it answers the action, never the check-in."""
+    await world.converge()
+    label_id = sorted(world.labels)[0]
+    label = world.labels[label_id]
+    world.clock.advance(timedelta(seconds=20))  # its panel refresh is over
+    sent_before = len(world.rows(label_id))
+    action_id = _ask(world, label_id, ActionKind.REFRESH)
+    world.clock.advance(timedelta(seconds=1))
+    await world.send_due()  # the refresh is taken up: its image is to be planned again
+    assert _action(world, action_id).status == "sent"
+    report = label.status_report(now=world.clock.now)
+    assert report is not None
+    world.dispatcher.settle([Uplink("S01", "gw1", report, world.clock.now)])
+    await world.send_due()
+    assert _action(world, action_id).status == "sent"  # the check-in answers nothing
+    world.controller.plan_due_work()
+    with world.sessions() as session:
+        planned = session.scalars(
+            select(OutboxRow.base_hash)
+            .where(OutboxRow.label_id == label_id)
+            .order_by(OutboxRow.sequence.desc())
+        ).all()
+    assert len(planned) == sent_before + 1
+    assert planned[0] is None  # a whole image, not a delta against what it showed
+    await world.send_due()
+    assert _action(world, action_id).status == "sent"  # planned and sent, not yet answered
+    await world.converge()
+    await _round(world)
+    assert world.rows(label_id)[-1][1] == "acked"
+    action = _action(world, action_id)
+    assert (action.status, action.detail) == ("answered", "the label confirmed its image")
+    assert world.state(label_id).confirmed_hash == world.hash_of(label_id)
 
 
 async def test_a_label_that_never_answers_leaves_the_action_unanswered(world: World) -> None:

@@ -135,6 +135,34 @@ async def test_a_redraw_makes_the_tag_take_the_image_it_holds_again(
     assert tag.shown_planes() == planes
 
 
+async def test_a_redraw_is_not_confirmed_until_the_tag_drew_its_image_again(
+    served_ap: ServedAccessPoint, driver: AccessPointDriver
+) -> None:
+    """The AP holds the image all along: its record settling (someone cleared the queued
+    refresh at the AP, or an AP that never flags it) is no proof that the tag drew."""
+    planes = price_planes(seed=23)
+    await driver.push_image(tag_mac(2), planes)
+    tag = served_ap.ap.tags[tag_mac(2)]
+    tag.checks_in = False  # it will not hear the refresh in time
+    impatient = AccessPointDriver(
+        AccessPointClient(served_ap.url),
+        timings=DriverTimings(poll_s=0.02, confirm_timeout_s=0.5, busy_base_delay_s=0.01),
+    )
+    try:
+        redraw = asyncio.create_task(impatient.redraw(tag_mac(2), planes))
+        async with asyncio.timeout(5):
+            while "refresh" not in tag.commands:
+                await asyncio.sleep(0.01)
+        served_ap.ap.tag_command(tag_mac(2), "clear", now=tag.last_seen)
+        assert not tag.pending
+        with pytest.raises(TagParkedError) as parked:
+            await redraw
+    finally:
+        await impatient.close()
+    assert "did not draw its image again" in str(parked.value.fields["reason"])
+    assert tag.delivered == []
+
+
 async def test_a_redraw_of_an_image_the_ap_does_not_hold_pushes_it(
     served_ap: ServedAccessPoint, driver: AccessPointDriver
 ) -> None:
