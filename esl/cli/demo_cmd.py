@@ -49,8 +49,9 @@ def _print_summary(report: DemoReport) -> None:
     )
     if report.retries or report.frames_lost:
         typer.echo(
-            f"The radio lost {report.frames_lost} transmission(s); the controller repeated "
-            f"{report.retries} delivery(ies) that went unacknowledged."
+            f"The radio lost {report.frames_lost} transmission(s); the controller sent "
+            f"{report.retries} frame(s) again (unanswered in time, or the label was busy "
+            "drawing its panel)."
         )
     typer.echo(f"What each label shows: {report.previews}/<store>/<label>.png")
 

@@ -77,7 +77,7 @@ class DemoReport:
     previews: str
     database: str = ""
     broker_url: str = ""  # with its user, never its password
-    retries: int = 0  # deliveries the controller repeated (no acknowledgement in time)
+    retries: int = 0  # frames sent again: unanswered in time, or answered busy
     frames_lost: int = 0  # transmissions the simulated radio dropped (`--loss`)
 
     def to_json(self) -> dict[str, Any]:
