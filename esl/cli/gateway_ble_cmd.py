@@ -8,6 +8,7 @@ it reads (`export-labels`), and simulated labels to try it with (`emulate-labels
     esl gateway ble emulate-labels --store S001 --gateway S001-ble1 --labels 10 --out-dir d
     esl gateway ble associate --store S001 --gateway S001-ble1 --kit kit.json \\
         --controller https://esl.example --api-key-file key --address L1=C0:FF:EE:00:00:01
+        [--backend bumble --hci usb:0 --pairing-code L2=eslpair:081b...]   # out of band
 
 Deployment (systemd unit, credentials, what runs where): docs/gateways.md.
 """
@@ -18,6 +19,7 @@ import asyncio
 import functools
 import json
 import logging
+from collections.abc import Collection
 from enum import StrEnum
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
@@ -44,6 +46,8 @@ from esl.cli.gateway_process import (
 )
 from esl.cli.invocation import settings_of
 from esl.cli.stop_signals import stop_on_signals
+from gateways.ble.errors import PairingCodeError
+from gateways.ble.pairing_code import PairingCode
 
 if TYPE_CHECKING:  # bumble is imported only for --backend bumble
     from gateways.ble.bumble_client import BumbleCentral
@@ -173,6 +177,7 @@ async def _associate(
     kit: AssociationKit,
     *,
     addresses: dict[str, str],
+    codes: Collection[PairingCode],
     backend: Backend,
     hci: str | None,
     scan_s: float,
@@ -203,6 +208,8 @@ async def _associate(
 
     assert hci is not None
     central = await open_bumble_central(hci)
+    for code in codes:
+        central.add_pairing_code(code)
     try:
         return await associate_kit(
             kit,
@@ -224,6 +231,24 @@ def _address_pairs(given: list[str]) -> dict[str, str]:
             raise typer.BadParameter(f"--address {pair!r} is not LABEL=ADDRESS")
         pairs[label_id] = address
     return pairs
+
+
+def _pairing_codes(given: list[str], backend: Backend) -> dict[str, PairingCode]:
+    if given and backend is not Backend.BUMBLE:
+        raise typer.BadParameter(
+            "--pairing-code needs --backend bumble: bleak cannot hand a label's out-of-band "
+            "data to the platform's Bluetooth stack"
+        )
+    codes = {}
+    for pair in given:
+        label_id, sep, text = pair.partition("=")
+        if not (sep and label_id and text):
+            raise typer.BadParameter(f"--pairing-code {pair!r} is not LABEL=CODE")
+        try:
+            codes[label_id] = PairingCode.parse(text)
+        except PairingCodeError as error:
+            raise typer.BadParameter(f"--pairing-code for {label_id}: {error.message}") from None
+    return codes
 
 
 def register(gateway_app: typer.Typer) -> None:
@@ -422,6 +447,14 @@ def register(gateway_app: typer.Typer) -> None:
             list[str] | None,
             typer.Option(help="LABEL=BLE_ADDRESS, for labels the kit has no address of."),
         ] = None,
+        pairing_code: Annotated[
+            list[str] | None,
+            typer.Option(
+                help="LABEL=CODE, the code printed on the label (eslpair:...): it gives the "
+                "address and pairs out of band, so only that label gets its key "
+                "(--backend bumble)."
+            ),
+        ] = None,
         backend: BackendOption = Backend.BLEAK,
         hci: HciOption = None,
         scan: Annotated[
@@ -438,17 +471,27 @@ def register(gateway_app: typer.Typer) -> None:
         controller; prints each label's outcome, exits 1 if any is not recorded."""
         _check_backend(backend, hci)
         pairs = _address_pairs(address or [])
+        codes = _pairing_codes(pairing_code or [], backend)
+        for label_id, code in codes.items():
+            if pairs.setdefault(label_id, code.address).upper() != code.address.upper():
+                raise typer.BadParameter(
+                    f"--address {label_id}={pairs[label_id]} is not the address its pairing "
+                    f"code names ({code.address})"
+                )
         api_key = private_file_text(api_key_file).strip()
         if not api_key:
             raise typer.BadParameter(f"{api_key_file} is empty")
         the_kit = read_kit(kit, store=store, gateway=gateway)
         unknown = sorted(set(pairs) - {x.label_id for x in the_kit.labels})
         if unknown:
-            raise typer.BadParameter(f"--address names labels not in the kit: {unknown}")
+            raise typer.BadParameter(
+                f"--address or --pairing-code names labels not in the kit: {unknown}"
+            )
         outcomes = asyncio.run(
             _associate(
                 the_kit,
                 addresses=pairs,
+                codes=list(codes.values()),
                 backend=backend,
                 hci=hci,
                 scan_s=scan,
@@ -464,8 +507,14 @@ def register(gateway_app: typer.Typer) -> None:
             if outcome.record is not None and outcome.label_id not in refused:
                 recorded += 1
                 esl = outcome.record.esl_address
+                how = (
+                    "paired with its printed code"
+                    if outcome.label_id in codes
+                    else "paired Just Works: no protection against a man in the middle"
+                )
                 typer.echo(
-                    f"recorded {outcome.label_id} at {where} as ESL {esl.group}/{esl.esl_id}"
+                    f"recorded {outcome.label_id} at {where} as ESL {esl.group}/{esl.esl_id} "
+                    f"({how})"
                 )
             elif outcome.record is not None:
                 typer.echo(

@@ -46,8 +46,10 @@ from bumble.core import AdvertisingData
 from bumble.device import Connection, Device
 from bumble.gatt import Characteristic, Service
 from bumble.host import Host
+from bumble.keys import PairingKeys
 from bumble.link import LocalLink
 from bumble.pairing import PairingConfig, PairingDelegate
+from bumble.smp import OobContext
 from bumble.transport.common import (
     AsyncPipeSink,
     StreamPacketSink,
@@ -64,6 +66,7 @@ from firmware_sim.ble.gatt_label import (
     CharacteristicProperty,
     LinkDroppedError,
 )
+from gateways.ble.pairing_code import PairingCode
 
 __all__ = ["CENTRAL_ADDRESS", "BumbleAir"]
 
@@ -137,9 +140,17 @@ class _LabelPeripheral:
             host=Host(self.controller, AsyncPipeSink(self.controller)),
         )
         self.device.gatt_server.max_mtu = max_mtu
-        # An ESL pairs Just Works (no keyboard, no display to confirm a passkey on).
+        # An ESL has no keyboard and no display to confirm a passkey on: it pairs out of
+        # band with an access point that read the code printed on it (`pairing_code`),
+        # else Just Works. Its key pair and random value are made once, at manufacture.
+        self.oob = OobContext()
+        self.authenticated_pairings = 0
         self.device.pairing_config_factory = lambda _connection: PairingConfig(
-            sc=True, mitm=False, bonding=False, delegate=PairingDelegate()
+            sc=True,
+            mitm=False,
+            bonding=False,
+            delegate=PairingDelegate(),
+            oob=PairingConfig.OobConfig(our_context=self.oob, peer_data=None, legacy_context=None),
         )
         self._characteristics: dict[str, Characteristic[bytes]] = {}
         self._tasks: set[asyncio.Task[None]] = set()
@@ -216,6 +227,12 @@ class _LabelPeripheral:
         def on_encryption_change() -> None:
             if connection.is_encrypted:
                 self.label.encrypt()
+
+        def on_pairing(keys: PairingKeys) -> None:
+            # Out of band with the code printed on it (not Just Works): authenticated.
+            self.authenticated_pairings += bool(keys.ltk and keys.ltk.authenticated)
+
+        connection.on(Connection.EVENT_PAIRING, on_pairing)
 
         connection.on(Connection.EVENT_CONNECTION_ENCRYPTION_CHANGE, on_encryption_change)
         if not self.label.connect():
@@ -355,6 +372,15 @@ class BumbleAir:
     @property
     def l2cap_pdus(self) -> int:
         return self.link.pdus
+
+    def pairing_code(self, address: str) -> PairingCode:
+        """What the label at `address` has printed on it for out-of-band pairing."""
+        shared = self._peripherals[address.upper()].oob.share()
+        return PairingCode(address=address.upper(), confirm=shared.c, random=shared.r)
+
+    def authenticated_pairings(self, address: str) -> int:
+        """How often a central paired with the label at `address` out of band."""
+        return self._peripherals[address.upper()].authenticated_pairings
 
     def label(self, address: str) -> BleLabel | None:
         peripheral = self._peripherals.get(address.upper())

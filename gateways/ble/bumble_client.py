@@ -45,11 +45,14 @@ from bumble.core import AdvertisingData
 from bumble.device import Advertisement, Connection, Device, Peer
 from bumble.gatt import Characteristic
 from bumble.gatt_client import CharacteristicProxy, ServiceProxy
+from bumble.keys import PairingKeys
 from bumble.pairing import PairingConfig, PairingDelegate
+from bumble.smp import OobContext, OobSharedData
 from bumble.transport.common import Transport
 
 from gateways.ble.esl_service import ESL_SERVICE_UUID
 from gateways.ble.inventory import AdvertisedLabel
+from gateways.ble.pairing_code import PairingCode
 
 __all__ = [
     "DEFAULT_MTU",
@@ -88,14 +91,33 @@ class BumbleCentral:
         if not ATT_DEFAULT_MTU <= mtu <= 517:
             raise ValueError(f"ATT MTU {mtu} outside {ATT_DEFAULT_MTU}..517")
         self.device = device
-        # Pairing bonds nothing: association is the only step that needs an encrypted
-        # link, and frames are signed end to end after it.
-        device.pairing_config_factory = lambda _connection: PairingConfig(
-            sc=True, mitm=False, bonding=False, delegate=PairingDelegate()
-        )
+        self._pairing_codes: dict[str, PairingCode] = {}
+        device.pairing_config_factory = self._pairing_config
         self.mtu = mtu
         self._transport = transport
         self._connecting = asyncio.Lock()
+
+    def add_pairing_code(self, code: PairingCode) -> None:
+        """Pair with the label at `code.address` out of band, from the code printed on it
+        (as BlueZ's "Add Remote OOB Data" does for an adapter): only the label whose
+        public key matches the code completes pairing, and pairing without it fails."""
+        self._pairing_codes[_address_key(code.address)] = code
+
+    def pairing_code_for(self, address: str) -> PairingCode | None:
+        return self._pairing_codes.get(_address_key(address))
+
+    def _pairing_config(self, connection: Connection) -> PairingConfig:
+        # Pairing bonds nothing: association is the only step that needs an encrypted
+        # link, and frames are signed end to end after it.
+        code = self.pairing_code_for(connection.peer_address.to_string(True))
+        if code is None:
+            return PairingConfig(sc=True, mitm=False, bonding=False, delegate=PairingDelegate())
+        oob = PairingConfig.OobConfig(
+            our_context=OobContext(),  # bumble wants one; the label has none of ours
+            peer_data=OobSharedData(c=code.confirm, r=code.random),
+            legacy_context=None,
+        )
+        return PairingConfig(sc=True, mitm=True, bonding=False, delegate=PairingDelegate(), oob=oob)
 
     async def power_on(self) -> None:
         if not self.device.powered_on:
@@ -170,6 +192,11 @@ async def open_bumble_central(transport: str, *, mtu: int = DEFAULT_MTU) -> Bumb
         await central.close()
         raise
     return central
+
+
+def _address_key(address: str) -> str:
+    """One spelling per address: a public one keeps its `/P`."""
+    return address.upper()
 
 
 def _uuid_text(value: core.UUID) -> str:
@@ -270,17 +297,27 @@ class BumbleBleakClient(BaseBleakClient):
             await connection.disconnect()
 
     async def pair(self, *args: Any, **kwargs: Any) -> None:
-        """LE Secure Connections pairing, Just Works (a label has no keyboard and no
-        display to confirm a passkey on); the link is encrypted when this returns."""
+        """LE Secure Connections pairing: out of band when the central holds the label's
+        pairing code (`BumbleCentral.add_pairing_code`), else Just Works (a label has no
+        keyboard and no display to confirm a passkey on); the link is encrypted when
+        this returns, and authenticated when a code was given."""
         connection = self._connection
         if connection is None:
             raise BleakError(f"{self.address}: not connected")
+        keys: list[PairingKeys] = []
+        connection.on(Connection.EVENT_PAIRING, keys.append)
         try:
             await connection.pair()
         except (core.BaseBumbleError, TimeoutError) as error:
             raise BleakError(f"{self.address}: pairing failed ({error!r})") from error
+        finally:
+            connection.remove_listener(Connection.EVENT_PAIRING, keys.append)
         if not connection.is_encrypted:
             raise BleakError(f"{self.address}: paired but the link is not encrypted")
+        # bumble calls every encrypted link "authenticated"; the key says how it was made.
+        authenticated = any(k.ltk is not None and k.ltk.authenticated for k in keys)
+        if self._central.pairing_code_for(self.address) and not authenticated:
+            raise BleakError(f"{self.address}: paired without its pairing code (Just Works)")
 
     async def unpair(self) -> None:
         """Nothing to forget: pairing bonds nothing, its keys end with the link."""

@@ -9,6 +9,7 @@
         +-- TransferFailedError       the frame could not be moved to the label
         +-- AssociationFailedError    a label could not be configured
         +-- UnexpectedResponseError   a label answered a command with the wrong response
+        +-- PairingCodeError          a label's printed pairing code cannot be read
 
 Each carries the label's BLE `address` (and `label_id` where known) in `EslError.fields`;
 a refusal carries the ESL error code as `reason`, a `ReasonCode`.
@@ -25,6 +26,7 @@ __all__ = [
     "BleError",
     "ControlPointRefusedError",
     "MalformedGattValueError",
+    "PairingCodeError",
     "TransferFailedError",
     "UnexpectedResponseError",
     "UnknownLabelError",
@@ -105,3 +107,10 @@ class UnexpectedResponseError(BleError):
             command=command,
             response=response,
         )
+
+
+class PairingCodeError(BleError):
+    code = "ble_pairing_code"
+
+    def __init__(self, *, reason: str) -> None:
+        super().__init__(f"unreadable pairing code: {reason}", reason=reason)

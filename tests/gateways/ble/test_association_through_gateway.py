@@ -155,7 +155,9 @@ async def test_the_installer_associates_the_kit_and_the_controller_records_it(
     await air.start()  # the labels are powered on, looking for an access point
     server = await air.serve_hci(port=0)
     port = int(server.sockets[0].getsockname()[1])
-    pairs = ["--address", f"L2={address_of(2)}", "--address", f"L3={address_of(3)}"]
+    # L2's code, as printed on it, gives its address and pairs out of band.
+    pairs = ["--pairing-code", f"L2={air.pairing_code(address_of(2))}"]
+    pairs += ["--address", f"L3={address_of(3)}"]
     try:
         code, output = await run_associate(tmp_path, port, controller.url, *pairs)
         rows_after_first = {
@@ -168,8 +170,13 @@ async def test_the_installer_associates_the_kit_and_the_controller_records_it(
         server.close()
 
     assert code == 1, output  # one label of three was not recorded
-    assert f"recorded L1 at {address_of(1)} as ESL 0/0" in output
-    assert f"recorded L2 at {address_of(2)} as ESL 0/1" in output
+    assert (
+        f"recorded L1 at {address_of(1)} as ESL 0/0 "
+        "(paired Just Works: no protection against a man in the middle)"
+    ) in output
+    assert f"recorded L2 at {address_of(2)} as ESL 0/1 (paired with its printed code)" in output
+    assert air.authenticated_pairings(address_of(2)) == 1
+    assert air.authenticated_pairings(address_of(1)) == 0
     assert "failed L3" in output
     assert "registered as 2.9-bwr (296x128) but reports 250x122" in output
     assert "2 of 3 labels associated and recorded" in output
@@ -239,6 +246,44 @@ def test_a_kit_others_can_read_is_refused_before_any_radio_work(
 
     assert result.exit_code == 2, result.output
     assert "readable by others (mode 644)" in result.output
+    assert controller.inventory() == {}
+
+
+@pytest.mark.parametrize(
+    ("backend", "code", "said"),
+    [
+        (
+            ["--backend", "bumble", "--hci", "tcp-client:127.0.0.1:9"],
+            "L1=eslpair:081b010000eeffc0",
+            "--pairing-code for L1: unreadable pairing code: AD structure at byte 0",
+        ),
+        (
+            [],
+            "L1=eslpair:081b010000eeffc001" + "1122" + "00" * 16 + "1123" + "00" * 16,
+            "--pairing-code needs --backend bumble",
+        ),
+    ],
+    ids=["damaged", "platform-backend"],
+)
+def test_a_pairing_code_is_read_and_its_backend_checked_before_any_radio_work(
+    controller: Controller, tmp_path: Path, backend: list[str], code: str, said: str
+) -> None:
+    controller.register("L1")
+    kit = controller.post(
+        f"/stores/{STORE}/ble/association-kit", {"gateway": GATEWAY, "label_ids": ["L1"]}
+    ).json()
+    kit_path = write_private(tmp_path / "kit.json", json.dumps(kit))
+    key_path = write_private(tmp_path / "store.key", controller.keys[STORE])
+
+    result = CliRunner().invoke(
+        cli_app,
+        ["gateway", "ble", "associate", "--store", STORE, "--gateway", GATEWAY,
+         "--kit", str(kit_path), "--controller", controller.url, "--api-key-file", str(key_path),
+         "--pairing-code", code, *backend],
+    )  # fmt: skip
+
+    assert result.exit_code == 2, result.output
+    assert said in " ".join(result.output.replace("│", " ").split()), result.output
     assert controller.inventory() == {}
 
 

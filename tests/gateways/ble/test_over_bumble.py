@@ -31,7 +31,7 @@ from gateways.ble.control_point import (
     absolute_time_of,
 )
 from gateways.ble.driver import BleGateway
-from gateways.ble.errors import BleConnectError
+from gateways.ble.errors import AssociationFailedError, BleConnectError
 from gateways.ble.esl_service import (
     AP_SYNC_KEY_MATERIAL_UUID,
     DISPLAY_INFORMATION_UUID,
@@ -44,6 +44,7 @@ from gateways.ble.esl_service import (
 )
 from gateways.ble.frame_transfer import chunk_size_for_mtu, encode_chunk
 from gateways.ble.inventory import DisplayInformation, esl_key_material
+from gateways.ble.pairing_code import PairingCode
 from gateways.protocol import (
     FlashLed,
     LabelState,
@@ -335,3 +336,36 @@ async def test_a_scan_over_bumble_finds_the_labels_to_associate_and_not_the_othe
     )
     # Associated now: it no longer offers itself to an access point.
     assert [label.address for label in await store.central.discover(1.0)] == [address_of(3)]
+
+
+async def test_a_label_paired_with_its_printed_code_is_associated_over_an_authenticated_link() -> (
+    None
+):
+    store = make_bumble_store(1, associated=False)
+    store.central.add_pairing_code(store.radio.pairing_code(address_of(1)))
+    key = key_of(label_id_of(1))
+    await associate(store, address_of(1), esl_address=EslAddress(esl_id=1), label_key=key)
+    assert store.label(1).esl_address == EslAddress(esl_id=1)
+    assert store.radio.authenticated_pairings(address_of(1)) == 1
+
+
+async def test_a_device_that_is_not_the_label_whose_code_was_read_gets_no_keys() -> None:
+    """The installer read label 1's code, but another device answers at that address (a
+    man in the middle, or the wrong label): its public key does not match the code, so
+    pairing fails before anything is written. Just Works would have given it the keys."""
+    store = make_bumble_store(2, associated=False)
+    printed = store.radio.pairing_code(address_of(1))
+    store.central.add_pairing_code(
+        PairingCode(address=address_of(2), confirm=printed.confirm, random=printed.random)
+    )
+    with pytest.raises(AssociationFailedError, match="pairing failed"):
+        await associate(
+            store,
+            address_of(2),
+            esl_address=EslAddress(esl_id=2),
+            label_key=key_of(label_id_of(2)),
+        )
+    impostor = store.label(2)
+    assert (impostor.esl_address, impostor.ap_sync_key) == (None, None)
+    assert impostor.label.state(now=store.clock()) is LabelState.UNASSOCIATED
+    assert store.radio.authenticated_pairings(address_of(2)) == 0
