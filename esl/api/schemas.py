@@ -9,7 +9,7 @@ from datetime import datetime
 from decimal import Decimal
 from typing import Annotated, Any, Generic, Literal, TypeVar
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from esl.api.instants import Instant
 from esl.services.publication_commands import (
@@ -19,6 +19,8 @@ from esl.services.publication_commands import (
     SetPrice,
     UpsertPromotion,
 )
+from gateways.ble.errors import PairingCodeError
+from gateways.ble.pairing_code import PairingCode
 from pricing.products import Channel as ChannelValue
 from pricing.promotions import PromotionKind
 
@@ -422,6 +424,22 @@ class LabelIn(RequestBody):
     store: str = Field(min_length=1, max_length=32)
     model: str = Field(min_length=1, max_length=32)
     gateway: str | None = Field(default=None, max_length=64)
+    pairing_code: str | None = Field(
+        default=None,
+        max_length=128,
+        description="A BLE label's printed out-of-band pairing code (eslpair:..., "
+        "docs/ble.md): association then pairs with it, so only that label gets its key.",
+    )
+
+    @field_validator("pairing_code")
+    @classmethod
+    def _readable_pairing_code(cls, value: str | None) -> str | None:
+        if value is None:
+            return None
+        try:
+            return str(PairingCode.parse(value))
+        except PairingCodeError as error:
+            raise ValueError(error.message) from None
 
 
 class BindingIn(RequestBody):
@@ -456,6 +474,7 @@ class LabelOut(RowOut):
     model: str
     gateway: str | None
     registered_at: datetime
+    pairing_code: str | None = None
     binding: BindingOut | None = None
 
 

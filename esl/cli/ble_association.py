@@ -25,8 +25,10 @@ from esl.cli.controller_api import post_to_controller
 from esl.services.ble_inventory import KitLabel
 from gateways.ble.association import associate_label
 from gateways.ble.control_point import EslAddress
+from gateways.ble.errors import PairingCodeError
 from gateways.ble.inventory import Discover, LabelInventoryRecord
 from gateways.ble.link import DEFAULT_CONNECT_POLICY, ClientFactory, ConnectPolicy
+from gateways.ble.pairing_code import PairingCode
 from pricing.errors import EslError
 
 __all__ = [
@@ -69,6 +71,14 @@ class AssociationKit:
     labels: tuple[KitEntry, ...]
 
 
+def _code(text: object) -> PairingCode | None:
+    return None if text is None else PairingCode.parse(str(text))
+
+
+def _address_of(code: PairingCode | None) -> str | None:
+    return None if code is None else code.address
+
+
 def read_kit(path: Path, *, store: str, gateway: str) -> AssociationKit:
     """The kit the controller made (`POST .../ble/association-kit`), for this store and
     gateway only."""
@@ -86,13 +96,21 @@ def read_kit(path: Path, *, store: str, gateway: str) -> AssociationKit:
                     height=int(x["height"]),
                     esl_address=EslAddress(esl_id=int(x["esl_id"]), group=int(x["esl_group"])),
                     key=bytes.fromhex(x["key"]),
-                    address=x.get("address"),
+                    pairing_code=_code(x.get("pairing_code")),
+                    address=x.get("address") or _address_of(_code(x.get("pairing_code"))),
                 )
                 for x in body["labels"]
             ),
         )
-    except (ValueError, KeyError, TypeError) as error:
+    except (ValueError, KeyError, TypeError, PairingCodeError) as error:
         raise typer.BadParameter(f"{path} is not an association kit ({error})") from None
+    for entry in kit.labels:
+        code = entry.pairing_code
+        if code is not None and (entry.address or code.address).upper() != code.address.upper():
+            raise typer.BadParameter(
+                f"{path}: {entry.label_id}'s address {entry.address} is not its pairing "
+                f"code's ({code.address})"
+            )
     if (kit.store, kit.gateway) != (store, gateway):
         raise typer.BadParameter(
             f"{path} is the kit of {kit.store}/{kit.gateway}, not {store}/{gateway}"

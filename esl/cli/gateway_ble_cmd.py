@@ -251,6 +251,27 @@ def _pairing_codes(given: list[str], backend: Backend) -> dict[str, PairingCode]
     return codes
 
 
+def _with_registered_codes(
+    kit: AssociationKit, given: dict[str, PairingCode], backend: Backend
+) -> dict[str, PairingCode]:
+    """The codes the controller registered with the kit's labels, and those given. A label
+    registered with a code is never paired Just Works: that would give up what the code
+    protects, so the platform backend is refused for it."""
+    registered = {x.label_id: x.pairing_code for x in kit.labels if x.pairing_code is not None}
+    for label_id, code in given.items():
+        if registered.get(label_id, code) != code:
+            raise typer.BadParameter(
+                f"--pairing-code for {label_id} is not the code registered with it"
+            )
+    if registered and backend is not Backend.BUMBLE:
+        raise typer.BadParameter(
+            f"{', '.join(sorted(registered))}: registered with a pairing code, so paired out "
+            "of band only, which needs --backend bumble (bleak cannot hand out-of-band data "
+            "to the platform's Bluetooth stack)"
+        )
+    return {**registered, **given}
+
+
 def register(gateway_app: typer.Typer) -> None:
     ble_app = typer.Typer(
         invoke_without_command=True,
@@ -472,21 +493,23 @@ def register(gateway_app: typer.Typer) -> None:
         _check_backend(backend, hci)
         pairs = _address_pairs(address or [])
         codes = _pairing_codes(pairing_code or [], backend)
+        api_key = private_file_text(api_key_file).strip()
+        if not api_key:
+            raise typer.BadParameter(f"{api_key_file} is empty")
+        the_kit = read_kit(kit, store=store, gateway=gateway)
+        unknown = sorted((set(pairs) | set(codes)) - {x.label_id for x in the_kit.labels})
+        if unknown:
+            raise typer.BadParameter(
+                f"--address or --pairing-code names labels not in the kit: {unknown}"
+            )
+        codes = _with_registered_codes(the_kit, codes, backend)
         for label_id, code in codes.items():
+            # The address pairing uses is the code's: another would pair Just Works.
             if pairs.setdefault(label_id, code.address).upper() != code.address.upper():
                 raise typer.BadParameter(
                     f"--address {label_id}={pairs[label_id]} is not the address its pairing "
                     f"code names ({code.address})"
                 )
-        api_key = private_file_text(api_key_file).strip()
-        if not api_key:
-            raise typer.BadParameter(f"{api_key_file} is empty")
-        the_kit = read_kit(kit, store=store, gateway=gateway)
-        unknown = sorted(set(pairs) - {x.label_id for x in the_kit.labels})
-        if unknown:
-            raise typer.BadParameter(
-                f"--address or --pairing-code names labels not in the kit: {unknown}"
-            )
         outcomes = asyncio.run(
             _associate(
                 the_kit,

@@ -272,6 +272,9 @@ class LabelRow(Base):
     # The label's own key for authenticated frames: the controller needs it in clear.
     secret_key: Mapped[bytes] = mapped_column(LargeBinary(32))
     registered_at: Mapped[datetime] = mapped_column(UtcDateTime())
+    # A BLE label's printed out-of-band pairing code (`gateways.ble.pairing_code`, not a
+    # secret): association pairs with it, so only that label is given its key.
+    pairing_code: Mapped[str | None] = mapped_column(String(128))
 
 
 class LabelBindingRow(Base):

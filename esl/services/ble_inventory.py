@@ -30,6 +30,7 @@ from esl.errors import ConflictError, ImportRejectedError, StoreOfRecordError
 from gateways.ble.control_point import EslAddress
 from gateways.ble.esl_service import BROADCAST_ESL_ID, MAX_GROUP_ID
 from gateways.ble.inventory import LabelInventoryRecord
+from gateways.ble.pairing_code import PairingCode
 
 __all__ = [
     "KIT_LIFETIME",
@@ -55,6 +56,8 @@ class KitLabel:
     height: int
     esl_address: EslAddress
     key: bytes
+    # Printed on the label, registered with it: association pairs out of band with it.
+    pairing_code: PairingCode | None
 
 
 def _reservations(session: Session, gateway: str, *, now: datetime) -> dict[EslAddress, str]:
@@ -149,6 +152,9 @@ def association_kit(
                 height=model.height,
                 esl_address=address,
                 key=bytes(label.secret_key),
+                pairing_code=(
+                    None if label.pairing_code is None else PairingCode.parse(label.pairing_code)
+                ),
             )
         )
     if problems:

@@ -19,6 +19,7 @@ from esl.db.repositories.rows import row_or_not_found
 from esl.errors import AccessDeniedError, ConflictError, NotFoundError
 from esl.services.keys import Principal, Role
 from esl.services.templates import require_template
+from gateways.ble.pairing_code import PairingCode
 from gateways.protocol import generate_label_key
 
 __all__ = [
@@ -49,6 +50,7 @@ def register_label(
     model: str,
     gateway: str | None,
     now: datetime,
+    pairing_code: PairingCode | None = None,
 ) -> LabelRow:
     require_store_access(principal, store)
     if session.get(StoreRow, store) is None:
@@ -63,6 +65,15 @@ def register_label(
             )
     if session.get(LabelRow, label_id) is not None:
         raise ConflictError(f"label {label_id} is already registered", field="id")
+    if pairing_code is not None:
+        holder = session.scalar(
+            select(LabelRow.id).where(LabelRow.pairing_code == str(pairing_code))
+        )
+        if holder is not None:
+            raise ConflictError(
+                f"that pairing code is label {holder}'s (the same label scanned twice?)",
+                field="pairing_code",
+            )
     row = LabelRow(
         id=label_id,
         store=store,
@@ -70,6 +81,7 @@ def register_label(
         gateway=gateway,
         secret_key=generate_label_key(),  # the protocol's own size and source
         registered_at=now,
+        pairing_code=None if pairing_code is None else str(pairing_code),
     )
     session.add(row)
     session.flush()

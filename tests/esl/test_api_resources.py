@@ -69,6 +69,39 @@ def test_a_label_is_registered_bound_rebound_and_unbound(api: Api) -> None:
     assert again.json()["error"]["code"] == "conflict"
 
 
+def test_a_ble_label_is_registered_with_its_printed_pairing_code(api: Api) -> None:
+    """Stored in one spelling, read back; a damaged code is refused with the reason and
+    registers nothing; the same code twice is the same label scanned twice."""
+    store = api.headers("store")
+    printed = (
+        "ESLPAIR:081B010000EEFFC001" + "1122" + "AB" * 16 + "1123" + "CD" * 16  # a loud scanner
+    )
+    registered = api.client.post(
+        "/api/v1/labels",
+        json={"id": "B-1", "store": "S01", "model": "2.9-bwr", "pairing_code": printed},
+        headers=store,
+    )
+    assert registered.status_code == 201, registered.text
+    assert registered.json()["pairing_code"] == printed.lower()
+    damaged = api.client.post(
+        "/api/v1/labels",
+        json={"id": "B-2", "store": "S01", "model": "2.9-bwr", "pairing_code": printed[:-2]},
+        headers=store,
+    )
+    assert damaged.status_code == 422
+    assert "AD structure at byte 27 runs past the end" in damaged.text
+    assert api.client.get("/api/v1/labels/B-2", headers=store).status_code == 404
+    twice = api.client.post(
+        "/api/v1/labels",
+        json={"id": "B-3", "store": "S01", "model": "2.9-bwr", "pairing_code": printed},
+        headers=store,
+    )
+    assert twice.status_code == 409
+    assert twice.json()["error"]["message"] == (
+        "that pairing code is label B-1's (the same label scanned twice?)"
+    )
+
+
 def test_registering_refuses_unknown_models_and_duplicate_ids(api: Api) -> None:
     admin = api.headers("admin")
     body = {"id": "L-8", "store": "S02", "model": "7.5-bwy"}

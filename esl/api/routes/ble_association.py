@@ -52,6 +52,11 @@ class KitLabelOut(BaseModel):
     address: str | None = Field(
         default=None, description="The label's BLE address, if the installer knows it"
     )
+    pairing_code: str | None = Field(
+        default=None,
+        description="The label's printed pairing code, as registered: association pairs "
+        "out of band with it (and takes the label's address from it)",
+    )
 
 
 class KitOut(BaseModel):
@@ -136,6 +141,7 @@ def post_association_kit(
                 esl_id=x.esl_address.esl_id,
                 esl_group=x.esl_address.group,
                 key=x.key.hex(),
+                pairing_code=None if x.pairing_code is None else str(x.pairing_code),
             )
             for x in kit
         ],

@@ -43,6 +43,7 @@ from esl.services.labels import (
     unbind_label,
 )
 from esl.services.product_codes import product_by_code
+from gateways.ble.pairing_code import PairingCode
 
 __all__ = ["router"]
 
@@ -114,6 +115,7 @@ def post_label(body: LabelIn, ctx: Ctx, session: CurrentSession, who: StoreStaff
         model=body.model,
         gateway=body.gateway,
         now=ctx.clock(),
+        pairing_code=None if body.pairing_code is None else PairingCode.parse(body.pairing_code),
     )
     return _label_out(session, row)
 

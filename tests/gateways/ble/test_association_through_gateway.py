@@ -33,6 +33,7 @@ from firmware_sim.hardware import hardware_for
 from firmware_sim.label import SimulatedLabel
 from gateways.ble.control_point import EslAddress
 from gateways.ble.inventory import esl_key_material
+from gateways.ble.pairing_code import PairingCode
 from gateways.protocol import LabelState
 from rendering.display_models import get_display_model
 from tests.gateways.ble.ble_store import FAST, address_of, key_of, label_id_of, make_store
@@ -62,9 +63,13 @@ class Controller:
     def post(self, path: str, body: object, *, role: str = "admin") -> httpx.Response:
         return self.client.post(f"/api/v1{path}", json=body, headers={"X-API-Key": self.keys[role]})
 
-    def register(self, *label_ids: str, store: str = STORE) -> None:
+    def register(
+        self, *label_ids: str, store: str = STORE, pairing_code: str | None = None
+    ) -> None:
         for label_id in label_ids:
             label = {"id": label_id, "store": store, "model": "2.9-bwr"}
+            if pairing_code is not None:
+                label["pairing_code"] = pairing_code
             assert self.post("/labels", label).status_code == 201
 
     def inventory(self) -> dict[str, BleLabelInventoryRow]:
@@ -136,12 +141,16 @@ async def test_the_installer_associates_the_kit_and_the_controller_records_it(
     controller: Controller, tmp_path: Path
 ) -> None:
     # L3 is registered as a 2.9" label but is a 2.13" one: reported, never recorded.
-    controller.register("L1", "L2", "L3")
     labels = [
         unassociated_label(1),
         unassociated_label(2),
         unassociated_label(3, model_id="2.13-bwr"),
     ]
+    air = BumbleAir(labels, clock=wall_clock)
+    # L2 was registered with the code printed on it (scanned at goods receipt): the kit
+    # carries it, and the installer pairs out of band without being told its address.
+    controller.register("L1", "L3")
+    controller.register("L2", pairing_code=str(air.pairing_code(address_of(2))))
     kit = controller.post(
         f"/stores/{STORE}/ble/association-kit",
         {"gateway": GATEWAY, "label_ids": ["L1", "L2", "L3"]},
@@ -149,15 +158,14 @@ async def test_the_installer_associates_the_kit_and_the_controller_records_it(
     assert kit.status_code == 200, kit.text
     kit_body = kit.json()
     kit_body["labels"][0]["address"] = address_of(1)  # the kit may carry an address
+    assert kit_body["labels"][1]["pairing_code"] == str(air.pairing_code(address_of(2)))
     kit_path = write_private(tmp_path / "kit.json", json.dumps(kit_body))
     write_private(tmp_path / "store.key", controller.keys[STORE] + "\n")
-    air = BumbleAir(labels, clock=wall_clock)
     await air.start()  # the labels are powered on, looking for an access point
     server = await air.serve_hci(port=0)
     port = int(server.sockets[0].getsockname()[1])
-    # L2's code, as printed on it, gives its address and pairs out of band.
-    pairs = ["--pairing-code", f"L2={air.pairing_code(address_of(2))}"]
-    pairs += ["--address", f"L3={address_of(3)}"]
+    # L3's code, scanned by the installer, gives its address and pairs out of band.
+    pairs = ["--pairing-code", f"L3={air.pairing_code(address_of(3))}"]
     try:
         code, output = await run_associate(tmp_path, port, controller.url, *pairs)
         rows_after_first = {
@@ -175,8 +183,7 @@ async def test_the_installer_associates_the_kit_and_the_controller_records_it(
         "(paired Just Works: no protection against a man in the middle)"
     ) in output
     assert f"recorded L2 at {address_of(2)} as ESL 0/1 (paired with its printed code)" in output
-    assert air.authenticated_pairings(address_of(2)) == 1
-    assert air.authenticated_pairings(address_of(1)) == 0
+    assert [air.authenticated_pairings(address_of(i)) for i in (1, 2, 3)] == [0, 1, 1]
     assert "failed L3" in output
     assert "registered as 2.9-bwr (296x128) but reports 250x122" in output
     assert "2 of 3 labels associated and recorded" in output
@@ -284,6 +291,38 @@ def test_a_pairing_code_is_read_and_its_backend_checked_before_any_radio_work(
 
     assert result.exit_code == 2, result.output
     assert said in " ".join(result.output.replace("│", " ").split()), result.output
+    assert controller.inventory() == {}
+
+
+def test_a_label_registered_with_a_pairing_code_is_never_paired_just_works(
+    controller: Controller, tmp_path: Path
+) -> None:
+    """The platform backend cannot pair out of band: it is refused for such a label before
+    any radio work, rather than pairing it Just Works, which the code exists to prevent."""
+    code = PairingCode(address=address_of(1), confirm=bytes(16), random=bytes(range(16)))
+    controller.register("L1", pairing_code=str(code))
+    kit = controller.post(
+        f"/stores/{STORE}/ble/association-kit", {"gateway": GATEWAY, "label_ids": ["L1"]}
+    ).json()
+    kit_path = write_private(tmp_path / "kit.json", json.dumps(kit))
+    key_path = write_private(tmp_path / "store.key", controller.keys[STORE])
+    command = ["gateway", "ble", "associate", "--store", STORE, "--gateway", GATEWAY,
+               "--kit", str(kit_path), "--controller", controller.url,
+               "--api-key-file", str(key_path)]  # fmt: skip
+
+    platform = CliRunner().invoke(cli_app, command)
+    elsewhere = CliRunner().invoke(
+        cli_app,
+        [*command, "--address", "L1=C0:FF:EE:00:00:09", "--backend", "bumble", "--hci",
+         "tcp-client:127.0.0.1:9"],
+    )  # fmt: skip
+
+    assert platform.exit_code == 2, platform.output
+    said = " ".join(platform.output.replace("│", " ").split())
+    assert "L1: registered with a pairing code, so paired out of band only" in said
+    assert elsewhere.exit_code == 2, elsewhere.output
+    said = " ".join(elsewhere.output.replace("│", " ").split())
+    assert f"is not the address its pairing code names ({address_of(1)})" in said
     assert controller.inventory() == {}
 
 
@@ -418,6 +457,7 @@ async def test_each_kit_label_gets_an_outcome_and_only_associated_ones_a_record(
             height=128,
             esl_address=EslAddress(esl_id=i),
             key=key_of(label_id_of(i)),
+            pairing_code=None,
             address=None,
         )
         for i in (1, 2, 3)
