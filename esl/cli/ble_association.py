@@ -18,6 +18,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
+from typing import Any
 
 import typer
 
@@ -71,12 +72,22 @@ class AssociationKit:
     labels: tuple[KitEntry, ...]
 
 
-def _code(text: object) -> PairingCode | None:
-    return None if text is None else PairingCode.parse(str(text))
-
-
-def _address_of(code: PairingCode | None) -> str | None:
-    return None if code is None else code.address
+def _kit_entry(x: dict[str, Any]) -> KitEntry:
+    code = None if x.get("pairing_code") is None else PairingCode.parse(str(x["pairing_code"]))
+    address = x.get("address")
+    if code is not None and address is not None and address.upper() != code.address.upper():
+        raise ValueError(f"{x['label_id']}'s address {address} is not its pairing code's")
+    return KitEntry(
+        label_id=str(x["label_id"]),
+        model=str(x["model"]),
+        width=int(x["width"]),
+        height=int(x["height"]),
+        esl_address=EslAddress(esl_id=int(x["esl_id"]), group=int(x["esl_group"])),
+        key=bytes.fromhex(x["key"]),
+        pairing_code=code,
+        # A label registered with its printed code is found by the address it names.
+        address=address or (None if code is None else code.address),
+    )
 
 
 def read_kit(path: Path, *, store: str, gateway: str) -> AssociationKit:
@@ -88,29 +99,10 @@ def read_kit(path: Path, *, store: str, gateway: str) -> AssociationKit:
         kit = AssociationKit(
             store=str(body["store"]),
             gateway=str(body["gateway"]),
-            labels=tuple(
-                KitEntry(
-                    label_id=str(x["label_id"]),
-                    model=str(x["model"]),
-                    width=int(x["width"]),
-                    height=int(x["height"]),
-                    esl_address=EslAddress(esl_id=int(x["esl_id"]), group=int(x["esl_group"])),
-                    key=bytes.fromhex(x["key"]),
-                    pairing_code=_code(x.get("pairing_code")),
-                    address=x.get("address") or _address_of(_code(x.get("pairing_code"))),
-                )
-                for x in body["labels"]
-            ),
+            labels=tuple(_kit_entry(x) for x in body["labels"]),
         )
     except (ValueError, KeyError, TypeError, PairingCodeError) as error:
         raise typer.BadParameter(f"{path} is not an association kit ({error})") from None
-    for entry in kit.labels:
-        code = entry.pairing_code
-        if code is not None and (entry.address or code.address).upper() != code.address.upper():
-            raise typer.BadParameter(
-                f"{path}: {entry.label_id}'s address {entry.address} is not its pairing "
-                f"code's ({code.address})"
-            )
     if (kit.store, kit.gateway) != (store, gateway):
         raise typer.BadParameter(
             f"{path} is the kit of {kit.store}/{kit.gateway}, not {store}/{gateway}"

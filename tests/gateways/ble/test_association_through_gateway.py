@@ -15,12 +15,13 @@ from pathlib import Path
 
 import httpx
 import pytest
+import typer
 from sqlalchemy import Engine, select
 from typer.testing import CliRunner
 
 from esl.api import create_app
 from esl.cli import app as cli_app
-from esl.cli.ble_association import AssociationKit, KitEntry, associate_kit
+from esl.cli.ble_association import AssociationKit, KitEntry, associate_kit, read_kit
 from esl.db.ble_models import BleLabelInventoryRow
 from esl.db.engine import session_factory
 from esl.db.models import LabelRow
@@ -324,6 +325,19 @@ def test_a_label_registered_with_a_pairing_code_is_never_paired_just_works(
     said = " ".join(elsewhere.output.replace("│", " ").split())
     assert f"is not the address its pairing code names ({address_of(1)})" in said
     assert controller.inventory() == {}
+
+
+def test_a_kit_whose_address_is_not_its_pairing_codes_is_refused(tmp_path: Path) -> None:
+    code = PairingCode(address=address_of(1), confirm=bytes(16), random=bytes(range(16)))
+    entry = {"label_id": "L1", "model": "2.9-bwr", "width": 296, "height": 128, "esl_id": 0,
+             "esl_group": 0, "key": "00" * 32, "pairing_code": str(code)}  # fmt: skip
+    body = {"store": STORE, "gateway": GATEWAY, "labels": [entry]}
+    path = write_private(tmp_path / "kit.json", json.dumps(body))
+    assert read_kit(path, store=STORE, gateway=GATEWAY).labels[0].address == address_of(1)
+    entry["address"] = address_of(2)
+    write_private(path, json.dumps(body))
+    with pytest.raises(typer.BadParameter, match="is not its pairing code's"):
+        read_kit(path, store=STORE, gateway=GATEWAY)
 
 
 def test_the_kit_is_for_admins_and_refuses_labels_it_cannot_associate(
