@@ -50,3 +50,6 @@ class LabelActionRow(Base):
     battery_mv: Mapped[int | None] = mapped_column(Integer)
     rssi_dbm: Mapped[int | None] = mapped_column(Integer)
     detail: Mapped[str | None] = mapped_column(String(256))
+    # A refresh: the label's last outbox row when it was taken up; only an image frame
+    # after it, acknowledged, answers the refresh.
+    after_outbox_id: Mapped[int | None] = mapped_column(BigInteger)

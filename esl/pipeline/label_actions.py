@@ -26,7 +26,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from enum import StrEnum
 
-from sqlalchemy import select, update
+from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session
 
 from esl.db.console_models import LabelActionRow
@@ -208,6 +208,11 @@ def _refresh(session: Session, action: LabelActionRow, *, now: datetime) -> None
         .values(confirmed_hash=None, displayed_hash=None)
         .execution_options(synchronize_session=False)
     )
+    # Frames are told apart by their ids, not their times: a planning pass stamps its
+    # frames with the instant it began, which may be before this request was taken up.
+    action.after_outbox_id = session.scalar(
+        select(func.coalesce(func.max(OUTBOX.c.id), 0)).where(OUTBOX.c.label_id == action.label_id)
+    )
     action.status = ActionStatus.SENT.value
     action.sent_at = now
     action.detail = "image planned again"
@@ -237,7 +242,7 @@ def _settle_refresh(session: Session, action: LabelActionRow, *, now: datetime) 
         .where(
             OUTBOX.c.label_id == action.label_id,
             OUTBOX.c.status == OutboxStatus.ACKED,
-            OUTBOX.c.created_at >= action.sent_at,
+            OUTBOX.c.id > (action.after_outbox_id or 0),
         )
         .limit(1)
     )

@@ -167,6 +167,30 @@ async def test_a_check_in_between_the_request_and_its_image_does_not_answer_a_re
     assert world.state(label_id).confirmed_hash == world.hash_of(label_id)
 
 
+async def test_an_image_planned_by_a_pass_begun_before_the_request_answers_the_refresh(
+    world: World,
+) -> None:
+    """A planning pass stamps its frames with the instant it began: when the refresh was
+    taken up while the pass ran, the image that pass planned for it is still the one
+    that answers it, once acknowledged (not left "unanswered" after it was drawn)."""
+    await world.converge()
+    label_id = sorted(world.labels)[0]
+    world.clock.advance(timedelta(seconds=20))  # its panel refresh is over
+    action_id = _ask(world, label_id, ActionKind.REFRESH)
+    pass_began = world.clock.now
+    world.clock.advance(timedelta(seconds=1))
+    await world.send_due()  # taken up while the pass that began before is running
+    assert _action(world, action_id).status == "sent"
+    world.clock.now = pass_began
+    assert world.controller.plan_due_work() == 1  # the image, stamped with the pass's instant
+    world.clock.now = pass_began + timedelta(seconds=2)
+    await world.converge()
+    await _round(world)
+    assert world.rows(label_id)[-1][1] == "acked"
+    action = _action(world, action_id)
+    assert (action.status, action.detail) == ("answered", "the label confirmed its image")
+
+
 async def test_a_label_that_never_answers_leaves_the_action_unanswered(world: World) -> None:
     await world.converge()
     label_id = sorted(world.labels)[0]
