@@ -145,13 +145,8 @@ class _LabelPeripheral:
         # else Just Works. Its key pair and random value are made once, at manufacture.
         self.oob = OobContext()
         self.authenticated_pairings = 0
-        self.device.pairing_config_factory = lambda _connection: PairingConfig(
-            sc=True,
-            mitm=False,
-            bonding=False,
-            delegate=PairingDelegate(),
-            oob=PairingConfig.OobConfig(our_context=self.oob, peer_data=None, legacy_context=None),
-        )
+        self.legacy_pairing_only = False
+        self.device.pairing_config_factory = self._pairing_config
         self._characteristics: dict[str, Characteristic[bytes]] = {}
         self._tasks: set[asyncio.Task[None]] = set()
         self._starting: asyncio.Future[None] | None = None
@@ -176,6 +171,19 @@ class _LabelPeripheral:
                 built.append(characteristic)
             services.append(Service(service_uuid, built))
         return services
+
+    def _pairing_config(self, _connection: Connection) -> PairingConfig:
+        if self.legacy_pairing_only:
+            # An old device, or one answering in a label's place: LE legacy pairing only,
+            # so no Secure Connections and none of the label's out-of-band data.
+            return PairingConfig(sc=False, mitm=False, bonding=False, delegate=PairingDelegate())
+        return PairingConfig(
+            sc=True,
+            mitm=False,
+            bonding=False,
+            delegate=PairingDelegate(),
+            oob=PairingConfig.OobConfig(our_context=self.oob, peer_data=None, legacy_context=None),
+        )
 
     async def start(self) -> None:
         """Power on and wait, connectable; once, however often it is asked."""
@@ -377,6 +385,10 @@ class BumbleAir:
         """What the label at `address` has printed on it for out-of-band pairing."""
         shared = self._peripherals[address.upper()].oob.share()
         return PairingCode(address=address.upper(), confirm=shared.c, random=shared.r)
+
+    def pair_legacy_only(self, address: str) -> None:
+        """The device at `address` pairs only the LE legacy way (no Secure Connections)."""
+        self._peripherals[address.upper()].legacy_pairing_only = True
 
     def authenticated_pairings(self, address: str) -> int:
         """How often a central paired with the label at `address` out of band."""

@@ -307,7 +307,11 @@ class BumbleBleakClient(BaseBleakClient):
         keys: list[PairingKeys] = []
         connection.on(Connection.EVENT_PAIRING, keys.append)
         try:
-            await connection.pair()
+            # Bounded: a peer that answers the out-of-band request with legacy pairing
+            # leaves bumble's pairing unfinished (its handler fails), so pair() never
+            # returns by itself.
+            async with asyncio.timeout(self._timeout):
+                await connection.pair()
         except (core.BaseBumbleError, TimeoutError) as error:
             raise BleakError(f"{self.address}: pairing failed ({error!r})") from error
         finally:

@@ -369,3 +369,18 @@ async def test_a_device_that_is_not_the_label_whose_code_was_read_gets_no_keys()
     assert (impostor.esl_address, impostor.ap_sync_key) == (None, None)
     assert impostor.label.state(now=store.clock()) is LabelState.UNASSOCIATED
     assert store.radio.authenticated_pairings(address_of(2)) == 0
+
+
+async def test_a_device_that_will_not_pair_securely_is_refused_in_time() -> None:
+    """A device at the coded label's address that offers only legacy pairing cannot give
+    the code's proof: association fails within its connection time, it does not hang."""
+    store = make_bumble_store(1, associated=False)
+    store.connect_timeout_s = 1.0
+    store.central.add_pairing_code(store.radio.pairing_code(address_of(1)))
+    store.radio.pair_legacy_only(address_of(1))
+    key = key_of(label_id_of(1))
+    async with asyncio.timeout(30):
+        with pytest.raises(AssociationFailedError, match="pairing failed"):
+            await associate(store, address_of(1), esl_address=EslAddress(esl_id=1), label_key=key)
+    assert store.label(1).ap_sync_key is None
+    assert store.radio.authenticated_pairings(address_of(1)) == 0
