@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import json
 import stat
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Collection, Mapping
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
@@ -29,7 +29,7 @@ from gateways.ble.control_point import EslAddress
 from gateways.ble.errors import PairingCodeError
 from gateways.ble.inventory import Discover, LabelInventoryRecord
 from gateways.ble.link import DEFAULT_CONNECT_POLICY, ClientFactory, ConnectPolicy
-from gateways.ble.pairing_code import PairingCode
+from gateways.ble.pairing_code import PairingCode, bare_address
 from pricing.errors import EslError
 
 __all__ = [
@@ -75,7 +75,9 @@ class AssociationKit:
 def _kit_entry(x: dict[str, Any]) -> KitEntry:
     code = None if x.get("pairing_code") is None else PairingCode.parse(str(x["pairing_code"]))
     address = x.get("address")
-    if code is not None and address is not None and address.upper() != code.address.upper():
+    if address is not None and not isinstance(address, str):
+        raise TypeError(f"{x['label_id']}'s address {address!r} is not text")
+    if code is not None and address is not None and not code.names(address):
         raise ValueError(f"{x['label_id']}'s address {address} is not its pairing code's")
     return KitEntry(
         label_id=str(x["label_id"]),
@@ -143,12 +145,15 @@ async def associate_kit(
 ) -> list[Outcome]:
     """Scan, then associate each kit label found advertising at its address (from
     `addresses`, else the kit's), one at a time; every label gets an outcome."""
-    advertising = {label.address.upper() for label in await discover(scan_s)}
+    # By the scan's spelling of each address: a public one may be given with or without
+    # its `/P`, and is connected to as the scan reported it.
+    scanned = await discover(scan_s)
+    advertising = {bare_address(label.address): label.address for label in scanned}
     outcomes = []
     for entry in kit.labels:
         address = addresses.get(entry.label_id) or entry.address
         if address is None:
-            seen = ", ".join(sorted(advertising)) or "none"
+            seen = ", ".join(sorted(advertising.values())) or "none"
             outcomes.append(
                 Outcome(
                     entry.label_id,
@@ -158,7 +163,7 @@ async def associate_kit(
                 )
             )
             continue
-        if address.upper() not in advertising:
+        if bare_address(address) not in advertising:
             outcomes.append(
                 Outcome(
                     entry.label_id,
@@ -167,6 +172,7 @@ async def associate_kit(
                 )
             )
             continue
+        address = advertising[bare_address(address)]
         try:
             record = await associate_label(
                 address,
@@ -184,8 +190,11 @@ async def associate_kit(
     return outcomes
 
 
-def _record_json(label_id: str, record: LabelInventoryRecord) -> dict[str, object]:
+def _record_json(
+    label_id: str, record: LabelInventoryRecord, *, paired_with_code: bool
+) -> dict[str, object]:
     return {
+        "paired_with_code": paired_with_code,
         "label_id": label_id,
         "address": record.address,
         "esl_id": record.esl_address.esl_id,
@@ -201,14 +210,24 @@ def _record_json(label_id: str, record: LabelInventoryRecord) -> dict[str, objec
 
 
 def post_inventory(
-    controller: str, api_key: str, *, kit: AssociationKit, outcomes: list[Outcome]
+    controller: str,
+    api_key: str,
+    *,
+    kit: AssociationKit,
+    outcomes: list[Outcome],
+    paired_with_code: Collection[str] = (),
 ) -> dict[str, str]:
-    """`POST /api/v1/stores/{store}/ble/inventory` with the associated labels; each
-    refused label's reason (empty when all were recorded). Unreachable: BadParameter."""
+    """`POST /api/v1/stores/{store}/ble/inventory` with the associated labels (saying which
+    were paired with their printed code); each refused label's reason (empty when all
+    were recorded). Unreachable: BadParameter."""
     posted = [x.label_id for x in outcomes if x.record is not None]
     body = {
         "gateway": kit.gateway,
-        "labels": [_record_json(x.label_id, x.record) for x in outcomes if x.record is not None],
+        "labels": [
+            _record_json(x.label_id, x.record, paired_with_code=x.label_id in paired_with_code)
+            for x in outcomes
+            if x.record is not None
+        ],
     }
     status, answer = post_to_controller(
         controller,

@@ -505,11 +505,12 @@ def register(gateway_app: typer.Typer) -> None:
         codes = _with_registered_codes(the_kit, codes, backend)
         for label_id, code in codes.items():
             # The address pairing uses is the code's: another would pair Just Works.
-            if pairs.setdefault(label_id, code.address).upper() != code.address.upper():
+            if not code.names(pairs.get(label_id, code.address)):
                 raise typer.BadParameter(
                     f"--address {label_id}={pairs[label_id]} is not the address its pairing "
                     f"code names ({code.address})"
                 )
+            pairs[label_id] = code.address
         outcomes = asyncio.run(
             _associate(
                 the_kit,
@@ -523,7 +524,9 @@ def register(gateway_app: typer.Typer) -> None:
         )
         refused: dict[str, str] = {}
         if any(x.record is not None for x in outcomes):
-            refused = post_inventory(controller, api_key, kit=the_kit, outcomes=outcomes)
+            refused = post_inventory(
+                controller, api_key, kit=the_kit, outcomes=outcomes, paired_with_code=codes
+            )
         recorded = 0
         for outcome in outcomes:
             where = outcome.address or "-"

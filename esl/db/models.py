@@ -264,6 +264,9 @@ class GatewayRow(Base):
 
 class LabelRow(Base):
     __tablename__ = "labels"
+    # One label per BLE address a pairing code names: two codes naming one address mean
+    # one of them is not what is printed on its label (concurrent registrations included).
+    __table_args__ = (Index("uq_labels_pairing_address", "pairing_address", unique=True),)
 
     id: Mapped[str] = mapped_column(String(64), primary_key=True)
     store: Mapped[str] = mapped_column(ForeignKey("stores.code"), index=True)
@@ -275,6 +278,8 @@ class LabelRow(Base):
     # A BLE label's printed out-of-band pairing code (`gateways.ble.pairing_code`, not a
     # secret): association pairs with it, so only that label is given its key.
     pairing_code: Mapped[str | None] = mapped_column(String(128))
+    # The code's address, as `gateways.ble.pairing_code.bare_address` spells it.
+    pairing_address: Mapped[str | None] = mapped_column(String(17))
 
 
 class LabelBindingRow(Base):

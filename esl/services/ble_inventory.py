@@ -15,7 +15,7 @@ other's price.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Collection, Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
@@ -205,10 +205,12 @@ def record_ble_associations(
     gateway: str,
     records: Mapping[str, LabelInventoryRecord],
     now: datetime,
+    paired_with_code: Collection[str] = (),
 ) -> list[BleLabelInventoryRow]:
     """`record_ble_association` for each label of `store`, all or none: any refusal
     raises `ImportRejectedError` with every label's reason (the caller's transaction,
-    rolled back, keeps nothing). A label with no gateway yet is put on `gateway`."""
+    rolled back, keeps nothing). A label with no gateway yet is put on `gateway`;
+    `paired_with_code` names the labels the gateway paired with their printed code."""
     gateway_row = session.get(GatewayRow, gateway)
     if gateway_row is None:
         session.add(GatewayRow(id=gateway, store=store, transport="mqtt", name=gateway))
@@ -226,7 +228,12 @@ def record_ble_associations(
             try:
                 rows.append(
                     record_ble_association(
-                        session, label_id=label_id, gateway=gateway, record=record, now=now
+                        session,
+                        label_id=label_id,
+                        gateway=gateway,
+                        record=record,
+                        now=now,
+                        paired_with_code=label_id in paired_with_code,
                     )
                 )
             except StoreOfRecordError as error:
@@ -245,15 +252,24 @@ def record_ble_associations(
 
 
 def record_ble_association(
-    session: Session, *, label_id: str, gateway: str, record: LabelInventoryRecord, now: datetime
+    session: Session,
+    *,
+    label_id: str,
+    gateway: str,
+    record: LabelInventoryRecord,
+    now: datetime,
+    paired_with_code: bool = False,
 ) -> BleLabelInventoryRow:
     """Store (or refresh, after a re-association) what `record` says of `label_id`; the
-    address its kit reserved is then the inventory's."""
+    address its kit reserved is then the inventory's. A label registered with a pairing
+    code is recorded only if the gateway paired with it, at the code's address."""
     label = row_or_not_found(session, LabelRow, label_id, "label")
     if label.gateway is not None and label.gateway != gateway:
         raise ConflictError(
             f"label {label_id} belongs to gateway {label.gateway}, not {gateway}", field="gateway"
         )
+    if label.pairing_code is not None:
+        _check_paired_with_code(label, record, paired_with_code=paired_with_code)
     model = session.get(LabelModelRow, label.model)
     assert model is not None  # a foreign key
     sizes = {(display.width, display.height) for display in record.displays}
@@ -317,3 +333,24 @@ def _other_label_at(
             *also,
         )
     )
+
+
+def _check_paired_with_code(
+    label: LabelRow, record: LabelInventoryRecord, *, paired_with_code: bool
+) -> None:
+    # Just Works would have given the label's key to whatever answered at its address:
+    # what the printed code protects is kept only if every association used it.
+    assert label.pairing_code is not None
+    code = PairingCode.parse(label.pairing_code)
+    if not paired_with_code:
+        raise ConflictError(
+            f"label {label.id} is registered with a pairing code but was paired without it "
+            "(Just Works): associate it again with the code (--backend bumble)",
+            field="paired_with_code",
+        )
+    if not code.names(record.address):
+        raise ConflictError(
+            f"label {label.id} was associated at {record.address}, not at the address its "
+            f"pairing code names ({code.address})",
+            field="address",
+        )

@@ -19,7 +19,7 @@ from esl.db.repositories.rows import row_or_not_found
 from esl.errors import AccessDeniedError, ConflictError, NotFoundError
 from esl.services.keys import Principal, Role
 from esl.services.templates import require_template
-from gateways.ble.pairing_code import PairingCode
+from gateways.ble.pairing_code import PairingCode, bare_address
 from gateways.protocol import generate_label_key
 
 __all__ = [
@@ -65,13 +65,22 @@ def register_label(
             )
     if session.get(LabelRow, label_id) is not None:
         raise ConflictError(f"label {label_id} is already registered", field="id")
+    pairing_address = None if pairing_code is None else bare_address(pairing_code.address)
     if pairing_code is not None:
-        holder = session.scalar(
-            select(LabelRow.id).where(LabelRow.pairing_code == str(pairing_code))
-        )
+        holder = session.execute(
+            select(LabelRow.id, LabelRow.pairing_code).where(
+                LabelRow.pairing_address == pairing_address
+            )
+        ).first()
+        if holder is not None and holder.pairing_code == str(pairing_code):
+            raise ConflictError(
+                f"that pairing code is label {holder.id}'s (the same label scanned twice?)",
+                field="pairing_code",
+            )
         if holder is not None:
             raise ConflictError(
-                f"that pairing code is label {holder}'s (the same label scanned twice?)",
+                f"label {holder.id}'s pairing code names the same address "
+                f"({pairing_code.address}): one of the two is not the code printed on its label",
                 field="pairing_code",
             )
     row = LabelRow(
@@ -82,6 +91,7 @@ def register_label(
         secret_key=generate_label_key(),  # the protocol's own size and source
         registered_at=now,
         pairing_code=None if pairing_code is None else str(pairing_code),
+        pairing_address=pairing_address,
     )
     session.add(row)
     session.flush()

@@ -66,7 +66,7 @@ from firmware_sim.ble.gatt_label import (
     CharacteristicProperty,
     LinkDroppedError,
 )
-from gateways.ble.pairing_code import PairingCode
+from gateways.ble.pairing_code import PairingCode, bare_address
 
 __all__ = ["CENTRAL_ADDRESS", "BumbleAir"]
 
@@ -115,6 +115,18 @@ class _CountingLink(LocalLink):
     ) -> None:
         self.pdus += 1
         self.bytes += len(data)
+        destination = self.find_le_controller(destination_address)
+        public = sender_controller.public_address
+        if (
+            transport == core.PhysicalTransport.LE
+            and destination is not None
+            and public in destination.le_connections
+        ):
+            # bumble's link names every LE sender by its random address; a label with a
+            # public one (`BumbleAir` labels at `XX:..:XX/P`) is connected by that one.
+            loop = asyncio.get_running_loop()
+            loop.call_soon(destination.on_link_acl_data, public, transport, data)
+            return
         super().send_acl_data(sender_controller, destination_address, transport, data)
 
     def send_advertising_pdu(
@@ -133,10 +145,20 @@ class _LabelPeripheral:
     ) -> None:
         self.label = label
         self._clock = clock
-        self.controller = Controller(f"label {label.address}", link=link)
+        # Labels use random static addresses; one written `XX:..:XX/P` is a public one.
+        public = bare_address(label.address) != label.address.upper()
+        self.controller = Controller(
+            f"label {label.address}",
+            link=link,
+            public_address=bare_address(label.address) if public else None,
+        )
+        self._own_address_type = hci.OwnAddressType.PUBLIC if public else hci.OwnAddressType.RANDOM
         self.device = Device(
             name=f"ESL {label.label_id}",
-            address=_random_address(label.address),
+            # A public label's own random address is never used: it advertises its public one.
+            address=(
+                hci.Address.generate_static_address() if public else _random_address(label.address)
+            ),
             host=Host(self.controller, AsyncPipeSink(self.controller)),
         )
         self.device.gatt_server.max_mtu = max_mtu
@@ -210,6 +232,7 @@ class _LabelPeripheral:
             )
         interval = _SEEKING_INTERVAL_MS if seeking else _ADVERTISING_INTERVAL_MS
         await self.device.start_advertising(
+            own_address_type=self._own_address_type,
             advertising_data=bytes(AdvertisingData(structures)),
             advertising_interval_min=interval,
             advertising_interval_max=interval,
@@ -360,7 +383,7 @@ class BumbleAir:
 
     def _add(self, label: BleLabel) -> _LabelPeripheral:
         peripheral = _LabelPeripheral(label, link=self.link, clock=self.clock, max_mtu=self.max_mtu)
-        self._peripherals[label.address.upper()] = peripheral
+        self._peripherals[bare_address(label.address)] = peripheral
         return peripheral
 
     def add(self, label: BleLabel) -> None:
@@ -383,19 +406,23 @@ class BumbleAir:
 
     def pairing_code(self, address: str) -> PairingCode:
         """What the label at `address` has printed on it for out-of-band pairing."""
-        shared = self._peripherals[address.upper()].oob.share()
-        return PairingCode(address=address.upper(), confirm=shared.c, random=shared.r)
+        shared = self._peripherals[bare_address(address)].oob.share()
+        return PairingCode(
+            address=self._peripherals[bare_address(address)].label.address.upper(),
+            confirm=shared.c,
+            random=shared.r,
+        )
 
     def pair_legacy_only(self, address: str) -> None:
         """The device at `address` pairs only the LE legacy way (no Secure Connections)."""
-        self._peripherals[address.upper()].legacy_pairing_only = True
+        self._peripherals[bare_address(address)].legacy_pairing_only = True
 
     def authenticated_pairings(self, address: str) -> int:
         """How often a central paired with the label at `address` out of band."""
-        return self._peripherals[address.upper()].authenticated_pairings
+        return self._peripherals[bare_address(address)].authenticated_pairings
 
     def label(self, address: str) -> BleLabel | None:
-        peripheral = self._peripherals.get(address.upper())
+        peripheral = self._peripherals.get(bare_address(address))
         return peripheral.label if peripheral is not None else None
 
     @property
@@ -459,17 +486,17 @@ class BumbleAir:
         """Take a label out of every central's reach, as a label carried off the shelf or
         behind a metal fixture: it keeps running (and its panel), but nothing it sends
         reaches the link, so a connection to it never comes up."""
-        controller = self._peripherals[address.upper()].controller
+        controller = self._peripherals[bare_address(address)].controller
         if controller in self.link.controllers:
             self.link.remove_controller(controller)
 
     def in_range(self, address: str) -> None:
         """Bring a label taken `out_of_range` back."""
-        controller = self._peripherals[address.upper()].controller
+        controller = self._peripherals[bare_address(address)].controller
         if controller not in self.link.controllers:
             self.link.add_controller(controller)
 
     def wake(self, address: str) -> None:
-        peripheral = self._peripherals.get(address.upper().split("/")[0])
+        peripheral = self._peripherals.get(bare_address(address))
         if peripheral is not None and peripheral.controller in self.link.controllers:
             asyncio.get_running_loop().call_soon(peripheral.wake)

@@ -52,7 +52,7 @@ from bumble.transport.common import Transport
 
 from gateways.ble.esl_service import ESL_SERVICE_UUID
 from gateways.ble.inventory import AdvertisedLabel
-from gateways.ble.pairing_code import PairingCode
+from gateways.ble.pairing_code import PairingCode, bare_address
 
 __all__ = [
     "DEFAULT_MTU",
@@ -101,10 +101,10 @@ class BumbleCentral:
         """Pair with the label at `code.address` out of band, from the code printed on it
         (as BlueZ's "Add Remote OOB Data" does for an adapter): only the label whose
         public key matches the code completes pairing, and pairing without it fails."""
-        self._pairing_codes[_address_key(code.address)] = code
+        self._pairing_codes[bare_address(code.address)] = code
 
     def pairing_code_for(self, address: str) -> PairingCode | None:
-        return self._pairing_codes.get(_address_key(address))
+        return self._pairing_codes.get(bare_address(address))
 
     def _pairing_config(self, connection: Connection) -> PairingConfig:
         # Pairing bonds nothing: association is the only step that needs an encrypted
@@ -146,7 +146,8 @@ class BumbleCentral:
             if ESL_SERVICE_UUID not in listed:
                 return
             name = advertisement.data.get(AdvertisingData.COMPLETE_LOCAL_NAME)
-            address = advertisement.address.to_string(False)
+            # As `connect` takes it: a public address keeps its `/P`.
+            address = advertisement.address.to_string(True)
             found[address] = AdvertisedLabel(
                 address=address,
                 name=name if isinstance(name, str) else None,
@@ -192,11 +193,6 @@ async def open_bumble_central(transport: str, *, mtu: int = DEFAULT_MTU) -> Bumb
         await central.close()
         raise
     return central
-
-
-def _address_key(address: str) -> str:
-    """One spelling per address: a public one keeps its `/P`."""
-    return address.upper()
 
 
 def _uuid_text(value: core.UUID) -> str:

@@ -21,7 +21,7 @@ from typing import Final
 
 from gateways.ble.errors import PairingCodeError
 
-__all__ = ["PREFIX", "PairingCode"]
+__all__ = ["PREFIX", "PairingCode", "bare_address"]
 
 PREFIX: Final = "eslpair:"
 _ADDRESS: Final = 0x1B
@@ -49,6 +49,10 @@ class PairingCode:
         )
         packed = b"".join(bytes([len(data) + 1, kind]) + data for kind, data in structures)
         return PREFIX + packed.hex()
+
+    def names(self, address: str) -> bool:
+        """Whether `address` is this label's, however it is spelled (case, `/P`)."""
+        return bare_address(address) == bare_address(self.address)
 
     @classmethod
     def parse(cls, text: str) -> PairingCode:
@@ -79,6 +83,13 @@ class PairingCode:
             confirm=fields[_CONFIRM],
             random=fields[_RANDOM],
         )
+
+
+def bare_address(address: str) -> str:
+    """`address` as two spellings of one device compare: upper case, without the `/P` of a
+    public address (a scan may report it without; bumble connects with it)."""
+    upper = address.strip().upper()
+    return upper.removesuffix(_PUBLIC_SUFFIX)
 
 
 _NAMES: Final = {_ADDRESS: "address", _CONFIRM: "confirmation value", _RANDOM: "random value"}

@@ -100,6 +100,17 @@ def test_a_ble_label_is_registered_with_its_printed_pairing_code(api: Api) -> No
     assert twice.json()["error"]["message"] == (
         "that pairing code is label B-1's (the same label scanned twice?)"
     )
+    same_address = printed[:-2] + "CE"  # another random value, the same address
+    other = api.client.post(
+        "/api/v1/labels",
+        json={"id": "B-4", "store": "S01", "model": "2.9-bwr", "pairing_code": same_address},
+        headers=store,
+    )
+    assert other.status_code == 409
+    assert other.json()["error"]["message"] == (
+        "label B-1's pairing code names the same address (C0:FF:EE:00:00:01): one of the two "
+        "is not the code printed on its label"
+    )
 
 
 def test_registering_refuses_unknown_models_and_duplicate_ids(api: Api) -> None:

@@ -87,6 +87,11 @@ class AssociatedLabelIn(RequestBody):
     max_image_index: int = Field(ge=0, le=0xFF)
     leds: list[LedIn] = Field(max_length=16)
     associated_at: datetime
+    paired_with_code: bool = Field(
+        default=False,
+        description="Paired out of band with the label's printed pairing code (required "
+        "for a label registered with one)",
+    )
 
     def record(self) -> LabelInventoryRecord:
         return LabelInventoryRecord(
@@ -166,6 +171,11 @@ def post_ble_inventory(
             "a label is listed twice", problems=[{"label_id": None, "reason": "listed twice"}]
         )
     rows = record_ble_associations(
-        session, store=store, gateway=body.gateway, records=records, now=ctx.clock()
+        session,
+        store=store,
+        gateway=body.gateway,
+        records=records,
+        now=ctx.clock(),
+        paired_with_code={x.label_id for x in body.labels if x.paired_with_code},
     )
     return InventoryOut(store=store, gateway=body.gateway, recorded=[r.label_id for r in rows])

@@ -338,6 +338,10 @@ def test_a_kit_whose_address_is_not_its_pairing_codes_is_refused(tmp_path: Path)
     write_private(path, json.dumps(body))
     with pytest.raises(typer.BadParameter, match="is not its pairing code's"):
         read_kit(path, store=STORE, gateway=GATEWAY)
+    entry["address"] = 17  # a hand-edited kit: refused with the reason, not a traceback
+    write_private(path, json.dumps(body))
+    with pytest.raises(typer.BadParameter, match="L1's address 17 is not text"):
+        read_kit(path, store=STORE, gateway=GATEWAY)
 
 
 def test_the_kit_is_for_admins_and_refuses_labels_it_cannot_associate(
@@ -458,6 +462,46 @@ def test_the_inventory_records_all_labels_or_none_with_each_reason(
     assert again.json()["error"]["problems"] == [
         {"label_id": "L1", "reason": "label L1 is already associated (unassociate it first)"}
     ]
+
+
+def test_a_label_with_a_pairing_code_is_recorded_only_if_paired_with_it_at_its_address(
+    controller: Controller,
+) -> None:
+    """The controller, not only the installer's tool, keeps the code's promise: a record
+    of a coded label that paired Just Works (an older tool, a hand-made request) or
+    somewhere else than the code's address is refused, and nothing is recorded."""
+    coded = PairingCode(address=address_of(1), confirm=bytes(range(16)), random=bytes(16))
+    public = PairingCode(address="00:1B:DC:00:00:02/P", confirm=bytes(16), random=bytes(16))
+    controller.register("L1", pairing_code=str(coded))
+    controller.register("L2", pairing_code=str(public))
+    path = f"/stores/{STORE}/ble/inventory"
+
+    def post(*labels: dict[str, object]) -> httpx.Response:
+        return controller.post(path, {"gateway": GATEWAY, "labels": list(labels)}, role=STORE)
+
+    just_works = post(_record("L1", 0))
+    elsewhere = post(_record("L1", 0) | {"paired_with_code": True, "address": address_of(3)})
+
+    assert just_works.status_code == elsewhere.status_code == 422
+    assert just_works.json()["error"]["problems"] == [
+        {
+            "label_id": "L1",
+            "reason": "label L1 is registered with a pairing code but was paired without it "
+            "(Just Works): associate it again with the code (--backend bumble)",
+        }
+    ]
+    assert elsewhere.json()["error"]["problems"][0]["reason"] == (
+        f"label L1 was associated at {address_of(3)}, not at the address its pairing code "
+        f"names ({address_of(1)})"
+    )
+    assert controller.inventory() == {}
+    # A public address reported by a scan without its `/P` is still the code's address.
+    recorded = post(
+        _record("L1", 0) | {"paired_with_code": True, "address": address_of(1).lower()},
+        _record("L2", 1) | {"paired_with_code": True, "address": "00:1b:dc:00:00:02"},
+    )
+    assert recorded.status_code == 200, recorded.text
+    assert sorted(controller.inventory()) == ["L1", "L2"]
 
 
 async def test_each_kit_label_gets_an_outcome_and_only_associated_ones_a_record() -> None:

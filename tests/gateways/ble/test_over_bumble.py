@@ -17,8 +17,9 @@ import pytest
 from bleak.exc import BleakError, BleakGATTProtocolError
 from bumble.transport.tcp_server import open_tcp_server_transport_with_socket
 
+from firmware_sim.ble.bumble_air import BumbleAir
 from firmware_sim.ble.gatt_label import INSUFFICIENT_ENCRYPTION
-from gateways.ble.bumble_client import bumble_client_factory, open_bumble_central
+from gateways.ble.bumble_client import BumbleCentral, bumble_client_factory, open_bumble_central
 from gateways.ble.control_point import (
     BasicState,
     DisplayImage,
@@ -69,6 +70,7 @@ from tests.gateways.ble.ble_store import (
     key_of,
     label_id_of,
     make_bumble_store,
+    make_store,
     reference_planes,
 )
 from tests.rendering.label_samples import PLAIN, PROMOTION
@@ -384,3 +386,27 @@ async def test_a_device_that_will_not_pair_securely_is_refused_in_time() -> None
             await associate(store, address_of(1), esl_address=EslAddress(esl_id=1), label_key=key)
     assert store.label(1).ap_sync_key is None
     assert store.radio.authenticated_pairings(address_of(1)) == 0
+
+
+async def test_a_label_at_a_public_address_is_found_and_paired_with_its_code() -> None:
+    """A label with a public address (its code says so, `/P`): the scan reports it as
+    bumble connects to it, and the code printed on it pairs it out of band."""
+    simulated = make_store(1, associated=False)
+    public = "00:1B:DC:00:00:01/P"
+    simulated.air.labels[0].address = public
+    radio = BumbleAir(simulated.air.labels, clock=simulated.clock)
+    store = BumbleStore(
+        clock=simulated.clock,
+        air=simulated.air,
+        radio=radio,
+        central=BumbleCentral(radio.central_device()),
+    )
+    await radio.start()
+    code = radio.pairing_code(public)
+    assert code.address == public
+    assert [label.address for label in await store.central.discover(1.0)] == [public]
+    store.central.add_pairing_code(code)
+    key = key_of(label_id_of(1))
+    record = await associate(store, public, esl_address=EslAddress(esl_id=1), label_key=key)
+    assert record.address == public
+    assert store.radio.authenticated_pairings(public) == 1
