@@ -38,6 +38,7 @@ from gateways.protocol import (
     LabelState,
     Ping,
     ReasonCode,
+    RefreshDisplay,
     SetClock,
     SwitchPage,
     Unassociate,
@@ -316,6 +317,13 @@ class SimulatedLabel:
                 return ReasonCode.SUCCESS
             case FlashLed(duration_s=duration_s):
                 self.led_until_ms = now_ms + duration_s * 1000
+                return ReasonCode.SUCCESS
+            case RefreshDisplay():
+                if self.shown is None:
+                    return ReasonCode.IMAGE_NOT_AVAILABLE
+                if not self._can_refresh():
+                    return ReasonCode.INSUFFICIENT_BATTERY
+                self._refresh(self.shown_page, now_ms)
                 return ReasonCode.SUCCESS
             case SwitchPage(page=page, display_at=display_at):
                 if page >= len(self.pages):

@@ -17,6 +17,7 @@ from gateways.protocol import (
     LedColour,
     LedPattern,
     Ping,
+    RefreshDisplay,
     SetClock,
     SwitchPage,
     Unassociate,
@@ -176,6 +177,7 @@ def image_updates(draw: st.DrawFn) -> ImageUpdate:
 protocol_commands = st.one_of(
     st.just(Ping()),
     st.just(Unassociate()),
+    st.just(RefreshDisplay()),
     wire_instants.map(lambda at: SetClock(at=at)),
     st.builds(SwitchPage, page=st.integers(0, 255), display_at=st.none() | wire_instants),
     st.builds(

@@ -7,10 +7,13 @@ the controller that holds the gateways picks requested rows up in its dispatch r
   sends it through the same `Gateway` as every update (MQTT store gateway or BLE control
   point); the label's verified answer is the action's answer (reason, LED state, battery,
   signal) and joins the label's acknowledgement history like any other;
-- refresh: forgets what the record says the label shows, so the controller plans and
-  sends its whole image again; answered when the label acknowledges an image frame
-  planned since the request (a check-in that says it shows its image answers nothing:
-  until then planning treats the label as showing nothing, `forget_shown_of_refreshing`).
+- refresh, in two steps: first it forgets what the record says the label shows, so the
+  controller plans and sends its whole image again (a check-in that says it shows its
+  image answers nothing: until then planning treats the label as showing nothing,
+  `forget_shown_of_refreshing`); once the label acknowledged an image frame planned
+  since, it is sent Refresh Display, signed like flash and ping, and the label's answer
+  (it drew its image again) is the action's. A label acknowledges an image it already
+  shows without drawing it, so the image alone would not redraw a faded panel.
 
 Sequence numbers are the label's one counter: a label takes only increasing sequences,
 so an update already signed but not yet delivered would be refused as stale after an
@@ -38,12 +41,14 @@ from esl.pipeline.outbox_rows import OUTBOX
 from gateways.base import Downlink
 from gateways.protocol import (
     BasicStateFlag,
+    Command,
     FlashLed,
     LabelFrame,
     LabelResponse,
     LedColour,
     LedPattern,
     Ping,
+    RefreshDisplay,
     encode_frame,
     packed_of_frame,
     sign_packed,
@@ -78,6 +83,12 @@ class ActionStatus(StrEnum):
 
 
 OPEN_STATUSES = (ActionStatus.REQUESTED.value, ActionStatus.SENT.value)
+# What each action sends the label (a refresh, once its image is confirmed).
+_COMMANDS: dict[ActionKind, Command] = {
+    ActionKind.FLASH: FLASH,
+    ActionKind.PING: Ping(),
+    ActionKind.REFRESH: RefreshDisplay(),
+}
 
 
 @dataclass(frozen=True, slots=True)
@@ -149,7 +160,7 @@ class LabelActionSender:
             label = labels[action.label_id]
             if stores is not None and label.store not in stores:
                 continue
-            if action.action == ActionKind.REFRESH.value:
+            if action.action == ActionKind.REFRESH.value and action.after_outbox_id is None:
                 _refresh(session, action, now=now)
                 replan.add(label.id)
                 continue
@@ -164,7 +175,7 @@ class LabelActionSender:
             taken.add(label.id)
             state = states[label.id]
             sequence = state.next_sequence()
-            command = FLASH if action.action == ActionKind.FLASH.value else Ping()
+            command = _COMMANDS[ActionKind(action.action)]
             payload = encode_frame(
                 LabelFrame(label_id=label.id, sequence=sequence, command=command),
                 key=label.secret_key,
@@ -181,7 +192,7 @@ class LabelActionSender:
         for action in session.scalars(
             select(LabelActionRow).where(LabelActionRow.status == ActionStatus.SENT.value)
         ):
-            if action.action == ActionKind.REFRESH.value:
+            if action.action == ActionKind.REFRESH.value and action.sequence is None:
                 _settle_refresh(session, action, now=now)
             if (
                 action.status == ActionStatus.SENT.value
@@ -228,6 +239,7 @@ def forget_shown_of_refreshing(session: Session, states: Mapping[str, LabelState
         select(LabelActionRow.label_id).where(
             LabelActionRow.status == ActionStatus.SENT.value,
             LabelActionRow.action == ActionKind.REFRESH.value,
+            LabelActionRow.sequence.is_(None),  # its image not confirmed yet
         )
     )
     for label_id in set(refreshing) & states.keys():
@@ -248,12 +260,9 @@ def _settle_refresh(session: Session, action: LabelActionRow, *, now: datetime) 
     )
     state = session.get(LabelStateRow, action.label_id)
     if drawn is not None and state is not None and state.confirmed_hash is not None:
-        action.status = ActionStatus.ANSWERED.value
-        action.answered_at = now
-        action.reason = "SUCCESS"
-        action.battery_mv = state.battery_mv
-        action.rssi_dbm = state.rssi_dbm
-        action.detail = "the label confirmed its image"
+        # Its image is confirmed: now have it drawn (the sender's next round sends it).
+        action.status = ActionStatus.REQUESTED.value
+        action.detail = "its image is confirmed; asking it to draw it again"
 
 
 def _resign_waiting(session: Session, label: LabelRow, next_sequence: Callable[[], int]) -> None:
@@ -332,4 +341,6 @@ def _describe(kind: str, response: LabelResponse) -> str:
     if kind == ActionKind.FLASH.value:
         on = BasicStateFlag.ACTIVE_LED in response.flags
         return "the LED is flashing" if on else "acknowledged, LED not reported on"
+    if kind == ActionKind.REFRESH.value:
+        return "the label drew its image again"
     return f"alive: {response.battery_mv} mV, {response.rssi_dbm} dBm"

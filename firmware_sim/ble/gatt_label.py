@@ -342,9 +342,9 @@ class BleLabel:
         if isinstance(command, UpdateComplete):
             self._configuring = False
             return [_answer(BasicState(self._flags(now)))]
-        if isinstance(command, RefreshDisplay):
-            return [_answer(self._refresh_display(command))]
         staged = self._staged
+        if isinstance(command, RefreshDisplay) and staged is None:
+            return [_answer(self._refresh_display(command))]
         if staged is None:
             return self._without_frame(command, now=now)
         self._staged = None
@@ -404,6 +404,8 @@ class BleLabel:
         match command:
             case DisplayImage(display=display, image=image):
                 return DisplayState(display=display, image=image)
+            case RefreshDisplay(display=display):
+                return DisplayState(display=display, image=self.label.shown_page)
             case LedControl(led=led):
                 return LedState(led)
             case Ping() | DisplayTimedImage() | Unassociate():

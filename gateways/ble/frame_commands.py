@@ -9,6 +9,7 @@ frame asked for.
     Image Update, Switch Page   Display Image, or Display Timed Image when display_at is set
     Flash LED                   LED Control (repeat counted in seconds)
     Unassociate                 Unassociate
+    Refresh Display             Refresh Display
     Ping, Set Clock             Ping
 """
 
@@ -20,6 +21,7 @@ from gateways.ble.control_point import (
     DisplayTimedImage,
     LedControl,
     Ping,
+    RefreshDisplay,
     Unassociate,
     absolute_time_of,
 )
@@ -31,6 +33,7 @@ from gateways.protocol import (
     SwitchPage,
     peek_command,
 )
+from gateways.protocol import RefreshDisplay as RefreshDisplayFrame
 from gateways.protocol import Unassociate as UnassociateFrame
 
 __all__ = ["control_command_for", "led_control_for"]
@@ -64,4 +67,6 @@ def control_command_for(frame: bytes, *, esl_id: int) -> ControlPointCommand:
             return led_control_for(command, esl_id=esl_id)
         case UnassociateFrame():
             return Unassociate(esl_id)
+        case RefreshDisplayFrame():
+            return RefreshDisplay(esl_id, display=0)
     return Ping(esl_id)

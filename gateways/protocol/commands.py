@@ -1,10 +1,11 @@
 """What a controller can ask a label to do, as values, and their bytes on the wire.
 
 Opcodes that exist in the ESL Control Point keep their ESL values (Ping 0x00, Unassociate
-0x01, Display Image 0x20, Display Timed Image 0x60, LED Control 0xB0). Ours use the ESL
-vendor-specific pattern 0x?F: Set Clock 0x1F and Image Update 0x2F. The ESL Service moves
-image bytes over the Object Transfer Service; we carry them inside Image Update, in
-chunks with a CRC-32 each, so the same frame works over MQTT and a GATT characteristic.
+0x01, Refresh Display 0x11, Display Image 0x20, Display Timed Image 0x60, LED Control
+0xB0). Ours use the ESL vendor-specific pattern 0x?F: Set Clock 0x1F and Image Update
+0x2F. The ESL Service moves image bytes over the Object Transfer Service; we carry them
+inside Image Update, in chunks with a CRC-32 each, so the same frame works over MQTT and
+a GATT characteristic.
 """
 
 from __future__ import annotations
@@ -31,6 +32,7 @@ __all__ = [
     "LedPattern",
     "Opcode",
     "Ping",
+    "RefreshDisplay",
     "SetClock",
     "SwitchPage",
     "Unassociate",
@@ -50,6 +52,7 @@ _NO_HASH = bytes(CONTENT_HASH_SIZE)
 class Opcode(IntEnum):
     PING = 0x00
     UNASSOCIATE = 0x01
+    REFRESH_DISPLAY = 0x11
     SET_CLOCK = 0x1F
     DISPLAY_IMAGE = 0x20
     IMAGE_UPDATE = 0x2F
@@ -101,6 +104,13 @@ class Ping:
 @dataclass(frozen=True, slots=True)
 class Unassociate:
     """Forget the key and go back to UNASSOCIATED; the display keeps its last image."""
+
+
+@dataclass(frozen=True, slots=True)
+class RefreshDisplay:
+    """Draw the image shown again (ESL Refresh Display): a panel that faded, or was
+    disturbed, shows it crisp again. A label otherwise never redraws an image it shows,
+    as a refresh is what costs it its battery."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -180,7 +190,7 @@ class ImageUpdate:
             to_wire_ms(self.display_at)
 
 
-Command = Ping | Unassociate | SetClock | SwitchPage | FlashLed | ImageUpdate
+Command = Ping | Unassociate | RefreshDisplay | SetClock | SwitchPage | FlashLed | ImageUpdate
 
 
 def build_image_update(
@@ -232,6 +242,8 @@ def opcode_of(command: Command) -> Opcode:
             return Opcode.PING
         case Unassociate():
             return Opcode.UNASSOCIATE
+        case RefreshDisplay():
+            return Opcode.REFRESH_DISPLAY
         case SetClock():
             return Opcode.SET_CLOCK
         case SwitchPage(display_at=None):
@@ -248,6 +260,8 @@ def pack_command(command: Command, *, chunk_size: int) -> bytes:
     match command:
         case Ping() | Unassociate():
             return b""
+        case RefreshDisplay():
+            return _U8.pack(0)  # display index: one display
         case SetClock(at=at):
             return _U64.pack(to_wire_ms(at))
         case SwitchPage(page=page, display_at=None):
@@ -333,6 +347,11 @@ def unpack_command(opcode: int, reader: Reader, chunks: ReceivedChunks | None = 
         command = Ping()
     elif opcode == Opcode.UNASSOCIATE:
         command = Unassociate()
+    elif opcode == Opcode.REFRESH_DISPLAY:
+        (display,) = reader.unpack(_U8)
+        if display != 0:
+            raise reader.reject(ReasonCode.INVALID_PARAMETERS, f"display {display}")
+        command = RefreshDisplay()
     elif opcode == Opcode.SET_CLOCK:
         command = SetClock(at=_instant(reader, reader.unpack(_U64)[0]))
     elif opcode in (Opcode.DISPLAY_IMAGE, Opcode.DISPLAY_TIMED_IMAGE):

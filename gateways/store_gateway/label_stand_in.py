@@ -27,12 +27,12 @@ from gateways.protocol import (
     Command,
     FlashLed,
     FrameKind,
-    ImageEncoding,
     ImageUpdate,
     LabelResponse,
     LabelState,
     Ping,
     ReasonCode,
+    RefreshDisplay,
     SetClock,
     SwitchPage,
     Unassociate,
@@ -116,6 +116,11 @@ async def _execute(
             return with_health(label, await radio.ping(label.address)), ReasonCode.SUCCESS
         case Unassociate():
             return label, ReasonCode.SUCCESS
+        case RefreshDisplay():
+            if label.shown is None:
+                return label, ReasonCode.IMAGE_NOT_AVAILABLE
+            health = await radio.redraw(label.address, label.shown)
+            return with_health(label, health), ReasonCode.SUCCESS
         case SetClock(at=at):
             offset_ms = clock_offset_ms(at, now_ms=to_wire_ms(now))
             if offset_ms is None:
@@ -153,12 +158,9 @@ async def _show(
         return label, image
     planes, digest = image.planes, image.digest
     # Only now, with a verified frame and its exact pixels, does anything reach the radio.
-    if update.encoding is ImageEncoding.FULL and digest == label.shown_hash:
-        # The controller sends again the whole image we confirmed: it wants the panel
-        # drawn again (a refresh), which some radios do not do for an image held already.
-        health = await radio.redraw(label.address, planes)
-    else:
-        health = await radio.show(label.address, planes)
+    # An image the tag holds already is not drawn again (as a label of ours acknowledges
+    # it without a redraw): Refresh Display is what has it drawn, `radio.redraw`.
+    health = await radio.show(label.address, planes)
     shown = label.evolve(shown=planes, shown_hash=digest, last_error="", radio_holds=health.holds)
     return with_health(shown, health), ReasonCode.SUCCESS
 

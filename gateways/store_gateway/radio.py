@@ -3,8 +3,8 @@
 `LabelRadio`, for labels that cannot sign (OpenEPaperLink tags): the radio reaches them
 by their radio address (the tag's MAC) and says, for each thing it did, what it learnt
 about the label's health; the process verifies frames and signs answers for them
-(`label_stand_in`). `gateways.oepl.radio.OeplRadio` is one; where showing the same
-image again does not redraw it, the radio's `redraw` does.
+(`label_stand_in`). `gateways.oepl.radio.OeplRadio` is one; showing the image a label
+holds draws nothing, the radio's `redraw` (a Refresh Display frame) draws it again.
 
 `SelfSigningRadio`, for labels that verify frames and sign their answers themselves
 (Bluetooth ESL labels): the process relays the frame's bytes and the label's signed

@@ -28,6 +28,7 @@ from gateways.protocol import (
     LedPattern,
     Ping,
     ReasonCode,
+    RefreshDisplay,
     SetClock,
     SwitchPage,
     Unassociate,
@@ -387,6 +388,21 @@ def test_an_image_already_on_the_panel_is_acknowledged_without_a_redraw() -> Non
     assert response.displayed_hash == content_hash(PRICE_A)
     assert label.refreshes == 1
     assert battery - label.battery_nv < label.hardware.refresh_cost_nv
+
+
+def test_refresh_display_draws_the_image_shown_again() -> None:
+    label = _label()
+    nothing = _send(label, _frame(1, RefreshDisplay()))
+    assert nothing.reason is ReasonCode.IMAGE_NOT_AVAILABLE
+    _send(label, _frame(2, _show(PRICE_A)))
+    busy = _send(label, _frame(3, RefreshDisplay()), at=T0 + REFRESH / 2)
+    assert busy.reason.is_transient  # still drawing the image: asked again later
+    battery = label.battery_nv
+    drawn = _send(label, _frame(4, RefreshDisplay()), at=T0 + REFRESH)
+    assert drawn.acked
+    assert drawn.displayed_hash == content_hash(PRICE_A)
+    assert label.refreshes == 2
+    assert battery - label.battery_nv >= label.hardware.refresh_cost_nv
 
 
 @settings(max_examples=150, suppress_health_check=[HealthCheck.too_slow])

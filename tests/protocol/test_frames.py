@@ -23,6 +23,7 @@ from gateways.protocol import (
     Opcode,
     Ping,
     ReasonCode,
+    RefreshDisplay,
     SwitchPage,
     decode_frame,
     encode_frame,
@@ -162,6 +163,17 @@ def test_switch_page_uses_the_esl_display_image_opcodes() -> None:
     )
     assert (now.opcode, later.opcode) == (Opcode.DISPLAY_IMAGE, Opcode.DISPLAY_TIMED_IMAGE)
     assert (Opcode.DISPLAY_IMAGE, Opcode.DISPLAY_TIMED_IMAGE) == (0x20, 0x60)
+
+
+def test_refresh_display_keeps_the_esl_opcode_and_refuses_another_display() -> None:
+    frame = LabelFrame(label_id="A1", sequence=1, command=RefreshDisplay())
+    assert frame.opcode == Opcode.REFRESH_DISPLAY == 0x11
+    data = bytearray(encode_frame(frame, key=KEY))
+    header = peek_header(bytes(data))
+    assert data[header.size : header.size + 2] == bytes([0x11, 0])  # display index 0
+    data[header.size + 1] = 1  # a second display this label does not have
+    resigned = bytes(data[:-MAC_SIZE]) + compute_mac(KEY, bytes(data[:-MAC_SIZE]))
+    assert _reason(resigned) is ReasonCode.INVALID_PARAMETERS
 
 
 def test_commands_refuse_values_that_do_not_fit_the_wire() -> None:

@@ -71,11 +71,13 @@ def test_flash_ping_and_refresh_over_ble_are_answered_and_shown(
     expect(result).to_contain_text("answered", timeout=60_000)
     expect(result).to_contain_text(f"alive: {label.battery_mv} mV, {label.rssi_dbm} dBm")
 
-    shown_before = label.shown_hash
+    shown_before, drawn_before = label.shown_hash, label.refreshes
     page.get_by_role("button", name="Refresh image").click()
-    # The record forgot what the label shows; its image went out again and was confirmed.
-    expect(result).to_contain_text("the label confirmed its image", timeout=90_000)
+    # The record forgot what the label shows; its image went out again and was confirmed,
+    # then Refresh Display had the panel drawn again.
+    expect(result).to_contain_text("the label drew its image again", timeout=90_000)
     assert label.shown_hash == shown_before
+    assert label.refreshes == drawn_before + 1
     with ble_world.sessions()() as session:
         state = session.get(LabelStateRow, label.label_id)
         assert state is not None

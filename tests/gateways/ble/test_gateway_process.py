@@ -209,11 +209,12 @@ async def test_prices_and_staff_actions_reach_ble_labels_through_the_gateway_and
     await chain.wait_converged()
 
     # Staff flash, ping and refresh labels (what POST /api/v1/labels/{id}/flash|ping|
-    # refresh queue): the controller signs a Flash LED or Ping frame (or the image again),
+    # refresh queue): the controller signs a Flash LED, Ping or Refresh Display frame,
     # the gateway turns it into the control point command, the label acts and its signed
     # answer is the action's answer.
     flashed, pinged, refreshed = list(chain.labels)[:3]
     sequence_before = chain.labels[refreshed].label.last_sequence
+    drawn_before = chain.labels[refreshed].label.refreshes
     asked = wall_clock()
     with chain.sessions.begin() as session:
         action_ids = {
@@ -243,9 +244,12 @@ async def test_prices_and_staff_actions_reach_ble_labels_through_the_gateway_and
     # Lit by this action (it lights for 30 s from when the label took the frame).
     assert chain.labels[flashed].label.led_until_ms > to_wire_ms(asked)
     assert (ping.reason, ping.rssi_dbm) == ("SUCCESS", chain.labels[pinged].label.rssi_dbm)
-    # Refresh: the image went out again (a new signed frame the label took), and the
-    # label confirmed it: still the due price.
+    # Refresh: the image went out again (a new signed frame the label took), the label
+    # confirmed it (still the due price), and Refresh Display had its panel drawn again.
     assert chain.labels[refreshed].label.last_sequence > sequence_before
+    refresh = answered[ActionKind.REFRESH]
+    assert (refresh.reason, refresh.detail) == ("SUCCESS", "the label drew its image again")
+    assert chain.labels[refreshed].label.refreshes == drawn_before + 1
     assert not chain.mismatches()
 
     # New prices go out and the gateway dies half way (kill -9, at the very moment the

@@ -70,7 +70,7 @@ async def test_refresh_and_flash_reach_the_tag_through_the_gateway_and_are_answe
         timeout_s=120,
     )
     refresh = action(ActionKind.REFRESH)
-    assert (refresh.reason, refresh.detail) == ("SUCCESS", "the label confirmed its image")
+    assert (refresh.reason, refresh.detail) == ("SUCCESS", "the label drew its image again")
     assert refresh.battery_mv == 2950
     # Answered only once the tag heard "refresh" and took its image over the radio again
     # (a check-in of the gateway in between, saying what the tag shows, answers nothing).
