@@ -142,7 +142,8 @@ def register(app: typer.Typer) -> None:
     def refresh(
         ctx: typer.Context, label_id: Annotated[str, typer.Argument()], wait: Wait = 60.0
     ) -> None:
-        """Send the label its image again and wait until it confirms it."""
+        """Send the label its image again, then have it drawn (Refresh Display); wait for
+        the label to say it drew it."""
         _act(ctx, ActionKind.REFRESH, label_id, wait)
 
     @label.command("bind")

@@ -193,7 +193,7 @@ def _post_action(kind: ActionKind) -> Any:
     post.__doc__ = {
         ActionKind.FLASH: "Flash the label's LED so staff find it on the shelf (30 s).",
         ActionKind.PING: "Ask the label to answer: alive, battery, signal.",
-        ActionKind.REFRESH: "Send the label its image again.",
+        ActionKind.REFRESH: "Send the label its image again, then have its panel drawn again.",
     }[kind] + " Poll the action for the label's answer."
     post.__name__ = f"post_{kind.value}"
     return post
