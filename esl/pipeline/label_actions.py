@@ -48,6 +48,7 @@ from gateways.protocol import (
     LedColour,
     LedPattern,
     Ping,
+    ReasonCode,
     RefreshDisplay,
     encode_frame,
     packed_of_frame,
@@ -83,6 +84,8 @@ class ActionStatus(StrEnum):
 
 
 OPEN_STATUSES = (ActionStatus.REQUESTED.value, ActionStatus.SENT.value)
+# The answers after which an action is sent again a little later.
+_ASK_AGAIN = frozenset({ReasonCode.RETRY, ReasonCode.QUEUE_FULL})
 # What each action sends the label (a refresh, once its image is confirmed).
 _COMMANDS: dict[ActionKind, Command] = {
     ActionKind.FLASH: FLASH,
@@ -126,7 +129,7 @@ class LabelActionSender:
         if self._looked_at is not None and now - self._looked_at < self.look_every:
             return []
         self._looked_at = now
-        self._expire(session, now)
+        self._expire(session, now, stores)
         requested = list(
             session.scalars(
                 select(LabelActionRow)
@@ -188,10 +191,15 @@ class LabelActionSender:
         save_label_states(session, states.values(), columns={"last_sequence"})
         return downlinks
 
-    def _expire(self, session: Session, now: datetime) -> None:
-        for action in session.scalars(
-            select(LabelActionRow).where(LabelActionRow.status == ActionStatus.SENT.value)
-        ):
+    def _expire(self, session: Session, now: datetime, stores: frozenset[str] | None) -> None:
+        sent = select(LabelActionRow).where(LabelActionRow.status == ActionStatus.SENT.value)
+        if stores is not None:
+            # Only this worker's share: another worker settling a refresh it does not send
+            # could write over the step its holder took meanwhile.
+            sent = sent.join(LabelRow, LabelRow.id == LabelActionRow.label_id).where(
+                LabelRow.store.in_(stores)
+            )
+        for action in session.scalars(sent):
             if action.action == ActionKind.REFRESH.value and action.sequence is None:
                 _settle_refresh(session, action, now=now)
             if (
@@ -321,8 +329,9 @@ def answer_label_actions(
         action = session.get(LabelActionRow, action_id)
         if action is None or action.status not in OPEN_STATUSES:
             continue  # a duplicate of an answer already recorded
-        if response.reason.is_transient:
-            # Busy refreshing its panel: the sender asks again a little later.
+        if response.reason in _ASK_AGAIN:
+            # Busy refreshing its panel: the sender asks again a little later. Not a low
+            # battery: asking again would only drain it further; the person is told.
             action.status = ActionStatus.REQUESTED.value
             action.detail = f"the label is busy ({response.reason.name}), asking again"
             continue

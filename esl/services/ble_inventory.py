@@ -30,7 +30,7 @@ from esl.errors import ConflictError, ImportRejectedError, StoreOfRecordError
 from gateways.ble.control_point import EslAddress
 from gateways.ble.esl_service import BROADCAST_ESL_ID, MAX_GROUP_ID
 from gateways.ble.inventory import LabelInventoryRecord
-from gateways.ble.pairing_code import PairingCode
+from gateways.ble.pairing_code import PairingCode, bare_address
 
 __all__ = [
     "KIT_LIFETIME",
@@ -270,6 +270,19 @@ def record_ble_association(
         )
     if label.pairing_code is not None:
         _check_paired_with_code(label, record, paired_with_code=paired_with_code)
+    coded = session.scalar(
+        select(LabelRow.id).where(
+            LabelRow.pairing_address == bare_address(record.address), LabelRow.id != label_id
+        )
+    )
+    if coded is not None:
+        # The device there is another label's (its printed code names the address): it
+        # now holds this label's key, and would show this label's prices.
+        raise ConflictError(
+            f"label {label_id} was associated at {record.address}, the address label "
+            f"{coded}'s pairing code names: associate {label_id} at its own address",
+            field="address",
+        )
     model = session.get(LabelModelRow, label.model)
     assert model is not None  # a foreign key
     sizes = {(display.width, display.height) for display in record.displays}

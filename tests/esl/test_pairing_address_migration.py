@@ -51,3 +51,24 @@ def test_upgrading_gives_coded_labels_their_address_and_keeps_it_unique(seeded: 
                 pairing_address="00:1B:DC:00:00:02",
             )
         )
+
+
+def test_two_codes_naming_one_address_stop_the_upgrade_before_any_change(seeded: Engine) -> None:
+    """Before 0017 only identical codes were refused. Two codes naming one address stop
+    the upgrade with the labels named, before anything changed, so it runs again once
+    one of them is corrected (on SQLite an added column would outlive a failed run)."""
+    command.downgrade(migrations_config(seeded), "0016")
+    other = PairingCode(address="C0:FF:EE:00:00:01/P", confirm=bytes(16), random=b"\1" * 16)
+    _insert(seeded, "B-1", RANDOM)
+    _insert(seeded, "B-2", other)
+
+    with pytest.raises(RuntimeError, match=r"name one address .*C0:FF:EE:00:00:01: B-1, B-2"):
+        upgrade_database(seeded)
+
+    with seeded.begin() as connection:
+        connection.execute(text("UPDATE labels SET pairing_code = NULL WHERE id = 'B-2'"))
+    upgrade_database(seeded)
+    with session_factory(seeded)() as session:
+        row = session.get(LabelRow, "B-1")
+        assert row is not None
+        assert row.pairing_address == "C0:FF:EE:00:00:01"

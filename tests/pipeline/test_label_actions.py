@@ -134,6 +134,29 @@ async def test_a_refresh_sends_the_image_again_then_has_the_panel_drawn(world: W
     assert label.shown_hash.hex() == world.state(label_id).confirmed_hash == world.hash_of(label_id)
 
 
+async def test_a_refresh_a_label_has_no_battery_for_is_answered_with_that_at_once(
+    world: World,
+) -> None:
+    """Its image is already on the panel (acknowledged without drawing); drawing it again
+    is refused for the battery. The person is told so after one try: asking again every
+    few seconds would drain the battery further and end as "stayed busy"."""
+    await world.converge()
+    label_id = sorted(world.labels)[0]
+    label = world.labels[label_id]
+    world.clock.advance(timedelta(seconds=20))  # its panel refresh is over
+    label.set_battery_mv(2_300)  # above brown-out, below what a refresh needs (2.4 V)
+    drawn_before = label.refreshes
+    action_id = _ask(world, label_id, ActionKind.REFRESH)
+    await _round(world)
+    await world.converge()  # its image, planned again and acknowledged
+    await _settle_actions(world)
+    action = _action(world, action_id)
+    assert (action.status, action.reason) == ("answered", "INSUFFICIENT_BATTERY")
+    assert action.detail == "the label refused: INSUFFICIENT_BATTERY"
+    assert (action.battery_mv or 0) < 2_400
+    assert label.refreshes == drawn_before  # nothing drawn, nothing drained by drawing
+
+
 async def _settle_actions(world: World) -> None:
     """Dispatcher rounds until no action is open (a busy label is asked again later)."""
     for _ in range(30):

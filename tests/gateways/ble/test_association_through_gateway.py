@@ -495,6 +495,15 @@ def test_a_label_with_a_pairing_code_is_recorded_only_if_paired_with_it_at_its_a
         f"names ({address_of(1)})"
     )
     assert controller.inventory() == {}
+    # Another label associated at the coded label's address (a mistyped --address, a tool
+    # pairing Just Works): the device there is L1, which would then hold L3's key.
+    controller.register("L3")
+    impostor = post(_record("L3", 2) | {"address": address_of(1).lower()})
+    assert impostor.status_code == 422
+    assert impostor.json()["error"]["problems"][0]["reason"] == (
+        f"label L3 was associated at {address_of(1).lower()}, the address label L1's "
+        "pairing code names: associate L3 at its own address"
+    )
     # A public address reported by a scan without its `/P` is still the code's address.
     recorded = post(
         _record("L1", 0) | {"paired_with_code": True, "address": address_of(1).lower()},

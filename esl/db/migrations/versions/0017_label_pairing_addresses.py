@@ -19,7 +19,6 @@ depends_on = None
 
 
 def upgrade() -> None:
-    op.add_column("labels", sa.Column("pairing_address", sa.String(length=17), nullable=True))
     labels = sa.table(
         "labels",
         sa.column("id", sa.String()),
@@ -30,10 +29,24 @@ def upgrade() -> None:
     coded = connection.execute(
         sa.select(labels.c.id, labels.c.pairing_code).where(labels.c.pairing_code.is_not(None))
     ).all()
-    for label_id, code in coded:
-        # Stored codes were parsed when registered: they parse again. Two labels naming
-        # one address make the index below fail: resolve them by hand first.
-        address = bare_address(PairingCode.parse(code).address)
+    # Stored codes were parsed when registered: they parse again.
+    addresses = {
+        label_id: bare_address(PairingCode.parse(code).address) for label_id, code in coded
+    }
+    holders: dict[str, list[str]] = {}
+    for label_id, address in addresses.items():
+        holders.setdefault(address, []).append(label_id)
+    shared = {address: ids for address, ids in holders.items() if len(ids) > 1}
+    if shared:
+        # Checked before any change: SQLite keeps an added column although the revision
+        # fails later, and the upgrade could then not be run again.
+        named = "; ".join(f"{a}: {', '.join(sorted(ids))}" for a, ids in sorted(shared.items()))
+        raise RuntimeError(
+            "labels whose pairing codes name one address (one code of each is not what is "
+            f"printed on its label): {named}; correct or clear them, then upgrade again"
+        )
+    op.add_column("labels", sa.Column("pairing_address", sa.String(length=17), nullable=True))
+    for label_id, address in addresses.items():
         connection.execute(
             labels.update().where(labels.c.id == label_id).values(pairing_address=address)
         )
