@@ -201,7 +201,7 @@ class LabelActionSender:
             )
         for action in session.scalars(sent):
             if action.action == ActionKind.REFRESH.value and action.sequence is None:
-                _settle_refresh(session, action, now=now)
+                _settle_refresh(session, action)
             if (
                 action.status == ActionStatus.SENT.value
                 and action.sent_at is not None
@@ -254,7 +254,7 @@ def forget_shown_of_refreshing(session: Session, states: Mapping[str, LabelState
         states[label_id].displayed_hash = None
 
 
-def _settle_refresh(session: Session, action: LabelActionRow, *, now: datetime) -> None:
+def _settle_refresh(session: Session, action: LabelActionRow) -> None:
     # Only an image the label acknowledged since the request was drawn for it: the record
     # alone (a check-in says what it shows) does not make the panel draw again.
     drawn = session.scalar(

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import httpx
 import pytest
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -71,41 +72,30 @@ def test_a_label_is_registered_bound_rebound_and_unbound(api: Api) -> None:
 
 def test_a_ble_label_is_registered_with_its_printed_pairing_code(api: Api) -> None:
     """Stored in one spelling, read back; a damaged code is refused with the reason and
-    registers nothing; the same code twice is the same label scanned twice."""
+    registers nothing; the same code twice is the same label scanned twice, and another
+    code naming the same address is one of the two misprinted or mistyped."""
     store = api.headers("store")
     printed = (
         "ESLPAIR:081B010000EEFFC001" + "1122" + "AB" * 16 + "1123" + "CD" * 16  # a loud scanner
     )
-    registered = api.client.post(
-        "/api/v1/labels",
-        json={"id": "B-1", "store": "S01", "model": "2.9-bwr", "pairing_code": printed},
-        headers=store,
-    )
+
+    def register(label_id: str, code: str) -> httpx.Response:
+        body = {"id": label_id, "store": "S01", "model": "2.9-bwr", "pairing_code": code}
+        return api.client.post("/api/v1/labels", json=body, headers=store)
+
+    registered = register("B-1", printed)
     assert registered.status_code == 201, registered.text
     assert registered.json()["pairing_code"] == printed.lower()
-    damaged = api.client.post(
-        "/api/v1/labels",
-        json={"id": "B-2", "store": "S01", "model": "2.9-bwr", "pairing_code": printed[:-2]},
-        headers=store,
-    )
+    damaged = register("B-2", printed[:-2])
     assert damaged.status_code == 422
     assert "AD structure at byte 27 runs past the end" in damaged.text
     assert api.client.get("/api/v1/labels/B-2", headers=store).status_code == 404
-    twice = api.client.post(
-        "/api/v1/labels",
-        json={"id": "B-3", "store": "S01", "model": "2.9-bwr", "pairing_code": printed},
-        headers=store,
-    )
+    twice = register("B-3", printed)
     assert twice.status_code == 409
     assert twice.json()["error"]["message"] == (
         "that pairing code is label B-1's (the same label scanned twice?)"
     )
-    same_address = printed[:-2] + "CE"  # another random value, the same address
-    other = api.client.post(
-        "/api/v1/labels",
-        json={"id": "B-4", "store": "S01", "model": "2.9-bwr", "pairing_code": same_address},
-        headers=store,
-    )
+    other = register("B-4", printed[:-2] + "CE")  # another random value, the same address
     assert other.status_code == 409
     assert other.json()["error"]["message"] == (
         "label B-1's pairing code names the same address (C0:FF:EE:00:00:01): one of the two "
