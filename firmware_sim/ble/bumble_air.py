@@ -105,6 +105,9 @@ class _CountingLink(LocalLink):
         super().__init__()  # type: ignore[no-untyped-call]
         self.pdus = 0
         self.bytes = 0
+        # Labels at a public address: bumble's link names every LE sender by its random
+        # address, and these are connected by their public one.
+        self.public_senders: set[Controller] = set()
 
     def send_acl_data(
         self,
@@ -115,17 +118,12 @@ class _CountingLink(LocalLink):
     ) -> None:
         self.pdus += 1
         self.bytes += len(data)
-        destination = self.find_le_controller(destination_address)
-        public = sender_controller.public_address
-        if (
-            transport == core.PhysicalTransport.LE
-            and destination is not None
-            and public in destination.le_connections
-        ):
-            # bumble's link names every LE sender by its random address; a label with a
-            # public one (`BumbleAir` labels at `XX:..:XX/P`) is connected by that one.
-            loop = asyncio.get_running_loop()
-            loop.call_soon(destination.on_link_acl_data, public, transport, data)
+        if sender_controller in self.public_senders and transport == core.PhysicalTransport.LE:
+            destination = self.find_le_controller(destination_address)
+            if destination is not None:
+                loop = asyncio.get_running_loop()
+                public = sender_controller.public_address
+                loop.call_soon(destination.on_link_acl_data, public, transport, data)
             return
         super().send_acl_data(sender_controller, destination_address, transport, data)
 
@@ -141,7 +139,12 @@ class _LabelPeripheral:
     """One label's bumble device: its GATT server and its side of each connection."""
 
     def __init__(
-        self, label: BleLabel, *, link: LocalLink, clock: Callable[[], datetime], max_mtu: int
+        self,
+        label: BleLabel,
+        *,
+        link: _CountingLink,
+        clock: Callable[[], datetime],
+        max_mtu: int,
     ) -> None:
         self.label = label
         self._clock = clock
@@ -153,6 +156,8 @@ class _LabelPeripheral:
             public_address=bare_address(label.address) if public else None,
         )
         self._own_address_type = hci.OwnAddressType.PUBLIC if public else hci.OwnAddressType.RANDOM
+        if public:
+            link.public_senders.add(self.controller)
         self.device = Device(
             name=f"ESL {label.label_id}",
             # A public label's own random address is never used: it advertises its public one.
@@ -406,9 +411,10 @@ class BumbleAir:
 
     def pairing_code(self, address: str) -> PairingCode:
         """What the label at `address` has printed on it for out-of-band pairing."""
-        shared = self._peripherals[bare_address(address)].oob.share()
+        peripheral = self._peripherals[bare_address(address)]
+        shared = peripheral.oob.share()
         return PairingCode(
-            address=self._peripherals[bare_address(address)].label.address.upper(),
+            address=peripheral.label.address.upper(),
             confirm=shared.c,
             random=shared.r,
         )
