@@ -10,7 +10,7 @@ from __future__ import annotations
 from bisect import bisect_left, bisect_right
 from collections.abc import Iterable
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Final, NamedTuple
 
 from pricing.errors import CurrencyMismatchError, LedgerOrderError
@@ -149,18 +149,21 @@ def reduction_started_at(
 ) -> datetime:
     """When the reduced `price` payable at `at` began to apply.
 
-    If the ledger already shows `price` in force at `at`, the reduction began where that
-    unbroken run of `price` began. Otherwise the price has not been applied yet (a label
-    being prepared) and, as far as the ledger knows, the reduction starts at `at`.
+    If the ledger already shows `price` in force at `at` as a reduction, the reduction
+    began where that unbroken run of `price` below its regular price began. Otherwise the
+    reduction has not been applied yet (a label being prepared) and, as far as the ledger
+    knows, it starts at `at`. The same amount charged earlier as the regular price is not
+    part of the reduction: it is what the customer paid before it, so a "promotion" at the
+    old regular price announces nothing.
     """
     times = ledger._times.get(key)
     if times is None:
         return at
     entries = ledger._entries[key]
     index = bisect_right(times, at) - 1
-    if index < 0 or entries[index].price != price:
+    if index < 0 or entries[index].price != price or not entries[index].is_reduced:
         return at
-    while index > 0 and entries[index - 1].price == price:
+    while index > 0 and entries[index - 1].price == price and entries[index - 1].is_reduced:
         index -= 1
     return entries[index].effective_from
 
@@ -172,6 +175,7 @@ def lowest_prior_price(
     reduction_started: datetime,
     on_sale_since: datetime,
     perishable: bool,
+    currency: str,
 ) -> Money | None:
     """The price to show next to a reduction that started at `reduction_started`.
 
@@ -179,22 +183,42 @@ def lowest_prior_price(
     - for products on sale for less than that, the lowest since they went on sale;
     - for perishable or short-dated products, the price before the first reduction of
       the current run of reductions (PL art. 4 ust. 4), when the ledger knows it.
-    None when the ledger holds nothing before the reduction.
+    None when the ledger holds nothing charged before the reduction. Raises
+    `CurrencyMismatchError` when an entry it reads is not in `currency`.
     """
     times = ledger._times.get(key)
     if times is None:
         return None
     entries = ledger._entries[key]
     before = bisect_left(times, reduction_started)  # entries[:before] started earlier
-    if before == 0:
-        return None
+    if before == 0 or on_sale_since >= reduction_started:
+        return None  # nothing was charged before the reduction (an introductory price)
     if perishable:
         index = before - 1
         while index >= 0 and entries[index].is_reduced:
             index -= 1
-        if index >= 0:
-            return entries[index].price
-    window_start = max(reduction_started - PRIOR_PRICE_LOOKBACK, on_sale_since)
+        # A price that ended before the product went on sale was never charged.
+        if index >= 0 and (index + 1 == before or times[index + 1] > on_sale_since):
+            return _in_currency(entries[index].price, currency)
+    # Thirty days of elapsed time, whatever zone the instant is written in: wall-clock
+    # arithmetic in Europe/Warsaw would make the window an hour short or long across a
+    # DST change, and the same instant would get two prior prices.
+    window_start = max(reduction_started.astimezone(UTC) - PRIOR_PRICE_LOOKBACK, on_sale_since)
     # The entry in force when the window opened counts too, not only those inside it.
-    first = min(max(bisect_right(times, window_start) - 1, 0), before - 1)
-    return min((entry.price for entry in entries[first:before]), key=lambda m: m.amount)
+    first = max(bisect_right(times, window_start) - 1, 0)
+    return min(
+        (_in_currency(entry.price, currency) for entry in entries[first:before]),
+        key=lambda m: m.amount,
+    )
+
+
+def _in_currency(price: Money, currency: str) -> Money:
+    """`price`, refused when the ledger recorded it in another currency than the label's
+    (a changed ESL_CURRENCY): amounts of two currencies are not comparable."""
+    if price.currency != currency:
+        raise CurrencyMismatchError(
+            f"the ledger holds a price of {price} where the label's currency is {currency}",
+            left=price.currency,
+            right=currency,
+        )
+    return price

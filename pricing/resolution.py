@@ -301,6 +301,7 @@ def _promotion_content(
                 reduction_started=started,
                 on_sale_since=product.on_sale_since,
                 perishable=product.perishable,
+                currency=price.currency,
             )
         if prior is not None:
             # The saving is measured against the prior price, never against the
@@ -319,7 +320,13 @@ def _promotion_content(
     else:
         price = regular
         text = promotion_text(promotion, language=language)
-        offer = unit_price(product, price=effective, language=language, omit_when_equal=False)
+        offer = unit_price(
+            product,
+            price=effective,
+            language=language,
+            omit_when_equal=False,
+            exact=promotional_unit_price(promotion, regular=regular),
+        )
     summary = PromotionSummary(
         id=promotion.id,
         name=promotion.name,

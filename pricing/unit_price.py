@@ -41,7 +41,12 @@ _PER_HUNDRED: Final[dict[NetUnit, tuple[Decimal, dict[str, str]]]] = {
 
 
 def unit_price(
-    product: Product, *, price: Money, language: str, omit_when_equal: bool = True
+    product: Product,
+    *,
+    price: Money,
+    language: str,
+    omit_when_equal: bool = True,
+    exact: Decimal | None = None,
 ) -> UnitPrice | None:
     """The unit price of `product` sold at `price`, rounded once; None when it equals `price`.
 
@@ -49,10 +54,14 @@ def unit_price(
     because the law asks for one only when it tells the customer something new. A
     multi-buy label compares the unit price of a single item with the offer's, so it asks
     for both even when one equals the price (`omit_when_equal=False`).
+    `exact` is the unrounded amount `price` was rounded from, when there is one (a
+    bundle's share: "3 za 10 zł" is 3.3333 zł an item); the unit price is computed from
+    it, so it is rounded once (10/3 per 500 g is 6.67 zł/kg, not 3.33 x 2 = 6.66).
     """
     table = _PER_HUNDRED if product.unit_price_per_100 else _PER_BASE_UNIT
     reference, labels = table[product.net_unit]
-    per_unit = Money(price.amount * reference / product.net_content, price.currency)
+    amount = price.amount if exact is None else exact
+    per_unit = Money(amount * reference / product.net_content, price.currency)
     if omit_when_equal and per_unit == price:
         return None
     return UnitPrice(price=per_unit, label=labels[language])

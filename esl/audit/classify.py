@@ -313,6 +313,7 @@ def expected_prior_price(
         reduction_started=started,
         on_sale_since=product.on_sale_since,
         perishable=product.perishable,
+        currency=price.currency,
     )
 
 

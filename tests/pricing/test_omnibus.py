@@ -6,14 +6,16 @@ the ledger as a controller updating labels on time would, and reads the label on
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from decimal import Decimal
+from zoneinfo import ZoneInfo
 
 import pytest
 
 from pricing import (
     Channel,
     LedgerEntry,
+    Money,
     PriceKey,
     PriceLedger,
     PriceRule,
@@ -24,7 +26,7 @@ from pricing import (
     Store,
     lowest_prior_price,
 )
-from pricing.errors import LedgerOrderError
+from pricing.errors import CurrencyMismatchError, LedgerOrderError
 from pricing.replay import replay_history
 from tests.strategies import PRICING_EPOCH, pln, pricing_product
 from tests.support.pricing import ONE_STORE, percent_off_sale, pln_catalogue, shelf_price
@@ -154,6 +156,7 @@ def test_prices_recorded_before_a_product_went_on_sale_do_not_count() -> None:
         reduction_started=DAY0,
         on_sale_since=product.on_sale_since,
         perishable=False,
+        currency="PLN",
     )
     assert prior == pln(1200)
 
@@ -277,3 +280,156 @@ def test_a_later_catalogue_change_does_not_change_a_computed_history() -> None:
     edited = catalogue.with_changes(removed_promotion_ids=["week-1"])
     label = shelf_price(edited, at=DAY0, ledger=ledger)
     assert label.prior_price == pln(800)
+
+
+# ------------------------------------------------------- the same amount, not a reduction
+
+
+def test_a_promotion_at_the_regular_price_customers_paid_before_announces_nothing() -> None:
+    # 10.00 for months, 8.00 as the ordinary price from day -20; on day -10 the regular
+    # price goes back to 10.00 with a "fixed 8.00" promotion. Customers paid 8.00 from
+    # day -20 on: the reduction began on day -10 and its 30 days hold 8.00.
+    rules = [
+        PriceRule(id="old", sku="A", amount=pln(1000), valid_until=day(-20)),
+        PriceRule(id="cut", sku="A", amount=pln(800), valid_from=day(-20), valid_until=day(-10)),
+        PriceRule(id="back", sku="A", amount=pln(1000), valid_from=day(-10)),
+    ]
+    label, _ = label_on(rules=rules, promotions=[fixed("sale", 800, -10, 20)])
+    assert (label.price, label.regular_price) == (pln(800), pln(1000))
+    assert label.prior_price == pln(800)
+    assert not label.announces_reduction
+    assert label.promotion is not None
+    assert label.promotion.text is None
+
+
+def test_a_list_price_raised_with_a_promotion_at_the_old_price_is_not_a_reduction() -> None:
+    # The fake discount the rule is written against: 8.00 for 60 days, then on day 0 the
+    # list price becomes 10.00 and a "fixed 8.00" promotion starts at the same instant.
+    # The label prepared for day 0 (the ledger still ends on day -1) announces nothing.
+    rules = [
+        PriceRule(id="old", sku="A", amount=pln(1000), valid_until=day(-60)),
+        PriceRule(id="cut", sku="A", amount=pln(800), valid_from=day(-60), valid_until=DAY0),
+        PriceRule(id="up", sku="A", amount=pln(1000), valid_from=DAY0),
+    ]
+    catalogue = pln_catalogue(rules, [fixed("sale", 800, 0, 14)])
+    ledger = PriceLedger()
+    replay_history(catalogue, ledger=ledger, since=day(-120), until=day(-1), locale="pl_PL")
+    prepared = shelf_price(catalogue, at=DAY0, ledger=ledger)
+    replay_history(catalogue, ledger=ledger, since=DAY0, until=day(1), locale="pl_PL")
+    applied = shelf_price(catalogue, at=day(1), ledger=ledger)
+    for label in (prepared, applied):
+        assert (label.price, label.regular_price) == (pln(800), pln(1000))
+        assert label.prior_price == pln(800)
+        assert not label.announces_reduction
+
+
+def test_a_perishable_product_compares_with_the_price_just_before_the_reduction() -> None:
+    # As above for a perishable product: the price before the first reduction (PL art. 4
+    # ust. 4) is the 8.00 charged until day -10, not the 10.00 of three weeks ago.
+    rules = [
+        PriceRule(id="old", sku="A", amount=pln(1000), valid_until=day(-20)),
+        PriceRule(id="cut", sku="A", amount=pln(800), valid_from=day(-20), valid_until=day(-10)),
+        PriceRule(id="back", sku="A", amount=pln(1000), valid_from=day(-10)),
+    ]
+    label, _ = label_on(
+        rules=rules,
+        promotions=[fixed("sale", 800, -10, 20)],
+        product=pricing_product("A", perishable=True),
+    )
+    assert label.prior_price == pln(800)
+    assert not label.announces_reduction
+
+
+# ------------------------------------------------------------- launched with a reduction
+
+
+def _launched_on(when: datetime, *, perishable: bool = False) -> Product:
+    base = pricing_product("A", perishable=perishable)
+    return Product(**{**{f: getattr(base, f) for f in Product.__slots__}, "on_sale_since": when})
+
+
+@pytest.mark.parametrize("perishable", [False, True])
+def test_a_product_launched_with_an_introductory_price_has_no_prior_price(
+    perishable: bool,
+) -> None:
+    # The price list (12.00) was loaded on day -5; the product went on sale on day 0 at
+    # an introductory 9.99. It was never sold at 12.00: there is nothing to compare with.
+    label, ledger = label_on(
+        rules=[PriceRule(id="list", sku="A", amount=pln(1200), valid_from=day(-5))],
+        promotions=[fixed("intro", 999, 0, 14)],
+        product=_launched_on(DAY0, perishable=perishable),
+    )
+    assert ledger.entries(KEY)[0].effective_from == day(-5)
+    assert label.price == pln(999)
+    assert label.prior_price is None
+    assert not label.announces_reduction
+
+
+def test_a_perishable_product_ignores_a_price_that_ended_before_its_launch() -> None:
+    # The list price 15.00 was recorded on day -20; the product went on sale on day -10
+    # at an introductory 12.00 and is reduced further on day 0. The "price before the
+    # first reduction" is 15.00, which no customer was ever charged: the prior price is
+    # the lowest since the launch, 12.00.
+    ledger = PriceLedger(
+        [
+            LedgerEntry(KEY, day(-20), pln(1500), pln(1500)),
+            LedgerEntry(KEY, day(-10), pln(1200), pln(1500)),
+        ]
+    )
+    assert lowest_prior_price(
+        ledger,
+        key=KEY,
+        reduction_started=DAY0,
+        on_sale_since=day(-10),
+        perishable=True,
+        currency="PLN",
+    ) == pln(1200)
+
+
+# ------------------------------------------------------- currencies and time zones
+
+
+def test_a_ledger_price_in_another_currency_is_refused_not_compared() -> None:
+    # The ledger priced SKU A at 2.50 EUR until day -20 (ESL_CURRENCY changed since).
+    # Compared as a bare number it would be the "lowest price", and the real 20 %
+    # reduction from 10.00 zł would be shown against 2.50.
+    ledger = PriceLedger(
+        [
+            LedgerEntry(KEY, day(-25), Money.of("2.50", "EUR"), Money.of("2.50", "EUR")),
+            LedgerEntry(KEY, day(-20), pln(1000), pln(1000)),
+        ]
+    )
+    catalogue = pln_catalogue(
+        [PriceRule(id="r", sku="A", amount=pln(1000))], [fixed("sale", 800, 0, 7)]
+    )
+    with pytest.raises(CurrencyMismatchError, match="EUR"):
+        shelf_price(catalogue, at=DAY0, ledger=ledger)
+
+
+def test_the_thirty_days_are_elapsed_time_whatever_zone_the_instant_is_written_in() -> None:
+    # A reduction from 2026-04-14 22:00 UTC (15 April 00:00 in Warsaw), 30 days after the
+    # switch to summer time. A one-hour dip to 7.00 from 15 March 22:00 UTC is inside the
+    # 720 hours before it; Warsaw wall-clock arithmetic would start the window an hour late.
+    start = datetime(2026, 4, 14, 22, 0, tzinfo=UTC)
+    ledger = PriceLedger(
+        [
+            LedgerEntry(KEY, datetime(2026, 1, 1, tzinfo=UTC), pln(1000), pln(1000)),
+            LedgerEntry(KEY, datetime(2026, 3, 15, 21, 0, tzinfo=UTC), pln(700), pln(700)),
+            LedgerEntry(KEY, datetime(2026, 3, 15, 23, 0, tzinfo=UTC), pln(1000), pln(1000)),
+        ]
+    )
+    sale = Promotion(
+        id="sale",
+        name="sale",
+        kind=PromotionKind.FIXED_PRICE,
+        skus=frozenset({"A"}),
+        valid_from=start,
+        amount=pln(800),
+    )
+    catalogue = pln_catalogue([PriceRule(id="r", sku="A", amount=pln(1000))], [sale])
+    in_utc = shelf_price(catalogue, at=start, ledger=ledger)
+    in_warsaw = shelf_price(
+        catalogue, at=start.astimezone(ZoneInfo("Europe/Warsaw")), ledger=ledger
+    )
+    assert in_utc.prior_price == in_warsaw.prior_price == pln(700)
+    assert in_utc.fingerprint == in_warsaw.fingerprint

@@ -36,7 +36,7 @@ from pricing.errors import (
     UnsupportedLocaleError,
 )
 from pricing.resolution import resolve_key
-from tests.strategies import PRICING_EPOCH, PRICING_STORES, pln
+from tests.strategies import PRICING_EPOCH, PRICING_STORES, pln, pricing_product
 from tests.support.pricing import DAIRY_AND_BREAD, percent_off_sale, pln_catalogue, shelf_price
 
 T0 = PRICING_EPOCH
@@ -553,3 +553,27 @@ def test_labels_in_two_languages_do_not_mix() -> None:
     for _ in range(2):
         assert price_of(pieces, sku="P").unit_label == "1 szt."
         assert price_of(pieces, sku="P", locale="en_GB").unit_label == "1 pc"
+
+
+@pytest.mark.parametrize(
+    ("net_grams", "regular_cents", "offer", "per_kg_cents"),
+    [
+        # 3 for 10 zł: an item is 3.3333 zł, a kg of 500 g packs 6.6667 zł (not 3.33 x 2).
+        (500, 400, promotion(PromotionKind.MULTI_BUY, quantity=3, amount=pln(1000)), 667),
+        # 2+1 free at 1.00 zł: an item is 0.6667 zł, a kg of 250 g packs 2.6667 zł (not 2.68).
+        (250, 100, promotion(PromotionKind.BUY_N_GET_M, quantity=2, free_quantity=1), 267),
+    ],
+)
+def test_an_offer_unit_price_is_computed_from_the_bundle_share_and_rounded_once(
+    net_grams: int, regular_cents: int, offer: Promotion, per_kg_cents: int
+) -> None:
+    base = pricing_product("A")
+    product = Product(
+        **{**{f: getattr(base, f) for f in Product.__slots__}, "net_content": Decimal(net_grams)}
+    )
+    catalogue = pln_catalogue(
+        [PriceRule(id="r", sku="A", amount=pln(regular_cents))], [offer], products=[product]
+    )
+    label = shelf_price(catalogue, at=PRICING_EPOCH)
+    assert label.promotion is not None
+    assert label.promotion.offer_unit_price == pln(per_kg_cents)
