@@ -323,7 +323,9 @@ class SimulatedLabel:
                     return ReasonCode.IMAGE_NOT_AVAILABLE
                 if not self._can_refresh():
                     return ReasonCode.INSUFFICIENT_BATTERY
-                self._refresh(self.shown_page, now_ms)
+                # The image on the panel, not its page: a timed image held for a later
+                # flip may already be stored in that page.
+                self._redraw(now_ms)
                 return ReasonCode.SUCCESS
             case SwitchPage(page=page, display_at=display_at):
                 if page >= len(self.pages):
@@ -385,6 +387,10 @@ class SimulatedLabel:
         self.shown = self.pages[page]
         self.shown_hash = self.page_hashes[page]
         self.shown_page = page
+        self._redraw(start_ms)
+
+    def _redraw(self, start_ms: int) -> None:
+        """Drive the panel with `shown` (a refresh: busy, and the battery pays for it)."""
         self.busy_until_ms = start_ms + self.hardware.refresh_ms
         self.refreshes += 1
         self._drain(self.hardware.refresh_cost_nv)

@@ -7,6 +7,7 @@ minor unit when a `Money` is made, and only then: arithmetic that needs more pre
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
 from typing import Final
@@ -18,7 +19,7 @@ from pricing.errors import (
     UnknownCurrencyError,
 )
 
-__all__ = ["MINOR_UNITS", "Money", "round_to_minor_unit"]
+__all__ = ["MINOR_UNITS", "Money", "is_decimal_text", "round_to_minor_unit"]
 
 # ISO 4217 minor units of the currencies a European retailer meets; extend as needed.
 MINOR_UNITS: Final[dict[str, int]] = {
@@ -44,6 +45,17 @@ _QUANTUM: Final[dict[str, Decimal]] = {
 }
 
 
+# Digits with an optional decimal point: what a person writes for an amount. Decimal()
+# also reads "3_49" as 349 (digit grouping) and "1e2" as 100, which would turn a slip of
+# the finger into a price a hundred times higher.
+_DECIMAL_TEXT: Final = re.compile(r"[+-]?(?:\d+(?:\.\d*)?|\.\d+)")
+
+
+def is_decimal_text(text: str) -> bool:
+    """Whether `text` (blanks around it aside) is a plain decimal number: "3.49", "-1", ".5"."""
+    return _DECIMAL_TEXT.fullmatch(text.strip()) is not None
+
+
 def _quantum(currency: str) -> Decimal:
     try:
         return _QUANTUM[currency]
@@ -63,6 +75,8 @@ def _as_decimal(amount: object) -> Decimal:
             f"money amounts are Decimal, int or str, not {type(amount).__name__}",
             amount=repr(amount),
         )
+    if isinstance(amount, str) and not is_decimal_text(amount):
+        raise InvalidAmountError(f"not a number: {amount!r}", amount=repr(amount))
     try:
         value = Decimal(amount.strip() if isinstance(amount, str) else amount)
     except InvalidOperation:

@@ -9,7 +9,7 @@ from datetime import datetime
 from decimal import Decimal
 from typing import Annotated, Any, Generic, Literal, TypeVar
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, field_validator
 
 from esl.api.instants import Instant
 from esl.services.publication_commands import (
@@ -21,6 +21,7 @@ from esl.services.publication_commands import (
 )
 from gateways.ble.errors import PairingCodeError
 from gateways.ble.pairing_code import PairingCode
+from pricing.money import is_decimal_text
 from pricing.products import Channel as ChannelValue
 from pricing.promotions import PromotionKind
 
@@ -115,6 +116,16 @@ class StoreOut(RowOut):
     zone: str | None
 
 
+def _decimal_text(value: object) -> object:
+    # Decimal() would read "3_49" as 349 and "1e2" as 100 (`pricing.money`).
+    if isinstance(value, str) and not is_decimal_text(value):
+        raise ValueError(f"{value!r} is not a decimal number (digits and a point: 3.49)")
+    return value
+
+
+DecimalText = Annotated[Decimal, BeforeValidator(_decimal_text)]
+
+
 class ProductIn(RequestBody):
     model_config = ConfigDict(
         json_schema_extra={
@@ -137,8 +148,8 @@ class ProductIn(RequestBody):
     brand: str = Field(default="", max_length=128)
     gtin: str = Field(default="", max_length=14)
     category: str = Field(default="", max_length=128)
-    vat_rate: Decimal = Field(ge=0, lt=100, max_digits=8, decimal_places=4)
-    net_content: Decimal = Field(gt=0, max_digits=12, decimal_places=4)
+    vat_rate: DecimalText = Field(ge=0, lt=100, max_digits=8, decimal_places=4)
+    net_content: DecimalText = Field(gt=0, max_digits=12, decimal_places=4)
     net_unit: Literal["g", "kg", "ml", "l", "m", "pcs"]
     perishable: bool = False
     on_sale_since: Instant
@@ -213,7 +224,7 @@ PromotionKindName = Literal[
     "percent_off", "amount_off", "fixed_price", "multi_buy", "buy_n_get_m", "loyalty_price"
 ]
 Code = Annotated[str, Field(min_length=1, max_length=32)]
-Amount = Annotated[Decimal, Field(gt=0, max_digits=12, decimal_places=4)]
+Amount = Annotated[DecimalText, Field(gt=0, max_digits=12, decimal_places=4)]
 
 
 class _PriceScopeIn(RequestBody):
@@ -286,7 +297,7 @@ class UpsertPromotionItemIn(RequestBody):
     channels: list[Channel] = Field(default_factory=list, max_length=3)
     zones: list[str] = Field(default_factory=list, max_length=1_000)
     stores: list[str] = Field(default_factory=list, max_length=10_000)
-    percent: Decimal | None = Field(default=None, max_digits=7, decimal_places=4)
+    percent: DecimalText | None = Field(default=None, max_digits=7, decimal_places=4)
     amount: Amount | None = None
     currency: str | None = Field(default=None, min_length=3, max_length=3)
     quantity: int | None = Field(default=None, ge=1, le=1000)

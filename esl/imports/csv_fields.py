@@ -16,6 +16,7 @@ from typing import IO, Generic, TypeVar
 from esl.errors import ImportRejectedError
 from esl.imports.csv_text import header_delimiter
 from esl.imports.report import ImportReport
+from pricing.money import is_decimal_text
 
 __all__ = [
     "BadRowError",
@@ -118,12 +119,15 @@ def read_rows(
     names = [name.strip().lstrip("\ufeff").lower() for name in header]
     missing = [c for c in required if c not in names]
     unknown = [n for n in names if n not in columns]
-    if missing or unknown:
+    # Two columns of one name: one of them would be dropped without a word.
+    repeated = sorted({n for n in names if names.count(n) > 1})
+    if missing or unknown or repeated:
         reason = "; ".join(
             part
             for part in (
                 f"missing column(s): {', '.join(missing)}" if missing else "",
                 f"unknown column(s): {', '.join(unknown)}" if unknown else "",
+                f"column(s) named twice: {', '.join(repeated)}" if repeated else "",
             )
             if part
         )
@@ -226,6 +230,9 @@ def parse_decimal(row: CsvRow, column: str, *, required: bool = True) -> Decimal
 
 def _decimal(text: str, column: str) -> tuple[Decimal | None, str]:
     """A number as people write it in a spreadsheet, with a decimal point or comma."""
+    if not is_decimal_text(text.replace(",", ".")):
+        # Decimal() would read "3_49" as 349 (digit grouping) and "1e2" as 100.
+        return None, f"{column} {text!r} is not a number (digits and a point or a comma)"
     try:
         value = Decimal(text.replace(",", "."))
     except InvalidOperation:

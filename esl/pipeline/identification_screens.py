@@ -104,11 +104,12 @@ def plan_identification(
         rendered = planner.cache.render(content, model=model, template=template)
         digest = rendered.content_hash.hex()
         planner.images.remember(digest, model.id, rendered.planes)
+        settled = state.settled_on(digest)  # see `Planner._plan_one`
         state.changed = True
         state.desired_key, state.desired_hash = desired_key, digest
         state.desired_display_at = state.binding_id = None
         superseded.append(label_id)
-        if state.displayed_hash == digest:
+        if settled:
             state.confirmed_hash = digest
             result.unchanged += 1
             continue

@@ -58,6 +58,19 @@ class LabelState:
     stored: bool = False
     changed: bool = False
 
+    def settled_on(self, digest: str) -> bool:
+        """Whether the label is known to show the image `digest` and nothing on its way
+        could change that: the image last planned is the one it confirmed (no frame of
+        another is sent or queued) and it holds no timed image (flipped unheard, or
+        still to flip). Only then may a plan of `digest` send nothing; otherwise the
+        image is sent again, which a label already showing it acknowledges without
+        drawing."""
+        return (
+            self.displayed_hash == digest
+            and self.desired_hash == self.confirmed_hash
+            and self.desired_display_at is None
+        )
+
     def next_sequence(self) -> int:
         """Take the next sequence number to sign a frame with."""
         self.last_sequence += 1

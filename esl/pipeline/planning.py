@@ -352,13 +352,16 @@ class LabelPlanner:
         rendered = render(desired_key, resolved, content)
         current = None if now_content is None else render(*now_content)
         digest = rendered.content_hash.hex()
+        # Already on the panel, with nothing sent or held that could change it: only
+        # drop older open frames. A frame already sent, or a timed image the label
+        # holds, may still reach the panel, so then the image is sent again.
+        settled = display_at is None and state.settled_on(digest)
         state.changed = True
         state.desired_key = desired_key
         state.desired_hash = digest
         state.desired_display_at = display_at
         state.binding_id = target.binding_id
-        if display_at is None and state.displayed_hash == digest:
-            # Already on the panel (a price that came back): only drop older open frames.
+        if settled:
             state.confirmed_hash = digest
             return True, []
         frame = functools.partial(

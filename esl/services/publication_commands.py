@@ -21,6 +21,7 @@ from enum import StrEnum
 from typing import Any, ClassVar, Literal
 
 from esl.errors import InvalidItemError
+from pricing.money import is_decimal_text
 from pricing.products import Channel
 from pricing.promotions import PromotionKind
 
@@ -168,6 +169,8 @@ def _missing(action: str, name: str) -> InvalidItemError:
 
 def _typed(name: str, value: Any) -> Any:
     if name in ("amount", "percent"):
+        if isinstance(value, str) and not is_decimal_text(value):
+            raise InvalidItemError(f"{name} {value!r} is not a number", field=name)
         try:
             return Decimal(str(value))
         except InvalidOperation:

@@ -74,6 +74,17 @@ def test_an_instant_needs_iso_text_with_an_offset(
     assert response.status_code == 422, response.text
 
 
+@pytest.mark.parametrize("amount", ["3_49", "1e2", "3,49", " "])
+def test_an_amount_that_is_not_plain_decimal_text_is_refused(api: Api, amount: str) -> None:
+    # Decimal() reads "3_49" as 349 and "1e2" as 100: a slip of the finger, a price
+    # a hundred times higher.
+    response = _post(api, {"action": "set_price", "sku": "MLK-1", "amount": amount})
+    assert response.status_code == 422, response.text
+    assert "is not a decimal number" in response.text
+    listed = api.client.get(PUBLICATIONS, headers=api.headers("pricing")).json()
+    assert listed["total"] == 0
+
+
 def test_a_number_as_valid_from_is_refused(api: Api) -> None:
     response = _post(
         api,

@@ -124,6 +124,8 @@ BAD_ROWS = [
     ("MLK-1,store,,S99,3.49,PLN,,", "unknown store"),
     ("MLK-1,store,fax,S01,3.49,PLN,,", "unknown channel"),
     ("MLK-1,national,,,cheap,PLN,,", "is not a number"),
+    ("MLK-1,national,,,3_49,PLN,,", "is not a number"),  # Decimal() reads 349
+    ("MLK-1,national,,,1e2,PLN,,", "is not a number"),  # Decimal() reads 100
     ("MLK-1,national,,,0,PLN,,", "not above zero"),
     ("MLK-1,national,,,-1.00,PLN,,", "not above zero"),
     ("MLK-1,national,,,3.499,PLN,,", "more than two decimal places"),
@@ -274,3 +276,12 @@ def test_stored_rules_read_alike_by_sku_and_as_the_whole_table(seeded: Engine) -
         None,
         datetime.fromisoformat("2026-05-31T22:00:00+00:00"),
     }
+
+
+def test_a_header_naming_a_column_twice_is_refused_and_changes_nothing(seeded: Engine) -> None:
+    # "price" and "Price" (a pasted column): one of them would be dropped without a word.
+    doubled = HEADER.strip() + ",Price\n" + "CFE-1,national,,,59.99,PLN,,,49.99\n"
+    with pytest.raises(ImportRejectedError) as rejected:
+        _import(seeded, doubled)
+    assert rejected.value.problems == [{"line": 1, "reason": "column(s) named twice: price"}]
+    assert _rules(seeded) == []

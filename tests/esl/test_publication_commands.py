@@ -111,6 +111,7 @@ def test_defaults_are_not_stored() -> None:
         ({"action": "set_price", "amount": "1.00"}, "sku", "a price item names a sku"),
         ({"action": "set_price", "sku": "MLK-1"}, "amount", "set_price needs an amount"),
         ({"action": "set_price", "sku": "M", "amount": "x"}, "amount", "'x' is not a number"),
+        ({"action": "set_price", "sku": "M", "amount": "3_49"}, "amount", "'3_49' is not a number"),
         ({"action": "end_price", "sku": "M", "channel": "tv"}, "channel", "'tv' is not one of"),
         ({"action": "upsert_promotion", "kind": "percent_off"}, "promotion_id", "promotion_id"),
         ({"action": "upsert_promotion", "promotion_id": "P", "kind": "x"}, "kind", "one of"),

@@ -55,7 +55,8 @@ def test_an_unknown_currency_is_refused() -> None:
     assert error.value.to_dict()["code"] == "unknown_currency"
 
 
-@pytest.mark.parametrize("raw", [1.5, "abc", "NaN", "Infinity", True, None])
+# "3_49" and "1e2" are numbers to Decimal (349, 100), not to a person writing a price.
+@pytest.mark.parametrize("raw", [1.5, "abc", "NaN", "Infinity", True, None, "3_49", "1e2", ""])
 def test_floats_and_non_numbers_are_refused(raw: object) -> None:
     with pytest.raises(InvalidAmountError):
         Money.of(raw, "PLN")  # type: ignore[arg-type]
