@@ -52,6 +52,7 @@ __all__ = [
     "check_prior_price",
     "classify_label",
     "expected_prior_price",
+    "shows_due_price",
 ]
 
 
@@ -79,6 +80,7 @@ class ShownContent:
     """The price behind a content hash (a `label_contents` row)."""
 
     content_hash: str
+    sku: str  # the product it was rendered for
     currency: str
     price: Decimal
     regular_price: Decimal
@@ -123,6 +125,9 @@ class LabelFacts(NamedTuple):
     last_seen: datetime | None
     battery_mv: int | None
     gateway_online: bool = True  # its store gateway's last status (live audits only)
+    # The unknown `shown_hash` is an image the controller sent this label that shows no
+    # price (its identification screen, before its first product image): not tampering.
+    sent_without_price: bool = False
 
 
 class LabelVerdict(NamedTuple):
@@ -160,12 +165,25 @@ class PriorPriceProblem:
     expected_prior: Decimal | None
 
 
+def shows_due_price(facts: LabelFacts) -> bool:
+    """Whether the label shows the due content: the due label prices, of the product it
+    is bound to (the price fingerprint leaves the product out, and a label re-bound to
+    another product at the same price still shows the first one's name and code)."""
+    due, shown = facts.due, facts.shown
+    return (
+        due is not None
+        and shown is not None
+        and shown.sku == facts.sku
+        and shown.price_fingerprint == due.fingerprint
+    )
+
+
 def classify_label(facts: LabelFacts, *, at: datetime, thresholds: Thresholds) -> LabelVerdict:
     """The one class of a label at `at`; see the module docstring for the order."""
     due, shown, update, last_seen = facts.due, facts.shown, facts.update, facts.last_seen
-    shows_due = due is not None and shown is not None and shown.price_fingerprint == due.fingerprint
+    shows_due = shows_due_price(facts)
     wrong_since = None if shows_due else _wrong_since(facts)
-    if facts.shown_hash is not None and shown is None:
+    if facts.shown_hash is not None and shown is None and not facts.sent_without_price:
         # An image the controller never sent: wrong since the label first said so, at the
         # latest its last report.
         wrong_since = last_seen
@@ -209,6 +227,11 @@ def classify_label(facts: LabelFacts, *, at: datetime, thresholds: Thresholds) -
         audit_class = AuditClass.UNCONFIRMED
         reason = "no content acknowledged yet" + _pending_text(update)
         since = facts.bound_at
+    elif shown is None and facts.sent_without_price:
+        audit_class = AuditClass.STALE
+        reason = f"shows its identification screen, due {facts.sku} at {due.price.amount}"
+        reason += _pending_text(update)
+        since = wrong_since
     elif shown is None:
         audit_class = AuditClass.UNKNOWN_CONTENT
         reason = f"reports image {facts.shown_hash}, which the controller never sent"
@@ -216,6 +239,9 @@ def classify_label(facts: LabelFacts, *, at: datetime, thresholds: Thresholds) -
     elif not shows_due:
         audit_class = AuditClass.STALE
         reason = f"shows {shown.price} {shown.currency}, due {due.price.amount}"
+        if shown.sku != facts.sku:
+            reason = f"shows {shown.sku} at {shown.price} {shown.currency}, due {facts.sku} at "
+            reason += f"{due.price.amount}"
         reason += _pending_text(update)
         since = wrong_since
     else:

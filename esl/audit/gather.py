@@ -36,6 +36,7 @@ from esl.audit.classify import (
     check_prior_price,
     classify_label,
     expected_prior_price,
+    shows_due_price,
 )
 from esl.audit.report import AuditReport, summarise
 from esl.db.audit_models import LabelContentRow
@@ -166,6 +167,15 @@ def _gather(
     label_ids = [b.label_id for b in bound]
     updates = _open_updates(session, label_ids, at=at)
     shown_rows = _shown_contents(session, {s.shown_hash for s in seen.values() if s.shown_hash})
+    sent_screens = _sent_without_price(
+        session,
+        {
+            label_id: state.shown_hash
+            for label_id, state in seen.items()
+            if state.shown_hash and state.shown_hash not in shown_rows
+        },
+        at=at,
+    )
     all_skus = list(session.scalars(select(ProductRow.sku)))
     catalogue = load_catalogue_slice(session, all_skus, currency=currency)
     promoted = {sku for sku in catalogue.products if catalogue.promotions_for(sku)}
@@ -246,10 +256,11 @@ def _gather(
             state.last_seen,
             state.battery_mv,
             state.gateway_online,
+            label.label_id in sent_screens,
         )
         if due is not None:
             due_by_label[label.label_id] = due
-            if shown is None or shown.price_fingerprint != due.fingerprint:
+            if not shows_due_price(facts):
                 late.append((len(verdicts), facts))
         verdicts.append(classify_label(facts, at=at, thresholds=thresholds))
         if shown is not None and shown.price < shown.regular_price:
@@ -488,6 +499,21 @@ def _open_updates(session: Session, label_ids: list[str], *, at: datetime) -> di
     return found
 
 
+def _sent_without_price(session: Session, unknown: dict[str, str], *, at: datetime) -> set[str]:
+    """Which labels of `unknown` (label id -> a shown hash no recorded content has) show
+    an image the controller planned for them by `at`: a screen without a price (the
+    identification screen), not one changed behind its back. Rare, so asked for alone."""
+    found: set[str] = set()
+    for chunk in in_chunks(sorted(unknown)):
+        rows = session.execute(
+            select(_outbox.c.label_id, _outbox.c.content_hash).where(
+                _outbox.c.label_id.in_(chunk), _outbox.c.created_at <= at
+            )
+        )
+        found.update(label_id for label_id, digest in rows if unknown[label_id] == digest)
+    return found
+
+
 def _shown_contents(
     session: Session, hashes: set[str]
 ) -> dict[str, tuple[ShownContent, dict[str, Any]]]:
@@ -497,6 +523,7 @@ def _shown_contents(
         for row in session.execute(
             select(
                 _contents.c.content_hash,
+                _contents.c.sku,
                 _contents.c.currency,
                 _contents.c.price,
                 _contents.c.regular_price,
@@ -508,6 +535,7 @@ def _shown_contents(
         ):
             shown = ShownContent(
                 content_hash=row.content_hash,
+                sku=row.sku,
                 currency=row.currency,
                 price=row.price,
                 regular_price=row.regular_price,

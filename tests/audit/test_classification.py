@@ -6,6 +6,11 @@ from datetime import timedelta
 from decimal import Decimal
 
 from esl.audit.classify import AuditClass, LabelVerdict
+from esl.db.models import LabelRow, LabelStateRow, StoreRow
+from esl.imports import import_products
+from esl.services.labels import bind_label
+from rendering.display_models import get_display_model
+from rendering.identification import identification_content, identification_template
 from tests.audit.scenario import (
     AUDIT_AT,
     EXPECTED_CLASSES,
@@ -14,7 +19,7 @@ from tests.audit.scenario import (
     TAMPERED_HASH,
     build_chain,
 )
-from tests.audit.world import T0, AuditWorld
+from tests.audit.world import ADMIN, T0, AuditWorld
 
 
 def verdicts(world: AuditWorld) -> dict[str, LabelVerdict]:
@@ -135,3 +140,103 @@ def test_audit_of_one_store_only_reads_that_store(world: AuditWorld) -> None:
     report = world.audit(at=AUDIT_AT, stores=["S03"]).report
     assert [s.store for s in report.stores] == ["S03"]
     assert {v.label_id for v in report.labels} == {"L-store-promo", "L-offline", "L-flat"}
+
+
+MLK2_CSV = """\
+sku,name,brand,gtin,category,vat_rate,net_content,net_unit,perishable,on_sale_since,web_url
+MLK-2,Mleko 2% 1 l,Mlekovita,5900512000022,dairy,5,1,l,yes,2025-01-01T00:00:00Z,
+"""
+
+
+def test_a_label_still_showing_the_product_it_was_bound_to_before_is_stale(
+    world: AuditWorld,
+) -> None:
+    # Re-bound from MLK-1 to MLK-2 at the same price: the price fingerprints are equal,
+    # but the panel still names MLK-1 until MLK-2's image is acknowledged.
+    with world.sessions.begin() as session:
+        import_products(session, MLK2_CSV, currency="PLN", imported_by="t", now=T0)
+    world.publish(
+        [{"action": "set_price", "sku": "MLK-2", "amount": "3.49"}], now=T0 - timedelta(days=30)
+    )
+    world.label("L-1", store="S02", sku="MLK-1")
+    shown_hash, _ = world.acknowledged("L-1", at=T0)
+    rebound_at = T0 + timedelta(minutes=10)
+    with world.sessions.begin() as session:
+        bind_label(
+            session,
+            principal=ADMIN,
+            label_id="L-1",
+            sku="MLK-2",
+            template="standard",
+            now=rebound_at,
+        )
+    new_hash = world.planned_but_unanswered("L-1", at=rebound_at, attempts=2, status="sent")
+    assert new_hash != shown_hash
+    world.checked_in("L-1", at=T0 + timedelta(minutes=20))
+
+    verdict = {v.label_id: v for v in world.audit(at=T0 + timedelta(minutes=25)).report.labels}[
+        "L-1"
+    ]
+    assert verdict.shown_hash == shown_hash
+    assert not verdict.shows_due
+    assert verdict.audit_class is AuditClass.STALE
+    assert verdict.reason.startswith("shows MLK-1 at 3.49 PLN, due MLK-2 at 3.49")
+
+
+def test_a_bound_label_still_showing_its_identification_screen_is_stale_not_tampered(
+    world: AuditWorld,
+) -> None:
+    # Registered and bound to nothing, the label showed the identification screen the
+    # controller sent it; bound five minutes later, its first product image is on its way.
+    model = get_display_model("2.9-bwr")
+    with world.sessions.begin() as session:
+        session.add(
+            LabelRow(
+                id="L-new",
+                store="S02",
+                model=model.id,
+                gateway="gw-S02",
+                secret_key=bytes(range(16)),
+                registered_at=T0,
+            )
+        )
+        session.flush()
+        store = session.get(StoreRow, "S02")
+        assert store is not None
+        content = identification_content(
+            label_id="L-new", store="S02", store_name=store.name, locale="pl_PL", currency="PLN"
+        )
+        screen = world.cache.render(content, model=model, template=identification_template(model))
+        digest = screen.content_hash.hex()
+        sequence = world._frame(session, "L-new", digest, at=T0, status="acked", attempts=1)
+        session.add(
+            LabelStateRow(
+                label_id="L-new",
+                last_sequence=sequence,
+                can_schedule=True,
+                desired_hash=digest,
+                confirmed_hash=digest,
+                displayed_hash=digest,
+                last_seen=T0,
+                battery_mv=2_950,
+            )
+        )
+        session.flush()
+        bind_label(
+            session,
+            principal=ADMIN,
+            label_id="L-new",
+            sku="MLK-1",
+            template="standard",
+            now=T0 + timedelta(minutes=5),
+        )
+    world.planned_but_unanswered("L-new", at=T0 + timedelta(minutes=5), attempts=1, status="sent")
+    world.checked_in("L-new", at=T0 + timedelta(minutes=6))
+
+    verdict = {v.label_id: v for v in world.audit(at=T0 + timedelta(minutes=7)).report.labels}[
+        "L-new"
+    ]
+    assert verdict.shown_hash == digest
+    assert verdict.audit_class is AuditClass.STALE
+    assert verdict.reason.startswith("shows its identification screen, due MLK-1 at 3.49")
+    assert verdict.reason.endswith("update sent since 2026-03-02T09:05:00+00:00, 1 attempt(s)")
