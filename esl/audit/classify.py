@@ -128,6 +128,9 @@ class LabelFacts(NamedTuple):
     # The unknown `shown_hash` is an image the controller sent this label that shows no
     # price (its identification screen, before its first product image): not tampering.
     sent_without_price: bool = False
+    # The shown content draws exactly what the due content draws, though their price
+    # fingerprints differ (a running promotion renamed: its name is not drawn).
+    draws_due: bool = False
 
 
 class LabelVerdict(NamedTuple):
@@ -174,7 +177,7 @@ def shows_due_price(facts: LabelFacts) -> bool:
         due is not None
         and shown is not None
         and shown.sku == facts.sku
-        and shown.price_fingerprint == due.fingerprint
+        and (shown.price_fingerprint == due.fingerprint or facts.draws_due)
     )
 
 
@@ -310,6 +313,13 @@ def _difference(due: ResolvedPrice, web: ResolvedPrice | None) -> str | None:
     if same_offer:
         return None
     if store_promotion != web_promotion:
+        if due.promotion is not None and web.promotion is not None:
+            # Both channels have an offer (one may apply to both but lose on the web).
+            return (
+                f"store promotion {due.promotion.id} ({due.promotion.kind.value}, "
+                f"{due.promotion.name!r}) against web promotion {web.promotion.id} "
+                f"({web.promotion.kind.value}, {web.promotion.name!r})"
+            )
         if due.promotion is not None:
             return (
                 f"store promotion {due.promotion.id} ({due.promotion.kind.value}, "

@@ -72,6 +72,8 @@ from pricing import (
 )
 from pricing.errors import NoApplicablePriceError
 from pricing.resolution import resolve_key
+from rendering.content import LabelContent, content_from_dict
+from rendering.errors import ContentError
 
 __all__ = ["GatheredAudit", "gather_audit"]
 
@@ -257,6 +259,12 @@ def _gather(
             state.battery_mv,
             state.gateway_online,
             label.label_id in sent_screens,
+            row is not None
+            and due is not None
+            and shown is not None
+            and shown.sku == label.sku
+            and shown.price_fingerprint != due.fingerprint
+            and _draws(row[1], due, catalogue, label.store),
         )
         if due is not None:
             due_by_label[label.label_id] = due
@@ -497,6 +505,25 @@ def _open_updates(session: Session, label_ids: list[str], *, at: datetime) -> di
                 status=shown_status, since=created, attempts=attempts, reason=reason, detail=detail
             )
     return found
+
+
+def _draws(shown: dict[str, Any], due: ResolvedPrice, catalogue: Catalogue, store: str) -> bool:
+    """Whether the recorded content `shown` draws exactly the label of `due`: asked only
+    where their price fingerprints differ, which also cover what no label draws."""
+    try:
+        drawn = content_from_dict(shown)
+    except ContentError:
+        return False
+    product = catalogue.products.get(due.sku)
+    if product is None:
+        return False
+    due_content = LabelContent.from_resolved(
+        product=product,
+        price=due,
+        store=catalogue.stores.get(store) if drawn.store_name is not None else None,
+        locale=drawn.locale,
+    )
+    return due_content.fingerprint == drawn.fingerprint
 
 
 def _sent_without_price(session: Session, unknown: dict[str, str], *, at: datetime) -> set[str]:

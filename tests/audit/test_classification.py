@@ -7,7 +7,7 @@ from decimal import Decimal
 
 from esl.audit.classify import AuditClass, LabelVerdict
 from esl.db.models import LabelRow, LabelStateRow, StoreRow
-from esl.imports import import_products
+from esl.imports import import_products, import_promotions
 from esl.services.labels import bind_label
 from rendering.display_models import get_display_model
 from rendering.identification import identification_content, identification_template
@@ -240,3 +240,93 @@ def test_a_bound_label_still_showing_its_identification_screen_is_stale_not_tamp
     assert verdict.audit_class is AuditClass.STALE
     assert verdict.reason.startswith("shows its identification screen, due MLK-1 at 3.49")
     assert verdict.reason.endswith("update sent since 2026-03-02T09:05:00+00:00, 1 attempt(s)")
+
+
+PROMOTION_CSV = """\
+id,name,kind,skus,channels,percent,valid_from
+P-CFE,{name},percent_off,CFE-1,store,20,{start}
+"""
+
+
+def test_a_running_promotion_renamed_leaves_an_unchanged_shelf_as_it_was(
+    world: AuditWorld,
+) -> None:
+    # The name is not drawn: the image due is the very one the label shows, and planning
+    # sends nothing. The price fingerprints differ (they cover the name); the drawing not.
+    start = (T0 - timedelta(days=1)).isoformat()
+    with world.sessions.begin() as session:
+        import_promotions(
+            session,
+            PROMOTION_CSV.format(name="Coffee week", start=start),
+            currency="PLN",
+            imported_by="t",
+            now=T0 - timedelta(days=1),
+        )
+    world.label("L-1", store="S03", sku="CFE-1")
+    shown_hash, _ = world.acknowledged("L-1", at=T0)
+    renamed_at = T0 + timedelta(minutes=10)
+    with world.sessions.begin() as session:
+        report = import_promotions(
+            session,
+            PROMOTION_CSV.format(name="Tydzień kawy", start=start),
+            currency="PLN",
+            imported_by="t",
+            now=renamed_at,
+        )
+        assert report.updated == 1
+        due_hash, _, _ = world.planned_content(session, "L-1", at=renamed_at)
+    assert due_hash == shown_hash
+    world.checked_in("L-1", at=T0 + timedelta(minutes=20))
+
+    verdict = {v.label_id: v for v in world.audit(at=T0 + timedelta(minutes=25)).report.labels}[
+        "L-1"
+    ]
+    assert verdict.shows_due
+    assert verdict.audit_class is AuditClass.INTENDED_DIFFERENCE
+    assert verdict.reason.startswith("store promotion P-CFE")
+
+
+def test_a_difference_made_by_a_web_promotion_names_both_channels_offers(
+    world: AuditWorld,
+) -> None:
+    # P-BOTH (-10 %) applies everywhere; on the web an exclusive P-WEB (-30 %) wins.
+    start = T0 - timedelta(days=50)
+    world.publish(
+        [
+            {
+                "action": "upsert_promotion",
+                "promotion_id": "P-BOTH",
+                "kind": "percent_off",
+                "percent": "10",
+                "skus": ["CFE-1"],
+            }
+        ],
+        now=start,
+    )
+    world.publish(
+        [
+            {
+                "action": "upsert_promotion",
+                "promotion_id": "P-WEB",
+                "kind": "percent_off",
+                "percent": "30",
+                "skus": ["CFE-1"],
+                "channels": ["web"],
+                "priority": 5,
+                "exclusive": True,
+            }
+        ],
+        now=start + timedelta(minutes=1),
+    )
+    world.label("L-1", store="S03", sku="CFE-1")
+    world.acknowledged("L-1", at=T0)
+
+    verdict = {v.label_id: v for v in world.audit(at=T0 + timedelta(minutes=5)).report.labels}[
+        "L-1"
+    ]
+    assert verdict.audit_class is AuditClass.INTENDED_DIFFERENCE
+    assert (str(verdict.due_price), str(verdict.web_price)) == ("53.99", "41.99")
+    assert verdict.rule == (
+        "store promotion P-BOTH (percent_off, 'P-BOTH') against web promotion P-WEB "
+        "(percent_off, 'P-WEB')"
+    )
