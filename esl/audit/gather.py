@@ -486,6 +486,7 @@ def _open_updates(session: Session, label_ids: list[str], *, at: datetime) -> di
             _outbox.c.attempts,
             _outbox.c.parked_reason,
             _outbox.c.parked_detail,
+            raw(_outbox.c.parked_at),
         )
         .where(
             _outbox.c.created_at <= at,
@@ -495,11 +496,22 @@ def _open_updates(session: Session, label_ids: list[str], *, at: datetime) -> di
     )
     wanted = set(label_ids)
     found: dict[str, OpenUpdate] = {}
-    for label_id, _sequence, status, created, attempts, reason, detail in session.execute(
-        statement
-    ):
+    instant = ColumnReader(session, _outbox.c.parked_at)
+    for (
+        label_id,
+        _sequence,
+        status,
+        created,
+        attempts,
+        reason,
+        detail,
+        parked_at,
+    ) in session.execute(statement):
         if label_id in wanted:
-            # A row settled after `at` was still waiting at `at`, whatever its status now.
+            # A row settled after `at` was still waiting at `at`, whatever its status now;
+            # so was a row parked after `at` (unknown for rows parked before 0018).
+            if status == OutboxStatus.PARKED and parked_at is not None and instant(parked_at) > at:
+                status, reason, detail = OutboxStatus.SENT.value, None, None
             shown_status = status if status in OPEN_STATUSES else OutboxStatus.SENT.value
             found[label_id] = OpenUpdate(
                 status=shown_status, since=created, attempts=attempts, reason=reason, detail=detail

@@ -387,6 +387,8 @@ class OutboxRow(Base):
     parked_reason: Mapped[str | None] = mapped_column(String(64))  # a ParkReason
     # What the reason leaves open: the refusing reason code, the kind of tampering.
     parked_detail: Mapped[str | None] = mapped_column(String(64))
+    # When it was parked (None: not parked, or parked before migration 0018).
+    parked_at: Mapped[datetime | None] = mapped_column(UtcDateTime())
     created_at: Mapped[datetime] = mapped_column(UtcDateTime())
     settled_at: Mapped[datetime | None] = mapped_column(UtcDateTime())
 

@@ -39,6 +39,7 @@ _READ = (
     OUTBOX.c.parked_reason,
     OUTBOX.c.parked_detail,
     OUTBOX.c.settled_at,
+    OUTBOX.c.parked_at,
 )
 
 
@@ -57,6 +58,7 @@ class OutboxEntry:
     parked_reason: str | None  # a ParkReason
     parked_detail: str | None
     settled_at: datetime | None
+    parked_at: datetime | None = None
     changed: bool = False
     # Only `settle` changed it: written with one UPDATE ... WHERE id IN (...) per batch.
     only_settled: bool = False
@@ -65,9 +67,10 @@ class OutboxEntry:
         self.only_settled = not self.changed or self.only_settled
         self.status, self.settled_at, self.changed = status, at, True
 
-    def park(self, parking: Parking) -> None:
+    def park(self, parking: Parking, *, at: datetime) -> None:
         self.status, self.changed = OutboxStatus.PARKED, True
         self.parked_reason, self.parked_detail = parking.reason, parking.detail
+        self.parked_at = at
         self.only_settled = False
 
     def retry_at(self, instant: datetime) -> None:
@@ -103,6 +106,7 @@ def save_outbox_entries(session: Session, entries: Iterable[OutboxEntry]) -> int
                     "parked_reason": _value(entry.parked_reason),
                     "parked_detail": entry.parked_detail,
                     "settled_at": entry.settled_at,
+                    "parked_at": entry.parked_at,
                 }
             )
         entry.changed = entry.only_settled = False

@@ -152,7 +152,7 @@ class Settlement:
     def retry_or_park(self, entry: OutboxEntry, *, now: datetime, parking: Parking) -> None:
         """Send `entry` again after a backoff, or park it once its attempts are spent."""
         if self.policy.exhausted(entry.attempts):
-            entry.park(parking)
+            entry.park(parking, at=now)
             self.counts.parked += 1
             log.info(
                 "parked %s seq %d: %s",
@@ -405,7 +405,7 @@ class Settlement:
         if verdict is Verdict.RETRY and parking is not None:
             self.retry_or_park(row, now=now, parking=parking)
         elif verdict is Verdict.PARK and parking is not None:
-            row.park(parking)
+            row.park(parking, at=now)
             self.counts.parked += 1
         elif verdict is Verdict.SEND_AT_INSTANT:
             state.can_schedule = False
@@ -416,7 +416,7 @@ class Settlement:
             )
         elif verdict is Verdict.TAMPERED and parking is not None:
             if self.policy.exhausted(row.attempts):
-                row.park(parking)
+                row.park(parking, at=now)
                 self.counts.parked += 1
             else:
                 widened.add(state.label_id)
@@ -504,6 +504,7 @@ class Settlement:
                         not_before=now,
                         parked_reason=None,
                         parked_detail=None,
+                        parked_at=None,
                     )
                 )
                 if revived.rowcount:

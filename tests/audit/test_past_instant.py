@@ -50,3 +50,38 @@ def test_labels_bound_after_the_instant_are_not_audited(world: AuditWorld) -> No
     assert "L-late" not in {v.label_id for v in earlier.labels}
     later = world.audit(at=AUDIT_AT).report
     assert "L-late" in {v.label_id for v in later.labels}
+
+
+def test_a_parking_after_the_instant_is_not_seen_at_it(world: AuditWorld) -> None:
+    # A new price's frame is sent at +20 min; the label checks in at +30 and +50 (a
+    # check-in revives an update parked offline), and the frame is parked at +60.
+    world.label("L-1", store="S02", sku="CHS-1")
+    world.acknowledged("L-1", at=T0)
+    world.publish(
+        [{"action": "set_price", "sku": "CHS-1", "amount": "9.49"}],
+        now=T0 + timedelta(minutes=20),
+    )
+    world.planned_but_unanswered(
+        "L-1",
+        at=T0 + timedelta(minutes=20),
+        attempts=5,
+        status="parked",
+        reason="offline",
+        parked_at=T0 + timedelta(minutes=60),
+    )
+    world.checked_in("L-1", at=T0 + timedelta(minutes=30))
+    world.checked_in("L-1", at=T0 + timedelta(minutes=50))
+
+    def verdict_at(minutes: int) -> tuple[AuditClass, str]:
+        at = T0 + timedelta(minutes=minutes)
+        report = world.audit(at=at, now=T0 + timedelta(hours=3)).report
+        verdict = {v.label_id: v for v in report.labels}["L-1"]
+        return verdict.audit_class, verdict.reason
+
+    # At +40 the label had been heard 10 minutes before and its update was on its way.
+    audit_class, reason = verdict_at(40)
+    assert audit_class is AuditClass.STALE
+    assert "update sent since" in reason
+    assert "parked" not in reason
+    # After +60 the update was parked: what the audit of that instant says.
+    assert "update parked" in verdict_at(70)[1]

@@ -132,6 +132,7 @@ class AuditWorld:
         status: str,
         attempts: int,
         reason: str | None = None,
+        parked_at: datetime | None = None,
     ) -> int:
         label = session.get(LabelRow, label_id)
         assert label is not None
@@ -158,6 +159,7 @@ class AuditWorld:
                 not_before=at,
                 sent_at=at if attempts else None,
                 parked_reason=reason,
+                parked_at=parked_at,
                 created_at=at,
                 settled_at=at if status == "acked" else None,
             )
@@ -208,12 +210,20 @@ class AuditWorld:
         attempts: int,
         status: str = "pending",
         reason: str | None = None,
+        parked_at: datetime | None = None,
     ) -> str:
         """The pipeline planned the content due at `at`; the label has not confirmed it."""
         with self.sessions.begin() as session:
             digest, _, _ = self.planned_content(session, label_id, at=at)
             sequence = self._frame(
-                session, label_id, digest, at=at, status=status, attempts=attempts, reason=reason
+                session,
+                label_id,
+                digest,
+                at=at,
+                status=status,
+                attempts=attempts,
+                reason=reason,
+                parked_at=parked_at,
             )
             state = self._state(session, label_id)
             state.last_sequence = sequence

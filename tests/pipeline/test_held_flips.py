@@ -6,16 +6,14 @@ dispatcher, one test clock."""
 from __future__ import annotations
 
 from datetime import datetime, timedelta
-from typing import Any
 
 import pytest
 from sqlalchemy import Engine
 
 from esl.db.engine import session_factory
 from gateways.base import Uplink
-from tests.pipeline.shared_clock_store import publish
 from tests.pipeline.small_world import PRICES_A, T0, World
-from tests.support.pipeline import expected_planes, publish_prices
+from tests.support.pipeline import expected_planes, publish_flash_promotion, publish_prices
 
 
 @pytest.fixture
@@ -37,23 +35,6 @@ def _flip_ahead(world: World, price: str = "2.49") -> datetime:
     flip = (world.clock.now + timedelta(minutes=50)).replace(microsecond=0)
     publish_prices(world.sessions, {"MLK-1": price}, now=world.clock.now, effective_at=flip)
     return flip
-
-
-def _promotion(world: World, *, now: datetime, **terms: Any) -> None:
-    publish(
-        world.sessions,
-        [
-            {
-                "action": "upsert_promotion",
-                "promotion_id": "FLASH",
-                "name": "Flash",
-                "skus": ["MLK-1"],
-                "channels": ["store"],
-                **terms,
-            }
-        ],
-        now=now,
-    )
 
 
 # Conditional: the shelf price stays (no ledger entry), the label adds "2+1".
@@ -118,7 +99,9 @@ async def test_an_immediate_change_that_writes_no_price_keeps_the_flip_held(
     # transaction spanned a poll): its labels are planned at now and must keep the flip.
     world.clock.advance(timedelta(minutes=1))
     world.controller.plan_due_work()
-    _promotion(world, now=world.clock.now - timedelta(seconds=5), **TWO_PLUS_ONE)
+    publish_flash_promotion(
+        world.sessions, now=world.clock.now - timedelta(seconds=5), **TWO_PLUS_ONE
+    )
     await world.converge()
     for label_id in world.labels:
         assert _shows_what_is_due(world, label_id)  # the promotion, now
@@ -133,8 +116,12 @@ async def test_a_promotion_that_ends_before_the_flip_leaves_the_shelf_when_it_en
     await world.converge()
     ends = (world.clock.now + timedelta(minutes=20)).replace(microsecond=0)
     world.clock.advance(timedelta(minutes=1))
-    _promotion(
-        world, now=world.clock.now, kind="percent_off", percent="20", valid_until=ends.isoformat()
+    publish_flash_promotion(
+        world.sessions,
+        now=world.clock.now,
+        kind="percent_off",
+        percent="20",
+        valid_until=ends.isoformat(),
     )
     await world.converge()
     flip = _flip_ahead(world)

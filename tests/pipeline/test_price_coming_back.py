@@ -21,7 +21,7 @@ from rendering.encoding import content_hash
 from tests.pipeline.in_memory_gateway import radio
 from tests.pipeline.shared_clock_store import publish
 from tests.pipeline.small_world import PRICES_A, T0, World
-from tests.support.pipeline import expected_planes, publish_prices
+from tests.support.pipeline import expected_planes, publish_flash_promotion, publish_prices
 
 
 @pytest.fixture
@@ -114,21 +114,12 @@ async def test_a_dropped_promotion_does_not_flip_onto_the_shelf(world: World) ->
     label = world.labels[label_id]
     await world.converge()  # shows 3.49
     starts = (world.clock.now + timedelta(hours=2)).replace(microsecond=0)
-    publish(
+    publish_flash_promotion(
         world.sessions,
-        [
-            {
-                "action": "upsert_promotion",
-                "promotion_id": "FLASH",
-                "name": "Flash",
-                "skus": ["MLK-1"],
-                "channels": ["store"],
-                "kind": "percent_off",
-                "percent": "20",
-                "valid_from": starts.isoformat(),
-            }
-        ],
         now=world.clock.now,
+        kind="percent_off",
+        percent="20",
+        valid_from=starts.isoformat(),
     )
     await world.converge()
     assert label.scheduled_page is not None  # it holds the flip to -20 %

@@ -94,6 +94,20 @@ def publish_prices(
     return publish(sessions, items, now=now, effective_at=effective_at, title="test prices")
 
 
+def publish_flash_promotion(sessions: sessionmaker[Session], *, now: datetime, **terms: Any) -> int:
+    """Publish the store-channel promotion FLASH ("Flash") on MLK-1 with `terms` (its
+    kind and value, validity)."""
+    item = {
+        "action": "upsert_promotion",
+        "promotion_id": "FLASH",
+        "name": "Flash",
+        "skus": ["MLK-1"],
+        "channels": ["store"],
+        **terms,
+    }
+    return publish(sessions, [item], now=now)
+
+
 def register_and_bind(
     session: Session,
     provisions: Sequence[LabelProvision],
