@@ -31,7 +31,7 @@ from gateways.oepl.errors import (
 )
 from gateways.oepl.images import jpeg_for, planes_from_stored
 from gateways.oepl.models import ModelMatch, TagCommand, TagRecord, TagType, display_model_for
-from rendering.encoding import Planes
+from rendering.encoding import Planes, content_hash
 
 __all__ = ["AccessPointDriver", "Delivery", "DriverTimings"]
 
@@ -71,6 +71,8 @@ class AccessPointDriver:
         # Each tag's record with the number of the poll that read it: a push believes only
         # polls that started after its upload (an older one shows the tag before it).
         self._records: dict[str, tuple[int, TagRecord]] = {}
+        # The content hash of the image each tag was last seen to take (this process).
+        self._taken: dict[str, bytes] = {}
         self._polls = 0
         self._fresh = asyncio.Condition()
         self._waiting = 0
@@ -128,6 +130,19 @@ class AccessPointDriver:
             raise TagRefusedError(
                 ap=self.ap, mac=mac, reason=f"image is {planes.width}x{planes.height}, not its size"
             )
+        stored = await self.client.stored_image(mac)
+        if (
+            stored is not None
+            and self._taken.get(mac) != content_hash(planes)
+            and planes_from_stored(stored, tag_type) == planes
+        ):
+            # The AP takes an upload of the image it stores as no change and sends nothing,
+            # and unless this driver saw the tag take that image, whether it did is not
+            # known: the AP drops an upload a tag never fetched after a while (about 20
+            # minutes), and `/tag_cmd clear` drops it at once, both keeping it as the
+            # tag's image. Only an update the tag takes proves it: it is made to fetch and
+            # draw the image again.
+            return await self._fetch_again(mac, planes, tag_type, before)
         await self._upload_when_free(mac, jpeg_for(planes, tag_type))
         return await self._confirm(mac, planes, tag_type, before)
 
@@ -144,6 +159,13 @@ class AccessPointDriver:
         held = None if stored is None or tag_type is None else planes_from_stored(stored, tag_type)
         if tag_type is None or held != planes:
             return await self.push_image(mac, planes)
+        return await self._fetch_again(mac, planes, tag_type, before)
+
+    async def _fetch_again(
+        self, mac: str, planes: Planes, tag_type: TagType, before: TagRecord
+    ) -> Delivery:
+        """Make the tag fetch and draw the image the AP stores for it, `planes`; done when
+        it took an update since `before`."""
         await self.command(mac, TagCommand.REFRESH)
         delivery = await self._confirm(mac, planes, tag_type, before, redrawn=True)
         return Delivery(mac=mac, record=delivery.record, resent=True)
@@ -178,6 +200,7 @@ class AccessPointDriver:
                     stored = await self.client.stored_image(mac)
                     held = None if stored is None else planes_from_stored(stored, tag_type)
                     if held == planes:
+                        self._taken[mac] = content_hash(planes)
                         return Delivery(mac=mac, record=record, resent=record.hash != before.hash)
                     if record.hash != before.hash:
                         raise TagParkedError(
