@@ -72,7 +72,8 @@ def parse_broker_url(
     (the URL form the controller uses too); explicit arguments win over the URL."""
     parts = urlsplit(url)
     if parts.scheme not in ("mqtt", "mqtts"):
-        raise ValueError(f"broker URL {url!r}: scheme must be mqtt:// or mqtts://")
+        # Not the URL itself: it may carry a password.
+        raise ValueError(f"broker URL: scheme must be mqtt:// or mqtts://, not {parts.scheme!r}")
     query = {name: values[-1] for name, values in parse_qs(parts.query).items()}
     ca_file = ca_file or (Path(query["ca"]) if "ca" in query else None)
     cert_file = cert_file or (Path(query["cert"]) if "cert" in query else None)

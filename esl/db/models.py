@@ -29,6 +29,7 @@ from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 from esl.db.types import ExactDecimal, UtcDateTime
 
 __all__ = [
+    "GATEWAY_REASON_CHARS",
     "ApiKeyRow",
     "Base",
     "ChannelRow",
@@ -408,6 +409,9 @@ class LabelAcknowledgementRow(Base):
     at: Mapped[datetime] = mapped_column(UtcDateTime())
 
 
+GATEWAY_REASON_CHARS = 128  # a gateway's own words on its status, cut to this
+
+
 class GatewayStateRow(Base):
     """A store gateway's last reported status (MQTT: its retained status or last will)."""
 
@@ -416,7 +420,7 @@ class GatewayStateRow(Base):
     store: Mapped[str] = mapped_column(String(64), primary_key=True)
     gateway: Mapped[str] = mapped_column(String(64), primary_key=True)
     online: Mapped[bool] = mapped_column(Boolean)
-    reason: Mapped[str | None] = mapped_column(String(128))
+    reason: Mapped[str | None] = mapped_column(String(GATEWAY_REASON_CHARS))
     changed_at: Mapped[datetime] = mapped_column(UtcDateTime())
 
 

@@ -31,7 +31,7 @@ from datetime import UTC, datetime, timedelta
 from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session, sessionmaker
 
-from esl.db.models import GatewayStateRow
+from esl.db.models import GATEWAY_REASON_CHARS, GatewayStateRow
 from esl.db.repositories import in_chunks
 from esl.delivery_states import OutboxStatus, ParkReason
 from esl.pipeline.database_outage import DatabaseOutage, is_database_outage
@@ -250,8 +250,15 @@ class Dispatcher:
                     self._gateway_status(status)
                 else:
                     self._link_restored()
-            except BaseException:
+            except Exception as error:
+                if not is_database_outage(error):
+                    # One gateway's message must never stop the rounds of every store.
+                    log.error("gateway news %r not recorded: %s", status, error)
+                    continue
                 self._statuses[:0] = statuses[index:]  # not applied: next round
+                raise
+            except BaseException:
+                self._statuses[:0] = statuses[index:]
                 raise
         uplinks, self._uplinks = self._uplinks, []
         if self.stores is not None:
@@ -460,6 +467,10 @@ class Dispatcher:
             save_outbox_entries(session, entries)
 
     def _gateway_status(self, status: GatewayStatus) -> None:
+        # The reason is the gateway's own words: kept to what the column holds.
+        reason = status.reason
+        if reason is not None and len(reason) > GATEWAY_REASON_CHARS:
+            reason = reason[: GATEWAY_REASON_CHARS - 1] + "…"
         key = (status.store, status.gateway)
         window = self._windows.setdefault(key, _GatewayWindow())
         online = status.state is GatewayState.ONLINE
@@ -473,12 +484,12 @@ class Dispatcher:
                         store=status.store,
                         gateway=status.gateway,
                         online=online,
-                        reason=status.reason,
+                        reason=reason,
                         changed_at=status.received_at,
                     )
                 )
             else:
-                row.online, row.reason, row.changed_at = online, status.reason, status.received_at
+                row.online, row.reason, row.changed_at = online, reason, status.received_at
             window.idle_until = None
             if came_back and window.flights:
                 # A restarted gateway lost the frames it held: send them again at once.

@@ -94,7 +94,11 @@ class QueuedFrame:
 class LocalState:
     def __init__(self, path: Path, *, widths: dict[str, tuple[int, int]]) -> None:
         """`widths`: width and height per display model id, to rebuild planes."""
-        path.parent.mkdir(parents=True, exist_ok=True)
+        # It holds every label key of the store: the owner's alone, whatever the umask
+        # (the systemd unit's StateDirectoryMode=0700 is not always there).
+        path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
+        path.touch(mode=0o600, exist_ok=True)
+        path.chmod(0o600)
         self._db = sqlite3.connect(path, isolation_level=None)
         self._db.execute("PRAGMA journal_mode=WAL")
         self._db.execute("PRAGMA synchronous=FULL")
