@@ -84,6 +84,7 @@ def check_in_verdict(
     image_of_now: str | None,
     timed: str | None,
     received_at: datetime,
+    older_claim: bool = False,
 ) -> CheckInVerdict:
     """What a verified check-in means for the record of its label.
 
@@ -93,12 +94,14 @@ def check_in_verdict(
     the instant and hash of the timed image the label holds, if any, and `image_of_now`
     the image it acknowledged showing until then (`displayed_hash`). `received_at` is
     when the check-in arrived (not when it is weighed): a label flips on its own clock.
+    `older_claim`: the check-in is older, in the label's signed order, than a claim the
+    controller holds (a replay, or a label whose clock went back): never believed.
     """
     if shows == recorded:
         return CheckInVerdict.AGREES
     if update_open:
         return CheckInVerdict.EXPECTED
-    older = answered_sequence is not None and sequence < answered_sequence
+    older = older_claim or (answered_sequence is not None and sequence < answered_sequence)
     if (
         display_at is not None
         and received_at < display_at + FLIP_GRACE
@@ -222,20 +225,22 @@ def weigh_check_ins(
     *,
     answered_now: Iterable[tuple[str, int]] = (),
     open_now: Collection[str] = (),
+    older: Collection[str] = (),
 ) -> list[str]:
     """Compare each label's newest check-in (and when it arrived) with its record; the
     labels whose record was corrected, to be planned again.
 
     A check-in is weighed as of its arrival, not of this settling (a timed flip is judged
     against the label's clock). `answered_now` and `open_now`: the (label, sequence)
-    answers and the labels with a frame of the batch being settled, not written yet."""
+    answers and the labels with a frame of the batch being settled, not written yet.
+    `older`: labels whose check-in is older than a claim held (`check_in_verdict`)."""
     differing = {
         label_id: (response, received_at)
         for label_id, (response, received_at) in check_ins.items()
         if _hex(response.displayed_hash) != states[label_id].confirmed_hash
     }
     for label_id, (response, _) in check_ins.items():
-        if label_id not in differing:
+        if label_id not in differing and label_id not in older:
             states[label_id].displayed_hash = _hex(response.displayed_hash)
     if not differing:
         return []
@@ -259,8 +264,13 @@ def weigh_check_ins(
             image_of_now=state.displayed_hash,
             timed=state.desired_hash,
             received_at=received_at,
+            older_claim=label_id in older,
         )
-        if verdict is CheckInVerdict.EXPECTED and (held is None or response.sequence >= held):
+        if (
+            verdict is CheckInVerdict.EXPECTED
+            and label_id not in older
+            and (held is None or response.sequence >= held)
+        ):
             state.displayed_hash = shows  # what the next delta is drawn against
         recorded = state.confirmed_hash
         if reconcile(state, verdict, shows=shows):

@@ -202,6 +202,7 @@ class Settlement:
             checked_in: dict[str, bool] = {}  # label -> can refresh its display
             # label -> its newest check-in, and when it arrived
             check_ins: dict[str, tuple[LabelResponse, datetime]] = {}
+            stale_check_ins: set[str] = set()  # labels whose check-in is older than a claim
             heard: dict[str, VitalSign] = {}  # label -> the newest health it reported
             for uplink, response in verified:
                 state = states[response.label_id]
@@ -221,9 +222,20 @@ class Settlement:
                     if refusal in (Refusal.UNSIGNED_SEQUENCE, Refusal.DUPLICATE):
                         self._refused(uplink, response, refusal)
                         continue
-                    if refusal is None:
+                    older = refusal is Refusal.OLDER
+                    if not older:
                         accept_claim(state, response)
                     refusal = None
+                    if older:
+                        # Never believed (a replay looks just like this): what it shows
+                        # is weighed as older than the record, so a difference sends
+                        # the due image again, in full.
+                        stale_check_ins.add(response.label_id)
+                        if not health_is_newer(state, response):
+                            # Nor is its battery, nor being alive: a replayed check-in
+                            # says nothing of now (and revives no parked update).
+                            check_ins[response.label_id] = (response, uplink.received_at)
+                            continue
                     checked_in[response.label_id] = (
                         BasicStateFlag.SERVICE_NEEDED not in response.flags
                     )
@@ -279,6 +291,7 @@ class Settlement:
                 # This batch's answers and rebuilt frames count too.
                 answered_now=[(entry["label_id"], entry["sequence"]) for entry in history],
                 open_now={row["label_id"] for row in rebuilt},
+                older=stale_check_ins,
             )
             widened.update(reconciled)
             self.replan_wanted.update(reconciled)

@@ -1,0 +1,122 @@
+"""A replayed old check-in moves nothing the controller records.
+
+A MAC proves who signed a check-in, not when: whoever holds a store gateway's login can
+publish a captured one again. Found by review: a replay six hours later set the battery
+and "last seen" back (a dead label looked alive, its parked updates revived), and a
+replay older by the label's clock than the newest check-in put old content back in the
+record as shown on a blank panel. Now a check-in older than a claim held is weighed as
+older (a difference sends the due image again, in full) and, unless its clock is newer
+than all believed, reports no health.
+"""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+import pytest
+from sqlalchemy import Engine
+
+from esl.db.engine import session_factory
+from firmware_sim.images import ImageStore
+from gateways.base import Uplink
+from rendering.encoding import content_hash
+from tests.pipeline.small_world import PRICES_A, T0, World
+from tests.support.pipeline import expected_planes, publish_prices
+
+
+@pytest.fixture
+def world(engine: Engine) -> World:
+    publish_prices(session_factory(engine), PRICES_A, now=T0)
+    return World(engine, count=1)
+
+
+def _check_in(world: World, label_id: str) -> Uplink:
+    report = world.labels[label_id].status_report(now=world.clock.now)
+    assert report is not None
+    return Uplink("S01", "gw1", report, world.clock.now)
+
+
+async def test_a_replayed_old_check_in_does_not_revive_a_silent_labels_health(
+    world: World,
+) -> None:
+    label_id = sorted(world.labels)[0]
+    await world.converge()
+    label = world.labels[label_id]
+
+    world.clock.advance(timedelta(minutes=1))
+    captured = _check_in(world, label_id)  # healthy: full battery, heard now
+    world.dispatcher.settle([captured])
+    healthy_mv = world.state(label_id).battery_mv
+
+    # The battery sags; the label's next (newer) check-in says so.
+    world.clock.advance(timedelta(minutes=1))
+    label.set_battery_mv(2300)
+    world.dispatcher.settle([_check_in(world, label_id)])
+    newest = world.state(label_id)
+    assert newest.battery_mv == 2300 != healthy_mv
+    last_heard = newest.last_seen
+
+    # The label dies. Hours later whoever holds the gateway's login replays the OLD
+    # check-in on the store's own up topic.
+    world.clock.advance(timedelta(hours=6))
+    replayed = Uplink("S01", "gw1", captured.payload, world.clock.now)
+    world.dispatcher.settle([replayed])
+
+    after = world.state(label_id)
+    # Nothing the label reports may move: not its battery, not when it was last heard.
+    moved = {
+        name: (before, now)
+        for name, before, now in (
+            ("battery_mv", 2300, after.battery_mv),
+            ("last_seen", last_heard, after.last_seen),
+        )
+        if before != now
+    }
+    assert not moved, f"a replayed old check-in moved the label's record: {moved}"
+
+
+def _blanked(world: World, label_id: str) -> None:
+    """The label loses its panel and stored images (a reset), keeping its counter (as
+    tests/pipeline/test_reconciliation.py models a reset)."""
+    world.restore(label_id, (world.labels[label_id].snapshot(), ImageStore()))
+
+
+async def test_a_replayed_check_in_older_by_label_clock_is_not_believed_over_a_newer_one(
+    world: World,
+) -> None:
+    """Claims are ordered by (sequence, label clock): a check-in captured while the label
+    showed A, replayed after its newer check-in (same sequence, later clock) said it shows
+    nothing, must not put A back in the record; the label gets A again."""
+    label_id = sorted(world.labels)[0]
+    await world.converge()
+    shown_a = world.state(label_id).displayed_hash
+    assert shown_a is not None
+
+    world.clock.advance(timedelta(minutes=1))
+    captured = _check_in(world, label_id)  # (seq 1, t1): "I show A"
+
+    world.clock.advance(timedelta(minutes=1))
+    _blanked(world, label_id)
+    world.dispatcher.settle([_check_in(world, label_id)])  # (seq 1, t2): "I show nothing"
+    assert world.dispatcher.counts.reconciled == 1
+    assert world.state(label_id).displayed_hash is None
+    assert world.labels[label_id].shown is None
+
+    # Replayed before the repair is planned: older than the claim held, by the label's clock.
+    world.clock.advance(timedelta(seconds=5))
+    world.dispatcher.settle([Uplink("S01", "gw1", captured.payload, world.clock.now)])
+
+    after = world.state(label_id)
+    assert after.displayed_hash != shown_a, (
+        "a replayed older check-in made old content look shown on a blank panel"
+    )
+    await world.converge()
+    label = world.labels[label_id]
+    label.synchronize(now=world.clock.now)
+    with world.sessions() as session:
+        due = content_hash(
+            expected_planes(session, label_id=label_id, sku="MLK-1", at=world.clock.now)
+        ).hex()
+    assert label.shown_hash is not None
+    assert label.shown_hash.hex() == due
+    assert world.state(label_id).displayed_hash == due
