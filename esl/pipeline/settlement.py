@@ -256,7 +256,12 @@ class Settlement:
                     self._refused(uplink, response, refusal)
                 was_open = row is not None and row.status not in _SETTLED
                 if action is not None:
-                    action_answers.append((action, response, uplink.received_at))
+                    if response.reason in INTEGRITY_FAILURES:
+                        # Never the label's answer to the person: an altered copy or a
+                        # forgery in our name. The genuine frame's answer still counts.
+                        self._tampered(events, response, uplink, now=now, what="a label action")
+                    else:
+                        action_answers.append((action, response, uplink.received_at))
                     acked_hash = None
                 else:
                     acked_hash = self._apply(
@@ -381,28 +386,8 @@ class Settlement:
         if response.reason in INTEGRITY_FAILURES:
             # Evidence even when the genuine frame got through as well (a forged copy
             # delivered after it): someone altered or injected a frame in our name.
-            self.counts.tampered += 1
-            log.warning(
-                "security: %s answered %s to seq %d, a frame the controller signed: "
-                "altered or displaced in transit on %s/%s (row %s, attempt %d)",
-                row.label_id,
-                response.reason.name,
-                row.sequence,
-                uplink.store,
-                uplink.gateway,
-                row.status,
-                row.attempts,
-            )
-            events.append(
-                SecurityEvent(
-                    at=now,
-                    kind=SecurityEventKind.TAMPERED_FRAME,
-                    store=row.store,
-                    gateway=row.gateway,
-                    label_id=row.label_id,
-                    sequence=row.sequence,
-                    detail=f"{response.reason.name} for a frame the controller signed",
-                )
+            self._tampered(
+                events, response, uplink, now=now, what=f"row {row.status}, attempt {row.attempts}"
             )
         if row.status in _SETTLED:
             # Too late to matter: newer content was planned, or this is a duplicate.
@@ -522,6 +507,39 @@ class Settlement:
                 )
                 if revived.rowcount:
                     self.windows.forget_idle()
+
+    def _tampered(
+        self,
+        events: list[SecurityEvent],
+        response: LabelResponse,
+        uplink: Uplink,
+        *,
+        now: datetime,
+        what: str,
+    ) -> None:
+        """A signed integrity refusal of a frame the controller signed: a security event."""
+        self.counts.tampered += 1
+        log.warning(
+            "security: %s answered %s to seq %d, a frame the controller signed: "
+            "altered or displaced in transit on %s/%s (%s)",
+            response.label_id,
+            response.reason.name,
+            response.sequence,
+            uplink.store,
+            uplink.gateway,
+            what,
+        )
+        events.append(
+            SecurityEvent(
+                at=now,
+                kind=SecurityEventKind.TAMPERED_FRAME,
+                store=uplink.store,
+                gateway=uplink.gateway,
+                label_id=response.label_id,
+                sequence=response.sequence,
+                detail=f"{response.reason.name} for a frame the controller signed",
+            )
+        )
 
     def _load_keys(self, label_ids: Collection[str]) -> Mapping[str, bytes]:
         ordered = sorted(label_ids)
