@@ -19,6 +19,7 @@ frame verified and asked for it, leaves the display as it was.
 
 from __future__ import annotations
 
+import hashlib
 import io
 from dataclasses import dataclass
 from datetime import datetime
@@ -95,6 +96,8 @@ class LabelSnapshot:
     rssi_dbm: int
     temperature_tenths_c: int
     refreshes: int
+    # A digest of the key the sequence counter was kept under (None: no counter yet).
+    counter_key: bytes | None = None
 
 
 # The snapshot fields a label holds under the same name and type: copied both ways by name.
@@ -114,6 +117,7 @@ _KEPT_AS_IS: Final = (
     "rssi_dbm",
     "temperature_tenths_c",
     "refreshes",
+    "counter_key",
 )
 
 
@@ -126,6 +130,7 @@ class SimulatedLabel:
         "battery_nv",
         "busy_until_ms",
         "clock_offset_ms",
+        "counter_key",
         "hardware",
         "label_id",
         "last_contact_ms",
@@ -161,6 +166,7 @@ class SimulatedLabel:
         self.label_id = label_id
         self.hardware = hardware
         self._key = None if key is None else check_label_key(key)
+        self.counter_key = None if key is None else _key_digest(key)
         self._images = images
         self.last_sequence = 0
         self.last_mac = b""
@@ -216,11 +222,18 @@ class SimulatedLabel:
     # ------------------------------------------------------------ life cycle
 
     def associate(self, key: bytes, *, now: datetime) -> None:
-        """Configure the label with its key (the ESL Configuring step, done out of band)."""
+        """Configure the label with its key (the ESL Configuring step, done out of band).
+
+        Associated again with the key its sequence counter was kept under, it keeps the
+        counter: every frame ever signed with that key stays a replay. Only a new key
+        starts the count again (frames signed with the old one fail their MAC)."""
         self._key = check_label_key(key)
-        self.last_sequence = 0
-        self.last_mac = b""
-        self.last_response = b""
+        digest = _key_digest(key)
+        if digest != self.counter_key:
+            self.last_sequence = 0
+            self.last_mac = b""
+            self.last_response = b""
+            self.counter_key = digest
         self.last_contact_ms = to_wire_ms(now)
 
     def set_battery_mv(self, millivolts: int) -> None:
@@ -501,12 +514,19 @@ class SimulatedLabel:
         )
         for name in _KEPT_AS_IS:
             setattr(label, name, getattr(snapshot, name))
+        if label.counter_key is None and snapshot.key is not None:
+            label.counter_key = _key_digest(snapshot.key)  # saved before it was kept
         label.shown = None if snapshot.shown_hash is None else images.get(snapshot.shown_hash)
         label.shown_hash = None if label.shown is None else snapshot.shown_hash
         for index, digest in enumerate(snapshot.page_hashes[: hardware.pages]):
             label.pages[index] = None if digest is None else images.get(digest)
             label.page_hashes[index] = None if label.pages[index] is None else digest
         return label
+
+
+def _key_digest(key: bytes) -> bytes:
+    """What a label keeps of a key it no longer holds: enough to know it again."""
+    return hashlib.blake2b(key, digest_size=16, person=b"esl-counter-key").digest()
 
 
 def _lqi(rssi_dbm: int) -> int:

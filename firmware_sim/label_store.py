@@ -42,7 +42,8 @@ CREATE TABLE IF NOT EXISTS labels (
     led_until_ms INTEGER NOT NULL,
     rssi_dbm INTEGER NOT NULL,
     temperature_tenths_c INTEGER NOT NULL,
-    refreshes INTEGER NOT NULL
+    refreshes INTEGER NOT NULL,
+    counter_key BLOB
 );
 CREATE TABLE IF NOT EXISTS images (
     hash BLOB PRIMARY KEY,
@@ -67,6 +68,9 @@ class LabelStateStore:
         self._db.execute("PRAGMA journal_mode=WAL")
         self._db.execute("PRAGMA synchronous=NORMAL")
         self._db.executescript(_SCHEMA)
+        columns = {row[1] for row in self._db.execute("PRAGMA table_info(labels)")}
+        if "counter_key" not in columns:  # a file written before the column existed
+            self._db.execute("ALTER TABLE labels ADD COLUMN counter_key BLOB")
         self._saved_images: set[bytes] = {
             bytes(row[0]) for row in self._db.execute("SELECT hash FROM images")
         }
@@ -101,7 +105,7 @@ class LabelStateStore:
                 ],
             )
             self._db.executemany(
-                f"INSERT OR REPLACE INTO labels VALUES ({', '.join('?' * 19)})", rows
+                f"INSERT OR REPLACE INTO labels VALUES ({', '.join('?' * 20)})", rows
             )
         self._saved_images.update(new_images)
 
@@ -158,6 +162,7 @@ def _row(s: LabelSnapshot) -> tuple[object, ...]:
         s.rssi_dbm,
         s.temperature_tenths_c,
         s.refreshes,
+        s.counter_key,
     )
 
 
@@ -182,6 +187,7 @@ def _snapshot(row: tuple[Any, ...]) -> LabelSnapshot:
         rssi_dbm,
         temperature,
         refreshes,
+        counter_key,
     ) = row
     hashes = tuple(page_hashes[i : i + 16] for i in range(0, len(page_hashes), 16))
     return LabelSnapshot(
@@ -204,4 +210,5 @@ def _snapshot(row: tuple[Any, ...]) -> LabelSnapshot:
         rssi_dbm=int(rssi_dbm),
         temperature_tenths_c=int(temperature),
         refreshes=int(refreshes),
+        counter_key=None if counter_key is None else bytes(counter_key),
     )

@@ -40,6 +40,7 @@ from typing import TypedDict, Unpack
 from esl.mqtt.errors import MosquittoConfigError
 from esl.mqtt.mosquitto_password import generate_password, hash_password
 from gateways.errors import InvalidTopicPartError
+from gateways.mqtt.store_gateway import store_gateway_client_id
 from gateways.mqtt.topics import TOPIC_ROOT, TopicKind, topic_for, validate_topic_part
 from gateways.protocol import MAX_FRAME_BYTES
 
@@ -173,6 +174,18 @@ def plan_accounts(
         accounts.append(
             GatewayAccount(store, gateway, username, known.get(username) or new_password())
         )
+    # A gateway's MQTT client id (its session, and on RabbitMQ its session queue) joins
+    # store and gateway with "-", which ids may hold: "S0"/"1-gw1" and "S0-1"/"gw1" would
+    # share one session, and each login could read the other store's frames.
+    by_client: dict[str, tuple[str, str]] = {}
+    for account in accounts:
+        client = store_gateway_client_id(store=account.store, gateway=account.gateway)
+        other = by_client.setdefault(client, (account.store, account.gateway))
+        if other != (account.store, account.gateway):
+            raise MosquittoConfigError(
+                reason=f"gateways {other[0]}/{other[1]} and {account.store}/{account.gateway} "
+                f"would share the MQTT client id {client}: rename one"
+            )
     if controller_username in {a.username for a in accounts}:
         raise MosquittoConfigError(reason="the controller username clashes with a gateway's")
     controller = Account(controller_username, known.get(controller_username) or new_password())

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from gateways.protocol._wire import check_label_id
 from gateways.protocol.errors import ProvisioningRejectedError
@@ -30,7 +30,7 @@ class LabelProvision:
 
     label_id: str
     model_id: str
-    key: bytes
+    key: bytes = field(repr=False)  # never in a log line or a traceback
 
     def __post_init__(self) -> None:
         check_label_key(self.key)

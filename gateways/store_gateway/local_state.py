@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import sqlite3
 from collections.abc import Iterable
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 from rendering.encoding import Planes
@@ -63,7 +63,7 @@ class LabelRecord:
     label_id: str
     address: str
     model: str
-    key: bytes | None
+    key: bytes | None = field(repr=False)  # never in a log line or a traceback
     last_sequence: int = 0
     last_mac: bytes = b""
     last_response: bytes = b""

@@ -335,8 +335,37 @@ def test_unassociate_is_acknowledged_then_the_label_forgets_its_key() -> None:
     assert label.state(now=T0 + REFRESH) is LabelState.UNASSOCIATED
     assert label.receive(_frame(3, Ping()), now=T0 + REFRESH) is None
     assert label.shown == PRICE_A  # e-paper keeps its last image without power
+    # Associated again with the same key, it keeps counting: frames 1 and 2 stay replays.
     label.associate(KEY, now=T0 + 2 * REFRESH)
-    assert _send(label, _frame(1, Ping()), at=T0 + 2 * REFRESH).acked
+    assert _send(label, _frame(1, Ping()), at=T0 + 2 * REFRESH).reason is ReasonCode.STALE_SEQUENCE
+    assert _send(label, _frame(3, Ping()), at=T0 + 2 * REFRESH).acked
+    # A new key starts the count again: frames signed with the old one fail their MAC.
+    other = bytes(range(1, 33))
+    label.associate(other, now=T0 + 2 * REFRESH)
+    fresh = label.receive(_frame(1, Ping(), key=other), now=T0 + 2 * REFRESH)
+    assert fresh is not None
+    assert decode_response(fresh, key=other).acked
+
+
+def test_an_old_price_frame_replayed_after_reassociation_is_refused() -> None:
+    label = _label()
+    old_price = _frame(1, _show(PRICE_A))  # captured on the radio by a rogue device
+    assert _send(label, old_price).acked
+    assert _send(label, _frame(2, _show(PRICE_B)), at=T0 + REFRESH).acked
+    assert _send(label, _frame(3, Unassociate()), at=T0 + 2 * REFRESH).acked
+    later = T0 + 3 * REFRESH
+    label.associate(KEY, now=later)  # the kit carries the key the database holds
+    answer = _send(label, old_price, at=later + timedelta(seconds=1))
+    assert answer.reason is ReasonCode.STALE_SEQUENCE
+    assert label.shown == PRICE_B
+    # The captured Unassociate, replayed: the last frame accepted, so a radio duplicate,
+    # answered with the stored answer and changing nothing.
+    label.receive(_frame(3, Unassociate()), now=later + timedelta(seconds=2))
+    assert label.associated
+    assert _send(label, _frame(2, Unassociate()), at=later + timedelta(seconds=3)).reason is (
+        ReasonCode.STALE_SEQUENCE
+    )
+    assert label.associated
 
 
 def test_a_check_in_reports_health_signed_with_the_label_key() -> None:

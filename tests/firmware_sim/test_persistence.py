@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+import sqlite3
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -11,10 +12,15 @@ from typer.testing import CliRunner
 
 from esl.cli import app
 from firmware_sim.fleet import read_provisioning
+from firmware_sim.hardware import hardware_for
+from firmware_sim.images import ImageStore
+from firmware_sim.label import SimulatedLabel
+from firmware_sim.label_store import LabelStateStore
 from firmware_sim.simulation import SiteConfig, open_simulated_gateway
 from gateways.protocol import (
     LabelFrame,
     ReasonCode,
+    Unassociate,
     build_image_update,
     decode_response,
     encode_frame,
@@ -107,3 +113,52 @@ def test_a_label_s_new_image_is_on_disk_before_its_answer_leaves_the_gateway(
     assert again.gateway.labels[label_id].last_sequence == 1
     again.close()
     site.storage.close()
+
+
+def test_a_label_unassociated_then_restarted_keeps_counting_under_its_key(
+    tmp_path: Path,
+) -> None:
+    path = tmp_path / "labels.sqlite"
+    hardware = hardware_for(get_display_model("2.9-bwr"))
+    key = bytes(range(32))
+    label = SimulatedLabel(label_id="L-1", hardware=hardware, key=key, now=T0)
+    images = ImageStore()
+    old_price = encode_frame(
+        LabelFrame("L-1", 1, build_image_update(PRICE_A, model_id="2.9-bwr")), key=key
+    )
+    assert label.receive(old_price, now=T0) is not None
+    unassociate = encode_frame(LabelFrame("L-1", 2, Unassociate()), key=key)
+    assert label.receive(unassociate, now=T0 + timedelta(seconds=30)) is not None
+    assert not label.associated
+    with LabelStateStore(path) as store:
+        store.save([label], images=images)
+    with LabelStateStore(path) as store:
+        (restarted,) = store.load(images=ImageStore(), now=T0 + timedelta(minutes=1))
+    restarted.associate(key, now=T0 + timedelta(minutes=1))  # the same key, from the kit
+    replay = restarted.receive(old_price, now=T0 + timedelta(minutes=2))
+    assert replay is not None
+    assert decode_response(replay, key=key).reason is ReasonCode.STALE_SEQUENCE
+
+
+def test_a_state_file_from_before_the_counter_key_column_still_opens(tmp_path: Path) -> None:
+    path = tmp_path / "labels.sqlite"
+    with sqlite3.connect(path) as db:  # the table as files written before it had the column
+        db.execute(
+            "CREATE TABLE labels (label_id TEXT PRIMARY KEY, model_id TEXT NOT NULL, key BLOB, "
+            "last_sequence INTEGER NOT NULL, last_mac BLOB NOT NULL, last_response BLOB NOT "
+            "NULL, battery_nv INTEGER NOT NULL, shown_hash BLOB, shown_page INTEGER NOT NULL, "
+            "page_hashes BLOB NOT NULL, scheduled_page INTEGER, scheduled_at_ms INTEGER NOT "
+            "NULL, clock_offset_ms INTEGER NOT NULL, last_contact_ms INTEGER NOT NULL, "
+            "busy_until_ms INTEGER NOT NULL, led_until_ms INTEGER NOT NULL, rssi_dbm INTEGER "
+            "NOT NULL, temperature_tenths_c INTEGER NOT NULL, refreshes INTEGER NOT NULL)"
+        )
+        db.execute(
+            "INSERT INTO labels VALUES ('L-1', '2.9-bwr', ?, 7, x'', x'', 1, NULL, 0, ?, NULL, "
+            "0, 0, 0, 0, 0, -60, 210, 0)",
+            (bytes(range(32)), bytes(16 * hardware_for(get_display_model("2.9-bwr")).pages)),
+        )
+    with LabelStateStore(path) as store:
+        (label,) = store.load(images=ImageStore(), now=T0)
+    assert label.last_sequence == 7
+    label.associate(bytes(range(32)), now=T0)  # its counter was kept under this key
+    assert label.last_sequence == 7

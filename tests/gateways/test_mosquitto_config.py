@@ -133,6 +133,13 @@ def test_running_again_keeps_existing_passwords_and_adds_new_ones(tmp_path: Path
             [("S/1", "gw1")],
             "store id 'S/1' cannot be a topic level: use 1-64 of A-Z a-z 0-9 _ -",
         ),
+        (
+            # Two stores' gateways whose MQTT client ids (sessions, RabbitMQ session
+            # queues) would be one: each login could read the other store's frames.
+            [("S0", "1-gw1"), ("S0-1", "gw1")],
+            "gateways S0/1-gw1 and S0-1/gw1 would share the MQTT client id esl-gw-S0-1-gw1: "
+            "rename one",
+        ),
     ],
 )
 def test_unusable_gateway_lists_are_refused(pairs: list[tuple[str, str]], reason: str) -> None:
