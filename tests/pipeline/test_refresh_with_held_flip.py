@@ -15,10 +15,9 @@ from sqlalchemy import Engine, select
 from esl.db.console_models import LabelActionRow
 from esl.db.engine import session_factory
 from esl.services.label_actions import ActionKind, request_action
-from rendering.encoding import content_hash
 from tests.pipeline.in_memory_gateway import radio
 from tests.pipeline.small_world import PRICES_A, T0, World
-from tests.support.pipeline import ADMIN, expected_planes, publish_prices
+from tests.support.pipeline import ADMIN, publish_prices
 
 
 @pytest.fixture
@@ -47,13 +46,6 @@ async def _settle_actions(world: World) -> str:
     raise AssertionError("action still open")
 
 
-def _due_hash(world: World, label_id: str) -> str:
-    with world.sessions() as session:
-        return content_hash(
-            expected_planes(session, label_id=label_id, sku="MLK-1", at=world.clock.now)
-        ).hex()
-
-
 async def test_a_refresh_of_a_label_holding_a_flip_does_not_show_the_future_price(
     world: World,
 ) -> None:
@@ -64,7 +56,7 @@ async def test_a_refresh_of_a_label_holding_a_flip_does_not_show_the_future_pric
     publish_prices(world.sessions, {"MLK-1": "2.49"}, now=world.clock.now, effective_at=flip)
     await world.converge()  # holds the flip to 2.49 at `flip`
     world.clock.advance(timedelta(seconds=30))
-    assert label.shown_hash.hex() == _due_hash(world, label_id)  # 3.49, as due
+    assert label.shown_hash.hex() == world.hash_of(label_id)  # 3.49, as due
     with world.sessions.begin() as session:
         request_action(
             session,
@@ -78,7 +70,7 @@ async def test_a_refresh_of_a_label_holding_a_flip_does_not_show_the_future_pric
     world.clock.advance(timedelta(seconds=30))
     assert world.clock.now < flip
     label.synchronize(now=world.clock.now)
-    due = _due_hash(world, label_id)
+    due = world.hash_of(label_id)
     state = world.state(label_id)
     panel = label.shown_hash.hex()
     assert panel == due, (
@@ -89,4 +81,4 @@ async def test_a_refresh_of_a_label_holding_a_flip_does_not_show_the_future_pric
     world.clock.now = flip + timedelta(seconds=1)
     await world.converge()
     label.synchronize(now=world.clock.now)
-    assert label.shown_hash.hex() == _due_hash(world, label_id)  # 2.49, at the instant
+    assert label.shown_hash.hex() == world.hash_of(label_id)  # 2.49, at the instant

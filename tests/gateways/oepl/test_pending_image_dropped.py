@@ -14,6 +14,7 @@ from __future__ import annotations
 import asyncio
 import time
 from collections.abc import AsyncIterator
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
@@ -164,14 +165,7 @@ async def test_a_retry_after_the_pending_image_was_cleared_is_not_acked(
 async def chain_ap() -> AsyncIterator[ServedAccessPoint]:
     """Tags checking in every 50 ms; a pending image dropped after 6 s (20 min on a real
     AP; the chain's driver confirms within 3 s instead of 150 s)."""
-    config = AccessPointConfig(
-        check_in_interval_s=0.05,
-        radio_bytes_per_s=2_000_000,
-        upload_processing_s=0.01,
-        page_size=3,
-        pending_expiry_s=6.0,
-    )
-    ap = EmulatedAccessPoint(config)
+    ap = EmulatedAccessPoint(replace(AP_CONFIG, pending_expiry_s=6.0))
     now = time.time()
     for number in range(1, 4):
         ap.add_tag(EmulatedTag(mac=tag_mac(number), hw_type=HW_29_BWR), now=now)
