@@ -15,10 +15,11 @@ battery at a past instant is unknown (acknowledgements do not carry it).
 from __future__ import annotations
 
 import gc
+import logging
 from collections import defaultdict
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
 from decimal import Decimal
 from typing import Any, NamedTuple
@@ -70,12 +71,16 @@ from pricing import (
     PriceLedger,
     ResolvedPrice,
 )
-from pricing.errors import NoApplicablePriceError
+from pricing.errors import CurrencyMismatchError, NoApplicablePriceError
 from pricing.resolution import resolve_key
 from rendering.content import LabelContent, content_from_dict
 from rendering.errors import ContentError
 
 __all__ = ["GatheredAudit", "gather_audit"]
+
+log = logging.getLogger(__name__)
+# The prior price a label must show could not be worked out (a ledger in another currency).
+_UNKNOWN_PRIOR = object()
 
 _labels = core_table(LabelRow)
 _bindings = core_table(LabelBindingRow)
@@ -233,7 +238,7 @@ def _gather(
     verdicts: list[LabelVerdict] = []
     problems: list[PriorPriceProblem] = []
     due_by_label: dict[str, ResolvedPrice] = {}
-    priors: dict[tuple[PriceKey, Decimal], Decimal | None] = {}
+    priors: dict[tuple[PriceKey, Decimal], Decimal | object | None] = {}
     nothing_seen = _Seen(None, None, None)
     # Labels not showing the due price need when it started; asked for after the first
     # pass, for those labels only, then classified again.
@@ -276,21 +281,27 @@ def _gather(
             memo = (store_key, shown.price)
             if memo not in priors:
                 product = catalogue.products.get(label.sku)
-                expected = (
-                    expected_prior_price(
-                        ledger,
-                        key=store_key,
-                        product=product,
-                        price=Money(shown.price, shown.currency),
-                        at=at,
+                try:
+                    expected = (
+                        expected_prior_price(
+                            ledger,
+                            key=store_key,
+                            product=product,
+                            price=Money(shown.price, shown.currency),
+                            at=at,
+                        )
+                        if product is not None
+                        else None
                     )
-                    if product is not None
-                    else None
-                )
-                priors[memo] = expected.amount if expected is not None else None
-            problem = check_prior_price(facts, expected=priors[memo])
-            if problem is not None:
-                problems.append(problem)
+                    priors[memo] = expected.amount if expected is not None else None
+                except CurrencyMismatchError as error:
+                    log.warning("audit: no prior price to check for %s: %s", label.sku, error)
+                    priors[memo] = _UNKNOWN_PRIOR
+            expected_prior = priors[memo]
+            if expected_prior is None or isinstance(expected_prior, Decimal):
+                problem = check_prior_price(facts, expected=expected_prior)
+                if problem is not None:
+                    problems.append(problem)
     if late:
         since = store_prices_since(session, {(f.sku, f.store) for _, f in late}, at=at)
         for index, facts in late:
@@ -333,6 +344,11 @@ def _resolve_or_none(
     try:
         return resolve_key(catalogue, key, at=at, ledger=ledger, locale=locale)
     except NoApplicablePriceError:
+        return None
+    except CurrencyMismatchError as error:
+        # A ledger in the currency used before a change: no price can be due here (the
+        # pipeline does not plan the label either); the rest of the audit goes on.
+        log.warning("audit: %s in %s has no due price: %s", key.sku, key.store, error)
         return None
 
 
@@ -508,10 +524,14 @@ def _open_updates(session: Session, label_ids: list[str], *, at: datetime) -> di
         parked_at,
     ) in session.execute(statement):
         if label_id in wanted:
-            # A row settled after `at` was still waiting at `at`, whatever its status now;
-            # so was a row parked after `at` (unknown for rows parked before 0018).
-            if status == OutboxStatus.PARKED and parked_at is not None and instant(parked_at) > at:
-                status, reason, detail = OutboxStatus.SENT.value, None, None
+            # A row settled after `at` was still waiting at `at`, whatever its status now:
+            # parked if it was by then, else on its way (when a row was parked is known
+            # since migration 0018; a row parked before it counts as parked).
+            if parked_at is not None:
+                if instant(parked_at) <= at:
+                    status = OutboxStatus.PARKED.value
+                else:
+                    status, reason, detail = OutboxStatus.SENT.value, None, None
             shown_status = status if status in OPEN_STATUSES else OutboxStatus.SENT.value
             found[label_id] = OpenUpdate(
                 status=shown_status, since=created, attempts=attempts, reason=reason, detail=detail
@@ -529,13 +549,10 @@ def _draws(shown: dict[str, Any], due: ResolvedPrice, catalogue: Catalogue, stor
     product = catalogue.products.get(due.sku)
     if product is None:
         return False
-    due_content = LabelContent.from_resolved(
-        product=product,
-        price=due,
-        store=catalogue.stores.get(store) if drawn.store_name is not None else None,
-        locale=drawn.locale,
-    )
-    return due_content.fingerprint == drawn.fingerprint
+    due_content = LabelContent.from_resolved(product=product, price=due, locale=drawn.locale)
+    # The store's name as drawn: a renamed store is no price difference (nor is it to the
+    # price fingerprints this stands in for).
+    return replace(due_content, store_name=drawn.store_name).fingerprint == drawn.fingerprint
 
 
 def _sent_without_price(session: Session, unknown: dict[str, str], *, at: datetime) -> set[str]:

@@ -117,12 +117,14 @@ def reconcile(state: LabelState, verdict: CheckInVerdict, *, shows: str | None) 
     """Correct the record of a label whose panel differs; True when it must be planned
     again (its desired content is forgotten, so planning sends it whatever is due)."""
     if verdict is CheckInVerdict.NEWER:
-        state.displayed_hash = shows
+        # The label's newest word, with no update on its way (else it is EXPECTED): what
+        # it shows is settled, so planning sends nothing if that is what is due.
+        state.displayed_hash = state.confirmed_hash = state.desired_hash = shows
     elif verdict is CheckInVerdict.OLDER:
         state.displayed_hash = None  # unknown: the next frame is a full image
+        state.confirmed_hash = None
     else:
         return False
-    state.confirmed_hash = None
     state.desired_key = None
     state.desired_display_at = None
     state.changed = True

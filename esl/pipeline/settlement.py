@@ -226,19 +226,22 @@ class Settlement:
                     if not older:
                         accept_claim(state, response)
                     refusal = None
-                    if older:
-                        # Never believed (a replay looks just like this): what it shows
-                        # is weighed as older than the record, so a difference sends
-                        # the due image again, in full.
-                        stale_check_ins.add(response.label_id)
-                        if not health_is_newer(state, response):
-                            # Nor is its battery, nor being alive: a replayed check-in
-                            # says nothing of now (and revives no parked update).
-                            check_ins[response.label_id] = (response, uplink.received_at)
-                            continue
                     checked_in[response.label_id] = (
                         BasicStateFlag.SERVICE_NEEDED not in response.flags
                     )
+                    if older:
+                        # Never believed (a replay looks just like this): what it shows
+                        # is weighed as older than the record, so a difference sends
+                        # the due image again, in full. A parked update is sent again
+                        # too: a label whose clock went back (a new battery) answers it
+                        # with a newer claim; a replay costs one more try.
+                        stale_check_ins.add(response.label_id)
+                        if not health_is_newer(state, response):
+                            # Nor its battery, nor its being alive: a replayed check-in
+                            # says nothing of now.
+                            check_ins[response.label_id] = (response, uplink.received_at)
+                            continue
+                        note_health(state, response)  # a replay of it no longer counts
                     if _record_health(state, response, uplink.received_at, displayed=False):
                         check_ins[response.label_id] = (response, uplink.received_at)
                         heard[response.label_id] = vital_sign(response, uplink.received_at)

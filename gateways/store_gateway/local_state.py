@@ -98,7 +98,8 @@ class LocalState:
         # (the systemd unit's StateDirectoryMode=0700 is not always there).
         path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
         path.touch(mode=0o600, exist_ok=True)
-        path.chmod(0o600)
+        for written in (path, *path.parent.glob(path.name + "-*")):  # with its WAL files
+            written.chmod(0o600)
         self._db = sqlite3.connect(path, isolation_level=None)
         self._db.execute("PRAGMA journal_mode=WAL")
         self._db.execute("PRAGMA synchronous=FULL")

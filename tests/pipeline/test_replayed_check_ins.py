@@ -14,9 +14,10 @@ from __future__ import annotations
 from datetime import timedelta
 
 import pytest
-from sqlalchemy import Engine
+from sqlalchemy import Engine, update
 
 from esl.db.engine import session_factory
+from esl.db.models import OutboxRow
 from firmware_sim.images import ImageStore
 from gateways.base import Uplink
 from tests.pipeline.small_world import PRICES_A, T0, World
@@ -116,3 +117,36 @@ async def test_a_replayed_check_in_older_by_label_clock_is_not_believed_over_a_n
     assert label.shown_hash is not None
     assert label.shown_hash.hex() == due
     assert world.state(label_id).displayed_hash == due
+
+
+async def test_a_label_whose_clock_went_back_gets_its_parked_update_and_is_heard_again(
+    world: World,
+) -> None:
+    """A new battery: the counter kept, the clock a day behind. Its check-in is older than
+    the claim held (a replay looks the same), so it reports no health; but the update
+    parked for the flat battery is sent again, and the label's answer to it is newer."""
+    label_id = sorted(world.labels)[0]
+    await world.converge()
+    label = world.labels[label_id]
+    world.clock.advance(timedelta(minutes=1))
+    publish_prices(world.sessions, {**PRICES_A, "MLK-1": "3.99"}, now=world.clock.now)
+    world.controller.plan_due_work()
+    with world.sessions.begin() as session:
+        session.execute(
+            update(OutboxRow)
+            .where(OutboxRow.label_id == label_id, OutboxRow.status.in_(("pending", "sent")))
+            .values(status="parked", parked_reason="flat battery")
+        )
+    world.clock.advance(timedelta(minutes=30))
+    label.set_battery_mv(3000)
+    label.clock_offset_ms = -86_400_000
+    world.dispatcher.settle([_check_in(world, label_id)])
+    assert world.state(label_id).last_seen != world.clock.now  # no health from it
+    assert "pending" in [status for _, status in world.rows(label_id)]  # revived
+    await world.converge()
+    label.synchronize(now=world.clock.now)
+    state = world.state(label_id)
+    assert label.shown_hash is not None
+    assert label.shown_hash.hex() == world.hash_of(label_id) == state.confirmed_hash
+    assert state.battery_mv is not None
+    assert state.battery_mv > 2_900  # heard again (the new battery), from its answer
