@@ -5,7 +5,10 @@ from __future__ import annotations
 from datetime import timedelta
 from decimal import Decimal
 
+from sqlalchemy import update
+
 from esl.audit.classify import AuditClass
+from esl.db.models import OutboxRow
 from tests.audit.scenario import AUDIT_AT, T1, build_chain
 from tests.audit.world import T0, AuditWorld
 
@@ -85,3 +88,13 @@ def test_a_parking_after_the_instant_is_not_seen_at_it(world: AuditWorld) -> Non
     assert "parked" not in reason
     # After +60 the update was parked: what the audit of that instant says.
     assert "update parked" in verdict_at(70)[1]
+    # So it stays when the next price supersedes the parked frame at +90 (planning
+    # supersedes parked frames too).
+    with world.sessions.begin() as session:
+        session.execute(
+            update(OutboxRow)
+            .where(OutboxRow.label_id == "L-1", OutboxRow.status == "parked")
+            .values(status="superseded", settled_at=T0 + timedelta(minutes=90))
+        )
+    assert "update parked" in verdict_at(70)[1]
+    assert "parked" not in verdict_at(40)[1]

@@ -150,3 +150,36 @@ async def test_a_label_whose_clock_went_back_gets_its_parked_update_and_is_heard
     assert label.shown_hash.hex() == world.hash_of(label_id) == state.confirmed_hash
     assert state.battery_mv is not None
     assert state.battery_mv > 2_900  # heard again (the new battery), from its answer
+
+
+async def test_a_replay_of_an_older_sequence_check_in_does_not_revive_a_dead_label(
+    world: World,
+) -> None:
+    """A label restored from a backup (an older sequence, its clock current): its check-in
+    counts for health once, and its clock is noted, so a replay of it counts no more."""
+    label_id = sorted(world.labels)[0]
+    await world.converge()
+    backup = world.back_up(label_id)  # sequence 1, shows A
+    world.clock.advance(timedelta(minutes=1))
+    publish_prices(world.sessions, {**PRICES_A, "MLK-1": "3.99"}, now=world.clock.now)
+    await world.converge()
+    world.clock.advance(timedelta(minutes=1))
+    publish_prices(world.sessions, PRICES_A, now=world.clock.now)
+    await world.converge()  # sequence 3, shows A again
+    assert world.state(label_id).claim_sequence == 3
+
+    # The label is restored from its backup (sequence 1, still showing A): its check-in
+    # is older than the claim held by sequence, newer by its clock.
+    world.restore(label_id, backup)
+    world.clock.advance(timedelta(minutes=1))
+    captured = _check_in(world, label_id)
+    world.dispatcher.settle([captured])
+    last_heard = world.state(label_id).last_seen
+    assert last_heard == captured.received_at
+
+    # The label dies; six hours later the captured check-in is replayed.
+    world.clock.advance(timedelta(hours=6))
+    world.dispatcher.settle([Uplink("S01", "gw1", captured.payload, world.clock.now)])
+    assert world.state(label_id).last_seen == last_heard, (
+        "a replayed check-in made a silent label look alive again"
+    )
