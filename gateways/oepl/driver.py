@@ -130,12 +130,9 @@ class AccessPointDriver:
             raise TagRefusedError(
                 ap=self.ap, mac=mac, reason=f"image is {planes.width}x{planes.height}, not its size"
             )
-        stored = await self.client.stored_image(mac)
-        if (
-            stored is not None
-            and self._taken.get(mac) != content_hash(planes)
-            and planes_from_stored(stored, tag_type) == planes
-        ):
+        taken = self._taken.get(mac) == content_hash(planes)
+        stored = None if taken else await self.client.stored_image(mac)
+        if stored is not None and planes_from_stored(stored, tag_type) == planes:
             # The AP takes an upload of the image it stores as no change and sends nothing,
             # and unless this driver saw the tag take that image, whether it did is not
             # known: the AP drops an upload a tag never fetched after a while (about 20

@@ -5,7 +5,7 @@ from __future__ import annotations
 import random
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 import httpx
 from sqlalchemy import Engine, select, update
@@ -21,6 +21,7 @@ from firmware_sim.fleet import build_labels, make_fleet
 from firmware_sim.hardware import hardware_for
 from firmware_sim.images import ImageStore
 from firmware_sim.label import LabelSnapshot, SimulatedLabel
+from gateways.base import Uplink
 from rendering.display_models import get_display_model
 from rendering.encoding import content_hash
 from tests.pipeline.in_memory_gateway import InMemoryGateway, radio
@@ -148,6 +149,13 @@ class World:
         )
         with self.sessions() as session:
             return list(session.execute(query).all())
+
+    def check_in(self, label_id: str, *, at: datetime | None = None) -> Uplink:
+        """The label's signed check-in (what it shows, its health), as its gateway hears it."""
+        when = self.clock.now if at is None else at
+        report = self.labels[label_id].status_report(now=when)
+        assert report is not None
+        return Uplink("S01", "gw1", report, when)
 
     def hash_of(self, label_id: str) -> str:
         with self.sessions() as session:

@@ -11,7 +11,6 @@ import pytest
 from sqlalchemy import Engine
 
 from esl.db.engine import session_factory
-from gateways.base import Uplink
 from tests.pipeline.small_world import PRICES_A, T0, World
 from tests.support.pipeline import expected_planes, publish_flash_promotion, publish_prices
 
@@ -41,12 +40,6 @@ def _flip_ahead(world: World, price: str = "2.49") -> datetime:
 TWO_PLUS_ONE = {"kind": "buy_n_get_m", "quantity": 2, "free_quantity": 1}
 
 
-def _check_in(world: World, label_id: str, *, at: datetime) -> Uplink:
-    report = world.labels[label_id].status_report(now=at)
-    assert report is not None
-    return Uplink("S01", "gw1", report, at)
-
-
 async def test_a_label_reset_while_it_holds_a_flip_gets_the_image_of_now_and_the_flip_again(
     world: World,
 ) -> None:
@@ -63,7 +56,7 @@ async def test_a_label_reset_while_it_holds_a_flip_gets_the_image_of_now_and_the
     # Restored from an old backup: shows an old price, holds no flip.
     world.restore(label_id, backup)
     world.clock.advance(timedelta(minutes=1))
-    world.dispatcher.settle([_check_in(world, label_id, at=world.clock.now)])
+    world.dispatcher.settle([world.check_in(label_id, at=world.clock.now)])
     assert world.dispatcher.counts.reconciled == 1
     await world.converge()
     assert _shows_what_is_due(world, label_id)  # the price of now, not the backup's
@@ -144,7 +137,7 @@ async def test_a_label_that_flipped_unheard_is_not_sent_its_image_again(world: W
     await world.converge()
     sent_before = len(world.rows(label_id))
     # Its check-in from just before the instant arrives late, settled after the grace.
-    late = _check_in(world, label_id, at=flip - timedelta(seconds=20))
+    late = world.check_in(label_id, at=flip - timedelta(seconds=20))
     world.clock.now = flip + timedelta(minutes=10)
     world.dispatcher.settle([late])
     assert world.dispatcher.counts.reconciled == 0

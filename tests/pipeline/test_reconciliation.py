@@ -26,12 +26,6 @@ def world(engine: Engine) -> World:
     return World(engine, count=2)
 
 
-def _check_in(world: World, label_id: str) -> Uplink:
-    report = world.labels[label_id].status_report(now=world.clock.now)
-    assert report is not None
-    return Uplink("S01", "gw1", report, world.clock.now)
-
-
 def _assert_truth(world: World, label_id: str) -> None:
     """Panel == record == due."""
     label = world.labels[label_id]
@@ -60,11 +54,11 @@ async def test_a_label_restored_from_a_backup_is_found_by_its_check_in_and_updat
     world.restore(label_id, backup)
     assert world.labels[label_id].shown != world.labels[sorted(world.labels)[1]].shown
     world.clock.advance(timedelta(minutes=1))
-    world.dispatcher.settle([_check_in(world, label_id)])
+    world.dispatcher.settle([world.check_in(label_id)])
     assert world.dispatcher.counts.reconciled == 1
     await world.converge()
     _assert_truth(world, label_id)
-    world.dispatcher.settle([_check_in(world, label_id)])  # agrees now: nothing more
+    world.dispatcher.settle([world.check_in(label_id)])  # agrees now: nothing more
     assert world.dispatcher.counts.reconciled == 1
 
 
@@ -73,7 +67,7 @@ async def test_an_old_check_in_replayed_later_never_makes_an_old_price_look_show
 ) -> None:
     label_id = sorted(world.labels)[0]
     await world.converge()
-    captured = _check_in(world, label_id)  # "I show price A", sequence 1
+    captured = world.check_in(label_id)  # "I show price A", sequence 1
     publish_prices(world.sessions, PRICES_B, now=world.clock.now)
     await world.converge()
     _assert_truth(world, label_id)
@@ -110,7 +104,7 @@ async def test_a_label_found_again_while_its_repair_is_planned_is_not_forgotten(
     await world.converge()
     _blanked(world, label_id)
     world.clock.advance(timedelta(minutes=1))
-    world.dispatcher.settle([_check_in(world, label_id)])
+    world.dispatcher.settle([world.check_in(label_id)])
     assert world.dispatcher.counts.reconciled == 1
     steps = world.controller._planning_steps()
     while not any(status == "pending" for _, status in world.rows(label_id)):
@@ -121,7 +115,7 @@ async def test_a_label_found_again_while_its_repair_is_planned_is_not_forgotten(
     world.dispatcher.settle(radio(world.gateway.take(), world.labels, now=world.clock.now))
     world.clock.advance(timedelta(seconds=30))
     _blanked(world, label_id)
-    world.dispatcher.settle([_check_in(world, label_id)])
+    world.dispatcher.settle([world.check_in(label_id)])
     assert world.dispatcher.counts.reconciled == 2
     for _ in steps:  # the rest of the pass
         pass

@@ -30,12 +30,6 @@ def world(engine: Engine) -> World:
     return World(engine, count=1)
 
 
-def _check_in(world: World, label_id: str) -> Uplink:
-    report = world.labels[label_id].status_report(now=world.clock.now)
-    assert report is not None
-    return Uplink("S01", "gw1", report, world.clock.now)
-
-
 async def test_a_replayed_old_check_in_does_not_revive_a_silent_labels_health(
     world: World,
 ) -> None:
@@ -44,14 +38,14 @@ async def test_a_replayed_old_check_in_does_not_revive_a_silent_labels_health(
     label = world.labels[label_id]
 
     world.clock.advance(timedelta(minutes=1))
-    captured = _check_in(world, label_id)  # healthy: full battery, heard now
+    captured = world.check_in(label_id)  # healthy: full battery, heard now
     world.dispatcher.settle([captured])
     healthy_mv = world.state(label_id).battery_mv
 
     # The battery sags; the label's next (newer) check-in says so.
     world.clock.advance(timedelta(minutes=1))
     label.set_battery_mv(2300)
-    world.dispatcher.settle([_check_in(world, label_id)])
+    world.dispatcher.settle([world.check_in(label_id)])
     newest = world.state(label_id)
     assert newest.battery_mv == 2300 != healthy_mv
     last_heard = newest.last_seen
@@ -93,11 +87,11 @@ async def test_a_replayed_check_in_older_by_label_clock_is_not_believed_over_a_n
     assert shown_a is not None
 
     world.clock.advance(timedelta(minutes=1))
-    captured = _check_in(world, label_id)  # (seq 1, t1): "I show A"
+    captured = world.check_in(label_id)  # (seq 1, t1): "I show A"
 
     world.clock.advance(timedelta(minutes=1))
     _blanked(world, label_id)
-    world.dispatcher.settle([_check_in(world, label_id)])  # (seq 1, t2): "I show nothing"
+    world.dispatcher.settle([world.check_in(label_id)])  # (seq 1, t2): "I show nothing"
     assert world.dispatcher.counts.reconciled == 1
     assert world.state(label_id).displayed_hash is None
     assert world.labels[label_id].shown is None
@@ -140,7 +134,7 @@ async def test_a_label_whose_clock_went_back_gets_its_parked_update_and_is_heard
     world.clock.advance(timedelta(minutes=30))
     label.set_battery_mv(3000)
     label.clock_offset_ms = -86_400_000
-    world.dispatcher.settle([_check_in(world, label_id)])
+    world.dispatcher.settle([world.check_in(label_id)])
     assert world.state(label_id).last_seen != world.clock.now  # no health from it
     assert "pending" in [status for _, status in world.rows(label_id)]  # revived
     await world.converge()
@@ -172,7 +166,7 @@ async def test_a_replay_of_an_older_sequence_check_in_does_not_revive_a_dead_lab
     # is older than the claim held by sequence, newer by its clock.
     world.restore(label_id, backup)
     world.clock.advance(timedelta(minutes=1))
-    captured = _check_in(world, label_id)
+    captured = world.check_in(label_id)
     world.dispatcher.settle([captured])
     last_heard = world.state(label_id).last_seen
     assert last_heard == captured.received_at

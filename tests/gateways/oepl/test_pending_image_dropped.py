@@ -21,7 +21,7 @@ import pytest
 from sqlalchemy import Engine
 
 from esl.db.models import LabelStateRow
-from firmware_sim.oepl_ap.access_point import AccessPointConfig, EmulatedAccessPoint, EmulatedTag
+from firmware_sim.oepl_ap.access_point import EmulatedAccessPoint, EmulatedTag
 from firmware_sim.oepl_ap.http_app import ServedAccessPoint
 from gateways.oepl import AccessPointClient, AccessPointDriver, DriverTimings
 from gateways.oepl.models import TagCommand
@@ -39,20 +39,14 @@ from gateways.store_gateway.local_state import LabelRecord
 from rendering.encoding import Planes, content_hash
 from tests.fixtures.mosquitto import MosquittoProcess
 from tests.support.clock import wall_clock
-from tests.support.oepl import HW_29_BWR, price_planes, tag_mac
+from tests.support.oepl import FAST_AP, HW_29_BWR, price_planes, tag_mac
 from tests.support.oepl_chain import OeplChain
 from tests.support.pipeline import expected_planes, publish_prices
 
 MODEL = (296, 128, True)
 # The FAST_AP of tests/support/oepl.py, with the AP's 20-minute pending expiry scaled the
 # same way as the driver's 150 s confirmation (x1/250): 1.2 s against 0.6 s.
-AP_CONFIG = AccessPointConfig(
-    check_in_interval_s=0.05,
-    radio_bytes_per_s=2_000_000,
-    upload_processing_s=0.01,
-    page_size=3,
-    pending_expiry_s=1.2,
-)
+AP_CONFIG = replace(FAST_AP, pending_expiry_s=1.2)
 TIMINGS = DriverTimings(poll_s=0.02, confirm_timeout_s=0.6, busy_base_delay_s=0.01)
 
 
