@@ -28,6 +28,8 @@ from esl.imports.csv_fields import (
 )
 from esl.imports.references import ImportReferences
 from esl.imports.report import ImportReport
+from esl.planning_queue import record_published_change
+from pricing.products import Channel
 
 __all__ = ["HISTORY_COLUMNS", "import_history"]
 
@@ -75,7 +77,6 @@ def _parse(row: CsvRow, refs: ImportReferences, *, currency: str, now: datetime)
 def import_history(
     session: Session, source: IO[str] | str, *, currency: str, imported_by: str, now: datetime
 ) -> ImportReport:
-    del imported_by
     lock_price_writes(session)
     refs = ImportReferences(session)
     parsed = HISTORY_FILE.parse_rows(
@@ -84,11 +85,16 @@ def import_history(
     problems = parsed.problems
 
     table = core_table(LedgerEntryRow)
-    recorded: dict[tuple[LedgerKey, datetime], Decimal] = {
-        ((r.sku, r.channel, r.store), r.effective_at): r.amount
+    recorded: dict[tuple[LedgerKey, datetime], tuple[Decimal, Decimal]] = {
+        ((r.sku, r.channel, r.store), r.effective_at): (r.amount, r.regular_amount)
         for r in session.execute(
             select(
-                table.c.sku, table.c.channel, table.c.store, table.c.effective_at, table.c.amount
+                table.c.sku,
+                table.c.channel,
+                table.c.store,
+                table.c.effective_at,
+                table.c.amount,
+                table.c.regular_amount,
             )
         )
     }
@@ -109,8 +115,14 @@ def import_history(
     for (ledger_key, instant), (line, entry) in parsed.by_key.items():
         stored = recorded.get((ledger_key, instant))
         if stored is not None:
-            if stored != entry["amount"]:
-                problems.add(line, f"the ledger already holds {stored} at this instant")
+            # The ledger is append-only: a corrected price or regular price (a reduction
+            # that was in fact a new regular price) is refused, never reported unchanged.
+            if stored != (entry["amount"], entry["regular_amount"]):
+                amount, regular = stored
+                problems.add(
+                    line,
+                    f"the ledger already holds {amount} (regular {regular}) at this instant",
+                )
             continue
         start = system_start.get(ledger_key)
         if start is not None and instant >= start:
@@ -120,9 +132,24 @@ def import_history(
             continue
         inserts.append({**entry, "source": "history", "publication_id": None, "recorded_at": now})
     problems.raise_if_any()
+    publication_id = None
+    if inserts:
+        # An older price can lower the 30-day prior price of a reduction running now, so
+        # the labels of the shelves it names are planned again (only changed ones are sent).
+        publication_id = record_published_change(
+            session,
+            kind="import",
+            title="history file",
+            by=imported_by,
+            now=now,
+            impact={"history_inserted": len(inserts)},
+            shelves={(e["sku"], e["store"]) for e in inserts if e["channel"] == Channel.STORE},
+        )
+        for entry in inserts:
+            entry["publication_id"] = publication_id
     insert_rows(session, table, inserts)
     # Every entry not inserted was refused above or is already recorded as the file says.
-    return parsed.report("history", inserted=len(inserts), updated=0, publication_id=None)
+    return parsed.report("history", inserted=len(inserts), updated=0, publication_id=publication_id)
 
 
 def _entry_key(entry: dict[str, Any]) -> tuple[LedgerKey, datetime]:

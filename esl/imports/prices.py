@@ -231,6 +231,9 @@ def import_prices(
     problems.raise_if_any()
     publication_id = None
     if inserts or updates:
+        shelves, everywhere = _shelves_changed(
+            ledger, [*inserts, *updates], record_ledger=record_ledger
+        )
         publication_id = record_published_change(
             session,
             kind="import",
@@ -243,11 +246,8 @@ def import_prices(
                 **ledger.impact(),
                 "ledger_recorded": record_ledger,
             },
-            shelves={
-                (entry.key.sku, entry.key.store)
-                for entry in ledger.entries
-                if entry.key.channel is Channel.STORE
-            },
+            shelves=shelves,
+            everywhere=everywhere,
             # A price that starts or ends later changes its labels then, not now.
             later=later_instants(session, rules=[*inserts, *updates], after=now),
         )
@@ -257,6 +257,23 @@ def import_prices(
         )
     return parsed.report(
         "prices", inserted=len(inserts), updated=len(updates), publication_id=publication_id
+    )
+
+
+def _shelves_changed(
+    ledger: LedgerPlan, changed: list[PriceLine], *, record_ledger: bool
+) -> tuple[set[tuple[str, str]], set[str]]:
+    """The (SKU, store) shelves and the SKUs on every shelf whose labels the import may
+    change now. With the ledger, exactly the store keys whose applied price changed.
+    Without it (a bulk load) those keys are not worked out, so every shelf a changed
+    store-channel rule may price is planned: the planner sends only what differs."""
+    if record_ledger:
+        keys = (entry.key for entry in ledger.entries)
+        return {(key.sku, key.store) for key in keys if key.channel is Channel.STORE}, set()
+    on_shelves = [line for line in changed if line.channel in (None, Channel.STORE.value)]
+    return (
+        {(line.sku, line.store) for line in on_shelves if line.store is not None},
+        {line.sku for line in on_shelves if line.store is None},
     )
 
 

@@ -214,6 +214,8 @@ def _ledger_entries(
     first_line: dict[str, int] = {}
     for number, promotion in sorted(lines.values(), reverse=True):
         first_line.update(dict.fromkeys(promotion.skus, number))
+        for category in promotion.categories:
+            first_line.update(dict.fromkeys(after.skus_in_category(category), number))
     problems.add_sku_refusals(recorded.problems, first_line)
     return recorded
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import timedelta
+from decimal import Decimal
 
 import pytest
 from sqlalchemy import Engine, select
@@ -169,3 +170,28 @@ def test_history_cannot_reach_into_the_present_or_contradict_the_ledger(seeded: 
     assert "below price" in str(problems[5])
     with session_factory(seeded)() as session:
         assert len(session.scalars(select(LedgerEntryRow)).all()) == 1
+
+
+def test_history_refuses_a_corrected_regular_price_at_a_recorded_instant(seeded: Engine) -> None:
+    # 2.99 was first sent as a promotion off a regular 3.49, then corrected to a new regular
+    # price: for a perishable product that lowers the price before a later reduction, so
+    # "unchanged" would keep announcing a reduction the corrected history does not allow.
+    _prices(seeded)
+    cut = (START - timedelta(days=9)).isoformat()
+    with session_factory(seeded)() as session, session.begin():
+        import_history(
+            session,
+            HISTORY_HEADER + f"MLK-1,store,S01,{cut},2.99,3.49,PLN\n",
+            currency="PLN",
+            imported_by="t",
+            now=START,
+        )
+    corrected = HISTORY_HEADER + f"MLK-1,store,S01,{cut},2.99,2.99,PLN\n"
+    with pytest.raises(ImportRejectedError) as rejected, session_factory(seeded)() as session:
+        import_history(session, corrected, currency="PLN", imported_by="t", now=START)
+    [problem] = rejected.value.problems
+    assert problem["line"] == 2
+    assert "already holds 2.99 (regular 3.49)" in str(problem["reason"])
+    with session_factory(seeded)() as session:
+        [entry] = session.scalars(select(LedgerEntryRow)).all()
+    assert (entry.amount, entry.regular_amount) == (Decimal("2.99"), Decimal("3.49"))

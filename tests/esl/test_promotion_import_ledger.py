@@ -74,8 +74,11 @@ def test_a_promotion_file_records_its_prices_and_a_later_reduction_sees_them(
     assert resolved.prior_price.amount == Decimal("47.99")
 
 
+@pytest.mark.parametrize(
+    ("header", "targets"), [("skus", "CFE-1"), ("categories", "coffee")], ids=["sku", "category"]
+)
 def test_a_promotion_file_that_would_rewrite_the_ledger_is_refused_whole(
-    seeded: Engine,
+    seeded: Engine, header: str, targets: str
 ) -> None:
     _coffee_since(seeded, START - timedelta(days=20))
     # A price change already published for tomorrow: the ledger runs beyond today.
@@ -85,8 +88,18 @@ def test_a_promotion_file_that_would_rewrite_the_ledger_is_refused_whole(
         now=START,
         effective_at=START + timedelta(days=1),
     )
-    with pytest.raises(ImportRejectedError) as rejected:
-        _promotions(seeded, "C,Kawa -20%,percent_off,CFE-1,20,,\n", now=START)
-    assert {problem["line"] for problem in rejected.value.problems} == {2}  # a key each
+    # The refused promotion is the second row, whether it names its SKU or its category.
+    with pytest.raises(ImportRejectedError) as rejected, session_factory(seeded)() as session:
+        import_promotions(
+            session,
+            f"id,name,kind,{header},percent\n"
+            f"D,Nabiał -5%,percent_off,{'dairy' if header == 'categories' else 'MLK-1'},5\n"
+            f"C,Kawa -20%,percent_off,{targets},20\n",
+            currency="PLN",
+            imported_by="test",
+            now=START,
+        )
+    assert {problem["line"] for problem in rejected.value.problems} == {3}  # a key each
+    assert all("CFE-1" in str(problem["reason"]) for problem in rejected.value.problems)
     with session_factory(seeded)() as session:
         assert session.get(PromotionRow, "C") is None

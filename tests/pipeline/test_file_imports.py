@@ -1,4 +1,4 @@
-"""A promotion loaded from a CSV file reaches the shelf like one published through the API.
+"""A price, promotion or history file reaches the shelf like a publication through the API.
 
 The real chain (tests/support/chain.py): SQLite, a real Mosquitto, simulated store
 gateways and labels speaking the signed protocol, the controller the composition root
@@ -22,7 +22,7 @@ from sqlalchemy import Engine
 from sqlalchemy.orm import Session, sessionmaker
 
 from esl.db.models import LabelStateRow
-from esl.imports import import_history, import_promotions
+from esl.imports import import_history, import_prices, import_promotions
 from esl.services.quotes import quote
 from rendering.encoding import content_hash
 from tests.fixtures.mosquitto import MosquittoProcess
@@ -66,6 +66,14 @@ def _shelf_price(
         )
     prior = resolved.prior_price.amount if resolved.prior_price is not None else None
     return resolved.price.amount, prior
+
+
+async def _three_labels_converged(chain: Chain, start: datetime) -> None:
+    publish_prices(chain.sessions, {"MLK-1": "3.49", "CHS-1": "8.99", "CFE-1": "59.99"}, now=start)
+    chain.add_store("S01", labels=3)
+    await chain.start_gateway("S01")
+    await chain.start_controller()
+    await chain.wait_converged(wall_clock())
 
 
 def _assert_panels_and_record(chain: Chain, at: datetime) -> None:
@@ -210,3 +218,49 @@ async def test_an_imported_promotion_starts_and_ends_on_the_shelf_at_its_instant
     await _holds_the_flip_to(store, ends, "CHS-1")
     await store.assert_shows_due_at(ends)
     assert _shelf_price(store.sessions, "CHS-1", ends) == (Decimal("8.99"), None)
+
+
+async def test_a_price_file_loaded_without_the_ledger_reaches_the_labels(chain: Chain) -> None:
+    # `--no-ledger` (a bulk load) works out no changed keys: the labels still follow.
+    await _three_labels_converged(chain, wall_clock())
+    with chain.sessions.begin() as session:
+        report = import_prices(
+            session,
+            "sku,scope,store_or_zone,price,currency\nMLK-1,store,S01,3.79,PLN\n",
+            currency="PLN",
+            imported_by="test",
+            now=wall_clock(),
+            record_ledger=False,
+        )
+    assert report.inserted == 1
+    assert _shelf_price(chain.sessions, "MLK-1") == (Decimal("3.79"), None)
+    await chain.wait_converged(wall_clock(), timeout_s=30)
+    _assert_panels_and_record(chain, wall_clock())
+
+
+async def test_history_loaded_during_a_reduction_ends_its_unlawful_announcement(
+    chain: Chain,
+) -> None:
+    start = wall_clock()
+    await _three_labels_converged(chain, start)
+    week = _instant(wall_clock() + timedelta(days=7))
+    assert _import(chain.sessions, f"SPRING,Spring,percent_off,CHS-1,,20,,{week}\n")
+    await chain.wait_converged(wall_clock())
+    # -20 % announced against 8.99, the only price the ledger knows.
+    assert _shelf_price(chain.sessions, "CHS-1") == (Decimal("7.19"), Decimal("8.99"))
+
+    # The shop's history arrives: 20 days ago cheese cost 6.99 on the shelf of S01, so
+    # 7.19 is no reduction against the 30-day low and the labels must stop announcing it.
+    with chain.sessions.begin() as session:
+        report = import_history(
+            session,
+            "sku,channel,store,effective_at,price,currency\n"
+            f"CHS-1,store,S01,{_instant(start - timedelta(days=20))},6.99,PLN\n",
+            currency="PLN",
+            imported_by="test",
+            now=wall_clock(),
+        )
+    assert report.publication_id is not None
+    assert _shelf_price(chain.sessions, "CHS-1") == (Decimal("7.19"), Decimal("6.99"))
+    await chain.wait_converged(wall_clock(), timeout_s=30)
+    _assert_panels_and_record(chain, wall_clock())
