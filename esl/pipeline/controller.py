@@ -401,12 +401,9 @@ class UpdateController:
         if self._next_ledger_look is None or now >= self._next_ledger_look:
             # A promotion or rule starting or ending: its prices enter the ledger at their
             # instant, however late this look is (esl/services/ledger_instants.py), so
-            # looking every few seconds rather than at every poll loses nothing.
-            with self.sessions.begin() as session:
-                recorded = record_due_instants(session, now=now, currency=self.settings.currency)
-            if recorded:
-                log.info("ledger: %d entries recorded at scheduled instants", recorded)
-            self._next_ledger_look = now + LEDGER_LOOK_EVERY
+            # looking every few seconds rather than at every poll loses nothing, except
+            # when an instant just passed: see `_plan_after_flips`.
+            self._record_due_instants(now)
         with self.sessions.begin() as session:
             if release_held_frames(session, self.stores):
                 self.dispatcher.notice_new_work()
@@ -419,16 +416,29 @@ class UpdateController:
             yield from self._plan_identification(now)
             self._next_identification = now + self.settings.identify_every
         if self._next_replan is None or now >= self._next_replan:
+            # Only the stores held when it starts are covered: one taken over meanwhile
+            # (a balance between its chunks) keeps its own re-plan.
+            covered = frozenset(self._replan_stores)
             yield from self._plan_selection(BoundLabels(), at=now, now=now, keep_scheduled=True)
             self._next_replan = now + self.settings.replan_every
-            self._replan_stores.clear()
+            self._replan_stores -= covered
         if self._replan_stores:
             # Stores taken over: a binding their previous holder never saw, a plan it
-            # did not finish. Labels already planned cost a comparison.
-            stores, self._replan_stores = frozenset(self._replan_stores), set()
+            # did not finish. Labels already planned cost a comparison. They stay wanted
+            # until the pass has finished: one that fails (a collision with the previous
+            # holder's last chunk, a database outage) is tried again at the next poll.
+            stores = frozenset(self._replan_stores)
             yield from self._plan_selection(
                 BoundLabels(), at=now, now=now, keep_scheduled=True, stores=stores
             )
+            self._replan_stores -= stores
+
+    def _record_due_instants(self, now: datetime) -> None:
+        with self.sessions.begin() as session:
+            recorded = record_due_instants(session, now=now, currency=self.settings.currency)
+        if recorded:
+            log.info("ledger: %d entries recorded at scheduled instants", recorded)
+        self._next_ledger_look = now + LEDGER_LOOK_EVERY
 
     def _plan_reconciled(self, now: datetime) -> Iterator[int]:
         """Plan the labels a check-in showed to differ from the record, and every
@@ -656,6 +666,12 @@ class UpdateController:
                 if not crossed:
                     self._flips_seen = now
                     return
+        if crossed:
+            # The change ahead is resolved with the ledger up to its instant: the prices of
+            # the instant just passed must be in it first, or a reduction starting minutes
+            # later is given a 30-day prior price without them.
+            self._record_due_instants(now)
+        with self.sessions() as session:
             ahead = self._planned_ahead(session, now)
             counts = bound_labels_by_store(session, self.stores) if crossed else {}
         for publication_id, at in ahead:

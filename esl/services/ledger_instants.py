@@ -17,7 +17,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import select
+from sqlalchemy import or_, select
 from sqlalchemy.orm import Session
 
 from esl.db.locks import lock_price_writes
@@ -36,9 +36,14 @@ SCHEDULED_SOURCE = "scheduled"
 def due_instants(
     session: Session, *, now: datetime, including_now: bool = True
 ) -> list[tuple[int, datetime]]:
-    """Scheduled publications whose instant is at or before `now` (strictly before
-    without `including_now`) and whose prices the ledger has not recorded yet, earliest
-    first."""
+    """Scheduled publications, and publications published ahead of their instant, whose
+    instant is at or before `now` (strictly before without `including_now`) and whose
+    prices the ledger has not recorded yet, earliest first.
+
+    A publication published ahead wrote its entries then, with the catalogue of then; a
+    promotion published since and starting earlier changes what applies at its instant
+    (20 % off the new list price, not the list price), so its instant is recorded again
+    when it arrives and `record_applied_prices` corrects what was written ahead."""
     return [
         (publication_id, at)
         for publication_id, at in session.execute(
@@ -49,7 +54,10 @@ def due_instants(
                 LedgerInstantRow.publication_id == PlanningQueueRow.publication_id,
             )
             .where(
-                PublicationRow.kind == "scheduled",
+                or_(
+                    PublicationRow.kind == "scheduled",
+                    PlanningQueueRow.effective_at > PublicationRow.published_at,
+                ),
                 PlanningQueueRow.effective_at <= now
                 if including_now
                 else PlanningQueueRow.effective_at < now,

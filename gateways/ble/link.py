@@ -38,6 +38,7 @@ from gateways.ble.frame_transfer import (
     chunk_size_for_mtu,
     encode_begin,
     encode_chunk,
+    frame_crc,
 )
 
 __all__ = [
@@ -146,11 +147,11 @@ class LabelLink:
     async def transfer(self, frame: bytes) -> TransferProgress:
         """Move `frame` to the label, resuming from what the label already confirmed."""
         await self.write(FRAME_TRANSFER_STATUS_UUID, encode_begin(frame))
-        status = TransferStatus.from_bytes(await self.read(FRAME_TRANSFER_STATUS_UUID))
-        offset = status.confirmed
+        begun = (len(frame), frame_crc(frame))
+        offset = await self._confirmed(begun, offset=0)
         progress = self.progress = TransferProgress(len(frame), started_at=offset, bytes_sent=0)
         chunk_size = chunk_size_for_mtu(self._client.mtu_size)
-        crc_failures = 0
+        failures = 0
         while offset < len(frame):
             piece = frame[offset : offset + chunk_size]
             progress = self.progress = replace(
@@ -161,24 +162,34 @@ class LabelLink:
                     FRAME_DATA_UUID, encode_chunk(offset, piece), response=True
                 )
             except BleakGATTProtocolError as error:
-                offset, crc_failures = await self._recover(error, offset, crc_failures)
+                offset, failures = await self._recover(error, begun, offset, failures)
                 continue
             except BleakError as error:
                 raise LinkLostError(f"frame data at {offset}: {error}") from error
             offset += len(piece)
         return progress
 
+    async def _confirmed(self, begun: tuple[int, int], *, offset: int) -> int:
+        """How much of this transfer the label confirmed. Frame Transfer needs no pairing:
+        another device in range (a second access point, a phone) may have begun a
+        transfer of its own, and resuming into that one would never end."""
+        status = TransferStatus.from_bytes(await self.read(FRAME_TRANSFER_STATUS_UUID))
+        if (status.length, status.crc) != begun:
+            raise TransferFailedError(
+                address=self.address, offset=offset, reason="another transfer began on the label"
+            )
+        return status.confirmed
+
     async def _recover(
-        self, error: BleakGATTProtocolError, offset: int, crc_failures: int
+        self, error: BleakGATTProtocolError, begun: tuple[int, int], offset: int, failures: int
     ) -> tuple[int, int]:
         # Not `error.code`: that property only knows the ATT codes, not application ones.
         code = error.args[0] if error.args else None
-        if code == TransferAttError.CHUNK_CRC and crc_failures < _CHUNK_RETRIES:
-            status = TransferStatus.from_bytes(await self.read(FRAME_TRANSFER_STATUS_UUID))
-            return status.confirmed, crc_failures + 1
-        if code == TransferAttError.WRONG_OFFSET:
-            status = TransferStatus.from_bytes(await self.read(FRAME_TRANSFER_STATUS_UUID))
-            return status.confirmed, crc_failures
+        if (
+            code in (TransferAttError.CHUNK_CRC, TransferAttError.WRONG_OFFSET)
+            and failures < _CHUNK_RETRIES
+        ):
+            return await self._confirmed(begun, offset=offset), failures + 1
         raise TransferFailedError(address=self.address, offset=offset, reason=str(error))
 
 

@@ -12,16 +12,18 @@ from __future__ import annotations
 import random
 import threading
 from collections.abc import AsyncIterator
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
 import httpx
 import pytest
+from alembic import command
 from sqlalchemy import Engine, select
 
 from esl.composition import build_controller, controller_settings
 from esl.db.audit_models import LabelContentRow
+from esl.db.engine import migrations_config, session_factory, upgrade_database
 from esl.db.models import LedgerEntryRow, LedgerInstantRow
 from esl.imports import import_prices, import_products
 from esl.services.ledger_instants import record_due_instants
@@ -398,3 +400,26 @@ async def test_a_product_file_moving_products_records_the_prices_the_move_change
         ("CHS-1", store, Decimal("3.99"), "product") for store in ("S01", "S02", "S03")
     }
     assert len(moved) == 9  # each store's shelf, web and app listings
+
+
+def test_upgrading_marks_the_passed_instants_of_publications_published_ahead_as_done(
+    seeded: Engine,
+) -> None:
+    # Migration 0019: from it on, a publication published ahead has its instant recorded
+    # when it arrives; one whose instant passed before the upgrade is left as it was
+    # written (the catalogue of its instant is gone), one still ahead is recorded then.
+    sessions = session_factory(seeded)
+    long_ago = datetime(2026, 1, 5, 8, tzinfo=UTC)
+    passed = publish_prices(sessions, {"MLK-1": "3.49"}, now=long_ago, effective_at=long_ago + DAY)
+    ahead_at = datetime.now(UTC) + 400 * DAY
+    ahead = publish_prices(sessions, {"MLK-1": "3.59"}, now=long_ago, effective_at=ahead_at)
+    command.downgrade(migrations_config(seeded), "0018")
+    upgrade_database(seeded)
+    with sessions() as session:
+        marked = {r.publication_id: r.entries for r in session.scalars(select(LedgerInstantRow))}
+    assert marked == {passed: 0}
+    with sessions.begin() as session:
+        assert record_due_instants(session, now=ahead_at, currency="PLN") == 0
+    with sessions() as session:
+        recorded = {r.publication_id for r in session.scalars(select(LedgerInstantRow))}
+    assert recorded == {passed, ahead}

@@ -21,7 +21,7 @@ from gateways.ble.control_point import (
     encode_command,
 )
 from gateways.ble.driver import BleGateway
-from gateways.ble.errors import BleConnectError, ControlPointRefusedError
+from gateways.ble.errors import BleConnectError, ControlPointRefusedError, TransferFailedError
 from gateways.ble.esl_service import (
     CONTROL_POINT_UUID,
     FRAME_DATA_UUID,
@@ -103,6 +103,35 @@ async def test_a_chunk_damaged_on_the_air_is_sent_again_not_the_whole_frame(
     (transfer,) = gateway.deliveries[label_id_of(1)].transfers
     assert len(frame.payload) < transfer.bytes_sent <= len(frame.payload) + 2 * 236
     assert store.label(1).label.shown == PLANES
+
+
+async def test_a_transfer_another_device_began_again_fails_the_send_instead_of_looping() -> None:
+    # Frame Transfer needs no pairing (frames are signed end to end), so any device in
+    # range may write a begin to a label mid-transfer: a second access point, a phone.
+    # The driver must not resume into that transfer for ever, holding the label's lock
+    # and one of the adapter's connections. (The simulated backend only: over bumble a
+    # connected label stops advertising, so no second device reaches it.)
+    store = make_store(1)
+    frame = store.frame(1, _update())
+    label = store.label(1)
+    async with store.gateway(1) as gateway:
+        sending = asyncio.ensure_future(gateway.send(frame))
+        while label.transfer_status.confirmed == 0:  # the driver's first chunk is in
+            await asyncio.sleep(0)
+        other = store.client_factory(address_of(1))
+        await other.connect()
+        await other.write_gatt_char(
+            FRAME_TRANSFER_STATUS_UUID, encode_begin(b"\x00" * 100), response=True
+        )
+        done, _ = await asyncio.wait({sending}, timeout=5.0)
+        await other.disconnect()
+        if not done:
+            sending.cancel()
+    assert done, "the send still resumes into the other device's transfer after 5 s"
+    # Failed with its reason: the controller's retry sends the signed frame again.
+    error = sending.exception()
+    assert isinstance(error, TransferFailedError)
+    assert "another transfer began" in str(error)
 
 
 @pytest.mark.parametrize("code", ESL_ERROR_CODES, ids=[code.name for code in ESL_ERROR_CODES])
