@@ -26,7 +26,7 @@ from esl.pipeline.label_actions import LabelActionTimings
 from esl.pipeline.label_vitals import VitalsSampling
 from esl.pipeline.store_leases import StoreLeaseTerms
 from esl.settings import Settings
-from gateways.base import Clock, Gateway
+from gateways.base import Clock, Gateway, system_clock
 from gateways.mqtt.driver import DEFAULT_CONTROLLER_CLIENT_ID, MqttGateway
 from gateways.mqtt.endpoint import BrokerEndpoint
 from rendering.cache import RenderCache
@@ -125,6 +125,9 @@ def controller_settings(settings: Settings, **changes: Any) -> ControllerSetting
         database_retry=database_retry(settings),
         label_actions=label_action_timings(settings),
         vitals=vitals_sampling(settings),
+        label_clock_tolerance=timedelta(seconds=settings.label_clock_tolerance_s)
+        if settings.label_clock_tolerance_s > 0
+        else None,
     )
     return replace(built, **changes) if changes else built
 
@@ -160,16 +163,19 @@ def controller_transport(
     client_id: str = DEFAULT_CONTROLLER_CLIENT_ID,
     reconnect_delay_s: tuple[float, float] = (1, 30),
     stores: tuple[str, ...] | None = None,
+    clock: Clock = system_clock,
 ) -> MqttGateway:
     """The controller's MQTT link (not yet started): at most `max_in_flight` publishes
     wait for the broker's PUBACK at once (the driver's own default unless told). It
-    hears every store, or only `stores` (a worker: none until it holds some)."""
+    hears every store, or only `stores` (a worker: none until it holds some). `clock`
+    stamps what arrives: the controller's own, as a label's clock is judged against it."""
     return MqttGateway(
         endpoint,
         client_id=client_id,
         stores=stores,
         max_in_flight=max_in_flight,
         reconnect_delay_s=reconnect_delay_s,
+        clock=clock,
     )
 
 

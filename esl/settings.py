@@ -115,6 +115,13 @@ class Settings(BaseSettings):
         gt=0,
         description="Controller: a label that answered an action busy is asked again after this.",
     )
+    label_clock_tolerance_s: float = Field(
+        default=60.0,
+        ge=0,
+        description="Controller: a check-in whose label clock is off by more than this gets a "
+        "signed SetClock (0: label clocks are neither set nor judged, as for simulated labels "
+        "on an accelerated clock).",
+    )
     label_vitals_every_s: float = Field(
         default=3_600.0,
         ge=0,

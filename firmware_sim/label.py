@@ -326,6 +326,10 @@ class SimulatedLabel:
                 offset_ms = clock_offset_ms(at, now_ms=now_ms)
                 if offset_ms is None:
                     return ReasonCode.IMPLAUSIBLE_ABSOLUTE_TIME
+                if self.scheduled_page is not None:
+                    # A timed image waits for its instant on the label's clock: a clock
+                    # set forward or back moves the flip with it.
+                    self.scheduled_at_ms += self.clock_offset_ms - offset_ms
                 self.clock_offset_ms = offset_ms
                 return ReasonCode.SUCCESS
             case FlashLed(duration_s=duration_s):

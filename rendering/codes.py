@@ -6,8 +6,9 @@ and the reason is reported (`CodeNotDrawn`), never dropped in silence.
 - EAN-13 (GS1 General Specifications 5.2): 95 modules of whole pixels, a quiet zone of at
   least 11 modules on the left and 7 on the right inside the region, the leading digit
   printed in the left quiet zone and the other twelve under the bars. A 12-digit UPC-A
-  is drawn as the EAN-13 it is (leading 0). GTIN-8 and GTIN-14 are not drawn (a GTIN-14
-  names a trade unit, not what a shopper buys).
+  is drawn as the EAN-13 it is (leading 0), and so is a GTIN-14 with indicator 0 (a GTIN
+  stored in 14 digits, as GS1 advises). GTIN-8 and other GTIN-14s are not drawn (such a
+  GTIN-14 names a trade unit, not what a shopper buys).
 - QR (ISO/IEC 18004): error correction M, a quiet zone of 4 modules inside the region,
   and modules of at least `QR_MIN_MODULE_MM` on the panel, so a phone reads it at arm's
   length: a 12 MP camera spreads about 4,000 pixels over a 70 degree view, which at
@@ -101,9 +102,13 @@ _GUARDS = frozenset({0, 1, 2, 45, 46, 47, 48, 49, 92, 93, 94})
 
 
 def ean13_digits(gtin: str) -> str | None:
-    """The 13 digits of an EAN-13 (a 12-digit UPC-A gets its leading 0) with a valid
-    check digit, or None."""
+    """The 13 digits of an EAN-13 (a 12-digit UPC-A gets its leading 0; a GTIN-14 with
+    indicator 0, the form GS1 advises storing every GTIN in, loses it) with a valid
+    check digit, or None. Leading zeros leave the check digit as it is: it is weighed
+    from the right."""
     digits = "0" + gtin if len(gtin) == 12 else gtin
+    if len(gtin) == 14 and gtin.startswith("0"):
+        digits = gtin[1:]
     if len(digits) != 13 or not digits.isascii() or not digits.isdigit():
         return None
     return digits if gtin_check_digit(digits[:12]) == int(digits[12]) else None
@@ -129,7 +134,7 @@ def _ean13_refusal(gtin: str) -> str:
     if len(gtin) == 8:
         return f"GTIN-8 {gtin} is not drawn: the layout draws EAN-13 and UPC-A only"
     if len(gtin) == 14:
-        return f"GTIN-14 {gtin} names a trade unit, not drawn as a shelf barcode"
+        return f"GTIN-14 {gtin} names a trade unit (indicator {gtin[0]}), not a shelf barcode"
     return f"GTIN {gtin!r} is not a valid EAN-13 or UPC-A (length or check digit)"
 
 

@@ -332,6 +332,8 @@ async def running_controller(
                     base_delay=timedelta(seconds=1),
                     max_delay=timedelta(seconds=10),
                 ),
+                # The simulated labels run on an accelerated clock, ahead by design.
+                label_clock_tolerance=None,
             ),
             gateway=transport,
             sessions=sessions,

@@ -103,12 +103,16 @@ class ChainTimings:
             # The panel refresh runs on simulated time.
             busy_delay=self.busy_delay / self.sim_speed,
         )
-        paced = {
+        paced: dict[str, Any] = {
             "window": self.window,
             "poll_every": self.poll_every,
             "policy": policy,
             "vitals": replace(vitals_sampling(settings), every=self.vitals_every),
         }
+        if self.sim_speed != 1.0:
+            # Simulated labels then live on an accelerated clock, ahead of the controller's
+            # by design: their clocks are neither set nor judged.
+            paced["label_clock_tolerance"] = None
         return controller_settings(settings, **(paced | changes))
 
 

@@ -228,6 +228,7 @@ def weigh_check_ins(
     answered_now: Iterable[tuple[str, int]] = (),
     open_now: Collection[str] = (),
     older: Collection[str] = (),
+    judge_flips: bool = True,
 ) -> list[str]:
     """Compare each label's newest check-in (and when it arrived) with its record; the
     labels whose record was corrected, to be planned again.
@@ -241,17 +242,37 @@ def weigh_check_ins(
         for label_id, (response, received_at) in check_ins.items()
         if _hex(response.displayed_hash) != states[label_id].confirmed_hash
     }
-    for label_id, (response, _) in check_ins.items():
+    early: list[str] = []
+    for label_id, (response, received_at) in check_ins.items():
         if label_id not in differing and label_id not in older:
-            states[label_id].displayed_hash = _hex(response.displayed_hash)
+            state = states[label_id]
+            shows = _hex(response.displayed_hash)
+            if judge_flips and _flipped_early(state, shows, received_at):
+                early.append(label_id)
+            state.displayed_hash = shows
+    for label_id in early:
+        # Its clock runs ahead (`label_clocks` has it set): the next price is on the
+        # panel before its instant, while the till charges the price of now. Planned
+        # again at once, as showing that image: it gets the image of now, and the
+        # change at its instant.
+        state = states[label_id]
+        state.desired_key = None
+        state.desired_display_at = None
+        state.changed = True
+        log.warning(
+            "label %s shows the image timed for later %s already (its clock runs ahead): "
+            "planned again",
+            label_id,
+            state.displayed_hash[:12] if state.displayed_hash else "nothing",
+        )
     if not differing:
-        return []
+        return early
     answered = answered_sequences(session, differing)
     for label_id, sequence in answered_now:
         if label_id in differing and sequence > answered.get(label_id, -1):
             answered[label_id] = sequence
     open_labels = open_update_labels(session, differing) | set(open_now)
-    reconciled: list[str] = []
+    reconciled: list[str] = early
     for label_id, (response, received_at) in differing.items():
         state = states[label_id]
         shows = _hex(response.displayed_hash)
@@ -287,6 +308,20 @@ def weigh_check_ins(
                 response.sequence,
             )
     return reconciled
+
+
+def _flipped_early(state: LabelState, shows: str | None, received_at: datetime) -> bool:
+    """Whether a label holding a timed image showed it (the confirmed image) more than
+    `FLIP_GRACE` before its instant, by the controller's clock: a moment early is the
+    label's clock and the way up; minutes early is a clock that runs ahead."""
+    display_at = state.desired_display_at
+    return (
+        display_at is not None
+        and shows is not None
+        and shows == state.desired_hash == state.confirmed_hash
+        and shows != state.displayed_hash
+        and received_at < display_at - FLIP_GRACE
+    )
 
 
 def _hex(digest: bytes | None) -> str | None:

@@ -72,6 +72,8 @@ from esl.pipeline.held_frames import release_held_frames
 from esl.pipeline.identification_screens import labels_bound_to_nothing, plan_identification
 from esl.pipeline.images import ImageStore
 from esl.pipeline.label_actions import LabelActionSender, LabelActionTimings
+from esl.pipeline.label_clocks import CLOCK_TOLERANCE
+from esl.pipeline.label_keepalive import request_keepalive_pings
 from esl.pipeline.label_states import load_label_states
 from esl.pipeline.label_vitals import VitalsSampling
 from esl.pipeline.planning import LabelPlanner, PlanTarget
@@ -110,6 +112,7 @@ log = logging.getLogger(__name__)
 PLAN_CHUNK = 500  # labels per planning transaction
 MAX_BINDING_GAPS = 500  # skipped binding ids looked for again at every poll
 LEDGER_LOOK_EVERY = timedelta(seconds=5)  # for scheduled instants the ledger must record
+KEEPALIVE_LOOK_EVERY = timedelta(minutes=1)  # for labels silent too long (label_keepalive.py)
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -136,6 +139,9 @@ class ControllerSettings:
     database_retry: DatabaseRetry = field(default_factory=DatabaseRetry)
     label_actions: LabelActionTimings = field(default_factory=LabelActionTimings)
     vitals: VitalsSampling = field(default_factory=VitalsSampling)
+    # A check-in's label clock off by more than this is set (esl/pipeline/label_clocks.py);
+    # None: label clocks are neither set nor judged (simulated ones on an accelerated clock).
+    label_clock_tolerance: timedelta | None = CLOCK_TOLERANCE
 
 
 class UpdateController:
@@ -187,6 +193,7 @@ class UpdateController:
             outage=self.outage,
             label_actions=LabelActionSender(self.settings.label_actions),
             vitals=self.settings.vitals,
+            clock_tolerance=self.settings.label_clock_tolerance,
         )
         # The stores this worker holds (None: a single controller serves every store).
         self.stores: frozenset[str] | None = None
@@ -205,6 +212,7 @@ class UpdateController:
         self._started_at = clock()
         self._status_fresh_until = self._started_at
         self._next_identification: datetime | None = None
+        self._next_keepalive: datetime | None = None
         self._next_ledger_look: datetime | None = None
         self._unidentifiable: set[str] = set()  # labels already reported as such
         # Up to when the instants of planned publications were looked at (None: never).
@@ -412,6 +420,12 @@ class UpdateController:
         yield from self._plan_reconciled(now)
         yield from self._plan_new_bindings(now)
         yield from self._plan_changed_templates(now)
+        if self._next_keepalive is None or now >= self._next_keepalive:
+            with self.sessions.begin() as session:
+                pinged = request_keepalive_pings(session, now=now, stores=self.stores)
+            if pinged:
+                log.info("keep-alive: %d silent labels pinged", len(pinged))
+            self._next_keepalive = now + KEEPALIVE_LOOK_EVERY
         if self._next_identification is None or now >= self._next_identification:
             yield from self._plan_identification(now)
             self._next_identification = now + self.settings.identify_every

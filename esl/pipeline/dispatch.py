@@ -37,6 +37,7 @@ from esl.delivery_states import OutboxStatus, ParkReason
 from esl.pipeline.database_outage import DatabaseOutage, is_database_outage
 from esl.pipeline.images import ImageStore
 from esl.pipeline.label_actions import LabelActionSender
+from esl.pipeline.label_clocks import CLOCK_TOLERANCE
 from esl.pipeline.label_vitals import VitalsSampling
 from esl.pipeline.outbox_rows import OUTBOX, outbox_entries, save_outbox_entries
 from esl.pipeline.retry import RetryPolicy
@@ -103,6 +104,7 @@ class Dispatcher:
         max_waiting: int = 200_000,
         label_actions: LabelActionSender | None = None,
         vitals: VitalsSampling | None = None,
+        clock_tolerance: timedelta | None = CLOCK_TOLERANCE,
     ) -> None:
         if window < 1:
             raise ValueError("the window must hold at least one frame")
@@ -127,6 +129,7 @@ class Dispatcher:
             policy=self.policy,
             counts=self.counts,
             vitals=vitals,
+            clock_tolerance=clock_tolerance,
         )
         self._windows: dict[GatewayKey, _GatewayWindow] = {}
         self._flight_of: dict[tuple[str, int], GatewayKey] = {}

@@ -1,4 +1,5 @@
-"""Label actions a person asked for (flash the LED, ping, refresh), sent by the controller.
+"""Label actions a person asked for (flash the LED, ping, refresh), or the controller (set
+the clock), sent by the controller.
 
 The API and the console only write a `label_actions` row (`esl.services.label_actions`);
 the controller that holds the gateways picks requested rows up in its dispatch round and:
@@ -50,12 +51,14 @@ from gateways.protocol import (
     Ping,
     ReasonCode,
     RefreshDisplay,
+    SetClock,
     encode_frame,
     packed_of_frame,
     sign_packed,
 )
 
 __all__ = [
+    "CONTROLLER",
     "FLASH",
     "ActionKind",
     "ActionStatus",
@@ -63,6 +66,7 @@ __all__ = [
     "LabelActionTimings",
     "answer_label_actions",
     "forget_shown_of_refreshing",
+    "request_own_actions",
     "signed_action_sequences",
 ]
 
@@ -73,6 +77,9 @@ class ActionKind(StrEnum):
     FLASH = "flash"
     PING = "ping"
     REFRESH = "refresh"
+    # The label's clock to the controller's, signed at sending (esl/pipeline/label_clocks.py
+    # asks for it when a check-in's clock is off; staff may too).
+    SET_CLOCK = "set_clock"
 
 
 class ActionStatus(StrEnum):
@@ -84,9 +91,11 @@ class ActionStatus(StrEnum):
 
 
 OPEN_STATUSES = (ActionStatus.REQUESTED.value, ActionStatus.SENT.value)
+CONTROLLER = "controller"  # who asked, for the actions the controller asks for itself
 # The answers after which an action is sent again a little later.
 _ASK_AGAIN = frozenset({ReasonCode.RETRY, ReasonCode.QUEUE_FULL})
-# What each action sends the label (a refresh, once its image is confirmed).
+# What each action sends the label (a refresh, once its image is confirmed; a clock, the
+# instant it is signed).
 _COMMANDS: dict[ActionKind, Command] = {
     ActionKind.FLASH: FLASH,
     ActionKind.PING: Ping(),
@@ -178,7 +187,8 @@ class LabelActionSender:
             taken.add(label.id)
             state = states[label.id]
             sequence = state.next_sequence()
-            command = _COMMANDS[ActionKind(action.action)]
+            kind = ActionKind(action.action)
+            command = SetClock(at=now) if kind is ActionKind.SET_CLOCK else _COMMANDS[kind]
             payload = encode_frame(
                 LabelFrame(label_id=label.id, sequence=sequence, command=command),
                 key=label.secret_key,
@@ -209,6 +219,23 @@ class LabelActionSender:
             ):
                 action.status = ActionStatus.UNANSWERED.value
                 action.detail = "no answer from the label in time"
+
+
+def request_own_actions(
+    session: Session, label_ids: Iterable[str], kind: ActionKind, *, now: datetime
+) -> None:
+    """Actions the controller asks for itself (a label's clock, a silent label's ping):
+    requested by `CONTROLLER`, sent like a person's."""
+    session.add_all(
+        LabelActionRow(
+            label_id=label_id,
+            action=kind.value,
+            status=ActionStatus.REQUESTED.value,
+            requested_by=CONTROLLER,
+            requested_at=now,
+        )
+        for label_id in label_ids
+    )
 
 
 def _fail(action: LabelActionRow, now: datetime, why: str) -> None:
@@ -352,4 +379,6 @@ def _describe(kind: str, response: LabelResponse) -> str:
         return "the LED is flashing" if on else "acknowledged, LED not reported on"
     if kind == ActionKind.REFRESH.value:
         return "the label drew its image again"
+    if kind == ActionKind.SET_CLOCK.value:
+        return "the label's clock is set to the controller's"
     return f"alive: {response.battery_mv} mV, {response.rssi_dbm} dBm"

@@ -29,7 +29,7 @@ import logging
 import random
 from collections.abc import Collection, Mapping
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any, Protocol
 
 from sqlalchemy import select, update
@@ -52,6 +52,7 @@ from esl.pipeline.frames import full_image_frame, resigned_frame
 from esl.pipeline.gateway_reports import ReportHandling, take_gateway_reports
 from esl.pipeline.images import ImageStore
 from esl.pipeline.label_actions import answer_label_actions, signed_action_sequences
+from esl.pipeline.label_clocks import CLOCK_TOLERANCE, request_clock_settings
 from esl.pipeline.label_states import (
     ANSWERED_COLUMNS,
     LabelState,
@@ -130,8 +131,11 @@ class Settlement:
         policy: RetryPolicy,
         counts: DispatchCounts,
         vitals: VitalsSampling | None = None,
+        clock_tolerance: timedelta | None = CLOCK_TOLERANCE,
     ) -> None:
         self.sessions = sessions
+        # Label clocks off by more than this are set; None: neither set nor judged.
+        self.clock_tolerance = clock_tolerance
         self.images = images
         self.windows = windows
         self.clock = clock
@@ -300,7 +304,16 @@ class Settlement:
                 answered_now=[(entry["label_id"], entry["sequence"]) for entry in history],
                 open_now={row["label_id"] for row in rebuilt},
                 older=stale_check_ins,
+                judge_flips=self.clock_tolerance is not None,
             )
+            if self.clock_tolerance is not None:
+                request_clock_settings(
+                    session,
+                    check_ins,
+                    older=stale_check_ins,
+                    now=now,
+                    tolerance=self.clock_tolerance,
+                )
             widened.update(reconciled)
             self.replan_wanted.update(reconciled)
             self.counts.reconciled += len(reconciled)

@@ -148,7 +148,9 @@ class SimulatedBleakClient(BaseBleakClient):
         except LinkDroppedError as error:
             raise self._dropped(label, str(error)) from error
         loop = asyncio.get_running_loop()
-        for uuid, notified in notifications:
+        for uuid, value in notifications:
+            # A Handle Value Notification carries MTU - 3 bytes of the value at most.
+            notified = value[: self._air.mtu - 3]
             self._air.counters.count_notification(len(notified))
             callback = self._subscriptions.get(uuid)
             if callback is not None:

@@ -146,7 +146,7 @@ GATT_TABLE: Final[dict[str, tuple[tuple[str, tuple[CharacteristicProperty, ...]]
     FRAME_TRANSFER_SERVICE_UUID: (
         (FRAME_TRANSFER_STATUS_UUID, ("read", "write")),
         (FRAME_DATA_UUID, ("write",)),
-        (FRAME_RESPONSE_UUID, ("notify",)),
+        (FRAME_RESPONSE_UUID, ("read", "notify")),
         (LABEL_KEY_UUID, ("write",)),
     ),
 }
@@ -184,6 +184,7 @@ class BleLabel:
         self._configuring = False
         self._transfer = _Transfer()
         self._staged: bytes | None = None
+        self.signed_response: bytes | None = None  # the last one notified, for a read
 
     @property
     def label_id(self) -> str:
@@ -216,9 +217,20 @@ class BleLabel:
         self.encrypted = False
         self._configuring = False
 
+    def _follow_the_firmware(self, now: datetime) -> None:
+        # The firmware forgets its key two hours out of sync (its timers run lazily, so
+        # they are settled first): the ESL is unassociated again, with no ESL address,
+        # and takes a new association, as one never associated does.
+        self.label.state(now=now)
+        if self._key is not None and not self.label.associated:
+            self._key = None
+            self.esl_address = None
+            self.ap_sync_key = self.response_key = None
+
     # ------------------------------------------------------------ reads
 
     def read(self, uuid: str, *, now: datetime) -> bytes:
+        self._follow_the_firmware(now)
         model = self.label.hardware.model
         if uuid == DISPLAY_INFORMATION_UUID:
             kind = _DISPLAY_TYPES.get(model.accent, DisplayType.YELLOW_BLACK_WHITE)
@@ -231,6 +243,10 @@ class BleLabel:
             return self.esl_address.to_bytes()
         if uuid == FRAME_TRANSFER_STATUS_UUID:
             return self._transfer.status().to_bytes()
+        if uuid == FRAME_RESPONSE_UUID and self.signed_response is not None:
+            # What it notified last, whole: a notification carries MTU - 3 bytes at most,
+            # a read (with Read Blob) the whole value.
+            return self.signed_response
         raise AttError(_READ_NOT_PERMITTED)
 
     # ------------------------------------------------------------ writes
@@ -238,6 +254,7 @@ class BleLabel:
     def write(self, uuid: str, value: bytes, *, now: datetime) -> list[Notification]:
         if len(value) > MAX_ATTRIBUTE_VALUE:
             raise AttError(_INVALID_LENGTH)
+        self._follow_the_firmware(now)
         if uuid == FRAME_DATA_UUID:
             self._receive_chunk(value)
             return []
@@ -384,6 +401,7 @@ class BleLabel:
         if refusal is not None:
             signed = self._signed_refusal(frame, refusal, now=now)
             if signed is not None:
+                self.signed_response = signed
                 return [(FRAME_RESPONSE_UUID, signed), _answer(EslErrorResponse(refusal))]
         signed = self.label.receive(frame, now=now)
         if signed is None:
@@ -394,6 +412,7 @@ class BleLabel:
             self._key = None
             self.esl_address = None
         # The signed response goes first, so it is in when the control point answer arrives.
+        self.signed_response = signed
         return [(FRAME_RESPONSE_UUID, signed), _answer(self._success(command, reason, now=now))]
 
     def _success(

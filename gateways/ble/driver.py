@@ -286,6 +286,6 @@ class BleGateway(Gateway):
         await link.transfer(frame)
         command = control_command_for(frame, esl_id=label.esl_id)
         response = await link.command(command)
-        signed = link.frame_response()
+        signed = await link.frame_response()
         await link.command(UpdateComplete(label.esl_id))
         return command, response, signed

@@ -133,16 +133,21 @@ class LabelLink:
             raise LinkLostError(f"no control point response from {self.address}") from None
         return decode_response(value)
 
-    def frame_response(self) -> bytes | None:
+    async def frame_response(self) -> bytes | None:
         """The signed response the label notified for the frame it acted on, if any.
 
         A label notifies it before the control point response, so it is here by the time
-        `command` returned.
+        `command` returned. A notification carries MTU - 3 bytes at most: one that fills
+        them may be cut short (an 87-byte response at the minimum MTU of 23), so the
+        whole value is read (Read Blob for a long one).
         """
         try:
-            return self._frame_responses.get_nowait()
+            notified = self._frame_responses.get_nowait()
         except asyncio.QueueEmpty:
             return None
+        if len(notified) >= self._client.mtu_size - 3:
+            return await self.read(FRAME_RESPONSE_UUID)
+        return notified
 
     async def transfer(self, frame: bytes) -> TransferProgress:
         """Move `frame` to the label, resuming from what the label already confirmed."""

@@ -136,6 +136,7 @@ ROUTES: list[tuple[str, str, str, dict[str, Any], frozenset[str]]] = [
     ("POST", "/api/v1/labels/{label_id}/flash", "/api/v1/labels/L-1/flash", {}, STORE),
     ("POST", "/api/v1/labels/{label_id}/ping", "/api/v1/labels/L-1/ping", {}, STORE),
     ("POST", "/api/v1/labels/{label_id}/refresh", "/api/v1/labels/L-1/refresh", {}, STORE),
+    ("POST", "/api/v1/labels/{label_id}/set_clock", "/api/v1/labels/L-1/set_clock", {}, STORE),
     (
         "GET",
         "/api/v1/labels/{label_id}/actions/{action_id}",

@@ -142,7 +142,10 @@ class SharedClockStore:
 
     async def start_controller(self) -> UpdateController:
         transport = controller_transport(
-            parse_broker_url(self.broker.url), max_in_flight=200, reconnect_delay_s=(1, 2)
+            parse_broker_url(self.broker.url),
+            max_in_flight=200,
+            reconnect_delay_s=(1, 2),
+            clock=self.clock,
         )
         await transport.start()
         speed = self.clock.speed

@@ -7,7 +7,7 @@ SQLite, one test clock for both sides (as tests/pipeline/test_held_frames.py).""
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import datetime, timedelta
 from decimal import Decimal
 
 from sqlalchemy import Engine
@@ -32,6 +32,17 @@ async def _exchange(world: World) -> list[str]:
     return sorted(frame.label_id for frame in frames)
 
 
+async def _coffee_for_forty_days(engine: Engine) -> tuple[World, datetime]:
+    """Labels of coffee at 59.99 for 40 days, a minute on; and T1, an hour from then."""
+    publish_prices(
+        session_factory(engine), {**PRICES_A, "CFE-1": "59.99"}, now=T0 - timedelta(days=40)
+    )
+    world = World(engine, sku="CFE-1")
+    await world.converge()
+    world.clock.advance(timedelta(minutes=1))
+    return world, (world.clock.now + timedelta(hours=1)).replace(microsecond=0)
+
+
 async def test_a_reduction_following_another_within_minutes_shows_the_lawful_prior_price(
     engine: Engine,
 ) -> None:
@@ -39,13 +50,7 @@ async def test_a_reduction_following_another_within_minutes_shows_the_lawful_pri
     49.99 from T2 = T1 + 5 min (both scheduled in advance). At T2 the lowest price of the
     30 days before B is A's 54.99: the label must say so (saving 5.00, 9 %), not 59.99
     (saving 10.00, 16 %: the saving overstated, CJEU C-330/23)."""
-    sessions = session_factory(engine)
-    publish_prices(sessions, {**PRICES_A, "CFE-1": "59.99"}, now=T0 - timedelta(days=40))
-    world = World(engine, sku="CFE-1")
-    await world.converge()
-
-    world.clock.advance(timedelta(minutes=1))
-    t1 = (world.clock.now + timedelta(hours=1)).replace(microsecond=0)
+    world, t1 = await _coffee_for_forty_days(engine)
     t2 = t1 + timedelta(minutes=5)
     common = {"action": "upsert_promotion", "kind": "fixed_price", "skus": ["CFE-1"]}
     publish(
@@ -107,12 +112,7 @@ async def _list_price_ahead_then_promotion(engine: Engine) -> World:
     """Coffee at 59.99 for 40 days. Thursday the new list price for Monday is published
     (49.99 from T2, written ahead into the ledger); Friday a -20 % promotion starting
     Saturday (T1 < T2), with no end. The labels follow both instants."""
-    sessions = session_factory(engine)
-    publish_prices(sessions, {**PRICES_A, "CFE-1": "59.99"}, now=T0 - timedelta(days=40))
-    world = World(engine, sku="CFE-1")
-    await world.converge()
-    world.clock.advance(timedelta(minutes=1))
-    t1 = (world.clock.now + timedelta(hours=1)).replace(microsecond=0)
+    world, t1 = await _coffee_for_forty_days(engine)
     t2 = t1 + timedelta(hours=1)
     publish_prices(world.sessions, {"CFE-1": "49.99"}, now=world.clock.now, effective_at=t2)
     world.clock.advance(timedelta(minutes=1))

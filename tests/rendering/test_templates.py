@@ -10,8 +10,15 @@ import pytest
 
 from rendering.display_models import DISPLAY_MODELS, SizeClass
 from rendering.errors import TemplateError, UnlawfulLabelError
-from rendering.render import render_label
-from rendering.templates import Fill, default_template, template_from_dict, template_from_json
+from rendering.findings import FindingKind
+from rendering.render import render_checked, render_label
+from rendering.templates import (
+    Fill,
+    Template,
+    default_template,
+    template_from_dict,
+    template_from_json,
+)
 from tests.rendering.label_samples import PLAIN, PROMOTION
 
 RETAILER_TEMPLATE = {
@@ -63,6 +70,40 @@ def test_a_template_that_announces_a_reduction_without_the_prior_price_is_refuse
         render_label(PROMOTION, model=model, template=template)
     assert "draws no prior-price line" in refused.value.message
     assert render_label(PLAIN, model=model, template=template).getbbox() is not None
+
+
+def _retailer_template(**changes: dict[str, object]) -> Template:
+    regions = [
+        {**region, **changes.get(str(region["name"]), {})}
+        for region in RETAILER_TEMPLATE["regions"]  # type: ignore[attr-defined]
+    ]
+    return template_from_dict({**RETAILER_TEMPLATE, "regions": regions})
+
+
+@pytest.mark.parametrize(
+    ("prior_box", "why"),
+    [([0.62, 0.5, 0.38, 0.04], "drawn at 4 px"), ([0.62, 0.5, 0.1, 0.1], "cut short")],
+    ids=["too-small", "too-narrow"],
+)
+def test_a_template_whose_prior_price_line_cannot_be_read_is_refused(
+    prior_box: list[float], why: str
+) -> None:
+    # A region too small for the line falls back to a size no letter reads at, or cuts
+    # the line before its amount: the announcement then lacks its prior price.
+    template = _retailer_template(prior={"box": prior_box, "max_lines": 1})
+    with pytest.raises(UnlawfulLabelError) as refused:
+        render_label(PROMOTION, model=DISPLAY_MODELS["2.9-bwr"], template=template)
+    assert f"prior_price line is {why}" in refused.value.message
+
+
+def test_a_template_that_leaves_out_the_price_or_unit_price_says_so() -> None:
+    # The price region too low for a price; no unit-price region at all.
+    template = _retailer_template(price={"box": [0.0, 0.0, 0.6, 0.04]})
+    findings = render_checked(PLAIN, model=DISPLAY_MODELS["2.9-bwr"], template=template).findings
+    assert {(f.kind, f.message.split(" line")[0]) for f in findings} == {
+        (FindingKind.PRICE_NOT_LEGIBLE, "template 'discounter-strip' draws no price"),
+        (FindingKind.PRICE_NOT_LEGIBLE, "template 'discounter-strip' draws no unit_price"),
+    }
 
 
 @pytest.mark.parametrize(

@@ -20,6 +20,8 @@ WORKER_ENV = {
     "ESL_RETRY_MAX_DELAY_S": "2",
     "ESL_RETRY_MAX_ATTEMPTS": "6",
     "ESL_RETRY_BUSY_DELAY_S": "1",
+    # The test's simulated labels run on an accelerated clock, ahead of the workers'.
+    "ESL_LABEL_CLOCK_TOLERANCE_S": "0",
 }
 
 

@@ -19,14 +19,13 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from sqlalchemy import Engine, func, select, text
 
-from esl.composition import build_controller, controller_settings, controller_transport
+from esl.composition import build_controller, controller_transport
 from esl.db.engine import session_factory
 from esl.db.models import LabelStateRow, OutboxRow
 from esl.pipeline.controller_lease import ControllerIdentity
 from esl.pipeline.provisioning import register_provisioned_labels
 from esl.pipeline.store_leases import StoreLeaseTerms, balance_stores
 from esl.services.labels import bind_label
-from esl.settings import Settings
 from gateways.protocol import LabelProvision
 from tests.support.chain import Chain
 from tests.support.clock import wall_clock
@@ -70,10 +69,7 @@ async def test_a_worker_whose_new_label_state_was_written_by_another_goes_on_pla
         chain.sessions, {"MLK-1": "3.49", "CHS-1": "8.99", "CFE-1": "59.99"}, now=wall_clock()
     )
     identity = ControllerIdentity.of_this_process(now=datetime.now(UTC))
-    settings = controller_settings(
-        Settings.defaults(),
-        store_leases=StoreLeaseTerms(),
-    )
+    settings = chain.timings.controller_settings(chain.settings, store_leases=StoreLeaseTerms())
     assert chain.broker is not None
     transport = controller_transport(chain.broker, client_id=identity.mqtt_client_id, stores=())
     stop = asyncio.Event()

@@ -157,7 +157,7 @@ class LabelActionOut(RowOut):
 
     id: int
     label_id: str
-    action: Literal["flash", "ping", "refresh"]
+    action: Literal["flash", "ping", "refresh", "set_clock"]
     status: Literal["requested", "sent", "answered", "unanswered", "failed"] = Field(
         description="requested -> sent -> answered; unanswered: no answer in time; "
         "failed: could not be sent (detail says why)"
@@ -194,6 +194,8 @@ def _post_action(kind: ActionKind) -> Any:
         ActionKind.FLASH: "Flash the label's LED so staff find it on the shelf (30 s).",
         ActionKind.PING: "Ask the label to answer: alive, battery, signal.",
         ActionKind.REFRESH: "Send the label its image again, then have its panel drawn again.",
+        ActionKind.SET_CLOCK: "Set the label's clock (its timed price changes follow it) to "
+        "the controller's; the controller does so itself when a check-in's clock is off.",
     }[kind] + " Poll the action for the label's answer."
     post.__name__ = f"post_{kind.value}"
     return post

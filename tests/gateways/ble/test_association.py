@@ -2,20 +2,23 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
+
 import pytest
 
 from gateways.ble.control_point import EslAddress
-from gateways.ble.errors import AssociationFailedError, BleConnectError
+from gateways.ble.errors import AssociationFailedError, BleConnectError, ControlPointRefusedError
 from gateways.ble.esl_service import DisplayType
 from gateways.ble.inventory import (
     DisplayInformation,
     LedInformation,
     esl_key_material,
 )
-from gateways.protocol import LabelState, Ping, decode_response
+from gateways.protocol import LabelState, Ping, ReasonCode, decode_response
 from rendering.display_models import get_display_model
 from tests.gateways.ble.ble_store import (
     FAST,
+    BleStore,
     address_of,
     associate,
     key_of,
@@ -57,8 +60,8 @@ async def test_association_configures_the_label_and_records_what_it_can_do() -> 
     assert await store.air.discover() == []
 
 
-async def test_an_associated_label_answers_signed_frames_with_its_new_key() -> None:
-    store = make_store(1, associated=False)
+async def _associate_and_ping(store: BleStore) -> None:
+    """Associate label 1 with its key; a signed Ping is then answered, signed with it."""
     key = key_of(label_id_of(1))
     await associate(store, address_of(1), esl_address=EslAddress(esl_id=1), label_key=key)
     async with store.gateway(1) as gateway:
@@ -68,12 +71,31 @@ async def test_an_associated_label_answers_signed_frames_with_its_new_key() -> N
     assert decode_response(signed, key=key).acked
 
 
+async def test_an_associated_label_answers_signed_frames_with_its_new_key() -> None:
+    store = make_store(1, associated=False)
+    await _associate_and_ping(store)
+
+
 async def test_a_label_already_associated_refuses_to_be_reconfigured() -> None:
     store = make_store(1, associated=True)
     with pytest.raises(AssociationFailedError) as caught:
         await associate(store, address_of(1), esl_address=EslAddress(esl_id=9), label_key=bytes(32))
     assert caught.value.fields["address"] == address_of(1)
     assert store.label(1).esl_address == EslAddress(1)
+
+
+async def test_a_label_that_forgot_its_key_says_so_and_can_be_associated_again() -> None:
+    # Two hours out of sync its firmware deletes its key (ESL Service timeouts): it says
+    # Invalid State (not associated), not Insufficient Battery with a full battery, and it
+    # advertises and takes a new association like a label never associated.
+    store = make_store(1, associated=True)
+    store.clock.advance(timedelta(hours=2, minutes=1))
+    assert [found.address for found in await store.air.discover()] == [address_of(1)]
+    async with store.gateway(1) as gateway:
+        with pytest.raises(ControlPointRefusedError) as caught:
+            await gateway.send(store.frame(1, Ping()))
+    assert caught.value.reason is ReasonCode.INVALID_STATE
+    await _associate_and_ping(store)
 
 
 async def test_a_label_out_of_range_fails_after_every_attempt() -> None:

@@ -6,12 +6,13 @@ from __future__ import annotations
 import asyncio
 import random
 from collections.abc import Callable
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 import pytest
 from sqlalchemy import Engine, select
 
 from esl.composition import build_controller, controller_settings
+from esl.db.console_models import LabelActionRow
 from esl.db.engine import session_factory
 from esl.db.models import LabelStateRow, OutboxRow
 from esl.settings import Settings
@@ -84,6 +85,14 @@ class BleShop:
             ]
             for label_id, rows in outbox_by_label(self.sessions).items()
         }
+
+    def assert_both_prices_acknowledged_and_shown(self) -> None:
+        """Each label acknowledged two frames and its panel shows the price due now."""
+        assert self.statuses() == {label_id: ["acked", "acked"] for label_id in self.ble}
+        with self.sessions() as session:
+            for label_id, ble in self.ble.items():
+                planes = expected_planes(session, label_id=label_id, sku="MLK-1", at=self.clock.now)
+                assert ble.label.shown == planes, label_id
 
     def settled(self) -> bool:
         statuses = self.statuses()
@@ -163,8 +172,54 @@ async def test_a_change_that_meets_a_refreshing_panel_waits_for_it_instead_of_gi
         stop.set()
         await running
 
-    assert shop.statuses() == {label_id: ["acked", "acked"] for label_id in shop.ble}
-    with shop.sessions() as session:
-        for label_id, ble in shop.ble.items():
-            planes = expected_planes(session, label_id=label_id, sku="MLK-1", at=shop.clock.now)
-            assert ble.label.shown == planes
+    shop.assert_both_prices_acknowledged_and_shown()
+
+
+async def test_labels_without_a_price_change_for_hours_still_take_the_next_one(
+    shop: BleShop,
+) -> None:
+    # A BLE label forgets its key two hours after its last valid message (ESL Service
+    # timeouts), and nothing but a frame reaches it between price changes: the controller
+    # pings every label it has not heard from for 45 minutes.
+    def answered_pings_since(at: datetime) -> int:
+        with shop.sessions() as session:
+            return len(
+                session.scalars(
+                    select(LabelActionRow).where(
+                        LabelActionRow.requested_at >= at,
+                        LabelActionRow.action == "ping",
+                        LabelActionRow.status == "answered",
+                    )
+                ).all()
+            )
+
+    async def until(done: Callable[[], bool], what: str) -> None:
+        for _ in range(500):
+            if done():
+                return
+            await asyncio.sleep(0.02)
+            shop.clock.advance(timedelta(milliseconds=100))  # time passes for the controller
+        raise AssertionError(f"not within 10 s: {what}")
+
+    stop = asyncio.Event()
+    async with shop.gateway:
+        running = asyncio.create_task(shop.controller.run(stop))
+        try:
+            await until(shop.settled, "the first price on every label")
+            for _ in range(3):  # two hours and a half without a price change
+                shop.clock.advance(timedelta(minutes=50))
+                quiet_since = shop.clock.now
+                await until(
+                    lambda at=quiet_since: answered_pings_since(at) == len(shop.ble),
+                    "every silent label pinged and answering",
+                )
+            assert all(ble.label.associated for ble in shop.ble.values())
+            publish_prices(shop.sessions, {"MLK-1": "2.99"}, now=shop.clock.now)
+            await until(
+                lambda: shop.settled() and len(shop.statuses()[sorted(shop.ble)[0]]) == 2,
+                "the new price acknowledged",
+            )
+        finally:
+            stop.set()
+            await running
+    shop.assert_both_prices_acknowledged_and_shown()
