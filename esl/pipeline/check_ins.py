@@ -21,7 +21,9 @@ left to the update. A label holding a timed image shows, until its instant (and 
 grace after it, as it flips on its own clock), the image of now it acknowledged: a
 check-in showing that image or the timed one is expected; one showing anything else (a
 label reset, restored or swapped while it held the flip) is put right at once, with the
-image of now and the flip again, not left blank or stale until the instant.
+image of now and the flip again, not left blank or stale until the instant. So is one
+showing the timed image more than `FLIP_GRACE` before its instant: its clock runs ahead
+(`label_clocks` sets it), and the shelf must not show the next price early.
 
 `reconciliation_candidates` is the periodic pass: one read of `label_states` and the open
 outbox rows, O(labels) in memory, no rendering; it finds labels whose record says they
