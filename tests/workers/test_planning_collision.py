@@ -13,7 +13,9 @@ shows the wait), then commits: the worker's insert fails exactly as in the race.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import random
+from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -22,6 +24,7 @@ from sqlalchemy import Engine, func, select, text
 from esl.composition import build_controller, controller_transport
 from esl.db.engine import session_factory
 from esl.db.models import LabelStateRow, OutboxRow
+from esl.pipeline import UpdateController
 from esl.pipeline.controller_lease import ControllerIdentity
 from esl.pipeline.provisioning import register_provisioned_labels
 from esl.pipeline.store_leases import StoreLeaseTerms, balance_stores
@@ -54,6 +57,33 @@ def _planned(chain: Chain) -> int:
         return session.scalar(select(func.count()).select_from(OutboxRow)) or 0
 
 
+@contextlib.asynccontextmanager
+async def _running_worker(
+    chain: Chain, identity: ControllerIdentity, terms: StoreLeaseTerms
+) -> AsyncIterator[tuple[UpdateController, asyncio.Task[None]]]:
+    """A worker controller (store leases `terms`) running over the chain's broker, with
+    its task; stopped on the way out."""
+    settings = chain.timings.controller_settings(chain.settings, store_leases=terms)
+    assert chain.broker is not None
+    transport = controller_transport(chain.broker, client_id=identity.mqtt_client_id, stores=())
+    stop = asyncio.Event()
+    async with transport:
+        controller = build_controller(
+            settings,
+            gateway=transport,
+            sessions=chain.sessions,
+            clock=wall_clock,
+            rng=random.Random(1),
+            identity=identity,
+        )
+        running = asyncio.create_task(controller.run(stop))
+        try:
+            yield controller, running
+        finally:
+            stop.set()
+            await asyncio.wait_for(running, timeout=60)
+
+
 async def test_a_worker_whose_new_label_state_was_written_by_another_goes_on_planning(
     chain: Chain, engine: Engine
 ) -> None:
@@ -69,20 +99,7 @@ async def test_a_worker_whose_new_label_state_was_written_by_another_goes_on_pla
         chain.sessions, {"MLK-1": "3.49", "CHS-1": "8.99", "CFE-1": "59.99"}, now=wall_clock()
     )
     identity = ControllerIdentity.of_this_process(now=datetime.now(UTC))
-    settings = chain.timings.controller_settings(chain.settings, store_leases=StoreLeaseTerms())
-    assert chain.broker is not None
-    transport = controller_transport(chain.broker, client_id=identity.mqtt_client_id, stores=())
-    stop = asyncio.Event()
-    async with transport:
-        controller = build_controller(
-            settings,
-            gateway=transport,
-            sessions=chain.sessions,
-            clock=wall_clock,
-            rng=random.Random(1),
-            identity=identity,
-        )
-        running = asyncio.create_task(controller.run(stop))
+    async with _running_worker(chain, identity, StoreLeaseTerms()) as (_, running):
         try:
             await until(
                 lambda: running.done() or _waiting_on_a_lock(engine),
@@ -98,8 +115,6 @@ async def test_a_worker_whose_new_label_state_was_written_by_another_goes_on_pla
             assert not running.done(), running.exception()
         finally:
             other.close()
-            stop.set()
-            await asyncio.wait_for(running, timeout=60)
     with chain.sessions() as session:
         states = session.scalar(select(func.count()).select_from(LabelStateRow))
     assert states == LABELS
@@ -126,21 +141,8 @@ async def test_a_store_taken_over_is_replanned_even_when_its_first_replan_collid
     )
     worker = ControllerIdentity.of_this_process(now=datetime.now(UTC))
     other = ControllerIdentity.of_this_process(now=datetime.now(UTC))
-    settings = chain.timings.controller_settings(chain.settings, store_leases=TERMS)
-    assert chain.broker is not None
-    transport = controller_transport(chain.broker, client_id=worker.mqtt_client_id, stores=())
-    stop = asyncio.Event()
     sessions = session_factory(engine)
-    async with transport:
-        controller = build_controller(
-            settings,
-            gateway=transport,
-            sessions=chain.sessions,
-            clock=wall_clock,
-            rng=random.Random(1),
-            identity=worker,
-        )
-        running = asyncio.create_task(controller.run(stop))
+    async with _running_worker(chain, worker, TERMS) as (controller, running):
         contested = sessions()
         try:
             # Alone, the worker holds every store: the labels show their prices.
@@ -225,5 +227,3 @@ async def test_a_store_taken_over_is_replanned_even_when_its_first_replan_collid
             assert state.binding_id == binding
         finally:
             contested.close()
-            stop.set()
-            await asyncio.wait_for(running, timeout=60)
