@@ -57,7 +57,7 @@ def release_held_frames(session: Session, stores: frozenset[str] | None = None) 
     ready = [row for row in held if row.label_id not in busy]
     if not ready:
         return 0
-    states = load_label_states(session, [row.label_id for row in ready], create=False)
+    states = load_label_states(session, [row.label_id for row in ready], create=False, lock=True)
     resigned: list[tuple[int, int, bytes]] = []
     keys: dict[str, bytes] = {}
     stale = [row for row in ready if states[row.label_id].last_sequence != row.sequence]

@@ -71,7 +71,7 @@ def plan_identification(
     if not rows:
         return result
     store_names: dict[str, str] = dict(session.execute(select(StoreRow.code, StoreRow.name)).all())
-    states = load_label_states(session, [row.id for row in rows])
+    states = load_label_states(session, [row.id for row in rows], lock=True)
     forget_shown_of_refreshing(session, states)
     frames: list[dict[str, Any]] = []
     superseded: list[str] = []

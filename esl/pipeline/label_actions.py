@@ -165,7 +165,13 @@ class LabelActionSender:
                 .distinct()
             )
         )
-        states = load_label_states(session, labels)
+        # Only the labels of the stores held, locked until the round commits: another
+        # worker signing for one meanwhile takes the next number after this one's.
+        states = load_label_states(
+            session,
+            [lb.id for lb in labels.values() if stores is None or lb.store in stores],
+            lock=True,
+        )
         downlinks: list[Downlink] = []
         taken: set[str] = set()  # one action per label per round
         for action in requested:

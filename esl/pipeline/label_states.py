@@ -5,6 +5,17 @@ to build and flush than everything else a label needs (measured: about half of t
 planning time of a 10,000-label publication), so both read rows with Core into
 `LabelState`, and `save_label_states` writes back only the rows that changed, with one
 executemany statement.
+
+A label's sequence counter (`last_sequence`) is read here and written back at the end
+of the transaction. Workers sharing the stores on PostgreSQL may both plan or settle one
+label for a moment (a takeover, a worker whose leases went stale while it planned), so
+a transaction that signs frames reads the states with `lock=True`: the rows are locked
+(`SELECT ... ORDER BY label_id FOR UPDATE`, in one order, so two transactions never wait
+on each other in a circle) until it commits, and the other worker's transaction reads
+the counter only after that, never the same number to sign again. A label without a
+row gets one first (`INSERT ... ON CONFLICT DO NOTHING`, which waits for another
+worker's uncommitted insert of it instead of failing at commit), so there is always a
+row to lock. On SQLite (one controller, one writer) the lock is a no-op.
 """
 
 from __future__ import annotations
@@ -15,6 +26,8 @@ from datetime import datetime
 from typing import Any, cast
 
 from sqlalchemy import select
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
 
 from esl.db.bulk import insert_rows, update_rows
@@ -108,22 +121,43 @@ PLANNED_COLUMNS = frozenset(
 
 
 def load_label_states(
-    session: Session, label_ids: Collection[str], *, create: bool = True
+    session: Session, label_ids: Collection[str], *, create: bool = True, lock: bool = False
 ) -> dict[str, LabelState]:
-    """The states of `label_ids`; a label without a row gets a fresh state when `create`."""
+    """The states of `label_ids`; a label without a row gets a fresh state when `create`.
+
+    `lock`: the rows are locked until the transaction ends, and a label without a row gets
+    one first (when `create`), so another worker signing for the same label waits for
+    this transaction and then reads its sequence counter (see the module docstring).
+    """
     ordered = sorted(set(label_ids))
-    found: dict[str, LabelState] = {}
-    columns = [_TABLE.c[name] for name in _COLUMNS]
-    for chunk in in_chunks(ordered):
-        rows = session.execute(select(*columns).where(_TABLE.c.label_id.in_(chunk))).all()
-        for row in rows:
-            state = LabelState(*cast("tuple[Any, ...]", row))
-            state.stored = True
-            found[state.label_id] = state
+    found = _read_states(session, ordered, lock=lock)
+    if lock and create and len(found) < len(ordered):
+        missing = [label_id for label_id in ordered if label_id not in found]
+        upsert = pg_insert if session.get_bind().dialect.name == "postgresql" else sqlite_insert
+        for chunk in in_chunks(missing):
+            session.execute(
+                upsert(_TABLE).on_conflict_do_nothing(),
+                [{"label_id": label_id} for label_id in chunk],
+            )
+        found.update(_read_states(session, missing, lock=lock))
     if create:
         for label_id in ordered:
             if label_id not in found:
                 found[label_id] = LabelState(label_id, changed=True)
+    return found
+
+
+def _read_states(session: Session, ordered: list[str], *, lock: bool) -> dict[str, LabelState]:
+    found: dict[str, LabelState] = {}
+    columns = [_TABLE.c[name] for name in _COLUMNS]
+    for chunk in in_chunks(ordered):
+        statement = select(*columns).where(_TABLE.c.label_id.in_(chunk))
+        if lock:
+            statement = statement.order_by(_TABLE.c.label_id).with_for_update()
+        for row in session.execute(statement).all():
+            state = LabelState(*cast("tuple[Any, ...]", row))
+            state.stored = True
+            found[state.label_id] = state
     return found
 
 

@@ -167,7 +167,9 @@ class LabelPlanner:
         elif not skus <= prices.ledger_skus:
             self._read_ledger_of(session, prices, skus)
         catalogue, ledger = prices.catalogue, prices.ledger
-        states = load_label_states(session, [t.label_id for t in targets])
+        # Locked until the chunk commits: another worker signing for one of these labels
+        # meanwhile takes its next sequence number after this chunk's (`label_states`).
+        states = load_label_states(session, [t.label_id for t in targets], lock=True)
         forget_shown_of_refreshing(session, states)
         frames: list[dict[str, Any]] = []
         superseded: list[str] = []

@@ -1,0 +1,58 @@
+"""Worker controllers over the in-memory store of tests/pipeline/small_world.py, on the
+worker tests' PostgreSQL: the real planner, dispatcher and settlement of each worker, the
+firmware_sim labels answering, and one test clock, so a test can stop one worker's
+transaction at a known point while another runs into it."""
+
+from __future__ import annotations
+
+import random
+from datetime import datetime
+
+from sqlalchemy import Engine, text
+
+from esl.composition import build_controller, controller_settings
+from esl.pipeline import UpdateController
+from esl.pipeline.controller_lease import ControllerIdentity
+from esl.pipeline.store_leases import StoreLeaseTerms, balance_stores
+from esl.settings import Settings
+from tests.pipeline.in_memory_gateway import InMemoryGateway
+from tests.pipeline.small_world import World
+
+__all__ = ["waiting_on_a_lock", "worker_in"]
+
+
+def worker_in(
+    world: World, *, at: datetime, gateway: InMemoryGateway | None = None
+) -> UpdateController:
+    """A worker controller over `world`'s database and clock that balanced the stores at
+    `at` (so it holds what a worker balancing then takes) and follows what it took, as
+    its pipeline thread does between two planning steps. Its frames go to `gateway`
+    (by default one of its own that nothing reads)."""
+    identity = ControllerIdentity.of_this_process(now=at)
+    terms = StoreLeaseTerms()
+    controller = build_controller(
+        controller_settings(Settings.defaults(), window=8, store_leases=terms),
+        gateway=gateway or InMemoryGateway(),
+        sessions=world.sessions,
+        clock=world.clock,
+        rng=random.Random(3),
+        identity=identity,
+    )
+    with world.sessions.begin() as session:
+        controller._balanced = balance_stores(session, identity, now=at, terms=terms)
+    controller._balance_stores()
+    return controller
+
+
+def waiting_on_a_lock(engine: Engine, table: str) -> bool:
+    """Whether a session of this database waits for a lock in a statement on `table`."""
+    with engine.connect() as connection:
+        return bool(
+            connection.scalar(
+                text(
+                    "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database()"
+                    " AND wait_event_type = 'Lock' AND query ILIKE :table"
+                ),
+                {"table": f"%{table}%"},
+            )
+        )
