@@ -189,7 +189,14 @@ class Settlement:
             return
         now = self.clock()
         with self.sessions.begin() as session:
-            states = load_label_states(session, {response.label_id for _, response in verified})
+            # Locked, and created when new, as planning does (`label_states`): a label
+            # heard for the first time while another worker writes its state waits for
+            # that write instead of failing at commit (a unique violation that ended the
+            # dispatcher), and a frame rebuilt or re-signed here takes a sequence number
+            # no other worker signs.
+            states = load_label_states(
+                session, {response.label_id for _, response in verified}, lock=True
+            )
             rows = self._answered_rows(session, [response for _, response in verified])
             actions = signed_action_sequences(
                 session,
