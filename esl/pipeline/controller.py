@@ -441,9 +441,17 @@ class UpdateController:
             # did not finish. Labels already planned cost a comparison. They stay wanted
             # until the pass has finished: one that fails (a collision with the previous
             # holder's last chunk, a database outage) is tried again at the next poll.
+            # The changes ahead too: the previous holder may have planned only the
+            # earliest (a label holds one timed image), and this worker's look that saw
+            # that instant pass planned the next one only for the stores it held then.
             stores = frozenset(self._replan_stores)
             yield from self._plan_selection(
-                BoundLabels(), at=now, now=now, keep_scheduled=True, stores=stores
+                BoundLabels(),
+                at=now,
+                now=now,
+                keep_scheduled=True,
+                stores=stores,
+                after_wave=functools.partial(self._plan_changes_ahead, now=now),
             )
             self._replan_stores -= stores
 
@@ -493,16 +501,12 @@ class UpdateController:
         stores: Collection[str] | None = None,
     ) -> Iterator[int]:
         """Plan the labels a publication may have changed (in `stores` when given) for
-        its instant `at` (now if that has passed), a wave of stores at a time."""
+        its instant `at` (now if that has passed), a wave of stores at a time.
 
-        def changes_ahead(wave: Wave) -> Iterator[int]:
-            # Planned for now, these labels dropped any timed image they held: plan
-            # the changes ahead again (each travels with the image of now). Waiting
-            # for this publication's instant to be seen passing misses one published
-            # in the instant of a look.
-            for ahead, chosen in self._changed_ahead(wave.labels, now, stores=wave.stores)[0]:
-                yield from self._plan_chunks(chosen, at=ahead, now=now, display_at=ahead)
-
+        Planned for now, these labels dropped any timed image they held: the changes
+        ahead are planned again (each travels with the image of now). Waiting for this
+        publication's instant to be seen passing misses one published in the instant
+        of a look."""
         yield from self._plan_selection(
             PublicationLabels(publication_id),
             at=max(at, now),
@@ -510,8 +514,14 @@ class UpdateController:
             display_at=at if at > now else None,
             finish=finish,
             stores=stores,
-            after_wave=changes_ahead if at <= now else None,
+            after_wave=functools.partial(self._plan_changes_ahead, now=now) if at <= now else None,
         )
+
+    def _plan_changes_ahead(self, wave: Wave, *, now: datetime) -> Iterator[int]:
+        """The wave's labels that a publication already planned ahead changes, planned
+        for its instant (a label holds one timed image: the earliest one's)."""
+        for ahead, chosen in self._changed_ahead(wave.labels, now, stores=wave.stores)[0]:
+            yield from self._plan_chunks(chosen, at=ahead, now=now, display_at=ahead)
 
     def _plan_selection(
         self,

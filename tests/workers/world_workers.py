@@ -18,30 +18,37 @@ from esl.settings import Settings
 from tests.pipeline.in_memory_gateway import InMemoryGateway
 from tests.pipeline.small_world import World
 
-__all__ = ["waiting_on_a_lock", "worker_in"]
+__all__ = ["follow_balance", "waiting_on_a_lock", "worker_in"]
+
+TERMS = StoreLeaseTerms()
 
 
 def worker_in(
     world: World, *, at: datetime, gateway: InMemoryGateway | None = None
 ) -> UpdateController:
     """A worker controller over `world`'s database and clock that balanced the stores at
-    `at` (so it holds what a worker balancing then takes) and follows what it took, as
-    its pipeline thread does between two planning steps. Its frames go to `gateway`
-    (by default one of its own that nothing reads)."""
-    identity = ControllerIdentity.of_this_process(now=at)
-    terms = StoreLeaseTerms()
+    `at` (`follow_balance`). Its frames go to `gateway` (by default one of its own that
+    nothing reads)."""
     controller = build_controller(
-        controller_settings(Settings.defaults(), window=8, store_leases=terms),
+        controller_settings(Settings.defaults(), window=8, store_leases=TERMS),
         gateway=gateway or InMemoryGateway(),
         sessions=world.sessions,
         clock=world.clock,
         rng=random.Random(3),
-        identity=identity,
+        identity=ControllerIdentity.of_this_process(now=at),
     )
-    with world.sessions.begin() as session:
-        controller._balanced = balance_stores(session, identity, now=at, terms=terms)
-    controller._balance_stores()
+    follow_balance(world, controller, at=at)
     return controller
+
+
+def follow_balance(world: World, controller: UpdateController, *, at: datetime) -> None:
+    """The worker balances the stores at `at` (so it holds what a worker balancing then
+    takes) and follows what it holds, as its pipeline thread does between two planning
+    steps."""
+    assert controller.identity is not None
+    with world.sessions.begin() as session:
+        controller._balanced = balance_stores(session, controller.identity, now=at, terms=TERMS)
+    controller._balance_stores()
 
 
 def waiting_on_a_lock(engine: Engine, table: str) -> bool:
