@@ -8,35 +8,59 @@ nothing else reaches them. So every label the controller has not heard from for
 `KEEP_IN_SYNC` gets a signed Ping from the controller (a label action, requested by
 `controller`): a valid frame, which the label counts as contact, and its answer is heard
 (battery, signal). A label silent because it is gone is asked again only after another
-`KEEP_IN_SYNC`: its unanswered pings say so in its action history.
+`KEEP_IN_SYNC`, and after `UNANSWERED_PINGS_BEFORE_GIVING_UP` pings unanswered since it
+was last heard from, not at all: by then it forgot its key (two hours), a ping cannot
+reach it, and asking for ever only spends the radio's time. Its unanswered pings say so in
+its action history; once it is heard from again (a check-in), it is kept in sync again.
 """
 
 from __future__ import annotations
 
 from datetime import datetime, timedelta
 
-from sqlalchemy import and_, exists, select
+from sqlalchemy import and_, exists, func, select
 from sqlalchemy.orm import Session
 
 from esl.db.console_models import LabelActionRow
 from esl.db.models import LabelRow, LabelStateRow
 from esl.delivery_states import OPEN_STATUSES
-from esl.pipeline.label_actions import ActionKind, request_own_actions
+from esl.pipeline.label_actions import (
+    CONTROLLER,
+    ActionKind,
+    ActionStatus,
+    request_own_actions,
+)
 from esl.pipeline.outbox_rows import OUTBOX
 
-__all__ = ["KEEP_IN_SYNC", "request_keepalive_pings"]
+__all__ = ["KEEP_IN_SYNC", "UNANSWERED_PINGS_BEFORE_GIVING_UP", "request_keepalive_pings"]
 
 # Well inside the hour a label stays in sync without a valid message.
 KEEP_IN_SYNC = timedelta(minutes=45)
 _AT_ONCE = 500  # pings requested per look: a store gateway's radio takes them in turn
+UNANSWERED_PINGS_BEFORE_GIVING_UP = 3  # 45 min apart: past the two hours a key lasts
 
 
 def request_keepalive_pings(
     session: Session, *, now: datetime, stores: frozenset[str] | None = None
 ) -> list[str]:
     """Ask a Ping of every label on a gateway (of `stores`) last heard `KEEP_IN_SYNC`
-    ago, with no frame on its way and no action asked of it since; their ids."""
+    ago, with no frame on its way, no action asked of it since and fewer than
+    `UNANSWERED_PINGS_BEFORE_GIVING_UP` of these pings unanswered since it was last
+    heard; their ids."""
     since = now - KEEP_IN_SYNC
+    unanswered_since_heard = (
+        select(func.count())
+        .select_from(LabelActionRow)
+        .where(
+            LabelActionRow.label_id == LabelRow.id,
+            LabelActionRow.action == ActionKind.PING.value,
+            LabelActionRow.requested_by == CONTROLLER,
+            LabelActionRow.status == ActionStatus.UNANSWERED.value,
+            LabelActionRow.requested_at > LabelStateRow.last_seen,
+        )
+        .correlate(LabelRow, LabelStateRow)
+        .scalar_subquery()
+    )
     statement = (
         select(LabelRow.id)
         .join(LabelStateRow, LabelStateRow.label_id == LabelRow.id)
@@ -51,6 +75,7 @@ def request_keepalive_pings(
             ~exists().where(
                 and_(LabelActionRow.label_id == LabelRow.id, LabelActionRow.requested_at >= since)
             ),
+            unanswered_since_heard < UNANSWERED_PINGS_BEFORE_GIVING_UP,
         )
         .order_by(LabelStateRow.last_seen)
         .limit(_AT_ONCE)
