@@ -118,6 +118,7 @@ def controller_settings(settings: Settings, **changes: Any) -> ControllerSetting
     built = ControllerSettings(
         locale=settings.locale,
         currency=settings.currency,
+        time_zone=settings.time_zone,
         window=settings.controller_window,
         poll_every=timedelta(seconds=settings.controller_poll_s),
         lease=lease_terms(settings),

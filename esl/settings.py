@@ -9,8 +9,10 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-from pydantic import Field, model_validator
+from pydantic import Field, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from esl.time_zones import check_time_zone
 
 __all__ = ["Settings", "load_settings"]
 
@@ -29,6 +31,11 @@ class Settings(BaseSettings):
     )
     locale: str = Field(default="pl_PL", description="The label texts' language and number format.")
     currency: str = Field(default="PLN", description="The system currency (ISO 4217).")
+    time_zone: str | None = Field(
+        default=None,
+        description="The IANA time zone labels date in where a store names none; "
+        "unset: the locale's (pl_PL: Europe/Warsaw).",
+    )
     api_host: str = Field(default="127.0.0.1", description="Where `esl serve` listens.")
     api_port: int = Field(default=8000, ge=1, le=65535)
     api_page_limit: int = Field(default=500, ge=1, description="Largest page a list returns.")
@@ -132,6 +139,11 @@ class Settings(BaseSettings):
         gt=0,
         description="Controller: battery and signal samples older than this are deleted.",
     )
+
+    @field_validator("time_zone")
+    @classmethod
+    def _known_time_zone(cls, value: str | None) -> str | None:
+        return None if value is None else check_time_zone(value)
 
     @model_validator(mode="after")
     def _policies_can_hold(self) -> Settings:

@@ -11,7 +11,7 @@ from pricing.errors import InvalidProductError, UnknownUnitError
 from pricing.gtin import require_valid_gtin
 from pricing.windows import require_aware
 
-__all__ = ["Channel", "NetUnit", "Product", "Store"]
+__all__ = ["Channel", "NetUnit", "Product", "Store", "label_time_zone"]
 
 
 class Channel(StrEnum):
@@ -98,8 +98,16 @@ class Product:
 
 @dataclass(frozen=True, slots=True)
 class Store:
-    """A store, optionally in a price zone (a named group of stores sharing prices)."""
+    """A store, optionally in a price zone (a named group of stores sharing prices), and
+    the IANA time zone its labels date in (None: the installation's)."""
 
     code: str
     name: str
     zone: str | None = None
+    time_zone: str | None = None
+
+
+def label_time_zone(store: Store | None, installation: str | None) -> str | None:
+    """The IANA zone a label of `store` dates in: the store's, else the installation's
+    (`installation`; None: the locale's, `rendering.content.LOCALE_TIMEZONES`)."""
+    return (store.time_zone if store is not None else None) or installation

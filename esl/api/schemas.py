@@ -9,7 +9,7 @@ from datetime import datetime
 from decimal import Decimal
 from typing import Annotated, Any, Generic, Literal, TypeVar
 
-from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, field_validator
+from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field, field_validator
 
 from esl.api.instants import Instant
 from esl.services.publication_commands import (
@@ -19,6 +19,7 @@ from esl.services.publication_commands import (
     SetPrice,
     UpsertPromotion,
 )
+from esl.time_zones import check_time_zone
 from gateways.ble.errors import PairingCodeError
 from gateways.ble.pairing_code import PairingCode
 from pricing.money import is_decimal_text
@@ -104,16 +105,25 @@ class ZoneOut(RowOut):
 
 class StoreIn(RequestBody):
     model_config = ConfigDict(
-        json_schema_extra={"examples": [{"name": "Gdańsk Oliwa", "zone": "north"}]}
+        json_schema_extra={
+            "examples": [{"name": "Gdańsk Oliwa", "zone": "north", "time_zone": "Europe/Warsaw"}]
+        }
     )
     name: str = Field(min_length=1, max_length=128)
     zone: str | None = Field(default=None, max_length=32)
+    time_zone: Annotated[str, AfterValidator(check_time_zone)] | None = Field(
+        default=None,
+        max_length=64,
+        description="The IANA time zone its labels date in (a promotion's last day); "
+        "null: the installation's (ESL_TIME_ZONE, else the locale's)",
+    )
 
 
 class StoreOut(RowOut):
     code: str
     name: str
     zone: str | None
+    time_zone: str | None
 
 
 def _decimal_text(value: object) -> object:

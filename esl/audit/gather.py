@@ -72,6 +72,7 @@ from pricing import (
     ResolvedPrice,
 )
 from pricing.errors import CurrencyMismatchError, NoApplicablePriceError
+from pricing.products import label_time_zone
 from pricing.resolution import resolve_key
 from rendering.content import LabelContent, content_from_dict
 from rendering.errors import ContentError
@@ -114,6 +115,8 @@ class GatheredAudit:
     models: dict[str, str]  # label id -> display model id
     shown_contents: dict[str, dict[str, Any]]  # content hash -> content_to_dict form
     due: dict[str, ResolvedPrice]  # label id -> its store-channel price due at `at`
+    # Where a store names no time zone, the one its labels date in (None: the locale's).
+    time_zone: str | None = None
 
 
 @contextmanager
@@ -139,9 +142,11 @@ def gather_audit(
     locale: str,
     stores: Iterable[str] | None = None,
     thresholds: Thresholds | None = None,
+    time_zone: str | None = None,
 ) -> GatheredAudit:
     """Audit `stores` (None: every store) at `at`; `now` tells whether `at` is the present
-    (the pipeline's live label states) or the past (the acknowledgement history)."""
+    (the pipeline's live label states) or the past (the acknowledgement history).
+    `time_zone` is the installation's (`ESL_TIME_ZONE`), for stores that name none."""
     with _collection_paused():
         return _gather(
             session,
@@ -151,6 +156,7 @@ def gather_audit(
             locale=locale,
             stores=stores,
             thresholds=thresholds or Thresholds(),
+            time_zone=time_zone,
         )
 
 
@@ -163,6 +169,7 @@ def _gather(
     locale: str,
     stores: Iterable[str] | None,
     thresholds: Thresholds,
+    time_zone: str | None,
 ) -> GatheredAudit:
     store_codes = _store_codes(session, stores)
     live = at >= now
@@ -269,7 +276,7 @@ def _gather(
             and shown is not None
             and shown.sku == label.sku
             and shown.price_fingerprint != due.fingerprint
-            and _draws(row[1], due, catalogue, label.store),
+            and _draws(row[1], due, catalogue, label.store, time_zone),
         )
         if due is not None:
             due_by_label[label.label_id] = due
@@ -331,6 +338,7 @@ def _gather(
         models={b.label_id: b.model for b in bound},
         shown_contents={digest: row[1] for digest, row in shown_rows.items()},
         due=due_by_label,
+        time_zone=time_zone,
     )
 
 
@@ -539,7 +547,13 @@ def _open_updates(session: Session, label_ids: list[str], *, at: datetime) -> di
     return found
 
 
-def _draws(shown: dict[str, Any], due: ResolvedPrice, catalogue: Catalogue, store: str) -> bool:
+def _draws(
+    shown: dict[str, Any],
+    due: ResolvedPrice,
+    catalogue: Catalogue,
+    store: str,
+    time_zone: str | None,
+) -> bool:
     """Whether the recorded content `shown` draws exactly the label of `due`: asked only
     where their price fingerprints differ, which also cover what no label draws."""
     try:
@@ -549,7 +563,12 @@ def _draws(shown: dict[str, Any], due: ResolvedPrice, catalogue: Catalogue, stor
     product = catalogue.products.get(due.sku)
     if product is None:
         return False
-    due_content = LabelContent.from_resolved(product=product, price=due, locale=drawn.locale)
+    due_content = LabelContent.from_resolved(
+        product=product,
+        price=due,
+        locale=drawn.locale,
+        timezone=label_time_zone(catalogue.stores.get(store), time_zone),
+    )
     # The store's name as drawn: a renamed store is no price difference (nor is it to the
     # price fingerprints this stands in for).
     return replace(due_content, store_name=drawn.store_name).fingerprint == drawn.fingerprint

@@ -13,6 +13,7 @@ from html import escape
 
 from esl.audit.classify import LabelVerdict
 from esl.audit.gather import GatheredAudit
+from pricing.products import label_time_zone
 from rendering.cache import RenderCache
 from rendering.content import LabelContent, content_from_dict
 from rendering.display_models import get_display_model
@@ -130,11 +131,13 @@ class _Previews:
         product = catalogue.products.get(verdict.sku)
         if due is None or model is None or product is None:
             return None
+        store = catalogue.stores.get(verdict.store)
         content = LabelContent.from_resolved(
             product=product,
             price=due,
-            store=catalogue.stores.get(verdict.store),
+            store=store,
             locale=self._locale,
+            timezone=label_time_zone(store, self._gathered.time_zone),
         )
         return self._uri(content, model)
 

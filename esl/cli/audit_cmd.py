@@ -111,6 +111,7 @@ def register(app: typer.Typer) -> None:
                     now=now,
                     currency=settings.currency,
                     locale=settings.locale,
+                    time_zone=settings.time_zone,
                     stores=stores or None,
                     thresholds=thresholds,
                 )

@@ -114,7 +114,7 @@ def _stored_gtin(sku: str, gtin: str | None) -> str:
 
 
 def store_from_row(row: StoreRow | Row[Any]) -> Store:
-    return Store(code=row.code, name=row.name, zone=row.zone)
+    return Store(code=row.code, name=row.name, zone=row.zone, time_zone=row.time_zone)
 
 
 class PriceRuleColumns(Protocol):

@@ -96,6 +96,8 @@ class StoreRow(Base):
     code: Mapped[str] = mapped_column(String(32), primary_key=True)
     name: Mapped[str] = mapped_column(String(128))
     zone: Mapped[str | None] = mapped_column(ForeignKey("price_zones.code"), index=True)
+    # IANA zone its labels date in (a promotion's last day); NULL: the installation's.
+    time_zone: Mapped[str | None] = mapped_column(String(64))
 
 
 class ProductRow(Base):

@@ -120,6 +120,8 @@ class ControllerSettings:
     # The installation's (`Settings`): the composition root passes them in.
     locale: str
     currency: str
+    # Where a store names no time zone, the one its labels date in (None: the locale's).
+    time_zone: str | None = None
     window: int = 64
     poll_every: timedelta = timedelta(seconds=1)
     replan_every: timedelta = timedelta(minutes=15)
@@ -180,6 +182,7 @@ class UpdateController:
             images=self.images,
             locale=self.settings.locale,
             currency=self.settings.currency,
+            time_zone=self.settings.time_zone,
         )
         self.dispatcher = Dispatcher(
             gateway=gateway,

@@ -47,6 +47,7 @@ from esl.pipeline.outbox_rows import OUTBOX
 from esl.services.templates import load_templates, template_for
 from pricing import Catalogue, Channel, PriceLedger, ResolvedPrice, resolve
 from pricing.errors import PricingError
+from pricing.products import label_time_zone
 from rendering.cache import RenderCache, RenderedLabel
 from rendering.content import LabelContent
 from rendering.display_models import DisplayModel, get_display_model
@@ -109,13 +110,20 @@ class LabelPlanner:
     """Plans label updates; holds the render cache, and draws deltas from `images`."""
 
     def __init__(
-        self, *, cache: RenderCache, images: ImageStore, locale: str, currency: str
+        self,
+        *,
+        cache: RenderCache,
+        images: ImageStore,
+        locale: str,
+        currency: str,
+        time_zone: str | None = None,
     ) -> None:
         self.cache = cache
         self.images = images
         self.frames = FramePacker(cache)
         self.locale = locale
         self.currency = currency
+        self.time_zone = time_zone  # where a store names none (None: the locale's)
         self._contents: dict[
             tuple[str, str, datetime, bool], tuple[ResolvedPrice, LabelContent, str]
         ] = {}
@@ -504,11 +512,13 @@ class LabelPlanner:
                 ledger=ledger,
                 locale=self.locale,
             )
+            store = catalogue.stores.get(target.store)
             content = LabelContent.from_resolved(
                 product=catalogue.products[target.sku],
                 price=resolved,
-                store=catalogue.stores.get(target.store) if with_store else None,
+                store=store if with_store else None,
                 locale=self.locale,
+                timezone=label_time_zone(store, self.time_zone),
             )
             known = self._contents[key] = (resolved, content, content.fingerprint)
         return known

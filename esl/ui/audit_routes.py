@@ -35,6 +35,7 @@ def _gather(ctx: ApiContext, store: str | None) -> GatheredAudit:
             now=now,
             currency=ctx.settings.currency,
             locale=ctx.settings.locale,
+            time_zone=ctx.settings.time_zone,
             stores=[store] if store else None,
             thresholds=Thresholds(
                 offline_after=timedelta(seconds=ctx.settings.label_offline_after_s),

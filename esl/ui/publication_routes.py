@@ -32,6 +32,7 @@ from esl.ui.csv_instants import starting_at
 from esl.ui.page_rendering import page
 from esl.ui.shelf_views import publication_reach
 from pricing.errors import EslError
+from pricing.products import label_time_zone
 from rendering.cache import RenderCache
 from rendering.content import LabelContent
 from rendering.display_models import get_display_model
@@ -214,11 +215,13 @@ def _sample(session: Session, cache: RenderCache, label_id: str, ctx: ApiContext
         price = shelf_quote(
             session, sku=binding.sku, store=label.store, at=ctx.clock(), settings=ctx.settings
         )
+        shop = store_from_row(store)
         content = LabelContent.from_resolved(
             product=product_from_row(product),
             price=price,
-            store=store_from_row(store),
+            store=shop,
             locale=ctx.settings.locale,
+            timezone=label_time_zone(shop, ctx.settings.time_zone),
         )
         rendered = cache.render(content, model=get_display_model(label.model))
     except (EslError, RenderingError, KeyError):

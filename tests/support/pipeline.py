@@ -154,11 +154,13 @@ def due_content(
     store_row = session.get(StoreRow, label.store)
     assert product_row is not None
     assert store_row is not None
+    store = store_from_row(store_row)
     content = LabelContent.from_resolved(
         product=product_from_row(product_row),
         price=resolved,
-        store=store_from_row(store_row),
+        store=store,
         locale="pl_PL",
+        timezone=store.time_zone,
     )
     return content, resolved
 

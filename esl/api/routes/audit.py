@@ -101,6 +101,7 @@ def get_audit(
         now=now,
         currency=ctx.settings.currency,
         locale=ctx.settings.locale,
+        time_zone=ctx.settings.time_zone,
         stores=store,
         thresholds=Thresholds(
             offline_after=timedelta(seconds=ctx.settings.label_offline_after_s),

@@ -73,20 +73,25 @@ def get_store(code: CodePath, session: CurrentSession, _: Reader) -> StoreRow:
 def put_store(
     code: CodePath, body: StoreIn, ctx: Ctx, session: CurrentSession, who: Admin
 ) -> StoreRow:
-    """Create a store or change its name or zone (admin)."""
+    """Create a store or change its name, zone or time zone (admin)."""
     if body.zone is not None and session.get(ZoneRow, body.zone) is None:
         raise NotFoundError("zone", body.zone)
     row = session.get(StoreRow, code) or StoreRow(code=code)
-    changed = row.name is not None and (row.name, row.zone) != (body.name, body.zone)
+    changed = row.name is not None and (row.name, row.zone, row.time_zone) != (
+        body.name,
+        body.zone,
+        body.time_zone,
+    )
     moved = changed and row.zone != body.zone
     now = ctx.clock()
     if moved:
         # A price writer: the instants already due are recorded in the zone that stood then.
         begin_price_write(session, now=now, currency=ctx.settings.currency)
-    row.name, row.zone = body.name, body.zone
+    row.name, row.zone, row.time_zone = body.name, body.zone, body.time_zone
     session.add(row)
     if changed:
-        # Its labels may print its name, and its zone's prices are its prices.
+        # Its labels may print its name and date a promotion's last day in its time zone,
+        # and its zone's prices are its prices.
         publication_id = _replan(
             session, ctx, who, "store", code, shelves=shelves_in_store(session, code)
         )
