@@ -10,7 +10,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import JSON, ForeignKey, Integer, String, UniqueConstraint
+from sqlalchemy import JSON, ForeignKey, Index, Integer, String, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
 from esl.db.models import Base
@@ -24,11 +24,15 @@ class BleLabelInventoryRow(Base):
     # One ESL address per label within one access point (the gateway).
     __table_args__ = (
         UniqueConstraint("gateway", "esl_group", "esl_id", name="uq_ble_inventory_esl_address"),
+        # One row per device: two labels at one BLE address are two records for one panel.
+        Index("uq_ble_inventory_device_address", "device_address", unique=True),
     )
 
     label_id: Mapped[str] = mapped_column(ForeignKey("labels.id"), primary_key=True)
     gateway: Mapped[str] = mapped_column(String(64))
     address: Mapped[str] = mapped_column(String(32))
+    # `address` as two spellings of one device compare (`bare_address`: upper case, no /P).
+    device_address: Mapped[str] = mapped_column(String(17))
     esl_id: Mapped[int] = mapped_column(Integer)
     esl_group: Mapped[int] = mapped_column(Integer)
     # [{"width", "height", "display_type"}], as Display Information lists them.

@@ -308,12 +308,28 @@ def record_ble_association(
     )
     if holder is not None:
         raise ConflictError(f"{where} is reserved for {holder} by its kit", field="esl_address")
+    device = bare_address(record.address)
+    there = session.scalar(
+        select(BleLabelInventoryRow.label_id).where(
+            BleLabelInventoryRow.device_address == device,
+            BleLabelInventoryRow.label_id != label_id,
+        )
+    )
+    if there is not None:
+        # One device holds one key (the one written last): two records would send two
+        # labels' prices to one panel.
+        raise ConflictError(
+            f"BLE address {device} is label {there}'s device: label {label_id} cannot be "
+            f"recorded there too (associate {label_id} at its own device)",
+            field="address",
+        )
     session.execute(
         delete(BleAddressReservationRow).where(BleAddressReservationRow.label_id == label_id)
     )
     row = session.get(BleLabelInventoryRow, label_id) or BleLabelInventoryRow(label_id=label_id)
     row.gateway = gateway
     row.address = record.address
+    row.device_address = device
     row.esl_id = address.esl_id
     row.esl_group = address.group
     row.displays = [

@@ -80,7 +80,10 @@ class AssociatedLabelIn(RequestBody):
     """What associating one label learned (a `LabelInventoryRecord`)."""
 
     label_id: str = Field(min_length=1, max_length=64)
-    address: str = Field(min_length=1, max_length=32, description="Its BLE address")
+    address: str = Field(
+        pattern=r"^[0-9A-Fa-f]{2}(:[0-9A-Fa-f]{2}){5}(/[Pp])?$",
+        description="Its BLE address (`/P` after a public one); one label per device",
+    )
     esl_id: int = Field(ge=0, le=254)
     esl_group: int = Field(ge=0, le=127)
     displays: list[DisplayIn] = Field(max_length=16)
@@ -162,7 +165,8 @@ def post_ble_inventory(
     """Record what associating each label learned, all or none (admin or the store's key).
 
     A label reporting a display other than its registered model's, an ESL address taken
-    by another label on the gateway, or a label of another store or gateway is refused
+    by another label on the gateway, a BLE address recorded for another label (one
+    device holds one label's key), or a label of another store or gateway is refused
     with 422 and each label's reason; then nothing is recorded."""
     require_store_access(who, store)
     records = {x.label_id: x.record() for x in body.labels}
