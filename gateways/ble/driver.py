@@ -53,10 +53,13 @@ from gateways.ble.control_point import (
 from gateways.ble.errors import (
     BleConnectError,
     ControlPointRefusedError,
+    FrameWaitingError,
     UnexpectedResponseError,
     UnknownLabelError,
 )
+from gateways.ble.esl_service import FRAME_TRANSFER_STATUS_UUID
 from gateways.ble.frame_commands import control_command_for
+from gateways.ble.frame_transfer import TransferStatus, frame_crc
 from gateways.ble.inventory import BleLabelAddress
 from gateways.ble.link import (
     DEFAULT_CONNECT_POLICY,
@@ -128,6 +131,9 @@ class BleGateway(Gateway):
         self._events: asyncio.Queue[GatewayEvent | None] = asyncio.Queue()
         self._slots: asyncio.Semaphore | None = None
         self._label_locks: dict[str, asyncio.Lock] = {}
+        # The frame this driver last began moving to each label, until a command carried
+        # it out: a link that drops after the last chunk leaves it whole on the label.
+        self._held: dict[str, bytes] = {}
         self._running = False
         self.deliveries: dict[str, FrameDelivery] = {}
 
@@ -171,14 +177,7 @@ class BleGateway(Gateway):
         label = self._label(downlink.label_id)
         delivery = await self.deliver(label.label_id, downlink.payload)
         if delivery.signed_response is not None:
-            self._events.put_nowait(
-                Uplink(
-                    store=self.store,
-                    gateway=self.gateway,
-                    payload=delivery.signed_response,
-                    received_at=self._clock(),
-                )
-            )
+            self._queue_answer(delivery.signed_response)
         elif isinstance(delivery.response, EslErrorResponse):
             raise ControlPointRefusedError(
                 address=label.address,
@@ -234,6 +233,7 @@ class BleGateway(Gateway):
         command = make(label.esl_id)
 
         async def run(link: LabelLink) -> ControlPointResponse:
+            await self._carry_out_held_frame(link, label, command)
             response = await link.command(command)
             await link.command(UpdateComplete(label.esl_id))
             return response
@@ -283,9 +283,54 @@ class BleGateway(Gateway):
         )
 
     async def _deliver(self, link: LabelLink, label: BleLabelAddress, frame: bytes) -> _Outcome:
+        # Known before the transfer ends: the link may drop with the last chunk in.
+        self._held[label.label_id] = frame
         await link.transfer(frame)
-        command = control_command_for(frame, esl_id=label.esl_id)
-        response = await link.command(command)
-        signed = await link.frame_response()
+        command, response, signed = await self._act_on(link, label, frame)
         await link.command(UpdateComplete(label.esl_id))
         return command, response, signed
+
+    async def _act_on(self, link: LabelLink, label: BleLabelAddress, frame: bytes) -> _Outcome:
+        """The command that carries out `frame`, which the label holds whole."""
+        command = control_command_for(frame, esl_id=label.esl_id)
+        response = await link.command(command)
+        self._held.pop(label.label_id, None)
+        return command, response, await link.frame_response()
+
+    async def _carry_out_held_frame(
+        self, link: LabelLink, label: BleLabelAddress, command: ControlPointCommand
+    ) -> None:
+        """Before a command without a frame: a label holding a whole frame carries it out
+        on the next command and refuses one that does not match, so the frame would be
+        lost. One this driver sent is carried out first (its signed answer queued as
+        `send` queues it); one it does not know is left alone (`FrameWaitingError`)."""
+        status = TransferStatus.from_bytes(await link.read(FRAME_TRANSFER_STATUS_UUID))
+        held = self._held.get(label.label_id)
+        if status.length == 0 or status.confirmed < status.length:
+            self._held.pop(label.label_id, None)  # carried out or replaced meanwhile
+            return
+        if held is None or (len(held), frame_crc(held)) != (status.length, status.crc):
+            raise FrameWaitingError(
+                address=label.address, command=type(command).__name__, length=status.length
+            )
+        done, response, signed = await self._act_on(link, label, held)
+        self.deliveries[label.label_id] = FrameDelivery(
+            label_id=label.label_id,
+            command=done,
+            response=response,
+            signed_response=signed,
+            transfers=(),
+            connections=1,
+        )
+        if signed is not None:
+            self._queue_answer(signed)
+
+    def _queue_answer(self, signed_response: bytes) -> None:
+        self._events.put_nowait(
+            Uplink(
+                store=self.store,
+                gateway=self.gateway,
+                payload=signed_response,
+                received_at=self._clock(),
+            )
+        )

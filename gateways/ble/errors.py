@@ -9,6 +9,7 @@
         +-- TransferFailedError       the frame could not be moved to the label
         +-- AssociationFailedError    a label could not be configured
         +-- UnexpectedResponseError   a label answered a command with the wrong response
+        +-- FrameWaitingError         a label holds a frame it was not told to carry out
         +-- PairingCodeError          a label's printed pairing code cannot be read
 
 Each carries the label's BLE `address` (and `label_id` where known) in `EslError.fields`;
@@ -25,6 +26,7 @@ __all__ = [
     "BleConnectError",
     "BleError",
     "ControlPointRefusedError",
+    "FrameWaitingError",
     "MalformedGattValueError",
     "PairingCodeError",
     "TransferFailedError",
@@ -106,6 +108,24 @@ class UnexpectedResponseError(BleError):
             address=address,
             command=command,
             response=response,
+        )
+
+
+class FrameWaitingError(BleError):
+    """The label holds a whole frame this driver did not send (or no longer knows) and
+    has not carried it out: a command without a frame would make it refuse that frame,
+    so none was sent. The frame's own sender finishes it by sending it again (the
+    transfer resumes at its end)."""
+
+    code = "ble_frame_waiting"
+
+    def __init__(self, *, address: str, command: str, length: int) -> None:
+        super().__init__(
+            f"{address} holds a {length}-byte frame not yet carried out; {command} not sent "
+            "so as not to cost it (sending that frame again finishes it)",
+            address=address,
+            command=command,
+            length=length,
         )
 
 

@@ -24,7 +24,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Final
 
-from gateways.ble.errors import BleConnectError, BleError
+from gateways.ble.errors import BleConnectError, BleError, FrameWaitingError
 from gateways.ble.esl_service import BROADCAST_ESL_ID
 from gateways.ble.inventory import BleLabelAddress
 from gateways.ble.radio import BleLabelRadio
@@ -150,6 +150,10 @@ class BleStoreRadio(SelfSigningRadio):
         # State (unsigned), so it proves only that the label is on the air.
         try:
             await self.radio.ping(label_id)
+        except FrameWaitingError:
+            # It answered (a GATT read) and holds a frame the controller will send again
+            # once told the label is back: reached, and the frame kept for that.
+            return
         except BleConnectError as error:
             raise _out_of_range(error, label_id) from None
         except BleError as error:
