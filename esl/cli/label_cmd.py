@@ -1,4 +1,4 @@
-"""`esl label flash|ping|refresh|bind|unbind|show`: one label, from the shell.
+"""`esl label flash|ping|refresh|bind|unbind|unassociate|show`: one label, from the shell.
 
 Flash, ping and refresh are queued in the store of record and sent by the running
 controller (`esl run`) as signed frames; the command waits for the label's answer. The
@@ -179,6 +179,27 @@ def register(app: typer.Typer) -> None:
         except EslError as error:
             raise _fail(error) from error
         typer.echo(f"{label_id} unbound")
+
+    @label.command("unassociate")
+    def unassociate(ctx: typer.Context, label_id: Annotated[str, typer.Argument()]) -> None:
+        """Unassociate a BLE label: forget its key and inventory row (its history stays);
+        a new kit associates it again."""
+        from esl.services.ble_inventory import unassociate_ble_label
+
+        try:
+            with sessions_of(ctx)() as session, session.begin():
+                label = row_or_not_found(session, LabelRow, label_id, "label")
+                action = unassociate_ble_label(
+                    session,
+                    principal=OPERATOR,
+                    store=label.store,
+                    label_id=label_id,
+                    now=datetime.now(UTC),
+                )
+                detail = action.detail
+        except EslError as error:
+            raise _fail(error) from error
+        typer.echo(f"{label_id} {detail}")
 
     @label.command("show")
     def show(

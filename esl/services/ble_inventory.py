@@ -10,7 +10,8 @@ two calls: `association_kit` gives the installer each label's ESL address and ke
 `record_ble_associations` stores what the labels reported, all of them or none. A kit's
 addresses are reserved for its labels until they are recorded or the kit expires: two
 labels at one ESL address would both obey what is sent to it, so one would show the
-other's price.
+other's price. `unassociate_ble_label` undoes an association (a label retired, or one
+to associate again elsewhere): the controller forgets the key and the inventory row.
 """
 
 from __future__ import annotations
@@ -24,26 +25,36 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from esl.db.ble_models import BleAddressReservationRow, BleLabelInventoryRow
-from esl.db.models import GatewayRow, LabelModelRow, LabelRow
+from esl.db.console_models import LabelActionRow
+from esl.db.models import GatewayRow, LabelModelRow, LabelRow, LabelStateRow
 from esl.db.repositories.rows import row_or_not_found
-from esl.errors import ConflictError, ImportRejectedError, StoreOfRecordError
+from esl.errors import ConflictError, ImportRejectedError, NotFoundError, StoreOfRecordError
+from esl.pipeline.check_ins import forget_desired
+from esl.pipeline.frames import supersede_open_frames
+from esl.services.keys import Principal
+from esl.services.labels import require_store_access
 from gateways.ble.control_point import EslAddress
 from gateways.ble.esl_service import BROADCAST_ESL_ID, MAX_GROUP_ID
 from gateways.ble.inventory import LabelInventoryRecord
 from gateways.ble.pairing_code import PairingCode, bare_address
+from gateways.protocol import generate_label_key
 
 __all__ = [
     "KIT_LIFETIME",
+    "UNASSOCIATED",
     "KitLabel",
     "association_kit",
     "record_ble_association",
     "record_ble_associations",
+    "unassociate_ble_label",
 ]
 
 
 # How long a kit's addresses stay reserved: an installer's day on the shop floor. A label
 # not associated by then gets a fresh kit (and may get another address).
 KIT_LIFETIME = timedelta(hours=24)
+# The label action row that keeps an unassociation in the label's history.
+UNASSOCIATED = "unassociate"
 
 
 @dataclass(frozen=True, slots=True)
@@ -121,7 +132,10 @@ def association_kit(
         label = session.get(LabelRow, label_id)
         why = _kit_refusal(label, label_id, store=store, gateway=gateway)
         if not why and session.get(BleLabelInventoryRow, label_id) is not None:
-            why = f"label {label_id} is already associated (unassociate it first)"
+            why = (
+                f"label {label_id} is already associated (unassociate it first: "
+                f"`esl label unassociate {label_id}`)"
+            )
         if why:
             problems.append({"label_id": label_id, "reason": why})
         elif label is not None:
@@ -320,7 +334,8 @@ def record_ble_association(
         # labels' prices to one panel.
         raise ConflictError(
             f"BLE address {device} is label {there}'s device: label {label_id} cannot be "
-            f"recorded there too (associate {label_id} at its own device)",
+            f"recorded there too (associate {label_id} at its own device, or unassociate "
+            f"{there} first)",
             field="address",
         )
     session.execute(
@@ -383,3 +398,49 @@ def _check_paired_with_code(
             f"pairing code names ({code.address})",
             field="address",
         )
+
+
+def unassociate_ble_label(
+    session: Session, *, principal: Principal, store: str, label_id: str, now: datetime
+) -> LabelActionRow:
+    """Forget `label_id`'s association: its inventory row and key go, it leaves its
+    gateway, and a kit may associate it again (with a new key). Its history stays: the
+    frames it was sent (open ones superseded: signed with the forgotten key), its
+    answers and actions, and a label action `unassociate` saying where it was and who
+    asked, which this returns. Store keys: their own store's labels only.
+
+    The device keeps the old key until its own timeout (two hours without a valid frame,
+    and none comes now), then advertises for association again; the controller cannot
+    sign anything with that key any more."""
+    label = row_or_not_found(session, LabelRow, label_id, "label")
+    require_store_access(principal, label.store)
+    if label.store != store:
+        raise NotFoundError("label", f"{label_id} in store {store}")
+    row = session.get(BleLabelInventoryRow, label_id)
+    if row is None:
+        raise NotFoundError("BLE association of label", label_id)
+    where = f"{row.address} (ESL {row.esl_group}/{row.esl_id} on {row.gateway})"
+    session.execute(
+        delete(BleAddressReservationRow).where(BleAddressReservationRow.label_id == label_id)
+    )
+    session.delete(row)
+    label.secret_key = generate_label_key()
+    label.gateway = None
+    supersede_open_frames(session, [label_id], now=now)
+    forget_desired(session, [label_id])
+    state = session.get(LabelStateRow, label_id)
+    if state is not None:
+        # Associated again, it shows nothing it was sent before: plan its whole image.
+        state.confirmed_hash = state.displayed_hash = None
+    action = LabelActionRow(
+        label_id=label_id,
+        action=UNASSOCIATED,
+        status="answered",
+        requested_by=principal.name,
+        requested_at=now,
+        answered_at=now,
+        detail=f"unassociated from {where}; its key is forgotten",
+    )
+    session.add(action)
+    session.flush()
+    return action

@@ -174,6 +174,13 @@ ROUTES: list[tuple[str, str, str, dict[str, Any], frozenset[str]]] = [
         {"json": BLE_INVENTORY},
         STORE,
     ),
+    (
+        "DELETE",
+        "/api/v1/stores/{store}/ble/inventory/{label_id}",
+        "/api/v1/stores/S01/ble/inventory/L-1",
+        {},
+        STORE,
+    ),
     ("GET", "/api/v1/templates", "/api/v1/templates", {}, EVERYONE),
     (
         "PUT",

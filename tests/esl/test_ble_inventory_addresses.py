@@ -63,7 +63,7 @@ def test_a_second_label_at_a_devices_address_is_refused_naming_the_first(
         {
             "label_id": "L-2",
             "reason": f"BLE address {DEVICE} is label L-1's device: label L-2 cannot be "
-            "recorded there too (associate L-2 at its own device)",
+            "recorded there too (associate L-2 at its own device, or unassociate L-1 first)",
         }
     ]
     with session_factory(api.engine)() as session:
@@ -90,7 +90,7 @@ def test_one_post_naming_one_device_twice_records_neither(api: Api) -> None:
     reasons = {p["label_id"]: p["reason"] for p in refused.json()["error"]["problems"]}
     assert reasons == {
         "L-2": f"BLE address {DEVICE} is label L-1's device: label L-2 cannot "
-        "be recorded there too (associate L-2 at its own device)"
+        "be recorded there too (associate L-2 at its own device, or unassociate L-1 first)"
     }
     with session_factory(api.engine)() as session:
         assert session.query(BleLabelInventoryRow).count() == 0

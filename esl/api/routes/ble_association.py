@@ -5,9 +5,11 @@ so the installer's box gets them once, in a kit an admin asks for:
 
     POST /stores/S01/ble/association-kit {"gateway": "S01-ble1", "label_ids": [...]}
     POST /stores/S01/ble/inventory {"gateway": "S01-ble1", "labels": [...]}   # the results
+    DELETE /stores/S01/ble/inventory/L1                                        # unassociate
 
 The kit is admin-only (it holds keys); the results may come from an admin or that
-store's key, and are recorded all or none (422 with each label's reason).
+store's key, and are recorded all or none (422 with each label's reason); so may an
+unassociation (the controller forgets the label's key and inventory row).
 """
 
 from __future__ import annotations
@@ -21,7 +23,11 @@ from pydantic import BaseModel, Field
 from esl.api.dependencies import Admin, Ctx, CurrentSession, StoreStaff
 from esl.api.schemas import RequestBody
 from esl.errors import ImportRejectedError
-from esl.services.ble_inventory import association_kit, record_ble_associations
+from esl.services.ble_inventory import (
+    association_kit,
+    record_ble_associations,
+    unassociate_ble_label,
+)
 from esl.services.labels import require_store_access
 from gateways.ble.control_point import EslAddress
 from gateways.ble.inventory import DisplayInformation, LabelInventoryRecord, LedInformation
@@ -31,6 +37,7 @@ __all__ = ["router"]
 router = APIRouter()
 _ID = r"^[A-Za-z0-9_.:\-]+$"
 StorePath = Annotated[str, Path(min_length=1, max_length=64, pattern=_ID)]
+LabelPath = Annotated[str, Path(min_length=1, max_length=64)]
 GatewayId = Annotated[str, Field(min_length=1, max_length=64, pattern=_ID)]
 
 
@@ -183,3 +190,34 @@ def post_ble_inventory(
         paired_with_code={x.label_id for x in body.labels if x.paired_with_code},
     )
     return InventoryOut(store=store, gateway=body.gateway, recorded=[r.label_id for r in rows])
+
+
+class UnassociatedOut(BaseModel):
+    label_id: str
+    unassociated_at: datetime
+    by: str
+    detail: str = Field(description="Where the label was (BLE address, ESL address, gateway)")
+
+
+@router.delete(
+    "/stores/{store}/ble/inventory/{label_id}",
+    response_model=UnassociatedOut,
+    status_code=200,
+    tags=["labels"],
+)
+def delete_ble_association(
+    store: StorePath, label_id: LabelPath, ctx: Ctx, session: CurrentSession, who: StoreStaff
+) -> UnassociatedOut:
+    """Unassociate a BLE label (admin or the store's key): the controller forgets its key
+    and its inventory row, and the label leaves its gateway, so a kit may associate it
+    again (with a new key) or it may be retired. Its history stays, with this
+    unassociation among its actions. 404 when it is not associated."""
+    action = unassociate_ble_label(
+        session, principal=who, store=store, label_id=label_id, now=ctx.clock()
+    )
+    return UnassociatedOut(
+        label_id=label_id,
+        unassociated_at=action.requested_at,
+        by=action.requested_by,
+        detail=action.detail or "",
+    )

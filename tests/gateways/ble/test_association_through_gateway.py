@@ -460,7 +460,11 @@ def test_the_inventory_records_all_labels_or_none_with_each_reason(
     )
     assert again.status_code == 422
     assert again.json()["error"]["problems"] == [
-        {"label_id": "L1", "reason": "label L1 is already associated (unassociate it first)"}
+        {
+            "label_id": "L1",
+            "reason": "label L1 is already associated (unassociate it first: "
+            "`esl label unassociate L1`)",
+        }
     ]
 
 

@@ -1,0 +1,177 @@
+"""Unassociating a BLE label: the controller forgets its key and its inventory row, keeps
+its history, and a kit may associate it again. Before, the kit refused an associated
+label with "unassociate it first" and nothing could do that."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import select
+from typer.testing import CliRunner
+
+from esl.api.routes.ble_association import AssociatedLabelIn
+from esl.cli import app
+from esl.db.ble_models import BleLabelInventoryRow
+from esl.db.console_models import LabelActionRow
+from esl.db.engine import create_engine_for, session_factory
+from esl.db.models import LabelRow, OutboxRow
+from esl.delivery_states import OutboxStatus
+from esl.services.ble_inventory import record_ble_associations
+from tests.support.api import Api
+from tests.support.database import START, seed_reference_data
+
+GATEWAY = "S01-ble1"
+DEVICE = "C0:FF:EE:00:00:01"
+
+
+def _associated(label_id: str, address: str, esl_id: int) -> dict[str, Any]:
+    return {
+        "label_id": label_id,
+        "address": address,
+        "esl_id": esl_id,
+        "esl_group": 0,
+        "displays": [{"width": 296, "height": 128, "display_type": 2}],
+        "max_image_index": 3,
+        "leds": [],
+        "associated_at": "2026-11-23T06:00:00Z",
+    }
+
+
+def _record(api: Api, *labels: dict[str, Any]) -> Any:
+    return api.client.post(
+        "/api/v1/stores/S01/ble/inventory",
+        json={"gateway": GATEWAY, "labels": list(labels)},
+        headers=api.headers("store"),
+    )
+
+
+def _kit(api: Api, label_id: str) -> Any:
+    return api.client.post(
+        "/api/v1/stores/S01/ble/association-kit",
+        json={"gateway": GATEWAY, "label_ids": [label_id]},
+        headers=api.headers("admin"),
+    )
+
+
+def _key(api: Api, label_id: str) -> bytes:
+    with session_factory(api.engine)() as session:
+        label = session.get(LabelRow, label_id)
+        assert label is not None
+        return bytes(label.secret_key)
+
+
+def _sent_frame(api: Api, label_id: str) -> None:
+    """A frame on its way to the label, signed with its key: history to keep."""
+    with session_factory(api.engine).begin() as session:
+        session.add(
+            OutboxRow(
+                label_id=label_id,
+                store="S01",
+                gateway=GATEWAY,
+                sequence=1,
+                content_hash="00" * 16,
+                payload=b"frame",
+                status=OutboxStatus.SENT.value,
+                attempts=1,
+                not_before=START,
+                created_at=START,
+            )
+        )
+
+
+def test_an_unassociated_label_is_forgotten_and_can_be_associated_again(api: Api) -> None:
+    api.add_labels({"L-1": "S01", "L-2": "S01"})
+    assert _kit(api, "L-1").status_code == 200
+    assert _record(api, _associated("L-1", DEVICE, 0)).status_code == 200
+    _sent_frame(api, "L-1")
+    old_key = _key(api, "L-1")
+    assert _kit(api, "L-1").status_code == 422  # "already associated (unassociate it first)"
+
+    gone = api.client.delete("/api/v1/stores/S01/ble/inventory/L-1", headers=api.headers("store"))
+
+    assert gone.status_code == 200, gone.text
+    assert gone.json()["detail"] == (
+        f"unassociated from {DEVICE} (ESL 0/0 on {GATEWAY}); its key is forgotten"
+    )
+    with session_factory(api.engine)() as session:
+        assert session.get(BleLabelInventoryRow, "L-1") is None
+        label = session.get(LabelRow, "L-1")
+        assert label is not None
+        assert label.gateway is None  # nothing is planned for it until associated again
+        # History kept: the frame (signed with the forgotten key, so superseded) and the
+        # unassociation among its actions, with who asked.
+        assert session.scalars(select(OutboxRow.status)).all() == [OutboxStatus.SUPERSEDED]
+        (action,) = session.scalars(select(LabelActionRow)).all()
+        assert (action.label_id, action.action, action.requested_by) == (
+            "L-1",
+            "unassociate",
+            "store-key",
+        )
+    assert _key(api, "L-1") != old_key  # the key the device and the old kit hold
+    # The device is no longer L-1's: another label may be recorded there ...
+    assert _record(api, _associated("L-2", DEVICE, 1)).status_code == 200
+    # ... and L-1 gets a kit again, with its new key.
+    kit = _kit(api, "L-1")
+    assert kit.status_code == 200, kit.text
+    assert kit.json()["labels"][0]["key"] == _key(api, "L-1").hex()
+
+
+def test_unassociating_is_for_the_stores_staff_and_says_what_is_not_there(api: Api) -> None:
+    api.add_labels({"L-1": "S01", "L-9": "S01"})
+    assert _record(api, _associated("L-1", DEVICE, 0)).status_code == 200
+    path = "/api/v1/stores/S01/ble/inventory/L-1"
+
+    assert api.client.delete(path, headers=api.headers("pricing")).status_code == 403
+    assert api.client.delete(path, headers=api.headers("auditor")).status_code == 403
+    assert api.client.delete("/api/v1/stores/S01/ble/inventory/L-1").status_code == 401
+    elsewhere = api.client.delete(
+        "/api/v1/stores/S02/ble/inventory/L-1", headers=api.headers("admin")
+    )
+    assert elsewhere.status_code == 404
+    never = api.client.delete("/api/v1/stores/S01/ble/inventory/L-9", headers=api.headers("admin"))
+    assert never.status_code == 404
+    assert never.json()["error"]["message"] == "no BLE association of label L-9"
+    with session_factory(api.engine)() as session:
+        assert session.get(BleLabelInventoryRow, "L-1") is not None
+
+
+def test_esl_label_unassociate_from_the_shell(cli: CliRunner, tmp_path: Path) -> None:
+    # The shell's own SQLite file (`cli`): the command opens the database as `esl` does.
+    engine = create_engine_for(f"sqlite:///{tmp_path / 'data' / 'esl.sqlite'}")
+    try:
+        with session_factory(engine).begin() as session:
+            seed_reference_data(session)
+            session.add(
+                LabelRow(
+                    id="L-1",
+                    store="S01",
+                    model="2.9-bwr",
+                    secret_key=bytes(32),
+                    registered_at=START,
+                )
+            )
+            session.flush()
+            record_ble_associations(
+                session,
+                store="S01",
+                gateway=GATEWAY,
+                records={"L-1": AssociatedLabelIn(**_associated("L-1", DEVICE, 0)).record()},
+                now=START,
+            )
+
+        done = cli.invoke(app, ["label", "unassociate", "L-1"])
+        again = cli.invoke(app, ["label", "unassociate", "L-1"])
+
+        assert done.exit_code == 0, done.output
+        assert done.stdout == (
+            f"L-1 unassociated from {DEVICE} (ESL 0/0 on {GATEWAY}); its key is forgotten\n"
+        )
+        assert again.exit_code == 1
+        assert "no BLE association of label L-1" in again.output
+        with session_factory(engine)() as session:
+            assert session.get(BleLabelInventoryRow, "L-1") is None
+            (action,) = session.scalars(select(LabelActionRow)).all()
+            assert action.requested_by == "cli"
+    finally:
+        engine.dispose()
