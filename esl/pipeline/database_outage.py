@@ -39,10 +39,16 @@ _SQLITE_OUTAGE_WORDS = ("database is locked", "database is busy", "disk i/o", "u
 # the shutdown family (57P01 admin shutdown, 57P02 crash shutdown, 57P03 cannot connect
 # now, 57P05 idle session timeout). 57P04 (database dropped) is not waited for.
 _POSTGRES_OUTAGE_STATES = frozenset({"57P01", "57P02", "57P03", "57P05"})
+# A transaction the server rolled back to end a conflict with another one: 40P01 (a
+# deadlock, as two workers' planning and settlement may meet on one label's state) and
+# 40001 (serialization failure). Nothing is wrong with the data; the remedy is the same
+# as for an outage, trying again.
+_POSTGRES_TRY_AGAIN_STATES = frozenset({"40001", "40P01"})
 
 
 def is_database_outage(error: BaseException) -> bool:
-    """The database is unavailable (locked, restarting, unreachable), not wrong about data.
+    """The database is unavailable (locked, restarting, unreachable) or rolled back this
+    transaction to end a deadlock, not wrong about data: waiting and trying again helps.
 
     Constraint violations, programming errors and a schema that is not there ("no such
     table": a database not upgraded) are not outages: waiting would not fix them, and the
@@ -66,7 +72,11 @@ def is_database_outage(error: BaseException) -> bool:
     if state is None:
         # No answer from a server at all (refused, reset, timed out): nothing to classify.
         return True
-    return str(state).startswith("08") or state in _POSTGRES_OUTAGE_STATES
+    return (
+        str(state).startswith("08")
+        or state in _POSTGRES_OUTAGE_STATES
+        or state in _POSTGRES_TRY_AGAIN_STATES
+    )
 
 
 @dataclass(frozen=True, slots=True)

@@ -9,11 +9,12 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import threading
 from collections.abc import Iterator
 from datetime import timedelta
 
 import pytest
-from sqlalchemy import Engine, text
+from sqlalchemy import Connection, Engine, text
 from sqlalchemy.exc import DBAPIError, ProgrammingError
 
 from esl.db.models import PlannedPublicationRow
@@ -93,3 +94,39 @@ def test_a_stopped_server_is_an_outage_but_a_missing_table_is_not(
         assert is_database_outage(away.value)
     finally:
         postgres.start()
+
+
+def test_a_deadlock_the_server_broke_is_tried_again_not_fatal(engine: Engine) -> None:
+    """Two transactions locking two rows in opposite orders: PostgreSQL rolls one back
+    (40P01). Two workers' planning and settlement can meet like this; the one rolled back
+    must wait and try again, as in an outage, not end its worker."""
+    with engine.begin() as connection:
+        connection.execute(text("CREATE TABLE crossing (id int PRIMARY KEY)"))
+        connection.execute(text("INSERT INTO crossing VALUES (1), (2)"))
+    first, second = engine.connect(), engine.connect()
+    first_locked = threading.Event()
+    failures: list[BaseException] = []
+
+    def lock_then(connection: Connection, own: int, other: int, ready: threading.Event) -> None:
+        try:
+            with connection.begin():
+                connection.execute(text(f"SELECT * FROM crossing WHERE id = {own} FOR UPDATE"))
+                ready.set()
+                first_locked.wait(5)
+                connection.execute(text(f"SELECT * FROM crossing WHERE id = {other} FOR UPDATE"))
+        except DBAPIError as error:
+            failures.append(error)
+
+    second_locked = threading.Event()
+    crossing = threading.Thread(target=lock_then, args=(second, 2, 1, second_locked))
+    crossing.start()
+    second_locked.wait(5)
+    lock_then(first, 1, 2, first_locked)
+    crossing.join(10)
+    first.close()
+    second.close()
+    assert len(failures) == 1, failures
+    [deadlock] = failures
+    assert isinstance(deadlock, DBAPIError)
+    assert getattr(deadlock.orig, "sqlstate", None) == "40P01"
+    assert is_database_outage(deadlock)
