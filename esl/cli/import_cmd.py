@@ -1,4 +1,4 @@
-"""`esl import prices|promotions|products|history FILE.csv`, `esl import provisioning
+"""`esl import prices|promotions|products|history|stores FILE.csv`, `esl import provisioning
 FILE.json` and `esl export prices`."""
 
 from __future__ import annotations
@@ -148,8 +148,8 @@ def register(app: typer.Typer) -> None:
         )
 
     def plain_import(kind: ImportKind, summary: str) -> None:
-        # Promotions, products and history take the same options and never touch the
-        # ledger, so one command body serves all three.
+        # Promotions, products, history and stores take the same options and no choice of
+        # ledger, so one command body serves all four.
         @importer.command(kind, help=summary)
         def command(
             ctx: typer.Context,
@@ -170,6 +170,7 @@ def register(app: typer.Typer) -> None:
 
     plain_import("promotions", "Promotions, one per row.")
     plain_import("products", "Product master data.")
+    plain_import("stores", "Stores with their price zones and time zones.")
     plain_import(
         "history", "Prices that applied before installation, into the ledger (for the 30-day low)."
     )

@@ -13,10 +13,13 @@ from esl.imports.prices import import_prices
 from esl.imports.products import import_products
 from esl.imports.promotions import import_promotions
 from esl.imports.report import ImportReport
+from esl.imports.stores import import_stores
 
-__all__ = ["ImportKind", "import_file"]
+__all__ = ["ADMIN_ONLY_KINDS", "ImportKind", "import_file"]
 
-ImportKind = Literal["prices", "promotions", "products", "history"]
+ImportKind = Literal["prices", "promotions", "products", "history", "stores"]
+# Stores are reference data an administrator keeps (PUT /stores/{code} is admin's too).
+ADMIN_ONLY_KINDS: frozenset[ImportKind] = frozenset({"stores"})
 
 
 def import_file(
@@ -53,4 +56,13 @@ def import_file(
         )
     if kind == "products":
         return import_products(session, source, currency=currency, imported_by=imported_by, now=now)
+    if kind == "stores":
+        return import_stores(
+            session,
+            source,
+            currency=currency,
+            imported_by=imported_by,
+            now=now,
+            title=title or "store file",
+        )
     return import_history(session, source, currency=currency, imported_by=imported_by, now=now)

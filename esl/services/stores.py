@@ -1,20 +1,26 @@
 """Stores: codes named by a caller (unknown ones are refused, not reported as empty
-stores), and a store moved to another zone, whose prices are then its new zone's."""
+stores), and stores saved (the API's PUT, the store file): a changed store's labels are
+planned again, and a store moved to another zone has its new zone's prices."""
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from esl.db.models import ProductRow, StoreRow
 from esl.errors import NotFoundError
+from esl.planning_queue import record_published_change, shelves_in_store
+from esl.services.ledger_instants import begin_price_write
 from esl.services.ledger_recording import record_moved_keys
 from pricing.ledger import LedgerEntry
+from pricing.products import Store
 
-__all__ = ["record_zone_move", "require_known_stores"]
+__all__ = ["SavedStores", "record_zone_move", "require_known_stores", "save_stores"]
 
 ZONE_MOVE_SOURCE = "store"
 ZONE_MOVE_CHUNK = 2_000  # SKUs per catalogue read
@@ -45,4 +51,73 @@ def record_zone_move(
         source=ZONE_MOVE_SOURCE,
         publication_id=publication_id,
         chunk=ZONE_MOVE_CHUNK,
+    )
+
+
+@dataclass(frozen=True, slots=True)
+class SavedStores:
+    inserted: int
+    updated: int
+    publication_id: int | None  # the change handed to planning (None: nothing changed)
+
+
+def save_stores(
+    session: Session,
+    stores: Sequence[Store],
+    *,
+    title: str,
+    kind: str,
+    by: str,
+    now: datetime,
+    currency: str,
+    impact: dict[str, Any] | None = None,
+) -> SavedStores:
+    """Create `stores` or change their name, zone or time zone (zones known: the caller
+    checks); identical ones are left alone.
+
+    A changed store's labels may print its name, date a promotion's last day in its time
+    zone and carry its zone's prices, so they are handed to planning as one change
+    (`title`, `kind`, `by`, `impact`; None: the counts); a store moved to another zone
+    enters the Omnibus ledger at `now` (`currency`: the ledger's) where the move changed
+    an applied price."""
+    rows = {
+        row.code: row
+        for row in session.scalars(
+            select(StoreRow).where(StoreRow.code.in_([store.code for store in stores]))
+        )
+    }
+    changed = [
+        store
+        for store in stores
+        if store.code in rows
+        and (rows[store.code].name, rows[store.code].zone, rows[store.code].time_zone)
+        != (store.name, store.zone, store.time_zone)
+    ]
+    moved = [store.code for store in changed if rows[store.code].zone != store.zone]
+    if moved:
+        # A price writer: the instants already due are recorded in the zones that stood then.
+        begin_price_write(session, now=now, currency=currency)
+    for store in stores:
+        row = rows.get(store.code) or StoreRow(code=store.code)
+        row.name, row.zone, row.time_zone = store.name, store.zone, store.time_zone
+        session.add(row)
+    inserted = sum(store.code not in rows for store in stores)
+    publication_id = None
+    if changed:
+        publication_id = record_published_change(
+            session,
+            title=title,
+            kind=kind,
+            by=by,
+            now=now,
+            impact=impact or {"stores_inserted": inserted, "stores_updated": len(changed)},
+            shelves={shelf for store in changed for shelf in shelves_in_store(session, store.code)},
+        )
+    for code in moved:
+        # The Omnibus ledger: its prices changed at the move, in every channel.
+        record_zone_move(session, code, at=now, currency=currency, publication_id=publication_id)
+    return SavedStores(
+        inserted=inserted,
+        updated=len(changed),
+        publication_id=publication_id,
     )

@@ -17,6 +17,7 @@ import pytest
 from sqlalchemy import Engine
 
 from esl.imports import import_prices, import_products
+from esl.imports.stores import import_stores
 from rendering.encoding import Planes, content_hash
 from tests.pipeline.in_memory_gateway import radio
 from tests.pipeline.shared_clock_store import publish
@@ -98,6 +99,28 @@ async def test_a_store_moved_to_another_zone_shows_that_zones_prices(
     before = _due(world)
     answer = await api.put("/api/v1/stores/S01", json={"name": "Gdańsk Oliwa", "zone": "south"})
     assert answer.status_code == 200, answer.text
+    await _assert_the_change_reaches_the_labels(world, before)
+
+
+async def test_a_store_file_moving_a_store_to_another_zone_shows_that_zones_prices(
+    world: World,
+) -> None:
+    publish(
+        world.sessions,
+        [{"action": "set_price", "sku": "MLK-1", "amount": "3.29", "zone": "south"}],
+        now=world.clock.now,
+    )
+    await world.converge()
+    before = _due(world)
+    with world.sessions.begin() as session:
+        report = import_stores(
+            session,
+            "code,name,zone,time_zone\nS01,Gdańsk Oliwa,south,\n",
+            imported_by="test",
+            now=world.clock.now,
+            currency="PLN",
+        )
+    assert (report.updated, report.inserted) == (1, 0)
     await _assert_the_change_reaches_the_labels(world, before)
 
 

@@ -26,12 +26,12 @@ from esl.db.mapping import product_values
 from esl.db.models import LabelModelRow, ProductRow, StoreRow, ZoneRow
 from esl.db.repositories.rows import row_or_not_found
 from esl.errors import NotFoundError
-from esl.planning_queue import record_published_change, shelves_in_store
+from esl.planning_queue import record_published_change
 from esl.services.keys import Principal
 from esl.services.ledger_instants import begin_price_write
 from esl.services.products import record_category_moves
-from esl.services.stores import record_zone_move
-from pricing.products import NetUnit, Product
+from esl.services.stores import save_stores
+from pricing.products import NetUnit, Product, Store
 
 __all__ = ["router"]
 
@@ -76,34 +76,18 @@ def put_store(
     """Create a store or change its name, zone or time zone (admin)."""
     if body.zone is not None and session.get(ZoneRow, body.zone) is None:
         raise NotFoundError("zone", body.zone)
-    row = session.get(StoreRow, code) or StoreRow(code=code)
-    changed = row.name is not None and (row.name, row.zone, row.time_zone) != (
-        body.name,
-        body.zone,
-        body.time_zone,
+    save_stores(
+        session,
+        [Store(code=code, name=body.name, zone=body.zone, time_zone=body.time_zone)],
+        title=f"store {code}",
+        kind="catalogue",
+        by=who.name,
+        now=ctx.clock(),
+        currency=ctx.settings.currency,
+        impact={"store": code},
     )
-    moved = changed and row.zone != body.zone
-    now = ctx.clock()
-    if moved:
-        # A price writer: the instants already due are recorded in the zone that stood then.
-        begin_price_write(session, now=now, currency=ctx.settings.currency)
-    row.name, row.zone, row.time_zone = body.name, body.zone, body.time_zone
-    session.add(row)
-    if changed:
-        # Its labels may print its name and date a promotion's last day in its time zone,
-        # and its zone's prices are its prices.
-        publication_id = _replan(
-            session, ctx, who, "store", code, shelves=shelves_in_store(session, code)
-        )
-        if moved:
-            # The Omnibus ledger: its prices changed at the move, in every channel.
-            record_zone_move(
-                session,
-                code,
-                at=now,
-                currency=ctx.settings.currency,
-                publication_id=publication_id,
-            )
+    row = session.get(StoreRow, code)
+    assert row is not None  # saved just now
     return row
 
 

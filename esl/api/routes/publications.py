@@ -18,11 +18,12 @@ from esl.api.pagination import Pages, paginate, where_given
 from esl.api.schemas import Page, PublicationIn, PublicationOut
 from esl.db.models import PublicationItemRow, PublicationRow
 from esl.db.repositories.rows import row_or_not_found
-from esl.errors import ImportRejectedError, InvalidItemError
-from esl.imports.by_kind import ImportKind, import_file
+from esl.errors import AccessDeniedError, ImportRejectedError, InvalidItemError
+from esl.imports.by_kind import ADMIN_ONLY_KINDS, ImportKind, import_file
 from esl.imports.csv_text import CsvEncoding, decode_csv
 from esl.imports.report import ImportReport
 from esl.services.amounts import require_minor_unit
+from esl.services.keys import Role
 from esl.services.publication import (
     create_publication,
     publish_publication,
@@ -161,7 +162,14 @@ async def post_import(
     """Upload a CSV file (multipart field `file`): all rows apply, or none and every bad row.
 
     UTF-8 with or without a BOM, or the `encoding` given; `,` or `;` between fields (read
-    from the header row); decimal commas are accepted (docs/csv-formats.md)."""
+    from the header row); decimal commas are accepted (docs/csv-formats.md). The store file
+    is the admin's, as PUT /stores/{code} is."""
+    if kind in ADMIN_ONLY_KINDS and who.role is not Role.ADMIN:
+        raise AccessDeniedError(
+            f"the {who.role} role may not import {kind}",
+            role=who.role.value,
+            allowed=[Role.ADMIN.value],
+        )
     text = await _text(file, encoding)
     with ctx.sessions() as session, session.begin():
         report = import_file(

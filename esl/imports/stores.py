@@ -1,0 +1,82 @@
+"""`esl import stores`: the chain's stores, their price zones and time zones."""
+
+from __future__ import annotations
+
+import re
+from datetime import datetime
+from typing import IO
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from esl.db.models import ZoneRow
+from esl.imports.csv_fields import BadRowError, CsvFile, CsvRow, check_width
+from esl.imports.report import ImportReport
+from esl.services.stores import save_stores
+from esl.time_zones import check_time_zone
+from pricing.products import Store
+
+__all__ = ["STORE_COLUMNS", "import_stores"]
+
+STORE_COLUMNS = ("code", "name", "zone", "time_zone")
+STORE_FILE = CsvFile(
+    "store", STORE_COLUMNS, ("code", "name"), repeated="store {key} repeats line {line}"
+)
+# As the API's store path: codes end up in MQTT topics and URLs.
+CODE = re.compile(r"^[A-Za-z0-9_.\-]{1,32}$")
+
+
+def _parse(row: CsvRow, zones: set[str]) -> Store:
+    check_width(row)
+    code = row.require("code")
+    if not CODE.match(code):
+        raise BadRowError(f"code {code!r}: 1 to 32 letters, digits, '_', '.' or '-'")
+    name = row.require("name")
+    if len(name) > 128:
+        raise BadRowError(f"name of store {code} is longer than 128 characters")
+    zone = row.get("zone") or None
+    if zone is not None and zone not in zones:
+        raise BadRowError(f"zone {zone!r} of store {code} does not exist (PUT /api/v1/zones)")
+    time_zone = row.get("time_zone") or None
+    if time_zone is not None:
+        try:
+            check_time_zone(time_zone)
+        except ValueError as error:
+            raise BadRowError(f"store {code}: {error}") from error
+    return Store(code=code, name=name, zone=zone, time_zone=time_zone)
+
+
+def import_stores(
+    session: Session,
+    source: IO[str] | str,
+    *,
+    imported_by: str,
+    now: datetime,
+    currency: str,
+    title: str = "store file",
+) -> ImportReport:
+    """Create the stores of the file and change those that differ; all rows or none, the
+    caller commits. Stores the file leaves out are left as they are.
+
+    An empty `zone` or `time_zone` clears it (national prices; the installation's time
+    zone), as in the API. A changed store's labels are planned again (its name, its last
+    days, its zone's prices), recorded as one import publication; a store moved to another
+    zone enters the Omnibus ledger at `now` (`currency`: the ledger's)."""
+    zones = set(session.scalars(select(ZoneRow.code)))
+    parsed = STORE_FILE.parse_rows(source, lambda row: _parse(row, zones), key=lambda s: s.code)
+    parsed.problems.raise_if_any()
+    saved = save_stores(
+        session,
+        parsed.values(),
+        title=title,
+        kind="import",
+        by=imported_by,
+        now=now,
+        currency=currency,
+    )
+    return parsed.report(
+        "stores",
+        inserted=saved.inserted,
+        updated=saved.updated,
+        publication_id=saved.publication_id,
+    )
