@@ -14,11 +14,14 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from enum import StrEnum
 
+import numpy as np
+
 from rendering.announcements import announcement_problems
 from rendering.codes import CodeNotDrawn, ean13_drawing, qr_drawing
 from rendering.content import LabelContent
 from rendering.display_models import DisplayModel
-from rendering.layout import ELLIPSIS, Element, TextOp, region_applies
+from rendering.fonts import text_mask
+from rendering.layout import ELLIPSIS, BoxOp, Element, TextOp, region_applies
 from rendering.templates import Fill, Template
 
 __all__ = ["FindingKind", "LabelFinding", "label_findings"]
@@ -27,8 +30,9 @@ __all__ = ["FindingKind", "LabelFinding", "label_findings"]
 class FindingKind(StrEnum):
     UNLAWFUL_ANNOUNCEMENT = "unlawful_announcement"
     CODE_NOT_DRAWN = "code_not_drawn"
-    # A price line cut short, drawn smaller than the display reads, or not drawn at all:
-    # the shopper cannot read a price the law says the shelf shows.
+    # A price line cut short, drawn smaller than the display reads, overlapped by another
+    # region's ink, or not drawn at all: the shopper cannot read a price the law says the
+    # shelf shows.
     PRICE_NOT_LEGIBLE = "price_not_legible"
 
 
@@ -89,7 +93,7 @@ def _money_line_findings(
     elements: Sequence[Element],
 ) -> list[LabelFinding]:
     """Money lines cut short or too small to read, and owed lines not drawn. The prior
-    price of an announced reduction cut or unreadable makes the announcement unlawful;
+    price of an announced reduction cut, overlapped or unreadable makes the announcement unlawful;
     the rest is reported (a retailer's own template, a four-digit price on a small label)."""
     fills = {region.name: region.fill for region in template.regions}
     found: list[LabelFinding] = []
@@ -100,6 +104,21 @@ def _money_line_findings(
             continue
         drawn.add(fill)
         texts = [op for op in element.ops if isinstance(op, TextOp)]
+        covering = _covering(element, elements)
+        if covering:
+            # Another region's ink among the line's letters (a badge or a name painted
+            # over it, a field painted under it in the same ink): a shopper reads neither.
+            unlawful = fill is Fill.PRIOR_PRICE and content.announces_reduction
+            kind = FindingKind.UNLAWFUL_ANNOUNCEMENT if unlawful else FindingKind.PRICE_NOT_LEGIBLE
+            names = ", ".join(repr(name) for name in covering)
+            found.append(
+                LabelFinding(
+                    kind,
+                    element.region,
+                    f"the {fill.value} line is overlapped by the ink of region {names}: "
+                    "move the regions apart",
+                )
+            )
         cut = any(ELLIPSIS in op.text for op in texts)
         smallest = min((op.size for op in texts), default=0)
         if cut or smallest < _NO_LETTER_PX:
@@ -132,3 +151,37 @@ def _money_line_findings(
                 )
             )
     return found
+
+
+def _ink_box(op: TextOp) -> tuple[int, int, int, int]:
+    left, top, right, bottom = text_mask(op.weight, op.size, op.text).box
+    return op.x + left, op.baseline + top, op.x + right, op.baseline + bottom
+
+
+def _covering(element: Element, elements: Sequence[Element]) -> list[str]:
+    """The other regions with ink inside the ink bounds of one of `element`'s lines (or
+    price pieces), pixel by pixel: region boxes may overlap where they leave paper."""
+    lines = [_ink_box(op) for op in element.ops if isinstance(op, TextOp)]
+    covering: list[str] = []
+    for other in elements:
+        if other is element or other.region == element.region:
+            continue
+        if any(_ink_inside(op, line) for op in other.ops for line in lines):
+            covering.append(other.region)
+    return covering
+
+
+def _ink_inside(op: BoxOp | TextOp, area: tuple[int, int, int, int]) -> bool:
+    box = (op.left, op.top, op.right, op.bottom) if isinstance(op, BoxOp) else _ink_box(op)
+    left, top = max(box[0], area[0]), max(box[1], area[1])
+    right, bottom = min(box[2], area[2]), min(box[3], area[3])
+    if left >= right or top >= bottom:
+        return False
+    if isinstance(op, BoxOp):
+        return True
+    width, height = box[2] - box[0], box[3] - box[1]
+    mask = np.frombuffer(bytes(text_mask(op.weight, op.size, op.text).mask), dtype=np.uint8)
+    inside = mask.reshape(height, width)[
+        top - box[1] : bottom - box[1], left - box[0] : right - box[0]
+    ]
+    return bool(inside.any())
