@@ -15,7 +15,7 @@ from rendering.codes import CodeDrawing, ean13_drawing, qr_drawing
 from rendering.content import LabelContent
 from rendering.contrast import carries_text
 from rendering.display_models import COLOUR_RGB, DisplayModel
-from rendering.fonts import Weight, shaping, text_mask
+from rendering.fonts import Weight, digit_pairs, shaping, text_mask
 from rendering.locale_texts import format_label_date, format_money, label_texts, price_parts
 from rendering.templates import Align, Condition, Fill, Ink, Region, Template
 
@@ -261,13 +261,18 @@ def _bbox(weight: Weight, size: int, text: str) -> tuple[int, int, int, int]:
     """Ink bounds relative to the left end of the baseline."""
     face, features = shaping(weight, size, text)
     left, top, right, bottom = face.getbbox(text, anchor="ls", features=features)
-    return int(left), int(top), int(right), int(bottom)
+    return int(left), int(top), int(right) + _tracking(weight, size, text), int(bottom)
 
 
 @lru_cache(maxsize=65536)
 def _advance(weight: Weight, size: int, text: str) -> float:
     face, features = shaping(weight, size, text)
-    return float(face.getlength(text, features=features))
+    return float(face.getlength(text, features=features)) + _tracking(weight, size, text)
+
+
+def _tracking(weight: Weight, size: int, text: str) -> int:
+    """The pixels `text_mask` adds between digits that would touch (rendering/fonts.py)."""
+    return text_mask(weight, size, text).spacing if digit_pairs(text) else 0
 
 
 @lru_cache(maxsize=512)
