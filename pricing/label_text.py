@@ -74,6 +74,9 @@ class LabelTexts:
     special_offer: str  # a reduction without a number
     # The lines of a label.
     prior_price: str  # {price}
+    # The same statement in fewer words, for a label that cannot draw `prior_price` at its
+    # smallest legible size (a 1.54" German label at 100 EUR or more).
+    prior_price_short: str  # {price}
     unit_price: str  # {unit}, {price}
     offer_unit_price: str  # {unit}, {price}: under a multi-buy or loyalty offer
     valid_until: str  # {date}
@@ -90,6 +93,7 @@ LABEL_TEXTS: MappingProxyType[str, LabelTexts] = MappingProxyType(
             loyalty_offer="Z kartą {money}",
             special_offer="Promocja",
             prior_price="Najniższa cena z 30 dni przed obniżką: {price}",
+            prior_price_short="Najniższa cena z 30 dni przed obniżką: {price}",
             unit_price="Cena za {unit}: {price}",
             offer_unit_price="Cena za {unit} w promocji: {price}",
             valid_until="do {date}",
@@ -125,6 +129,7 @@ LABEL_TEXTS: MappingProxyType[str, LabelTexts] = MappingProxyType(
             loyalty_offer="With card {money}",
             special_offer="Special offer",
             prior_price="Lowest price in the 30 days before the reduction: {price}",
+            prior_price_short="Lowest price in the last 30 days: {price}",
             unit_price="Price per {unit}: {price}",
             offer_unit_price="Price per {unit} on offer: {price}",
             valid_until="until {date}",
@@ -160,6 +165,7 @@ LABEL_TEXTS: MappingProxyType[str, LabelTexts] = MappingProxyType(
             loyalty_offer="Mit Karte {money}",
             special_offer="Aktion",
             prior_price="Niedrigster Preis der letzten 30 Tage vor der Reduzierung: {price}",
+            prior_price_short="Niedrigster Preis der letzten 30 Tage: {price}",
             unit_price="Grundpreis {unit} = {price}",
             offer_unit_price="Grundpreis {unit} im Angebot = {price}",
             valid_until="bis {date}",

@@ -195,7 +195,15 @@ def _fill(
             text = content.promotion_text
         case Fill.PRIOR_PRICE if content.prior_price is not None:
             prior = money(content.prior_price, content.currency, content.locale)
-            text = texts.prior_price.format(price=prior)
+            ops = _whole_text_ops(texts.prior_price.format(price=prior), region=region,
+                                  box=box, colour=colour, height=height, floor=floor)  # fmt: skip
+            if _smallest(ops) >= floor or texts.prior_price_short == texts.prior_price:
+                return ops
+            # The law words no prior-price line: fewer words at a legible size beat the
+            # full wording under it ("…der letzten 30 Tage: 189,90 €" on a 1.54" label).
+            short = _whole_text_ops(texts.prior_price_short.format(price=prior), region=region,
+                                    box=box, colour=colour, height=height, floor=floor)  # fmt: skip
+            return short if _smallest(short) > _smallest(ops) else ops
         case Fill.UNIT_PRICE if content.unit_price is not None and content.unit_label:
             unit = money(content.unit_price, content.currency, content.locale)
             text = texts.unit_price.format(unit=_unbroken(content.unit_label), price=unit)
@@ -245,6 +253,10 @@ def _whole_text_ops(
             return ops
     tiny = replace(region, min_text_px=4)
     return _text_ops(text, region=tiny, box=box, colour=colour, height=height, padding=padding)
+
+
+def _smallest(ops: list[DrawOp]) -> int:
+    return min((op.size for op in ops if isinstance(op, TextOp)), default=0)
 
 
 def _drawn_whole(ops: list[DrawOp], text: str) -> bool:
