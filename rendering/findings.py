@@ -166,7 +166,9 @@ def _covering(element: Element, elements: Sequence[Element]) -> list[str]:
     for other in elements:
         if other is element or other.region == element.region:
             continue
-        if any(_ink_inside(op, line) for op in other.ops for line in lines):
+        # Layout keeps every element's ink inside its box: most boxes are apart.
+        near = [line for line in lines if _intersect(other.box, line)]
+        if near and any(_ink_inside(op, line) for op in other.ops for line in near):
             covering.append(other.region)
     return covering
 
@@ -185,3 +187,7 @@ def _ink_inside(op: BoxOp | TextOp, area: tuple[int, int, int, int]) -> bool:
         top - box[1] : bottom - box[1], left - box[0] : right - box[0]
     ]
     return bool(inside.any())
+
+
+def _intersect(a: tuple[int, int, int, int], b: tuple[int, int, int, int]) -> bool:
+    return max(a[0], b[0]) < min(a[2], b[2]) and max(a[1], b[1]) < min(a[3], b[3])
