@@ -105,11 +105,12 @@ def text_mask(weight: Weight, size: int, text: str) -> TextMask:
     """`text` as a one-bit mask (0 or 255), anchored at the left end of its baseline.
 
     Layout measures a line by rendering it; painting pastes the same mask, so a label
-    costs one FreeType render per line, and texts shared by many labels ("zł", "Cena za
-    1 kg") are rendered once. The box is the ink's exact bounds. Two digits in a row
-    that the face would draw touching stand a pixel or two further apart (`spacing`).
+    costs one FreeType render per line (per digit and run of other characters in a line
+    with digits), and texts shared by many labels ("zł", "Cena za 1 kg") are rendered
+    once. The box is the ink's exact bounds. Two digits in a row that the face would draw
+    touching stand a pixel or two further apart (`spacing`).
     """
-    if digit_pairs(text):
+    if any(character.isdigit() for character in text):
         ink, dx, dy, added = _spaced_ink(weight, size, text)
     else:
         (ink, dx, dy), added = _ink(weight, size, text, 0.0), 0
@@ -133,12 +134,15 @@ class TextMask:
 
 @lru_cache(maxsize=4096)
 def _ink(
-    weight: Weight, size: int, text: str, start: float
+    weight: Weight, size: int, text: str, start: float, *, tabular: bool = False
 ) -> tuple[npt.NDArray[np.bool_], int, int]:
     """The ink of `text` (untrimmed; read-only, it is cached) and the offset of its top
     left from the pen at `start` (a fraction of a pixel) on the baseline."""
     mono = size < HINTED_MONO_BELOW_PX
-    face, features = shaping(weight, size, text)
+    # A piece of a line with digits is shaped as that line is (`tabular`).
+    face, features = (
+        (font(weight, size), list(FEATURES)) if tabular else shaping(weight, size, text)
+    )
     core, (dx, dy) = face.getmask2(
         text, "1" if mono else "L", anchor="ls", features=features, start=(start, 0)
     )
@@ -162,12 +166,13 @@ _MAX_SPACING_PX = 3
 def _spaced_ink(
     weight: Weight, size: int, text: str
 ) -> tuple[npt.NDArray[np.bool_], int, int, int]:
-    """`text` drawn in pieces cut between two digits in a row, each piece placed where
-    the face places it plus the pixels that keep every digit pair `DIGIT_GAP_PX` apart
-    (0 for most pairs; tabular digits have no kerning to lose). Also returns the pixels
-    added in all."""
+    """`text` drawn in pieces, each digit on its own, placed where the face places it
+    plus the pixels that keep every digit pair `DIGIT_GAP_PX` apart (0 for most pairs;
+    tabular digits have no kerning to lose). Also returns the pixels added."""
     face, features = shaping(weight, size, text)
-    cuts = [i for i in range(1, len(text)) if text[i - 1].isdigit() and text[i].isdigit()]
+    # Every digit on its own, so a prefix of `text` is drawn exactly as in `text`.
+    in_run = [character.isdigit() for character in text]
+    cuts = [i for i in range(1, len(text)) if in_run[i] or in_run[i - 1]]
     pieces = []
     added = 0
     previous: tuple[npt.NDArray[np.bool_], int, int] | None = None
@@ -176,24 +181,13 @@ def _spaced_ink(
         for extra in range(_MAX_SPACING_PX + 1):
             whole = int(pen + added + extra)
             fraction = pen + added + extra - whole
-            first = _ink(weight, size, text[begin], fraction)
-            placed = (first[0], whole + first[1], first[2])
-            if previous is None or _apart(previous, placed) or extra == _MAX_SPACING_PX:
+            ink, dx, dy = _ink(weight, size, text[begin:end], fraction, tabular=True)
+            placed = (ink, whole + dx, dy)
+            if previous is None or not in_run[begin] or _apart(previous, placed):
                 break
         added += extra
-        ink, dx, dy = _ink(weight, size, text[begin:end], fraction)
-        pieces.append((ink, whole + dx, dy))
-        # The piece's last digit: the ink it adds to the piece without it, as drawn.
-        last = ink.copy()
-        if end - 1 > begin:
-            before, bx, by = _ink(weight, size, text[begin : end - 1], fraction)
-            x, y = bx - dx, by - dy
-            height, width = before.shape
-            y0, x0 = max(0, y), max(0, x)
-            y1, x1 = min(last.shape[0], y + height), min(last.shape[1], x + width)
-            if y1 > y0 and x1 > x0:
-                last[y0:y1, x0:x1] &= ~before[y0 - y : y1 - y, x0 - x : x1 - x]
-        previous = (last, whole + dx, dy)
+        pieces.append(placed)
+        previous = placed if in_run[begin] else None
     left = min(dx for _, dx, _ in pieces)
     top = min(dy for _, _, dy in pieces)
     right = max(dx + ink.shape[1] for ink, dx, _ in pieces)
