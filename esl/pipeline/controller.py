@@ -28,7 +28,9 @@ needs no link to the controller, and a restarted controller finds everything aga
 On PostgreSQL several controllers run as workers sharing the stores
 (`store_leases`): each plans, dispatches and settles only the stores it holds,
 publications are planned store by store (`store_planning`), and a store taken over
-is re-planned by its new holder (a comparison for labels already planned).
+is re-planned by its new holder (a comparison for labels already planned). A planning
+transaction of a worker commits only while it still holds the stores it wrote for
+(`_fence`): one taken over meanwhile rolls it back and is dropped at once.
 """
 
 from __future__ import annotations
@@ -83,6 +85,7 @@ from esl.pipeline.store_leases import (
     balance_stores,
     leave,
     record_acknowledged,
+    stores_held,
 )
 from esl.pipeline.store_planning import (
     labels_in_stores,
@@ -205,6 +208,11 @@ class UpdateController:
         self._loop: asyncio.AbstractEventLoop | None = None
         self._acked_recorded = 0
         self._replan_stores: set[str] = set()  # taken over, to be planned again
+        # Stores a fence found lost (`_fence`), and the balance that still named them.
+        self._lost_since_balance: tuple[frozenset[str] | None, frozenset[str]] = (
+            None,
+            frozenset(),
+        )
         if settings.store_leases is not None:
             if identity is None:
                 raise ValueError("a worker sharing stores needs its identity")
@@ -349,6 +357,9 @@ class UpdateController:
         held = self._balanced
         if held is None or self.identity is None:
             return
+        if held is self._lost_since_balance[0]:
+            # A fence found stores lost after this balance: it still names them.
+            held = held - self._lost_since_balance[1]
         before = self.stores or frozenset()
         if held != before:
             gained, lost = held - before, before - held
@@ -359,14 +370,46 @@ class UpdateController:
                 sorted(gained),
                 sorted(lost),
             )
-            self.stores = held
-            self.dispatcher.follow_stores(held)
-            # The transport subscribes to the stores held (paho runs on the event loop).
-            if self._loop is not None:
-                self._loop.call_soon_threadsafe(self.dispatcher.gateway.follow_stores, held)
-            else:
-                self.dispatcher.gateway.follow_stores(held)
-            self._replan_stores = (self._replan_stores | gained) - lost
+            self._follow_stores(held, gained=gained, lost=lost)
+
+    def _follow_stores(
+        self, held: frozenset[str], *, gained: frozenset[str], lost: frozenset[str]
+    ) -> None:
+        self.stores = held
+        self.dispatcher.follow_stores(held)
+        # The transport subscribes to the stores held (paho runs on the event loop).
+        if self._loop is not None:
+            self._loop.call_soon_threadsafe(self.dispatcher.gateway.follow_stores, held)
+        else:
+            self.dispatcher.gateway.follow_stores(held)
+        self._replan_stores = (self._replan_stores | gained) - lost
+
+    def _fence(self, session: Session, written: Collection[str]) -> None:
+        """The fence of a planning transaction of a worker, taken last before its commit:
+        it commits only while this worker holds every store in `written` (the stores it
+        wrote frames or records for), their leases locked until then (`stores_held`).
+        One lost raises `StoresLost`, which rolls the transaction back."""
+        if self.stores is None or self.identity is None or not written:
+            return
+        lost = frozenset(written) - stores_held(session, self.identity, written)
+        if lost:
+            raise StoresLost(lost)
+
+    def _lose_stores(self, lost: frozenset[str]) -> None:
+        """Stores a fence found taken over: dropped at once, not at the next balance
+        (which may be a balance interval away, or stalled)."""
+        assert self.identity is not None
+        log.warning(
+            "worker %s: lost %s to another worker while planning them; their part rolled back",
+            self.identity.mqtt_client_id,
+            sorted(lost),
+        )
+        balanced = self._balanced
+        if balanced is self._lost_since_balance[0]:
+            lost |= self._lost_since_balance[1]
+        self._lost_since_balance = (balanced, lost)
+        before = self.stores or frozenset()
+        self._follow_stores(before - lost, gained=frozenset(), lost=lost & before)
 
     def _release_lease(self) -> None:
         assert self.identity is not None
@@ -594,22 +637,40 @@ class UpdateController:
                 prices = self.planner.load_prices(session, skus, stores=stores, ledger_now=False)
             chunks = [(None, part) for part in in_chunks(ordered, chunk_size)] or [([], None)]
         for index, (chunk, targets) in enumerate(chunks):
-            if targets is not None and self.stores is not None:
-                # Looked at chunk by chunk: a store given up midway is its new holder's.
-                targets = [target for target in targets if target.store in self.stores]
-            with self.sessions.begin() as session:
-                result = self.planner.plan(
-                    session,
-                    at=at,
-                    now=now,
-                    label_ids=chunk,
-                    targets=targets,
-                    display_at=display_at,
-                    keep_scheduled=keep_scheduled,
-                    prices=prices,
-                )
-                if finish is not None and index == len(chunks) - 1:
-                    finish(session)
+            last = finish is not None and index == len(chunks) - 1
+            while True:
+                if targets is not None and self.stores is not None:
+                    # Looked at chunk by chunk: a store given up midway is its new holder's.
+                    targets = [target for target in targets if target.store in self.stores]
+                try:
+                    with self.sessions.begin() as session:
+                        result = self.planner.plan(
+                            session,
+                            at=at,
+                            now=now,
+                            label_ids=chunk,
+                            targets=targets,
+                            display_at=display_at,
+                            keep_scheduled=keep_scheduled,
+                            prices=prices,
+                        )
+                        if finish is not None and last:
+                            finish(session)
+                        # A worker: its targets (the chunk's labels are targets then), and
+                        # the stores `finish` records the plan for (those still held).
+                        self._fence(
+                            session,
+                            (self.stores or frozenset())
+                            if last
+                            else {target.store for target in targets or ()},
+                        )
+                except StoresLost as error:
+                    # Taken over while this worker planned them (with prices read before,
+                    # maybe, a newer publication their new holder planned): their frames
+                    # would supersede the holder's. Planned again for the stores kept.
+                    self._lose_stores(error.stores)
+                    continue
+                break
             if result.planned:
                 self.dispatcher.notice_new_work()
             if result.unplannable:
@@ -829,8 +890,18 @@ class UpdateController:
             if self.stores is not None:
                 labels = labels_in_stores(session, labels, self.stores)
         for part in in_chunks(labels, self.settings.plan_chunk):
-            with self.sessions.begin() as session:
-                result = plan_identification(self.planner, session, now=now, label_ids=part)
+            while True:
+                try:
+                    with self.sessions.begin() as session:
+                        result = plan_identification(self.planner, session, now=now, label_ids=part)
+                        # The chunk's stores are not known here: every store held.
+                        self._fence(session, self.stores or frozenset())
+                except StoresLost as error:
+                    self._lose_stores(error.stores)
+                    with self.sessions() as session:
+                        part = labels_in_stores(session, part, self.stores or frozenset())
+                    continue
+                break
             if result.planned:
                 self.dispatcher.notice_new_work()
             # Looked at every few seconds: say so once per label, not at every look.
@@ -877,6 +948,14 @@ class UpdateController:
             log.info("templates %s changed: planning %d labels", sorted(changed), len(labels))
             yield from self._plan_chunks(labels, at=now, now=now, keep_scheduled=True)
         self._template_versions = versions
+
+
+class StoresLost(Exception):  # noqa: N818 - a signal, not an error: rolls a chunk back
+    """A fenced transaction found `stores` taken over by another worker."""
+
+    def __init__(self, stores: frozenset[str]) -> None:
+        super().__init__(sorted(stores))
+        self.stores = stores
 
 
 def _with_count(finish: Callable[[Session, int], None], labels: int, session: Session) -> None:

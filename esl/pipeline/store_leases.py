@@ -18,11 +18,19 @@ store (released, or taken over while it was stalled) learns it at its next renew
 and stops touching it; the frames it had in flight are sent again by the new holder
 (`Dispatcher.follow_stores`), so duplicates are bounded by the in-flight window and
 nothing is lost. PostgreSQL only: SQLite keeps one controller (`controller_lease`).
+
+Between a takeover and that renewal the worker may still be planning the store (stalled
+past the stale bound mid-pass, with prices it read before a newer publication). So a
+planning transaction is fenced (`stores_held`): before it commits it reads the leases
+of the stores it wrote for `FOR SHARE`, holder = this worker. A takeover's `UPDATE` of
+one of them waits for that commit; a takeover committed before leaves the store out,
+and the transaction is rolled back instead of superseding the new holder's frames.
 """
 
 from __future__ import annotations
 
 import math
+from collections.abc import Collection
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
@@ -39,6 +47,7 @@ __all__ = [
     "balance_stores",
     "leave",
     "record_acknowledged",
+    "stores_held",
 ]
 
 
@@ -79,6 +88,15 @@ def balance_stores(
     )
     stores = session.scalar(select(func.count()).select_from(StoreLeaseRow)) or 0
     fair = math.ceil(stores / max(workers or 1, 1))
+    # Its rows locked in store order first, as a fence reads them (`stores_held`): a
+    # renewal and a planning transaction's fence on two of its stores never wait on each
+    # other in a circle (an UPDATE locks rows in no set order).
+    session.execute(
+        select(StoreLeaseRow.store)
+        .where(StoreLeaseRow.holder == identity.holder)
+        .order_by(StoreLeaseRow.store)
+        .with_for_update()
+    )
     held = sorted(
         session.scalars(
             update(StoreLeaseRow)
@@ -117,6 +135,28 @@ def balance_stores(
     # Workers silent for long are forgotten (their stores were taken as stale above).
     session.execute(delete(WorkerRow).where(WorkerRow.heartbeat_at < now - 10 * terms.stale_after))
     return frozenset(held)
+
+
+def stores_held(
+    session: Session, identity: ControllerIdentity, stores: Collection[str]
+) -> frozenset[str]:
+    """Of `stores`, those whose lease `identity` holds, their lease rows locked
+    `FOR SHARE` until the transaction ends: the fence of a transaction writing for them.
+
+    Until it commits, no takeover can change those leases (its `UPDATE` waits, its
+    `FOR UPDATE SKIP LOCKED` passes them by); a store whose takeover committed first is
+    not among them (PostgreSQL reads the row again once its writer has committed). Taken
+    last in the transaction, so the leases are locked only for its commit."""
+    if not stores:
+        return frozenset()
+    return frozenset(
+        session.scalars(
+            select(StoreLeaseRow.store)
+            .where(StoreLeaseRow.store.in_(sorted(stores)), StoreLeaseRow.holder == identity.holder)
+            .order_by(StoreLeaseRow.store)
+            .with_for_update(read=True)
+        )
+    )
 
 
 def record_acknowledged(session: Session, identity: ControllerIdentity, count: int) -> None:

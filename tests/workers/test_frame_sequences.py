@@ -7,9 +7,12 @@ answer to its frame by (label, sequence), may record the refused one as shown.
 
 Here the taking-over worker plans a price change and is held, after it signed, by a lock
 the test keeps on `rendered_contents` (its chunk's next write); meanwhile a newer price is
-published and the stale worker plans it. Once both committed, the frames go to the
-firmware_sim labels through the taking-over worker's own dispatcher: every label must
-accept every frame it gets and end showing the newer price, as the controller records.
+published and the stale worker plans it. Its chunk waits on the labels' states, then
+meets the fence (tests/workers/test_lease_fencing.py): S01 is no longer its store, so
+it commits nothing, and the taking-over worker plans the newer price in its next pass.
+The frames go to the firmware_sim labels through both workers' dispatchers: every label
+must accept every frame it gets and end showing the newer price, as the controller
+records.
 """
 
 from __future__ import annotations
@@ -78,7 +81,8 @@ async def test_two_workers_planning_one_label_never_sign_one_sequence_number_twi
         blocker.rollback()
         blocker.close()
     assert await holder_plans
-    assert await stale_plans
+    assert await stale_plans == 0  # fenced: S01 is the holder's
+    assert "S01" not in (stale.stores or ())
 
     # Both workers send what is open in the store (each believes it holds it); each label
     # answers every frame it gets, and the worker that sent it settles the answer.

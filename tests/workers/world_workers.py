@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import random
 from datetime import datetime
+from typing import Any
 
 from sqlalchemy import Engine, text
 
@@ -24,13 +25,13 @@ TERMS = StoreLeaseTerms()
 
 
 def worker_in(
-    world: World, *, at: datetime, gateway: InMemoryGateway | None = None
+    world: World, *, at: datetime, gateway: InMemoryGateway | None = None, **changes: Any
 ) -> UpdateController:
     """A worker controller over `world`'s database and clock that balanced the stores at
     `at` (`follow_balance`). Its frames go to `gateway` (by default one of its own that
-    nothing reads)."""
+    nothing reads); `changes` replace fields of its settings (`plan_chunk=1`)."""
     controller = build_controller(
-        controller_settings(Settings.defaults(), window=8, store_leases=TERMS),
+        controller_settings(Settings.defaults(), window=8, store_leases=TERMS, **changes),
         gateway=gateway or InMemoryGateway(),
         sessions=world.sessions,
         clock=world.clock,

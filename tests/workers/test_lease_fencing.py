@@ -1,0 +1,172 @@
+"""A worker that lost a store's lease must not write for it any more: a planning
+transaction commits a store's frames only while its worker still holds the store's lease
+(read `FOR SHARE` in that transaction, so a takeover waits for the commit or the worker
+sees the store gone), and a store found lost is dropped from the worker's stores at once.
+
+Before, a worker stalled past the stale bound in the middle of a planning pass went on
+with the prices it had loaded before the stall: once it woke up, its next chunk
+superseded the new holder's frame of a newer price with a frame of the older one, which
+the new holder then sent. The label showed the old price, as the record said, until the
+periodic re-plan (15 minutes later) put the newer one back.
+
+The same when the takeover comes while a planning transaction of the stale worker is
+running: its frames of the older price were committed and superseded a moment later by
+the new holder's (which waited on the labels' states): a frame of the older price was
+in the outbox, and could reach the shelf, for that moment.
+
+Real parts: PostgreSQL, two worker controllers (planner, dispatcher, settlement), the
+firmware_sim labels, one test clock. The stale worker's pass is driven a chunk at a
+time, as its pipeline thread runs it: stopped after its first chunk (the stall), or held
+inside a chunk by a lock the test keeps on `rendered_contents` (the chunk's next write).
+"""
+
+from __future__ import annotations
+
+import asyncio
+from datetime import timedelta
+
+import pytest
+from sqlalchemy import Engine, select, text
+
+from esl.db.models import OutboxRow
+from tests.pipeline.small_world import PRICES_A, World
+from tests.support.pipeline import publish_prices
+from tests.support.waiting import until
+from tests.workers.world_workers import TERMS, follow_balance, waiting_on_a_lock, worker_in
+
+pytestmark = pytest.mark.integration
+
+
+def _outbox(world: World) -> list[tuple[int, str, str, str, int]]:
+    with world.sessions() as session:
+        return [
+            tuple(row)
+            for row in session.execute(
+                select(
+                    OutboxRow.id,
+                    OutboxRow.label_id,
+                    OutboxRow.status,
+                    OutboxRow.content_hash,
+                    OutboxRow.sequence,
+                )
+                .where(OutboxRow.store == "S01")
+                .order_by(OutboxRow.id)
+            )
+        ]
+
+
+async def test_a_worker_stalled_mid_plan_writes_no_older_price_over_the_new_holders(
+    engine: Engine,
+) -> None:
+    world = World(engine, count=2)
+    start = world.clock.now
+    # One label per planning chunk: the stall falls between the two labels' chunks.
+    stale = worker_in(world, at=start, gateway=world.gateway, plan_chunk=1)
+    assert "S01" in (stale.stores or ())
+    world.controller, world.dispatcher = stale, stale.dispatcher
+    publish_prices(world.sessions, PRICES_A, now=start)
+    await world.converge()
+
+    # A price change; the worker starts planning it (its catalogue slice read with the
+    # chunks' targets) and stalls after its first chunk, past the stale bound.
+    world.clock.advance(timedelta(seconds=5))
+    publish_prices(world.sessions, {"MLK-1": "3.79"}, now=world.clock.now)
+    stale_steps = stale._planning_steps()
+    assert stale._next_step(stale_steps) == 1
+
+    # Meanwhile another worker takes its stores over (its leases are stale), a newer
+    # price is published and the new holder plans and delivers it.
+    world.clock.advance(TERMS.stale_after + timedelta(seconds=1))
+    holder = worker_in(world, at=world.clock.now, gateway=world.gateway, plan_chunk=1)
+    assert "S01" in (holder.stores or ())
+    world.controller, world.dispatcher = holder, holder.dispatcher
+    publish_prices(world.sessions, {"MLK-1": "3.99"}, now=world.clock.now)
+    await world.converge()
+    newest = {label_id: world.hash_of(label_id) for label_id in world.labels}
+    for label_id, label in world.labels.items():
+        assert label.shown_hash is not None
+        assert label.shown_hash.hex() == newest[label_id]
+    before = _outbox(world)
+
+    # The stale worker wakes up and finishes its pass (it has not balanced since: it
+    # still believes it holds S01). It must write nothing for S01, and drop it.
+    while stale._next_step(stale_steps) is not None:
+        pass
+    assert _outbox(world) == before, "the stale worker wrote S01's outbox after losing it"
+    assert "S01" not in (stale.stores or ()), "the stale worker still counts S01 as its own"
+
+    # Its next balance agrees; the new holder goes on.
+    follow_balance(world, stale, at=world.clock.now)
+    assert "S01" not in (stale.stores or ())
+    await world.converge()
+    for label_id, label in world.labels.items():
+        assert label.shown_hash is not None
+        assert label.shown_hash.hex() == newest[label_id], f"{label_id} shows the older price"
+        state = world.state(label_id)
+        assert state.confirmed_hash == state.desired_hash == newest[label_id]
+        last = [row for row in _outbox(world) if row[1] == label_id][-1]
+        assert last[3] == newest[label_id], f"{label_id}'s last frame is not the newer price"
+
+
+async def test_a_worker_whose_store_is_taken_over_mid_transaction_commits_nothing_for_it(
+    engine: Engine,
+) -> None:
+    world = World(engine, count=2)
+    start = world.clock.now
+    stale = worker_in(world, at=start, gateway=world.gateway)
+    world.controller, world.dispatcher = stale, stale.dispatcher
+    publish_prices(world.sessions, PRICES_A, now=start)
+    await world.converge()
+
+    world.clock.advance(timedelta(seconds=5))
+    publish_prices(world.sessions, {"MLK-1": "3.79"}, now=world.clock.now)
+    older = {world.hash_of(label_id) for label_id in world.labels}
+    blocker = world.sessions()
+    blocker.begin()
+    blocker.execute(text("LOCK TABLE rendered_contents IN SHARE ROW EXCLUSIVE MODE"))
+    stale_steps = stale._planning_steps()
+    try:
+        # The stale worker's chunk of 3.79: signed, its labels' states locked, held
+        # before its new image is stored.
+        stale_plans = asyncio.create_task(asyncio.to_thread(stale._next_step, stale_steps))
+        await until(
+            lambda: stale_plans.done() or waiting_on_a_lock(engine, "rendered_contents"),
+            what="the stale worker's chunk, signed, waiting to store its new image",
+            timeout_s=60,
+        )
+        assert not stale_plans.done()
+        # Its leases go stale: another worker takes S01 over; a newer price is
+        # published, and the new holder's chunk waits on the labels' states.
+        world.clock.advance(TERMS.stale_after + timedelta(seconds=1))
+        holder = worker_in(world, at=world.clock.now, gateway=world.gateway)
+        assert "S01" in (holder.stores or ())
+        publish_prices(world.sessions, {"MLK-1": "3.99"}, now=world.clock.now)
+        holder_steps = holder._planning_steps()
+        holder_plans = asyncio.create_task(asyncio.to_thread(holder._next_step, holder_steps))
+        await until(
+            lambda: holder_plans.done() or waiting_on_a_lock(engine, "label_states"),
+            what="the new holder's chunk waiting on the stale worker's",
+            timeout_s=60,
+        )
+    finally:
+        blocker.rollback()
+        blocker.close()
+    await stale_plans
+    await holder_plans
+    written = {row[3] for row in _outbox(world)}
+    assert not written & older, "a frame of the older price went into S01's outbox"
+    assert "S01" not in (stale.stores or ()), "the stale worker still counts S01 as its own"
+
+    while stale._next_step(stale_steps) is not None:
+        pass
+    while holder._next_step(holder_steps) is not None:
+        pass
+    world.controller, world.dispatcher = holder, holder.dispatcher
+    await world.converge()
+    assert not {row[3] for row in _outbox(world)} & older
+    for label_id, label in world.labels.items():
+        newest = world.hash_of(label_id)
+        assert label.shown_hash is not None
+        assert label.shown_hash.hex() == newest
+        state = world.state(label_id)
+        assert state.confirmed_hash == state.desired_hash == newest
