@@ -48,7 +48,7 @@ from rendering.encoding import (
     planes_from_image,
     raw_planes,
 )
-from rendering.fonts import Weight, font, text_mask
+from rendering.fonts import Weight, font, forget_drawn_text
 from rendering.locale_texts import format_money, label_texts
 from rendering.render import render_label
 
@@ -218,7 +218,7 @@ def run(*, smoke: bool) -> dict[str, object]:
     # whose every text is new.
     start = time.perf_counter()
     for content in labels:
-        text_mask.cache_clear()
+        forget_drawn_text()
         render_label(content, model=model)
     uncached = time.perf_counter() - start
 
@@ -240,7 +240,7 @@ def run(*, smoke: bool) -> dict[str, object]:
     # Each store builds its own LabelContent value: equal by value, not the same object.
     requests = [replace(contents[rng.randrange(distinct)]) for _ in range(fanout_labels)]
     cache = RenderCache()
-    text_mask.cache_clear()  # the cold figure starts with no text drawn before
+    forget_drawn_text()  # the cold figure starts with no text drawn before
     start = time.perf_counter()
     for content in contents:
         cache.full(cache.render(content, model=model))
