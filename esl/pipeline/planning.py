@@ -268,12 +268,17 @@ class LabelPlanner:
         template: Template,
         model: DisplayModel,
         traced: dict[str, PlannedContent],
+        label_id: str,
     ) -> RenderedLabel:
         rendered = self._rendered.get(desired_key)
         if rendered is None:
-            rendered = self._rendered[desired_key] = self.cache.render(
-                content, model=model, template=template
-            )
+            try:
+                rendered = self.cache.render(content, model=model, template=template)
+            except RenderingError as error:
+                # Refused (an announcement its template cannot draw lawfully, e.g. the
+                # prior-price line overlapped): this label is left out, not the plan.
+                raise UnplannableLabelError(label_id, f"not drawn: {error}") from error
+            self._rendered[desired_key] = rendered
             self._report_findings(rendered, template=template, model=model, sku=content.sku)
         digest = rendered.content_hash.hex()
         self.images.remember(digest, model.id, rendered.planes)
@@ -336,7 +341,9 @@ class LabelPlanner:
             now_content = self._identity(target, template, model, catalogue, ledger, at=now)
             if now_content[0] == desired_key:
                 display_at = now_content = None  # nothing flips at the instant: due now
-        render = functools.partial(self._render, template=template, model=model, traced=traced)
+        render = functools.partial(
+            self._render, template=template, model=model, traced=traced, label_id=target.label_id
+        )
         if (
             display_at is None
             and state.desired_key == desired_key
