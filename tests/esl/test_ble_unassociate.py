@@ -175,3 +175,19 @@ def test_esl_label_unassociate_from_the_shell(cli: CliRunner, tmp_path: Path) ->
             assert action.requested_by == "cli"
     finally:
         engine.dispose()
+
+
+def test_the_unassociation_is_read_back_as_one_of_the_labels_actions(api: Api) -> None:
+    api.add_labels({"L-1": "S01"})
+    assert _record(api, _associated("L-1", DEVICE, 0)).status_code == 200
+    gone = api.client.delete("/api/v1/stores/S01/ble/inventory/L-1", headers=api.headers("store"))
+    assert gone.status_code == 200, gone.text
+    with session_factory(api.engine)() as session:
+        (action_id,) = session.scalars(select(LabelActionRow.id)).all()
+
+    # Before: a 500, the action's kind not among those the response model knew.
+    read = api.client.get(f"/api/v1/labels/L-1/actions/{action_id}", headers=api.headers("admin"))
+
+    assert read.status_code == 200, read.text
+    assert (read.json()["action"], read.json()["status"]) == ("unassociate", "answered")
+    assert read.json()["detail"] == gone.json()["detail"]

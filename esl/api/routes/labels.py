@@ -157,7 +157,10 @@ class LabelActionOut(RowOut):
 
     id: int
     label_id: str
-    action: Literal["flash", "ping", "refresh", "set_clock"]
+    action: Literal["flash", "ping", "refresh", "set_clock", "unassociate"] = Field(
+        description="What was asked; `unassociate`: a BLE label's association forgotten "
+        "(DELETE /stores/{store}/ble/inventory/{label_id}), recorded answered"
+    )
     status: Literal["requested", "sent", "answered", "unanswered", "failed"] = Field(
         description="requested -> sent -> answered; unanswered: no answer in time; "
         "failed: could not be sent (detail says why)"
