@@ -9,7 +9,7 @@ from typing import IO
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from esl.db.models import ZoneRow
+from esl.db.models import StoreRow, ZoneRow
 from esl.imports.csv_fields import BadRowError, CsvFile, CsvRow, check_width
 from esl.imports.report import ImportReport
 from esl.services.stores import save_stores
@@ -26,7 +26,7 @@ STORE_FILE = CsvFile(
 CODE = re.compile(r"^[A-Za-z0-9_.\-]{1,32}$")
 
 
-def _parse(row: CsvRow, zones: set[str]) -> Store:
+def _parse(row: CsvRow, zones: set[str], stored: dict[str, StoreRow]) -> Store:
     check_width(row)
     code = row.require("code")
     if not CODE.match(code):
@@ -34,16 +34,32 @@ def _parse(row: CsvRow, zones: set[str]) -> Store:
     name = row.require("name")
     if len(name) > 128:
         raise BadRowError(f"name of store {code} is longer than 128 characters")
+    before = stored.get(code)
+    # A column the file does not have keeps what is stored (a file of names must not move
+    # every store to national prices); an empty cell clears it.
+    if "zone" not in row.values:
+        return Store(
+            code=code,
+            name=name,
+            zone=before.zone if before else None,
+            time_zone=_time_zone(row, code, before),
+        )
     zone = row.get("zone") or None
     if zone is not None and zone not in zones:
         raise BadRowError(f"zone {zone!r} of store {code} does not exist (PUT /api/v1/zones)")
+    return Store(code=code, name=name, zone=zone, time_zone=_time_zone(row, code, before))
+
+
+def _time_zone(row: CsvRow, code: str, before: StoreRow | None) -> str | None:
+    if "time_zone" not in row.values:
+        return before.time_zone if before else None
     time_zone = row.get("time_zone") or None
     if time_zone is not None:
         try:
             check_time_zone(time_zone)
         except ValueError as error:
             raise BadRowError(f"store {code}: {error}") from error
-    return Store(code=code, name=name, zone=zone, time_zone=time_zone)
+    return time_zone
 
 
 def import_stores(
@@ -58,12 +74,16 @@ def import_stores(
     """Create the stores of the file and change those that differ; all rows or none, the
     caller commits. Stores the file leaves out are left as they are.
 
-    An empty `zone` or `time_zone` clears it (national prices; the installation's time
-    zone), as in the API. A changed store's labels are planned again (its name, its last
-    days, its zone's prices), recorded as one import publication; a store moved to another
-    zone enters the Omnibus ledger at `now` (`currency`: the ledger's)."""
+    An empty `zone` or `time_zone` cell clears it (national prices; the installation's
+    time zone), as in the API; a file without that column keeps what is stored. A changed
+    store's labels are planned again (its name, its last days, its zone's prices),
+    recorded as one import publication; a store moved to another zone enters the Omnibus
+    ledger at `now` (`currency`: the ledger's)."""
     zones = set(session.scalars(select(ZoneRow.code)))
-    parsed = STORE_FILE.parse_rows(source, lambda row: _parse(row, zones), key=lambda s: s.code)
+    stored = {row.code: row for row in session.scalars(select(StoreRow))}
+    parsed = STORE_FILE.parse_rows(
+        source, lambda row: _parse(row, zones, stored), key=lambda s: s.code
+    )
     parsed.problems.raise_if_any()
     saved = save_stores(
         session,

@@ -55,6 +55,17 @@ def test_stores_are_created_changed_and_left_alone(seeded: Engine) -> None:
     assert _import(seeded, text) == (0, 0, 3, None)  # the same file again changes nothing
 
 
+def test_a_file_without_the_zone_columns_keeps_the_stored_zones(seeded: Engine) -> None:
+    with session_factory(seeded).begin() as session:
+        session.get(StoreRow, "S03").time_zone = "Europe/Warsaw"  # type: ignore[union-attr]
+    inserted, updated, _, _ = _import(seeded, "code,name\nS03,Kraków Rynek\nS07,Sopot\n")
+    assert (inserted, updated) == (1, 1)
+    stores = _stores(seeded)
+    # Renamed only: still in its zone (its prices) and its time zone.
+    assert stores["S03"] == ("Kraków Rynek", "south", "Europe/Warsaw")
+    assert stores["S07"] == ("Sopot", None, None)
+
+
 @pytest.mark.parametrize(
     ("row", "reason"),
     [
