@@ -143,7 +143,8 @@ class Settings(BaseSettings):
     @field_validator("time_zone")
     @classmethod
     def _known_time_zone(cls, value: str | None) -> str | None:
-        return None if value is None else check_time_zone(value)
+        # Set but empty (`ESL_TIME_ZONE=`): unset, the locale's zone.
+        return check_time_zone(value) if value else None
 
     @model_validator(mode="after")
     def _policies_can_hold(self) -> Settings:

@@ -101,6 +101,8 @@ async def test_the_installations_time_zone_dates_the_labels_of_stores_naming_non
 ) -> None:
     with pytest.raises(ValidationError, match="Europe/Atlantis"):
         Settings(time_zone="Europe/Atlantis")
+    # Set but empty, as a compose file's `ESL_TIME_ZONE:` writes it: the locale's zone.
+    assert Settings(_env_file=None, time_zone="").time_zone is None
     world = World(engine, count=1, settings=Settings(time_zone="Europe/Lisbon"))
     publish_prices(world.sessions, PRICES_A, now=world.clock.now)
     world.clock.advance(timedelta(minutes=1))
