@@ -22,15 +22,15 @@ STORE_COLUMNS = ("code", "name", "zone", "time_zone")
 STORE_FILE = CsvFile(
     "store", STORE_COLUMNS, ("code", "name"), repeated="store {key} repeats line {line}"
 )
-# As the API's store path: codes end up in MQTT topics and URLs.
-CODE = re.compile(r"^[A-Za-z0-9_.\-]{1,32}$")
+# As the API's store path: codes end up in MQTT topics (no '.') and URLs.
+CODE = re.compile(r"^[A-Za-z0-9_\-]{1,32}$")
 
 
 def _parse(row: CsvRow, zones: set[str], stored: dict[str, StoreRow]) -> Store:
     check_width(row)
     code = row.require("code")
     if not CODE.match(code):
-        raise BadRowError(f"code {code!r}: 1 to 32 letters, digits, '_', '.' or '-'")
+        raise BadRowError(f"code {code!r}: 1 to 32 letters, digits, '_' or '-'")
     name = row.require("name")
     if len(name) > 128:
         raise BadRowError(f"name of store {code} is longer than 128 characters")

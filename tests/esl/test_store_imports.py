@@ -72,6 +72,7 @@ def test_a_file_without_the_zone_columns_keeps_the_stored_zones(seeded: Engine) 
         ("S04,Sopot,west,", "zone 'west' of store S04 does not exist"),
         ("S04,Sopot,,Europe/Sopot", "unknown time zone 'Europe/Sopot'"),
         ("S 04,Sopot,,", "code 'S 04'"),
+        ("S.04,Sopot,,", "code 'S.04'"),  # a store's code is an MQTT topic part
         ("S04,,north,", "name"),
         ("S01,Gdańsk,north,\nS01,Gdańsk Oliwa,north,", "store S01 repeats line 3"),
     ],
@@ -121,6 +122,14 @@ def test_a_store_moved_by_the_file_enters_the_ledger_at_its_new_zones_prices(
     }
     assert publication is not None
     assert publication.title == "store file"
+
+
+def test_a_store_code_the_mqtt_topics_cannot_carry_is_refused(api: Api) -> None:
+    answer = api.client.put(
+        "/api/v1/stores/S.09", json={"name": "Sopot"}, headers=api.headers("admin")
+    )
+    assert answer.status_code == 422, answer.text
+    assert "S.09" not in _stores(api.engine)
 
 
 def test_only_an_admin_uploads_a_store_file(api: Api) -> None:

@@ -37,6 +37,8 @@ __all__ = ["router"]
 
 router = APIRouter()
 CodePath = Annotated[str, Path(min_length=1, max_length=32, pattern=r"^[A-Za-z0-9_.\-]+$")]
+# A store's code is a part of its gateways' MQTT topics (`gateways.mqtt.topics`): no '.'.
+StoreCodePath = Annotated[str, Path(min_length=1, max_length=32, pattern=r"^[A-Za-z0-9_\-]+$")]
 SkuPath = Annotated[str, Path(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9_.\-]+$")]
 
 
@@ -71,7 +73,7 @@ def get_store(code: CodePath, session: CurrentSession, _: Reader) -> StoreRow:
 
 @router.put("/stores/{code}", response_model=StoreOut, tags=["catalogue"])
 def put_store(
-    code: CodePath, body: StoreIn, ctx: Ctx, session: CurrentSession, who: Admin
+    code: StoreCodePath, body: StoreIn, ctx: Ctx, session: CurrentSession, who: Admin
 ) -> StoreRow:
     """Create a store or change its name, zone or time zone (admin)."""
     if body.zone is not None and session.get(ZoneRow, body.zone) is None:
