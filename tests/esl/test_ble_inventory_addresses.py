@@ -5,7 +5,6 @@ posts it, and by the database itself; migration 0021 stops at records sharing a 
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
 
 import pytest
 from alembic import command
@@ -18,32 +17,8 @@ from esl.db.ble_models import BleLabelInventoryRow
 from esl.db.engine import migrations_config, session_factory, upgrade_database
 from gateways.ble.store_radio import read_ble_gateway_labels
 from tests.support.api import Api
+from tests.support.ble_inventory import DEVICE, GATEWAY, associated, post_inventory
 from tests.support.database import START, database_url
-
-GATEWAY = "S01-ble1"
-DEVICE = "C0:FF:EE:00:00:01"
-
-
-def _associated(label_id: str, address: str, esl_id: int) -> dict[str, Any]:
-    """What `esl gateway ble associate` posts for one label it associated."""
-    return {
-        "label_id": label_id,
-        "address": address,
-        "esl_id": esl_id,
-        "esl_group": 0,
-        "displays": [{"width": 296, "height": 128, "display_type": 2}],
-        "max_image_index": 3,
-        "leds": [],
-        "associated_at": "2026-11-23T06:00:00Z",
-    }
-
-
-def _post(api: Api, *labels: dict[str, Any]) -> Any:
-    return api.client.post(
-        "/api/v1/stores/S01/ble/inventory",
-        json={"gateway": GATEWAY, "labels": list(labels)},
-        headers=api.headers("store"),
-    )
 
 
 def test_a_second_label_at_a_devices_address_is_refused_naming_the_first(
@@ -54,9 +29,9 @@ def test_a_second_label_at_a_devices_address_is_refused_naming_the_first(
     # gateway gave that device L-2's key. Two records for one panel: the controller would
     # send both labels' prices to it, and the exported labels file would stop the gateway.
     api.add_labels({"L-1": "S01", "L-2": "S01"})
-    assert _post(api, _associated("L-1", DEVICE, 1)).status_code == 200
+    assert post_inventory(api, associated("L-1", DEVICE, 1)).status_code == 200
 
-    refused = _post(api, _associated("L-2", DEVICE.lower() + "/P", 2))
+    refused = post_inventory(api, associated("L-2", DEVICE.lower() + "/P", 2))
 
     assert refused.status_code == 422, refused.text
     assert refused.json()["error"]["problems"] == [
@@ -84,7 +59,7 @@ def test_a_second_label_at_a_devices_address_is_refused_naming_the_first(
 def test_one_post_naming_one_device_twice_records_neither(api: Api) -> None:
     api.add_labels({"L-1": "S01", "L-2": "S01"})
 
-    refused = _post(api, _associated("L-1", DEVICE, 1), _associated("L-2", DEVICE, 2))
+    refused = post_inventory(api, associated("L-1", DEVICE, 1), associated("L-2", DEVICE, 2))
 
     assert refused.status_code == 422, refused.text
     reasons = {p["label_id"]: p["reason"] for p in refused.json()["error"]["problems"]}
@@ -98,8 +73,8 @@ def test_one_post_naming_one_device_twice_records_neither(api: Api) -> None:
 
 def test_a_label_associated_again_at_its_own_device_is_recorded_again(api: Api) -> None:
     api.add_labels({"L-1": "S01"})
-    assert _post(api, _associated("L-1", DEVICE, 1)).status_code == 200
-    assert _post(api, _associated("L-1", DEVICE, 1)).status_code == 200
+    assert post_inventory(api, associated("L-1", DEVICE, 1)).status_code == 200
+    assert post_inventory(api, associated("L-1", DEVICE, 1)).status_code == 200
 
 
 def _insert_row(

@@ -19,31 +19,8 @@ from esl.db.models import LabelRow, OutboxRow
 from esl.delivery_states import OutboxStatus
 from esl.services.ble_inventory import record_ble_associations
 from tests.support.api import Api
+from tests.support.ble_inventory import DEVICE, GATEWAY, associated, post_inventory
 from tests.support.database import START, seed_reference_data
-
-GATEWAY = "S01-ble1"
-DEVICE = "C0:FF:EE:00:00:01"
-
-
-def _associated(label_id: str, address: str, esl_id: int) -> dict[str, Any]:
-    return {
-        "label_id": label_id,
-        "address": address,
-        "esl_id": esl_id,
-        "esl_group": 0,
-        "displays": [{"width": 296, "height": 128, "display_type": 2}],
-        "max_image_index": 3,
-        "leds": [],
-        "associated_at": "2026-11-23T06:00:00Z",
-    }
-
-
-def _record(api: Api, *labels: dict[str, Any]) -> Any:
-    return api.client.post(
-        "/api/v1/stores/S01/ble/inventory",
-        json={"gateway": GATEWAY, "labels": list(labels)},
-        headers=api.headers("store"),
-    )
 
 
 def _kit(api: Api, label_id: str) -> Any:
@@ -83,7 +60,7 @@ def _sent_frame(api: Api, label_id: str) -> None:
 def test_an_unassociated_label_is_forgotten_and_can_be_associated_again(api: Api) -> None:
     api.add_labels({"L-1": "S01", "L-2": "S01"})
     assert _kit(api, "L-1").status_code == 200
-    assert _record(api, _associated("L-1", DEVICE, 0)).status_code == 200
+    assert post_inventory(api, associated("L-1", DEVICE, 0)).status_code == 200
     _sent_frame(api, "L-1")
     old_key = _key(api, "L-1")
     assert _kit(api, "L-1").status_code == 422  # "already associated (unassociate it first)"
@@ -110,7 +87,7 @@ def test_an_unassociated_label_is_forgotten_and_can_be_associated_again(api: Api
         )
     assert _key(api, "L-1") != old_key  # the key the device and the old kit hold
     # The device is no longer L-1's: another label may be recorded there ...
-    assert _record(api, _associated("L-2", DEVICE, 1)).status_code == 200
+    assert post_inventory(api, associated("L-2", DEVICE, 1)).status_code == 200
     # ... and L-1 gets a kit again, with its new key.
     kit = _kit(api, "L-1")
     assert kit.status_code == 200, kit.text
@@ -119,7 +96,7 @@ def test_an_unassociated_label_is_forgotten_and_can_be_associated_again(api: Api
 
 def test_unassociating_is_for_the_stores_staff_and_says_what_is_not_there(api: Api) -> None:
     api.add_labels({"L-1": "S01", "L-9": "S01"})
-    assert _record(api, _associated("L-1", DEVICE, 0)).status_code == 200
+    assert post_inventory(api, associated("L-1", DEVICE, 0)).status_code == 200
     path = "/api/v1/stores/S01/ble/inventory/L-1"
 
     assert api.client.delete(path, headers=api.headers("pricing")).status_code == 403
@@ -156,7 +133,7 @@ def test_esl_label_unassociate_from_the_shell(cli: CliRunner, tmp_path: Path) ->
                 session,
                 store="S01",
                 gateway=GATEWAY,
-                records={"L-1": AssociatedLabelIn(**_associated("L-1", DEVICE, 0)).record()},
+                records={"L-1": AssociatedLabelIn(**associated("L-1", DEVICE, 0)).record()},
                 now=START,
             )
 
@@ -179,7 +156,7 @@ def test_esl_label_unassociate_from_the_shell(cli: CliRunner, tmp_path: Path) ->
 
 def test_the_unassociation_is_read_back_as_one_of_the_labels_actions(api: Api) -> None:
     api.add_labels({"L-1": "S01"})
-    assert _record(api, _associated("L-1", DEVICE, 0)).status_code == 200
+    assert post_inventory(api, associated("L-1", DEVICE, 0)).status_code == 200
     gone = api.client.delete("/api/v1/stores/S01/ble/inventory/L-1", headers=api.headers("store"))
     assert gone.status_code == 200, gone.text
     with session_factory(api.engine)() as session:
