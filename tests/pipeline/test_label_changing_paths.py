@@ -87,16 +87,21 @@ async def test_a_product_changed_through_the_api_reaches_its_labels(
     await _assert_the_change_reaches_the_labels(world, before)
 
 
-async def test_a_store_moved_to_another_zone_shows_that_zones_prices(
-    world: World, api: httpx.AsyncClient
-) -> None:
+async def _south_priced_apart(world: World) -> Planes:
+    """Zone south prices milk apart from S01's zone; what S01's labels show before a move."""
     publish(
         world.sessions,
         [{"action": "set_price", "sku": "MLK-1", "amount": "3.29", "zone": "south"}],
         now=world.clock.now,
     )
     await world.converge()
-    before = _due(world)
+    return _due(world)
+
+
+async def test_a_store_moved_to_another_zone_shows_that_zones_prices(
+    world: World, api: httpx.AsyncClient
+) -> None:
+    before = await _south_priced_apart(world)
     answer = await api.put("/api/v1/stores/S01", json={"name": "Gdańsk Oliwa", "zone": "south"})
     assert answer.status_code == 200, answer.text
     await _assert_the_change_reaches_the_labels(world, before)
@@ -105,13 +110,7 @@ async def test_a_store_moved_to_another_zone_shows_that_zones_prices(
 async def test_a_store_file_moving_a_store_to_another_zone_shows_that_zones_prices(
     world: World,
 ) -> None:
-    publish(
-        world.sessions,
-        [{"action": "set_price", "sku": "MLK-1", "amount": "3.29", "zone": "south"}],
-        now=world.clock.now,
-    )
-    await world.converge()
-    before = _due(world)
+    before = await _south_priced_apart(world)
     with world.sessions.begin() as session:
         report = import_stores(
             session,

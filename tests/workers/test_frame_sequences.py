@@ -17,7 +17,6 @@ records.
 
 from __future__ import annotations
 
-import asyncio
 from datetime import timedelta
 
 import pytest
@@ -28,8 +27,7 @@ from gateways.protocol import ReasonCode, decode_response
 from tests.pipeline.in_memory_gateway import InMemoryGateway
 from tests.pipeline.small_world import PRICES_A, World
 from tests.support.pipeline import publish_prices
-from tests.support.waiting import until
-from tests.workers.world_workers import waiting_on_a_lock, worker_in
+from tests.workers.world_workers import step_until_waiting, worker_in
 
 pytestmark = pytest.mark.integration
 
@@ -62,20 +60,22 @@ async def test_two_workers_planning_one_label_never_sign_one_sequence_number_twi
     try:
         world.clock.advance(timedelta(seconds=5))
         publish_prices(world.sessions, {"MLK-1": "3.79"}, now=world.clock.now)
-        holder_plans = asyncio.create_task(asyncio.to_thread(holder._next_step, holder_steps))
-        await until(
-            lambda: holder_plans.done() or waiting_on_a_lock(engine, "rendered_contents"),
+        holder_plans = await step_until_waiting(
+            engine,
+            holder,
+            holder_steps,
+            table="rendered_contents",
             what="the holder's chunk, signed, waiting to store its new image",
-            timeout_s=60,
         )
         assert not holder_plans.done()
         world.clock.advance(timedelta(seconds=5))
         publish_prices(world.sessions, {"MLK-1": "3.99"}, now=world.clock.now)
-        stale_plans = asyncio.create_task(asyncio.to_thread(stale._next_step, stale_steps))
-        await until(
-            lambda: stale_plans.done() or waiting_on_a_lock(engine, "label_states"),
+        stale_plans = await step_until_waiting(
+            engine,
+            stale,
+            stale_steps,
+            table="label_states",
             what="the stale worker's chunk meeting the holder's on the labels' states",
-            timeout_s=60,
         )
     finally:
         blocker.rollback()

@@ -22,7 +22,6 @@ inside a chunk by a lock the test keeps on `rendered_contents` (the chunk's next
 
 from __future__ import annotations
 
-import asyncio
 from datetime import timedelta
 
 import pytest
@@ -31,8 +30,7 @@ from sqlalchemy import Engine, select, text
 from esl.db.models import OutboxRow
 from tests.pipeline.small_world import PRICES_A, World
 from tests.support.pipeline import publish_prices
-from tests.support.waiting import until
-from tests.workers.world_workers import TERMS, follow_balance, waiting_on_a_lock, worker_in
+from tests.workers.world_workers import TERMS, follow_balance, step_until_waiting, worker_in
 
 pytestmark = pytest.mark.integration
 
@@ -128,11 +126,12 @@ async def test_a_worker_whose_store_is_taken_over_mid_transaction_commits_nothin
     try:
         # The stale worker's chunk of 3.79: signed, its labels' states locked, held
         # before its new image is stored.
-        stale_plans = asyncio.create_task(asyncio.to_thread(stale._next_step, stale_steps))
-        await until(
-            lambda: stale_plans.done() or waiting_on_a_lock(engine, "rendered_contents"),
+        stale_plans = await step_until_waiting(
+            engine,
+            stale,
+            stale_steps,
+            table="rendered_contents",
             what="the stale worker's chunk, signed, waiting to store its new image",
-            timeout_s=60,
         )
         assert not stale_plans.done()
         # Its leases go stale: another worker takes S01 over; a newer price is
@@ -142,11 +141,12 @@ async def test_a_worker_whose_store_is_taken_over_mid_transaction_commits_nothin
         assert "S01" in (holder.stores or ())
         publish_prices(world.sessions, {"MLK-1": "3.99"}, now=world.clock.now)
         holder_steps = holder._planning_steps()
-        holder_plans = asyncio.create_task(asyncio.to_thread(holder._next_step, holder_steps))
-        await until(
-            lambda: holder_plans.done() or waiting_on_a_lock(engine, "label_states"),
+        holder_plans = await step_until_waiting(
+            engine,
+            holder,
+            holder_steps,
+            table="label_states",
             what="the new holder's chunk waiting on the stale worker's",
-            timeout_s=60,
         )
     finally:
         blocker.rollback()

@@ -5,7 +5,9 @@ transaction at a known point while another runs into it."""
 
 from __future__ import annotations
 
+import asyncio
 import random
+from collections.abc import Iterator
 from datetime import datetime
 from typing import Any
 
@@ -18,6 +20,7 @@ from esl.pipeline.store_leases import StoreLeaseTerms, balance_stores
 from esl.settings import Settings
 from tests.pipeline.in_memory_gateway import InMemoryGateway
 from tests.pipeline.small_world import World
+from tests.support.waiting import until
 
 __all__ = ["follow_balance", "waiting_on_a_lock", "worker_in"]
 
@@ -64,3 +67,14 @@ def waiting_on_a_lock(engine: Engine, table: str) -> bool:
                 {"table": f"%{table}%"},
             )
         )
+
+
+async def step_until_waiting(
+    engine: Engine, controller: UpdateController, steps: Iterator[Any], *, table: str, what: str
+) -> asyncio.Task[Any]:
+    """One planning chunk of `controller` (`steps`: its `_planning_steps()`) on a thread,
+    as its pipeline thread runs it, returned once it waits for a lock on `table` (or has
+    ended: the caller asserts which it expected)."""
+    step = asyncio.create_task(asyncio.to_thread(controller._next_step, steps))
+    await until(lambda: step.done() or waiting_on_a_lock(engine, table), what=what, timeout_s=60)
+    return step
