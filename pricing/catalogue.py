@@ -13,7 +13,7 @@ Indexes built here, used by `pricing.resolution`:
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Container, Iterable, Mapping, Set
+from collections.abc import Callable, Container, Iterable, Mapping, Set
 from datetime import UTC, datetime
 from itertools import pairwise
 from types import MappingProxyType
@@ -621,32 +621,38 @@ def _reindex_promotions(
     categories: set[str],
     promotion_ids: set[str],
 ) -> None:
-    for sku in skus:
-        kept = [p for p in catalogue._promotions_by_sku.get(sku, ()) if p.id not in promotion_ids]
+    promotions = catalogue._promotions
+    _reindex(catalogue._promotions_by_sku, skus, promotion_ids, promotions, lambda p: p.skus)
+    _reindex(
+        catalogue._promotions_by_category,
+        categories,
+        promotion_ids,
+        promotions,
+        lambda p: p.categories,
+    )
+
+
+def _reindex(
+    index: dict[str, tuple[Promotion, ...]],
+    names: set[str],
+    promotion_ids: set[str],
+    promotions: Mapping[str, Promotion],
+    targets: Callable[[Promotion], frozenset[str]],
+) -> None:
+    """Bring `index` (promotions by SKU or by category) up to date for `names` after the
+    promotions `promotion_ids` changed: the others keep their place, the changed ones
+    still in `promotions` follow them where `targets` names the key."""
+    for name in names:
+        kept = [p for p in index.get(name, ()) if p.id not in promotion_ids]
         kept += [
             p
             for pid in promotion_ids
-            if (p := catalogue._promotions.get(pid)) is not None and sku in p.skus
+            if (p := promotions.get(pid)) is not None and name in targets(p)
         ]
         if kept:
-            catalogue._promotions_by_sku[sku] = tuple(kept)
+            index[name] = tuple(kept)
         else:
-            catalogue._promotions_by_sku.pop(sku, None)
-    for category in categories:
-        kept = [
-            p
-            for p in catalogue._promotions_by_category.get(category, ())
-            if p.id not in promotion_ids
-        ]
-        kept += [
-            p
-            for pid in promotion_ids
-            if (p := catalogue._promotions.get(pid)) is not None and category in p.categories
-        ]
-        if kept:
-            catalogue._promotions_by_category[category] = tuple(kept)
-        else:
-            catalogue._promotions_by_category.pop(category, None)
+            index.pop(name, None)
 
 
 def _refuse_overlaps(same_scope: list[PriceRule]) -> None:
