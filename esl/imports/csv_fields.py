@@ -16,6 +16,7 @@ from typing import IO, Generic, TypeVar
 from esl.errors import ImportRejectedError
 from esl.imports.csv_text import header_delimiter
 from esl.imports.report import ImportReport
+from pricing.errors import PricingError
 from pricing.money import is_decimal_text
 
 __all__ = [
@@ -90,6 +91,17 @@ class Problems:
         file's first line naming that SKU (line 0 where none does)."""
         for refusal in refusals:
             self.add(first_line.get(str(refusal["sku"]), 0), str(refusal["reason"]))
+
+    def add_engine_refusal(
+        self, error: PricingError, lines: Mapping[str, tuple[int, object]], *, field: str
+    ) -> bool:
+        """The engine's refusal, a problem of the file's line whose key (`lines`: key ->
+        (line, value)) the error names in `field` (line 0 where it names none of the
+        file's). Whether it named one."""
+        key = error.fields.get(field)
+        known = isinstance(key, str) and key in lines
+        self.add(lines[str(key)][0] if known else 0, error.message)
+        return known
 
     def raise_if_any(self) -> None:
         if self.total:

@@ -338,12 +338,9 @@ def _check_with_engine(
                 )
                 break
             except PricingError as error:
-                rule_id = error.fields.get("rule_id")
-                known = isinstance(rule_id, str) and rule_id in lines
-                problems.add(lines[str(rule_id)][0] if known else 0, error.message)
-                if not known:
+                if not problems.add_engine_refusal(error, lines, field="rule_id"):
                     break
-                new_rules = [rule for rule in new_rules if rule.id != rule_id]
+                new_rules = [rule for rule in new_rules if rule.id != error.fields["rule_id"]]
         if after is None or problems.total:
             continue
         if record_ledger:

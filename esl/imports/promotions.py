@@ -205,9 +205,7 @@ def _ledger_entries(
     try:
         after = base.with_changes(promotions=written)
     except PricingError as error:
-        promotion_id = error.fields.get("promotion_id")
-        known = isinstance(promotion_id, str) and promotion_id in lines
-        problems.add(lines[str(promotion_id)][0] if known else 0, error.message)
+        problems.add_engine_refusal(error, lines, field="promotion_id")
         return recorded
     ledger = load_ledger_for_skus(session, sorted(reached))
     plan_ledger(base, after, at=now, ledger=ledger, into=recorded)
