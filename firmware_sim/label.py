@@ -62,6 +62,7 @@ __all__ = [
     "SYNC_TIMEOUT_MS",
     "LabelSnapshot",
     "SimulatedLabel",
+    "link_quality",
 ]
 
 FIRMWARE_VERSION: Final = "1.0.0"
@@ -479,7 +480,7 @@ class SimulatedLabel:
             page=self.shown_page,
             battery_mv=min(self.battery_mv, 0xFFFF),
             rssi_dbm=self.rssi_dbm,
-            lqi=_lqi(self.rssi_dbm),
+            lqi=link_quality(self.rssi_dbm),
             temperature_tenths_c=self.temperature_tenths_c,
             firmware=FIRMWARE_VERSION,
             label_time=from_wire_ms(max(0, now_ms + self.clock_offset_ms)),
@@ -533,6 +534,6 @@ def _key_digest(key: bytes) -> bytes:
     return hashlib.blake2b(key, digest_size=16, person=b"esl-counter-key").digest()
 
 
-def _lqi(rssi_dbm: int) -> int:
+def link_quality(rssi_dbm: int) -> int:
     """Link quality 0-255 from RSSI, linear between -100 dBm (0) and -40 dBm (255)."""
     return max(0, min(255, (rssi_dbm + 100) * 255 // 60))

@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Final, Literal
 
-from firmware_sim.label import FIRMWARE_VERSION, SimulatedLabel
+from firmware_sim.label import FIRMWARE_VERSION, SimulatedLabel, link_quality
 from gateways.ble.control_point import (
     BasicState,
     ControlPointCommand,
@@ -450,7 +450,7 @@ class BleLabel:
             page=label.shown_page,
             battery_mv=min(label.battery_mv, 0xFFFF),
             rssi_dbm=label.rssi_dbm,
-            lqi=max(0, min(255, (label.rssi_dbm + 100) * 255 // 60)),
+            lqi=link_quality(label.rssi_dbm),
             temperature_tenths_c=label.temperature_tenths_c,
             firmware=FIRMWARE_VERSION,
             label_time=now,
