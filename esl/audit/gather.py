@@ -22,7 +22,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass, replace
 from datetime import datetime
 from decimal import Decimal
-from typing import Any, NamedTuple
+from typing import TYPE_CHECKING, Any, NamedTuple
 
 from sqlalchemy import ColumnElement, Select, and_, func, or_, select
 from sqlalchemy.orm import Session
@@ -74,10 +74,13 @@ from pricing import (
 from pricing.errors import CurrencyMismatchError, NoApplicablePriceError
 from pricing.products import label_time_zone
 from pricing.resolution import resolve_key
+
+if TYPE_CHECKING:
+    from esl.settings import Settings
 from rendering.content import LabelContent, content_from_dict
 from rendering.errors import ContentError
 
-__all__ = ["GatheredAudit", "gather_audit"]
+__all__ = ["GatheredAudit", "gather_audit", "gather_configured_audit"]
 
 log = logging.getLogger(__name__)
 # The prior price a label must show could not be worked out (a ledger in another currency).
@@ -158,6 +161,29 @@ def gather_audit(
             thresholds=thresholds or Thresholds(),
             time_zone=time_zone,
         )
+
+
+def gather_configured_audit(
+    session: Session,
+    settings: Settings,
+    *,
+    at: datetime,
+    now: datetime,
+    stores: Iterable[str] | None = None,
+    thresholds: Thresholds | None = None,
+) -> GatheredAudit:
+    """`gather_audit` as the installation is set up: its currency, locale and time zone,
+    and its label thresholds (`ESL_LABEL_*`) unless `thresholds` are given."""
+    return gather_audit(
+        session,
+        at=at,
+        now=now,
+        currency=settings.currency,
+        locale=settings.locale,
+        time_zone=settings.time_zone,
+        stores=stores,
+        thresholds=Thresholds.from_settings(settings) if thresholds is None else thresholds,
+    )
 
 
 def _gather(

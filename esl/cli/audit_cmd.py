@@ -7,7 +7,7 @@ have (listed on stderr), so a scheduler can alert; 2: bad arguments.
 from __future__ import annotations
 
 import json
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 from enum import StrEnum
 from pathlib import Path
 from typing import Annotated
@@ -17,7 +17,7 @@ import typer
 from esl.audit.classify import Thresholds
 from esl.audit.durations import DurationError, parse_duration
 from esl.audit.formats import report_to_csv, report_to_dict
-from esl.audit.gather import gather_audit
+from esl.audit.gather import gather_configured_audit
 from esl.audit.html_report import render_html_report
 from esl.cli.invocation import settings_of
 from esl.db.engine import session_factory
@@ -84,12 +84,13 @@ def register(app: typer.Typer) -> None:
     ) -> None:
         """Compare every shelf label with the store price due and the web price."""
         settings = settings_of(ctx)
+        configured = Thresholds.from_settings(settings)
         try:
             threshold = parse_duration(fail_after) if fail_after is not None else None
             silence = (
                 parse_duration(offline_after)
                 if offline_after is not None
-                else timedelta(seconds=settings.label_offline_after_s)
+                else configured.offline_after
             )
         except DurationError as error:
             typer.echo(f"error: {error.message}", err=True)
@@ -98,22 +99,15 @@ def register(app: typer.Typer) -> None:
             offline_after=silence,
             low_battery_mv=low_battery_mv
             if low_battery_mv is not None
-            else settings.label_low_battery_mv,
+            else configured.low_battery_mv,
         )
         now = datetime.now(UTC)
         at = _instant(at_text) or now
         engine = open_ready_engine(settings.resolved_database_url())
         try:
             with session_factory(engine)() as session:
-                gathered = gather_audit(
-                    session,
-                    at=at,
-                    now=now,
-                    currency=settings.currency,
-                    locale=settings.locale,
-                    time_zone=settings.time_zone,
-                    stores=stores or None,
-                    thresholds=thresholds,
+                gathered = gather_configured_audit(
+                    session, settings, at=at, now=now, stores=stores or None, thresholds=thresholds
                 )
         except EslError as error:
             typer.echo(f"error: {error.message}", err=True)

@@ -4,16 +4,15 @@ side-by-side previews, and CSV/JSON downloads (auditors and admins, as in the AP
 from __future__ import annotations
 
 import json
-from datetime import timedelta
 from typing import Annotated
 
 from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import HTMLResponse, Response
 
 from esl.api.dependencies import ApiContext, context
-from esl.audit.classify import AuditClass, Thresholds
+from esl.audit.classify import AuditClass
 from esl.audit.formats import report_to_csv, report_to_dict
-from esl.audit.gather import GatheredAudit, gather_audit
+from esl.audit.gather import GatheredAudit, gather_configured_audit
 from esl.audit.html_report import render_html_report
 from esl.ui.access import User, require
 from esl.ui.page_rendering import page
@@ -29,18 +28,8 @@ StoreQuery = Annotated[str | None, Query(max_length=64)]
 def _gather(ctx: ApiContext, store: str | None) -> GatheredAudit:
     now = ctx.clock()
     with ctx.sessions() as session:
-        return gather_audit(
-            session,
-            at=now,
-            now=now,
-            currency=ctx.settings.currency,
-            locale=ctx.settings.locale,
-            time_zone=ctx.settings.time_zone,
-            stores=[store] if store else None,
-            thresholds=Thresholds(
-                offline_after=timedelta(seconds=ctx.settings.label_offline_after_s),
-                low_battery_mv=ctx.settings.label_low_battery_mv,
-            ),
+        return gather_configured_audit(
+            session, ctx.settings, at=now, now=now, stores=[store] if store else None
         )
 
 

@@ -6,7 +6,7 @@ paginated; the per-store summary and the prior-price problems come whole on ever
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta
+from datetime import datetime
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Query
@@ -16,9 +16,9 @@ from esl.api.dependencies import Auditor, Ctx, CurrentSession
 from esl.api.errors import require_aware_query
 from esl.api.instants import Instant
 from esl.api.pagination import Pages
-from esl.audit.classify import AuditClass, Thresholds
+from esl.audit.classify import AuditClass
 from esl.audit.formats import label_to_dict, problem_to_dict, store_to_dict
-from esl.audit.gather import gather_audit
+from esl.audit.gather import gather_configured_audit
 
 __all__ = ["AuditLabelOut", "AuditPageOut", "AuditStoreOut", "router"]
 
@@ -95,19 +95,7 @@ def get_audit(
     """Every bound label's class and facts at `at` (default: now), with store summaries."""
     now = ctx.clock()
     instant = require_aware_query(at) if at is not None else now
-    gathered = gather_audit(
-        session,
-        at=instant,
-        now=now,
-        currency=ctx.settings.currency,
-        locale=ctx.settings.locale,
-        time_zone=ctx.settings.time_zone,
-        stores=store,
-        thresholds=Thresholds(
-            offline_after=timedelta(seconds=ctx.settings.label_offline_after_s),
-            low_battery_mv=ctx.settings.label_low_battery_mv,
-        ),
-    )
+    gathered = gather_configured_audit(session, ctx.settings, at=instant, now=now, stores=store)
     report = gathered.report
     verdicts = [
         v
