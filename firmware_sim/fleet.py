@@ -9,7 +9,6 @@ callers.
 
 from __future__ import annotations
 
-import os
 import random
 from collections.abc import Iterable, Sequence
 from datetime import datetime
@@ -24,6 +23,7 @@ from gateways.protocol import (
     generate_label_key,
     parse_provisioning,
     provisioning_json,
+    write_provisioning_file,
 )
 from rendering.display_models import get_display_model
 
@@ -64,14 +64,7 @@ def make_fleet(
 def write_provisioning(
     path: Path, provisions: Iterable[LabelProvision], *, store: str, gateway: str
 ) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    temporary = path.with_suffix(".tmp")
-    # Created 0600, never world-readable for a moment: the file holds label keys.
-    temporary.unlink(missing_ok=True)
-    descriptor = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-    with os.fdopen(descriptor, "w", encoding="utf-8") as handle:
-        handle.write(provisioning_json(provisions, store=store, gateway=gateway))
-    temporary.replace(path)
+    write_provisioning_file(path, provisioning_json(provisions, store=store, gateway=gateway))
 
 
 def read_provisioning(path: Path) -> list[LabelProvision]:

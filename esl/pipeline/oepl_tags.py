@@ -18,7 +18,6 @@ Running it again adds only new tags: a label already in the file keeps its key.
 from __future__ import annotations
 
 import json
-import os
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -29,7 +28,12 @@ from sqlalchemy.orm import Session, sessionmaker
 from esl.errors import ImportRejectedError
 from esl.pipeline.provisioning import register_provisioned_labels
 from gateways.oepl import AccessPointDriver
-from gateways.protocol import LabelProvision, check_label_key, generate_label_key
+from gateways.protocol import (
+    LabelProvision,
+    check_label_key,
+    generate_label_key,
+    write_provisioning_file,
+)
 from rendering.display_models import DISPLAY_MODELS
 
 __all__ = [
@@ -186,11 +190,4 @@ def write_gateway_provisioning(
             for p in labels
         ],
     }
-    path.parent.mkdir(parents=True, exist_ok=True)
-    temporary = path.with_suffix(".tmp")
-    temporary.unlink(missing_ok=True)
-    # Created 0600, never world-readable for a moment: the file holds label keys.
-    descriptor = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-    with os.fdopen(descriptor, "w", encoding="utf-8") as handle:
-        handle.write(json.dumps(document, indent=1))
-    temporary.replace(path)
+    write_provisioning_file(path, json.dumps(document, indent=1))

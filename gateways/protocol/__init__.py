@@ -63,6 +63,7 @@ from gateways.protocol.provisioning import (
     ProvisioningFile,
     parse_provisioning,
     provisioning_json,
+    write_provisioning_file,
 )
 from gateways.protocol.reasons import BasicStateFlag, LabelState, ReasonCode
 from gateways.protocol.reports import (
@@ -139,4 +140,5 @@ __all__ = [
     "provisioning_json",
     "sign_packed",
     "to_wire_ms",
+    "write_provisioning_file",
 ]

@@ -1,4 +1,5 @@
-"""Which labels a gateway has, with their keys: the provisioning file and its one parser.
+"""Which labels a gateway has, with their keys: the provisioning file, its one parser and
+its one writer (`write_provisioning_file`, readable by its owner only).
 
 The controller registers a label with its id, display model and a 32-byte key
 (`generate_label_key`). A store gateway (or the firmware simulator) writes the labels it
@@ -12,8 +13,10 @@ File format (JSON, docs/protocol.md): {"store": "S001", "gateway": "G01",
 from __future__ import annotations
 
 import json
+import os
 from collections.abc import Iterable
 from dataclasses import dataclass, field
+from pathlib import Path
 
 from gateways.protocol._wire import check_label_id
 from gateways.protocol.errors import ProvisioningRejectedError
@@ -21,7 +24,13 @@ from gateways.protocol.keys import check_label_key
 from rendering.display_models import get_display_model
 from rendering.errors import RenderingError
 
-__all__ = ["LabelProvision", "ProvisioningFile", "parse_provisioning", "provisioning_json"]
+__all__ = [
+    "LabelProvision",
+    "ProvisioningFile",
+    "parse_provisioning",
+    "provisioning_json",
+    "write_provisioning_file",
+]
 
 
 @dataclass(frozen=True, slots=True)
@@ -53,6 +62,19 @@ def provisioning_json(provisions: Iterable[LabelProvision], *, store: str, gatew
         ],
     }
     return json.dumps(document, indent=1)
+
+
+def write_provisioning_file(path: Path, text: str) -> None:
+    """Write a provisioning file's `text` to `path` whole (through a temporary file next
+    to it), readable by its owner only."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    temporary = path.with_suffix(".tmp")
+    temporary.unlink(missing_ok=True)
+    # Created 0600, never world-readable for a moment: the file holds label keys.
+    descriptor = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    with os.fdopen(descriptor, "w", encoding="utf-8") as handle:
+        handle.write(text)
+    temporary.replace(path)
 
 
 def parse_provisioning(text: str) -> ProvisioningFile:
