@@ -119,13 +119,18 @@ class AccessPointDriver:
 
     # ------------------------------------------------------------ images
 
+    async def _known_tag(self, mac: str) -> tuple[TagRecord, TagType | None]:
+        """The tag `mac` as the AP lists it now, and its type (None: the AP serves none);
+        `TagRefusedError` for a tag not in the AP's database."""
+        record = await self.client.tag(mac)
+        if record is None:
+            raise TagRefusedError(ap=self.ap, mac=mac, reason="not in the AP's tag database")
+        return record, await self.tag_type(record.hw_type)
+
     async def push_image(self, mac: str, planes: Planes) -> Delivery:
         """Put `planes` on the tag and return once the AP confirms the tag holds them."""
         mac = mac.upper()
-        before = await self.client.tag(mac)
-        if before is None:
-            raise TagRefusedError(ap=self.ap, mac=mac, reason="not in the AP's tag database")
-        tag_type = await self.tag_type(before.hw_type)
+        before, tag_type = await self._known_tag(mac)
         if tag_type is None or (tag_type.width, tag_type.height) != (planes.width, planes.height):
             raise TagRefusedError(
                 ap=self.ap, mac=mac, reason=f"image is {planes.width}x{planes.height}, not its size"
@@ -148,10 +153,7 @@ class AccessPointDriver:
         them: the AP never resends an image the tag holds, so pushing it again would draw
         nothing. When the AP holds another image, `planes` are pushed instead."""
         mac = mac.upper()
-        before = await self.client.tag(mac)
-        if before is None:
-            raise TagRefusedError(ap=self.ap, mac=mac, reason="not in the AP's tag database")
-        tag_type = await self.tag_type(before.hw_type)
+        before, tag_type = await self._known_tag(mac)
         stored = await self.client.stored_image(mac)
         held = None if stored is None or tag_type is None else planes_from_stored(stored, tag_type)
         if tag_type is None or held != planes:
