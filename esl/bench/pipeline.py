@@ -70,7 +70,7 @@ from gateways.mqtt.endpoint import BrokerEndpoint
 from gateways.mqtt.raw_roundtrip import measure_raw_roundtrips
 from gateways.protocol import LabelProvision
 
-__all__ = ["REQUIRED_KEYS", "run", "seed_store"]
+__all__ = ["REQUIRED_KEYS", "run", "seed_chain", "seed_store"]
 
 REQUIRED_KEYS = (
     "labels",
@@ -201,18 +201,12 @@ def _now() -> datetime:
 def _seed(
     sessions: sessionmaker[Session], state_dir: Path, *, stores: int, per_store: int, products: int
 ) -> list[str]:
-    now = _now()
     pairs = []
-    skus = _skus(products)
     with sessions.begin() as session:
-        import_products(
-            session, _products_csv(products), currency="PLN", imported_by="bench", now=now
+        chain = seed_chain(
+            session, products=products, stores=stores, per_store=per_store, digits=2, now=_now()
         )
-        for number in range(1, stores + 1):
-            store, gateway = f"S{number:02d}", f"gw{number:02d}"
-            fleet = seed_store(
-                session, store, gateway, number=number, labels=per_store, skus=skus, now=now
-            )
+        for store, gateway, fleet in chain:
             write_provisioning(
                 state_dir / f"{store}-{gateway}-provisioning.json",
                 fleet,
@@ -221,6 +215,40 @@ def _seed(
             )
             pairs.append(f"{store}:{gateway}")
     return pairs
+
+
+def seed_chain(
+    session: Session,
+    *,
+    products: int,
+    stores: int,
+    per_store: int,
+    digits: int,
+    spread: bool = False,
+    now: datetime,
+) -> list[tuple[str, str, list[LabelProvision]]]:
+    """The benches' chain: `products` products (`_products_csv`), then stores S1..S`stores`
+    with gateways gw1.. (numbers `digits` wide), each `seed_store` with `per_store` labels
+    bound to the products in order; `spread`: each store from its own offset
+    (number * per_store), so the chain shows a spread of its products. Each store's
+    (store, gateway, fleet)."""
+    skus = _skus(products)
+    import_products(session, _products_csv(products), currency="PLN", imported_by="bench", now=now)
+    chain = []
+    for number in range(1, stores + 1):
+        store, gateway = f"S{number:0{digits}d}", f"gw{number:0{digits}d}"
+        fleet = seed_store(
+            session,
+            store,
+            gateway,
+            number=number,
+            labels=per_store,
+            skus=skus,
+            first=number * per_store if spread else 0,
+            now=now,
+        )
+        chain.append((store, gateway, fleet))
+    return chain
 
 
 def seed_store(

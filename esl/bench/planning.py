@@ -30,9 +30,8 @@ import tempfile
 from datetime import UTC, datetime
 from pathlib import Path
 
-from esl.bench.pipeline import _products_csv, _publish, _skus, seed_store
+from esl.bench.pipeline import _publish, seed_chain
 from esl.db.engine import create_engine_for, session_factory, upgrade_database
-from esl.imports.products import import_products
 
 __all__ = ["REQUIRED_KEYS", "run", "run_sized"]
 
@@ -96,23 +95,16 @@ def _seed_and_publish(url: str, *, stores: int, per_store: int) -> None:
     sessions = session_factory(engine)
     now = datetime.now(UTC)
     products = stores * SKUS_PER_STORE
-    skus = _skus(products)
     with sessions.begin() as session:
-        import_products(
-            session, _products_csv(products), currency="PLN", imported_by="bench", now=now
+        # Each store shows its own spread of the chain's products.
+        seed_chain(
+            session,
+            products=products,
+            stores=stores,
+            per_store=per_store,
+            digits=3,
+            spread=True,
+            now=now,
         )
-        for number in range(1, stores + 1):
-            store, gateway = f"S{number:03d}", f"gw{number:03d}"
-            # Each store shows its own spread of the chain's products.
-            seed_store(
-                session,
-                store,
-                gateway,
-                number=number,
-                labels=per_store,
-                skus=skus,
-                first=number * per_store,
-                now=now,
-            )
     _publish(sessions, products, 99, now)  # every product's price
     engine.dispose()
