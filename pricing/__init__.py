@@ -14,6 +14,7 @@ from pricing.ledger import (
     PriceKey,
     PriceLedger,
     lowest_prior_price,
+    prior_price_due,
     reduction_started_at,
 )
 from pricing.money import Money, round_to_minor_unit
@@ -52,6 +53,7 @@ __all__ = [
     "label_fingerprint",
     "lowest_prior_price",
     "next_change_instant",
+    "prior_price_due",
     "reduction_started_at",
     "replay_history",
     "resolve",

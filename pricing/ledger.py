@@ -19,6 +19,7 @@ from pricing.products import Channel
 from pricing.windows import require_aware
 
 if TYPE_CHECKING:
+    from pricing.products import Product
     from pricing.resolved import ResolvedPrice
 
 __all__ = [
@@ -27,6 +28,7 @@ __all__ = [
     "PriceKey",
     "PriceLedger",
     "lowest_prior_price",
+    "prior_price_due",
     "reduction_started_at",
 ]
 
@@ -209,6 +211,22 @@ def lowest_prior_price(
     return min(
         (_in_currency(entry.price, currency) for entry in entries[first:before]),
         key=lambda m: m.amount,
+    )
+
+
+def prior_price_due(
+    ledger: PriceLedger, *, key: PriceKey, product: Product, price: Money, at: datetime
+) -> Money | None:
+    """The prior price a label announcing the reduced `price` at `at` must show: the
+    engine prints it, the audit checks labels against it, so both ask here."""
+    started = reduction_started_at(ledger, key=key, price=price, at=at)
+    return lowest_prior_price(
+        ledger,
+        key=key,
+        reduction_started=started,
+        on_sale_since=product.on_sale_since,
+        perishable=product.perishable,
+        currency=price.currency,
     )
 
 

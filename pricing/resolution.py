@@ -32,7 +32,7 @@ from pricing.errors import (
     UnknownStoreError,
 )
 from pricing.label_text import label_language
-from pricing.ledger import PriceKey, PriceLedger, lowest_prior_price, reduction_started_at
+from pricing.ledger import PriceKey, PriceLedger, prior_price_due
 from pricing.money import Money
 from pricing.products import Channel
 from pricing.promotions import (
@@ -294,15 +294,7 @@ def _promotion_content(
     if promotion.changes_shelf_price:
         price = effective
         if price.amount < regular.amount:
-            started = reduction_started_at(ledger, key=key, price=price, at=at)
-            prior = lowest_prior_price(
-                ledger,
-                key=key,
-                reduction_started=started,
-                on_sale_since=product.on_sale_since,
-                perishable=product.perishable,
-                currency=price.currency,
-            )
+            prior = prior_price_due(ledger, key=key, product=product, price=price, at=at)
         if prior is not None:
             # The saving is measured against the prior price, never against the
             # regular price (CJEU C-330/23), and never overstated: percent rounds down.

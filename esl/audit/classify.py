@@ -31,15 +31,7 @@ from typing import NamedTuple
 
 from esl.delivery_states import OutboxStatus, ParkReason, park_text
 from esl.services.label_status import StatusThresholds, is_low_battery, is_offline
-from pricing import (
-    PriceKey,
-    PriceLedger,
-    ResolvedPrice,
-    lowest_prior_price,
-    reduction_started_at,
-)
-from pricing.money import Money
-from pricing.products import Product
+from pricing import ResolvedPrice
 
 __all__ = [
     "AuditClass",
@@ -51,7 +43,6 @@ __all__ = [
     "Thresholds",
     "check_prior_price",
     "classify_label",
-    "expected_prior_price",
     "shows_due_price",
 ]
 
@@ -336,21 +327,6 @@ def _difference(due: ResolvedPrice, web: ResolvedPrice | None) -> str | None:
             f"against web rule {web.price_rule_id} ({web.price_scope.value} scope)"
         )
     return f"same rule {due.price_rule_id}, different price in the web channel"
-
-
-def expected_prior_price(
-    ledger: PriceLedger, *, key: PriceKey, product: Product, price: Money, at: datetime
-) -> Money | None:
-    """The prior price a label announcing `price` at `at` must show, from the ledger."""
-    started = reduction_started_at(ledger, key=key, price=price, at=at)
-    return lowest_prior_price(
-        ledger,
-        key=key,
-        reduction_started=started,
-        on_sale_since=product.on_sale_since,
-        perishable=product.perishable,
-        currency=price.currency,
-    )
 
 
 def check_prior_price(facts: LabelFacts, *, expected: Decimal | None) -> PriorPriceProblem | None:

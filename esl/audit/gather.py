@@ -36,7 +36,6 @@ from esl.audit.classify import (
     Thresholds,
     check_prior_price,
     classify_label,
-    expected_prior_price,
     shows_due_price,
 )
 from esl.audit.report import AuditReport, summarise
@@ -70,15 +69,16 @@ from pricing import (
     PriceKey,
     PriceLedger,
     ResolvedPrice,
+    prior_price_due,
 )
 from pricing.errors import CurrencyMismatchError, NoApplicablePriceError
 from pricing.products import label_time_zone
 from pricing.resolution import resolve_key
+from rendering.content import LabelContent, content_from_dict
+from rendering.errors import ContentError
 
 if TYPE_CHECKING:
     from esl.settings import Settings
-from rendering.content import LabelContent, content_from_dict
-from rendering.errors import ContentError
 
 __all__ = ["GatheredAudit", "gather_audit", "gather_configured_audit"]
 
@@ -316,7 +316,7 @@ def _gather(
                 product = catalogue.products.get(label.sku)
                 try:
                     expected = (
-                        expected_prior_price(
+                        prior_price_due(
                             ledger,
                             key=store_key,
                             product=product,
