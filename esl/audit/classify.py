@@ -11,7 +11,9 @@ exactly one class, tried in this order (the first that applies wins):
 4. `unconfirmed`     it never acknowledged nor reported any content;
 5. `unknown_content` it reports an image the controller never rendered (changed behind the
                      controller's back);
-6. `stale`           it shows another price than the one due (update pending or failed);
+6. `stale`           it shows another price than the one due (update pending or failed),
+                     or the due price with a promotion's last day dated in another time
+                     zone than its store's;
 7. `intended_difference` / `match`  it shows the due store price, which differs from the
                      web price because of a named rule or promotion, or equals it.
 
@@ -24,7 +26,7 @@ whether the label shows the due price (`shows_due`) and since when it has not
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
 from decimal import Decimal
 from enum import StrEnum
 from typing import NamedTuple
@@ -122,6 +124,9 @@ class LabelFacts(NamedTuple):
     # The shown content draws exactly what the due content draws, though their price
     # fingerprints differ (a running promotion renamed: its name is not drawn).
     draws_due: bool = False
+    # (printed, due): the shown content has the due price fingerprint but prints the
+    # promotion's last day of another time zone than its store's (esl/audit/dating.py).
+    misdated: tuple[date, date] | None = None
 
 
 class LabelVerdict(NamedTuple):
@@ -162,13 +167,15 @@ class PriorPriceProblem:
 def shows_due_price(facts: LabelFacts) -> bool:
     """Whether the label shows the due content: the due label prices, of the product it
     is bound to (the price fingerprint leaves the product out, and a label re-bound to
-    another product at the same price still shows the first one's name and code)."""
+    another product at the same price still shows the first one's name and code), with
+    the promotion's last day dated in its store's time zone."""
     due, shown = facts.due, facts.shown
     return (
         due is not None
         and shown is not None
         and shown.sku == facts.sku
         and (shown.price_fingerprint == due.fingerprint or facts.draws_due)
+        and facts.misdated is None
     )
 
 
@@ -236,6 +243,12 @@ def classify_label(facts: LabelFacts, *, at: datetime, thresholds: Thresholds) -
         if shown.sku != facts.sku:
             reason = f"shows {shown.sku} at {shown.price} {shown.currency}, due {facts.sku} at "
             reason += f"{due.price.amount}"
+        elif facts.misdated is not None:
+            printed, due_day = facts.misdated
+            reason = (
+                f"shows {shown.price} {shown.currency} until {printed.isoformat()}, due until "
+                f"{due_day.isoformat()} (the promotion's last day in the store's time zone)"
+            )
         reason += _pending_text(update)
         since = wrong_since
     else:

@@ -38,6 +38,7 @@ from esl.audit.classify import (
     classify_label,
     shows_due_price,
 )
+from esl.audit.dating import LastDays
 from esl.audit.report import AuditReport, summarise
 from esl.db.audit_models import LabelContentRow
 from esl.db.models import (
@@ -276,6 +277,7 @@ def _gather(
     # Labels not showing the due price need when it started; asked for after the first
     # pass, for those labels only, then classified again.
     late: list[tuple[int, LabelFacts]] = []
+    last_days = LastDays(catalogue, time_zone)
     store_channel = Channel.STORE
     for label in bound:
         due = price_of(label.sku, store_channel, label.store)
@@ -303,6 +305,7 @@ def _gather(
             and shown.sku == label.sku
             and shown.price_fingerprint != due.fingerprint
             and _draws(row[1], due, catalogue, label.store, time_zone),
+            last_days.misdated(*row, due, label.store) if row and due is not None else None,
         )
         if due is not None:
             due_by_label[label.label_id] = due

@@ -10,6 +10,7 @@ import pytest
 from pydantic import ValidationError
 from sqlalchemy import Engine
 
+from esl.audit.classify import AuditClass, LabelVerdict
 from esl.audit.gather import gather_audit
 from esl.db.engine import session_factory
 from esl.db.models import LabelRow
@@ -110,3 +111,52 @@ async def test_the_installations_time_zone_dates_the_labels_of_stores_naming_non
     await world.converge()
     (label_id,) = world.labels
     assert world.labels[label_id].shown == _label_with_last_day(world, label_id, date(2027, 3, 4))
+
+
+async def test_the_audit_dates_what_is_due_in_the_stores_time_zone_as_it_is_now(
+    world: World,
+) -> None:
+    """A store moved to another time zone: its labels still print the promotion's last
+    day of the old zone, so they do not show what is due until they are drawn again."""
+
+    def audited() -> list[LabelVerdict]:
+        with world.sessions() as session:
+            audit = gather_audit(
+                session, at=world.clock.now, now=world.clock.now, currency="PLN", locale="pl_PL"
+            )
+            return list(audit.report.labels)
+
+    (label_id,) = world.labels
+    async with world.admin_api() as api:
+        answer = await api.put(
+            "/api/v1/stores/S01",
+            json={"name": "Lisboa Baixa", "zone": "north", "time_zone": "Europe/Lisbon"},
+        )
+        assert answer.status_code == 200, answer.text
+        world.clock.advance(timedelta(minutes=1))
+        _promotion_until_ends(world)
+        await world.converge()
+        lisbon = _label_with_last_day(world, label_id, date(2027, 3, 4))
+        assert world.labels[label_id].shown == lisbon
+        (verdict,) = audited()
+        assert verdict.shows_due, verdict.reason
+
+        # The store is in Warsaw after all: the promotion's last day there is 5 March.
+        answer = await api.put(
+            "/api/v1/stores/S01",
+            json={"name": "Lisboa Baixa", "zone": "north", "time_zone": "Europe/Warsaw"},
+        )
+        assert answer.status_code == 200, answer.text
+    world.clock.advance(timedelta(minutes=1))
+    assert world.labels[label_id].shown == lisbon
+    (verdict,) = audited()
+    assert not verdict.shows_due, "the label still prints 4 March, the last day in Lisbon"
+    assert verdict.audit_class is AuditClass.STALE, verdict
+    assert "until 2027-03-04, due until 2027-03-05" in verdict.reason, verdict.reason
+    assert verdict.wrong_since is not None
+
+    await world.converge()
+    assert world.labels[label_id].shown == _label_with_last_day(world, label_id, date(2027, 3, 5))
+    (verdict,) = audited()
+    assert verdict.shows_due, verdict.reason
+    assert not verdict.audit_class.is_mismatch, verdict
