@@ -4,6 +4,11 @@ The root callback makes one `Invocation` per run of `esl` and puts it on the Typ
 context; commands ask it for the settings (`settings_of(ctx)`). The settings are read from
 the environment once, when a command first needs them: `esl --version` or `esl render`
 never read them, so a bad `ESL_` variable stops only the commands that use it.
+
+The database engine is opened the same way, once, when a command first asks for sessions
+(`sessions_of(ctx)`), and disposed when the command ends (its root context closes): no
+connection outlives the command, which matters when commands run in-process (the tests'
+`CliRunner`) against a PostgreSQL server.
 """
 
 from __future__ import annotations
@@ -26,6 +31,7 @@ __all__ = ["Invocation", "sessions_of", "settings_of"]
 class Invocation:
     debug: bool = False
     _settings: Settings | None = field(default=None, repr=False)
+    _sessions: sessionmaker[Session] | None = field(default=None, repr=False)
 
     def settings(self, command: str) -> Settings:
         """The settings, read once; unusable ones end `command` with what is wrong (exit 2)."""
@@ -41,24 +47,36 @@ class Invocation:
         return self._settings
 
 
-def settings_of(ctx: typer.Context) -> Settings:
-    """The invocation's settings, from any command's context."""
+def _invocation(ctx: typer.Context) -> Invocation:
     root = ctx.find_root()
     if not isinstance(root.obj, Invocation):
         # A command invoked without the root callback (a test calling a sub-app alone).
         root.obj = Invocation()
+    return root.obj
+
+
+def settings_of(ctx: typer.Context) -> Settings:
+    """The invocation's settings, from any command's context."""
+    invocation = _invocation(ctx)
     names = []
     context: Any = ctx  # typer's own (vendored) click Context above the first
     while context.parent is not None:
         names.append(context.info_name or "")
         context = context.parent
-    return root.obj.settings(" ".join(["esl", *reversed(names)]))
+    return invocation.settings(" ".join(["esl", *reversed(names)]))
 
 
 def sessions_of(ctx: typer.Context) -> sessionmaker[Session]:
-    """Sessions on the invocation's database (migrated and reachable, or a clear error)."""
-    # Imported here: commands that need no database (`esl render`) skip SQLAlchemy's start-up.
-    from esl.db.engine import session_factory
-    from esl.db.readiness import open_ready_engine
+    """Sessions on the invocation's database (migrated and reachable, or a clear error);
+    one engine per invocation, disposed when the command ends."""
+    invocation = _invocation(ctx)
+    if invocation._sessions is None:
+        # Imported here: commands that need no database (`esl render`) skip SQLAlchemy's
+        # start-up.
+        from esl.db.engine import session_factory
+        from esl.db.readiness import open_ready_engine
 
-    return session_factory(open_ready_engine(settings_of(ctx).resolved_database_url()))
+        engine = open_ready_engine(settings_of(ctx).resolved_database_url())
+        ctx.find_root().call_on_close(engine.dispose)
+        invocation._sessions = session_factory(engine)
+    return invocation._sessions
