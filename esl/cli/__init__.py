@@ -24,6 +24,7 @@ from esl.cli import (
     serve_cmd,
     sim_cmd,
     workers_cmd,
+    zones_cmd,
 )
 from esl.cli.failures import ActionableErrorsGroup
 from esl.cli.invocation import Invocation
@@ -97,6 +98,7 @@ render_cmd.register(app)
 pipeline_cmd.register(app)
 workers_cmd.register(app)
 audit_cmd.register(app)
+zones_cmd.register(app)
 
 
 def main() -> None:

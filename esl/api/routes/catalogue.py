@@ -31,6 +31,7 @@ from esl.services.keys import Principal
 from esl.services.ledger_instants import begin_price_write
 from esl.services.products import record_category_moves
 from esl.services.stores import save_stores
+from esl.services.zones import save_zone
 from pricing.products import NetUnit, Product, Store
 
 __all__ = ["router"]
@@ -51,10 +52,7 @@ def list_zones(session: CurrentSession, _: Reader, page: Pages) -> dict[str, Any
 @router.put("/zones/{code}", response_model=ZoneOut, tags=["catalogue"])
 def put_zone(code: CodePath, body: ZoneIn, session: CurrentSession, _: Admin) -> ZoneRow:
     """Create a zone or rename it (admin)."""
-    row = session.get(ZoneRow, code) or ZoneRow(code=code, name=body.name)
-    row.name = body.name
-    session.add(row)
-    return row
+    return save_zone(session, code=code, name=body.name)
 
 
 @router.get("/stores", response_model=Page[StoreOut], tags=["catalogue"])

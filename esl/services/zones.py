@@ -1,0 +1,40 @@
+"""Pricing zones: created or renamed by code (`PUT /api/v1/zones/{code}`, `esl zones put`).
+
+A zone is a code and a name; stores name the zone they belong to (`PUT /stores`, the store
+file), and zone price rules name it. Renaming one changes no price and no label.
+"""
+
+from __future__ import annotations
+
+import re
+
+from sqlalchemy.orm import Session
+
+from esl.db.models import ZoneRow
+from esl.errors import InvalidItemError
+
+__all__ = ["ZONE_CODE", "ZONE_NAME_MAX", "save_zone"]
+
+# As the API's path parameter of PUT /zones/{code}: the `price_zones.code` column is 32 long.
+ZONE_CODE = re.compile(r"[A-Za-z0-9_.\-]{1,32}")
+ZONE_NAME_MAX = 128  # the `price_zones.name` column
+
+
+def save_zone(session: Session, *, code: str, name: str) -> ZoneRow:
+    """Create the zone `code` named `name`, or rename it; InvalidItemError (nothing saved)
+    for a code of other than 1 to 32 letters, digits, '_', '.' and '-', or a blank name or
+    one over 128 characters."""
+    if ZONE_CODE.fullmatch(code) is None:
+        raise InvalidItemError(
+            f"zone code {code!r}: 1 to 32 letters, digits, '_', '.' or '-'", field="code"
+        )
+    if not name.strip():
+        raise InvalidItemError("a zone needs a name", field="name")
+    if len(name) > ZONE_NAME_MAX:
+        raise InvalidItemError(
+            f"zone name of {len(name)} characters: at most {ZONE_NAME_MAX}", field="name"
+        )
+    row = session.get(ZoneRow, code) or ZoneRow(code=code, name=name)
+    row.name = name
+    session.add(row)
+    return row
