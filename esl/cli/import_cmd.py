@@ -8,13 +8,11 @@ import json
 import sys
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
 from esl.cli.invocation import sessions_of, settings_of
-from esl.db.engine import session_factory
-from esl.db.readiness import open_ready_engine
 from esl.errors import ImportRejectedError, StoreOfRecordError
 from esl.imports import (
     export_prices,
@@ -24,6 +22,9 @@ from esl.imports.csv_text import CsvEncoding, decode_csv
 from esl.pipeline.provisioning import parse_provisioning, register_provisioned_labels
 from esl.settings import Settings
 
+if TYPE_CHECKING:
+    from sqlalchemy.orm import Session, sessionmaker
+
 __all__ = ["register"]
 
 MAX_PRINTED_PROBLEMS = 50
@@ -31,6 +32,7 @@ MAX_PRINTED_PROBLEMS = 50
 
 def _run(
     settings: Settings,
+    sessions: sessionmaker[Session],
     kind: ImportKind,
     path: Path,
     *,
@@ -39,7 +41,6 @@ def _run(
     as_json: bool,
     encoding: CsvEncoding | None,
 ) -> None:
-    sessions = session_factory(open_ready_engine(settings.resolved_database_url()))
     now = datetime.now(UTC)
     try:
         f = io.StringIO(decode_csv(path.read_bytes(), encoding=encoding, kind=kind), newline="")
@@ -66,8 +67,7 @@ def _run(
         )
 
 
-def _import_provisioning(settings: Settings, path: Path, *, as_json: bool) -> None:
-    sessions = session_factory(open_ready_engine(settings.resolved_database_url()))
+def _import_provisioning(sessions: sessionmaker[Session], path: Path, *, as_json: bool) -> None:
     try:
         parsed = parse_provisioning(path.read_text(encoding="utf-8"))
         with sessions.begin() as session:
@@ -139,6 +139,7 @@ def register(app: typer.Typer) -> None:
         """Regular prices: all rows apply or none; re-importing the same file changes nothing."""
         _run(
             settings_of(ctx),
+            sessions_of(ctx),
             "prices",
             path,
             who=by,
@@ -160,6 +161,7 @@ def register(app: typer.Typer) -> None:
         ) -> None:
             _run(
                 settings_of(ctx),
+                sessions_of(ctx),
                 kind,
                 path,
                 who=by,
@@ -180,7 +182,7 @@ def register(app: typer.Typer) -> None:
         """A store gateway's provisioning file: registers the gateway and its labels with
         their keys (docs/protocol.md). All labels or none; labels already registered with
         the same key are left alone, another key is refused."""
-        _import_provisioning(settings_of(ctx), path, as_json=as_json)
+        _import_provisioning(sessions_of(ctx), path, as_json=as_json)
 
     app.add_typer(importer, name="import")
 

@@ -4,6 +4,7 @@ the engine `sessions_of` opens for the command is disposed when the command ends
 from __future__ import annotations
 
 import uuid
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -25,8 +26,9 @@ def _open_connections(engine: Engine, application: str) -> int:
         )
 
 
+@pytest.mark.parametrize("command", ["keys", "import"])
 def test_a_command_disposes_the_engine_it_opened(
-    engine: Engine, monkeypatch: pytest.MonkeyPatch
+    engine: Engine, monkeypatch: pytest.MonkeyPatch, tmp_path: Path, command: str
 ) -> None:
     url = database_url(engine)
     application = f"esl-cli-{uuid.uuid4().hex[:10]}"
@@ -42,9 +44,12 @@ def test_a_command_disposes_the_engine_it_opened(
         return opened[-1]
 
     monkeypatch.setattr(esl.db.readiness, "open_ready_engine", recorded)
+    stores = tmp_path / "stores.csv"
+    stores.write_text("code,name\nS901,Store 901\n", encoding="utf-8")
+    arguments = ["keys", "list"] if command == "keys" else ["import", "stores", str(stores)]
     runner = CliRunner()
     for _ in range(3):
-        result = runner.invoke(app, ["keys", "list"])
+        result = runner.invoke(app, arguments)
         assert result.exit_code == 0, result.output
     assert len(opened) == 3  # one engine per command
     # The engines are kept alive here, so nothing but dispose() closes their connections.
