@@ -20,7 +20,8 @@ Sequence numbers are the label's one counter: a label takes only increasing sequ
 so an update already signed but not yet delivered would be refused as stale after an
 action took a later number. A label with a frame in flight therefore waits (the action
 stays requested) until it answered; waiting frames (pending, parked) are signed again
-after the action's sequence.
+after the action's sequence, those already sent once as new rows (a copy may still be on
+its way, and its answer must name a frame the controller signed).
 """
 
 from __future__ import annotations
@@ -29,10 +30,12 @@ from collections.abc import Callable, Collection, Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from enum import StrEnum
+from typing import Any
 
 from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session
 
+from esl.db.bulk import insert_rows
 from esl.db.console_models import LabelActionRow
 from esl.db.models import LabelRow, LabelStateRow
 from esl.delivery_states import OutboxStatus
@@ -199,7 +202,7 @@ class LabelActionSender:
                 LabelFrame(label_id=label.id, sequence=sequence, command=command),
                 key=label.secret_key,
             )
-            _resign_waiting(session, label, state.next_sequence)
+            _resign_waiting(session, label, state.next_sequence, now=now)
             action.status = ActionStatus.SENT.value
             action.sequence = sequence
             action.sent_at = now
@@ -306,29 +309,59 @@ def _settle_refresh(session: Session, action: LabelActionRow) -> None:
         action.detail = "its image is confirmed; asking it to draw it again"
 
 
-def _resign_waiting(session: Session, label: LabelRow, next_sequence: Callable[[], int]) -> None:
+def _resign_waiting(
+    session: Session, label: LabelRow, next_sequence: Callable[[], int], *, now: datetime
+) -> None:
     """Frames of this label not in flight get sequences after the action's, or the label
-    would refuse them as stale once it took the action."""
-    for row_id, payload in session.execute(
-        select(OUTBOX.c.id, OUTBOX.c.payload)
-        .where(
-            OUTBOX.c.label_id == label.id,
-            OUTBOX.c.status.in_((OutboxStatus.PENDING, OutboxStatus.PARKED)),
+    would refuse them as stale once it took the action.
+
+    A frame sent before (waiting to be sent again after a timeout, or parked) may still
+    reach the label: a store gateway keeps a frame for the label's next check-ins. Its
+    row keeps its sequence, superseded, and the frame signed again is a new row, so the
+    label's answer to the copy in the air names a frame the controller signed; renumbered
+    in place, that answer was refused as never signed, and what it said the label shows
+    was not believed. A frame never sent is signed again in place: nothing can answer
+    its old sequence."""
+    copies: list[dict[str, Any]] = []
+    for row in (
+        session.execute(
+            select(OUTBOX)
+            .where(
+                OUTBOX.c.label_id == label.id,
+                OUTBOX.c.status.in_((OutboxStatus.PENDING, OutboxStatus.PARKED)),
+            )
+            .order_by(OUTBOX.c.sequence)
         )
-        .order_by(OUTBOX.c.sequence)
-    ).all():
-        packed = packed_of_frame(payload)
+        .mappings()
+        .all()
+    ):
+        packed = packed_of_frame(row["payload"])
         sequence = next_sequence()
+        payload = sign_packed(packed, label_id=label.id, sequence=sequence, key=label.secret_key)
+        if row["sent_at"] is None:
+            session.execute(
+                update(OUTBOX)
+                .where(OUTBOX.c.id == row["id"])
+                .values(sequence=sequence, payload=payload)
+            )
+            continue
         session.execute(
             update(OUTBOX)
-            .where(OUTBOX.c.id == row_id)
-            .values(
-                sequence=sequence,
-                payload=sign_packed(
-                    packed, label_id=label.id, sequence=sequence, key=label.secret_key
-                ),
-            )
+            .where(OUTBOX.c.id == row["id"])
+            .values(status=OutboxStatus.SUPERSEDED.value, settled_at=now)
         )
+        # The same frame as it stands, under its new sequence: pending with its backoff
+        # or parked with its reason, its attempts carried over (an update that never
+        # gets through still ends parked), and created when it was planned, as signing
+        # it again in place kept it (the time to shelf counts from the plan).
+        copy = {name: value for name, value in row.items() if name not in _NOT_COPIED}
+        copy.update(sequence=sequence, payload=payload)
+        copies.append(copy)
+    insert_rows(session, OUTBOX, copies)
+
+
+# Columns a re-signed copy of a frame does not take over: its own row, never sent yet.
+_NOT_COPIED = frozenset({"id", "sent_at", "settled_at"})
 
 
 def signed_action_sequences(

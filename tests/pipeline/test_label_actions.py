@@ -234,6 +234,52 @@ async def test_an_image_planned_by_a_pass_begun_before_the_request_answers_the_r
     assert (action.status, action.detail) == ("answered", "the label drew its image again")
 
 
+async def test_an_update_still_in_the_air_keeps_its_sequence_when_a_flash_goes_first(
+    world: World,
+) -> None:
+    """An update sent once and unanswered in time waits to be sent again, while its first
+    copy may still reach the label (a store gateway keeps a frame for the label's next
+    check-ins). A flash then takes the next sequence and the update is signed again
+    after it: as a new row, the first one superseded, so the label's answer to the copy
+    in the air names a frame the controller signed. Signed again in place, that answer
+    was refused as "never signed" and what the label showed was not believed."""
+    label_id = sorted(world.labels)[0]
+    world.controller.plan_due_work()
+    await world.send_due()
+    in_the_air = [d for d in world.gateway.take() if d.label_id == label_id]
+    assert len(in_the_air) == 1
+    first_sequence = world.rows(label_id)[0][0]
+    # Unanswered in time: back to pending, to be sent again after a backoff.
+    world.clock.advance(world.dispatcher.policy.ack_timeout + timedelta(seconds=1))
+    await world.send_due()
+    assert world.rows(label_id) == [(first_sequence, "pending")]
+
+    action_id = _ask(world, label_id, ActionKind.FLASH)
+    world.clock.advance(timedelta(seconds=1))
+    await world.send_due()
+    flash = [d for d in world.gateway.take() if d.label_id == label_id]
+    flash_sequence = _action(world, action_id).sequence
+    assert flash_sequence == first_sequence + 1
+    assert world.rows(label_id) == [
+        (first_sequence, "superseded"),
+        (flash_sequence + 1, "pending"),
+    ]
+
+    # The first copy arrives after all, then the flash.
+    world.dispatcher.settle(radio(in_the_air + flash, world.labels, now=world.clock.now))
+    assert "UNSIGNED_SEQUENCE" not in world.dispatcher.counts.refused_answers
+    assert world.state(label_id).displayed_hash == world.hash_of(label_id)
+    await world.converge()
+    assert _action(world, action_id).status == "answered"
+    assert world.state(label_id).confirmed_hash == world.hash_of(label_id)
+    # The flash was answered busy while the label drew the update, and sent again: each
+    # time the update was signed again after it.
+    *before, (_, last) = world.rows(label_id)
+    assert last == "acked"
+    assert {status for _, status in before} == {"superseded"}
+    assert "UNSIGNED_SEQUENCE" not in world.dispatcher.counts.refused_answers
+
+
 async def test_a_label_that_never_answers_leaves_the_action_unanswered(world: World) -> None:
     await world.converge()
     label_id = sorted(world.labels)[0]
