@@ -25,6 +25,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from esl.composition import build_controller, controller_settings, controller_transport
 from esl.db.engine import session_factory
 from esl.pipeline import RetryPolicy, UpdateController
+from esl.pipeline.label_clocks import CLOCK_TOLERANCE
 from esl.pipeline.provisioning import register_provisioned_labels
 from esl.services.labels import bind_label
 from esl.settings import Settings
@@ -162,6 +163,13 @@ class SharedClockStore:
                     busy_delay=timedelta(seconds=20),
                     max_attempts=8,
                 ),
+                # Judged in simulated time, a label's clock looks off by the relay's lag
+                # times the speed: at ten times real speed a runner that holds a check-in
+                # back six seconds had every label's clock "set right" (60 s), and a clock
+                # set through a lagging relay runs behind by the lag times the speed, its
+                # timed flip moved off the instant. The tolerance, like the retries, in
+                # wall-clock terms.
+                label_clock_tolerance=CLOCK_TOLERANCE * speed,
             ),
             gateway=transport,
             sessions=self.sessions,
