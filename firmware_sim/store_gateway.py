@@ -217,6 +217,24 @@ class StoreGatewaySim:
         self.stats.responses_published += len(outbox)
         return outbox
 
+    def pass_idle_time(self, *, now: datetime) -> None:
+        """An idle stretch passed at once (a test moved its clock to `now`): each label's
+        next check-in is the first one it makes from `now` on, on its own schedule.
+        Otherwise `advance` makes every check-in missed meanwhile, with its old time,
+        all in one call: for a store of hundreds of labels and a jump of minutes,
+        hundreds of thousands of stale reports that hold the event loop and reach the
+        controller long after they were made. For a stretch shorter than a label keeps
+        its key without contact (two hours): the next check-in keeps it in sync."""
+        now_ms = to_wire_ms(now)
+        interval = self.interval_ms
+        events = []
+        for due_ms, order, kind, label_id, payload, about in self._events:
+            if kind is _Event.CHECK_IN and due_ms < now_ms:
+                due_ms += -(-(now_ms - due_ms) // interval) * interval  # the next >= now
+            events.append((due_ms, order, kind, label_id, payload, about))
+        heapq.heapify(events)
+        self._events = events
+
     def take_changed(self) -> list[SimulatedLabel]:
         """The labels that took a frame since the last call (to persist them)."""
         changed, self._changed = self._changed, set()

@@ -294,6 +294,20 @@ def test_check_ins_can_be_reported_to_the_controller() -> None:
     assert all(r.kind is FrameKind.CHECK_IN for r in reports)
 
 
+def test_after_an_idle_stretch_passed_at_once_each_label_checks_in_once_from_then_on() -> None:
+    """A test's clock that jumps an hour: without `pass_idle_time` each label makes every
+    check-in missed meanwhile at once, each with its old time (360 each, at 10 s
+    intervals), which a controller receives long after they were made."""
+    gateway = _gateway(4, report_check_ins=True)
+    controller = Controller(_fleet(4))
+    _run(gateway, until=T0 + timedelta(seconds=10))
+    later = T0 + timedelta(hours=1)
+    gateway.pass_idle_time(now=later)
+    reports = controller.verify(gateway.advance(now=later + timedelta(seconds=10)))
+    assert sorted(r.label_id for r in reports) == sorted(controller.keys)
+    assert all(r.label_time >= later for r in reports)
+
+
 def test_thousands_of_labels_check_in_on_their_own_schedules() -> None:
     gateway = _gateway(3000)
     _run(gateway, until=T0 + timedelta(seconds=20), step_s=0.5)

@@ -113,7 +113,7 @@ async def test_a_promotion_two_minutes_ahead_flips_every_label_at_its_instant(
     assert store.clock() < instant
     assert store.showing_other_than(before) == []
 
-    store.clock.jump_to(instant + timedelta(seconds=1))
+    store.jump_to(instant + timedelta(seconds=1))
     after = store.due_planes(instant)
     assert after != before
     for label in store.labels.values():
