@@ -58,6 +58,7 @@ __all__ = [
     "LegibilityFigures",
     "OcrUnavailableError",
     "character_error_rate",
+    "dear_price_matrix",
     "draws_qr",
     "label_content",
     "measure",
@@ -111,6 +112,18 @@ _NAMES = (
     ("Czekolada gorzka Wedel 80%", "100 g", Decimal("6.89"), Decimal("6.89")),
 )
 
+# Prices of a thousand and more (caviar by the tin, a whole ham, an old whisky) up to
+# 9 999,99, the widest the shipped templates promise to draw whole and at every model's
+# minimum size (docs/templates.md, "Price lines a shopper cannot read"): their
+# reductions (80 %) show 1 039,20 to 7 999,99 with the prior price struck through, and
+# the unit prices run to five digits (14 285,70 per litre).
+_DEAR_NAMES = (
+    ("Kawior z jesiotra syberyjskiego, puszka 250 g", "1 kg", Decimal("1299.00"),
+     Decimal("5196.00")),
+    ("Szynka Jamón Ibérico, cały udziec 8 kg", "1 kg", Decimal("4999.50"), Decimal("624.94")),
+    ("Whisky single malt 30 lat, 0,7 l", "1 l", Decimal("9999.99"), Decimal("14285.70")),
+)  # fmt: skip
+
 # The reference quantity as pricing.unit_price writes it (the litre spelt out).
 _LITRE = {"pl_PL": "1 litr", "en_GB": "1 litre", "de_DE": "1 Liter"}
 
@@ -122,11 +135,13 @@ _OFFER_TEXTS = {
 
 
 def label_content(
-    kind: ContentKind, locale: str, index: int, *, web_url: bool = False
+    kind: ContentKind, locale: str, index: int, *, web_url: bool = False, dear: bool = False
 ) -> LabelContent:
     """One realistic label of `kind` in `locale`; `index` picks the product and price;
-    `web_url` links the label to the product's page (a QR where the template has one)."""
-    name, unit, price, unit_price = _NAMES[index % len(_NAMES)]
+    `web_url` links the label to the product's page (a QR where the template has one);
+    `dear` picks from the products priced at a thousand and more."""
+    names = _DEAR_NAMES if dear else _NAMES
+    name, unit, price, unit_price = names[index % len(names)]
     unit = _LITRE[locale] if unit == "1 l" else unit
     currency = _CURRENCY[locale]
     sku = f"{200100 + index}"
@@ -213,6 +228,23 @@ def sample_matrix(*, full: bool = False, models: Sequence[str] = OCR_MODELS) -> 
                     content = label_content(kind, locale, model_index + kind_index,
                                             web_url=web_url)  # fmt: skip
                     cases.append(LabelCase(model, kind, locale, content))
+    return cases
+
+
+def dear_price_matrix(models: Sequence[str] = tuple(DISPLAY_MODELS)) -> list[LabelCase]:
+    """Every model x kind x locale with each product priced at a thousand and more
+    (1 299,00 to 9 999,99; the reductions 1 039,20 to 7 999,99), and again with a product
+    page on a model that draws a QR: the four-digit prices the sample matrix, priced like
+    a grocery shelf, never meets."""
+    cases = []
+    for model_id in models:
+        model = DISPLAY_MODELS[model_id]
+        for kind in CONTENT_KINDS:
+            for locale in LOCALES:
+                for index in range(len(_DEAR_NAMES)):
+                    for web_url in (False, True) if draws_qr(model) else (False,):
+                        content = label_content(kind, locale, index, web_url=web_url, dear=True)
+                        cases.append(LabelCase(model, kind, locale, content))
     return cases
 
 
