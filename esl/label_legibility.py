@@ -43,7 +43,7 @@ from rendering.content import LabelContent
 from rendering.display_models import DISPLAY_MODELS, DisplayModel
 from rendering.fonts import text_mask
 from rendering.layout import ELLIPSIS, Element, TextOp, layout_label
-from rendering.locale_texts import format_money
+from rendering.locale_texts import format_money, price_parts
 from rendering.render import paint
 from rendering.templates import Fill, default_template
 
@@ -320,8 +320,9 @@ def tesseract_available() -> bool:
 _MONEY_FILLS = (Fill.PRIOR_PRICE, Fill.UNIT_PRICE, Fill.OFFER_UNIT_PRICE)
 
 
-# (what to read, how it is scored, what the label states, a piece of the shelf price)
-_Field = tuple[Element, "FieldKind", str, bool]
+# (what to read, how it is scored, what the label states, which piece of the shelf price
+# it is: "integer", "fraction", "symbol", or "" for a whole line)
+_Field = tuple[Element, "FieldKind", str, str]
 _OFFERS = ("multi_buy", "loyalty_price")
 
 
@@ -335,15 +336,19 @@ def _expected_fields(case: LabelCase, elements: Iterable[Element]) -> list[_Fiel
         if fill is Fill.PRICE:
             # The shelf price is three pieces of type (integer, raised decimals, currency):
             # each is read on its own, as the engine knows no superscripts.
-            for op in element.ops:
-                if isinstance(op, TextOp):
-                    fields.append((_op_element(element, op), FieldKind.MONEY, op.text, True))
+            # Layout draws them in this order (rendering.layout._price_layout).
+            parts = price_parts(content.price, content.currency, content.locale)
+            pieces = ["integer", "fraction"] if parts.fraction else ["integer"]
+            pieces = ["symbol", *pieces] if parts.symbol_first else [*pieces, "symbol"]
+            texts = [op for op in element.ops if isinstance(op, TextOp)]
+            for op, piece in zip(texts, pieces, strict=True):
+                fields.append((_op_element(element, op), FieldKind.MONEY, op.text, piece))
         elif fill in _MONEY_FILLS or (
             fill is Fill.PROMOTION_BADGE and content.promotion_kind in _OFFERS
         ):
-            fields.append((element, FieldKind.MONEY, " ".join(lines), False))
+            fields.append((element, FieldKind.MONEY, " ".join(lines), ""))
         elif fill is Fill.PRODUCT_NAME:
-            fields.append((element, FieldKind.NAME, " ".join(lines).replace(ELLIPSIS, ""), False))
+            fields.append((element, FieldKind.NAME, " ".join(lines).replace(ELLIPSIS, ""), ""))
     return fields
 
 
@@ -389,10 +394,15 @@ def _crop(image: Image.Image, element: Element) -> Image.Image:
 # whatever its pixels show (docs/templates.md, "What the reader may be told"). The
 # integer and decimals of the shelf price are read as a line (mode 7), as every other
 # one-line field is: in single-word mode (8) the engine reads nothing at all in a clean
-# 40 px "15" or "44" now and then, which says nothing about the type.
+# 40 px "15" or "44" now and then, which says nothing about the type. The raised
+# decimals alone are read as a raw line (mode 13): as a line the engine reads nothing in
+# a lone bold "00" (1 299,00 zł, on every model from 1.54" to 2.9") or a 23 px "60",
+# and as a raw line it reads every piece of decimals of the full and the four-digit
+# matrices. An integer with its group separator ("1.299", "£1,299") is digits too.
 _WORDS = ("8",)
 _LINE = ("7",)
 _BLOCK = ("6",)
+_RAW_LINE = ("13",)
 
 
 def read_fields(cases: Sequence[LabelCase], *, workers: int = 2) -> list[FieldReading]:
@@ -411,9 +421,16 @@ def read_fields(cases: Sequence[LabelCase], *, workers: int = 2) -> list[FieldRe
         image = paint(elements, model=case.model)
         for element, kind, expected, piece in _expected_fields(case, elements):
             lines = sum(1 for op in element.ops if isinstance(op, TextOp))
-            digits = piece and expected.replace("\xa0", "").isdigit()
-            # A price piece of digits, any one-line field: a line; the currency: a word.
-            mode = _WORDS if piece and not digits else _LINE if lines <= 1 else _BLOCK
+            digits = piece in ("integer", "fraction")
+            # The integer and any one-line field: a line; the decimals: a raw line; the
+            # currency: a word.
+            mode = (
+                _RAW_LINE if piece == "fraction"
+                else _LINE if piece == "integer"
+                else _WORDS if piece
+                else _LINE if lines <= 1
+                else _BLOCK
+            )  # fmt: skip
             # Names are Polish on every label; label texts are in the locale's language;
             # the digits of the shelf price belong to no language.
             if kind is FieldKind.NAME:
