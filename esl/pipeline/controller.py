@@ -81,6 +81,7 @@ from esl.pipeline.label_vitals import VitalsSampling
 from esl.pipeline.planning import LabelPlanner, PlanTarget
 from esl.pipeline.retry import RetryPolicy
 from esl.pipeline.store_leases import (
+    StoresLost,
     StoreLeaseTerms,
     balance_stores,
     leave,
@@ -218,6 +219,10 @@ class UpdateController:
                 raise ValueError("a worker sharing stores needs its identity")
             self.stores = frozenset()
             self.dispatcher.stores = frozenset()  # nothing before the first balance
+            # Settling is fenced as planning is: a worker that lost a store since its
+            # last balance settles none of its answers (the new holder hears them too).
+            self.dispatcher.settlement.fence = self._fence
+            self.dispatcher.lose_stores = self._lose_stores
         self._next_replan: datetime | None = None
         self._next_reconcile: datetime | None = None
         self._started_at = clock()
@@ -400,7 +405,8 @@ class UpdateController:
         (which may be a balance interval away, or stalled)."""
         assert self.identity is not None
         log.warning(
-            "worker %s: lost %s to another worker while planning them; their part rolled back",
+            "worker %s: lost %s to another worker while planning or settling them; "
+            "their part rolled back",
             self.identity.mqtt_client_id,
             sorted(lost),
         )
@@ -948,14 +954,6 @@ class UpdateController:
             log.info("templates %s changed: planning %d labels", sorted(changed), len(labels))
             yield from self._plan_chunks(labels, at=now, now=now, keep_scheduled=True)
         self._template_versions = versions
-
-
-class StoresLost(Exception):  # noqa: N818 - a signal, not an error: rolls a chunk back
-    """A fenced transaction found `stores` taken over by another worker."""
-
-    def __init__(self, stores: frozenset[str]) -> None:
-        super().__init__(sorted(stores))
-        self.stores = stores
 
 
 def _with_count(finish: Callable[[Session, int], None], labels: int, session: Session) -> None:

@@ -24,6 +24,7 @@ import asyncio
 import contextlib
 import logging
 import random
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
@@ -42,6 +43,7 @@ from esl.pipeline.label_vitals import VitalsSampling
 from esl.pipeline.outbox_rows import OUTBOX, outbox_entries, save_outbox_entries
 from esl.pipeline.retry import RetryPolicy
 from esl.pipeline.settlement import DispatchCounts, Settlement
+from esl.pipeline.store_leases import StoresLost
 from esl.pipeline.verdicts import Parking
 from esl.pipeline.verification import UplinkVerifier
 from esl.pipeline.waiting_uplinks import waiting_uplinks
@@ -138,6 +140,9 @@ class Dispatcher:
         self._gateways_seen_at: datetime | None = None
         # The stores this dispatcher serves; None: every store (one controller).
         self.stores: frozenset[str] | None = None
+        # A worker's way to drop stores a fence found taken over (the controller's, which
+        # follows them everywhere); None: the dispatcher follows them alone.
+        self.lose_stores: Callable[[frozenset[str]], None] | None = None
         self._wake = asyncio.Event()
         self._sends: set[asyncio.Task[None]] = set()
         # All database work runs on the controller's one thread: SQLite waits for its
@@ -264,19 +269,41 @@ class Dispatcher:
                 self._statuses[:0] = statuses[index:]
                 raise
         uplinks, self._uplinks = self._uplinks, []
-        if self.stores is not None:
-            # Heard before the store was given up: its new holder sends again.
-            uplinks = [uplink for uplink in uplinks if uplink.store in self.stores]
-        for start in range(0, len(uplinks), self.batch):
+        start = 0
+        while True:
+            if self.stores is not None:
+                # Heard before the store was given up: its new holder sends again.
+                uplinks = uplinks[:start] + [
+                    uplink for uplink in uplinks[start:] if uplink.store in self.stores
+                ]
+            if start >= len(uplinks):
+                break
             try:
                 self.settle(uplinks[start : start + self.batch])
+            except StoresLost as lost:
+                # A worker's store taken over since its last balance: the batch rolled
+                # back; its new holder hears (and settles) the store's answers too.
+                self._lose_stores(lost.stores)
+                uplinks = uplinks[:start] + [
+                    uplink for uplink in uplinks[start:] if uplink.store not in lost.stores
+                ]
+                continue
             except BaseException:
                 # Rolled back: keep what was not settled for the next round, however long
                 # the database takes to answer again.
                 self._uplinks[:0] = uplinks[start:]
                 raise
+            start += self.batch
         self._expire()
         return self._fill_windows() + self._send_label_actions()
+
+    def _lose_stores(self, stores: frozenset[str]) -> None:
+        """Stop serving `stores` (a fence found them taken over): the controller's
+        `lose_stores` when it set one, else this dispatcher alone."""
+        if self.lose_stores is not None:
+            self.lose_stores(stores)
+        elif self.stores is not None:
+            self.follow_stores(self.stores - stores)
 
     def _send_label_actions(self) -> list[Downlink]:
         replan: set[str] = set()

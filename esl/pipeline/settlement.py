@@ -27,7 +27,7 @@ from __future__ import annotations
 
 import logging
 import random
-from collections.abc import Collection, Mapping
+from collections.abc import Callable, Collection, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any, Protocol
@@ -146,6 +146,11 @@ class Settlement:
         self.vitals = VitalsRecorder(vitals or VitalsSampling())
         # Labels a check-in showed to differ from the record: the controller plans them.
         self.replan_wanted: set[str] = set()
+        # A worker's fence (`UpdateController._fence`): called last in a settling
+        # transaction with the stores of its answers, it raises `StoresLost` (and so rolls
+        # the transaction back) when one was taken over since the worker's last balance.
+        # None: a single controller, every store its own.
+        self.fence: Callable[[Session, Collection[str]], None] | None = None
 
     def take_replan_wanted(self) -> list[str]:
         """The labels to plan again, taken out: one found again meanwhile waits for the
@@ -322,8 +327,6 @@ class Settlement:
                     tolerance=self.clock_tolerance,
                 )
             widened.update(reconciled)
-            self.replan_wanted.update(reconciled)
-            self.counts.reconciled += len(reconciled)
             save_outbox_entries(session, rows.values())
             save_label_states(
                 session, states.values(), columns=None if widened else ANSWERED_COLUMNS
@@ -334,7 +337,13 @@ class Settlement:
             answer_label_actions(session, action_answers)
             self._unpark(session, checked_in, now=now)
             self.vitals.record(session, heard)
+            if self.fence is not None:
+                # Last: a store taken over meanwhile rolls all of this back, so no record
+                # is corrected without its re-plan (kept in memory, by this worker only).
+                self.fence(session, {uplink.store for uplink, _ in verified})
         self.vitals.committed()
+        self.replan_wanted.update(reconciled)
+        self.counts.reconciled += len(reconciled)
 
     def _take_reports(self, reports: list[Uplink]) -> None:
         now = self.clock()

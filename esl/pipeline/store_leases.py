@@ -44,6 +44,7 @@ from esl.pipeline.controller_lease import ControllerIdentity, LeaseTerms
 
 __all__ = [
     "StoreLeaseTerms",
+    "StoresLost",
     "balance_stores",
     "leave",
     "record_acknowledged",
@@ -58,6 +59,14 @@ class StoreLeaseTerms(LeaseTerms):
 
     stale_after: timedelta = timedelta(seconds=10)
     renew_every: timedelta = timedelta(seconds=2)
+
+
+class StoresLost(Exception):  # noqa: N818 - a signal, not an error: rolls a transaction back
+    """A fenced transaction found `stores` taken over by another worker."""
+
+    def __init__(self, stores: frozenset[str]) -> None:
+        super().__init__(sorted(stores))
+        self.stores = stores
 
 
 def balance_stores(
