@@ -81,8 +81,8 @@ from esl.pipeline.label_vitals import VitalsSampling
 from esl.pipeline.planning import LabelPlanner, PlanTarget
 from esl.pipeline.retry import RetryPolicy
 from esl.pipeline.store_leases import (
-    StoresLost,
     StoreLeaseTerms,
+    StoresLost,
     balance_stores,
     leave,
     record_acknowledged,
