@@ -33,6 +33,10 @@ _TABLE = core_table(SecurityEventRow)
 class SecurityEventKind(StrEnum):
     FORGED_ANSWER = "forged answer"
     TAMPERED_FRAME = "tampered frame"
+    # A label's check-in counts further than every frame the record signed for it: frames
+    # signed with its key are missing from the database (commits lost, a restore) or were
+    # signed elsewhere.
+    SEQUENCE_AHEAD = "sequence ahead of record"
 
 
 @dataclass(frozen=True, slots=True)

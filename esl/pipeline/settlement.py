@@ -38,7 +38,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from esl.db.bulk import insert_rows
 from esl.db.models import LabelAcknowledgementRow, LabelRow, core_table
 from esl.db.repositories import in_chunks
-from esl.delivery_states import OutboxStatus, ParkReason, park_text
+from esl.delivery_states import OPEN_STATUSES, OutboxStatus, ParkReason, park_text
 from esl.pipeline.answer_acceptance import (
     Refusal,
     accept_claim,
@@ -47,7 +47,7 @@ from esl.pipeline.answer_acceptance import (
     judge_answer,
     note_health,
 )
-from esl.pipeline.check_ins import weigh_check_ins
+from esl.pipeline.check_ins import CheckInVerdict, reconcile, weigh_check_ins
 from esl.pipeline.frames import full_image_frame, resigned_frame
 from esl.pipeline.gateway_reports import ReportHandling, take_gateway_reports
 from esl.pipeline.images import ImageStore
@@ -83,6 +83,11 @@ _RETRY_WHEN_HEARD = (ParkReason.OFFLINE.value, ParkReason.FLAT_BATTERY.value)
 _REFUSAL_LOG_LEVEL = {Refusal.DUPLICATE: logging.INFO, Refusal.NOT_TAKEN: logging.DEBUG}
 # A row in one of these has had its answer: another one is late.
 _SETTLED = (OutboxStatus.SUPERSEDED, OutboxStatus.ACKED)
+# How far a check-in may count beyond the record and still be believed: a database that
+# lost its last commits, or was restored from a backup, lost a few sequence numbers per
+# label, never a sizeable part of the 2^32 a label has.
+_AHEAD_AT_MOST = 1 << 16
+_OPEN = tuple(status.value for status in OPEN_STATUSES)
 
 
 @dataclass(slots=True)
@@ -219,6 +224,7 @@ class Settlement:
             # label -> its newest check-in, and when it arrived
             check_ins: dict[str, tuple[LabelResponse, datetime]] = {}
             stale_check_ins: set[str] = set()  # labels whose check-in is older than a claim
+            ahead: list[str] = []  # labels whose check-in counts beyond the record
             heard: dict[str, VitalSign] = {}  # label -> the newest health it reported
             for uplink, response in verified:
                 state = states[response.label_id]
@@ -230,6 +236,19 @@ class Settlement:
                     answers_signed_frame=row is not None or action is not None,
                     last_signed=state.last_sequence,
                 )
+                if (
+                    response.kind is FrameKind.CHECK_IN
+                    and refusal is Refusal.UNSIGNED_SEQUENCE
+                    and response.sequence - state.last_sequence <= _AHEAD_AT_MOST
+                ):
+                    # Signed by the label, whose count only frames signed with its key
+                    # move: the record lost frames it signed. Believed, and put right.
+                    self._ahead_of_record(
+                        session, state, response, rows, uplink=uplink, events=events, now=now
+                    )
+                    ahead.append(response.label_id)
+                    widened.add(response.label_id)
+                    refusal = None
                 if response.kind is FrameKind.CHECK_IN:
                     # A check-in may be older than the claim held (a label reset, restored
                     # or swapped): `_reconcile` weighs what it shows against the record.
@@ -326,6 +345,7 @@ class Settlement:
                     now=now,
                     tolerance=self.clock_tolerance,
                 )
+            reconciled = [*ahead, *(label for label in reconciled if label not in ahead)]
             widened.update(reconciled)
             save_outbox_entries(session, rows.values())
             save_label_states(
@@ -344,6 +364,65 @@ class Settlement:
         self.vitals.committed()
         self.replan_wanted.update(reconciled)
         self.counts.reconciled += len(reconciled)
+
+    def _ahead_of_record(
+        self,
+        session: Session,
+        state: LabelState,
+        response: LabelResponse,
+        rows: Mapping[tuple[str, int], OutboxEntry],
+        *,
+        uplink: Uplink,
+        events: list[SecurityEvent],
+        now: datetime,
+    ) -> None:
+        """A verified check-in names a sequence above the last one the record signed for
+        its label: the label took frames the database no longer holds (its last commits
+        lost, a restore from a backup) or frames signed with its key elsewhere. What it
+        shows is its own word and the newest: the record takes it, as for any newer
+        check-in, the count goes on above the label's (the next frame would be refused as
+        stale), frames of the label signed with numbers it already passed are superseded,
+        and the label is planned again. Said loudly: a security event."""
+        log.warning(
+            "security: %s checked in with sequence %d, above the last one the record "
+            "signed (%d): frames signed with its key are missing from the database "
+            "(commits lost, a restore) or were signed elsewhere; record corrected",
+            response.label_id,
+            response.sequence,
+            state.last_sequence,
+        )
+        events.append(
+            SecurityEvent(
+                at=now,
+                kind=SecurityEventKind.SEQUENCE_AHEAD,
+                store=uplink.store,
+                gateway=uplink.gateway,
+                label_id=response.label_id,
+                sequence=response.sequence,
+                detail=f"check-in at sequence {response.sequence}, "
+                f"record signed up to {state.last_sequence}",
+            )
+        )
+        passed = session.execute(
+            select(OUTBOX.c.id, OUTBOX.c.sequence).where(
+                OUTBOX.c.label_id == response.label_id,
+                OUTBOX.c.status.in_(_OPEN),
+                OUTBOX.c.sequence <= response.sequence,
+            )
+        ).all()
+        if passed:
+            for row_id, sequence in passed:
+                self.windows.release_flight(response.label_id, sequence, row_id)
+            session.execute(
+                update(OUTBOX)
+                .where(OUTBOX.c.id.in_([row_id for row_id, _ in passed]))
+                .values(status=OutboxStatus.SUPERSEDED.value, settled_at=now)
+            )
+            for (label_id, sequence), entry in rows.items():
+                if label_id == response.label_id and sequence <= response.sequence:
+                    entry.status = OutboxStatus.SUPERSEDED  # as written above
+        state.last_sequence = response.sequence
+        reconcile(state, CheckInVerdict.NEWER, shows=_hex(response.displayed_hash))
 
     def _take_reports(self, reports: list[Uplink]) -> None:
         now = self.clock()
@@ -449,6 +528,30 @@ class Settlement:
                 row.park(parking, at=now)
                 self.counts.parked += 1
             else:
+                widened.add(state.label_id)
+                rebuilt += self._resign(session, state, row, now=now)
+        elif verdict is Verdict.RESIGN and parking is not None:
+            if self.policy.exhausted(row.attempts):
+                row.park(parking, at=now)
+                self.counts.parked += 1
+            else:
+                log.warning(
+                    "%s refused seq %d, a frame the controller signed and it never took, as "
+                    "stale: it counts further than the record; signed again above",
+                    row.label_id,
+                    row.sequence,
+                )
+                events.append(
+                    SecurityEvent(
+                        at=now,
+                        kind=SecurityEventKind.SEQUENCE_AHEAD,
+                        store=uplink.store,
+                        gateway=uplink.gateway,
+                        label_id=row.label_id,
+                        sequence=row.sequence,
+                        detail=f"a frame the controller signed refused as stale ({row.status})",
+                    )
+                )
                 widened.add(state.label_id)
                 rebuilt += self._resign(session, state, row, now=now)
         elif verdict is Verdict.RESEND_FULL:

@@ -22,6 +22,9 @@ class Verdict(StrEnum):
     SEND_AT_INSTANT = "send_at_instant"  # cannot hold a scheduled image: send it at the instant
     # The label received our frame altered: re-sign it with a new sequence and send again.
     TAMPERED = "tampered"
+    # The label's count passed the frame's sequence without taking it (it holds frames the
+    # record lost, or signed elsewhere): sign the same command again, above.
+    RESIGN = "resign"
     PARK = "park"  # stop until the label checks in again
 
 
@@ -58,6 +61,10 @@ def verdict_for(response: LabelResponse, *, scheduled: bool) -> tuple[Verdict, P
         return Verdict.ACKED, None
     if reason in INTEGRITY_FAILURES:
         return Verdict.TAMPERED, Parking(ParkReason.TAMPERED, reason.name)
+    if reason is ReasonCode.STALE_SEQUENCE:
+        # No answer to a frame still open can be stale unless the label counts further
+        # than the record (frames it signed lost with its database's last commits).
+        return Verdict.RESIGN, Parking(ParkReason.REJECTED, reason.name)
     if reason is ReasonCode.UNKNOWN_BASE_IMAGE:
         return Verdict.RESEND_FULL, None
     if scheduled and reason in _NO_SCHEDULING:

@@ -1,0 +1,106 @@
+"""The controller's database loses its last commits (SQLite in WAL mode with
+`synchronous=NORMAL` after a power loss, PostgreSQL failing over to a standby that had not
+replayed them, a restore from a backup) after frames signed in them reached the labels.
+
+The labels then count further than the record: they took sequence numbers the controller
+no longer remembers signing, and show what those frames carried (here a price whose
+publication was lost too), while the record says they show what it last remembers. Only
+a label's check-in can tell, signed with its key, and the sequence it names can only have
+been reached through frames signed with that key (a label takes no other). Before, such a
+check-in was refused as answering "a sequence the controller never signed", so the
+controller went on believing the label showed the price of the record, health counted it
+up to date, and every frame it signed next was refused by the label as stale (parked as
+`rejected: STALE_SEQUENCE`) until its counter caught up with the label's.
+
+SQLite, the controller and dispatcher, firmware_sim labels on one test clock.
+"""
+
+from __future__ import annotations
+
+import random
+import sqlite3
+from datetime import timedelta
+from pathlib import Path
+
+import pytest
+from sqlalchemy import Engine, select
+
+from esl.composition import build_controller, controller_settings
+from esl.db.engine import session_factory
+from esl.db.models import OutboxRow, SecurityEventRow
+from esl.settings import Settings
+from rendering.encoding import content_hash
+from tests.pipeline.small_world import PRICES_A, T0, World
+from tests.support.pipeline import expected_planes, publish_prices
+
+PRICES_B = {"MLK-1": "3.19"}
+PRICES_C = {"MLK-1": "2.79"}
+
+
+def _copy(source: Path, target: Path) -> None:
+    with sqlite3.connect(source) as src, sqlite3.connect(target) as dst:
+        src.backup(dst)
+
+
+def _restart(world: World) -> None:
+    """A new controller over the same database (what the old one held in memory is gone)."""
+    world.controller = build_controller(
+        controller_settings(Settings.defaults(), window=8),
+        gateway=world.gateway,
+        sessions=world.sessions,
+        clock=world.clock,
+        rng=random.Random(4),
+    )
+    world.dispatcher = world.controller.dispatcher
+
+
+def _assert_truth(world: World) -> None:
+    """Panel == record == due, for every label."""
+    world.clock.advance(timedelta(seconds=30))  # past the panels' refresh
+    for label_id, label in world.labels.items():
+        label.synchronize(now=world.clock.now)
+        state = world.state(label_id)
+        with world.sessions() as session:
+            due = expected_planes(session, label_id=label_id, sku=world.sku, at=world.clock.now)
+        assert label.shown is not None
+        shown = content_hash(label.shown).hex()
+        assert shown == state.confirmed_hash, f"{label_id}: the record is not the panel"
+        assert label.shown == due, f"{label_id} does not show its due price"
+
+
+@pytest.mark.parametrize("then", [None, PRICES_C], ids=["nothing-new", "a-new-price"])
+async def test_labels_that_count_further_than_a_database_that_lost_its_last_commits_are_found(
+    engine: Engine, tmp_path: Path, then: dict[str, str] | None
+) -> None:
+    publish_prices(session_factory(engine), PRICES_A, now=T0)
+    world = World(engine, count=2)
+    await world.converge()
+    database = Path(str(engine.url.database))
+    _copy(database, tmp_path / "before.sqlite")
+
+    # A price change reaches the shelf; then the database loses it, and the frames.
+    publish_prices(world.sessions, PRICES_B, now=world.clock.now)
+    await world.converge()
+    engine.dispose()
+    _copy(tmp_path / "before.sqlite", database)
+    _restart(world)
+
+    world.clock.advance(timedelta(minutes=1))
+    if then is not None:
+        publish_prices(world.sessions, then, now=world.clock.now)
+        await world.converge()
+    # The labels check in: each names a sequence above the last one the record signed.
+    world.clock.advance(timedelta(minutes=1))
+    world.dispatcher.settle([world.check_in(label_id) for label_id in sorted(world.labels)])
+    await world.converge()
+    _assert_truth(world)
+    with world.sessions() as session:
+        parked = session.execute(
+            select(OutboxRow.label_id, OutboxRow.parked_reason).where(
+                OutboxRow.status.in_(("parked", "pending", "sent", "held"))
+            )
+        ).all()
+        events = session.scalars(select(SecurityEventRow.kind)).all()
+    assert parked == [], "updates left open"
+    # Noticed, not only mended: a sequence ahead of the record is a security event.
+    assert len(events) == len(world.labels)
