@@ -406,6 +406,12 @@ class Dispatcher:
                     # The index order (status, gateway, not_before): no sort of the backlog.
                     .order_by(OUTBOX.c.not_before)
                     .limit(free)
+                    # A row another transaction is writing (a worker that took the store
+                    # over superseding it, or settling it) waits for a later round, which
+                    # sees what that transaction made of it: marked `sent` by id after it
+                    # committed, a superseded frame went out again (PostgreSQL; SQLite,
+                    # one writer, ignores it).
+                    .with_for_update(skip_locked=True)
                 ).all()
                 sending += [(key, *row) for row in rows]
                 window.idle_until = (
@@ -488,6 +494,9 @@ class Dispatcher:
                     session,
                     OUTBOX.c.id.in_(chunk),
                     OUTBOX.c.status == OutboxStatus.SENT.value,
+                    # Settled meanwhile by another worker's transaction (an answer the
+                    # store's new holder took): read once that commits, and left alone.
+                    lock=True,
                 )
             ]
             for entry in entries:

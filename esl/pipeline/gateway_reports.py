@@ -120,6 +120,8 @@ def _gave_up(
         OUTBOX.c.label_id == report.label_id,
         OUTBOX.c.sequence == report.sequence,
         OUTBOX.c.status.in_(_IN_FLIGHT),
+        # Settled meanwhile by another transaction (the answer came after all): left alone.
+        lock=True,
     )
     if not rows:
         if signed_action_sequences(session, [(report.label_id, report.sequence)]):

@@ -78,9 +78,16 @@ class OutboxEntry:
         self.only_settled = False
 
 
-def outbox_entries(session: Session, *where: ColumnElement[bool]) -> list[OutboxEntry]:
-    """The outbox rows matching every condition of `where` (on `OUTBOX` columns)."""
-    rows = session.execute(select(*_READ).where(*where)).all()
+def outbox_entries(
+    session: Session, *where: ColumnElement[bool], lock: bool = False
+) -> list[OutboxEntry]:
+    """The outbox rows matching every condition of `where` (on `OUTBOX` columns); with
+    `lock`, locked until the transaction ends (`FOR UPDATE`: a row another transaction
+    is writing is read, and matched, as that transaction leaves it)."""
+    statement = select(*_READ).where(*where)
+    if lock:
+        statement = statement.with_for_update()
+    rows = session.execute(statement).all()
     return [OutboxEntry(*cast("tuple[Any, ...]", row)) for row in rows]
 
 
