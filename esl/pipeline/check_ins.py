@@ -45,7 +45,7 @@ from esl.db.repositories import in_chunks
 from esl.delivery_states import OPEN_STATUSES
 from esl.pipeline.label_states import LabelState
 from esl.pipeline.outbox_rows import OUTBOX
-from gateways.protocol import LabelResponse
+from gateways.protocol import BasicStateFlag, LabelResponse
 
 __all__ = [
     "CheckInVerdict",
@@ -87,6 +87,7 @@ def check_in_verdict(
     timed: str | None,
     received_at: datetime,
     older_claim: bool = False,
+    holds_flip: bool | None = None,
 ) -> CheckInVerdict:
     """What a verified check-in means for the record of its label.
 
@@ -98,12 +99,28 @@ def check_in_verdict(
     when the check-in arrived (not when it is weighed): a label flips on its own clock.
     `older_claim`: the check-in is older, in the label's signed order, than a claim the
     controller holds (a replay, or a label whose clock went back): never believed.
+    `holds_flip`: whether the label says it holds a timed image (the *pending display
+    update* flag of its signed Basic State); None: it does not say.
     """
     if shows == recorded:
         return CheckInVerdict.AGREES
     if update_open:
         return CheckInVerdict.EXPECTED
     older = older_claim or (answered_sequence is not None and sequence < answered_sequence)
+    if (
+        display_at is not None
+        and holds_flip is False
+        and not older
+        and shows is not None
+        and shows == image_of_now
+        and shows != timed
+        and received_at < display_at - FLIP_GRACE
+    ):
+        # The image of now, and no flip held: it lost the timed image it acknowledged
+        # (a battery swapped: the panel and the count are kept, the flip waiting in
+        # memory is not). Believed, so it is planned again and gets the flip before the
+        # instant, not found out after it.
+        return CheckInVerdict.NEWER
     if (
         display_at is not None
         and received_at < display_at + FLIP_GRACE
@@ -290,6 +307,7 @@ def weigh_check_ins(
             timed=state.desired_hash,
             received_at=received_at,
             older_claim=label_id in older,
+            holds_flip=BasicStateFlag.PENDING_DISPLAY_UPDATE in response.flags,
         )
         if (
             verdict is CheckInVerdict.EXPECTED
