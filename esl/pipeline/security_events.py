@@ -1,13 +1,16 @@
 """Security events: evidence that someone forged or altered what travels to or from labels.
 
-Two things can only happen when a message was forged or changed on its way:
+Three things can only happen when a message was forged or changed on its way:
 
 - an uplink whose MAC does not verify with its label's key (`forged answer`): a rogue
   client on the broker, or a relay that damages what it carries;
 - a label's signed refusal of a frame the controller itself signed, for a reason an
   unaltered frame can never earn (`tampered frame`): `BAD_MAC`, `WRONG_LABEL`,
   `MALFORMED_FRAME` or `UNSUPPORTED_VERSION`. The frame was altered, or displaced by a
-  forged copy with the same label and sequence, between the controller and the label.
+  forged copy with the same label and sequence, between the controller and the label;
+- a label counting further than every frame the record signed for it (`sequence ahead of
+  record`): the database lost frames it signed (commits lost, a restore), or its key
+  signed frames elsewhere.
 
 Each is logged at warning level and written to `security_events` in the transaction that
 handles it; `esl health` and `GET /api/v1/security/events` report them.
@@ -24,6 +27,7 @@ from sqlalchemy.orm import Session
 
 from esl.db.bulk import insert_rows
 from esl.db.models import SecurityEventRow, core_table
+from gateways.base import Uplink
 
 __all__ = ["SecurityEvent", "SecurityEventKind", "record_security_events"]
 
@@ -48,6 +52,20 @@ class SecurityEvent:
     label_id: str | None
     sequence: int | None
     detail: str
+
+    @classmethod
+    def on_uplink(
+        cls,
+        uplink: Uplink,
+        kind: SecurityEventKind,
+        *,
+        label_id: str,
+        sequence: int | None,
+        detail: str,
+        at: datetime,
+    ) -> SecurityEvent:
+        """An event heard on `uplink`: its store and gateway are where it came from."""
+        return cls(at, kind, uplink.store, uplink.gateway, label_id, sequence, detail)
 
 
 def record_security_events(session: Session, events: Iterable[SecurityEvent]) -> int:

@@ -392,15 +392,14 @@ class Settlement:
             state.last_sequence,
         )
         events.append(
-            SecurityEvent(
-                at=now,
-                kind=SecurityEventKind.SEQUENCE_AHEAD,
-                store=uplink.store,
-                gateway=uplink.gateway,
+            SecurityEvent.on_uplink(
+                uplink,
+                SecurityEventKind.SEQUENCE_AHEAD,
                 label_id=response.label_id,
                 sequence=response.sequence,
                 detail=f"check-in at sequence {response.sequence}, "
                 f"record signed up to {state.last_sequence}",
+                at=now,
             )
         )
         passed = session.execute(
@@ -542,14 +541,13 @@ class Settlement:
                     row.sequence,
                 )
                 events.append(
-                    SecurityEvent(
-                        at=now,
-                        kind=SecurityEventKind.SEQUENCE_AHEAD,
-                        store=uplink.store,
-                        gateway=uplink.gateway,
+                    SecurityEvent.on_uplink(
+                        uplink,
+                        SecurityEventKind.SEQUENCE_AHEAD,
                         label_id=row.label_id,
                         sequence=row.sequence,
                         detail=f"a frame the controller signed refused as stale ({row.status})",
+                        at=now,
                     )
                 )
                 widened.add(state.label_id)
@@ -665,14 +663,13 @@ class Settlement:
             what,
         )
         events.append(
-            SecurityEvent(
-                at=now,
-                kind=SecurityEventKind.TAMPERED_FRAME,
-                store=uplink.store,
-                gateway=uplink.gateway,
+            SecurityEvent.on_uplink(
+                uplink,
+                SecurityEventKind.TAMPERED_FRAME,
                 label_id=response.label_id,
                 sequence=response.sequence,
                 detail=f"{response.reason.name} for a frame the controller signed",
+                at=now,
             )
         )
 

@@ -85,14 +85,13 @@ class UplinkVerifier:
                 )
                 if label_id is not None:
                     self._events.append(
-                        SecurityEvent(
-                            at=self._clock(),
-                            kind=SecurityEventKind.FORGED_ANSWER,
-                            store=uplink.store,
-                            gateway=uplink.gateway,
+                        SecurityEvent.on_uplink(
+                            uplink,
+                            SecurityEventKind.FORGED_ANSWER,
                             label_id=label_id,
                             sequence=None,
                             detail=f"uplink of {len(uplink.payload)} bytes fails the label's MAC",
+                            at=self._clock(),
                         )
                     )
                 continue
