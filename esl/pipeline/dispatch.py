@@ -415,7 +415,9 @@ class Dispatcher:
                 ).all()
                 sending += [(key, *row) for row in rows]
                 window.idle_until = (
-                    None if len(rows) == free else self._next_due(session, key, now) or _NEVER
+                    None
+                    if len(rows) == free
+                    else self._next_due(session, key, [row.id for row in rows]) or _NEVER
                 )
             if not sending:
                 return []
@@ -438,13 +440,15 @@ class Dispatcher:
         return downlinks
 
     @staticmethod
-    def _next_due(session: Session, key: GatewayKey, now: datetime) -> datetime | None:
-        """When the gateway's next pending row comes due (a retry waiting out its delay)."""
+    def _next_due(session: Session, key: GatewayKey, taken: list[int]) -> datetime | None:
+        """When the gateway's next pending row, other than those `taken` to send now,
+        comes due (a retry waiting out its delay). A row due already is one the send
+        query passed by as locked by another transaction: due again at the next round."""
         due: datetime | None = session.scalar(
             select(func.min(OUTBOX.c.not_before)).where(
                 OUTBOX.c.status == OutboxStatus.PENDING.value,
                 OUTBOX.c.gateway == key[1],
-                OUTBOX.c.not_before > now,
+                OUTBOX.c.id.not_in(taken),
                 OUTBOX.c.store == key[0],
             )
         )
