@@ -422,6 +422,12 @@ class Settlement:
                     entry.status = OutboxStatus.SUPERSEDED  # as written above
         state.last_sequence = response.sequence
         reconcile(state, CheckInVerdict.NEWER, shows=_hex(response.displayed_hash))
+        if BasicStateFlag.PENDING_DISPLAY_UPDATE in response.flags:
+            # It holds a timed image, likely one of the frames the record lost (a price
+            # planned ahead whose publication was lost too): not settled on what it
+            # shows, so planning sends what is due again, which replaces the flip,
+            # instead of nothing while the label flips to that price at its instant.
+            state.desired_hash = None
 
     def _take_reports(self, reports: list[Uplink]) -> None:
         now = self.clock()

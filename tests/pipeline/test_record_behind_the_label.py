@@ -104,3 +104,31 @@ async def test_labels_that_count_further_than_a_database_that_lost_its_last_comm
     assert parked == [], "updates left open"
     # Noticed, not only mended: a sequence ahead of the record is a security event.
     assert len(events) == len(world.labels)
+
+
+async def test_a_timed_price_the_database_lost_is_not_flipped_to_at_its_instant(
+    engine: Engine, tmp_path: Path
+) -> None:
+    """The commits lost held a price change planned ahead: the labels took its timed
+    frame and hold the flip (their signed check-in says so: pending display update),
+    while the record, which lost the publication, knows no flip. Believed as showing the
+    price of now, with nothing on its way, a label was planned nothing and flipped at the
+    instant to a price nobody published any more, until a check-in after it disagreed."""
+    publish_prices(session_factory(engine), PRICES_A, now=T0)
+    world = World(engine, count=2)
+    await world.converge()
+    database = Path(str(engine.url.database))
+    _copy(database, tmp_path / "before.sqlite")
+
+    flip = (world.clock.now + timedelta(hours=1)).replace(microsecond=0)
+    publish_prices(world.sessions, PRICES_B, now=world.clock.now, effective_at=flip)
+    await world.converge()  # the labels hold the flip
+    engine.dispose()
+    _copy(tmp_path / "before.sqlite", database)
+    _restart(world)
+
+    world.clock.advance(timedelta(minutes=1))
+    world.dispatcher.settle([world.check_in(label_id) for label_id in sorted(world.labels)])
+    await world.converge()
+    world.clock.now = flip + timedelta(minutes=1)
+    _assert_truth(world)
