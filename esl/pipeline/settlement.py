@@ -418,8 +418,15 @@ class Settlement:
                 .values(status=OutboxStatus.SUPERSEDED.value, settled_at=now)
             )
             for (label_id, sequence), entry in rows.items():
-                if label_id == response.label_id and sequence <= response.sequence:
-                    entry.status = OutboxStatus.SUPERSEDED  # as written above
+                # As written above, to the rows this batch has not settled: one it
+                # settled (acknowledged) keeps that, and when written back over the
+                # update above, so does one it superseded with its time.
+                if (
+                    label_id == response.label_id
+                    and sequence <= response.sequence
+                    and entry.status in _OPEN
+                ):
+                    entry.settle(OutboxStatus.SUPERSEDED, at=now)
         state.last_sequence = response.sequence
         reconcile(state, CheckInVerdict.NEWER, shows=_hex(response.displayed_hash))
         if BasicStateFlag.PENDING_DISPLAY_UPDATE in response.flags:

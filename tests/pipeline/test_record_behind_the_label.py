@@ -30,6 +30,7 @@ from esl.db.engine import session_factory
 from esl.db.models import OutboxRow, SecurityEventRow
 from esl.settings import Settings
 from rendering.encoding import content_hash
+from tests.pipeline.in_memory_gateway import radio
 from tests.pipeline.small_world import PRICES_A, T0, World
 from tests.support.pipeline import expected_planes, publish_prices
 
@@ -132,3 +133,39 @@ async def test_a_timed_price_the_database_lost_is_not_flipped_to_at_its_instant(
     await world.converge()
     world.clock.now = flip + timedelta(minutes=1)
     _assert_truth(world)
+
+
+async def test_a_frame_the_label_acknowledged_stays_acknowledged_when_it_is_found_ahead(
+    engine: Engine, tmp_path: Path
+) -> None:
+    """The database kept a frame as sent; the label took it, then frames the database
+    lost. Its answer to that frame (held back while the database was away) and its
+    check-in, ahead of the record, are settled together: the frame was acknowledged,
+    and stays so (not overwritten as superseded, which history, refreshes and time to
+    shelf read as never delivered)."""
+    publish_prices(session_factory(engine), PRICES_A, now=T0)
+    world = World(engine, count=1)
+    await world.converge()
+    label_id = sorted(world.labels)[0]
+    database = Path(str(engine.url.database))
+
+    world.clock.advance(timedelta(minutes=1))  # past the panel's refresh
+    publish_prices(world.sessions, PRICES_B, now=world.clock.now)
+    world.controller.plan_due_work()
+    await world.send_due()
+    answers = radio(world.gateway.take(), world.labels, now=world.clock.now)
+    (sequence, status), *_ = world.rows(label_id)[-1:]
+    assert status == "sent"
+    _copy(database, tmp_path / "sent.sqlite")  # the frame sent, its answer not settled
+
+    world.dispatcher.settle(answers)
+    world.clock.advance(timedelta(minutes=1))
+    publish_prices(world.sessions, PRICES_C, now=world.clock.now)
+    await world.converge()  # lost with the commits after the copy
+    engine.dispose()
+    _copy(tmp_path / "sent.sqlite", database)
+    _restart(world)
+
+    world.clock.advance(timedelta(minutes=1))
+    world.dispatcher.settle([*answers, world.check_in(label_id)])
+    assert (sequence, "acked") in world.rows(label_id)
