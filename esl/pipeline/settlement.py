@@ -448,6 +448,12 @@ class Settlement:
         with self.sessions.begin() as session:
             taken = take_gateway_reports(session, reports, handling=handling, now=now)
             save_outbox_entries(session, taken.entries)
+            if self.fence is not None:
+                # As for answers: a store's holder takes its gateway's reports (it hears
+                # them too). Taken by a worker that lost the store, a report put the
+                # holder's frame back to pending unknown to the holder's windows, where
+                # its retry then waited for unrelated work.
+                self.fence(session, {uplink.store for uplink in reports})
         self.counts.gateway_reports += len(reports) - sum(taken.refused.values())
         for reason, count in taken.refused.items():
             refused = self.counts.refused_reports
