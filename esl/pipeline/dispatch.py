@@ -295,7 +295,15 @@ class Dispatcher:
                 raise
             start += self.batch
         self._expire()
-        return self._fill_windows() + self._send_label_actions()
+        while True:
+            try:
+                downlinks = self._fill_windows()
+                break
+            except StoresLost as lost:
+                # Rolled back, nothing marked sent: the other stores' windows look again.
+                self._lose_stores(lost.stores)
+                self.forget_idle()
+        return downlinks + self._send_label_actions()
 
     def _lose_stores(self, stores: frozenset[str]) -> None:
         """Stop serving `stores` (a fence found them taken over): the controller's
@@ -430,6 +438,11 @@ class Dispatcher:
                         status=OutboxStatus.SENT.value, sent_at=now, attempts=OUTBOX.c.attempts + 1
                     )
                 )
+            if self.settlement.fence is not None:
+                # Fenced as planning and settling: a frame a worker that lost the store
+                # marked sent is in none of its holder's windows, so never timed out;
+                # unanswered, it stayed sent for good. `StoresLost` rolls this back.
+                self.settlement.fence(session, {key[0] for key, *_ in sending})
         deadline = now + self.policy.ack_timeout
         downlinks = []
         for key, row_id, label_id, sequence, payload in sending:

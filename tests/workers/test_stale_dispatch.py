@@ -1,0 +1,57 @@
+"""A stale worker must not send its lost store's frames: the new holder would never know.
+
+For up to one balance interval after a takeover the stale worker still runs dispatch
+rounds for the store. A round marked `sent` the due rows it read, the holder's new frames
+among them, and handed them to its own transport: the holder had recovered the store's
+frames in flight when it took the store over, so it held these in no window and timed
+them out never. A frame the label did not answer stayed `sent` for good: the new price
+never reached the shelf, the label's actions waited for a frame in flight and failed,
+and the reconciliation pass passed the label by as having an update open.
+
+Real parts: PostgreSQL, two worker controllers, one test clock.
+"""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+import pytest
+from sqlalchemy import Engine, select
+
+from esl.db.models import OutboxRow
+from tests.pipeline.in_memory_gateway import InMemoryGateway
+from tests.pipeline.small_world import PRICES_A, World
+from tests.support.pipeline import publish_prices
+from tests.workers.world_workers import TERMS, worker_in
+
+pytestmark = pytest.mark.integration
+
+
+async def test_a_frame_of_the_new_holder_is_never_sent_by_the_stale_worker(
+    engine: Engine,
+) -> None:
+    world = World(engine, count=1)
+    start = world.clock.now
+    stale_air = InMemoryGateway()  # where the stale worker's frames go: lost
+    stale = worker_in(world, at=start, gateway=stale_air)
+    world.controller, world.dispatcher = stale, stale.dispatcher
+    publish_prices(world.sessions, PRICES_A, now=start)
+    stale.plan_due_work()
+    holder_air = world.gateway
+
+    world.clock.advance(TERMS.stale_after + timedelta(seconds=1))
+    holder = worker_in(world, at=world.clock.now, gateway=holder_air)
+    assert "S01" in (holder.stores or ())
+    assert "S01" in (stale.stores or ())  # it has not balanced since
+    world.controller, world.dispatcher = holder, holder.dispatcher
+
+    # The stale worker's round runs before the holder's.
+    stale.dispatcher.work()
+    sent = []
+    for _ in range(20):  # ten minutes: past every timeout and backoff
+        await world.send_due()
+        sent += world.gateway.take()
+        world.clock.advance(timedelta(seconds=30))
+    with world.sessions() as session:
+        statuses = session.scalars(select(OutboxRow.status)).all()
+    assert sent, f"the holder never sent the store's frame (rows: {statuses})"
