@@ -24,10 +24,14 @@ import pytest
 from sqlalchemy import Engine, select, update
 
 from esl.db.models import OutboxRow
-from tests.pipeline.small_world import PRICES_A, World
+from tests.pipeline.small_world import World
 from tests.support.pipeline import publish_prices
 from tests.support.waiting import until
-from tests.workers.world_workers import TERMS, waiting_on_a_lock, worker_in
+from tests.workers.world_workers import (
+    taken_over,
+    waiting_on_a_lock,
+    worker_with_prices,
+)
 
 pytestmark = pytest.mark.integration
 
@@ -36,11 +40,7 @@ async def test_a_stale_worker_never_sends_a_frame_the_new_holder_superseded(
     engine: Engine,
 ) -> None:
     world = World(engine, count=1)
-    start = world.clock.now
-    stale = worker_in(world, at=start, gateway=world.gateway)
-    world.controller, world.dispatcher = stale, stale.dispatcher
-    publish_prices(world.sessions, PRICES_A, now=start)
-    await world.converge()
+    stale = await worker_with_prices(world)
 
     # A price change planned by the worker, not sent yet; then the worker stalls and
     # another takes its stores over.
@@ -51,10 +51,7 @@ async def test_a_stale_worker_never_sends_a_frame_the_new_holder_superseded(
         row_id, payload = session.execute(
             select(OutboxRow.id, OutboxRow.payload).where(OutboxRow.status == "pending")
         ).one()
-    world.clock.advance(TERMS.stale_after + timedelta(seconds=1))
-    holder = worker_in(world, at=world.clock.now, gateway=world.gateway)
-    assert "S01" in (holder.stores or ())
-    assert "S01" in (stale.stores or ())  # it has not balanced since
+    taken_over(world, stale)  # its lease is what the stale worker runs into
 
     # The holder plans a newer price: its transaction supersedes the row (uncommitted
     # yet) while the stale worker's dispatch round runs.

@@ -28,9 +28,15 @@ import pytest
 from sqlalchemy import Engine, select, text
 
 from esl.db.models import OutboxRow
-from tests.pipeline.small_world import PRICES_A, World
+from tests.pipeline.small_world import World
 from tests.support.pipeline import publish_prices
-from tests.workers.world_workers import TERMS, follow_balance, step_until_waiting, worker_in
+from tests.workers.world_workers import (
+    follow_balance,
+    serving,
+    step_until_waiting,
+    taken_over,
+    worker_with_prices,
+)
 
 pytestmark = pytest.mark.integration
 
@@ -57,13 +63,8 @@ async def test_a_worker_stalled_mid_plan_writes_no_older_price_over_the_new_hold
     engine: Engine,
 ) -> None:
     world = World(engine, count=2)
-    start = world.clock.now
     # One label per planning chunk: the stall falls between the two labels' chunks.
-    stale = worker_in(world, at=start, gateway=world.gateway, plan_chunk=1)
-    assert "S01" in (stale.stores or ())
-    world.controller, world.dispatcher = stale, stale.dispatcher
-    publish_prices(world.sessions, PRICES_A, now=start)
-    await world.converge()
+    stale = await worker_with_prices(world, plan_chunk=1)
 
     # A price change; the worker starts planning it (its catalogue slice read with the
     # chunks' targets) and stalls after its first chunk, past the stale bound.
@@ -74,10 +75,8 @@ async def test_a_worker_stalled_mid_plan_writes_no_older_price_over_the_new_hold
 
     # Meanwhile another worker takes its stores over (its leases are stale), a newer
     # price is published and the new holder plans and delivers it.
-    world.clock.advance(TERMS.stale_after + timedelta(seconds=1))
-    holder = worker_in(world, at=world.clock.now, gateway=world.gateway, plan_chunk=1)
-    assert "S01" in (holder.stores or ())
-    world.controller, world.dispatcher = holder, holder.dispatcher
+    holder = taken_over(world, stale, plan_chunk=1)
+    serving(world, holder)
     publish_prices(world.sessions, {"MLK-1": "3.99"}, now=world.clock.now)
     await world.converge()
     newest = {label_id: world.hash_of(label_id) for label_id in world.labels}
@@ -110,11 +109,7 @@ async def test_a_worker_whose_store_is_taken_over_mid_transaction_commits_nothin
     engine: Engine,
 ) -> None:
     world = World(engine, count=2)
-    start = world.clock.now
-    stale = worker_in(world, at=start, gateway=world.gateway)
-    world.controller, world.dispatcher = stale, stale.dispatcher
-    publish_prices(world.sessions, PRICES_A, now=start)
-    await world.converge()
+    stale = await worker_with_prices(world)
 
     world.clock.advance(timedelta(seconds=5))
     publish_prices(world.sessions, {"MLK-1": "3.79"}, now=world.clock.now)
@@ -136,9 +131,7 @@ async def test_a_worker_whose_store_is_taken_over_mid_transaction_commits_nothin
         assert not stale_plans.done()
         # Its leases go stale: another worker takes S01 over; a newer price is
         # published, and the new holder's chunk waits on the labels' states.
-        world.clock.advance(TERMS.stale_after + timedelta(seconds=1))
-        holder = worker_in(world, at=world.clock.now, gateway=world.gateway)
-        assert "S01" in (holder.stores or ())
+        holder = taken_over(world, stale)
         publish_prices(world.sessions, {"MLK-1": "3.99"}, now=world.clock.now)
         holder_steps = holder._planning_steps()
         holder_plans = await step_until_waiting(
@@ -161,7 +154,7 @@ async def test_a_worker_whose_store_is_taken_over_mid_transaction_commits_nothin
         pass
     while holder._next_step(holder_steps) is not None:
         pass
-    world.controller, world.dispatcher = holder, holder.dispatcher
+    serving(world, holder)
     await world.converge()
     assert not {row[3] for row in _outbox(world)} & older
     for label_id, label in world.labels.items():

@@ -23,9 +23,9 @@ from sqlalchemy import Engine, select
 from esl.db.models import OutboxRow
 from gateways.base import Uplink
 from gateways.protocol import GatewayReport, encode_gateway_report, peek_header
-from tests.pipeline.small_world import PRICES_A, World
+from tests.pipeline.small_world import World
 from tests.support.pipeline import publish_prices
-from tests.workers.world_workers import TERMS, worker_in
+from tests.workers.world_workers import serving, taken_over, worker_with_prices
 
 pytestmark = pytest.mark.integration
 
@@ -34,18 +34,11 @@ async def test_a_report_heard_by_a_stale_worker_still_has_the_frame_sent_again(
     engine: Engine,
 ) -> None:
     world = World(engine, count=1)
-    start = world.clock.now
-    stale = worker_in(world, at=start, gateway=world.gateway)
-    world.controller, world.dispatcher = stale, stale.dispatcher
-    publish_prices(world.sessions, PRICES_A, now=start)
-    await world.converge()
+    stale = await worker_with_prices(world)
 
     # The worker stalls; another takes its stores over and sends a new price.
-    world.clock.advance(TERMS.stale_after + timedelta(seconds=1))
-    holder = worker_in(world, at=world.clock.now, gateway=world.gateway)
-    assert "S01" in (holder.stores or ())
-    assert "S01" in (stale.stores or ())  # it has not balanced since
-    world.controller, world.dispatcher = holder, holder.dispatcher
+    holder = taken_over(world, stale)
+    serving(world, holder)
     publish_prices(world.sessions, {"MLK-1": "3.79"}, now=world.clock.now)
     holder.plan_due_work()
     await world.send_due()

@@ -27,9 +27,9 @@ from sqlalchemy import Engine
 
 from rendering.encoding import content_hash
 from tests.pipeline.in_memory_gateway import radio
-from tests.pipeline.small_world import PRICES_A, World
+from tests.pipeline.small_world import World
 from tests.support.pipeline import expected_planes, publish_prices
-from tests.workers.world_workers import TERMS, worker_in
+from tests.workers.world_workers import serving, taken_over, worker_with_prices
 
 pytestmark = pytest.mark.integration
 
@@ -38,12 +38,7 @@ async def test_a_check_in_heard_by_a_stale_worker_still_puts_the_price_of_now_ba
     engine: Engine,
 ) -> None:
     world = World(engine, count=2)
-    start = world.clock.now
-    stale = worker_in(world, at=start, gateway=world.gateway)
-    assert "S01" in (stale.stores or ())
-    world.controller, world.dispatcher = stale, stale.dispatcher
-    publish_prices(world.sessions, PRICES_A, now=start)
-    await world.converge()
+    stale = await worker_with_prices(world)
     fast = sorted(world.labels)[0]
     world.labels[fast].clock_offset_ms = 30 * 60 * 1000  # its clock, 30 min ahead
 
@@ -55,10 +50,8 @@ async def test_a_check_in_heard_by_a_stale_worker_still_puts_the_price_of_now_ba
     # (nothing to send). The fast label has flipped on its own clock meanwhile, unheard.
     world.clock.now = flip - timedelta(minutes=26)
     stale.plan_due_work()
-    world.clock.advance(TERMS.stale_after + timedelta(seconds=1))
-    holder = worker_in(world, at=world.clock.now, gateway=world.gateway)
-    assert "S01" in (holder.stores or ())
-    world.controller, world.dispatcher = holder, holder.dispatcher
+    holder = taken_over(world, stale)
+    serving(world, holder)
     await world.converge()
     world.labels[fast].state(now=world.clock.now)
     with world.sessions() as session:

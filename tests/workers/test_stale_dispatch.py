@@ -20,9 +20,8 @@ from sqlalchemy import Engine, select
 
 from esl.db.models import OutboxRow
 from tests.pipeline.in_memory_gateway import InMemoryGateway
-from tests.pipeline.small_world import PRICES_A, World
-from tests.support.pipeline import publish_prices
-from tests.workers.world_workers import TERMS, worker_in
+from tests.pipeline.small_world import World
+from tests.workers.world_workers import serving, taken_over, worker_with_prices
 
 pytestmark = pytest.mark.integration
 
@@ -31,19 +30,13 @@ async def test_a_frame_of_the_new_holder_is_never_sent_by_the_stale_worker(
     engine: Engine,
 ) -> None:
     world = World(engine, count=1)
-    start = world.clock.now
     stale_air = InMemoryGateway()  # where the stale worker's frames go: lost
-    stale = worker_in(world, at=start, gateway=stale_air)
-    world.controller, world.dispatcher = stale, stale.dispatcher
-    publish_prices(world.sessions, PRICES_A, now=start)
+    stale = await worker_with_prices(world, gateway=stale_air, converge=False)
     stale.plan_due_work()
     holder_air = world.gateway
 
-    world.clock.advance(TERMS.stale_after + timedelta(seconds=1))
-    holder = worker_in(world, at=world.clock.now, gateway=holder_air)
-    assert "S01" in (holder.stores or ())
-    assert "S01" in (stale.stores or ())  # it has not balanced since
-    world.controller, world.dispatcher = holder, holder.dispatcher
+    holder = taken_over(world, stale, gateway=holder_air)
+    serving(world, holder)
 
     # The stale worker's round runs before the holder's.
     stale.dispatcher.work()

@@ -20,7 +20,7 @@ from sqlalchemy import Engine
 
 from tests.pipeline.small_world import PRICES_A, World
 from tests.support.pipeline import publish_prices
-from tests.workers.world_workers import follow_balance, worker_in
+from tests.workers.world_workers import follow_balance, serving, worker_in
 
 pytestmark = pytest.mark.integration
 
@@ -35,7 +35,7 @@ async def test_a_store_taken_over_between_two_instants_flips_at_the_second(
     second = worker_in(world, at=start + timedelta(seconds=1), gateway=world.gateway)
     assert "S01" in (first.stores or ())
     assert not second.stores
-    world.controller, world.dispatcher = first, first.dispatcher
+    serving(world, first)
     publish_prices(world.sessions, PRICES_A, now=start)
     await world.converge()
     second.plan_due_work()  # the second worker's passes go on meanwhile
@@ -55,7 +55,7 @@ async def test_a_store_taken_over_between_two_instants_flips_at_the_second(
     # Then it takes over every store (the first one's leases are stale) and plans them.
     follow_balance(world, second, at=world.clock.now)
     assert "S01" in (second.stores or ())
-    world.controller, world.dispatcher = second, second.dispatcher
+    serving(world, second)
     await world.converge()
     for label_id in world.labels:
         world.check_in(label_id)  # (the label's clock: past the first instant)

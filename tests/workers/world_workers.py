@@ -8,7 +8,7 @@ from __future__ import annotations
 import asyncio
 import random
 from collections.abc import Iterator
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy import Engine, text
@@ -19,10 +19,18 @@ from esl.pipeline.controller_lease import ControllerIdentity
 from esl.pipeline.store_leases import StoreLeaseTerms, balance_stores
 from esl.settings import Settings
 from tests.pipeline.in_memory_gateway import InMemoryGateway
-from tests.pipeline.small_world import World
+from tests.pipeline.small_world import PRICES_A, World
+from tests.support.pipeline import publish_prices
 from tests.support.waiting import until
 
-__all__ = ["follow_balance", "waiting_on_a_lock", "worker_in"]
+__all__ = [
+    "follow_balance",
+    "serving",
+    "taken_over",
+    "waiting_on_a_lock",
+    "worker_in",
+    "worker_with_prices",
+]
 
 TERMS = StoreLeaseTerms()
 
@@ -43,6 +51,45 @@ def worker_in(
     )
     follow_balance(world, controller, at=at)
     return controller
+
+
+def serving(world: World, worker: UpdateController) -> UpdateController:
+    """`worker` runs `world` from now on: `world.converge()` steps it."""
+    world.controller, world.dispatcher = worker, worker.dispatcher
+    return worker
+
+
+async def worker_with_prices(
+    world: World,
+    *,
+    gateway: InMemoryGateway | None = None,
+    converge: bool = True,
+    **changes: Any,
+) -> UpdateController:
+    """A worker that holds `world`'s store S01 from now on and serves it, prices A
+    published and, unless `converge` is False, on every label. Its frames go to `gateway`
+    (by default the world's labels)."""
+    start = world.clock.now
+    worker = worker_in(world, at=start, gateway=gateway or world.gateway, **changes)
+    assert "S01" in (worker.stores or ())
+    serving(world, worker)
+    publish_prices(world.sessions, PRICES_A, now=start)
+    if converge:
+        await world.converge()
+    return worker
+
+
+def taken_over(
+    world: World, stale: UpdateController, *, gateway: InMemoryGateway | None = None, **changes: Any
+) -> UpdateController:
+    """`stale` stalls past its leases and another worker takes store S01 over: the new
+    holder, while `stale`, which has not balanced since, still counts S01 as its own.
+    The holder's frames go to `gateway` (by default the world's labels)."""
+    world.clock.advance(TERMS.stale_after + timedelta(seconds=1))
+    holder = worker_in(world, at=world.clock.now, gateway=gateway or world.gateway, **changes)
+    assert "S01" in (holder.stores or ())
+    assert "S01" in (stale.stores or ())  # it has not balanced since
+    return holder
 
 
 def follow_balance(world: World, controller: UpdateController, *, at: datetime) -> None:
