@@ -30,12 +30,6 @@ def _shows_what_is_due(world: World, label_id: str, *, at: datetime | None = Non
         return label.shown == expected_planes(session, label_id=label_id, sku=world.sku, at=at)
 
 
-def _flip_ahead(world: World, price: str = "2.49") -> datetime:
-    flip = (world.clock.now + timedelta(minutes=50)).replace(microsecond=0)
-    publish_prices(world.sessions, {"MLK-1": price}, now=world.clock.now, effective_at=flip)
-    return flip
-
-
 # Conditional: the shelf price stays (no ledger entry), the label adds "2+1".
 TWO_PLUS_ONE = {"kind": "buy_n_get_m", "quantity": 2, "free_quantity": 1}
 
@@ -49,7 +43,7 @@ async def test_a_label_reset_while_it_holds_a_flip_gets_the_image_of_now_and_the
     world.clock.advance(timedelta(minutes=1))
     publish_prices(world.sessions, {"MLK-1": "3.19"}, now=world.clock.now)
     await world.converge()
-    flip = _flip_ahead(world)
+    flip = world.publish_flip_ahead()
     await world.converge()
     assert _shows_what_is_due(world, label_id)
 
@@ -69,7 +63,7 @@ async def test_the_periodic_pass_repairs_the_record_of_a_label_holding_a_flip(
 ) -> None:
     label_id = sorted(world.labels)[0]
     await world.converge()
-    flip = _flip_ahead(world)
+    flip = world.publish_flip_ahead()
     await world.converge()
     world.corrupt_record(label_id)
     world.clock.advance(world.controller.settings.reconcile_every)
@@ -86,7 +80,7 @@ async def test_an_immediate_change_that_writes_no_price_keeps_the_flip_held(
     world: World,
 ) -> None:
     await world.converge()
-    flip = _flip_ahead(world)
+    flip = world.publish_flip_ahead()
     await world.converge()
     # An immediate publication whose clock is a little behind the controller's (or whose
     # transaction spanned a poll): its labels are planned at now and must keep the flip.
@@ -117,7 +111,7 @@ async def test_a_promotion_that_ends_before_the_flip_leaves_the_shelf_when_it_en
         valid_until=ends.isoformat(),
     )
     await world.converge()
-    flip = _flip_ahead(world)
+    flip = world.publish_flip_ahead()
     await world.converge()
     for label_id in world.labels:
         assert _shows_what_is_due(world, label_id)  # the promotion
@@ -133,7 +127,7 @@ async def test_a_promotion_that_ends_before_the_flip_leaves_the_shelf_when_it_en
 async def test_a_label_that_flipped_unheard_is_not_sent_its_image_again(world: World) -> None:
     label_id = sorted(world.labels)[0]
     await world.converge()
-    flip = _flip_ahead(world)
+    flip = world.publish_flip_ahead()
     await world.converge()
     sent_before = len(world.rows(label_id))
     # Its check-in from just before the instant arrives late, settled after the grace.

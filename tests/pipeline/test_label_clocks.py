@@ -31,8 +31,7 @@ async def test_a_label_whose_clock_runs_ahead_is_set_right_and_flips_at_the_inst
     fast, steady = sorted(world.labels)
     world.labels[fast].clock_offset_ms = 30 * 60 * 1000  # its clock, 30 min ahead
 
-    flip = (world.clock.now + timedelta(minutes=50)).replace(microsecond=0)
-    publish_prices(world.sessions, {"MLK-1": "2.49"}, now=world.clock.now, effective_at=flip)
+    flip = world.publish_flip_ahead()
     await world.converge()  # both labels hold the flip
 
     # 25 minutes before the instant the fast label has flipped on its own clock; both

@@ -33,8 +33,7 @@ async def test_a_label_that_lost_its_flip_gets_it_again_before_the_instant(
     await world.converge()
     swapped, steady = sorted(world.labels)
 
-    flip = (world.clock.now + timedelta(minutes=50)).replace(microsecond=0)
-    publish_prices(world.sessions, {"MLK-1": "2.49"}, now=world.clock.now, effective_at=flip)
+    flip = world.publish_flip_ahead()
     await world.converge()  # both labels hold the flip
 
     # Half an hour before the instant the battery of one label is swapped: it keeps its

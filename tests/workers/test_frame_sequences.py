@@ -27,7 +27,7 @@ from gateways.protocol import ReasonCode, decode_response
 from tests.pipeline.in_memory_gateway import InMemoryGateway
 from tests.pipeline.small_world import PRICES_A, World
 from tests.support.pipeline import publish_prices
-from tests.workers.world_workers import step_until_waiting, worker_in
+from tests.workers.world_workers import plan_to_the_end, step_until_waiting, worker_in
 
 pytestmark = pytest.mark.integration
 
@@ -109,8 +109,7 @@ async def test_two_workers_planning_one_label_never_sign_one_sequence_number_twi
 
     await deliver()
     # The rest of both passes, then both workers until nothing is open.
-    while holder._next_step(holder_steps) is not None or stale._next_step(stale_steps) is not None:
-        pass
+    plan_to_the_end((holder, holder_steps), (stale, stale_steps))
     for _ in range(30):
         world.clock.advance(timedelta(seconds=5))
         holder.plan_due_work()

@@ -32,6 +32,7 @@ from tests.pipeline.small_world import World
 from tests.support.pipeline import publish_prices
 from tests.workers.world_workers import (
     follow_balance,
+    plan_to_the_end,
     serving,
     step_until_waiting,
     taken_over,
@@ -87,8 +88,7 @@ async def test_a_worker_stalled_mid_plan_writes_no_older_price_over_the_new_hold
 
     # The stale worker wakes up and finishes its pass (it has not balanced since: it
     # still believes it holds S01). It must write nothing for S01, and drop it.
-    while stale._next_step(stale_steps) is not None:
-        pass
+    plan_to_the_end((stale, stale_steps))
     assert _outbox(world) == before, "the stale worker wrote S01's outbox after losing it"
     assert "S01" not in (stale.stores or ()), "the stale worker still counts S01 as its own"
 
@@ -150,10 +150,7 @@ async def test_a_worker_whose_store_is_taken_over_mid_transaction_commits_nothin
     assert not written & older, "a frame of the older price went into S01's outbox"
     assert "S01" not in (stale.stores or ()), "the stale worker still counts S01 as its own"
 
-    while stale._next_step(stale_steps) is not None:
-        pass
-    while holder._next_step(holder_steps) is not None:
-        pass
+    plan_to_the_end((stale, stale_steps), (holder, holder_steps))
     serving(world, holder)
     await world.converge()
     assert not {row[3] for row in _outbox(world)} & older

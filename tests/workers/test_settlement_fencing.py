@@ -28,7 +28,7 @@ from sqlalchemy import Engine
 from rendering.encoding import content_hash
 from tests.pipeline.in_memory_gateway import radio
 from tests.pipeline.small_world import World
-from tests.support.pipeline import expected_planes, publish_prices
+from tests.support.pipeline import expected_planes
 from tests.workers.world_workers import serving, taken_over, worker_with_prices
 
 pytestmark = pytest.mark.integration
@@ -42,8 +42,7 @@ async def test_a_check_in_heard_by_a_stale_worker_still_puts_the_price_of_now_ba
     fast = sorted(world.labels)[0]
     world.labels[fast].clock_offset_ms = 30 * 60 * 1000  # its clock, 30 min ahead
 
-    flip = (world.clock.now + timedelta(minutes=50)).replace(microsecond=0)
-    publish_prices(world.sessions, {"MLK-1": "2.49"}, now=world.clock.now, effective_at=flip)
+    flip = world.publish_flip_ahead()
     await world.converge()  # both labels hold the flip
 
     # Half an hour later the worker stalls; another takes its stores over and plans them

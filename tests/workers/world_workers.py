@@ -25,6 +25,7 @@ from tests.support.waiting import until
 
 __all__ = [
     "follow_balance",
+    "plan_to_the_end",
     "serving",
     "taken_over",
     "waiting_on_a_lock",
@@ -100,6 +101,13 @@ def follow_balance(world: World, controller: UpdateController, *, at: datetime) 
     with world.sessions.begin() as session:
         controller._balanced = balance_stores(session, controller.identity, now=at, terms=TERMS)
     controller._balance_stores()
+
+
+def plan_to_the_end(*passes: tuple[UpdateController, Iterator[Any]]) -> None:
+    """Step planning passes (a worker and its `_planning_steps()`) until all have ended,
+    as their pipeline threads would: the first until it ends, then the next."""
+    while any(worker._next_step(steps) is not None for worker, steps in passes):
+        continue
 
 
 def waiting_on_a_lock(engine: Engine, table: str) -> bool:
