@@ -29,6 +29,14 @@ their own. Full size: 3 stores of 1,000 labels, 500 products.
    measured writes per label: 1 / (inserts / insert rate + updates / row-by-row update
    rate + WAL flushes / commit rate). The slower update form and a flush per commit
    make it a floor, not a ceiling, of what this server absorbs (one writer; and three).
+4. Planning's lock: planning reads every label state of a chunk `FOR UPDATE`, unchanged
+   labels included (so two workers never sign one label's sequence twice). The same
+   writers read chunks of label states without a lock (`read_states_rows_per_s`, the
+   baseline) and `FOR UPDATE` (`lock_states_rows_per_s`), each in its own transaction
+   of `PLAN_CHUNK` rows; `lock_seconds_per_label` is the difference per label, as
+   one writer sees it (alone, and among three), and `lock_share_of_pipeline` that time
+   as a share of a label's time through the whole pipeline of part 1
+   (1 / `pipeline_acked_per_s`).
 """
 
 from __future__ import annotations
@@ -85,6 +93,10 @@ REQUIRED_KEYS = (
     "update_in_list_rows_per_s",
     "commits_per_s",
     "labels_per_s_database_bound",
+    "read_states_rows_per_s",
+    "lock_states_rows_per_s",
+    "lock_seconds_per_label",
+    "lock_share_of_pipeline",
 )
 
 WINDOW = 500  # frames in flight per gateway, as `esl bench pipeline`
@@ -173,6 +185,16 @@ def _figures(
     def rounded(rate: Rates) -> dict[str, float]:
         return {name: round(value, 1) for name, value in rate.items()}
 
+    def lock(rate: Rates) -> dict[str, float]:
+        # What planning's lock adds to a label: a locked read less a plain one, per label
+        # (each writer's), and that time as a share of a label's time through the whole
+        # pipeline (same run).
+        seconds = max(0.0, 1 / rate["lock_states_rows_per_s"] - 1 / rate["read_states_rows_per_s"])
+        return {
+            "lock_seconds_per_label": round(seconds, 7),
+            "lock_share_of_pipeline": round(seconds * labels / pipeline_s, 4),
+        }
+
     return {
         "labels": labels,
         "stores": stores,
@@ -188,9 +210,12 @@ def _figures(
         **rounded(rates[1]),
         "rows_per_transaction": PLAN_CHUNK,
         "labels_per_s_database_bound": bound(rates[1]),
+        **lock(rates[1]),
         f"writers_{WRITERS}": {
             **rounded(rates[WRITERS]),
             "labels_per_s_database_bound": bound(rates[WRITERS]),
+            # Summed rates: one writer's rows go at a WRITERS-th of the sum.
+            **lock({name: value / WRITERS for name, value in rates[WRITERS].items()}),
         },
         "cores": os.cpu_count(),
     }
@@ -302,6 +327,8 @@ def _writer(
         ("update_rows_per_s", _answer_states, shares.label_ids, PLAN_CHUNK),
         ("update_in_list_rows_per_s", _settle_frames, shares.frame_ids, PLAN_CHUNK),
         ("commits_per_s", _answer_states, shares.label_ids, 1),
+        ("read_states_rows_per_s", _read_states, shares.label_ids, PLAN_CHUNK),
+        ("lock_states_rows_per_s", _lock_states, shares.label_ids, PLAN_CHUNK),
     ]
     try:
         rates = {}
@@ -330,6 +357,18 @@ def _answer_states(session: Session, label_ids: list[str]) -> None:
         state.last_seen = now
         state.changed = True
     save_label_states(session, states.values(), columns=ANSWERED_COLUMNS)
+
+
+def _read_states(session: Session, label_ids: list[str]) -> None:
+    """A chunk's label states read without a lock: the baseline of `_lock_states`."""
+    load_label_states(session, label_ids, create=False)
+
+
+def _lock_states(session: Session, label_ids: list[str]) -> None:
+    """A chunk's label states read `FOR UPDATE`, as planning reads every label of a chunk
+    (unchanged ones included) before it signs: PostgreSQL marks each row locked in its
+    page, a write, though no column changes."""
+    load_label_states(session, label_ids, create=False, lock=True)
 
 
 def _settle_frames(session: Session, ids: list[int]) -> None:
