@@ -473,8 +473,18 @@ class UpdateController:
         yield from self._plan_new_bindings(now)
         yield from self._plan_changed_templates(now)
         if self._next_keepalive is None or now >= self._next_keepalive:
-            with self.sessions.begin() as session:
-                pinged = request_keepalive_pings(session, now=now, stores=self.stores)
+            while True:
+                try:
+                    with self.sessions.begin() as session:
+                        pinged = request_keepalive_pings(session, now=now, stores=self.stores)
+                        # Fenced as planning: pings asked by a worker that lost the store
+                        # are sent by its holder, which, seeing them asked, asks none of
+                        # its own; two workers asking at once ask each label twice.
+                        self._fence(session, (self.stores or frozenset()) if pinged else ())
+                except StoresLost as error:
+                    self._lose_stores(error.stores)
+                    continue
+                break
             if pinged:
                 log.info("keep-alive: %d silent labels pinged", len(pinged))
             self._next_keepalive = now + KEEPALIVE_LOOK_EVERY

@@ -314,11 +314,22 @@ class Dispatcher:
             self.follow_stores(self.stores - stores)
 
     def _send_label_actions(self) -> list[Downlink]:
-        replan: set[str] = set()
-        with self.sessions.begin() as session:
-            downlinks = self.label_actions.due(
-                session, now=self.clock(), replan=replan, stores=self.stores
-            )
+        while True:
+            replan: set[str] = set()
+            try:
+                with self.sessions.begin() as session:
+                    downlinks = self.label_actions.due(
+                        session,
+                        now=self.clock(),
+                        replan=replan,
+                        stores=self.stores,
+                        fence=self.settlement.fence,
+                    )
+                break
+            except StoresLost as lost:
+                # Rolled back, nothing signed or marked: the stores kept look again.
+                self._lose_stores(lost.stores)
+                self.label_actions.look_again()
         self.settlement.replan_wanted |= replan
         return downlinks
 

@@ -16,6 +16,9 @@ the controller that holds the gateways picks requested rows up in its dispatch r
   (it drew its image again) is the action's. A label acknowledges an image it already
   shows without drawing it, so the image alone would not redraw a faded panel.
 
+With several workers, a worker takes up and settles only the actions of the stores it
+holds, and its round commits only while it still holds them (the `fence` of `due`).
+
 Sequence numbers are the label's one counter: a label takes only increasing sequences,
 so an update already signed but not yet delivered would be refused as stale after an
 action took a later number. A label with a frame in flight therefore waits (the action
@@ -134,14 +137,38 @@ class LabelActionSender:
         now: datetime,
         replan: set[str],
         stores: frozenset[str] | None = None,
+        fence: Callable[[Session, Collection[str]], None] | None = None,
     ) -> list[Downlink]:
         """Frames for the actions requested; labels to refresh go into `replan`. With
         `stores` (a worker's share), only actions on labels of those stores: a label's
-        sequence numbers are its store's holder's to give."""
+        sequence numbers are its store's holder's to give. `fence` (a worker's), called
+        last with the stores whose actions were written, raises `StoresLost` for those
+        taken over: the caller's transaction rolls back and it asks again (`look_again`)."""
         if self._looked_at is not None and now - self._looked_at < self.look_every:
             return []
         self._looked_at = now
-        self._expire(session, now, stores)
+        written = self._expire(session, now, stores)
+        downlinks = self._take_up(session, now=now, replan=replan, stores=stores, written=written)
+        if fence is not None:
+            # As planning and sending are: an action a worker that lost the store marked
+            # sent went to its transport only (a stalled worker's, maybe carried by
+            # nothing), and its holder, finding it sent, never sent it.
+            fence(session, written)
+        return downlinks
+
+    def look_again(self) -> None:
+        """The next `due` looks at once (the last one was rolled back)."""
+        self._looked_at = None
+
+    def _take_up(
+        self,
+        session: Session,
+        *,
+        now: datetime,
+        replan: set[str],
+        stores: frozenset[str] | None,
+        written: set[str],
+    ) -> list[Downlink]:
         requested = list(
             session.scalars(
                 select(LabelActionRow)
@@ -184,16 +211,20 @@ class LabelActionSender:
             if action.action == ActionKind.REFRESH.value and action.after_outbox_id is None:
                 _refresh(session, action, now=now)
                 replan.add(label.id)
+                written.add(label.store)
                 continue
             if label.gateway is None:
                 _fail(action, now, "the label is on no store gateway")
+                written.add(label.store)
                 continue
             busy_until = action.sent_at + self.timings.busy_retry if action.sent_at else now
             if label.id in in_flight or label.id in taken or now < busy_until:
                 if now - action.requested_at >= self.timings.wait_limit:
                     _fail(action, now, "the label stayed busy")
+                    written.add(label.store)
                 continue
             taken.add(label.id)
+            written.add(label.store)
             state = states[label.id]
             sequence = state.next_sequence()
             kind = ActionKind(action.action)
@@ -210,15 +241,20 @@ class LabelActionSender:
         save_label_states(session, states.values(), columns={"last_sequence"})
         return downlinks
 
-    def _expire(self, session: Session, now: datetime, stores: frozenset[str] | None) -> None:
-        sent = select(LabelActionRow).where(LabelActionRow.status == ActionStatus.SENT.value)
+    def _expire(self, session: Session, now: datetime, stores: frozenset[str] | None) -> set[str]:
+        """Settle the actions sent (a refresh's image confirmed, an answer overdue); the
+        stores of those changed."""
+        sent = (
+            select(LabelActionRow, LabelRow.store)
+            .join(LabelRow, LabelRow.id == LabelActionRow.label_id)
+            .where(LabelActionRow.status == ActionStatus.SENT.value)
+        )
         if stores is not None:
             # Only this worker's share: another worker settling a refresh it does not send
             # could write over the step its holder took meanwhile.
-            sent = sent.join(LabelRow, LabelRow.id == LabelActionRow.label_id).where(
-                LabelRow.store.in_(stores)
-            )
-        for action in session.scalars(sent):
+            sent = sent.where(LabelRow.store.in_(stores))
+        written: set[str] = set()
+        for action, store in session.execute(sent):
             if action.action == ActionKind.REFRESH.value and action.sequence is None:
                 _settle_refresh(session, action)
             if (
@@ -228,6 +264,9 @@ class LabelActionSender:
             ):
                 action.status = ActionStatus.UNANSWERED.value
                 action.detail = "no answer from the label in time"
+            if action.status != ActionStatus.SENT.value:
+                written.add(store)
+        return written
 
 
 def request_own_actions(
