@@ -11,10 +11,11 @@ the controller that holds the gateways picks requested rows up in its dispatch r
 - refresh, in two steps: first it forgets what the record says the label shows, so the
   controller plans and sends its whole image again (a check-in that says it shows its
   image answers nothing: until then planning treats the label as showing nothing,
-  `forget_shown_of_refreshing`); once the label acknowledged an image frame planned
-  since, it is sent Refresh Display, signed like flash and ping, and the label's answer
-  (it drew its image again) is the action's. A label acknowledges an image it already
-  shows without drawing it, so the image alone would not redraw a faded panel.
+  `forget_shown_of_refreshing`); once the label acknowledged, since the request, a frame
+  of the content planned for it since (its due content, confirmed), it is sent Refresh
+  Display, signed like flash and ping, and the label's answer (it drew its image again)
+  is the action's. A label acknowledges an image it already shows without drawing it,
+  so the image alone would not redraw a faded panel.
 
 With several workers, a worker takes up and settles only the actions of the stores it
 holds, and its round commits only while it still holds them (the `fence` of `due`).
@@ -330,19 +331,32 @@ def forget_shown_of_refreshing(session: Session, states: Mapping[str, LabelState
 
 
 def _settle_refresh(session: Session, action: LabelActionRow) -> None:
-    # Only an image the label acknowledged since the request was drawn for it: the record
-    # alone (a check-in says what it shows) does not make the panel draw again.
+    # Only the image planned for it, acknowledged since the request, was drawn for it:
+    # the record alone (a check-in says what it shows) does not make the panel draw
+    # again. That image is the label's content due as planned since the request (which
+    # forgot it: `desired_key` is set again only by that plan), not any frame above the
+    # watermark: a frame planned before, signed again since (`_resign_waiting`, a
+    # STALE_SEQUENCE refusal), is a new row with a higher id, and its answer moved the
+    # refresh on before its image was even planned (the panel drew an older price).
+    state = session.get(LabelStateRow, action.label_id)
+    if (
+        state is None
+        or state.desired_key is None
+        or state.desired_hash is None
+        or state.confirmed_hash != state.desired_hash
+    ):
+        return
     drawn = session.scalar(
         select(OUTBOX.c.id)
         .where(
             OUTBOX.c.label_id == action.label_id,
             OUTBOX.c.status == OutboxStatus.ACKED,
             OUTBOX.c.id > (action.after_outbox_id or 0),
+            OUTBOX.c.content_hash == state.desired_hash,
         )
         .limit(1)
     )
-    state = session.get(LabelStateRow, action.label_id)
-    if drawn is not None and state is not None and state.confirmed_hash is not None:
+    if drawn is not None:
         # Its image is confirmed: now have it drawn (the sender's next round sends it).
         action.status = ActionStatus.REQUESTED.value
         action.detail = "its image is confirmed; asking it to draw it again"
