@@ -1,0 +1,176 @@
+"""Unassociating a BLE label reaches the label: the controller has its panel show its
+not-in-use (identification) screen, sends it a signed Unassociate through the BLE driver,
+and forgets its key only once the label confirmed. Before, the controller forgot the key
+and told the label nothing: the panel kept showing a price nobody maintained, and the
+label kept its old key for up to two hours."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator, Callable
+from contextlib import asynccontextmanager
+from datetime import timedelta
+
+import numpy as np
+import pytest
+from sqlalchemy import Engine, select
+
+from esl.db.ble_models import BleLabelInventoryRow
+from esl.db.console_models import LabelActionRow
+from esl.db.models import LabelRow
+from esl.services.ble_inventory import record_ble_association, unassociate_ble_label
+from esl.services.keys import Principal, Role
+from gateways.ble.inventory import DisplayInformation, LabelInventoryRecord
+from gateways.protocol import LabelState
+from rendering.display_models import get_display_model
+from rendering.encoding import image_from_planes
+from tests.gateways.ble.test_pipeline_over_ble import STORE, BleShop
+from tests.rendering.identification_checks import qr_region_encodes
+from tests.support.pipeline import expected_planes, publish_prices
+
+STAFF = Principal(name="store-key", role=Role.STORE, store=STORE)
+
+
+@pytest.fixture
+def shop(engine: Engine) -> BleShop:
+    shop = BleShop(engine)
+    publish_prices(shop.sessions, {"MLK-1": "3.49"}, now=shop.clock.now)
+    with shop.sessions.begin() as session:
+        for ble in shop.ble.values():
+            assert ble.esl_address is not None
+            model = get_display_model("2.9-bwr")
+            record_ble_association(
+                session,
+                label_id=ble.label_id,
+                gateway=shop.gateway.gateway,
+                record=LabelInventoryRecord(
+                    address=ble.address,
+                    esl_address=ble.esl_address,
+                    displays=(DisplayInformation(model.width, model.height, 2),),
+                    max_image_index=3,
+                    leds=(),
+                    associated_at=shop.clock.now,
+                ),
+                now=shop.clock.now,
+            )
+    return shop
+
+
+@asynccontextmanager
+async def _running(shop: BleShop) -> AsyncIterator[None]:
+    """The controller with the BLE driver, for the block."""
+    stop = asyncio.Event()
+    async with shop.gateway:
+        running = asyncio.create_task(shop.controller.run(stop))
+        try:
+            yield
+        finally:
+            stop.set()
+            await running
+
+
+async def _until(shop: BleShop, done: Callable[[], bool], what: str) -> None:
+    for _ in range(600):
+        if done():
+            return
+        await asyncio.sleep(0.02)
+        shop.clock.advance(timedelta(milliseconds=200))  # time passes for the controller
+    raise AssertionError(f"not within 12 s: {what}")
+
+
+def _ended(shop: BleShop, action_id: int) -> Callable[[], bool]:
+    return lambda: _action(shop, action_id).status not in ("requested", "sent")
+
+
+def _action(shop: BleShop, action_id: int) -> LabelActionRow:
+    with shop.sessions() as session:
+        action = session.get(LabelActionRow, action_id)
+        assert action is not None
+        session.expunge(action)
+        return action
+
+
+def _unassociate(shop: BleShop, label_id: str) -> int:
+    with shop.sessions.begin() as session:
+        action = unassociate_ble_label(
+            session, principal=STAFF, store=STORE, label_id=label_id, now=shop.clock.now
+        )
+        return action.id
+
+
+def _shows_identification(shop: BleShop, label_id: str) -> bool:
+    shown = shop.ble[label_id].label.shown
+    if shown is None:
+        return False
+    model = get_display_model("2.9-bwr")
+    pixels = np.asarray(image_from_planes(shown, palette=model.palette))
+    return qr_region_encodes(pixels, model, label_id)
+
+
+async def test_the_label_shows_no_price_forgets_its_key_and_then_the_controller_does(
+    shop: BleShop,
+) -> None:
+    leaving, *staying = sorted(shop.ble)
+    async with _running(shop):
+        await _until(shop, shop.settled, "the price on every label")
+        with shop.sessions() as session:
+            price = expected_planes(session, label_id=leaving, sku="MLK-1", at=shop.clock.now)
+            old_key = bytes(session.get(LabelRow, leaving).secret_key)  # type: ignore[union-attr]
+        assert shop.ble[leaving].label.shown == price
+
+        action_id = _unassociate(shop, leaving)
+        assert _action(shop, action_id).status == "requested"  # nothing forgotten yet
+        await _until(shop, _ended(shop, action_id), "the label's answer")
+
+    action = _action(shop, action_id)
+    assert (action.status, action.reason) == ("answered", "SUCCESS"), action.detail
+    # The shelf: the panel shows the label's identification screen, not the price ...
+    label = shop.ble[leaving]
+    assert label.label.shown != price
+    assert _shows_identification(shop, leaving)
+    # ... and the device is unassociated: no key, no ESL address, advertising again.
+    assert label.label.state(now=shop.clock.now) is LabelState.UNASSOCIATED
+    assert label.esl_address is None
+    assert label.advertises_esl_service(now=shop.clock.now)
+    # The controller: the key and inventory row forgotten once the label confirmed.
+    with shop.sessions() as session:
+        assert session.get(BleLabelInventoryRow, leaving) is None
+        row = session.get(LabelRow, leaving)
+        assert row is not None
+        assert row.gateway is None
+        assert bytes(row.secret_key) != old_key
+        assert session.get(BleLabelInventoryRow, staying[0]) is not None
+    # The other labels keep their price.
+    for other in staying:
+        assert shop.ble[other].label.state(now=shop.clock.now) is not LabelState.UNASSOCIATED
+        assert shop.ble[other].label.shown == price
+
+
+async def test_a_label_out_of_reach_stays_associated_and_the_operator_is_told(
+    shop: BleShop,
+) -> None:
+    leaving = sorted(shop.ble)[0]
+    async with _running(shop):
+        await _until(shop, shop.settled, "the price on every label")
+        with shop.sessions() as session:
+            old_key = bytes(session.get(LabelRow, leaving).secret_key)  # type: ignore[union-attr]
+        shop.ble[leaving].faults.refuse_connections = 1_000_000  # its radio reaches nobody
+
+        action_id = _unassociate(shop, leaving)
+        await _until(shop, _ended(shop, action_id), "an outcome")
+
+    action = _action(shop, action_id)
+    assert action.status == "unanswered"
+    assert action.detail is not None
+    assert "not confirmed" in action.detail
+    assert "--force" in action.detail
+    with shop.sessions() as session:
+        # Not forgotten: the controller can still reach and sign for it once it is back.
+        assert session.get(BleLabelInventoryRow, leaving) is not None
+        row = session.get(LabelRow, leaving)
+        assert row is not None
+        assert bytes(row.secret_key) == old_key
+        actions = session.scalars(
+            select(LabelActionRow.action).where(LabelActionRow.label_id == leaving)
+        ).all()
+        assert "unassociate" in actions
