@@ -15,7 +15,10 @@ the controller that holds the gateways picks requested rows up in its dispatch r
   of the content planned for it since (its due content, confirmed), it is sent Refresh
   Display, signed like flash and ping, and the label's answer (it drew its image again)
   is the action's. A label acknowledges an image it already shows without drawing it,
-  so the image alone would not redraw a faded panel.
+  so the image alone would not redraw a faded panel;
+- unassociate (a BLE label), also in steps: its identification screen first, then the
+  signed Unassociate, and its key forgotten once the label confirmed
+  (`esl.pipeline.ble_unassociation`).
 
 With several workers, a worker takes up and settles only the actions of the stores it
 holds, and its round commits only while it still holds them (the `fence` of `due`).
@@ -43,6 +46,12 @@ from esl.db.bulk import insert_rows
 from esl.db.console_models import LabelActionRow
 from esl.db.models import LabelRow, LabelStateRow
 from esl.delivery_states import OutboxStatus
+from esl.pipeline.ble_unassociation import (
+    NOT_CONFIRMED,
+    begin_unassociation,
+    forget_ble_association,
+    settle_unassociation_screen,
+)
 from esl.pipeline.check_ins import forget_desired
 from esl.pipeline.label_states import LabelState, load_label_states, save_label_states
 from esl.pipeline.outbox_rows import OUTBOX
@@ -59,6 +68,7 @@ from gateways.protocol import (
     ReasonCode,
     RefreshDisplay,
     SetClock,
+    Unassociate,
     encode_frame,
     packed_of_frame,
     sign_packed,
@@ -87,6 +97,8 @@ class ActionKind(StrEnum):
     # The label's clock to the controller's, signed at sending (esl/pipeline/label_clocks.py
     # asks for it when a check-in's clock is off; staff may too).
     SET_CLOCK = "set_clock"
+    # A BLE label released: its screen, then Unassociate (esl/pipeline/ble_unassociation.py).
+    UNASSOCIATE = "unassociate"
 
 
 class ActionStatus(StrEnum):
@@ -107,7 +119,11 @@ _COMMANDS: dict[ActionKind, Command] = {
     ActionKind.FLASH: FLASH,
     ActionKind.PING: Ping(),
     ActionKind.REFRESH: RefreshDisplay(),
+    ActionKind.UNASSOCIATE: Unassociate(),
 }
+# The actions whose first step is planning (the label's image, or its identification
+# screen), told by the action's `after_outbox_id` still unset.
+_PLANNED_FIRST = (ActionKind.REFRESH.value, ActionKind.UNASSOCIATE.value)
 
 
 @dataclass(frozen=True, slots=True)
@@ -209,9 +225,12 @@ class LabelActionSender:
             label = labels[action.label_id]
             if stores is not None and label.store not in stores:
                 continue
-            if action.action == ActionKind.REFRESH.value and action.after_outbox_id is None:
-                _refresh(session, action, now=now)
-                replan.add(label.id)
+            if action.action in _PLANNED_FIRST and action.after_outbox_id is None:
+                if action.action == ActionKind.UNASSOCIATE.value:
+                    begin_unassociation(session, action, now=now)
+                else:
+                    _refresh(session, action, now=now)
+                    replan.add(label.id)
                 written.add(label.store)
                 continue
             if label.gateway is None:
@@ -258,13 +277,19 @@ class LabelActionSender:
         for action, store in session.execute(sent):
             if action.action == ActionKind.REFRESH.value and action.sequence is None:
                 _settle_refresh(session, action)
+            if action.action == ActionKind.UNASSOCIATE.value and action.sequence is None:
+                settle_unassociation_screen(session, action)
             if (
                 action.status == ActionStatus.SENT.value
                 and action.sent_at is not None
                 and now - action.sent_at >= self.timings.answer_timeout
             ):
                 action.status = ActionStatus.UNANSWERED.value
-                action.detail = "no answer from the label in time"
+                action.detail = (
+                    NOT_CONFIRMED
+                    if action.action == ActionKind.UNASSOCIATE.value
+                    else "no answer from the label in time"
+                )
             if action.status != ActionStatus.SENT.value:
                 written.add(store)
         return written
@@ -461,6 +486,12 @@ def answer_label_actions(
         action.battery_mv = response.battery_mv
         action.rssi_dbm = response.rssi_dbm
         action.detail = _describe(action.action, response)
+        if action.action == ActionKind.UNASSOCIATE.value:
+            if response.acked:
+                # The label deleted its key: so does the controller, not before.
+                forget_ble_association(session, action.label_id, now=received_at)
+            else:
+                action.detail += "; it is still associated and its key kept"
 
 
 def _describe(kind: str, response: LabelResponse) -> str:
@@ -471,6 +502,8 @@ def _describe(kind: str, response: LabelResponse) -> str:
         return "the LED is flashing" if on else "acknowledged, LED not reported on"
     if kind == ActionKind.REFRESH.value:
         return "the label drew its image again"
+    if kind == ActionKind.UNASSOCIATE.value:
+        return "the label is unassociated (its key and ESL address deleted); its key is forgotten"
     if kind == ActionKind.SET_CLOCK.value:
         return "the label's clock is set to the controller's"
     return f"alive: {response.battery_mv} mV, {response.rssi_dbm} dBm"

@@ -11,7 +11,9 @@ two calls: `association_kit` gives the installer each label's ESL address and ke
 addresses are reserved for its labels until they are recorded or the kit expires: two
 labels at one ESL address would both obey what is sent to it, so one would show the
 other's price. `unassociate_ble_label` undoes an association (a label retired, or one
-to associate again elsewhere): the controller forgets the key and the inventory row.
+to associate again elsewhere): the controller has the label show its identification
+screen and sends it a signed Unassociate, then forgets the key and the inventory row
+(`esl.pipeline.ble_unassociation`); forced, it forgets them without the device.
 """
 
 from __future__ import annotations
@@ -26,18 +28,17 @@ from sqlalchemy.orm import Session
 
 from esl.db.ble_models import BleAddressReservationRow, BleLabelInventoryRow
 from esl.db.console_models import LabelActionRow
-from esl.db.models import GatewayRow, LabelModelRow, LabelRow, LabelStateRow
+from esl.db.models import GatewayRow, LabelModelRow, LabelRow
 from esl.db.repositories.rows import row_or_not_found
 from esl.errors import ConflictError, ImportRejectedError, NotFoundError, StoreOfRecordError
-from esl.pipeline.check_ins import forget_desired
-from esl.pipeline.frames import supersede_open_frames
+from esl.pipeline.ble_unassociation import forget_ble_association
+from esl.pipeline.label_actions import ActionKind, ActionStatus
 from esl.services.keys import Principal
-from esl.services.labels import require_store_access
+from esl.services.labels import current_binding, require_store_access
 from gateways.ble.control_point import EslAddress
 from gateways.ble.esl_service import BROADCAST_ESL_ID, MAX_GROUP_ID
 from gateways.ble.inventory import LabelInventoryRecord
 from gateways.ble.pairing_code import PairingCode, bare_address
-from gateways.protocol import generate_label_key
 
 __all__ = [
     "KIT_LIFETIME",
@@ -54,7 +55,7 @@ __all__ = [
 # not associated by then gets a fresh kit (and may get another address).
 KIT_LIFETIME = timedelta(hours=24)
 # The label action row that keeps an unassociation in the label's history.
-UNASSOCIATED = "unassociate"
+UNASSOCIATED = ActionKind.UNASSOCIATE.value
 
 
 @dataclass(frozen=True, slots=True)
@@ -401,46 +402,64 @@ def _check_paired_with_code(
 
 
 def unassociate_ble_label(
-    session: Session, *, principal: Principal, store: str, label_id: str, now: datetime
+    session: Session,
+    *,
+    principal: Principal,
+    store: str,
+    label_id: str,
+    now: datetime,
+    force: bool = False,
 ) -> LabelActionRow:
-    """Forget `label_id`'s association: its inventory row and key go, it leaves its
-    gateway, and a kit may associate it again (with a new key). Its history stays: the
-    frames it was sent (open ones superseded: signed with the forgotten key), its
-    answers and actions, and a label action `unassociate` saying where it was and who
-    asked, which this returns. Store keys: their own store's labels only.
+    """Unassociate `label_id`, through the label: its binding ends (it labels no product
+    any more) and an `unassociate` label action is requested, which this returns. The
+    controller then has the label show its identification screen, sends it a signed
+    Unassociate (it deletes its key and ESL address), and once the label confirmed,
+    forgets its key and inventory row (`esl.pipeline.ble_unassociation`). A label that
+    does not answer stays associated, the action unanswered. Asked again while one is
+    under way: that one. Store keys: their own store's labels only.
 
-    The device keeps the old key until its own timeout (two hours without a valid frame,
-    and none comes now), then advertises for association again; the controller cannot
-    sign anything with that key any more."""
+    `force`: forget it now without the device (lost, broken, out of reach for good): the
+    device keeps its old key and its last image until its own timeout (two hours without
+    a valid frame), and the controller can no longer sign anything with that key.
+    Either way its history stays: frames, answers and actions, with who asked."""
     label = row_or_not_found(session, LabelRow, label_id, "label")
     require_store_access(principal, label.store)
     if label.store != store:
         raise NotFoundError("label", f"{label_id} in store {store}")
-    row = session.get(BleLabelInventoryRow, label_id)
-    if row is None:
+    if session.get(BleLabelInventoryRow, label_id) is None:
         raise NotFoundError("BLE association of label", label_id)
-    where = f"{row.address} (ESL {row.esl_group}/{row.esl_id} on {row.gateway})"
-    session.execute(
-        delete(BleAddressReservationRow).where(BleAddressReservationRow.label_id == label_id)
+    under_way = session.scalar(
+        select(LabelActionRow).where(
+            LabelActionRow.label_id == label_id,
+            LabelActionRow.action == UNASSOCIATED,
+            LabelActionRow.status.in_((ActionStatus.REQUESTED.value, ActionStatus.SENT.value)),
+        )
     )
-    session.delete(row)
-    label.secret_key = generate_label_key()
-    label.gateway = None
-    supersede_open_frames(session, [label_id], now=now)
-    forget_desired(session, [label_id])
-    state = session.get(LabelStateRow, label_id)
-    if state is not None:
-        # Associated again, it shows nothing it was sent before: plan its whole image.
-        state.confirmed_hash = state.displayed_hash = None
+    if under_way is not None and not force:
+        return under_way
+    binding = current_binding(session, label_id)
+    if binding is not None:
+        binding.unbound_at = now
     action = LabelActionRow(
         label_id=label_id,
         action=UNASSOCIATED,
-        status="answered",
+        status=ActionStatus.REQUESTED.value,
         requested_by=principal.name,
         requested_at=now,
-        answered_at=now,
-        detail=f"unassociated from {where}; its key is forgotten",
+        detail="requested: its identification screen, then Unassociate",
     )
+    if force:
+        if under_way is not None:
+            under_way.status = ActionStatus.FAILED.value
+            under_way.answered_at = now
+            under_way.detail = "forced: forgotten without the device"
+        where = forget_ble_association(session, label_id, now=now)
+        action.status = ActionStatus.ANSWERED.value
+        action.answered_at = now
+        action.detail = (
+            f"unassociated from {where} without the device; its key is forgotten "
+            "(the device keeps its old key and last image until its own timeout)"
+        )
     session.add(action)
     session.flush()
     return action

@@ -12,17 +12,35 @@ from sqlalchemy.orm import Session
 from esl.db.console_models import LabelActionRow
 from esl.db.models import LabelRow
 from esl.db.repositories.rows import row_or_not_found
+from esl.errors import ConflictError
 from esl.pipeline.label_actions import ActionKind, ActionStatus
 from esl.services.keys import Principal
 from esl.services.labels import require_store_access
 
-__all__ = ["ActionKind", "ActionStatus", "get_action", "recent_actions", "request_action"]
+__all__ = [
+    "REQUESTABLE",
+    "ActionKind",
+    "ActionStatus",
+    "get_action",
+    "recent_actions",
+    "request_action",
+]
+
+# What staff may ask of any label; unassociating a BLE label is asked for through its
+# inventory (`esl.services.ble_inventory.unassociate_ble_label`), which checks it has one.
+REQUESTABLE = tuple(kind for kind in ActionKind if kind is not ActionKind.UNASSOCIATE)
 
 
 def request_action(
     session: Session, *, principal: Principal, label_id: str, kind: ActionKind, now: datetime
 ) -> LabelActionRow:
     """Queue `kind` for the label (store keys: their own store's labels only)."""
+    if kind not in REQUESTABLE:
+        raise ConflictError(
+            f"unassociate label {label_id} through its BLE inventory: "
+            f"`esl label unassociate {label_id}`",
+            label_id=label_id,
+        )
     label = row_or_not_found(session, LabelRow, label_id, "label")
     require_store_access(principal, label.store)
     row = LabelActionRow(

@@ -33,7 +33,7 @@ from esl.db.models import GatewayRow, LabelRow, StoreRow
 from esl.db.repositories.rows import row_or_not_found
 from esl.errors import ConflictError, NotFoundError
 from esl.services.keys import Role
-from esl.services.label_actions import ActionKind, get_action, request_action
+from esl.services.label_actions import REQUESTABLE, ActionKind, get_action, request_action
 from esl.services.label_vitals import RECENT, label_vitals
 from esl.services.labels import (
     bind_label,
@@ -158,8 +158,10 @@ class LabelActionOut(RowOut):
     id: int
     label_id: str
     action: Literal["flash", "ping", "refresh", "set_clock", "unassociate"] = Field(
-        description="What was asked; `unassociate`: a BLE label's association forgotten "
-        "(DELETE /stores/{store}/ble/inventory/{label_id}), recorded answered"
+        description="What was asked; `unassociate`: a BLE label released "
+        "(DELETE /stores/{store}/ble/inventory/{label_id}): its identification screen, "
+        "then a signed Unassociate; answered once the label confirmed and the controller "
+        "forgot its key, unanswered (still associated) when it did not"
     )
     status: Literal["requested", "sent", "answered", "unanswered", "failed"] = Field(
         description="requested -> sent -> answered; unanswered: no answer in time; "
@@ -204,7 +206,7 @@ def _post_action(kind: ActionKind) -> Any:
     return post
 
 
-for _kind in ActionKind:
+for _kind in REQUESTABLE:
     router.post(
         f"/labels/{{label_id}}/{_kind.value}",
         response_model=LabelActionOut,
