@@ -52,19 +52,34 @@ def _act(ctx: typer.Context, kind: ActionKind, label_id: str, wait_s: float) -> 
             ).id
     except EslError as error:
         raise _fail(error) from error
+    _follow(ctx, kind.value, label_id, action_id, wait_s)
+
+
+def _follow(
+    ctx: typer.Context,
+    kind: str,
+    label_id: str,
+    action_id: int,
+    wait_s: float,
+    *,
+    success_only: bool = False,
+) -> None:
+    """Wait up to `wait_s` for the label's answer and say it; exit 1 without one (or,
+    `success_only`, without the label's SUCCESS)."""
     if wait_s <= 0:
-        typer.echo(f"{kind.value} queued for {label_id} (action {action_id})")
+        typer.echo(f"{kind} queued for {label_id} (action {action_id})")
         return
+    sessions = sessions_of(ctx)
     deadline = time.monotonic() + wait_s
     while True:
         with sessions() as session:
             action = session.get(LabelActionRow, action_id)
             assert action is not None
-            status, detail = action.status, action.detail
+            status, detail, reason = action.status, action.detail, action.reason
         if status not in _OPEN or time.monotonic() >= deadline:
             break
         time.sleep(0.2)  # a person waits for a label, not a test for a condition
-    if status == "answered":
+    if status == "answered" and (reason == "SUCCESS" or not success_only):
         typer.echo(f"{label_id}: {detail}")
         return
     if status in _OPEN:
@@ -181,9 +196,23 @@ def register(app: typer.Typer) -> None:
         typer.echo(f"{label_id} unbound")
 
     @label.command("unassociate")
-    def unassociate(ctx: typer.Context, label_id: Annotated[str, typer.Argument()]) -> None:
-        """Unassociate a BLE label: forget its key and inventory row (its history stays);
-        a new kit associates it again."""
+    def unassociate(
+        ctx: typer.Context,
+        label_id: Annotated[str, typer.Argument()],
+        wait: Wait = 150.0,
+        force: Annotated[
+            bool,
+            typer.Option(
+                "--force",
+                help="Forget it now without the device (lost, broken): the device keeps "
+                "its old key and last image until its own timeout (2 h).",
+            ),
+        ] = False,
+    ) -> None:
+        """Unassociate a BLE label: the controller (`esl run`) has it show its
+        identification screen, sends it a signed Unassociate, and forgets its key and
+        inventory row once the label confirmed (its history stays); a new kit associates
+        it again. Exit 1 when the label did not confirm: it is still associated."""
         from esl.services.ble_inventory import unassociate_ble_label
 
         try:
@@ -195,11 +224,15 @@ def register(app: typer.Typer) -> None:
                     store=label.store,
                     label_id=label_id,
                     now=datetime.now(UTC),
+                    force=force,
                 )
-                detail = action.detail
+                action_id, detail = action.id, action.detail
         except EslError as error:
             raise _fail(error) from error
-        typer.echo(f"{label_id} {detail}")
+        if force:
+            typer.echo(f"{label_id} {detail}")
+            return
+        _follow(ctx, "unassociate", label_id, action_id, wait, success_only=True)
 
     @label.command("show")
     def show(

@@ -1,6 +1,8 @@
-"""Unassociating a BLE label: the controller forgets its key and its inventory row, keeps
-its history, and a kit may associate it again. Before, the kit refused an associated
-label with "unassociate it first" and nothing could do that."""
+"""Unassociating a BLE label: asked for, it waits for the label (its identification
+screen, then a signed Unassociate: tests/gateways/ble/test_unassociate_over_ble.py);
+forced, or once the label confirmed, the controller forgets its key and its inventory
+row, keeps its history, and a kit may associate it again. Before, the kit refused an
+associated label with "unassociate it first" and nothing could do that."""
 
 from __future__ import annotations
 
@@ -15,7 +17,7 @@ from esl.cli import app
 from esl.db.ble_models import BleLabelInventoryRow
 from esl.db.console_models import LabelActionRow
 from esl.db.engine import create_engine_for, session_factory
-from esl.db.models import LabelRow, OutboxRow
+from esl.db.models import LabelBindingRow, LabelRow, OutboxRow
 from esl.delivery_states import OutboxStatus
 from esl.services.ble_inventory import record_ble_associations
 from tests.support.api import Api
@@ -65,11 +67,14 @@ def test_an_unassociated_label_is_forgotten_and_can_be_associated_again(api: Api
     old_key = _key(api, "L-1")
     assert _kit(api, "L-1").status_code == 422  # "already associated (unassociate it first)"
 
-    gone = api.client.delete("/api/v1/stores/S01/ble/inventory/L-1", headers=api.headers("store"))
+    gone = api.client.delete(
+        "/api/v1/stores/S01/ble/inventory/L-1?force=true", headers=api.headers("store")
+    )
 
     assert gone.status_code == 200, gone.text
     assert gone.json()["detail"] == (
-        f"unassociated from {DEVICE} (ESL 0/0 on {GATEWAY}); its key is forgotten"
+        f"unassociated from {DEVICE} (ESL 0/0 on {GATEWAY}) without the device; its key is "
+        "forgotten (the device keeps its old key and last image until its own timeout)"
     )
     with session_factory(api.engine)() as session:
         assert session.get(BleLabelInventoryRow, "L-1") is None
@@ -92,6 +97,34 @@ def test_an_unassociated_label_is_forgotten_and_can_be_associated_again(api: Api
     kit = _kit(api, "L-1")
     assert kit.status_code == 200, kit.text
     assert kit.json()["labels"][0]["key"] == _key(api, "L-1").hex()
+
+
+def test_unassociating_asks_the_label_first_and_forgets_nothing_until_it_confirmed(
+    api: Api,
+) -> None:
+    api.add_labels({"L-1": "S01"})
+    assert post_inventory(api, associated("L-1", DEVICE, 0)).status_code == 200
+    bound = api.client.post(
+        "/api/v1/labels/L-1/bind", json={"code": "MLK-1"}, headers=api.headers("store")
+    )
+    assert bound.status_code < 300, bound.text
+    old_key = _key(api, "L-1")
+    path = "/api/v1/stores/S01/ble/inventory/L-1"
+
+    asked = api.client.delete(path, headers=api.headers("store"))
+    again = api.client.delete(path, headers=api.headers("admin"))
+
+    assert asked.status_code == 202, asked.text
+    assert asked.json()["status"] == "requested"
+    assert again.json()["action_id"] == asked.json()["action_id"]  # the one under way
+    with session_factory(api.engine)() as session:
+        assert session.get(BleLabelInventoryRow, "L-1") is not None
+        binding = session.scalars(select(LabelBindingRow)).one()
+        assert binding.unbound_at is not None  # no price is planned for it any more
+    assert _key(api, "L-1") == old_key
+    # Staff cannot ask for it as a plain label action: it needs a BLE association.
+    plain = api.client.post("/api/v1/labels/L-1/unassociate", headers=api.headers("store"))
+    assert plain.status_code in (404, 405)
 
 
 def test_unassociating_is_for_the_stores_staff_and_says_what_is_not_there(api: Api) -> None:
@@ -137,19 +170,25 @@ def test_esl_label_unassociate_from_the_shell(cli: CliRunner, tmp_path: Path) ->
                 now=START,
             )
 
-        done = cli.invoke(app, ["label", "unassociate", "L-1"])
+        # No controller runs here: asked, the label never confirms, and the shell says so.
+        waited = cli.invoke(app, ["label", "unassociate", "L-1", "--wait", "0.3"])
+        done = cli.invoke(app, ["label", "unassociate", "L-1", "--force"])
         again = cli.invoke(app, ["label", "unassociate", "L-1"])
 
+        assert waited.exit_code == 1
+        assert "no answer in 0.3 s (requested)" in waited.output
         assert done.exit_code == 0, done.output
-        assert done.stdout == (
-            f"L-1 unassociated from {DEVICE} (ESL 0/0 on {GATEWAY}); its key is forgotten\n"
+        assert done.stdout.startswith(
+            f"L-1 unassociated from {DEVICE} (ESL 0/0 on {GATEWAY}) without the device; "
+            "its key is forgotten"
         )
         assert again.exit_code == 1
         assert "no BLE association of label L-1" in again.output
         with session_factory(engine)() as session:
             assert session.get(BleLabelInventoryRow, "L-1") is None
-            (action,) = session.scalars(select(LabelActionRow)).all()
-            assert action.requested_by == "cli"
+            first, forced = session.scalars(select(LabelActionRow)).all()
+            assert (first.status, forced.status) == ("failed", "answered")
+            assert forced.requested_by == "cli"
     finally:
         engine.dispose()
 
@@ -157,7 +196,9 @@ def test_esl_label_unassociate_from_the_shell(cli: CliRunner, tmp_path: Path) ->
 def test_the_unassociation_is_read_back_as_one_of_the_labels_actions(api: Api) -> None:
     api.add_labels({"L-1": "S01"})
     assert post_inventory(api, associated("L-1", DEVICE, 0)).status_code == 200
-    gone = api.client.delete("/api/v1/stores/S01/ble/inventory/L-1", headers=api.headers("store"))
+    gone = api.client.delete(
+        "/api/v1/stores/S01/ble/inventory/L-1?force=true", headers=api.headers("store")
+    )
     assert gone.status_code == 200, gone.text
     with session_factory(api.engine)() as session:
         (action_id,) = session.scalars(select(LabelActionRow.id)).all()

@@ -17,7 +17,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Annotated
 
-from fastapi import APIRouter, Path
+from fastapi import APIRouter, Path, Query, Response
 from pydantic import BaseModel, Field
 
 from esl.api.dependencies import Admin, Ctx, CurrentSession, StoreStaff
@@ -192,32 +192,57 @@ def post_ble_inventory(
     return InventoryOut(store=store, gateway=body.gateway, recorded=[r.label_id for r in rows])
 
 
-class UnassociatedOut(BaseModel):
+class UnassociationOut(BaseModel):
     label_id: str
-    unassociated_at: datetime
+    action_id: int = Field(description="GET /labels/{label_id}/actions/{action_id} follows it")
+    status: str = Field(
+        description="requested (202): the controller is reaching the label; answered "
+        "(200, forced): forgotten without the device"
+    )
+    requested_at: datetime
     by: str
-    detail: str = Field(description="Where the label was (BLE address, ESL address, gateway)")
+    detail: str = Field(description="Where the step is, or where the label was")
 
 
 @router.delete(
     "/stores/{store}/ble/inventory/{label_id}",
-    response_model=UnassociatedOut,
-    status_code=200,
+    response_model=UnassociationOut,
+    status_code=202,
     tags=["labels"],
 )
 def delete_ble_association(
-    store: StorePath, label_id: LabelPath, ctx: Ctx, session: CurrentSession, who: StoreStaff
-) -> UnassociatedOut:
-    """Unassociate a BLE label (admin or the store's key): the controller forgets its key
-    and its inventory row, and the label leaves its gateway, so a kit may associate it
-    again (with a new key) or it may be retired. Its history stays, with this
-    unassociation among its actions. 404 when it is not associated."""
+    store: StorePath,
+    label_id: LabelPath,
+    ctx: Ctx,
+    session: CurrentSession,
+    who: StoreStaff,
+    response: Response,
+    force: Annotated[
+        bool,
+        Query(
+            description="Forget it now without the device (lost, broken): it keeps its old "
+            "key and last image until its own timeout (2 h)"
+        ),
+    ] = False,
+) -> UnassociationOut:
+    """Unassociate a BLE label (admin or the store's key), through the label: 202 with an
+    `unassociate` label action. Its binding ends; the controller has it show its
+    identification screen (no price), sends it a signed Unassociate (it deletes its key
+    and ESL address), and once it confirmed forgets its key and inventory row, so a kit
+    may associate it again (with a new key). A label that does not confirm stays
+    associated and the action ends `unanswered`; ask again, or `?force=true` (200):
+    forgotten at once without the device. Its history stays. 404 when not associated;
+    asked again while one is under way: that one."""
     action = unassociate_ble_label(
-        session, principal=who, store=store, label_id=label_id, now=ctx.clock()
+        session, principal=who, store=store, label_id=label_id, now=ctx.clock(), force=force
     )
-    return UnassociatedOut(
+    if force:
+        response.status_code = 200
+    return UnassociationOut(
         label_id=label_id,
-        unassociated_at=action.requested_at,
+        action_id=action.id,
+        status=action.status,
+        requested_at=action.requested_at,
         by=action.requested_by,
         detail=action.detail or "",
     )
