@@ -30,6 +30,7 @@ from sqlalchemy.orm import Session
 from esl.db.ble_models import BleAddressReservationRow, BleLabelInventoryRow
 from esl.db.console_models import LabelActionRow
 from esl.db.models import LabelRow, LabelStateRow
+from esl.pipeline.action_kinds import ActionStatus
 from esl.pipeline.check_ins import forget_desired
 from esl.pipeline.frames import supersede_open_frames
 from esl.pipeline.outbox_rows import OUTBOX
@@ -55,7 +56,7 @@ def begin_unassociation(session: Session, action: LabelActionRow, *, now: dateti
     action.after_outbox_id = session.scalar(
         select(func.coalesce(func.max(OUTBOX.c.id), 0)).where(OUTBOX.c.label_id == action.label_id)
     )
-    action.status = "sent"
+    action.status = ActionStatus.SENT.value
     action.sent_at = now
     action.detail = "showing its identification screen before it is unassociated"
 
@@ -71,7 +72,7 @@ def settle_unassociation_screen(session: Session, action: LabelActionRow) -> Non
         or state.confirmed_hash != state.desired_hash
     ):
         return
-    action.status = "requested"
+    action.status = ActionStatus.REQUESTED.value
     action.detail = "its identification screen is shown; sending it Unassociate"
 
 

@@ -36,7 +36,6 @@ from __future__ import annotations
 from collections.abc import Callable, Collection, Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from enum import StrEnum
 from typing import Any
 
 from sqlalchemy import func, select, update
@@ -46,6 +45,7 @@ from esl.db.bulk import insert_rows
 from esl.db.console_models import LabelActionRow
 from esl.db.models import LabelRow, LabelStateRow
 from esl.delivery_states import OutboxStatus
+from esl.pipeline.action_kinds import OPEN_STATUSES, ActionKind, ActionStatus
 from esl.pipeline.ble_unassociation import (
     NOT_CONFIRMED,
     begin_unassociation,
@@ -77,8 +77,6 @@ from gateways.protocol import (
 __all__ = [
     "CONTROLLER",
     "FLASH",
-    "ActionKind",
-    "ActionStatus",
     "LabelActionSender",
     "LabelActionTimings",
     "answer_label_actions",
@@ -90,26 +88,6 @@ __all__ = [
 FLASH = FlashLed(colour=LedColour.GREEN, pattern=LedPattern.BLINK, duration_s=30)
 
 
-class ActionKind(StrEnum):
-    FLASH = "flash"
-    PING = "ping"
-    REFRESH = "refresh"
-    # The label's clock to the controller's, signed at sending (esl/pipeline/label_clocks.py
-    # asks for it when a check-in's clock is off; staff may too).
-    SET_CLOCK = "set_clock"
-    # A BLE label released: its screen, then Unassociate (esl/pipeline/ble_unassociation.py).
-    UNASSOCIATE = "unassociate"
-
-
-class ActionStatus(StrEnum):
-    REQUESTED = "requested"
-    SENT = "sent"
-    ANSWERED = "answered"
-    UNANSWERED = "unanswered"
-    FAILED = "failed"
-
-
-OPEN_STATUSES = (ActionStatus.REQUESTED.value, ActionStatus.SENT.value)
 CONTROLLER = "controller"  # who asked, for the actions the controller asks for itself
 # The answers after which an action is sent again a little later.
 _ASK_AGAIN = frozenset({ReasonCode.RETRY, ReasonCode.QUEUE_FULL})

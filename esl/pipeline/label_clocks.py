@@ -23,7 +23,8 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from esl.db.console_models import LabelActionRow
-from esl.pipeline.label_actions import ActionKind, request_own_actions
+from esl.pipeline.action_kinds import ActionKind
+from esl.pipeline.label_actions import request_own_actions
 from gateways.protocol import LabelResponse
 
 __all__ = ["ASK_AGAIN_AFTER", "CLOCK_TOLERANCE", "request_clock_settings"]

@@ -24,12 +24,8 @@ from sqlalchemy.orm import Session
 from esl.db.console_models import LabelActionRow
 from esl.db.models import LabelRow, LabelStateRow
 from esl.delivery_states import OPEN_STATUSES
-from esl.pipeline.label_actions import (
-    CONTROLLER,
-    ActionKind,
-    ActionStatus,
-    request_own_actions,
-)
+from esl.pipeline.action_kinds import ActionKind, ActionStatus
+from esl.pipeline.label_actions import CONTROLLER, request_own_actions
 from esl.pipeline.outbox_rows import OUTBOX
 
 __all__ = ["KEEP_IN_SYNC", "UNANSWERED_PINGS_BEFORE_GIVING_UP", "request_keepalive_pings"]

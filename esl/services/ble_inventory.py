@@ -31,8 +31,8 @@ from esl.db.console_models import LabelActionRow
 from esl.db.models import GatewayRow, LabelModelRow, LabelRow
 from esl.db.repositories.rows import row_or_not_found
 from esl.errors import ConflictError, ImportRejectedError, NotFoundError, StoreOfRecordError
+from esl.pipeline.action_kinds import ActionKind, ActionStatus
 from esl.pipeline.ble_unassociation import forget_ble_association
-from esl.pipeline.label_actions import ActionKind, ActionStatus
 from esl.services.keys import Principal
 from esl.services.labels import current_binding, require_store_access
 from gateways.ble.control_point import EslAddress

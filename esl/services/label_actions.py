@@ -13,7 +13,7 @@ from esl.db.console_models import LabelActionRow
 from esl.db.models import LabelRow
 from esl.db.repositories.rows import row_or_not_found
 from esl.errors import ConflictError
-from esl.pipeline.label_actions import ActionKind, ActionStatus
+from esl.pipeline.action_kinds import ActionKind, ActionStatus
 from esl.services.keys import Principal
 from esl.services.labels import require_store_access
 

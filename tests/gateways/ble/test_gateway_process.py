@@ -30,7 +30,7 @@ from esl.composition import RunningController
 from esl.db.console_models import LabelActionRow
 from esl.db.engine import session_factory
 from esl.db.models import LabelStateRow
-from esl.pipeline.label_actions import ActionKind, ActionStatus
+from esl.pipeline.action_kinds import ActionKind, ActionStatus
 from esl.services.label_actions import request_action
 from firmware_sim.ble import BleLabel
 from firmware_sim.ble.bumble_air import BumbleAir
