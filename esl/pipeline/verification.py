@@ -2,9 +2,12 @@
 
 A store gateway relays whatever its labels send, and anything on the store network may
 publish on a gateway's `up` topic, so every response is checked: its header names the
-label, the label's key (from the database, cached) verifies the MAC, and only then are
-its fields believed. Forgeries and bytes from unknown labels are counted and logged;
-a forgery naming a registered label is also a security event (`take_events`).
+label, the label's key verifies the MAC, and only then are its fields believed. Keys are
+read from the database for every batch, never kept: a label given a new key (a BLE label
+unassociated and associated again) is verified with it from the next batch on, and
+whatever is signed with the forgotten key is a forgery. Forgeries and bytes from unknown
+labels are counted and logged; a forgery naming a registered label is also a security
+event (`take_events`).
 """
 
 from __future__ import annotations
@@ -33,12 +36,11 @@ class VerificationCounts:
 
 
 class UplinkVerifier:
-    """Turns uplinks into verified `LabelResponse`s; `load_keys` reads missing keys."""
+    """Turns uplinks into verified `LabelResponse`s; `load_keys` reads a batch's keys."""
 
     def __init__(self, load_keys: KeyLoader, *, clock: Callable[[], datetime]) -> None:
         self._load_keys = load_keys
         self._clock = clock
-        self._keys: dict[str, bytes] = {}
         self._events: list[SecurityEvent] = []
         self.counts = VerificationCounts()
 
@@ -47,10 +49,6 @@ class UplinkVerifier:
         events, self._events = self._events, []
         return events
 
-    def forget(self, label_id: str) -> None:
-        """Drop a cached key (the label was re-keyed)."""
-        self._keys.pop(label_id, None)
-
     def verify(self, uplinks: list[Uplink]) -> list[tuple[Uplink, LabelResponse]]:
         labels: list[str | None] = []
         for uplink in uplinks:
@@ -58,12 +56,11 @@ class UplinkVerifier:
                 labels.append(peek_header(uplink.payload).label_id)
             except FrameRejectedError:
                 labels.append(None)
-        missing = {label for label in labels if label is not None and label not in self._keys}
-        if missing:
-            self._keys.update(self._load_keys(missing))
+        named = {label for label in labels if label is not None}
+        keys = self._load_keys(named) if named else {}
         verified: list[tuple[Uplink, LabelResponse]] = []
         for uplink, label_id in zip(uplinks, labels, strict=True):
-            key = self._keys.get(label_id) if label_id is not None else None
+            key = keys.get(label_id) if label_id is not None else None
             if label_id is not None and key is None:
                 self.counts.unknown_label += 1
                 log.warning(
