@@ -1,6 +1,6 @@
 """Security events: evidence that someone forged or altered what travels to or from labels.
 
-Three things can only happen when a message was forged or changed on its way:
+Four things can only happen when a message was forged, changed or misrouted on its way:
 
 - an uplink whose MAC does not verify with its label's key (`forged answer`): a rogue
   client on the broker, or a relay that damages what it carries;
@@ -10,7 +10,9 @@ Three things can only happen when a message was forged or changed on its way:
   forged copy with the same label and sequence, between the controller and the label;
 - a label counting further than every frame the record signed for it (`sequence ahead of
   record`): the database lost frames it signed (commits lost, a restore), or its key
-  signed frames elsewhere.
+  signed frames elsewhere;
+- a label's genuine answer published on another store's `up` topic (`answer via another
+  store`): that store's gateway login relays what it captured of this store's traffic.
 
 Each is logged at warning level and written to `security_events` in the transaction that
 handles it; `esl health` and `GET /api/v1/security/events` report them.
@@ -41,6 +43,9 @@ class SecurityEventKind(StrEnum):
     # signed with its key are missing from the database (commits lost, a restore) or were
     # signed elsewhere.
     SEQUENCE_AHEAD = "sequence ahead of record"
+    # Signed by the label, but on the topic of a store it does not belong to: only that
+    # store's gateway login (or the broker) can publish there.
+    OTHER_STORE = "answer via another store"
 
 
 @dataclass(frozen=True, slots=True)

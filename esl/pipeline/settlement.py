@@ -68,7 +68,7 @@ from esl.pipeline.security_events import (
     record_security_events,
 )
 from esl.pipeline.verdicts import INTEGRITY_FAILURES, Parking, Verdict, verdict_for
-from esl.pipeline.verification import UplinkVerifier
+from esl.pipeline.verification import LabelKey, UplinkVerifier
 from gateways.base import Clock, Uplink
 from gateways.protocol import BasicStateFlag, FrameKind, LabelResponse, is_gateway_report
 
@@ -692,15 +692,17 @@ class Settlement:
             )
         )
 
-    def _load_keys(self, label_ids: Collection[str]) -> Mapping[str, bytes]:
+    def _load_keys(self, label_ids: Collection[str]) -> Mapping[str, LabelKey]:
         ordered = sorted(label_ids)
-        found: dict[str, bytes] = {}
+        found: dict[str, LabelKey] = {}
         with self.sessions() as session:
             for chunk in in_chunks(ordered):
-                for label_id, key in session.execute(
-                    select(LabelRow.id, LabelRow.secret_key).where(LabelRow.id.in_(chunk))
+                for label_id, key, store in session.execute(
+                    select(LabelRow.id, LabelRow.secret_key, LabelRow.store).where(
+                        LabelRow.id.in_(chunk)
+                    )
                 ):
-                    found[label_id] = key
+                    found[label_id] = LabelKey(key, store)
         return found
 
 

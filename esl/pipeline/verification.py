@@ -5,9 +5,12 @@ publish on a gateway's `up` topic, so every response is checked: its header name
 label, the label's key verifies the MAC, and only then are its fields believed. Keys are
 read from the database for every batch, never kept: a label given a new key (a BLE label
 unassociated and associated again) is verified with it from the next batch on, and
-whatever is signed with the forgotten key is a forgery. Forgeries and bytes from unknown
-labels are counted and logged; a forgery naming a registered label is also a security
-event (`take_events`).
+whatever is signed with the forgotten key is a forgery. A genuine answer counts only on
+its own store's topics: the broker lets a gateway login publish on its own store's alone,
+so one on another store's topic was relayed by a login that has no business with the
+label. Forgeries, answers via another store and bytes from unknown labels are counted and
+logged; the first two, naming a registered label, are also security events
+(`take_events`).
 """
 
 from __future__ import annotations
@@ -16,16 +19,25 @@ import logging
 from collections.abc import Callable, Collection, Mapping
 from dataclasses import dataclass
 from datetime import datetime
+from typing import NamedTuple
 
 from esl.pipeline.security_events import SecurityEvent, SecurityEventKind
 from gateways.base import Uplink
 from gateways.protocol import FrameRejectedError, LabelResponse, decode_response, peek_header
 
-__all__ = ["UplinkVerifier", "VerificationCounts"]
+__all__ = ["LabelKey", "UplinkVerifier", "VerificationCounts"]
 
 log = logging.getLogger(__name__)
 
-KeyLoader = Callable[[Collection[str]], Mapping[str, bytes]]
+
+class LabelKey(NamedTuple):
+    """A registered label's key and the store it belongs to."""
+
+    key: bytes
+    store: str
+
+
+KeyLoader = Callable[[Collection[str]], Mapping[str, LabelKey]]
 
 
 @dataclass(slots=True)
@@ -33,6 +45,7 @@ class VerificationCounts:
     verified: int = 0
     forged: int = 0  # MAC or framing failed: a rogue client or a damaged relay
     unknown_label: int = 0  # names a label the controller never registered
+    other_store: int = 0  # genuine, on the topic of a store the label is not in
 
 
 class UplinkVerifier:
@@ -60,8 +73,8 @@ class UplinkVerifier:
         keys = self._load_keys(named) if named else {}
         verified: list[tuple[Uplink, LabelResponse]] = []
         for uplink, label_id in zip(uplinks, labels, strict=True):
-            key = keys.get(label_id) if label_id is not None else None
-            if label_id is not None and key is None:
+            registered = keys.get(label_id) if label_id is not None else None
+            if label_id is not None and registered is None:
                 self.counts.unknown_label += 1
                 log.warning(
                     "uplink from %s/%s names unknown label %s",
@@ -70,7 +83,7 @@ class UplinkVerifier:
                     label_id,
                 )
                 continue
-            response = None if key is None else _decoded(uplink.payload, key)
+            response = None if registered is None else _decoded(uplink.payload, registered.key)
             if response is None:
                 self.counts.forged += 1
                 log.warning(
@@ -92,9 +105,35 @@ class UplinkVerifier:
                         )
                     )
                 continue
+            assert registered is not None  # verified with its key
+            if registered.store != uplink.store:
+                self._from_another_store(uplink, response, registered.store)
+                continue
             self.counts.verified += 1
             verified.append((uplink, response))
         return verified
+
+    def _from_another_store(self, uplink: Uplink, response: LabelResponse, store: str) -> None:
+        self.counts.other_store += 1
+        log.warning(
+            "security: ignored an answer of %s (store %s, seq %d) published on %s/%s: "
+            "another store's login relays it",
+            response.label_id,
+            store,
+            response.sequence,
+            uplink.store,
+            uplink.gateway,
+        )
+        self._events.append(
+            SecurityEvent.on_uplink(
+                uplink,
+                SecurityEventKind.OTHER_STORE,
+                label_id=response.label_id,
+                sequence=response.sequence,
+                detail=f"an answer of a label of store {store} on store {uplink.store}'s topic",
+                at=self._clock(),
+            )
+        )
 
 
 def _decoded(payload: bytes, key: bytes) -> LabelResponse | None:
