@@ -200,7 +200,8 @@ def _fill(
             if _smallest(ops) >= floor or texts.prior_price_short == texts.prior_price:
                 return ops
             # The law words no prior-price line: fewer words at a legible size beat the
-            # full wording under it ("…der letzten 30 Tage: 189,90 €" on a 1.54" label).
+            # full wording under it ("Tiefstpreis 30 Tage vor Reduzierung: 189,90 €" on a
+            # 1.54" label), as long as they say the 30 days end where the reduction began.
             short = _whole_text_ops(texts.prior_price_short.format(price=prior), region=region,
                                     box=box, colour=colour, height=height, floor=floor)  # fmt: skip
             return short if _smallest(short) > _smallest(ops) else ops

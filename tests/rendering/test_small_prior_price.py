@@ -4,13 +4,15 @@ minimum size.
 "Niedrigster Preis der letzten 30 Tage vor der Reduzierung: 189,90 €" does not fit the
 two 10 px lines of the small template, so it used to be drawn at 9 px, where tesseract
 read "189,90" as "139,90" and "1.899,90" as "1.299490": a wrong 30-day low on an announced
-reduction. The label now says the same in fewer words ("Niedrigster Preis der letzten
-30 Tage: 189,90 €", PAngV § 11 prescribes no wording) at 10 px; the full wording stays
-wherever it fits.
+reduction. The label now says the same in fewer words ("Tiefstpreis 30 Tage vor
+Reduzierung: 189,90 €", PAngV § 11 prescribes no wording) at 13 px; the full wording stays
+wherever it fits. The fewer words keep "before the reduction": "der letzten 30 Tage"
+alone was false from the reduction's second day, its own price being in those 30 days.
 """
 
 from __future__ import annotations
 
+import re
 from dataclasses import replace
 from decimal import Decimal
 
@@ -57,7 +59,25 @@ def _drawn(case: LabelCase) -> str:
 
 @pytest.mark.parametrize("locale", ["pl_PL", "en_GB", "de_DE"])
 def test_the_full_wording_stays_where_it_fits(locale: str) -> None:
-    words = {"pl_PL": "przed obniżką:", "en_GB": "before the reduction:", "de_DE": "vor der"}
+    words = {"pl_PL": "przed obniżką:", "en_GB": "in the 30 days before", "de_DE": "vor der"}
     assert words[locale] in _drawn(_case("2.9-bwr", "104.99", locale))
     small = _drawn(_case("1.54-bwr", "104.99", locale))
     assert (words[locale] in small) is (locale != "de_DE"), small
+
+
+@pytest.mark.parametrize("locale", ["pl_PL", "en_GB", "de_DE"])
+@pytest.mark.parametrize("prior", PRIOR_PRICES)
+def test_the_fewer_words_still_end_the_thirty_days_at_the_reduction(
+    locale: str, prior: str
+) -> None:
+    """In a reduction's second week its own price was charged in the last 30 days, so
+    "Niedrigster Preis der letzten 30 Tage: 189,90 €" beside 151,92 € is false: the 30
+    days are those before the reduction started (98/6/EC art. 6a), whatever the size."""
+    before = {
+        "pl_PL": re.compile(r"przed obniżką"),
+        "en_GB": re.compile(r"before the reduction"),
+        "de_DE": re.compile(r"vor (der )?Reduzierung"),
+    }
+    for model in ("1.54-bw", "1.54-bwr", "2.9-bwr"):
+        drawn = _drawn(_case(model, prior, locale))
+        assert before[locale].search(drawn), (model, drawn)
