@@ -272,7 +272,7 @@ def _gather(
     verdicts: list[LabelVerdict] = []
     problems: list[PriorPriceProblem] = []
     due_by_label: dict[str, ResolvedPrice] = {}
-    priors: dict[tuple[PriceKey, Decimal], Decimal | object | None] = {}
+    priors: dict[tuple[PriceKey, Decimal, datetime], Decimal | object | None] = {}
     nothing_seen = _Seen(None, None, None)
     # Labels not showing the due price need when it started; asked for after the first
     # pass, for those labels only, then classified again.
@@ -314,7 +314,10 @@ def _gather(
         verdicts.append(classify_label(facts, at=at, thresholds=thresholds))
         if shown is not None and shown.price < shown.regular_price:
             store_key = PriceKey(label.sku, store_channel, label.store)
-            memo = (store_key, shown.price)
+            # The 30 days before the reduction the label shows, not before the audit: a
+            # label left on an ended reduction is stale, its prior price still that one's.
+            priced_at = min(shown.priced_at, at)
+            memo = (store_key, shown.price, priced_at)
             if memo not in priors:
                 product = catalogue.products.get(label.sku)
                 try:
@@ -324,7 +327,7 @@ def _gather(
                             key=store_key,
                             product=product,
                             price=Money(shown.price, shown.currency),
-                            at=at,
+                            at=priced_at,
                         )
                         if product is not None
                         else None
@@ -634,6 +637,7 @@ def _shown_contents(
                 _contents.c.prior_price,
                 _contents.c.promotion_id,
                 _contents.c.price_fingerprint,
+                _contents.c.resolved_at,
                 _contents.c.content,
             ).where(_contents.c.content_hash.in_(chunk))
         ):
@@ -646,6 +650,7 @@ def _shown_contents(
                 prior_price=row.prior_price,
                 promotion_id=row.promotion_id,
                 price_fingerprint=row.price_fingerprint,
+                priced_at=row.resolved_at,
             )
             found[row.content_hash] = (shown, row.content)
     return found

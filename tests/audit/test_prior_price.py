@@ -72,3 +72,68 @@ def test_the_prior_price_is_the_low_of_the_labels_own_store(world: AuditWorld) -
     assert [(p.label_id, p.expected_prior) for p in report.prior_price_problems] == [
         ("L-s02-national-prior", Decimal("52.00"))
     ]
+
+
+def test_a_label_left_on_an_ended_reduction_is_checked_against_that_reductions_prior(
+    world: AuditWorld,
+) -> None:
+    # Coffee 59.99 for 60 days, "-20%" (47.99) from T0 - 10 d to T0 - 2 d, 59.99 since.
+    # A label still showing the sale printed 59.99, the low of the 30 days before the
+    # sale began: right for what it shows (it is stale, not wrongly announced). The 30
+    # days before the audit hold the sale's own 47.99, a price that announces nothing.
+    world.publish(
+        [
+            {
+                "action": "upsert_promotion",
+                "promotion_id": "P-CFE",
+                "name": "Coffee week",
+                "kind": "percent_off",
+                "percent": "20",
+                "skus": ["CFE-1"],
+                "channels": ["store"],
+            }
+        ],
+        now=T0 - timedelta(days=10),
+    )
+    world.label("L-left-on-sale", store="S02", sku="CFE-1", at=T0 - timedelta(days=10))
+    _, content = world.acknowledged("L-left-on-sale", at=T0 - timedelta(days=10))
+    assert (content.price, content.prior_price) == (Decimal("47.99"), Decimal("59.99"))
+    world.publish(
+        [{"action": "end_promotion", "promotion_id": "P-CFE"}], now=T0 - timedelta(days=2)
+    )
+    world.checked_in("L-left-on-sale", at=T0 - timedelta(minutes=1))
+    report = world.audit(at=T0).report
+    label = next(v for v in report.labels if v.label_id == "L-left-on-sale")
+    assert label.audit_class is AuditClass.STALE
+    assert report.prior_price_problems == ()
+
+
+def test_a_label_left_on_an_ended_reduction_with_a_wrong_prior_is_still_caught(
+    world: AuditWorld,
+) -> None:
+    world.publish(
+        [
+            {
+                "action": "upsert_promotion",
+                "promotion_id": "P-CFE",
+                "name": "Coffee week",
+                "kind": "percent_off",
+                "percent": "20",
+                "skus": ["CFE-1"],
+                "channels": ["store"],
+            }
+        ],
+        now=T0 - timedelta(days=10),
+    )
+    world.label("L-left-wrong", store="S02", sku="CFE-1", at=T0 - timedelta(days=10))
+    world.acknowledged(
+        "L-left-wrong",
+        at=T0 - timedelta(days=10),
+        altered=lambda c: dataclasses.replace(c, prior_price=Decimal("54.99")),
+    )
+    world.publish(
+        [{"action": "end_promotion", "promotion_id": "P-CFE"}], now=T0 - timedelta(days=2)
+    )
+    world.checked_in("L-left-wrong", at=T0 - timedelta(minutes=1))
+    (problem,) = world.audit(at=T0).report.prior_price_problems
+    assert (problem.shown_prior, problem.expected_prior) == (Decimal("54.99"), Decimal("59.99"))
