@@ -193,7 +193,8 @@ def _fill(
             text = content.brand
         case Fill.PROMOTION_BADGE:
             text = content.promotion_text
-        case Fill.PRIOR_PRICE if content.prior_price is not None:
+        # "…30 dni przed obniżką" tells of a reduction: only a label announcing one says it.
+        case Fill.PRIOR_PRICE if content.prior_price is not None and content.announces_reduction:
             prior = money(content.prior_price, content.currency, content.locale)
             ops = _whole_text_ops(texts.prior_price.format(price=prior), region=region,
                                   box=box, colour=colour, height=height, floor=floor)  # fmt: skip

@@ -32,7 +32,7 @@ from rendering.display_models import DISPLAY_MODELS, DisplayModel
 from rendering.errors import UnlawfulLabelError
 from rendering.layout import TextOp, layout_label
 from rendering.render import render_label
-from rendering.templates import default_template
+from rendering.templates import default_template, template_from_dict
 from tests.rendering.every_model import each_model
 from tests.rendering.label_samples import PLAIN, PROMOTION
 from tests.strategies import PRICING_EPOCH, pln, pricing_product
@@ -94,6 +94,32 @@ def test_a_reduction_not_below_the_30_day_low_is_drawn_as_a_plain_price(
     regions = _regions(label, model)
     assert not regions & {"promotion_badge", "regular_price", "validity"}
     assert 2 not in np.asarray(render_label(label, model=model))  # no accent ink at all
+
+
+# A retailer's template that draws the prior-price line whatever the label shows.
+ALWAYS_PRIOR = template_from_dict(
+    {
+        "id": "retailer-always-prior",
+        "version": 1,
+        "regions": [
+            {"name": "price", "fill": "price", "box": [0, 0, 1, 0.5], "weight": "bold"},
+            {"name": "prior", "fill": "prior_price", "box": [0, 0.5, 1, 0.5], "max_lines": 2},
+        ],
+    }
+)
+
+
+@pytest.mark.parametrize("promotion", [FIXED_129, PERCENT_23], ids=["fixed", "percent"])
+def test_a_price_not_announced_as_a_reduction_has_no_line_about_a_reduction(
+    promotion: Promotion,
+) -> None:
+    # "Najniższa cena z 30 dni przed obniżką: 1,29 zł" beside a plain 1,29 zł tells the
+    # shopper of a reduction the label may not announce, whatever the template asks for.
+    label = _bananas(low_days_ago=10, promotion=promotion)
+    assert not label.announces_reduction
+    model = DISPLAY_MODELS["2.9-bwr"]
+    elements = layout_label(label, model=model, template=ALWAYS_PRIOR)
+    assert [e.region for e in elements] == ["price"]
 
 
 @each_model
