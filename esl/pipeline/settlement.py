@@ -312,6 +312,7 @@ class Settlement:
                         widened=widened,
                         events=events,
                         uplink=uplink,
+                        believed=refusal is None,
                     )
                 if refusal is not None and not was_open:
                     continue  # nothing believed, nothing settled: no history either
@@ -503,8 +504,12 @@ class Settlement:
         widened: set[str],
         events: list[SecurityEvent],
         uplink: Uplink,
+        believed: bool,
     ) -> str | None:
-        """Settle the row `response` answers; the content hash it confirms, if any."""
+        """Settle the row `response` answers; the content hash it confirms, if any.
+
+        `believed`: whether what `response` says the label shows was believed (it is the
+        label's newest claim, `answer_acceptance`)."""
         if response.kind is FrameKind.CHECK_IN:
             self.counts.check_ins += 1
             return None
@@ -518,11 +523,27 @@ class Settlement:
             self._tampered(
                 events, response, uplink, now=now, what=f"row {row.status}, attempt {row.attempts}"
             )
+        verdict, parking = verdict_for(
+            response, content_hash=row.content_hash, scheduled=row.display_at is not None
+        )
         if row.status in _SETTLED:
-            # Too late to matter: newer content was planned, or this is a duplicate.
+            # Too late to matter: newer content was planned, or this is a duplicate. Its
+            # content is acknowledged in the history only when the panel agrees.
             self.counts.late_answers += 1
-            return row.content_hash if response.acked else None
-        verdict, parking = verdict_for(response, scheduled=row.display_at is not None)
+            return row.content_hash if verdict is Verdict.ACKED else None
+        if verdict is Verdict.ANOTHER_FRAME:
+            self._another_frame(
+                state,
+                response,
+                row,
+                believed=believed,
+                uplink=uplink,
+                events=events,
+                now=now,
+            )
+            widened.add(state.label_id)
+            rebuilt += self._resign(session, state, row, now=now)
+            return None
         if verdict is Verdict.ACKED:
             row.settle(OutboxStatus.ACKED, at=now)
             state.confirmed_hash = row.content_hash
@@ -577,6 +598,47 @@ class Settlement:
                 session, state, row, display_at=row.display_at, not_before=now, now=now
             )
         return None
+
+    def _another_frame(
+        self,
+        state: LabelState,
+        response: LabelResponse,
+        row: OutboxEntry,
+        *,
+        believed: bool,
+        uplink: Uplink,
+        events: list[SecurityEvent],
+        now: datetime,
+    ) -> None:
+        """`response` acknowledges `row`'s (label, sequence) with a panel that frame cannot
+        have left: the label took another frame signed with that number, one the database
+        lost with its last commits (the count went back, and the number was signed again).
+        The record takes the panel (when the answer is the label's newest word) instead of
+        the row's content, and the caller signs the row again above. Said loudly, as a
+        check-in ahead of the record is: frames signed with the label's key are missing."""
+        shown = _hex(response.displayed_hash)
+        log.warning(
+            "security: %s acknowledged seq %d showing %s, not the content of the frame the "
+            "record signed with that number (%s): it took a frame the database no longer "
+            "holds; record corrected, frame signed again above",
+            row.label_id,
+            row.sequence,
+            shown,
+            row.content_hash,
+        )
+        events.append(
+            SecurityEvent.on_uplink(
+                uplink,
+                SecurityEventKind.SEQUENCE_AHEAD,
+                label_id=row.label_id,
+                sequence=row.sequence,
+                detail=f"acknowledged showing {shown}, not the frame's {row.content_hash}",
+                at=now,
+            )
+        )
+        if believed:
+            state.confirmed_hash = shown
+            state.changed = True
 
     def _rebuild(
         self,

@@ -2,6 +2,11 @@
 
 The dispatcher matches a response to the row by `(label_id, sequence)` and asks
 `verdict_for` what to do. The reason codes are the protocol's (docs/protocol.md).
+
+A match by `(label_id, sequence)` is not proof on its own: after the database lost its
+last commits, the controller signs new frames with the numbers of frames it lost, which
+labels may already have taken. An acknowledgement describes the panel (its displayed
+hash), so one that contradicts its row's content answers a lost frame, not the row.
 """
 
 from __future__ import annotations
@@ -10,7 +15,7 @@ from enum import StrEnum
 from typing import NamedTuple
 
 from esl.delivery_states import ParkReason
-from gateways.protocol import LabelResponse, ReasonCode
+from gateways.protocol import BasicStateFlag, LabelResponse, ReasonCode
 
 __all__ = ["INTEGRITY_FAILURES", "ParkReason", "Parking", "Verdict", "verdict_for"]
 
@@ -26,6 +31,10 @@ class Verdict(StrEnum):
     # record lost, or signed elsewhere): sign the same command again, above.
     RESIGN = "resign"
     PARK = "park"  # stop until the label checks in again
+    # An acknowledgement whose panel this frame cannot have left: the label took another
+    # frame signed with this number (one the record lost). Not this frame's answer: the
+    # record takes the panel, and the frame is signed again above.
+    ANOTHER_FRAME = "another_frame"
 
 
 class Parking(NamedTuple):
@@ -53,11 +62,16 @@ INTEGRITY_FAILURES = frozenset(
 _BUSY = frozenset({ReasonCode.RETRY, ReasonCode.QUEUE_FULL})
 
 
-def verdict_for(response: LabelResponse, *, scheduled: bool) -> tuple[Verdict, Parking | None]:
-    """The verdict, and why the update is parked: now for PARK, or once the attempts run
-    out for RETRY and TAMPERED; None for the others."""
+def verdict_for(
+    response: LabelResponse, *, content_hash: str, scheduled: bool
+) -> tuple[Verdict, Parking | None]:
+    """The verdict on `response` for the image update of `content_hash` (hex), and why
+    the update is parked: now for PARK, or once the attempts run out for RETRY, TAMPERED
+    and RESIGN; None for the others."""
     reason = response.reason
     if reason is ReasonCode.SUCCESS:
+        if not _shows_after_update(response, content_hash=content_hash, scheduled=scheduled):
+            return Verdict.ANOTHER_FRAME, None
         return Verdict.ACKED, None
     if reason in INTEGRITY_FAILURES:
         return Verdict.TAMPERED, Parking(ParkReason.TAMPERED, reason.name)
@@ -78,3 +92,15 @@ def verdict_for(response: LabelResponse, *, scheduled: bool) -> tuple[Verdict, P
         # Damaged in transit: the radio link is bad, the frame itself is fine.
         return Verdict.RETRY, Parking(ParkReason.OFFLINE)
     return Verdict.PARK, Parking(ParkReason.REJECTED, reason.name)
+
+
+def _shows_after_update(response: LabelResponse, *, content_hash: str, scheduled: bool) -> bool:
+    """Whether the panel an acknowledgement describes is one the image update of
+    `content_hash` leaves: that image, or, for a timed one the label stores, the image
+    before it with the flip pending. A label that took the update answers right after
+    acting on it, so any other panel (none, or another image) says it took another frame.
+    """
+    shown = response.displayed_hash
+    if shown is not None and shown.hex() == content_hash:
+        return True
+    return scheduled and BasicStateFlag.PENDING_DISPLAY_UPDATE in response.flags

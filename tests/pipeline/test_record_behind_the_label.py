@@ -169,3 +169,55 @@ async def test_a_frame_the_label_acknowledged_stays_acknowledged_when_it_is_foun
     world.clock.advance(timedelta(minutes=1))
     world.dispatcher.settle([*answers, world.check_in(label_id)])
     assert (sequence, "acked") in world.rows(label_id)
+
+
+@pytest.mark.parametrize("timed", [False, True], ids=["at-once", "timed"])
+async def test_a_late_acknowledgement_of_a_lost_frame_confirms_not_the_frame_given_its_number(
+    engine: Engine, tmp_path: Path, timed: bool
+) -> None:
+    """The label took a frame the database then lost; its acknowledgement was held back
+    (a gateway buffering while the controller was away, a QoS 1 redelivery). Restored,
+    the controller signs new content with the lost frame's sequence number, and the late
+    acknowledgement names that number. Matched by (label, sequence) alone it acknowledged
+    the new frame: the record claimed the new price while the panel showed the lost one,
+    and nothing was sent again (the label refused the new frame itself as stale, a late
+    answer to a row already acknowledged)."""
+    publish_prices(session_factory(engine), PRICES_A, now=T0)
+    world = World(engine, count=1)
+    await world.converge()
+    label_id = sorted(world.labels)[0]
+    database = Path(str(engine.url.database))
+    _copy(database, tmp_path / "before.sqlite")
+
+    world.clock.advance(timedelta(minutes=1))  # past the panel's refresh
+    publish_prices(world.sessions, PRICES_B, now=world.clock.now)
+    world.controller.plan_due_work()
+    await world.send_due()
+    late = radio(world.gateway.take(), world.labels, now=world.clock.now)
+    (lost, _), *_ = world.rows(label_id)[-1:]
+    engine.dispose()
+    _copy(tmp_path / "before.sqlite", database)  # the frame and its publication lost
+    _restart(world)
+
+    world.clock.advance(timedelta(minutes=1))
+    flip = None
+    if timed:
+        flip = world.publish_flip_ahead(PRICES_C["MLK-1"])
+    else:
+        publish_prices(world.sessions, PRICES_C, now=world.clock.now)
+    world.controller.plan_due_work()
+    await world.send_due()
+    signed_again = world.gateway.take()  # on its way while the late answer arrives
+    (sequence, _), *_ = world.rows(label_id)[-1:]
+    assert sequence == lost  # the number the late answer names
+    world.dispatcher.settle(late)
+    world.dispatcher.settle(radio(signed_again, world.labels, now=world.clock.now))
+    await world.converge()
+    if flip is not None:
+        world.clock.now = flip + timedelta(minutes=1)
+        await world.converge()
+    _assert_truth(world)
+    with world.sessions() as session:
+        events = session.scalars(select(SecurityEventRow.kind)).all()
+    assert "sequence ahead of record" in events
+    assert (sequence, "acked") not in world.rows(label_id)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import random
 from datetime import timedelta
 
@@ -12,6 +13,7 @@ from hypothesis import strategies as st
 from esl.pipeline import ParkReason, RetryPolicy, Verdict, verdict_for
 from esl.pipeline.verdicts import Parking
 from gateways.protocol import (
+    BasicStateFlag,
     LabelResponse,
     ReasonCode,
     from_wire_ms,
@@ -23,9 +25,13 @@ POLICY = RetryPolicy(
 )
 
 
-def answer(reason: ReasonCode) -> LabelResponse:
+CONTENT = bytes(range(1, 17))  # the content of the update answered
+OTHER = bytes(range(2, 18))
+
+
+def answer(reason: ReasonCode, *, shown: bytes | None = CONTENT) -> LabelResponse:
     return synchronized_answer(
-        "L1", 7, label_time=from_wire_ms(1_800_000_000_000), reason=reason, displayed_hash=None
+        "L1", 7, label_time=from_wire_ms(1_800_000_000_000), reason=reason, displayed_hash=shown
     )
 
 
@@ -86,4 +92,33 @@ def test_attempts_are_bounded() -> None:
 def test_each_answer_has_one_meaning(
     reason: ReasonCode, scheduled: bool, verdict: Verdict, parked_as: Parking | None
 ) -> None:
-    assert verdict_for(answer(reason), scheduled=scheduled) == (verdict, parked_as)
+    assert verdict_for(answer(reason), content_hash=CONTENT.hex(), scheduled=scheduled) == (
+        verdict,
+        parked_as,
+    )
+
+
+@pytest.mark.parametrize(
+    ("shown", "pending", "scheduled", "verdict"),
+    [
+        (CONTENT, False, False, Verdict.ACKED),
+        (OTHER, False, False, Verdict.ANOTHER_FRAME),
+        (None, False, False, Verdict.ANOTHER_FRAME),
+        # A timed image is stored: the panel shows the image before it until the instant.
+        (OTHER, True, True, Verdict.ACKED),
+        (None, True, True, Verdict.ACKED),
+        (CONTENT, False, True, Verdict.ACKED),  # its instant had passed: shown at once
+        (OTHER, False, True, Verdict.ANOTHER_FRAME),
+        # A flip pending says nothing of an update to show at once.
+        (OTHER, True, False, Verdict.ANOTHER_FRAME),
+    ],
+)
+def test_an_acknowledgement_counts_only_when_it_shows_what_the_update_leaves(
+    shown: bytes | None, pending: bool, scheduled: bool, verdict: Verdict
+) -> None:
+    """Matched by (label, sequence), an acknowledgement whose panel the update cannot have
+    left answers another frame signed with that number (one the record lost)."""
+    ack = answer(ReasonCode.SUCCESS, shown=shown)
+    if pending:
+        ack = dataclasses.replace(ack, flags=ack.flags | BasicStateFlag.PENDING_DISPLAY_UPDATE)
+    assert verdict_for(ack, content_hash=CONTENT.hex(), scheduled=scheduled) == (verdict, None)
