@@ -70,7 +70,13 @@ from esl.pipeline.security_events import (
 from esl.pipeline.verdicts import INTEGRITY_FAILURES, Parking, Verdict, verdict_for
 from esl.pipeline.verification import LabelKey, UplinkVerifier
 from gateways.base import Clock, Uplink
-from gateways.protocol import BasicStateFlag, FrameKind, LabelResponse, is_gateway_report
+from gateways.protocol import (
+    MAX_SEQUENCE,
+    BasicStateFlag,
+    FrameKind,
+    LabelResponse,
+    is_gateway_report,
+)
 
 __all__ = ["DispatchCounts", "FlightWindows", "Settlement"]
 
@@ -87,6 +93,12 @@ _SETTLED = (OutboxStatus.SUPERSEDED, OutboxStatus.ACKED)
 # lost its last commits, or was restored from a backup, lost a few sequence numbers per
 # label, never a sizeable part of the 2^32 a label has.
 _AHEAD_AT_MOST = 1 << 16
+# A label refusing a frame still open as stale counts further than the record by a number
+# nobody knows (frames lost from the database), and a frame has only a few attempts (5 by
+# default) before it is parked: each refusal signs it again this many times further above
+# the record than the refusal before (1, 16, 256, 4,096), never beyond `_AHEAD_AT_MOST`.
+# Numbers skipped cost nothing: a label takes any higher one, and has 2^32.
+_STALE_REACH_GROWTH_BITS = 4  # x16
 _OPEN = tuple(status.value for status in OPEN_STATUSES)
 
 
@@ -574,11 +586,15 @@ class Settlement:
                 row.park(parking, at=now)
                 self.counts.parked += 1
             else:
+                # Never past the last number a label takes: skipping stops short of it.
+                room = max(MAX_SEQUENCE - state.last_sequence - 1, 0)
+                skipped = min(_skipped_after_stale(row.attempts), room)
                 log.warning(
                     "%s refused seq %d, a frame the controller signed and it never took, as "
-                    "stale: it counts further than the record; signed again above",
+                    "stale: it counts further than the record; signed again %d above the record",
                     row.label_id,
                     row.sequence,
+                    skipped + 1,
                 )
                 events.append(
                     SecurityEvent.on_uplink(
@@ -591,6 +607,7 @@ class Settlement:
                     )
                 )
                 widened.add(state.label_id)
+                state.last_sequence += skipped
                 rebuilt += self._resign(session, state, row, now=now)
         elif verdict is Verdict.RESEND_FULL:
             widened.add(state.label_id)
@@ -766,6 +783,13 @@ class Settlement:
                 ):
                     found[label_id] = LabelKey(key, store)
         return found
+
+
+def _skipped_after_stale(attempts: int) -> int:
+    """The numbers left unsigned before a frame refused as stale on its attempt
+    `attempts` is signed again: none the first time (a frame overtaken by the label's next
+    one in the radio, or a label one frame ahead), then ever more."""
+    return min(1 << (_STALE_REACH_GROWTH_BITS * max(attempts - 1, 0)), _AHEAD_AT_MOST) - 1
 
 
 def _record_health(

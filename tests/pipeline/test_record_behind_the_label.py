@@ -221,3 +221,37 @@ async def test_a_late_acknowledgement_of_a_lost_frame_confirms_not_the_frame_giv
         events = session.scalars(select(SecurityEventRow.kind)).all()
     assert "sequence ahead of record" in events
     assert (sequence, "acked") not in world.rows(label_id)
+
+
+async def test_a_label_further_ahead_than_the_attempts_of_a_frame_still_takes_it(
+    engine: Engine, tmp_path: Path
+) -> None:
+    """The commits lost held more frames for a label than a frame has attempts (a price
+    changed back and forth, each change reaching the shelf). Restored, the controller
+    signs a new price just above the record; the label refuses it as stale, and each
+    refusal signed it again only one number higher: the label, eight ahead, refused
+    every attempt and the price was parked `rejected: STALE_SEQUENCE`, the panel showing
+    the old one until the label's next check-in."""
+    publish_prices(session_factory(engine), PRICES_A, now=T0)
+    world = World(engine, count=1)
+    await world.converge()
+    label_id = sorted(world.labels)[0]
+    database = Path(str(engine.url.database))
+    _copy(database, tmp_path / "before.sqlite")
+
+    for _ in range(4):  # the price changes back and forth, each change reaching the shelf
+        world.clock.advance(timedelta(minutes=1))
+        publish_prices(world.sessions, PRICES_B, now=world.clock.now)
+        await world.converge()
+        world.clock.advance(timedelta(minutes=1))
+        publish_prices(world.sessions, PRICES_A, now=world.clock.now)
+        await world.converge()
+    engine.dispose()
+    _copy(tmp_path / "before.sqlite", database)
+    _restart(world)
+
+    world.clock.advance(timedelta(minutes=1))
+    publish_prices(world.sessions, PRICES_C, now=world.clock.now)
+    await world.converge()
+    _assert_truth(world)
+    assert "parked" not in {status for _, status in world.rows(label_id)}
