@@ -77,6 +77,10 @@ class LabelTexts:
     # The same statement in fewer words, for a label that cannot draw `prior_price` at its
     # smallest legible size (a 1.54" German label at 100 EUR or more).
     prior_price_short: str  # {price}
+    # A perishable product's price before its first reduction (PL art. 4 ust. 4), which
+    # is no 30-day low: a later step of the markdown may have been charged in those days.
+    before_first_reduction: str  # {price}
+    before_first_reduction_short: str  # {price}: as `prior_price_short` is to `prior_price`
     unit_price: str  # {unit}, {price}
     offer_unit_price: str  # {unit}, {price}: under a multi-buy or loyalty offer
     valid_until: str  # {date}
@@ -94,6 +98,8 @@ LABEL_TEXTS: MappingProxyType[str, LabelTexts] = MappingProxyType(
             special_offer="Promocja",
             prior_price="Najniższa cena z 30 dni przed obniżką: {price}",
             prior_price_short="Najniższa cena z 30 dni przed obniżką: {price}",
+            before_first_reduction="Cena sprzed pierwszej obniżki: {price}",
+            before_first_reduction_short="Cena sprzed pierwszej obniżki: {price}",
             unit_price="Cena za {unit}: {price}",
             offer_unit_price="Cena za {unit} w promocji: {price}",
             valid_until="do {date}",
@@ -130,6 +136,8 @@ LABEL_TEXTS: MappingProxyType[str, LabelTexts] = MappingProxyType(
             special_offer="Special offer",
             prior_price="Lowest price in the 30 days before the reduction: {price}",
             prior_price_short="30-day low before the reduction: {price}",
+            before_first_reduction="Price before the first reduction: {price}",
+            before_first_reduction_short="Price before the first reduction: {price}",
             unit_price="Price per {unit}: {price}",
             offer_unit_price="Price per {unit} on offer: {price}",
             valid_until="until {date}",
@@ -166,6 +174,8 @@ LABEL_TEXTS: MappingProxyType[str, LabelTexts] = MappingProxyType(
             special_offer="Aktion",
             prior_price="Niedrigster Preis der letzten 30 Tage vor der Reduzierung: {price}",
             prior_price_short="Tiefstpreis 30 Tage vor Reduzierung: {price}",
+            before_first_reduction="Preis vor der ersten Reduzierung: {price}",
+            before_first_reduction_short="Preis vor erster Reduzierung: {price}",
             unit_price="Grundpreis {unit} = {price}",
             offer_unit_price="Grundpreis {unit} im Angebot = {price}",
             valid_until="bis {date}",

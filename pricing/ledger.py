@@ -11,6 +11,7 @@ from bisect import bisect_left, bisect_right
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
+from enum import StrEnum
 from typing import TYPE_CHECKING, Final, NamedTuple
 
 from pricing.errors import CurrencyMismatchError, LedgerOrderError
@@ -27,13 +28,36 @@ __all__ = [
     "LedgerEntry",
     "PriceKey",
     "PriceLedger",
+    "PriorPrice",
+    "PriorPriceBasis",
+    "due_prior_price",
     "lowest_prior_price",
+    "omnibus_prior_price",
     "prior_price_due",
     "reduction_started_at",
 ]
 
 # Directive 98/6/EC art. 6a: the lowest price of the 30 days before the reduction.
 PRIOR_PRICE_LOOKBACK: Final = timedelta(days=30)
+
+
+class PriorPriceBasis(StrEnum):
+    """Which rule gave a prior price, and so what a label may call it."""
+
+    # The lowest price of the 30 days before the reduction started, or of the days since
+    # the product went on sale when that is shorter (98/6/EC art. 6a (2), (4)).
+    LOWEST_30_DAYS = "lowest_30_days"
+    # A perishable or short-dated product's price before the first of its current run of
+    # reductions (98/6/EC art. 6a (3); PL art. 4 ust. 4): not a 30-day low, and a label
+    # must not call it one (3.20 charged last week is lower than the 4.00 it shows).
+    BEFORE_FIRST_REDUCTION = "before_first_reduction"
+
+
+class PriorPrice(NamedTuple):
+    """A prior price and the rule that gave it."""
+
+    price: Money
+    basis: PriorPriceBasis
 
 
 class PriceKey(NamedTuple):
@@ -170,7 +194,7 @@ def reduction_started_at(
     return entries[index].effective_from
 
 
-def lowest_prior_price(
+def omnibus_prior_price(
     ledger: PriceLedger,
     *,
     key: PriceKey,
@@ -178,13 +202,14 @@ def lowest_prior_price(
     on_sale_since: datetime,
     perishable: bool,
     currency: str,
-) -> Money | None:
+) -> PriorPrice | None:
     """The price to show next to a reduction that started at `reduction_started`.
 
     - The lowest price that applied in the 30 days before the reduction started;
     - for products on sale for less than that, the lowest since they went on sale;
     - for perishable or short-dated products, the price before the first reduction of
       the current run of reductions (PL art. 4 ust. 4), when the ledger knows it.
+    With the rule that gave it (`PriorPriceBasis`), which the label's caption states.
     None when the ledger holds nothing charged before the reduction. Raises
     `CurrencyMismatchError` when an entry it reads is not in `currency`.
     """
@@ -201,17 +226,42 @@ def lowest_prior_price(
             index -= 1
         # A price that ended before the product went on sale was never charged.
         if index >= 0 and (index + 1 == before or times[index + 1] > on_sale_since):
-            return _in_currency(entries[index].price, currency)
+            return PriorPrice(
+                _in_currency(entries[index].price, currency),
+                PriorPriceBasis.BEFORE_FIRST_REDUCTION,
+            )
     # Thirty days of elapsed time, whatever zone the instant is written in: wall-clock
     # arithmetic in Europe/Warsaw would make the window an hour short or long across a
     # DST change, and the same instant would get two prior prices.
     window_start = max(reduction_started.astimezone(UTC) - PRIOR_PRICE_LOOKBACK, on_sale_since)
     # The entry in force when the window opened counts too, not only those inside it.
     first = max(bisect_right(times, window_start) - 1, 0)
-    return min(
+    lowest = min(
         (_in_currency(entry.price, currency) for entry in entries[first:before]),
         key=lambda m: m.amount,
     )
+    return PriorPrice(lowest, PriorPriceBasis.LOWEST_30_DAYS)
+
+
+def lowest_prior_price(
+    ledger: PriceLedger,
+    *,
+    key: PriceKey,
+    reduction_started: datetime,
+    on_sale_since: datetime,
+    perishable: bool,
+    currency: str,
+) -> Money | None:
+    """`omnibus_prior_price`'s amount, without the rule that gave it."""
+    prior = omnibus_prior_price(
+        ledger,
+        key=key,
+        reduction_started=reduction_started,
+        on_sale_since=on_sale_since,
+        perishable=perishable,
+        currency=currency,
+    )
+    return prior.price if prior is not None else None
 
 
 def prior_price_due(
@@ -219,8 +269,16 @@ def prior_price_due(
 ) -> Money | None:
     """The prior price a label announcing the reduced `price` at `at` must show: the
     engine prints it, the audit checks labels against it, so both ask here."""
+    due = due_prior_price(ledger, key=key, product=product, price=price, at=at)
+    return due.price if due is not None else None
+
+
+def due_prior_price(
+    ledger: PriceLedger, *, key: PriceKey, product: Product, price: Money, at: datetime
+) -> PriorPrice | None:
+    """`prior_price_due` with the rule that gave it, which the label's caption states."""
     started = reduction_started_at(ledger, key=key, price=price, at=at)
-    return lowest_prior_price(
+    return omnibus_prior_price(
         ledger,
         key=key,
         reduction_started=started,

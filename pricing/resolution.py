@@ -32,7 +32,7 @@ from pricing.errors import (
     UnknownStoreError,
 )
 from pricing.label_text import label_language
-from pricing.ledger import PriceKey, PriceLedger, prior_price_due
+from pricing.ledger import PriceKey, PriceLedger, PriorPriceBasis, due_prior_price
 from pricing.money import Money
 from pricing.products import Channel
 from pricing.promotions import (
@@ -54,7 +54,7 @@ _WHOLE_PERCENT: Final = Decimal(1)
 _languages: dict[str, str] = {}
 _CHANNEL_INDEX: Final = {channel: index for index, channel in enumerate(Channel)}
 
-# ResolvedPrice is frozen; its generated __init__ sets each of 16 fields through
+# ResolvedPrice is frozen; its generated __init__ sets each of 17 fields through
 # object.__setattr__, which alone would cost half the time budget of a resolution.
 # Setting the slots through their descriptors builds the same object twice as fast.
 _new = object.__new__
@@ -74,6 +74,7 @@ _set_regular = _slot_setter("regular_price")
 _set_price = _slot_setter("price")
 _set_promotion = _slot_setter("promotion")
 _set_prior = _slot_setter("prior_price")
+_set_prior_basis = _slot_setter("prior_price_basis")
 _set_saving = _slot_setter("saving")
 _set_saving_percent = _slot_setter("saving_percent")
 _set_unit_price = _slot_setter("unit_price")
@@ -220,6 +221,7 @@ def _content(
     price: Money,
     promotion: PromotionSummary | None,
     prior: Money | None,
+    prior_basis: PriorPriceBasis | None,
     saving: Money | None,
     saving_percent: Decimal | None,
     unit_amount: Money | None,
@@ -232,6 +234,7 @@ def _content(
         price=price,
         promotion=promotion,
         prior_price=prior,
+        prior_price_basis=prior_basis,
         saving=saving,
         saving_percent=saving_percent,
         unit_price=unit_amount,
@@ -265,6 +268,7 @@ def _plain_content(
             price=price,
             promotion=None,
             prior=None,
+            prior_basis=None,
             saving=None,
             saving_percent=None,
             unit_amount=unit_amount,
@@ -288,13 +292,16 @@ def _promotion_content(
     product = catalogue.product(rule.sku)
     regular = rule.amount
     prior: Money | None = None
+    prior_basis: PriorPriceBasis | None = None
     saving: Money | None = None
     saving_percent: Decimal | None = None
     offer = None
     if promotion.changes_shelf_price:
         price = effective
         if price.amount < regular.amount:
-            prior = prior_price_due(ledger, key=key, product=product, price=price, at=at)
+            due = due_prior_price(ledger, key=key, product=product, price=price, at=at)
+            if due is not None:
+                prior, prior_basis = due
         if prior is not None:
             # The saving is measured against the prior price, never against the
             # regular price (CJEU C-330/23), and never overstated: percent rounds down.
@@ -341,6 +348,7 @@ def _promotion_content(
         price=price,
         promotion=summary,
         prior=prior,
+        prior_basis=prior_basis,
         saving=saving,
         saving_percent=saving_percent,
         unit_amount=unit_amount,
@@ -447,6 +455,7 @@ def resolve(
         price,
         summary,
         prior,
+        prior_basis,
         saving,
         saving_percent,
         unit_amount,
@@ -466,6 +475,7 @@ def resolve(
     _set_price(resolved, price)
     _set_promotion(resolved, summary)
     _set_prior(resolved, prior)
+    _set_prior_basis(resolved, prior_basis)
     _set_saving(resolved, saving)
     _set_saving_percent(resolved, saving_percent)
     _set_unit_price(resolved, unit_amount)

@@ -8,7 +8,7 @@ from datetime import UTC, datetime
 from decimal import Decimal
 from typing import NamedTuple
 
-from pricing.ledger import PriceKey
+from pricing.ledger import PriceKey, PriorPriceBasis
 from pricing.money import Money
 from pricing.products import Channel
 from pricing.promotions import PromotionSummary
@@ -27,6 +27,7 @@ class LabelContent(NamedTuple):
     price: Money
     promotion: PromotionSummary | None
     prior_price: Money | None
+    prior_price_basis: PriorPriceBasis | None
     saving: Money | None
     saving_percent: Decimal | None
     unit_price: Money | None
@@ -45,7 +46,9 @@ class ResolvedPrice:
     conditional offer (multi-buy, loyalty card) that leaves `price` equal to
     `regular_price` and carries its own effective unit price. `prior_price`, `saving` and
     `saving_percent` are set only when `price` is a reduction (the Omnibus rule); it is
-    announced only when `announces_reduction`.
+    announced only when `announces_reduction`. `prior_price_basis` says which rule gave
+    `prior_price` (the 30-day low, or a perishable product's price before its first
+    reduction), which decides what the label calls it.
     `fingerprint` digests every label-visible field and nothing else: equal fingerprints
     mean an identical label, whichever rule produced it.
     """
@@ -59,6 +62,7 @@ class ResolvedPrice:
     price: Money
     promotion: PromotionSummary | None
     prior_price: Money | None
+    prior_price_basis: PriorPriceBasis | None
     saving: Money | None
     saving_percent: Decimal | None
     unit_price: Money | None
@@ -95,9 +99,18 @@ def _money_text(value: Money | None) -> str:
     return "-" if value is None else f"{value.amount}"
 
 
+def _prior_text(prior: Money | None, basis: PriorPriceBasis | None) -> str:
+    # The 30-day low is written as it was before the basis was a field, so upgrading
+    # redraws no label whose caption stays the same.
+    if basis is None or basis is PriorPriceBasis.LOWEST_30_DAYS:
+        return _money_text(prior)
+    return f"{_money_text(prior)} {basis.value}"
+
+
 def label_fingerprint(shown: LabelContent | ResolvedPrice) -> str:
     """A stable hex digest of the label-visible fields of `shown` (blake2b-128): the
-    fields from `currency` to `unit_label`; not the key, the rule or the language.
+    fields from `currency` to `unit_label` (the prior price with its basis, which words
+    its caption); not the key, the rule or the language.
 
     Stable across processes and versions of Python: built from an explicit text form,
     never from `hash()` or `repr()` of objects.
@@ -108,7 +121,7 @@ def label_fingerprint(shown: LabelContent | ResolvedPrice) -> str:
         shown.currency,
         _money_text(shown.regular_price),
         _money_text(shown.price),
-        _money_text(shown.prior_price),
+        _prior_text(shown.prior_price, shown.prior_price_basis),
         _money_text(shown.saving),
         "-" if shown.saving_percent is None else str(shown.saving_percent),
         _money_text(shown.unit_price),

@@ -16,7 +16,7 @@ from datetime import date, datetime, timedelta
 from decimal import Decimal, InvalidOperation
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from pricing import Product, ResolvedPrice, Store
+from pricing import PriorPriceBasis, Product, ResolvedPrice, Store
 from rendering.errors import ContentError
 from rendering.glyph_coverage import describe_characters, undrawable_characters
 from rendering.locale_texts import require_drawable_currency, require_locale
@@ -47,8 +47,10 @@ class LabelContent:
     """Everything a label template can show. Amounts are in `currency`, already rounded.
 
     `regular_price` is set only when `price` is a reduction from it (it is drawn struck
-    through); `prior_price` is the Omnibus lowest price of the 30 days before the
-    reduction. `valid_until` is the last day a promotion applies, in the store's time.
+    through); `prior_price` is the Omnibus prior price, and `prior_price_basis` the rule
+    that gave it, which words its line: the lowest price of the 30 days before the
+    reduction, or a perishable product's price before its first reduction. `valid_until`
+    is the last day a promotion applies, in the store's time.
     """
 
     sku: str
@@ -69,6 +71,7 @@ class LabelContent:
     web_url: str | None = None
     store_name: str | None = None
     locale: str = "pl_PL"
+    prior_price_basis: PriorPriceBasis = PriorPriceBasis.LOWEST_30_DAYS
 
     @property
     def has_promotion(self) -> bool:
@@ -106,6 +109,9 @@ class LabelContent:
             for name, value in zip(
                 _FIELD_NAMES, (getattr(self, name) for name in _FIELD_NAMES), strict=True
             )
+            # The basis came later: left out at its default, every content drawn before it
+            # keeps its identity (and its label is not redrawn for nothing).
+            if not (name == "prior_price_basis" and value is PriorPriceBasis.LOWEST_30_DAYS)
         ]
         text = json.dumps(["label-content-v2", values], ensure_ascii=False, separators=(",", ":"))
         return hashlib.blake2b(text.encode(), digest_size=16).hexdigest()
@@ -136,6 +142,7 @@ class LabelContent:
             price=price.price.amount,
             regular_price=was_price,
             prior_price=price.prior_price.amount if price.prior_price else None,
+            prior_price_basis=price.prior_price_basis or PriorPriceBasis.LOWEST_30_DAYS,
             unit_price=price.unit_price.amount if price.unit_price else None,
             unit_label=price.unit_label,
             offer_unit_price=promotion.offer_unit_price.amount
@@ -229,6 +236,7 @@ def content_from_dict(data: Mapping[str, object]) -> LabelContent:
         price=_amount(price, "price") or Decimal(0),
         regular_price=_amount(price, "regular_price", required=False),
         prior_price=_amount(price, "prior_price", required=False),
+        prior_price_basis=_basis(price.get("prior_price_basis")),
         unit_price=_amount(price, "unit_price", required=False),
         unit_label=_text(price, "unit_label", default="", prefix="price.") or None,
         offer_unit_price=_amount(price, "offer_unit_price", required=False),
@@ -269,6 +277,7 @@ def content_to_dict(content: LabelContent) -> dict[str, object]:
             "price": amount(content.price),
             "regular_price": amount(content.regular_price),
             "prior_price": amount(content.prior_price),
+            "prior_price_basis": content.prior_price_basis.value,
             "unit_price": amount(content.unit_price),
             "unit_label": content.unit_label,
             "offer_unit_price": amount(content.offer_unit_price),
@@ -276,6 +285,19 @@ def content_to_dict(content: LabelContent) -> dict[str, object]:
         },
         "store": {"name": content.store_name},
     }
+
+
+_BASES = {basis.value: basis for basis in PriorPriceBasis}
+
+
+def _basis(value: object) -> PriorPriceBasis:
+    if value is None:
+        return PriorPriceBasis.LOWEST_30_DAYS
+    basis = _BASES.get(value) if isinstance(value, str) else None
+    if basis is not None:
+        return basis
+    choices = ", ".join(f"{value!r}" for value in _BASES)
+    raise ContentError("price.prior_price_basis", f"must be one of {choices}")
 
 
 def _section(

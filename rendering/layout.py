@@ -8,9 +8,13 @@ measured by its real glyph bounds, then shrunk, wrapped or cut with an ellipsis)
 
 from __future__ import annotations
 
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, replace
 from functools import lru_cache
+from typing import Final
 
+from pricing.label_text import LabelTexts
+from pricing.ledger import PriorPriceBasis
 from rendering.codes import CodeDrawing, ean13_drawing, qr_drawing
 from rendering.content import LabelContent
 from rendering.contrast import carries_text
@@ -159,6 +163,16 @@ def _readable_fill(
     return _fill(region, content, box=box, colour=colour, model=model)
 
 
+# What the prior-price line calls the price, by the rule that gave it: a perishable
+# product's price before its first reduction is no 30-day low (PL art. 4 ust. 4).
+_PRIOR_CAPTIONS: Final[Mapping[PriorPriceBasis, Callable[[LabelTexts], tuple[str, str]]]] = {
+    PriorPriceBasis.LOWEST_30_DAYS: lambda t: (t.prior_price, t.prior_price_short),
+    PriorPriceBasis.BEFORE_FIRST_REDUCTION: lambda t: (
+        t.before_first_reduction,
+        t.before_first_reduction_short,
+    ),
+}
+
 _NOT_TEXT = frozenset({Fill.RULE})  # codes never reach here: rendering/codes.py draws them
 
 
@@ -196,14 +210,15 @@ def _fill(
         # "…30 dni przed obniżką" tells of a reduction: only a label announcing one says it.
         case Fill.PRIOR_PRICE if content.prior_price is not None and content.announces_reduction:
             prior = money(content.prior_price, content.currency, content.locale)
-            ops = _whole_text_ops(texts.prior_price.format(price=prior), region=region,
+            full, fewer = _PRIOR_CAPTIONS[content.prior_price_basis](texts)
+            ops = _whole_text_ops(full.format(price=prior), region=region,
                                   box=box, colour=colour, height=height, floor=floor)  # fmt: skip
-            if _smallest(ops) >= floor or texts.prior_price_short == texts.prior_price:
+            if _smallest(ops) >= floor or fewer == full:
                 return ops
             # The law words no prior-price line: fewer words at a legible size beat the
             # full wording under it ("Tiefstpreis 30 Tage vor Reduzierung: 189,90 €" on a
             # 1.54" label), as long as they say the 30 days end where the reduction began.
-            short = _whole_text_ops(texts.prior_price_short.format(price=prior), region=region,
+            short = _whole_text_ops(fewer.format(price=prior), region=region,
                                     box=box, colour=colour, height=height, floor=floor)  # fmt: skip
             return short if _smallest(short) > _smallest(ops) else ops
         case Fill.UNIT_PRICE if content.unit_price is not None and content.unit_label:

@@ -22,6 +22,7 @@ from esl.services.publication_commands import (
 from esl.time_zones import check_time_zone
 from gateways.ble.errors import PairingCodeError
 from gateways.ble.pairing_code import PairingCode
+from pricing.ledger import PriorPriceBasis
 from pricing.money import is_decimal_text
 from pricing.products import Channel as ChannelValue
 from pricing.promotions import PromotionKind
@@ -529,11 +530,18 @@ class QuoteOut(BaseModel):
     promotion: PromotionSummaryOut | None
     announces_reduction: bool = Field(
         description="True when the price may be announced as a reduction (badge, colour, "
-        "struck-through price, percentage): it is below `prior_price`, the lowest price of "
-        "the 30 days before the reduction, which must then be shown, and `saving` and "
+        "struck-through price, percentage): it is below `prior_price` (see "
+        "`prior_price_basis`), which must then be shown, and `saving` and "
         "`saving_percent` are measured from it. False: show the price plainly."
     )
     prior_price: Decimal | None
+    prior_price_basis: PriorPriceBasis | None = Field(
+        description="Which rule gave `prior_price`, and so what to call it: "
+        "`lowest_30_days`, the lowest price of the 30 days before the reduction (or since "
+        "the product went on sale, when that is shorter); `before_first_reduction`, a "
+        "perishable product's price before its first reduction (PL art. 4 ust. 4), which "
+        "is not a 30-day low and must not be called one. Null without a prior price.",
+    )
     saving: Decimal | None
     saving_percent: Decimal | None
     unit_price: Decimal | None

@@ -7,6 +7,7 @@ from datetime import timedelta
 from decimal import Decimal
 
 from esl.audit.classify import AuditClass
+from pricing import PriorPriceBasis
 from tests.audit.scenario import AUDIT_AT, build_chain
 from tests.audit.world import T0, AuditWorld
 
@@ -137,3 +138,47 @@ def test_a_label_left_on_an_ended_reduction_with_a_wrong_prior_is_still_caught(
     world.checked_in("L-left-wrong", at=T0 - timedelta(minutes=1))
     (problem,) = world.audit(at=T0).report.prior_price_problems
     assert (problem.shown_prior, problem.expected_prior) == (Decimal("54.99"), Decimal("59.99"))
+
+
+def _milk_markdown(world: AuditWorld, promotion_id: str, percent: str, *, days_before: int) -> None:
+    world.publish(
+        [
+            {
+                "action": "upsert_promotion",
+                "promotion_id": promotion_id,
+                "name": f"Milk -{percent}%",
+                "kind": "percent_off",
+                "percent": percent,
+                "skus": ["MLK-1"],
+                "channels": ["store"],
+            }
+        ],
+        now=T0 - timedelta(days=days_before),
+    )
+
+
+def test_a_perishable_markdown_is_checked_against_the_price_before_the_first_reduction(
+    world: AuditWorld,
+) -> None:
+    # Milk (perishable) 3.49 for 60 days, -20 % (2.79) from T0 - 5 d, -40 % (2.09) from
+    # T0 - 1 d. Its label may show 3.49, the price before the first reduction (PL art. 4
+    # ust. 4), captioned as such; 2.79, the 30-day low, is not what the engine shows and
+    # the audit expects the engine's value.
+    _milk_markdown(world, "P-MLK-20", "20", days_before=5)
+    _milk_markdown(world, "P-MLK-40", "40", days_before=1)
+    world.label("L-milk-engine", store="S02", sku="MLK-1")
+    world.label("L-milk-thirty-day-low", store="S02", sku="MLK-1")
+    _, content = world.acknowledged("L-milk-engine", at=T0)
+    assert (content.price, content.prior_price) == (Decimal("2.09"), Decimal("3.49"))
+    assert content.prior_price_basis is PriorPriceBasis.BEFORE_FIRST_REDUCTION
+    world.acknowledged(
+        "L-milk-thirty-day-low",
+        at=T0,
+        altered=lambda c: dataclasses.replace(
+            c, prior_price=Decimal("2.79"), prior_price_basis=PriorPriceBasis.LOWEST_30_DAYS
+        ),
+    )
+    report = world.audit(at=T0 + timedelta(minutes=10)).report
+    assert [(p.label_id, p.shown_prior, p.expected_prior) for p in report.prior_price_problems] == [
+        ("L-milk-thirty-day-low", Decimal("2.79"), Decimal("3.49"))
+    ]

@@ -189,6 +189,7 @@ def test_the_quote_carries_every_label_visible_field(api: Api) -> None:
         "promotion",
         "announces_reduction",
         "prior_price",
+        "prior_price_basis",
         "saving",
         "saving_percent",
         "unit_price",
