@@ -1,6 +1,9 @@
 """The append-only ledger of applied prices, and the Omnibus prior price computed from it.
 
-An entry says "from `effective_from` on, this (SKU, channel, store) was sold at `price`".
+An entry says "from `effective_from` on, this (SKU, channel, store) was sold at `price`",
+or, withdrawn (no price), "from then on it was not sold": a product delisted, a price that
+ended without a successor. A withdrawn span charged nothing, so it never gives a prior
+price, and a key relisted within the 30 days is compared only with its prices since.
 Entries are only ever appended, in time order per key, so a later change never rewrites
 what a customer was once shown; the prior price is computed from this history alone.
 """
@@ -74,16 +77,26 @@ class PriceKey(NamedTuple):
 
 @dataclass(frozen=True, slots=True)
 class LedgerEntry:
-    """A price that applied from `effective_from` until the key's next entry."""
+    """A price that applied from `effective_from` until the key's next entry; withdrawn
+    (`price` and `regular_price` None): no price applied from then on."""
 
     key: PriceKey
     effective_from: datetime
-    price: Money
-    regular_price: Money
+    price: Money | None
+    regular_price: Money | None
     promotion_id: str | None = None
+
+    @classmethod
+    def withdrawn(cls, key: PriceKey, *, effective_from: datetime) -> LedgerEntry:
+        """From `effective_from` on, `key` had no price: nothing was charged."""
+        return cls(key=key, effective_from=effective_from, price=None, regular_price=None)
 
     def __post_init__(self) -> None:
         require_aware(self.effective_from, field="effective_from")
+        if self.price is None or self.regular_price is None:
+            if self.price is not None or self.regular_price is not None:
+                raise ValueError("a withdrawn ledger entry has neither price nor regular price")
+            return
         if self.price.currency != self.regular_price.currency:
             raise CurrencyMismatchError(
                 "a ledger entry's price and regular price share one currency",
@@ -92,8 +105,16 @@ class LedgerEntry:
             )
 
     @property
+    def is_withdrawn(self) -> bool:
+        return self.price is None
+
+    @property
     def is_reduced(self) -> bool:
-        return self.price.amount < self.regular_price.amount
+        return (
+            self.price is not None
+            and self.regular_price is not None
+            and self.price.amount < self.regular_price.amount
+        )
 
 
 class PriceLedger:
@@ -149,6 +170,16 @@ class PriceLedger:
             if resolved.promotion is not None and resolved.price != resolved.regular_price
             else None,
         )
+        self.append(entry)
+        return entry
+
+    def withdraw(self, key: PriceKey, *, at: datetime) -> LedgerEntry | None:
+        """Append that `key` has no price from `at` on, unless the ledger already says so
+        (or never priced it). Returns the new entry, or None."""
+        last = self.entry_at(key, at)
+        if last is None or last.is_withdrawn:
+            return None
+        entry = LedgerEntry.withdrawn(key, effective_from=at)
         self.append(entry)
         return entry
 
@@ -210,7 +241,7 @@ def omnibus_prior_price(
     - for perishable or short-dated products, the price before the first reduction of
       the current run of reductions (PL art. 4 ust. 4), when the ledger knows it.
     With the rule that gave it (`PriorPriceBasis`), which the label's caption states.
-    None when the ledger holds nothing charged before the reduction. Raises
+    None when the ledger holds nothing charged before the reduction (or in its window). Raises
     `CurrencyMismatchError` when an entry it reads is not in `currency`.
     """
     times = ledger._times.get(key)
@@ -224,23 +255,30 @@ def omnibus_prior_price(
         index = before - 1
         while index >= 0 and entries[index].is_reduced:
             index -= 1
-        # A price that ended before the product went on sale was never charged.
-        if index >= 0 and (index + 1 == before or times[index + 1] > on_sale_since):
+        # A price that ended before the product went on sale was never charged, and a
+        # withdrawal ended the run: the product was relisted at a reduced price.
+        regular = entries[index].price if index >= 0 else None
+        if regular is not None and (index + 1 == before or times[index + 1] > on_sale_since):
             return PriorPrice(
-                _in_currency(entries[index].price, currency),
+                _in_currency(regular, currency),
                 PriorPriceBasis.BEFORE_FIRST_REDUCTION,
             )
     # Thirty days of elapsed time, whatever zone the instant is written in: wall-clock
     # arithmetic in Europe/Warsaw would make the window an hour short or long across a
     # DST change, and the same instant would get two prior prices.
     window_start = max(reduction_started.astimezone(UTC) - PRIOR_PRICE_LOOKBACK, on_sale_since)
-    # The entry in force when the window opened counts too, not only those inside it.
+    # The entry in force when the window opened counts too, not only those inside it;
+    # a withdrawn span charged nothing (a key relisted within the window is compared
+    # with its prices since, as a product on sale for less than 30 days).
     first = max(bisect_right(times, window_start) - 1, 0)
-    lowest = min(
-        (_in_currency(entry.price, currency) for entry in entries[first:before]),
-        key=lambda m: m.amount,
-    )
-    return PriorPrice(lowest, PriorPriceBasis.LOWEST_30_DAYS)
+    charged = [
+        _in_currency(entry.price, currency)
+        for entry in entries[first:before]
+        if entry.price is not None
+    ]
+    if not charged:
+        return None
+    return PriorPrice(min(charged, key=lambda m: m.amount), PriorPriceBasis.LOWEST_30_DAYS)
 
 
 def lowest_prior_price(

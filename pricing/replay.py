@@ -38,8 +38,9 @@ def replay_history(
     """Record into `ledger` what applied at `since` and at every boundary up to `until`.
 
     This is what a controller that updated every label on time would have appended, so
-    a fresh installation (or a demo) gets a truthful 30-day history. Keys without a
-    price at an instant are skipped. Returns the number of entries appended.
+    a fresh installation (or a demo) gets a truthful 30-day history. A key that loses its
+    price at an instant gets a withdrawn entry (nothing was charged from then on).
+    Returns the number of entries appended.
     """
     require_aware(since, field="since")
     require_aware(until, field="until")
@@ -55,6 +56,8 @@ def replay_history(
             try:
                 resolved = resolve_key(catalogue, key, at=at, ledger=ledger, locale=locale)
             except NoApplicablePriceError:
+                if ledger.withdraw(key, at=at) is not None:
+                    appended += 1
                 continue
             if ledger.record(resolved) is not None:
                 appended += 1

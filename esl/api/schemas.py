@@ -221,9 +221,13 @@ class LedgerEntryOut(RowOut):
     channel: str
     store: str
     effective_at: datetime
-    amount: Decimal
-    regular_amount: Decimal
-    currency: str
+    amount: Decimal | None = Field(
+        description="Null with `regular_amount` and `currency`: a withdrawal, the key had "
+        "no price from `effective_at` on (delisted, or its price ended without a "
+        "successor); nothing charged then counts towards a 30-day low."
+    )
+    regular_amount: Decimal | None
+    currency: str | None
     promotion_id: str | None
     source: str
     publication_id: int | None

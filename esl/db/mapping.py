@@ -227,16 +227,17 @@ def promotion_target_values(promotion: Promotion) -> list[dict[str, str]]:
 def ledger_entry_values(
     entry: LedgerEntry, *, source: str, publication_id: int | None, recorded_at: datetime
 ) -> dict[str, Any]:
-    """The `ledger_entries` row of an applied price; `source` is publication, import or
-    history."""
+    """The `ledger_entries` row of an applied price (no amounts for a withdrawal);
+    `source` is publication, import or history."""
+    price, regular = entry.price, entry.regular_price
     return {
         "sku": entry.key.sku,
         "channel": entry.key.channel.value,
         "store": entry.key.store,
         "effective_at": entry.effective_from,
-        "amount": entry.price.amount,
-        "regular_amount": entry.regular_price.amount,
-        "currency": entry.price.currency,
+        "amount": price.amount if price is not None else None,
+        "regular_amount": regular.amount if regular is not None else None,
+        "currency": price.currency if price is not None else None,
         "promotion_id": entry.promotion_id,
         "source": source,
         "publication_id": publication_id,

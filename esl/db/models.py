@@ -189,9 +189,11 @@ class LedgerEntryRow(Base):
     channel: Mapped[str] = mapped_column(ForeignKey("channels.code"))
     store: Mapped[str] = mapped_column(ForeignKey("stores.code"))
     effective_at: Mapped[datetime] = mapped_column(UtcDateTime())
-    amount: Mapped[Decimal] = mapped_column(ExactDecimal())
-    regular_amount: Mapped[Decimal] = mapped_column(ExactDecimal())
-    currency: Mapped[str] = mapped_column(String(3))
+    # All three None: a withdrawal, the key had no price from `effective_at` on
+    # (pricing.LedgerEntry.withdrawn); a withdrawn span charged nothing.
+    amount: Mapped[Decimal | None] = mapped_column(ExactDecimal())
+    regular_amount: Mapped[Decimal | None] = mapped_column(ExactDecimal())
+    currency: Mapped[str | None] = mapped_column(String(3))
     promotion_id: Mapped[str | None] = mapped_column(String(64))
     # "history" (imported, before installation), "publication", "import" (a price or
     # promotion file), "scheduled" (an instant that arrived by itself), "store" (a zone move)

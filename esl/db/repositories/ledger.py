@@ -173,6 +173,10 @@ def _append_entries(session: Session, ledger: PriceLedger, rows: Iterable[Any]) 
 
     append = ledger.append
     for sku, channel, store, effective, price, regular, currency, promotion in rows:
+        if price is None:
+            key = PriceKey(sku, channels[channel], store)
+            append(LedgerEntry.withdrawn(key, effective_from=instant(effective)))
+            continue
         append(
             LedgerEntry(
                 key=PriceKey(sku, channels[channel], store),
