@@ -71,9 +71,9 @@ def plan_ledger(
         try:
             resolved = resolve_key(after, key, at=at, ledger=ledger, locale=LEDGER_TEXT_LOCALE)
         except NoApplicablePriceError:
-            continue  # the key lost its price: nothing applies, nothing to record
+            resolved = None  # the key lost its price: recorded as a withdrawal
         try:
-            entry = ledger.record(resolved)
+            entry = ledger.record(resolved) if resolved is not None else ledger.withdraw(key, at=at)
         except EslError as error:
             into.problems.append(
                 {
@@ -147,8 +147,8 @@ def record_applied_prices(
     now: datetime,
 ) -> list[LedgerEntry]:
     """Write the entry of every key of `keys` whose price applying at `at` (in
-    `catalogue`) differs from the one its ledger has in force just before; the entries
-    written.
+    `catalogue`) differs from the one its ledger has in force just before (a withdrawal
+    when no price applies any more); the entries written.
 
     One entry per key and instant: an entry already at `at` was written ahead of the
     instant (a publication effective then); what applies now that the instant is being
@@ -169,10 +169,14 @@ def record_applied_prices(
     for key in wanted:
         price = applied.of(key)
         entry = None
+        last = ledger.entry_at(key, at)
         if price is not None:
-            last = ledger.entry_at(key, at)
             if last is None or (last.price, last.regular_price) != price[:2]:
                 entry = LedgerEntry(key, at, price[0], price[1], price[2])
+        elif last is not None and not last.is_withdrawn:
+            # The key's price ended without a successor (a rule or promotion ending, a
+            # store moved out of its zone): from now on nothing is charged.
+            entry = LedgerEntry.withdrawn(key, effective_from=at)
         ahead = written_ahead.entry_at(key, at)
         if ahead is None:
             if entry is not None:
