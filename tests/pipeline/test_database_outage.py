@@ -176,6 +176,26 @@ def test_answers_kept_during_an_outage_stay_bounded() -> None:
     assert waiting_uplinks(piled, limit=2) == piled[-2:]
 
 
+def test_a_check_in_on_another_stores_topic_or_junk_pushes_out_no_genuine_answer() -> None:
+    # Kept unverified (the keys are in the database that is away): before, the newest
+    # check-in per label id in the header was kept, whichever topic it came on, and junk
+    # counted against the cap, so another store's login or a flood of garbage could push
+    # out a label's genuine check-in.
+    at = datetime(2026, 12, 3, 9, 0, tzinfo=UTC)
+    (label,) = build_labels(
+        make_fleet(store="S01", gateway="gw1", count=1), now=at, images=ImageStore()
+    )
+    report = label.status_report(now=at)
+    assert report is not None
+    genuine = Uplink("S01", "gw1", report, at)
+    relayed = Uplink("S02", "gw1", report, at + timedelta(seconds=1))  # captured, replayed
+    junk = [Uplink("S01", "gw1", b"junk %d" % n, at + timedelta(seconds=2)) for n in range(50)]
+
+    kept = waiting_uplinks([genuine, relayed, *junk], limit=2)
+
+    assert kept == [genuine, relayed]  # the verifier refuses the relayed one later
+
+
 def test_a_locked_database_is_an_outage_but_a_missing_table_is_not(engine: Engine) -> None:
     assert engine.url.database is not None
     blocker = sqlite3.connect(engine.url.database, isolation_level=None)
