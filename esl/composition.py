@@ -120,6 +120,7 @@ def controller_settings(settings: Settings, **changes: Any) -> ControllerSetting
         currency=settings.currency,
         time_zone=settings.time_zone,
         window=settings.controller_window,
+        uplinks_per_store=settings.controller_uplinks_per_store,
         poll_every=timedelta(seconds=settings.controller_poll_s),
         lease=lease_terms(settings),
         policy=retry_policy(settings),
@@ -161,6 +162,7 @@ def controller_transport(
     endpoint: BrokerEndpoint,
     *,
     max_in_flight: int = 100,
+    max_queued_per_store: int = 10_000,
     client_id: str = DEFAULT_CONTROLLER_CLIENT_ID,
     reconnect_delay_s: tuple[float, float] = (1, 30),
     stores: tuple[str, ...] | None = None,
@@ -175,6 +177,7 @@ def controller_transport(
         client_id=client_id,
         stores=stores,
         max_in_flight=max_in_flight,
+        max_queued_per_store=max_queued_per_store,
         reconnect_delay_s=reconnect_delay_s,
         clock=clock,
     )

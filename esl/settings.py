@@ -74,6 +74,12 @@ class Settings(BaseSettings):
     controller_window: int = Field(
         default=64, ge=1, description="Controller: frames in flight per store gateway."
     )
+    controller_uplinks_per_store: int = Field(
+        default=10_000,
+        ge=1,
+        description="Controller: one store's uplinks waiting to be settled (and queued in "
+        "the MQTT driver); more are dropped and counted per store, their frames sent again.",
+    )
     controller_poll_s: float = Field(
         default=1.0, ge=0.05, description="Controller: seconds between looks for new work."
     )

@@ -14,7 +14,7 @@ from __future__ import annotations
 import asyncio
 import importlib
 from abc import abstractmethod
-from collections.abc import AsyncIterator, Callable, Sequence
+from collections.abc import AsyncIterator, Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from enum import StrEnum
@@ -136,6 +136,12 @@ class Gateway(StartedInContext):
     @abstractmethod
     def events(self) -> AsyncIterator[GatewayEvent]:
         """Uplinks and status changes, in arrival order."""
+
+    @property
+    def dropped_uplinks(self) -> Mapping[str, int]:
+        """Per store, uplinks the transport dropped since start because too many of that
+        store's were queued (a store flooding its topic); none unless it bounds them."""
+        return {}
 
     def follow_stores(self, stores: frozenset[str]) -> None:
         """Hear only these stores from now on (a worker's share of the stores; on the

@@ -134,7 +134,10 @@ async def run_controller(
             return
         async with configured_broker(settings.broker_url) as endpoint:
             transport = controller_transport(
-                endpoint, client_id=identity.mqtt_client_id, stores=() if worker else None
+                endpoint,
+                client_id=identity.mqtt_client_id,
+                stores=() if worker else None,
+                max_queued_per_store=settings.controller_uplinks_per_store,
             )
             async with transport:
                 controller = build_controller(

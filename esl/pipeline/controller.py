@@ -42,6 +42,7 @@ import logging
 import os
 import random
 import socket
+from collections import Counter
 from collections.abc import Callable, Collection, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
@@ -127,6 +128,9 @@ class ControllerSettings:
     # Where a store names no time zone, the one its labels date in (None: the locale's).
     time_zone: str | None = None
     window: int = 64
+    # Uplinks of one store waiting to be settled; the excess is dropped and counted
+    # (esl/pipeline/uplink_inbox.py), so one store's flood starves no other store.
+    uplinks_per_store: int = 10_000
     poll_every: timedelta = timedelta(seconds=1)
     replan_every: timedelta = timedelta(minutes=15)
     reconcile_every: timedelta = timedelta(minutes=5)
@@ -197,6 +201,7 @@ class UpdateController:
             executor=self.executor,
             policy=self.settings.policy,
             window=self.settings.window,
+            uplinks_per_store=self.settings.uplinks_per_store,
             outage=self.outage,
             label_actions=LabelActionSender(self.settings.label_actions),
             vitals=self.settings.vitals,
@@ -305,7 +310,15 @@ class UpdateController:
             database_failed_tries=report.failed_tries,
             database_error=report.last_error,
             database_outages=self.outage.outages,
+            uplinks_dropped=self.uplinks_dropped(),
         )
+
+    def uplinks_dropped(self) -> dict[str, int]:
+        """Per store, uplinks dropped over its bound since start: by the transport's
+        queue and by the dispatcher's."""
+        dropped = Counter(self.dispatcher.inbox.dropped)
+        dropped.update(self.dispatcher.gateway.dropped_uplinks)
+        return dict(sorted(dropped.items()))
 
     def _report_status(self) -> None:
         """Write the status file when the outage view changed, and at every renewal."""

@@ -12,7 +12,7 @@ from __future__ import annotations
 import json
 import logging
 import os
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -40,6 +40,8 @@ class ControllerStatus:
     database_failed_tries: int
     database_error: str | None
     database_outages: int  # outages ridden out since start
+    # Per store, uplinks dropped over its bound since start (a flood of its `up` topic).
+    uplinks_dropped: dict[str, int] = field(default_factory=dict)
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -51,6 +53,7 @@ class ControllerStatus:
             "database_failed_tries": self.database_failed_tries,
             "database_error": self.database_error,
             "database_outages": self.database_outages,
+            "uplinks_dropped": self.uplinks_dropped,
         }
 
     @classmethod
@@ -65,6 +68,10 @@ class ControllerStatus:
             database_failed_tries=int(data.get("database_failed_tries", 0)),
             database_error=data.get("database_error"),
             database_outages=int(data.get("database_outages", 0)),
+            uplinks_dropped={
+                str(store): int(count)
+                for store, count in (data.get("uplinks_dropped") or {}).items()
+            },
         )
 
     def alive(self, *, now: datetime, renew_every: timedelta) -> bool:
@@ -76,14 +83,20 @@ class ControllerStatus:
         """One line for `esl health`."""
         who = f"controller pid {self.pid} on {self.host}"
         age = (now - self.written_at).total_seconds()
+        flood = (
+            "; uplinks dropped over the per-store bound (frames sent again): "
+            + ", ".join(f"{store} {count}" for store, count in self.uplinks_dropped.items())
+            if self.uplinks_dropped
+            else ""
+        )
         if self.database_unreachable_since is not None:
             return (
                 f"{who}: database unreachable since "
                 f"{self.database_unreachable_since:%Y-%m-%d %H:%M:%S} UTC "
                 f"({self.database_failed_tries} tries, {self.database_error}); last report "
-                f"{age:.0f} s ago"
+                f"{age:.0f} s ago{flood}"
             )
-        return f"{who}: database reachable; last report {age:.0f} s ago"
+        return f"{who}: database reachable; last report {age:.0f} s ago{flood}"
 
 
 def controller_status_path(data_dir: Path) -> Path:

@@ -10,7 +10,9 @@ database is the truth, memory only a cache of it:
   exponential, jittered backoff; after `policy.max_attempts` sends it is `parked` with a
   reason, and retried when the label is heard again (`settlement`);
 - answers are collected from the gateway's events and settled in batches, one
-  transaction each (`settlement`);
+  transaction each (`settlement`); at most `uplinks_per_store` of one store wait at once
+  (`uplink_inbox`): a store flooding its `up` topic loses its own excess, no other
+  store's answers;
 - on start, frames left `sent` by a previous run are due again: a duplicate is
   answered by the label without acting twice, a lost one is not forgotten;
 - a worker sharing the stores with others (esl/pipeline/store_leases.py) follows only
@@ -22,6 +24,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 import logging
 import random
 from collections.abc import Callable
@@ -44,6 +47,7 @@ from esl.pipeline.outbox_rows import OUTBOX, outbox_entries, save_outbox_entries
 from esl.pipeline.retry import RetryPolicy
 from esl.pipeline.settlement import DispatchCounts, Settlement
 from esl.pipeline.store_leases import StoresLost
+from esl.pipeline.uplink_inbox import UplinkInbox
 from esl.pipeline.verdicts import Parking
 from esl.pipeline.verification import UplinkVerifier
 from esl.pipeline.waiting_uplinks import waiting_uplinks
@@ -104,6 +108,7 @@ class Dispatcher:
         tick_s: float = 0.02,
         outage: DatabaseOutage | None = None,
         max_waiting: int = 200_000,
+        uplinks_per_store: int = 10_000,
         label_actions: LabelActionSender | None = None,
         vitals: VitalsSampling | None = None,
         clock_tolerance: timedelta | None = CLOCK_TOLERANCE,
@@ -135,7 +140,7 @@ class Dispatcher:
         )
         self._windows: dict[GatewayKey, _GatewayWindow] = {}
         self._flight_of: dict[tuple[str, int], GatewayKey] = {}
-        self._uplinks: list[Uplink] = []
+        self.inbox = UplinkInbox(per_store=uplinks_per_store)
         self._statuses: list[GatewayStatus | TransportStatus] = []
         self._gateways_seen_at: datetime | None = None
         # The stores this dispatcher serves; None: every store (one controller).
@@ -186,7 +191,7 @@ class Dispatcher:
                     # The round's transaction rolled back: start over from the database.
                     must_recover = True
                     # Bounded however long it lasts: a label's newest check-in is enough.
-                    self._uplinks = waiting_uplinks(self._uplinks, limit=self.max_waiting)
+                    self.inbox.keep_only(functools.partial(waiting_uplinks, limit=self.max_waiting))
                     delay = self.outage.failed(error, doing="dispatching")
                     with contextlib.suppress(TimeoutError):
                         await asyncio.wait_for(stop.wait(), delay)
@@ -268,7 +273,8 @@ class Dispatcher:
             except BaseException:
                 self._statuses[:0] = statuses[index:]
                 raise
-        uplinks, self._uplinks = self._uplinks, []
+        self.inbox.report_drops(self.clock())
+        uplinks = self.inbox.take()
         start = 0
         while True:
             if self.stores is not None:
@@ -291,7 +297,7 @@ class Dispatcher:
             except BaseException:
                 # Rolled back: keep what was not settled for the next round, however long
                 # the database takes to answer again.
-                self._uplinks[:0] = uplinks[start:]
+                self.inbox.put_back(uplinks[start:])
                 raise
             start += self.batch
         self._expire()
@@ -374,8 +380,7 @@ class Dispatcher:
         ):
             return  # another worker's store
         if isinstance(event, Uplink):
-            self._uplinks.append(event)
-            if len(self._uplinks) >= self.batch:
+            if self.inbox.offer(event) and len(self.inbox) >= self.batch:
                 self._wake.set()
         elif isinstance(event, GatewayStatus) or (
             isinstance(event, TransportStatus) and event.connected

@@ -9,13 +9,21 @@ each `Downlink` to `esl/v1/{store}/{gateway}/down`.
 `send` returns at the broker's PUBACK. At most `max_in_flight` publishes are
 unacknowledged on the wire; further sends wait for a slot; the per-gateway window that
 keeps a store from being flooded is the pipeline's, built on `send` and `Uplink`s.
+
+A store gateway's login may publish on its store's `up` topic as fast as it likes: at
+most `max_queued_per_store` uplinks of one store wait in the events queue at once; the
+excess is dropped and counted per store (`dropped_uplinks`, logged at most once a
+minute), so a flooding store neither grows memory without limit nor crowds out other
+stores' answers. A dropped answer costs its frame a resend after its answer timeout.
 """
 
 from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import AsyncIterator, Sequence
+from collections import Counter
+from collections.abc import AsyncIterator, Mapping, Sequence
+from datetime import datetime, timedelta
 
 from gateways.base import (
     Clock,
@@ -45,6 +53,8 @@ __all__ = ["DEFAULT_CONTROLLER_CLIENT_ID", "MqttGateway"]
 log = logging.getLogger(__name__)
 
 DEFAULT_CONTROLLER_CLIENT_ID = "esl-controller"
+# A flood drops thousands a second: one line a minute says who and how many.
+_DROP_REPORT_EVERY = timedelta(minutes=1)
 
 
 class MqttGateway(Gateway):
@@ -59,6 +69,7 @@ class MqttGateway(Gateway):
         client_id: str = DEFAULT_CONTROLLER_CLIENT_ID,
         stores: tuple[str, ...] | None = None,
         max_in_flight: int = 100,
+        max_queued_per_store: int = 10_000,
         connect_timeout_s: float = 10.0,
         reconnect_delay_s: tuple[float, float] = (1, 30),
         clock: Clock = system_clock,
@@ -70,6 +81,13 @@ class MqttGateway(Gateway):
         self._connect_timeout_s = connect_timeout_s
         self._events: asyncio.Queue[GatewayEvent | None] = asyncio.Queue()
         self._ignored_messages = 0
+        if max_queued_per_store < 1:
+            raise ValueError("a store must be able to queue at least one uplink")
+        self._max_queued_per_store = max_queued_per_store
+        self._queued: Counter[str] = Counter()  # per store, uplinks in `_events`
+        self._dropped: Counter[str] = Counter()
+        self._unreported: Counter[str] = Counter()
+        self._next_report: datetime | None = None
         self._connection = PahoConnection(
             endpoint,
             client_id=client_id,
@@ -100,6 +118,10 @@ class MqttGateway(Gateway):
     def ignored_messages(self) -> int:
         """Messages on our subscriptions that were not in our layout or format (dropped)."""
         return self._ignored_messages
+
+    @property
+    def dropped_uplinks(self) -> Mapping[str, int]:
+        return self._dropped
 
     async def start(self) -> None:
         await self._connection.connect(timeout_s=self._connect_timeout_s)
@@ -135,6 +157,8 @@ class MqttGateway(Gateway):
 
     async def events(self) -> AsyncIterator[GatewayEvent]:
         while (event := await self._events.get()) is not None:
+            if isinstance(event, Uplink):
+                self._queued[event.store] -= 1
             yield event
 
     def _on_link_change(self, connected: bool, reason: str | None) -> None:
@@ -150,7 +174,26 @@ class MqttGateway(Gateway):
                 "ignored MQTT message on %s (%d bytes)", message.topic, len(message.payload)
             )
             return
+        if isinstance(event, Uplink):
+            if self._queued[event.store] >= self._max_queued_per_store:
+                self._drop(event)
+                return
+            self._queued[event.store] += 1
         self._events.put_nowait(event)
+
+    def _drop(self, uplink: Uplink) -> None:
+        self._dropped[uplink.store] += 1
+        self._unreported[uplink.store] += 1
+        now = self._clock()
+        if self._next_report is not None and now < self._next_report:
+            return
+        log.warning(
+            "dropped uplinks over the bound of %d queued per store: %s",
+            self._max_queued_per_store,
+            ", ".join(f"{store} {count}" for store, count in sorted(self._unreported.items())),
+        )
+        self._unreported.clear()
+        self._next_report = now + _DROP_REPORT_EVERY
 
     def _event_from(self, message: IncomingMessage) -> GatewayEvent | None:
         address = parse_topic(message.topic)

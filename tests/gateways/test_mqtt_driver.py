@@ -18,6 +18,7 @@ from gateways.mqtt.driver import MqttGateway
 from gateways.mqtt.endpoint import BrokerEndpoint
 from gateways.mqtt.store_gateway import StoreGatewayClient
 from tests.gateways.mqtt_harness import FixedClock, events_until, events_within
+from tests.support.waiting import until
 
 pytestmark = pytest.mark.integration
 
@@ -224,3 +225,42 @@ async def test_events_start_with_the_link_coming_up(broker: BrokerEndpoint) -> N
         assert seen == [TransportStatus(connected=True, at=clock.at)]
         assert controller.connected
         assert await events_within(controller, 0.2) == []
+
+
+# The production broker only: the flood is mosquitto_pub's, unmodified, which the
+# embedded broker's authentication refuses.
+@pytest.mark.parametrize("broker", ["mosquitto"], indirect=True)
+async def test_a_store_flooding_its_up_topic_loses_its_excess_and_another_store_gets_through(
+    broker: BrokerEndpoint,
+) -> None:
+    # Before, every uplink waited in one unbounded queue: one store's login could grow the
+    # controller's memory without limit, and other stores' answers queued behind its flood.
+    bound = 50
+    async with MqttGateway(
+        broker, client_id=_client_id(), max_queued_per_store=bound
+    ) as controller:
+        flood = await asyncio.create_subprocess_exec(
+            "mosquitto_pub",
+            *("-h", broker.host, "-p", str(broker.port), "-q", "1"),
+            *("-t", "esl/v1/S002/gw1/up", "-l"),  # one message per line of stdin
+            stdin=asyncio.subprocess.PIPE,
+        )
+        await flood.communicate(b"".join(b"flood %d\n" % n for n in range(500)))
+        assert flood.returncode == 0
+        gateway = StoreGatewayClient(broker, store="S001", gateway="gw1")
+        await gateway.start()
+        await gateway.publish_up(b"genuine")
+        await until(
+            lambda: controller.dropped_uplinks.get("S002") == 500 - bound,
+            what="the flood's excess dropped",
+            timeout_s=20,
+        )
+
+        seen = await events_until(controller, lambda e: _is_uplink(e) and e.store == "S001")
+
+        assert [e.payload for e in seen if isinstance(e, Uplink) and e.store == "S001"] == [
+            b"genuine"
+        ]
+        assert sum(1 for e in seen if isinstance(e, Uplink) and e.store == "S002") == bound
+        assert dict(controller.dropped_uplinks) == {"S002": 500 - bound}
+        await gateway.stop()

@@ -56,6 +56,8 @@ class ControllerStatusOut(BaseModel):
     database_failed_tries: int = 0
     database_error: str | None = None
     database_outages: int = 0
+    # Per store, uplinks dropped since start over its bound of waiting ones (a flood).
+    uplinks_dropped: dict[str, int] = {}
 
 
 @router.get("/health/controller", response_model=ControllerStatusOut)

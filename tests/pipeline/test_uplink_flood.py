@@ -1,0 +1,75 @@
+"""One store's gateway login flooding its own `up` topic: before, every uplink heard
+waited in one unbounded list until settled, so a flood grew the controller's memory
+without limit and every store's answers waited behind it. Now each store holds at most
+`uplinks_per_store` waiting; the excess is dropped and counted for that store alone."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+from sqlalchemy import Engine
+
+from esl.db.engine import session_factory
+from esl.db.models import LabelStateRow
+from esl.settings import Settings
+from gateways.base import Uplink
+from tests.pipeline.in_memory_gateway import radio
+from tests.pipeline.small_world import PRICES_A, T0, World
+from tests.support.pipeline import publish_prices
+
+BOUND = 5
+
+
+def _flood(world: World, store: str, count: int) -> None:
+    for n in range(count):
+        world.dispatcher.handle_event(Uplink(store, f"{store}-gw1", b"flood %d" % n, T0))
+
+
+async def test_a_flooding_store_loses_its_excess_and_other_stores_are_settled(
+    engine: Engine,
+) -> None:
+    publish_prices(session_factory(engine), PRICES_A, now=T0)
+    world = World(
+        engine, count=2, settings=Settings.model_construct(controller_uplinks_per_store=BOUND)
+    )
+    world.controller.plan_due_work()
+    await world.send_due()
+    answers = radio(world.gateway.take(), world.labels, now=world.clock.now)
+
+    _flood(world, "S02", 1_000)
+    for answer in answers:
+        world.dispatcher.handle_event(answer)
+
+    assert world.dispatcher.inbox.waiting("S02") == BOUND  # memory bounded per store
+    assert world.dispatcher.inbox.waiting("S01") == len(answers)
+    assert world.controller.status().uplinks_dropped == {"S02": 1_000 - BOUND}
+    await world.send_due()  # one round settles what waits
+    assert all(world.rows(label_id) == [(1, "acked")] for label_id in world.labels)
+    assert "S02 995" in world.controller.status().describe(now=world.clock.now)
+
+
+async def test_an_answer_dropped_in_its_own_stores_flood_costs_a_retry(engine: Engine) -> None:
+    publish_prices(session_factory(engine), PRICES_A, now=T0)
+    world = World(
+        engine, count=1, settings=Settings.model_construct(controller_uplinks_per_store=BOUND)
+    )
+    (label_id,) = world.labels
+    world.controller.plan_due_work()
+    await world.send_due()
+    (answer,) = radio(world.gateway.take(), world.labels, now=world.clock.now)
+
+    _flood(world, "S01", BOUND)  # the store's own login floods first
+    world.dispatcher.handle_event(answer)  # the genuine answer finds no room
+    await world.send_due()
+
+    assert world.rows(label_id) == [(1, "sent")]
+    assert world.controller.status().uplinks_dropped == {"S01": 1}
+    # After the answer timeout the frame goes again; the label answers the repeat.
+    world.clock.advance(world.dispatcher.policy.ack_timeout + timedelta(seconds=1))
+    await world.converge()
+    assert world.rows(label_id) == [(1, "acked")]
+    with world.sessions() as session:
+        state = session.get(LabelStateRow, label_id)
+        assert state is not None
+        assert state.confirmed_hash is not None
+        assert state.confirmed_hash == state.desired_hash
