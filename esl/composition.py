@@ -24,6 +24,7 @@ from esl.pipeline.controller_lease import ControllerIdentity, LeaseTerms
 from esl.pipeline.database_outage import DatabaseRetry
 from esl.pipeline.label_actions import LabelActionTimings
 from esl.pipeline.label_vitals import VitalsSampling
+from esl.pipeline.security_events import SecurityEventCoalescing
 from esl.pipeline.store_leases import StoreLeaseTerms
 from esl.settings import Settings
 from gateways.base import Clock, Gateway, system_clock
@@ -121,6 +122,10 @@ def controller_settings(settings: Settings, **changes: Any) -> ControllerSetting
         time_zone=settings.time_zone,
         window=settings.controller_window,
         uplinks_per_store=settings.controller_uplinks_per_store,
+        security_events=SecurityEventCoalescing(
+            every=timedelta(seconds=settings.security_event_interval_s),
+            labels=settings.security_event_labels_per_interval,
+        ),
         poll_every=timedelta(seconds=settings.controller_poll_s),
         lease=lease_terms(settings),
         policy=retry_policy(settings),

@@ -80,6 +80,18 @@ class Settings(BaseSettings):
         description="Controller: one store's uplinks waiting to be settled (and queued in "
         "the MQTT driver); more are dropped and counted per store, their frames sent again.",
     )
+    security_event_interval_s: float = Field(
+        default=60.0,
+        gt=0,
+        description="Controller: security events of one store, label and kind this close "
+        "together are one row counting its repeats (a flood writes bounded rows).",
+    )
+    security_event_labels_per_interval: int = Field(
+        default=100,
+        ge=1,
+        description="Controller: rows of one store and kind naming a label per interval; "
+        "further labels share one row.",
+    )
     controller_poll_s: float = Field(
         default=1.0, ge=0.05, description="Controller: seconds between looks for new work."
     )

@@ -482,10 +482,15 @@ class PlanningQueueShelfRow(Base):
 
 class SecurityEventRow(Base):
     """Evidence of an attack or a broken relay: a forged uplink, a frame the controller
-    signed that a label received altered (append-only; health and the API count them)."""
+    signed that a label received altered (health and the API count them). One row stands
+    for the event at `at` and its `repeats` (same store, label and kind) up to `last_at`
+    within an interval (migration 0022): a flood writes bounded rows."""
 
     __tablename__ = "security_events"
-    __table_args__ = (Index("ix_security_events_at", "at"),)
+    __table_args__ = (
+        Index("ix_security_events_at", "at"),
+        Index("ix_security_events_key", "kind", "store", "label_id", "at"),
+    )
 
     id: Mapped[int] = mapped_column(Serial, primary_key=True, autoincrement=True)
     at: Mapped[datetime] = mapped_column(UtcDateTime())
@@ -495,3 +500,5 @@ class SecurityEventRow(Base):
     label_id: Mapped[str | None] = mapped_column(String(64))
     sequence: Mapped[int | None] = mapped_column(BigInteger)
     detail: Mapped[str] = mapped_column(String(256))
+    repeats: Mapped[int] = mapped_column(BigInteger, default=0, server_default="0")
+    last_at: Mapped[datetime | None] = mapped_column(UtcDateTime(), nullable=True)

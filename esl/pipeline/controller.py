@@ -81,6 +81,7 @@ from esl.pipeline.label_states import load_label_states
 from esl.pipeline.label_vitals import VitalsSampling
 from esl.pipeline.planning import LabelPlanner, PlanTarget
 from esl.pipeline.retry import RetryPolicy
+from esl.pipeline.security_events import SecurityEventCoalescing
 from esl.pipeline.store_leases import (
     StoreLeaseTerms,
     StoresLost,
@@ -131,6 +132,8 @@ class ControllerSettings:
     # Uplinks of one store waiting to be settled; the excess is dropped and counted
     # (esl/pipeline/uplink_inbox.py), so one store's flood starves no other store.
     uplinks_per_store: int = 10_000
+    # How many `security_events` rows a flood of forgeries may write.
+    security_events: SecurityEventCoalescing = field(default_factory=SecurityEventCoalescing)
     poll_every: timedelta = timedelta(seconds=1)
     replan_every: timedelta = timedelta(minutes=15)
     reconcile_every: timedelta = timedelta(minutes=5)
@@ -206,6 +209,7 @@ class UpdateController:
             label_actions=LabelActionSender(self.settings.label_actions),
             vitals=self.settings.vitals,
             clock_tolerance=self.settings.label_clock_tolerance,
+            security_events=self.settings.security_events,
         )
         # The stores this worker holds (None: a single controller serves every store).
         self.stores: frozenset[str] | None = None

@@ -45,6 +45,7 @@ from esl.pipeline.label_clocks import CLOCK_TOLERANCE
 from esl.pipeline.label_vitals import VitalsSampling
 from esl.pipeline.outbox_rows import OUTBOX, outbox_entries, save_outbox_entries
 from esl.pipeline.retry import RetryPolicy
+from esl.pipeline.security_events import SecurityEventCoalescing
 from esl.pipeline.settlement import DispatchCounts, Settlement
 from esl.pipeline.store_leases import StoresLost
 from esl.pipeline.uplink_inbox import UplinkInbox
@@ -112,6 +113,7 @@ class Dispatcher:
         label_actions: LabelActionSender | None = None,
         vitals: VitalsSampling | None = None,
         clock_tolerance: timedelta | None = CLOCK_TOLERANCE,
+        security_events: SecurityEventCoalescing | None = None,
     ) -> None:
         if window < 1:
             raise ValueError("the window must hold at least one frame")
@@ -137,6 +139,7 @@ class Dispatcher:
             counts=self.counts,
             vitals=vitals,
             clock_tolerance=clock_tolerance,
+            security_events=security_events,
         )
         self._windows: dict[GatewayKey, _GatewayWindow] = {}
         self._flight_of: dict[tuple[str, int], GatewayKey] = {}

@@ -14,24 +14,35 @@ Four things can only happen when a message was forged, changed or misrouted on i
 - a label's genuine answer published on another store's `up` topic (`answer via another
   store`): that store's gateway login relays what it captured of this store's traffic.
 
-Each is logged at warning level and written to `security_events` in the transaction that
-handles it; `esl health` and `GET /api/v1/security/events` report them.
+Each is logged at warning level and recorded in `security_events` in the transaction that
+handles it; `esl health` and `GET /api/v1/health/security` report them. A flood (one
+store's login publishing forgeries as fast as it can) must not grow the table as fast:
+events of one store, label and kind within an interval are one row that counts its
+`repeats` (`SecurityEventCoalescing`), so every event is still counted and when the
+first and the last came is kept.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import asdict, dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from enum import StrEnum
+from typing import Any
 
+from sqlalchemy import ColumnElement, case, func, select, update
 from sqlalchemy.orm import Session
 
 from esl.db.bulk import insert_rows
 from esl.db.models import SecurityEventRow, core_table
 from gateways.base import Uplink
 
-__all__ = ["SecurityEvent", "SecurityEventKind", "record_security_events"]
+__all__ = [
+    "SecurityEvent",
+    "SecurityEventCoalescing",
+    "SecurityEventKind",
+    "record_security_events",
+]
 
 _TABLE = core_table(SecurityEventRow)
 
@@ -73,11 +84,126 @@ class SecurityEvent:
         return cls(at, kind, uplink.store, uplink.gateway, label_id, sequence, detail)
 
 
-def record_security_events(session: Session, events: Iterable[SecurityEvent]) -> int:
-    """Append `events` to `security_events`; how many were written."""
-    rows = [
-        {**asdict(event), "kind": event.kind.value, "detail": event.detail[:256]}
-        for event in events
-    ]
-    insert_rows(session, _TABLE, rows)
-    return len(rows)
+@dataclass(frozen=True, slots=True)
+class SecurityEventCoalescing:
+    """How many `security_events` rows a flood may write.
+
+    Events of one (store, label, kind) within `every` of the row that first recorded
+    them add to that row's `repeats` (and move its `last_at`) instead of writing rows:
+    the evidence (who, what, when first and last, how often) is kept, the table grows by
+    at most one row per label and kind per `every`. Forgeries name label ids the sender
+    chooses, so past `labels` rows of one (store, kind) in an `every`, further labels
+    share one row without a label (`detail` says so).
+    """
+
+    every: timedelta = timedelta(minutes=1)
+    labels: int = 100
+
+
+_MANY_LABELS = "further labels (over the bound per interval); first: "
+_Key = tuple[str | None, str, str | None]  # (store, kind, label)
+
+
+def record_security_events(
+    session: Session,
+    events: Iterable[SecurityEvent],
+    *,
+    coalescing: SecurityEventCoalescing | None = None,
+) -> int:
+    """Record `events` in `security_events`, coalesced (`SecurityEventCoalescing`); how
+    many events were recorded (rows written or added to)."""
+    terms = coalescing or SecurityEventCoalescing()
+    new: dict[_Key, dict[str, Any]] = {}  # rows written by this call, still open
+    written: list[dict[str, Any]] = []  # rows written by this call, closed
+    added: dict[int, tuple[int, datetime]] = {}  # existing row -> (repeats, last at)
+    labels_seen: dict[tuple[str | None, str], int] = {}  # rows of (store, kind) this interval
+    recorded = 0
+    for event in events:
+        recorded += 1
+        kind = event.kind.value
+        key: _Key = (event.store, kind, event.label_id)
+        row = new.get(key)
+        existing = None if row is not None else _open_row(session, key, event, terms)
+        if row is None and existing is None and event.label_id is not None:
+            pair = (event.store, kind)
+            if pair not in labels_seen:
+                since = event.at - terms.every
+                labels_seen[pair] = _rows_of(session, event.store, kind, since=since)
+            if labels_seen[pair] >= terms.labels:
+                key = (event.store, kind, None)
+                row = new.get(key)
+                existing = None if row is not None else _open_row(session, key, event, terms)
+        if row is not None and event.at < row["at"] + terms.every:
+            row["repeats"] += 1
+            row["last_at"] = max(row["last_at"], event.at)
+            continue
+        if existing is not None:
+            repeats, last = added.get(existing, (0, event.at))
+            added[existing] = (repeats + 1, max(last, event.at))
+            continue
+        detail = event.detail if key[2] == event.label_id else _MANY_LABELS + event.detail
+        if key in new:
+            written.append(new[key])  # its interval is over: kept as it is
+        new[key] = {
+            **asdict(event),
+            "kind": kind,
+            "label_id": key[2],
+            "detail": detail[:256],
+            "repeats": 0,
+            "last_at": event.at,
+        }
+        if key[2] is not None:
+            labels_seen[(event.store, kind)] = labels_seen.get((event.store, kind), 0) + 1
+    insert_rows(session, _TABLE, [*written, *new.values()])
+    for row_id, (repeats, last) in added.items():
+        session.execute(
+            update(_TABLE)
+            .where(_TABLE.c.id == row_id)
+            .values(
+                repeats=_TABLE.c.repeats + repeats,
+                last_at=case((_TABLE.c.last_at > last, _TABLE.c.last_at), else_=last),
+            )
+        )
+    return recorded
+
+
+def _open_row(
+    session: Session, key: _Key, event: SecurityEvent, terms: SecurityEventCoalescing
+) -> int | None:
+    """The row of `key` whose interval `event` falls in, if any."""
+    store, kind, label_id = key
+    row_id: int | None = session.scalar(
+        select(_TABLE.c.id)
+        .where(
+            _TABLE.c.kind == kind,
+            _same(_TABLE.c.store, store),
+            _same(_TABLE.c.label_id, label_id),
+            _TABLE.c.at > event.at - terms.every,
+            _TABLE.c.at <= event.at,
+        )
+        .order_by(_TABLE.c.at.desc())
+        .limit(1)
+    )
+    return row_id
+
+
+def _rows_of(session: Session, store: str | None, kind: str, *, since: datetime) -> int:
+    """Rows naming a label that (store, kind) started after `since`."""
+    count: int = (
+        session.scalar(
+            select(func.count())
+            .select_from(_TABLE)
+            .where(
+                _TABLE.c.kind == kind,
+                _same(_TABLE.c.store, store),
+                _TABLE.c.label_id.is_not(None),
+                _TABLE.c.at > since,
+            )
+        )
+        or 0
+    )
+    return count
+
+
+def _same(column: ColumnElement[Any], value: str | None) -> ColumnElement[bool]:
+    return column.is_(None) if value is None else column == value

@@ -64,6 +64,7 @@ from esl.pipeline.outbox_rows import OUTBOX, OutboxEntry, outbox_entries, save_o
 from esl.pipeline.retry import RetryPolicy
 from esl.pipeline.security_events import (
     SecurityEvent,
+    SecurityEventCoalescing,
     SecurityEventKind,
     record_security_events,
 )
@@ -149,8 +150,10 @@ class Settlement:
         counts: DispatchCounts,
         vitals: VitalsSampling | None = None,
         clock_tolerance: timedelta | None = CLOCK_TOLERANCE,
+        security_events: SecurityEventCoalescing | None = None,
     ) -> None:
         self.sessions = sessions
+        self.security_events = security_events or SecurityEventCoalescing()
         # Label clocks off by more than this are set; None: neither set nor judged.
         self.clock_tolerance = clock_tolerance
         self.images = images
@@ -207,7 +210,7 @@ class Settlement:
         if not verified:
             if events:
                 with self.sessions.begin() as session:
-                    record_security_events(session, events)
+                    record_security_events(session, events, coalescing=self.security_events)
             return
         now = self.clock()
         with self.sessions.begin() as session:
@@ -366,7 +369,7 @@ class Settlement:
             )
             insert_rows(session, OUTBOX, rebuilt)
             insert_rows(session, core_table(LabelAcknowledgementRow), history)
-            record_security_events(session, events)
+            record_security_events(session, events, coalescing=self.security_events)
             answer_label_actions(session, action_answers)
             self._unpark(session, checked_in, now=now)
             self.vitals.record(session, heard)

@@ -13,7 +13,7 @@ from collections import Counter, defaultdict
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
-from sqlalchemy import select
+from sqlalchemy import or_, select
 from sqlalchemy.orm import Session
 
 from esl.db.models import SecurityEventRow
@@ -46,10 +46,16 @@ class SecurityEventOut:
     label_id: str | None
     sequence: int | None
     detail: str
+    # More events of this store, label and kind folded into this one, the last at `last_at`.
+    repeats: int = 0
+    last_at: datetime | None = None
 
 
 def _since(session: Session, since: datetime, stores: list[str] | None) -> list[SecurityEventRow]:
-    statement = select(SecurityEventRow).where(SecurityEventRow.at >= since)
+    # A row whose repeats reach into the window counts: its last event is recent.
+    statement = select(SecurityEventRow).where(
+        or_(SecurityEventRow.at >= since, SecurityEventRow.last_at >= since)
+    )
     if stores is not None:
         statement = statement.where(SecurityEventRow.store.in_(stores))
     return list(session.scalars(statement.order_by(SecurityEventRow.id)))
@@ -67,8 +73,9 @@ def security_summary(
     last: dict[str, datetime] = {}
     for row in _since(session, now - window, stores):
         store = row.store or "?"
-        kinds[store][row.kind] += 1
-        last[store] = max(last.get(store, row.at), row.at)
+        kinds[store][row.kind] += 1 + row.repeats
+        at = max(row.at, row.last_at or row.at)
+        last[store] = max(last.get(store, at), at)
     return [
         StoreSecurity(
             store=store,
@@ -99,6 +106,8 @@ def recent_security_events(
             label_id=row.label_id,
             sequence=row.sequence,
             detail=row.detail,
+            repeats=row.repeats,
+            last_at=row.last_at or row.at,
         )
         for row in reversed(rows)
     ]
