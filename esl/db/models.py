@@ -484,7 +484,7 @@ class SecurityEventRow(Base):
     """Evidence of an attack or a broken relay: a forged uplink, a frame the controller
     signed that a label received altered (health and the API count them). One row stands
     for the event at `at` and its `repeats` (same store, label and kind) up to `last_at`
-    within an interval (migration 0022): a flood writes bounded rows."""
+    within an interval (migration 0023): a flood writes bounded rows."""
 
     __tablename__ = "security_events"
     __table_args__ = (

@@ -5,8 +5,8 @@ an interval (`esl.pipeline.security_events.SecurityEventCoalescing`): `repeats` 
 more came, `last_at` when the last did. Rows written before stand for one event each
 (`repeats` 0, `last_at` their `at`). The index serves the look for a row still open.
 
-Revision ID: 0022
-Revises: 0021
+Revision ID: 0023
+Revises: 0022
 Create Date: 2026-12-05 01:00:00
 """
 
@@ -17,8 +17,8 @@ from alembic import op
 
 from esl.db.types import UtcDateTime
 
-revision = "0022"
-down_revision = "0021"
+revision = "0023"
+down_revision = "0022"
 branch_labels = None
 depends_on = None
 
