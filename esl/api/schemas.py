@@ -9,7 +9,15 @@ from datetime import datetime
 from decimal import Decimal
 from typing import Annotated, Any, Generic, Literal, TypeVar
 
-from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field, field_validator
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    StrictInt,
+    field_validator,
+)
 
 from esl.api.instants import Instant
 from esl.services.publication_commands import (
@@ -315,9 +323,10 @@ class UpsertPromotionItemIn(RequestBody):
     percent: DecimalText | None = Field(default=None, max_digits=7, decimal_places=4)
     amount: Amount | None = None
     currency: str | None = Field(default=None, min_length=3, max_length=3)
-    quantity: int | None = Field(default=None, ge=1, le=1000)
-    free_quantity: int | None = Field(default=None, ge=1, le=1000)
-    priority: int = Field(default=0, ge=-1000, le=1000)
+    # Strict: JSON `true` is no quantity (pydantic would take it as 1).
+    quantity: StrictInt | None = Field(default=None, ge=1, le=1000)
+    free_quantity: StrictInt | None = Field(default=None, ge=1, le=1000)
+    priority: StrictInt = Field(default=0, ge=-1000, le=1000)
     exclusive: bool = False
     valid_from: Instant | None = None
     valid_until: Instant | None = None
@@ -408,8 +417,8 @@ class PublicationOut(RowOut):
 
 
 class LabelModelIn(RequestBody):
-    width: int = Field(ge=8, le=4096)
-    height: int = Field(ge=8, le=4096)
+    width: StrictInt = Field(ge=8, le=4096)
+    height: StrictInt = Field(ge=8, le=4096)
     accent_colour: str | None = Field(default=None, max_length=16)
 
 

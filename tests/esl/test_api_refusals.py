@@ -187,3 +187,23 @@ def test_a_single_valued_query_parameter_given_twice_is_refused(api: Api) -> Non
     stores = api.client.get("/api/v1/health/labels?store=S01&store=S02", headers=auditor)
     assert stores.status_code == 200
     assert api.client.get("/api/v1/labels?offset=0&offset=0").status_code == 401
+
+
+@pytest.mark.parametrize("quantity", [True, "2", 2.0])
+def test_a_multi_buy_quantity_must_be_a_whole_json_number(api: Api, quantity: Any) -> None:
+    # pydantic would read `true` as 1: "1 for 5,00" on the shelf from a client's slip.
+    response = _post(
+        api,
+        {
+            "action": "upsert_promotion",
+            "promotion_id": "P1",
+            "kind": "multi_buy",
+            "quantity": quantity,
+            "amount": "5.00",
+            "skus": ["MLK-1"],
+        },
+    )
+    assert response.status_code == 422, response.text
+    assert ("body", "items", "0", "upsert_promotion", "quantity") in _places(response)
+    listed = api.client.get(PUBLICATIONS, headers=api.headers("pricing")).json()
+    assert listed["total"] == 0
