@@ -408,12 +408,10 @@ class Settlement:
             state.last_sequence,
         )
         events.append(
-            SecurityEvent.on_uplink(
+            _sequence_ahead(
                 uplink,
-                SecurityEventKind.SEQUENCE_AHEAD,
-                label_id=response.label_id,
-                sequence=response.sequence,
-                detail=f"check-in at sequence {response.sequence}, "
+                response,
+                f"check-in at sequence {response.sequence}, "
                 f"record signed up to {state.last_sequence}",
                 at=now,
             )
@@ -600,12 +598,10 @@ class Settlement:
                     skipped + 1,
                 )
                 events.append(
-                    SecurityEvent.on_uplink(
+                    _sequence_ahead(
                         uplink,
-                        SecurityEventKind.SEQUENCE_AHEAD,
-                        label_id=row.label_id,
-                        sequence=row.sequence,
-                        detail=f"a frame the controller signed refused as stale ({row.status})",
+                        response,
+                        f"a frame the controller signed refused as stale ({row.status})",
                         at=now,
                     )
                 )
@@ -647,12 +643,10 @@ class Settlement:
             row.content_hash,
         )
         events.append(
-            SecurityEvent.on_uplink(
+            _sequence_ahead(
                 uplink,
-                SecurityEventKind.SEQUENCE_AHEAD,
-                label_id=row.label_id,
-                sequence=row.sequence,
-                detail=f"acknowledged showing {shown}, not the frame's {row.content_hash}",
+                response,
+                f"acknowledged showing {shown}, not the frame's {row.content_hash}",
                 at=now,
             )
         )
@@ -793,6 +787,22 @@ def _skipped_after_stale(attempts: int) -> int:
     `attempts` is signed again: none the first time (a frame overtaken by the label's next
     one in the radio, or a label one frame ahead), then ever more."""
     return min(1 << (_STALE_REACH_GROWTH_BITS * max(attempts - 1, 0)), _AHEAD_AT_MOST) - 1
+
+
+def _sequence_ahead(
+    uplink: Uplink, response: LabelResponse, detail: str, *, at: datetime
+) -> SecurityEvent:
+    """The security event of a label that counts further than the record (a check-in
+    ahead, a stale refusal of a frame the record signed, an acknowledgement of a frame
+    the record lost): frames signed with its key are missing from the database."""
+    return SecurityEvent.on_uplink(
+        uplink,
+        SecurityEventKind.SEQUENCE_AHEAD,
+        label_id=response.label_id,
+        sequence=response.sequence,
+        detail=detail,
+        at=at,
+    )
 
 
 def _record_health(
