@@ -80,9 +80,6 @@ class ShownContent:
     prior_price: Decimal | None
     promotion_id: str | None
     price_fingerprint: str
-    # The instant the engine priced it for: its prior price is that of the reduction in
-    # force then, which a label left on an ended reduction still shows.
-    priced_at: datetime
 
 
 @dataclass(frozen=True, slots=True)

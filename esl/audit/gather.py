@@ -316,7 +316,7 @@ def _gather(
             store_key = PriceKey(label.sku, store_channel, label.store)
             # The 30 days before the reduction the label shows, not before the audit: a
             # label left on an ended reduction is stale, its prior price still that one's.
-            priced_at = min(shown.priced_at, at)
+            priced_at = _charged_since(ledger, store_key, shown.price, at=at)
             memo = (store_key, shown.price, priced_at)
             if memo not in priors:
                 product = catalogue.products.get(label.sku)
@@ -372,6 +372,17 @@ def _gather(
         due=due_by_label,
         time_zone=time_zone,
     )
+
+
+def _charged_since(ledger: PriceLedger, key: PriceKey, price: Decimal, *, at: datetime) -> datetime:
+    """When `key`'s store last began charging `price`, at or before `at` (else `at`): the
+    reduction a label shows, dated by its own store's ledger. Not by when its content was
+    first priced: labels of several stores may share one contents row (a template that
+    draws no store name), priced for the first store's reduction."""
+    for entry in reversed(ledger.entries(key)):
+        if entry.effective_from <= at and entry.price is not None and entry.price.amount == price:
+            return entry.effective_from
+    return at
 
 
 def _resolve_or_none(
@@ -637,7 +648,6 @@ def _shown_contents(
                 _contents.c.prior_price,
                 _contents.c.promotion_id,
                 _contents.c.price_fingerprint,
-                _contents.c.resolved_at,
                 _contents.c.content,
             ).where(_contents.c.content_hash.in_(chunk))
         ):
@@ -650,7 +660,6 @@ def _shown_contents(
                 prior_price=row.prior_price,
                 promotion_id=row.promotion_id,
                 price_fingerprint=row.price_fingerprint,
-                priced_at=row.resolved_at,
             )
             found[row.content_hash] = (shown, row.content)
     return found

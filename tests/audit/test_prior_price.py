@@ -182,3 +182,55 @@ def test_a_perishable_markdown_is_checked_against_the_price_before_the_first_red
     assert [(p.label_id, p.shown_prior, p.expected_prior) for p in report.prior_price_problems] == [
         ("L-milk-thirty-day-low", Decimal("2.79"), Decimal("3.49"))
     ]
+
+
+def test_a_label_sharing_its_pixels_with_another_stores_is_checked_at_its_own_reduction(
+    world: AuditWorld,
+) -> None:
+    # Two stores put the coffee on "-20%" five days apart. Their labels print the same
+    # pixels (a template without the store's name), so the contents table holds one row,
+    # priced for S01 when its sale began. S02 sold the coffee at 52.00 until 38 days
+    # before the audit: inside the 30 days before S01's sale began, outside those before
+    # S02's. The S02 label's 59.99 is right for S02's own sale.
+    for amount, days_before in (("52.00", 59), ("59.99", 38)):
+        world.publish(
+            [
+                {
+                    "action": "set_price",
+                    "sku": "CFE-1",
+                    "amount": amount,
+                    "store": "S02",
+                    "channel": "store",
+                }
+            ],
+            now=T0 - timedelta(days=days_before),
+        )
+    for store, days_before in (("S01", 10), ("S02", 5)):
+        world.publish(
+            [
+                {
+                    "action": "upsert_promotion",
+                    "promotion_id": f"P-CFE-{store}",
+                    "name": "Coffee week",
+                    "kind": "percent_off",
+                    "percent": "20",
+                    "skus": ["CFE-1"],
+                    "stores": [store],
+                    "channels": ["store"],
+                }
+            ],
+            now=T0 - timedelta(days=days_before),
+        )
+    world.label("L-s01-sale", store="S01", sku="CFE-1", at=T0 - timedelta(days=10))
+    world.label("L-s02-sale", store="S02", sku="CFE-1", at=T0 - timedelta(days=5))
+    s01_hash, s01 = world.acknowledged("L-s01-sale", at=T0 - timedelta(days=10))
+    s02_hash, s02 = world.acknowledged(
+        "L-s02-sale",
+        at=T0 - timedelta(days=5),
+        altered=lambda c: dataclasses.replace(c, store_name=s01.store_name),
+    )
+    assert s02_hash == s01_hash  # one contents row, priced for S01's sale
+    assert (s02.price, s02.prior_price) == (Decimal("47.99"), Decimal("59.99"))
+    for label_id in ("L-s01-sale", "L-s02-sale"):
+        world.checked_in(label_id, at=T0 - timedelta(minutes=1))
+    assert world.audit(at=T0).report.prior_price_problems == ()
