@@ -449,8 +449,17 @@ def answer_label_actions(
     transient refusal (busy) is an answer too: the person sees what the label said."""
     for action_id, response, received_at in answers:
         action = session.get(LabelActionRow, action_id)
-        if action is None or action.status not in OPEN_STATUSES:
+        if action is None:
+            continue
+        late_unassociation = (
+            action.action == ActionKind.UNASSOCIATE.value
+            and action.status == ActionStatus.UNANSWERED.value
+            and response.acked
+        )
+        if action.status not in OPEN_STATUSES and not late_unassociation:
             continue  # a duplicate of an answer already recorded
+        # An Unassociate confirmed after its action was reported unanswered still
+        # happened: the label deleted its key, so the controller forgets it too.
         if response.reason in _ASK_AGAIN:
             # Busy refreshing its panel: the sender asks again a little later. Not a low
             # battery: asking again would only drain it further; the person is told.

@@ -209,3 +209,50 @@ def test_the_unassociation_is_read_back_as_one_of_the_labels_actions(api: Api) -
     assert read.status_code == 200, read.text
     assert (read.json()["action"], read.json()["status"]) == ("unassociate", "answered")
     assert read.json()["detail"] == gone.json()["detail"]
+
+
+def test_a_confirmation_arriving_after_the_timeout_still_forgets_the_key(api: Api) -> None:
+    # The label deleted its key when it took Unassociate; its answer came in after the
+    # action was reported unanswered (a slow relay). The controller must not keep a key
+    # and an association the device no longer has: frames signed with it reach nobody,
+    # and a kit refuses the label as "already associated".
+    from esl.pipeline.ble_unassociation import NOT_CONFIRMED
+    from esl.pipeline.label_actions import answer_label_actions
+    from gateways.protocol import BasicStateFlag, LabelResponse, LabelState, ReasonCode
+
+    api.add_labels({"L-1": "S01"})
+    assert post_inventory(api, associated("L-1", DEVICE, 0)).status_code == 200
+    old_key = _key(api, "L-1")
+    asked = api.client.delete("/api/v1/stores/S01/ble/inventory/L-1", headers=api.headers("store"))
+    assert asked.status_code == 202, asked.text
+    action_id = asked.json()["action_id"]
+    with session_factory(api.engine).begin() as session:
+        action = session.get(LabelActionRow, action_id)
+        assert action is not None
+        # Unassociate was signed with sequence 7 and sent; no answer in time.
+        action.sequence, action.status, action.detail = 7, "unanswered", NOT_CONFIRMED
+    late = LabelResponse(
+        label_id="L-1",
+        sequence=7,
+        reason=ReasonCode.SUCCESS,
+        state=LabelState.UNASSOCIATED,
+        flags=BasicStateFlag.NONE,
+        displayed_hash=None,
+        page=0,
+        battery_mv=3000,
+        rssi_dbm=-60,
+        lqi=200,
+        temperature_tenths_c=200,
+        firmware="1.0.0",
+        label_time=START,
+    )
+
+    with session_factory(api.engine).begin() as session:
+        answer_label_actions(session, [(action_id, late, START)])
+
+    with session_factory(api.engine)() as session:
+        assert session.get(BleLabelInventoryRow, "L-1") is None
+        action = session.get(LabelActionRow, action_id)
+        assert action is not None
+        assert (action.status, action.reason) == ("answered", "SUCCESS")
+    assert _key(api, "L-1") != old_key
