@@ -8,7 +8,9 @@ action sender like flash and ping:
 1. `begin_unassociation`: bound to nothing, the label is planned its identification
    screen (its id, store and QR code, no price) by the controller's identification pass;
    the action waits for it (sent, no sequence).
-2. `settle_unassociation_screen`: once the label confirmed that screen, the action is
+2. `settle_unassociation_screen`: once the label acknowledged a frame of that screen
+   sent since the request (sent even when the record says it shows it: a frame of its
+   binding superseded in the air could still reach the panel before it), the action is
    requested again, and the sender signs the ESL Unassociate command with the label's
    key. E-paper keeps its last image without power or key, so the screen comes first.
 3. The label's signed acknowledgement (it deletes its key and ESL address, and advertises
@@ -30,6 +32,7 @@ from sqlalchemy.orm import Session
 from esl.db.ble_models import BleAddressReservationRow, BleLabelInventoryRow
 from esl.db.console_models import LabelActionRow
 from esl.db.models import LabelRow, LabelStateRow
+from esl.delivery_states import OutboxStatus
 from esl.pipeline.action_kinds import ActionStatus
 from esl.pipeline.check_ins import forget_desired
 from esl.pipeline.frames import supersede_open_frames
@@ -52,7 +55,9 @@ NOT_CONFIRMED = (
 
 def begin_unassociation(session: Session, action: LabelActionRow, *, now: datetime) -> None:
     """Step 1: wait for the identification screen planned since (frames told apart by
-    their ids, as a refresh does)."""
+    their ids, as a refresh does). What it should show is forgotten, so planning sends
+    the screen even to a label the record says shows it already."""
+    forget_desired(session, [action.label_id])
     action.after_outbox_id = session.scalar(
         select(func.coalesce(func.max(OUTBOX.c.id), 0)).where(OUTBOX.c.label_id == action.label_id)
     )
@@ -62,8 +67,12 @@ def begin_unassociation(session: Session, action: LabelActionRow, *, now: dateti
 
 
 def settle_unassociation_screen(session: Session, action: LabelActionRow) -> None:
-    """Step 2: the label confirmed a screen planned for no binding (its identification
-    screen): have it sent Unassociate (the sender's next round signs it)."""
+    """Step 2: the label acknowledged, since the request, a frame of the screen planned for
+    no binding (its identification screen): have it sent Unassociate (the sender's next
+    round signs it). The record alone is no proof: a frame of its binding superseded
+    while in the air may still reach the panel, and only the screen's frame, taken after
+    it, leaves the screen there (planning sends it although the record says it is shown,
+    `label_actions.forget_shown_of_refreshing`)."""
     state = session.get(LabelStateRow, action.label_id)
     if (
         state is None
@@ -71,6 +80,18 @@ def settle_unassociation_screen(session: Session, action: LabelActionRow) -> Non
         or state.desired_hash is None
         or state.confirmed_hash != state.desired_hash
     ):
+        return
+    drawn = session.scalar(
+        select(OUTBOX.c.id)
+        .where(
+            OUTBOX.c.label_id == action.label_id,
+            OUTBOX.c.status == OutboxStatus.ACKED,
+            OUTBOX.c.id > (action.after_outbox_id or 0),
+            OUTBOX.c.content_hash == state.desired_hash,
+        )
+        .limit(1)
+    )
+    if drawn is None:
         return
     action.status = ActionStatus.REQUESTED.value
     action.detail = "its identification screen is shown; sending it Unassociate"

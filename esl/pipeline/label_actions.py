@@ -319,13 +319,15 @@ def _refresh(session: Session, action: LabelActionRow, *, now: datetime) -> None
 def forget_shown_of_refreshing(session: Session, states: Mapping[str, LabelState]) -> None:
     """Planning, for these labels: one with a refresh under way is treated as showing
     nothing (in memory; not saved), so it gets its whole image although a check-in since
-    the request said it shows it: an image "already on the panel" draws nothing."""
+    the request said it shows it: an image "already on the panel" draws nothing. So is
+    one being unassociated, waiting for its identification screen: that screen's frame,
+    acknowledged, is what proves the panel shows it (`ble_unassociation`)."""
     if not states:
         return
     refreshing = session.scalars(
         select(LabelActionRow.label_id).where(
             LabelActionRow.status == ActionStatus.SENT.value,
-            LabelActionRow.action == ActionKind.REFRESH.value,
+            LabelActionRow.action.in_(_PLANNED_FIRST),
             LabelActionRow.sequence.is_(None),  # its image not confirmed yet
         )
     )

@@ -256,3 +256,57 @@ def test_a_confirmation_arriving_after_the_timeout_still_forgets_the_key(api: Ap
         assert action is not None
         assert (action.status, action.reason) == ("answered", "SUCCESS")
     assert _key(api, "L-1") != old_key
+
+
+def test_the_screen_step_waits_for_a_frame_of_the_screen_acknowledged_since_the_request(
+    api: Api,
+) -> None:
+    # The record alone says the label shows its identification screen (it did before it
+    # was bound), but the price frame of its binding may still be in the air: superseded
+    # by the screen's planning, the label may yet draw it. Unassociate sent now would
+    # leave that price on the keyless panel for good; only the screen's own frame,
+    # acknowledged after the request (so after any frame before it), proves the panel.
+    from esl.db.models import LabelStateRow
+    from esl.pipeline.ble_unassociation import begin_unassociation, settle_unassociation_screen
+
+    api.add_labels({"L-1": "S01"})
+    assert post_inventory(api, associated("L-1", DEVICE, 0)).status_code == 200
+    screen = "ab" * 16
+    asked = api.client.delete("/api/v1/stores/S01/ble/inventory/L-1", headers=api.headers("store"))
+    action_id = asked.json()["action_id"]
+    _sent_frame(api, "L-1")  # the price frame of its binding, sequence 1, in the air
+    with session_factory(api.engine).begin() as session:
+        session.add(
+            LabelStateRow(
+                label_id="L-1",
+                last_sequence=1,
+                binding_id=None,
+                desired_key="identification",
+                desired_hash=screen,
+                confirmed_hash=screen,
+                displayed_hash=screen,
+            )
+        )
+    with session_factory(api.engine).begin() as session:
+        action = session.get(LabelActionRow, action_id)
+        assert action is not None
+        begin_unassociation(session, action, now=START)
+        settle_unassociation_screen(session, action)
+        assert action.status == "sent"  # before: requested, Unassociate signed at once
+        session.add(
+            OutboxRow(
+                label_id="L-1",
+                store="S01",
+                gateway=GATEWAY,
+                sequence=2,
+                content_hash=screen,
+                payload=b"screen",
+                status=OutboxStatus.ACKED.value,
+                attempts=1,
+                not_before=START,
+                created_at=START,
+            )
+        )
+        session.flush()
+        settle_unassociation_screen(session, action)
+        assert action.status == "requested"

@@ -174,3 +174,31 @@ async def test_a_label_out_of_reach_stays_associated_and_the_operator_is_told(
             select(LabelActionRow.action).where(LabelActionRow.label_id == leaving)
         ).all()
         assert "unassociate" in actions
+
+
+async def test_a_label_already_showing_its_screen_is_sent_it_again_then_unassociated(
+    shop: BleShop,
+) -> None:
+    from esl.db.models import LabelBindingRow
+
+    leaving = sorted(shop.ble)[0]
+    async with _running(shop):
+        await _until(shop, shop.settled, "the price on every label")
+        with shop.sessions.begin() as session:
+            binding = session.scalars(
+                select(LabelBindingRow).where(
+                    LabelBindingRow.label_id == leaving, LabelBindingRow.unbound_at.is_(None)
+                )
+            ).one()
+            binding.unbound_at = shop.clock.now
+        await _until(shop, lambda: _shows_identification(shop, leaving), "its screen")
+        await _until(shop, shop.settled, "the screen confirmed")
+
+        action_id = _unassociate(shop, leaving)
+        await _until(shop, _ended(shop, action_id), "the label's answer")
+
+    action = _action(shop, action_id)
+    assert (action.status, action.reason) == ("answered", "SUCCESS"), action.detail
+    assert _shows_identification(shop, leaving)
+    with shop.sessions() as session:
+        assert session.get(BleLabelInventoryRow, leaving) is None
