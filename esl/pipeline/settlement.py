@@ -90,6 +90,8 @@ _RETRY_WHEN_HEARD = (ParkReason.OFFLINE.value, ParkReason.FLAT_BATTERY.value)
 _REFUSAL_LOG_LEVEL = {Refusal.DUPLICATE: logging.INFO, Refusal.NOT_TAKEN: logging.DEBUG}
 # A row in one of these has had its answer: another one is late.
 _SETTLED = (OutboxStatus.SUPERSEDED, OutboxStatus.ACKED)
+# An image acknowledged on every attempt with another panel than it leaves.
+_ANOTHER_PANEL = Parking(ParkReason.REJECTED, "acknowledged showing another image every time")
 # How far a check-in may count beyond the record and still be believed: a database that
 # lost its last commits, or was restored from a backup, lost a few sequence numbers per
 # label, never a sizeable part of the 2^32 a label has.
@@ -554,6 +556,13 @@ class Settlement:
                 events=events,
                 now=now,
             )
+            if self.policy.exhausted(row.attempts):
+                # Every attempt acknowledged with another panel: no lost frame explains
+                # that (a firmware misreporting its panel); stop, as for tampering, and
+                # let an operator see why instead of signing it again for ever.
+                row.park(_ANOTHER_PANEL, at=now)
+                self.counts.parked += 1
+                return None
             widened.add(state.label_id)
             rebuilt += self._resign(session, state, row, now=now)
             return None

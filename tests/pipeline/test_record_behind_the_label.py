@@ -17,10 +17,12 @@ SQLite, the controller and dispatcher, firmware_sim labels on one test clock.
 
 from __future__ import annotations
 
+import dataclasses
 import random
 import sqlite3
 from datetime import timedelta
 from pathlib import Path
+from typing import Any
 
 import pytest
 from sqlalchemy import Engine, select
@@ -28,7 +30,10 @@ from sqlalchemy import Engine, select
 from esl.composition import build_controller, controller_settings
 from esl.db.engine import session_factory
 from esl.db.models import OutboxRow, SecurityEventRow
+from esl.pipeline import RetryPolicy
 from esl.settings import Settings
+from firmware_sim.label import SimulatedLabel
+from gateways.protocol import LabelResponse
 from rendering.encoding import content_hash
 from tests.pipeline.in_memory_gateway import radio
 from tests.pipeline.small_world import PRICES_A, T0, World
@@ -255,3 +260,46 @@ async def test_a_label_further_ahead_than_the_attempts_of_a_frame_still_takes_it
     await world.converge()
     _assert_truth(world)
     assert "parked" not in {status for _, status in world.rows(label_id)}
+
+
+class _PanelMisreportingLabel(SimulatedLabel):
+    """Firmware that takes every image yet reports the panel it showed before: no label
+    of ours does. Its acknowledgements contradict every frame they answer."""
+
+    __slots__ = ()
+    reported: bytes | None = None
+
+    def _response(self, now_ms: int, **fields: Any) -> LabelResponse:
+        honest = super()._response(now_ms, **fields)
+        return dataclasses.replace(honest, displayed_hash=type(self).reported)
+
+
+async def test_a_label_contradicting_every_acknowledgement_is_parked_not_signed_for_ever(
+    engine: Engine,
+) -> None:
+    """An acknowledgement showing another panel than its frame leaves is taken for the
+    answer to a lost frame, and the frame is signed again above. A label doing so on
+    every attempt was signed again without end (each answer a security event); it is
+    parked once its attempts are spent, with a reason an operator can read."""
+    publish_prices(session_factory(engine), PRICES_A, now=T0)
+    world = World(engine, count=1)
+    await world.converge()
+    label_id = sorted(world.labels)[0]
+    honest = world.labels[label_id]
+    _PanelMisreportingLabel.reported = honest.shown_hash
+    snapshot, images = world.back_up(label_id)
+    world.labels[label_id] = _PanelMisreportingLabel.restore(
+        snapshot, hardware=honest.hardware, images=images, now=world.clock.now
+    )
+
+    world.clock.advance(timedelta(minutes=1))
+    publish_prices(world.sessions, PRICES_B, now=world.clock.now)
+    await world.converge()
+    statuses = [status for _, status in world.rows(label_id)]
+    assert statuses[-1] == "parked"
+    assert statuses.count("superseded") < RetryPolicy().max_attempts
+    with world.sessions() as session:
+        parked = session.scalars(
+            select(OutboxRow.parked_detail).where(OutboxRow.status == "parked")
+        ).one()
+    assert parked == "acknowledged showing another image every time"
