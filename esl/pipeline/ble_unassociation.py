@@ -32,11 +32,10 @@ from sqlalchemy.orm import Session
 from esl.db.ble_models import BleAddressReservationRow, BleLabelInventoryRow
 from esl.db.console_models import LabelActionRow
 from esl.db.models import LabelRow, LabelStateRow
-from esl.delivery_states import OutboxStatus
 from esl.pipeline.action_kinds import ActionStatus
 from esl.pipeline.check_ins import forget_desired
 from esl.pipeline.frames import supersede_open_frames
-from esl.pipeline.outbox_rows import OUTBOX
+from esl.pipeline.outbox_rows import OUTBOX, acknowledged_since
 from gateways.protocol import generate_label_key
 
 __all__ = [
@@ -81,17 +80,9 @@ def settle_unassociation_screen(session: Session, action: LabelActionRow) -> Non
         or state.confirmed_hash != state.desired_hash
     ):
         return
-    drawn = session.scalar(
-        select(OUTBOX.c.id)
-        .where(
-            OUTBOX.c.label_id == action.label_id,
-            OUTBOX.c.status == OutboxStatus.ACKED,
-            OUTBOX.c.id > (action.after_outbox_id or 0),
-            OUTBOX.c.content_hash == state.desired_hash,
-        )
-        .limit(1)
-    )
-    if drawn is None:
+    if not acknowledged_since(
+        session, action.label_id, after_id=action.after_outbox_id, content_hash=state.desired_hash
+    ):
         return
     action.status = ActionStatus.REQUESTED.value
     action.detail = "its identification screen is shown; sending it Unassociate"

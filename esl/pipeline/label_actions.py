@@ -54,7 +54,7 @@ from esl.pipeline.ble_unassociation import (
 )
 from esl.pipeline.check_ins import forget_desired
 from esl.pipeline.label_states import LabelState, load_label_states, save_label_states
-from esl.pipeline.outbox_rows import OUTBOX
+from esl.pipeline.outbox_rows import OUTBOX, acknowledged_since
 from gateways.base import Downlink
 from gateways.protocol import (
     BasicStateFlag,
@@ -351,17 +351,9 @@ def _settle_refresh(session: Session, action: LabelActionRow) -> None:
         or state.confirmed_hash != state.desired_hash
     ):
         return
-    drawn = session.scalar(
-        select(OUTBOX.c.id)
-        .where(
-            OUTBOX.c.label_id == action.label_id,
-            OUTBOX.c.status == OutboxStatus.ACKED,
-            OUTBOX.c.id > (action.after_outbox_id or 0),
-            OUTBOX.c.content_hash == state.desired_hash,
-        )
-        .limit(1)
-    )
-    if drawn is not None:
+    if acknowledged_since(
+        session, action.label_id, after_id=action.after_outbox_id, content_hash=state.desired_hash
+    ):
         # Its image is confirmed: now have it drawn (the sender's next round sends it).
         action.status = ActionStatus.REQUESTED.value
         action.detail = "its image is confirmed; asking it to draw it again"

@@ -21,7 +21,13 @@ from esl.db.repositories import in_chunks
 from esl.delivery_states import OutboxStatus
 from esl.pipeline.verdicts import Parking
 
-__all__ = ["OUTBOX", "OutboxEntry", "outbox_entries", "save_outbox_entries"]
+__all__ = [
+    "OUTBOX",
+    "OutboxEntry",
+    "acknowledged_since",
+    "outbox_entries",
+    "save_outbox_entries",
+]
 
 OUTBOX = core_table(OutboxRow)
 
@@ -131,3 +137,24 @@ def save_outbox_entries(session: Session, entries: Iterable[OutboxEntry]) -> int
 def _value(word: str | None) -> str | None:
     # The plain string of an enum member: database drivers need not know our enums.
     return None if word is None else str(word)
+
+
+def acknowledged_since(
+    session: Session, label_id: str, *, after_id: int | None, content_hash: str
+) -> bool:
+    """Whether the label acknowledged a frame of `content_hash` above outbox row
+    `after_id`: the panel took that image after the watermark, which the record saying
+    it shows it does not prove (a check-in, or a frame planned before and signed again)."""
+    return (
+        session.scalar(
+            select(OUTBOX.c.id)
+            .where(
+                OUTBOX.c.label_id == label_id,
+                OUTBOX.c.status == OutboxStatus.ACKED,
+                OUTBOX.c.id > (after_id or 0),
+                OUTBOX.c.content_hash == content_hash,
+            )
+            .limit(1)
+        )
+        is not None
+    )
