@@ -7,7 +7,7 @@ cheese price goes from 8.99 to 9.49. The audit runs at AUDIT_AT = T0 + 2 h.
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 from tests.audit.world import T0, AuditWorld
 
@@ -42,21 +42,7 @@ def build_chain(world: AuditWorld) -> None:
         ],
         now=T0 - timedelta(days=59),
     )
-    world.publish(
-        [
-            {
-                "action": "upsert_promotion",
-                "promotion_id": "P-CFE",
-                "name": "Coffee week",
-                "kind": "percent_off",
-                "percent": "20",
-                "skus": ["CFE-1"],
-                "channels": ["store"],
-                "valid_from": (T0 - timedelta(days=1)).isoformat(),
-            }
-        ],
-        now=T0 - timedelta(days=1),
-    )
+    coffee_week(world, now=T0 - timedelta(days=1))
     labels = {
         "L-match": ("S02", "MLK-1"),
         "L-store-rule": ("S01", "CHS-1"),
@@ -86,3 +72,27 @@ def build_chain(world: AuditWorld) -> None:
         world.checked_in(label_id, at=RECENTLY)
     world.checked_in("L-flat", at=RECENTLY, battery_mv=2_300)
     world.checked_in("L-tampered", at=RECENTLY, displayed_hash=TAMPERED_HASH)
+
+
+def coffee_week(
+    world: AuditWorld,
+    *,
+    now: datetime,
+    promotion_id: str = "P-CFE",
+    stores: list[str] | None = None,
+) -> None:
+    """ "Coffee week": CFE-1 20 % off in the store channel from `now` (in `stores` only,
+    when named), published at `now`."""
+    item: dict[str, object] = {
+        "action": "upsert_promotion",
+        "promotion_id": promotion_id,
+        "name": "Coffee week",
+        "kind": "percent_off",
+        "percent": "20",
+        "skus": ["CFE-1"],
+        "channels": ["store"],
+        "valid_from": now.isoformat(),
+    }
+    if stores is not None:
+        item["stores"] = stores
+    world.publish([item], now=now)

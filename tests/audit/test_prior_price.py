@@ -8,7 +8,7 @@ from decimal import Decimal
 
 from esl.audit.classify import AuditClass
 from pricing import PriorPriceBasis
-from tests.audit.scenario import AUDIT_AT, build_chain
+from tests.audit.scenario import AUDIT_AT, build_chain, coffee_week
 from tests.audit.world import T0, AuditWorld
 
 
@@ -82,20 +82,7 @@ def test_a_label_left_on_an_ended_reduction_is_checked_against_that_reductions_p
     # A label still showing the sale printed 59.99, the low of the 30 days before the
     # sale began: right for what it shows (it is stale, not wrongly announced). The 30
     # days before the audit hold the sale's own 47.99, a price that announces nothing.
-    world.publish(
-        [
-            {
-                "action": "upsert_promotion",
-                "promotion_id": "P-CFE",
-                "name": "Coffee week",
-                "kind": "percent_off",
-                "percent": "20",
-                "skus": ["CFE-1"],
-                "channels": ["store"],
-            }
-        ],
-        now=T0 - timedelta(days=10),
-    )
+    coffee_week(world, now=T0 - timedelta(days=10))
     world.label("L-left-on-sale", store="S02", sku="CFE-1", at=T0 - timedelta(days=10))
     _, content = world.acknowledged("L-left-on-sale", at=T0 - timedelta(days=10))
     assert (content.price, content.prior_price) == (Decimal("47.99"), Decimal("59.99"))
@@ -112,20 +99,7 @@ def test_a_label_left_on_an_ended_reduction_is_checked_against_that_reductions_p
 def test_a_label_left_on_an_ended_reduction_with_a_wrong_prior_is_still_caught(
     world: AuditWorld,
 ) -> None:
-    world.publish(
-        [
-            {
-                "action": "upsert_promotion",
-                "promotion_id": "P-CFE",
-                "name": "Coffee week",
-                "kind": "percent_off",
-                "percent": "20",
-                "skus": ["CFE-1"],
-                "channels": ["store"],
-            }
-        ],
-        now=T0 - timedelta(days=10),
-    )
+    coffee_week(world, now=T0 - timedelta(days=10))
     world.label("L-left-wrong", store="S02", sku="CFE-1", at=T0 - timedelta(days=10))
     world.acknowledged(
         "L-left-wrong",
@@ -206,20 +180,11 @@ def test_a_label_sharing_its_pixels_with_another_stores_is_checked_at_its_own_re
             now=T0 - timedelta(days=days_before),
         )
     for store, days_before in (("S01", 10), ("S02", 5)):
-        world.publish(
-            [
-                {
-                    "action": "upsert_promotion",
-                    "promotion_id": f"P-CFE-{store}",
-                    "name": "Coffee week",
-                    "kind": "percent_off",
-                    "percent": "20",
-                    "skus": ["CFE-1"],
-                    "stores": [store],
-                    "channels": ["store"],
-                }
-            ],
+        coffee_week(
+            world,
             now=T0 - timedelta(days=days_before),
+            promotion_id=f"P-CFE-{store}",
+            stores=[store],
         )
     world.label("L-s01-sale", store="S01", sku="CFE-1", at=T0 - timedelta(days=10))
     world.label("L-s02-sale", store="S02", sku="CFE-1", at=T0 - timedelta(days=5))
