@@ -46,19 +46,7 @@ def test_a_wrong_prior_price_is_caught_with_the_right_value(world: AuditWorld) -
 
 def test_the_prior_price_is_the_low_of_the_labels_own_store(world: AuditWorld) -> None:
     # S02 sold the coffee at 52.00 for ten days, three weeks before the promotion started.
-    for amount, days_before in (("52.00", 21), ("59.99", 11)):
-        world.publish(
-            [
-                {
-                    "action": "set_price",
-                    "sku": "CFE-1",
-                    "amount": amount,
-                    "store": "S02",
-                    "channel": "store",
-                }
-            ],
-            now=T0 - timedelta(days=days_before),
-        )
+    _s02_coffee_prices(world, ("52.00", 21), ("59.99", 11))
     build_chain(world)
     world.label("L-s02-engine", store="S02", sku="CFE-1")
     world.label("L-s02-national-prior", store="S02", sku="CFE-1")
@@ -166,19 +154,7 @@ def test_a_label_sharing_its_pixels_with_another_stores_is_checked_at_its_own_re
     # priced for S01 when its sale began. S02 sold the coffee at 52.00 until 38 days
     # before the audit: inside the 30 days before S01's sale began, outside those before
     # S02's. The S02 label's 59.99 is right for S02's own sale.
-    for amount, days_before in (("52.00", 59), ("59.99", 38)):
-        world.publish(
-            [
-                {
-                    "action": "set_price",
-                    "sku": "CFE-1",
-                    "amount": amount,
-                    "store": "S02",
-                    "channel": "store",
-                }
-            ],
-            now=T0 - timedelta(days=days_before),
-        )
+    _s02_coffee_prices(world, ("52.00", 59), ("59.99", 38))
     for store, days_before in (("S01", 10), ("S02", 5)):
         coffee_week(
             world,
@@ -199,3 +175,20 @@ def test_a_label_sharing_its_pixels_with_another_stores_is_checked_at_its_own_re
     for label_id in ("L-s01-sale", "L-s02-sale"):
         world.checked_in(label_id, at=T0 - timedelta(minutes=1))
     assert world.audit(at=T0).report.prior_price_problems == ()
+
+
+def _s02_coffee_prices(world: AuditWorld, *prices: tuple[str, int]) -> None:
+    """S02's own coffee prices: each (amount, days before T0) published then."""
+    for amount, days_before in prices:
+        world.publish(
+            [
+                {
+                    "action": "set_price",
+                    "sku": "CFE-1",
+                    "amount": amount,
+                    "store": "S02",
+                    "channel": "store",
+                }
+            ],
+            now=T0 - timedelta(days=days_before),
+        )

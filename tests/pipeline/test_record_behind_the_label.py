@@ -48,6 +48,22 @@ def _copy(source: Path, target: Path) -> None:
         src.backup(dst)
 
 
+async def _showing_prices_a(engine: Engine, *, labels: int) -> World:
+    """A store of `labels` labels showing prices A, every frame acknowledged."""
+    publish_prices(session_factory(engine), PRICES_A, now=T0)
+    world = World(engine, count=labels)
+    await world.converge()
+    return world
+
+
+def _back_up(engine: Engine, tmp_path: Path) -> Path:
+    """The database file copied aside as it is now (the backup a restore goes back to);
+    the file's path."""
+    database = Path(str(engine.url.database))
+    _copy(database, tmp_path / "before.sqlite")
+    return database
+
+
 def _restart(world: World) -> None:
     """A new controller over the same database (what the old one held in memory is gone)."""
     world.controller = build_controller(
@@ -78,11 +94,8 @@ def _assert_truth(world: World) -> None:
 async def test_labels_that_count_further_than_a_database_that_lost_its_last_commits_are_found(
     engine: Engine, tmp_path: Path, then: dict[str, str] | None
 ) -> None:
-    publish_prices(session_factory(engine), PRICES_A, now=T0)
-    world = World(engine, count=2)
-    await world.converge()
-    database = Path(str(engine.url.database))
-    _copy(database, tmp_path / "before.sqlite")
+    world = await _showing_prices_a(engine, labels=2)
+    database = _back_up(engine, tmp_path)
 
     # A price change reaches the shelf; then the database loses it, and the frames.
     publish_prices(world.sessions, PRICES_B, now=world.clock.now)
@@ -120,11 +133,8 @@ async def test_a_timed_price_the_database_lost_is_not_flipped_to_at_its_instant(
     while the record, which lost the publication, knows no flip. Believed as showing the
     price of now, with nothing on its way, a label was planned nothing and flipped at the
     instant to a price nobody published any more, until a check-in after it disagreed."""
-    publish_prices(session_factory(engine), PRICES_A, now=T0)
-    world = World(engine, count=2)
-    await world.converge()
-    database = Path(str(engine.url.database))
-    _copy(database, tmp_path / "before.sqlite")
+    world = await _showing_prices_a(engine, labels=2)
+    database = _back_up(engine, tmp_path)
 
     flip = (world.clock.now + timedelta(hours=1)).replace(microsecond=0)
     publish_prices(world.sessions, PRICES_B, now=world.clock.now, effective_at=flip)
@@ -148,9 +158,7 @@ async def test_a_frame_the_label_acknowledged_stays_acknowledged_when_it_is_foun
     check-in, ahead of the record, are settled together: the frame was acknowledged,
     and stays so (not overwritten as superseded, which history, refreshes and time to
     shelf read as never delivered)."""
-    publish_prices(session_factory(engine), PRICES_A, now=T0)
-    world = World(engine, count=1)
-    await world.converge()
+    world = await _showing_prices_a(engine, labels=1)
     label_id = sorted(world.labels)[0]
     database = Path(str(engine.url.database))
 
@@ -187,12 +195,9 @@ async def test_a_late_acknowledgement_of_a_lost_frame_confirms_not_the_frame_giv
     the new frame: the record claimed the new price while the panel showed the lost one,
     and nothing was sent again (the label refused the new frame itself as stale, a late
     answer to a row already acknowledged)."""
-    publish_prices(session_factory(engine), PRICES_A, now=T0)
-    world = World(engine, count=1)
-    await world.converge()
+    world = await _showing_prices_a(engine, labels=1)
     label_id = sorted(world.labels)[0]
-    database = Path(str(engine.url.database))
-    _copy(database, tmp_path / "before.sqlite")
+    database = _back_up(engine, tmp_path)
 
     world.clock.advance(timedelta(minutes=1))  # past the panel's refresh
     publish_prices(world.sessions, PRICES_B, now=world.clock.now)
@@ -237,12 +242,9 @@ async def test_a_label_further_ahead_than_the_attempts_of_a_frame_still_takes_it
     refusal signed it again only one number higher: the label, eight ahead, refused
     every attempt and the price was parked `rejected: STALE_SEQUENCE`, the panel showing
     the old one until the label's next check-in."""
-    publish_prices(session_factory(engine), PRICES_A, now=T0)
-    world = World(engine, count=1)
-    await world.converge()
+    world = await _showing_prices_a(engine, labels=1)
     label_id = sorted(world.labels)[0]
-    database = Path(str(engine.url.database))
-    _copy(database, tmp_path / "before.sqlite")
+    database = _back_up(engine, tmp_path)
 
     for _ in range(4):  # the price changes back and forth, each change reaching the shelf
         world.clock.advance(timedelta(minutes=1))
@@ -281,9 +283,7 @@ async def test_a_label_contradicting_every_acknowledgement_is_parked_not_signed_
     answer to a lost frame, and the frame is signed again above. A label doing so on
     every attempt was signed again without end (each answer a security event); it is
     parked once its attempts are spent, with a reason an operator can read."""
-    publish_prices(session_factory(engine), PRICES_A, now=T0)
-    world = World(engine, count=1)
-    await world.converge()
+    world = await _showing_prices_a(engine, labels=1)
     label_id = sorted(world.labels)[0]
     honest = world.labels[label_id]
     _PanelMisreportingLabel.reported = honest.shown_hash

@@ -12,7 +12,7 @@ from dataclasses import replace
 
 import pytest
 
-from esl.label_legibility import ContentKind, LabelCase, read_fields, tesseract_available
+from esl.label_legibility import ContentKind, LabelCase, read_fields
 from pricing import PriceRule, PriorPriceBasis
 from pricing.label_text import LABEL_TEXTS
 from rendering.content import LabelContent, content_from_dict, content_to_dict
@@ -80,7 +80,6 @@ def test_every_language_has_both_captions() -> None:
 
 
 @pytest.mark.xdist_group("tesseract")
-@pytest.mark.skipif(not tesseract_available(), reason="tesseract with pol, eng, deu")
 def test_the_caption_of_a_small_perishable_label_is_read_exactly() -> None:
     cases = [
         LabelCase(
