@@ -57,6 +57,7 @@ from esl.pipeline.label_states import LabelState, load_label_states, save_label_
 from esl.pipeline.outbox_rows import OUTBOX, acknowledged_since
 from gateways.base import Downlink
 from gateways.protocol import (
+    NO_OPCODE,
     BasicStateFlag,
     Command,
     FlashLed,
@@ -64,12 +65,14 @@ from gateways.protocol import (
     LabelResponse,
     LedColour,
     LedPattern,
+    Opcode,
     Ping,
     ReasonCode,
     RefreshDisplay,
     SetClock,
     Unassociate,
     encode_frame,
+    opcode_of,
     packed_of_frame,
     sign_packed,
 )
@@ -98,6 +101,12 @@ _COMMANDS: dict[ActionKind, Command] = {
     ActionKind.PING: Ping(),
     ActionKind.REFRESH: RefreshDisplay(),
     ActionKind.UNASSOCIATE: Unassociate(),
+}
+# The command each action's frame carries, as its answer names it (a clock's is signed
+# at sending, so it is not in `_COMMANDS`).
+_OPCODES: dict[str, int] = {
+    **{kind.value: opcode_of(command) for kind, command in _COMMANDS.items()},
+    ActionKind.SET_CLOCK.value: Opcode.SET_CLOCK,
 }
 # The actions whose first step is planning (the label's image, or its identification
 # screen), told by the action's `after_outbox_id` still unset.
@@ -452,6 +461,11 @@ def answer_label_actions(
         )
         if action.status not in OPEN_STATUSES and not late_unassociation:
             continue  # a duplicate of an answer already recorded
+        if response.opcode not in (NO_OPCODE, _OPCODES[action.action]):
+            # The answer of another command signed with this number: a frame the database
+            # lost (a restore), which the label took before this action was signed with
+            # its number again. Not this action's answer.
+            continue
         # An Unassociate confirmed after its action was reported unanswered still
         # happened: the label deleted its key, so the controller forgets it too.
         if response.reason in _ASK_AGAIN:

@@ -38,6 +38,7 @@ from gateways.protocol.commands import (
     build_image_update,
     from_wire_ms,
     header_opcode,
+    opcode_of,
     to_wire_ms,
 )
 from gateways.protocol.errors import FrameRejectedError, ProtocolError, ProvisioningRejectedError
@@ -132,6 +133,7 @@ __all__ = [
     "generate_label_key",
     "header_opcode",
     "is_gateway_report",
+    "opcode_of",
     "pack_for_signing",
     "packed_of_frame",
     "parse_provisioning",

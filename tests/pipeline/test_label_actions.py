@@ -10,14 +10,17 @@ from sqlalchemy import Engine, select
 
 from esl.db.console_models import LabelActionRow
 from esl.db.engine import session_factory
-from esl.db.models import LabelAcknowledgementRow, OutboxRow
+from esl.db.models import LabelAcknowledgementRow, LabelRow, OutboxRow
 from esl.services.keys import Principal, Role
 from esl.services.label_actions import ActionKind, request_action
 from esl.settings import Settings
 from firmware_sim.label import SimulatedLabel
 from gateways.base import Uplink
+from gateways.protocol import encode_response
+from gateways.protocol.commands import Opcode
 from tests.pipeline.in_memory_gateway import radio
 from tests.pipeline.small_world import PRICES_A, T0, World
+from tests.support.label_answers import synchronized_answer
 from tests.support.pipeline import ADMIN, publish_prices
 
 
@@ -321,3 +324,32 @@ def test_a_store_key_may_not_act_in_another_store(world: World) -> None:
         _ask(world, sorted(world.labels)[0], ActionKind.FLASH, who=other_store)
     with world.sessions() as session:
         assert session.scalars(select(LabelActionRow)).all() == []
+
+
+async def test_an_answer_to_another_command_with_the_actions_number_does_not_answer_it(
+    world: World,
+) -> None:
+    """After a restore the controller may sign an action with the number of a frame the
+    database lost; the label's late answer to that frame (an image) then names the
+    action's number. The answer says which command it answers: it is not the ping's, and
+    the person is not told the label answered before it did."""
+    await world.converge()
+    label_id = sorted(world.labels)[0]
+    world.clock.advance(timedelta(seconds=20))  # its panel refresh is over
+    action_id = _ask(world, label_id, ActionKind.PING)
+    world.clock.advance(timedelta(seconds=1))
+    await world.send_due()
+    ping = world.gateway.take()
+    sequence = _action(world, action_id).sequence
+    assert sequence is not None
+    with world.sessions() as session:
+        key = session.scalars(select(LabelRow.secret_key).where(LabelRow.id == label_id)).one()
+    lost_image_answer = synchronized_answer(
+        label_id, sequence, label_time=world.clock.now, opcode=Opcode.DISPLAY_IMAGE
+    )
+    world.dispatcher.settle(
+        [Uplink("S01", "gw1", encode_response(lost_image_answer, key=key), world.clock.now)]
+    )
+    assert _action(world, action_id).status == "sent"
+    world.dispatcher.settle(radio(ping, world.labels, now=world.clock.now))
+    assert _action(world, action_id).status == "answered"
