@@ -6,6 +6,7 @@ associated label with "unassociate it first" and nothing could do that."""
 
 from __future__ import annotations
 
+import dataclasses
 from pathlib import Path
 from typing import Any
 
@@ -19,10 +20,14 @@ from esl.db.console_models import LabelActionRow
 from esl.db.engine import create_engine_for, session_factory
 from esl.db.models import LabelBindingRow, LabelRow, OutboxRow
 from esl.delivery_states import OutboxStatus
+from esl.pipeline.ble_unassociation import NOT_CONFIRMED
+from esl.pipeline.label_actions import answer_label_actions
 from esl.services.ble_inventory import record_ble_associations
+from gateways.protocol import BasicStateFlag, LabelState, Opcode
 from tests.support.api import Api
 from tests.support.ble_inventory import DEVICE, GATEWAY, associated, post_inventory
 from tests.support.database import START, seed_reference_data
+from tests.support.label_answers import synchronized_answer
 
 
 def _kit(api: Api, label_id: str) -> Any:
@@ -216,10 +221,6 @@ def test_a_confirmation_arriving_after_the_timeout_still_forgets_the_key(api: Ap
     # action was reported unanswered (a slow relay). The controller must not keep a key
     # and an association the device no longer has: frames signed with it reach nobody,
     # and a kit refuses the label as "already associated".
-    from esl.pipeline.ble_unassociation import NOT_CONFIRMED
-    from esl.pipeline.label_actions import answer_label_actions
-    from gateways.protocol import BasicStateFlag, LabelResponse, LabelState, ReasonCode
-
     api.add_labels({"L-1": "S01"})
     assert post_inventory(api, associated("L-1", DEVICE, 0)).status_code == 200
     old_key = _key(api, "L-1")
@@ -231,20 +232,12 @@ def test_a_confirmation_arriving_after_the_timeout_still_forgets_the_key(api: Ap
         assert action is not None
         # Unassociate was signed with sequence 7 and sent; no answer in time.
         action.sequence, action.status, action.detail = 7, "unanswered", NOT_CONFIRMED
-    late = LabelResponse(
-        label_id="L-1",
-        sequence=7,
-        reason=ReasonCode.SUCCESS,
+    late = dataclasses.replace(
+        synchronized_answer(
+            "L-1", 7, label_time=START, displayed_hash=None, opcode=Opcode.UNASSOCIATE
+        ),
         state=LabelState.UNASSOCIATED,
         flags=BasicStateFlag.NONE,
-        displayed_hash=None,
-        page=0,
-        battery_mv=3000,
-        rssi_dbm=-60,
-        lqi=200,
-        temperature_tenths_c=200,
-        firmware="1.0.0",
-        label_time=START,
     )
 
     with session_factory(api.engine).begin() as session:

@@ -56,12 +56,9 @@ async def _showing_prices_a(engine: Engine, *, labels: int) -> World:
     return world
 
 
-def _back_up(engine: Engine, tmp_path: Path) -> Path:
-    """The database file copied aside as it is now (the backup a restore goes back to);
-    the file's path."""
-    database = Path(str(engine.url.database))
-    _copy(database, tmp_path / "before.sqlite")
-    return database
+def _back_up(engine: Engine, tmp_path: Path) -> None:
+    """The database file copied aside as it is now (the backup `_restore` goes back to)."""
+    _copy(Path(str(engine.url.database)), tmp_path / "before.sqlite")
 
 
 def _restart(world: World) -> None:
@@ -74,6 +71,14 @@ def _restart(world: World) -> None:
         rng=random.Random(4),
     )
     world.dispatcher = world.controller.dispatcher
+
+
+def _restore(engine: Engine, world: World, tmp_path: Path) -> None:
+    """The database back to the copy `_back_up` took (its later commits lost), and a new
+    controller over it."""
+    engine.dispose()
+    _copy(tmp_path / "before.sqlite", Path(str(engine.url.database)))
+    _restart(world)
 
 
 def _assert_truth(world: World) -> None:
@@ -95,14 +100,12 @@ async def test_labels_that_count_further_than_a_database_that_lost_its_last_comm
     engine: Engine, tmp_path: Path, then: dict[str, str] | None
 ) -> None:
     world = await _showing_prices_a(engine, labels=2)
-    database = _back_up(engine, tmp_path)
+    _back_up(engine, tmp_path)
 
     # A price change reaches the shelf; then the database loses it, and the frames.
     publish_prices(world.sessions, PRICES_B, now=world.clock.now)
     await world.converge()
-    engine.dispose()
-    _copy(tmp_path / "before.sqlite", database)
-    _restart(world)
+    _restore(engine, world, tmp_path)
 
     world.clock.advance(timedelta(minutes=1))
     if then is not None:
@@ -134,14 +137,12 @@ async def test_a_timed_price_the_database_lost_is_not_flipped_to_at_its_instant(
     price of now, with nothing on its way, a label was planned nothing and flipped at the
     instant to a price nobody published any more, until a check-in after it disagreed."""
     world = await _showing_prices_a(engine, labels=2)
-    database = _back_up(engine, tmp_path)
+    _back_up(engine, tmp_path)
 
     flip = (world.clock.now + timedelta(hours=1)).replace(microsecond=0)
     publish_prices(world.sessions, PRICES_B, now=world.clock.now, effective_at=flip)
     await world.converge()  # the labels hold the flip
-    engine.dispose()
-    _copy(tmp_path / "before.sqlite", database)
-    _restart(world)
+    _restore(engine, world, tmp_path)
 
     world.clock.advance(timedelta(minutes=1))
     world.dispatcher.settle([world.check_in(label_id) for label_id in sorted(world.labels)])
@@ -197,7 +198,7 @@ async def test_a_late_acknowledgement_of_a_lost_frame_confirms_not_the_frame_giv
     answer to a row already acknowledged)."""
     world = await _showing_prices_a(engine, labels=1)
     label_id = sorted(world.labels)[0]
-    database = _back_up(engine, tmp_path)
+    _back_up(engine, tmp_path)
 
     world.clock.advance(timedelta(minutes=1))  # past the panel's refresh
     publish_prices(world.sessions, PRICES_B, now=world.clock.now)
@@ -205,9 +206,7 @@ async def test_a_late_acknowledgement_of_a_lost_frame_confirms_not_the_frame_giv
     await world.send_due()
     late = radio(world.gateway.take(), world.labels, now=world.clock.now)
     (lost, _), *_ = world.rows(label_id)[-1:]
-    engine.dispose()
-    _copy(tmp_path / "before.sqlite", database)  # the frame and its publication lost
-    _restart(world)
+    _restore(engine, world, tmp_path)  # the frame and its publication lost
 
     world.clock.advance(timedelta(minutes=1))
     flip = None
@@ -244,7 +243,7 @@ async def test_a_label_further_ahead_than_the_attempts_of_a_frame_still_takes_it
     the old one until the label's next check-in."""
     world = await _showing_prices_a(engine, labels=1)
     label_id = sorted(world.labels)[0]
-    database = _back_up(engine, tmp_path)
+    _back_up(engine, tmp_path)
 
     for _ in range(4):  # the price changes back and forth, each change reaching the shelf
         world.clock.advance(timedelta(minutes=1))
@@ -253,9 +252,7 @@ async def test_a_label_further_ahead_than_the_attempts_of_a_frame_still_takes_it
         world.clock.advance(timedelta(minutes=1))
         publish_prices(world.sessions, PRICES_A, now=world.clock.now)
         await world.converge()
-    engine.dispose()
-    _copy(tmp_path / "before.sqlite", database)
-    _restart(world)
+    _restore(engine, world, tmp_path)
 
     world.clock.advance(timedelta(minutes=1))
     publish_prices(world.sessions, PRICES_C, now=world.clock.now)
