@@ -81,6 +81,10 @@ class LabelTexts:
     # is no 30-day low: a later step of the markdown may have been charged in those days.
     before_first_reduction: str  # {price}
     before_first_reduction_short: str  # {price}: as `prior_price_short` is to `prior_price`
+    # The lowest price of a product on sale for less than 30 days, since it went on sale
+    # (PL art. 4 ust. 3): fewer than 30 days, so no 30-day low either.
+    since_on_sale: str  # {price}
+    since_on_sale_short: str  # {price}: as `prior_price_short` is to `prior_price`
     unit_price: str  # {unit}, {price}
     offer_unit_price: str  # {unit}, {price}: under a multi-buy or loyalty offer
     valid_until: str  # {date}
@@ -100,6 +104,8 @@ LABEL_TEXTS: MappingProxyType[str, LabelTexts] = MappingProxyType(
             prior_price_short="Najniższa cena z 30 dni przed obniżką: {price}",
             before_first_reduction="Cena sprzed pierwszej obniżki: {price}",
             before_first_reduction_short="Cena sprzed pierwszej obniżki: {price}",
+            since_on_sale="Najniższa cena od początku sprzedaży do obniżki: {price}",
+            since_on_sale_short="Najniższa od początku sprzedaży do obniżki: {price}",
             unit_price="Cena za {unit}: {price}",
             offer_unit_price="Cena za {unit} w promocji: {price}",
             valid_until="do {date}",
@@ -138,6 +144,8 @@ LABEL_TEXTS: MappingProxyType[str, LabelTexts] = MappingProxyType(
             prior_price_short="30-day low before the reduction: {price}",
             before_first_reduction="Price before the first reduction: {price}",
             before_first_reduction_short="Price before the first reduction: {price}",
+            since_on_sale="Lowest price from launch to the reduction: {price}",
+            since_on_sale_short="Low from launch to reduction: {price}",
             unit_price="Price per {unit}: {price}",
             offer_unit_price="Price per {unit} on offer: {price}",
             valid_until="until {date}",
@@ -176,6 +184,8 @@ LABEL_TEXTS: MappingProxyType[str, LabelTexts] = MappingProxyType(
             prior_price_short="Tiefstpreis 30 Tage vor Reduzierung: {price}",
             before_first_reduction="Preis vor der ersten Reduzierung: {price}",
             before_first_reduction_short="Preis vor erster Reduzierung: {price}",
+            since_on_sale="Niedrigster Preis seit Verkaufsbeginn bis zur Reduzierung: {price}",
+            since_on_sale_short="Tiefstpreis seit Verkaufsstart vor Reduzierung: {price}",
             unit_price="Grundpreis {unit} = {price}",
             offer_unit_price="Grundpreis {unit} im Angebot = {price}",
             valid_until="bis {date}",

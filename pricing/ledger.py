@@ -47,9 +47,12 @@ PRIOR_PRICE_LOOKBACK: Final = timedelta(days=30)
 class PriorPriceBasis(StrEnum):
     """Which rule gave a prior price, and so what a label may call it."""
 
-    # The lowest price of the 30 days before the reduction started, or of the days since
-    # the product went on sale when that is shorter (98/6/EC art. 6a (2), (4)).
+    # The lowest price of the 30 days before the reduction started (98/6/EC art. 6a (2)).
     LOWEST_30_DAYS = "lowest_30_days"
+    # A product on sale for less than 30 days when the reduction started: the lowest price
+    # since it went on sale (art. 6a (4); PL art. 4 ust. 3). Those days are fewer than 30,
+    # so a label must not call it a 30-day low.
+    LOWEST_SINCE_ON_SALE = "lowest_since_on_sale"
     # A perishable or short-dated product's price before the first of its current run of
     # reductions (98/6/EC art. 6a (3); PL art. 4 ust. 4): not a 30-day low, and a label
     # must not call it one (3.20 charged last week is lower than the 4.00 it shows).
@@ -266,7 +269,8 @@ def omnibus_prior_price(
     # Thirty days of elapsed time, whatever zone the instant is written in: wall-clock
     # arithmetic in Europe/Warsaw would make the window an hour short or long across a
     # DST change, and the same instant would get two prior prices.
-    window_start = max(reduction_started.astimezone(UTC) - PRIOR_PRICE_LOOKBACK, on_sale_since)
+    thirty_days_before = reduction_started.astimezone(UTC) - PRIOR_PRICE_LOOKBACK
+    window_start = max(thirty_days_before, on_sale_since)
     # The entry in force when the window opened counts too, not only those inside it;
     # a withdrawn span charged nothing (a key relisted within the window is compared
     # with its prices since, as a product on sale for less than 30 days).
@@ -278,7 +282,12 @@ def omnibus_prior_price(
     ]
     if not charged:
         return None
-    return PriorPrice(min(charged, key=lambda m: m.amount), PriorPriceBasis.LOWEST_30_DAYS)
+    basis = (
+        PriorPriceBasis.LOWEST_SINCE_ON_SALE
+        if on_sale_since > thirty_days_before
+        else PriorPriceBasis.LOWEST_30_DAYS
+    )
+    return PriorPrice(min(charged, key=lambda m: m.amount), basis)
 
 
 def lowest_prior_price(

@@ -164,9 +164,11 @@ def _readable_fill(
 
 
 # What the prior-price line calls the price, by the rule that gave it: a perishable
-# product's price before its first reduction is no 30-day low (PL art. 4 ust. 4).
+# product's price before its first reduction (PL art. 4 ust. 4) and a new product's
+# lowest since it went on sale (ust. 3) are no 30-day lows.
 _PRIOR_CAPTIONS: Final[Mapping[PriorPriceBasis, Callable[[LabelTexts], tuple[str, str]]]] = {
     PriorPriceBasis.LOWEST_30_DAYS: lambda t: (t.prior_price, t.prior_price_short),
+    PriorPriceBasis.LOWEST_SINCE_ON_SALE: lambda t: (t.since_on_sale, t.since_on_sale_short),
     PriorPriceBasis.BEFORE_FIRST_REDUCTION: lambda t: (
         t.before_first_reduction,
         t.before_first_reduction_short,

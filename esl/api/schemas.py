@@ -550,10 +550,11 @@ class QuoteOut(BaseModel):
     prior_price: Decimal | None
     prior_price_basis: PriorPriceBasis | None = Field(
         description="Which rule gave `prior_price`, and so what to call it: "
-        "`lowest_30_days`, the lowest price of the 30 days before the reduction (or since "
-        "the product went on sale, when that is shorter); `before_first_reduction`, a "
-        "perishable product's price before its first reduction (PL art. 4 ust. 4), which "
-        "is not a 30-day low and must not be called one. Null without a prior price.",
+        "`lowest_30_days`, the lowest price of the 30 days before the reduction; "
+        "`lowest_since_on_sale`, for a product on sale for less than 30 days, the lowest "
+        "since it went on sale (PL art. 4 ust. 3); `before_first_reduction`, a "
+        "perishable product's price before its first reduction (PL art. 4 ust. 4). Only "
+        "`lowest_30_days` may be called a 30-day low. Null without a prior price.",
     )
     saving: Decimal | None
     saving_percent: Decimal | None

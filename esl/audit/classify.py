@@ -33,7 +33,7 @@ from typing import NamedTuple
 
 from esl.delivery_states import OutboxStatus, ParkReason, park_text
 from esl.services.label_status import StatusThresholds, is_low_battery, is_offline
-from pricing import ResolvedPrice
+from pricing import PriorPrice, PriorPriceBasis, ResolvedPrice
 
 __all__ = [
     "AuditClass",
@@ -80,6 +80,8 @@ class ShownContent:
     prior_price: Decimal | None
     promotion_id: str | None
     price_fingerprint: str
+    # Which rule the label's prior-price line names (its caption), when it has one.
+    prior_price_basis: PriorPriceBasis | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -154,7 +156,9 @@ class LabelVerdict(NamedTuple):
 
 @dataclass(frozen=True, slots=True)
 class PriorPriceProblem:
-    """A label announcing a reduction with a prior price other than the ledger's 30-day low."""
+    """A label announcing a reduction with another prior price, or another caption for
+    it, than the ledger gives: the 30-day low, a new product's lowest since it went on
+    sale, or a perishable product's price before its first reduction."""
 
     label_id: str
     store: str
@@ -162,6 +166,8 @@ class PriorPriceProblem:
     shown_price: Decimal
     shown_prior: Decimal | None
     expected_prior: Decimal | None
+    shown_basis: PriorPriceBasis | None = None
+    expected_basis: PriorPriceBasis | None = None
 
 
 def shows_due_price(facts: LabelFacts) -> bool:
@@ -342,14 +348,19 @@ def _difference(due: ResolvedPrice, web: ResolvedPrice | None) -> str | None:
     return f"same rule {due.price_rule_id}, different price in the web channel"
 
 
-def check_prior_price(facts: LabelFacts, *, expected: Decimal | None) -> PriorPriceProblem | None:
+def check_prior_price(
+    facts: LabelFacts, *, expected: PriorPrice | None
+) -> PriorPriceProblem | None:
     """A problem when the label announces a reduction (its price under its regular price)
-    with a prior price other than `expected`, the ledger's 30-day low for its store and
-    channel."""
+    with a prior price other than `expected`, the ledger's for its store and channel, or
+    with the right amount under another rule's caption ("30-day low" for 10 days)."""
     shown = facts.shown
     if shown is None or shown.price >= shown.regular_price:
         return None
-    if shown.prior_price == expected:
+    due = expected.price.amount if expected is not None else None
+    due_basis = expected.basis if expected is not None else None
+    shown_basis = shown.prior_price_basis if shown.prior_price is not None else None
+    if shown.prior_price == due and shown_basis == due_basis:
         return None
     return PriorPriceProblem(
         label_id=facts.label_id,
@@ -357,5 +368,7 @@ def check_prior_price(facts: LabelFacts, *, expected: Decimal | None) -> PriorPr
         sku=facts.sku,
         shown_price=shown.price,
         shown_prior=shown.prior_price,
-        expected_prior=expected,
+        expected_prior=due,
+        shown_basis=shown_basis,
+        expected_basis=due_basis,
     )

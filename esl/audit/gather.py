@@ -69,8 +69,10 @@ from pricing import (
     Money,
     PriceKey,
     PriceLedger,
+    PriorPrice,
+    PriorPriceBasis,
     ResolvedPrice,
-    prior_price_due,
+    due_prior_price,
 )
 from pricing.errors import CurrencyMismatchError, NoApplicablePriceError
 from pricing.products import label_time_zone
@@ -272,7 +274,7 @@ def _gather(
     verdicts: list[LabelVerdict] = []
     problems: list[PriorPriceProblem] = []
     due_by_label: dict[str, ResolvedPrice] = {}
-    priors: dict[tuple[PriceKey, Decimal, datetime], Decimal | object | None] = {}
+    priors: dict[tuple[PriceKey, Decimal, datetime], PriorPrice | object | None] = {}
     nothing_seen = _Seen(None, None, None)
     # Labels not showing the due price need when it started; asked for after the first
     # pass, for those labels only, then classified again.
@@ -321,8 +323,8 @@ def _gather(
             if memo not in priors:
                 product = catalogue.products.get(label.sku)
                 try:
-                    expected = (
-                        prior_price_due(
+                    priors[memo] = (
+                        due_prior_price(
                             ledger,
                             key=store_key,
                             product=product,
@@ -332,12 +334,11 @@ def _gather(
                         if product is not None
                         else None
                     )
-                    priors[memo] = expected.amount if expected is not None else None
                 except CurrencyMismatchError as error:
                     log.warning("audit: no prior price to check for %s: %s", label.sku, error)
                     priors[memo] = _UNKNOWN_PRIOR
             expected_prior = priors[memo]
-            if expected_prior is None or isinstance(expected_prior, Decimal):
+            if expected_prior is None or isinstance(expected_prior, PriorPrice):
                 problem = check_prior_price(facts, expected=expected_prior)
                 if problem is not None:
                     problems.append(problem)
@@ -660,6 +661,20 @@ def _shown_contents(
                 prior_price=row.prior_price,
                 promotion_id=row.promotion_id,
                 price_fingerprint=row.price_fingerprint,
+                prior_price_basis=_prior_basis(row.content),
             )
             found[row.content_hash] = (shown, row.content)
     return found
+
+
+_BASES = {basis.value: basis for basis in PriorPriceBasis}
+
+
+def _prior_basis(content: dict[str, Any]) -> PriorPriceBasis | None:
+    """The rule a rendered content's prior-price line names: content stored before the
+    basis was a field names the 30-day low; an unknown name is a caption the audit can't
+    vouch for (None, reported against the one due)."""
+    price = content.get("price") or {}
+    if price.get("prior_price") is None:
+        return None
+    return _BASES.get(price.get("prior_price_basis") or PriorPriceBasis.LOWEST_30_DAYS.value)

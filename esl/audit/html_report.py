@@ -13,6 +13,7 @@ from html import escape
 
 from esl.audit.classify import LabelVerdict
 from esl.audit.gather import GatheredAudit
+from pricing import PriorPriceBasis
 from pricing.products import label_time_zone
 from rendering.cache import RenderCache
 from rendering.content import LabelContent, content_from_dict
@@ -155,6 +156,20 @@ def _money(value: object) -> str:
     return "-" if value is None else escape(str(value))
 
 
+# What an auditor reads for each rule a prior price may come from.
+_BASIS_NAMES = {
+    PriorPriceBasis.LOWEST_30_DAYS: "30-day low",
+    PriorPriceBasis.LOWEST_SINCE_ON_SALE: "lowest since launch",
+    PriorPriceBasis.BEFORE_FIRST_REDUCTION: "before first reduction",
+}
+
+
+def _prior(amount: object, basis: PriorPriceBasis | None) -> str:
+    if amount is None or basis is None:
+        return _money(amount)
+    return f"{_money(amount)} ({_BASIS_NAMES[basis]})"
+
+
 def render_html_report(gathered: GatheredAudit, *, locale: str) -> str:
     report = gathered.report
     previews = _Previews(gathered, locale=locale)
@@ -243,18 +258,22 @@ def render_html_report(gathered: GatheredAudit, *, locale: str) -> str:
     if problems:
         parts.append(
             '<table class="sortable" id="prior-prices"><thead><tr><th>Store</th><th>Label</th>'
-            "<th>SKU</th><th>Price</th><th>Prior shown</th><th>30-day low (ledger)</th>"
+            "<th>SKU</th><th>Price</th><th>Prior shown</th><th>Prior due (ledger)</th>"
             "</tr></thead><tbody>"
         )
         for problem in problems:
             parts.append(
                 f"<tr><td>{escape(problem.store)}</td><td>{escape(problem.label_id)}</td>"
                 f"<td>{escape(problem.sku)}</td><td>{_money(problem.shown_price)}</td>"
-                f"<td>{_money(problem.shown_prior)}</td>"
-                f"<td>{_money(problem.expected_prior)}</td></tr>"
+                f"<td>{_prior(problem.shown_prior, problem.shown_basis)}</td>"
+                f"<td>{_prior(problem.expected_prior, problem.expected_basis)}</td></tr>"
             )
         parts.append("</tbody></table>")
     else:
-        parts.append('<p class="ok">Every announced reduction shows the 30-day low.</p>')
+        parts.append(
+            '<p class="ok">Every announced reduction shows the prior price due, under its '
+            "caption (the 30-day low; for a new product the lowest since launch; for a "
+            "perishable one the price before the first reduction).</p>"
+        )
     parts.append(f"<script>{_JS}</script></body></html>")
     return "\n".join(parts)

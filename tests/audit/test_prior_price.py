@@ -1,15 +1,25 @@
-"""Every label announcing a reduction shows its store's 30-day low from the ledger."""
+"""Every label announcing a reduction shows its store's prior price from the ledger (the
+30-day low, or what the law puts in its place), under the caption of the rule that gave it."""
 
 from __future__ import annotations
 
 import dataclasses
+import re
 from datetime import timedelta
 from decimal import Decimal
 
+import httpx
+
+from esl.api import create_app
 from esl.audit.classify import AuditClass
+from esl.audit.html_report import render_html_report
+from esl.imports import import_products
+from esl.services.keys import Role, create_key
+from esl.settings import Settings
 from pricing import PriorPriceBasis
 from tests.audit.scenario import AUDIT_AT, build_chain, coffee_week
-from tests.audit.world import T0, AuditWorld
+from tests.audit.world import OLD_PRODUCT_CSV, T0, AuditWorld
+from tests.support.api import AppSwitch
 
 
 def test_labels_printed_by_the_engine_pass_the_prior_price_check(world: AuditWorld) -> None:
@@ -175,6 +185,91 @@ def test_a_label_sharing_its_pixels_with_another_stores_is_checked_at_its_own_re
     for label_id in ("L-s01-sale", "L-s02-sale"):
         world.checked_in(label_id, at=T0 - timedelta(minutes=1))
     assert world.audit(at=T0).report.prior_price_problems == ()
+
+
+def test_a_new_products_prior_price_is_checked_with_its_caption(world: AuditWorld) -> None:
+    # Tea on sale since T0 - 10 d at 20.00, -20 % (16.00) from T0. Its prior price is
+    # 20.00, the lowest since it went on sale (PL art. 4 ust. 3), and its label must not
+    # call that a 30-day low: the same amount under that caption is a problem too.
+    _new_tea_on_sale(world)
+    world.label("L-new-engine", store="S02", sku="NEW-1")
+    world.label("L-new-thirty-day-low", store="S02", sku="NEW-1")
+    _, content = world.acknowledged("L-new-engine", at=T0)
+    assert (content.price, content.prior_price) == (Decimal("16.00"), Decimal("20.00"))
+    assert content.prior_price_basis is PriorPriceBasis.LOWEST_SINCE_ON_SALE
+    world.acknowledged(
+        "L-new-thirty-day-low",
+        at=T0,
+        altered=lambda c: dataclasses.replace(c, prior_price_basis=PriorPriceBasis.LOWEST_30_DAYS),
+    )
+    gathered = world.audit(at=T0 + timedelta(minutes=10))
+    (problem,) = gathered.report.prior_price_problems
+    assert (problem.label_id, problem.shown_prior, problem.expected_prior) == (
+        "L-new-thirty-day-low",
+        Decimal("20.00"),
+        Decimal("20.00"),
+    )
+    assert (problem.shown_basis, problem.expected_basis) == (
+        PriorPriceBasis.LOWEST_30_DAYS,
+        PriorPriceBasis.LOWEST_SINCE_ON_SALE,
+    )
+    html = render_html_report(gathered, locale="pl_PL")
+    assert "20.00 (30-day low)" in html
+    assert "20.00 (lowest since launch)" in html
+
+
+def _new_tea_on_sale(world: AuditWorld) -> None:
+    """NEW-1 on sale since T0 - 10 d at 20.00; -20 % (16.00) in stores from T0."""
+    launched = T0 - timedelta(days=10)
+    with world.sessions.begin() as session:
+        import_products(
+            session,
+            OLD_PRODUCT_CSV.replace("OLD-1,Herbata stara", "NEW-1,Herbata nowa").replace(
+                "2025-01-01T00:00:00Z", launched.isoformat()
+            ),
+            currency="PLN",
+            imported_by="test",
+            now=launched,
+        )
+    world.publish([{"action": "set_price", "sku": "NEW-1", "amount": "20.00"}], now=launched)
+    world.publish(
+        [
+            {
+                "action": "upsert_promotion",
+                "promotion_id": "P-NEW",
+                "name": "Tea -20%",
+                "kind": "percent_off",
+                "percent": "20",
+                "skus": ["NEW-1"],
+                "channels": ["store"],
+            }
+        ],
+        now=T0,
+    )
+
+
+def test_the_console_names_the_rule_of_a_labels_prior_price(
+    world: AuditWorld, http_server: tuple[AppSwitch, str]
+) -> None:
+    """Staff read the prior price under the rule that gave it, as the label words it,
+    not as a "lowest price of the previous 30 days" for a product sold for ten."""
+    _new_tea_on_sale(world)
+    world.label("L-new", store="S02", sku="NEW-1")
+    with world.sessions.begin() as session:
+        _, key = create_key(session, name="auditor", role=Role.AUDITOR, store=None, now=T0)
+    switch, url = http_server
+    switch.app = create_app(
+        Settings(database_url="sqlite://"), engine=world.engine, clock=lambda: T0
+    )
+    with httpx.Client(base_url=url, timeout=30, follow_redirects=True) as console:
+        assert console.post("/ui/sign-in", data={"api_key": key}).status_code == 200
+        page = console.get("/ui/labels/L-new")
+    assert page.status_code == 200
+    shown = re.search(r'id="label-prior-price">(.*?)</dd>', page.text)
+    assert shown is not None
+    assert "20,00" in shown.group(1) or "20.00" in shown.group(1)
+    assert "lowest since the product went on sale" in shown.group(1)
+    assert "30 days" not in page.text
 
 
 def _s02_coffee_prices(world: AuditWorld, *prices: tuple[str, int]) -> None:

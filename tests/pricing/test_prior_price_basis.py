@@ -11,11 +11,20 @@ from __future__ import annotations
 from dataclasses import replace
 from decimal import Decimal
 
-from pricing import PriceRule
+import pytest
+
+from pricing import PriceRule, Product, ResolvedPrice
 from pricing.ledger import PriorPriceBasis
 from pricing.resolved import label_fingerprint
-from tests.pricing.test_omnibus import DAY0, fixed, label_on, percent_off, perishable_product
-from tests.strategies import pln
+from tests.pricing.test_omnibus import (
+    DAY0,
+    day,
+    fixed,
+    label_on,
+    percent_off,
+    perishable_product,
+)
+from tests.strategies import pln, pricing_product
 
 RULES = [PriceRule(id="r", sku="A", amount=pln(400))]
 MARKDOWNS = [percent_off("first", 20, -3, 0), fixed("second", 200, 0, 2)]
@@ -48,3 +57,44 @@ def test_the_basis_is_part_of_the_fingerprint() -> None:
     as_thirty_day_low = replace(perishable, prior_price_basis=PriorPriceBasis.LOWEST_30_DAYS)
     assert label_fingerprint(as_thirty_day_low) != label_fingerprint(perishable)
     assert label_fingerprint(perishable) == perishable.fingerprint
+
+
+# ------------------------------------------------ a product on sale for under 30 days
+
+
+def _on_sale_since(days_before_the_reduction: float, *, perishable: bool = False) -> Product:
+    product = pricing_product("A", perishable=perishable)
+    return replace(product, on_sale_since=day(-days_before_the_reduction))
+
+
+def _launched_and_reduced(product: Product) -> ResolvedPrice:
+    # 12.00 from launch (or for 90 days, whichever is shorter), 8.99 from day 0.
+    rules = [PriceRule(id="list", sku="A", amount=pln(1200), valid_from=product.on_sale_since)]
+    label, _ = label_on(rules=rules, promotions=[fixed("sale", 899, 0)], product=product)
+    return label
+
+
+def test_a_product_on_sale_for_ten_days_names_the_lowest_since_it_went_on_sale() -> None:
+    """PL art. 4 ust. 3: its prior price is the lowest of 10 days, not of 30."""
+    label = _launched_and_reduced(_on_sale_since(10))
+    assert label.prior_price == pln(1200)
+    assert label.prior_price_basis is PriorPriceBasis.LOWEST_SINCE_ON_SALE
+
+
+@pytest.mark.parametrize("days", [30, 31, 90])
+def test_a_product_on_sale_for_thirty_days_or_more_names_the_thirty_day_low(days: int) -> None:
+    label = _launched_and_reduced(_on_sale_since(days))
+    assert label.prior_price == pln(1200)
+    assert label.prior_price_basis is PriorPriceBasis.LOWEST_30_DAYS
+
+
+def test_a_new_perishable_product_still_names_the_price_before_its_first_reduction() -> None:
+    label = _launched_and_reduced(_on_sale_since(10, perishable=True))
+    assert label.prior_price == pln(1200)
+    assert label.prior_price_basis is PriorPriceBasis.BEFORE_FIRST_REDUCTION
+
+
+def test_the_since_launch_basis_changes_the_fingerprint() -> None:
+    label = _launched_and_reduced(_on_sale_since(10))
+    as_thirty_day_low = replace(label, prior_price_basis=PriorPriceBasis.LOWEST_30_DAYS)
+    assert label_fingerprint(as_thirty_day_low) != label.fingerprint

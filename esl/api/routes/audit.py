@@ -19,6 +19,7 @@ from esl.api.pagination import Pages
 from esl.audit.classify import AuditClass
 from esl.audit.formats import label_to_dict, problem_to_dict, store_to_dict
 from esl.audit.gather import gather_configured_audit
+from pricing import PriorPriceBasis
 
 __all__ = ["AuditLabelOut", "AuditPageOut", "AuditStoreOut", "router"]
 
@@ -64,6 +65,10 @@ class PriorPriceProblemOut(BaseModel):
     shown_price: str
     shown_prior: str | None
     expected_prior: str | None
+    # The rule each prior price is captioned by (`lowest_30_days`, `lowest_since_on_sale`,
+    # `before_first_reduction`): the right amount under another caption is a problem too.
+    shown_basis: PriorPriceBasis | None
+    expected_basis: PriorPriceBasis | None
 
 
 class AuditPageOut(BaseModel):
