@@ -34,7 +34,10 @@ from pricing.products import Channel
 __all__ = ["HISTORY_COLUMNS", "import_history"]
 
 HISTORY_COLUMNS = ("sku", "channel", "store", "effective_at", "price", "regular_price", "currency")
-REQUIRED = ("sku", "channel", "store", "effective_at", "price", "currency")
+REQUIRED = ("sku", "channel", "store", "effective_at", "price")
+# A `price` of this word: the key was not sold from `effective_at` on (delisted, or its
+# price ended without a successor), so the span until its next row charged nothing.
+WITHDRAWN = "withdrawn"
 HISTORY_FILE = CsvFile(
     "history",
     HISTORY_COLUMNS,
@@ -58,15 +61,20 @@ def _parse(row: CsvRow, refs: ImportReferences, *, currency: str, now: datetime)
     effective_at = parse_instant(row.require("effective_at"), "effective_at")
     if effective_at >= now:
         raise BadRowError("effective_at is not in the past: history records what already applied")
+    entry = {"sku": sku, "channel": channel, "store": store, "effective_at": effective_at}
+    if row.require("price").strip().lower() == WITHDRAWN:
+        if row.get("regular_price"):
+            raise BadRowError("a withdrawn row has no regular_price: nothing was sold")
+        if row.get("currency"):
+            parse_currency(row, "currency", expected=currency)
+        return {**entry, "amount": None, "regular_amount": None, "currency": None,
+                "promotion_id": None}  # fmt: skip
     amount = parse_money_amount(row, "price")
     regular = parse_money_amount(row, "regular_price") if row.get("regular_price") else amount
     if regular < amount:
         raise BadRowError(f"regular_price {regular} is below price {amount}")
     return {
-        "sku": sku,
-        "channel": channel,
-        "store": store,
-        "effective_at": effective_at,
+        **entry,
         "amount": amount,
         "regular_amount": regular,
         "currency": parse_currency(row, "currency", expected=currency),
@@ -85,7 +93,7 @@ def import_history(
     problems = parsed.problems
 
     table = core_table(LedgerEntryRow)
-    recorded: dict[tuple[LedgerKey, datetime], tuple[Decimal, Decimal]] = {
+    recorded: dict[tuple[LedgerKey, datetime], tuple[Decimal | None, Decimal | None]] = {
         ((r.sku, r.channel, r.store), r.effective_at): (r.amount, r.regular_amount)
         for r in session.execute(
             select(
@@ -118,11 +126,7 @@ def import_history(
             # The ledger is append-only: a corrected price or regular price (a reduction
             # that was in fact a new regular price) is refused, never reported unchanged.
             if stored != (entry["amount"], entry["regular_amount"]):
-                amount, regular = stored
-                problems.add(
-                    line,
-                    f"the ledger already holds {amount} (regular {regular}) at this instant",
-                )
+                problems.add(line, f"the ledger already holds {_held(*stored)} at this instant")
             continue
         start = system_start.get(ledger_key)
         if start is not None and instant >= start:
@@ -150,6 +154,10 @@ def import_history(
     insert_rows(session, table, inserts)
     # Every entry not inserted was refused above or is already recorded as the file says.
     return parsed.report("history", inserted=len(inserts), updated=0, publication_id=publication_id)
+
+
+def _held(amount: Decimal | None, regular: Decimal | None) -> str:
+    return "a withdrawal" if amount is None else f"{amount} (regular {regular})"
 
 
 def _entry_key(entry: dict[str, Any]) -> tuple[LedgerKey, datetime]:

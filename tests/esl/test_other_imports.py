@@ -143,6 +143,73 @@ def test_history_gives_the_prior_price_from_the_first_day(seeded: Engine) -> Non
     assert str(resolved.prior_price.amount) == "57.99"
 
 
+def test_history_records_a_delisted_span_that_charged_nothing(seeded: Engine) -> None:
+    # Coffee sold at 52.00 until it was delisted 40 days ago, relisted at 59.99 10 days
+    # ago. Without the withdrawal the 52.00 would seem to apply when the 30 days opened,
+    # and the -20 % would be announced against a price nobody was charged in them.
+    _prices(seeded)
+    history = (
+        HISTORY_HEADER
+        + f"CFE-1,store,S01,{(START - timedelta(days=50)).isoformat()},52.00,,PLN\n"
+        + f"CFE-1,store,S01,{(START - timedelta(days=40)).isoformat()},Withdrawn,,\n"
+        + f"CFE-1,store,S01,{(START - timedelta(days=10)).isoformat()},59.99,,PLN\n"
+    )
+    with session_factory(seeded)() as session, session.begin():
+        report = import_history(session, history, currency="PLN", imported_by="t", now=START)
+        import_promotions(
+            session,
+            PROMOTIONS_HEADER + "CFE-20,Kawa -20%,percent_off,CFE-1,,,20,,,,,\n",
+            currency="PLN",
+            imported_by="t",
+            now=START,
+        )
+    assert report.inserted == 3
+    with session_factory(seeded)() as session:
+        resolved = _store_quote(session, "CFE-1", "S01")
+        withdrawn = session.scalars(
+            select(LedgerEntryRow).where(LedgerEntryRow.amount.is_(None))
+        ).one()
+    assert resolved.prior_price is not None
+    assert str(resolved.prior_price.amount) == "59.99"
+    assert (withdrawn.regular_amount, withdrawn.currency, withdrawn.source) == (
+        None,
+        None,
+        "history",
+    )
+    # The same file again changes nothing; a price where a withdrawal stands is refused.
+    with session_factory(seeded)() as session, session.begin():
+        again = import_history(session, history, currency="PLN", imported_by="t", now=START)
+    assert again.inserted == 0
+    priced = (
+        HISTORY_HEADER + f"CFE-1,store,S01,{(START - timedelta(days=40)).isoformat()},52.00,,PLN\n"
+    )
+    with pytest.raises(ImportRejectedError) as rejected, session_factory(seeded)() as session:
+        import_history(session, priced, currency="PLN", imported_by="t", now=START)
+    assert "already holds a withdrawal" in str(rejected.value.problems[0]["reason"])
+
+
+@pytest.mark.parametrize(
+    ("cells", "reason"),
+    [
+        ("withdrawn,52.00,PLN", "a withdrawn row has no regular_price"),
+        ("withdrawn,,EUR", "differs from this system's currency"),
+        ("52.00,,", "currency"),
+    ],
+)
+def test_a_bad_withdrawal_or_priced_history_row_is_refused(
+    seeded: Engine, cells: str, reason: str
+) -> None:
+    _prices(seeded)
+    row = f"CFE-1,store,S01,{(START - timedelta(days=40)).isoformat()},{cells}\n"
+    with pytest.raises(ImportRejectedError) as rejected, session_factory(seeded)() as session:
+        import_history(session, HISTORY_HEADER + row, currency="PLN", imported_by="t", now=START)
+    assert rejected.value.problems[0]["line"] == 2
+    assert reason in str(rejected.value.problems[0]["reason"])
+    with session_factory(seeded)() as session:
+        sources = session.scalars(select(LedgerEntryRow.source)).all()
+    assert "history" not in sources
+
+
 def test_history_cannot_reach_into_the_present_or_contradict_the_ledger(seeded: Engine) -> None:
     _prices(seeded)
     earlier = (START - timedelta(days=3)).isoformat()
