@@ -13,6 +13,7 @@ from esl.db.engine import session_factory
 from esl.db.models import LedgerEntryRow, ProductRow
 from esl.errors import ImportRejectedError
 from esl.imports import import_history, import_prices, import_products, import_promotions
+from esl.imports.report import ImportReport
 from esl.services.quotes import quote
 from pricing import ResolvedPrice
 from tests.support.database import PRODUCTS_CSV, START
@@ -119,15 +120,10 @@ def test_a_bad_promotion_row_rejects_the_file(seeded: Engine, row: str, reason: 
     assert reason in str(rejected.value.problems[0]["reason"])
 
 
-def test_history_gives_the_prior_price_from_the_first_day(seeded: Engine) -> None:
-    # Coffee is not perishable: the prior price is the 30-day low, not the last regular.
-    _prices(seeded)
-    history = (
-        HISTORY_HEADER
-        + f"CFE-1,store,S01,{(START - timedelta(days=20)).isoformat()},57.99,,PLN\n"
-        + f"CFE-1,store,S01,{(START - timedelta(days=10)).isoformat()},59.99,,PLN\n"
-    )
-    with session_factory(seeded)() as session, session.begin():
+def _history_then_coffee_sale(engine: Engine, history: str) -> ImportReport:
+    """Today's prices, then `history`, then coffee -20 % in every store from START."""
+    _prices(engine)
+    with session_factory(engine)() as session, session.begin():
         report = import_history(session, history, currency="PLN", imported_by="t", now=START)
         import_promotions(
             session,
@@ -136,6 +132,17 @@ def test_history_gives_the_prior_price_from_the_first_day(seeded: Engine) -> Non
             imported_by="t",
             now=START,
         )
+    return report
+
+
+def test_history_gives_the_prior_price_from_the_first_day(seeded: Engine) -> None:
+    # Coffee is not perishable: the prior price is the 30-day low, not the last regular.
+    history = (
+        HISTORY_HEADER
+        + f"CFE-1,store,S01,{(START - timedelta(days=20)).isoformat()},57.99,,PLN\n"
+        + f"CFE-1,store,S01,{(START - timedelta(days=10)).isoformat()},59.99,,PLN\n"
+    )
+    report = _history_then_coffee_sale(seeded, history)
     assert report.inserted == 2
     with session_factory(seeded)() as session:
         resolved = _store_quote(session, "CFE-1", "S01")
@@ -147,22 +154,13 @@ def test_history_records_a_delisted_span_that_charged_nothing(seeded: Engine) ->
     # Coffee sold at 52.00 until it was delisted 40 days ago, relisted at 59.99 10 days
     # ago. Without the withdrawal the 52.00 would seem to apply when the 30 days opened,
     # and the -20 % would be announced against a price nobody was charged in them.
-    _prices(seeded)
     history = (
         HISTORY_HEADER
         + f"CFE-1,store,S01,{(START - timedelta(days=50)).isoformat()},52.00,,PLN\n"
         + f"CFE-1,store,S01,{(START - timedelta(days=40)).isoformat()},Withdrawn,,\n"
         + f"CFE-1,store,S01,{(START - timedelta(days=10)).isoformat()},59.99,,PLN\n"
     )
-    with session_factory(seeded)() as session, session.begin():
-        report = import_history(session, history, currency="PLN", imported_by="t", now=START)
-        import_promotions(
-            session,
-            PROMOTIONS_HEADER + "CFE-20,Kawa -20%,percent_off,CFE-1,,,20,,,,,\n",
-            currency="PLN",
-            imported_by="t",
-            now=START,
-        )
+    report = _history_then_coffee_sale(seeded, history)
     assert report.inserted == 3
     with session_factory(seeded)() as session:
         resolved = _store_quote(session, "CFE-1", "S01")

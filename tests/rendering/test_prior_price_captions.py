@@ -75,24 +75,22 @@ def _drawn(content: LabelContent, model: str) -> str:
 
 @pytest.mark.parametrize("model", MODELS)
 @pytest.mark.parametrize("locale", LOCALES)
-def test_a_perishable_markdown_is_captioned_as_the_price_before_the_first_reduction(
-    locale: str, model: str
+@pytest.mark.parametrize(
+    ("story", "wording", "amount"),
+    [
+        # No 30-day claim for 4.00 beside the 3.20 charged in those days.
+        (Story.PERISHABLE_MARKDOWN, BEFORE_FIRST, "4"),
+        # No 30-day claim for a product sold on 10 days.
+        (Story.NEW_PRODUCT, SINCE_LAUNCH, "12"),
+    ],
+)
+def test_a_prior_price_that_is_no_thirty_day_low_is_captioned_by_its_own_rule(
+    story: Story, wording: dict[str, re.Pattern[str]], amount: str, locale: str, model: str
 ) -> None:
-    drawn = _drawn(_content(Story.PERISHABLE_MARKDOWN, locale=locale), model)
-    assert BEFORE_FIRST[locale].search(drawn), drawn
-    assert not THIRTY_DAYS.search(drawn), drawn  # no 30-day claim for 4.00 beside 3.20
-    assert "4" in drawn
-
-
-@pytest.mark.parametrize("model", MODELS)
-@pytest.mark.parametrize("locale", LOCALES)
-def test_a_product_on_sale_for_ten_days_is_captioned_as_the_lowest_since_launch(
-    locale: str, model: str
-) -> None:
-    drawn = _drawn(_content(Story.NEW_PRODUCT, locale=locale), model)
-    assert SINCE_LAUNCH[locale].search(drawn), drawn
-    assert not THIRTY_DAYS.search(drawn), drawn  # it was sold on 10 days, not 30
-    assert "12" in drawn
+    drawn = _drawn(_content(story, locale=locale), model)
+    assert wording[locale].search(drawn), drawn
+    assert not THIRTY_DAYS.search(drawn), drawn
+    assert amount in drawn
 
 
 @pytest.mark.parametrize("locale", LOCALES)
