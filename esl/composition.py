@@ -80,6 +80,7 @@ def label_action_timings(settings: Settings) -> LabelActionTimings:
     """How long a flash, ping or refresh waits for its label."""
     return LabelActionTimings(
         answer_timeout=timedelta(seconds=settings.label_action_answer_timeout_s),
+        not_sent_limit=timedelta(seconds=settings.label_action_not_sent_limit_s),
         wait_limit=timedelta(seconds=settings.label_action_wait_limit_s),
         busy_retry=timedelta(seconds=settings.label_action_busy_retry_s),
     )

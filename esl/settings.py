@@ -128,7 +128,15 @@ class Settings(BaseSettings):
     label_action_answer_timeout_s: float = Field(
         default=60.0,
         gt=0,
-        description="Controller: a flash or ping sent and unanswered this long is unanswered.",
+        description="Controller: a flash or ping sent and unanswered this long is unanswered "
+        "(a refresh: counted from when its image, then its Refresh Display, went out).",
+    )
+    label_action_not_sent_limit_s: float = Field(
+        default=600.0,
+        gt=0,
+        description="Controller: a refresh whose image has not gone out to the label this long "
+        "after the controller took it up fails (planning never reached the label, or its "
+        "gateway's window stayed full).",
     )
     label_action_wait_limit_s: float = Field(
         default=120.0,

@@ -15,7 +15,9 @@ the controller that holds the gateways picks requested rows up in its dispatch r
   of the content planned for it since (its due content, confirmed), it is sent Refresh
   Display, signed like flash and ping, and the label's answer (it drew its image again)
   is the action's. A label acknowledges an image it already shows without drawing it,
-  so the image alone would not redraw a faded panel;
+  so the image alone would not redraw a faded panel. The wait for the image's answer
+  counts from when that image went out (planning may reach the label late, or its
+  gateway's window be full); until then the refresh waits, up to `not_sent_limit`;
 - unassociate (a BLE label), also in steps: its identification screen first, then the
   signed Unassociate, and its key forgotten once the label confirmed
   (`esl.pipeline.ble_unassociation`).
@@ -54,7 +56,7 @@ from esl.pipeline.ble_unassociation import (
 )
 from esl.pipeline.check_ins import forget_desired
 from esl.pipeline.label_states import LabelState, load_label_states, save_label_states
-from esl.pipeline.outbox_rows import OUTBOX, acknowledged_since
+from esl.pipeline.outbox_rows import OUTBOX, acknowledged_since, first_sent_since
 from gateways.base import Downlink
 from gateways.protocol import (
     NO_OPCODE,
@@ -117,8 +119,12 @@ _PLANNED_FIRST = (ActionKind.REFRESH.value, ActionKind.UNASSOCIATE.value)
 class LabelActionTimings:
     """How long an action waits (the settings `ESL_LABEL_ACTION_*`)."""
 
-    # Sent, and no answer this long: the action is reported unanswered.
+    # Sent, and no answer this long: the action is reported unanswered. A refresh's image
+    # counts from when the image went out, not from the take-up.
     answer_timeout: timedelta = timedelta(seconds=60)
+    # A refresh whose image has not gone out this long after the take-up (planning never
+    # reached the label, its gateway's window stayed full) fails rather than wait for ever.
+    not_sent_limit: timedelta = timedelta(seconds=600)
     # A label busy with an update this long: the action gives up with a reason.
     wait_limit: timedelta = timedelta(seconds=120)
     # A label that answered busy (refreshing its panel) is asked again after this.
@@ -262,14 +268,20 @@ class LabelActionSender:
             sent = sent.where(LabelRow.store.in_(stores))
         written: set[str] = set()
         for action, store in session.execute(sent):
+            answer_from = action.sent_at
             if action.action == ActionKind.REFRESH.value and action.sequence is None:
                 _settle_refresh(session, action)
+                if action.status == ActionStatus.SENT.value:
+                    # The label can answer its image only once it was sent.
+                    answer_from = _image_sent_at(session, action)
+                    if answer_from is None:
+                        self._bound_unsent_image(action, now)
             if action.action == ActionKind.UNASSOCIATE.value and action.sequence is None:
                 settle_unassociation_screen(session, action)
             if (
                 action.status == ActionStatus.SENT.value
-                and action.sent_at is not None
-                and now - action.sent_at >= self.timings.answer_timeout
+                and answer_from is not None
+                and now - answer_from >= self.timings.answer_timeout
             ):
                 action.status = ActionStatus.UNANSWERED.value
                 action.detail = (
@@ -280,6 +292,13 @@ class LabelActionSender:
             if action.status != ActionStatus.SENT.value:
                 written.add(store)
         return written
+
+    def _bound_unsent_image(self, action: LabelActionRow, now: datetime) -> None:
+        """Fail a refresh whose image has still not gone out `not_sent_limit` after the
+        take-up (its `sent_at` until then)."""
+        limit = self.timings.not_sent_limit
+        if action.sent_at is not None and now - action.sent_at >= limit:
+            _fail(action, now, f"its image was not sent within {limit.total_seconds():g} s")
 
 
 def request_own_actions(
@@ -366,6 +385,18 @@ def _settle_refresh(session: Session, action: LabelActionRow) -> None:
         # Its image is confirmed: now have it drawn (the sender's next round sends it).
         action.status = ActionStatus.REQUESTED.value
         action.detail = "its image is confirmed; asking it to draw it again"
+
+
+def _image_sent_at(session: Session, action: LabelActionRow) -> datetime | None:
+    """When the refresh's image (the content planned for the label since the request, as
+    `_settle_refresh` reads it) went out to the label; None while it has not, or while
+    it is not planned yet."""
+    state = session.get(LabelStateRow, action.label_id)
+    if state is None or state.desired_key is None or state.desired_hash is None:
+        return None
+    return first_sent_since(
+        session, action.label_id, after_id=action.after_outbox_id, content_hash=state.desired_hash
+    )
 
 
 def _resign_waiting(

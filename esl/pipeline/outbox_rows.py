@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, cast
 
-from sqlalchemy import ColumnElement, select, update
+from sqlalchemy import ColumnElement, func, select, update
 from sqlalchemy.orm import Session
 
 from esl.db.bulk import update_rows
@@ -25,6 +25,7 @@ __all__ = [
     "OUTBOX",
     "OutboxEntry",
     "acknowledged_since",
+    "first_sent_since",
     "outbox_entries",
     "save_outbox_entries",
 ]
@@ -158,3 +159,20 @@ def acknowledged_since(
         )
         is not None
     )
+
+
+def first_sent_since(
+    session: Session, label_id: str, *, after_id: int | None, content_hash: str
+) -> datetime | None:
+    """When a frame of `content_hash` above outbox row `after_id` went out to the label
+    (the earliest of those rows' sends; a row sent again keeps only its latest), or None
+    while none has: what the label can answer only once it has been sent."""
+    sent_at: datetime | None = session.scalar(
+        select(func.min(OUTBOX.c.sent_at)).where(
+            OUTBOX.c.label_id == label_id,
+            OUTBOX.c.id > (after_id or 0),
+            OUTBOX.c.content_hash == content_hash,
+            OUTBOX.c.sent_at.is_not(None),
+        )
+    )
+    return sent_at
