@@ -125,7 +125,8 @@ class LabelActionTimings:
     # A refresh whose image has not gone out this long after the take-up (planning never
     # reached the label, its gateway's window stayed full) fails rather than wait for ever.
     not_sent_limit: timedelta = timedelta(seconds=600)
-    # A label busy with an update this long: the action gives up with a reason.
+    # A label busy with an update this long: the action gives up with a reason. Counted
+    # from the request; a refresh's Refresh Display, from its image confirmed.
     wait_limit: timedelta = timedelta(seconds=120)
     # A label that answered busy (refreshing its panel) is asked again after this.
     busy_retry: timedelta = timedelta(seconds=5)
@@ -232,7 +233,10 @@ class LabelActionSender:
                 continue
             busy_until = action.sent_at + self.timings.busy_retry if action.sent_at else now
             if label.id in in_flight or label.id in taken or now < busy_until:
-                if now - action.requested_at >= self.timings.wait_limit:
+                # From the step's start: a refresh's image may have gone out long after
+                # the request, and the label is busy drawing it.
+                waiting_since = action.step_at or action.requested_at
+                if now - waiting_since >= self.timings.wait_limit:
                     _fail(action, now, "the label stayed busy")
                     written.add(label.store)
                 continue
@@ -270,7 +274,7 @@ class LabelActionSender:
         for action, store in session.execute(sent):
             answer_from = action.sent_at
             if action.action == ActionKind.REFRESH.value and action.sequence is None:
-                _settle_refresh(session, action)
+                _settle_refresh(session, action, now=now)
                 if action.status == ActionStatus.SENT.value:
                     # The label can answer its image only once it was sent.
                     answer_from = _image_sent_at(session, action)
@@ -363,7 +367,7 @@ def forget_shown_of_refreshing(session: Session, states: Mapping[str, LabelState
         states[label_id].displayed_hash = None
 
 
-def _settle_refresh(session: Session, action: LabelActionRow) -> None:
+def _settle_refresh(session: Session, action: LabelActionRow, *, now: datetime) -> None:
     # Only the image planned for it, acknowledged since the request, was drawn for it:
     # the record alone (a check-in says what it shows) does not make the panel draw
     # again. That image is the label's content due as planned since the request (which
@@ -384,6 +388,7 @@ def _settle_refresh(session: Session, action: LabelActionRow) -> None:
     ):
         # Its image is confirmed: now have it drawn (the sender's next round sends it).
         action.status = ActionStatus.REQUESTED.value
+        action.step_at = now
         action.detail = "its image is confirmed; asking it to draw it again"
 
 
