@@ -73,15 +73,22 @@ class LabelState:
 
     def settled_on(self, digest: str) -> bool:
         """Whether the label is known to show the image `digest` and nothing on its way
-        could change that: the image last planned is the one it confirmed (no frame of
-        another is sent or queued) and it holds no timed image (flipped unheard, or
-        still to flip). Only then may a plan of `digest` send nothing; otherwise the
-        image is sent again, which a label already showing it acknowledges without
-        drawing."""
+        could change that: the image last planned is the one it confirmed, it holds no
+        timed image (flipped unheard, or still to flip), and its newest word believed
+        answers the last number signed for it (`claim_sequence`): a label takes only
+        increasing numbers, so no frame signed before can reach its panel any more. Only
+        then may a plan of `digest` send nothing; otherwise the image is sent again,
+        which a label already showing it acknowledges without drawing.
+
+        The image last planned being the confirmed one does not say that alone: a price
+        changed and changed back plans the confirmed image again while the change's
+        frame, superseded but sent, may have reached the panel unheard
+        (`tests/pipeline/test_reverted_price_in_flight.py`)."""
         return (
             self.displayed_hash == digest
             and self.desired_hash == self.confirmed_hash
             and self.desired_display_at is None
+            and self.claim_sequence >= self.last_sequence
         )
 
     def next_sequence(self) -> int:
