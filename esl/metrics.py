@@ -17,6 +17,7 @@ restarted controller does not start again from zero, and two processes never dis
     esl_controller_up                     1 while the controller reports (its status file)
     esl_database_unreachable_seconds      how long the controller's database has not answered
     esl_database_outages_total            database outages the controller rode out since start
+    esl_controller_uplinks_dropped_total{store}  uplinks dropped over the per-store bound
 
 The controller's view of its database comes from the status file it writes
 (esl/pipeline/controller_status.py), so a scrape still says since when the database is
@@ -175,7 +176,8 @@ class PipelineCollector(Collector):
 
 
 class ControllerCollector(Collector):
-    """The controller's own report (its status file): alive, and its database outages."""
+    """The controller's own report (its status file): alive, its database outages, and
+    per store the uplinks it dropped over its bound (a flood an operator alerts on)."""
 
     def __init__(
         self, status_path: Path, clock: Callable[[], datetime], renew_every: timedelta
@@ -204,6 +206,17 @@ class ControllerCollector(Collector):
             "Database outages the controller rode out since it started.",
             value=status.database_outages,
         )
+        # The same counts as `esl health` and /health/controller; a store appears once it
+        # dropped one (a counter series starts at its first increment).
+        dropped = CounterMetricFamily(
+            "esl_controller_uplinks_dropped",
+            "Uplinks of a store dropped since the controller started, over its bound of "
+            "ESL_CONTROLLER_UPLINKS_PER_STORE waiting (a flood of its up topic).",
+            labels=["store"],
+        )
+        for store, count in sorted(status.uplinks_dropped.items()):
+            dropped.add_metric([store], count)
+        yield dropped
 
 
 class ApiLatency:

@@ -5,12 +5,17 @@ without limit and every store's answers waited behind it. Now each store holds a
 
 from __future__ import annotations
 
+import re
 from datetime import timedelta
+from pathlib import Path
 
+import httpx
 from sqlalchemy import Engine
 
+from esl.api import create_app
 from esl.db.engine import session_factory
 from esl.db.models import LabelStateRow
+from esl.pipeline.controller_status import controller_status_path, write_controller_status
 from esl.settings import Settings
 from gateways.base import Uplink
 from tests.pipeline.in_memory_gateway import radio
@@ -73,3 +78,28 @@ async def test_an_answer_dropped_in_its_own_stores_flood_costs_a_retry(engine: E
         assert state is not None
         assert state.confirmed_hash is not None
         assert state.confirmed_hash == state.desired_hash
+
+
+async def test_metrics_count_each_flooding_stores_dropped_uplinks(
+    engine: Engine, tmp_path: Path
+) -> None:
+    # Before, only `esl health` and /health/controller said a store was flooding: an
+    # operator's alerting, which reads /metrics, could not see it.
+    world = World(
+        engine, count=1, settings=Settings.model_construct(controller_uplinks_per_store=BOUND)
+    )
+    _flood(world, "S02", 40)
+    _flood(world, "S03", BOUND + 2)
+    # What the running controller writes at every lease renewal (its status file).
+    write_controller_status(controller_status_path(tmp_path), world.controller.status())
+    app = create_app(Settings(data_dir=tmp_path), engine=engine, clock=world.clock)
+    async with httpx.AsyncClient(
+        transport=httpx.ASGITransport(app=app), base_url="http://esl"
+    ) as client:
+        text = (await client.get("/metrics")).text
+
+    dropped = dict(
+        re.findall(r'^esl_controller_uplinks_dropped_total\{store="(\w+)"\} (\S+)$', text, re.M)
+    )
+    assert dropped == {"S02": str(float(40 - BOUND)), "S03": "2.0"}
+    assert "# TYPE esl_controller_uplinks_dropped_total counter" in text
