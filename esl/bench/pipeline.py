@@ -21,12 +21,23 @@ controller keeps 500 frames in flight per gateway.
    average size, through the same broker, with the same window (500 in flight to one
    gateway), in the same run; the median of three runs (`raw_roundtrips_per_s_each`).
 4. `ratio` = acked_per_s / raw_roundtrips_per_s; `controller_rss_mb`: peak resident
-   memory of this process (the controller).
+   memory of this process (the controller) before the flood rounds.
+5. The flood (`esl/bench/_pipeline_flood.py`): after the rounds above, the same running
+   controller takes six more publications, alternately quiet and while the last store's
+   gateway login floods its `up` topic with `mosquitto_pub -l`. `flood_quiet_acked_per_s`
+   and `flood_acked_per_s`: the other stores' labels / seconds from the commit to their
+   last acknowledgement, median of three each (`..._each`); `flood_ratio` = flooded /
+   quiet; `flood_uplinks_dropped`: the flooding store's uplinks the controller dropped
+   over its bound (`flood_uplinks_per_store`, the default; 20 at the smoke size, so the
+   smoke run drops some); `flood_controller_rss_mb`: peak memory after the flood. The
+   flooding store's own answers dropped cost their frames a resend after the answer
+   timeout (10 s), waited for untimed after each flooded round.
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import random
 import resource
 import statistics
@@ -45,6 +56,15 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session, sessionmaker
 
 from esl.bench._mosquitto import bench_broker
+from esl.bench._pipeline_flood import (
+    FloodLogin,
+    RoundEnd,
+    flood_login,
+    flooding,
+    last_outbox_id,
+    nothing_waiting,
+    until_stores_settled,
+)
 from esl.composition import build_controller, controller_settings, controller_transport
 from esl.db.engine import create_engine_for, session_factory, upgrade_database
 from esl.db.models import (
@@ -79,6 +99,9 @@ REQUIRED_KEYS = (
     "raw_roundtrips_per_s",
     "ratio",
     "controller_rss_mb",
+    "flood_quiet_acked_per_s",
+    "flood_acked_per_s",
+    "flood_uplinks_dropped",
 )
 
 SPEED = 10.0
@@ -92,40 +115,42 @@ WINDOW = 500  # frames in flight per gateway
 # one run of either varies by a tenth from one to the next on a shared machine.
 ROUNDS = 3
 _MEASURED_CENTS = (49, 29, 69)
+# The flood rounds' publications: (quiet, flooded) per round, every one a change.
+_FLOOD_CENTS = ((19, 39), (59, 79), (89, 99))
+# The smoke size's bound of waiting uplinks per store: low enough that its short flood
+# drops some; full size runs with the default an operator runs with.
+_SMOKE_UPLINKS_PER_STORE = 20
 
 
 def run(*, smoke: bool) -> dict[str, object]:
     stores, per_store, products = (2, 10, 5) if smoke else (10, 1_000, 500)
     speed = 100.0 if smoke else SPEED
     rounds = 1 if smoke else ROUNDS
-    with (
-        tempfile.TemporaryDirectory(prefix="esl-bench-pipeline-") as tmp,
-        bench_broker("pipeline") as endpoint,
-    ):
-        figures = asyncio.run(
-            _measure(
-                Path(tmp),
-                endpoint,
-                stores=stores,
-                per_store=per_store,
-                products=products,
-                speed=speed,
-                rounds=rounds,
+    bound = _SMOKE_UPLINKS_PER_STORE if smoke else Settings.defaults().controller_uplinks_per_store
+    with tempfile.TemporaryDirectory(prefix="esl-bench-pipeline-") as tmp:
+        # The last store floods, logged in as its own gateway (as `_seed` names it).
+        login = flood_login(Path(tmp), store=f"S{stores:02d}", gateway=f"gw{stores:02d}")
+        with bench_broker("pipeline", extra_config=login.broker_config) as endpoint:
+            figures = asyncio.run(
+                _measure(
+                    Path(tmp),
+                    endpoint,
+                    stores=stores,
+                    per_store=per_store,
+                    products=products,
+                    speed=speed,
+                    rounds=rounds,
+                    flood=(login, bound),
+                )
             )
-        )
-        raw_each = [
-            measure_raw_roundtrips(
-                endpoint,
-                frame_bytes=int(figures["frame_bytes"]),
-                window=WINDOW,
-                frames=max(300, stores * per_store),
-            ).roundtrips_per_s
-            for _ in range(rounds)
-        ]
+            raw_each = _raw_each(endpoint, figures, stores * per_store, rounds)
     seconds_each = list(figures["seconds_each"])
     seconds = statistics.median(seconds_each)
     raw = statistics.median(raw_each)
     acked_per_s = stores * per_store / seconds
+    quiet_each = [end.acked / end.seconds for end in figures["flood_quiet_rounds"]]
+    flood_each = [end.acked / end.seconds for end in figures["flood_rounds"]]
+    quiet, flooded = statistics.median(quiet_each), statistics.median(flood_each)
     return {
         "labels": stores * per_store,
         "stores": stores,
@@ -135,12 +160,44 @@ def run(*, smoke: bool) -> dict[str, object]:
         "ratio": round(acked_per_s / raw, 3),
         "seconds_each": [round(value, 3) for value in seconds_each],
         "raw_roundtrips_per_s_each": [round(value, 1) for value in raw_each],
-        "controller_rss_mb": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1),
+        "controller_rss_mb": figures["controller_rss_mb"],
         "frame_bytes": int(figures["frame_bytes"]),
         "window_per_gateway": WINDOW,
         "check_in_interval_real_s": CHECK_IN_S / speed,
         "labels_listening": LISTENING,
+        "flood_store": login.store,
+        "flood_quiet_stores": stores - 1,
+        "flood_quiet_acked_per_s": round(quiet, 1),
+        "flood_acked_per_s": round(flooded, 1),
+        "flood_ratio": round(flooded / quiet, 3),
+        "flood_quiet_acked_per_s_each": [round(v, 1) for v in quiet_each],
+        "flood_acked_per_s_each": [round(v, 1) for v in flood_each],
+        "flood_seconds_each": [round(end.seconds, 3) for end in figures["flood_rounds"]],
+        # Quiet stores' frames given up (parked) in the flooded rounds, and in the quiet.
+        "flood_quiet_parked": sum(end.parked for end in figures["flood_rounds"]),
+        "flood_quiet_parked_unflooded": sum(end.parked for end in figures["flood_quiet_rounds"]),
+        "flood_uplinks_dropped": figures["flood_uplinks_dropped"],
+        "flood_uplinks_per_store": bound,
+        "flood_controller_rss_mb": _peak_rss_mb(),
     }
+
+
+def _raw_each(
+    endpoint: BrokerEndpoint, figures: dict[str, Any], labels: int, rounds: int
+) -> list[float]:
+    return [
+        measure_raw_roundtrips(
+            endpoint,
+            frame_bytes=int(figures["frame_bytes"]),
+            window=WINDOW,
+            frames=max(300, labels),
+        ).roundtrips_per_s
+        for _ in range(rounds)
+    ]
+
+
+def _peak_rss_mb() -> float:
+    return round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1)
 
 
 def _products_csv(count: int) -> str:
@@ -344,16 +401,26 @@ def _open_rows(sessions: sessionmaker[Session]) -> int:
 
 @asynccontextmanager
 async def running_controller(
-    endpoint: BrokerEndpoint, sessions: sessionmaker[Session], *, stores: int
+    endpoint: BrokerEndpoint,
+    sessions: sessionmaker[Session],
+    *,
+    stores: int,
+    uplinks_per_store: int | None = None,
 ) -> AsyncIterator[UpdateController]:
     """The benches' controller, running on its own task over `endpoint` until the block
-    ends: window `WINDOW` per gateway, polling every 50 ms, the simulated clock `_now`."""
-    transport = controller_transport(endpoint, max_in_flight=WINDOW * stores)
+    ends: window `WINDOW` per gateway, polling every 50 ms, the simulated clock `_now`;
+    at most `uplinks_per_store` uplinks of a store waiting (the settings' default)."""
+    settings = Settings.defaults()
+    bound = uplinks_per_store or settings.controller_uplinks_per_store
+    transport = controller_transport(
+        endpoint, max_in_flight=WINDOW * stores, max_queued_per_store=bound
+    )
     async with transport:
         controller = build_controller(
             controller_settings(
-                Settings.defaults(),
+                settings,
                 window=WINDOW,
+                uplinks_per_store=bound,
                 poll_every=timedelta(milliseconds=50),
                 policy=RetryPolicy(
                     ack_timeout=timedelta(seconds=10),
@@ -410,6 +477,7 @@ async def _measure(
     products: int,
     speed: float,
     rounds: int,
+    flood: tuple[FloodLogin, int],
 ) -> dict[str, Any]:
     engine = create_engine_for(f"sqlite:///{tmp / 'esl.sqlite'}")
     upgrade_database(engine)
@@ -419,9 +487,12 @@ async def _measure(
     pairs = _seed(sessions, state_dir, stores=stores, per_store=per_store, products=products)
     labels = stores * per_store
     _publish(sessions, products, 0, _now())
+    login, bound = flood
     try:
         with _gateways(endpoint, state_dir, pairs, speed=speed):
-            async with running_controller(endpoint, sessions, stores=stores) as controller:
+            async with running_controller(
+                endpoint, sessions, stores=stores, uplinks_per_store=bound
+            ) as controller:
                 await _until_all_acked(controller, sessions, acks=labels, timeout_s=600)
                 seconds_each = []
                 for cents in _MEASURED_CENTS[:rounds]:
@@ -434,17 +505,74 @@ async def _measure(
                     # The running controller finds the publication at its next poll.
                     await _until_all_acked(controller, sessions, acks=labels, timeout_s=600)
                     seconds_each.append(time.perf_counter() - started)
+                rss_mb = _peak_rss_mb()
+                measured_until = last_outbox_id(sessions)
+                stores_of = [pair.split(":")[0] for pair in pairs]
+                quiet = tuple(store for store in stores_of if store != login.store)
+                flood_each: dict[bool, list[RoundEnd]] = {False: [], True: []}
+                for pair_of_cents in _FLOOD_CENTS[:rounds]:
+                    for flooded, cents in zip((False, True), pair_of_cents, strict=True):
+                        await asyncio.sleep(20 / speed)
+                        end = await _flood_round(
+                            sessions, endpoint, login if flooded else None,
+                            quiet=quiet, labels=per_store * len(quiet), products=products,
+                            cents=cents,
+                        )  # fmt: skip
+                        flood_each[flooded].append(end)
+                dropped = controller.uplinks_dropped().get(login.store, 0)
         with sessions() as session:
             acked = session.scalar(
-                select(func.count()).select_from(OutboxRow).where(OutboxRow.status == "acked")
+                select(func.count())
+                .select_from(OutboxRow)
+                .where(OutboxRow.status == "acked", OutboxRow.id <= measured_until)
             )
             frame_bytes = session.scalar(
                 select(func.avg(func.length(OutboxRow.payload))).where(
-                    OutboxRow.id > labels  # the measured publication's frames
+                    # the measured publications' frames (not the flood rounds')
+                    OutboxRow.id > labels,
+                    OutboxRow.id <= measured_until,
                 )
             )
     finally:
         engine.dispose()
     if acked != (1 + rounds) * labels:
         raise RuntimeError(f"{acked} frames acknowledged for {1 + rounds} x {labels} updates")
-    return {"seconds_each": seconds_each, "frame_bytes": float(frame_bytes or 0)}
+    return {
+        "seconds_each": seconds_each,
+        "frame_bytes": float(frame_bytes or 0),
+        "controller_rss_mb": rss_mb,
+        "flood_quiet_rounds": flood_each[False],
+        "flood_rounds": flood_each[True],
+        "flood_uplinks_dropped": dropped,
+    }
+
+
+async def _flood_round(
+    sessions: sessionmaker[Session],
+    endpoint: BrokerEndpoint,
+    login: FloodLogin | None,
+    *,
+    quiet: tuple[str, ...],
+    labels: int,
+    products: int,
+    cents: int,
+) -> RoundEnd:
+    """One publication changing every label, flooded by `login` (None: quiet); how the
+    `quiet` stores' frames ended. Then, untimed, until no frame waits for an answer (the
+    flooding store's dropped answers: after their resends)."""
+    after_id = last_outbox_id(sessions)
+    publication_id = _prepare(sessions, products, cents, _now())
+    async with contextlib.AsyncExitStack() as flood:
+        if login is not None:
+            await flood.enter_async_context(flooding(endpoint, login))
+            await asyncio.sleep(0.5)  # the flood in full swing before the commit
+        started = await asyncio.to_thread(_release, sessions, publication_id, _now())
+        end = await until_stores_settled(
+            sessions, quiet, after_id=after_id, labels=labels, started=started, timeout_s=600
+        )
+    deadline = time.monotonic() + 600
+    while not await asyncio.to_thread(nothing_waiting, sessions):
+        if time.monotonic() > deadline:
+            raise TimeoutError("frames still waiting for an answer 600 s after the round")
+        await asyncio.sleep(0.2)
+    return end
