@@ -109,7 +109,9 @@ async def _publish_runs(command: list[str], directory: Path) -> None:
         try:
             _, error = await run.communicate()
         except asyncio.CancelledError:
-            run.terminate()
+            # The run may have ended on its own between the last read and the cancel.
+            with contextlib.suppress(ProcessLookupError):
+                run.terminate()
             await run.wait()
             raise
         if run.returncode != 0:
