@@ -241,6 +241,9 @@ class Settlement:
             # label -> its newest check-in, and when it arrived
             check_ins: dict[str, tuple[LabelResponse, datetime]] = {}
             stale_check_ins: set[str] = set()  # labels whose check-in is older than a claim
+            # label -> its newest believed answer settling no open frame (a ping's, another
+            # label action's, a late one), and when it arrived: weighed as a check-in is
+            reported: dict[str, tuple[LabelResponse, datetime]] = {}
             ahead: list[str] = []  # labels whose check-in counts beyond the record
             heard: dict[str, VitalSign] = {}  # label -> the newest health it reported
             for uplink, response in verified:
@@ -277,6 +280,7 @@ class Settlement:
                     older = refusal is Refusal.OLDER
                     if not older:
                         accept_claim(state, response)
+                        reported.pop(response.label_id, None)  # newer than that answer
                     refusal = None
                     checked_in[response.label_id] = (
                         BasicStateFlag.SERVICE_NEEDED not in response.flags
@@ -331,6 +335,14 @@ class Settlement:
                         uplink=uplink,
                         believed=refusal is None,
                     )
+                if refusal is None and not was_open and response.kind is not FrameKind.CHECK_IN:
+                    # The label's newest word on its panel, and no frame of the record's
+                    # that it settled: what it shows is weighed against the record as a
+                    # check-in's is (below). Only taking it as `displayed_hash` left the
+                    # record confirming an image the label just said it does not show:
+                    # health "up to date", nothing planned, until the periodic pass
+                    # (minutes; a keep-alive ping answer after 45 minutes of silence).
+                    reported[response.label_id] = (response, uplink.received_at)
                 if refusal is not None and not was_open:
                     continue  # nothing believed, nothing settled: no history either
                 history.append(
@@ -348,11 +360,12 @@ class Settlement:
             reconciled = weigh_check_ins(
                 session,
                 states,
-                check_ins,
+                # An answer believed after a label's check-in is newer than it.
+                {**check_ins, **reported},
                 # This batch's answers and rebuilt frames count too.
                 answered_now=[(entry["label_id"], entry["sequence"]) for entry in history],
                 open_now={row["label_id"] for row in rebuilt},
-                older=stale_check_ins,
+                older=stale_check_ins - reported.keys(),
                 judge_flips=self.clock_tolerance is not None,
             )
             if self.clock_tolerance is not None:
