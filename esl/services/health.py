@@ -145,6 +145,8 @@ def label_conditions(
         LabelStateRow.desired_display_at,
         LabelStateRow.last_seen,
         LabelStateRow.battery_mv,
+        LabelStateRow.desired_key,
+        LabelStateRow.displayed_hash,
     ).outerjoin(LabelStateRow, LabelStateRow.label_id == LabelRow.id)
     statement = statement.order_by(LabelRow.id)
     if stores is not None:
@@ -160,6 +162,8 @@ def label_conditions(
         display_at,
         last_seen,
         battery,
+        desired_key,
+        displayed,
     ) in session.execute(statement):
         condition = classify_label_status(
             DeliveryFacts(
@@ -173,6 +177,8 @@ def label_conditions(
                 battery,
                 (store, gateway) not in offline_gateways,
                 parked.get(label_id, (None, None))[1],
+                desired_key is not None,
+                displayed,
             ),
             now=now,
             thresholds=thresholds,

@@ -8,7 +8,12 @@ Delivery (exactly one per label):
     failed       an update is parked; `reason` says why (offline, flat battery, rejected…)
     pending      an update is due, in flight, waiting for a retry, or held behind the
                  image of now (a change planned ahead waits for the current image);
-                 `reason`: what its store gateway reported about the last try, if anything
+                 `reason`: what its store gateway reported about the last try, if anything.
+                 Pending too with nothing open yet: its plan was forgotten to be worked
+                 out again (the record corrected from the label's own word, a refresh),
+                 or the label last reported another image than the one confirmed
+                 (`displayed_hash`) with no timed image held: the controller knows the
+                 panel differs and plans it again (next poll, or the periodic pass)
     scheduled    it confirmed a timed image that it shows from a later instant, nothing open
     up_to_date   it confirmed the content due now, nothing open
 
@@ -72,6 +77,10 @@ class DeliveryFacts(NamedTuple):
     battery_mv: int | None
     gateway_online: bool
     parked_detail: str | None = None  # what the reason leaves open (a reason code)
+    # Whether planning has its desired content (`desired_key`); False: forgotten, to be
+    # worked out again (`check_ins.reconcile`, `forget_desired`, a refresh).
+    plan_known: bool = True
+    displayed_hash: str | None = None  # the image the label last reported showing
 
 
 class LabelCondition(NamedTuple):
@@ -106,6 +115,17 @@ def is_low_battery(
     ) or parked_reason == ParkReason.FLAT_BATTERY
 
 
+def _contradicted(facts: DeliveryFacts) -> bool:
+    """The label last reported another image than the one the record confirms, and
+    holds no timed image (it shows the image of now until its instant, the timed one
+    after): what `check_ins.reconciliation_candidates` plans again."""
+    return (
+        facts.displayed_hash is not None
+        and facts.displayed_hash != facts.confirmed_hash
+        and facts.desired_display_at is None
+    )
+
+
 def classify_label_status(
     facts: DeliveryFacts, *, now: datetime, thresholds: StatusThresholds
 ) -> LabelCondition:
@@ -119,6 +139,11 @@ def classify_label_status(
     elif facts.open_statuses:
         status = LabelStatus.PENDING
         reason = facts.parked_detail  # a store gateway's word on why no answer came yet
+    elif facts.desired_hash is not None and (not facts.plan_known or _contradicted(facts)):
+        # Never "up to date" on a record the label itself contradicted: a reconciled
+        # record confirms what the label shows until the next poll plans what is due,
+        # and a reported panel the record has not taken waits for the periodic pass.
+        status = LabelStatus.PENDING
     elif facts.desired_hash is None or facts.desired_hash != facts.confirmed_hash:
         status = LabelStatus.UNPLANNED
     elif facts.desired_display_at is not None and facts.desired_display_at > now:
