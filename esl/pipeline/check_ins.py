@@ -255,7 +255,9 @@ def weigh_check_ins(
     A check-in is weighed as of its arrival, not of this settling (a timed flip is judged
     against the label's clock). `answered_now` and `open_now`: the (label, sequence)
     answers and the labels with a frame of the batch being settled, not written yet.
-    `older`: labels whose check-in is older than a claim held (`check_in_verdict`)."""
+    `older`: labels whose check-in is older than a claim held (`check_in_verdict`).
+    A label's entry may be its newest believed answer settling no open frame instead (a
+    keep-alive ping's): what it reports is the label's word on its panel all the same."""
     differing = {
         label_id: (response, received_at)
         for label_id, (response, received_at) in check_ins.items()

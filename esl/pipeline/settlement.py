@@ -13,9 +13,10 @@ row by (label, sequence) and settled with the others of its batch:
 - a late answer to a superseded frame is history, never the newer content's confirmation;
 - the health each believed report carries (battery, signal) is sampled into the label's
   history (`label_vitals`), in the same transaction;
-- a check-in is weighed against the record (`check_ins`): a label whose panel differs
-  gets its record corrected and is planned again (`replan_wanted`, taken by the
-  controller), and updates parked as unreachable are retried once it is heard;
+- a check-in is weighed against the record (`check_ins`), and so is any other believed
+  answer that settles no open frame (a ping's): a label whose panel differs gets its
+  record corrected and is planned again (`replan_wanted`, taken by the controller at its
+  next poll), and updates parked as unreachable are retried once it is heard;
 - a store gateway's own report (unsigned: why a label gave no answer, or that it is in
   reach again) is taken apart from the answers (`gateway_reports`).
 
