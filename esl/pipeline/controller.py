@@ -482,7 +482,7 @@ class UpdateController:
             # when an instant just passed: see `_plan_after_flips`.
             self._record_due_instants(now)
         with self.sessions.begin() as session:
-            if release_held_frames(session, self.stores):
+            if release_held_frames(session, self.stores, now=now):
                 self.dispatcher.notice_new_work()
         yield from self._plan_publications(now)
         yield from self._plan_after_flips(now)

@@ -39,6 +39,7 @@ from esl.db.models import GATEWAY_REASON_CHARS, GatewayStateRow
 from esl.db.repositories import in_chunks
 from esl.delivery_states import OutboxStatus, ParkReason
 from esl.pipeline.database_outage import DatabaseOutage, is_database_outage
+from esl.pipeline.held_frames import images_no_longer_due
 from esl.pipeline.images import ImageStore
 from esl.pipeline.label_actions import LabelActionSender
 from esl.pipeline.label_clocks import CLOCK_TOLERANCE
@@ -414,6 +415,9 @@ class Dispatcher:
                         self._windows.setdefault((store, gateway), _GatewayWindow())
                 self._gateways_seen_at = now
             sending: list[tuple[GatewayKey, int, str, int, bytes]] = []
+            # Rows taken, with what `images_no_longer_due` weighs: the display-at and the
+            # content of each.
+            weighed: list[tuple[int, str, datetime | None, str]] = []
             for key, window in list(self._windows.items()):
                 if self.stores is not None and key[0] not in self.stores:
                     continue
@@ -423,7 +427,14 @@ class Dispatcher:
                 if window.idle_until is not None and now < window.idle_until:
                     continue
                 rows = session.execute(
-                    select(OUTBOX.c.id, OUTBOX.c.label_id, OUTBOX.c.sequence, OUTBOX.c.payload)
+                    select(
+                        OUTBOX.c.id,
+                        OUTBOX.c.label_id,
+                        OUTBOX.c.sequence,
+                        OUTBOX.c.payload,
+                        OUTBOX.c.display_at,
+                        OUTBOX.c.content_hash,
+                    )
                     .where(
                         OUTBOX.c.status == OutboxStatus.PENDING.value,
                         OUTBOX.c.gateway == key[1],
@@ -440,13 +451,34 @@ class Dispatcher:
                     # one writer, ignores it).
                     .with_for_update(skip_locked=True)
                 ).all()
-                sending += [(key, *row) for row in rows]
+                sending += [(key, row.id, row.label_id, row.sequence, row.payload) for row in rows]
+                weighed += [
+                    (row.id, row.label_id, row.display_at, row.content_hash) for row in rows
+                ]
                 window.idle_until = (
                     None
                     if len(rows) == free
                     else self._next_due(session, key, [row.id for row in rows]) or _NEVER
                 )
-            if not sending:
+            # The image of now in front of a flip whose instant passed while it waited
+            # (lost, the label asleep, a retry's backoff): sent now, it would show content
+            # no longer due (a promotion that ended) until the flip followed. Superseded
+            # instead; the flip, released behind it (`release_held_frames`), is what is
+            # due. Checked here, at the send, not when the retry was scheduled: the
+            # instant may pass during the backoff, or while the row was parked.
+            overtaken = images_no_longer_due(session, weighed, now=now)
+            # The stores written for (fenced below): an overtaken row is written too.
+            written = {key[0] for key, *_ in sending}
+            if overtaken:
+                for chunk in in_chunks(sorted(overtaken)):
+                    session.execute(
+                        update(OUTBOX)
+                        .where(OUTBOX.c.id.in_(chunk))
+                        .values(status=OutboxStatus.SUPERSEDED.value, settled_at=now)
+                    )
+                log.info("%d images of now overtaken by their flip: not sent", len(overtaken))
+                sending = [item for item in sending if item[1] not in overtaken]
+            if not written:
                 return []
             ids = [row_id for _, row_id, _, _, _ in sending]
             for chunk in in_chunks(ids):
@@ -461,7 +493,9 @@ class Dispatcher:
                 # Fenced as planning and settling: a frame a worker that lost the store
                 # marked sent is in none of its holder's windows, so never timed out;
                 # unanswered, it stayed sent for good. `StoresLost` rolls this back.
-                self.settlement.fence(session, {key[0] for key, *_ in sending})
+                self.settlement.fence(session, written)
+        if not sending:
+            return []
         deadline = now + self.policy.ack_timeout
         downlinks = []
         for key, row_id, label_id, sequence, payload in sending:
