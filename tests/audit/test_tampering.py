@@ -15,7 +15,6 @@ from sqlalchemy import Engine
 
 from esl.audit.classify import AuditClass
 from esl.audit.gather import gather_audit
-from esl.db.engine import session_factory
 from esl.db.models import LabelStateRow
 from gateways.base import Uplink
 from rendering.cache import RenderCache
@@ -23,8 +22,7 @@ from rendering.content import LabelContent
 from rendering.display_models import get_display_model
 from tests.audit.world import record_planned_content
 from tests.pipeline.in_memory_gateway import radio
-from tests.pipeline.small_world import PRICES_A, T0, World
-from tests.support.pipeline import publish_prices
+from tests.pipeline.small_world import World
 
 
 def classes(world: World) -> dict[str, AuditClass]:
@@ -41,8 +39,7 @@ def classes(world: World) -> dict[str, AuditClass]:
 
 
 async def test_a_display_changed_behind_the_controllers_back_is_caught(engine: Engine) -> None:
-    publish_prices(session_factory(engine), PRICES_A, now=T0)
-    world = World(engine, count=2)
+    world = World.priced(engine, count=2)
     cache = RenderCache()
     world.controller.plan_due_work()
     with world.sessions.begin() as session:

@@ -11,7 +11,7 @@ from sqlalchemy import Engine, select
 from esl.db.engine import session_factory
 from esl.db.models import LabelAcknowledgementRow
 from tests.pipeline.in_memory_gateway import radio
-from tests.pipeline.small_world import PRICES_A, T0, World
+from tests.pipeline.small_world import World
 from tests.support.database import seed_reference_data
 from tests.support.pipeline import publish_prices
 
@@ -20,8 +20,7 @@ from tests.support.pipeline import publish_prices
 def world(engine: Engine) -> World:
     with session_factory(engine).begin() as session:
         seed_reference_data(session)
-    publish_prices(session_factory(engine), PRICES_A, now=T0)
-    return World(engine, count=3)
+    return World.priced(engine, count=3)
 
 
 async def test_labels_confirm_two_changes_in_turn(world: World) -> None:

@@ -13,6 +13,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from esl.api import create_app
 from esl.composition import build_controller, controller_settings
+from esl.db.console_models import LabelActionRow
 from esl.db.engine import session_factory
 from esl.db.models import LabelStateRow, OutboxRow
 from esl.services.keys import Role, create_key
@@ -33,6 +34,22 @@ PRICES_A = {"MLK-1": "3.49", "CHS-1": "8.99", "CFE-1": "59.99"}
 
 
 class World:
+    def action_outcome(self, action_id: int) -> tuple[str, str | None]:
+        """A label action's status and detail, as staff read them."""
+        with self.sessions() as session:
+            action = session.get(LabelActionRow, action_id)
+            assert action is not None
+            return action.status, action.detail
+
+    @classmethod
+    def priced(
+        cls, engine: Engine, count: int = 2, sku: str = "MLK-1", settings: Settings | None = None
+    ) -> World:
+        """The chain's prices `PRICES_A` published at T0, then the world: its labels
+        bound, nothing planned yet."""
+        publish_prices(session_factory(engine), PRICES_A, now=T0)
+        return cls(engine, count=count, sku=sku, settings=settings)
+
     def __init__(
         self,
         engine: Engine,

@@ -14,7 +14,6 @@ from typer.testing import CliRunner
 
 from esl.api import create_app
 from esl.cli import app as cli_app
-from esl.db.engine import session_factory
 from esl.db.models import LabelAcknowledgementRow, OutboxRow, SecurityEventRow
 from esl.pipeline.answer_acceptance import Claim, Refusal, judge_answer
 from esl.services.keys import Role, create_key
@@ -77,8 +76,7 @@ def test_a_claim_is_believed_only_when_newer_than_every_claim_held(
 
 @pytest.fixture
 def world(engine: Engine) -> World:
-    publish_prices(session_factory(engine), PRICES_A, now=T0)
-    return World(engine, count=1)
+    return World.priced(engine, count=1)
 
 
 async def delivered(world: World) -> list[Uplink]:

@@ -10,16 +10,13 @@ from dataclasses import replace
 
 from sqlalchemy import Engine, select
 
-from esl.db.engine import session_factory
 from esl.db.models import SecurityEventRow
 from tests.pipeline.in_memory_gateway import radio
-from tests.pipeline.small_world import PRICES_A, T0, World
-from tests.support.pipeline import publish_prices
+from tests.pipeline.small_world import World
 
 
 async def test_an_answer_published_on_another_stores_topic_is_refused(engine: Engine) -> None:
-    publish_prices(session_factory(engine), PRICES_A, now=T0)
-    world = World(engine, count=1)
+    world = World.priced(engine, count=1)
     label_id = sorted(world.labels)[0]
     world.controller.plan_due_work()
     await world.send_due()

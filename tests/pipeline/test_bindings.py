@@ -7,17 +7,15 @@ from datetime import timedelta
 import pytest
 from sqlalchemy import Engine, func, select, update
 
-from esl.db.engine import session_factory
 from esl.db.models import LabelBindingRow
 from esl.services.labels import bind_label
-from tests.pipeline.small_world import PRICES_A, T0, World
-from tests.support.pipeline import ADMIN, publish_prices
+from tests.pipeline.small_world import T0, World
+from tests.support.pipeline import ADMIN
 
 
 @pytest.fixture
 def world(engine: Engine) -> World:
-    publish_prices(session_factory(engine), PRICES_A, now=T0)
-    world = World(engine, count=3)
+    world = World.priced(engine, count=3)
     world.controller.plan_due_work()  # every label planned once
     return world
 

@@ -12,16 +12,13 @@ from datetime import timedelta
 import pytest
 from sqlalchemy import Engine
 
-from esl.db.engine import session_factory
 from gateways.base import Uplink
-from tests.pipeline.small_world import PRICES_A, T0, World
-from tests.support.pipeline import publish_prices
+from tests.pipeline.small_world import World
 
 
 @pytest.fixture
 def world(engine: Engine) -> World:
-    publish_prices(session_factory(engine), PRICES_A, now=T0)
-    return World(engine, count=1)
+    return World.priced(engine, count=1)
 
 
 async def test_a_newer_check_in_showing_the_due_image_sends_no_frame(world: World) -> None:

@@ -12,18 +12,15 @@ import pytest
 from sqlalchemy import Engine
 
 from esl.api import create_app
-from esl.db.engine import session_factory
 from esl.services.keys import Role, create_key
 from esl.settings import Settings
-from tests.pipeline.small_world import PRICES_A, T0, World
+from tests.pipeline.small_world import T0, World
 from tests.support.api import AppSwitch
-from tests.support.pipeline import publish_prices
 
 
 @pytest.fixture
 def world(engine: Engine) -> World:
-    publish_prices(session_factory(engine), PRICES_A, now=T0)
-    return World(engine, count=1)
+    return World.priced(engine, count=1)
 
 
 def _state_text(console: httpx.Client, label_id: str) -> str:

@@ -11,11 +11,9 @@ from typing import Any
 import pytest
 from sqlalchemy import Engine, event, func, select
 
-from esl.db.engine import session_factory
 from esl.db.models import LabelStateRow
 from tests.pipeline.in_memory_gateway import radio
-from tests.pipeline.small_world import PRICES_A, T0, World
-from tests.support.pipeline import publish_prices
+from tests.pipeline.small_world import World
 
 
 async def _relay(world: World) -> None:
@@ -47,8 +45,7 @@ async def test_the_controller_rides_out_a_locked_database(
         connection.execute("PRAGMA busy_timeout=50")  # fail fast instead of after 10 s
 
     engine.dispose()
-    publish_prices(session_factory(engine), PRICES_A, now=T0)
-    world = World(engine, count=3)
+    world = World.priced(engine, count=3)
     assert engine.url.database is not None
     blocker = sqlite3.connect(engine.url.database, isolation_level=None)
     blocker.execute("BEGIN EXCLUSIVE")  # another writer holds the database

@@ -22,7 +22,6 @@ from typer.testing import CliRunner
 
 from esl.api import create_app
 from esl.cli import app
-from esl.db.engine import session_factory
 from esl.pipeline.controller_status import controller_status_path, read_controller_status
 from esl.pipeline.database_outage import DatabaseOutage, DatabaseRetry, is_database_outage
 from esl.pipeline.waiting_uplinks import waiting_uplinks
@@ -32,7 +31,7 @@ from firmware_sim.fleet import build_labels, make_fleet
 from firmware_sim.images import ImageStore
 from gateways.base import Uplink
 from tests.pipeline.paused_controller import paused_database_work
-from tests.pipeline.small_world import T0, World
+from tests.pipeline.small_world import World
 from tests.support.chain import Chain
 from tests.support.clock import Clock, wall_clock
 from tests.support.database import seeded_sqlite_engine
@@ -214,8 +213,7 @@ def test_a_locked_database_is_an_outage_but_a_missing_table_is_not(engine: Engin
 async def test_a_database_that_lost_a_table_stops_the_controller_instead_of_waiting(
     engine: Engine,
 ) -> None:
-    publish_prices(session_factory(engine), PRICES_A, now=T0)
-    world = World(engine)
+    world = World.priced(engine)
     with engine.begin() as connection:
         connection.execute(text("DROP TABLE planned_publications"))
     stop = asyncio.Event()

@@ -18,20 +18,18 @@ from datetime import datetime, timedelta
 import pytest
 from sqlalchemy import Engine, select
 
-from esl.db.engine import session_factory
 from esl.db.models import OutboxRow
 from gateways.protocol import ImageUpdate, decode_frame
 from tests.pipeline.in_memory_gateway import radio
-from tests.pipeline.small_world import PRICES_A, T0, World
-from tests.support.pipeline import publish_flash_promotion, publish_prices
+from tests.pipeline.small_world import World
+from tests.support.pipeline import publish_flash_promotion
 
 STEP = timedelta(seconds=5)
 
 
 @pytest.fixture
 def world(engine: Engine) -> World:
-    publish_prices(session_factory(engine), PRICES_A, now=T0)
-    return World(engine, count=1)
+    return World.priced(engine, count=1)
 
 
 def _promotion_ending(world: World, label_id: str, lasting: timedelta) -> tuple[str, datetime]:

@@ -14,12 +14,10 @@ from pathlib import Path
 import pytest
 from sqlalchemy import Engine
 
-from esl.db.engine import session_factory
 from esl.db.models import GatewayStateRow
 from gateways.base import GatewayState, GatewayStatus
-from tests.pipeline.small_world import PRICES_A, T0, World
+from tests.pipeline.small_world import World
 from tests.support.database import BACKENDS, backend_engine
-from tests.support.pipeline import publish_prices
 
 
 @pytest.fixture(params=BACKENDS)
@@ -31,8 +29,7 @@ def engine(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Engine]:
 async def test_a_long_status_reason_is_cut_and_other_stores_updates_go_out(
     engine: Engine,
 ) -> None:
-    publish_prices(session_factory(engine), PRICES_A, now=T0)
-    world = World(engine, count=1)  # store S01, gateway gw1
+    world = World.priced(engine, count=1)  # store S01, gateway gw1
     world.controller.plan_due_work()
     # Another store's gateway, on its own status topic (its ACL allows it).
     world.dispatcher.handle_event(

@@ -17,7 +17,6 @@ from esl.api import create_app
 from esl.audit.classify import AuditClass
 from esl.audit.gather import gather_audit
 from esl.cli import app as cli_app
-from esl.db.engine import session_factory
 from esl.db.models import OutboxRow
 from esl.delivery_states import OutboxStatus, ParkReason
 from esl.services.health import label_health
@@ -27,14 +26,12 @@ from esl.settings import Settings
 from gateways.base import GatewayState, GatewayStatus, Uplink
 from gateways.protocol import ReasonCode, decode_response, encode_response, peek_header
 from tests.pipeline.in_memory_gateway import radio
-from tests.pipeline.small_world import PRICES_A, T0, World
-from tests.support.pipeline import publish_prices
+from tests.pipeline.small_world import T0, World
 
 
 @pytest.fixture
 def world(engine: Engine) -> World:
-    publish_prices(session_factory(engine), PRICES_A, now=T0)
-    return World(engine, count=4)
+    return World.priced(engine, count=4)
 
 
 def counts(world: World) -> dict[str, object]:

@@ -10,15 +10,13 @@ from datetime import datetime, timedelta
 import pytest
 from sqlalchemy import Engine
 
-from esl.db.engine import session_factory
-from tests.pipeline.small_world import PRICES_A, T0, World
+from tests.pipeline.small_world import World
 from tests.support.pipeline import expected_planes, publish_flash_promotion, publish_prices
 
 
 @pytest.fixture
 def world(engine: Engine) -> World:
-    publish_prices(session_factory(engine), PRICES_A, now=T0)
-    return World(engine, count=2)
+    return World.priced(engine, count=2)
 
 
 def _shows_what_is_due(world: World, label_id: str, *, at: datetime | None = None) -> bool:

@@ -9,16 +9,14 @@ from datetime import timedelta
 import pytest
 from sqlalchemy import Engine
 
-from esl.db.engine import session_factory
 from tests.pipeline.in_memory_gateway import radio
-from tests.pipeline.small_world import PRICES_A, T0, World
+from tests.pipeline.small_world import World
 from tests.support.pipeline import expected_planes, publish_prices
 
 
 @pytest.fixture
 def world(engine: Engine) -> World:
-    publish_prices(session_factory(engine), PRICES_A, now=T0)
-    return World(engine)
+    return World.priced(engine)
 
 
 async def _exchange(world: World) -> list[str]:

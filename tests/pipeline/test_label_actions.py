@@ -9,7 +9,6 @@ import pytest
 from sqlalchemy import Engine, select
 
 from esl.db.console_models import LabelActionRow
-from esl.db.engine import session_factory
 from esl.db.models import LabelAcknowledgementRow, LabelRow, OutboxRow
 from esl.services.keys import Principal, Role
 from esl.services.label_actions import ActionKind, request_action
@@ -19,15 +18,14 @@ from gateways.base import Uplink
 from gateways.protocol import encode_response
 from gateways.protocol.commands import Opcode
 from tests.pipeline.in_memory_gateway import radio
-from tests.pipeline.small_world import PRICES_A, T0, World
+from tests.pipeline.small_world import World
 from tests.support.label_answers import synchronized_answer
-from tests.support.pipeline import ADMIN, publish_prices
+from tests.support.pipeline import ADMIN
 
 
 @pytest.fixture
 def world(engine: Engine) -> World:
-    publish_prices(session_factory(engine), PRICES_A, now=T0)
-    return World(engine, count=2)
+    return World.priced(engine, count=2)
 
 
 def _ask(world: World, label_id: str, kind: ActionKind, who: Principal = ADMIN) -> int:
@@ -299,8 +297,7 @@ async def test_a_label_that_never_answers_leaves_the_action_unanswered(world: Wo
 async def test_how_long_an_action_waits_for_its_answer_is_the_installations_setting(
     engine: Engine,
 ) -> None:
-    publish_prices(session_factory(engine), PRICES_A, now=T0)
-    world = World(engine, count=1, settings=Settings(label_action_answer_timeout_s=5))
+    world = World.priced(engine, count=1, settings=Settings(label_action_answer_timeout_s=5))
     await world.converge()
     world.clock.advance(timedelta(seconds=20))  # its panel refresh is over
     action_id = _ask(world, sorted(world.labels)[0], ActionKind.PING)

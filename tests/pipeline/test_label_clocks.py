@@ -15,18 +15,16 @@ from datetime import timedelta
 from sqlalchemy import Engine, select
 
 from esl.db.console_models import LabelActionRow
-from esl.db.engine import session_factory
 from esl.pipeline.label_clocks import ASK_AGAIN_AFTER, CLOCK_TOLERANCE
 from rendering.encoding import content_hash
-from tests.pipeline.small_world import PRICES_A, T0, World
-from tests.support.pipeline import expected_planes, publish_prices
+from tests.pipeline.small_world import World
+from tests.support.pipeline import expected_planes
 
 
 async def test_a_label_whose_clock_runs_ahead_is_set_right_and_flips_at_the_instant(
     engine: Engine,
 ) -> None:
-    publish_prices(session_factory(engine), PRICES_A, now=T0)
-    world = World(engine, count=2)
+    world = World.priced(engine, count=2)
     await world.converge()
     fast, steady = sorted(world.labels)
     world.labels[fast].clock_offset_ms = 30 * 60 * 1000  # its clock, 30 min ahead
@@ -76,8 +74,7 @@ async def test_a_clock_that_will_not_be_set_is_asked_again_only_after_an_hour(
 ) -> None:
     # Each SetClock takes one of the label's sequence numbers: a label whose clock does
     # not take it (nothing sends it here) gets no second one at every check-in.
-    publish_prices(session_factory(engine), PRICES_A, now=T0)
-    world = World(engine, count=1)
+    world = World.priced(engine, count=1)
     await world.converge()
     (label_id,) = world.labels
     world.labels[label_id].clock_offset_ms = 10 * 60 * 1000

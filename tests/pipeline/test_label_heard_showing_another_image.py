@@ -19,11 +19,10 @@ import pytest
 from sqlalchemy import Engine
 
 from esl.audit.gather import gather_audit
-from esl.db.engine import session_factory
 from esl.services.health import label_health
 from gateways.base import Uplink
 from tests.pipeline.in_memory_gateway import radio
-from tests.pipeline.small_world import PRICES_A, T0, World
+from tests.pipeline.small_world import World
 from tests.support.pipeline import publish_prices
 
 PRICES_B = {"MLK-1": "3.19"}
@@ -31,8 +30,7 @@ PRICES_B = {"MLK-1": "3.19"}
 
 @pytest.fixture
 def world(engine: Engine) -> World:
-    publish_prices(session_factory(engine), PRICES_A, now=T0)
-    return World(engine, count=1)
+    return World.priced(engine, count=1)
 
 
 async def _showing_an_older_price(world: World) -> str:

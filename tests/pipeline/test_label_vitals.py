@@ -15,17 +15,16 @@ from esl.services.keys import Principal, Role
 from esl.services.label_vitals import Trend, label_vitals, summarise_vitals
 from esl.settings import Settings
 from gateways.base import Uplink
-from tests.pipeline.small_world import PRICES_A, T0, World
-from tests.support.pipeline import ADMIN, publish_prices
+from tests.pipeline.small_world import T0, World
+from tests.support.pipeline import ADMIN
 
 EVERY = timedelta(minutes=10)
 
 
 @pytest.fixture
 def world(engine: Engine) -> World:
-    publish_prices(session_factory(engine), PRICES_A, now=T0)
     settings = Settings(label_vitals_every_s=EVERY.total_seconds(), label_vitals_keep_days=1)
-    return World(engine, count=2, settings=settings)
+    return World.priced(engine, count=2, settings=settings)
 
 
 def _check_in(world: World, label_id: str) -> None:
@@ -95,8 +94,7 @@ async def test_samples_older_than_the_keeping_time_go_when_a_new_one_comes(
 def test_a_restarted_controller_keeps_the_interval_and_a_rolled_back_batch_is_retried(
     engine: Engine,
 ) -> None:
-    publish_prices(session_factory(engine), PRICES_A, now=T0)
-    World(engine, count=1)  # registers the label
+    World.priced(engine, count=1)  # registers the label
     sessions = session_factory(engine)
     label_id = "S01-gw1-00001"
     sampling = VitalsSampling(every=EVERY, keep=timedelta(days=1))
@@ -130,8 +128,7 @@ def test_a_restarted_controller_keeps_the_interval_and_a_rolled_back_batch_is_re
 def test_a_store_key_reads_only_its_own_stores_labels(engine: Engine) -> None:
     from esl.errors import AccessDeniedError
 
-    publish_prices(session_factory(engine), PRICES_A, now=T0)
-    World(engine, count=1)
+    World.priced(engine, count=1)
     other = Principal(name="s2", role=Role.STORE, store="S02")
     with session_factory(engine)() as session, pytest.raises(AccessDeniedError):
         label_vitals(session, principal=other, label_id="S01-gw1-00001", since=T0, limit=10)

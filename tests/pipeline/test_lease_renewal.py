@@ -11,12 +11,10 @@ from sqlalchemy import Engine
 from typer.testing import CliRunner
 
 from esl.cli import app
-from esl.db.engine import session_factory
 from esl.pipeline.controller_lease import ControllerIdentity, LeaseTerms, take_lease
 from esl.pipeline.errors import ControllerAlreadyRunningError
 from esl.pipeline.planning import LabelPlanner, PlanResult
-from tests.pipeline.small_world import PRICES_A, T0, World
-from tests.support.pipeline import publish_prices
+from tests.pipeline.small_world import T0, World
 
 CHUNK_TAKES = timedelta(seconds=40)  # a slow chunk (rendering 500 labels on a busy host)
 
@@ -24,8 +22,7 @@ CHUNK_TAKES = timedelta(seconds=40)  # a slow chunk (rendering 500 labels on a b
 def test_a_planning_pass_longer_than_the_lease_keeps_it(
     engine: Engine, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    publish_prices(session_factory(engine), PRICES_A, now=T0)
-    world = World(engine, count=4)
+    world = World.priced(engine, count=4)
     terms = world.controller.settings.lease
     first = ControllerIdentity.of_this_process(now=T0)
     take_lease(world.sessions, first, now=T0, terms=terms)

@@ -19,17 +19,15 @@ from datetime import timedelta
 
 from sqlalchemy import Engine
 
-from esl.db.engine import session_factory
 from rendering.encoding import content_hash
-from tests.pipeline.small_world import PRICES_A, T0, World
-from tests.support.pipeline import expected_planes, publish_prices
+from tests.pipeline.small_world import World
+from tests.support.pipeline import expected_planes
 
 
 async def test_a_label_that_lost_its_flip_gets_it_again_before_the_instant(
     engine: Engine,
 ) -> None:
-    publish_prices(session_factory(engine), PRICES_A, now=T0)
-    world = World(engine, count=2)
+    world = World.priced(engine, count=2)
     await world.converge()
     swapped, steady = sorted(world.labels)
 

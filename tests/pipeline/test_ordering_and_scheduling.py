@@ -7,7 +7,6 @@ from datetime import timedelta
 import pytest
 from sqlalchemy import Engine, select
 
-from esl.db.engine import session_factory
 from esl.db.models import LabelAcknowledgementRow
 from gateways.base import Uplink
 from gateways.protocol import (
@@ -21,14 +20,13 @@ from gateways.protocol import (
     encode_response,
 )
 from tests.pipeline.in_memory_gateway import radio
-from tests.pipeline.small_world import PRICES_A, T0, World
+from tests.pipeline.small_world import World
 from tests.support.pipeline import expected_planes, publish_prices
 
 
 @pytest.fixture
 def world(engine: Engine) -> World:
-    publish_prices(session_factory(engine), PRICES_A, now=T0)
-    return World(engine)
+    return World.priced(engine)
 
 
 async def test_a_late_ack_for_a_superseded_frame_never_confirms_the_newer_content(

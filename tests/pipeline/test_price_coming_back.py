@@ -15,18 +15,16 @@ from datetime import timedelta
 import pytest
 from sqlalchemy import Engine
 
-from esl.db.engine import session_factory
 from esl.services.health import label_health
 from tests.pipeline.in_memory_gateway import radio
 from tests.pipeline.shared_clock_store import publish
-from tests.pipeline.small_world import PRICES_A, T0, World
+from tests.pipeline.small_world import World
 from tests.support.pipeline import publish_flash_promotion, publish_prices
 
 
 @pytest.fixture
 def world(engine: Engine) -> World:
-    publish_prices(session_factory(engine), PRICES_A, now=T0)
-    return World(engine, count=1)
+    return World.priced(engine, count=1)
 
 
 def _assert_panel_and_record_show_what_is_due(world: World, label_id: str) -> None:

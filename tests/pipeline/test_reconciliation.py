@@ -9,12 +9,11 @@ from datetime import timedelta
 import pytest
 from sqlalchemy import Engine
 
-from esl.db.engine import session_factory
 from firmware_sim.images import ImageStore
 from gateways.base import Uplink
 from rendering.encoding import content_hash
 from tests.pipeline.in_memory_gateway import radio
-from tests.pipeline.small_world import PRICES_A, T0, World
+from tests.pipeline.small_world import PRICES_A, World
 from tests.support.pipeline import expected_planes, publish_prices
 
 PRICES_B = {"MLK-1": "3.19"}
@@ -22,8 +21,7 @@ PRICES_B = {"MLK-1": "3.19"}
 
 @pytest.fixture
 def world(engine: Engine) -> World:
-    publish_prices(session_factory(engine), PRICES_A, now=T0)
-    return World(engine, count=2)
+    return World.priced(engine, count=2)
 
 
 def _assert_truth(world: World, label_id: str) -> None:

@@ -28,7 +28,6 @@ import pytest
 from sqlalchemy import Engine, select
 
 from esl.composition import build_controller, controller_settings
-from esl.db.engine import session_factory
 from esl.db.models import OutboxRow, SecurityEventRow
 from esl.pipeline import RetryPolicy
 from esl.settings import Settings
@@ -36,7 +35,7 @@ from firmware_sim.label import SimulatedLabel
 from gateways.protocol import LabelResponse
 from rendering.encoding import content_hash
 from tests.pipeline.in_memory_gateway import radio
-from tests.pipeline.small_world import PRICES_A, T0, World
+from tests.pipeline.small_world import PRICES_A, World
 from tests.support.pipeline import expected_planes, publish_prices
 
 PRICES_B = {"MLK-1": "3.19"}
@@ -50,8 +49,7 @@ def _copy(source: Path, target: Path) -> None:
 
 async def _showing_prices_a(engine: Engine, *, labels: int) -> World:
     """A store of `labels` labels showing prices A, every frame acknowledged."""
-    publish_prices(session_factory(engine), PRICES_A, now=T0)
-    world = World(engine, count=labels)
+    world = World.priced(engine, count=labels)
     await world.converge()
     return world
 

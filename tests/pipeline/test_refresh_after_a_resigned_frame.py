@@ -21,10 +21,9 @@ from datetime import timedelta
 from sqlalchemy import Engine, select
 
 from esl.db.console_models import LabelActionRow
-from esl.db.engine import session_factory
 from esl.services.label_actions import ActionKind, request_action
 from tests.pipeline.in_memory_gateway import radio
-from tests.pipeline.small_world import PRICES_A, T0, World
+from tests.pipeline.small_world import World
 from tests.support.pipeline import ADMIN, publish_prices
 
 
@@ -48,8 +47,7 @@ def _refresh(world: World) -> tuple[str, str | None]:
 async def test_a_refresh_is_answered_only_after_the_label_drew_the_price_due(
     engine: Engine,
 ) -> None:
-    publish_prices(session_factory(engine), PRICES_A, now=T0)
-    world = World(engine, count=1)
+    world = World.priced(engine, count=1)
     (label_id,) = world.labels
     label = world.labels[label_id]
     await world.converge()  # shows 3.49

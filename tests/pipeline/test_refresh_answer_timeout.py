@@ -17,19 +17,16 @@ from datetime import timedelta
 
 from sqlalchemy import Engine
 
-from esl.db.console_models import LabelActionRow
-from esl.db.engine import session_factory
 from esl.services.label_actions import ActionKind, request_action
 from esl.settings import Settings
 from tests.pipeline.in_memory_gateway import radio
-from tests.pipeline.small_world import PRICES_A, T0, World
+from tests.pipeline.small_world import World
 from tests.support.pipeline import ADMIN, publish_prices
 
 
 async def _world(engine: Engine, settings: Settings | None = None) -> World:
     """One label showing its prices, its panel refresh over."""
-    publish_prices(session_factory(engine), PRICES_A, now=T0)
-    world = World(engine, count=1, settings=settings)
+    world = World.priced(engine, count=1, settings=settings)
     await world.converge()
     world.clock.advance(timedelta(seconds=20))
     return world
@@ -45,13 +42,6 @@ def _ask_refresh(world: World, label_id: str | None = None) -> int:
             kind=ActionKind.REFRESH,
             now=world.clock.now,
         ).id
-
-
-def _action(world: World, action_id: int) -> tuple[str, str | None]:
-    with world.sessions() as session:
-        row = session.get(LabelActionRow, action_id)
-        assert row is not None
-        return row.status, row.detail
 
 
 async def _rounds(
@@ -78,9 +68,9 @@ async def test_a_refresh_planned_after_a_minute_is_answered_once_the_label_drew_
     drawn_before = label.refreshes
     action_id = _ask_refresh(world)
     await _rounds(world, 90, plan=False)  # planning is busy with other labels
-    assert _action(world, action_id) == ("sent", "image planned again")
+    assert world.action_outcome(action_id) == ("sent", "image planned again")
     await _rounds(world, 60, plan=True)
-    assert _action(world, action_id) == ("answered", "the label drew its image again")
+    assert world.action_outcome(action_id) == ("answered", "the label drew its image again")
     assert label.refreshes == drawn_before + 1
     assert label.shown_hash.hex() == world.state(label_id).confirmed_hash == world.hash_of(label_id)
 
@@ -93,9 +83,9 @@ async def test_a_refresh_whose_image_went_out_is_unanswered_a_minute_after_it_wa
     await _rounds(world, 90, plan=False)
     await _rounds(world, 5, plan=True, deliver=False)  # planned and sent, lost on the air
     await _rounds(world, 55, plan=False, deliver=False)
-    assert _action(world, action_id)[0] == "sent"  # 145 s after the take-up
+    assert world.action_outcome(action_id)[0] == "sent"  # 145 s after the take-up
     await _rounds(world, 5, plan=False, deliver=False)
-    assert _action(world, action_id) == ("unanswered", "no answer from the label in time")
+    assert world.action_outcome(action_id) == ("unanswered", "no answer from the label in time")
 
 
 async def test_a_refresh_whose_image_is_never_sent_fails_after_the_installations_limit(
@@ -104,9 +94,9 @@ async def test_a_refresh_whose_image_is_never_sent_fails_after_the_installations
     world = await _world(engine, Settings(label_action_not_sent_limit_s=300))
     action_id = _ask_refresh(world)
     await _rounds(world, 295, plan=False)  # its label never planned
-    assert _action(world, action_id)[0] == "sent"
+    assert world.action_outcome(action_id)[0] == "sent"
     await _rounds(world, 10, plan=False)
-    assert _action(world, action_id) == ("failed", "its image was not sent within 300 s")
+    assert world.action_outcome(action_id) == ("failed", "its image was not sent within 300 s")
 
 
 async def test_a_refresh_behind_a_full_window_is_answered_once_the_label_drew_it(
@@ -115,8 +105,7 @@ async def test_a_refresh_behind_a_full_window_is_answered_once_the_label_drew_it
     """A price change fills the gateway's window (8 frames) with frames lost on the air;
     the refreshed label's image waits behind them until they time out (2 min), then the
     label draws the new price (busy a while after) and is told to draw it again."""
-    publish_prices(session_factory(engine), PRICES_A, now=T0)
-    world = World(engine, count=9)  # its gateway's window holds 8 frames
+    world = World.priced(engine, count=9)  # its gateway's window holds 8 frames
     await world.converge()
     world.clock.advance(timedelta(seconds=20))
     publish_prices(world.sessions, {"MLK-1": "3.79"}, now=world.clock.now)
@@ -128,8 +117,8 @@ async def test_a_refresh_behind_a_full_window_is_answered_once_the_label_drew_it
     label = world.labels[label_id]
     action_id = _ask_refresh(world, label_id)
     for _ in range(300):  # rounds every second: a busy label is found busy between tries
-        if _action(world, action_id)[0] not in ("requested", "sent"):
+        if world.action_outcome(action_id)[0] not in ("requested", "sent"):
             break
         await _rounds(world, 1, plan=True, every=1)
-    assert _action(world, action_id) == ("answered", "the label drew its image again")
+    assert world.action_outcome(action_id) == ("answered", "the label drew its image again")
     assert label.shown_hash.hex() == world.state(label_id).confirmed_hash == world.hash_of(label_id)

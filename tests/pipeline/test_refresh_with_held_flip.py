@@ -13,17 +13,15 @@ import pytest
 from sqlalchemy import Engine, select
 
 from esl.db.console_models import LabelActionRow
-from esl.db.engine import session_factory
 from esl.services.label_actions import ActionKind, request_action
 from tests.pipeline.in_memory_gateway import radio
-from tests.pipeline.small_world import PRICES_A, T0, World
+from tests.pipeline.small_world import World
 from tests.support.pipeline import ADMIN, publish_prices
 
 
 @pytest.fixture
 def world(engine: Engine) -> World:
-    publish_prices(session_factory(engine), PRICES_A, now=T0)
-    return World(engine, count=1)
+    return World.priced(engine, count=1)
 
 
 async def _round(world: World) -> None:

@@ -16,18 +16,16 @@ from datetime import timedelta
 import pytest
 from sqlalchemy import Engine, update
 
-from esl.db.engine import session_factory
 from esl.db.models import OutboxRow
 from firmware_sim.images import ImageStore
 from gateways.base import Uplink
-from tests.pipeline.small_world import PRICES_A, T0, World
+from tests.pipeline.small_world import PRICES_A, World
 from tests.support.pipeline import publish_prices
 
 
 @pytest.fixture
 def world(engine: Engine) -> World:
-    publish_prices(session_factory(engine), PRICES_A, now=T0)
-    return World(engine, count=1)
+    return World.priced(engine, count=1)
 
 
 async def test_a_replayed_old_check_in_does_not_revive_a_silent_labels_health(

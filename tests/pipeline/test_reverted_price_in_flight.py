@@ -23,13 +23,12 @@ import pytest
 from sqlalchemy import Engine
 
 from esl.audit.gather import gather_audit
-from esl.db.engine import session_factory
 from esl.services.health import label_health
 from esl.services.labels import bind_label
 from esl.services.templates import save_template
 from rendering.templates import template_from_dict
 from tests.pipeline.in_memory_gateway import radio
-from tests.pipeline.small_world import PRICES_A, T0, World
+from tests.pipeline.small_world import T0, World
 from tests.support.pipeline import ADMIN, expected_planes, publish_prices
 
 
@@ -45,8 +44,7 @@ def _layout(*, validity: bool) -> dict[str, Any]:
 
 @pytest.fixture
 def world(engine: Engine) -> World:
-    publish_prices(session_factory(engine), PRICES_A, now=T0)
-    return World(engine, count=1)
+    return World.priced(engine, count=1)
 
 
 async def test_a_layout_version_drawn_alike_while_a_price_back_is_lost_does_not_confirm_it(

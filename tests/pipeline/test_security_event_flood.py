@@ -12,14 +12,12 @@ from datetime import timedelta
 import pytest
 from sqlalchemy import Engine, func, select
 
-from esl.db.engine import session_factory
 from esl.db.models import SecurityEventRow
 from esl.services.security_events import security_summary
 from esl.settings import Settings
 from gateways.base import Uplink
 from tests.pipeline.in_memory_gateway import radio
-from tests.pipeline.small_world import PRICES_A, T0, World
-from tests.support.pipeline import publish_prices
+from tests.pipeline.small_world import World
 
 
 def _forged(answer: Uplink) -> Uplink:
@@ -36,8 +34,7 @@ async def _answers(world: World) -> list[Uplink]:
 async def test_a_flood_of_forged_answers_is_one_row_per_label_and_interval(
     engine: Engine,
 ) -> None:
-    publish_prices(session_factory(engine), PRICES_A, now=T0)
-    world = World(engine, count=1)
+    world = World.priced(engine, count=1)
     (label_id,) = world.labels
     (answer,) = await _answers(world)
 
@@ -70,8 +67,7 @@ async def test_a_flood_of_forged_answers_is_one_row_per_label_and_interval(
 async def test_past_the_bound_of_labels_per_interval_further_labels_share_one_row(
     engine: Engine,
 ) -> None:
-    publish_prices(session_factory(engine), PRICES_A, now=T0)
-    world = World(
+    world = World.priced(
         engine,
         count=4,
         settings=Settings.model_construct(security_event_labels_per_interval=2),
@@ -99,8 +95,7 @@ async def test_a_flood_of_forged_answers_logs_one_line_a_minute_saying_how_many_
 ) -> None:
     """1.8 million log lines in four minutes of a bench flood: an operator's disk and log
     search drowned. Every forged answer is still counted."""
-    publish_prices(session_factory(engine), PRICES_A, now=T0)
-    world = World(engine, count=1)
+    world = World.priced(engine, count=1)
     (answer,) = await _answers(world)
     caplog.set_level(logging.WARNING, logger="esl.pipeline.verification")
 

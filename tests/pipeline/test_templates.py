@@ -9,14 +9,13 @@ from typing import Any
 import pytest
 from sqlalchemy import Engine
 
-from esl.db.engine import session_factory
 from esl.errors import InvalidItemError, NotFoundError
 from esl.services.labels import bind_label
 from esl.services.templates import save_template
 from rendering.templates import template_from_dict
 from tests.pipeline.in_memory_gateway import radio
-from tests.pipeline.small_world import PRICES_A, T0, World
-from tests.support.pipeline import ADMIN, expected_planes, publish_prices
+from tests.pipeline.small_world import T0, World
+from tests.support.pipeline import ADMIN, expected_planes
 
 
 def _price_only(height: float) -> dict[str, Any]:
@@ -31,8 +30,7 @@ def _price_only(height: float) -> dict[str, Any]:
 
 @pytest.fixture
 def world(engine: Engine) -> World:
-    publish_prices(session_factory(engine), PRICES_A, now=T0)
-    return World(engine, count=2)
+    return World.priced(engine, count=2)
 
 
 def _bind(world: World, label_id: str, template: str) -> None:

@@ -13,14 +13,12 @@ import httpx
 from sqlalchemy import Engine
 
 from esl.api import create_app
-from esl.db.engine import session_factory
 from esl.db.models import LabelStateRow
 from esl.pipeline.controller_status import controller_status_path, write_controller_status
 from esl.settings import Settings
 from gateways.base import Uplink
 from tests.pipeline.in_memory_gateway import radio
-from tests.pipeline.small_world import PRICES_A, T0, World
-from tests.support.pipeline import publish_prices
+from tests.pipeline.small_world import T0, World
 
 BOUND = 5
 
@@ -33,8 +31,7 @@ def _flood(world: World, store: str, count: int) -> None:
 async def test_a_flooding_store_loses_its_excess_and_other_stores_are_settled(
     engine: Engine,
 ) -> None:
-    publish_prices(session_factory(engine), PRICES_A, now=T0)
-    world = World(
+    world = World.priced(
         engine, count=2, settings=Settings.model_construct(controller_uplinks_per_store=BOUND)
     )
     world.controller.plan_due_work()
@@ -54,8 +51,7 @@ async def test_a_flooding_store_loses_its_excess_and_other_stores_are_settled(
 
 
 async def test_an_answer_dropped_in_its_own_stores_flood_costs_a_retry(engine: Engine) -> None:
-    publish_prices(session_factory(engine), PRICES_A, now=T0)
-    world = World(
+    world = World.priced(
         engine, count=1, settings=Settings.model_construct(controller_uplinks_per_store=BOUND)
     )
     (label_id,) = world.labels

@@ -67,20 +67,13 @@ async def _holder_rounds(world: World) -> list[Downlink]:
     return sent
 
 
-def _action(world: World, action_id: int) -> tuple[str, str | None]:
-    with world.sessions() as session:
-        action = session.get(LabelActionRow, action_id)
-        assert action is not None
-        return action.status, action.detail
-
-
 async def test_a_flash_asked_of_a_store_taken_over_is_sent_by_its_holder_once(
     engine: Engine,
 ) -> None:
     world, action_id, stale_sent = await _ask_of_a_store_taken_over(engine, ActionKind.FLASH)
     (label,) = world.labels.values()
     sent = await _holder_rounds(world)
-    assert _action(world, action_id) == ("answered", "the LED is flashing")
+    assert world.action_outcome(action_id) == ("answered", "the LED is flashing")
     assert label.led_until_ms > 0
     assert len(sent) == 1  # the flash, once: nothing else was due
     assert not stale_sent
