@@ -32,3 +32,6 @@ def test_suite_prints_one_json_object_with_its_figures(suite: str) -> None:
         # The flood rounds ran: the flooding store's login got through the broker's
         # password check and its excess over the smoke bound was dropped.
         assert figures["flood_uplinks_dropped"] > 0
+    if suite == "audit":
+        # Every label the bench seeds shows the prior price the engine printed for it.
+        assert figures["prior_price_problems"] == 0

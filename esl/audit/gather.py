@@ -671,10 +671,11 @@ _BASES = {basis.value: basis for basis in PriorPriceBasis}
 
 
 def _prior_basis(content: dict[str, Any]) -> PriorPriceBasis | None:
-    """The rule a rendered content's prior-price line names: content stored before the
-    basis was a field names the 30-day low; an unknown name is a caption the audit can't
-    vouch for (None, reported against the one due)."""
-    price = content.get("price") or {}
-    if price.get("prior_price") is None:
-        return None
-    return _BASES.get(price.get("prior_price_basis") or PriorPriceBasis.LOWEST_30_DAYS.value)
+    """The rule a rendered content's prior-price line names (read only where the row has
+    a prior price): content stored before the basis was a field names the 30-day low; an
+    unknown name is a caption the audit can't vouch for (None, reported against the one
+    due)."""
+    name = (content.get("price") or {}).get("prior_price_basis")
+    if not name:
+        return PriorPriceBasis.LOWEST_30_DAYS
+    return _BASES.get(name) if isinstance(name, str) else None
