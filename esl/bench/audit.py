@@ -228,7 +228,16 @@ def _seed(session: Session, *, skus: int, stores: int) -> int:
         if digest not in contents:
             contents[digest] = {
                 "content_hash": digest,
-                "content": {"product": {"sku": resolved.sku}},
+                # What the audit reads of the JSON: the product, and the rule its prior-price
+                # line names (a perishable product's is the price before its first reduction).
+                "content": {
+                    "product": {"sku": resolved.sku},
+                    "price": {
+                        "prior_price_basis": resolved.prior_price_basis.value
+                        if resolved.prior_price_basis and not old
+                        else None
+                    },
+                },
                 "sku": resolved.sku,
                 "store": resolved.store,
                 "currency": "PLN",
@@ -346,7 +355,9 @@ def _seed(session: Session, *, skus: int, stores: int) -> int:
 
 
 def run(*, smoke: bool) -> dict[str, object]:
-    skus, stores = (40, 3) if smoke else (2_000, 50)
+    # 200 SKUs: the first promoted perishable product (the price before its first
+    # reduction, captioned as such) is the 188th.
+    skus, stores = (200, 3) if smoke else (2_000, 50)
     with tempfile.TemporaryDirectory(prefix="esl-bench-audit-") as directory:
         engine = create_engine_for(f"sqlite:///{Path(directory) / 'esl.sqlite'}")
         try:
