@@ -45,28 +45,25 @@ class LabelKey(NamedTuple):
 KeyLoader = Callable[[Collection[str]], Mapping[str, LabelKey]]
 
 
-class _LogThrottle:
-    """Whether a refused uplink of (store, kind) is logged now: the first of each
-    `LOG_EVERY`, which also says how many were left out since the last line."""
+class _ThrottledLog:
+    """Warnings of refused uplinks, one per (store, kind) per `LOG_EVERY`: the first of
+    each interval is logged and says how many were left out since the last line."""
 
     def __init__(self, clock: Callable[[], datetime]) -> None:
         self._clock = clock
         self._last: dict[tuple[str, str], datetime] = {}
         self._left_out: dict[tuple[str, str], int] = {}
 
-    def left_out(self, store: str, kind: str) -> int | None:
-        """None: stay silent (counted); else log, and this many were left out before."""
+    def warn(self, store: str, kind: str, message: str, *args: object) -> None:
         key, now = (store, kind), self._clock()
         last = self._last.get(key)
         if last is not None and now - last < LOG_EVERY:
             self._left_out[key] = self._left_out.get(key, 0) + 1
-            return None
+            return
         self._last[key] = now
-        return self._left_out.pop(key, 0)
-
-
-def _more(left_out: int) -> str:
-    return f" ({left_out} more since the last line)" if left_out else ""
+        left_out = self._left_out.pop(key, 0)
+        more = f" ({left_out} more since the last line)" if left_out else ""
+        log.warning(message + "%s", *args, more)
 
 
 @dataclass(slots=True)
@@ -84,7 +81,7 @@ class UplinkVerifier:
         self._load_keys = load_keys
         self._clock = clock
         self._events: list[SecurityEvent] = []
-        self._throttle = _LogThrottle(clock)
+        self._log = _ThrottledLog(clock)
         self.counts = VerificationCounts()
 
     def take_events(self) -> list[SecurityEvent]:
@@ -106,29 +103,27 @@ class UplinkVerifier:
             registered = keys.get(label_id) if label_id is not None else None
             if label_id is not None and registered is None:
                 self.counts.unknown_label += 1
-                left_out = self._throttle.left_out(uplink.store, "unknown label")
-                if left_out is not None:
-                    log.warning(
-                        "uplink from %s/%s names unknown label %s%s",
-                        uplink.store,
-                        uplink.gateway,
-                        label_id,
-                        _more(left_out),
-                    )
+                self._log.warn(
+                    uplink.store,
+                    "unknown label",
+                    "uplink from %s/%s names unknown label %s",
+                    uplink.store,
+                    uplink.gateway,
+                    label_id,
+                )
                 continue
             response = None if registered is None else _decoded(uplink.payload, registered.key)
             if response is None:
                 self.counts.forged += 1
-                left_out = self._throttle.left_out(uplink.store, "unverifiable")
-                if left_out is not None:
-                    log.warning(
-                        "ignored an unverifiable uplink on %s/%s (%d bytes, label %s)%s",
-                        uplink.store,
-                        uplink.gateway,
-                        len(uplink.payload),
-                        label_id,
-                        _more(left_out),
-                    )
+                self._log.warn(
+                    uplink.store,
+                    "unverifiable",
+                    "ignored an unverifiable uplink on %s/%s (%d bytes, label %s)",
+                    uplink.store,
+                    uplink.gateway,
+                    len(uplink.payload),
+                    label_id,
+                )
                 if label_id is not None:
                     self._events.append(
                         SecurityEvent.on_uplink(
@@ -151,18 +146,17 @@ class UplinkVerifier:
 
     def _from_another_store(self, uplink: Uplink, response: LabelResponse, store: str) -> None:
         self.counts.other_store += 1
-        left_out = self._throttle.left_out(uplink.store, "other store")
-        if left_out is not None:
-            log.warning(
-                "security: ignored an answer of %s (store %s, seq %d) published on %s/%s: "
-                "another store's login relays it%s",
-                response.label_id,
-                store,
-                response.sequence,
-                uplink.store,
-                uplink.gateway,
-                _more(left_out),
-            )
+        self._log.warn(
+            uplink.store,
+            "other store",
+            "security: ignored an answer of %s (store %s, seq %d) published on %s/%s: "
+            "another store's login relays it",
+            response.label_id,
+            store,
+            response.sequence,
+            uplink.store,
+            uplink.gateway,
+        )
         self._events.append(
             SecurityEvent.on_uplink(
                 uplink,
