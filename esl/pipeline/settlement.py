@@ -304,7 +304,12 @@ class Settlement:
                         heard[response.label_id] = vital_sign(response, uplink.received_at)
                 elif refusal is None:
                     accept_claim(state, response)
-                    if _record_health(state, response, uplink.received_at, displayed=True):
+                    # An answer settling no open frame of the record's (a ping's) is
+                    # weighed as a check-in is (below), against the image of now it
+                    # would otherwise overwrite: taken as displayed first, a restored
+                    # panel beside a held flip was judged the image of now, "expected".
+                    settles = row is not None and row.status not in _SETTLED
+                    if _record_health(state, response, uplink.received_at, displayed=settles):
                         heard[response.label_id] = vital_sign(response, uplink.received_at)
                 else:
                     if refusal is Refusal.NOT_TAKEN and health_is_newer(state, response):

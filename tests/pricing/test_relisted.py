@@ -10,7 +10,15 @@ from __future__ import annotations
 
 from decimal import Decimal
 
-from pricing import Channel, LedgerEntry, PriceKey, PriceLedger, PriceRule, lowest_prior_price
+from pricing import (
+    Channel,
+    LedgerEntry,
+    PriceKey,
+    PriceLedger,
+    PriceRule,
+    PriorPriceBasis,
+    lowest_prior_price,
+)
 from tests.pricing.test_omnibus import DAY0, KEY, day, fixed, label_on
 from tests.strategies import pln
 
@@ -85,3 +93,13 @@ def test_a_withdrawal_is_recorded_once() -> None:
     assert ledger.withdraw(KEY, at=day(-50)) is None
     assert ledger.withdraw(PriceKey("B", Channel.STORE, "S1"), at=day(-50)) is None
     assert len(ledger) == 2
+
+
+def test_a_relisted_product_keeps_the_thirty_day_caption() -> None:
+    """12.00 is the lowest price charged in the 30 days before the reduction, as the
+    30-day caption says; "the lowest since the product went on sale" would be false, as
+    10.00 was charged before it was delisted (PL art. 4 ust. 3 is for goods offered for
+    less than 30 days, not for goods offered again)."""
+    label, _ = label_on(rules=RULES, promotions=[fixed("sale", 900, 0, 7)])
+    assert label.prior_price == pln(1200)
+    assert label.prior_price_basis is PriorPriceBasis.LOWEST_30_DAYS
