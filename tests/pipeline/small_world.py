@@ -17,6 +17,7 @@ from esl.db.console_models import LabelActionRow
 from esl.db.engine import session_factory
 from esl.db.models import LabelStateRow, OutboxRow
 from esl.services.keys import Role, create_key
+from esl.services.labels import bind_label
 from esl.settings import Settings
 from firmware_sim.fleet import build_labels, make_fleet
 from firmware_sim.hardware import hardware_for
@@ -27,7 +28,7 @@ from rendering.display_models import get_display_model
 from rendering.encoding import content_hash
 from tests.pipeline.in_memory_gateway import InMemoryGateway, radio
 from tests.support.clock import Clock
-from tests.support.pipeline import expected_planes, publish_prices, register_and_bind
+from tests.support.pipeline import ADMIN, expected_planes, publish_prices, register_and_bind
 
 T0 = Clock().now.replace(year=2027)
 PRICES_A = {"MLK-1": "3.49", "CHS-1": "8.99", "CFE-1": "59.99"}
@@ -40,6 +41,18 @@ class World:
             action = session.get(LabelActionRow, action_id)
             assert action is not None
             return action.status, action.detail
+
+    def bind_to_template(self, label_id: str, template: str) -> None:
+        """Bind `label_id` to the world's SKU drawn with the layout `template`."""
+        with self.sessions.begin() as session:
+            bind_label(
+                session,
+                principal=ADMIN,
+                label_id=label_id,
+                sku=self.sku,
+                template=template,
+                now=self.clock.now,
+            )
 
     @classmethod
     def priced(

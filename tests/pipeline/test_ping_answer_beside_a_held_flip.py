@@ -13,11 +13,10 @@ import pytest
 from sqlalchemy import Engine
 
 from esl.services.health import label_health
-from esl.services.labels import bind_label
 from esl.services.templates import save_template
 from tests.pipeline.in_memory_gateway import radio
 from tests.pipeline.small_world import T0, World
-from tests.support.pipeline import ADMIN, publish_prices
+from tests.support.pipeline import publish_prices
 
 
 def _layout(top: float) -> dict:
@@ -39,14 +38,7 @@ async def _restored_holding_the_flip(world: World) -> str:
     (label_id,) = world.labels
     with world.sessions.begin() as session:
         save_template(session, name="shelf", definition=_layout(0.25), by="t", now=T0)
-        bind_label(
-            session,
-            principal=ADMIN,
-            label_id=label_id,
-            sku="MLK-1",
-            template="shelf",
-            now=world.clock.now,
-        )
+    world.bind_to_template(label_id, "shelf")
     await world.converge()  # 3.49
     flip = (world.clock.now + timedelta(hours=3)).replace(microsecond=0)
     publish_prices(world.sessions, {"MLK-1": "2.49"}, now=world.clock.now, effective_at=flip)

@@ -24,12 +24,11 @@ from sqlalchemy import Engine
 
 from esl.audit.gather import gather_audit
 from esl.services.health import label_health
-from esl.services.labels import bind_label
 from esl.services.templates import save_template
 from rendering.templates import template_from_dict
 from tests.pipeline.in_memory_gateway import radio
 from tests.pipeline.small_world import T0, World
-from tests.support.pipeline import ADMIN, expected_planes, publish_prices
+from tests.support.pipeline import expected_planes, publish_prices
 
 
 def _layout(*, validity: bool) -> dict[str, Any]:
@@ -58,14 +57,7 @@ async def test_a_layout_version_drawn_alike_while_a_price_back_is_lost_does_not_
                 session, name="shelf", definition=_layout(validity=False), by="test", now=T0
             ).definition
         )
-        bind_label(
-            session,
-            principal=ADMIN,
-            label_id=label_id,
-            sku="MLK-1",
-            template="shelf",
-            now=world.clock.now,
-        )
+    world.bind_to_template(label_id, "shelf")
     await world.converge()  # 3.49 in the layout "shelf"
 
     world.clock.advance(timedelta(minutes=1))

@@ -10,12 +10,11 @@ import pytest
 from sqlalchemy import Engine
 
 from esl.errors import InvalidItemError, NotFoundError
-from esl.services.labels import bind_label
 from esl.services.templates import save_template
 from rendering.templates import template_from_dict
 from tests.pipeline.in_memory_gateway import radio
 from tests.pipeline.small_world import T0, World
-from tests.support.pipeline import ADMIN, expected_planes
+from tests.support.pipeline import expected_planes
 
 
 def _price_only(height: float) -> dict[str, Any]:
@@ -33,18 +32,6 @@ def world(engine: Engine) -> World:
     return World.priced(engine, count=2)
 
 
-def _bind(world: World, label_id: str, template: str) -> None:
-    with world.sessions.begin() as session:
-        bind_label(
-            session,
-            principal=ADMIN,
-            label_id=label_id,
-            sku="MLK-1",
-            template=template,
-            now=world.clock.now,
-        )
-
-
 async def _deliver(world: World) -> int:
     planned = world.controller.plan_due_work()
     await world.send_due()
@@ -59,7 +46,7 @@ async def test_a_label_bound_to_an_uploaded_template_shows_that_layout(world: Wo
             session, name="price-only", definition=_price_only(0.7), by="test", now=T0
         )
         first = template_from_dict(row.definition)
-    _bind(world, custom_label, "price-only")
+    world.bind_to_template(custom_label, "price-only")
     await _deliver(world)
     with world.sessions() as session:
         custom = expected_planes(
@@ -99,7 +86,7 @@ def test_saving_the_same_layout_again_keeps_its_version(world: World) -> None:
 
 def test_binding_to_a_template_that_does_not_exist_is_refused(world: World) -> None:
     with pytest.raises(NotFoundError, match="template"):
-        _bind(world, sorted(world.labels)[0], "no-such-layout")
+        world.bind_to_template(sorted(world.labels)[0], "no-such-layout")
 
 
 def test_a_layout_rendering_would_refuse_is_not_stored(world: World) -> None:
@@ -115,7 +102,7 @@ async def test_a_template_for_another_size_of_label_is_reported_not_drawn(world:
     large = {**_price_only(0.7), "size_class": "large"}
     with world.sessions.begin() as session:
         save_template(session, name="poster", definition=large, by="test", now=T0)
-    _bind(world, label_id, "poster")
+    world.bind_to_template(label_id, "poster")
     with world.sessions.begin() as session:
         result = world.controller.planner.plan(
             session, at=world.clock.now, now=world.clock.now, label_ids=[label_id]
