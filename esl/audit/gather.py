@@ -63,6 +63,7 @@ from esl.db.repositories import (
 )
 from esl.delivery_states import OPEN_STATUSES, OutboxStatus
 from esl.errors import NotFoundError
+from esl.services.panel_image import panel_image
 from pricing import (
     Catalogue,
     Channel,
@@ -457,7 +458,7 @@ def _bound_labels_now(
 
     The label's own last word (its displayed hash) wins over what it acknowledged, except
     for a timed image it confirmed whose instant has passed since it last reported: the
-    label flipped to it by itself.
+    label flipped to it by itself (`esl.services.panel_image`, which the console draws by).
     """
     statement = (
         _bound_in(
@@ -501,11 +502,14 @@ def _bound_labels_now(
     ) in driver_rows(session, statement):
         bound.append(_Bound(label_id, store, model, sku, instant(bound_at)))
         last_seen = instant(raw_seen)
-        shown = displayed or confirmed
-        if raw_display_at is not None and confirmed is not None and confirmed == desired:
-            display_at = instant(raw_display_at)
-            if display_at <= at and (last_seen is None or last_seen < display_at):
-                shown = confirmed
+        shown = panel_image(
+            confirmed=confirmed,
+            displayed=displayed,
+            desired=desired,
+            display_at=None if raw_display_at is None else instant(raw_display_at),
+            last_seen=last_seen,
+            at=at,
+        ).digest
         seen[label_id] = _Seen(shown, last_seen, battery, (store, gateway) not in offline)
     return bound, seen
 

@@ -25,6 +25,7 @@ from esl.ui.shelf_views import (
     STATE_FILTERS,
     label_history,
     label_image_png,
+    label_panel,
     overview,
     publication_reach,
     store_labels,
@@ -118,6 +119,7 @@ def _label_values(ctx: ApiContext, user: SignedIn, label_id: str) -> dict[str, A
                 )
             )
         ).condition
+        panel = label_panel(session, state, now=now)
         history = label_history(session, label_id)
         actions = recent_actions(session, label_id)
         samples = label_vitals(
@@ -129,6 +131,8 @@ def _label_values(ctx: ApiContext, user: SignedIn, label_id: str) -> dict[str, A
         "product": product,
         "price": price,
         "state": state,
+        "panel": panel,
+        "now": now,
         "condition": condition,
         "history": history,
         "actions": actions,
@@ -136,9 +140,6 @@ def _label_values(ctx: ApiContext, user: SignedIn, label_id: str) -> dict[str, A
         # shows is about the old product until the new image is planned (a second or so).
         "replanning": state is not None
         and state.binding_id != (binding.id if binding is not None else None),
-        "differs": state is not None
-        and state.desired_hash is not None
-        and state.desired_hash != state.confirmed_hash,
         **_vitals_values(ctx, samples),
     }
 
@@ -170,19 +171,31 @@ def label_image(
     user: User,
     label_id: LabelId,
     which: Annotated[str, Path(pattern="^(shown|due)$")],
+    h: Annotated[str | None, Query(max_length=32, pattern="^[0-9a-f]*$")] = None,
 ) -> Response:
+    """The image named `h` (as the page drew it), when it is one this label's record
+    names: reported, confirmed or due. Without `h`, what its panel shows or what is due
+    now, never cached."""
     with ctx.sessions() as session:
         label = _label_or_404(session, label_id)
         require_store(user.principal, label.store)
         state = session.get(LabelStateRow, label_id)
-        digest = None
-        if state is not None:
-            digest = state.desired_hash if which == "due" else state.confirmed_hash
+        if state is None:
+            return Response(status_code=404)
+        if h:
+            # Not any image by hash: only this label's, which its reader may see.
+            mine = {state.displayed_hash, state.confirmed_hash, state.desired_hash}
+            digest = h if h in mine else None
+        elif which == "due":
+            digest = state.desired_hash
+        else:
+            digest = label_panel(session, state, now=ctx.clock()).shown
         png = label_image_png(session, digest, model_id=label.model)
     if png is None:
-        return Response(status_code=404)
-    # The page names the content hash in the URL: one URL, one image.
-    return Response(png, media_type="image/png", headers={"Cache-Control": "private, max-age=3600"})
+        return Response(status_code=404, headers={"Cache-Control": "no-store"})
+    # One URL, one image: the page names the content hash in it, and `h` is served.
+    cache = "private, max-age=3600" if h else "no-store"
+    return Response(png, media_type="image/png", headers={"Cache-Control": cache})
 
 
 @router.post("/labels/{label_id}/actions/{kind}", response_class=HTMLResponse)

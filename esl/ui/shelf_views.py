@@ -25,18 +25,22 @@ from esl.db.models import (
     RenderedContentRow,
     StoreRow,
 )
+from esl.db.repositories import in_chunks
 from esl.pipeline.affected_labels import labels_changed_by_publication
 from esl.services.health import LabelConditionRow, StoreHealth, label_conditions, label_health
 from esl.services.label_status import LabelStatus, StatusThresholds
+from esl.services.panel_image import PanelSource, panel_image
 from rendering.display_models import get_display_model
 from rendering.encoding import Planes, image_from_planes
 from rendering.render import preview_png
 
 __all__ = [
     "LabelLine",
+    "LabelPanel",
     "PublicationReach",
     "attention_first",
     "label_image_png",
+    "label_panel",
     "publication_reach",
     "store_labels",
 ]
@@ -68,8 +72,10 @@ class LabelLine:
     low_battery: bool
     battery_mv: int | None
     last_seen: datetime | None
-    shown_hash: str | None
+    shown_hash: str | None  # what the panel shows (`panel_image`), not only what is confirmed
     due_hash: str | None
+    shown_source: PanelSource = PanelSource.CONFIRMED
+    shown_known: bool = True  # the controller holds the image's planes (it sent it)
 
     @property
     def differs(self) -> bool:
@@ -97,22 +103,42 @@ def store_labels(
         )
     }
     hashes = {
-        label_id: (desired, confirmed)
-        for label_id, desired, confirmed in session.execute(
-            select(LabelStateRow.label_id, LabelStateRow.desired_hash, LabelStateRow.confirmed_hash)
+        label_id: (desired, confirmed, displayed, display_at)
+        for label_id, desired, confirmed, displayed, display_at in session.execute(
+            select(
+                LabelStateRow.label_id,
+                LabelStateRow.desired_hash,
+                LabelStateRow.confirmed_hash,
+                LabelStateRow.displayed_hash,
+                LabelStateRow.desired_display_at,
+            )
             .join(LabelRow, LabelRow.id == LabelStateRow.label_id)
             .where(LabelRow.store == store)
         )
     }
     wanted = _matching(session, store, search) if search else None
-    lines = []
+    chosen = []
     for row in label_conditions(session, now=now, stores=[store], thresholds=thresholds):
         if wanted is not None and row.label_id not in wanted:
             continue
         if state and not _in_state(row, state):
             continue
+        desired, confirmed, displayed, display_at = hashes.get(
+            row.label_id, (None, None, None, None)
+        )
+        panel = panel_image(
+            confirmed=confirmed,
+            displayed=displayed,
+            desired=desired,
+            display_at=display_at,
+            last_seen=row.last_seen,
+            at=now,
+        )
+        chosen.append((row, panel, desired))
+    known = _known_images(session, {panel.digest for _, panel, _ in chosen})
+    lines = []
+    for row, panel, desired in chosen:
         sku, name, gtin = bound.get(row.label_id, (None, None, None))
-        desired, confirmed = hashes.get(row.label_id, (None, None))
         lines.append(
             LabelLine(
                 label_id=row.label_id,
@@ -126,11 +152,82 @@ def store_labels(
                 low_battery=row.condition.low_battery,
                 battery_mv=row.battery_mv,
                 last_seen=row.last_seen,
-                shown_hash=confirmed,
+                shown_hash=panel.digest,
                 due_hash=desired,
+                shown_source=panel.source,
+                shown_known=panel.digest is None or panel.digest in known,
             )
         )
     return lines
+
+
+def _known_images(session: Session, digests: set[str | None]) -> set[str]:
+    """Which of `digests` the controller holds the planes of (every image it sent)."""
+    wanted = sorted(d for d in digests if d is not None)
+    found: set[str] = set()
+    for chunk in in_chunks(wanted):
+        found.update(
+            session.scalars(
+                select(RenderedContentRow.content_hash).where(
+                    RenderedContentRow.content_hash.in_(chunk)
+                )
+            )
+        )
+    return found
+
+
+@dataclass(frozen=True, slots=True)
+class LabelPanel:
+    """What one label's page draws: the image on its panel, whose word that is and since
+    when, and the image due beside it."""
+
+    shown: str | None
+    source: PanelSource
+    known: bool  # the controller holds the shown image's planes (it sent it)
+    # REPORTED: when the label last reported showing it; FLIPPED: the instant it flipped at.
+    since: datetime | None
+    due: str | None
+    due_at: datetime | None  # the instant a timed due image is shown from
+
+    @property
+    def differs(self) -> bool:
+        """What is due is not what it shows."""
+        return self.due is not None and self.due != self.shown
+
+
+def label_panel(session: Session, state: LabelStateRow | None, *, now: datetime) -> LabelPanel:
+    """What the label's panel shows, as the audit judges it (`panel_image`), and what is
+    due: never the confirmed image when the label last said it shows another."""
+    if state is None:
+        return LabelPanel(None, PanelSource.CONFIRMED, True, None, None, None)
+    panel = panel_image(
+        confirmed=state.confirmed_hash,
+        displayed=state.displayed_hash,
+        desired=state.desired_hash,
+        display_at=state.desired_display_at,
+        last_seen=state.last_seen,
+        at=now,
+    )
+    since = None
+    if panel.source is PanelSource.REPORTED:
+        # Its last believed word with that image (check-ins and answers are kept).
+        since = session.scalar(
+            select(func.max(LabelAcknowledgementRow.at)).where(
+                LabelAcknowledgementRow.label_id == state.label_id,
+                LabelAcknowledgementRow.displayed_hash == panel.digest,
+            )
+        )
+        since = since or state.last_seen
+    elif panel.source is PanelSource.FLIPPED:
+        since = state.desired_display_at
+    return LabelPanel(
+        shown=panel.digest,
+        source=panel.source,
+        known=panel.digest is None or bool(_known_images(session, {panel.digest})),
+        since=since,
+        due=state.desired_hash,
+        due_at=state.desired_display_at,
+    )
 
 
 def _in_state(row: LabelConditionRow, state: str) -> bool:

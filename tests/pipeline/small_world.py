@@ -143,6 +143,23 @@ class World:
             self.clock.advance(timedelta(seconds=5))
         raise AssertionError("not converged")
 
+    async def drew_a_superseded_frame(
+        self, label_id: str, *, drawn: dict[str, str], due: dict[str, str]
+    ) -> None:
+        """`drawn` published, sent and drawn on `label_id`'s panel, its answer lost; `due`
+        published before the label answered again (the drawn frame superseded, the due one
+        not sent yet); then the label's check-in, believed (newer than every answer held):
+        the record confirms the image before `drawn`, the label says it shows `drawn`."""
+        publish_prices(self.sessions, drawn, now=self.clock.now)
+        self.controller.plan_due_work()
+        await self.send_due()
+        assert radio(self.gateway.take(), self.labels, now=self.clock.now), "its answer, lost"
+        self.clock.advance(timedelta(minutes=1))
+        publish_prices(self.sessions, due, now=self.clock.now)
+        self.controller.plan_due_work()
+        self.clock.advance(timedelta(seconds=5))
+        self.dispatcher.settle([self.check_in(label_id)])
+
     def back_up(self, label_id: str) -> tuple[LabelSnapshot, ImageStore]:
         """What a backup of the label keeps: its state and the images it stores."""
         label = self.labels[label_id]
