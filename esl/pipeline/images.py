@@ -9,6 +9,7 @@ survive a controller restart.
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from datetime import datetime
 
 from sqlalchemy import select
@@ -20,11 +21,26 @@ from esl.db.models import RenderedContentRow, core_table
 from esl.db.repositories import in_chunks
 from rendering.encoding import Planes
 
-__all__ = ["ImageStore"]
+__all__ = ["ImageStore", "stored_images"]
 
 # Planes of recent images kept for deltas (9.5 kB each for a 2.9" label); the rest are
 # read back from `rendered_contents`.
 _MAX_PLANES = 4_000
+
+
+def stored_images(session: Session, digests: Iterable[str | None]) -> set[str]:
+    """Which of `digests` have their planes in `rendered_contents` (every image sent)."""
+    wanted = sorted({digest for digest in digests if digest is not None})
+    known: set[str] = set()
+    for chunk in in_chunks(wanted):
+        known.update(
+            session.scalars(
+                select(RenderedContentRow.content_hash).where(
+                    RenderedContentRow.content_hash.in_(chunk)
+                )
+            )
+        )
+    return known
 
 
 class ImageStore:
@@ -73,15 +89,7 @@ class ImageStore:
         """Keep the planes of every image sent, so deltas survive a controller restart."""
         wanted = sorted(self._unstored)
         self._unstored.clear()
-        known: set[str] = set()
-        for chunk in in_chunks(wanted):
-            known.update(
-                session.scalars(
-                    select(RenderedContentRow.content_hash).where(
-                        RenderedContentRow.content_hash.in_(chunk)
-                    )
-                )
-            )
+        known = stored_images(session, wanted)
         missing = [digest for digest in wanted if digest not in known]
         if missing:
             # Workers sharing the stores render the same image (one price in every

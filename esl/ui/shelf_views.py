@@ -25,8 +25,8 @@ from esl.db.models import (
     RenderedContentRow,
     StoreRow,
 )
-from esl.db.repositories import in_chunks
 from esl.pipeline.affected_labels import labels_changed_by_publication
+from esl.pipeline.images import stored_images
 from esl.services.health import LabelConditionRow, StoreHealth, label_conditions, label_health
 from esl.services.label_status import LabelStatus, StatusThresholds
 from esl.services.panel_image import PanelSource, panel_image
@@ -135,7 +135,7 @@ def store_labels(
             at=now,
         )
         chosen.append((row, panel, desired))
-    known = _known_images(session, {panel.digest for _, panel, _ in chosen})
+    known = stored_images(session, (panel.digest for _, panel, _ in chosen))
     lines = []
     for row, panel, desired in chosen:
         sku, name, gtin = bound.get(row.label_id, (None, None, None))
@@ -159,21 +159,6 @@ def store_labels(
             )
         )
     return lines
-
-
-def _known_images(session: Session, digests: set[str | None]) -> set[str]:
-    """Which of `digests` the controller holds the planes of (every image it sent)."""
-    wanted = sorted(d for d in digests if d is not None)
-    found: set[str] = set()
-    for chunk in in_chunks(wanted):
-        found.update(
-            session.scalars(
-                select(RenderedContentRow.content_hash).where(
-                    RenderedContentRow.content_hash.in_(chunk)
-                )
-            )
-        )
-    return found
 
 
 @dataclass(frozen=True, slots=True)
@@ -223,7 +208,7 @@ def label_panel(session: Session, state: LabelStateRow | None, *, now: datetime)
     return LabelPanel(
         shown=panel.digest,
         source=panel.source,
-        known=panel.digest is None or bool(_known_images(session, {panel.digest})),
+        known=panel.digest is None or bool(stored_images(session, [panel.digest])),
         since=since,
         due=state.desired_hash,
         due_at=state.desired_display_at,
