@@ -53,7 +53,8 @@ class LabelActionRow(Base):
     # A refresh: the label's last outbox row when it was taken up; only an image frame
     # after it, acknowledged, answers the refresh.
     after_outbox_id: Mapped[int | None] = mapped_column(BigInteger)
-    # When a refresh's second step (Refresh Display) began: its image confirmed. A label
-    # busy with an update is waited for from it (unset: from the request), since the image
-    # may go out long after the request (migration 0024).
+    # When a refresh's second step (Refresh Display) began: its image confirmed; an
+    # unassociation's (Unassociate): its identification screen confirmed. A label busy
+    # with an update is waited for from it (unset: from the request), since the image may
+    # go out long after the request (migration 0024).
     step_at: Mapped[datetime | None] = mapped_column(UtcDateTime())

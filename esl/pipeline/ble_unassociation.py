@@ -16,6 +16,12 @@ action sender like flash and ping:
 3. The label's signed acknowledgement (it deletes its key and ESL address, and advertises
    for association again): `forget_ble_association` forgets its key and inventory row.
 
+The wait for the screen's answer counts from when the screen went out to the label, as a
+refresh's for its image (`label_actions`): planning may reach the label late, or its
+gateway's window be full. A screen never sent fails the action after the not-sent limit
+(`screen_not_sent`); a label busy with an update before Unassociate is waited for from
+the screen confirmed (`step_at`).
+
 A label that does not answer in time (out of reach, flat battery) is not forgotten: the
 action ends unanswered with `NOT_CONFIRMED`, the label still associated and its key kept,
 so the controller can still sign for it. The operator asks again, or forces the
@@ -24,7 +30,7 @@ forgetting without the device (`force`).
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from sqlalchemy import delete, func, select
 from sqlalchemy.orm import Session
@@ -42,14 +48,26 @@ __all__ = [
     "NOT_CONFIRMED",
     "begin_unassociation",
     "forget_ble_association",
+    "screen_not_sent",
     "settle_unassociation_screen",
 ]
 
+_KEY_KEPT = "it is still associated and the controller keeps its key"
+_FORCE = "unassociate with --force (API: ?force=true) to forget it without the device"
 NOT_CONFIRMED = (
-    "not confirmed: the label did not answer, so it is still associated and the "
-    "controller keeps its key; ask again once it is in reach, or unassociate with "
-    "--force (API: ?force=true) to forget it without the device"
+    f"not confirmed: the label did not answer, so {_KEY_KEPT}; ask again once it is in "
+    f"reach, or {_FORCE}"
 )
+
+
+def screen_not_sent(limit: timedelta) -> str:
+    """Why an unassociation failed whose identification screen never went out within
+    `limit` of the take-up (planning never reached the label, its window stayed full):
+    the label was asked nothing, so nothing is forgotten."""
+    return (
+        f"its identification screen was not sent within {limit.total_seconds():g} s: "
+        f"{_KEY_KEPT}; ask again, or {_FORCE}"
+    )
 
 
 def begin_unassociation(session: Session, action: LabelActionRow, *, now: datetime) -> None:
@@ -65,7 +83,7 @@ def begin_unassociation(session: Session, action: LabelActionRow, *, now: dateti
     action.detail = "showing its identification screen before it is unassociated"
 
 
-def settle_unassociation_screen(session: Session, action: LabelActionRow) -> None:
+def settle_unassociation_screen(session: Session, action: LabelActionRow, *, now: datetime) -> None:
     """Step 2: the label acknowledged, since the request, a frame of the screen planned for
     no binding (its identification screen): have it sent Unassociate (the sender's next
     round signs it). The record alone is no proof: a frame of its binding superseded
@@ -85,6 +103,9 @@ def settle_unassociation_screen(session: Session, action: LabelActionRow) -> Non
     ):
         return
     action.status = ActionStatus.REQUESTED.value
+    # A label busy with an update is waited for from here: the screen may have gone out
+    # long after the request.
+    action.step_at = now
     action.detail = "its identification screen is shown; sending it Unassociate"
 
 

@@ -20,7 +20,8 @@ the controller that holds the gateways picks requested rows up in its dispatch r
   gateway's window be full); until then the refresh waits, up to `not_sent_limit`;
 - unassociate (a BLE label), also in steps: its identification screen first, then the
   signed Unassociate, and its key forgotten once the label confirmed
-  (`esl.pipeline.ble_unassociation`).
+  (`esl.pipeline.ble_unassociation`). Its wait for the screen's answer counts, as the
+  refresh's for its image, from when the screen went out (`_first_step_sent_at`).
 
 With several workers, a worker takes up and settles only the actions of the stores it
 holds, and its round commits only while it still holds them (the `fence` of `due`).
@@ -52,6 +53,7 @@ from esl.pipeline.ble_unassociation import (
     NOT_CONFIRMED,
     begin_unassociation,
     forget_ble_association,
+    screen_not_sent,
     settle_unassociation_screen,
 )
 from esl.pipeline.check_ins import forget_desired
@@ -120,13 +122,16 @@ class LabelActionTimings:
     """How long an action waits (the settings `ESL_LABEL_ACTION_*`)."""
 
     # Sent, and no answer this long: the action is reported unanswered. A refresh's image
-    # counts from when the image went out, not from the take-up.
+    # and an unassociation's identification screen count from when they went out, not
+    # from the take-up.
     answer_timeout: timedelta = timedelta(seconds=60)
-    # A refresh whose image has not gone out this long after the take-up (planning never
-    # reached the label, its gateway's window stayed full) fails rather than wait for ever.
+    # A refresh whose image (an unassociation whose screen) has not gone out this long
+    # after the take-up (planning never reached the label, its gateway's window stayed
+    # full) fails rather than wait for ever.
     not_sent_limit: timedelta = timedelta(seconds=600)
     # A label busy with an update this long: the action gives up with a reason. Counted
-    # from the request; a refresh's Refresh Display, from its image confirmed.
+    # from the request; a refresh's Refresh Display and an unassociation's Unassociate,
+    # from their image (screen) confirmed.
     wait_limit: timedelta = timedelta(seconds=120)
     # A label that answered busy (refreshing its panel) is asked again after this.
     busy_retry: timedelta = timedelta(seconds=5)
@@ -233,8 +238,8 @@ class LabelActionSender:
                 continue
             busy_until = action.sent_at + self.timings.busy_retry if action.sent_at else now
             if label.id in in_flight or label.id in taken or now < busy_until:
-                # From the step's start: a refresh's image may have gone out long after
-                # the request, and the label is busy drawing it.
+                # From the step's start: a refresh's image (an unassociation's screen) may
+                # have gone out long after the request, and the label is busy drawing it.
                 waiting_since = action.step_at or action.requested_at
                 if now - waiting_since >= self.timings.wait_limit:
                     _fail(action, now, "the label stayed busy")
@@ -273,15 +278,16 @@ class LabelActionSender:
         written: set[str] = set()
         for action, store in session.execute(sent):
             answer_from = action.sent_at
-            if action.action == ActionKind.REFRESH.value and action.sequence is None:
-                _settle_refresh(session, action, now=now)
+            if action.action in _PLANNED_FIRST and action.sequence is None:
+                if action.action == ActionKind.REFRESH.value:
+                    _settle_refresh(session, action, now=now)
+                else:
+                    settle_unassociation_screen(session, action, now=now)
                 if action.status == ActionStatus.SENT.value:
-                    # The label can answer its image only once it was sent.
-                    answer_from = _image_sent_at(session, action)
+                    # The label can answer its image (screen) only once it was sent.
+                    answer_from = _first_step_sent_at(session, action)
                     if answer_from is None:
-                        self._bound_unsent_image(action, now)
-            if action.action == ActionKind.UNASSOCIATE.value and action.sequence is None:
-                settle_unassociation_screen(session, action)
+                        self._bound_unsent_first_step(action, now)
             if (
                 action.status == ActionStatus.SENT.value
                 and answer_from is not None
@@ -297,11 +303,15 @@ class LabelActionSender:
                 written.add(store)
         return written
 
-    def _bound_unsent_image(self, action: LabelActionRow, now: datetime) -> None:
-        """Fail a refresh whose image has still not gone out `not_sent_limit` after the
-        take-up (its `sent_at` until then)."""
+    def _bound_unsent_first_step(self, action: LabelActionRow, now: datetime) -> None:
+        """Fail a refresh whose image (an unassociation whose identification screen) has
+        still not gone out `not_sent_limit` after the take-up (its `sent_at` until then)."""
         limit = self.timings.not_sent_limit
-        if action.sent_at is not None and now - action.sent_at >= limit:
+        if action.sent_at is None or now - action.sent_at < limit:
+            return
+        if action.action == ActionKind.UNASSOCIATE.value:
+            _fail(action, now, screen_not_sent(limit))
+        else:
             _fail(action, now, f"its image was not sent within {limit.total_seconds():g} s")
 
 
@@ -392,13 +402,17 @@ def _settle_refresh(session: Session, action: LabelActionRow, *, now: datetime) 
         action.detail = "its image is confirmed; asking it to draw it again"
 
 
-def _image_sent_at(session: Session, action: LabelActionRow) -> datetime | None:
-    """When the refresh's image (the content planned for the label since the request, as
-    `_settle_refresh` reads it) went out to the label; None while it has not, or while
-    it is not planned yet."""
+def _first_step_sent_at(session: Session, action: LabelActionRow) -> datetime | None:
+    """When the content an action's first step waits for went out to the label: the
+    content planned for it since the take-up (which forgot it: `desired_key` is set
+    again only by that plan), a refresh's image as `_settle_refresh` reads it, an
+    unassociation's identification screen (planned for no binding) as
+    `settle_unassociation_screen` does; None while it has not, or is not planned yet."""
     state = session.get(LabelStateRow, action.label_id)
     if state is None or state.desired_key is None or state.desired_hash is None:
         return None
+    if action.action == ActionKind.UNASSOCIATE.value and state.binding_id is not None:
+        return None  # what is planned is still its binding's, not its screen
     return first_sent_since(
         session, action.label_id, after_id=action.after_outbox_id, content_hash=state.desired_hash
     )

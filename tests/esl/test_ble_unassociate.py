@@ -284,7 +284,7 @@ def test_the_screen_step_waits_for_a_frame_of_the_screen_acknowledged_since_the_
         action = session.get(LabelActionRow, action_id)
         assert action is not None
         begin_unassociation(session, action, now=START)
-        settle_unassociation_screen(session, action)
+        settle_unassociation_screen(session, action, now=START)
         assert action.status == "sent"  # before: requested, Unassociate signed at once
         session.add(
             OutboxRow(
@@ -301,5 +301,5 @@ def test_the_screen_step_waits_for_a_frame_of_the_screen_acknowledged_since_the_
             )
         )
         session.flush()
-        settle_unassociation_screen(session, action)
+        settle_unassociation_screen(session, action, now=START)
         assert action.status == "requested"
