@@ -17,7 +17,8 @@ the controller that holds the gateways picks requested rows up in its dispatch r
   is the action's. A label acknowledges an image it already shows without drawing it,
   so the image alone would not redraw a faded panel. The wait for the image's answer
   counts from when that image went out (planning may reach the label late, or its
-  gateway's window be full); until then the refresh waits, up to `not_sent_limit`;
+  gateway's window be full), as a copy still answerable (not superseded); until then
+  the refresh waits, up to `not_sent_limit`;
 - unassociate (a BLE label), also in steps: its identification screen first, then the
   signed Unassociate, and its key forgotten once the label confirmed
   (`esl.pipeline.ble_unassociation`). Its wait for the screen's answer counts, as the

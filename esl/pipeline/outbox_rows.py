@@ -164,15 +164,20 @@ def acknowledged_since(
 def first_sent_since(
     session: Session, label_id: str, *, after_id: int | None, content_hash: str
 ) -> datetime | None:
-    """When a frame of `content_hash` above outbox row `after_id` went out to the label
-    (the earliest of those rows' sends; a row sent again keeps only its latest), or None
-    while none has: what the label can answer only once it has been sent."""
+    """When a frame of `content_hash` above outbox row `after_id` that can still be
+    answered went out to the label (the earliest of those rows' sends; a row sent again
+    keeps only its latest), or None while none has: what the label can answer only once
+    it has been sent. A superseded row is not one: its answer, however late, is a late
+    answer that acknowledges nothing (`acknowledged_since` reads acknowledged rows), so
+    a copy sent, superseded (planned again, signed again) and then sent anew is waited
+    for from the new copy's send, not the old one's."""
     sent_at: datetime | None = session.scalar(
         select(func.min(OUTBOX.c.sent_at)).where(
             OUTBOX.c.label_id == label_id,
             OUTBOX.c.id > (after_id or 0),
             OUTBOX.c.content_hash == content_hash,
             OUTBOX.c.sent_at.is_not(None),
+            OUTBOX.c.status != OutboxStatus.SUPERSEDED,
         )
     )
     return sent_at
