@@ -12,6 +12,10 @@ nothing else reaches them. So every label the controller has not heard from for
 was last heard from, not at all: by then it forgot its key (two hours), a ping cannot
 reach it, and asking for ever only spends the radio's time. Its unanswered pings say so in
 its action history; once it is heard from again (a check-in), it is kept in sync again.
+
+A frame on its way (pending, sent) is contact enough; a parked or held one is not: a
+label whose update parked while it was out of reach is pinged like any silent label,
+and its answer, heard, sends the parked frame again (`Settlement`'s unparking).
 """
 
 from __future__ import annotations
@@ -23,7 +27,7 @@ from sqlalchemy.orm import Session
 
 from esl.db.console_models import LabelActionRow
 from esl.db.models import LabelRow, LabelStateRow
-from esl.delivery_states import OPEN_STATUSES
+from esl.delivery_states import OutboxStatus
 from esl.pipeline.action_kinds import ActionKind, ActionStatus
 from esl.pipeline.label_actions import CONTROLLER, request_own_actions
 from esl.pipeline.outbox_rows import OUTBOX
@@ -34,6 +38,10 @@ __all__ = ["KEEP_IN_SYNC", "UNANSWERED_PINGS_BEFORE_GIVING_UP", "request_keepali
 KEEP_IN_SYNC = timedelta(minutes=45)
 _AT_ONCE = 500  # pings requested per look: a store gateway's radio takes them in turn
 UNANSWERED_PINGS_BEFORE_GIVING_UP = 3  # 45 min apart: past the two hours a key lasts
+# A frame with these reaches the label without a ping. Not parked (sent again only once
+# the label is heard: a BLE label back in reach was never heard, and lost its key) nor
+# held (it waits for its image of now, maybe parked).
+_ON_ITS_WAY = (OutboxStatus.PENDING.value, OutboxStatus.SENT.value)
 
 
 def request_keepalive_pings(
@@ -66,7 +74,7 @@ def request_keepalive_pings(
             LabelStateRow.last_seen < since,
             ~exists().where(
                 OUTBOX.c.label_id == LabelRow.id,
-                OUTBOX.c.status.in_(tuple(status.value for status in OPEN_STATUSES)),
+                OUTBOX.c.status.in_(_ON_ITS_WAY),
             ),
             ~exists().where(
                 and_(LabelActionRow.label_id == LabelRow.id, LabelActionRow.requested_at >= since)

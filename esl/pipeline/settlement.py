@@ -327,6 +327,14 @@ class Settlement:
                         self._tampered(events, response, uplink, now=now, what="a label action")
                     else:
                         action_answers.append((action, response, uplink.received_at))
+                        if refusal is None:
+                            # Heard, as by a check-in: a BLE label checks in with nothing
+                            # else (a keep-alive ping's answer is all it says), and its
+                            # updates parked as unreachable were never sent again.
+                            checked_in.setdefault(
+                                response.label_id,
+                                BasicStateFlag.SERVICE_NEEDED not in response.flags,
+                            )
                     acked_hash = None
                 else:
                     acked_hash = self._apply(
@@ -738,7 +746,8 @@ class Settlement:
         ]
 
     def _unpark(self, session: Session, checked_in: Mapping[str, bool], *, now: datetime) -> None:
-        """A label checked in: updates parked as unreachable are worth another try, and
+        """A label checked in, or answered a label action: updates parked as unreachable
+        are worth another try, and
         those parked for a flat battery too once the label says it can refresh again."""
         for reasons, labels in (
             (_RETRY_WHEN_HEARD, sorted(label for label, fit in checked_in.items() if fit)),
