@@ -1,14 +1,18 @@
 """Classifying one label: what it shows against what is due in its store and on the web.
 
-Pure: facts in, a verdict out, no database and no clock. Every bound label lands in
-exactly one class, tried in this order (the first that applies wins):
+Pure: facts in, a verdict out, no database and no clock. A label bound to no product is
+listed only while its panel last showed a priced image (`unbound_showing_price`, a price
+nobody maintains: `classify_unbound`). Every bound label lands in exactly one class,
+tried in this order (the first that applies wins):
 
 1. `no_longer_sold`  the bound product has no store price at the instant: fix the binding;
 2. `offline`         `esl.services.label_status.is_offline`: silent for `offline_after`, its
                      store gateway offline, or its update parked as unreachable;
 3. `low_battery`     `is_low_battery`: battery under `low_battery_mv`, or its update parked
                      for a flat battery (the same rule and thresholds as `esl health`);
-4. `unconfirmed`     it never acknowledged nor reported any content;
+4. `unconfirmed`     it never acknowledged nor reported any content, or it last reported
+                     the due image but a frame of another image, sent since its newest
+                     believed answer, is unanswered: the panel may show that one;
 5. `unknown_content` it reports an image the controller never rendered (changed behind the
                      controller's back);
 6. `stale`           it shows another price than the one due (update pending or failed),
@@ -43,13 +47,17 @@ __all__ = [
     "PriorPriceProblem",
     "ShownContent",
     "Thresholds",
+    "UnansweredFrame",
+    "UnboundFacts",
     "check_prior_price",
     "classify_label",
+    "classify_unbound",
     "shows_due_price",
 ]
 
 
 class AuditClass(StrEnum):
+    UNBOUND_SHOWING_PRICE = "unbound_showing_price"
     NO_LONGER_SOLD = "no_longer_sold"
     OFFLINE = "offline"
     LOW_BATTERY = "low_battery"
@@ -100,6 +108,17 @@ class OpenUpdate:
         return park_text(self.reason, self.detail)
 
 
+class UnansweredFrame(NamedTuple):
+    """A frame of another image than the due one, sent to the label after its newest
+    believed answer (signed with a later sequence: what `LabelState.settled_on` reads)
+    and unanswered since: the label may have taken it, its answer lost, so the panel may
+    show it whatever the label last reported."""
+
+    content_hash: str
+    shown: ShownContent | None  # None: an image without a recorded price
+    sent_at: datetime
+
+
 class LabelFacts(NamedTuple):
     """Everything known about one label at the audit instant.
 
@@ -129,6 +148,23 @@ class LabelFacts(NamedTuple):
     # (printed, due): the shown content has the due price fingerprint but prints the
     # promotion's last day of another time zone than its store's (esl/audit/dating.py).
     misdated: tuple[date, date] | None = None
+    # The newest frame of another image sent since its newest believed answer: the panel
+    # may show it (None: every frame signed since shows the due image, or none was sent).
+    unanswered: UnansweredFrame | None = None
+
+
+class UnboundFacts(NamedTuple):
+    """A label bound to no product whose panel last showed a priced image."""
+
+    label_id: str
+    store: str
+    unbound_at: datetime  # when its last binding ended
+    bound_sku: str  # the product of that binding
+    shown_hash: str
+    shown: ShownContent
+    update: OpenUpdate | None  # its identification screen's frame, if still open
+    last_seen: datetime | None
+    battery_mv: int | None
 
 
 class LabelVerdict(NamedTuple):
@@ -174,7 +210,8 @@ def shows_due_price(facts: LabelFacts) -> bool:
     """Whether the label shows the due content: the due label prices, of the product it
     is bound to (the price fingerprint leaves the product out, and a label re-bound to
     another product at the same price still shows the first one's name and code), with
-    the promotion's last day dated in its store's time zone."""
+    the promotion's last day dated in its store's time zone, and no frame of another
+    image sent since its newest believed answer (`unanswered`: the panel may show that)."""
     due, shown = facts.due, facts.shown
     return (
         due is not None
@@ -182,6 +219,7 @@ def shows_due_price(facts: LabelFacts) -> bool:
         and shown.sku == facts.sku
         and (shown.price_fingerprint == due.fingerprint or facts.draws_due)
         and facts.misdated is None
+        and facts.unanswered is None
     )
 
 
@@ -243,6 +281,19 @@ def classify_label(facts: LabelFacts, *, at: datetime, thresholds: Thresholds) -
         audit_class = AuditClass.UNKNOWN_CONTENT
         reason = f"reports image {facts.shown_hash}, which the controller never sent"
         since = last_seen
+    elif facts.unanswered is not None and shows_due_price(facts._replace(unanswered=None)):
+        # Its last report is the due image, but the controller signed and sent another
+        # since, unanswered: the label may have taken it (its answer lost), as
+        # `LabelState.settled_on` says when it sends the due image again. Not a match
+        # until an answer covers that frame.
+        frame = facts.unanswered
+        audit_class = AuditClass.UNCONFIRMED
+        reason = (
+            f"last reported {shown.price} {shown.currency} (due), but {_frame_text(frame, facts)}"
+            f" was sent at {frame.sent_at.isoformat()} and is unanswered: the panel may show "
+            "it" + _pending_text(update)
+        )
+        since = frame.sent_at
     elif not shows_due:
         audit_class = AuditClass.STALE
         reason = f"shows {shown.price} {shown.currency}, due {due.price.amount}"
@@ -284,9 +335,61 @@ def classify_label(facts: LabelFacts, *, at: datetime, thresholds: Thresholds) -
     )
 
 
+def classify_unbound(facts: UnboundFacts) -> LabelVerdict:
+    """A label bound to no product whose panel last showed a priced image: listed, as no
+    plan keeps that price right (its identification screen unanswered, or an
+    unassociation the device did not confirm). Wrong since its binding ended."""
+    shown = facts.shown
+    reason = (
+        f"bound to no product, still shows {shown.sku} at {shown.price} {shown.currency} "
+        f"(unbound from {facts.bound_sku} at {facts.unbound_at.isoformat()}): a price "
+        "nobody maintains"
+    )
+    update = facts.update
+    if update is None:
+        reason += "; no identification screen planned"
+    else:
+        reason += (
+            f"; its identification screen {update.status} since {update.since.isoformat()}, "
+            f"{update.attempts} attempt(s)" + (f", {update.reason_text}" if update.reason else "")
+        )
+    return LabelVerdict(
+        facts.label_id,
+        facts.store,
+        shown.sku,
+        AuditClass.UNBOUND_SHOWING_PRICE,
+        reason,
+        facts.unbound_at,
+        False,
+        facts.unbound_at,
+        facts.shown_hash,
+        shown.price,
+        None,
+        None,
+        None,
+        update.attempts if update is not None else None,
+        _update_reason(update),
+        facts.last_seen,
+        facts.battery_mv,
+    )
+
+
+def _frame_text(frame: UnansweredFrame, facts: LabelFacts) -> str:
+    """What an unanswered frame shows, as the reason names it."""
+    shown = frame.shown
+    if shown is None:
+        return f"a frame of image {frame.content_hash}, which shows no recorded price,"
+    if shown.sku != facts.sku:
+        return f"a frame showing {shown.sku} at {shown.price} {shown.currency}"
+    return f"a frame showing {shown.price} {shown.currency}"
+
+
 def _wrong_since(facts: LabelFacts) -> datetime | None:
     # The due price started at `due_since`, but the label cannot be late before it was bound.
     starts = [t for t in (facts.due_since, facts.bound_at) if t is not None]
+    if facts.unanswered is not None and shows_due_price(facts._replace(unanswered=None)):
+        # It last reported the due image: it may show another since that frame was sent.
+        starts.append(facts.unanswered.sent_at)
     return max(starts) if starts else None
 
 

@@ -1,8 +1,10 @@
 """Gathering the audit's facts from the store of record in a few bulk queries.
 
 One query each for the bound labels (with their pipeline state), the open outbox frames,
-the contents shown, and the ledger; the catalogue and the ledger through the data-access
-layer (`esl.db.repositories`), the big reads at driver speed (its `fast_reads`). Prices
+the frames sent since each label's newest believed answer, the ended bindings (labels
+bound to no product that may still show a price), the contents shown, and the ledger;
+the catalogue and the ledger through the data-access layer (`esl.db.repositories`), the
+big reads at driver speed (its `fast_reads`). Prices
 are resolved once per (SKU, channel, store), or once per zone where no store rule or
 promotion can make the stores of a zone differ; nothing is queried per label.
 
@@ -34,8 +36,11 @@ from esl.audit.classify import (
     PriorPriceProblem,
     ShownContent,
     Thresholds,
+    UnansweredFrame,
+    UnboundFacts,
     check_prior_price,
     classify_label,
+    classify_unbound,
     shows_due_price,
 )
 from esl.audit.dating import LastDays
@@ -111,6 +116,11 @@ class _Seen(NamedTuple):
     last_seen: datetime | None
     battery_mv: int | None
     gateway_online: bool = True
+    # The image last planned for the label's current binding (live audits only).
+    planned_hash: str | None = None
+    # The sequence of its newest believed answer when frames were signed after it (live
+    # audits only; `LabelState.settled_on`): None when that answer covers them all.
+    claim: int | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -203,14 +213,38 @@ def _gather(
 ) -> GatheredAudit:
     store_codes = _store_codes(session, stores)
     live = at >= now
+    # Labels bound to no product (unbound, unassociated unconfirmed) are listed when
+    # their panel still shows a price: id -> store, display model, what it shows.
+    unbound: dict[str, tuple[str, str, _Seen]]
     if live:
         bound, seen = _bound_labels_now(session, store_codes, at=at)
+        ended = _ended_bindings(session, bound={b.label_id for b in bound}, at=at)
+        unbound = _unbound_labels_now(session, store_codes, ended, at=at)
     else:
         bound = _bound_labels_then(session, store_codes, at=at)
-        seen = _past_seen(session, [b.label_id for b in bound], at=at)
+        ended = _ended_bindings(session, bound={b.label_id for b in bound}, at=at)
+        unbound_then = _labels_of(session, store_codes, ended)
+        seen = _past_seen(session, [b.label_id for b in bound] + sorted(unbound_then), at=at)
+        unbound = {
+            label_id: (store, model, seen.pop(label_id))
+            for label_id, (store, model) in unbound_then.items()
+            if label_id in seen
+        }
     label_ids = [b.label_id for b in bound]
-    updates = _open_updates(session, label_ids, at=at)
-    shown_rows = _shown_contents(session, {s.shown_hash for s in seen.values() if s.shown_hash})
+    updates = _open_updates(session, [*label_ids, *unbound], at=at)
+    # Frames signed after a label's newest believed answer and sent: they may be on its
+    # panel whatever it last reported (live audits: the pipeline's sequences).
+    frames = _unanswered_frames(
+        session,
+        {label_id: state.claim for label_id, state in seen.items() if state.claim is not None},
+        at=at,
+    )
+    shown_rows = _shown_contents(
+        session,
+        {s.shown_hash for s in seen.values() if s.shown_hash}
+        | {s.shown_hash for _, _, s in unbound.values() if s.shown_hash}
+        | {frame.content_hash for sent in frames.values() for frame in sent},
+    )
     sent_screens = _sent_without_price(
         session,
         {
@@ -244,6 +278,26 @@ def _gather(
         sku for sku in catalogue.products if any(r.store for r in catalogue.rules_for(sku))
     }
     zones = {code: store.zone for code, store in catalogue.stores.items()}
+    # Labels showing an image first recorded for another product than theirs, which was
+    # rendered for their own binding all the same: twin products whose labels draw the
+    # same pixels. The same pixels are the same shelf.
+    other_product = {
+        b.label_id: (state.shown_hash, b.bound_at)
+        for b in bound
+        if (state := seen.get(b.label_id)) is not None
+        and state.shown_hash in shown_rows
+        and shown_rows[state.shown_hash][0].sku != b.sku
+    }
+    drawn_for_binding = {
+        label_id
+        for label_id, (digest, _) in other_product.items()
+        if seen[label_id].planned_hash == digest
+    }
+    drawn_for_binding |= _planned_since_bound(
+        session,
+        {k: v for k, v in other_product.items() if k not in drawn_for_binding},
+        at=at,
+    )
 
     prices: dict[PriceKey, ResolvedPrice | None] = {}
     # A SKU without store rules or promotions resolves alike in every store of a zone (of
@@ -282,10 +336,48 @@ def _gather(
     late: list[tuple[int, LabelFacts]] = []
     last_days = LastDays(catalogue, time_zone)
     store_channel = Channel.STORE
+
+    def content_shows_due(
+        row: tuple[ShownContent, dict[str, Any]], due: ResolvedPrice, store: str, *, twin: bool
+    ) -> bool:
+        """Whether a recorded content (rendered for the label's product) shows `due`,
+        as `shows_due_price` judges what a label shows."""
+        shown = row[0]
+        return (
+            shown.price_fingerprint == due.fingerprint
+            or _draws(row[1], due, catalogue, store, time_zone, twin=twin)
+        ) and last_days.misdated(*row, due, store) is None
+
+    def unanswered(
+        label: _Bound, shown_hash: str | None, due: ResolvedPrice
+    ) -> UnansweredFrame | None:
+        """The newest frame sent since the label's newest believed answer whose image is
+        not the due one (nor the one it shows): the panel may show it."""
+        for frame in frames.get(label.label_id, ()):
+            if frame.content_hash == shown_hash:
+                continue
+            row = shown_rows.get(frame.content_hash)
+            # A frame signed since the binding began was rendered for its product.
+            ours = row is not None and (
+                row[0].sku == label.sku or frame.created_at >= label.bound_at
+            )
+            if (
+                row is None
+                or not ours
+                or not content_shows_due(row, due, label.store, twin=row[0].sku != label.sku)
+            ):
+                return UnansweredFrame(
+                    frame.content_hash, row[0] if row is not None else None, frame.sent_at
+                )
+        return None
+
     for label in bound:
         due = price_of(label.sku, store_channel, label.store)
         state = seen.get(label.label_id, nothing_seen)
         row = shown_rows.get(state.shown_hash) if state.shown_hash else None
+        twin = row is not None and label.label_id in drawn_for_binding
+        if row is not None and twin:
+            row = (replace(row[0], sku=label.sku), row[1])
         shown = row[0] if row is not None else None
         facts = LabelFacts(
             label.label_id,
@@ -307,8 +399,11 @@ def _gather(
             and shown is not None
             and shown.sku == label.sku
             and shown.price_fingerprint != due.fingerprint
-            and _draws(row[1], due, catalogue, label.store, time_zone),
+            and _draws(row[1], due, catalogue, label.store, time_zone, twin=twin),
             last_days.misdated(*row, due, label.store) if row and due is not None else None,
+            unanswered(label, state.shown_hash, due)
+            if due is not None and label.label_id in frames
+            else None,
         )
         if due is not None:
             due_by_label[label.label_id] = due
@@ -352,6 +447,27 @@ def _gather(
                     facts._replace(due_since=started), at=at, thresholds=thresholds
                 )
 
+    for label_id, (store, _, state) in unbound.items():
+        row = shown_rows.get(state.shown_hash) if state.shown_hash else None
+        if row is None or state.shown_hash is None:
+            continue  # its identification screen, or nothing known: no price shown
+        bound_sku, unbound_at = ended[label_id]
+        verdicts.append(
+            classify_unbound(
+                UnboundFacts(
+                    label_id,
+                    store,
+                    unbound_at,
+                    bound_sku,
+                    state.shown_hash,
+                    row[0],
+                    updates.get(label_id),
+                    state.last_seen,
+                    state.battery_mv,
+                )
+            )
+        )
+
     labelled = {(b.sku, b.store) for b in bound}
     unlabelled: dict[str, list[str]] = defaultdict(list)
     for store in store_codes:
@@ -369,7 +485,8 @@ def _gather(
     return GatheredAudit(
         report=report,
         catalogue=catalogue,
-        models={b.label_id: b.model for b in bound},
+        models={b.label_id: b.model for b in bound}
+        | {label_id: model for label_id, (_, model, _) in unbound.items()},
         shown_contents={digest: row[1] for digest, row in shown_rows.items()},
         due=due_by_label,
         time_zone=time_zone,
@@ -470,20 +587,16 @@ def _bound_labels_now(
             raw(_states.c.last_seen),
             _states.c.battery_mv,
             _labels.c.gateway,
+            _bindings.c.id,
+            _states.c.binding_id,
+            _states.c.claim_sequence,
+            _states.c.last_sequence,
         )
         .outerjoin(_states, _states.c.label_id == _labels.c.id)
         .where(_bindings.c.unbound_at.is_(None))
     )  # unordered: the report sorts its verdicts
     instant = ColumnReader(session, _states.c.last_seen)
-    # A store gateway that is offline makes its labels offline (as in `esl health`).
-    offline = {
-        (store, gateway)
-        for store, gateway in session.execute(
-            select(GatewayStateRow.store, GatewayStateRow.gateway).where(
-                GatewayStateRow.online.is_(False)
-            )
-        )
-    }
+    offline = _offline_gateways(session)
     bound: list[_Bound] = []
     seen: dict[str, _Seen] = {}
     for (
@@ -499,19 +612,136 @@ def _bound_labels_now(
         raw_seen,
         battery,
         gateway,
+        binding_id,
+        planned_binding,
+        claim,
+        last_signed,
     ) in driver_rows(session, statement):
         bound.append(_Bound(label_id, store, model, sku, instant(bound_at)))
         last_seen = instant(raw_seen)
-        shown = panel_image(
-            confirmed=confirmed,
-            displayed=displayed,
-            desired=desired,
-            display_at=None if raw_display_at is None else instant(raw_display_at),
-            last_seen=last_seen,
-            at=at,
-        ).digest
-        seen[label_id] = _Seen(shown, last_seen, battery, (store, gateway) not in offline)
+        seen[label_id] = _Seen(
+            _shown_now(confirmed, displayed, desired, raw_display_at, last_seen, instant, at=at),
+            last_seen,
+            battery,
+            (store, gateway) not in offline,
+            desired if planned_binding == binding_id else None,
+            # Frames signed after the newest believed answer may reach the panel unheard.
+            claim if claim is not None and claim < last_signed else None,
+        )
     return bound, seen
+
+
+def _shown_now(
+    confirmed: str | None,
+    displayed: str | None,
+    desired: str | None,
+    raw_display_at: Any,
+    last_seen: datetime | None,
+    instant: ColumnReader,
+    *,
+    at: datetime,
+) -> str | None:
+    """What a label shows now by its state (`esl.services.panel_image`, which the console
+    draws by)."""
+    return panel_image(
+        confirmed=confirmed,
+        displayed=displayed,
+        desired=desired,
+        display_at=None if raw_display_at is None else instant(raw_display_at),
+        last_seen=last_seen,
+        at=at,
+    ).digest
+
+
+def _offline_gateways(session: Session) -> set[tuple[str, str]]:
+    """A store gateway that is offline makes its labels offline (as in `esl health`)."""
+    return {
+        (store, gateway)
+        for store, gateway in session.execute(
+            select(GatewayStateRow.store, GatewayStateRow.gateway).where(
+                GatewayStateRow.online.is_(False)
+            )
+        )
+    }
+
+
+def _ended_bindings(
+    session: Session, *, bound: set[str], at: datetime
+) -> dict[str, tuple[str, datetime]]:
+    """Labels bound to no product at `at` whose last binding ended by then (label id ->
+    that binding's product and end): not in `bound`, the labels bound at `at`. A label
+    never bound was never planned a price (it shows its identification screen)."""
+    found: dict[str, tuple[str, datetime]] = {}
+    statement = select(_bindings.c.label_id, _bindings.c.sku, _bindings.c.unbound_at).where(
+        _bindings.c.unbound_at.is_not(None), _bindings.c.unbound_at <= at
+    )
+    for label_id, sku, end in session.execute(statement):
+        if label_id in bound:
+            continue
+        if label_id not in found or found[label_id][1] < end:
+            found[label_id] = (sku, end)
+    return found
+
+
+def _unbound_labels_now(
+    session: Session, stores: list[str], label_ids: Iterable[str], *, at: datetime
+) -> dict[str, tuple[str, str, _Seen]]:
+    """Of `label_ids` (labels bound to no product now), those of `stores` and what each
+    shows by its state (label id -> its store, display model and what it shows)."""
+    instant = ColumnReader(session, _states.c.last_seen)
+    offline = _offline_gateways(session)
+    found: dict[str, tuple[str, str, _Seen]] = {}
+    for chunk in in_chunks(sorted(label_ids)):
+        statement = (
+            select(
+                _labels.c.id,
+                _labels.c.store,
+                _labels.c.model,
+                _labels.c.gateway,
+                _states.c.confirmed_hash,
+                _states.c.displayed_hash,
+                _states.c.desired_hash,
+                raw(_states.c.desired_display_at),
+                raw(_states.c.last_seen),
+                _states.c.battery_mv,
+            )
+            .join(_states, _states.c.label_id == _labels.c.id)
+            .where(_labels.c.id.in_(chunk), _labels.c.store.in_(stores))
+        )
+        for (
+            label_id,
+            store,
+            model,
+            gateway,
+            confirmed,
+            displayed,
+            desired,
+            raw_display_at,
+            raw_seen,
+            battery,
+        ) in driver_rows(session, statement):
+            last_seen = instant(raw_seen)
+            shown = _shown_now(
+                confirmed, displayed, desired, raw_display_at, last_seen, instant, at=at
+            )
+            online = (store, gateway) not in offline
+            found[label_id] = (store, model, _Seen(shown, last_seen, battery, online))
+    return found
+
+
+def _labels_of(
+    session: Session, stores: list[str], label_ids: Iterable[str]
+) -> dict[str, tuple[str, str]]:
+    """Of `label_ids`, those of `stores`: label id -> its store and display model."""
+    found: dict[str, tuple[str, str]] = {}
+    for chunk in in_chunks(sorted(label_ids)):
+        rows = session.execute(
+            select(_labels.c.id, _labels.c.store, _labels.c.model).where(
+                _labels.c.id.in_(chunk), _labels.c.store.in_(stores)
+            )
+        )
+        found.update({label_id: (store, model) for label_id, store, model in rows})
+    return found
 
 
 def _past_seen(session: Session, label_ids: list[str], *, at: datetime) -> dict[str, _Seen]:
@@ -601,9 +831,15 @@ def _draws(
     catalogue: Catalogue,
     store: str,
     time_zone: str | None,
+    *,
+    twin: bool = False,
 ) -> bool:
     """Whether the recorded content `shown` draws exactly the label of `due`: asked only
-    where their price fingerprints differ, which also cover what no label draws."""
+    where their price fingerprints differ, which also cover what no label draws.
+
+    `twin`: `shown` was recorded for another product, but its image was rendered for
+    `due`'s product all the same (the same pixels): what names the product is taken as
+    drawn, the rest compared."""
     try:
         drawn = content_from_dict(shown)
     except ContentError:
@@ -617,9 +853,92 @@ def _draws(
         locale=drawn.locale,
         timezone=label_time_zone(catalogue.stores.get(store), time_zone),
     )
+    if twin:
+        due_content = replace(
+            due_content,
+            sku=drawn.sku,
+            gtin=drawn.gtin,
+            name=drawn.name,
+            brand=drawn.brand,
+            web_url=drawn.web_url,
+        )
     # The store's name as drawn: a renamed store is no price difference (nor is it to the
     # price fingerprints this stands in for).
     return replace(due_content, store_name=drawn.store_name).fingerprint == drawn.fingerprint
+
+
+class _SentFrame(NamedTuple):
+    sequence: int
+    content_hash: str
+    sent_at: datetime
+    created_at: datetime
+
+
+def _unanswered_frames(
+    session: Session, claims: dict[str, int], *, at: datetime
+) -> dict[str, list[_SentFrame]]:
+    """Per label of `claims` (label id -> the sequence of its newest believed answer,
+    where frames were signed after it), the frames signed after that answer, sent by
+    `at` and not acknowledged, newest first, whatever their status now (a superseded
+    frame that was sent may have reached the panel): `LabelState.settled_on`'s
+    sequences, read for every label in one query. A timed frame counts once its instant
+    has come."""
+    if not claims:
+        return {}
+    statement = (
+        select(
+            _outbox.c.label_id,
+            _outbox.c.sequence,
+            _outbox.c.content_hash,
+            raw(_outbox.c.sent_at),
+            raw(_outbox.c.created_at),
+            raw(_outbox.c.display_at),
+        )
+        .join(_states, _states.c.label_id == _outbox.c.label_id)
+        .where(
+            _states.c.claim_sequence < _states.c.last_sequence,
+            _outbox.c.sequence > _states.c.claim_sequence,
+            _outbox.c.sent_at.is_not(None),
+            # Answered and taken: what the label said then is weighed as its word.
+            _outbox.c.status != OutboxStatus.ACKED.value,
+        )
+    )
+    instant = ColumnReader(session, _outbox.c.sent_at)
+    found: dict[str, list[_SentFrame]] = defaultdict(list)
+    for label_id, sequence, digest, sent_at, created_at, display_at in driver_rows(
+        session, statement
+    ):
+        claim = claims.get(label_id)
+        if claim is None or sequence <= claim:
+            continue
+        sent = instant(sent_at)
+        if sent > at or (display_at is not None and instant(display_at) > at):
+            continue
+        found[label_id].append(_SentFrame(sequence, digest, sent, instant(created_at)))
+    for frames in found.values():
+        frames.sort(reverse=True)
+    return found
+
+
+def _planned_since_bound(
+    session: Session, shown: dict[str, tuple[str, datetime]], *, at: datetime
+) -> set[str]:
+    """Which labels of `shown` (label id -> the hash it shows, when its binding began)
+    were sent that very image by `at` since their binding began: rendered for the
+    product they are bound to, whichever product's content the hash was first recorded
+    for (twin products whose labels draw the same pixels). Rare, so asked for alone."""
+    found: set[str] = set()
+    for chunk in in_chunks(sorted(shown)):
+        rows = session.execute(
+            select(_outbox.c.label_id, _outbox.c.content_hash, _outbox.c.created_at).where(
+                _outbox.c.label_id.in_(chunk), _outbox.c.created_at <= at
+            )
+        )
+        for label_id, digest, created_at in rows:
+            wanted, bound_at = shown[label_id]
+            if digest == wanted and created_at >= bound_at:
+                found.add(label_id)
+    return found
 
 
 def _sent_without_price(session: Session, unknown: dict[str, str], *, at: datetime) -> set[str]:

@@ -35,7 +35,7 @@ th{background:#f3f3f3;cursor:pointer;user-select:none}
 th.sorted-asc::after{content:" \\25B2"}th.sorted-desc::after{content:" \\25BC"}
 td.num{text-align:right}
 .cls{font-weight:600;white-space:nowrap}
-.stale,.unknown_content,.no_longer_sold{color:#b00020}
+.stale,.unknown_content,.no_longer_sold,.unbound_showing_price{color:#b00020}
 .offline,.low_battery,.unconfirmed{color:#a15c00}
 img{image-rendering:pixelated;border:1px solid #999}
 .pair{display:flex;gap:.5em;white-space:nowrap}
