@@ -331,6 +331,9 @@ def _seed(session: Session, *, skus: int, stores: int) -> int:
             {
                 "label_id": label_id,
                 "last_sequence": 2,
+                # The newest sequence it answered: the stale ones' frame 2 is unanswered,
+                # the others took it (the audit weighs frames signed after this one).
+                "claim_sequence": 1 if slot < 20 else (0 if seen is None else 2),
                 "binding_id": None,
                 "desired_key": None,
                 "desired_hash": current,
