@@ -1,12 +1,12 @@
 """Gathering the audit's facts from the store of record in a few bulk queries.
 
-One query each for the bound labels (with their pipeline state), the open outbox frames,
-the frames sent since each label's newest believed answer, the ended bindings (labels
-bound to no product that may still show a price), the contents shown, and the ledger;
-the catalogue and the ledger through the data-access layer (`esl.db.repositories`), the
-big reads at driver speed (its `fast_reads`). Prices
-are resolved once per (SKU, channel, store), or once per zone where no store rule or
-promotion can make the stores of a zone differ; nothing is queried per label.
+What each label is bound to and shows, the frames open or sent unanswered, and the labels
+bound to no product that may still show a price are read by `esl.audit.label_reads`; the
+catalogue and the ledger through the data-access layer (`esl.db.repositories`), the big
+reads at driver speed (its `fast_reads`). Prices are resolved here once per (SKU,
+channel, store), or once per zone where no store rule or promotion can make the stores of
+a zone differ, and each label classified (`esl.audit.classify`); nothing is queried per
+label.
 
 `at` in the past audits that instant: bindings in force then, what each label showed then
 (its last acknowledgement at or before `at`), the frames open then, and the ledger up to
@@ -24,15 +24,14 @@ from contextlib import contextmanager
 from dataclasses import dataclass, replace
 from datetime import datetime
 from decimal import Decimal
-from typing import TYPE_CHECKING, Any, NamedTuple
+from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import ColumnElement, Select, and_, func, or_, select
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from esl.audit.classify import (
     LabelFacts,
     LabelVerdict,
-    OpenUpdate,
     PriorPriceProblem,
     ShownContent,
     Thresholds,
@@ -44,31 +43,32 @@ from esl.audit.classify import (
     shows_due_price,
 )
 from esl.audit.dating import LastDays
+from esl.audit.label_reads import (
+    Bound,
+    Seen,
+    bound_labels_now,
+    bound_labels_then,
+    ended_bindings,
+    labels_of,
+    open_updates,
+    past_seen,
+    planned_since_bound,
+    sent_without_price,
+    shown_contents,
+    unanswered_frames,
+    unbound_labels_now,
+)
 from esl.audit.report import AuditReport, summarise
-from esl.db.audit_models import LabelContentRow
 from esl.db.models import (
-    GatewayStateRow,
-    LabelAcknowledgementRow,
-    LabelBindingRow,
-    LabelRow,
-    LabelStateRow,
-    OutboxRow,
     ProductRow,
     StoreRow,
-    core_table,
 )
 from esl.db.repositories import (
-    ColumnReader,
-    driver_rows,
-    in_chunks,
     load_catalogue_slice,
     load_ledger_for_skus,
-    raw,
     store_prices_since,
 )
-from esl.delivery_states import OPEN_STATUSES, OutboxStatus
 from esl.errors import NotFoundError
-from esl.services.panel_image import panel_image
 from pricing import (
     Catalogue,
     Channel,
@@ -76,7 +76,6 @@ from pricing import (
     PriceKey,
     PriceLedger,
     PriorPrice,
-    PriorPriceBasis,
     ResolvedPrice,
     due_prior_price,
 )
@@ -94,33 +93,6 @@ __all__ = ["GatheredAudit", "gather_audit", "gather_configured_audit"]
 log = logging.getLogger(__name__)
 # The prior price a label must show could not be worked out (a ledger in another currency).
 _UNKNOWN_PRIOR = object()
-
-_labels = core_table(LabelRow)
-_bindings = core_table(LabelBindingRow)
-_states = core_table(LabelStateRow)
-_outbox = core_table(OutboxRow)
-_acks = core_table(LabelAcknowledgementRow)
-_contents = core_table(LabelContentRow)
-
-
-class _Bound(NamedTuple):
-    label_id: str
-    store: str
-    model: str
-    sku: str
-    bound_at: datetime
-
-
-class _Seen(NamedTuple):
-    shown_hash: str | None
-    last_seen: datetime | None
-    battery_mv: int | None
-    gateway_online: bool = True
-    # The image last planned for the label's current binding (live audits only).
-    planned_hash: str | None = None
-    # The sequence of its newest believed answer when frames were signed after it (live
-    # audits only; `LabelState.settled_on`): None when that answer covers them all.
-    claim: int | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -215,37 +187,37 @@ def _gather(
     live = at >= now
     # Labels bound to no product (unbound, unassociated unconfirmed) are listed when
     # their panel still shows a price: id -> store, display model, what it shows.
-    unbound: dict[str, tuple[str, str, _Seen]]
+    unbound: dict[str, tuple[str, str, Seen]]
     if live:
-        bound, seen = _bound_labels_now(session, store_codes, at=at)
-        ended = _ended_bindings(session, bound={b.label_id for b in bound}, at=at)
-        unbound = _unbound_labels_now(session, store_codes, ended, at=at)
+        bound, seen = bound_labels_now(session, store_codes, at=at)
+        ended = ended_bindings(session, bound={b.label_id for b in bound}, at=at)
+        unbound = unbound_labels_now(session, store_codes, ended, at=at)
     else:
-        bound = _bound_labels_then(session, store_codes, at=at)
-        ended = _ended_bindings(session, bound={b.label_id for b in bound}, at=at)
-        unbound_then = _labels_of(session, store_codes, ended)
-        seen = _past_seen(session, [b.label_id for b in bound] + sorted(unbound_then), at=at)
+        bound = bound_labels_then(session, store_codes, at=at)
+        ended = ended_bindings(session, bound={b.label_id for b in bound}, at=at)
+        unbound_then = labels_of(session, store_codes, ended)
+        seen = past_seen(session, [b.label_id for b in bound] + sorted(unbound_then), at=at)
         unbound = {
             label_id: (store, model, seen.pop(label_id))
             for label_id, (store, model) in unbound_then.items()
             if label_id in seen
         }
     label_ids = [b.label_id for b in bound]
-    updates = _open_updates(session, [*label_ids, *unbound], at=at)
+    updates = open_updates(session, [*label_ids, *unbound], at=at)
     # Frames signed after a label's newest believed answer and sent: they may be on its
     # panel whatever it last reported (live audits: the pipeline's sequences).
-    frames = _unanswered_frames(
+    frames = unanswered_frames(
         session,
         {label_id: state.claim for label_id, state in seen.items() if state.claim is not None},
         at=at,
     )
-    shown_rows = _shown_contents(
+    shown_rows = shown_contents(
         session,
         {s.shown_hash for s in seen.values() if s.shown_hash}
         | {s.shown_hash for _, _, s in unbound.values() if s.shown_hash}
         | {frame.content_hash for sent in frames.values() for frame in sent},
     )
-    sent_screens = _sent_without_price(
+    sent_screens = sent_without_price(
         session,
         {
             label_id: state.shown_hash
@@ -293,7 +265,7 @@ def _gather(
         for label_id, (digest, _) in other_product.items()
         if seen[label_id].planned_hash == digest
     }
-    drawn_for_binding |= _planned_since_bound(
+    drawn_for_binding |= planned_since_bound(
         session,
         {k: v for k, v in other_product.items() if k not in drawn_for_binding},
         at=at,
@@ -330,7 +302,7 @@ def _gather(
     problems: list[PriorPriceProblem] = []
     due_by_label: dict[str, ResolvedPrice] = {}
     priors: dict[tuple[PriceKey, Decimal, datetime], PriorPrice | object | None] = {}
-    nothing_seen = _Seen(None, None, None)
+    nothing_seen = Seen(None, None, None)
     # Labels not showing the due price need when it started; asked for after the first
     # pass, for those labels only, then classified again.
     late: list[tuple[int, LabelFacts]] = []
@@ -349,7 +321,7 @@ def _gather(
         ) and last_days.misdated(*row, due, store) is None
 
     def unanswered(
-        label: _Bound, shown_hash: str | None, due: ResolvedPrice
+        label: Bound, shown_hash: str | None, due: ResolvedPrice
     ) -> UnansweredFrame | None:
         """The newest frame sent since the label's newest believed answer whose image is
         not the due one (nor the one it shows): the panel may show it."""
@@ -533,298 +505,6 @@ def _store_codes(session: Session, stores: Iterable[str] | None) -> list[str]:
     return wanted
 
 
-def _bound_in(stores: list[str], *more: ColumnElement[Any]) -> Select[Any]:
-    """The labels of `stores` with each binding (id, store, model, SKU, raw bound_at),
-    then `more` columns; the caller says which bindings count."""
-    return (
-        select(
-            _labels.c.id,
-            _labels.c.store,
-            _labels.c.model,
-            _bindings.c.sku,
-            raw(_bindings.c.bound_at),
-            *more,
-        )
-        .join(_bindings, _bindings.c.label_id == _labels.c.id)
-        .where(_labels.c.store.in_(stores))
-    )
-
-
-def _bound_labels_then(session: Session, stores: list[str], *, at: datetime) -> list[_Bound]:
-    """The labels bound at the past instant `at`."""
-    statement = (
-        _bound_in(stores)
-        .where(
-            _bindings.c.bound_at <= at,
-            or_(_bindings.c.unbound_at.is_(None), _bindings.c.unbound_at > at),
-        )
-        .order_by(_labels.c.store, _labels.c.id)
-    )
-    instant = ColumnReader(session, _bindings.c.bound_at)
-    return [
-        _Bound(label_id, store, model, sku, instant(bound_at))
-        for label_id, store, model, sku, bound_at in session.execute(statement).all()
-    ]
-
-
-def _bound_labels_now(
-    session: Session, stores: list[str], *, at: datetime
-) -> tuple[list[_Bound], dict[str, _Seen]]:
-    """The labels bound now, and what each shows, from the pipeline's label states (one
-    query).
-
-    The label's own last word (its displayed hash) wins over what it acknowledged, except
-    for a timed image it confirmed whose instant has passed since it last reported: the
-    label flipped to it by itself (`esl.services.panel_image`, which the console draws by).
-    """
-    statement = (
-        _bound_in(
-            stores,
-            _states.c.confirmed_hash,
-            _states.c.displayed_hash,
-            _states.c.desired_hash,
-            raw(_states.c.desired_display_at),
-            raw(_states.c.last_seen),
-            _states.c.battery_mv,
-            _labels.c.gateway,
-            _bindings.c.id,
-            _states.c.binding_id,
-            _states.c.claim_sequence,
-            _states.c.last_sequence,
-        )
-        .outerjoin(_states, _states.c.label_id == _labels.c.id)
-        .where(_bindings.c.unbound_at.is_(None))
-    )  # unordered: the report sorts its verdicts
-    instant = ColumnReader(session, _states.c.last_seen)
-    offline = _offline_gateways(session)
-    bound: list[_Bound] = []
-    seen: dict[str, _Seen] = {}
-    for (
-        label_id,
-        store,
-        model,
-        sku,
-        bound_at,
-        confirmed,
-        displayed,
-        desired,
-        raw_display_at,
-        raw_seen,
-        battery,
-        gateway,
-        binding_id,
-        planned_binding,
-        claim,
-        last_signed,
-    ) in driver_rows(session, statement):
-        bound.append(_Bound(label_id, store, model, sku, instant(bound_at)))
-        last_seen = instant(raw_seen)
-        seen[label_id] = _Seen(
-            _shown_now(confirmed, displayed, desired, raw_display_at, last_seen, instant, at=at),
-            last_seen,
-            battery,
-            (store, gateway) not in offline,
-            desired if planned_binding == binding_id else None,
-            # Frames signed after the newest believed answer may reach the panel unheard.
-            claim if claim is not None and claim < last_signed else None,
-        )
-    return bound, seen
-
-
-def _shown_now(
-    confirmed: str | None,
-    displayed: str | None,
-    desired: str | None,
-    raw_display_at: Any,
-    last_seen: datetime | None,
-    instant: ColumnReader,
-    *,
-    at: datetime,
-) -> str | None:
-    """What a label shows now by its state (`esl.services.panel_image`, which the console
-    draws by)."""
-    return panel_image(
-        confirmed=confirmed,
-        displayed=displayed,
-        desired=desired,
-        display_at=None if raw_display_at is None else instant(raw_display_at),
-        last_seen=last_seen,
-        at=at,
-    ).digest
-
-
-def _offline_gateways(session: Session) -> set[tuple[str, str]]:
-    """A store gateway that is offline makes its labels offline (as in `esl health`)."""
-    return {
-        (store, gateway)
-        for store, gateway in session.execute(
-            select(GatewayStateRow.store, GatewayStateRow.gateway).where(
-                GatewayStateRow.online.is_(False)
-            )
-        )
-    }
-
-
-def _ended_bindings(
-    session: Session, *, bound: set[str], at: datetime
-) -> dict[str, tuple[str, datetime]]:
-    """Labels bound to no product at `at` whose last binding ended by then (label id ->
-    that binding's product and end): not in `bound`, the labels bound at `at`. A label
-    never bound was never planned a price (it shows its identification screen)."""
-    found: dict[str, tuple[str, datetime]] = {}
-    statement = select(_bindings.c.label_id, _bindings.c.sku, _bindings.c.unbound_at).where(
-        _bindings.c.unbound_at.is_not(None), _bindings.c.unbound_at <= at
-    )
-    for label_id, sku, end in session.execute(statement):
-        if label_id in bound:
-            continue
-        if label_id not in found or found[label_id][1] < end:
-            found[label_id] = (sku, end)
-    return found
-
-
-def _unbound_labels_now(
-    session: Session, stores: list[str], label_ids: Iterable[str], *, at: datetime
-) -> dict[str, tuple[str, str, _Seen]]:
-    """Of `label_ids` (labels bound to no product now), those of `stores` and what each
-    shows by its state (label id -> its store, display model and what it shows)."""
-    instant = ColumnReader(session, _states.c.last_seen)
-    offline = _offline_gateways(session)
-    found: dict[str, tuple[str, str, _Seen]] = {}
-    for chunk in in_chunks(sorted(label_ids)):
-        statement = (
-            select(
-                _labels.c.id,
-                _labels.c.store,
-                _labels.c.model,
-                _labels.c.gateway,
-                _states.c.confirmed_hash,
-                _states.c.displayed_hash,
-                _states.c.desired_hash,
-                raw(_states.c.desired_display_at),
-                raw(_states.c.last_seen),
-                _states.c.battery_mv,
-            )
-            .join(_states, _states.c.label_id == _labels.c.id)
-            .where(_labels.c.id.in_(chunk), _labels.c.store.in_(stores))
-        )
-        for (
-            label_id,
-            store,
-            model,
-            gateway,
-            confirmed,
-            displayed,
-            desired,
-            raw_display_at,
-            raw_seen,
-            battery,
-        ) in driver_rows(session, statement):
-            last_seen = instant(raw_seen)
-            shown = _shown_now(
-                confirmed, displayed, desired, raw_display_at, last_seen, instant, at=at
-            )
-            online = (store, gateway) not in offline
-            found[label_id] = (store, model, _Seen(shown, last_seen, battery, online))
-    return found
-
-
-def _labels_of(
-    session: Session, stores: list[str], label_ids: Iterable[str]
-) -> dict[str, tuple[str, str]]:
-    """Of `label_ids`, those of `stores`: label id -> its store and display model."""
-    found: dict[str, tuple[str, str]] = {}
-    for chunk in in_chunks(sorted(label_ids)):
-        rows = session.execute(
-            select(_labels.c.id, _labels.c.store, _labels.c.model).where(
-                _labels.c.id.in_(chunk), _labels.c.store.in_(stores)
-            )
-        )
-        found.update({label_id: (store, model) for label_id, store, model in rows})
-    return found
-
-
-def _past_seen(session: Session, label_ids: list[str], *, at: datetime) -> dict[str, _Seen]:
-    """What each label showed at `at`: its last acknowledgement at or before `at`."""
-    found: dict[str, _Seen] = {}
-    latest = (
-        select(_acks.c.label_id, func.max(_acks.c.at).label("at"))
-        .where(_acks.c.at <= at)
-        .group_by(_acks.c.label_id)
-        .subquery()
-    )
-    confirmed = (
-        select(_acks.c.label_id, func.max(_acks.c.at).label("at"))
-        .where(_acks.c.at <= at, _acks.c.acked_hash.is_not(None))
-        .group_by(_acks.c.label_id)
-        .subquery()
-    )
-    last_rows = select(
-        _acks.c.label_id, _acks.c.displayed_hash, _acks.c.acked_hash, _acks.c.at
-    ).join(latest, and_(latest.c.label_id == _acks.c.label_id, latest.c.at == _acks.c.at))
-    acked_rows = select(_acks.c.label_id, _acks.c.acked_hash).join(
-        confirmed, and_(confirmed.c.label_id == _acks.c.label_id, confirmed.c.at == _acks.c.at)
-    )
-    wanted = set(label_ids)
-    last_acked: dict[str, str] = {}
-    for label_id, acked in session.execute(acked_rows):
-        if label_id in wanted and acked is not None:
-            last_acked[label_id] = acked
-    for label_id, displayed, acked, heard in session.execute(last_rows):
-        if label_id in wanted:
-            shown = displayed or acked or last_acked.get(label_id)
-            found[label_id] = _Seen(shown, heard, None)
-    return found
-
-
-def _open_updates(session: Session, label_ids: list[str], *, at: datetime) -> dict[str, OpenUpdate]:
-    """The newest frame per label open at `at`: created by then, not settled by then."""
-    statement = (
-        select(
-            _outbox.c.label_id,
-            _outbox.c.sequence,
-            _outbox.c.status,
-            _outbox.c.created_at,
-            _outbox.c.attempts,
-            _outbox.c.parked_reason,
-            _outbox.c.parked_detail,
-            raw(_outbox.c.parked_at),
-        )
-        .where(
-            _outbox.c.created_at <= at,
-            or_(_outbox.c.settled_at.is_(None), _outbox.c.settled_at > at),
-        )
-        .order_by(_outbox.c.label_id, _outbox.c.sequence)
-    )
-    wanted = set(label_ids)
-    found: dict[str, OpenUpdate] = {}
-    instant = ColumnReader(session, _outbox.c.parked_at)
-    for (
-        label_id,
-        _sequence,
-        status,
-        created,
-        attempts,
-        reason,
-        detail,
-        parked_at,
-    ) in session.execute(statement):
-        if label_id in wanted:
-            # A row settled after `at` was still waiting at `at`, whatever its status now:
-            # parked if it was by then, else on its way (when a row was parked is known
-            # since migration 0018; a row parked before it counts as parked).
-            if parked_at is not None:
-                if instant(parked_at) <= at:
-                    status = OutboxStatus.PARKED.value
-                else:
-                    status, reason, detail = OutboxStatus.SENT.value, None, None
-            shown_status = status if status in OPEN_STATUSES else OutboxStatus.SENT.value
-            found[label_id] = OpenUpdate(
-                status=shown_status, since=created, attempts=attempts, reason=reason, detail=detail
-            )
-    return found
-
-
 def _draws(
     shown: dict[str, Any],
     due: ResolvedPrice,
@@ -865,140 +545,3 @@ def _draws(
     # The store's name as drawn: a renamed store is no price difference (nor is it to the
     # price fingerprints this stands in for).
     return replace(due_content, store_name=drawn.store_name).fingerprint == drawn.fingerprint
-
-
-class _SentFrame(NamedTuple):
-    sequence: int
-    content_hash: str
-    sent_at: datetime
-    created_at: datetime
-
-
-def _unanswered_frames(
-    session: Session, claims: dict[str, int], *, at: datetime
-) -> dict[str, list[_SentFrame]]:
-    """Per label of `claims` (label id -> the sequence of its newest believed answer,
-    where frames were signed after it), the frames signed after that answer, sent by
-    `at` and not acknowledged, newest first, whatever their status now (a superseded
-    frame that was sent may have reached the panel): `LabelState.settled_on`'s
-    sequences, read for every label in one query. A timed frame counts once its instant
-    has come."""
-    if not claims:
-        return {}
-    statement = (
-        select(
-            _outbox.c.label_id,
-            _outbox.c.sequence,
-            _outbox.c.content_hash,
-            raw(_outbox.c.sent_at),
-            raw(_outbox.c.created_at),
-            raw(_outbox.c.display_at),
-        )
-        .join(_states, _states.c.label_id == _outbox.c.label_id)
-        .where(
-            _states.c.claim_sequence < _states.c.last_sequence,
-            _outbox.c.sequence > _states.c.claim_sequence,
-            _outbox.c.sent_at.is_not(None),
-            # Answered and taken: what the label said then is weighed as its word.
-            _outbox.c.status != OutboxStatus.ACKED.value,
-        )
-    )
-    instant = ColumnReader(session, _outbox.c.sent_at)
-    found: dict[str, list[_SentFrame]] = defaultdict(list)
-    for label_id, sequence, digest, sent_at, created_at, display_at in driver_rows(
-        session, statement
-    ):
-        claim = claims.get(label_id)
-        if claim is None or sequence <= claim:
-            continue
-        sent = instant(sent_at)
-        if sent > at or (display_at is not None and instant(display_at) > at):
-            continue
-        found[label_id].append(_SentFrame(sequence, digest, sent, instant(created_at)))
-    for frames in found.values():
-        frames.sort(reverse=True)
-    return found
-
-
-def _planned_since_bound(
-    session: Session, shown: dict[str, tuple[str, datetime]], *, at: datetime
-) -> set[str]:
-    """Which labels of `shown` (label id -> the hash it shows, when its binding began)
-    were sent that very image by `at` since their binding began: rendered for the
-    product they are bound to, whichever product's content the hash was first recorded
-    for (twin products whose labels draw the same pixels). Rare, so asked for alone."""
-    found: set[str] = set()
-    for chunk in in_chunks(sorted(shown)):
-        rows = session.execute(
-            select(_outbox.c.label_id, _outbox.c.content_hash, _outbox.c.created_at).where(
-                _outbox.c.label_id.in_(chunk), _outbox.c.created_at <= at
-            )
-        )
-        for label_id, digest, created_at in rows:
-            wanted, bound_at = shown[label_id]
-            if digest == wanted and created_at >= bound_at:
-                found.add(label_id)
-    return found
-
-
-def _sent_without_price(session: Session, unknown: dict[str, str], *, at: datetime) -> set[str]:
-    """Which labels of `unknown` (label id -> a shown hash no recorded content has) show
-    an image the controller planned for them by `at`: a screen without a price (the
-    identification screen), not one changed behind its back. Rare, so asked for alone."""
-    found: set[str] = set()
-    for chunk in in_chunks(sorted(unknown)):
-        rows = session.execute(
-            select(_outbox.c.label_id, _outbox.c.content_hash).where(
-                _outbox.c.label_id.in_(chunk), _outbox.c.created_at <= at
-            )
-        )
-        found.update(label_id for label_id, digest in rows if unknown[label_id] == digest)
-    return found
-
-
-def _shown_contents(
-    session: Session, hashes: set[str]
-) -> dict[str, tuple[ShownContent, dict[str, Any]]]:
-    found: dict[str, tuple[ShownContent, dict[str, Any]]] = {}
-    ordered = sorted(hashes)
-    for chunk in in_chunks(ordered):
-        for row in session.execute(
-            select(
-                _contents.c.content_hash,
-                _contents.c.sku,
-                _contents.c.currency,
-                _contents.c.price,
-                _contents.c.regular_price,
-                _contents.c.prior_price,
-                _contents.c.promotion_id,
-                _contents.c.price_fingerprint,
-                _contents.c.content,
-            ).where(_contents.c.content_hash.in_(chunk))
-        ):
-            shown = ShownContent(
-                content_hash=row.content_hash,
-                sku=row.sku,
-                currency=row.currency,
-                price=row.price,
-                regular_price=row.regular_price,
-                prior_price=row.prior_price,
-                promotion_id=row.promotion_id,
-                price_fingerprint=row.price_fingerprint,
-                prior_price_basis=_prior_basis(row.content),
-            )
-            found[row.content_hash] = (shown, row.content)
-    return found
-
-
-_BASES = {basis.value: basis for basis in PriorPriceBasis}
-
-
-def _prior_basis(content: dict[str, Any]) -> PriorPriceBasis | None:
-    """The rule a rendered content's prior-price line names (read only where the row has
-    a prior price): content stored before the basis was a field names the 30-day low; an
-    unknown name is a caption the audit can't vouch for (None, reported against the one
-    due)."""
-    name = (content.get("price") or {}).get("prior_price_basis")
-    if not name:
-        return PriorPriceBasis.LOWEST_30_DAYS
-    return _BASES.get(name) if isinstance(name, str) else None

@@ -1,0 +1,509 @@
+"""What each label is bound to and shows, read from the store of record in bulk: the
+audit's label facts (`esl.audit.gather` resolves and classifies them).
+
+Now (a live audit): the bound labels with the pipeline's label states, what each panel
+shows by `esl.services.panel_image`, the frames sent since a label's newest believed
+answer (they may be on its panel unheard), and the labels bound to no product that may
+still show a price. Then (a past instant): the bindings in force and each label's last
+acknowledgement by then. One query each, chunked where a list of ids goes in; nothing is
+queried per label.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Iterable
+from datetime import datetime
+from typing import Any, NamedTuple
+
+from sqlalchemy import ColumnElement, Select, and_, func, or_, select
+from sqlalchemy.orm import Session
+
+from esl.audit.classify import OpenUpdate, ShownContent
+from esl.db.audit_models import LabelContentRow
+from esl.db.models import (
+    GatewayStateRow,
+    LabelAcknowledgementRow,
+    LabelBindingRow,
+    LabelRow,
+    LabelStateRow,
+    OutboxRow,
+    core_table,
+)
+from esl.db.repositories import ColumnReader, driver_rows, in_chunks, raw
+from esl.delivery_states import OPEN_STATUSES, OutboxStatus
+from esl.services.panel_image import panel_image
+from pricing import PriorPriceBasis
+
+__all__ = [
+    "Bound",
+    "Seen",
+    "SentFrame",
+    "bound_labels_now",
+    "bound_labels_then",
+    "ended_bindings",
+    "labels_of",
+    "open_updates",
+    "past_seen",
+    "planned_since_bound",
+    "sent_without_price",
+    "shown_contents",
+    "unanswered_frames",
+    "unbound_labels_now",
+]
+
+_labels = core_table(LabelRow)
+_bindings = core_table(LabelBindingRow)
+_states = core_table(LabelStateRow)
+_outbox = core_table(OutboxRow)
+_acks = core_table(LabelAcknowledgementRow)
+_contents = core_table(LabelContentRow)
+
+
+class Bound(NamedTuple):
+    label_id: str
+    store: str
+    model: str
+    sku: str
+    bound_at: datetime
+
+
+class Seen(NamedTuple):
+    shown_hash: str | None
+    last_seen: datetime | None
+    battery_mv: int | None
+    gateway_online: bool = True
+    # The image last planned for the label's current binding (live audits only).
+    planned_hash: str | None = None
+    # The sequence of its newest believed answer when frames were signed after it (live
+    # audits only; `LabelState.settled_on`): None when that answer covers them all.
+    claim: int | None = None
+
+
+def _bound_in(stores: list[str], *more: ColumnElement[Any]) -> Select[Any]:
+    """The labels of `stores` with each binding (id, store, model, SKU, raw bound_at),
+    then `more` columns; the caller says which bindings count."""
+    return (
+        select(
+            _labels.c.id,
+            _labels.c.store,
+            _labels.c.model,
+            _bindings.c.sku,
+            raw(_bindings.c.bound_at),
+            *more,
+        )
+        .join(_bindings, _bindings.c.label_id == _labels.c.id)
+        .where(_labels.c.store.in_(stores))
+    )
+
+
+def bound_labels_then(session: Session, stores: list[str], *, at: datetime) -> list[Bound]:
+    """The labels bound at the past instant `at`."""
+    statement = (
+        _bound_in(stores)
+        .where(
+            _bindings.c.bound_at <= at,
+            or_(_bindings.c.unbound_at.is_(None), _bindings.c.unbound_at > at),
+        )
+        .order_by(_labels.c.store, _labels.c.id)
+    )
+    instant = ColumnReader(session, _bindings.c.bound_at)
+    return [
+        Bound(label_id, store, model, sku, instant(bound_at))
+        for label_id, store, model, sku, bound_at in session.execute(statement).all()
+    ]
+
+
+def bound_labels_now(
+    session: Session, stores: list[str], *, at: datetime
+) -> tuple[list[Bound], dict[str, Seen]]:
+    """The labels bound now, and what each shows, from the pipeline's label states (one
+    query).
+
+    The label's own last word (its displayed hash) wins over what it acknowledged, except
+    for a timed image it confirmed whose instant has passed since it last reported: the
+    label flipped to it by itself (`esl.services.panel_image`, which the console draws by).
+    """
+    statement = (
+        _bound_in(
+            stores,
+            _states.c.confirmed_hash,
+            _states.c.displayed_hash,
+            _states.c.desired_hash,
+            raw(_states.c.desired_display_at),
+            raw(_states.c.last_seen),
+            _states.c.battery_mv,
+            _labels.c.gateway,
+            _bindings.c.id,
+            _states.c.binding_id,
+            _states.c.claim_sequence,
+            _states.c.last_sequence,
+        )
+        .outerjoin(_states, _states.c.label_id == _labels.c.id)
+        .where(_bindings.c.unbound_at.is_(None))
+    )  # unordered: the report sorts its verdicts
+    instant = ColumnReader(session, _states.c.last_seen)
+    offline = _offline_gateways(session)
+    bound: list[Bound] = []
+    seen: dict[str, Seen] = {}
+    for (
+        label_id,
+        store,
+        model,
+        sku,
+        bound_at,
+        confirmed,
+        displayed,
+        desired,
+        raw_display_at,
+        raw_seen,
+        battery,
+        gateway,
+        binding_id,
+        planned_binding,
+        claim,
+        last_signed,
+    ) in driver_rows(session, statement):
+        bound.append(Bound(label_id, store, model, sku, instant(bound_at)))
+        last_seen = instant(raw_seen)
+        seen[label_id] = Seen(
+            _shown_now(confirmed, displayed, desired, raw_display_at, last_seen, instant, at=at),
+            last_seen,
+            battery,
+            (store, gateway) not in offline,
+            desired if planned_binding == binding_id else None,
+            # Frames signed after the newest believed answer may reach the panel unheard.
+            claim if claim is not None and claim < last_signed else None,
+        )
+    return bound, seen
+
+
+def _shown_now(
+    confirmed: str | None,
+    displayed: str | None,
+    desired: str | None,
+    raw_display_at: Any,
+    last_seen: datetime | None,
+    instant: ColumnReader,
+    *,
+    at: datetime,
+) -> str | None:
+    """What a label shows now by its state (`esl.services.panel_image`, which the console
+    draws by)."""
+    return panel_image(
+        confirmed=confirmed,
+        displayed=displayed,
+        desired=desired,
+        display_at=None if raw_display_at is None else instant(raw_display_at),
+        last_seen=last_seen,
+        at=at,
+    ).digest
+
+
+def _offline_gateways(session: Session) -> set[tuple[str, str]]:
+    """A store gateway that is offline makes its labels offline (as in `esl health`)."""
+    return {
+        (store, gateway)
+        for store, gateway in session.execute(
+            select(GatewayStateRow.store, GatewayStateRow.gateway).where(
+                GatewayStateRow.online.is_(False)
+            )
+        )
+    }
+
+
+def ended_bindings(
+    session: Session, *, bound: set[str], at: datetime
+) -> dict[str, tuple[str, datetime]]:
+    """Labels bound to no product at `at` whose last binding ended by then (label id ->
+    that binding's product and end): not in `bound`, the labels bound at `at`. A label
+    never bound was never planned a price (it shows its identification screen)."""
+    found: dict[str, tuple[str, datetime]] = {}
+    statement = select(_bindings.c.label_id, _bindings.c.sku, _bindings.c.unbound_at).where(
+        _bindings.c.unbound_at.is_not(None), _bindings.c.unbound_at <= at
+    )
+    for label_id, sku, end in session.execute(statement):
+        if label_id in bound:
+            continue
+        if label_id not in found or found[label_id][1] < end:
+            found[label_id] = (sku, end)
+    return found
+
+
+def unbound_labels_now(
+    session: Session, stores: list[str], label_ids: Iterable[str], *, at: datetime
+) -> dict[str, tuple[str, str, Seen]]:
+    """Of `label_ids` (labels bound to no product now), those of `stores` and what each
+    shows by its state (label id -> its store, display model and what it shows)."""
+    instant = ColumnReader(session, _states.c.last_seen)
+    offline = _offline_gateways(session)
+    found: dict[str, tuple[str, str, Seen]] = {}
+    for chunk in in_chunks(sorted(label_ids)):
+        statement = (
+            select(
+                _labels.c.id,
+                _labels.c.store,
+                _labels.c.model,
+                _labels.c.gateway,
+                _states.c.confirmed_hash,
+                _states.c.displayed_hash,
+                _states.c.desired_hash,
+                raw(_states.c.desired_display_at),
+                raw(_states.c.last_seen),
+                _states.c.battery_mv,
+            )
+            .join(_states, _states.c.label_id == _labels.c.id)
+            .where(_labels.c.id.in_(chunk), _labels.c.store.in_(stores))
+        )
+        for (
+            label_id,
+            store,
+            model,
+            gateway,
+            confirmed,
+            displayed,
+            desired,
+            raw_display_at,
+            raw_seen,
+            battery,
+        ) in driver_rows(session, statement):
+            last_seen = instant(raw_seen)
+            shown = _shown_now(
+                confirmed, displayed, desired, raw_display_at, last_seen, instant, at=at
+            )
+            online = (store, gateway) not in offline
+            found[label_id] = (store, model, Seen(shown, last_seen, battery, online))
+    return found
+
+
+def labels_of(
+    session: Session, stores: list[str], label_ids: Iterable[str]
+) -> dict[str, tuple[str, str]]:
+    """Of `label_ids`, those of `stores`: label id -> its store and display model."""
+    found: dict[str, tuple[str, str]] = {}
+    for chunk in in_chunks(sorted(label_ids)):
+        rows = session.execute(
+            select(_labels.c.id, _labels.c.store, _labels.c.model).where(
+                _labels.c.id.in_(chunk), _labels.c.store.in_(stores)
+            )
+        )
+        found.update({label_id: (store, model) for label_id, store, model in rows})
+    return found
+
+
+def past_seen(session: Session, label_ids: list[str], *, at: datetime) -> dict[str, Seen]:
+    """What each label showed at `at`: its last acknowledgement at or before `at`."""
+    found: dict[str, Seen] = {}
+    latest = (
+        select(_acks.c.label_id, func.max(_acks.c.at).label("at"))
+        .where(_acks.c.at <= at)
+        .group_by(_acks.c.label_id)
+        .subquery()
+    )
+    confirmed = (
+        select(_acks.c.label_id, func.max(_acks.c.at).label("at"))
+        .where(_acks.c.at <= at, _acks.c.acked_hash.is_not(None))
+        .group_by(_acks.c.label_id)
+        .subquery()
+    )
+    last_rows = select(
+        _acks.c.label_id, _acks.c.displayed_hash, _acks.c.acked_hash, _acks.c.at
+    ).join(latest, and_(latest.c.label_id == _acks.c.label_id, latest.c.at == _acks.c.at))
+    acked_rows = select(_acks.c.label_id, _acks.c.acked_hash).join(
+        confirmed, and_(confirmed.c.label_id == _acks.c.label_id, confirmed.c.at == _acks.c.at)
+    )
+    wanted = set(label_ids)
+    last_acked: dict[str, str] = {}
+    for label_id, acked in session.execute(acked_rows):
+        if label_id in wanted and acked is not None:
+            last_acked[label_id] = acked
+    for label_id, displayed, acked, heard in session.execute(last_rows):
+        if label_id in wanted:
+            shown = displayed or acked or last_acked.get(label_id)
+            found[label_id] = Seen(shown, heard, None)
+    return found
+
+
+def open_updates(session: Session, label_ids: list[str], *, at: datetime) -> dict[str, OpenUpdate]:
+    """The newest frame per label open at `at`: created by then, not settled by then."""
+    statement = (
+        select(
+            _outbox.c.label_id,
+            _outbox.c.sequence,
+            _outbox.c.status,
+            _outbox.c.created_at,
+            _outbox.c.attempts,
+            _outbox.c.parked_reason,
+            _outbox.c.parked_detail,
+            raw(_outbox.c.parked_at),
+        )
+        .where(
+            _outbox.c.created_at <= at,
+            or_(_outbox.c.settled_at.is_(None), _outbox.c.settled_at > at),
+        )
+        .order_by(_outbox.c.label_id, _outbox.c.sequence)
+    )
+    wanted = set(label_ids)
+    found: dict[str, OpenUpdate] = {}
+    instant = ColumnReader(session, _outbox.c.parked_at)
+    for (
+        label_id,
+        _sequence,
+        status,
+        created,
+        attempts,
+        reason,
+        detail,
+        parked_at,
+    ) in session.execute(statement):
+        if label_id in wanted:
+            # A row settled after `at` was still waiting at `at`, whatever its status now:
+            # parked if it was by then, else on its way (when a row was parked is known
+            # since migration 0018; a row parked before it counts as parked).
+            if parked_at is not None:
+                if instant(parked_at) <= at:
+                    status = OutboxStatus.PARKED.value
+                else:
+                    status, reason, detail = OutboxStatus.SENT.value, None, None
+            shown_status = status if status in OPEN_STATUSES else OutboxStatus.SENT.value
+            found[label_id] = OpenUpdate(
+                status=shown_status, since=created, attempts=attempts, reason=reason, detail=detail
+            )
+    return found
+
+
+class SentFrame(NamedTuple):
+    sequence: int
+    content_hash: str
+    sent_at: datetime
+    created_at: datetime
+
+
+def unanswered_frames(
+    session: Session, claims: dict[str, int], *, at: datetime
+) -> dict[str, list[SentFrame]]:
+    """Per label of `claims` (label id -> the sequence of its newest believed answer,
+    where frames were signed after it), the frames signed after that answer, sent by
+    `at` and not acknowledged, newest first, whatever their status now (a superseded
+    frame that was sent may have reached the panel): `LabelState.settled_on`'s
+    sequences, read for every label in one query. A timed frame counts once its instant
+    has come."""
+    if not claims:
+        return {}
+    statement = (
+        select(
+            _outbox.c.label_id,
+            _outbox.c.sequence,
+            _outbox.c.content_hash,
+            raw(_outbox.c.sent_at),
+            raw(_outbox.c.created_at),
+            raw(_outbox.c.display_at),
+        )
+        .join(_states, _states.c.label_id == _outbox.c.label_id)
+        .where(
+            _states.c.claim_sequence < _states.c.last_sequence,
+            _outbox.c.sequence > _states.c.claim_sequence,
+            _outbox.c.sent_at.is_not(None),
+            # Answered and taken: what the label said then is weighed as its word.
+            _outbox.c.status != OutboxStatus.ACKED.value,
+        )
+    )
+    instant = ColumnReader(session, _outbox.c.sent_at)
+    found: dict[str, list[SentFrame]] = defaultdict(list)
+    for label_id, sequence, digest, sent_at, created_at, display_at in driver_rows(
+        session, statement
+    ):
+        claim = claims.get(label_id)
+        if claim is None or sequence <= claim:
+            continue
+        sent = instant(sent_at)
+        if sent > at or (display_at is not None and instant(display_at) > at):
+            continue
+        found[label_id].append(SentFrame(sequence, digest, sent, instant(created_at)))
+    for frames in found.values():
+        frames.sort(reverse=True)
+    return found
+
+
+def planned_since_bound(
+    session: Session, shown: dict[str, tuple[str, datetime]], *, at: datetime
+) -> set[str]:
+    """Which labels of `shown` (label id -> the hash it shows, when its binding began)
+    were sent that very image by `at` since their binding began: rendered for the
+    product they are bound to, whichever product's content the hash was first recorded
+    for (twin products whose labels draw the same pixels). Rare, so asked for alone."""
+    found: set[str] = set()
+    for chunk in in_chunks(sorted(shown)):
+        rows = session.execute(
+            select(_outbox.c.label_id, _outbox.c.content_hash, _outbox.c.created_at).where(
+                _outbox.c.label_id.in_(chunk), _outbox.c.created_at <= at
+            )
+        )
+        for label_id, digest, created_at in rows:
+            wanted, bound_at = shown[label_id]
+            if digest == wanted and created_at >= bound_at:
+                found.add(label_id)
+    return found
+
+
+def sent_without_price(session: Session, unknown: dict[str, str], *, at: datetime) -> set[str]:
+    """Which labels of `unknown` (label id -> a shown hash no recorded content has) show
+    an image the controller planned for them by `at`: a screen without a price (the
+    identification screen), not one changed behind its back. Rare, so asked for alone."""
+    found: set[str] = set()
+    for chunk in in_chunks(sorted(unknown)):
+        rows = session.execute(
+            select(_outbox.c.label_id, _outbox.c.content_hash).where(
+                _outbox.c.label_id.in_(chunk), _outbox.c.created_at <= at
+            )
+        )
+        found.update(label_id for label_id, digest in rows if unknown[label_id] == digest)
+    return found
+
+
+def shown_contents(
+    session: Session, hashes: set[str]
+) -> dict[str, tuple[ShownContent, dict[str, Any]]]:
+    found: dict[str, tuple[ShownContent, dict[str, Any]]] = {}
+    ordered = sorted(hashes)
+    for chunk in in_chunks(ordered):
+        for row in session.execute(
+            select(
+                _contents.c.content_hash,
+                _contents.c.sku,
+                _contents.c.currency,
+                _contents.c.price,
+                _contents.c.regular_price,
+                _contents.c.prior_price,
+                _contents.c.promotion_id,
+                _contents.c.price_fingerprint,
+                _contents.c.content,
+            ).where(_contents.c.content_hash.in_(chunk))
+        ):
+            shown = ShownContent(
+                content_hash=row.content_hash,
+                sku=row.sku,
+                currency=row.currency,
+                price=row.price,
+                regular_price=row.regular_price,
+                prior_price=row.prior_price,
+                promotion_id=row.promotion_id,
+                price_fingerprint=row.price_fingerprint,
+                prior_price_basis=_prior_basis(row.content),
+            )
+            found[row.content_hash] = (shown, row.content)
+    return found
+
+
+_BASES = {basis.value: basis for basis in PriorPriceBasis}
+
+
+def _prior_basis(content: dict[str, Any]) -> PriorPriceBasis | None:
+    """The rule a rendered content's prior-price line names (read only where the row has
+    a prior price): content stored before the basis was a field names the 30-day low; an
+    unknown name is a caption the audit can't vouch for (None, reported against the one
+    due)."""
+    name = (content.get("price") or {}).get("prior_price_basis")
+    if not name:
+        return PriorPriceBasis.LOWEST_30_DAYS
+    return _BASES.get(name) if isinstance(name, str) else None
