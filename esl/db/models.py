@@ -484,7 +484,8 @@ class SecurityEventRow(Base):
     """Evidence of an attack or a broken relay: a forged uplink, a frame the controller
     signed that a label received altered (health and the API count them). One row stands
     for the event at `at` and its `repeats` (same store, label and kind) up to `last_at`
-    within an interval (migration 0023): a flood writes bounded rows."""
+    within an interval (migration 0023): a flood writes bounded rows; the last one's
+    sequence and detail are kept beside the first's (0025)."""
 
     __tablename__ = "security_events"
     __table_args__ = (
@@ -502,3 +503,7 @@ class SecurityEventRow(Base):
     detail: Mapped[str] = mapped_column(String(256))
     repeats: Mapped[int] = mapped_column(BigInteger, default=0, server_default="0")
     last_at: Mapped[datetime | None] = mapped_column(UtcDateTime(), nullable=True)
+    # The event at `last_at`: its sequence and detail (migration 0025), so the newest
+    # forgery of a flood is read, not only the first.
+    last_sequence: Mapped[int | None] = mapped_column(BigInteger, nullable=True)
+    last_detail: Mapped[str | None] = mapped_column(String(256), nullable=True)

@@ -18,8 +18,9 @@ Each is logged at warning level and recorded in `security_events` in the transac
 handles it; `esl health` and `GET /api/v1/health/security` report them. A flood (one
 store's login publishing forgeries as fast as it can) must not grow the table as fast:
 events of one store, label and kind within an interval are one row that counts its
-`repeats` (`SecurityEventCoalescing`), so every event is still counted and when the
-first and the last came is kept.
+`repeats` (`SecurityEventCoalescing`), so every event is still counted, and when the
+first and the last came and what each said (`detail`, `last_detail`) is kept: an operator
+reads the latest forgery of a flood, not only its first.
 """
 
 from __future__ import annotations
@@ -89,8 +90,9 @@ class SecurityEventCoalescing:
     """How many `security_events` rows a flood may write.
 
     Events of one (store, label, kind) within `every` of the row that first recorded
-    them add to that row's `repeats` (and move its `last_at`) instead of writing rows:
-    the evidence (who, what, when first and last, how often) is kept, the table grows by
+    them add to that row's `repeats` (and move its `last_at`, `last_sequence` and
+    `last_detail` to the latest) instead of writing rows: the evidence (who, what first
+    and last, when, how often) is kept, the table grows by
     at most one row per label and kind per `every`. Forgeries name label ids the sender
     chooses, so past `labels` rows of one (store, kind) in an `every`, further labels
     share one row without a label (`detail` says so).
@@ -102,6 +104,16 @@ class SecurityEventCoalescing:
 
 _MANY_LABELS = "further labels (over the bound per interval); first: "
 _Key = tuple[str | None, str, str | None]  # (store, kind, label)
+_DETAIL_CHARS = 256  # security_events.detail, last_detail
+
+
+@dataclass(frozen=True, slots=True)
+class _Last:
+    """The latest event added to an existing row by one call."""
+
+    at: datetime
+    sequence: int | None
+    detail: str
 
 
 def record_security_events(
@@ -115,7 +127,7 @@ def record_security_events(
     terms = coalescing or SecurityEventCoalescing()
     new: dict[_Key, dict[str, Any]] = {}  # rows written by this call, still open
     written: list[dict[str, Any]] = []  # rows written by this call, closed
-    added: dict[int, tuple[int, datetime]] = {}  # existing row -> (repeats, last at)
+    added: dict[int, tuple[int, _Last]] = {}  # existing row -> (repeats, latest event)
     labels_seen: dict[tuple[str | None, str], int] = {}  # rows of (store, kind) this interval
     recorded = 0
     for event in events:
@@ -133,13 +145,17 @@ def record_security_events(
                 key = (event.store, kind, None)
                 row = new.get(key)
                 existing = None if row is not None else _open_row(session, key, event, terms)
+        # A row shared by further labels says whose each last event was.
+        said = event.detail if key[2] == event.label_id else f"{event.label_id}: {event.detail}"
+        last = _Last(event.at, event.sequence, said[:_DETAIL_CHARS])
         if row is not None and event.at < row["at"] + terms.every:
             row["repeats"] += 1
-            row["last_at"] = max(row["last_at"], event.at)
+            if event.at >= row["last_at"]:
+                row.update(last_at=last.at, last_sequence=last.sequence, last_detail=last.detail)
             continue
         if existing is not None:
-            repeats, last = added.get(existing, (0, event.at))
-            added[existing] = (repeats + 1, max(last, event.at))
+            repeats, latest = added.get(existing, (0, last))
+            added[existing] = (repeats + 1, last if last.at >= latest.at else latest)
             continue
         detail = event.detail if key[2] == event.label_id else _MANY_LABELS + event.detail
         if key in new:
@@ -148,20 +164,27 @@ def record_security_events(
             **asdict(event),
             "kind": kind,
             "label_id": key[2],
-            "detail": detail[:256],
+            "detail": detail[:_DETAIL_CHARS],
             "repeats": 0,
             "last_at": event.at,
+            "last_sequence": event.sequence,
+            "last_detail": last.detail,
         }
         if key[2] is not None:
             labels_seen[(event.store, kind)] = labels_seen.get((event.store, kind), 0) + 1
     insert_rows(session, _TABLE, [*written, *new.values()])
-    for row_id, (repeats, last) in added.items():
+    for row_id, (repeats, latest) in added.items():
+        # The row's own last event stays when it is later than this call's (a batch
+        # settled late): each column from the later of the two, in one statement.
+        later = _TABLE.c.last_at > latest.at
         session.execute(
             update(_TABLE)
             .where(_TABLE.c.id == row_id)
             .values(
                 repeats=_TABLE.c.repeats + repeats,
-                last_at=case((_TABLE.c.last_at > last, _TABLE.c.last_at), else_=last),
+                last_at=case((later, _TABLE.c.last_at), else_=latest.at),
+                last_sequence=case((later, _TABLE.c.last_sequence), else_=latest.sequence),
+                last_detail=case((later, _TABLE.c.last_detail), else_=latest.detail),
             )
         )
     return recorded

@@ -46,9 +46,12 @@ class SecurityEventOut:
     label_id: str | None
     sequence: int | None
     detail: str
-    # More events of this store, label and kind folded into this one, the last at `last_at`.
+    # More events of this store, label and kind folded into this one, the last at `last_at`
+    # with its own sequence and detail (None: a row from before they were kept, 0025).
     repeats: int = 0
     last_at: datetime | None = None
+    last_sequence: int | None = None
+    last_detail: str | None = None
 
 
 def _since(session: Session, since: datetime, stores: list[str] | None) -> list[SecurityEventRow]:
@@ -108,6 +111,8 @@ def recent_security_events(
             detail=row.detail,
             repeats=row.repeats,
             last_at=row.last_at or row.at,
+            last_sequence=row.last_sequence,
+            last_detail=row.last_detail,
         )
         for row in reversed(rows)
     ]

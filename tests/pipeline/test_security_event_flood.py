@@ -88,6 +88,12 @@ async def test_past_the_bound_of_labels_per_interval_further_labels_share_one_ro
         assert [repeats for _, repeats in rows] == [2, 2, 5]
         assert rows[2][0] is None
         assert security_summary(session, now=world.clock.now)[0].events == 12
+        # The shared row's latest event says whose it was.
+        shared = session.scalars(
+            select(SecurityEventRow.last_detail).where(SecurityEventRow.label_id.is_(None))
+        ).one()
+        assert shared is not None
+        assert shared.split(": ")[0] in world.labels
 
 
 async def test_a_flood_of_forged_answers_logs_one_line_a_minute_saying_how_many_it_left_out(
@@ -109,3 +115,44 @@ async def test_a_flood_of_forged_answers_logs_one_line_a_minute_saying_how_many_
     assert "more since" not in lines[0]
     assert "(999 more since the last line)" in lines[1]
     assert world.dispatcher.verifier.counts.forged == 1_001
+
+
+async def test_a_row_of_repeats_shows_the_last_events_detail_besides_the_first(
+    engine: Engine,
+) -> None:
+    """A coalesced row kept the first event's detail only: an operator reading it saw the
+    first forgery of the interval, never the latest (a sender trying other lengths, other
+    frames). It now keeps the last event's detail too, within one batch and across."""
+    world = World.priced(engine, count=1)
+    (label_id,) = world.labels
+    (answer,) = await _answers(world)
+    size = len(answer.payload)
+
+    def _of_size(extra: int) -> Uplink:
+        return replace(_forged(answer), payload=_forged(answer).payload + b"\0" * extra)
+
+    world.dispatcher.settle([_of_size(0), _of_size(3)])  # one batch: a row written
+    with world.sessions() as session:
+        row = session.execute(
+            select(SecurityEventRow.detail, SecurityEventRow.last_detail, SecurityEventRow.repeats)
+        ).one()
+    assert tuple(row) == (
+        f"uplink of {size} bytes fails the label's MAC",
+        f"uplink of {size + 3} bytes fails the label's MAC",
+        1,
+    )
+
+    world.clock.advance(timedelta(seconds=10))
+    world.dispatcher.settle([_of_size(7)])  # the next batch: added to that row
+    async with world.admin_api() as api:
+        health = (await api.get("/api/v1/health/security")).json()
+    assert [
+        (e["label_id"], e["detail"], e["last_detail"], e["repeats"]) for e in health["events"]
+    ] == [
+        (
+            label_id,
+            f"uplink of {size} bytes fails the label's MAC",
+            f"uplink of {size + 7} bytes fails the label's MAC",
+            2,
+        )
+    ]
