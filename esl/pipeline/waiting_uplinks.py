@@ -11,6 +11,11 @@ lets one uplink displace another's evidence:
 - bytes that are not a frame at all are not kept: the verifier would only count them,
   and they must not use up the room genuine answers need.
 
+On its own store's topic a check-in forged after a label's genuine one does supersede it
+(unverified, the last to arrive is the newest): that label goes unheard until its next
+check-in, as when the store's gateway does not relay it, while the forgery, verified
+once the database is back, is a security event and believed in nothing.
+
 Answers to commands are bounded by the frames in flight; past `limit` the oldest go
 (their frames time out and are sent again: a label answers a repeated frame without
 acting twice).

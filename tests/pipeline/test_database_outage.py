@@ -11,17 +11,19 @@ import asyncio
 import logging
 import sqlite3
 from collections.abc import Iterator
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import httpx
 import pytest
-from sqlalchemy import Engine, text
+from sqlalchemy import Engine, select, text
 from sqlalchemy.exc import IntegrityError, OperationalError
 from typer.testing import CliRunner
 
 from esl.api import create_app
 from esl.cli import app
+from esl.db.models import SecurityEventRow
 from esl.pipeline.controller_status import controller_status_path, read_controller_status
 from esl.pipeline.database_outage import DatabaseOutage, DatabaseRetry, is_database_outage
 from esl.pipeline.waiting_uplinks import waiting_uplinks
@@ -30,6 +32,7 @@ from esl.settings import Settings
 from firmware_sim.fleet import build_labels, make_fleet
 from firmware_sim.images import ImageStore
 from gateways.base import Uplink
+from gateways.protocol import decode_response, encode_response
 from tests.pipeline.paused_controller import paused_database_work
 from tests.pipeline.small_world import World
 from tests.support.chain import Chain
@@ -221,3 +224,100 @@ async def test_a_database_that_lost_a_table_stops_the_controller_instead_of_wait
     with pytest.raises(OperationalError, match="no such table: planned_publications"):
         await asyncio.wait_for(world.controller.run(stop), timeout=60)
     assert world.controller.outage.report().failed_tries == 0
+
+
+def _with_sequence(payload: bytes, sequence: int) -> bytes:
+    """`payload` with the sequence in its cleartext header replaced, nothing re-signed:
+    magic, version, kind and the label id's length (5 bytes), the label id, then the
+    sequence, uint32 little-endian (docs/protocol.md)."""
+    at = 5 + payload[4]
+    return payload[:at] + sequence.to_bytes(4, "little") + payload[at + 4 :]
+
+
+async def test_a_check_in_forged_on_the_stores_own_topic_during_an_outage_is_not_believed(
+    engine: Engine,
+) -> None:
+    """Kept in memory while the database is away, uplinks are verified only once it is
+    back (the keys are in it). The store's own login publishes, after each label's genuine
+    check-in, a newer one: forged without the key (another panel, a flat battery, a
+    sequence far ahead), or a check-in it captured before with its sequence bumped.
+    Kept as each label's newest check-in on that topic, each is verified with the same
+    checks as a live one when the database answers again: a security event, and nothing
+    it says believed (the panel, the battery, the sequence, a re-plan)."""
+    settings = Settings.defaults().model_copy(
+        update={"database_retry_first_s": 0.05, "database_retry_longest_s": 0.2}
+    )
+    world = World.priced(engine, count=2, settings=settings)
+    await world.converge()
+    forged_id, replayed_id = sorted(world.labels)
+    captured = world.check_in(replayed_id)  # heard and settled before the outage
+    world.dispatcher.settle([captured])
+    before = {label_id: world.state(label_id) for label_id in world.labels}
+    outbox = {label_id: world.rows(label_id) for label_id in world.labels}
+
+    genuine = world.check_in(forged_id)
+    claimed = decode_response(genuine.payload, key=world.keys[forged_id])
+    forgery = encode_response(
+        replace(
+            claimed,
+            sequence=claimed.sequence + 1_000,
+            displayed_hash=bytes(range(1, 17)),
+            battery_mv=2_100,
+            label_time=claimed.label_time + timedelta(seconds=1),
+        ),
+        key=bytes(32),  # not the label's: whoever forges it has no key
+    )
+    bumped = _with_sequence(captured.payload, before[replayed_id].last_sequence + 1)
+
+    stop = asyncio.Event()
+    running = asyncio.create_task(world.controller.run(stop))
+    assert engine.url.database is not None
+    blocker = sqlite3.connect(engine.url.database, isolation_level=None)
+    try:
+        blocker.execute("BEGIN EXCLUSIVE")  # the database is away
+        world.clock.advance(timedelta(minutes=1))
+        world.gateway.deliver(
+            [
+                world.check_in(forged_id),
+                world.check_in(replayed_id),
+                Uplink("S01", "gw1", forgery, world.clock.now),
+                Uplink("S01", "gw1", bumped, world.clock.now),
+            ]
+        )
+        await until(
+            lambda: world.controller.outage.report().failed_tries >= 3,
+            what="the check-ins kept through failed rounds",
+            timeout_s=30,
+        )
+        blocker.execute("COMMIT")
+        await until(
+            lambda: len(_security_events(world)) == 2 and not world.controller.outage.ongoing,
+            what="the kept check-ins settled once the database answers",
+            timeout_s=30,
+        )
+    finally:
+        blocker.close()
+        stop.set()
+        await asyncio.wait_for(running, timeout=60)
+
+    assert sorted(_security_events(world)) == [
+        ("forged answer", "S01", forged_id),
+        ("forged answer", "S01", replayed_id),
+    ]
+    for label_id, was in before.items():
+        state = world.state(label_id)
+        assert (state.displayed_hash, state.confirmed_hash) == (
+            was.displayed_hash,
+            was.confirmed_hash,
+        ), f"{label_id}: a forged panel believed"
+        assert state.battery_mv != 2_100
+        assert state.claim_sequence <= was.last_sequence, f"{label_id}: a forged sequence"
+        assert state.last_sequence == was.last_sequence
+        assert world.rows(label_id) == outbox[label_id], f"{label_id} planned on a forgery"
+
+
+def _security_events(world: World) -> list[tuple[str, str | None, str | None]]:
+    with world.sessions() as session:
+        return [
+            (row.kind, row.store, row.label_id) for row in session.scalars(select(SecurityEventRow))
+        ]
