@@ -9,13 +9,13 @@ import pytest
 from sqlalchemy import Engine, select
 
 from esl.db.console_models import LabelActionRow
-from esl.db.models import LabelAcknowledgementRow, LabelRow, OutboxRow
+from esl.db.models import LabelAcknowledgementRow, LabelRow, OutboxRow, SecurityEventRow
 from esl.services.keys import Principal, Role
 from esl.services.label_actions import ActionKind, request_action
 from esl.settings import Settings
 from firmware_sim.label import SimulatedLabel
 from gateways.base import Uplink
-from gateways.protocol import encode_response
+from gateways.protocol import ReasonCode, decode_response, encode_response
 from gateways.protocol.commands import Opcode
 from tests.pipeline.in_memory_gateway import radio
 from tests.pipeline.small_world import World
@@ -350,3 +350,36 @@ async def test_an_answer_to_another_command_with_the_actions_number_does_not_ans
     assert _action(world, action_id).status == "sent"
     world.dispatcher.settle(radio(ping, world.labels, now=world.clock.now))
     assert _action(world, action_id).status == "answered"
+
+
+async def test_a_frame_the_label_took_refused_as_stale_after_a_ping_is_no_security_event(
+    world: World,
+) -> None:
+    """A red-team review feared a false `sequence ahead of record`: the label takes an
+    update, its answer is lost, a ping takes the next number, and a copy of the update
+    (retried, or kept by the store gateway) reaches the label after the ping, which
+    refuses it as stale. The ping waits while the update is in flight, and once it is
+    back to pending the update is signed again after the ping as a new row (its first row
+    superseded): the stale refusal answers a superseded frame, a late answer. Nothing
+    counts further than the record, and no event says so."""
+    label_id = sorted(world.labels)[0]
+    world.controller.plan_due_work()
+    await world.send_due()
+    (update,) = [d for d in world.gateway.take() if d.label_id == label_id]
+    radio([update], world.labels, now=world.clock.now)  # taken; the answer is lost
+    world.clock.advance(world.dispatcher.policy.ack_timeout + timedelta(seconds=1))
+    await world.send_due()  # unanswered in time: pending again
+
+    action_id = _ask(world, label_id, ActionKind.PING)
+    assert await _round(world) == 1  # the ping alone
+    assert _action(world, action_id).status == "answered"
+    (stale,) = radio([update], world.labels, now=world.clock.now)
+    refusal = decode_response(stale.payload, key=world.keys[label_id])
+    assert refusal.reason is ReasonCode.STALE_SEQUENCE
+    world.dispatcher.settle([stale])
+    await world.converge()
+
+    with world.sessions() as session:
+        assert session.scalars(select(SecurityEventRow)).all() == []
+    assert world.state(label_id).confirmed_hash == world.hash_of(label_id)
+    assert world.dispatcher.counts.refused_answers.get("UNSIGNED_SEQUENCE", 0) == 0
