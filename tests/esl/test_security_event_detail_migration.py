@@ -1,7 +1,8 @@
 """Migration 0025 on an existing database: security event rows get the last event's
 sequence and detail where they are known (a row standing for one event), and none where
-they are not (a row whose repeats' details were never kept); downgrading drops them.
-SQLite always, PostgreSQL when configured."""
+they are not (a row whose repeats' details were never kept); downgrading drops them. And
+events added to a row in later transactions move its last sequence and detail, never
+back to an earlier event's. SQLite always, PostgreSQL when configured."""
 
 from __future__ import annotations
 
@@ -12,6 +13,11 @@ from sqlalchemy import Engine, select, text
 
 from esl.db.engine import migrations_config, session_factory, upgrade_database
 from esl.db.models import SecurityEventRow
+from esl.pipeline.security_events import (
+    SecurityEvent,
+    SecurityEventKind,
+    record_security_events,
+)
 from esl.services.security_events import recent_security_events
 from tests.support.database import START
 
@@ -71,3 +77,46 @@ def test_upgrading_keeps_the_last_detail_of_single_events_and_none_of_coalesced_
     with engine.connect() as connection:
         assert connection.execute(text("SELECT count(*) FROM security_events")).scalar() == 2
     upgrade_database(engine)
+
+
+def _tampered(at_s: int, sequence: int) -> SecurityEvent:
+    return SecurityEvent(
+        at=START + timedelta(seconds=at_s),
+        kind=SecurityEventKind.TAMPERED_FRAME,
+        store="S01",
+        gateway="gw1",
+        label_id="S01-gw1-00001",
+        sequence=sequence,
+        detail=f"BAD_MAC for frame {sequence}",
+    )
+
+
+def test_events_added_to_a_row_later_keep_the_latest_ones_sequence_and_detail(
+    engine: Engine,
+) -> None:
+    sessions = session_factory(engine)
+    with sessions.begin() as session:
+        record_security_events(session, [_tampered(0, 5)])
+    with sessions.begin() as session:  # a later batch: added to that row
+        record_security_events(session, [_tampered(20, 9), _tampered(10, 7)])
+    with sessions.begin() as session:  # a batch settled late: the row's last stays
+        record_security_events(session, [_tampered(15, 8)])
+    with sessions() as session:
+        row = session.execute(
+            select(
+                SecurityEventRow.sequence,
+                SecurityEventRow.detail,
+                SecurityEventRow.repeats,
+                SecurityEventRow.last_at,
+                SecurityEventRow.last_sequence,
+                SecurityEventRow.last_detail,
+            )
+        ).one()
+    assert tuple(row) == (
+        5,
+        "BAD_MAC for frame 5",
+        3,
+        START + timedelta(seconds=20),
+        9,
+        "BAD_MAC for frame 9",
+    )
