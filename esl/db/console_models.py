@@ -10,7 +10,7 @@ from sqlalchemy.orm import Mapped, mapped_column
 from esl.db.models import Base, Serial
 from esl.db.types import UtcDateTime
 
-__all__ = ["ConsoleSessionRow", "LabelActionRow"]
+__all__ = ["ConsoleSessionRow", "LabelActionFrameRow", "LabelActionRow"]
 
 
 class ConsoleSessionRow(Base):
@@ -58,3 +58,18 @@ class LabelActionRow(Base):
     # with an update is waited for from it (unset: from the request), since the image may
     # go out long after the request (migration 0024).
     step_at: Mapped[datetime | None] = mapped_column(UtcDateTime())
+
+
+class LabelActionFrameRow(Base):
+    """Every sequence number a label action was signed with (migration 0026). An action
+    answered busy is signed again with a new number while the store gateway may still
+    deliver the first copy; the label's answer to it names a number the controller
+    signed, which `label_actions.sequence` (the last one) alone forgot."""
+
+    __tablename__ = "label_action_frames"
+    __table_args__ = (Index("ix_label_action_frames_label_sequence", "label_id", "sequence"),)
+
+    id: Mapped[int] = mapped_column(Serial, primary_key=True, autoincrement=True)
+    action_id: Mapped[int] = mapped_column(ForeignKey("label_actions.id"))
+    label_id: Mapped[str] = mapped_column(String(64))
+    sequence: Mapped[int] = mapped_column(BigInteger)

@@ -46,7 +46,7 @@ from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session
 
 from esl.db.bulk import insert_rows
-from esl.db.console_models import LabelActionRow
+from esl.db.console_models import LabelActionFrameRow, LabelActionRow
 from esl.db.models import LabelRow, LabelStateRow
 from esl.delivery_states import OutboxStatus
 from esl.pipeline.action_kinds import OPEN_STATUSES, ActionKind, ActionStatus
@@ -260,6 +260,11 @@ class LabelActionSender:
             action.status = ActionStatus.SENT.value
             action.sequence = sequence
             action.sent_at = now
+            # Every number it is signed with: a copy signed before (answered busy) may
+            # still reach the label, and its answer names a frame the controller signed.
+            session.add(
+                LabelActionFrameRow(action_id=action.id, label_id=label.id, sequence=sequence)
+            )
             downlinks.append(Downlink(label.store, label.gateway, label.id, payload))
         save_label_states(session, states.values(), columns={"last_sequence"})
         return downlinks
@@ -477,20 +482,22 @@ _NOT_COPIED = frozenset({"id", "sent_at", "settled_at"})
 def signed_action_sequences(
     session: Session, answers: Iterable[tuple[str, int]]
 ) -> dict[tuple[str, int], int]:
-    """Which of these (label, sequence) answers are to an action frame: the action's id."""
+    """Which of these (label, sequence) answers are to an action frame, by any number the
+    action was signed with (`label_action_frames`): the action's id."""
     wanted = set(answers)
     if not wanted:
         return {}
     labels = sorted({label for label, _ in wanted})
+    frames = LabelActionFrameRow
     found: dict[tuple[str, int], int] = {}
     for start in range(0, len(labels), 500):
         for action_id, label_id, sequence in session.execute(
-            select(LabelActionRow.id, LabelActionRow.label_id, LabelActionRow.sequence).where(
-                LabelActionRow.label_id.in_(labels[start : start + 500]),
-                LabelActionRow.sequence.in_({sequence for _, sequence in wanted}),
+            select(frames.action_id, frames.label_id, frames.sequence).where(
+                frames.label_id.in_(labels[start : start + 500]),
+                frames.sequence.in_({sequence for _, sequence in wanted}),
             )
         ):
-            if sequence is not None and (label_id, sequence) in wanted:
+            if (label_id, sequence) in wanted:
                 found[(label_id, sequence)] = action_id
     return found
 
@@ -512,6 +519,11 @@ def answer_label_actions(
         )
         if action.status not in OPEN_STATUSES and not late_unassociation:
             continue  # a duplicate of an answer already recorded
+        if response.sequence != action.sequence and not response.acked:
+            # A copy signed before this action's last one (answered busy, kept by the
+            # store gateway): refused now (stale after the newer copy, busy again), it
+            # says nothing of the copy that is the action's. Done, it did the action.
+            continue
         if response.opcode not in (NO_OPCODE, _OPCODES[action.action]):
             # The answer of another command signed with this number: a frame the database
             # lost (a restore), which the label took before this action was signed with

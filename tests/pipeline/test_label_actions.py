@@ -383,3 +383,32 @@ async def test_a_frame_the_label_took_refused_as_stale_after_a_ping_is_no_securi
         assert session.scalars(select(SecurityEventRow)).all() == []
     assert world.state(label_id).confirmed_hash == world.hash_of(label_id)
     assert world.dispatcher.counts.refused_answers.get("UNSIGNED_SEQUENCE", 0) == 0
+
+
+async def test_a_kept_copy_of_a_flash_the_label_refused_busy_answers_as_signed(
+    world: World,
+) -> None:
+    """A flash refused busy is signed again with a new number, while the store gateway
+    keeps the first copy for the label's next check-in (a transient refusal keeps a
+    frame pending) and delivers the newest first. The label refuses the kept copy as
+    stale; the action row held only its last number, so that genuine answer was refused
+    as "a sequence the controller never signed" and logged as a replay would be. Every
+    number an action was signed with is kept: the answer is the action's older copy's,
+    placing no claim, and the action is answered by the copy the label took."""
+    await world.converge()
+    label_id = sorted(world.labels)[0]
+    action_id = _ask(world, label_id, ActionKind.FLASH)
+    world.clock.advance(timedelta(seconds=1))
+    await world.send_due()
+    kept = world.gateway.take()
+    world.dispatcher.settle(radio(kept, world.labels, now=world.clock.now))
+    assert _action(world, action_id).detail == "the label is busy (RETRY), asking again"
+
+    world.clock.advance(timedelta(seconds=20))
+    await world.send_due()
+    again = world.gateway.take()
+    world.dispatcher.settle(radio(again + kept, world.labels, now=world.clock.now))
+
+    assert "UNSIGNED_SEQUENCE" not in world.dispatcher.counts.refused_answers
+    action = _action(world, action_id)
+    assert (action.status, action.reason, action.led_on) == ("answered", "SUCCESS", True)
