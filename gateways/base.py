@@ -144,9 +144,10 @@ class Gateway(StartedInContext):
         return {}
 
     def follow_stores(self, stores: frozenset[str]) -> None:
-        """Hear only these stores from now on (a worker's share of the stores; on the
-        event loop). A transport that cannot narrow what it hears ignores it: the
-        pipeline drops other stores' events itself."""
+        """Hear only these stores from now on (a worker's share of the stores, or a
+        single controller's database stores; on the event loop). A transport that
+        cannot narrow what it hears ignores it: the pipeline drops other stores' events
+        itself. MQTT hears each on a session of its own (`gateways.mqtt.driver`)."""
         return
 
     @property

@@ -7,7 +7,9 @@
     passwords          `user:$7$...` lines (see mosquitto_password.py), mode 0600
     acl                per gateway: read own .../down, write own .../up and .../status;
                        the controller: write every .../down, read every .../up and
-                       .../status, nothing else
+                       .../status, nothing else; its login per store
+                       (`{controller}.{store}`, the controller's password): read that
+                       store's .../up and .../status only
     credentials.json   the plain passwords, mode 0600, for provisioning gateways
 
 Hardening, and why:
@@ -41,7 +43,13 @@ from esl.mqtt.errors import MosquittoConfigError
 from esl.mqtt.mosquitto_password import generate_password, hash_password
 from gateways.errors import InvalidTopicPartError
 from gateways.mqtt.store_gateway import store_gateway_client_id
-from gateways.mqtt.topics import TOPIC_ROOT, TopicKind, topic_for, validate_topic_part
+from gateways.mqtt.topics import (
+    TOPIC_ROOT,
+    TopicKind,
+    store_session_username,
+    topic_for,
+    validate_topic_part,
+)
 from gateways.protocol import MAX_FRAME_BYTES
 
 __all__ = [
@@ -85,6 +93,13 @@ class Account:
 
 
 @dataclass(frozen=True, slots=True)
+class StoreSessionAccount:
+    store: str
+    username: str
+    password: str = field(repr=False)
+
+
+@dataclass(frozen=True, slots=True)
 class GatewayAccount:
     store: str
     gateway: str
@@ -100,6 +115,26 @@ class BrokerAccounts:
     @property
     def all(self) -> tuple[Account | GatewayAccount, ...]:
         return (self.controller, *self.gateways)
+
+    @property
+    def store_sessions(self) -> tuple[StoreSessionAccount, ...]:
+        """The controller's login per store for its session hearing that store
+        (`gateways.mqtt.driver`): one session per store, so one store's flood fills only
+        its own queue; the broker takes the username as the client id, so each needs a
+        username of its own. The controller's password: nothing more to hand out."""
+        stores = sorted({account.store for account in self.gateways})
+        username = self.controller.username
+        return tuple(
+            StoreSessionAccount(
+                store, store_session_username(username, store), self.controller.password
+            )
+            for store in stores
+        )
+
+    @property
+    def logins(self) -> tuple[Account | GatewayAccount | StoreSessionAccount, ...]:
+        """Every login the broker checks: `all` and the controller's per store."""
+        return (*self.all, *self.store_sessions)
 
 
 @dataclass(frozen=True, slots=True)
@@ -189,7 +224,12 @@ def plan_accounts(
     if controller_username in {a.username for a in accounts}:
         raise MosquittoConfigError(reason="the controller username clashes with a gateway's")
     controller = Account(controller_username, known.get(controller_username) or new_password())
-    return BrokerAccounts(controller=controller, gateways=tuple(accounts))
+    planned = BrokerAccounts(controller=controller, gateways=tuple(accounts))
+    if {s.username for s in planned.store_sessions} & {a.username for a in accounts}:
+        raise MosquittoConfigError(
+            reason="the controller's login for a store clashes with a gateway's"
+        )
+    return planned
 
 
 def render_acl(accounts: BrokerAccounts) -> str:
@@ -204,6 +244,13 @@ def render_acl(accounts: BrokerAccounts) -> str:
         f"topic read {TOPIC_ROOT}/+/+/{TopicKind.UP.value}",
         f"topic read {TOPIC_ROOT}/+/+/{TopicKind.STATUS.value}",
     ]
+    for session in accounts.store_sessions:
+        lines += [
+            "",
+            f"user {session.username}",
+            f"topic read {TOPIC_ROOT}/{session.store}/+/{TopicKind.UP.value}",
+            f"topic read {TOPIC_ROOT}/{session.store}/+/{TopicKind.STATUS.value}",
+        ]
     for account in accounts.gateways:
         store, gateway = account.store, account.gateway
         lines += [
@@ -219,7 +266,7 @@ def render_acl(accounts: BrokerAccounts) -> str:
 def render_password_file(
     accounts: BrokerAccounts, *, hash_with: Callable[[str], str] = hash_password
 ) -> str:
-    return "".join(f"{a.username}:{hash_with(a.password)}\n" for a in accounts.all)
+    return "".join(f"{a.username}:{hash_with(a.password)}\n" for a in accounts.logins)
 
 
 class MosquittoListeners(TypedDict, total=False):

@@ -5,7 +5,8 @@
     rabbitmq.conf      the MQTT listener, the `esl` vhost, no anonymous logins, QoS 1
                        session queues as quorum queues (replicated to every node), and
                        `load_definitions` pointing at definitions.json
-    definitions.json   the vhost, one user per gateway plus the controller (salted
+    definitions.json   the vhost, one user per gateway plus the controller and its
+                       login per store (`{controller}.{store}`, as for Mosquitto; salted
                        SHA-256 hashes, no plain passwords), queue permissions and topic
                        permissions; `rabbitmqctl import_definitions` loads it into a
                        running cluster, `load_definitions` into a booting one
@@ -125,7 +126,7 @@ def render_definitions(accounts: BrokerAccounts, *, vhost: str = DEFAULT_VHOST) 
             "tags": [],
             "limits": {},
         }
-        for account in accounts.all
+        for account in accounts.logins
     ]
     permissions = [_queue_permissions(controller, vhost, controller_ids)]
     topic_permissions = [
@@ -139,6 +140,19 @@ def render_definitions(accounts: BrokerAccounts, *, vhost: str = DEFAULT_VHOST) 
             "read": rf"^esl\.v1\.(\*|{_LEVEL})\.(\*|{_LEVEL})\.(up|status)$",
         }
     ]
+    # The controller's login per store (its session hearing that store): the store's
+    # answers and statuses only, on a session queue of a controller's client id.
+    for session in accounts.store_sessions:
+        permissions.append(_queue_permissions(session.username, vhost, controller_ids))
+        topic_permissions.append(
+            {
+                "user": session.username,
+                "vhost": vhost,
+                "exchange": TOPIC_EXCHANGE,
+                "write": "^$",
+                "read": rf"^esl\.v1\.{re.escape(session.store)}\.\*\.(up|status)$",
+            }
+        )
     for account in accounts.gateways:
         permissions.append(_gateway_queue_permissions(account, vhost))
         topic_permissions.append(

@@ -31,6 +31,12 @@ publications are planned store by store (`store_planning`), and a store taken ov
 is re-planned by its new holder (a comparison for labels already planned). A planning
 transaction of a worker commits only while it still holds the stores it wrote for
 (`_fence`): one taken over meanwhile rolls it back and is dropped at once.
+
+A single controller hears every store of the database: at each planning pass it hands
+the stores listed to the transport (`Gateway.follow_stores`) when they changed, before
+planning their frames, so the MQTT driver hears each on a session of its own (one
+store's flood fills only its own queue at the broker) and a store added while running
+is heard before its first frame goes.
 """
 
 from __future__ import annotations
@@ -57,6 +63,7 @@ from esl.db.models import (
     LabelBindingRow,
     LabelStateRow,
     PlannedPublicationRow,
+    StoreRow,
 )
 from esl.db.repositories import in_chunks
 from esl.db.template_models import LabelTemplateRow
@@ -213,6 +220,8 @@ class UpdateController:
         )
         # The stores this worker holds (None: a single controller serves every store).
         self.stores: frozenset[str] | None = None
+        # A single controller's: the database's stores, as last handed to the transport.
+        self._heard_stores: frozenset[str] | None = None
         # What the last balance (on its own thread) left this worker holding.
         self._balanced: frozenset[str] | None = None
         self._loop: asyncio.AbstractEventLoop | None = None
@@ -406,6 +415,21 @@ class UpdateController:
             self.dispatcher.gateway.follow_stores(held)
         self._replan_stores = (self._replan_stores | gained) - lost
 
+    def _hear_every_store(self) -> None:
+        """A single controller: the transport hears the database's stores (a worker
+        follows its share instead, `_follow_stores`)."""
+        if self.settings.store_leases is not None:
+            return
+        with self.sessions.begin() as session:
+            stores = frozenset(session.scalars(select(StoreRow.code)))
+        if stores == self._heard_stores:
+            return
+        self._heard_stores = stores
+        if self._loop is not None:
+            self._loop.call_soon_threadsafe(self.dispatcher.gateway.follow_stores, stores)
+        else:
+            self.dispatcher.gateway.follow_stores(stores)
+
     def _fence(self, session: Session, written: Collection[str]) -> None:
         """The fence of a planning transaction of a worker, taken last before its commit:
         it commits only while this worker holds every store in `written` (the stores it
@@ -475,6 +499,7 @@ class UpdateController:
         the labels already planned and finishes the rest.
         """
         now = self.clock()
+        self._hear_every_store()
         if self._next_ledger_look is None or now >= self._next_ledger_look:
             # A promotion or rule starting or ending: its prices enter the ledger at their
             # instant, however late this look is (esl/services/ledger_instants.py), so

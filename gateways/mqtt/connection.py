@@ -51,6 +51,24 @@ __all__ = [
 ]
 
 
+# Packets read per wake-up of a socket at most, before other callbacks get their turn.
+_READS_PER_WAKE_UP = 64
+
+
+def _has_bytes(sock: Any) -> bool:
+    """Whether a plain socket has bytes waiting (paho's sockets do not block); a TLS
+    socket's raw bytes say nothing of whole records, so: no, and it waits for the next
+    wake-up."""
+    if isinstance(sock, ssl.SSLSocket) or not isinstance(sock, socket.socket):
+        return False
+    try:
+        return bool(sock.recv(1, socket.MSG_PEEK | socket.MSG_DONTWAIT))
+    except (BlockingIOError, InterruptedError):
+        return False
+    except OSError:
+        return True  # paho's next read meets the error and handles it
+
+
 @dataclass(frozen=True, slots=True)
 class IncomingMessage:
     topic: str
@@ -176,6 +194,10 @@ class PahoConnection:
     @property
     def connected(self) -> bool:
         return self._connected
+
+    @property
+    def subscriptions(self) -> tuple[str, ...]:
+        return self._subscriptions
 
     @property
     def unacknowledged(self) -> int:
@@ -425,10 +447,18 @@ class PahoConnection:
         if client is None:
             return
         client.loop_read()
-        # TLS may hold whole packets already decrypted while the socket reads empty.
         sock = client.socket()
-        while isinstance(sock, ssl.SSLSocket) and sock.pending():
+        reads = 1
+        while sock is not None:
+            # TLS may hold whole packets already decrypted while the socket reads empty:
+            # read them now. paho reads one packet a call when none of ours is in flight
+            # (a session that only listens, one per store): what has arrived is read
+            # now too, up to a bound, so a burst costs one wake-up, not one per packet.
+            tls_pending = isinstance(sock, ssl.SSLSocket) and sock.pending()
+            if not tls_pending and (reads >= _READS_PER_WAKE_UP or not _has_bytes(sock)):
+                return
             client.loop_read()
+            reads += 1
             sock = client.socket()
 
     # --- paho's callbacks (on the event loop): convert paho's objects to ours ---------

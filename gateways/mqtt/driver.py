@@ -1,10 +1,30 @@
-"""The controller's MQTT transport: `Gateway` over paho-mqtt, QoS 1, persistent session.
+"""The controller's MQTT transport: `Gateway` over paho-mqtt, QoS 1, a session per store.
 
-The controller connects with a stable client id and `clean_session=False`, so the
-broker keeps its subscriptions and queues the gateways' QoS 1 uplinks while the
-controller is away (a restart loses nothing that reached the broker). It subscribes to
-`esl/v1/+/+/up` and `esl/v1/+/+/status` (or only the configured stores') and publishes
-each `Downlink` to `esl/v1/{store}/{gateway}/down`.
+The controller publishes each `Downlink` to `esl/v1/{store}/{gateway}/down` on one
+session (its client id), and hears each store it serves on a session of that store's
+own: client id `{client id}.{store}`, subscribed to `esl/v1/{store}/+/up` and
+`.../status`, `clean_session=False`, so the broker keeps the subscriptions and queues the
+gateways' QoS 1 uplinks while the controller is away (a restart loses nothing that
+reached the broker). A broker queues per session (Mosquitto's `max_queued_messages`):
+on one session for every store, a store's login flooding its `up` topic filled that
+queue and the broker dropped whatever came next, any store's answers; now it fills
+only its own store's. With a login, a store's session logs in as
+`{username}.{store}` (`store_session_username`, the account `esl mqtt config` writes;
+Mosquitto there takes the username as the client id) with the same password.
+
+The stores come from `stores`, and from `follow_stores` while running (a worker's
+share; a single controller follows the database's stores). Until then, with
+`stores=None`, every store is heard on the publishing session, through `esl/v1/+/+/up`
+and `.../status`, as a watcher (or a test) needs; the first `follow_stores` moves to
+one session per store. A frame for a store whose session is still connecting for the
+first time waits for it, so its answer is not published before anyone hears it.
+
+All sessions are paho clients on the event loop (`connection.py`): one socket each,
+one keepalive task each, no thread each; a thousand stores are a thousand sockets and
+a thousand once-a-second housekeeping calls. The sessions are read as fast as they
+deliver: a flooding store's uplinks beyond `max_queued_per_store` are dropped here,
+and what the controller cannot read in time queues (and past the broker's bound is
+dropped) on that store's session alone.
 
 `send` returns at the broker's PUBACK. At most `max_in_flight` publishes are
 unacknowledged on the wire; further sends wait for a slot; the per-gateway window that
@@ -22,8 +42,10 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections import Counter
-from collections.abc import AsyncIterator, Mapping, Sequence
+from collections.abc import AsyncIterator, Coroutine, Mapping, Sequence
+from dataclasses import replace
 from datetime import datetime, timedelta
+from typing import Any
 
 from gateways.base import (
     Clock,
@@ -42,7 +64,9 @@ from gateways.mqtt.endpoint import BrokerEndpoint
 from gateways.mqtt.topics import (
     TopicKind,
     decode_status,
+    is_topic_part,
     parse_topic,
+    store_session_username,
     subscription_filters,
     topic_for,
     validate_topic_part,
@@ -75,7 +99,9 @@ class MqttGateway(Gateway):
         clock: Clock = system_clock,
     ) -> None:
         self._stores = (
-            None if stores is None else tuple(validate_topic_part(s, kind="store") for s in stores)
+            None
+            if stores is None
+            else frozenset(validate_topic_part(s, kind="store") for s in stores)
         )
         self._clock = clock
         self._connect_timeout_s = connect_timeout_s
@@ -88,17 +114,31 @@ class MqttGateway(Gateway):
         self._dropped: Counter[str] = Counter()
         self._unreported: Counter[str] = Counter()
         self._next_report: datetime | None = None
+        self._endpoint = endpoint
+        self._client_id = client_id
+        self._reconnect_delay_s = reconnect_delay_s
         self._connection = PahoConnection(
             endpoint,
             client_id=client_id,
-            persistent_session=True,
-            subscriptions=subscription_filters(self._stores),
+            # No stores named: every store here, until the first `follow_stores`. Else it
+            # only publishes: a clean session, which drops what an earlier run of the
+            # same client id subscribed.
+            persistent_session=self._stores is None,
+            subscriptions=subscription_filters(None) if self._stores is None else (),
             on_message=self._on_message,
             on_link_change=self._on_link_change,
             max_in_flight=max_in_flight,
             reconnect_delay_s=reconnect_delay_s,
             clock=clock,
         )
+        # Per store served, its session; and until that session's first connection has
+        # settled (up, or given up), the event the store's frames wait on.
+        self._sessions: dict[str, PahoConnection] = {
+            store: self._store_session(store) for store in sorted(self._stores or ())
+        }
+        self._first_connection: dict[str, asyncio.Event] = {}
+        self._tasks: set[asyncio.Task[None]] = set()  # closing sessions, leaving wildcards
+        self._connecting: set[asyncio.Task[None]] = set()  # stores' sessions connecting
         self._running = False
 
     @property
@@ -123,26 +163,55 @@ class MqttGateway(Gateway):
     def dropped_uplinks(self) -> Mapping[str, int]:
         return self._dropped
 
+    @property
+    def store_sessions(self) -> frozenset[str]:
+        """The stores heard on a session of their own now."""
+        return frozenset(self._sessions)
+
     async def start(self) -> None:
-        await self._connection.connect(timeout_s=self._connect_timeout_s)
+        sessions = list(self._sessions.values())
+        try:
+            await asyncio.gather(
+                self._connection.connect(timeout_s=self._connect_timeout_s),
+                *(session.connect(timeout_s=self._connect_timeout_s) for session in sessions),
+            )
+        except BaseException:
+            await asyncio.gather(
+                self._connection.disconnect(), *(session.disconnect() for session in sessions)
+            )
+            raise
         self._running = True
+        for store, session in list(self._sessions.items()):
+            if session not in sessions:  # followed while the others connected
+                self._first_connection[store] = asyncio.Event()
+                self._spawn(self._connect_store(store, session), self._connecting)
 
     async def stop(self) -> None:
         if not self._running:
             return
         self._running = False
-        await self._connection.disconnect()
+        # Connecting stops; closing finishes (a session's socket is not left open).
+        connecting, self._connecting = self._connecting, set()
+        for task in connecting:
+            task.cancel()
+        await asyncio.gather(*connecting, *self._tasks, return_exceptions=True)
+        sessions, self._sessions = list(self._sessions.values()), {}
+        await asyncio.gather(
+            self._connection.disconnect(), *(session.disconnect() for session in sessions)
+        )
         self._events.put_nowait(None)
 
     async def send(self, downlink: Downlink) -> None:
         if not self._running:
             raise GatewayNotStartedError()
+        await self._heard((downlink,))
         topic = topic_for(store=downlink.store, gateway=downlink.gateway, kind=TopicKind.DOWN)
         await self._connection.publish(topic, downlink.payload)
 
     async def send_all(self, downlinks: Sequence[Downlink]) -> list[GatewayError | None]:
         if not self._running:
             raise GatewayNotStartedError()
+        await self._heard(downlinks)
         return await self._connection.publish_all(
             [
                 (topic_for(store=d.store, gateway=d.gateway, kind=TopicKind.DOWN), d.payload)
@@ -151,9 +220,93 @@ class MqttGateway(Gateway):
         )
 
     def follow_stores(self, stores: frozenset[str]) -> None:
-        """Subscribe to these stores' uplinks and statuses only (a worker's share)."""
-        self._stores = tuple(validate_topic_part(s, kind="store") for s in sorted(stores))
-        self._connection.follow(subscription_filters(self._stores))
+        """Hear these stores only, each on a session of its own (on the event loop): a
+        session for each store new here, the sessions of stores left closed (the broker
+        keeps what they queued, for whoever resumes them)."""
+        unheard = sorted(store for store in stores if not is_topic_part(store))
+        if unheard:
+            # No gateway can publish for a code no topic carries: nothing to hear.
+            log.warning("stores no MQTT topic can name, not heard: %s", ", ".join(unheard))
+            stores = stores.difference(unheard)
+        self._stores = stores
+        for store in set(self._sessions) - stores:
+            self._spawn(self._leave(self._sessions.pop(store)))
+            self._first_connection.pop(store, None)
+        added = []
+        for store in sorted(stores - set(self._sessions)):
+            self._sessions[store] = session = self._store_session(store)
+            if self._running:
+                self._first_connection[store] = asyncio.Event()
+                added.append(self._spawn(self._connect_store(store, session), self._connecting))
+        if self._connection.subscriptions:
+            # The first follow after hearing every store on the publishing session: leave
+            # the wildcards once the new sessions hear their stores (both may hear an
+            # answer meanwhile; settling takes a duplicate as one).
+            self._spawn(self._leave_wildcards(added))
+
+    def _spawn(
+        self, work: Coroutine[Any, Any, None], tasks: set[asyncio.Task[None]] | None = None
+    ) -> asyncio.Task[None]:
+        held = self._tasks if tasks is None else tasks
+        task = asyncio.ensure_future(work)
+        held.add(task)
+        task.add_done_callback(held.discard)
+        return task
+
+    async def _leave(self, session: PahoConnection) -> None:
+        """Close a store's session given up, unsubscribed first: the broker would keep
+        queueing the store's answers for a session nobody resumes (its client id is this
+        controller's). Its uplinks still arriving are dropped (`_on_message`)."""
+        session.follow(())
+        await session.disconnect()
+
+    async def _leave_wildcards(self, connecting: list[asyncio.Task[None]]) -> None:
+        await asyncio.gather(*connecting, return_exceptions=True)
+        self._connection.follow(())
+
+    def _store_session(self, store: str) -> PahoConnection:
+        endpoint = self._endpoint
+        if endpoint.username is not None:
+            endpoint = replace(endpoint, username=store_session_username(endpoint.username, store))
+        return PahoConnection(
+            endpoint,
+            client_id=f"{self._client_id}.{store}",
+            persistent_session=True,
+            subscriptions=subscription_filters((store,)),
+            on_message=self._on_message,
+            reconnect_delay_s=self._reconnect_delay_s,
+            clock=self._clock,
+        )
+
+    async def _connect_store(self, store: str, session: PahoConnection) -> None:
+        """Connect a store's session; refused or unreachable, try again with a new one
+        after the reconnect delay, doubling (a session reconnects by itself only after
+        its first success)."""
+        first, longest = self._reconnect_delay_s
+        delay = first
+        while True:
+            try:
+                await session.connect(timeout_s=self._connect_timeout_s)
+                return
+            except GatewayError as error:
+                log.warning("could not hear store %s on its own session: %s", store, error)
+            finally:
+                if (waiting := self._first_connection.pop(store, None)) is not None:
+                    waiting.set()
+            await asyncio.sleep(delay)
+            delay = min(delay * 2, longest)
+            if self._sessions.get(store) is not session:
+                return  # no longer followed
+            self._sessions[store] = session = self._store_session(store)
+
+    async def _heard(self, downlinks: Sequence[Downlink]) -> None:
+        """Wait until the session of each store in `downlinks` has first connected, or
+        failed to: an answer published before its subscription would be heard by nobody."""
+        if not self._first_connection:
+            return
+        for store in {d.store for d in downlinks}:
+            if (waiting := self._first_connection.get(store)) is not None:
+                await waiting.wait()
 
     async def events(self) -> AsyncIterator[GatewayEvent]:
         while (event := await self._events.get()) is not None:
@@ -174,6 +327,8 @@ class MqttGateway(Gateway):
                 "ignored MQTT message on %s (%d bytes)", message.topic, len(message.payload)
             )
             return
+        if self._stores is not None and event.store not in self._stores:
+            return  # a store given up, its session closing
         if isinstance(event, Uplink):
             if self._queued[event.store] >= self._max_queued_per_store:
                 self._drop(event)
@@ -195,7 +350,7 @@ class MqttGateway(Gateway):
         self._unreported.clear()
         self._next_report = now + _DROP_REPORT_EVERY
 
-    def _event_from(self, message: IncomingMessage) -> GatewayEvent | None:
+    def _event_from(self, message: IncomingMessage) -> Uplink | GatewayStatus | None:
         address = parse_topic(message.topic)
         if address is None:
             return None

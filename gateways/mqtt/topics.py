@@ -25,8 +25,10 @@ __all__ = [
     "TopicKind",
     "decode_status",
     "encode_status",
+    "is_topic_part",
     "parse_topic",
     "status_will_payload",
+    "store_session_username",
     "subscription_filters",
     "topic_for",
     "validate_topic_part",
@@ -49,6 +51,10 @@ class TopicAddress:
     store: str
     gateway: str
     kind: TopicKind
+
+
+def is_topic_part(value: str) -> bool:
+    return _TOPIC_PART.fullmatch(value) is not None
 
 
 def validate_topic_part(value: str, *, kind: str) -> str:
@@ -87,6 +93,13 @@ def subscription_filters(stores: tuple[str, ...] | None = None) -> tuple[str, ..
         for level in levels
         for kind in (TopicKind.UP, TopicKind.STATUS)
     )
+
+
+def store_session_username(controller_username: str, store: str) -> str:
+    """The login of the controller's session for one store's uplinks and statuses: the
+    controller's username and the store, with the controller's password (the account
+    `esl mqtt config` writes, readable only by that store's `up` and `status`)."""
+    return f"{controller_username}.{validate_topic_part(store, kind='store')}"
 
 
 def encode_status(state: GatewayState, *, reason: str | None = None) -> bytes:

@@ -37,6 +37,9 @@ def test_each_gateway_may_read_its_down_and_write_its_up_and_status_only() -> No
         "topic write esl/v1/+/+/down\n"
         "topic read esl/v1/+/+/up\n"
         "topic read esl/v1/+/+/status",
+        # The controller's session for one store's answers: that store's, nothing else.
+        "user esl-controller.S001\ntopic read esl/v1/S001/+/up\ntopic read esl/v1/S001/+/status",
+        "user esl-controller.S002\ntopic read esl/v1/S002/+/up\ntopic read esl/v1/S002/+/status",
         "user S001.gw1\n"
         "topic read esl/v1/S001/gw1/down\n"
         "topic write esl/v1/S001/gw1/up\n"
@@ -103,7 +106,11 @@ def test_written_files_hold_hashes_and_the_plain_passwords_stay_private(tmp_path
     assert _mode(written.passwords) == 0o600
     hashes = dict(line.split(":", 1) for line in written.passwords.read_text().splitlines())
     logins = [credentials["controller"], *credentials["gateways"]]
-    assert sorted(hashes) == sorted(login["username"] for login in logins)
+    # The controller's login per store has the controller's password (none to hand out).
+    per_store = ["esl-controller.S001", "esl-controller.S002"]
+    assert sorted(hashes) == sorted([*per_store, *(login["username"] for login in logins)])
+    for username in per_store:
+        assert verify_password(credentials["controller"]["password"], hashes[username])
     assert [(g["store"], g["gateway"]) for g in credentials["gateways"]] == [
         ("S001", "S001-gw1"),
         ("S001", "S001-gw2"),

@@ -114,6 +114,52 @@ async def test_a_gateway_login_cannot_take_over_the_controllers_session(
     await usurper.disconnect()
 
 
+async def test_the_controller_hears_each_store_on_its_own_login_and_session(
+    deployment: Deployment,
+) -> None:
+    # The broker takes the username as the client id: sessions per store under the one
+    # controller login would take each other over, connection after connection. Each
+    # store's session logs in as `esl-controller.<store>`, the controller's password.
+    controller = MqttGateway(
+        deployment.login("esl-controller"), stores=("S001", "S002"), reconnect_delay_s=(0.1, 0.2)
+    )
+    gateways = [
+        StoreGatewayClient(deployment.login(f"{s}.{s}-gw1"), store=s, gateway=f"{s}-gw1")
+        for s in ("S001", "S002")
+    ]
+    async with controller:
+        for gateway in gateways:
+            await gateway.start()
+            await gateway.publish_up(f"an answer from {gateway.store}".encode())
+        seen = await events_until(controller, lambda e: isinstance(e, Uplink) and e.store == "S002")
+        seen += await events_within(controller, 0.5)
+        assert sorted(e.payload for e in seen if isinstance(e, Uplink)) == [
+            b"an answer from S001",
+            b"an answer from S002",
+        ]
+        assert [e for e in seen if isinstance(e, TransportStatus) and not e.connected] == []
+        for gateway in gateways:
+            await gateway.stop()
+    # A store's login reads that store's answers only.
+    heard: list[IncomingMessage] = []
+    s001 = PahoConnection(
+        deployment.login("esl-controller").with_credentials(
+            "esl-controller.S001", deployment.written.accounts.controller.password
+        ),
+        client_id="ignored",
+        persistent_session=False,
+        subscriptions=("esl/v1/S002/+/up",),
+        on_message=heard.append,
+    )
+    await s001.connect()
+    s002 = StoreGatewayClient(deployment.login("S002.S002-gw1"), store="S002", gateway="S002-gw1")
+    await s002.start()
+    await s002.publish_up(b"not for S001's login")
+    await s002.stop()
+    await s001.disconnect()
+    assert heard == []
+
+
 async def test_the_controller_writes_only_frames_and_reads_only_answers_and_status(
     deployment: Deployment,
 ) -> None:

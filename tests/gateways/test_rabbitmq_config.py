@@ -65,6 +65,16 @@ def test_the_controller_writes_every_down_and_reads_every_up_and_status() -> Non
     assert not re.search(read, _routing_key("esl/#"))
 
 
+def test_the_controllers_login_per_store_reads_that_stores_answers_only() -> None:
+    accounts = plan_accounts([("S01", "gw1"), ("S02", "gw1")], new_password=lambda: "pw")
+    write, read = _topic_rules(render_definitions(accounts), "esl-controller.S01")
+    for topic in ("esl/v1/S01/+/up", "esl/v1/S01/+/status"):
+        assert re.search(read, _routing_key(topic)), topic
+    for topic in ("esl/v1/S02/+/up", "esl/v1/+/+/up", "esl/v1/S01/+/down", "esl/#"):
+        assert not re.search(read, _routing_key(topic)), topic
+    assert not re.search(write, _routing_key("esl/v1/S01/gw1/down"))
+
+
 def test_each_login_may_touch_only_its_own_session_queues() -> None:
     accounts = plan_accounts([("S01", "gw1"), ("S02", "gw1")], new_password=lambda: "pw")
     permissions = {p["user"]: p for p in render_definitions(accounts)["permissions"]}
@@ -94,7 +104,8 @@ def test_written_files_keep_passwords_private_and_reuse_them(tmp_path: Path) -> 
     assert "mqtt.allow_anonymous = false" in conf
     assert f"load_definitions = {second.definitions.absolute()}" in conf
     users = {user["name"] for user in json.loads(definitions)["users"]}
-    assert users == {"esl-controller", "S01.gw1", "S02.gw1"}
+    per_store = {"esl-controller.S01", "esl-controller.S02"}  # the controller's, per store
+    assert users == {"esl-controller", "S01.gw1", "S02.gw1", *per_store}
 
 
 def test_unusable_input_is_refused_before_anything_is_written(tmp_path: Path) -> None:
@@ -116,6 +127,8 @@ def test_the_cli_writes_the_rabbitmq_files(tmp_path: Path) -> None:
     body = json.loads((tmp_path / "definitions.json").read_text())
     assert {user["name"] for user in body["users"]} == {
         "esl-controller",
+        "esl-controller.S01",
+        "esl-controller.S02",
         "S01.S01-gw1",
         "S02.S02-gw1",
     }

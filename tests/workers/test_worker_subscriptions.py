@@ -34,10 +34,10 @@ async def test_a_worker_hears_only_the_stores_it_follows(mosquitto: MosquittoPro
             if isinstance(event, Uplink):
                 heard.put_nowait(event)
 
-    async def broker_caught_up() -> None:
-        # The broker handles one connection's packets in order: once it acknowledged a
-        # publish sent after the (un)subscription, the (un)subscription is in force.
-        await worker.send(Downlink("S99", "gw1", "L-0001", b"round trip"))
+    async def broker_caught_up(store: str) -> None:
+        # A frame for a store waits until the store's own session first connected and
+        # subscribed; a store given up is dropped at once, its session closing.
+        await worker.send(Downlink(store, "gw1", "L-0001", b"round trip"))
 
     async def up(store: str, payload: bytes) -> None:
         topic = topic_for(store=store, gateway="gw1", kind=TopicKind.UP)
@@ -50,7 +50,7 @@ async def test_a_worker_hears_only_the_stores_it_follows(mosquitto: MosquittoPro
         # Holding nothing, it hears nothing: a marker on a store it then takes comes first.
         await up("S01", b"before")
         worker.follow_stores(frozenset({"S01"}))
-        await broker_caught_up()
+        await broker_caught_up("S01")
         await up("S02", b"not mine")
         await up("S01", b"mine")
         first = await _next_uplink(heard)
@@ -58,7 +58,7 @@ async def test_a_worker_hears_only_the_stores_it_follows(mosquitto: MosquittoPro
 
         # The share changes: S02 taken, S01 given up.
         worker.follow_stores(frozenset({"S02"}))
-        await broker_caught_up()
+        await broker_caught_up("S02")
         await up("S01", b"given up")
         await up("S02", b"taken")
         second = await _next_uplink(heard)
