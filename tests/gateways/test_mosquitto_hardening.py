@@ -6,12 +6,15 @@ mosquitto.conf as written (password file, ACL, client id = username, packet size
 - the controller's login writes only `down` and reads only `up` and `status`: it can
   neither forge an answer nor a gateway's status, nor read the frames it sends;
 - a gateway's login cannot publish into another store's topics;
-- a PUBLISH carrying one maximal protocol frame passes; one beyond it is refused.
+- a PUBLISH carrying one maximal protocol frame passes; one beyond it is refused;
+- behind a configuration written before the per-store logins, a single controller still
+  hears every store (on its first session) until `esl mqtt config` runs again.
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import subprocess
 from collections.abc import AsyncIterator
 from pathlib import Path
@@ -49,6 +52,16 @@ class Deployment:
 
 @pytest.fixture
 async def deployment(tmp_path: Path) -> AsyncIterator[Deployment]:
+    async with _deployed(tmp_path) as running:
+        yield running
+
+
+@contextlib.asynccontextmanager
+async def _deployed(
+    tmp_path: Path, *, without_store_logins: bool = False
+) -> AsyncIterator[Deployment]:
+    """The generated configuration under a real Mosquitto; `without_store_logins`: as a
+    broker configured before the controller heard each store on a login of its own."""
     port = free_port()
     written = write_mosquitto_config(
         tmp_path / "conf",
@@ -56,6 +69,11 @@ async def deployment(tmp_path: Path) -> AsyncIterator[Deployment]:
         port=port,
         bind_address="127.0.0.1",
     )
+    if without_store_logins:
+        lines = written.passwords.read_text().splitlines(keepends=True)
+        written.passwords.write_text(
+            "".join(line for line in lines if not line.startswith("esl-controller."))
+        )
     conf = written.conf
     if ROOT_ONLY_CONFIG:
         conf = tmp_path / "as-root.conf"
@@ -158,6 +176,29 @@ async def test_the_controller_hears_each_store_on_its_own_login_and_session(
     await s002.stop()
     await s001.disconnect()
     assert heard == []
+
+
+async def test_a_single_controller_behind_a_broker_without_store_logins_still_hears_them(
+    tmp_path: Path,
+) -> None:
+    # Upgrading before `esl mqtt config` ran again (docs/operations.md): each store's
+    # login is refused, so the controller keeps hearing every store on its first session.
+    async with _deployed(tmp_path, without_store_logins=True) as deployment:
+        controller = MqttGateway(deployment.login("esl-controller"), reconnect_delay_s=(0.1, 0.2))
+        gateway = StoreGatewayClient(
+            deployment.login("S001.S001-gw1"), store="S001", gateway="S001-gw1"
+        )
+        async with controller:
+            controller.follow_stores(frozenset({"S001", "S002"}))
+            await events_within(controller, 1.0)  # the stores' logins refused, and retried
+            assert controller.store_sessions == {"S001", "S002"}
+            await gateway.start()
+            await gateway.publish_up(b"an answer after the upgrade")
+            seen = await events_until(controller, lambda e: isinstance(e, Uplink))
+            assert [e.payload for e in seen if isinstance(e, Uplink)] == [
+                b"an answer after the upgrade"
+            ]
+            await gateway.stop()
 
 
 async def test_the_controller_writes_only_frames_and_reads_only_answers_and_status(
