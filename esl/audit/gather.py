@@ -52,7 +52,6 @@ from esl.audit.label_reads import (
     labels_of,
     open_updates,
     past_seen,
-    planned_since_bound,
     sent_without_price,
     shown_contents,
     unanswered_frames,
@@ -190,11 +189,11 @@ def _gather(
     unbound: dict[str, tuple[str, str, Seen]]
     if live:
         bound, seen = bound_labels_now(session, store_codes, at=at)
-        ended = ended_bindings(session, bound={b.label_id for b in bound}, at=at)
+        ended = ended_bindings(session, store_codes, at=at)
         unbound = unbound_labels_now(session, store_codes, ended, at=at)
     else:
         bound = bound_labels_then(session, store_codes, at=at)
-        ended = ended_bindings(session, bound={b.label_id for b in bound}, at=at)
+        ended = ended_bindings(session, store_codes, at=at)
         unbound_then = labels_of(session, store_codes, ended)
         seen = past_seen(session, [b.label_id for b in bound] + sorted(unbound_then), at=at)
         unbound = {
@@ -254,22 +253,20 @@ def _gather(
     # rendered for their own binding all the same: twin products whose labels draw the
     # same pixels. The same pixels are the same shelf.
     other_product = {
-        b.label_id: (state.shown_hash, b.bound_at)
+        b.label_id: state.shown_hash
         for b in bound
         if (state := seen.get(b.label_id)) is not None
         and state.shown_hash in shown_rows
         and shown_rows[state.shown_hash][0].sku != b.sku
     }
+    # Only the plan for the label's current binding vouches for that: a frame of the
+    # image is no proof, as a frame of the earlier binding's image may be signed again
+    # (re-sent in full, re-signed) after the re-binding, in a row created then.
     drawn_for_binding = {
         label_id
-        for label_id, (digest, _) in other_product.items()
+        for label_id, digest in other_product.items()
         if seen[label_id].planned_hash == digest
     }
-    drawn_for_binding |= planned_since_bound(
-        session,
-        {k: v for k, v in other_product.items() if k not in drawn_for_binding},
-        at=at,
-    )
 
     prices: dict[PriceKey, ResolvedPrice | None] = {}
     # A SKU without store rules or promotions resolves alike in every store of a zone (of
@@ -320,18 +317,16 @@ def _gather(
             or _draws(row[1], due, catalogue, store, time_zone, twin=twin)
         ) and last_days.misdated(*row, due, store) is None
 
-    def unanswered(
-        label: Bound, shown_hash: str | None, due: ResolvedPrice
-    ) -> UnansweredFrame | None:
+    def unanswered(label: Bound, state: Seen, due: ResolvedPrice) -> UnansweredFrame | None:
         """The newest frame sent since the label's newest believed answer whose image is
         not the due one (nor the one it shows): the panel may show it."""
         for frame in frames.get(label.label_id, ()):
-            if frame.content_hash == shown_hash:
+            if frame.content_hash == state.shown_hash:
                 continue
             row = shown_rows.get(frame.content_hash)
-            # A frame signed since the binding began was rendered for its product.
+            # Recorded for its product, or its current binding's plan (twin products).
             ours = row is not None and (
-                row[0].sku == label.sku or frame.created_at >= label.bound_at
+                row[0].sku == label.sku or frame.content_hash == state.planned_hash
             )
             if (
                 row is None
@@ -373,9 +368,7 @@ def _gather(
             and shown.price_fingerprint != due.fingerprint
             and _draws(row[1], due, catalogue, label.store, time_zone, twin=twin),
             last_days.misdated(*row, due, label.store) if row and due is not None else None,
-            unanswered(label, state.shown_hash, due)
-            if due is not None and label.label_id in frames
-            else None,
+            unanswered(label, state, due) if due is not None and label.label_id in frames else None,
         )
         if due is not None:
             due_by_label[label.label_id] = due

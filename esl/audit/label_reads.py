@@ -45,7 +45,6 @@ __all__ = [
     "labels_of",
     "open_updates",
     "past_seen",
-    "planned_since_bound",
     "sent_without_price",
     "shown_contents",
     "unanswered_frames",
@@ -213,18 +212,32 @@ def _offline_gateways(session: Session) -> set[tuple[str, str]]:
 
 
 def ended_bindings(
-    session: Session, *, bound: set[str], at: datetime
+    session: Session, stores: list[str], *, at: datetime
 ) -> dict[str, tuple[str, datetime]]:
-    """Labels bound to no product at `at` whose last binding ended by then (label id ->
-    that binding's product and end): not in `bound`, the labels bound at `at`. A label
-    never bound was never planned a price (it shows its identification screen)."""
-    found: dict[str, tuple[str, datetime]] = {}
-    statement = select(_bindings.c.label_id, _bindings.c.sku, _bindings.c.unbound_at).where(
-        _bindings.c.unbound_at.is_not(None), _bindings.c.unbound_at <= at
+    """The labels of `stores` bound to no product at `at` whose last binding ended by
+    then (label id -> that binding's product and end), in one query. A label never bound
+    was never planned a price (it shows its identification screen). Only these stores'
+    labels are read: a one-store audit does not read the chain's binding history."""
+    current = _bindings.alias("current")
+    in_force = select(current.c.id).where(
+        current.c.label_id == _bindings.c.label_id,
+        current.c.bound_at <= at,
+        or_(current.c.unbound_at.is_(None), current.c.unbound_at > at),
     )
-    for label_id, sku, end in session.execute(statement):
-        if label_id in bound:
-            continue
+    statement = (
+        select(_bindings.c.label_id, _bindings.c.sku, raw(_bindings.c.unbound_at))
+        .join(_labels, _labels.c.id == _bindings.c.label_id)
+        .where(
+            _labels.c.store.in_(stores),
+            _bindings.c.unbound_at.is_not(None),
+            _bindings.c.unbound_at <= at,
+            ~in_force.exists(),
+        )
+    )
+    instant = ColumnReader(session, _bindings.c.unbound_at)
+    found: dict[str, tuple[str, datetime]] = {}
+    for label_id, sku, raw_end in session.execute(statement):
+        end = instant(raw_end)
         if label_id not in found or found[label_id][1] < end:
             found[label_id] = (sku, end)
     return found
@@ -376,7 +389,6 @@ class SentFrame(NamedTuple):
     sequence: int
     content_hash: str
     sent_at: datetime
-    created_at: datetime
 
 
 def unanswered_frames(
@@ -396,7 +408,6 @@ def unanswered_frames(
             _outbox.c.sequence,
             _outbox.c.content_hash,
             raw(_outbox.c.sent_at),
-            raw(_outbox.c.created_at),
             raw(_outbox.c.display_at),
         )
         .join(_states, _states.c.label_id == _outbox.c.label_id)
@@ -410,39 +421,16 @@ def unanswered_frames(
     )
     instant = ColumnReader(session, _outbox.c.sent_at)
     found: dict[str, list[SentFrame]] = defaultdict(list)
-    for label_id, sequence, digest, sent_at, created_at, display_at in driver_rows(
-        session, statement
-    ):
+    for label_id, sequence, digest, sent_at, display_at in driver_rows(session, statement):
         claim = claims.get(label_id)
         if claim is None or sequence <= claim:
             continue
         sent = instant(sent_at)
         if sent > at or (display_at is not None and instant(display_at) > at):
             continue
-        found[label_id].append(SentFrame(sequence, digest, sent, instant(created_at)))
+        found[label_id].append(SentFrame(sequence, digest, sent))
     for frames in found.values():
         frames.sort(reverse=True)
-    return found
-
-
-def planned_since_bound(
-    session: Session, shown: dict[str, tuple[str, datetime]], *, at: datetime
-) -> set[str]:
-    """Which labels of `shown` (label id -> the hash it shows, when its binding began)
-    were sent that very image by `at` since their binding began: rendered for the
-    product they are bound to, whichever product's content the hash was first recorded
-    for (twin products whose labels draw the same pixels). Rare, so asked for alone."""
-    found: set[str] = set()
-    for chunk in in_chunks(sorted(shown)):
-        rows = session.execute(
-            select(_outbox.c.label_id, _outbox.c.content_hash, _outbox.c.created_at).where(
-                _outbox.c.label_id.in_(chunk), _outbox.c.created_at <= at
-            )
-        )
-        for label_id, digest, created_at in rows:
-            wanted, bound_at = shown[label_id]
-            if digest == wanted and created_at >= bound_at:
-                found.add(label_id)
     return found
 
 

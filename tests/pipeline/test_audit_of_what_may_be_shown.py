@@ -12,7 +12,10 @@ Found by review:
   more: the audit, reading only bound labels, did not list it;
 - twin products (two SKUs whose labels draw the same pixels: same name and price, a
   layout drawing neither code) share an image hash, recorded once for the first SKU:
-  the twin's label was called stale ("shows MLK-1 at 3.49, due MLK-2 at 3.49").
+  the twin's label was called stale ("shows MLK-1 at 3.49, due MLK-2 at 3.49"); only the
+  plan of the label's current binding vouches for a twin image: a frame of the earlier
+  binding's image, rebuilt in full after the re-binding, made the old product's label
+  "match" the new product (review).
 Simulated labels, the real controller and dispatcher, one test clock.
 """
 
@@ -30,6 +33,7 @@ from esl.imports.products import import_products
 from esl.services.health import label_health
 from esl.services.labels import bind_label, unbind_label
 from esl.services.templates import save_template
+from firmware_sim.images import ImageStore
 from tests.pipeline.in_memory_gateway import radio
 from tests.pipeline.small_world import T0, World
 from tests.support.pipeline import ADMIN, publish_prices
@@ -171,3 +175,57 @@ async def test_twin_products_drawn_alike_both_match(engine: Engine) -> None:
     for verdict in verdicts.values():
         assert verdict.audit_class is AuditClass.MATCH, verdict.reason
         assert verdict.shows_due
+
+
+async def test_a_label_drawing_its_earlier_products_image_is_no_match(world: World) -> None:
+    (label_id,) = world.labels
+    with world.sessions.begin() as session:
+        # Skimmed milk: its own name and code, the same pack size.
+        import_products(
+            session,
+            "sku,name,brand,gtin,category,vat_rate,net_content,net_unit,perishable,"
+            "on_sale_since,web_url\n"
+            "MLK-2,Mleko 0.5% 1 l,Łaciate,5900820000028,dairy,5,1,l,yes,"
+            "2025-01-01T00:00:00Z,\n",
+            currency="PLN",
+            imported_by="test",
+            now=T0,
+        )
+    publish_prices(world.sessions, {"MLK-2": "8.99"}, now=world.clock.now)
+    await world.converge()  # MLK-1 at 3.49
+    # The label loses the images it stored (a reset): the next delta's base is unknown.
+    snapshot, _ = world.back_up(label_id)
+    world.restore(label_id, (snapshot, ImageStore()))
+    world.clock.advance(timedelta(minutes=1))
+    publish_prices(world.sessions, {"MLK-1": "8.99"}, now=world.clock.now)  # = MLK-2's
+    world.controller.plan_due_work()
+    await world.send_due()
+    delta = world.gateway.take()
+    assert len(delta) == 1
+    world.clock.advance(timedelta(seconds=1))
+    with world.sessions.begin() as session:  # re-bound before the next plan
+        bind_label(
+            session,
+            principal=ADMIN,
+            label_id=label_id,
+            sku="MLK-2",
+            template="standard",
+            now=world.clock.now,
+        )
+    world.clock.advance(timedelta(seconds=1))
+    # Its base unknown: the milk's image rebuilt as a full image, in a row created now.
+    world.dispatcher.settle(radio(delta, world.labels, now=world.clock.now))
+    await world.send_due()
+    world.dispatcher.settle(radio(world.gateway.take(), world.labels, now=world.clock.now))
+    world.controller.plan_due_work()  # the skimmed milk's image planned, not sent yet
+    state = world.state(label_id)
+    shown = world.labels[label_id].shown_hash
+    assert shown is not None
+    assert shown.hex() == state.displayed_hash == state.confirmed_hash
+    assert state.desired_hash != state.confirmed_hash, "the skimmed milk's image differs"
+
+    (verdict,) = _audit(world)
+    assert verdict.sku == "MLK-2"
+    # The panel shows the milk's name and code at 8.99: not the skimmed milk's label.
+    assert verdict.audit_class is AuditClass.STALE, verdict.reason
+    assert not verdict.shows_due
