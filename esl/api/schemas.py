@@ -511,6 +511,12 @@ class LabelOut(RowOut):
     registered_at: datetime
     pairing_code: str | None = None
     binding: BindingOut | None = None
+    retired_at: datetime | None = Field(
+        default=None,
+        description="When it was retired (broken, thrown away: POST /labels/{id}/retire); "
+        "null: in service",
+    )
+    retired_by: str | None = None
 
 
 class PromotionSummaryOut(BaseModel):

@@ -79,9 +79,16 @@ class Seen(NamedTuple):
     claim: int | None = None
 
 
-def _bound_in(stores: list[str], *more: ColumnElement[Any]) -> Select[Any]:
-    """The labels of `stores` with each binding (id, store, model, SKU, raw bound_at),
-    then `more` columns; the caller says which bindings count."""
+def _in_service(at: datetime) -> ColumnElement[bool]:
+    """A label not retired by `at`: one retired (broken, thrown away) is out of the audit
+    from then on, so a label that will never answer its identification screen no longer
+    alerts for ever; audited at an instant before, it is listed as it was."""
+    return or_(_labels.c.retired_at.is_(None), _labels.c.retired_at > at)
+
+
+def _bound_in(stores: list[str], *more: ColumnElement[Any], at: datetime) -> Select[Any]:
+    """The labels of `stores` in service at `at` with each binding (id, store, model,
+    SKU, raw bound_at), then `more` columns; the caller says which bindings count."""
     return (
         select(
             _labels.c.id,
@@ -92,14 +99,14 @@ def _bound_in(stores: list[str], *more: ColumnElement[Any]) -> Select[Any]:
             *more,
         )
         .join(_bindings, _bindings.c.label_id == _labels.c.id)
-        .where(_labels.c.store.in_(stores))
+        .where(_labels.c.store.in_(stores), _in_service(at))
     )
 
 
 def bound_labels_then(session: Session, stores: list[str], *, at: datetime) -> list[Bound]:
     """The labels bound at the past instant `at`."""
     statement = (
-        _bound_in(stores)
+        _bound_in(stores, at=at)
         .where(
             _bindings.c.bound_at <= at,
             or_(_bindings.c.unbound_at.is_(None), _bindings.c.unbound_at > at),
@@ -137,6 +144,7 @@ def bound_labels_now(
             _states.c.binding_id,
             _states.c.claim_sequence,
             _states.c.last_sequence,
+            at=at,
         )
         .outerjoin(_states, _states.c.label_id == _labels.c.id)
         .where(_bindings.c.unbound_at.is_(None))
@@ -229,6 +237,7 @@ def ended_bindings(
         .join(_labels, _labels.c.id == _bindings.c.label_id)
         .where(
             _labels.c.store.in_(stores),
+            _in_service(at),
             _bindings.c.unbound_at.is_not(None),
             _bindings.c.unbound_at <= at,
             ~in_force.exists(),
@@ -266,7 +275,7 @@ def unbound_labels_now(
                 _states.c.battery_mv,
             )
             .join(_states, _states.c.label_id == _labels.c.id)
-            .where(_labels.c.id.in_(chunk), _labels.c.store.in_(stores))
+            .where(_labels.c.id.in_(chunk), _labels.c.store.in_(stores), _in_service(at))
         )
         for (
             label_id,

@@ -1,4 +1,4 @@
-"""`esl label flash|ping|refresh|bind|unbind|unassociate|show`: one label, from the shell.
+"""`esl label flash|ping|refresh|bind|unbind|unassociate|retire|show`: one label, from the shell.
 
 Flash, ping and refresh are queued in the store of record and sent by the running
 controller (`esl run`) as signed frames; the command waits for the label's answer. The
@@ -113,6 +113,7 @@ def _label_facts(session: Session, label_id: str, settings: Settings) -> dict[st
         "store": label.store,
         "model": label.model,
         "gateway": label.gateway,
+        "retired_at": label.retired_at.isoformat() if label.retired_at else None,
         "status": condition.status.value,
         "reason": condition.reason,
         "offline": condition.offline,
@@ -194,6 +195,24 @@ def register(app: typer.Typer) -> None:
         except EslError as error:
             raise _fail(error) from error
         typer.echo(f"{label_id} unbound")
+
+    @label.command("retire")
+    def retire(ctx: typer.Context, label_id: Annotated[str, typer.Argument()]) -> None:
+        """Retire a broken or thrown-away label: its binding ends, the audit, health and
+        keep-alive leave it out and nothing is sent to it again (its history stays). A
+        BLE label is unassociated first (`esl label unassociate`, --force if gone)."""
+        from esl.services.label_retirement import retire_label
+
+        try:
+            with sessions_of(ctx)() as session, session.begin():
+                label = retire_label(
+                    session, principal=OPERATOR, label_id=label_id, now=datetime.now(UTC)
+                )
+                assert label.retired_at is not None
+                when, by = label.retired_at.isoformat(), label.retired_by
+        except EslError as error:
+            raise _fail(error) from error
+        typer.echo(f"{label_id} retired at {when} by {by}")
 
     @label.command("unassociate")
     def unassociate(

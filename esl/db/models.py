@@ -285,6 +285,10 @@ class LabelRow(Base):
     pairing_code: Mapped[str | None] = mapped_column(String(128))
     # The code's address, as `gateways.ble.pairing_code.bare_address` spells it.
     pairing_address: Mapped[str | None] = mapped_column(String(17))
+    # Retired (broken, thrown away: `esl.services.labels.retire_label`): left out of the
+    # audit, health, keep-alive pings and identification screens; its history stays.
+    retired_at: Mapped[datetime | None] = mapped_column(UtcDateTime())
+    retired_by: Mapped[str | None] = mapped_column(String(128))
 
 
 class LabelBindingRow(Base):

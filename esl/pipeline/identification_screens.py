@@ -14,7 +14,7 @@ from collections.abc import Collection
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Exists, select
+from sqlalchemy import ColumnElement, select
 from sqlalchemy.orm import Session
 
 from esl.db.bulk import insert_rows
@@ -34,16 +34,20 @@ __all__ = ["labels_bound_to_nothing", "plan_identification"]
 
 
 def labels_bound_to_nothing(session: Session) -> list[str]:
-    """Every registered label without a current binding (just registered, or unbound)."""
-    return list(session.scalars(select(LabelRow.id).where(~_bound_now()).order_by(LabelRow.id)))
+    """Every registered label in service without a current binding (just registered, or
+    unbound)."""
+    return list(session.scalars(select(LabelRow.id).where(*_unbound()).order_by(LabelRow.id)))
 
 
-def _bound_now() -> Exists:
-    return (
+def _unbound() -> tuple[ColumnElement[bool], ...]:
+    """Bound to no product and not retired: a retired label (broken, thrown away) is
+    planned nothing, so it is sent nothing."""
+    bound_now = (
         select(LabelBindingRow.id)
         .where(LabelBindingRow.label_id == LabelRow.id, LabelBindingRow.unbound_at.is_(None))
         .exists()
     )
+    return (~bound_now, LabelRow.retired_at.is_(None))
 
 
 def plan_identification(
@@ -60,7 +64,7 @@ def plan_identification(
     result = PlanResult()
     statement = select(
         LabelRow.id, LabelRow.store, LabelRow.gateway, LabelRow.model, LabelRow.secret_key
-    ).where(~_bound_now())
+    ).where(*_unbound())
     rows: list[Any] = []
     if label_ids is None:
         rows = list(session.execute(statement.order_by(LabelRow.id)))

@@ -70,6 +70,7 @@ def request_keepalive_pings(
         .join(LabelStateRow, LabelStateRow.label_id == LabelRow.id)
         .where(
             LabelRow.gateway.is_not(None),
+            LabelRow.retired_at.is_(None),  # gone for good: nothing is sent to it
             LabelStateRow.last_seen.is_not(None),
             LabelStateRow.last_seen < since,
             ~exists().where(

@@ -108,7 +108,8 @@ def label_conditions(
     thresholds: StatusThresholds | None = None,
     label_ids: list[str] | None = None,
 ) -> Iterator[LabelConditionRow]:
-    """Every label's condition by the one classifier (of `stores`, or just `label_ids`)."""
+    """Every label's condition by the one classifier (of `stores`, retired labels left
+    out, or just `label_ids`)."""
     thresholds = thresholds or StatusThresholds()
     open_status: dict[str, set[str]] = defaultdict(set)
     parked: dict[str, tuple[str | None, str | None]] = {}  # label -> (reason, detail)
@@ -153,6 +154,10 @@ def label_conditions(
         statement = statement.where(LabelRow.store.in_(stores))
     if label_ids is not None:
         statement = statement.where(LabelRow.id.in_(label_ids))
+    else:
+        # A retired label (broken, thrown away) is no store's label any more; asked for
+        # by id (`esl label show`) it is still described.
+        statement = statement.where(LabelRow.retired_at.is_(None))
     for (
         label_id,
         store,

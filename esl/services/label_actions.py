@@ -15,7 +15,7 @@ from esl.db.repositories.rows import row_or_not_found
 from esl.errors import ConflictError
 from esl.pipeline.action_kinds import ActionKind, ActionStatus
 from esl.services.keys import Principal
-from esl.services.labels import require_store_access
+from esl.services.labels import refuse_retired, require_store_access
 
 __all__ = [
     "REQUESTABLE",
@@ -43,6 +43,7 @@ def request_action(
         )
     label = row_or_not_found(session, LabelRow, label_id, "label")
     require_store_access(principal, label.store)
+    refuse_retired(label)
     row = LabelActionRow(
         label_id=label_id,
         action=kind.value,

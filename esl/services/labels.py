@@ -25,6 +25,7 @@ from gateways.protocol import generate_label_key
 __all__ = [
     "bind_label",
     "current_binding",
+    "refuse_retired",
     "register_label",
     "require_store_access",
     "unbind_label",
@@ -63,7 +64,13 @@ def register_label(
             raise ConflictError(
                 f"gateway {gateway} serves store {gateway_row.store}, not {store}", field="gateway"
             )
-    if session.get(LabelRow, label_id) is not None:
+    existing = session.get(LabelRow, label_id)
+    if existing is not None and existing.retired_at is not None:
+        raise ConflictError(
+            f"label {label_id} is registered and was retired: a retired label stays retired",
+            field="id",
+        )
+    if existing is not None:
         raise ConflictError(f"label {label_id} is already registered", field="id")
     pairing_address = None if pairing_code is None else bare_address(pairing_code.address)
     if pairing_code is not None:
@@ -98,6 +105,18 @@ def register_label(
     return row
 
 
+def refuse_retired(label: LabelRow) -> None:
+    """A retired label (broken, thrown away) is sent nothing and bound to nothing: its
+    retirement is for good (docs/api.md); a label found working again is registered
+    under a new id."""
+    if label.retired_at is not None:
+        raise ConflictError(
+            f"label {label.id} was retired at {label.retired_at.isoformat()} "
+            f"by {label.retired_by}: it is not bound nor sent anything any more",
+            label_id=label.id,
+        )
+
+
 def _label_in_reach(session: Session, principal: Principal, label_id: str) -> LabelRow:
     label = row_or_not_found(session, LabelRow, label_id, "label")
     require_store_access(principal, label.store)
@@ -122,7 +141,7 @@ def bind_label(
     now: datetime,
 ) -> LabelBindingRow:
     """Show `sku` on the label; a label already bound is re-bound (the old binding closes)."""
-    _label_in_reach(session, principal, label_id)
+    refuse_retired(_label_in_reach(session, principal, label_id))
     if session.get(ProductRow, sku) is None:
         raise NotFoundError("product", sku)
     require_template(session, template)

@@ -193,6 +193,8 @@ ROUTES: list[tuple[str, str, str, dict[str, Any], frozenset[str]]] = [
     ("GET", "/api/v1/health/controller", "/api/v1/health/controller", {}, EVERYONE),
     ("GET", "/api/v1/health/security", "/api/v1/health/security", {}, EVERYONE),
     ("GET", "/api/v1/audit", "/api/v1/audit", {}, frozenset({"auditor", "admin"})),
+    # Last: it retires L-1, which later routes would then refuse (409) for every role.
+    ("POST", "/api/v1/labels/{label_id}/retire", "/api/v1/labels/L-1/retire", {}, STORE),
 ]
 
 

@@ -34,6 +34,7 @@ from esl.db.repositories.rows import row_or_not_found
 from esl.errors import ConflictError, NotFoundError
 from esl.services.keys import Role
 from esl.services.label_actions import REQUESTABLE, ActionKind, get_action, request_action
+from esl.services.label_retirement import retire_label
 from esl.services.label_vitals import RECENT, label_vitals
 from esl.services.labels import (
     bind_label,
@@ -147,6 +148,15 @@ def put_binding(
 def delete_binding(label_id: IdPath, ctx: Ctx, session: CurrentSession, who: StoreStaff) -> Any:
     """Unbind the label: it stops being planned until bound again."""
     return unbind_label(session, principal=who, label_id=label_id, now=ctx.clock())
+
+
+@router.post("/labels/{label_id}/retire", response_model=LabelOut)
+def post_retire(label_id: IdPath, ctx: Ctx, session: CurrentSession, who: StoreStaff) -> LabelOut:
+    """Retire the label (broken, thrown away): its binding ends, and it is left out of the
+    audit, health and keep-alive and sent nothing again; its history stays. Retired
+    again: the same label. A BLE label still associated is 409 (unassociate it first)."""
+    row = retire_label(session, principal=who, label_id=label_id, now=ctx.clock())
+    return _label_out(session, row)
 
 
 # ---------------------------------------------------------------- label actions (the console's)
