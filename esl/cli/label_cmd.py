@@ -269,6 +269,8 @@ def register(app: typer.Typer) -> None:
             typer.echo(json.dumps(facts, sort_keys=True))
             return
         flags = [name for name in ("offline", "low_battery") if facts[name]]
+        if facts["retired_at"]:
+            flags.insert(0, f"retired at {facts['retired_at']}")
         state = facts["status"] + (f" ({facts['reason']})" if facts["reason"] else "")
         typer.echo(f"{facts['label']}  store {facts['store']}  {state} {' '.join(flags)}".rstrip())
         product = f"{facts['sku']} {facts['product']} (EAN {facts['gtin']})"

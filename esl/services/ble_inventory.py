@@ -112,6 +112,8 @@ def _kit_refusal(label: LabelRow | None, label_id: str, *, store: str, gateway: 
         return f"no label {label_id}"
     if label.store != store:
         return f"label {label_id} is in store {label.store}, not {store}"
+    if label.retired_at is not None:
+        return f"label {label_id} was retired: it is not associated again"
     if label.gateway is not None and label.gateway != gateway:
         return f"label {label_id} belongs to gateway {label.gateway}, not {gateway}"
     return ""

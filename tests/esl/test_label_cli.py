@@ -52,6 +52,21 @@ def test_bind_by_a_scanned_ean_show_and_unbind(cli: CliRunner) -> None:
     assert "not bound" in again.output
 
 
+def test_retire_says_when_and_show_says_it_is_retired(cli: CliRunner) -> None:
+    retired = cli.invoke(app, ["label", "retire", "L-1"])
+    assert retired.exit_code == 0, retired.output
+    assert "L-1 retired at" in retired.stdout
+    assert "by cli" in retired.stdout
+    assert _show(cli)["retired_at"] is not None
+    assert "retired at" in cli.invoke(app, ["label", "show", "L-1"]).stdout
+    refused = cli.invoke(app, ["label", "bind", "L-1", "5900820000011"])
+    assert refused.exit_code == 1
+    assert "retired" in refused.output
+    unknown = cli.invoke(app, ["label", "retire", "L-nowhere"])
+    assert unknown.exit_code == 1
+    assert "no label L-nowhere" in unknown.output
+
+
 def test_a_flash_is_queued_and_says_so_when_no_controller_answers(cli: CliRunner) -> None:
     queued = cli.invoke(app, ["label", "flash", "L-1", "--wait", "0"])
     assert queued.exit_code == 0, queued.output

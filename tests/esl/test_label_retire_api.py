@@ -11,7 +11,7 @@ from typing import Any
 from esl.db.engine import session_factory
 from esl.db.models import LabelRow
 from tests.support.api import Api
-from tests.support.ble_inventory import DEVICE, associated, post_inventory
+from tests.support.ble_inventory import DEVICE, GATEWAY, associated, post_inventory
 
 
 def _retire(api: Api, label_id: str, role: str = "store") -> Any:
@@ -74,3 +74,10 @@ def test_a_ble_label_still_associated_is_unassociated_first(api: Api) -> None:
     assert forced.status_code == 200, forced.text
     assert _retire(api, "L-1").status_code == 200
     assert _retired_at(api, "L-1") is not None
+    kit = api.client.post(
+        "/api/v1/stores/S01/ble/association-kit",
+        json={"gateway": GATEWAY, "label_ids": ["L-1"]},
+        headers=api.headers("admin"),
+    )
+    assert kit.status_code == 422
+    assert "retired" in kit.text

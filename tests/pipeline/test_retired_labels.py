@@ -27,7 +27,9 @@ from esl.pipeline.label_keepalive import KEEP_IN_SYNC, request_keepalive_pings
 from esl.services.health import label_health
 from esl.services.label_actions import ActionKind, request_action
 from esl.services.label_retirement import retire_label
+from esl.services.label_status import StatusThresholds
 from esl.services.labels import bind_label, unbind_label
+from esl.ui.shelf_views import store_labels
 from tests.pipeline.small_world import World
 from tests.support.database import database_url
 from tests.support.pipeline import ADMIN
@@ -123,6 +125,11 @@ async def test_a_retired_label_is_not_counted_pinged_nor_sent_anything(world: Wo
             select(func.count()).select_from(OutboxRow).where(OutboxRow.label_id == gone)
         )
     assert after.labels == 1
+    with world.sessions() as session:
+        listed = store_labels(
+            session, store="S01", now=world.clock.now, thresholds=StatusThresholds()
+        )
+    assert [line.label_id for line in listed] == [kept], "the console's store view"
     assert not statuses & {status.value for status in OPEN_STATUSES}
     assert OutboxStatus.SUPERSEDED.value in statuses
     assert (bindings, frames_after) == (1, frames_before), "its history stays"
