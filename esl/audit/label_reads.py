@@ -12,7 +12,7 @@ queried per label.
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from datetime import datetime
 from typing import Any, NamedTuple
 
@@ -86,9 +86,10 @@ def _in_service(at: datetime) -> ColumnElement[bool]:
     return or_(_labels.c.retired_at.is_(None), _labels.c.retired_at > at)
 
 
-def _bound_in(stores: list[str], *more: ColumnElement[Any], at: datetime) -> Select[Any]:
-    """The labels of `stores` in service at `at` with each binding (id, store, model,
-    SKU, raw bound_at), then `more` columns; the caller says which bindings count."""
+def _bound_in(stores: list[str], *more: ColumnElement[Any]) -> Select[Any]:
+    """The labels of `stores` with each binding (id, store, model, SKU, raw bound_at),
+    then `more` columns; the caller says which bindings count. A retired label is bound
+    to nothing from its retirement on (retiring ends its binding and none begins after)."""
     return (
         select(
             _labels.c.id,
@@ -99,14 +100,14 @@ def _bound_in(stores: list[str], *more: ColumnElement[Any], at: datetime) -> Sel
             *more,
         )
         .join(_bindings, _bindings.c.label_id == _labels.c.id)
-        .where(_labels.c.store.in_(stores), _in_service(at))
+        .where(_labels.c.store.in_(stores))
     )
 
 
 def bound_labels_then(session: Session, stores: list[str], *, at: datetime) -> list[Bound]:
     """The labels bound at the past instant `at`."""
     statement = (
-        _bound_in(stores, at=at)
+        _bound_in(stores)
         .where(
             _bindings.c.bound_at <= at,
             or_(_bindings.c.unbound_at.is_(None), _bindings.c.unbound_at > at),
@@ -133,78 +134,85 @@ def bound_labels_now(
     statement = (
         _bound_in(
             stores,
-            _states.c.confirmed_hash,
-            _states.c.displayed_hash,
-            _states.c.desired_hash,
-            raw(_states.c.desired_display_at),
-            raw(_states.c.last_seen),
-            _states.c.battery_mv,
-            _labels.c.gateway,
+            *_PANEL,
             _bindings.c.id,
             _states.c.binding_id,
             _states.c.claim_sequence,
             _states.c.last_sequence,
-            at=at,
         )
         .outerjoin(_states, _states.c.label_id == _labels.c.id)
         .where(_bindings.c.unbound_at.is_(None))
     )  # unordered: the report sorts its verdicts
-    instant = ColumnReader(session, _states.c.last_seen)
-    offline = _offline_gateways(session)
+    panel = _PanelReader(session, at=at)
     bound: list[Bound] = []
     seen: dict[str, Seen] = {}
-    for (
-        label_id,
-        store,
-        model,
-        sku,
-        bound_at,
-        confirmed,
-        displayed,
-        desired,
-        raw_display_at,
-        raw_seen,
-        battery,
-        gateway,
-        binding_id,
-        planned_binding,
-        claim,
-        last_signed,
-    ) in driver_rows(session, statement):
-        bound.append(Bound(label_id, store, model, sku, instant(bound_at)))
-        last_seen = instant(raw_seen)
-        seen[label_id] = Seen(
-            _shown_now(confirmed, displayed, desired, raw_display_at, last_seen, instant, at=at),
-            last_seen,
-            battery,
-            (store, gateway) not in offline,
-            desired if planned_binding == binding_id else None,
+    for row in driver_rows(session, statement):
+        label_id, store, model, sku, bound_at = row[:5]
+        binding_id, planned_binding, claim, last_signed = row[5 + len(_PANEL) :]
+        bound.append(Bound(label_id, store, model, sku, panel.instant(bound_at)))
+        seen[label_id] = panel.seen(
+            store,
+            row[5 : 5 + len(_PANEL)],
+            planned_for_binding=planned_binding == binding_id,
             # Frames signed after the newest believed answer may reach the panel unheard.
-            claim if claim is not None and claim < last_signed else None,
+            claim=claim if claim is not None and claim < last_signed else None,
         )
     return bound, seen
 
 
-def _shown_now(
-    confirmed: str | None,
-    displayed: str | None,
-    desired: str | None,
-    raw_display_at: Any,
-    last_seen: datetime | None,
-    instant: ColumnReader,
-    *,
-    at: datetime,
-) -> str | None:
-    """What a label shows now by its state (`esl.services.panel_image`, which the console
-    draws by)."""
-    return panel_image(
-        confirmed=confirmed,
-        displayed=displayed,
-        desired=desired,
-        display_at=None if raw_display_at is None else instant(raw_display_at),
-        last_seen=last_seen,
-        at=at,
-    ).digest
+# What a label's state says of its panel: `_PanelReader.seen` reads these columns.
+_PANEL = (
+    _labels.c.gateway,
+    _states.c.confirmed_hash,
+    _states.c.displayed_hash,
+    _states.c.desired_hash,
+    raw(_states.c.desired_display_at),
+    raw(_states.c.last_seen),
+    _states.c.battery_mv,
+)
+
+
+class _PanelReader:
+    """What a label shows now, by its state's `_PANEL` columns and its gateway's status."""
+
+    def __init__(self, session: Session, *, at: datetime) -> None:
+        self.instant = ColumnReader(session, _states.c.last_seen)
+        self.offline = _offline_gateways(session)
+        self.at = at
+
+    def seen(
+        self,
+        store: str,
+        panel: Sequence[Any],
+        *,
+        planned_for_binding: bool = False,
+        claim: int | None = None,
+    ) -> Seen:
+        """`planned_for_binding`: the image last planned was for the label's current
+        binding (`Seen.planned_hash`)."""
+        gateway, confirmed, displayed, desired, raw_display_at, raw_seen, battery = panel
+        last_seen = self.instant(raw_seen)
+        if raw_display_at is None:
+            # No timed image: `panel_image` says the label's last word, else the confirmed
+            # image. Said here without the call: 100,000 labels an audit.
+            shown = confirmed if displayed is None else displayed
+        else:
+            shown = panel_image(
+                confirmed=confirmed,
+                displayed=displayed,
+                desired=desired,
+                display_at=self.instant(raw_display_at),
+                last_seen=last_seen,
+                at=self.at,
+            ).digest
+        return Seen(
+            shown,
+            last_seen,
+            battery,
+            (store, gateway) not in self.offline,
+            desired if planned_for_binding else None,
+            claim,
+        )
 
 
 def _offline_gateways(session: Session) -> set[tuple[str, str]]:
@@ -257,44 +265,17 @@ def unbound_labels_now(
 ) -> dict[str, tuple[str, str, Seen]]:
     """Of `label_ids` (labels bound to no product now), those of `stores` and what each
     shows by its state (label id -> its store, display model and what it shows)."""
-    instant = ColumnReader(session, _states.c.last_seen)
-    offline = _offline_gateways(session)
+    panel = _PanelReader(session, at=at)
     found: dict[str, tuple[str, str, Seen]] = {}
     for chunk in in_chunks(sorted(label_ids)):
         statement = (
-            select(
-                _labels.c.id,
-                _labels.c.store,
-                _labels.c.model,
-                _labels.c.gateway,
-                _states.c.confirmed_hash,
-                _states.c.displayed_hash,
-                _states.c.desired_hash,
-                raw(_states.c.desired_display_at),
-                raw(_states.c.last_seen),
-                _states.c.battery_mv,
-            )
+            select(_labels.c.id, _labels.c.store, _labels.c.model, *_PANEL)
             .join(_states, _states.c.label_id == _labels.c.id)
             .where(_labels.c.id.in_(chunk), _labels.c.store.in_(stores), _in_service(at))
         )
-        for (
-            label_id,
-            store,
-            model,
-            gateway,
-            confirmed,
-            displayed,
-            desired,
-            raw_display_at,
-            raw_seen,
-            battery,
-        ) in driver_rows(session, statement):
-            last_seen = instant(raw_seen)
-            shown = _shown_now(
-                confirmed, displayed, desired, raw_display_at, last_seen, instant, at=at
-            )
-            online = (store, gateway) not in offline
-            found[label_id] = (store, model, Seen(shown, last_seen, battery, online))
+        for row in driver_rows(session, statement):
+            label_id, store, model = row[:3]
+            found[label_id] = (store, model, panel.seen(store, row[3:]))
     return found
 
 
