@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from collections.abc import Iterator
 from typing import Any
 
 from amqtt.broker import Broker
@@ -25,8 +26,26 @@ LOOPBACK = "127.0.0.1"
 EMBEDDED_USERNAME = "esl"
 
 
+class _SubscriptionTable(dict[str, Any]):
+    """amqtt's table of topic filters, iterated over a copy of its keys.
+
+    amqtt 0.12 walks the table with awaits inside the loop (sending a newcomer the
+    retained messages filter by filter, broadcasting a message); a client subscribing to
+    a new filter meanwhile raised "dictionary changed size during iteration" and killed
+    the walking client's session, which then heard nothing: the demo's per-store sessions
+    subscribe while others connect.
+    """
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(list(super().keys()))
+
+    def items(self) -> list[tuple[str, Any]]:  # type: ignore[override]  # a copy, not a view
+        return list(super().items())
+
+
 class _ClosingBroker(Broker):  # type: ignore[misc]  # amqtt is untyped here
-    """amqtt's broker, made to close every client socket it accepted.
+    """amqtt's broker, made to close every client socket it accepted, and to survive
+    subscriptions made while it walks its filters (`_SubscriptionTable`).
 
     amqtt skips closing a connection whose peer vanished (its drain fails first), and
     never closes connections still open at shutdown; left to the garbage collector those
@@ -35,6 +54,7 @@ class _ClosingBroker(Broker):  # type: ignore[misc]  # amqtt is untyped here
 
     def __init__(self, config: dict[str, Any], loop: asyncio.AbstractEventLoop) -> None:
         super().__init__(config, loop=loop)
+        self._subscriptions = _SubscriptionTable()
         self._open_writers: set[asyncio.StreamWriter] = set()
 
     async def stream_connected(

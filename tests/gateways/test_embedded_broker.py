@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import asyncio
 import socket
 
+import paho.mqtt.client as mqtt
 import pytest
+from paho.mqtt.enums import CallbackAPIVersion
 
 from esl.mqtt.broker_choice import configured_broker
 from esl.mqtt.embedded_broker import EMBEDDED_USERNAME, EmbeddedBroker
@@ -66,3 +69,58 @@ async def test_a_port_already_taken_is_reported_as_an_embedded_broker_error() ->
     async with EmbeddedBroker() as running:
         with pytest.raises(EmbeddedBrokerError):
             await EmbeddedBroker(port=running.endpoint.port).start()
+
+
+async def test_clients_connecting_and_subscribing_at_once_are_all_served() -> None:
+    # What `esl demo` does at start-up: gateways' statuses are retained, and the
+    # controller's per-store sessions subscribe while other clients connect. amqtt sends
+    # each newcomer the retained messages filter by filter, awaiting between filters; a
+    # filter added meanwhile used to kill the newcomer's session ("dictionary changed
+    # size during iteration"), which then heard nothing.
+    stores = 40
+    async with EmbeddedBroker() as broker:
+        endpoint = broker.endpoint
+        loop = asyncio.get_running_loop()
+        heard = {store: asyncio.Event() for store in range(stores)}
+
+        def client(name: str) -> mqtt.Client:
+            made = mqtt.Client(CallbackAPIVersion.VERSION2, client_id=name, clean_session=False)
+            made.username_pw_set(EMBEDDED_USERNAME)
+            return made
+
+        def store_session(store: int) -> mqtt.Client:
+            session = client(f"controller.S{store}")
+            session.on_connect = lambda c, _u, _f, _rc, _p: c.subscribe(
+                [(f"esl/v1/S{store}/+/status", 1), (f"esl/v1/S{store}/+/up", 1)]
+            )
+
+            def on_message(_client: mqtt.Client, _user: object, message: mqtt.MQTTMessage) -> None:
+                if message.topic.endswith("/up"):
+                    loop.call_soon_threadsafe(heard[store].set)
+
+            session.on_message = on_message
+            session.connect(endpoint.host, endpoint.port)
+            session.loop_start()
+            return session
+
+        publisher = client("gateways")
+        publisher.connect(endpoint.host, endpoint.port)
+        publisher.loop_start()
+        for store in range(stores):
+            publisher.publish(f"esl/v1/S{store}/gw1/status", b"online", qos=1, retain=True)
+        stored = publisher.publish("stored", b"", qos=1)
+        await asyncio.to_thread(stored.wait_for_publish, 5)  # the broker runs on this loop
+        sessions: list[mqtt.Client] = []
+        try:
+            for store in range(stores):
+                sessions.append(store_session(store))
+                await asyncio.sleep(0.005)
+            await asyncio.sleep(1.0)
+            for store in range(stores):
+                publisher.publish(f"esl/v1/S{store}/gw1/up", b"answer", qos=1)
+            await asyncio.wait_for(asyncio.gather(*(e.wait() for e in heard.values())), 10)
+        finally:
+            for session in [publisher, *sessions]:
+                session.disconnect()
+            for session in [publisher, *sessions]:
+                session.loop_stop()
