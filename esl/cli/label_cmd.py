@@ -224,7 +224,8 @@ def register(app: typer.Typer) -> None:
             typer.Option(
                 "--force",
                 help="Forget it now without the device (lost, broken): the device keeps "
-                "its old key and last image until its own timeout (2 h).",
+                "its old key until its own timeout (2 h) and its last image for good "
+                "(retire it if gone).",
             ),
         ] = False,
     ) -> None:

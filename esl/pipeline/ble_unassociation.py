@@ -112,8 +112,8 @@ def settle_unassociation_screen(session: Session, action: LabelActionRow, *, now
 def forget_ble_association(session: Session, label_id: str, *, now: datetime) -> str | None:
     """Step 3, or a forced unassociation: forget the label's inventory row, reservation
     and key (a new one is generated), take it off its gateway, supersede its open frames
-    (signed with the forgotten key) and what it was believed to show (associated again,
-    it gets its whole image). Its history stays. Where it was, or None if it was not."""
+    (signed with the forgotten key) and what it acknowledged (associated again, it gets
+    its whole image). Its history stays. Where it was, or None if it was not."""
     label = session.get(LabelRow, label_id)
     row = session.get(BleLabelInventoryRow, label_id)
     if label is None or row is None:
@@ -129,6 +129,10 @@ def forget_ble_association(session: Session, label_id: str, *, now: datetime) ->
     forget_desired(session, [label_id])
     state = session.get(LabelStateRow, label_id)
     if state is not None:
-        state.confirmed_hash = state.displayed_hash = None
+        # Nothing it acknowledged stands for anything signed now. What it last reported
+        # stays: an e-paper panel keeps its image, so a label forgotten without the
+        # device (forced) may still show a price, which the audit lists until the label
+        # is retired or associated again (which forgets the panel: `record_ble_association`).
+        state.confirmed_hash = None
     session.flush()
     return where

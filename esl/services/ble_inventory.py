@@ -28,7 +28,7 @@ from sqlalchemy.orm import Session
 
 from esl.db.ble_models import BleAddressReservationRow, BleLabelInventoryRow
 from esl.db.console_models import LabelActionRow
-from esl.db.models import GatewayRow, LabelModelRow, LabelRow
+from esl.db.models import GatewayRow, LabelModelRow, LabelRow, LabelStateRow
 from esl.db.repositories.rows import row_or_not_found
 from esl.errors import ConflictError, ImportRejectedError, NotFoundError, StoreOfRecordError
 from esl.pipeline.action_kinds import ActionKind, ActionStatus
@@ -344,7 +344,10 @@ def record_ble_association(
     session.execute(
         delete(BleAddressReservationRow).where(BleAddressReservationRow.label_id == label_id)
     )
-    row = session.get(BleLabelInventoryRow, label_id) or BleLabelInventoryRow(label_id=label_id)
+    row = session.get(BleLabelInventoryRow, label_id)
+    if row is None:
+        row = BleLabelInventoryRow(label_id=label_id)
+        _forget_panel(session, label_id)
     row.gateway = gateway
     row.address = record.address
     row.device_address = device
@@ -360,6 +363,15 @@ def record_ble_association(
     session.add(row)
     session.flush()
     return row
+
+
+def _forget_panel(session: Session, label_id: str) -> None:
+    """A label associated anew (never, or unassociated before) is sent its whole image:
+    what it showed under its earlier association (kept for the audit while it was
+    unassociated, `forget_ble_association`) is no base for a delta to the device now."""
+    state = session.get(LabelStateRow, label_id)
+    if state is not None:
+        state.confirmed_hash = state.displayed_hash = None
 
 
 def _other_label_at(
@@ -421,8 +433,9 @@ def unassociate_ble_label(
     under way: that one. Store keys: their own store's labels only.
 
     `force`: forget it now without the device (lost, broken, out of reach for good): the
-    device keeps its old key and its last image until its own timeout (two hours without
-    a valid frame), and the controller can no longer sign anything with that key.
+    device keeps its old key until its own timeout (two hours without a valid frame) and
+    its last image for good (e-paper), which the audit lists until the label is retired
+    or associated again; the controller can no longer sign anything with that key.
     Either way its history stays: frames, answers and actions, with who asked."""
     label = row_or_not_found(session, LabelRow, label_id, "label")
     require_store_access(principal, label.store)
@@ -460,7 +473,8 @@ def unassociate_ble_label(
         action.answered_at = now
         action.detail = (
             f"unassociated from {where} without the device; its key is forgotten "
-            "(the device keeps its old key and last image until its own timeout)"
+            "(the device keeps its old key until its own timeout and its last image for "
+            "good: retire the label if it is gone)"
         )
     session.add(action)
     session.flush()

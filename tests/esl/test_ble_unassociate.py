@@ -79,7 +79,8 @@ def test_an_unassociated_label_is_forgotten_and_can_be_associated_again(api: Api
     assert gone.status_code == 200, gone.text
     assert gone.json()["detail"] == (
         f"unassociated from {DEVICE} (ESL 0/0 on {GATEWAY}) without the device; its key is "
-        "forgotten (the device keeps its old key and last image until its own timeout)"
+        "forgotten (the device keeps its old key until its own timeout and its last image "
+        "for good: retire the label if it is gone)"
     )
     with session_factory(api.engine)() as session:
         assert session.get(BleLabelInventoryRow, "L-1") is None

@@ -221,7 +221,7 @@ def delete_ble_association(
         bool,
         Query(
             description="Forget it now without the device (lost, broken): it keeps its old "
-            "key and last image until its own timeout (2 h)"
+            "key until its own timeout (2 h) and its last image for good (retire it if gone)"
         ),
     ] = False,
 ) -> UnassociationOut:
