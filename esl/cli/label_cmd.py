@@ -16,6 +16,7 @@ import typer
 from sqlalchemy.orm import Session
 
 from esl.cli.invocation import sessions_of, settings_of
+from esl.composition import label_action_timings
 from esl.db.console_models import LabelActionRow
 from esl.db.models import LabelRow, LabelStateRow, ProductRow
 from esl.db.repositories.rows import row_or_not_found
@@ -32,8 +33,14 @@ __all__ = ["register"]
 
 OPERATOR = Principal(name="cli", role=Role.ADMIN, store=None)
 Wait = Annotated[
-    float,
-    typer.Option("--wait", min=0.0, help="Seconds to wait for the answer (0: only queue)."),
+    float | None,
+    typer.Option(
+        "--wait",
+        min=0.0,
+        help="Seconds to wait for the answer (0: only queue; default: as long as the "
+        "controller may take, by its ESL_LABEL_ACTION_* limits).",
+        show_default=False,
+    ),
 ]
 _OPEN = ("requested", "sent")
 
@@ -43,7 +50,7 @@ def _fail(error: EslError) -> typer.Exit:
     return typer.Exit(1)
 
 
-def _act(ctx: typer.Context, kind: ActionKind, label_id: str, wait_s: float) -> None:
+def _act(ctx: typer.Context, kind: ActionKind, label_id: str, wait_s: float | None) -> None:
     sessions = sessions_of(ctx)
     try:
         with sessions() as session, session.begin():
@@ -60,12 +67,18 @@ def _follow(
     kind: str,
     label_id: str,
     action_id: int,
-    wait_s: float,
+    wait_s: float | None,
     *,
     success_only: bool = False,
 ) -> None:
     """Wait up to `wait_s` for the label's answer and say it; exit 1 without one (or,
-    `success_only`, without the label's SUCCESS)."""
+    `success_only`, without the label's SUCCESS). None: as long as the controller may
+    take to end the action, so that "no answer" means it is not running, not that the
+    action is still under way (a refresh's image may go out minutes after the request)."""
+    if wait_s is None:
+        settings = settings_of(ctx)
+        longest = label_action_timings(settings).longest(kind).total_seconds()
+        wait_s = longest + 2 * settings.controller_poll_s  # a round to take it up, one to end it
     if wait_s <= 0:
         typer.echo(f"{kind} queued for {label_id} (action {action_id})")
         return
@@ -142,21 +155,21 @@ def register(app: typer.Typer) -> None:
 
     @label.command("flash")
     def flash(
-        ctx: typer.Context, label_id: Annotated[str, typer.Argument()], wait: Wait = 30.0
+        ctx: typer.Context, label_id: Annotated[str, typer.Argument()], wait: Wait = None
     ) -> None:
         """Flash the label's LED for 30 s so it is found on the shelf."""
         _act(ctx, ActionKind.FLASH, label_id, wait)
 
     @label.command("ping")
     def ping(
-        ctx: typer.Context, label_id: Annotated[str, typer.Argument()], wait: Wait = 30.0
+        ctx: typer.Context, label_id: Annotated[str, typer.Argument()], wait: Wait = None
     ) -> None:
         """Ask the label to answer: alive, battery, signal."""
         _act(ctx, ActionKind.PING, label_id, wait)
 
     @label.command("refresh")
     def refresh(
-        ctx: typer.Context, label_id: Annotated[str, typer.Argument()], wait: Wait = 60.0
+        ctx: typer.Context, label_id: Annotated[str, typer.Argument()], wait: Wait = None
     ) -> None:
         """Send the label its image again, then have it drawn (Refresh Display); wait for
         the label to say it drew it."""
@@ -218,7 +231,7 @@ def register(app: typer.Typer) -> None:
     def unassociate(
         ctx: typer.Context,
         label_id: Annotated[str, typer.Argument()],
-        wait: Wait = 150.0,
+        wait: Wait = None,
         force: Annotated[
             bool,
             typer.Option(

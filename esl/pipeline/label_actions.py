@@ -137,6 +137,17 @@ class LabelActionTimings:
     # A label that answered busy (refreshing its panel) is asked again after this.
     busy_retry: timedelta = timedelta(seconds=5)
 
+    def longest(self, action: str) -> timedelta:
+        """How long an action of this kind may stay open before these limits end it
+        (answered, unanswered or failed): a refresh's image (an unassociation's screen)
+        may go out up to `not_sent_limit` after the take-up and be answered within
+        `answer_timeout`; then its last step (a flash or ping from the request) may wait
+        for a busy label up to `wait_limit` and for its answer `answer_timeout`."""
+        last_step = self.wait_limit + self.answer_timeout
+        if action in _PLANNED_FIRST:
+            return self.not_sent_limit + self.answer_timeout + last_step
+        return last_step
+
 
 @dataclass(slots=True)
 class LabelActionSender:

@@ -83,3 +83,20 @@ def test_a_flash_is_queued_and_says_so_when_no_controller_answers(cli: CliRunner
     missing = cli.invoke(app, ["label", "flash", "NOPE", "--wait", "0"])
     assert missing.exit_code == 1
     assert "no label NOPE" in missing.output
+
+
+def test_by_default_an_action_is_awaited_as_long_as_the_controller_may_take(
+    cli: CliRunner, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # A refresh's image may go out up to the not-sent limit after the controller took
+    # it up (10 min by default): the command used to give up after 60 s and say "no
+    # answer" while the refresh was still under way. It now waits as long as the
+    # controller's own limits (ESL_LABEL_ACTION_*) and a round each way.
+    monkeypatch.setenv("ESL_LABEL_ACTION_NOT_SENT_LIMIT_S", "0.4")
+    monkeypatch.setenv("ESL_LABEL_ACTION_ANSWER_TIMEOUT_S", "0.2")
+    monkeypatch.setenv("ESL_LABEL_ACTION_WAIT_LIMIT_S", "0.1")
+    monkeypatch.setenv("ESL_CONTROLLER_POLL_S", "0.05")
+    for kind, longest in (("refresh", "1"), ("ping", "0.4")):
+        waited = cli.invoke(app, ["label", kind, "L-1"])
+        assert waited.exit_code == 1
+        assert f"L-1: no answer in {longest} s (requested)" in waited.output, waited.output
