@@ -160,7 +160,7 @@ class MqttStoreGateway:
                 with contextlib.suppress(TimeoutError):
                     await asyncio.wait_for(self._stopping.wait(), self._tick_s)
         finally:
-            self._disconnect()
+            await self._disconnect()
             self.site.save()
 
     async def wait_connected(self, timeout_s: float = 10.0) -> None:
@@ -201,13 +201,18 @@ class MqttStoreGateway:
         client.loop_start()
         self._client = client
 
-    def _disconnect(self, reason: str = "stopped") -> None:
+    async def _disconnect(self, reason: str = "stopped") -> None:
         client, self._client = self._client, None
         self._connected.clear()
         if client is None:
             return
+        # Off the event loop: waiting for the goodbye's PUBACK on it would stall the loop
+        # for up to 2 s, and with it an embedded broker on the same loop (`esl demo`),
+        # which then could not send that PUBACK either.
+        await asyncio.to_thread(self._say_goodbye, client, self._status("offline", reason))
+
+    def _say_goodbye(self, client: mqtt.Client, goodbye: str) -> None:
         if client.is_connected():
-            goodbye = self._status("offline", reason)
             with contextlib.suppress(RuntimeError):  # the link dropped meanwhile: the will says it
                 client.publish(self.status_topic, goodbye, qos=1, retain=True).wait_for_publish(2)
         client.disconnect()
@@ -220,7 +225,7 @@ class MqttStoreGateway:
 
     async def _restart(self) -> None:
         _log.info("simulated gateway restart")
-        self._disconnect("restarting")
+        await self._disconnect("restarting")
         self.site.save()
         await asyncio.sleep(self._restart_downtime_s)
         self._inbox.clear()  # frames that arrived as it went down die with it

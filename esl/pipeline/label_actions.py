@@ -249,13 +249,20 @@ class LabelActionSender:
                 written.add(label.store)
                 continue
             busy_until = action.sent_at + self.timings.busy_retry if action.sent_at else now
-            if label.id in in_flight or label.id in taken or now < busy_until:
-                # From the step's start: a refresh's image (an unassociation's screen) may
-                # have gone out long after the request, and the label is busy drawing it.
-                waiting_since = action.step_at or action.requested_at
-                if now - waiting_since >= self.timings.wait_limit:
-                    _fail(action, now, "the label stayed busy")
-                    written.add(label.store)
+            busy = label.id in in_flight or label.id in taken or now < busy_until
+            # From the step's start: a refresh's image (an unassociation's screen) may
+            # have gone out long after the request, and the label is busy drawing it.
+            # Checked before a re-send too: a busy answer slower than `busy_retry` (a
+            # gateway relaying at the label's check-in) put the action back at once, and
+            # it was signed again and again past the limit (`LabelActionTimings.longest`).
+            waiting_since = action.step_at or action.requested_at
+            if (busy or action.sent_at is not None) and now - waiting_since >= (
+                self.timings.wait_limit
+            ):
+                _fail(action, now, "the label stayed busy")
+                written.add(label.store)
+                continue
+            if busy:
                 continue
             taken.add(label.id)
             written.add(label.store)

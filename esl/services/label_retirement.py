@@ -10,7 +10,8 @@ bindings) stays.
 
 A BLE label still associated holds a key the controller would sign with and may come
 back in reach: it is unassociated first (through the device, or with `--force` for one
-that is gone, which forgets its key and what its panel showed).
+that is gone, which forgets its key; the audit lists it, by what its panel last
+showed, until it is retired).
 """
 
 from __future__ import annotations
