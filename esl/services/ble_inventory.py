@@ -345,9 +345,10 @@ def record_ble_association(
         delete(BleAddressReservationRow).where(BleAddressReservationRow.label_id == label_id)
     )
     row = session.get(BleLabelInventoryRow, label_id)
+    if row is None or row.device_address != device:
+        _forget_panel(session, label_id)
     if row is None:
         row = BleLabelInventoryRow(label_id=label_id)
-        _forget_panel(session, label_id)
     row.gateway = gateway
     row.address = record.address
     row.device_address = device
@@ -366,9 +367,10 @@ def record_ble_association(
 
 
 def _forget_panel(session: Session, label_id: str) -> None:
-    """A label associated anew (never, or unassociated before) is sent its whole image:
-    what it showed under its earlier association (kept for the audit while it was
-    unassociated, `forget_ble_association`) is no base for a delta to the device now."""
+    """A label associated anew (never, or unassociated before), or at another device, is
+    sent its whole image: what it showed under its earlier association (kept for the
+    audit while it was unassociated, `forget_ble_association`) is not what the device
+    shows now, nor a base for a delta to it."""
     state = session.get(LabelStateRow, label_id)
     if state is not None:
         state.confirmed_hash = state.displayed_hash = None

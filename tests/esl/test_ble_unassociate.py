@@ -18,7 +18,7 @@ from esl.cli import app
 from esl.db.ble_models import BleLabelInventoryRow
 from esl.db.console_models import LabelActionRow
 from esl.db.engine import create_engine_for, session_factory
-from esl.db.models import LabelBindingRow, LabelRow, OutboxRow
+from esl.db.models import LabelBindingRow, LabelRow, LabelStateRow, OutboxRow
 from esl.delivery_states import OutboxStatus
 from esl.pipeline.ble_unassociation import NOT_CONFIRMED
 from esl.pipeline.label_actions import answer_label_actions
@@ -304,3 +304,31 @@ def test_the_screen_step_waits_for_a_frame_of_the_screen_acknowledged_since_the_
         session.flush()
         settle_unassociation_screen(session, action, now=START)
         assert action.status == "requested"
+
+
+def test_a_label_recorded_at_another_device_is_believed_to_show_nothing(api: Api) -> None:
+    # A second copy of a kit (same key) used on another device records the label there.
+    # What the first device reported is nothing the new one shows: kept, planning would
+    # take the price as already on its panel and send the blank device nothing.
+    api.add_labels({"L-1": "S01"})
+    assert post_inventory(api, associated("L-1", DEVICE, 0)).status_code == 200
+    with session_factory(api.engine).begin() as session:
+        session.add(
+            LabelStateRow(label_id="L-1", confirmed_hash="ab" * 16, displayed_hash="ab" * 16)
+        )
+    again = post_inventory(api, associated("L-1", "C0:FF:EE:00:00:09", 0))
+    assert again.status_code == 200, again.text
+    with session_factory(api.engine)() as session:
+        state = session.get(LabelStateRow, "L-1")
+        assert state is not None
+        assert (state.confirmed_hash, state.displayed_hash) == (None, None)
+    # Recorded again at the same device (a refreshed record), what it showed stands.
+    with session_factory(api.engine).begin() as session:
+        state = session.get(LabelStateRow, "L-1")
+        assert state is not None
+        state.confirmed_hash = state.displayed_hash = "cd" * 16
+    assert post_inventory(api, associated("L-1", "C0:FF:EE:00:00:09", 0)).status_code == 200
+    with session_factory(api.engine)() as session:
+        state = session.get(LabelStateRow, "L-1")
+        assert state is not None
+        assert state.displayed_hash == "cd" * 16
