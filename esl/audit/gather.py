@@ -188,11 +188,12 @@ def _gather(
     # their panel still shows a price: id -> store, display model, what it shows.
     unbound: dict[str, tuple[str, str, Seen]]
     if live:
-        bound, seen = bound_labels_now(session, store_codes, at=at)
+        bound, seen, claims = bound_labels_now(session, store_codes, at=at)
         ended = ended_bindings(session, store_codes, at=at)
         unbound = unbound_labels_now(session, store_codes, ended, at=at)
     else:
         bound = bound_labels_then(session, store_codes, at=at)
+        claims = {}  # the newest believed answers are known for now only
         ended = ended_bindings(session, store_codes, at=at)
         unbound_then = labels_of(session, store_codes, ended)
         seen = past_seen(session, [b.label_id for b in bound] + sorted(unbound_then), at=at)
@@ -205,11 +206,7 @@ def _gather(
     updates = open_updates(session, [*label_ids, *unbound], at=at)
     # Frames signed after a label's newest believed answer and sent: they may be on its
     # panel whatever it last reported (live audits: the pipeline's sequences).
-    frames = unanswered_frames(
-        session,
-        {label_id: state.claim for label_id, state in seen.items() if state.claim is not None},
-        at=at,
-    )
+    frames = unanswered_frames(session, claims, at=at)
     shown_rows = shown_contents(
         session,
         {s.shown_hash for s in seen.values() if s.shown_hash}
@@ -231,13 +228,25 @@ def _gather(
     # Only a promotion makes a resolution read the ledger (for its prior price), and only
     # a label showing a reduction needs it for the prior-price check: the full history is
     # loaded for those SKUs, the rest need only when their current price started.
-    reduced_shown = {
-        b.sku
-        for b in bound
-        if (state := seen.get(b.label_id)) is not None
-        and state.shown_hash in shown_rows
-        and shown_rows[state.shown_hash][0].price < shown_rows[state.shown_hash][0].regular_price
-    }
+    reduced_shown: set[str] = set()
+    # Labels showing an image first recorded for another product than theirs, which was
+    # rendered for their own binding all the same: twin products whose labels draw the
+    # same pixels. The same pixels are the same shelf. Only the plan for the label's
+    # current binding vouches for that: a frame of the image is no proof, as a frame of
+    # the earlier binding's image may be signed again (re-sent in full, re-signed) after
+    # the re-binding, in a row created then.
+    drawn_for_binding: set[str] = set()
+    for b in bound:  # one pass over 100,000 labels
+        state = seen.get(b.label_id)
+        if state is None or state.shown_hash is None:
+            continue
+        row = shown_rows.get(state.shown_hash)
+        if row is None:
+            continue
+        if row[0].price < row[0].regular_price:
+            reduced_shown.add(b.sku)
+        if row[0].sku != b.sku and state.planned_hash == state.shown_hash:
+            drawn_for_binding.add(b.label_id)
     ledger = load_ledger_for_skus(
         session,
         promoted | reduced_shown,
@@ -249,24 +258,6 @@ def _gather(
         sku for sku in catalogue.products if any(r.store for r in catalogue.rules_for(sku))
     }
     zones = {code: store.zone for code, store in catalogue.stores.items()}
-    # Labels showing an image first recorded for another product than theirs, which was
-    # rendered for their own binding all the same: twin products whose labels draw the
-    # same pixels. The same pixels are the same shelf.
-    other_product = {
-        b.label_id: state.shown_hash
-        for b in bound
-        if (state := seen.get(b.label_id)) is not None
-        and state.shown_hash in shown_rows
-        and shown_rows[state.shown_hash][0].sku != b.sku
-    }
-    # Only the plan for the label's current binding vouches for that: a frame of the
-    # image is no proof, as a frame of the earlier binding's image may be signed again
-    # (re-sent in full, re-signed) after the re-binding, in a row created then.
-    drawn_for_binding = {
-        label_id
-        for label_id, digest in other_product.items()
-        if seen[label_id].planned_hash == digest
-    }
 
     prices: dict[PriceKey, ResolvedPrice | None] = {}
     # A SKU without store rules or promotions resolves alike in every store of a zone (of

@@ -67,8 +67,11 @@ def summarise(
     problems = tuple(sorted(prior_price_problems, key=lambda p: (p.store, p.label_id)))
     per_store: dict[str, Counter[str]] = {code: Counter() for code in stores}
     unsold: dict[str, list[str]] = {code: [] for code in per_store}
+    for (store, audit_class), count in Counter(
+        (verdict.store, verdict.audit_class) for verdict in labels
+    ).items():
+        per_store.setdefault(store, Counter())[audit_class.value] += count
     for verdict in labels:
-        per_store.setdefault(verdict.store, Counter())[verdict.audit_class.value] += 1
         if verdict.audit_class is AuditClass.NO_LONGER_SOLD:
             unsold.setdefault(verdict.store, []).append(verdict.label_id)
     problem_counts = Counter(p.store for p in problems)
