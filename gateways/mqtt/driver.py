@@ -129,11 +129,8 @@ class MqttGateway(Gateway):
             client_id=client_id,
             # No stores named: every store here, until the first `follow_stores`. Else it
             # only publishes: a clean session, which drops what an earlier run of the
-            # same client id subscribed. Clean too when the stores' sessions are the
-            # installation's: they queue while it is away, and this one, named after its
-            # process, is never resumed (kept, a crash before its first `follow_stores`
-            # would leave its wildcards queueing every store's answers for nobody).
-            persistent_session=self._stores is None and self._store_sessions_of == client_id,
+            # same client id subscribed.
+            persistent_session=self._stores is None,
             subscriptions=subscription_filters(None) if self._stores is None else (),
             on_message=self._on_message,
             on_link_change=self._on_link_change,

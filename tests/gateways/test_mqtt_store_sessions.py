@@ -17,7 +17,7 @@ import pytest
 
 from esl.composition import controller_transport
 from esl.pipeline.controller_lease import ControllerIdentity
-from gateways.base import Downlink, Uplink
+from gateways.base import Uplink
 from gateways.mqtt.driver import MqttGateway
 from gateways.mqtt.endpoint import BrokerEndpoint
 from gateways.mqtt.store_gateway import StoreGatewayClient
@@ -85,11 +85,10 @@ async def test_a_restarted_controller_hears_what_reached_the_broker_while_it_was
         previous = b""
         for run, answer in enumerate((b"while away 1", b"while away 2", b"while away 3")):
             identity = ControllerIdentity.of_this_process(now=datetime.now(UTC))
-            # As `esl run` does: every store heard at first, then the database's stores.
-            transport = controller_transport(endpoint, client_id=identity.mqtt_client_id)
+            transport = controller_transport(
+                endpoint, client_id=identity.mqtt_client_id, stores=("S001",)
+            )
             async with transport:
-                transport.follow_stores(frozenset({"S001"}))
-                await transport.send(Downlink("S001", "gw1", "L-1", b"its session is up"))
                 if run > 0:  # what came while the previous run was away
                     seen = await events_until(
                         transport, lambda e: isinstance(e, Uplink), timeout_s=10
