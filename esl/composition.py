@@ -181,10 +181,6 @@ def controller_transport(
     return MqttGateway(
         endpoint,
         client_id=client_id,
-        # Stores are heard on the installation's sessions, whatever the process: a
-        # restart, or the worker taking a store over, resumes its session and hears what
-        # the broker queued meanwhile, and no restart leaves sessions behind.
-        store_sessions_of=DEFAULT_CONTROLLER_CLIENT_ID,
         stores=stores,
         max_in_flight=max_in_flight,
         max_queued_per_store=max_queued_per_store,

@@ -2,18 +2,15 @@
 
 The controller publishes each `Downlink` to `esl/v1/{store}/{gateway}/down` on one
 session (its client id), and hears each store it serves on a session of that store's
-own: client id `{store_sessions_of}.{store}`, subscribed to `esl/v1/{store}/+/up` and
+own: client id `{client id}.{store}`, subscribed to `esl/v1/{store}/+/up` and
 `.../status`, `clean_session=False`, so the broker keeps the subscriptions and queues the
-gateways' QoS 1 uplinks while the controller is away. `esl run` names those sessions
-after the installation (`esl.composition.controller_transport`), not the process: a
-restart, or the worker taking a store over, resumes them, so nothing that reached the
-broker is lost and no restart leaves sessions behind. A broker queues per session
-(Mosquitto's `max_queued_messages`): on one session for every store, a store's login
-flooding its `up` topic filled that queue and the broker dropped whatever came next,
-any store's answers; now it fills only its own store's. With a login, a store's
-session logs in as `{username}.{store}` (`store_session_username`, the account
-`esl mqtt config` writes; Mosquitto there takes the username as the client id) with
-the same password.
+gateways' QoS 1 uplinks while the controller is away (a restart loses nothing that
+reached the broker). A broker queues per session (Mosquitto's `max_queued_messages`):
+on one session for every store, a store's login flooding its `up` topic filled that
+queue and the broker dropped whatever came next, any store's answers; now it fills
+only its own store's. With a login, a store's session logs in as
+`{username}.{store}` (`store_session_username`, the account `esl mqtt config` writes;
+Mosquitto there takes the username as the client id) with the same password.
 
 The stores come from `stores`, and from `follow_stores` while running (a worker's
 share; a single controller follows the database's stores). Until then, with
@@ -94,7 +91,6 @@ class MqttGateway(Gateway):
         endpoint: BrokerEndpoint,
         *,
         client_id: str = DEFAULT_CONTROLLER_CLIENT_ID,
-        store_sessions_of: str | None = None,
         stores: tuple[str, ...] | None = None,
         max_in_flight: int = 100,
         max_queued_per_store: int = 10_000,
@@ -120,9 +116,6 @@ class MqttGateway(Gateway):
         self._next_report: datetime | None = None
         self._endpoint = endpoint
         self._client_id = client_id
-        # Whose the stores' sessions are: this link's own (None), or an installation's,
-        # resumed by whichever controller serves the store next.
-        self._store_sessions_of = store_sessions_of or client_id
         self._reconnect_delay_s = reconnect_delay_s
         self._connection = PahoConnection(
             endpoint,
@@ -261,12 +254,10 @@ class MqttGateway(Gateway):
         return task
 
     async def _leave(self, session: PahoConnection) -> None:
-        """Close a store's session given up. The installation's stays subscribed: the
-        broker queues the store's answers for the next holder, which resumes it. This
-        link's own is unsubscribed first: nobody would resume it, and the broker would
-        queue for it for ever. Its uplinks still arriving are dropped (`_on_message`)."""
-        if self._store_sessions_of == self._client_id:
-            session.follow(())
+        """Close a store's session given up, unsubscribed first: the broker would keep
+        queueing the store's answers for a session nobody resumes (its client id is this
+        controller's). Its uplinks still arriving are dropped (`_on_message`)."""
+        session.follow(())
         await session.disconnect()
 
     async def _leave_wildcards(self, connecting: list[asyncio.Task[None]]) -> None:
@@ -279,7 +270,7 @@ class MqttGateway(Gateway):
             endpoint = replace(endpoint, username=store_session_username(endpoint.username, store))
         return PahoConnection(
             endpoint,
-            client_id=f"{self._store_sessions_of}.{store}",
+            client_id=f"{self._client_id}.{store}",
             persistent_session=True,
             subscriptions=subscription_filters((store,)),
             on_message=self._on_message,

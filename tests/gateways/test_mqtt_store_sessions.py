@@ -10,13 +10,10 @@ from __future__ import annotations
 
 import asyncio
 import uuid
-from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
 
-from esl.composition import controller_transport
-from esl.pipeline.controller_lease import ControllerIdentity
 from gateways.base import Uplink
 from gateways.mqtt.driver import MqttGateway
 from gateways.mqtt.endpoint import BrokerEndpoint
@@ -67,53 +64,3 @@ async def test_a_store_flooding_while_the_controller_is_away_costs_another_store
         await gateway.stop()
     finally:
         process.stop()
-
-
-async def test_a_restarted_controller_hears_what_reached_the_broker_while_it_was_away(
-    tmp_path: Path,
-) -> None:
-    # `esl run` names its publishing session after its process (two controllers never
-    # take each other's), and used to name its stores' sessions after it too: each
-    # restart left one persistent session per store at the broker, queueing every
-    # answer for nobody for ever, and the new process heard nothing of what its
-    # predecessor's sessions had queued. The stores' sessions are the installation's
-    # now (`esl-controller.{store}`), resumed by whichever controller runs next.
-    process = start_mosquitto(tmp_path / "mosquitto", extra_config="sys_interval 1")
-    try:
-        endpoint = BrokerEndpoint(host=process.host, port=process.port)
-        kept_after: list[int] = []
-        previous = b""
-        for run, answer in enumerate((b"while away 1", b"while away 2", b"while away 3")):
-            identity = ControllerIdentity.of_this_process(now=datetime.now(UTC))
-            transport = controller_transport(
-                endpoint, client_id=identity.mqtt_client_id, stores=("S001",)
-            )
-            async with transport:
-                if run > 0:  # what came while the previous run was away
-                    seen = await events_until(
-                        transport, lambda e: isinstance(e, Uplink), timeout_s=10
-                    )
-                    assert [e.payload for e in seen if isinstance(e, Uplink)] == [previous]
-            gateway = StoreGatewayClient(endpoint, store="S001", gateway="gw1")
-            await gateway.start()
-            await gateway.publish_up(answer)
-            await gateway.stop()
-            previous = answer
-            kept_after.append(await _sessions_kept(endpoint))
-        assert kept_after[0] > 0
-        assert kept_after == [kept_after[0]] * 3, "restarts leave no sessions behind"
-    finally:
-        process.stop()
-
-
-async def _sessions_kept(endpoint: BrokerEndpoint) -> int:
-    """Mosquitto's count of persistent sessions it keeps for clients not connected, as
-    its `$SYS` reports once a second (the last value within 2.5 s)."""
-    watch = await asyncio.create_subprocess_exec(
-        "mosquitto_sub",
-        *("-h", endpoint.host, "-p", str(endpoint.port), "-W", "2.5"),
-        *("-t", "$SYS/broker/clients/disconnected"),
-        stdout=asyncio.subprocess.PIPE,
-    )
-    out, _ = await watch.communicate()  # it exits "timed out": what it printed counts
-    return int(out.split()[-1])
