@@ -66,6 +66,9 @@ class Uplink:
     gateway: str
     payload: bytes
     received_at: datetime
+    # Perhaps queued at the broker while the controller was away (delivered as its kept
+    # session resumed): sent an unknown while before `received_at`.
+    resumed: bool = False
 
 
 class GatewayState(StrEnum):

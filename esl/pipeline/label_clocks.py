@@ -7,7 +7,11 @@ as a label action (`esl.pipeline.label_actions`, kind `set_clock`, requested by
 `controller`), at most one an hour per label. The tolerance is the setting
 `ESL_LABEL_CLOCK_TOLERANCE_S`; 0 leaves label clocks alone (simulated labels on an
 accelerated clock run ahead by design). A check-in older than a claim the
-controller holds (a replay) sets nothing off: its clock is old by its nature.
+controller holds (a replay) sets nothing off: its clock is old by its nature. Nor does a
+clock behind in a check-in the broker kept for the controller while it was away (a
+restart), delivered as its session resumed (`Uplink.resumed`): it was sent an unknown
+while before it arrived, so only a clock ahead of its arrival is known wrong. Before, a
+restart sent a SetClock to every label that had checked in meanwhile.
 
 The tolerance is wider than a store gateway's relay of a check-in (it may batch them
 for seconds) and narrower than `check_ins.FLIP_GRACE`, the lateness a timed flip is
@@ -39,15 +43,22 @@ def request_clock_settings(
     *,
     older: Collection[str],
     now: datetime,
+    late: Collection[str] = (),
     tolerance: timedelta = CLOCK_TOLERANCE,
 ) -> list[str]:
     """Queue a SetClock for every label whose check-in's clock is off by more than
     `tolerance`, unless one was asked of it within `ASK_AGAIN_AFTER` (a clock that will
-    not be set must not take a sequence number at every check-in); their ids."""
+    not be set must not take a sequence number at every check-in); their ids. A check-in
+    of `late` (delivered from a broker's backlog, sent an unknown while before it came)
+    proves only a clock ahead: behind, the delay may be the backlog's."""
     off = sorted(
         label_id
         for label_id, (response, received_at) in check_ins.items()
-        if label_id not in older and abs(response.label_time - received_at) > tolerance
+        if label_id not in older
+        and (
+            response.label_time - received_at > tolerance
+            or (label_id not in late and received_at - response.label_time > tolerance)
+        )
     )
     if not off:
         return []

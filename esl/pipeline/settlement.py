@@ -242,6 +242,8 @@ class Settlement:
             # label -> its newest check-in, and when it arrived
             check_ins: dict[str, tuple[LabelResponse, datetime]] = {}
             stale_check_ins: set[str] = set()  # labels whose check-in is older than a claim
+            # labels whose newest check-in came from a session's backlog (`Uplink.resumed`)
+            backlogged: set[str] = set()
             # label -> its newest believed answer settling no open frame (a ping's, another
             # label action's, a late one), and when it arrived: weighed as a check-in is
             reported: dict[str, tuple[LabelResponse, datetime]] = {}
@@ -302,6 +304,10 @@ class Settlement:
                     if _record_health(state, response, uplink.received_at, displayed=False):
                         check_ins[response.label_id] = (response, uplink.received_at)
                         heard[response.label_id] = vital_sign(response, uplink.received_at)
+                        if uplink.resumed:
+                            backlogged.add(response.label_id)
+                        else:
+                            backlogged.discard(response.label_id)
                 elif refusal is None:
                     accept_claim(state, response)
                     # An answer settling no open frame of the record's (a ping's) is
@@ -387,6 +393,7 @@ class Settlement:
                     session,
                     check_ins,
                     older=stale_check_ins,
+                    late=backlogged,
                     now=now,
                     tolerance=self.clock_tolerance,
                 )

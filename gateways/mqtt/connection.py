@@ -26,7 +26,7 @@ import ssl
 import threading
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 import paho.mqtt.client as paho
@@ -43,6 +43,7 @@ from gateways.errors import (
 from gateways.mqtt.endpoint import BrokerEndpoint
 
 __all__ = [
+    "BACKLOG_GRACE",
     "IncomingMessage",
     "LastWill",
     "PahoConnection",
@@ -53,6 +54,9 @@ __all__ = [
 
 # Packets read per wake-up of a socket at most, before other callbacks get their turn.
 _READS_PER_WAKE_UP = 64
+# How long after resuming a kept session what arrives may be its backlog (a broker
+# sends a full queue of 10,000 messages in a few seconds).
+BACKLOG_GRACE = timedelta(seconds=10)
 
 
 def _has_bytes(sock: Any) -> bool:
@@ -75,6 +79,9 @@ class IncomingMessage:
     payload: bytes
     retained: bool
     received_at: datetime
+    # Delivered within `BACKLOG_GRACE` of resuming a session the broker kept: perhaps
+    # queued while this client was away, sent an unknown while before `received_at`.
+    resumed: bool = False
 
 
 @dataclass(frozen=True, slots=True)
@@ -179,6 +186,7 @@ class PahoConnection:
         self._pending: dict[int, Callable[[GatewayError | None], None]] = {}
         self._subscribe_mid: int | None = None
         self._last_failure = "no answer from the broker"
+        self._backlog_until: datetime | None = None
         self._connected = False
         self._closed = False
         self._loop_thread: int | None = None
@@ -464,11 +472,15 @@ class PahoConnection:
     # --- paho's callbacks (on the event loop): convert paho's objects to ours ---------
 
     def _paho_on_connect(
-        self, client: paho.Client, _userdata: Any, _flags: Any, reason: ReasonCode, _props: Any
+        self, client: paho.Client, _userdata: Any, flags: Any, reason: ReasonCode, _props: Any
     ) -> None:
         if reason.is_failure:
             self._on_loop(self._refused, str(reason))
             return
+        # A session the broker kept delivers first what it queued meanwhile.
+        self._backlog_until = (
+            self._clock() + BACKLOG_GRACE if getattr(flags, "session_present", False) else None
+        )
         if not self._subscriptions:
             self._on_loop(self._subscribed, None, ())
             return
@@ -502,11 +514,14 @@ class PahoConnection:
         self._on_loop(self._acknowledged, mid)
 
     def _paho_on_message(self, _client: paho.Client, _userdata: Any, message: Any) -> None:
+        received_at = self._clock()
+        backlog_until = self._backlog_until
         incoming = IncomingMessage(
             topic=message.topic,
             payload=bytes(message.payload),
             retained=bool(message.retain),
-            received_at=self._clock(),
+            received_at=received_at,
+            resumed=backlog_until is not None and received_at <= backlog_until,
         )
         self._on_loop(self._deliver, incoming)
 

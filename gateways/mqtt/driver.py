@@ -360,6 +360,7 @@ class MqttGateway(Gateway):
                 gateway=address.gateway,
                 payload=message.payload,
                 received_at=message.received_at,
+                resumed=message.resumed,
             )
         if address.kind is TopicKind.STATUS:
             status = decode_status(message.payload)
