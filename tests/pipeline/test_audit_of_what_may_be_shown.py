@@ -36,6 +36,7 @@ from esl.services.templates import save_template
 from firmware_sim.images import ImageStore
 from tests.pipeline.in_memory_gateway import radio
 from tests.pipeline.small_world import T0, World
+from tests.support.audit import audit_by_label
 from tests.support.pipeline import ADMIN, publish_prices
 
 
@@ -45,11 +46,7 @@ def world(engine: Engine) -> World:
 
 
 def _audit(world: World) -> list[LabelVerdict]:
-    with world.sessions() as session:
-        report = gather_audit(
-            session, at=world.clock.now, now=world.clock.now, currency="PLN", locale="pl_PL"
-        ).report
-    return list(report.labels)
+    return list(audit_by_label(world.sessions, world.clock.now).values())
 
 
 async def test_a_change_sent_unanswered_and_reverted_is_no_match_until_answered(

@@ -18,7 +18,6 @@ from sqlalchemy import Engine, func, select
 from typer.testing import CliRunner
 
 from esl.audit.classify import AuditClass, LabelVerdict
-from esl.audit.gather import gather_audit
 from esl.cli import app
 from esl.db.models import LabelBindingRow, LabelRow, OutboxRow
 from esl.delivery_states import OPEN_STATUSES, OutboxStatus
@@ -31,6 +30,7 @@ from esl.services.label_status import StatusThresholds
 from esl.services.labels import bind_label, unbind_label
 from esl.ui.shelf_views import store_labels
 from tests.pipeline.small_world import World
+from tests.support.audit import audit_by_label
 from tests.support.database import database_url
 from tests.support.pipeline import ADMIN
 
@@ -41,11 +41,7 @@ def world(engine: Engine) -> World:
 
 
 def _audit(world: World) -> dict[str, LabelVerdict]:
-    with world.sessions() as session:
-        report = gather_audit(
-            session, at=world.clock.now, now=world.clock.now, currency="PLN", locale="pl_PL"
-        ).report
-    return {verdict.label_id: verdict for verdict in report.labels}
+    return audit_by_label(world.sessions, world.clock.now)
 
 
 async def _unbound_unanswered(world: World) -> tuple[str, str]:

@@ -16,7 +16,6 @@ import pytest
 from sqlalchemy import Engine, func, select
 
 from esl.audit.classify import AuditClass, LabelVerdict
-from esl.audit.gather import gather_audit
 from esl.db.ble_models import BleLabelInventoryRow
 from esl.db.console_models import LabelActionRow
 from esl.db.models import LabelRow, OutboxRow
@@ -37,6 +36,7 @@ from rendering.encoding import image_from_planes
 from tests.gateways.ble.ble_store import FAST
 from tests.gateways.ble.test_pipeline_over_ble import STORE, BleShop
 from tests.rendering.identification_checks import qr_region_encodes
+from tests.support.audit import audit_by_label
 from tests.support.pipeline import expected_planes, publish_prices
 
 STAFF = Principal(name="store-key", role=Role.STORE, store=STORE)
@@ -322,8 +322,4 @@ async def test_a_forgotten_label_associated_again_is_sent_its_price_again(
 
 
 def _audit(shop: BleShop) -> dict[str, LabelVerdict]:
-    with shop.sessions() as session:
-        report = gather_audit(
-            session, at=shop.clock.now, now=shop.clock.now, currency="PLN", locale="pl_PL"
-        ).report
-    return {verdict.label_id: verdict for verdict in report.labels}
+    return audit_by_label(shop.sessions, shop.clock.now)
