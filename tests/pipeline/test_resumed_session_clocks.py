@@ -48,7 +48,7 @@ async def test_a_restart_sets_no_label_clock_that_is_right(
         publish_prices(chain.sessions, PRICES, now=wall_clock())
         chain.add_store("S01", labels=4, check_in_interval_s=8.0)
         await chain.start_gateway("S01")
-        await super(Chain, chain).start_controller(label_clock_tolerance=TOLERANCE)
+        await chain.start_controller(label_clock_tolerance=TOLERANCE)
         await chain.wait_converged(wall_clock())
         await _each_heard_since(chain, wall_clock())  # live check-ins: clocks right
         with chain.sessions() as session:
@@ -58,7 +58,7 @@ async def test_a_restart_sets_no_label_clock_that_is_right(
         await chain.stop_controller()  # a restart (an upgrade): away longer than the tolerance
         await asyncio.sleep(10)  # the labels check in meanwhile, queued at the broker
         restarted_at = wall_clock()
-        await super(Chain, chain).start_controller(label_clock_tolerance=TOLERANCE)
+        await chain.start_controller(label_clock_tolerance=TOLERANCE)
         await _each_heard_since(chain, restarted_at)  # the backlog, weighed
         with chain.sessions() as session:
             set_clock = session.scalars(

@@ -108,12 +108,15 @@ class Chain(SimulatedChain):
         seed: int = 1,
         window: int | None = None,
         database_retry: DatabaseRetry | None = None,
+        label_clock_tolerance: timedelta | None = None,
     ) -> UpdateController:
         changes: dict[str, object] = {}
         if window is not None:
             changes["window"] = window
         if database_retry is not None:
             changes["database_retry"] = database_retry
+        if label_clock_tolerance is not None:  # labels on real time: their clocks judged
+            changes["label_clock_tolerance"] = label_clock_tolerance
         return await super().start_controller(seed=seed, **changes)
 
     @property
