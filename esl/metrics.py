@@ -18,6 +18,7 @@ restarted controller does not start again from zero, and two processes never dis
     esl_database_unreachable_seconds      how long the controller's database has not answered
     esl_database_outages_total            database outages the controller rode out since start
     esl_controller_uplinks_dropped_total{store}  uplinks dropped over the per-store bound
+    esl_controller_store_unheard_seconds{store}  how long a served store is not heard
 
 The controller's view of its database comes from the status file it writes
 (esl/pipeline/controller_status.py), so a scrape still says since when the database is
@@ -217,6 +218,15 @@ class ControllerCollector(Collector):
         for store, count in sorted(status.uplinks_dropped.items()):
             dropped.add_metric([store], count)
         yield dropped
+        unheard = GaugeMetricFamily(
+            "esl_controller_store_unheard_seconds",
+            "How long a store the controller serves has not been heard (its own broker "
+            "session refused or down); a store appears only while it is not heard.",
+            labels=["store"],
+        )
+        for store, item in sorted(status.stores_unheard.items()):
+            unheard.add_metric([store], max((now - item.since).total_seconds(), 0.0))
+        yield unheard
 
 
 class ApiLatency:

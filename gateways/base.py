@@ -31,6 +31,7 @@ __all__ = [
     "GatewayStatus",
     "TransportKind",
     "TransportStatus",
+    "UnheardStore",
     "Uplink",
     "gateway_class",
     "system_clock",
@@ -100,6 +101,16 @@ class TransportStatus:
     reason: str | None = None
 
 
+@dataclass(frozen=True, slots=True)
+class UnheardStore:
+    """A store the transport should hear and cannot: since when, and the last reason
+    (its login refused, its link down). Frames still go out to it; its labels' answers
+    wait at the broker (or are lost), so the controller cannot confirm them."""
+
+    since: datetime
+    reason: str
+
+
 GatewayEvent = Uplink | GatewayStatus | TransportStatus
 
 
@@ -144,6 +155,12 @@ class Gateway(StartedInContext):
     def dropped_uplinks(self) -> Mapping[str, int]:
         """Per store, uplinks the transport dropped since start because too many of that
         store's were queued (a store flooding its topic); none unless it bounds them."""
+        return {}
+
+    @property
+    def unheard_stores(self) -> Mapping[str, UnheardStore]:
+        """Stores served and not heard now (a store's own session not connected); none
+        for a transport that hears every store on its one link."""
         return {}
 
     def follow_stores(self, stores: frozenset[str]) -> None:

@@ -11,9 +11,10 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+from collections import Counter
 from collections.abc import AsyncIterator, Mapping, Sequence
 
-from gateways.base import Downlink, Gateway, GatewayEvent
+from gateways.base import Downlink, Gateway, GatewayEvent, UnheardStore
 from gateways.errors import GatewayError
 
 __all__ = ["GatewayGroup", "UnroutableDownlinkError"]
@@ -104,3 +105,18 @@ class GatewayGroup(Gateway):
     @property
     def max_in_flight(self) -> int:
         return sum(member.max_in_flight for member in self._members)
+
+    @property
+    def dropped_uplinks(self) -> Mapping[str, int]:
+        dropped: Counter[str] = Counter()
+        for member in self._members:
+            dropped.update(member.dropped_uplinks)
+        return dict(dropped)
+
+    @property
+    def unheard_stores(self) -> Mapping[str, UnheardStore]:
+        return {
+            store: unheard
+            for member in self._members
+            for store, unheard in member.unheard_stores.items()
+        }

@@ -324,6 +324,7 @@ class UpdateController:
             database_error=report.last_error,
             database_outages=self.outage.outages,
             uplinks_dropped=self.uplinks_dropped(),
+            stores_unheard=dict(self.dispatcher.gateway.unheard_stores),
         )
 
     def uplinks_dropped(self) -> dict[str, int]:
@@ -339,7 +340,15 @@ class UpdateController:
             return
         now = self.clock()
         report = self.outage.report()
-        news = (report.unreachable_since, report.failed_tries, self._next_renewal)
+        news = (
+            report.unreachable_since,
+            report.failed_tries,
+            self._next_renewal,
+            frozenset(
+                (store, unheard.reason)
+                for store, unheard in self.dispatcher.gateway.unheard_stores.items()
+            ),
+        )
         if news == self._status_written and self._status_fresh_until > now:
             return
         write_controller_status(self.status_path, self.status())

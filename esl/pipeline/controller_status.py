@@ -17,6 +17,8 @@ from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
+from gateways.base import UnheardStore
+
 __all__ = [
     "STATUS_FILE_NAME",
     "ControllerStatus",
@@ -42,6 +44,9 @@ class ControllerStatus:
     database_outages: int  # outages ridden out since start
     # Per store, uplinks dropped over its bound since start (a flood of its `up` topic).
     uplinks_dropped: dict[str, int] = field(default_factory=dict)
+    # Per store served and not heard now (its own broker session down or refused): its
+    # labels' answers cannot reach the controller, so nothing sent there is confirmed.
+    stores_unheard: dict[str, UnheardStore] = field(default_factory=dict)
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -54,6 +59,10 @@ class ControllerStatus:
             "database_error": self.database_error,
             "database_outages": self.database_outages,
             "uplinks_dropped": self.uplinks_dropped,
+            "stores_unheard": {
+                store: {"since": unheard.since.isoformat(), "reason": unheard.reason}
+                for store, unheard in sorted(self.stores_unheard.items())
+            },
         }
 
     @classmethod
@@ -72,6 +81,12 @@ class ControllerStatus:
                 str(store): int(count)
                 for store, count in (data.get("uplinks_dropped") or {}).items()
             },
+            stores_unheard={
+                str(store): UnheardStore(
+                    since=datetime.fromisoformat(unheard["since"]), reason=str(unheard["reason"])
+                )
+                for store, unheard in (data.get("stores_unheard") or {}).items()
+            },
         )
 
     def alive(self, *, now: datetime, renew_every: timedelta) -> bool:
@@ -83,20 +98,24 @@ class ControllerStatus:
         """One line for `esl health`."""
         who = f"controller pid {self.pid} on {self.host}"
         age = (now - self.written_at).total_seconds()
-        flood = (
-            "; uplinks dropped over the per-store bound (frames sent again): "
-            + ", ".join(f"{store} {count}" for store, count in self.uplinks_dropped.items())
-            if self.uplinks_dropped
-            else ""
-        )
+        notes = ""
+        if self.uplinks_dropped:
+            notes += "; uplinks dropped over the per-store bound (frames sent again): " + ", ".join(
+                f"{store} {count}" for store, count in self.uplinks_dropped.items()
+            )
+        if self.stores_unheard:
+            notes += "; stores not heard (their answers cannot be confirmed): " + ", ".join(
+                f"{store} since {unheard.since:%Y-%m-%d %H:%M:%S} UTC ({unheard.reason})"
+                for store, unheard in sorted(self.stores_unheard.items())
+            )
         if self.database_unreachable_since is not None:
             return (
                 f"{who}: database unreachable since "
                 f"{self.database_unreachable_since:%Y-%m-%d %H:%M:%S} UTC "
                 f"({self.database_failed_tries} tries, {self.database_error}); last report "
-                f"{age:.0f} s ago{flood}"
+                f"{age:.0f} s ago{notes}"
             )
-        return f"{who}: database reachable; last report {age:.0f} s ago{flood}"
+        return f"{who}: database reachable; last report {age:.0f} s ago{notes}"
 
 
 def controller_status_path(data_dir: Path) -> Path:

@@ -327,10 +327,18 @@ class PahoConnection:
 
     async def _stop_upkeep(self) -> None:
         upkeep, self._upkeep = self._upkeep, None
-        if upkeep is not None:
-            upkeep.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await upkeep
+        if upkeep is None:
+            return
+        upkeep.cancel()
+        try:
+            await upkeep
+        except asyncio.CancelledError:
+            # The upkeep's own end, expected; but if the task closing us was cancelled
+            # meanwhile (a gateway stopping while this session connects), that is its
+            # to carry on: swallowed, a store's connect loop retried for ever.
+            current = asyncio.current_task()
+            if current is not None and current.cancelling():
+                raise
 
     def _close_socket(self, client: paho.Client) -> None:
         self._unwatch()
@@ -529,7 +537,8 @@ class PahoConnection:
 
     def _refused(self, reason: str) -> None:
         self._last_failure = f"refused: {reason}"
-        if self._ready is not None and not self._ready.done():
+        # Closing already (the caller gave up): nobody awaits the refusal any more.
+        if self._ready is not None and not self._ready.done() and not self._closed:
             self._ready.set_exception(
                 GatewayConnectError(
                     host=self._endpoint.host, port=self._endpoint.port, reason=self._last_failure

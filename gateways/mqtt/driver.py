@@ -55,6 +55,7 @@ from gateways.base import (
     GatewayStatus,
     TransportKind,
     TransportStatus,
+    UnheardStore,
     Uplink,
     system_clock,
 )
@@ -137,6 +138,10 @@ class MqttGateway(Gateway):
             store: self._store_session(store) for store in sorted(self._stores or ())
         }
         self._first_connection: dict[str, asyncio.Event] = {}
+        # Per store served whose own session is not connected now: since when, and why.
+        self._unheard: dict[str, UnheardStore] = {
+            store: UnheardStore(since=clock(), reason="connecting") for store in self._sessions
+        }
         self._tasks: set[asyncio.Task[None]] = set()  # closing sessions, leaving wildcards
         self._connecting: set[asyncio.Task[None]] = set()  # stores' sessions connecting
         self._running = False
@@ -168,6 +173,15 @@ class MqttGateway(Gateway):
         """The stores heard on a session of their own now."""
         return frozenset(self._sessions)
 
+    @property
+    def unheard_stores(self) -> Mapping[str, UnheardStore]:
+        """Stores followed whose own session is not connected (refused, unreachable, its
+        link down). None while the publishing session still hears every store on its
+        wildcards (until each store's session first connects)."""
+        if self._connection.subscriptions:
+            return {}
+        return dict(self._unheard)
+
     async def start(self) -> None:
         sessions = list(self._sessions.values())
         try:
@@ -196,6 +210,7 @@ class MqttGateway(Gateway):
             task.cancel()
         await asyncio.gather(*connecting, *self._tasks, return_exceptions=True)
         sessions, self._sessions = list(self._sessions.values()), {}
+        self._unheard.clear()
         await asyncio.gather(
             self._connection.disconnect(), *(session.disconnect() for session in sessions)
         )
@@ -232,9 +247,11 @@ class MqttGateway(Gateway):
         for store in set(self._sessions) - stores:
             self._spawn(self._leave(self._sessions.pop(store)))
             self._first_connection.pop(store, None)
+            self._unheard.pop(store, None)
         added = []
         for store in sorted(stores - set(self._sessions)):
             self._sessions[store] = session = self._store_session(store)
+            self._not_heard(store, "connecting")
             if self._running:
                 self._first_connection[store] = asyncio.Event()
                 added.append(self._spawn(self._connect_store(store, session), self._connecting))
@@ -268,15 +285,34 @@ class MqttGateway(Gateway):
         endpoint = self._endpoint
         if endpoint.username is not None:
             endpoint = replace(endpoint, username=store_session_username(endpoint.username, store))
-        return PahoConnection(
+        session = PahoConnection(
             endpoint,
             client_id=f"{self._client_id}.{store}",
             persistent_session=True,
             subscriptions=subscription_filters((store,)),
             on_message=self._on_message,
+            on_link_change=lambda up, reason: self._store_link(store, session, up, reason),
             reconnect_delay_s=self._reconnect_delay_s,
             clock=self._clock,
         )
+        return session
+
+    def _store_link(
+        self, store: str, session: PahoConnection, connected: bool, reason: str | None
+    ) -> None:
+        """A store's session came up (heard) or lost its link (not heard until it is back)."""
+        if self._sessions.get(store) is not session:
+            return  # a session given up, or replaced after failing to connect
+        if connected:
+            self._unheard.pop(store, None)
+        else:
+            self._not_heard(store, f"link down: {reason}")
+
+    def _not_heard(self, store: str, reason: str) -> None:
+        """Keep since when a store is not heard; update why."""
+        before = self._unheard.get(store)
+        since = self._clock() if before is None else before.since
+        self._unheard[store] = UnheardStore(since=since, reason=reason)
 
     async def _connect_store(self, store: str, session: PahoConnection) -> None:
         """Connect a store's session; refused or unreachable, try again with a new one
@@ -290,13 +326,15 @@ class MqttGateway(Gateway):
                 return
             except GatewayError as error:
                 log.warning("could not hear store %s on its own session: %s", store, error)
+                if self._sessions.get(store) is session:
+                    self._not_heard(store, str(error))
             finally:
                 if (waiting := self._first_connection.pop(store, None)) is not None:
                     waiting.set()
             await asyncio.sleep(delay)
             delay = min(delay * 2, longest)
-            if self._sessions.get(store) is not session:
-                return  # no longer followed
+            if not self._running or self._sessions.get(store) is not session:
+                return  # stopping, or no longer followed
             self._sessions[store] = session = self._store_session(store)
 
     async def _heard(self, downlinks: Sequence[Downlink]) -> None:

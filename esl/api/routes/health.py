@@ -16,7 +16,7 @@ from esl.services.label_status import StatusThresholds
 from esl.services.labels import require_store_access
 from esl.services.stores import require_known_stores
 
-__all__ = ["ControllerStatusOut", "router"]
+__all__ = ["ControllerStatusOut", "UnheardStoreOut", "router"]
 
 router = APIRouter(tags=["health"])  # every route here is in this section of the API docs
 # Auditors and the pricing team see every store; a store key sees its own.
@@ -43,6 +43,13 @@ def get_label_health(
     )
 
 
+class UnheardStoreOut(BaseModel):
+    """A store the controller serves and cannot hear: since when, and why."""
+
+    since: datetime
+    reason: str
+
+
 class ControllerStatusOut(BaseModel):
     """The running controller as it last reported itself; `running` false when it has not
     reported for three lease renewals (or never)."""
@@ -58,6 +65,9 @@ class ControllerStatusOut(BaseModel):
     database_outages: int = 0
     # Per store, uplinks dropped since start over its bound of waiting ones (a flood).
     uplinks_dropped: dict[str, int] = {}
+    # Per store served whose answers cannot reach the controller now (its own broker
+    # session refused or down): nothing sent there is confirmed until it is heard again.
+    stores_unheard: dict[str, UnheardStoreOut] = {}
 
 
 @router.get("/health/controller", response_model=ControllerStatusOut)
