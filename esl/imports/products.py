@@ -23,6 +23,7 @@ from esl.imports.csv_fields import (
 from esl.imports.report import ImportReport
 from esl.planning_queue import record_published_change
 from esl.services.ledger_instants import begin_price_write
+from esl.services.product_codes import gtin_clashes
 from esl.services.products import record_category_moves
 from pricing.errors import PricingError
 from pricing.products import Product
@@ -92,6 +93,13 @@ def import_products(
         source, lambda row: product_values(_parse(row)), key=lambda v: str(v["sku"])
     )
     problems = parsed.problems
+    # A scanned barcode binds a label to the product it names: one GTIN, one product,
+    # whether another holds it already or another line of this file gives it too.
+    clashes = gtin_clashes(
+        session, {sku: str(v["gtin"] or "") for sku, (_, v) in parsed.by_key.items()}
+    )
+    for sku, reason in clashes.items():
+        problems.add(parsed.by_key[sku][0], reason)
     problems.raise_if_any()
 
     table = core_table(ProductRow)

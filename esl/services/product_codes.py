@@ -1,20 +1,30 @@
 """Finding a product by what a person has in hand: its SKU, or the EAN/GTIN a barcode
 scanner types (a scanner reads EAN-13; the store of record may hold it as a 14-digit GTIN
-with a leading zero)."""
+with a leading zero). A GTIN names one product: a scan must never pick one of two."""
 
 from __future__ import annotations
+
+from collections.abc import Mapping
 
 from sqlalchemy import or_, select
 from sqlalchemy.orm import Session
 
 from esl.db.models import ProductRow
-from esl.errors import NotFoundError
+from esl.errors import ConflictError, NotFoundError
 
-__all__ = ["product_by_code"]
+__all__ = ["gtin_clashes", "gtin_key", "product_by_code"]
+
+
+def gtin_key(gtin: str) -> str:
+    """One key for every form of one code: zero-padded to 14 digits (an EAN-13 and the
+    same code written as a GTIN-14 with a leading zero are the same product's)."""
+    return gtin.zfill(14)
 
 
 def product_by_code(session: Session, code: str) -> ProductRow:
-    """The product whose SKU or GTIN is `code`; NotFoundError naming the code otherwise."""
+    """The product whose SKU or GTIN is `code`; NotFoundError naming the code otherwise,
+    ConflictError when the code is the GTIN of more than one product (stored before
+    GTINs were checked: the scan is refused rather than bound to either)."""
     code = code.strip()
     if not code:
         raise NotFoundError("product", "(empty code)")
@@ -22,19 +32,51 @@ def product_by_code(session: Session, code: str) -> ProductRow:
     if by_sku is not None:
         return by_sku
     if code.isdigit():
-        padded = code.zfill(14)
-        found = session.scalar(
+        found = session.scalars(
             select(ProductRow)
             .where(
                 or_(
                     ProductRow.gtin == code,
-                    ProductRow.gtin == padded,
+                    ProductRow.gtin == gtin_key(code),
                     ProductRow.gtin == code.lstrip("0"),
                 )
             )
             .order_by(ProductRow.sku)
-            .limit(1)
-        )
-        if found is not None:
-            return found
+        ).all()
+        if len(found) > 1:
+            skus = ", ".join(product.sku for product in found)
+            raise ConflictError(
+                f"EAN {code} is the GTIN of more than one product ({skus}): bind by SKU, "
+                "and give each product its own GTIN",
+                field="code",
+                skus=[product.sku for product in found],
+            )
+        if found:
+            return found[0]
     raise NotFoundError("product with SKU or EAN", code)
+
+
+def gtin_clashes(session: Session, gtins: Mapping[str, str]) -> dict[str, str]:
+    """Of `gtins` (SKU -> GTIN, "" for none: products about to be written), each SKU
+    whose GTIN another product would then hold too, with the reason. The others are the
+    products stored and not in `gtins` (theirs are replaced)."""
+    holders: dict[str, list[str]] = {}
+    stored = session.execute(
+        select(ProductRow.sku, ProductRow.gtin).where(ProductRow.gtin != "")
+    ).all()
+    for sku, gtin in stored:
+        if sku not in gtins and gtin:
+            holders.setdefault(gtin_key(gtin), []).append(sku)
+    for sku, gtin in gtins.items():
+        if gtin:
+            holders.setdefault(gtin_key(gtin), []).append(sku)
+    clashes: dict[str, str] = {}
+    for sku, gtin in gtins.items():
+        holding = holders.get(gtin_key(gtin), []) if gtin else []
+        others = [other for other in holding if other != sku]
+        if others:
+            clashes[sku] = (
+                f"GTIN {gtin} is also product {', '.join(sorted(others))}'s: a scanned "
+                "barcode must name one product"
+            )
+    return clashes

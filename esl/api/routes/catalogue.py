@@ -25,10 +25,11 @@ from esl.api.schemas import (
 from esl.db.mapping import product_values
 from esl.db.models import LabelModelRow, ProductRow, StoreRow, ZoneRow
 from esl.db.repositories.rows import row_or_not_found
-from esl.errors import NotFoundError
+from esl.errors import ConflictError, NotFoundError
 from esl.planning_queue import record_published_change
 from esl.services.keys import Principal
 from esl.services.ledger_instants import begin_price_write
+from esl.services.product_codes import gtin_clashes
 from esl.services.products import record_category_moves
 from esl.services.stores import save_stores
 from esl.services.zones import save_zone
@@ -117,6 +118,9 @@ def put_product(
     # The engine's own checks (GTIN, VAT, units) raise PricingError: a 422 like any other.
     product = Product(sku=sku, **{**body.model_dump(), "net_unit": NetUnit(body.net_unit)})
     values = product_values(product)
+    # A scanned barcode binds a label to the product it names: one GTIN, one product.
+    if clash := gtin_clashes(session, {sku: product.gtin or ""}).get(sku):
+        raise ConflictError(clash, field="gtin")
     row = session.get(ProductRow, sku) or ProductRow(sku=sku)
     changed = row.name is not None and any(getattr(row, n) != v for n, v in values.items())
     moved = changed and row.category != product.category
