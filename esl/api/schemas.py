@@ -20,6 +20,7 @@ from pydantic import (
 )
 
 from esl.api.instants import Instant
+from esl.services.gateway_ids import GATEWAY_ID_PATTERN
 from esl.services.publication_commands import (
     EndPrice,
     EndPromotion,
@@ -458,7 +459,7 @@ class LabelIn(RequestBody):
     id: str = Field(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9][A-Za-z0-9_.:\-]*$")
     store: str = Field(min_length=1, max_length=32)
     model: str = Field(min_length=1, max_length=32)
-    gateway: str | None = Field(default=None, max_length=64)
+    gateway: str | None = Field(default=None, max_length=64, pattern=GATEWAY_ID_PATTERN)
     pairing_code: str | None = Field(
         default=None,
         max_length=128,

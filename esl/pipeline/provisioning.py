@@ -17,6 +17,7 @@ from sqlalchemy.orm import Session
 from esl.db.models import GatewayRow, LabelModelRow, LabelRow, StoreRow, core_table
 from esl.db.repositories import in_chunks
 from esl.errors import ConflictError, ImportRejectedError, NotFoundError
+from esl.services.gateway_ids import require_gateway_id
 from gateways.protocol import (
     LabelProvision,
     ProvisioningFile,
@@ -51,6 +52,7 @@ def register_provisioned_labels(
     A label already registered with the same key is left alone; with another key, or in
     another store, it is a conflict: keys are never silently replaced.
     """
+    require_gateway_id(gateway)
     if session.get(StoreRow, store) is None:
         raise NotFoundError("store", store)
     gateway_row = session.get(GatewayRow, gateway)

@@ -33,6 +33,7 @@ from esl.db.repositories.rows import row_or_not_found
 from esl.errors import ConflictError, ImportRejectedError, NotFoundError, StoreOfRecordError
 from esl.pipeline.action_kinds import ActionKind, ActionStatus
 from esl.pipeline.ble_unassociation import forget_ble_association
+from esl.services.gateway_ids import require_gateway_id
 from esl.services.keys import Principal
 from esl.services.labels import current_binding, require_store_access
 from gateways.ble.control_point import EslAddress
@@ -230,6 +231,7 @@ def record_ble_associations(
     `paired_with_code` names the labels the gateway paired with their printed code."""
     gateway_row = session.get(GatewayRow, gateway)
     if gateway_row is None:
+        require_gateway_id(gateway)
         session.add(GatewayRow(id=gateway, store=store, transport="mqtt", name=gateway))
         session.flush()
     elif gateway_row.store != store:

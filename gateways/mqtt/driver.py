@@ -59,7 +59,7 @@ from gateways.base import (
     Uplink,
     system_clock,
 )
-from gateways.errors import GatewayError, GatewayNotStartedError
+from gateways.errors import GatewayError, GatewayNotStartedError, InvalidTopicPartError
 from gateways.mqtt.connection import IncomingMessage, PahoConnection
 from gateways.mqtt.endpoint import BrokerEndpoint
 from gateways.mqtt.topics import (
@@ -227,12 +227,26 @@ class MqttGateway(Gateway):
         if not self._running:
             raise GatewayNotStartedError()
         await self._heard(downlinks)
-        return await self._connection.publish_all(
-            [
-                (topic_for(store=d.store, gateway=d.gateway, kind=TopicKind.DOWN), d.payload)
-                for d in downlinks
-            ]
-        )
+        # A frame whose store or gateway id no topic can carry is refused alone: the
+        # batch holds every store's due frames, and the others must still go out.
+        outcomes: list[GatewayError | None] = [None] * len(downlinks)
+        publishing: list[int] = []
+        messages: list[tuple[str, bytes]] = []
+        for index, downlink in enumerate(downlinks):
+            try:
+                topic = topic_for(
+                    store=downlink.store, gateway=downlink.gateway, kind=TopicKind.DOWN
+                )
+            except InvalidTopicPartError as error:
+                outcomes[index] = error
+                continue
+            publishing.append(index)
+            messages.append((topic, downlink.payload))
+        if messages:
+            published = await self._connection.publish_all(messages)
+            for index, outcome in zip(publishing, published, strict=True):
+                outcomes[index] = outcome
+        return outcomes
 
     def follow_stores(self, stores: frozenset[str]) -> None:
         """Hear these stores only, each on a session of its own (on the event loop): a

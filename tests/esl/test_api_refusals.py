@@ -141,6 +141,24 @@ def test_a_gateway_serving_labels_cannot_move_to_another_store(api: Api) -> None
     assert renamed.status_code == 200
 
 
+def test_a_gateway_id_no_mqtt_topic_can_carry_is_refused_and_no_label_registers_on_it(
+    api: Api,
+) -> None:
+    # docs/protocol.md: gateway ids are 1-64 of A-Z a-z 0-9 _ -; gw.1's frames would be
+    # refused at every send (esl/v1/S01/gw.1/down is no topic of ours).
+    admin = api.headers("admin")
+    gateway = {"store": "S01", "transport": "mqtt", "name": "Oliwa"}
+    refused = api.client.put("/api/v1/gateways/gw.1", json=gateway, headers=admin)
+    assert refused.status_code == 422
+    assert _places(refused) == {("path", "gateway_id")}
+    label = {"id": "L-1", "store": "S01", "model": "2.9-bwr", "gateway": "gw.1"}
+    not_registered = api.client.post("/api/v1/labels", json=label, headers=admin)
+    assert not_registered.status_code == 422
+    assert _places(not_registered) == {("body", "gateway")}
+    gateways = api.client.get("/api/v1/gateways", headers=admin).json()
+    assert gateways["total"] == 0
+
+
 @pytest.mark.parametrize(
     ("amount", "currency", "unit"),
     [("12.345", None, "2 decimal place(s)"), ("99999.99", "JPY", "no decimals")],

@@ -102,6 +102,18 @@ def test_a_tag_type_without_a_model_is_refused_with_its_reason_and_nothing_is_re
         assert session.get(GatewayRow, "S01-ap1") is None
 
 
+def test_a_gateway_id_no_mqtt_topic_can_carry_is_refused_and_nothing_is_registered(
+    api: Api,
+) -> None:
+    body = {"gateway": "ap.1", "tags": [_tag(1)]}
+    response = api.client.post(ROUTE.format(store="S01"), json=body, headers=api.headers("store"))
+    assert response.status_code == 422
+    assert [p["location"] for p in response.json()["error"]["problems"]] == [["body", "gateway"]]
+    assert _labels(api) == {}
+    with session_factory(api.engine)() as session:
+        assert session.scalars(select(GatewayRow.id)).all() == []
+
+
 def test_one_tag_type_mapped_to_two_models_is_refused(api: Api) -> None:
     body = {"gateway": "S01-ap1", "tags": [_tag(1), _tag(2, model="2.9-bw")]}
     response = api.client.post(ROUTE.format(store="S01"), json=body, headers=api.headers("admin"))

@@ -106,6 +106,21 @@ def test_a_label_already_registered_with_another_key_is_a_conflict(
     assert "registered with another key" in result.output
 
 
+def test_a_gateway_id_no_mqtt_topic_can_carry_registers_nothing(
+    cli: CliRunner, tmp_path: Path
+) -> None:
+    path = tmp_path / "S01-gw.1.json"
+    write_provisioning(
+        path, make_fleet(store="S01", gateway="gw.1", count=2), store="S01", gateway="gw.1"
+    )
+
+    result = cli.invoke(app, ["import", "provisioning", str(path)])
+
+    assert result.exit_code == 1
+    assert "gateway id 'gw.1' cannot be an MQTT topic level" in result.output
+    assert _labels(tmp_path) == {}  # not even the gateway
+
+
 @pytest.mark.parametrize(
     ("text", "reason"),
     [

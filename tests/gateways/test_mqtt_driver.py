@@ -218,6 +218,29 @@ async def test_sending_before_start_or_after_stop_is_refused(broker: BrokerEndpo
     assert [e async for e in controller.events() if not isinstance(e, TransportStatus)] == []
 
 
+async def test_a_frame_no_topic_can_carry_is_refused_alone_and_the_batch_goes_out(
+    broker: BrokerEndpoint,
+) -> None:
+    # The dispatcher hands every store's due frames to one send_all: a gateway id no topic
+    # can carry (a row older than the API's check) kept every other store's frames in.
+    async with MqttGateway(broker, client_id=_client_id()) as controller:
+        healthy = StoreGatewayClient(broker, store="S002", gateway="S002-gw1")
+        await healthy.start()
+        frames = healthy.frames()
+        outcomes = await controller.send_all(
+            [
+                Downlink("S001", "gw.1", "L-1", b"price for S001"),
+                Downlink("S002", "S002-gw1", "L-2", b"price for S002"),
+            ]
+        )
+        assert await asyncio.wait_for(anext(frames), 5) == b"price for S002"
+        await healthy.stop()
+    refused, sent = outcomes
+    assert isinstance(refused, InvalidTopicPartError)
+    assert refused.fields["value"] == "gw.1"
+    assert sent is None
+
+
 async def test_events_start_with_the_link_coming_up(broker: BrokerEndpoint) -> None:
     clock = FixedClock()
     async with MqttGateway(broker, client_id=_client_id(), clock=clock) as controller:

@@ -28,6 +28,7 @@ from esl.services.ble_inventory import (
     record_ble_associations,
     unassociate_ble_label,
 )
+from esl.services.gateway_ids import GATEWAY_ID_PATTERN
 from esl.services.labels import require_store_access
 from gateways.ble.control_point import EslAddress
 from gateways.ble.inventory import DisplayInformation, LabelInventoryRecord, LedInformation
@@ -38,7 +39,7 @@ router = APIRouter()
 _ID = r"^[A-Za-z0-9_.:\-]+$"
 StorePath = Annotated[str, Path(min_length=1, max_length=64, pattern=_ID)]
 LabelPath = Annotated[str, Path(min_length=1, max_length=64)]
-GatewayId = Annotated[str, Field(min_length=1, max_length=64, pattern=_ID)]
+GatewayId = Annotated[str, Field(min_length=1, max_length=64, pattern=GATEWAY_ID_PATTERN)]
 
 
 class KitIn(RequestBody):

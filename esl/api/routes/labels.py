@@ -32,6 +32,7 @@ from esl.api.schemas import (
 from esl.db.models import GatewayRow, LabelRow, StoreRow
 from esl.db.repositories.rows import row_or_not_found
 from esl.errors import ConflictError, NotFoundError
+from esl.services.gateway_ids import GATEWAY_ID_PATTERN
 from esl.services.keys import Role
 from esl.services.label_actions import REQUESTABLE, ActionKind, get_action, request_action
 from esl.services.label_retirement import retire_label
@@ -49,6 +50,15 @@ from gateways.ble.pairing_code import PairingCode
 __all__ = ["router"]
 
 router = APIRouter(tags=["labels"])  # every route here is in this section of the API docs
+GatewayPath = Annotated[
+    str,
+    Path(
+        min_length=1,
+        max_length=64,
+        pattern=GATEWAY_ID_PATTERN,
+        description="1-64 of A-Z a-z 0-9 _ -: it is a level of the gateway's MQTT topics",
+    ),
+]
 IdPath = Annotated[str, Path(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9_.:\-]+$")]
 
 
@@ -63,7 +73,7 @@ def list_gateways(
 
 @router.put("/gateways/{gateway_id}", response_model=GatewayOut)
 def put_gateway(
-    gateway_id: IdPath, body: GatewayIn, session: CurrentSession, _: Admin
+    gateway_id: GatewayPath, body: GatewayIn, session: CurrentSession, _: Admin
 ) -> GatewayRow:
     """Register a store gateway, or rename it; it cannot move while it serves labels of
     its store (they would hang off another store's gateway)."""

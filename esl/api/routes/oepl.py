@@ -17,6 +17,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from esl.api.dependencies import Ctx, CurrentSession, StoreStaff
 from esl.api.schemas import RequestBody
 from esl.pipeline.oepl_tags import AccessPointTag, register_access_point_tags
+from esl.services.gateway_ids import GATEWAY_ID_PATTERN
 from esl.services.labels import require_store_access
 
 __all__ = ["AccessPointTagIn", "TagImportIn", "TagImportOut", "router"]
@@ -64,8 +65,9 @@ class TagImportIn(RequestBody):
     gateway: str = Field(
         min_length=1,
         max_length=64,
-        pattern=r"^[A-Za-z0-9_.:\-]+$",
-        description="The store gateway that drives the AP (registered if new)",
+        pattern=GATEWAY_ID_PATTERN,
+        description="The store gateway that drives the AP (registered if new); 1-64 of "
+        "A-Z a-z 0-9 _ -, a level of its MQTT topics",
     )
     tags: list[AccessPointTagIn] = Field(min_length=1, max_length=5000)
 
