@@ -456,7 +456,12 @@ class LabelIn(RequestBody):
             ]
         },
     )
-    id: str = Field(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9][A-Za-z0-9_.:\-]*$")
+    id: str = Field(
+        min_length=1,
+        max_length=32,
+        pattern=r"^[A-Za-z0-9][A-Za-z0-9_.:\-]*$",
+        description="1-32 of A-Z a-z 0-9 . _ : -: every frame of the wire protocol names it",
+    )
     store: str = Field(min_length=1, max_length=32)
     model: str = Field(min_length=1, max_length=32)
     gateway: str | None = Field(default=None, max_length=64, pattern=GATEWAY_ID_PATTERN)

@@ -16,11 +16,11 @@ from esl.db.models import (
     StoreRow,
 )
 from esl.db.repositories.rows import row_or_not_found
-from esl.errors import AccessDeniedError, ConflictError, NotFoundError
+from esl.errors import AccessDeniedError, ConflictError, InvalidItemError, NotFoundError
 from esl.services.keys import Principal, Role
 from esl.services.templates import require_template
 from gateways.ble.pairing_code import PairingCode, bare_address
-from gateways.protocol import generate_label_key
+from gateways.protocol import check_label_id, generate_label_key
 
 __all__ = [
     "bind_label",
@@ -54,6 +54,10 @@ def register_label(
     pairing_code: PairingCode | None = None,
 ) -> LabelRow:
     require_store_access(principal, store)
+    try:
+        check_label_id(label_id)  # every frame names its label: one no frame carries is blank
+    except ValueError as error:
+        raise InvalidItemError(str(error), field="id", label_id=label_id) from None
     if session.get(StoreRow, store) is None:
         raise NotFoundError("store", store)
     if session.get(LabelModelRow, model) is None:

@@ -8,7 +8,8 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from esl.db.models import LabelRow
-from esl.errors import NotFoundError
+from esl.errors import InvalidItemError, NotFoundError
+from esl.services.labels import register_label
 from gateways.protocol import (
     FrameRejectedError,
     LabelFrame,
@@ -18,6 +19,8 @@ from gateways.protocol import (
     generate_label_key,
 )
 from tests.support.api import Api
+from tests.support.database import START
+from tests.support.pipeline import ADMIN
 
 PRICES = "sku,scope,channel,store_or_zone,price,currency\nMLK-1,national,,,3.49,PLN\n"
 
@@ -112,6 +115,47 @@ def test_registering_refuses_unknown_models_and_duplicate_ids(api: Api) -> None:
     body["model"] = "2.9-bwr"
     assert api.client.post("/api/v1/labels", json=body, headers=admin).status_code == 201
     assert api.client.post("/api/v1/labels", json=body, headers=admin).status_code == 409
+
+
+def test_a_label_id_no_frame_can_carry_is_refused_and_32_characters_are_registered(
+    api: Api,
+) -> None:
+    # docs/protocol.md: label ids are 1-32 characters, and every frame names its label: a
+    # 40-character one was registered (201) and stayed blank for ever.
+    admin = api.headers("admin")
+    too_long = "S01-" + "x" * 36
+    refused = api.client.post(
+        "/api/v1/labels", json={"id": too_long, "store": "S01", "model": "2.9-bwr"}, headers=admin
+    )
+    assert refused.status_code == 422
+    assert [p["location"] for p in refused.json()["error"]["problems"]] == [["body", "id"]]
+    assert api.client.get(f"/api/v1/labels/{too_long}", headers=admin).status_code == 422
+    longest = "S01-" + "x" * 28
+    registered = api.client.post(
+        "/api/v1/labels", json={"id": longest, "store": "S01", "model": "2.9-bwr"}, headers=admin
+    )
+    assert registered.status_code == 201
+    with Session(api.engine) as session:
+        assert session.scalars(select(LabelRow.id)).all() == [longest]
+        key = session.scalars(select(LabelRow.secret_key)).one()
+    frame = encode_frame(LabelFrame(label_id=longest, sequence=1, command=Ping()), key=key)
+    assert decode_frame(frame, key=key, label_id=longest).sequence == 1
+
+
+def test_registering_a_label_checks_its_id_as_the_wire_protocol_does(api: Api) -> None:
+    # The service's own check, for callers other than the API's schema.
+    with Session(api.engine) as session, pytest.raises(InvalidItemError) as refused:
+        register_label(
+            session,
+            principal=ADMIN,
+            label_id="L" * 33,
+            store="S01",
+            model="2.9-bwr",
+            gateway=None,
+            now=START,
+        )
+    assert refused.value.field == "id"
+    assert refused.value.message == f"label id {'L' * 33!r}: 1-32 of A-Z a-z 0-9 . _ : -"
 
 
 def test_a_gateway_belongs_to_a_store_and_labels_in_other_stores_cannot_use_it(api: Api) -> None:

@@ -59,7 +59,8 @@ GatewayPath = Annotated[
         description="1-64 of A-Z a-z 0-9 _ -: it is a level of the gateway's MQTT topics",
     ),
 ]
-IdPath = Annotated[str, Path(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9_.:\-]+$")]
+# A label id is the wire protocol's (gateways.protocol.LABEL_ID_PATTERN): frames name it.
+IdPath = Annotated[str, Path(min_length=1, max_length=32, pattern=r"^[A-Za-z0-9_.:\-]+$")]
 
 
 @router.get("/gateways", response_model=Page[GatewayOut])
