@@ -10,7 +10,6 @@ from sqlalchemy.orm import Session
 from esl.db.models import (
     GatewayRow,
     LabelBindingRow,
-    LabelModelRow,
     LabelRow,
     ProductRow,
     StoreRow,
@@ -18,6 +17,7 @@ from esl.db.models import (
 from esl.db.repositories.rows import row_or_not_found
 from esl.errors import AccessDeniedError, ConflictError, InvalidItemError, NotFoundError
 from esl.services.keys import Principal, Role
+from esl.services.label_models import drawn_label_model
 from esl.services.templates import require_template
 from gateways.ble.pairing_code import PairingCode, bare_address
 from gateways.protocol import check_label_id, generate_label_key
@@ -60,8 +60,7 @@ def register_label(
         raise InvalidItemError(str(error), field="id", label_id=label_id) from None
     if session.get(StoreRow, store) is None:
         raise NotFoundError("store", store)
-    if session.get(LabelModelRow, model) is None:
-        raise NotFoundError("label model", model)
+    drawn_label_model(session, model)  # a model nothing draws would leave the label blank
     if gateway is not None:
         gateway_row = row_or_not_found(session, GatewayRow, gateway, "gateway")
         if gateway_row.store != store:

@@ -7,7 +7,7 @@ import pytest
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from esl.db.models import LabelRow
+from esl.db.models import LabelModelRow, LabelRow
 from esl.errors import InvalidItemError, NotFoundError
 from esl.services.labels import register_label
 from gateways.protocol import (
@@ -156,6 +156,58 @@ def test_registering_a_label_checks_its_id_as_the_wire_protocol_does(api: Api) -
         )
     assert refused.value.field == "id"
     assert refused.value.message == f"label id {'L' * 33!r}: 1-32 of A-Z a-z 0-9 . _ : -"
+
+
+def test_a_label_model_is_one_the_renderer_draws_at_its_size_and_colours(api: Api) -> None:
+    # rendering.display_models has no 4.2-bw: labels registered on it were never drawn.
+    admin = api.headers("admin")
+    unknown = api.client.put(
+        "/api/v1/label-models/4.2-bw", json={"width": 400, "height": 300}, headers=admin
+    )
+    assert unknown.status_code == 422
+    assert unknown.json()["error"]["message"].startswith(
+        "no display model '4.2-bw' the renderer draws (known: 1.54-bw, "
+    )
+    label = {"id": "L-42", "store": "S01", "model": "4.2-bw"}
+    assert api.client.post("/api/v1/labels", json=label, headers=admin).status_code == 404
+    resized = api.client.put(
+        "/api/v1/label-models/2.9-bwr",
+        json={"width": 400, "height": 300, "accent_colour": "red"},
+        headers=admin,
+    )
+    assert resized.status_code == 422
+    assert resized.json()["error"]["message"] == (
+        "display model 2.9-bwr is drawn 296x128 with red, not 400x300 with red"
+    )
+    large = {"width": 400, "height": 300, "accent_colour": "red"}
+    assert api.client.put("/api/v1/label-models/4.2-bwr", json=large, headers=admin).is_success
+    models = api.client.get("/api/v1/label-models", headers=admin).json()["items"]
+    assert [(m["id"], m["width"], m["height"], m["accent_colour"]) for m in models] == [
+        ("2.9-bwr", 296, 128, "red"),
+        ("4.2-bwr", 400, 300, "red"),
+    ]
+    label["model"] = "4.2-bwr"
+    assert api.client.post("/api/v1/labels", json=label, headers=admin).status_code == 201
+
+
+def test_no_label_registers_on_a_model_row_the_renderer_cannot_draw(api: Api) -> None:
+    # Rows stored before PUT /label-models checked them.
+    with Session(api.engine) as session, session.begin():
+        session.add(LabelModelRow(id="4.2-bw", width=400, height=300, accent_colour=None))
+        session.add(LabelModelRow(id="2.9-bw", width=250, height=122, accent_colour=None))
+    admin = api.headers("admin")
+    unknown = {"id": "L-42", "store": "S01", "model": "4.2-bw"}
+    refused = api.client.post("/api/v1/labels", json=unknown, headers=admin)
+    assert (refused.status_code, refused.json()["error"]["field"]) == (422, "model")
+    resized = {"id": "L-29", "store": "S01", "model": "2.9-bw"}
+    refused = api.client.post("/api/v1/labels", json=resized, headers=admin)
+    assert refused.status_code == 422
+    assert refused.json()["error"]["message"] == (
+        "label model 2.9-bw is registered 250x122 with no accent, but drawn 296x128 with no "
+        "accent: put it again as drawn"
+    )
+    with Session(api.engine) as session:
+        assert session.scalars(select(LabelRow.id)).all() == []
 
 
 def test_a_gateway_belongs_to_a_store_and_labels_in_other_stores_cannot_use_it(api: Api) -> None:

@@ -68,8 +68,8 @@ ROUTES: list[tuple[str, str, str, dict[str, Any], frozenset[str]]] = [
     (
         "PUT",
         "/api/v1/label-models/{model_id}",
-        "/api/v1/label-models/4.2-bw",
-        {"json": {"width": 400, "height": 300}},
+        "/api/v1/label-models/4.2-bwr",
+        {"json": {"width": 400, "height": 300, "accent_colour": "red"}},
         ADMIN,
     ),
     ("GET", "/api/v1/prices", "/api/v1/prices", {}, EVERYONE),

@@ -28,6 +28,7 @@ from esl.db.repositories.rows import row_or_not_found
 from esl.errors import ConflictError, NotFoundError
 from esl.planning_queue import record_published_change
 from esl.services.keys import Principal
+from esl.services.label_models import put_label_model as put_model
 from esl.services.ledger_instants import begin_price_write
 from esl.services.product_codes import gtin_clashes
 from esl.services.products import record_category_moves
@@ -182,8 +183,12 @@ def list_label_models(session: CurrentSession, _: Reader, page: Pages) -> dict[s
 def put_label_model(
     model_id: CodePath, body: LabelModelIn, session: CurrentSession, _: Admin
 ) -> LabelModelRow:
-    """Register a display model or change its size and accent colour (admin)."""
-    row = session.get(LabelModelRow, model_id) or LabelModelRow(id=model_id)
-    row.width, row.height, row.accent_colour = body.width, body.height, body.accent_colour
-    session.add(row)
-    return row
+    """Register a display model the renderer draws, with its size and accent colour as
+    the renderer draws them (admin); another model, size or colour is 422."""
+    return put_model(
+        session,
+        model_id,
+        width=body.width,
+        height=body.height,
+        accent_colour=body.accent_colour,
+    )
