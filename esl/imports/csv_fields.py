@@ -130,14 +130,21 @@ def read_rows(
         ) from error
     names = [name.strip().lstrip("\ufeff").lower() for name in header]
     missing = [c for c in required if c not in names]
-    unknown = [n for n in names if n not in columns]
+    # A header ending in its separator (`sku;price;`, as some spreadsheets save) names an
+    # empty column: said as such, not as an unknown column with no name.
+    unnamed = [place for place, name in enumerate(names, start=1) if not name]
+    unknown = [n for n in names if n and n not in columns]
     # Two columns of one name: one of them would be dropped without a word.
-    repeated = sorted({n for n in names if names.count(n) > 1})
-    if missing or unknown or repeated:
+    repeated = sorted({n for n in names if n and names.count(n) > 1})
+    if missing or unnamed or unknown or repeated:
         reason = "; ".join(
             part
             for part in (
                 f"missing column(s): {', '.join(missing)}" if missing else "",
+                f"column(s) with an empty name: number {', '.join(map(str, unnamed))} "
+                "(a separator too many at the end of the header?)"
+                if unnamed
+                else "",
                 f"unknown column(s): {', '.join(unknown)}" if unknown else "",
                 f"column(s) named twice: {', '.join(repeated)}" if repeated else "",
             )

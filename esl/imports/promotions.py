@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from datetime import datetime
 from typing import IO, Any
 
@@ -64,14 +65,20 @@ def _list(row: CsvRow, column: str) -> frozenset[str]:
     return frozenset(part.strip() for part in row.get(column).split("|") if part.strip())
 
 
-def _int(row: CsvRow, column: str) -> int | None:
+# Digits only, as for amounts: int() also reads "1_0" as 10, "+10", and other scripts'
+# digits ("١٠"). A priority may be below zero (the API's range is -1000 to 1000).
+_COUNT = re.compile(r"[0-9]+")
+_PRIORITY = re.compile(r"-?[0-9]+")
+
+
+def _int(row: CsvRow, column: str, *, digits: re.Pattern[str] = _COUNT) -> int | None:
     text = row.get(column)
     if not text:
         return None
-    try:
-        return int(text)
-    except ValueError:
-        raise BadRowError(f"{column} {text!r} is not a whole number") from None
+    if not digits.fullmatch(text):
+        written = "digits" if digits is _COUNT else "digits, after a '-' if below zero"
+        raise BadRowError(f"{column} {text!r} is not a whole number written in {written}")
+    return int(text)
 
 
 def promotion_line(row: CsvRow, refs: ImportReferences, currency: str) -> Promotion:
@@ -112,7 +119,7 @@ def promotion_line(row: CsvRow, refs: ImportReferences, currency: str) -> Promot
             stores=stores,
             valid_from=optional_instant(row, "valid_from"),
             valid_until=optional_instant(row, "valid_until"),
-            priority=_int(row, "priority") or 0,
+            priority=_int(row, "priority", digits=_PRIORITY) or 0,
             exclusive=parse_bool(row, "exclusive"),
             percent=parse_decimal(row, "percent", required=False),
             amount=amount,

@@ -10,7 +10,7 @@ from sqlalchemy import Engine, select
 from sqlalchemy.orm import Session
 
 from esl.db.engine import session_factory
-from esl.db.models import LedgerEntryRow, ProductRow
+from esl.db.models import LedgerEntryRow, ProductRow, PromotionRow
 from esl.errors import ImportRejectedError
 from esl.imports import import_history, import_prices, import_products, import_promotions
 from esl.imports.report import ImportReport
@@ -118,6 +118,39 @@ def test_a_bad_promotion_row_rejects_the_file(seeded: Engine, row: str, reason: 
         )
     assert rejected.value.problems[0]["line"] == 2
     assert reason in str(rejected.value.problems[0]["reason"])
+
+
+@pytest.mark.parametrize("written", ["1_0", "+10", "\u0661\u0660", "10.0"])
+@pytest.mark.parametrize("column", ["quantity", "free_quantity", "priority"])
+def test_a_whole_number_column_is_written_in_digits_only(
+    seeded: Engine, column: str, written: str
+) -> None:
+    # int() reads "1_0" as 10: "2 for 5 zł" typed as "1_0" became 10 for 5 zł.
+    values = {"quantity": "2", "free_quantity": "1", "priority": "0", column: written}
+    counts = ",".join(values[name] for name in ("quantity", "free_quantity", "priority"))
+    text = (
+        f"id,name,kind,skus,quantity,free_quantity,priority\nP1,Mleko,buy_n_get_m,MLK-1,{counts}\n"
+    )
+    with pytest.raises(ImportRejectedError) as rejected, session_factory(seeded)() as session:
+        import_promotions(session, text, currency="PLN", imported_by="t", now=START)
+    assert rejected.value.problems == [
+        {
+            "line": 2,
+            "reason": f"{column} {written!r} is not a whole number written in digits"
+            + (", after a '-' if below zero" if column == "priority" else ""),
+        }
+    ]
+
+
+def test_a_priority_may_be_below_zero(seeded: Engine) -> None:
+    text = (
+        "id,name,kind,skus,quantity,free_quantity,priority\nP1,Mleko 2+1,buy_n_get_m,MLK-1,2,1,-5\n"
+    )
+    with session_factory(seeded)() as session, session.begin():
+        report = import_promotions(session, text, currency="PLN", imported_by="t", now=START)
+    assert report.inserted == 1
+    with session_factory(seeded)() as session:
+        assert session.get(PromotionRow, "P1").priority == -5
 
 
 def _history_then_coffee_sale(engine: Engine, history: str) -> ImportReport:

@@ -193,6 +193,18 @@ def test_a_wrong_header_is_reported_on_line_1(seeded: Engine) -> None:
     assert "unknown column(s): colour" in reason
 
 
+def test_a_header_ending_in_its_separator_is_said_to_name_an_empty_column(seeded: Engine) -> None:
+    with pytest.raises(ImportRejectedError) as rejected:
+        _import(seeded, "sku;scope;price;currency;\nMLK-1;national;3,49;PLN;\n")
+    assert rejected.value.problems == [
+        {
+            "line": 1,
+            "reason": "column(s) with an empty name: number 5 "
+            "(a separator too many at the end of the header?)",
+        }
+    ]
+
+
 def test_a_price_below_a_running_fixed_price_promotion_is_refused_by_the_engine(
     seeded: Engine,
 ) -> None:
