@@ -28,7 +28,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import or_, select
 from sqlalchemy.orm import Session
 
 from esl.db.bulk import insert_rows
@@ -40,6 +40,7 @@ from esl.db.models import (
     PlanningQueueRow,
     PlanningQueueShelfRow,
     ProductRow,
+    PromotionRow,
     PromotionTargetRow,
     PublicationItemRow,
     PublicationRow,
@@ -52,6 +53,7 @@ from pricing.rules import PriceRule
 
 __all__ = [
     "ShelvesAt",
+    "category_promotion_instants",
     "labels_on_shelves",
     "later_instants",
     "promotion_item_skus",
@@ -206,7 +208,9 @@ def later_instants(
     store; a rule its SKU in its store, or in every store (a zone's or the nation's
     price). A rule of the web or app channel changes no label but has a price history:
     it is named alike, so the ledger records it when it arrives
-    (`esl.services.ledger_instants`), and its labels cost the planner a comparison."""
+    (`esl.services.ledger_instants`), and its labels cost the planner a comparison.
+    A promotion's categories are the SKUs in them now: a product put into one later is
+    queued by its move (`category_promotion_instants`)."""
     named: dict[datetime, tuple[ShelvesAt, set[str]]] = {}
 
     def at(instant: datetime) -> tuple[ShelvesAt, set[str]]:
@@ -232,6 +236,38 @@ def later_instants(
                 session, skus=(), categories=categories, promotion_ids=()
             )
     return {instant: shelves for instant, (shelves, _) in named.items()}
+
+
+def category_promotion_instants(
+    session: Session, categories_of: Mapping[str, Iterable[str | None]], *, after: datetime
+) -> dict[datetime, ShelvesAt]:
+    """The shelves of products put into or taken out of categories (`categories_of`: SKU
+    -> its new and old category) whose labels change when a promotion of one of those
+    categories starts or ends after `after`, by instant: every store of the SKU.
+
+    A promotion's later instants name the SKUs of its categories as they stood when it
+    was published (`later_instants`); a product moved or created since must be added, or
+    its price at those instants is neither recorded in the ledger nor flipped on time."""
+    skus_of: dict[str, set[str]] = {}
+    for sku, categories in categories_of.items():
+        for category in categories:
+            if category is not None:
+                skus_of.setdefault(category, set()).add(sku)
+    named: dict[datetime, ShelvesAt] = {}
+    for chunk in in_chunks(sorted(skus_of)):
+        for category, valid_from, valid_until in session.execute(
+            select(PromotionTargetRow.value, PromotionRow.valid_from, PromotionRow.valid_until)
+            .join(PromotionRow, PromotionRow.id == PromotionTargetRow.promotion_id)
+            .where(
+                PromotionTargetRow.dimension == "category",
+                PromotionTargetRow.value.in_(chunk),
+                or_(PromotionRow.valid_from > after, PromotionRow.valid_until > after),
+            )
+        ):
+            for instant in (valid_from, valid_until):
+                if instant is not None and instant > after:
+                    named.setdefault(instant, ShelvesAt()).everywhere |= skus_of[category]
+    return named
 
 
 def waiting_publications(session: Session) -> list[tuple[int, datetime]]:

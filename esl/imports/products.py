@@ -21,7 +21,7 @@ from esl.imports.csv_fields import (
     parse_instant,
 )
 from esl.imports.report import ImportReport
-from esl.planning_queue import record_published_change
+from esl.planning_queue import category_promotion_instants, record_published_change
 from esl.services.ledger_instants import begin_price_write
 from esl.services.product_codes import gtin_clashes
 from esl.services.products import record_category_moves
@@ -88,7 +88,8 @@ def import_products(
     a file that changes a product already on sale is recorded as a publication, handed
     to planning with the changed SKUs. A new SKU has no label yet. A product moved to
     another category enters the Omnibus ledger at `now` where that changed its price
-    (`currency`: the ledger's)."""
+    (`currency`: the ledger's); one moved or created in a category is queued at its
+    promotions' later starts and ends, which change its price too."""
     parsed = PRODUCT_FILE.parse_rows(
         source, lambda row: product_values(_parse(row)), key=lambda v: str(v["sku"])
     )
@@ -113,13 +114,26 @@ def import_products(
         for v in parsed.values()
         if v["sku"] in existing and {n: v[n] for n in FIELDS} != existing[v["sku"]]
     ]
-    moved = [v["sku"] for v in updates if v["category"] != existing[v["sku"]]["category"]]
+    # SKU -> its new and old category, of the products the file moves to another one.
+    moves = {
+        str(v["sku"]): {v["category"], existing[v["sku"]]["category"]}
+        for v in updates
+        if v["category"] != existing[v["sku"]]["category"]
+    }
+    moved = list(moves)
     if moved:
         # A price writer (categories carry promotions): the instants already due are
         # recorded in the categories that stood then.
         begin_price_write(session, now=now, currency=currency)
+    # Products put into (or taken out of) a category: its promotions' later starts and
+    # ends change their prices too.
+    later = category_promotion_instants(
+        session,
+        {**{str(v["sku"]): {v["category"]} for v in inserts}, **moves},
+        after=now,
+    )
     publication_id = None
-    if updates:
+    if updates or later:
         publication_id = record_published_change(
             session,
             kind="import",
@@ -128,6 +142,7 @@ def import_products(
             now=now,
             impact={"products_inserted": len(inserts), "products_updated": len(updates)},
             everywhere=[v["sku"] for v in updates],
+            later=later,
         )
     insert_rows(session, table, inserts)
     update_rows(

@@ -11,88 +11,39 @@ from __future__ import annotations
 
 import random
 import threading
-from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
-from typing import Any
 
 import httpx
-import pytest
 from alembic import command
 from sqlalchemy import Engine, select
 
 from esl.composition import build_controller, controller_settings
-from esl.db.audit_models import LabelContentRow
 from esl.db.engine import migrations_config, session_factory, upgrade_database
-from esl.db.models import LedgerEntryRow, LedgerInstantRow
+from esl.db.models import LedgerInstantRow
 from esl.imports import import_prices, import_products
 from esl.services.ledger_instants import record_due_instants
 from esl.settings import Settings
 from tests.pipeline.in_memory_gateway import InMemoryGateway
 from tests.pipeline.small_world import World
 from tests.support.database import PRODUCTS_CSV
+from tests.support.ledger import (  # noqa: F401 - fixtures
+    DAY,
+    api_fixture,
+    category_promotion,
+    entries,
+    label_prior_price,
+    move_cheese,
+    promotion,
+    shelf,
+    world_fixture,
+)
 from tests.support.pipeline import publish, publish_prices
-
-DAY = timedelta(days=1)
-# Cheese, not milk: milk is perishable, and its prior price is the one before the run of
-# reductions (PL art. 4 ust. 4), not the 30-day low.
-
-
-@pytest.fixture
-async def world(seeded: Engine) -> World:
-    return await World.showing(seeded, {"CHS-1": "4.99"}, count=1, sku="CHS-1")
-
-
-@pytest.fixture
-async def api(world: World) -> AsyncIterator[httpx.AsyncClient]:
-    async with world.admin_api() as client:
-        yield client
-
-
-def _promotion(promotion_id: str, price: str, *, starts: datetime, ends: datetime | None) -> Any:
-    return {
-        "action": "upsert_promotion",
-        "promotion_id": promotion_id,
-        "kind": "fixed_price",
-        "amount": price,
-        "skus": ["CHS-1"],
-        "valid_from": starts.isoformat(),
-        **({"valid_until": ends.isoformat()} if ends is not None else {}),
-    }
-
-
-def _entries(world: World, **where: Any) -> list[LedgerEntryRow]:
-    with world.sessions() as session:
-        statement = select(LedgerEntryRow).where(
-            *(getattr(LedgerEntryRow, name) == value for name, value in where.items())
-        )
-        return list(session.scalars(statement.order_by(LedgerEntryRow.id)))
-
-
-def _shelf(world: World, at: datetime) -> list[tuple[str, Decimal, str | None]]:
-    """CHS-1's store-channel entries of S01 effective at `at`: (source, price, promotion)."""
-    return [
-        (row.source, row.amount, row.promotion_id)
-        for row in _entries(world, sku="CHS-1", channel="store", store="S01", effective_at=at)
-    ]
 
 
 def _instants_recorded(world: World) -> int:
     with world.sessions() as session:
         return len(session.scalars(select(LedgerInstantRow)).all())
-
-
-def _label_prior_price(world: World) -> Decimal | None:
-    """The prior price printed on the image the controller rendered for the world's label
-    and sent it (a simulated label left idle for a week has run its battery down, so
-    what it confirms is not asked)."""
-    (label_id,) = world.labels
-    world.controller.plan_due_work()
-    state = world.state(label_id)
-    with world.sessions() as session:
-        content = session.get(LabelContentRow, state.desired_hash)
-        assert content is not None
-        return content.prior_price
 
 
 async def test_a_promotion_that_ran_in_the_last_30_days_is_the_prior_price_of_a_reduction(
@@ -101,7 +52,7 @@ async def test_a_promotion_that_ran_in_the_last_30_days_is_the_prior_price_of_a_
     t0 = world.clock.now
     publish(
         world.sessions,
-        [_promotion("WEEK", "3.99", starts=t0 + 2 * DAY, ends=t0 + 5 * DAY)],
+        [promotion("WEEK", "3.99", starts=t0 + 2 * DAY, ends=t0 + 5 * DAY)],
         now=t0,
     )
     # Nothing published while the promotion starts and ends: the next price writer
@@ -109,18 +60,18 @@ async def test_a_promotion_that_ran_in_the_last_30_days_is_the_prior_price_of_a_
     world.clock.advance(7 * DAY)
     publish(
         world.sessions,
-        [_promotion("CHEAP", "3.49", starts=world.clock.now, ends=None)],
+        [promotion("CHEAP", "3.49", starts=world.clock.now, ends=None)],
         now=world.clock.now,
     )
-    assert _shelf(world, t0 + 2 * DAY) == [("scheduled", Decimal("3.99"), "WEEK")]
-    assert _shelf(world, t0 + 5 * DAY) == [("scheduled", Decimal("4.99"), None)]
+    assert shelf(world, t0 + 2 * DAY) == [("scheduled", Decimal("3.99"), "WEEK")]
+    assert shelf(world, t0 + 5 * DAY) == [("scheduled", Decimal("4.99"), None)]
 
     answer = await api.get("/api/v1/quote", params={"sku": "CHS-1", "store": "S01"})
     assert answer.status_code == 200, answer.text
     assert Decimal(answer.json()["price"]) == Decimal("3.49")
     assert Decimal(answer.json()["prior_price"]) == Decimal("3.99")  # not 4.99
 
-    assert _label_prior_price(world) == Decimal("3.99")
+    assert label_prior_price(world) == Decimal("3.99")
 
 
 async def test_a_controller_down_across_the_start_records_it_at_the_start_when_back(
@@ -128,9 +79,9 @@ async def test_a_controller_down_across_the_start_records_it_at_the_start_when_b
 ) -> None:
     t0 = world.clock.now
     starts = t0 + 2 * DAY
-    publish(world.sessions, [_promotion("WEEK", "3.99", starts=starts, ends=None)], now=t0)
+    publish(world.sessions, [promotion("WEEK", "3.99", starts=starts, ends=None)], now=t0)
     await world.converge()
-    assert _shelf(world, starts) == []
+    assert shelf(world, starts) == []
 
     # Down across the start; a new controller starts 3 hours after it.
     world.clock.advance(2 * DAY + timedelta(hours=3))
@@ -142,16 +93,16 @@ async def test_a_controller_down_across_the_start_records_it_at_the_start_when_b
         rng=random.Random(5),
     )
     restarted.plan_due_work()
-    assert _shelf(world, starts) == [("scheduled", Decimal("3.99"), "WEEK")]
+    assert shelf(world, starts) == [("scheduled", Decimal("3.99"), "WEEK")]
     # Every channel has a price history: the web and app listings of every store too.
-    started = _entries(world, sku="CHS-1", effective_at=starts)
+    started = entries(world, sku="CHS-1", effective_at=starts)
     assert {(row.channel, row.store) for row in started} == {
         (channel, store) for channel in ("store", "web", "app") for store in ("S01", "S02", "S03")
     }
     # Looked at again (and by the old controller): nothing more.
     restarted.plan_due_work()
     world.controller.plan_due_work()
-    assert len(_entries(world, sku="CHS-1", effective_at=starts)) == 9
+    assert len(entries(world, sku="CHS-1", effective_at=starts)) == 9
     assert _instants_recorded(world) == 1
 
 
@@ -162,8 +113,8 @@ async def test_promotions_cancelled_or_moved_before_their_start_leave_no_entry_t
     publish(
         world.sessions,
         [
-            _promotion("GONE", "3.99", starts=t0 + DAY, ends=t0 + 3 * DAY),
-            _promotion("MOVED", "3.89", starts=t0 + 2 * DAY, ends=None),
+            promotion("GONE", "3.99", starts=t0 + DAY, ends=t0 + 3 * DAY),
+            promotion("MOVED", "3.89", starts=t0 + 2 * DAY, ends=None),
         ],
         now=t0,
     )
@@ -172,16 +123,16 @@ async def test_promotions_cancelled_or_moved_before_their_start_leave_no_entry_t
         world.sessions,
         [
             {"action": "end_promotion", "promotion_id": "GONE"},
-            _promotion("MOVED", "3.89", starts=t0 + 4 * DAY, ends=None),
+            promotion("MOVED", "3.89", starts=t0 + 4 * DAY, ends=None),
         ],
         now=world.clock.now,
     )
     world.clock.advance(5 * DAY)
     world.controller.plan_due_work()
-    assert _entries(world, promotion_id="GONE") == []
-    assert _shelf(world, t0 + DAY) == _shelf(world, t0 + 2 * DAY) == []
-    assert _shelf(world, t0 + 3 * DAY) == []
-    assert _shelf(world, t0 + 4 * DAY) == [("scheduled", Decimal("3.89"), "MOVED")]
+    assert entries(world, promotion_id="GONE") == []
+    assert shelf(world, t0 + DAY) == shelf(world, t0 + 2 * DAY) == []
+    assert shelf(world, t0 + 3 * DAY) == []
+    assert shelf(world, t0 + 4 * DAY) == [("scheduled", Decimal("3.89"), "MOVED")]
 
 
 async def test_a_web_price_imported_for_next_week_enters_the_web_listings_history(
@@ -200,7 +151,7 @@ async def test_a_web_price_imported_for_next_week_enters_the_web_listings_histor
         )
     world.clock.advance(8 * DAY)
     world.controller.plan_due_work()
-    started = _entries(world, sku="CHS-1", effective_at=starts)
+    started = entries(world, sku="CHS-1", effective_at=starts)
     assert {(row.channel, row.store, row.amount) for row in started} == {
         ("web", store, Decimal("4.59")) for store in ("S01", "S02", "S03")
     }
@@ -211,7 +162,7 @@ async def test_two_workers_looking_at_once_record_an_instant_once(world: World) 
     its polls (`record_due_instants`, its own transaction): two at the same moment."""
     t0 = world.clock.now
     starts = t0 + DAY
-    publish(world.sessions, [_promotion("WEEK", "3.99", starts=starts, ends=None)], now=t0)
+    publish(world.sessions, [promotion("WEEK", "3.99", starts=starts, ends=None)], now=t0)
     world.clock.advance(DAY + timedelta(minutes=1))
     together = threading.Barrier(2, timeout=60)
     written: list[int] = []
@@ -233,11 +184,11 @@ async def test_two_workers_looking_at_once_record_an_instant_once(world: World) 
     assert failures == []
     assert not any(thread.is_alive() for thread in threads)
     assert sorted(written) == [0, 9]  # one of them wrote every key's entry, the other none
-    assert _shelf(world, starts) == [("scheduled", Decimal("3.99"), "WEEK")]
-    assert len(_entries(world, sku="CHS-1", effective_at=starts)) == 9
+    assert shelf(world, starts) == [("scheduled", Decimal("3.99"), "WEEK")]
+    assert len(entries(world, sku="CHS-1", effective_at=starts)) == 9
     assert _instants_recorded(world) == 1
     world.controller.plan_due_work()  # and a controller looking later: nothing more
-    assert len(_entries(world, sku="CHS-1", effective_at=starts)) == 9
+    assert len(entries(world, sku="CHS-1", effective_at=starts)) == 9
 
 
 async def test_a_store_moved_to_another_zone_records_its_new_prices_at_the_move(
@@ -252,16 +203,16 @@ async def test_a_store_moved_to_another_zone_records_its_new_prices_at_the_move(
     moved_at = world.clock.now
     answer = await api.put("/api/v1/stores/S01", json={"name": "Gdańsk Oliwa", "zone": "south"})
     assert answer.status_code == 200, answer.text
-    assert _shelf(world, moved_at) == [("store", Decimal("4.29"), None)]
+    assert shelf(world, moved_at) == [("store", Decimal("4.29"), None)]
     # The zone price has no channel: the store's shelf, web and app listings all moved;
     # S02 stays north, MLK-1 has no price.
-    moved = {(row.sku, row.channel, row.store) for row in _entries(world, effective_at=moved_at)}
+    moved = {(row.sku, row.channel, row.store) for row in entries(world, effective_at=moved_at)}
     assert moved == {("CHS-1", channel, "S01") for channel in ("store", "web", "app")}
     # Renamed, not moved: no entry.
     world.clock.advance(DAY)
     answer = await api.put("/api/v1/stores/S01", json={"name": "Oliwa", "zone": "south"})
     assert answer.status_code == 200, answer.text
-    assert _entries(world, effective_at=world.clock.now) == []
+    assert entries(world, effective_at=world.clock.now) == []
 
 
 async def test_a_promotion_of_one_zone_enters_only_that_zones_history(world: World) -> None:
@@ -269,12 +220,12 @@ async def test_a_promotion_of_one_zone_enters_only_that_zones_history(world: Wor
     starts = t0 + DAY
     publish(
         world.sessions,
-        [{**_promotion("SOUTH", "3.99", starts=starts, ends=None), "zones": ["south"]}],
+        [{**promotion("SOUTH", "3.99", starts=starts, ends=None), "zones": ["south"]}],
         now=t0,
     )
     world.clock.advance(2 * DAY)
     world.controller.plan_due_work()
-    started = _entries(world, effective_at=starts)
+    started = entries(world, effective_at=starts)
     # S03 is the south; S01 and S02 (north) kept their price: no entry for them.
     assert {(row.sku, row.channel, row.store, row.amount) for row in started} == {
         ("CHS-1", channel, "S03", Decimal("3.99")) for channel in ("store", "web", "app")
@@ -286,7 +237,7 @@ async def test_a_price_published_at_the_very_instant_a_promotion_starts_is_one_e
 ) -> None:
     t0 = world.clock.now
     starts = t0 + DAY
-    publish(world.sessions, [_promotion("WEEK", "3.99", starts=starts, ends=None)], now=t0)
+    publish(world.sessions, [promotion("WEEK", "3.99", starts=starts, ends=None)], now=t0)
     world.clock.now = starts
     # The new regular price and the promotion apply from the same instant: the
     # publication's entry already says what applies then (3.99 off 5.49), and the
@@ -295,51 +246,22 @@ async def test_a_price_published_at_the_very_instant_a_promotion_starts_is_one_e
     world.controller.plan_due_work()
     assert [
         (row.source, row.amount, row.regular_amount)
-        for row in _entries(world, sku="CHS-1", channel="store", store="S01", effective_at=starts)
+        for row in entries(world, sku="CHS-1", channel="store", store="S01", effective_at=starts)
     ] == [("publication", Decimal("3.99"), Decimal("5.49"))]
     assert _instants_recorded(world) == 1
-
-
-def _category_promotion(category: str, *, starts: datetime) -> Any:
-    return {
-        "action": "upsert_promotion",
-        "promotion_id": f"ALL-{category.upper()}",
-        "kind": "amount_off",
-        "amount": "1.00",
-        "categories": [category],
-        "valid_from": starts.isoformat(),
-    }
-
-
-async def _move_cheese(api: httpx.AsyncClient, category: str, name: str = "Ser gouda") -> None:
-    answer = await api.put(
-        "/api/v1/products/CHS-1",
-        json={
-            "name": name,
-            "brand": "Mlekovita",
-            "gtin": "5900512000015",
-            "category": category,
-            "vat_rate": "5",
-            "net_content": "150",
-            "net_unit": "g",
-            "perishable": False,
-            "on_sale_since": "2025-01-01T00:00:00Z",
-        },
-    )
-    assert answer.status_code == 200, answer.text
 
 
 async def test_a_product_moved_into_and_out_of_a_promoted_category_records_both_moves(
     world: World, api: httpx.AsyncClient
 ) -> None:
     publish(
-        world.sessions, [_category_promotion("cheese", starts=world.clock.now)], now=world.clock.now
+        world.sessions, [category_promotion("cheese", starts=world.clock.now)], now=world.clock.now
     )
     world.clock.advance(DAY)
     moved_in = world.clock.now
-    await _move_cheese(api, "cheese")
+    await move_cheese(api, "cheese")
     # The cheese promotion reaches it in every store and channel, at the move.
-    entered = _entries(world, effective_at=moved_in)
+    entered = entries(world, effective_at=moved_in)
     assert {(row.sku, row.channel, row.store, row.amount, row.promotion_id) for row in entered} == {
         ("CHS-1", channel, store, Decimal("3.99"), "ALL-CHEESE")
         for channel in ("store", "web", "app")
@@ -348,19 +270,19 @@ async def test_a_product_moved_into_and_out_of_a_promoted_category_records_both_
     assert {row.source for row in entered} == {"product"}
     # Renamed, not moved: no entry.
     world.clock.advance(DAY)
-    await _move_cheese(api, "cheese", name="Ser gouda plastry")
-    assert _entries(world, effective_at=world.clock.now) == []
+    await move_cheese(api, "cheese", name="Ser gouda plastry")
+    assert entries(world, effective_at=world.clock.now) == []
     # Back to dairy: the regular price again, and a later reduction's prior price is the
     # promotion's 3.99 it charged in the last 30 days.
     world.clock.advance(DAY)
     moved_out = world.clock.now
-    await _move_cheese(api, "dairy")
-    assert _shelf(world, moved_out) == [("product", Decimal("4.99"), None)]
+    await move_cheese(api, "dairy")
+    assert shelf(world, moved_out) == [("product", Decimal("4.99"), None)]
     world.clock.advance(DAY)
     publish(
-        world.sessions, [_category_promotion("dairy", starts=world.clock.now)], now=world.clock.now
+        world.sessions, [category_promotion("dairy", starts=world.clock.now)], now=world.clock.now
     )
-    assert _label_prior_price(world) == Decimal("3.99")
+    assert label_prior_price(world) == Decimal("3.99")
 
 
 async def test_a_category_promotion_that_started_unseen_is_recorded_before_the_product_leaves(
@@ -368,13 +290,13 @@ async def test_a_category_promotion_that_started_unseen_is_recorded_before_the_p
 ) -> None:
     t0 = world.clock.now
     starts = t0 + DAY
-    publish(world.sessions, [_category_promotion("dairy", starts=starts)], now=t0)
+    publish(world.sessions, [category_promotion("dairy", starts=starts)], now=t0)
     # Nobody looked when the dairy promotion started (the controller was down); the
     # cheese leaves dairy an hour later. Its hour at 3.99 is in the ledger, at the start.
     world.clock.now = starts + timedelta(hours=1)
-    await _move_cheese(api, "cheese")
-    assert _shelf(world, starts) == [("scheduled", Decimal("3.99"), "ALL-DAIRY")]
-    assert _shelf(world, world.clock.now) == [("product", Decimal("4.99"), None)]
+    await move_cheese(api, "cheese")
+    assert shelf(world, starts) == [("scheduled", Decimal("3.99"), "ALL-DAIRY")]
+    assert shelf(world, world.clock.now) == [("product", Decimal("4.99"), None)]
 
 
 async def test_a_product_file_moving_products_records_the_prices_the_move_changed(
@@ -382,7 +304,7 @@ async def test_a_product_file_moving_products_records_the_prices_the_move_change
 ) -> None:
     publish(
         world.sessions,
-        [_category_promotion("cheese", starts=world.clock.now)],
+        [category_promotion("cheese", starts=world.clock.now)],
         now=world.clock.now,
     )
     world.clock.advance(DAY)
@@ -395,7 +317,7 @@ async def test_a_product_file_moving_products_records_the_prices_the_move_change
             session, renamed_milk, currency="PLN", imported_by="test", now=moved_at
         )
     assert report.updated == 2
-    moved = _entries(world, effective_at=moved_at)
+    moved = entries(world, effective_at=moved_at)
     assert {(row.sku, row.store, row.amount, row.source) for row in moved} == {
         ("CHS-1", store, Decimal("3.99"), "product") for store in ("S01", "S02", "S03")
     }

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
+from datetime import datetime
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Path
@@ -26,7 +27,7 @@ from esl.db.mapping import product_values
 from esl.db.models import LabelModelRow, ProductRow, StoreRow, ZoneRow
 from esl.db.repositories.rows import row_or_not_found
 from esl.errors import ConflictError, NotFoundError
-from esl.planning_queue import record_published_change
+from esl.planning_queue import ShelvesAt, category_promotion_instants, record_published_change
 from esl.services.keys import Principal
 from esl.services.label_models import put_label_model as put_model
 from esl.services.ledger_instants import begin_price_write
@@ -123,19 +124,29 @@ def put_product(
     if clash := gtin_clashes(session, {sku: product.gtin or ""}).get(sku):
         raise ConflictError(clash, field="gtin")
     row = session.get(ProductRow, sku) or ProductRow(sku=sku)
-    changed = row.name is not None and any(getattr(row, n) != v for n, v in values.items())
+    created = row.name is None
+    changed = not created and any(getattr(row, n) != v for n, v in values.items())
     moved = changed and row.category != product.category
     now = ctx.clock()
     if moved:
         # A price writer (categories carry promotions): the instants already due are
         # recorded in the category that stood then.
         begin_price_write(session, now=now, currency=ctx.settings.currency)
+    # Put into (or taken out of) a category: its promotions' later starts and ends
+    # change this product's price too.
+    later = (
+        category_promotion_instants(session, {sku: {row.category, product.category}}, after=now)
+        if created or moved
+        else {}
+    )
     for name, value in values.items():
         setattr(row, name, value)
     session.add(row)
-    if changed:
+    if changed or later:
         # Its labels draw its name, unit price and prior-price rules: planned again.
-        publication_id = _replan(session, ctx, who, "product", sku, everywhere=[sku])
+        publication_id = _replan(
+            session, ctx, who, "product", sku, everywhere=[sku] if changed else [], later=later
+        )
         if moved:
             # The Omnibus ledger: its prices changed at the move, in every store and channel.
             record_category_moves(
@@ -157,9 +168,10 @@ def _replan(
     *,
     shelves: Iterable[tuple[str, str]] = (),
     everywhere: Iterable[str] = (),
+    later: Mapping[datetime, ShelvesAt] | None = None,
 ) -> int:
-    """Hand the labels a changed store or product reaches to planning, recorded as a
-    catalogue publication by `who`; its id."""
+    """Hand the labels a changed store or product reaches to planning, now and at `later`
+    instants, recorded as a catalogue publication by `who`; its id."""
     return record_published_change(
         session,
         title=f"{entity} {key}",
@@ -169,6 +181,7 @@ def _replan(
         impact={entity: key},
         shelves=shelves,
         everywhere=everywhere,
+        later=later,
     )
 
 
