@@ -78,7 +78,7 @@ def import_stores(
     time zone), as in the API; a file without that column keeps what is stored. A changed
     store's labels are planned again (its name, its last days, its zone's prices),
     recorded as one import publication; a store moved to another zone enters the Omnibus
-    ledger at `now` (`currency`: the ledger's)."""
+    ledger at `now` (`currency`: the ledger's), and a new store with its prices from then."""
     zones = set(session.scalars(select(ZoneRow.code)))
     stored = {row.code: row for row in session.scalars(select(StoreRow))}
     parsed = STORE_FILE.parse_rows(

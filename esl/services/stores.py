@@ -1,6 +1,7 @@
 """Stores: codes named by a caller (unknown ones are refused, not reported as empty
 stores), and stores saved (the API's PUT, the store file): a changed store's labels are
-planned again, and a store moved to another zone has its new zone's prices."""
+planned again, a store moved to another zone has its new zone's prices, and a new one
+its prices from its opening, in the Omnibus ledger."""
 
 from __future__ import annotations
 
@@ -39,8 +40,9 @@ def require_known_stores(session: Session, codes: Iterable[str]) -> None:
 def record_zone_move(
     session: Session, code: str, *, at: datetime, currency: str, publication_id: int | None
 ) -> list[LedgerEntry]:
-    """After a store moved to another zone (flushed): the ledger entries, at `at`, of
-    every key of the store (each channel) whose applied price the move changed."""
+    """After a store moved to another zone or was opened (flushed): the ledger entries,
+    at `at`, of every key of the store (each channel) whose applied price the move
+    changed, or that has a price in a store just opened."""
     session.flush()
     return record_moved_keys(
         session,
@@ -79,7 +81,7 @@ def save_stores(
     zone and carry its zone's prices, so they are handed to planning as one change
     (`title`, `kind`, `by`, `impact`; None: the counts); a store moved to another zone
     enters the Omnibus ledger at `now` (`currency`: the ledger's) where the move changed
-    an applied price."""
+    an applied price, and a new store with every price that applies in it."""
     rows = {
         row.code: row
         for row in session.scalars(
@@ -94,14 +96,15 @@ def save_stores(
         != (store.name, store.zone, store.time_zone)
     ]
     moved = [store.code for store in changed if rows[store.code].zone != store.zone]
-    if moved:
+    opened = [store.code for store in stores if store.code not in rows]
+    if moved or opened:
         # A price writer: the instants already due are recorded in the zones that stood then.
         begin_price_write(session, now=now, currency=currency)
     for store in stores:
         row = rows.get(store.code) or StoreRow(code=store.code)
         row.name, row.zone, row.time_zone = store.name, store.zone, store.time_zone
         session.add(row)
-    inserted = sum(store.code not in rows for store in stores)
+    inserted = len(opened)
     publication_id = None
     if changed:
         publication_id = record_published_change(
@@ -113,8 +116,10 @@ def save_stores(
             impact=impact or {"stores_inserted": inserted, "stores_updated": len(changed)},
             shelves={shelf for store in changed for shelf in shelves_in_store(session, store.code)},
         )
-    for code in moved:
-        # The Omnibus ledger: its prices changed at the move, in every channel.
+    for code in [*moved, *opened]:
+        # The Omnibus ledger: its prices changed at the move, in every channel; a new
+        # store sells at its zone's (or the nation's) prices from its opening, and a later
+        # reduction there must find them in its 30 days.
         record_zone_move(session, code, at=now, currency=currency, publication_id=publication_id)
     return SavedStores(
         inserted=inserted,
