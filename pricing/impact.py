@@ -20,7 +20,7 @@ from pricing.money import Money
 from pricing.products import Channel, Product
 from pricing.promotions import Promotion
 from pricing.resolution import resolve_key, select_rule_and_promotion
-from pricing.windows import require_aware
+from pricing.windows import in_utc
 
 __all__ = ["change_impact", "next_change_instant"]
 
@@ -34,7 +34,7 @@ def next_change_instant(catalogue: Catalogue, *, after: datetime) -> datetime | 
     is scheduled to change. (Some boundaries change no label, e.g. a rule followed by
     one with the same amount; re-resolving then finds equal fingerprints.)
     """
-    require_aware(after, field="after")
+    after = in_utc(after, field="after")
     boundaries = catalogue.boundaries()
     index = bisect_right(boundaries, after)
     return boundaries[index] if index < len(boundaries) else None
@@ -142,7 +142,7 @@ def change_impact(
     differs (a key that gains or loses its price counts as changed). Proportional to
     the change when `after` was made from `before` by `Catalogue.with_changes`.
     """
-    require_aware(at, field="at")
+    at = in_utc(at, field="at")
     label_language(locale)
     moved_stores = _moved_stores(before, after)
     skus = _touched_skus(before, after)

@@ -20,7 +20,7 @@ from typing import TYPE_CHECKING, Final, NamedTuple
 from pricing.errors import CurrencyMismatchError, LedgerOrderError
 from pricing.money import Money
 from pricing.products import Channel
-from pricing.windows import require_aware
+from pricing.windows import in_utc
 
 if TYPE_CHECKING:
     from pricing.products import Product
@@ -95,7 +95,9 @@ class LedgerEntry:
         return cls(key=key, effective_from=effective_from, price=None, regular_price=None)
 
     def __post_init__(self) -> None:
-        require_aware(self.effective_from, field="effective_from")
+        effective_from = in_utc(self.effective_from, field="effective_from")
+        if effective_from is not self.effective_from:
+            object.__setattr__(self, "effective_from", effective_from)
         if self.price is None or self.regular_price is None:
             if self.price is not None or self.regular_price is not None:
                 raise ValueError("a withdrawn ledger entry has neither price nor regular price")

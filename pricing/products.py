@@ -9,7 +9,7 @@ from enum import StrEnum
 
 from pricing.errors import InvalidProductError, UnknownUnitError
 from pricing.gtin import require_valid_gtin
-from pricing.windows import require_aware
+from pricing.windows import in_utc
 
 __all__ = ["Channel", "NetUnit", "Product", "Store", "label_time_zone"]
 
@@ -93,7 +93,9 @@ class Product:
                 sku=self.sku,
                 field="unit_price_per_100",
             )
-        require_aware(self.on_sale_since, field="on_sale_since")
+        on_sale_since = in_utc(self.on_sale_since, field="on_sale_since")
+        if on_sale_since is not self.on_sale_since:
+            object.__setattr__(self, "on_sale_since", on_sale_since)
 
 
 @dataclass(frozen=True, slots=True)

@@ -83,7 +83,13 @@ class Promotion:
             self._refuse(f"unknown channel in {sorted(self.channels)}", field="channels")
         if not self.skus and not self.categories:
             self._refuse("targets no SKU and no category", field="skus")
-        require_window(item_id=self.id, valid_from=self.valid_from, valid_until=self.valid_until)
+        valid_from, valid_until = require_window(
+            item_id=self.id, valid_from=self.valid_from, valid_until=self.valid_until
+        )
+        if valid_from is not self.valid_from:
+            object.__setattr__(self, "valid_from", valid_from)
+        if valid_until is not self.valid_until:
+            object.__setattr__(self, "valid_until", valid_until)
         self._check_kind_fields()
 
     def _refuse(self, reason: str, *, field: str) -> None:

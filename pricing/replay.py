@@ -11,7 +11,7 @@ from pricing.errors import NoApplicablePriceError
 from pricing.ledger import PriceKey, PriceLedger
 from pricing.products import Channel
 from pricing.resolution import resolve_key
-from pricing.windows import require_aware
+from pricing.windows import in_utc
 
 __all__ = ["all_price_keys", "replay_history"]
 
@@ -42,8 +42,8 @@ def replay_history(
     price at an instant gets a withdrawn entry (nothing was charged from then on).
     Returns the number of entries appended.
     """
-    require_aware(since, field="since")
-    require_aware(until, field="until")
+    since = in_utc(since, field="since")
+    until = in_utc(until, field="until")
     boundaries = catalogue.boundaries()
     instants = [since]
     instants += [b for b in boundaries[bisect_right(boundaries, since) :] if b <= until]

@@ -20,7 +20,7 @@ wins in a channel everywhere and always they are memoised per SKU and channel
 from __future__ import annotations
 
 from collections.abc import Iterable
-from datetime import datetime
+from datetime import UTC, datetime
 from decimal import ROUND_DOWN, Decimal
 from typing import Any, Final, NamedTuple
 
@@ -427,8 +427,9 @@ def resolve(
     """
     # The engine's hot path: most keys find their label fields memoised per SKU and
     # channel (`SkuPricing.constant`) and cost a few lookups and one object.
-    if at.tzinfo is None:
-        _check_instant(at)
+    if at.tzinfo is not UTC:
+        # Compared with windows and ledger entries, which are in UTC (pricing.windows).
+        at = _utc_instant(at)
     if type(channel) is not Channel:
         channel = _channel(channel)
     language = _languages.get(locale) or _language(locale)
@@ -501,9 +502,10 @@ def resolve_key(
     )
 
 
-def _check_instant(at: datetime) -> None:
-    if at.tzinfo is None:
+def _utc_instant(at: datetime) -> datetime:
+    if at.tzinfo is None or at.utcoffset() is None:
         raise NaiveDatetimeError("resolution instant must be timezone-aware", field="at")
+    return at.astimezone(UTC)
 
 
 def resolve_many(
@@ -515,6 +517,6 @@ def resolve_many(
     locale: str,
 ) -> dict[PriceKey, ResolvedPrice]:
     """Resolve every key at one instant; raises on the first key that cannot be priced."""
-    _check_instant(at)
+    at = _utc_instant(at)
     _language(locale)
     return {key: resolve_key(catalogue, key, at=at, ledger=ledger, locale=locale) for key in keys}

@@ -79,7 +79,13 @@ class PriceRule:
                     id=str(self.channel),
                     referenced_by=self.id,
                 ) from None
-        require_window(item_id=self.id, valid_from=self.valid_from, valid_until=self.valid_until)
+        valid_from, valid_until = require_window(
+            item_id=self.id, valid_from=self.valid_from, valid_until=self.valid_until
+        )
+        if valid_from is not self.valid_from:
+            object.__setattr__(self, "valid_from", valid_from)
+        if valid_until is not self.valid_until:
+            object.__setattr__(self, "valid_until", valid_until)
 
     @property
     def scope(self) -> PriceScope:

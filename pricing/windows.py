@@ -1,12 +1,19 @@
-"""Validity windows `[valid_from, valid_until)`, either end open, always in aware UTC."""
+"""Validity windows `[valid_from, valid_until)`, either end open, always in aware UTC.
+
+The engine takes instants in whatever zone they are written, and keeps them in UTC
+(`in_utc`, once, where they enter: an entry, a window, the instant resolved). Python
+compares two datetimes that share one tzinfo object by their wall clocks, ignoring
+`fold`: in Europe/Warsaw on the October night the clock runs 02:00-03:00 twice, 02:20
+CET (fold=1) is 40 minutes after 02:40 CEST, but compares as earlier.
+"""
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import UTC, datetime
 
 from pricing.errors import EmptyValidityWindowError, NaiveDatetimeError
 
-__all__ = ["require_aware", "require_window", "window_contains", "windows_overlap"]
+__all__ = ["in_utc", "require_aware", "require_window", "window_contains", "windows_overlap"]
 
 
 def require_aware(value: datetime, *, field: str) -> None:
@@ -15,14 +22,23 @@ def require_aware(value: datetime, *, field: str) -> None:
         raise NaiveDatetimeError(f"{field} must be timezone-aware", field=field, value=str(value))
 
 
+def in_utc(value: datetime, *, field: str) -> datetime:
+    """`value` in UTC; a naive one is refused. Most instants are UTC already (the
+    database's, the clock's): those are returned as they are."""
+    if value.tzinfo is UTC:
+        return value
+    require_aware(value, field=field)
+    return value.astimezone(UTC)
+
+
 def require_window(
     *, item_id: str, valid_from: datetime | None, valid_until: datetime | None
-) -> None:
-    """Both ends aware, and the window not empty."""
+) -> tuple[datetime | None, datetime | None]:
+    """Both ends aware, and the window not empty: its ends, in UTC."""
     if valid_from is not None:
-        require_aware(valid_from, field="valid_from")
+        valid_from = in_utc(valid_from, field="valid_from")
     if valid_until is not None:
-        require_aware(valid_until, field="valid_until")
+        valid_until = in_utc(valid_until, field="valid_until")
     if valid_from is not None and valid_until is not None and valid_from >= valid_until:
         raise EmptyValidityWindowError(
             f"{item_id}: empty validity window [{valid_from}, {valid_until})",
@@ -30,6 +46,7 @@ def require_window(
             valid_from=valid_from.isoformat(),
             valid_until=valid_until.isoformat(),
         )
+    return valid_from, valid_until
 
 
 def window_contains(
