@@ -224,9 +224,9 @@ def _new_tea_on_sale(world: AuditWorld) -> None:
     with world.sessions.begin() as session:
         import_products(
             session,
-            OLD_PRODUCT_CSV.replace("OLD-1,Herbata stara", "NEW-1,Herbata nowa").replace(
-                "2025-01-01T00:00:00Z", launched.isoformat()
-            ),
+            OLD_PRODUCT_CSV.replace("OLD-1,Herbata stara", "NEW-1,Herbata nowa")
+            .replace("5900000000015", "5901234000994")  # a GTIN names one product
+            .replace("2025-01-01T00:00:00Z", launched.isoformat()),
             currency="PLN",
             imported_by="test",
             now=launched,

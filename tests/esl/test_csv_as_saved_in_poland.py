@@ -85,7 +85,9 @@ def test_an_undecodable_byte_over_http_names_its_line(api: Api) -> None:
 
 
 def test_windows_1250_over_http_with_the_encoding_named(api: Api) -> None:
-    body = PRODUCTS_CSV.replace(",", ";").replace("MLK-1", "MSL-1").encode("cp1250")
+    # MSL-1 a new product: its own GTIN (one GTIN names one product).
+    renamed = PRODUCTS_CSV.replace("MLK-1", "MSL-1").replace("5900820000011", "5901234000987")
+    body = renamed.replace(",", ";").encode("cp1250")
     response = api.client.post(
         "/api/v1/imports/products",
         params={"encoding": "cp1250"},
