@@ -129,8 +129,9 @@ def bound_labels_now(
     id -> that answer's sequence, `Seen.claim`).
 
     The label's own last word (its displayed hash) wins over what it acknowledged, except
-    for a timed image it confirmed whose instant has passed since it last reported: the
-    label flipped to it by itself (`esl.services.panel_image`, which the console draws by).
+    for a timed image it confirmed whose instant has passed, on the label's clock as last
+    known, since it last reported: the label flipped to it by itself
+    (`esl.services.panel_image`, which the console draws by).
     """
     statement = (
         _bound_in(
@@ -172,6 +173,7 @@ _PANEL = (
     raw(_states.c.desired_display_at),
     raw(_states.c.last_seen),
     _states.c.battery_mv,
+    _states.c.clock_offset_ms,
 )
 
 
@@ -192,7 +194,7 @@ class _PanelReader:
     ) -> Seen:
         """`planned_for_binding`: the image last planned was for the label's current
         binding (`Seen.planned_hash`)."""
-        gateway, confirmed, displayed, desired, raw_display_at, raw_seen, battery = panel
+        gateway, confirmed, displayed, desired, raw_display_at, raw_seen, battery, offset = panel
         last_seen = self.instant(raw_seen)
         if raw_display_at is None:
             # No timed image: `panel_image` says the label's last word, else the confirmed
@@ -206,6 +208,7 @@ class _PanelReader:
                 display_at=self.instant(raw_display_at),
                 last_seen=last_seen,
                 at=self.at,
+                clock_offset_ms=offset,
             ).digest
         return Seen(
             shown,

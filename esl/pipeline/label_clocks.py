@@ -1,19 +1,32 @@
 """Label clocks: a label flips a timed image on its own clock, so the controller keeps it right.
 
-Every verified check-in carries the label's clock (`label_time`, signed with its key).
-One that differs from the check-in's arrival by more than the tolerance (a clock that
+Every fresh answer the controller believes carries the label's clock (`label_time`,
+signed with its key): a check-in, and as much the acknowledgement of a frame (the timed
+image's own), a ping's or a SetClock's answer. A label heard only through its answers (a
+BLE label, a self-signing label behind `esl gateway`, `esl sim gateway` without
+`--report-check-ins`) never checks in; judged on check-ins alone, its clock ten minutes
+behind was never set, and it flipped a timed price ten minutes late while the audit
+called it flipped (`tests/pipeline/test_wire_clock_behind_without_check_ins.py`).
+
+One answer whose clock differs from its arrival by more than the tolerance (a clock that
 drifted, a label whose clock restarted with a new battery) gets a signed SetClock, sent
 as a label action (`esl.pipeline.label_actions`, kind `set_clock`, requested by
-`controller`), at most one an hour per label. The tolerance is the setting
-`ESL_LABEL_CLOCK_TOLERANCE_S`; 0 leaves label clocks alone (simulated labels on an
-accelerated clock run ahead by design). A check-in older than a claim the
-controller holds (a replay) sets nothing off: its clock is old by its nature. Nor does a
-clock behind in a check-in the broker kept for the controller while it was away (a
-restart), delivered as its session resumed (`Uplink.resumed`): it was sent an unknown
-while before it arrived, so only a clock ahead of its arrival is known wrong. Before, a
-restart sent a SetClock to every label that had checked in meanwhile.
+`controller`), at most one an hour per label; and the offset is kept
+(`label_states.clock_offset_ms`, cleared by the next answer within the tolerance), so
+the audit and the console judge a timed flip by the label's clock until it is set
+(`esl.services.panel_image`). The tolerance is the setting `ESL_LABEL_CLOCK_TOLERANCE_S`;
+0 leaves label clocks alone (simulated labels on an accelerated clock run ahead by
+design): neither set nor judged, no offset kept.
 
-The tolerance is wider than a store gateway's relay of a check-in (it may batch them
+Only a fresh answer counts: one older than a claim the controller holds (a replay), a
+duplicate, or one delivered after a newer answer, sets nothing off: its clock is old by
+its nature. Nor does a clock behind in an answer the broker kept for the controller
+while it was away (a restart), delivered as its session resumed (`Uplink.resumed`): it
+was sent an unknown while before it arrived, so only a clock ahead of its arrival is
+known wrong. Before, a restart sent a SetClock to every label that had checked in
+meanwhile.
+
+The tolerance is wider than a store gateway's relay of an answer (it may batch them
 for seconds) and narrower than `check_ins.FLIP_GRACE`, the lateness a timed flip is
 allowed before the record calls the label wrong.
 """
@@ -29,37 +42,46 @@ from sqlalchemy.orm import Session
 from esl.db.console_models import LabelActionRow
 from esl.pipeline.action_kinds import ActionKind
 from esl.pipeline.label_actions import request_own_actions
-from gateways.protocol import LabelResponse
 
-__all__ = ["ASK_AGAIN_AFTER", "CLOCK_TOLERANCE", "request_clock_settings"]
+__all__ = ["ASK_AGAIN_AFTER", "CLOCK_TOLERANCE", "clock_offsets", "request_clock_settings"]
 
 CLOCK_TOLERANCE = timedelta(seconds=60)  # the setting ESL_LABEL_CLOCK_TOLERANCE_S
 ASK_AGAIN_AFTER = timedelta(hours=1)
+_MS = timedelta(milliseconds=1)
+
+
+def clock_offsets(
+    heard: Mapping[str, tuple[datetime, datetime]],
+    *,
+    late: Collection[str] = (),
+    tolerance: timedelta = CLOCK_TOLERANCE,
+) -> dict[str, int | None]:
+    """What each label's fresh answer says of its clock: label -> its clock minus the
+    controller's in ms when off by more than `tolerance`, None when within it.
+
+    `heard`: label -> (the `label_time` of its newest fresh believed answer, when that
+    arrived). An answer of `late` (delivered from a broker's backlog, sent an unknown while
+    before it came) proves only a clock ahead: behind, the delay may be the backlog's, and
+    the label is left out (nothing known)."""
+    found: dict[str, int | None] = {}
+    for label_id, (label_time, received_at) in heard.items():
+        offset = label_time - received_at
+        if offset > tolerance:
+            found[label_id] = offset // _MS
+        elif -offset <= tolerance:
+            found[label_id] = None
+        elif label_id not in late:
+            found[label_id] = offset // _MS
+    return found
 
 
 def request_clock_settings(
-    session: Session,
-    check_ins: Mapping[str, tuple[LabelResponse, datetime]],
-    *,
-    older: Collection[str],
-    now: datetime,
-    late: Collection[str] = (),
-    tolerance: timedelta = CLOCK_TOLERANCE,
+    session: Session, offsets: Mapping[str, int | None], *, now: datetime
 ) -> list[str]:
-    """Queue a SetClock for every label whose check-in's clock is off by more than
-    `tolerance`, unless one was asked of it within `ASK_AGAIN_AFTER` (a clock that will
-    not be set must not take a sequence number at every check-in); their ids. A check-in
-    of `late` (delivered from a broker's backlog, sent an unknown while before it came)
-    proves only a clock ahead: behind, the delay may be the backlog's."""
-    off = sorted(
-        label_id
-        for label_id, (response, received_at) in check_ins.items()
-        if label_id not in older
-        and (
-            response.label_time - received_at > tolerance
-            or (label_id not in late and received_at - response.label_time > tolerance)
-        )
-    )
+    """Queue a SetClock for every label of `offsets` found off (`clock_offsets`), unless
+    one was asked of it within `ASK_AGAIN_AFTER` (a clock that will not be set must not
+    take a sequence number at every answer); their ids. One query for the batch."""
+    off = sorted(label_id for label_id, offset in offsets.items() if offset is not None)
     if not off:
         return []
     asked = set(

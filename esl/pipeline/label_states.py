@@ -67,6 +67,8 @@ class LabelState:
     # The newest displayed-content claim believed (`answer_acceptance`).
     claim_sequence: int = 0
     claim_label_time: datetime | None = None
+    # The label's clock minus the controller's (ms) when last found off (`label_clocks`).
+    clock_offset_ms: int | None = None
     # Not columns: whether the row exists yet, and whether it changed since it was read.
     stored: bool = False
     changed: bool = False
@@ -112,6 +114,7 @@ ANSWERED_COLUMNS = frozenset(
         "last_seen",
         "claim_sequence",
         "claim_label_time",
+        "clock_offset_ms",
     }
 )
 # What planning may change (the rest is health, which only answers change).

@@ -53,7 +53,7 @@ from esl.pipeline.frames import full_image_frame, resigned_frame
 from esl.pipeline.gateway_reports import ReportHandling, take_gateway_reports
 from esl.pipeline.images import ImageStore
 from esl.pipeline.label_actions import answer_label_actions, signed_action_sequences
-from esl.pipeline.label_clocks import CLOCK_TOLERANCE, request_clock_settings
+from esl.pipeline.label_clocks import CLOCK_TOLERANCE, clock_offsets, request_clock_settings
 from esl.pipeline.label_states import (
     ANSWERED_COLUMNS,
     LabelState,
@@ -242,7 +242,10 @@ class Settlement:
             # label -> its newest check-in, and when it arrived
             check_ins: dict[str, tuple[LabelResponse, datetime]] = {}
             stale_check_ins: set[str] = set()  # labels whose check-in is older than a claim
-            # labels whose newest check-in came from a session's backlog (`Uplink.resumed`)
+            # label -> the clock its newest fresh believed answer (a check-in or any other)
+            # carried, and when that arrived (`label_clocks`)
+            clocks: dict[str, tuple[datetime, datetime]] = {}
+            # labels whose newest clock came from a session's backlog (`Uplink.resumed`)
             backlogged: set[str] = set()
             # label -> its newest believed answer settling no open frame (a ping's, another
             # label action's, a late one), and when it arrived: weighed as a check-in is
@@ -304,10 +307,8 @@ class Settlement:
                     if _record_health(state, response, uplink.received_at, displayed=False):
                         check_ins[response.label_id] = (response, uplink.received_at)
                         heard[response.label_id] = vital_sign(response, uplink.received_at)
-                        if uplink.resumed:
-                            backlogged.add(response.label_id)
-                        else:
-                            backlogged.discard(response.label_id)
+                        if not older:
+                            _heard_clock(clocks, backlogged, response, uplink)
                 elif refusal is None:
                     accept_claim(state, response)
                     # An answer settling no open frame of the record's (a ping's) is
@@ -317,6 +318,9 @@ class Settlement:
                     settles = row is not None and row.status not in _SETTLED
                     if _record_health(state, response, uplink.received_at, displayed=settles):
                         heard[response.label_id] = vital_sign(response, uplink.received_at)
+                        # Its clock too: a label heard only through its answers (the
+                        # acknowledgement of a timed image, a ping's) never checks in.
+                        _heard_clock(clocks, backlogged, response, uplink)
                 else:
                     if refusal is Refusal.NOT_TAKEN and health_is_newer(state, response):
                         # Alive, and its battery as of its own clock: but no position
@@ -388,15 +392,7 @@ class Settlement:
                 older=stale_check_ins - reported.keys(),
                 judge_flips=self.clock_tolerance is not None,
             )
-            if self.clock_tolerance is not None:
-                request_clock_settings(
-                    session,
-                    check_ins,
-                    older=stale_check_ins,
-                    late=backlogged,
-                    now=now,
-                    tolerance=self.clock_tolerance,
-                )
+            self._judge_clocks(session, states, clocks, late=backlogged, now=now)
             reconciled = [*ahead, *(label for label in reconciled if label not in ahead)]
             widened.update(reconciled)
             save_outbox_entries(session, rows.values())
@@ -416,6 +412,30 @@ class Settlement:
         self.vitals.committed()
         self.replan_wanted.update(reconciled)
         self.counts.reconciled += len(reconciled)
+
+    def _judge_clocks(
+        self,
+        session: Session,
+        states: Mapping[str, LabelState],
+        clocks: Mapping[str, tuple[datetime, datetime]],
+        *,
+        late: Collection[str],
+        now: datetime,
+    ) -> None:
+        """Keep what the batch's fresh answers say of their labels' clocks
+        (`label_states.clock_offset_ms`, which the audit flips timed images by) and queue a
+        SetClock for each found off (`label_clocks`). With the tolerance off, clocks are
+        neither set nor judged: no offset is kept."""
+        if self.clock_tolerance is None:
+            offsets: dict[str, int | None] = dict.fromkeys(clocks)
+        else:
+            offsets = clock_offsets(clocks, late=late, tolerance=self.clock_tolerance)
+            request_clock_settings(session, offsets, now=now)
+        for label_id, offset in offsets.items():
+            state = states[label_id]
+            if state.clock_offset_ms != offset:
+                state.clock_offset_ms = offset
+                state.changed = True
 
     def _ahead_of_record(
         self,
@@ -847,6 +867,20 @@ def _sequence_ahead(
         detail=detail,
         at=at,
     )
+
+
+def _heard_clock(
+    clocks: dict[str, tuple[datetime, datetime]],
+    backlogged: set[str],
+    response: LabelResponse,
+    uplink: Uplink,
+) -> None:
+    """A fresh believed answer's clock, and when it arrived: the label's newest."""
+    clocks[response.label_id] = (response.label_time, uplink.received_at)
+    if uplink.resumed:
+        backlogged.add(response.label_id)
+    else:
+        backlogged.discard(response.label_id)
 
 
 def _record_health(

@@ -7,7 +7,13 @@ frame it acknowledged, shown or held for a timed flip). They differ while a labe
 drew a frame whose answer was lost has a newer update on its way, or while it holds a
 timed image (it shows the image of now until the instant). One exception: a timed image
 it confirmed whose instant has passed since it last reported; it flipped to it by itself,
-unheard.
+unheard. It flips by its own clock: when the controller knows that clock off
+(`label_states.clock_offset_ms`, kept from its newest answer by `label_clocks` until a
+SetClock puts it right), the flip is counted at the instant that clock reaches the timed
+image's, ten minutes after it for a clock ten minutes behind, ten minutes before for one
+ahead. Counted at the instant alone, a label ten minutes slow was called flipped, and the
+audit said `match`, while its panel kept the old price
+(`tests/pipeline/test_wire_clock_behind_without_check_ins.py`).
 
 Drawing the confirmed image beside "pending" showed staff a price the panel did not show
 (`tests/pipeline/test_console_shows_what_the_label_reported.py`).
@@ -17,11 +23,11 @@ Pure: hashes and instants in, a verdict out; no database, no clock.
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import datetime, timedelta
 from enum import StrEnum
 from typing import NamedTuple
 
-__all__ = ["PanelImage", "PanelSource", "panel_image"]
+__all__ = ["PanelImage", "PanelSource", "flip_instant", "panel_image"]
 
 
 class PanelSource(StrEnum):
@@ -43,16 +49,34 @@ def panel_image(
     display_at: datetime | None,
     last_seen: datetime | None,
     at: datetime,
+    clock_offset_ms: int | None,
 ) -> PanelImage:
-    """The image the label's panel shows at `at`, and whose word that is."""
+    """The image the label's panel shows at `at`, and whose word that is.
+
+    `clock_offset_ms`: the label's clock minus the controller's, when known off (None:
+    right as far as known)."""
+    flips_at = None if display_at is None else flip_instant(display_at, clock_offset_ms)
     if (
-        display_at is not None
+        flips_at is not None
         and confirmed is not None
         and confirmed == desired
-        and display_at <= at
-        and (last_seen is None or last_seen < display_at)
+        and flips_at <= at
+        and (last_seen is None or last_seen < flips_at)
     ):
         return PanelImage(confirmed, PanelSource.FLIPPED)
     if displayed is not None and displayed != confirmed:
         return PanelImage(displayed, PanelSource.REPORTED)
     return PanelImage(confirmed, PanelSource.CONFIRMED)
+
+
+def flip_instant(display_at: datetime, clock_offset_ms: int | None) -> datetime:
+    """The controller's instant at which a label whose clock is `clock_offset_ms` off
+    (None: right) reaches `display_at` on that clock."""
+    if not clock_offset_ms:
+        return display_at
+    try:
+        return display_at - timedelta(milliseconds=clock_offset_ms)
+    except OverflowError:  # a clock wildly off: never, or long ago
+        if clock_offset_ms < 0:
+            return datetime.max.replace(tzinfo=display_at.tzinfo)
+        return datetime.min.replace(tzinfo=display_at.tzinfo)

@@ -29,7 +29,7 @@ from esl.pipeline.affected_labels import labels_changed_by_publication
 from esl.pipeline.images import stored_images
 from esl.services.health import LabelConditionRow, StoreHealth, label_conditions, label_health
 from esl.services.label_status import LabelStatus, StatusThresholds
-from esl.services.panel_image import PanelSource, panel_image
+from esl.services.panel_image import PanelSource, flip_instant, panel_image
 from rendering.display_models import get_display_model
 from rendering.encoding import Planes, image_from_planes
 from rendering.render import preview_png
@@ -103,14 +103,15 @@ def store_labels(
         )
     }
     hashes = {
-        label_id: (desired, confirmed, displayed, display_at)
-        for label_id, desired, confirmed, displayed, display_at in session.execute(
+        label_id: (desired, confirmed, displayed, display_at, offset)
+        for label_id, desired, confirmed, displayed, display_at, offset in session.execute(
             select(
                 LabelStateRow.label_id,
                 LabelStateRow.desired_hash,
                 LabelStateRow.confirmed_hash,
                 LabelStateRow.displayed_hash,
                 LabelStateRow.desired_display_at,
+                LabelStateRow.clock_offset_ms,
             )
             .join(LabelRow, LabelRow.id == LabelStateRow.label_id)
             .where(LabelRow.store == store)
@@ -123,8 +124,8 @@ def store_labels(
             continue
         if state and not _in_state(row, state):
             continue
-        desired, confirmed, displayed, display_at = hashes.get(
-            row.label_id, (None, None, None, None)
+        desired, confirmed, displayed, display_at, offset = hashes.get(
+            row.label_id, (None, None, None, None, None)
         )
         panel = panel_image(
             confirmed=confirmed,
@@ -133,6 +134,7 @@ def store_labels(
             display_at=display_at,
             last_seen=row.last_seen,
             at=now,
+            clock_offset_ms=offset,
         )
         chosen.append((row, panel, desired))
     known = stored_images(session, (panel.digest for _, panel, _ in chosen))
@@ -192,6 +194,7 @@ def label_panel(session: Session, state: LabelStateRow | None, *, now: datetime)
         display_at=state.desired_display_at,
         last_seen=state.last_seen,
         at=now,
+        clock_offset_ms=state.clock_offset_ms,
     )
     since = None
     if panel.source is PanelSource.REPORTED:
@@ -204,7 +207,9 @@ def label_panel(session: Session, state: LabelStateRow | None, *, now: datetime)
         )
         since = since or state.last_seen
     elif panel.source is PanelSource.FLIPPED:
-        since = state.desired_display_at
+        # When its own clock, as last known, reached the instant.
+        display_at = state.desired_display_at
+        since = None if display_at is None else flip_instant(display_at, state.clock_offset_ms)
     return LabelPanel(
         shown=panel.digest,
         source=panel.source,

@@ -1,11 +1,12 @@
 """A label flips a timed image on its own clock: the controller keeps that clock right.
 
 A label whose clock runs ahead (drift, or set wrong by an access point) would flip a
-price change early, while the till still charges the price of now. Its signed check-in
-carries its clock, so the controller sets it (a signed SetClock, a label action of the
-controller's) and puts the price of now back on its panel; the change then comes at its
-instant. The controller and dispatcher against simulated labels speaking the real
-protocol, SQLite, one test clock for both sides (as tests/pipeline/test_held_frames.py).
+price change early, while the till still charges the price of now. Its signed check-in,
+as any answer it gives, carries its clock, so the controller sets it (a signed SetClock,
+a label action of the controller's) and puts the price of now back on its panel; the
+change then comes at its instant. The controller and dispatcher against simulated
+labels speaking the real protocol, SQLite, one test clock for both sides (as
+tests/pipeline/test_held_frames.py).
 """
 
 from __future__ import annotations
@@ -27,10 +28,14 @@ async def test_a_label_whose_clock_runs_ahead_is_set_right_and_flips_at_the_inst
     world = World.priced(engine, count=2)
     await world.converge()
     fast, steady = sorted(world.labels)
-    world.labels[fast].clock_offset_ms = 30 * 60 * 1000  # its clock, 30 min ahead
 
     flip = world.publish_flip_ahead()
     await world.converge()  # both labels hold the flip
+    # Then the fast one's clock jumps 30 minutes ahead, its held flip with it (an answer
+    # showing it off before then would have had it set at once: test_wire_clock_*).
+    ahead_ms = 30 * 60 * 1000
+    world.labels[fast].clock_offset_ms += ahead_ms
+    world.labels[fast].scheduled_at_ms -= ahead_ms
 
     # 25 minutes before the instant the fast label has flipped on its own clock; both
     # check in, the fast one with its clock 30 minutes ahead of the arrival.

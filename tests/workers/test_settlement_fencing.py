@@ -40,10 +40,14 @@ async def test_a_check_in_heard_by_a_stale_worker_still_puts_the_price_of_now_ba
     world = World(engine, count=2)
     stale = await worker_with_prices(world)
     fast = sorted(world.labels)[0]
-    world.labels[fast].clock_offset_ms = 30 * 60 * 1000  # its clock, 30 min ahead
 
     flip = world.publish_flip_ahead()
     await world.converge()  # both labels hold the flip
+    # Then the fast one's clock jumps 30 minutes ahead, its held flip with it (an answer
+    # showing it off before then would have had it set at once).
+    ahead_ms = 30 * 60 * 1000
+    world.labels[fast].clock_offset_ms += ahead_ms
+    world.labels[fast].scheduled_at_ms -= ahead_ms
 
     # Half an hour later the worker stalls; another takes its stores over and plans them
     # (nothing to send). The fast label has flipped on its own clock meanwhile, unheard.

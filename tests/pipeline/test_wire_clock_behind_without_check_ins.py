@@ -1,0 +1,145 @@
+"""A label heard only through its answers (no check-ins: a BLE label, a self-signing
+label behind `esl gateway`, `esl sim gateway` without --report-check-ins) flips a timed
+price on its own clock, which every signed answer carries. Only check-ins were judged:
+a label ten minutes behind acknowledged a timed image with its clock in the answer,
+nobody set it, and minutes after the instant the audit called it flipped (`match`) while
+its panel kept the old price for ten more; one ten minutes ahead flipped ten minutes
+early while the audit said `match` on the price of now (found by review). Now every
+fresh believed answer's clock is judged (`esl.pipeline.label_clocks`) and, until the
+SetClock is answered, the audit counts the flip by the clock the label told
+(`esl.services.panel_image`). The controller and dispatcher against simulated labels
+speaking the real protocol, SQLite, one test clock for both sides."""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+
+from sqlalchemy import Engine
+
+from esl.db.models import LabelStateRow
+from esl.pipeline.check_ins import FLIP_GRACE
+from esl.services.panel_image import PanelSource
+from esl.ui.shelf_views import label_panel
+from rendering.encoding import content_hash
+from tests.pipeline.in_memory_gateway import radio
+from tests.pipeline.small_world import World
+from tests.support.audit import audit_by_label
+from tests.support.pipeline import publish_prices
+
+BEHIND = timedelta(minutes=10)
+
+
+async def test_a_label_clock_behind_is_not_called_flipped_at_the_instant(engine: Engine) -> None:
+    world = await World.showing(engine, {"MLK-1": "3.49"}, count=1)
+    (label_id,) = world.labels
+    label = world.labels[label_id]
+    label.clock_offset_ms = -int(BEHIND.total_seconds() * 1000)  # its clock drifted
+
+    flip = (world.clock.now + timedelta(minutes=15)).replace(microsecond=0)
+    publish_prices(world.sessions, {"MLK-1": "2.49"}, now=world.clock.now, effective_at=flip)
+    await world.converge()  # the timed image sent and acknowledged (flip pending)
+    assert world.state(label_id).desired_display_at is not None
+
+    # Past the instant and its grace; the controller keeps running its rounds.
+    while world.clock.now < flip + FLIP_GRACE + timedelta(minutes=1):
+        world.clock.advance(timedelta(seconds=30))
+        world.controller.plan_due_work()
+        await world.send_due()
+        world.dispatcher.settle(radio(world.gateway.take(), world.labels, now=world.clock.now))
+
+    label.state(now=world.clock.now)  # whatever is due on the label's own clock happens
+    panel = content_hash(label.shown).hex() if label.shown is not None else None
+    due = world.hash_of(label_id)
+    verdict = audit_by_label(world.sessions, world.clock.now)[label_id]
+    assert not (verdict.audit_class.value == "match" and panel != due), (
+        f"{world.clock.now - flip} after the instant the audit says "
+        f"{verdict.audit_class.value} (shows due: {verdict.shows_due}) while the panel "
+        f"still shows the old price (its clock {BEHIND} behind, told in its signed "
+        f"answer, never set)"
+    )
+    # Its clock set from that answer, it flipped at the instant.
+    assert (panel, verdict.audit_class.value) == (due, "match")
+
+
+async def test_a_label_clock_ahead_is_not_called_right_while_it_shows_the_next_price(
+    engine: Engine,
+) -> None:
+    """The mirror case: ten minutes ahead (told in the acknowledgement of the timed image
+    itself), the label flips ten minutes early; the audit calls the shelf `match` on the
+    price of now while the panel shows the next one and the till charges the old one."""
+    world = await World.showing(engine, {"MLK-1": "3.49"}, count=1)
+    (label_id,) = world.labels
+    label = world.labels[label_id]
+    label.clock_offset_ms = int(BEHIND.total_seconds() * 1000)  # runs ahead
+
+    flip = (world.clock.now + timedelta(minutes=30)).replace(microsecond=0)
+    publish_prices(world.sessions, {"MLK-1": "2.49"}, now=world.clock.now, effective_at=flip)
+    await world.converge()
+    while world.clock.now < flip - timedelta(minutes=5):
+        world.clock.advance(timedelta(seconds=30))
+        world.controller.plan_due_work()
+        await world.send_due()
+        world.dispatcher.settle(radio(world.gateway.take(), world.labels, now=world.clock.now))
+
+    label.state(now=world.clock.now)
+    panel = content_hash(label.shown).hex() if label.shown is not None else None
+    due = world.hash_of(label_id)
+    verdict = audit_by_label(world.sessions, world.clock.now)[label_id]
+    assert not (verdict.audit_class.value == "match" and panel != due), (
+        f"{flip - world.clock.now} before the instant the audit says "
+        f"{verdict.audit_class.value} while the panel already shows the next price (its "
+        f"clock {BEHIND} ahead, told in its signed answer, never set)"
+    )
+    # Its clock set from that answer, it still shows the price of now.
+    assert (panel, verdict.audit_class.value) == (due, "match")
+
+
+async def test_a_label_whose_clock_is_not_set_yet_is_audited_by_the_clock_it_told(
+    engine: Engine,
+) -> None:
+    """The SetClock never reaches it (out of reach right after its acknowledgement): until
+    its clock is set, the audit and the console count its flip at the instant its own
+    clock, as its answer told, reaches: `stale` before, `match` from then on."""
+    world = await World.showing(engine, {"MLK-1": "3.49"}, count=1)
+    (label_id,) = world.labels
+    label = world.labels[label_id]
+    label.clock_offset_ms = -int(BEHIND.total_seconds() * 1000)
+
+    flip = (world.clock.now + timedelta(minutes=15)).replace(microsecond=0)
+    publish_prices(world.sessions, {"MLK-1": "2.49"}, now=world.clock.now, effective_at=flip)
+    for _ in range(10):  # until the timed image is acknowledged, with the label's clock
+        world.controller.plan_due_work()
+        await world.send_due()
+        world.dispatcher.settle(radio(world.gateway.take(), world.labels, now=world.clock.now))
+        state = world.state(label_id)
+        if state.desired_display_at == flip and state.confirmed_hash == state.desired_hash:
+            break
+        world.clock.advance(timedelta(seconds=5))
+    else:
+        raise AssertionError("the timed image was never acknowledged")
+    assert state.clock_offset_ms == -BEHIND // timedelta(milliseconds=1)
+
+    def audit_at(instant: datetime) -> tuple[str, str, PanelSource]:
+        """Out of reach: every round's frames (its SetClock) are lost."""
+        while world.clock.now < instant:
+            world.clock.advance(timedelta(seconds=30))
+            world.controller.plan_due_work()
+            world.dispatcher.step()
+            world.gateway.take()
+        label.state(now=world.clock.now)
+        assert label.shown is not None
+        verdict = audit_by_label(world.sessions, world.clock.now)[label_id]
+        with world.sessions() as session:
+            panel = label_panel(session, session.get(LabelStateRow, label_id), now=world.clock.now)
+        assert panel.shown == content_hash(label.shown).hex()  # the console draws the panel
+        return verdict.audit_class.value, panel.shown, panel.source
+
+    old = world.state(label_id).displayed_hash
+    assert audit_at(flip + FLIP_GRACE + timedelta(minutes=1)) == (
+        "stale",
+        old,
+        PanelSource.REPORTED,
+    )
+    audit_class, shown, source = audit_at(flip + BEHIND + timedelta(seconds=30))
+    assert (audit_class, source) == ("match", PanelSource.FLIPPED)
+    assert shown == world.hash_of(label_id) != old
