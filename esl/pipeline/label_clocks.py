@@ -20,11 +20,23 @@ design): neither set nor judged, no offset kept.
 
 Only a fresh answer counts: one older than a claim the controller holds (a replay), a
 duplicate, or one delivered after a newer answer, sets nothing off: its clock is old by
-its nature. Nor does a clock behind in an answer the broker kept for the controller
-while it was away (a restart), delivered as its session resumed (`Uplink.resumed`): it
-was sent an unknown while before it arrived, so only a clock ahead of its arrival is
-known wrong. Before, a restart sent a SetClock to every label that had checked in
-meanwhile.
+its nature. An answer can arrive long after it was signed, so a clock behind its
+arrival proves little by itself; a clock ahead of its arrival always proves the label
+wrong. Behind is judged
+- for the acknowledgement of a frame, against the earliest instant the label can have
+  signed it (the frame's send, when it was sent once; else its signing): a store gateway
+  relays acknowledgements late by nature (an OpenEPaperLink tag's is signed by the
+  gateway before the tag took the image, up to minutes; a gateway publishes what it
+  queued while its broker was away), and before, such a tag was sent needless SetClocks
+  (`tests/pipeline/test_relayed_answer_clocks.py`); and it holds for an answer delivered
+  from a broker's backlog too, which proves a clock behind its frame's send all the same;
+- for a check-in, against its arrival, unless the broker kept it for the controller while
+  it was away (a restart) and delivered it as its session resumed (`Uplink.resumed`): it
+  was sent an unknown while before it arrived (before, a restart sent a SetClock to every
+  label that had checked in meanwhile);
+- never for the answer to a label action (a ping's, a SetClock's), whose frame's send is
+  not kept: such an answer proves only a clock ahead, or right.
+A label not proven off is left as it was.
 
 The tolerance is wider than a store gateway's relay of an answer (it may batch them
 for seconds) and narrower than `check_ins.FLIP_GRACE`, the lateness a timed flip is
@@ -51,25 +63,31 @@ _MS = timedelta(milliseconds=1)
 
 
 def clock_offsets(
-    heard: Mapping[str, tuple[datetime, datetime]],
+    heard: Mapping[str, tuple[datetime, datetime, datetime | None]],
     *,
     late: Collection[str] = (),
     tolerance: timedelta = CLOCK_TOLERANCE,
 ) -> dict[str, int | None]:
     """What each label's fresh answer says of its clock: label -> its clock minus the
-    controller's in ms when off by more than `tolerance`, None when within it.
+    controller's in ms when proven off by more than `tolerance`, None when within it;
+    a label the answer proves nothing of is left out.
 
     `heard`: label -> (the `label_time` of its newest fresh believed answer, when that
-    arrived). An answer of `late` (delivered from a broker's backlog, sent an unknown while
-    before it came) proves only a clock ahead: behind, the delay may be the backlog's, and
-    the label is left out (nothing known)."""
+    arrived, and the earliest instant it can have been signed when known: its frame's
+    send). A label of `late` without that instant (a check-in from a broker's backlog, an
+    action's answer) proves only a clock ahead. A clock proven behind is kept as its lag
+    behind the answer's arrival, the most it can be: the audit then waits that long for a
+    timed flip, erring towards "not flipped yet" until the SetClock is answered."""
     found: dict[str, int | None] = {}
-    for label_id, (label_time, received_at) in heard.items():
+    for label_id, (label_time, received_at, signed_after) in heard.items():
         offset = label_time - received_at
         if offset > tolerance:
             found[label_id] = offset // _MS
         elif -offset <= tolerance:
             found[label_id] = None
+        elif signed_after is not None:
+            if signed_after - label_time > tolerance:
+                found[label_id] = offset // _MS
         elif label_id not in late:
             found[label_id] = offset // _MS
     return found

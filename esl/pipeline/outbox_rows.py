@@ -47,6 +47,8 @@ _READ = (
     OUTBOX.c.parked_detail,
     OUTBOX.c.settled_at,
     OUTBOX.c.parked_at,
+    OUTBOX.c.created_at,
+    OUTBOX.c.sent_at,
 )
 
 
@@ -66,9 +68,18 @@ class OutboxEntry:
     parked_detail: str | None
     settled_at: datetime | None
     parked_at: datetime | None = None
+    created_at: datetime | None = None
+    sent_at: datetime | None = None  # its last send
     changed: bool = False
     # Only `settle` changed it: written with one UPDATE ... WHERE id IN (...) per batch.
     only_settled: bool = False
+
+    @property
+    def answered_after(self) -> datetime | None:
+        """The earliest instant the label can have signed an answer to this frame: its
+        send when it was sent once, else its signing (a repeat's answer may be to an
+        earlier copy)."""
+        return self.sent_at if self.attempts <= 1 and self.sent_at else self.created_at
 
     def settle(self, status: str, *, at: datetime) -> None:
         self.only_settled = not self.changed or self.only_settled

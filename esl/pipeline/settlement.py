@@ -243,10 +243,12 @@ class Settlement:
             check_ins: dict[str, tuple[LabelResponse, datetime]] = {}
             stale_check_ins: set[str] = set()  # labels whose check-in is older than a claim
             # label -> the clock its newest fresh believed answer (a check-in or any other)
-            # carried, and when that arrived (`label_clocks`)
-            clocks: dict[str, tuple[datetime, datetime]] = {}
-            # labels whose newest clock came from a session's backlog (`Uplink.resumed`)
-            backlogged: set[str] = set()
+            # carried, when that arrived, and the earliest it can have been signed when
+            # known (`label_clocks`)
+            clocks: dict[str, tuple[datetime, datetime, datetime | None]] = {}
+            # labels whose newest clock can prove only a clock ahead: a check-in from a
+            # session's backlog (`Uplink.resumed`), an action's answer
+            ahead_only: set[str] = set()
             # label -> its newest believed answer settling no open frame (a ping's, another
             # label action's, a late one), and when it arrived: weighed as a check-in is
             reported: dict[str, tuple[LabelResponse, datetime]] = {}
@@ -308,7 +310,7 @@ class Settlement:
                         check_ins[response.label_id] = (response, uplink.received_at)
                         heard[response.label_id] = vital_sign(response, uplink.received_at)
                         if not older:
-                            _heard_clock(clocks, backlogged, response, uplink)
+                            _heard_clock(clocks, ahead_only, response, uplink)
                 elif refusal is None:
                     accept_claim(state, response)
                     # An answer settling no open frame of the record's (a ping's) is
@@ -320,7 +322,14 @@ class Settlement:
                         heard[response.label_id] = vital_sign(response, uplink.received_at)
                         # Its clock too: a label heard only through its answers (the
                         # acknowledgement of a timed image, a ping's) never checks in.
-                        _heard_clock(clocks, backlogged, response, uplink)
+                        _heard_clock(
+                            clocks,
+                            ahead_only,
+                            response,
+                            uplink,
+                            signed_after=None if row is None else row.answered_after,
+                            relayed=True,
+                        )
                 else:
                     if refusal is Refusal.NOT_TAKEN and health_is_newer(state, response):
                         # Alive, and its battery as of its own clock: but no position
@@ -392,7 +401,7 @@ class Settlement:
                 older=stale_check_ins - reported.keys(),
                 judge_flips=self.clock_tolerance is not None,
             )
-            self._judge_clocks(session, states, clocks, late=backlogged, now=now)
+            self._judge_clocks(session, states, clocks, late=ahead_only, now=now)
             reconciled = [*ahead, *(label for label in reconciled if label not in ahead)]
             widened.update(reconciled)
             save_outbox_entries(session, rows.values())
@@ -417,7 +426,7 @@ class Settlement:
         self,
         session: Session,
         states: Mapping[str, LabelState],
-        clocks: Mapping[str, tuple[datetime, datetime]],
+        clocks: Mapping[str, tuple[datetime, datetime, datetime | None]],
         *,
         late: Collection[str],
         now: datetime,
@@ -870,17 +879,23 @@ def _sequence_ahead(
 
 
 def _heard_clock(
-    clocks: dict[str, tuple[datetime, datetime]],
-    backlogged: set[str],
+    clocks: dict[str, tuple[datetime, datetime, datetime | None]],
+    ahead_only: set[str],
     response: LabelResponse,
     uplink: Uplink,
+    *,
+    signed_after: datetime | None = None,
+    relayed: bool = False,
 ) -> None:
-    """A fresh believed answer's clock, and when it arrived: the label's newest."""
-    clocks[response.label_id] = (response.label_time, uplink.received_at)
-    if uplink.resumed:
-        backlogged.add(response.label_id)
+    """A fresh believed answer's clock, when it arrived and the earliest it can have been
+    signed (its frame's send, when known): the label's newest. Without that instant, an
+    answer from a session's backlog, or any answer but a check-in (`relayed`: a store
+    gateway may relay it long after it was signed), proves only a clock ahead."""
+    clocks[response.label_id] = (response.label_time, uplink.received_at, signed_after)
+    if signed_after is None and (uplink.resumed or relayed):
+        ahead_only.add(response.label_id)
     else:
-        backlogged.discard(response.label_id)
+        ahead_only.discard(response.label_id)
 
 
 def _record_health(

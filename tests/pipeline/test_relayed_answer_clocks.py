@@ -1,0 +1,144 @@
+"""A clock behind is judged against when an answer can have been signed, not when it
+arrived: every fresh answer's clock is judged (`esl.pipeline.label_clocks`), and an
+acknowledgement often arrives long after it was signed (found by review).
+
+- An OpenEPaperLink tag behind `esl gateway` has no clock: the gateway signs its answer
+  with its own clock when the frame arrived, then waits for the tag to take the image (up
+  to `confirm_timeout_s`, 150 s). A tag slow to take it was judged a clock behind: a
+  needless SetClock, and an offset the audit flipped timed images by.
+- The other way round, an acknowledgement from the broker's backlog (the controller
+  restarted) was not judged at all when behind, though it was signed ten minutes before
+  its frame was sent: no SetClock, no offset, and the label flipped ten minutes late while
+  the audit said `match` at the instant.
+"""
+
+from __future__ import annotations
+
+from dataclasses import replace
+from datetime import timedelta
+
+from sqlalchemy import Engine, select
+
+from esl.db.console_models import LabelActionRow
+from esl.pipeline.check_ins import FLIP_GRACE
+from gateways.base import Uplink
+from gateways.store_gateway.label_stand_in import answer_frame
+from gateways.store_gateway.local_state import LabelRecord
+from gateways.store_gateway.radio import LabelHealth, LabelRadio
+from rendering.display_models import get_display_model
+from rendering.encoding import Planes, content_hash
+from tests.pipeline.in_memory_gateway import radio
+from tests.pipeline.small_world import World
+from tests.support.audit import audit_by_label
+from tests.support.pipeline import publish_prices
+
+CONFIRMED_AFTER = timedelta(seconds=90)  # two check-ins of a tag; under confirm_timeout_s
+BEHIND = timedelta(minutes=10)
+AWAY = timedelta(minutes=2)  # the controller's restart
+
+
+class SlowTagRadio(LabelRadio):
+    """An OEPL access point: the tag takes the image at its next check-ins (the world's
+    clock runs meanwhile)."""
+
+    def __init__(self, world: World) -> None:
+        self.world = world
+
+    async def show(self, address: str, planes: Planes) -> LabelHealth:
+        self.world.clock.advance(CONFIRMED_AFTER)
+        return LabelHealth(battery_mv=2900)
+
+    async def flash_led(self, address: str, *, colour: int, pattern: int, seconds: int) -> None:
+        return None
+
+    async def health(self) -> dict[str, LabelHealth]:
+        return {}
+
+    async def close(self) -> None:
+        return None
+
+
+async def test_an_oepl_tag_slow_to_take_its_image_gets_no_set_clock(engine: Engine) -> None:
+    world = World.priced(engine, count=1)
+    (label_id,) = world.labels
+    model = get_display_model("2.9-bwr")  # make_fleet's model
+    tag = LabelRecord(
+        label_id=label_id, address=label_id, model="2.9-bwr", key=world.keys[label_id]
+    )
+    slow = SlowTagRadio(world)
+    for _ in range(20):
+        world.controller.plan_due_work()
+        await world.send_due()
+        sent = world.gateway.take()
+        answers = []
+        for downlink in sent:
+            outcome = await answer_frame(
+                tag,
+                downlink.payload,
+                radio=slow,
+                model=(model.width, model.height, model.has_accent),
+                now=world.clock.now,
+            )
+            tag = outcome.label
+            if outcome.answer is not None:  # published at once, as the gateway does
+                answers.append(
+                    Uplink(downlink.store, downlink.gateway, outcome.answer, world.clock.now)
+                )
+        world.dispatcher.settle(answers)
+        if not sent:
+            break
+        world.clock.advance(timedelta(seconds=5))
+    state = world.state(label_id)
+    assert state.confirmed_hash == state.desired_hash  # the tag shows its price
+    with world.sessions() as session:
+        actions = session.scalars(
+            select(LabelActionRow.action).where(LabelActionRow.label_id == label_id)
+        ).all()
+    assert (list(actions), state.clock_offset_ms) == ([], None), (
+        f"a clockless OEPL tag whose image was confirmed {CONFIRMED_AFTER} after the frame "
+        f"came got label actions {list(actions)} and a clock offset {state.clock_offset_ms} ms"
+    )
+
+
+async def test_an_acknowledgement_from_the_backlog_still_shows_a_clock_behind(
+    engine: Engine,
+) -> None:
+    world = await World.showing(engine, {"MLK-1": "3.49"}, count=1)
+    (label_id,) = world.labels
+    label = world.labels[label_id]
+    label.clock_offset_ms = -int(BEHIND.total_seconds() * 1000)
+
+    flip = (world.clock.now + timedelta(minutes=15)).replace(microsecond=0)
+    publish_prices(world.sessions, {"MLK-1": "2.49"}, now=world.clock.now, effective_at=flip)
+    for _ in range(10):
+        world.controller.plan_due_work()
+        await world.send_due()
+        answers = radio(world.gateway.take(), world.labels, now=world.clock.now)
+        if answers:
+            # The controller restarts now; the acknowledgement waited in its kept session.
+            world.clock.advance(AWAY)
+            answers = [replace(u, received_at=world.clock.now, resumed=True) for u in answers]
+        world.dispatcher.settle(answers)
+        state = world.state(label_id)
+        if state.desired_display_at == flip and state.confirmed_hash == state.desired_hash:
+            break
+        world.clock.advance(timedelta(seconds=5))
+    else:
+        raise AssertionError("the timed image was never acknowledged")
+    assert world.state(label_id).clock_offset_ms is not None  # kept: the audit waits
+
+    while world.clock.now < flip + FLIP_GRACE + timedelta(minutes=1):
+        world.clock.advance(timedelta(seconds=30))
+        world.controller.plan_due_work()
+        await world.send_due()
+        world.dispatcher.settle(radio(world.gateway.take(), world.labels, now=world.clock.now))
+
+    label.state(now=world.clock.now)
+    panel = content_hash(label.shown).hex() if label.shown is not None else None
+    verdict = audit_by_label(world.sessions, world.clock.now)[label_id]
+    assert (verdict.audit_class.value, panel) == ("match", world.hash_of(label_id)), (
+        f"{world.clock.now - flip} after the instant: audit {verdict.audit_class.value}, "
+        f"panel {'showing the due price' if panel == world.hash_of(label_id) else 'old'} "
+        f"(its clock {BEHIND} behind, told in an acknowledgement signed before its frame "
+        f"was sent; offset kept: {world.state(label_id).clock_offset_ms})"
+    )
