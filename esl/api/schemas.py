@@ -22,6 +22,10 @@ from pydantic import (
 from esl.api.instants import Instant
 from esl.services.gateway_ids import GATEWAY_ID_PATTERN
 from esl.services.publication_commands import (
+    MAX_PROMOTION_COUNT,
+    MAX_PROMOTION_PRIORITY,
+    MIN_PROMOTION_COUNT,
+    MIN_PROMOTION_PRIORITY,
     EndPrice,
     EndPromotion,
     PublicationCommand,
@@ -325,9 +329,11 @@ class UpsertPromotionItemIn(RequestBody):
     amount: Amount | None = None
     currency: str | None = Field(default=None, min_length=3, max_length=3)
     # Strict: JSON `true` is no quantity (pydantic would take it as 1).
-    quantity: StrictInt | None = Field(default=None, ge=1, le=1000)
-    free_quantity: StrictInt | None = Field(default=None, ge=1, le=1000)
-    priority: StrictInt = Field(default=0, ge=-1000, le=1000)
+    quantity: StrictInt | None = Field(default=None, ge=MIN_PROMOTION_COUNT, le=MAX_PROMOTION_COUNT)
+    free_quantity: StrictInt | None = Field(
+        default=None, ge=MIN_PROMOTION_COUNT, le=MAX_PROMOTION_COUNT
+    )
+    priority: StrictInt = Field(default=0, ge=MIN_PROMOTION_PRIORITY, le=MAX_PROMOTION_PRIORITY)
     exclusive: bool = False
     valid_from: Instant | None = None
     valid_until: Instant | None = None

@@ -29,6 +29,12 @@ from esl.imports.report import ImportReport
 from esl.planning_queue import later_instants, promotion_reach, record_published_change
 from esl.services.ledger_instants import begin_price_write
 from esl.services.ledger_recording import LedgerPlan, plan_ledger, write_ledger_entries
+from esl.services.publication_commands import (
+    MAX_PROMOTION_COUNT,
+    MAX_PROMOTION_PRIORITY,
+    MIN_PROMOTION_COUNT,
+    MIN_PROMOTION_PRIORITY,
+)
 from pricing.errors import PricingError
 from pricing.money import Money
 from pricing.products import Channel
@@ -66,19 +72,31 @@ def _list(row: CsvRow, column: str) -> frozenset[str]:
 
 
 # Digits only, as for amounts: int() also reads "1_0" as 10, "+10", and other scripts'
-# digits ("١٠"). A priority may be below zero (the API's range is -1000 to 1000).
+# digits ("١٠"). A priority may be below zero. Both are held to the API's range, so a
+# promotion is lawful through either door, and a count past a 32-bit column is refused
+# by its line rather than by the database.
 _COUNT = re.compile(r"[0-9]+")
 _PRIORITY = re.compile(r"-?[0-9]+")
 
 
-def _int(row: CsvRow, column: str, *, digits: re.Pattern[str] = _COUNT) -> int | None:
+def _int(
+    row: CsvRow,
+    column: str,
+    *,
+    digits: re.Pattern[str] = _COUNT,
+    least: int = MIN_PROMOTION_COUNT,
+    most: int = MAX_PROMOTION_COUNT,
+) -> int | None:
     text = row.get(column)
     if not text:
         return None
     if not digits.fullmatch(text):
         written = "digits" if digits is _COUNT else "digits, after a '-' if below zero"
         raise BadRowError(f"{column} {text!r} is not a whole number written in {written}")
-    return int(text)
+    value = int(text)
+    if not least <= value <= most:
+        raise BadRowError(f"{column} {text} is outside {least}..{most}")
+    return value
 
 
 def promotion_line(row: CsvRow, refs: ImportReferences, currency: str) -> Promotion:
@@ -119,7 +137,14 @@ def promotion_line(row: CsvRow, refs: ImportReferences, currency: str) -> Promot
             stores=stores,
             valid_from=optional_instant(row, "valid_from"),
             valid_until=optional_instant(row, "valid_until"),
-            priority=_int(row, "priority", digits=_PRIORITY) or 0,
+            priority=_int(
+                row,
+                "priority",
+                digits=_PRIORITY,
+                least=MIN_PROMOTION_PRIORITY,
+                most=MAX_PROMOTION_PRIORITY,
+            )
+            or 0,
             exclusive=parse_bool(row, "exclusive"),
             percent=parse_decimal(row, "percent", required=False),
             amount=amount,

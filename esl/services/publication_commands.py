@@ -27,6 +27,10 @@ from pricing.promotions import PromotionKind
 
 __all__ = [
     "ACTIONS",
+    "MAX_PROMOTION_COUNT",
+    "MAX_PROMOTION_PRIORITY",
+    "MIN_PROMOTION_COUNT",
+    "MIN_PROMOTION_PRIORITY",
     "EndPrice",
     "EndPromotion",
     "PublicationCommand",
@@ -63,6 +67,12 @@ class EndPrice:
     channel: Channel | None = None
     zone: str | None = None
     store: str | None = None
+
+
+# A promotion's quantity and free_quantity, and its priority, as the API and a promotion
+# file alike take them (the columns are 32-bit integers; a shelf offer counts a few items).
+MIN_PROMOTION_COUNT, MAX_PROMOTION_COUNT = 1, 1000
+MIN_PROMOTION_PRIORITY, MAX_PROMOTION_PRIORITY = -1000, 1000
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

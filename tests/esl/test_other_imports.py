@@ -14,6 +14,12 @@ from esl.db.models import LedgerEntryRow, ProductRow, PromotionRow
 from esl.errors import ImportRejectedError
 from esl.imports import import_history, import_prices, import_products, import_promotions
 from esl.imports.report import ImportReport
+from esl.services.publication_commands import (
+    MAX_PROMOTION_COUNT,
+    MAX_PROMOTION_PRIORITY,
+    MIN_PROMOTION_COUNT,
+    MIN_PROMOTION_PRIORITY,
+)
 from esl.services.quotes import quote
 from pricing import ResolvedPrice
 from tests.support.database import PRODUCTS_CSV, START
@@ -140,6 +146,61 @@ def test_a_whole_number_column_is_written_in_digits_only(
             + (", after a '-' if below zero" if column == "priority" else ""),
         }
     ]
+
+
+def _promotion_counts(quantity: str, free_quantity: str, priority: str) -> str:
+    return (
+        "id,name,kind,skus,quantity,free_quantity,priority\n"
+        f"P1,Mleko,buy_n_get_m,MLK-1,{quantity},{free_quantity},{priority}\n"
+    )
+
+
+@pytest.mark.parametrize(
+    ("column", "written", "least", "most"),
+    [
+        ("quantity", str(MAX_PROMOTION_COUNT + 1), MIN_PROMOTION_COUNT, MAX_PROMOTION_COUNT),
+        ("quantity", str(MIN_PROMOTION_COUNT - 1), MIN_PROMOTION_COUNT, MAX_PROMOTION_COUNT),
+        ("quantity", "3000000000", MIN_PROMOTION_COUNT, MAX_PROMOTION_COUNT),
+        ("free_quantity", "5000", MIN_PROMOTION_COUNT, MAX_PROMOTION_COUNT),
+        ("priority", "5000", MIN_PROMOTION_PRIORITY, MAX_PROMOTION_PRIORITY),
+        (
+            "priority",
+            str(MIN_PROMOTION_PRIORITY - 1),
+            MIN_PROMOTION_PRIORITY,
+            MAX_PROMOTION_PRIORITY,
+        ),
+    ],
+)
+def test_a_whole_number_column_keeps_the_api_range(
+    seeded: Engine, column: str, written: str, least: int, most: int
+) -> None:
+    # The API refuses these with a 422; a file took them (3000000000 reached the 32-bit
+    # column: a database error on PostgreSQL, no line named).
+    values = {"quantity": "2", "free_quantity": "1", "priority": "0", column: written}
+    text = _promotion_counts(values["quantity"], values["free_quantity"], values["priority"])
+    with pytest.raises(ImportRejectedError) as rejected, session_factory(seeded)() as session:
+        import_promotions(session, text, currency="PLN", imported_by="t", now=START)
+    assert rejected.value.problems == [
+        {"line": 2, "reason": f"{column} {written} is outside {least}..{most}"}
+    ]
+    with session_factory(seeded)() as session:
+        assert session.get(PromotionRow, "P1") is None
+
+
+def test_a_promotion_file_takes_the_api_range_to_its_ends(seeded: Engine) -> None:
+    text = _promotion_counts(
+        str(MAX_PROMOTION_COUNT), str(MAX_PROMOTION_COUNT), str(MIN_PROMOTION_PRIORITY)
+    )
+    with session_factory(seeded)() as session, session.begin():
+        import_promotions(session, text, currency="PLN", imported_by="t", now=START)
+    with session_factory(seeded)() as session:
+        row = session.get(PromotionRow, "P1")
+        assert row is not None
+        assert (row.quantity, row.free_quantity, row.priority) == (
+            MAX_PROMOTION_COUNT,
+            MAX_PROMOTION_COUNT,
+            MIN_PROMOTION_PRIORITY,
+        )
 
 
 def test_a_priority_may_be_below_zero(seeded: Engine) -> None:
