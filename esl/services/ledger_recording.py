@@ -18,7 +18,7 @@ from sqlalchemy.orm import Session
 from esl.db.bulk import insert_rows
 from esl.db.mapping import ledger_entry_values
 from esl.db.models import LedgerEntryRow, core_table
-from esl.db.repositories import in_chunks
+from esl.db.repositories import CHUNK, in_chunks
 from esl.db.repositories.catalogue import load_catalogue_slice
 from esl.db.repositories.ledger import entries_at, load_ledger_for_skus, remove_entries_at
 from pricing.catalogue import Catalogue
@@ -115,15 +115,18 @@ def record_moved_keys(
     source: str,
     publication_id: int | None,
     chunk: int,
+    opened: Collection[str] = (),
 ) -> list[LedgerEntry]:
     """After products or stores moved (to another category or zone; flushed): the ledger
     entries, at `at`, of every key of `skus` in `stores` (every store when None), each
-    channel, whose applied price the move changed. The catalogue is read `chunk` SKUs at
-    a time: each read holds every rule and promotion of its SKUs."""
+    channel, whose applied price the move changed; `opened`: stores among them created
+    in this transaction, which have no ledger yet. The catalogue is read `chunk` SKUs at
+    a time: each read holds every rule and promotion of its SKUs (with `stores`, only the
+    rules that can apply in them)."""
     session.flush()
     entries: list[LedgerEntry] = []
     for part in in_chunks(sorted(skus), chunk):
-        catalogue = load_catalogue_slice(session, part, currency=currency)
+        catalogue = load_catalogue_slice(session, part, currency=currency, stores=stores)
         keys = [
             PriceKey(sku, channel, store)
             for sku in catalogue.products
@@ -131,7 +134,14 @@ def record_moved_keys(
             for channel in Channel
         ]
         entries += record_applied_prices(
-            session, catalogue, keys, at=at, source=source, publication_id=publication_id, now=at
+            session,
+            catalogue,
+            keys,
+            at=at,
+            source=source,
+            publication_id=publication_id,
+            now=at,
+            without_ledger=opened,
         )
     return entries
 
@@ -145,10 +155,12 @@ def record_applied_prices(
     source: str,
     publication_id: int | None,
     now: datetime,
+    without_ledger: Collection[str] = (),
 ) -> list[LedgerEntry]:
     """Write the entry of every key of `keys` whose price applying at `at` (in
     `catalogue`) differs from the one its ledger has in force just before (a withdrawal
-    when no price applies any more); the entries written.
+    when no price applies any more); the entries written. Only the ledger of the keys'
+    stores is read, none of `without_ledger` (stores just opened: nothing to read).
 
     One entry per key and instant: an entry already at `at` was written ahead of the
     instant (a publication effective then); what applies now that the instant is being
@@ -161,9 +173,11 @@ def record_applied_prices(
         key=lambda k: (k.sku, k.store, k.channel.value),
     )
     skus = {key.sku for key in wanted}
-    ledger = load_ledger_for_skus(session, skus, before=at)
-    written_ahead = entries_at(session, skus, at=at)
-    applied = _AppliedPrices(catalogue, at=at, ledger=ledger)
+    stores = {key.store for key in wanted}
+    ledger, written_ahead = _ledger_of(
+        session, skus, stores - set(without_ledger), every_store=catalogue.stores, at=at
+    )
+    applied = _AppliedPrices(catalogue, at=at, ledger=ledger, stores=stores)
     entries: list[LedgerEntry] = []
     superseded: list[PriceKey] = []
     for key in wanted:
@@ -200,6 +214,29 @@ def record_applied_prices(
     return entries
 
 
+def _ledger_of(
+    session: Session,
+    skus: Collection[str],
+    stores: Collection[str],
+    *,
+    every_store: Collection[str],
+    at: datetime,
+) -> tuple[PriceLedger, PriceLedger]:
+    """The ledger of `skus` in `stores` before `at`, and the entries written ahead at `at`.
+
+    A key's price and its prior price need its own history only: a store moved or opened
+    reads its own, not the whole chain's (opening a store read every store's history of
+    every SKU, once per store opened: a minute for a store file over a big ledger)."""
+    if not stores or not skus:
+        return PriceLedger(), PriceLedger()
+    # Every store (or more than one bound-parameter list holds): read without the filter.
+    only = None if len(stores) > CHUNK or set(stores) >= set(every_store) else stores
+    return (
+        load_ledger_for_skus(session, skus, stores=only, before=at),
+        entries_at(session, skus, stores=only, at=at),
+    )
+
+
 _Applied = tuple[Money, Money, str | None]  # price, regular price, promotion
 
 
@@ -209,10 +246,14 @@ class _AppliedPrices:
     promotion starting reaches every store and channel of thousands of SKUs; resolving
     each key on its own took minutes)."""
 
-    def __init__(self, catalogue: Catalogue, *, at: datetime, ledger: PriceLedger) -> None:
+    def __init__(
+        self, catalogue: Catalogue, *, at: datetime, ledger: PriceLedger, stores: Collection[str]
+    ) -> None:
         self._catalogue = catalogue
         self._at = at
         self._ledger = ledger
+        # The keys' stores, whose ledger is read: each class is resolved in one of them.
+        self._stores = sorted(stores)
         self._classes: dict[str, dict[str, str]] = {}  # SKU -> store -> its class's store
         self._resolved: dict[tuple[str, Channel, str], _Applied | None] = {}
 
@@ -241,14 +282,14 @@ class _AppliedPrices:
         return resolved.price, resolved.regular_price, promotion
 
     def _store_classes(self, sku: str) -> dict[str, str]:
-        """Store -> the first store of its class: a store some rule or promotion of
-        `sku` names stands alone, a named zone's other stores form one class, every
-        other store another."""
+        """Store (of the keys') -> the first store of its class: a store some rule or
+        promotion of `sku` names stands alone, a named zone's other stores form one
+        class, every other store another."""
         catalogue = self._catalogue
         named = catalogue.named_scopes(sku)
         classes: dict[str, str] = {}
         first: dict[str | None, str] = {}
-        for store in sorted(catalogue.stores):
+        for store in self._stores:
             if store in named.stores:
                 classes[store] = store
                 continue

@@ -5,7 +5,7 @@ its prices from its opening, in the Omnibus ledger."""
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Collection, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -38,16 +38,28 @@ def require_known_stores(session: Session, codes: Iterable[str]) -> None:
 
 
 def record_zone_move(
-    session: Session, code: str, *, at: datetime, currency: str, publication_id: int | None
+    session: Session,
+    moved: Collection[str],
+    *,
+    opened: Collection[str] = (),
+    at: datetime,
+    currency: str,
+    publication_id: int | None,
 ) -> list[LedgerEntry]:
-    """After a store moved to another zone or was opened (flushed): the ledger entries,
-    at `at`, of every key of the store (each channel) whose applied price the move
-    changed, or that has a price in a store just opened."""
+    """After stores moved to another zone or were opened (flushed): the ledger entries,
+    at `at`, of every key of those stores (each channel) whose applied price the move
+    changed, or that has a price in a store just opened.
+
+    One pass over the catalogue for all of them, reading the ledger of the moved stores
+    only: a store just opened has none yet (a store is never deleted, and an entry names
+    a stored store), so opening one costs what pricing its keys costs, whatever the
+    chain's history."""
     session.flush()
     return record_moved_keys(
         session,
         session.scalars(select(ProductRow.sku)).all(),
-        stores=[code],
+        stores=sorted({*moved, *opened}),
+        opened=opened,
         at=at,
         currency=currency,
         source=ZONE_MOVE_SOURCE,
@@ -116,11 +128,13 @@ def save_stores(
             impact=impact or {"stores_inserted": inserted, "stores_updated": len(changed)},
             shelves={shelf for store in changed for shelf in shelves_in_store(session, store.code)},
         )
-    for code in [*moved, *opened]:
-        # The Omnibus ledger: its prices changed at the move, in every channel; a new
+    if moved or opened:
+        # The Omnibus ledger: their prices changed at the move, in every channel; a new
         # store sells at its zone's (or the nation's) prices from its opening, and a later
         # reduction there must find them in its 30 days.
-        record_zone_move(session, code, at=now, currency=currency, publication_id=publication_id)
+        record_zone_move(
+            session, moved, opened=opened, at=now, currency=currency, publication_id=publication_id
+        )
     return SavedStores(
         inserted=inserted,
         updated=len(changed),

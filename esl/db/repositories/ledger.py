@@ -123,10 +123,19 @@ def store_prices_since(
     return found
 
 
-def entries_at(session: Session, skus: Collection[str], *, at: datetime) -> PriceLedger:
-    """The entries of `skus` effective exactly at `at` (at most one per key)."""
+def entries_at(
+    session: Session,
+    skus: Collection[str],
+    *,
+    at: datetime,
+    stores: Collection[str] | None = None,
+) -> PriceLedger:
+    """The entries of `skus` (in `stores` only, when given) effective exactly at `at`
+    (at most one per key)."""
     ledger = PriceLedger()
     statement = select(*_ENTRY_COLUMNS).where(_ledger.c.effective_at == at)
+    if stores is not None:
+        statement = statement.where(_ledger.c.store.in_(sorted(stores)))
     return _append_for_skus(session, ledger, statement, skus)
 
 
