@@ -11,7 +11,7 @@ from pricing.errors import InvalidPromotionError, PercentOutOfRangeError
 from pricing.label_text import LABEL_TEXTS, format_label_money, format_percent
 from pricing.money import Money
 from pricing.products import Channel
-from pricing.windows import require_window
+from pricing.windows import keep_window_in_utc
 
 __all__ = [
     "SHELF_PRICE_KINDS",
@@ -83,13 +83,7 @@ class Promotion:
             self._refuse(f"unknown channel in {sorted(self.channels)}", field="channels")
         if not self.skus and not self.categories:
             self._refuse("targets no SKU and no category", field="skus")
-        valid_from, valid_until = require_window(
-            item_id=self.id, valid_from=self.valid_from, valid_until=self.valid_until
-        )
-        if valid_from is not self.valid_from:
-            object.__setattr__(self, "valid_from", valid_from)
-        if valid_until is not self.valid_until:
-            object.__setattr__(self, "valid_until", valid_until)
+        keep_window_in_utc(self)
         self._check_kind_fields()
 
     def _refuse(self, reason: str, *, field: str) -> None:

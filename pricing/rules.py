@@ -9,7 +9,7 @@ from enum import StrEnum
 from pricing.errors import NonPositivePriceError, ScopeConflictError, UnknownReferenceError
 from pricing.money import Money
 from pricing.products import Channel
-from pricing.windows import require_window
+from pricing.windows import keep_window_in_utc
 
 __all__ = ["SCOPE_PRECEDENCE", "PriceRule", "PriceScope"]
 
@@ -79,13 +79,7 @@ class PriceRule:
                     id=str(self.channel),
                     referenced_by=self.id,
                 ) from None
-        valid_from, valid_until = require_window(
-            item_id=self.id, valid_from=self.valid_from, valid_until=self.valid_until
-        )
-        if valid_from is not self.valid_from:
-            object.__setattr__(self, "valid_from", valid_from)
-        if valid_until is not self.valid_until:
-            object.__setattr__(self, "valid_until", valid_until)
+        keep_window_in_utc(self)
 
     @property
     def scope(self) -> PriceScope:

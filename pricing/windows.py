@@ -10,10 +10,19 @@ CET (fold=1) is 40 minutes after 02:40 CEST, but compares as earlier.
 from __future__ import annotations
 
 from datetime import UTC, datetime
+from typing import Protocol
 
 from pricing.errors import EmptyValidityWindowError, NaiveDatetimeError
 
-__all__ = ["in_utc", "require_aware", "require_window", "window_contains", "windows_overlap"]
+__all__ = [
+    "Windowed",
+    "in_utc",
+    "keep_window_in_utc",
+    "require_aware",
+    "require_window",
+    "window_contains",
+    "windows_overlap",
+]
 
 
 def require_aware(value: datetime, *, field: str) -> None:
@@ -47,6 +56,30 @@ def require_window(
             valid_until=valid_until.isoformat(),
         )
     return valid_from, valid_until
+
+
+class Windowed(Protocol):
+    """A frozen dataclass with an id and a validity window (a price rule, a promotion)."""
+
+    @property
+    def id(self) -> str: ...
+    @property
+    def valid_from(self) -> datetime | None: ...
+    @property
+    def valid_until(self) -> datetime | None: ...
+
+
+def keep_window_in_utc(item: Windowed) -> None:
+    """Check `item`'s window (`require_window`) and keep its ends in UTC, at construction:
+    compared by wall clock in another zone, two instants across a fall-back hour order
+    wrongly (Python ignores `fold` within one zone)."""
+    valid_from, valid_until = require_window(
+        item_id=item.id, valid_from=item.valid_from, valid_until=item.valid_until
+    )
+    if valid_from is not item.valid_from:
+        object.__setattr__(item, "valid_from", valid_from)
+    if valid_until is not item.valid_until:
+        object.__setattr__(item, "valid_until", valid_until)
 
 
 def window_contains(

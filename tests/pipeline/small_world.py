@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import random
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from datetime import datetime, timedelta
 
@@ -126,6 +126,52 @@ class World:
         flip = (self.clock.now + timedelta(minutes=50)).replace(microsecond=0)
         publish_prices(self.sessions, {"MLK-1": price}, now=self.clock.now, effective_at=flip)
         return flip
+
+    def publish_flip_with_clock_off(
+        self, label_id: str, off: timedelta, *, ahead: timedelta
+    ) -> datetime:
+        """`label_id`'s clock set `off` (negative: behind) and MLK-1 at 2.49 from `ahead`
+        (a whole second): the instant its labels are to flip at."""
+        self.labels[label_id].clock_offset_ms = int(off / timedelta(milliseconds=1))
+        flip = (self.clock.now + ahead).replace(microsecond=0)
+        publish_prices(self.sessions, {"MLK-1": "2.49"}, now=self.clock.now, effective_at=flip)
+        return flip
+
+    async def acknowledge_timed_image(
+        self,
+        label_id: str,
+        flip: datetime,
+        *,
+        delivered: Callable[[list[Uplink]], list[Uplink]] = lambda answers: answers,
+    ) -> LabelStateRow:
+        """Rounds until `label_id` acknowledged its image timed at `flip` (its answers
+        through `delivered`: late, say); its state then."""
+        for _ in range(10):
+            self.controller.plan_due_work()
+            await self.send_due()
+            answers = radio(self.gateway.take(), self.labels, now=self.clock.now)
+            self.dispatcher.settle(delivered(answers))
+            state = self.state(label_id)
+            if state.desired_display_at == flip and state.confirmed_hash == state.desired_hash:
+                return state
+            self.clock.advance(timedelta(seconds=5))
+        raise AssertionError("the timed image was never acknowledged")
+
+    async def run_until(
+        self, instant: datetime, *, step: timedelta = timedelta(seconds=30)
+    ) -> None:
+        """The controller's rounds, the labels answering, every `step` until `instant`."""
+        while self.clock.now < instant:
+            self.clock.advance(step)
+            self.controller.plan_due_work()
+            await self.send_due()
+            self.dispatcher.settle(radio(self.gateway.take(), self.labels, now=self.clock.now))
+
+    def panel_hash(self, label_id: str) -> str | None:
+        """What `label_id`'s panel shows now, on its own clock (a timed flip done if due)."""
+        label = self.labels[label_id]
+        label.state(now=self.clock.now)
+        return content_hash(label.shown).hex() if label.shown is not None else None
 
     async def converge(self) -> None:
         """Plan, send and answer until nothing is open (a busy panel is asked again later)."""

@@ -26,11 +26,9 @@ from gateways.store_gateway.label_stand_in import answer_frame
 from gateways.store_gateway.local_state import LabelRecord
 from gateways.store_gateway.radio import LabelHealth, LabelRadio
 from rendering.display_models import get_display_model
-from rendering.encoding import Planes, content_hash
-from tests.pipeline.in_memory_gateway import radio
+from rendering.encoding import Planes
 from tests.pipeline.small_world import World
 from tests.support.audit import audit_by_label
-from tests.support.pipeline import publish_prices
 
 CONFIRMED_AFTER = timedelta(seconds=90)  # two check-ins of a tag; under confirm_timeout_s
 BEHIND = timedelta(minutes=10)
@@ -105,36 +103,19 @@ async def test_an_acknowledgement_from_the_backlog_still_shows_a_clock_behind(
 ) -> None:
     world = await World.showing(engine, {"MLK-1": "3.49"}, count=1)
     (label_id,) = world.labels
-    label = world.labels[label_id]
-    label.clock_offset_ms = -int(BEHIND.total_seconds() * 1000)
+    flip = world.publish_flip_with_clock_off(label_id, -BEHIND, ahead=timedelta(minutes=15))
 
-    flip = (world.clock.now + timedelta(minutes=15)).replace(microsecond=0)
-    publish_prices(world.sessions, {"MLK-1": "2.49"}, now=world.clock.now, effective_at=flip)
-    for _ in range(10):
-        world.controller.plan_due_work()
-        await world.send_due()
-        answers = radio(world.gateway.take(), world.labels, now=world.clock.now)
+    def after_a_restart(answers: list[Uplink]) -> list[Uplink]:
+        """The controller restarts now; the answers waited in its kept session."""
         if answers:
-            # The controller restarts now; the acknowledgement waited in its kept session.
             world.clock.advance(AWAY)
-            answers = [replace(u, received_at=world.clock.now, resumed=True) for u in answers]
-        world.dispatcher.settle(answers)
-        state = world.state(label_id)
-        if state.desired_display_at == flip and state.confirmed_hash == state.desired_hash:
-            break
-        world.clock.advance(timedelta(seconds=5))
-    else:
-        raise AssertionError("the timed image was never acknowledged")
-    assert world.state(label_id).clock_offset_ms is not None  # kept: the audit waits
+        return [replace(u, received_at=world.clock.now, resumed=True) for u in answers]
 
-    while world.clock.now < flip + FLIP_GRACE + timedelta(minutes=1):
-        world.clock.advance(timedelta(seconds=30))
-        world.controller.plan_due_work()
-        await world.send_due()
-        world.dispatcher.settle(radio(world.gateway.take(), world.labels, now=world.clock.now))
+    state = await world.acknowledge_timed_image(label_id, flip, delivered=after_a_restart)
+    assert state.clock_offset_ms is not None  # kept: the audit waits
 
-    label.state(now=world.clock.now)
-    panel = content_hash(label.shown).hex() if label.shown is not None else None
+    await world.run_until(flip + FLIP_GRACE + timedelta(minutes=1))
+    panel = world.panel_hash(label_id)
     verdict = audit_by_label(world.sessions, world.clock.now)[label_id]
     assert (verdict.audit_class.value, panel) == ("match", world.hash_of(label_id)), (
         f"{world.clock.now - flip} after the instant: audit {verdict.audit_class.value}, "

@@ -21,10 +21,8 @@ from esl.pipeline.check_ins import FLIP_GRACE
 from esl.services.panel_image import PanelSource
 from esl.ui.shelf_views import label_panel
 from rendering.encoding import content_hash
-from tests.pipeline.in_memory_gateway import radio
 from tests.pipeline.small_world import World
 from tests.support.audit import audit_by_label
-from tests.support.pipeline import publish_prices
 
 BEHIND = timedelta(minutes=10)
 
@@ -32,23 +30,13 @@ BEHIND = timedelta(minutes=10)
 async def test_a_label_clock_behind_is_not_called_flipped_at_the_instant(engine: Engine) -> None:
     world = await World.showing(engine, {"MLK-1": "3.49"}, count=1)
     (label_id,) = world.labels
-    label = world.labels[label_id]
-    label.clock_offset_ms = -int(BEHIND.total_seconds() * 1000)  # its clock drifted
-
-    flip = (world.clock.now + timedelta(minutes=15)).replace(microsecond=0)
-    publish_prices(world.sessions, {"MLK-1": "2.49"}, now=world.clock.now, effective_at=flip)
+    flip = world.publish_flip_with_clock_off(label_id, -BEHIND, ahead=timedelta(minutes=15))
     await world.converge()  # the timed image sent and acknowledged (flip pending)
     assert world.state(label_id).desired_display_at is not None
 
     # Past the instant and its grace; the controller keeps running its rounds.
-    while world.clock.now < flip + FLIP_GRACE + timedelta(minutes=1):
-        world.clock.advance(timedelta(seconds=30))
-        world.controller.plan_due_work()
-        await world.send_due()
-        world.dispatcher.settle(radio(world.gateway.take(), world.labels, now=world.clock.now))
-
-    label.state(now=world.clock.now)  # whatever is due on the label's own clock happens
-    panel = content_hash(label.shown).hex() if label.shown is not None else None
+    await world.run_until(flip + FLIP_GRACE + timedelta(minutes=1))
+    panel = world.panel_hash(label_id)  # whatever is due on the label's own clock happens
     due = world.hash_of(label_id)
     verdict = audit_by_label(world.sessions, world.clock.now)[label_id]
     assert not (verdict.audit_class.value == "match" and panel != due), (
@@ -69,20 +57,10 @@ async def test_a_label_clock_ahead_is_not_called_right_while_it_shows_the_next_p
     price of now while the panel shows the next one and the till charges the old one."""
     world = await World.showing(engine, {"MLK-1": "3.49"}, count=1)
     (label_id,) = world.labels
-    label = world.labels[label_id]
-    label.clock_offset_ms = int(BEHIND.total_seconds() * 1000)  # runs ahead
-
-    flip = (world.clock.now + timedelta(minutes=30)).replace(microsecond=0)
-    publish_prices(world.sessions, {"MLK-1": "2.49"}, now=world.clock.now, effective_at=flip)
+    flip = world.publish_flip_with_clock_off(label_id, BEHIND, ahead=timedelta(minutes=30))
     await world.converge()
-    while world.clock.now < flip - timedelta(minutes=5):
-        world.clock.advance(timedelta(seconds=30))
-        world.controller.plan_due_work()
-        await world.send_due()
-        world.dispatcher.settle(radio(world.gateway.take(), world.labels, now=world.clock.now))
-
-    label.state(now=world.clock.now)
-    panel = content_hash(label.shown).hex() if label.shown is not None else None
+    await world.run_until(flip - timedelta(minutes=5))
+    panel = world.panel_hash(label_id)
     due = world.hash_of(label_id)
     verdict = audit_by_label(world.sessions, world.clock.now)[label_id]
     assert not (verdict.audit_class.value == "match" and panel != due), (
@@ -103,20 +81,8 @@ async def test_a_label_whose_clock_is_not_set_yet_is_audited_by_the_clock_it_tol
     world = await World.showing(engine, {"MLK-1": "3.49"}, count=1)
     (label_id,) = world.labels
     label = world.labels[label_id]
-    label.clock_offset_ms = -int(BEHIND.total_seconds() * 1000)
-
-    flip = (world.clock.now + timedelta(minutes=15)).replace(microsecond=0)
-    publish_prices(world.sessions, {"MLK-1": "2.49"}, now=world.clock.now, effective_at=flip)
-    for _ in range(10):  # until the timed image is acknowledged, with the label's clock
-        world.controller.plan_due_work()
-        await world.send_due()
-        world.dispatcher.settle(radio(world.gateway.take(), world.labels, now=world.clock.now))
-        state = world.state(label_id)
-        if state.desired_display_at == flip and state.confirmed_hash == state.desired_hash:
-            break
-        world.clock.advance(timedelta(seconds=5))
-    else:
-        raise AssertionError("the timed image was never acknowledged")
+    flip = world.publish_flip_with_clock_off(label_id, -BEHIND, ahead=timedelta(minutes=15))
+    state = await world.acknowledge_timed_image(label_id, flip)  # with the label's clock
     assert state.clock_offset_ms == -BEHIND // timedelta(milliseconds=1)
 
     def audit_at(instant: datetime) -> tuple[str, str, PanelSource]:
