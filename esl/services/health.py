@@ -148,6 +148,7 @@ def label_conditions(
         LabelStateRow.battery_mv,
         LabelStateRow.desired_key,
         LabelStateRow.displayed_hash,
+        LabelStateRow.clock_offset_ms,
     ).outerjoin(LabelStateRow, LabelStateRow.label_id == LabelRow.id)
     statement = statement.order_by(LabelRow.id)
     if stores is not None:
@@ -169,6 +170,7 @@ def label_conditions(
         battery,
         desired_key,
         displayed,
+        clock_offset_ms,
     ) in session.execute(statement):
         condition = classify_label_status(
             DeliveryFacts(
@@ -184,6 +186,7 @@ def label_conditions(
                 parked.get(label_id, (None, None))[1],
                 desired_key is not None,
                 displayed,
+                clock_offset_ms,
             ),
             now=now,
             thresholds=thresholds,

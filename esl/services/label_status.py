@@ -14,7 +14,8 @@ Delivery (exactly one per label):
                  or the label last reported another image than the one confirmed
                  (`displayed_hash`) with no timed image held: the controller knows the
                  panel differs and plans it again (next poll, or the periodic pass)
-    scheduled    it confirmed a timed image that it shows from a later instant, nothing open
+    scheduled    it confirmed a timed image it shows from a later instant (reached on its own
+                 clock, when known off: `label_clocks`), nothing open
     up_to_date   it confirmed the content due now, nothing open
 
 Conditions on top of that (a label may be both up to date and offline):
@@ -37,6 +38,7 @@ from datetime import datetime, timedelta
 from typing import NamedTuple
 
 from esl.delivery_states import LabelStatus, OutboxStatus, ParkReason, park_text
+from esl.services.panel_image import flip_instant
 from esl.settings import Settings
 
 __all__ = [
@@ -81,6 +83,9 @@ class DeliveryFacts(NamedTuple):
     # worked out again (`check_ins.reconcile`, `forget_desired`, a refresh).
     plan_known: bool = True
     displayed_hash: str | None = None  # the image the label last reported showing
+    # Its clock minus the controller's, when known off (`label_clocks`): a timed image
+    # flips when that clock reaches its instant.
+    clock_offset_ms: int | None = None
 
 
 class LabelCondition(NamedTuple):
@@ -146,7 +151,10 @@ def classify_label_status(
         status = LabelStatus.PENDING
     elif facts.desired_hash is None or facts.desired_hash != facts.confirmed_hash:
         status = LabelStatus.UNPLANNED
-    elif facts.desired_display_at is not None and facts.desired_display_at > now:
+    elif (
+        facts.desired_display_at is not None
+        and flip_instant(facts.desired_display_at, facts.clock_offset_ms) > now
+    ):
         status = LabelStatus.SCHEDULED
     else:
         status = LabelStatus.UP_TO_DATE

@@ -18,6 +18,7 @@ from sqlalchemy import Engine
 
 from esl.db.models import LabelStateRow
 from esl.pipeline.check_ins import FLIP_GRACE
+from esl.services.health import label_conditions
 from esl.services.panel_image import PanelSource
 from esl.ui.shelf_views import label_panel
 from rendering.encoding import content_hash
@@ -85,7 +86,7 @@ async def test_a_label_whose_clock_is_not_set_yet_is_audited_by_the_clock_it_tol
     state = await world.acknowledge_timed_image(label_id, flip)  # with the label's clock
     assert state.clock_offset_ms == -BEHIND // timedelta(milliseconds=1)
 
-    def audit_at(instant: datetime) -> tuple[str, str, PanelSource]:
+    def audit_at(instant: datetime) -> tuple[str, str, PanelSource, str]:
         """Out of reach: every round's frames (its SetClock) are lost."""
         while world.clock.now < instant:
             world.clock.advance(timedelta(seconds=30))
@@ -97,15 +98,20 @@ async def test_a_label_whose_clock_is_not_set_yet_is_audited_by_the_clock_it_tol
         verdict = audit_by_label(world.sessions, world.clock.now)[label_id]
         with world.sessions() as session:
             panel = label_panel(session, session.get(LabelStateRow, label_id), now=world.clock.now)
+            # The status word of `esl label show`, health and the console.
+            (row,) = label_conditions(session, now=world.clock.now, label_ids=[label_id])
         assert panel.shown == content_hash(label.shown).hex()  # the console draws the panel
-        return verdict.audit_class.value, panel.shown, panel.source
+        return verdict.audit_class.value, panel.shown, panel.source, row.condition.status.value
 
     old = world.state(label_id).displayed_hash
+    # Its flip still ahead on its clock: not shown yet, and still "scheduled" (it said
+    # "up_to_date" at the instant on the controller's clock).
     assert audit_at(flip + FLIP_GRACE + timedelta(minutes=1)) == (
         "stale",
         old,
         PanelSource.REPORTED,
+        "scheduled",
     )
-    audit_class, shown, source = audit_at(flip + BEHIND + timedelta(seconds=30))
-    assert (audit_class, source) == ("match", PanelSource.FLIPPED)
+    audit_class, shown, source, status = audit_at(flip + BEHIND + timedelta(seconds=30))
+    assert (audit_class, source, status) == ("match", PanelSource.FLIPPED, "up_to_date")
     assert shown == world.hash_of(label_id) != old
