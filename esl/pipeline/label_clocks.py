@@ -23,8 +23,11 @@ duplicate, or one delivered after a newer answer, sets nothing off: its clock is
 its nature. An answer can arrive long after it was signed, so a clock behind its
 arrival proves little by itself; a clock ahead of its arrival always proves the label
 wrong. Behind is judged
-- for the acknowledgement of a frame, against the earliest instant the label can have
-  signed it (the frame's send, when it was sent once; else its signing): a store gateway
+- for the acknowledgement of a frame, against the frame's last send (the earliest the
+  label can have signed an answer to that copy; an answer to an earlier copy arriving
+  after a repeat may be found behind when it is not, a needless SetClock, never the
+  reverse; against the first send, a frame repeated for minutes proved nothing and the
+  label flipped late while the audit said `match`): a store gateway
   relays acknowledgements late by nature (an OpenEPaperLink tag's is signed by the
   gateway before the tag took the image, up to minutes; a gateway publishes what it
   queued while its broker was away), and before, such a tag was sent needless SetClocks
@@ -36,7 +39,9 @@ wrong. Behind is judged
   label that had checked in meanwhile);
 - never for the answer to a label action (a ping's, a SetClock's), whose frame's send is
   not kept: such an answer proves only a clock ahead, or right.
-A label not proven off is left as it was.
+A label not proven off is left as it was; within one batch, an answer that proves only a
+clock ahead does not undo an earlier answer's proof of a clock behind unless it says the
+clock is ahead or right (a ping's answer after a check-in behind did).
 
 The tolerance is wider than a store gateway's relay of an answer (it may batch them
 for seconds) and narrower than `check_ins.FLIP_GRACE`, the lateness a timed flip is

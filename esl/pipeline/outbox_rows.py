@@ -76,10 +76,13 @@ class OutboxEntry:
 
     @property
     def answered_after(self) -> datetime | None:
-        """The earliest instant the label can have signed an answer to this frame: its
-        send when it was sent once, else its signing (a repeat's answer may be to an
-        earlier copy)."""
-        return self.sent_at if self.attempts <= 1 and self.sent_at else self.created_at
+        """When the label can have signed an answer to this frame at the earliest, as far
+        as it matters: its last send (its signing if never sent). An answer to an earlier
+        copy arriving after a repeat is judged against the repeat: a clock behind may be
+        found that is not (a needless SetClock), never the reverse; against the first
+        send, a label retried for minutes was never found behind, and flipped late while
+        the audit said `match` (review)."""
+        return self.sent_at or self.created_at
 
     def settle(self, status: str, *, at: datetime) -> None:
         self.only_settled = not self.changed or self.only_settled

@@ -310,7 +310,7 @@ class Settlement:
                         check_ins[response.label_id] = (response, uplink.received_at)
                         heard[response.label_id] = vital_sign(response, uplink.received_at)
                         if not older:
-                            _heard_clock(clocks, ahead_only, response, uplink)
+                            self._heard_clock(clocks, ahead_only, response, uplink)
                 elif refusal is None:
                     accept_claim(state, response)
                     # An answer settling no open frame of the record's (a ping's) is
@@ -322,7 +322,7 @@ class Settlement:
                         heard[response.label_id] = vital_sign(response, uplink.received_at)
                         # Its clock too: a label heard only through its answers (the
                         # acknowledgement of a timed image, a ping's) never checks in.
-                        _heard_clock(
+                        self._heard_clock(
                             clocks,
                             ahead_only,
                             response,
@@ -421,6 +421,35 @@ class Settlement:
         self.vitals.committed()
         self.replan_wanted.update(reconciled)
         self.counts.reconciled += len(reconciled)
+
+    def _heard_clock(
+        self,
+        clocks: dict[str, tuple[datetime, datetime, datetime | None]],
+        ahead_only: set[str],
+        response: LabelResponse,
+        uplink: Uplink,
+        *,
+        signed_after: datetime | None = None,
+        relayed: bool = False,
+    ) -> None:
+        """A fresh believed answer's clock, when it arrived and the earliest it can have
+        been signed (its frame's send, when known): the label's newest. Without that
+        instant, an answer from a session's backlog, or any answer but a check-in
+        (`relayed`: a store gateway may relay it long after it was signed), proves only a
+        clock ahead: it does not undo what an earlier answer of the batch proved unless
+        it says the clock is ahead or right (a ping's answer after a check-in behind left
+        the label unset, review)."""
+        label_id = response.label_id
+        proves_behind = signed_after is not None or not (uplink.resumed or relayed)
+        if not proves_behind and label_id in clocks and label_id not in ahead_only:
+            tolerance = self.clock_tolerance or timedelta(0)
+            if uplink.received_at - response.label_time > tolerance:
+                return  # behind again: what the earlier answer proved stands
+        clocks[label_id] = (response.label_time, uplink.received_at, signed_after)
+        if proves_behind:
+            ahead_only.discard(label_id)
+        else:
+            ahead_only.add(label_id)
 
     def _judge_clocks(
         self,
@@ -876,26 +905,6 @@ def _sequence_ahead(
         detail=detail,
         at=at,
     )
-
-
-def _heard_clock(
-    clocks: dict[str, tuple[datetime, datetime, datetime | None]],
-    ahead_only: set[str],
-    response: LabelResponse,
-    uplink: Uplink,
-    *,
-    signed_after: datetime | None = None,
-    relayed: bool = False,
-) -> None:
-    """A fresh believed answer's clock, when it arrived and the earliest it can have been
-    signed (its frame's send, when known): the label's newest. Without that instant, an
-    answer from a session's backlog, or any answer but a check-in (`relayed`: a store
-    gateway may relay it long after it was signed), proves only a clock ahead."""
-    clocks[response.label_id] = (response.label_time, uplink.received_at, signed_after)
-    if signed_after is None and (uplink.resumed or relayed):
-        ahead_only.add(response.label_id)
-    else:
-        ahead_only.discard(response.label_id)
 
 
 def _record_health(

@@ -143,13 +143,19 @@ class World:
         flip: datetime,
         *,
         delivered: Callable[[list[Uplink]], list[Uplink]] = lambda answers: answers,
+        lost_until: datetime | None = None,
+        rounds: int = 10,
     ) -> LabelStateRow:
-        """Rounds until `label_id` acknowledged its image timed at `flip` (its answers
-        through `delivered`: late, say); its state then."""
-        for _ in range(10):
+        """Rounds (5 s apart) until `label_id` acknowledged its image timed at `flip` (its
+        answers through `delivered`: late, say; frames sent before `lost_until` never
+        reach the labels); its state then."""
+        for _ in range(rounds):
             self.controller.plan_due_work()
             await self.send_due()
-            answers = radio(self.gateway.take(), self.labels, now=self.clock.now)
+            sent = self.gateway.take()
+            if lost_until is not None and self.clock.now < lost_until:
+                sent = []
+            answers = radio(sent, self.labels, now=self.clock.now)
             self.dispatcher.settle(delivered(answers))
             state = self.state(label_id)
             if state.desired_display_at == flip and state.confirmed_hash == state.desired_hash:

@@ -20,19 +20,24 @@ from datetime import timedelta
 from sqlalchemy import Engine, select
 
 from esl.db.console_models import LabelActionRow
+from esl.db.models import OutboxRow
+from esl.pipeline.action_kinds import ActionKind
 from esl.pipeline.check_ins import FLIP_GRACE
+from esl.pipeline.label_actions import request_own_actions
 from gateways.base import Uplink
 from gateways.store_gateway.label_stand_in import answer_frame
 from gateways.store_gateway.local_state import LabelRecord
 from gateways.store_gateway.radio import LabelHealth, LabelRadio
 from rendering.display_models import get_display_model
 from rendering.encoding import Planes
+from tests.pipeline.in_memory_gateway import radio
 from tests.pipeline.small_world import World
 from tests.support.audit import audit_by_label
 
 CONFIRMED_AFTER = timedelta(seconds=90)  # two check-ins of a tag; under confirm_timeout_s
 BEHIND = timedelta(minutes=10)
 AWAY = timedelta(minutes=2)  # the controller's restart
+OUT_OF_REACH = timedelta(minutes=8)  # the first sends of the timed image are lost
 
 
 class SlowTagRadio(LabelRadio):
@@ -123,3 +128,62 @@ async def test_an_acknowledgement_from_the_backlog_still_shows_a_clock_behind(
         f"(its clock {BEHIND} behind, told in an acknowledgement signed before its frame "
         f"was sent; offset kept: {world.state(label_id).clock_offset_ms})"
     )
+
+
+async def test_a_clock_behind_told_in_the_answer_to_a_retried_frame_is_set(
+    engine: Engine,
+) -> None:
+    # Out of reach for the first 8 minutes: the timed image is sent five times, the last
+    # acknowledged 9 min 25 s after it was planned. Judged against the frame's signing
+    # (sent more than once), the label 10 min behind was not found behind: no SetClock,
+    # and the audit said `match` after the instant while the panel kept the old price.
+    world = await World.showing(engine, {"MLK-1": "3.49"}, count=1)
+    (label_id,) = world.labels
+    start = world.clock.now
+    flip = world.publish_flip_with_clock_off(label_id, -BEHIND, ahead=timedelta(minutes=25))
+
+    await world.acknowledge_timed_image(label_id, flip, lost_until=start + OUT_OF_REACH, rounds=400)
+    with world.sessions() as session:
+        (attempts,) = session.scalars(
+            select(OutboxRow.attempts).where(
+                OutboxRow.label_id == label_id, OutboxRow.display_at == flip
+            )
+        ).all()
+    assert attempts > 1  # answered after repeats
+    assert world.state(label_id).clock_offset_ms is not None
+
+    await world.run_until(flip + FLIP_GRACE + timedelta(minutes=1))
+    verdict = audit_by_label(world.sessions, world.clock.now)[label_id]
+    due = world.hash_of(label_id)
+    assert (verdict.audit_class.value, world.panel_hash(label_id)) == ("match", due)
+
+
+async def test_a_check_in_behind_is_not_undone_by_a_ping_answer_in_the_same_batch(
+    engine: Engine,
+) -> None:
+    # The check-in proves the clock behind; the ping's answer after it in the same batch
+    # proves only a clock ahead, and replaced it: nothing was kept, nothing set.
+    world = await World.showing(engine, {"MLK-1": "3.49"}, count=1)
+    (label_id,) = world.labels
+    world.labels[label_id].clock_offset_ms = -int(BEHIND / timedelta(milliseconds=1))
+    world.clock.advance(BEHIND + timedelta(minutes=1))  # quiet since its clock went back
+    with world.sessions() as session, session.begin():
+        request_own_actions(session, [label_id], ActionKind.PING, now=world.clock.now)
+    answers: list[Uplink] = []
+    for _ in range(5):
+        world.controller.plan_due_work()
+        await world.send_due()
+        taken = world.gateway.take()
+        check_in = world.check_in(label_id)  # signed just before the ping reached it
+        answers = radio(taken, world.labels, now=world.clock.now)
+        if answers:
+            break
+        world.clock.advance(timedelta(seconds=1))
+    assert answers, "the ping was never sent"
+    world.dispatcher.settle([check_in, *answers])  # one batch of its gateway
+    assert world.state(label_id).clock_offset_ms is not None
+    with world.sessions() as session:
+        set_clock = session.scalars(
+            select(LabelActionRow.label_id).where(LabelActionRow.action == "set_clock")
+        ).all()
+    assert set_clock == [label_id]
