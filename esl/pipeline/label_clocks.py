@@ -39,9 +39,9 @@ wrong. Behind is judged
   label that had checked in meanwhile);
 - never for the answer to a label action (a ping's, a SetClock's), whose frame's send is
   not kept: such an answer proves only a clock ahead, or right.
-A label not proven off is left as it was; within one batch, an answer that proves only a
-clock ahead does not undo an earlier answer's proof of a clock behind unless it says the
-clock is ahead or right (a ping's answer after a check-in behind did).
+A label not proven off is left as it was; within one batch, an answer that proves nothing
+of the clock does not undo what an earlier answer proved (a ping's answer, or an
+acknowledgement its frame's send does not bound, after a check-in behind did).
 
 The tolerance is wider than a store gateway's relay of an answer (it may batch them
 for seconds) and narrower than `check_ins.FLIP_GRACE`, the lateness a timed flip is

@@ -433,23 +433,27 @@ class Settlement:
         relayed: bool = False,
     ) -> None:
         """A fresh believed answer's clock, when it arrived and the earliest it can have
-        been signed (its frame's send, when known): the label's newest. Without that
-        instant, an answer from a session's backlog, or any answer but a check-in
-        (`relayed`: a store gateway may relay it long after it was signed), proves only a
-        clock ahead: it does not undo what an earlier answer of the batch proved unless
-        it says the clock is ahead or right (a ping's answer after a check-in behind left
-        the label unset, review)."""
+        been signed (its frame's last send, when known): the label's newest that says
+        anything. Without that instant, an answer from a session's backlog, or any answer
+        but a check-in (`relayed`: a store gateway may relay it long after it was signed),
+        proves only a clock ahead. An answer that proves nothing of the clock (`clock_offsets`
+        leaves it out) does not undo what an earlier answer of the batch proved: a ping's
+        answer, or an acknowledgement whose send does not bound it, after a check-in
+        behind left the label unset (review)."""
         label_id = response.label_id
-        proves_behind = signed_after is not None or not (uplink.resumed or relayed)
-        if not proves_behind and label_id in clocks and label_id not in ahead_only:
-            tolerance = self.clock_tolerance or timedelta(0)
-            if uplink.received_at - response.label_time > tolerance:
-                return  # behind again: what the earlier answer proved stands
-        clocks[label_id] = (response.label_time, uplink.received_at, signed_after)
-        if proves_behind:
-            ahead_only.discard(label_id)
-        else:
+        late = signed_after is None and (uplink.resumed or relayed)
+        heard = (response.label_time, uplink.received_at, signed_after)
+        if label_id in clocks and self.clock_tolerance is not None:
+            says = clock_offsets(
+                {label_id: heard}, late={label_id} if late else (), tolerance=self.clock_tolerance
+            )
+            if not says:
+                return
+        clocks[label_id] = heard
+        if late:
             ahead_only.add(label_id)
+        else:
+            ahead_only.discard(label_id)
 
     def _judge_clocks(
         self,

@@ -187,3 +187,30 @@ async def test_a_check_in_behind_is_not_undone_by_a_ping_answer_in_the_same_batc
             select(LabelActionRow.label_id).where(LabelActionRow.action == "set_clock")
         ).all()
     assert set_clock == [label_id]
+
+
+async def test_a_check_in_behind_is_not_undone_by_an_acknowledgement_in_the_same_batch(
+    engine: Engine,
+) -> None:
+    # 150 s behind: the check-in on waking proves it; the acknowledgement after it, of
+    # the frame its gateway held 110 s since the only send, is bounded by that send only
+    # to 40 s (under the tolerance), proves nothing, and replaced the proof (review).
+    behind, asleep = timedelta(seconds=150), timedelta(seconds=110)
+    world = await World.showing(engine, {"MLK-1": "3.49"}, count=1)
+    (label_id,) = world.labels
+    flip = world.publish_flip_with_clock_off(label_id, -behind, ahead=timedelta(minutes=25))
+    world.clock.advance(behind + timedelta(minutes=1))  # quiet since its clock went back
+    world.controller.plan_due_work()
+    await world.send_due()
+    held = world.gateway.take()
+    world.clock.advance(asleep)  # under the ack timeout: nothing is sent again
+    check_in = world.check_in(label_id)  # on waking; then it takes the held frame
+    world.dispatcher.settle([check_in, *radio(held, world.labels, now=world.clock.now)])
+    state = world.state(label_id)
+    assert (state.desired_display_at, state.confirmed_hash) == (flip, state.desired_hash)
+    assert state.clock_offset_ms is not None
+    with world.sessions() as session:
+        set_clock = session.scalars(
+            select(LabelActionRow.label_id).where(LabelActionRow.action == "set_clock")
+        ).all()
+    assert set_clock == [label_id]
