@@ -12,7 +12,7 @@ from sqlalchemy import Engine, text
 from esl.db.engine import migrations_config, session_factory, upgrade_database
 from esl.db.models import LabelStateRow
 from firmware_sim.fleet import make_fleet
-from tests.support.database import START
+from tests.support.database import insert_label_as_before
 
 # A label whose clock restarted at 1970, audited in 2026: 56 years behind.
 _EPOCH_BEHIND_MS = -56 * 365 * 24 * 3600 * 1000
@@ -23,18 +23,7 @@ def test_states_from_before_have_no_offset_and_a_large_one_is_kept(seeded: Engin
     command.downgrade(migrations_config(seeded), "0027")
     with session_factory(seeded).begin() as session:
         # Written through the 0027 columns (the model has the new one).
-        session.execute(
-            text(
-                "INSERT INTO labels (id, store, model, gateway, secret_key, registered_at) "
-                "VALUES (:id, 'S01', :model, NULL, :key, :at)"
-            ),
-            {
-                "id": provision.label_id,
-                "model": provision.model_id,
-                "key": provision.key,
-                "at": START,
-            },
-        )
+        insert_label_as_before(session, provision)
         session.execute(
             text(
                 "INSERT INTO label_states (label_id, last_sequence, can_schedule) "

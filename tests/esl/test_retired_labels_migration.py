@@ -11,7 +11,7 @@ from esl.db.engine import migrations_config, session_factory, upgrade_database
 from esl.db.models import LabelRow
 from esl.services.label_retirement import retire_label
 from firmware_sim.fleet import make_fleet
-from tests.support.database import START
+from tests.support.database import START, insert_label_as_before
 from tests.support.pipeline import ADMIN
 
 
@@ -21,18 +21,7 @@ def test_labels_registered_before_stay_in_service_and_can_be_retired(seeded: Eng
     with session_factory(seeded).begin() as session:
         # Registered through the 0026 columns (the model has the new ones).
         for provision in provisions:
-            session.execute(
-                text(
-                    "INSERT INTO labels (id, store, model, gateway, secret_key, registered_at) "
-                    "VALUES (:id, 'S01', :model, NULL, :key, :at)"
-                ),
-                {
-                    "id": provision.label_id,
-                    "model": provision.model_id,
-                    "key": provision.key,
-                    "at": START,
-                },
-            )
+            insert_label_as_before(session, provision)
 
     upgrade_database(seeded)
 

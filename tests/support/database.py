@@ -23,6 +23,7 @@ from sqlalchemy.pool import QueuePool
 from esl.db.engine import create_engine_for, session_factory, upgrade_database
 from esl.db.models import LabelModelRow, StoreRow, ZoneRow
 from esl.imports import import_products
+from gateways.protocol import LabelProvision
 
 __all__ = [
     "BACKENDS",
@@ -68,6 +69,23 @@ def seed_reference_data(session: Session) -> None:
     )
     session.flush()
     import_products(session, PRODUCTS_CSV, currency="PLN", imported_by="seed", now=START)
+
+
+def insert_label_as_before(session: Session, provision: LabelProvision) -> None:
+    """Register a label through the columns every schema revision has (a migration test
+    downgraded the database; the model has newer ones)."""
+    session.execute(
+        text(
+            "INSERT INTO labels (id, store, model, gateway, secret_key, registered_at) "
+            "VALUES (:id, 'S01', :model, NULL, :key, :at)"
+        ),
+        {
+            "id": provision.label_id,
+            "model": provision.model_id,
+            "key": provision.key,
+            "at": START,
+        },
+    )
 
 
 def wait_until_idle(engine: Engine) -> None:
