@@ -6,19 +6,32 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 
-from sqlalchemy import or_, select
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from esl.db.models import ProductRow
 from esl.errors import ConflictError, NotFoundError
+from pricing.gtin import GTIN_LENGTHS
 
-__all__ = ["gtin_clashes", "gtin_key", "product_by_code"]
+__all__ = ["gtin_clashes", "gtin_forms", "gtin_key", "product_by_code"]
+
+# Up to this many GTINs are looked up by value; a larger file reads every stored GTIN once.
+_LOOKED_UP_ONE_BY_ONE = 300
 
 
 def gtin_key(gtin: str) -> str:
     """One key for every form of one code: zero-padded to 14 digits (an EAN-13 and the
     same code written as a GTIN-14 with a leading zero are the same product's)."""
     return gtin.zfill(14)
+
+
+def gtin_forms(code: str) -> list[str]:
+    """Every way one GTIN may be written and stored: 8, 12, 13 or 14 digits, with as
+    many leading zeros as that takes (a UPC-A scanned as 12 digits, stored as EAN-13)."""
+    digits = code.lstrip("0")
+    return sorted(
+        {code, *(digits.zfill(length) for length in GTIN_LENGTHS if len(digits) <= length)}
+    )
 
 
 def product_by_code(session: Session, code: str) -> ProductRow:
@@ -33,15 +46,7 @@ def product_by_code(session: Session, code: str) -> ProductRow:
         return by_sku
     if code.isdigit():
         found = session.scalars(
-            select(ProductRow)
-            .where(
-                or_(
-                    ProductRow.gtin == code,
-                    ProductRow.gtin == gtin_key(code),
-                    ProductRow.gtin == code.lstrip("0"),
-                )
-            )
-            .order_by(ProductRow.sku)
+            select(ProductRow).where(ProductRow.gtin.in_(gtin_forms(code))).order_by(ProductRow.sku)
         ).all()
         if len(found) > 1:
             skus = ", ".join(product.sku for product in found)
@@ -61,9 +66,13 @@ def gtin_clashes(session: Session, gtins: Mapping[str, str]) -> dict[str, str]:
     whose GTIN another product would then hold too, with the reason. The others are the
     products stored and not in `gtins` (theirs are replaced)."""
     holders: dict[str, list[str]] = {}
-    stored = session.execute(
-        select(ProductRow.sku, ProductRow.gtin).where(ProductRow.gtin != "")
-    ).all()
+    statement = select(ProductRow.sku, ProductRow.gtin).where(ProductRow.gtin != "")
+    wanted = {gtin for gtin in gtins.values() if gtin}
+    if len(wanted) <= _LOOKED_UP_ONE_BY_ONE:
+        # A product or a few (PUT /products): only their codes, in each written form.
+        forms = {form for gtin in wanted for form in gtin_forms(gtin)}
+        statement = statement.where(ProductRow.gtin.in_(sorted(forms)))
+    stored = session.execute(statement).all()
     for sku, gtin in stored:
         if sku not in gtins and gtin:
             holders.setdefault(gtin_key(gtin), []).append(sku)

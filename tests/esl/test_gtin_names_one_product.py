@@ -47,6 +47,22 @@ def test_a_product_file_giving_a_stored_products_gtin_to_another_is_refused(
     assert _stored_skus(seeded) == before
 
 
+def test_a_upc_and_the_same_code_as_an_ean_13_are_one_gtin(api: Api) -> None:
+    # A UPC-A (12 digits) is the EAN-13 with a leading zero: one product's code.
+    upc = _product_line("UPC-1", "012345678905")
+    assert api.import_csv("products", f"{HEADER}\n{upc}").status_code == 200
+    ean = _product_line("UPC-2", "0012345678905")
+    answer = api.import_csv("products", f"{HEADER}\n{ean}")
+    assert answer.status_code == 422, answer.text
+    assert "UPC-1" in answer.json()["error"]["problems"][0]["reason"]
+    api.add_labels({"L-1": "S01"})
+    for scanned in ("0012345678905", "00012345678905"):  # as a scanner may type it
+        bound = api.client.post(
+            "/api/v1/labels/L-1/bind", json={"code": scanned}, headers=api.headers("store")
+        )
+        assert (bound.status_code, bound.json().get("sku")) == (200, "UPC-1"), bound.text
+
+
 def test_two_lines_of_one_file_with_one_gtin_are_both_refused(api: Api, seeded: Engine) -> None:
     twins = _product_line("AAA-1", "5901234123457") + _product_line("AAA-2", "5901234123457")
     answer = api.import_csv("products", f"{HEADER}\n{twins}")
