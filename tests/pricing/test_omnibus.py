@@ -29,7 +29,13 @@ from pricing import (
 from pricing.errors import CurrencyMismatchError, LedgerOrderError
 from pricing.replay import replay_history
 from tests.strategies import PRICING_EPOCH, pln, pricing_product
-from tests.support.pricing import ONE_STORE, percent_off_sale, pln_catalogue, shelf_price
+from tests.support.pricing import (
+    ONE_STORE,
+    fixed_price_sale,
+    percent_off_sale,
+    pln_catalogue,
+    shelf_price,
+)
 
 DAY0 = PRICING_EPOCH
 KEY = PriceKey("A", Channel.STORE, "S1")
@@ -418,14 +424,7 @@ def test_the_thirty_days_are_elapsed_time_whatever_zone_the_instant_is_written_i
             LedgerEntry(KEY, datetime(2026, 3, 15, 23, 0, tzinfo=UTC), pln(1000), pln(1000)),
         ]
     )
-    sale = Promotion(
-        id="sale",
-        name="sale",
-        kind=PromotionKind.FIXED_PRICE,
-        skus=frozenset({"A"}),
-        valid_from=start,
-        amount=pln(800),
-    )
+    sale = fixed_price_sale("sale", pln(800), valid_from=start)
     catalogue = pln_catalogue([PriceRule(id="r", sku="A", amount=pln(1000))], [sale])
     in_utc = shelf_price(catalogue, at=start, ledger=ledger)
     in_warsaw = shelf_price(

@@ -18,11 +18,9 @@ from pricing import (
     PriceKey,
     PriceLedger,
     PriceRule,
-    Promotion,
-    PromotionKind,
 )
 from tests.strategies import pln
-from tests.support.pricing import pln_catalogue, shelf_price
+from tests.support.pricing import fixed_price_sale, pln_catalogue, shelf_price
 
 WARSAW = ZoneInfo("Europe/Warsaw")
 KEY = PriceKey("A", Channel.STORE, "S1")
@@ -41,14 +39,7 @@ def test_the_ledger_accepts_an_entry_forty_minutes_after_the_last_one() -> None:
 
 
 def test_a_promotion_that_started_forty_minutes_ago_applies() -> None:
-    sale = Promotion(
-        id="sale",
-        name="sale",
-        kind=PromotionKind.FIXED_PRICE,
-        skus=frozenset({"A"}),
-        valid_from=EARLIER,
-        amount=pln(800),
-    )
+    sale = fixed_price_sale("sale", pln(800), valid_from=EARLIER)
     catalogue = pln_catalogue([PriceRule(id="r", sku="A", amount=pln(1000))], [sale])
     in_utc = shelf_price(catalogue, at=LATER.astimezone(UTC), ledger=PriceLedger())
     in_warsaw = shelf_price(catalogue, at=LATER, ledger=PriceLedger())
@@ -58,13 +49,5 @@ def test_a_promotion_that_started_forty_minutes_ago_applies() -> None:
 
 def test_a_promotion_over_the_repeated_hour_is_not_an_empty_window() -> None:
     # 02:40 CEST to 02:20 CET is 40 minutes; by wall clock it "ends before it starts".
-    sale = Promotion(
-        id="hour",
-        name="hour",
-        kind=PromotionKind.FIXED_PRICE,
-        skus=frozenset({"A"}),
-        valid_from=EARLIER,
-        valid_until=LATER,
-        amount=pln(800),
-    )
+    sale = fixed_price_sale("hour", pln(800), valid_from=EARLIER, valid_until=LATER)
     assert (sale.valid_from, sale.valid_until) == (EARLIER.astimezone(UTC), LATER.astimezone(UTC))

@@ -14,6 +14,7 @@ from typing import Any
 from pricing import (
     Catalogue,
     Channel,
+    Money,
     PriceLedger,
     PriceRule,
     Product,
@@ -92,4 +93,23 @@ def percent_off_sale(
         valid_from=valid_from,
         valid_until=valid_until,
         **scope,
+    )
+
+
+def fixed_price_sale(
+    pid: str,
+    amount: Money,
+    *,
+    valid_from: datetime | None = None,
+    valid_until: datetime | None = None,
+) -> Promotion:
+    """SKU A at `amount` (a fixed-price promotion), open-ended unless given a window."""
+    return Promotion(
+        id=pid,
+        name=pid,
+        kind=PromotionKind.FIXED_PRICE,
+        skus=frozenset({"A"}),
+        amount=amount,
+        valid_from=valid_from,
+        valid_until=valid_until,
     )
