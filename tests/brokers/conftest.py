@@ -6,7 +6,8 @@ under `make test` they run on one worker while the other runs the rest of the su
 `make test-cluster` runs only these.
 The nodes load the files `esl mqtt config --broker rabbitmq` writes, for the stores the
 tests use; a test that kills a node brings it back with
-`cluster.ensure_running()` before it ends.
+`cluster.ensure_running()` before it ends, and every test starts on a cluster whose
+three nodes accept MQTT (`whole_cluster`).
 """
 
 from __future__ import annotations
@@ -53,3 +54,10 @@ def rabbit_cluster(
         yield cluster
     finally:
         cluster.stop()
+
+
+@pytest.fixture(autouse=True)
+def whole_cluster(rabbit_cluster: RabbitCluster) -> None:
+    """Each test begins with every node up and accepting MQTT: a node an earlier test
+    killed and booted again is checked, not trusted."""
+    rabbit_cluster.ensure_running()

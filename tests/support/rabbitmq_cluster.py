@@ -58,6 +58,8 @@ RABBITMQ_BIN = Path("/usr/lib/rabbitmq/bin")
 HOST = "127.0.0.1"
 # Generous: one node boots in 20-40 s when eight test runs share two cores.
 BOOT_TIMEOUT_S = 240.0
+# A running node that refuses MQTT this long is not just busy.
+DEAF_AFTER_S = 20.0
 
 
 def find_rabbitmq() -> Path | None:
@@ -275,6 +277,7 @@ class RabbitCluster:
     # The admin the readiness checks log in as (listed in the definitions by `create`).
     probe: BrokerEndpoint = field(default_factory=lambda: BrokerEndpoint(HOST, 0))
     boot_seconds: float = 0.0
+    deaf_nodes: int = 0  # nodes found running but refusing MQTT, stopped and booted again
 
     @classmethod
     def create(cls, directory: Path, config_dir: Path, *, nodes: int = 3) -> RabbitCluster:
@@ -359,12 +362,31 @@ class RabbitCluster:
                                 raise RuntimeError(f"{node.name} does not route to {listener.name}")
 
     def ensure_running(self) -> None:
-        """Boot every node that is down (same data, same ports unless one was taken
-        meanwhile: it rejoins), then wait until the whole cluster routes again."""
-        down = [node for node in self.nodes if not node.running]
+        """Boot every node that is down or deaf (same data, same ports unless one was taken
+        meanwhile: it rejoins), then wait until the whole cluster routes again.
+
+        Deaf: its VM runs but its MQTT listener refuses connections for
+        `DEAF_AFTER_S` (seen once on CI after a node was killed and booted again: the
+        next tests on that node were refused at TCP). Its log is kept beside it
+        (`deaf-<n>.log`) and it is stopped and booted again.
+        """
+        down = [node for node in self.nodes if not node.running or self._deaf(node)]
         self._boot(down)
         if down:
             self.wait_clustered()
+
+    def _deaf(self, node: RabbitNode) -> bool:
+        try:
+            node.wait_mqtt(self.probe_endpoint(node), timeout_s=DEAF_AFTER_S)
+        except NodeExitedError:
+            return True
+        except RuntimeError:
+            self.deaf_nodes += 1
+            kept = node.directory / f"deaf-{self.deaf_nodes}.log"
+            kept.write_text(node._tail(), encoding="utf-8")
+            node.stop()
+            return True
+        return False
 
     def stop(self) -> None:
         for node in self.nodes:
