@@ -118,13 +118,16 @@ class BleFaults:
     """What to do wrong, once each, the next time it applies.
 
     `drop_at_offset`: drop the link right after storing the Frame Data chunk that reaches
-    this many bytes. `refuse_next`: answer the next control point command that acts on a
-    frame with Error(code), and the frame with a signed refusal carrying the same code.
+    this many bytes; `refuse_after_drop`: then refuse this many connection attempts (the
+    label went out of reach holding the frame). `refuse_next`: answer the next control
+    point command that acts on a frame with Error(code), and the frame with a signed
+    refusal carrying the same code.
     `refuse_connections`: refuse this many connection attempts. `corrupt_chunks`: flip a
     bit in this many Frame Data writes on their way in (radio noise).
     """
 
     drop_at_offset: int | None = None
+    refuse_after_drop: int = 0
     corrupt_chunks: int = 0
     refuse_next: ReasonCode | None = None
     refuse_connections: int = 0
@@ -336,6 +339,8 @@ class BleLabel:
         drop_at = self.faults.drop_at_offset
         if drop_at is not None and len(transfer.buffer) >= drop_at:
             self.faults.drop_at_offset = None
+            self.faults.refuse_connections += self.faults.refuse_after_drop
+            self.faults.refuse_after_drop = 0
             raise LinkDroppedError(
                 f"{self.address} dropped the link at byte {len(transfer.buffer)}"
             )

@@ -22,7 +22,7 @@ from __future__ import annotations
 import asyncio
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterable
 from dataclasses import dataclass
-from typing import TypeVar
+from typing import Generic, TypeVar
 
 from bleak import BleakClient
 
@@ -52,6 +52,7 @@ from gateways.ble.control_point import (
 )
 from gateways.ble.errors import (
     BleConnectError,
+    BleError,
     ControlPointRefusedError,
     FrameWaitingError,
     UnexpectedResponseError,
@@ -72,7 +73,14 @@ from gateways.ble.link import (
 )
 from gateways.errors import GatewayNotStartedError
 
-__all__ = ["BleGateway", "BleLabelAddress", "FrameDelivery", "platform_client"]
+__all__ = [
+    "BleGateway",
+    "BleLabelAddress",
+    "CommandAnswer",
+    "FrameDelivery",
+    "led_flash",
+    "platform_client",
+]
 
 _T = TypeVar("_T")
 _Response = TypeVar("_Response", BasicState, DisplayState, LedState)
@@ -93,6 +101,32 @@ class FrameDelivery:
     @property
     def resumed(self) -> bool:
         return any(progress.started_at > 0 for progress in self.transfers)
+
+
+@dataclass(frozen=True, slots=True)
+class CommandAnswer(Generic[_Response]):
+    """What a control point command without a frame got: the label's `response` and,
+    when the label held a whole frame this driver sent, how that frame was carried out
+    first (`carried_out`; its signed answer is the controller's, like any answer)."""
+
+    response: _Response
+    carried_out: FrameDelivery | None = None
+
+    @property
+    def signed_response(self) -> bytes | None:
+        """The label's signed answer to the held frame it carried out, if any."""
+        return None if self.carried_out is None else self.carried_out.signed_response
+
+
+def led_flash(duration_s: int, led: int = 0) -> Callable[[int], LedControl]:
+    """The LED Control command that flashes `led` for `duration_s` seconds."""
+    if not 1 <= duration_s <= 0x7FFF:
+        raise ValueError(f"LED duration {duration_s} s outside 1..32767")
+
+    def command(esl_id: int) -> LedControl:
+        return LedControl(esl_id=esl_id, led=led, repeat=(duration_s << 1) | 1)
+
+    return command
 
 
 def platform_client(address: str, *, timeout_s: float = 10.0) -> BleakClient:
@@ -208,46 +242,65 @@ class BleGateway(Gateway):
     # ------------------------------------------------------------ maintenance commands
 
     async def ping(self, label_id: str) -> BasicState:
-        return await self._maintenance(label_id, Ping, BasicState)
+        return await self._queued(label_id, Ping, BasicState)
 
     async def refresh_display(self, label_id: str) -> DisplayState:
-        return await self._maintenance(label_id, RefreshDisplay, DisplayState)
+        return await self._queued(label_id, RefreshDisplay, DisplayState)
 
     async def flash_led(self, label_id: str, *, duration_s: int = 10, led: int = 0) -> LedState:
         """Flash a label's LED so staff find it on the shelf."""
-        if not 1 <= duration_s <= 0x7FFF:
-            raise ValueError(f"LED duration {duration_s} s outside 1..32767")
+        return await self._queued(label_id, led_flash(duration_s, led), LedState)
 
-        def command(esl_id: int) -> LedControl:
-            return LedControl(esl_id=esl_id, led=led, repeat=(duration_s << 1) | 1)
+    async def command(
+        self,
+        label_id: str,
+        make: Callable[[int], ControlPointCommand],
+        expected: type[_Response],
+    ) -> CommandAnswer[_Response]:
+        """Send the command `make(esl_id)` (no frame) and return the label's `expected`
+        response; no event is queued. A whole frame this driver sent that the label holds
+        is carried out first, and its signed answer is in the `CommandAnswer`, or, when
+        the command then fails, in the `BleError`'s `carried_out_answer`: the caller
+        passes it on. `ping`, `flash_led` and `refresh_display` are this plus the answer's
+        `Uplink`; a store gateway process calls it directly
+        (`gateways.ble.radio.BleLabelRadio`)."""
+        label = self._label(label_id)
+        command = make(label.esl_id)
+        carried: FrameDelivery | None = None
 
-        return await self._maintenance(label_id, command, LedState)
+        async def run(link: LabelLink) -> ControlPointResponse:
+            nonlocal carried
+            # Kept across reconnections: a link lost after the frame was carried out
+            # finds nothing held the next time, and the answer is still the caller's.
+            carried = await self._carry_out_held_frame(link, label, command) or carried
+            response = await link.command(command)
+            await link.command(UpdateComplete(label.esl_id))
+            return response
 
-    async def _maintenance(
+        try:
+            response, _links = await self._in_session(label, run)
+            answer = CommandAnswer(_expected(response, label, command, expected), carried)
+        except BleError as error:
+            if carried is not None:
+                error.carried_out_answer = carried.signed_response
+            raise
+        return answer
+
+    async def _queued(
         self,
         label_id: str,
         make: Callable[[int], ControlPointCommand],
         expected: type[_Response],
     ) -> _Response:
-        label = self._label(label_id)
-        command = make(label.esl_id)
-
-        async def run(link: LabelLink) -> ControlPointResponse:
-            await self._carry_out_held_frame(link, label, command)
-            response = await link.command(command)
-            await link.command(UpdateComplete(label.esl_id))
-            return response
-
-        response, _links = await self._in_session(label, run)
-        if isinstance(response, EslErrorResponse):
-            raise ControlPointRefusedError(
-                address=label.address, command=type(command).__name__, reason=response.code
-            )
-        if not isinstance(response, expected):
-            raise UnexpectedResponseError(
-                address=label.address, command=type(command).__name__, response=repr(response)
-            )
-        return response
+        try:
+            answer = await self.command(label_id, make, expected)
+        except BleError as error:
+            if error.carried_out_answer is not None:
+                self._queue_answer(error.carried_out_answer)
+            raise
+        if answer.signed_response is not None:
+            self._queue_answer(answer.signed_response)
+        return answer.response
 
     # ------------------------------------------------------------ sessions
 
@@ -299,22 +352,23 @@ class BleGateway(Gateway):
 
     async def _carry_out_held_frame(
         self, link: LabelLink, label: BleLabelAddress, command: ControlPointCommand
-    ) -> None:
+    ) -> FrameDelivery | None:
         """Before a command without a frame: a label holding a whole frame carries it out
         on the next command and refuses one that does not match, so the frame would be
-        lost. One this driver sent is carried out first (its signed answer queued as
-        `send` queues it); one it does not know is left alone (`FrameWaitingError`)."""
+        lost. One this driver sent is carried out first and returned (its signed answer
+        must reach the controller as `send`'s does); one it does not know is left alone
+        (`FrameWaitingError`)."""
         status = TransferStatus.from_bytes(await link.read(FRAME_TRANSFER_STATUS_UUID))
         held = self._held.get(label.label_id)
         if status.length == 0 or status.confirmed < status.length:
             self._held.pop(label.label_id, None)  # carried out or replaced meanwhile
-            return
+            return None
         if held is None or (len(held), frame_crc(held)) != (status.length, status.crc):
             raise FrameWaitingError(
                 address=label.address, command=type(command).__name__, length=status.length
             )
         done, response, signed = await self._act_on(link, label, held)
-        self.deliveries[label.label_id] = FrameDelivery(
+        delivery = FrameDelivery(
             label_id=label.label_id,
             command=done,
             response=response,
@@ -322,8 +376,8 @@ class BleGateway(Gateway):
             transfers=(),
             connections=1,
         )
-        if signed is not None:
-            self._queue_answer(signed)
+        self.deliveries[label.label_id] = delivery
+        return delivery
 
     def _queue_answer(self, signed_response: bytes) -> None:
         self._events.put_nowait(
@@ -334,3 +388,20 @@ class BleGateway(Gateway):
                 received_at=self._clock(),
             )
         )
+
+
+def _expected(
+    response: ControlPointResponse,
+    label: BleLabelAddress,
+    command: ControlPointCommand,
+    expected: type[_Response],
+) -> _Response:
+    if isinstance(response, EslErrorResponse):
+        raise ControlPointRefusedError(
+            address=label.address, command=type(command).__name__, reason=response.code
+        )
+    if not isinstance(response, expected):
+        raise UnexpectedResponseError(
+            address=label.address, command=type(command).__name__, response=repr(response)
+        )
+    return response

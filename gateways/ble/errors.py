@@ -13,7 +13,9 @@
         +-- PairingCodeError          a label's printed pairing code cannot be read
 
 Each carries the label's BLE `address` (and `label_id` where known) in `EslError.fields`;
-a refusal carries the ESL error code as `reason`, a `ReasonCode`.
+a refusal carries the ESL error code as `reason`, a `ReasonCode`. One raised by a
+command without a frame after the label carried out a frame it held carries that frame's
+signed answer as `carried_out_answer`.
 """
 
 from __future__ import annotations
@@ -37,6 +39,10 @@ __all__ = [
 
 class BleError(GatewayError):
     code = "ble_error"
+    # Set when a command without a frame failed after the label carried out a whole
+    # frame it held (`BleGateway.command`): the label's signed answer to that frame,
+    # which its caller still owes the controller.
+    carried_out_answer: bytes | None = None
 
 
 class UnknownLabelError(BleError):

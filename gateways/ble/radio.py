@@ -24,6 +24,11 @@ What `exchange` raises, and what a store process should do with it:
 All are `gateways.ble.errors.BleError`s.
 A refusal the label signs (bad MAC, replayed sequence, any ESL error code) is not an
 error here: it is the answer, and the controller reads the reason from it.
+
+The staff tools (`ping`, `flash_led`, `refresh_display`) first have the label carry out
+a whole frame this radio sent it that it holds (a link lost after the last chunk) and
+return that frame's signed answer with theirs (`CommandAnswer.signed_response`; on an
+error, `BleError.carried_out_answer`): the process sends it up like `exchange`'s.
 """
 
 from __future__ import annotations
@@ -31,8 +36,21 @@ from __future__ import annotations
 from collections.abc import Iterable
 
 from gateways.base import Clock, system_clock
-from gateways.ble.control_point import BasicState, DisplayState, EslErrorResponse, LedState
-from gateways.ble.driver import BleGateway, FrameDelivery, platform_client
+from gateways.ble.control_point import (
+    BasicState,
+    DisplayState,
+    EslErrorResponse,
+    LedState,
+    Ping,
+    RefreshDisplay,
+)
+from gateways.ble.driver import (
+    BleGateway,
+    CommandAnswer,
+    FrameDelivery,
+    led_flash,
+    platform_client,
+)
 from gateways.ble.errors import ControlPointRefusedError, UnexpectedResponseError
 from gateways.ble.inventory import BleLabelAddress
 from gateways.ble.link import DEFAULT_CONNECT_POLICY, ClientFactory, ConnectPolicy
@@ -54,7 +72,8 @@ class BleLabelRadio(StartedInContext):
         clock: Clock = system_clock,
     ) -> None:
         # The store and gateway names only label `BleGateway`'s events, which this
-        # radio does not use: the process publishes under its own names.
+        # radio does not use (every signed answer is returned to the caller instead):
+        # the process publishes under its own names.
         self._driver = BleGateway(
             labels,
             store="-",
@@ -91,16 +110,17 @@ class BleLabelRadio(StartedInContext):
         """How the last frame to this label went over the air (connections, resumes)."""
         return self._driver.deliveries.get(label_id)
 
-    # Staff tools: direct control point commands, no signed frame (docs/ble.md).
+    # Staff tools: direct control point commands, no signed frame (docs/ble.md). Each
+    # returns the signed answer of a held frame it had the label carry out first.
 
-    async def ping(self, label_id: str) -> BasicState:
-        return await self._driver.ping(label_id)
+    async def ping(self, label_id: str) -> CommandAnswer[BasicState]:
+        return await self._driver.command(label_id, Ping, BasicState)
 
-    async def flash_led(self, label_id: str, *, duration_s: int = 10) -> LedState:
-        return await self._driver.flash_led(label_id, duration_s=duration_s)
+    async def flash_led(self, label_id: str, *, duration_s: int = 10) -> CommandAnswer[LedState]:
+        return await self._driver.command(label_id, led_flash(duration_s), LedState)
 
-    async def refresh_display(self, label_id: str) -> DisplayState:
-        return await self._driver.refresh_display(label_id)
+    async def refresh_display(self, label_id: str) -> CommandAnswer[DisplayState]:
+        return await self._driver.command(label_id, RefreshDisplay, DisplayState)
 
     def _address(self, label_id: str) -> str:
         return self._driver.address_of(label_id)

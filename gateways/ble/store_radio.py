@@ -145,18 +145,22 @@ class BleStoreRadio(SelfSigningRadio):
         except BleError as error:
             raise _radio_error(error, label_id, final=True) from None
 
-    async def reach(self, label_id: str) -> None:
+    async def reach(self, label_id: str) -> bytes | None:
         # The ESL Ping without a frame: one short connection, answered with the Basic
-        # State (unsigned), so it proves only that the label is on the air.
+        # State (unsigned), so it proves only that the label is on the air. A frame this
+        # radio sent that the label holds whole is carried out first: its signed answer
+        # is returned, and it says what the panel now shows.
         try:
-            await self.radio.ping(label_id)
+            return (await self.radio.ping(label_id)).signed_response
         except FrameWaitingError:
             # It answered (a GATT read) and holds a frame the controller will send again
             # once told the label is back: reached, and the frame kept for that.
-            return
-        except BleConnectError as error:
-            raise _out_of_range(error, label_id) from None
+            return None
         except BleError as error:
+            if error.carried_out_answer is not None:
+                return error.carried_out_answer  # it answered that frame: reached
+            if isinstance(error, BleConnectError):
+                raise _out_of_range(error, label_id) from None
             raise _radio_error(error, label_id, final=False) from None
 
     async def health(self) -> dict[str, LabelHealth]:

@@ -254,19 +254,33 @@ class StoreGatewayProcess:
     async def _reach_again(self, radio: SelfSigningRadio) -> None:
         """Try the labels the radio last failed to reach (only those: a connection costs
         a label's battery); report each one that answers, so the controller retries its
-        parked update now instead of never (such labels send no check-ins)."""
+        parked update now instead of never (such labels send no check-ins). A label that
+        carried out a frame it held on the way signed an answer for it, which goes up
+        before the report, like any answer."""
         for label_id, label in list(self._labels.items()):
             busy = label_id in self._workers and not self._workers[label_id].done()
             if not label.last_error or busy:
                 continue
             try:
-                await radio.reach(label_id)
+                answer = await radio.reach(label_id)
             except RadioError:
                 continue  # still out of reach: its last report stands
             now = self._clock()
             current = self._labels[label_id]
+            if answer is not None:
+                # The label carried out a frame it held (its link was lost after the last
+                # chunk) and signed what it now shows: that goes up like any answer, or
+                # the controller keeps recording the price before it.
+                heard = max(current.last_seen_s, now.timestamp())
+                current = current.evolve(last_seen_s=heard)
+                self._labels[label_id] = current
+                self.state.save_label(current)
+                self.state.queue_answer(answer)
+                self._answers.set()
             if not current.last_error:
                 continue  # a frame got through meanwhile and said so itself
+            # Reported as well: an answer does not send the controller's parked update
+            # again (one for a price corrected meanwhile, say); this report does.
             updated = current.evolve(last_error="")
             self._labels[label_id] = updated
             self.state.save_label(updated)

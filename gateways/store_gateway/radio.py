@@ -98,9 +98,11 @@ class SelfSigningRadio(ABC):
         such labels report their health in the answers they sign)."""
 
     @abstractmethod
-    async def reach(self, label_id: str) -> None:
+    async def reach(self, label_id: str) -> bytes | None:
         """Check that the label is within reach again (one short exchange, nothing
-        signed); `RadioError` when it is not."""
+        signed); `RadioError` when it is not. When the label held a whole frame the radio
+        had sent it and carried it out on the way, that frame's signed answer (the
+        process sends it up like any answer); else None."""
 
     @abstractmethod
     async def close(self) -> None:

@@ -104,6 +104,36 @@ async def test_a_staff_command_to_a_label_holding_a_price_carries_the_price_out_
     assert due
 
 
+@pytest.mark.parametrize("tool", ["ping", "flash_led", "refresh_display"])
+async def test_the_store_radio_hands_back_the_answer_of_the_price_carried_out(
+    make: StoreMaker, tool: str
+) -> None:
+    # `esl gateway ble` reads no `events()`: the held price's signed answer comes back
+    # with the command's, or nobody would tell the controller what the label shows.
+    store = make(1)
+    radio = BleLabelRadio(
+        store.addresses(1), client_factory=store.client_factory, connect_policy=FAST,
+        clock=store.clock,
+    )  # fmt: skip
+    old = store.frame(1, build_image_update(OLD, model_id=MODEL.id))
+    async with radio:
+        await radio.exchange(label_id_of(1), old.payload)
+        store.clock.advance(AFTER_REFRESH)
+        due = store.frame(1, build_image_update(DUE, model_id=MODEL.id))
+        store.label(1).faults.drop_at_offset = len(due.payload)
+        store.label(1).faults.refuse_after_drop = 1000  # out of reach, the price whole
+        with pytest.raises(BleConnectError):
+            await radio.exchange(label_id_of(1), due.payload)
+        store.label(1).faults.refuse_connections = 0  # back in reach
+        answer = await getattr(radio, tool)(label_id_of(1))
+
+    assert store.label(1).label.shown == DUE
+    assert answer.signed_response is not None
+    assert _answer_reason(answer.signed_response) is ReasonCode.SUCCESS
+    signed = decode_response(answer.signed_response, key=key_of(label_id_of(1)))
+    assert signed.sequence == store.sequences[label_id_of(1)]
+
+
 async def test_the_store_gateway_finds_the_label_back_and_its_price_goes_on(
     make: StoreMaker,
 ) -> None:

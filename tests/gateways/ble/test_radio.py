@@ -7,6 +7,7 @@ import asyncio
 import pytest
 
 from gateways.ble.control_point import LedState
+from gateways.ble.driver import CommandAnswer
 from gateways.ble.errors import ControlPointRefusedError, UnknownLabelError
 from gateways.ble.esl_service import BasicStateFlag
 from gateways.ble.inventory import BleLabelAddress
@@ -88,8 +89,9 @@ async def test_a_label_added_later_is_reachable_and_staff_tools_work() -> None:
         with pytest.raises(ControlPointRefusedError) as nothing_shown:
             await radio.refresh_display(label_id_of(2))
     assert decode_response(answer, key=key_of(label_id_of(2))).acked
-    assert led == LedState(0)
-    assert BasicStateFlag.SYNCHRONIZED | BasicStateFlag.ACTIVE_LED in state.flags
+    assert led == CommandAnswer(LedState(0))  # no held frame carried out on the way
+    assert BasicStateFlag.SYNCHRONIZED | BasicStateFlag.ACTIVE_LED in state.response.flags
+    assert state.signed_response is None
     assert nothing_shown.value.reason is ReasonCode.IMAGE_NOT_AVAILABLE
     delivery = radio.last_delivery(label_id_of(2))
     assert delivery is not None
