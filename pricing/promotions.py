@@ -18,6 +18,7 @@ __all__ = [
     "Promotion",
     "PromotionKind",
     "PromotionSummary",
+    "amount_off_text",
     "announced_reduction_text",
     "promotion_text",
     "promotional_unit_price",
@@ -209,11 +210,18 @@ def announced_reduction_text(
     if promotion.kind is PromotionKind.PERCENT_OFF and saving_percent >= 1:
         return f"-{saving_percent:f}%"
     if promotion.kind is PromotionKind.AMOUNT_OFF:
-        money = format_label_money(
-            saving.amount, saving.currency, language=language, drop_zero_decimals=True
-        )
-        return texts.amount_off.format(money=money)
+        return amount_off_text(saving, language=language)
     return texts.special_offer
+
+
+def amount_off_text(saving: Money, *, language: str) -> str:
+    """The badge of an "amount off" reduction: "Taniej o 1 000 zł", "1.000 € billiger",
+    "£1,000 off". The renderer's Omnibus check takes this text as the lawful statement
+    of `saving` (rendering/announcements.py), so the two never disagree."""
+    money = format_label_money(
+        saving.amount, saving.currency, language=language, drop_zero_decimals=True
+    )
+    return LABEL_TEXTS[language].amount_off.format(money=money)
 
 
 @dataclass(frozen=True, slots=True)

@@ -9,7 +9,9 @@ days before the reduction, and any saving it states must be measured from that p
 - a struck-through price is the prior price, not a "regular" or list price;
 - a percentage in the badge is the saving against the prior price, rounded down (never
   overstated, and not more than a whole percent under);
-- an amount in an "amount off" badge is the prior price minus the price;
+- an amount in an "amount off" badge is the prior price minus the price, read as the
+  label's locale writes numbers ("1.000" is a thousand in de_DE, "1,000" in en_GB,
+  "1 000" in pl_PL);
 - the template draws the prior-price line whenever it draws the announcement.
 
 Labels built by the pricing engine (`LabelContent.from_resolved`) pass by construction;
@@ -21,8 +23,15 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable
 from decimal import Decimal, InvalidOperation
+from functools import lru_cache
 from typing import Final
 
+from babel.numbers import get_decimal_symbol, get_group_symbol
+
+from pricing.errors import PricingError
+from pricing.label_text import label_language
+from pricing.money import Money
+from pricing.promotions import amount_off_text
 from rendering.content import LabelContent
 from rendering.layout import Element
 from rendering.templates import Fill, Template
@@ -30,7 +39,8 @@ from rendering.templates import Fill, Template
 __all__ = ["announcement_problems"]
 
 _PERCENT: Final = re.compile(r"(\d+(?:[.,]\d+)?)\s*%")
-_NUMBER: Final = re.compile(r"\d+(?:[ \xa0\u202f]\d{3})*(?:[.,]\d+)?")
+# Any locale may group thousands with a space (ISO 31-0, DIN 5008): "1 000 €".
+_SPACES: Final = " \xa0\u202f"
 _HUNDRED: Final = Decimal(100)
 
 
@@ -87,11 +97,13 @@ def _content_problems(content: LabelContent) -> Iterable[str]:
                 f"prior price {prior} is {whole}% ({exact:.2f}%, rounded down)"
             )
     if content.promotion_kind == "amount_off" and not _PERCENT.search(text):
-        amounts = [_decimal(m.group(0)) for m in _NUMBER.finditer(text)]
-        if saving not in amounts:
+        amounts = _amounts(text, locale=content.locale)
+        if saving not in amounts and text != _engine_badge(saving, content):
+            read = ", ".join(f"{amount:f}" for amount in amounts)
+            how = f" (it states {read}, read as {content.locale} writes numbers)" if read else ""
             yield (
                 f"the badge {text!r} does not state the saving against the prior price "
-                f"{prior}: {saving}"
+                f"{prior}: {saving}{how}"
             )
 
 
@@ -106,4 +118,41 @@ def _decimal(text: str) -> Decimal | None:
     try:
         return Decimal(digits)
     except InvalidOperation:
+        return None
+
+
+def _amounts(text: str, *, locale: str) -> list[Decimal]:
+    """The numbers in `text`, read as `locale` writes them: "1.000 € billiger" states a
+    thousand in de_DE, "£1,000 off" in en_GB, "Taniej o 1 000 zł" in pl_PL."""
+    number, group, decimal = _number_syntax(locale)
+    return [
+        Decimal(re.sub(group, "", match.group(0)).replace(decimal, "."))
+        for match in number.finditer(text)
+    ]
+
+
+@lru_cache(maxsize=64)
+def _number_syntax(locale: str) -> tuple[re.Pattern[str], str, str]:
+    """A number of `locale` (its thousands grouped by its group sign or a space, its
+    decimals after its decimal sign), what its group signs match, and its decimal sign."""
+    group_sign = get_group_symbol(locale)
+    decimal = get_decimal_symbol(locale)
+    # CLDR's de_CH groups with "'"; shops print the typographic "’" as often.
+    groups = _SPACES + group_sign + ("\u2019" if group_sign == "'" else "")
+    group = f"[{re.escape(groups)}]"
+    number = re.compile(rf"\d+(?:{group}\d{{3}})*(?:{re.escape(decimal)}\d+)?")
+    return number, group, decimal
+
+
+def _engine_badge(saving: Decimal, content: LabelContent) -> str | None:
+    """The badge the pricing engine writes for `saving` on this label, or None when the
+    engine could not write one (a currency or locale it does not know). The engine writes
+    money the way its language's documented locale does ("1.000 €" for every German
+    label, de_CH too), so its own badge is lawful whatever the label's locale reads."""
+    try:
+        money = Money(saving, content.currency)
+        if money.amount != saving:
+            return None
+        return amount_off_text(money, language=label_language(content.locale))
+    except PricingError:
         return None
