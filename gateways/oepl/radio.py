@@ -55,6 +55,7 @@ def _health(record: TagRecord) -> LabelHealth:
         last_seen_s=float(record.last_seen),
         holds=record.hash,
         settled=not record.pending,
+        updates=record.update_count,
     )
 
 

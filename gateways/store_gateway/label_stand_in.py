@@ -51,7 +51,15 @@ from gateways.store_gateway.local_state import LabelRecord
 from gateways.store_gateway.radio import LabelHealth, LabelRadio, RadioError
 from gateways.store_gateway.reports import gave_up_report
 
-__all__ = ["FIRMWARE", "Outcome", "answer_frame", "check_in_report", "drawn_over", "with_health"]
+__all__ = [
+    "FIRMWARE",
+    "Outcome",
+    "answer_frame",
+    "check_in_report",
+    "confirmed",
+    "drawn_over",
+    "with_health",
+]
 
 _log = logging.getLogger(__name__)
 
@@ -120,7 +128,7 @@ async def _execute(
             if label.shown is None:
                 return label, ReasonCode.IMAGE_NOT_AVAILABLE
             health = await radio.redraw(label.address, label.shown)
-            return with_health(label, health), ReasonCode.SUCCESS
+            return with_health(confirmed(label, health), health), ReasonCode.SUCCESS
         case SetClock(at=at):
             offset_ms = clock_offset_ms(at, now_ms=to_wire_ms(now))
             if offset_ms is None:
@@ -161,8 +169,16 @@ async def _show(
     # An image the tag holds already is not drawn again (as a label of ours acknowledges
     # it without a redraw): Refresh Display is what has it drawn, `radio.redraw`.
     health = await radio.show(label.address, planes)
-    shown = label.evolve(shown=planes, shown_hash=digest, last_error="", radio_holds=health.holds)
+    shown = confirmed(label.evolve(shown=planes, shown_hash=digest, last_error=""), health)
     return with_health(shown, health), ReasonCode.SUCCESS
+
+
+def confirmed(label: LabelRecord, health: LabelHealth) -> LabelRecord:
+    """`label` once the radio confirmed it shows `label.shown`: what the radio then said it
+    holds and how many images it had taken, for `drawn_over` to compare with. Only a
+    delivery of ours sets them (never a ping or a health poll): what the tag took
+    meanwhile is what they are there to catch."""
+    return label.evolve(radio_holds=health.holds, radio_updates=health.updates)
 
 
 def with_health(label: LabelRecord, health: LabelHealth) -> LabelRecord:
@@ -176,15 +192,25 @@ def with_health(label: LabelRecord, health: LabelHealth) -> LabelRecord:
 
 
 def drawn_over(label: LabelRecord, health: LabelHealth) -> bool:
-    """The label holds something else than the image we confirmed: someone drew on it
-    behind our back (on OEPL anyone on the store LAN can)."""
-    return bool(
-        label.shown is not None
-        and label.radio_holds
-        and health.holds
-        and health.settled
-        and health.holds != label.radio_holds
+    """The label holds something else than the image we confirmed, or took an image since
+    that we did not send: someone drew on it behind our back (on OEPL anyone on the store
+    LAN can, and can put the AP's record of it back to our image afterwards: the update
+    count still says the tag took another one).
+
+    A delivery of ours that the gateway gave up on and the tag took later counts too: the
+    gateway cannot tell it from someone else's, and sending the due image once more is
+    the safe mistake."""
+    if label.shown is None:
+        return False
+    holds_another = bool(
+        label.radio_holds and health.holds and health.settled and health.holds != label.radio_holds
     )
+    took_another = (
+        label.radio_updates is not None
+        and health.updates is not None
+        and health.updates > label.radio_updates
+    )
+    return holds_another or took_another
 
 
 def check_in_report(label: LabelRecord, *, now: datetime) -> bytes | None:

@@ -41,7 +41,8 @@ CREATE TABLE IF NOT EXISTS labels (
     temperature_tenths_c INTEGER NOT NULL DEFAULT 0,
     last_seen_s REAL NOT NULL DEFAULT 0,
     last_error TEXT NOT NULL DEFAULT '',
-    radio_holds TEXT NOT NULL DEFAULT ''
+    radio_holds TEXT NOT NULL DEFAULT '',
+    radio_updates INTEGER
 );
 CREATE TABLE IF NOT EXISTS inbox (
     id INTEGER PRIMARY KEY AUTOINCREMENT,
@@ -56,6 +57,13 @@ CREATE TABLE IF NOT EXISTS outbox (
     payload BLOB NOT NULL
 );
 """
+
+# Columns added to `labels` since the first release, as a state file written before them
+# gets them (their defaults: nothing known yet).
+_ADDED_LABEL_COLUMNS = {
+    "radio_holds": "TEXT NOT NULL DEFAULT ''",
+    "radio_updates": "INTEGER",
+}
 
 
 @dataclass(frozen=True, slots=True)
@@ -77,6 +85,8 @@ class LabelRecord:
     last_seen_s: float = 0.0
     last_error: str = ""
     radio_holds: str = ""  # the radio's fingerprint of the image we confirmed
+    # The radio's update count when we confirmed it (None: not known since).
+    radio_updates: int | None = None
 
     def evolve(self, **changes: object) -> LabelRecord:
         return replace(self, **changes)  # type: ignore[arg-type]
@@ -104,6 +114,10 @@ class LocalState:
         self._db.execute("PRAGMA journal_mode=WAL")
         self._db.execute("PRAGMA synchronous=FULL")
         self._db.executescript(_SCHEMA)
+        present = {row[1] for row in self._db.execute("PRAGMA table_info(labels)")}
+        for column, declaration in _ADDED_LABEL_COLUMNS.items():
+            if column not in present:
+                self._db.execute(f"ALTER TABLE labels ADD COLUMN {column} {declaration}")
         self._sizes = widths
 
     def close(self) -> None:
@@ -128,13 +142,14 @@ class LocalState:
         rows = self._db.execute(
             "SELECT label_id, address, model, key, last_sequence, last_mac, last_response, "
             "shown_hash, shown_black, shown_accent, clock_offset_ms, battery_mv, rssi_dbm, "
-            "lqi, temperature_tenths_c, last_seen_s, last_error, radio_holds FROM labels"
+            "lqi, temperature_tenths_c, last_seen_s, last_error, radio_holds, radio_updates "
+            "FROM labels"
         ).fetchall()
         return {row[0]: self._record(row) for row in rows}
 
     def _record(self, row: tuple[object, ...]) -> LabelRecord:
         (label_id, address, model, key, sequence, mac, response, shown_hash, black, accent,
-         offset, battery, rssi, lqi, temperature, seen, error, holds) = row  # fmt: skip
+         offset, battery, rssi, lqi, temperature, seen, error, holds, updates) = row  # fmt: skip
         shown = None
         if isinstance(black, bytes):
             width, height = self._sizes[str(model)]
@@ -162,6 +177,7 @@ class LocalState:
             last_seen_s=float(str(seen)),
             last_error=str(error),
             radio_holds=str(holds),
+            radio_updates=None if updates is None else int(str(updates)),
         )
 
     def _save_label(self, record: LabelRecord) -> None:
@@ -169,8 +185,8 @@ class LocalState:
         self._db.execute(
             "UPDATE labels SET key=?, last_sequence=?, last_mac=?, last_response=?, "
             "shown_hash=?, shown_black=?, shown_accent=?, clock_offset_ms=?, battery_mv=?, "
-            "rssi_dbm=?, lqi=?, temperature_tenths_c=?, last_seen_s=?, last_error=?, radio_holds=? "
-            "WHERE label_id=?",
+            "rssi_dbm=?, lqi=?, temperature_tenths_c=?, last_seen_s=?, last_error=?, "
+            "radio_holds=?, radio_updates=? WHERE label_id=?",
             (
                 record.key,
                 record.last_sequence,
@@ -187,6 +203,7 @@ class LocalState:
                 record.last_seen_s,
                 record.last_error,
                 record.radio_holds,
+                record.radio_updates,
                 record.label_id,
             ),
         )

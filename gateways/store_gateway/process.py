@@ -239,7 +239,11 @@ class StoreGatewayProcess:
                     # reconciliation then sends the due image again.
                     _log.warning("label %s: drawn over behind the gateway", label_id)
                     label = label.evolve(
-                        shown=None, shown_hash=None, radio_holds="", last_error="drawn over"
+                        shown=None,
+                        shown_hash=None,
+                        radio_holds="",
+                        radio_updates=None,
+                        last_error="drawn over",
                     )
                 elif health.last_seen_s <= label.last_seen_s:
                     continue

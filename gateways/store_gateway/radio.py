@@ -35,6 +35,10 @@ class LabelHealth:
     # it changes without us, someone else drew on the label.
     holds: str = ""
     settled: bool = True  # False while the radio still has something on the way to it
+    # How many images the label has taken, as the radio counts them (None: it cannot
+    # tell). A rise we did not cause is someone else's image, even when `holds` is ours
+    # again: the radio's record can be put back, the label's pixels cannot.
+    updates: int | None = None
 
 
 class RadioError(GatewayError):

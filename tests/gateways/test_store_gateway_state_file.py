@@ -8,6 +8,7 @@ under the usual 022), so any local user could read the keys and sign for every l
 from __future__ import annotations
 
 import os
+import sqlite3
 import stat
 from pathlib import Path
 
@@ -50,3 +51,36 @@ def test_a_label_key_is_never_in_a_records_text() -> None:
         assert "L-1" in text
         assert repr(key) not in text
         assert key.hex() not in text
+
+
+def test_a_state_file_from_before_the_update_count_opens_with_its_labels(
+    tmp_path: Path,
+) -> None:
+    # Written before `radio_updates` (the tag's update count at our last confirmed
+    # delivery, for the drawn-over check): the column is added, nothing is lost.
+    path = tmp_path / "S001-S001-ap1.sqlite"
+    with sqlite3.connect(path) as old:
+        old.execute(
+            "CREATE TABLE labels (label_id TEXT PRIMARY KEY, address TEXT NOT NULL, "
+            "model TEXT NOT NULL, key BLOB, last_sequence INTEGER NOT NULL DEFAULT 0, "
+            "last_mac BLOB NOT NULL DEFAULT x'', last_response BLOB NOT NULL DEFAULT x'', "
+            "shown_hash BLOB, shown_black BLOB, shown_accent BLOB, "
+            "clock_offset_ms INTEGER NOT NULL DEFAULT 0, battery_mv INTEGER NOT NULL DEFAULT 0, "
+            "rssi_dbm INTEGER NOT NULL DEFAULT 0, lqi INTEGER NOT NULL DEFAULT 0, "
+            "temperature_tenths_c INTEGER NOT NULL DEFAULT 0, "
+            "last_seen_s REAL NOT NULL DEFAULT 0, last_error TEXT NOT NULL DEFAULT '', "
+            "radio_holds TEXT NOT NULL DEFAULT '')"
+        )
+        old.execute(
+            "INSERT INTO labels (label_id, address, model, key, last_sequence, radio_holds) "
+            "VALUES ('L-1', 'L-1', '2.9-bwr', ?, 7, 'abc')",
+            (bytes(range(32)),),
+        )
+    old.close()
+
+    state = open_local_state(path)
+    label = state.labels()["L-1"]
+    assert (label.last_sequence, label.radio_holds, label.radio_updates) == (7, "abc", None)
+    state.save_label(label.evolve(radio_updates=3))
+    state.close()
+    assert open_local_state(path).labels()["L-1"].radio_updates == 3
