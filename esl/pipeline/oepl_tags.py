@@ -87,7 +87,10 @@ async def read_access_point_tags(
     tags: list[AccessPointTag] = []
     result = TagImport()
     labels = dict(known)
-    for record in await driver.inventory():
+    records = await driver.inventory()
+    # A record the AP lists but we cannot read is skipped with why, as a tag without a model.
+    result.skipped += [(error.mac, error.reason) for error in driver.unreadable.values()]
+    for record in records:
         match = await driver.model_of(record)
         if match.model_id is None:
             result.skipped.append((record.mac, match.reason))

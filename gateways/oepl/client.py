@@ -7,14 +7,22 @@ before the image; no HEAD requests (the AP mishandles them).
 from __future__ import annotations
 
 import json
+import logging
 from typing import Any
 
 import httpx
 
-from gateways.oepl.errors import AccessPointBusyError, AccessPointError, TagRefusedError
+from gateways.oepl.errors import (
+    AccessPointBusyError,
+    AccessPointError,
+    TagRefusedError,
+    UnreadableRecordError,
+)
 from gateways.oepl.models import TagRecord, TagType
 
 __all__ = ["AccessPointClient"]
+
+_log = logging.getLogger(__name__)
 
 
 class AccessPointClient:
@@ -25,29 +33,48 @@ class AccessPointClient:
     async def close(self) -> None:
         await self._http.aclose()
 
-    async def tags(self) -> list[TagRecord]:
-        """Every tag in the AP's database, page by page (`pos`, while `continu`)."""
+    async def tags(self) -> tuple[list[TagRecord], list[UnreadableRecordError]]:
+        """Every tag in the AP's database, page by page (`pos`, while `continu`), and the
+        records that could not be read, each with why: one bad record (of a tag we may
+        not even drive) costs that record, not the others."""
         records: list[TagRecord] = []
+        unreadable: list[UnreadableRecordError] = []
         pos = 0
         while True:
             page = await self._json("/get_db", params={"pos": pos} if pos else None)
-            records += [TagRecord.from_json(entry) for entry in page.get("tags", [])]
-            following = int(page.get("continu", 0) or 0)
+            for entry in self._entries(page):
+                try:
+                    records.append(TagRecord.from_json(entry, ap=self.base_url))
+                except UnreadableRecordError as error:
+                    _log.warning("%s; the AP's other tags are read", error)
+                    unreadable.append(error)
+            following = page.get("continu", 0) or 0
+            if not isinstance(following, int):
+                raise AccessPointError(
+                    ap=self.base_url, reason=f"GET /get_db: continu is {following!r}"
+                )
             if following <= pos:
-                return records
+                return records, unreadable
             pos = following
 
     async def tag(self, mac: str) -> TagRecord | None:
+        """`UnreadableRecordError` when the AP's record of it cannot be read."""
         page = await self._json("/get_db", params={"mac": mac.upper()})
-        entries = page.get("tags", [])
-        return TagRecord.from_json(entries[0]) if entries else None
+        entries = self._entries(page)
+        return TagRecord.from_json(entries[0], ap=self.base_url) if entries else None
 
     async def tag_type(self, hw_type: int) -> TagType | None:
         digits = 4 if hw_type > 0xFF else 2
-        response = await self._get(f"/tagtypes/{hw_type:0{digits}X}.json")
+        path = f"/tagtypes/{hw_type:0{digits}X}.json"
+        response = await self._get(path)
         if response.status_code == 404:
             return None
-        return TagType.from_json(hw_type, self._decode(response))
+        try:
+            return TagType.from_json(hw_type, self._decode(response))
+        except (KeyError, TypeError, ValueError, IndexError, AttributeError) as error:
+            raise AccessPointError(
+                ap=self.base_url, reason=f"{path}: not a tag type ({error!r})"
+            ) from None
 
     async def upload(self, mac: str, jpeg: bytes) -> None:
         """`POST /imgupload` with `dither=0`; 409 raises `AccessPointBusyError`."""
@@ -93,6 +120,12 @@ class AccessPointClient:
                 ap=self.base_url, reason=f"GET {path}: HTTP {response.status_code}"
             )
         return self._decode(response)
+
+    def _entries(self, page: dict[str, Any]) -> list[object]:
+        entries = page.get("tags", [])
+        if not isinstance(entries, list):
+            raise AccessPointError(ap=self.base_url, reason="GET /get_db: tags is not a list")
+        return entries
 
     def _decode(self, response: httpx.Response) -> dict[str, Any]:
         try:

@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import logging
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -30,12 +31,15 @@ from gateways.oepl.errors import (
     AccessPointError,
     TagParkedError,
     TagRefusedError,
+    UnreadableRecordError,
 )
 from gateways.oepl.images import jpeg_for, planes_from_stored
 from gateways.oepl.models import ModelMatch, TagCommand, TagRecord, TagType, display_model_for
 from rendering.encoding import Planes, content_hash
 
 __all__ = ["AccessPointDriver", "Delivery", "DriverTimings"]
+
+_log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True, slots=True)
@@ -82,6 +86,8 @@ class AccessPointDriver:
         self._waiting = 0
         self._watcher: asyncio.Task[None] | None = None
         self.busy_answers = 0  # 409s taken, for the figures
+        # The records the last listing could not read, by MAC ("" without one), with why.
+        self.unreadable: dict[str, UnreadableRecordError] = {}
 
     @property
     def ap(self) -> str:
@@ -97,9 +103,12 @@ class AccessPointDriver:
     # ------------------------------------------------------------ inventory
 
     async def inventory(self) -> list[TagRecord]:
+        """The tags the AP lists; a record that cannot be read is left out (logged) and
+        kept with its reason in `unreadable`, by MAC, until a listing reads it again."""
         self._polls += 1
         poll = self._polls
-        records = await self.client.tags()
+        records, unreadable = await self.client.tags()
+        self.unreadable = {error.mac: error for error in unreadable}
         for record in records:
             if self._records.get(record.mac, (0, record))[0] < poll:
                 self._records[record.mac] = (poll, record)
@@ -223,6 +232,8 @@ class AccessPointDriver:
 
     def _why_not(self, record: TagRecord | None, before: TagRecord, *, redrawn: bool) -> str:
         waited = self.timings.confirm_timeout_s
+        if before.mac in self.unreadable:
+            return self.unreadable[before.mac].reason
         if record is None:
             return "the tag left the AP's database"
         if record.pending and record.last_seen <= before.last_seen:
@@ -255,8 +266,11 @@ class AccessPointDriver:
 
     async def _watch(self) -> None:
         while self._waiting > 0:
-            with contextlib.suppress(AccessPointError):
+            try:
                 await self.inventory()
+            except AccessPointError as error:
+                # The waiting pushes wait on; each gives up with a reason at its deadline.
+                _log.warning("tag list not read: %s", error)
             async with self._fresh:
                 self._fresh.notify_all()
             await asyncio.sleep(self.timings.poll_s)

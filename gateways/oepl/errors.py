@@ -3,6 +3,7 @@
 GatewayError
 +-- AccessPointError        the AP could not be reached or answered nonsense
     +-- AccessPointBusyError    409 "Come back later" after every retry
+    +-- UnreadableRecordError   a tag record we cannot read (a field missing or no number)
     +-- TagError                about one tag (`mac`)
         +-- TagRefusedError     the AP refused a request for a tag (unknown MAC, ...)
         +-- TagParkedError      an image never reached the tag (it never checked in, ...)
@@ -18,6 +19,7 @@ __all__ = [
     "TagError",
     "TagParkedError",
     "TagRefusedError",
+    "UnreadableRecordError",
 ]
 
 
@@ -30,6 +32,30 @@ class AccessPointError(GatewayError):
 
 class AccessPointBusyError(AccessPointError):
     code = "oepl_access_point_busy"
+
+
+class UnreadableRecordError(AccessPointError):
+    """One record of the AP's tag list cannot be read: `field` is missing or holds
+    `value`, which is not what the AP documents. `mac` names the tag ("" when the record
+    has none). Not about the tag itself, so not a `TagError`: the AP may list it well
+    again."""
+
+    code = "oepl_unreadable_record"
+
+    def __init__(self, *, ap: str, mac: str, field: str, value: object) -> None:
+        shown = "missing" if value is None else f"{value!r}"
+        reason = f"tag record {mac or '(without a MAC)'}: {field} is {shown}"
+        GatewayError.__init__(
+            self,
+            f"OpenEPaperLink AP {ap}: {reason}",
+            ap=ap,
+            mac=mac,
+            field=field,
+            value=None if value is None else repr(value),
+            reason=reason,
+        )
+        self.mac = mac
+        self.reason = reason
 
 
 class TagError(AccessPointError):

@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from enum import StrEnum
 from typing import Any
 
+from gateways.oepl.errors import UnreadableRecordError
 from rendering.display_models import DISPLAY_MODELS
 
 __all__ = ["ModelMatch", "TagCommand", "TagRecord", "TagType", "display_model_for"]
@@ -50,13 +51,30 @@ class TagRecord:
     update_count: int
 
     @classmethod
-    def from_json(cls, data: dict[str, Any]) -> TagRecord:
+    def from_json(cls, data: object, *, ap: str) -> TagRecord:
+        """`UnreadableRecordError` naming the field when the record is not what the AP
+        documents: no MAC, or a number field holding something else. An absent number
+        field (or null, or "") is 0, as the AP leaves out what a tag never reported."""
+        if not isinstance(data, dict):
+            raise UnreadableRecordError(ap=ap, mac="", field="record", value=data)
+        mac = data.get("mac")
+        if not isinstance(mac, str) or not mac.strip():
+            raise UnreadableRecordError(ap=ap, mac="", field="mac", value=mac)
+        mac = mac.strip().upper()
+
         def number(name: str) -> int:
-            value = data.get(name, 0)
-            return int(value) if isinstance(value, int | float | str) and str(value) else 0
+            value = data.get(name)
+            if value is None or value == "":
+                return 0
+            try:
+                if isinstance(value, int | float | str):
+                    return int(value)
+            except (ValueError, OverflowError):
+                pass  # "n/a", "1.5" or not finite: not a number the AP sends
+            raise UnreadableRecordError(ap=ap, mac=mac, field=name, value=value)
 
         return cls(
-            mac=str(data["mac"]).upper(),
+            mac=mac,
             hw_type=number("hwType"),
             hash=str(data.get("hash", "")),
             pending=bool(number("pending")),

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import logging
 import time
 from collections.abc import Callable, Iterator
 from typing import Final
@@ -14,6 +15,8 @@ from gateways.store_gateway.radio import LabelHealth, LabelRadio, RadioError
 from rendering.encoding import Planes
 
 __all__ = ["OeplRadio", "led_pattern"]
+
+_log = logging.getLogger(__name__)
 
 # RGB332 colours for the ESL colour numbers (1 red, 2 green, 3 blue, 4 white, 5 yellow).
 _RGB332: Final = {1: 0xE0, 2: 0x1C, 3: 0x03, 4: 0xFF, 5: 0xFC}
@@ -106,7 +109,8 @@ class OeplRadio(LabelRadio):
     async def health(self) -> dict[str, LabelHealth]:
         try:
             records = await self.driver.inventory()
-        except AccessPointError:
+        except AccessPointError as error:
+            _log.warning("health poll: %s", error)
             return {}
         return {record.mac: _health(record) for record in records}
 

@@ -224,36 +224,46 @@ class StoreGatewayProcess:
     async def _watch_health(self) -> None:
         while True:
             await asyncio.sleep(self._health_every_s)
-            if isinstance(self.radio, SelfSigningRadio):
-                await self._reach_again(self.radio)
+            try:
+                if isinstance(self.radio, SelfSigningRadio):
+                    await self._reach_again(self.radio)
+                else:
+                    await self._check_health(self.radio)
+            except Exception:
+                # One poll that fails (what the radio heard made no sense, the state
+                # file could not be written) must not end the check-ins and the
+                # drawn-over checks of every label for good: the next poll tries again.
+                _log.exception("health poll failed; the next in %s s", self._health_every_s)
+
+    async def _check_health(self, radio: LabelRadio) -> None:
+        """Send a check-in for each label heard since, and report each drawn over."""
+        heard = await radio.health()
+        now = self._clock()
+        for label_id, label in list(self._labels.items()):
+            health = heard.get(label.address)
+            busy = label_id in self._workers and not self._workers[label_id].done()
+            if health is None or busy:
                 continue
-            heard = await self.radio.health()
-            now = self._clock()
-            for label_id, label in list(self._labels.items()):
-                health = heard.get(label.address)
-                busy = label_id in self._workers and not self._workers[label_id].done()
-                if health is None or busy:
-                    continue
-                if drawn_over(label, health):
-                    # Say what is true: we no longer know what it shows. The controller's
-                    # reconciliation then sends the due image again.
-                    _log.warning("label %s: drawn over behind the gateway", label_id)
-                    label = label.evolve(
-                        shown=None,
-                        shown_hash=None,
-                        radio_holds="",
-                        radio_updates=None,
-                        last_error="drawn over",
-                    )
-                elif health.last_seen_s <= label.last_seen_s:
-                    continue
-                updated = with_health(label, health)
-                self._labels[label_id] = updated
-                self.state.save_label(updated)
-                report = check_in_report(updated, now=now) if self._report_check_ins else None
-                if report is not None:
-                    self.state.queue_answer(report)
-                    self._answers.set()
+            if drawn_over(label, health):
+                # Say what is true: we no longer know what it shows. The controller's
+                # reconciliation then sends the due image again.
+                _log.warning("label %s: drawn over behind the gateway", label_id)
+                label = label.evolve(
+                    shown=None,
+                    shown_hash=None,
+                    radio_holds="",
+                    radio_updates=None,
+                    last_error="drawn over",
+                )
+            elif health.last_seen_s <= label.last_seen_s:
+                continue
+            updated = with_health(label, health)
+            self._labels[label_id] = updated
+            self.state.save_label(updated)
+            report = check_in_report(updated, now=now) if self._report_check_ins else None
+            if report is not None:
+                self.state.queue_answer(report)
+                self._answers.set()
 
     async def _reach_again(self, radio: SelfSigningRadio) -> None:
         """Try the labels the radio last failed to reach (only those: a connection costs
