@@ -198,7 +198,7 @@ class PriorPriceProblem:
 
     label_id: str
     store: str
-    sku: str
+    sku: str  # the product announced (a label re-bound since shows the earlier one's)
     shown_price: Decimal
     shown_prior: Decimal | None
     expected_prior: Decimal | None
@@ -468,7 +468,7 @@ def check_prior_price(
     return PriorPriceProblem(
         label_id=facts.label_id,
         store=facts.store,
-        sku=facts.sku,
+        sku=shown.sku,  # the product announced: a re-bound label may show the earlier one
         shown_price=shown.price,
         shown_prior=shown.prior_price,
         expected_prior=due,

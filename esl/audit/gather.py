@@ -243,10 +243,14 @@ def _gather(
         row = shown_rows.get(state.shown_hash)
         if row is None:
             continue
-        if row[0].price < row[0].regular_price:
-            reduced_shown.add(b.sku)
-        if row[0].sku != b.sku and state.planned_hash == state.shown_hash:
+        # The reduction is checked in the ledger of the product it was recorded for: a
+        # re-bound label may still show the earlier binding's announcement.
+        shown_sku = row[0].sku
+        if shown_sku != b.sku and state.planned_hash == state.shown_hash:
             drawn_for_binding.add(b.label_id)
+            shown_sku = b.sku  # a twin's image: the same pixels, its own product's
+        if row[0].price < row[0].regular_price:
+            reduced_shown.add(shown_sku)
     ledger = load_ledger_for_skus(
         session,
         promoted | reduced_shown,
@@ -367,13 +371,16 @@ def _gather(
                 late.append((len(verdicts), facts))
         verdicts.append(classify_label(facts, at=at, thresholds=thresholds))
         if shown is not None and shown.price < shown.regular_price:
-            store_key = PriceKey(label.sku, store_channel, label.store)
+            # The product the shown announcement was priced for (a twin's row names the
+            # label's own): a label re-bound since still shows the earlier one's, lawful
+            # or not by that product's ledger, not the new binding's.
+            store_key = PriceKey(shown.sku, store_channel, label.store)
             # The 30 days before the reduction the label shows, not before the audit: a
             # label left on an ended reduction is stale, its prior price still that one's.
             priced_at = _charged_since(ledger, store_key, shown.price, at=at)
             memo = (store_key, shown.price, priced_at)
             if memo not in priors:
-                product = catalogue.products.get(label.sku)
+                product = catalogue.products.get(shown.sku)
                 try:
                     priors[memo] = (
                         due_prior_price(
@@ -387,7 +394,7 @@ def _gather(
                         else None
                     )
                 except CurrencyMismatchError as error:
-                    log.warning("audit: no prior price to check for %s: %s", label.sku, error)
+                    log.warning("audit: no prior price to check for %s: %s", shown.sku, error)
                     priors[memo] = _UNKNOWN_PRIOR
             expected_prior = priors[memo]
             if expected_prior is None or isinstance(expected_prior, PriorPrice):
