@@ -71,6 +71,7 @@ from esl.errors import NotFoundError
 from pricing import (
     Catalogue,
     Channel,
+    LedgerEntry,
     Money,
     PriceKey,
     PriceLedger,
@@ -377,7 +378,13 @@ def _gather(
             store_key = PriceKey(shown.sku, store_channel, label.store)
             # The 30 days before the reduction the label shows, not before the audit: a
             # label left on an ended reduction is stale, its prior price still that one's.
-            priced_at = _charged_since(ledger, store_key, shown.price, at=at)
+            priced_at = _reduction_shown_since(
+                ledger,
+                store_key,
+                shown,
+                due if shown.sku == label.sku else price_of(shown.sku, store_channel, label.store),
+                at=at,
+            )
             memo = (store_key, shown.price, priced_at)
             if memo not in priors:
                 product = catalogue.products.get(shown.sku)
@@ -456,15 +463,50 @@ def _gather(
     )
 
 
-def _charged_since(ledger: PriceLedger, key: PriceKey, price: Decimal, *, at: datetime) -> datetime:
-    """When `key`'s store last began charging `price`, at or before `at` (else `at`): the
-    reduction a label shows, dated by its own store's ledger. Not by when its content was
-    first priced: labels of several stores may share one contents row (a template that
-    draws no store name), priced for the first store's reduction."""
+def _reduction_shown_since(
+    ledger: PriceLedger,
+    key: PriceKey,
+    shown: ShownContent,
+    due: ResolvedPrice | None,
+    *,
+    at: datetime,
+) -> datetime:
+    """When `key`'s store began charging the reduction `shown` announces (its price under
+    its regular price), at or before `at`: the instant `due_prior_price` walks back from,
+    dated by the label's own store's ledger. Not by when its content was first priced:
+    labels of several stores may share one contents row (a template that draws no store
+    name), priced for the first store's reduction.
+
+    Only an entry charging the shown price as a reduction of the shown regular price is
+    that reduction: the same amount charged since as the list price (a promotion ended by
+    bringing the list price down to it) or charged before as a regular price is not. The
+    reduction due at `at` that the ledger has not recorded yet (a scheduled instant just
+    arrived) is dated at `at`, as the engine priced it, not by an earlier run of the same
+    reduction; a reduction the ledger never charged, too."""
+    current = ledger.entry_at(key, at)
+    if current is not None and _charges(current, shown):
+        return current.effective_from
+    if (
+        due is not None
+        and due.price.amount == shown.price
+        and due.regular_price.amount == shown.regular_price
+    ):
+        return at
     for entry in reversed(ledger.entries(key)):
-        if entry.effective_from <= at and entry.price is not None and entry.price.amount == price:
+        if entry.effective_from <= at and _charges(entry, shown):
             return entry.effective_from
     return at
+
+
+def _charges(entry: LedgerEntry, shown: ShownContent) -> bool:
+    """Whether `entry` charged the reduction `shown` announces."""
+    return (
+        entry.is_reduced
+        and entry.price is not None
+        and entry.regular_price is not None
+        and entry.price.amount == shown.price
+        and entry.regular_price.amount == shown.regular_price
+    )
 
 
 def _resolve_or_none(
