@@ -8,8 +8,8 @@ confirmed, LED flash and tag commands.
   then `/current/<mac>.raw` must hold exactly our pixels: an upload the AP dropped in
   silence, or someone else's upload in between, is caught. The same image again is
   success (the AP does not resend the data version the tag holds) only when this driver
-  saw the tag take it and the tag took no update since; otherwise the tag is made to
-  fetch it again.
+  saw the tag take it and the tag's last update is still that one (its update count and
+  time); otherwise the tag is made to fetch it again.
 - **A redraw is confirmed by the tag drawing** (its update count rising after the
   `/tag_cmd` refresh), not by the AP's record settling: the AP held the image all along.
 - **A tag that never checks in is parked with a reason** (`TagParkedError`) after
@@ -78,9 +78,11 @@ class AccessPointDriver:
         # polls that started after its upload (an older one shows the tag before it).
         self._records: dict[str, tuple[int, TagRecord]] = {}
         # The content hash of the image each tag was last seen to take (this process),
-        # with the tag's update count then: once the count rose, the tag took another
-        # image since, whatever the AP's record says it holds.
-        self._taken: dict[str, tuple[bytes, int]] = {}
+        # with that update as the AP marks it (count, time): once the mark changed, the
+        # tag took another image since, whatever the AP's record says it holds. The time
+        # is what tells when the count started again from 0 (the tag deleted on the AP
+        # and joined again) and came back to the same number.
+        self._taken: dict[str, tuple[bytes, tuple[int, int]]] = {}
         self._polls = 0
         self._fresh = asyncio.Condition()
         self._waiting = 0
@@ -148,7 +150,7 @@ class AccessPointDriver:
             raise TagRefusedError(
                 ap=self.ap, mac=mac, reason=f"image is {planes.width}x{planes.height}, not its size"
             )
-        taken = self._taken.get(mac) == (content_hash(planes), before.update_count)
+        taken = self._taken.get(mac) == (content_hash(planes), before.last_update)
         stored = None if taken else await self.client.stored_image(mac)
         if stored is not None and planes_from_stored(stored, tag_type) == planes:
             # The AP takes an upload of the image it stores as no change and sends nothing,
@@ -156,8 +158,9 @@ class AccessPointDriver:
             # known: the AP drops an upload a tag never fetched after a while (about 20
             # minutes), and `/tag_cmd clear` drops it at once, both keeping it as the
             # tag's image. Only an update the tag takes proves it: it is made to fetch and
-            # draw the image again. So does a tag that took an update since it took ours:
-            # someone else's image, though the AP's record may have been put back to ours.
+            # draw the image again. So does a tag whose last update is not the one in
+            # which it took ours: someone else's image, though the AP's record may have
+            # been put back to ours (and the count started again, the tag deleted).
             return await self._fetch_again(mac, planes, tag_type, before)
         await self._upload_when_free(mac, jpeg_for(planes, tag_type))
         return await self._confirm(mac, planes, tag_type, before)
@@ -213,7 +216,7 @@ class AccessPointDriver:
                     stored = await self.client.stored_image(mac)
                     held = None if stored is None else planes_from_stored(stored, tag_type)
                     if held == planes:
-                        self._taken[mac] = (content_hash(planes), record.update_count)
+                        self._taken[mac] = (content_hash(planes), record.last_update)
                         return Delivery(mac=mac, record=record, resent=record.hash != before.hash)
                     if record.hash != before.hash:
                         raise TagParkedError(

@@ -48,7 +48,19 @@ class TagRecord:
     rssi: int
     lqi: int
     temperature: int
-    update_count: int
+    update_count: int  # how many images the tag has taken since the AP first heard of it
+    # When the tag last took one (the AP's clock, whole seconds since the epoch; 0: never).
+    # With the count it marks one update: a count that starts again from 0 (the tag
+    # deleted and joined again) can come back to the same number, not at the same time.
+    update_last: int
+
+    @property
+    def last_update(self) -> tuple[int, int]:
+        """The tag's last update as the AP records it, (count, time): when it differs from
+        an earlier one, the tag took an image since, or the AP's record of it started
+        again (deleted, or the AP lost its database); either way what the tag shows is no
+        longer known from that earlier update."""
+        return (self.update_count, self.update_last)
 
     @classmethod
     def from_json(cls, data: object, *, ap: str) -> TagRecord:
@@ -85,6 +97,7 @@ class TagRecord:
             lqi=number("LQI"),
             temperature=number("temperature"),
             update_count=number("updatecount"),
+            update_last=number("updatelast"),
         )
 
 

@@ -59,6 +59,7 @@ def _health(record: TagRecord) -> LabelHealth:
         holds=record.hash,
         settled=not record.pending,
         updates=record.update_count,
+        updated_s=record.update_last,
     )
 
 

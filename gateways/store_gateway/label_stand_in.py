@@ -175,10 +175,12 @@ async def _show(
 
 def confirmed(label: LabelRecord, health: LabelHealth) -> LabelRecord:
     """`label` once the radio confirmed it shows `label.shown`: what the radio then said it
-    holds and how many images it had taken, for `drawn_over` to compare with. Only a
-    delivery of ours sets them (never a ping or a health poll): what the tag took
-    meanwhile is what they are there to catch."""
-    return label.evolve(radio_holds=health.holds, radio_updates=health.updates)
+    holds and its last update (how many images it had taken, and when), for `drawn_over`
+    to compare with. Only a delivery of ours sets them (never a ping or a health poll):
+    what the tag took meanwhile is what they are there to catch."""
+    return label.evolve(
+        radio_holds=health.holds, radio_updates=health.updates, radio_updated_s=health.updated_s
+    )
 
 
 def with_health(label: LabelRecord, health: LabelHealth) -> LabelRecord:
@@ -192,25 +194,29 @@ def with_health(label: LabelRecord, health: LabelHealth) -> LabelRecord:
 
 
 def drawn_over(label: LabelRecord, health: LabelHealth) -> bool:
-    """The label holds something else than the image we confirmed, or took an image since
-    that we did not send: someone drew on it behind our back (on OEPL anyone on the store
-    LAN can, and can put the AP's record of it back to our image afterwards: the update
-    count still says the tag took another one).
+    """The label holds something else than the image we confirmed, or its last update is
+    not the one of our delivery: someone drew on it behind our back (on OEPL anyone on
+    the store LAN can, and can put the AP's record of it back to our image afterwards:
+    the update count still says the tag took another one; and can delete the tag on the
+    AP first, so that its count starts again from 0 and comes back to ours: the time of
+    the update then differs).
 
-    A delivery of ours that the gateway gave up on and the tag took later counts too: the
-    gateway cannot tell it from someone else's, and sending the due image once more is
-    the safe mistake."""
+    A count that fell counts too (the AP restarted with an older record, or forgot the
+    tag), and so does a delivery of ours that the gateway gave up on and the tag took
+    later: the gateway cannot tell them from someone else's image, and sending the due
+    image once more is the safe mistake; once confirmed, that delivery is the one
+    compared with."""
     if label.shown is None:
         return False
     holds_another = bool(
         label.radio_holds and health.holds and health.settled and health.holds != label.radio_holds
     )
-    took_another = (
-        label.radio_updates is not None
-        and health.updates is not None
-        and health.updates > label.radio_updates
-    )
-    return holds_another or took_another
+    if label.radio_updates is None or health.updates is None:
+        return holds_another
+    ours = (label.radio_updates, label.radio_updated_s)
+    # A state file kept before the time was kept knows only the count of our delivery.
+    theirs = (health.updates, health.updated_s if label.radio_updated_s is not None else None)
+    return holds_another or theirs != ours
 
 
 def check_in_report(label: LabelRecord, *, now: datetime) -> bytes | None:

@@ -42,7 +42,8 @@ CREATE TABLE IF NOT EXISTS labels (
     last_seen_s REAL NOT NULL DEFAULT 0,
     last_error TEXT NOT NULL DEFAULT '',
     radio_holds TEXT NOT NULL DEFAULT '',
-    radio_updates INTEGER
+    radio_updates INTEGER,
+    radio_updated_s INTEGER
 );
 CREATE TABLE IF NOT EXISTS inbox (
     id INTEGER PRIMARY KEY AUTOINCREMENT,
@@ -63,6 +64,7 @@ CREATE TABLE IF NOT EXISTS outbox (
 _ADDED_LABEL_COLUMNS = {
     "radio_holds": "TEXT NOT NULL DEFAULT ''",
     "radio_updates": "INTEGER",
+    "radio_updated_s": "INTEGER",
 }
 
 
@@ -85,8 +87,10 @@ class LabelRecord:
     last_seen_s: float = 0.0
     last_error: str = ""
     radio_holds: str = ""  # the radio's fingerprint of the image we confirmed
-    # The radio's update count when we confirmed it (None: not known since).
+    # The radio's update count when we confirmed it, and the time of that update (the
+    # radio's clock, seconds since the epoch); None: not known since.
     radio_updates: int | None = None
+    radio_updated_s: int | None = None
 
     def evolve(self, **changes: object) -> LabelRecord:
         return replace(self, **changes)  # type: ignore[arg-type]
@@ -142,14 +146,15 @@ class LocalState:
         rows = self._db.execute(
             "SELECT label_id, address, model, key, last_sequence, last_mac, last_response, "
             "shown_hash, shown_black, shown_accent, clock_offset_ms, battery_mv, rssi_dbm, "
-            "lqi, temperature_tenths_c, last_seen_s, last_error, radio_holds, radio_updates "
-            "FROM labels"
+            "lqi, temperature_tenths_c, last_seen_s, last_error, radio_holds, radio_updates, "
+            "radio_updated_s FROM labels"
         ).fetchall()
         return {row[0]: self._record(row) for row in rows}
 
     def _record(self, row: tuple[object, ...]) -> LabelRecord:
         (label_id, address, model, key, sequence, mac, response, shown_hash, black, accent,
-         offset, battery, rssi, lqi, temperature, seen, error, holds, updates) = row  # fmt: skip
+         offset, battery, rssi, lqi, temperature, seen, error, holds, updates,
+         updated_s) = row  # fmt: skip
         shown = None
         if isinstance(black, bytes):
             width, height = self._sizes[str(model)]
@@ -178,6 +183,7 @@ class LocalState:
             last_error=str(error),
             radio_holds=str(holds),
             radio_updates=None if updates is None else int(str(updates)),
+            radio_updated_s=None if updated_s is None else int(str(updated_s)),
         )
 
     def _save_label(self, record: LabelRecord) -> None:
@@ -186,7 +192,7 @@ class LocalState:
             "UPDATE labels SET key=?, last_sequence=?, last_mac=?, last_response=?, "
             "shown_hash=?, shown_black=?, shown_accent=?, clock_offset_ms=?, battery_mv=?, "
             "rssi_dbm=?, lqi=?, temperature_tenths_c=?, last_seen_s=?, last_error=?, "
-            "radio_holds=?, radio_updates=? WHERE label_id=?",
+            "radio_holds=?, radio_updates=?, radio_updated_s=? WHERE label_id=?",
             (
                 record.key,
                 record.last_sequence,
@@ -204,6 +210,7 @@ class LocalState:
                 record.last_error,
                 record.radio_holds,
                 record.radio_updates,
+                record.radio_updated_s,
                 record.label_id,
             ),
         )

@@ -237,12 +237,20 @@ class StoreGatewayProcess:
 
     async def _check_health(self, radio: LabelRadio) -> None:
         """Send a check-in for each label heard since, and report each drawn over."""
+        # A label whose frame was being carried out while the radio was asked, or which
+        # one changed meanwhile, is left to the next poll: what the radio said may be from
+        # before our delivery, and compared with the delivery it would look drawn over.
+        before = {
+            label_id: label
+            for label_id, label in self._labels.items()
+            if not (label_id in self._workers and not self._workers[label_id].done())
+        }
         heard = await radio.health()
         now = self._clock()
         for label_id, label in list(self._labels.items()):
             health = heard.get(label.address)
             busy = label_id in self._workers and not self._workers[label_id].done()
-            if health is None or busy:
+            if health is None or busy or before.get(label_id) is not label:
                 continue
             if drawn_over(label, health):
                 # Say what is true: we no longer know what it shows. The controller's
@@ -253,6 +261,7 @@ class StoreGatewayProcess:
                     shown_hash=None,
                     radio_holds="",
                     radio_updates=None,
+                    radio_updated_s=None,
                     last_error="drawn over",
                 )
             elif health.last_seen_s <= label.last_seen_s:

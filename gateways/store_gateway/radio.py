@@ -36,9 +36,14 @@ class LabelHealth:
     holds: str = ""
     settled: bool = True  # False while the radio still has something on the way to it
     # How many images the label has taken, as the radio counts them (None: it cannot
-    # tell). A rise we did not cause is someone else's image, even when `holds` is ours
-    # again: the radio's record can be put back, the label's pixels cannot.
+    # tell), and when it took the last one (the radio's clock, whole seconds since the
+    # epoch; None: it cannot tell). The pair marks the label's last update: when it is
+    # not the one of our last delivery, the label took someone else's image, even when
+    # `holds` is ours again (the radio's record can be put back, the label's pixels
+    # cannot), or the radio's count started again (the label forgotten and back, the
+    # radio restarted): the same count again is not the same update.
     updates: int | None = None
+    updated_s: int | None = None
 
 
 class RadioError(GatewayError):

@@ -80,7 +80,27 @@ def test_a_state_file_from_before_the_update_count_opens_with_its_labels(
 
     state = open_local_state(path)
     label = state.labels()["L-1"]
-    assert (label.last_sequence, label.radio_holds, label.radio_updates) == (7, "abc", None)
-    state.save_label(label.evolve(radio_updates=3))
+    assert (label.last_sequence, label.radio_holds) == (7, "abc")
+    assert (label.radio_updates, label.radio_updated_s) == (None, None)
+    state.save_label(label.evolve(radio_updates=3, radio_updated_s=1_780_000_000))
     state.close()
-    assert open_local_state(path).labels()["L-1"].radio_updates == 3
+    reopened = open_local_state(path).labels()["L-1"]
+    assert (reopened.radio_updates, reopened.radio_updated_s) == (3, 1_780_000_000)
+
+
+def test_a_state_file_with_the_update_count_but_not_its_time_keeps_the_count(
+    tmp_path: Path,
+) -> None:
+    # Written by the release that kept `radio_updates` alone: `radio_updated_s` (the time
+    # of that update) is added, the count of our last delivery stays.
+    path = tmp_path / "S001-S001-ap1.sqlite"
+    state = open_local_state(path)
+    state.add_labels([LabelRecord(label_id="L-1", address="L-1", model="2.9-bwr", key=None)])
+    state.save_label(state.labels()["L-1"].evolve(radio_holds="abc", radio_updates=4))
+    state.close()
+    with sqlite3.connect(path) as older:
+        older.execute("ALTER TABLE labels DROP COLUMN radio_updated_s")
+    older.close()
+
+    label = open_local_state(path).labels()["L-1"]
+    assert (label.radio_holds, label.radio_updates, label.radio_updated_s) == ("abc", 4, None)
