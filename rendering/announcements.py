@@ -11,7 +11,8 @@ days before the reduction, and any saving it states must be measured from that p
   overstated, and not more than a whole percent under);
 - an amount in an "amount off" badge is the prior price minus the price, read as the
   label's locale writes numbers ("1.000" is a thousand in de_DE, "1,000" in en_GB,
-  "1 000" in pl_PL);
+  "1 000" in pl_PL), each number whole ("10.50" is ten and a half in de_DE too, never 10
+  and 50; "1.000" in pl_PL is no one number), and the badge states no other number;
 - the template draws the prior-price line whenever it draws the announcement.
 
 Labels built by the pricing engine (`LabelContent.from_resolved`) pass by construction;
@@ -24,7 +25,7 @@ import re
 from collections.abc import Iterable
 from decimal import Decimal, InvalidOperation
 from functools import lru_cache
-from typing import Final
+from typing import Final, NamedTuple
 
 from babel.numbers import get_decimal_symbol, get_group_symbol
 
@@ -41,6 +42,9 @@ __all__ = ["announcement_problems"]
 _PERCENT: Final = re.compile(r"(\d+(?:[.,]\d+)?)\s*%")
 # Any locale may group thousands with a space (ISO 31-0, DIN 5008): "1 000 €".
 _SPACES: Final = " \xa0\u202f"
+# A number as written, never split at a sign: digits joined by ".", ",", "'" or "’", or by
+# a space before a group of three ("1 000"); which signs it reads by is the locale's.
+_NUMBER: Final = re.compile(r"\d+(?:(?:[ \xa0\u202f](?=\d{3}(?!\d))|[.,'\u2019])\d+)*")
 _HUNDRED: Final = Decimal(100)
 
 
@@ -96,15 +100,36 @@ def _content_problems(content: LabelContent) -> Iterable[str]:
                 f"the badge {text!r} states {match.group(0)}, but the saving against the "
                 f"prior price {prior} is {whole}% ({exact:.2f}%, rounded down)"
             )
-    if content.promotion_kind == "amount_off" and not _PERCENT.search(text):
-        amounts = _amounts(text, locale=content.locale)
-        if saving not in amounts and text != _engine_badge(saving, content):
-            read = ", ".join(f"{amount:f}" for amount in amounts)
-            how = f" (it states {read}, read as {content.locale} writes numbers)" if read else ""
-            yield (
-                f"the badge {text!r} does not state the saving against the prior price "
-                f"{prior}: {saving}{how}"
-            )
+    amount_off = content.promotion_kind == "amount_off" and not _PERCENT.search(text)
+    if amount_off and text != _engine_badge(saving, content):
+        yield from _amount_problems(text, prior=prior, saving=saving, locale=content.locale)
+
+
+def _amount_problems(text: str, *, prior: Decimal, saving: Decimal, locale: str) -> Iterable[str]:
+    """Why the amounts of an "amount off" badge are not the saving. Every number in the
+    badge must be the saving, read as one number: a badge that also states another number
+    ("Taniej o 10 zł, 2 szt.") says more than the saving, and one whose number reads as
+    another amount ("10.50 € billiger" is ten and a half) overstates or understates it."""
+    refusal = (
+        f"the badge {text!r} does not state the saving against the prior price {prior}: {saving}"
+    )
+    syntax = _number_syntax(locale)
+    amounts = [(match.group(0), _read(match.group(0), syntax)) for match in _NUMBER.finditer(text)]
+    unreadable = [written for written, value in amounts if value is None]
+    if unreadable:
+        yield (
+            f"{refusal} (it writes {unreadable[0]!r}, which is no one number as {locale} "
+            f"writes numbers: thousands grouped by {syntax.described_groups}, decimals "
+            f"after {syntax.decimal!r})"
+        )
+        return
+    values = [value for _, value in amounts if value is not None]
+    if values and all(value == saving for value in values):
+        return
+    read = ", ".join(f"{value:f}" for value in values)
+    how = f" (it states {read}, read as {locale} writes numbers)" if read else ""
+    extra = "; it may state no number but the saving" if saving in values else ""
+    yield f"{refusal}{how}{extra}"
 
 
 def _what_announces(content: LabelContent) -> str:
@@ -121,27 +146,55 @@ def _decimal(text: str) -> Decimal | None:
         return None
 
 
-def _amounts(text: str, *, locale: str) -> list[Decimal]:
-    """The numbers in `text`, read as `locale` writes them: "1.000 € billiger" states a
-    thousand in de_DE, "£1,000 off" in en_GB, "Taniej o 1 000 zł" in pl_PL."""
-    number, group, decimal = _number_syntax(locale)
-    return [
-        Decimal(re.sub(group, "", match.group(0)).replace(decimal, "."))
-        for match in number.finditer(text)
-    ]
+class _NumberSyntax(NamedTuple):
+    """How a locale writes a number: the signs that group its thousands (its own and a
+    space), its decimal sign, and the other decimal sign ("." where "," is the locale's)."""
+
+    groups: str
+    decimal: str
+    other_decimal: str
+    described_groups: str
 
 
 @lru_cache(maxsize=64)
-def _number_syntax(locale: str) -> tuple[re.Pattern[str], str, str]:
-    """A number of `locale` (its thousands grouped by its group sign or a space, its
-    decimals after its decimal sign), what its group signs match, and its decimal sign."""
-    group_sign = get_group_symbol(locale)
+def _number_syntax(locale: str) -> _NumberSyntax:
+    group = get_group_symbol(locale)
     decimal = get_decimal_symbol(locale)
     # CLDR's de_CH groups with "'"; shops print the typographic "’" as often.
-    groups = _SPACES + group_sign + ("\u2019" if group_sign == "'" else "")
-    group = f"[{re.escape(groups)}]"
-    number = re.compile(rf"\d+(?:{group}\d{{3}})*(?:{re.escape(decimal)}\d+)?")
-    return number, group, decimal
+    own = group + ("\u2019" if group == "'" else "")
+    described = " or ".join(repr(sign) for sign in own if sign not in _SPACES)
+    return _NumberSyntax(
+        groups=_SPACES + own,
+        decimal=decimal,
+        other_decimal="." if decimal == "," else ",",
+        described_groups=f"{described} or a space" if described else "a space",
+    )
+
+
+def _read(written: str, syntax: _NumberSyntax) -> Decimal | None:
+    """The amount `written` states in a locale of `syntax`, or None when it is no one number
+    there: "1.000" is a thousand in de_DE, "1,000" one; "10.50" is ten and a half in de_DE
+    (the other decimal sign, before other than three digits), never 10 and 50; "1.000" is
+    either in pl_PL (neither its group nor its decimal sign, before three digits), so none.
+    """
+    runs = re.split(r"\D", written)
+    signs = re.findall(r"\D", written)
+    if not signs:
+        return Decimal(written)
+    *inner, last = signs
+    # Every sign but the last groups thousands.
+    if any(
+        sign not in syntax.groups or len(run) != 3
+        for sign, run in zip(inner, runs[1:-1], strict=True)
+    ):
+        return None
+    whole = "".join(runs[:-1])
+    if last in syntax.groups and len(runs[-1]) == 3:
+        return Decimal(whole + runs[-1])
+    loose_decimal = last == syntax.other_decimal and len(runs[-1]) != 3 and last not in inner
+    if last == syntax.decimal or loose_decimal:
+        return Decimal(f"{whole}.{runs[-1]}")
+    return None
 
 
 def _engine_badge(saving: Decimal, content: LabelContent) -> str | None:

@@ -3,7 +3,13 @@
 30-day low is exactly that amount: the renderer draws it, not refuses it as unlawful (and
 the controller then leaves the label out of its plan, the shelf showing the old price
 while the till charges the new one). A badge stating another amount is still refused, in
-every locale, however its numbers are grouped."""
+every locale, however its numbers are grouped.
+
+A number is read whole, never split at a sign (the reviewer's case): "10.50 € billiger",
+"£10,50 off" and "Taniej o 10.50 zł" state ten and a half, loosely written, and are
+refused for a saving of exactly 10; a number no locale reading makes one amount ("1.000"
+in pl_PL: ten or a thousand?) is refused as unreadable, and so is a badge stating any
+number beside the saving ("10 € billiger ab 2 Stück")."""
 
 from __future__ import annotations
 
@@ -172,3 +178,108 @@ def test_the_engines_badge_for_any_saving_passes_and_another_amount_does_not(
     assert _problems(content) == ()
     overstated = amount_off_text(Money(cents + Decimal("0.01"), currency), language=locale[:2])
     assert _problems(replace(content, promotion_text=overstated)) != ()
+
+
+def _ten_off(locale: str, currency: str, badge: str, *, price: str = "10.00") -> LabelContent:
+    """20.00 the 30-day low (struck through), 10.00 now: a saving of exactly 10."""
+    return replace(
+        PROMOTION, locale=locale, currency=currency, price=Decimal(price),
+        prior_price=Decimal("20.00"), regular_price=Decimal("20.00"),
+        promotion_text=badge, promotion_kind="amount_off",
+    )  # fmt: skip
+
+
+# A number is read whole, never split at a sign: "10.50" on a German label is ten and a
+# half written loosely (the other decimal sign, before other than three digits), not 10
+# and 50, one of which would be the saving of 10.
+@pytest.mark.parametrize(
+    ("locale", "currency", "badge", "read"),
+    [
+        ("de_DE", "EUR", "10.50 € billiger", "10.50"),
+        ("de_DE", "EUR", "10.5 € billiger", "10.5"),
+        ("de_DE", "EUR", "1.000.50 € billiger", None),  # "." both groups and divides
+        ("de_DE", "EUR", "10'000 € billiger", None),  # not a sign de_DE writes
+        ("en_GB", "GBP", "£10,50 off", "10.50"),
+        ("en_GB", "GBP", "£10,5 off", "10.5"),
+        ("pl_PL", "PLN", "Taniej o 10.50 zł", "10.50"),
+        ("pl_PL", "PLN", "Taniej o 10.000 zł", None),  # ten, or ten thousand?
+        ("de_CH", "CHF", "CHF 10,50 billiger", "10.50"),
+        ("de_CH", "CHF", "CHF 10,000 billiger", None),  # ten, or ten thousand?
+    ],
+)
+def test_a_fraction_written_with_the_other_decimal_sign_is_refused_in_every_locale(
+    locale: str, currency: str, badge: str, read: str | None
+) -> None:
+    content = _ten_off(locale, currency, badge)
+    refusal = f"the badge {badge!r} does not state the saving against the prior price 20.00: 10.00"
+    problems = _problems(content)
+    if read is not None:
+        assert f"{refusal} (it states {read}, read as {locale} writes numbers)" in problems
+    else:
+        assert len(problems) == 1, problems
+        assert problems[0].startswith(f"{refusal} (it writes "), problems
+        assert f"which is no one number as {locale} writes numbers" in problems[0]
+    with pytest.raises(UnlawfulLabelError):
+        render_label(content, model=DISPLAY_MODELS["2.9-bwr"])
+
+
+@pytest.mark.parametrize(
+    ("locale", "currency", "badge"),
+    [
+        ("de_DE", "EUR", "10.50 € billiger"),
+        ("en_GB", "GBP", "£10,50 off"),
+        ("pl_PL", "PLN", "Taniej o 10.50 zł"),
+        ("de_CH", "CHF", "CHF 10,50 billiger"),
+    ],
+)
+def test_a_fraction_written_with_the_other_decimal_sign_states_that_fraction(
+    locale: str, currency: str, badge: str
+) -> None:
+    # 9.50 now against 20.00: the saving is the ten and a half the badge states.
+    assert _problems(_ten_off(locale, currency, badge, price="9.50")) == ()
+
+
+@pytest.mark.parametrize(
+    ("locale", "currency", "badge", "read"),
+    [
+        ("de_DE", "EUR", "10 € billiger ab 2 Stück", "10, 2"),
+        ("de_DE", "EUR", "10 € billiger, 10,50 € gespart", "10, 10.50"),
+        ("en_GB", "GBP", "£10 off, was £20", "10, 20"),
+        ("pl_PL", "PLN", "Taniej o 10 zł przy 2 szt.", "10, 2"),
+        ("pl_PL", "PLN", "Taniej o 10 50 zł", "10, 50"),  # a space before two digits parts
+        ("de_CH", "CHF", "CHF 10 billiger, 3 für 2", "10, 3, 2"),
+    ],
+)
+def test_a_badge_stating_a_number_beside_the_saving_is_refused(
+    locale: str, currency: str, badge: str, read: str
+) -> None:
+    content = _ten_off(locale, currency, badge)
+    problem = (
+        f"the badge {badge!r} does not state the saving against the prior price 20.00: 10.00 "
+        f"(it states {read}, read as {locale} writes numbers); it may state no number but "
+        "the saving"
+    )
+    assert problem in _problems(content), _problems(content)
+    with pytest.raises(UnlawfulLabelError):
+        render_label(content, model=DISPLAY_MODELS["2.9-bwr"])
+
+
+@pytest.mark.parametrize(
+    ("locale", "currency", "badge"),
+    [
+        ("de_DE", "EUR", "10 € billiger"),
+        ("de_DE", "EUR", "10,00 € billiger"),
+        ("en_GB", "GBP", "£10 off"),
+        ("en_GB", "GBP", "Save £10.00"),
+        ("pl_PL", "PLN", "Taniej o 10 zł"),
+        ("pl_PL", "PLN", "Taniej o 10,00\xa0zł"),
+        ("de_CH", "CHF", "CHF 10.00 billiger"),
+        ("de_CH", "CHF", "10\xa0CHF billiger"),  # the engine's own
+    ],
+)
+def test_a_badge_stating_the_saving_of_ten_alone_passes(
+    locale: str, currency: str, badge: str
+) -> None:
+    content = _ten_off(locale, currency, badge)
+    assert _problems(content) == ()
+    render_label(content, model=DISPLAY_MODELS["2.9-bwr"])
