@@ -3,6 +3,7 @@ the engine `sessions_of` opens for the command is disposed when the command ends
 
 from __future__ import annotations
 
+import time
 import uuid
 from pathlib import Path
 from typing import Any
@@ -17,13 +18,22 @@ from tests.support.database import database_url
 
 
 def _open_connections(engine: Engine, application: str) -> int:
-    with engine.connect() as connection:
-        return int(
-            connection.execute(
-                text("SELECT count(*) FROM pg_stat_activity WHERE application_name = :name"),
-                {"name": application},
-            ).scalar_one()
-        )
+    """The server's connections named `application`, once those closed have gone: a
+    backend leaves pg_stat_activity a moment after its client hung up (seconds on a loaded
+    CI machine), so a closed connection is waited out for up to 10 s; one still open
+    after that is counted."""
+    deadline = time.monotonic() + 10.0
+    while True:
+        with engine.connect() as connection:
+            count = int(
+                connection.execute(
+                    text("SELECT count(*) FROM pg_stat_activity WHERE application_name = :name"),
+                    {"name": application},
+                ).scalar_one()
+            )
+        if count == 0 or time.monotonic() > deadline:
+            return count
+        time.sleep(0.1)
 
 
 @pytest.mark.parametrize("command", ["keys", "import"])
