@@ -195,12 +195,7 @@ class Catalogue:
         self._token = object()
         self._lineage: CatalogueLineage | None = None
         self._boundaries: tuple[datetime, ...] | None = None
-        self._stores: dict[str, Store] = _unique(stores, id_of="code", kind="store")
-        self._store_zone = {code: store.zone for code, store in self._stores.items()}
-        stores_by_zone: dict[str | None, list[str]] = defaultdict(list)
-        for code, zone in self._store_zone.items():
-            stores_by_zone[zone].append(code)
-        self._stores_by_zone = {zone: tuple(codes) for zone, codes in stores_by_zone.items()}
+        self._index_stores(_unique(stores, id_of="code", kind="store"))
         self._products: dict[str, Product] = _unique(products, id_of="sku", kind="product")
         self._skus_by_category: dict[str, set[str]] = defaultdict(set)
         for sku, product in self._products.items():
@@ -230,6 +225,14 @@ class Catalogue:
         self._pricing: dict[str, SkuPricing] = {}
         self._refresh_pricing(self._products)
         self.resolution_view = self._resolution_view()
+
+    def _index_stores(self, stores: dict[str, Store]) -> None:
+        self._stores = stores
+        self._store_zone = {code: store.zone for code, store in stores.items()}
+        stores_by_zone: dict[str | None, list[str]] = defaultdict(list)
+        for code, zone in self._store_zone.items():
+            stores_by_zone[zone].append(code)
+        self._stores_by_zone = {zone: tuple(codes) for zone, codes in stores_by_zone.items()}
 
     def _resolution_view(self) -> ResolutionView:
         # Made once the indexes are final: the view holds the same dictionaries.
@@ -611,6 +614,26 @@ class Catalogue:
             categories=frozenset(touched_categories),
             promotion_ids=frozenset(touched_promotions),
         )
+        new.resolution_view = new._resolution_view()
+        return new
+
+    def with_stores(self, stores: Iterable[Store]) -> Catalogue:
+        """The same products, rules and promotions with `stores` in place of this
+        catalogue's (by code; the others kept): the stores as they were at a past instant,
+        their zones then pricing them as then.
+
+        Rules and promotions are not checked again: they were checked against the stores
+        of record, and one naming a zone that had no store then simply applied nowhere."""
+        replaced = _unique(stores, id_of="code", kind="store")
+        for code in replaced:
+            if code not in self._stores:
+                raise UnknownStoreError(f"unknown store {code!r}", kind="store", id=code)
+        new = Catalogue.__new__(Catalogue)
+        for slot in Catalogue.__slots__:
+            setattr(new, slot, getattr(self, slot))
+        new._token = object()
+        new._lineage = None
+        new._index_stores({**self._stores, **replaced})
         new.resolution_view = new._resolution_view()
         return new
 

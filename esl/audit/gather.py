@@ -9,9 +9,10 @@ a zone differ, and each label classified (`esl.audit.classify`); nothing is quer
 label.
 
 `at` in the past audits that instant: bindings in force then, what each label showed then
-(its last acknowledgement at or before `at`), the frames open then, and the ledger up to
-`at`. The catalogue is today's, so rules or promotions deleted since are not seen; the
-battery at a past instant is unknown (acknowledgements do not carry it).
+(its last acknowledgement at or before `at`), the frames open then, the ledger up to `at`,
+and each store as it was then (its zone and time zone: `store_versions`). The rules and
+promotions are today's, so ones deleted since are not seen; the battery at a past instant
+is unknown (acknowledgements do not carry it).
 """
 
 from __future__ import annotations
@@ -66,6 +67,7 @@ from esl.db.repositories import (
     load_catalogue_slice,
     load_ledger_for_skus,
     store_prices_since,
+    stores_as_at,
 )
 from esl.errors import NotFoundError
 from pricing import (
@@ -225,6 +227,10 @@ def _gather(
     )
     all_skus = list(session.scalars(select(ProductRow.sku)))
     catalogue = load_catalogue_slice(session, all_skus, currency=currency)
+    if not live:
+        # Each store as it was then: a store moved to another zone since (or given another
+        # time zone) was priced in its zone then, and its labels dated in its zone then.
+        catalogue = catalogue.with_stores(stores_as_at(session, at))
     promoted = {sku for sku in catalogue.products if catalogue.promotions_for(sku)}
     # Only a promotion makes a resolution read the ledger (for its prior price), and only
     # a label showing a reduction needs it for the prior-price check: the full history is

@@ -55,6 +55,7 @@ __all__ = [
     "RenderedContentRow",
     "SecurityEventRow",
     "StoreRow",
+    "StoreVersionRow",
     "ZoneRow",
     "core_table",
 ]
@@ -97,6 +98,23 @@ class StoreRow(Base):
     name: Mapped[str] = mapped_column(String(128))
     zone: Mapped[str | None] = mapped_column(ForeignKey("price_zones.code"), index=True)
     # IANA zone its labels date in (a promotion's last day); NULL: the installation's.
+    time_zone: Mapped[str | None] = mapped_column(String(64))
+
+
+class StoreVersionRow(Base):
+    """A store as it was from `valid_from` until its next version: its name, price zone
+    and time zone then, so an audit of a past instant prices and dates its labels as
+    then (a store moved to another zone since is priced in its zone then). Written with
+    every store created or changed (`esl.services.stores.save_stores`, the demo's
+    seeding); migration 0029 gave each store stored then a version valid since the
+    epoch. A store without versions is, as far as anyone knows, as it is now."""
+
+    __tablename__ = "store_versions"
+
+    store: Mapped[str] = mapped_column(ForeignKey("stores.code"), primary_key=True)
+    valid_from: Mapped[datetime] = mapped_column(UtcDateTime(), primary_key=True)
+    name: Mapped[str] = mapped_column(String(128))
+    zone: Mapped[str | None] = mapped_column(ForeignKey("price_zones.code"))
     time_zone: Mapped[str | None] = mapped_column(String(64))
 
 

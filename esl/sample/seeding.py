@@ -23,6 +23,8 @@ from esl.imports.prices import price_rule_id
 from esl.imports.promotions import write_promotions
 from esl.sample import SampleCatalogue
 from esl.services.ledger_recording import write_ledger_entries
+from esl.services.stores import SINCE_EVER, record_store_versions
+from pricing.products import Store
 
 __all__ = ["SeedSummary", "seed_sample_catalogue"]
 
@@ -48,9 +50,12 @@ def seed_sample_catalogue(
     for zone in sorted(catalogue.zones):
         session.add(ZoneRow(code=zone, name=zone))
     session.flush()
-    for store in catalogue.stores.values():
+    stores = [Store(code=s.code, name=s.name, zone=s.zone) for s in catalogue.stores.values()]
+    for store in stores:
         session.add(StoreRow(code=store.code, name=store.name, zone=store.zone))
     session.flush()
+    # The sample's price history has these stores as they are, all along.
+    record_store_versions(session, stores, valid_from=SINCE_EVER)
     insert_rows(
         session, core_table(ProductRow), [product_values(p) for p in catalogue.products.values()]
     )

@@ -1,19 +1,23 @@
 """Stores: codes named by a caller (unknown ones are refused, not reported as empty
 stores), and stores saved (the API's PUT, the store file): a changed store's labels are
 planned again, a store moved to another zone has its new zone's prices, and a new one
-its prices from its opening, in the Omnibus ledger."""
+its prices from its opening, in the Omnibus ledger; each store created or changed gets a
+version valid from then on (`store_versions`), what an audit of a past instant prices it
+as."""
 
 from __future__ import annotations
 
 from collections.abc import Collection, Iterable, Sequence
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from esl.db.models import ProductRow, StoreRow
+from esl.db.mapping import store_from_row
+from esl.db.models import ProductRow, StoreRow, StoreVersionRow
+from esl.db.repositories import in_chunks
 from esl.errors import NotFoundError
 from esl.planning_queue import record_published_change, shelves_in_store
 from esl.services.ledger_instants import begin_price_write
@@ -21,10 +25,20 @@ from esl.services.ledger_recording import record_moved_keys
 from pricing.ledger import LedgerEntry
 from pricing.products import Store
 
-__all__ = ["SavedStores", "record_zone_move", "require_known_stores", "save_stores"]
+__all__ = [
+    "SINCE_EVER",
+    "SavedStores",
+    "record_store_versions",
+    "record_zone_move",
+    "require_known_stores",
+    "save_stores",
+]
 
 ZONE_MOVE_SOURCE = "store"
 ZONE_MOVE_CHUNK = 2_000  # SKUs per catalogue read
+# The first version of a store nothing recorded before: as migration 0029 gave the stores
+# it found, valid for as far back as anyone may audit.
+SINCE_EVER = datetime(1970, 1, 1, tzinfo=UTC)
 
 
 def require_known_stores(session: Session, codes: Iterable[str]) -> None:
@@ -68,6 +82,40 @@ def record_zone_move(
     )
 
 
+def record_store_versions(
+    session: Session, stores: Sequence[Store], *, valid_from: datetime
+) -> None:
+    """Record each of `stores` as it is from `valid_from` on; a version of it already
+    recorded at that very instant (changed twice at one reading of the clock) is replaced."""
+    codes = [store.code for store in stores]
+    existing = {
+        row.store: row
+        for chunk in in_chunks(sorted(codes))
+        for row in session.scalars(
+            select(StoreVersionRow).where(
+                StoreVersionRow.store.in_(chunk), StoreVersionRow.valid_from == valid_from
+            )
+        )
+    }
+    for store in stores:
+        row = existing.get(store.code) or StoreVersionRow(store=store.code, valid_from=valid_from)
+        row.name, row.zone, row.time_zone = store.name, store.zone, store.time_zone
+        session.add(row)
+
+
+def _without_versions(session: Session, codes: Sequence[str]) -> set[str]:
+    """Of `codes`, the stores no version was recorded for (written around this module:
+    a test's or a benchmark's rows)."""
+    versioned = {
+        code
+        for chunk in in_chunks(sorted(codes))
+        for code in session.scalars(
+            select(StoreVersionRow.store).where(StoreVersionRow.store.in_(chunk)).distinct()
+        )
+    }
+    return set(codes) - versioned
+
+
 @dataclass(frozen=True, slots=True)
 class SavedStores:
     inserted: int
@@ -93,7 +141,8 @@ def save_stores(
     zone and carry its zone's prices, so they are handed to planning as one change
     (`title`, `kind`, `by`, `impact`; None: the counts); a store moved to another zone
     enters the Omnibus ledger at `now` (`currency`: the ledger's) where the move changed
-    an applied price, and a new store with every price that applies in it."""
+    an applied price, and a new store with every price that applies in it. Each store
+    created or changed gets a version valid from `now` on (`record_store_versions`)."""
     rows = {
         row.code: row
         for row in session.scalars(
@@ -112,10 +161,23 @@ def save_stores(
     if moved or opened:
         # A price writer: the instants already due are recorded in the zones that stood then.
         begin_price_write(session, now=now, currency=currency)
+    if changed:
+        # A store stored without a version was so until now, as far as anyone knows.
+        unversioned = _without_versions(session, [store.code for store in changed])
+        record_store_versions(
+            session,
+            [store_from_row(rows[code]) for code in sorted(unversioned)],
+            valid_from=SINCE_EVER,
+        )
     for store in stores:
         row = rows.get(store.code) or StoreRow(code=store.code)
         row.name, row.zone, row.time_zone = store.name, store.zone, store.time_zone
         session.add(row)
+    session.flush()  # the versions name the stores
+    fresh = {*opened, *(store.code for store in changed)}
+    record_store_versions(
+        session, [store for store in stores if store.code in fresh], valid_from=now
+    )
     inserted = len(opened)
     publication_id = None
     if changed:

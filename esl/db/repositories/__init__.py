@@ -5,6 +5,7 @@
   or the audit) and stored promotions, as the engine's values;
 - `ledger`: the applied-price ledger for one key, for many SKUs (some channels or
   stores, up to an instant), and when a store's current price started;
+- `stores`: the stores as they were at an instant (their versions then);
 - `chunks`: `in_chunks`, the one way to split many values into IN lists or batches;
 - `fast_reads`: driver-level reads (`driver_rows`, `raw`, `ColumnReader`) for queries
   that return tens of thousands of rows.
@@ -26,6 +27,7 @@ from esl.db.repositories.ledger import (
     load_ledger_for_skus,
     store_prices_since,
 )
+from esl.db.repositories.stores import stores_as_at
 
 __all__ = [
     "CHUNK",
@@ -39,4 +41,5 @@ __all__ = [
     "load_sku_catalogue",
     "raw",
     "store_prices_since",
+    "stores_as_at",
 ]
