@@ -243,3 +243,9 @@ class PromotionSummary:
     # What the product's unit (1 kg, 100 g, 1 l ...) costs under a conditional offer
     # (multi-buy, buy N get M, loyalty card), beside the single item's unit price.
     offer_unit_price: Money | None = None
+
+    @property
+    def changes_shelf_price(self) -> bool:
+        """Whether it sets the price of one unit (`Promotion.changes_shelf_price`); a
+        conditional offer leaves that at the regular price."""
+        return self.kind in SHELF_PRICE_KINDS

@@ -425,30 +425,61 @@ def _difference(due: ResolvedPrice, web: ResolvedPrice | None) -> str | None:
     )
     if same_offer:
         return None
-    if store_promotion != web_promotion:
-        if due.promotion is not None and web.promotion is not None:
-            # Both channels have an offer (one may apply to both but lose on the web).
-            return (
-                f"store promotion {due.promotion.id} ({due.promotion.kind.value}, "
-                f"{due.promotion.name!r}) against web promotion {web.promotion.id} "
-                f"({web.promotion.kind.value}, {web.promotion.name!r})"
-            )
-        if due.promotion is not None:
-            return (
-                f"store promotion {due.promotion.id} ({due.promotion.kind.value}, "
-                f"{due.promotion.name!r}) not on the web"
-            )
-        assert web.promotion is not None
-        return (
-            f"web-only promotion {web.promotion.id} ({web.promotion.kind.value}, "
-            f"{web.promotion.name!r})"
-        )
+    if due.price == web.price:
+        # One price, different conditional offers (a card price, a multi-buy): the offers.
+        return _offers_text(due, web)
+    return _price_difference(due, web)
+
+
+def _price_difference(due: ResolvedPrice, web: ResolvedPrice) -> str:
+    """What makes one unit cost another price at the till than on the web: a promotion
+    that changes the price on one side (not a conditional offer, which leaves the price
+    as it is: docs/pricing.md), the price rules behind the regular prices, or both."""
+    causes = []
+    if _price_promotion_id(due) != _price_promotion_id(web):
+        causes.append(_offers_text(due, web))
+    if due.regular_price != web.regular_price:
+        causes.append(_rules_text(due, web))
+    if causes:
+        return "; ".join(causes)
     if due.price_rule_id != web.price_rule_id:
-        return (
-            f"store price rule {due.price_rule_id} ({due.price_scope.value} scope) "
-            f"against web rule {web.price_rule_id} ({web.price_scope.value} scope)"
-        )
+        return _rules_text(due, web)
     return f"same rule {due.price_rule_id}, different price in the web channel"
+
+
+def _price_promotion_id(resolved: ResolvedPrice) -> str | None:
+    """The promotion that sets `resolved.price`, if any."""
+    promotion = resolved.promotion
+    if promotion is None or not promotion.changes_shelf_price:
+        return None
+    return promotion.id
+
+
+def _offers_text(due: ResolvedPrice, web: ResolvedPrice) -> str:
+    if due.promotion is not None and web.promotion is not None:
+        # Both channels have an offer (one may apply to both but lose on the web).
+        return (
+            f"store promotion {due.promotion.id} ({due.promotion.kind.value}, "
+            f"{due.promotion.name!r}) against web promotion {web.promotion.id} "
+            f"({web.promotion.kind.value}, {web.promotion.name!r})"
+        )
+    if due.promotion is not None:
+        return (
+            f"store promotion {due.promotion.id} ({due.promotion.kind.value}, "
+            f"{due.promotion.name!r}) not on the web"
+        )
+    assert web.promotion is not None
+    return (
+        f"web-only promotion {web.promotion.id} ({web.promotion.kind.value}, "
+        f"{web.promotion.name!r})"
+    )
+
+
+def _rules_text(due: ResolvedPrice, web: ResolvedPrice) -> str:
+    return (
+        f"store price rule {due.price_rule_id} ({due.price_scope.value} scope) "
+        f"against web rule {web.price_rule_id} ({web.price_scope.value} scope)"
+    )
 
 
 def check_prior_price(
