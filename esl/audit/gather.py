@@ -518,9 +518,11 @@ def _charges(entry: LedgerEntry, shown: ShownContent) -> bool:
 def _resolve_or_none(
     catalogue: Catalogue, key: PriceKey, *, at: datetime, ledger: PriceLedger, locale: str
 ) -> ResolvedPrice | None:
-    """The price of `key` at `at`; None when the product is not on sale or has no price."""
-    product = catalogue.products.get(key.sku)
-    if product is None or product.on_sale_since > at or key.store not in catalogue.stores:
+    """The price of `key` at `at` as the engine (quotes, the pipeline) gives it; None when
+    the product or the store is gone or no price applies. A product announced ahead
+    (`on_sale_since` later) has its price like any other: `on_sale_since` only opens the
+    Omnibus window (docs/pricing.md)."""
+    if key.sku not in catalogue.products or key.store not in catalogue.stores:
         return None
     try:
         return resolve_key(catalogue, key, at=at, ledger=ledger, locale=locale)
