@@ -9,13 +9,18 @@ days before the reduction, and any saving it states must be measured from that p
 - a struck-through price is the prior price, not a "regular" or list price;
 - a percentage in the badge is the saving against the prior price, rounded down (never
   overstated, and not more than a whole percent under);
-- an amount in an "amount off" badge is the prior price minus the price, read as the
-  label's locale writes numbers ("1.000" is a thousand in de_DE, "1,000" in en_GB,
-  "1 000" in pl_PL), each number whole ("10.50" is ten and a half in de_DE too, never 10
-  and 50; "1.000" in pl_PL is no one number), and the badge states no other number;
+- an amount in the badge is the prior price minus the price, whatever the promotion's
+  kind (amount_off, percent_off, fixed_price, or none given: "-33%, taniej o 15 zł"
+  claims 15 beside its percent); only a conditional offer's badge (multi-buy, buy N get
+  M, loyalty price) states other numbers, its quantities and prices. Percentages are
+  taken out first, and every number left is read as the label's locale writes numbers
+  ("1.000" is a thousand in de_DE, "1,000" in en_GB, "1 000" in pl_PL), each number
+  whole ("10.50" is ten and a half in de_DE too, never 10 and 50; "1.000" in pl_PL is no
+  one number), and the badge states no other number;
 - the template draws the prior-price line whenever it draws the announcement.
 
-Labels built by the pricing engine (`LabelContent.from_resolved`) pass by construction;
+Labels built by the pricing engine (`LabelContent.from_resolved`) pass by construction
+(its own amount-off badge passes as written, in any locale of its language);
 these checks catch hand-written content (`esl render`) and retailers' own templates.
 """
 
@@ -33,7 +38,7 @@ from pricing.errors import PricingError
 from pricing.label_text import label_language
 from pricing.money import Money
 from pricing.promotions import amount_off_text
-from rendering.content import LabelContent
+from rendering.content import CONDITIONAL_OFFERS, LabelContent
 from rendering.layout import Element
 from rendering.templates import Fill, Template
 
@@ -100,34 +105,57 @@ def _content_problems(content: LabelContent) -> Iterable[str]:
                 f"the badge {text!r} states {match.group(0)}, but the saving against the "
                 f"prior price {prior} is {whole}% ({exact:.2f}%, rounded down)"
             )
-    amount_off = content.promotion_kind == "amount_off" and not _PERCENT.search(text)
-    if amount_off and text != _engine_badge(saving, content):
-        yield from _amount_problems(text, prior=prior, saving=saving, locale=content.locale)
+    # Every badge that announces a lower shelf price states only the saving: its
+    # percentages, checked above, and its amounts, whatever its kind says it is ("-33%,
+    # taniej o 15 zł" is a percent_off, fixed_price or amount_off badge claiming 15). A
+    # conditional offer's badge states quantities and a bundle's price instead.
+    states_the_saving = content.promotion_kind not in CONDITIONAL_OFFERS
+    if states_the_saving and text != _engine_badge(saving, content):
+        yield from _amount_problems(
+            text,
+            # A percentage is out of the text, so its digits are not read as an amount.
+            amounts=_PERCENT.sub("%", text),
+            must_state=content.promotion_kind == "amount_off" and not _PERCENT.search(text),
+            prior=prior,
+            saving=saving,
+            locale=content.locale,
+        )
 
 
-def _amount_problems(text: str, *, prior: Decimal, saving: Decimal, locale: str) -> Iterable[str]:
-    """Why the amounts of an "amount off" badge are not the saving. Every number in the
-    badge must be the saving, read as one number: a badge that also states another number
-    ("Taniej o 10 zł, 2 szt.") says more than the saving, and one whose number reads as
-    another amount ("10.50 € billiger" is ten and a half) overstates or understates it."""
+def _amount_problems(
+    text: str,
+    *,
+    amounts: str,
+    must_state: bool,
+    prior: Decimal,
+    saving: Decimal,
+    locale: str,
+) -> Iterable[str]:
+    """Why the amounts of the badge `text` (its numbers outside its percentages, as in
+    `amounts`) are not the saving; `must_state` when the badge states the saving by no
+    other means (an "amount off" badge without a percentage). Every such number must be
+    the saving, read as one number: a badge that also states another number ("Taniej o
+    10 zł, 2 szt.") says more than the saving, and one whose number reads as another
+    amount ("10.50 € billiger" is ten and a half) overstates or understates it."""
     refusal = (
         f"the badge {text!r} does not state the saving against the prior price {prior}: {saving}"
     )
     syntax = _number_syntax(locale)
-    amounts = [(match.group(0), _read(match.group(0), syntax)) for match in _NUMBER.finditer(text)]
-    unreadable = [written for written, value in amounts if value is None]
+    read = [(match.group(0), _read(match.group(0), syntax)) for match in _NUMBER.finditer(amounts)]
+    unreadable = [written for written, value in read if value is None]
     if unreadable:
+        written = unreadable[0]
         yield (
-            f"{refusal} (it writes {unreadable[0]!r}, which is no one number as {locale} "
+            f"{refusal} (it writes {written!r}, which is no one number as {locale} "
             f"writes numbers: thousands grouped by {syntax.described_groups}, decimals "
             f"after {syntax.decimal!r})"
         )
         return
-    values = [value for _, value in amounts if value is not None]
-    if values and all(value == saving for value in values):
+    values = [value for _, value in read if value is not None]
+    if all(value == saving for value in values) and (values or not must_state):
         return
-    read = ", ".join(f"{value:f}" for value in values)
-    how = f" (it states {read}, read as {locale} writes numbers)" if read else ""
+    stated = ", ".join(f"{value:f}" for value in values)
+    how = f" (it states {stated}, read as {locale} writes numbers)" if stated else ""
     extra = "; it may state no number but the saving" if saving in values else ""
     yield f"{refusal}{how}{extra}"
 
