@@ -16,7 +16,8 @@ days before the reduction, and any saving it states must be measured from that p
   taken out first, and every number left is read as the label's locale writes numbers
   ("1.000" is a thousand in de_DE, "1,000" in en_GB, "1 000" in pl_PL), each number
   whole ("10.50" is ten and a half in de_DE too, never 10 and 50; "1.000" in pl_PL is no
-  one number), and the badge states no other number;
+  one number, nor is "1.000" in de_CH or en_GB, three digits after the decimal sign of a
+  currency with two), and the badge states no other number;
 - the template draws the prior-price line whenever it draws the announcement.
 
 Labels built by the pricing engine (`LabelContent.from_resolved`) pass by construction
@@ -32,11 +33,11 @@ from decimal import Decimal, InvalidOperation
 from functools import lru_cache
 from typing import Final, NamedTuple
 
-from babel.numbers import get_decimal_symbol, get_group_symbol
+from babel.numbers import get_currency_precision, get_decimal_symbol, get_group_symbol
 
 from pricing.errors import PricingError
 from pricing.label_text import label_language
-from pricing.money import Money
+from pricing.money import MINOR_UNITS, Money
 from pricing.promotions import amount_off_text
 from rendering.content import CONDITIONAL_OFFERS, LabelContent
 from rendering.layout import Element
@@ -119,6 +120,7 @@ def _content_problems(content: LabelContent) -> Iterable[str]:
             prior=prior,
             saving=saving,
             locale=content.locale,
+            currency=content.currency,
         )
 
 
@@ -130,6 +132,7 @@ def _amount_problems(
     prior: Decimal,
     saving: Decimal,
     locale: str,
+    currency: str,
 ) -> Iterable[str]:
     """Why the amounts of the badge `text` (its numbers outside its percentages, as in
     `amounts`) are not the saving; `must_state` when the badge states the saving by no
@@ -141,14 +144,24 @@ def _amount_problems(
         f"the badge {text!r} does not state the saving against the prior price {prior}: {saving}"
     )
     syntax = _number_syntax(locale)
-    read = [(match.group(0), _read(match.group(0), syntax)) for match in _NUMBER.finditer(amounts)]
+    minor_digits = _minor_digits(currency)
+    read = [
+        (match.group(0), _read(match.group(0), syntax, minor_digits=minor_digits))
+        for match in _NUMBER.finditer(amounts)
+    ]
     unreadable = [written for written, value in read if value is None]
     if unreadable:
         written = unreadable[0]
+        why = ""
+        if _thousandths(written, syntax) and minor_digits != 3:
+            why = (
+                f"; {currency} has {minor_digits} decimal digits, and three after "
+                f"{syntax.decimal!r} group thousands as other locales write numbers"
+            )
         yield (
             f"{refusal} (it writes {written!r}, which is no one number as {locale} "
             f"writes numbers: thousands grouped by {syntax.described_groups}, decimals "
-            f"after {syntax.decimal!r})"
+            f"after {syntax.decimal!r}{why})"
         )
         return
     values = [value for _, value in read if value is not None]
@@ -199,11 +212,14 @@ def _number_syntax(locale: str) -> _NumberSyntax:
     )
 
 
-def _read(written: str, syntax: _NumberSyntax) -> Decimal | None:
+def _read(written: str, syntax: _NumberSyntax, *, minor_digits: int) -> Decimal | None:
     """The amount `written` states in a locale of `syntax`, or None when it is no one number
     there: "1.000" is a thousand in de_DE, "1,000" one; "10.50" is ten and a half in de_DE
     (the other decimal sign, before other than three digits), never 10 and 50; "1.000" is
     either in pl_PL (neither its group nor its decimal sign, before three digits), so none.
+    Three digits after the locale's own decimal sign are none either in a currency of
+    `minor_digits` other than three: "1.000 CHF" on a de_CH label reads as one franc, but
+    the engine writes a thousand so (as de_DE does), and £1.000 is no sum a till charges.
     """
     runs = re.split(r"\D", written)
     signs = re.findall(r"\D", written)
@@ -219,10 +235,24 @@ def _read(written: str, syntax: _NumberSyntax) -> Decimal | None:
     whole = "".join(runs[:-1])
     if last in syntax.groups and len(runs[-1]) == 3:
         return Decimal(whole + runs[-1])
+    if _thousandths(written, syntax) and minor_digits != 3:
+        return None
     loose_decimal = last == syntax.other_decimal and len(runs[-1]) != 3 and last not in inner
     if last == syntax.decimal or loose_decimal:
         return Decimal(f"{whole}.{runs[-1]}")
     return None
+
+
+def _thousandths(written: str, syntax: _NumberSyntax) -> bool:
+    """Whether `written` ends in three digits after the locale's decimal sign ("1.000" in
+    de_CH or en_GB), which looks like a group of thousands as other locales write it."""
+    return re.search(rf"{re.escape(syntax.decimal)}\d{{3}}$", written) is not None
+
+
+def _minor_digits(currency: str) -> int:
+    """How many digits of `currency` follow the decimal sign (2 for CHF, 3 for KWD)."""
+    digits = MINOR_UNITS.get(currency)
+    return get_currency_precision(currency) if digits is None else digits
 
 
 def _engine_badge(saving: Decimal, content: LabelContent) -> str | None:

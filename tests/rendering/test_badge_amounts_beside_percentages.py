@@ -4,8 +4,13 @@ reviewer's cases): "-33%, taniej o 15 zł" on a label at 20.00 against 30.00 cla
 saving of 15 beside its right percent, and "Taniej o 15 zł" claims it as much on a
 percent_off or fixed_price promotion as on an amount_off one. Each was drawn before,
 telling shoppers they save 15 when they save 10; now each is refused. The percentages are
-taken out first and checked as before; every number left must be the saving. The engine's
-badges pass for every kind, locale and saving."""
+taken out first and checked as before; every number left must be the saving.
+
+Three digits after the locale's own decimal sign are no amount of a currency with two
+minor digits: "1.000 CHF billiger" read as one franc on a de_CH label, although the engine
+writes a thousand francs so (as de_DE does), and "£1.000 off" passed for a saving of one
+pound. Both are refused now as no one number, unless the badge is the engine's own text
+for the saving. The engine's badges pass for every kind, locale and saving."""
 
 from __future__ import annotations
 
@@ -125,6 +130,48 @@ def test_a_badge_stating_the_right_percent_and_amount_passes_for_every_kind(
 def test_a_conditional_offers_badge_states_its_quantities_and_price(kind: str) -> None:
     # Not a statement of the saving: its numbers are the offer's (checked by the engine).
     content = _ten_off("pl_PL", "PLN", "2 za 35 zł", kind=kind)
+    assert _problems(content) == ()
+
+
+# The other locales' thousands: each reads as 1 where the decimal sign is "." (en_GB,
+# de_CH) or "," (pl_PL, de_DE); none is a sum of a currency with two minor digits.
+@pytest.mark.parametrize(
+    ("locale", "currency", "badge", "written"),
+    [
+        ("de_DE", "EUR", "1,000 € billiger", "1,000"),
+        ("en_GB", "GBP", "£1.000 off", "1.000"),
+        ("pl_PL", "PLN", "Taniej o 1,000 zł", "1,000"),
+        ("de_CH", "CHF", "1.000 CHF billiger", "1.000"),
+        ("de_CH", "CHF", "CHF 1.000 billiger", "1.000"),
+    ],
+)
+@pytest.mark.parametrize("saving", ["1.00", "1000.00"])
+def test_three_digits_after_the_decimal_sign_are_no_one_number(
+    locale: str, currency: str, badge: str, written: str, saving: str
+) -> None:
+    prior = Decimal("1999.00") + Decimal(saving)
+    content = replace(
+        PROMOTION, locale=locale, currency=currency, price=Decimal("1999.00"),
+        prior_price=prior, regular_price=None, promotion_text=badge, promotion_kind="amount_off",
+    )  # fmt: skip
+    problems = _problems(content)
+    assert len(problems) == 1, problems
+    assert problems[0].startswith(
+        f"the badge {badge!r} does not state the saving against the prior price {prior}: "
+        f"{saving} (it writes {written!r}, which is no one number as {locale} writes numbers"
+    ), problems
+    assert f"{currency} has 2 decimal digits" in problems[0], problems
+    with pytest.raises(UnlawfulLabelError):
+        render_label(content, model=DISPLAY_MODELS["2.9-bwr"])
+
+
+def test_three_digits_after_the_decimal_sign_are_a_sum_of_a_currency_of_three() -> None:
+    # The Kuwaiti dinar has 1000 fils: "KWD 1.500" is one and a half.
+    content = replace(
+        PROMOTION, locale="en_GB", currency="KWD", price=Decimal("8.500"),
+        prior_price=Decimal("10.000"), regular_price=None,
+        promotion_text="KWD 1.500 off", promotion_kind="amount_off",
+    )  # fmt: skip
     assert _problems(content) == ()
 
 

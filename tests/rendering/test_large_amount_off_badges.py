@@ -130,16 +130,15 @@ def test_a_hand_written_thousand_off_in_the_locales_writing_passes(
     render_label(content, model=DISPLAY_MODELS["2.9-bwr"])
 
 
+# "1,000 € billiger", "£1.000 off", "Taniej o 1,000 zł": three digits after the decimal
+# sign are no one number (test_badge_amounts_beside_percentages.py).
 @pytest.mark.parametrize(
     ("locale", "currency", "badge", "read"),
     [
         ("de_DE", "EUR", "2.000 € billiger", "2000"),
         ("de_DE", "EUR", "1.500 € billiger", "1500"),
-        ("de_DE", "EUR", "1,000 € billiger", "1.000"),  # one euro, written the German way
         ("en_GB", "GBP", "£2,000 off", "2000"),
-        ("en_GB", "GBP", "£1.000 off", "1.000"),  # one pound
         ("pl_PL", "PLN", "Taniej o 2 000 zł", "2000"),
-        ("pl_PL", "PLN", "Taniej o 1,000 zł", "1.000"),  # one złoty
         ("de_CH", "CHF", "CHF 2'000 billiger", "2000"),
     ],
 )
