@@ -6,7 +6,11 @@ from dataclasses import replace
 from datetime import date
 from decimal import Decimal
 
+from rendering.announcements import announcement_problems
 from rendering.content import LabelContent
+from rendering.display_models import DISPLAY_MODELS
+from rendering.layout import layout_label
+from rendering.templates import default_template
 
 PLAIN = LabelContent(
     sku="100234",
@@ -51,3 +55,30 @@ LONG = replace(
     prior_price=Decimal("110000.00"),
     promotion_text="Kup 3 zapłać za 2 z kartą lojalnościową Super Klient",
 )
+
+
+def reduction_label(
+    locale: str,
+    currency: str,
+    badge: str,
+    *,
+    price: str,
+    prior: str,
+    kind: str | None = "amount_off",
+) -> LabelContent:
+    """`PROMOTION` at `price` now, `prior` its 30-day low and regular price (struck
+    through), announced by the hand-written `badge` in `locale` and `currency`."""
+    return replace(
+        PROMOTION, locale=locale, currency=currency, price=Decimal(price),
+        prior_price=Decimal(prior), regular_price=Decimal(prior),
+        promotion_text=badge, promotion_kind=kind,
+    )  # fmt: skip
+
+
+def announcement_problems_on(content: LabelContent, model_id: str = "4.2-bwr") -> tuple[str, ...]:
+    """What the renderer's Omnibus check finds wrong in `content` laid out on `model_id`
+    with its default template."""
+    model = DISPLAY_MODELS[model_id]
+    template = default_template(model)
+    elements = layout_label(content, model=model, template=template)
+    return announcement_problems(content, template=template, elements=elements)

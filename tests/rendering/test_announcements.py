@@ -26,7 +26,6 @@ from pricing import (
     Store,
     resolve,
 )
-from rendering.announcements import announcement_problems
 from rendering.content import LabelContent
 from rendering.display_models import DISPLAY_MODELS, DisplayModel
 from rendering.errors import UnlawfulLabelError
@@ -35,6 +34,7 @@ from rendering.render import render_label
 from rendering.templates import default_template, template_from_dict
 from tests.rendering.every_model import each_model
 from tests.rendering.label_samples import PLAIN, PROMOTION
+from tests.rendering.label_samples import announcement_problems_on as _problems
 from tests.strategies import PRICING_EPOCH, pln, pricing_product
 from tests.support.pricing import pln_catalogue, shelf_price
 
@@ -196,14 +196,6 @@ def test_the_quote_and_the_label_agree_on_whether_a_reduction_is_announced() -> 
 
 
 # ---------------------------------------------------------------- hand-written content
-
-
-def _problems(content: LabelContent) -> tuple[str, ...]:
-    model = DISPLAY_MODELS["4.2-bwr"]
-    template = default_template(model)
-    return announcement_problems(
-        content, template=template, elements=layout_label(content, model=model, template=template)
-    )
 
 
 # The example the docs used to give: struck 7.49 (a "regular" price), prior 6.99, "-20%".

@@ -36,31 +36,18 @@ from pricing import (
     resolve,
 )
 from pricing.promotions import SHELF_PRICE_KINDS
-from rendering.announcements import announcement_problems
 from rendering.content import LabelContent
 from rendering.display_models import DISPLAY_MODELS
 from rendering.errors import UnlawfulLabelError
-from rendering.layout import layout_label
 from rendering.render import render_label
-from rendering.templates import default_template
-from tests.rendering.label_samples import PROMOTION
+from tests.rendering.label_samples import PROMOTION, reduction_label
+from tests.rendering.label_samples import announcement_problems_on as _problems
 from tests.strategies import PRICING_EPOCH, pricing_product
-
-
-def _problems(content: LabelContent) -> tuple[str, ...]:
-    model = DISPLAY_MODELS["4.2-bwr"]
-    template = default_template(model)
-    elements = layout_label(content, model=model, template=template)
-    return announcement_problems(content, template=template, elements=elements)
 
 
 def _ten_off(locale: str, currency: str, badge: str, *, kind: str | None) -> LabelContent:
     """Prior 30.00 (struck through), 20.00 now: the saving is 10.00, 33.33 % ("-33%")."""
-    return replace(
-        PROMOTION, locale=locale, currency=currency, price=Decimal("20.00"),
-        regular_price=Decimal("30.00"), prior_price=Decimal("30.00"),
-        promotion_text=badge, promotion_kind=kind,
-    )  # fmt: skip
+    return reduction_label(locale, currency, badge, price="20.00", prior="30.00", kind=kind)
 
 
 def _claims_15(badge: str, locale: str) -> str:

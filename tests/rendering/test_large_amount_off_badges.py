@@ -36,15 +36,18 @@ from pricing import (
 )
 from pricing.label_text import SUPPORTED_LOCALES
 from pricing.promotions import amount_off_text
-from rendering.announcements import announcement_problems
 from rendering.cache import RenderCache
 from rendering.content import LabelContent
 from rendering.display_models import DISPLAY_MODELS, get_display_model
 from rendering.errors import UnlawfulLabelError
-from rendering.layout import layout_label
 from rendering.render import render_label
 from rendering.templates import default_template
-from tests.rendering.label_samples import PROMOTION
+from tests.rendering.label_samples import (
+    announcement_problems_on as _problems,
+)
+from tests.rendering.label_samples import (
+    reduction_label,
+)
 from tests.strategies import PRICING_EPOCH, pricing_product
 
 
@@ -94,18 +97,7 @@ def test_a_thousand_off_is_drawn_not_refused(locale: str, currency: str, badge: 
 
 def _tv(locale: str, currency: str, badge: str) -> LabelContent:
     """Hand-written: 1 999,00 now, 2 999,00 the 30-day low (and struck through)."""
-    return replace(
-        PROMOTION, locale=locale, currency=currency, price=Decimal("1999.00"),
-        prior_price=Decimal("2999.00"), regular_price=Decimal("2999.00"),
-        promotion_text=badge, promotion_kind="amount_off",
-    )  # fmt: skip
-
-
-def _problems(content: LabelContent) -> tuple[str, ...]:
-    model = DISPLAY_MODELS["4.2-bwr"]
-    template = default_template(model)
-    elements = layout_label(content, model=model, template=template)
-    return announcement_problems(content, template=template, elements=elements)
+    return reduction_label(locale, currency, badge, price="1999.00", prior="2999.00")
 
 
 @pytest.mark.parametrize(
@@ -181,11 +173,7 @@ def test_the_engines_badge_for_any_saving_passes_and_another_amount_does_not(
 
 def _ten_off(locale: str, currency: str, badge: str, *, price: str = "10.00") -> LabelContent:
     """20.00 the 30-day low (struck through), 10.00 now: a saving of exactly 10."""
-    return replace(
-        PROMOTION, locale=locale, currency=currency, price=Decimal(price),
-        prior_price=Decimal("20.00"), regular_price=Decimal("20.00"),
-        promotion_text=badge, promotion_kind="amount_off",
-    )  # fmt: skip
+    return reduction_label(locale, currency, badge, price=price, prior="20.00")
 
 
 # A number is read whole, never split at a sign: "10.50" on a German label is ten and a
