@@ -155,7 +155,8 @@ class ResetLabel:
 
 @dataclass(frozen=True)
 class RestartController:
-    pass
+    """A new controller starts on the database; whatever the old one held in memory
+    (answers not yet settled, its view of what is in flight) is lost."""
 
 
 @dataclass(frozen=True)
