@@ -9,6 +9,7 @@ from datetime import timedelta
 from decimal import Decimal
 
 from esl.audit.classify import AuditClass
+from esl.audit.report import AuditReport
 from esl.services.labels import bind_label
 from tests.audit.scenario import coffee_week
 from tests.audit.world import ADMIN, T0, AuditWorld
@@ -21,18 +22,7 @@ def test_a_rebound_label_still_showing_a_lawful_reduction_has_no_prior_price_pro
     world.label("L-rebound", store="S02", sku="CFE-1", at=T0 - timedelta(days=1))
     _, content = world.acknowledged("L-rebound", at=T0)
     assert (content.price, content.prior_price) == (Decimal("47.99"), Decimal("59.99"))
-    # Staff move the label to the cheese shelf; its new image is not acknowledged yet.
-    with world.sessions.begin() as session:
-        bind_label(
-            session,
-            principal=ADMIN,
-            label_id="L-rebound",
-            sku="CHS-1",
-            template="standard",
-            now=T0 + timedelta(minutes=5),
-        )
-    world.checked_in("L-rebound", at=T0 + timedelta(minutes=9))
-    report = world.audit(at=T0 + timedelta(minutes=10)).report
+    report = _rebound_to_cheese_and_audited(world)
     label = next(v for v in report.labels if v.label_id == "L-rebound")
     assert label.audit_class is AuditClass.STALE
     # What it shows (coffee 47.99, lowest of 30 days 59.99) is lawful for coffee in S02.
@@ -49,6 +39,16 @@ def test_a_rebound_label_still_showing_a_wrong_prior_is_caught_for_the_product_i
     world.acknowledged(
         "L-rebound", at=T0, altered=lambda c: dataclasses.replace(c, prior_price=Decimal("54.99"))
     )
+    report = _rebound_to_cheese_and_audited(world)
+    # Checked against coffee's ledger in S02 (59.99), and the problem names the coffee.
+    assert [
+        (p.label_id, p.sku, p.shown_prior, p.expected_prior) for p in report.prior_price_problems
+    ] == [("L-rebound", "CFE-1", Decimal("54.99"), Decimal("59.99"))]
+
+
+def _rebound_to_cheese_and_audited(world: AuditWorld) -> AuditReport:
+    """Staff move L-rebound to the cheese shelf at T0+5 min; its new image is not
+    acknowledged yet when it checks in (T0+9 min) and the audit runs (T0+10 min)."""
     with world.sessions.begin() as session:
         bind_label(
             session,
@@ -59,8 +59,4 @@ def test_a_rebound_label_still_showing_a_wrong_prior_is_caught_for_the_product_i
             now=T0 + timedelta(minutes=5),
         )
     world.checked_in("L-rebound", at=T0 + timedelta(minutes=9))
-    report = world.audit(at=T0 + timedelta(minutes=10)).report
-    # Checked against coffee's ledger in S02 (59.99), and the problem names the coffee.
-    assert [
-        (p.label_id, p.sku, p.shown_prior, p.expected_prior) for p in report.prior_price_problems
-    ] == [("L-rebound", "CFE-1", Decimal("54.99"), Decimal("59.99"))]
+    return world.audit(at=T0 + timedelta(minutes=10)).report
