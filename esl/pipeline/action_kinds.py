@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from enum import StrEnum
 
-__all__ = ["OPEN_STATUSES", "ActionKind", "ActionStatus"]
+__all__ = ["OPEN_STATUSES", "RETIRED_NOT_SENT", "ActionKind", "ActionStatus"]
 
 
 class ActionKind(StrEnum):
@@ -30,3 +30,7 @@ class ActionStatus(StrEnum):
 
 
 OPEN_STATUSES = (ActionStatus.REQUESTED.value, ActionStatus.SENT.value)
+
+# Why an action of a retired label failed unsent: it was queued when the label was retired,
+# or asked of it since (the controller asks a retired label nothing of its own).
+RETIRED_NOT_SENT = "not sent: label retired"

@@ -49,7 +49,7 @@ from esl.db.bulk import insert_rows
 from esl.db.console_models import LabelActionFrameRow, LabelActionRow
 from esl.db.models import LabelRow, LabelStateRow
 from esl.delivery_states import OutboxStatus
-from esl.pipeline.action_kinds import OPEN_STATUSES, ActionKind, ActionStatus
+from esl.pipeline.action_kinds import OPEN_STATUSES, RETIRED_NOT_SENT, ActionKind, ActionStatus
 from esl.pipeline.ble_unassociation import (
     NOT_CONFIRMED,
     begin_unassociation,
@@ -236,6 +236,11 @@ class LabelActionSender:
             label = labels[action.label_id]
             if stores is not None and label.store not in stores:
                 continue
+            if label.retired_at is not None:
+                # Retiring fails what is queued; one requested since (a race) fails here.
+                _fail(action, now, RETIRED_NOT_SENT)
+                written.add(label.store)
+                continue
             if action.action in _PLANNED_FIRST and action.after_outbox_id is None:
                 if action.action == ActionKind.UNASSOCIATE.value:
                     begin_unassociation(session, action, now=now)
@@ -343,7 +348,16 @@ def request_own_actions(
     session: Session, label_ids: Iterable[str], kind: ActionKind, *, now: datetime
 ) -> None:
     """Actions the controller asks for itself (a label's clock, a silent label's ping):
-    requested by `CONTROLLER`, sent like a person's."""
+    requested by `CONTROLLER`, sent like a person's. A retired label is asked nothing:
+    a thrown-away label still checking in somewhere gets no frame signed with its key."""
+    wanted = set(label_ids)
+    if not wanted:
+        return
+    retired = set(
+        session.scalars(
+            select(LabelRow.id).where(LabelRow.id.in_(wanted), LabelRow.retired_at.is_not(None))
+        )
+    )
     session.add_all(
         LabelActionRow(
             label_id=label_id,
@@ -352,7 +366,7 @@ def request_own_actions(
             requested_by=CONTROLLER,
             requested_at=now,
         )
-        for label_id in label_ids
+        for label_id in sorted(wanted - retired)
     )
 
 

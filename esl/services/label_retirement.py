@@ -26,7 +26,7 @@ from esl.db.console_models import LabelActionRow
 from esl.db.models import LabelRow
 from esl.db.repositories.rows import row_or_not_found
 from esl.errors import ConflictError
-from esl.pipeline.action_kinds import ActionStatus
+from esl.pipeline.action_kinds import RETIRED_NOT_SENT, ActionStatus
 from esl.pipeline.frames import supersede_open_frames
 from esl.services.keys import Principal
 from esl.services.labels import current_binding, require_store_access, unbind_label
@@ -60,7 +60,7 @@ def retire_label(
             LabelActionRow.label_id == label_id,
             LabelActionRow.status == ActionStatus.REQUESTED.value,
         )
-        .values(status=ActionStatus.FAILED.value, answered_at=now, detail="not sent: label retired")
+        .values(status=ActionStatus.FAILED.value, answered_at=now, detail=RETIRED_NOT_SENT)
     )
     label.retired_at, label.retired_by = now, principal.name
     session.flush()

@@ -19,9 +19,11 @@ from typer.testing import CliRunner
 
 from esl.audit.classify import AuditClass, LabelVerdict
 from esl.cli import app
+from esl.db.console_models import LabelActionRow
 from esl.db.models import LabelBindingRow, LabelRow, OutboxRow
 from esl.delivery_states import OPEN_STATUSES, OutboxStatus
 from esl.errors import ConflictError, NotFoundError
+from esl.pipeline.action_kinds import RETIRED_NOT_SENT, ActionStatus
 from esl.pipeline.label_keepalive import KEEP_IN_SYNC, request_keepalive_pings
 from esl.services.health import label_health
 from esl.services.label_actions import ActionKind, request_action
@@ -174,3 +176,58 @@ async def test_a_retired_label_is_planned_bound_and_asked_nothing(
         label = session.get(LabelRow, kept)
         assert label is not None
         assert label.retired_at is None
+
+
+async def test_a_retired_label_checking_in_with_its_clock_off_is_sent_nothing(
+    world: World,
+) -> None:
+    """Found by a hunter: a thrown-away label still on a shelf somewhere, its clock off,
+    checked in and the controller asked it a SetClock of its own, signed with its key and
+    sent it (the action showed `sent` in its history)."""
+    await world.converge()
+    gone, kept = sorted(world.labels)
+    world.clock.advance(timedelta(minutes=1))
+    with world.sessions.begin() as session:
+        retire_label(session, principal=ADMIN, label_id=gone, now=world.clock.now)
+    world.controller.plan_due_work()
+    await world.send_due()
+    world.gateway.take()
+
+    world.labels[gone].clock_offset_ms += 30 * 60 * 1000
+    world.labels[kept].clock_offset_ms += 30 * 60 * 1000
+    world.clock.advance(timedelta(minutes=1))
+    world.dispatcher.settle([world.check_in(gone), world.check_in(kept)])
+    world.controller.plan_due_work()
+    await world.send_due()
+
+    sent = {frame.label_id for frame in world.gateway.take()}
+    with world.sessions() as session:
+        asked = {(a.label_id, a.action) for a in session.scalars(select(LabelActionRow))}
+    assert sent == {kept}, "the label still in use has its clock set; the retired one nothing"
+    assert asked == {(kept, ActionKind.SET_CLOCK.value)}
+
+
+async def test_an_action_queued_for_a_label_as_it_is_retired_fails_unsent(world: World) -> None:
+    """The backstop: a request written beside the retirement (another worker, another
+    request in flight) is failed when the controller takes it up, never signed."""
+    gone, _kept = sorted(world.labels)
+    await world.converge()
+    with world.sessions.begin() as session:
+        retire_label(session, principal=ADMIN, label_id=gone, now=world.clock.now)
+        session.add(
+            LabelActionRow(
+                label_id=gone,
+                action=ActionKind.FLASH.value,
+                status=ActionStatus.REQUESTED.value,
+                requested_by=ADMIN.name,
+                requested_at=world.clock.now,
+            )
+        )
+    world.clock.advance(timedelta(minutes=1))
+    world.controller.plan_due_work()
+    await world.send_due()
+
+    assert [frame for frame in world.gateway.take() if frame.label_id == gone] == []
+    with world.sessions() as session:
+        (action,) = session.scalars(select(LabelActionRow).where(LabelActionRow.label_id == gone))
+    assert (action.status, action.detail) == (ActionStatus.FAILED.value, RETIRED_NOT_SENT)
