@@ -7,7 +7,10 @@ Money is written by Babel from CLDR data, so "12,99 zł" (pl_PL), "£12.99" (en_
 "12,99 €" (de_DE) follow each locale's pattern, grouping and symbol. This is the one money
 formatter of the project: labels, promotion texts, the quote's texts and the CLI use it.
 Amounts are rounded HALF_UP to the currency's minor unit first (retail practice): Babel
-would round half to even ("0.125" -> "0,12"), which is one grosz off a shelf price.
+would round half to even ("0.125" -> "0,12"), which is one grosz off a shelf price. And
+the amount is written with the engine's own decimals (`MINOR_UNITS`), never CLDR's: where
+the two differ Babel would round the engine's price once more, so the label would show a
+price the till does not charge.
 """
 
 from __future__ import annotations
@@ -21,7 +24,7 @@ from types import MappingProxyType
 from typing import Final
 
 from babel import Locale, UnknownLocaleError
-from babel.numbers import NumberPattern, format_currency, format_decimal, get_currency_precision
+from babel.numbers import NumberPattern, format_decimal, get_currency_precision
 
 from pricing.errors import UnsupportedLocaleError
 from pricing.money import MINOR_UNITS
@@ -245,18 +248,19 @@ def _parse(locale: str) -> Locale | None:
         return None
 
 
-def _quantized(amount: Decimal, currency: str) -> Decimal:
+def _minor_digits(currency: str) -> int:
+    """The engine's decimals of `currency`; CLDR's for one the engine does not know."""
     digits = MINOR_UNITS.get(currency)
-    if digits is None:
-        digits = get_currency_precision(currency)
-    return amount.quantize(Decimal(1).scaleb(-digits), rounding=ROUND_HALF_UP)
+    return get_currency_precision(currency) if digits is None else digits
 
 
-@lru_cache(maxsize=64)
-def _whole_pattern(locale: Locale) -> NumberPattern:
-    """The locale's currency pattern without decimals, for "2 za 10 zł"."""
+@lru_cache(maxsize=256)
+def _pattern(locale: Locale, digits: int) -> NumberPattern:
+    """The locale's currency pattern with exactly `digits` decimals: 0 for "2 za 10 zł",
+    the currency's minor digits for a price. Babel's own choice (`currency_digits`) is
+    CLDR's, which is not the engine's for every currency (CLDR has no decimals for HUF)."""
     pattern: NumberPattern = copy.copy(locale.currency_formats["standard"])
-    pattern.frac_prec = (0, 0)
+    pattern.frac_prec = (digits, digits)
     return pattern
 
 
@@ -272,13 +276,15 @@ def format_money(
     parsed = _parse(locale)
     if parsed is None:
         raise UnsupportedLocaleError(f"unknown locale {locale!r}", locale=locale)
-    value = _quantized(amount, currency)
+    digits = _minor_digits(currency)
+    value = amount.quantize(Decimal(1).scaleb(-digits), rounding=ROUND_HALF_UP)
     if drop_zero_decimals and value == value.to_integral_value():
-        text: str = _whole_pattern(parsed).apply(
-            value, parsed, currency=currency, currency_digits=False
-        )
-    else:
-        text = format_currency(value, currency, locale=parsed)
+        digits = 0
+    # The pattern has as many decimals as `value`, so Babel's own rounding (half to even)
+    # finds nothing to round: the text is the amount, digit for digit.
+    text: str = _pattern(parsed, digits).apply(
+        value, parsed, currency=currency, currency_digits=False
+    )
     # CLDR's currency spacing, which Babel leaves out: a symbol of letters ("PLN", "CHF")
     # next to a digit gets a no-break space ("PLN 18", not "PLN18").
     return _LETTERS_BESIDE_DIGIT.sub("\xa0", text)

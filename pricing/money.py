@@ -21,7 +21,11 @@ from pricing.errors import (
 
 __all__ = ["MINOR_UNITS", "Money", "is_decimal_text", "round_to_minor_unit"]
 
-# ISO 4217 minor units of the currencies a European retailer meets; extend as needed.
+# The minor units a shelf price has, for the currencies a European retailer meets; extend
+# as needed. ISO 4217's, except HUF: ISO keeps two (the fillér), but no forint price has
+# had fillér since 1999 and CLDR writes forints whole, so a forint price is whole forints
+# here too. With two, 15 % off 1 299 Ft was 1 104,15 Ft in the quote and the ledger and
+# "1 104 Ft" on the label: the shelf and the till disagreed.
 MINOR_UNITS: Final[dict[str, int]] = {
     "BGN": 2,
     "CHF": 2,
@@ -29,7 +33,7 @@ MINOR_UNITS: Final[dict[str, int]] = {
     "DKK": 2,
     "EUR": 2,
     "GBP": 2,
-    "HUF": 2,
+    "HUF": 0,
     "ISK": 0,
     "JPY": 0,
     "KWD": 3,

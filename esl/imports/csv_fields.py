@@ -16,8 +16,9 @@ from typing import IO, Generic, TypeVar
 from esl.errors import ImportRejectedError
 from esl.imports.csv_text import header_delimiter
 from esl.imports.report import ImportReport
+from esl.services.amounts import minor_unit_problem
 from pricing.errors import PricingError
-from pricing.money import is_decimal_text
+from pricing.money import is_decimal_text, round_to_minor_unit
 
 __all__ = [
     "BadRowError",
@@ -272,23 +273,26 @@ def _accepted(verdict: tuple[Value | None, str]) -> Value:
     return value
 
 
-def parse_money_amount(row: CsvRow, column: str) -> Decimal:
-    return _accepted(_money_amount(row.require(column), column))
+def parse_money_amount(row: CsvRow, column: str, *, currency: str) -> Decimal:
+    """An amount of `currency` (the system's): above zero, with no finer decimals than the
+    currency's minor unit ("3.499" PLN, "1299.50" HUF are refused, not rounded)."""
+    return _accepted(_money_amount(row.require(column), column, currency))
 
 
 @lru_cache(maxsize=65_536)
-def _money_amount(text: str, column: str) -> tuple[Decimal | None, str]:
+def _money_amount(text: str, column: str, currency: str) -> tuple[Decimal | None, str]:
     # Price files repeat a few thousand distinct amounts over many rows: parse each once.
     value, reason = _decimal(text, column)
     if value is None:
         return None, reason
     if value <= 0:
         return None, f"{column} {value} is not above zero"
-    if value.as_tuple().exponent < -2:  # type: ignore[operator]
-        return None, f"{column} {value} has more than two decimal places"
+    problem = minor_unit_problem(value, currency, field=column)
+    if problem is not None:
+        return None, problem
     if value >= Decimal("1e9"):
         return None, f"{column} {value} is implausibly large"
-    return value.quantize(Decimal("0.01")), ""
+    return round_to_minor_unit(value, currency=currency), ""
 
 
 def parse_currency(row: CsvRow, column: str, *, expected: str) -> str:

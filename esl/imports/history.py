@@ -69,8 +69,12 @@ def _parse(row: CsvRow, refs: ImportReferences, *, currency: str, now: datetime)
             parse_currency(row, "currency", expected=currency)
         return {**entry, "amount": None, "regular_amount": None, "currency": None,
                 "promotion_id": None}  # fmt: skip
-    amount = parse_money_amount(row, "price")
-    regular = parse_money_amount(row, "regular_price") if row.get("regular_price") else amount
+    amount = parse_money_amount(row, "price", currency=currency)
+    regular = (
+        parse_money_amount(row, "regular_price", currency=currency)
+        if row.get("regular_price")
+        else amount
+    )
     if regular < amount:
         raise BadRowError(f"regular_price {regular} is below price {amount}")
     return {

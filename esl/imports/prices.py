@@ -159,7 +159,7 @@ def _parse(row: CsvRow, refs: ImportReferences, currency: str) -> PriceLine:
         raise BadRowError(
             f"unknown channel {channel!r} (known: {', '.join(sorted(refs.channels))})"
         )
-    amount = parse_money_amount(row, "price")
+    amount = parse_money_amount(row, "price", currency=currency)
     currency_code = parse_currency(row, "currency", expected=currency)
     valid_from = optional_instant(row, "valid_from")
     valid_until = optional_instant(row, "valid_until")

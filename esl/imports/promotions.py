@@ -123,7 +123,8 @@ def promotion_line(row: CsvRow, refs: ImportReferences, currency: str) -> Promot
     amount = None
     if row.get("amount"):
         amount = Money.of(
-            parse_money_amount(row, "amount"), parse_currency(row, "currency", expected=currency)
+            parse_money_amount(row, "amount", currency=currency),
+            parse_currency(row, "currency", expected=currency),
         )
     try:
         return Promotion(

@@ -161,7 +161,11 @@ def test_a_gateway_id_no_mqtt_topic_can_carry_is_refused_and_no_label_registers_
 
 @pytest.mark.parametrize(
     ("amount", "currency", "unit"),
-    [("12.345", None, "2 decimal place(s)"), ("99999.99", "JPY", "no decimals")],
+    [
+        ("12.345", None, "2 decimal place(s)"),
+        ("99999.99", "JPY", "no decimals"),
+        ("1299.50", "HUF", "no decimals"),  # a forint price is whole forints
+    ],
 )
 def test_an_amount_finer_than_its_currency_is_refused(
     api: Api, amount: str, currency: str | None, unit: str
@@ -173,7 +177,7 @@ def test_an_amount_finer_than_its_currency_is_refused(
     assert response.status_code == 422
     error = response.json()["error"]
     assert f"(its minor unit: {unit})" in error["message"]
-    assert error["minor_unit"] == (0 if currency == "JPY" else 2)
+    assert error["minor_unit"] == (0 if currency in ("JPY", "HUF") else 2)
 
 
 def test_an_effective_instant_in_the_past_is_refused(api: Api) -> None:

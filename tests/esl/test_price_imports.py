@@ -27,12 +27,14 @@ GOOD = (
 )
 
 
-def _import(engine: Engine, text: str, *, days_later: int = 0, **options: bool) -> ImportReport:
+def _import(
+    engine: Engine, text: str, *, days_later: int = 0, currency: str = "PLN", **options: bool
+) -> ImportReport:
     with session_factory(engine)() as session, session.begin():
         return import_prices(
             session,
             text,
-            currency="PLN",
+            currency=currency,
             imported_by="test",
             now=START + timedelta(days=days_later),
             **options,
@@ -128,7 +130,7 @@ BAD_ROWS = [
     ("MLK-1,national,,,1e2,PLN,,", "is not a number"),  # Decimal() reads 100
     ("MLK-1,national,,,0,PLN,,", "not above zero"),
     ("MLK-1,national,,,-1.00,PLN,,", "not above zero"),
-    ("MLK-1,national,,,3.499,PLN,,", "more than two decimal places"),
+    ("MLK-1,national,,,3.499,PLN,,", "more decimals than PLN allows (its minor unit: 2"),
     ("MLK-1,national,,,3.49,EUR,,", "differs from this system's currency"),
     ("MLK-1,national,,,3.49,zł,,", "three-letter"),
     ("MLK-1,national,,,3.49,PLN,2026-05-01T00:00:00,", "no UTC offset"),
@@ -150,6 +152,26 @@ def test_each_kind_of_bad_row_rejects_the_file_and_changes_nothing(
     assert [p["line"] for p in rejected.value.problems] == [3]
     assert reason in str(rejected.value.problems[0]["reason"])
     assert _rules(seeded) == []
+
+
+@pytest.mark.parametrize(
+    ("currency", "price", "whole"),
+    [("HUF", "1299.50", "1299"), ("HUF", "1299.5", "1299"), ("JPY", "980.01", "980")],
+)
+def test_a_price_finer_than_a_currency_without_decimals_is_refused_not_rounded(
+    seeded: Engine, currency: str, price: str, whole: str
+) -> None:
+    # A forint (or yen) price is whole: 1 299,50 Ft was stored with its fillér before, and
+    # the label showed another price than the till charged.
+    row = f"MLK-1,national,,,{price},{currency},,\n"
+    with pytest.raises(ImportRejectedError) as rejected:
+        _import(seeded, HEADER + row, currency=currency)
+    reason = str(rejected.value.problems[0]["reason"])
+    assert f"price {price} has more decimals than {currency} allows" in reason
+    assert "(its minor unit: no decimals)" in reason
+    assert _rules(seeded) == []
+    _import(seeded, HEADER + f"MLK-1,national,,,{whole},{currency},,\n", currency=currency)
+    assert [(sku, amount) for sku, amount, *_ in _rules(seeded)] == [("MLK-1", whole)]
 
 
 def test_every_bad_row_is_reported_with_its_line_number(seeded: Engine) -> None:
