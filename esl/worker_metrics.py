@@ -55,6 +55,13 @@ class WorkerCollector(Collector):
                 "Since this worker last renewed its leases.",
                 mine.heartbeat_age_s,
             )
+            if mine.clock_offset_s is not None:
+                yield self._series(
+                    GaugeMetricFamily,
+                    "esl_worker_clock_offset_seconds",
+                    "This worker's host clock minus the database's, at its last balance.",
+                    mine.clock_offset_s,
+                )
         lag = GaugeMetricFamily(
             "esl_worker_store_lag_seconds",
             "How long the oldest due frame of a store this worker holds has waited.",

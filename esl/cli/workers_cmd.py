@@ -1,4 +1,5 @@
-"""`esl workers`: the workers sharing the stores on PostgreSQL, and each store's lease."""
+"""`esl workers`: the workers sharing the stores on PostgreSQL, and each store's lease;
+a worker whose host clock is off the database's is named on stderr (fix its NTP)."""
 
 from __future__ import annotations
 
@@ -24,7 +25,8 @@ def register(app: typer.Typer) -> None:
         ctx: typer.Context,
         as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
     ) -> None:
-        """Which worker holds which store, lease and heartbeat ages, and each store's lag."""
+        """Which worker holds which store, lease and heartbeat ages, each store's lag, and
+        each worker's host clock offset from the database's."""
         settings = settings_of(ctx)
         engine = open_ready_engine(settings.resolved_database_url())
         try:
@@ -40,6 +42,16 @@ def register(app: typer.Typer) -> None:
                 views, stores = workers_overview(session, now=now)
         finally:
             engine.dispose()
+        for view in views:
+            if view.clock_off and view.clock_offset_s is not None:
+                typer.echo(
+                    f"esl workers: the clock of {view.host} (worker {view.client_id}) is "
+                    f"{abs(view.clock_offset_s):.1f} s "
+                    f"{'ahead of' if view.clock_offset_s > 0 else 'behind'} the database's: "
+                    "leases use the database's clock, but label flips and ledger instants "
+                    "use the host's; fix its NTP",
+                    err=True,
+                )
         if as_json:
             document = {
                 "workers": [
@@ -50,12 +62,15 @@ def register(app: typer.Typer) -> None:
             typer.echo(json.dumps(document, sort_keys=True))
             return
         console = Console(width=max(Console().width, 140))
-        table = _plain_table("worker", "pid", "host", "heartbeat_age_s", "acknowledged", "stores")
+        table = _plain_table(
+            "worker", "pid", "host", "clock_offset_s", "heartbeat_age_s", "acknowledged", "stores"
+        )
         for view in views:
             table.add_row(
                 view.client_id,
                 str(view.pid),
                 view.host,
+                "-" if view.clock_offset_s is None else f"{view.clock_offset_s:+.1f}",
                 f"{view.heartbeat_age_s:.1f}",
                 str(view.acknowledged),
                 " ".join(view.stores) or "-",

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import ForeignKey, Integer, String
+from sqlalchemy import BigInteger, ForeignKey, Integer, String
 from sqlalchemy.orm import Mapped, mapped_column
 
 from esl.db.models import Base
@@ -21,7 +21,8 @@ class ControllerLeaseRow(Base):
     pid: Mapped[int] = mapped_column(Integer)
     host: Mapped[str] = mapped_column(String(255))
     started_at: Mapped[datetime] = mapped_column(UtcDateTime())
-    # Renewed while the holder runs; older than the stale bound, anyone may take over.
+    # Renewed while the holder runs, on the database's clock (esl/pipeline/database_clock.py);
+    # older than the stale bound, anyone may take over.
     heartbeat_at: Mapped[datetime] = mapped_column(UtcDateTime())
 
 
@@ -35,10 +36,15 @@ class WorkerRow(Base):
     host: Mapped[str] = mapped_column(String(255))
     mqtt_client_id: Mapped[str] = mapped_column(String(128))
     started_at: Mapped[datetime] = mapped_column(UtcDateTime())
-    # Renewed with its stores; older than the stale bound, the worker is counted out.
+    # Renewed with its stores, on the database's clock; older than the stale bound, the
+    # worker is counted out.
     heartbeat_at: Mapped[datetime] = mapped_column(UtcDateTime())
     # Frames this worker saw acknowledged since it started (for `esl workers`, /metrics).
     acknowledged: Mapped[int] = mapped_column(Integer, default=0)
+    # Its host's clock minus the database's at its last balance (positive: ahead), in
+    # milliseconds; NULL: a worker from before migration 0030. Leases use the database's
+    # clock; `esl workers` names a host off by more than a few seconds.
+    clock_offset_ms: Mapped[int | None] = mapped_column(BigInteger, nullable=True)
 
 
 class StoreLeaseRow(Base):

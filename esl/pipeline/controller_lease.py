@@ -7,6 +7,8 @@ or when the row's heartbeat is older than `stale_after` (its holder died without
 releasing it: `kill -9`, power loss). It renews the heartbeat every `renew_every` and
 deletes the row when it stops. Taking is one `UPDATE ... WHERE` (or one `INSERT` against
 the primary key), so two controllers starting at the same instant cannot both win.
+Heartbeats are written and compared on the database's clock (`database_clock`): on
+SQLite, the one host's.
 
 The identity also names the controller's MQTT session (`mqtt_client_id`): unique per
 process, so two controllers, even on two databases, never take each other's session.
@@ -19,6 +21,7 @@ import contextlib
 import os
 import re
 import socket
+import time
 import uuid
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -28,6 +31,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
 
 from esl.db.lease_models import ControllerLeaseRow
+from esl.pipeline.database_clock import WallClock, host_clock_offset, in_database_time
 from esl.pipeline.database_outage import DatabaseOutage, DatabaseRetry, is_database_outage
 from esl.pipeline.errors import ControllerAlreadyRunningError, ControllerLeaseLostError
 from gateways.base import Clock
@@ -80,16 +84,19 @@ def take_lease(
     *,
     now: datetime,
     terms: LeaseTerms,
+    wall: WallClock = time.time,
 ) -> None:
-    """Take the lease or raise `ControllerAlreadyRunningError` naming its holder."""
+    """Take the lease or raise `ControllerAlreadyRunningError` naming its holder. `now`
+    is this controller's clock, `wall` its host's (`database_clock`)."""
     for _ in range(2):  # a second look when another controller inserted the row first
         try:
             with sessions.begin() as session:
-                if _take(session, identity, now=now, terms=terms):
+                at = in_database_time(now, host_clock_offset(session, wall=wall))
+                if _take(session, identity, now=at, terms=terms):
                     return
                 holder = session.get(ControllerLeaseRow, LEASE_NAME)
                 if holder is None:
-                    session.add(_row(identity, now=now))
+                    session.add(_row(identity, now=at))
                     session.flush()
                     return
                 raise ControllerAlreadyRunningError(
@@ -104,12 +111,15 @@ def take_lease(
     raise AssertionError("the lease row exists and does not: unreachable")  # pragma: no cover
 
 
-def renew_lease(session: Session, identity: ControllerIdentity, *, now: datetime) -> None:
+def renew_lease(
+    session: Session, identity: ControllerIdentity, *, now: datetime, wall: WallClock = time.time
+) -> None:
     """Move the heartbeat on; `ControllerLeaseLostError` when another controller holds it."""
+    at = in_database_time(now, host_clock_offset(session, wall=wall))
     renewed = session.execute(
         update(ControllerLeaseRow)
         .where(ControllerLeaseRow.name == LEASE_NAME, ControllerLeaseRow.holder == identity.holder)
-        .values(heartbeat_at=now)
+        .values(heartbeat_at=at)
         .execution_options(synchronize_session=False)
     )
     if renewed.rowcount == 1:  # type: ignore[attr-defined]

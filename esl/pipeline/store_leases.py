@@ -25,11 +25,19 @@ planning transaction is fenced (`stores_held`): before it commits it reads the l
 of the stores it wrote for `FOR SHARE`, holder = this worker. A takeover's `UPDATE` of
 one of them waits for that commit; a takeover committed before leaves the store out,
 and the transaction is rolled back instead of superseding the new holder's frames.
+
+Every lease instant (heartbeats, taken at) is the database's clock, not the worker's
+host's (`esl/pipeline/database_clock.py`): each balance measures its host's offset,
+records it on the worker's row (`esl workers` shows it), and logs a host off by more
+than `HOST_CLOCK_TOLERANCE`. Before, a host 9 s ahead took every store from a live
+worker renewing every 2 s (stale after 10 s).
 """
 
 from __future__ import annotations
 
+import logging
 import math
+import time
 from collections.abc import Collection
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -41,6 +49,12 @@ from sqlalchemy.orm import Session
 from esl.db.lease_models import StoreLeaseRow, WorkerRow
 from esl.db.models import StoreRow
 from esl.pipeline.controller_lease import ControllerIdentity, LeaseTerms
+from esl.pipeline.database_clock import (
+    HOST_CLOCK_TOLERANCE,
+    WallClock,
+    host_clock_offset,
+    in_database_time,
+)
 
 __all__ = [
     "StoreLeaseTerms",
@@ -50,6 +64,8 @@ __all__ = [
     "record_acknowledged",
     "stores_held",
 ]
+
+log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True, slots=True)
@@ -75,9 +91,16 @@ def balance_stores(
     *,
     now: datetime,
     terms: StoreLeaseTerms,
+    wall: WallClock = time.time,
 ) -> frozenset[str]:
-    """Renew, release the surplus, take a fair share; the stores this worker holds now."""
-    _heartbeat(session, identity, now=now)
+    """Renew, release the surplus, take a fair share; the stores this worker holds now.
+
+    `now` is this worker's clock; `wall` its host's real one, to measure how far that
+    host is from the database's clock, in which every lease instant is written and
+    compared (`esl/pipeline/database_clock.py`)."""
+    offset = host_clock_offset(session, wall=wall)
+    now = in_database_time(now, offset)
+    _heartbeat(session, identity, now=now, offset=offset)
     stale_before = now - terms.stale_after
     # Every store has a lease row; a store added since the last look gets a free one.
     # Only the missing ones are inserted: a conflict with a row another worker is
@@ -188,7 +211,14 @@ def leave(session: Session, identity: ControllerIdentity) -> None:
     session.execute(delete(WorkerRow).where(WorkerRow.holder == identity.holder))
 
 
-def _heartbeat(session: Session, identity: ControllerIdentity, *, now: datetime) -> None:
+def _heartbeat(
+    session: Session, identity: ControllerIdentity, *, now: datetime, offset: timedelta
+) -> None:
+    offset_ms = round(offset / timedelta(milliseconds=1))
+    before = session.scalar(
+        select(WorkerRow.clock_offset_ms).where(WorkerRow.holder == identity.holder)
+    )
+    _say_when_the_host_clock_goes_off(identity, before_ms=before, offset_ms=offset_ms)
     session.execute(
         insert(WorkerRow)
         .values(
@@ -199,6 +229,33 @@ def _heartbeat(session: Session, identity: ControllerIdentity, *, now: datetime)
             started_at=identity.started_at,
             heartbeat_at=now,
             acknowledged=0,
+            clock_offset_ms=offset_ms,
         )
-        .on_conflict_do_update(index_elements=["holder"], set_={"heartbeat_at": now})
+        .on_conflict_do_update(
+            index_elements=["holder"], set_={"heartbeat_at": now, "clock_offset_ms": offset_ms}
+        )
     )
+
+
+def _say_when_the_host_clock_goes_off(
+    identity: ControllerIdentity, *, before_ms: int | None, offset_ms: int
+) -> None:
+    """A warning when this host's clock goes off the database's (or starts off), a note
+    when it is back: once each, not at every balance."""
+    tolerance_ms = HOST_CLOCK_TOLERANCE / timedelta(milliseconds=1)
+    was_off = before_ms is not None and abs(before_ms) > tolerance_ms
+    if abs(offset_ms) > tolerance_ms and not was_off:
+        log.warning(
+            "the clock of this host (%s) is %.1f s %s the database's: leases use the "
+            "database's clock, but label flips and ledger instants use this host's; "
+            "fix its NTP",
+            identity.host,
+            abs(offset_ms) / 1000,
+            "ahead of" if offset_ms > 0 else "behind",
+        )
+    elif was_off and abs(offset_ms) <= tolerance_ms:
+        log.info(
+            "the clock of this host (%s) agrees with the database's again (%+.1f s)",
+            identity.host,
+            offset_ms / 1000,
+        )

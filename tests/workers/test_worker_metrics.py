@@ -40,6 +40,8 @@ def test_a_workers_metrics_show_its_own_stores_heartbeat_and_lag(engine: Engine)
     [(labels, heartbeat_age)] = mine["esl_worker_heartbeat_age_seconds"]
     assert labels == {"worker": worker}
     assert heartbeat_age == 4.0  # it renewed 4 s before the scrape's instant
+    # Its host is the database's: no clock offset.
+    assert mine["esl_worker_clock_offset_seconds"] == [({"worker": worker}, 0.0)]
     lagging = mine["esl_worker_store_lag_seconds"]
     assert {labels["worker"] for labels, _ in lagging} == {worker}
     held = {labels["store"] for labels, _ in lagging}
