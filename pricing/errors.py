@@ -16,6 +16,7 @@ package imports nothing of ours.
     |   +-- PromotionPriceAboveRegularError   a "reduction" that would raise the price
     |   +-- EmptyValidityWindowError      valid_from >= valid_until
     |   +-- NaiveDatetimeError            a datetime without a timezone
+    |   +-- InstantOutOfRangeError        an instant whose UTC falls outside years 1-9999
     |   +-- UnknownUnitError              a net-content unit outside g/kg/ml/l/m/pcs
     |   +-- InvalidProductError           product facts that cannot be true
     |   |   +-- InvalidGtinError          a GTIN of the wrong length or check digit
@@ -47,6 +48,7 @@ __all__ = [
     "DuplicateIdError",
     "EmptyValidityWindowError",
     "EslError",
+    "InstantOutOfRangeError",
     "InvalidAmountError",
     "InvalidGtinError",
     "InvalidProductError",
@@ -128,6 +130,13 @@ class EmptyValidityWindowError(PricingError):
 
 class NaiveDatetimeError(PricingError):
     code = "naive_datetime"
+
+
+class InstantOutOfRangeError(PricingError):
+    """An instant written with an offset that puts it outside the calendar in UTC
+    (`9999-12-31T23:59:59-01:00` is year 10000): no datetime can hold it."""
+
+    code = "instant_out_of_range"
 
 
 class UnknownUnitError(PricingError):

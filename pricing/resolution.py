@@ -46,6 +46,7 @@ from pricing.promotions import (
 from pricing.resolved import LabelContent, ResolvedPrice, label_fingerprint
 from pricing.rules import PriceRule
 from pricing.unit_price import unit_price
+from pricing.windows import in_utc
 
 __all__ = ["resolve", "resolve_key", "resolve_many", "select_rule_and_promotion"]
 
@@ -505,7 +506,7 @@ def resolve_key(
 def _utc_instant(at: datetime) -> datetime:
     if at.tzinfo is None or at.utcoffset() is None:
         raise NaiveDatetimeError("resolution instant must be timezone-aware", field="at")
-    return at.astimezone(UTC)
+    return in_utc(at, field="at")
 
 
 def resolve_many(

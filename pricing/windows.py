@@ -12,7 +12,7 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Protocol
 
-from pricing.errors import EmptyValidityWindowError, NaiveDatetimeError
+from pricing.errors import EmptyValidityWindowError, InstantOutOfRangeError, NaiveDatetimeError
 
 __all__ = [
     "Windowed",
@@ -32,12 +32,22 @@ def require_aware(value: datetime, *, field: str) -> None:
 
 
 def in_utc(value: datetime, *, field: str) -> datetime:
-    """`value` in UTC; a naive one is refused. Most instants are UTC already (the
-    database's, the clock's): those are returned as they are."""
+    """`value` in UTC; a naive one is refused, and so is one that is not in the calendar
+    once in UTC (`9999-12-31T23:59:59-01:00`, `0001-01-01T00:00:00+01:00`): every place
+    an instant enters calls this, so such a value is a refused input, not an
+    OverflowError deep inside. Most instants are UTC already (the database's, the
+    clock's): those are returned as they are."""
     if value.tzinfo is UTC:
         return value
     require_aware(value, field=field)
-    return value.astimezone(UTC)
+    try:
+        return value.astimezone(UTC)
+    except OverflowError:
+        raise InstantOutOfRangeError(
+            f"{field} {value.isoformat()} is outside years 1-9999 in UTC",
+            field=field,
+            value=value.isoformat(),
+        ) from None
 
 
 def require_window(

@@ -2,6 +2,8 @@
 
 Pydantic would read `0.5` or `1796280000` as seconds since 1970 and a naive date-time as
 local time; both silently mean something the caller did not. The docs promise an offset.
+An instant that leaves the calendar in UTC (`9999-12-31T23:59:59-01:00`) is refused here
+too, where it enters, instead of failing as an OverflowError wherever it is first used.
 """
 
 from __future__ import annotations
@@ -11,9 +13,12 @@ from datetime import datetime
 from decimal import Decimal
 from typing import Annotated
 
-from pydantic import AwareDatetime, BeforeValidator
+from pydantic import AfterValidator, AwareDatetime, BeforeValidator
 
-__all__ = ["Instant", "refuse_numbers"]
+from pricing.errors import InstantOutOfRangeError
+from pricing.windows import in_utc
+
+__all__ = ["Instant", "refuse_numbers", "refuse_outside_the_calendar"]
 
 _NUMBER = re.compile(r"[+-]?(\d+(\.\d*)?|\.\d+)([eE][+-]?\d+)?")
 REASON = "an instant is ISO 8601 text with a UTC offset, e.g. 2026-05-01T00:00:00Z, not a number"
@@ -34,4 +39,14 @@ def refuse_numbers(value: object) -> object:
     return value
 
 
-Instant = Annotated[AwareDatetime, BeforeValidator(refuse_numbers)]
+def refuse_outside_the_calendar(value: datetime) -> datetime:
+    try:
+        in_utc(value, field="instant")
+    except InstantOutOfRangeError:
+        raise ValueError(f"{value.isoformat()} is outside years 1-9999 once in UTC") from None
+    return value
+
+
+Instant = Annotated[
+    AwareDatetime, BeforeValidator(refuse_numbers), AfterValidator(refuse_outside_the_calendar)
+]

@@ -10,6 +10,8 @@ from sqlalchemy import DateTime, Numeric, String
 from sqlalchemy.engine import Dialect
 from sqlalchemy.types import TypeDecorator, TypeEngine
 
+from pricing.windows import in_utc
+
 __all__ = ["ExactDecimal", "UtcDateTime"]
 
 
@@ -49,8 +51,7 @@ class UtcDateTime(TypeDecorator[datetime]):
             return None
         if value.tzinfo is None:
             raise ValueError("naive datetime: every instant in this system is timezone-aware")
-        if value.tzinfo is not UTC:  # most values are UTC already: skip the conversion
-            value = value.astimezone(UTC)
+        value = in_utc(value, field="instant")  # most values are UTC already: kept as they are
         return value if dialect.name == "postgresql" else value.replace(tzinfo=None)
 
     def process_result_value(self, value: Any, dialect: Dialect) -> datetime | None:

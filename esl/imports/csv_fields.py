@@ -8,7 +8,7 @@ import itertools
 import re
 from collections.abc import Callable, Hashable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import datetime
 from decimal import Decimal, InvalidOperation
 from functools import lru_cache
 from typing import IO, Generic, TypeVar
@@ -17,8 +17,9 @@ from esl.errors import ImportRejectedError
 from esl.imports.csv_text import header_delimiter
 from esl.imports.report import ImportReport
 from esl.services.amounts import minor_unit_problem
-from pricing.errors import PricingError
+from pricing.errors import InstantOutOfRangeError, PricingError
 from pricing.money import is_decimal_text, round_to_minor_unit
+from pricing.windows import in_utc
 
 __all__ = [
     "BadRowError",
@@ -316,7 +317,10 @@ def _instant(text: str, column: str) -> tuple[datetime | None, str]:
         return None, f"{column} {text!r} is not an ISO 8601 date-time"
     if value.tzinfo is None:
         return None, f"{column} {text!r} has no UTC offset (write Z or +01:00)"
-    return value.astimezone(UTC), ""
+    try:
+        return in_utc(value, field=column), ""
+    except InstantOutOfRangeError:
+        return None, f"{column} {text!r} is outside years 1-9999 once in UTC"
 
 
 def optional_instant(row: CsvRow, column: str) -> datetime | None:

@@ -31,8 +31,9 @@ from esl.ui.console_sessions import SignedIn
 from esl.ui.csv_instants import starting_at
 from esl.ui.page_rendering import page
 from esl.ui.shelf_views import publication_reach
-from pricing.errors import EslError
+from pricing.errors import EslError, InstantOutOfRangeError
 from pricing.products import label_time_zone
+from pricing.windows import in_utc
 from rendering.cache import RenderCache
 from rendering.content import LabelContent
 from rendering.display_models import get_display_model
@@ -159,6 +160,10 @@ def _instant(text: str, *, now: datetime) -> datetime | None:
     except ValueError as error:
         raise InvalidItemError(f"{text!r} is not a date and time", field="effective_at") from error
     instant = instant if instant.tzinfo else instant.replace(tzinfo=UTC)
+    try:
+        instant = in_utc(instant, field="effective_at")
+    except InstantOutOfRangeError as error:
+        raise InvalidItemError(error.message, field="effective_at") from None
     if instant < now:
         raise InvalidItemError(
             "the instant lies in the past: the past cannot be rewritten", field="effective_at"

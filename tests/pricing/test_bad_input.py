@@ -22,6 +22,7 @@ from pricing.errors import (
     DuplicateIdError,
     EmptyValidityWindowError,
     EslError,
+    InstantOutOfRangeError,
     InvalidProductError,
     InvalidPromotionError,
     NaiveDatetimeError,
@@ -133,6 +134,14 @@ def test_naive_datetimes_are_refused() -> None:
     with pytest.raises(NaiveDatetimeError) as error:
         PriceRule(id="r", sku="A", amount=pln(100), valid_from=datetime(2026, 3, 1))
     assert error.value.fields["field"] == "valid_from"
+
+
+@pytest.mark.parametrize("text", ["9999-12-31T23:59:59-01:00", "0001-01-01T00:00:00+01:00"])
+def test_an_instant_outside_the_calendar_in_utc_is_refused_not_an_overflow(text: str) -> None:
+    with pytest.raises(InstantOutOfRangeError) as error:
+        PriceRule(id="r", sku="A", amount=pln(100), valid_until=datetime.fromisoformat(text))
+    assert error.value.fields == {"field": "valid_until", "value": text}
+    assert isinstance(error.value, PricingError)
 
 
 @pytest.mark.parametrize("unit", ["lb", "oz", "", "kgs"])
