@@ -48,6 +48,7 @@ from esl.db.models import (
 )
 from esl.db.repositories import in_chunks
 from esl.db.repositories.rows import row_or_not_found
+from esl.text_lengths import fit_title
 from pricing.promotions import Promotion
 from pricing.rules import PriceRule
 
@@ -126,7 +127,7 @@ def record_published_change(
     `everywhere` SKUs whose labels may change now, and those of `later` instants. Its id,
     for the rows it wrote."""
     publication = PublicationRow(
-        title=title,
+        title=fit_title(title),
         kind=kind,
         status="published",
         created_by=by,

@@ -32,6 +32,17 @@ from esl.services.publication_commands import (
     SetPrice,
     UpsertPromotion,
 )
+from esl.text_lengths import (
+    BRAND_LENGTH,
+    CATEGORY_LENGTH,
+    PRODUCT_NAME_LENGTH,
+    PROMOTION_ID_LENGTH,
+    PROMOTION_NAME_LENGTH,
+    PUBLICATION_TITLE_LENGTH,
+    SKU_LENGTH,
+    STORE_NAME_LENGTH,
+    WEB_URL_LENGTH,
+)
 from esl.time_zones import check_time_zone
 from gateways.ble.errors import PairingCodeError
 from gateways.ble.pairing_code import PairingCode
@@ -123,7 +134,7 @@ class StoreIn(RequestBody):
             "examples": [{"name": "Gdańsk Oliwa", "zone": "north", "time_zone": "Europe/Warsaw"}]
         }
     )
-    name: str = Field(min_length=1, max_length=128)
+    name: str = Field(min_length=1, max_length=STORE_NAME_LENGTH)
     zone: str | None = Field(default=None, max_length=32)
     time_zone: Annotated[str, AfterValidator(check_time_zone)] | None = Field(
         default=None,
@@ -168,16 +179,16 @@ class ProductIn(RequestBody):
             ]
         },
     )
-    name: str = Field(min_length=1, max_length=256)
-    brand: str = Field(default="", max_length=128)
+    name: str = Field(min_length=1, max_length=PRODUCT_NAME_LENGTH)
+    brand: str = Field(default="", max_length=BRAND_LENGTH)
     gtin: str = Field(default="", max_length=14)
-    category: str = Field(default="", max_length=128)
+    category: str = Field(default="", max_length=CATEGORY_LENGTH)
     vat_rate: DecimalText = Field(ge=0, lt=100, max_digits=8, decimal_places=4)
     net_content: DecimalText = Field(gt=0, max_digits=12, decimal_places=4)
     net_unit: Literal["g", "kg", "ml", "l", "m", "pcs"]
     perishable: bool = False
     on_sale_since: Instant
-    web_url: str | None = Field(default=None, max_length=512)
+    web_url: str | None = Field(default=None, max_length=WEB_URL_LENGTH)
     unit_price_per_100: bool = False
 
 
@@ -256,7 +267,7 @@ Amount = Annotated[DecimalText, Field(gt=0, max_digits=12, decimal_places=4)]
 
 
 class _PriceScopeIn(RequestBody):
-    sku: str = Field(min_length=1, max_length=64)
+    sku: str = Field(min_length=1, max_length=SKU_LENGTH)
     channel: Channel | None = None
     zone: Code | None = None
     store: Code | None = None
@@ -317,8 +328,8 @@ class UpsertPromotionItemIn(RequestBody):
         },
     )
     action: Literal["upsert_promotion"]
-    promotion_id: str = Field(min_length=1, max_length=64)
-    name: str | None = Field(default=None, max_length=256)
+    promotion_id: str = Field(min_length=1, max_length=PROMOTION_ID_LENGTH)
+    name: str | None = Field(default=None, max_length=PROMOTION_NAME_LENGTH)
     kind: PromotionKindName
     skus: list[str] = Field(default_factory=list, max_length=10_000)
     categories: list[str] = Field(default_factory=list, max_length=1_000)
@@ -364,7 +375,7 @@ class EndPromotionItemIn(RequestBody):
     """End a running promotion at the effective instant (or drop one not yet started)."""
 
     action: Literal["end_promotion"]
-    promotion_id: str = Field(min_length=1, max_length=64)
+    promotion_id: str = Field(min_length=1, max_length=PROMOTION_ID_LENGTH)
 
     def to_command(self) -> EndPromotion:
         return EndPromotion(promotion_id=self.promotion_id)
@@ -396,7 +407,7 @@ class PublicationIn(RequestBody):
             ]
         },
     )
-    title: str = Field(min_length=1, max_length=256)
+    title: str = Field(min_length=1, max_length=PUBLICATION_TITLE_LENGTH)
     effective_at: Instant | None = Field(
         default=None, description="When the changes take effect; unset means when published."
     )
@@ -493,7 +504,7 @@ class BindingIn(RequestBody):
     model_config = ConfigDict(
         json_schema_extra={"examples": [{"sku": "MLK-1", "template": "standard"}]}
     )
-    sku: str = Field(min_length=1, max_length=64)
+    sku: str = Field(min_length=1, max_length=SKU_LENGTH)
     template: str = Field(default="standard", min_length=1, max_length=64)
 
 

@@ -27,6 +27,17 @@ from sqlalchemy import (
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 from esl.db.types import ExactDecimal, UtcDateTime
+from esl.text_lengths import (
+    BRAND_LENGTH,
+    CATEGORY_LENGTH,
+    PRODUCT_NAME_LENGTH,
+    PROMOTION_ID_LENGTH,
+    PROMOTION_NAME_LENGTH,
+    PUBLICATION_TITLE_LENGTH,
+    SKU_LENGTH,
+    STORE_NAME_LENGTH,
+    WEB_URL_LENGTH,
+)
 
 __all__ = [
     "GATEWAY_REASON_CHARS",
@@ -95,7 +106,7 @@ class StoreRow(Base):
     __tablename__ = "stores"
 
     code: Mapped[str] = mapped_column(String(32), primary_key=True)
-    name: Mapped[str] = mapped_column(String(128))
+    name: Mapped[str] = mapped_column(String(STORE_NAME_LENGTH))
     zone: Mapped[str | None] = mapped_column(ForeignKey("price_zones.code"), index=True)
     # IANA zone its labels date in (a promotion's last day); NULL: the installation's.
     time_zone: Mapped[str | None] = mapped_column(String(64))
@@ -113,7 +124,7 @@ class StoreVersionRow(Base):
 
     store: Mapped[str] = mapped_column(ForeignKey("stores.code"), primary_key=True)
     valid_from: Mapped[datetime] = mapped_column(UtcDateTime(), primary_key=True)
-    name: Mapped[str] = mapped_column(String(128))
+    name: Mapped[str] = mapped_column(String(STORE_NAME_LENGTH))
     zone: Mapped[str | None] = mapped_column(ForeignKey("price_zones.code"))
     time_zone: Mapped[str | None] = mapped_column(String(64))
 
@@ -121,17 +132,17 @@ class StoreVersionRow(Base):
 class ProductRow(Base):
     __tablename__ = "products"
 
-    sku: Mapped[str] = mapped_column(String(64), primary_key=True)
-    name: Mapped[str] = mapped_column(String(256))
-    brand: Mapped[str] = mapped_column(String(128))
+    sku: Mapped[str] = mapped_column(String(SKU_LENGTH), primary_key=True)
+    name: Mapped[str] = mapped_column(String(PRODUCT_NAME_LENGTH))
+    brand: Mapped[str] = mapped_column(String(BRAND_LENGTH))
     gtin: Mapped[str] = mapped_column(String(14))
-    category: Mapped[str] = mapped_column(String(128))
+    category: Mapped[str] = mapped_column(String(CATEGORY_LENGTH))
     vat_rate: Mapped[Decimal] = mapped_column(ExactDecimal())
     net_content: Mapped[Decimal] = mapped_column(ExactDecimal())
     net_unit: Mapped[str] = mapped_column(String(8))
     perishable: Mapped[bool] = mapped_column(Boolean)
     on_sale_since: Mapped[datetime] = mapped_column(UtcDateTime())
-    web_url: Mapped[str | None] = mapped_column(String(512))
+    web_url: Mapped[str | None] = mapped_column(String(WEB_URL_LENGTH))
     unit_price_per_100: Mapped[bool] = mapped_column(Boolean, default=False)
 
 
@@ -158,8 +169,8 @@ class PromotionRow(Base):
 
     __tablename__ = "promotions"
 
-    id: Mapped[str] = mapped_column(String(64), primary_key=True)
-    name: Mapped[str] = mapped_column(String(256))
+    id: Mapped[str] = mapped_column(String(PROMOTION_ID_LENGTH), primary_key=True)
+    name: Mapped[str] = mapped_column(String(PROMOTION_NAME_LENGTH))
     kind: Mapped[str] = mapped_column(String(32))
     # What the kind needs: a percentage, an amount or price, and quantities for multi-buys.
     percent: Mapped[Decimal | None] = mapped_column(ExactDecimal())
@@ -227,7 +238,7 @@ class PublicationRow(Base):
     __tablename__ = "publications"
 
     id: Mapped[int] = mapped_column(Serial, primary_key=True, autoincrement=True)
-    title: Mapped[str] = mapped_column(String(256))
+    title: Mapped[str] = mapped_column(String(PUBLICATION_TITLE_LENGTH))
     kind: Mapped[str] = mapped_column(String(16), default="changes")
     status: Mapped[str] = mapped_column(String(16), index=True)
     created_by: Mapped[str] = mapped_column(String(128))

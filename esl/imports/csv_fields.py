@@ -242,6 +242,16 @@ def check_width(row: CsvRow) -> None:
         raise BadRowError(row.values["__width__"])
 
 
+def check_lengths(row: CsvRow, lengths: Mapping[str, int]) -> None:
+    """Refuse a cell longer than its database column (`esl.text_lengths`), naming the
+    column: PostgreSQL would fail the whole file on it, SQLite would store what the API
+    refuses."""
+    for column, most in lengths.items():
+        length = len(row.get(column))
+        if length > most:
+            raise BadRowError(f"{column} is {length} characters long, at most {most}")
+
+
 def parse_decimal(row: CsvRow, column: str, *, required: bool = True) -> Decimal | None:
     text = row.require(column) if required else row.get(column)
     if not text:

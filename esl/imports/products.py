@@ -15,6 +15,7 @@ from esl.imports.csv_fields import (
     BadRowError,
     CsvFile,
     CsvRow,
+    check_lengths,
     check_width,
     parse_bool,
     parse_decimal,
@@ -25,6 +26,13 @@ from esl.planning_queue import category_promotion_instants, record_published_cha
 from esl.services.ledger_instants import begin_price_write
 from esl.services.product_codes import gtin_clashes
 from esl.services.products import record_category_moves
+from esl.text_lengths import (
+    BRAND_LENGTH,
+    CATEGORY_LENGTH,
+    PRODUCT_NAME_LENGTH,
+    SKU_LENGTH,
+    WEB_URL_LENGTH,
+)
 from pricing.errors import PricingError
 from pricing.products import Product
 
@@ -49,10 +57,18 @@ PRODUCT_FILE = CsvFile(
     "product", PRODUCT_COLUMNS, REQUIRED, repeated="sku {key} repeats line {line}"
 )
 FIELDS = (*PRODUCT_COLUMNS[1:],)
+LENGTHS = {
+    "sku": SKU_LENGTH,
+    "name": PRODUCT_NAME_LENGTH,
+    "brand": BRAND_LENGTH,
+    "category": CATEGORY_LENGTH,
+    "web_url": WEB_URL_LENGTH,
+}
 
 
 def _parse(row: CsvRow) -> Product:
     check_width(row)
+    check_lengths(row, LENGTHS)
     vat_rate = parse_decimal(row, "vat_rate")
     net_content = parse_decimal(row, "net_content")
     try:

@@ -17,6 +17,7 @@ from esl.imports.csv_fields import (
     CsvFile,
     CsvRow,
     Problems,
+    check_lengths,
     check_width,
     optional_instant,
     parse_bool,
@@ -35,6 +36,7 @@ from esl.services.publication_commands import (
     MIN_PROMOTION_COUNT,
     MIN_PROMOTION_PRIORITY,
 )
+from esl.text_lengths import PROMOTION_ID_LENGTH, PROMOTION_NAME_LENGTH
 from pricing.errors import PricingError
 from pricing.money import Money
 from pricing.products import Channel
@@ -65,6 +67,7 @@ REQUIRED = ("id", "name", "kind")
 PROMOTION_FILE = CsvFile(
     "promotion", PROMOTION_COLUMNS, REQUIRED, repeated="id {key} repeats line {line}"
 )
+LENGTHS = {"id": PROMOTION_ID_LENGTH, "name": PROMOTION_NAME_LENGTH}
 
 
 def _list(row: CsvRow, column: str) -> frozenset[str]:
@@ -102,6 +105,7 @@ def _int(
 def promotion_line(row: CsvRow, refs: ImportReferences, currency: str) -> Promotion:
     """A validated promotion from one CSV row."""
     check_width(row)
+    check_lengths(row, LENGTHS)
     kind_text = row.require("kind").lower()
     try:
         kind = PromotionKind(kind_text)

@@ -13,6 +13,7 @@ from esl.db.models import StoreRow, ZoneRow
 from esl.imports.csv_fields import BadRowError, CsvFile, CsvRow, check_width
 from esl.imports.report import ImportReport
 from esl.services.stores import save_stores
+from esl.text_lengths import STORE_NAME_LENGTH
 from esl.time_zones import check_time_zone
 from pricing.products import Store
 
@@ -32,8 +33,8 @@ def _parse(row: CsvRow, zones: set[str], stored: dict[str, StoreRow]) -> Store:
     if not CODE.match(code):
         raise BadRowError(f"code {code!r}: 1 to 32 letters, digits, '_' or '-'")
     name = row.require("name")
-    if len(name) > 128:
-        raise BadRowError(f"name of store {code} is longer than 128 characters")
+    if len(name) > STORE_NAME_LENGTH:
+        raise BadRowError(f"name of store {code} is longer than {STORE_NAME_LENGTH} characters")
     before = stored.get(code)
     # A column the file does not have keeps what is stored (a file of names must not move
     # every store to national prices); an empty cell clears it.

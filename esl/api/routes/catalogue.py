@@ -35,6 +35,7 @@ from esl.services.product_codes import gtin_clashes
 from esl.services.products import record_category_moves
 from esl.services.stores import save_stores
 from esl.services.zones import save_zone
+from esl.text_lengths import SKU_LENGTH
 from pricing.products import NetUnit, Product, Store
 
 __all__ = ["router"]
@@ -43,7 +44,7 @@ router = APIRouter()
 CodePath = Annotated[str, Path(min_length=1, max_length=32, pattern=r"^[A-Za-z0-9_.\-]+$")]
 # A store's code is a part of its gateways' MQTT topics (`gateways.mqtt.topics`): no '.'.
 StoreCodePath = Annotated[str, Path(min_length=1, max_length=32, pattern=r"^[A-Za-z0-9_\-]+$")]
-SkuPath = Annotated[str, Path(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9_.\-]+$")]
+SkuPath = Annotated[str, Path(min_length=1, max_length=SKU_LENGTH, pattern=r"^[A-Za-z0-9_.\-]+$")]
 
 
 @router.get("/zones", response_model=Page[ZoneOut], tags=["catalogue"])
