@@ -32,6 +32,7 @@ from esl.services.publication_commands import (
     SetPrice,
     UpsertPromotion,
 )
+from esl.skus import SKU_PATTERN
 from esl.text_lengths import (
     BRAND_LENGTH,
     CATEGORY_LENGTH,
@@ -263,11 +264,13 @@ PromotionKindName = Literal[
     "percent_off", "amount_off", "fixed_price", "multi_buy", "buy_n_get_m", "loyalty_price"
 ]
 Code = Annotated[str, Field(min_length=1, max_length=32)]
+# As the product path and every CSV file that names SKUs (esl.skus).
+Sku = Annotated[str, Field(min_length=1, max_length=SKU_LENGTH, pattern=SKU_PATTERN)]
 Amount = Annotated[DecimalText, Field(gt=0, max_digits=12, decimal_places=4)]
 
 
 class _PriceScopeIn(RequestBody):
-    sku: str = Field(min_length=1, max_length=SKU_LENGTH)
+    sku: Sku
     channel: Channel | None = None
     zone: Code | None = None
     store: Code | None = None
@@ -331,7 +334,7 @@ class UpsertPromotionItemIn(RequestBody):
     promotion_id: str = Field(min_length=1, max_length=PROMOTION_ID_LENGTH)
     name: str | None = Field(default=None, max_length=PROMOTION_NAME_LENGTH)
     kind: PromotionKindName
-    skus: list[str] = Field(default_factory=list, max_length=10_000)
+    skus: list[Sku] = Field(default_factory=list, max_length=10_000)
     categories: list[str] = Field(default_factory=list, max_length=1_000)
     channels: list[Channel] = Field(default_factory=list, max_length=3)
     zones: list[str] = Field(default_factory=list, max_length=1_000)
@@ -504,7 +507,7 @@ class BindingIn(RequestBody):
     model_config = ConfigDict(
         json_schema_extra={"examples": [{"sku": "MLK-1", "template": "standard"}]}
     )
-    sku: str = Field(min_length=1, max_length=SKU_LENGTH)
+    sku: Sku
     template: str = Field(default="standard", min_length=1, max_length=64)
 
 

@@ -17,6 +17,7 @@ from esl.errors import ImportRejectedError
 from esl.imports.csv_text import header_delimiter
 from esl.imports.report import ImportReport
 from esl.services.amounts import minor_unit_problem
+from esl.skus import SKU_SPELLING, is_sku_text
 from pricing.errors import InstantOutOfRangeError, PricingError
 from pricing.money import is_decimal_text, round_to_minor_unit
 from pricing.windows import in_utc
@@ -240,6 +241,17 @@ def check_width(row: CsvRow) -> None:
     """Refuse a row that could not be split into the header's fields."""
     if "__width__" in row.values:
         raise BadRowError(row.values["__width__"])
+
+
+def parse_sku(row: CsvRow, column: str = "sku") -> str:
+    """The row's SKU, written as the API can name it (`esl.skus`)."""
+    return check_sku(row.require(column), column)
+
+
+def check_sku(sku: str, column: str = "sku") -> str:
+    if not is_sku_text(sku):
+        raise BadRowError(f"{column} {sku!r}: {SKU_SPELLING}")
+    return sku
 
 
 def check_lengths(row: CsvRow, lengths: Mapping[str, int]) -> None:

@@ -36,6 +36,7 @@ from esl.imports.csv_fields import (
     optional_instant,
     parse_currency,
     parse_money_amount,
+    parse_sku,
 )
 from esl.imports.references import ImportReferences
 from esl.imports.report import ImportReport
@@ -131,7 +132,7 @@ def price_rule_id(
 
 def _parse(row: CsvRow, refs: ImportReferences, currency: str) -> PriceLine:
     check_width(row)
-    sku = row.require("sku")
+    sku = parse_sku(row)
     if sku not in refs.skus:
         raise BadRowError(f"unknown sku {sku!r}")
     scope = row.require("scope").lower()

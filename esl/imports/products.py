@@ -20,6 +20,7 @@ from esl.imports.csv_fields import (
     parse_bool,
     parse_decimal,
     parse_instant,
+    parse_sku,
 )
 from esl.imports.report import ImportReport
 from esl.planning_queue import category_promotion_instants, record_published_change
@@ -73,7 +74,7 @@ def _parse(row: CsvRow) -> Product:
     net_content = parse_decimal(row, "net_content")
     try:
         return Product(
-            sku=row.require("sku"),
+            sku=parse_sku(row),
             name=row.require("name"),
             brand=row.get("brand"),
             gtin=row.get("gtin"),

@@ -35,6 +35,7 @@ from esl.services.product_codes import gtin_clashes
 from esl.services.products import record_category_moves
 from esl.services.stores import save_stores
 from esl.services.zones import save_zone
+from esl.skus import SKU_PATTERN
 from esl.text_lengths import SKU_LENGTH
 from pricing.products import NetUnit, Product, Store
 
@@ -44,7 +45,7 @@ router = APIRouter()
 CodePath = Annotated[str, Path(min_length=1, max_length=32, pattern=r"^[A-Za-z0-9_.\-]+$")]
 # A store's code is a part of its gateways' MQTT topics (`gateways.mqtt.topics`): no '.'.
 StoreCodePath = Annotated[str, Path(min_length=1, max_length=32, pattern=r"^[A-Za-z0-9_\-]+$")]
-SkuPath = Annotated[str, Path(min_length=1, max_length=SKU_LENGTH, pattern=r"^[A-Za-z0-9_.\-]+$")]
+SkuPath = Annotated[str, Path(min_length=1, max_length=SKU_LENGTH, pattern=SKU_PATTERN)]
 
 
 @router.get("/zones", response_model=Page[ZoneOut], tags=["catalogue"])

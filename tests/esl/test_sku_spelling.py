@@ -1,0 +1,105 @@
+"""A SKU is spelled as the API can name it, in every file that names one: a SKU the
+`/products/{sku}` path refuses (a space, a '#', a '|' that the promotion file reads as a
+list separator, a letter outside ASCII) is a bad line, not a product nobody can read
+back, change or promote."""
+
+from __future__ import annotations
+
+import pytest
+from sqlalchemy import Engine, func, select
+
+from esl.db.engine import session_factory
+from esl.db.models import ProductRow, PromotionRow
+from esl.errors import ImportRejectedError
+from esl.imports import import_prices, import_promotions
+from tests.support.api import Api
+from tests.support.database import START
+
+HEADER = (
+    "sku,name,brand,gtin,category,vat_rate,net_content,net_unit,perishable,on_sale_since,web_url\n"
+)
+GOOD = "MLK-2,Mleko,Łaciate,,dairy,5,1,l,yes,2025-01-01T00:00:00Z,\n"
+SPELLING = "ASCII letters, digits, '_', '.' and '-' only"
+
+
+def _count(engine: Engine, row: type) -> int:
+    with session_factory(engine)() as session:
+        return session.scalar(select(func.count()).select_from(row)) or 0
+
+
+@pytest.mark.parametrize("sku", ["MLK 2", "MLK|2", "MLK#2", "MLEKO-Ł", "MLK/2"])
+def test_a_product_file_sku_the_api_cannot_name_is_a_bad_line(api: Api, sku: str) -> None:
+    before = _count(api.engine, ProductRow)
+    text = HEADER + GOOD + f'"{sku}",Mleko,Łaciate,,dairy,5,1,l,yes,2025-01-01T00:00:00Z,\n'
+    imported = api.client.post(
+        "/api/v1/imports/products",
+        headers=api.headers("pricing"),
+        files={"file": ("products.csv", text.encode(), "text/csv")},
+    )
+    assert imported.status_code == 422, imported.text
+    assert imported.json()["error"]["problems"] == [
+        {"line": 3, "reason": f"sku {sku!r}: {SPELLING}"}
+    ]
+    assert _count(api.engine, ProductRow) == before
+
+
+def test_a_product_file_sku_the_api_names_imports_and_reads_back(api: Api) -> None:
+    text = HEADER + GOOD.replace("MLK-2", "mlk_2.0-A")
+    imported = api.client.post(
+        "/api/v1/imports/products",
+        headers=api.headers("pricing"),
+        files={"file": ("products.csv", text.encode(), "text/csv")},
+    )
+    assert imported.status_code == 200, imported.text
+    read = api.client.get("/api/v1/products/mlk_2.0-A", headers=api.headers("auditor"))
+    assert read.status_code == 200, read.text
+
+
+def test_a_price_file_names_a_badly_spelled_sku_as_such(seeded: Engine) -> None:
+    text = (
+        "sku,scope,channel,store_or_zone,price,currency,valid_from,valid_until\n"
+        "MLK-1,national,,,3.49,PLN,,\n"
+        "MLK 1,national,,,3.49,PLN,,\n"
+    )
+    with (
+        pytest.raises(ImportRejectedError) as caught,
+        session_factory(seeded)() as session,
+        session.begin(),
+    ):
+        import_prices(session, text, currency="PLN", imported_by="t", now=START)
+    assert caught.value.fields["problems"] == [{"line": 3, "reason": f"sku 'MLK 1': {SPELLING}"}]
+
+
+def test_a_promotion_file_names_a_badly_spelled_sku_in_its_list(seeded: Engine) -> None:
+    text = (
+        "id,name,kind,skus,percent,valid_from,valid_until\n"
+        "P-1,Dobra,percent_off,MLK-1|CHS 1,10,2026-04-01T00:00:00Z,2026-04-08T00:00:00Z\n"
+    )
+    with (
+        pytest.raises(ImportRejectedError) as caught,
+        session_factory(seeded)() as session,
+        session.begin(),
+    ):
+        import_promotions(session, text, currency="PLN", imported_by="t", now=START)
+    assert caught.value.fields["problems"] == [{"line": 2, "reason": f"skus 'CHS 1': {SPELLING}"}]
+    assert _count(seeded, PromotionRow) == 0
+
+
+def test_a_publication_naming_a_badly_spelled_sku_is_422(api: Api) -> None:
+    body = {
+        "title": "spelling",
+        "items": [
+            {"action": "set_price", "sku": "MLK 1", "amount": "3.49"},
+            {
+                "action": "upsert_promotion",
+                "promotion_id": "P-1",
+                "kind": "percent_off",
+                "percent": "10",
+                "skus": ["MLK|1"],
+            },
+        ],
+    }
+    response = api.client.post("/api/v1/publications", headers=api.headers("pricing"), json=body)
+    assert response.status_code == 422, response.text
+    problems = response.json()["error"]["problems"]
+    assert len(problems) == 2, problems
