@@ -21,6 +21,7 @@ from rendering.errors import TemplateError
 from rendering.fonts import Weight
 
 __all__ = [
+    "TEMPLATE_KEYS",
     "Align",
     "Condition",
     "Fill",
@@ -123,10 +124,21 @@ def template_from_json(text: str) -> Template:
     return template_from_dict(data)
 
 
+# A key outside these (a typo of `size_class`, a region's `min_text_px` written for the
+# whole template) would be stored and silently mean nothing: refused, as a region's are.
+TEMPLATE_KEYS = ("id", "version", "size_class", "regions")
+
+
 def template_from_dict(data: Mapping[str, object]) -> Template:
     template_id = data.get("id")
     if not isinstance(template_id, str) or not template_id:
         raise TemplateError("?", "'id' must be a non-empty string")
+    unknown = set(data) - set(TEMPLATE_KEYS)
+    if unknown:
+        raise TemplateError(
+            template_id,
+            f"unknown keys {sorted(unknown)}: a template has {', '.join(TEMPLATE_KEYS)}",
+        )
     version = data.get("version")
     if not isinstance(version, int) or isinstance(version, bool) or version < 1:
         raise TemplateError(template_id, "'version' must be a positive integer")

@@ -14,7 +14,7 @@ from esl.db.template_models import LabelTemplateRow
 from esl.errors import InvalidItemError, NotFoundError
 from rendering.display_models import DisplayModel
 from rendering.errors import TemplateError
-from rendering.templates import Template, default_template, template_from_dict
+from rendering.templates import TEMPLATE_KEYS, Template, default_template, template_from_dict
 
 __all__ = [
     "STANDARD",
@@ -75,11 +75,17 @@ def load_templates(session: Session, names: Collection[str]) -> dict[str, Templa
     if not wanted:
         return {}
     return {
-        row.name: template_from_dict(row.definition)
+        row.name: template_from_dict(_known_keys(row.definition))
         for row in session.scalars(
             select(LabelTemplateRow).where(LabelTemplateRow.name.in_(wanted))
         )
     }
+
+
+def _known_keys(definition: Mapping[str, Any]) -> dict[str, Any]:
+    # A definition stored before unknown top-level keys were refused may hold some; they
+    # never meant anything, and must not stop its labels from being drawn now.
+    return {key: value for key, value in definition.items() if key in TEMPLATE_KEYS}
 
 
 def template_for(name: str, model: DisplayModel, stored: Mapping[str, Template]) -> Template:

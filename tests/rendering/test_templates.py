@@ -113,6 +113,9 @@ def test_a_template_that_leaves_out_the_price_or_unit_price_says_so() -> None:
         ({"version": 0}, "'version'"),
         ({"regions": []}, "'regions'"),
         ({"size_class": "huge"}, "size_class"),
+        ({"sizeclass": "large"}, "unknown keys ['sizeclass']: a template has id, version, "
+                                 "size_class, regions"),
+        ({"min_text_px": 14}, "unknown keys ['min_text_px']"),
         ({"regions": [{"fill": "price", "box": [0.5, 0, 0.6, 1]}]}, "leaves the canvas"),
         ({"regions": [{"fill": "price", "box": [0, 0, 1]}]}, "'box'"),
         ({"regions": [{"fill": "horoscope", "box": [0, 0, 1, 1]}]}, "horoscope"),
