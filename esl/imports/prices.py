@@ -24,7 +24,6 @@ from esl.db.repositories import (
     driver_rows,
     in_chunks,
     load_catalogue_slice,
-    load_ledger_for_skus,
     raw,
 )
 from esl.imports.csv_fields import (
@@ -43,7 +42,12 @@ from esl.imports.report import ImportReport
 from esl.imports.windows import Window, first_overlap
 from esl.planning_queue import later_instants, record_published_change
 from esl.services.ledger_instants import begin_price_write
-from esl.services.ledger_recording import LedgerPlan, plan_ledger, write_ledger_entries
+from esl.services.ledger_recording import (
+    LedgerPlan,
+    load_planning_ledger,
+    plan_ledger,
+    write_ledger_plan,
+)
 from pricing.catalogue import Catalogue
 from pricing.errors import PricingError
 from pricing.products import Channel
@@ -253,9 +257,7 @@ def import_prices(
             later=later_instants(session, rules=[*inserts, *updates], after=now),
         )
         _write(session, inserts, updates, publication_id)
-        write_ledger_entries(
-            session, ledger.entries, publication_id=publication_id, source="import", now=now
-        )
+        write_ledger_plan(session, ledger, publication_id=publication_id, source="import", now=now)
     return parsed.report(
         "prices", inserted=len(inserts), updated=len(updates), publication_id=publication_id
     )
@@ -265,12 +267,12 @@ def _shelves_changed(
     ledger: LedgerPlan, changed: list[PriceLine], *, record_ledger: bool
 ) -> tuple[set[tuple[str, str]], set[str]]:
     """The (SKU, store) shelves and the SKUs on every shelf whose labels the import may
-    change now. With the ledger, exactly the store keys whose applied price changed.
+    change now. With the ledger, exactly the store keys whose applied price changed (now,
+    or at a later instant written ahead that the import replanned).
     Without it (a bulk load) those keys are not worked out, so every shelf a changed
     store-channel rule may price is planned: the planner sends only what differs."""
     if record_ledger:
-        keys = (entry.key for entry in ledger.entries)
-        return {(key.sku, key.store) for key in keys if key.channel is Channel.STORE}, set()
+        return ledger.shelves(), set()
     on_shelves = [line for line in changed if line.channel in (None, Channel.STORE.value)]
     return (
         {(line.sku, line.store) for line in on_shelves if line.store is not None},
@@ -345,8 +347,8 @@ def _check_with_engine(
         if after is None or problems.total:
             continue
         if record_ledger:
-            ledger = load_ledger_for_skus(session, chunk)
-            plan_ledger(base, after, at=now, ledger=ledger, into=recorded)
+            ledger, ahead = load_planning_ledger(session, chunk, at=now, now=now)
+            plan_ledger(base, after, at=now, ledger=ledger, into=recorded, ahead=ahead)
     first_line = {line.sku: number for number, line in sorted(lines.values(), reverse=True)}
     problems.add_sku_refusals(recorded.problems, first_line)
     return recorded

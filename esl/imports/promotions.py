@@ -11,7 +11,7 @@ from sqlalchemy.orm import Session
 
 from esl.db.mapping import promotion_target_values, promotion_values
 from esl.db.models import PromotionRow, PromotionTargetRow, core_table
-from esl.db.repositories import load_catalogue_slice, load_ledger_for_skus, load_promotions
+from esl.db.repositories import load_catalogue_slice, load_promotions
 from esl.imports.csv_fields import (
     BadRowError,
     CsvFile,
@@ -30,7 +30,12 @@ from esl.imports.references import ImportReferences
 from esl.imports.report import ImportReport
 from esl.planning_queue import later_instants, promotion_reach, record_published_change
 from esl.services.ledger_instants import begin_price_write
-from esl.services.ledger_recording import LedgerPlan, plan_ledger, write_ledger_entries
+from esl.services.ledger_recording import (
+    LedgerPlan,
+    load_planning_ledger,
+    plan_ledger,
+    write_ledger_plan,
+)
 from esl.services.publication_commands import (
     MAX_PROMOTION_COUNT,
     MAX_PROMOTION_PRIORITY,
@@ -219,9 +224,7 @@ def import_promotions(
             later=later_instants(session, promotions=written, after=now),
         )
         write_promotions(session, inserts, updates, publication_id)
-        write_ledger_entries(
-            session, ledger.entries, publication_id=publication_id, source="import", now=now
-        )
+        write_ledger_plan(session, ledger, publication_id=publication_id, source="import", now=now)
     return parsed.report(
         "promotions", inserted=len(inserts), updated=len(updates), publication_id=publication_id
     )
@@ -247,8 +250,8 @@ def _ledger_entries(
     except PricingError as error:
         problems.add_engine_refusal(error, lines, field="promotion_id")
         return recorded
-    ledger = load_ledger_for_skus(session, sorted(reached))
-    plan_ledger(base, after, at=now, ledger=ledger, into=recorded)
+    ledger, ahead = load_planning_ledger(session, sorted(reached), at=now, now=now)
+    plan_ledger(base, after, at=now, ledger=ledger, into=recorded, ahead=ahead)
     first_line: dict[str, int] = {}
     for number, promotion in sorted(lines.values(), reverse=True):
         first_line.update(dict.fromkeys(promotion.skus, number))

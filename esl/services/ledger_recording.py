@@ -1,9 +1,10 @@
 """Recording applied prices: what changed between two catalogues at an instant, as entries.
 
-Used by publications and by price imports alike, so both leave the ledger right for the
-30-day prior price; and what applies at an instant that arrives by itself (a promotion
-or rule starting or ending later, `esl.services.ledger_instants`) or when a store moves
-to another zone (`esl.services.stores`), by `record_applied_prices`.
+Used by publications and by price and promotion imports alike, so all leave the ledger
+right for the 30-day prior price, the entries written ahead for later instants included;
+and what applies at an instant that arrives by itself (a promotion or rule starting or
+ending later, `esl.services.ledger_instants`) or when a store moves to another zone
+(`esl.services.stores`), by `record_applied_prices`.
 """
 
 from __future__ import annotations
@@ -20,7 +21,12 @@ from esl.db.mapping import ledger_entry_values
 from esl.db.models import LedgerEntryRow, core_table
 from esl.db.repositories import CHUNK, in_chunks
 from esl.db.repositories.catalogue import load_catalogue_slice
-from esl.db.repositories.ledger import entries_at, load_ledger_for_skus, remove_entries_at
+from esl.db.repositories.ledger import (
+    entries_at,
+    load_ledger_for_skus,
+    remove_entries,
+    remove_entries_at,
+)
 from pricing.catalogue import Catalogue
 from pricing.errors import EslError, NoApplicablePriceError
 from pricing.impact import change_impact
@@ -28,13 +34,18 @@ from pricing.ledger import LedgerEntry, PriceKey, PriceLedger
 from pricing.money import Money
 from pricing.products import Channel
 from pricing.resolution import resolve_key
+from pricing.resolved import ResolvedPrice
 
 __all__ = [
     "LedgerPlan",
+    "load_planning_ledger",
     "plan_ledger",
     "record_applied_prices",
     "record_moved_keys",
+    "replan_written_ahead",
     "write_ledger_entries",
+    "write_ledger_plan",
+    "written_ahead_by_instant",
 ]
 
 # Which keys changed is judged on their resolved labels, and resolving writes label texts
@@ -49,31 +60,141 @@ WRITE_BATCH = 5_000
 class LedgerPlan:
     changed_keys: list[PriceKey] = field(default_factory=list)
     entries: list[LedgerEntry] = field(default_factory=list)
+    # Entries written ahead of their instant that no longer say what will apply then:
+    # deleted before `entries` (which hold their replacements, if any) are written.
+    withdrawn_ahead: list[LedgerEntry] = field(default_factory=list)
     problems: list[dict[str, Any]] = field(default_factory=list)
 
     def impact(self) -> dict[str, int]:
         """What the plan puts in its publication's impact, for a price and a promotion
-        import alike: the keys whose label price changes, the ledger entries written."""
-        return {"prices_changed": len(self.changed_keys), "ledger_entries": len(self.entries)}
+        import alike: the keys whose label price changes, the ledger entries written, and
+        the entries written ahead for later instants that it replaced or removed."""
+        return {
+            "prices_changed": len(self.changed_keys),
+            "ledger_entries": len(self.entries),
+            "ledger_entries_ahead_replaced": len(self.withdrawn_ahead),
+        }
+
+    def shelves(self) -> set[tuple[str, str]]:
+        """The (SKU, store) shelves whose store price the plan records or stops recording,
+        at its instant or a later one written ahead: their labels must be planned again
+        (one holding a flip to a price that will not be charged too)."""
+        return {
+            (entry.key.sku, entry.key.store)
+            for entry in (*self.entries, *self.withdrawn_ahead)
+            if entry.key.channel is Channel.STORE
+        }
+
+
+def load_planning_ledger(
+    session: Session, skus: Collection[str], *, at: datetime, now: datetime
+) -> tuple[PriceLedger, PriceLedger]:
+    """The ledger of `skus` a change at `at` is planned against, and the entries written
+    ahead that it may have to plan again (`plan_ledger`'s `ahead`).
+
+    A publication effective later writes its entries when it is published: entries of
+    instants still to come are what will apply then as far as is known, not what was
+    charged. Those from `at` on belong to the change's own future; an entry at `at` itself
+    is one of them only when `at` is still ahead (at the present instant, it records what
+    applies now, and a second entry there is refused)."""
+    if at > now:
+        return (
+            load_ledger_for_skus(session, skus, before=at),
+            load_ledger_for_skus(session, skus, since=at),
+        )
+    return (
+        load_ledger_for_skus(session, skus, up_to=at),
+        load_ledger_for_skus(session, skus, after=at),
+    )
 
 
 def plan_ledger(
-    before: Catalogue, after: Catalogue, *, at: datetime, ledger: PriceLedger, into: LedgerPlan
+    before: Catalogue,
+    after: Catalogue,
+    *,
+    at: datetime,
+    ledger: PriceLedger,
+    into: LedgerPlan,
+    ahead: PriceLedger | None = None,
 ) -> None:
     """Add to `into` every key whose label changes at `at`, and the entry its new price needs.
 
-    `ledger` is appended to as entries are planned; an entry that would rewrite the past
-    (the key's ledger already runs beyond `at`) becomes a problem instead.
+    `ledger` (what applied up to `at`) is appended to as entries are planned; an entry
+    that would rewrite the past (the key's ledger already runs to `at` or beyond) becomes a
+    problem instead. `ahead` holds the entries written ahead for instants from `at` on
+    (`load_planning_ledger`): an entry written ahead at `at` itself gives way to the
+    change's own, and the later ones are planned again (`replan_written_ahead`).
     """
     changed = change_impact(before, after, at=at, ledger=ledger, locale=LEDGER_TEXT_LOCALE)
-    for key in sorted(changed, key=lambda k: (k.sku, k.store, k.channel.value)):
-        into.changed_keys.append(key)
+    into.changed_keys += sorted(changed, key=_key_order)
+    written_ahead = written_ahead_by_instant(ahead) if ahead is not None else {}
+    replanned = _plan_instant(
+        after, changed, at=at, written=written_ahead.pop(at, {}), ledger=ledger, into=into
+    )
+    replan_written_ahead(after, written_ahead, replanned=replanned, ledger=ledger, into=into)
+
+
+def replan_written_ahead(
+    catalogue: Catalogue,
+    written_ahead: dict[datetime, dict[PriceKey, LedgerEntry]],
+    *,
+    replanned: set[PriceKey],
+    ledger: PriceLedger,
+    into: LedgerPlan,
+) -> None:
+    """Plan again, in `catalogue` and in time order, the entries written ahead for later
+    instants (`written_ahead`, instant -> key -> entry) after a change whose entries up to
+    them `ledger` holds, `replanned` the keys whose ledger the change altered.
+
+    At each instant, every key with an entry written ahead then, and every key of
+    `replanned`, gets what applies then against its ledger before it: an entry written
+    ahead that no longer says so is replaced or withdrawn (`into.withdrawn_ahead`), one
+    that still does is kept. Other keys get no entry ahead: a promotion or rule starting
+    or ending later is recorded when its instant arrives (`esl.services.ledger_instants`).
+    """
+    for instant in sorted(written_ahead):
+        written = written_ahead[instant]
+        replanned |= _plan_instant(
+            catalogue,
+            set(written) | replanned,
+            at=instant,
+            written=written,
+            ledger=ledger,
+            into=into,
+        )
+
+
+def written_ahead_by_instant(ledger: PriceLedger) -> dict[datetime, dict[PriceKey, LedgerEntry]]:
+    """The entries of `ledger` by instant, then key."""
+    found: dict[datetime, dict[PriceKey, LedgerEntry]] = {}
+    for key in sorted(ledger.keys(), key=_key_order):
+        for entry in ledger.entries(key):
+            found.setdefault(entry.effective_from, {})[key] = entry
+    return found
+
+
+def _plan_instant(
+    catalogue: Catalogue,
+    keys: Collection[PriceKey],
+    *,
+    at: datetime,
+    written: dict[PriceKey, LedgerEntry],
+    ledger: PriceLedger,
+    into: LedgerPlan,
+) -> set[PriceKey]:
+    """Plan the entries of `keys` at `at` in `catalogue` against `ledger` (appended to),
+    in the place of those `written` ahead there; the keys whose ledger changed. An entry
+    written ahead for a key not in `keys` is kept: neither its price then nor its history
+    before it changed."""
+    written = dict(written)
+    changed: set[PriceKey] = set()
+    for key in sorted(keys, key=_key_order):
+        existing = written.pop(key, None)
+        resolved = _resolved_or_none(catalogue, key, at=at, ledger=ledger)
         try:
-            resolved = resolve_key(after, key, at=at, ledger=ledger, locale=LEDGER_TEXT_LOCALE)
-        except NoApplicablePriceError:
-            resolved = None  # the key lost its price: recorded as a withdrawal
-        try:
-            entry = ledger.record(resolved) if resolved is not None else ledger.withdraw(key, at=at)
+            planned = (
+                ledger.record(resolved) if resolved is not None else ledger.withdraw(key, at=at)
+            )
         except EslError as error:
             into.problems.append(
                 {
@@ -86,8 +207,58 @@ def plan_ledger(
                 }
             )
             continue
-        if entry is not None:
-            into.entries.append(entry)
+        if _replan_ahead(existing, planned, into):
+            changed.add(key)
+    for entry in written.values():
+        ledger.append(entry)
+    return changed
+
+
+def _resolved_or_none(
+    catalogue: Catalogue, key: PriceKey, *, at: datetime, ledger: PriceLedger
+) -> ResolvedPrice | None:
+    """What applies to `key` at `at`; None when it has no price (recorded as a withdrawal)."""
+    try:
+        return resolve_key(catalogue, key, at=at, ledger=ledger, locale=LEDGER_TEXT_LOCALE)
+    except NoApplicablePriceError:
+        return None
+
+
+def _replan_ahead(
+    written: LedgerEntry | None, planned: LedgerEntry | None, into: LedgerPlan
+) -> bool:
+    """Put the `planned` entry (or None) in the place of the one `written` ahead at its
+    instant (or None); whether the key's ledger changes."""
+    if written is not None and planned is not None and _same_entry(written, planned):
+        return False
+    if written is not None:
+        into.withdrawn_ahead.append(written)
+    if planned is not None:
+        into.entries.append(planned)
+    return written is not None or planned is not None
+
+
+def _same_entry(left: LedgerEntry, right: LedgerEntry) -> bool:
+    return (left.price, left.regular_price, left.promotion_id) == (
+        right.price,
+        right.regular_price,
+        right.promotion_id,
+    )
+
+
+def _key_order(key: PriceKey) -> tuple[str, str, str]:
+    return (key.sku, key.store, key.channel.value)
+
+
+def write_ledger_plan(
+    session: Session, plan: LedgerPlan, *, publication_id: int | None, source: str, now: datetime
+) -> int:
+    """Write `plan`: the entries written ahead that it replaces or withdraws go first
+    (one entry per key and instant), then its entries; the number written."""
+    remove_entries(session, ((entry.key, entry.effective_from) for entry in plan.withdrawn_ahead))
+    return write_ledger_entries(
+        session, plan.entries, publication_id=publication_id, source=source, now=now
+    )
 
 
 def write_ledger_entries(
@@ -120,9 +291,10 @@ def record_moved_keys(
     """After products or stores moved (to another category or zone; flushed): the ledger
     entries, at `at`, of every key of `skus` in `stores` (every store when None), each
     channel, whose applied price the move changed; `opened`: stores among them created
-    in this transaction, which have no ledger yet. The catalogue is read `chunk` SKUs at
-    a time: each read holds every rule and promotion of its SKUs (with `stores`, only the
-    rules that can apply in them)."""
+    in this transaction, which have no ledger yet; and those written ahead for later
+    instants of these keys that the move changes (`_replan_moved_ahead`). The catalogue is
+    read `chunk` SKUs at a time: each read holds every rule and promotion of its SKUs (with
+    `stores`, only the rules that can apply in them)."""
     session.flush()
     entries: list[LedgerEntry] = []
     for part in in_chunks(sorted(skus), chunk):
@@ -133,7 +305,7 @@ def record_moved_keys(
             for store in (catalogue.stores if stores is None else stores)
             for channel in Channel
         ]
-        entries += record_applied_prices(
+        moved = record_applied_prices(
             session,
             catalogue,
             keys,
@@ -143,7 +315,58 @@ def record_moved_keys(
             now=at,
             without_ledger=opened,
         )
+        entries += moved
+        entries += _replan_moved_ahead(
+            session,
+            catalogue,
+            keys,
+            moved=moved,
+            stores=stores,
+            at=at,
+            source=source,
+            publication_id=publication_id,
+        )
     return entries
+
+
+def _replan_moved_ahead(
+    session: Session,
+    catalogue: Catalogue,
+    keys: Collection[PriceKey],
+    *,
+    moved: Collection[LedgerEntry],
+    stores: Collection[str] | None,
+    at: datetime,
+    source: str,
+    publication_id: int | None,
+) -> list[LedgerEntry]:
+    """After a move recorded its entries at `at` (written): the entries written ahead for
+    later instants of `keys` planned again in `catalogue` (`replan_written_ahead`), as a
+    publication plans those it reaches; the entries written. A store moved into a zone
+    with its own price no longer takes a national rise published for next week."""
+    wanted = set(keys)
+    skus = {key.sku for key in wanted}
+    only = None if stores is None or len(stores) > CHUNK else stores
+    ahead = load_ledger_for_skus(session, skus, stores=only, after=at)
+    written_ahead = {
+        instant: {key: entry for key, entry in written.items() if key in wanted}
+        for instant, written in written_ahead_by_instant(ahead).items()
+    }
+    written_ahead = {instant: written for instant, written in written_ahead.items() if written}
+    if not written_ahead:
+        return []
+    reached = {key.sku for written in written_ahead.values() for key in written}
+    ledger = load_ledger_for_skus(session, reached, stores=only, up_to=at)
+    plan = LedgerPlan()
+    replan_written_ahead(
+        catalogue,
+        written_ahead,
+        replanned={entry.key for entry in moved if entry.key.sku in reached},
+        ledger=ledger,
+        into=plan,
+    )
+    write_ledger_plan(session, plan, publication_id=publication_id, source=source, now=at)
+    return plan.entries
 
 
 def record_applied_prices(

@@ -8,7 +8,10 @@ ledger entries in the caller's transaction, so all of it applies or none does.
 
 The past cannot be rewritten: the effective instant may not lie before "now", rules are
 ended at that instant rather than edited, a promotion already running cannot be
-replaced, and the ledger refuses an entry earlier than one it already holds.
+replaced, and the ledger refuses an entry earlier than one it already holds for an
+instant passed. Entries written ahead for an instant still to come (by a publication
+effective later) are plans: a publication that changes what applies then plans them
+again (`plan_ledger`), so a price published ahead can be corrected or cancelled.
 """
 
 from __future__ import annotations
@@ -32,7 +35,7 @@ from esl.db.models import (
     PublicationRow,
     core_table,
 )
-from esl.db.repositories import load_catalogue_slice, load_ledger_for_skus
+from esl.db.repositories import load_catalogue_slice
 from esl.db.repositories.rows import row_or_not_found
 from esl.errors import (
     InvalidItemError,
@@ -50,7 +53,12 @@ from esl.planning_queue import (
 )
 from esl.services.amounts import require_minor_unit
 from esl.services.ledger_instants import begin_price_write
-from esl.services.ledger_recording import LedgerPlan, plan_ledger, write_ledger_entries
+from esl.services.ledger_recording import (
+    LedgerPlan,
+    load_planning_ledger,
+    plan_ledger,
+    write_ledger_plan,
+)
 from esl.services.publication_commands import (
     ACTIONS,
     EndPrice,
@@ -63,7 +71,6 @@ from esl.services.publication_commands import (
 )
 from pricing.catalogue import Catalogue
 from pricing.errors import EslError
-from pricing.ledger import LedgerEntry
 from pricing.money import Money
 from pricing.products import Channel
 from pricing.promotions import Promotion
@@ -101,7 +108,7 @@ class Plan:
     promotions_removed: set[str] = field(default_factory=set)
     touched_skus: set[str] = field(default_factory=set)
     problems: list[dict[str, Any]] = field(default_factory=list)
-    ledger_entries: list[LedgerEntry] = field(default_factory=list)
+    ledger: LedgerPlan = field(default_factory=LedgerPlan)
     changed_keys: list[tuple[str, str, str]] = field(default_factory=list)
 
     def refuse(self, item: int | None, reason: str, **fields: Any) -> None:
@@ -188,7 +195,7 @@ def plan_publication(
         except EslError as error:
             plan.refuse(index, error.message, code=error.code)
     if not plan.problems:
-        _impact(session, plan)
+        _impact(session, plan, now)
     return plan
 
 
@@ -400,14 +407,17 @@ def _promotion(command: UpsertPromotion, at: datetime, currency: str) -> Promoti
     )
 
 
-def _impact(session: Session, plan: Plan) -> None:
-    """The keys whose label changes at the effective instant, and their ledger entries."""
+def _impact(session: Session, plan: Plan, now: datetime) -> None:
+    """The keys whose label changes at the effective instant, and their ledger entries
+    (with those written ahead for later instants that the change replaces or removes)."""
     skus = sorted(s for s in plan.touched_skus if s in plan.result.products)
-    ledger = load_ledger_for_skus(session, skus)
+    ledger, ahead = load_planning_ledger(session, skus, at=plan.effective_at, now=now)
     recorded = LedgerPlan()
-    plan_ledger(plan.base, plan.result, at=plan.effective_at, ledger=ledger, into=recorded)
+    plan_ledger(
+        plan.base, plan.result, at=plan.effective_at, ledger=ledger, into=recorded, ahead=ahead
+    )
     plan.changed_keys = [(k.sku, k.channel.value, k.store) for k in recorded.changed_keys]
-    plan.ledger_entries = recorded.entries
+    plan.ledger = recorded
     plan.problems += recorded.problems
 
 
@@ -453,15 +463,13 @@ def publish_publication(
         )
     _write(session, plan, publication_id, now)
     # The hand-off to the pipeline, in this transaction: the shelves whose store price
-    # changes, and every SKU a promotion item reaches (its validity text may change).
+    # changes (then, or at a later instant written ahead: a label may hold a flip to a
+    # price that will not be charged), and every SKU a promotion item reaches (its
+    # validity text may change).
     queue_publication(
         session,
         publication_id,
-        shelves={
-            (entry.key.sku, entry.key.store)
-            for entry in plan.ledger_entries
-            if entry.key.channel is Channel.STORE
-        },
+        shelves=plan.ledger.shelves(),
         everywhere=promotion_item_skus(session, publication_id),
         effective_at=plan.effective_at,
         now=now,
@@ -496,7 +504,8 @@ def _impact_summary(session: Session, plan: Plan, *, listed: bool) -> dict[str, 
         "effective_at": plan.effective_at.isoformat(),
         "prices_changed": len(plan.changed_keys),
         "skus": len({sku for sku, _, _ in plan.changed_keys}),
-        "ledger_entries": len(plan.ledger_entries),
+        "ledger_entries": len(plan.ledger.entries),
+        "ledger_entries_ahead_replaced": len(plan.ledger.withdrawn_ahead),
         "labels_changed": len(labels),
         "labels": labels[:MAX_LISTED_LABELS],
     }
@@ -532,6 +541,6 @@ def _write(session: Session, plan: Plan, publication_id: int, now: datetime) -> 
         targets = [t for p in full for t in promotion_target_values(p)]
         if targets:
             session.execute(insert(core_table(PromotionTargetRow)), targets)
-    write_ledger_entries(
-        session, plan.ledger_entries, publication_id=publication_id, source="publication", now=now
+    write_ledger_plan(
+        session, plan.ledger, publication_id=publication_id, source="publication", now=now
     )

@@ -6,10 +6,13 @@ dispatcher, one test clock."""
 from __future__ import annotations
 
 from datetime import datetime, timedelta
+from decimal import Decimal
 
 import pytest
-from sqlalchemy import Engine
+from sqlalchemy import Engine, select
 
+from esl.db.models import LedgerEntryRow
+from rendering.encoding import content_hash
 from tests.pipeline.small_world import World
 from tests.support.pipeline import expected_planes, publish_flash_promotion, publish_prices
 
@@ -137,3 +140,48 @@ async def test_a_label_that_flipped_unheard_is_not_sent_its_image_again(world: W
     world.controller.plan_due_work()
     assert len(world.rows(label_id)) == sent_before  # nothing sent again
     assert _shows_what_is_due(world, label_id, at=world.clock.now)
+
+
+@pytest.mark.parametrize("instead", ["3.49", "2.79"], ids=["cancelled", "corrected"])
+async def test_a_flip_corrected_before_its_instant_never_shows_the_price_it_replaced(
+    world: World, instead: str
+) -> None:
+    """MLK-1 at 2.49 published for 50 minutes ahead and held by every label, then, before
+    its instant, published again for that instant at `instead` (the old 3.49: the change
+    cancelled). Before, the correction was refused (`ledger_order`, the ledger already
+    ran to the instant) and the shelves flipped to 2.49; now the labels are planned again
+    before the instant, no panel flips to 2.49 on its own clock nor shows it after, and the
+    ledger records only `instead`."""
+    await world.converge()
+    flip = world.publish_flip_ahead("2.49")
+    await world.converge()
+    with world.sessions() as session:
+        mistaken = {
+            label_id: content_hash(
+                expected_planes(session, label_id=label_id, sku=world.sku, at=flip)
+            ).hex()
+            for label_id in world.labels
+        }
+    assert all(world.state(label_id).desired_display_at == flip for label_id in world.labels)
+
+    world.clock.advance(timedelta(minutes=1))
+    publish_prices(world.sessions, {"MLK-1": instead}, now=world.clock.now, effective_at=flip)
+    await world.converge()
+    # The instant, on the labels' own clocks, before the controller hears of it.
+    world.clock.now = flip + timedelta(seconds=1)
+    for label_id in world.labels:
+        assert world.panel_hash(label_id) != mistaken[label_id]
+        assert _shows_what_is_due(world, label_id, at=world.clock.now)
+    await world.run_until(flip + timedelta(minutes=5))
+    for label_id in world.labels:
+        assert _shows_what_is_due(world, label_id, at=world.clock.now)
+    with world.sessions() as session:
+        shelf_at_flip = session.scalars(
+            select(LedgerEntryRow.amount).where(
+                LedgerEntryRow.sku == "MLK-1",
+                LedgerEntryRow.channel == "store",
+                LedgerEntryRow.store == "S01",
+                LedgerEntryRow.effective_at == flip,
+            )
+        ).all()
+    assert shelf_at_flip == ([] if instead == "3.49" else [Decimal(instead)])

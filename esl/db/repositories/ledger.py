@@ -28,6 +28,7 @@ __all__ = [
     "entries_at",
     "load_key_ledger",
     "load_ledger_for_skus",
+    "remove_entries",
     "remove_entries_at",
     "store_prices_since",
 ]
@@ -72,11 +73,14 @@ def load_ledger_for_skus(
     stores: Collection[str] | None = None,
     up_to: datetime | None = None,
     before: datetime | None = None,
+    since: datetime | None = None,
+    after: datetime | None = None,
     into: PriceLedger | None = None,
 ) -> PriceLedger:
-    """Every key's ledger for `skus` (only `channels` and `stores` when given, only the
-    entries effective at or before `up_to`, or strictly before `before`, when given), in
-    time order, in a new ledger or appended to `into` (which must not hold these SKUs yet)."""
+    """Every key's ledger for `skus` (only `channels` and `stores` when given; only the
+    entries effective at or before `up_to`, strictly before `before`, at or after `since`,
+    strictly after `after`, when given), in time order, in a new ledger or appended to
+    `into` (which must not hold these SKUs yet)."""
     ledger = PriceLedger() if into is None else into
     statement = select(*_ENTRY_COLUMNS).order_by(*_KEY_ORDER)
     if channels is not None:
@@ -87,6 +91,10 @@ def load_ledger_for_skus(
         statement = statement.where(_ledger.c.effective_at <= up_to)
     if before is not None:
         statement = statement.where(_ledger.c.effective_at < before)
+    if since is not None:
+        statement = statement.where(_ledger.c.effective_at >= since)
+    if after is not None:
+        statement = statement.where(_ledger.c.effective_at > after)
     return _append_for_skus(session, ledger, statement, skus)
 
 
@@ -156,7 +164,13 @@ def _append_for_skus(
 def remove_entries_at(session: Session, keys: Iterable[PriceKey], *, at: datetime) -> None:
     """Delete the entries of `keys` effective exactly at `at`: only for entries written
     ahead of an instant that has now arrived and says otherwise (docs/pricing.md)."""
-    for key in keys:
+    remove_entries(session, ((key, at) for key in keys))
+
+
+def remove_entries(session: Session, entries: Iterable[tuple[PriceKey, datetime]]) -> None:
+    """Delete the entry of each (key, instant): only for entries written ahead of their
+    instant that no longer say what will apply then (docs/pricing.md)."""
+    for key, at in entries:
         session.execute(
             _ledger.delete().where(
                 _ledger.c.sku == key.sku,

@@ -1,0 +1,290 @@
+"""A price change published ahead (effective next week) neither blocks the other price
+changes of its SKU until its instant nor is beyond correction before it starts; and the
+ledger keeps no entry for a price that will not be charged (SQLite, and PostgreSQL when
+configured).
+
+Before, the entries a publication ahead writes at its instant made every later
+publication, promotion file or price file touching the SKU plan against a ledger that
+already ran to that instant: each was refused with `ledger_order` ("would rewrite the
+past") although every instant involved lay in the future, so a mistaken future price could
+not be cancelled before it was charged and shown. docs/pipeline.md ("A change for now
+keeps the changes ahead"), docs/api.md (`set_price` "ends the rule of that exact scope in
+force at the effective instant ... and adds the new one from it") and the code's
+`_end_rule_in_force` ("or drop one that has not started") promised both.
+
+On day -90 CHS-1 costs 10.00; on day -10 a rise to 12.00 is published effective day -5.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+from decimal import Decimal
+from typing import Any
+
+from sqlalchemy import Engine, select
+
+from esl.db.engine import session_factory
+from esl.db.models import LedgerEntryRow, LedgerInstantRow
+from esl.imports import import_prices, import_promotions
+from esl.imports.stores import import_stores
+from esl.services.ledger_instants import record_due_instants
+from esl.services.quotes import quote
+from pricing import ResolvedPrice
+from tests.support.database import START
+from tests.support.pipeline import publish
+
+T0 = START + timedelta(days=100)
+STORES = ("S01", "S02", "S03")
+
+
+def day(n: float) -> datetime:
+    return T0 + timedelta(days=n)
+
+
+def _set_price(amount: str, **more: object) -> dict[str, object]:
+    return {"action": "set_price", "sku": "CHS-1", "amount": amount, **more}
+
+
+def _price_published_ahead(seeded: Engine, amount: str = "12.00") -> int:
+    sessions = session_factory(seeded)
+    publish(sessions, [_set_price("10.00")], now=day(-90))
+    # On day -10 the pricing team publishes `amount` effective on day -5.
+    return publish(sessions, [_set_price(amount)], now=day(-10), effective_at=day(-5))
+
+
+def _shelf_price(seeded: Engine, at: datetime, store: str = "S01") -> ResolvedPrice:
+    with session_factory(seeded)() as session:
+        return quote(
+            session,
+            sku="CHS-1",
+            store=store,
+            channel="store",
+            at=at,
+            locale="pl_PL",
+            currency="PLN",
+        )
+
+
+def _entries_at(seeded: Engine, at: datetime) -> dict[tuple[str, str], Decimal | None]:
+    """(channel, store) -> the amount CHS-1's ledger holds at exactly `at` (None: withdrawn)."""
+    with session_factory(seeded)() as session:
+        rows = session.scalars(
+            select(LedgerEntryRow).where(
+                LedgerEntryRow.sku == "CHS-1", LedgerEntryRow.effective_at == at
+            )
+        )
+        return {(row.channel, row.store): row.amount for row in rows}
+
+
+def _every_key(amount: Decimal | None) -> dict[tuple[str, str], Decimal | None]:
+    return {(channel, store): amount for channel in ("store", "web", "app") for store in STORES}
+
+
+def _arrives(seeded: Engine, at: datetime) -> int:
+    """The controller's look just after `at`: the entries it records for due instants."""
+    with session_factory(seeded).begin() as session:
+        return record_due_instants(session, now=at + timedelta(minutes=1), currency="PLN")
+
+
+def test_a_promotion_for_now_is_accepted_beside_a_price_change_published_ahead(
+    seeded: Engine,
+) -> None:
+    _price_published_ahead(seeded)
+    sessions = session_factory(seeded)
+    # Day -9: a two-day 10 % promotion, starting now and ending before the rise.
+    publish(
+        sessions,
+        [
+            {
+                "action": "upsert_promotion",
+                "promotion_id": "FLASH",
+                "kind": "percent_off",
+                "percent": "10",
+                "skus": ["CHS-1"],
+                "valid_until": day(-7).isoformat(),
+            }
+        ],
+        now=day(-9),
+    )
+    assert _shelf_price(seeded, day(-9) + timedelta(hours=1)).price.amount == Decimal("9.00")
+    assert _entries_at(seeded, day(-9)) == _every_key(Decimal("9.00"))
+    assert _entries_at(seeded, day(-5)) == _every_key(Decimal("12.00"))  # the rise, kept
+
+
+def test_a_promotion_running_across_the_rise_is_recorded_off_the_new_price(
+    seeded: Engine,
+) -> None:
+    _price_published_ahead(seeded)
+    publish(
+        session_factory(seeded),
+        [
+            {
+                "action": "upsert_promotion",
+                "promotion_id": "LONG",
+                "kind": "percent_off",
+                "percent": "10",
+                "skus": ["CHS-1"],
+            }
+        ],
+        now=day(-9),
+    )
+    # The entries written ahead said 12.00; from day -5 the shelf charges 10 % off it.
+    assert _entries_at(seeded, day(-5)) == _every_key(Decimal("10.80"))
+    assert _shelf_price(seeded, day(-5)).price.amount == Decimal("10.80")
+    assert _arrives(seeded, day(-5)) == 0  # what was written ahead is what applies
+
+
+def test_a_store_price_for_now_is_accepted_beside_a_national_change_published_ahead(
+    seeded: Engine,
+) -> None:
+    _price_published_ahead(seeded)
+    publish(session_factory(seeded), [_set_price("9.50", store="S01")], now=day(-9))
+    assert _shelf_price(seeded, day(-9) + timedelta(hours=1)).price.amount == Decimal("9.50")
+    # S01 keeps its own 9.50 past the national rise: nothing changes there on day -5.
+    assert _shelf_price(seeded, day(-5), "S01").price.amount == Decimal("9.50")
+    assert _shelf_price(seeded, day(-5), "S02").price.amount == Decimal("12.00")
+    ahead = _entries_at(seeded, day(-5))
+    assert ahead == {k: v for k, v in _every_key(Decimal("12.00")).items() if k[1] != "S01"}
+    assert _arrives(seeded, day(-5)) == 0
+
+
+def test_a_price_published_ahead_can_be_corrected_before_it_starts(seeded: Engine) -> None:
+    _price_published_ahead(seeded)
+    # Day -9: the rise was a mistake; the price from day -5 is to be 11.00, not 12.00.
+    publish(session_factory(seeded), [_set_price("11.00")], now=day(-9), effective_at=day(-5))
+    assert _shelf_price(seeded, day(-5) + timedelta(hours=1)).price.amount == Decimal("11.00")
+    assert _entries_at(seeded, day(-5)) == _every_key(Decimal("11.00"))
+    assert _arrives(seeded, day(-5)) == 0
+    assert _entries_at(seeded, day(-5)) == _every_key(Decimal("11.00"))
+
+
+def test_a_cancelled_price_is_never_recorded_and_leaves_the_30_day_low_alone(
+    seeded: Engine,
+) -> None:
+    """A drop to 8.00 published ahead and cancelled (10.00 again from its instant) before
+    it starts: had its entries stayed, a 10 % promotion at 9.00 three days later would be
+    compared with an 8.00 never charged, and not announced."""
+    ahead = _price_published_ahead(seeded, "8.00")
+    assert _entries_at(seeded, day(-5)) == _every_key(Decimal("8.00"))
+    publish(session_factory(seeded), [_set_price("10.00")], now=day(-9), effective_at=day(-5))
+    assert _entries_at(seeded, day(-5)) == {}
+    # The instant arrives: nothing is recorded for it, by the look or the next writer.
+    assert _arrives(seeded, day(-5)) == 0
+    with session_factory(seeded)() as session:
+        recorded = session.get(LedgerInstantRow, ahead)
+        assert recorded is not None
+        assert recorded.entries == 0
+    publish(
+        session_factory(seeded),
+        [
+            {
+                "action": "upsert_promotion",
+                "promotion_id": "TEN",
+                "kind": "percent_off",
+                "percent": "10",
+                "skus": ["CHS-1"],
+            }
+        ],
+        now=day(-2),
+    )
+    assert _entries_at(seeded, day(-5)) == {}
+    reduced = _shelf_price(seeded, day(-2) + timedelta(hours=1))
+    assert reduced.price.amount == Decimal("9.00")
+    assert reduced.prior_price is not None
+    assert reduced.prior_price.amount == Decimal("10.00")
+    assert reduced.announces_reduction
+
+
+def test_ending_the_price_at_the_instant_it_was_to_start_records_a_withdrawal(
+    seeded: Engine,
+) -> None:
+    """`end_price` at the rise's instant drops the rule that has not started; the national
+    10.00 was ended there by the rise, so from day -5 CHS-1 has no price, not 12.00."""
+    _price_published_ahead(seeded)
+    publish(
+        session_factory(seeded),
+        [{"action": "end_price", "sku": "CHS-1"}],
+        now=day(-9),
+        effective_at=day(-5),
+    )
+    assert _entries_at(seeded, day(-5)) == _every_key(None)
+    assert _arrives(seeded, day(-5)) == 0
+
+
+def _promotion_file(seeded: Engine, rows: str, *, now: datetime) -> None:
+    with session_factory(seeded).begin() as session:
+        import_promotions(
+            session,
+            "id,name,kind,skus,percent,valid_from,valid_until\n" + rows,
+            currency="PLN",
+            imported_by="test",
+            now=now,
+        )
+
+
+def test_a_promotion_file_is_accepted_beside_a_price_change_published_ahead(
+    seeded: Engine,
+) -> None:
+    _price_published_ahead(seeded)
+    _promotion_file(seeded, "F,Ser -10%,percent_off,CHS-1,10,,\n", now=day(-9))
+    assert _entries_at(seeded, day(-9)) == _every_key(Decimal("9.00"))
+    assert _entries_at(seeded, day(-5)) == _every_key(Decimal("10.80"))
+    assert _arrives(seeded, day(-5)) == 0
+
+
+def test_a_price_file_is_accepted_beside_a_price_change_published_ahead(
+    seeded: Engine,
+) -> None:
+    _price_published_ahead(seeded)
+    with session_factory(seeded).begin() as session:
+        import_prices(
+            session,
+            "sku,scope,store_or_zone,price,currency\nCHS-1,store,S01,9.50,PLN\n",
+            currency="PLN",
+            imported_by="test",
+            now=day(-9),
+        )
+    assert _shelf_price(seeded, day(-5), "S01").price.amount == Decimal("9.50")
+    ahead = _entries_at(seeded, day(-5))
+    assert ahead == {k: v for k, v in _every_key(Decimal("12.00")).items() if k[1] != "S01"}
+    assert _arrives(seeded, day(-5)) == 0
+
+
+def test_a_change_now_of_what_the_price_ahead_replaces_still_hands_over_at_its_instant(
+    seeded: Engine,
+) -> None:
+    """Not every change beside a price ahead reaches it: a store price that ends before the
+    rise leaves the rise's entries as they were written."""
+    _price_published_ahead(seeded)
+    until: dict[str, Any] = {"valid_until": day(-7).isoformat()}
+    publish(session_factory(seeded), [_set_price("9.50", store="S01", **until)], now=day(-9))
+    assert _entries_at(seeded, day(-5)) == _every_key(Decimal("12.00"))
+    assert _shelf_price(seeded, day(-6), "S01").price.amount == Decimal("10.00")
+
+
+def test_a_store_moved_to_a_zone_of_its_own_price_drops_the_national_rise_ahead(
+    seeded: Engine,
+) -> None:
+    """S01 moves on day -9 from north to south, whose own 9.00 outlasts the national rise:
+    the rise's entries written ahead for S01 go with the move, not at the instant."""
+    publish(session_factory(seeded), [_set_price("9.00", zone="south")], now=day(-91))
+    _price_published_ahead(seeded)
+    assert _entries_at(seeded, day(-5)) == {
+        k: v for k, v in _every_key(Decimal("12.00")).items() if k[1] != "S03"
+    }
+    with session_factory(seeded).begin() as session:
+        import_stores(
+            session,
+            "code,name,zone,time_zone\nS01,Gdańsk Oliwa,south,\n",
+            imported_by="test",
+            now=day(-9),
+            currency="PLN",
+        )
+    assert _entries_at(seeded, day(-9)) == {
+        (channel, "S01"): Decimal("9.00") for channel in ("store", "web", "app")
+    }
+    assert _entries_at(seeded, day(-5)) == {
+        (channel, "S02"): Decimal("12.00") for channel in ("store", "web", "app")
+    }
+    assert _shelf_price(seeded, day(-5), "S01").price.amount == Decimal("9.00")
+    assert _arrives(seeded, day(-5)) == 0
