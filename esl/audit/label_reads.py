@@ -170,7 +170,8 @@ _PANEL = (
     _states.c.confirmed_hash,
     _states.c.displayed_hash,
     _states.c.desired_hash,
-    raw(_states.c.desired_display_at),
+    _states.c.held_hash,
+    raw(_states.c.held_display_at),
     raw(_states.c.last_seen),
     _states.c.battery_mv,
     _states.c.clock_offset_ms,
@@ -194,18 +195,20 @@ class _PanelReader:
     ) -> Seen:
         """`planned_for_binding`: the image last planned was for the label's current
         binding (`Seen.planned_hash`)."""
-        gateway, confirmed, displayed, desired, raw_display_at, raw_seen, battery, offset = panel
+        (gateway, confirmed, displayed, desired, held, raw_held_at, raw_seen, battery, offset) = (
+            panel
+        )
         last_seen = self.instant(raw_seen)
-        if raw_display_at is None:
-            # No timed image: `panel_image` says the label's last word, else the confirmed
-            # image. Said here without the call: 100,000 labels an audit.
+        if raw_held_at is None:
+            # No timed image held: `panel_image` says the label's last word, else the
+            # confirmed image. Said here without the call: 100,000 labels an audit.
             shown = confirmed if displayed is None else displayed
         else:
             shown = panel_image(
                 confirmed=confirmed,
                 displayed=displayed,
-                desired=desired,
-                display_at=self.instant(raw_display_at),
+                held=held,
+                held_at=self.instant(raw_held_at),
                 last_seen=last_seen,
                 at=self.at,
                 clock_offset_ms=offset,

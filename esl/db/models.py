@@ -401,6 +401,12 @@ class LabelStateRow(Base):
     # when off by more than the clock tolerance (None: right as far as known): a timed
     # image flips by that clock (`esl.services.panel_image`, `label_clocks`).
     clock_offset_ms: Mapped[int | None] = mapped_column(BigInteger)
+    # The timed image the label acknowledged holding for a flip, and its instant on the
+    # label's clock: a fact of the label, kept until a later believed answer shows it no
+    # longer holds it (`esl.pipeline.held_flips`), whatever the plan says since. A flip
+    # withdrawn while the label was out of reach still happens on the panel.
+    held_hash: Mapped[str | None] = mapped_column(String(32))
+    held_display_at: Mapped[datetime | None] = mapped_column(UtcDateTime())
 
 
 class OutboxRow(Base):

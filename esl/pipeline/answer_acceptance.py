@@ -35,6 +35,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from enum import StrEnum
 
+from esl.pipeline.held_flips import note_heard_at
 from esl.pipeline.label_states import LabelState
 from gateways.protocol import FrameKind, LabelResponse, ReasonCode
 
@@ -123,6 +124,7 @@ def accept_claim(state: LabelState, response: LabelResponse) -> None:
     state.claim_sequence = response.sequence
     state.claim_label_time = response.label_time
     state.changed = True
+    note_heard_at(state, response.label_time)
 
 
 def health_is_newer(state: LabelState, response: LabelResponse) -> bool:

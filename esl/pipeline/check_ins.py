@@ -43,6 +43,7 @@ from sqlalchemy.orm import Session
 from esl.db.models import LabelAcknowledgementRow, LabelStateRow
 from esl.db.repositories import in_chunks
 from esl.delivery_states import OPEN_STATUSES
+from esl.pipeline.held_flips import forget_held_flip
 from esl.pipeline.label_states import LabelState
 from esl.pipeline.outbox_rows import OUTBOX
 from gateways.protocol import BasicStateFlag, LabelResponse
@@ -132,9 +133,18 @@ def check_in_verdict(
     return CheckInVerdict.OLDER if older else CheckInVerdict.NEWER
 
 
-def reconcile(state: LabelState, verdict: CheckInVerdict, *, shows: str | None) -> bool:
+def reconcile(
+    state: LabelState,
+    verdict: CheckInVerdict,
+    *,
+    shows: str | None,
+    holds_flip: bool | None = None,
+) -> bool:
     """Correct the record of a label whose panel differs; True when it must be planned
-    again (its desired content is forgotten, so planning sends it whatever is due)."""
+    again (its desired content is forgotten, so planning sends it whatever is due).
+
+    `holds_flip`: whether the label says it holds a timed image (the *pending display
+    update* flag of its signed Basic State); None: it does not say."""
     if verdict is CheckInVerdict.NEWER:
         # The label's newest word, with no update on its way (else it is EXPECTED): what
         # it shows is settled, so planning sends nothing if that is what is due.
@@ -144,6 +154,11 @@ def reconcile(state: LabelState, verdict: CheckInVerdict, *, shows: str | None) 
         state.confirmed_hash = None
     else:
         return False
+    if not holds_flip:
+        # The label says it holds no timed image (it lost it: a battery swapped), or
+        # is taken back to a past the record cannot name: the flip the record had it
+        # hold is gone. One that still holds it keeps it until an image replaces it.
+        forget_held_flip(state)
     state.desired_key = None
     state.desired_display_at = None
     state.changed = True
@@ -318,7 +333,8 @@ def weigh_check_ins(
         ):
             state.displayed_hash = shows  # what the next delta is drawn against
         recorded = state.confirmed_hash
-        if reconcile(state, verdict, shows=shows):
+        holds_flip = BasicStateFlag.PENDING_DISPLAY_UPDATE in response.flags
+        if reconcile(state, verdict, shows=shows, holds_flip=holds_flip):
             reconciled.append(label_id)
             log.warning(
                 "label %s shows %s, recorded as showing %s (%s check-in, sequence %d): "

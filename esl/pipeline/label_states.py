@@ -69,6 +69,9 @@ class LabelState:
     claim_label_time: datetime | None = None
     # The label's clock minus the controller's (ms) when last found off (`label_clocks`).
     clock_offset_ms: int | None = None
+    # The timed image the label acknowledged holding, and its instant (`held_flips`).
+    held_hash: str | None = None
+    held_display_at: datetime | None = None
     # Not columns: whether the row exists yet, and whether it changed since it was read.
     stored: bool = False
     changed: bool = False
@@ -115,6 +118,8 @@ ANSWERED_COLUMNS = frozenset(
         "claim_sequence",
         "claim_label_time",
         "clock_offset_ms",
+        "held_hash",
+        "held_display_at",
     }
 )
 # What planning may change (the rest is health, which only answers change).

@@ -51,6 +51,7 @@ from esl.pipeline.answer_acceptance import (
 from esl.pipeline.check_ins import CheckInVerdict, reconcile, weigh_check_ins
 from esl.pipeline.frames import full_image_frame, resigned_frame
 from esl.pipeline.gateway_reports import ReportHandling, take_gateway_reports
+from esl.pipeline.held_flips import note_answered_image
 from esl.pipeline.images import ImageStore
 from esl.pipeline.label_actions import answer_label_actions, signed_action_sequences
 from esl.pipeline.label_clocks import CLOCK_TOLERANCE, clock_offsets, request_clock_settings
@@ -540,7 +541,12 @@ class Settlement:
                 ):
                     entry.settle(OutboxStatus.SUPERSEDED, at=now)
         state.last_sequence = response.sequence
-        reconcile(state, CheckInVerdict.NEWER, shows=_hex(response.displayed_hash))
+        reconcile(
+            state,
+            CheckInVerdict.NEWER,
+            shows=_hex(response.displayed_hash),
+            holds_flip=BasicStateFlag.PENDING_DISPLAY_UPDATE in response.flags,
+        )
         if BasicStateFlag.PENDING_DISPLAY_UPDATE in response.flags:
             # It holds a timed image, likely one of the frames the record lost (a price
             # planned ahead whose publication was lost too): not settled on what it
@@ -637,6 +643,16 @@ class Settlement:
         verdict, parking = verdict_for(
             response, content_hash=row.content_hash, scheduled=row.display_at is not None
         )
+        if verdict is Verdict.ACKED and believed:
+            # What the label holds follows its own word, settled row or not: a late
+            # answer to a superseded image still put that image on the panel (or
+            # made it the flip the label holds).
+            note_answered_image(
+                state,
+                content_hash=row.content_hash,
+                display_at=row.display_at,
+                label_time=response.label_time,
+            )
         if row.status in _SETTLED:
             # Too late to matter: newer content was planned, or this is a duplicate. Its
             # content is acknowledged in the history only when the panel agrees.

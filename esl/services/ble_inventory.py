@@ -376,6 +376,7 @@ def _forget_panel(session: Session, label_id: str) -> None:
     state = session.get(LabelStateRow, label_id)
     if state is not None:
         state.confirmed_hash = state.displayed_hash = None
+        state.held_hash = state.held_display_at = None  # nor a flip it held then
 
 
 def _other_label_at(

@@ -6,8 +6,14 @@ check-ins and answers) wins over the image the record confirms (`confirmed_hash`
 frame it acknowledged, shown or held for a timed flip). They differ while a label that
 drew a frame whose answer was lost has a newer update on its way, or while it holds a
 timed image (it shows the image of now until the instant). One exception: a timed image
-it confirmed whose instant has passed since it last reported; it flipped to it by itself,
-unheard. It flips by its own clock: when the controller knows that clock off
+it holds whose instant has passed since it last reported; it flipped to it by itself,
+unheard. What it holds is the label's fact (`label_states.held_hash`, `held_display_at`,
+kept by `esl.pipeline.held_flips` from its acknowledgement of the timed frame), not the
+plan's: a flip withdrawn or moved later while the label was out of reach, its
+cancelling image never delivered, still happens on the panel. Judged by the plan (the
+confirmed image being the planned one, at the planned instant), the audit said `match`
+on a shelf showing a promotion no longer due (`tests/pipeline/test_withdrawn_flip_audit.py`,
+`test_postponed_flip_audit.py`). It flips by its own clock: when the controller knows that clock off
 (`label_states.clock_offset_ms`, kept from its newest answer by `label_clocks` until a
 SetClock puts it right), the flip is counted at the instant that clock reaches the timed
 image's, ten minutes after it for a clock ten minutes behind, ten minutes before for one
@@ -33,7 +39,7 @@ __all__ = ["PanelImage", "PanelSource", "flip_instant", "panel_image"]
 class PanelSource(StrEnum):
     CONFIRMED = "confirmed"  # the record's image; the label's last word agrees, or is unknown
     REPORTED = "reported"  # the label's last word, which the record does not confirm
-    FLIPPED = "flipped"  # the timed image it confirmed, its instant passed since last heard
+    FLIPPED = "flipped"  # the timed image it holds, its instant passed since last heard
 
 
 class PanelImage(NamedTuple):
@@ -45,25 +51,25 @@ def panel_image(
     *,
     confirmed: str | None,
     displayed: str | None,
-    desired: str | None,
-    display_at: datetime | None,
+    held: str | None,
+    held_at: datetime | None,
     last_seen: datetime | None,
     at: datetime,
     clock_offset_ms: int | None,
 ) -> PanelImage:
     """The image the label's panel shows at `at`, and whose word that is.
 
-    `clock_offset_ms`: the label's clock minus the controller's, when known off (None:
-    right as far as known)."""
-    flips_at = None if display_at is None else flip_instant(display_at, clock_offset_ms)
+    `held`, `held_at`: the timed image the label holds and its instant on its clock
+    (None: none held). `clock_offset_ms`: the label's clock minus the controller's, when
+    known off (None: right as far as known)."""
+    flips_at = None if held_at is None else flip_instant(held_at, clock_offset_ms)
     if (
         flips_at is not None
-        and confirmed is not None
-        and confirmed == desired
+        and held is not None
         and flips_at <= at
         and (last_seen is None or last_seen < flips_at)
     ):
-        return PanelImage(confirmed, PanelSource.FLIPPED)
+        return PanelImage(held, PanelSource.FLIPPED)
     if displayed is not None and displayed != confirmed:
         return PanelImage(displayed, PanelSource.REPORTED)
     return PanelImage(confirmed, PanelSource.CONFIRMED)

@@ -174,8 +174,8 @@ def label_image(
     h: Annotated[str | None, Query(max_length=32, pattern="^[0-9a-f]*$")] = None,
 ) -> Response:
     """The image named `h` (as the page drew it), when it is one this label's record
-    names: reported, confirmed or due. Without `h`, what its panel shows or what is due
-    now, never cached."""
+    names: reported, confirmed, held for a flip or due. Without `h`, what its panel shows
+    or what is due now, never cached."""
     with ctx.sessions() as session:
         label = _label_or_404(session, label_id)
         require_store(user.principal, label.store)
@@ -184,7 +184,12 @@ def label_image(
             return Response(status_code=404)
         if h:
             # Not any image by hash: only this label's, which its reader may see.
-            mine = {state.displayed_hash, state.confirmed_hash, state.desired_hash}
+            mine = {
+                state.displayed_hash,
+                state.confirmed_hash,
+                state.held_hash,
+                state.desired_hash,
+            }
             digest = h if h in mine else None
         elif which == "due":
             digest = state.desired_hash

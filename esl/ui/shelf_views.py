@@ -103,14 +103,15 @@ def store_labels(
         )
     }
     hashes = {
-        label_id: (desired, confirmed, displayed, display_at, offset)
-        for label_id, desired, confirmed, displayed, display_at, offset in session.execute(
+        label_id: (desired, confirmed, displayed, held, held_at, offset)
+        for label_id, desired, confirmed, displayed, held, held_at, offset in session.execute(
             select(
                 LabelStateRow.label_id,
                 LabelStateRow.desired_hash,
                 LabelStateRow.confirmed_hash,
                 LabelStateRow.displayed_hash,
-                LabelStateRow.desired_display_at,
+                LabelStateRow.held_hash,
+                LabelStateRow.held_display_at,
                 LabelStateRow.clock_offset_ms,
             )
             .join(LabelRow, LabelRow.id == LabelStateRow.label_id)
@@ -124,14 +125,14 @@ def store_labels(
             continue
         if state and not _in_state(row, state):
             continue
-        desired, confirmed, displayed, display_at, offset = hashes.get(
-            row.label_id, (None, None, None, None, None)
+        desired, confirmed, displayed, held, held_at, offset = hashes.get(
+            row.label_id, (None, None, None, None, None, None)
         )
         panel = panel_image(
             confirmed=confirmed,
             displayed=displayed,
-            desired=desired,
-            display_at=display_at,
+            held=held,
+            held_at=held_at,
             last_seen=row.last_seen,
             at=now,
             clock_offset_ms=offset,
@@ -190,8 +191,8 @@ def label_panel(session: Session, state: LabelStateRow | None, *, now: datetime)
     panel = panel_image(
         confirmed=state.confirmed_hash,
         displayed=state.displayed_hash,
-        desired=state.desired_hash,
-        display_at=state.desired_display_at,
+        held=state.held_hash,
+        held_at=state.held_display_at,
         last_seen=state.last_seen,
         at=now,
         clock_offset_ms=state.clock_offset_ms,
@@ -208,8 +209,8 @@ def label_panel(session: Session, state: LabelStateRow | None, *, now: datetime)
         since = since or state.last_seen
     elif panel.source is PanelSource.FLIPPED:
         # When its own clock, as last known, reached the instant.
-        display_at = state.desired_display_at
-        since = None if display_at is None else flip_instant(display_at, state.clock_offset_ms)
+        held_at = state.held_display_at
+        since = None if held_at is None else flip_instant(held_at, state.clock_offset_ms)
     return LabelPanel(
         shown=panel.digest,
         source=panel.source,

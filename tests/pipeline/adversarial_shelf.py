@@ -145,6 +145,24 @@ class Promote:
 
 
 @dataclass(frozen=True)
+class PromoteAhead:
+    """A percent-off promotion on `sku` from `minutes` ahead: a flip its labels hold."""
+
+    sku: str
+    percent: int
+    minutes: int
+
+
+@dataclass(frozen=True)
+class MovePromotionAhead:
+    """The newest promotion not started yet withdrawn (`minutes` None: end_promotion) or
+    its start moved `minutes` later, while labels may hold its flip (out of reach, its
+    cancelling image lost on the way)."""
+
+    minutes: int | None
+
+
+@dataclass(frozen=True)
 class ResetLabel:
     """Label number `label` loses its image and counter (`backup` None) or is restored
     from one of its older backups."""
@@ -198,6 +216,8 @@ Event = (
     | ForgeAnswer
     | SetPrice
     | Promote
+    | PromoteAhead
+    | MovePromotionAhead
     | ResetLabel
     | RestartController
     | RestartGateway
@@ -232,6 +252,13 @@ PRICES: list[st.SearchStrategy[Event]] = [
         )
     ),
     st.builds(Promote, sku=SKU, percent=st.sampled_from((10, 20)), days=st.sampled_from((3, 5))),
+]
+# A promotion ahead, withdrawn or moved later before its start.
+PROMOTIONS_AHEAD: list[st.SearchStrategy[Event]] = [
+    st.builds(
+        PromoteAhead, sku=SKU, percent=st.sampled_from((10, 20)), minutes=st.sampled_from((2, 10))
+    ),
+    st.builds(MovePromotionAhead, minutes=st.none() | st.sampled_from((5, 20))),
 ]
 MISHAPS: list[st.SearchStrategy[Event]] = [
     st.builds(ResetLabel, label=st.integers(0, LABELS - 1), backup=st.none() | st.integers(0, 10)),
@@ -305,6 +332,7 @@ class Shelf:
     instants: set[datetime] = field(default_factory=set)  # of every publication
     controllers: int = 0
     promotions: int = 0
+    ahead: list[dict[str, Any]] = field(default_factory=list)  # promotions not started yet
     refused: int = 0  # publications the service refused
     network: AdversarialNetwork = field(init=False)
     link: InMemoryGateway = field(init=False)
@@ -425,6 +453,37 @@ class Shelf:
                     "valid_until": until.isoformat(),
                 }
                 self.publish([promotion], at=None)
+            case PromoteAhead(sku=sku, percent=percent, minutes=minutes):
+                self.promotions += 1
+                starts = (now + timedelta(minutes=minutes)).replace(microsecond=0)
+                promotion = {
+                    "action": "upsert_promotion",
+                    "promotion_id": f"PROMO-{self.promotions}",
+                    "priority": self.promotions,
+                    "name": f"-{percent}% ahead",
+                    "kind": "percent_off",
+                    "percent": str(percent),
+                    "skus": [sku],
+                    "channels": ["store"],
+                    "valid_from": starts.isoformat(),
+                }
+                if self.publish([promotion], at=None, starts=starts):
+                    self.ahead.append(promotion)
+            case MovePromotionAhead(minutes=minutes):
+                waiting = [p for p in self.ahead if datetime.fromisoformat(p["valid_from"]) > now]
+                if waiting:
+                    promotion = waiting[-1]
+                    self.ahead.remove(promotion)
+                    if minutes is None:
+                        end = {"action": "end_promotion", "promotion_id": promotion["promotion_id"]}
+                        self.publish([end], at=None)
+                    else:
+                        starts = datetime.fromisoformat(promotion["valid_from"]) + timedelta(
+                            minutes=minutes
+                        )
+                        moved = {**promotion, "valid_from": starts.isoformat()}
+                        if self.publish([moved], at=None, starts=starts):
+                            self.ahead.append(moved)
             case ResetLabel(label=number, backup=backup):
                 label_id = sorted(self.provisions)[number]
                 backups = self.backups.get(label_id, [])
@@ -495,18 +554,24 @@ class Shelf:
         self.network.carry(sent)
         return len(sent)
 
-    def publish(self, items: list[dict[str, Any]], *, at: datetime | None) -> None:
+    def publish(
+        self, items: list[dict[str, Any]], *, at: datetime | None, starts: datetime | None = None
+    ) -> bool:
         """Publish `items` through the publication service, as a user would; one the
         service refuses (an instant not after the last one its prices already have) is
-        left out, as the user would be told."""
+        left out, as the user would be told. `starts`: when a promotion of `items`
+        starts (its content is allowed from then). Whether it was published."""
         now = self.clock.now
         try:
             publish(self.sessions, items, now=now, effective_at=at, title="change")
         except PublicationRejectedError:
             self.refused += 1
-            return
+            return False
         self.instants.add(at or now)
+        if starts is not None:
+            self.instants.add(starts)
         self._note_allowed()
+        return True
 
     def _back_up_labels(self) -> None:
         """Keep a backup of each label whenever its panel changed (for restores)."""

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import random
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Callable, Collection
 from contextlib import asynccontextmanager
 from datetime import datetime, timedelta
 
@@ -164,14 +164,20 @@ class World:
         raise AssertionError("the timed image was never acknowledged")
 
     async def run_until(
-        self, instant: datetime, *, step: timedelta = timedelta(seconds=30)
+        self,
+        instant: datetime,
+        *,
+        step: timedelta = timedelta(seconds=30),
+        out_of_reach: Collection[str] = (),
     ) -> None:
-        """The controller's rounds, the labels answering, every `step` until `instant`."""
+        """The controller's rounds, the labels answering, every `step` until `instant`;
+        frames to the labels `out_of_reach` are lost on the way."""
         while self.clock.now < instant:
             self.clock.advance(step)
             self.controller.plan_due_work()
             await self.send_due()
-            self.dispatcher.settle(radio(self.gateway.take(), self.labels, now=self.clock.now))
+            sent = [f for f in self.gateway.take() if f.label_id not in out_of_reach]
+            self.dispatcher.settle(radio(sent, self.labels, now=self.clock.now))
 
     def panel_hash(self, label_id: str) -> str | None:
         """What `label_id`'s panel shows now, on its own clock (a timed flip done if due)."""
