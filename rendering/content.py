@@ -207,7 +207,14 @@ def _zone(name: str) -> ZoneInfo:
 
 def _last_day(valid_until: datetime, zone: ZoneInfo) -> date:
     # Windows end exclusively: a promotion until 00:00 on 1.12 is last valid on 30.11.
-    return (valid_until.astimezone(zone) - timedelta(microseconds=1)).date()
+    last_moment = valid_until - timedelta(microseconds=1)
+    try:
+        return last_moment.astimezone(zone).date()
+    except OverflowError:
+        # An end in the calendar's last hours (an integrator's "for ever", 9999-12-31T23:30Z)
+        # falls past its end in a zone east of UTC: valid through the calendar's last day.
+        # A store cannot sell before year 1, so the other edge is no promotion's end.
+        return date.max
 
 
 # ---------------------------------------------------------------- JSON form

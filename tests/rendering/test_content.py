@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 from dataclasses import replace
-from datetime import date, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 
 import pytest
@@ -29,14 +29,16 @@ from tests.support.pricing import percent_off_sale, pln_catalogue, shelf_price
 PROMOTION_END = datetime(2026, 3, 31, 22, 0, tzinfo=PRICING_EPOCH.tzinfo)  # 1 April, 00:00 Warsaw
 
 
-def _resolved_with_promotion() -> tuple[LabelContent, LabelContent]:
+def _resolved_with_promotion(
+    valid_until: datetime = PROMOTION_END,
+) -> tuple[LabelContent, LabelContent]:
     store = Store("S1", "Kraków Kazimierz")
     spring = percent_off_sale(
         "p1",
         20,
         name="Wiosna",
         valid_from=PRICING_EPOCH + timedelta(days=10),
-        valid_until=PROMOTION_END,
+        valid_until=valid_until,
     )
     catalogue = pln_catalogue(
         [PriceRule(id="base", sku="A", amount=pln(1000))], [spring], stores=[store]
@@ -91,6 +93,19 @@ def test_a_promotion_end_instant_becomes_the_last_local_day() -> None:
     data = content_to_dict(PROMOTION)
     data["price"]["promotion"]["valid_until"] = "2026-12-01T00:00:00+01:00"  # type: ignore[index]
     assert content_from_dict(data).valid_until == date(2026, 11, 30)
+
+
+def test_a_promotion_for_ever_is_valid_through_the_calendars_last_day_east_of_utc() -> None:
+    """Found by a hunter: a promotion valid until 9999-12-31T23:30Z (an integrator's "no
+    end"; in UTC, so the API takes it) is in year 10000 in Warsaw, and drawing its label
+    failed with an OverflowError instead of showing its last day."""
+    _, content = _resolved_with_promotion(valid_until=datetime(9999, 12, 31, 23, 30, tzinfo=UTC))
+    assert content.valid_until == date.max
+    data = content_to_dict(PROMOTION)
+    data["price"]["promotion"]["valid_until"] = "9999-12-31T23:30:00Z"  # type: ignore[index]
+    data["timezone"] = "Asia/Tokyo"
+    assert content_from_dict(data).valid_until == date.max
+    render_label(content, model=DISPLAY_MODELS["2.9-bwr"])
 
 
 @pytest.mark.parametrize(
