@@ -209,7 +209,6 @@ class _PanelReader:
                 displayed=displayed,
                 held=held,
                 held_at=self.instant(raw_held_at),
-                last_seen=last_seen,
                 at=self.at,
                 clock_offset_ms=offset,
             ).digest

@@ -1,25 +1,25 @@
 """What a label's panel shows, as far as the controller knows: the one rule by which the
 audit judges a shelf and the console draws and names it.
 
-The label's own last word (`label_states.displayed_hash`, what settlement believed of its
-check-ins and answers) wins over the image the record confirms (`confirmed_hash`: the last
-frame it acknowledged, shown or held for a timed flip). They differ while a label that
-drew a frame whose answer was lost has a newer update on its way, or while it holds a
-timed image (it shows the image of now until the instant). One exception: a timed image
-it holds whose instant has passed since it last reported; it flipped to it by itself,
-unheard. What it holds is the label's fact (`label_states.held_hash`, `held_display_at`,
-kept by `esl.pipeline.held_flips` from its acknowledgement of the timed frame), not the
-plan's: a flip withdrawn or moved later while the label was out of reach, its
-cancelling image never delivered, still happens on the panel. Judged by the plan (the
-confirmed image being the planned one, at the planned instant), the audit said `match`
-on a shelf showing a promotion no longer due (`tests/pipeline/test_withdrawn_flip_audit.py`,
-`test_postponed_flip_audit.py`). It flips by its own clock: when the controller knows that clock off
-(`label_states.clock_offset_ms`, kept from its newest answer by `label_clocks` until a
-SetClock puts it right), the flip is counted at the instant that clock reaches the timed
-image's, ten minutes after it for a clock ten minutes behind, ten minutes before for one
-ahead. Counted at the instant alone, a label ten minutes slow was called flipped, and the
-audit said `match`, while its panel kept the old price
-(`tests/pipeline/test_wire_clock_behind_without_check_ins.py`).
+The label's own last word (`label_states.displayed_hash`, what settlement believed of
+its check-ins and answers) wins over the image the record confirms (`confirmed_hash`:
+the last frame it acknowledged, shown or held for a timed flip). They differ while a
+label that drew a frame whose answer was lost has a newer update on its way, or while it
+holds a timed image (it shows the image of now until the instant). One exception: a
+timed image it holds whose instant has passed, with no believed answer of it signed
+since on its clock; it flipped to it by itself, unheard. What it holds is the label's
+fact (`label_states.held_hash`, `held_display_at`, kept by `esl.pipeline.held_flips`
+from its acknowledgement of the timed frame), not the plan's: a flip withdrawn or moved
+later while the label was out of reach, its cancelling image never delivered, still
+happens on the panel. Judged by the plan (the confirmed image being the planned one, at
+the planned instant), the audit said `match` on a shelf showing a promotion no longer
+due (`tests/pipeline/test_withdrawn_flip_audit.py`). It flips by its own clock: when the
+controller knows that clock off (`label_states.clock_offset_ms`, kept from its newest
+answer by `label_clocks` until a SetClock puts it right), the flip is counted at the
+instant that clock reaches the timed image's, ten minutes after it for a clock ten
+minutes behind, ten minutes before for one ahead. Counted at the instant alone, a label
+ten minutes slow was called flipped, and the audit said `match`, while its panel kept
+the old price (`tests/pipeline/test_wire_clock_behind_without_check_ins.py`).
 
 Drawing the confirmed image beside "pending" showed staff a price the panel did not show
 (`tests/pipeline/test_console_shows_what_the_label_reported.py`).
@@ -53,7 +53,6 @@ def panel_image(
     displayed: str | None,
     held: str | None,
     held_at: datetime | None,
-    last_seen: datetime | None,
     at: datetime,
     clock_offset_ms: int | None,
 ) -> PanelImage:
@@ -62,13 +61,14 @@ def panel_image(
     `held`, `held_at`: the timed image the label holds and its instant on its clock
     (None: none held). `clock_offset_ms`: the label's clock minus the controller's, when
     known off (None: right as far as known)."""
+    # Whether the label was heard since its flip is its own clock's word, not the
+    # arrival's: a believed answer signed at or past the instant forgets the hold
+    # (`held_flips.note_heard_at`), and one signed before it, arriving late (a gateway's
+    # backlog), says nothing of the flip. Judged by when it arrived, such a check-in hid
+    # the flip: `match` on a withdrawn promotion's price, or `stale` on a due one
+    # (`tests/pipeline/test_withdrawn_flip_audit.py`).
     flips_at = None if held_at is None else flip_instant(held_at, clock_offset_ms)
-    if (
-        flips_at is not None
-        and held is not None
-        and flips_at <= at
-        and (last_seen is None or last_seen < flips_at)
-    ):
+    if flips_at is not None and held is not None and flips_at <= at:
         return PanelImage(held, PanelSource.FLIPPED)
     if displayed is not None and displayed != confirmed:
         return PanelImage(displayed, PanelSource.REPORTED)

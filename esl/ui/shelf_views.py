@@ -133,7 +133,6 @@ def store_labels(
             displayed=displayed,
             held=held,
             held_at=held_at,
-            last_seen=row.last_seen,
             at=now,
             clock_offset_ms=offset,
         )
@@ -193,7 +192,6 @@ def label_panel(session: Session, state: LabelStateRow | None, *, now: datetime)
         displayed=state.displayed_hash,
         held=state.held_hash,
         held_at=state.held_display_at,
-        last_seen=state.last_seen,
         at=now,
         clock_offset_ms=state.clock_offset_ms,
     )
