@@ -357,7 +357,9 @@ def shelves_in_store(session: Session, store: str) -> set[tuple[str, str]]:
 def promotion_item_skus(session: Session, publication_id: int) -> set[str]:
     """Every SKU a promotion item of the publication reaches (`promotion_reach`): named,
     through its categories, or as a target of the promotion it ends or replaces (an end
-    names only the promotion: its targets are stored with it)."""
+    names only the promotion: its targets are stored with it). Called before the
+    publication writes its promotions: an ended promotion not started yet is deleted
+    with its targets, a replaced one's are rewritten."""
     skus: set[str] = set()
     categories: set[str] = set()
     promotion_ids: set[str] = set()

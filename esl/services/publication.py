@@ -461,16 +461,20 @@ def publish_publication(
             publication_id=publication_id,
             problems=plan.problems,
         )
+    # Read before `_write` deletes or rewrites the targets of the promotions it ends or
+    # replaces: the SKUs they reached keep labels that show them, or hold the flip to
+    # one not started yet, and must go back.
+    reached = promotion_item_skus(session, publication_id)
     _write(session, plan, publication_id, now)
     # The hand-off to the pipeline, in this transaction: the shelves whose store price
     # changes (then, or at a later instant written ahead: a label may hold a flip to a
     # price that will not be charged), and every SKU a promotion item reaches (its
-    # validity text may change).
+    # validity text may change), before or after the publication.
     queue_publication(
         session,
         publication_id,
         shelves=plan.ledger.shelves(),
-        everywhere=promotion_item_skus(session, publication_id),
+        everywhere=reached,
         effective_at=plan.effective_at,
         now=now,
     )

@@ -9,6 +9,7 @@ from __future__ import annotations
 import random
 from datetime import timedelta
 from decimal import Decimal
+from typing import Any
 
 import pytest
 from sqlalchemy import Engine, delete, select
@@ -17,11 +18,12 @@ from esl.composition import build_controller, controller_settings
 from esl.db.models import LedgerEntryRow, OutboxRow, PlannedPublicationRow, PlanningQueueRow
 from esl.errors import PublicationStateError
 from esl.pipeline import UpdateController
+from esl.planning_queue import queued_shelves
 from esl.services.publication import create_publication, publish_publication
 from esl.services.publication_commands import SetPrice
 from esl.settings import Settings
 from tests.pipeline.small_world import PRICES_A, World
-from tests.support.pipeline import publish_prices
+from tests.support.pipeline import publish, publish_prices
 
 
 @pytest.fixture
@@ -113,3 +115,34 @@ def test_a_publication_that_fails_to_publish_queues_nothing(world: World) -> Non
     with world.sessions() as session:
         assert session.get(PlanningQueueRow, draft) is None
         assert session.scalar(select(PlanningQueueRow.publication_id)) is not None
+
+
+@pytest.mark.parametrize(
+    ("first", "then", "queued"),
+    [
+        ({"skus": ["MLK-1"]}, None, {"MLK-1"}),
+        ({"skus": ["MLK-1", "CFE-1"]}, {"skus": ["CHS-1"]}, {"MLK-1", "CHS-1", "CFE-1"}),
+        ({"categories": ["dairy"]}, {"skus": ["CFE-1"]}, {"MLK-1", "CHS-1", "CFE-1"}),
+    ],
+    ids=["ended", "skus replaced", "category replaced"],
+)
+def test_a_promotion_withdrawn_before_its_start_queues_every_sku_it_reached(
+    world: World, first: dict[str, Any], then: dict[str, Any] | None, queued: set[str]
+) -> None:
+    """Ended (`then` None) or replaced before its start: the queue names, in every store,
+    the SKUs it reached (its labels may hold its flip), its targets read before the
+    publication deletes or rewrites them; before, the ended one queued nothing and the
+    replaced ones only their new targets."""
+    promotion = {
+        "action": "upsert_promotion",
+        "promotion_id": "FLASH",
+        "kind": "percent_off",
+        "percent": "20",
+        "valid_from": (world.clock.now + timedelta(hours=1)).isoformat(),
+    }
+    publish(world.sessions, [{**promotion, **first}], now=world.clock.now)
+    ended = {"action": "end_promotion", "promotion_id": "FLASH"}
+    withdrawal = ended if then is None else {**promotion, **then}
+    publication = publish(world.sessions, [withdrawal], now=world.clock.now)
+    with world.sessions() as session:
+        assert queued_shelves(session, publication) == (set(), queued)
