@@ -46,7 +46,7 @@ def _promotion_at(shelf: SharedClockStore, instant: datetime) -> int:
 
 
 def _instant(shelf: SharedClockStore) -> datetime:
-    return (shelf.clock() + timedelta(minutes=2)).replace(microsecond=0)
+    return (shelf.clock() + timedelta(minutes=3)).replace(microsecond=0)
 
 
 def _not_holding(shelf: SharedClockStore, instant: datetime) -> list[str]:

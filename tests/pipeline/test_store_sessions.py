@@ -39,12 +39,12 @@ async def test_a_controller_hears_each_store_on_its_own_session_and_a_new_store_
     gateway = StoreGatewayClient(endpoint, store="S99", gateway="S99-gw1")
     try:
         await until(
-            lambda: transport.store_sessions == stores, what="a session per store", timeout_s=10
+            lambda: transport.store_sessions == stores, what="a session per store", timeout_s=30
         )
         with sessions.begin() as session:
             session.add(StoreRow(code="S99", name="Sopot", zone=None))
         await until(
-            lambda: "S99" in transport.store_sessions, what="the new store's session", timeout_s=10
+            lambda: "S99" in transport.store_sessions, what="the new store's session", timeout_s=30
         )
         await gateway.start()  # announces itself online on its status topic
 
@@ -53,7 +53,7 @@ async def test_a_controller_hears_each_store_on_its_own_session_and_a_new_store_
                 row = session.get(GatewayStateRow, ("S99", "S99-gw1"))
                 return row is not None and row.online
 
-        await until(heard_online, what="the new store's gateway heard", timeout_s=10)
+        await until(heard_online, what="the new store's gateway heard", timeout_s=30)
     finally:
         await gateway.stop()
         await running.stop()
