@@ -55,12 +55,14 @@ from pricing.rules import PriceRule
 __all__ = [
     "ShelvesAt",
     "category_promotion_instants",
+    "instants_published_ahead",
     "labels_on_shelves",
     "later_instants",
     "promotion_item_skus",
     "promotion_reach",
     "queue_later_instants",
     "queue_publication",
+    "queue_shelves_ahead",
     "queued_publications",
     "queued_shelves",
     "record_published_change",
@@ -301,6 +303,77 @@ def queued_publications(
         statement = statement.where(PlanningQueueRow.effective_at <= until)
     ordered = statement.order_by(PlanningQueueRow.effective_at, PlanningQueueRow.publication_id)
     return [(publication_id, at) for publication_id, at in session.execute(ordered)]
+
+
+def instants_published_ahead(session: Session, *, after: datetime) -> list[datetime]:
+    """The instants later than `after` of publications published ahead of them (not the
+    `scheduled` ones, which write nothing ahead), earliest first.
+
+    Such a publication wrote its entries when it was published, for its instant, and the
+    controller records that instant again when it arrives, for the shelves it queued
+    (`esl.services.ledger_instants`): a change made since that alters a price then must
+    write its entry there and name its shelf (`queue_shelves_ahead`)."""
+    return list(
+        session.scalars(
+            select(PlanningQueueRow.effective_at)
+            .join(PublicationRow, PublicationRow.id == PlanningQueueRow.publication_id)
+            .where(
+                PlanningQueueRow.effective_at > after,
+                PublicationRow.kind != "scheduled",
+                PlanningQueueRow.effective_at > PublicationRow.published_at,
+            )
+            .distinct()
+            .order_by(PlanningQueueRow.effective_at)
+        )
+    )
+
+
+def queue_shelves_ahead(session: Session, shelves: Mapping[datetime, set[tuple[str, str]]]) -> None:
+    """Name `shelves` (instant -> (SKU, store)) in the queue of the publication published
+    ahead for each instant (the first, when several are), those it does not name yet.
+
+    A change made since it was published may bring a shelf into its price (a store's own
+    price ended, a store moved to another zone): its instant is recorded again for the
+    shelves it names when it arrives, and a label it names gets its timed image with every
+    image of now (the controller's changes ahead), so the shelf flips at the instant
+    rather than at the periodic re-plan."""
+    for instant, named in sorted(shelves.items()):
+        if not named:
+            continue
+        publication_id = session.scalar(
+            select(PlanningQueueRow.publication_id)
+            .join(PublicationRow, PublicationRow.id == PlanningQueueRow.publication_id)
+            .where(
+                PlanningQueueRow.effective_at == instant,
+                PublicationRow.kind != "scheduled",
+                PlanningQueueRow.effective_at > PublicationRow.published_at,
+            )
+            .order_by(PlanningQueueRow.publication_id)
+            .limit(1)
+        )
+        if publication_id is None:
+            continue
+        # Only the rows of the SKUs named: a national change queues every shelf of its SKUs.
+        queued: set[Shelf] = {
+            (sku, store)
+            for chunk in in_chunks(sorted({sku for sku, _ in named}))
+            for sku, store in session.execute(
+                select(PlanningQueueShelfRow.sku, PlanningQueueShelfRow.store).where(
+                    PlanningQueueShelfRow.publication_id == publication_id,
+                    PlanningQueueShelfRow.sku.in_(chunk),
+                )
+            )
+        }
+        everywhere = {sku for sku, store in queued if store is None}
+        missing = {(sku, store) for sku, store in named if sku not in everywhere} - queued
+        insert_rows(
+            session,
+            core_table(PlanningQueueShelfRow),
+            [
+                {"publication_id": publication_id, "sku": sku, "store": store}
+                for sku, store in sorted(missing)
+            ],
+        )
 
 
 def queued_shelves(session: Session, publication_id: int) -> tuple[set[tuple[str, str]], set[str]]:

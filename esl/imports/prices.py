@@ -40,7 +40,7 @@ from esl.imports.csv_fields import (
 from esl.imports.references import ImportReferences
 from esl.imports.report import ImportReport
 from esl.imports.windows import Window, first_overlap
-from esl.planning_queue import later_instants, record_published_change
+from esl.planning_queue import instants_published_ahead, later_instants, record_published_change
 from esl.services.ledger_instants import begin_price_write
 from esl.services.ledger_recording import (
     LedgerPlan,
@@ -321,6 +321,7 @@ def _check_with_engine(
     for line in changed:
         if line.sku in wanted:
             by_sku[line.sku].append(line.as_rule())
+    instants_ahead = instants_published_ahead(session, after=now) if record_ledger else []
     for chunk in in_chunks(skus, ENGINE_CHUNK):
         base = load_catalogue_slice(session, chunk, currency=currency)
         new_rules = [rule for sku in chunk for rule in by_sku[sku]]
@@ -348,7 +349,15 @@ def _check_with_engine(
             continue
         if record_ledger:
             ledger, ahead = load_planning_ledger(session, chunk, at=now, now=now)
-            plan_ledger(base, after, at=now, ledger=ledger, into=recorded, ahead=ahead)
+            plan_ledger(
+                base,
+                after,
+                at=now,
+                ledger=ledger,
+                into=recorded,
+                ahead=ahead,
+                instants_ahead=instants_ahead,
+            )
     first_line = {line.sku: number for number, line in sorted(lines.values(), reverse=True)}
     problems.add_sku_refusals(recorded.problems, first_line)
     return recorded

@@ -28,7 +28,12 @@ from esl.imports.csv_fields import (
 )
 from esl.imports.references import ImportReferences
 from esl.imports.report import ImportReport
-from esl.planning_queue import later_instants, promotion_reach, record_published_change
+from esl.planning_queue import (
+    instants_published_ahead,
+    later_instants,
+    promotion_reach,
+    record_published_change,
+)
 from esl.services.ledger_instants import begin_price_write
 from esl.services.ledger_recording import (
     LedgerPlan,
@@ -251,7 +256,15 @@ def _ledger_entries(
         problems.add_engine_refusal(error, lines, field="promotion_id")
         return recorded
     ledger, ahead = load_planning_ledger(session, sorted(reached), at=now, now=now)
-    plan_ledger(base, after, at=now, ledger=ledger, into=recorded, ahead=ahead)
+    plan_ledger(
+        base,
+        after,
+        at=now,
+        ledger=ledger,
+        into=recorded,
+        ahead=ahead,
+        instants_ahead=instants_published_ahead(session, after=now),
+    )
     first_line: dict[str, int] = {}
     for number, promotion in sorted(lines.values(), reverse=True):
         first_line.update(dict.fromkeys(promotion.skus, number))

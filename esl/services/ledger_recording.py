@@ -9,7 +9,7 @@ ending later, `esl.services.ledger_instants`) or when a store moves to another z
 
 from __future__ import annotations
 
-from collections.abc import Collection, Iterable
+from collections.abc import Callable, Collection, Iterable
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
@@ -27,6 +27,7 @@ from esl.db.repositories.ledger import (
     remove_entries,
     remove_entries_at,
 )
+from esl.planning_queue import instants_published_ahead, queue_shelves_ahead
 from pricing.catalogue import Catalogue
 from pricing.errors import EslError, NoApplicablePriceError
 from pricing.impact import change_impact
@@ -63,6 +64,9 @@ class LedgerPlan:
     # Entries written ahead of their instant that no longer say what will apply then:
     # deleted before `entries` (which hold their replacements, if any) are written.
     withdrawn_ahead: list[LedgerEntry] = field(default_factory=list)
+    # The (SKU, store) shelves whose store price it records or stops recording at each
+    # later instant: named in the queue of the publication published ahead for it.
+    ahead_shelves: dict[datetime, set[tuple[str, str]]] = field(default_factory=dict)
     problems: list[dict[str, Any]] = field(default_factory=list)
 
     def impact(self) -> dict[str, int]:
@@ -79,11 +83,13 @@ class LedgerPlan:
         """The (SKU, store) shelves whose store price the plan records or stops recording,
         at its instant or a later one written ahead: their labels must be planned again
         (one holding a flip to a price that will not be charged too)."""
-        return {
-            (entry.key.sku, entry.key.store)
-            for entry in (*self.entries, *self.withdrawn_ahead)
-            if entry.key.channel is Channel.STORE
-        }
+        return _store_shelves((*self.entries, *self.withdrawn_ahead))
+
+
+def _store_shelves(entries: Iterable[LedgerEntry]) -> set[tuple[str, str]]:
+    return {
+        (entry.key.sku, entry.key.store) for entry in entries if entry.key.channel is Channel.STORE
+    }
 
 
 def load_planning_ledger(
@@ -116,6 +122,7 @@ def plan_ledger(
     ledger: PriceLedger,
     into: LedgerPlan,
     ahead: PriceLedger | None = None,
+    instants_ahead: Collection[datetime] = (),
 ) -> None:
     """Add to `into` every key whose label changes at `at`, and the entry its new price needs.
 
@@ -123,7 +130,10 @@ def plan_ledger(
     that would rewrite the past (the key's ledger already runs to `at` or beyond) becomes a
     problem instead. `ahead` holds the entries written ahead for instants from `at` on
     (`load_planning_ledger`): an entry written ahead at `at` itself gives way to the
-    change's own, and the later ones are planned again (`replan_written_ahead`).
+    change's own, and the later ones are planned again (`replan_written_ahead`), at every
+    instant of `instants_ahead` too (`instants_published_ahead`: a publication published
+    ahead for it may have written no entry of these SKUs, yet the change can bring a key
+    into its price), with every key whose price then the change alters.
     """
     changed = change_impact(before, after, at=at, ledger=ledger, locale=LEDGER_TEXT_LOCALE)
     into.changed_keys += sorted(changed, key=_key_order)
@@ -131,7 +141,22 @@ def plan_ledger(
     replanned = _plan_instant(
         after, changed, at=at, written=written_ahead.pop(at, {}), ledger=ledger, into=into
     )
-    replan_written_ahead(after, written_ahead, replanned=replanned, ledger=ledger, into=into)
+    for instant in instants_ahead:
+        if instant > at:
+            written_ahead.setdefault(instant, {})
+    if not written_ahead:
+        return
+    replan_written_ahead(
+        after,
+        written_ahead,
+        replanned=replanned,
+        ledger=ledger,
+        into=into,
+        # Exact and proportional to the change, like the keys changed at `at`.
+        altered_then=lambda instant: change_impact(
+            before, after, at=instant, ledger=ledger, locale=LEDGER_TEXT_LOCALE
+        ),
+    )
 
 
 def replan_written_ahead(
@@ -141,27 +166,38 @@ def replan_written_ahead(
     replanned: set[PriceKey],
     ledger: PriceLedger,
     into: LedgerPlan,
+    altered_then: Callable[[datetime], Collection[PriceKey]],
 ) -> None:
     """Plan again, in `catalogue` and in time order, the entries written ahead for later
-    instants (`written_ahead`, instant -> key -> entry) after a change whose entries up to
-    them `ledger` holds, `replanned` the keys whose ledger the change altered.
+    instants (`written_ahead`, instant -> key -> entry; an instant of a publication
+    published ahead with none of these keys maps to none) after a change whose entries
+    up to them `ledger` holds, `replanned` the keys whose ledger the change altered,
+    `altered_then` the keys whose price at an instant the change alters.
 
-    At each instant, every key with an entry written ahead then, and every key of
-    `replanned`, gets what applies then against its ledger before it: an entry written
-    ahead that no longer says so is replaced or withdrawn (`into.withdrawn_ahead`), one
-    that still does is kept. Other keys get no entry ahead: a promotion or rule starting
-    or ending later is recorded when its instant arrives (`esl.services.ledger_instants`).
+    At each instant, every key with an entry written ahead then, every key of
+    `replanned`, and every key the change brings into (or out of) what applies then
+    gets what applies then against its ledger before it: an entry written ahead that no
+    longer says so is replaced or withdrawn (`into.withdrawn_ahead`), one that still does
+    is kept, and a key whose price then the change alters although its price now stays
+    (a store's own price ended, a store moved out of a zone at the same price) gets its
+    entry there, its shelf named with the instant (`into.ahead_shelves`). Other keys get
+    no entry ahead: a promotion or rule starting or ending later is recorded when its
+    instant arrives (`esl.services.ledger_instants`).
     """
     for instant in sorted(written_ahead):
         written = written_ahead[instant]
+        entries, withdrawn = len(into.entries), len(into.withdrawn_ahead)
         replanned |= _plan_instant(
             catalogue,
-            set(written) | replanned,
+            set(written) | replanned | set(altered_then(instant)),
             at=instant,
             written=written,
             ledger=ledger,
             into=into,
         )
+        shelves = _store_shelves((*into.entries[entries:], *into.withdrawn_ahead[withdrawn:]))
+        if shelves:
+            into.ahead_shelves.setdefault(instant, set()).update(shelves)
 
 
 def written_ahead_by_instant(ledger: PriceLedger) -> dict[datetime, dict[PriceKey, LedgerEntry]]:
@@ -254,11 +290,16 @@ def write_ledger_plan(
     session: Session, plan: LedgerPlan, *, publication_id: int | None, source: str, now: datetime
 ) -> int:
     """Write `plan`: the entries written ahead that it replaces or withdraws go first
-    (one entry per key and instant), then its entries; the number written."""
+    (one entry per key and instant), then its entries; the number written. The shelves
+    of its entries at later instants are named in the queue of the publication published
+    ahead for each (`queue_shelves_ahead`), so the instant is recorded for them when it
+    arrives and their labels get its timed image."""
     remove_entries(session, ((entry.key, entry.effective_from) for entry in plan.withdrawn_ahead))
-    return write_ledger_entries(
+    written = write_ledger_entries(
         session, plan.entries, publication_id=publication_id, source=source, now=now
     )
+    queue_shelves_ahead(session, plan.ahead_shelves)
+    return written
 
 
 def write_ledger_entries(
@@ -342,8 +383,11 @@ def _replan_moved_ahead(
 ) -> list[LedgerEntry]:
     """After a move recorded its entries at `at` (written): the entries written ahead for
     later instants of `keys` planned again in `catalogue` (`replan_written_ahead`), as a
-    publication plans those it reaches; the entries written. A store moved into a zone
-    with its own price no longer takes a national rise published for next week."""
+    publication plans those it reaches, and at the instant of every publication published
+    ahead, the keys of `keys` whose SKU has a rule or promotion starting or ending then;
+    the entries written. A store moved into a zone with its own price no longer takes a
+    national rise published for next week; one moved out of a zone whose own price was the
+    national one takes it."""
     wanted = set(keys)
     skus = {key.sku for key in wanted}
     only = None if stores is None or len(stores) > CHUNK else stores
@@ -353,9 +397,19 @@ def _replan_moved_ahead(
         for instant, written in written_ahead_by_instant(ahead).items()
     }
     written_ahead = {instant: written for instant, written in written_ahead.items() if written}
-    if not written_ahead:
-        return []
+    for instant in instants_published_ahead(session, after=at):
+        written_ahead.setdefault(instant, {})
+    # Without the catalogue before the move, which keys it alters at an instant is not
+    # known: a key's price can change only where a rule or promotion of its SKU starts or
+    # ends, so those are planned there (most often a few SKUs of a price published ahead).
+    changing = {
+        instant: {sku for sku in skus if _starts_or_ends(catalogue, sku, instant)}
+        for instant in written_ahead
+    }
     reached = {key.sku for written in written_ahead.values() for key in written}
+    reached |= {sku for named in changing.values() for sku in named}
+    if not reached:
+        return []
     ledger = load_ledger_for_skus(session, reached, stores=only, up_to=at)
     plan = LedgerPlan()
     replan_written_ahead(
@@ -364,9 +418,19 @@ def _replan_moved_ahead(
         replanned={entry.key for entry in moved if entry.key.sku in reached},
         ledger=ledger,
         into=plan,
+        altered_then=lambda instant: {key for key in wanted if key.sku in changing[instant]},
     )
     write_ledger_plan(session, plan, publication_id=publication_id, source=source, now=at)
     return plan.entries
+
+
+def _starts_or_ends(catalogue: Catalogue, sku: str, instant: datetime) -> bool:
+    """Whether a rule or promotion of `sku` starts or ends at `instant`."""
+    rules = catalogue.rules_for(sku)
+    promotions = catalogue.promotions_for(sku)
+    return any(instant in (rule.valid_from, rule.valid_until) for rule in rules) or any(
+        instant in (promotion.valid_from, promotion.valid_until) for promotion in promotions
+    )
 
 
 def record_applied_prices(

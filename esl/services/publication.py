@@ -45,6 +45,7 @@ from esl.errors import (
 )
 from esl.imports.prices import price_rule_id
 from esl.planning_queue import (
+    instants_published_ahead,
     labels_on_shelves,
     later_instants,
     promotion_item_skus,
@@ -414,7 +415,13 @@ def _impact(session: Session, plan: Plan, now: datetime) -> None:
     ledger, ahead = load_planning_ledger(session, skus, at=plan.effective_at, now=now)
     recorded = LedgerPlan()
     plan_ledger(
-        plan.base, plan.result, at=plan.effective_at, ledger=ledger, into=recorded, ahead=ahead
+        plan.base,
+        plan.result,
+        at=plan.effective_at,
+        ledger=ledger,
+        into=recorded,
+        ahead=ahead,
+        instants_ahead=instants_published_ahead(session, after=plan.effective_at),
     )
     plan.changed_keys = [(k.sku, k.channel.value, k.store) for k in recorded.changed_keys]
     plan.ledger = recorded

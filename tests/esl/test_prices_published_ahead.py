@@ -24,13 +24,14 @@ from typing import Any
 from sqlalchemy import Engine, select
 
 from esl.db.engine import session_factory
-from esl.db.models import LedgerEntryRow, LedgerInstantRow
-from esl.imports import import_prices, import_promotions
+from esl.db.models import LedgerEntryRow, LedgerInstantRow, PlanningQueueRow
+from esl.imports import import_prices, import_products, import_promotions
 from esl.imports.stores import import_stores
+from esl.planning_queue import queued_shelves
 from esl.services.ledger_instants import record_due_instants
 from esl.services.quotes import quote
 from pricing import ResolvedPrice
-from tests.support.database import START
+from tests.support.database import PRODUCTS_CSV, START
 from tests.support.pipeline import publish
 
 T0 = START + timedelta(days=100)
@@ -287,4 +288,204 @@ def test_a_store_moved_to_a_zone_of_its_own_price_drops_the_national_rise_ahead(
         (channel, "S02"): Decimal("12.00") for channel in ("store", "web", "app")
     }
     assert _shelf_price(seeded, day(-5), "S01").price.amount == Decimal("9.00")
+    assert _arrives(seeded, day(-5)) == 0
+
+
+# A key brought INTO a price change published ahead by a change that leaves its price now
+# as it was (its own price ended, its store moved out of a zone at the same price, its
+# product moved into a category): from the instant it charges the new price, so its
+# ledger must say so there, written ahead with the change, and its shelf is queued for
+# the instant. Before, nothing planned it: the change altered no ledger at its own
+# instant, and the rise had written no entry for it.
+def _ten_percent_off_later(seeded: Engine) -> None:
+    publish(
+        session_factory(seeded),
+        [
+            {
+                "action": "upsert_promotion",
+                "promotion_id": "TEN",
+                "kind": "percent_off",
+                "percent": "10",
+                "skus": ["CHS-1"],
+            }
+        ],
+        now=day(40),
+    )
+
+
+def _store_keys(amount: Decimal | None, *stores: str) -> dict[tuple[str, str], Decimal | None]:
+    return {k: v for k, v in _every_key(amount).items() if k[1] in stores}
+
+
+def _assert_store_follows_the_rise(seeded: Engine, store: str) -> None:
+    # The shelf charges the rise from day -5 ...
+    assert _shelf_price(seeded, day(-5) + timedelta(hours=1), store).price.amount == Decimal(
+        "12.00"
+    )
+    # ... so its ledger says so at day -5, written ahead with the change that brought it
+    # in, in every channel ...
+    assert _store_keys(Decimal("12.00"), store).items() <= _entries_at(seeded, day(-5)).items(), (
+        f"{store} charges 12.00 from day -5 but its ledger has no entry there"
+    )
+    # ... and the controller's look when the instant arrives agrees with it.
+    assert _arrives(seeded, day(-5)) == 0
+    assert _entries_at(seeded, day(-5)).get(("store", store)) == Decimal("12.00")
+
+
+def test_a_store_moved_out_of_a_zone_at_the_same_price_takes_the_national_rise_ahead(
+    seeded: Engine,
+) -> None:
+    # North's own price equals the national one, so S01 and S02 take no part in the rise.
+    publish(session_factory(seeded), [_set_price("10.00", zone="north")], now=day(-91))
+    _price_published_ahead(seeded)
+    assert ("store", "S02") not in _entries_at(seeded, day(-5))
+    # Day -9: S02 moves to south (national prices); 10.00 today either way, from day -5 12.00.
+    with session_factory(seeded).begin() as session:
+        import_stores(
+            session,
+            "code,name,zone,time_zone\nS02,Gdynia,south,\n",
+            imported_by="test",
+            now=day(-9),
+            currency="PLN",
+        )
+    _assert_store_follows_the_rise(seeded, "S02")
+
+
+def test_a_store_price_ended_now_at_the_same_price_takes_the_national_rise_ahead(
+    seeded: Engine,
+) -> None:
+    publish(session_factory(seeded), [_set_price("10.00", store="S01")], now=day(-91))
+    _price_published_ahead(seeded)
+    assert ("store", "S01") not in _entries_at(seeded, day(-5))
+    # Day -9: S01's own price is ended; from now it follows the nation (10.00, then 12.00).
+    publish(
+        session_factory(seeded),
+        [{"action": "end_price", "sku": "CHS-1", "store": "S01"}],
+        now=day(-9),
+    )
+    _assert_store_follows_the_rise(seeded, "S01")
+
+
+def test_the_wrong_ledger_gives_a_wrong_30_day_prior_price(seeded: Engine) -> None:
+    publish(session_factory(seeded), [_set_price("10.00", store="S01")], now=day(-91))
+    _price_published_ahead(seeded)
+    publish(
+        session_factory(seeded),
+        [{"action": "end_price", "sku": "CHS-1", "store": "S01"}],
+        now=day(-9),
+    )
+    _arrives(seeded, day(-5))
+    _ten_percent_off_later(seeded)
+    # S01 charged 12.00 every day from day -5 to day 40, like S02.
+    s02 = _shelf_price(seeded, day(40) + timedelta(hours=1), "S02")
+    s01 = _shelf_price(seeded, day(40) + timedelta(hours=1), "S01")
+    assert s02.price.amount == s01.price.amount == Decimal("10.80")
+    assert s02.prior_price is not None
+    assert s02.prior_price.amount == Decimal("12.00")
+    assert s01.prior_price is not None
+    assert s01.prior_price.amount == Decimal("12.00"), (
+        f"S01 label: 10.80, 30-day low {s01.prior_price.amount} (S02: 12.00)"
+    )
+
+
+def test_the_shelf_brought_into_the_rise_is_queued_for_planning(seeded: Engine) -> None:
+    """docs/pricing.md: "A change reaches the shelf because whoever makes it hands it to
+    planning in the same transaction ... the periodic re-plan is a safety net, never the
+    way a change is meant to arrive". S01's label must flip to 12.00 on day -5: the rise
+    names its shelf, so its instant is recorded for it when it arrives and its labels
+    get the timed image with the image of now."""
+    publish(session_factory(seeded), [_set_price("10.00", store="S01")], now=day(-91))
+    rise = _price_published_ahead(seeded)
+    publish(
+        session_factory(seeded),
+        [{"action": "end_price", "sku": "CHS-1", "store": "S01"}],
+        now=day(-9),
+    )
+    with session_factory(seeded)() as session:
+        queued = set()
+        for (publication_id,) in session.execute(
+            select(PlanningQueueRow.publication_id).where(PlanningQueueRow.effective_at >= day(-10))
+        ):
+            shelves, everywhere = queued_shelves(session, publication_id)
+            queued |= {store for sku, store in shelves if sku == "CHS-1"}
+            if "CHS-1" in everywhere:
+                queued |= {"S01", "S02", "S03"}
+    assert "S01" in queued, f"shelves of CHS-1 queued since day -10: {sorted(queued)}"
+    with session_factory(seeded)() as session:
+        assert ("CHS-1", "S01") in queued_shelves(session, rise)[0]
+
+
+def test_a_drop_ahead_missing_from_the_ledger_inflates_the_30_day_prior_price(
+    seeded: Engine,
+) -> None:
+    """The same hole with a national drop to 8.00 ahead: S01 charges 8.00 from day -5,
+    its ledger keeps 10.00, and a 10 % promotion on day 40 (7.20) is announced against a
+    30-day low of 10.00 that S01 last charged 45 days before (S02: 8.00)."""
+    publish(session_factory(seeded), [_set_price("10.00", store="S01")], now=day(-91))
+    _price_published_ahead(seeded, "8.00")
+    publish(
+        session_factory(seeded),
+        [{"action": "end_price", "sku": "CHS-1", "store": "S01"}],
+        now=day(-9),
+    )
+    _arrives(seeded, day(-5))
+    _ten_percent_off_later(seeded)
+    s02 = _shelf_price(seeded, day(40) + timedelta(hours=1), "S02")
+    s01 = _shelf_price(seeded, day(40) + timedelta(hours=1), "S01")
+    assert s02.price.amount == s01.price.amount == Decimal("7.20")
+    assert s02.prior_price is not None
+    assert s02.prior_price.amount == Decimal("8.00")
+    assert s01.prior_price is not None
+    assert s01.prior_price.amount == Decimal("8.00"), (
+        f"S01 label: 7.20, 30-day low {s01.prior_price.amount} (S02: 8.00)"
+    )
+
+
+def test_a_rise_ahead_that_no_store_took_is_recorded_for_the_stores_brought_into_it(
+    seeded: Engine,
+) -> None:
+    """Both zones price CHS-1 at 10.00 of their own, so the national rise writes no entry at
+    all; north's price ended on day -9 brings S01 and S02 into it."""
+    for zone in ("north", "south"):
+        publish(session_factory(seeded), [_set_price("10.00", zone=zone)], now=day(-91))
+    _price_published_ahead(seeded)
+    assert _entries_at(seeded, day(-5)) == {}
+    publish(
+        session_factory(seeded),
+        [{"action": "end_price", "sku": "CHS-1", "zone": "north"}],
+        now=day(-9),
+    )
+    assert _entries_at(seeded, day(-5)) == _store_keys(Decimal("12.00"), "S01", "S02")
+    assert _arrives(seeded, day(-5)) == 0
+    assert _shelf_price(seeded, day(-5), "S03").price.amount == Decimal("10.00")
+
+
+def test_a_product_moved_into_a_category_takes_its_promotion_published_ahead(
+    seeded: Engine,
+) -> None:
+    """10 % off coffee is published on day -10 for day -5; on day -9 CHS-1 moves from dairy
+    to coffee, at 10.00 until then: from day -5 it is sold at 9.00 in every store."""
+    sessions = session_factory(seeded)
+    publish(sessions, [_set_price("10.00")], now=day(-90))
+    promotion = {
+        "action": "upsert_promotion",
+        "promotion_id": "COFFEE",
+        "kind": "percent_off",
+        "percent": "10",
+        "categories": ["coffee"],
+    }
+    publish(sessions, [promotion], now=day(-10), effective_at=day(-5))
+    header, *rows = PRODUCTS_CSV.splitlines()
+    cheese = next(row for row in rows if row.startswith("CHS-1,"))
+    with sessions.begin() as session:
+        import_products(
+            session,
+            f"{header}\n{cheese.replace(',dairy,', ',coffee,')}\n",
+            currency="PLN",
+            imported_by="test",
+            now=day(-9),
+        )
+    assert _entries_at(seeded, day(-9)) == {}
+    assert _entries_at(seeded, day(-5)) == _every_key(Decimal("9.00"))
+    assert _shelf_price(seeded, day(-5)).price.amount == Decimal("9.00")
     assert _arrives(seeded, day(-5)) == 0

@@ -12,9 +12,15 @@ import pytest
 from sqlalchemy import Engine, select
 
 from esl.db.models import LedgerEntryRow
+from esl.services.quotes import quote
 from rendering.encoding import content_hash
 from tests.pipeline.small_world import World
-from tests.support.pipeline import expected_planes, publish_flash_promotion, publish_prices
+from tests.support.pipeline import (
+    expected_planes,
+    publish,
+    publish_flash_promotion,
+    publish_prices,
+)
 
 
 @pytest.fixture
@@ -185,3 +191,48 @@ async def test_a_flip_corrected_before_its_instant_never_shows_the_price_it_repl
             )
         ).all()
     assert shelf_at_flip == ([] if instead == "3.49" else [Decimal(instead)])
+
+
+async def test_a_shelf_brought_into_a_rise_ahead_flips_at_its_instant(world: World) -> None:
+    """S01 sells MLK-1 at its own price, the national one too; a national rise to 3.99 is
+    published 50 minutes ahead (S01 keeps its own price: the rise names neither its ledger
+    nor its shelf); then S01's own price is ended now. From the rise's instant S01 charges
+    3.99, so its labels flip then, by the timed image planned with the end_price. Before,
+    nothing planned them for the instant: both kept the old price for ~8 minutes, until
+    the periodic re-plan (docs/pricing.md "Which changes reach labels")."""
+    await world.converge()
+    with world.sessions() as session:
+        national = quote(
+            session,
+            sku="MLK-1",
+            store="S01",
+            channel="store",
+            at=world.clock.now,
+            locale="pl_PL",
+            currency="PLN",
+        ).price.amount
+    world.clock.advance(timedelta(minutes=1))
+    publish_prices(world.sessions, {"MLK-1": str(national)}, now=world.clock.now, store="S01")
+    await world.converge()
+    world.clock.advance(timedelta(minutes=1))
+    flip = world.publish_flip_ahead("3.99")
+    await world.converge()
+    world.clock.advance(timedelta(minutes=1))
+    publish(
+        world.sessions,
+        [{"action": "end_price", "sku": "MLK-1", "store": "S01"}],
+        now=world.clock.now,
+    )
+    await world.converge()
+    # The controller runs its rounds as usual up to the instant.
+    await world.run_until(flip - timedelta(seconds=5))
+    world.clock.now = flip + timedelta(seconds=1)
+    late = [lid for lid in world.labels if not _shows_what_is_due(world, lid, at=world.clock.now)]
+    wrong_for = timedelta(0)
+    while world.clock.now < flip + timedelta(minutes=20):
+        await world.run_until(world.clock.now + timedelta(seconds=5), step=timedelta(seconds=5))
+        if any(not _shows_what_is_due(world, lid, at=world.clock.now) for lid in world.labels):
+            wrong_for = world.clock.now - flip
+    assert (late, wrong_for) == ([], timedelta(0)), (
+        f"not showing 3.99 at the instant: {late}; still wrong {wrong_for} after it"
+    )
