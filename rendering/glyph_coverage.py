@@ -5,18 +5,29 @@ a price nobody can read. The check asks the font itself (Pillow's FreeType): a c
 is drawable when its bitmap differs from the one FreeType draws for a code point no
 font maps (U+10FFFD, private use), which is .notdef. Asked of the fonts `rendering.fonts`
 draws with, it follows any change of font.
+
+A control character or a line or paragraph separator (a tab, "\n", NEL, U+2028) is
+never drawable, whatever the font: a label lays its texts out line by line and wraps
+at plain spaces only, so FreeType would draw a tab as that box, and a line break fails
+HarfBuzz's layout (Pillow raises RuntimeError); they are refused before the font is
+asked. Other spaces are the font's to draw, blank: the no-break ones Babel writes in
+money (U+00A0, U+202F), a thin space (U+2009).
 """
 
 from __future__ import annotations
 
+import unicodedata
 from functools import cache, lru_cache
 
 from rendering.fonts import Weight, font
 
-__all__ = ["describe_characters", "undrawable_characters"]
+__all__ = ["control_characters", "describe_characters", "undrawable_characters"]
 
 _PROBE_SIZE = 32
 _NEVER_MAPPED = "\U0010fffd"
+# Unicode's control characters (C0, DEL, C1: tab, "\n", "\r", NEL), line separator
+# (U+2028) and paragraph separator (U+2029).
+_NOT_IN_A_LINE = frozenset({"Cc", "Zl", "Zp"})
 
 
 @cache
@@ -34,9 +45,18 @@ def _drawable(character: str) -> bool:
     return True
 
 
+def control_characters(text: str) -> str:
+    """The control characters and line or paragraph separators of `text`, each once, in
+    order: what no line of a label can hold."""
+    found = dict.fromkeys(c for c in text if unicodedata.category(c) in _NOT_IN_A_LINE)
+    return "".join(found)
+
+
 def undrawable_characters(text: str) -> str:
-    """The characters of `text` the label font has no glyph for, each once, in order."""
-    missing = dict.fromkeys(c for c in text if not c.isspace() and not _drawable(c))
+    """The characters of `text` the label font has no glyph for, each once, in order:
+    its control characters and line breaks, and what the font lacks."""
+    controls = control_characters(text)
+    missing = dict.fromkeys(c for c in text if c in controls or (c != " " and not _drawable(c)))
     return "".join(missing)
 
 
