@@ -47,7 +47,8 @@ def _drawable(character: str) -> bool:
 
 def control_characters(text: str) -> str:
     """The control characters and line or paragraph separators of `text`, each once, in
-    order: what no line of a label can hold."""
+    order: what no line of a label can hold (the API and the CSV files refuse them in a
+    name, `esl.one_line_text`)."""
     found = dict.fromkeys(c for c in text if unicodedata.category(c) in _NOT_IN_A_LINE)
     return "".join(found)
 

@@ -20,6 +20,7 @@ from pydantic import (
 )
 
 from esl.api.instants import Instant
+from esl.one_line_text import OneLineText
 from esl.services.gateway_ids import GATEWAY_ID_PATTERN
 from esl.services.publication_commands import (
     MAX_PROMOTION_COUNT,
@@ -135,7 +136,7 @@ class StoreIn(RequestBody):
             "examples": [{"name": "Gdańsk Oliwa", "zone": "north", "time_zone": "Europe/Warsaw"}]
         }
     )
-    name: str = Field(min_length=1, max_length=STORE_NAME_LENGTH)
+    name: OneLineText = Field(min_length=1, max_length=STORE_NAME_LENGTH)
     zone: str | None = Field(default=None, max_length=32)
     time_zone: Annotated[str, AfterValidator(check_time_zone)] | None = Field(
         default=None,
@@ -180,10 +181,10 @@ class ProductIn(RequestBody):
             ]
         },
     )
-    name: str = Field(min_length=1, max_length=PRODUCT_NAME_LENGTH)
-    brand: str = Field(default="", max_length=BRAND_LENGTH)
+    name: OneLineText = Field(min_length=1, max_length=PRODUCT_NAME_LENGTH)
+    brand: OneLineText = Field(default="", max_length=BRAND_LENGTH)
     gtin: str = Field(default="", max_length=14)
-    category: str = Field(default="", max_length=CATEGORY_LENGTH)
+    category: OneLineText = Field(default="", max_length=CATEGORY_LENGTH)
     vat_rate: DecimalText = Field(ge=0, lt=100, max_digits=8, decimal_places=4)
     net_content: DecimalText = Field(gt=0, max_digits=12, decimal_places=4)
     net_unit: Literal["g", "kg", "ml", "l", "m", "pcs"]
@@ -332,7 +333,7 @@ class UpsertPromotionItemIn(RequestBody):
     )
     action: Literal["upsert_promotion"]
     promotion_id: str = Field(min_length=1, max_length=PROMOTION_ID_LENGTH)
-    name: str | None = Field(default=None, max_length=PROMOTION_NAME_LENGTH)
+    name: OneLineText | None = Field(default=None, max_length=PROMOTION_NAME_LENGTH)
     kind: PromotionKindName
     skus: list[Sku] = Field(default_factory=list, max_length=10_000)
     categories: list[str] = Field(default_factory=list, max_length=1_000)

@@ -16,6 +16,7 @@ from typing import IO, Generic, TypeVar
 from esl.errors import ImportRejectedError
 from esl.imports.csv_text import header_delimiter
 from esl.imports.report import ImportReport
+from esl.one_line_text import one_line_problem
 from esl.services.amounts import minor_unit_problem
 from esl.skus import SKU_SPELLING, is_sku_text
 from pricing.errors import InstantOutOfRangeError, PricingError
@@ -28,6 +29,7 @@ __all__ = [
     "CsvRow",
     "ParsedRows",
     "Problems",
+    "check_one_line",
     "check_width",
     "optional_instant",
     "parse_bool",
@@ -262,6 +264,16 @@ def check_lengths(row: CsvRow, lengths: Mapping[str, int]) -> None:
         length = len(row.get(column))
         if length > most:
             raise BadRowError(f"{column} is {length} characters long, at most {most}")
+
+
+def check_one_line(row: CsvRow, columns: Iterable[str]) -> None:
+    """Refuse a name holding a control character or a line break, naming the column and
+    the characters (`esl.one_line_text`): the API refuses it too, and a label cannot
+    draw it."""
+    for column in columns:
+        problem = one_line_problem(row.get(column))
+        if problem:
+            raise BadRowError(f"{column} {problem}")
 
 
 def parse_decimal(row: CsvRow, column: str, *, required: bool = True) -> Decimal | None:

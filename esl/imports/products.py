@@ -16,6 +16,7 @@ from esl.imports.csv_fields import (
     CsvFile,
     CsvRow,
     check_lengths,
+    check_one_line,
     check_width,
     parse_bool,
     parse_decimal,
@@ -70,6 +71,7 @@ LENGTHS = {
 def _parse(row: CsvRow) -> Product:
     check_width(row)
     check_lengths(row, LENGTHS)
+    check_one_line(row, ("name", "brand", "category"))
     vat_rate = parse_decimal(row, "vat_rate")
     net_content = parse_decimal(row, "net_content")
     try:

@@ -18,6 +18,7 @@ from esl.imports.csv_fields import (
     CsvRow,
     Problems,
     check_lengths,
+    check_one_line,
     check_sku,
     check_width,
     optional_instant,
@@ -117,6 +118,7 @@ def promotion_line(row: CsvRow, refs: ImportReferences, currency: str) -> Promot
     """A validated promotion from one CSV row."""
     check_width(row)
     check_lengths(row, LENGTHS)
+    check_one_line(row, ("name",))
     kind_text = row.require("kind").lower()
     try:
         kind = PromotionKind(kind_text)

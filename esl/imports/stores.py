@@ -10,7 +10,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from esl.db.models import StoreRow, ZoneRow
-from esl.imports.csv_fields import BadRowError, CsvFile, CsvRow, check_width
+from esl.imports.csv_fields import BadRowError, CsvFile, CsvRow, check_one_line, check_width
 from esl.imports.report import ImportReport
 from esl.services.stores import save_stores
 from esl.text_lengths import STORE_NAME_LENGTH
@@ -33,6 +33,7 @@ def _parse(row: CsvRow, zones: set[str], stored: dict[str, StoreRow]) -> Store:
     if not CODE.match(code):
         raise BadRowError(f"code {code!r}: 1 to 32 letters, digits, '_' or '-'")
     name = row.require("name")
+    check_one_line(row, ("name",))
     if len(name) > STORE_NAME_LENGTH:
         raise BadRowError(f"name of store {code} is longer than {STORE_NAME_LENGTH} characters")
     before = stored.get(code)
