@@ -28,7 +28,7 @@ from tests.support.pipeline import publish_prices
 pytestmark = pytest.mark.integration
 
 PRICES = {"MLK-1": "3.49", "CHS-1": "8.99", "CFE-1": "59.99"}
-TOLERANCE = timedelta(seconds=5)  # ESL_LABEL_CLOCK_TOLERANCE_S, shortened (the restart is away 10 s)
+TOLERANCE = timedelta(seconds=5)  # ESL_LABEL_CLOCK_TOLERANCE_S, shortened (away: 10 s)
 
 
 async def test_a_restart_sets_no_label_clock_that_is_right(
