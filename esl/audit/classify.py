@@ -151,6 +151,8 @@ class LabelFacts(NamedTuple):
     # The newest frame of another image sent since its newest believed answer: the panel
     # may show it (None: every frame signed since shows the due image, or none was sent).
     unanswered: UnansweredFrame | None = None
+    # Why the controller could not plan the content due now (`label_states`), if so.
+    unplanned: str | None = None
 
 
 class UnboundFacts(NamedTuple):
@@ -270,12 +272,12 @@ def classify_label(facts: LabelFacts, *, at: datetime, thresholds: Thresholds) -
         since = last_seen or facts.bound_at
     elif facts.shown_hash is None:
         audit_class = AuditClass.UNCONFIRMED
-        reason = "no content acknowledged yet" + _pending_text(update)
+        reason = "no content acknowledged yet" + _pending_text(update, facts.unplanned)
         since = facts.bound_at
     elif shown is None and facts.sent_without_price:
         audit_class = AuditClass.STALE
         reason = f"shows its identification screen, due {facts.sku} at {due.price.amount}"
-        reason += _pending_text(update)
+        reason += _pending_text(update, facts.unplanned)
         since = wrong_since
     elif shown is None:
         audit_class = AuditClass.UNKNOWN_CONTENT
@@ -291,7 +293,7 @@ def classify_label(facts: LabelFacts, *, at: datetime, thresholds: Thresholds) -
         reason = (
             f"last reported {shown.price} {shown.currency} (due), but {_frame_text(frame, facts)}"
             f" was sent at {frame.sent_at.isoformat()} and is unanswered: the panel may show "
-            "it" + _pending_text(update)
+            "it" + _pending_text(update, facts.unplanned)
         )
         since = frame.sent_at
     elif not shows_due:
@@ -306,7 +308,7 @@ def classify_label(facts: LabelFacts, *, at: datetime, thresholds: Thresholds) -
                 f"shows {shown.price} {shown.currency} until {printed.isoformat()}, due until "
                 f"{due_day.isoformat()} (the promotion's last day in the store's time zone)"
             )
-        reason += _pending_text(update)
+        reason += _pending_text(update, facts.unplanned)
         since = wrong_since
     else:
         rule = _difference(due, facts.web)
@@ -399,12 +401,16 @@ def _update_reason(update: OpenUpdate | None) -> str | None:
     return update.reason_text or update.status
 
 
-def _pending_text(update: OpenUpdate | None) -> str:
+def _pending_text(update: OpenUpdate | None, unplanned: str | None = None) -> str:
+    """What is on its way to the label; `unplanned`: why the due content cannot be."""
+    cannot = "" if unplanned is None else f"; the controller cannot plan it: {unplanned}"
     if update is None:
-        return "; no update planned"
+        return cannot or "; no update planned"
     return (
         f"; update {update.status} since {update.since.isoformat()}, "
-        f"{update.attempts} attempt(s)" + (f", {update.reason_text}" if update.reason else "")
+        f"{update.attempts} attempt(s)"
+        + (f", {update.reason_text}" if update.reason else "")
+        + cannot
     )
 
 

@@ -371,6 +371,7 @@ def _gather(
             and _draws(row[1], due, catalogue, label.store, time_zone, twin=twin),
             last_days.misdated(*row, due, label.store) if row and due is not None else None,
             unanswered(label, state, due) if due is not None and label.label_id in frames else None,
+            state.unplanned,
         )
         if due is not None:
             due_by_label[label.label_id] = due

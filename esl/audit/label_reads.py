@@ -77,6 +77,8 @@ class Seen(NamedTuple):
     # The sequence of its newest believed answer when frames were signed after it (live
     # audits only; `LabelState.settled_on`): None when that answer covers them all.
     claim: int | None = None
+    # Why the controller could not plan the content due now (live audits only).
+    unplanned: str | None = None
 
 
 def _in_service(at: datetime) -> ColumnElement[bool]:
@@ -141,6 +143,7 @@ def bound_labels_now(
             _states.c.binding_id,
             _states.c.claim_sequence,
             _states.c.last_sequence,
+            _states.c.unplanned_reason,
         )
         .outerjoin(_states, _states.c.label_id == _labels.c.id)
         .where(_bindings.c.unbound_at.is_(None))
@@ -153,14 +156,14 @@ def bound_labels_now(
     end = 5 + len(_PANEL)
     for row in driver_rows(session, statement):
         label_id, store, model, sku, bound_at = row[:5]
-        binding_id, planned_binding, claim, last_signed = row[end:]
+        binding_id, planned_binding, claim, last_signed, unplanned = row[end:]
         add(Bound(label_id, store, model, sku, instant(bound_at)))
         # Frames signed after the newest believed answer may reach the panel unheard.
         if claim is not None and claim < last_signed:
             claims[label_id] = claim
         else:
             claim = None
-        seen[label_id] = seen_on(store, row[5:end], planned_binding == binding_id, claim)
+        seen[label_id] = seen_on(store, row[5:end], planned_binding == binding_id, claim, unplanned)
     return bound, seen, claims
 
 
@@ -192,6 +195,7 @@ class _PanelReader:
         panel: Sequence[Any],
         planned_for_binding: bool = False,
         claim: int | None = None,
+        unplanned: str | None = None,
     ) -> Seen:
         """`planned_for_binding`: the image last planned was for the label's current
         binding (`Seen.planned_hash`)."""
@@ -219,6 +223,7 @@ class _PanelReader:
             (store, gateway) not in self.offline,
             desired if planned_for_binding else None,
             claim,
+            unplanned,
         )
 
 

@@ -261,16 +261,22 @@ def register(app: typer.Typer) -> None:
         for name in header:
             table.add_column(name, justify="left" if name == "store" else "right", no_wrap=True)
         table.add_column("failed because", no_wrap=True)
+        table.add_column("unplanned because", no_wrap=True)
         for item in report:
-            reasons = ", ".join(
-                f"{count} x {reason}" for reason, count in sorted(item.failures.items())
+            table.add_row(
+                *(str(getattr(item, name)) for name in header),
+                _counted(item.failures),
+                _counted(item.unplanned_reasons),
             )
-            table.add_row(*(str(getattr(item, name)) for name in header), reasons)
         # Wide enough for every column: a table cut at 80 columns is harder to read than
         # one the terminal wraps, and scripts read `--json` anyway.
         Console(width=max(Console().width, 160)).print(table)
         typer.echo(controller_line)
         _echo_security(settings, store)
+
+
+def _counted(reasons: dict[str, int]) -> str:
+    return ", ".join(f"{count} x {reason}" for reason, count in sorted(reasons.items()))
 
 
 def _echo_security(settings: Settings, stores: list[str] | None) -> None:

@@ -41,6 +41,7 @@ from esl.text_lengths import (
 
 __all__ = [
     "GATEWAY_REASON_CHARS",
+    "UNPLANNED_REASON_CHARS",
     "ApiKeyRow",
     "Base",
     "ChannelRow",
@@ -369,6 +370,9 @@ class RenderedContentRow(Base):
     created_at: Mapped[datetime] = mapped_column(UtcDateTime())
 
 
+UNPLANNED_REASON_CHARS = 500  # why a label could not be planned, cut to this
+
+
 class LabelStateRow(Base):
     """One label as the pipeline knows it: desired content, confirmed content, health."""
 
@@ -407,6 +411,11 @@ class LabelStateRow(Base):
     # withdrawn while the label was out of reach still happens on the panel.
     held_hash: Mapped[str | None] = mapped_column(String(32))
     held_display_at: Mapped[datetime | None] = mapped_column(UtcDateTime())
+    # Why the controller could not plan the content due now for the label's binding (no
+    # price, a template of another size, a refused announcement, a render that failed),
+    # as `esl health` and the audit report it; None once it is planned again. The label
+    # keeps the image it shows, which `desired_hash` still names.
+    unplanned_reason: Mapped[str | None] = mapped_column(String(UNPLANNED_REASON_CHARS))
 
 
 class OutboxRow(Base):

@@ -112,6 +112,7 @@ def plan_identification(
         state.changed = True
         state.desired_key, state.desired_hash = desired_key, digest
         state.desired_display_at = state.binding_id = None
+        state.unplanned_reason = None  # a product's content it could not get is no more due
         superseded.append(label_id)
         if settled:
             state.confirmed_hash = digest

@@ -72,6 +72,8 @@ class LabelState:
     # The timed image the label acknowledged holding, and its instant (`held_flips`).
     held_hash: str | None = None
     held_display_at: datetime | None = None
+    # Why the content due now could not be planned, until it is planned again (`planning`).
+    unplanned_reason: str | None = None
     # Not columns: whether the row exists yet, and whether it changed since it was read.
     stored: bool = False
     changed: bool = False
@@ -131,6 +133,7 @@ PLANNED_COLUMNS = frozenset(
         "desired_hash",
         "desired_display_at",
         "confirmed_hash",
+        "unplanned_reason",
     }
 )
 

@@ -27,11 +27,12 @@ from datetime import datetime
 from typing import Any
 
 from sqlalchemy import select
+from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session
 
 from esl.audit.recording import PlannedContent, record_label_contents
 from esl.db.bulk import insert_rows
-from esl.db.models import LabelBindingRow, LabelRow
+from esl.db.models import UNPLANNED_REASON_CHARS, LabelBindingRow, LabelRow
 from esl.db.repositories import CHUNK, in_chunks, load_catalogue_slice, load_ledger_for_skus
 from esl.pipeline.errors import UnplannableLabelError
 from esl.pipeline.frames import FramePacker, supersede_open_frames
@@ -130,6 +131,8 @@ class LabelPlanner:
         self._templates: dict[str, Template] = {}  # the stored ones this plan's labels use
         # Within one plan: the render of each desired key (saves hashing the content).
         self._rendered: dict[str, RenderedLabel] = {}
+        # Within one plan: why a desired key could not be drawn (not tried again per label).
+        self._refused: dict[str, str] = {}
         # (template, model, finding) already logged: once per controller, not per plan
         self._reported_findings: set[tuple[str, str, str]] = set()
 
@@ -162,6 +165,7 @@ class LabelPlanner:
         result = PlanResult()
         self._contents = {}  # prices may change between plans: resolve afresh each time
         self._rendered = {}
+        self._refused = {}
         self.frames.start_plan()
         if targets is None:
             targets = self._targets(session, label_ids)
@@ -205,6 +209,7 @@ class LabelPlanner:
                 elif keep_scheduled:
                     result.unchanged += 1
                     continue
+            before = _planned_fields(state)
             try:
                 changed, planned = self._plan_one(
                     session,
@@ -219,9 +224,19 @@ class LabelPlanner:
                     traced=traced,
                 )
             except UnplannableLabelError as error:
-                result.unplannable[target.label_id] = error.reason
                 log.warning("%s", error.message)
+                _left_unplanned(state, before, error.reason, result)
                 continue
+            except SQLAlchemyError:
+                raise  # the database's, not this label's: the transaction is lost
+            except Exception as error:
+                # A fault of this label's content or image (a renderer crashing on one
+                # product's name) must not keep every other label from its price.
+                log.exception("label %s: not planned, unexpected error", target.label_id)
+                _left_unplanned(state, before, _unexpected(error), result)
+                continue
+            if state.unplanned_reason is not None:
+                state.unplanned_reason, state.changed = None, True
             if changed:
                 superseded.append(target.label_id)
             if not planned:
@@ -272,12 +287,22 @@ class LabelPlanner:
     ) -> RenderedLabel:
         rendered = self._rendered.get(desired_key)
         if rendered is None:
+            refused = self._refused.get(desired_key)
+            if refused is not None:  # every label of a content it could not draw
+                raise UnplannableLabelError(label_id, refused)
             try:
                 rendered = self.cache.render(content, model=model, template=template)
             except RenderingError as error:
                 # Refused (an announcement its template cannot draw lawfully, e.g. the
                 # prior-price line overlapped): this label is left out, not the plan.
-                raise UnplannableLabelError(label_id, f"not drawn: {error}") from error
+                refused = self._refused[desired_key] = f"not drawn: {error}"
+                raise UnplannableLabelError(label_id, refused) from error
+            except Exception as error:
+                # The renderer itself failed on this content: logged with its traceback
+                # once per plan, and the labels showing it left out, not the plan.
+                log.exception("label %s: unexpected error drawing %s", label_id, desired_key)
+                refused = self._refused[desired_key] = f"not drawn: {_unexpected(error)}"
+                raise UnplannableLabelError(label_id, refused) from error
             self._rendered[desired_key] = rendered
             self._report_findings(rendered, template=template, model=model, sku=content.sku)
         digest = rendered.content_hash.hex()
@@ -555,6 +580,47 @@ class LabelPlanner:
             for chunk in in_chunks(ordered):
                 rows += session.execute(statement.where(LabelRow.id.in_(chunk))).all()
         return [PlanTarget(*row) for row in rows]
+
+
+def _planned_fields(state: LabelState) -> tuple[Any, ...]:
+    """What `_plan_one` may change in `state` before it fails: put back by
+    `_left_unplanned`, so a label that could not be planned keeps its last plan."""
+    return (
+        state.desired_key,
+        state.desired_hash,
+        state.desired_display_at,
+        state.binding_id,
+        state.confirmed_hash,
+        state.last_sequence,
+        state.changed,
+    )
+
+
+def _left_unplanned(
+    state: LabelState, before: tuple[Any, ...], reason: str, result: PlanResult
+) -> None:
+    """Record that the label could not be planned, and why: it keeps the image it shows
+    and its last plan, and health reports it `unplanned` with `reason` until a later plan
+    succeeds (`label_status`)."""
+    (
+        state.desired_key,
+        state.desired_hash,
+        state.desired_display_at,
+        state.binding_id,
+        state.confirmed_hash,
+        state.last_sequence,
+        state.changed,
+    ) = before
+    result.unplannable[state.label_id] = reason
+    if len(reason) > UNPLANNED_REASON_CHARS:
+        reason = reason[: UNPLANNED_REASON_CHARS - 1] + "…"
+    if state.unplanned_reason != reason:
+        state.unplanned_reason, state.changed = reason, True
+
+
+def _unexpected(error: Exception) -> str:
+    """An unexpected error as a reason users read (its traceback is in the log)."""
+    return f"unexpected {type(error).__name__}: {error}".rstrip(": ")
 
 
 _SHOWS_STORE: dict[str, bool] = {}

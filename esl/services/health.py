@@ -50,6 +50,7 @@ class StoreHealth:
     failures: dict[str, int] = field(default_factory=dict)  # parked reason -> labels
     scheduled: int = 0
     unbound: int = 0
+    unplanned_reasons: dict[str, int] = field(default_factory=dict)  # reason -> labels
 
 
 class LabelConditionRow(NamedTuple):
@@ -70,6 +71,7 @@ def label_health(
     """One `StoreHealth` per store that has labels (or per store in `stores`)."""
     counts: dict[str, Counter[str]] = defaultdict(Counter)
     failures: dict[str, Counter[str]] = defaultdict(Counter)
+    unplanned: dict[str, Counter[str]] = defaultdict(Counter)
     for store in stores or []:
         counts[store]["labels"] += 0
     for _, store, condition, _, _ in label_conditions(
@@ -80,6 +82,8 @@ def label_health(
         count[condition.status.value] += 1
         if condition.status is LabelStatus.FAILED and condition.reason is not None:
             failures[store][condition.reason] += 1
+        elif condition.status is LabelStatus.UNPLANNED and condition.reason is not None:
+            unplanned[store][condition.reason] += 1
         count["offline"] += condition.offline
         count["low_battery"] += condition.low_battery
     return [
@@ -95,6 +99,7 @@ def label_health(
             failures=dict(failures[store]),
             scheduled=count[LabelStatus.SCHEDULED.value],
             unbound=count[LabelStatus.UNBOUND.value],
+            unplanned_reasons=dict(unplanned[store]),
         )
         for store, count in sorted(counts.items())
     ]
@@ -149,6 +154,7 @@ def label_conditions(
         LabelStateRow.desired_key,
         LabelStateRow.displayed_hash,
         LabelStateRow.clock_offset_ms,
+        LabelStateRow.unplanned_reason,
     ).outerjoin(LabelStateRow, LabelStateRow.label_id == LabelRow.id)
     statement = statement.order_by(LabelRow.id)
     if stores is not None:
@@ -171,6 +177,7 @@ def label_conditions(
         desired_key,
         displayed,
         clock_offset_ms,
+        unplanned_reason,
     ) in session.execute(statement):
         condition = classify_label_status(
             DeliveryFacts(
@@ -187,6 +194,7 @@ def label_conditions(
                 desired_key is not None,
                 displayed,
                 clock_offset_ms,
+                unplanned_reason,
             ),
             now=now,
             thresholds=thresholds,

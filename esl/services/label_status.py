@@ -4,7 +4,11 @@ demo all ask this module, with the thresholds of the one settings object.
 Delivery (exactly one per label):
 
     unbound      bound to no product
-    unplanned    bound, but no content could be worked out (no price, no gateway, no key)
+    unplanned    bound, but no content could be worked out or drawn (no price, no gateway,
+                 no key, a template of another size, an announcement its template cannot
+                 draw lawfully, a render that failed): `reason` says why. Nothing brings
+                 it the content due now (a frame still open carries an older plan) until
+                 a plan succeeds again
     failed       an update is parked; `reason` says why (offline, flat battery, rejected…)
     pending      an update is due, in flight, waiting for a retry, or held behind the
                  image of now (a change planned ahead waits for the current image);
@@ -86,12 +90,15 @@ class DeliveryFacts(NamedTuple):
     # Its clock minus the controller's, when known off (`label_clocks`): a timed image
     # flips when that clock reaches its instant.
     clock_offset_ms: int | None = None
+    # Why planning could not work out or draw the content due now (`planning`), if so.
+    unplanned_reason: str | None = None
 
 
 class LabelCondition(NamedTuple):
     status: LabelStatus
     # failed: the parked reason, with its detail ("rejected: WRONG_MODEL"); pending: the
-    # store gateway's report on the last try ("gateway: out of range ... at 12:01"), if any
+    # store gateway's report on the last try ("gateway: out of range ... at 12:01"), if
+    # any; unplanned: why no content could be planned ("not drawn: ...")
     reason: str | None
     offline: bool
     low_battery: bool
@@ -138,6 +145,11 @@ def classify_label_status(
     reason = None
     if not facts.bound:
         status = LabelStatus.UNBOUND
+    elif facts.unplanned_reason is not None:
+        # Before what is open: a frame still on its way carries an older plan, and no
+        # update will bring the content due now until the reason is gone.
+        status = LabelStatus.UNPLANNED
+        reason = facts.unplanned_reason
     elif OutboxStatus.PARKED in facts.open_statuses:
         status = LabelStatus.FAILED
         reason = park_text(facts.parked_reason, facts.parked_detail) or "unknown"

@@ -53,9 +53,11 @@ STATE_FILTERS = (
 
 
 def attention_first(health: list[StoreHealth]) -> list[StoreHealth]:
-    """Stores needing attention first: failed, then offline, then pending labels."""
+    """Stores needing attention first: failed, unplanned (labels nothing will update
+    until someone acts), then offline, then pending labels."""
     return sorted(
-        health, key=lambda h: (-h.failed, -h.offline, -h.low_battery, -h.pending, h.store)
+        health,
+        key=lambda h: (-h.failed, -h.unplanned, -h.offline, -h.low_battery, -h.pending, h.store),
     )
 
 

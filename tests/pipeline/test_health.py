@@ -105,6 +105,7 @@ async def test_the_api_and_the_cli_report_the_same_health(
                 "failures": {},
                 "scheduled": 0,
                 "unbound": 0,
+                "unplanned_reasons": {},
             }
         ]
         # A store key sees its own store (which has no labels), never another's.

@@ -73,7 +73,7 @@ def test_a_falling_battery_shows_on_the_page_in_the_api_and_in_the_overview(
     # The overview counts it as low battery, and its link finds exactly this label.
     page.goto(f"{world.url}/ui/")
     row = page.get_by_role("table", name="Labels per store").get_by_role("row", name="WAW-01")
-    low_cell = row.locator("td").nth(6)  # Labels, Up to date, ..., Offline, Low battery
+    low_cell = row.locator("td").nth(7)  # Labels, Up to date, ..., Unplanned, Offline, Low battery
     expect(low_cell).to_have_text("1")
     low_cell.get_by_role("link").click()
     cards = page.locator(".label-card")
