@@ -87,10 +87,13 @@ __all__ = [
     "FLASH",
     "LabelActionSender",
     "LabelActionTimings",
+    "StaleRefusal",
     "answer_label_actions",
+    "ask_again_above",
     "forget_shown_of_refreshing",
     "request_own_actions",
     "signed_action_sequences",
+    "stale_refusals",
 ]
 
 FLASH = FlashLed(colour=LedColour.GREEN, pattern=LedPattern.BLINK, duration_s=30)
@@ -532,6 +535,61 @@ def signed_action_sequences(
             if (label_id, sequence) in wanted:
                 found[(label_id, sequence)] = action_id
     return found
+
+
+@dataclass(frozen=True, slots=True)
+class StaleRefusal:
+    """A label refused as stale the frame an open action was last signed with: it counts
+    further than the record (frames signed with its key lost with the database's last
+    commits, a restore), and the action's number was one it had already passed."""
+
+    action_id: int
+    kind: str  # the action (`ActionKind`'s value)
+    signed: int  # how many numbers the action has been signed with, this one included
+
+
+def stale_refusals(
+    session: Session, answers: Collection[tuple[int, LabelResponse]]
+) -> dict[int, StaleRefusal]:
+    """Of these answers (action id, verified response), the `STALE_SEQUENCE` refusals of
+    an open action's last frame, by action id. A refusal of a copy signed before (answered
+    busy, signed again since) says nothing of the action's frame, nor does an answer of
+    another command signed with this number (a frame the database lost)."""
+    found: dict[int, StaleRefusal] = {}
+    for action_id, response in answers:
+        if response.reason is not ReasonCode.STALE_SEQUENCE:
+            continue
+        action = session.get(LabelActionRow, action_id)
+        if (
+            action is None
+            or action.status != ActionStatus.SENT.value
+            or response.sequence != action.sequence
+            or response.opcode not in (NO_OPCODE, _OPCODES[action.action])
+        ):
+            continue
+        signed = session.scalar(
+            select(func.count())
+            .select_from(LabelActionFrameRow)
+            .where(LabelActionFrameRow.action_id == action_id)
+        )
+        found[action_id] = StaleRefusal(action_id, action.action, max(int(signed or 0), 1))
+    return found
+
+
+def ask_again_above(session: Session, action_id: int, *, now: datetime) -> None:
+    """The action's frame was refused as stale: the sender signs it again with the label's
+    next number, which settlement has just moved above the record (not closed as
+    answered: the label did nothing, and a keep-alive ping closed so kept no label in
+    sync). Its wait for a busy label counts from now: each signing is a new step."""
+    action = session.get(LabelActionRow, action_id)
+    if action is None:
+        return
+    action.status = ActionStatus.REQUESTED.value
+    action.step_at = now
+    action.detail = (
+        f"the label refused it ({ReasonCode.STALE_SEQUENCE.name}): it counts further than "
+        "the record; signing it again above"
+    )
 
 
 def answer_label_actions(

@@ -7,7 +7,11 @@ this system drives (bleak, bumble, over GATT) do not offer; between price change
 nothing else reaches them. So every label the controller has not heard from for
 `KEEP_IN_SYNC` gets a signed Ping from the controller (a label action, requested by
 `controller`): a valid frame, which the label counts as contact, and its answer is heard
-(battery, signal). A label silent because it is gone is asked again only after another
+(battery, signal). Valid only when signed above the last number the label took: after a
+database restore the labels count further than the record, refuse the ping as stale,
+and a refusal is no contact; settlement then signs the ping again above, and has the
+label's due image sent again (docs/pipeline.md "Labels that count further than the
+record"). A label silent because it is gone is asked again only after another
 `KEEP_IN_SYNC`, and after `UNANSWERED_PINGS_BEFORE_GIVING_UP` pings unanswered since it
 was last heard from, not at all: by then it forgot its key (two hours), a ping cannot
 reach it, and asking for ever only spends the radio's time. Its unanswered pings say so in

@@ -53,7 +53,12 @@ from esl.pipeline.frames import full_image_frame, resigned_frame
 from esl.pipeline.gateway_reports import ReportHandling, take_gateway_reports
 from esl.pipeline.held_flips import note_answered_image
 from esl.pipeline.images import ImageStore
-from esl.pipeline.label_actions import answer_label_actions, signed_action_sequences
+from esl.pipeline.label_actions import (
+    answer_label_actions,
+    ask_again_above,
+    signed_action_sequences,
+    stale_refusals,
+)
 from esl.pipeline.label_clocks import CLOCK_TOLERANCE, clock_offsets, request_clock_settings
 from esl.pipeline.label_states import (
     ANSWERED_COLUMNS,
@@ -78,6 +83,7 @@ from gateways.protocol import (
     BasicStateFlag,
     FrameKind,
     LabelResponse,
+    ReasonCode,
     is_gateway_report,
 )
 
@@ -236,6 +242,8 @@ class Settlement:
                 ),
             )
             action_answers: list[tuple[int, LabelResponse, datetime]] = []
+            # Label actions' answers refusing their frame as stale (`_actions_refused_stale`)
+            stale_answers: list[tuple[int, LabelResponse, Uplink]] = []
             history: list[dict[str, Any]] = []
             rebuilt: list[dict[str, Any]] = []
             widened: set[str] = set()  # labels whose sequence or schedule support changed
@@ -345,6 +353,8 @@ class Settlement:
                         # Never the label's answer to the person: an altered copy or a
                         # forgery in our name. The genuine frame's answer still counts.
                         self._tampered(events, response, uplink, now=now, what="a label action")
+                    elif response.reason is ReasonCode.STALE_SEQUENCE:
+                        stale_answers.append((action, response, uplink))
                     else:
                         action_answers.append((action, response, uplink.received_at))
                         if refusal is None:
@@ -391,6 +401,14 @@ class Settlement:
                         "at": uplink.received_at,
                     }
                 )
+            behind = self._actions_refused_stale(
+                session,
+                states,
+                stale_answers,
+                action_answers=action_answers,
+                events=events,
+                now=now,
+            )
             reconciled = weigh_check_ins(
                 session,
                 states,
@@ -403,7 +421,8 @@ class Settlement:
                 judge_flips=self.clock_tolerance is not None,
             )
             self._judge_clocks(session, states, clocks, late=ahead_only, now=now)
-            reconciled = [*ahead, *(label for label in reconciled if label not in ahead)]
+            found = list(dict.fromkeys([*ahead, *behind]))
+            reconciled = [*found, *(label for label in reconciled if label not in found)]
             widened.update(reconciled)
             save_outbox_entries(session, rows.values())
             save_label_states(
@@ -553,6 +572,71 @@ class Settlement:
             # shows, so planning sends what is due again, which replaces the flip,
             # instead of nothing while the label flips to that price at its instant.
             state.desired_hash = None
+
+    def _actions_refused_stale(
+        self,
+        session: Session,
+        states: Mapping[str, LabelState],
+        answers: list[tuple[int, LabelResponse, Uplink]],
+        *,
+        action_answers: list[tuple[int, LabelResponse, datetime]],
+        events: list[SecurityEvent],
+        now: datetime,
+    ) -> list[str]:
+        """Label actions' frames refused as stale; the labels whose record is behind.
+
+        An open action's frame refused as stale (a keep-alive ping, a flash, a SetClock)
+        says what an open image frame refused so says (`Verdict.RESIGN`): the label
+        counts further than the record. Closed as answered ("the label refused:
+        STALE_SEQUENCE"), the next ping came 45 minutes later with the next lost number,
+        refused again, and a BLE label, reached by nothing else, left sync after an hour
+        and forgot its key after two, showing the lost price for good, while the record
+        said it showed its own (the audit: `match`). Now the count moves above the record
+        as for an image frame (1, 16, 256, 4,096 further at each refusal of the action),
+        the action is signed again (closed as before once its attempts are spent), and the
+        record forgets what the label shows: the frames the record lost drew on the
+        panel, so it is unknown (the audit: never `match`) and the label is planned
+        again, its due image sent in full. A security event `sequence ahead of record`.
+        Other answers to actions (and a refusal of an action's older copy) are left in
+        `action_answers` for `answer_label_actions`."""
+        refused = stale_refusals(session, [(action_id, r) for action_id, r, _ in answers])
+        behind: list[str] = []
+        for action_id, response, uplink in answers:
+            stale = refused.get(action_id)
+            if stale is None or self.policy.exhausted(stale.signed):
+                action_answers.append((action_id, response, uplink.received_at))
+            if stale is None:
+                continue
+            state = states[response.label_id]
+            exhausted = self.policy.exhausted(stale.signed)
+            skipped = 0
+            if not exhausted:
+                # Never past the last number a label takes: skipping stops short of it.
+                room = max(MAX_SEQUENCE - state.last_sequence - 1, 0)
+                skipped = min(_skipped_after_stale(stale.signed), room)
+                state.last_sequence += skipped
+                ask_again_above(session, action_id, now=now)
+            log.warning(
+                "security: %s refused seq %d, its %s the controller signed, as stale: it "
+                "counts further than the record; what it shows is unknown, its image "
+                "planned again%s",
+                response.label_id,
+                response.sequence,
+                stale.kind,
+                "" if exhausted else f", the {stale.kind} signed again {skipped + 1} above",
+            )
+            events.append(
+                _sequence_ahead(
+                    uplink,
+                    response,
+                    f"a {stale.kind} the controller signed refused as stale",
+                    at=now,
+                )
+            )
+            if response.label_id not in behind:
+                reconcile(state, CheckInVerdict.OLDER, shows=None, holds_flip=False)
+                behind.append(response.label_id)
+        return behind
 
     def _take_reports(self, reports: list[Uplink]) -> None:
         now = self.clock()
