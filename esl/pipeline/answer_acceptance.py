@@ -20,7 +20,9 @@ label:
   *s* is matched to the outbox row *s* (a command answer) or must not exceed the last
   sequence signed (a check-in). A label answers even a forged frame, with the forger's
   sequence; believing that sequence would let one forged frame with sequence 2^32-1 make
-  every later genuine answer look old.
+  every later genuine answer look old. The one exception, a verified check-in or
+  acknowledgement naming a sequence above the last one signed, is settlement's
+  (`Settlement._ahead_of_record`): the database lost frames the label took.
 
 Refused answers change nothing a label reports (displayed content, battery, last seen)
 and add nothing to the history of what it showed; they are counted and logged with the

@@ -273,11 +273,7 @@ class Settlement:
                     answers_signed_frame=row is not None or action is not None,
                     last_signed=state.last_sequence,
                 )
-                if (
-                    response.kind is FrameKind.CHECK_IN
-                    and refusal is Refusal.UNSIGNED_SEQUENCE
-                    and response.sequence - state.last_sequence <= _AHEAD_AT_MOST
-                ):
+                if refusal is Refusal.UNSIGNED_SEQUENCE and _counts_ahead(state, response):
                     # Signed by the label, whose count only frames signed with its key
                     # move: the record lost frames it signed. Believed, and put right.
                     self._ahead_of_record(
@@ -510,18 +506,23 @@ class Settlement:
         events: list[SecurityEvent],
         now: datetime,
     ) -> None:
-        """A verified check-in names a sequence above the last one the record signed for
-        its label: the label took frames the database no longer holds (its last commits
-        lost, a restore from a backup) or frames signed with its key elsewhere. What it
-        shows is its own word and the newest: the record takes it, as for any newer
-        check-in, the count goes on above the label's (the next frame would be refused as
-        stale), frames of the label signed with numbers it already passed are superseded,
-        and the label is planned again. Said loudly: a security event."""
+        """A verified check-in (or acknowledgement, `_counts_ahead`) names a sequence above
+        the last one the record signed for its label: the label took frames the database
+        no longer holds (its last commits lost, a restore from a backup) or frames signed
+        with its key elsewhere. What it shows is its own word and the newest: the record
+        takes it, as for any newer check-in, the count goes on above the label's (the
+        next frame would be refused as stale), frames of the label signed with numbers it
+        already passed are superseded, and the label is planned again. Said loudly: a
+        security event."""
+        check_in = response.kind is FrameKind.CHECK_IN
+        what = "checked in with" if check_in else "acknowledged a frame the record lost, with"
+        noun = "check-in" if check_in else "acknowledgement"
         log.warning(
-            "security: %s checked in with sequence %d, above the last one the record "
+            "security: %s %s sequence %d, above the last one the record "
             "signed (%d): frames signed with its key are missing from the database "
             "(commits lost, a restore) or were signed elsewhere; record corrected",
             response.label_id,
+            what,
             response.sequence,
             state.last_sequence,
         )
@@ -529,7 +530,7 @@ class Settlement:
             _sequence_ahead(
                 uplink,
                 response,
-                f"check-in at sequence {response.sequence}, "
+                f"{noun} at sequence {response.sequence}, "
                 f"record signed up to {state.last_sequence}",
                 at=now,
             )
@@ -986,6 +987,19 @@ class Settlement:
                 ):
                     found[label_id] = LabelKey(key, store)
         return found
+
+
+def _counts_ahead(state: LabelState, response: LabelResponse) -> bool:
+    """Whether a verified answer naming a sequence the record never signed proves that the
+    label counts further than the record: a check-in (the last number it took), or an
+    acknowledgement (a frame it took and acted on, signed with its key, which the database
+    lost: a store gateway held it while the label was out of reach), naming a number above
+    the last one signed, by at most `_AHEAD_AT_MOST`. Never a refusal: a label refuses a
+    frame forged in the controller's name naming the forger's number, which its count
+    never took."""
+    if response.kind is not FrameKind.CHECK_IN and response.reason is not ReasonCode.SUCCESS:
+        return False
+    return 0 < response.sequence - state.last_sequence <= _AHEAD_AT_MOST
 
 
 def _skipped_after_stale(attempts: int) -> int:
