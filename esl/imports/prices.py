@@ -44,8 +44,7 @@ from esl.planning_queue import instants_published_ahead, later_instants, record_
 from esl.services.ledger_instants import begin_price_write
 from esl.services.ledger_recording import (
     LedgerPlan,
-    load_planning_ledger,
-    plan_ledger,
+    plan_change_ledger,
     write_ledger_plan,
 )
 from pricing.catalogue import Catalogue
@@ -348,14 +347,14 @@ def _check_with_engine(
         if after is None or problems.total:
             continue
         if record_ledger:
-            ledger, ahead = load_planning_ledger(session, chunk, at=now, now=now)
-            plan_ledger(
+            plan_change_ledger(
+                session,
                 base,
                 after,
+                chunk,
                 at=now,
-                ledger=ledger,
+                now=now,
                 into=recorded,
-                ahead=ahead,
                 instants_ahead=instants_ahead,
             )
     first_line = {line.sku: number for number, line in sorted(lines.values(), reverse=True)}

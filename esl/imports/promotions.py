@@ -38,8 +38,7 @@ from esl.planning_queue import (
 from esl.services.ledger_instants import begin_price_write
 from esl.services.ledger_recording import (
     LedgerPlan,
-    load_planning_ledger,
-    plan_ledger,
+    plan_change_ledger,
     write_ledger_plan,
 )
 from esl.services.publication_commands import (
@@ -257,14 +256,14 @@ def _ledger_entries(
     except PricingError as error:
         problems.add_engine_refusal(error, lines, field="promotion_id")
         return recorded
-    ledger, ahead = load_planning_ledger(session, sorted(reached), at=now, now=now)
-    plan_ledger(
+    plan_change_ledger(
+        session,
         base,
         after,
+        sorted(reached),
         at=now,
-        ledger=ledger,
+        now=now,
         into=recorded,
-        ahead=ahead,
         instants_ahead=instants_published_ahead(session, after=now),
     )
     first_line: dict[str, int] = {}

@@ -582,18 +582,21 @@ class LabelPlanner:
         return [PlanTarget(*row) for row in rows]
 
 
+# What `_plan_one` may change in a label's state before it fails: put back by
+# `_left_unplanned`, so a label that could not be planned keeps its last plan.
+_PLANNED_FIELDS = (
+    "desired_key",
+    "desired_hash",
+    "desired_display_at",
+    "binding_id",
+    "confirmed_hash",
+    "last_sequence",
+    "changed",
+)
+
+
 def _planned_fields(state: LabelState) -> tuple[Any, ...]:
-    """What `_plan_one` may change in `state` before it fails: put back by
-    `_left_unplanned`, so a label that could not be planned keeps its last plan."""
-    return (
-        state.desired_key,
-        state.desired_hash,
-        state.desired_display_at,
-        state.binding_id,
-        state.confirmed_hash,
-        state.last_sequence,
-        state.changed,
-    )
+    return tuple(getattr(state, name) for name in _PLANNED_FIELDS)
 
 
 def _left_unplanned(
@@ -602,15 +605,8 @@ def _left_unplanned(
     """Record that the label could not be planned, and why: it keeps the image it shows
     and its last plan, and health reports it `unplanned` with `reason` until a later plan
     succeeds (`label_status`)."""
-    (
-        state.desired_key,
-        state.desired_hash,
-        state.desired_display_at,
-        state.binding_id,
-        state.confirmed_hash,
-        state.last_sequence,
-        state.changed,
-    ) = before
+    for name, value in zip(_PLANNED_FIELDS, before, strict=True):
+        setattr(state, name, value)
     result.unplannable[state.label_id] = reason
     if len(reason) > UNPLANNED_REASON_CHARS:
         reason = reason[: UNPLANNED_REASON_CHARS - 1] + "…"

@@ -40,6 +40,7 @@ from pricing.resolved import ResolvedPrice
 __all__ = [
     "LedgerPlan",
     "load_planning_ledger",
+    "plan_change_ledger",
     "plan_ledger",
     "record_applied_prices",
     "record_moved_keys",
@@ -111,6 +112,32 @@ def load_planning_ledger(
     return (
         load_ledger_for_skus(session, skus, up_to=at),
         load_ledger_for_skus(session, skus, after=at),
+    )
+
+
+def plan_change_ledger(
+    session: Session,
+    before: Catalogue,
+    after: Catalogue,
+    skus: Collection[str],
+    *,
+    at: datetime,
+    now: datetime,
+    into: LedgerPlan,
+    instants_ahead: Collection[datetime],
+) -> None:
+    """`plan_ledger` for a change of `skus` at `at`, against their ledger as
+    `load_planning_ledger` reads it: what a publication and the price and promotion files
+    each plan in the same way."""
+    ledger, ahead = load_planning_ledger(session, skus, at=at, now=now)
+    plan_ledger(
+        before,
+        after,
+        at=at,
+        ledger=ledger,
+        into=into,
+        ahead=ahead,
+        instants_ahead=instants_ahead,
     )
 
 

@@ -56,8 +56,7 @@ from esl.services.amounts import require_minor_unit
 from esl.services.ledger_instants import begin_price_write
 from esl.services.ledger_recording import (
     LedgerPlan,
-    load_planning_ledger,
-    plan_ledger,
+    plan_change_ledger,
     write_ledger_plan,
 )
 from esl.services.publication_commands import (
@@ -412,15 +411,15 @@ def _impact(session: Session, plan: Plan, now: datetime) -> None:
     """The keys whose label changes at the effective instant, and their ledger entries
     (with those written ahead for later instants that the change replaces or removes)."""
     skus = sorted(s for s in plan.touched_skus if s in plan.result.products)
-    ledger, ahead = load_planning_ledger(session, skus, at=plan.effective_at, now=now)
     recorded = LedgerPlan()
-    plan_ledger(
+    plan_change_ledger(
+        session,
         plan.base,
         plan.result,
+        skus,
         at=plan.effective_at,
-        ledger=ledger,
+        now=now,
         into=recorded,
-        ahead=ahead,
         instants_ahead=instants_published_ahead(session, after=plan.effective_at),
     )
     plan.changed_keys = [(k.sku, k.channel.value, k.store) for k in recorded.changed_keys]

@@ -21,6 +21,7 @@ from datetime import datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
+import pytest
 from sqlalchemy import Engine, select
 
 from esl.db.engine import session_factory
@@ -51,6 +52,21 @@ def _price_published_ahead(seeded: Engine, amount: str = "12.00") -> int:
     publish(sessions, [_set_price("10.00")], now=day(-90))
     # On day -10 the pricing team publishes `amount` effective on day -5.
     return publish(sessions, [_set_price(amount)], now=day(-10), effective_at=day(-5))
+
+
+def _s01_brought_into_a_price_ahead(seeded: Engine, amount: str = "12.00") -> int:
+    """S01 priced 10.00 of its own, so the national `amount` published on day -10 for day
+    -5 leaves it out; on day -9 S01's own price is ended and it follows the nation from
+    then on. The publication ahead."""
+    publish(session_factory(seeded), [_set_price("10.00", store="S01")], now=day(-91))
+    ahead = _price_published_ahead(seeded, amount)
+    assert ("store", "S01") not in _entries_at(seeded, day(-5))
+    publish(
+        session_factory(seeded),
+        [{"action": "end_price", "sku": "CHS-1", "store": "S01"}],
+        now=day(-9),
+    )
+    return ahead
 
 
 def _shelf_price(seeded: Engine, at: datetime, store: str = "S01") -> ResolvedPrice:
@@ -354,38 +370,8 @@ def test_a_store_moved_out_of_a_zone_at_the_same_price_takes_the_national_rise_a
 def test_a_store_price_ended_now_at_the_same_price_takes_the_national_rise_ahead(
     seeded: Engine,
 ) -> None:
-    publish(session_factory(seeded), [_set_price("10.00", store="S01")], now=day(-91))
-    _price_published_ahead(seeded)
-    assert ("store", "S01") not in _entries_at(seeded, day(-5))
-    # Day -9: S01's own price is ended; from now it follows the nation (10.00, then 12.00).
-    publish(
-        session_factory(seeded),
-        [{"action": "end_price", "sku": "CHS-1", "store": "S01"}],
-        now=day(-9),
-    )
+    _s01_brought_into_a_price_ahead(seeded)
     _assert_store_follows_the_rise(seeded, "S01")
-
-
-def test_the_wrong_ledger_gives_a_wrong_30_day_prior_price(seeded: Engine) -> None:
-    publish(session_factory(seeded), [_set_price("10.00", store="S01")], now=day(-91))
-    _price_published_ahead(seeded)
-    publish(
-        session_factory(seeded),
-        [{"action": "end_price", "sku": "CHS-1", "store": "S01"}],
-        now=day(-9),
-    )
-    _arrives(seeded, day(-5))
-    _ten_percent_off_later(seeded)
-    # S01 charged 12.00 every day from day -5 to day 40, like S02.
-    s02 = _shelf_price(seeded, day(40) + timedelta(hours=1), "S02")
-    s01 = _shelf_price(seeded, day(40) + timedelta(hours=1), "S01")
-    assert s02.price.amount == s01.price.amount == Decimal("10.80")
-    assert s02.prior_price is not None
-    assert s02.prior_price.amount == Decimal("12.00")
-    assert s01.prior_price is not None
-    assert s01.prior_price.amount == Decimal("12.00"), (
-        f"S01 label: 10.80, 30-day low {s01.prior_price.amount} (S02: 12.00)"
-    )
 
 
 def test_the_shelf_brought_into_the_rise_is_queued_for_planning(seeded: Engine) -> None:
@@ -394,13 +380,7 @@ def test_the_shelf_brought_into_the_rise_is_queued_for_planning(seeded: Engine) 
     way a change is meant to arrive". S01's label must flip to 12.00 on day -5: the rise
     names its shelf, so its instant is recorded for it when it arrives and its labels
     get the timed image with the image of now."""
-    publish(session_factory(seeded), [_set_price("10.00", store="S01")], now=day(-91))
-    rise = _price_published_ahead(seeded)
-    publish(
-        session_factory(seeded),
-        [{"action": "end_price", "sku": "CHS-1", "store": "S01"}],
-        now=day(-9),
-    )
+    rise = _s01_brought_into_a_price_ahead(seeded)
     with session_factory(seeded)() as session:
         queued = set()
         for (publication_id,) in session.execute(
@@ -415,29 +395,28 @@ def test_the_shelf_brought_into_the_rise_is_queued_for_planning(seeded: Engine) 
         assert ("CHS-1", "S01") in queued_shelves(session, rise)[0]
 
 
-def test_a_drop_ahead_missing_from_the_ledger_inflates_the_30_day_prior_price(
-    seeded: Engine,
+@pytest.mark.parametrize(
+    ("ahead", "on_day_40"),
+    [("12.00", "10.80"), ("8.00", "7.20")],
+    ids=["rise: the 30-day low understated", "drop: the 30-day low inflated"],
+)
+def test_a_shelf_brought_into_a_price_ahead_has_its_30_day_prior_price_right(
+    seeded: Engine, ahead: str, on_day_40: str
 ) -> None:
-    """The same hole with a national drop to 8.00 ahead: S01 charges 8.00 from day -5,
-    its ledger keeps 10.00, and a 10 % promotion on day 40 (7.20) is announced against a
-    30-day low of 10.00 that S01 last charged 45 days before (S02: 8.00)."""
-    publish(session_factory(seeded), [_set_price("10.00", store="S01")], now=day(-91))
-    _price_published_ahead(seeded, "8.00")
-    publish(
-        session_factory(seeded),
-        [{"action": "end_price", "sku": "CHS-1", "store": "S01"}],
-        now=day(-9),
-    )
+    """S01 charges `ahead` from day -5 like S02. With that price missing from its ledger,
+    a 10 % promotion on day 40 was announced against S01's old 10.00, which it last
+    charged 45 days before (a drop to 8.00: an inflated prior price)."""
+    _s01_brought_into_a_price_ahead(seeded, ahead)
     _arrives(seeded, day(-5))
     _ten_percent_off_later(seeded)
     s02 = _shelf_price(seeded, day(40) + timedelta(hours=1), "S02")
     s01 = _shelf_price(seeded, day(40) + timedelta(hours=1), "S01")
-    assert s02.price.amount == s01.price.amount == Decimal("7.20")
+    assert s02.price.amount == s01.price.amount == Decimal(on_day_40)
     assert s02.prior_price is not None
-    assert s02.prior_price.amount == Decimal("8.00")
+    assert s02.prior_price.amount == Decimal(ahead)
     assert s01.prior_price is not None
-    assert s01.prior_price.amount == Decimal("8.00"), (
-        f"S01 label: 7.20, 30-day low {s01.prior_price.amount} (S02: 8.00)"
+    assert s01.prior_price.amount == Decimal(ahead), (
+        f"S01 label: {on_day_40}, 30-day low {s01.prior_price.amount} (S02: {ahead})"
     )
 
 
