@@ -191,19 +191,7 @@ def test_a_cancelled_price_is_never_recorded_and_leaves_the_30_day_low_alone(
         recorded = session.get(LedgerInstantRow, ahead)
         assert recorded is not None
         assert recorded.entries == 0
-    publish(
-        session_factory(seeded),
-        [
-            {
-                "action": "upsert_promotion",
-                "promotion_id": "TEN",
-                "kind": "percent_off",
-                "percent": "10",
-                "skus": ["CHS-1"],
-            }
-        ],
-        now=day(-2),
-    )
+    _ten_percent_off_later(seeded, on=day(-2))
     assert _entries_at(seeded, day(-5)) == {}
     reduced = _shelf_price(seeded, day(-2) + timedelta(hours=1))
     assert reduced.price.amount == Decimal("9.00")
@@ -313,7 +301,8 @@ def test_a_store_moved_to_a_zone_of_its_own_price_drops_the_national_rise_ahead(
 # ledger must say so there, written ahead with the change, and its shelf is queued for
 # the instant. Before, nothing planned it: the change altered no ledger at its own
 # instant, and the rise had written no entry for it.
-def _ten_percent_off_later(seeded: Engine) -> None:
+def _ten_percent_off_later(seeded: Engine, on: datetime | None = None) -> None:
+    """10 % off CHS-1 from `on` (day 40 by default) on."""
     publish(
         session_factory(seeded),
         [
@@ -325,7 +314,7 @@ def _ten_percent_off_later(seeded: Engine) -> None:
                 "skus": ["CHS-1"],
             }
         ],
-        now=day(40),
+        now=day(40) if on is None else on,
     )
 
 
