@@ -209,6 +209,11 @@ class LabelPlanner:
                 elif keep_scheduled:
                     result.unchanged += 1
                     continue
+            if state.unplanned_reason is not None:
+                # What is due now could not be drawn: a pass for a change ahead draws it
+                # again too, or its unchanged timed image would pass for a plan and
+                # clear the reason while the shelf keeps a price not due.
+                refresh_now = True
             before = _planned_fields(state)
             try:
                 changed, planned = self._plan_one(

@@ -165,3 +165,61 @@ async def test_a_label_bound_to_a_template_of_another_size_is_reported_unplanned
     assert _status(world, label_id) is LabelStatus.UP_TO_DATE
     assert world.state(label_id).unplanned_reason is None
     assert audit_by_label(world.sessions, world.clock.now)[label_id].shows_due
+
+
+async def test_a_refused_label_holding_a_change_ahead_stays_unplanned(
+    engine: Engine,
+) -> None:
+    """Found by review: the pass for a change ahead (3.29 from 50 minutes on), whose timed
+    image was unchanged, "planned" the label without drawing what is due now, and cleared
+    its reason: health said `pending`, then `scheduled`, while the shelf kept 3.49 and
+    the till charged 2.79."""
+    sessions = session_factory(engine)
+    publish_prices(sessions, {**PRICES_A, "MLK-1": "2.99"}, now=T0 - timedelta(days=20))
+    publish_prices(sessions, {"MLK-1": "3.49"}, now=T0 - timedelta(days=10))
+    world = World(engine, count=2)
+    refused, _other = sorted(world.labels)
+    with world.sessions.begin() as session:
+        save_template(session, name="strip", definition=OVERLAPPING, by="admin", now=T0)
+        bind_label(
+            session, principal=ADMIN, label_id=refused, sku="MLK-1", template="strip", now=T0
+        )
+    await world.converge()
+    shown = world.panel_hash(refused)
+
+    # A change ahead: 3.29 from 50 minutes on, planned (its frame on its way).
+    world.clock.advance(timedelta(minutes=1))
+    flip = world.publish_flip_ahead("3.29")
+    world.controller.plan_due_work()
+    assert world.state(refused).desired_display_at == flip
+
+    # A -20 % week now, ending before the flip: the till charges 2.79; the template
+    # cannot announce it lawfully, so the label cannot be planned.
+    world.clock.advance(timedelta(minutes=1))
+    until = (world.clock.now + timedelta(minutes=30)).isoformat()
+    items = [{"action": "upsert_promotion", "promotion_id": "WEEK-20", "name": "-20%",
+              "kind": "percent_off", "percent": "20", "skus": ["MLK-1"],
+              "valid_until": until}]  # fmt: skip
+    publish(world.sessions, items, now=world.clock.now, title="milk week")
+    world.controller.plan_due_work()
+    verdict = audit_by_label(world.sessions, world.clock.now)[refused]
+    assert verdict.audit_class.is_mismatch, verdict.reason  # shows 3.49, 2.79 due
+    first = _condition(world, refused)
+    assert first.status is LabelStatus.UNPLANNED, (
+        f"health says {first.status.value} ({first.reason}) while the audit says "
+        f"{verdict.audit_class.value}: {verdict.reason}"
+    )
+    assert first.reason is not None
+    assert first.reason.startswith("not drawn:")
+
+    # Back in reach: its timed 3.29 is delivered and acknowledged; the panel keeps 3.49
+    # while the till charges 2.79 until the promotion ends.
+    await world.converge()
+    assert world.panel_hash(refused) == shown
+    verdict = audit_by_label(world.sessions, world.clock.now)[refused]
+    assert verdict.audit_class.is_mismatch, verdict.reason
+    later = _condition(world, refused)
+    assert later.status is LabelStatus.UNPLANNED, (
+        f"health says {later.status.value} while the audit says "
+        f"{verdict.audit_class.value}: {verdict.reason}"
+    )
