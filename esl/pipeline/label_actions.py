@@ -89,7 +89,7 @@ __all__ = [
     "LabelActionTimings",
     "StaleRefusal",
     "answer_label_actions",
-    "ask_again_above",
+    "ask_again",
     "forget_shown_of_refreshing",
     "request_own_actions",
     "signed_action_sequences",
@@ -546,6 +546,11 @@ class StaleRefusal:
     action_id: int
     kind: str  # the action (`ActionKind`'s value)
     signed: int  # how many numbers the action has been signed with, this one included
+    # The record sent the label a frame signed above this one since (an image planned
+    # while the action was out, another action): the label may have taken that first (a
+    # store gateway may deliver out of order), which makes this one stale with nothing
+    # lost from the database. No proof that the label counts further than the record.
+    overtaken: bool
 
 
 def stale_refusals(
@@ -572,24 +577,55 @@ def stale_refusals(
             .select_from(LabelActionFrameRow)
             .where(LabelActionFrameRow.action_id == action_id)
         )
-        found[action_id] = StaleRefusal(action_id, action.action, max(int(signed or 0), 1))
+        found[action_id] = StaleRefusal(
+            action_id,
+            action.action,
+            max(int(signed or 0), 1),
+            overtaken=_sent_above(session, action.label_id, action.sequence),
+        )
     return found
 
 
-def ask_again_above(session: Session, action_id: int, *, now: datetime) -> None:
+def _sent_above(session: Session, label_id: str, sequence: int) -> bool:
+    """Whether the record sent `label_id` a frame signed above `sequence`: an outbox row
+    handed to the transport, or a label action's frame (signed as it is sent)."""
+    row = session.scalar(
+        select(OUTBOX.c.id)
+        .where(
+            OUTBOX.c.label_id == label_id,
+            OUTBOX.c.sequence > sequence,
+            OUTBOX.c.sent_at.is_not(None),
+        )
+        .limit(1)
+    )
+    if row is not None:
+        return True
+    frame = session.scalar(
+        select(LabelActionFrameRow.id)
+        .where(LabelActionFrameRow.label_id == label_id, LabelActionFrameRow.sequence > sequence)
+        .limit(1)
+    )
+    return frame is not None
+
+
+def ask_again(session: Session, action_id: int, *, overtaken: bool, now: datetime) -> None:
     """The action's frame was refused as stale: the sender signs it again with the label's
-    next number, which settlement has just moved above the record (not closed as
-    answered: the label did nothing, and a keep-alive ping closed so kept no label in
-    sync). Its wait for a busy label counts from now: each signing is a new step."""
+    next number (not closed as answered: the label did nothing, and a keep-alive ping
+    closed so kept no label in sync). `overtaken`: a later frame of the record's reached
+    the label first, and the next number is above it already; otherwise settlement has
+    just moved the count above the record, which the label counts further than. Its wait
+    for a busy label counts from now: each signing is a new step."""
     action = session.get(LabelActionRow, action_id)
     if action is None:
         return
     action.status = ActionStatus.REQUESTED.value
     action.step_at = now
-    action.detail = (
-        f"the label refused it ({ReasonCode.STALE_SEQUENCE.name}): it counts further than "
-        "the record; signing it again above"
+    why = (
+        "a later frame reached the label first; signing it again"
+        if overtaken
+        else "it counts further than the record; signing it again above"
     )
+    action.detail = f"the label refused it ({ReasonCode.STALE_SEQUENCE.name}): {why}"
 
 
 def answer_label_actions(

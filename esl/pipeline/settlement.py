@@ -55,7 +55,7 @@ from esl.pipeline.held_flips import note_answered_image
 from esl.pipeline.images import ImageStore
 from esl.pipeline.label_actions import (
     answer_label_actions,
-    ask_again_above,
+    ask_again,
     signed_action_sequences,
     stale_refusals,
 )
@@ -598,6 +598,8 @@ class Settlement:
         record forgets what the label shows: the frames the record lost drew on the
         panel, so it is unknown (the audit: never `match`) and the label is planned
         again, its due image sent in full. A security event `sequence ahead of record`.
+        Unless the record sent the label a frame signed above the action's since
+        (`StaleRefusal.overtaken`): then it was overtaken, and is only signed again.
         Other answers to actions (and a refusal of an action's older copy) are left in
         `action_answers` for `answer_label_actions`."""
         refused = stale_refusals(session, [(action_id, r) for action_id, r, _ in answers])
@@ -610,13 +612,23 @@ class Settlement:
                 continue
             state = states[response.label_id]
             exhausted = self.policy.exhausted(stale.signed)
+            if stale.overtaken:
+                # The record sent the label a frame signed above this one since (an image
+                # planned while a ping was out): a store gateway delivering that first
+                # makes this one stale with nothing lost. Taken as "behind", the image
+                # the label had just confirmed was forgotten and sent again in full, and a
+                # false `sequence ahead of record` raised. Signed again with the next
+                # number, above that frame already: no skip, no event, the panel kept.
+                if not exhausted:
+                    ask_again(session, action_id, overtaken=True, now=now)
+                continue
             skipped = 0
             if not exhausted:
                 # Never past the last number a label takes: skipping stops short of it.
                 room = max(MAX_SEQUENCE - state.last_sequence - 1, 0)
                 skipped = min(_skipped_after_stale(stale.signed), room)
                 state.last_sequence += skipped
-                ask_again_above(session, action_id, now=now)
+                ask_again(session, action_id, overtaken=False, now=now)
             log.warning(
                 "security: %s refused seq %d, its %s the controller signed, as stale: it "
                 "counts further than the record; what it shows is unknown, its image "
