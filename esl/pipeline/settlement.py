@@ -604,8 +604,16 @@ class Settlement:
         `action_answers` for `answer_label_actions`."""
         refused = stale_refusals(session, [(action_id, r) for action_id, r, _ in answers])
         behind: list[str] = []
+        taken: set[int] = set()  # the actions whose stale refusal this batch has weighed
         for action_id, response, uplink in answers:
             stale = refused.get(action_id)
+            if stale is not None:
+                if action_id in taken:
+                    # A copy of the refusal (a store gateway, or anyone with its login,
+                    # publishing it again): one refusal, one step. Each copy moved the
+                    # count again before, 20 copies 20 times as far.
+                    continue
+                taken.add(action_id)
             if stale is None or self.policy.exhausted(stale.signed):
                 action_answers.append((action_id, response, uplink.received_at))
             if stale is None:

@@ -5,7 +5,8 @@ check_ins.py`) when nothing was lost from the database.
 A ping in the air when a price change is planned: the image frame takes the next number
 and goes out at once, and a store gateway may deliver it first (docs/protocol.md's threat
 model). The label takes the image, then rightly refuses the ping as stale: the label is in
-step with the record, and the ping is only overtaken.
+step with the record, and the ping is only overtaken. And copies of one genuine stale
+refusal in one batch are one refusal: the count moves once.
 
 SQLite, the controller and dispatcher, firmware_sim labels on one test clock; the labels
 hear only what the controller sends, in the order each test hands it over.
@@ -16,11 +17,14 @@ from __future__ import annotations
 from datetime import timedelta
 
 import pytest
-from sqlalchemy import Engine, select
+from sqlalchemy import Engine, func, select
 
+from esl.db.console_models import LabelActionFrameRow
 from esl.db.models import SecurityEventRow
 from esl.services.label_actions import ActionKind, request_action
+from gateways.base import Uplink
 from gateways.protocol import ReasonCode, decode_response
+from gateways.protocol.commands import Opcode
 from tests.pipeline.in_memory_gateway import radio
 from tests.pipeline.small_world import World
 from tests.support.audit import audit_by_label
@@ -84,3 +88,88 @@ async def test_a_ping_overtaken_by_a_price_change_is_signed_again_and_the_image_
     assert status == "answered"
     assert (detail or "").startswith("alive")
     assert _events(world) == []
+
+
+def _signed(world: World, action_id: int) -> int:
+    """How many numbers the action has been signed with."""
+    with world.sessions() as session:
+        return int(
+            session.scalar(
+                select(func.count())
+                .select_from(LabelActionFrameRow)
+                .where(LabelActionFrameRow.action_id == action_id)
+            )
+            or 0
+        )
+
+
+def _refused_stale(
+    world: World, answers: list[Uplink], label_id: str, *, ping: bool
+) -> list[Uplink]:
+    """Of `answers`, the label's `STALE_SEQUENCE` refusals of a ping, or of anything else."""
+    found = []
+    for answer in answers:
+        response = decode_response(answer.payload, key=world.keys[label_id])
+        if (
+            response.reason is ReasonCode.STALE_SEQUENCE
+            and (response.opcode == Opcode.PING) == ping
+        ):
+            found.append(answer)
+    return found
+
+
+@pytest.mark.parametrize("copies", [1, 20])
+async def test_copies_of_an_actions_stale_refusal_move_the_count_once(
+    world: World, copies: int
+) -> None:
+    """A label counting far further than the record (a restore) refuses a ping signed a
+    third time as stale: 255 numbers are skipped, however many copies of that refusal a
+    store gateway delivers in one batch (anyone with its login can publish a captured
+    answer again). Before: 20 copies, 20 x 255."""
+    await world.converge()
+    (label_id,) = world.labels
+    world.labels[label_id].last_sequence += 1_000_000
+    action_id = _ping(world, label_id)
+    for _ in range(40):
+        world.clock.advance(timedelta(seconds=6))
+        await world.send_due()
+        answers = radio(world.gateway.take(), world.labels, now=world.clock.now)
+        refused = _refused_stale(world, answers, label_id, ping=True)
+        if refused and _signed(world, action_id) == 3:
+            world.dispatcher.settle([a for a in answers if a not in refused])
+            before = world.state(label_id).last_sequence
+            world.dispatcher.settle(refused * copies)
+            assert world.state(label_id).last_sequence - before == 255
+            assert "signing it again above" in (world.action_outcome(action_id)[1] or "")
+            return
+        world.dispatcher.settle(answers)
+    pytest.fail(f"never refused on its third signing: {world.action_outcome(action_id)}")
+
+
+@pytest.mark.parametrize("copies", [1, 20])
+async def test_copies_of_an_image_frames_stale_refusal_move_the_count_once(
+    world: World, copies: int
+) -> None:
+    """The same for an image frame (`Verdict.RESIGN`): refused on its third attempt, it is
+    signed again 256 above, however many copies of the refusal arrive in one batch."""
+    await world.converge()
+    (label_id,) = world.labels
+    world.labels[label_id].last_sequence += 1_000_000
+    world.clock.advance(timedelta(seconds=20))
+    publish_prices(world.sessions, {"MLK-1": "2.99"}, now=world.clock.now)
+    world.controller.plan_due_work()
+    refusals = 0
+    for _ in range(40):
+        await world.send_due()
+        answers = radio(world.gateway.take(), world.labels, now=world.clock.now)
+        refused = _refused_stale(world, answers, label_id, ping=False)
+        if refused:
+            refusals += 1
+        if refusals == 3:
+            before = world.state(label_id).last_sequence
+            world.dispatcher.settle(answers + refused * (copies - 1))
+            assert world.state(label_id).last_sequence - before == 256
+            return
+        world.dispatcher.settle(answers)
+        world.clock.advance(timedelta(seconds=6))
+    pytest.fail(f"the image was refused stale {refusals} times, never three")
