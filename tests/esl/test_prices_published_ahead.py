@@ -69,6 +69,18 @@ def _s01_brought_into_a_price_ahead(seeded: Engine, amount: str = "12.00") -> in
     return ahead
 
 
+def _store_file_on_day_minus_9(seeded: Engine, line: str) -> None:
+    """A store file of one line (`code,name,zone,time_zone`) imported on day -9."""
+    with session_factory(seeded).begin() as session:
+        import_stores(
+            session,
+            f"code,name,zone,time_zone\n{line}\n",
+            imported_by="test",
+            now=day(-9),
+            currency="PLN",
+        )
+
+
 def _shelf_price(seeded: Engine, at: datetime, store: str = "S01") -> ResolvedPrice:
     with session_factory(seeded)() as session:
         return quote(
@@ -277,14 +289,7 @@ def test_a_store_moved_to_a_zone_of_its_own_price_drops_the_national_rise_ahead(
     assert _entries_at(seeded, day(-5)) == {
         k: v for k, v in _every_key(Decimal("12.00")).items() if k[1] != "S03"
     }
-    with session_factory(seeded).begin() as session:
-        import_stores(
-            session,
-            "code,name,zone,time_zone\nS01,Gdańsk Oliwa,south,\n",
-            imported_by="test",
-            now=day(-9),
-            currency="PLN",
-        )
+    _store_file_on_day_minus_9(seeded, "S01,Gdańsk Oliwa,south,")
     assert _entries_at(seeded, day(-9)) == {
         (channel, "S01"): Decimal("9.00") for channel in ("store", "web", "app")
     }
@@ -345,14 +350,7 @@ def test_a_store_moved_out_of_a_zone_at_the_same_price_takes_the_national_rise_a
     _price_published_ahead(seeded)
     assert ("store", "S02") not in _entries_at(seeded, day(-5))
     # Day -9: S02 moves to south (national prices); 10.00 today either way, from day -5 12.00.
-    with session_factory(seeded).begin() as session:
-        import_stores(
-            session,
-            "code,name,zone,time_zone\nS02,Gdynia,south,\n",
-            imported_by="test",
-            now=day(-9),
-            currency="PLN",
-        )
+    _store_file_on_day_minus_9(seeded, "S02,Gdynia,south,")
     _assert_store_follows_the_rise(seeded, "S02")
 
 

@@ -62,9 +62,10 @@ async def _console_state(world: World, label_id: str) -> str:
     return found.group(1)
 
 
-async def test_a_label_whose_reduction_is_refused_is_not_reported_up_to_date(
-    engine: Engine, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
-) -> None:
+async def _milk_on_a_template_that_cannot_announce(engine: Engine) -> tuple[World, str, str]:
+    """MLK-1 at 3.49 (2.99 twenty days ago) on two labels, one bound to a template whose
+    badge covers the prior-price line (it cannot announce a reduction lawfully), both
+    showing 3.49: the world, that label and the other."""
     sessions = session_factory(engine)
     publish_prices(sessions, {**PRICES_A, "MLK-1": "2.99"}, now=T0 - timedelta(days=20))
     publish_prices(sessions, {"MLK-1": "3.49"}, now=T0 - timedelta(days=10))
@@ -76,6 +77,13 @@ async def test_a_label_whose_reduction_is_refused_is_not_reported_up_to_date(
             session, principal=ADMIN, label_id=refused, sku="MLK-1", template="strip", now=T0
         )
     await world.converge()
+    return world, refused, other
+
+
+async def test_a_label_whose_reduction_is_refused_is_not_reported_up_to_date(
+    engine: Engine, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    world, refused, other = await _milk_on_a_template_that_cannot_announce(engine)
     assert _status(world, refused) is LabelStatus.UP_TO_DATE  # 3.49 shown and due
 
     world.clock.advance(timedelta(minutes=1))
@@ -174,17 +182,7 @@ async def test_a_refused_label_holding_a_change_ahead_stays_unplanned(
     image was unchanged, "planned" the label without drawing what is due now, and cleared
     its reason: health said `pending`, then `scheduled`, while the shelf kept 3.49 and
     the till charged 2.79."""
-    sessions = session_factory(engine)
-    publish_prices(sessions, {**PRICES_A, "MLK-1": "2.99"}, now=T0 - timedelta(days=20))
-    publish_prices(sessions, {"MLK-1": "3.49"}, now=T0 - timedelta(days=10))
-    world = World(engine, count=2)
-    refused, _other = sorted(world.labels)
-    with world.sessions.begin() as session:
-        save_template(session, name="strip", definition=OVERLAPPING, by="admin", now=T0)
-        bind_label(
-            session, principal=ADMIN, label_id=refused, sku="MLK-1", template="strip", now=T0
-        )
-    await world.converge()
+    world, refused, _other = await _milk_on_a_template_that_cannot_announce(engine)
     shown = world.panel_hash(refused)
 
     # A change ahead: 3.29 from 50 minutes on, planned (its frame on its way).
