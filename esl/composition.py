@@ -23,6 +23,7 @@ from esl.pipeline import ControllerSettings, RetryPolicy, UpdateController
 from esl.pipeline.controller_lease import ControllerIdentity, LeaseTerms
 from esl.pipeline.database_outage import DatabaseRetry
 from esl.pipeline.label_actions import LabelActionTimings
+from esl.pipeline.label_keepalive import keep_in_sync_after
 from esl.pipeline.label_vitals import VitalsSampling
 from esl.pipeline.security_events import SecurityEventCoalescing
 from esl.pipeline.store_leases import StoreLeaseTerms
@@ -136,6 +137,7 @@ def controller_settings(settings: Settings, **changes: Any) -> ControllerSetting
         label_clock_tolerance=timedelta(seconds=settings.label_clock_tolerance_s)
         if settings.label_clock_tolerance_s > 0
         else None,
+        keep_in_sync=keep_in_sync_after(timedelta(seconds=settings.label_offline_after_s)),
     )
     return replace(built, **changes) if changes else built
 

@@ -117,7 +117,8 @@ class Settings(BaseSettings):
     label_offline_after_s: int = Field(
         default=1_800,
         ge=1,
-        description="Health, audit, demo: a label silent this long is offline.",
+        description="Health, audit, demo: a label silent this long is offline. The "
+        "controller pings a label silent 3 minutes less (at most 45, at least 5).",
     )
     label_low_battery_mv: int = Field(
         default=2_600,

@@ -83,7 +83,7 @@ from esl.pipeline.identification_screens import labels_bound_to_nothing, plan_id
 from esl.pipeline.images import ImageStore
 from esl.pipeline.label_actions import LabelActionSender, LabelActionTimings
 from esl.pipeline.label_clocks import CLOCK_TOLERANCE
-from esl.pipeline.label_keepalive import request_keepalive_pings
+from esl.pipeline.label_keepalive import keep_in_sync_after, request_keepalive_pings
 from esl.pipeline.label_states import load_label_states
 from esl.pipeline.label_vitals import VitalsSampling
 from esl.pipeline.planning import LabelPlanner, PlanTarget
@@ -128,6 +128,10 @@ LEDGER_LOOK_EVERY = timedelta(seconds=5)  # for scheduled instants the ledger mu
 KEEPALIVE_LOOK_EVERY = timedelta(minutes=1)  # for labels silent too long (label_keepalive.py)
 
 
+# Pinged by the default offline bound (`StatusThresholds`, 30 minutes).
+_KEEP_IN_SYNC = keep_in_sync_after(timedelta(minutes=30))
+
+
 @dataclass(frozen=True, slots=True, kw_only=True)
 class ControllerSettings:
     # The installation's (`Settings`): the composition root passes them in.
@@ -162,6 +166,9 @@ class ControllerSettings:
     # A check-in's label clock off by more than this is set (esl/pipeline/label_clocks.py);
     # None: label clocks are neither set nor judged (simulated ones on an accelerated clock).
     label_clock_tolerance: timedelta | None = CLOCK_TOLERANCE
+    # A label silent this long is pinged (esl/pipeline/label_keepalive.py): before the
+    # offline bound of health and the audit (`ESL_LABEL_OFFLINE_AFTER_S`, 30 minutes).
+    keep_in_sync: timedelta = _KEEP_IN_SYNC
 
 
 class UpdateController:
@@ -527,7 +534,12 @@ class UpdateController:
             while True:
                 try:
                     with self.sessions.begin() as session:
-                        pinged = request_keepalive_pings(session, now=now, stores=self.stores)
+                        pinged = request_keepalive_pings(
+                            session,
+                            now=now,
+                            silence=self.settings.keep_in_sync,
+                            stores=self.stores,
+                        )
                         # Fenced as planning: pings asked by a worker that lost the store
                         # are sent by its holder, which, seeing them asked, asks none of
                         # its own; two workers asking at once ask each label twice.

@@ -5,17 +5,23 @@ An MQTT store gateway answers each check-in, which keeps its labels in sync. A r
 access point keeps its labels in sync with periodic advertising (PAwR), which the links
 this system drives (bleak, bumble, over GATT) do not offer; between price changes
 nothing else reaches them. So every label the controller has not heard from for
-`KEEP_IN_SYNC` gets a signed Ping from the controller (a label action, requested by
-`controller`): a valid frame, which the label counts as contact, and its answer is heard
-(battery, signal). Valid only when signed above the last number the label took: after a
+`keep_in_sync_after(offline_after)` gets a signed Ping from the controller (a label
+action, requested by `controller`): a valid frame, which the label counts as contact, and
+its answer is heard (battery, signal). That silence is inside the hour a label stays in
+sync, and short enough that a label answering at once is heard again before health and
+the audit call it offline (`ESL_LABEL_OFFLINE_AFTER_S`, 30 minutes: pinged after 27);
+before, pings came after 45 minutes, and every BLE label was called offline for a quarter
+of an hour in every 45. A longer offline bound spends less of the radio's time on pings
+(45 minutes at most). Valid only when signed above the last number the label took: after a
 database restore the labels count further than the record, refuse the ping as stale,
 and a refusal is no contact; settlement then signs the ping again above, and has the
 label's due image sent again (docs/pipeline.md "Labels that count further than the
-record"). A label silent because it is gone is asked again only after another
-`KEEP_IN_SYNC`, and after `UNANSWERED_PINGS_BEFORE_GIVING_UP` pings unanswered since it
-was last heard from, not at all: by then it forgot its key (two hours), a ping cannot
-reach it, and asking for ever only spends the radio's time. Its unanswered pings say so in
-its action history; once it is heard from again (a check-in), it is kept in sync again.
+record"). A label silent because it is gone is asked again only after another such
+silence, and after `pings_before_giving_up` pings unanswered since it was last heard from
+(as many as span the two hours it keeps its key), not at all: by then it forgot its key,
+a ping cannot reach it, and asking for ever only spends the radio's time. Its unanswered
+pings say so in its action history; once it is heard from again (a check-in), it is kept
+in sync again.
 
 A frame on its way (pending, sent) is contact enough; a parked or held one is not: a
 label whose update parked while it was out of reach is pinged like any silent label,
@@ -24,6 +30,7 @@ and its answer, heard, sends the parked frame again (`Settlement`'s unparking).
 
 from __future__ import annotations
 
+import math
 from datetime import datetime, timedelta
 
 from sqlalchemy import and_, exists, func, select
@@ -36,12 +43,37 @@ from esl.pipeline.action_kinds import ActionKind, ActionStatus
 from esl.pipeline.label_actions import CONTROLLER, request_own_actions
 from esl.pipeline.outbox_rows import OUTBOX
 
-__all__ = ["KEEP_IN_SYNC", "UNANSWERED_PINGS_BEFORE_GIVING_UP", "request_keepalive_pings"]
+__all__ = [
+    "KEEP_IN_SYNC",
+    "keep_in_sync_after",
+    "pings_before_giving_up",
+    "request_keepalive_pings",
+]
 
-# Well inside the hour a label stays in sync without a valid message.
+# The longest silence before a ping: well inside the hour a label stays in sync without
+# a valid message.
 KEEP_IN_SYNC = timedelta(minutes=45)
+# The shortest: an offline bound of a few minutes would spend the radio on pings alone.
+_SHORTEST_SILENCE = timedelta(minutes=5)
+# From the ping's request to its answer heard: the next keep-alive look (every minute),
+# the send in the store's window, the label's answer; a margin.
+_ASKED_BEFORE_OFFLINE = timedelta(minutes=3)
+_KEY_KEPT = timedelta(hours=2)  # unsynchronized an hour, then the key is deleted
 _AT_ONCE = 500  # pings requested per look: a store gateway's radio takes them in turn
-UNANSWERED_PINGS_BEFORE_GIVING_UP = 3  # 45 min apart: past the two hours a key lasts
+
+
+def keep_in_sync_after(offline_after: timedelta) -> timedelta:
+    """How long a label may be silent before it is pinged, with labels silent for
+    `offline_after` called offline: early enough that its answer comes before that."""
+    return max(_SHORTEST_SILENCE, min(KEEP_IN_SYNC, offline_after - _ASKED_BEFORE_OFFLINE))
+
+
+def pings_before_giving_up(silence: timedelta) -> int:
+    """Pings `silence` apart, unanswered, after which a label is asked no more: as many
+    as span the two hours it keeps its key (3 at 45 minutes, 5 at 27)."""
+    return math.ceil(_KEY_KEPT / silence)
+
+
 # A frame with these reaches the label without a ping. Not parked (sent again only once
 # the label is heard: a BLE label back in reach was never heard, and lost its key) nor
 # held (it waits for its image of now, maybe parked).
@@ -49,13 +81,17 @@ _ON_ITS_WAY = (OutboxStatus.PENDING.value, OutboxStatus.SENT.value)
 
 
 def request_keepalive_pings(
-    session: Session, *, now: datetime, stores: frozenset[str] | None = None
+    session: Session,
+    *,
+    now: datetime,
+    silence: timedelta,
+    stores: frozenset[str] | None = None,
 ) -> list[str]:
-    """Ask a Ping of every label on a gateway (of `stores`) last heard `KEEP_IN_SYNC`
-    ago, with no frame on its way, no action asked of it since and fewer than
-    `UNANSWERED_PINGS_BEFORE_GIVING_UP` of these pings unanswered since it was last
-    heard; their ids."""
-    since = now - KEEP_IN_SYNC
+    """Ask a Ping of every label on a gateway (of `stores`) last heard `silence` ago
+    (`keep_in_sync_after`), with no frame on its way, no action asked of it since and
+    fewer than `pings_before_giving_up(silence)` of these pings unanswered since it was
+    last heard; their ids."""
+    since = now - silence
     unanswered_since_heard = (
         select(func.count())
         .select_from(LabelActionRow)
@@ -84,7 +120,7 @@ def request_keepalive_pings(
             ~exists().where(
                 and_(LabelActionRow.label_id == LabelRow.id, LabelActionRow.requested_at >= since)
             ),
-            unanswered_since_heard < UNANSWERED_PINGS_BEFORE_GIVING_UP,
+            unanswered_since_heard < pings_before_giving_up(silence),
         )
         .order_by(LabelStateRow.last_seen)
         .limit(_AT_ONCE)
