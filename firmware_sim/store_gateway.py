@@ -9,10 +9,12 @@ the label responses to publish. Inside, a discrete-event queue plays the radio:
 - with `listening`, labels also listen for frames between check-ins (the fast-response
   mode some vendors' labels have, paid for in battery): the gateway wakes the label as
   soon as a frame for it arrives; one it cannot reach gets the frame at its check-in;
-- on a check-in the gateway sends the label's pending frames in sequence order, except
-  that of several frames with the same opcode the newest goes first (the label then
-  refuses the older ones as stale instead of drawing each in turn); every copy may be
-  lost, delayed or duplicated by the radio;
+- on a check-in the gateway sends the label's pending frames in the order of
+  `gateways.protocol.delivery_order`, the store gateway process's: the frames with the
+  same opcode form a group, the groups go in the order of each group's newest sequence,
+  and within a group the newest goes first (the label then refuses the older ones as
+  stale instead of drawing each in turn); every copy may be lost, delayed or duplicated
+  by the radio;
 - a frame stays pending until the label's answer *to that frame* is heard; a refusal the
   label calls transient (busy, battery) keeps it pending for the next check-in; after
   `max_attempts` deliveries or `pending_ttl_s` seconds it is dropped and the controller,
@@ -47,6 +49,7 @@ from gateways.protocol import (
     peek_header,
     to_wire_ms,
 )
+from gateways.protocol.delivery_order import delivery_order
 
 __all__ = ["GatewayStats", "PendingFrame", "StoreGatewaySim"]
 
@@ -315,17 +318,15 @@ class StoreGatewaySim:
         return label
 
     def _send_pending(self, label_id: str, now_ms: int) -> None:
-        """Transmit the label's pending frames in sequence order, the newest of each
-        opcode first (the label refuses the older ones as stale without drawing them)."""
+        """Transmit the label's pending frames in `delivery_order`: grouped by opcode, the
+        groups by their newest sequence, the newest of each group first (the label
+        refuses the older ones as stale without drawing them)."""
         queue = self.pending.get(label_id)
         if not queue:
             return
         ttl_ms = int(self.pending_ttl_s * 1000)
-        newest: dict[int, int] = {}
-        for frame in queue.values():
-            newest[frame.opcode] = max(newest.get(frame.opcode, 0), frame.sequence)
-        order = sorted(queue.items(), key=lambda item: (newest[item[1].opcode], -item[1].sequence))
-        for digest, frame in order:
+        for frame in delivery_order(queue.values()):
+            digest = _digest(frame.data)  # its key in the queue
             if frame.attempts >= self.max_attempts or now_ms - frame.received_ms > ttl_ms:
                 del queue[digest]
                 self.stats.frames_expired += 1

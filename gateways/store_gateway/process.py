@@ -12,10 +12,11 @@ ordering, MQTT side, restarts) is the same for both.
 It speaks the store-gateway contract of docs/protocol.md through
 `gateways.mqtt.store_gateway.StoreGatewayClient` (its own login, persistent session,
 retained online/offline status with a last will), so the controller cannot tell it from a
-simulated gateway. Per label, frames are handled one at a time in arrival order, except
-that of several queued frames with the same opcode the newest goes first (the older ones
-are then refused as stale, not drawn in turn), as labels behind the simulated gateways
-see them. Every `health_every_s` it asks the radio what it heard and sends a signed
+simulated gateway. Per label, frames are handled one at a time in the order of
+`gateways.protocol.delivery_order`, the simulated gateway's: the frames with the same
+opcode form a group, the groups go in the order of each group's newest sequence, and
+within a group the newest goes first (the older ones are then refused as stale, not drawn
+in turn). Every `health_every_s` it asks the radio what it heard and sends a signed
 check-in for each label heard since (battery, signal, temperature; the controller records
 when). A label that signs for itself gets no check-ins from the gateway: it reports its
 health in its own signed answers, and every `health_every_s` the gateway tries again only
@@ -36,13 +37,14 @@ from gateways.errors import GatewayError
 from gateways.mqtt.endpoint import BrokerEndpoint
 from gateways.mqtt.store_gateway import StoreGatewayClient
 from gateways.protocol import FrameRejectedError, check_label_key, header_opcode, peek_header
+from gateways.protocol.delivery_order import delivery_order
 from gateways.store_gateway.label_stand_in import (
     answer_frame,
     check_in_report,
     drawn_over,
     with_health,
 )
-from gateways.store_gateway.local_state import LabelRecord, LocalState, QueuedFrame
+from gateways.store_gateway.local_state import LabelRecord, LocalState
 from gateways.store_gateway.radio import LabelRadio, RadioError, SelfSigningRadio
 from gateways.store_gateway.relay import relay_frame
 from gateways.store_gateway.reports import reachable_report
@@ -179,7 +181,8 @@ class StoreGatewayProcess:
 
     async def _work(self, label_id: str) -> None:
         while frames := self.state.queued(label_id):
-            frame = _next_frame(frames)
+            # Asked again after each frame: one that came meanwhile may go before the rest.
+            frame = delivery_order(frames)[0]
             label = self._labels[label_id]
             if isinstance(self.radio, SelfSigningRadio):
                 outcome = await relay_frame(
@@ -309,8 +312,3 @@ class StoreGatewayProcess:
             self.state.save_label(updated)
             self.state.queue_answer(reachable_report(updated, now=now))
             self._answers.set()
-
-
-def _next_frame(frames: list[QueuedFrame]) -> QueuedFrame:
-    first = frames[0]
-    return max((f for f in frames if f.opcode == first.opcode), key=lambda f: f.sequence)
