@@ -32,7 +32,7 @@ from esl.db.models import (
 )
 from esl.db.repositories import ColumnReader, driver_rows, in_chunks, raw
 from esl.delivery_states import OPEN_STATUSES, OutboxStatus
-from esl.services.panel_image import panel_image
+from esl.services.panel_image import flip_instant, panel_image
 from pricing import PriorPriceBasis
 
 __all__ = [
@@ -401,7 +401,9 @@ def unanswered_frames(
     `at` and not acknowledged, newest first, whatever their status now (a superseded
     frame that was sent may have reached the panel): `LabelState.settled_on`'s
     sequences, read for every label in one query. A timed frame counts once its instant
-    has come."""
+    has come on the label's clock: one whose clock the controller knows ahead
+    (`clock_offset_ms`) flips that much before the controller's instant (`flip_instant`,
+    as for a held image)."""
     if not claims:
         return {}
     statement = (
@@ -411,6 +413,7 @@ def unanswered_frames(
             _outbox.c.content_hash,
             raw(_outbox.c.sent_at),
             raw(_outbox.c.display_at),
+            _states.c.clock_offset_ms,
         )
         .join(_states, _states.c.label_id == _outbox.c.label_id)
         .where(
@@ -423,12 +426,12 @@ def unanswered_frames(
     )
     instant = ColumnReader(session, _outbox.c.sent_at)
     found: dict[str, list[SentFrame]] = defaultdict(list)
-    for label_id, sequence, digest, sent_at, display_at in driver_rows(session, statement):
+    for label_id, sequence, digest, sent_at, display_at, offset in driver_rows(session, statement):
         claim = claims.get(label_id)
         if claim is None or sequence <= claim:
             continue
         sent = instant(sent_at)
-        if sent > at or (display_at is not None and instant(display_at) > at):
+        if sent > at or (display_at is not None and flip_instant(instant(display_at), offset) > at):
             continue
         found[label_id].append(SentFrame(sequence, digest, sent))
     for frames in found.values():
