@@ -153,6 +153,9 @@ class LabelFacts(NamedTuple):
     unanswered: UnansweredFrame | None = None
     # Why the controller could not plan the content due now (`label_states`), if so.
     unplanned: str | None = None
+    # An unknown `shown_hash`: when the label began reporting it without a break (its
+    # first report of it after its last of another image), when its reports are kept.
+    reporting_since: datetime | None = None
 
 
 class UnboundFacts(NamedTuple):
@@ -231,9 +234,10 @@ def classify_label(facts: LabelFacts, *, at: datetime, thresholds: Thresholds) -
     shows_due = shows_due_price(facts)
     wrong_since = None if shows_due else _wrong_since(facts)
     if facts.shown_hash is not None and shown is None and not facts.sent_without_price:
-        # An image the controller never sent: wrong since the label first said so, at the
-        # latest its last report.
-        wrong_since = last_seen
+        # An image the controller never sent: wrong since the label first said so, not
+        # since its latest check-in (a forged price checking in every ten minutes would
+        # never be overdue); its last report when no earlier one is kept.
+        wrong_since = facts.reporting_since or last_seen
     parked_update = update if update is not None and update.status == OutboxStatus.PARKED else None
     parked = None if parked_update is None else parked_update.reason
     parked_text = None if parked_update is None else parked_update.reason_text
@@ -282,7 +286,7 @@ def classify_label(facts: LabelFacts, *, at: datetime, thresholds: Thresholds) -
     elif shown is None:
         audit_class = AuditClass.UNKNOWN_CONTENT
         reason = f"reports image {facts.shown_hash}, which the controller never sent"
-        since = last_seen
+        since = wrong_since
     elif facts.unanswered is not None and shows_due_price(facts._replace(unanswered=None)):
         # Its last report is the due image, but the controller signed and sent another
         # since, unanswered: the label may have taken it (its answer lost), as

@@ -53,6 +53,7 @@ from esl.audit.label_reads import (
     labels_of,
     open_updates,
     past_seen,
+    reporting_since,
     sent_without_price,
     shown_contents,
     unanswered_frames,
@@ -225,6 +226,19 @@ def _gather(
         },
         at=at,
     )
+    # Labels reporting an image the controller never sent are wrong since they began
+    # reporting it: dated from their kept reports, for those few labels only.
+    tampered = reporting_since(
+        session,
+        {
+            label_id: state.shown_hash
+            for label_id, state in seen.items()
+            if state.shown_hash
+            and state.shown_hash not in shown_rows
+            and label_id not in sent_screens
+        },
+        at=at,
+    )
     all_skus = list(session.scalars(select(ProductRow.sku)))
     catalogue = load_catalogue_slice(session, all_skus, currency=currency)
     if not live:
@@ -372,6 +386,7 @@ def _gather(
             last_days.misdated(*row, due, label.store) if row and due is not None else None,
             unanswered(label, state, due) if due is not None and label.label_id in frames else None,
             state.unplanned,
+            tampered.get(label.label_id) if tampered else None,
         )
         if due is not None:
             due_by_label[label.label_id] = due

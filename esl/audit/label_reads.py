@@ -16,7 +16,7 @@ from collections.abc import Iterable, Sequence
 from datetime import datetime
 from typing import Any, NamedTuple
 
-from sqlalchemy import ColumnElement, Select, and_, func, or_, select
+from sqlalchemy import ColumnElement, Select, and_, func, or_, select, tuple_
 from sqlalchemy.orm import Session
 
 from esl.audit.classify import OpenUpdate, ShownContent
@@ -30,7 +30,7 @@ from esl.db.models import (
     OutboxRow,
     core_table,
 )
-from esl.db.repositories import ColumnReader, driver_rows, in_chunks, raw
+from esl.db.repositories import CHUNK, ColumnReader, driver_rows, in_chunks, raw
 from esl.delivery_states import OPEN_STATUSES, OutboxStatus
 from esl.services.panel_image import flip_instant, panel_image
 from pricing import PriorPriceBasis
@@ -45,6 +45,7 @@ __all__ = [
     "labels_of",
     "open_updates",
     "past_seen",
+    "reporting_since",
     "sent_without_price",
     "shown_contents",
     "unanswered_frames",
@@ -500,3 +501,43 @@ def _prior_basis(content: dict[str, Any]) -> PriorPriceBasis | None:
     if not name:
         return PriorPriceBasis.LOWEST_30_DAYS
     return _BASES.get(name) if isinstance(name, str) else None
+
+
+def reporting_since(
+    session: Session, reported: dict[str, str], *, at: datetime
+) -> dict[str, datetime]:
+    """When each label of `reported` (label id -> the image it reports) began reporting
+    that image without a break, as of `at`: its first report of it after its last report
+    of another image. Every believed check-in and answer is kept with what the label said
+    it showed (`label_acknowledgements`), so a label that keeps checking in with an image
+    the controller never sent is dated by its first report of it, not its latest. Meant
+    for those few labels (`unknown_content`): one query per chunk of them, by the
+    acknowledgements' (label, instant) index. A label with no such report is left out."""
+    found: dict[str, datetime] = {}
+    # Three lists of bound values per chunk: labels, and (label, image) pairs twice.
+    for chunk in in_chunks(sorted(reported), size=CHUNK // 5):
+        its_image = tuple_(_acks.c.label_id, _acks.c.displayed_hash).in_(
+            [(label_id, reported[label_id]) for label_id in chunk]
+        )
+        # Its last report of another image by `at` (a report saying nothing of the
+        # panel, a refusal, breaks nothing).
+        other = (
+            select(_acks.c.label_id, func.max(_acks.c.at).label("at"))
+            .where(
+                _acks.c.label_id.in_(chunk),
+                _acks.c.at <= at,
+                _acks.c.displayed_hash.is_not(None),
+                ~its_image,
+            )
+            .group_by(_acks.c.label_id)
+            .subquery()
+        )
+        statement = (
+            select(_acks.c.label_id, func.min(_acks.c.at))
+            .outerjoin(other, other.c.label_id == _acks.c.label_id)
+            .where(its_image, _acks.c.at <= at, or_(other.c.at.is_(None), _acks.c.at > other.c.at))
+            .group_by(_acks.c.label_id)
+        )
+        for label_id, first in session.execute(statement):
+            found[label_id] = first
+    return found
