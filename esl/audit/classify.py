@@ -90,6 +90,12 @@ class ShownContent:
     price_fingerprint: str
     # Which rule the label's prior-price line names (its caption), when it has one.
     prior_price_basis: PriorPriceBasis | None = None
+    # What the label draws beside its price (its recorded content): a stale label at the
+    # due amount is told apart from the due label by these in its reason.
+    struck_price: Decimal | None = None  # the struck-through "was" price
+    badge: str | None = None  # the promotion's text
+    unit_price: Decimal | None = None
+    unit_label: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -312,6 +318,13 @@ def classify_label(facts: LabelFacts, *, at: datetime, thresholds: Thresholds) -
                 f"shows {shown.price} {shown.currency} until {printed.isoformat()}, due until "
                 f"{due_day.isoformat()} (the promotion's last day in the store's time zone)"
             )
+        elif shown.price == due.price.amount and shown.currency == due.currency:
+            # The due amount drawn as another label (an ended promotion's badge and
+            # struck-through price): "shows 47.99, due 47.99" would read as a right shelf.
+            reason = (
+                f"shows {shown.price} {shown.currency}, the due price, but with "
+                + _drawn_difference(shown, due)
+            )
         reason += _pending_text(update, facts.unplanned)
         since = wrong_since
     else:
@@ -388,6 +401,80 @@ def _frame_text(frame: UnansweredFrame, facts: LabelFacts) -> str:
     if shown.sku != facts.sku:
         return f"a frame showing {shown.sku} at {shown.price} {shown.currency}"
     return f"a frame showing {shown.price} {shown.currency}"
+
+
+def _drawn_difference(shown: ShownContent, due: ResolvedPrice) -> str:
+    """What a label showing the due amount draws otherwise than the due label: another
+    promotion or badge, a struck-through price, a prior-price line, a unit price."""
+    promotion = due.promotion
+    due_badge = promotion.text if promotion is not None else None
+    differs = []
+    if shown.promotion_id != (promotion.id if promotion is not None else None):
+        differs.append(
+            _versus(
+                "promotion",
+                _promotion_text(shown.promotion_id, shown.badge),
+                None if promotion is None else _promotion_text(promotion.id, due_badge),
+            )
+        )
+    elif shown.badge != due_badge:
+        differs.append(_versus("badge", _quoted(shown.badge), _quoted(due_badge)))
+    # The label strikes through the prior price, only when it may announce the reduction.
+    due_struck = due.prior_price.amount if due.announces_reduction and due.prior_price else None
+    if shown.struck_price != due_struck:
+        differs.append(_versus("struck-through price", shown.struck_price, due_struck))
+    shown_prior = _prior_line(shown.prior_price, shown.prior_price_basis)
+    due_prior = _prior_line(
+        due.prior_price.amount if due.prior_price is not None else None, due.prior_price_basis
+    )
+    if shown_prior != due_prior:
+        differs.append(_versus("prior price", shown_prior, due_prior))
+    due_unit = _unit_text(
+        due.unit_price.amount if due.unit_price is not None else None, due.unit_label
+    )
+    shown_unit = _unit_text(shown.unit_price, shown.unit_label)
+    if shown_unit != due_unit:
+        differs.append(_versus("unit price", shown_unit, due_unit))
+    if differs:
+        return ", ".join(differs)
+    if promotion is not None:
+        return "other terms of the promotion (its last day, quantity or card) than the due ones"
+    return "other label fields than the due ones"
+
+
+def _versus(what: str, shown: object | None, due: object | None) -> str:
+    """One drawn difference: "badge '-20 %' (none due)", "no unit price (3.49/l due)"."""
+    if shown is None:
+        return f"no {what} ({due} due)"
+    if due is None:
+        return f"{what} {shown} (none due)"
+    return f"{what} {shown} (due {due})"
+
+
+def _promotion_text(promotion_id: str | None, badge: str | None) -> str | None:
+    if promotion_id is None:
+        return None
+    return promotion_id if badge is None else f"{promotion_id} {badge!r}"
+
+
+def _quoted(text: str | None) -> str | None:
+    return None if text is None else repr(text)
+
+
+def _prior_line(amount: Decimal | None, basis: PriorPriceBasis | None) -> str | None:
+    """A prior-price line as the label words it: the amount and, unless the 30-day low,
+    the rule that gave it."""
+    if amount is None:
+        return None
+    if basis is None or basis is PriorPriceBasis.LOWEST_30_DAYS:
+        return str(amount)
+    return f"{amount} {basis.value}"
+
+
+def _unit_text(amount: Decimal | None, unit: str | None) -> str | None:
+    if amount is None:
+        return None
+    return str(amount) if unit is None else f"{amount}/{unit}"
 
 
 def _wrong_since(facts: LabelFacts) -> datetime | None:

@@ -14,6 +14,7 @@ from __future__ import annotations
 from collections import defaultdict
 from collections.abc import Iterable, Sequence
 from datetime import datetime
+from decimal import Decimal, InvalidOperation
 from typing import Any, NamedTuple
 
 from sqlalchemy import ColumnElement, Select, and_, func, or_, select, tuple_
@@ -484,12 +485,39 @@ def shown_contents(
                 promotion_id=row.promotion_id,
                 price_fingerprint=row.price_fingerprint,
                 prior_price_basis=_prior_basis(row.content),
+                **_drawn(row.content),
             )
             found[row.content_hash] = (shown, row.content)
     return found
 
 
 _BASES = {basis.value: basis for basis in PriorPriceBasis}
+
+
+def _drawn(content: dict[str, Any]) -> dict[str, Any]:
+    """What the label draws beside its price (`ShownContent.struck_price` and on), from
+    a rendered content's JSON form (`content_to_dict`); a value it lacks or cannot be
+    read is None."""
+    price = content.get("price")
+    price = price if isinstance(price, dict) else {}
+    promotion = price.get("promotion")
+    badge = promotion.get("text") if isinstance(promotion, dict) else None
+    unit = price.get("unit_label")
+    return {
+        "struck_price": _amount(price.get("regular_price")),
+        "badge": badge if isinstance(badge, str) else None,
+        "unit_price": _amount(price.get("unit_price")),
+        "unit_label": unit if isinstance(unit, str) else None,
+    }
+
+
+def _amount(value: object) -> Decimal | None:
+    if not isinstance(value, str):
+        return None
+    try:
+        return Decimal(value)
+    except InvalidOperation:
+        return None
 
 
 def _prior_basis(content: dict[str, Any]) -> PriorPriceBasis | None:
