@@ -68,6 +68,7 @@ def audit(
         audit_class=audit_class.value if audit_class else "",
         classes=[c.value for c in AuditClass],
         stores=stores,
+        currency=ctx.settings.currency,  # the chain's: its decimals print the amounts
     )
 
 

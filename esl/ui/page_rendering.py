@@ -13,6 +13,7 @@ from starlette.templating import Jinja2Templates
 
 from esl.ui.access import may
 from esl.ui.console_sessions import SignedIn
+from pricing import round_to_minor_unit
 
 __all__ = ["TEMPLATES", "page"]
 
@@ -23,8 +24,15 @@ def _when(value: datetime | None) -> str:
     return "—" if value is None else value.strftime("%Y-%m-%d %H:%M:%S UTC")
 
 
-def _money(value: Decimal | None) -> str:
-    return "—" if value is None else f"{value:.2f}".replace(".", ",")
+def _money(value: Decimal | None, currency: str) -> str:
+    """An amount with the engine's decimals of `currency` (KWD 3, HUF 0, PLN 2), as the
+    label prints it (docs/pricing.md): a fixed two printed 1.225 and 1.220 KWD alike.
+    An amount finer than that (a label's price from before a currency change) is printed
+    as it is, never rounded into another price."""
+    if value is None:
+        return "—"
+    exact = round_to_minor_unit(value, currency=currency)
+    return f"{exact if exact == value else value:f}".replace(".", ",")
 
 
 TEMPLATES.env.filters["when"] = _when
