@@ -13,6 +13,7 @@ from pydantic import Field, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from esl.time_zones import check_time_zone
+from rendering.locale_zones import locale_time_zone
 
 __all__ = ["Settings", "load_settings"]
 
@@ -34,7 +35,8 @@ class Settings(BaseSettings):
     time_zone: str | None = Field(
         default=None,
         description="The IANA time zone labels date in where a store names none; "
-        "unset: the locale's (pl_PL: Europe/Warsaw).",
+        "unset: the locale's (pl_PL: Europe/Warsaw); required with a locale of no "
+        "single zone (en_US).",
     )
     api_host: str = Field(default="127.0.0.1", description="Where `esl serve` listens.")
     api_port: int = Field(default=8000, ge=1, le=65535)
@@ -172,6 +174,20 @@ class Settings(BaseSettings):
     def _known_time_zone(cls, value: str | None) -> str | None:
         # Set but empty (`ESL_TIME_ZONE=`): unset, the locale's zone.
         return check_time_zone(value) if value else None
+
+    @model_validator(mode="after")
+    def _labels_can_be_dated(self) -> Settings:
+        # Refused at start rather than when the first promotion ends: a store without a
+        # zone of its own would then date its labels in no zone, and every store may be
+        # added later without one.
+        if self.time_zone is None and locale_time_zone(self.locale) is None:
+            raise ValueError(
+                f"ESL_LOCALE {self.locale} names no country of one time zone for labels to "
+                "date a promotion's last day in: set ESL_TIME_ZONE (an IANA name such as "
+                "America/New_York), the zone of every store that names none of its own "
+                "(time_zone of PUT /api/v1/stores/{code})"
+            )
+        return self
 
     @model_validator(mode="after")
     def _policies_can_hold(self) -> Settings:

@@ -111,5 +111,6 @@ class Store:
 
 def label_time_zone(store: Store | None, installation: str | None) -> str | None:
     """The IANA zone a label of `store` dates in: the store's, else the installation's
-    (`installation`; None: the locale's, `rendering.content.LOCALE_TIMEZONES`)."""
+    (`installation`; None: the locale's, `rendering.locale_zones.locale_time_zone`,
+    which `esl.settings.Settings` makes sure exists where `ESL_TIME_ZONE` is unset)."""
     return (store.time_zone if store is not None else None) or installation

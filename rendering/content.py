@@ -20,10 +20,10 @@ from pricing import PriorPriceBasis, Product, ResolvedPrice, Store
 from rendering.errors import ContentError
 from rendering.glyph_coverage import describe_characters, undrawable_characters
 from rendering.locale_texts import require_drawable_currency, require_locale
+from rendering.locale_zones import locale_time_zone
 
 __all__ = [
     "CONDITIONAL_OFFERS",
-    "LOCALE_TIMEZONES",
     "LabelContent",
     "content_from_dict",
     "content_to_dict",
@@ -33,13 +33,6 @@ __all__ = [
 # Offers with a condition (buy several, show a card) leave the shelf price alone: their
 # badge announces the offer, not a reduction of the price (docs/pricing.md).
 CONDITIONAL_OFFERS = frozenset({"multi_buy", "buy_n_get_m", "loyalty_price"})
-
-# Where a locale's labels usually hang, for turning a promotion's end instant into a date.
-LOCALE_TIMEZONES = {
-    "pl_PL": "Europe/Warsaw",
-    "en_GB": "Europe/London",
-    "de_DE": "Europe/Berlin",
-}
 
 
 @dataclass(frozen=True, slots=True)
@@ -126,11 +119,13 @@ class LabelContent:
         locale: str,
         timezone: str | None = None,
     ) -> LabelContent:
-        """The label for `product` at the price the engine resolved."""
+        """The label for `product` at the price the engine resolved, dating a promotion's
+        last day in `timezone` (None: the locale's, `locale_time_zone`; `ContentError`
+        for a locale of no single zone)."""
         promotion = price.promotion
         last_day = None
         if promotion is not None and promotion.valid_until is not None:
-            zone = _zone(timezone or LOCALE_TIMEZONES.get(locale, "UTC"))
+            zone = _zone(timezone) if timezone else _locale_zone(locale)
             last_day = _last_day(promotion.valid_until, zone)
         was_price, badge = _announced_reduction(price)
         return cls(
@@ -205,6 +200,18 @@ def _zone(name: str) -> ZoneInfo:
         raise ContentError("timezone", f"unknown time zone {name!r}") from error
 
 
+def _locale_zone(locale: str) -> ZoneInfo:
+    name = locale_time_zone(locale)
+    if name is None:
+        # Never UTC: a promotion ending 00:30 in Vienna would print the day before.
+        raise ContentError(
+            "timezone",
+            f"no time zone to date a promotion's last day in: {locale!r} names no country "
+            "of one zone; name it (the store's time_zone, else ESL_TIME_ZONE)",
+        )
+    return _zone(name)
+
+
 def _last_day(valid_until: datetime, zone: ZoneInfo) -> date:
     # Windows end exclusively: a promotion until 00:00 on 1.12 is last valid on 30.11.
     last_moment = valid_until - timedelta(microseconds=1)
@@ -228,10 +235,11 @@ def content_from_dict(data: Mapping[str, object]) -> LabelContent:
     promotion = _section(price, "promotion", required=False, prefix="price.")
     locale = _text(data, "locale", default="pl_PL")
     require_locale(locale)
-    timezone = _text(data, "timezone", default=LOCALE_TIMEZONES.get(locale, "UTC"))
+    timezone = _text(data, "timezone") if data.get("timezone") is not None else None
     valid_until = None
     if promotion.get("valid_until") is not None:
-        valid_until = _valid_until(promotion["valid_until"], _zone(timezone))
+        zone = _zone(timezone) if timezone is not None else None
+        valid_until = _valid_until(promotion["valid_until"], zone, locale)
     promotion_text = _text(promotion, "text", default="", prefix="price.promotion.")
     return LabelContent(
         sku=_text(product, "sku", prefix="product."),
@@ -357,7 +365,9 @@ def _gtin(value: object) -> str:
     return value
 
 
-def _valid_until(value: object, zone: ZoneInfo) -> date:
+def _valid_until(value: object, zone: ZoneInfo | None, locale: str) -> date:
+    """The last day of `value`, an ISO date or an instant dated in `zone` (None: the
+    locale's, asked for only when an instant needs it)."""
     if not isinstance(value, str):
         raise ContentError("price.promotion.valid_until", "must be an ISO date or datetime")
     try:
@@ -368,4 +378,4 @@ def _valid_until(value: object, zone: ZoneInfo) -> date:
         raise ContentError("price.promotion.valid_until", f"not ISO 8601: {value!r}") from error
     if instant.tzinfo is None:
         raise ContentError("price.promotion.valid_until", "a datetime needs a time zone")
-    return _last_day(instant, zone)
+    return _last_day(instant, zone or _locale_zone(locale))

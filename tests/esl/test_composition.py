@@ -95,6 +95,25 @@ def test_unusable_settings_stop_the_commands_that_read_them_and_only_those() -> 
     assert runner.invoke(app, ["--version"], env=env).exit_code == 0
 
 
+def test_a_locale_of_several_time_zones_needs_the_installations_zone() -> None:
+    """en_US names no zone labels could date a promotion's last day in (the United States
+    has several): without ESL_TIME_ZONE the controller refuses to start, in one line,
+    rather than date them in UTC; with it, it starts, and a store's own zone still wins
+    (docs/operations.md). A locale of a country of one zone needs none (de_AT: Vienna)."""
+    runner = CliRunner()
+    refused = runner.invoke(app, ["db", "current"], env={"ESL_LOCALE": "en_US"})
+    assert refused.exit_code == 2
+    assert refused.stderr.strip() == (
+        "esl db current: settings: ESL_LOCALE en_US names no country of one time zone for "
+        "labels to date a promotion's last day in: set ESL_TIME_ZONE (an IANA name such as "
+        "America/New_York), the zone of every store that names none of its own (time_zone "
+        "of PUT /api/v1/stores/{code})"
+    )
+    chicago = controller_settings(Settings(locale="en_US", time_zone="America/Chicago"))
+    assert chicago.time_zone == "America/Chicago"
+    assert controller_settings(Settings(locale="de_AT")).time_zone is None
+
+
 def test_a_quote_without_a_locale_is_in_the_installations(
     api: Api, tmp_path: Path, http_server: tuple[AppSwitch, str]
 ) -> None:

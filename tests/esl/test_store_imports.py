@@ -71,6 +71,7 @@ def test_a_file_without_the_zone_columns_keeps_the_stored_zones(seeded: Engine) 
     [
         ("S04,Sopot,west,", "zone 'west' of store S04 does not exist"),
         ("S04,Sopot,,Europe/Sopot", "unknown time zone 'Europe/Sopot'"),
+        ("S04,Sopot,,localtime", "unknown time zone 'localtime'"),  # no IANA name
         ("S 04,Sopot,,", "code 'S 04'"),
         ("S.04,Sopot,,", "code 'S.04'"),  # a store's code is an MQTT topic part
         ("S04,,north,", "name"),

@@ -113,6 +113,26 @@ async def test_the_installations_time_zone_dates_the_labels_of_stores_naming_non
     assert world.labels[label_id].shown == _label_with_last_day(world, label_id, date(2027, 3, 4))
 
 
+@pytest.mark.parametrize(
+    "name",
+    # Files of the zone directory that `ZoneInfo` opens but that name no IANA zone of a
+    # place: this machine's own zone, POSIX rules, "Factory" and the posix/ and right/
+    # (leap seconds) copies.
+    ["localtime", "posixrules", "Factory", "posix/Europe/Lisbon", "right/Europe/Lisbon"],
+)
+async def test_a_time_zone_is_an_iana_name_of_a_place(world: World, name: str) -> None:
+    with pytest.raises(ValidationError, match="unknown time zone"):
+        Settings(time_zone=name)
+    async with world.admin_api() as api:
+        refused = await api.put(
+            "/api/v1/stores/S01", json={"name": "Lisboa Baixa", "zone": "north", "time_zone": name}
+        )
+        assert refused.status_code == 422, refused.text
+        assert "unknown time zone" in refused.text
+        kept = (await api.get("/api/v1/stores/S01")).json()
+    assert kept["time_zone"] is None
+
+
 async def test_the_audit_dates_what_is_due_in_the_stores_time_zone_as_it_is_now(
     world: World,
 ) -> None:
