@@ -13,9 +13,23 @@ from pydantic import Field, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from esl.time_zones import check_time_zone
+from pricing.errors import EslError
 from rendering.locale_zones import locale_time_zone
 
-__all__ = ["Settings", "load_settings"]
+__all__ = ["Settings", "SettingsFileError", "load_settings"]
+
+
+class SettingsFileError(EslError):
+    """`ESL_ENV_FILE` names a file that cannot be read (`path`, `reason`)."""
+
+    code = "settings_file_unreadable"
+
+    def __init__(self, path: str, reason: str) -> None:
+        super().__init__(
+            f"ESL_ENV_FILE names {path}, which cannot be read ({reason})", path=path, reason=reason
+        )
+        self.path = path
+        self.reason = reason
 
 
 class Settings(BaseSettings):
@@ -227,5 +241,17 @@ def load_settings() -> Settings:
     """Build the settings once, at start-up, from the environment (and `ESL_ENV_FILE`)."""
     env_file = os.environ.get("ESL_ENV_FILE")
     if env_file:
+        _check_readable(env_file)
         return Settings(_env_file=env_file)
     return Settings()
+
+
+def _check_readable(env_file: str) -> None:
+    # pydantic-settings skips a dotenv file that is not there: a typo in the path, or a
+    # volume not mounted yet, would run the command on the defaults (a new, empty
+    # database in ./esl-data).
+    try:
+        with open(env_file, "rb"):
+            pass
+    except OSError as error:
+        raise SettingsFileError(env_file, error.strerror or type(error).__name__) from None

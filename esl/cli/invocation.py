@@ -19,7 +19,7 @@ from typing import TYPE_CHECKING, Any
 import typer
 from pydantic import ValidationError
 
-from esl.settings import Settings, load_settings
+from esl.settings import Settings, SettingsFileError, load_settings
 
 if TYPE_CHECKING:
     from sqlalchemy.orm import Session, sessionmaker
@@ -43,6 +43,9 @@ class Invocation:
                     str(problem["msg"]).removeprefix("Value error, ") for problem in error.errors()
                 )
                 typer.echo(f"{command}: settings: {problems}", err=True)
+                raise typer.Exit(2) from None
+            except SettingsFileError as error:
+                typer.echo(f"{command}: settings: {error.message}", err=True)
                 raise typer.Exit(2) from None
         return self._settings
 
