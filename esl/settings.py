@@ -183,6 +183,13 @@ class Settings(BaseSettings):
         description="Controller: battery and signal samples older than this are deleted.",
     )
 
+    @field_validator("database_url")
+    @classmethod
+    def _usable_database_url(cls, value: str | None) -> str | None:
+        if value:
+            _check_database_url(value)
+        return value
+
     @field_validator("time_zone")
     @classmethod
     def _known_time_zone(cls, value: str | None) -> str | None:
@@ -235,6 +242,31 @@ class Settings(BaseSettings):
         if self.database_url:
             return self.database_url
         return f"sqlite:///{(self.data_dir / 'esl.sqlite').as_posix()}"
+
+
+def _check_database_url(url: str) -> None:
+    """ValueError unless SQLAlchemy can read `url` and knows its database; the message
+    never repeats the URL (it may hold a password)."""
+    # Imported here: commands that need no database (`esl render`) skip SQLAlchemy's
+    # start-up.
+    from sqlalchemy.engine import make_url
+    from sqlalchemy.exc import ArgumentError, NoSuchModuleError
+
+    try:
+        parsed = make_url(url)
+    except (ArgumentError, ValueError):  # ValueError: a port that is not a number
+        reason = "it cannot be read as a URL"
+    else:
+        try:
+            parsed.get_dialect()
+            return
+        except NoSuchModuleError:
+            reason = f"SQLAlchemy knows no database {parsed.drivername!r}"
+    raise ValueError(
+        f"ESL_DATABASE_URL is not a database URL ({reason}): write it as "
+        "postgresql+psycopg://USER:PASSWORD@HOST:5432/NAME, or leave it unset for a SQLite "
+        "file in ESL_DATA_DIR"
+    )
 
 
 def load_settings() -> Settings:

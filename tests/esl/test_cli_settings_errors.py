@@ -37,3 +37,21 @@ def test_an_env_file_that_cannot_be_read_stops_the_command_and_creates_nothing(
     assert result.exit_code == 2, result.output
     assert result.stderr.startswith(f"esl db upgrade: settings: ESL_ENV_FILE names {env_file}")
     assert not (tmp_path / "esl-data").exists()
+
+
+@pytest.mark.parametrize("command", [["db", "upgrade"], ["db", "current"], ["health"]])
+@pytest.mark.parametrize(
+    "url", ["postgresql+psycopg//esl:s3cret@db/esl", "postgres://esl:s3cret@db/esl"]
+)
+def test_a_database_url_that_is_not_one_is_a_settings_error(
+    bare: CliRunner, monkeypatch: pytest.MonkeyPatch, command: list[str], url: str
+) -> None:
+    """Before: "unexpected ArgumentError (or NoSuchModuleError) ... report it", exit 1,
+    the line for bugs."""
+    monkeypatch.setenv("ESL_DATABASE_URL", url)
+    result = bare.invoke(app, command)
+    assert result.exit_code == 2, result.stderr
+    assert "ESL_DATABASE_URL" in result.stderr
+    assert "postgresql+psycopg://USER:PASSWORD@HOST" in result.stderr
+    assert "unexpected" not in result.stderr
+    assert "s3cret" not in result.stderr
