@@ -6,10 +6,12 @@ file named by `ESL_ENV_FILE`. Nothing here connects to anything.
 
 from __future__ import annotations
 
+import math
 import os
 from pathlib import Path
+from typing import Annotated, TypeVar
 
-from pydantic import Field, field_validator, model_validator
+from pydantic import AfterValidator, Field, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from esl.time_zones import check_time_zone
@@ -30,6 +32,23 @@ class SettingsFileError(EslError):
         )
         self.path = path
         self.reason = reason
+
+
+A_YEAR_S = 365 * 24 * 3600
+_Number = TypeVar("_Number", int, float)
+
+
+def _a_duration_it_can_hold(seconds: _Number) -> _Number:
+    # The composition root turns each into a timedelta that is added to instants:
+    # infinity, NaN or more than a timedelta holds ended `esl run` in an OverflowError.
+    # Nothing the controller waits for is longer than a year.
+    if not (math.isfinite(seconds) and seconds <= A_YEAR_S):
+        raise ValueError(f"must be a number of seconds up to {A_YEAR_S} (a year), not {seconds}")
+    return seconds
+
+
+Seconds = Annotated[float, AfterValidator(_a_duration_it_can_hold)]
+WholeSeconds = Annotated[int, AfterValidator(_a_duration_it_can_hold)]
 
 
 class Settings(BaseSettings):
@@ -61,30 +80,30 @@ class Settings(BaseSettings):
         ge=0,
         description="SQLite: how long one statement waits for another writer's lock.",
     )
-    database_retry_first_s: float = Field(
+    database_retry_first_s: Seconds = Field(
         default=0.5,
         gt=0,
         description="Controller: first wait after the database did not answer (then doubling).",
     )
-    database_retry_longest_s: float = Field(
+    database_retry_longest_s: Seconds = Field(
         default=30.0,
         gt=0,
         description="Controller: longest wait between tries; it never stops trying.",
     )
-    controller_lease_stale_s: float = Field(
+    controller_lease_stale_s: Seconds = Field(
         default=60.0,
         gt=0,
         description="A controller silent this long (killed) may be replaced by another.",
     )
-    controller_lease_renew_s: float = Field(
+    controller_lease_renew_s: Seconds = Field(
         default=10.0, gt=0, description="How often the running controller renews its lease."
     )
-    store_lease_stale_after: float = Field(
+    store_lease_stale_after: Seconds = Field(
         default=10.0,
         gt=0,
         description="Workers (PostgreSQL): a store whose worker is silent this long is taken over.",
     )
-    store_lease_renew_s: float = Field(
+    store_lease_renew_s: Seconds = Field(
         default=2.0, gt=0, description="Workers (PostgreSQL): how often a worker renews its stores."
     )
     controller_window: int = Field(
@@ -96,7 +115,7 @@ class Settings(BaseSettings):
         description="Controller: one store's uplinks waiting to be settled (and queued in "
         "the MQTT driver); more are dropped and counted per store, their frames sent again.",
     )
-    security_event_interval_s: float = Field(
+    security_event_interval_s: Seconds = Field(
         default=60.0,
         gt=0,
         description="Controller: security events of one store, label and kind this close "
@@ -108,29 +127,29 @@ class Settings(BaseSettings):
         description="Controller: rows of one store and kind naming a label per interval; "
         "further labels share one row.",
     )
-    controller_poll_s: float = Field(
+    controller_poll_s: Seconds = Field(
         default=1.0, ge=0.05, description="Controller: seconds between looks for new work."
     )
-    retry_ack_timeout_s: float = Field(
+    retry_ack_timeout_s: Seconds = Field(
         default=120.0,
         gt=0,
         description="Controller: a frame unanswered this long is sent again (or parked).",
     )
-    retry_base_delay_s: float = Field(
+    retry_base_delay_s: Seconds = Field(
         default=5.0, gt=0, description="Controller: wait before the first resend (then doubling)."
     )
-    retry_max_delay_s: float = Field(
+    retry_max_delay_s: Seconds = Field(
         default=600.0, gt=0, description="Controller: longest wait between resends."
     )
     retry_max_attempts: int = Field(
         default=5, ge=1, description="Controller: sends of one frame before it is parked."
     )
-    retry_busy_delay_s: float = Field(
+    retry_busy_delay_s: Seconds = Field(
         default=20.0,
         gt=0,
         description="Controller: wait before asking a label that is refreshing its panel again.",
     )
-    label_offline_after_s: int = Field(
+    label_offline_after_s: WholeSeconds = Field(
         default=1_800,
         ge=1,
         description="Health, audit, demo: a label silent this long is offline. The "
@@ -142,37 +161,37 @@ class Settings(BaseSettings):
         description="Health, audit, demo: a battery under this is low (labels stop at 2.4 V).",
     )
 
-    label_action_answer_timeout_s: float = Field(
+    label_action_answer_timeout_s: Seconds = Field(
         default=60.0,
         gt=0,
         description="Controller: a flash or ping sent and unanswered this long is unanswered "
         "(a refresh: counted from when its image, then its Refresh Display, went out).",
     )
-    label_action_not_sent_limit_s: float = Field(
+    label_action_not_sent_limit_s: Seconds = Field(
         default=600.0,
         gt=0,
         description="Controller: a refresh whose image has not gone out to the label this long "
         "after the controller took it up fails (planning never reached the label, or its "
         "gateway's window stayed full).",
     )
-    label_action_wait_limit_s: float = Field(
+    label_action_wait_limit_s: Seconds = Field(
         default=120.0,
         gt=0,
         description="Controller: an action for a label busy with an update this long fails.",
     )
-    label_action_busy_retry_s: float = Field(
+    label_action_busy_retry_s: Seconds = Field(
         default=5.0,
         gt=0,
         description="Controller: a label that answered an action busy is asked again after this.",
     )
-    label_clock_tolerance_s: float = Field(
+    label_clock_tolerance_s: Seconds = Field(
         default=60.0,
         ge=0,
         description="Controller: a check-in whose label clock is off by more than this gets a "
         "signed SetClock (0: label clocks are neither set nor judged, as for simulated labels "
         "on an accelerated clock).",
     )
-    label_vitals_every_s: float = Field(
+    label_vitals_every_s: Seconds = Field(
         default=3_600.0,
         ge=0,
         description="Controller: at most one battery and signal sample per label this often.",
@@ -180,6 +199,8 @@ class Settings(BaseSettings):
     label_vitals_keep_days: float = Field(
         default=90.0,
         gt=0,
+        le=36_500,  # a timedelta (and the instant it is taken from) holds a century
+        allow_inf_nan=False,
         description="Controller: battery and signal samples older than this are deleted.",
     )
 

@@ -18,6 +18,7 @@ from typing import TYPE_CHECKING, Any
 
 import typer
 from pydantic import ValidationError
+from pydantic_core import ErrorDetails
 
 from esl.settings import Settings, SettingsFileError, load_settings
 
@@ -39,15 +40,22 @@ class Invocation:
             try:
                 self._settings = load_settings()
             except ValidationError as error:
-                problems = "; ".join(
-                    str(problem["msg"]).removeprefix("Value error, ") for problem in error.errors()
-                )
+                problems = "; ".join(_named(problem) for problem in error.errors())
                 typer.echo(f"{command}: settings: {problems}", err=True)
                 raise typer.Exit(2) from None
             except SettingsFileError as error:
                 typer.echo(f"{command}: settings: {error.message}", err=True)
                 raise typer.Exit(2) from None
         return self._settings
+
+
+def _named(problem: ErrorDetails) -> str:
+    """One setting's problem, naming its variable (a field's own check does not)."""
+    message = str(problem["msg"]).removeprefix("Value error, ")
+    if not problem["loc"]:  # a check across settings names them itself
+        return message
+    name = f"ESL_{str(problem['loc'][0]).upper()}"
+    return message if name in message else f"{name}: {message}"
 
 
 def _invocation(ctx: typer.Context) -> Invocation:

@@ -4,6 +4,8 @@ exit code 2 (docs/operations.md, Settings), before anything is created or starte
 from __future__ import annotations
 
 import os
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -21,6 +23,21 @@ def bare(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> CliRunner:
     for name in [n for n in os.environ if n.startswith("ESL_")]:
         monkeypatch.delenv(name)
     return CliRunner()
+
+
+def _esl(args: list[str], env: dict[str, str], cwd: Path) -> subprocess.CompletedProcess[str]:
+    """`esl ARGS` as its own process, as an operator runs it (a command that starts
+    anyway is stopped by the timeout)."""
+    full = {k: v for k, v in os.environ.items() if not k.startswith("ESL_")} | env
+    program = "import sys; sys.argv[0] = 'esl'; from esl.cli import main; main()"
+    return subprocess.run(
+        [sys.executable, "-c", program, *args],
+        env=full,
+        cwd=cwd,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
 
 
 @pytest.mark.parametrize("make", ["nothing", "a directory"])
@@ -55,3 +72,29 @@ def test_a_database_url_that_is_not_one_is_a_settings_error(
     assert "postgresql+psycopg://USER:PASSWORD@HOST" in result.stderr
     assert "unexpected" not in result.stderr
     assert "s3cret" not in result.stderr
+
+
+@pytest.mark.parametrize(
+    ("name", "value"),
+    [
+        ("ESL_CONTROLLER_LEASE_STALE_S", "inf"),
+        ("ESL_RETRY_MAX_DELAY_S", "1e300"),
+        ("ESL_LABEL_ACTION_WAIT_LIMIT_S", "nan"),
+        ("ESL_LABEL_OFFLINE_AFTER_S", "100000000000000000"),
+        ("ESL_LABEL_VITALS_KEEP_DAYS", "1e12"),
+    ],
+)
+def test_esl_run_refuses_a_duration_it_cannot_hold_with_exit_2(
+    tmp_path: Path, name: str, value: str
+) -> None:
+    """A lease or delay of infinity (or one longer than a timedelta holds) ended `esl run`
+    in "unexpected OverflowError ... report it", exit 1."""
+    env = {"ESL_DATA_DIR": str(tmp_path / "data")}
+    assert _esl(["db", "upgrade"], env, tmp_path).returncode == 0
+    try:
+        done = _esl(["run"], env | {name: value}, tmp_path)
+    except subprocess.TimeoutExpired:
+        pytest.fail(f"{name}={value}: `esl run` started and kept running")
+    assert done.returncode == 2, done.stderr
+    assert done.stderr.startswith(f"esl run: settings: {name}"), done.stderr
+    assert "unexpected" not in done.stderr
