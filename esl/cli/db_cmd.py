@@ -27,7 +27,11 @@ def register(app: typer.Typer) -> None:
         """Create or migrate the database named by ESL_DATABASE_URL (SQLite file by default)."""
         settings = settings_of(ctx)
         engine = create_engine_for(settings.resolved_database_url())
-        upgrade_database(engine, revision)
+        try:
+            database_revision(engine)  # a server that refuses says so, as for every command
+            upgrade_database(engine, revision)
+        finally:
+            engine.dispose()
         typer.echo(
             f"database at {engine.url.render_as_string(hide_password=True)} is at {revision}"
         )

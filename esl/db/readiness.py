@@ -5,7 +5,8 @@ SQLite file springs into being on first connect), and must not run against a sch
 that is missing or older than the code: both end in SQL errors that do not say what to do.
 
     open_ready_engine(url)        an engine, or DatabaseNotReadyError saying what to run
-    database_revision(engine)     the revision Alembic recorded (None: no schema)
+    database_revision(engine)     the revision Alembic recorded (None: no schema), or
+                                  DatabaseNotReadyError when it cannot be opened
 """
 
 from __future__ import annotations
@@ -59,9 +60,25 @@ def head_revision() -> str | None:
 
 
 def database_revision(engine: Engine) -> str | None:
-    """The revision stamped in the database; None when it has no schema yet."""
-    with engine.connect() as connection:
-        return MigrationContext.configure(connection).get_current_revision()
+    """The revision stamped in the database; None when it has no schema yet;
+    DatabaseNotReadyError when the database cannot be opened (a server that refuses)."""
+    shown = engine.url.render_as_string(hide_password=True)
+    try:
+        with engine.connect() as connection:
+            return MigrationContext.configure(connection).get_current_revision()
+    except DBAPIError as error:
+        reason = str(error.orig).strip().splitlines()[0] if error.orig else str(error)
+        raise DatabaseNotReadyError(
+            f"cannot open the database at {shown}: {reason}",
+            database=shown,
+            hint="check ESL_DATABASE_URL and that the database server is running",
+        ) from error
+    except SQLAlchemyError as error:
+        raise DatabaseNotReadyError(
+            f"cannot open the database at {shown}: {error}",
+            database=shown,
+            hint="check ESL_DATABASE_URL",
+        ) from error
 
 
 def open_ready_engine(url: str, **engine_options: Any) -> Engine:
@@ -75,21 +92,9 @@ def open_ready_engine(url: str, **engine_options: Any) -> Engine:
     engine = create_engine_for(url, **engine_options)
     try:
         current = database_revision(engine)
-    except DBAPIError as error:
+    except DatabaseNotReadyError:
         engine.dispose()
-        reason = str(error.orig).strip().splitlines()[0] if error.orig else str(error)
-        raise DatabaseNotReadyError(
-            f"cannot open the database at {shown}: {reason}",
-            database=shown,
-            hint="check ESL_DATABASE_URL and that the database server is running",
-        ) from error
-    except SQLAlchemyError as error:
-        engine.dispose()
-        raise DatabaseNotReadyError(
-            f"cannot open the database at {shown}: {error}",
-            database=shown,
-            hint="check ESL_DATABASE_URL",
-        ) from error
+        raise
     head = head_revision()
     if current is None:
         engine.dispose()
