@@ -11,6 +11,7 @@
         +-- AccessDeniedError         an API key may not do this (`role`)
         +-- NotAuthenticatedError     esl/api/dependencies.py: no valid API key
         +-- DatabaseNotReadyError     esl/db/readiness.py: no database at the code's schema
+        +-- SchemaRevisionError       esl/db/engine.py: a revision `esl db upgrade` cannot go to
 
     TemplateError (rendering/errors.py)
     +-- TemplateMismatchError         esl/services/templates.py: bound to the wrong size
@@ -30,6 +31,7 @@ __all__ = [
     "NotFoundError",
     "PublicationRejectedError",
     "PublicationStateError",
+    "SchemaRevisionError",
     "StoreOfRecordError",
 ]
 
@@ -125,6 +127,19 @@ class AccessDeniedError(StoreOfRecordError):
     def __init__(self, message: str, *, role: str | None, **fields: object) -> None:
         super().__init__(message, role=role, **fields)
         self.role = role
+
+
+class SchemaRevisionError(StoreOfRecordError):
+    """`esl db upgrade REVISION` names a `revision` that is not there, or one older than
+    the database's `current` (Alembic goes up only); `hint` says what to do."""
+
+    code = "schema_revision"
+
+    def __init__(self, message: str, *, revision: str, current: str | None, hint: str) -> None:
+        super().__init__(message, revision=revision, current=current, hint=hint)
+        self.revision = revision
+        self.current = current
+        self.hint = hint
 
 
 def _present(**fields: object) -> dict[str, object]:

@@ -22,18 +22,23 @@ def register(app: typer.Typer) -> None:
 
     @db.command("upgrade")
     def upgrade(
-        ctx: typer.Context, revision: str = typer.Argument("head", help="Target revision.")
+        ctx: typer.Context,
+        revision: str = typer.Argument(
+            "head", help="Target revision (0001 up to the newest, head); it never goes down."
+        ),
     ) -> None:
-        """Create or migrate the database named by ESL_DATABASE_URL (SQLite file by default)."""
+        """Create or migrate the database named by ESL_DATABASE_URL (SQLite file by default)
+        up to REVISION; prints the revision it is at then (it never goes down)."""
         settings = settings_of(ctx)
         engine = create_engine_for(settings.resolved_database_url())
         try:
             database_revision(engine)  # a server that refuses says so, as for every command
-            upgrade_database(engine, revision)
+            reached = upgrade_database(engine, revision)
         finally:
             engine.dispose()
+        head = " (head)" if reached == head_revision() else ""
         typer.echo(
-            f"database at {engine.url.render_as_string(hide_password=True)} is at {revision}"
+            f"database at {engine.url.render_as_string(hide_password=True)} is at {reached}{head}"
         )
 
     @db.command("current")

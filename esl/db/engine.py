@@ -7,8 +7,13 @@ from typing import Any
 
 from alembic import command
 from alembic.config import Config
+from alembic.runtime.migration import MigrationContext
+from alembic.script import ScriptDirectory
+from alembic.util import CommandError
 from sqlalchemy import Engine, create_engine, event
 from sqlalchemy.orm import Session, sessionmaker
+
+from esl.errors import SchemaRevisionError
 
 __all__ = ["create_engine_for", "migrations_config", "session_factory", "upgrade_database"]
 
@@ -52,6 +57,50 @@ def migrations_config(engine: Engine) -> Config:
     return config
 
 
-def upgrade_database(engine: Engine, revision: str = "head") -> None:
-    """Bring the schema to `revision` with Alembic (what `esl db upgrade` runs)."""
-    command.upgrade(migrations_config(engine), revision)
+def upgrade_database(engine: Engine, revision: str = "head") -> str | None:
+    """Bring the schema up to `revision` with Alembic (what `esl db upgrade` runs); the
+    revision the database is at afterwards.
+
+    SchemaRevisionError for a revision that is not there, and for one older than the
+    database's: Alembic's upgrade goes up only, and did nothing, silently."""
+    config = migrations_config(engine)
+    scripts = ScriptDirectory.from_config(config)
+    head = scripts.get_current_head()
+    try:
+        target = scripts.get_revision(revision)
+    except CommandError:
+        raise SchemaRevisionError(
+            f"no schema revision {revision!r}",
+            revision=revision,
+            current=None,
+            hint=f"name one from 0001 to {head}, or none for the newest (head)",
+        ) from None
+    current = _stamped_revision(engine)
+    if current is not None:
+        try:
+            below = {script.revision for script in scripts.iterate_revisions(current, "base")}
+        except CommandError:
+            raise SchemaRevisionError(
+                f"the database is at schema {current}, which this version does not know "
+                f"(its newest is {head})",
+                revision=revision,
+                current=current,
+                hint="run the version of esl that wrote it",
+            ) from None
+        # `base` (target None) is below every revision.
+        if target is None or (target.revision != current and target.revision in below):
+            wanted = "base" if target is None else target.revision
+            raise SchemaRevisionError(
+                f"the database is at schema {current}, newer than {wanted}: "
+                "`esl db upgrade` does not go down",
+                revision=revision,
+                current=current,
+                hint="to go back, restore a backup taken at that schema",
+            )
+    command.upgrade(config, revision)
+    return _stamped_revision(engine)
+
+
+def _stamped_revision(engine: Engine) -> str | None:
+    with engine.connect() as connection:
+        return MigrationContext.configure(connection).get_current_revision()
