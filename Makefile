@@ -40,7 +40,9 @@ typecheck: $(DEV_STAMP)
 pytest: $(DEV_STAMP) system-packages
 	scripts/with-postgres $(BIN)/pytest -q -n 2 --dist loadgroup
 
-test: lint typecheck pytest
+# The Debian packages first: without them (and without root) it stops at once with the
+# apt-get line to run, before minutes of lint and strict mypy.
+test: system-packages lint typecheck pytest
 
 # Only the chain on a three-node RabbitMQ cluster (docs/clustered-broker.md); `make test`
 # runs these too.
