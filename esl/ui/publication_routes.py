@@ -218,7 +218,7 @@ def _sample(session: Session, cache: RenderCache, label_id: str, ctx: ApiContext
         return None
     try:
         price = shelf_quote(
-            session, sku=binding.sku, store=label.store, at=ctx.clock(), settings=ctx.settings
+            session, sku=binding.sku, store=label.store, now=ctx.clock(), settings=ctx.settings
         )
         shop = store_from_row(store)
         content = LabelContent.from_resolved(

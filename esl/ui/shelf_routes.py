@@ -107,7 +107,7 @@ def _label_values(ctx: ApiContext, user: SignedIn, label_id: str) -> dict[str, A
         if binding is not None:
             try:
                 price = shelf_quote(
-                    session, sku=binding.sku, store=label.store, at=now, settings=ctx.settings
+                    session, sku=binding.sku, store=label.store, now=now, settings=ctx.settings
                 )
             except EslError:
                 price = None

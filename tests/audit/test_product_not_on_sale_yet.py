@@ -40,11 +40,11 @@ def test_quote_and_audit_agree_on_a_product_not_on_sale_yet(world: AuditWorld) -
 
     with world.sessions() as session:
         web = quote(
-            session, sku="NEW-1", store="S01", channel="web", at=AT, locale="pl_PL",
+            session, sku="NEW-1", store="S01", channel="web", at=AT, now=AT, locale="pl_PL",
             currency="PLN",
         )  # fmt: skip
         shelf = quote(
-            session, sku="NEW-1", store="S01", channel="store", at=AT, locale="pl_PL",
+            session, sku="NEW-1", store="S01", channel="store", at=AT, now=AT, locale="pl_PL",
             currency="PLN",
         )  # fmt: skip
     assert (shelf.price.amount, web.price.amount) == (Decimal("5.99"), Decimal("5.99"))

@@ -46,7 +46,14 @@ def _prices(engine: Engine) -> None:
 def _store_quote(session: Session, sku: str, store: str) -> ResolvedPrice:
     """The in-store price of `sku` at `store` at START, as the quote service answers it."""
     return quote(
-        session, sku=sku, store=store, channel="store", at=START, locale="pl_PL", currency="PLN"
+        session,
+        sku=sku,
+        store=store,
+        channel="store",
+        at=START,
+        now=START,
+        locale="pl_PL",
+        currency="PLN",
     )
 
 

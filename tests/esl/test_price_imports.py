@@ -54,7 +54,14 @@ def _price(
 ) -> str:
     with session_factory(engine)() as session:
         resolved = quote(
-            session, sku=sku, store=store, channel=channel, at=at, locale="pl_PL", currency="PLN"
+            session,
+            sku=sku,
+            store=store,
+            channel=channel,
+            at=at,
+            now=at,
+            locale="pl_PL",
+            currency="PLN",
         )
     return str(resolved.price.amount)
 

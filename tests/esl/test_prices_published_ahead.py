@@ -89,6 +89,7 @@ def _shelf_price(seeded: Engine, at: datetime, store: str = "S01") -> ResolvedPr
             store=store,
             channel="store",
             at=at,
+            now=at,
             locale="pl_PL",
             currency="PLN",
         )

@@ -64,6 +64,7 @@ def test_a_promotion_file_records_its_prices_and_a_later_reduction_sees_them(
             store="S01",
             channel="store",
             at=START,
+            now=START,
             locale="pl_PL",
             currency="PLN",
         )

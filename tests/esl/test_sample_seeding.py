@@ -47,6 +47,7 @@ def test_every_sample_price_quoted_from_the_database_equals_the_engine_in_memory
                         store=store,
                         channel=channel.value,
                         at=at,
+                        now=at,
                         locale="pl_PL",
                         currency="PLN",
                     )

@@ -54,13 +54,15 @@ def _shelf_price(
 ) -> tuple[Decimal, Decimal | None]:
     """(price, prior price) the quote service says is due at `at` (None: now) on a shelf
     of S01."""
+    instant = at or wall_clock()
     with sessions() as session:
         resolved = quote(
             session,
             sku=sku,
             store="S01",
             channel="store",
-            at=at or wall_clock(),
+            at=instant,
+            now=instant,
             locale="pl_PL",
             currency="PLN",
         )

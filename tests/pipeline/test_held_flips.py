@@ -208,6 +208,7 @@ async def test_a_shelf_brought_into_a_rise_ahead_flips_at_its_instant(world: Wor
             store="S01",
             channel="store",
             at=world.clock.now,
+            now=world.clock.now,
             locale="pl_PL",
             currency="PLN",
         ).price.amount

@@ -147,6 +147,7 @@ def due_content(
         store=label.store,
         channel="store",
         at=at,
+        now=at,
         locale="pl_PL",
         currency="PLN",
     )

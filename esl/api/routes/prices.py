@@ -221,7 +221,8 @@ async def get_quote(
     the thread pool: this is the latency-critical route, and every hop between the event
     loop and a worker thread costs time.
     """
-    instant = require_aware_query(at) if at is not None else ctx.clock()
+    now = ctx.clock()
+    instant = require_aware_query(at) if at is not None else now
 
     def work() -> QuoteOut:
         with ctx.sessions() as session, session.begin():
@@ -233,6 +234,7 @@ async def get_quote(
                 store=store,
                 channel=channel,
                 at=instant,
+                now=now,
                 locale=locale or ctx.settings.locale,
                 currency=ctx.settings.currency,
             )
