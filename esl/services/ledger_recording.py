@@ -65,8 +65,8 @@ class LedgerPlan:
     # Entries written ahead of their instant that no longer say what will apply then:
     # deleted before `entries` (which hold their replacements, if any) are written.
     withdrawn_ahead: list[LedgerEntry] = field(default_factory=list)
-    # The (SKU, store) shelves whose store price it records or stops recording at each
-    # later instant: named in the queue of the publication published ahead for it.
+    # The (SKU, store) shelves whose price (in any channel) it records or stops recording
+    # at each later instant: named in the queue of the publication published ahead for it.
     ahead_shelves: dict[datetime, set[tuple[str, str]]] = field(default_factory=dict)
     problems: list[dict[str, Any]] = field(default_factory=list)
 
@@ -222,7 +222,13 @@ def replan_written_ahead(
             ledger=ledger,
             into=into,
         )
-        shelves = _store_shelves((*into.entries[entries:], *into.withdrawn_ahead[withdrawn:]))
+        # Every channel's shelf, not only those whose store price changes: a web or app
+        # entry written ahead is planned against the ledger before it, which has no entry
+        # yet for a rule starting earlier by itself (recorded when it arrives); the
+        # instant's recording, which looks at every channel of the shelves it names, then
+        # finds it unchanged and drops it, one entry per change.
+        entries_then = (*into.entries[entries:], *into.withdrawn_ahead[withdrawn:])
+        shelves = {(entry.key.sku, entry.key.store) for entry in entries_then}
         if shelves:
             into.ahead_shelves.setdefault(instant, set()).update(shelves)
 

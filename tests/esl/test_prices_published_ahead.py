@@ -456,3 +456,47 @@ def test_a_product_moved_into_a_category_takes_its_promotion_published_ahead(
     assert _entries_at(seeded, day(-5)) == _every_key(Decimal("9.00"))
     assert _shelf_price(seeded, day(-5)).price.amount == Decimal("9.00")
     assert _arrives(seeded, day(-5)) == 0
+
+
+def _web_ledger(seeded: Engine, store: str) -> list[tuple[datetime, Decimal | None]]:
+    with session_factory(seeded)() as session:
+        rows = session.scalars(
+            select(LedgerEntryRow)
+            .where(
+                LedgerEntryRow.sku == "CHS-1",
+                LedgerEntryRow.channel == "web",
+                LedgerEntryRow.store == store,
+            )
+            .order_by(LedgerEntryRow.effective_at)
+        )
+        return [(row.effective_at.replace(tzinfo=None), row.amount) for row in rows]
+
+
+def test_a_web_price_scheduled_before_a_change_ahead_is_one_entry_in_every_store(
+    seeded: Engine,
+) -> None:
+    """docs/pricing.md: one entry per change. On day -10 south's own 8.00 is published for
+    day -5; on day -9 a price file sets the nation's web price to 8.00 from day -7. Every
+    store's web listing reads 10.00, then 8.00 from day -7: not 8.00 again on day -5 in the
+    north, whose shelves the price ahead does not name (the file planned day -5 before day
+    -7 was recorded, and the instant's recording never looked at those web keys again)."""
+    publish(session_factory(seeded), [_set_price("10.00")], now=day(-90))
+    publish(
+        session_factory(seeded),
+        [_set_price("8.00", zone="south")],
+        now=day(-10),
+        effective_at=day(-5),
+    )
+    with session_factory(seeded).begin() as session:
+        import_prices(
+            session,
+            "sku,scope,channel,store_or_zone,price,currency,valid_from,valid_until\n"
+            f"CHS-1,national,web,,8.00,PLN,{day(-7).isoformat()},\n",
+            currency="PLN",
+            imported_by="test",
+            now=day(-9),
+        )
+    _arrives(seeded, day(0))
+    changes = [(day(-90).replace(tzinfo=None), Decimal("10.00"))]
+    changes.append((day(-7).replace(tzinfo=None), Decimal("8.00")))
+    assert {store: _web_ledger(seeded, store) for store in STORES} == dict.fromkeys(STORES, changes)
