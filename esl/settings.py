@@ -15,7 +15,9 @@ from pydantic import AfterValidator, Field, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from esl.time_zones import check_time_zone
-from pricing.errors import EslError
+from pricing.errors import EslError, UnsupportedLocaleError
+from pricing.label_text import label_language
+from pricing.money import MINOR_UNITS
 from rendering.locale_zones import locale_time_zone
 
 __all__ = ["Settings", "SettingsFileError", "load_settings"]
@@ -209,6 +211,28 @@ class Settings(BaseSettings):
     def _usable_database_url(cls, value: str | None) -> str | None:
         if value:
             _check_database_url(value)
+        return value
+
+    @field_validator("locale")
+    @classmethod
+    def _labels_can_be_written(cls, value: str) -> str:
+        # Refused at start: a locale without label texts let `esl run` start and leave
+        # every label unplanned ("no label texts"), with no shelf getting a price.
+        try:
+            label_language(value)
+        except UnsupportedLocaleError as error:
+            raise ValueError(str(error)) from None
+        return value
+
+    @field_validator("currency")
+    @classmethod
+    def _known_currency(cls, value: str) -> str:
+        # The engine rounds to the currency's minor unit: an unknown code let the
+        # controller start and fail at the first price.
+        if value not in MINOR_UNITS:
+            raise ValueError(
+                f"unknown currency {value!r}: the engine knows {', '.join(sorted(MINOR_UNITS))}"
+            )
         return value
 
     @field_validator("time_zone")

@@ -98,3 +98,21 @@ def test_esl_run_refuses_a_duration_it_cannot_hold_with_exit_2(
     assert done.returncode == 2, done.stderr
     assert done.stderr.startswith(f"esl run: settings: {name}"), done.stderr
     assert "unexpected" not in done.stderr
+
+
+@pytest.mark.parametrize(("name", "value"), [("ESL_LOCALE", "fr_FR"), ("ESL_CURRENCY", "PLNX")])
+def test_esl_run_refuses_a_locale_or_currency_labels_cannot_be_priced_in(
+    tmp_path: Path, name: str, value: str
+) -> None:
+    """A locale without label texts let `esl run` start and run on with every label
+    `unplanned` ("no label texts for locale 'fr_FR'"): no shelf got a price, exit 0. An
+    unknown currency started too."""
+    env = {"ESL_DATA_DIR": str(tmp_path / "data")}
+    assert _esl(["db", "upgrade"], env, tmp_path).returncode == 0
+    try:
+        done = _esl(["run"], env | {name: value}, tmp_path)
+    except subprocess.TimeoutExpired:
+        pytest.fail(f"{name}={value}: `esl run` started and kept running")
+    assert done.returncode == 2, done.stderr
+    assert done.stderr.startswith(f"esl run: settings: {name}"), done.stderr
+    assert value in done.stderr
