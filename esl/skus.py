@@ -3,8 +3,13 @@
 The API names a product in its path (`/products/{sku}`), the promotion file separates
 its SKUs with `|`, and URLs carry them: a SKU with a space, a `|`, a `#` or a letter
 outside ASCII could be imported from a product file but never read back, changed or
-promoted. One definition, shared by the API's path and bodies and by every CSV file that
-names SKUs.
+promoted. One definition, held where a SKU is created: `PUT /products/{sku}` and the
+product file, for a SKU not stored yet.
+
+Where a SKU is only referred to (a price, a promotion's target, a binding, a product read
+or updated) any stored SKU is taken, so the products stored before this rule ('MLEKO-Ł',
+'MLK 2'; no migration renamed them) can still be repriced, ended and bound, and one that
+names no product is refused as unknown.
 """
 
 from __future__ import annotations

@@ -33,7 +33,6 @@ from esl.services.publication_commands import (
     SetPrice,
     UpsertPromotion,
 )
-from esl.skus import SKU_PATTERN
 from esl.text_lengths import (
     BRAND_LENGTH,
     CATEGORY_LENGTH,
@@ -265,13 +264,15 @@ PromotionKindName = Literal[
     "percent_off", "amount_off", "fixed_price", "multi_buy", "buy_n_get_m", "loyalty_price"
 ]
 Code = Annotated[str, Field(min_length=1, max_length=32)]
-# As the product path and every CSV file that names SKUs (esl.skus).
-Sku = Annotated[str, Field(min_length=1, max_length=SKU_LENGTH, pattern=SKU_PATTERN)]
+# A SKU referred to, not created: any stored SKU, those stored before the spelling rule
+# (`esl.skus`: 'MLEKO-Ł', 'MLK 2') too, so their prices, promotions and labels can still
+# be changed; one that names no product is refused as unknown where it is used.
+SkuReference = Annotated[OneLineText, Field(min_length=1, max_length=SKU_LENGTH)]
 Amount = Annotated[DecimalText, Field(gt=0, max_digits=12, decimal_places=4)]
 
 
 class _PriceScopeIn(RequestBody):
-    sku: Sku
+    sku: SkuReference
     channel: Channel | None = None
     zone: Code | None = None
     store: Code | None = None
@@ -335,7 +336,7 @@ class UpsertPromotionItemIn(RequestBody):
     promotion_id: str = Field(min_length=1, max_length=PROMOTION_ID_LENGTH)
     name: OneLineText | None = Field(default=None, max_length=PROMOTION_NAME_LENGTH)
     kind: PromotionKindName
-    skus: list[Sku] = Field(default_factory=list, max_length=10_000)
+    skus: list[SkuReference] = Field(default_factory=list, max_length=10_000)
     categories: list[str] = Field(default_factory=list, max_length=1_000)
     channels: list[Channel] = Field(default_factory=list, max_length=3)
     zones: list[str] = Field(default_factory=list, max_length=1_000)
@@ -508,7 +509,7 @@ class BindingIn(RequestBody):
     model_config = ConfigDict(
         json_schema_extra={"examples": [{"sku": "MLK-1", "template": "standard"}]}
     )
-    sku: Sku
+    sku: SkuReference
     template: str = Field(default="standard", min_length=1, max_length=64)
 
 

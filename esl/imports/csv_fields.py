@@ -245,12 +245,12 @@ def check_width(row: CsvRow) -> None:
         raise BadRowError(row.values["__width__"])
 
 
-def parse_sku(row: CsvRow, column: str = "sku") -> str:
-    """The row's SKU, written as the API can name it (`esl.skus`)."""
-    return check_sku(row.require(column), column)
+def check_new_sku(sku: str, column: str = "sku") -> str:
+    """`sku` for a product the file creates, written as the API can name it (`esl.skus`).
 
-
-def check_sku(sku: str, column: str = "sku") -> str:
+    Only where a SKU is created: a file referring to a stored SKU (a price, a promotion's
+    target, a product updated) takes it as it was stored, spelled before the rule too,
+    and refuses one that names no product as unknown."""
     if not is_sku_text(sku):
         raise BadRowError(f"{column} {sku!r}: {SKU_SPELLING}")
     return sku

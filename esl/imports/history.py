@@ -25,7 +25,6 @@ from esl.imports.csv_fields import (
     parse_currency,
     parse_instant,
     parse_money_amount,
-    parse_sku,
 )
 from esl.imports.references import ImportReferences
 from esl.imports.report import ImportReport
@@ -50,7 +49,7 @@ LedgerKey = tuple[str, str, str]
 
 def _parse(row: CsvRow, refs: ImportReferences, *, currency: str, now: datetime) -> dict[str, Any]:
     check_width(row)
-    sku = parse_sku(row)
+    sku = row.require("sku")
     if sku not in refs.skus:
         raise BadRowError(f"unknown sku {sku!r}")
     channel = row.require("channel").lower()

@@ -35,7 +35,6 @@ from esl.imports.csv_fields import (
     optional_instant,
     parse_currency,
     parse_money_amount,
-    parse_sku,
 )
 from esl.imports.references import ImportReferences
 from esl.imports.report import ImportReport
@@ -135,7 +134,7 @@ def price_rule_id(
 
 def _parse(row: CsvRow, refs: ImportReferences, currency: str) -> PriceLine:
     check_width(row)
-    sku = parse_sku(row)
+    sku = row.require("sku")
     if sku not in refs.skus:
         raise BadRowError(f"unknown sku {sku!r}")
     scope = row.require("scope").lower()

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Collection
 from datetime import datetime
 from typing import IO
 
@@ -16,12 +17,12 @@ from esl.imports.csv_fields import (
     CsvFile,
     CsvRow,
     check_lengths,
+    check_new_sku,
     check_one_line,
     check_width,
     parse_bool,
     parse_decimal,
     parse_instant,
-    parse_sku,
 )
 from esl.imports.report import ImportReport
 from esl.planning_queue import category_promotion_instants, record_published_change
@@ -68,7 +69,8 @@ LENGTHS = {
 }
 
 
-def _parse(row: CsvRow) -> Product:
+def _parse(row: CsvRow, stored: Collection[str]) -> Product:
+    """The row's product; `stored`: the SKUs stored already, which keep their spelling."""
     check_width(row)
     check_lengths(row, LENGTHS)
     check_one_line(row, ("name", "brand", "category"))
@@ -76,7 +78,7 @@ def _parse(row: CsvRow) -> Product:
     net_content = parse_decimal(row, "net_content")
     try:
         return Product(
-            sku=parse_sku(row),
+            sku=_sku(row, stored),
             name=row.require("name"),
             brand=row.get("brand"),
             gtin=row.get("gtin"),
@@ -91,6 +93,13 @@ def _parse(row: CsvRow) -> Product:
         )
     except PricingError as error:
         raise BadRowError(error.message) from error
+
+
+def _sku(row: CsvRow, stored: Collection[str]) -> str:
+    sku = row.require("sku")
+    # A product stored before the spelling rule is updated under its SKU; a new one is
+    # spelled as the API can name it.
+    return sku if sku in stored else check_new_sku(sku)
 
 
 def import_products(
@@ -109,8 +118,13 @@ def import_products(
     another category enters the Omnibus ledger at `now` where that changed its price
     (`currency`: the ledger's); one moved or created in a category is queued at its
     promotions' later starts and ends, which change its price too."""
+    table = core_table(ProductRow)
+    existing = {
+        r.sku: {name: getattr(r, name) for name in FIELDS}
+        for r in session.execute(select(*[table.c[c] for c in PRODUCT_COLUMNS]))
+    }
     parsed = PRODUCT_FILE.parse_rows(
-        source, lambda row: product_values(_parse(row)), key=lambda v: str(v["sku"])
+        source, lambda row: product_values(_parse(row, existing)), key=lambda v: str(v["sku"])
     )
     problems = parsed.problems
     # A scanned barcode binds a label to the product it names: one GTIN, one product,
@@ -122,11 +136,6 @@ def import_products(
         problems.add(parsed.by_key[sku][0], reason)
     problems.raise_if_any()
 
-    table = core_table(ProductRow)
-    existing = {
-        r.sku: {name: getattr(r, name) for name in FIELDS}
-        for r in session.execute(select(*[table.c[c] for c in PRODUCT_COLUMNS]))
-    }
     inserts = [v for v in parsed.values() if v["sku"] not in existing]
     updates = [
         v

@@ -19,7 +19,6 @@ from esl.imports.csv_fields import (
     Problems,
     check_lengths,
     check_one_line,
-    check_sku,
     check_width,
     optional_instant,
     parse_bool,
@@ -125,8 +124,6 @@ def promotion_line(row: CsvRow, refs: ImportReferences, currency: str) -> Promot
         kinds = ", ".join(k.value for k in PromotionKind)
         raise BadRowError(f"kind {kind_text!r} is not one of {kinds}") from None
     skus, categories = _list(row, "skus"), _list(row, "categories")
-    for sku in sorted(skus):
-        check_sku(sku, "skus")
     channels, zones, stores = _list(row, "channels"), _list(row, "zones"), _list(row, "stores")
     for name, values, known in (
         ("sku", skus, refs.skus),

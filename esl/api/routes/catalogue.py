@@ -26,7 +26,8 @@ from esl.api.schemas import (
 from esl.db.mapping import product_values
 from esl.db.models import LabelModelRow, ProductRow, StoreRow, ZoneRow
 from esl.db.repositories.rows import row_or_not_found
-from esl.errors import ConflictError, NotFoundError
+from esl.errors import ConflictError, InvalidItemError, NotFoundError
+from esl.one_line_text import OneLineText
 from esl.planning_queue import ShelvesAt, category_promotion_instants, record_published_change
 from esl.services.keys import Principal
 from esl.services.label_models import put_label_model as put_model
@@ -35,7 +36,7 @@ from esl.services.product_codes import gtin_clashes
 from esl.services.products import record_category_moves
 from esl.services.stores import save_stores
 from esl.services.zones import save_zone
-from esl.skus import SKU_PATTERN
+from esl.skus import SKU_SPELLING, is_sku_text
 from esl.text_lengths import SKU_LENGTH
 from pricing.products import NetUnit, Product, Store
 
@@ -45,7 +46,9 @@ router = APIRouter()
 CodePath = Annotated[str, Path(min_length=1, max_length=32, pattern=r"^[A-Za-z0-9_.\-]+$")]
 # A store's code is a part of its gateways' MQTT topics (`gateways.mqtt.topics`): no '.'.
 StoreCodePath = Annotated[str, Path(min_length=1, max_length=32, pattern=r"^[A-Za-z0-9_\-]+$")]
-SkuPath = Annotated[str, Path(min_length=1, max_length=SKU_LENGTH, pattern=SKU_PATTERN)]
+# Any stored SKU, those stored before the spelling rule too (`esl.skus`): a new product's
+# SKU is held to the rule where it is created (`put_product`).
+SkuPath = Annotated[OneLineText, Path(min_length=1, max_length=SKU_LENGTH)]
 
 
 @router.get("/zones", response_model=Page[ZoneOut], tags=["catalogue"])
@@ -118,14 +121,18 @@ def get_product(sku: SkuPath, session: CurrentSession, _: Reader) -> ProductRow:
 def put_product(
     sku: SkuPath, body: ProductIn, ctx: Ctx, session: CurrentSession, who: PricingTeam
 ) -> ProductRow:
-    """Create or replace a product's master data (pricing team)."""
+    """Create or replace a product's master data (pricing team). A new SKU is spelled as
+    `esl.skus` says; one stored before that rule is still replaced."""
+    row = session.get(ProductRow, sku)
+    if row is None and not is_sku_text(sku):
+        raise InvalidItemError(f"sku {sku!r}: {SKU_SPELLING}", field="sku")
     # The engine's own checks (GTIN, VAT, units) raise PricingError: a 422 like any other.
     product = Product(sku=sku, **{**body.model_dump(), "net_unit": NetUnit(body.net_unit)})
     values = product_values(product)
     # A scanned barcode binds a label to the product it names: one GTIN, one product.
     if clash := gtin_clashes(session, {sku: product.gtin or ""}).get(sku):
         raise ConflictError(clash, field="gtin")
-    row = session.get(ProductRow, sku) or ProductRow(sku=sku)
+    row = row or ProductRow(sku=sku)
     created = row.name is None
     changed = not created and any(getattr(row, n) != v for n, v in values.items())
     moved = changed and row.category != product.category
