@@ -264,6 +264,10 @@ PromotionKindName = Literal[
     "percent_off", "amount_off", "fixed_price", "multi_buy", "buy_n_get_m", "loyalty_price"
 ]
 Code = Annotated[str, Field(min_length=1, max_length=32)]
+# A promotion's target category: a product's category, one line of at most its length
+# (every target is stored in promotion_targets; PostgreSQL refuses a longer one on
+# publish, SQLite would keep a target no product can have).
+CategoryName = Annotated[OneLineText, Field(min_length=1, max_length=CATEGORY_LENGTH)]
 # A SKU referred to, not created: any stored SKU, those stored before the spelling rule
 # (`esl.skus`: 'MLEKO-Ł', 'MLK 2') too, so their prices, promotions and labels can still
 # be changed; one that names no product is refused as unknown where it is used.
@@ -337,10 +341,10 @@ class UpsertPromotionItemIn(RequestBody):
     name: OneLineText | None = Field(default=None, max_length=PROMOTION_NAME_LENGTH)
     kind: PromotionKindName
     skus: list[SkuReference] = Field(default_factory=list, max_length=10_000)
-    categories: list[str] = Field(default_factory=list, max_length=1_000)
+    categories: list[CategoryName] = Field(default_factory=list, max_length=1_000)
     channels: list[Channel] = Field(default_factory=list, max_length=3)
-    zones: list[str] = Field(default_factory=list, max_length=1_000)
-    stores: list[str] = Field(default_factory=list, max_length=10_000)
+    zones: list[Code] = Field(default_factory=list, max_length=1_000)
+    stores: list[Code] = Field(default_factory=list, max_length=10_000)
     percent: DecimalText | None = Field(default=None, max_digits=7, decimal_places=4)
     amount: Amount | None = None
     currency: str | None = Field(default=None, min_length=3, max_length=3)

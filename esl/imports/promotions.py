@@ -46,7 +46,7 @@ from esl.services.publication_commands import (
     MIN_PROMOTION_COUNT,
     MIN_PROMOTION_PRIORITY,
 )
-from esl.text_lengths import PROMOTION_ID_LENGTH, PROMOTION_NAME_LENGTH
+from esl.text_lengths import CATEGORY_LENGTH, PROMOTION_ID_LENGTH, PROMOTION_NAME_LENGTH
 from pricing.errors import PricingError
 from pricing.money import Money
 from pricing.products import Channel
@@ -82,6 +82,16 @@ LENGTHS = {"id": PROMOTION_ID_LENGTH, "name": PROMOTION_NAME_LENGTH}
 
 def _list(row: CsvRow, column: str) -> frozenset[str]:
     return frozenset(part.strip() for part in row.get(column).split("|") if part.strip())
+
+
+def _check_item_lengths(column: str, values: frozenset[str], most: int) -> None:
+    """Refuse a list item longer than any can be (a category is at most a product's
+    category's length), naming the column and the length, as the API does."""
+    for value in sorted(values):
+        if len(value) > most:
+            raise BadRowError(
+                f"{column}: {value[:20]!r}... is {len(value)} characters long, at most {most}"
+            )
 
 
 # Digits only, as for amounts: int() also reads "1_0" as 10, "+10", and other scripts'
@@ -124,6 +134,7 @@ def promotion_line(row: CsvRow, refs: ImportReferences, currency: str) -> Promot
         kinds = ", ".join(k.value for k in PromotionKind)
         raise BadRowError(f"kind {kind_text!r} is not one of {kinds}") from None
     skus, categories = _list(row, "skus"), _list(row, "categories")
+    _check_item_lengths("categories", categories, CATEGORY_LENGTH)
     channels, zones, stores = _list(row, "channels"), _list(row, "zones"), _list(row, "stores")
     for name, values, known in (
         ("sku", skus, refs.skus),
