@@ -10,8 +10,10 @@ A control character or a line or paragraph separator (a tab, "\n", NEL, U+2028) 
 never drawable, whatever the font: a label lays its texts out line by line and wraps
 at plain spaces only, so FreeType would draw a tab as that box, and a line break fails
 HarfBuzz's layout (Pillow raises RuntimeError); they are refused before the font is
-asked. Other spaces are the font's to draw, blank: the no-break ones Babel writes in
-money (U+00A0, U+202F), a thin space (U+2009).
+asked. So are the bidirectional embedding, override and isolate controls (U+202A-U+202E,
+U+2066-U+2069): invisible, they reorder what follows them, so "Mleko " U+202E "99,2" is
+drawn "Mleko 2,99" on a shelf. Other spaces are the font's to draw, blank: the
+no-break ones Babel writes in money (U+00A0, U+202F), a thin space (U+2009).
 """
 
 from __future__ import annotations
@@ -28,6 +30,11 @@ _NEVER_MAPPED = "\U0010fffd"
 # Unicode's control characters (C0, DEL, C1: tab, "\n", "\r", NEL), line separator
 # (U+2028) and paragraph separator (U+2029).
 _NOT_IN_A_LINE = frozenset({"Cc", "Zl", "Zp"})
+# Embeddings, overrides (LRE, RLE, PDF, LRO, RLO) and isolates (LRI, RLI, FSI, PDI): they
+# change the order characters are drawn in, not what is drawn.
+_DIRECTION_CONTROLS = frozenset(
+    chr(c) for c in (*range(0x202A, 0x202E + 1), *range(0x2066, 0x2069 + 1))
+)
 
 
 @cache
@@ -46,10 +53,12 @@ def _drawable(character: str) -> bool:
 
 
 def control_characters(text: str) -> str:
-    """The control characters and line or paragraph separators of `text`, each once, in
-    order: what no line of a label can hold (the API and the CSV files refuse them in a
-    name, `esl.one_line_text`)."""
-    found = dict.fromkeys(c for c in text if unicodedata.category(c) in _NOT_IN_A_LINE)
+    """The control characters, line or paragraph separators and direction controls of
+    `text`, each once, in order: what no line of a label can hold (the API and the CSV
+    files refuse them in a name, `esl.one_line_text`)."""
+    found = dict.fromkeys(
+        c for c in text if unicodedata.category(c) in _NOT_IN_A_LINE or c in _DIRECTION_CONTROLS
+    )
     return "".join(found)
 
 

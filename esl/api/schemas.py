@@ -189,7 +189,8 @@ class ProductIn(RequestBody):
     net_unit: Literal["g", "kg", "ml", "l", "m", "pcs"]
     perishable: bool = False
     on_sale_since: Instant
-    web_url: str | None = Field(default=None, max_length=WEB_URL_LENGTH)
+    # One line too: NUL was stored by SQLite and refused by PostgreSQL as a generic error.
+    web_url: OneLineText | None = Field(default=None, max_length=WEB_URL_LENGTH)
     unit_price_per_100: bool = False
 
 

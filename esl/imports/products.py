@@ -73,7 +73,7 @@ def _parse(row: CsvRow, stored: Collection[str]) -> Product:
     """The row's product; `stored`: the SKUs stored already, which keep their spelling."""
     check_width(row)
     check_lengths(row, LENGTHS)
-    check_one_line(row, ("name", "brand", "category"))
+    check_one_line(row, ("name", "brand", "category", "web_url"))
     vat_rate = parse_decimal(row, "vat_rate")
     net_content = parse_decimal(row, "net_content")
     try:

@@ -144,7 +144,7 @@ def test_a_store_and_a_promotion_file_refuse_a_name_with_a_control_character(
     assert problem == {
         "line": 2,
         "reason": "name contains '\\t' (U+0009): one line of text, without control "
-        "characters or line breaks (a tab, a line break)",
+        "characters, line breaks or direction controls (a tab, a line break, U+202E)",
     }
     with session_factory(seeded)() as session:
         assert session.get(PromotionRow, "P1") is None

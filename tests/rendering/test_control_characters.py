@@ -25,6 +25,9 @@ MODEL = DISPLAY_MODELS["2.9-bwr"]
 # A tab and the other C0 controls, NEL (a C1 control), the Unicode line and paragraph
 # separators, and the line breaks of every operating system.
 CONTROLS = ["\t", "\x0b", "\x0c", "\x1f", "\x85", "\u2028", "\u2029", "\n", "\r", "\r\n", "\x00"]
+# The bidirectional embeddings, overrides (U+202A-U+202E) and isolates (U+2066-U+2069):
+# invisible, they reorder the text after them.
+DIRECTION_CONTROLS = [chr(c) for c in (*range(0x202A, 0x202F), *range(0x2066, 0x206A))]
 
 
 @pytest.mark.parametrize("control", CONTROLS, ids=repr)
@@ -36,6 +39,17 @@ def test_a_control_character_in_the_name_is_a_content_error_naming_the_field(
         render_label(replace(PLAIN, name=name), model=MODEL)
     assert refused.value.field == "product.name"
     assert f"(U+{ord(control[0]):04X})" in refused.value.reason
+
+
+@pytest.mark.parametrize("control", DIRECTION_CONTROLS, ids=repr)
+def test_a_direction_control_in_the_name_is_a_content_error_naming_the_field(
+    control: str,
+) -> None:
+    # Drawn before: U+202E (right-to-left override) showed "Mleko 99,2" as "Mleko 2,99".
+    with pytest.raises(ContentError) as refused:
+        render_label(replace(PLAIN, name=f"Mleko {control}99,2"), model=MODEL)
+    assert refused.value.field == "product.name"
+    assert f"(U+{ord(control):04X})" in refused.value.reason
 
 
 @pytest.mark.parametrize(
