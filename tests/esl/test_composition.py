@@ -7,6 +7,7 @@ from datetime import timedelta
 from pathlib import Path
 
 import pytest
+from pydantic import ValidationError
 from typer.testing import CliRunner
 
 from esl.api import create_app
@@ -123,17 +124,20 @@ def test_a_quote_without_a_locale_is_in_the_installations(
         headers=api.headers("pricing"),
     )
     switch, _ = http_server
-    # An installation set to a locale the label texts do not speak: asking without a
-    # locale uses it (and is refused); naming one that they speak works.
+    # An installation cannot be set to a locale the label texts do not speak (settings
+    # refuse it); a quote naming one is refused, and one naming none is in the
+    # installation's.
+    with pytest.raises(ValidationError, match="no label texts for locale 'fi_FI'"):
+        Settings(data_dir=tmp_path, currency="PLN", locale="fi_FI")
     switch.app = create_app(
-        Settings(data_dir=tmp_path, currency="PLN", locale="fi_FI"),
+        Settings(data_dir=tmp_path, currency="PLN", locale="en_GB"),
         engine=api.engine,
         clock=api.clock,
     )
     key = {"sku": "MLK-1", "store": "S01"}
     auditor = api.headers("auditor")
+    named = api.client.get("/api/v1/quote", params=key | {"locale": "fi_FI"}, headers=auditor)
+    assert (named.status_code, named.json()["error"]["code"]) == (422, "unsupported_locale")
     unset = api.client.get("/api/v1/quote", params=key, headers=auditor)
-    assert (unset.status_code, unset.json()["error"]["code"]) == (422, "unsupported_locale")
-    named = api.client.get("/api/v1/quote", params=key | {"locale": "pl_PL"}, headers=auditor)
-    assert named.status_code == 200
-    assert named.json()["price"] == "3.49"
+    assert unset.status_code == 200
+    assert unset.json()["price"] == "3.49"
