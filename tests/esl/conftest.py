@@ -6,6 +6,7 @@ PostgreSQL, each in a schema of its own (tests/support/database.py).
 
 from __future__ import annotations
 
+import os
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -74,3 +75,12 @@ def cli(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> CliRunner:
     runner = CliRunner()
     assert runner.invoke(cli_app, ["db", "upgrade"]).exit_code == 0
     return runner
+
+
+@pytest.fixture
+def bare(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> CliRunner:
+    """The `esl` command line in an empty directory, with no `ESL_` variable set."""
+    monkeypatch.chdir(tmp_path)
+    for name in [n for n in os.environ if n.startswith("ESL_")]:
+        monkeypatch.delenv(name)
+    return CliRunner()

@@ -3,7 +3,6 @@ refuses, and a target revision (docs/operations.md, When a command fails)."""
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 
 import pytest
@@ -14,15 +13,6 @@ from esl.db.readiness import head_revision
 from tests.fixtures.mosquitto import free_port
 
 pytestmark = pytest.mark.integration
-
-
-@pytest.fixture
-def bare(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> CliRunner:
-    """The `esl` command line in an empty directory, with no `ESL_` variable set."""
-    monkeypatch.chdir(tmp_path)
-    for name in [n for n in os.environ if n.startswith("ESL_")]:
-        monkeypatch.delenv(name)
-    return CliRunner()
 
 
 @pytest.mark.parametrize("command", [["db", "current"], ["db", "upgrade"], ["health"]])

@@ -17,18 +17,10 @@ from esl.db.engine import session_factory
 from esl.db.models import ProductRow, PromotionRow, StoreRow
 from esl.errors import ImportRejectedError
 from esl.imports import import_products
+from tests.support.api import MILK_PRODUCT as PRODUCT
 from tests.support.api import Api
 from tests.support.database import START
 
-PRODUCT = {
-    "name": "Mleko UHT 3,2% 1 l",
-    "brand": "Łaciate",
-    "category": "dairy",
-    "vat_rate": "5",
-    "net_content": "1",
-    "net_unit": "l",
-    "on_sale_since": "2025-01-01T00:00:00Z",
-}
 DIRECTION_CONTROLS = [chr(c) for c in (*range(0x202A, 0x202F), *range(0x2066, 0x206A))]
 
 

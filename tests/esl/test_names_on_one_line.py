@@ -16,18 +16,10 @@ from esl.db.models import ProductRow, PromotionRow, StoreRow
 from esl.errors import ImportRejectedError
 from esl.imports import import_products, import_promotions
 from esl.imports.stores import import_stores
+from tests.support.api import MILK_PRODUCT as PRODUCT
 from tests.support.api import Api
 from tests.support.database import START
 
-PRODUCT = {
-    "name": "Mleko UHT 3,2% 1 l",
-    "brand": "Łaciate",
-    "category": "dairy",
-    "vat_rate": "5",
-    "net_content": "1",
-    "net_unit": "l",
-    "on_sale_since": "2025-01-01T00:00:00Z",
-}
 PRODUCT_HEADER = (
     "sku,name,brand,gtin,category,vat_rate,net_content,net_unit,perishable,on_sale_since\n"
 )

@@ -12,7 +12,7 @@ Found by a reviewer (/tmp/rev-review19, test_review19_legacy_sku.py)."""
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
 from decimal import Decimal
 from typing import Any
 from urllib.parse import quote as in_path
@@ -24,7 +24,7 @@ from esl.db.engine import session_factory
 from esl.db.models import ProductRow
 from esl.services.publication_commands import SetPrice
 from tests.support.api import Api
-from tests.support.database import START
+from tests.support.database import START, insert_product_as_before
 from tests.support.pipeline import publish
 
 SPELLING = "ASCII letters, digits, '_', '.' and '-' only"
@@ -40,14 +40,7 @@ def legacy_sku(api: Api, request: pytest.FixtureRequest) -> str:
     sku = str(request.param)
     sessions = session_factory(api.engine)
     with sessions.begin() as session:
-        session.add(
-            ProductRow(
-                sku=sku, name="Mleko łaciate 1 l", brand="Łaciate", gtin="", category="dairy",
-                vat_rate=Decimal(5), net_content=Decimal(1), net_unit="l", perishable=True,
-                on_sale_since=datetime(2025, 1, 1, tzinfo=UTC), web_url=None,
-                unit_price_per_100=False,
-            )
-        )  # fmt: skip
+        insert_product_as_before(session, sku)
     publish(sessions, [SetPrice(sku=sku, amount=Decimal("3.49"))], now=START)
     assert _quote(api, sku) == "3.49"
     api.clock.advance(timedelta(hours=1))

@@ -6,17 +6,14 @@ shelf kept a price the till no longer charged."""
 from __future__ import annotations
 
 from collections.abc import Iterator
-from datetime import UTC, datetime
-from decimal import Decimal
 from pathlib import Path
 
 import pytest
 from sqlalchemy import Engine
 
 from esl.db.engine import session_factory
-from esl.db.models import ProductRow
 from tests.pipeline.small_world import World
-from tests.support.database import BACKENDS, backend_engine
+from tests.support.database import BACKENDS, backend_engine, insert_product_as_before
 
 
 @pytest.fixture(params=BACKENDS)
@@ -28,14 +25,7 @@ def engine(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Engine]:
 @pytest.mark.parametrize("sku", ["MLEKO-Ł", "MLK 2"])
 async def test_a_price_change_reaches_its_labels(engine: Engine, sku: str) -> None:
     with session_factory(engine).begin() as session:
-        session.add(
-            ProductRow(
-                sku=sku, name="Mleko łaciate 1 l", brand="Łaciate", gtin="", category="dairy",
-                vat_rate=Decimal(5), net_content=Decimal(1), net_unit="l", perishable=True,
-                on_sale_since=datetime(2025, 1, 1, tzinfo=UTC), web_url=None,
-                unit_price_per_100=False,
-            )
-        )  # fmt: skip
+        insert_product_as_before(session, sku)
     world = World(engine, count=2, sku=sku)
     async with world.admin_api() as api:
         for amount in ("3.49", "3.79"):

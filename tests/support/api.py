@@ -10,7 +10,18 @@ from sqlalchemy import Engine
 
 from tests.support.clock import Clock
 
-__all__ = ["Api", "AppSwitch"]
+__all__ = ["MILK_PRODUCT", "Api", "AppSwitch"]
+
+# A product body for `PUT /api/v1/products/{sku}` (a SKU of dairy, sold since 2025).
+MILK_PRODUCT = {
+    "name": "Mleko UHT 3,2% 1 l",
+    "brand": "Łaciate",
+    "category": "dairy",
+    "vat_rate": "5",
+    "net_content": "1",
+    "net_unit": "l",
+    "on_sale_since": "2025-01-01T00:00:00Z",
+}
 
 
 class AppSwitch:

@@ -13,6 +13,7 @@ import time
 import uuid
 from collections.abc import Iterator
 from datetime import UTC, datetime
+from decimal import Decimal
 from pathlib import Path
 from urllib.parse import quote
 
@@ -21,7 +22,7 @@ from sqlalchemy.orm import Session
 from sqlalchemy.pool import QueuePool
 
 from esl.db.engine import create_engine_for, session_factory, upgrade_database
-from esl.db.models import LabelModelRow, StoreRow, ZoneRow
+from esl.db.models import LabelModelRow, ProductRow, StoreRow, ZoneRow
 from esl.imports import import_products
 from gateways.protocol import LabelProvision
 
@@ -31,6 +32,7 @@ __all__ = [
     "PRODUCTS_CSV",
     "START",
     "database_url",
+    "insert_product_as_before",
     "postgres_engine",
     "seed_reference_data",
     "seeded_engine",
@@ -86,6 +88,19 @@ def insert_label_as_before(session: Session, provision: LabelProvision) -> None:
             "at": START,
         },
     )
+
+
+def insert_product_as_before(session: Session, sku: str) -> None:
+    """Store a dairy product of `sku` as a product file did before the SKU spelling rule
+    (`esl/skus.py`): `MLEKO-Ł`, `MLK 2` were taken then, and nothing renamed them."""
+    session.add(
+        ProductRow(
+            sku=sku, name="Mleko łaciate 1 l", brand="Łaciate", gtin="", category="dairy",
+            vat_rate=Decimal(5), net_content=Decimal(1), net_unit="l", perishable=True,
+            on_sale_since=datetime(2025, 1, 1, tzinfo=UTC), web_url=None,
+            unit_price_per_100=False,
+        )
+    )  # fmt: skip
 
 
 def wait_until_idle(engine: Engine) -> None:
