@@ -15,6 +15,7 @@ from __future__ import annotations
 from collections import defaultdict
 from collections.abc import Callable, Container, Iterable, Mapping, Set
 from datetime import UTC, datetime
+from decimal import Decimal
 from itertools import pairwise
 from types import MappingProxyType
 from typing import Any, NamedTuple
@@ -491,15 +492,18 @@ class Catalogue:
                 sku=rule.sku,
                 rule_id=rule.id,
             )
-        if round_to_minor_unit(unit, currency=self.currency) > rule.amount.amount:
+        # Unrounded: "3 for 10.00" on a 3.33 item is 3.3333 a unit, dearer than three
+        # singles (9.99), though it rounds to 3.33.
+        if unit > rule.amount.amount:
+            rounded = round_to_minor_unit(unit, currency=self.currency)
+            shown = rounded if rounded == unit else unit.quantize(Decimal("0.0001"))
             raise PromotionPriceAboveRegularError(
-                f"promotion {promotion.id} would sell {rule.sku} at "
-                f"{round_to_minor_unit(unit, currency=self.currency)}, above rule {rule.id}'s "
-                f"regular {rule.amount}",
+                f"promotion {promotion.id} would sell {rule.sku} at {shown} a unit, above "
+                f"rule {rule.id}'s regular {rule.amount}",
                 promotion_id=promotion.id,
                 sku=rule.sku,
                 rule_id=rule.id,
-                promotion_price=str(round_to_minor_unit(unit, currency=self.currency)),
+                promotion_price=str(shown),
                 regular_price=str(rule.amount.amount),
             )
 

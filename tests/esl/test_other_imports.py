@@ -133,6 +133,20 @@ def test_a_bad_promotion_row_rejects_the_file(seeded: Engine, row: str, reason: 
     assert reason in str(rejected.value.problems[0]["reason"])
 
 
+def test_a_multi_buy_dearer_than_the_single_units_is_a_bad_row(seeded: Engine) -> None:
+    """MLK-1 at 3.49: "3 za 10,48" is 3.4933 a unit, three singles 10.47. It rounded to
+    3.49, was taken, and the label and the quote offered it beside the single price."""
+    _prices(seeded)
+    row = "MLK-3ZA,Mleko 3 za 10.48,multi_buy,MLK-1,,,,10.48,PLN,3,,"
+    with pytest.raises(ImportRejectedError) as rejected, session_factory(seeded)() as session:
+        import_promotions(
+            session, PROMOTIONS_HEADER + row + "\n", currency="PLN", imported_by="t", now=START
+        )
+    assert "at 3.4933 a unit, above" in str(rejected.value.problems[0]["reason"])
+    with session_factory(seeded)() as session:
+        assert _store_quote(session, "MLK-1", "S01").promotion is None
+
+
 @pytest.mark.parametrize("written", ["1_0", "+10", "\u0661\u0660", "10.0"])
 @pytest.mark.parametrize("column", ["quantity", "free_quantity", "priority"])
 def test_a_whole_number_column_is_written_in_digits_only(

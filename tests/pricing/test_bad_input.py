@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import datetime, timedelta
 from decimal import Decimal
 
@@ -87,6 +88,27 @@ def test_a_fixed_promotional_price_above_the_regular_price_is_refused() -> None:
         "promotion_price": "6.00",
         "regular_price": "5.00",
     }
+
+
+def test_a_multi_buy_dearer_than_the_single_units_is_refused() -> None:
+    """ "3 za 10 zł" on a 3.33 zł item is 3.333... zł a unit: three singles cost 9.99 zł.
+    The check rounded the unit first (3.33, not above 3.33), so the label and the web shop
+    offered a deal a grosz dearer than buying singly (regulators fine misleading
+    multi-buys, /work/shared/domain.md)."""
+    three_for_ten = Promotion(
+        id="m",
+        name="3 za 10",
+        kind=PromotionKind.MULTI_BUY,
+        skus=frozenset({"A"}),
+        quantity=3,
+        amount=pln(1000),
+    )
+    with pytest.raises(PromotionPriceAboveRegularError) as error:
+        catalogue([PriceRule(id="r", sku="A", amount=pln(333))], [three_for_ten])
+    assert error.value.fields["promotion_price"] == "3.3333"
+    # Three for 9.99 costs what three singles do: taken (it saves nothing, so announces none).
+    at_par = replace(three_for_ten, amount=pln(999))
+    assert catalogue([PriceRule(id="r", sku="A", amount=pln(333))], [at_par]).promotions["m"]
 
 
 def test_a_promotion_is_checked_against_every_rule_it_can_meet_not_only_the_base() -> None:
