@@ -159,7 +159,8 @@ class Catalogue:
 
     Raises on build: duplicate ids, references to unknown SKUs/stores/zones, two rules in
     one scope with overlapping windows, mixed currencies, and promotions that would put
-    a price above the regular price (or below zero) for any rule they can meet.
+    a price above the regular price (or below zero) for any rule they can meet (not
+    checked again for a catalogue read from the store of record: `__init__`).
     """
 
     __slots__ = (
@@ -167,6 +168,7 @@ class Catalogue:
         "_lineage",
         "_pricing",
         "_products",
+        "_promotion_prices_checked",
         "_promotions",
         "_promotions_by_category",
         "_promotions_by_sku",
@@ -190,8 +192,15 @@ class Catalogue:
         rules: Iterable[PriceRule],
         promotions: Iterable[Promotion] = (),
         currency: str,
+        promotion_prices_checked: bool = False,
     ) -> None:
+        """`promotion_prices_checked`: the promotions were checked against the rules they
+        can meet when they were written (a catalogue read from the store of record), and
+        are not checked again. One written under an older, looser check (a multi-buy whose
+        unit rounded to the regular price) still loads, so the chain keeps working; a
+        change meeting it (`with_changes`, a catalogue built from new rules) checks it."""
         self.currency = currency
+        self._promotion_prices_checked = promotion_prices_checked
         Money.zero(currency)  # refuses an unknown currency early
         self._token = object()
         self._lineage: CatalogueLineage | None = None
@@ -446,6 +455,8 @@ class Catalogue:
                 right=promotion.amount.currency,
                 promotion_id=promotion.id,
             )
+        if self._promotion_prices_checked:
+            return
         for sku in self._target_skus(promotion):
             for rule in self._rules_by_sku.get(sku, ()):
                 self._check_promotion_against_rule(promotion, rule)
@@ -525,6 +536,7 @@ class Catalogue:
         """
         new = Catalogue.__new__(Catalogue)
         new.currency = self.currency
+        new._promotion_prices_checked = False  # a change is checked
         new._token = object()
         new._boundaries = None
         new._stores = self._stores

@@ -6,11 +6,11 @@ from datetime import timedelta
 from decimal import Decimal
 
 import pytest
-from sqlalchemy import Engine, select
+from sqlalchemy import Engine, select, update
 from sqlalchemy.orm import Session
 
 from esl.db.engine import session_factory
-from esl.db.models import LedgerEntryRow, ProductRow, PromotionRow
+from esl.db.models import LedgerEntryRow, PriceRuleRow, ProductRow, PromotionRow
 from esl.errors import ImportRejectedError
 from esl.imports import import_history, import_prices, import_products, import_promotions
 from esl.imports.report import ImportReport
@@ -145,6 +145,42 @@ def test_a_multi_buy_dearer_than_the_single_units_is_a_bad_row(seeded: Engine) -
     assert "at 3.4933 a unit, above" in str(rejected.value.problems[0]["reason"])
     with session_factory(seeded)() as session:
         assert _store_quote(session, "MLK-1", "S01").promotion is None
+
+
+def test_a_multi_buy_stored_under_the_looser_check_still_loads(seeded: Engine) -> None:
+    """A database written before the unrounded check may hold a multi-buy whose unit
+    rounded to its regular price (MLK-1 at 3.49, "3 za 10,48"). The store of record's
+    promotions are not checked again when read: quotes and planning go on; a change that
+    meets it is checked (a lower price is refused naming it)."""
+    _prices(seeded)
+    row = "MLK-3ZA,Mleko 3 za 10.48,multi_buy,MLK-1,,,,10.48,PLN,3,,"
+    sessions = session_factory(seeded)
+    with sessions.begin() as session:
+        session.execute(
+            update(PriceRuleRow).where(PriceRuleRow.sku == "MLK-1").values(amount=Decimal("3.50"))
+        )
+        import_promotions(
+            session, PROMOTIONS_HEADER + row + "\n", currency="PLN", imported_by="t", now=START
+        )
+        # As written before: the price the promotion was checked against then.
+        session.execute(
+            update(PriceRuleRow).where(PriceRuleRow.sku == "MLK-1").values(amount=Decimal("3.49"))
+        )
+    with sessions() as session:
+        shelf = _store_quote(session, "MLK-1", "S01")
+    assert (shelf.price.amount, shelf.promotion and shelf.promotion.id) == (
+        Decimal("3.49"),
+        "MLK-3ZA",
+    )
+    with pytest.raises(ImportRejectedError) as rejected, sessions.begin() as session:
+        import_prices(
+            session,
+            "sku,scope,price,currency\nMLK-1,national,3.45,PLN\n",
+            currency="PLN",
+            imported_by="test",
+            now=START + timedelta(hours=1),
+        )
+    assert "MLK-3ZA" in str(rejected.value.problems)
 
 
 @pytest.mark.parametrize("written", ["1_0", "+10", "\u0661\u0660", "10.0"])

@@ -111,6 +111,7 @@ def load_catalogue_slice(
         rules=rules,
         promotions=promotions,
         currency=currency,
+        promotion_prices_checked=True,  # when written
     )
 
 
@@ -142,6 +143,7 @@ def load_sku_catalogue(session: Session, sku: str, *, currency: str) -> Catalogu
         rules=rules,
         promotions=promotions,
         currency=currency,
+        promotion_prices_checked=True,  # when written
     )
 
 
