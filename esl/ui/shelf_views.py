@@ -6,12 +6,13 @@ States come from the one label-state classifier (`esl.services.health.label_cond
 
 from __future__ import annotations
 
+import unicodedata
 from collections import Counter
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import func, or_, select
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from esl.db.models import (
@@ -120,10 +121,10 @@ def store_labels(
             .where(LabelRow.store == store)
         )
     }
-    wanted = _matching(session, store, search) if search else None
+    wanted = _Search.of(search) if search else None
     chosen = []
     for row in label_conditions(session, now=now, stores=[store], thresholds=thresholds):
-        if wanted is not None and row.label_id not in wanted:
+        if wanted is not None and not wanted.finds(row.label_id, bound.get(row.label_id)):
             continue
         if state and not _in_state(row, state):
             continue
@@ -229,32 +230,40 @@ def _in_state(row: LabelConditionRow, state: str) -> bool:
     return row.condition.status.value == state
 
 
-def _matching(session: Session, store: str, search: str) -> set[str]:
-    """Labels whose id, or whose product's SKU, EAN/GTIN or name, matches `search` (a
-    scanner types an EAN-13; the record may hold the 14-digit GTIN)."""
-    text = search.strip()
-    like = f"%{text.lower()}%"
-    codes = {text}
-    if text.isdigit():
-        codes |= {text.zfill(14), text.lstrip("0")}
-    by_product = session.scalars(
-        select(LabelBindingRow.label_id)
-        .join(ProductRow, ProductRow.sku == LabelBindingRow.sku)
-        .join(LabelRow, LabelRow.id == LabelBindingRow.label_id)
-        .where(
-            LabelBindingRow.unbound_at.is_(None),
-            LabelRow.store == store,
-            or_(
-                ProductRow.sku == text,
-                ProductRow.gtin.in_(codes),
-                func.lower(ProductRow.name).like(like),
-            ),
-        )
-    )
-    by_id = session.scalars(
-        select(LabelRow.id).where(LabelRow.store == store, func.lower(LabelRow.id).like(like))
-    )
-    return set(by_product) | set(by_id)
+def _folded(text: str) -> str:
+    """`text` as compared case-insensitively in any script: "Śmietana", "ŚMIETANA" and
+    an "Ś" typed as S and a combining accent alike, "STRASSE" as "Straße". Compared here,
+    not in SQL: SQLite's lower() and LIKE fold ASCII letters only, PostgreSQL's lower()
+    follows the database's collation (ASCII only under "C"), and LIKE reads `_` and `%`
+    as wildcards."""
+    return unicodedata.normalize("NFKC", text).casefold()
+
+
+@dataclass(frozen=True, slots=True)
+class _Search:
+    """The store view's search: a label id or product name containing the text, in any
+    letter case; the SKU; the EAN or GTIN (a scanner types an EAN-13; the record may hold
+    the 14-digit GTIN)."""
+
+    text: str
+    folded: str
+    codes: frozenset[str]
+
+    @classmethod
+    def of(cls, search: str) -> _Search:
+        text = search.strip()
+        codes = {text}
+        if text.isdigit():
+            codes |= {text.zfill(14), text.lstrip("0")}
+        return cls(text=text, folded=_folded(text), codes=frozenset(codes))
+
+    def finds(self, label_id: str, product: tuple[str, str, str | None] | None) -> bool:
+        if self.folded in _folded(label_id):
+            return True
+        if product is None:
+            return False
+        sku, name, gtin = product
+        return sku == self.text or gtin in self.codes or self.folded in _folded(name)
 
 
 def label_image_png(session: Session, digest: str | None, *, model_id: str) -> bytes | None:

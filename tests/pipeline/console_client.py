@@ -1,0 +1,72 @@
+"""The real console over the pipeline's stepped test world (tests/pipeline/small_world.py:
+one database, one test clock), read by an HTTP client signed in with a key of a role."""
+
+from __future__ import annotations
+
+import html
+import re
+from collections.abc import Iterator
+from contextlib import contextmanager
+
+import httpx
+from sqlalchemy import Engine
+
+from esl.api import create_app
+from esl.services.keys import Role, create_key
+from esl.settings import Settings
+from tests.pipeline.small_world import World
+from tests.support.api import AppSwitch
+
+__all__ = ["csrf", "form_fields", "labels_listed", "serve_console", "signed_in"]
+
+
+@contextmanager
+def serve_console(
+    world: World, engine: Engine, http_server: tuple[AppSwitch, str]
+) -> Iterator[str]:
+    """The app of the world's database and clock in the worker's server; its URL."""
+    switch, url = http_server
+    switch.app = create_app(Settings(database_url="sqlite://"), engine=engine, clock=world.clock)
+    try:
+        yield url
+    finally:
+        switch.app = None
+
+
+@contextmanager
+def signed_in(
+    world: World, url: str, role: Role, store: str | None = None
+) -> Iterator[httpx.Client]:
+    """A client signed in to the console with a new key of `role` (of `store`)."""
+    with world.sessions.begin() as session:
+        _, key = create_key(session, name=f"k-{role}", role=role, store=store, now=world.clock.now)
+    with httpx.Client(base_url=url, timeout=30, follow_redirects=True) as client:
+        assert client.post("/ui/sign-in", data={"api_key": key}).status_code == 200
+        yield client
+
+
+def csrf(page: str) -> str:
+    found = re.search(r'name="csrf" value="([^"]+)"', page)
+    assert found is not None
+    return found.group(1)
+
+
+def form_fields(page: str, action: str) -> dict[str, str]:
+    """What a browser sends for the page's form posting to `action`: its hidden inputs
+    and textareas."""
+    form = re.search(rf'<form[^>]*action="{re.escape(action)}"[^>]*>(.*?)</form>', page, re.S)
+    assert form is not None, f"no form posting to {action}"
+    fields = {
+        name: html.unescape(value)
+        for name, value in re.findall(
+            r'<input type="hidden" name="([^"]+)" value="([^"]*)"', form[1]
+        )
+    }
+    for name, value in re.findall(r'<textarea name="([^"]+)"[^>]*>(.*?)</textarea>', form[1], re.S):
+        fields[name] = html.unescape(value)
+    return fields
+
+
+def labels_listed(page: str) -> set[str]:
+    """The label ids a store view lists."""
+    return set(re.findall(r'<span class="id">([^<]+)</span>', page))
