@@ -53,7 +53,7 @@ SAMPLE_LABELS = 3
 @router.get("/publications", response_class=HTMLResponse)
 def publications(request: Request, ctx: Ctx, user: User) -> HTMLResponse:
     with ctx.sessions() as session:
-        reach = publication_reach(session, limit=50)
+        reach = publication_reach(session, limit=50, store=user.principal.store)
     return page(request, "publications.html", user=user, reach=reach)
 
 
@@ -73,7 +73,9 @@ def publication(
                 .limit(200)
             )
         ]
-        reach = publication_reach(session, publication_id=publication_id)[0]
+        reach = publication_reach(
+            session, publication_id=publication_id, store=user.principal.store
+        )[0]
     return page(request, "publication.html", user=user, publication=row, items=items, reach=reach)
 
 

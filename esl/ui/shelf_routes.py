@@ -52,7 +52,11 @@ def chain_overview(request: Request, ctx: Ctx, user: User) -> HTMLResponse:
     with ctx.sessions() as session:
         stores = visible_stores(session, user.principal.store)
         health = overview(session, now=ctx.clock(), stores=stores, thresholds=_thresholds(ctx))
-        reach = [r for r in publication_reach(session, limit=5) if r.status == "published"]
+        reach = [
+            r
+            for r in publication_reach(session, limit=5, store=user.principal.store)
+            if r.status == "published"
+        ]
     return page(request, "overview.html", user=user, health=health, reach=reach)
 
 

@@ -296,9 +296,14 @@ class PublicationReach:
 
 
 def publication_reach(
-    session: Session, *, limit: int = 20, publication_id: int | None = None
+    session: Session,
+    *,
+    limit: int = 20,
+    publication_id: int | None = None,
+    store: str | None = None,
 ) -> list[PublicationReach]:
-    """Publications newest first, with labels changed per store and time to the shelf."""
+    """Publications newest first, with labels changed per store and time to the shelf;
+    of `store`'s labels only when given (a store key sees its own store's figures)."""
     statement = select(PublicationRow).order_by(PublicationRow.id.desc())
     if publication_id is not None:
         statement = statement.where(PublicationRow.id == publication_id)
@@ -310,9 +315,15 @@ def publication_reach(
     for row in rows:
         # The controller's own answer to "which labels may this have changed".
         labels = labels_changed_by_publication(session, row.id) if row.published_at else []
-        per_store = Counter(
-            session.scalars(select(LabelRow.store).where(LabelRow.id.in_(labels))) if labels else []
-        )
+        stores: dict[str, str] = {}
+        if labels:
+            found = session.execute(
+                select(LabelRow.id, LabelRow.store).where(LabelRow.id.in_(labels))
+            )
+            stores = dict(found.all())
+        if store is not None:
+            labels = [label for label in labels if stores.get(label) == store]
+        per_store = Counter(stores[label] for label in labels if label in stores)
         time_to_shelf, still_open = _time_to_shelf(session, row, labels, published)
         reach.append(
             PublicationReach(

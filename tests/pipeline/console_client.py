@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import html
 import re
+import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
 
@@ -38,10 +39,12 @@ def signed_in(
     world: World, url: str, role: Role, store: str | None = None
 ) -> Iterator[httpx.Client]:
     """A client signed in to the console with a new key of `role` (of `store`)."""
+    name = f"{role}-{store or 'chain'}-{uuid.uuid4().hex[:8]}"  # key names are unique
     with world.sessions.begin() as session:
-        _, key = create_key(session, name=f"k-{role}", role=role, store=store, now=world.clock.now)
+        _, key = create_key(session, name=name, role=role, store=store, now=world.clock.now)
     with httpx.Client(base_url=url, timeout=30, follow_redirects=True) as client:
-        assert client.post("/ui/sign-in", data={"api_key": key}).status_code == 200
+        answer = client.post("/ui/sign-in", data={"api_key": key})
+        assert answer.status_code == 200, answer.text[-400:]
         yield client
 
 
