@@ -102,10 +102,11 @@ async def preview(
                 "file too large",
                 problems=[{"line": 0, "reason": f"over {MAX_UPLOAD_BYTES} bytes"}],
             )
-        text = decode_csv(data, encoding=None)
+        # The file as uploaded goes back with the form: the instant is applied, and
+        # checked again, when it is published.
+        values["text"] = text = decode_csv(data, encoding=None)
         if instant is not None:
             text = starting_at(text, instant)
-        values["text"] = text
         session = ctx.sessions()
         try:
             report = _import(session, kind, text, user.principal, ctx, values["filename"])
@@ -131,13 +132,20 @@ def publish_upload(
     kind: Annotated[Kind, Form()],
     text: Annotated[str, Form(max_length=MAX_UPLOAD_BYTES)],
     filename: Annotated[str, Form(max_length=200)] = "upload.csv",
+    effective_at: Annotated[str, Form(max_length=40)] = "",
 ) -> Response:
-    """Publish the previewed file now: all rows apply, or none."""
+    """Publish the previewed file now, or for the previewed instant: all rows apply, or
+    none. The instant is checked again: it may have passed since the preview, and a row
+    would then claim a start the shelf never had."""
     require(user.principal, "publish")
     try:
+        instant = _instant(effective_at, now=ctx.clock())
+        if instant is not None:
+            text = starting_at(text, instant)
         with ctx.sessions() as session, session.begin():
             report = _import(session, kind, text, user.principal, ctx, filename)
-    except ImportRejectedError as error:
+    except (ImportRejectedError, InvalidItemError) as error:
+        problems = error.problems if isinstance(error, ImportRejectedError) else None
         return page(
             request,
             "upload_preview.html",
@@ -145,7 +153,7 @@ def publish_upload(
             status_code=422,
             kind=kind,
             filename=filename,
-            problems=error.problems,
+            problems=problems,
             error=error.message,
         )
     if report.publication_id is None:
@@ -154,7 +162,8 @@ def publish_upload(
 
 
 def _instant(text: str, *, now: datetime) -> datetime | None:
-    """The form's `datetime-local` value, read as UTC; refused when unreadable or past."""
+    """The form's `datetime-local` value (or the instant a preview wrote into its form),
+    read as UTC; refused when unreadable or past."""
     if not text.strip():
         return None
     try:
