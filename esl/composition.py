@@ -31,6 +31,7 @@ from esl.settings import Settings
 from gateways.base import Clock, Gateway, system_clock
 from gateways.mqtt.driver import DEFAULT_CONTROLLER_CLIENT_ID, MqttGateway
 from gateways.mqtt.endpoint import BrokerEndpoint
+from gateways.mqtt.packet_size import DEFAULT_MAX_PACKET_BYTES
 from rendering.cache import RenderCache
 
 __all__ = [
@@ -170,6 +171,7 @@ def controller_transport(
     endpoint: BrokerEndpoint,
     *,
     max_in_flight: int = 100,
+    max_packet_bytes: int = DEFAULT_MAX_PACKET_BYTES,
     max_queued_per_store: int = 10_000,
     client_id: str = DEFAULT_CONTROLLER_CLIENT_ID,
     reconnect_delay_s: tuple[float, float] = (1, 30),
@@ -177,7 +179,8 @@ def controller_transport(
     clock: Clock = system_clock,
 ) -> MqttGateway:
     """The controller's MQTT link (not yet started): at most `max_in_flight` publishes
-    wait for the broker's PUBACK at once (the driver's own default unless told). It
+    wait for the broker's PUBACK at once (the driver's own default unless told); a
+    frame larger than the broker's packet limit `max_packet_bytes` is refused. It
     hears every store, or only `stores` (a worker: none until it holds some). `clock`
     stamps what arrives: the controller's own, as a label's clock is judged against it."""
     return MqttGateway(
@@ -185,6 +188,7 @@ def controller_transport(
         client_id=client_id,
         stores=stores,
         max_in_flight=max_in_flight,
+        max_packet_bytes=max_packet_bytes,
         max_queued_per_store=max_queued_per_store,
         reconnect_delay_s=reconnect_delay_s,
         clock=clock,

@@ -51,6 +51,9 @@ class ParkReason(StrEnum):
     FLAT_BATTERY = "flat battery"
     REJECTED = "rejected"  # the label refused it for good; the detail names the reason code
     TAMPERED = "tampered in transit"  # altered or displaced on every attempt; detail: how
+    # The transport refused the frame for good (larger than the broker's packet limit):
+    # never sent, so never retried; detail: why. Newer content replaces it.
+    UNDELIVERABLE = "undeliverable"
 
 
 class LabelStatus(StrEnum):

@@ -111,6 +111,16 @@ class Settings(BaseSettings):
     controller_window: int = Field(
         default=64, ge=1, description="Controller: frames in flight per store gateway."
     )
+    mqtt_max_packet_bytes: int = Field(
+        # gateways.mqtt.packet_size.DEFAULT_MAX_PACKET_BYTES (a test holds them equal),
+        # written out: importing gateways.mqtt would load paho for every command.
+        default=263_168,
+        ge=512,
+        le=268_435_460,
+        description="The broker's packet limit (Mosquitto's max_packet_size; the default is "
+        "what `esl mqtt config` writes): a frame whose MQTT packet is larger is refused "
+        "and its update parked, instead of the broker dropping the link on it.",
+    )
     controller_uplinks_per_store: int = Field(
         default=10_000,
         ge=1,

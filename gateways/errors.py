@@ -8,6 +8,7 @@
         +-- GatewayConnectError     the broker refused us or could not be reached in time
         +-- GatewayNotStartedError  `send` before `start` or after `stop`
         +-- PublishError            the transport did not accept a message
+            +-- PacketTooLargeError a message larger than the broker's packet limit
         +-- UnroutableDownlinkError gateways/group.py: no member serves that store gateway
         +-- RadioError              gateways/store_gateway/radio.py: a store's radio did not
                                     get it done (its `final` says whether to retry)
@@ -27,6 +28,7 @@ __all__ = [
     "GatewayNotStartedError",
     "InvalidBrokerUrlError",
     "InvalidTopicPartError",
+    "PacketTooLargeError",
     "PublishError",
     "UnknownTransportError",
 ]
@@ -87,3 +89,21 @@ class PublishError(GatewayError):
 
     def __init__(self, *, topic: str, reason: str) -> None:
         super().__init__(f"publish to {topic} failed: {reason}", topic=topic, reason=reason)
+        self.topic = topic
+        self.reason = reason
+
+
+class PacketTooLargeError(PublishError):
+    """A message whose PUBLISH packet the broker would refuse for its size: never sent
+    (the broker would drop the connection, and every message behind it would wait).
+    Final: the same message is refused again."""
+
+    code = "packet_too_large"
+
+    def __init__(self, *, topic: str, size: int, limit: int) -> None:
+        super().__init__(
+            topic=topic, reason=f"larger than the broker's packet limit of {limit} bytes"
+        )
+        self.fields.update(size=size, limit=limit)
+        self.size = size
+        self.limit = limit

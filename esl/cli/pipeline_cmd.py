@@ -137,6 +137,7 @@ async def run_controller(
                 endpoint,
                 client_id=identity.mqtt_client_id,
                 stores=() if worker else None,
+                max_packet_bytes=settings.mqtt_max_packet_bytes,
                 max_queued_per_store=settings.controller_uplinks_per_store,
             )
             async with transport:

@@ -41,6 +41,7 @@ from esl.text_lengths import (
 
 __all__ = [
     "GATEWAY_REASON_CHARS",
+    "PARKED_DETAIL_CHARS",
     "UNPLANNED_REASON_CHARS",
     "ApiKeyRow",
     "Base",
@@ -418,6 +419,9 @@ class LabelStateRow(Base):
     unplanned_reason: Mapped[str | None] = mapped_column(String(UNPLANNED_REASON_CHARS))
 
 
+PARKED_DETAIL_CHARS = 64  # what a parked reason leaves open, cut to this
+
+
 class OutboxRow(Base):
     """A signed frame waiting for, or settled by, its label's acknowledgement.
 
@@ -443,7 +447,7 @@ class OutboxRow(Base):
     sent_at: Mapped[datetime | None] = mapped_column(UtcDateTime())
     parked_reason: Mapped[str | None] = mapped_column(String(64))  # a ParkReason
     # What the reason leaves open: the refusing reason code, the kind of tampering.
-    parked_detail: Mapped[str | None] = mapped_column(String(64))
+    parked_detail: Mapped[str | None] = mapped_column(String(PARKED_DETAIL_CHARS))
     # When it was parked (None: not parked, or parked before migration 0018).
     parked_at: Mapped[datetime | None] = mapped_column(UtcDateTime())
     created_at: Mapped[datetime] = mapped_column(UtcDateTime())

@@ -306,6 +306,7 @@ class SimulatedChain:
             transport = controller_transport(
                 self.broker,
                 max_in_flight=timings.max_in_flight or settings.window,
+                max_packet_bytes=self.settings.mqtt_max_packet_bytes,
                 reconnect_delay_s=timings.reconnect_delay_s,
             )
         self.running = await RunningController.start(

@@ -42,6 +42,7 @@ from typing import TypedDict, Unpack
 from esl.mqtt.errors import MosquittoConfigError
 from esl.mqtt.mosquitto_password import generate_password, hash_password
 from gateways.errors import InvalidTopicPartError
+from gateways.mqtt.packet_size import DEFAULT_MAX_PACKET_BYTES
 from gateways.mqtt.store_gateway import store_gateway_client_id
 from gateways.mqtt.topics import (
     TOPIC_ROOT,
@@ -50,7 +51,6 @@ from gateways.mqtt.topics import (
     topic_for,
     validate_topic_part,
 )
-from gateways.protocol import MAX_FRAME_BYTES
 
 __all__ = [
     "CREDENTIALS_FILE",
@@ -77,13 +77,9 @@ __all__ = [
 
 DEFAULT_CONTROLLER_USERNAME = "esl-controller"
 CREDENTIALS_FILE = "credentials.json"
-# A PUBLISH packet: fixed header (1 byte + up to 4 of remaining length), topic (2-byte
-# length + the longest topic: esl/v1/, 64-character store and gateway ids, /status),
-# packet id (2), then the frame. Rounded up to a whole KiB for the MQTT 5 properties a
-# client may add.
-_LONGEST_TOPIC = len(f"{TOPIC_ROOT}/{'s' * 64}/{'g' * 64}/{TopicKind.STATUS.value}")
-_PUBLISH_OVERHEAD = 1 + 4 + 2 + _LONGEST_TOPIC + 2
-MAX_PACKET_BYTES = MAX_FRAME_BYTES + ((_PUBLISH_OVERHEAD + 1023) // 1024) * 1024
+# One protocol frame on the longest topic (gateways/mqtt/packet_size.py): the size the
+# controller's driver assumes unless told otherwise (ESL_MQTT_MAX_PACKET_BYTES).
+MAX_PACKET_BYTES = DEFAULT_MAX_PACKET_BYTES
 
 
 @dataclass(frozen=True, slots=True)

@@ -9,6 +9,9 @@ database is the truth, memory only a cache of it:
 - a frame unanswered after `policy.ack_timeout` goes back to `pending` with an
   exponential, jittered backoff; after `policy.max_attempts` sends it is `parked` with a
   reason, and retried when the label is heard again (`settlement`);
+- a frame the transport refuses for good (larger than the broker's packet limit) is
+  parked at once as `undeliverable`, with the transport's reason: the same frame would
+  be refused again, and it must not hold a slot of its gateway's window;
 - answers are collected from the gateway's events and settled in batches, one
   transaction each (`settlement`); at most `uplinks_per_store` of one store wait at once
   (`uplink_inbox`): a store flooding its `up` topic loses its own excess, no other
@@ -35,7 +38,7 @@ from datetime import UTC, datetime, timedelta
 from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session, sessionmaker
 
-from esl.db.models import GATEWAY_REASON_CHARS, GatewayStateRow
+from esl.db.models import GATEWAY_REASON_CHARS, PARKED_DETAIL_CHARS, GatewayStateRow
 from esl.db.repositories import in_chunks
 from esl.delivery_states import OutboxStatus, ParkReason
 from esl.pipeline.database_outage import DatabaseOutage, is_database_outage
@@ -63,7 +66,8 @@ from gateways.base import (
     TransportStatus,
     Uplink,
 )
-from gateways.errors import GatewayError
+from gateways.errors import GatewayError, PacketTooLargeError
+from gateways.protocol import FrameRejectedError, peek_header
 
 __all__ = ["DispatchCounts", "Dispatcher"]
 
@@ -521,15 +525,85 @@ class Dispatcher:
         return due
 
     async def _send(self, downlinks: list[Downlink]) -> None:
-        # A frame the transport refused stays `sent`; its timeout brings it back.
+        # A frame the transport refused stays `sent`; its timeout brings it back. One it
+        # refuses for good (too large for the broker) is parked now: sent again, it would
+        # be refused again, attempt after attempt, and parked as unanswered in the end.
         try:
             outcomes = await self.gateway.send_all(downlinks)
         except GatewayError as error:
             log.warning("sending %d frames failed: %s", len(downlinks), error)
             return
+        undeliverable: list[tuple[Downlink, str]] = []
         for downlink, refusal in zip(downlinks, outcomes, strict=True):
             if refusal is not None:
                 log.warning("send to %s/%s failed: %s", downlink.store, downlink.gateway, refusal)
+            if isinstance(refusal, PacketTooLargeError):
+                undeliverable.append((downlink, refusal.reason))
+        if not undeliverable:
+            return
+        loop = asyncio.get_running_loop()
+        try:
+            await loop.run_in_executor(self.executor, self._park_undeliverable, undeliverable)
+        except Exception as error:
+            # Rolled back: the rows stay sent, and their timeout brings them back here.
+            log.warning("undeliverable frames not parked yet: %s", error)
+
+    def _park_undeliverable(self, refused: list[tuple[Downlink, str]]) -> None:
+        """Park the outbox rows `refused` were sent for as undeliverable, with the
+        transport's reason (on the database thread, where the windows are kept). A label
+        action's frame is no outbox row: its answer timeout ends it."""
+        now = self.clock()
+        reasons: dict[int, str] = {}
+        for downlink, reason in refused:
+            flight = self._flight_sent_as(downlink)
+            if flight is not None:
+                reasons[flight.row_id] = reason[:PARKED_DETAIL_CHARS]
+        if not reasons:
+            return
+        try:
+            with self.sessions.begin() as session:
+                entries = [
+                    entry
+                    for chunk in in_chunks(sorted(reasons))
+                    for entry in outbox_entries(
+                        session,
+                        OUTBOX.c.id.in_(chunk),
+                        OUTBOX.c.status == OutboxStatus.SENT.value,
+                        lock=True,
+                    )
+                ]
+                for entry in entries:
+                    entry.park(Parking(ParkReason.UNDELIVERABLE, reasons[entry.id]), at=now)
+                    log.warning(
+                        "parked %s seq %d: undeliverable, %s",
+                        entry.label_id,
+                        entry.sequence,
+                        reasons[entry.id],
+                    )
+                save_outbox_entries(session, entries)
+                if self.settlement.fence is not None:
+                    # A store taken over meanwhile is its new holder's to send.
+                    self.settlement.fence(session, {entry.store for entry in entries})
+        except StoresLost as lost:
+            self._lose_stores(lost.stores)
+            return
+        self.counts.parked += len(entries)
+        for entry in entries:
+            self.release_flight(entry.label_id, entry.sequence, entry.id)
+
+    def _flight_sent_as(self, downlink: Downlink) -> _Flight | None:
+        """The outbox row in flight that `downlink` carries, by its label and sequence."""
+        try:
+            sequence = peek_header(downlink.payload).sequence
+        except FrameRejectedError:
+            return None
+        key = self._flight_of.get((downlink.label_id, sequence))
+        if key is None:
+            return None
+        for flight in self._windows[key].flights.values():
+            if flight.label_id == downlink.label_id and flight.sequence == sequence:
+                return flight
+        return None
 
     def release_flight(self, label_id: str, sequence: int, row_id: int | None = None) -> None:
         key = self._flight_of.pop((label_id, sequence), None)

@@ -12,7 +12,10 @@ worker thread, and what paho calls back there is handed to the event loop.
 
 Delivery is QoS 1 everywhere. `publish` waits for the broker's PUBACK; while the link is
 down paho keeps the message and sends it after reconnecting, so `publish` just waits
-longer. After a lost or failed connection it connects again, the delay doubling from
+longer. A message whose PUBLISH packet is larger than the broker's packet limit
+(`max_packet_bytes`) is refused here, never handed to paho: the broker would close the
+connection, paho would send it first again after reconnecting, and nothing behind it
+would ever go out. After a lost or failed connection it connects again, the delay doubling from
 `reconnect_delay[0]` to `reconnect_delay[1]` seconds (reset by a successful connection).
 """
 
@@ -38,9 +41,11 @@ from gateways.errors import (
     GatewayConnectError,
     GatewayError,
     GatewayNotStartedError,
+    PacketTooLargeError,
     PublishError,
 )
 from gateways.mqtt.endpoint import BrokerEndpoint
+from gateways.mqtt.packet_size import DEFAULT_MAX_PACKET_BYTES, publish_packet_bytes
 
 __all__ = [
     "BACKLOG_GRACE",
@@ -157,6 +162,7 @@ class PahoConnection:
         on_message: Callable[[IncomingMessage], None],
         on_link_change: Callable[[bool, str | None], None] | None = None,
         max_in_flight: int = 100,
+        max_packet_bytes: int = DEFAULT_MAX_PACKET_BYTES,
         last_will: LastWill | None = None,
         keepalive_s: int = 30,
         reconnect_delay_s: tuple[float, float] = (1, 30),
@@ -164,6 +170,8 @@ class PahoConnection:
     ) -> None:
         if max_in_flight < 1:
             raise ValueError("max_in_flight must be at least 1")
+        if max_packet_bytes < 1:
+            raise ValueError("max_packet_bytes must be at least 1")
         self._endpoint = endpoint
         self._client_id = client_id
         self._persistent_session = persistent_session
@@ -171,6 +179,7 @@ class PahoConnection:
         self._on_message = on_message
         self._on_link_change = on_link_change
         self._max_in_flight = max_in_flight
+        self._max_packet_bytes = max_packet_bytes
         # The in-flight limit is ours, not paho's: paho rescans every message it holds at
         # each PUBACK when it has a limit (quadratic at thousands in flight).
         self._slots = asyncio.Semaphore(max_in_flight)
@@ -198,6 +207,10 @@ class PahoConnection:
     @property
     def max_in_flight(self) -> int:
         return self._max_in_flight
+
+    @property
+    def max_packet_bytes(self) -> int:
+        return self._max_packet_bytes
 
     @property
     def connected(self) -> bool:
@@ -262,7 +275,8 @@ class PahoConnection:
         self, messages: Sequence[tuple[str, bytes]], *, retain: bool = False
     ) -> list[GatewayError | None]:
         """Publish every (topic, payload) at QoS 1 without waiting in between, then wait
-        until the broker acknowledged each; per message, None or why it failed.
+        until the broker acknowledged each; per message, None or why it failed (a
+        message too large for the broker's packet limit: `PacketTooLargeError`, at once).
 
         One waiter for the batch, not a future per message: at thousands of frames a
         second, waking a task per PUBACK cost more than the publishing.
@@ -284,6 +298,12 @@ class PahoConnection:
                 all_settled.set_result(None)
 
         for index, (topic, payload) in enumerate(messages):
+            size = publish_packet_bytes(topic, payload)
+            if size > self._max_packet_bytes:
+                outcomes[index] = PacketTooLargeError(
+                    topic=topic, size=size, limit=self._max_packet_bytes
+                )
+                continue
             await self._slots.acquire()  # returns at once while slots are free
             if self._closed:
                 self._slots.release()

@@ -26,7 +26,11 @@ deliver: a flooding store's uplinks beyond `max_queued_per_store` are dropped he
 and what the controller cannot read in time queues (and past the broker's bound is
 dropped) on that store's session alone.
 
-`send` returns at the broker's PUBACK. At most `max_in_flight` publishes are
+`send` returns at the broker's PUBACK. A frame whose PUBLISH packet is larger than the
+broker's packet limit (`max_packet_bytes`, `ESL_MQTT_MAX_PACKET_BYTES`) is refused at
+once with `PacketTooLargeError` and never sent: the broker would close the connection
+on it, paho would send it first again after every reconnection, and no frame of any
+store behind it would go out. At most `max_in_flight` publishes are
 unacknowledged on the wire; further sends wait for a slot; the per-gateway window that
 keeps a store from being flooded is the pipeline's, built on `send` and `Uplink`s.
 
@@ -62,6 +66,7 @@ from gateways.base import (
 from gateways.errors import GatewayError, GatewayNotStartedError, InvalidTopicPartError
 from gateways.mqtt.connection import IncomingMessage, PahoConnection
 from gateways.mqtt.endpoint import BrokerEndpoint
+from gateways.mqtt.packet_size import DEFAULT_MAX_PACKET_BYTES
 from gateways.mqtt.topics import (
     TopicKind,
     decode_status,
@@ -94,6 +99,7 @@ class MqttGateway(Gateway):
         client_id: str = DEFAULT_CONTROLLER_CLIENT_ID,
         stores: tuple[str, ...] | None = None,
         max_in_flight: int = 100,
+        max_packet_bytes: int = DEFAULT_MAX_PACKET_BYTES,
         max_queued_per_store: int = 10_000,
         connect_timeout_s: float = 10.0,
         reconnect_delay_s: tuple[float, float] = (1, 30),
@@ -129,6 +135,7 @@ class MqttGateway(Gateway):
             on_message=self._on_message,
             on_link_change=self._on_link_change,
             max_in_flight=max_in_flight,
+            max_packet_bytes=max_packet_bytes,
             reconnect_delay_s=reconnect_delay_s,
             clock=clock,
         )
@@ -149,6 +156,11 @@ class MqttGateway(Gateway):
     @property
     def max_in_flight(self) -> int:
         return self._connection.max_in_flight
+
+    @property
+    def max_packet_bytes(self) -> int:
+        """The broker's packet limit assumed: larger frames are refused, not sent."""
+        return self._connection.max_packet_bytes
 
     @property
     def unacknowledged(self) -> int:
@@ -306,6 +318,7 @@ class MqttGateway(Gateway):
             subscriptions=subscription_filters((store,)),
             on_message=self._on_message,
             on_link_change=lambda up, reason: self._store_link(store, session, up, reason),
+            max_packet_bytes=self._connection.max_packet_bytes,
             reconnect_delay_s=self._reconnect_delay_s,
             clock=self._clock,
         )

@@ -17,6 +17,7 @@ from gateways.base import Clock, GatewayState, system_clock
 from gateways.errors import GatewayError
 from gateways.mqtt.connection import IncomingMessage, LastWill, PahoConnection
 from gateways.mqtt.endpoint import BrokerEndpoint
+from gateways.mqtt.packet_size import DEFAULT_MAX_PACKET_BYTES
 from gateways.mqtt.topics import TopicKind, encode_status, status_will_payload, topic_for
 
 __all__ = ["StoreGatewayClient", "store_gateway_client_id"]
@@ -39,6 +40,7 @@ class StoreGatewayClient:
         gateway: str,
         client_id: str | None = None,
         max_in_flight: int = 100,
+        max_packet_bytes: int = DEFAULT_MAX_PACKET_BYTES,
         connect_timeout_s: float = 10.0,
         reconnect_delay_s: tuple[float, float] = (1, 30),
         clock: Clock = system_clock,
@@ -58,6 +60,7 @@ class StoreGatewayClient:
             on_message=self._on_message,
             on_link_change=self._on_link_change,
             max_in_flight=max_in_flight,
+            max_packet_bytes=max_packet_bytes,
             last_will=LastWill(topic=self._status, payload=status_will_payload()),
             reconnect_delay_s=reconnect_delay_s,
             clock=clock,
@@ -70,7 +73,10 @@ class StoreGatewayClient:
         await asyncio.gather(*self._announce)
 
     async def publish_up(self, payload: bytes) -> None:
-        """Send label responses to the controller; returns at the broker's PUBACK."""
+        """Send label responses to the controller; returns at the broker's PUBACK.
+        Larger than the broker's packet limit (`max_packet_bytes`): `PacketTooLargeError`
+        at once, nothing sent (the broker would drop the link, and paho would send it
+        first again after every reconnection, holding up every answer behind it)."""
         await self._connection.publish(self._up, payload)
 
     async def frames(self) -> AsyncIterator[bytes]:

@@ -33,7 +33,7 @@ from datetime import datetime
 from pathlib import Path
 
 from gateways.base import system_clock
-from gateways.errors import GatewayError
+from gateways.errors import GatewayError, PacketTooLargeError
 from gateways.mqtt.endpoint import BrokerEndpoint
 from gateways.mqtt.store_gateway import StoreGatewayClient
 from gateways.protocol import FrameRejectedError, check_label_key, header_opcode, peek_header
@@ -216,6 +216,10 @@ class StoreGatewayProcess:
                     # refused meanwhile, it stays in the outbox and is tried again.
                     try:
                         await self._client.publish_up(payload)
+                    except PacketTooLargeError as refused:
+                        # Refused again however often tried, holding up every answer
+                        # behind it: dropped (the controller sends its frame again).
+                        _log.error("answer dropped: %s", refused)
                     except GatewayError as refused:
                         _log.warning("answer not published yet: %s", refused)
                         await asyncio.sleep(self._retry_publish_s)
