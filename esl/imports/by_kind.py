@@ -33,8 +33,9 @@ def import_file(
     title: str | None = None,
     record_ledger: bool = True,
 ) -> ImportReport:
-    """Load `source` as a `kind` file; `title` names the publication a price or promotion
-    file records (None: the importer's own default), `record_ledger` applies to prices."""
+    """Load `source` as a `kind` file; `title` names the publication the file records
+    when it changes something (None: the importer's own default, "price file" and so
+    on), `record_ledger` applies to prices."""
     if kind == "prices":
         return import_prices(
             session,
@@ -55,7 +56,14 @@ def import_file(
             title=title or "promotion file",
         )
     if kind == "products":
-        return import_products(session, source, currency=currency, imported_by=imported_by, now=now)
+        return import_products(
+            session,
+            source,
+            currency=currency,
+            imported_by=imported_by,
+            now=now,
+            title=title or "product file",
+        )
     if kind == "stores":
         return import_stores(
             session,
@@ -65,4 +73,11 @@ def import_file(
             now=now,
             title=title or "store file",
         )
-    return import_history(session, source, currency=currency, imported_by=imported_by, now=now)
+    return import_history(
+        session,
+        source,
+        currency=currency,
+        imported_by=imported_by,
+        now=now,
+        title=title or "history file",
+    )

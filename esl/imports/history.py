@@ -87,7 +87,13 @@ def _parse(row: CsvRow, refs: ImportReferences, *, currency: str, now: datetime)
 
 
 def import_history(
-    session: Session, source: IO[str] | str, *, currency: str, imported_by: str, now: datetime
+    session: Session,
+    source: IO[str] | str,
+    *,
+    currency: str,
+    imported_by: str,
+    now: datetime,
+    title: str = "history file",
 ) -> ImportReport:
     lock_price_writes(session)
     refs = ImportReferences(session)
@@ -147,7 +153,7 @@ def import_history(
         publication_id = record_published_change(
             session,
             kind="import",
-            title="history file",
+            title=title,
             by=imported_by,
             now=now,
             impact={"history_inserted": len(inserts)},

@@ -109,6 +109,7 @@ def import_products(
     imported_by: str,
     now: datetime,
     currency: str,
+    title: str = "product file",
 ) -> ImportReport:
     """Insert new SKUs, update changed ones, leave identical ones alone; the caller commits.
 
@@ -165,7 +166,7 @@ def import_products(
         publication_id = record_published_change(
             session,
             kind="import",
-            title="product file",
+            title=title,
             by=imported_by,
             now=now,
             impact={"products_inserted": len(inserts), "products_updated": len(updates)},
