@@ -77,6 +77,10 @@ class PriceKey(NamedTuple):
     channel: Channel
     store: str
 
+    def in_words(self) -> str:
+        """The key as a message names it: `CHS-1 in store S03 (app channel)`."""
+        return f"{self.sku} in store {self.store} ({self.channel.value} channel)"
+
 
 @dataclass(frozen=True, slots=True)
 class LedgerEntry:
@@ -142,10 +146,10 @@ class PriceLedger:
             return
         if entry.effective_from <= times[-1]:
             raise LedgerOrderError(
-                f"{entry.key}: the ledger already runs to {times[-1].isoformat()}; "
+                f"{entry.key.in_words()}: the ledger already runs to {times[-1].isoformat()}; "
                 f"an entry at {entry.effective_from.isoformat()} would rewrite the past",
                 sku=entry.key.sku,
-                channel=str(entry.key.channel),
+                channel=entry.key.channel.value,
                 store=entry.key.store,
                 last=times[-1].isoformat(),
                 attempted=entry.effective_from.isoformat(),

@@ -69,8 +69,14 @@ def register(app: typer.Typer) -> None:
             return
         try:
             with sessions() as session, session.begin():
+                # The clock now, not when validation began: a price written meanwhile
+                # (another upload) is in the past of this publication, never ahead of it.
                 row = publish_publication(
-                    session, publication_id, published_by=by, now=now, currency=settings.currency
+                    session,
+                    publication_id,
+                    published_by=by,
+                    now=datetime.now(UTC),
+                    currency=settings.currency,
                 )
         except PublicationRejectedError as error:
             typer.echo(json.dumps(error.to_dict(), default=str))

@@ -46,6 +46,7 @@ from esl.services.ledger_recording import (
     plan_change_ledger,
     write_ledger_plan,
 )
+from esl.services.ledger_refusals import refusals_in_words
 from pricing.catalogue import Catalogue
 from pricing.errors import PricingError
 from pricing.products import Channel
@@ -357,7 +358,9 @@ def _check_with_engine(
                 instants_ahead=instants_ahead,
             )
     first_line = {line.sku: number for number, line in sorted(lines.values(), reverse=True)}
-    problems.add_sku_refusals(recorded.problems, first_line)
+    problems.add_sku_refusals(
+        refusals_in_words(session, recorded.problems, then="import the file again"), first_line
+    )
     return recorded
 
 

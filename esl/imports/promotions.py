@@ -40,6 +40,7 @@ from esl.services.ledger_recording import (
     plan_change_ledger,
     write_ledger_plan,
 )
+from esl.services.ledger_refusals import refusals_in_words
 from esl.services.publication_commands import (
     MAX_PROMOTION_COUNT,
     MAX_PROMOTION_PRIORITY,
@@ -279,7 +280,9 @@ def _ledger_entries(
         first_line.update(dict.fromkeys(promotion.skus, number))
         for category in promotion.categories:
             first_line.update(dict.fromkeys(after.skus_in_category(category), number))
-    problems.add_sku_refusals(recorded.problems, first_line)
+    problems.add_sku_refusals(
+        refusals_in_words(session, recorded.problems, then="import the file again"), first_line
+    )
     return recorded
 
 

@@ -265,16 +265,19 @@ def _plan_instant(
                 ledger.record(resolved) if resolved is not None else ledger.withdraw(key, at=at)
             )
         except EslError as error:
-            into.problems.append(
-                {
-                    "item": None,
-                    "reason": error.message,
-                    "code": error.code,
-                    "sku": key.sku,
-                    "channel": key.channel.value,
-                    "store": key.store,
-                }
-            )
+            # One per key; a publication names the items, a file the lines, that changed
+            # the SKU (`esl.services.ledger_refusals` puts them in words, one per SKU).
+            problem: dict[str, Any] = {
+                "item": None,
+                "reason": error.message,
+                "code": error.code,
+                "sku": key.sku,
+                "channel": key.channel.value,
+                "store": key.store,
+            }
+            if "last" in error.fields:
+                problem["held_at"] = error.fields["last"]
+            into.problems.append(problem)
             continue
         if _replan_ahead(existing, planned, into):
             changed.add(key)

@@ -59,6 +59,12 @@ from esl.services.ledger_recording import (
     plan_change_ledger,
     write_ledger_plan,
 )
+from esl.services.ledger_refusals import (
+    LEDGER_ORDER,
+    SkuRefusal,
+    ledger_refusals_by_sku,
+    refusal_reason,
+)
 from esl.services.publication_commands import (
     ACTIONS,
     EndPrice,
@@ -108,6 +114,8 @@ class Plan:
     promotions_removed: set[str] = field(default_factory=set)
     touched_skus: set[str] = field(default_factory=set)
     problems: list[dict[str, Any]] = field(default_factory=list)
+    # The SKUs each item (by index) changed: a ledger refusal of a SKU is its items'.
+    item_skus: dict[int, set[str]] = field(default_factory=dict)
     ledger: LedgerPlan = field(default_factory=LedgerPlan)
     changed_keys: list[tuple[str, str, str]] = field(default_factory=list)
 
@@ -191,7 +199,7 @@ def plan_publication(
         try:
             if isinstance(item, InvalidItemError):
                 raise item
-            _apply_item(plan, item, currency)
+            _apply_item(plan, index, item, currency)
         except EslError as error:
             plan.refuse(index, error.message, code=error.code)
     if not plan.problems:
@@ -356,7 +364,7 @@ def _note_writes(
         removed.add(item_id)
 
 
-def _apply_item(plan: Plan, command: PublicationCommand, currency: str) -> None:
+def _apply_item(plan: Plan, index: int, command: PublicationCommand, currency: str) -> None:
     changes = _HANDLERS[type(command)](plan, command, currency)
     plan.result = plan.result.with_changes(
         rules=changes.written_rules,
@@ -367,7 +375,7 @@ def _apply_item(plan: Plan, command: PublicationCommand, currency: str) -> None:
     _note_writes(
         plan.rules_written, plan.rules_removed, changes.written_rules, changes.removed_rules
     )
-    plan.touched_skus.update(rule.sku for rule in changes.written_rules)
+    touched = {rule.sku for rule in changes.written_rules}
     _note_writes(
         plan.promotions_written,
         plan.promotions_removed,
@@ -376,9 +384,11 @@ def _apply_item(plan: Plan, command: PublicationCommand, currency: str) -> None:
     )
     # The catalogue knows what the item touched: removed rules, promotions' categories too.
     if plan.result.lineage is not None:
-        plan.touched_skus |= set(plan.result.lineage.skus)
+        touched |= plan.result.lineage.skus
         for category in plan.result.lineage.categories:
-            plan.touched_skus |= set(plan.result.skus_in_category(category))
+            touched |= set(plan.result.skus_in_category(category))
+    plan.touched_skus |= touched
+    plan.item_skus[index] = touched
 
 
 def _promotion(command: UpsertPromotion, at: datetime, currency: str) -> Promotion:
@@ -424,7 +434,42 @@ def _impact(session: Session, plan: Plan, now: datetime) -> None:
     )
     plan.changed_keys = [(k.sku, k.channel.value, k.store) for k in recorded.changed_keys]
     plan.ledger = recorded
-    plan.problems += recorded.problems
+    plan.problems += _ledger_problems(session, plan, recorded.problems)
+
+
+def _ledger_problems(
+    session: Session, plan: Plan, problems: Sequence[Mapping[str, Any]]
+) -> list[dict[str, Any]]:
+    """The ledger's refusals (one per key) as the items' problems: each item that changed
+    a refused SKU gets one naming its refused SKUs, where and by which change; one no
+    item changed stays the publication's (item None)."""
+    refusals, others = ledger_refusals_by_sku(session, problems)
+    found: list[dict[str, Any]] = []
+    claimed: set[str] = set()
+    for index in sorted(plan.item_skus):
+        mine = [refusals[sku] for sku in sorted(plan.item_skus[index] & refusals.keys())]
+        if mine:
+            claimed.update(refusal.sku for refusal in mine)
+            found.append(_ledger_problem(index, mine))
+    unclaimed = [refusal for sku, refusal in refusals.items() if sku not in claimed]
+    if unclaimed:
+        found.append(_ledger_problem(None, unclaimed))
+    for other in others:
+        items: list[int | None] = [
+            i for i, skus in sorted(plan.item_skus.items()) if other.get("sku") in skus
+        ]
+        found += [{**other, "item": item} for item in items or [None]]
+    return found
+
+
+def _ledger_problem(item: int | None, refusals: Sequence[SkuRefusal]) -> dict[str, Any]:
+    return {
+        "item": item,
+        "reason": refusal_reason(refusals, then="validate and publish again"),
+        "code": LEDGER_ORDER,
+        "skus": sorted(refusal.sku for refusal in refusals),
+        "stores": sorted(set().union(*(refusal.stores for refusal in refusals))),
+    }
 
 
 def validate_publication(

@@ -270,6 +270,9 @@ def test_the_ledger_never_rewrites_the_past() -> None:
                 LedgerEntry(key=KEY, effective_from=earlier, price=pln(1), regular_price=pln(1))
             )
         assert error.value.fields["sku"] == "A"
+        # In words, not the key's repr (PriceKey(sku='A', channel=<Channel.STORE: ...).
+        assert error.value.message.startswith("A in store S1 (store channel): the ledger")
+        assert error.value.fields["channel"] == "store"
     assert ledger.entries(KEY) == (
         LedgerEntry(key=KEY, effective_from=DAY0, price=pln(1000), regular_price=pln(1000)),
     )
