@@ -87,8 +87,8 @@ class PublicationRejectedError(StoreOfRecordError):
 
 
 class PublicationStateError(StoreOfRecordError):
-    """A publication (`publication_id`, in `status`) or a promotion (`promotion_id`) is past
-    the state the change needs."""
+    """A publication (`publication_id`, in `status`; one published says when and by whom)
+    or a promotion (`promotion_id`) is past the state the change needs."""
 
     code = "publication_state"
 
@@ -99,14 +99,24 @@ class PublicationStateError(StoreOfRecordError):
         publication_id: int | None = None,
         promotion_id: str | None = None,
         status: str | None = None,
+        published_at: str | None = None,
+        published_by: str | None = None,
     ) -> None:
         super().__init__(
             message,
-            **_present(publication_id=publication_id, promotion_id=promotion_id, status=status),
+            **_present(
+                publication_id=publication_id,
+                promotion_id=promotion_id,
+                status=status,
+                published_at=published_at,
+                published_by=published_by,
+            ),
         )
         self.publication_id = publication_id
         self.promotion_id = promotion_id
         self.status = status
+        self.published_at = published_at
+        self.published_by = published_by
 
 
 class InvalidItemError(StoreOfRecordError):

@@ -318,9 +318,17 @@ def _upsert_promotion(plan: Plan, command: UpsertPromotion, currency: str) -> _C
     at = plan.effective_at
     promotion = _promotion(command, at, currency)
     existing = plan.result.promotions.get(promotion.id)
+    if existing is not None and existing.valid_until is not None and existing.valid_until <= at:
+        # What customers were shown under this id stays as it was: the id is spent.
+        raise PublicationStateError(
+            f"promotion {promotion.id} ended at {existing.valid_until.isoformat()}: "
+            "publish the new one under a new promotion_id",
+            promotion_id=promotion.id,
+        )
     if existing is not None and (existing.valid_from is None or existing.valid_from < at):
         raise PublicationStateError(
-            f"promotion {promotion.id} has already started: end it and publish a new one",
+            f"promotion {promotion.id} has already started: end it (end_promotion) and "
+            "publish the new terms under a new promotion_id",
             promotion_id=promotion.id,
         )
     return _Changes(written_promotions=[promotion])
@@ -478,9 +486,7 @@ def validate_publication(
     """draft -> validated when every item can apply; otherwise stays draft with its problems."""
     row, items = _load(session, publication_id)
     if row.status not in ("draft", "validated"):
-        raise PublicationStateError(
-            f"publication {publication_id} is {row.status}", publication_id=publication_id
-        )
+        raise _state_refusal(row, "validated")
     plan = plan_publication(
         session, items=items, effective_at=row.effective_at, now=now, currency=currency
     )
@@ -498,11 +504,7 @@ def publish_publication(
     begin_price_write(session, now=now, currency=currency)
     row, items = _load(session, publication_id)
     if row.status != "validated":
-        raise PublicationStateError(
-            f"publication {publication_id} is {row.status}; validate it first",
-            publication_id=publication_id,
-            status=row.status,
-        )
+        raise _state_refusal(row, "published")
     plan = plan_publication(
         session, items=items, effective_at=row.effective_at, now=now, currency=currency
     )
@@ -550,6 +552,24 @@ def publish_publication(
     row.problems = []
     row.impact = _impact_summary(session, plan, listed=True)
     return row
+
+
+def _state_refusal(row: PublicationRow, step: str) -> PublicationStateError:
+    """Why `row` cannot be `step` (validated or published) in its state, and what to do."""
+    if row.status == "published":
+        when = row.published_at.isoformat() if row.published_at is not None else None
+        return PublicationStateError(
+            f"publication {row.id} was already published at {when} by {row.published_by}: "
+            f"it cannot be {step} again; a further change is a new publication",
+            publication_id=row.id,
+            status=row.status,
+            published_at=when,
+            published_by=row.published_by,
+        )
+    then = "; validate it first" if step == "published" else ""
+    return PublicationStateError(
+        f"publication {row.id} is {row.status}{then}", publication_id=row.id, status=row.status
+    )
 
 
 def _impact_summary(session: Session, plan: Plan, *, listed: bool) -> dict[str, Any]:
