@@ -375,7 +375,10 @@ def record_moved_keys(
     session.flush()
     entries: list[LedgerEntry] = []
     for part in in_chunks(sorted(skus), chunk):
-        catalogue = load_catalogue_slice(session, part, currency=currency, stores=stores)
+        # Checked: a promotion may meet rules it never met before the move.
+        catalogue = load_catalogue_slice(
+            session, part, currency=currency, stores=stores, check_promotion_prices=True
+        )
         keys = [
             PriceKey(sku, channel, store)
             for sku in catalogue.products
