@@ -216,15 +216,33 @@ class Dispatcher:
                 task.cancel()
 
     def recover(self, stores: frozenset[str] | None = None) -> None:
-        """Frames a previous run left `sent` are due again now (their answer may be lost);
-        of `stores` only (by default the ones this dispatcher serves)."""
+        """Frames a previous run left `sent` are due again now (their answer may be lost),
+        and so are those parked as undeliverable (the broker's packet limit, and ours, may
+        have been raised since: docs/mqtt.md; one still too large is parked again at its
+        first send); of `stores` only (by default the ones this dispatcher serves)."""
         now = self.clock()
         stores = self.stores if stores is None else stores
-        statement = update(OUTBOX).where(OUTBOX.c.status == OutboxStatus.SENT.value)
+        left_sent = update(OUTBOX).where(OUTBOX.c.status == OutboxStatus.SENT.value)
+        undeliverable = update(OUTBOX).where(
+            OUTBOX.c.status == OutboxStatus.PARKED.value,
+            OUTBOX.c.parked_reason == ParkReason.UNDELIVERABLE.value,
+        )
         if stores is not None:
-            statement = statement.where(OUTBOX.c.store.in_(sorted(stores)))
+            left_sent = left_sent.where(OUTBOX.c.store.in_(sorted(stores)))
+            undeliverable = undeliverable.where(OUTBOX.c.store.in_(sorted(stores)))
         with self.sessions.begin() as session:
-            session.execute(statement.values(status=OutboxStatus.PENDING.value, not_before=now))
+            session.execute(left_sent.values(status=OutboxStatus.PENDING.value, not_before=now))
+            # As an update parked offline is revived when its label is heard (settlement).
+            session.execute(
+                undeliverable.values(
+                    status=OutboxStatus.PENDING.value,
+                    attempts=0,
+                    not_before=now,
+                    parked_reason=None,
+                    parked_detail=None,
+                    parked_at=None,
+                )
+            )
 
     def follow_stores(self, stores: frozenset[str]) -> None:
         """Serve exactly `stores` from now on (a worker's leases changed).

@@ -43,7 +43,7 @@ def endpoint(tmp_path: Path) -> Iterator[BrokerEndpoint]:
 
 
 async def test_a_frame_too_large_for_the_broker_is_parked_with_the_reason(
-    engine: Engine, endpoint: BrokerEndpoint
+    engine: Engine, endpoint: BrokerEndpoint, tmp_path: Path
 ) -> None:
     settings = Settings.model_construct(mqtt_max_packet_bytes=LIMIT)
     sessions = session_factory(engine)
@@ -89,3 +89,29 @@ async def test_a_frame_too_large_for_the_broker_is_parked_with_the_reason(
         with sessions() as session:
             assert session.scalars(select(OutboxRow.status)).all() == ["parked"]
         assert transport.connected
+
+    # The operator raises the broker's limit and ESL_MQTT_MAX_PACKET_BYTES (docs/mqtt.md)
+    # and starts the controller again: the update is sent at its start. Before, it stayed
+    # parked, the shelf on its old price, until the label's content changed again.
+    roomy = start_mosquitto(tmp_path / "mq-roomy")
+    try:
+        async with controller_transport(
+            BrokerEndpoint(roomy.host, roomy.port), reconnect_delay_s=(0.1, 0.5)
+        ) as transport:
+            dispatcher = build_controller(
+                controller_settings(Settings.defaults(), window=8),
+                gateway=transport,
+                sessions=sessions,
+                clock=clock,
+                rng=random.Random(3),
+            ).dispatcher
+            dispatcher.start_over()
+            dispatcher.step()
+            await dispatcher.sends_done()
+    finally:
+        roomy.stop()
+    with sessions() as session:
+        sent = session.execute(
+            select(OutboxRow.status, OutboxRow.attempts, OutboxRow.parked_detail)
+        )
+        assert [tuple(row) for row in sent] == [("sent", 1, None)]
