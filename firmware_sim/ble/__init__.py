@@ -13,13 +13,14 @@ imports bumble, so it is imported by name, not from here.
 from firmware_sim.ble.air import AirCounters, SimulatedAir
 from firmware_sim.ble.backend import SimulatedBleakClient, simulated_client_factory
 from firmware_sim.ble.fleet import ble_address_of, ble_store
-from firmware_sim.ble.gatt_label import AttError, BleFaults, BleLabel, LinkDroppedError
+from firmware_sim.ble.gatt_label import AttError, BleFaults, BleLabel, BleLink, LinkDroppedError
 
 __all__ = [
     "AirCounters",
     "AttError",
     "BleFaults",
     "BleLabel",
+    "BleLink",
     "LinkDroppedError",
     "SimulatedAir",
     "SimulatedBleakClient",

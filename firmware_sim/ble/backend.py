@@ -25,7 +25,7 @@ from bleak.backends.service import BleakGATTService, BleakGATTServiceCollection
 from bleak.exc import BleakDeviceNotFoundError, BleakError, BleakGATTProtocolError
 
 from firmware_sim.ble.air import SimulatedAir
-from firmware_sim.ble.gatt_label import GATT_TABLE, AttError, BleLabel, LinkDroppedError
+from firmware_sim.ble.gatt_label import GATT_TABLE, AttError, BleLink, LinkDroppedError
 
 __all__ = ["SimulatedBleakClient", "simulated_client_factory"]
 
@@ -63,12 +63,13 @@ class SimulatedBleakClient(BaseBleakClient):
             address_or_ble_device, disconnected_callback=disconnected_callback, timeout=timeout
         )
         self._air = air
-        self._label: BleLabel | None = None
+        # This client's own connection: its encryption is this link's, not the label's.
+        self._link: BleLink | None = None
         self._subscriptions: dict[str, NotifyCallback] = {}
 
     @property
     def name(self) -> str:
-        return f"ESL {self._label.label_id}" if self._label is not None else self.address
+        return f"ESL {self._link.label.label_id}" if self._link is not None else self.address
 
     @property
     def mtu_size(self) -> int:
@@ -76,41 +77,42 @@ class SimulatedBleakClient(BaseBleakClient):
 
     @property
     def is_connected(self) -> bool:
-        return self._label is not None and self._label.connected
+        return self._link is not None and self._link.open
 
     async def connect(self, pair: bool, **kwargs: Any) -> None:
         label = self._air.label(self.address)
         if label is None:
             raise BleakDeviceNotFoundError(self.address, f"{self.address} not in range")
-        if not label.connect():
+        link = label.connect()
+        if link is None:
             raise TimeoutError(f"{self.address} did not answer the connection request")
         self._air.counters.count_connect()
-        self._label = label
+        self._link = link
         self.services = _gatt_services(self._air.mtu)
 
     async def disconnect(self) -> None:
-        if self._label is not None:
-            self._label.disconnect()
+        if self._link is not None:
+            self._link.disconnect()
             self._air.counters.count_disconnect()
-        self._label = None
+        self._link = None
         self._subscriptions.clear()
 
     async def pair(self, *args: Any, **kwargs: Any) -> None:
-        """Pairing as LE Secure Connections ends it: the link is encrypted from now on."""
-        self._connected_label().encrypt()
+        """Pairing as LE Secure Connections ends it: this link is encrypted from now on."""
+        self._connected_link().encrypt()
 
     async def unpair(self) -> None:
         """Nothing to forget."""
 
-    def _connected_label(self) -> BleLabel:
-        if self._label is None or not self._label.connected:
+    def _connected_link(self) -> BleLink:
+        if self._link is None or not self._link.open:
             raise BleakError(f"{self.address}: not connected")
-        return self._label
+        return self._link
 
-    def _dropped(self, label: BleLabel, reason: str) -> BleakError:
-        label.disconnect()
+    def _dropped(self, link: BleLink, reason: str) -> BleakError:
+        link.disconnect()
         self._air.counters.count_disconnect()
-        self._label = None
+        self._link = None
         self._subscriptions.clear()
         if self._disconnected_callback is not None:
             asyncio.get_running_loop().call_soon(self._disconnected_callback)
@@ -119,9 +121,9 @@ class SimulatedBleakClient(BaseBleakClient):
     async def read_gatt_char(
         self, characteristic: BleakGATTCharacteristic, *, use_cached: bool = False, **kwargs: Any
     ) -> bytearray:
-        label = self._connected_label()
+        link = self._connected_link()
         try:
-            value = label.read(characteristic.uuid, now=self._air.clock())
+            value = link.label.read(characteristic.uuid, now=self._air.clock())
         except AttError as error:
             self._air.counters.count_read(0)
             raise BleakGATTProtocolError(error.code) from error
@@ -138,15 +140,17 @@ class SimulatedBleakClient(BaseBleakClient):
     ) -> None:
         # Air time: other connections on the adapter get their turn between writes.
         await asyncio.sleep(0)
-        label = self._connected_label()
+        link = self._connected_link()
         value = bytes(memoryview(data))
         self._air.counters.count_write(len(value))
         try:
-            notifications = label.write(characteristic.uuid, value, now=self._air.clock())
+            notifications = link.label.write(
+                characteristic.uuid, value, link=link, now=self._air.clock()
+            )
         except AttError as error:
             raise BleakGATTProtocolError(error.code) from error
         except LinkDroppedError as error:
-            raise self._dropped(label, str(error)) from error
+            raise self._dropped(link, str(error)) from error
         loop = asyncio.get_running_loop()
         for uuid, value in notifications:
             # A Handle Value Notification carries MTU - 3 bytes of the value at most.
@@ -164,7 +168,7 @@ class SimulatedBleakClient(BaseBleakClient):
     async def start_notify(
         self, characteristic: BleakGATTCharacteristic, callback: NotifyCallback, **kwargs: Any
     ) -> None:
-        self._connected_label()
+        self._connected_link()
         # Enabling notifications is a write of the CCCD descriptor.
         self._air.counters.count_write(2)
         self._subscriptions[characteristic.uuid] = callback

@@ -11,6 +11,7 @@ exchange, service discovery, write requests and responses, CCCD writes, notifica
 and disconnections are real protocol. The label logic stays `BleLabel`'s; this module
 only carries its reads, writes and notifications over ATT:
 
+- each bumble connection is its own `BleLink`, encrypted when that connection is;
 - an `AttError` becomes an ATT Error Response with the same code;
 - notifications go out after the write response, in order, as a label's radio sends them;
 - `LinkDroppedError` (fault injection) terminates the connection before the write is
@@ -63,6 +64,7 @@ from firmware_sim.ble.gatt_label import (
     GATT_TABLE,
     AttError,
     BleLabel,
+    BleLink,
     CharacteristicProperty,
     LinkDroppedError,
 )
@@ -84,6 +86,7 @@ _LE_GENERAL_DISCOVERABLE_NO_BR_EDR: Final = 0x06  # AD Flags
 _ESL_SERVICE_16: Final = struct.pack("<H", 0x1857)
 # The HCI disconnect reason a label gives when it drops a link on purpose.
 _DROPPED: Final = hci.HCI_REMOTE_USER_TERMINATED_CONNECTION_ERROR
+_UNLIKELY_ERROR: Final = 0x0E  # ATT (Core Vol 3 Part F 3.4.1.1)
 
 _PROPERTIES: Final[dict[CharacteristicProperty, Characteristic.Properties]] = {
     "read": Characteristic.Properties.READ,
@@ -175,6 +178,8 @@ class _LabelPeripheral:
         self.legacy_pairing_only = False
         self.device.pairing_config_factory = self._pairing_config
         self._characteristics: dict[str, Characteristic[bytes]] = {}
+        # The label's side of each connection it took, with that connection's encryption.
+        self._links: dict[Connection, BleLink] = {}
         self._tasks: set[asyncio.Task[None]] = set()
         self._starting: asyncio.Future[None] | None = None
         self.device.add_services(self._services())
@@ -258,11 +263,19 @@ class _LabelPeripheral:
     # ------------------------------------------------------------ connections
 
     def _on_connection(self, connection: Connection) -> None:
-        connection.on(Connection.EVENT_DISCONNECTION, self._on_disconnection)
+        def on_disconnection(_reason: int) -> None:
+            link = self._links.pop(connection, None)
+            if link is not None:
+                link.disconnect()
+            # Connectable again, saying what it is now (associated or not).
+            self._spawn(self._advertise())
+
+        connection.on(Connection.EVENT_DISCONNECTION, on_disconnection)
 
         def on_encryption_change() -> None:
-            if connection.is_encrypted:
-                self.label.encrypt()
+            link = self._links.get(connection)
+            if link is not None and connection.is_encrypted:
+                link.encrypt()
 
         def on_pairing(keys: PairingKeys) -> None:
             # Out of band with the code printed on it (not Just Works): authenticated.
@@ -271,13 +284,11 @@ class _LabelPeripheral:
         connection.on(Connection.EVENT_PAIRING, on_pairing)
 
         connection.on(Connection.EVENT_CONNECTION_ENCRYPTION_CHANGE, on_encryption_change)
-        if not self.label.connect():
+        link = self.label.connect()
+        if link is None:
             self._spawn(connection.disconnect(_DROPPED))
-
-    def _on_disconnection(self, _reason: int) -> None:
-        self.label.disconnect()
-        # Connectable again, saying what it is now (associated or not).
-        self._spawn(self._advertise())
+        else:
+            self._links[connection] = link
 
     def _spawn(self, work: Coroutine[Any, Any, None]) -> None:
         task = asyncio.ensure_future(work)
@@ -297,13 +308,17 @@ class _LabelPeripheral:
 
     def _writer(self, uuid: str) -> Callable[[Connection, bytes], Awaitable[None]]:
         async def write(connection: Connection, value: bytes) -> None:
+            link = self._links.get(connection)
+            if link is None:
+                # A connection the label refused, on its way down: it takes nothing.
+                raise ATT_Error(_UNLIKELY_ERROR)
             try:
-                notifications = self.label.write(uuid, bytes(value), now=self._clock())
+                notifications = self.label.write(uuid, bytes(value), link=link, now=self._clock())
             except AttError as error:
                 raise ATT_Error(error.code) from error
             except LinkDroppedError:
                 # Gone before the write response: the central's request fails with the link.
-                self.label.disconnect()
+                link.disconnect()
                 await connection.disconnect(_DROPPED)
                 return
             if notifications:

@@ -5,9 +5,11 @@ class adds what a BLE label shows a central: the ESL Service characteristics, th
 Control Point state machine, and our vendor Frame Transfer service (docs/ble.md). It
 imports no bleak: `firmware_sim.ble.backend` puts a bleak client in front of it.
 
-Every entry point takes `now`. A GATT write returns the notifications it causes, in
-order, as (characteristic UUID, value) pairs; an ATT error is raised as `AttError`, and a
-link the label drops (fault injection) as `LinkDroppedError`.
+Every entry point takes `now`. A central's connection is a `BleLink` (`connect()`), with
+its own encryption and Configuring state, as a radio's connections each have their own
+keys; a GATT write names the link it came over. It returns the notifications it causes,
+in order, as (characteristic UUID, value) pairs; an ATT error is raised as `AttError`,
+and a link the label drops (fault injection) as `LinkDroppedError`.
 """
 
 from __future__ import annotations
@@ -86,6 +88,7 @@ __all__ = [
     "AttError",
     "BleFaults",
     "BleLabel",
+    "BleLink",
     "CharacteristicProperty",
     "LinkDroppedError",
     "Notification",
@@ -169,6 +172,29 @@ class _Transfer:
         return TransferStatus(length=self.length, crc=self.crc, confirmed=len(self.buffer))
 
 
+class BleLink:
+    """One central's connection to a label, from `BleLabel.connect()` to `disconnect()`.
+
+    Encryption belongs to a link (its LTK is that connection's): a device connecting
+    beside the installer's paired link is not encrypted by it, and it configures only if
+    it pairs itself. Configuring belongs to the link that began it (ESLS 3.1: the AP
+    connected to the ESL), and a link ending ends only its own."""
+
+    def __init__(self, label: BleLabel) -> None:
+        self.label = label
+        self.open = True
+        self.encrypted = False
+        self.configuring = False
+
+    def encrypt(self) -> None:
+        """The central paired (LE Secure Connections) and this link is now encrypted."""
+        self.encrypted = True
+
+    def disconnect(self) -> None:
+        """This link is gone (again is nothing); the label's other links stay as they are."""
+        self.label._close(self)
+
+
 class BleLabel:
     """One BLE label; mutable, like the device it stands for."""
 
@@ -181,10 +207,8 @@ class BleLabel:
         self.response_key: bytes | None = None
         self.absolute_time_ms: int | None = None
         self.display_refreshes = 0
-        self.connected = False
-        self.encrypted = False
+        self._links: list[BleLink] = []
         self._key = key
-        self._configuring = False
         self._transfer = _Transfer()
         self._staged: bytes | None = None
         self.signed_response: bytes | None = None  # the last one notified, for a read
@@ -203,22 +227,25 @@ class BleLabel:
 
     # ------------------------------------------------------------ link
 
-    def connect(self) -> bool:
+    @property
+    def connected(self) -> bool:
+        """Whether any central is connected now."""
+        return bool(self._links)
+
+    def connect(self) -> BleLink | None:
+        """A new link, not encrypted; None when the label refuses it (fault injection)."""
         if self.faults.refuse_connections > 0:
             self.faults.refuse_connections -= 1
-            return False
-        self.connected = True
-        return True
+            return None
+        link = BleLink(self)
+        self._links.append(link)
+        return link
 
-    def encrypt(self) -> None:
-        """The central paired (LE Secure Connections) and this link is now encrypted."""
-        self.encrypted = True
-
-    def disconnect(self) -> None:
-        """The link is gone; a transfer in progress is kept for the next connection."""
-        self.connected = False
-        self.encrypted = False
-        self._configuring = False
+    def _close(self, link: BleLink) -> None:
+        # A transfer in progress is the label's, kept for the next connection.
+        link.open = link.encrypted = link.configuring = False
+        if link in self._links:
+            self._links.remove(link)
 
     def _follow_the_firmware(self, now: datetime) -> None:
         # The firmware forgets its key two hours out of sync (its timers run lazily, so
@@ -254,7 +281,10 @@ class BleLabel:
 
     # ------------------------------------------------------------ writes
 
-    def write(self, uuid: str, value: bytes, *, now: datetime) -> list[Notification]:
+    def write(self, uuid: str, value: bytes, *, link: BleLink, now: datetime) -> list[Notification]:
+        """A write from the central at the other end of `link` (open, and to this label)."""
+        assert link.label is self, "a write over another label's link"
+        assert link.open, "a write over a link that is closed"
         if len(value) > MAX_ATTRIBUTE_VALUE:
             raise AttError(_INVALID_LENGTH)
         self._follow_the_firmware(now)
@@ -265,17 +295,19 @@ class BleLabel:
             self._begin_transfer(value)
             return []
         if uuid == CONTROL_POINT_UUID:
-            return self._control_point(value, now=now)
-        self._configure(uuid, value, now=now)
+            return self._control_point(value, link=link, now=now)
+        self._configure(uuid, value, link=link, now=now)
         return []
 
-    def _configure(self, uuid: str, value: bytes, *, now: datetime) -> None:
+    def _configure(self, uuid: str, value: bytes, *, link: BleLink, now: datetime) -> None:
         # Its address and keys go only over an encrypted link: written in clear, a
         # sniffer on the shop floor would learn the key that signs this label's frames.
-        if not self.encrypted:
+        # The link written over, not another one the label has open at the time.
+        if not link.encrypted:
             raise AttError(INSUFFICIENT_ENCRYPTION)
-        # Configuration characteristics are writable only while configuring (ESLS 3.1).
-        if self._key is not None and not self._configuring:
+        # Configuration characteristics are writable only while configuring (ESLS 3.1),
+        # by the link that is configuring.
+        if self._key is not None and not link.configuring:
             raise AttError(_WRITE_NOT_PERMITTED)
         if uuid == ESL_ADDRESS_UUID:
             try:
@@ -301,7 +333,7 @@ class BleLabel:
             self._key = bytes(value)
         else:
             raise AttError(_WRITE_NOT_PERMITTED)
-        self._configuring = True
+        link.configuring = True
 
     def _begin_transfer(self, value: bytes) -> None:
         try:
@@ -347,7 +379,7 @@ class BleLabel:
 
     # ------------------------------------------------------------ control point
 
-    def _control_point(self, value: bytes, *, now: datetime) -> list[Notification]:
+    def _control_point(self, value: bytes, *, link: BleLink, now: datetime) -> list[Notification]:
         try:
             command = decode_command(value)
         except MalformedGattValueError as error:
@@ -362,7 +394,7 @@ class BleLabel:
         if command.esl_id != self.esl_address.esl_id:
             return [_answer(EslErrorResponse(ReasonCode.INVALID_PARAMETERS))]
         if isinstance(command, UpdateComplete):
-            self._configuring = False
+            link.configuring = False
             return [_answer(BasicState(self._flags(now)))]
         staged = self._staged
         if isinstance(command, RefreshDisplay) and staged is None:

@@ -34,7 +34,7 @@ from esl.pipeline.action_kinds import ActionKind, ActionStatus
 from esl.services.label_actions import request_action
 from firmware_sim.ble import BleLabel
 from firmware_sim.ble.bumble_air import BumbleAir
-from firmware_sim.ble.gatt_label import Notification
+from firmware_sim.ble.gatt_label import BleLink, Notification
 from firmware_sim.hardware import hardware_for
 from firmware_sim.label import SimulatedLabel
 from gateways.ble.control_point import EslAddress
@@ -101,9 +101,9 @@ class BleChain:
         for ble in self.labels.values():
 
             def write(
-                uuid: str, value: bytes, *, now: datetime, take: Write = ble.write
+                uuid: str, value: bytes, *, link: BleLink, now: datetime, take: Write = ble.write
             ) -> list[Notification]:
-                notifications = take(uuid, value, now=now)
+                notifications = take(uuid, value, link=link, now=now)
                 if not shown and condition():
                     self.kill_gateway()
                     shown.update({i: x.label.shown for i, x in self.labels.items()})
