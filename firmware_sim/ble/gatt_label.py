@@ -253,9 +253,18 @@ class BleLabel:
         # and takes a new association, as one never associated does.
         self.label.state(now=now)
         if self._key is not None and not self.label.associated:
-            self._key = None
-            self.esl_address = None
-            self.ap_sync_key = self.response_key = None
+            self._forget_association()
+
+    def _forget_association(self) -> None:
+        """Unassociated (a signed Unassociate, or two hours out of sync): nothing of the
+        association stays. Both key materials are derived from the label key, so keeping
+        either keeps the secret; no link is still configuring it."""
+        self._key = None
+        self.esl_address = None
+        self.ap_sync_key = self.response_key = None
+        self.absolute_time_ms = None
+        for link in self._links:
+            link.configuring = False
 
     # ------------------------------------------------------------ reads
 
@@ -446,8 +455,7 @@ class BleLabel:
             return [_answer(EslErrorResponse(ReasonCode.INSUFFICIENT_BATTERY))]
         reason = decode_response(signed, key=self._key).reason
         if isinstance(command, Unassociate) and reason is ReasonCode.SUCCESS:
-            self._key = None
-            self.esl_address = None
+            self._forget_association()
         # The signed response goes first, so it is in when the control point answer arrives.
         self.signed_response = signed
         return [(FRAME_RESPONSE_UUID, signed), _answer(self._success(command, reason, now=now))]

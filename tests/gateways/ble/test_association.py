@@ -14,7 +14,7 @@ from gateways.ble.inventory import (
     LedInformation,
     esl_key_material,
 )
-from gateways.protocol import LabelState, Ping, ReasonCode, decode_response
+from gateways.protocol import LabelState, Ping, ReasonCode, Unassociate, decode_response
 from rendering.display_models import get_display_model
 from tests.gateways.ble.ble_store import (
     FAST,
@@ -125,3 +125,39 @@ def test_a_simulated_store_spreads_labels_over_esl_ids_and_groups() -> None:
     esl_addresses = [air.label(a.address).esl_address for a in addresses]
     assert esl_addresses[255] == EslAddress(esl_id=0, group=1)
     assert len(set(esl_addresses)) == 300
+
+
+async def test_after_unassociate_the_label_keeps_no_key_material_and_takes_a_new_key() -> None:
+    # docs/ble.md: on Unassociate "the label deletes its key and ESL address"; both key
+    # materials are derived from the label key (HKDF), so keeping them keeps the secret.
+    # Found by a hunter (moved from /tmp/rev-ble).
+    store = make_store(1, associated=False)
+    old_key = key_of(label_id_of(1))
+    await associate(store, address_of(1), esl_address=EslAddress(esl_id=1), label_key=old_key)
+    label = store.label(1)
+    assert label.ap_sync_key is not None
+    async with store.gateway(1) as gateway:
+        await gateway.send(store.frame(1, Unassociate()))
+
+    assert label.esl_address is None
+    assert not label.label.associated
+    assert (label.ap_sync_key, label.response_key, label.absolute_time_ms) == (None, None, None)
+    new_key = bytes(range(32))
+    await associate(store, address_of(1), esl_address=EslAddress(esl_id=2), label_key=new_key)
+    assert (label.ap_sync_key, label.response_key) == esl_key_material(new_key)
+
+
+async def test_a_label_two_hours_out_of_sync_forgets_as_much_as_one_unassociated() -> None:
+    store = make_store(1, associated=False)
+    key = key_of(label_id_of(1))
+    await associate(store, address_of(1), esl_address=EslAddress(esl_id=1), label_key=key)
+    store.clock.advance(timedelta(hours=2, minutes=1))
+
+    async with store.gateway(1) as gateway:
+        with pytest.raises(ControlPointRefusedError) as caught:
+            await gateway.send(store.frame(1, Ping()))
+    assert caught.value.reason is ReasonCode.INVALID_STATE
+    label = store.label(1)
+    assert not label.label.associated
+    assert label.esl_address is None
+    assert (label.ap_sync_key, label.response_key, label.absolute_time_ms) == (None, None, None)
