@@ -20,6 +20,7 @@ from esl.imports import (
 from esl.imports.by_kind import ImportKind, import_file
 from esl.imports.csv_text import CsvEncoding, decode_csv
 from esl.pipeline.provisioning import parse_provisioning, register_provisioned_labels
+from esl.services.ledger_instants import wall_clock
 from esl.settings import Settings
 
 if TYPE_CHECKING:
@@ -41,7 +42,6 @@ def _run(
     as_json: bool,
     encoding: CsvEncoding | None,
 ) -> None:
-    now = datetime.now(UTC)
     try:
         f = io.StringIO(decode_csv(path.read_bytes(), encoding=encoding, kind=kind), newline="")
         with sessions() as session, session.begin():
@@ -51,7 +51,7 @@ def _run(
                 f,
                 currency=settings.currency,
                 imported_by=who,
-                now=now,
+                now=wall_clock,  # read once the price writers' lock is held
                 title=path.name,
                 record_ledger=record_ledger,
             )

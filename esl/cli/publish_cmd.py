@@ -17,6 +17,7 @@ from pydantic import ValidationError
 from esl.api.schemas import PublicationIn
 from esl.cli.invocation import sessions_of, settings_of
 from esl.errors import PublicationRejectedError
+from esl.services.ledger_instants import wall_clock
 from esl.services.publication import (
     create_publication,
     publish_publication,
@@ -69,13 +70,14 @@ def register(app: typer.Typer) -> None:
             return
         try:
             with sessions() as session, session.begin():
-                # The clock now, not when validation began: a price written meanwhile
+                # The clock once the price writers' lock is held, not when validation
+                # began nor before waiting for another writer: a price written meanwhile
                 # (another upload) is in the past of this publication, never ahead of it.
                 row = publish_publication(
                     session,
                     publication_id,
                     published_by=by,
-                    now=datetime.now(UTC),
+                    now=wall_clock,
                     currency=settings.currency,
                 )
         except PublicationRejectedError as error:

@@ -213,6 +213,8 @@ class LedgerEntryRow(Base):
     __table_args__ = (
         # Also the index a quote uses to read one key's history up to an instant.
         UniqueConstraint("sku", "channel", "store", "effective_at", name="uq_ledger_key_instant"),
+        # Every price writer reads the newest entry recorded (`begin_price_write`).
+        Index("ix_ledger_entries_recorded_at", "recorded_at"),
     )
 
     id: Mapped[int] = mapped_column(Serial, primary_key=True, autoincrement=True)

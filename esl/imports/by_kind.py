@@ -3,7 +3,6 @@ both load it."""
 
 from __future__ import annotations
 
-from datetime import datetime
 from typing import IO, Literal
 
 from sqlalchemy.orm import Session
@@ -14,6 +13,7 @@ from esl.imports.products import import_products
 from esl.imports.promotions import import_promotions
 from esl.imports.report import ImportReport
 from esl.imports.stores import import_stores
+from esl.services.ledger_instants import WriteClock
 
 __all__ = ["ADMIN_ONLY_KINDS", "ImportKind", "import_file"]
 
@@ -29,7 +29,7 @@ def import_file(
     *,
     currency: str,
     imported_by: str,
-    now: datetime,
+    now: WriteClock,
     title: str | None = None,
     record_ledger: bool = True,
 ) -> ImportReport:

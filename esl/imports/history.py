@@ -29,6 +29,7 @@ from esl.imports.csv_fields import (
 from esl.imports.references import ImportReferences
 from esl.imports.report import ImportReport
 from esl.planning_queue import record_published_change
+from esl.services.ledger_instants import WriteClock, read_instant
 from pricing.products import Channel
 
 __all__ = ["HISTORY_COLUMNS", "import_history"]
@@ -92,10 +93,12 @@ def import_history(
     *,
     currency: str,
     imported_by: str,
-    now: datetime,
+    now: WriteClock,
     title: str = "history file",
 ) -> ImportReport:
     lock_price_writes(session)
+    # Read once the lock is held: a price recorded by the writer it waited for is past.
+    now = read_instant(now)
     refs = ImportReferences(session)
     parsed = HISTORY_FILE.parse_rows(
         source, lambda row: _parse(row, refs, currency=currency, now=now), key=_entry_key

@@ -40,7 +40,7 @@ from esl.imports.references import ImportReferences
 from esl.imports.report import ImportReport
 from esl.imports.windows import Window, first_overlap
 from esl.planning_queue import instants_published_ahead, later_instants, record_published_change
-from esl.services.ledger_instants import begin_price_write
+from esl.services.ledger_instants import WriteClock, begin_price_write
 from esl.services.ledger_recording import (
     LedgerPlan,
     plan_change_ledger,
@@ -188,7 +188,7 @@ def import_prices(
     *,
     currency: str,
     imported_by: str,
-    now: datetime,
+    now: WriteClock,
     title: str = "price file",
     record_ledger: bool = True,
 ) -> ImportReport:
@@ -198,8 +198,10 @@ def import_prices(
     (so a new price cannot fall below a running fixed-price promotion, say), and with
     `record_ledger` every (SKU, channel, store) whose price changes now gets its ledger
     entry, exactly as a publication would record it.
+
+    `now` (a clock) is read once the price writers' lock is held (`begin_price_write`).
     """
-    begin_price_write(session, now=now, currency=currency)
+    now = begin_price_write(session, now=now, currency=currency)
     refs = ImportReferences(session)
     parsed = PRICE_FILE.parse_rows(
         source, lambda row: _parse(row, refs, currency), key=lambda line: line.id

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from collections.abc import Collection
-from datetime import datetime
 from typing import IO
 
 from sqlalchemy import select
@@ -26,7 +25,7 @@ from esl.imports.csv_fields import (
 )
 from esl.imports.report import ImportReport
 from esl.planning_queue import category_promotion_instants, record_published_change
-from esl.services.ledger_instants import begin_price_write
+from esl.services.ledger_instants import WriteClock, begin_price_write, read_instant
 from esl.services.product_codes import gtin_clashes
 from esl.services.products import record_category_moves
 from esl.text_lengths import (
@@ -107,7 +106,7 @@ def import_products(
     source: IO[str] | str,
     *,
     imported_by: str,
-    now: datetime,
+    now: WriteClock,
     currency: str,
     title: str = "product file",
 ) -> ImportReport:
@@ -150,10 +149,10 @@ def import_products(
         if v["category"] != existing[v["sku"]]["category"]
     }
     moved = list(moves)
-    if moved:
-        # A price writer (categories carry promotions): the instants already due are
-        # recorded in the categories that stood then.
-        begin_price_write(session, now=now, currency=currency)
+    # A price writer when it moves products (categories carry promotions): the instants
+    # already due are recorded in the categories that stood then, and the clock is read
+    # once the lock is held.
+    now = begin_price_write(session, now=now, currency=currency) if moved else read_instant(now)
     # Products put into (or taken out of) a category: its promotions' later starts and
     # ends change their prices too.
     later = category_promotion_instants(

@@ -34,7 +34,7 @@ from esl.planning_queue import (
     promotion_reach,
     record_published_change,
 )
-from esl.services.ledger_instants import begin_price_write
+from esl.services.ledger_instants import WriteClock, begin_price_write
 from esl.services.ledger_recording import (
     LedgerPlan,
     plan_change_ledger,
@@ -189,10 +189,11 @@ def import_promotions(
     *,
     currency: str,
     imported_by: str,
-    now: datetime,
+    now: WriteClock,
     title: str = "promotion file",
 ) -> ImportReport:
-    begin_price_write(session, now=now, currency=currency)
+    # `now` (a clock) is read once the price writers' lock is held.
+    now = begin_price_write(session, now=now, currency=currency)
     refs = ImportReferences(session)
     parsed = PROMOTION_FILE.parse_rows(
         source, lambda row: promotion_line(row, refs, currency), key=lambda p: p.id

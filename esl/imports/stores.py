@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import re
-from datetime import datetime
 from typing import IO
 
 from sqlalchemy import select
@@ -12,6 +11,7 @@ from sqlalchemy.orm import Session
 from esl.db.models import StoreRow, ZoneRow
 from esl.imports.csv_fields import BadRowError, CsvFile, CsvRow, check_one_line, check_width
 from esl.imports.report import ImportReport
+from esl.services.ledger_instants import WriteClock
 from esl.services.stores import save_stores
 from esl.text_lengths import STORE_NAME_LENGTH
 from esl.time_zones import check_time_zone
@@ -69,7 +69,7 @@ def import_stores(
     source: IO[str] | str,
     *,
     imported_by: str,
-    now: datetime,
+    now: WriteClock,
     currency: str,
     title: str = "store file",
 ) -> ImportReport:

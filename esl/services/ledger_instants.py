@@ -15,20 +15,32 @@ again (several workers, a controller catching up after being down).
 
 from __future__ import annotations
 
-from datetime import datetime
+from collections.abc import Callable
+from datetime import UTC, datetime
 
-from sqlalchemy import or_, select
+from sqlalchemy import func, or_, select
 from sqlalchemy.orm import Session
 
 from esl.db.locks import lock_price_writes
-from esl.db.models import LedgerInstantRow, PlanningQueueRow, PublicationRow
+from esl.db.models import LedgerEntryRow, LedgerInstantRow, PlanningQueueRow, PublicationRow
 from esl.db.repositories.catalogue import load_catalogue_slice
 from esl.planning_queue import queued_shelves
 from esl.services.ledger_recording import record_applied_prices
 from pricing.ledger import PriceKey
 from pricing.products import Channel
 
-__all__ = ["begin_price_write", "due_instants", "record_due_instants"]
+__all__ = [
+    "WriteClock",
+    "begin_price_write",
+    "due_instants",
+    "read_instant",
+    "record_due_instants",
+    "wall_clock",
+]
+
+# What a price writer is given to tell the instant of its write: a clock, read once the
+# price writers' lock is held, or a fixed instant (a test, a replay of a file).
+WriteClock = Callable[[], datetime] | datetime
 
 SCHEDULED_SOURCE = "scheduled"
 
@@ -88,12 +100,36 @@ def record_due_instants(
     return written
 
 
-def begin_price_write(session: Session, *, now: datetime, currency: str) -> None:
+def begin_price_write(session: Session, *, now: WriteClock, currency: str) -> datetime:
     """What every price writer (publication, price or promotion file, store or product move) does
-    first, in its own transaction: take the price writers' lock and record the instants
-    already due with the prices that stood then, before its change rewrites them."""
+    first, in its own transaction: take the price writers' lock, read the instant of its
+    write, and record the instants already due with the prices that stood then, before its
+    change rewrites them; the instant, which the whole write uses (validation, the ledger,
+    `published_at`).
+
+    Read after the lock, not before: a writer that waited for another must not write
+    before it. At an instant read before waiting, the other writer's entries (from a later
+    instant) would look written ahead of this change, be planned again and deleted: a
+    price that applied would vanish from the ledger. And never before the newest entry
+    recorded (a clock behind another worker's, a fixed instant): such an instant is
+    lifted to it, where a second entry of a key at one instant is refused as ever."""
     lock_price_writes(session)
-    record_due_instants(session, now=now, currency=currency, including_now=False)
+    instant = read_instant(now)
+    newest = session.scalar(select(func.max(LedgerEntryRow.recorded_at)))
+    if newest is not None and instant < newest:
+        instant = newest
+    record_due_instants(session, now=instant, currency=currency, including_now=False)
+    return instant
+
+
+def wall_clock() -> datetime:
+    """The price writers' clock outside tests (the command line's)."""
+    return datetime.now(UTC)
+
+
+def read_instant(now: WriteClock) -> datetime:
+    """The instant `now` tells: a clock read at this call, or the fixed instant given."""
+    return now if isinstance(now, datetime) else now()
 
 
 def _record_instant(

@@ -53,7 +53,7 @@ from esl.planning_queue import (
     queue_publication,
 )
 from esl.services.amounts import require_minor_unit
-from esl.services.ledger_instants import begin_price_write
+from esl.services.ledger_instants import WriteClock, begin_price_write
 from esl.services.ledger_recording import (
     LedgerPlan,
     plan_change_ledger,
@@ -498,10 +498,11 @@ def validate_publication(
 
 
 def publish_publication(
-    session: Session, publication_id: int, *, published_by: str, now: datetime, currency: str
+    session: Session, publication_id: int, *, published_by: str, now: WriteClock, currency: str
 ) -> PublicationRow:
-    """Apply a validated publication in the caller's transaction, or raise and apply nothing."""
-    begin_price_write(session, now=now, currency=currency)
+    """Apply a validated publication in the caller's transaction, or raise and apply nothing;
+    `now` (a clock) is read once the price writers' lock is held (`begin_price_write`)."""
+    now = begin_price_write(session, now=now, currency=currency)
     row, items = _load(session, publication_id)
     if row.status != "validated":
         raise _state_refusal(row, "published")

@@ -20,7 +20,7 @@ from esl.db.models import ProductRow, StoreRow, StoreVersionRow
 from esl.db.repositories import in_chunks
 from esl.errors import NotFoundError
 from esl.planning_queue import record_published_change, shelves_in_store
-from esl.services.ledger_instants import begin_price_write
+from esl.services.ledger_instants import WriteClock, begin_price_write, read_instant
 from esl.services.ledger_recording import record_moved_keys
 from pricing.ledger import LedgerEntry
 from pricing.products import Store
@@ -130,7 +130,7 @@ def save_stores(
     title: str,
     kind: str,
     by: str,
-    now: datetime,
+    now: WriteClock,
     currency: str,
     impact: dict[str, Any] | None = None,
 ) -> SavedStores:
@@ -158,9 +158,13 @@ def save_stores(
     ]
     moved = [store.code for store in changed if rows[store.code].zone != store.zone]
     opened = [store.code for store in stores if store.code not in rows]
-    if moved or opened:
-        # A price writer: the instants already due are recorded in the zones that stood then.
+    # A price writer when it moves or opens stores: the instants already due are recorded
+    # in the zones that stood then, and the clock is read once the lock is held.
+    now = (
         begin_price_write(session, now=now, currency=currency)
+        if moved or opened
+        else read_instant(now)
+    )
     if changed:
         # A store stored without a version was so until now, as far as anyone knows.
         unversioned = _without_versions(session, [store.code for store in changed])

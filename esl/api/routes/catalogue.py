@@ -90,7 +90,7 @@ def put_store(
         title=f"store {code}",
         kind="catalogue",
         by=who.name,
-        now=ctx.clock(),
+        now=ctx.clock,  # read once the price writers' lock is held
         currency=ctx.settings.currency,
         impact={"store": code},
     )
@@ -136,11 +136,14 @@ def put_product(
     created = row.name is None
     changed = not created and any(getattr(row, n) != v for n, v in values.items())
     moved = changed and row.category != product.category
-    now = ctx.clock()
-    if moved:
-        # A price writer (categories carry promotions): the instants already due are
-        # recorded in the category that stood then.
-        begin_price_write(session, now=now, currency=ctx.settings.currency)
+    # A price writer when it moves the product (categories carry promotions): the instants
+    # already due are recorded in the category that stood then, and the clock is read once
+    # the lock is held.
+    now = (
+        begin_price_write(session, now=ctx.clock, currency=ctx.settings.currency)
+        if moved
+        else ctx.clock()
+    )
     # Put into (or taken out of) a category: its promotions' later starts and ends
     # change this product's price too.
     later = (

@@ -133,7 +133,8 @@ def post_publish(
         session,
         publication_id,
         published_by=who.name,
-        now=ctx.clock(),
+        # The clock, read once the price writers' lock is held: not when the request began.
+        now=ctx.clock,
         currency=ctx.settings.currency,
     )
     return _out(session, row, with_items=False)
@@ -178,7 +179,7 @@ async def post_import(
             io.StringIO(text, newline=""),
             currency=ctx.settings.currency,
             imported_by=who.name,
-            now=ctx.clock(),
+            now=ctx.clock,  # read once the price writers' lock is held
             title=file.filename,
         )
     return report.to_dict()
