@@ -84,6 +84,11 @@ class DemoReport:
         return asdict(self)
 
 
+# `--offline`: out of radio range for the whole run, however long it serves and however
+# fast simulated time runs (a fault plan's window is simulated seconds): a century.
+OUT_OF_RANGE_ALL_RUN_S = 100 * 365 * 24 * 3600.0
+
+
 def utc_now() -> datetime:
     return datetime.now(UTC)
 
@@ -242,7 +247,7 @@ async def run_demo(
                             seed=options.seed + index,
                             radio=RadioConditions(loss_rate=options.loss),
                             offline_labels=offline,
-                            offline_for_s=options.timeout_s * 10,
+                            offline_for_s=OUT_OF_RANGE_ALL_RUN_S,
                         )
                         if over_mqtt and not options.oepl
                         else None,
