@@ -214,10 +214,19 @@ class RunningController:
         sessions: sessionmaker[Session],
         clock: Clock,
         rng: random.Random,
+        status_path: Path | None = None,
     ) -> RunningController:
+        """Start `transport`, then the controller over it; with `status_path`, the
+        controller reports there that it runs (`esl health`, the API, /metrics), as
+        `esl run`'s does."""
         await transport.start()
         controller = build_controller(
-            settings, gateway=transport, sessions=sessions, clock=clock, rng=rng
+            settings,
+            gateway=transport,
+            sessions=sessions,
+            clock=clock,
+            rng=rng,
+            status_path=status_path,
         )
         return cls(controller, transport)
 

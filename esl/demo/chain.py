@@ -129,6 +129,9 @@ class SimulatedChain:
     # Stores on OpenEPaperLink: an emulated AP and the real `esl gateway oepl` process,
     # reached over the broker like the simulated MQTT gateways (`esl demo --transport oepl`).
     oepl: bool = False
+    # Where the controller reports that it runs (`esl demo` passes its data dir's, so
+    # `esl health` and the API see it); None: it does not report.
+    controller_status_path: Path | None = None
     sites: dict[str, SimulatedSite] = field(default_factory=dict)  # MQTT stores
     oepl_sites: dict[str, OeplSite] = field(default_factory=dict)
     labels: dict[str, dict[str, ShownPanel]] = field(default_factory=dict)  # store -> id -> label
@@ -315,6 +318,7 @@ class SimulatedChain:
             sessions=self.sessions,
             clock=self.clock,
             rng=random.Random(seed),
+            status_path=self.controller_status_path,
         )
         return self.running.controller
 

@@ -34,6 +34,7 @@ from esl.db.engine import create_engine_for, session_factory, upgrade_database
 from esl.db.models import OutboxRow, PlannedPublicationRow
 from esl.demo.chain import ChainTimings, SimulatedChain
 from esl.mqtt.broker_choice import configured_broker
+from esl.pipeline.controller_status import STATUS_FILE_NAME, controller_status_path
 from esl.sample import load_sample, sample_anchor
 from esl.sample.seeding import seed_sample_catalogue
 from esl.services.health import StoreHealth, label_health
@@ -95,7 +96,7 @@ def utc_now() -> datetime:
 
 def _fresh_out_dir(out_dir: Path) -> None:
     """Each run starts from an empty store of record and new labels."""
-    for name in ("esl.sqlite", "sim", "labels", "summary.json"):
+    for name in ("esl.sqlite", "sim", "labels", "summary.json", STATUS_FILE_NAME):
         path = out_dir / name
         if path.is_dir():
             shutil.rmtree(path)
@@ -233,6 +234,7 @@ async def run_demo(
                 timings=options.timings,
                 transport=options.transport,
                 oepl=options.oepl,
+                controller_status_path=controller_status_path(out_dir),
             )
             try:
                 skus = sorted(sample.catalogue.products)

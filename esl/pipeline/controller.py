@@ -313,9 +313,12 @@ class UpdateController:
             try:
                 await dispatching
             finally:
-                if self.identity is not None:
-                    await loop.run_in_executor(executor, self._release_lease)
-                executor.shutdown(wait=True)
+                try:
+                    if self.identity is not None:
+                        await loop.run_in_executor(executor, self._release_lease)
+                finally:
+                    self._withdraw_status()
+                    executor.shutdown(wait=True)
 
     def status(self) -> ControllerStatus:
         """What the health report says about this controller now."""
@@ -487,6 +490,10 @@ class UpdateController:
                 raise
             # It goes stale on its own; a new controller takes it over then.
             log.warning("could not release the controller lease: %s", error)
+
+    def _withdraw_status(self) -> None:
+        """A stopped controller, leased (`esl run`) or not (the demo's), leaves no report
+        that it runs."""
         if self.status_path is not None:
             with contextlib.suppress(FileNotFoundError):
                 self.status_path.unlink()
