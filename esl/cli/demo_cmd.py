@@ -19,9 +19,11 @@ from rich.progress import (
     TimeElapsedColumn,
 )
 
+from esl.cli.invocation import settings_of
 from esl.cli.stop_signals import stop_on_signals
 from esl.demo.chain import ChainTimings
 from esl.demo.run import DemoOptions, DemoReport, run_demo
+from esl.settings import Settings
 from gateways.base import TransportKind
 
 __all__ = ["DemoTransport", "register"]
@@ -73,7 +75,9 @@ def _print_serving(report: DemoReport, token: str, *, err: bool) -> None:
         typer.echo(line, err=err)
 
 
-async def _run(options: DemoOptions, *, as_json: bool, keep_serving: bool) -> DemoReport:
+async def _run(
+    options: DemoOptions, settings: Settings, *, as_json: bool, keep_serving: bool
+) -> DemoReport:
     stop = stop_on_signals() if keep_serving else None
     columns = (
         TextColumn("{task.description:16}"),
@@ -99,12 +103,15 @@ async def _run(options: DemoOptions, *, as_json: bool, keep_serving: bool) -> De
             _print_serving(report, token, err=as_json)
 
     with bar:
-        return await run_demo(options, progress=progress, keep_serving=stop, on_ready=ready)
+        return await run_demo(
+            options, progress=progress, keep_serving=stop, on_ready=ready, settings=settings
+        )
 
 
 def register(app: typer.Typer) -> None:
     @app.command("demo")
     def demo(
+        ctx: typer.Context,
         stores: Annotated[
             int, typer.Option("--stores", min=1, help="Stores (the sample has 3).")
         ] = 2,
@@ -150,6 +157,8 @@ def register(app: typer.Typer) -> None:
         ] = False,
     ) -> None:
         """Publish a promotion and watch it reach every simulated shelf label."""
+        # Read (and refused when unusable) before anything touches the output folder.
+        settings = settings_of(ctx)
         if offline > stores * labels:
             raise typer.BadParameter(
                 f"only {stores * labels} labels to take offline", param_hint="--offline"
@@ -172,6 +181,6 @@ def register(app: typer.Typer) -> None:
             else ChainTimings(sim_speed=sim_speed),
         )
         try:
-            asyncio.run(_run(options, as_json=as_json, keep_serving=keep_serving))
+            asyncio.run(_run(options, settings, as_json=as_json, keep_serving=keep_serving))
         except ValueError as error:
             raise typer.BadParameter(str(error)) from error

@@ -45,7 +45,7 @@ from firmware_sim.faults import FaultPlan, RadioConditions
 from gateways.base import TransportKind
 from gateways.mqtt.endpoint import BrokerEndpoint
 
-__all__ = ["DemoOptions", "DemoReport", "run_demo"]
+__all__ = ["DemoOptions", "DemoReport", "demo_settings", "run_demo"]
 
 Progress = Callable[[str, int, int], None]  # phase, labels done, labels in all
 
@@ -103,6 +103,12 @@ def _fresh_out_dir(out_dir: Path) -> None:
         elif path.exists():
             path.unlink()
     out_dir.mkdir(parents=True, exist_ok=True)
+
+
+def demo_settings(settings: Settings, out_dir: Path) -> Settings:
+    """`settings` with the demo's data dir and SQLite database in `out_dir`."""
+    database_url = f"sqlite:///{(out_dir / 'esl.sqlite').as_posix()}"
+    return settings.model_copy(update={"data_dir": out_dir, "database_url": database_url})
 
 
 def _offline_per_store(options: DemoOptions) -> list[int]:
@@ -187,8 +193,13 @@ async def run_demo(
     keep_serving: asyncio.Event | None = None,
     on_ready: Callable[[DemoReport, str], None] | None = None,
     clock: Callable[[], datetime] = utc_now,
+    settings: Settings | None = None,
 ) -> DemoReport:
-    """Run the demo; with `keep_serving`, keep everything up until that event is set."""
+    """Run the demo; with `keep_serving`, keep everything up until that event is set.
+
+    `settings` are the installation's (`esl demo` passes the ones every command reads:
+    ESL_ and ESL_ENV_FILE; None: the environment's ESL_ alone); the demo keeps its data
+    and database in `options.out_dir` whatever they say."""
     if options.stores < 1:
         raise ValueError("--stores must be at least 1")
     if options.transport is TransportKind.BLE and (options.loss or options.offline):
@@ -198,7 +209,7 @@ async def run_demo(
     ):
         raise ValueError("--transport oepl has no --loss or --offline (the AP's radio is emulated)")
     out_dir = options.out_dir
-    _fresh_out_dir(out_dir)
+    settings = demo_settings(Settings() if settings is None else settings, out_dir)
     now = clock()
     sample = load_sample(anchor=sample_anchor(now), history_until=now)
     store_codes = sorted(sample.catalogue.stores)
@@ -207,14 +218,14 @@ async def run_demo(
             f"--stores: the sample catalogue has {len(store_codes)} stores "
             f"({', '.join(store_codes)}); ask for at most that many"
         )
-    database_url = f"sqlite:///{(out_dir / 'esl.sqlite').as_posix()}"
-    engine = create_engine_for(database_url)
+    # The last run's output goes only once what was asked for is known to be sound.
+    _fresh_out_dir(out_dir)
+    engine = create_engine_for(settings.resolved_database_url())
     upgrade_database(engine)
     with session_factory(engine).begin() as session:
         seed_sample_catalogue(session, sample, now=now)
         _, token = create_key(session, name="demo-admin", role=Role.ADMIN, store=None, now=now)
 
-    settings = Settings(data_dir=out_dir, database_url=database_url)
     # The one definition of up to date, offline and low battery (as `esl health`).
     thresholds = StatusThresholds.from_settings(settings)
     server = ServerThread(create_app(settings, engine=engine)).start()
