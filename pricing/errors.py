@@ -37,6 +37,7 @@ package imports nothing of ours.
     +-- QueryValueError           esl/api/errors.py: a query parameter the API refuses
     +-- DurationError             esl/audit/durations.py: not a duration like `30m`
     +-- SettingsFileError         esl/settings.py: ESL_ENV_FILE names no readable file
+    +-- DemoOutputInUseError      esl/demo/output_lock.py: another demo uses --out
 
 Each error carries structured fields (`code`, plus whatever the subclass adds) so the API
 layer can turn it into a 4xx body without parsing messages.

@@ -33,6 +33,7 @@ from esl.api.server import ServerThread
 from esl.db.engine import create_engine_for, session_factory, upgrade_database
 from esl.db.models import OutboxRow, PlannedPublicationRow
 from esl.demo.chain import ChainTimings, SimulatedChain
+from esl.demo.output_lock import holding_output_dir
 from esl.mqtt.broker_choice import configured_broker
 from esl.pipeline.controller_status import STATUS_FILE_NAME, controller_status_path
 from esl.sample import load_sample, sample_anchor
@@ -96,7 +97,17 @@ def utc_now() -> datetime:
 
 def _fresh_out_dir(out_dir: Path) -> None:
     """Each run starts from an empty store of record and new labels."""
-    for name in ("esl.sqlite", "sim", "labels", "summary.json", STATUS_FILE_NAME):
+    # A killed run's SQLite journal must not meet the new database.
+    for name in (
+        "esl.sqlite",
+        "esl.sqlite-wal",
+        "esl.sqlite-shm",
+        "esl.sqlite-journal",
+        "sim",
+        "labels",
+        "summary.json",
+        STATUS_FILE_NAME,
+    ):
         path = out_dir / name
         if path.is_dir():
             shutil.rmtree(path)
@@ -218,91 +229,96 @@ async def run_demo(
             f"--stores: the sample catalogue has {len(store_codes)} stores "
             f"({', '.join(store_codes)}); ask for at most that many"
         )
-    # The last run's output goes only once what was asked for is known to be sound.
-    _fresh_out_dir(out_dir)
-    engine = create_engine_for(settings.resolved_database_url())
-    upgrade_database(engine)
-    with session_factory(engine).begin() as session:
-        seed_sample_catalogue(session, sample, now=now)
-        _, token = create_key(session, name="demo-admin", role=Role.ADMIN, store=None, now=now)
+    # The last run's output goes only once what was asked for is known to be sound, and
+    # while this demo alone holds the folder (serving included): another's would delete
+    # the database under it.
+    with holding_output_dir(out_dir):
+        _fresh_out_dir(out_dir)
+        engine = create_engine_for(settings.resolved_database_url())
+        upgrade_database(engine)
+        with session_factory(engine).begin() as session:
+            seed_sample_catalogue(session, sample, now=now)
+            _, token = create_key(session, name="demo-admin", role=Role.ADMIN, store=None, now=now)
 
-    # The one definition of up to date, offline and low battery (as `esl health`).
-    thresholds = StatusThresholds.from_settings(settings)
-    server = ServerThread(create_app(settings, engine=engine)).start()
-    deadline = time.monotonic() + options.timeout_s
-    try:
-        over_mqtt = options.transport is TransportKind.MQTT
-        broker_context = (
-            configured_broker(options.broker_url) if over_mqtt else contextlib.nullcontext(None)
-        )
-        async with broker_context as broker:
-            chain = SimulatedChain(
-                engine=engine,
-                broker=broker,
-                state_dir=out_dir / "sim",
-                clock=clock,
-                settings=settings,
-                timings=options.timings,
-                transport=options.transport,
-                oepl=options.oepl,
-                controller_status_path=controller_status_path(out_dir),
+        # The one definition of up to date, offline and low battery (as `esl health`).
+        thresholds = StatusThresholds.from_settings(settings)
+        server = ServerThread(create_app(settings, engine=engine)).start()
+        deadline = time.monotonic() + options.timeout_s
+        try:
+            over_mqtt = options.transport is TransportKind.MQTT
+            broker_context = (
+                configured_broker(options.broker_url) if over_mqtt else contextlib.nullcontext(None)
             )
-            try:
-                skus = sorted(sample.catalogue.products)
-                for index, (store, offline) in enumerate(
-                    zip(store_codes[: options.stores], _offline_per_store(options), strict=True)
-                ):
-                    chain.install_store(
-                        store,
-                        labels=options.labels,
-                        skus=skus,
-                        faults=FaultPlan(
-                            seed=options.seed + index,
-                            radio=RadioConditions(loss_rate=options.loss),
-                            offline_labels=offline,
-                            offline_for_s=OUT_OF_RANGE_ALL_RUN_S,
+            async with broker_context as broker:
+                chain = SimulatedChain(
+                    engine=engine,
+                    broker=broker,
+                    state_dir=out_dir / "sim",
+                    clock=clock,
+                    settings=settings,
+                    timings=options.timings,
+                    transport=options.transport,
+                    oepl=options.oepl,
+                    controller_status_path=controller_status_path(out_dir),
+                )
+                try:
+                    skus = sorted(sample.catalogue.products)
+                    for index, (store, offline) in enumerate(
+                        zip(store_codes[: options.stores], _offline_per_store(options), strict=True)
+                    ):
+                        chain.install_store(
+                            store,
+                            labels=options.labels,
+                            skus=skus,
+                            faults=FaultPlan(
+                                seed=options.seed + index,
+                                radio=RadioConditions(loss_rate=options.loss),
+                                offline_labels=offline,
+                                offline_for_s=OUT_OF_RANGE_ALL_RUN_S,
+                            )
+                            if over_mqtt and not options.oepl
+                            else None,
                         )
-                        if over_mqtt and not options.oepl
-                        else None,
+                    reachable = options.stores * options.labels - options.offline
+                    await chain.start_gateways()
+                    await chain.start_controller(seed=options.seed)
+                    await _wait_settled(
+                        chain,
+                        phase="current prices",
+                        reachable=reachable,
+                        deadline=deadline,
+                        progress=progress,
+                        thresholds=thresholds,
                     )
-                reachable = options.stores * options.labels - options.offline
-                await chain.start_gateways()
-                await chain.start_controller(seed=options.seed)
-                await _wait_settled(
-                    chain,
-                    phase="current prices",
-                    reachable=reachable,
-                    deadline=deadline,
-                    progress=progress,
-                    thresholds=thresholds,
-                )
-                categories = sorted({p.category for p in sample.catalogue.products.values()})
-                started = time.monotonic()
-                publication_id = await asyncio.to_thread(
-                    _publish_through_the_api, server.url, token, _promotion(categories)
-                )
-                await _wait_settled(
-                    chain,
-                    phase="promotion",
-                    reachable=reachable,
-                    deadline=max(deadline, time.monotonic() + options.timeout_s / 2),
-                    progress=progress,
-                    thresholds=thresholds,
-                    publication_id=publication_id,
-                )
-                seconds = time.monotonic() - started
-                report = _report(chain, server.url, out_dir, seconds, broker, thresholds=thresholds)
-                (out_dir / "summary.json").write_text(json.dumps(report.to_json(), indent=2))
-                if on_ready is not None:
-                    on_ready(report, token)
-                if keep_serving is not None:
-                    await _keep_previews_fresh(chain, Path(report.previews), keep_serving)
-                return report
-            finally:
-                await chain.close()
-    finally:
-        server.stop()
-        engine.dispose()
+                    categories = sorted({p.category for p in sample.catalogue.products.values()})
+                    started = time.monotonic()
+                    publication_id = await asyncio.to_thread(
+                        _publish_through_the_api, server.url, token, _promotion(categories)
+                    )
+                    await _wait_settled(
+                        chain,
+                        phase="promotion",
+                        reachable=reachable,
+                        deadline=max(deadline, time.monotonic() + options.timeout_s / 2),
+                        progress=progress,
+                        thresholds=thresholds,
+                        publication_id=publication_id,
+                    )
+                    seconds = time.monotonic() - started
+                    report = _report(
+                        chain, server.url, out_dir, seconds, broker, thresholds=thresholds
+                    )
+                    (out_dir / "summary.json").write_text(json.dumps(report.to_json(), indent=2))
+                    if on_ready is not None:
+                        on_ready(report, token)
+                    if keep_serving is not None:
+                        await _keep_previews_fresh(chain, Path(report.previews), keep_serving)
+                    return report
+                finally:
+                    await chain.close()
+        finally:
+            server.stop()
+            engine.dispose()
 
 
 def _write_previews(chain: SimulatedChain, previews: Path, written: dict[str, bytes]) -> int:

@@ -4,6 +4,7 @@ and what to do, a non-zero exit code and no traceback (`--debug` shows it)."""
 from __future__ import annotations
 
 import json
+import os
 import socket
 from pathlib import Path
 
@@ -11,6 +12,7 @@ import pytest
 from typer.testing import CliRunner, Result
 
 from esl.cli import app
+from esl.demo.output_lock import holding_output_dir
 from tests.fixtures.mosquitto import free_port, start_mosquitto
 from tests.support.database import PRODUCTS_CSV
 
@@ -161,6 +163,17 @@ def test_a_port_in_use(cli: CliRunner) -> None:
             what, todo = _one_or_two_lines(result)
             assert what.startswith("error: the port is already in use"), what
             assert "--port" in todo
+
+
+def test_a_demo_on_a_folder_another_demo_uses(cli: CliRunner, tmp_path: Path) -> None:
+    out = tmp_path / "demo"
+    with holding_output_dir(out):  # as a running demo holds it
+        result = cli.invoke(app, ["demo", "--stores", "1", "--labels", "1", "--out", str(out)])
+    assert result.exit_code == 1
+    assert _one_or_two_lines(result) == [
+        f"error: another demo (pid {os.getpid()}) uses {out}: stop it, or pass another --out"
+    ]
+    assert sorted(path.name for path in out.iterdir()) == [".lock"]
 
 
 def test_port_zero_is_refused(cli: CliRunner) -> None:
