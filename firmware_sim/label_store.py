@@ -7,6 +7,7 @@ restart. Images are stored once per content hash, zlib-compressed.
 
 from __future__ import annotations
 
+import contextlib
 import sqlite3
 import zlib
 from collections.abc import Iterable
@@ -20,7 +21,7 @@ from firmware_sim.label import LabelSnapshot, SimulatedLabel
 from rendering.display_models import get_display_model
 from rendering.encoding import Planes
 
-__all__ = ["LabelStateStore"]
+__all__ = ["LabelStateStore", "holds_label_state"]
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS labels (
@@ -54,6 +55,21 @@ CREATE TABLE IF NOT EXISTS images (
 );
 """
 _EMPTY_PAGE = bytes(16)
+
+
+def holds_label_state(path: Path) -> bool:
+    """Whether `path` is a simulated gateway's label state, looked at read-only: a state
+    directory may hold other SQLite files (an OpenEPaperLink store gateway's own, in
+    `esl demo --transport oepl`), which opening a LabelStateStore would alter."""
+    try:
+        with contextlib.closing(
+            sqlite3.connect(f"{path.resolve().as_uri()}?mode=ro", uri=True)
+        ) as db:
+            tables = {row[0] for row in db.execute("SELECT name FROM sqlite_master")}
+            columns = {row[1] for row in db.execute("PRAGMA table_info(labels)")}
+    except sqlite3.DatabaseError:  # not SQLite at all, or unreadable
+        return False
+    return {"labels", "images"} <= tables and {"last_sequence", "page_hashes"} <= columns
 
 
 class LabelStateStore:

@@ -16,7 +16,7 @@ import typer
 from firmware_sim.faults import FaultPlan, RadioConditions
 from firmware_sim.fleet import site_prefix
 from firmware_sim.images import ImageStore
-from firmware_sim.label_store import LabelStateStore
+from firmware_sim.label_store import LabelStateStore, holds_label_state
 from firmware_sim.mqtt_gateway import MqttStoreGateway, parse_broker_url
 from firmware_sim.simulation import SiteConfig, open_simulated_gateway
 from gateways.errors import GatewayConnectError
@@ -167,8 +167,10 @@ def register(app: typer.Typer) -> None:
             pattern = f"*{gateway_id}.sqlite"
         else:
             pattern = f"{store or '*'}-*.sqlite"
-        paths = sorted(state_dir.glob(pattern))
+        # Only simulated gateways' state: an OEPL store gateway keeps its own beside it.
+        paths = [path for path in sorted(state_dir.glob(pattern)) if holds_label_state(path)]
         if not paths:
+            _refuse_a_tag_behind_a_store_gateway(state_dir, label)
             typer.echo(f"error: no simulator state matching {state_dir / pattern}", err=True)
             typer.echo(
                 "  pass --state-dir (the demo keeps its labels in demo-output/sim)", err=True
@@ -182,11 +184,36 @@ def register(app: typer.Typer) -> None:
             if found is not None:
                 break
         else:
+            _refuse_a_tag_behind_a_store_gateway(state_dir, label)
             typer.echo(f"error: no label {label!r} in {', '.join(map(str, paths))}", err=True)
             raise typer.Exit(1)
         output.write_bytes(found.display_png())
         shown = found.shown_hash.hex() if found.shown_hash else "nothing"
         typer.echo(f"{output}: {label} shows {shown}, battery {found.battery_mv} mV")
+
+
+def _refuse_a_tag_behind_a_store_gateway(state_dir: Path, label: str) -> None:
+    """Stop, saying where its picture is, when `label` is a tag an OpenEPaperLink store
+    gateway reaches (`esl demo --transport oepl` writes that gateway's provisioning file,
+    `<gateway>-labels.json`, beside the simulator's state, with no simulator state of its
+    own): the emulated access point draws it, no simulated panel holds its image."""
+    for path in sorted(state_dir.glob("*-labels.json")):
+        try:
+            document = json.loads(path.read_text(encoding="utf-8"))
+            store, gateway = str(document["store"]), str(document["gateway"])
+            listed = any(str(entry["label_id"]) == label for entry in document["labels"])
+        except (OSError, ValueError, KeyError, TypeError):
+            continue  # not a provisioning file
+        if not listed or holds_label_state(state_dir / f"{site_prefix(store, gateway)}.sqlite"):
+            continue
+        preview = state_dir.parent / "labels" / store / f"{label}.png"
+        typer.echo(
+            f"error: {label} is an OpenEPaperLink tag behind {gateway} ({store}), not a "
+            "simulated label: the simulator holds no panel of it",
+            err=True,
+        )
+        typer.echo(f"  what it shows: {preview} (written by the demo)", err=True)
+        raise typer.Exit(1)
 
 
 async def _run(runner: MqttStoreGateway, duration: float | None, connect_timeout: float) -> None:
