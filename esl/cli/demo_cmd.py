@@ -56,6 +56,15 @@ def _print_summary(report: DemoReport) -> None:
             "drawing its panel)."
         )
     typer.echo(f"What each label shows: {report.previews}/<store>/<label>.png")
+    if report.unacknowledged:
+        typer.echo(_not_acknowledged(report))
+
+
+def _not_acknowledged(report: DemoReport) -> str:
+    return (
+        f"{report.unacknowledged} reachable label(s) did not acknowledge the promotion "
+        "before the deadline (--timeout): the demo exits 1."
+    )
 
 
 def _print_serving(report: DemoReport, token: str, *, err: bool) -> None:
@@ -181,6 +190,13 @@ def register(app: typer.Typer) -> None:
             else ChainTimings(sim_speed=sim_speed),
         )
         try:
-            asyncio.run(_run(options, settings, as_json=as_json, keep_serving=keep_serving))
+            report = asyncio.run(
+                _run(options, settings, as_json=as_json, keep_serving=keep_serving)
+            )
         except ValueError as error:
             raise typer.BadParameter(str(error)) from error
+        # A script or `make demo` tells a chain that worked from one that did not.
+        if report.unacknowledged:
+            if as_json:  # stdout holds the JSON alone
+                typer.echo(_not_acknowledged(report), err=True)
+            raise typer.Exit(1)

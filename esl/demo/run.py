@@ -81,9 +81,16 @@ class DemoReport:
     broker_url: str = ""  # with its user, never its password
     retries: int = 0  # frames sent again: unanswered in time, or answered busy
     frames_lost: int = 0  # transmissions the simulated radio dropped (`--loss`)
+    offline: int = 0  # labels out of radio range all run long (`--offline`)
+
+    @property
+    def unacknowledged(self) -> int:
+        """Labels in radio range that did not acknowledge the promotion by the deadline
+        (pending, or failed after every attempt): the demo did not show what it should."""
+        return max(0, self.labels - self.offline - self.acked)
 
     def to_json(self) -> dict[str, Any]:
-        return asdict(self)
+        return asdict(self) | {"unacknowledged": self.unacknowledged}
 
 
 # `--offline`: out of radio range for the whole run, however long it serves and however
@@ -306,7 +313,13 @@ async def run_demo(
                     )
                     seconds = time.monotonic() - started
                     report = _report(
-                        chain, server.url, out_dir, seconds, broker, thresholds=thresholds
+                        chain,
+                        server.url,
+                        out_dir,
+                        seconds,
+                        broker,
+                        thresholds=thresholds,
+                        offline=options.offline,
                     )
                     (out_dir / "summary.json").write_text(json.dumps(report.to_json(), indent=2))
                     if on_ready is not None:
@@ -355,6 +368,7 @@ def _report(
     broker: BrokerEndpoint | None,
     *,
     thresholds: StatusThresholds,
+    offline: int,
 ) -> DemoReport:
     previews = out_dir / "labels"
     _write_previews(chain, previews, {})
@@ -378,4 +392,5 @@ def _report(
         broker_url="" if broker is None else dataclasses.replace(broker, password=None).url,
         retries=int(retries or 0),
         frames_lost=sum(site.gateway.radio.lost for site in chain.sites.values()),
+        offline=offline,
     )
