@@ -29,7 +29,7 @@ from esl.errors import ImportRejectedError
 from esl.imports.by_kind import import_file
 from tests.esl.test_publications import PRICES
 from tests.support.api import Api
-from tests.support.database import START
+from tests.support.database import ON_POSTGRESQL, START
 
 MILK = {"action": "set_price", "sku": "MLK-1", "amount": "3.19"}
 UPLOAD = "sku,scope,channel,store_or_zone,price,currency,valid_from,valid_until\n" + (
@@ -66,9 +66,8 @@ def _shelf_of(engine: Engine) -> list[tuple[Any, Decimal | None, str]]:
         ]
 
 
+@ON_POSTGRESQL
 def test_a_price_file_recorded_while_a_publish_request_waits_keeps_its_entry(api: Api) -> None:
-    if api.engine.dialect.name != "postgresql":
-        pytest.skip("two price writers wait on each other's lock on PostgreSQL")
     assert api.import_csv("prices", PRICES).status_code == 200
     api.clock.advance(timedelta(minutes=1))
     created = api.client.post(
@@ -136,11 +135,10 @@ def test_a_price_file_recorded_while_a_publish_request_waits_keeps_its_entry(api
     assert published_at >= t2
 
 
+@ON_POSTGRESQL
 def test_a_price_file_recorded_while_an_upload_waits_keeps_its_entry(api: Api) -> None:
     """The same through POST /imports/prices: it reads the clock before its transaction
     takes the lock, and another price file (B) records the SKU meanwhile."""
-    if api.engine.dialect.name != "postgresql":
-        pytest.skip("two price writers wait on each other's lock on PostgreSQL")
     assert api.import_csv("prices", PRICES).status_code == 200
     api.clock.advance(timedelta(minutes=1))
     answers: list[httpx.Response] = []

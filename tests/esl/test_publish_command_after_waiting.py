@@ -16,14 +16,13 @@ from datetime import UTC, datetime
 from decimal import Decimal
 from pathlib import Path
 
-import pytest
 from sqlalchemy import Engine, select, text
 
 from esl.db.engine import session_factory
 from esl.db.locks import lock_price_writes
 from esl.db.models import LedgerEntryRow, PublicationRow
 from esl.imports.by_kind import import_file
-from tests.support.database import START, database_url
+from tests.support.database import ON_POSTGRESQL, START, database_url
 
 HEADER = "sku,scope,channel,store_or_zone,price,currency,valid_from,valid_until\n"
 ROOT = Path(__file__).resolve().parents[2]
@@ -38,11 +37,10 @@ def _waiting(engine: Engine) -> bool:
         )
 
 
+@ON_POSTGRESQL
 def test_a_price_file_recorded_while_esl_publish_waits_for_the_lock_keeps_its_entry(
     seeded: Engine, tmp_path: Path
 ) -> None:
-    if seeded.dialect.name != "postgresql":
-        pytest.skip("a price writer waits on another's lock on PostgreSQL")
     sessions = session_factory(seeded)
     with sessions() as session, session.begin():
         import_file(

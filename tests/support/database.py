@@ -17,6 +17,7 @@ from decimal import Decimal
 from pathlib import Path
 from urllib.parse import quote
 
+import pytest
 from sqlalchemy import Engine, create_engine, text
 from sqlalchemy.orm import Session
 from sqlalchemy.pool import QueuePool
@@ -28,6 +29,7 @@ from gateways.protocol import LabelProvision
 
 __all__ = [
     "BACKENDS",
+    "ON_POSTGRESQL",
     "POSTGRES_URL",
     "PRODUCTS_CSV",
     "START",
@@ -43,6 +45,9 @@ __all__ = [
 POSTGRES_URL = os.environ.get("ESL_TEST_POSTGRES_URL")
 BACKENDS = ["sqlite"] + (["postgresql"] if POSTGRES_URL else [])
 START = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)
+# For a test of what only PostgreSQL does (its advisory locks): `engine` on it alone,
+# whatever BACKENDS says (`make test` always sets ESL_TEST_POSTGRES_URL).
+ON_POSTGRESQL = pytest.mark.parametrize("engine", ["postgresql"], indirect=True)
 
 PRODUCTS_CSV = """\
 sku,name,brand,gtin,category,vat_rate,net_content,net_unit,perishable,on_sale_since,web_url
@@ -113,7 +118,7 @@ def wait_until_idle(engine: Engine) -> None:
 
 def postgres_engine() -> Iterator[Engine]:
     """An engine on a fresh schema of ESL_TEST_POSTGRES_URL, dropped when closed."""
-    assert POSTGRES_URL is not None
+    assert POSTGRES_URL is not None, "set ESL_TEST_POSTGRES_URL: `make test` runs the tests so"
     schema = f"t_{os.environ.get('PYTEST_XDIST_WORKER', 'main')}_{uuid.uuid4().hex[:10]}"
     admin = create_engine(POSTGRES_URL, isolation_level="AUTOCOMMIT")
     with admin.connect() as connection:
