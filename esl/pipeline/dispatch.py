@@ -47,7 +47,7 @@ from esl.pipeline.images import ImageStore
 from esl.pipeline.label_actions import LabelActionSender
 from esl.pipeline.label_clocks import CLOCK_TOLERANCE
 from esl.pipeline.label_vitals import VitalsSampling
-from esl.pipeline.outbox_rows import OUTBOX, outbox_entries, save_outbox_entries
+from esl.pipeline.outbox_rows import OUTBOX, outbox_entries, save_outbox_entries, unparked
 from esl.pipeline.retry import RetryPolicy
 from esl.pipeline.security_events import SecurityEventCoalescing
 from esl.pipeline.settlement import DispatchCounts, Settlement
@@ -233,16 +233,7 @@ class Dispatcher:
         with self.sessions.begin() as session:
             session.execute(left_sent.values(status=OutboxStatus.PENDING.value, not_before=now))
             # As an update parked offline is revived when its label is heard (settlement).
-            session.execute(
-                undeliverable.values(
-                    status=OutboxStatus.PENDING.value,
-                    attempts=0,
-                    not_before=now,
-                    parked_reason=None,
-                    parked_detail=None,
-                    parked_at=None,
-                )
-            )
+            session.execute(undeliverable.values(**unparked(now)))
 
     def follow_stores(self, stores: frozenset[str]) -> None:
         """Serve exactly `stores` from now on (a worker's leases changed).

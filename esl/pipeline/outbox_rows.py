@@ -28,9 +28,24 @@ __all__ = [
     "first_sent_since",
     "outbox_entries",
     "save_outbox_entries",
+    "unparked",
 ]
 
 OUTBOX = core_table(OutboxRow)
+
+
+def unparked(now: datetime) -> dict[str, Any]:
+    """The columns of a parked update made due again at `now`, as a fresh one: its
+    label heard again (settlement), or the packet limit maybe raised (dispatch)."""
+    return {
+        "status": OutboxStatus.PENDING.value,
+        "attempts": 0,
+        "not_before": now,
+        "parked_reason": None,
+        "parked_detail": None,
+        "parked_at": None,
+    }
+
 
 _READ = (
     OUTBOX.c.id,

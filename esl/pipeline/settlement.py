@@ -67,7 +67,13 @@ from esl.pipeline.label_states import (
     save_label_states,
 )
 from esl.pipeline.label_vitals import VitalSign, VitalsRecorder, VitalsSampling, vital_sign
-from esl.pipeline.outbox_rows import OUTBOX, OutboxEntry, outbox_entries, save_outbox_entries
+from esl.pipeline.outbox_rows import (
+    OUTBOX,
+    OutboxEntry,
+    outbox_entries,
+    save_outbox_entries,
+    unparked,
+)
 from esl.pipeline.retry import RetryPolicy
 from esl.pipeline.security_events import (
     SecurityEvent,
@@ -951,14 +957,7 @@ class Settlement:
                         OUTBOX.c.status == OutboxStatus.PARKED.value,
                         OUTBOX.c.parked_reason.in_(reasons),
                     )
-                    .values(
-                        status=OutboxStatus.PENDING.value,
-                        attempts=0,
-                        not_before=now,
-                        parked_reason=None,
-                        parked_detail=None,
-                        parked_at=None,
-                    )
+                    .values(**unparked(now))
                 )
                 if revived.rowcount:
                     self.windows.forget_idle()
