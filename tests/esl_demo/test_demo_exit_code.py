@@ -3,6 +3,7 @@ not, so `make demo` or a script can tell a working chain from a broken one."""
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 import pytest
@@ -22,9 +23,11 @@ def test_a_demo_whose_promotion_reached_no_label_does_not_exit_zero(tmp_path: Pa
             "--timeout", "5", "--out", str(tmp_path / "demo"),
         ]
     )  # fmt: skip
-    assert (summary["acked"], summary["pending"]) == (0, 4), summary
+    # 90 % of frames lost: nearly every label misses it (one may get through by chance).
+    assert summary["acked"] + summary["pending"] == 4, summary
+    assert summary["pending"] >= 1, summary
     assert exit_code == 1, summary
-    assert summary["unacknowledged"] == 4, summary
+    assert summary["unacknowledged"] == summary["pending"], summary
 
 
 def test_the_summary_says_the_promotion_did_not_reach_every_reachable_label(
@@ -39,4 +42,6 @@ def test_the_summary_says_the_promotion_did_not_reach_every_reachable_label(
         ],
     )  # fmt: skip
     assert result.exit_code == 1, result.output
-    assert "4 reachable label(s) did not acknowledge the promotion" in result.output, result.output
+    assert re.search(
+        r"[1-4] reachable label\(s\) did not acknowledge the promotion", result.output
+    ), result.output
