@@ -11,6 +11,7 @@ from typing import Any
 
 from esl.audit.classify import LabelVerdict, PriorPriceProblem
 from esl.audit.report import AuditReport, StoreSummary
+from pricing import PriorPriceBasis
 
 __all__ = [
     "CSV_COLUMNS",
@@ -40,6 +41,12 @@ CSV_COLUMNS = (
     "last_seen",
     "battery_mv",
     "shown_hash",
+    # Filled for a label whose announced reduction shows another prior price (or caption)
+    # than the ledger gives: the same facts as the JSON's `prior_price_problems`.
+    "prior_price_shown",
+    "prior_price_due",
+    "prior_price_basis_shown",
+    "prior_price_basis_due",
 )
 
 
@@ -106,11 +113,30 @@ def report_to_dict(report: AuditReport) -> dict[str, Any]:
     }
 
 
+def _problem_columns(problem: PriorPriceProblem | None) -> dict[str, Any]:
+    if problem is None:
+        return {}
+    return {
+        "prior_price_shown": _plain(problem.shown_prior),
+        "prior_price_due": _plain(problem.expected_prior),
+        "prior_price_basis_shown": _basis(problem.shown_basis),
+        "prior_price_basis_due": _basis(problem.expected_basis),
+    }
+
+
+def _basis(basis: PriorPriceBasis | None) -> str | None:
+    return None if basis is None else basis.value
+
+
 def report_to_csv(report: AuditReport) -> str:
+    """One row per label; a label with a prior-price problem carries it in the last
+    columns (a spreadsheet filters on them), so the CSV misses nothing the JSON says."""
+    problems = {(p.store, p.label_id): p for p in report.prior_price_problems}
     buffer = io.StringIO()
     writer = csv.DictWriter(buffer, fieldnames=CSV_COLUMNS, lineterminator="\n")
     writer.writeheader()
     for verdict in report.labels:
         row = label_to_dict(verdict, at=report.at)
-        writer.writerow({k: "" if row[k] is None else row[k] for k in CSV_COLUMNS})
+        row |= _problem_columns(problems.get((verdict.store, verdict.label_id)))
+        writer.writerow({k: "" if row.get(k) is None else row[k] for k in CSV_COLUMNS})
     return buffer.getvalue()

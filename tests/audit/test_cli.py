@@ -3,9 +3,12 @@
 from __future__ import annotations
 
 import csv
+import dataclasses
 import io
 import json
 import re
+from datetime import timedelta
+from decimal import Decimal
 from pathlib import Path
 
 import pytest
@@ -14,7 +17,7 @@ from typer.testing import CliRunner
 
 from esl.cli import app
 from tests.audit.scenario import AUDIT_AT, EXPECTED_CLASSES, build_chain
-from tests.audit.world import AuditWorld
+from tests.audit.world import T0, AuditWorld
 from tests.support.database import database_url
 
 
@@ -50,6 +53,32 @@ def test_one_store_as_csv(cli: CliRunner) -> None:
         "L-stale": "stale",
         "L-unsold": "no_longer_sold",
     }
+
+
+def test_the_csv_carries_a_labels_wrong_prior_price(
+    engine: Engine, world: AuditWorld, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # An auditor filtering the CSV must see what the JSON lists as a prior-price problem.
+    build_chain(world)
+    world.label("L-wrong-prior", store="S02", sku="CFE-1")
+    world.acknowledged(
+        "L-wrong-prior",
+        at=T0,
+        altered=lambda c: dataclasses.replace(c, prior_price=Decimal("54.99")),
+    )
+    world.checked_in("L-wrong-prior", at=AUDIT_AT - timedelta(minutes=1))
+    monkeypatch.setenv("ESL_DATABASE_URL", database_url(engine))
+    code, stdout, stderr = run(CliRunner(), "--store", "S02", "--format", "csv")
+    assert code == 0, stderr
+    rows = {row["label_id"]: row for row in csv.DictReader(io.StringIO(stdout))}
+    wrong = rows["L-wrong-prior"]
+    assert (wrong["shown_price"], wrong["prior_price_shown"], wrong["prior_price_due"]) == (
+        "47.99",
+        "54.99",
+        "59.99",
+    )
+    assert wrong["prior_price_basis_due"] == "lowest_30_days"
+    assert rows["L-match"]["prior_price_shown"] == rows["L-match"]["prior_price_due"] == ""
 
 
 def test_fail_after_makes_a_scheduler_notice_long_stale_labels(cli: CliRunner) -> None:
