@@ -222,6 +222,9 @@ async def run_demo(
         raise ValueError("--stores must be at least 1")
     if options.transport is TransportKind.BLE and (options.loss or options.offline):
         raise ValueError("--loss and --offline simulate the MQTT store gateways' radio; not BLE")
+    if options.transport is TransportKind.BLE and options.broker_url:
+        # Refused rather than ignored: the demo would not touch the broker it was given.
+        raise ValueError("--transport ble reaches labels over Bluetooth, not a broker: no --broker")
     if options.oepl and (
         options.loss or options.offline or options.transport is not TransportKind.MQTT
     ):

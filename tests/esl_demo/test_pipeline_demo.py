@@ -77,6 +77,17 @@ def test_asking_for_more_stores_than_the_sample_has_is_refused_with_the_reason(
     assert "at most" in result.output
 
 
+def test_a_broker_given_to_the_ble_demo_is_refused_not_ignored(tmp_path: Path) -> None:
+    out = tmp_path / "d"
+    result = CliRunner().invoke(
+        app,
+        ["demo", "--transport", "ble", "--broker", "mqtt://esl@127.0.0.1:1", "--out", str(out)],
+    )
+    assert result.exit_code == 2, result.output
+    assert "no --broker" in result.output
+    assert not out.exists()
+
+
 def test_the_demo_over_ble_acknowledges_every_label(tmp_path: Path) -> None:
     result = CliRunner().invoke(
         app,
