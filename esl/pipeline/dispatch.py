@@ -30,7 +30,7 @@ import contextlib
 import functools
 import logging
 import random
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
@@ -47,7 +47,13 @@ from esl.pipeline.images import ImageStore
 from esl.pipeline.label_actions import LabelActionSender
 from esl.pipeline.label_clocks import CLOCK_TOLERANCE
 from esl.pipeline.label_vitals import VitalsSampling
-from esl.pipeline.outbox_rows import OUTBOX, outbox_entries, save_outbox_entries, unparked
+from esl.pipeline.outbox_rows import (
+    OUTBOX,
+    OutboxEntry,
+    outbox_entries,
+    save_outbox_entries,
+    unparked,
+)
 from esl.pipeline.retry import RetryPolicy
 from esl.pipeline.security_events import SecurityEventCoalescing
 from esl.pipeline.settlement import DispatchCounts, Settlement
@@ -79,6 +85,22 @@ _GATEWAY_SCAN = timedelta(seconds=1)
 _NEVER = datetime.max.replace(tzinfo=UTC)
 # A frame unanswered after every attempt: the label is out of reach.
 _NO_ANSWER = Parking(ParkReason.OFFLINE)
+
+
+def _still_sent(session: Session, ids: Sequence[int]) -> list[OutboxEntry]:
+    """The rows of `ids` still sent, locked until the transaction ends: those a refusal or
+    a timeout may settle. One settled meanwhile by another worker's transaction (an answer
+    the store's new holder took) is read once that commits, and left alone."""
+    return [
+        entry
+        for chunk in in_chunks(ids)
+        for entry in outbox_entries(
+            session,
+            OUTBOX.c.id.in_(chunk),
+            OUTBOX.c.status == OutboxStatus.SENT.value,
+            lock=True,
+        )
+    ]
 
 
 @dataclass(slots=True)
@@ -571,16 +593,7 @@ class Dispatcher:
             return
         try:
             with self.sessions.begin() as session:
-                entries = [
-                    entry
-                    for chunk in in_chunks(sorted(reasons))
-                    for entry in outbox_entries(
-                        session,
-                        OUTBOX.c.id.in_(chunk),
-                        OUTBOX.c.status == OutboxStatus.SENT.value,
-                        lock=True,
-                    )
-                ]
+                entries = _still_sent(session, sorted(reasons))
                 for entry in entries:
                     entry.park(Parking(ParkReason.UNDELIVERABLE, reasons[entry.id]), at=now)
                     log.warning(
@@ -640,18 +653,7 @@ class Dispatcher:
             self.release_flight(flight.label_id, flight.sequence, flight.row_id)
         ids = [flight.row_id for flight in expired]
         with self.sessions.begin() as session:
-            entries = [
-                entry
-                for chunk in in_chunks(ids)
-                for entry in outbox_entries(
-                    session,
-                    OUTBOX.c.id.in_(chunk),
-                    OUTBOX.c.status == OutboxStatus.SENT.value,
-                    # Settled meanwhile by another worker's transaction (an answer the
-                    # store's new holder took): read once that commits, and left alone.
-                    lock=True,
-                )
-            ]
+            entries = _still_sent(session, ids)
             for entry in entries:
                 # A gateway that reported why there was no answer keeps its word on the row.
                 parking = _NO_ANSWER._replace(detail=entry.parked_detail)
