@@ -174,12 +174,9 @@ def full_image_frame(
     payload = encode_frame(
         LabelFrame(label_id=entry.label_id, sequence=sequence, command=command), key=key
     )
-    return outbox_row(
-        label_id=entry.label_id,
-        store=entry.store,
-        gateway=entry.gateway,
+    return _row_again(
+        entry,
         sequence=sequence,
-        content_hash=entry.content_hash,
         base_hash=None,
         display_at=display_at,
         payload=payload,
@@ -202,6 +199,31 @@ def resigned_frame(
     parking."""
     packed = packed_of_frame(payload)
     sequence = state.next_sequence()
+    return _row_again(
+        entry,
+        sequence=sequence,
+        base_hash=base_hash,
+        display_at=entry.display_at,
+        payload=sign_packed(packed, label_id=entry.label_id, sequence=sequence, key=key),
+        not_before=now,
+        now=now,
+        attempts=entry.attempts,
+    )
+
+
+def _row_again(
+    entry: OutboxEntry,
+    *,
+    sequence: int,
+    payload: bytes,
+    base_hash: str | None,
+    display_at: datetime | None,
+    not_before: datetime,
+    now: datetime,
+    attempts: int = 0,
+) -> dict[str, Any]:
+    """The outbox row of a new frame (`sequence`, signed `payload`) carrying `entry`'s
+    content to the same label, through the same store gateway."""
     return outbox_row(
         label_id=entry.label_id,
         store=entry.store,
@@ -209,11 +231,11 @@ def resigned_frame(
         sequence=sequence,
         content_hash=entry.content_hash,
         base_hash=base_hash,
-        display_at=entry.display_at,
-        payload=sign_packed(packed, label_id=entry.label_id, sequence=sequence, key=key),
-        not_before=now,
+        display_at=display_at,
+        payload=payload,
+        not_before=not_before,
         now=now,
-        attempts=entry.attempts,
+        attempts=attempts,
     )
 
 
