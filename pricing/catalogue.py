@@ -489,6 +489,41 @@ class Catalogue:
             )
         return True
 
+    def _met_at_the_same_prices(self, promotion: Promotion, rule: PriceRule) -> bool:
+        """Whether this catalogue (the one a change or a move starts from) already held
+        `promotion` meeting `rule` at the same prices: both stored under their ids, the
+        rule at the same amount, the promotion reaching its SKU, able to meet it and
+        selling at the same unit price against it. Such a pair was checked when written,
+        under the check of its day, and is not checked again."""
+        then_promotion = self._promotions.get(promotion.id)
+        then_rule = self._rules.get(rule.id)
+        if then_promotion is None or then_rule is None or then_rule.amount != rule.amount:
+            return False
+        product = self._products.get(rule.sku)
+        reached = rule.sku in then_promotion.skus or (
+            product is not None and product.category in then_promotion.categories
+        )
+        return (
+            reached
+            and self._can_meet(then_promotion, then_rule)
+            and promotional_unit_price(then_promotion, regular=then_rule.amount)
+            == promotional_unit_price(promotion, regular=rule.amount)
+        )
+
+    def check_promotions_met_anew(self, before: Catalogue) -> None:
+        """Check each promotion against the rules it can meet here and did not meet in
+        `before` (this catalogue before a move: a store in another zone, a product in
+        another category) at the same prices, refusing as building would. A pair `before`
+        held is not checked again: one stored under an older, looser check still loads and
+        is left as it is, and only a promotion meeting a rule it never met is refused."""
+        for promotion in self._promotions.values():
+            for sku in self._target_skus(promotion):
+                for rule in self._rules_by_sku.get(sku, ()):
+                    if self._can_meet(promotion, rule) and not before._met_at_the_same_prices(
+                        promotion, rule
+                    ):
+                        self._check_promotion_against_rule(promotion, rule)
+
     def _check_promotion_against_rule(self, promotion: Promotion, rule: PriceRule) -> None:
         if not self._can_meet(promotion, rule):
             return
@@ -650,6 +685,34 @@ class Catalogue:
         new._token = object()
         new._lineage = None
         new._index_stores({**self._stores, **replaced})
+        new.resolution_view = new._resolution_view()
+        return new
+
+    def with_products(self, products: Iterable[Product]) -> Catalogue:
+        """The same stores, rules and promotions with `products` in place of this
+        catalogue's (by SKU; the others kept): the products as they were before a move to
+        another category, their categories' promotions reaching them as then.
+
+        Rules and promotions are not checked again (`check_promotions_met_anew` compares
+        the two)."""
+        replaced = _unique(products, id_of="sku", kind="product")
+        for sku in replaced:
+            if sku not in self._products:
+                raise UnknownSkuError(f"unknown SKU {sku!r}", kind="sku", id=sku)
+        new = Catalogue.__new__(Catalogue)
+        for slot in Catalogue.__slots__:
+            setattr(new, slot, getattr(self, slot))
+        new._token = object()
+        new._lineage = None
+        new._products = {**self._products, **replaced}
+        new._skus_by_category = defaultdict(
+            set, {category: set(skus) for category, skus in self._skus_by_category.items()}
+        )
+        for sku, product in replaced.items():
+            new._skus_by_category[self._products[sku].category].discard(sku)
+            new._skus_by_category[product.category].add(sku)
+        new._pricing = dict(self._pricing)
+        new._refresh_pricing(replaced)
         new.resolution_view = new._resolution_view()
         return new
 

@@ -182,7 +182,11 @@ def import_products(
     if moved:
         # The Omnibus ledger: their prices changed at the move, in every store and channel.
         record_category_moves(
-            session, moved, at=now, currency=currency, publication_id=publication_id
+            session,
+            {sku: existing[sku]["category"] for sku in moved},
+            at=now,
+            currency=currency,
+            publication_id=publication_id,
         )
     return parsed.report(
         "products", inserted=len(inserts), updated=len(updates), publication_id=publication_id

@@ -9,8 +9,8 @@ ending later, `esl.services.ledger_instants`) or when a store moves to another z
 
 from __future__ import annotations
 
-from collections.abc import Callable, Collection, Iterable
-from dataclasses import dataclass, field
+from collections.abc import Callable, Collection, Iterable, Mapping
+from dataclasses import dataclass, field, replace
 from datetime import datetime
 from typing import Any
 
@@ -364,6 +364,8 @@ def record_moved_keys(
     publication_id: int | None,
     chunk: int,
     opened: Collection[str] = (),
+    zones_before: Mapping[str, str | None] | None = None,
+    categories_before: Mapping[str, str] | None = None,
 ) -> list[LedgerEntry]:
     """After products or stores moved (to another category or zone; flushed): the ledger
     entries, at `at`, of every key of `skus` in `stores` (every store when None), each
@@ -371,13 +373,18 @@ def record_moved_keys(
     in this transaction, which have no ledger yet; and those written ahead for later
     instants of these keys that the move changes (`_replan_moved_ahead`). The catalogue is
     read `chunk` SKUs at a time: each read holds every rule and promotion of its SKUs (with
-    `stores`, only the rules that can apply in them)."""
+    `stores`, only the rules that can apply in them).
+
+    `zones_before` (the moved stores' zones before the move) and `categories_before` (the
+    moved products' categories): a promotion may meet rules it never met before the move,
+    and the move is refused (PromotionPriceAboveRegularError) if it would then sell above
+    one; the rules it met before are not checked again."""
     session.flush()
     entries: list[LedgerEntry] = []
     for part in in_chunks(sorted(skus), chunk):
-        # Checked: a promotion may meet rules it never met before the move.
-        catalogue = load_catalogue_slice(
-            session, part, currency=currency, stores=stores, check_promotion_prices=True
+        catalogue = load_catalogue_slice(session, part, currency=currency, stores=stores)
+        catalogue.check_promotions_met_anew(
+            _before_the_move(catalogue, zones_before or {}, categories_before or {})
         )
         keys = [
             PriceKey(sku, channel, store)
@@ -407,6 +414,23 @@ def record_moved_keys(
             publication_id=publication_id,
         )
     return entries
+
+
+def _before_the_move(
+    catalogue: Catalogue,
+    zones_before: Mapping[str, str | None],
+    categories_before: Mapping[str, str],
+) -> Catalogue:
+    """`catalogue` with the moved stores in their zones and the moved products (those it
+    holds) in their categories as they were before the move."""
+    before = catalogue.with_stores(
+        replace(catalogue.stores[code], zone=zone) for code, zone in zones_before.items()
+    )
+    return before.with_products(
+        replace(product, category=categories_before[sku])
+        for sku, product in catalogue.products.items()
+        if sku in categories_before
+    )
 
 
 def _replan_moved_ahead(

@@ -3,7 +3,7 @@ category's promotions' (and no longer their old one's)."""
 
 from __future__ import annotations
 
-from collections.abc import Collection
+from collections.abc import Mapping
 from datetime import datetime
 
 from sqlalchemy.orm import Session
@@ -19,22 +19,25 @@ CATEGORY_MOVE_CHUNK = 500  # SKUs per catalogue read: x stores x channels keys e
 
 def record_category_moves(
     session: Session,
-    skus: Collection[str],
+    categories_before: Mapping[str, str],
     *,
     at: datetime,
     currency: str,
     publication_id: int | None,
 ) -> list[LedgerEntry]:
-    """After `skus` moved to other categories (flushed): the ledger entries, at `at`, of
-    every key of those products (each store and channel) whose applied price the move
-    changed: a promotion of a category reduces every product in it."""
+    """After the products of `categories_before` (SKU -> its category before) moved to
+    other categories (flushed): the ledger entries, at `at`, of every key of those products
+    (each store and channel) whose applied price the move changed: a promotion of a
+    category reduces every product in it. A move putting a product under a promotion that
+    would sell it above a regular price is refused (`record_moved_keys`)."""
     return record_moved_keys(
         session,
-        skus,
+        categories_before,
         stores=None,
         at=at,
         currency=currency,
         source=CATEGORY_MOVE_SOURCE,
         publication_id=publication_id,
         chunk=CATEGORY_MOVE_CHUNK,
+        categories_before=categories_before,
     )

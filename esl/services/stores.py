@@ -7,7 +7,7 @@ as."""
 
 from __future__ import annotations
 
-from collections.abc import Collection, Iterable, Sequence
+from collections.abc import Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
@@ -53,16 +53,19 @@ def require_known_stores(session: Session, codes: Iterable[str]) -> None:
 
 def record_zone_move(
     session: Session,
-    moved: Collection[str],
+    moved: Mapping[str, str | None],
     *,
     opened: Collection[str] = (),
     at: datetime,
     currency: str,
     publication_id: int | None,
 ) -> list[LedgerEntry]:
-    """After stores moved to another zone or were opened (flushed): the ledger entries,
-    at `at`, of every key of those stores (each channel) whose applied price the move
-    changed, or that has a price in a store just opened.
+    """After stores moved to another zone (`moved`: code -> its zone before) or were
+    opened (flushed): the ledger entries, at `at`, of every key of those stores (each
+    channel) whose applied price the move changed, or that has a price in a store just
+    opened. A move making a promotion meet a rule it never met, above whose price it would
+    sell, is refused (`record_moved_keys`); a store just opened is named by no stored rule
+    or promotion, so opening one meets none anew.
 
     One pass over the catalogue for all of them, reading the ledger of the moved stores
     only: a store just opened has none yet (a store is never deleted, and an entry names
@@ -79,6 +82,7 @@ def record_zone_move(
         source=ZONE_MOVE_SOURCE,
         publication_id=publication_id,
         chunk=ZONE_MOVE_CHUNK,
+        zones_before=moved,
     )
 
 
@@ -156,7 +160,12 @@ def save_stores(
         and (rows[store.code].name, rows[store.code].zone, rows[store.code].time_zone)
         != (store.name, store.zone, store.time_zone)
     ]
-    moved = [store.code for store in changed if rows[store.code].zone != store.zone]
+    # Code -> the zone before, of the stores moved to another zone.
+    moved = {
+        store.code: rows[store.code].zone
+        for store in changed
+        if rows[store.code].zone != store.zone
+    }
     opened = [store.code for store in stores if store.code not in rows]
     # A price writer when it moves or opens stores: the instants already due are recorded
     # in the zones that stood then, and the clock is read once the lock is held.

@@ -135,7 +135,8 @@ def put_product(
     row = row or ProductRow(sku=sku)
     created = row.name is None
     changed = not created and any(getattr(row, n) != v for n, v in values.items())
-    moved = changed and row.category != product.category
+    category_before = row.category
+    moved = changed and category_before != product.category
     # A price writer when it moves the product (categories carry promotions): the instants
     # already due are recorded in the category that stood then, and the clock is read once
     # the lock is held.
@@ -163,7 +164,7 @@ def put_product(
             # The Omnibus ledger: its prices changed at the move, in every store and channel.
             record_category_moves(
                 session,
-                [sku],
+                {sku: category_before},
                 at=now,
                 currency=ctx.settings.currency,
                 publication_id=publication_id,

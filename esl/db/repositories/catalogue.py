@@ -76,16 +76,14 @@ def load_catalogue_slice(
     *,
     currency: str,
     stores: Collection[str] | None = None,
-    check_promotion_prices: bool = False,
 ) -> Catalogue:
     """A catalogue of `skus` (unknown ones left out), every store, and what prices them;
     with `stores`, only the price rules that can apply there (national, zone, and those
     stores' own): planning a chain store by store must not hold every store's prices.
 
-    Its promotions are not checked against its rules again (they were when written),
-    unless `check_promotion_prices`: after a move (a store to another zone, a product to
-    another category) a promotion may meet rules it never met, and the move is refused
-    if one would sell above a regular price."""
+    Its promotions are not checked against its rules again (they were when written): after
+    a move (a store to another zone, a product to another category) the caller checks the
+    pairs the move made meet (`Catalogue.check_promotions_met_anew`)."""
     products = [
         product_from_row(r)
         for chunk in in_chunks(sorted(skus))
@@ -117,7 +115,7 @@ def load_catalogue_slice(
         rules=rules,
         promotions=promotions,
         currency=currency,
-        promotion_prices_checked=not check_promotion_prices,
+        promotion_prices_checked=True,  # when written
     )
 
 
