@@ -198,7 +198,8 @@ class Catalogue:
         can meet when they were written (a catalogue read from the store of record), and
         are not checked again. One written under an older, looser check (a multi-buy whose
         unit rounded to the regular price) still loads, so the chain keeps working; a
-        change meeting it (`with_changes`, a catalogue built from new rules) checks it."""
+        change (`with_changes`, `check_promotions_met_anew` after a price file or a move)
+        checks each promotion against the rules it makes it meet, not those it met."""
         self.currency = currency
         self._promotion_prices_checked = promotion_prices_checked
         Money.zero(currency)  # refuses an unknown currency early
@@ -439,7 +440,12 @@ class Catalogue:
             for channel in _CHANNELS
         }
 
-    def _check_promotion(self, promotion: Promotion) -> None:
+    def _check_promotion(self, promotion: Promotion, *, before: Catalogue | None = None) -> None:
+        """Refuse `promotion` naming what this catalogue lacks, in another currency, or
+        selling above (or below zero against) a rule it can meet; with `before` (the
+        catalogue a change starts from), the rules it met there at the same prices are not
+        checked again: a promotion ended earlier or shortened meets no rule it did not
+        meet, and is taken though its terms were taken under an older, looser check."""
         self._check_names(
             "promotion",
             promotion.id,
@@ -459,7 +465,8 @@ class Catalogue:
             return
         for sku in self._target_skus(promotion):
             for rule in self._rules_by_sku.get(sku, ()):
-                self._check_promotion_against_rule(promotion, rule)
+                if before is None or not before._met_at_the_same_prices(promotion, rule):
+                    self._check_promotion_against_rule(promotion, rule)
 
     def _target_skus(self, promotion: Promotion) -> set[str]:
         targets = set(promotion.skus)
@@ -512,10 +519,11 @@ class Catalogue:
 
     def check_promotions_met_anew(self, before: Catalogue) -> None:
         """Check each promotion against the rules it can meet here and did not meet in
-        `before` (this catalogue before a move: a store in another zone, a product in
-        another category) at the same prices, refusing as building would. A pair `before`
-        held is not checked again: one stored under an older, looser check still loads and
-        is left as it is, and only a promotion meeting a rule it never met is refused."""
+        `before` (this catalogue before a change: a price file's rules, a store in another
+        zone, a product in another category) at the same prices, refusing as building
+        would. A pair `before` held is not checked again: one stored under an older,
+        looser check still loads and is left as it is, and only a promotion meeting a rule
+        it never met is refused."""
         for promotion in self._promotions.values():
             for sku in self._target_skus(promotion):
                 for rule in self._rules_by_sku.get(sku, ()):
@@ -642,7 +650,7 @@ class Catalogue:
                 touched_skus |= old_promotion.skus
                 touched_categories |= old_promotion.categories
         for promotion in added.values():
-            new._check_promotion(promotion)
+            new._check_promotion(promotion, before=self)
             new._promotions[promotion.id] = promotion
             touched_promotions.add(promotion.id)
             touched_skus |= promotion.skus
@@ -651,12 +659,15 @@ class Catalogue:
             new._promotions_by_sku = dict(self._promotions_by_sku)
             new._promotions_by_category = dict(self._promotions_by_category)
             _reindex_promotions(new, touched_skus, touched_categories, touched_promotions)
-        # A changed rule or product can put an existing promotion above the price.
+        # A changed rule or product can put an existing promotion above the price: it is
+        # checked against the rules it meets anew (added, at another amount, or reaching it
+        # through a new category), not against those it met as they stand.
         for sku in priced_skus:
             for promotion in new.promotions_for(sku):
                 if promotion.id not in added:
                     for rule in new._rules_by_sku.get(sku, ()):
-                        new._check_promotion_against_rule(promotion, rule)
+                        if not self._met_at_the_same_prices(promotion, rule):
+                            new._check_promotion_against_rule(promotion, rule)
 
         new._refresh_pricing(touched_skus)
         new._lineage = CatalogueLineage(

@@ -333,14 +333,19 @@ def _check_with_engine(
         # every refused row of the chunk is reported (a bounded number of times).
         for _ in range(MAX_ENGINE_RETRIES):
             try:
-                # Built afresh rather than by `with_changes`: one catalogue per chunk.
-                after = Catalogue(
+                # Built afresh rather than by `with_changes`: one catalogue per chunk. Its
+                # promotions are checked against the rules the file makes them meet, not
+                # against those they met as stored (one taken under an older check).
+                candidate = Catalogue(
                     products=base.products.values(),
                     stores=base.stores.values(),
                     rules=kept + new_rules,
                     promotions=base.promotions.values(),
                     currency=currency,
+                    promotion_prices_checked=True,
                 )
+                candidate.check_promotions_met_anew(base)
+                after = candidate
                 break
             except PricingError as error:
                 if not problems.add_engine_refusal(error, lines, field="rule_id"):
