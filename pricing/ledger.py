@@ -23,7 +23,7 @@ from pricing.products import Channel
 from pricing.windows import in_utc
 
 if TYPE_CHECKING:
-    from pricing.products import Product
+    from pricing.products import Product, Store
     from pricing.resolved import ResolvedPrice
 
 __all__ = [
@@ -34,6 +34,7 @@ __all__ = [
     "PriorPrice",
     "PriorPriceBasis",
     "due_prior_price",
+    "key_on_sale_since",
     "lowest_prior_price",
     "omnibus_prior_price",
     "prior_price_due",
@@ -317,17 +318,44 @@ def lowest_prior_price(
     return prior.price if prior is not None else None
 
 
+def key_on_sale_since(key: PriceKey, *, product: Product, store: Store | None) -> datetime:
+    """Since when `key` has been on sale: the product's `on_sale_since`, or, on the shelf
+    of a store opened later (`Store.opened`), the store's opening. Its shelf sold the
+    product those days only, so a reduction within 30 of them is compared with the lowest
+    price since (PL art. 4 ust. 3; 98/6/EC art. 6a (4)), and is no 30-day low. The web and
+    app listings sell chain-wide from the product's own date, whatever store they are
+    keyed by. Known from the store, never guessed from the key's first ledger entry: an
+    installation without imported history would call every shelf new."""
+    opened = store.opened if store is not None and key.channel is Channel.STORE else None
+    if opened is None or opened <= product.on_sale_since:
+        return product.on_sale_since
+    return opened
+
+
 def prior_price_due(
-    ledger: PriceLedger, *, key: PriceKey, product: Product, price: Money, at: datetime
+    ledger: PriceLedger,
+    *,
+    key: PriceKey,
+    product: Product,
+    store: Store | None,
+    price: Money,
+    at: datetime,
 ) -> Money | None:
     """The prior price a label announcing the reduced `price` at `at` must show: the
-    engine prints it, the audit checks labels against it, so both ask here."""
-    due = due_prior_price(ledger, key=key, product=product, price=price, at=at)
+    engine prints it, the audit checks labels against it, so both ask here (`store`: the
+    key's store, whose opening may be later than the product's on-sale date)."""
+    due = due_prior_price(ledger, key=key, product=product, store=store, price=price, at=at)
     return due.price if due is not None else None
 
 
 def due_prior_price(
-    ledger: PriceLedger, *, key: PriceKey, product: Product, price: Money, at: datetime
+    ledger: PriceLedger,
+    *,
+    key: PriceKey,
+    product: Product,
+    store: Store | None,
+    price: Money,
+    at: datetime,
 ) -> PriorPrice | None:
     """`prior_price_due` with the rule that gave it, which the label's caption states."""
     started = reduction_started_at(ledger, key=key, price=price, at=at)
@@ -335,7 +363,7 @@ def due_prior_price(
         ledger,
         key=key,
         reduction_started=started,
-        on_sale_since=product.on_sale_since,
+        on_sale_since=key_on_sale_since(key, product=product, store=store),
         perishable=product.perishable,
         currency=price.currency,
     )

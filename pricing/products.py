@@ -101,12 +101,23 @@ class Product:
 @dataclass(frozen=True, slots=True)
 class Store:
     """A store, optionally in a price zone (a named group of stores sharing prices), and
-    the IANA time zone its labels date in (None: the installation's)."""
+    the IANA time zone its labels date in (None: the installation's).
+
+    `opened`: since when the store sells (the controller's first record of it); None: as
+    far back as anyone knows. A shelf of a store opened after its product went on sale
+    has been selling it only since the opening (`pricing.ledger.key_on_sale_since`)."""
 
     code: str
     name: str
     zone: str | None = None
     time_zone: str | None = None
+    opened: datetime | None = None
+
+    def __post_init__(self) -> None:
+        if self.opened is not None:
+            opened = in_utc(self.opened, field="opened")
+            if opened is not self.opened:
+                object.__setattr__(self, "opened", opened)
 
 
 def label_time_zone(store: Store | None, installation: str | None) -> str | None:

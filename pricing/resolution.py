@@ -300,7 +300,14 @@ def _promotion_content(
     if promotion.changes_shelf_price:
         price = effective
         if price.amount < regular.amount:
-            due = due_prior_price(ledger, key=key, product=product, price=price, at=at)
+            due = due_prior_price(
+                ledger,
+                key=key,
+                product=product,
+                store=catalogue.stores.get(key.store),
+                price=price,
+                at=at,
+            )
             if due is not None:
                 prior, prior_basis = due
         if prior is not None:

@@ -416,6 +416,7 @@ def _gather(
                             ledger,
                             key=store_key,
                             product=product,
+                            store=catalogue.stores.get(label.store),
                             price=Money(shown.price, shown.currency),
                             at=priced_at,
                         )

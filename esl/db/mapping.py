@@ -113,8 +113,11 @@ def _stored_gtin(sku: str, gtin: str | None) -> str:
         return ""
 
 
-def store_from_row(row: StoreRow | Row[Any]) -> Store:
-    return Store(code=row.code, name=row.name, zone=row.zone, time_zone=row.time_zone)
+def store_from_row(row: StoreRow | Row[Any], *, opened: datetime | None = None) -> Store:
+    """The store of `row`; `opened`: its first version's instant (None: not known)."""
+    return Store(
+        code=row.code, name=row.name, zone=row.zone, time_zone=row.time_zone, opened=opened
+    )
 
 
 class PriceRuleColumns(Protocol):

@@ -42,9 +42,14 @@ def _set_price(amount: str, **more: Any) -> dict[str, Any]:
 def _prior_of_nine(seeded: Engine) -> Money | None:
     with session_factory(seeded)() as session:
         ledger = load_key_ledger(session, KEY)
-        product = load_catalogue_slice(session, ["CHS-1"], currency="PLN").products["CHS-1"]
+        catalogue = load_catalogue_slice(session, ["CHS-1"], currency="PLN")
     return prior_price_due(
-        ledger, key=KEY, product=product, price=Money(Decimal("9.00"), "PLN"), at=T0
+        ledger,
+        key=KEY,
+        product=catalogue.products["CHS-1"],
+        store=catalogue.stores[KEY.store],
+        price=Money(Decimal("9.00"), "PLN"),
+        at=T0,
     )
 
 

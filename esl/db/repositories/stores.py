@@ -1,17 +1,18 @@
 """The stores as they were at an instant: each one's version valid then (`store_versions`,
-written with every store created or changed)."""
+written with every store created or changed); each with its opening, its first version's
+instant (`Store.opened`), from which its shelves have been selling."""
 
 from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from esl.db.models import StoreVersionRow, core_table
 from pricing.products import Store
 
-__all__ = ["stores_as_at"]
+__all__ = ["store_openings", "stores_as_at"]
 
 _versions = core_table(StoreVersionRow)
 
@@ -22,11 +23,31 @@ def stores_as_at(session: Session, at: datetime) -> list[Store]:
     caller takes it as it is now."""
     newest: dict[str, Store] = {}
     rows = session.execute(
-        select(_versions.c.store, _versions.c.name, _versions.c.zone, _versions.c.time_zone)
+        select(
+            _versions.c.store,
+            _versions.c.valid_from,
+            _versions.c.name,
+            _versions.c.zone,
+            _versions.c.time_zone,
+        )
         .where(_versions.c.valid_from <= at)
         .order_by(_versions.c.store, _versions.c.valid_from)
     )
-    for code, name, zone, time_zone in rows:
-        # Ordered by instant: a later version of the store replaces the earlier one.
-        newest[code] = Store(code=code, name=name, zone=zone, time_zone=time_zone)
+    opened: dict[str, datetime] = {}
+    for code, valid_from, name, zone, time_zone in rows:
+        # Ordered by instant: the first version is the opening, a later one replaces it.
+        opened.setdefault(code, valid_from)
+        newest[code] = Store(
+            code=code, name=name, zone=zone, time_zone=time_zone, opened=opened[code]
+        )
     return list(newest.values())
+
+
+def store_openings(session: Session) -> dict[str, datetime]:
+    """Each store's opening: the instant of its first version (since the epoch for the
+    stores stored before versions were kept, migration 0029). A store without versions
+    is left out: as far as anyone knows it always sold."""
+    rows = session.execute(
+        select(_versions.c.store, func.min(_versions.c.valid_from)).group_by(_versions.c.store)
+    )
+    return {row.store: row[1] for row in rows}
