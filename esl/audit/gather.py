@@ -65,10 +65,10 @@ from esl.db.models import (
     StoreRow,
 )
 from esl.db.repositories import (
+    catalogue_as_at,
     load_catalogue_slice,
     load_ledger_for_skus,
     store_prices_since,
-    stores_as_at,
 )
 from esl.errors import NotFoundError
 from pricing import (
@@ -240,11 +240,11 @@ def _gather(
         at=at,
     )
     all_skus = list(session.scalars(select(ProductRow.sku)))
-    catalogue = load_catalogue_slice(session, all_skus, currency=currency)
-    if not live:
-        # Each store as it was then: a store moved to another zone since (or given another
-        # time zone) was priced in its zone then, and its labels dated in its zone then.
-        catalogue = catalogue.with_stores(stores_as_at(session, at))
+    # Each store as it was then: a store moved to another zone since (or given another
+    # time zone) was priced in its zone then, and its labels dated in its zone then.
+    catalogue = catalogue_as_at(
+        session, load_catalogue_slice(session, all_skus, currency=currency), at=at, now=now
+    )
     promoted = {sku for sku in catalogue.products if catalogue.promotions_for(sku)}
     # Only a promotion makes a resolution read the ledger (for its prior price), and only
     # a label showing a reduction needs it for the prior-price check: the full history is

@@ -8,6 +8,10 @@ ledger. It then builds an
 engine `Catalogue` of that slice and resolves, so the answer is exactly what the engine
 says for the whole catalogue.
 
+A quote for a past instant prices the store as it was then (`catalogue_as_at`: a store
+moved to another zone since was charged its old zone's prices and promotions), as the
+ledger recorded it and the audit of that instant does.
+
 A quote for a later instant says what the shelf will say then. The ledger records a
 price rule or promotion starting or ending by itself only when its instant arrives
 (`esl.services.ledger_instants`), so the key's ledger is carried forward first, on a copy,
@@ -21,7 +25,7 @@ from datetime import datetime
 
 from sqlalchemy.orm import Session
 
-from esl.db.repositories import load_key_ledger, load_sku_catalogue
+from esl.db.repositories import catalogue_as_at, load_key_ledger, load_sku_catalogue
 from esl.errors import NotFoundError
 from esl.settings import Settings
 from pricing.catalogue import Catalogue
@@ -50,6 +54,9 @@ def quote(
     catalogue = load_sku_catalogue(session, sku, currency=currency)
     if store not in catalogue.stores:
         raise NotFoundError("store", store)
+    # A past instant prices the store as it was then (its zone then), as the ledger
+    # recorded it and the audit of that instant does.
+    catalogue = catalogue_as_at(session, catalogue, at=at, now=now, stores=[store])
     key = PriceKey(sku, Channel(channel), store)
     ledger = load_key_ledger(session, key)
     if at > now:

@@ -27,11 +27,12 @@ from esl.db.repositories.ledger import (
     load_ledger_for_skus,
     store_prices_since,
 )
-from esl.db.repositories.stores import stores_as_at
+from esl.db.repositories.stores import catalogue_as_at, stores_as_at
 
 __all__ = [
     "CHUNK",
     "ColumnReader",
+    "catalogue_as_at",
     "driver_rows",
     "in_chunks",
     "load_catalogue_slice",

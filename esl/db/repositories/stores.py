@@ -4,35 +4,56 @@ instant (`Store.opened`), from which its shelves have been selling."""
 
 from __future__ import annotations
 
+from collections.abc import Collection
 from datetime import datetime
 
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from esl.db.models import StoreVersionRow, core_table
+from pricing.catalogue import Catalogue
 from pricing.products import Store
 
-__all__ = ["store_openings", "stores_as_at"]
+__all__ = ["catalogue_as_at", "store_openings", "stores_as_at"]
 
 _versions = core_table(StoreVersionRow)
 
 
-def stores_as_at(session: Session, at: datetime) -> list[Store]:
-    """Each store as it was at `at`: its newest version valid from then or before. A store
-    with no version that early (opened since, or written without one) is left out: the
-    caller takes it as it is now."""
+def catalogue_as_at(
+    session: Session,
+    catalogue: Catalogue,
+    *,
+    at: datetime,
+    now: datetime,
+    stores: Collection[str] | None = None,
+) -> Catalogue:
+    """`catalogue` (read now) pricing an instant passed (`at` before `now`) with each
+    store as it was then (`stores_as_at`; `stores`: only those, the ones asked about): a
+    store moved to another zone since was charged its zone's prices and promotions then,
+    which the ledger recorded. The quote and the audit of a past instant both ask here.
+    For now or later, the stores as they are."""
+    if at >= now:
+        return catalogue
+    return catalogue.with_stores(stores_as_at(session, at, stores=stores))
+
+
+def stores_as_at(
+    session: Session, at: datetime, *, stores: Collection[str] | None = None
+) -> list[Store]:
+    """Each store (of `stores`; None: every one) as it was at `at`: its newest version
+    valid from then or before. A store with no version that early (opened since, or
+    written without one) is left out: the caller takes it as it is now."""
     newest: dict[str, Store] = {}
-    rows = session.execute(
-        select(
-            _versions.c.store,
-            _versions.c.valid_from,
-            _versions.c.name,
-            _versions.c.zone,
-            _versions.c.time_zone,
-        )
-        .where(_versions.c.valid_from <= at)
-        .order_by(_versions.c.store, _versions.c.valid_from)
-    )
+    query = select(
+        _versions.c.store,
+        _versions.c.valid_from,
+        _versions.c.name,
+        _versions.c.zone,
+        _versions.c.time_zone,
+    ).where(_versions.c.valid_from <= at)
+    if stores is not None:
+        query = query.where(_versions.c.store.in_(sorted(stores)))
+    rows = session.execute(query.order_by(_versions.c.store, _versions.c.valid_from))
     opened: dict[str, datetime] = {}
     for code, valid_from, name, zone, time_zone in rows:
         # Ordered by instant: the first version is the opening, a later one replaces it.
