@@ -57,6 +57,7 @@ __all__ = [
     "category_promotion_instants",
     "instants_published_ahead",
     "labels_on_shelves",
+    "labels_on_shelves_with_stores",
     "later_instants",
     "promotion_item_skus",
     "promotion_reach",
@@ -397,10 +398,17 @@ def labels_on_shelves(
 ) -> list[str]:
     """The labels bound now to a SKU on one of `shelves`, or to a SKU of `everywhere` in
     any store; sorted."""
+    return [label for label, _ in labels_on_shelves_with_stores(session, shelves, everywhere)]
+
+
+def labels_on_shelves_with_stores(
+    session: Session, shelves: Iterable[tuple[str, str]], everywhere: Iterable[str] = ()
+) -> list[tuple[str, str]]:
+    """`labels_on_shelves`, each with its store: (label, store) pairs sorted by label."""
     shelves = set(shelves)
     everywhere = set(everywhere)
     skus = {sku for sku, _ in shelves} | everywhere
-    labels: list[str] = []
+    labels: list[tuple[str, str]] = []
     for chunk in in_chunks(sorted(skus)):
         rows = session.execute(
             select(LabelBindingRow.label_id, LabelBindingRow.sku, LabelRow.store)
@@ -408,7 +416,9 @@ def labels_on_shelves(
             .where(LabelBindingRow.unbound_at.is_(None), LabelBindingRow.sku.in_(chunk))
         )
         labels += [
-            label for label, sku, store in rows if sku in everywhere or (sku, store) in shelves
+            (label, store)
+            for label, sku, store in rows
+            if sku in everywhere or (sku, store) in shelves
         ]
     return sorted(labels)
 

@@ -17,6 +17,7 @@ again (`plan_ledger`), so a price published ahead can be corrected or cancelled.
 from __future__ import annotations
 
 import dataclasses
+from collections import Counter
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -46,7 +47,7 @@ from esl.errors import (
 from esl.imports.prices import price_rule_id
 from esl.planning_queue import (
     instants_published_ahead,
-    labels_on_shelves,
+    labels_on_shelves_with_stores,
     later_instants,
     promotion_item_skus,
     queue_later_instants,
@@ -75,6 +76,7 @@ from esl.services.publication_commands import (
     command_from_payload,
     command_payload,
 )
+from esl.services.publication_scope import LABELS_PER_STORE
 from pricing.catalogue import Catalogue
 from pricing.errors import EslError
 from pricing.money import Money
@@ -575,7 +577,7 @@ def _state_refusal(row: PublicationRow, step: str) -> PublicationStateError:
 
 def _impact_summary(session: Session, plan: Plan, *, listed: bool) -> dict[str, Any]:
     shelf = {(sku, store) for sku, channel, store in plan.changed_keys if channel == "store"}
-    labels = labels_on_shelves(session, shelf)
+    labels = labels_on_shelves_with_stores(session, shelf)
     summary: dict[str, Any] = {
         "effective_at": plan.effective_at.isoformat(),
         "prices_changed": len(plan.changed_keys),
@@ -583,7 +585,10 @@ def _impact_summary(session: Session, plan: Plan, *, listed: bool) -> dict[str, 
         "ledger_entries": len(plan.ledger.entries),
         "ledger_entries_ahead_replaced": len(plan.ledger.withdrawn_ahead),
         "labels_changed": len(labels),
-        "labels": labels[:MAX_LISTED_LABELS],
+        # Exact per store, while `labels` lists only the first ones: a store key is
+        # shown its own store's count (esl.services.publication_scope).
+        LABELS_PER_STORE: dict(sorted(Counter(store for _, store in labels).items())),
+        "labels": [label for label, _ in labels[:MAX_LISTED_LABELS]],
     }
     if listed:
         summary["keys"] = [

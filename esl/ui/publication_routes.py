@@ -16,7 +16,7 @@ from sqlalchemy.orm import Session
 
 from esl.api.dependencies import ApiContext, context
 from esl.db.mapping import product_from_row, store_from_row
-from esl.db.models import LabelRow, ProductRow, PublicationItemRow, PublicationRow, StoreRow
+from esl.db.models import LabelRow, ProductRow, PublicationRow, StoreRow
 from esl.db.repositories.rows import row_or_not_found
 from esl.errors import ImportRejectedError, InvalidItemError
 from esl.imports import import_prices, import_promotions
@@ -25,6 +25,7 @@ from esl.imports.report import ImportReport
 from esl.pipeline.affected_labels import labels_changed_by_publication
 from esl.services.keys import Principal
 from esl.services.labels import current_binding
+from esl.services.publication_scope import publication_seen_by
 from esl.services.quotes import shelf_quote
 from esl.ui.access import User, require, require_csrf
 from esl.ui.console_sessions import SignedIn
@@ -63,20 +64,23 @@ def publication(
 ) -> HTMLResponse:
     with ctx.sessions() as session:
         row = row_or_not_found(session, PublicationRow, publication_id, "publication")
+        # A store key: the items and problems that reach its own store, as the API shows.
+        seen = publication_seen_by(
+            session, row, store=user.principal.store, with_items=True, item_limit=200
+        )
         session.expunge(row)
-        items = [
-            {"position": item.position, **item.payload}
-            for item in session.scalars(
-                select(PublicationItemRow)
-                .where(PublicationItemRow.publication_id == publication_id)
-                .order_by(PublicationItemRow.position)
-                .limit(200)
-            )
-        ]
         reach = publication_reach(
             session, publication_id=publication_id, store=user.principal.store
         )[0]
-    return page(request, "publication.html", user=user, publication=row, items=items, reach=reach)
+    return page(
+        request,
+        "publication.html",
+        user=user,
+        publication=row,
+        items=seen.items,
+        problems=seen.problems,
+        reach=reach,
+    )
 
 
 @router.post("/publications/preview", response_class=HTMLResponse)

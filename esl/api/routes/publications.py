@@ -7,6 +7,7 @@ from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Path, Query, UploadFile
 from sqlalchemy import select
+from sqlalchemy.orm import Session
 
 from esl.api.dependencies import (
     Ctx,
@@ -16,19 +17,20 @@ from esl.api.dependencies import (
 )
 from esl.api.pagination import Pages, paginate, where_given
 from esl.api.schemas import Page, PublicationIn, PublicationOut
-from esl.db.models import PublicationItemRow, PublicationRow
+from esl.db.models import PublicationRow
 from esl.db.repositories.rows import row_or_not_found
 from esl.errors import AccessDeniedError, ImportRejectedError, InvalidItemError
 from esl.imports.by_kind import ADMIN_ONLY_KINDS, ImportKind, import_file
 from esl.imports.csv_text import CsvEncoding, decode_csv
 from esl.imports.report import ImportReport
 from esl.services.amounts import require_minor_unit
-from esl.services.keys import Role
+from esl.services.keys import Principal, Role
 from esl.services.publication import (
     create_publication,
     publish_publication,
     validate_publication,
 )
+from esl.services.publication_scope import publication_seen_by
 
 __all__ = ["router"]
 
@@ -37,32 +39,31 @@ PublicationId = Annotated[int, Path(ge=1, le=2**62)]
 MAX_UPLOAD_BYTES = 64 * 1024 * 1024
 
 
-def _out(session: Any, row: PublicationRow, *, with_items: bool) -> PublicationOut:
+def _out(
+    session: Session, row: PublicationRow, *, with_items: bool, who: Principal
+) -> PublicationOut:
+    """`row` as `who` is shown it: a store key, as far as it reaches its own store."""
+    seen = publication_seen_by(session, row, store=who.store, with_items=with_items)
     out = PublicationOut.model_validate(row)
-    if with_items:
-        out.items = [
-            {"position": item.position, **item.payload}
-            for item in session.scalars(
-                select(PublicationItemRow)
-                .where(PublicationItemRow.publication_id == row.id)
-                .order_by(PublicationItemRow.position)
-            )
-        ]
+    out.items, out.problems, out.impact = seen.items, seen.problems, seen.impact
     return out
 
 
 @router.get("/publications", response_model=Page[PublicationOut], tags=["publications"])
 def list_publications(
     session: CurrentSession,
-    _: Reader,
+    who: Reader,
     page: Pages,
     status: Literal["draft", "validated", "published"] | None = None,
 ) -> dict[str, Any]:
-    """Publications, newest first; filter by status."""
+    """Publications, newest first; filter by status. A store key is shown each one's
+    problems and impact as far as they reach its own store."""
     statement = where_given(
         select(PublicationRow).order_by(PublicationRow.id.desc()), (PublicationRow.status, status)
     )
-    return paginate(session, statement, page, PublicationOut.model_validate)
+    return paginate(
+        session, statement, page, lambda row: _out(session, row, with_items=False, who=who)
+    )
 
 
 @router.post("/publications", response_model=PublicationOut, status_code=201, tags=["publications"])
@@ -93,16 +94,18 @@ def post_publication(
         created_by=who.name,
         now=now,
     )
-    return _out(session, row, with_items=True)
+    return _out(session, row, with_items=True, who=who)
 
 
 @router.get("/publications/{publication_id}", response_model=PublicationOut, tags=["publications"])
 def get_publication(
-    publication_id: PublicationId, session: CurrentSession, _: Reader
+    publication_id: PublicationId, session: CurrentSession, who: Reader
 ) -> PublicationOut:
-    """One publication with its items, problems and impact."""
+    """One publication with its items, problems and impact; a store key is shown the
+    items, problems, labels and changed prices of its own store (and those naming no
+    store), not other stores'."""
     row = row_or_not_found(session, PublicationRow, publication_id, "publication")
-    return _out(session, row, with_items=True)
+    return _out(session, row, with_items=True, who=who)
 
 
 @router.post(
@@ -111,13 +114,13 @@ def get_publication(
     tags=["publications"],
 )
 def post_validate(
-    publication_id: PublicationId, ctx: Ctx, session: CurrentSession, _: PricingTeam
+    publication_id: PublicationId, ctx: Ctx, session: CurrentSession, who: PricingTeam
 ) -> PublicationOut:
     """Check every item; the answer lists a reason per rejected item (status stays draft)."""
     row = validate_publication(
         session, publication_id, now=ctx.clock(), currency=ctx.settings.currency
     )
-    return _out(session, row, with_items=False)
+    return _out(session, row, with_items=False, who=who)
 
 
 @router.post(
@@ -137,7 +140,7 @@ def post_publish(
         now=ctx.clock,
         currency=ctx.settings.currency,
     )
-    return _out(session, row, with_items=False)
+    return _out(session, row, with_items=False, who=who)
 
 
 async def _text(upload: UploadFile, encoding: CsvEncoding | None) -> str:
