@@ -133,7 +133,8 @@ def test_a_gateway_serving_labels_cannot_move_to_another_store(api: Api) -> None
     moved = api.client.put("/api/v1/gateways/GW2", json=gateway | {"store": "S01"}, headers=admin)
     assert moved.status_code == 409
     assert moved.json()["error"]["message"] == (
-        "gateway GW2 serves 1 label(s) of store S02: move or remove them before it moves to S01"
+        "gateway GW2 serves 1 label(s) of store S02: it moves to S01 once they are retired "
+        "(POST /labels/{id}/retire)"
     )
     renamed = api.client.put(
         "/api/v1/gateways/GW2", json=gateway | {"name": "Gdynia"}, headers=admin

@@ -77,18 +77,23 @@ def put_gateway(
     gateway_id: GatewayPath, body: GatewayIn, session: CurrentSession, _: Admin
 ) -> GatewayRow:
     """Register a store gateway, or rename it; it cannot move while it serves labels of
-    its store (they would hang off another store's gateway)."""
+    its store in service (they would hang off another store's gateway). A retired label
+    is sent nothing again and can be neither moved nor un-retired: it keeps the gateway
+    it had, as its history, and holds the gateway back no longer."""
     if session.get(StoreRow, body.store) is None:
         raise NotFoundError("store", body.store)
     row = session.get(GatewayRow, gateway_id) or GatewayRow(id=gateway_id)
     if row.store is not None and row.store != body.store:
         stranded = session.scalar(
-            select(func.count()).select_from(LabelRow).where(LabelRow.gateway == gateway_id)
+            select(func.count())
+            .select_from(LabelRow)
+            .where(LabelRow.gateway == gateway_id, LabelRow.retired_at.is_(None))
         )
         if stranded:
             raise ConflictError(
                 f"gateway {gateway_id} serves {stranded} label(s) of store {row.store}: "
-                f"move or remove them before it moves to {body.store}",
+                f"it moves to {body.store} once they are retired "
+                "(POST /labels/{id}/retire)",
                 gateway=gateway_id,
                 store=row.store,
                 labels=stranded,
