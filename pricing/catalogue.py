@@ -35,7 +35,7 @@ from pricing.products import Channel, Product, Store
 from pricing.promotions import Promotion, promotional_unit_price
 from pricing.resolved import LabelContent
 from pricing.rules import SCOPE_PRECEDENCE, PriceRule
-from pricing.windows import windows_overlap
+from pricing.windows import window_contains, windows_overlap
 
 __all__ = ["Catalogue", "CatalogueLineage", "NamedScopes", "SkuPricing"]
 
@@ -475,7 +475,36 @@ class Catalogue:
         return targets
 
     def _can_meet(self, promotion: Promotion, rule: PriceRule) -> bool:
-        """Whether `promotion` and `rule` can both apply to one key at one instant."""
+        """Whether `rule` is the regular price at some key and instant `promotion` applies
+        to: they meet in channel, window and store scope, and at some such key and instant
+        no more specific rule in force shadows it (a web-only promotion never meets the
+        base price where a web price always beats it)."""
+        if not self._scopes_meet(promotion, rule):
+            return False
+        rank = _RANK[rule.scope]
+        shadows = [
+            other
+            for other in self._rules_by_sku.get(rule.sku, ())
+            if _RANK[other.scope] < rank and self._scopes_meet(promotion, other)
+        ]
+        if not shadows:
+            return True
+        channels = [
+            channel
+            for channel in promotion.channels or _CHANNELS
+            if rule.channel is None or rule.channel == channel
+        ]
+        instants = _span_starts(promotion, rule, shadows)
+        for store, zone in self._places_met(promotion, rule, shadows):
+            for channel in channels:
+                for at in instants:
+                    if not any(_wins_over(other, channel, store, zone, at) for other in shadows):
+                        return True
+        return False
+
+    def _scopes_meet(self, promotion: Promotion, rule: PriceRule) -> bool:
+        """Whether `promotion` and `rule` share a channel, some instant and some store
+        (whatever other rules say)."""
         if (
             promotion.channels
             and rule.channel is not None
@@ -531,6 +560,38 @@ class Catalogue:
                         promotion, rule
                     ):
                         self._check_promotion_against_rule(promotion, rule)
+
+    def _places_met(
+        self, promotion: Promotion, rule: PriceRule, shadows: list[PriceRule]
+    ) -> set[tuple[str | None, str | None]]:
+        """One (store, zone) for each class of stores that `promotion` reaches, `rule`
+        matches and `shadows` treat alike: each store a shadow names, and per zone the
+        stores none names (store None); zones no shadow names are one class (zone None)."""
+        if rule.store is not None:
+            return {(rule.store, self._store_zone[rule.store])}
+        named_stores = {other.store for other in shadows if other.store is not None}
+        named_zones = {other.zone for other in shadows if other.zone is not None}
+        unscoped = not promotion.stores and not promotion.zones
+        if rule.zone is not None:
+            zones: Iterable[str | None] = (rule.zone,)
+        elif unscoped:
+            zones = self._stores_by_zone
+        else:
+            zones = set(promotion.zones) | {self._store_zone[s] for s in promotion.stores}
+        places: set[tuple[str | None, str | None]] = set()
+        for zone in zones:
+            if unscoped or zone in promotion.zones:
+                named = {s for s in named_stores if self._store_zone[s] == zone}
+                unnamed_reached = len(self._stores_by_zone.get(zone, ())) > len(named)
+            else:
+                reached = {s for s in promotion.stores if self._store_zone[s] == zone}
+                named = reached & named_stores
+                unnamed_reached = len(reached) > len(named)
+            places |= {(store, zone) for store in named}
+            if unnamed_reached:
+                # A zone no shadow names is priced like having none.
+                places.add((None, zone if zone in named_zones else None))
+        return places
 
     def _check_promotion_against_rule(self, promotion: Promotion, rule: PriceRule) -> None:
         if not self._can_meet(promotion, rule):
@@ -766,6 +827,37 @@ def _reindex(
             index[name] = tuple(kept)
         else:
             index.pop(name, None)
+
+
+def _span_starts(promotion: Promotion, rule: PriceRule, shadows: list[PriceRule]) -> list[datetime]:
+    """An instant in each span of the window `promotion` and `rule` share over which no
+    rule of `shadows` starts or ends: which of them is in force changes only there."""
+    starts = [_BEGINNING_OF_TIME]
+    for edge in (promotion.valid_from, rule.valid_from):
+        if edge is not None:
+            starts[0] = max(starts[0], edge)
+    end = min(
+        (edge for edge in (promotion.valid_until, rule.valid_until) if edge is not None),
+        default=None,
+    )
+    for other in shadows:
+        for edge in (other.valid_from, other.valid_until):
+            if edge is not None and starts[0] < edge and (end is None or edge < end):
+                starts.append(edge)
+    return starts
+
+
+def _wins_over(
+    other: PriceRule, channel: Channel, store: str | None, zone: str | None, at: datetime
+) -> bool:
+    """Whether `other` (more specific) is the regular price in `channel` at `store` (None:
+    one no rule names) in `zone` at `at`, rather than the rule it shadows."""
+    return (
+        (other.channel is None or other.channel == channel)
+        and (other.store is None or other.store == store)
+        and (other.zone is None or other.zone == zone)
+        and window_contains(other.valid_from, other.valid_until, at)
+    )
 
 
 def _refuse_overlaps(same_scope: list[PriceRule]) -> None:
