@@ -13,6 +13,7 @@ from fastapi import APIRouter, Depends, Form, Path, Request, UploadFile
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from sqlalchemy import select
 from sqlalchemy.orm import Session
+from starlette.concurrency import run_in_threadpool
 
 from esl.api.dependencies import ApiContext, context
 from esl.db.mapping import product_from_row, store_from_row
@@ -94,10 +95,30 @@ async def preview(
 ) -> HTMLResponse:
     """Run the import in a transaction that is rolled back: what it would change, or every
     bad row by line; nothing is written. `effective_at` (UTC, from the form): the rows
-    without a start of their own start then."""
+    without a start of their own start then. The file is read here; the import and the
+    rendered samples run in the thread pool (as the API's import does): a chain's file
+    takes seconds, which would hold every other request on the event loop."""
     require(user.principal, "publish")
     data = await file.read(MAX_UPLOAD_BYTES + 1)
-    values: dict[str, Any] = {"kind": kind, "filename": file.filename or "upload.csv"}
+    filename = file.filename or "upload.csv"
+    values = await run_in_threadpool(
+        _previewed,
+        data,
+        kind=kind,
+        filename=filename,
+        effective_at=effective_at,
+        who=user.principal,
+        ctx=ctx,
+    )
+    status = 422 if "error" in values else 200
+    return page(request, "upload_preview.html", user=user, status_code=status, **values)
+
+
+def _previewed(
+    data: bytes, *, kind: Kind, filename: str, effective_at: str, who: Principal, ctx: ApiContext
+) -> dict[str, Any]:
+    """The preview page's values: the import's report and impact, or why it was refused."""
+    values: dict[str, Any] = {"kind": kind, "filename": filename}
     try:
         instant = _instant(effective_at, now=ctx.clock())
         values["effective_at"] = instant
@@ -113,7 +134,7 @@ async def preview(
             text = starting_at(text, instant)
         session = ctx.sessions()
         try:
-            report = _import(session, kind, text, user.principal, ctx, values["filename"])
+            report = _import(session, kind, text, who, ctx, filename)
             values["report"] = report
             values.update(_impact_preview(session, report, ctx))
         finally:
@@ -124,8 +145,7 @@ async def preview(
         values["error"] = error.message
     except EslError as error:
         values["error"] = error.message
-    status = 422 if "error" in values else 200
-    return page(request, "upload_preview.html", user=user, status_code=status, **values)
+    return values
 
 
 @router.post("/publications/import", response_model=None)

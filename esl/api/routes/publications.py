@@ -8,6 +8,7 @@ from typing import Annotated, Any, Literal
 from fastapi import APIRouter, Path, Query, UploadFile
 from sqlalchemy import select
 from sqlalchemy.orm import Session
+from starlette.concurrency import run_in_threadpool
 
 from esl.api.dependencies import (
     Ctx,
@@ -143,13 +144,13 @@ def post_publish(
     return _out(session, row, with_items=False, who=who)
 
 
-async def _text(upload: UploadFile, encoding: CsvEncoding | None) -> str:
+async def _upload(upload: UploadFile) -> bytes:
     data = await upload.read(MAX_UPLOAD_BYTES + 1)
     if len(data) > MAX_UPLOAD_BYTES:
         raise ImportRejectedError(
             "file too large", problems=[{"line": 0, "reason": f"over {MAX_UPLOAD_BYTES} bytes"}]
         )
-    return decode_csv(data, encoding=encoding)
+    return data
 
 
 @router.post("/imports/{kind}", response_model=ImportReport, tags=["imports"])
@@ -167,22 +168,31 @@ async def post_import(
 
     UTF-8 with or without a BOM, or the `encoding` given; `,` or `;` between fields (read
     from the header row); decimal commas are accepted (docs/csv-formats.md). The store file
-    is the admin's, as PUT /stores/{code} is."""
+    is the admin's, as PUT /stores/{code} is.
+
+    The import (decoding, the wait for the price writers' lock, every row) runs in the
+    thread pool, in a transaction of its own: a file of a whole chain takes seconds, and on
+    the event loop every other request (and, in the demo, the controller) would wait."""
     if kind in ADMIN_ONLY_KINDS and who.role is not Role.ADMIN:
         raise AccessDeniedError(
             f"the {who.role} role may not import {kind}",
             role=who.role.value,
             allowed=[Role.ADMIN.value],
         )
-    text = await _text(file, encoding)
-    with ctx.sessions() as session, session.begin():
-        report = import_file(
-            session,
-            kind,
-            io.StringIO(text, newline=""),
-            currency=ctx.settings.currency,
-            imported_by=who.name,
-            now=ctx.clock,  # read once the price writers' lock is held
-            title=file.filename,
-        )
-    return report.to_dict()
+    data = await _upload(file)
+
+    def work() -> dict[str, object]:
+        text = decode_csv(data, encoding=encoding)
+        with ctx.sessions() as session, session.begin():
+            report = import_file(
+                session,
+                kind,
+                io.StringIO(text, newline=""),
+                currency=ctx.settings.currency,
+                imported_by=who.name,
+                now=ctx.clock,  # read once the price writers' lock is held
+                title=file.filename,
+            )
+        return report.to_dict()
+
+    return await run_in_threadpool(work)
