@@ -4,13 +4,13 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import BigInteger, ForeignKey, Index, Integer, String
+from sqlalchemy import BigInteger, ForeignKey, Index, Integer, LargeBinary, String
 from sqlalchemy.orm import Mapped, mapped_column
 
 from esl.db.models import Base, Serial
 from esl.db.types import UtcDateTime
 
-__all__ = ["ConsoleSessionRow", "LabelActionFrameRow", "LabelActionRow"]
+__all__ = ["ConsoleSessionRow", "ConsoleUploadRow", "LabelActionFrameRow", "LabelActionRow"]
 
 
 class ConsoleSessionRow(Base):
@@ -27,6 +27,24 @@ class ConsoleSessionRow(Base):
     created_at: Mapped[datetime] = mapped_column(UtcDateTime())
     expires_at: Mapped[datetime] = mapped_column(UtcDateTime())
     revoked_at: Mapped[datetime | None] = mapped_column(UtcDateTime())
+
+
+class ConsoleUploadRow(Base):
+    """A file previewed in the console, kept until it is published or expires (migration
+    0034): "Publish now" names it by id and SHA-256 digest instead of sending the file
+    back, so what is published is byte for byte what was previewed, whatever its size."""
+
+    __tablename__ = "console_uploads"
+
+    id: Mapped[int] = mapped_column(Serial, primary_key=True, autoincrement=True)
+    # Only the session that previewed it may publish it.
+    console_session_id: Mapped[int] = mapped_column(ForeignKey("console_sessions.id"), index=True)
+    kind: Mapped[str] = mapped_column(String(16))  # prices | promotions
+    filename: Mapped[str] = mapped_column(String(200))
+    digest: Mapped[str] = mapped_column(String(64))  # sha256 of `content`, hex
+    content: Mapped[bytes] = mapped_column(LargeBinary)  # the file as uploaded
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime())
+    expires_at: Mapped[datetime] = mapped_column(UtcDateTime(), index=True)
 
 
 class LabelActionRow(Base):

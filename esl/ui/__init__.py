@@ -7,8 +7,10 @@ from __future__ import annotations
 from pathlib import Path
 
 from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from fastapi.staticfiles import StaticFiles
+from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from esl.api.errors import status_for
 from esl.ui import audit_routes, publication_routes, shelf_routes, sign_in_routes
@@ -56,3 +58,27 @@ def install_console(app: FastAPI) -> None:
         )
 
     app.add_exception_handler(EslError, domain_error)
+
+    invalid_handler = app.exception_handlers[RequestValidationError]
+    http_handler = app.exception_handlers[StarletteHTTPException]
+
+    async def malformed_form(request: Request, error: Exception) -> Response:
+        """A console form that cannot be read (a field too long, a body the parser cuts)
+        is a page that says so, not the API's JSON."""
+        on_console = request.url.path.startswith(f"{CONSOLE_PREFIX}/")
+        if on_console and isinstance(error, RequestValidationError):
+            reasons = "; ".join(str(item.get("msg", "")) for item in error.errors())
+            return _refused(request, f"the form could not be read ({reasons})")
+        if on_console and isinstance(error, StarletteHTTPException) and error.status_code == 400:
+            return _refused(request, f"the form could not be read ({error.detail})")
+        fallback = invalid_handler if isinstance(error, RequestValidationError) else http_handler
+        answer = fallback(request, error)
+        assert not isinstance(answer, Response)  # install_error_handlers' are async
+        return await answer
+
+    app.add_exception_handler(RequestValidationError, malformed_form)
+    app.add_exception_handler(StarletteHTTPException, malformed_form)
+
+
+def _refused(request: Request, message: str) -> HTMLResponse:
+    return page(request, "refused.html", user=None, message=message, status_code=422)

@@ -30,6 +30,7 @@ from esl.services.publication_scope import publication_seen_by
 from esl.services.quotes import shelf_quote
 from esl.ui.access import User, require, require_csrf
 from esl.ui.console_sessions import SignedIn
+from esl.ui.console_uploads import forget_upload, keep_upload, kept_upload
 from esl.ui.csv_instants import starting_at
 from esl.ui.page_rendering import page
 from esl.ui.shelf_views import publication_reach
@@ -108,6 +109,7 @@ async def preview(
         filename=filename,
         effective_at=effective_at,
         who=user.principal,
+        signed_in=user.session_id,
         ctx=ctx,
     )
     status = 422 if "error" in values else 200
@@ -115,7 +117,14 @@ async def preview(
 
 
 def _previewed(
-    data: bytes, *, kind: Kind, filename: str, effective_at: str, who: Principal, ctx: ApiContext
+    data: bytes,
+    *,
+    kind: Kind,
+    filename: str,
+    effective_at: str,
+    who: Principal,
+    signed_in: int,
+    ctx: ApiContext,
 ) -> dict[str, Any]:
     """The preview page's values: the import's report and impact, or why it was refused."""
     values: dict[str, Any] = {"kind": kind, "filename": filename}
@@ -127,9 +136,7 @@ def _previewed(
                 "file too large",
                 problems=[{"line": 0, "reason": f"over {MAX_UPLOAD_BYTES} bytes"}],
             )
-        # The file as uploaded goes back with the form: the instant is applied, and
-        # checked again, when it is published.
-        values["text"] = text = decode_csv(data, encoding=None)
+        text = decode_csv(data, encoding=None)
         if instant is not None:
             text = starting_at(text, instant)
         session = ctx.sessions()
@@ -140,6 +147,18 @@ def _previewed(
         finally:
             session.rollback()
             session.close()
+        # The file as uploaded is kept, and the form names it: the instant is applied, and
+        # checked again, when it is published.
+        with ctx.sessions() as session, session.begin():
+            kept = keep_upload(
+                session,
+                console_session_id=signed_in,
+                kind=kind,
+                filename=filename,
+                content=data,
+                now=ctx.clock(),
+            )
+            values["upload"], values["digest"] = kept.id, kept.digest
     except ImportRejectedError as error:
         values["problems"] = error.problems
         values["error"] = error.message
@@ -153,21 +172,37 @@ def publish_upload(
     request: Request,
     ctx: Ctx,
     user: Changing,
-    kind: Annotated[Kind, Form()],
-    text: Annotated[str, Form(max_length=MAX_UPLOAD_BYTES)],
-    filename: Annotated[str, Form(max_length=200)] = "upload.csv",
+    upload: Annotated[str, Form(max_length=20)] = "",
+    digest: Annotated[str, Form(max_length=64)] = "",
     effective_at: Annotated[str, Form(max_length=40)] = "",
 ) -> Response:
-    """Publish the previewed file now, or for the previewed instant: all rows apply, or
-    none. The instant is checked again: it may have passed since the preview, and a row
-    would then claim a start the shelf never had."""
+    """Publish the previewed file (kept on the server, named by id and digest) now, or for
+    the previewed instant: all rows apply, or none. The instant is checked again: it may
+    have passed since the preview, and a row would then claim a start the shelf never had."""
     require(user.principal, "publish")
+    kind: Kind = "prices"
+    filename = "upload.csv"
     try:
         instant = _instant(effective_at, now=ctx.clock())
+        # Read in a transaction of its own: the import's first statement takes the price
+        # writers' lock (SQLite's write lock, which a transaction that read first may not
+        # get once another writer committed).
+        with ctx.sessions() as session:
+            kept = kept_upload(
+                session,
+                console_session_id=user.session_id,
+                upload=upload,
+                digest=digest,
+                now=ctx.clock(),
+            )
+            kind = "promotions" if kept.kind == "promotions" else "prices"
+            filename, content, kept_id = kept.filename, kept.content, kept.id
+        text = decode_csv(content, encoding=None)
         if instant is not None:
             text = starting_at(text, instant)
         with ctx.sessions() as session, session.begin():
             report = _import(session, kind, text, user.principal, ctx, filename)
+            forget_upload(session, kept_id)
     except (ImportRejectedError, InvalidItemError) as error:
         problems = error.problems if isinstance(error, ImportRejectedError) else None
         return page(
