@@ -29,18 +29,19 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterable
-from decimal import Decimal, InvalidOperation
+from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
 from functools import lru_cache
 from typing import Final, NamedTuple
 
-from babel.numbers import get_currency_precision, get_decimal_symbol, get_group_symbol
+from babel.numbers import get_decimal_symbol, get_group_symbol
 
 from pricing.errors import PricingError
 from pricing.label_text import label_language
-from pricing.money import MINOR_UNITS, Money
+from pricing.money import Money
 from pricing.promotions import amount_off_text
 from rendering.content import CONDITIONAL_OFFERS, LabelContent
 from rendering.layout import Element
+from rendering.locale_texts import minor_digits as minor_digits_of
 from rendering.templates import Fill, Template
 
 __all__ = ["announcement_problems"]
@@ -61,7 +62,8 @@ def announcement_problems(
     if not content.announces_reduction:
         return ()
     problems = list(_content_problems(content))
-    if content.prior_price is not None and content.prior_price > content.price:
+    prior, currency = content.prior_price, content.currency
+    if prior is not None and _printed(prior, currency) > _printed(content.price, currency):
         fills = {region.name: region.fill for region in template.regions}
         drawn = {fills.get(element.region) for element in elements}
         if Fill.PRIOR_PRICE not in drawn:
@@ -74,7 +76,13 @@ def announcement_problems(
 
 def _content_problems(content: LabelContent) -> Iterable[str]:
     announced = _what_announces(content)
-    prior = content.prior_price
+    # The shopper compares the amounts as printed, rounded to the currency: 6.985 against
+    # 6.994 PLN is "6,99 zł" against "6,99 zł", no reduction (content_from_dict refuses
+    # such amounts; content built in code is checked as it will be drawn).
+    currency = content.currency
+    prior = None if content.prior_price is None else _printed(content.prior_price, currency)
+    price = _printed(content.price, currency)
+    regular = None if content.regular_price is None else _printed(content.regular_price, currency)
     if prior is None:
         hint = ""
         if content.promotion_text is not None and content.promotion_kind is None:
@@ -87,16 +95,22 @@ def _content_problems(content: LabelContent) -> Iterable[str]:
             f"before it (price.prior_price){hint}"
         )
         return
-    if prior <= content.price:
+    if prior <= price:
+        rounded = ""
+        if (price, prior) != (content.price, content.prior_price):
+            rounded = (
+                f" as the label prints them ({content.price} and {content.prior_price} "
+                f"rounded to {content.currency}'s {minor_digits_of(content.currency)} decimals)"
+            )
         yield (
-            f"{announced} announces a reduction, but the price {content.price} is not below "
-            f"the prior price {prior}: such a price may not be announced as a reduction"
+            f"{announced} announces a reduction, but the price {price} is not below "
+            f"the prior price {prior}{rounded}: such a price may not be announced as a reduction"
         )
         return
-    if content.regular_price is not None and content.regular_price != prior:
-        yield (f"the struck-through price {content.regular_price} is not the prior price {prior}")
+    if regular is not None and regular != prior:
+        yield (f"the struck-through price {regular} is not the prior price {prior}")
     text = content.promotion_text or ""
-    saving = prior - content.price
+    saving = prior - price
     exact = saving * _HUNDRED / prior
     for match in _PERCENT.finditer(text):
         stated = _decimal(match.group(1))
@@ -144,7 +158,7 @@ def _amount_problems(
         f"the badge {text!r} does not state the saving against the prior price {prior}: {saving}"
     )
     syntax = _number_syntax(locale)
-    minor_digits = _minor_digits(currency)
+    minor_digits = minor_digits_of(currency)
     read = [
         (match.group(0), _read(match.group(0), syntax, minor_digits=minor_digits))
         for match in _NUMBER.finditer(amounts)
@@ -171,6 +185,12 @@ def _amount_problems(
     how = f" (it states {stated}, read as {locale} writes numbers)" if stated else ""
     extra = "; it may state no number but the saving" if saving in values else ""
     yield f"{refusal}{how}{extra}"
+
+
+def _printed(amount: Decimal, currency: str) -> Decimal:
+    """`amount` as the label prints it: rounded HALF_UP to the currency's decimals, as
+    `format_money` writes it."""
+    return amount.quantize(Decimal(1).scaleb(-minor_digits_of(currency)), rounding=ROUND_HALF_UP)
 
 
 def _what_announces(content: LabelContent) -> str:
@@ -247,12 +267,6 @@ def _thousandths(written: str, syntax: _NumberSyntax) -> bool:
     """Whether `written` ends in three digits after the locale's decimal sign ("1.000" in
     de_CH or en_GB), which looks like a group of thousands as other locales write it."""
     return re.search(rf"{re.escape(syntax.decimal)}\d{{3}}$", written) is not None
-
-
-def _minor_digits(currency: str) -> int:
-    """How many digits of `currency` follow the decimal sign (2 for CHF, 3 for KWD)."""
-    digits = MINOR_UNITS.get(currency)
-    return get_currency_precision(currency) if digits is None else digits
 
 
 def _engine_badge(saving: Decimal, content: LabelContent) -> str | None:

@@ -19,7 +19,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from pricing import PriorPriceBasis, Product, ResolvedPrice, Store
 from rendering.errors import ContentError
 from rendering.glyph_coverage import describe_characters, undrawable_characters
-from rendering.locale_texts import require_drawable_currency, require_locale
+from rendering.locale_texts import minor_digits, require_drawable_currency, require_locale
 from rendering.locale_zones import locale_time_zone
 
 __all__ = [
@@ -241,20 +241,21 @@ def content_from_dict(data: Mapping[str, object]) -> LabelContent:
         zone = _zone(timezone) if timezone is not None else None
         valid_until = _valid_until(promotion["valid_until"], zone, locale)
     promotion_text = _text(promotion, "text", default="", prefix="price.promotion.")
+    currency = _text(price, "currency", prefix="price.")
     return LabelContent(
         sku=_text(product, "sku", prefix="product."),
         name=_text(product, "name", prefix="product."),
         brand=_text(product, "brand", default="", prefix="product."),
         gtin=_gtin(product.get("gtin")),
         web_url=_text(product, "web_url", default="", prefix="product.") or None,
-        currency=_text(price, "currency", prefix="price."),
-        price=_amount(price, "price") or Decimal(0),
-        regular_price=_amount(price, "regular_price", required=False),
-        prior_price=_amount(price, "prior_price", required=False),
+        currency=currency,
+        price=_amount(price, "price", currency=currency) or Decimal(0),
+        regular_price=_amount(price, "regular_price", currency=currency, required=False),
+        prior_price=_amount(price, "prior_price", currency=currency, required=False),
         prior_price_basis=_basis(price.get("prior_price_basis")),
-        unit_price=_amount(price, "unit_price", required=False),
+        unit_price=_amount(price, "unit_price", currency=currency, required=False),
         unit_label=_text(price, "unit_label", default="", prefix="price.") or None,
-        offer_unit_price=_amount(price, "offer_unit_price", required=False),
+        offer_unit_price=_amount(price, "offer_unit_price", currency=currency, required=False),
         promotion_text=promotion_text or None,
         promotion_kind=_text(promotion, "kind", default="", prefix="price.promotion.") or None,
         loyalty_only=bool(promotion.get("loyalty_only", False)),
@@ -339,7 +340,9 @@ def _text(
     return value
 
 
-def _amount(data: Mapping[str, object], key: str, *, required: bool = True) -> Decimal | None:
+def _amount(
+    data: Mapping[str, object], key: str, *, currency: str, required: bool = True
+) -> Decimal | None:
     value = data.get(key)
     if value is None:
         if required:
@@ -354,6 +357,17 @@ def _amount(data: Mapping[str, object], key: str, *, required: bool = True) -> D
         raise ContentError("price." + key, f"not a number: {value!r}") from error
     if not amount.is_finite() or amount < 0:
         raise ContentError("price." + key, "must be a finite amount, not negative")
+    # The label prints amounts rounded to the currency, and a rounding is no one's to do
+    # silently: "6.985" against a prior "6.994" PLN printed as "6,99 zł" twice announced
+    # a reduction of nothing (the pricing engine refuses such amounts alike).
+    places = minor_digits(currency)
+    exponent = amount.normalize().as_tuple().exponent
+    if isinstance(exponent, int) and -exponent > places:
+        unit = "no decimals" if places == 0 else f"{places} decimal place(s)"
+        raise ContentError(
+            "price." + key,
+            f"{amount} has more decimals than {currency} allows (its minor unit: {unit})",
+        )
     return amount
 
 

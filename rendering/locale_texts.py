@@ -18,6 +18,7 @@ from functools import lru_cache
 
 from babel import Locale, UnknownLocaleError
 from babel.numbers import (
+    get_currency_precision,
     get_currency_symbol,
     get_decimal_symbol,
     get_territory_currencies,
@@ -25,6 +26,7 @@ from babel.numbers import (
 
 from pricing.label_text import LABEL_TEXTS, SUPPORTED_LOCALES, LabelTexts
 from pricing.label_text import format_money as format_any_money
+from pricing.money import MINOR_UNITS
 from rendering.errors import ContentError
 from rendering.fonts import FONT_FAMILY
 from rendering.glyph_coverage import describe_characters, undrawable_characters
@@ -34,6 +36,7 @@ __all__ = [
     "format_label_date",
     "format_money",
     "label_texts",
+    "minor_digits",
     "price_parts",
     "require_drawable_currency",
     "require_locale",
@@ -58,6 +61,13 @@ def format_money(amount: Decimal, currency: str, locale: str) -> str:
     """`Decimal("12.99"), "PLN", "pl_PL"` -> "12,99 zł" (with a no-break space)."""
     require_locale(locale)
     return format_any_money(amount, currency, locale=locale)
+
+
+def minor_digits(currency: str) -> int:
+    """How many digits of `currency` a label prints after the decimal sign (2 for CHF, 3
+    for KWD, 0 for HUF): the engine's minor unit, CLDR's for a currency it does not know."""
+    digits = MINOR_UNITS.get(currency)
+    return get_currency_precision(currency) if digits is None else digits
 
 
 @dataclass(frozen=True, slots=True)
