@@ -19,7 +19,6 @@ docs/templates.md):
 
 from __future__ import annotations
 
-import itertools
 from dataclasses import dataclass
 from enum import StrEnum
 from functools import cache, lru_cache
@@ -160,8 +159,9 @@ def _ink(
 
 
 def digit_pairs(text: str) -> int:
-    """How many times a digit follows a digit in `text` (where tracking is added)."""
-    return sum(1 for a, b in itertools.pairwise(text) if a.isdigit() and b.isdigit())
+    """How many times a digit, or a decimal or group sign, follows a digit or such a sign
+    after a digit in `text` (where tracking is added): 3 in "7,49" (",", "4", "9")."""
+    return sum(1 for i in range(1, len(text)) if _kept_apart(text, i) and _kept_apart(text, i - 1))
 
 
 # Digits closer than this (in pixels, diagonals included) read as one blob: Fira's
@@ -175,11 +175,14 @@ def _spaced_ink(
     weight: Weight, size: int, text: str
 ) -> tuple[npt.NDArray[np.bool_], int, int, int]:
     """`text` drawn in pieces, each digit on its own, placed where the face places it
-    plus the pixels that keep every digit pair `DIGIT_GAP_PX` apart (0 for most pairs;
-    tabular digits have no kerning to lose). Also returns the pixels added."""
-    # Every digit on its own, so a prefix of `text` is drawn exactly as in `text`.
-    in_run = [character.isdigit() for character in text]
-    cuts = [i for i in range(1, len(text)) if in_run[i] or in_run[i - 1]]
+    plus the pixels that keep every digit `DIGIT_GAP_PX` from the digit or number sign
+    before it, and a decimal or group sign (the "," and "." of "1,380.000") that far from
+    the digit before it: 0 for most pairs (tabular digits have no kerning to lose). Also
+    returns the pixels added."""
+    # Every digit on its own, and every sign after a digit, so a prefix of `text` is drawn
+    # exactly as in `text`.
+    kept_apart = [_kept_apart(text, i) for i in range(len(text))]
+    cuts = [i for i in range(1, len(text)) if kept_apart[i] or kept_apart[i - 1]]
     pieces = []
     added = 0
     previous: tuple[npt.NDArray[np.bool_], int, int] | None = None
@@ -190,11 +193,11 @@ def _spaced_ink(
             fraction = pen + added + extra - whole
             ink, dx, dy = _ink(weight, size, text[begin:end], fraction, tabular=True)
             placed = (ink, whole + dx, dy)
-            if previous is None or not in_run[begin] or _apart(previous, placed):
+            if previous is None or not kept_apart[begin] or _apart(previous, placed):
                 break
         added += extra
         pieces.append(placed)
-        previous = placed if in_run[begin] else None
+        previous = placed if kept_apart[begin] else None
     left = min(dx for _, dx, _ in pieces)
     top = min(dy for _, _, dy in pieces)
     right = max(dx + ink.shape[1] for ink, dx, _ in pieces)
@@ -204,6 +207,20 @@ def _spaced_ink(
         height, width = ink.shape
         canvas[dy - top : dy - top + height, dx - left : dx - left + width] |= ink
     return canvas, left, top, added
+
+
+# The signs inside a number: decimal and group signs (de_CH groups with "'" or "’").
+_NUMBER_SIGNS = frozenset(".,'\u2019")
+
+
+def _kept_apart(text: str, index: int) -> bool:
+    """Whether character `index` of `text` is kept `DIGIT_GAP_PX` from a digit or number
+    sign before it: a digit, or a decimal or group sign right after a digit. Drawn against
+    a digit, the sign is lost: "1.380,000" read "1380,000", a thousand times more."""
+    character = text[index]
+    if character.isdigit():
+        return True
+    return character in _NUMBER_SIGNS and index > 0 and text[index - 1].isdigit()
 
 
 @lru_cache(maxsize=65536)
