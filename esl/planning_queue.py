@@ -55,10 +55,12 @@ from pricing.rules import PriceRule
 __all__ = [
     "ShelvesAt",
     "category_promotion_instants",
+    "hand_published_change",
     "instants_published_ahead",
     "labels_on_shelves",
     "labels_on_shelves_with_stores",
     "later_instants",
+    "open_published_change",
     "promotion_item_skus",
     "promotion_reach",
     "queue_later_instants",
@@ -129,6 +131,26 @@ def record_published_change(
     a publication published at once by `by`, and hand it to planning: the `shelves` and
     `everywhere` SKUs whose labels may change now, and those of `later` instants. Its id,
     for the rows it wrote."""
+    publication_id = open_published_change(session, title=title, kind=kind, by=by, now=now)
+    hand_published_change(
+        session,
+        publication_id,
+        impact=impact,
+        shelves=shelves,
+        everywhere=everywhere,
+        later=later,
+        now=now,
+    )
+    return publication_id
+
+
+def open_published_change(
+    session: Session, *, title: str, kind: str, by: str, now: datetime
+) -> int:
+    """The publication of a change made outside one (`record_published_change`), written
+    before the rows that name it; its impact is filled in and it is handed to planning by
+    `hand_published_change`, in the same transaction. An import writes its ledger a chunk
+    of SKUs at a time, each chunk's entries naming it, instead of holding them all."""
     publication = PublicationRow(
         title=fit_title(title),
         kind=kind,
@@ -140,16 +162,32 @@ def record_published_change(
         published_at=now,
         published_by=by,
         problems=[],
-        impact=impact,
+        impact={},
     )
     session.add(publication)
     session.flush()
+    return publication.id
+
+
+def hand_published_change(
+    session: Session,
+    publication_id: int,
+    *,
+    impact: dict[str, Any],
+    shelves: Iterable[tuple[str, str]] = (),
+    everywhere: Iterable[str] = (),
+    later: Mapping[datetime, ShelvesAt] | None = None,
+    now: datetime,
+) -> None:
+    """Give the publication `open_published_change` wrote its `impact` and hand it to
+    planning (`record_published_change`)."""
+    publication = row_or_not_found(session, PublicationRow, publication_id, "publication")
+    publication.impact = impact
     queue_publication(
-        session, publication.id, shelves=shelves, everywhere=everywhere, effective_at=now, now=now
+        session, publication_id, shelves=shelves, everywhere=everywhere, effective_at=now, now=now
     )
     if later:
-        queue_later_instants(session, publication.id, instants=later, after=now, now=now)
-    return publication.id
+        queue_later_instants(session, publication_id, instants=later, after=now, now=now)
 
 
 def queue_later_instants(

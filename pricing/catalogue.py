@@ -816,13 +816,16 @@ def _reindex(
     """Bring `index` (promotions by SKU or by category) up to date for `names` after the
     promotions `promotion_ids` changed: the others keep their place, the changed ones
     still in `promotions` follow them where `targets` names the key."""
+    # Grouped by key in one pass: asking every changed promotion about every key was
+    # keys x promotions (a file of 5,000 category promotions: 1,000,000 a catalogue slice).
+    changed: dict[str, list[Promotion]] = {}
+    for pid in promotion_ids:
+        if (p := promotions.get(pid)) is not None:
+            for name in targets(p) & names:
+                changed.setdefault(name, []).append(p)
     for name in names:
         kept = [p for p in index.get(name, ()) if p.id not in promotion_ids]
-        kept += [
-            p
-            for pid in promotion_ids
-            if (p := promotions.get(pid)) is not None and name in targets(p)
-        ]
+        kept += changed.get(name, ())
         if kept:
             index[name] = tuple(kept)
         else:

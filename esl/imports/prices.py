@@ -39,12 +39,17 @@ from esl.imports.csv_fields import (
 from esl.imports.references import ImportReferences
 from esl.imports.report import ImportReport
 from esl.imports.windows import Window, first_overlap
-from esl.planning_queue import instants_published_ahead, later_instants, record_published_change
+from esl.planning_queue import (
+    hand_published_change,
+    instants_published_ahead,
+    later_instants,
+    open_published_change,
+)
 from esl.services.ledger_instants import WriteClock, begin_price_write
 from esl.services.ledger_recording import (
     LedgerPlan,
+    LedgerWriter,
     plan_change_ledger,
-    write_ledger_plan,
 )
 from esl.services.ledger_refusals import refusals_in_words
 from pricing.catalogue import Catalogue
@@ -225,27 +230,31 @@ def import_prices(
             line.valid_until,
         ):
             updates.append(line)
-    ledger = _check_with_engine(
-        session,
-        [*inserts, *updates],
-        lines,
-        problems,
-        currency=currency,
-        now=now,
-        record_ledger=record_ledger,
-    )
-    problems.raise_if_any()
     publication_id = None
     if inserts or updates:
+        # Written first: the ledger entries written as each chunk of SKUs is planned name
+        # it. A refused file raises before commit and leaves none of it.
+        publication_id = open_published_change(
+            session, kind="import", title=title, by=imported_by, now=now
+        )
+        ledger = LedgerWriter(publication_id, source="import", now=now)
+        _check_with_engine(
+            session,
+            [*inserts, *updates],
+            lines,
+            problems,
+            currency=currency,
+            now=now,
+            record_ledger=record_ledger,
+            ledger=ledger,
+        )
+        problems.raise_if_any()
         shelves, everywhere = _shelves_changed(
             ledger, [*inserts, *updates], record_ledger=record_ledger
         )
-        publication_id = record_published_change(
+        hand_published_change(
             session,
-            kind="import",
-            title=title,
-            by=imported_by,
-            now=now,
+            publication_id,
             impact={
                 "prices_inserted": len(inserts),
                 "prices_updated": len(updates),
@@ -256,16 +265,16 @@ def import_prices(
             everywhere=everywhere,
             # A price that starts or ends later changes its labels then, not now.
             later=later_instants(session, rules=[*inserts, *updates], after=now),
+            now=now,
         )
         _write(session, inserts, updates, publication_id)
-        write_ledger_plan(session, ledger, publication_id=publication_id, source="import", now=now)
     return parsed.report(
         "prices", inserted=len(inserts), updated=len(updates), publication_id=publication_id
     )
 
 
 def _shelves_changed(
-    ledger: LedgerPlan, changed: list[PriceLine], *, record_ledger: bool
+    ledger: LedgerWriter, changed: list[PriceLine], *, record_ledger: bool
 ) -> tuple[set[tuple[str, str]], set[str]]:
     """The (SKU, store) shelves and the SKUs on every shelf whose labels the import may
     change now. With the ledger, exactly the store keys whose applied price changed (now,
@@ -273,7 +282,7 @@ def _shelves_changed(
     Without it (a bulk load) those keys are not worked out, so every shelf a changed
     store-channel rule may price is planned: the planner sends only what differs."""
     if record_ledger:
-        return ledger.shelves(), set()
+        return ledger.shelves, set()
     on_shelves = [line for line in changed if line.channel in (None, Channel.STORE.value)]
     return (
         {(line.sku, line.store) for line in on_shelves if line.store is not None},
@@ -301,18 +310,19 @@ def _check_with_engine(
     currency: str,
     now: datetime,
     record_ledger: bool,
-) -> LedgerPlan:
+    ledger: LedgerWriter,
+) -> None:
     """Run the changed rules through the engine's `Catalogue`, ENGINE_CHUNK SKUs at a time.
 
     The row checks already did what the engine does for a rule on its own (references,
     overlaps, currency, a positive amount); what is left is how rules meet promotions,
     so without ledger recording only SKUs some promotion names need a catalogue. With
-    ledger recording every changed SKU does, to resolve its keys before and after.
+    ledger recording every changed SKU does, to resolve its keys before and after, and
+    each chunk's entries are written by `ledger` as soon as they are planned.
     Rows the engine refuses are each reported (up to MAX_ENGINE_RETRIES per chunk).
     """
-    recorded = LedgerPlan()
     if problems.total or not changed:
-        return recorded
+        return
     skus = sorted({line.sku for line in changed})
     if not record_ledger:
         promoted = _skus_with_promotions(session, skus)
@@ -354,6 +364,7 @@ def _check_with_engine(
         if after is None or problems.total:
             continue
         if record_ledger:
+            planned = LedgerPlan()
             plan_change_ledger(
                 session,
                 base,
@@ -361,14 +372,14 @@ def _check_with_engine(
                 chunk,
                 at=now,
                 now=now,
-                into=recorded,
+                into=planned,
                 instants_ahead=instants_ahead,
             )
+            ledger.write(session, planned)
     first_line = {line.sku: number for number, line in sorted(lines.values(), reverse=True)}
     problems.add_sku_refusals(
-        refusals_in_words(session, recorded.problems, then="import the file again"), first_line
+        refusals_in_words(session, ledger.problems, then="import the file again"), first_line
     )
-    return recorded
 
 
 def _stored_rules(session: Session, skus: set[str]) -> dict[str, PriceLine]:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from dataclasses import replace
 from datetime import datetime
 from typing import IO, Any
 
@@ -11,7 +12,7 @@ from sqlalchemy.orm import Session
 
 from esl.db.mapping import promotion_target_values, promotion_values
 from esl.db.models import PromotionRow, PromotionTargetRow, core_table
-from esl.db.repositories import load_catalogue_slice, load_promotions
+from esl.db.repositories import in_chunks, load_catalogue_slice, load_promotions
 from esl.imports.csv_fields import (
     BadRowError,
     CsvFile,
@@ -29,16 +30,17 @@ from esl.imports.csv_fields import (
 from esl.imports.references import ImportReferences
 from esl.imports.report import ImportReport
 from esl.planning_queue import (
+    hand_published_change,
     instants_published_ahead,
     later_instants,
+    open_published_change,
     promotion_reach,
-    record_published_change,
 )
 from esl.services.ledger_instants import WriteClock, begin_price_write
 from esl.services.ledger_recording import (
     LedgerPlan,
+    LedgerWriter,
     plan_change_ledger,
-    write_ledger_plan,
 )
 from esl.services.ledger_refusals import refusals_in_words
 from esl.services.publication_commands import (
@@ -48,6 +50,7 @@ from esl.services.publication_commands import (
     MIN_PROMOTION_PRIORITY,
 )
 from esl.text_lengths import CATEGORY_LENGTH, PROMOTION_ID_LENGTH, PROMOTION_NAME_LENGTH
+from pricing.catalogue import Catalogue
 from pricing.errors import PricingError
 from pricing.money import Money
 from pricing.products import Channel
@@ -79,6 +82,9 @@ PROMOTION_FILE = CsvFile(
     "promotion", PROMOTION_COLUMNS, REQUIRED, repeated="id {key} repeats line {line}"
 )
 LENGTHS = {"id": PROMOTION_ID_LENGTH, "name": PROMOTION_NAME_LENGTH}
+# Reached SKUs whose catalogue and ledger are read, planned and written at a time, as a
+# price file's (`esl.imports.prices.ENGINE_CHUNK`).
+LEDGER_CHUNK = 2_000
 
 
 def _list(row: CsvRow, column: str) -> frozenset[str]:
@@ -215,7 +221,13 @@ def import_promotions(
             categories=(category for p in written for category in p.categories),
             promotion_ids=(p.id for p in updates),
         )
-        ledger = _ledger_entries(
+        # Written first: the ledger entries written as each chunk of SKUs is planned name
+        # it. A refused file raises before commit and leaves none of it.
+        publication_id = open_published_change(
+            session, kind="import", title=title, by=imported_by, now=now
+        )
+        ledger = LedgerWriter(publication_id, source="import", now=now)
+        _record_ledger(
             session,
             written,
             reached,
@@ -223,14 +235,12 @@ def import_promotions(
             problems=problems,
             currency=currency,
             now=now,
+            ledger=ledger,
         )
         problems.raise_if_any()
-        publication_id = record_published_change(
+        hand_published_change(
             session,
-            kind="import",
-            title=title,
-            by=imported_by,
-            now=now,
+            publication_id,
             impact={
                 "promotions_inserted": len(inserts),
                 "promotions_updated": len(updates),
@@ -238,15 +248,15 @@ def import_promotions(
             },
             everywhere=reached,
             later=later_instants(session, promotions=written, after=now),
+            now=now,
         )
         write_promotions(session, inserts, updates, publication_id)
-        write_ledger_plan(session, ledger, publication_id=publication_id, source="import", now=now)
     return parsed.report(
         "promotions", inserted=len(inserts), updated=len(updates), publication_id=publication_id
     )
 
 
-def _ledger_entries(
+def _record_ledger(
     session: Session,
     written: list[Promotion],
     reached: set[str],
@@ -255,36 +265,68 @@ def _ledger_entries(
     problems: Problems,
     currency: str,
     now: datetime,
-) -> LedgerPlan:
-    """The ledger entries of the prices the file changes now, as a publication records
-    them: the 30-day prior price of a later reduction must see this promotion's price.
-    What the engine or the ledger refuses is a problem of the line that caused it."""
-    recorded = LedgerPlan()
-    base = load_catalogue_slice(session, reached, currency=currency)
-    try:
-        after = base.with_changes(promotions=written)
-    except PricingError as error:
-        problems.add_engine_refusal(error, lines, field="promotion_id")
-        return recorded
-    plan_change_ledger(
-        session,
-        base,
-        after,
-        sorted(reached),
-        at=now,
-        now=now,
-        into=recorded,
-        instants_ahead=instants_published_ahead(session, after=now),
+    ledger: LedgerWriter,
+) -> None:
+    """Record the ledger entries of the prices the file changes now, as a publication
+    records them (the 30-day prior price of a later reduction must see this promotion's
+    price), LEDGER_CHUNK reached SKUs at a time, each chunk's written by `ledger` as soon
+    as it is planned: a file of category promotions reaches the whole catalogue, whose
+    ledger and entries held gigabytes at once. What the engine or the ledger refuses is a
+    problem of the line that caused it."""
+    instants_ahead = instants_published_ahead(session, after=now)
+    first_line: dict[str, int] = {}
+    for chunk in in_chunks(sorted(reached), LEDGER_CHUNK):
+        base = load_catalogue_slice(session, chunk, currency=currency)
+        changed, removed = _in_slice(written, base)
+        try:
+            after = base.with_changes(promotions=changed, removed_promotion_ids=removed)
+        except PricingError as error:
+            problems.add_engine_refusal(error, lines, field="promotion_id")
+            return
+        planned = LedgerPlan()
+        plan_change_ledger(
+            session,
+            base,
+            after,
+            chunk,
+            at=now,
+            now=now,
+            into=planned,
+            instants_ahead=instants_ahead,
+        )
+        if planned.problems:
+            first_line.update(_first_lines(lines, after))
+        ledger.write(session, planned)
+    problems.add_sku_refusals(
+        refusals_in_words(session, ledger.problems, then="import the file again"), first_line
     )
+
+
+def _in_slice(written: list[Promotion], base: Catalogue) -> tuple[list[Promotion], list[str]]:
+    """The file's promotions as a slice of the catalogue sees them, as the slice holds
+    stored ones (`load_catalogue_slice`): those reaching its SKUs, named SKUs outside it
+    left out; and the ids of stored ones it holds that the file no longer has reach it."""
+    skus = set(base.products)
+    categories = {product.category for product in base.products.values()}
+    changed: list[Promotion] = []
+    removed: list[str] = []
+    for promotion in written:
+        named = promotion.skus & skus
+        if named or promotion.categories & categories:
+            changed.append(promotion if named == promotion.skus else replace(promotion, skus=named))
+        elif promotion.id in base.promotions:
+            removed.append(promotion.id)
+    return changed, removed
+
+
+def _first_lines(lines: dict[str, tuple[int, Promotion]], after: Catalogue) -> dict[str, int]:
+    """The SKUs of `after` each line's promotion reaches -> the first such line."""
     first_line: dict[str, int] = {}
     for number, promotion in sorted(lines.values(), reverse=True):
         first_line.update(dict.fromkeys(promotion.skus, number))
         for category in promotion.categories:
             first_line.update(dict.fromkeys(after.skus_in_category(category), number))
-    problems.add_sku_refusals(
-        refusals_in_words(session, recorded.problems, then="import the file again"), first_line
-    )
-    return recorded
+    return first_line
 
 
 def write_promotions(

@@ -39,6 +39,7 @@ from pricing.resolved import ResolvedPrice
 
 __all__ = [
     "LedgerPlan",
+    "LedgerWriter",
     "load_planning_ledger",
     "plan_change_ledger",
     "plan_ledger",
@@ -55,6 +56,8 @@ __all__ = [
 # a change in them changes the label in any locale, so the answer is the same in all.
 LEDGER_TEXT_LOCALE = "pl_PL"
 
+# Ledger rows are built and inserted this many at a time: a chain's price file writes
+# millions of entries, which as one list of row dicts held gigabytes.
 WRITE_BATCH = 5_000
 
 
@@ -70,21 +73,56 @@ class LedgerPlan:
     ahead_shelves: dict[datetime, set[tuple[str, str]]] = field(default_factory=dict)
     problems: list[dict[str, Any]] = field(default_factory=list)
 
-    def impact(self) -> dict[str, int]:
-        """What the plan puts in its publication's impact, for a price and a promotion
-        import alike: the keys whose label price changes, the ledger entries written, and
-        the entries written ahead for later instants that it replaced or removed."""
-        return {
-            "prices_changed": len(self.changed_keys),
-            "ledger_entries": len(self.entries),
-            "ledger_entries_ahead_replaced": len(self.withdrawn_ahead),
-        }
-
     def shelves(self) -> set[tuple[str, str]]:
         """The (SKU, store) shelves whose store price the plan records or stops recording,
         at its instant or a later one written ahead: their labels must be planned again
         (one holding a flip to a price that will not be charged too)."""
         return _store_shelves((*self.entries, *self.withdrawn_ahead))
+
+
+@dataclass(slots=True)
+class LedgerWriter:
+    """Writes a file's ledger as it is planned, a chunk of SKUs at a time (`write`), and
+    keeps of it only what the steps after need: the counts of its publication's impact,
+    the shelves to plan and the problems.
+
+    A chain's price file plans millions of entries: gathered into one `LedgerPlan` and
+    written at the end they held gigabytes. The chunks' SKUs are disjoint, so a chunk's
+    entries change nothing another chunk plans against. Once a problem is found nothing
+    more is written: the file is refused and its transaction rolled back, whatever the
+    earlier chunks wrote with it."""
+
+    publication_id: int
+    source: str
+    now: datetime
+    prices_changed: int = 0
+    ledger_entries: int = 0
+    ledger_entries_ahead_replaced: int = 0
+    shelves: set[tuple[str, str]] = field(default_factory=set)
+    problems: list[dict[str, Any]] = field(default_factory=list)
+
+    def write(self, session: Session, plan: LedgerPlan) -> None:
+        """Count and write `plan`, one chunk's (unless a problem was found, here or before)."""
+        self.problems += plan.problems
+        self.prices_changed += len(plan.changed_keys)
+        self.ledger_entries += len(plan.entries)
+        self.ledger_entries_ahead_replaced += len(plan.withdrawn_ahead)
+        self.shelves |= plan.shelves()
+        if not self.problems:
+            write_ledger_plan(
+                session, plan, publication_id=self.publication_id, source=self.source, now=self.now
+            )
+
+    def impact(self) -> dict[str, int]:
+        """What the file's ledger puts in its publication's impact, for a price and a
+        promotion import alike: the keys whose label price changes, the ledger entries
+        written, and the entries written ahead for later instants that it replaced or
+        removed."""
+        return {
+            "prices_changed": self.prices_changed,
+            "ledger_entries": self.ledger_entries,
+            "ledger_entries_ahead_replaced": self.ledger_entries_ahead_replaced,
+        }
 
 
 def _store_shelves(entries: Iterable[LedgerEntry]) -> set[tuple[str, str]]:
@@ -346,11 +384,22 @@ def write_ledger_entries(
     source: str,
     now: datetime,
 ) -> int:
-    rows = [
-        ledger_entry_values(entry, source=source, publication_id=publication_id, recorded_at=now)
-        for entry in entries
-    ]
-    return insert_rows(session, core_table(LedgerEntryRow), rows)
+    """Insert `entries` (read once, as they come), WRITE_BATCH rows at a time; the number
+    written."""
+    table = core_table(LedgerEntryRow)
+    written = 0
+    for batch in in_chunks(entries, WRITE_BATCH):
+        written += insert_rows(
+            session,
+            table,
+            [
+                ledger_entry_values(
+                    entry, source=source, publication_id=publication_id, recorded_at=now
+                )
+                for entry in batch
+            ],
+        )
+    return written
 
 
 def record_moved_keys(
