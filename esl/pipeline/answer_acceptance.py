@@ -34,7 +34,7 @@ after a newer claim (a lost acknowledgement followed by a check-in).
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from enum import StrEnum
 
 from esl.pipeline.held_flips import note_heard_at
@@ -42,6 +42,7 @@ from esl.pipeline.label_states import LabelState
 from gateways.protocol import FrameKind, LabelResponse, ReasonCode
 
 __all__ = [
+    "SIGNED_NOW",
     "Claim",
     "Refusal",
     "accept_claim",
@@ -52,6 +53,10 @@ __all__ = [
 ]
 
 _BEFORE_ANY_CLOCK = datetime.min.replace(tzinfo=UTC)
+# How far from now, by the label's clock, an answer may have been signed and still be
+# "signed now" (`health_is_newer`): a check-in's way through the store gateway and the
+# broker, and a clock inside the tolerance of `label_clocks`, with room.
+SIGNED_NOW = timedelta(minutes=2)
 
 
 class Refusal(StrEnum):
@@ -129,14 +134,38 @@ def accept_claim(state: LabelState, response: LabelResponse) -> None:
     note_heard_at(state, response.label_time)
 
 
-def health_is_newer(state: LabelState, response: LabelResponse) -> bool:
-    """Whether an answer that places no claim (`Refusal.NOT_TAKEN`) is newer, by the
-    label's clock, than everything believed: then its health (battery, alive) counts."""
+def health_is_newer(state: LabelState, response: LabelResponse, *, now: datetime) -> bool:
+    """Whether an answer that places no newer claim (`Refusal.NOT_TAKEN`, or a check-in
+    older than the claim held) is newer, by the label's clock, than everything believed:
+    then its health (battery, alive) counts.
+
+    A held label time later than the label's now (the controller's `now` plus the
+    label's known offset, beyond `SIGNED_NOW`) was signed while the label's clock ran
+    ahead, since set back (the controller's own clock ran fast and the label was set by
+    it, then NTP set the host right): it bounds nothing real, and every later answer
+    would look older until real time caught up with it. Then an answer signed now, by
+    the label's clock, and after the last report taken arrived, counts; a replay
+    captured earlier carries an earlier clock and is still refused. The held claim
+    stays the bound of the order of claims: a capture of the answer that set it,
+    replayed, is a duplicate."""
     held = state.claim_label_time
-    return held is None or response.label_time > held
+    if held is None or response.label_time > held:
+        return True
+    offset = timedelta(milliseconds=state.clock_offset_ms or 0)
+    label_now = now + offset
+    if held <= label_now + SIGNED_NOW or abs(response.label_time - label_now) > SIGNED_NOW:
+        return False
+    # And signed after the last report taken arrived (when that stamp is one of now's
+    # clock): a capture of a report from just before it, replayed, is refused too.
+    seen = state.last_seen
+    return seen is None or seen > now or response.label_time - offset > seen
 
 
 def note_health(state: LabelState, response: LabelResponse) -> None:
-    """Its health was taken: a replay of it, or of anything older, no longer counts."""
-    state.claim_label_time = response.label_time
+    """Its health was taken: a replay of it, or of anything older, no longer counts. The
+    label time held never goes back (a claim held from a clock since set back stays the
+    bound of the order of claims)."""
+    held = state.claim_label_time
+    if held is None or response.label_time > held:
+        state.claim_label_time = response.label_time
     state.changed = True

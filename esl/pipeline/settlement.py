@@ -311,13 +311,15 @@ class Settlement:
                         # too: a label whose clock went back (a new battery) answers it
                         # with a newer claim; a replay costs one more try.
                         stale_check_ins.add(response.label_id)
-                        if not health_is_newer(state, response):
+                        if not health_is_newer(state, response, now=now):
                             # Nor its battery, nor its being alive: a replayed check-in
                             # says nothing of now.
                             check_ins[response.label_id] = (response, uplink.received_at)
                             continue
                         note_health(state, response)  # a replay of it no longer counts
-                    if _record_health(state, response, uplink.received_at, displayed=False):
+                    if _record_health(
+                        state, response, uplink.received_at, now=now, displayed=False
+                    ):
                         check_ins[response.label_id] = (response, uplink.received_at)
                         heard[response.label_id] = vital_sign(response, uplink.received_at)
                         if not older:
@@ -329,7 +331,9 @@ class Settlement:
                     # would otherwise overwrite: taken as displayed first, a restored
                     # panel beside a held flip was judged the image of now, "expected".
                     settles = row is not None and row.status not in _SETTLED
-                    if _record_health(state, response, uplink.received_at, displayed=settles):
+                    if _record_health(
+                        state, response, uplink.received_at, now=now, displayed=settles
+                    ):
                         heard[response.label_id] = vital_sign(response, uplink.received_at)
                         # Its clock too: a label heard only through its answers (the
                         # acknowledgement of a timed image, a ping's) never checks in.
@@ -342,11 +346,13 @@ class Settlement:
                             relayed=True,
                         )
                 else:
-                    if refusal is Refusal.NOT_TAKEN and health_is_newer(state, response):
+                    if refusal is Refusal.NOT_TAKEN and health_is_newer(state, response, now=now):
                         # Alive, and its battery as of its own clock: but no position
                         # for what it shows.
                         note_health(state, response)
-                        if _record_health(state, response, uplink.received_at, displayed=False):
+                        if _record_health(
+                            state, response, uplink.received_at, now=now, displayed=False
+                        ):
                             heard[response.label_id] = vital_sign(response, uplink.received_at)
                     self._refused(uplink, response, refusal)
                 was_open = row is not None and row.status not in _SETTLED
@@ -1045,9 +1051,18 @@ def _sequence_ahead(
 
 
 def _record_health(
-    state: LabelState, response: LabelResponse, at: datetime, *, displayed: bool
+    state: LabelState, response: LabelResponse, at: datetime, *, now: datetime, displayed: bool
 ) -> bool:
     """Take a believed answer's report; False when it arrived older than what is held.
+
+    The caller decided by the label's own order (`answer_acceptance`: its sequence, its
+    clock) that the answer is newer than everything believed; its arrival `at` is only
+    the fallback that keeps an answer delivered late from moving `last_seen` back. A
+    `last_seen` later than the controller's `now` was stamped while the host clock ran
+    fast, since set right (NTP): it bounds nothing, and trusted it made every later
+    answer look older, so battery, signal and `last_seen` stood still (no low battery,
+    never offline) until real time passed it. The report is taken, `last_seen` set to
+    its arrival by the clock as it is now.
 
     `displayed`: whether its displayed hash is believed (`answer_acceptance` decided the
     answer is the label's newest claim). A check-in's displayed hash is weighed against
@@ -1056,7 +1071,8 @@ def _record_health(
     state.changed = True
     if displayed:
         state.displayed_hash = _hex(response.displayed_hash)
-    if state.last_seen is not None and at < state.last_seen:
+    held = state.last_seen
+    if held is not None and held <= now and at < held:
         return False  # an older answer delivered late says nothing new about now
     state.last_seen = at
     state.battery_mv = response.battery_mv
