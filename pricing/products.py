@@ -103,9 +103,10 @@ class Store:
     """A store, optionally in a price zone (a named group of stores sharing prices), and
     the IANA time zone its labels date in (None: the installation's).
 
-    `opened`: since when the store sells (the controller's first record of it); None: as
-    far back as anyone knows. A shelf of a store opened after its product went on sale
-    has been selling it only since the opening (`pricing.ledger.key_on_sale_since`)."""
+    `opened`: since when the store sells (given by the retailer, else its creation, moved
+    back by imported price history of its shelves); None: as far back as anyone knows. A
+    shelf of a store opened after its product went on sale has been selling it only since
+    the opening (`pricing.ledger.key_on_sale_since`)."""
 
     code: str
     name: str

@@ -143,6 +143,13 @@ class StoreIn(RequestBody):
         description="The IANA time zone its labels date in (a promotion's last day); "
         "null: the installation's (ESL_TIME_ZONE, else the locale's)",
     )
+    opened: Instant | None = Field(
+        default=None,
+        description="Since when the store sells, not in the future: a reduction within 30 "
+        "days of it is captioned the lowest price since it went on sale. Omitted or null: "
+        "a new store opens now, a stored one keeps its opening. An earlier one corrects it; "
+        "a later one is refused after the first price its shelves have in the ledger",
+    )
 
 
 class StoreOut(RowOut):
@@ -150,6 +157,10 @@ class StoreOut(RowOut):
     name: str
     zone: str | None
     time_zone: str | None
+    opened: datetime | None = Field(
+        description="Since when it sells (given, its creation, or moved back by imported "
+        "history); null: always, as far as anyone knows"
+    )
 
 
 def _decimal_text(value: object) -> object:

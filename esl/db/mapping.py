@@ -113,10 +113,10 @@ def _stored_gtin(sku: str, gtin: str | None) -> str:
         return ""
 
 
-def store_from_row(row: StoreRow | Row[Any], *, opened: datetime | None = None) -> Store:
-    """The store of `row`; `opened`: its first version's instant (None: not known)."""
+def store_from_row(row: StoreRow | Row[Any]) -> Store:
+    """The store of `row`, with its opening (`stores.opened`; None: always sold)."""
     return Store(
-        code=row.code, name=row.name, zone=row.zone, time_zone=row.time_zone, opened=opened
+        code=row.code, name=row.name, zone=row.zone, time_zone=row.time_zone, opened=row.opened
     )
 
 

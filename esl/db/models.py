@@ -112,6 +112,10 @@ class StoreRow(Base):
     zone: Mapped[str | None] = mapped_column(ForeignKey("price_zones.code"), index=True)
     # IANA zone its labels date in (a promotion's last day); NULL: the installation's.
     time_zone: Mapped[str | None] = mapped_column(String(64))
+    # Since when it sells (`pricing.Store.opened`): given when it was created (else its
+    # creation), moved back by imported history of its shelves; NULL: always, as far as
+    # anyone knows (a store written without `esl.services.stores`, before migration 0029).
+    opened: Mapped[datetime | None] = mapped_column(UtcDateTime())
 
 
 class StoreVersionRow(Base):

@@ -2,7 +2,9 @@
 
 With them the 30-day prior price is right from the first day. The ledger is append-only,
 so a history row may only fill time before the system's own first record of that key,
-and an instant already recorded must carry the same price.
+and an instant already recorded must carry the same price. A store's shelf price imported
+from before the store's recorded opening proves it sold then: its opening moves back to
+its earliest one (`open_since_history`), so its reductions keep their 30-day low.
 """
 
 from __future__ import annotations
@@ -28,8 +30,9 @@ from esl.imports.csv_fields import (
 )
 from esl.imports.references import ImportReferences
 from esl.imports.report import ImportReport
-from esl.planning_queue import record_published_change
+from esl.planning_queue import record_published_change, shelves_in_store
 from esl.services.ledger_instants import WriteClock, read_instant
+from esl.services.stores import open_since_history
 from pricing.products import Channel
 
 __all__ = ["HISTORY_COLUMNS", "import_history"]
@@ -151,16 +154,28 @@ def import_history(
     problems.raise_if_any()
     publication_id = None
     if inserts:
-        # An older price can lower the 30-day prior price of a reduction running now, so
-        # the labels of the shelves it names are planned again (only changed ones are sent).
+        # In the same transaction as the prices that prove it: a store opened after its
+        # earliest imported shelf price was open since then.
+        earliest: dict[str, datetime] = {}
+        for entry in inserts:
+            # A withdrawal charged nothing: a price proves the shop sold.
+            if entry["channel"] == Channel.STORE and entry["amount"] is not None:
+                store, at = entry["store"], entry["effective_at"]
+                earliest[store] = min(at, earliest.get(store, at))
+        opened_earlier = open_since_history(session, earliest)
+        # An older price can lower the 30-day prior price of a reduction running now, and
+        # an earlier opening turn a store's "lowest since on sale" into a 30-day low, so
+        # the labels of the shelves named, and of the stores opened earlier, are planned
+        # again (only changed ones are sent).
         publication_id = record_published_change(
             session,
             kind="import",
             title=title,
             by=imported_by,
             now=now,
-            impact={"history_inserted": len(inserts)},
-            shelves={(e["sku"], e["store"]) for e in inserts if e["channel"] == Channel.STORE},
+            impact={"history_inserted": len(inserts), "stores_opened_earlier": opened_earlier},
+            shelves={(e["sku"], e["store"]) for e in inserts if e["channel"] == Channel.STORE}
+            | {shelf for code in opened_earlier for shelf in shelves_in_store(session, code)},
         )
         for entry in inserts:
             entry["publication_id"] = publication_id

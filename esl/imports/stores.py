@@ -1,4 +1,4 @@
-"""`esl import stores`: the chain's stores, their price zones and time zones."""
+"""`esl import stores`: the chain's stores, their price zones, time zones and openings."""
 
 from __future__ import annotations
 
@@ -9,7 +9,14 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from esl.db.models import StoreRow, ZoneRow
-from esl.imports.csv_fields import BadRowError, CsvFile, CsvRow, check_one_line, check_width
+from esl.imports.csv_fields import (
+    BadRowError,
+    CsvFile,
+    CsvRow,
+    check_one_line,
+    check_width,
+    optional_instant,
+)
 from esl.imports.report import ImportReport
 from esl.services.ledger_instants import WriteClock
 from esl.services.stores import save_stores
@@ -19,7 +26,7 @@ from pricing.products import Store
 
 __all__ = ["STORE_COLUMNS", "import_stores"]
 
-STORE_COLUMNS = ("code", "name", "zone", "time_zone")
+STORE_COLUMNS = ("code", "name", "zone", "time_zone", "opened")
 STORE_FILE = CsvFile(
     "store", STORE_COLUMNS, ("code", "name"), repeated="store {key} repeats line {line}"
 )
@@ -37,6 +44,9 @@ def _parse(row: CsvRow, zones: set[str], stored: dict[str, StoreRow]) -> Store:
     if len(name) > STORE_NAME_LENGTH:
         raise BadRowError(f"name of store {code} is longer than {STORE_NAME_LENGTH} characters")
     before = stored.get(code)
+    # An opening left out or empty: a new store opens now, a stored one keeps its own
+    # (`esl.services.stores.opening_of` checks a given one).
+    opened = optional_instant(row, "opened")
     # A column the file does not have keeps what is stored (a file of names must not move
     # every store to national prices); an empty cell clears it.
     if "zone" not in row.values:
@@ -45,11 +55,14 @@ def _parse(row: CsvRow, zones: set[str], stored: dict[str, StoreRow]) -> Store:
             name=name,
             zone=before.zone if before else None,
             time_zone=_time_zone(row, code, before),
+            opened=opened,
         )
     zone = row.get("zone") or None
     if zone is not None and zone not in zones:
         raise BadRowError(f"zone {zone!r} of store {code} does not exist (PUT /api/v1/zones)")
-    return Store(code=code, name=name, zone=zone, time_zone=_time_zone(row, code, before))
+    return Store(
+        code=code, name=name, zone=zone, time_zone=_time_zone(row, code, before), opened=opened
+    )
 
 
 def _time_zone(row: CsvRow, code: str, before: StoreRow | None) -> str | None:
@@ -77,9 +90,11 @@ def import_stores(
     caller commits. Stores the file leaves out are left as they are.
 
     An empty `zone` or `time_zone` cell clears it (national prices; the installation's
-    time zone), as in the API; a file without that column keeps what is stored. A changed
-    store's labels are planned again (its name, its last days, its zone's prices),
-    recorded as one import publication; a store moved to another zone enters the Omnibus
+    time zone), as in the API; a file without that column keeps what is stored. `opened`,
+    since when a store sells, as the API's: empty or left out, a new store opens now and
+    a stored one keeps its opening. A changed store's labels are planned again (its name,
+    its last days, its zone's prices, its opening's captions), recorded as one import
+    publication; a store moved to another zone enters the Omnibus
     ledger at `now` (`currency`: the ledger's), and a new store with its prices from then."""
     zones = set(session.scalars(select(ZoneRow.code)))
     stored = {row.code: row for row in session.scalars(select(StoreRow))}

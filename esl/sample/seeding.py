@@ -51,10 +51,11 @@ def seed_sample_catalogue(
         session.add(ZoneRow(code=zone, name=zone))
     session.flush()
     stores = [Store(code=s.code, name=s.name, zone=s.zone) for s in catalogue.stores.values()]
+    # The sample's price history has these stores as they are, all along: open since
+    # ever, so their reductions are captioned with the 30-day low.
     for store in stores:
-        session.add(StoreRow(code=store.code, name=store.name, zone=store.zone))
+        session.add(StoreRow(code=store.code, name=store.name, zone=store.zone, opened=SINCE_EVER))
     session.flush()
-    # The sample's price history has these stores as they are, all along.
     record_store_versions(session, stores, valid_from=SINCE_EVER)
     insert_rows(
         session, core_table(ProductRow), [product_values(p) for p in catalogue.products.values()]

@@ -3,7 +3,8 @@ stores), and stores saved (the API's PUT, the store file): a changed store's lab
 planned again, a store moved to another zone has its new zone's prices, and a new one
 its prices from its opening, in the Omnibus ledger; each store created or changed gets a
 version valid from then on (`store_versions`), what an audit of a past instant prices it
-as."""
+as. A store's opening (`stores.opened`) is given with it or is its creation; it may be put
+right later (`opening_of`), and imported history moves it back (`open_since_history`)."""
 
 from __future__ import annotations
 
@@ -12,22 +13,24 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session
 
 from esl.db.mapping import store_from_row
-from esl.db.models import ProductRow, StoreRow, StoreVersionRow
+from esl.db.models import LedgerEntryRow, ProductRow, StoreRow, StoreVersionRow
 from esl.db.repositories import in_chunks
-from esl.errors import NotFoundError
+from esl.errors import InvalidItemError, NotFoundError
 from esl.planning_queue import record_published_change, shelves_in_store
 from esl.services.ledger_instants import WriteClock, begin_price_write, read_instant
 from esl.services.ledger_recording import record_moved_keys
 from pricing.ledger import LedgerEntry
-from pricing.products import Store
+from pricing.products import Channel, Store
 
 __all__ = [
     "SINCE_EVER",
     "SavedStores",
+    "open_since_history",
+    "opening_of",
     "record_store_versions",
     "record_zone_move",
     "require_known_stores",
@@ -120,6 +123,60 @@ def _without_versions(session: Session, codes: Sequence[str]) -> set[str]:
     return set(codes) - versioned
 
 
+def opening_of(
+    session: Session, store: Store, stored: StoreRow | None, *, now: datetime
+) -> datetime | None:
+    """The opening `store` is saved with: the one it is given (`Store.opened`), else the
+    one stored, else (a new store) `now`. InvalidItemError(field="opened") for one after
+    `now`, or one moving a stored store's opening later than the first price its shelves
+    have in the ledger (imported history, or the prices it got when it was created): the
+    ledger shows it selling then. An earlier one always stands: a correction."""
+    if store.opened is None:
+        return stored.opened if stored is not None else now
+    if store.opened > now:
+        raise InvalidItemError(
+            f"store {store.code}: opened {store.opened.isoformat()} is in the future "
+            f"(now {now.isoformat()}): a store is created once it sells, or before",
+            field="opened",
+            store=store.code,
+        )
+    if stored is None or (stored.opened is not None and store.opened <= stored.opened):
+        return store.opened
+    first_price = session.scalar(
+        select(func.min(LedgerEntryRow.effective_at)).where(
+            LedgerEntryRow.store == store.code,
+            LedgerEntryRow.channel == Channel.STORE.value,
+            LedgerEntryRow.amount.is_not(None),  # a withdrawal charged nothing
+        )
+    )
+    if first_price is not None and store.opened > first_price:
+        raise InvalidItemError(
+            f"store {store.code}: opened {store.opened.isoformat()} is after the first price "
+            f"its shelves have in the ledger ({first_price.isoformat()}): it sold then; "
+            "an opening can be moved later only up to that",
+            field="opened",
+            store=store.code,
+        )
+    return store.opened
+
+
+def open_since_history(session: Session, earliest: Mapping[str, datetime]) -> list[str]:
+    """Move back the opening of each store of `earliest` (code -> its earliest shelf price
+    imported as history) opened after that price: the history proves it sold then. A store
+    with no opening (always sold) is left so. The codes of the stores moved back."""
+    moved: list[str] = []
+    for code, at in sorted(earliest.items()):
+        moved.extend(
+            session.scalars(
+                update(StoreRow)
+                .where(StoreRow.code == code, StoreRow.opened > at)
+                .values(opened=at)
+                .returning(StoreRow.code)
+            )
+        )
+    return moved
+
+
 @dataclass(frozen=True, slots=True)
 class SavedStores:
     inserted: int
@@ -138,15 +195,17 @@ def save_stores(
     currency: str,
     impact: dict[str, Any] | None = None,
 ) -> SavedStores:
-    """Create `stores` or change their name, zone or time zone (zones known: the caller
-    checks); identical ones are left alone.
+    """Create `stores` or change their name, zone, time zone or opening (zones known: the
+    caller checks; the opening as `opening_of` allows); identical ones are left alone.
 
     A changed store's labels may print its name, date a promotion's last day in its time
     zone and carry its zone's prices, so they are handed to planning as one change
     (`title`, `kind`, `by`, `impact`; None: the counts); a store moved to another zone
     enters the Omnibus ledger at `now` (`currency`: the ledger's) where the move changed
     an applied price, and a new store with every price that applies in it. Each store
-    created or changed gets a version valid from `now` on (`record_store_versions`)."""
+    created or changed gets a version valid from `now` on (`record_store_versions`). A
+    store whose opening moved has its labels planned again too: a reduction's prior price
+    caption depends on it (`pricing.ledger.key_on_sale_since`)."""
     rows = {
         row.code: row
         for row in session.scalars(
@@ -167,11 +226,23 @@ def save_stores(
         if rows[store.code].zone != store.zone
     }
     opened = [store.code for store in stores if store.code not in rows]
+    # The stored stores given another opening; `reopened`: those whose opening alone is.
+    new_opening = {
+        store.code
+        for store in stores
+        if store.code in rows
+        and store.opened is not None
+        and store.opened != rows[store.code].opened
+    }
+    changed_codes = {store.code for store in changed}
+    reopened = [s for s in stores if s.code in new_opening and s.code not in changed_codes]
     # A price writer when it moves or opens stores: the instants already due are recorded
-    # in the zones that stood then, and the clock is read once the lock is held.
+    # in the zones that stood then, and the clock is read once the lock is held. Moving an
+    # opening takes the lock too: a history import moves openings back under it, and the
+    # ledger's first price of the store, which bounds a later opening, is read after it.
     now = (
         begin_price_write(session, now=now, currency=currency)
-        if moved or opened
+        if moved or opened or new_opening
         else read_instant(now)
     )
     if changed:
@@ -184,6 +255,7 @@ def save_stores(
         )
     for store in stores:
         row = rows.get(store.code) or StoreRow(code=store.code)
+        row.opened = opening_of(session, store, rows.get(store.code), now=now)
         row.name, row.zone, row.time_zone = store.name, store.zone, store.time_zone
         session.add(row)
     session.flush()  # the versions name the stores
@@ -192,16 +264,17 @@ def save_stores(
         session, [store for store in stores if store.code in fresh], valid_from=now
     )
     inserted = len(opened)
+    updated = [*changed, *reopened]
     publication_id = None
-    if changed:
+    if updated:
         publication_id = record_published_change(
             session,
             title=title,
             kind=kind,
             by=by,
             now=now,
-            impact=impact or {"stores_inserted": inserted, "stores_updated": len(changed)},
-            shelves={shelf for store in changed for shelf in shelves_in_store(session, store.code)},
+            impact=impact or {"stores_inserted": inserted, "stores_updated": len(updated)},
+            shelves={shelf for store in updated for shelf in shelves_in_store(session, store.code)},
         )
     if moved or opened:
         # The Omnibus ledger: their prices changed at the move, in every channel; a new
@@ -212,6 +285,6 @@ def save_stores(
         )
     return SavedStores(
         inserted=inserted,
-        updated=len(changed),
+        updated=len(updated),
         publication_id=publication_id,
     )

@@ -81,12 +81,20 @@ def get_store(code: CodePath, session: CurrentSession, _: Reader) -> StoreRow:
 def put_store(
     code: StoreCodePath, body: StoreIn, ctx: Ctx, session: CurrentSession, who: Admin
 ) -> StoreRow:
-    """Create a store or change its name, zone or time zone (admin)."""
+    """Create a store or change its name, zone, time zone or opening (admin)."""
     if body.zone is not None and session.get(ZoneRow, body.zone) is None:
         raise NotFoundError("zone", body.zone)
     save_stores(
         session,
-        [Store(code=code, name=body.name, zone=body.zone, time_zone=body.time_zone)],
+        [
+            Store(
+                code=code,
+                name=body.name,
+                zone=body.zone,
+                time_zone=body.time_zone,
+                opened=body.opened,
+            )
+        ],
         title=f"store {code}",
         kind="catalogue",
         by=who.name,

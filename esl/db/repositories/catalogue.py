@@ -33,7 +33,6 @@ from esl.db.models import (
     core_table,
 )
 from esl.db.repositories.chunks import CHUNK, in_chunks
-from esl.db.repositories.stores import store_openings
 from esl.errors import NotFoundError
 from pricing.catalogue import Catalogue
 from pricing.products import Store
@@ -173,6 +172,6 @@ def _targets_by_promotion(rows: Iterable[Row[Any]]) -> dict[str, list[Row[Any]]]
 
 
 def _all_stores(session: Session) -> list[Store]:
-    """Every store as it is now, with its opening (the prior price of its shelves)."""
-    opened = store_openings(session)
-    return [store_from_row(r, opened=opened.get(r.code)) for r in session.execute(_STORES)]
+    """Every store as it is now, with its opening (the prior price of its shelves): one
+    read of the stores table, whatever the ledger holds."""
+    return [store_from_row(r) for r in session.execute(_STORES)]

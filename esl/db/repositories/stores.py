@@ -1,22 +1,23 @@
 """The stores as they were at an instant: each one's version valid then (`store_versions`,
-written with every store created or changed); each with its opening, its first version's
-instant (`Store.opened`), from which its shelves have been selling."""
+written with every store created or changed); each with its opening (`stores.opened`,
+`Store.opened`), from which its shelves have been selling."""
 
 from __future__ import annotations
 
 from collections.abc import Collection
 from datetime import datetime
 
-from sqlalchemy import func, select
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from esl.db.models import StoreVersionRow, core_table
+from esl.db.models import StoreRow, StoreVersionRow, core_table
 from pricing.catalogue import Catalogue
 from pricing.products import Store
 
-__all__ = ["catalogue_as_at", "store_openings", "stores_as_at"]
+__all__ = ["catalogue_as_at", "stores_as_at"]
 
 _versions = core_table(StoreVersionRow)
+_stores = core_table(StoreRow)
 
 
 def catalogue_as_at(
@@ -44,31 +45,22 @@ def stores_as_at(
     valid from then or before. A store with no version that early (opened since, or
     written without one) is left out: the caller takes it as it is now."""
     newest: dict[str, Store] = {}
-    query = select(
-        _versions.c.store,
-        _versions.c.valid_from,
-        _versions.c.name,
-        _versions.c.zone,
-        _versions.c.time_zone,
-    ).where(_versions.c.valid_from <= at)
+    query = (
+        select(
+            _versions.c.store,
+            _versions.c.name,
+            _versions.c.zone,
+            _versions.c.time_zone,
+            # The opening is the store's, not a version's: one, whatever it was called.
+            _stores.c.opened,
+        )
+        .join(_stores, _stores.c.code == _versions.c.store)
+        .where(_versions.c.valid_from <= at)
+    )
     if stores is not None:
         query = query.where(_versions.c.store.in_(sorted(stores)))
     rows = session.execute(query.order_by(_versions.c.store, _versions.c.valid_from))
-    opened: dict[str, datetime] = {}
-    for code, valid_from, name, zone, time_zone in rows:
-        # Ordered by instant: the first version is the opening, a later one replaces it.
-        opened.setdefault(code, valid_from)
-        newest[code] = Store(
-            code=code, name=name, zone=zone, time_zone=time_zone, opened=opened[code]
-        )
+    for code, name, zone, time_zone, opened in rows:
+        # Ordered by instant: a later version of the store replaces the earlier one.
+        newest[code] = Store(code=code, name=name, zone=zone, time_zone=time_zone, opened=opened)
     return list(newest.values())
-
-
-def store_openings(session: Session) -> dict[str, datetime]:
-    """Each store's opening: the instant of its first version (since the epoch for the
-    stores stored before versions were kept, migration 0029). A store without versions
-    is left out: as far as anyone knows it always sold."""
-    rows = session.execute(
-        select(_versions.c.store, func.min(_versions.c.valid_from)).group_by(_versions.c.store)
-    )
-    return {row.store: row[1] for row in rows}
