@@ -79,4 +79,13 @@ def kept_upload(
 
 
 def forget_upload(session: Session, upload_id: int) -> None:
-    session.execute(delete(ConsoleUploadRow).where(ConsoleUploadRow.id == upload_id))
+    """Drop the kept file in the transaction that published it; InvalidItemError (so that
+    transaction rolls back) when another request published it meanwhile: two clicks on
+    Publish now both read the file before either imported it."""
+    result = session.execute(delete(ConsoleUploadRow).where(ConsoleUploadRow.id == upload_id))
+    if getattr(result, "rowcount", 1) != 1:
+        raise InvalidItemError(
+            "this preview was already published (a second click on Publish now): nothing "
+            "was imported again",
+            field="upload",
+        )

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import html
 import re
+import threading
 
 import httpx
 from sqlalchemy import func, select
@@ -15,6 +16,7 @@ from sqlalchemy import func, select
 from esl.db.engine import session_factory
 from esl.db.models import PriceRuleRow, PublicationRow
 from tests.support.api import Api
+from tests.support.price_writes import price_writes_held
 
 SKUS = 14_000
 STORES = ("S01", "S02", "S03")
@@ -96,4 +98,31 @@ def test_a_publish_naming_no_kept_preview_asks_for_the_file_again(api: Api) -> N
     assert too_long.status_code == 422
     assert too_long.headers["content-type"].startswith("text/html")
     assert "the form could not be read" in too_long.text
+    assert _count(api, PublicationRow.id) == before + 1
+
+
+def test_two_clicks_on_publish_now_publish_the_file_once(api: Api) -> None:
+    # Both requests read the kept file before either imports it (the test holds the price
+    # writers' lock until both wait for it): the second must not import it again.
+    prices = "sku,scope,price,currency\nMLK-1,national,3.59,PLN\n"
+    client, csrf = _console(api)
+    answers: list[httpx.Response] = []
+    try:
+        form = _preview(client, csrf, prices)
+        before = _count(api, PublicationRow.id)
+        clicks = [
+            threading.Thread(target=lambda: answers.append(client.post(PUBLISH, data=form)))
+            for _ in range(2)
+        ]
+        with price_writes_held(api.engine) as asked:
+            for click in clicks:
+                click.start()
+            assert asked.wait(timeout=60, count=2), "both clicks did not reach the import"
+        for click in clicks:
+            click.join(timeout=120)
+    finally:
+        client.close()
+    assert sorted(answer.status_code for answer in answers) == [303, 422]
+    (refused,) = (answer for answer in answers if answer.status_code == 422)
+    assert "already published" in refused.text
     assert _count(api, PublicationRow.id) == before + 1

@@ -11,43 +11,18 @@ from __future__ import annotations
 
 import re
 import threading
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
-from typing import Any
+from collections.abc import Callable
 
 import httpx
 import pytest
-from sqlalchemy import Engine, event
 
-from esl.db.engine import session_factory
-from esl.db.locks import lock_price_writes
 from tests.support.api import Api
+from tests.support.price_writes import price_writes_held
 
 PRICES = "sku,scope,price,currency\nMLK-1,national,3.49,PLN\n"
-# What `lock_price_writes` sends on each backend (esl/db/locks.py).
-LOCK_STATEMENTS = ("pg_advisory_xact_lock", "UPDATE channels SET name = name")
 # Far longer than a quote takes on a loaded machine, shorter than SQLite's busy timeout
 # (10 s): before the fix the loop was held for all of the import's wait for the lock.
 ANSWER_WITHIN_S = 5
-
-
-@contextmanager
-def price_writes_held(engine: Engine) -> Iterator[threading.Event]:
-    """The price writers' lock, held by the test until the block ends; the event is set
-    when another connection asks for it (and so waits)."""
-    asked = threading.Event()
-
-    def noticed(_conn: Any, _cursor: Any, statement: str, *_: Any) -> None:
-        if any(lock in statement for lock in LOCK_STATEMENTS):
-            asked.set()
-
-    with session_factory(engine)() as holder, holder.begin():
-        lock_price_writes(holder)
-        event.listen(engine, "before_cursor_execute", noticed)
-        try:
-            yield asked
-        finally:
-            event.remove(engine, "before_cursor_execute", noticed)
 
 
 Send = Callable[[], httpx.Response]
