@@ -86,6 +86,7 @@ from esl.pipeline.label_clocks import CLOCK_TOLERANCE
 from esl.pipeline.label_keepalive import keep_in_sync_after, request_keepalive_pings
 from esl.pipeline.label_states import load_label_states
 from esl.pipeline.label_vitals import VitalsSampling
+from esl.pipeline.periodic import due
 from esl.pipeline.planning import LabelPlanner, PlanTarget
 from esl.pipeline.retry import RetryPolicy
 from esl.pipeline.security_events import SecurityEventCoalescing
@@ -359,7 +360,9 @@ class UpdateController:
                 for store, unheard in self.dispatcher.gateway.unheard_stores.items()
             ),
         )
-        if news == self._status_written and self._status_fresh_until > now:
+        if news == self._status_written and not due(
+            self._status_fresh_until, now=now, every=self.settings.lease.renew_every
+        ):
             return
         write_controller_status(self.status_path, self.status())
         self._status_written = news
@@ -368,7 +371,9 @@ class UpdateController:
     def _renew_lease(self, now: datetime) -> None:
         if self.settings.store_leases is not None:
             return  # workers hold store leases, not the database's
-        if self.identity is None or (self._next_renewal is not None and now < self._next_renewal):
+        if self.identity is None or not due(
+            self._next_renewal, now=now, every=self.settings.lease.renew_every
+        ):
             return
         with self.sessions.begin() as session:
             renew_lease(session, self.identity, now=now)
@@ -523,7 +528,7 @@ class UpdateController:
         """
         now = self.clock()
         self._hear_every_store()
-        if self._next_ledger_look is None or now >= self._next_ledger_look:
+        if due(self._next_ledger_look, now=now, every=LEDGER_LOOK_EVERY):
             # A promotion or rule starting or ending: its prices enter the ledger at their
             # instant, however late this look is (esl/services/ledger_instants.py), so
             # looking every few seconds rather than at every poll loses nothing, except
@@ -537,7 +542,7 @@ class UpdateController:
         yield from self._plan_reconciled(now)
         yield from self._plan_new_bindings(now)
         yield from self._plan_changed_templates(now)
-        if self._next_keepalive is None or now >= self._next_keepalive:
+        if due(self._next_keepalive, now=now, every=KEEPALIVE_LOOK_EVERY):
             while True:
                 try:
                     with self.sessions.begin() as session:
@@ -558,10 +563,10 @@ class UpdateController:
             if pinged:
                 log.info("keep-alive: %d silent labels pinged", len(pinged))
             self._next_keepalive = now + KEEPALIVE_LOOK_EVERY
-        if self._next_identification is None or now >= self._next_identification:
+        if due(self._next_identification, now=now, every=self.settings.identify_every):
             yield from self._plan_identification(now)
             self._next_identification = now + self.settings.identify_every
-        if self._next_replan is None or now >= self._next_replan:
+        if due(self._next_replan, now=now, every=self.settings.replan_every):
             # Only the stores held when it starts are covered: one taken over meanwhile
             # (a balance between its chunks) keeps its own re-plan.
             covered = frozenset(self._replan_stores)
@@ -611,7 +616,7 @@ class UpdateController:
             except BaseException:
                 settlement.replan_wanted.update(labels)  # planning failed: next poll
                 raise
-        if self._next_reconcile is not None and now < self._next_reconcile:
+        if not due(self._next_reconcile, now=now, every=self.settings.reconcile_every):
             return
         with self.sessions.begin() as session:
             stuck = reconciliation_candidates(session, now=now)

@@ -91,8 +91,11 @@ class ControllerStatus:
 
     def alive(self, *, now: datetime, renew_every: timedelta) -> bool:
         """Whether the controller still writes its status: it does at every lease
-        renewal, so three renewals without a word mean it is gone (killed, or its host)."""
-        return now - self.written_at <= 3 * renew_every
+        renewal, so three renewals without a word mean it is gone (killed, or its host).
+        A report dated more than that ahead of `now` was written on a clock since set
+        back (NTP correcting a fast host): a live controller writes one on the corrected
+        clock within a renewal, so one still ahead is a dead controller's, not fresh."""
+        return abs(now - self.written_at) <= 3 * renew_every
 
     def describe(self, *, now: datetime) -> str:
         """One line for `esl health`."""
