@@ -196,10 +196,12 @@ class ControllerCollector(Collector):
         )
         if status is None:
             return
-        since = status.database_unreachable_since
+        # A dead controller's last word (SIGKILL leaves its file) is no outage now.
+        since = status.database_unreachable_since if alive else None
         yield GaugeMetricFamily(
             "esl_database_unreachable_seconds",
-            "How long the controller's database has not answered (0: it answers).",
+            "How long the running controller's database has not answered "
+            "(0: it answers, or no controller reports).",
             value=0.0 if since is None else max((now - since).total_seconds(), 0.0),
         )
         yield CounterMetricFamily(
@@ -224,7 +226,7 @@ class ControllerCollector(Collector):
             "session refused or down); a store appears only while it is not heard.",
             labels=["store"],
         )
-        for store, item in sorted(status.stores_unheard.items()):
+        for store, item in sorted(status.stores_unheard.items() if alive else ()):
             unheard.add_metric([store], max((now - item.since).total_seconds(), 0.0))
         yield unheard
 

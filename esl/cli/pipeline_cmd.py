@@ -12,7 +12,7 @@ import logging
 import random
 import signal
 from dataclasses import asdict
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Annotated
 
 import typer
@@ -35,7 +35,11 @@ from esl.db.readiness import DatabaseNotReadyError, open_ready_engine
 from esl.metrics import metrics_registry
 from esl.mqtt.broker_choice import configured_broker
 from esl.pipeline.controller_lease import ControllerIdentity, take_lease_when_reachable
-from esl.pipeline.controller_status import controller_status_path, read_controller_status
+from esl.pipeline.controller_status import (
+    controller_report,
+    controller_status_path,
+    read_controller_status,
+)
 from esl.pipeline.database_outage import DatabaseRetry, is_database_outage
 from esl.pipeline.errors import ControllerAlreadyRunningError, ControllerLeaseLostError
 from esl.services.health import label_health
@@ -219,7 +223,12 @@ def register(app: typer.Typer) -> None:
         # From a file the controller writes: it says since when the database is away even
         # when the counts below cannot be read.
         status = read_controller_status(controller_status_path(settings.data_dir))
-        controller_line = status.describe(now=_now()) if status else "controller: not running"
+        renew_every = timedelta(seconds=settings.controller_lease_renew_s)
+        controller_line = (
+            status.describe(now=_now(), renew_every=renew_every)
+            if status
+            else "controller: not running"
+        )
         try:
             engine = open_ready_engine(settings.resolved_database_url())
         except DatabaseNotReadyError:
@@ -244,7 +253,10 @@ def register(app: typer.Typer) -> None:
         finally:
             engine.dispose()
         if as_json:
-            typer.echo(json.dumps([asdict(item) for item in report], sort_keys=True))
+            # The controller as GET /api/v1/health/controller reports it, beside the stores.
+            controller = controller_report(status, now=_now(), renew_every=renew_every)
+            document = {"stores": [asdict(item) for item in report], "controller": controller}
+            typer.echo(json.dumps(document, sort_keys=True))
             return
         header = (
             "store",

@@ -22,6 +22,7 @@ from gateways.base import UnheardStore
 __all__ = [
     "STATUS_FILE_NAME",
     "ControllerStatus",
+    "controller_report",
     "controller_status_path",
     "read_controller_status",
     "write_controller_status",
@@ -97,10 +98,31 @@ class ControllerStatus:
         clock within a renewal, so one still ahead is a dead controller's, not fresh."""
         return abs(now - self.written_at) <= 3 * renew_every
 
-    def describe(self, *, now: datetime) -> str:
+    def report(self, *, now: datetime, renew_every: timedelta) -> dict[str, Any]:
+        """What `GET /api/v1/health/controller` and `esl health --json` say: the last
+        status and whether the controller still reports (`running`)."""
+        return {"running": self.alive(now=now, renew_every=renew_every), **self.to_dict()}
+
+    def describe(self, *, now: datetime, renew_every: timedelta) -> str:
         """One line for `esl health`."""
         who = f"controller pid {self.pid} on {self.host}"
         age = (now - self.written_at).total_seconds()
+        if not self.alive(now=now, renew_every=renew_every):
+            # Killed (SIGKILL leaves the file) or its host down: what it last said about
+            # the database or its stores is no longer news, only a clue.
+            when = f"{age:.0f} s ago" if age >= 0 else f"dated {-age:.0f} s ahead of this clock"
+            last = (
+                "the database did not answer since "
+                f"{self.database_unreachable_since:%Y-%m-%d %H:%M:%S} UTC "
+                f"({self.database_failed_tries} tries, {self.database_error})"
+                if self.database_unreachable_since is not None
+                else "the database answered"
+            )
+            return (
+                f"{who}: not reporting since {self.written_at:%Y-%m-%d %H:%M:%S} UTC "
+                f"({when}): stopped without removing its status, or its host is down; "
+                f"its last report: {last}"
+            )
         notes = ""
         if self.uplinks_dropped:
             notes += "; uplinks dropped over the per-store bound (frames sent again): " + ", ".join(
@@ -119,6 +141,15 @@ class ControllerStatus:
                 f"{age:.0f} s ago{notes}"
             )
         return f"{who}: database reachable; last report {age:.0f} s ago{notes}"
+
+
+def controller_report(
+    status: ControllerStatus | None, *, now: datetime, renew_every: timedelta
+) -> dict[str, Any]:
+    """`ControllerStatus.report`, or `running` false when no controller wrote one."""
+    if status is None:
+        return {"running": False}
+    return status.report(now=now, renew_every=renew_every)
 
 
 def controller_status_path(data_dir: Path) -> Path:

@@ -122,7 +122,7 @@ async def test_the_api_and_the_cli_report_the_same_health(
     monkeypatch.setenv("ESL_DATABASE_URL", str(engine.url))
     result = CliRunner().invoke(cli_app, ["health", "--json"])
     assert result.exit_code == 0, result.output
-    (report,) = json.loads(result.output)
+    (report,) = json.loads(result.output)["stores"]
     assert report["store"] == "S01"
     assert report["up_to_date"] == 4
     result = CliRunner().invoke(cli_app, ["health"])
@@ -163,7 +163,7 @@ async def test_health_the_api_the_cli_the_audit_and_the_demo_agree_on_one_world(
         classes = Counter(verdict.audit_class for verdict in audit.labels)
         cli = CliRunner().invoke(cli_app, ["health", "--json"])
         assert cli.exit_code == 0, cli.output
-        (from_cli,) = json.loads(cli.output)
+        (from_cli,) = json.loads(cli.output)["stores"]
         return [
             {"offline": health.offline, "low_battery": health.low_battery},
             {"offline": from_cli["offline"], "low_battery": from_cli["low_battery"]},

@@ -122,7 +122,7 @@ async def test_a_label_whose_reduction_is_refused_is_not_reported_up_to_date(
     assert from_api["unplanned_reasons"] == {condition.reason: 1}
     monkeypatch.setenv("ESL_DATABASE_URL", str(engine.url))
     monkeypatch.setenv("ESL_DATA_DIR", str(tmp_path))
-    (from_cli,) = json.loads(CliRunner().invoke(cli_app, ["health", "--json"]).output)
+    (from_cli,) = json.loads(CliRunner().invoke(cli_app, ["health", "--json"]).output)["stores"]
     assert (from_cli["unplanned"], from_cli["unplanned_reasons"]) == (1, {condition.reason: 1})
     table = CliRunner().invoke(cli_app, ["health"])
     assert table.exit_code == 0, table.output

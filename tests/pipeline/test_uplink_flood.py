@@ -47,7 +47,9 @@ async def test_a_flooding_store_loses_its_excess_and_other_stores_are_settled(
     assert world.controller.status().uplinks_dropped == {"S02": 1_000 - BOUND}
     await world.send_due()  # one round settles what waits
     assert all(world.rows(label_id) == [(1, "acked")] for label_id in world.labels)
-    assert "S02 995" in world.controller.status().describe(now=world.clock.now)
+    assert "S02 995" in world.controller.status().describe(
+        now=world.clock.now, renew_every=world.controller.settings.lease.renew_every
+    )
 
 
 async def test_an_answer_dropped_in_its_own_stores_flood_costs_a_retry(engine: Engine) -> None:

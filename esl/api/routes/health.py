@@ -9,7 +9,11 @@ from fastapi import APIRouter, Query
 from pydantic import BaseModel
 
 from esl.api.dependencies import Ctx, CurrentSession, Watcher
-from esl.pipeline.controller_status import controller_status_path, read_controller_status
+from esl.pipeline.controller_status import (
+    controller_report,
+    controller_status_path,
+    read_controller_status,
+)
 from esl.services.health import StoreHealth, label_health
 from esl.services.keys import Role
 from esl.services.label_status import StatusThresholds
@@ -74,9 +78,10 @@ class ControllerStatusOut(BaseModel):
 def get_controller_health(principal: Watcher, ctx: Ctx) -> ControllerStatusOut:
     """The controller: running or not, and since when its database does not answer."""
     status = read_controller_status(controller_status_path(ctx.settings.data_dir))
-    if status is None:
-        return ControllerStatusOut(running=False)
-    alive = status.alive(
-        now=ctx.clock(), renew_every=timedelta(seconds=ctx.settings.controller_lease_renew_s)
+    return ControllerStatusOut(
+        **controller_report(
+            status,
+            now=ctx.clock(),
+            renew_every=timedelta(seconds=ctx.settings.controller_lease_renew_s),
+        )
     )
-    return ControllerStatusOut(running=alive, **status.to_dict())
