@@ -42,6 +42,7 @@ from esl.db.models import GATEWAY_REASON_CHARS, PARKED_DETAIL_CHARS, GatewayStat
 from esl.db.repositories import in_chunks
 from esl.delivery_states import OutboxStatus, ParkReason
 from esl.pipeline.database_outage import DatabaseOutage, is_database_outage
+from esl.pipeline.errors import TransportEventsEndedError
 from esl.pipeline.held_frames import images_no_longer_due
 from esl.pipeline.images import ImageStore
 from esl.pipeline.label_actions import LabelActionSender
@@ -207,8 +208,11 @@ class Dispatcher:
         # Nothing is sent before the database says what is in flight.
         must_recover = True
         events = asyncio.create_task(self._consume_events())
+        # Its end wakes the loop at once, which then ends the run (`_intake_alive`).
+        events.add_done_callback(lambda _: self._wake.set())
         try:
             while not stop.is_set():
+                _intake_alive(events)
                 self._wake.clear()
                 try:
                     if must_recover:
@@ -699,3 +703,16 @@ class Dispatcher:
     @property
     def in_flight(self) -> int:
         return sum(len(window.flights) for window in self._windows.values())
+
+
+def _intake_alive(events: asyncio.Task[None]) -> None:
+    """End the run when the task taking the transport's events in has ended before the
+    stop: from then on no answer is settled and no label confirmed, while planning and
+    the status file would say the controller runs. Its exception is raised again (a bug
+    in code it called), so the process exits and its supervisor starts it again."""
+    if not events.done():
+        return
+    if not events.cancelled() and (error := events.exception()) is not None:
+        log.error("the dispatcher stopped taking the transport's events in: %r", error)
+        raise error
+    raise TransportEventsEndedError()

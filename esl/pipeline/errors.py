@@ -6,6 +6,7 @@ EslError (pricing/errors.py)
     +-- ControllerAlreadyRunningError  another controller holds this database's lease
     |                                  (`pid`, `host`, `since`, `heartbeat_at`)
     +-- ControllerLeaseLostError       another controller took the lease over (`holder`)
+    +-- TransportEventsEndedError      the transport's events ended while the controller ran
 """
 
 from __future__ import annotations
@@ -18,6 +19,7 @@ __all__ = [
     "ControllerAlreadyRunningError",
     "ControllerLeaseLostError",
     "PipelineError",
+    "TransportEventsEndedError",
     "UnplannableLabelError",
 ]
 
@@ -75,4 +77,17 @@ class ControllerLeaseLostError(PipelineError):
             f"this controller lost its lease on the database to {holder}; stopping",
             pid=pid,
             host=host,
+        )
+
+
+class TransportEventsEndedError(PipelineError):
+    """The transport stopped handing events over before the controller was stopped: no
+    answer could be settled again, so the controller ends rather than seem to run."""
+
+    code = "transport_events_ended"
+
+    def __init__(self) -> None:
+        super().__init__(
+            "the transport's events ended while the controller ran: no answer can be "
+            "settled; stopping"
         )
