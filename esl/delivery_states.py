@@ -16,6 +16,7 @@ __all__ = [
     "LabelStatus",
     "OutboxStatus",
     "ParkReason",
+    "park_metric_reason",
     "park_text",
 ]
 
@@ -65,6 +66,12 @@ class LabelStatus(StrEnum):
     PENDING = "pending"
     SCHEDULED = "scheduled"
     UP_TO_DATE = "up_to_date"
+
+
+def park_metric_reason(reason: str | None) -> str:
+    """The parked reason as a metric label: the bare reason in snake_case
+    ("flat_battery", "tampered_in_transit"), without its detail."""
+    return "unknown" if reason is None else reason.replace(" ", "_")
 
 
 def park_text(reason: str | None, detail: str | None) -> str | None:

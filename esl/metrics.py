@@ -51,7 +51,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from esl.api.route_templates import operation_paths
 from esl.db.models import OutboxRow
-from esl.delivery_states import OutboxStatus, park_text
+from esl.delivery_states import OutboxStatus, ParkReason, park_metric_reason
 from esl.pipeline.controller_status import read_controller_status
 from esl.pipeline.database_outage import is_database_outage
 from esl.services.health import label_health
@@ -117,12 +117,19 @@ class PipelineCollector(Collector):
         parked = GaugeMetricFamily(
             "esl_frames_parked", "Frames parked now, by reason.", labels=["reason"]
         )
-        for reason, detail, count in session.execute(
-            select(OutboxRow.parked_reason, OutboxRow.parked_detail, func.count())
+        # By the bare reason, as docs/operations.md lists them: the detail (a label's
+        # refusal code, a frame's size) would split a reason into series no alert
+        # written from the docs matches. Every reason has a series, 0 when none parked.
+        by_reason = dict.fromkeys((park_metric_reason(reason) for reason in ParkReason), 0)
+        for reason, count in session.execute(
+            select(OutboxRow.parked_reason, func.count())
             .where(OutboxRow.status == OutboxStatus.PARKED.value)
-            .group_by(OutboxRow.parked_reason, OutboxRow.parked_detail)
+            .group_by(OutboxRow.parked_reason)
         ):
-            parked.add_metric([park_text(reason, detail) or "unknown"], count)
+            key = park_metric_reason(reason)
+            by_reason[key] = by_reason.get(key, 0) + count
+        for reason, count in by_reason.items():
+            parked.add_metric([reason], count)
         yield parked
         depth = GaugeMetricFamily(
             "esl_outbox_frames",
