@@ -385,7 +385,19 @@ class MqttGateway(Gateway):
         )
 
     def _on_message(self, message: IncomingMessage) -> None:
-        event = self._event_from(message)
+        try:
+            event = self._event_from(message)
+        except Exception:
+            # Called from paho's read loop: an exception escaping it leaves the message
+            # unacknowledged, the broker delivers it again and again, and nothing after
+            # it on that session is heard. A message we cannot read is one we ignore.
+            self._ignored_messages += 1
+            log.exception(
+                "ignored MQTT message on %s (%d bytes): unreadable",
+                message.topic,
+                len(message.payload),
+            )
+            return
         if event is None:
             self._ignored_messages += 1
             log.warning(

@@ -114,19 +114,27 @@ def status_will_payload() -> bytes:
     return encode_status(GatewayState.OFFLINE, reason="connection lost")
 
 
+_STATES = frozenset(state.value for state in GatewayState)
+
+
 def decode_status(payload: bytes) -> tuple[GatewayState, str | None] | None:
     """State and reason from a status payload, or None when it is not one of ours.
 
     An empty payload is how a retained status is cleared, so it is not an error either.
+    Whatever the payload (a gateway's login may publish anything on its status topic),
+    this answers and never raises; a reason that is not a string is left out.
     """
     try:
         body = json.loads(payload)
-    except (UnicodeDecodeError, ValueError):
+    except (UnicodeDecodeError, ValueError, RecursionError):
+        # RecursionError: JSON nested deeper than the decoder goes ("[" * 100_000) is
+        # no status either; it must not escape into the broker client's read loop.
         return None
     if not isinstance(body, dict):
         return None
     state_value = body.get("state")
-    if state_value not in {s.value for s in GatewayState}:
+    # A list or an object is unhashable: asked whether it is a state, it would raise.
+    if not isinstance(state_value, str) or state_value not in _STATES:
         return None
     state = GatewayState(state_value)
     reason = body.get("reason")

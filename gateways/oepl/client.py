@@ -130,7 +130,7 @@ class AccessPointClient:
     def _decode(self, response: httpx.Response) -> dict[str, Any]:
         try:
             document = json.loads(response.content)
-        except ValueError:
+        except (ValueError, RecursionError):  # nested deeper than the decoder goes
             document = None
         if not isinstance(document, dict):
             raise AccessPointError(ap=self.base_url, reason=f"{response.url.path}: not JSON")

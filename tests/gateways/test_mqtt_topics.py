@@ -81,7 +81,21 @@ def test_status_payloads_round_trip_with_their_reason() -> None:
 
 @pytest.mark.parametrize(
     "payload",
-    [b"", b"online", b"\xff\xfe", b"[]", b'{"state": "sleepy"}', b'{"state": 1}', b"{}"],
+    [
+        b"",
+        b"online",
+        b"\xff\xfe",
+        b"[]",
+        b'{"state": "sleepy"}',
+        b'{"state": 1}',
+        b"{}",
+        # A gateway's login may publish anything on its status topic: these raised
+        # (unhashable state, nesting deeper than the JSON decoder goes).
+        b'{"state": ["online"]}',
+        b'{"state": {"a": 1}}',
+        b"[" * 100_000,
+        b'{"state": ' * 100_000,
+    ],
 )
 def test_anything_else_on_a_status_topic_is_not_a_status(payload: bytes) -> None:
     assert decode_status(payload) is None

@@ -22,7 +22,7 @@ import pytest
 from firmware_sim.oepl_ap.http_app import ServedAccessPoint
 from firmware_sim.oepl_ap.tag_types import TAG_TYPES
 from gateways.oepl import AccessPointClient, TagType
-from gateways.oepl.errors import UnreadableRecordError
+from gateways.oepl.errors import AccessPointError, UnreadableRecordError
 from gateways.oepl.images import jpeg_for
 from gateways.oepl.radio import OeplRadio
 from gateways.store_gateway.radio import RadioError
@@ -127,3 +127,30 @@ async def test_an_import_lists_an_unreadable_record_among_the_skipped_tags(
     assert skipped[tag_mac(4)] == f"tag record {tag_mac(4)}: temperature is 'hot'"
     assert tag_mac(7) in skipped  # no display model of ours, as before
     assert tag_mac(1) not in skipped
+
+
+async def test_an_answer_nested_deeper_than_the_json_decoder_goes_is_not_json() -> None:
+    # Not the emulator: an AP gone wrong, answering every request with 200 and this body.
+    body = b"[" * 100_000
+
+    async def answer(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        await reader.readuntil(b"\r\n\r\n")
+        head = f"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: {len(body)}"
+        writer.write(head.encode() + b"\r\nConnection: close\r\n\r\n" + body)
+        await writer.drain()
+        writer.close()
+
+    server = await asyncio.start_server(answer, "127.0.0.1", 0)
+    port = server.sockets[0].getsockname()[1]
+    client = AccessPointClient(f"http://127.0.0.1:{port}")
+    try:
+        with pytest.raises(AccessPointError) as listing:
+            await client.tags()
+        with pytest.raises(AccessPointError) as one_tag:
+            await client.tag(tag_mac(1))
+    finally:
+        await client.close()
+        server.close()
+        await server.wait_closed()
+    assert listing.value.fields["reason"] == "/get_db: not JSON"
+    assert one_tag.value.fields["reason"] == "/get_db: not JSON"
