@@ -673,7 +673,9 @@ class Dispatcher:
         window = self._windows.setdefault(key, _GatewayWindow())
         online = status.state is GatewayState.ONLINE
         came_back = online and not window.online
-        window.online = online
+        # The window follows the gateway only once its record does (below, after the
+        # commit): a status the database refuses must not stop or resume sends while
+        # health and the console still say otherwise.
         with self.sessions.begin() as session:
             row = session.get(GatewayStateRow, key)
             if row is None:
@@ -688,17 +690,21 @@ class Dispatcher:
                 )
             else:
                 row.online, row.reason, row.changed_at = online, reason, status.received_at
-            window.idle_until = None
-            if came_back and window.flights:
+            resent = list(window.flights.values()) if came_back else []
+            if resent:
                 # A restarted gateway lost the frames it held: send them again at once.
-                ids = list(window.flights)
                 session.execute(
                     update(OUTBOX)
-                    .where(OUTBOX.c.id.in_(ids), OUTBOX.c.status == OutboxStatus.SENT.value)
+                    .where(
+                        OUTBOX.c.id.in_([flight.row_id for flight in resent]),
+                        OUTBOX.c.status == OutboxStatus.SENT.value,
+                    )
                     .values(status=OutboxStatus.PENDING.value, not_before=self.clock())
                 )
-                for flight in list(window.flights.values()):
-                    self.release_flight(flight.label_id, flight.sequence, flight.row_id)
+        window.online = online
+        window.idle_until = None
+        for flight in resent:
+            self.release_flight(flight.label_id, flight.sequence, flight.row_id)
 
     @property
     def in_flight(self) -> int:

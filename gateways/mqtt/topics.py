@@ -115,6 +115,8 @@ def status_will_payload() -> bytes:
 
 
 _STATES = frozenset(state.value for state in GatewayState)
+# Unicode's control characters (C0, DEL, C1) and the surrogates JSON's "\ud800" decodes to.
+_NOT_RECORDABLE = re.compile(r"[\x00-\x1f\x7f-\x9f\ud800-\udfff]+")
 
 
 def decode_status(payload: bytes) -> tuple[GatewayState, str | None] | None:
@@ -122,7 +124,8 @@ def decode_status(payload: bytes) -> tuple[GatewayState, str | None] | None:
 
     An empty payload is how a retained status is cleared, so it is not an error either.
     Whatever the payload (a gateway's login may publish anything on its status topic),
-    this answers and never raises; a reason that is not a string is left out.
+    this answers and never raises; a reason that is not a string is left out, and one
+    that is loses its control characters (`_recordable`).
     """
     try:
         body = json.loads(payload)
@@ -138,4 +141,12 @@ def decode_status(payload: bytes) -> tuple[GatewayState, str | None] | None:
         return None
     state = GatewayState(state_value)
     reason = body.get("reason")
-    return state, reason if isinstance(reason, str) else None
+    return state, _recordable(reason) if isinstance(reason, str) else None
+
+
+def _recordable(reason: str) -> str | None:
+    """The gateway's words without control characters (NUL, line breaks) or lone
+    surrogates: PostgreSQL refuses a NUL in text and neither database stores a lone
+    surrogate, so the status would not be recorded. Each run becomes one space."""
+    cleaned = _NOT_RECORDABLE.sub(" ", reason).strip()
+    return cleaned or None
