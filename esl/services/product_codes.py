@@ -37,27 +37,41 @@ def gtin_forms(code: str) -> list[str]:
 def product_by_code(session: Session, code: str) -> ProductRow:
     """The product whose SKU or GTIN is `code`; NotFoundError naming the code otherwise,
     ConflictError when the code is the GTIN of more than one product (stored before
-    GTINs were checked: the scan is refused rather than bound to either)."""
+    GTINs were checked), or one product's SKU and another's GTIN (a chain's digit-only
+    article numbers: a scanned EAN-8 may spell another product's SKU): the scan is
+    refused rather than bound to either."""
     code = code.strip()
     if not code:
         raise NotFoundError("product", "(empty code)")
     by_sku = session.get(ProductRow, code)
+    if not code.isdigit():
+        if by_sku is not None:
+            return by_sku
+        raise NotFoundError("product with SKU or EAN", code)
+    found = session.scalars(
+        select(ProductRow).where(ProductRow.gtin.in_(gtin_forms(code))).order_by(ProductRow.sku)
+    ).all()
     if by_sku is not None:
-        return by_sku
-    if code.isdigit():
-        found = session.scalars(
-            select(ProductRow).where(ProductRow.gtin.in_(gtin_forms(code))).order_by(ProductRow.sku)
-        ).all()
-        if len(found) > 1:
-            skus = ", ".join(product.sku for product in found)
+        others = [product.sku for product in found if product.sku != by_sku.sku]
+        if others:
             raise ConflictError(
-                f"EAN {code} is the GTIN of more than one product ({skus}): bind by SKU, "
-                "and give each product its own GTIN",
+                f"{code} is product {by_sku.sku}'s SKU and the EAN of {', '.join(others)}: "
+                f"a scan cannot tell them apart; bind {by_sku.sku} by its EAN"
+                f"{' ' + by_sku.gtin if by_sku.gtin else ''} or the other by its SKU",
                 field="code",
-                skus=[product.sku for product in found],
+                skus=[by_sku.sku, *others],
             )
-        if found:
-            return found[0]
+        return by_sku
+    if len(found) > 1:
+        skus = ", ".join(product.sku for product in found)
+        raise ConflictError(
+            f"EAN {code} is the GTIN of more than one product ({skus}): bind by SKU, "
+            "and give each product its own GTIN",
+            field="code",
+            skus=[product.sku for product in found],
+        )
+    if found:
+        return found[0]
     raise NotFoundError("product with SKU or EAN", code)
 
 
