@@ -760,6 +760,40 @@ class Catalogue:
         new.resolution_view = new._resolution_view()
         return new
 
+    def without_stores(self, codes: Iterable[str]) -> Catalogue:
+        """The same products, rules and promotions without the stores `codes`: the
+        catalogue as it was before they opened, the promotions reaching only the stores it
+        had then (`check_promotions_met_anew` compares the two).
+
+        UnknownStoreError for a code this catalogue lacks, or one a rule or promotion
+        names: without it, that rule or promotion would name a store it lacks."""
+        removed = set(codes)
+        for code in sorted(removed - self._stores.keys()):
+            raise UnknownStoreError(f"unknown store {code!r}", kind="store", id=code)
+        if not removed:
+            return self
+        naming = [("rule", r.id, r.store) for r in self._rules.values() if r.store in removed]
+        naming += [
+            ("promotion", p.id, code)
+            for p in self._promotions.values()
+            for code in sorted(p.stores & removed)
+        ]
+        for owner, owner_id, code in naming:
+            raise UnknownStoreError(
+                f"{owner} {owner_id} names store {code!r}, which the catalogue would lack",
+                kind="store",
+                id=str(code),
+                referenced_by=owner_id,
+            )
+        new = Catalogue.__new__(Catalogue)
+        for slot in Catalogue.__slots__:
+            setattr(new, slot, getattr(self, slot))
+        new._token = object()
+        new._lineage = None
+        new._index_stores({code: s for code, s in self._stores.items() if code not in removed})
+        new.resolution_view = new._resolution_view()
+        return new
+
     def with_products(self, products: Iterable[Product]) -> Catalogue:
         """The same stores, rules and promotions with `products` in place of this
         catalogue's (by SKU; the others kept): the products as they were before a move to

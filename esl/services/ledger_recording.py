@@ -424,16 +424,24 @@ def record_moved_keys(
     read `chunk` SKUs at a time: each read holds every rule and promotion of its SKUs (with
     `stores`, only the rules that can apply in them).
 
-    `zones_before` (the moved stores' zones before the move) and `categories_before` (the
-    moved products' categories): a promotion may meet rules it never met before the move,
-    and the move is refused (PromotionPriceAboveRegularError) if it would then sell above
-    one; the rules it met before are not checked again."""
+    `zones_before` (the moved stores' zones before the move), `categories_before` (the
+    moved products' categories) and `opened`: a promotion may meet rules it never met
+    before the move or the opening (a national deal above the national price, taken
+    because every store then had a dearer zone price, meets it in a store opened without
+    a zone), and the move is refused (PromotionPriceAboveRegularError) if it would then
+    sell above one; the rules it met before are not checked again."""
     session.flush()
     entries: list[LedgerEntry] = []
     for part in in_chunks(sorted(skus), chunk):
         catalogue = load_catalogue_slice(session, part, currency=currency, stores=stores)
-        catalogue.check_promotions_met_anew(
-            _before_the_move(catalogue, zones_before or {}, categories_before or {})
+        _check_promotions_met_by_the_move(
+            session,
+            catalogue,
+            currency=currency,
+            whole=stores is None,
+            opened=opened,
+            zones_before=zones_before or {},
+            categories_before=categories_before or {},
         )
         keys = [
             PriceKey(sku, channel, store)
@@ -465,14 +473,47 @@ def record_moved_keys(
     return entries
 
 
+def _check_promotions_met_by_the_move(
+    session: Session,
+    catalogue: Catalogue,
+    *,
+    currency: str,
+    whole: bool,
+    opened: Collection[str],
+    zones_before: Mapping[str, str | None],
+    categories_before: Mapping[str, str],
+) -> None:
+    """Refuse the move if a promotion of `catalogue`'s SKUs meets a rule it did not meet
+    before it (`Catalogue.check_promotions_met_anew`). `whole`: `catalogue` holds every
+    rule of its SKUs; otherwise only those of the moved stores, and the promoted SKUs are
+    read again with all their rules: where a promotion meets a rule depends on the prices
+    of every store (a zone whose stores each have their own price shadows the zone's), and
+    one read without them would count the rule met before and not check it."""
+    if not whole:
+        promoted = _promoted_skus(catalogue)
+        if not promoted:
+            return
+        catalogue = load_catalogue_slice(session, promoted, currency=currency)
+    catalogue.check_promotions_met_anew(
+        _before_the_move(catalogue, zones_before, categories_before, opened)
+    )
+
+
+def _promoted_skus(catalogue: Catalogue) -> set[str]:
+    """The SKUs of `catalogue` some promotion it holds reaches (by SKU or category)."""
+    return {sku for sku in catalogue.products if catalogue.promotions_for(sku)}
+
+
 def _before_the_move(
     catalogue: Catalogue,
     zones_before: Mapping[str, str | None],
     categories_before: Mapping[str, str],
+    opened: Collection[str],
 ) -> Catalogue:
-    """`catalogue` with the moved stores in their zones and the moved products (those it
-    holds) in their categories as they were before the move."""
-    before = catalogue.with_stores(
+    """`catalogue` as it was before the move: without the stores just opened, the moved
+    stores in their zones and the moved products (those it holds) in their categories as
+    they were."""
+    before = catalogue.without_stores(opened).with_stores(
         replace(catalogue.stores[code], zone=zone) for code, zone in zones_before.items()
     )
     return before.with_products(

@@ -66,9 +66,10 @@ def record_zone_move(
     """After stores moved to another zone (`moved`: code -> its zone before) or were
     opened (flushed): the ledger entries, at `at`, of every key of those stores (each
     channel) whose applied price the move changed, or that has a price in a store just
-    opened. A move making a promotion meet a rule it never met, above whose price it would
-    sell, is refused (`record_moved_keys`); a store just opened is named by no stored rule
-    or promotion, so opening one meets none anew.
+    opened. A move or an opening making a promotion meet a rule it never met, above whose
+    price it would sell, is refused (`record_moved_keys`): a store just opened is named by
+    no stored rule or promotion, but a promotion reaching every store meets there the
+    price of its zone (or the nation's), which the stores before it may all have shadowed.
 
     One pass over the catalogue for all of them, reading the ledger of the moved stores
     only: a store just opened has none yet (a store is never deleted, and an entry names
