@@ -264,6 +264,16 @@ class SimulatedLabel:
         )
         return encode_response(response, key=self._key)
 
+    def signed_refusal(
+        self, sequence: int, opcode: int, reason: ReasonCode, *, now: datetime
+    ) -> LabelResponse:
+        """The label's refusal of a frame of its own (`sequence`, `opcode`) that another
+        layer turned down (the BLE control point), as the label builds every answer: its
+        clock, flags and state."""
+        now_ms = to_wire_ms(now)
+        self._settle(now_ms)
+        return self._response(now_ms, sequence=sequence, reason=reason, opcode=opcode)
+
     def synchronize(self, *, now: datetime) -> None:
         """The gateway answered a check-in: the label is in sync again."""
         now_ms = to_wire_ms(now)

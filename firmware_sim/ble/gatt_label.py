@@ -19,7 +19,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Final, Literal
 
-from firmware_sim.label import FIRMWARE_VERSION, SimulatedLabel, link_quality
+from firmware_sim.label import SimulatedLabel
 from gateways.ble.control_point import (
     BasicState,
     ControlPointCommand,
@@ -70,9 +70,7 @@ from gateways.ble.frame_transfer import (
     frame_crc,
 )
 from gateways.protocol import (
-    FrameKind,
     FrameRejectedError,
-    LabelResponse,
     LabelState,
     decode_frame,
     decode_response,
@@ -483,25 +481,10 @@ class BleLabel:
             decoded = decode_frame(frame, key=self._key, label_id=self.label_id)
         except FrameRejectedError:
             return None
-        label = self.label
-        state = label.state(now=now)
-        response = LabelResponse(
-            label_id=self.label_id,
-            sequence=decoded.sequence,
-            reason=reason,
-            state=state,
-            flags=self._flags(now),
-            displayed_hash=label.shown_hash,
-            page=label.shown_page,
-            battery_mv=min(label.battery_mv, 0xFFFF),
-            rssi_dbm=label.rssi_dbm,
-            lqi=link_quality(label.rssi_dbm),
-            temperature_tenths_c=label.temperature_tenths_c,
-            firmware=FIRMWARE_VERSION,
-            label_time=now,
-            opcode=decoded.opcode,
-            kind=FrameKind.RESPONSE,
-        )
+        # Built as every other answer of the label is: its own clock, flags and state
+        # (a refusal stamped with the true time would clear a clock error the controller
+        # knows of, and hide a label whose clock runs behind).
+        response = self.label.signed_refusal(decoded.sequence, decoded.opcode, reason, now=now)
         return encode_label_response(response, key=self._key)
 
     def _flags(self, now: datetime) -> BasicStateFlag:
