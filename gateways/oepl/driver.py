@@ -4,12 +4,13 @@ confirmed, LED flash and tag commands.
 - **One upload in flight per AP.** Uploads wait for each other (`asyncio.Lock`); a
   `409 Come back later` is backpressure, retried with exponential backoff.
 - **Delivery is confirmed, never assumed.** After an upload the tag's record is watched
-  (one `/get_db` poll for every waiting push, not one per tag) until `pending` clears, and
-  then `/current/<mac>.raw` must hold exactly our pixels: an upload the AP dropped in
-  silence, or someone else's upload in between, is caught. The same image again is
-  success (the AP does not resend the data version the tag holds) only when this driver
-  saw the tag take it and the tag's last update is still that one (its update count and
-  time); otherwise the tag is made to fetch it again.
+  (one `/get_db` poll for every waiting push, not one per tag) until `pending` clears, the
+  tag took an update since the push began (its update count and time changed), and
+  `/current/<mac>.raw` holds exactly our pixels: an upload the AP dropped in silence,
+  someone else's upload in between, or a pending mark the AP lost (a restart, `/tag_cmd
+  clear`) is caught. The same image again is success (the AP does not resend the data
+  version the tag holds) only when this driver saw the tag take it and the tag's last
+  update is still that one; otherwise the tag is made to fetch it again.
 - **A redraw is confirmed by the tag drawing** (its update count rising after the
   `/tag_cmd` refresh), not by the AP's record settling: the AP held the image all along.
 - **A tag that never checks in is parked with a reason** (`TagParkedError`) after
@@ -163,7 +164,21 @@ class AccessPointDriver:
             # been put back to ours (and the count started again, the tag deleted).
             return await self._fetch_again(mac, planes, tag_type, before)
         await self._upload_when_free(mac, jpeg_for(planes, tag_type))
-        return await self._confirm(mac, planes, tag_type, before)
+        if before.pending:
+            # Another image was pending: the tag may have taken it between `before` and our
+            # upload, and that update would later pass for ours. So the tag is made to take
+            # ours again, counted from the record after the upload.
+            after = await self.client.tag(mac)
+            if after is not None and after.last_update != before.last_update:
+                return await self._fetch_again(mac, planes, tag_type, after)
+        delivery = await self._confirm(mac, planes, tag_type, before)
+        if delivery is None:
+            # The AP stores our pixels and marks nothing pending, yet the tag took no update
+            # since the push began: it held this image already, or the AP lost the pending
+            # image (a restart reloads every record with nothing pending; `/tag_cmd clear`).
+            # Only an update the tag takes tells these apart.
+            return await self._fetch_again(mac, planes, tag_type, before)
+        return delivery
 
     async def redraw(self, mac: str, planes: Planes) -> Delivery:
         """Have the tag take and draw `planes` again (`/tag_cmd` refresh) although it holds
@@ -184,6 +199,7 @@ class AccessPointDriver:
         it took an update since `before`."""
         await self.command(mac, TagCommand.REFRESH)
         delivery = await self._confirm(mac, planes, tag_type, before, redrawn=True)
+        assert delivery is not None  # a redraw is confirmed by the tag drawing, or parked
         return Delivery(mac=mac, record=delivery.record, resent=True)
 
     async def _confirm(
@@ -194,11 +210,16 @@ class AccessPointDriver:
         before: TagRecord,
         *,
         redrawn: bool = False,
-    ) -> Delivery:
+    ) -> Delivery | None:
         """Wait until a poll that began after our request shows the tag settled holding
-        exactly `planes` (and, when `redrawn`, having taken an update since `before`: a
-        refresh is done when the tag drew, not when the AP holds the image, which it did
-        all along); `TagParkedError` with the reason when it does not in time."""
+        exactly `planes`, having taken an update since `before` (its last update is
+        another; when `redrawn`, its count rose: a refresh is done when the tag drew, not
+        when the AP holds the image, which it did all along). The AP's record settling on
+        our pixels proves nothing by itself: the AP keeps an image it lost the pending
+        mark of (a restart, `/tag_cmd clear`) as the tag's image. Settled on our pixels
+        without an update, a push is still confirmed when this driver saw the tag take
+        this image and its last update is still that one; otherwise None: the caller makes
+        the tag fetch it. `TagParkedError` with the reason when it does not settle in time."""
         first_poll = self._polls + 1
         started = self._clock()
         deadline = started + self.timings.confirm_timeout_s
@@ -209,15 +230,22 @@ class AccessPointDriver:
                 poll, record = self._records.get(mac, (0, None))
                 if poll < first_poll:
                     record = None
-                drew = not redrawn or (
-                    record is not None and record.update_count > before.update_count
+                took = record is not None and (
+                    record.update_count > before.update_count
+                    if redrawn
+                    else record.last_update != before.last_update
                 )
-                if record is not None and not record.pending and drew:
+                if record is not None and not record.pending and (took or not redrawn):
                     stored = await self.client.stored_image(mac)
                     held = None if stored is None else planes_from_stored(stored, tag_type)
                     if held == planes:
+                        seen = self._taken.get(mac) == (content_hash(planes), record.last_update)
+                        if not (took or seen):
+                            return None
                         self._taken[mac] = (content_hash(planes), record.last_update)
-                        return Delivery(mac=mac, record=record, resent=record.hash != before.hash)
+                        return Delivery(
+                            mac=mac, record=record, resent=took and record.hash != before.hash
+                        )
                     if record.hash != before.hash:
                         raise TagParkedError(
                             ap=self.ap,
