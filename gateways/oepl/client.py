@@ -93,7 +93,7 @@ class AccessPointClient:
         response = await self._get(f"/current/{mac.upper()}.raw")
         if response.status_code == 404:
             return None
-        self._check(response, mac=mac)
+        self._check(response, mac=mac, image=True)
         return response.content
 
     async def led_flash(self, mac: str, pattern: str) -> None:
@@ -136,10 +136,21 @@ class AccessPointClient:
             raise AccessPointError(ap=self.base_url, reason=f"{response.url.path}: not JSON")
         return document
 
-    def _check(self, response: httpx.Response, *, mac: str) -> None:
-        body = response.text.strip()
-        # Some handlers fail with 200 and an "Error..." body (save_cfg, for one).
-        if response.status_code != 200 or body.lower().startswith("error"):
-            raise TagRefusedError(
-                ap=self.base_url, mac=mac, reason=f"HTTP {response.status_code}: {body}"
+    def _check(self, response: httpx.Response, *, mac: str, image: bool = False) -> None:
+        """`TagRefusedError` when the AP refused the request for this tag for good: a 4xx
+        with its plain-text reason, or a 200 with an "Error..." body (some handlers fail so:
+        save_cfg, for one). A server error (5xx: rebooting, out of heap) or an answer the
+        AP's handlers never give (another status, an HTML page from whatever answers on its
+        address) may go away: `AccessPointError`, and the request is tried again later.
+        `image`: a 200 carries an image, whose bytes are no text to read."""
+        status = response.status_code
+        body = "" if image and status == 200 else response.text.strip()
+        where = f"{response.request.method} {response.url.path}"
+        if body.startswith("<"):
+            raise AccessPointError(
+                ap=self.base_url, reason=f"{where}: HTTP {status} with an HTML page"
             )
+        if 400 <= status < 500 or (status == 200 and body.lower().startswith("error")):
+            raise TagRefusedError(ap=self.base_url, mac=mac, reason=f"HTTP {status}: {body}")
+        if status != 200:
+            raise AccessPointError(ap=self.base_url, reason=f"{where}: HTTP {status}: {body[:200]}")

@@ -1,11 +1,12 @@
 """Errors of the OpenEPaperLink access point driver, under `GatewayError`.
 
 GatewayError
-+-- AccessPointError        the AP could not be reached or answered nonsense
++-- AccessPointError        the AP could not be reached, failed (5xx) or answered nonsense
     +-- AccessPointBusyError    409 "Come back later" after every retry
     +-- UnreadableRecordError   a tag record we cannot read (a field missing or no number)
     +-- TagError                about one tag (`mac`)
-        +-- TagRefusedError     the AP refused a request for a tag (unknown MAC, ...)
+        +-- TagRefusedError     the AP refused a request for a tag for good (unknown MAC,
+                                ...: a 4xx, or 200 with an "Error..." body)
         +-- TagParkedError      an image never reached the tag (it never checked in, ...)
 """
 
