@@ -47,9 +47,7 @@ from esl.planning_queue import (
 )
 from esl.services.ledger_instants import WriteClock, begin_price_write
 from esl.services.ledger_recording import (
-    LedgerPlan,
     LedgerWriter,
-    plan_change_ledger,
 )
 from esl.services.ledger_refusals import refusals_in_words
 from pricing.catalogue import Catalogue
@@ -364,18 +362,7 @@ def _check_with_engine(
         if after is None or problems.total:
             continue
         if record_ledger:
-            planned = LedgerPlan()
-            plan_change_ledger(
-                session,
-                base,
-                after,
-                chunk,
-                at=now,
-                now=now,
-                into=planned,
-                instants_ahead=instants_ahead,
-            )
-            ledger.write(session, planned)
+            ledger.plan_and_write(session, base, after, chunk, instants_ahead=instants_ahead)
     first_line = {line.sku: number for number, line in sorted(lines.values(), reverse=True)}
     problems.add_sku_refusals(
         refusals_in_words(session, ledger.problems, then="import the file again"), first_line

@@ -38,9 +38,7 @@ from esl.planning_queue import (
 )
 from esl.services.ledger_instants import WriteClock, begin_price_write
 from esl.services.ledger_recording import (
-    LedgerPlan,
     LedgerWriter,
-    plan_change_ledger,
 )
 from esl.services.ledger_refusals import refusals_in_words
 from esl.services.publication_commands import (
@@ -283,20 +281,9 @@ def _record_ledger(
         except PricingError as error:
             problems.add_engine_refusal(error, lines, field="promotion_id")
             return
-        planned = LedgerPlan()
-        plan_change_ledger(
-            session,
-            base,
-            after,
-            chunk,
-            at=now,
-            now=now,
-            into=planned,
-            instants_ahead=instants_ahead,
-        )
+        planned = ledger.plan_and_write(session, base, after, chunk, instants_ahead=instants_ahead)
         if planned.problems:
             first_line.update(_first_lines(lines, after))
-        ledger.write(session, planned)
     problems.add_sku_refusals(
         refusals_in_words(session, ledger.problems, then="import the file again"), first_line
     )

@@ -113,6 +113,31 @@ class LedgerWriter:
                 session, plan, publication_id=self.publication_id, source=self.source, now=self.now
             )
 
+    def plan_and_write(
+        self,
+        session: Session,
+        before: Catalogue,
+        after: Catalogue,
+        skus: Collection[str],
+        *,
+        instants_ahead: Collection[datetime],
+    ) -> LedgerPlan:
+        """Plan one chunk's change of `skus` at the file's instant and write it; the plan,
+        for its problems."""
+        plan = LedgerPlan()
+        plan_change_ledger(
+            session,
+            before,
+            after,
+            skus,
+            at=self.now,
+            now=self.now,
+            into=plan,
+            instants_ahead=instants_ahead,
+        )
+        self.write(session, plan)
+        return plan
+
     def impact(self) -> dict[str, int]:
         """What the file's ledger puts in its publication's impact, for a price and a
         promotion import alike: the keys whose label price changes, the ledger entries
