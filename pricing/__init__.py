@@ -21,7 +21,7 @@ from pricing.ledger import (
     prior_price_due,
     reduction_started_at,
 )
-from pricing.money import Money, round_to_minor_unit
+from pricing.money import Money, UnitMoney, round_to_minor_unit, round_unit_price
 from pricing.products import Channel, NetUnit, Product, Store
 from pricing.promotions import Promotion, PromotionKind, PromotionSummary
 from pricing.replay import all_price_keys, replay_history
@@ -53,6 +53,7 @@ __all__ = [
     "PromotionSummary",
     "ResolvedPrice",
     "Store",
+    "UnitMoney",
     "UnitPrice",
     "all_price_keys",
     "change_impact",
@@ -68,6 +69,7 @@ __all__ = [
     "resolve_key",
     "resolve_many",
     "round_to_minor_unit",
+    "round_unit_price",
     "select_rule_and_promotion",
     "unit_price",
 ]

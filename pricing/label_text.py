@@ -266,17 +266,27 @@ def _pattern(locale: Locale, digits: int) -> NumberPattern:
 
 @lru_cache(maxsize=16384)
 def format_money(
-    amount: Decimal, currency: str, *, locale: str, drop_zero_decimals: bool = False
+    amount: Decimal,
+    currency: str,
+    *,
+    locale: str,
+    drop_zero_decimals: bool = False,
+    keep_decimals: bool = False,
 ) -> str:
     """`Decimal("12.99"), "PLN", locale="pl_PL"` -> "12,99 zł" (with a no-break space).
 
     `drop_zero_decimals` writes whole amounts as promotion texts do ("2 za 10 zł").
+    `keep_decimals` writes the decimals `amount` has beyond the minor unit instead of
+    rounding them off: a unit price (`UnitMoney`) of 0.0040 PLN is "0,0040 zł".
     Raises `UnsupportedLocaleError` for a locale Babel does not know.
     """
     parsed = _parse(locale)
     if parsed is None:
         raise UnsupportedLocaleError(f"unknown locale {locale!r}", locale=locale)
     digits = _minor_digits(currency)
+    exponent = amount.as_tuple().exponent
+    if keep_decimals and isinstance(exponent, int):
+        digits = max(digits, -exponent)
     value = amount.quantize(Decimal(1).scaleb(-digits), rounding=ROUND_HALF_UP)
     if drop_zero_decimals and value == value.to_integral_value():
         digits = 0

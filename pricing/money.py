@@ -19,7 +19,15 @@ from pricing.errors import (
     UnknownCurrencyError,
 )
 
-__all__ = ["MINOR_UNITS", "Money", "is_decimal_text", "round_to_minor_unit"]
+__all__ = [
+    "MINOR_UNITS",
+    "Money",
+    "UnitMoney",
+    "is_decimal_text",
+    "round_to_minor_unit",
+    "round_unit_price",
+    "unit_price_places",
+]
 
 # The minor units a shelf price has, for the currencies a European retailer meets; extend
 # as needed. ISO 4217's, except HUF: ISO keeps two (the fillér), but no forint price has
@@ -72,6 +80,37 @@ def round_to_minor_unit(amount: Decimal, *, currency: str) -> Decimal:
     return amount.quantize(_quantum(currency), rounding=ROUND_HALF_UP)
 
 
+# A unit price keeps at least this many significant digits. Rounded to the minor unit,
+# 1000 toothpicks at 3.99 zł cost 0.00 zł a piece and 200 cotton buds at 2.99 zł cost
+# 0.01 zł (a third too low): a shelf label must never say a piece is free. Two digits
+# lose at most 5 % of the value, as the minor unit does from ten minor units up.
+_UNIT_PRICE_DIGITS: Final = 2
+
+
+def unit_price_places(amount: Decimal, *, places: int) -> int:
+    """How many decimals a unit price of about `amount` may have in a currency of `places`
+    minor digits: those, or two significant digits when it is below ten minor units."""
+    if not amount or amount >= Decimal(1).scaleb(_UNIT_PRICE_DIGITS - 1 - places):
+        return places
+    # adjusted() is the exponent of the leading digit: 0.00399 -> -3, so 4 places.
+    return max(places, _UNIT_PRICE_DIGITS - 1 - amount.adjusted())
+
+
+def round_unit_price(amount: Decimal, *, currency: str) -> Decimal:
+    """A unit price rounded HALF_UP once: to the minor unit of `currency` (12.98 zł per
+    kg), or, when it is below ten minor units and that loses part of it, to two
+    significant digits (0.00399 -> 0.0040 PLN, 0.01495 -> 0.015 PLN, 0.49 HUF)."""
+    minor = round_to_minor_unit(amount, currency=currency)
+    places = unit_price_places(amount, places=MINOR_UNITS[currency])
+    if minor == amount or places == MINOR_UNITS[currency]:
+        return minor
+    fine = amount.quantize(Decimal(1).scaleb(-places), rounding=ROUND_HALF_UP)
+    if fine.adjusted() > amount.adjusted():
+        # Rounded up to the next power of ten (0.00999 -> 0.0100): a zero less says the same.
+        fine = fine.quantize(Decimal(1).scaleb(1 - places))
+    return fine
+
+
 def _as_decimal(amount: object) -> Decimal:
     # Floats are refused: 0.1 + 0.2 is how shelf prices end up one grosz wrong.
     if isinstance(amount, bool) or not isinstance(amount, Decimal | int | str):
@@ -99,7 +138,7 @@ class Money:
 
     def __post_init__(self) -> None:
         value = _as_decimal(self.amount)
-        rounded = round_to_minor_unit(value, currency=self.currency)
+        rounded = self._rounded(value)
         if rounded < 0:
             raise NegativeAmountError(
                 f"money is never negative: {value} {self.currency}",
@@ -109,6 +148,15 @@ class Money:
         if not rounded:
             rounded = abs(rounded)  # -0.00 and 0.00 must print and hash alike
         object.__setattr__(self, "amount", rounded)
+
+    def _rounded(self, value: Decimal) -> Decimal:
+        return round_to_minor_unit(value, currency=self.currency)
+
+    def __eq__(self, other: object) -> bool:
+        # Any money, a unit price (`UnitMoney`) too: 1.66 PLN a litre is 1.66 PLN.
+        if not isinstance(other, Money):
+            return NotImplemented
+        return (self.amount, self.currency) == (other.amount, other.currency)
 
     @classmethod
     def of(cls, amount: Decimal | int | str, currency: str) -> Money:
@@ -163,3 +211,15 @@ class Money:
 
     def __str__(self) -> str:
         return f"{self.amount} {self.currency}"
+
+
+@dataclass(frozen=True, slots=True, order=False, eq=False)
+class UnitMoney(Money):
+    """A unit price: `Money` rounded by `round_unit_price`, so one below ten minor units
+    keeps two significant digits (0.0040 PLN per piece) instead of reading 0.00.
+
+    It is shown, never charged: sums and multiples of it are plain `Money` again.
+    """
+
+    def _rounded(self, value: Decimal) -> Decimal:
+        return round_unit_price(value, currency=self.currency)

@@ -9,7 +9,7 @@ from enum import StrEnum
 
 from pricing.errors import InvalidPromotionError, PercentOutOfRangeError
 from pricing.label_text import LABEL_TEXTS, format_label_money, format_percent
-from pricing.money import Money
+from pricing.money import Money, UnitMoney
 from pricing.products import Channel
 from pricing.windows import keep_window_in_utc
 
@@ -242,7 +242,7 @@ class PromotionSummary:
     loyalty_only: bool
     # What the product's unit (1 kg, 100 g, 1 l ...) costs under a conditional offer
     # (multi-buy, buy N get M, loyalty card), beside the single item's unit price.
-    offer_unit_price: Money | None = None
+    offer_unit_price: UnitMoney | None = None
 
     @property
     def changes_shelf_price(self) -> bool:

@@ -33,7 +33,7 @@ from pricing.errors import (
 )
 from pricing.label_text import label_language
 from pricing.ledger import PriceKey, PriceLedger, PriorPriceBasis, due_prior_price
-from pricing.money import Money
+from pricing.money import Money, UnitMoney
 from pricing.products import Channel
 from pricing.promotions import (
     Promotion,
@@ -225,7 +225,7 @@ def _content(
     prior_basis: PriorPriceBasis | None,
     saving: Money | None,
     saving_percent: Decimal | None,
-    unit_amount: Money | None,
+    unit_amount: UnitMoney | None,
     unit_label: str | None,
 ) -> LabelContent:
     """The label fields of `rule` in `language`, with the fingerprint that digests them."""

@@ -9,7 +9,7 @@ from decimal import Decimal
 from typing import NamedTuple
 
 from pricing.ledger import PriceKey, PriorPriceBasis
-from pricing.money import Money
+from pricing.money import Money, UnitMoney
 from pricing.products import Channel
 from pricing.promotions import PromotionSummary
 from pricing.rules import PriceScope
@@ -30,7 +30,7 @@ class LabelContent(NamedTuple):
     prior_price_basis: PriorPriceBasis | None
     saving: Money | None
     saving_percent: Decimal | None
-    unit_price: Money | None
+    unit_price: UnitMoney | None
     unit_label: str | None
     price_rule_id: str
     price_scope: PriceScope
@@ -65,7 +65,7 @@ class ResolvedPrice:
     prior_price_basis: PriorPriceBasis | None
     saving: Money | None
     saving_percent: Decimal | None
-    unit_price: Money | None
+    unit_price: UnitMoney | None
     unit_label: str | None
     price_rule_id: str
     price_scope: PriceScope

@@ -6,7 +6,7 @@ from dataclasses import dataclass
 from decimal import Decimal
 from typing import Final
 
-from pricing.money import Money
+from pricing.money import Money, UnitMoney
 from pricing.products import NetUnit, Product
 
 __all__ = ["UnitPrice", "unit_price"]
@@ -14,7 +14,7 @@ __all__ = ["UnitPrice", "unit_price"]
 
 @dataclass(frozen=True, slots=True)
 class UnitPrice:
-    price: Money
+    price: UnitMoney  # two significant digits at least: never 0.00 for a cheap piece
     label: str  # "1 kg", "100 g", "1 szt.", "1 Stück"
 
 
@@ -50,6 +50,9 @@ def unit_price(
 ) -> UnitPrice | None:
     """The unit price of `product` sold at `price`, rounded once; None when it equals `price`.
 
+    Rounded by `round_unit_price`: to the minor unit, or to two significant digits when
+    it is smaller than ten minor units (1000 toothpicks at 3.99 zł: 0.0040 zł a piece).
+
     A 500 g pack at 6.49 PLN costs 12.98 PLN per kg; a 1 kg pack shows no unit price,
     because the law asks for one only when it tells the customer something new. A
     multi-buy label compares the unit price of a single item with the offer's, so it asks
@@ -61,7 +64,7 @@ def unit_price(
     table = _PER_HUNDRED if product.unit_price_per_100 else _PER_BASE_UNIT
     reference, labels = table[product.net_unit]
     amount = price.amount if exact is None else exact
-    per_unit = Money(amount * reference / product.net_content, price.currency)
-    if omit_when_equal and per_unit == price:
+    per_unit = UnitMoney(amount * reference / product.net_content, price.currency)
+    if omit_when_equal and per_unit.amount == price.amount:
         return None
     return UnitPrice(price=per_unit, label=labels[language])

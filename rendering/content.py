@@ -17,6 +17,7 @@ from decimal import Decimal, InvalidOperation
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pricing import PriorPriceBasis, Product, ResolvedPrice, Store
+from pricing.money import unit_price_places
 from rendering.errors import ContentError
 from rendering.glyph_coverage import describe_characters, undrawable_characters
 from rendering.locale_texts import minor_digits, require_drawable_currency, require_locale
@@ -253,9 +254,11 @@ def content_from_dict(data: Mapping[str, object]) -> LabelContent:
         regular_price=_amount(price, "regular_price", currency=currency, required=False),
         prior_price=_amount(price, "prior_price", currency=currency, required=False),
         prior_price_basis=_basis(price.get("prior_price_basis")),
-        unit_price=_amount(price, "unit_price", currency=currency, required=False),
+        unit_price=_amount(price, "unit_price", currency=currency, required=False, unit_price=True),
         unit_label=_text(price, "unit_label", default="", prefix="price.") or None,
-        offer_unit_price=_amount(price, "offer_unit_price", currency=currency, required=False),
+        offer_unit_price=_amount(
+            price, "offer_unit_price", currency=currency, required=False, unit_price=True
+        ),
         promotion_text=promotion_text or None,
         promotion_kind=_text(promotion, "kind", default="", prefix="price.promotion.") or None,
         loyalty_only=bool(promotion.get("loyalty_only", False)),
@@ -341,7 +344,12 @@ def _text(
 
 
 def _amount(
-    data: Mapping[str, object], key: str, *, currency: str, required: bool = True
+    data: Mapping[str, object],
+    key: str,
+    *,
+    currency: str,
+    required: bool = True,
+    unit_price: bool = False,
 ) -> Decimal | None:
     value = data.get(key)
     if value is None:
@@ -360,13 +368,20 @@ def _amount(
     # The label prints amounts rounded to the currency, and a rounding is no one's to do
     # silently: "6.985" against a prior "6.994" PLN printed as "6,99 zł" twice announced
     # a reduction of nothing (the pricing engine refuses such amounts alike).
-    places = minor_digits(currency)
+    minor = minor_digits(currency)
+    # A unit price below ten minor units keeps two significant digits, as pricing rounds
+    # it ("0.0040" PLN a toothpick): rounded off, it would read 0,00 zł.
+    places = unit_price_places(amount, places=minor) if unit_price else minor
     exponent = amount.normalize().as_tuple().exponent
     if isinstance(exponent, int) and -exponent > places:
         unit = "no decimals" if places == 0 else f"{places} decimal place(s)"
+        why = (
+            f"its minor unit: {unit}"
+            if places == minor
+            else f"a unit price below ten minor units keeps two significant digits: {unit}"
+        )
         raise ContentError(
-            "price." + key,
-            f"{amount} has more decimals than {currency} allows (its minor unit: {unit})",
+            "price." + key, f"{amount} has more decimals than {currency} allows ({why})"
         )
     return amount
 

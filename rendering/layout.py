@@ -20,7 +20,13 @@ from rendering.content import LabelContent
 from rendering.contrast import carries_text
 from rendering.display_models import COLOUR_RGB, DisplayModel
 from rendering.fonts import Weight, digit_pairs, shaping, text_mask
-from rendering.locale_texts import format_label_date, format_money, label_texts, price_parts
+from rendering.locale_texts import (
+    format_label_date,
+    format_money,
+    format_unit_price,
+    label_texts,
+    price_parts,
+)
 from rendering.templates import Align, Condition, Fill, Ink, Region, Template
 
 __all__ = [
@@ -225,10 +231,10 @@ def _fill(
                                     box=box, colour=colour, height=height, floor=floor)  # fmt: skip
             return short if _smallest(short) > _smallest(ops) else ops
         case Fill.UNIT_PRICE if content.unit_price is not None and content.unit_label:
-            unit = money(content.unit_price, content.currency, content.locale)
+            unit = format_unit_price(content.unit_price, content.currency, content.locale)
             text = texts.unit_price.format(unit=_unbroken(content.unit_label), price=unit)
         case Fill.OFFER_UNIT_PRICE if content.offer_unit_price is not None and content.unit_label:
-            offer = money(content.offer_unit_price, content.currency, content.locale)
+            offer = format_unit_price(content.offer_unit_price, content.currency, content.locale)
             text = texts.offer_unit_price.format(unit=_unbroken(content.unit_label), price=offer)
         case Fill.VALIDITY if content.has_promotion and content.valid_until is not None:
             text = format_label_date(content.valid_until, locale=content.locale)

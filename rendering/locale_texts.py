@@ -35,6 +35,7 @@ __all__ = [
     "PriceParts",
     "format_label_date",
     "format_money",
+    "format_unit_price",
     "label_texts",
     "minor_digits",
     "price_parts",
@@ -61,6 +62,20 @@ def format_money(amount: Decimal, currency: str, locale: str) -> str:
     """`Decimal("12.99"), "PLN", "pl_PL"` -> "12,99 zł" (with a no-break space)."""
     require_locale(locale)
     return format_any_money(amount, currency, locale=locale)
+
+
+def format_unit_price(amount: Decimal, currency: str, locale: str) -> str:
+    """A unit price with the decimals it has: `Decimal("0.0040"), "PLN", "pl_PL"` ->
+    "0,0040 zł" (pricing's `UnitMoney` keeps two significant digits below ten minor
+    units); "12,98 zł" as `format_money` writes it otherwise."""
+    # Cached by its text: Decimal("0.004") and Decimal("0.0040") are equal keys to a cache.
+    return _format_unit_price(str(amount), currency, locale)
+
+
+@lru_cache(maxsize=8192)
+def _format_unit_price(amount: str, currency: str, locale: str) -> str:
+    require_locale(locale)
+    return format_any_money(Decimal(amount), currency, locale=locale, keep_decimals=True)
 
 
 def minor_digits(currency: str) -> int:

@@ -49,7 +49,7 @@ from rendering.encoding import (
     raw_planes,
 )
 from rendering.fonts import Weight, font, forget_drawn_text
-from rendering.locale_texts import format_money, label_texts
+from rendering.locale_texts import format_money, format_unit_price, label_texts
 from rendering.render import render_label
 
 __all__ = ["REQUIRED_KEYS", "run"]
@@ -172,7 +172,7 @@ def _baseline_texts(content: LabelContent) -> list[tuple[tuple[int, int], str, i
         ((230, 100), "zł", 15, Weight.REGULAR),
     ]
     if content.unit_price is not None and content.unit_label:
-        unit = format_money(content.unit_price, content.currency, content.locale)
+        unit = format_unit_price(content.unit_price, content.currency, content.locale)
         out.append(((130, 124), texts.unit_price.format(unit=content.unit_label, price=unit),
                     13, Weight.REGULAR))  # fmt: skip
     if content.promotion_text:

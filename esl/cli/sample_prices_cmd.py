@@ -15,7 +15,7 @@ import typer
 from esl.cli.invocation import settings_of
 from esl.cli.sample_instants import AnchorOption, AtOption, sample_instants
 from esl.sample import load_sample
-from pricing import Channel, Money, ResolvedPrice, resolve
+from pricing import Channel, Money, ResolvedPrice, UnitMoney, resolve
 from pricing.errors import PricingError
 from pricing.label_text import LabelTexts, format_money, label_texts
 
@@ -26,7 +26,11 @@ _WIDTHS = (8, 34, 10, 10, 30, 17, 16, 18)
 
 
 def _money(value: Money | None, locale: str) -> str:
-    return "" if value is None else format_money(value.amount, value.currency, locale=locale)
+    if value is None:
+        return ""
+    # A unit price keeps the decimals it has: 0,0040 zł a toothpick, never 0,00 zł.
+    fine = isinstance(value, UnitMoney)
+    return format_money(value.amount, value.currency, locale=locale, keep_decimals=fine)
 
 
 def _row(resolved: ResolvedPrice, name: str, locale: str, texts: LabelTexts) -> list[str]:
