@@ -139,7 +139,12 @@ def _money_line_findings(
                     f"{model.min_text_px} px {model.id} is read at",
                 )
             )
-    owed = [Fill.PRICE] + ([Fill.UNIT_PRICE] if content.unit_price is not None else [])
+    # Beside a multi-buy or loyalty offer the shopper compares both unit prices
+    # (docs/pricing.md): a template that leaves the offer's off is reported like one
+    # that leaves off the unit price.
+    owed = [Fill.PRICE]
+    owed += [Fill.UNIT_PRICE] if content.unit_price is not None else []
+    owed += [Fill.OFFER_UNIT_PRICE] if content.offer_unit_price is not None else []
     for fill in owed:
         if fill not in drawn:
             found.append(
