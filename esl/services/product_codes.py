@@ -52,12 +52,22 @@ def product_by_code(session: Session, code: str) -> ProductRow:
         select(ProductRow).where(ProductRow.gtin.in_(gtin_forms(code))).order_by(ProductRow.sku)
     ).all()
     if by_sku is not None:
-        others = [product.sku for product in found if product.sku != by_sku.sku]
+        # Only a code of a barcode's length can be a scan of another product's EAN: a
+        # 7-digit SKU typed in spells no EAN-8, whatever its zero-padded forms match.
+        others = [
+            product.sku
+            for product in found
+            if product.sku != by_sku.sku and len(code) in GTIN_LENGTHS
+        ]
         if others:
             raise ConflictError(
                 f"{code} is product {by_sku.sku}'s SKU and the EAN of {', '.join(others)}: "
-                f"a scan cannot tell them apart; bind {by_sku.sku} by its EAN"
-                f"{' ' + by_sku.gtin if by_sku.gtin else ''} or the other by its SKU",
+                "a scan cannot tell them apart; "
+                + (
+                    f"bind {by_sku.sku} by its EAN {by_sku.gtin} or the other by its SKU"
+                    if by_sku.gtin
+                    else f"bind the other by its SKU, and give {by_sku.sku} its EAN or another SKU"
+                ),
                 field="code",
                 skus=[by_sku.sku, *others],
             )
