@@ -12,6 +12,7 @@ Indexes built here, used by `pricing.resolution`:
 
 from __future__ import annotations
 
+import dataclasses
 from collections import defaultdict
 from collections.abc import Callable, Container, Iterable, Mapping, Set
 from datetime import UTC, datetime
@@ -546,14 +547,21 @@ class Catalogue:
             == promotional_unit_price(promotion, regular=rule.amount)
         )
 
-    def check_promotions_met_anew(self, before: Catalogue) -> None:
+    def check_promotions_met_anew(
+        self, before: Catalogue, *, since: datetime | None = None
+    ) -> None:
         """Check each promotion against the rules it can meet here and did not meet in
         `before` (this catalogue before a change: a price file's rules, a store in another
         zone, a product in another category) at the same prices, refusing as building
         would. A pair `before` held is not checked again: one stored under an older,
         looser check still loads and is left as it is, and only a promotion meeting a rule
-        it never met is refused."""
-        for promotion in self._promotions.values():
+        it never met is refused. `since`: the instant of the change; a promotion is
+        checked over what is left of it then (one that ended sells nothing in a store
+        opened or moved after it)."""
+        for stored in self._promotions.values():
+            promotion = _from_instant(stored, since)
+            if promotion is None:
+                continue
             for sku in self._target_skus(promotion):
                 for rule in self._rules_by_sku.get(sku, ()):
                     if self._can_meet(promotion, rule) and not before._met_at_the_same_prices(
@@ -933,3 +941,13 @@ def _window_text(rule: PriceRule) -> str:
     since = rule.valid_from.isoformat() if rule.valid_from else "from the beginning"
     until = rule.valid_until.isoformat() if rule.valid_until else "until further notice"
     return f"{since} – {until}"
+
+
+def _from_instant(promotion: Promotion, since: datetime | None) -> Promotion | None:
+    """What is left of `promotion` from `since` on (all of it when None); None when it
+    ended by then."""
+    if since is None or (promotion.valid_from is not None and promotion.valid_from >= since):
+        return promotion
+    if promotion.valid_until is not None and promotion.valid_until <= since:
+        return None
+    return dataclasses.replace(promotion, valid_from=since)

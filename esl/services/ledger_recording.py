@@ -467,6 +467,7 @@ def record_moved_keys(
             opened=opened,
             zones_before=zones_before or {},
             categories_before=categories_before or {},
+            at=at,
         )
         keys = [
             PriceKey(sku, channel, store)
@@ -507,8 +508,9 @@ def _check_promotions_met_by_the_move(
     opened: Collection[str],
     zones_before: Mapping[str, str | None],
     categories_before: Mapping[str, str],
+    at: datetime,
 ) -> None:
-    """Refuse the move if a promotion of `catalogue`'s SKUs meets a rule it did not meet
+    """Refuse the move (at `at`) if a promotion of `catalogue`'s SKUs meets a rule it did not meet
     before it (`Catalogue.check_promotions_met_anew`). `whole`: `catalogue` holds every
     rule of its SKUs; otherwise only those of the moved stores, and the promoted SKUs are
     read again with all their rules: where a promotion meets a rule depends on the prices
@@ -520,7 +522,7 @@ def _check_promotions_met_by_the_move(
             return
         catalogue = load_catalogue_slice(session, promoted, currency=currency)
     catalogue.check_promotions_met_anew(
-        _before_the_move(catalogue, zones_before, categories_before, opened)
+        _before_the_move(catalogue, zones_before, categories_before, opened), since=at
     )
 
 
