@@ -90,6 +90,7 @@ from esl.pipeline.periodic import due
 from esl.pipeline.planning import LabelPlanner, PlanTarget
 from esl.pipeline.retry import RetryPolicy
 from esl.pipeline.security_events import SecurityEventCoalescing
+from esl.pipeline.stamps_ahead import bring_back_last_seen
 from esl.pipeline.store_leases import (
     StoreLeaseTerms,
     StoresLost,
@@ -546,6 +547,10 @@ class UpdateController:
             while True:
                 try:
                     with self.sessions.begin() as session:
+                        # First: a label last heard while the host clock ran fast, since
+                        # set back, would count as silent only once real time passed its
+                        # stamp (`stamps_ahead`); its silence counts from now.
+                        brought_back = bring_back_last_seen(session, now=now, stores=self.stores)
                         pinged = request_keepalive_pings(
                             session,
                             now=now,
@@ -555,11 +560,18 @@ class UpdateController:
                         # Fenced as planning: pings asked by a worker that lost the store
                         # are sent by its holder, which, seeing them asked, asks none of
                         # its own; two workers asking at once ask each label twice.
-                        self._fence(session, (self.stores or frozenset()) if pinged else ())
+                        written = pinged or brought_back
+                        self._fence(session, (self.stores or frozenset()) if written else ())
                 except StoresLost as error:
                     self._lose_stores(error.stores)
                     continue
                 break
+            if brought_back:
+                log.warning(
+                    "keep-alive: %d labels last heard later than now (the host clock was set"
+                    " back): their silence counts from now",
+                    brought_back,
+                )
             if pinged:
                 log.info("keep-alive: %d silent labels pinged", len(pinged))
             self._next_keepalive = now + KEEPALIVE_LOOK_EVERY

@@ -42,6 +42,7 @@ from esl.delivery_states import OutboxStatus
 from esl.pipeline.action_kinds import ActionKind, ActionStatus
 from esl.pipeline.label_actions import CONTROLLER, request_own_actions
 from esl.pipeline.outbox_rows import OUTBOX
+from esl.pipeline.stamps_ahead import STAMPED_AHEAD_BEYOND
 
 __all__ = [
     "KEEP_IN_SYNC",
@@ -88,7 +89,8 @@ def request_keepalive_pings(
     stores: frozenset[str] | None = None,
 ) -> list[str]:
     """Ask a Ping of every label on a gateway (of `stores`) last heard `silence` ago
-    (`keep_in_sync_after`), with no frame on its way, no action asked of it since and
+    (`keep_in_sync_after`), with no frame on its way, no action asked of it since (one
+    stamped later than `now`, on a host clock since set back, is not since) and
     fewer than `pings_before_giving_up(silence)` of these pings unanswered since it was
     last heard; their ids."""
     since = now - silence
@@ -117,8 +119,14 @@ def request_keepalive_pings(
                 OUTBOX.c.label_id == LabelRow.id,
                 OUTBOX.c.status.in_(_ON_ITS_WAY),
             ),
+            # Nor one asked while the host clock ran fast, since set back (`stamps_ahead`):
+            # it would hold pings off until real time passed its stamp, an hour and more.
             ~exists().where(
-                and_(LabelActionRow.label_id == LabelRow.id, LabelActionRow.requested_at >= since)
+                and_(
+                    LabelActionRow.label_id == LabelRow.id,
+                    LabelActionRow.requested_at >= since,
+                    LabelActionRow.requested_at <= now + STAMPED_AHEAD_BEYOND,
+                )
             ),
             unanswered_since_heard < pings_before_giving_up(silence),
         )

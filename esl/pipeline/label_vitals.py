@@ -6,7 +6,9 @@ the same uplink fields). `label_states` holds only the newest; this keeps a samp
 history, bounded on two sides:
 
 - at most one sample per label per `VitalsSampling.every` (labels check in every ~40 s:
-  keeping every report would be the biggest table of all, and a battery moves in days);
+  keeping every report would be the biggest table of all, and a battery moves in days),
+  except that a newest sample later than the report's arrival (`stamps_ahead`: taken
+  while the host clock ran fast, since set back) is followed by one at once;
 - when a label gets a sample, its samples older than `keep` are deleted: a label has at
   most `keep / every + 1` rows, whatever runs or stops.
 
@@ -26,6 +28,7 @@ from sqlalchemy.orm import Session
 from esl.db.models import core_table
 from esl.db.repositories import in_chunks
 from esl.db.vitals_models import LabelVitalsRow
+from esl.pipeline.stamps_ahead import stamped_ahead
 from gateways.protocol import LabelResponse
 
 __all__ = ["VitalSign", "VitalsRecorder", "VitalsSampling", "vital_sign"]
@@ -80,9 +83,7 @@ class VitalsRecorder:
             return 0
         self._load_unknown(session, [label for label in heard if label not in self._last])
         due = [
-            sign
-            for label, sign in heard.items()
-            if sign.at - self._last.get(label, _NEVER) >= self.sampling.every
+            sign for label, sign in heard.items() if self._due(sign, self._last.get(label, _NEVER))
         ]
         if not due:
             return 0
@@ -108,6 +109,13 @@ class VitalsRecorder:
             )
         self._written = {sign.label_id: sign.at for sign in due}
         return len(due)
+
+    def _due(self, sign: VitalSign, newest: datetime) -> bool:
+        """Whether `sign` is kept, the label's newest sample taken at `newest`: one
+        interval after it, or at once when it lies ahead of the report's arrival (taken
+        while the host clock ran fast, since set back: waiting an interval after it kept
+        no history until real time caught up with it, an hour and more)."""
+        return sign.at - newest >= self.sampling.every or stamped_ahead(newest, now=sign.at)
 
     def committed(self) -> None:
         """The samples of the last `record` are in the database."""
