@@ -70,6 +70,7 @@ def _run(
 def _import_provisioning(sessions: sessionmaker[Session], path: Path, *, as_json: bool) -> None:
     try:
         parsed = parse_provisioning(path.read_text(encoding="utf-8"))
+        moved: list[str] = []
         with sessions.begin() as session:
             added = register_provisioned_labels(
                 session,
@@ -77,6 +78,7 @@ def _import_provisioning(sessions: sessionmaker[Session], path: Path, *, as_json
                 store=parsed.store,
                 gateway=parsed.gateway,
                 now=datetime.now(UTC),
+                moved=moved,
             )
     except ImportRejectedError as error:
         _report_rejection(path, error, as_json=as_json)
@@ -95,6 +97,7 @@ def _import_provisioning(sessions: sessionmaker[Session], path: Path, *, as_json
         "gateway": parsed.gateway,
         "labels": len(parsed.labels),
         "added": added,
+        "moved": moved,
     }
     if as_json:
         typer.echo(json.dumps(summary))
@@ -102,6 +105,7 @@ def _import_provisioning(sessions: sessionmaker[Session], path: Path, *, as_json
         typer.echo(
             f"{path}: gateway {parsed.gateway} of store {parsed.store}, "
             f"{len(parsed.labels)} labels, {added} new"
+            + (f", {len(moved)} moved to {parsed.gateway} from another gateway" if moved else "")
         )
 
 
@@ -181,7 +185,8 @@ def register(app: typer.Typer) -> None:
     def provisioning(ctx: typer.Context, path: Path = FileArg, as_json: bool = AsJson) -> None:
         """A store gateway's provisioning file: registers the gateway and its labels with
         their keys (docs/protocol.md). All labels or none; labels already registered with
-        the same key are left alone, another key is refused."""
+        the same key are left alone, or moved to this gateway from another of the store;
+        another key is refused."""
         _import_provisioning(sessions_of(ctx), path, as_json=as_json)
 
     app.add_typer(importer, name="import")

@@ -17,6 +17,7 @@ from sqlalchemy.orm import Session
 from esl.db.models import GatewayRow, LabelModelRow, LabelRow, StoreRow, core_table
 from esl.db.repositories import in_chunks
 from esl.errors import ConflictError, ImportRejectedError, NotFoundError
+from esl.pipeline.label_moves import bonded_gateways, move_labels
 from esl.services.gateway_ids import require_gateway_id
 from gateways.protocol import (
     LabelProvision,
@@ -46,11 +47,16 @@ def register_provisioned_labels(
     store: str,
     gateway: str,
     now: datetime,
+    moved: list[str] | None = None,
 ) -> int:
     """Register the gateway and its labels (keys included); returns the labels added.
 
-    A label already registered with the same key is left alone; with another key, or in
-    another store, it is a conflict: keys are never silently replaced.
+    A label already registered with the same key on this gateway is left alone; on
+    another gateway of the store it moves to this one, its open frames with it
+    (`label_moves`: it was carried into this gateway's range), and its id is appended to
+    `moved` when given. With another key, or in another store, it is a conflict: keys are
+    never silently replaced. A BLE label bonded to another gateway is a conflict too:
+    only associating it again moves it.
     """
     require_gateway_id(gateway)
     if session.get(StoreRow, store) is None:
@@ -70,11 +76,16 @@ def register_provisioned_labels(
     provisions = list(provisions)
     ids = [p.label_id for p in provisions]
     existing: dict[str, tuple[bytes, str]] = {}
+    registered_on: dict[str, str | None] = {}
     for chunk in in_chunks(ids):
-        for label_id, key, label_store in session.execute(
-            select(LabelRow.id, LabelRow.secret_key, LabelRow.store).where(LabelRow.id.in_(chunk))
+        for label_id, key, label_store, label_gateway in session.execute(
+            select(LabelRow.id, LabelRow.secret_key, LabelRow.store, LabelRow.gateway).where(
+                LabelRow.id.in_(chunk)
+            )
         ):
             existing[label_id] = (key, label_store)
+            registered_on[label_id] = label_gateway
+    carried: dict[str, tuple[str, str]] = {}
     models: set[str] = set()
     new_rows: list[dict[str, object]] = []
     for provision in provisions:
@@ -98,6 +109,8 @@ def register_provisioned_labels(
                     f"label {provision.label_id} is registered with another key or store",
                     label_id=provision.label_id,
                 )
+            if registered_on[provision.label_id] not in (None, gateway):
+                carried[provision.label_id] = (store, gateway)
             continue
         new_rows.append(
             {
@@ -112,4 +125,28 @@ def register_provisioned_labels(
     session.flush()
     if new_rows:
         session.execute(insert(core_table(LabelRow)), new_rows)
+    _move_carried(session, carried, registered_on, now=now, moved=moved)
     return len(new_rows)
+
+
+def _move_carried(
+    session: Session,
+    carried: dict[str, tuple[str, str]],
+    registered_on: dict[str, str | None],
+    *,
+    now: datetime,
+    moved: list[str] | None,
+) -> None:
+    """Move the labels another gateway of the store listed with their keys; a BLE label
+    bonded to its gateway is refused (nothing of the import is kept)."""
+    bonded = bonded_gateways(session, sorted(carried))
+    if bonded:
+        label_id = min(bonded)
+        raise ConflictError(
+            f"label {label_id} is a BLE label bonded to gateway {bonded[label_id]}; "
+            f"associate it on {carried[label_id][1]} to move it there",
+            label_id=label_id,
+        )
+    moves = move_labels(session, carried, now=now)
+    if moved is not None:
+        moved.extend(move.label_id for move in moves)

@@ -60,6 +60,7 @@ from esl.pipeline.label_actions import (
     stale_refusals,
 )
 from esl.pipeline.label_clocks import CLOCK_TOLERANCE, clock_offsets, request_clock_settings
+from esl.pipeline.label_moves import move_labels
 from esl.pipeline.label_states import (
     ANSWERED_COLUMNS,
     LabelState,
@@ -129,6 +130,7 @@ class DispatchCounts:
     stale_answers: int = 0
     check_ins: int = 0
     reconciled: int = 0  # labels whose check-in contradicted the record
+    moved: int = 0  # labels moved to the gateway that relays them (`label_moves`)
     # Answers whose claim was not believed, by `Refusal` (replayed, duplicated, unsigned).
     refused_answers: dict[str, int] = field(default_factory=dict)
     # Frames a label received altered, re-signed and sent again (or parked at the end).
@@ -149,6 +151,9 @@ class FlightWindows(Protocol):
 
     def forget_idle(self) -> None:
         """Rows became pending: every gateway may have something due again."""
+
+    def notice_new_work(self) -> None:
+        """Rows became pending for a gateway that may have had none: look for it."""
 
 
 class Settlement:
@@ -269,6 +274,9 @@ class Settlement:
             reported: dict[str, tuple[LabelResponse, datetime]] = {}
             ahead: list[str] = []  # labels whose check-in counts beyond the record
             heard: dict[str, VitalSign] = {}  # label -> the newest health it reported
+            # label -> the store and gateway its newest believed word came through
+            # (`label_moves`: a label heard via another gateway of its store moves there)
+            heard_via: dict[str, tuple[str, str]] = {}
             for uplink, response in verified:
                 state = states[response.label_id]
                 row = rows.get((response.label_id, response.sequence))
@@ -299,6 +307,7 @@ class Settlement:
                     older = refusal is Refusal.OLDER
                     if not older:
                         accept_claim(state, response)
+                        heard_via[response.label_id] = (uplink.store, uplink.gateway)
                         reported.pop(response.label_id, None)  # newer than that answer
                     refusal = None
                     checked_in[response.label_id] = (
@@ -326,6 +335,7 @@ class Settlement:
                             self._heard_clock(clocks, ahead_only, response, uplink)
                 elif refusal is None:
                     accept_claim(state, response)
+                    heard_via[response.label_id] = (uplink.store, uplink.gateway)
                     # An answer settling no open frame of the record's (a ping's) is
                     # weighed as a check-in is (below), against the image of now it
                     # would otherwise overwrite: taken as displayed first, a restored
@@ -440,6 +450,8 @@ class Settlement:
             insert_rows(session, core_table(LabelAcknowledgementRow), history)
             record_security_events(session, events, coalescing=self.security_events)
             answer_label_actions(session, action_answers)
+            # After the batch's rows are written: rows it rebuilt go via the new gateway too.
+            self._move(session, heard_via, now=now)
             self._unpark(session, checked_in, now=now)
             self.vitals.record(session, heard)
             if self.fence is not None:
@@ -946,6 +958,16 @@ class Settlement:
                 state, row, key=label.secret_key, payload=payload, base_hash=base_hash, now=now
             )
         ]
+
+    def _move(
+        self, session: Session, heard_via: Mapping[str, tuple[str, str]], *, now: datetime
+    ) -> None:
+        """Labels whose newest believed word came via another gateway of their store move
+        there, their open frames with them, due at once (`label_moves`)."""
+        moves = move_labels(session, heard_via, now=now, release_flight=self.windows.release_flight)
+        if moves:
+            self.counts.moved += len(moves)
+            self.windows.notice_new_work()
 
     def _unpark(self, session: Session, checked_in: Mapping[str, bool], *, now: datetime) -> None:
         """A label checked in, or answered a label action: updates parked as unreachable

@@ -47,7 +47,13 @@ def test_a_simulated_gateways_file_registers_labels_whose_frames_verify(
     result = cli.invoke(app, ["import", "provisioning", str(path), "--json"])
 
     assert result.exit_code == 0, result.output
-    assert json.loads(result.stdout) == {"store": "S01", "gateway": "gw1", "labels": 3, "added": 3}
+    assert json.loads(result.stdout) == {
+        "store": "S01",
+        "gateway": "gw1",
+        "labels": 3,
+        "added": 3,
+        "moved": [],
+    }
     registered = _labels(tmp_path)
     assert registered["gateway:gw1"] == ("", "gw1", b"")
     for provision in fleet:

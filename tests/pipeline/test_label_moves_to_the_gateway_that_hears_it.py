@@ -1,0 +1,206 @@
+"""A label registered on gw1 that now sits in the range of gw2 only (same store).
+
+gw1 cannot reach it any more; gw2 relays its check-ins. Before, the controller believed
+every check-in via gw2 but sent every frame via gw1: the shelf kept the old price while
+the update was sent, parked and revived by the next check-in, for ever."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+from datetime import timedelta
+
+import pytest
+from sqlalchemy import Engine, select
+
+from esl.db.ble_models import BleLabelInventoryRow
+from esl.db.models import GatewayRow, LabelRow, SecurityEventRow, StoreRow
+from esl.errors import ConflictError
+from esl.pipeline.provisioning import register_provisioned_labels
+from gateways.base import Uplink
+from gateways.protocol import LabelProvision
+from tests.pipeline.in_memory_gateway import radio
+from tests.pipeline.small_world import World
+from tests.support.audit import audit_by_label
+from tests.support.pipeline import publish_prices
+
+
+def _add_gateway(world: World, gateway: str = "gw2", store: str = "S01") -> None:
+    with world.sessions.begin() as session:
+        if session.get(StoreRow, store) is None:
+            session.add(StoreRow(code=store, name=store))
+            session.flush()
+        session.add(GatewayRow(id=gateway, store=store, transport="mqtt", name=gateway))
+
+
+def _gateway_of(world: World, label_id: str) -> str | None:
+    with world.sessions() as session:
+        label = session.get(LabelRow, label_id)
+        assert label is not None
+        return label.gateway
+
+
+def _events(world: World) -> list[tuple[str, str | None]]:
+    with world.sessions() as session:
+        return list(session.execute(select(SecurityEventRow.kind, SecurityEventRow.label_id)).all())
+
+
+def _via(uplink: Uplink, gateway: str, store: str = "S01") -> Uplink:
+    return replace(uplink, store=store, gateway=gateway)
+
+
+async def _only_gw2_reaches(world: World, label_id: str, rounds: int) -> list[str]:
+    """Rounds of 30 s: frames via gw2 reach the label, frames via gw1 are lost; the
+    label checks in via gw2 every round. The gateways frames went out through."""
+    through: list[str] = []
+    for _ in range(rounds):
+        world.clock.advance(timedelta(seconds=30))
+        world.controller.plan_due_work()
+        await world.send_due()
+        sent = world.gateway.take()
+        through += [downlink.gateway for downlink in sent]
+        reached = [downlink for downlink in sent if downlink.gateway == "gw2"]
+        world.dispatcher.settle(radio(reached, world.labels, now=world.clock.now))
+        world.dispatcher.settle([_via(world.check_in(label_id), "gw2")])
+    return through
+
+
+async def test_a_label_heard_via_another_gateway_of_its_store_gets_its_update_there(
+    engine: Engine,
+) -> None:
+    world = await World.showing(engine, {"MLK-1": "3.49"}, count=1)
+    _add_gateway(world)
+    label_id = sorted(world.labels)[0]
+    world.clock.advance(timedelta(minutes=5))
+    publish_prices(world.sessions, {"MLK-1": "2.99"}, now=world.clock.now)
+    through = await _only_gw2_reaches(world, label_id, rounds=10)
+    assert world.panel_hash(label_id) == world.hash_of(label_id), (through, world.rows(label_id))
+    assert _gateway_of(world, label_id) == "gw2"
+    assert world.dispatcher.counts.moved == 1
+    verdict = audit_by_label(world.sessions, world.clock.now)[label_id]
+    assert verdict.audit_class.value == "match", verdict
+    assert _events(world) == []
+    # The next price goes straight via gw2.
+    world.clock.advance(timedelta(minutes=5))
+    publish_prices(world.sessions, {"MLK-1": "2.79"}, now=world.clock.now)
+    assert set(await _only_gw2_reaches(world, label_id, rounds=2)) == {"gw2"}
+    assert world.panel_hash(label_id) == world.hash_of(label_id)
+
+
+async def test_a_frame_in_flight_via_the_old_gateway_goes_again_via_the_new_one(
+    engine: Engine,
+) -> None:
+    world = await World.showing(engine, {"MLK-1": "3.49"}, count=1)
+    _add_gateway(world)
+    label_id = sorted(world.labels)[0]
+    world.clock.advance(timedelta(minutes=5))
+    publish_prices(world.sessions, {"MLK-1": "2.99"}, now=world.clock.now)
+    world.controller.plan_due_work()
+    await world.send_due()
+    (lost,) = world.gateway.take()
+    assert lost.gateway == "gw1"
+    world.clock.advance(timedelta(seconds=2))
+    world.dispatcher.settle([_via(world.check_in(label_id), "gw2")])
+    await world.send_due()
+    (again,) = world.gateway.take()
+    assert (again.gateway, again.payload) == ("gw2", lost.payload)
+    # gw1 delivers its copy late after all: the label takes the sequence once.
+    world.dispatcher.settle(radio([lost, again], world.labels, now=world.clock.now))
+    assert world.rows(label_id)[-1][1] == "acked"
+    assert world.panel_hash(label_id) == world.hash_of(label_id)
+    assert _events(world) == []
+    verdict = audit_by_label(world.sessions, world.clock.now)[label_id]
+    assert verdict.audit_class.value == "match", verdict
+
+
+async def test_a_replayed_or_duplicated_answer_via_another_gateway_moves_nothing(
+    engine: Engine,
+) -> None:
+    world = await World.showing(engine, {"MLK-1": "3.49"}, count=1)
+    _add_gateway(world)
+    label_id = sorted(world.labels)[0]
+    world.clock.advance(timedelta(minutes=5))
+    old = world.check_in(label_id)
+    world.dispatcher.settle([old])
+    world.clock.advance(timedelta(minutes=5))
+    newer = world.check_in(label_id)
+    world.dispatcher.settle([newer])
+    # gw2's login publishes what it captured: the older check-in, then the newest again.
+    world.dispatcher.settle([_via(old, "gw2")])
+    world.dispatcher.settle([_via(newer, "gw2")])
+    assert _gateway_of(world, label_id) == "gw1"
+    assert world.dispatcher.counts.moved == 0
+
+
+async def test_a_check_in_via_another_stores_gateway_is_a_security_event_not_a_move(
+    engine: Engine,
+) -> None:
+    world = await World.showing(engine, {"MLK-1": "3.49"}, count=1)
+    _add_gateway(world, "S02-gw1", store="S02")
+    label_id = sorted(world.labels)[0]
+    world.clock.advance(timedelta(minutes=5))
+    world.dispatcher.settle([_via(world.check_in(label_id), "S02-gw1", store="S02")])
+    assert _gateway_of(world, label_id) == "gw1"
+    assert _events(world) == [("answer via another store", label_id)]
+
+
+async def test_a_check_in_via_a_gateway_never_registered_moves_nothing(engine: Engine) -> None:
+    world = await World.showing(engine, {"MLK-1": "3.49"}, count=1)
+    label_id = sorted(world.labels)[0]
+    world.clock.advance(timedelta(minutes=5))
+    world.dispatcher.settle([_via(world.check_in(label_id), "gw9")])
+    assert _gateway_of(world, label_id) == "gw1"
+
+
+async def test_gw2s_provisioning_file_listing_the_label_moves_it(engine: Engine) -> None:
+    world = await World.showing(engine, {"MLK-1": "3.49"}, count=1)
+    label_id = sorted(world.labels)[0]
+    # gw2's provisioning file lists the label with its key: it moved into gw2's range.
+    with world.sessions.begin() as session:
+        added = register_provisioned_labels(
+            session,
+            [LabelProvision(label_id=label_id, model_id="2.9-bwr", key=world.keys[label_id])],
+            store="S01",
+            gateway="gw2",
+            now=world.clock.now,
+        )
+    assert added == 0
+    assert _gateway_of(world, label_id) == "gw2"
+    world.clock.advance(timedelta(minutes=1))
+    publish_prices(world.sessions, {"MLK-1": "2.99"}, now=world.clock.now)
+    world.controller.plan_due_work()
+    await world.send_due()
+    assert [downlink.gateway for downlink in world.gateway.take()] == ["gw2"]
+
+
+async def test_a_ble_label_stays_on_the_gateway_it_is_bonded_to(engine: Engine) -> None:
+    world = await World.showing(engine, {"MLK-1": "3.49"}, count=1)
+    _add_gateway(world)
+    label_id = sorted(world.labels)[0]
+    with world.sessions.begin() as session:
+        session.add(
+            BleLabelInventoryRow(
+                label_id=label_id,
+                gateway="gw1",
+                address="C0:00:00:00:00:01",
+                device_address="C0:00:00:00:00:01",
+                esl_id=1,
+                esl_group=0,
+                displays=[],
+                image_slots=1,
+                leds=[],
+                associated_at=world.clock.now,
+            )
+        )
+    world.clock.advance(timedelta(minutes=5))
+    world.dispatcher.settle([_via(world.check_in(label_id), "gw2")])
+    assert _gateway_of(world, label_id) == "gw1"
+    # gw2's provisioning file listing it is refused, saying where it is bonded.
+    provision = LabelProvision(label_id=label_id, model_id="2.9-bwr", key=world.keys[label_id])
+    with (
+        pytest.raises(ConflictError, match="bonded to gateway gw1"),
+        world.sessions.begin() as session,
+    ):
+        register_provisioned_labels(
+            session, [provision], store="S01", gateway="gw2", now=world.clock.now
+        )
+    assert _gateway_of(world, label_id) == "gw1"
