@@ -33,7 +33,7 @@ from esl.cli.invocation import sessions_of
 from esl.cli.stop_signals import stop_on_signals
 
 if TYPE_CHECKING:
-    from esl.pipeline.oepl_tags import AccessPointTag, TagImport
+    from esl.pipeline.oepl_tags import AccessPointTag, TagImport, TagRegistration
 
 __all__ = ["register"]
 
@@ -50,9 +50,12 @@ ProvisioningOption = Annotated[
 
 def _register_over_api(
     api: str, api_key: str, *, store: str, gateway: str, tags: list[AccessPointTag]
-) -> int:
-    """`POST /api/v1/stores/{store}/oepl/tags`; the number of new labels. A refusal exits
-    with the API's reason (and each refused tag's)."""
+) -> TagRegistration:
+    """`POST /api/v1/stores/{store}/oepl/tags`; the number of new labels and the tags
+    skipped as registered on another gateway. A refusal exits with the API's reason (and
+    each refused tag's)."""
+    from esl.pipeline.oepl_tags import TagRegistration
+
     body = {
         "gateway": gateway,
         "tags": [
@@ -72,7 +75,10 @@ def _register_over_api(
             err=True,
         )
         raise typer.Exit(1)
-    return int(answer["added"])
+    return TagRegistration(
+        added=int(answer["added"]),
+        skipped=[(str(tag["mac"]), str(tag["reason"])) for tag in answer.get("skipped", [])],
+    )
 
 
 def _provisioning_path(state_dir: Path, gateway: str, given: Path | None) -> Path:
@@ -199,6 +205,7 @@ def register(app: typer.Typer) -> None:
     ) -> None:
         """Register the AP's tags as labels with their display models (keys generated)."""
         from esl.pipeline.oepl_tags import (
+            drop_skipped_new_tags,
             import_access_point_tags,
             read_access_point_tags,
             read_gateway_keys,
@@ -223,16 +230,21 @@ def register(app: typer.Typer) -> None:
                         provisioning=target,
                         now=datetime.now(UTC),
                     )
-                tags, imported = await read_access_point_tags(driver, read_gateway_keys(target))
+                known = read_gateway_keys(target)
+                tags, imported = await read_access_point_tags(driver, known)
             finally:
                 await driver.close()
             # The keys are safe in the store before the controller accepts them.
             write_gateway_provisioning(target, imported.labels, store=store, gateway=gateway)
             if tags:
                 assert api_key is not None
-                imported.added = _register_over_api(
+                registration = _register_over_api(
                     api, api_key, store=store, gateway=gateway, tags=tags
                 )
+                if drop_skipped_new_tags(imported, registration, known):
+                    write_gateway_provisioning(
+                        target, imported.labels, store=store, gateway=gateway
+                    )
             return imported
 
         imported = asyncio.run(run())

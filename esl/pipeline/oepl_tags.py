@@ -8,11 +8,16 @@ Two halves, so the store side never needs the controller's database:
   (mode 0600, the format of docs/protocol.md plus each label's radio `address`) first, so
   a key the controller accepts is never one the gateway lost;
 - at the controller, `register_access_point_tags` checks the whole inventory and registers
-  the labels with their models and keys, all or nothing. The API route
+  the labels with their models and keys, all or nothing; a tag registered on another
+  gateway (another AP of the store: it roamed) is skipped and reported per tag, and the
+  rest are registered. The API route
   (`POST /api/v1/stores/{store}/oepl/tags`) calls it for a gateway holding only an API key;
   `import_access_point_tags` does both halves on one machine (direct database access).
 
-Running it again adds only new tags: a label already in the file keeps its key.
+Running it again adds only new tags: a label already in the file keeps its key. A tag
+the controller skipped as registered on another gateway is left out of this gateway's
+file again (its fresh key was never the label's): it stays with the AP it was registered
+on (docs/gateways.md).
 """
 
 from __future__ import annotations
@@ -23,8 +28,11 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
 
+from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
+from esl.db.models import LabelRow
+from esl.db.repositories import in_chunks
 from esl.errors import ImportRejectedError
 from esl.pipeline.provisioning import register_provisioned_labels
 from gateways.oepl import AccessPointDriver
@@ -39,6 +47,8 @@ from rendering.display_models import DISPLAY_MODELS
 __all__ = [
     "AccessPointTag",
     "TagImport",
+    "TagRegistration",
+    "drop_skipped_new_tags",
     "import_access_point_tags",
     "read_access_point_tags",
     "read_gateway_keys",
@@ -64,6 +74,13 @@ class TagImport:
     labels: list[LabelProvision] = field(default_factory=list)  # every label in the file
     added: int = 0  # labels new to the controller
     skipped: list[tuple[str, str]] = field(default_factory=list)  # MAC, why
+
+
+@dataclass(frozen=True, slots=True)
+class TagRegistration:
+    added: int  # labels new to the controller
+    # MAC, why: tags registered on another gateway, left there
+    skipped: list[tuple[str, str]] = field(default_factory=list)
 
 
 def read_gateway_keys(provisioning: Path) -> dict[str, LabelProvision]:
@@ -117,13 +134,18 @@ def register_access_point_tags(
     store: str,
     gateway: str,
     now: datetime,
-) -> int:
-    """Register `tags` as labels of `store` on `gateway`; how many are new.
+) -> TagRegistration:
+    """Register `tags` as labels of `store` on `gateway`; how many are new, and the tags
+    skipped as registered on another gateway.
 
     All or nothing: a tag without a display model, with a model we do not have, a tag
     type mapped to two models, or a MAC twice is `ImportRejectedError` listing every such
-    tag, and nothing is registered. A tag already registered with another key or in
-    another store is a `ConflictError` (keys are never silently replaced)."""
+    tag, and nothing is registered. A tag registered on another gateway (another AP of
+    the store, or of another store) is skipped, with `registered on gateway ...` as its
+    reason, and the others are registered: a tag belongs to the AP it was registered on
+    (this AP gave it a fresh key the label does not have). A tag already registered on
+    this gateway with another key is a `ConflictError` (keys are never silently
+    replaced)."""
     problems: list[dict[str, object]] = []
     models_of_type: dict[int, str] = {}
     seen: set[str] = set()
@@ -137,10 +159,45 @@ def register_access_point_tags(
             f"{len(problems)} of {len(tags)} tags cannot be registered; nothing was",
             problems=problems,
         )
+    elsewhere = _registered_elsewhere(session, [tag.mac for tag in tags], store, gateway)
     provisions = [
-        LabelProvision(label_id=tag.mac, model_id=tag.model_id or "", key=tag.key) for tag in tags
+        LabelProvision(label_id=tag.mac, model_id=tag.model_id or "", key=tag.key)
+        for tag in tags
+        if tag.mac not in elsewhere
     ]
-    return register_provisioned_labels(session, provisions, store=store, gateway=gateway, now=now)
+    added = register_provisioned_labels(session, provisions, store=store, gateway=gateway, now=now)
+    return TagRegistration(added=added, skipped=sorted(elsewhere.items()))
+
+
+def _registered_elsewhere(
+    session: Session, macs: list[str], store: str, gateway: str
+) -> dict[str, str]:
+    """The tags among `macs` registered on another gateway than `gateway`, and why."""
+    found: dict[str, str] = {}
+    for chunk in in_chunks(sorted(macs)):
+        for label_id, label_store, label_gateway in session.execute(
+            select(LabelRow.id, LabelRow.store, LabelRow.gateway).where(
+                LabelRow.id.in_(chunk),
+                LabelRow.gateway.is_not(None),
+                LabelRow.gateway != gateway,
+            )
+        ):
+            of_store = "" if label_store == store else f" of store {label_store}"
+            found[label_id] = f"registered on gateway {label_gateway}{of_store}"
+    return found
+
+
+def drop_skipped_new_tags(
+    result: TagImport, registration: TagRegistration, known: dict[str, LabelProvision]
+) -> bool:
+    """Take the tags the controller skipped, and this gateway's file did not hold before,
+    out of `result.labels` (their fresh keys are no label's) and report them in
+    `result.skipped`; whether the file must be written again."""
+    result.added = registration.added
+    result.skipped += registration.skipped
+    skipped = {mac for mac, _ in registration.skipped if mac not in known}
+    result.labels = [label for label in result.labels if label.label_id not in skipped]
+    return bool(skipped)
 
 
 def _refusal(tag: AccessPointTag, seen: set[str], models_of_type: dict[int, str]) -> str:
@@ -171,12 +228,15 @@ async def import_access_point_tags(
     now: datetime,
 ) -> TagImport:
     """Both halves on one machine: read the AP, write the keys, register in the database."""
-    tags, result = await read_access_point_tags(driver, read_gateway_keys(provisioning))
+    known = read_gateway_keys(provisioning)
+    tags, result = await read_access_point_tags(driver, known)
     write_gateway_provisioning(provisioning, result.labels, store=store, gateway=gateway)
     with sessions.begin() as session:
-        result.added = register_access_point_tags(
+        registration = register_access_point_tags(
             session, tags, store=store, gateway=gateway, now=now
         )
+    if drop_skipped_new_tags(result, registration, known):
+        write_gateway_provisioning(provisioning, result.labels, store=store, gateway=gateway)
     return result
 
 

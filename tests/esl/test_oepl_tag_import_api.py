@@ -58,6 +58,7 @@ def test_admin_and_the_stores_own_key_register_tags_with_models_and_keys(
         "gateway": "S01-ap1",
         "labels": [tag_mac(1), tag_mac(2)],
         "added": 2,
+        "skipped": [],
     }
     assert _labels(api) == {
         tag_mac(1): ("2.9-bwr", "S01-ap1", bytes([1]) * 32),
@@ -135,6 +136,30 @@ def test_a_registered_label_keeps_its_key(api: Api) -> None:
     assert _labels(api) == {tag_mac(1): ("2.9-bwr", "S01-ap1", bytes([1]) * 32)}
 
 
+def test_a_second_aps_tags_register_except_those_on_the_first_ap(api: Api) -> None:
+    """A tag registered on S01-ap1 that shows in S01-ap2's inventory too (it roamed):
+    S01-ap2's import registers its other tags and reports that one, which stays on ap1
+    with its key. Before, the whole import was 409 and nothing was registered."""
+    first = {"gateway": "S01-ap1", "tags": [_tag(1)]}
+    assert api.client.post(
+        ROUTE.format(store="S01"), json=first, headers=api.headers("store")
+    ).is_success
+    second = {"gateway": "S01-ap2", "tags": [{**_tag(1), "key": "ff" * 32}, _tag(2)]}
+    response = api.client.post(ROUTE.format(store="S01"), json=second, headers=api.headers("store"))
+    assert response.status_code == 200, response.text
+    assert response.json() == {
+        "store": "S01",
+        "gateway": "S01-ap2",
+        "labels": [tag_mac(2)],
+        "added": 1,
+        "skipped": [{"mac": tag_mac(1), "reason": "registered on gateway S01-ap1"}],
+    }
+    assert _labels(api) == {
+        tag_mac(1): ("2.9-bwr", "S01-ap1", bytes([1]) * 32),
+        tag_mac(2): ("2.9-bwr", "S01-ap2", bytes([2]) * 32),
+    }
+
+
 # ---------------------------------------------------------------- from the store, over the API
 
 
@@ -187,3 +212,24 @@ def test_import_tags_with_a_store_key_of_another_store_is_refused(
     assert "HTTP 403" in result.stderr
     assert "nothing was registered" in result.stderr
     assert _labels(api) == {}
+
+
+def test_import_tags_reports_a_tag_of_another_ap_and_keeps_it_out_of_the_file(
+    api: Api, access_point: str, tmp_path: Path
+) -> None:
+    on_ap2 = {"gateway": "S01-ap2", "tags": [_tag(1)]}
+    assert api.client.post(
+        ROUTE.format(store="S01"), json=on_ap2, headers=api.headers("store")
+    ).is_success
+    keys = tmp_path / "S01-ap1-labels.json"
+    result = _import(api, access_point, keys, store="S01", role="store")
+    assert result.exit_code == 0, result.output
+    assert f"skipped {tag_mac(1)}: registered on gateway S01-ap2" in result.stderr
+    assert "1 labels for S01/S01-ap1 (1 new)" in result.stdout
+    written = {
+        e["label_id"]: bytes.fromhex(e["key"]) for e in json.loads(keys.read_text())["labels"]
+    }
+    registered = _labels(api)
+    assert registered[tag_mac(1)] == ("2.9-bwr", "S01-ap2", bytes([1]) * 32)
+    # Only the tag registered on this gateway, with the key the controller holds.
+    assert written == {tag_mac(2): registered[tag_mac(2)][2]}

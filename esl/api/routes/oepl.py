@@ -20,7 +20,7 @@ from esl.pipeline.oepl_tags import AccessPointTag, register_access_point_tags
 from esl.services.gateway_ids import GATEWAY_ID_PATTERN
 from esl.services.labels import require_store_access
 
-__all__ = ["AccessPointTagIn", "TagImportIn", "TagImportOut", "router"]
+__all__ = ["AccessPointTagIn", "SkippedTagOut", "TagImportIn", "TagImportOut", "router"]
 
 router = APIRouter()
 StorePath = Annotated[str, Path(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9_.:\-]+$")]
@@ -72,11 +72,23 @@ class TagImportIn(RequestBody):
     tags: list[AccessPointTagIn] = Field(min_length=1, max_length=5000)
 
 
+class SkippedTagOut(BaseModel):
+    mac: str
+    reason: str = Field(description="e.g. registered on gateway S01-ap1")
+
+
 class TagImportOut(BaseModel):
     store: str
     gateway: str
-    labels: list[str] = Field(description="Every tag's label id, registered now or before")
+    labels: list[str] = Field(
+        description="Every tag's label id registered on this gateway, now or before"
+    )
     added: int = Field(description="How many of them are new")
+    skipped: list[SkippedTagOut] = Field(
+        default_factory=list,
+        description="Tags registered on another gateway (another AP): left there, not "
+        "registered on this one",
+    )
 
 
 @router.post(
@@ -88,8 +100,10 @@ def post_access_point_tags(
     """Register an OpenEPaperLink AP's tags as labels with their display models and keys.
 
     All or nothing: a tag whose type has no display model (or a model we do not have) is
-    refused with 422 and the reason per tag; a tag registered with another key or in
-    another store is 409. Tags registered before with the same key are left alone."""
+    refused with 422 and the reason per tag; a tag registered with another key on
+    this gateway is 409. Tags registered before with the same key are left alone; a tag
+    registered on another gateway (another AP) is skipped, listed in `skipped` with the
+    reason, and the others are registered."""
     require_store_access(who, store)
     tags = [
         AccessPointTag(
@@ -101,9 +115,14 @@ def post_access_point_tags(
         )
         for tag in body.tags
     ]
-    added = register_access_point_tags(
+    registration = register_access_point_tags(
         session, tags, store=store, gateway=body.gateway, now=ctx.clock()
     )
+    skipped = dict(registration.skipped)
     return TagImportOut(
-        store=store, gateway=body.gateway, labels=[tag.mac for tag in tags], added=added
+        store=store,
+        gateway=body.gateway,
+        labels=[tag.mac for tag in tags if tag.mac not in skipped],
+        added=registration.added,
+        skipped=[SkippedTagOut(mac=mac, reason=why) for mac, why in registration.skipped],
     )
