@@ -10,10 +10,10 @@ from dataclasses import replace
 from datetime import timedelta
 
 import pytest
-from sqlalchemy import Engine, select
+from sqlalchemy import Engine
 
 from esl.db.ble_models import BleLabelInventoryRow
-from esl.db.models import GatewayRow, LabelRow, SecurityEventRow, StoreRow
+from esl.db.models import LabelRow
 from esl.errors import ConflictError
 from esl.pipeline.provisioning import register_provisioned_labels
 from gateways.base import Uplink
@@ -22,14 +22,7 @@ from tests.pipeline.in_memory_gateway import radio
 from tests.pipeline.small_world import World
 from tests.support.audit import audit_by_label
 from tests.support.pipeline import publish_prices
-
-
-def _add_gateway(world: World, gateway: str = "gw2", store: str = "S01") -> None:
-    with world.sessions.begin() as session:
-        if session.get(StoreRow, store) is None:
-            session.add(StoreRow(code=store, name=store))
-            session.flush()
-        session.add(GatewayRow(id=gateway, store=store, transport="mqtt", name=gateway))
+from tests.support.two_gateways import add_gateway, security_events, two_gateway_world
 
 
 def _gateway_of(world: World, label_id: str) -> str | None:
@@ -37,11 +30,6 @@ def _gateway_of(world: World, label_id: str) -> str | None:
         label = session.get(LabelRow, label_id)
         assert label is not None
         return label.gateway
-
-
-def _events(world: World) -> list[tuple[str, str | None]]:
-    with world.sessions() as session:
-        return list(session.execute(select(SecurityEventRow.kind, SecurityEventRow.label_id)).all())
 
 
 def _via(uplink: Uplink, gateway: str, store: str = "S01") -> Uplink:
@@ -67,10 +55,7 @@ async def _only_gw2_reaches(world: World, label_id: str, rounds: int) -> list[st
 async def test_a_label_heard_via_another_gateway_of_its_store_gets_its_update_there(
     engine: Engine,
 ) -> None:
-    world = await World.showing(engine, {"MLK-1": "3.49"}, count=1)
-    _add_gateway(world)
-    label_id = sorted(world.labels)[0]
-    world.clock.advance(timedelta(minutes=5))
+    world, label_id = await two_gateway_world(engine)
     publish_prices(world.sessions, {"MLK-1": "2.99"}, now=world.clock.now)
     through = await _only_gw2_reaches(world, label_id, rounds=10)
     assert world.panel_hash(label_id) == world.hash_of(label_id), (through, world.rows(label_id))
@@ -78,7 +63,7 @@ async def test_a_label_heard_via_another_gateway_of_its_store_gets_its_update_th
     assert world.dispatcher.counts.moved == 1
     verdict = audit_by_label(world.sessions, world.clock.now)[label_id]
     assert verdict.audit_class.value == "match", verdict
-    assert _events(world) == []
+    assert security_events(world) == []
     # The next price goes straight via gw2.
     world.clock.advance(timedelta(minutes=5))
     publish_prices(world.sessions, {"MLK-1": "2.79"}, now=world.clock.now)
@@ -89,10 +74,7 @@ async def test_a_label_heard_via_another_gateway_of_its_store_gets_its_update_th
 async def test_a_frame_in_flight_via_the_old_gateway_goes_again_via_the_new_one(
     engine: Engine,
 ) -> None:
-    world = await World.showing(engine, {"MLK-1": "3.49"}, count=1)
-    _add_gateway(world)
-    label_id = sorted(world.labels)[0]
-    world.clock.advance(timedelta(minutes=5))
+    world, label_id = await two_gateway_world(engine)
     publish_prices(world.sessions, {"MLK-1": "2.99"}, now=world.clock.now)
     world.controller.plan_due_work()
     await world.send_due()
@@ -107,7 +89,7 @@ async def test_a_frame_in_flight_via_the_old_gateway_goes_again_via_the_new_one(
     world.dispatcher.settle(radio([lost, again], world.labels, now=world.clock.now))
     assert world.rows(label_id)[-1][1] == "acked"
     assert world.panel_hash(label_id) == world.hash_of(label_id)
-    assert _events(world) == []
+    assert security_events(world) == []
     verdict = audit_by_label(world.sessions, world.clock.now)[label_id]
     assert verdict.audit_class.value == "match", verdict
 
@@ -115,10 +97,7 @@ async def test_a_frame_in_flight_via_the_old_gateway_goes_again_via_the_new_one(
 async def test_a_replayed_or_duplicated_answer_via_another_gateway_moves_nothing(
     engine: Engine,
 ) -> None:
-    world = await World.showing(engine, {"MLK-1": "3.49"}, count=1)
-    _add_gateway(world)
-    label_id = sorted(world.labels)[0]
-    world.clock.advance(timedelta(minutes=5))
+    world, label_id = await two_gateway_world(engine)
     old = world.check_in(label_id)
     world.dispatcher.settle([old])
     world.clock.advance(timedelta(minutes=5))
@@ -135,12 +114,12 @@ async def test_a_check_in_via_another_stores_gateway_is_a_security_event_not_a_m
     engine: Engine,
 ) -> None:
     world = await World.showing(engine, {"MLK-1": "3.49"}, count=1)
-    _add_gateway(world, "S02-gw1", store="S02")
+    add_gateway(world, "S02-gw1", store="S02")
     label_id = sorted(world.labels)[0]
     world.clock.advance(timedelta(minutes=5))
     world.dispatcher.settle([_via(world.check_in(label_id), "S02-gw1", store="S02")])
     assert _gateway_of(world, label_id) == "gw1"
-    assert _events(world) == [("answer via another store", label_id)]
+    assert security_events(world) == [("answer via another store", label_id)]
 
 
 async def test_a_check_in_via_a_gateway_never_registered_moves_nothing(engine: Engine) -> None:
@@ -174,7 +153,7 @@ async def test_gw2s_provisioning_file_listing_the_label_moves_it(engine: Engine)
 
 async def test_a_ble_label_stays_on_the_gateway_it_is_bonded_to(engine: Engine) -> None:
     world = await World.showing(engine, {"MLK-1": "3.49"}, count=1)
-    _add_gateway(world)
+    add_gateway(world)
     label_id = sorted(world.labels)[0]
     with world.sessions.begin() as session:
         session.add(
