@@ -9,6 +9,7 @@ from esl.db.engine import create_engine_for, upgrade_database
 from esl.db.readiness import (
     UPGRADE_HINT,
     DatabaseNotReadyError,
+    behind_hint,
     database_revision,
     head_revision,
     sqlite_file,
@@ -60,7 +61,7 @@ def register(app: typer.Typer) -> None:
                 f"the database at {shown} has no schema yet", database=shown, hint=UPGRADE_HINT
             )
         if revision != head:
-            typer.echo(f"{revision} (this version needs {head}: run `esl db upgrade`)")
+            typer.echo(f"{revision} (this version needs {head}: {behind_hint(revision)})")
             raise typer.Exit(1)
         typer.echo(f"{revision} (head)")
 

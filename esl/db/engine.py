@@ -77,16 +77,18 @@ def upgrade_database(engine: Engine, revision: str = "head") -> str | None:
         ) from None
     current = _stamped_revision(engine)
     if current is not None:
-        try:
-            below = {script.revision for script in scripts.iterate_revisions(current, "base")}
-        except CommandError:
+        shipped = {script.revision for script in scripts.walk_revisions()}
+        if current not in shipped:
+            # Looked up first: Alembic's walk from an unknown revision raises its own
+            # ResolutionError, which is not a CommandError.
             raise SchemaRevisionError(
                 f"the database is at schema {current}, which this version does not know "
                 f"(its newest is {head})",
                 revision=revision,
                 current=current,
                 hint="run the version of esl that wrote it",
-            ) from None
+            )
+        below = {script.revision for script in scripts.iterate_revisions(current, "base")}
         # `base` (target None) is below every revision.
         if target is None or (target.revision != current and target.revision in below):
             wanted = "base" if target is None else target.revision

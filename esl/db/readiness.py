@@ -25,6 +25,7 @@ from esl.errors import StoreOfRecordError
 
 __all__ = [
     "DatabaseNotReadyError",
+    "behind_hint",
     "database_revision",
     "head_revision",
     "open_ready_engine",
@@ -52,11 +53,28 @@ def sqlite_file(url: str) -> Path | None:
     return Path(parsed.database)
 
 
-def head_revision() -> str | None:
-    """The newest migration this version of the code ships."""
+def _scripts() -> ScriptDirectory:
     config = Config()
     config.set_main_option("script_location", MIGRATIONS.as_posix())
-    return ScriptDirectory.from_config(config).get_current_head()
+    return ScriptDirectory.from_config(config)
+
+
+def head_revision() -> str | None:
+    """The newest migration this version of the code ships."""
+    return _scripts().get_current_head()
+
+
+def behind_hint(revision: str) -> str:
+    """What to run for a database at `revision`, which is not the head: `esl db upgrade`
+    for an older schema; for one this version does not ship (written by a newer version,
+    then the binary rolled back), the version that wrote it, since `esl db upgrade`
+    refuses it."""
+    if revision in {script.revision for script in _scripts().walk_revisions()}:
+        return "run `esl db upgrade`"
+    return (
+        f"it was written by a newer version of esl (this one knows up to {head_revision()}): "
+        "run the version that wrote it, or restore a backup taken at this version's schema"
+    )
 
 
 def database_revision(engine: Engine) -> str | None:
@@ -106,6 +124,6 @@ def open_ready_engine(url: str, **engine_options: Any) -> Engine:
         raise DatabaseNotReadyError(
             f"the database at {shown} is at schema {current}, this version needs {head}",
             database=shown,
-            hint="run `esl db upgrade`",
+            hint=behind_hint(current),
         )
     return engine
