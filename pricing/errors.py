@@ -36,6 +36,7 @@ package imports nothing of ours.
     +-- PipelineError             esl/pipeline/errors.py
     +-- QueryValueError           esl/api/errors.py: a query parameter the API refuses
     +-- DurationError             esl/audit/durations.py: not a duration like `30m`
+    +-- AuditInstantError         esl/audit/gather.py: an audit of an instant not yet come
     +-- SettingsFileError         esl/settings.py: ESL_ENV_FILE names no readable file
     +-- DemoOutputInUseError      esl/demo/output_lock.py: another demo uses --out
 

@@ -18,6 +18,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from esl.api.dependencies import NotAuthenticatedError
 from esl.api.route_templates import operation_paths
+from esl.audit.gather import AuditInstantError
 from esl.errors import (
     AccessDeniedError,
     ConflictError,
@@ -43,6 +44,7 @@ STATUS_BY_ERROR: tuple[tuple[type[EslError], int], ...] = (
     (InvalidItemError, 422),
     (PublicationRejectedError, 409),
     (ImportRejectedError, 422),
+    (AuditInstantError, 422),
     (PricingError, 422),
 )
 HTTP_CODES = {

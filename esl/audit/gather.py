@@ -23,7 +23,7 @@ from collections import defaultdict
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, replace
-from datetime import datetime
+from datetime import datetime, timedelta
 from decimal import Decimal
 from typing import TYPE_CHECKING, Any
 
@@ -82,7 +82,7 @@ from pricing import (
     ResolvedPrice,
     due_prior_price,
 )
-from pricing.errors import CurrencyMismatchError, NoApplicablePriceError
+from pricing.errors import CurrencyMismatchError, EslError, NoApplicablePriceError
 from pricing.products import label_time_zone
 from pricing.resolution import resolve_key
 from rendering.content import LabelContent, content_from_dict
@@ -91,11 +91,21 @@ from rendering.errors import ContentError
 if TYPE_CHECKING:
     from esl.settings import Settings
 
-__all__ = ["GatheredAudit", "gather_audit", "gather_configured_audit"]
+__all__ = ["AuditInstantError", "GatheredAudit", "gather_audit", "gather_configured_audit"]
 
 log = logging.getLogger(__name__)
 # The prior price a label must show could not be worked out (a ledger in another currency).
 _UNKNOWN_PRIOR = object()
+
+
+# A caller's clock a little ahead of ours asks for "now", not for the future.
+CLOCK_LEEWAY = timedelta(minutes=1)
+
+
+class AuditInstantError(EslError):
+    """An audit asked for an instant that has not come yet."""
+
+    code = "audit_instant_in_future"
 
 
 @dataclass(frozen=True, slots=True)
@@ -138,7 +148,20 @@ def gather_audit(
 ) -> GatheredAudit:
     """Audit `stores` (None: every store) at `at`; `now` tells whether `at` is the present
     (the pipeline's live label states) or the past (the acknowledgement history).
-    `time_zone` is the installation's (`ESL_TIME_ZONE`), for stores that name none."""
+    `time_zone` is the installation's (`ESL_TIME_ZONE`), for stores that name none.
+
+    An `at` later than `now` is refused (AuditInstantError): what labels will show is not
+    known, and a report of it would read as fact (a mistyped day called every label
+    `offline`). Up to `CLOCK_LEEWAY` ahead is taken as now, for a caller whose clock runs
+    a little ahead of ours."""
+    if at > now + CLOCK_LEEWAY:
+        raise AuditInstantError(
+            f"cannot audit {at.isoformat()}: it is later than now ({now.isoformat()}); "
+            "an audit reports what labels showed, at now or a past instant",
+            at=at.isoformat(),
+            now=now.isoformat(),
+        )
+    at = min(at, now)
     with _collection_paused():
         return _gather(
             session,

@@ -61,7 +61,9 @@ def register(app: typer.Typer) -> None:
         ] = None,
         at_text: Annotated[
             str | None,
-            typer.Option("--at", help="Audit a past instant (ISO 8601 with a zone)."),
+            typer.Option(
+                "--at", help="Audit a past instant (ISO 8601 with a zone; not later than now)."
+            ),
         ] = None,
         fail_after: Annotated[
             str | None,

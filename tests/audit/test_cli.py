@@ -7,7 +7,7 @@ import dataclasses
 import io
 import json
 import re
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from pathlib import Path
 
@@ -97,6 +97,15 @@ def test_bad_arguments_exit_2(cli: CliRunner) -> None:
     assert run(cli, "--store", "S99")[0] == 2
     result = cli.invoke(app, ["audit", "--at", "2026-03-02T11:00:00"])  # no zone
     assert result.exit_code == 2
+
+
+def test_an_audit_of_next_year_is_refused_not_reported(cli: CliRunner) -> None:
+    # A mistyped year would otherwise report every label heard today as `offline`.
+    next_year = (datetime.now(UTC) + timedelta(days=365)).isoformat()
+    result = cli.invoke(app, ["audit", "--at", next_year, "--fail-after", "30m"])
+    assert result.exit_code == 2, result.output
+    assert "later than now" in result.stderr
+    assert result.stdout == ""
 
 
 def test_the_html_report_is_one_self_contained_file(cli: CliRunner, tmp_path: Path) -> None:

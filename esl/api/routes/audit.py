@@ -89,7 +89,10 @@ def get_audit(
     _: Auditor,
     page: Pages,
     store: Annotated[list[str] | None, Query(description="Store code; repeatable.")] = None,
-    at: Annotated[Instant | None, Query(description="A past instant (with offset).")] = None,
+    at: Annotated[
+        Instant | None,
+        Query(description="A past instant (with offset); one later than now is refused (422)."),
+    ] = None,
     audit_class: Annotated[
         AuditClass | None, Query(alias="class", description="Only labels of this class.")
     ] = None,
