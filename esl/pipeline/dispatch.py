@@ -18,6 +18,11 @@ database is the truth, memory only a cache of it:
   store's answers;
 - on start, frames left `sent` by a previous run are due again: a duplicate is
   answered by the label without acting twice, a lost one is not forgotten;
+- the answer timeout and the retry delay are instants of the controller's clock, the
+  wall clock on a real host, which NTP may set back: a deadline further ahead than one
+  timeout, and a retry waiting further ahead than the longest delay, were set by a clock
+  since set back and are due (as `periodic.due` treats the periodic steps). Before, a
+  frame sent before an hour's set-back waited that hour on top of its timeout;
 - a worker sharing the stores with others (esl/pipeline/store_leases.py) follows only
   the stores it holds (`follow_stores`): it sends, expires and settles nothing else,
   and sends again what a store's previous holder left in flight.
@@ -35,7 +40,7 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 
-from sqlalchemy import func, select, update
+from sqlalchemy import and_, func, or_, select, update
 from sqlalchemy.orm import Session, sessionmaker
 
 from esl.db.models import GATEWAY_REASON_CHARS, PARKED_DETAIL_CHARS, GatewayStateRow
@@ -55,6 +60,7 @@ from esl.pipeline.outbox_rows import (
     save_outbox_entries,
     unparked,
 )
+from esl.pipeline.periodic import due
 from esl.pipeline.retry import RetryPolicy
 from esl.pipeline.security_events import SecurityEventCoalescing
 from esl.pipeline.settlement import DispatchCounts, Settlement
@@ -174,6 +180,8 @@ class Dispatcher:
         self.inbox = UplinkInbox(per_store=uplinks_per_store)
         self._statuses: list[GatewayStatus | TransportStatus] = []
         self._gateways_seen_at: datetime | None = None
+        # The clock at the last round: one earlier now was set back since (`_set_back`).
+        self._last_round_at: datetime | None = None
         # The stores this dispatcher serves; None: every store (one controller).
         self.stores: frozenset[str] | None = None
         # A worker's way to drop stores a fence found taken over (the controller's, which
@@ -260,6 +268,51 @@ class Dispatcher:
             session.execute(left_sent.values(status=OutboxStatus.PENDING.value, not_before=now))
             # As an update parked offline is revived when its label is heard (settlement).
             session.execute(undeliverable.values(**unparked(now)))
+            # Waiting on a clock since set back (this run's or a previous one's).
+            self._rows_due_again(session, now=now, stores=stores)
+
+    def _rows_due_again(
+        self, session: Session, *, now: datetime, stores: frozenset[str] | None
+    ) -> int:
+        """Pending rows waiting on a clock since set back: due now; how many. Such a
+        row was planned for its creation's instant (`not_before` = `created_at`), or
+        given a retry delay (`attempts` > 0) that lies further ahead than the longest
+        delay `policy` gives. A row planned for an instant ahead (a timed image sent
+        when its instant comes) is neither: it keeps its instant."""
+        ahead = update(OUTBOX).where(
+            OUTBOX.c.status == OutboxStatus.PENDING.value,
+            OUTBOX.c.not_before > now,
+            or_(
+                OUTBOX.c.not_before <= OUTBOX.c.created_at,
+                and_(
+                    OUTBOX.c.attempts > 0,
+                    OUTBOX.c.not_before > now + self.policy.longest_delay,
+                ),
+            ),
+        )
+        if stores is not None:
+            ahead = ahead.where(OUTBOX.c.store.in_(sorted(stores)))
+        brought: int = session.connection().execute(ahead.values(not_before=now)).rowcount
+        return brought
+
+    def _set_back(self) -> None:
+        """When the clock went back since the last round (NTP corrected a clock that ran
+        fast), what waits on it is due again: frames planned or delayed by the clock before
+        (`_rows_due_again`), and every window's look for due rows. Deadlines in
+        flight are judged in `_expire`."""
+        now = self.clock()
+        last, self._last_round_at = self._last_round_at, now
+        if last is None or now >= last:
+            return
+        with self.sessions.begin() as session:
+            brought = self._rows_due_again(session, now=now, stores=self.stores)
+        log.warning(
+            "the clock went back %s: %d frame(s) waiting on it are due",
+            last - now,
+            brought,
+        )
+        self._gateways_seen_at = None
+        self.forget_idle()
 
     def follow_stores(self, stores: frozenset[str]) -> None:
         """Serve exactly `stores` from now on (a worker's leases changed).
@@ -316,6 +369,7 @@ class Dispatcher:
             except BaseException:
                 self._statuses[:0] = statuses[index:]
                 raise
+        self._set_back()
         self.inbox.report_drops(self.clock())
         uplinks = self.inbox.take()
         start = 0
@@ -646,9 +700,10 @@ class Dispatcher:
         expired: list[_Flight] = []
         for window in self._windows.values():
             # Flights are kept in the order they were sent, so deadlines never decrease
-            # along a window: the first one not yet due ends the search.
+            # along a window: the first one not yet due ends the search. One further
+            # ahead than a timeout was set before the clock went back: due.
             for flight in window.flights.values():
-                if flight.deadline > now:
+                if not due(flight.deadline, now=now, every=self.policy.ack_timeout):
                     break
                 expired.append(flight)
         if not expired:

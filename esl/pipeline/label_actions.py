@@ -175,7 +175,11 @@ class LabelActionSender:
         sequence numbers are its store's holder's to give. `fence` (a worker's), called
         last with the stores whose actions were written, raises `StoresLost` for those
         taken over: the caller's transaction rolls back and it asks again (`look_again`)."""
-        if self._looked_at is not None and now - self._looked_at < self.look_every:
+        # A last look later than now was taken on a clock since set back (NTP): look now.
+        if (
+            self._looked_at is not None
+            and self._looked_at <= now < self._looked_at + self.look_every
+        ):
             return []
         self._looked_at = now
         written = self._expire(session, now, stores)
@@ -323,7 +327,8 @@ class LabelActionSender:
             if (
                 action.status == ActionStatus.SENT.value
                 and answer_from is not None
-                and now - answer_from >= self.timings.answer_timeout
+                # Sent later than now: by a clock since set back, its wait is over.
+                and (now - answer_from >= self.timings.answer_timeout or answer_from > now)
             ):
                 action.status = ActionStatus.UNANSWERED.value
                 action.detail = (

@@ -50,5 +50,12 @@ class RetryPolicy:
         delay: timedelta = nominal * factor
         return delay
 
+    @property
+    def longest_delay(self) -> timedelta:
+        """No delay `delay_after` gives is longer: a row waiting further ahead than this
+        was given its delay by a clock since set back (dispatch)."""
+        longest: timedelta = max(self.max_delay, self.busy_delay) * (1.0 + self.jitter)
+        return longest
+
     def exhausted(self, attempts: int) -> bool:
         return attempts >= self.max_attempts
