@@ -76,6 +76,9 @@ class LabelActionRow(Base):
     # with an update is waited for from it (unset: from the request), since the image may
     # go out long after the request (migration 0024).
     step_at: Mapped[datetime | None] = mapped_column(UtcDateTime())
+    # The gateway to send it through when not the label's own: the probe of a label
+    # heard via another gateway of its store (`label_moves.request_probes`, 0036).
+    via_gateway: Mapped[str | None] = mapped_column(String(64))
 
 
 class LabelActionFrameRow(Base):

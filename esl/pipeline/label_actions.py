@@ -261,7 +261,12 @@ class LabelActionSender:
                 written.add(label.store)
                 continue
             busy_until = action.sent_at + self.timings.busy_retry if action.sent_at else now
-            busy = label.id in in_flight or label.id in taken or now < busy_until
+            # A probe via another gateway (`label_moves.request_probes`) waits for no
+            # frame in flight via the label's own: it is asked because those may never
+            # reach the label, and a frame it overtakes is signed again when refused.
+            via = action.via_gateway or label.gateway
+            blocked = label.id in in_flight and via == label.gateway
+            busy = blocked or label.id in taken or now < busy_until
             # From the step's start: a refresh's image (an unassociation's screen) may
             # have gone out long after the request, and the label is busy drawing it.
             # Checked before a re-send too: a busy answer slower than `busy_retry` (a
@@ -286,7 +291,9 @@ class LabelActionSender:
                 LabelFrame(label_id=label.id, sequence=sequence, command=command),
                 key=label.secret_key,
             )
-            _resign_waiting(session, label, state.next_sequence, now=now)
+            _resign_waiting(
+                session, label, state.next_sequence, now=now, in_flight=via != label.gateway
+            )
             action.status = ActionStatus.SENT.value
             action.sequence = sequence
             action.sent_at = now
@@ -295,7 +302,7 @@ class LabelActionSender:
             session.add(
                 LabelActionFrameRow(action_id=action.id, label_id=label.id, sequence=sequence)
             )
-            downlinks.append(Downlink(label.store, label.gateway, label.id, payload))
+            downlinks.append(Downlink(label.store, via, label.id, payload))
         save_label_states(session, states.values(), columns={"last_sequence"})
         return downlinks
 
@@ -465,7 +472,12 @@ def _first_step_sent_at(session: Session, action: LabelActionRow) -> datetime | 
 
 
 def _resign_waiting(
-    session: Session, label: LabelRow, next_sequence: Callable[[], int], *, now: datetime
+    session: Session,
+    label: LabelRow,
+    next_sequence: Callable[[], int],
+    *,
+    now: datetime,
+    in_flight: bool = False,
 ) -> None:
     """Frames of this label not in flight get sequences after the action's, or the label
     would refuse them as stale once it took the action.
@@ -476,14 +488,20 @@ def _resign_waiting(
     label's answer to the copy in the air names a frame the controller signed; renumbered
     in place, that answer was refused as never signed, and what it said the label shows
     was not believed. A frame never sent is signed again in place: nothing can answer
-    its old sequence."""
+    its old sequence.
+
+    With `in_flight` (a probe via another gateway, which does not wait for them), frames
+    in flight via the label's own gateway are signed again too, their copies due now: the
+    label that took the probe would refuse them as stale, and its move re-sends them."""
+    waiting = (OutboxStatus.PENDING, OutboxStatus.PARKED)
+    statuses = (*waiting, OutboxStatus.SENT) if in_flight else waiting
     copies: list[dict[str, Any]] = []
     for row in (
         session.execute(
             select(OUTBOX)
             .where(
                 OUTBOX.c.label_id == label.id,
-                OUTBOX.c.status.in_((OutboxStatus.PENDING, OutboxStatus.PARKED)),
+                OUTBOX.c.status.in_(statuses),
             )
             .order_by(OUTBOX.c.sequence)
         )
@@ -511,6 +529,9 @@ def _resign_waiting(
         # it again in place kept it (the time to shelf counts from the plan).
         copy = {name: value for name, value in row.items() if name not in _NOT_COPIED}
         copy.update(sequence=sequence, payload=payload)
+        if row["status"] == OutboxStatus.SENT:
+            # Out of every window: sent again as any pending frame.
+            copy.update(status=OutboxStatus.PENDING.value, not_before=now)
         copies.append(copy)
     insert_rows(session, OUTBOX, copies)
 

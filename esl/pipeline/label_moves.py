@@ -17,6 +17,16 @@ So a label moves to the gateway that relays its newest word:
   gateway's login can publish captured answers again, never make an old one newer. An
   answer via a gateway of another store never gets here (`verification`: a security
   event);
+- a verified check-in via another such gateway that is *older* than a claim held is
+  either a replay or the label itself with its clock gone back (a new battery: the
+  sequence count is kept in flash, the clock restarts), and nothing in it tells the two
+  apart. It moves nothing; it asks the label, via that gateway, for a ping
+  (`request_probes`, a label action with `via_gateway`, at most one an hour per label):
+  a sequence signed after the check-in arrived, which only the label can answer. Its
+  answer is newer than every claim held and moves it (above); a replay's probe is not
+  answered (the label is not there), and nothing moves. Before, such a label's
+  check-ins via the new gateway were refused as older for ever, and its updates went
+  via the old gateway, which could not reach it: `stale` for good;
 - a provisioning file of another gateway of the store listing the label with its key
   moves it too (`provisioning`);
 - a BLE label stays: it is bonded to one gateway's adapter (`ble_label_inventory`), and
@@ -35,24 +45,30 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
 from esl.db.ble_models import BleLabelInventoryRow
+from esl.db.console_models import LabelActionRow
 from esl.db.models import GatewayRow, LabelRow
 from esl.db.repositories import in_chunks
 from esl.delivery_states import OPEN_STATUSES, OutboxStatus, ParkReason
+from esl.pipeline.action_kinds import ActionKind, ActionStatus
+from esl.pipeline.label_actions import CONTROLLER
 from esl.pipeline.outbox_rows import OUTBOX, unparked
 
-__all__ = ["LabelMove", "bonded_gateways", "move_labels"]
+__all__ = ["PROBE_AGAIN_AFTER", "LabelMove", "bonded_gateways", "move_labels", "request_probes"]
 
 log = logging.getLogger(__name__)
 
 _OPEN = tuple(status.value for status in OPEN_STATUSES)
 # Parked for these, a frame is worth another try via the gateway that hears the label.
 _UNREACHED = (ParkReason.OFFLINE.value, ParkReason.FLAT_BATTERY.value)
+# A probe takes a sequence number and a label's battery: a replay published again and
+# again via another gateway must not make the controller ask at every check-in.
+PROBE_AGAIN_AFTER = timedelta(hours=1)
 
 
 @dataclass(frozen=True, slots=True)
@@ -92,38 +108,8 @@ def move_labels(
     once; without it (an import, outside the dispatcher), it stays sent and goes via the
     new gateway when its answer is overdue. Either way parked-as-unreachable frames are
     due again."""
-    if not heard_via:
-        return []
-    registered: dict[str, tuple[str, str | None]] = {}
-    for chunk in in_chunks(sorted(heard_via)):
-        for label_id, store, gateway in session.execute(
-            select(LabelRow.id, LabelRow.store, LabelRow.gateway).where(LabelRow.id.in_(chunk))
-        ):
-            registered[label_id] = (store, gateway)
-    wanted = {
-        label_id: via
-        for label_id, via in heard_via.items()
-        if label_id in registered
-        and registered[label_id][0] == via[0]
-        # On no gateway: taken off on purpose (a BLE label unassociated), not roaming.
-        and registered[label_id][1] not in (None, via[1])
-    }
-    if not wanted:
-        return []
-    gateway_stores: dict[str, str] = {}
-    for gateway_id, gateway_store in session.execute(
-        select(GatewayRow.id, GatewayRow.store).where(
-            GatewayRow.id.in_(sorted({gateway for _, gateway in wanted.values()}))
-        )
-    ):
-        gateway_stores[gateway_id] = gateway_store
-    bonded = bonded_gateways(session, sorted(wanted))
     moves: list[LabelMove] = []
-    for label_id, (store, gateway) in sorted(wanted.items()):
-        if gateway_stores.get(gateway) != store or label_id in bonded:
-            # A gateway never registered (nothing could send to it), or a BLE label.
-            continue
-        old = registered[label_id][1]
+    for label_id, (store, old, gateway) in sorted(_movable(session, heard_via).items()):
         session.execute(update(LabelRow).where(LabelRow.id == label_id).values(gateway=gateway))
         frames = _repoint_frames(session, label_id, gateway, now=now, release_flight=release_flight)
         moves.append(LabelMove(label_id, store, old, gateway, frames))
@@ -139,6 +125,104 @@ def move_labels(
             gateway,
         )
     return moves
+
+
+def request_probes(
+    session: Session, heard_via: Mapping[str, tuple[str, str]], *, now: datetime
+) -> list[str]:
+    """Ask each label of `heard_via` (label -> the store and gateway a verified check-in
+    older than a claim held came through) that a move to that gateway would take there
+    for a ping via it, unless it was probed within `PROBE_AGAIN_AFTER`; the labels asked.
+
+    The check-in is a replay or the label with its clock gone back; the ping's answer,
+    to a sequence signed after it, can only be the label's, and moves it
+    (`move_labels`)."""
+    movable = _movable(session, heard_via)
+    if not movable:
+        return []
+    # A retired label is asked nothing (`label_actions.request_own_actions`).
+    retired = set(
+        session.scalars(
+            select(LabelRow.id).where(
+                LabelRow.id.in_(sorted(movable)), LabelRow.retired_at.is_not(None)
+            )
+        )
+    )
+    probed = retired | set(
+        session.scalars(
+            select(LabelActionRow.label_id).where(
+                LabelActionRow.label_id.in_(sorted(movable)),
+                LabelActionRow.via_gateway.is_not(None),
+                LabelActionRow.requested_at > now - PROBE_AGAIN_AFTER,
+            )
+        )
+    )
+    asked: list[str] = []
+    for label_id, (store, old, gateway) in sorted(movable.items()):
+        if label_id in probed:
+            continue
+        session.add(
+            LabelActionRow(
+                label_id=label_id,
+                action=ActionKind.PING.value,
+                status=ActionStatus.REQUESTED.value,
+                requested_by=CONTROLLER,
+                requested_at=now,
+                via_gateway=gateway,
+            )
+        )
+        asked.append(label_id)
+        log.info(
+            "label %s of store %s (on gateway %s) checked in via gateway %s older than the "
+            "claim held (its clock went back, or a replay): asked for a ping via %s",
+            label_id,
+            store,
+            old,
+            gateway,
+            gateway,
+        )
+    return asked
+
+
+def _movable(
+    session: Session, heard_via: Mapping[str, tuple[str, str]]
+) -> dict[str, tuple[str, str, str]]:
+    """The labels of `heard_via` a word via that gateway would move: label -> (its
+    store, the gateway it is on, the one it was heard via). Not one registered on that
+    gateway already, on none (taken off on purpose: a BLE label unassociated, not
+    roaming), of another store, bonded (a BLE label), nor heard via a gateway
+    never registered (nothing could send to it)."""
+    if not heard_via:
+        return {}
+    registered: dict[str, tuple[str, str | None]] = {}
+    for chunk in in_chunks(sorted(heard_via)):
+        for label_id, store, gateway in session.execute(
+            select(LabelRow.id, LabelRow.store, LabelRow.gateway).where(LabelRow.id.in_(chunk))
+        ):
+            registered[label_id] = (store, gateway)
+    wanted = {
+        label_id: via
+        for label_id, via in heard_via.items()
+        if label_id in registered
+        and registered[label_id][0] == via[0]
+        and registered[label_id][1] not in (None, via[1])
+    }
+    if not wanted:
+        return {}
+    gateway_stores: dict[str, str] = {}
+    for gateway_id, gateway_store in session.execute(
+        select(GatewayRow.id, GatewayRow.store).where(
+            GatewayRow.id.in_(sorted({gateway for _, gateway in wanted.values()}))
+        )
+    ):
+        gateway_stores[gateway_id] = gateway_store
+    bonded = bonded_gateways(session, sorted(wanted))
+    movable: dict[str, tuple[str, str, str]] = {}
+    for label_id, (store, gateway) in wanted.items():
+        old = registered[label_id][1]
+        if gateway_stores.get(gateway) == store and label_id not in bonded and old is not None:
+            movable[label_id] = (store, old, gateway)
+    return movable
 
 
 def _repoint_frames(

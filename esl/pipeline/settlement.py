@@ -60,7 +60,7 @@ from esl.pipeline.label_actions import (
     stale_refusals,
 )
 from esl.pipeline.label_clocks import CLOCK_TOLERANCE, clock_offsets, request_clock_settings
-from esl.pipeline.label_moves import move_labels
+from esl.pipeline.label_moves import move_labels, request_probes
 from esl.pipeline.label_states import (
     ANSWERED_COLUMNS,
     LabelState,
@@ -277,6 +277,9 @@ class Settlement:
             # label -> the store and gateway its newest believed word came through
             # (`label_moves`: a label heard via another gateway of its store moves there)
             heard_via: dict[str, tuple[str, str]] = {}
+            # label -> the store and gateway a check-in older than a claim held came
+            # through (`label_moves.request_probes`: its clock went back, or a replay)
+            older_via: dict[str, tuple[str, str]] = {}
             for uplink, response in verified:
                 state = states[response.label_id]
                 row = rows.get((response.label_id, response.sequence))
@@ -320,6 +323,7 @@ class Settlement:
                         # too: a label whose clock went back (a new battery) answers it
                         # with a newer claim; a replay costs one more try.
                         stale_check_ins.add(response.label_id)
+                        older_via[response.label_id] = (uplink.store, uplink.gateway)
                         if not health_is_newer(state, response, now=now):
                             # Nor its battery, nor its being alive: a replayed check-in
                             # says nothing of now.
@@ -452,6 +456,13 @@ class Settlement:
             answer_label_actions(session, action_answers)
             # After the batch's rows are written: rows it rebuilt go via the new gateway too.
             self._move(session, heard_via, now=now)
+            # Heard via another gateway only older than a claim: ask it there. A newer
+            # word in the batch decided already (moved, or it is where it was heard).
+            request_probes(
+                session,
+                {label: via for label, via in older_via.items() if label not in heard_via},
+                now=now,
+            )
             self._unpark(session, checked_in, now=now)
             self.vitals.record(session, heard)
             if self.fence is not None:

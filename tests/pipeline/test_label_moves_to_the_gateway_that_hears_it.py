@@ -110,6 +110,60 @@ async def test_a_replayed_or_duplicated_answer_via_another_gateway_moves_nothing
     assert world.dispatcher.counts.moved == 0
 
 
+async def test_a_label_carried_to_gw2_with_a_new_battery_gets_its_update_there(
+    engine: Engine,
+) -> None:
+    """Carried into gw2's range and given a new battery on the way: its sequence count is
+    kept, its clock restarts a day behind, so every check-in via gw2 is older than the
+    claim held, as a replay's is. The controller asks it for a ping via gw2; its answer,
+    to a sequence signed after, is the label's and moves it."""
+    world, label_id = await two_gateway_world(engine)
+    publish_prices(world.sessions, {"MLK-1": "2.99"}, now=world.clock.now)
+    label = world.labels[label_id]
+    label.set_battery_mv(3000)
+    label.clock_offset_ms = -86_400_000
+    through = await _only_gw2_reaches(world, label_id, rounds=10)
+    assert world.panel_hash(label_id) == world.hash_of(label_id), (through, world.rows(label_id))
+    assert _gateway_of(world, label_id) == "gw2"
+    assert world.dispatcher.counts.moved == 1
+    verdict = audit_by_label(world.sessions, world.clock.now)[label_id]
+    assert verdict.audit_class.value == "match", verdict
+    assert security_events(world) == []
+    # Its clock is set, via gw2: its check-ins are believed again.
+    await _only_gw2_reaches(world, label_id, rounds=2)
+    assert world.state(label_id).last_seen == world.clock.now
+
+
+async def test_a_replayed_older_check_in_via_another_gateway_probes_there_once_and_moves_nothing(
+    engine: Engine,
+) -> None:
+    """The probe a replay gets via gw2 is not answered (the label is in gw1's range):
+    the label stays, its update goes via gw1, and replays within the hour ask no more."""
+    world, label_id = await two_gateway_world(engine)
+    old = world.check_in(label_id)
+    world.dispatcher.settle([old])
+    world.clock.advance(timedelta(minutes=5))
+    world.dispatcher.settle([world.check_in(label_id)])
+    publish_prices(world.sessions, {"MLK-1": "2.99"}, now=world.clock.now)
+    through: list[str] = []
+    for _ in range(10):
+        world.dispatcher.settle([_via(old, "gw2")])  # gw2's login replays it every round
+        world.clock.advance(timedelta(seconds=30))
+        world.controller.plan_due_work()
+        await world.send_due()
+        sent = world.gateway.take()
+        through += [downlink.gateway for downlink in sent]
+        reached = [downlink for downlink in sent if downlink.gateway == "gw1"]
+        world.dispatcher.settle(radio(reached, world.labels, now=world.clock.now))
+        world.dispatcher.settle([world.check_in(label_id)])
+    assert through.count("gw2") == 1, through  # one probe in the hour
+    assert _gateway_of(world, label_id) == "gw1"
+    assert world.dispatcher.counts.moved == 0
+    assert world.panel_hash(label_id) == world.hash_of(label_id)
+    verdict = audit_by_label(world.sessions, world.clock.now)[label_id]
+    assert verdict.audit_class.value == "match", verdict
+
+
 async def test_a_check_in_via_another_stores_gateway_is_a_security_event_not_a_move(
     engine: Engine,
 ) -> None:
