@@ -102,7 +102,10 @@ async def _measure(images: list[Planes], *, scale: float) -> float:
         try:
             started = time.monotonic()
             await asyncio.gather(
-                *(driver.push_image(m, p) for m, p in zip(macs, images, strict=True))
+                *(
+                    driver.push_image(m, p, model="2.9-bwr")
+                    for m, p in zip(macs, images, strict=True)
+                )
             )
             elapsed = time.monotonic() - started
         finally:

@@ -10,6 +10,7 @@ from gateways.oepl.driver import AccessPointDriver, Delivery, DriverTimings
 from gateways.oepl.errors import (
     AccessPointBusyError,
     AccessPointError,
+    TagModelError,
     TagParkedError,
     TagRefusedError,
 )
@@ -24,6 +25,7 @@ __all__ = [
     "DriverTimings",
     "ModelMatch",
     "TagCommand",
+    "TagModelError",
     "TagParkedError",
     "TagRecord",
     "TagRefusedError",

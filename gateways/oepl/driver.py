@@ -1,6 +1,10 @@
 """Drive one OpenEPaperLink access point: inventory, tag types, image push with delivery
 confirmed, LED flash and tag commands.
 
+- **An image goes only to a tag of its display model.** The tag's type at the AP must
+  map to the model the image was drawn for (`TagModelError` otherwise, before any upload):
+  three 296 x 128 models differ only in their accent, drawn in yellow or dropped on the
+  wrong one.
 - **One upload in flight per AP.** Uploads wait for each other (`asyncio.Lock`); a
   `409 Come back later` is backpressure, retried with exponential backoff.
 - **Delivery is confirmed, never assumed.** After an upload the tag's record is watched
@@ -30,6 +34,7 @@ from gateways.oepl.client import AccessPointClient
 from gateways.oepl.errors import (
     AccessPointBusyError,
     AccessPointError,
+    TagModelError,
     TagParkedError,
     TagRefusedError,
     UnreadableRecordError,
@@ -143,14 +148,34 @@ class AccessPointDriver:
             raise TagRefusedError(ap=self.ap, mac=mac, reason="not in the AP's tag database")
         return record, await self.tag_type(record.hw_type)
 
-    async def push_image(self, mac: str, planes: Planes) -> Delivery:
-        """Put `planes` on the tag and return once the AP confirms the tag holds them."""
-        mac = mac.upper()
-        before, tag_type = await self._known_tag(mac)
-        if tag_type is None or (tag_type.width, tag_type.height) != (planes.width, planes.height):
+    def _check_panel(self, mac: str, planes: Planes, model: str, tag_type: TagType | None) -> None:
+        """`TagRefusedError` unless the tag's type at the AP is the display model `model`
+        the image was drawn for, and of its size. The size alone is not enough: 2.9-bw,
+        2.9-bwr and 2.9-bwy are all 296 x 128, and a red plane is drawn in yellow on a
+        BWY tag (a red price becomes an unreadable yellow one) or dropped on a BW tag. A
+        tag's type changes under a provisioned label when the tag is reflashed or the
+        AP's tag-type definitions are updated."""
+        if tag_type is None:
+            raise TagModelError(
+                ap=self.ap, mac=mac, image_model=model, tag_model=None, why="no tag type"
+            )
+        match = display_model_for(tag_type)
+        if match.model_id != model:
+            raise TagModelError(
+                ap=self.ap, mac=mac, image_model=model, tag_model=match.model_id, why=match.reason
+            )
+        if (tag_type.width, tag_type.height) != (planes.width, planes.height):
             raise TagRefusedError(
                 ap=self.ap, mac=mac, reason=f"image is {planes.width}x{planes.height}, not its size"
             )
+
+    async def push_image(self, mac: str, planes: Planes, *, model: str) -> Delivery:
+        """Put `planes`, drawn for the display model `model`, on the tag and return once
+        the AP confirms the tag holds them; `TagModelError` when the tag is another model."""
+        mac = mac.upper()
+        before, tag_type = await self._known_tag(mac)
+        self._check_panel(mac, planes, model, tag_type)
+        assert tag_type is not None  # checked above
         taken = self._taken.get(mac) == (content_hash(planes), before.last_update)
         stored = None if taken else await self.client.stored_image(mac)
         if stored is not None and planes_from_stored(stored, tag_type) == planes:
@@ -180,16 +205,19 @@ class AccessPointDriver:
             return await self._fetch_again(mac, planes, tag_type, before)
         return delivery
 
-    async def redraw(self, mac: str, planes: Planes) -> Delivery:
-        """Have the tag take and draw `planes` again (`/tag_cmd` refresh) although it holds
-        them: the AP never resends an image the tag holds, so pushing it again would draw
-        nothing. When the AP holds another image, `planes` are pushed instead."""
+    async def redraw(self, mac: str, planes: Planes, *, model: str) -> Delivery:
+        """Have the tag take and draw `planes` (drawn for `model`) again (`/tag_cmd`
+        refresh) although it holds them: the AP never resends an image the tag holds, so
+        pushing it again would draw nothing. When the AP holds another image, `planes` are
+        pushed instead."""
         mac = mac.upper()
         before, tag_type = await self._known_tag(mac)
+        self._check_panel(mac, planes, model, tag_type)
+        assert tag_type is not None  # checked above
         stored = await self.client.stored_image(mac)
-        held = None if stored is None or tag_type is None else planes_from_stored(stored, tag_type)
-        if tag_type is None or held != planes:
-            return await self.push_image(mac, planes)
+        held = None if stored is None else planes_from_stored(stored, tag_type)
+        if held != planes:
+            return await self.push_image(mac, planes, model=model)
         return await self._fetch_again(mac, planes, tag_type, before)
 
     async def _fetch_again(

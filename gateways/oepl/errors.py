@@ -7,6 +7,7 @@ GatewayError
     +-- TagError                about one tag (`mac`)
         +-- TagRefusedError     the AP refused a request for a tag for good (unknown MAC,
                                 ...: a 4xx, or 200 with an "Error..." body)
+            +-- TagModelError   the tag is not the panel the image was drawn for
         +-- TagParkedError      an image never reached the tag (it never checked in, ...)
 """
 
@@ -18,6 +19,7 @@ __all__ = [
     "AccessPointBusyError",
     "AccessPointError",
     "TagError",
+    "TagModelError",
     "TagParkedError",
     "TagRefusedError",
     "UnreadableRecordError",
@@ -70,6 +72,24 @@ class TagError(AccessPointError):
 
 class TagRefusedError(TagError):
     code = "oepl_tag_refused"
+
+
+class TagModelError(TagRefusedError):
+    """The AP serves the tag as another display model than the image was drawn for
+    (`image_model`); `tag_model` is the tag's (None: its type is none of ours). Refused
+    before anything is uploaded: the same size is not the same panel (a red plane drawn
+    in yellow, or dropped on a black/white tag, is a wrong price on the shelf)."""
+
+    code = "oepl_tag_model"
+
+    def __init__(self, *, ap: str, mac: str, image_model: str, tag_model: str | None, why: str):
+        shown = tag_model or f"none of our models ({why})"
+        super().__init__(
+            ap=ap, mac=mac, reason=f"the tag is {shown} at the AP, the image is for {image_model}"
+        )
+        self.fields.update(image_model=image_model, tag_model=tag_model)
+        self.image_model = image_model
+        self.tag_model = tag_model
 
 
 class TagParkedError(TagError):

@@ -9,8 +9,9 @@ from collections.abc import Callable, Iterator
 from typing import Final
 
 from gateways.oepl.driver import AccessPointDriver
-from gateways.oepl.errors import AccessPointError, TagRefusedError
+from gateways.oepl.errors import AccessPointError, TagModelError, TagRefusedError
 from gateways.oepl.models import TagRecord
+from gateways.protocol.reasons import ReasonCode
 from gateways.store_gateway.radio import LabelHealth, LabelRadio, RadioError
 from rendering.encoding import Planes
 
@@ -43,6 +44,10 @@ def _as_radio_errors(address: str) -> Iterator[None]:
     else (busy, unreachable, never checked in) may work later."""
     try:
         yield
+    except TagModelError as other_panel:
+        raise RadioError(
+            address=address, reason=str(other_panel), final=True, refusal=ReasonCode.WRONG_MODEL
+        ) from None
     except TagRefusedError as refused:
         raise RadioError(address=address, reason=str(refused), final=True) from None
     except AccessPointError as error:
@@ -89,15 +94,15 @@ class OeplRadio(LabelRadio):
     async def ping(self, address: str) -> LabelHealth:
         return _health(await self._heard(address))
 
-    async def show(self, address: str, planes: Planes) -> LabelHealth:
+    async def show(self, address: str, planes: Planes, *, model: str) -> LabelHealth:
         with _as_radio_errors(address):
-            delivery = await self.driver.push_image(address, planes)
+            delivery = await self.driver.push_image(address, planes, model=model)
         return _health(delivery.record)
 
-    async def redraw(self, address: str, planes: Planes) -> LabelHealth:
+    async def redraw(self, address: str, planes: Planes, *, model: str) -> LabelHealth:
         """`/tag_cmd` refresh: the AP does not resend an image the tag holds."""
         with _as_radio_errors(address):
-            delivery = await self.driver.redraw(address, planes)
+            delivery = await self.driver.redraw(address, planes, model=model)
         return _health(delivery.record)
 
     async def flash_led(self, address: str, *, colour: int, pattern: int, seconds: int) -> None:

@@ -101,7 +101,9 @@ async def answer_frame(
         if not error.final:
             report = gave_up_report(label, data, error, now=now)
             return Outcome(label.evolve(last_error=error.reason), None, report)
-        label, reason = label.evolve(last_error=error.reason), ReasonCode.UNSPECIFIED_ERROR
+        # Refused for good: signed, with the radio's reason code (WRONG_MODEL: the tag is
+        # another panel than the image's), so the controller parks the update at once.
+        label, reason = label.evolve(last_error=error.reason), error.refusal
     answer = _respond(label, now, frame.sequence, reason, frame.opcode)
     if isinstance(frame.command, Unassociate) and reason is ReasonCode.SUCCESS:
         # Acknowledged, then the key is gone: nothing more is signed for this label.
@@ -127,7 +129,7 @@ async def _execute(
         case RefreshDisplay():
             if label.shown is None:
                 return label, ReasonCode.IMAGE_NOT_AVAILABLE
-            health = await radio.redraw(label.address, label.shown)
+            health = await radio.redraw(label.address, label.shown, model=label.model)
             return with_health(confirmed(label, health), health), ReasonCode.SUCCESS
         case SetClock(at=at):
             offset_ms = clock_offset_ms(at, now_ms=to_wire_ms(now))
@@ -168,7 +170,7 @@ async def _show(
     # Only now, with a verified frame and its exact pixels, does anything reach the radio.
     # An image the tag holds already is not drawn again (as a label of ours acknowledges
     # it without a redraw): Refresh Display is what has it drawn, `radio.redraw`.
-    health = await radio.show(label.address, planes)
+    health = await radio.show(label.address, planes, model=label.model)
     shown = confirmed(label.evolve(shown=planes, shown_hash=digest, last_error=""), health)
     return with_health(shown, health), ReasonCode.SUCCESS
 

@@ -17,6 +17,7 @@ from abc import ABC, abstractmethod
 from dataclasses import dataclass
 
 from gateways.errors import GatewayError
+from gateways.protocol.reasons import ReasonCode
 from rendering.encoding import Planes
 
 __all__ = ["LabelHealth", "LabelRadio", "RadioError", "SelfSigningRadio"]
@@ -49,32 +50,46 @@ class LabelHealth:
 class RadioError(GatewayError):
     """The radio did not get it done. `final`: the label refused it for good (wrong size,
     unknown address); otherwise the same request may succeed later (never checked in,
-    access point busy or unreachable). `attempts`: how often the radio tried."""
+    access point busy or unreachable). `attempts`: how often the radio tried. `refusal`:
+    the reason code the stand-in signs for a final refusal (`WRONG_MODEL` for a panel of
+    another display model than the image's; else `UNSPECIFIED_ERROR`)."""
 
     code = "radio_error"
 
-    def __init__(self, *, address: str, reason: str, final: bool, attempts: int = 1) -> None:
+    def __init__(
+        self,
+        *,
+        address: str,
+        reason: str,
+        final: bool,
+        attempts: int = 1,
+        refusal: ReasonCode = ReasonCode.UNSPECIFIED_ERROR,
+    ) -> None:
         super().__init__(
             f"label {address}: {reason}",
             address=address,
             reason=reason,
             final=final,
             attempts=attempts,
+            refusal=refusal.name,
         )
         self.final = final
         self.reason = reason
         self.attempts = attempts
+        self.refusal = refusal
 
 
 class LabelRadio(ABC):
     @abstractmethod
-    async def show(self, address: str, planes: Planes) -> LabelHealth:
-        """Return once the label holds exactly `planes` on its panel."""
+    async def show(self, address: str, planes: Planes, *, model: str) -> LabelHealth:
+        """Return once the label holds exactly `planes`, drawn for the display model
+        `model`, on its panel; a final `RadioError` refusing `WRONG_MODEL` when the radio
+        knows the label as another model (its panel would draw them in other colours)."""
 
-    async def redraw(self, address: str, planes: Planes) -> LabelHealth:
+    async def redraw(self, address: str, planes: Planes, *, model: str) -> LabelHealth:
         """The label holds `planes` and is asked to draw them again (a refresh). A radio
         whose labels redraw whatever they are sent needs nothing more than `show`."""
-        return await self.show(address, planes)
+        return await self.show(address, planes, model=model)
 
     async def ping(self, address: str) -> LabelHealth:
         """What the radio heard from the label lately, for a ping's answer; `RadioError`

@@ -47,7 +47,7 @@ class SlowTagRadio(LabelRadio):
     def __init__(self, world: World) -> None:
         self.world = world
 
-    async def show(self, address: str, planes: Planes) -> LabelHealth:
+    async def show(self, address: str, planes: Planes, *, model: str) -> LabelHealth:
         self.world.clock.advance(CONFIRMED_AFTER)
         return LabelHealth(battery_mv=2900)
 

@@ -47,7 +47,7 @@ async def test_a_pushed_image_is_exactly_what_the_tag_shows(
     served_ap: ServedAccessPoint, driver: AccessPointDriver
 ) -> None:
     planes = price_planes(seed=11)
-    delivery = await driver.push_image(tag_mac(1), planes)
+    delivery = await driver.push_image(tag_mac(1), planes, model="2.9-bwr")
     tag = served_ap.ap.tags[tag_mac(1)]
     assert delivery.resent
     assert not delivery.record.pending
@@ -60,7 +60,7 @@ async def test_a_pushed_image_is_exactly_what_the_tag_shows(
 
     # The same image again is success without a second transfer.
     transfers = served_ap.ap.transfers
-    again = await driver.push_image(tag_mac(1), planes)
+    again = await driver.push_image(tag_mac(1), planes, model="2.9-bwr")
     assert not again.resent
     assert served_ap.ap.transfers == transfers
 
@@ -69,7 +69,7 @@ async def test_a_black_and_white_tag_gets_its_pixels_too(
     served_ap: ServedAccessPoint, driver: AccessPointDriver
 ) -> None:
     planes = price_planes("2.9-bw", seed=12)
-    await driver.push_image(tag_mac(6), planes)
+    await driver.push_image(tag_mac(6), planes, model="2.9-bw")
     assert served_ap.ap.tags[tag_mac(6)].shown_planes() == planes
 
 
@@ -78,7 +78,9 @@ async def test_a_409_storm_is_waited_out_one_upload_at_a_time(
 ) -> None:
     served_ap.ap.refuse_next_uploads(6)
     images = {tag_mac(n): price_planes(seed=20 + n) for n in range(1, 6)}
-    await asyncio.gather(*(driver.push_image(mac, planes) for mac, planes in images.items()))
+    await asyncio.gather(
+        *(driver.push_image(mac, planes, model="2.9-bwr") for mac, planes in images.items())
+    )
     assert driver.busy_answers >= 6
     assert {mac: served_ap.ap.tags[mac].shown_planes() for mac in images} == images
 
@@ -93,7 +95,7 @@ async def test_a_tag_that_never_checks_in_is_parked_with_a_reason(
     )
     try:
         with pytest.raises(TagParkedError) as parked:
-            await impatient.push_image(tag_mac(4), price_planes(seed=30))
+            await impatient.push_image(tag_mac(4), price_planes(seed=30), model="2.9-bwr")
     finally:
         await impatient.close()
     assert "never checked in" in str(parked.value.fields["reason"])
@@ -102,9 +104,9 @@ async def test_a_tag_that_never_checks_in_is_parked_with_a_reason(
 
 async def test_unknown_tags_and_wrong_sizes_are_refused(driver: AccessPointDriver) -> None:
     with pytest.raises(TagRefusedError, match="not in the AP's tag database"):
-        await driver.push_image("FFFFFFFFFFFFFFFF", price_planes(seed=1))
+        await driver.push_image("FFFFFFFFFFFFFFFF", price_planes(seed=1), model="2.9-bwr")
     with pytest.raises(TagRefusedError, match="not its size"):
-        await driver.push_image(tag_mac(1), price_planes("4.2-bwr", seed=1))
+        await driver.push_image(tag_mac(1), price_planes("4.2-bwr", seed=1), model="2.9-bwr")
 
 
 async def test_led_flash_and_commands_reach_the_tag_at_its_check_in(
@@ -125,10 +127,10 @@ async def test_a_redraw_makes_the_tag_take_the_image_it_holds_again(
     served_ap: ServedAccessPoint, driver: AccessPointDriver
 ) -> None:
     planes = price_planes(seed=21)
-    await driver.push_image(tag_mac(2), planes)
+    await driver.push_image(tag_mac(2), planes, model="2.9-bwr")
     tag = served_ap.ap.tags[tag_mac(2)]
     updates = tag.update_count
-    delivery = await driver.redraw(tag_mac(2), planes)
+    delivery = await driver.redraw(tag_mac(2), planes, model="2.9-bwr")
     assert delivery.resent
     assert tag.delivered == ["refresh"]  # /tag_cmd refresh, heard at its check-in
     assert tag.update_count == updates + 1  # and the image went over the radio again
@@ -141,7 +143,7 @@ async def test_a_redraw_is_not_confirmed_until_the_tag_drew_its_image_again(
     """The AP holds the image all along: its record settling (someone cleared the queued
     refresh at the AP, or an AP that never flags it) is no proof that the tag drew."""
     planes = price_planes(seed=23)
-    await driver.push_image(tag_mac(2), planes)
+    await driver.push_image(tag_mac(2), planes, model="2.9-bwr")
     tag = served_ap.ap.tags[tag_mac(2)]
     tag.checks_in = False  # it will not hear the refresh in time
     impatient = AccessPointDriver(
@@ -149,7 +151,7 @@ async def test_a_redraw_is_not_confirmed_until_the_tag_drew_its_image_again(
         timings=DriverTimings(poll_s=0.02, confirm_timeout_s=0.5, busy_base_delay_s=0.01),
     )
     try:
-        redraw = asyncio.create_task(impatient.redraw(tag_mac(2), planes))
+        redraw = asyncio.create_task(impatient.redraw(tag_mac(2), planes, model="2.9-bwr"))
         async with asyncio.timeout(5):
             while "refresh" not in tag.commands:
                 await asyncio.sleep(0.01)
@@ -167,7 +169,7 @@ async def test_a_redraw_of_an_image_the_ap_does_not_hold_pushes_it(
     served_ap: ServedAccessPoint, driver: AccessPointDriver
 ) -> None:
     planes = price_planes(seed=22)
-    delivery = await driver.redraw(tag_mac(3), planes)
+    delivery = await driver.redraw(tag_mac(3), planes, model="2.9-bwr")
     tag = served_ap.ap.tags[tag_mac(3)]
     assert delivery.resent
     assert tag.delivered == []
