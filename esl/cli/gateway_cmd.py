@@ -54,6 +54,7 @@ def _register_over_api(
     """`POST /api/v1/stores/{store}/oepl/tags`; the number of new labels and the tags
     skipped as registered on another gateway. A refusal exits with the API's reason (and
     each refused tag's)."""
+    from esl.pipeline.label_models import ModelChange
     from esl.pipeline.oepl_tags import TagRegistration
 
     body = {
@@ -78,6 +79,10 @@ def _register_over_api(
     return TagRegistration(
         added=int(answer["added"]),
         skipped=[(str(tag["mac"]), str(tag["reason"])) for tag in answer.get("skipped", [])],
+        remodelled=[
+            ModelChange(str(change["label_id"]), str(change["old_model"]), str(change["new_model"]))
+            for change in answer.get("remodelled", [])
+        ],
     )
 
 
@@ -250,6 +255,8 @@ def register(app: typer.Typer) -> None:
         imported = asyncio.run(run())
         for mac, reason in imported.skipped:
             typer.echo(f"skipped {mac}: {reason}", err=True)
+        for change in imported.remodelled:
+            typer.echo(f"{change.label_id} is now a {change.new_model} (was {change.old_model})")
         typer.echo(
             f"{len(imported.labels)} labels for {store}/{gateway} ({imported.added} new); "
             f"keys in {target}"

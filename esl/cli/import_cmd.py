@@ -19,6 +19,7 @@ from esl.imports import (
 )
 from esl.imports.by_kind import ImportKind, import_file
 from esl.imports.csv_text import CsvEncoding, decode_csv
+from esl.pipeline.label_models import ModelChange
 from esl.pipeline.provisioning import parse_provisioning, register_provisioned_labels
 from esl.services.ledger_instants import wall_clock
 from esl.settings import Settings
@@ -71,6 +72,7 @@ def _import_provisioning(sessions: sessionmaker[Session], path: Path, *, as_json
     try:
         parsed = parse_provisioning(path.read_text(encoding="utf-8"))
         moved: list[str] = []
+        remodelled: list[ModelChange] = []
         with sessions.begin() as session:
             added = register_provisioned_labels(
                 session,
@@ -79,6 +81,7 @@ def _import_provisioning(sessions: sessionmaker[Session], path: Path, *, as_json
                 gateway=parsed.gateway,
                 now=datetime.now(UTC),
                 moved=moved,
+                remodelled=remodelled,
             )
     except ImportRejectedError as error:
         _report_rejection(path, error, as_json=as_json)
@@ -98,6 +101,10 @@ def _import_provisioning(sessions: sessionmaker[Session], path: Path, *, as_json
         "labels": len(parsed.labels),
         "added": added,
         "moved": moved,
+        "remodelled": [
+            {"label_id": c.label_id, "old_model": c.old_model, "new_model": c.new_model}
+            for c in remodelled
+        ],
     }
     if as_json:
         typer.echo(json.dumps(summary))
@@ -106,7 +113,10 @@ def _import_provisioning(sessions: sessionmaker[Session], path: Path, *, as_json
             f"{path}: gateway {parsed.gateway} of store {parsed.store}, "
             f"{len(parsed.labels)} labels, {added} new"
             + (f", {len(moved)} moved to {parsed.gateway} from another gateway" if moved else "")
+            + (f", {len(remodelled)} of another model now" if remodelled else "")
         )
+        for change in remodelled:
+            typer.echo(f"  {change.label_id} is now a {change.new_model} (was {change.old_model})")
 
 
 def _report_rejection(path: Path, error: ImportRejectedError, *, as_json: bool) -> None:

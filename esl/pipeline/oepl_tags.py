@@ -34,6 +34,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from esl.db.models import LabelRow
 from esl.db.repositories import in_chunks
 from esl.errors import ImportRejectedError
+from esl.pipeline.label_models import ModelChange
 from esl.pipeline.provisioning import register_provisioned_labels
 from gateways.oepl import AccessPointDriver
 from gateways.protocol import (
@@ -74,6 +75,7 @@ class TagImport:
     labels: list[LabelProvision] = field(default_factory=list)  # every label in the file
     added: int = 0  # labels new to the controller
     skipped: list[tuple[str, str]] = field(default_factory=list)  # MAC, why
+    remodelled: list[ModelChange] = field(default_factory=list)  # the file's model taken
 
 
 @dataclass(frozen=True, slots=True)
@@ -81,6 +83,8 @@ class TagRegistration:
     added: int  # labels new to the controller
     # MAC, why: tags registered on another gateway, left there
     skipped: list[tuple[str, str]] = field(default_factory=list)
+    # Labels listed as another display model than registered: they took it (`label_models`)
+    remodelled: list[ModelChange] = field(default_factory=list)
 
 
 def read_gateway_keys(provisioning: Path) -> dict[str, LabelProvision]:
@@ -145,7 +149,9 @@ def register_access_point_tags(
     reason, and the others are registered: a tag belongs to the AP it was registered on
     (this AP gave it a fresh key the label does not have). A tag already registered on
     this gateway with another key is a `ConflictError` (keys are never silently
-    replaced)."""
+    replaced); with its key and another model, it takes that model and is planned again
+    for it (`remodelled`; `read_access_point_tags` never sends one, the operator does by
+    editing the gateway's file)."""
     problems: list[dict[str, object]] = []
     models_of_type: dict[int, str] = {}
     seen: set[str] = set()
@@ -165,8 +171,11 @@ def register_access_point_tags(
         for tag in tags
         if tag.mac not in elsewhere
     ]
-    added = register_provisioned_labels(session, provisions, store=store, gateway=gateway, now=now)
-    return TagRegistration(added=added, skipped=sorted(elsewhere.items()))
+    remodelled: list[ModelChange] = []
+    added = register_provisioned_labels(
+        session, provisions, store=store, gateway=gateway, now=now, remodelled=remodelled
+    )
+    return TagRegistration(added=added, skipped=sorted(elsewhere.items()), remodelled=remodelled)
 
 
 def _registered_elsewhere(
@@ -195,6 +204,7 @@ def drop_skipped_new_tags(
     `result.skipped`; whether the file must be written again."""
     result.added = registration.added
     result.skipped += registration.skipped
+    result.remodelled += registration.remodelled
     skipped = {mac for mac, _ in registration.skipped if mac not in known}
     result.labels = [label for label in result.labels if label.label_id not in skipped]
     return bool(skipped)

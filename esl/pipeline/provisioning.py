@@ -17,6 +17,7 @@ from sqlalchemy.orm import Session
 from esl.db.models import GatewayRow, LabelModelRow, LabelRow, StoreRow, core_table
 from esl.db.repositories import in_chunks
 from esl.errors import ConflictError, ImportRejectedError, NotFoundError
+from esl.pipeline.label_models import ModelChange, change_label_models
 from esl.pipeline.label_moves import bonded_gateways, move_labels
 from esl.services.gateway_ids import require_gateway_id
 from gateways.protocol import (
@@ -48,6 +49,7 @@ def register_provisioned_labels(
     gateway: str,
     now: datetime,
     moved: list[str] | None = None,
+    remodelled: list[ModelChange] | None = None,
 ) -> int:
     """Register the gateway and its labels (keys included); returns the labels added.
 
@@ -56,7 +58,9 @@ def register_provisioned_labels(
     (`label_moves`: it was carried into this gateway's range), and its id is appended to
     `moved` when given. With another key, or in another store, it is a conflict: keys are
     never silently replaced. A BLE label bonded to another gateway is a conflict too:
-    only associating it again moves it.
+    only associating it again moves it. A label listed as another display model takes
+    the file's model and is planned again for it (`label_models`); the changes are
+    appended to `remodelled` when given.
     """
     require_gateway_id(gateway)
     if session.get(StoreRow, store) is None:
@@ -126,6 +130,10 @@ def register_provisioned_labels(
     if new_rows:
         session.execute(insert(core_table(LabelRow)), new_rows)
     _move_carried(session, carried, registered_on, now=now, moved=moved)
+    known = [p for p in provisions if p.label_id in existing]
+    changed = change_label_models(session, known, now=now)
+    if remodelled is not None:
+        remodelled.extend(changed)
     return len(new_rows)
 
 

@@ -59,6 +59,7 @@ def test_admin_and_the_stores_own_key_register_tags_with_models_and_keys(
         "labels": [tag_mac(1), tag_mac(2)],
         "added": 2,
         "skipped": [],
+        "remodelled": [],
     }
     assert _labels(api) == {
         tag_mac(1): ("2.9-bwr", "S01-ap1", bytes([1]) * 32),
@@ -136,6 +137,25 @@ def test_a_registered_label_keeps_its_key(api: Api) -> None:
     assert _labels(api) == {tag_mac(1): ("2.9-bwr", "S01-ap1", bytes([1]) * 32)}
 
 
+def test_a_registered_tag_listed_with_its_key_as_another_model_takes_it(api: Api) -> None:
+    """The gateway's file says the tag is now a 2.9-bw (its model edited after the tag was
+    reflashed): before, 200 with nothing changed, and the controller kept drawing for a
+    2.9-bwr the gateway refused as WRONG_MODEL."""
+    first = {"gateway": "S01-ap1", "tags": [_tag(1)]}
+    assert api.client.post(
+        ROUTE.format(store="S01"), json=first, headers=api.headers("store")
+    ).is_success
+    changed = {"gateway": "S01-ap1", "tags": [_tag(1, model="2.9-bw", hw_type=HW_29_BW)]}
+    response = api.client.post(
+        ROUTE.format(store="S01"), json=changed, headers=api.headers("store")
+    )
+    assert response.status_code == 200, response.text
+    assert response.json()["remodelled"] == [
+        {"label_id": tag_mac(1), "old_model": "2.9-bwr", "new_model": "2.9-bw"}
+    ]
+    assert _labels(api) == {tag_mac(1): ("2.9-bw", "S01-ap1", bytes([1]) * 32)}
+
+
 def test_a_second_aps_tags_register_except_those_on_the_first_ap(api: Api) -> None:
     """A tag registered on S01-ap1 that shows in S01-ap2's inventory too (it roamed):
     S01-ap2's import registers its other tags and reports that one, which stays on ap1
@@ -153,6 +173,7 @@ def test_a_second_aps_tags_register_except_those_on_the_first_ap(api: Api) -> No
         "labels": [tag_mac(2)],
         "added": 1,
         "skipped": [{"mac": tag_mac(1), "reason": "registered on gateway S01-ap1"}],
+        "remodelled": [],
     }
     assert _labels(api) == {
         tag_mac(1): ("2.9-bwr", "S01-ap1", bytes([1]) * 32),

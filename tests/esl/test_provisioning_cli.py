@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
 from pathlib import Path
 
@@ -53,6 +54,7 @@ def test_a_simulated_gateways_file_registers_labels_whose_frames_verify(
         "labels": 3,
         "added": 3,
         "moved": [],
+        "remodelled": [],
     }
     registered = _labels(tmp_path)
     assert registered["gateway:gw1"] == ("", "gw1", b"")
@@ -110,6 +112,33 @@ def test_a_label_already_registered_with_another_key_is_a_conflict(
 
     assert result.exit_code == 1
     assert "registered with another key" in result.output
+
+
+def test_a_label_listed_as_another_model_takes_it_and_the_import_says_so(
+    cli: CliRunner, tmp_path: Path
+) -> None:
+    """A panel swapped at the same address (or a tag whose type changed), and the gateway's
+    file says so: before, "0 new" and the label stayed a 2.9-bwr, whose images the
+    gateway refused as WRONG_MODEL for ever."""
+    fleet = make_fleet(store="S01", gateway="gw1", count=2)
+    path = tmp_path / "S01-gw1.json"
+    write_provisioning(path, fleet, store="S01", gateway="gw1")
+    assert cli.invoke(app, ["import", "provisioning", str(path)]).exit_code == 0
+    swapped = [dataclasses.replace(fleet[0], model_id="2.9-bw"), fleet[1]]
+    write_provisioning(path, swapped, store="S01", gateway="gw1")
+
+    result = cli.invoke(app, ["import", "provisioning", str(path)])
+
+    assert result.exit_code == 0, result.output
+    assert "2 labels, 0 new, 1 of another model now" in result.stdout
+    assert f"{fleet[0].label_id} is now a 2.9-bw (was 2.9-bwr)" in result.stdout
+    engine = create_engine_for(f"sqlite:///{tmp_path / 'data' / 'esl.sqlite'}")
+    with session_factory(engine)() as session:
+        models = {row.id: row.model for row in session.execute(select(LabelRow.id, LabelRow.model))}
+    engine.dispose()
+    assert models == {fleet[0].label_id: "2.9-bw", fleet[1].label_id: "2.9-bwr"}
+    again = cli.invoke(app, ["import", "provisioning", str(path), "--json"])
+    assert json.loads(again.stdout)["remodelled"] == []
 
 
 def test_a_gateway_id_no_mqtt_topic_can_carry_registers_nothing(

@@ -20,7 +20,14 @@ from esl.pipeline.oepl_tags import AccessPointTag, register_access_point_tags
 from esl.services.gateway_ids import GATEWAY_ID_PATTERN
 from esl.services.labels import require_store_access
 
-__all__ = ["AccessPointTagIn", "SkippedTagOut", "TagImportIn", "TagImportOut", "router"]
+__all__ = [
+    "AccessPointTagIn",
+    "ModelChangeOut",
+    "SkippedTagOut",
+    "TagImportIn",
+    "TagImportOut",
+    "router",
+]
 
 router = APIRouter()
 StorePath = Annotated[str, Path(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9_.:\-]+$")]
@@ -77,6 +84,12 @@ class SkippedTagOut(BaseModel):
     reason: str = Field(description="e.g. registered on gateway S01-ap1")
 
 
+class ModelChangeOut(BaseModel):
+    label_id: str
+    old_model: str
+    new_model: str
+
+
 class TagImportOut(BaseModel):
     store: str
     gateway: str
@@ -88,6 +101,11 @@ class TagImportOut(BaseModel):
         default_factory=list,
         description="Tags registered on another gateway (another AP): left there, not "
         "registered on this one",
+    )
+    remodelled: list[ModelChangeOut] = Field(
+        default_factory=list,
+        description="Tags registered on this gateway with the same key as another display "
+        "model: they took the model given here and are planned again for their new panel",
     )
 
 
@@ -101,7 +119,9 @@ def post_access_point_tags(
 
     All or nothing: a tag whose type has no display model (or a model we do not have) is
     refused with 422 and the reason per tag; a tag registered with another key on
-    this gateway is 409. Tags registered before with the same key are left alone; a tag
+    this gateway is 409. Tags registered before with the same key are left alone, but a
+    model that differs is taken (listed in `remodelled`; the label is planned again for
+    its new panel); a tag
     registered on another gateway (another AP) is skipped, listed in `skipped` with the
     reason, and the others are registered."""
     require_store_access(who, store)
@@ -125,4 +145,10 @@ def post_access_point_tags(
         labels=[tag.mac for tag in tags if tag.mac not in skipped],
         added=registration.added,
         skipped=[SkippedTagOut(mac=mac, reason=why) for mac, why in registration.skipped],
+        remodelled=[
+            ModelChangeOut(
+                label_id=change.label_id, old_model=change.old_model, new_model=change.new_model
+            )
+            for change in registration.remodelled
+        ],
     )
