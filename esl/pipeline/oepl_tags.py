@@ -14,7 +14,9 @@ Two halves, so the store side never needs the controller's database:
   (`POST /api/v1/stores/{store}/oepl/tags`) calls it for a gateway holding only an API key;
   `import_access_point_tags` does both halves on one machine (direct database access).
 
-Running it again adds only new tags: a label already in the file keeps its key. A tag
+Running it again adds only new tags: a label already in the file keeps its key, and its
+model: a known tag the AP now serves as another model is skipped with that reason (its
+images are refused by the driver until the tag or the file's model is put right). A tag
 the controller skipped as registered on another gateway is left out of this gateway's
 file again (its fresh key was never the label's): it stays with the AP it was registered
 on (docs/gateways.md).
@@ -117,7 +119,16 @@ async def read_access_point_tags(
             result.skipped.append((record.mac, match.reason))
             continue
         held = labels.get(record.mac)
-        if held is None or held.model_id != match.model_id:
+        if held is not None and held.model_id != match.model_id:
+            # The tag's type changed under a known label (reflashed, or the AP's tag-type
+            # definitions updated). A fresh key, written here before the controller
+            # refused it (keys are never replaced), cut the label off at the gateway's
+            # next reload; and a model change is the operator's call, not the AP's.
+            result.skipped.append(
+                (record.mac, _model_changed(record.hw_type, match.model_id, held))
+            )
+            continue
+        if held is None:
             held = LabelProvision(
                 label_id=record.mac, model_id=match.model_id, key=generate_label_key()
             )
@@ -129,6 +140,14 @@ async def read_access_point_tags(
         )
     result.labels = list(labels.values())
     return tags, result
+
+
+def _model_changed(hw_type: int, model_id: str, held: LabelProvision) -> str:
+    return (
+        f"the AP now serves it as {model_id} (tag type {hw_type:02X}), the label is a "
+        f"{held.model_id}: key and model kept, its images refused until the tag is a "
+        f"{held.model_id} again or the file's model is changed (docs/gateways.md)"
+    )
 
 
 def register_access_point_tags(
