@@ -98,8 +98,15 @@ __all__ = ["DispatchCounts", "FlightWindows", "Settlement"]
 
 log = logging.getLogger(__name__)
 
-# Parked for these reasons, an update is worth another try as soon as the label is heard.
-_RETRY_WHEN_HEARD = (ParkReason.OFFLINE.value, ParkReason.FLAT_BATTERY.value)
+# Parked for these reasons, an update is worth another try as soon as the label is heard
+# able to refresh: a label parked `busy` (refreshing at every attempt, kept busy by
+# changes in a row) that checks in has a moment for it; before, it kept the old price
+# until another change replaced the update.
+_RETRY_WHEN_HEARD = (
+    ParkReason.OFFLINE.value,
+    ParkReason.FLAT_BATTERY.value,
+    ParkReason.BUSY.value,
+)
 # Duplicates are everyday QoS 1 and radio life; a busy or stale refusal is protocol
 # traffic that only places no claim. Replays, reordering and unsigned sequences warn.
 _REFUSAL_LOG_LEVEL = {Refusal.DUPLICATE: logging.INFO, Refusal.NOT_TAKEN: logging.DEBUG}
@@ -982,8 +989,8 @@ class Settlement:
 
     def _unpark(self, session: Session, checked_in: Mapping[str, bool], *, now: datetime) -> None:
         """A label checked in, or answered a label action: updates parked as unreachable
-        are worth another try, and
-        those parked for a flat battery too once the label says it can refresh again."""
+        are worth another try, and those parked for a flat battery or as busy too once
+        the label says it can refresh again."""
         for reasons, labels in (
             (_RETRY_WHEN_HEARD, sorted(label for label, fit in checked_in.items() if fit)),
             ((ParkReason.OFFLINE.value,), sorted(lb for lb, fit in checked_in.items() if not fit)),
