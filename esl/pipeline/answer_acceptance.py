@@ -46,6 +46,7 @@ __all__ = [
     "Claim",
     "Refusal",
     "accept_claim",
+    "counter_went_back",
     "health_is_newer",
     "held_claim",
     "judge_answer",
@@ -132,6 +133,23 @@ def accept_claim(state: LabelState, response: LabelResponse) -> None:
     state.claim_label_time = response.label_time
     state.changed = True
     note_heard_at(state, response.label_time)
+
+
+def counter_went_back(state: LabelState, response: LabelResponse) -> bool:
+    """Whether an answer refused as `Refusal.OLDER` was signed after every claim held, by
+    the label's clock: a frame older than one it answered, taken now. A label takes only
+    increasing sequences, so its count went back (reset to factory and provisioned again
+    with its key, restored from a backup) and it took an old frame of ours again (a
+    store gateway replaying its store's frames): its panel shows that frame's content,
+    an old price. A capture of an answer (a replay, a duplicate, an answer reordered
+    behind a newer one) was signed before the claim held, and is not such an answer.
+
+    Its panel is weighed as an older check-in's (`check_ins`): a difference makes the
+    record forget what the label shows, never the old content shown. A label whose clock
+    went back with its count (a reset that clears the clock too) is found out by its next
+    check-in instead."""
+    held = state.claim_label_time
+    return held is not None and response.label_time > held
 
 
 def health_is_newer(state: LabelState, response: LabelResponse, *, now: datetime) -> bool:

@@ -43,6 +43,7 @@ from esl.delivery_states import OPEN_STATUSES, OutboxStatus, ParkReason, park_te
 from esl.pipeline.answer_acceptance import (
     Refusal,
     accept_claim,
+    counter_went_back,
     health_is_newer,
     held_claim,
     judge_answer,
@@ -367,7 +368,21 @@ class Settlement:
                             relayed=True,
                         )
                 else:
-                    if refusal is Refusal.NOT_TAKEN and health_is_newer(state, response, now=now):
+                    if refusal is Refusal.OLDER and counter_went_back(state, response):
+                        # Signed after every claim held, for a frame older than one: the
+                        # label's count went back (reset to factory, restored) and it took
+                        # an old frame of ours again (a replay: it draws that old price).
+                        # Weighed as an older check-in is: a difference makes the record
+                        # forget what the label shows and sends the due image in full. Not
+                        # its newest claim: a capture of the answer that set that is older.
+                        stale_check_ins.add(response.label_id)
+                        check_ins[response.label_id] = (response, uplink.received_at)
+                        note_health(state, response)  # a replay of this answer is older
+                        if _record_health(
+                            state, response, uplink.received_at, now=now, displayed=False
+                        ):
+                            heard[response.label_id] = vital_sign(response, uplink.received_at)
+                    elif refusal is Refusal.NOT_TAKEN and health_is_newer(state, response, now=now):
                         # Alive, and its battery as of its own clock: but no position
                         # for what it shows.
                         note_health(state, response)
