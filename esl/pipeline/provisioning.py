@@ -60,7 +60,9 @@ def register_provisioned_labels(
     never silently replaced. A BLE label bonded to another gateway is a conflict too:
     only associating it again moves it. A label listed as another display model takes
     the file's model and is planned again for it (`label_models`); the changes are
-    appended to `remodelled` when given.
+    appended to `remodelled` when given. A label to be registered with a key another
+    label has (listed before it, or registered in any store) is a conflict as well: every
+    label has its own key.
     """
     require_gateway_id(gateway)
     if session.get(StoreRow, store) is None:
@@ -92,6 +94,7 @@ def register_provisioned_labels(
     carried: dict[str, tuple[str, str]] = {}
     models: set[str] = set()
     new_rows: list[dict[str, object]] = []
+    fresh: list[LabelProvision] = []  # the labels registered by this import
     for provision in provisions:
         check_label_key(provision.key)
         if provision.model_id not in models:
@@ -116,6 +119,7 @@ def register_provisioned_labels(
             if registered_on[provision.label_id] not in (None, gateway):
                 carried[provision.label_id] = (store, gateway)
             continue
+        fresh.append(provision)
         new_rows.append(
             {
                 "id": provision.label_id,
@@ -127,6 +131,7 @@ def register_provisioned_labels(
             }
         )
     session.flush()
+    _refuse_keys_held(session, fresh)
     if new_rows:
         session.execute(insert(core_table(LabelRow)), new_rows)
     _move_carried(session, carried, registered_on, now=now, moved=moved)
@@ -135,6 +140,39 @@ def register_provisioned_labels(
     if remodelled is not None:
         remodelled.extend(changed)
     return len(new_rows)
+
+
+def _refuse_keys_held(session: Session, fresh: list[LabelProvision]) -> None:
+    """A `ConflictError` when a label to be registered is given a key another label has,
+    in this import or registered (any store, any gateway): every label has its own key
+    (docs/protocol.md). With one key shared, either label's device signs answers the
+    controller believes from the other, and a frame for one verifies on the other. A label
+    registered already keeps its key and is not weighed here: one listed again (moved to
+    this gateway, or left alone) brings no new key."""
+    given: dict[bytes, str] = {}
+    for provision in fresh:
+        holder = given.setdefault(provision.key, provision.label_id)
+        if holder != provision.label_id:
+            raise ConflictError(
+                f"labels {holder} and {provision.label_id} are given the same key: "
+                "each label has its own key",
+                label_id=provision.label_id,
+            )
+    for chunk in in_chunks(sorted(given)):
+        held = session.execute(
+            select(LabelRow.id, LabelRow.secret_key, LabelRow.store, LabelRow.gateway)
+            .where(LabelRow.secret_key.in_(chunk))
+            .order_by(LabelRow.id)
+            .limit(1)
+        ).first()
+        if held is not None:
+            holder, key, store, gateway = held
+            label_id = given[bytes(key)]  # a driver may hand a binary column as a memoryview
+            raise ConflictError(
+                f"label {label_id} is given the key of label {holder} (store {store}, "
+                f"gateway {gateway or 'none'}): each label has its own key",
+                label_id=label_id,
+            )
 
 
 def _move_carried(

@@ -102,11 +102,22 @@ def parse_provisioning(text: str) -> ProvisioningFile:
     problems: list[dict[str, object]] = []
     labels: list[LabelProvision] = []
     seen: set[str] = set()
+    # Every label has its own key (docs/protocol.md): with one key shared, either label's
+    # device signs answers the controller believes from the other, and a frame for one
+    # verifies on the other. Key -> the first label given it.
+    holders: dict[bytes, str] = {}
     for index, entry in enumerate(entries):
         try:
-            labels.append(_provision(entry, seen))
+            provision = _provision(entry, seen)
         except (ValueError, TypeError, KeyError, RenderingError) as error:
             problems.append({"line": index + 1, "reason": str(error)})
+            continue
+        holder = holders.setdefault(provision.key, provision.label_id)
+        if holder != provision.label_id:
+            reason = f"label {provision.label_id} has the same key as label {holder}"
+            problems.append({"line": index + 1, "reason": f"{reason}: each has its own key"})
+            continue
+        labels.append(provision)
     if problems:
         raise rejected(f"{len(problems)} of {len(entries)} labels are invalid", problems)
     return ProvisioningFile(store=store, gateway=gateway, labels=labels)
