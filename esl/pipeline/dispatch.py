@@ -50,7 +50,7 @@ from esl.pipeline.database_outage import DatabaseOutage, is_database_outage
 from esl.pipeline.errors import TransportEventsEndedError
 from esl.pipeline.held_frames import images_no_longer_due
 from esl.pipeline.images import ImageStore
-from esl.pipeline.label_actions import LabelActionSender
+from esl.pipeline.label_actions import LabelActionSender, SignedAgainInFlight
 from esl.pipeline.label_clocks import CLOCK_TOLERANCE
 from esl.pipeline.label_vitals import VitalsSampling
 from esl.pipeline.outbox_rows import (
@@ -419,14 +419,17 @@ class Dispatcher:
     def _send_label_actions(self) -> list[Downlink]:
         while True:
             replan: set[str] = set()
+            signed_again: list[SignedAgainInFlight] = []
+            now = self.clock()
             try:
                 with self.sessions.begin() as session:
                     downlinks = self.label_actions.due(
                         session,
-                        now=self.clock(),
+                        now=now,
                         replan=replan,
                         stores=self.stores,
                         fence=self.settlement.fence,
+                        signed_again=signed_again,
                     )
                 break
             except StoresLost as lost:
@@ -434,6 +437,13 @@ class Dispatcher:
                 self._lose_stores(lost.stores)
                 self.label_actions.look_again()
         self.settlement.replan_wanted |= replan
+        for frame in signed_again:
+            # Overtaken by a probe via another gateway: superseded, its copy due now on
+            # the same gateway. Its slot is free, and the window, idle since its last
+            # send, looks again; else the copy waited until something else came due
+            # there, since the superseded frame's timeout sends nothing again.
+            self.release_flight(frame.label_id, frame.sequence, frame.row_id)
+            self.due_at(frame.store, frame.gateway, now)
         return downlinks
 
     async def sends_done(self) -> None:

@@ -87,6 +87,7 @@ __all__ = [
     "FLASH",
     "LabelActionSender",
     "LabelActionTimings",
+    "SignedAgainInFlight",
     "StaleRefusal",
     "answer_label_actions",
     "ask_again",
@@ -152,6 +153,21 @@ class LabelActionTimings:
         return last_step
 
 
+@dataclass(frozen=True, slots=True)
+class SignedAgainInFlight:
+    """A frame in flight a probe via another gateway overtook (`_resign_waiting`): its
+    row superseded, its copy pending and due now via the same store gateway. The
+    dispatcher frees the flight's slot and has that gateway's window look again: idle
+    since its last send, it would not look before something else came due there, and
+    the superseded frame's timeout sends nothing again."""
+
+    store: str
+    gateway: str
+    label_id: str
+    sequence: int
+    row_id: int
+
+
 @dataclass(slots=True)
 class LabelActionSender:
     """Sends requested actions from the dispatcher's round (its one database thread, so
@@ -169,8 +185,11 @@ class LabelActionSender:
         replan: set[str],
         stores: frozenset[str] | None = None,
         fence: Callable[[Session, Collection[str]], None] | None = None,
+        signed_again: list[SignedAgainInFlight] | None = None,
     ) -> list[Downlink]:
-        """Frames for the actions requested; labels to refresh go into `replan`. With
+        """Frames for the actions requested; labels to refresh go into `replan`, frames in
+        flight a probe overtook into `signed_again` (for the dispatcher once this
+        transaction commits). With
         `stores` (a worker's share), only actions on labels of those stores: a label's
         sequence numbers are its store's holder's to give. `fence` (a worker's), called
         last with the stores whose actions were written, raises `StoresLost` for those
@@ -183,7 +202,14 @@ class LabelActionSender:
             return []
         self._looked_at = now
         written = self._expire(session, now, stores)
-        downlinks = self._take_up(session, now=now, replan=replan, stores=stores, written=written)
+        downlinks = self._take_up(
+            session,
+            now=now,
+            replan=replan,
+            stores=stores,
+            written=written,
+            signed_again=[] if signed_again is None else signed_again,
+        )
         if fence is not None:
             # As planning and sending are: an action a worker that lost the store marked
             # sent went to its transport only (a stalled worker's, maybe carried by
@@ -203,6 +229,7 @@ class LabelActionSender:
         replan: set[str],
         stores: frozenset[str] | None,
         written: set[str],
+        signed_again: list[SignedAgainInFlight],
     ) -> list[Downlink]:
         requested = list(
             session.scalars(
@@ -291,7 +318,7 @@ class LabelActionSender:
                 LabelFrame(label_id=label.id, sequence=sequence, command=command),
                 key=label.secret_key,
             )
-            _resign_waiting(
+            signed_again += _resign_waiting(
                 session, label, state.next_sequence, now=now, in_flight=via != label.gateway
             )
             action.status = ActionStatus.SENT.value
@@ -478,7 +505,7 @@ def _resign_waiting(
     *,
     now: datetime,
     in_flight: bool = False,
-) -> None:
+) -> list[SignedAgainInFlight]:
     """Frames of this label not in flight get sequences after the action's, or the label
     would refuse them as stale once it took the action.
 
@@ -492,10 +519,13 @@ def _resign_waiting(
 
     With `in_flight` (a probe via another gateway, which does not wait for them), frames
     in flight via the label's own gateway are signed again too, their copies due now: the
-    label that took the probe would refuse them as stale, and its move re-sends them."""
+    label that took the probe would refuse them as stale, and its move re-sends them.
+    Those are returned: the dispatcher's window of their gateway must look for their
+    copies (`SignedAgainInFlight`)."""
     waiting = (OutboxStatus.PENDING, OutboxStatus.PARKED)
     statuses = (*waiting, OutboxStatus.SENT) if in_flight else waiting
     copies: list[dict[str, Any]] = []
+    overtaken: list[SignedAgainInFlight] = []
     for row in (
         session.execute(
             select(OUTBOX)
@@ -532,8 +562,14 @@ def _resign_waiting(
         if row["status"] == OutboxStatus.SENT:
             # Out of every window: sent again as any pending frame.
             copy.update(status=OutboxStatus.PENDING.value, not_before=now)
+            overtaken.append(
+                SignedAgainInFlight(
+                    row["store"], row["gateway"], label.id, row["sequence"], row["id"]
+                )
+            )
         copies.append(copy)
     insert_rows(session, OUTBOX, copies)
+    return overtaken
 
 
 # Columns a re-signed copy of a frame does not take over: its own row, never sent yet.
