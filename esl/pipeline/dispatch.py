@@ -19,10 +19,12 @@ database is the truth, memory only a cache of it:
 - on start, frames left `sent` by a previous run are due again: a duplicate is
   answered by the label without acting twice, a lost one is not forgotten;
 - the answer timeout and the retry delay are instants of the controller's clock, the
-  wall clock on a real host, which NTP may set back: a deadline further ahead than one
-  timeout, and a retry waiting further ahead than the longest delay, were set by a clock
-  since set back and are due (as `periodic.due` treats the periodic steps). Before, a
-  frame sent before an hour's set-back waited that hour on top of its timeout;
+  wall clock on a real host, which NTP may set back: a frame sent, and a retry delay
+  given, later than now by more than `stamps_ahead.STAMPED_AHEAD_BEYOND` were so by a
+  clock since set back and are due. Before, a frame sent before an hour's set-back
+  waited that hour on top of its timeout. A smaller step back (NTP steps any offset
+  over 128 ms) is no set-back: it lengthens those waits by the step, where counting it
+  timed out every frame sent in the last seconds and sent it again, an attempt each;
 - a worker sharing the stores with others (esl/pipeline/store_leases.py) follows only
   the stores it holds (`follow_stores`): it sends, expires and settles nothing else,
   and sends again what a store's previous holder left in flight.
@@ -60,10 +62,10 @@ from esl.pipeline.outbox_rows import (
     save_outbox_entries,
     unparked,
 )
-from esl.pipeline.periodic import due
 from esl.pipeline.retry import RetryPolicy
 from esl.pipeline.security_events import SecurityEventCoalescing
 from esl.pipeline.settlement import DispatchCounts, Settlement
+from esl.pipeline.stamps_ahead import STAMPED_AHEAD_BEYOND, stamped_ahead
 from esl.pipeline.store_leases import StoresLost
 from esl.pipeline.uplink_inbox import UplinkInbox
 from esl.pipeline.verdicts import Parking
@@ -277,8 +279,9 @@ class Dispatcher:
         """Pending rows waiting on a clock since set back: due now; how many. Such a
         row was planned for its creation's instant (`not_before` = `created_at`), or
         given a retry delay (`attempts` > 0) that lies further ahead than the longest
-        delay `policy` gives. A row planned for an instant ahead (a timed image sent
-        when its instant comes) is neither: it keeps its instant."""
+        delay `policy` gives, by more than a step back that is no set-back
+        (`stamps_ahead`). A row planned for an instant ahead (a timed image sent when
+        its instant comes) is neither: it keeps its instant."""
         ahead = update(OUTBOX).where(
             OUTBOX.c.status == OutboxStatus.PENDING.value,
             OUTBOX.c.not_before > now,
@@ -286,7 +289,7 @@ class Dispatcher:
                 OUTBOX.c.not_before <= OUTBOX.c.created_at,
                 and_(
                     OUTBOX.c.attempts > 0,
-                    OUTBOX.c.not_before > now + self.policy.longest_delay,
+                    OUTBOX.c.not_before > now + self.policy.longest_delay + STAMPED_AHEAD_BEYOND,
                 ),
             ),
         )
@@ -299,10 +302,11 @@ class Dispatcher:
         """When the clock went back since the last round (NTP corrected a clock that ran
         fast), what waits on it is due again: frames planned or delayed by the clock before
         (`_rows_due_again`), and every window's look for due rows. Deadlines in
-        flight are judged in `_expire`."""
+        flight are judged in `_expire`. A step back of up to `STAMPED_AHEAD_BEYOND` (NTP
+        steps any offset over 128 ms) is none: it only makes waits that much longer."""
         now = self.clock()
         last, self._last_round_at = self._last_round_at, now
-        if last is None or now >= last:
+        if last is None or not stamped_ahead(last, now=now):
             return
         with self.sessions.begin() as session:
             brought = self._rows_due_again(session, now=now, stores=self.stores)
@@ -710,10 +714,14 @@ class Dispatcher:
         expired: list[_Flight] = []
         for window in self._windows.values():
             # Flights are kept in the order they were sent, so deadlines never decrease
-            # along a window: the first one not yet due ends the search. One further
-            # ahead than a timeout was set before the clock went back: due.
+            # along a window: the first one not yet due ends the search. One sent later
+            # than now by more than a small step back was sent before the clock was set
+            # back: due. One sent a second or two "ahead" (an NTP step) waits its
+            # timeout out: timed out now, it was sent again, an attempt spent for nothing.
+            ack_timeout = self.policy.ack_timeout
             for flight in window.flights.values():
-                if not due(flight.deadline, now=now, every=self.policy.ack_timeout):
+                sent_at = flight.deadline - ack_timeout
+                if flight.deadline > now and not stamped_ahead(sent_at, now=now):
                     break
                 expired.append(flight)
         if not expired:

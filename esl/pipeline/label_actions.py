@@ -60,6 +60,7 @@ from esl.pipeline.ble_unassociation import (
 from esl.pipeline.check_ins import forget_desired
 from esl.pipeline.label_states import LabelState, load_label_states, save_label_states
 from esl.pipeline.outbox_rows import OUTBOX, acknowledged_since, first_sent_since
+from esl.pipeline.stamps_ahead import stamped_ahead
 from gateways.base import Downlink
 from gateways.protocol import (
     NO_OPCODE,
@@ -361,8 +362,14 @@ class LabelActionSender:
             if (
                 action.status == ActionStatus.SENT.value
                 and answer_from is not None
-                # Sent later than now: by a clock since set back, its wait is over.
-                and (now - answer_from >= self.timings.answer_timeout or answer_from > now)
+                # Sent later than now by more than a small step back (`stamps_ahead`): by a
+                # clock since set back an hour, its wait is over. A step of a second or
+                # two (NTP) only lengthens the wait: counted as over, a flash the label
+                # answered at once read "no answer", and its answer was dropped.
+                and (
+                    now - answer_from >= self.timings.answer_timeout
+                    or stamped_ahead(answer_from, now=now)
+                )
             ):
                 action.status = ActionStatus.UNANSWERED.value
                 action.detail = (

@@ -7,6 +7,10 @@ period, and waiting for it stalled the step for as long as the clock had been of
 hour-fast host set right stopped renewing its lease and rewriting its status file for an
 hour, so a controller killed meanwhile still read as running (`esl health`, the API,
 `esl_controller_up`) and held its lease. A turn further ahead than its period is due.
+
+Unlike the stamps judged by `stamps_ahead.stamped_ahead`, no margin for a small step
+back (NTP's second or two): a step taken a period early costs one turn (a lease renewed,
+a status file written again), while waiting out the step could let a lease lapse.
 """
 
 from __future__ import annotations

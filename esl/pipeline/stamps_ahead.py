@@ -9,6 +9,17 @@ yet, so it was neither pinged (`label_keepalive`) nor called offline (`label_sta
 the correction instead of half an hour. A stamp later than now was never a real
 arrival: the keep-alive look brings it back to now, and silence counts from the
 correction.
+
+`stamped_ahead` is the one test of "taken on a clock since set back" for every instant
+the controller stamped and later compares with its now: a `last_seen`, a battery
+sample, a keep-alive ping's request (`label_keepalive`), a frame's send and its retry
+delay, the last round (`dispatch`), a label action's send (`label_actions`). Only a
+stamp later than now by more than `STAMPED_AHEAD_BEYOND` was: NTP steps any offset over
+128 ms, a resumed VM steps its clock, and a worker on a host a second behind takes over
+a store another stamped. Counting such a small step as a set-back called a flash the
+label answered within a second unanswered and sent every frame of the last seconds
+again; not counting it only makes a wait longer by the step. (`periodic.due` takes no
+margin: a periodic step taken early costs one turn, and late it stalls what it guards.)
 """
 
 from __future__ import annotations
