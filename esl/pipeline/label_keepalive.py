@@ -101,6 +101,9 @@ def request_keepalive_pings(
             LabelActionRow.label_id == LabelRow.id,
             LabelActionRow.action == ActionKind.PING.value,
             LabelActionRow.requested_by == CONTROLLER,
+            # Not a probe via another gateway (`label_moves.request_probes`): a replay's
+            # goes unanswered by design, and is no ping of this silence.
+            LabelActionRow.via_gateway.is_(None),
             LabelActionRow.status == ActionStatus.UNANSWERED.value,
             LabelActionRow.requested_at > LabelStateRow.last_seen,
         )

@@ -10,16 +10,27 @@ from dataclasses import replace
 from datetime import timedelta
 
 import pytest
-from sqlalchemy import Engine
+from sqlalchemy import Engine, select
 
 from esl.db.ble_models import BleLabelInventoryRow
+from esl.db.console_models import LabelActionRow
 from esl.db.models import LabelRow
 from esl.errors import ConflictError
+from esl.pipeline.action_kinds import ActionKind, ActionStatus
+from esl.pipeline.label_actions import CONTROLLER
+from esl.pipeline.label_keepalive import (
+    keep_in_sync_after,
+    pings_before_giving_up,
+    request_keepalive_pings,
+)
 from esl.pipeline.provisioning import register_provisioned_labels
+from esl.services.keys import Role
 from gateways.base import Uplink
 from gateways.protocol import LabelProvision
+from tests.pipeline.console_client import serve_console, signed_in
 from tests.pipeline.in_memory_gateway import radio
 from tests.pipeline.small_world import World
+from tests.support.api import AppSwitch
 from tests.support.audit import audit_by_label
 from tests.support.pipeline import publish_prices
 from tests.support.two_gateways import add_gateway, security_events, two_gateway_world
@@ -237,3 +248,55 @@ async def test_a_ble_label_stays_on_the_gateway_it_is_bonded_to(engine: Engine) 
             session, [provision], store="S01", gateway="gw2", now=world.clock.now
         )
     assert _gateway_of(world, label_id) == "gw1"
+
+
+async def test_a_probe_reads_as_one_via_its_gateway_and_counts_toward_no_giving_up(
+    engine: Engine, http_server: tuple[AppSwitch, str]
+) -> None:
+    """Staff see the unanswered ping of a replay's probe as a probe via gw2, not as the
+    label failing a ping via its own gateway; and keep-alive, which gives a silent label
+    up after `pings_before_giving_up` unanswered pings, does not count it among them."""
+    world, label_id = await two_gateway_world(engine)
+    old = world.check_in(label_id)
+    world.dispatcher.settle([old])
+    world.clock.advance(timedelta(minutes=5))
+    world.dispatcher.settle([world.check_in(label_id)])  # last heard
+    world.clock.advance(timedelta(seconds=10))
+    world.dispatcher.settle([_via(old, "gw2")])  # gw2's login replays it
+    for _ in range(3):  # the probe goes out via gw2, unanswered: a replay's
+        await world.send_due()
+        world.clock.advance(timedelta(seconds=40))
+    assert [downlink.gateway for downlink in world.gateway.take()] == ["gw2"]
+    with world.sessions() as session:
+        probe = session.scalars(select(LabelActionRow)).one()
+        probe_id, asked = probe.id, probe.requested_at
+    async with world.admin_api() as api:
+        action = (await api.get(f"/api/v1/labels/{label_id}/actions/{probe_id}")).json()
+    assert (action["action"], action["status"], action["via_gateway"]) == (
+        "ping",
+        "unanswered",
+        "gw2",
+    )
+    with serve_console(world, engine, http_server) as url, signed_in(world, url, Role.ADMIN) as ui:
+        assert (
+            "ping (probe via gw2) by controller: unanswered"
+            in ui.get(f"/ui/labels/{label_id}").text
+        )
+    # The label falls silent. Keep-alive's pings since it was last heard: all but the last
+    # it asks before giving up, unanswered; the probe among them is none of those.
+    silence = keep_in_sync_after(timedelta(minutes=30))
+    with world.sessions.begin() as session:
+        session.add_all(
+            LabelActionRow(
+                label_id=label_id,
+                action=ActionKind.PING.value,
+                status=ActionStatus.UNANSWERED.value,
+                requested_by=CONTROLLER,
+                requested_at=asked + timedelta(minutes=30 * (n + 1)),
+            )
+            for n in range(pings_before_giving_up(silence) - 1)
+        )
+    now = world.clock.now + timedelta(hours=3)
+    with world.sessions.begin() as session:
+        pinged = request_keepalive_pings(session, now=now, silence=silence)
+    assert pinged == [label_id], "the probe counted as a keep-alive ping left unanswered"

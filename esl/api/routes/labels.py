@@ -194,6 +194,12 @@ class LabelActionOut(RowOut):
         "failed: could not be sent (detail says why)"
     )
     requested_by: str
+    via_gateway: str | None = Field(
+        default=None,
+        description="The store gateway it goes through when not the label's own: the "
+        "controller's probe of a label heard via another gateway of its store only older "
+        "than the claim held (docs/pipeline.md); null: the label's own",
+    )
     requested_at: datetime
     sent_at: datetime | None
     answered_at: datetime | None
