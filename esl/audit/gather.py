@@ -10,7 +10,8 @@ label.
 
 `at` in the past audits that instant: bindings in force then, what each label showed then
 (its last acknowledgement at or before `at`), the frames open then, the ledger up to `at`,
-and each store as it was then (its zone and time zone: `store_versions`). The rules and
+each store as it was then (its zone and time zone: `store_versions`) and each product as
+it was then (its category, net content, perishable: `product_versions`). The rules and
 promotions are today's, so ones deleted since are not seen; the battery at a past instant
 is unknown (acknowledgements do not carry it).
 """
@@ -68,6 +69,7 @@ from esl.db.repositories import (
     catalogue_as_at,
     load_catalogue_slice,
     load_ledger_for_skus,
+    products_as_at,
     store_prices_since,
 )
 from esl.errors import NotFoundError
@@ -264,9 +266,18 @@ def _gather(
     )
     all_skus = list(session.scalars(select(ProductRow.sku)))
     # Each store as it was then: a store moved to another zone since (or given another
-    # time zone) was priced in its zone then, and its labels dated in its zone then.
+    # time zone) was priced in its zone then, and its labels dated in its zone then. Each
+    # product too: one moved to another category since was reduced by its category then.
     catalogue = catalogue_as_at(
-        session, load_catalogue_slice(session, all_skus, currency=currency), at=at, now=now
+        session,
+        load_catalogue_slice(
+            session,
+            all_skus,
+            currency=currency,
+            products_then=products_as_at(session, at, now=now),
+        ),
+        at=at,
+        now=now,
     )
     promoted = {sku for sku in catalogue.products if catalogue.promotions_for(sku)}
     # Only a promotion makes a resolution read the ledger (for its prior price), and only

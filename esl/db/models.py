@@ -61,6 +61,7 @@ __all__ = [
     "PlanningQueueShelfRow",
     "PriceRuleRow",
     "ProductRow",
+    "ProductVersionRow",
     "PromotionRow",
     "PromotionTargetRow",
     "PublicationItemRow",
@@ -139,6 +140,33 @@ class ProductRow(Base):
     __tablename__ = "products"
 
     sku: Mapped[str] = mapped_column(String(SKU_LENGTH), primary_key=True)
+    name: Mapped[str] = mapped_column(String(PRODUCT_NAME_LENGTH))
+    brand: Mapped[str] = mapped_column(String(BRAND_LENGTH))
+    gtin: Mapped[str] = mapped_column(String(14))
+    category: Mapped[str] = mapped_column(String(CATEGORY_LENGTH))
+    vat_rate: Mapped[Decimal] = mapped_column(ExactDecimal())
+    net_content: Mapped[Decimal] = mapped_column(ExactDecimal())
+    net_unit: Mapped[str] = mapped_column(String(8))
+    perishable: Mapped[bool] = mapped_column(Boolean)
+    on_sale_since: Mapped[datetime] = mapped_column(UtcDateTime())
+    web_url: Mapped[str | None] = mapped_column(String(WEB_URL_LENGTH))
+    unit_price_per_100: Mapped[bool] = mapped_column(Boolean, default=False)
+
+
+class ProductVersionRow(Base):
+    """A product's facts as they were from `valid_from` until its next version (category,
+    net content and unit, perishable, on sale since, and what else its label draws), so an
+    audit or a quote of a past instant prices it as then: a product moved to another
+    category since was reduced by its category's promotions then, a pack size put right
+    since had its unit price then. Written with every product created or changed (`esl
+    import products`, PUT /api/v1/products, the demo's seeding: `record_product_versions`);
+    migration 0037 gave each product stored then a version valid since the epoch. A product
+    without a version that early is, as far as anyone knows, as it is now."""
+
+    __tablename__ = "product_versions"
+
+    sku: Mapped[str] = mapped_column(ForeignKey("products.sku"), primary_key=True)
+    valid_from: Mapped[datetime] = mapped_column(UtcDateTime(), primary_key=True)
     name: Mapped[str] = mapped_column(String(PRODUCT_NAME_LENGTH))
     brand: Mapped[str] = mapped_column(String(BRAND_LENGTH))
     gtin: Mapped[str] = mapped_column(String(14))

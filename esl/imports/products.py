@@ -27,7 +27,7 @@ from esl.imports.report import ImportReport
 from esl.planning_queue import category_promotion_instants, record_published_change
 from esl.services.ledger_instants import WriteClock, begin_price_write, read_instant
 from esl.services.product_codes import gtin_clashes
-from esl.services.products import record_category_moves
+from esl.services.products import record_category_moves, record_product_versions
 from esl.text_lengths import (
     BRAND_LENGTH,
     CATEGORY_LENGTH,
@@ -179,6 +179,8 @@ def import_products(
         key="sku",
         rows=[{"sku": v["sku"], **{n: v[n] for n in FIELDS}} for v in updates],
     )
+    # Each product as it is from now on: a past instant is priced with it as it was then.
+    record_product_versions(session, [*inserts, *updates], valid_from=now)
     if moved:
         # The Omnibus ledger: their prices changed at the move, in every store and channel.
         record_category_moves(

@@ -23,6 +23,7 @@ from esl.imports.prices import price_rule_id
 from esl.imports.promotions import write_promotions
 from esl.sample import SampleCatalogue
 from esl.services.ledger_recording import write_ledger_entries
+from esl.services.products import record_product_versions
 from esl.services.stores import SINCE_EVER, record_store_versions
 from pricing.products import Store
 
@@ -57,9 +58,10 @@ def seed_sample_catalogue(
         session.add(StoreRow(code=store.code, name=store.name, zone=store.zone, opened=SINCE_EVER))
     session.flush()
     record_store_versions(session, stores, valid_from=SINCE_EVER)
-    insert_rows(
-        session, core_table(ProductRow), [product_values(p) for p in catalogue.products.values()]
-    )
+    products = [product_values(p) for p in catalogue.products.values()]
+    insert_rows(session, core_table(ProductRow), products)
+    # The sample's price history has these products as they are, all along.
+    record_product_versions(session, products, valid_from=SINCE_EVER)
     rule_rows = [
         price_rule_values(rule, None)
         | {

@@ -9,8 +9,10 @@ engine `Catalogue` of that slice and resolves, so the answer is exactly what the
 says for the whole catalogue.
 
 A quote for a past instant prices the store as it was then (`catalogue_as_at`: a store
-moved to another zone since was charged its old zone's prices and promotions), as the
-ledger recorded it and the audit of that instant does.
+moved to another zone since was charged its old zone's prices and promotions) and the
+product as it was then (`products_as_at`: a product moved to another category since was
+reduced by its old category's promotions, a pack size put right since had the unit price
+of the size then), as the ledger recorded it and the audit of that instant does.
 
 A quote for a later instant says what the shelf will say then. The ledger records a
 price rule or promotion starting or ending by itself only when its instant arrives
@@ -25,7 +27,12 @@ from datetime import datetime
 
 from sqlalchemy.orm import Session
 
-from esl.db.repositories import catalogue_as_at, load_key_ledger, load_sku_catalogue
+from esl.db.repositories import (
+    catalogue_as_at,
+    load_key_ledger,
+    load_sku_catalogue,
+    products_as_at,
+)
 from esl.errors import NotFoundError
 from esl.settings import Settings
 from pricing.catalogue import Catalogue
@@ -51,7 +58,9 @@ def quote(
 ) -> ResolvedPrice:
     """Resolve (sku, channel, store) at `at`, asked at `now`; NotFoundError for an unknown
     SKU or store."""
-    catalogue = load_sku_catalogue(session, sku, currency=currency)
+    # A past instant prices the product as it was then (its category, pack size then).
+    then = products_as_at(session, at, now=now, skus=[sku]).get(sku)
+    catalogue = load_sku_catalogue(session, sku, currency=currency, product_then=then)
     if store not in catalogue.stores:
         raise NotFoundError("store", store)
     # A past instant prices the store as it was then (its zone then), as the ledger

@@ -33,7 +33,7 @@ from esl.services.keys import Principal
 from esl.services.label_models import put_label_model as put_model
 from esl.services.ledger_instants import begin_price_write
 from esl.services.product_codes import gtin_clashes
-from esl.services.products import record_category_moves
+from esl.services.products import record_category_moves, record_product_versions
 from esl.services.stores import save_stores
 from esl.services.zones import save_zone
 from esl.skus import SKU_SPELLING, is_sku_text
@@ -163,6 +163,10 @@ def put_product(
     for name, value in values.items():
         setattr(row, name, value)
     session.add(row)
+    if created or changed:
+        session.flush()  # the product, before its version names it
+        # As it is from now on: a past instant is priced with it as it was then.
+        record_product_versions(session, [values], valid_from=now)
     if changed or later:
         # Its labels draw its name, unit price and prior-price rules: planned again.
         publication_id = _replan(

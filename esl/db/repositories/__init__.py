@@ -6,6 +6,7 @@
 - `ledger`: the applied-price ledger for one key, for many SKUs (some channels or
   stores, up to an instant), and when a store's current price started;
 - `stores`: the stores as they were at an instant (their versions then);
+- `products`: the products as they were at an instant (their versions then);
 - `chunks`: `in_chunks`, the one way to split many values into IN lists or batches;
 - `fast_reads`: driver-level reads (`driver_rows`, `raw`, `ColumnReader`) for queries
   that return tens of thousands of rows.
@@ -27,6 +28,7 @@ from esl.db.repositories.ledger import (
     load_ledger_for_skus,
     store_prices_since,
 )
+from esl.db.repositories.products import products_as_at
 from esl.db.repositories.stores import catalogue_as_at, stores_as_at
 
 __all__ = [
@@ -40,6 +42,7 @@ __all__ = [
     "load_ledger_for_skus",
     "load_promotions",
     "load_sku_catalogue",
+    "products_as_at",
     "raw",
     "store_prices_since",
     "stores_as_at",

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import dataclasses
 from collections import defaultdict
-from collections.abc import Collection, Iterable
+from collections.abc import Collection, Iterable, Mapping
 from typing import Any
 
 from sqlalchemy import Row, and_, bindparam, or_, select
@@ -35,7 +35,7 @@ from esl.db.models import (
 from esl.db.repositories.chunks import CHUNK, in_chunks
 from esl.errors import NotFoundError
 from pricing.catalogue import Catalogue
-from pricing.products import Store
+from pricing.products import Product, Store
 from pricing.promotions import Promotion
 
 __all__ = ["load_catalogue_slice", "load_promotions", "load_sku_catalogue"]
@@ -76,10 +76,13 @@ def load_catalogue_slice(
     *,
     currency: str,
     stores: Collection[str] | None = None,
+    products_then: Mapping[str, Product] | None = None,
 ) -> Catalogue:
     """A catalogue of `skus` (unknown ones left out), every store, and what prices them;
     with `stores`, only the price rules that can apply there (national, zone, and those
     stores' own): planning a chain store by store must not hold every store's prices.
+    `products_then`: products as they were at a past instant (`products_as_at`), in place
+    of the stored ones of their SKUs, their categories then bringing their promotions.
 
     Its promotions are not checked against its rules again (they were when written): after
     a move (a store to another zone, a product to another category) the caller checks the
@@ -89,6 +92,8 @@ def load_catalogue_slice(
         for chunk in in_chunks(sorted(skus))
         for r in session.execute(select(_products).where(_products.c.sku.in_(chunk)))
     ]
+    if products_then:
+        products = [products_then.get(p.sku, p) for p in products]
     loaded = {p.sku for p in products}
     rules_of = select(_rules)
     wanted: set[str] | None = None
@@ -119,13 +124,17 @@ def load_catalogue_slice(
     )
 
 
-def load_sku_catalogue(session: Session, sku: str, *, currency: str) -> Catalogue:
+def load_sku_catalogue(
+    session: Session, sku: str, *, currency: str, product_then: Product | None = None
+) -> Catalogue:
     """The catalogue of one SKU in a few indexed, precompiled queries (what a quote needs);
-    NotFoundError for an unknown SKU."""
+    NotFoundError for an unknown SKU. `product_then`: the product as it was at a past
+    instant (`products_as_at`), in place of the stored one, its category then bringing
+    its promotions."""
     product_row = session.execute(_PRODUCT, {"sku": sku}).first()
     if product_row is None:
         raise NotFoundError("product", sku)
-    product = product_from_row(product_row)
+    product = product_then if product_then is not None else product_from_row(product_row)
     rules = [price_rule_from_row(r) for r in session.execute(_RULES, {"sku": sku})]
     params = {"sku": sku, "category": product.category}
     ids = list(session.scalars(_PROMOTIONS_NAMING, params).unique())
