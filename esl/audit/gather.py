@@ -44,6 +44,7 @@ from esl.audit.classify import (
     classify_unbound,
     shows_due_price,
 )
+from esl.audit.content_changes import ContentChanges
 from esl.audit.dating import LastDays
 from esl.audit.label_reads import (
     Bound,
@@ -467,8 +468,12 @@ def _gather(
                     problems.append(problem)
     if late:
         since = store_prices_since(session, {(f.sku, f.store) for _, f in late}, at=at)
+        # The ledger dates a change of amount only: a label at the due amount but drawn
+        # otherwise is dated from the change of what it must draw (a pack size, a
+        # promotion's last day), not from when the amount began.
+        changes = ContentChanges(session, catalogue, (f for _, f in late), at=at)
         for index, facts in late:
-            started = since.get((facts.sku, facts.store))
+            started = changes.due_since(facts, since.get((facts.sku, facts.store)))
             if started is not None:
                 verdicts[index] = classify_label(
                     facts._replace(due_since=started), at=at, thresholds=thresholds
