@@ -28,7 +28,7 @@ from __future__ import annotations
 
 import logging
 import random
-from collections.abc import Callable, Collection, Mapping
+from collections.abc import Callable, Collection, Mapping, Set
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any, Protocol
@@ -94,20 +94,17 @@ from gateways.protocol import (
     ReasonCode,
     is_gateway_report,
 )
+from gateways.protocol import LabelState as PanelState
 
 __all__ = ["DispatchCounts", "FlightWindows", "Settlement"]
 
 log = logging.getLogger(__name__)
 
 # Parked for these reasons, an update is worth another try as soon as the label is heard
-# able to refresh: a label parked `busy` (refreshing at every attempt, kept busy by
-# changes in a row) that checks in has a moment for it; before, it kept the old price
-# until another change replaced the update.
-_RETRY_WHEN_HEARD = (
-    ParkReason.OFFLINE.value,
-    ParkReason.FLAT_BATTERY.value,
-    ParkReason.BUSY.value,
-)
+# able to refresh. One parked `busy` too, once the label is heard not refreshing
+# (`_unpark`): kept busy past the retry budget by changes in a row, it has a moment now;
+# before, it kept the old price until another change replaced the update.
+_RETRY_WHEN_HEARD = (ParkReason.OFFLINE.value, ParkReason.FLAT_BATTERY.value)
 # Duplicates are everyday QoS 1 and radio life; a busy or stale refusal is protocol
 # traffic that only places no claim. Replays, reordering and unsigned sequences warn.
 _REFUSAL_LOG_LEVEL = {Refusal.DUPLICATE: logging.INFO, Refusal.NOT_TAKEN: logging.DEBUG}
@@ -267,6 +264,7 @@ class Settlement:
             rebuilt: list[dict[str, Any]] = []
             widened: set[str] = set()  # labels whose sequence or schedule support changed
             checked_in: dict[str, bool] = {}  # label -> can refresh its display
+            updating: set[str] = set()  # labels that said they are refreshing right now
             # label -> its newest check-in, and when it arrived
             check_ins: dict[str, tuple[LabelResponse, datetime]] = {}
             stale_check_ins: set[str] = set()  # labels whose check-in is older than a claim
@@ -324,6 +322,8 @@ class Settlement:
                     checked_in[response.label_id] = (
                         BasicStateFlag.SERVICE_NEEDED not in response.flags
                     )
+                    if response.state is PanelState.UPDATING:
+                        updating.add(response.label_id)
                     if older:
                         # Never believed (a replay looks just like this): what it shows
                         # is weighed as older than the record, so a difference sends
@@ -409,6 +409,8 @@ class Settlement:
                                 response.label_id,
                                 BasicStateFlag.SERVICE_NEEDED not in response.flags,
                             )
+                            if response.state is PanelState.UPDATING:
+                                updating.add(response.label_id)
                     acked_hash = None
                 else:
                     acked_hash = self._apply(
@@ -485,7 +487,7 @@ class Settlement:
                 {label: via for label, via in older_via.items() if label not in heard_via},
                 now=now,
             )
-            self._unpark(session, checked_in, now=now)
+            self._unpark(session, checked_in, now=now, updating=updating)
             self.vitals.record(session, heard)
             if self.fence is not None:
                 # Last: a store taken over meanwhile rolls all of this back, so no record
@@ -1002,13 +1004,24 @@ class Settlement:
             self.counts.moved += len(moves)
             self.windows.notice_new_work()
 
-    def _unpark(self, session: Session, checked_in: Mapping[str, bool], *, now: datetime) -> None:
+    def _unpark(
+        self,
+        session: Session,
+        checked_in: Mapping[str, bool],
+        *,
+        now: datetime,
+        updating: Set[str] = frozenset(),
+    ) -> None:
         """A label checked in, or answered a label action: updates parked as unreachable
-        are worth another try, and those parked for a flat battery or as busy too once
-        the label says it can refresh again."""
+        are worth another try, and those parked for a flat battery too once the label
+        says it can refresh again; those parked busy once it says so and is not in the
+        middle of a refresh (`updating`: revived then, it would only be busy again, its
+        attempts spent and parked anew at every check-in)."""
+        fit = sorted(label for label, can in checked_in.items() if can)
         for reasons, labels in (
-            (_RETRY_WHEN_HEARD, sorted(label for label, fit in checked_in.items() if fit)),
-            ((ParkReason.OFFLINE.value,), sorted(lb for lb, fit in checked_in.items() if not fit)),
+            (_RETRY_WHEN_HEARD, fit),
+            ((ParkReason.BUSY.value,), [label for label in fit if label not in updating]),
+            ((ParkReason.OFFLINE.value,), sorted(lb for lb, can in checked_in.items() if not can)),
         ):
             for chunk in in_chunks(labels):
                 revived = session.connection().execute(
