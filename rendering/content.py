@@ -11,7 +11,7 @@ from __future__ import annotations
 import hashlib
 import json
 from collections.abc import Mapping
-from dataclasses import dataclass, fields
+from dataclasses import dataclass, fields, replace
 from datetime import date, datetime, timedelta
 from decimal import Decimal, InvalidOperation
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
@@ -26,6 +26,7 @@ from rendering.locale_zones import locale_time_zone
 __all__ = [
     "CONDITIONAL_OFFERS",
     "LabelContent",
+    "announces_reduction",
     "content_from_dict",
     "content_to_dict",
     "require_drawable",
@@ -84,9 +85,50 @@ class LabelContent:
         Such a label must show the prior price and measure any saving from it
         (rendering/announcements.py checks that before drawing).
         """
-        if self.is_reduced:
-            return True
-        return self.promotion_text is not None and self.promotion_kind not in CONDITIONAL_OFFERS
+        return announces_reduction(
+            price=self.price,
+            regular_price=self.regular_price,
+            promotion_text=self.promotion_text,
+            promotion_kind=self.promotion_kind,
+        )
+
+    @property
+    def drawn(self) -> LabelContent:
+        """This content with every field no template draws for it cleared: what the
+        panel's pixels can tell (given the template and the display model).
+
+        The layout draws from this and nothing else (`rendering.layout.layout_label`), so
+        two contents of equal `drawn` draw the same label: the audit compares these
+        (`drawn.fingerprint`) to judge a label by what it shows. Cleared here: the prior
+        price and its rule when no reduction is announced (a plain price prints no
+        prior-price line: docs/pricing.md), the struck-through price when it is not above
+        the price, what belongs to a promotion (its kind, its last day) when no badge is
+        drawn, the unit prices without a unit to print them with (and the unit without
+        either), and `loyalty_only` always (the badge's text says it; the layout never
+        reads it). Each field left may be drawn, so a difference left is kept, not
+        judged: two labels of equal pixels may still differ here (a template that draws
+        no brand), never the other way round.
+        """
+        announced = self.announces_reduction
+        prior = self.prior_price if announced else None
+        promoted = self.promotion_text is not None
+        unit = self.unit_label or None
+        unit_price = self.unit_price if unit else None
+        offer_unit_price = self.offer_unit_price if unit else None
+        return replace(
+            self,
+            regular_price=self.regular_price if self.is_reduced else None,
+            prior_price=prior,
+            prior_price_basis=self.prior_price_basis
+            if prior is not None
+            else PriorPriceBasis.LOWEST_30_DAYS,
+            promotion_kind=self.promotion_kind if promoted else None,
+            valid_until=self.valid_until if promoted else None,
+            loyalty_only=False,
+            unit_price=unit_price,
+            offer_unit_price=offer_unit_price,
+            unit_label=unit if unit_price is not None or offer_unit_price is not None else None,
+        )
 
     @property
     def fingerprint(self) -> str:
@@ -152,6 +194,20 @@ class LabelContent:
             store_name=store.name if store else None,
             locale=locale,
         )
+
+
+def announces_reduction(
+    *,
+    price: Decimal,
+    regular_price: Decimal | None,
+    promotion_text: str | None,
+    promotion_kind: str | None,
+) -> bool:
+    """`LabelContent.announces_reduction` from its fields, for a reader of a content's
+    JSON form (the audit's recorded contents) that need not build the content."""
+    if regular_price is not None and regular_price > price:
+        return True
+    return promotion_text is not None and promotion_kind not in CONDITIONAL_OFFERS
 
 
 def _announced_reduction(price: ResolvedPrice) -> tuple[Decimal | None, str | None]:

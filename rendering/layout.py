@@ -90,7 +90,13 @@ class Element:
 def layout_label(
     content: LabelContent, *, model: DisplayModel, template: Template
 ) -> tuple[Element, ...]:
-    """The drawing operations of every region that has something to show."""
+    """The drawing operations of every region that has something to show.
+
+    Drawn from `content.drawn` only: what it clears (a prior price no reduction is
+    announced with, a promotion's kind without its badge) can never reach a pixel, so
+    the audit may judge a label by `drawn` alone (docs/audit.md).
+    """
+    content = content.drawn
     elements = []
     for region in template.regions:
         if not region_applies(region, content):
@@ -203,7 +209,10 @@ def _fill(
             return _price_ops(content, region=region, box=box, colour=colour)
         case Fill.RULE:
             return [BoxOp(box[0], box[1], box[2], box[3], colour)]
-        case Fill.REGULAR_PRICE if content.is_reduced and content.regular_price is not None:
+        # `content.drawn` keeps a struck-through price only above the price, a prior
+        # price only where a reduction is announced ("…30 dni przed obniżką" tells of
+        # one), a last day only with a badge.
+        case Fill.REGULAR_PRICE if content.regular_price is not None:
             ops = _whole_text_ops(
                 money(content.regular_price, content.currency, content.locale),
                 region=region, box=box, colour=colour, height=height, floor=floor,
@@ -215,8 +224,7 @@ def _fill(
             text = content.brand
         case Fill.PROMOTION_BADGE:
             text = content.promotion_text
-        # "…30 dni przed obniżką" tells of a reduction: only a label announcing one says it.
-        case Fill.PRIOR_PRICE if content.prior_price is not None and content.announces_reduction:
+        case Fill.PRIOR_PRICE if content.prior_price is not None:
             prior = money(content.prior_price, content.currency, content.locale)
             full, fewer = _PRIOR_CAPTIONS[content.prior_price_basis](texts)
             ops = _whole_text_ops(full.format(price=prior), region=region,
@@ -236,7 +244,7 @@ def _fill(
         case Fill.OFFER_UNIT_PRICE if content.offer_unit_price is not None and content.unit_label:
             offer = format_unit_price(content.offer_unit_price, content.currency, content.locale)
             text = texts.offer_unit_price.format(unit=_unbroken(content.unit_label), price=offer)
-        case Fill.VALIDITY if content.has_promotion and content.valid_until is not None:
+        case Fill.VALIDITY if content.valid_until is not None:
             text = format_label_date(content.valid_until, locale=content.locale)
         case Fill.STORE_FOOTER:
             text = content.store_name

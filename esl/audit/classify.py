@@ -85,6 +85,8 @@ class ShownContent:
     currency: str
     price: Decimal
     regular_price: Decimal
+    # The prior price its prior-price line prints: None where it prints none (a label
+    # announcing no reduction prints none, whatever the engine's prior price was).
     prior_price: Decimal | None
     promotion_id: str | None
     price_fingerprint: str
@@ -96,6 +98,11 @@ class ShownContent:
     badge: str | None = None  # the promotion's text
     unit_price: Decimal | None = None
     unit_label: str | None = None
+    # Its recorded content announces a reduction (`LabelContent.announces_reduction`: a
+    # struck-through price, or a badge of no conditional offer): only such a label must
+    # print the prior price. A reduction that saves nothing against the 30-day low is
+    # drawn as a plain price, its price under its regular price all the same.
+    announces_reduction: bool = False
 
 
 @dataclass(frozen=True, slots=True)
@@ -405,11 +412,15 @@ def _frame_text(frame: UnansweredFrame, facts: LabelFacts) -> str:
 
 def _drawn_difference(shown: ShownContent, due: ResolvedPrice) -> str:
     """What a label showing the due amount draws otherwise than the due label: another
-    promotion or badge, a struck-through price, a prior-price line, a unit price."""
+    promotion or badge, a struck-through price, a prior-price line, a unit price. A
+    promotion neither label draws a badge of (a reduction not announced), and a prior
+    price printed by neither, are no difference on the shelf and not named."""
     promotion = due.promotion
     due_badge = promotion.text if promotion is not None else None
     differs = []
-    if shown.promotion_id != (promotion.id if promotion is not None else None):
+    # Without a badge on either, nothing of either promotion is drawn.
+    badge_drawn = shown.badge is not None or due_badge is not None
+    if badge_drawn and shown.promotion_id != (promotion.id if promotion is not None else None):
         differs.append(
             _versus(
                 "promotion",
@@ -424,8 +435,10 @@ def _drawn_difference(shown: ShownContent, due: ResolvedPrice) -> str:
     if shown.struck_price != due_struck:
         differs.append(_versus("struck-through price", shown.struck_price, due_struck))
     shown_prior = _prior_line(shown.prior_price, shown.prior_price_basis)
+    # Only a label announcing the reduction prints its prior price (rendering.layout).
     due_prior = _prior_line(
-        due.prior_price.amount if due.prior_price is not None else None, due.prior_price_basis
+        due.prior_price.amount if due.announces_reduction and due.prior_price else None,
+        due.prior_price_basis,
     )
     if shown_prior != due_prior:
         differs.append(_versus("prior price", shown_prior, due_prior))
@@ -437,7 +450,7 @@ def _drawn_difference(shown: ShownContent, due: ResolvedPrice) -> str:
         differs.append(_versus("unit price", shown_unit, due_unit))
     if differs:
         return ", ".join(differs)
-    if promotion is not None:
+    if promotion is not None and due_badge is not None:
         return "other terms of the promotion (its last day, quantity or card) than the due ones"
     return "other label fields than the due ones"
 
@@ -582,11 +595,12 @@ def _rules_text(due: ResolvedPrice, web: ResolvedPrice) -> str:
 def check_prior_price(
     facts: LabelFacts, *, expected: PriorPrice | None
 ) -> PriorPriceProblem | None:
-    """A problem when the label announces a reduction (its price under its regular price)
+    """A problem when the label announces a reduction (`ShownContent.announces_reduction`)
     with a prior price other than `expected`, the ledger's for its store and channel, or
-    with the right amount under another rule's caption ("30-day low" for 10 days)."""
+    with the right amount under another rule's caption ("30-day low" for 10 days). A
+    label announcing none prints no prior price, so it cannot print a wrong one."""
     shown = facts.shown
-    if shown is None or shown.price >= shown.regular_price:
+    if shown is None or not shown.announces_reduction:
         return None
     due = expected.price.amount if expected is not None else None
     due_basis = expected.basis if expected is not None else None

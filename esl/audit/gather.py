@@ -305,7 +305,7 @@ def _gather(
         if shown_sku != b.sku and state.planned_hash == state.shown_hash:
             drawn_for_binding.add(b.label_id)
             shown_sku = b.sku  # a twin's image: the same pixels, its own product's
-        if row[0].price < row[0].regular_price:
+        if row[0].announces_reduction:
             reduced_shown.add(shown_sku)
     ledger = load_ledger_for_skus(
         session,
@@ -428,7 +428,8 @@ def _gather(
             if not shows_due_price(facts):
                 late.append((len(verdicts), facts))
         verdicts.append(classify_label(facts, at=at, thresholds=thresholds))
-        if shown is not None and shown.price < shown.regular_price:
+        # Only a label announcing a reduction prints a prior price to check.
+        if shown is not None and shown.announces_reduction:
             # The product the shown announcement was priced for (a twin's row names the
             # label's own): a label re-bound since still shows the earlier one's, lawful
             # or not by that product's ledger, not the new binding's.
@@ -612,13 +613,15 @@ def _draws(
     twin: bool = False,
 ) -> bool:
     """Whether the recorded content `shown` draws exactly the label of `due`: asked only
-    where their price fingerprints differ, which also cover what no label draws.
+    where their price fingerprints differ, which also cover what no label draws. Their
+    `LabelContent.drawn` forms are compared, which the layout draws from: a reduction
+    not announced draws a plain price, whatever its promotion and (undrawn) prior price.
 
     `twin`: `shown` was recorded for another product, but its image was rendered for
     `due`'s product all the same (the same pixels): what names the product is taken as
     drawn, the rest compared."""
     try:
-        drawn = content_from_dict(shown)
+        recorded = content_from_dict(shown)
     except ContentError:
         return False
     product = catalogue.products.get(due.sku)
@@ -627,18 +630,19 @@ def _draws(
     due_content = LabelContent.from_resolved(
         product=product,
         price=due,
-        locale=drawn.locale,
+        locale=recorded.locale,
         timezone=label_time_zone(catalogue.stores.get(store), time_zone),
     )
     if twin:
         due_content = replace(
             due_content,
-            sku=drawn.sku,
-            gtin=drawn.gtin,
-            name=drawn.name,
-            brand=drawn.brand,
-            web_url=drawn.web_url,
+            sku=recorded.sku,
+            gtin=recorded.gtin,
+            name=recorded.name,
+            brand=recorded.brand,
+            web_url=recorded.web_url,
         )
     # The store's name as drawn: a renamed store is no price difference (nor is it to the
     # price fingerprints this stands in for).
-    return replace(due_content, store_name=drawn.store_name).fingerprint == drawn.fingerprint
+    due_drawn = replace(due_content, store_name=recorded.store_name).drawn
+    return due_drawn.fingerprint == recorded.drawn.fingerprint

@@ -35,6 +35,7 @@ from esl.db.repositories import CHUNK, ColumnReader, driver_rows, in_chunks, raw
 from esl.delivery_states import OPEN_STATUSES, OutboxStatus
 from esl.services.panel_image import flip_instant, panel_image
 from pricing import PriorPriceBasis
+from rendering.content import announces_reduction
 
 __all__ = [
     "Bound",
@@ -481,11 +482,10 @@ def shown_contents(
                 currency=row.currency,
                 price=row.price,
                 regular_price=row.regular_price,
-                prior_price=row.prior_price,
                 promotion_id=row.promotion_id,
                 price_fingerprint=row.price_fingerprint,
                 prior_price_basis=_prior_basis(row.content),
-                **_drawn(row.content),
+                **_drawn(row.content, price=row.price, prior_price=row.prior_price),
             )
             found[row.content_hash] = (shown, row.content)
     return found
@@ -494,19 +494,35 @@ def shown_contents(
 _BASES = {basis.value: basis for basis in PriorPriceBasis}
 
 
-def _drawn(content: dict[str, Any]) -> dict[str, Any]:
-    """What the label draws beside its price (`ShownContent.struck_price` and on), from
-    a rendered content's JSON form (`content_to_dict`); a value it lacks or cannot be
-    read is None."""
-    price = content.get("price")
-    price = price if isinstance(price, dict) else {}
-    promotion = price.get("promotion")
-    badge = promotion.get("text") if isinstance(promotion, dict) else None
-    unit = price.get("unit_label")
+def _drawn(
+    content: dict[str, Any], *, price: Decimal, prior_price: Decimal | None
+) -> dict[str, Any]:
+    """What the label of `price` draws beside it (`ShownContent.prior_price`,
+    `struck_price` and on), from a rendered content's JSON form (`content_to_dict`); a
+    value it lacks or cannot be read is None. Its prior price (the row's, the content's)
+    only where the content announces a reduction, as rendering.layout draws it: the
+    engine gives one to every promotion, announced or not."""
+    fields = content.get("price")
+    fields = fields if isinstance(fields, dict) else {}
+    promotion = fields.get("promotion")
+    promotion = promotion if isinstance(promotion, dict) else {}
+    badge = promotion.get("text")
+    badge = badge if isinstance(badge, str) else None
+    kind = promotion.get("kind")
+    unit = fields.get("unit_label")
+    struck = _amount(fields.get("regular_price"))
+    announced = announces_reduction(
+        price=price,
+        regular_price=struck,
+        promotion_text=badge,
+        promotion_kind=kind if isinstance(kind, str) else None,
+    )
     return {
-        "struck_price": _amount(price.get("regular_price")),
-        "badge": badge if isinstance(badge, str) else None,
-        "unit_price": _amount(price.get("unit_price")),
+        "prior_price": prior_price if announced else None,
+        "announces_reduction": announced,
+        "struck_price": struck if struck is not None and struck > price else None,
+        "badge": badge,
+        "unit_price": _amount(fields.get("unit_price")),
         "unit_label": unit if isinstance(unit, str) else None,
     }
 
