@@ -3,9 +3,10 @@ lines a shopper cannot read.
 
 `label_findings` looks at a laid-out label and says, per region, what the shopper or the
 scanner will miss and why: an announced reduction the law does not allow
-(rendering/announcements.py), or a barcode or QR code the template asks for that could
-not be drawn so that it scans (rendering/codes.py). The renderer refuses the first kind
-unless told otherwise and reports the second; nothing is dropped in silence.
+(rendering/announcements.py), a barcode or QR code the template asks for that could
+not be drawn so that it scans (rendering/codes.py), or text in an ink without contrast on
+what lies under it (rendering/contrast.py). The renderer refuses the first kind unless
+told otherwise and reports the others; nothing is dropped in silence.
 """
 
 from __future__ import annotations
@@ -13,12 +14,14 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 from enum import StrEnum
+from functools import cache
 
 import numpy as np
 
 from rendering.announcements import announcement_problems
 from rendering.codes import CodeNotDrawn, ean13_drawing, qr_drawing
 from rendering.content import LabelContent
+from rendering.contrast import MIN_TEXT_CONTRAST, carries_text, contrast_ratio
 from rendering.display_models import DisplayModel
 from rendering.fonts import text_mask
 from rendering.layout import ELLIPSIS, BoxOp, Element, TextOp, region_applies
@@ -31,9 +34,12 @@ class FindingKind(StrEnum):
     UNLAWFUL_ANNOUNCEMENT = "unlawful_announcement"
     CODE_NOT_DRAWN = "code_not_drawn"
     # A price line cut short, drawn smaller than the display reads, overlapped by another
-    # region's ink, or not drawn at all: the shopper cannot read a price the law says the
-    # shelf shows.
+    # region's ink, drawn in an ink without contrast on what lies under it, or not drawn at
+    # all: the shopper cannot read a price the law says the shelf shows.
     PRICE_NOT_LEGIBLE = "price_not_legible"
+    # Any other text (a name, a badge, a date) in an ink without contrast on what lies
+    # under it: black on red (3.6:1), yellow on white (1.7:1).
+    TEXT_NOT_LEGIBLE = "text_not_legible"
 
 
 # The money lines a shelf label owes the shopper (the price; the unit price, PL art. 4
@@ -68,6 +74,7 @@ def label_findings(
         for problem in announcement_problems(content, template=template, elements=elements)
     ]
     findings += _money_line_findings(content, model=model, template=template, elements=elements)
+    findings += _contrast_findings(content, model=model, template=template, elements=elements)
     drawn = {element.region for element in elements}
     for region in template.regions:
         if region.fill not in (Fill.EAN13, Fill.QR) or region.name in drawn:
@@ -156,6 +163,121 @@ def _money_line_findings(
                 )
             )
     return found
+
+
+_INK_NAMES = ("white", "black")
+
+
+def _contrast_findings(
+    content: LabelContent,
+    *,
+    model: DisplayModel,
+    template: Template,
+    elements: Sequence[Element],
+) -> list[LabelFinding]:
+    """Text in an ink without WCAG AA contrast (rendering/contrast.py) on what is painted
+    under its letters: the paper, or a box of its own region or of one painted before.
+    Layout picks readable inks; this reports a template that defeats it (a name laid over
+    a red badge) and any ink a change of layout would get wrong, which would otherwise
+    pass unseen (yellow letters on white paper are pixels like any other)."""
+    fills = {region.name: region.fill for region in template.regions}
+    palette = model.palette
+    readable = _readable_pairs(palette)
+    names = (*_INK_NAMES, model.accent or "accent")
+    found: list[LabelFinding] = []
+    # Most regions paint no box (only badges, fields, rules and codes do).
+    painted = [
+        (index, element)
+        for index, element in enumerate(elements)
+        if any(isinstance(op, BoxOp) for op in element.ops)
+    ]
+    for index, element in enumerate(elements):
+        fill = fills.get(element.region)
+        if fill in (Fill.EAN13, Fill.QR):
+            continue  # always black, digits clear of the bars (rendering/layout.py, codes.py)
+        money = fill in _MONEY_FILLS
+        # The boxes painted before a line: other regions' (most boxes are apart; a money
+        # line with another region's ink in it is reported as overlapped), then its own
+        # region's up to the line (an inverted field's fill, a yellow field).
+        boxes = [
+            (other.region, op)
+            for before, other in ([] if money else painted)
+            if before < index and _intersect(other.box, element.box)
+            for op in other.ops
+            if isinstance(op, BoxOp)
+        ]
+        for op in element.ops:
+            if isinstance(op, BoxOp):
+                boxes.append((element.region, op))
+                continue
+            if not boxes and (op.colour, 0) in readable:
+                continue  # on the paper alone, in an ink that reads there
+            line = _ink_box(op)
+            left, top, right, bottom = line
+            grounds = [
+                (name, box)
+                for name, box in boxes
+                # bounds first: a barcode's digits stand apart from its 30 bars
+                if box.left < right and box.right > left and box.top < bottom
+                and box.bottom > top
+                and (_contains(box, line) or _ink_inside(op, _rect(box)))
+            ]  # fmt: skip
+            colours = {box.colour for _, box in grounds}
+            if not any(_contains(box, line) for _, box in grounds):
+                colours.add(0)  # some letters lie on the paper
+            poor = sorted(c for c in colours if (op.colour, c) not in readable)
+            if not poor:
+                continue
+            ratio = min(contrast_ratio(palette[op.colour], palette[c]) for c in poor)
+            others = sorted(
+                {
+                    repr(name)
+                    for name, box in grounds
+                    if name != element.region and box.colour in poor
+                }
+            )
+            where = f" of region {', '.join(others)}" if others else ""
+            advice = "move the regions apart" if others else "give the region another ink"
+            what = f"the {fill.value} line" if fill and money else repr(op.text)
+            kind = FindingKind.PRICE_NOT_LEGIBLE if money else FindingKind.TEXT_NOT_LEGIBLE
+            if fill is Fill.PRIOR_PRICE and content.announces_reduction:
+                kind = FindingKind.UNLAWFUL_ANNOUNCEMENT
+            found.append(
+                LabelFinding(
+                    kind,
+                    element.region,
+                    f"{what} is drawn {names[op.colour]} on "
+                    f"{' and '.join(names[c] for c in poor)}{where} ({ratio:.1f}:1; text "
+                    f"needs {MIN_TEXT_CONTRAST}:1): {advice}",
+                )
+            )
+            break  # one finding a region: its other lines share the ink
+    return found
+
+
+@cache
+def _readable_pairs(palette: tuple[tuple[int, int, int], ...]) -> frozenset[tuple[int, int]]:
+    """(text ink, ground) palette indices with the contrast text needs."""
+    indices = range(len(palette))
+    return frozenset(
+        (ink, ground)
+        for ink in indices
+        for ground in indices
+        if carries_text(palette[ink], palette[ground])
+    )
+
+
+def _rect(box: BoxOp) -> tuple[int, int, int, int]:
+    return box.left, box.top, box.right, box.bottom
+
+
+def _contains(box: BoxOp, area: tuple[int, int, int, int]) -> bool:
+    return (
+        box.left <= area[0]
+        and box.top <= area[1]
+        and box.right >= area[2]
+        and box.bottom >= area[3]
+    )
 
 
 def _ink_box(op: TextOp) -> tuple[int, int, int, int]:

@@ -104,10 +104,12 @@ def layout_label(
         box = region.pixel_box(model)
         if box[2] - box[0] < 2 or box[3] - box[1] < 2:
             continue
-        colour = _colour(region.ink, content=content, model=model)
         if region.fill in (Fill.EAN13, Fill.QR):
-            ops = _code_ops(region.fill, content, box=box, colour=colour, model=model)
+            # Always black, whatever the region's ink: a scanner's red light (660 nm) sees
+            # red and yellow bars as paper, and yellow digits do not carry text.
+            ops = _code_ops(region.fill, content, box=box, colour=BLACK, model=model)
         else:
+            colour = _colour(region.ink, content=content, model=model)
             ops = _readable_fill(region, content, box=box, colour=colour, model=model)
         if ops:
             elements.append(Element(region=region.name, box=box, ops=tuple(ops)))
@@ -158,7 +160,8 @@ def _readable_fill(
     """`_fill`, with text in an ink that has contrast on what it is drawn on.
 
     An accent too light to carry text on white (yellow) becomes a field of that accent
-    with black text on it; a badge's text is white only where white reads on the accent.
+    with black text on it; an inverted field's text (a badge, a price in a coloured box)
+    is white only where white reads on the accent, else black.
     """
     accent = model.palette[ACCENT] if model.has_accent else None
     white = COLOUR_RGB["white"]
@@ -199,6 +202,9 @@ def _fill(
     model: DisplayModel,
     text_colour: int = WHITE,
 ) -> list[DrawOp]:
+    if region.inverted and region.fill not in _NOT_TEXT:
+        return _inverted_ops(region, content, box=box, colour=colour, model=model,
+                             text_colour=text_colour)  # fmt: skip
     height = model.height
     floor = model.min_text_px
     texts = label_texts(content.locale)
@@ -252,9 +258,6 @@ def _fill(
             text = content.sku
     if not text:
         return []
-    if region.inverted:
-        return _badge_ops(text, region=region, box=box, colour=colour, height=height,
-                          floor=floor, text_colour=text_colour)  # fmt: skip
     if region.fill in _NEVER_CUT:
         return _whole_text_ops(text, region=region, box=box, colour=colour, height=height,
                                floor=floor)  # fmt: skip
@@ -590,20 +593,23 @@ def _strike_through(ops: list[DrawOp], *, box: tuple[int, int, int, int]) -> lis
     return struck
 
 
-def _badge_ops(
-    text: str,
-    *,
+def _inverted_ops(
     region: Region,
+    content: LabelContent,
+    *,
     box: tuple[int, int, int, int],
     colour: int,
-    height: int,
-    floor: int,
+    model: DisplayModel,
     text_colour: int,
 ) -> list[DrawOp]:
+    """The box filled with the ink and the field drawn inset in `text_colour`: a badge,
+    and as well a template's price, struck-through or prior price "in a coloured box"
+    (each field keeps its own typography and rules, only its ink and room change)."""
     padding = max(1, (box[3] - box[1]) // 8)
-    inner = _whole_text_ops(text, region=region, box=box, colour=text_colour, height=height,
-                            floor=floor, padding=padding)  # fmt: skip
-    return [BoxOp(*box, colour), *inner]
+    inner = (box[0] + padding, box[1] + padding, box[2] - padding, box[3] - padding)
+    ops = _fill(replace(region, inverted=False), content, box=inner, colour=text_colour,
+                model=model)  # fmt: skip
+    return [BoxOp(*box, colour), *ops] if ops else []
 
 
 # ---------------------------------------------------------------- price typography
