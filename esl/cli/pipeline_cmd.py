@@ -229,10 +229,20 @@ def register(app: typer.Typer) -> None:
             if status
             else "controller: not running"
         )
+
+        def echo_controller_only() -> None:
+            """What is known without the database: the controller's own report. With
+            --json still the one JSON object a script parses, `stores` null."""
+            if as_json:
+                controller = controller_report(status, now=_now(), renew_every=renew_every)
+                typer.echo(json.dumps({"stores": None, "controller": controller}, sort_keys=True))
+            else:
+                typer.echo(controller_line)
+
         try:
             engine = open_ready_engine(settings.resolved_database_url())
         except DatabaseNotReadyError:
-            typer.echo(controller_line)
+            echo_controller_only()
             raise
         try:
             with session_factory(engine)() as session:
@@ -246,7 +256,7 @@ def register(app: typer.Typer) -> None:
         except Exception as error:
             if not is_database_outage(error):
                 raise
-            typer.echo(controller_line)
+            echo_controller_only()
             cause = getattr(error, "orig", error)
             typer.echo(f"esl health: the database does not answer: {cause}", err=True)
             raise typer.Exit(1) from error
