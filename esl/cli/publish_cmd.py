@@ -1,22 +1,26 @@
 """`esl publish FILE.json`: create, validate and publish a publication in one go.
 
 The JSON file has the body of POST /api/v1/publications: {"title", "effective_at"?,
-"items": [...]}; `--validate-only` stops before publishing.
+"items": [...]}; `--validate-only` stops before publishing. A file that is no such body
+(not UTF-8, not JSON, a field missing) is refused in one or two lines, exit code 2.
 """
 
 from __future__ import annotations
 
+import codecs
 import json
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, NoReturn
 
 import typer
 from pydantic import ValidationError
+from pydantic_core import ErrorDetails
 
 from esl.api.schemas import PublicationIn
 from esl.cli.invocation import sessions_of, settings_of
 from esl.errors import PublicationRejectedError
+from esl.imports.csv_text import first_bad_byte
 from esl.services.ledger_instants import wall_clock
 from esl.services.publication import (
     create_publication,
@@ -26,6 +30,13 @@ from esl.services.publication import (
 from pricing.errors import EslError
 
 __all__ = ["register"]
+
+BODY_HINT = (
+    'the file holds the body of POST /api/v1/publications: {"title", "effective_at"?, '
+    '"items": [...]} (docs/api.md, examples/publication.json)'
+)
+# Problems named on the one line; a file wrong in a thousand items names the first few.
+LISTED_PROBLEMS = 3
 
 
 def register(app: typer.Typer) -> None:
@@ -39,14 +50,10 @@ def register(app: typer.Typer) -> None:
         validate_only: bool = typer.Option(False, "--validate-only", help="Do not publish."),
     ) -> None:
         """Publish price and promotion changes atomically, now or at their effective_at."""
-        try:
-            body = PublicationIn.model_validate_json(path.read_text(encoding="utf-8"))
-        except ValidationError as error:
-            typer.echo(f"{path}: {error}", err=True)
-            raise typer.Exit(2) from error
+        body = _read_body(path)
         settings = settings_of(ctx)
-        sessions = sessions_of(ctx)
         now = datetime.now(UTC)
+        sessions = sessions_of(ctx)
         with sessions() as session, session.begin():
             row = create_publication(
                 session,
@@ -87,3 +94,42 @@ def register(app: typer.Typer) -> None:
             typer.echo(f"error: {error.message}", err=True)
             raise typer.Exit(1) from error
         typer.echo(json.dumps({"id": publication_id, "status": row.status, "impact": row.impact}))
+
+
+def _read_body(path: Path) -> PublicationIn:
+    """The file as the API's request body, or the command refused naming what is wrong."""
+    data = path.read_bytes()
+    # Notepad's "UTF-8 with BOM" is UTF-8 all the same.
+    data = data.removeprefix(codecs.BOM_UTF8)
+    try:
+        text = data.decode("utf-8")
+    except UnicodeDecodeError as error:
+        line, byte = first_bad_byte(data, error)
+        _refuse(
+            path,
+            f"not UTF-8 text: byte 0x{byte} on line {line}",
+            "save it as UTF-8 (in Notepad: Save as, Encoding UTF-8)",
+        )
+    try:
+        return PublicationIn.model_validate_json(text)
+    except ValidationError as error:
+        problems = error.errors(include_url=False, include_input=False)
+        named = "; ".join(_located(problem) for problem in problems[:LISTED_PROBLEMS])
+        more = len(problems) - LISTED_PROBLEMS
+        _refuse(path, named + (f" (and {more} more)" if more > 0 else ""), BODY_HINT)
+
+
+def _located(problem: ErrorDetails) -> str:
+    """`items[0].set_price.amount: Field required`; a file that is no JSON at all has
+    no place but the line and column pydantic's message gives."""
+    place = ""
+    for part in problem["loc"]:
+        place += f"[{part}]" if isinstance(part, int) else f".{part}" if place else str(part)
+    message = str(problem["msg"]).removeprefix("Value error, ")
+    return f"{place}: {message}" if place else message
+
+
+def _refuse(path: Path, problem: str, hint: str) -> NoReturn:
+    typer.echo(f"error: {path}: {problem}", err=True)
+    typer.echo(f"  {hint}", err=True)
+    raise typer.Exit(2)
