@@ -2,7 +2,9 @@
 
 The JSON file has the body of POST /api/v1/publications: {"title", "effective_at"?,
 "items": [...]}; `--validate-only` stops before publishing. A file that is no such body
-(not UTF-8, not JSON, a field missing) is refused in one or two lines, exit code 2.
+(not UTF-8, not JSON, a field missing) and a draft the API refuses at POST (an
+effective_at in the past, an amount finer than its currency) are refused in one or two
+lines, exit code 2, and nothing is stored.
 """
 
 from __future__ import annotations
@@ -19,12 +21,13 @@ from pydantic_core import ErrorDetails
 
 from esl.api.schemas import PublicationIn
 from esl.cli.invocation import sessions_of, settings_of
-from esl.errors import PublicationRejectedError
+from esl.errors import InvalidItemError, PublicationRejectedError
 from esl.imports.csv_text import first_bad_byte
 from esl.services.ledger_instants import wall_clock
 from esl.services.publication import (
     create_publication,
     publish_publication,
+    require_storable_draft,
     validate_publication,
 )
 from pricing.errors import EslError
@@ -53,13 +56,26 @@ def register(app: typer.Typer) -> None:
         body = _read_body(path)
         settings = settings_of(ctx)
         now = datetime.now(UTC)
+        commands = body.commands()
+        try:
+            # POST /publications's own checks, before anything is stored.
+            require_storable_draft(
+                effective_at=body.effective_at,
+                items=commands,
+                now=now,
+                currency=settings.currency,
+            )
+        except InvalidItemError as error:
+            item = error.fields.get("item")
+            where = f"items[{item}]: " if item is not None else ""
+            _refuse(path, f"{where}{error.message}", "correct the file; nothing was stored")
         sessions = sessions_of(ctx)
         with sessions() as session, session.begin():
             row = create_publication(
                 session,
                 title=body.title,
                 effective_at=body.effective_at,
-                items=body.commands(),
+                items=commands,
                 created_by=by,
                 now=now,
             )

@@ -92,6 +92,7 @@ __all__ = [
     "create_publication",
     "plan_publication",
     "publish_publication",
+    "require_storable_draft",
     "validate_publication",
 ]
 
@@ -123,6 +124,27 @@ class Plan:
 
     def refuse(self, item: int | None, reason: str, **fields: Any) -> None:
         self.problems.append({"item": item, "reason": reason, **fields})
+
+
+def require_storable_draft(
+    *,
+    effective_at: datetime | None,
+    items: Sequence[PublicationCommand],
+    now: datetime,
+    currency: str,
+) -> None:
+    """InvalidItemError for a draft refused before it is stored: an effective instant in
+    the past, an amount finer than its currency's minor unit. POST /publications and
+    `esl publish` both ask here, so a draft one refuses the other never stores."""
+    if effective_at is not None and effective_at < now:
+        raise InvalidItemError(
+            "effective_at lies in the past: the past cannot be rewritten",
+            field="effective_at",
+        )
+    for index, command in enumerate(items):
+        amount = getattr(command, "amount", None)
+        if amount is not None:
+            require_minor_unit(amount, getattr(command, "currency", None) or currency, item=index)
 
 
 def create_publication(

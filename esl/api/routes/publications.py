@@ -20,15 +20,15 @@ from esl.api.pagination import Pages, paginate, where_given
 from esl.api.schemas import Page, PublicationIn, PublicationOut
 from esl.db.models import PublicationRow
 from esl.db.repositories.rows import row_or_not_found
-from esl.errors import AccessDeniedError, ImportRejectedError, InvalidItemError
+from esl.errors import AccessDeniedError, ImportRejectedError
 from esl.imports.by_kind import ADMIN_ONLY_KINDS, ImportKind, import_file
 from esl.imports.csv_text import CsvEncoding, decode_csv
 from esl.imports.report import ImportReport
-from esl.services.amounts import require_minor_unit
 from esl.services.keys import Principal, Role
 from esl.services.publication import (
     create_publication,
     publish_publication,
+    require_storable_draft,
     validate_publication,
 )
 from esl.services.publication_scope import publication_seen_by
@@ -77,21 +77,15 @@ def post_publication(
     may not have more decimals than its currency (PLN: 2, JPY: none), and the effective
     instant may not lie in the past (the past cannot be rewritten)."""
     now = ctx.clock()
-    if body.effective_at is not None and body.effective_at < now:
-        raise InvalidItemError(
-            "effective_at lies in the past: the past cannot be rewritten",
-            field="effective_at",
-        )
-    for index, item in enumerate(body.items):
-        amount = getattr(item, "amount", None)
-        if amount is not None:
-            currency = getattr(item, "currency", None) or ctx.settings.currency
-            require_minor_unit(amount, currency, item=index)
+    commands = body.commands()
+    require_storable_draft(
+        effective_at=body.effective_at, items=commands, now=now, currency=ctx.settings.currency
+    )
     row = create_publication(
         session,
         title=body.title,
         effective_at=body.effective_at,
-        items=body.commands(),
+        items=commands,
         created_by=who.name,
         now=now,
     )

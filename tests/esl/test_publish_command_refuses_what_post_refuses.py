@@ -1,0 +1,85 @@
+"""`esl publish FILE.json` refuses, before storing anything, what POST /publications
+refuses (docs/api.md: an effective_at in the past, an amount finer than its currency,
+"never stored"), through the same check (services.publication.require_storable_draft).
+Before, it created and validated the draft in one transaction that committed: each such
+file left a draft publication behind, and its amount problem came back as a validation
+problem of a stored draft instead of a refusal."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from sqlalchemy import Engine, create_engine, func, select
+from typer.testing import CliRunner
+
+from esl.cli import app
+from esl.db.models import PublicationItemRow, PublicationRow
+
+pytestmark = pytest.mark.integration
+
+
+@pytest.fixture
+def database(cli: CliRunner, tmp_path: Path) -> Iterator[Engine]:
+    """The SQLite file the `cli` fixture upgraded."""
+    engine = create_engine(f"sqlite:///{tmp_path / 'data' / 'esl.sqlite'}")
+    yield engine
+    engine.dispose()
+
+
+def _stored(engine: Engine) -> tuple[int, int]:
+    with engine.connect() as connection:
+        return (
+            int(connection.scalar(select(func.count()).select_from(PublicationRow)) or 0),
+            int(connection.scalar(select(func.count()).select_from(PublicationItemRow)) or 0),
+        )
+
+
+@pytest.mark.parametrize(
+    ("body", "first_line"),
+    [
+        (
+            {
+                "title": "last year",
+                "effective_at": "2020-01-01T00:00:00Z",
+                "items": [{"action": "end_price", "sku": "MLK-1"}],
+            },
+            "effective_at lies in the past: the past cannot be rewritten",
+        ),
+        (
+            {
+                "title": "a tenth of a grosz",
+                "items": [
+                    {"action": "end_price", "sku": "MLK-1"},
+                    {"action": "set_price", "sku": "MLK-1", "amount": "3.499"},
+                ],
+            },
+            "items[1]: amount 3.499 has more decimals than PLN allows",
+        ),
+        (
+            {
+                "title": "forint cents",
+                "items": [
+                    {"action": "set_price", "sku": "MLK-1", "amount": "1299.50", "currency": "HUF"}
+                ],
+            },
+            "items[0]: amount 1299.50 has more decimals than HUF allows",
+        ),
+    ],
+    ids=["effective_at in the past", "amount finer than PLN", "amount finer than HUF"],
+)
+def test_a_publication_post_refuses_is_refused_and_nothing_is_stored(
+    cli: CliRunner, database: Engine, tmp_path: Path, body: dict[str, Any], first_line: str
+) -> None:
+    path = tmp_path / "publication.json"
+    path.write_text(json.dumps(body), encoding="utf-8")
+    result = cli.invoke(app, ["publish", str(path)])
+    assert result.exit_code == 2, result.output
+    lines = result.stderr.strip().splitlines()
+    assert lines[0].startswith(f"error: {path}: {first_line}"), lines
+    assert lines[1] == "  correct the file; nothing was stored"
+    assert result.stdout == ""
+    assert _stored(database) == (0, 0), "a refused publication was left in the database"
