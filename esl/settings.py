@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import math
 import os
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Annotated, TypeVar
 
@@ -300,8 +301,9 @@ class Settings(BaseSettings):
 
 
 def _check_database_url(url: str) -> None:
-    """ValueError unless SQLAlchemy can read `url` and knows its database; the message
-    never repeats the URL (it may hold a password)."""
+    """ValueError unless SQLAlchemy can read `url`, knows its database, and this install
+    has its driver, and unless it names an in-memory SQLite database; the message never
+    repeats the URL (it may hold a password)."""
     # Imported here: commands that need no database (`esl render`) skip SQLAlchemy's
     # start-up.
     from sqlalchemy.engine import make_url
@@ -310,17 +312,59 @@ def _check_database_url(url: str) -> None:
     try:
         parsed = make_url(url)
     except (ArgumentError, ValueError):  # ValueError: a port that is not a number
-        reason = "it cannot be read as a URL"
-    else:
-        try:
-            parsed.get_dialect()
-            return
-        except NoSuchModuleError:
-            reason = f"SQLAlchemy knows no database {parsed.drivername!r}"
-    raise ValueError(
+        raise ValueError(_not_a_database_url("it cannot be read as a URL")) from None
+    try:
+        dialect = parsed.get_dialect()
+    except NoSuchModuleError:
+        reason = f"SQLAlchemy knows no database {parsed.drivername!r}"
+        raise ValueError(_not_a_database_url(reason)) from None
+    try:
+        # The driver is imported only when the first connection is made: without this a
+        # driver this install lacks (psycopg2, MySQLdb) ended every command as a bug.
+        dialect.import_dbapi()
+    except ImportError as error:
+        module = error.name or str(error)
+        raise ValueError(
+            f"ESL_DATABASE_URL needs the database driver {module!r} (for "
+            f"{parsed.drivername!r}), which is not installed: {_INSTALLED_DRIVER}"
+        ) from None
+    if dialect.is_async:
+        raise ValueError(
+            f"ESL_DATABASE_URL names the asyncio driver {parsed.drivername!r}, which esl "
+            f"cannot use: {_INSTALLED_DRIVER}"
+        )
+    if parsed.get_backend_name() == "sqlite" and _in_memory(parsed.database, parsed.query):
+        # Each connection would get a database of its own, empty: `esl db upgrade`
+        # migrated one that was gone when it ended, and every other command then said
+        # the schema was missing.
+        raise ValueError(
+            "ESL_DATABASE_URL names an in-memory SQLite database, which is empty for every "
+            "command and gone when it ends: name a file (sqlite:////var/lib/esl/esl.sqlite), "
+            "or leave it unset for a SQLite file in ESL_DATA_DIR"
+        )
+
+
+_INSTALLED_DRIVER = (
+    "write it as postgresql+psycopg://USER:PASSWORD@HOST:5432/NAME (psycopg, the "
+    "PostgreSQL driver installed), or leave it unset for a SQLite file in ESL_DATA_DIR"
+)
+
+
+def _not_a_database_url(reason: str) -> str:
+    return (
         f"ESL_DATABASE_URL is not a database URL ({reason}): write it as "
         "postgresql+psycopg://USER:PASSWORD@HOST:5432/NAME, or leave it unset for a SQLite "
         "file in ESL_DATA_DIR"
+    )
+
+
+def _in_memory(database: str | None, query: Mapping[str, object]) -> bool:
+    """SQLite's in-memory forms: no file name, `:memory:`, and the URI ones
+    (`file::memory:`, `?mode=memory`)."""
+    return (
+        database in (None, "", ":memory:")
+        or (database or "").startswith("file::memory:")
+        or query.get("mode") == "memory"
     )
 
 

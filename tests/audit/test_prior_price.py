@@ -258,9 +258,7 @@ def test_the_console_names_the_rule_of_a_labels_prior_price(
     with world.sessions.begin() as session:
         _, key = create_key(session, name="auditor", role=Role.AUDITOR, store=None, now=T0)
     switch, url = http_server
-    switch.app = create_app(
-        Settings(database_url="sqlite://"), engine=world.engine, clock=lambda: T0
-    )
+    switch.app = create_app(Settings.defaults(), engine=world.engine, clock=lambda: T0)
     with httpx.Client(base_url=url, timeout=30, follow_redirects=True) as console:
         assert console.post("/ui/sign-in", data={"api_key": key}).status_code == 200
         page = console.get("/ui/labels/L-new")

@@ -3,10 +3,9 @@ the main request bodies come with an example."""
 
 from __future__ import annotations
 
-from esl.api import create_app
-from esl.settings import Settings
+from tests.support.api import openapi_document
 
-DOCUMENT = create_app(Settings(database_url="sqlite://")).openapi()
+DOCUMENT = openapi_document()
 
 
 def test_every_operation_has_a_summary_and_a_description() -> None:

@@ -25,11 +25,9 @@ from schemathesis.checks import (
     unsupported_method,
 )
 
-from esl.api import create_app
-from esl.settings import Settings
-from tests.support.api import Api
+from tests.support.api import Api, openapi_document
 
-SCHEMA = schemathesis.openapi.from_dict(create_app(Settings(database_url="sqlite://")).openapi())
+SCHEMA = schemathesis.openapi.from_dict(openapi_document())
 # schemathesis imports these modules (its dictionaries and transports) lazily while
 # Hypothesis generates or sends a case; a first import there, deep in the stack and under
 # pytest's assertion rewriting, has raised CPython 3.11's "AST constructor recursion depth

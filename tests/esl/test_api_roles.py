@@ -6,11 +6,9 @@ from typing import Any
 
 import pytest
 
-from esl.api import create_app
 from esl.db.engine import session_factory
 from esl.services.keys import revoke_key
-from esl.settings import Settings
-from tests.support.api import Api
+from tests.support.api import Api, openapi_document
 from tests.support.database import START
 
 EVERYONE = frozenset({"pricing", "store", "auditor", "admin"})
@@ -199,7 +197,7 @@ ROUTES: list[tuple[str, str, str, dict[str, Any], frozenset[str]]] = [
 
 
 def test_the_table_lists_every_route_of_the_api() -> None:
-    schema = create_app(Settings(database_url="sqlite://")).openapi()
+    schema = openapi_document()
     served = {
         (method.upper(), path)
         for path, operations in schema["paths"].items()

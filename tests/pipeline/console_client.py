@@ -27,7 +27,7 @@ def serve_console(
 ) -> Iterator[str]:
     """The app of the world's database and clock in the worker's server; its URL."""
     switch, url = http_server
-    switch.app = create_app(Settings(database_url="sqlite://"), engine=engine, clock=world.clock)
+    switch.app = create_app(Settings.defaults(), engine=engine, clock=world.clock)
     try:
         yield url
     finally:

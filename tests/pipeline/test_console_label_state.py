@@ -39,7 +39,7 @@ async def test_after_a_rebind_the_page_says_the_new_image_is_being_planned(
     with world.sessions.begin() as session:
         _, key = create_key(session, name="shelf", role=Role.STORE, store="S01", now=T0)
     switch, url = http_server
-    switch.app = create_app(Settings(database_url="sqlite://"), engine=engine, clock=world.clock)
+    switch.app = create_app(Settings.defaults(), engine=engine, clock=world.clock)
     with httpx.Client(base_url=url, timeout=30, follow_redirects=True) as console:
         assert console.post("/ui/sign-in", data={"api_key": key}).status_code == 200
         assert _state_text(console, label_id) == "up to date"

@@ -52,7 +52,7 @@ def console(
             session, name="shelf", role=Role.STORE, store="S01", now=world.clock.now
         )
     switch, url = http_server
-    switch.app = create_app(Settings(database_url="sqlite://"), engine=engine, clock=world.clock)
+    switch.app = create_app(Settings.defaults(), engine=engine, clock=world.clock)
     with httpx.Client(base_url=url, timeout=30, follow_redirects=True) as client:
         assert client.post("/ui/sign-in", data={"api_key": key}).status_code == 200
         yield client

@@ -3,14 +3,17 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 import httpx
 from fastapi import FastAPI
-from sqlalchemy import Engine
+from sqlalchemy import Engine, create_engine
 
+from esl.api import create_app
+from esl.settings import Settings
 from tests.support.clock import Clock
 
-__all__ = ["MILK_PRODUCT", "Api", "AppSwitch"]
+__all__ = ["MILK_PRODUCT", "Api", "AppSwitch", "openapi_document"]
 
 # A product body for `PUT /api/v1/products/{sku}` (a SKU of dairy, sold since 2025).
 MILK_PRODUCT = {
@@ -22,6 +25,12 @@ MILK_PRODUCT = {
     "net_unit": "l",
     "on_sale_since": "2025-01-01T00:00:00Z",
 }
+
+
+def openapi_document() -> dict[str, Any]:
+    """The API's OpenAPI document, of an app over an in-memory database given as an
+    engine (through the settings one is refused: no command could use it)."""
+    return create_app(Settings.defaults(), engine=create_engine("sqlite://")).openapi()
 
 
 class AppSwitch:

@@ -71,7 +71,7 @@ def console_url(
             session, name="shelf", role=Role.STORE, store="S01", now=world.clock.now
         )
     switch, url = http_server
-    switch.app = create_app(Settings(database_url="sqlite://"), engine=engine, clock=world.clock)
+    switch.app = create_app(Settings.defaults(), engine=engine, clock=world.clock)
     yield url, key
     switch.app = None
 
