@@ -9,6 +9,7 @@ fail as a whole on PostgreSQL (which does) instead of naming its bad row.
 from __future__ import annotations
 
 __all__ = [
+    "API_KEY_NAME_LENGTH",
     "BRAND_LENGTH",
     "CATEGORY_LENGTH",
     "PRODUCT_NAME_LENGTH",
@@ -30,6 +31,7 @@ PROMOTION_ID_LENGTH = 64
 PROMOTION_NAME_LENGTH = 256
 STORE_NAME_LENGTH = 128
 PUBLICATION_TITLE_LENGTH = 256
+API_KEY_NAME_LENGTH = 128
 
 
 def fit_title(title: str) -> str:

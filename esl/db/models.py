@@ -28,6 +28,7 @@ from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 from esl.db.types import ExactDecimal, UtcDateTime
 from esl.text_lengths import (
+    API_KEY_NAME_LENGTH,
     BRAND_LENGTH,
     CATEGORY_LENGTH,
     PRODUCT_NAME_LENGTH,
@@ -304,7 +305,7 @@ class ApiKeyRow(Base):
     __tablename__ = "api_keys"
 
     id: Mapped[int] = mapped_column(Serial, primary_key=True, autoincrement=True)
-    name: Mapped[str] = mapped_column(String(128), unique=True)
+    name: Mapped[str] = mapped_column(String(API_KEY_NAME_LENGTH), unique=True)
     role: Mapped[str] = mapped_column(String(16))
     store: Mapped[str | None] = mapped_column(ForeignKey("stores.code"))
     # sha256 of the token; the token itself is shown once, at creation, and never stored.

@@ -13,7 +13,9 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from esl.db.models import ApiKeyRow, StoreRow
-from esl.errors import AccessDeniedError, ConflictError, NotFoundError
+from esl.errors import AccessDeniedError, ConflictError, InvalidItemError, NotFoundError
+from esl.one_line_text import one_line_problem
+from esl.text_lengths import API_KEY_NAME_LENGTH
 
 __all__ = [
     "Principal",
@@ -52,6 +54,7 @@ def create_key(
     session: Session, *, name: str, role: Role, store: str | None, now: datetime
 ) -> tuple[ApiKeyRow, str]:
     """Store a new key and return it with its token (the only time the token exists)."""
+    _require_key_name(name)
     if role is Role.STORE and store is None:
         raise ConflictError("a store key needs the store it belongs to", field="store")
     if role is not Role.STORE and store is not None:
@@ -73,6 +76,22 @@ def create_key(
     session.add(row)
     session.flush()
     return row, token
+
+
+def _require_key_name(name: str) -> None:
+    """InvalidItemError unless `name` fits its column and `esl keys list`'s one line per
+    key (name TAB role TAB ...): PostgreSQL refused a longer one as a failed statement,
+    SQLite stored it, and a line break or tab made one key two rows to a script."""
+    if not name.strip():
+        raise InvalidItemError("a key needs a name: who or what uses it", field="name")
+    if len(name) > API_KEY_NAME_LENGTH:
+        raise InvalidItemError(
+            f"a key's name is at most {API_KEY_NAME_LENGTH} characters, not {len(name)}",
+            field="name",
+        )
+    problem = one_line_problem(name)
+    if problem:
+        raise InvalidItemError(f"a key's name {problem}", field="name")
 
 
 def authenticate(session: Session, token: str) -> Principal:
