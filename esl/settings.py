@@ -6,6 +6,7 @@ file named by `ESL_ENV_FILE`. Nothing here connects to anything.
 
 from __future__ import annotations
 
+import difflib
 import math
 import os
 from collections.abc import Mapping
@@ -21,7 +22,7 @@ from pricing.label_text import label_language
 from pricing.money import MINOR_UNITS
 from rendering.locale_zones import locale_time_zone
 
-__all__ = ["Settings", "SettingsFileError", "load_settings"]
+__all__ = ["Settings", "SettingsFileError", "UnknownSettingError", "load_settings"]
 
 
 class SettingsFileError(EslError):
@@ -35,6 +36,25 @@ class SettingsFileError(EslError):
         )
         self.path = path
         self.reason = reason
+
+
+class UnknownSettingError(EslError):
+    """`ESL_ENV_FILE` (`path`) sets an `ESL_` variable (`name`) that is no setting;
+    `nearest` is the setting it most looks like, when one does."""
+
+    code = "unknown_setting"
+
+    def __init__(self, path: str, name: str, nearest: str | None) -> None:
+        guess = f": did you mean {nearest}?" if nearest else ": remove it, or correct its name"
+        super().__init__(
+            f"ESL_ENV_FILE {path} sets {name}, which is no setting{guess}",
+            path=path,
+            name=name,
+            nearest=nearest,
+        )
+        self.path = path
+        self.name = name
+        self.nearest = nearest
 
 
 A_YEAR_S = 365 * 24 * 3600
@@ -373,8 +393,25 @@ def load_settings() -> Settings:
     env_file = os.environ.get("ESL_ENV_FILE")
     if env_file:
         _check_readable(env_file)
+        _check_names(env_file)
         return Settings(_env_file=env_file)
     return Settings()
+
+
+def _check_names(env_file: str) -> None:
+    """UnknownSettingError for the first `ESL_` name in the file that is no setting: a
+    misspelt `ESL_CURENCY=EUR` was skipped, and every command ran in PLN. Only the file is
+    held to it: the process environment is shared with other programs and versions, whose
+    `ESL_` variables are not this one's to refuse. Names without the prefix are left
+    alone (a file shared with a database container's settings)."""
+    from dotenv import dotenv_values  # pydantic-settings reads the file with it too
+
+    known = {f"ESL_{field.upper()}" for field in Settings.model_fields}
+    for name in dotenv_values(env_file):
+        spelt = name.upper()  # read case-insensitively, as the settings are
+        if spelt.startswith("ESL_") and spelt not in known:
+            nearest = difflib.get_close_matches(spelt, sorted(known), n=1, cutoff=0.8)
+            raise UnknownSettingError(env_file, name, nearest[0] if nearest else None)
 
 
 def _check_readable(env_file: str) -> None:

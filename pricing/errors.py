@@ -38,6 +38,7 @@ package imports nothing of ours.
     +-- DurationError             esl/audit/durations.py: not a duration like `30m`
     +-- AuditInstantError         esl/audit/gather.py: an audit of an instant not yet come
     +-- SettingsFileError         esl/settings.py: ESL_ENV_FILE names no readable file
+    +-- UnknownSettingError       esl/settings.py: ESL_ENV_FILE sets an ESL_ name no setting has
     +-- DemoOutputInUseError      esl/demo/output_lock.py: another demo uses --out
 
 Each error carries structured fields (`code`, plus whatever the subclass adds) so the API

@@ -20,7 +20,7 @@ import typer
 from pydantic import ValidationError
 from pydantic_core import ErrorDetails
 
-from esl.settings import Settings, SettingsFileError, load_settings
+from esl.settings import Settings, SettingsFileError, UnknownSettingError, load_settings
 
 if TYPE_CHECKING:
     from sqlalchemy.orm import Session, sessionmaker
@@ -43,7 +43,7 @@ class Invocation:
                 problems = "; ".join(_named(problem) for problem in error.errors())
                 typer.echo(f"{command}: settings: {problems}", err=True)
                 raise typer.Exit(2) from None
-            except SettingsFileError as error:
+            except (SettingsFileError, UnknownSettingError) as error:
                 typer.echo(f"{command}: settings: {error.message}", err=True)
                 raise typer.Exit(2) from None
         return self._settings
