@@ -29,5 +29,6 @@ def upgrade() -> None:
 
 
 def downgrade() -> None:
-    with op.batch_alter_table("label_actions") as batch:
-        batch.drop_column("via_gateway")
+    # Not a batch (table copy) on SQLite: label_action_frames refers to label_actions,
+    # so dropping the table for the copy fails; SQLite drops a plain column in place.
+    op.drop_column("label_actions", "via_gateway")
