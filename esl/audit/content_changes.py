@@ -124,11 +124,15 @@ class ContentChanges:
 
 
 def _shows_due_amount(facts: LabelFacts) -> bool:
-    """Whether the label shows the price and regular price due (what the ledger dates)."""
+    """Whether the label shows the price and regular price due (what the ledger dates) of
+    the product it is bound to. One showing another product at the same amount (its
+    re-binding never landed) was wrong since the binding: a later edit of the bound
+    product must not date it (that would hide a shelf overdue for days)."""
     shown, due = facts.shown, facts.due
     return (
         shown is not None
         and due is not None
+        and shown.sku == facts.sku
         and shown.currency == due.price.currency
         and shown.price == due.price.amount
         and shown.regular_price == due.regular_price.amount
