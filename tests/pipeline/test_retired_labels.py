@@ -18,7 +18,7 @@ from sqlalchemy import Engine, func, select
 from typer.testing import CliRunner
 
 from esl.audit.classify import AuditClass, LabelVerdict
-from esl.cli import app
+from esl.cli import app, audit_cmd
 from esl.db.console_models import LabelActionRow
 from esl.db.models import LabelBindingRow, LabelRow, OutboxRow
 from esl.delivery_states import OPEN_STATUSES, OutboxStatus
@@ -67,6 +67,9 @@ async def test_a_retired_label_leaves_the_audit_and_fail_after_passes(
     assert _audit(world)[gone].audit_class is AuditClass.UNBOUND_SHOWING_PRICE
     world.clock.advance(timedelta(hours=2))
     monkeypatch.setenv("ESL_DATABASE_URL", database_url(engine))
+    # The world is dated ahead of the wall clock, and an audit of an instant later than
+    # now is refused: the command's now is the world's.
+    monkeypatch.setattr(audit_cmd, "_now", world.clock)
     cli = CliRunner()
     audit = ["audit", "--at", world.clock.now.isoformat(), "--fail-after", "30m"]
 
