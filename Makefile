@@ -10,6 +10,13 @@ DEV_STAMP := $(VENV)/.installed-dev
 
 .PHONY: demo test test-cluster system-packages lint typecheck pytest bench clean
 
+# A .venv that no longer works here (the checkout moved, the Python that made it changed
+# or was removed: scripts/venv-works) is removed, so the rules below make it again.
+ifneq ($(shell scripts/venv-works $(VENV) && echo works),works)
+$(info .venv no longer works here (the checkout moved, or its Python changed): making it again)
+$(shell rm -rf $(VENV))
+endif
+
 $(VENV)/bin/python:
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
