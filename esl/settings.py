@@ -7,6 +7,7 @@ file named by `ESL_ENV_FILE`. Nothing here connects to anything.
 from __future__ import annotations
 
 import difflib
+import logging
 import math
 import os
 from collections.abc import Mapping
@@ -22,7 +23,15 @@ from pricing.label_text import label_language
 from pricing.money import MINOR_UNITS
 from rendering.locale_zones import locale_time_zone
 
-__all__ = ["Settings", "SettingsFileError", "UnknownSettingError", "load_settings"]
+__all__ = [
+    "COMMAND_VARIABLES",
+    "Settings",
+    "SettingsFileError",
+    "UnknownSettingError",
+    "load_settings",
+]
+
+log = logging.getLogger(__name__)
 
 
 class SettingsFileError(EslError):
@@ -388,6 +397,23 @@ def _in_memory(database: str | None, query: Mapping[str, object]) -> bool:
     )
 
 
+# The `ESL_` variables of command-line options (typer's `envvar=`), not settings: read
+# from the process environment only, so one in ESL_ENV_FILE is warned of, not refused
+# (tests/esl/test_env_file_names.py checks this list against the options).
+COMMAND_VARIABLES = frozenset(
+    {
+        "ESL_DEBUG",
+        "ESL_LOG_LEVEL",
+        "ESL_LOG_FORMAT",
+        "ESL_GATEWAY_BROKER",
+        "ESL_GATEWAY_API",
+        "ESL_GATEWAY_API_KEY",
+        "ESL_SIM_KEY_SECRET",
+        "ESL_SIM_MQTT_PASSWORD",
+    }
+)
+
+
 def load_settings() -> Settings:
     """Build the settings once, at start-up, from the environment (and `ESL_ENV_FILE`)."""
     env_file = os.environ.get("ESL_ENV_FILE")
@@ -409,7 +435,15 @@ def _check_names(env_file: str) -> None:
     known = {f"ESL_{field.upper()}" for field in Settings.model_fields}
     for name in dotenv_values(env_file):
         spelt = name.upper()  # read case-insensitively, as the settings are
-        if spelt.startswith("ESL_") and spelt not in known:
+        if spelt in COMMAND_VARIABLES:
+            # esl's own, but an option's: read from the process environment only.
+            log.warning(
+                "ESL_ENV_FILE %s sets %s, which is read from the process environment only "
+                "(or its command-line option): it has no effect from the file",
+                env_file,
+                name,
+            )
+        elif spelt.startswith("ESL_") and spelt not in known:
             nearest = difflib.get_close_matches(spelt, sorted(known), n=1, cutoff=0.8)
             raise UnknownSettingError(env_file, name, nearest[0] if nearest else None)
 
@@ -419,7 +453,17 @@ def _check_readable(env_file: str) -> None:
     # volume not mounted yet, would run the command on the defaults (a new, empty
     # database in ./esl-data).
     try:
-        with open(env_file, "rb"):
-            pass
+        with open(env_file, "rb") as file:
+            data = file.read()
     except OSError as error:
         raise SettingsFileError(env_file, error.strerror or type(error).__name__) from None
+    try:
+        data.decode("utf-8")
+    except UnicodeDecodeError as error:
+        # A file saved in the Windows code page (a comment naming "Kraków"), read as
+        # UTF-8 as the settings are: where its first other byte is.
+        line = data.count(b"\n", 0, error.start) + 1
+        byte = data[error.start : error.start + 1].hex().upper()
+        raise SettingsFileError(
+            env_file, f"not UTF-8 text: byte 0x{byte} on line {line}; save it as UTF-8"
+        ) from None
