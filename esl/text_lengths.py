@@ -12,6 +12,7 @@ __all__ = [
     "API_KEY_NAME_LENGTH",
     "BRAND_LENGTH",
     "CATEGORY_LENGTH",
+    "PRINCIPAL_LENGTH",
     "PRODUCT_NAME_LENGTH",
     "PROMOTION_ID_LENGTH",
     "PROMOTION_NAME_LENGTH",
@@ -32,6 +33,8 @@ PROMOTION_NAME_LENGTH = 256
 STORE_NAME_LENGTH = 128
 PUBLICATION_TITLE_LENGTH = 256
 API_KEY_NAME_LENGTH = 128
+# Who made a publication or an import (`--by`, an API key's name): publications.created_by.
+PRINCIPAL_LENGTH = 128
 
 
 def fit_title(title: str) -> str:

@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING, Annotated
 
 import typer
 
-from esl.cli.invocation import sessions_of, settings_of
+from esl.cli.invocation import checked_principal, sessions_of, settings_of
 from esl.errors import ImportRejectedError, StoreOfRecordError
 from esl.imports import (
     export_prices,
@@ -133,7 +133,9 @@ def _report_rejection(path: Path, error: ImportRejectedError, *, as_json: bool) 
 def register(app: typer.Typer) -> None:
     importer = typer.Typer(no_args_is_help=True, help="Load CSV files (docs/csv-formats.md).")
     FileArg = typer.Argument(..., exists=True, dir_okay=False, readable=True)  # noqa: N806
-    By = typer.Option("cli", "--by", help="Recorded as who imported the file.")  # noqa: N806
+    By = typer.Option(  # noqa: N806
+        "cli", "--by", help="Recorded as who imported the file.", callback=checked_principal
+    )
     AsJson = typer.Option(False, "--json", help="Print the report as JSON.")  # noqa: N806
     Encoding = typer.Option(  # noqa: N806
         None, "--encoding", help="The file's encoding when it is not UTF-8 (Excel pl_PL: cp1250)."

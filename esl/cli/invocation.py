@@ -20,12 +20,14 @@ import typer
 from pydantic import ValidationError
 from pydantic_core import ErrorDetails
 
+from esl.one_line_text import one_line_problem
 from esl.settings import Settings, SettingsFileError, UnknownSettingError, load_settings
+from esl.text_lengths import PRINCIPAL_LENGTH
 
 if TYPE_CHECKING:
     from sqlalchemy.orm import Session, sessionmaker
 
-__all__ = ["Invocation", "sessions_of", "settings_of"]
+__all__ = ["Invocation", "checked_principal", "sessions_of", "settings_of"]
 
 
 @dataclass
@@ -91,3 +93,17 @@ def sessions_of(ctx: typer.Context) -> sessionmaker[Session]:
         ctx.find_root().call_on_close(engine.dispose)
         invocation._sessions = session_factory(engine)
     return invocation._sessions
+
+
+def checked_principal(value: str) -> str:
+    """A `--by` name (who published or imported), checked before anything is stored: it is
+    recorded in a column of PRINCIPAL_LENGTH characters, which PostgreSQL enforces ("value
+    too long ... report it" before) and SQLite does not."""
+    if not value.strip():
+        raise typer.BadParameter("a name is needed: who is publishing or importing")
+    if len(value) > PRINCIPAL_LENGTH:
+        raise typer.BadParameter(f"a name of {len(value)} characters: at most {PRINCIPAL_LENGTH}")
+    problem = one_line_problem(value)
+    if problem is not None:
+        raise typer.BadParameter(problem)
+    return value

@@ -20,7 +20,7 @@ from pydantic import ValidationError
 from pydantic_core import ErrorDetails
 
 from esl.api.schemas import PublicationIn
-from esl.cli.invocation import sessions_of, settings_of
+from esl.cli.invocation import checked_principal, sessions_of, settings_of
 from esl.errors import InvalidItemError, PublicationRejectedError
 from esl.imports.csv_text import first_bad_byte
 from esl.services.ledger_instants import wall_clock
@@ -49,7 +49,9 @@ def register(app: typer.Typer) -> None:
         path: Annotated[
             Path, typer.Argument(exists=True, dir_okay=False, help="Publication JSON.")
         ],
-        by: str = typer.Option("cli", "--by", help="Recorded as author and publisher."),
+        by: str = typer.Option(
+            "cli", "--by", help="Recorded as author and publisher.", callback=checked_principal
+        ),
         validate_only: bool = typer.Option(False, "--validate-only", help="Do not publish."),
     ) -> None:
         """Publish price and promotion changes atomically, now or at their effective_at."""

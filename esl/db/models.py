@@ -31,6 +31,7 @@ from esl.text_lengths import (
     API_KEY_NAME_LENGTH,
     BRAND_LENGTH,
     CATEGORY_LENGTH,
+    PRINCIPAL_LENGTH,
     PRODUCT_NAME_LENGTH,
     PROMOTION_ID_LENGTH,
     PROMOTION_NAME_LENGTH,
@@ -278,12 +279,12 @@ class PublicationRow(Base):
     title: Mapped[str] = mapped_column(String(PUBLICATION_TITLE_LENGTH))
     kind: Mapped[str] = mapped_column(String(16), default="changes")
     status: Mapped[str] = mapped_column(String(16), index=True)
-    created_by: Mapped[str] = mapped_column(String(128))
+    created_by: Mapped[str] = mapped_column(String(PRINCIPAL_LENGTH))
     created_at: Mapped[datetime] = mapped_column(UtcDateTime())
     effective_at: Mapped[datetime | None] = mapped_column(UtcDateTime())
     validated_at: Mapped[datetime | None] = mapped_column(UtcDateTime())
     published_at: Mapped[datetime | None] = mapped_column(UtcDateTime())
-    published_by: Mapped[str | None] = mapped_column(String(128))
+    published_by: Mapped[str | None] = mapped_column(String(PRINCIPAL_LENGTH))
     problems: Mapped[list[dict[str, Any]]] = mapped_column(JSON, default=list)
     impact: Mapped[dict[str, Any] | None] = mapped_column(JSON)
 
