@@ -138,10 +138,10 @@ class StoreVersionRow(Base):
     time_zone: Mapped[str | None] = mapped_column(String(64))
 
 
-class ProductRow(Base):
-    __tablename__ = "products"
+class ProductFacts:
+    """The columns of a product's facts, in `products` and, as they were, in
+    `product_versions`: one list, so a fact added to a product is kept in its versions."""
 
-    sku: Mapped[str] = mapped_column(String(SKU_LENGTH), primary_key=True)
     name: Mapped[str] = mapped_column(String(PRODUCT_NAME_LENGTH))
     brand: Mapped[str] = mapped_column(String(BRAND_LENGTH))
     gtin: Mapped[str] = mapped_column(String(14))
@@ -155,7 +155,13 @@ class ProductRow(Base):
     unit_price_per_100: Mapped[bool] = mapped_column(Boolean, default=False)
 
 
-class ProductVersionRow(Base):
+class ProductRow(ProductFacts, Base):
+    __tablename__ = "products"
+
+    sku: Mapped[str] = mapped_column(String(SKU_LENGTH), primary_key=True)
+
+
+class ProductVersionRow(ProductFacts, Base):
     """A product's facts as they were from `valid_from` until its next version (category,
     net content and unit, perishable, on sale since, and what else its label draws), so an
     audit or a quote of a past instant prices it as then: a product moved to another
@@ -169,17 +175,6 @@ class ProductVersionRow(Base):
 
     sku: Mapped[str] = mapped_column(ForeignKey("products.sku"), primary_key=True)
     valid_from: Mapped[datetime] = mapped_column(UtcDateTime(), primary_key=True)
-    name: Mapped[str] = mapped_column(String(PRODUCT_NAME_LENGTH))
-    brand: Mapped[str] = mapped_column(String(BRAND_LENGTH))
-    gtin: Mapped[str] = mapped_column(String(14))
-    category: Mapped[str] = mapped_column(String(CATEGORY_LENGTH))
-    vat_rate: Mapped[Decimal] = mapped_column(ExactDecimal())
-    net_content: Mapped[Decimal] = mapped_column(ExactDecimal())
-    net_unit: Mapped[str] = mapped_column(String(8))
-    perishable: Mapped[bool] = mapped_column(Boolean)
-    on_sale_since: Mapped[datetime] = mapped_column(UtcDateTime())
-    web_url: Mapped[str | None] = mapped_column(String(WEB_URL_LENGTH))
-    unit_price_per_100: Mapped[bool] = mapped_column(Boolean, default=False)
 
 
 class PriceRuleRow(Base):
