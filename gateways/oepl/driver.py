@@ -19,6 +19,12 @@ confirmed, LED flash and tag commands.
   `/tag_cmd` refresh), not by the AP's record settling: the AP held the image all along.
 - **A tag that never checks in is parked with a reason** (`TagParkedError`) after
   `confirm_timeout_s`; its image stays pending at the AP, which drops it later.
+- **How long a tag has been silent is measured on the gateway's clock** (`heard`): the
+  AP's `lastseen` is on the AP's clock, which may be hours off (no NTP after a power
+  cut) or set back, so it is compared only with the AP's own values: a tag is heard
+  when its `lastseen` changed (either way) since the gateway last read it, and a tag
+  seen for the first time is as silent as its `lastseen` is behind the newest in the
+  AP's listing.
 """
 
 from __future__ import annotations
@@ -43,7 +49,7 @@ from gateways.oepl.images import jpeg_for, planes_from_stored
 from gateways.oepl.models import ModelMatch, TagCommand, TagRecord, TagType, display_model_for
 from rendering.encoding import Planes, content_hash
 
-__all__ = ["AccessPointDriver", "Delivery", "DriverTimings"]
+__all__ = ["AccessPointDriver", "Delivery", "DriverTimings", "Heard"]
 
 _log = logging.getLogger(__name__)
 
@@ -58,6 +64,15 @@ class DriverTimings:
     # A tag the AP has not heard from for this long does not answer pings or LED flashes
     # (a real tag checks in about every 40 s; this is about fifteen missed check-ins).
     silent_after_s: float = 600.0
+
+
+@dataclass(frozen=True, slots=True)
+class Heard:
+    """A tag as the AP lists it now, and for how long the AP has not heard from it, in
+    the gateway's seconds."""
+
+    record: TagRecord
+    silent_s: float
 
 
 @dataclass(frozen=True, slots=True)
@@ -96,6 +111,9 @@ class AccessPointDriver:
         self.busy_answers = 0  # 409s taken, for the figures
         # The records the last listing could not read, by MAC ("" without one), with why.
         self.unreadable: dict[str, UnreadableRecordError] = {}
+        # Each tag's `lastseen` as last read, with when (this driver's clock) the AP heard
+        # it: the AP's clock is never compared with ours, only with itself.
+        self._heard: dict[str, tuple[int, float]] = {}
 
     @property
     def ap(self) -> str:
@@ -117,6 +135,7 @@ class AccessPointDriver:
         poll = self._polls
         records, unreadable = await self.client.tags()
         self.unreadable = {error.mac: error for error in unreadable}
+        self._note_heard(records)
         for record in records:
             if self._records.get(record.mac, (0, record))[0] < poll:
                 self._records[record.mac] = (poll, record)
@@ -124,7 +143,37 @@ class AccessPointDriver:
 
     async def record(self, mac: str) -> TagRecord | None:
         """The tag as the AP lists it now (None: not in its database)."""
-        return await self.client.tag(mac)
+        record = await self.client.tag(mac)
+        if record is not None and record.mac in self._heard:
+            self._note_heard([record])
+        return record
+
+    async def heard(self, mac: str) -> Heard | None:
+        """The tag as the AP lists it now and how long ago the AP heard it (None: not in
+        its database). A tag this driver has not read before is read with the whole
+        listing, whose newest `lastseen` is the AP's clock of about now."""
+        record = await self.record(mac)
+        if record is None:
+            return None
+        if record.mac not in self._heard:
+            await self.inventory()
+            self._note_heard([record])  # not listed (a listing page lost it): heard now
+        return Heard(record=record, silent_s=self._clock() - self._heard[record.mac][1])
+
+    def _note_heard(self, records: list[TagRecord]) -> None:
+        """Note when the AP heard each tag: now, when its `lastseen` changed since it was
+        last read (any change: the AP's clock may have been set back); for a tag read the
+        first time, as long before now as its `lastseen` is behind the newest listed.
+        Until a tag's `lastseen` changes, that first estimate stands: a tag that never
+        checks in again is silent at the latest `silent_after_s` after it was first read."""
+        now = self._clock()
+        newest = max((record.last_seen for record in records), default=0)
+        for record in records:
+            seen = self._heard.get(record.mac)
+            if seen is None:
+                self._heard[record.mac] = (record.last_seen, now - (newest - record.last_seen))
+            elif seen[0] != record.last_seen:
+                self._heard[record.mac] = (record.last_seen, now)
 
     async def tag_type(self, hw_type: int) -> TagType | None:
         if hw_type not in self._types:

@@ -4,8 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import logging
-import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from typing import Final
 
 from gateways.oepl.driver import AccessPointDriver
@@ -69,27 +68,28 @@ def _health(record: TagRecord) -> LabelHealth:
 
 
 class OeplRadio(LabelRadio):
-    def __init__(
-        self, driver: AccessPointDriver, *, clock: Callable[[], float] = time.time
-    ) -> None:
+    def __init__(self, driver: AccessPointDriver) -> None:
         self.driver = driver
-        self._clock = clock  # seconds since the epoch, as the AP's `lastseen`
 
     async def _heard(self, address: str) -> TagRecord:
         """The tag's record, if the AP heard from it lately: a tag that stopped checking in
-        must not look alive because the gateway answers for it."""
+        must not look alive because the gateway answers for it. How long ago is measured
+        by the driver on the gateway's clock, never by the AP's `lastseen` against it:
+        an AP clock an hour behind would make every tag look dead, one ahead a dead tag
+        alive."""
         try:
-            record = await self.driver.record(address)
+            heard = await self.driver.heard(address)
         except AccessPointError as error:
             raise RadioError(address=address, reason=str(error), final=False) from None
-        if record is None:
+        if heard is None:
             raise RadioError(address=address, reason="not in the AP's tag database", final=True)
-        silent = self._clock() - record.last_seen
-        if silent > self.driver.timings.silent_after_s:
+        if heard.silent_s > self.driver.timings.silent_after_s:
             raise RadioError(
-                address=address, reason=f"the AP has not heard it for {silent:.0f} s", final=False
+                address=address,
+                reason=f"the AP has not heard it for {heard.silent_s:.0f} s",
+                final=False,
             )
-        return record
+        return heard.record
 
     async def ping(self, address: str) -> LabelHealth:
         return _health(await self._heard(address))
