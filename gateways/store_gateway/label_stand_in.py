@@ -58,6 +58,7 @@ __all__ = [
     "check_in_report",
     "confirmed",
     "drawn_over",
+    "heard_since",
     "with_health",
 ]
 
@@ -186,13 +187,23 @@ def confirmed(label: LabelRecord, health: LabelHealth) -> LabelRecord:
 
 
 def with_health(label: LabelRecord, health: LabelHealth) -> LabelRecord:
+    """`label` with what the radio last heard. `last_seen_s` is the radio's own stamp as
+    it is (its clock, not ours), kept only to tell when the label was heard again (it
+    changed, `heard_since`); never the later of the two, which would pin a stamp from a
+    radio clock that ran fast and hide every check-in until that clock caught up."""
     return label.evolve(
         battery_mv=health.battery_mv or label.battery_mv,
         rssi_dbm=health.rssi_dbm or label.rssi_dbm,
         lqi=health.lqi or label.lqi,
         temperature_tenths_c=health.temperature_tenths_c or label.temperature_tenths_c,
-        last_seen_s=max(label.last_seen_s, health.last_seen_s),
+        last_seen_s=health.last_seen_s or label.last_seen_s,
     )
+
+
+def heard_since(label: LabelRecord, health: LabelHealth) -> bool:
+    """The radio heard the label since `label` was noted: its stamp of the label changed,
+    either way (a radio clock set back, by NTP or a restart, stamps an earlier time)."""
+    return bool(health.last_seen_s) and health.last_seen_s != label.last_seen_s
 
 
 def drawn_over(label: LabelRecord, health: LabelHealth) -> bool:

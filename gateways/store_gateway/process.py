@@ -42,6 +42,7 @@ from gateways.store_gateway.label_stand_in import (
     answer_frame,
     check_in_report,
     drawn_over,
+    heard_since,
     with_health,
 )
 from gateways.store_gateway.local_state import LabelRecord, LocalState
@@ -271,7 +272,7 @@ class StoreGatewayProcess:
                     radio_updated_s=None,
                     last_error="drawn over",
                 )
-            elif health.last_seen_s <= label.last_seen_s:
+            elif not heard_since(label, health):
                 continue
             updated = with_health(label, health)
             self._labels[label_id] = updated
