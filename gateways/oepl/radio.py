@@ -106,7 +106,26 @@ class OeplRadio(LabelRadio):
         return _health(delivery.record)
 
     async def flash_led(self, address: str, *, colour: int, pattern: int, seconds: int) -> None:
-        await self._heard(address)
+        """Queue the flash at the AP, for a tag heard lately whose type has an LED. The AP
+        queues a pattern for any tag and the tag ignores it without one: answered SUCCESS,
+        staff would search the shelf for a blink that never comes. A tag type without the
+        `led` option (or one the AP does not serve) is refused for good, as a label
+        refuses an LED it does not have (`INVALID_PARAMETERS`)."""
+        record = await self._heard(address)
+        with _as_radio_errors(address):
+            tag_type = await self.driver.tag_type(record.hw_type)
+        if tag_type is None or not tag_type.has_led:
+            what = (
+                f"the AP has no tag type {record.hw_type:02X}"
+                if tag_type is None
+                else f"its tag type {tag_type.name} ({record.hw_type:02X})"
+            )
+            raise RadioError(
+                address=address,
+                reason=f"{what}: no LED to flash",
+                final=True,
+                refusal=ReasonCode.INVALID_PARAMETERS,
+            )
         with _as_radio_errors(address):
             await self.driver.flash_led(
                 address, led_pattern(colour=colour, pattern=pattern, seconds=seconds)
