@@ -11,10 +11,17 @@ DEV_STAMP := $(VENV)/.installed-dev
 .PHONY: demo test test-cluster system-packages lint typecheck pytest bench clean
 
 # A .venv that no longer works here (the checkout moved, the Python that made it changed
-# or was removed: scripts/venv-works) is removed, so the rules below make it again.
+# or was removed: scripts/venv-works) is removed, so the rules below make it again. Only
+# a virtual environment (its pyvenv.cfg) is removed, and not on a dry run (make -n).
 ifneq ($(shell scripts/venv-works $(VENV) && echo works),works)
-$(info .venv no longer works here (the checkout moved, or its Python changed): making it again)
+ifneq ($(wildcard $(VENV)/pyvenv.cfg),)
+ifeq ($(findstring n,$(firstword -$(MAKEFLAGS))),)
+$(info $(VENV) no longer works here (the checkout moved, or its Python changed): making it again)
 $(shell rm -rf $(VENV))
+else
+$(info $(VENV) no longer works here: make would remove it and make it again)
+endif
+endif
 endif
 
 $(VENV)/bin/python:
