@@ -13,7 +13,9 @@ row: the controller plans a new binding at its next look, instead of at the peri
 re-plan), and the planner then renders for the new model. Its key names the model, so
 the content differs; older open frames (drawn for the old panel) are superseded, and
 the new frame is a full image (a delta needs a base of the new model: there is none).
-A label bound to nothing is planned again by the identification look anyway.
+A label bound to nothing is planned again by the identification look anyway. What the
+record says the label shows is forgotten: it was drawn on the old panel, and the audit
+must not call a blank new panel `match` while its image is on its way.
 """
 
 from __future__ import annotations
@@ -26,7 +28,7 @@ from datetime import datetime
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
-from esl.db.models import LabelBindingRow, LabelRow
+from esl.db.models import LabelBindingRow, LabelRow, LabelStateRow
 from esl.db.repositories import in_chunks
 from gateways.protocol import LabelProvision
 
@@ -60,6 +62,7 @@ def change_label_models(
             update(LabelRow).where(LabelRow.id == change.label_id).values(model=change.new_model)
         )
         _bind_again(session, change, now=now)
+        _forget_the_old_panel(session, change.label_id)
         log.info(
             "label %s is now a %s (was %s): planned again for its new panel",
             change.label_id,
@@ -89,3 +92,14 @@ def _bind_again(session: Session, change: ModelChange, *, now: datetime) -> None
         )
     )
     session.flush()
+
+
+def _forget_the_old_panel(session: Session, label_id: str) -> None:
+    """What the record says the label shows was drawn on the old panel: the new one shows
+    none of it (blank, or whatever its last owner left). Forgotten, so the audit says the
+    label is unconfirmed until the new panel acknowledges its image, instead of `match`
+    for a blank shelf while that image is on its way (or lost)."""
+    state = session.get(LabelStateRow, label_id)
+    if state is not None:
+        state.displayed_hash = None
+        state.confirmed_hash = None

@@ -58,6 +58,7 @@ from esl.delivery_states import OPEN_STATUSES, OutboxStatus, ParkReason
 from esl.pipeline.action_kinds import ActionKind, ActionStatus
 from esl.pipeline.label_actions import CONTROLLER
 from esl.pipeline.outbox_rows import OUTBOX, unparked
+from esl.pipeline.stamps_ahead import STAMPED_AHEAD_BEYOND
 
 __all__ = ["PROBE_AGAIN_AFTER", "LabelMove", "bonded_gateways", "move_labels", "request_probes"]
 
@@ -154,6 +155,9 @@ def request_probes(
                 LabelActionRow.label_id.in_(sorted(movable)),
                 LabelActionRow.via_gateway.is_not(None),
                 LabelActionRow.requested_at > now - PROBE_AGAIN_AFTER,
+                # One asked on a clock since set back (NTP) does not hold the next off
+                # for the hours the clock ran ahead (`stamps_ahead`).
+                LabelActionRow.requested_at <= now + STAMPED_AHEAD_BEYOND,
             )
         )
     )
