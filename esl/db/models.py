@@ -594,3 +594,7 @@ class SecurityEventRow(Base):
     # forgery of a flood is read, not only the first.
     last_sequence: Mapped[int | None] = mapped_column(BigInteger, nullable=True)
     last_detail: Mapped[str | None] = mapped_column(String(256), nullable=True)
+    # The store of the registered label it names (migration 0038; `store` is the topic's):
+    # an event of another store's label is that store's to read in full, and the topic's
+    # store reads it without the label. None: no registered label, or a row from before.
+    label_store: Mapped[str | None] = mapped_column(String(64), nullable=True)

@@ -21,6 +21,11 @@ events of one store, label and kind within an interval are one row that counts i
 `repeats` (`SecurityEventCoalescing`), so every event is still counted, and when the
 first and the last came and what each said (`detail`, `last_detail`) is kept: an operator
 reads the latest forgery of a flood, not only its first.
+
+An event is recorded under the store whose topic it came on (`store`), with the store of
+the label it names (`label_store`): an answer of S01's label replayed on S02's topic is
+S02's (its login relayed it) and S01's (its label's traffic was captured), and S02 reads
+it without S01's label (`esl.services.security_events`).
 """
 
 from __future__ import annotations
@@ -69,6 +74,9 @@ class SecurityEvent:
     label_id: str | None
     sequence: int | None
     detail: str
+    # The store of the registered label it names (None: none known); `store` is where it
+    # came from. An event of another store's label is that store's to read in full.
+    label_store: str | None = None
 
     @classmethod
     def on_uplink(
@@ -77,12 +85,14 @@ class SecurityEvent:
         kind: SecurityEventKind,
         *,
         label_id: str,
+        label_store: str | None,
         sequence: int | None,
         detail: str,
         at: datetime,
     ) -> SecurityEvent:
-        """An event heard on `uplink`: its store and gateway are where it came from."""
-        return cls(at, kind, uplink.store, uplink.gateway, label_id, sequence, detail)
+        """An event heard on `uplink`: its store and gateway are where it came from,
+        `label_store` the store of the label `label_id`."""
+        return cls(at, kind, uplink.store, uplink.gateway, label_id, sequence, detail, label_store)
 
 
 @dataclass(frozen=True, slots=True)
@@ -95,7 +105,7 @@ class SecurityEventCoalescing:
     and last, when, how often) is kept, the table grows by
     at most one row per label and kind per `every`. Forgeries name label ids the sender
     chooses, so past `labels` rows of one (store, kind) in an `every`, further labels
-    share one row without a label (`detail` says so).
+    share one row without a label (`detail` says so), one per store of those labels.
     """
 
     every: timedelta = timedelta(minutes=1)
@@ -103,7 +113,9 @@ class SecurityEventCoalescing:
 
 
 _MANY_LABELS = "further labels (over the bound per interval); first: "
-_Key = tuple[str | None, str, str | None]  # (store, kind, label)
+# (store, kind, label, label's store): a row shared by further labels is one per store
+# of the labels, so that each store reads its own labels' and no other's.
+_Key = tuple[str | None, str, str | None, str | None]
 _DETAIL_CHARS = 256  # security_events.detail, last_detail
 
 
@@ -133,7 +145,7 @@ def record_security_events(
     for event in events:
         recorded += 1
         kind = event.kind.value
-        key: _Key = (event.store, kind, event.label_id)
+        key: _Key = (event.store, kind, event.label_id, event.label_store)
         row = new.get(key)
         existing = None if row is not None else _open_row(session, key, event, terms)
         if row is None and existing is None and event.label_id is not None:
@@ -142,7 +154,7 @@ def record_security_events(
                 since = event.at - terms.every
                 labels_seen[pair] = _rows_of(session, event.store, kind, since=since)
             if labels_seen[pair] >= terms.labels:
-                key = (event.store, kind, None)
+                key = (event.store, kind, None, event.label_store)
                 row = new.get(key)
                 existing = None if row is not None else _open_row(session, key, event, terms)
         # A row shared by further labels says whose each last event was.
@@ -194,13 +206,14 @@ def _open_row(
     session: Session, key: _Key, event: SecurityEvent, terms: SecurityEventCoalescing
 ) -> int | None:
     """The row of `key` whose interval `event` falls in, if any."""
-    store, kind, label_id = key
+    store, kind, label_id, label_store = key
     row_id: int | None = session.scalar(
         select(_TABLE.c.id)
         .where(
             _TABLE.c.kind == kind,
             _same(_TABLE.c.store, store),
             _same(_TABLE.c.label_id, label_id),
+            _same(_TABLE.c.label_store, label_store),
             _TABLE.c.at > event.at - terms.every,
             _TABLE.c.at <= event.at,
         )

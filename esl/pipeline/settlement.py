@@ -1062,6 +1062,7 @@ class Settlement:
                 uplink,
                 SecurityEventKind.TAMPERED_FRAME,
                 label_id=response.label_id,
+                label_store=uplink.store,  # verified on its own store's topic
                 sequence=response.sequence,
                 detail=f"{response.reason.name} for a frame the controller signed",
                 at=now,
@@ -1112,6 +1113,7 @@ def _sequence_ahead(
         uplink,
         SecurityEventKind.SEQUENCE_AHEAD,
         label_id=response.label_id,
+        label_store=uplink.store,  # verified on its own store's topic
         sequence=response.sequence,
         detail=detail,
         at=at,

@@ -36,9 +36,11 @@ def get_security_health(
     ctx: Ctx,
     store: Annotated[list[str] | None, Query()] = None,
 ) -> SecurityHealthOut:
-    """Security events of the last 24 h: per store by kind, and the newest 100 events."""
-    if principal.role is Role.STORE and not store:
-        store = [principal.store or ""]
+    """Security events of the last 24 h: per store by kind, and the newest 100 events (a
+    store's own, and those of its labels on other stores' topics)."""
+    own_stores = [principal.store or ""] if principal.role is Role.STORE else None
+    if own_stores is not None and not store:
+        store = own_stores
     for code in store or []:  # a store key asking for another store: 403, as for label health
         require_store_access(principal, code)
     require_known_stores(session, store or [])  # an unknown store is 404, as for label health
@@ -46,5 +48,6 @@ def get_security_health(
     return SecurityHealthOut(
         window_hours=24,
         stores=security_summary(session, now=now, stores=store),
-        events=recent_security_events(session, now=now, stores=store),
+        # A store key reads an event of another store's label on its topic without it.
+        events=recent_security_events(session, now=now, stores=store, own_stores=own_stores),
     )
