@@ -69,6 +69,7 @@ __all__ = [
     "queued_publications",
     "queued_shelves",
     "record_published_change",
+    "scheduled_followers",
     "shelves_in_store",
     "waiting_publications",
 ]
@@ -234,6 +235,23 @@ def queue_later_instants(
         )
         queued.append(row.id)
     return queued
+
+
+def scheduled_followers(session: Session, publication_id: int) -> list[tuple[int, datetime]]:
+    """The `scheduled` publications `queue_later_instants` queued after `publication_id`
+    (the instants at which what it wrote changes labels again), with their instants,
+    earliest first."""
+    rows = session.execute(
+        select(PublicationRow.id, PublicationRow.effective_at, PublicationRow.impact)
+        .where(PublicationRow.kind == "scheduled", PublicationRow.id > publication_id)
+        .order_by(PublicationRow.effective_at, PublicationRow.id)
+    )
+    # Named in its impact (JSON, read here rather than by each database's JSON operators).
+    return [
+        (row_id, effective_at)
+        for row_id, effective_at, impact in rows
+        if effective_at is not None and (impact or {}).get("follows_publication") == publication_id
+    ]
 
 
 def later_instants(

@@ -9,18 +9,44 @@ instant, and every label of a SKU a promotion item reaches, in every store (a
 promotion replaced by another at the same price with another end date changes only the
 validity text). The planner's comparison costs a lookup for those whose content is
 unchanged and sends them nothing.
+
+A change a publication's rows make later (a row starting or ending after it, every row
+of a file published for an instant) is queued as a `scheduled` publication following it
+(`queue_later_instants`): what a file changes is its publication's labels and theirs
+(`labels_changed_by_import`).
 """
 
 from __future__ import annotations
 
+from datetime import datetime
+
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from esl.planning_queue import labels_on_shelves, queued_shelves
+from esl.db.models import PlanningQueueRow
+from esl.planning_queue import labels_on_shelves, queued_shelves, scheduled_followers
 
-__all__ = ["labels_changed_by_publication"]
+__all__ = ["labels_changed_by_import", "labels_changed_by_publication"]
 
 
 def labels_changed_by_publication(session: Session, publication_id: int) -> list[str]:
     """The bound labels whose content the queued publication may have changed, sorted."""
     shelves, everywhere = queued_shelves(session, publication_id)
     return labels_on_shelves(session, shelves, everywhere)
+
+
+def labels_changed_by_import(session: Session, publication_id: int) -> dict[str, datetime]:
+    """The bound labels the publication and the `scheduled` publications following it
+    may change, each with the first instant it changes at, sorted by label."""
+    own = session.scalar(
+        select(PlanningQueueRow.effective_at).where(
+            PlanningQueueRow.publication_id == publication_id
+        )
+    )
+    instants = [(publication_id, own)] if own is not None else []
+    first: dict[str, datetime] = {}
+    for queued, instant in instants + scheduled_followers(session, publication_id):
+        for label in labels_changed_by_publication(session, queued):
+            if label not in first or instant < first[label]:
+                first[label] = instant
+    return dict(sorted(first.items()))

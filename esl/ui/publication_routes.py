@@ -18,12 +18,13 @@ from starlette.concurrency import run_in_threadpool
 from esl.api.dependencies import ApiContext, context
 from esl.db.mapping import product_from_row, store_from_row
 from esl.db.models import LabelRow, ProductRow, PublicationRow, StoreRow
+from esl.db.repositories import in_chunks
 from esl.db.repositories.rows import row_or_not_found
 from esl.errors import ImportRejectedError, InvalidItemError
 from esl.imports import import_prices, import_promotions
 from esl.imports.csv_text import decode_csv
 from esl.imports.report import ImportReport
-from esl.pipeline.affected_labels import labels_changed_by_publication
+from esl.pipeline.affected_labels import labels_changed_by_import
 from esl.services.keys import Principal
 from esl.services.labels import current_binding
 from esl.services.publication_scope import publication_seen_by
@@ -257,17 +258,21 @@ def _import(
 
 
 def _impact_preview(session: Session, report: ImportReport, ctx: ApiContext) -> dict[str, Any]:
-    """The labels the import changes, per store, and a few of them as they will look."""
+    """The labels the import changes, per store, and a few of them as they will look: at
+    the instant each changes, its rows' own start or the instant it is published for
+    (queued as publications following the import's own, `labels_changed_by_import`)."""
     if report.publication_id is None:
         return {"labels_changed": 0, "per_store": {}, "samples": []}
-    labels = labels_changed_by_publication(session, report.publication_id)
+    changed = labels_changed_by_import(session, report.publication_id)
+    labels = list(changed)
     per_store: dict[str, int] = {}
-    for store in session.scalars(select(LabelRow.store).where(LabelRow.id.in_(labels))):
-        per_store[store] = per_store.get(store, 0) + 1
+    for chunk in in_chunks(labels):
+        for store in session.scalars(select(LabelRow.store).where(LabelRow.id.in_(chunk))):
+            per_store[store] = per_store.get(store, 0) + 1
     samples = []
     cache = RenderCache(max_labels=SAMPLE_LABELS * 2)
     for label_id in labels[:SAMPLE_LABELS]:
-        uri = _sample(session, cache, label_id, ctx)
+        uri = _sample(session, cache, label_id, ctx, at=changed[label_id])
         if uri is not None:
             samples.append({"label_id": label_id, "uri": uri})
     return {
@@ -277,7 +282,9 @@ def _impact_preview(session: Session, report: ImportReport, ctx: ApiContext) -> 
     }
 
 
-def _sample(session: Session, cache: RenderCache, label_id: str, ctx: ApiContext) -> str | None:
+def _sample(
+    session: Session, cache: RenderCache, label_id: str, ctx: ApiContext, *, at: datetime
+) -> str | None:
     label = session.get(LabelRow, label_id)
     binding = current_binding(session, label_id)
     if label is None or binding is None:
@@ -288,7 +295,7 @@ def _sample(session: Session, cache: RenderCache, label_id: str, ctx: ApiContext
         return None
     try:
         price = shelf_quote(
-            session, sku=binding.sku, store=label.store, now=ctx.clock(), settings=ctx.settings
+            session, sku=binding.sku, store=label.store, now=at, settings=ctx.settings
         )
         shop = store_from_row(store)
         content = LabelContent.from_resolved(

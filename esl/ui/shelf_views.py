@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import unicodedata
 from collections import Counter
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -28,6 +28,7 @@ from esl.db.models import (
 )
 from esl.pipeline.affected_labels import labels_changed_by_publication
 from esl.pipeline.images import stored_images
+from esl.planning_queue import scheduled_followers
 from esl.services.health import LabelConditionRow, StoreHealth, label_conditions, label_health
 from esl.services.label_status import LabelStatus, StatusThresholds
 from esl.services.panel_image import PanelSource, flip_instant, panel_image
@@ -293,6 +294,9 @@ class PublicationReach:
     # From publishing to the last label confirming an image planned after it (None: open).
     time_to_shelf: timedelta | None = None
     still_open: int = 0
+    # The `scheduled` publications queued for the later instants its rows change labels
+    # at (a file published for an instant changes none at its own): one publication's.
+    due_later: list[PublicationReach] = field(default_factory=list)
 
 
 def publication_reach(
@@ -303,7 +307,9 @@ def publication_reach(
     store: str | None = None,
 ) -> list[PublicationReach]:
     """Publications newest first, with labels changed per store and time to the shelf;
-    of `store`'s labels only when given (a store key sees its own store's figures)."""
+    of `store`'s labels only when given (a store key sees its own store's figures). One
+    publication (`publication_id`) comes with the reach of the publications due later
+    that follow it (`due_later`)."""
     statement = select(PublicationRow).order_by(PublicationRow.id.desc())
     if publication_id is not None:
         statement = statement.where(PublicationRow.id == publication_id)
@@ -338,6 +344,12 @@ def publication_reach(
                 still_open=still_open,
             )
         )
+    if publication_id is not None and reach:
+        due_later = [
+            publication_reach(session, publication_id=later, store=store)[0]
+            for later, _ in scheduled_followers(session, publication_id)
+        ]
+        reach[0] = replace(reach[0], due_later=due_later)
     return reach
 
 
