@@ -257,6 +257,42 @@ class LabelPlanner:
         result.planned = len(frames)
         return result
 
+    def draw(
+        self, session: Session, label_ids: Collection[str], *, at: datetime
+    ) -> dict[str, RenderedLabel]:
+        """What the bound labels among `label_ids` will show at `at`, drawn as `plan` draws
+        them (their binding's template and its version, the store in the content only
+        when the template prints it), with nothing planned, stored or sent: a preview is
+        pixel for pixel the image planned. A label that cannot be drawn is left out."""
+        self._contents = {}
+        targets = self._targets(session, label_ids)
+        if not targets:
+            return {}
+        self._templates = load_templates(session, {t.template for t in targets})
+        prices = self.load_prices(
+            session, {t.sku for t in targets}, stores={t.store for t in targets}
+        )
+        drawn: dict[str, RenderedLabel] = {}
+        for target in targets:
+            try:
+                model, template = self._layout(target)
+                _, _, content = self._identity(
+                    target, template, model, prices.catalogue, prices.ledger, at=at
+                )
+                drawn[target.label_id] = self.cache.render(content, model=model, template=template)
+            except (UnplannableLabelError, RenderingError):
+                continue
+        return drawn
+
+    def _layout(self, target: PlanTarget) -> tuple[DisplayModel, Template]:
+        """The label's display model and the template of its binding (a stored one when
+        uploaded, else the model's default)."""
+        try:
+            model = get_display_model(target.model)
+            return model, template_for(target.template, model, self._templates)
+        except (RenderingError, KeyError) as error:
+            raise UnplannableLabelError(target.label_id, f"no content: {error}") from error
+
     def _identity(
         self,
         target: PlanTarget,
@@ -356,11 +392,7 @@ class LabelPlanner:
         again when the image of now differs from what the label shows."""
         if target.gateway is None:
             raise UnplannableLabelError(target.label_id, "no gateway reaches it")
-        try:
-            model = get_display_model(target.model)
-            template = template_for(target.template, model, self._templates)
-        except (RenderingError, KeyError) as error:
-            raise UnplannableLabelError(target.label_id, f"no content: {error}") from error
+        model, template = self._layout(target)
         desired_key, resolved, content = self._identity(
             target, template, model, catalogue, ledger, at=at
         )

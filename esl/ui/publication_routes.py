@@ -16,8 +16,7 @@ from sqlalchemy.orm import Session
 from starlette.concurrency import run_in_threadpool
 
 from esl.api.dependencies import ApiContext, context
-from esl.db.mapping import product_from_row, store_from_row
-from esl.db.models import LabelRow, ProductRow, PublicationRow, StoreRow
+from esl.db.models import LabelRow, PublicationRow
 from esl.db.repositories import in_chunks
 from esl.db.repositories.rows import row_or_not_found
 from esl.errors import ImportRejectedError, InvalidItemError
@@ -25,10 +24,10 @@ from esl.imports import import_prices, import_promotions
 from esl.imports.csv_text import decode_csv
 from esl.imports.report import ImportReport
 from esl.pipeline.affected_labels import labels_changed_by_import
+from esl.pipeline.images import ImageStore
+from esl.pipeline.planning import LabelPlanner
 from esl.services.keys import Principal
-from esl.services.labels import current_binding
 from esl.services.publication_scope import publication_seen_by
-from esl.services.quotes import shelf_quote
 from esl.ui.access import User, require, require_csrf
 from esl.ui.console_sessions import SignedIn
 from esl.ui.console_uploads import forget_upload, keep_upload, kept_upload
@@ -36,12 +35,8 @@ from esl.ui.csv_instants import starting_at
 from esl.ui.page_rendering import page
 from esl.ui.shelf_views import publication_reach
 from pricing.errors import EslError, InstantOutOfRangeError
-from pricing.products import label_time_zone
 from pricing.windows import in_utc
 from rendering.cache import RenderCache
-from rendering.content import LabelContent
-from rendering.display_models import get_display_model
-from rendering.errors import RenderingError
 from rendering.render import preview_png
 
 __all__ = ["router"]
@@ -269,12 +264,10 @@ def _impact_preview(session: Session, report: ImportReport, ctx: ApiContext) -> 
     for chunk in in_chunks(labels):
         for store in session.scalars(select(LabelRow.store).where(LabelRow.id.in_(chunk))):
             per_store[store] = per_store.get(store, 0) + 1
-    samples = []
-    cache = RenderCache(max_labels=SAMPLE_LABELS * 2)
-    for label_id in labels[:SAMPLE_LABELS]:
-        uri = _sample(session, cache, label_id, ctx, at=changed[label_id])
-        if uri is not None:
-            samples.append({"label_id": label_id, "uri": uri})
+    samples = [
+        {"label_id": label_id, "uri": uri}
+        for label_id, uri in _samples(session, changed, labels[:SAMPLE_LABELS], ctx).items()
+    ]
     return {
         "labels_changed": len(labels),
         "per_store": dict(sorted(per_store.items())),
@@ -282,30 +275,28 @@ def _impact_preview(session: Session, report: ImportReport, ctx: ApiContext) -> 
     }
 
 
-def _sample(
-    session: Session, cache: RenderCache, label_id: str, ctx: ApiContext, *, at: datetime
-) -> str | None:
-    label = session.get(LabelRow, label_id)
-    binding = current_binding(session, label_id)
-    if label is None or binding is None:
-        return None
-    product = session.get(ProductRow, binding.sku)
-    store = session.get(StoreRow, label.store)
-    if product is None or store is None:
-        return None
-    try:
-        price = shelf_quote(
-            session, sku=binding.sku, store=label.store, now=at, settings=ctx.settings
-        )
-        shop = store_from_row(store)
-        content = LabelContent.from_resolved(
-            product=product_from_row(product),
-            price=price,
-            store=shop,
-            locale=ctx.settings.locale,
-            timezone=label_time_zone(shop, ctx.settings.time_zone),
-        )
-        rendered = cache.render(content, model=get_display_model(label.model))
-    except (EslError, RenderingError, KeyError):
-        return None
-    return "data:image/png;base64," + base64.b64encode(preview_png(rendered.image)).decode()
+def _samples(
+    session: Session, changed: dict[str, datetime], labels: list[str], ctx: ApiContext
+) -> dict[str, str]:
+    """`labels` drawn by the planner itself, each at the instant it changes: its own
+    template, the store only when that prints it, the price due then; PNG data URIs in
+    the order of `labels`, a label that cannot be drawn left out."""
+    planner = LabelPlanner(
+        cache=RenderCache(max_labels=SAMPLE_LABELS * 2),
+        images=ImageStore(),
+        locale=ctx.settings.locale,
+        currency=ctx.settings.currency,
+        time_zone=ctx.settings.time_zone,
+    )
+    by_instant: dict[datetime, list[str]] = {}
+    for label_id in labels:
+        by_instant.setdefault(changed[label_id], []).append(label_id)
+    drawn = {}
+    for instant, ids in by_instant.items():
+        drawn.update(planner.draw(session, ids, at=instant))
+    return {
+        label_id: "data:image/png;base64,"
+        + base64.b64encode(preview_png(drawn[label_id].image)).decode()
+        for label_id in labels
+        if label_id in drawn
+    }

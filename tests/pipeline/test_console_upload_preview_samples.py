@@ -23,6 +23,7 @@ from sqlalchemy import Engine
 
 from esl.db.models import LabelRow
 from esl.services.keys import Role
+from esl.services.templates import save_template
 from esl.ui.shelf_views import label_image_png
 from tests.pipeline.console_client import csrf, form_fields, serve_console, signed_in
 from tests.pipeline.small_world import World
@@ -135,3 +136,19 @@ async def test_publish_at_sample_shows_the_price_due_from_the_instant(
     assert due is not None, "the publication page does not say what is due later"
     assert f"{at:%H:%M}" in due.group(1)
     assert "1 label(s) (S01: 1)" in due.group(1), due.group(1)
+
+
+async def test_sample_is_drawn_with_the_labels_own_template(world: World, console_url: str) -> None:
+    """A label bound to another layout than its model's default ("shelf"): the preview's
+    sample of it "after publishing" is what it will show, in its own layout."""
+    (label_id,) = world.labels
+    with world.sessions.begin() as session:
+        save_template(session, name="shelf", definition=PRICE_ONLY, by="t", now=world.clock.now)
+    world.bind_to_template(label_id, "shelf")
+    await world.converge()
+    sample, _, _ = await _preview_and_publish(world, console_url, "")
+    world.controller.plan_due_work()
+    state = world.state(label_id)
+    assert sample == _image(world, label_id, state.desired_hash), (
+        "the sample is drawn in the model's default layout, not the label's 'shelf' template"
+    )
