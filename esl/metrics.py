@@ -12,7 +12,9 @@ restarted controller does not start again from zero, and two processes never dis
     esl_outbox_frames{status}             outbox rows by status (depth: pending + sent)
     esl_time_to_shelf_seconds             planned frame -> verified acknowledgement
     esl_labels{store,state}               labels per store: up_to_date, pending, failed, ...
-    esl_api_request_duration_seconds      API latency by method, route and status
+    esl_api_request_duration_seconds      API latency by method, route and status (a
+                                          method outside GET..OPTIONS is "other", a path
+                                          outside the API's operations "unmatched")
     esl_store_of_record_up                1 when this scrape could read the database, else 0
     esl_controller_up                     1 while the controller reports (its status file)
     esl_database_unreachable_seconds      how long the controller's database has not answered
@@ -58,9 +60,11 @@ from esl.services.health import label_health
 
 __all__ = [
     "CONTENT_TYPE",
+    "LATENCY_METHODS",
     "ApiLatency",
     "ControllerCollector",
     "PipelineCollector",
+    "latency_method",
     "metrics_registry",
     "render",
 ]
@@ -263,9 +267,20 @@ class ApiLatency:
         finally:
             # The path's template, not the path: one series per operation, not per SKU.
             template = operation_paths(scope["app"]).template(scope["path"]) or "unmatched"
-            self.histogram.labels(scope["method"], template, str(status)).observe(
+            self.histogram.labels(latency_method(scope["method"]), template, str(status)).observe(
                 time.perf_counter() - started
             )
+
+
+# The methods the API and console answer; the HTTP server passes on any token as a method
+# (`X17Y /api/v1/stores` reaches the app), and a label per token would let anyone, even
+# without a key, add a series per request: /metrics and memory growing without bound.
+LATENCY_METHODS = frozenset({"GET", "HEAD", "POST", "PUT", "DELETE", "PATCH", "OPTIONS"})
+
+
+def latency_method(method: str) -> str:
+    """The method label of a request: the method itself, or "other" for any other token."""
+    return method if method in LATENCY_METHODS else "other"
 
 
 def metrics_registry(
