@@ -14,7 +14,8 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from esl.api.errors import status_for
 from esl.ui import audit_routes, publication_routes, shelf_routes, sign_in_routes
-from esl.ui.access import ConsoleForbiddenError, SignInNeededError
+from esl.ui.access import ConsoleForbiddenError, SignInNeededError, sign_in_answer
+from esl.ui.console_gate import ConsoleGate
 from esl.ui.page_rendering import page
 from pricing.errors import EslError
 
@@ -34,12 +35,12 @@ def install_console(app: FastAPI) -> None:
     def console_root() -> RedirectResponse:
         return RedirectResponse(f"{CONSOLE_PREFIX}/", status_code=307)
 
+    # Before the body of a request is read: its session, CSRF header and size.
+    app.add_middleware(ConsoleGate, prefix=CONSOLE_PREFIX, context=app.state.context)
+
     @app.exception_handler(SignInNeededError)
     async def sign_in_needed(request: Request, _: SignInNeededError) -> Response:
-        if request.headers.get("hx-request"):
-            # htmx follows HX-Redirect with a full page load.
-            return Response(status_code=401, headers={"HX-Redirect": f"{CONSOLE_PREFIX}/sign-in"})
-        return RedirectResponse(f"{CONSOLE_PREFIX}/sign-in", status_code=303)
+        return sign_in_answer(request)
 
     @app.exception_handler(ConsoleForbiddenError)
     async def forbidden(request: Request, error: ConsoleForbiddenError) -> HTMLResponse:

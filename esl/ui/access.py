@@ -11,6 +11,7 @@ import hmac
 from typing import Annotated
 
 from fastapi import Depends, Request
+from fastapi.responses import RedirectResponse, Response
 
 from esl.api.dependencies import ApiContext, context
 from esl.services.keys import Principal, Role
@@ -20,18 +21,25 @@ __all__ = [
     "COOKIE",
     "CSRF_FIELD",
     "CSRF_HEADER",
+    "SESSION_STATE",
+    "STALE_FORM",
     "ConsoleForbiddenError",
     "SignInNeededError",
     "User",
+    "csrf_matches",
     "current_user",
     "may",
     "require",
     "require_csrf",
+    "sign_in_answer",
 ]
 
 COOKIE = "esl_console"
 CSRF_FIELD = "csrf"
 CSRF_HEADER = "x-csrf-token"
+SESSION_STATE = "console_user"  # the request state key of the session the gate found
+STALE_FORM = "the form is stale or came from another site: reload the page"
+SIGN_IN_URL = "/ui/sign-in"
 
 # What each console capability is open to (admin may do everything), as in the API.
 _CAPABILITIES: dict[str, frozenset[Role]] = {
@@ -65,7 +73,20 @@ def require_store(principal: Principal, store: str) -> None:
         raise ConsoleForbiddenError(f"a {principal.store} key cannot see or act in {store}")
 
 
+def sign_in_answer(request: Request) -> Response:
+    """What a request without a valid session gets: the sign-in page."""
+    if request.headers.get("hx-request"):
+        # htmx follows HX-Redirect with a full page load.
+        return Response(status_code=401, headers={"HX-Redirect": SIGN_IN_URL})
+    return RedirectResponse(SIGN_IN_URL, status_code=303)
+
+
 def _signed_in(request: Request, ctx: Annotated[ApiContext, Depends(context)]) -> SignedIn:
+    # The console gate (esl.ui.console_gate) looked up the session of a request that
+    # changes something before its body was read.
+    user = request.scope.get("state", {}).get(SESSION_STATE)
+    if isinstance(user, SignedIn):
+        return user
     with ctx.sessions() as session:
         user = signed_in(session, cookie=request.cookies.get(COOKIE), now=ctx.clock())
     if user is None:
@@ -76,19 +97,22 @@ def _signed_in(request: Request, ctx: Annotated[ApiContext, Depends(context)]) -
 async def require_csrf(
     request: Request, user: Annotated[SignedIn, Depends(_signed_in)]
 ) -> SignedIn:
-    """The session, for a request that changes something: its CSRF token must come back."""
+    """The session, for a request that changes something: its CSRF token must come back,
+    in htmx's header (the console gate refused a wrong one before the body was read) or
+    as a form field."""
     sent = request.headers.get(CSRF_HEADER)
     if sent is None:
         form = await request.form()
         field = form.get(CSRF_FIELD)
         sent = field if isinstance(field, str) else None
-    if sent is None or not _same(sent, user.csrf_token):
-        raise ConsoleForbiddenError("the form is stale or came from another site: reload the page")
+    if not csrf_matches(sent, user):
+        raise ConsoleForbiddenError(STALE_FORM)
     return user
 
 
-def _same(a: str, b: str) -> bool:
-    return hmac.compare_digest(a.encode(), b.encode())
+def csrf_matches(sent: str | None, user: SignedIn) -> bool:
+    """Whether `sent` is the session's CSRF token (compared in constant time)."""
+    return sent is not None and hmac.compare_digest(sent.encode(), user.csrf_token.encode())
 
 
 current_user = _signed_in

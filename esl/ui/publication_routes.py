@@ -29,6 +29,7 @@ from esl.pipeline.planning import LabelPlanner
 from esl.services.keys import Principal
 from esl.services.publication_scope import publication_seen_by
 from esl.ui.access import User, require, require_csrf
+from esl.ui.console_gate import UPLOAD_FILE_BYTES
 from esl.ui.console_sessions import SignedIn
 from esl.ui.console_uploads import forget_upload, keep_upload, kept_upload
 from esl.ui.csv_instants import starting_at
@@ -45,7 +46,6 @@ router = APIRouter()
 Ctx = Annotated[ApiContext, Depends(context)]
 Changing = Annotated[SignedIn, Depends(require_csrf)]
 Kind = Literal["prices", "promotions"]
-MAX_UPLOAD_BYTES = 8 * 1024 * 1024
 SAMPLE_LABELS = 3
 
 
@@ -96,7 +96,7 @@ async def preview(
     rendered samples run in the thread pool (as the API's import does): a chain's file
     takes seconds, which would hold every other request on the event loop."""
     require(user.principal, "publish")
-    data = await file.read(MAX_UPLOAD_BYTES + 1)
+    data = await file.read(UPLOAD_FILE_BYTES + 1)
     filename = file.filename or "upload.csv"
     values = await run_in_threadpool(
         _previewed,
@@ -127,10 +127,10 @@ def _previewed(
     try:
         instant = _instant(effective_at, now=ctx.clock())
         values["effective_at"] = instant
-        if len(data) > MAX_UPLOAD_BYTES:
+        if len(data) > UPLOAD_FILE_BYTES:
             raise ImportRejectedError(
                 "file too large",
-                problems=[{"line": 0, "reason": f"over {MAX_UPLOAD_BYTES} bytes"}],
+                problems=[{"line": 0, "reason": f"over {UPLOAD_FILE_BYTES} bytes"}],
             )
         text = decode_csv(data, encoding=None)
         if instant is not None:
