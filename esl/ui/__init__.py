@@ -4,12 +4,15 @@ decide what each person sees and may do (`esl.ui.access`)."""
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
 from pathlib import Path
+from typing import Any, cast
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from fastapi.staticfiles import StaticFiles
+from sqlalchemy.exc import DataError, IntegrityError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from esl.api.errors import status_for
@@ -46,40 +49,70 @@ def install_console(app: FastAPI) -> None:
     async def forbidden(request: Request, error: ConsoleForbiddenError) -> HTMLResponse:
         return page(request, "refused.html", user=None, message=error.message, status_code=403)
 
-    api_handler = app.exception_handlers[EslError]  # install_error_handlers ran first
-
-    async def domain_error(request: Request, error: Exception) -> Response:
-        """On a console page, a refusal is a page that says why; on the API, JSON."""
-        if not request.url.path.startswith(f"{CONSOLE_PREFIX}/") or not isinstance(error, EslError):
-            answer = api_handler(request, error)
-            assert not isinstance(answer, Response)  # install_error_handlers' are async
-            return await answer
-        return page(
-            request, "refused.html", user=None, message=error.message, status_code=status_for(error)
+    # On a console page a refusal is a page that says why, never the API's JSON (nor a
+    # bare 500); elsewhere the API's handlers (install_error_handlers ran first) answer.
+    for kind, console_answer in (
+        (EslError, _domain_refusal),
+        (DataError, _database_refusal),
+        (IntegrityError, _database_refusal),
+        (RequestValidationError, _unreadable_request),
+        (StarletteHTTPException, _unreadable_request),
+    ):
+        app.add_exception_handler(
+            kind, _page_on_console(app.exception_handlers[kind], console_answer)
         )
 
-    app.add_exception_handler(EslError, domain_error)
 
-    invalid_handler = app.exception_handlers[RequestValidationError]
-    http_handler = app.exception_handlers[StarletteHTTPException]
-
-    async def malformed_form(request: Request, error: Exception) -> Response:
-        """A console form that cannot be read (a field too long, a body the parser cuts)
-        is a page that says so, not the API's JSON."""
-        on_console = request.url.path.startswith(f"{CONSOLE_PREFIX}/")
-        if on_console and isinstance(error, RequestValidationError):
-            reasons = "; ".join(str(item.get("msg", "")) for item in error.errors())
-            return _refused(request, f"the form could not be read ({reasons})")
-        if on_console and isinstance(error, StarletteHTTPException) and error.status_code == 400:
-            return _refused(request, f"the form could not be read ({error.detail})")
-        fallback = invalid_handler if isinstance(error, RequestValidationError) else http_handler
-        answer = fallback(request, error)
-        assert not isinstance(answer, Response)  # install_error_handlers' are async
-        return await answer
-
-    app.add_exception_handler(RequestValidationError, malformed_form)
-    app.add_exception_handler(StarletteHTTPException, malformed_form)
+ApiHandler = Callable[[Request, Exception], Awaitable[Response]]
+ConsoleAnswer = Callable[[Request, Exception], Response | None]
 
 
-def _refused(request: Request, message: str) -> HTMLResponse:
-    return page(request, "refused.html", user=None, message=message, status_code=422)
+def _page_on_console(api_handler: Any, console_answer: ConsoleAnswer) -> ApiHandler:
+    async def handler(request: Request, error: Exception) -> Response:
+        if request.url.path.startswith(f"{CONSOLE_PREFIX}/"):
+            answer = console_answer(request, error)
+            if answer is not None:
+                return answer
+        api_answer = api_handler(request, error)
+        assert not isinstance(api_answer, Response)  # install_error_handlers' are async
+        return cast(Response, await api_answer)
+
+    return handler
+
+
+def _domain_refusal(request: Request, error: Exception) -> Response | None:
+    if not isinstance(error, EslError):
+        return None
+    return _refused(request, error.message, status_for(error))
+
+
+def _database_refusal(request: Request, error: Exception) -> Response | None:
+    """The database's last word on a value or a race (the API's 422 and 409)."""
+    if isinstance(error, IntegrityError):
+        return _refused(
+            request, "the change conflicts with stored data: reload the page and try again", 409
+        )
+    orig = getattr(error, "orig", None)
+    reason = str(orig).splitlines()[0] if orig is not None else "refused"
+    return _refused(request, f"the database refuses a value: {reason}", 422)
+
+
+def _unreadable_request(request: Request, error: Exception) -> Response | None:
+    """A console address or form that cannot be read (an id beyond any row's, a field too
+    long or holding NUL, a body the parser cuts) is a page that says so."""
+    if isinstance(error, RequestValidationError):
+        problems = error.errors()
+        reasons = "; ".join(str(item.get("msg", "")) for item in problems)
+        places = {str(item.get("loc", ("body",))[0]) for item in problems}
+        if "path" in places:  # /ui/publications/99999999999999999999 names nothing
+            return _refused(request, f"there is no such page ({reasons})", 404)
+        if places <= {"query"}:
+            return _refused(request, f"the address could not be read ({reasons})", 422)
+        return _refused(request, f"the form could not be read ({reasons})", 422)
+    if isinstance(error, StarletteHTTPException) and error.status_code == 400:
+        return _refused(request, f"the form could not be read ({error.detail})", 422)
+    return None
+
+
+def _refused(request: Request, message: str, status: int) -> HTMLResponse:
+    return page(request, "refused.html", user=None, message=message, status_code=status)

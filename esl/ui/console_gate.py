@@ -15,6 +15,9 @@ A plain form sends its CSRF token as a field of the body: `require_csrf` checks 
 the form is read, a read the size bound keeps small, by a browser already signed in
 (the session cookie is `SameSite=Strict`, so a page of another site has no session here).
 
+An address holding NUL (`/ui/stores/%00`) is refused too, before a route asks the
+database for it (forms are held to the same by `console_values.FormText`).
+
 The sign-in form has no session yet: it is bounded by size too, and refused when the
 browser says it comes from another site (login CSRF: a page of another site signing the
 browser in under its own key).
@@ -23,7 +26,7 @@ browser in under its own key).
 from __future__ import annotations
 
 import contextlib
-from urllib.parse import urlsplit
+from urllib.parse import unquote, urlsplit
 
 from fastapi import Request
 from starlette.concurrency import run_in_threadpool
@@ -40,6 +43,7 @@ from esl.ui.access import (
     sign_in_answer,
 )
 from esl.ui.console_sessions import SignedIn, signed_in
+from esl.ui.console_values import NUL
 from esl.ui.page_rendering import page
 
 __all__ = ["FORM_BYTES", "UPLOAD_FORM_BYTES", "ConsoleGate", "body_limit"]
@@ -91,6 +95,10 @@ class ConsoleGate:
 
     async def _refusal(self, request: Request, in_console: str, limit: int) -> Response | None:
         """The answer to give at once, or None to let the request through."""
+        query = unquote(request.scope.get("query_string", b"").decode("latin-1"))
+        if NUL in request.scope["path"] or NUL in query:
+            # PostgreSQL refuses NUL in text: no store, label or search can hold one.
+            return _refused(request, "the address cannot be read: it holds a NUL character", 422)
         if request.method not in _READING:
             if in_console == SIGN_IN_PATH:
                 if _from_another_site(request):

@@ -18,6 +18,7 @@ from sqlalchemy.orm import Session
 
 from esl.db.console_models import ConsoleUploadRow
 from esl.errors import InvalidItemError
+from esl.ui.console_values import fits_an_id
 
 __all__ = ["KEPT_PER_SESSION", "UPLOAD_LIFETIME", "forget_upload", "keep_upload", "kept_upload"]
 
@@ -63,7 +64,8 @@ def kept_upload(
 ) -> ConsoleUploadRow:
     """The file this session previewed as `upload` with `digest`; InvalidItemError when it
     is not kept (expired, published, previewed by another session or never)."""
-    row = session.get(ConsoleUploadRow, int(upload)) if upload.isdigit() else None
+    # A number no row can have (beyond a 64-bit id) names no kept file, as a word does.
+    row = session.get(ConsoleUploadRow, int(upload)) if fits_an_id(upload) else None
     if (
         row is None
         or row.console_session_id != console_session_id

@@ -9,7 +9,7 @@ import io
 from datetime import UTC, datetime
 from typing import Annotated, Any, Literal
 
-from fastapi import APIRouter, Depends, Form, Path, Request, UploadFile
+from fastapi import APIRouter, Depends, Form, Request, UploadFile
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -32,6 +32,7 @@ from esl.ui.access import User, require, require_csrf
 from esl.ui.console_gate import UPLOAD_FILE_BYTES
 from esl.ui.console_sessions import SignedIn
 from esl.ui.console_uploads import forget_upload, keep_upload, kept_upload
+from esl.ui.console_values import FormText, RowId
 from esl.ui.csv_instants import starting_at
 from esl.ui.page_rendering import page
 from esl.ui.shelf_views import publication_reach
@@ -57,9 +58,7 @@ def publications(request: Request, ctx: Ctx, user: User) -> HTMLResponse:
 
 
 @router.get("/publications/{publication_id}", response_class=HTMLResponse)
-def publication(
-    request: Request, ctx: Ctx, user: User, publication_id: Annotated[int, Path(ge=1)]
-) -> HTMLResponse:
+def publication(request: Request, ctx: Ctx, user: User, publication_id: RowId) -> HTMLResponse:
     with ctx.sessions() as session:
         row = row_or_not_found(session, PublicationRow, publication_id, "publication")
         # A store key: the items and problems that reach its own store, as the API shows.
@@ -88,7 +87,7 @@ async def preview(
     user: Changing,
     file: UploadFile,
     kind: Annotated[Kind, Form()],
-    effective_at: Annotated[str, Form(max_length=40)] = "",
+    effective_at: Annotated[FormText, Form(max_length=40)] = "",
 ) -> HTMLResponse:
     """Run the import in a transaction that is rolled back: what it would change, or every
     bad row by line; nothing is written. `effective_at` (UTC, from the form): the rows
@@ -168,9 +167,9 @@ def publish_upload(
     request: Request,
     ctx: Ctx,
     user: Changing,
-    upload: Annotated[str, Form(max_length=20)] = "",
-    digest: Annotated[str, Form(max_length=64)] = "",
-    effective_at: Annotated[str, Form(max_length=40)] = "",
+    upload: Annotated[FormText, Form(max_length=20)] = "",
+    digest: Annotated[FormText, Form(max_length=64)] = "",
+    effective_at: Annotated[FormText, Form(max_length=40)] = "",
 ) -> Response:
     """Publish the previewed file (kept on the server, named by id and digest) now, or for
     the previewed instant: all rows apply, or none. The instant is checked again: it may

@@ -20,6 +20,7 @@ from esl.services.product_codes import product_by_code
 from esl.services.quotes import shelf_quote
 from esl.ui.access import User, require, require_csrf, require_store
 from esl.ui.console_sessions import SignedIn
+from esl.ui.console_values import FormText, RowId
 from esl.ui.page_rendering import page
 from esl.ui.shelf_views import (
     STATE_FILTERS,
@@ -229,7 +230,7 @@ def label_action(
 
 @router.get("/labels/{label_id}/actions/{action_id}", response_class=HTMLResponse)
 def label_action_result(
-    request: Request, ctx: Ctx, user: User, label_id: LabelId, action_id: int
+    request: Request, ctx: Ctx, user: User, label_id: LabelId, action_id: RowId
 ) -> HTMLResponse:
     with ctx.sessions() as session:
         action = get_action(session, principal=user.principal, action_id=action_id)
@@ -243,8 +244,8 @@ def bind(
     ctx: Ctx,
     user: Changing,
     label_id: LabelId,
-    code: Annotated[str, Form(max_length=64)] = "",
-    template: Annotated[str, Form(max_length=64)] = "standard",
+    code: Annotated[FormText, Form(max_length=64)] = "",
+    template: Annotated[FormText, Form(max_length=64)] = "standard",
 ) -> Response:
     require(user.principal, "act_on_labels")
     try:
