@@ -274,6 +274,8 @@ class LabelPlanner:
         )
         drawn: dict[str, RenderedLabel] = {}
         for target in targets:
+            if target.gateway is None:
+                continue  # `plan` leaves it out too: nothing reaches it
             try:
                 model, template = self._layout(target)
                 _, _, content = self._identity(
@@ -281,6 +283,11 @@ class LabelPlanner:
                 )
                 drawn[target.label_id] = self.cache.render(content, model=model, template=template)
             except (UnplannableLabelError, RenderingError):
+                continue
+            except Exception:
+                # As `_render`: the renderer failing on one content leaves that label out
+                # (logged with its traceback), not the whole preview.
+                log.exception("label %s: unexpected error drawing its preview", target.label_id)
                 continue
         return drawn
 

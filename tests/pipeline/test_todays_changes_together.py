@@ -16,6 +16,7 @@ from datetime import timedelta
 from sqlalchemy import Engine
 
 from esl.db.console_models import LabelActionRow
+from esl.db.models import LabelRow
 from esl.pipeline import register_provisioned_labels
 from esl.pipeline.action_kinds import ActionKind, ActionStatus
 from esl.pipeline.label_actions import CONTROLLER
@@ -107,3 +108,18 @@ async def test_a_probe_asked_on_a_clock_since_set_back_does_not_hold_off_the_nex
         f"sent via gw1 x{through.count('gw1')}, via gw2 x{through.count('gw2')}; "
         f"audit {verdict.audit_class.value}"
     )
+
+
+async def test_a_preview_draws_no_label_that_no_gateway_reaches(engine: Engine) -> None:
+    # LabelPlanner.draw (the console's upload preview) draws what `plan` would plan: a
+    # label taken off its gateway is planned nothing, so it has no sample either.
+    world = await World.showing(engine, {"MLK-1": "3.49"}, count=2)
+    reached, unreached = sorted(world.labels)
+    with world.sessions.begin() as session:
+        label = session.get(LabelRow, unreached)
+        assert label is not None
+        label.gateway = None
+    with world.sessions() as session:
+        drawn = world.controller.planner.draw(session, [reached, unreached], at=world.clock.now)
+    assert set(drawn) == {reached}
+    assert drawn[reached].content_hash.hex() == world.panel_hash(reached)
