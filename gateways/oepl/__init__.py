@@ -11,6 +11,7 @@ from gateways.oepl.errors import (
     AccessPointBusyError,
     AccessPointError,
     TagModelError,
+    TagNotListedError,
     TagParkedError,
     TagRefusedError,
 )
@@ -26,6 +27,7 @@ __all__ = [
     "ModelMatch",
     "TagCommand",
     "TagModelError",
+    "TagNotListedError",
     "TagParkedError",
     "TagRecord",
     "TagRefusedError",

@@ -41,6 +41,7 @@ from gateways.oepl.errors import (
     AccessPointBusyError,
     AccessPointError,
     TagModelError,
+    TagNotListedError,
     TagParkedError,
     TagRefusedError,
     UnreadableRecordError,
@@ -191,10 +192,11 @@ class AccessPointDriver:
 
     async def _known_tag(self, mac: str) -> tuple[TagRecord, TagType | None]:
         """The tag `mac` as the AP lists it now, and its type (None: the AP serves none);
-        `TagRefusedError` for a tag not in the AP's database."""
+        `TagNotListedError` for a tag not in the AP's database (deleted there: listed
+        again at its next check-in)."""
         record = await self.client.tag(mac)
         if record is None:
-            raise TagRefusedError(ap=self.ap, mac=mac, reason="not in the AP's tag database")
+            raise TagNotListedError(ap=self.ap, mac=mac)
         return record, await self.tag_type(record.hw_type)
 
     def _check_panel(self, mac: str, planes: Planes, model: str, tag_type: TagType | None) -> None:

@@ -8,6 +8,8 @@ GatewayError
         +-- TagRefusedError     the AP refused a request for a tag for good (unknown MAC,
                                 ...: a 4xx, or 200 with an "Error..." body)
             +-- TagModelError   the tag is not the panel the image was drawn for
+        +-- TagNotListedError   the AP does not list the tag (deleted on the AP): it lists
+                                it again at the tag's next check-in
         +-- TagParkedError      an image never reached the tag (it never checked in, ...)
 """
 
@@ -20,6 +22,7 @@ __all__ = [
     "AccessPointError",
     "TagError",
     "TagModelError",
+    "TagNotListedError",
     "TagParkedError",
     "TagRefusedError",
     "UnreadableRecordError",
@@ -90,6 +93,18 @@ class TagModelError(TagRefusedError):
         self.fields.update(image_model=image_model, tag_model=tag_model)
         self.image_model = image_model
         self.tag_model = tag_model
+
+
+class TagNotListedError(TagError):
+    """The AP's tag database does not list the tag. Not a refusal for good: a tag deleted
+    on the AP (`/tag_cmd del`, from its web page or anyone on the store's LAN) is listed
+    again, still showing its old image, when it next checks in (about every 40 s); a
+    refusal would keep that old price on the shelf."""
+
+    code = "oepl_tag_not_listed"
+
+    def __init__(self, *, ap: str, mac: str) -> None:
+        super().__init__(ap=ap, mac=mac, reason="not in the AP's tag database")
 
 
 class TagParkedError(TagError):

@@ -40,7 +40,9 @@ def led_pattern(*, colour: int, pattern: int, seconds: int) -> str:
 @contextlib.contextmanager
 def _as_radio_errors(address: str) -> Iterator[None]:
     """The AP's errors as the radio's: a tag the AP refused stays refused (final); anything
-    else (busy, unreachable, never checked in) may work later."""
+    else (busy, unreachable, never checked in, not listed: deleted on the AP, which lists
+    it again at its next check-in) may work later: the gateway reports it, unsigned, and
+    the update is tried again when the label is heard."""
     try:
         yield
     except TagModelError as other_panel:
@@ -82,7 +84,8 @@ class OeplRadio(LabelRadio):
         except AccessPointError as error:
             raise RadioError(address=address, reason=str(error), final=False) from None
         if heard is None:
-            raise RadioError(address=address, reason="not in the AP's tag database", final=True)
+            # Deleted on the AP (`/tag_cmd del`): listed again at its next check-in.
+            raise RadioError(address=address, reason="not in the AP's tag database", final=False)
         if heard.silent_s > self.driver.timings.silent_after_s:
             raise RadioError(
                 address=address,

@@ -14,6 +14,7 @@ from gateways.oepl import (
     AccessPointDriver,
     DriverTimings,
     TagCommand,
+    TagNotListedError,
     TagParkedError,
     TagRefusedError,
 )
@@ -102,8 +103,10 @@ async def test_a_tag_that_never_checks_in_is_parked_with_a_reason(
     assert served_ap.ap.tags[tag_mac(4)].pending  # still waiting at the AP
 
 
-async def test_unknown_tags_and_wrong_sizes_are_refused(driver: AccessPointDriver) -> None:
-    with pytest.raises(TagRefusedError, match="not in the AP's tag database"):
+async def test_an_unknown_tag_is_not_listed_and_a_wrong_size_refused(
+    driver: AccessPointDriver,
+) -> None:
+    with pytest.raises(TagNotListedError, match="not in the AP's tag database"):
         await driver.push_image("FFFFFFFFFFFFFFFF", price_planes(seed=1), model="2.9-bwr")
     with pytest.raises(TagRefusedError, match="not its size"):
         await driver.push_image(tag_mac(1), price_planes("4.2-bwr", seed=1), model="2.9-bwr")
