@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import errno
 import os
+import socket
 from typing import Any
 
 import typer
@@ -54,7 +55,18 @@ def explain(error: BaseException) -> list[str]:
     if isinstance(error, OSError) and error.errno == errno.EADDRINUSE:
         return [
             f"error: the port is already in use ({error.strerror})",
-            "  stop what listens there, or choose another port with --port",
+            "  stop what listens there, or choose another port "
+            "(esl serve --port, esl run --metrics-port, esl mqtt broker --port)",
+        ]
+    if isinstance(error, socket.gaierror) or (
+        isinstance(error, OSError) and error.errno in (errno.EADDRNOTAVAIL, errno.EACCES)
+    ):
+        # An address to listen on that is not this machine's, a name that does not
+        # resolve, or a port below 1024 without the right: an operator's setting.
+        return [
+            f"error: cannot listen there: {error.strerror or error}",
+            "  check --host / ESL_API_HOST (an address of this machine, e.g. 127.0.0.1 or "
+            "0.0.0.0) and the port (1024 and above without root)",
         ]
     if isinstance(error, OSError) and error.filename is not None:
         return [f"error: {error.filename}: {error.strerror}"]

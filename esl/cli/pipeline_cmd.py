@@ -20,7 +20,8 @@ from prometheus_client import start_http_server
 from rich.console import Console
 from rich.table import Table
 from sqlalchemy import Engine
-from sqlalchemy.exc import DBAPIError
+from sqlalchemy.exc import DBAPIError, SQLAlchemyError
+from sqlalchemy.orm import Session, sessionmaker
 
 from esl.cli.invocation import settings_of
 from esl.composition import (
@@ -34,7 +35,11 @@ from esl.db.engine import create_engine_for, session_factory
 from esl.db.readiness import DatabaseNotReadyError, open_ready_engine
 from esl.metrics import metrics_registry
 from esl.mqtt.broker_choice import configured_broker
-from esl.pipeline.controller_lease import ControllerIdentity, take_lease_when_reachable
+from esl.pipeline.controller_lease import (
+    ControllerIdentity,
+    release_lease,
+    take_lease_when_reachable,
+)
 from esl.pipeline.controller_status import (
     controller_report,
     controller_status_path,
@@ -126,6 +131,7 @@ async def run_controller(
             metrics_port, addr=settings.api_host, registry=registry
         )
         typer.echo(f"metrics on http://{settings.api_host}:{metrics_port}/metrics")
+    leased = False
     try:
         if not worker and not await take_lease_when_reachable(
             sessions,
@@ -136,6 +142,7 @@ async def run_controller(
             stop=stop,
         ):
             return
+        leased = not worker
         async with configured_broker(settings.broker_url) as endpoint:
             transport = controller_transport(
                 endpoint,
@@ -161,10 +168,23 @@ async def run_controller(
                 )
                 await controller.run(stop)
     finally:
+        if leased:
+            # The controller gives its lease back when it stops; a start that failed
+            # before it ran (a broker not there) must too, or the next start is refused
+            # for a minute as "another controller runs" by this exited process.
+            _give_lease_back(sessions, identity)
         if exporter is not None:
             exporter.shutdown()
             exporter.server_close()
         engine.dispose()
+
+
+def _give_lease_back(sessions: sessionmaker[Session], identity: ControllerIdentity) -> None:
+    try:
+        with sessions.begin() as session:
+            release_lease(session, identity)
+    except SQLAlchemyError as error:  # the database away: the lease goes stale in 60 s
+        log.warning("could not give the controller lease back: %s", error)
 
 
 def register(app: typer.Typer) -> None:
