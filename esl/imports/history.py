@@ -4,7 +4,9 @@ With them the 30-day prior price is right from the first day. The ledger is appe
 so a history row may only fill time before the system's own first record of that key,
 and an instant already recorded must carry the same price. A store's shelf price imported
 from before the store's recorded opening proves it sold then: its opening moves back to
-its earliest one (`open_since_history`), so its reductions keep their 30-day low.
+its earliest one (`open_since_history`), so its reductions keep their 30-day low; a
+product's price from before its `on_sale_since` moves that back the same way
+(`on_sale_since_history`).
 """
 
 from __future__ import annotations
@@ -32,6 +34,7 @@ from esl.imports.references import ImportReferences
 from esl.imports.report import ImportReport
 from esl.planning_queue import record_published_change, shelves_in_store
 from esl.services.ledger_instants import WriteClock, read_instant
+from esl.services.products import on_sale_since_history
 from esl.services.stores import open_since_history
 from pricing.products import Channel
 
@@ -163,19 +166,33 @@ def import_history(
                 store, at = entry["store"], entry["effective_at"]
                 earliest[store] = min(at, earliest.get(store, at))
         opened_earlier = open_since_history(session, earliest)
+        # Likewise a product put on sale after its earliest imported price (any store and
+        # channel): the 30-day prior price counts the ledger from its on_sale_since.
+        first_sold: dict[str, datetime] = {}
+        for entry in inserts:
+            if entry["amount"] is not None:
+                sku, at = entry["sku"], entry["effective_at"]
+                first_sold[sku] = min(at, first_sold.get(sku, at))
+        on_sale_earlier = on_sale_since_history(session, first_sold, now=now)
         # An older price can lower the 30-day prior price of a reduction running now, and
-        # an earlier opening turn a store's "lowest since on sale" into a 30-day low, so
-        # the labels of the shelves named, and of the stores opened earlier, are planned
-        # again (only changed ones are sent).
+        # an earlier opening or on-sale date turn a "lowest since on sale" into a 30-day
+        # low, so the labels of the shelves named, of the stores opened earlier and of the
+        # products put on sale earlier (as a product change is) are planned again (only
+        # changed ones are sent).
         publication_id = record_published_change(
             session,
             kind="import",
             title=title,
             by=imported_by,
             now=now,
-            impact={"history_inserted": len(inserts), "stores_opened_earlier": opened_earlier},
+            impact={
+                "history_inserted": len(inserts),
+                "stores_opened_earlier": opened_earlier,
+                "products_on_sale_earlier": on_sale_earlier,
+            },
             shelves={(e["sku"], e["store"]) for e in inserts if e["channel"] == Channel.STORE}
             | {shelf for code in opened_earlier for shelf in shelves_in_store(session, code)},
+            everywhere=on_sale_earlier,
         )
         for entry in inserts:
             entry["publication_id"] = publication_id

@@ -27,7 +27,11 @@ from esl.imports.report import ImportReport
 from esl.planning_queue import category_promotion_instants, record_published_change
 from esl.services.ledger_instants import WriteClock, begin_price_write, read_instant
 from esl.services.product_codes import gtin_clashes
-from esl.services.products import record_category_moves, record_product_versions
+from esl.services.products import (
+    on_sale_since_refusals,
+    record_category_moves,
+    record_product_versions,
+)
 from esl.text_lengths import (
     BRAND_LENGTH,
     CATEGORY_LENGTH,
@@ -133,6 +137,15 @@ def import_products(
         session, {sku: str(v["gtin"] or "") for sku, (_, v) in parsed.by_key.items()}
     )
     for sku, reason in clashes.items():
+        problems.add(parsed.by_key[sku][0], reason)
+    # The 30-day prior price counts the ledger from `on_sale_since`: a stored product's
+    # date is not moved past prices the ledger shows it charged.
+    late = on_sale_since_refusals(
+        session,
+        {sku: v["on_sale_since"] for sku, (_, v) in parsed.by_key.items()},
+        {sku: facts["on_sale_since"] for sku, facts in existing.items()},
+    )
+    for sku, reason in late.items():
         problems.add(parsed.by_key[sku][0], reason)
     problems.raise_if_any()
 

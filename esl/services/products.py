@@ -1,6 +1,9 @@
 """Products: ones moved to another category, whose prices are then also their new
-category's promotions' (and no longer their old one's); and each product's facts from an
-instant on (`product_versions`), what a past instant prices it with."""
+category's promotions' (and no longer their old one's); each product's facts from an
+instant on (`product_versions`), what a past instant prices it with; and the date a
+product went on sale, which may be put right later only up to the first price the ledger
+shows it charged (`on_sale_since_refusals`) and which imported history moves back
+(`on_sale_since_history`)."""
 
 from __future__ import annotations
 
@@ -8,16 +11,22 @@ from collections.abc import Iterable, Mapping
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import delete
+from sqlalchemy import delete, func, select, update
 from sqlalchemy.orm import Session
 
 from esl.db.bulk import insert_rows
-from esl.db.models import ProductVersionRow, core_table
+from esl.db.models import LedgerEntryRow, ProductRow, ProductVersionRow, core_table
 from esl.db.repositories.chunks import in_chunks
 from esl.services.ledger_recording import record_moved_keys
 from pricing.ledger import LedgerEntry
 
-__all__ = ["CATEGORY_MOVE_SOURCE", "record_category_moves", "record_product_versions"]
+__all__ = [
+    "CATEGORY_MOVE_SOURCE",
+    "on_sale_since_history",
+    "on_sale_since_refusals",
+    "record_category_moves",
+    "record_product_versions",
+]
 
 CATEGORY_MOVE_SOURCE = "product"
 CATEGORY_MOVE_CHUNK = 500  # SKUs per catalogue read: x stores x channels keys each
@@ -62,3 +71,57 @@ def record_product_versions(
             delete(table).where(table.c.sku.in_(chunk), table.c.valid_from == valid_from)
         )
     insert_rows(session, table, rows)
+
+
+def on_sale_since_refusals(
+    session: Session, given: Mapping[str, datetime], stored: Mapping[str, datetime]
+) -> dict[str, str]:
+    """Of the products of `given` (SKU -> the `on_sale_since` it is given), those whose
+    stored one (`stored`: SKU -> it, of the products stored) it moves later than the first
+    price the ledger shows the product charged (any store and channel; a withdrawal charged
+    nothing): SKU -> why it is refused. The 30-day prior price ignores the ledger before a
+    product's `on_sale_since`, so such a move would drop prices it was sold at from it. A
+    new product, and an earlier or unchanged date (a correction), always stand."""
+    later = sorted(sku for sku, at in given.items() if sku in stored and at > stored[sku])
+    refusals: dict[str, str] = {}
+    for chunk in in_chunks(later):
+        for sku, first_price in session.execute(
+            select(LedgerEntryRow.sku, func.min(LedgerEntryRow.effective_at))
+            .where(LedgerEntryRow.sku.in_(chunk), LedgerEntryRow.amount.is_not(None))
+            .group_by(LedgerEntryRow.sku)
+        ):
+            if given[sku] > first_price:
+                refusals[sku] = (
+                    f"product {sku}: on_sale_since {given[sku].isoformat()} is after the "
+                    f"first price the ledger shows it charged ({first_price.isoformat()}): "
+                    "it was on sale then; on_sale_since can be moved later only up to that"
+                )
+    return refusals
+
+
+def on_sale_since_history(
+    session: Session, earliest: Mapping[str, datetime], *, now: datetime
+) -> list[str]:
+    """Move back the `on_sale_since` of each product of `earliest` (SKU -> its earliest
+    price imported as history) put on sale after that price: the history proves it was
+    sold then, and the 30-day prior price counts the ledger only from that date. Each
+    product moved gets a version from `now` on. The SKUs moved back."""
+    moved: list[str] = []
+    for sku, at in sorted(earliest.items()):
+        moved.extend(
+            session.scalars(
+                update(ProductRow)
+                .where(ProductRow.sku == sku, ProductRow.on_sale_since > at)
+                .values(on_sale_since=at)
+                .returning(ProductRow.sku)
+            )
+        )
+    if moved:
+        table = core_table(ProductRow)
+        versions = [
+            dict(row._mapping)
+            for chunk in in_chunks(moved)
+            for row in session.execute(select(table).where(table.c.sku.in_(chunk)))
+        ]
+        record_product_versions(session, versions, valid_from=now)
+    return moved

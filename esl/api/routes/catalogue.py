@@ -33,7 +33,11 @@ from esl.services.keys import Principal
 from esl.services.label_models import put_label_model as put_model
 from esl.services.ledger_instants import begin_price_write
 from esl.services.product_codes import gtin_clashes
-from esl.services.products import record_category_moves, record_product_versions
+from esl.services.products import (
+    on_sale_since_refusals,
+    record_category_moves,
+    record_product_versions,
+)
 from esl.services.stores import save_stores
 from esl.services.zones import save_zone
 from esl.skus import SKU_SPELLING, is_sku_text
@@ -140,6 +144,11 @@ def put_product(
     # A scanned barcode binds a label to the product it names: one GTIN, one product.
     if clash := gtin_clashes(session, {sku: product.gtin or ""}).get(sku):
         raise ConflictError(clash, field="gtin")
+    # The 30-day prior price counts the ledger from `on_sale_since`: a stored product's
+    # date is not moved past prices the ledger shows it charged.
+    stored = {sku: row.on_sale_since} if row is not None else {}
+    if late := on_sale_since_refusals(session, {sku: product.on_sale_since}, stored).get(sku):
+        raise InvalidItemError(late, field="on_sale_since", sku=sku)
     row = row or ProductRow(sku=sku)
     created = row.name is None
     changed = not created and any(getattr(row, n) != v for n, v in values.items())
