@@ -42,8 +42,8 @@ def test_a_stopped_run_stops_its_throwaway_postgres(
     """`running`: stopped while the tests run (holds). `starting`: stopped while its cluster
     starts (`pg_ctl -w start` waits for it), before the script sets its EXIT trap: Ctrl-C
     in the first seconds of the pytest step leaves a postgres server running."""
-    if not list(Path("/usr/lib/postgresql").glob("*/bin/initdb")):
-        pytest.skip("PostgreSQL is not installed")
+    # `make test` installs it first (scripts/system-packages).
+    assert list(Path("/usr/lib/postgresql").glob("*/bin/initdb")), "PostgreSQL is not installed"
     env = {k: v for k, v in os.environ.items() if k != "ESL_TEST_POSTGRES_URL"}
     ready = tmp_path / "ready"
     trace = tmp_path / "trace"
