@@ -144,6 +144,7 @@ def import_products(
         session,
         {sku: v["on_sale_since"] for sku, (_, v) in parsed.by_key.items()},
         {sku: facts["on_sale_since"] for sku, facts in existing.items()},
+        now=read_instant(now),
     )
     for sku, reason in late.items():
         problems.add(parsed.by_key[sku][0], reason)

@@ -74,14 +74,21 @@ def record_product_versions(
 
 
 def on_sale_since_refusals(
-    session: Session, given: Mapping[str, datetime], stored: Mapping[str, datetime]
+    session: Session,
+    given: Mapping[str, datetime],
+    stored: Mapping[str, datetime],
+    *,
+    now: datetime,
 ) -> dict[str, str]:
     """Of the products of `given` (SKU -> the `on_sale_since` it is given), those whose
     stored one (`stored`: SKU -> it, of the products stored) it moves later than the first
-    price the ledger shows the product charged (any store and channel; a withdrawal charged
-    nothing): SKU -> why it is refused. The 30-day prior price ignores the ledger before a
-    product's `on_sale_since`, so such a move would drop prices it was sold at from it. A
-    new product, and an earlier or unchanged date (a correction), always stand."""
+    instant the ledger shows the product sold: SKU -> why it is refused. Sold from the
+    later of its first price (any store and channel; a withdrawal charged nothing) and its
+    stored `on_sale_since`, and only by `now`: a price loaded ahead of a launch sold
+    nothing, so a launch not yet come may be postponed (docs/pricing.md, New products).
+    The 30-day prior price ignores the ledger before a product's `on_sale_since`, so a
+    move past what was sold would drop prices it was sold at from it. A new product, and
+    an earlier or unchanged date (a correction), always stand."""
     later = sorted(sku for sku, at in given.items() if sku in stored and at > stored[sku])
     refusals: dict[str, str] = {}
     for chunk in in_chunks(later):
@@ -90,11 +97,12 @@ def on_sale_since_refusals(
             .where(LedgerEntryRow.sku.in_(chunk), LedgerEntryRow.amount.is_not(None))
             .group_by(LedgerEntryRow.sku)
         ):
-            if given[sku] > first_price:
+            first_sold = max(first_price, stored[sku])
+            if first_sold <= now and given[sku] > first_sold:
                 refusals[sku] = (
-                    f"product {sku}: on_sale_since {given[sku].isoformat()} is after the "
-                    f"first price the ledger shows it charged ({first_price.isoformat()}): "
-                    "it was on sale then; on_sale_since can be moved later only up to that"
+                    f"product {sku}: on_sale_since {given[sku].isoformat()} is after "
+                    f"{first_sold.isoformat()}, from when the ledger shows it sold: it was "
+                    "on sale then; on_sale_since can be moved later only up to that"
                 )
     return refusals
 

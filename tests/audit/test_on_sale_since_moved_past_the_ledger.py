@@ -88,7 +88,8 @@ def test_moving_on_sale_since_past_charged_prices_keeps_the_30_day_low(
         )
     [problem] = refused.value.fields["problems"]
     assert problem["line"] == 2, problem
-    assert f"on_sale_since {later.isoformat()} is after the first price" in problem["reason"]
+    assert f"on_sale_since {later.isoformat()} is after " in problem["reason"]
+    assert "from when the ledger shows it sold" in problem["reason"]
     with world.sessions.begin() as session:
         assert session.get(ProductRow, "CHS-1").on_sale_since < T0 - timedelta(days=30)
 
@@ -135,7 +136,7 @@ def test_put_product_is_refused_past_charged_prices_and_the_audit_stays_clean(
     assert late.status_code == 422, late.text
     error = late.json()["error"]
     assert (error["code"], error["field"]) == ("invalid_item", "on_sale_since")
-    assert "after the first price the ledger shows it charged" in error["message"]
+    assert "from when the ledger shows it sold" in error["message"]
     assert client.get("/api/v1/products/CHS-1").json()["on_sale_since"] == stored["on_sale_since"]
 
     _, shown = world.acknowledged("L-1", at=T0 + timedelta(hours=2))

@@ -147,7 +147,10 @@ def put_product(
     # The 30-day prior price counts the ledger from `on_sale_since`: a stored product's
     # date is not moved past prices the ledger shows it charged.
     stored = {sku: row.on_sale_since} if row is not None else {}
-    if late := on_sale_since_refusals(session, {sku: product.on_sale_since}, stored).get(sku):
+    late = on_sale_since_refusals(
+        session, {sku: product.on_sale_since}, stored, now=ctx.clock()
+    ).get(sku)
+    if late:
         raise InvalidItemError(late, field="on_sale_since", sku=sku)
     row = row or ProductRow(sku=sku)
     created = row.name is None
