@@ -6,7 +6,6 @@ the update was sent, parked and revived by the next check-in, for ever."""
 
 from __future__ import annotations
 
-from dataclasses import replace
 from datetime import timedelta
 
 import pytest
@@ -25,7 +24,6 @@ from esl.pipeline.label_keepalive import (
 )
 from esl.pipeline.provisioning import register_provisioned_labels
 from esl.services.keys import Role
-from gateways.base import Uplink
 from gateways.protocol import LabelProvision
 from tests.pipeline.console_client import serve_console, signed_in
 from tests.pipeline.in_memory_gateway import radio
@@ -33,7 +31,13 @@ from tests.pipeline.small_world import World
 from tests.support.api import AppSwitch
 from tests.support.audit import audit_by_label
 from tests.support.pipeline import publish_prices
-from tests.support.two_gateways import add_gateway, security_events, two_gateway_world
+from tests.support.two_gateways import (
+    add_gateway,
+    rounds,
+    security_events,
+    two_gateway_world,
+    via,
+)
 
 
 def _gateway_of(world: World, label_id: str) -> str | None:
@@ -43,32 +47,12 @@ def _gateway_of(world: World, label_id: str) -> str | None:
         return label.gateway
 
 
-def _via(uplink: Uplink, gateway: str, store: str = "S01") -> Uplink:
-    return replace(uplink, store=store, gateway=gateway)
-
-
-async def _only_gw2_reaches(world: World, label_id: str, rounds: int) -> list[str]:
-    """Rounds of 30 s: frames via gw2 reach the label, frames via gw1 are lost; the
-    label checks in via gw2 every round. The gateways frames went out through."""
-    through: list[str] = []
-    for _ in range(rounds):
-        world.clock.advance(timedelta(seconds=30))
-        world.controller.plan_due_work()
-        await world.send_due()
-        sent = world.gateway.take()
-        through += [downlink.gateway for downlink in sent]
-        reached = [downlink for downlink in sent if downlink.gateway == "gw2"]
-        world.dispatcher.settle(radio(reached, world.labels, now=world.clock.now))
-        world.dispatcher.settle([_via(world.check_in(label_id), "gw2")])
-    return through
-
-
 async def test_a_label_heard_via_another_gateway_of_its_store_gets_its_update_there(
     engine: Engine,
 ) -> None:
     world, label_id = await two_gateway_world(engine)
     publish_prices(world.sessions, {"MLK-1": "2.99"}, now=world.clock.now)
-    through = await _only_gw2_reaches(world, label_id, rounds=10)
+    through = await rounds(world, label_id, 10, reaches="gw2")
     assert world.panel_hash(label_id) == world.hash_of(label_id), (through, world.rows(label_id))
     assert _gateway_of(world, label_id) == "gw2"
     assert world.dispatcher.counts.moved == 1
@@ -78,7 +62,7 @@ async def test_a_label_heard_via_another_gateway_of_its_store_gets_its_update_th
     # The next price goes straight via gw2.
     world.clock.advance(timedelta(minutes=5))
     publish_prices(world.sessions, {"MLK-1": "2.79"}, now=world.clock.now)
-    assert set(await _only_gw2_reaches(world, label_id, rounds=2)) == {"gw2"}
+    assert set(await rounds(world, label_id, 2, reaches="gw2")) == {"gw2"}
     assert world.panel_hash(label_id) == world.hash_of(label_id)
 
 
@@ -92,7 +76,7 @@ async def test_a_frame_in_flight_via_the_old_gateway_goes_again_via_the_new_one(
     (lost,) = world.gateway.take()
     assert lost.gateway == "gw1"
     world.clock.advance(timedelta(seconds=2))
-    world.dispatcher.settle([_via(world.check_in(label_id), "gw2")])
+    world.dispatcher.settle([via(world.check_in(label_id), "gw2")])
     await world.send_due()
     (again,) = world.gateway.take()
     assert (again.gateway, again.payload) == ("gw2", lost.payload)
@@ -115,8 +99,8 @@ async def test_a_replayed_or_duplicated_answer_via_another_gateway_moves_nothing
     newer = world.check_in(label_id)
     world.dispatcher.settle([newer])
     # gw2's login publishes what it captured: the older check-in, then the newest again.
-    world.dispatcher.settle([_via(old, "gw2")])
-    world.dispatcher.settle([_via(newer, "gw2")])
+    world.dispatcher.settle([via(old, "gw2")])
+    world.dispatcher.settle([via(newer, "gw2")])
     assert _gateway_of(world, label_id) == "gw1"
     assert world.dispatcher.counts.moved == 0
 
@@ -133,7 +117,7 @@ async def test_a_label_carried_to_gw2_with_a_new_battery_gets_its_update_there(
     label = world.labels[label_id]
     label.set_battery_mv(3000)
     label.clock_offset_ms = -86_400_000
-    through = await _only_gw2_reaches(world, label_id, rounds=10)
+    through = await rounds(world, label_id, 10, reaches="gw2")
     assert world.panel_hash(label_id) == world.hash_of(label_id), (through, world.rows(label_id))
     assert _gateway_of(world, label_id) == "gw2"
     assert world.dispatcher.counts.moved == 1
@@ -141,7 +125,7 @@ async def test_a_label_carried_to_gw2_with_a_new_battery_gets_its_update_there(
     assert verdict.audit_class.value == "match", verdict
     assert security_events(world) == []
     # Its clock is set, via gw2: its check-ins are believed again.
-    await _only_gw2_reaches(world, label_id, rounds=2)
+    await rounds(world, label_id, 2, reaches="gw2")
     assert world.state(label_id).last_seen == world.clock.now
 
 
@@ -156,17 +140,8 @@ async def test_a_replayed_older_check_in_via_another_gateway_probes_there_once_a
     world.clock.advance(timedelta(minutes=5))
     world.dispatcher.settle([world.check_in(label_id)])
     publish_prices(world.sessions, {"MLK-1": "2.99"}, now=world.clock.now)
-    through: list[str] = []
-    for _ in range(10):
-        world.dispatcher.settle([_via(old, "gw2")])  # gw2's login replays it every round
-        world.clock.advance(timedelta(seconds=30))
-        world.controller.plan_due_work()
-        await world.send_due()
-        sent = world.gateway.take()
-        through += [downlink.gateway for downlink in sent]
-        reached = [downlink for downlink in sent if downlink.gateway == "gw1"]
-        world.dispatcher.settle(radio(reached, world.labels, now=world.clock.now))
-        world.dispatcher.settle([world.check_in(label_id)])
+    # gw2's login replays it every round
+    through = await rounds(world, label_id, 10, reaches="gw1", replayed=via(old, "gw2"))
     assert through.count("gw2") == 1, through  # one probe in the hour
     assert _gateway_of(world, label_id) == "gw1"
     assert world.dispatcher.counts.moved == 0
@@ -182,7 +157,7 @@ async def test_a_check_in_via_another_stores_gateway_is_a_security_event_not_a_m
     add_gateway(world, "S02-gw1", store="S02")
     label_id = sorted(world.labels)[0]
     world.clock.advance(timedelta(minutes=5))
-    world.dispatcher.settle([_via(world.check_in(label_id), "S02-gw1", store="S02")])
+    world.dispatcher.settle([via(world.check_in(label_id), "S02-gw1", store="S02")])
     assert _gateway_of(world, label_id) == "gw1"
     assert security_events(world) == [("answer via another store", label_id)]
 
@@ -191,7 +166,7 @@ async def test_a_check_in_via_a_gateway_never_registered_moves_nothing(engine: E
     world = await World.showing(engine, {"MLK-1": "3.49"}, count=1)
     label_id = sorted(world.labels)[0]
     world.clock.advance(timedelta(minutes=5))
-    world.dispatcher.settle([_via(world.check_in(label_id), "gw9")])
+    world.dispatcher.settle([via(world.check_in(label_id), "gw9")])
     assert _gateway_of(world, label_id) == "gw1"
 
 
@@ -236,7 +211,7 @@ async def test_a_ble_label_stays_on_the_gateway_it_is_bonded_to(engine: Engine) 
             )
         )
     world.clock.advance(timedelta(minutes=5))
-    world.dispatcher.settle([_via(world.check_in(label_id), "gw2")])
+    world.dispatcher.settle([via(world.check_in(label_id), "gw2")])
     assert _gateway_of(world, label_id) == "gw1"
     # gw2's provisioning file listing it is refused, saying where it is bonded.
     provision = LabelProvision(label_id=label_id, model_id="2.9-bwr", key=world.keys[label_id])
@@ -262,7 +237,7 @@ async def test_a_probe_reads_as_one_via_its_gateway_and_counts_toward_no_giving_
     world.clock.advance(timedelta(minutes=5))
     world.dispatcher.settle([world.check_in(label_id)])  # last heard
     world.clock.advance(timedelta(seconds=10))
-    world.dispatcher.settle([_via(old, "gw2")])  # gw2's login replays it
+    world.dispatcher.settle([via(old, "gw2")])  # gw2's login replays it
     for _ in range(3):  # the probe goes out via gw2, unanswered: a replay's
         await world.send_due()
         world.clock.advance(timedelta(seconds=40))

@@ -16,20 +16,13 @@ every 30 s and gw1 reached it fine. Now the copy's window looks again at once
 
 from __future__ import annotations
 
-from dataclasses import replace
 from datetime import timedelta
 
 from sqlalchemy import Engine, select
 
 from esl.db.models import OutboxRow
-from gateways.base import Uplink
-from tests.pipeline.in_memory_gateway import radio
 from tests.support.pipeline import publish_prices
-from tests.support.two_gateways import two_gateway_world
-
-
-def _via(uplink: Uplink, gateway: str) -> Uplink:
-    return replace(uplink, gateway=gateway)
+from tests.support.two_gateways import rounds, two_gateway_world, via
 
 
 async def test_a_replayed_check_in_via_gw2_does_not_strand_the_update_in_flight_via_gw1(
@@ -44,17 +37,9 @@ async def test_a_replayed_check_in_via_gw2_does_not_strand_the_update_in_flight_
     world.controller.plan_due_work()
     await world.send_due()
     assert [d.gateway for d in world.gateway.take()] == ["gw1"]  # lost on its way
-    world.dispatcher.settle([_via(old, "gw2")])  # gw2's login replays an old check-in
-    through: list[str] = []
-    for _ in range(40):  # 20 minutes: gw1 reaches the label, which checks in via gw1
-        world.clock.advance(timedelta(seconds=30))
-        world.controller.plan_due_work()
-        await world.send_due()
-        sent = world.gateway.take()
-        through += [d.gateway for d in sent]
-        reached = [d for d in sent if d.gateway == "gw1"]
-        world.dispatcher.settle(radio(reached, world.labels, now=world.clock.now))
-        world.dispatcher.settle([world.check_in(label_id)])
+    world.dispatcher.settle([via(old, "gw2")])  # gw2's login replays an old check-in
+    # 20 minutes: gw1 reaches the label, which checks in via gw1
+    through = await rounds(world, label_id, 40, reaches="gw1")
     with world.sessions() as session:
         rows = session.execute(
             select(OutboxRow.sequence, OutboxRow.status, OutboxRow.gateway)

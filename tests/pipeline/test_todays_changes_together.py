@@ -26,7 +26,7 @@ from tests.pipeline.in_memory_gateway import radio
 from tests.pipeline.small_world import World
 from tests.support.audit import audit_by_label
 from tests.support.pipeline import publish_prices
-from tests.support.two_gateways import two_gateway_world
+from tests.support.two_gateways import rounds, two_gateway_world
 
 
 async def _swapped_for_a_bw_panel(world: World) -> str:
@@ -93,16 +93,8 @@ async def test_a_probe_asked_on_a_clock_since_set_back_does_not_hold_off_the_nex
     label = world.labels[label_id]
     label.set_battery_mv(3000)
     label.clock_offset_ms = -86_400_000  # a new battery: its clock a day behind
-    through: list[str] = []
-    for _ in range(20):  # ten minutes: only gw2 reaches it, and it checks in via gw2
-        world.clock.advance(timedelta(seconds=30))
-        world.controller.plan_due_work()
-        await world.send_due()
-        sent = world.gateway.take()
-        through += [downlink.gateway for downlink in sent]
-        reached = [downlink for downlink in sent if downlink.gateway == "gw2"]
-        world.dispatcher.settle(radio(reached, world.labels, now=world.clock.now))
-        world.dispatcher.settle([dataclasses.replace(world.check_in(label_id), gateway="gw2")])
+    # ten minutes: only gw2 reaches it, and it checks in via gw2
+    through = await rounds(world, label_id, 20, reaches="gw2")
     verdict = audit_by_label(world.sessions, world.clock.now)[label_id]
     assert world.panel_hash(label_id) == world.hash_of(label_id), (
         f"sent via gw1 x{through.count('gw1')}, via gw2 x{through.count('gw2')}; "
