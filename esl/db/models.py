@@ -433,6 +433,10 @@ class LabelStateRow(Base):
     # (sequence, label clock): an answer not newer than this is never applied.
     claim_sequence: Mapped[int] = mapped_column(BigInteger, server_default="0")
     claim_label_time: Mapped[datetime | None] = mapped_column(UtcDateTime())
+    # The latest the label's clock ever read in an answer it signed (never goes back): an
+    # answer signed before its clock was set back carries a time up to this, so only one
+    # signed after it can prove the label's count went back (`counter_went_back`).
+    latest_label_time: Mapped[datetime | None] = mapped_column(UtcDateTime())
     # The label's clock minus the controller's, in ms, as its newest fresh answer showed,
     # when off by more than the clock tolerance (None: right as far as known): a timed
     # image flips by that clock (`esl.services.panel_image`, `label_clocks`).

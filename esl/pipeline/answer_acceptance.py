@@ -51,6 +51,7 @@ __all__ = [
     "held_claim",
     "judge_answer",
     "note_health",
+    "note_label_time",
 ]
 
 _BEFORE_ANY_CLOCK = datetime.min.replace(tzinfo=UTC)
@@ -135,21 +136,49 @@ def accept_claim(state: LabelState, response: LabelResponse) -> None:
     note_heard_at(state, response.label_time)
 
 
-def counter_went_back(state: LabelState, response: LabelResponse) -> bool:
-    """Whether an answer refused as `Refusal.OLDER` was signed after every claim held, by
-    the label's clock: a frame older than one it answered, taken now. A label takes only
-    increasing sequences, so its count went back (reset to factory and provisioned again
-    with its key, restored from a backup) and it took an old frame of ours again (a
-    store gateway replaying its store's frames): its panel shows that frame's content,
-    an old price. A capture of an answer (a replay, a duplicate, an answer reordered
-    behind a newer one) was signed before the claim held, and is not such an answer.
+def counter_went_back(state: LabelState, response: LabelResponse, *, now: datetime) -> bool:
+    """Whether an answer refused as `Refusal.OLDER` is a frame older than one it answered,
+    taken now: signed after every clock reading the label ever signed, and now. A label
+    takes only increasing sequences, so its count went back (reset to factory and
+    provisioned again with its key, restored from a backup) and it took an old frame of
+    ours again (a store gateway replaying its store's frames): its panel shows that
+    frame's content, an old price.
+
+    A capture of an answer (a replay, a duplicate, an answer reordered behind a newer one)
+    was signed before: at or before the latest clock reading heard from the label
+    (`latest_label_time`, to be read before `note_label_time` takes this answer), even
+    when that was before a SetClock, or NTP on an OpenEPaperLink stand-in gateway's host,
+    set the label's clock back and so below the claim held now. And it was signed then,
+    not now: by the label's known clock (`clock_offset_ms`) not within `SIGNED_NOW` of
+    now, or before the last report taken arrived (as `health_is_newer` asks), which also
+    holds for a capture the gateway kept from the controller.
 
     Its panel is weighed as an older check-in's (`check_ins`): a difference makes the
     record forget what the label shows, never the old content shown. A label whose clock
-    went back with its count (a reset that clears the clock too) is found out by its next
-    check-in instead."""
-    held = state.claim_label_time
-    return held is not None and response.label_time > held
+    went back with its count (a reset that clears the clock too), or that answers before
+    its clock passes a reading from before it was set back, or whose answer is relayed
+    minutes late, is found out by its next check-in instead."""
+    latest = max(
+        (t for t in (state.claim_label_time, state.latest_label_time) if t is not None),
+        default=None,
+    )
+    if latest is None or response.label_time <= latest:
+        return False
+    offset = timedelta(milliseconds=state.clock_offset_ms or 0)
+    if abs(response.label_time - (now + offset)) > SIGNED_NOW:
+        return False
+    seen = state.last_seen
+    return seen is None or seen > now or response.label_time - offset > seen
+
+
+def note_label_time(state: LabelState, response: LabelResponse) -> None:
+    """A verified answer, taken or refused: the label's clock read `label_time` once, so
+    any answer it signed before reads no later (`counter_went_back`), whatever its clock
+    reads since it was set back. Never goes back."""
+    latest = state.latest_label_time
+    if latest is None or response.label_time > latest:
+        state.latest_label_time = response.label_time
+        state.changed = True
 
 
 def health_is_newer(state: LabelState, response: LabelResponse, *, now: datetime) -> bool:

@@ -67,6 +67,8 @@ class LabelState:
     # The newest displayed-content claim believed (`answer_acceptance`).
     claim_sequence: int = 0
     claim_label_time: datetime | None = None
+    # The latest the label's clock read in any answer it signed (`answer_acceptance`).
+    latest_label_time: datetime | None = None
     # The label's clock minus the controller's (ms) when last found off (`label_clocks`).
     clock_offset_ms: int | None = None
     # The timed image the label acknowledged holding, and its instant (`held_flips`).
@@ -119,6 +121,7 @@ ANSWERED_COLUMNS = frozenset(
         "last_seen",
         "claim_sequence",
         "claim_label_time",
+        "latest_label_time",
         "clock_offset_ms",
         "held_hash",
         "held_display_at",

@@ -48,6 +48,7 @@ from esl.pipeline.answer_acceptance import (
     held_claim,
     judge_answer,
     note_health,
+    note_label_time,
 )
 from esl.pipeline.check_ins import CheckInVerdict, reconcile, weigh_check_ins
 from esl.pipeline.frames import full_image_frame, resigned_frame
@@ -296,6 +297,10 @@ class Settlement:
                     answers_signed_frame=row is not None or action is not None,
                     last_signed=state.last_sequence,
                 )
+                # Judged against every clock reading heard before this answer; then this
+                # one is heard too, taken or not: a copy of it proves nothing more.
+                went_back = refusal is Refusal.OLDER and counter_went_back(state, response, now=now)
+                note_label_time(state, response)
                 if refusal is Refusal.UNSIGNED_SEQUENCE and _counts_ahead(state, response):
                     # Signed by the label, whose count only frames signed with its key
                     # move: the record lost frames it signed. Believed, and put right.
@@ -368,16 +373,18 @@ class Settlement:
                             relayed=True,
                         )
                 else:
-                    if refusal is Refusal.OLDER and counter_went_back(state, response):
-                        # Signed after every claim held, for a frame older than one: the
-                        # label's count went back (reset to factory, restored) and it took
-                        # an old frame of ours again (a replay: it draws that old price).
-                        # Weighed as an older check-in is: a difference makes the record
-                        # forget what the label shows and sends the due image in full. Not
-                        # its newest claim: a capture of the answer that set that is older.
+                    if went_back:
+                        # Signed now, after every clock reading the label signed before,
+                        # for a frame older than one: the label's count went back (reset to
+                        # factory, restored) and it took an old frame of ours again (a
+                        # replay: it draws that old price). Weighed as an older check-in
+                        # is: a difference makes the record forget what the label shows
+                        # and sends the due image in full. Not its newest claim, nor its
+                        # time the claim's bound (the label's own check-ins signed before
+                        # it would look older): `note_label_time` makes a copy of it
+                        # prove nothing more.
                         stale_check_ins.add(response.label_id)
                         check_ins[response.label_id] = (response, uplink.received_at)
-                        note_health(state, response)  # a replay of this answer is older
                         if _record_health(
                             state, response, uplink.received_at, now=now, displayed=False
                         ):

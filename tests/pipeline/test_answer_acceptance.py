@@ -15,7 +15,8 @@ from typer.testing import CliRunner
 from esl.api import create_app
 from esl.cli import app as cli_app
 from esl.db.models import LabelAcknowledgementRow, OutboxRow, SecurityEventRow
-from esl.pipeline.answer_acceptance import Claim, Refusal, judge_answer
+from esl.pipeline.answer_acceptance import Claim, Refusal, counter_went_back, judge_answer
+from esl.pipeline.label_states import LabelState
 from esl.services.keys import Role, create_key
 from esl.settings import Settings
 from gateways.base import Downlink, Uplink
@@ -72,6 +73,48 @@ def test_a_claim_is_believed_only_when_newer_than_every_claim_held(
     held: Claim, response: LabelResponse, signed: bool, expected: Refusal | None
 ) -> None:
     assert judge_answer(held, response, answers_signed_frame=signed, last_signed=8) == expected
+
+
+_MINUTE = timedelta(minutes=1)
+_AHEAD = AT + timedelta(seconds=40)
+
+
+@pytest.mark.parametrize(
+    ("latest", "offset", "seen", "signed", "now", "went_back"),
+    [
+        # A label reset to factory answering a replayed old frame at once: its count went
+        # back.
+        (AT, None, AT, AT + 5 * _MINUTE, AT + 5 * _MINUTE, True),
+        # So too on a clock known to run 10 minutes ahead, answering now by it.
+        (AT, 10 * _MINUTE, AT, AT + 15 * _MINUTE, AT + 5 * _MINUTE, True),
+        # A capture signed 40 s ahead by an OpenEPaperLink stand-in gateway whose host NTP
+        # then stepped back (no SetClock, no offset known), replayed once the host's clock
+        # reads that again: later than the claim held since, signed "now" and after the
+        # last report arrived, but no later than a clock reading heard before.
+        (_AHEAD, None, AT, _AHEAD, _AHEAD, False),
+        # A capture the gateway kept from the controller, signed minutes before now.
+        (AT, None, AT, AT + _MINUTE, AT + 5 * _MINUTE, False),
+        # One signed before the last report taken arrived.
+        (AT, None, AT + 2 * _MINUTE, AT + _MINUTE, AT + 2 * _MINUTE, False),
+    ],
+)
+def test_only_an_older_answer_signed_now_after_every_clock_reading_heard_is_a_count_gone_back(
+    latest: datetime,
+    offset: timedelta | None,
+    seen: datetime,
+    signed: datetime,
+    now: datetime,
+    went_back: bool,
+) -> None:
+    state = LabelState(
+        label_id="S01-gw1-00001",
+        claim_sequence=5,
+        claim_label_time=AT,
+        latest_label_time=latest,
+        last_seen=seen,
+        clock_offset_ms=None if offset is None else offset // timedelta(milliseconds=1),
+    )
+    assert counter_went_back(state, answer(3, at=signed), now=now) is went_back
 
 
 @pytest.fixture
