@@ -1,4 +1,5 @@
-"""Errors of the store of record: database, CSV imports, publications, API keys.
+"""Errors of the store of record (database, CSV imports, publications, API keys) and of
+the files an operator names.
 
     EslError (pricing/errors.py)
     +-- StoreOfRecordError            esl/: the database refuses or cannot find something
@@ -12,6 +13,8 @@
         +-- NotAuthenticatedError     esl/api/dependencies.py: no valid API key
         +-- DatabaseNotReadyError     esl/db/readiness.py: no database at the code's schema
         +-- SchemaRevisionError       esl/db/engine.py: a revision `esl db upgrade` cannot go to
+    +-- InputFileError                esl/text_files.py: a file an operator named that is not
+                                      what it should hold (`path`, `reason`, `hint`)
 
     TemplateError (rendering/errors.py)
     +-- TemplateMismatchError         esl/services/templates.py: bound to the wrong size
@@ -21,12 +24,15 @@ The API layer maps each class to one HTTP status; nothing here knows about HTTP.
 
 from __future__ import annotations
 
+from pathlib import Path
+
 from pricing.errors import EslError
 
 __all__ = [
     "AccessDeniedError",
     "ConflictError",
     "ImportRejectedError",
+    "InputFileError",
     "InvalidItemError",
     "NotFoundError",
     "PublicationRejectedError",
@@ -149,6 +155,20 @@ class SchemaRevisionError(StoreOfRecordError):
         super().__init__(message, revision=revision, current=current, hint=hint)
         self.revision = revision
         self.current = current
+        self.hint = hint
+
+
+class InputFileError(EslError):
+    """A file named on the command line (`path`: a label's content, a provisioning file, a
+    list of gateways) that cannot be read as what it should hold, for `reason`; `hint`
+    says what to do. The CLI prints it as `error: PATH: REASON` and the hint."""
+
+    code = "input_file"
+
+    def __init__(self, path: Path, reason: str, *, hint: str | None = None) -> None:
+        super().__init__(f"{path}: {reason}", **_present(path=str(path), reason=reason, hint=hint))
+        self.path = path
+        self.reason = reason
         self.hint = hint
 
 

@@ -24,6 +24,7 @@ import typer
 
 from esl.cli.controller_api import post_to_controller
 from esl.services.ble_inventory import KitLabel
+from esl.text_files import read_utf8_text
 from gateways.ble.association import associate_label
 from gateways.ble.control_point import EslAddress
 from gateways.ble.errors import PairingCodeError
@@ -54,7 +55,7 @@ def private_file_text(path: Path) -> str:
         raise typer.BadParameter(
             f"{path} is readable by others (mode {stat.S_IMODE(mode):o}); chmod 600 it"
         )
-    return path.read_text(encoding="utf-8")
+    return read_utf8_text(path)
 
 
 @dataclass(frozen=True, slots=True)

@@ -21,6 +21,7 @@ from esl.mqtt.mosquitto_config import (
     write_mosquitto_config,
 )
 from esl.mqtt.rabbitmq_config import DEFAULT_VHOST, write_rabbitmq_config
+from esl.text_files import read_utf8_text
 from gateways.errors import GatewayError
 
 __all__ = ["BrokerKind", "register"]
@@ -87,9 +88,7 @@ def register(app: typer.Typer) -> None:
         mosquitto.conf, passwords and acl, or RabbitMQ's rabbitmq.conf and definitions.json."""
         try:
             if gateways_file is not None:
-                gateways = gateways_from_lines(
-                    gateways_file.read_text(encoding="utf-8").splitlines()
-                )
+                gateways = gateways_from_lines(read_utf8_text(gateways_file).splitlines())
             else:
                 codes = [code for code in stores.split(",") if code.strip()]
                 gateways = gateways_from_counts(codes, per_store=gateways_per_store)

@@ -9,7 +9,6 @@ lines, exit code 2, and nothing is stored.
 
 from __future__ import annotations
 
-import codecs
 import json
 from datetime import UTC, datetime
 from pathlib import Path
@@ -21,8 +20,7 @@ from pydantic_core import ErrorDetails
 
 from esl.api.schemas import PublicationIn
 from esl.cli.invocation import checked_principal, sessions_of, settings_of
-from esl.errors import InvalidItemError, PublicationRejectedError
-from esl.imports.csv_text import first_bad_byte
+from esl.errors import InputFileError, InvalidItemError, PublicationRejectedError
 from esl.services.ledger_instants import wall_clock
 from esl.services.publication import (
     create_publication,
@@ -30,6 +28,7 @@ from esl.services.publication import (
     require_storable_draft,
     validate_publication,
 )
+from esl.text_files import read_utf8_text
 from pricing.errors import EslError
 
 __all__ = ["register"]
@@ -116,18 +115,10 @@ def register(app: typer.Typer) -> None:
 
 def _read_body(path: Path) -> PublicationIn:
     """The file as the API's request body, or the command refused naming what is wrong."""
-    data = path.read_bytes()
-    # Notepad's "UTF-8 with BOM" is UTF-8 all the same.
-    data = data.removeprefix(codecs.BOM_UTF8)
     try:
-        text = data.decode("utf-8")
-    except UnicodeDecodeError as error:
-        line, byte = first_bad_byte(data, error)
-        _refuse(
-            path,
-            f"not UTF-8 text: byte 0x{byte} on line {line}",
-            "save it as UTF-8 (in Notepad: Save as, Encoding UTF-8)",
-        )
+        text = read_utf8_text(path)
+    except InputFileError as error:
+        _refuse(path, error.reason, error.hint or "")
     try:
         return PublicationIn.model_validate_json(text)
     except ValidationError as error:

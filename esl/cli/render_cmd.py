@@ -16,8 +16,11 @@ from typing import Annotated
 
 import typer
 
+from esl.cli.failures import explain
 from esl.cli.sample_instants import AnchorOption, AtOption, sample_instants
+from esl.errors import InputFileError
 from esl.sample import load_sample
+from esl.text_files import read_utf8_text
 from pricing import Channel, resolve
 from pricing.errors import PricingError
 from rendering import (
@@ -74,7 +77,7 @@ def _content(
         instant, day_zero = sample_instants(at, anchor)
         return sample_content(sample, store=store, at=instant, anchor=day_zero, locale=locale)
     assert content_file is not None
-    data = json.loads(content_file.read_text(encoding="utf-8"))
+    data = json.loads(read_utf8_text(content_file))
     if not isinstance(data, dict):
         raise typer.BadParameter("the content file must hold a JSON object")
     return content_from_dict(data)
@@ -126,11 +129,7 @@ def register(app: typer.Typer) -> None:
                 content_file, sample, store=store, at=at, anchor=anchor, locale=locale
             )
             model = get_display_model(model_id)
-            template = (
-                template_from_json(template_file.read_text(encoding="utf-8"))
-                if template_file
-                else None
-            )
+            template = template_from_json(read_utf8_text(template_file)) if template_file else None
             cache = RenderCache(max_labels=1, max_deltas=1)
             rendered = cache.render(
                 content, model=model, template=template, allow_unlawful=allow_unlawful
@@ -150,6 +149,11 @@ def register(app: typer.Typer) -> None:
             raise typer.Exit(2) from None
         except (RenderingError, PricingError) as error:
             typer.echo(f"error: {error.message}", err=True)
+            raise typer.Exit(2) from None
+        except InputFileError as error:
+            # A bad file is bad input as bad content is: exit 2 (docs/templates.md).
+            for line in explain(error):
+                typer.echo(line, err=True)
             raise typer.Exit(2) from None
         for finding in rendered.findings:
             typer.echo(f"warning: {finding}", err=True)

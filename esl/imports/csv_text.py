@@ -8,7 +8,6 @@ parsers, a BOM is dropped. The encoding is never guessed silently (a wrong guess
 line of the first bad byte, the encoding it looks like, and the option that reads it.
 
     decode_csv(data, encoding=None)   text, or ImportRejectedError naming line and option
-    first_bad_byte(data, error)       the line and byte a decoding stopped at (any file)
     header_delimiter(first_line)      "," or ";" or tab, whichever the header uses
 """
 
@@ -18,8 +17,9 @@ import codecs
 from enum import StrEnum
 
 from esl.errors import ImportRejectedError
+from esl.text_files import first_bad_byte
 
-__all__ = ["CsvEncoding", "decode_csv", "first_bad_byte", "header_delimiter"]
+__all__ = ["CsvEncoding", "decode_csv", "header_delimiter"]
 
 
 class CsvEncoding(StrEnum):
@@ -48,13 +48,6 @@ def decode_csv(data: bytes, *, encoding: CsvEncoding | None = None, kind: str = 
             f"{kind} file is not {chosen} text",
             problems=[{"line": line, "reason": reason + hint}],
         ) from error
-
-
-def first_bad_byte(data: bytes, error: UnicodeDecodeError) -> tuple[int, str]:
-    """The line (counted from 1) of the byte decoding `data` stopped at, and that byte in
-    hex ("B3"): where a person opening the file finds what their editor saved."""
-    line = data.count(b"\n", 0, error.start) + 1
-    return line, data[error.start : error.start + 1].hex().upper()
 
 
 def _encoding_hint(data: bytes) -> str:

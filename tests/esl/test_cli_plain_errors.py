@@ -1,0 +1,89 @@
+"""A file the operator names that is not what it should be (saved in the Windows code page,
+garbled, cut short) and a store or gateway id that cannot be an MQTT topic level end in one
+plain error naming the file or the id, a non-zero exit code and nothing left behind, not
+"unexpected ... report it" (esl/cli/failures.py: that is for bugs only). Found by the cli2
+hunt."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner, Result
+
+from esl.cli import app
+from rendering.content import content_to_dict
+from tests.fixtures.mosquitto import free_port
+from tests.rendering.label_samples import PROMOTION
+
+pytestmark = pytest.mark.integration
+
+# '{"locale": "pl_PL", "product": {"name": "Kawą"}}' as Excel or Notepad in pl_PL save it
+# (Windows-1250: "ą" is the byte 0xB9).
+CP1250_JSON = '{"locale": "pl_PL", "product": {"name": "Kawą"}}'.encode("cp1250")
+
+
+def _no_bug_report(result: Result) -> None:
+    assert "Traceback" not in result.output, result.output
+    assert "unexpected" not in result.output, result.output
+
+
+def _not_utf8_named(result: Result, path: Path) -> None:
+    _no_bug_report(result)
+    assert f"error: {path}: not UTF-8 text: byte 0xB9 on line 1" in result.stderr, result.output
+    assert "save it as UTF-8" in result.stderr, result.output
+
+
+# --- files that are not UTF-8 ------------------------------------------------------------
+
+
+@pytest.mark.parametrize("option", ["--content", "--template"])
+def test_render_with_a_file_not_utf8_is_one_plain_error(tmp_path: Path, option: str) -> None:
+    given = tmp_path / "label.json"
+    given.write_bytes(CP1250_JSON)
+    content = tmp_path / "content.json"
+    content.write_text(json.dumps(content_to_dict(PROMOTION)), encoding="utf-8")
+    files = {"--content": str(content), option: str(given)}
+    args = [part for pair in files.items() for part in pair]
+    result = CliRunner().invoke(app, ["render", *args, "-o", str(tmp_path / "x.png")])
+    assert result.exit_code == 2  # as every other bad input of esl render (docs/templates.md)
+    _not_utf8_named(result, given)
+    assert not (tmp_path / "x.png").exists()
+
+
+def test_mqtt_config_with_a_gateways_file_not_utf8_is_one_plain_error(
+    cli: CliRunner, tmp_path: Path
+) -> None:
+    gateways = tmp_path / "gateways.txt"
+    gateways.write_bytes("Kraków,KRK-gw1\n".encode("cp1250").replace(b"\xf3", b"\xb9"))
+    result = cli.invoke(
+        app, ["mqtt", "config", "-o", str(tmp_path / "broker"), "--gateways-file", str(gateways)]
+    )
+    assert result.exit_code == 1
+    _not_utf8_named(result, gateways)
+    assert not (tmp_path / "broker").exists()
+
+
+def _gateway_ble(cli: CliRunner, tmp_path: Path, *extra: str, **ids: str) -> Result:
+    store, gateway = ids.get("store", "S001"), ids.get("gateway", "S001-ble1")
+    return cli.invoke(
+        app,
+        [
+            "gateway", "ble", "--store", store, "--gateway", gateway,
+            "--broker", f"mqtt://127.0.0.1:{free_port()}",
+            "--state-dir", str(tmp_path / "gw"), *extra,
+        ],
+    )  # fmt: skip
+
+
+def test_gateway_ble_with_a_password_file_not_utf8_is_one_plain_error(
+    cli: CliRunner, tmp_path: Path
+) -> None:
+    credential = tmp_path / "S001-ble1.password"
+    credential.write_bytes("hasło-Kawą".encode("cp1250"))
+    credential.chmod(0o600)
+    result = _gateway_ble(cli, tmp_path, "--credential", str(credential))
+    assert result.exit_code == 1
+    _no_bug_report(result)
+    assert f"error: {credential}: not UTF-8 text: byte 0xB3 on line 1" in result.stderr
