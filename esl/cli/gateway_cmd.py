@@ -31,9 +31,11 @@ from esl.cli.gateway_process import (
 )
 from esl.cli.invocation import sessions_of
 from esl.cli.stop_signals import stop_on_signals
+from esl.text_files import read_provisioning_file
 
 if TYPE_CHECKING:
     from esl.pipeline.oepl_tags import AccessPointTag, TagImport, TagRegistration
+    from gateways.store_gateway.local_state import LabelRecord
 
 __all__ = ["register"]
 
@@ -96,7 +98,7 @@ async def _run_gateway(
     gateway: str,
     ap: str,
     broker: str,
-    provisioning: Path,
+    labels: list[LabelRecord],
     state_dir: Path,
     poll_s: float,
     health_every_s: float,
@@ -104,14 +106,10 @@ async def _run_gateway(
     from gateways.mqtt.endpoint import parse_broker_url
     from gateways.oepl import AccessPointClient, AccessPointDriver, DriverTimings
     from gateways.oepl.radio import OeplRadio
-    from gateways.store_gateway.process import (
-        StoreGatewayProcess,
-        open_local_state,
-        read_gateway_provisioning,
-    )
+    from gateways.store_gateway.process import StoreGatewayProcess, open_local_state
 
     state = open_local_state(state_dir / f"{store}-{gateway}.sqlite")
-    added = state.add_labels(read_gateway_provisioning(provisioning))
+    added = state.add_labels(labels)
     radio = OeplRadio(
         AccessPointDriver(AccessPointClient(ap), timings=DriverTimings(poll_s=poll_s))
     )
@@ -169,15 +167,24 @@ def register(app: typer.Typer) -> None:
         """Run the store gateway for one OpenEPaperLink AP until SIGTERM or Ctrl-C."""
         if ctx.invoked_subcommand is not None:
             return
+        from esl.pipeline.oepl_tags import PROVISIONING_HINT
+        from gateways.store_gateway.process import parse_gateway_provisioning
+
         if not (store and gateway and ap and broker):
             refuse_missing({"--store": store, "--gateway": gateway, "--ap": ap, "--broker": broker})
+        # Read before any state is written: a file it cannot use stops it with nothing left.
+        labels = read_provisioning_file(
+            _provisioning_path(state_dir, gateway, provisioning),
+            parse_gateway_provisioning,
+            hint=PROVISIONING_HINT,
+        )
         asyncio.run(
             _run_gateway(
                 store=store,
                 gateway=gateway,
                 ap=ap,
                 broker=broker,
-                provisioning=_provisioning_path(state_dir, gateway, provisioning),
+                labels=labels,
                 state_dir=state_dir,
                 poll_s=poll_s,
                 health_every_s=health_every_s,

@@ -13,6 +13,7 @@ from typing import Annotated
 
 import typer
 
+from esl.text_files import read_provisioning_file
 from firmware_sim.faults import FaultPlan, RadioConditions
 from firmware_sim.fleet import site_prefix
 from firmware_sim.images import ImageStore
@@ -20,8 +21,14 @@ from firmware_sim.label_store import LabelStateStore, holds_label_state
 from firmware_sim.mqtt_gateway import MqttStoreGateway, parse_broker_url
 from firmware_sim.simulation import SiteConfig, open_simulated_gateway
 from gateways.errors import GatewayConnectError
+from gateways.protocol import parse_provisioning
 
 __all__ = ["register"]
+
+SIM_PROVISIONING_HINT = (
+    "give a provisioning file as docs/protocol.md describes it (the controller's, or one "
+    "a simulated gateway wrote into its --state-dir), or none for new labels"
+)
 
 
 def register(app: typer.Typer) -> None:
@@ -132,6 +139,9 @@ def register(app: typer.Typer) -> None:
             )
         except ValueError as error:
             raise typer.BadParameter(str(error)) from error
+        if provisioning is not None:
+            # Checked before any state is written; open_simulated_gateway reads it again.
+            read_provisioning_file(provisioning, parse_provisioning, hint=SIM_PROVISIONING_HINT)
         site = open_simulated_gateway(config, now=datetime.now(UTC))
         typer.echo(
             f"{len(site.gateway.labels)} labels; provisioning file: {config.manifest_path}",

@@ -38,16 +38,19 @@ from esl.db.repositories import in_chunks
 from esl.errors import ImportRejectedError
 from esl.pipeline.label_models import ModelChange
 from esl.pipeline.provisioning import register_provisioned_labels
+from esl.text_files import read_provisioning_file
 from gateways.oepl import AccessPointDriver
 from gateways.protocol import (
     LabelProvision,
     check_label_key,
     generate_label_key,
+    parse_provisioning,
     write_provisioning_file,
 )
 from rendering.display_models import DISPLAY_MODELS
 
 __all__ = [
+    "PROVISIONING_HINT",
     "AccessPointTag",
     "TagImport",
     "TagRegistration",
@@ -58,6 +61,14 @@ __all__ = [
     "register_access_point_tags",
     "write_gateway_provisioning",
 ]
+
+# What to do about a gateway's provisioning file that cannot be read: it holds the keys of
+# the labels the controller registered, which are never replaced, so import-tags cannot
+# simply write a new one.
+PROVISIONING_HINT = (
+    "it holds the keys of this gateway's labels: put back the file import-tags wrote "
+    "(or a backup of it); docs/gateways.md, Setting up a store"
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -90,16 +101,12 @@ class TagRegistration:
 
 
 def read_gateway_keys(provisioning: Path) -> dict[str, LabelProvision]:
-    """The labels (and keys) a provisioning file already holds, by label id."""
+    """The labels (and keys) a provisioning file already holds, by label id; a file that
+    cannot be read as one is `InputFileError` (never overwritten: it holds the keys)."""
     if not provisioning.exists():
         return {}
-    document = json.loads(provisioning.read_text(encoding="utf-8"))
-    return {
-        entry["label_id"]: LabelProvision(
-            label_id=entry["label_id"], model_id=entry["model"], key=bytes.fromhex(entry["key"])
-        )
-        for entry in document["labels"]
-    }
+    provisioned = read_provisioning_file(provisioning, parse_provisioning, hint=PROVISIONING_HINT)
+    return {label.label_id: label for label in provisioned.labels}
 
 
 async def read_access_point_tags(

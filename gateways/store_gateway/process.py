@@ -36,7 +36,13 @@ from gateways.base import system_clock
 from gateways.errors import GatewayError, PacketTooLargeError
 from gateways.mqtt.endpoint import BrokerEndpoint
 from gateways.mqtt.store_gateway import StoreGatewayClient
-from gateways.protocol import FrameRejectedError, check_label_key, header_opcode, peek_header
+from gateways.protocol import (
+    FrameRejectedError,
+    ProvisioningRejectedError,
+    header_opcode,
+    parse_provisioning,
+    peek_header,
+)
 from gateways.protocol.delivery_order import delivery_order
 from gateways.store_gateway.label_stand_in import (
     answer_frame,
@@ -51,27 +57,50 @@ from gateways.store_gateway.relay import relay_frame
 from gateways.store_gateway.reports import reachable_report
 from rendering.display_models import DISPLAY_MODELS, get_display_model
 
-__all__ = ["StoreGatewayProcess", "open_local_state", "read_gateway_provisioning"]
+__all__ = [
+    "StoreGatewayProcess",
+    "open_local_state",
+    "parse_gateway_provisioning",
+    "read_gateway_provisioning",
+]
 
 _log = logging.getLogger(__name__)
 
 
 def read_gateway_provisioning(path: Path) -> list[LabelRecord]:
-    """The labels this gateway stands in for, from its provisioning file (the format of
-    docs/protocol.md plus each label's radio `address`; the label id when absent)."""
-    document = json.loads(path.read_text(encoding="utf-8"))
+    """The labels this gateway stands in for, from its provisioning file
+    (`parse_gateway_provisioning`)."""
+    return parse_gateway_provisioning(path.read_text(encoding="utf-8"))
+
+
+def parse_gateway_provisioning(text: str) -> list[LabelRecord]:
+    """The labels of a provisioning file's `text` (the format of docs/protocol.md plus each
+    label's radio `address`; the label id when absent), every entry checked by the
+    controller's own parser: `ProvisioningRejectedError` lists every problem, and no
+    label is used. A file that is not JSON, lacks a field or holds a key that is no key
+    is one refusal, not a KeyError at start-up."""
+    provisioned = parse_provisioning(text)
+    # parse_provisioning has read the same JSON: an object whose labels are objects.
+    entries = json.loads(text)["labels"]
     records = []
-    for entry in document["labels"]:
-        label_id = str(entry["label_id"])
-        model = str(entry["model"])
-        get_display_model(model)  # an unknown model raises here, not at the first frame
+    problems: list[dict[str, object]] = []
+    for number, (provision, entry) in enumerate(zip(provisioned.labels, entries, strict=True), 1):
+        address = entry.get("address") or provision.label_id
+        if not isinstance(address, str):
+            problems.append({"line": number, "reason": "the address must be a string"})
+            continue
         records.append(
             LabelRecord(
-                label_id=label_id,
-                address=str(entry.get("address") or label_id),
-                model=model,
-                key=check_label_key(bytes.fromhex(str(entry["key"]))),
+                label_id=provision.label_id,
+                address=address,
+                model=provision.model_id,
+                key=provision.key,
             )
+        )
+    if problems:
+        raise ProvisioningRejectedError(
+            f"provisioning file rejected: {len(problems)} of {len(entries)} labels are invalid",
+            problems=problems,
         )
     return records
 

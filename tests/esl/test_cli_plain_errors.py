@@ -87,3 +87,109 @@ def test_gateway_ble_with_a_password_file_not_utf8_is_one_plain_error(
     assert result.exit_code == 1
     _no_bug_report(result)
     assert f"error: {credential}: not UTF-8 text: byte 0xB3 on line 1" in result.stderr
+
+
+# --- provisioning files that cannot be used ----------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("text", "reason"),
+    [
+        ("{not json", "not JSON"),
+        ("{}", "'store' and 'gateway' must be non-empty strings"),
+        ('{"store": "S001", "gateway": "S001-ap1", "labels": [{"label_id": "L1"}]}',
+         "label 1: label_id, model and key must be strings"),
+        ('{"store": "S001", "gateway": "S001-ap1", "labels": '
+         '[{"label_id": "L1", "model": "2.9-bwr", "key": "zz"}]}',
+         "label 1: label L1: the key is not hexadecimal"),
+    ],
+)  # fmt: skip
+def test_gateway_oepl_with_a_garbled_provisioning_file_is_one_plain_error(
+    cli: CliRunner, tmp_path: Path, text: str, reason: str
+) -> None:
+    provisioning = tmp_path / "S001-ap1-labels.json"
+    provisioning.write_text(text, encoding="utf-8")
+    result = _gateway_oepl(cli, tmp_path, provisioning)
+    assert result.exit_code == 1
+    _no_bug_report(result)
+    assert f"error: {provisioning}: provisioning file rejected" in result.stderr, result.output
+    assert reason in result.stderr, result.output
+    assert "  it holds the keys of this gateway's labels: put back the file" in result.stderr
+    assert not (tmp_path / "gw").exists()
+
+
+def test_gateway_oepl_with_a_provisioning_file_not_utf8_is_one_plain_error(
+    cli: CliRunner, tmp_path: Path
+) -> None:
+    provisioning = tmp_path / "S001-ap1-labels.json"
+    provisioning.write_bytes(CP1250_JSON)
+    result = _gateway_oepl(cli, tmp_path, provisioning)
+    assert result.exit_code == 1
+    _not_utf8_named(result, provisioning)
+
+
+def test_oepl_import_tags_with_a_garbled_provisioning_file_is_one_plain_error(
+    cli: CliRunner, tmp_path: Path
+) -> None:
+    """The file is read for the keys it already holds before the AP is asked for its tags:
+    a garbled one must be named, and not overwritten."""
+    provisioning = tmp_path / "S001-ap1-labels.json"
+    provisioning.write_text('{"labels": [{"label_id": "L1"}]}', encoding="utf-8")
+    result = cli.invoke(
+        app,
+        [
+            "gateway", "oepl", "import-tags", "--store", "S001", "--gateway", "S001-ap1",
+            "--ap", "http://127.0.0.1:1", "--provisioning", str(provisioning),
+        ],
+    )  # fmt: skip
+    assert result.exit_code == 1
+    _no_bug_report(result)
+    assert f"error: {provisioning}: provisioning file rejected" in result.stderr, result.output
+    assert provisioning.read_text(encoding="utf-8") == '{"labels": [{"label_id": "L1"}]}'
+
+
+def _gateway_oepl(cli: CliRunner, tmp_path: Path, provisioning: Path, **ids: str) -> Result:
+    store, gateway = ids.get("store", "S001"), ids.get("gateway", "S001-ap1")
+    return cli.invoke(
+        app,
+        [
+            "gateway", "oepl", "--store", store, "--gateway", gateway,
+            "--ap", "http://127.0.0.1:1", "--broker", f"mqtt://esl@127.0.0.1:{free_port()}",
+            "--provisioning", str(provisioning), "--state-dir", str(tmp_path / "gw"),
+        ],
+    )  # fmt: skip
+
+
+def test_sim_gateway_with_a_provisioning_file_not_utf8_is_one_plain_error(
+    cli: CliRunner, tmp_path: Path
+) -> None:
+    provisioning = tmp_path / "S001-gw1-labels.json"
+    provisioning.write_bytes(CP1250_JSON)
+    result = cli.invoke(
+        app,
+        [
+            "sim", "gateway", "--store", "S001", "--provisioning", str(provisioning),
+            "--broker", f"mqtt://esl@127.0.0.1:{free_port()}",
+            "--state-dir", str(tmp_path / "sim"), "--connect-timeout", "1",
+        ],
+    )  # fmt: skip
+    assert result.exit_code == 1
+    _not_utf8_named(result, provisioning)
+
+
+def test_sim_gateway_with_a_garbled_provisioning_file_names_it(
+    cli: CliRunner, tmp_path: Path
+) -> None:
+    provisioning = tmp_path / "S001-gw1-labels.json"
+    provisioning.write_text("{not json", encoding="utf-8")
+    result = cli.invoke(
+        app,
+        [
+            "sim", "gateway", "--store", "S001", "--provisioning", str(provisioning),
+            "--broker", f"mqtt://esl@127.0.0.1:{free_port()}",
+            "--state-dir", str(tmp_path / "sim"), "--connect-timeout", "1",
+        ],
+    )  # fmt: skip
+    assert result.exit_code == 1
+    _no_bug_report(result)
+    assert f"error: {provisioning}: provisioning file rejected: not JSON" in result.stderr
