@@ -41,6 +41,7 @@ from esl.cli.gateway_process import (
     StoreOption,
     gateway_option,
     refuse_missing,
+    require_topic_ids,
     run_until_stopped,
     store_option,
 )
@@ -331,6 +332,7 @@ def register(gateway_app: typer.Typer) -> None:
         if not (store and gateway and broker):
             refuse_missing({"--store": store, "--gateway": gateway, "--broker": broker})
         _check_backend(backend, hci)
+        require_topic_ids(store=store, gateway=gateway)
         asyncio.run(
             _run_gateway(
                 store=store,

@@ -26,6 +26,7 @@ from esl.cli.gateway_process import (
     StateDirOption,
     gateway_option,
     refuse_missing,
+    require_topic_ids,
     run_until_stopped,
     store_option,
 )
@@ -172,6 +173,7 @@ def register(app: typer.Typer) -> None:
 
         if not (store and gateway and ap and broker):
             refuse_missing({"--store": store, "--gateway": gateway, "--ap": ap, "--broker": broker})
+        require_topic_ids(store=store, gateway=gateway)
         # Read before any state is written: a file it cannot use stops it with nothing left.
         labels = read_provisioning_file(
             _provisioning_path(state_dir, gateway, provisioning),
@@ -227,6 +229,8 @@ def register(app: typer.Typer) -> None:
 
         if api is not None and not api_key:
             raise typer.BadParameter("--api needs --api-key (or ESL_GATEWAY_API_KEY)")
+        # Before the file is written: the controller would refuse the ids only after.
+        require_topic_ids(store=store, gateway=gateway)
         target = _provisioning_path(state_dir, gateway, provisioning)
 
         async def run() -> TagImport:

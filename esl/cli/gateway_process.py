@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING, Annotated, NoReturn
 import typer
 
 from esl.cli.stop_signals import stop_on_signals
+from gateways.mqtt.topics import validate_topic_part
 
 if TYPE_CHECKING:
     from gateways.store_gateway.process import StoreGatewayProcess
@@ -21,6 +22,7 @@ __all__ = [
     "StoreOption",
     "gateway_option",
     "refuse_missing",
+    "require_topic_ids",
     "run_until_stopped",
     "store_option",
 ]
@@ -43,6 +45,15 @@ def refuse_missing(given: dict[str, str | None]) -> NoReturn:
     one: they are optional to Typer only so that the subcommands need not repeat them."""
     missing = [flag for flag, value in given.items() if not value]
     raise typer.BadParameter(f"missing {', '.join(missing)}")
+
+
+def require_topic_ids(*, store: str, gateway: str) -> None:
+    """Refuse, before any state is written, a store or gateway id no MQTT topic level can
+    carry (`InvalidTopicPartError`, as `esl mqtt config` and the controller refuse it):
+    with '+' or '#' the subscription fails, with '/' the gateway listens on topics
+    (esl/v1/S/1/...) no controller publishes to."""
+    validate_topic_part(store, kind="store")
+    validate_topic_part(gateway, kind="gateway")
 
 
 async def run_until_stopped(

@@ -13,6 +13,7 @@ from typing import Annotated
 
 import typer
 
+from esl.cli.gateway_process import require_topic_ids
 from esl.text_files import read_provisioning_file
 from firmware_sim.faults import FaultPlan, RadioConditions
 from firmware_sim.fleet import site_prefix
@@ -139,6 +140,7 @@ def register(app: typer.Typer) -> None:
             )
         except ValueError as error:
             raise typer.BadParameter(str(error)) from error
+        require_topic_ids(store=config.store, gateway=config.gateway)
         if provisioning is not None:
             # Checked before any state is written; open_simulated_gateway reads it again.
             read_provisioning_file(provisioning, parse_provisioning, hint=SIM_PROVISIONING_HINT)

@@ -7,6 +7,7 @@ hunt."""
 from __future__ import annotations
 
 import json
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -14,7 +15,7 @@ from typer.testing import CliRunner, Result
 
 from esl.cli import app
 from rendering.content import content_to_dict
-from tests.fixtures.mosquitto import free_port
+from tests.fixtures.mosquitto import MosquittoProcess, free_port, start_mosquitto
 from tests.rendering.label_samples import PROMOTION
 
 pytestmark = pytest.mark.integration
@@ -193,3 +194,97 @@ def test_sim_gateway_with_a_garbled_provisioning_file_names_it(
     assert result.exit_code == 1
     _no_bug_report(result)
     assert f"error: {provisioning}: provisioning file rejected: not JSON" in result.stderr
+
+
+# --- store and gateway ids that cannot be an MQTT topic level ----------------------------
+
+
+@pytest.fixture
+def broker(tmp_path: Path) -> Iterator[MosquittoProcess]:
+    running = start_mosquitto(tmp_path / "broker")
+    try:
+        yield running
+    finally:
+        running.stop()
+
+
+@pytest.mark.parametrize(
+    ("store", "gateway", "refused"),
+    [
+        ("S+1", None, "store id 'S+1'"),
+        ("S/1", None, "store id 'S/1'"),
+        ("", None, "store id ''"),
+        ("S001", "gw#1", "gateway id 'gw#1'"),
+    ],
+)
+def test_sim_gateway_refuses_an_id_that_is_not_a_topic_level(
+    cli: CliRunner,
+    tmp_path: Path,
+    broker: MosquittoProcess,
+    store: str,
+    gateway: str | None,
+    refused: str,
+) -> None:
+    """`esl mqtt config` and the controller refuse such ids; the simulated gateway ran on
+    them: with '+' it died with "unexpected ValueError" or "cannot connect to broker" (a
+    broker that is there), with '/' it ran, 'connected', on topics (esl/v1/S/1/S/1-gw1/down)
+    no controller publishes to, its state in a subfolder."""
+    state = tmp_path / "sim"
+    result = cli.invoke(
+        app,
+        [
+            "sim", "gateway", "--store", store, "--labels", "1",
+            *(["--gateway", gateway] if gateway is not None else []),
+            "--broker", f"mqtt://esl@127.0.0.1:{broker.port}", "--state-dir", str(state),
+            "--connect-timeout", "3", "--duration", "1",
+        ],
+    )  # fmt: skip
+    assert result.exit_code == 1, result.output
+    _no_bug_report(result)
+    assert f"error: {refused} cannot be a topic level" in result.stderr, result.output
+    assert not state.exists() or not any(state.iterdir()), sorted(state.rglob("*"))
+
+
+@pytest.mark.parametrize(("store", "gateway"), [("S/1", "S001-ap1"), ("S001", "ap+1")])
+def test_gateway_oepl_refuses_an_id_that_is_not_a_topic_level(
+    cli: CliRunner, tmp_path: Path, store: str, gateway: str
+) -> None:
+    provisioning = tmp_path / "labels.json"
+    provisioning.write_text(
+        '{"store": "S001", "gateway": "S001-ap1", "labels": []}', encoding="utf-8"
+    )
+    result = _gateway_oepl(cli, tmp_path, provisioning, store=store, gateway=gateway)
+    assert result.exit_code == 1
+    _no_bug_report(result)
+    assert "cannot be a topic level" in result.stderr, result.output
+    assert not (tmp_path / "gw").exists()
+
+
+def test_oepl_import_tags_refuses_a_gateway_id_that_is_not_a_topic_level(
+    cli: CliRunner, tmp_path: Path
+) -> None:
+    """With an AP that answers, the provisioning file was written (into a subfolder `ap`)
+    before the controller refused the id over the API; now the AP is not even asked."""
+    result = cli.invoke(
+        app,
+        [
+            "gateway", "oepl", "import-tags", "--store", "S001", "--gateway", "ap/1",
+            "--ap", "http://127.0.0.1:1", "--api", f"http://127.0.0.1:{free_port()}",
+            "--api-key", "esl_x", "--state-dir", str(tmp_path / "gw"),
+        ],
+    )  # fmt: skip
+    assert result.exit_code == 1
+    _no_bug_report(result)
+    assert "error: gateway id 'ap/1' cannot be a topic level" in result.stderr, result.output
+    assert not (tmp_path / "gw").exists()
+
+
+@pytest.mark.parametrize(("store", "gateway"), [("S#1", "S001-ble1"), ("S001", "ble/1")])
+def test_gateway_ble_refuses_an_id_that_is_not_a_topic_level(
+    cli: CliRunner, tmp_path: Path, store: str, gateway: str
+) -> None:
+    result = _gateway_ble(cli, tmp_path, store=store, gateway=gateway)
+    assert result.exit_code == 1
+    _no_bug_report(result)
+    assert "cannot be a topic level" in result.stderr, result.output
+    assert not (tmp_path / "gw").exists()
