@@ -27,6 +27,7 @@ from esl.pipeline.affected_labels import labels_changed_by_import
 from esl.pipeline.images import ImageStore
 from esl.pipeline.planning import LabelPlanner
 from esl.services.keys import Principal
+from esl.services.ledger_instants import WriteClock, begin_price_write
 from esl.services.publication_scope import publication_seen_by
 from esl.ui.access import User, require, require_csrf
 from esl.ui.console_gate import UPLOAD_FILE_BYTES
@@ -136,7 +137,8 @@ def _previewed(
             text = starting_at(text, instant)
         session = ctx.sessions()
         try:
-            report = _import(session, kind, text, who, ctx, filename)
+            # The clock is read once the price writers' lock is held.
+            report = _import(session, kind, text, who, ctx, filename, now=ctx.clock)
             values["report"] = report
             values.update(_impact_preview(session, report, ctx))
         finally:
@@ -172,8 +174,10 @@ def publish_upload(
     effective_at: Annotated[FormText, Form(max_length=40)] = "",
 ) -> Response:
     """Publish the previewed file (kept on the server, named by id and digest) now, or for
-    the previewed instant: all rows apply, or none. The instant is checked again: it may
-    have passed since the preview, and a row would then claim a start the shelf never had."""
+    the previewed instant: all rows apply, or none. The instant is checked again, before
+    the file is read and once the price writers' lock is held: it may have passed since
+    the preview or while the click waited for another writer, and a row would then claim
+    a start the shelf never had."""
     require(user.principal, "publish")
     kind: Kind = "prices"
     filename = "upload.csv"
@@ -196,7 +200,8 @@ def publish_upload(
         if instant is not None:
             text = starting_at(text, instant)
         with ctx.sessions() as session, session.begin():
-            report = _import(session, kind, text, user.principal, ctx, filename)
+            written_at = _write_instant(session, instant, ctx)
+            report = _import(session, kind, text, user.principal, ctx, filename, now=written_at)
             forget_upload(session, kept_id)
     except (ImportRejectedError, InvalidItemError) as error:
         problems = error.problems if isinstance(error, ImportRejectedError) else None
@@ -236,8 +241,36 @@ def _instant(text: str, *, now: datetime) -> datetime | None:
     return instant
 
 
+def _write_instant(session: Session, instant: datetime | None, ctx: ApiContext) -> datetime:
+    """The instant the publish writes at (`begin_price_write`: read once the price writers'
+    lock is held, never before the newest ledger entry), refused when it lies past the
+    instant the file is published for, as a publication's `effective_at` is under the lock.
+
+    A click may wait minutes for another writer (a chain's price file): published then,
+    the rows would start at the instant while the shelf and the ledger changed only at
+    the write, and a quote between the two would answer a price the shelf never charged.
+    The importer, given this instant, takes the lock again (its own) and finds the due
+    instants recorded already."""
+    written_at = begin_price_write(session, now=ctx.clock, currency=ctx.settings.currency)
+    if instant is not None and instant < written_at:
+        raise InvalidItemError(
+            f"the instant {instant:%Y-%m-%d %H:%M:%S} UTC passed while the publish waited "
+            f"for another price writer (this write is at {written_at:%Y-%m-%d %H:%M:%S} UTC, "
+            "after that writer's); preview the file again with a new instant",
+            field="effective_at",
+        )
+    return written_at
+
+
 def _import(
-    session: Session, kind: Kind, text: str, who: Principal, ctx: ApiContext, title: str
+    session: Session,
+    kind: Kind,
+    text: str,
+    who: Principal,
+    ctx: ApiContext,
+    title: str,
+    *,
+    now: WriteClock,
 ) -> ImportReport:
     source = io.StringIO(text, newline="")
     importer = import_prices if kind == "prices" else import_promotions
@@ -246,7 +279,7 @@ def _import(
         source,
         currency=ctx.settings.currency,
         imported_by=who.name,
-        now=ctx.clock,  # read once the price writers' lock is held
+        now=now,
         title=title,
     )
 
