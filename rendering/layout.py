@@ -109,7 +109,7 @@ def layout_label(
             # red and yellow bars as paper, and yellow digits do not carry text.
             ops = _code_ops(region.fill, content, box=box, colour=BLACK, model=model)
         else:
-            colour = _colour(region.ink, content=content, model=model)
+            colour = _colour(region, content=content, model=model)
             ops = _readable_fill(region, content, box=box, colour=colour, model=model)
         if ops:
             elements.append(Element(region=region.name, box=box, ops=tuple(ops)))
@@ -139,14 +139,21 @@ def _condition_holds(condition: Condition, content: LabelContent) -> bool:
             return content.web_url is None
 
 
-def _colour(ink: Ink, *, content: LabelContent, model: DisplayModel) -> int:
+# Fills that state the shelf price: in the accent colour they announce a reduction as much
+# as a badge does, whatever ink the template names (docs/templates.md, Colour and contrast).
+_SHELF_PRICES = frozenset({Fill.PRICE, Fill.REGULAR_PRICE, Fill.PRIOR_PRICE, Fill.UNIT_PRICE})
+
+
+def _colour(region: Region, *, content: LabelContent, model: DisplayModel) -> int:
+    ink = region.ink
     if not model.has_accent or ink is Ink.BLACK:
         return BLACK
-    # A red price announces a reduction as much as a badge does (Ink.PROMO): only a label
-    # that may announce one (with its prior price) uses it.
-    if ink is Ink.ACCENT or content.announces_reduction:
+    # A red price announces a reduction as much as a badge does: only a label that
+    # announces one (with its prior price) uses it. `accent` on a price is therefore
+    # `promo` ("the price in red during promotions"), never a red price on a plain label.
+    if ink is Ink.ACCENT and region.fill not in _SHELF_PRICES:
         return ACCENT
-    return BLACK
+    return ACCENT if content.announces_reduction else BLACK
 
 
 def _readable_fill(
