@@ -433,7 +433,11 @@ def _text_ops(
         fit_size = int(box_height / region.max_lines / ratio) + 1
         while fit_size > 4 and region.max_lines * _pitch(weight, fit_size) > box_height:
             fit_size -= 1  # pixel rounding: the estimate from size 100 can be one too big
-    size = min(fit_size, round(region.text_size * height)) if region.text_size else fit_size
+    # `text_size` is where shrinking starts, never a floor of its own: a start below the
+    # region's minimum (the model's, or above it) starts at that minimum, so only a box
+    # too small for the text at the minimum draws it smaller (and the render reports it).
+    start = max(round(region.text_size * height), region.min_text_px) if region.text_size else 0
+    size = min(fit_size, start) if start else fit_size
     minimum = min(region.min_text_px, size)
     if size < 4:
         return []
