@@ -151,7 +151,7 @@ def template_from_dict(data: Mapping[str, object]) -> Template:
     if len(set(names)) != len(names):
         raise TemplateError(template_id, "region names must be unique")
     try:
-        klass = None if size_class is None else SizeClass(str(size_class))
+        klass = None if size_class is None else SizeClass(_text(size_class, "size_class"))
     except ValueError:
         raise TemplateError(template_id, f"unknown size_class {size_class!r}") from None
     return Template(id=template_id, version=version, regions=parsed, size_class=klass)
@@ -180,45 +180,68 @@ def _region(template_id: str, index: int, item: object) -> Region:
     if unknown:
         raise TemplateError(template_id, f"{where}: unknown keys {sorted(unknown)}")
     name = item.get("name", f"region{index}")
+    if not isinstance(name, str) or not name:
+        raise TemplateError(template_id, f"{where}: 'name' is a non-empty string, not {name!r}")
     box = item.get("box")
-    if (
-        not isinstance(box, list)
-        or len(box) != 4
-        or not all(isinstance(v, int | float) and not isinstance(v, bool) for v in box)
-    ):
+    if not isinstance(box, list) or len(box) != 4 or not all(_is_number(v) for v in box):
         raise TemplateError(template_id, f"{where}: 'box' is [x, y, width, height] fractions")
     x, y, w, h = (float(v) for v in box)
     if not (x >= 0 and y >= 0 and w > 0 and h > 0 and x + w <= 1.0001 and y + h <= 1.0001):
         raise TemplateError(template_id, f"{where}: box {box} leaves the canvas")
     text_size = item.get("text_size")
-    if text_size is not None and (not isinstance(text_size, int | float) or not 0 < text_size < 1):
+    if text_size is not None and (not _is_number(text_size) or not 0 < text_size < 1):
         raise TemplateError(template_id, f"{where}: 'text_size' is a fraction of the height")
     min_px, lines = item.get("min_text_px", 8), item.get("max_lines", 1)
-    if not isinstance(min_px, int) or not isinstance(lines, int) or min_px < 4 or lines < 1:
-        raise TemplateError(template_id, f"{where}: 'min_text_px' >= 4, 'max_lines' >= 1")
+    if not _is_whole(min_px) or not _is_whole(lines) or min_px < 4 or lines < 1:
+        raise TemplateError(
+            template_id, f"{where}: 'min_text_px' is a whole number >= 4, 'max_lines' >= 1"
+        )
+    inverted = item.get("inverted", False)
+    # A string "false" is true to bool(): it would draw the box its author turned off.
+    if not isinstance(inverted, bool):
+        raise TemplateError(
+            template_id, f"{where}: 'inverted' is true or false (JSON), not {inverted!r}"
+        )
     try:
         return Region(
-            name=str(name),
-            fill=Fill(str(item.get("fill"))),
+            name=name,
+            fill=Fill(_text(item.get("fill"), "fill")),
             box=(x, y, w, h),
-            weight=Weight(str(item.get("weight", "regular"))),
+            weight=Weight(_text(item.get("weight", "regular"), "weight")),
             text_size=None if text_size is None else float(text_size),
             min_text_px=min_px,
             max_lines=lines,
-            align=Align(str(item.get("align", "left"))),
-            ink=Ink(str(item.get("ink", "black"))),
-            inverted=bool(item.get("inverted", False)),
+            align=Align(_text(item.get("align", "left"), "align")),
+            ink=Ink(_text(item.get("ink", "black"), "ink")),
+            inverted=inverted,
             when=_conditions(item.get("when", [])),
         )
     except ValueError as error:
         raise TemplateError(template_id, f"{where}: {error}") from None
 
 
+def _is_number(value: object) -> bool:
+    # JSON's true and false are ints to Python: never a size or a fraction.
+    return isinstance(value, int | float) and not isinstance(value, bool)
+
+
+def _is_whole(value: object) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool)
+
+
+def _text(value: object, key: str) -> str:
+    """`value` if it is a string; a number or a list is no name of a fill, ink or size
+    class (str() would make one out of anything: None became "None")."""
+    if not isinstance(value, str):
+        raise ValueError(f"{key!r} is a string, not {value!r}")
+    return value
+
+
 def _conditions(value: object) -> tuple[Condition, ...]:
     items = [value] if isinstance(value, str) else value
     if not isinstance(items, list):
         raise ValueError("'when' is a condition or a list of conditions")
-    return tuple(Condition(str(item)) for item in items if item != Condition.ALWAYS)
+    return tuple(Condition(_text(item, "when")) for item in items if item != Condition.ALWAYS)
 
 
 @cache

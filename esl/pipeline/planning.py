@@ -52,7 +52,7 @@ from pricing.products import label_time_zone
 from rendering.cache import RenderCache, RenderedLabel
 from rendering.content import LabelContent
 from rendering.display_models import DisplayModel, get_display_model
-from rendering.errors import RenderingError
+from rendering.errors import RenderingError, TemplateError
 from rendering.templates import Fill, Template
 
 __all__ = [
@@ -128,7 +128,8 @@ class LabelPlanner:
         self._contents: dict[
             tuple[str, str, datetime, bool], tuple[ResolvedPrice, LabelContent, str]
         ] = {}
-        self._templates: dict[str, Template] = {}  # the stored ones this plan's labels use
+        # The stored ones this plan's labels use (one no longer valid as its error).
+        self._templates: dict[str, Template | TemplateError] = {}
         # Within one plan: the render of each desired key (saves hashing the content).
         self._rendered: dict[str, RenderedLabel] = {}
         # Within one plan: why a desired key could not be drawn (not tried again per label).

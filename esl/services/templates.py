@@ -69,17 +69,24 @@ def require_template(session: Session, name: str) -> None:
         raise NotFoundError("template", name)
 
 
-def load_templates(session: Session, names: Collection[str]) -> dict[str, Template]:
-    """The stored templates among `names` (`standard` needs no loading)."""
+def load_templates(session: Session, names: Collection[str]) -> dict[str, Template | TemplateError]:
+    """The stored templates among `names` (`standard` needs no loading); a definition
+    stored before a check it fails was added, as the error `template_for` raises."""
     wanted = sorted(set(names) - {STANDARD})
     if not wanted:
         return {}
-    return {
-        row.name: template_from_dict(_known_keys(row.definition))
-        for row in session.scalars(
-            select(LabelTemplateRow).where(LabelTemplateRow.name.in_(wanted))
-        )
-    }
+    rows = session.scalars(select(LabelTemplateRow).where(LabelTemplateRow.name.in_(wanted)))
+    return {row.name: _stored(row) for row in rows}
+
+
+def _stored(row: LabelTemplateRow) -> Template | TemplateError:
+    try:
+        return template_from_dict(_known_keys(row.definition))
+    except TemplateError as error:
+        # Stored before such a value was refused ("inverted": "false", which bool() read
+        # as true): its labels are left unplanned with the reason, not drawn as guessed,
+        # and every other label is planned.
+        return TemplateError(row.name, f"{error.reason}; put the template again")
 
 
 def _known_keys(definition: Mapping[str, Any]) -> dict[str, Any]:
@@ -88,7 +95,9 @@ def _known_keys(definition: Mapping[str, Any]) -> dict[str, Any]:
     return {key: value for key, value in definition.items() if key in TEMPLATE_KEYS}
 
 
-def template_for(name: str, model: DisplayModel, stored: Mapping[str, Template]) -> Template:
+def template_for(
+    name: str, model: DisplayModel, stored: Mapping[str, Template | TemplateError]
+) -> Template:
     """The template a label bound to `name` is drawn with; `TemplateError` if there is
     none by that name or it is made for another size of label."""
     if name == STANDARD:
@@ -96,6 +105,8 @@ def template_for(name: str, model: DisplayModel, stored: Mapping[str, Template])
     template = stored.get(name)
     if template is None:
         raise TemplateError(name, "no such template")
+    if isinstance(template, TemplateError):
+        raise TemplateError(name, template.reason)
     if template.size_class is not None and template.size_class != model.size_class:
         raise TemplateMismatchError(
             name, f"made for {template.size_class.value} labels, not {model.id}"

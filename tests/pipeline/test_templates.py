@@ -9,6 +9,7 @@ from typing import Any
 import pytest
 from sqlalchemy import Engine
 
+from esl.db.template_models import LabelTemplateRow
 from esl.errors import InvalidItemError, NotFoundError
 from esl.services.templates import save_template
 from rendering.templates import template_from_dict
@@ -109,3 +110,30 @@ async def test_a_template_for_another_size_of_label_is_reported_not_drawn(world:
         )
     assert result.planned == 0
     assert "made for large labels" in result.unplannable[label_id]
+
+
+async def test_a_stored_template_no_longer_valid_leaves_its_label_unplanned(
+    world: World,
+) -> None:
+    """A definition stored before `"inverted": "false"` was refused (bool() read it as
+    true): its label is not drawn with a box its author turned off, it is left unplanned
+    with the reason, and the other labels are planned."""
+    bound, other = sorted(world.labels)
+    with world.sessions.begin() as session:
+        save_template(session, name="boxed", definition=_price_only(0.7), by="test", now=T0)
+        row = session.get(LabelTemplateRow, "boxed")
+        assert row is not None
+        regions = [*row.definition["regions"][:1], {**row.definition["regions"][1],
+                                                     "inverted": "false"}]  # fmt: skip
+        row.definition = {**row.definition, "regions": regions}
+    world.bind_to_template(bound, "boxed")
+    with world.sessions.begin() as session:
+        result = world.controller.planner.plan(
+            session, at=world.clock.now, now=world.clock.now, label_ids=[bound, other]
+        )
+    assert bound in result.unplannable
+    assert (
+        "'inverted' is true or false (JSON), not 'false'; put the template again"
+        in (result.unplannable[bound])
+    )
+    assert other not in result.unplannable
