@@ -21,7 +21,8 @@ So a label moves to the gateway that relays its newest word:
   either a replay or the label itself with its clock gone back (a new battery: the
   sequence count is kept in flash, the clock restarts), and nothing in it tells the two
   apart. It moves nothing; it asks the label, via that gateway, for a ping
-  (`request_probes`, a label action with `via_gateway`, at most one an hour per label):
+  (`request_probes`, a label action with `via_gateway`, at most one an hour per label
+  and gateway, so a replay via one gateway never holds off the probe via another):
   a sequence signed after the check-in arrived, which only the label can answer. Its
   answer is newer than every claim held and moves it (above); a replay's probe is not
   answered (the label is not there), and nothing moves. Before, such a label's
@@ -133,7 +134,8 @@ def request_probes(
 ) -> list[str]:
     """Ask each label of `heard_via` (label -> the store and gateway a verified check-in
     older than a claim held came through) that a move to that gateway would take there
-    for a ping via it, unless it was probed within `PROBE_AGAIN_AFTER`; the labels asked.
+    for a ping via it, unless it was probed via that gateway within `PROBE_AGAIN_AFTER`;
+    the labels asked.
 
     The check-in is a replay or the label with its clock gone back; the ping's answer,
     to a sequence signed after it, can only be the label's, and moves it
@@ -149,9 +151,14 @@ def request_probes(
             )
         )
     )
-    probed = retired | set(
-        session.scalars(
-            select(LabelActionRow.label_id).where(
+    # The budget is per label and gateway: a probe via one gateway, unanswered because a
+    # replay sent it there, must not hold off the probe via the gateway the label really
+    # is at (whoever replays every hour would keep it on the old price for good). The
+    # probes of a label stay bounded by its store's gateways, one an hour each.
+    probed = {
+        (label_id, gateway)
+        for label_id, gateway in session.execute(
+            select(LabelActionRow.label_id, LabelActionRow.via_gateway).where(
                 LabelActionRow.label_id.in_(sorted(movable)),
                 LabelActionRow.via_gateway.is_not(None),
                 LabelActionRow.requested_at > now - PROBE_AGAIN_AFTER,
@@ -160,10 +167,10 @@ def request_probes(
                 LabelActionRow.requested_at <= now + STAMPED_AHEAD_BEYOND,
             )
         )
-    )
+    }
     asked: list[str] = []
     for label_id, (store, old, gateway) in sorted(movable.items()):
-        if label_id in probed:
+        if label_id in retired or (label_id, gateway) in probed:
             continue
         session.add(
             LabelActionRow(
