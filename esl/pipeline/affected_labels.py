@@ -12,8 +12,9 @@ unchanged and sends them nothing.
 
 A change a publication's rows make later (a row starting or ending after it, every row
 of a file published for an instant) is queued as a `scheduled` publication following it
-(`queue_later_instants`): what a file changes is its publication's labels and theirs
-(`labels_changed_by_import`).
+(`queue_later_instants`): what a file may change is its publication's labels and
+theirs, at their instants (`labels_changed_by_import`); the planner says which of them
+do, and from when (`LabelPlanner.first_changes`).
 """
 
 from __future__ import annotations
@@ -35,18 +36,19 @@ def labels_changed_by_publication(session: Session, publication_id: int) -> list
     return labels_on_shelves(session, shelves, everywhere)
 
 
-def labels_changed_by_import(session: Session, publication_id: int) -> dict[str, datetime]:
+def labels_changed_by_import(session: Session, publication_id: int) -> dict[str, list[datetime]]:
     """The bound labels the publication and the `scheduled` publications following it
-    may change, each with the first instant it changes at, sorted by label."""
+    may change, each with the instants it may change at, earliest first; sorted by label.
+    Which of them do change, and at which of these instants first, is the planner's to
+    say (`LabelPlanner.first_changes`): a candidate may show the same content at each."""
     own = session.scalar(
         select(PlanningQueueRow.effective_at).where(
             PlanningQueueRow.publication_id == publication_id
         )
     )
     instants = [(publication_id, own)] if own is not None else []
-    first: dict[str, datetime] = {}
+    found: dict[str, set[datetime]] = {}
     for queued, instant in instants + scheduled_followers(session, publication_id):
         for label in labels_changed_by_publication(session, queued):
-            if label not in first or instant < first[label]:
-                first[label] = instant
-    return dict(sorted(first.items()))
+            found.setdefault(label, set()).add(instant)
+    return {label: sorted(found[label]) for label in sorted(found)}

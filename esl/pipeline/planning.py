@@ -21,7 +21,7 @@ from __future__ import annotations
 
 import functools
 import logging
-from collections.abc import Collection, Sequence
+from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
@@ -291,6 +291,48 @@ class LabelPlanner:
                 log.exception("label %s: unexpected error drawing its preview", target.label_id)
                 continue
         return drawn
+
+    def first_changes(
+        self, session: Session, candidates: Mapping[str, Sequence[datetime]]
+    ) -> dict[str, datetime]:
+        """Of the labels of `candidates` (label -> the instants it may change at, earliest
+        first), those `plan` will change, each with the first instant whose content
+        identity (the desired key) differs from the one planned for it
+        (`label_states.desired_key`, what `plan` compares), sorted by label; nothing is
+        planned, drawn or stored. A label on no gateway is left out (`plan` leaves it
+        out), and so is an instant at which a label cannot be drawn (it keeps its image).
+
+        A preview asks this of every label a file may change: only keys are computed,
+        and each (SKU, store, instant) content once."""
+        self._contents = {}
+        targets = self._targets(session, candidates)
+        targets = [target for target in targets if target.gateway is not None]
+        if not targets:
+            return {}
+        self._templates = load_templates(session, {t.template for t in targets})
+        prices = self.load_prices(
+            session, {t.sku for t in targets}, stores={t.store for t in targets}
+        )
+        states = load_label_states(session, [t.label_id for t in targets], create=False)
+        first: dict[str, datetime] = {}
+        for target in targets:
+            state = states.get(target.label_id)
+            planned = None if state is None else state.desired_key
+            try:
+                model, template = self._layout(target)
+            except UnplannableLabelError:
+                continue
+            for instant in candidates[target.label_id]:
+                try:
+                    key, _, _ = self._identity(
+                        target, template, model, prices.catalogue, prices.ledger, at=instant
+                    )
+                except UnplannableLabelError:
+                    continue
+                if key != planned:
+                    first[target.label_id] = instant
+                    break
+        return dict(sorted(first.items()))
 
     def _layout(self, target: PlanTarget) -> tuple[DisplayModel, Template]:
         """The label's display model and the template of its binding (a stored one when

@@ -285,12 +285,26 @@ def _import(
 
 
 def _impact_preview(session: Session, report: ImportReport, ctx: ApiContext) -> dict[str, Any]:
-    """The labels the import changes, per store, and a few of them as they will look: at
-    the instant each changes, its rows' own start or the instant it is published for
-    (queued as publications following the import's own, `labels_changed_by_import`)."""
+    """The labels the import changes, per store, and a few of them as they will look.
+
+    The candidates are the labels on the shelves it and the `scheduled` publications
+    following it queue (`labels_changed_by_import`), at each of their instants; a label
+    counts, and is drawn, at the first of them at which the planner's content identity
+    differs from the one planned for it (`LabelPlanner.first_changes`), and only if a
+    gateway reaches it: a promotion for another store, a web price, a Publish at whose
+    own instant changes nothing, are none of its labels' changes."""
     if report.publication_id is None:
         return {"labels_changed": 0, "per_store": {}, "samples": []}
-    changed = labels_changed_by_import(session, report.publication_id)
+    planner = LabelPlanner(
+        cache=RenderCache(max_labels=SAMPLE_LABELS * 2),
+        images=ImageStore(),
+        locale=ctx.settings.locale,
+        currency=ctx.settings.currency,
+        time_zone=ctx.settings.time_zone,
+    )
+    changed = planner.first_changes(
+        session, labels_changed_by_import(session, report.publication_id)
+    )
     labels = list(changed)
     per_store: dict[str, int] = {}
     for chunk in in_chunks(labels):
@@ -298,7 +312,7 @@ def _impact_preview(session: Session, report: ImportReport, ctx: ApiContext) -> 
             per_store[store] = per_store.get(store, 0) + 1
     samples = [
         {"label_id": label_id, "uri": uri}
-        for label_id, uri in _samples(session, changed, labels[:SAMPLE_LABELS], ctx).items()
+        for label_id, uri in _samples(session, planner, changed, labels[:SAMPLE_LABELS]).items()
     ]
     return {
         "labels_changed": len(labels),
@@ -308,18 +322,11 @@ def _impact_preview(session: Session, report: ImportReport, ctx: ApiContext) -> 
 
 
 def _samples(
-    session: Session, changed: dict[str, datetime], labels: list[str], ctx: ApiContext
+    session: Session, planner: LabelPlanner, changed: dict[str, datetime], labels: list[str]
 ) -> dict[str, str]:
     """`labels` drawn by the planner itself, each at the instant it changes: its own
     template, the store only when that prints it, the price due then; PNG data URIs in
     the order of `labels`, a label that cannot be drawn left out."""
-    planner = LabelPlanner(
-        cache=RenderCache(max_labels=SAMPLE_LABELS * 2),
-        images=ImageStore(),
-        locale=ctx.settings.locale,
-        currency=ctx.settings.currency,
-        time_zone=ctx.settings.time_zone,
-    )
     by_instant: dict[datetime, list[str]] = {}
     for label_id in labels:
         by_instant.setdefault(changed[label_id], []).append(label_id)
