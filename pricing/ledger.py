@@ -243,6 +243,7 @@ def omnibus_prior_price(
     on_sale_since: datetime,
     perishable: bool,
     currency: str,
+    ledger_since: datetime | None = None,
 ) -> PriorPrice | None:
     """The price to show next to a reduction that started at `reduction_started`.
 
@@ -251,6 +252,8 @@ def omnibus_prior_price(
     - for perishable or short-dated products, the price before the first reduction of
       the current run of reductions (PL art. 4 ust. 4), when the ledger knows it.
     With the rule that gave it (`PriorPriceBasis`), which the label's caption states.
+    `ledger_since`: the key's entries before it are another product's (a re-used SKU,
+    `Product.ledger_since`), never this one's prices, not even the one in force then.
     None when the ledger holds nothing charged before the reduction (or in its window). Raises
     `CurrencyMismatchError` when an entry it reads is not in `currency`.
     """
@@ -259,15 +262,17 @@ def omnibus_prior_price(
         return None
     entries = ledger._entries[key]
     before = bisect_left(times, reduction_started)  # entries[:before] started earlier
-    if before == 0 or on_sale_since >= reduction_started:
+    # entries[own:] are this product's: those of a re-used SKU before are another's.
+    own = bisect_left(times, ledger_since) if ledger_since is not None else 0
+    if before <= own or on_sale_since >= reduction_started:
         return None  # nothing was charged before the reduction (an introductory price)
     if perishable:
         index = before - 1
-        while index >= 0 and entries[index].is_reduced:
+        while index >= own and entries[index].is_reduced:
             index -= 1
         # A price that ended before the product went on sale was never charged, and a
         # withdrawal ended the run: the product was relisted at a reduced price.
-        regular = entries[index].price if index >= 0 else None
+        regular = entries[index].price if index >= own else None
         if regular is not None and (index + 1 == before or times[index + 1] > on_sale_since):
             return PriorPrice(
                 _in_currency(regular, currency),
@@ -281,7 +286,7 @@ def omnibus_prior_price(
     # The entry in force when the window opened counts too, not only those inside it;
     # a withdrawn span charged nothing (a key relisted within the window is compared
     # with its prices since, as a product on sale for less than 30 days).
-    first = max(bisect_right(times, window_start) - 1, 0)
+    first = max(bisect_right(times, window_start) - 1, own)
     charged = [
         _in_currency(entry.price, currency)
         for entry in entries[first:before]
@@ -305,6 +310,7 @@ def lowest_prior_price(
     on_sale_since: datetime,
     perishable: bool,
     currency: str,
+    ledger_since: datetime | None = None,
 ) -> Money | None:
     """`omnibus_prior_price`'s amount, without the rule that gave it."""
     prior = omnibus_prior_price(
@@ -314,6 +320,7 @@ def lowest_prior_price(
         on_sale_since=on_sale_since,
         perishable=perishable,
         currency=currency,
+        ledger_since=ledger_since,
     )
     return prior.price if prior is not None else None
 
@@ -367,6 +374,7 @@ def due_prior_price(
         on_sale_since=key_on_sale_since(key, product=product, store=store),
         perishable=product.perishable,
         currency=price.currency,
+        ledger_since=product.ledger_since,
     )
 
 

@@ -48,6 +48,9 @@ class Product:
     `perishable` marks goods that spoil quickly or are short-dated: for them the prior
     price shown next to a reduction is the price before the first reduction.
     `unit_price_per_100` asks for unit prices per 100 g / 100 ml instead of per kg / l.
+    `ledger_since`: set on a SKU re-used for this product (another product had it before):
+    the price ledger of its SKU is this product's from that instant on, the earlier entries
+    the other product's, which this one was never sold at; None: all of it.
     """
 
     sku: str
@@ -62,6 +65,7 @@ class Product:
     on_sale_since: datetime
     web_url: str | None = None
     unit_price_per_100: bool = False
+    ledger_since: datetime | None = None
 
     def __post_init__(self) -> None:
         if not self.sku:
@@ -96,6 +100,10 @@ class Product:
         on_sale_since = in_utc(self.on_sale_since, field="on_sale_since")
         if on_sale_since is not self.on_sale_since:
             object.__setattr__(self, "on_sale_since", on_sale_since)
+        if self.ledger_since is not None:
+            ledger_since = in_utc(self.ledger_since, field="ledger_since")
+            if ledger_since is not self.ledger_since:
+                object.__setattr__(self, "ledger_since", ledger_since)
 
 
 @dataclass(frozen=True, slots=True)

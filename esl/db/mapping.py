@@ -73,6 +73,7 @@ def product_from_row(row: ProductRow | Row[Any]) -> Product:
         on_sale_since=row.on_sale_since,
         web_url=row.web_url,
         unit_price_per_100=row.unit_price_per_100,
+        ledger_since=row.ledger_since,
     )
 
 
@@ -91,6 +92,7 @@ def product_values(product: Product) -> dict[str, Any]:
         "on_sale_since": product.on_sale_since,
         "web_url": product.web_url,
         "unit_price_per_100": product.unit_price_per_100,
+        "ledger_since": product.ledger_since,
     }
 
 

@@ -153,6 +153,9 @@ class ProductFacts:
     on_sale_since: Mapped[datetime] = mapped_column(UtcDateTime())
     web_url: Mapped[str | None] = mapped_column(String(WEB_URL_LENGTH))
     unit_price_per_100: Mapped[bool] = mapped_column(Boolean, default=False)
+    # Set on a SKU re-used for this product: its ledger before is another product's
+    # (`pricing.products.Product.ledger_since`; migration 0039).
+    ledger_since: Mapped[datetime | None] = mapped_column(UtcDateTime(), default=None)
 
 
 class ProductRow(ProductFacts, Base):

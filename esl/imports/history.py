@@ -168,12 +168,11 @@ def import_history(
         opened_earlier = open_since_history(session, earliest)
         # Likewise a product put on sale after its earliest imported price (any store and
         # channel): the 30-day prior price counts the ledger from its on_sale_since.
-        first_sold: dict[str, datetime] = {}
+        priced: dict[str, list[datetime]] = {}
         for entry in inserts:
             if entry["amount"] is not None:
-                sku, at = entry["sku"], entry["effective_at"]
-                first_sold[sku] = min(at, first_sold.get(sku, at))
-        on_sale_earlier = on_sale_since_history(session, first_sold, now=now)
+                priced.setdefault(entry["sku"], []).append(entry["effective_at"])
+        on_sale_earlier = on_sale_since_history(session, priced, now=now)
         # An older price can lower the 30-day prior price of a reduction running now, and
         # an earlier opening or on-sale date turn a "lowest since on sale" into a 30-day
         # low, so the labels of the shelves named, of the stores opened earlier and of the

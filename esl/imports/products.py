@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Collection
+from datetime import datetime
 from typing import IO
 
 from sqlalchemy import select
@@ -31,6 +32,7 @@ from esl.services.products import (
     on_sale_since_refusals,
     record_category_moves,
     record_product_versions,
+    sku_reuses,
 )
 from esl.text_lengths import (
     BRAND_LENGTH,
@@ -127,6 +129,11 @@ def import_products(
         r.sku: {name: getattr(r, name) for name in FIELDS}
         for r in session.execute(select(*[table.c[c] for c in PRODUCT_COLUMNS]))
     }
+    ledger_since: dict[str, datetime] = dict(
+        session.execute(
+            select(table.c.sku, table.c.ledger_since).where(table.c.ledger_since.is_not(None))
+        ).all()
+    )
     parsed = PRODUCT_FILE.parse_rows(
         source, lambda row: product_values(_parse(row, existing)), key=lambda v: str(v["sku"])
     )
@@ -138,13 +145,23 @@ def import_products(
     )
     for sku, reason in clashes.items():
         problems.add(parsed.by_key[sku][0], reason)
+    checked_at = read_instant(now)
+    # A SKU re-used for another product (its GTIN, on sale later) starts its ledger then;
+    # any other product keeps the start it has.
+    reused = sku_reuses(
+        {sku: (str(v["gtin"] or ""), v["on_sale_since"]) for sku, (_, v) in parsed.by_key.items()},
+        {sku: (facts["gtin"], facts["on_sale_since"]) for sku, facts in existing.items()},
+        now=checked_at,
+    )
+    for sku, (_, values) in parsed.by_key.items():
+        values["ledger_since"] = reused.get(sku, ledger_since.get(sku))
     # The 30-day prior price counts the ledger from `on_sale_since`: a stored product's
-    # date is not moved past prices the ledger shows it charged.
+    # date is not moved past prices the ledger shows it charged (its own prices).
     late = on_sale_since_refusals(
         session,
-        {sku: v["on_sale_since"] for sku, (_, v) in parsed.by_key.items()},
+        {sku: v["on_sale_since"] for sku, (_, v) in parsed.by_key.items() if sku not in reused},
         {sku: facts["on_sale_since"] for sku, facts in existing.items()},
-        now=read_instant(now),
+        now=checked_at,
     )
     for sku, reason in late.items():
         problems.add(parsed.by_key[sku][0], reason)
@@ -191,7 +208,10 @@ def import_products(
         session,
         table,
         key="sku",
-        rows=[{"sku": v["sku"], **{n: v[n] for n in FIELDS}} for v in updates],
+        rows=[
+            {"sku": v["sku"], **{n: v[n] for n in FIELDS}, "ledger_since": v["ledger_since"]}
+            for v in updates
+        ],
     )
     # Each product as it is from now on: a past instant is priced with it as it was then.
     record_product_versions(session, [*inserts, *updates], valid_from=now)

@@ -3,7 +3,8 @@ category's promotions' (and no longer their old one's); each product's facts fro
 instant on (`product_versions`), what a past instant prices it with; and the date a
 product went on sale, which may be put right later only up to the first price the ledger
 shows it charged (`on_sale_since_refusals`) and which imported history moves back
-(`on_sale_since_history`)."""
+(`on_sale_since_history`), unless the SKU is re-used for another product, whose ledger
+starts then (`sku_reuses`)."""
 
 from __future__ import annotations
 
@@ -18,6 +19,7 @@ from esl.db.bulk import insert_rows
 from esl.db.models import LedgerEntryRow, ProductRow, ProductVersionRow, core_table
 from esl.db.repositories.chunks import in_chunks
 from esl.services.ledger_recording import record_moved_keys
+from esl.services.product_codes import gtin_key
 from pricing.ledger import LedgerEntry
 
 __all__ = [
@@ -26,6 +28,7 @@ __all__ = [
     "on_sale_since_refusals",
     "record_category_moves",
     "record_product_versions",
+    "sku_reuses",
 ]
 
 CATEGORY_MOVE_SOURCE = "product"
@@ -73,6 +76,35 @@ def record_product_versions(
     insert_rows(session, table, rows)
 
 
+def sku_reuses(
+    given: Mapping[str, tuple[str, datetime]],
+    stored: Mapping[str, tuple[str | None, datetime]],
+    *,
+    now: datetime,
+) -> dict[str, datetime]:
+    """Of the products of `given` (SKU -> its GTIN and `on_sale_since`), the stored ones
+    (`stored`: SKU -> its GTIN and `on_sale_since`) whose SKU is re-used for another
+    product: SKU -> its `ledger_since`, the new `on_sale_since`, or now if that is
+    earlier (prices loaded ahead of the launch after the change are the new product's).
+
+    Re-used: given another GTIN than the stored one (both given) and a later
+    `on_sale_since`. A GTIN names a trade item, so a new GTIN going on sale later is
+    another product; a GTIN changed alone is the same goods relabelled, and a later date
+    alone the same product's (`on_sale_since_refusals`). A product without a GTIN, before
+    or now, cannot be told from a correction: its SKU is never taken as re-used
+    (docs/pricing.md, Re-used SKUs)."""
+    reused: dict[str, datetime] = {}
+    for sku, (gtin, on_sale_since) in given.items():
+        if sku not in stored:
+            continue
+        stored_gtin, stored_since = stored[sku]
+        # One code in another form (an EAN-13 given as a GTIN-14) names the same goods.
+        another = bool(gtin and stored_gtin) and gtin_key(gtin) != gtin_key(stored_gtin or "")
+        if another and on_sale_since > stored_since:
+            reused[sku] = min(on_sale_since, now)
+    return reused
+
+
 def on_sale_since_refusals(
     session: Session,
     given: Mapping[str, datetime],
@@ -88,7 +120,8 @@ def on_sale_since_refusals(
     nothing, so a launch not yet come may be postponed (docs/pricing.md, New products).
     The 30-day prior price ignores the ledger before a product's `on_sale_since`, so a
     move past what was sold would drop prices it was sold at from it. A new product, and
-    an earlier or unchanged date (a correction), always stand."""
+    an earlier or unchanged date (a correction), always stand; so does a SKU re-used for
+    another product, which its callers leave out of `given` (`sku_reuses`)."""
     later = sorted(sku for sku, at in given.items() if sku in stored and at > stored[sku])
     refusals: dict[str, str] = {}
     for chunk in in_chunks(later):
@@ -102,25 +135,40 @@ def on_sale_since_refusals(
                 refusals[sku] = (
                     f"product {sku}: on_sale_since {given[sku].isoformat()} is after "
                     f"{first_sold.isoformat()}, from when the ledger shows it sold: it was "
-                    "on sale then; on_sale_since can be moved later only up to that"
+                    "on sale then; on_sale_since can be moved later only up to that "
+                    "(a SKU re-used for another product takes that product's own GTIN)"
                 )
     return refusals
 
 
 def on_sale_since_history(
-    session: Session, earliest: Mapping[str, datetime], *, now: datetime
+    session: Session, priced: Mapping[str, Iterable[datetime]], *, now: datetime
 ) -> list[str]:
-    """Move back the `on_sale_since` of each product of `earliest` (SKU -> its earliest
-    price imported as history) put on sale after that price: the history proves it was
-    sold then, and the 30-day prior price counts the ledger only from that date. Each
-    product moved gets a version from `now` on. The SKUs moved back."""
+    """Move back the `on_sale_since` of each product of `priced` (SKU -> the instants of
+    its prices imported as history) put on sale after its earliest: the history proves it
+    was sold then, and the 30-day prior price counts the ledger only from that date. A
+    price from before a re-used SKU's `ledger_since` was another product's and proves
+    nothing of this one. Each product moved gets a version from `now` on. The SKUs moved
+    back."""
+    ledger_since: dict[str, datetime | None] = {}
+    for chunk in in_chunks(sorted(priced)):
+        for sku, since in session.execute(
+            select(ProductRow.sku, ProductRow.ledger_since).where(
+                ProductRow.sku.in_(chunk), ProductRow.ledger_since.is_not(None)
+            )
+        ):
+            ledger_since[sku] = since
     moved: list[str] = []
-    for sku, at in sorted(earliest.items()):
+    for sku, instants in sorted(priced.items()):
+        since = ledger_since.get(sku)
+        own = [at for at in instants if since is None or at >= since]
+        if not own:
+            continue
         moved.extend(
             session.scalars(
                 update(ProductRow)
-                .where(ProductRow.sku == sku, ProductRow.on_sale_since > at)
-                .values(on_sale_since=at)
+                .where(ProductRow.sku == sku, ProductRow.on_sale_since > min(own))
+                .values(on_sale_since=min(own))
                 .returning(ProductRow.sku)
             )
         )

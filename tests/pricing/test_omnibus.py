@@ -167,6 +167,47 @@ def test_prices_recorded_before_a_product_went_on_sale_do_not_count() -> None:
     assert prior == pln(1200)
 
 
+LAUNCH = day(-5) + timedelta(hours=1)
+
+
+@pytest.mark.parametrize("perishable", [False, True])
+def test_a_re_used_sku_counts_only_its_new_products_prices(perishable: bool) -> None:
+    """The SKU sold another product at 4.99 until day -5, when it was re-used
+    (`ledger_since`, `on_sale_since`): the 4.99 in force then is not the new product's,
+    so its introductory 1.99 an hour later has no prior price, and a reduction to 1.79 on
+    day 0 after a 2.49 from day -2 is compared with its own prices only."""
+    ledger = PriceLedger(
+        [
+            LedgerEntry(key=KEY, effective_from=day(-40), price=pln(499), regular_price=pln(499)),
+            LedgerEntry(key=KEY, effective_from=LAUNCH, price=pln(199), regular_price=pln(249)),
+            LedgerEntry(key=KEY, effective_from=day(-2), price=pln(249), regular_price=pln(249)),
+        ]
+    )
+
+    def prior(started: datetime) -> Money | None:
+        return lowest_prior_price(
+            ledger,
+            key=KEY,
+            reduction_started=started,
+            on_sale_since=day(-5),
+            perishable=perishable,
+            currency="PLN",
+            ledger_since=day(-5),
+        )
+
+    assert prior(LAUNCH) is None
+    assert prior(DAY0) == (pln(249) if perishable else pln(199))
+    # Without the re-use the old product's 4.99, in force on day -5, would count.
+    assert lowest_prior_price(
+        ledger,
+        key=KEY,
+        reduction_started=LAUNCH,
+        on_sale_since=day(-5),
+        perishable=perishable,
+        currency="PLN",
+    ) == pln(499)
+
+
 def perishable_product() -> Product:
     return pricing_product("A", perishable=True)
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
+from dataclasses import replace
 from datetime import datetime
 from typing import Annotated, Any
 
@@ -37,6 +38,7 @@ from esl.services.products import (
     on_sale_since_refusals,
     record_category_moves,
     record_product_versions,
+    sku_reuses,
 )
 from esl.services.stores import save_stores
 from esl.services.zones import save_zone
@@ -140,13 +142,22 @@ def put_product(
         raise InvalidItemError(f"sku {sku!r}: {SKU_SPELLING}", field="sku")
     # The engine's own checks (GTIN, VAT, units) raise PricingError: a 422 like any other.
     product = Product(sku=sku, **{**body.model_dump(), "net_unit": NetUnit(body.net_unit)})
-    values = product_values(product)
     # A scanned barcode binds a label to the product it names: one GTIN, one product.
     if clash := gtin_clashes(session, {sku: product.gtin or ""}).get(sku):
         raise ConflictError(clash, field="gtin")
+    # A SKU re-used for another product (its GTIN, on sale later) starts its ledger then;
+    # any other product keeps the start it has.
+    reused = sku_reuses(
+        {sku: (product.gtin, product.on_sale_since)},
+        {sku: (row.gtin, row.on_sale_since)} if row is not None else {},
+        now=ctx.clock(),
+    )
+    if row is not None:
+        product = replace(product, ledger_since=reused.get(sku, row.ledger_since))
+    values = product_values(product)
     # The 30-day prior price counts the ledger from `on_sale_since`: a stored product's
-    # date is not moved past prices the ledger shows it charged.
-    stored = {sku: row.on_sale_since} if row is not None else {}
+    # date is not moved past prices the ledger shows it charged (its own prices).
+    stored = {sku: row.on_sale_since} if row is not None and sku not in reused else {}
     late = on_sale_since_refusals(
         session, {sku: product.on_sale_since}, stored, now=ctx.clock()
     ).get(sku)
