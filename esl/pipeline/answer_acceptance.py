@@ -158,11 +158,13 @@ def counter_went_back(state: LabelState, response: LabelResponse, *, now: dateti
     went back with its count (a reset that clears the clock too), or that answers before
     its clock passes a reading from before it was set back, or whose answer is relayed
     minutes late, is found out by its next check-in instead."""
-    latest = max(
-        (t for t in (state.claim_label_time, state.latest_label_time) if t is not None),
-        default=None,
-    )
-    if latest is None or response.label_time <= latest:
+    if state.latest_label_time is None:
+        # No reading kept (a label known before migration 0039, until its next answer):
+        # the claim held cannot stand in, a SetClock may have set the clock back below a
+        # capture's. Not proven: its next check-in finds a reset label out.
+        return False
+    latest = max(state.latest_label_time, state.claim_label_time or state.latest_label_time)
+    if response.label_time <= latest:
         return False
     offset = timedelta(milliseconds=state.clock_offset_ms or 0)
     if abs(response.label_time - (now + offset)) > SIGNED_NOW:
