@@ -27,6 +27,7 @@ from pricing.errors import (
     InvalidPromotionError,
     OverlappingWindowError,
     PromotionPriceAboveRegularError,
+    PromotionSavesNothingError,
     UnknownReferenceError,
     UnknownSkuError,
     UnknownStoreError,
@@ -160,8 +161,9 @@ class Catalogue:
 
     Raises on build: duplicate ids, references to unknown SKUs/stores/zones, two rules in
     one scope with overlapping windows, mixed currencies, and promotions that would put
-    a price above the regular price (or below zero) for any rule they can meet (not
-    checked again for a catalogue read from the store of record: `__init__`).
+    a price above the regular price (or below zero), or a conditional offer at it, for
+    any rule they can meet (not checked again for a catalogue read from the store of
+    record: `__init__`).
     """
 
     __slots__ = (
@@ -443,7 +445,8 @@ class Catalogue:
 
     def _check_promotion(self, promotion: Promotion, *, before: Catalogue | None = None) -> None:
         """Refuse `promotion` naming what this catalogue lacks, in another currency, or
-        selling above (or below zero against) a rule it can meet; with `before` (the
+        selling above (or below zero against) a rule it can meet, or offering a
+        conditional deal at its price; with `before` (the
         catalogue a change starts from), the rules it met there at the same prices are not
         checked again: a promotion ended earlier or shortened meets no rule it did not
         meet, and is taken though its terms were taken under an older, looser check."""
@@ -627,6 +630,21 @@ class Catalogue:
                 sku=rule.sku,
                 rule_id=rule.id,
                 promotion_price=str(shown),
+                regular_price=str(rule.amount.amount),
+            )
+        # A conditional offer leaves the shelf price as it is and is drawn as a badge:
+        # "2 za 6 zł" on a 3 zł item or "Z kartą 3,00 zł" at 3 zł announces a saving
+        # there is not. Where it meets such a rule it is refused, as it is above one.
+        # (A shelf-price kind at the regular price is simply not announced: Omnibus.)
+        if not promotion.changes_shelf_price and unit == rule.amount.amount:
+            raise PromotionSavesNothingError(
+                f"promotion {promotion.id} saves nothing on {rule.sku}: its offer is "
+                f"{rule.amount} a unit, as is rule {rule.id}'s regular price; an offer "
+                "must cost less than the regular price",
+                promotion_id=promotion.id,
+                sku=rule.sku,
+                rule_id=rule.id,
+                promotion_price=str(rule.amount.amount),
                 regular_price=str(rule.amount.amount),
             )
 

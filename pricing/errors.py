@@ -14,6 +14,7 @@ package imports nothing of ours.
     |   +-- PercentOutOfRangeError        percent off outside (0, 100]
     |   +-- InvalidPromotionError         a promotion missing what its kind needs
     |   +-- PromotionPriceAboveRegularError   a "reduction" that would raise the price
+    |   +-- PromotionSavesNothingError    a multi-buy or card price costing what the shelf does
     |   +-- EmptyValidityWindowError      valid_from >= valid_until
     |   +-- NaiveDatetimeError            a datetime without a timezone
     |   +-- InstantOutOfRangeError        an instant whose UTC falls outside years 1-9999
@@ -66,6 +67,7 @@ __all__ = [
     "PercentOutOfRangeError",
     "PricingError",
     "PromotionPriceAboveRegularError",
+    "PromotionSavesNothingError",
     "ScopeConflictError",
     "UnknownCurrencyError",
     "UnknownReferenceError",
@@ -126,6 +128,15 @@ class InvalidPromotionError(PricingError):
 
 class PromotionPriceAboveRegularError(PricingError):
     code = "promotion_price_above_regular"
+
+
+class PromotionSavesNothingError(PricingError):
+    """A conditional offer (multi-buy, loyalty price) whose unit costs what a regular
+    price it can meet does: its badge would announce an offer that saves nothing, a
+    misleading practice (Directive 2005/29/EC). `promotion_id`, `sku`, `rule_id`,
+    `promotion_price`, `regular_price`."""
+
+    code = "promotion_saves_nothing"
 
 
 class EmptyValidityWindowError(PricingError):

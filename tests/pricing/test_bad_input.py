@@ -32,6 +32,7 @@ from pricing.errors import (
     PercentOutOfRangeError,
     PricingError,
     PromotionPriceAboveRegularError,
+    PromotionSavesNothingError,
     ScopeConflictError,
     UnknownReferenceError,
     UnknownSkuError,
@@ -106,9 +107,14 @@ def test_a_multi_buy_dearer_than_the_single_units_is_refused() -> None:
     with pytest.raises(PromotionPriceAboveRegularError) as error:
         catalogue([PriceRule(id="r", sku="A", amount=pln(333))], [three_for_ten])
     assert error.value.fields["promotion_price"] == "3.3333"
-    # Three for 9.99 costs what three singles do: taken (it saves nothing, so announces none).
+    # Three for 9.99 costs what three singles do: its badge would announce a saving there
+    # is not, refused too; three for 9.98 saves a grosz and is taken.
     at_par = replace(three_for_ten, amount=pln(999))
-    assert catalogue([PriceRule(id="r", sku="A", amount=pln(333))], [at_par]).promotions["m"]
+    with pytest.raises(PromotionSavesNothingError) as nothing:
+        catalogue([PriceRule(id="r", sku="A", amount=pln(333))], [at_par])
+    assert nothing.value.fields["promotion_price"] == "3.33"
+    a_grosz_off = replace(three_for_ten, amount=pln(998))
+    assert catalogue([PriceRule(id="r", sku="A", amount=pln(333))], [a_grosz_off]).promotions["m"]
 
 
 def test_a_promotion_is_checked_against_every_rule_it_can_meet_not_only_the_base() -> None:
