@@ -159,7 +159,13 @@ class AccessPointDriver:
         if record.mac not in self._heard:
             await self.inventory()
             self._note_heard([record])  # not listed (a listing page lost it): heard now
-        return Heard(record=record, silent_s=self._clock() - self._heard[record.mac][1])
+        return Heard(record=record, silent_s=self.silence(record.mac))
+
+    def silence(self, mac: str) -> float:
+        """How long (the gateway's seconds) the AP has not heard the tag `mac`, as of the
+        last listing or record read (0: never read)."""
+        seen = self._heard.get(mac.upper())
+        return 0.0 if seen is None else self._clock() - seen[1]
 
     def _note_heard(self, records: list[TagRecord]) -> None:
         """Note when the AP heard each tag: now, when its `lastseen` changed since it was

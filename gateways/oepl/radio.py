@@ -55,7 +55,7 @@ def _as_radio_errors(address: str) -> Iterator[None]:
         raise RadioError(address=address, reason=str(error), final=False) from None
 
 
-def _health(record: TagRecord) -> LabelHealth:
+def _health(record: TagRecord, *, silent: bool = False) -> LabelHealth:
     return LabelHealth(
         battery_mv=record.battery_mv,
         rssi_dbm=record.rssi,
@@ -66,6 +66,7 @@ def _health(record: TagRecord) -> LabelHealth:
         settled=not record.pending,
         updates=record.update_count,
         updated_s=record.update_last,
+        silent=silent,
     )
 
 
@@ -140,7 +141,11 @@ class OeplRadio(LabelRadio):
         except AccessPointError as error:
             _log.warning("health poll: %s", error)
             return {}
-        return {record.mac: _health(record) for record in records}
+        silent_after_s = self.driver.timings.silent_after_s
+        return {
+            record.mac: _health(record, silent=self.driver.silence(record.mac) > silent_after_s)
+            for record in records
+        }
 
     async def close(self) -> None:
         await self.driver.close()

@@ -202,8 +202,13 @@ def with_health(label: LabelRecord, health: LabelHealth) -> LabelRecord:
 
 def heard_since(label: LabelRecord, health: LabelHealth) -> bool:
     """The radio heard the label since `label` was noted: its stamp of the label changed,
-    either way (a radio clock set back, by NTP or a restart, stamps an earlier time)."""
-    return bool(health.last_seen_s) and health.last_seen_s != label.last_seen_s
+    either way (a radio clock set back, by NTP or a restart, stamps an earlier time), and
+    the radio does not call it silent. A label noted for the first time (a new gateway, a
+    lost state file, a second AP listing a tag that roamed) has no stamp to compare with:
+    only the radio's estimate of its silence tells a tag heard lately from one the radio
+    last heard hours ago."""
+    changed = bool(health.last_seen_s) and health.last_seen_s != label.last_seen_s
+    return changed and not health.silent
 
 
 def drawn_over(label: LabelRecord, health: LabelHealth) -> bool:

@@ -45,6 +45,9 @@ class LabelHealth:
     # radio restarted): the same count again is not the same update.
     updates: int | None = None
     updated_s: int | None = None
+    # The radio has not heard the label for longer than it calls it alive (a ping of it
+    # goes unanswered): it is not reported as heard, whatever its stamp.
+    silent: bool = False
 
 
 class RadioError(GatewayError):
