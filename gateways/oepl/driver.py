@@ -14,7 +14,9 @@ confirmed, LED flash and tag commands.
   someone else's upload in between, or a pending mark the AP lost (a restart, `/tag_cmd
   clear`) is caught. The same image again is success (the AP does not resend the data
   version the tag holds) only when this driver saw the tag take it and the tag's last
-  update is still that one; otherwise the tag is made to fetch it again.
+  update is still that one, and the tag was not silent for longer than `silent_after_s`
+  since (it may have roamed to another AP and taken an image there, which this AP's
+  record never shows); otherwise the tag is made to fetch it again.
 - **A redraw is confirmed by the tag drawing** (its update count rising after the
   `/tag_cmd` refresh), not by the AP's record settling: the AP held the image all along.
 - **A tag that never checks in is parked with a reason** (`TagParkedError`) after
@@ -115,6 +117,10 @@ class AccessPointDriver:
         # Each tag's `lastseen` as last read, with when (this driver's clock) the AP heard
         # it: the AP's clock is never compared with ours, only with itself.
         self._heard: dict[str, tuple[int, float]] = {}
+        # The tags heard again after a silence longer than `silent_after_s`, until a
+        # delivery to them is confirmed: such a tag may have been at another AP of the
+        # store meanwhile and taken an image there, which this AP's record never shows.
+        self._returned: set[str] = set()
 
     @property
     def ap(self) -> str:
@@ -167,12 +173,24 @@ class AccessPointDriver:
         seen = self._heard.get(mac.upper())
         return 0.0 if seen is None else self._clock() - seen[1]
 
+    def returned(self, mac: str) -> bool:
+        """The tag was heard again after a silence longer than `silent_after_s` and no
+        delivery to it was confirmed since: what it shows is not known here."""
+        return mac.upper() in self._returned
+
     def _note_heard(self, records: list[TagRecord]) -> None:
         """Note when the AP heard each tag: now, when its `lastseen` changed since it was
         last read (any change: the AP's clock may have been set back); for a tag read the
         first time, as long before now as its `lastseen` is behind the newest listed.
         Until a tag's `lastseen` changes, that first estimate stands: a tag that never
-        checks in again is silent at the latest `silent_after_s` after it was first read."""
+        checks in again is silent at the latest `silent_after_s` after it was first read.
+
+        A tag heard again after a silence longer than `silent_after_s` may have roamed to
+        another AP and taken an image there: this AP's record of it (the image it stores,
+        its update count and time) did not change, so what this driver saw the tag take is
+        forgotten (the same image again is then fetched, `push_image`) and the tag is
+        `returned` until a delivery is confirmed. A shorter silence (an AP restart, a few
+        missed check-ins) forgets nothing: redrawing every tag for it costs batteries."""
         now = self._clock()
         newest = max((record.last_seen for record in records), default=0)
         for record in records:
@@ -180,6 +198,9 @@ class AccessPointDriver:
             if seen is None:
                 self._heard[record.mac] = (record.last_seen, now - (newest - record.last_seen))
             elif seen[0] != record.last_seen:
+                if now - seen[1] > self.timings.silent_after_s:
+                    self._taken.pop(record.mac, None)
+                    self._returned.add(record.mac)
                 self._heard[record.mac] = (record.last_seen, now)
 
     async def tag_type(self, hw_type: int) -> TagType | None:
@@ -328,6 +349,7 @@ class AccessPointDriver:
                         if not (took or seen):
                             return None
                         self._taken[mac] = (content_hash(planes), record.last_update)
+                        self._returned.discard(mac)
                         return Delivery(
                             mac=mac, record=record, resent=took and record.hash != before.hash
                         )

@@ -55,7 +55,7 @@ def _as_radio_errors(address: str) -> Iterator[None]:
         raise RadioError(address=address, reason=str(error), final=False) from None
 
 
-def _health(record: TagRecord, *, silent: bool = False) -> LabelHealth:
+def _health(record: TagRecord, *, silent: bool = False, returned: bool = False) -> LabelHealth:
     return LabelHealth(
         battery_mv=record.battery_mv,
         rssi_dbm=record.rssi,
@@ -67,6 +67,7 @@ def _health(record: TagRecord, *, silent: bool = False) -> LabelHealth:
         updates=record.update_count,
         updated_s=record.update_last,
         silent=silent,
+        returned=returned,
     )
 
 
@@ -96,7 +97,8 @@ class OeplRadio(LabelRadio):
         return heard.record
 
     async def ping(self, address: str) -> LabelHealth:
-        return _health(await self._heard(address))
+        record = await self._heard(address)
+        return _health(record, returned=self.driver.returned(record.mac))
 
     async def show(self, address: str, planes: Planes, *, model: str) -> LabelHealth:
         with _as_radio_errors(address):
@@ -143,7 +145,11 @@ class OeplRadio(LabelRadio):
             return {}
         silent_after_s = self.driver.timings.silent_after_s
         return {
-            record.mac: _health(record, silent=self.driver.silence(record.mac) > silent_after_s)
+            record.mac: _health(
+                record,
+                silent=self.driver.silence(record.mac) > silent_after_s,
+                returned=self.driver.returned(record.mac),
+            )
             for record in records
         }
 

@@ -58,6 +58,7 @@ __all__ = [
     "check_in_report",
     "confirmed",
     "drawn_over",
+    "forgotten",
     "heard_since",
     "with_health",
 ]
@@ -95,6 +96,12 @@ async def answer_frame(
         case Refusal(sequence=sequence, reason=refused, opcode=opcode):
             return Outcome(label, _respond(label, now, sequence, refused, opcode))
     frame, mac = checked.frame, checked.mac
+    if frame.sequence != label.last_sequence + 1:
+        # Frames were signed for this label since the last one here: by another gateway
+        # holding its key (an OEPL tag roams between the APs of a store, each with its
+        # gateway) or lost on the way. The image this gateway confirmed may have been
+        # drawn over by one of them, and its radio's record of the tag cannot tell.
+        label = forgotten(label)
     try:
         label, reason = await _execute(label, frame.command, radio=radio, model=model, now=now)
     except RadioError as error:
@@ -170,8 +177,13 @@ async def _show(
     planes, digest = image.planes, image.digest
     # Only now, with a verified frame and its exact pixels, does anything reach the radio.
     # An image the tag holds already is not drawn again (as a label of ours acknowledges
-    # it without a redraw): Refresh Display is what has it drawn, `radio.redraw`.
-    health = await radio.show(label.address, planes, model=label.model)
+    # it without a redraw): Refresh Display is what has it drawn, `radio.redraw`. When
+    # what it shows is not known here, the radio's memory of what it took is not either:
+    # it is made to take the image (`redraw` draws it again when the radio holds it).
+    if label.shown is None:
+        health = await radio.redraw(label.address, planes, model=label.model)
+    else:
+        health = await radio.show(label.address, planes, model=label.model)
     shown = confirmed(label.evolve(shown=planes, shown_hash=digest, last_error=""), health)
     return with_health(shown, health), ReasonCode.SUCCESS
 
@@ -186,11 +198,23 @@ def confirmed(label: LabelRecord, health: LabelHealth) -> LabelRecord:
     )
 
 
+def forgotten(label: LabelRecord) -> LabelRecord:
+    """`label` showing nothing this gateway knows: its answers and check-ins then claim
+    no image, so the controller sends the due one, which the tag is made to take."""
+    return label.evolve(
+        shown=None, shown_hash=None, radio_holds="", radio_updates=None, radio_updated_s=None
+    )
+
+
 def with_health(label: LabelRecord, health: LabelHealth) -> LabelRecord:
     """`label` with what the radio last heard. `last_seen_s` is the radio's own stamp as
     it is (its clock, not ours), kept only to tell when the label was heard again (it
     changed, `heard_since`); never the later of the two, which would pin a stamp from a
-    radio clock that ran fast and hide every check-in until that clock caught up."""
+    radio clock that ran fast and hide every check-in until that clock caught up. A label
+    `returned` after a long silence (it may have taken an image at another radio) is
+    `forgotten` until a delivery to it is confirmed."""
+    if health.returned:
+        label = forgotten(label)
     return label.evolve(
         battery_mv=health.battery_mv or label.battery_mv,
         rssi_dbm=health.rssi_dbm or label.rssi_dbm,

@@ -48,6 +48,7 @@ from gateways.store_gateway.label_stand_in import (
     answer_frame,
     check_in_report,
     drawn_over,
+    forgotten,
     heard_since,
     with_health,
 )
@@ -293,14 +294,7 @@ class StoreGatewayProcess:
                 # Say what is true: we no longer know what it shows. The controller's
                 # reconciliation then sends the due image again.
                 _log.warning("label %s: drawn over behind the gateway", label_id)
-                label = label.evolve(
-                    shown=None,
-                    shown_hash=None,
-                    radio_holds="",
-                    radio_updates=None,
-                    radio_updated_s=None,
-                    last_error="drawn over",
-                )
+                label = forgotten(label).evolve(last_error="drawn over")
             elif not heard_since(label, health):
                 continue
             updated = with_health(label, health)

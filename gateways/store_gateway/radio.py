@@ -48,6 +48,10 @@ class LabelHealth:
     # The radio has not heard the label for longer than it calls it alive (a ping of it
     # goes unanswered): it is not reported as heard, whatever its stamp.
     silent: bool = False
+    # The radio heard the label again after such a silence and confirmed no delivery to
+    # it since: it may have been at another radio meanwhile (an OEPL tag roams to the
+    # AP of the best signal) and taken an image there, so what it shows is not known.
+    returned: bool = False
 
 
 class RadioError(GatewayError):
