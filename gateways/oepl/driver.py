@@ -20,7 +20,12 @@ confirmed, LED flash and tag commands.
 - **A redraw is confirmed by the tag drawing** (its update count rising after the
   `/tag_cmd` refresh), not by the AP's record settling: the AP held the image all along.
 - **A tag that never checks in is parked with a reason** (`TagParkedError`) after
-  `confirm_timeout_s`; its image stays pending at the AP, which drops it later.
+  `confirm_timeout_s` in which the AP's radio was free for it; its image stays pending
+  at the AP, which drops it later. The window counts from the later of the upload and
+  the last time a poll saw another tag take an image (the AP carries one at a time): a
+  tag queued behind a hundred others waits its turn, often minutes at 2 s an image and
+  a check-in every 40 s, and is not parked for waiting (which had its update sent again
+  and drawn twice once it came).
 - **How long a tag has been silent is measured on the gateway's clock** (`heard`): the
   AP's `lastseen` is on the AP's clock, which may be hours off (no NTP after a power
   cut) or set back, so it is compared only with the AP's own values: a tag is heard
@@ -60,7 +65,10 @@ _log = logging.getLogger(__name__)
 @dataclass(frozen=True, slots=True)
 class DriverTimings:
     poll_s: float = 2.0  # how often waiting pushes look at /get_db
-    confirm_timeout_s: float = 150.0  # about three check-ins of a real tag
+    # About three check-ins of a real tag, counted from when the AP's radio was last seen
+    # carrying another tag's image (or from the upload, if later): waiting for the radio
+    # is not counted against a tag.
+    confirm_timeout_s: float = 150.0
     busy_base_delay_s: float = 0.5
     busy_max_delay_s: float = 10.0
     busy_attempts: int = 12
@@ -121,6 +129,10 @@ class AccessPointDriver:
         # delivery to them is confirmed: such a tag may have been at another AP of the
         # store meanwhile and taken an image there, which this AP's record never shows.
         self._returned: set[str] = set()
+        # The last two tags a poll saw take an image (their update mark changed), newest
+        # first, with when (this driver's clock): the AP's one radio was busy for anyone
+        # else until then. Two, so that a tag finds the latest transfer that was not its own.
+        self._carried: list[tuple[str, float]] = []
 
     @property
     def ap(self) -> str:
@@ -144,9 +156,23 @@ class AccessPointDriver:
         self.unreadable = {error.mac: error for error in unreadable}
         self._note_heard(records)
         for record in records:
-            if self._records.get(record.mac, (0, record))[0] < poll:
+            previous = self._records.get(record.mac)
+            if previous is not None and previous[1].last_update != record.last_update:
+                self._note_carried(record.mac)
+            if (previous or (0, record))[0] < poll:
                 self._records[record.mac] = (poll, record)
         return records
+
+    def _note_carried(self, mac: str) -> None:
+        """A poll saw `mac` take an image: the AP's radio carried it until about now."""
+        others = [entry for entry in self._carried if entry[0] != mac]
+        self._carried = [(mac, self._clock()), *others][:2]
+
+    def _radio_free_for(self, mac: str, since: float) -> float:
+        """From when the AP's radio was free for `mac` (its confirm window counts from
+        then): the later of `since` and the last transfer seen to another tag."""
+        others = [at for carried, at in self._carried if carried != mac]
+        return max([since, *others[:1]])
 
     async def record(self, mac: str) -> TagRecord | None:
         """The tag as the AP lists it now (None: not in its database)."""
@@ -328,7 +354,6 @@ class AccessPointDriver:
         the tag fetch it. `TagParkedError` with the reason when it does not settle in time."""
         first_poll = self._polls + 1
         started = self._clock()
-        deadline = started + self.timings.confirm_timeout_s
         self._waiting += 1
         self._start_watcher()
         try:
@@ -359,6 +384,8 @@ class AccessPointDriver:
                             mac=mac,
                             reason="the AP holds another image (a second uploader?)",
                         )
+                # Counted again after each poll: the radio may have carried another image.
+                deadline = self._radio_free_for(mac, started) + self.timings.confirm_timeout_s
                 remaining = deadline - self._clock()
                 if remaining <= 0:
                     latest = self._records.get(mac, (0, None))[1]
@@ -375,11 +402,14 @@ class AccessPointDriver:
         if record is None:
             return "the tag left the AP's database"
         if record.pending and record.last_seen <= before.last_seen:
-            return f"never checked in within {waited:.0f} s (last seen at {record.last_seen})"
+            return (
+                f"never checked in within {waited:.0f} s of a free radio "
+                f"(last seen at {record.last_seen})"
+            )
         if record.pending:
-            return f"checked in but did not take the image within {waited:.0f} s"
+            return f"checked in but did not take the image within {waited:.0f} s of a free radio"
         if redrawn:
-            return f"did not draw its image again within {waited:.0f} s"
+            return f"did not draw its image again within {waited:.0f} s of a free radio"
         return "the AP did not store the image (it accepted the upload and dropped it)"
 
     async def _upload_when_free(self, mac: str, jpeg: bytes) -> None:
