@@ -118,6 +118,7 @@ class _Flight:
     label_id: str
     sequence: int
     deadline: datetime
+    sent_at: datetime
 
 
 @dataclass(slots=True)
@@ -606,7 +607,9 @@ class Dispatcher:
         deadline = now + self.policy.ack_timeout
         downlinks = []
         for key, row_id, label_id, sequence, payload in sending:
-            self._windows[key].flights[row_id] = _Flight(row_id, label_id, sequence, deadline)
+            self._windows[key].flights[row_id] = _Flight(
+                row_id, label_id, sequence, deadline, sent_at=now
+            )
             self._flight_of[(label_id, sequence)] = key
             downlinks.append(Downlink(key[0], key[1], label_id, payload))
         self.counts.sent += len(sending)
@@ -708,6 +711,31 @@ class Dispatcher:
             for flight_id, flight in list(flights.items()):
                 if flight.label_id == label_id and flight.sequence == sequence:
                     del flights[flight_id]
+
+    def extend_flight(self, label_id: str, sequence: int) -> bool:
+        """The label's gateway says frame `sequence` is still being carried out (queued at
+        its radio): its answer is waited for another `ack_timeout` from now instead of the
+        frame being sent again, which would only queue behind itself and spend an attempt.
+        Never beyond what all its attempts would have waited (`max_attempts` timeouts
+        from this send): a gateway saying so for ever does not hold a frame for ever.
+        False when the frame is not in flight or its wait is spent."""
+        key = self._flight_of.get((label_id, sequence))
+        if key is None:
+            return False
+        flights = self._windows[key].flights
+        found = [f for f in flights.values() if f.label_id == label_id and f.sequence == sequence]
+        if not found:
+            return False
+        flight = found[0]
+        deadline = self.clock() + self.policy.ack_timeout
+        if deadline > flight.sent_at + self.policy.ack_timeout * self.policy.max_attempts:
+            return False
+        # Moved to the end: a deadline of now + the timeout is the latest in the window,
+        # which `_expire` reads in order.
+        del flights[flight.row_id]
+        flight.deadline = max(flight.deadline, deadline)
+        flights[flight.row_id] = flight
+        return True
 
     def _expire(self) -> None:
         now = self.clock()

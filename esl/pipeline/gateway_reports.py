@@ -13,6 +13,11 @@ and only this much:
   was last heard changes: those come only from answers the label signed.
 - "within reach again": updates parked as offline are tried again now, as after a
   check-in. A gateway lying about it costs one more round of attempts, no more.
+- "frame N is waiting for the radio" (`WAITING`): its answer is waited for another answer
+  timeout instead of the frame being sent again (an OEPL tag queued behind a hundred
+  others at its AP's one radio), at most as long as all its attempts would have waited.
+  Nothing is taken as delivered: only the label's signed answer, verified as ever, says
+  so. A gateway lying about it delays its own store's update, as dropping it would.
 
 A report about a staff action's frame (flash, ping) is logged only: the action ends
 unanswered at its own timeout. A report that does not parse, names a label of another
@@ -52,6 +57,7 @@ class ReportHandling:
 
     retry_or_park: Callable[[OutboxEntry, datetime, Parking], None]
     release_flight: Callable[[str, int, int], None]
+    extend_flight: Callable[[str, int], bool]
     unpark: Callable[[Session, Mapping[str, bool], datetime], None]
 
 
@@ -93,6 +99,13 @@ def take_gateway_reports(
             _refuse(taken, uplink, report.label_id, "unknown label")
         elif owner != (uplink.store, uplink.gateway):
             _refuse(taken, uplink, report.label_id, "label of another gateway")
+        elif report.waiting:
+            # Only a frame in flight, sent and not yet answered, is waited for longer; one
+            # waiting for its retry goes out again as planned (answered as a duplicate).
+            if handling.extend_flight(report.label_id, report.sequence):
+                log.debug(
+                    "%s seq %d waits for its gateway's radio", report.label_id, report.sequence
+                )
         elif report.reachable:
             if report.sequence != 0:
                 _refuse(taken, uplink, report.label_id, "reachable report names a frame")

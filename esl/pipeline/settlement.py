@@ -152,6 +152,9 @@ class FlightWindows(Protocol):
     def release_flight(self, label_id: str, sequence: int, row_id: int | None = None) -> None:
         """The frame was answered: its slot in the window is free."""
 
+    def extend_flight(self, label_id: str, sequence: int) -> bool:
+        """The frame's gateway says it is still on its way: wait longer for its answer."""
+
     def due_at(self, store: str, gateway: str, instant: datetime) -> None:
         """A row of this gateway comes due at `instant`."""
 
@@ -732,6 +735,7 @@ class Settlement:
                 entry, now=at, parking=parking
             ),
             release_flight=self.windows.release_flight,
+            extend_flight=self.windows.extend_flight,
             unpark=lambda session, heard, at: self._unpark(session, heard, now=at),
         )
         with self.sessions.begin() as session:

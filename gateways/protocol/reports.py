@@ -8,7 +8,8 @@ login and topic ACL vouch for the gateway that published it (docs/protocol.md).
 - the header's sequence names the frame the gateway gave up on (0: a report about the
   label itself, with no frame, e.g. "reachable again");
 - flags: bit 0 `REACHABLE` (the radio heard the label at `at`), bit 1 `FINAL` (the
-  label refused the frame for good; otherwise another try may succeed);
+  label refused the frame for good; otherwise another try may succeed), bit 2 `WAITING`
+  (the frame is still being carried out: queued at the radio, an answer will come);
 - attempts: how many times the radio tried (1-255);
 - at: when the gateway found it (u64 ms, never 0);
 - detail: 1-48 printable ASCII characters ("out of range after 3 attempts").
@@ -46,9 +47,10 @@ class ReportFlag(IntFlag):
     NONE = 0
     REACHABLE = 0x01
     FINAL = 0x02
+    WAITING = 0x04
 
 
-_KNOWN_FLAGS: Final = ReportFlag.REACHABLE | ReportFlag.FINAL
+_KNOWN_FLAGS: Final = ReportFlag.REACHABLE | ReportFlag.FINAL | ReportFlag.WAITING
 
 
 @dataclass(frozen=True, slots=True)
@@ -64,9 +66,17 @@ class GatewayReport:
     def reachable(self) -> bool:
         return ReportFlag.REACHABLE in self.flags
 
+    @property
+    def waiting(self) -> bool:
+        return ReportFlag.WAITING in self.flags
+
     def __post_init__(self) -> None:
         if self.reachable and ReportFlag.FINAL in self.flags:
             raise ValueError("a report says reachable or a refusal, not both")
+        if self.waiting and self.flags != ReportFlag.WAITING:
+            raise ValueError("a report says a frame is on its way, or something else")
+        if self.waiting and self.sequence == 0:
+            raise ValueError("a report that a frame is on its way names the frame")
         if not 1 <= self.attempts <= 0xFF:
             raise ValueError(f"attempts {self.attempts} not in 1..255")
         if not _printable(self.detail):

@@ -20,7 +20,11 @@ in turn). Every `health_every_s` it asks the radio what it heard and sends a sig
 check-in for each label heard since (battery, signal, temperature; the controller records
 when). A label that signs for itself gets no check-ins from the gateway: it reports its
 health in its own signed answers, and every `health_every_s` the gateway tries again only
-the labels it could not reach, reporting each that answers (`reports`).
+the labels it could not reach, reporting each that answers (`reports`). A label whose
+frame is still being carried out (an OEPL tag queued at its AP's one radio, minutes
+behind a hundred others) is reported `WAITING` every `health_every_s`, so the controller
+waits for its answer instead of sending the frame again (`health_every_s` must be well
+under the controller's `ESL_RETRY_ACK_TIMEOUT_S`).
 """
 
 from __future__ import annotations
@@ -55,7 +59,7 @@ from gateways.store_gateway.label_stand_in import (
 from gateways.store_gateway.local_state import LabelRecord, LocalState
 from gateways.store_gateway.radio import LabelRadio, RadioError, SelfSigningRadio
 from gateways.store_gateway.relay import relay_frame
-from gateways.store_gateway.reports import reachable_report
+from gateways.store_gateway.reports import reachable_report, waiting_report
 from rendering.display_models import DISPLAY_MODELS, get_display_model
 
 __all__ = [
@@ -141,6 +145,8 @@ class StoreGatewayProcess:
         )
         self._labels = state.labels()
         self._workers: dict[str, asyncio.Task[None]] = {}
+        # The frame each label's worker is carrying out now (its sequence), for `WAITING`.
+        self._carrying: dict[str, int] = {}
         self._answers = asyncio.Event()
         self._tasks: list[asyncio.Task[None]] = []
         self.ignored = 0  # frames for labels this gateway holds no key of
@@ -180,6 +186,7 @@ class StoreGatewayProcess:
         await asyncio.gather(*tasks, return_exceptions=True)
         self._tasks.clear()
         self._workers.clear()
+        self._carrying.clear()
 
     # ------------------------------------------------------------ frames in
 
@@ -215,6 +222,7 @@ class StoreGatewayProcess:
             # Asked again after each frame: one that came meanwhile may go before the rest.
             frame = delivery_order(frames)[0]
             label = self._labels[label_id]
+            self._carrying[label_id] = frame.sequence
             if isinstance(self.radio, SelfSigningRadio):
                 outcome = await relay_frame(
                     label, frame.payload, radio=self.radio, now=self._clock()
@@ -230,6 +238,7 @@ class StoreGatewayProcess:
                 )
             # Without a signed answer, the gateway's own report of why goes up instead.
             sent = outcome.answer if outcome.answer is not None else outcome.report
+            self._carrying.pop(label_id, None)
             self.state.settle(frame, label=outcome.label, answer=sent)
             self._labels[label_id] = outcome.label
             if sent is not None:
@@ -266,12 +275,28 @@ class StoreGatewayProcess:
                 if isinstance(self.radio, SelfSigningRadio):
                     await self._reach_again(self.radio)
                 else:
+                    self._report_waiting()
                     await self._check_health(self.radio)
             except Exception:
                 # One poll that fails (what the radio heard made no sense, the state
                 # file could not be written) must not end the check-ins and the
                 # drawn-over checks of every label for good: the next poll tries again.
                 _log.exception("health poll failed; the next in %s s", self._health_every_s)
+
+    def _report_waiting(self) -> None:
+        """Say of each frame still being carried out that its answer will come: an OEPL
+        tag takes its image only at a check-in when the AP's one radio is free, and a
+        hundred images at once keep the last waiting for minutes, longer than the
+        controller waits for an answer. Sent again, the frame would only wait behind
+        itself (its duplicate is answered as the first), spending an attempt each time
+        until the update parked as offline while it was on its way."""
+        now = self._clock()
+        for label_id, sequence in list(self._carrying.items()):
+            worker = self._workers.get(label_id)
+            if worker is None or worker.done():
+                continue
+            self.state.queue_answer(waiting_report(self._labels[label_id], sequence, now=now))
+            self._answers.set()
 
     async def _check_health(self, radio: LabelRadio) -> None:
         """Send a check-in for each label heard since, and report each drawn over."""

@@ -20,7 +20,7 @@ from gateways.protocol import (
 from gateways.store_gateway.local_state import LabelRecord
 from gateways.store_gateway.radio import RadioError
 
-__all__ = ["gave_up_report", "reachable_report"]
+__all__ = ["gave_up_report", "reachable_report", "waiting_report"]
 
 
 def gave_up_report(
@@ -38,6 +38,19 @@ def gave_up_report(
         detail=_detail(error.reason),
         attempts=max(1, min(error.attempts, 0xFF)),
         flags=ReportFlag.FINAL if error.final else ReportFlag.NONE,
+    )
+    return encode_gateway_report(report)
+
+
+def waiting_report(label: LabelRecord, sequence: int, *, now: datetime) -> bytes:
+    """Frame `sequence` is still being carried out (queued at the radio): its answer will
+    come, so the controller waits for it instead of sending it again."""
+    report = GatewayReport(
+        label_id=label.label_id,
+        sequence=sequence,
+        at=now,
+        detail="waiting for the radio",
+        flags=ReportFlag.WAITING,
     )
     return encode_gateway_report(report)
 

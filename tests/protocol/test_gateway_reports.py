@@ -66,8 +66,10 @@ def _mutations() -> dict[str, bytes]:
     return {
         "truncated": data[:-1],
         "trailing bytes": data + b"x",
-        "unknown flags": data[:body] + b"\x04" + data[body + 1 :],
+        "unknown flags": data[:body] + b"\x08" + data[body + 1 :],
         "reachable and final": data[:body] + b"\x03" + data[body + 1 :],
+        "waiting and final": data[:body] + b"\x06" + data[body + 1 :],
+        "waiting and reachable": data[:body] + b"\x05" + data[body + 1 :],
         "zero attempts": data[: body + 1] + b"\x00" + data[body + 2 :],
         "no instant": data[: body + 2] + bytes(8) + data[body + 10 :],
         "control character": data[:detail] + b"\n" + data[detail + 1 :],
@@ -81,6 +83,20 @@ def test_anything_else_is_refused_as_malformed(case: str) -> None:
     with pytest.raises(FrameRejectedError) as rejected:
         decode_gateway_report(_mutations()[case])
     assert rejected.value.reason is ReasonCode.MALFORMED_FRAME
+
+
+def test_a_frame_still_on_its_way_is_said_so_by_its_sequence() -> None:
+    waiting = GatewayReport(
+        label_id="S001-0007", sequence=41, at=AT, detail="waiting for the radio",
+        flags=ReportFlag.WAITING,
+    )  # fmt: skip
+    assert decode_gateway_report(encode_gateway_report(waiting)) == waiting
+    assert waiting.waiting
+    assert not waiting.reachable
+    with pytest.raises(ValueError, match="names the frame"):
+        GatewayReport(
+            label_id="S001-0007", sequence=0, at=AT, detail="waiting", flags=ReportFlag.WAITING
+        )
 
 
 def test_a_signed_answer_is_not_a_report() -> None:

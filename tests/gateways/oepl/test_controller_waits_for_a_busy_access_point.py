@@ -1,0 +1,116 @@
+"""The whole chain (controller, Mosquitto, store gateway, emulated AP) with sixty tags on one
+AP given a new price at once, at a twentieth of real time with the default timings scaled
+alike: the controller's answer timeout (120 s) and retries (5), the driver's confirm
+window (150 s), the gateway's check-in reports (30 s), tags checking in every 40 s and
+2 s of radio per image. The last tags take their image about ten minutes in, queued at
+the AP's one radio. Before, the controller gave up on them after 120 s and sent the frame
+again (about twice per tag), so updates parked as offline while on their way (6 of 60)
+and tags drew their image twice; now the gateway says the frame is still waiting for the
+radio and the controller waits, as long as all its attempts would have waited."""
+
+from __future__ import annotations
+
+import random
+import time
+from collections.abc import AsyncIterator
+from datetime import timedelta
+
+import pytest
+
+from esl.composition import RunningController, controller_settings, controller_transport
+from esl.pipeline.retry import RetryPolicy
+from esl.settings import Settings
+from firmware_sim.oepl_ap.access_point import AccessPointConfig, EmulatedAccessPoint, EmulatedTag
+from firmware_sim.oepl_ap.http_app import ServedAccessPoint
+from gateways.mqtt.endpoint import parse_broker_url
+from gateways.oepl import AccessPointClient, AccessPointDriver, DriverTimings
+from gateways.oepl.radio import OeplRadio
+from gateways.store_gateway.process import (
+    StoreGatewayProcess,
+    open_local_state,
+    read_gateway_provisioning,
+)
+from tests.support.clock import wall_clock
+from tests.support.oepl import HW_29_BWR, tag_mac
+from tests.support.oepl_chain import GATEWAY, STORE, OeplChain
+from tests.support.pipeline import publish_prices
+
+pytestmark = [pytest.mark.integration, pytest.mark.slow]
+
+SCALE = 20.0
+TAGS = 60
+DEFAULTS = Settings.defaults()
+
+
+@pytest.fixture
+async def served_ap() -> AsyncIterator[ServedAccessPoint]:
+    ap = EmulatedAccessPoint(
+        AccessPointConfig(
+            check_in_interval_s=40.0 / SCALE,
+            radio_bytes_per_s=5_000.0 * SCALE,
+            upload_processing_s=0.0,
+            page_size=50,
+            zlib_transfers=False,
+        )
+    )
+    now = time.time()
+    for number in range(TAGS):
+        ap.add_tag(EmulatedTag(mac=tag_mac(number), hw_type=HW_29_BWR), now=now)
+    async with ServedAccessPoint(ap, tick_s=0.005) as served:
+        yield served
+
+
+def _scaled(seconds: float) -> float:
+    return seconds / SCALE
+
+
+async def test_sixty_tags_queued_at_one_access_point_are_waited_for(oepl_chain: OeplChain) -> None:
+    assert await oepl_chain.import_tags() == []
+    publish_prices(
+        oepl_chain.sessions, {"MLK-1": "3.49", "CHS-1": "8.99", "CFE-1": "59.99"}, now=wall_clock()
+    )
+    defaults = DriverTimings()
+    state = open_local_state(oepl_chain.state_dir / f"{GATEWAY}.sqlite")
+    state.add_labels(read_gateway_provisioning(oepl_chain.provisioning))
+    timings = DriverTimings(
+        poll_s=_scaled(defaults.poll_s),
+        confirm_timeout_s=_scaled(defaults.confirm_timeout_s),
+        busy_base_delay_s=0.01,
+    )
+    radio = OeplRadio(AccessPointDriver(AccessPointClient(oepl_chain.served.url), timings=timings))
+    process = StoreGatewayProcess(
+        store=STORE,
+        gateway=GATEWAY,
+        endpoint=parse_broker_url(oepl_chain.broker.url),
+        radio=radio,
+        state=state,
+        health_every_s=_scaled(30.0),
+    )
+    await process.start()
+    oepl_chain.process = process
+    settings = controller_settings(
+        DEFAULTS,
+        poll_every=timedelta(milliseconds=100),
+        policy=RetryPolicy(
+            ack_timeout=timedelta(seconds=_scaled(DEFAULTS.retry_ack_timeout_s)),
+            base_delay=timedelta(seconds=_scaled(DEFAULTS.retry_base_delay_s)),
+            max_delay=timedelta(seconds=_scaled(DEFAULTS.retry_max_delay_s)),
+            max_attempts=DEFAULTS.retry_max_attempts,
+        ),
+    )
+    oepl_chain.controller = await RunningController.start(
+        settings,
+        transport=controller_transport(
+            parse_broker_url(oepl_chain.broker.url), reconnect_delay_s=(1, 2)
+        ),
+        sessions=oepl_chain.sessions,
+        clock=wall_clock,
+        rng=random.Random(1),
+    )
+    await oepl_chain.wait_converged(timeout_s=120)
+    counts = oepl_chain.controller.controller.dispatcher.counts
+    tags = oepl_chain.served.ap.tags.values()
+    twice = sum(1 for tag in tags if tag.update_count > 1)
+    assert twice == 0, counts  # every tag drew its image once
+    assert counts.parked == 0, counts  # no update was called offline on its way
+    assert counts.sent <= TAGS * 1.5, counts  # before: about three sends a frame
