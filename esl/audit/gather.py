@@ -11,9 +11,10 @@ label.
 `at` in the past audits that instant: bindings in force then, what each label showed then
 (its last acknowledgement at or before `at`), the frames open then, the ledger up to `at`,
 each store as it was then (its zone and time zone: `store_versions`) and each product as
-it was then (its category, net content, perishable: `product_versions`). The rules and
-promotions are today's, so ones deleted since are not seen; the battery at a past instant
-is unknown (acknowledgements do not carry it).
+it was then (its category, net content, perishable: `product_versions`), and the price
+rules and promotions as the record held them then (`price_rule_versions`,
+`promotion_versions`: one updated in place since at its price then, one written since not
+at all); the battery at a past instant is unknown (acknowledgements do not carry it).
 """
 
 from __future__ import annotations

@@ -53,6 +53,7 @@ from esl.db.models import (
     ZoneRow,
     core_table,
 )
+from esl.services.rule_versions import record_promotion_versions, record_rule_versions
 from pricing import (
     Catalogue,
     Channel,
@@ -169,11 +170,8 @@ def _seed(session: Session, *, skus: int, stores: int) -> int:
         core_table(ProductRow),
         [product_values(p) for p in catalogue.products.values()],
     )
-    insert_rows(
-        session,
-        core_table(PriceRuleRow),
-        [price_rule_values(r, None) for r in catalogue.rules.values()],
-    )
+    rules = [price_rule_values(r, None) for r in catalogue.rules.values()]
+    insert_rows(session, core_table(PriceRuleRow), rules)
     promotions = list(catalogue.promotions.values())
     insert_rows(session, core_table(PromotionRow), [promotion_values(p, None) for p in promotions])
     insert_rows(
@@ -181,6 +179,9 @@ def _seed(session: Session, *, skus: int, stores: int) -> int:
         core_table(PromotionTargetRow),
         [t for p in promotions for t in promotion_target_values(p)],
     )
+    # As publications leave them: recorded since START (a past audit prices with them).
+    record_rule_versions(session, rules, recorded_at=START)
+    record_promotion_versions(session, promotions, recorded_at=START)
 
     # The ledger as publications leave it: regular prices since START, reductions since
     # their promotion started; resolved with the engine so prior prices are right.

@@ -62,10 +62,12 @@ __all__ = [
     "PlanningQueueRow",
     "PlanningQueueShelfRow",
     "PriceRuleRow",
+    "PriceRuleVersionRow",
     "ProductRow",
     "ProductVersionRow",
     "PromotionRow",
     "PromotionTargetRow",
+    "PromotionVersionRow",
     "PublicationItemRow",
     "PublicationRow",
     "RenderedContentRow",
@@ -234,6 +236,67 @@ class PromotionTargetRow(Base):
     )
     dimension: Mapped[str] = mapped_column(String(16), primary_key=True)
     value: Mapped[str] = mapped_column(String(128), primary_key=True)
+
+
+class PriceRuleVersionRow(Base):
+    """A price rule as the record held it from `recorded_at` (the instant it was written)
+    until its next version; `removed`: deleted then (its amount NULL). An audit or a quote
+    of a past instant prices with the rules as they were recorded then: a rule updated in
+    place since (a price file row of the same identity) charged its amount then, and one
+    written since with a start already passed did not exist then. Written with every rule
+    created, changed or deleted, in the same transaction (`esl import prices`, a
+    publication, the demo's seeding, the audit bench: `esl.services.rule_versions`);
+    migration 0041 gave each rule stored then a version recorded since the epoch. A rule
+    without any version is, as far as anyone knows, as it is now."""
+
+    __tablename__ = "price_rule_versions"
+    __table_args__ = (
+        # A past instant reads the versions of a slice's SKUs recorded up to it.
+        Index("ix_price_rule_versions_sku_recorded_at", "sku", "recorded_at"),
+    )
+
+    # Two versions of one rule at one reading of the clock: the later id wins.
+    id: Mapped[int] = mapped_column(Serial, primary_key=True, autoincrement=True)
+    rule_id: Mapped[str] = mapped_column(String(96))
+    recorded_at: Mapped[datetime] = mapped_column(UtcDateTime())
+    removed: Mapped[bool] = mapped_column(Boolean)
+    sku: Mapped[str] = mapped_column(String(SKU_LENGTH))
+    amount: Mapped[Decimal | None] = mapped_column(ExactDecimal())
+    currency: Mapped[str | None] = mapped_column(String(3))
+    channel: Mapped[str | None] = mapped_column(String(16))
+    zone: Mapped[str | None] = mapped_column(String(32))
+    store: Mapped[str | None] = mapped_column(String(32))
+    valid_from: Mapped[datetime | None] = mapped_column(UtcDateTime())
+    valid_until: Mapped[datetime | None] = mapped_column(UtcDateTime())
+
+
+class PromotionVersionRow(Base):
+    """A promotion, with its targets, as the record held it from `recorded_at` until its
+    next version; `removed`: deleted then (its other columns NULL). Written with every
+    promotion created, replaced or deleted (`esl import promotions`, a publication, the
+    demo's seeding, the audit bench: `esl.services.rule_versions`); migration 0041 gave each
+    promotion stored then a version recorded since the epoch. `targets`: its
+    `promotion_targets` rows as [dimension, value] pairs (promotions are few: a past
+    instant reads all their versions up to it)."""
+
+    __tablename__ = "promotion_versions"
+
+    id: Mapped[int] = mapped_column(Serial, primary_key=True, autoincrement=True)
+    promotion_id: Mapped[str] = mapped_column(String(PROMOTION_ID_LENGTH))
+    recorded_at: Mapped[datetime] = mapped_column(UtcDateTime(), index=True)
+    removed: Mapped[bool] = mapped_column(Boolean)
+    name: Mapped[str | None] = mapped_column(String(PROMOTION_NAME_LENGTH))
+    kind: Mapped[str | None] = mapped_column(String(32))
+    percent: Mapped[Decimal | None] = mapped_column(ExactDecimal())
+    amount: Mapped[Decimal | None] = mapped_column(ExactDecimal())
+    currency: Mapped[str | None] = mapped_column(String(3))
+    quantity: Mapped[int | None] = mapped_column(Integer)
+    free_quantity: Mapped[int | None] = mapped_column(Integer)
+    priority: Mapped[int | None] = mapped_column(Integer)
+    exclusive: Mapped[bool | None] = mapped_column(Boolean)
+    valid_from: Mapped[datetime | None] = mapped_column(UtcDateTime())
+    valid_until: Mapped[datetime | None] = mapped_column(UtcDateTime())
+    targets: Mapped[list[list[str]] | None] = mapped_column(JSON)
 
 
 class LedgerEntryRow(Base):

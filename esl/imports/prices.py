@@ -50,6 +50,7 @@ from esl.services.ledger_recording import (
     LedgerWriter,
 )
 from esl.services.ledger_refusals import refusals_in_words
+from esl.services.rule_versions import record_rule_versions
 from pricing.catalogue import Catalogue
 from pricing.errors import PricingError
 from pricing.products import Channel
@@ -265,7 +266,7 @@ def import_prices(
             later=later_instants(session, rules=[*inserts, *updates], after=now),
             now=now,
         )
-        _write(session, inserts, updates, publication_id)
+        _write(session, inserts, updates, publication_id, now)
     return parsed.report(
         "prices", inserted=len(inserts), updated=len(updates), publication_id=publication_id
     )
@@ -478,10 +479,19 @@ def _stored_rule_text(rule: PriceLine) -> str:
 
 
 def _write(
-    session: Session, inserts: list[PriceLine], updates: list[PriceLine], publication_id: int
+    session: Session,
+    inserts: list[PriceLine],
+    updates: list[PriceLine],
+    publication_id: int,
+    now: datetime,
 ) -> None:
     table = core_table(PriceRuleRow)
-    insert_rows(session, table, [line.as_row(publication_id) for line in inserts])
+    rows = [line.as_row(publication_id) for line in inserts]
+    insert_rows(session, table, rows)
+    # The record as it is from now on: a past instant is priced with the rules then.
+    record_rule_versions(
+        session, [*rows, *(line.as_row(publication_id) for line in updates)], recorded_at=now
+    )
     update_rows(
         session,
         table,

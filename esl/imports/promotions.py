@@ -47,6 +47,7 @@ from esl.services.publication_commands import (
     MIN_PROMOTION_COUNT,
     MIN_PROMOTION_PRIORITY,
 )
+from esl.services.rule_versions import record_promotion_versions
 from esl.text_lengths import CATEGORY_LENGTH, PROMOTION_ID_LENGTH, PROMOTION_NAME_LENGTH
 from pricing.catalogue import Catalogue
 from pricing.errors import PricingError
@@ -248,7 +249,7 @@ def import_promotions(
             later=later_instants(session, promotions=written, after=now),
             now=now,
         )
-        write_promotions(session, inserts, updates, publication_id)
+        write_promotions(session, inserts, updates, publication_id, recorded_at=now)
     return parsed.report(
         "promotions", inserted=len(inserts), updated=len(updates), publication_id=publication_id
     )
@@ -321,8 +322,12 @@ def write_promotions(
     inserts: list[Promotion],
     updates: list[Promotion],
     publication_id: int | None,
+    *,
+    recorded_at: datetime,
 ) -> None:
-    """Insert new promotions, replace changed ones with their targets."""
+    """Insert new promotions, replace changed ones with their targets; each recorded as it
+    is from `recorded_at` on (`promotion_versions`: a past instant is priced with the
+    promotions then)."""
     if updates:
         changed = [p.id for p in updates]
         session.execute(
@@ -332,6 +337,7 @@ def write_promotions(
     everything = [*inserts, *updates]
     if not everything:
         return
+    record_promotion_versions(session, everything, recorded_at=recorded_at)
     rows: list[dict[str, Any]] = [promotion_values(p, publication_id) for p in everything]
     session.execute(insert(core_table(PromotionRow)), rows)
     targets = [t for p in everything for t in promotion_target_values(p)]

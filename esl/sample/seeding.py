@@ -24,6 +24,7 @@ from esl.imports.promotions import write_promotions
 from esl.sample import SampleCatalogue
 from esl.services.ledger_recording import write_ledger_entries
 from esl.services.products import record_product_versions
+from esl.services.rule_versions import record_rule_versions
 from esl.services.stores import SINCE_EVER, record_store_versions
 from pricing.products import Store
 
@@ -76,8 +77,10 @@ def seed_sample_catalogue(
         for rule in catalogue.rules.values()
     ]
     insert_rows(session, core_table(PriceRuleRow), rule_rows)
+    # The sample's price history has these rules and promotions as they are, all along.
+    record_rule_versions(session, rule_rows, recorded_at=SINCE_EVER)
     promotions = list(catalogue.promotions.values())
-    write_promotions(session, promotions, [], publication_id=None)
+    write_promotions(session, promotions, [], publication_id=None, recorded_at=SINCE_EVER)
     entries = [
         entry for key in sorted(sample.ledger.keys()) for entry in sample.ledger.entries(key)
     ]

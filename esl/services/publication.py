@@ -77,6 +77,11 @@ from esl.services.publication_commands import (
     command_payload,
 )
 from esl.services.publication_scope import LABELS_PER_STORE
+from esl.services.rule_versions import (
+    record_promotion_versions,
+    record_rule_versions,
+    skus_of_rules,
+)
 from pricing.catalogue import Catalogue
 from pricing.errors import EslError
 from pricing.money import Money
@@ -622,6 +627,9 @@ def _impact_summary(session: Session, plan: Plan, *, listed: bool) -> dict[str, 
 
 def _write(session: Session, plan: Plan, publication_id: int, now: datetime) -> None:
     rule_ids = set(plan.rules_written) | plan.rules_removed
+    # Recorded as from now (`price_rule_versions`, `promotion_versions`): a past instant
+    # is priced with the rules and promotions the record held then.
+    removed_rules = skus_of_rules(session, plan.rules_removed - set(plan.rules_written))
     if rule_ids:
         session.execute(delete(PriceRuleRow).where(PriceRuleRow.id.in_(rule_ids)))
     if plan.rules_written:
@@ -629,6 +637,12 @@ def _write(session: Session, plan: Plan, publication_id: int, now: datetime) -> 
             insert(core_table(PriceRuleRow)),
             [price_rule_values(rule, publication_id) for rule in plan.rules_written.values()],
         )
+    record_rule_versions(
+        session,
+        [price_rule_values(rule, publication_id) for rule in plan.rules_written.values()],
+        removed=removed_rules,
+        recorded_at=now,
+    )
     promotion_ids = set(plan.promotions_written) | plan.promotions_removed
     if promotion_ids:
         session.execute(
@@ -644,6 +658,12 @@ def _write(session: Session, plan: Plan, publication_id: int, now: datetime) -> 
         targets = [t for p in full for t in promotion_target_values(p)]
         if targets:
             session.execute(insert(core_table(PromotionTargetRow)), targets)
+    record_promotion_versions(
+        session,
+        plan.promotions_written.values(),
+        removed=plan.promotions_removed - set(plan.promotions_written),
+        recorded_at=now,
+    )
     write_ledger_plan(
         session, plan.ledger, publication_id=publication_id, source="publication", now=now
     )

@@ -12,7 +12,10 @@ A quote for a past instant prices the store as it was then (`catalogue_as_at`: a
 moved to another zone since was charged its old zone's prices and promotions) and the
 product as it was then (`products_as_at`: a product moved to another category since was
 reduced by its old category's promotions, a pack size put right since had the unit price
-of the size then), as the ledger recorded it and the audit of that instant does.
+of the size then), and with the price rules and promotions as the record held them then
+(`catalogue_as_at`: a rule updated in place since is quoted at its price then, one written
+since with a start already passed not at all), as the ledger recorded it and the audit of
+that instant does.
 
 A quote for a later instant says what the shelf will say then. The ledger records a
 price rule or promotion starting or ending by itself only when its instant arrives

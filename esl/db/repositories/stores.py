@@ -1,6 +1,7 @@
 """The stores as they were at an instant: each one's version valid then (`store_versions`,
 written with every store created or changed); each with its opening (`stores.opened`,
-`Store.opened`), from which its shelves have been selling."""
+`Store.opened`), from which its shelves have been selling. And a catalogue pricing a past
+instant: those stores, with the price rules and promotions the record held then."""
 
 from __future__ import annotations
 
@@ -11,6 +12,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from esl.db.models import StoreRow, StoreVersionRow, core_table
+from esl.db.repositories.rules import promotions_as_at, rules_as_at
 from pricing.catalogue import Catalogue
 from pricing.products import Store
 
@@ -28,14 +30,28 @@ def catalogue_as_at(
     now: datetime,
     stores: Collection[str] | None = None,
 ) -> Catalogue:
-    """`catalogue` (read now) pricing an instant passed (`at` before `now`) with each
-    store as it was then (`stores_as_at`; `stores`: only those, the ones asked about): a
-    store moved to another zone since was charged its zone's prices and promotions then,
-    which the ledger recorded. The quote and the audit of a past instant both ask here.
-    For now or later, the stores as they are."""
+    """`catalogue` (read now, its products already as they were then) pricing an instant
+    passed (`at` before `now`) with each store as it was then (`stores_as_at`; `stores`:
+    only those, the ones asked about), and with the price rules and promotions of its
+    SKUs as the record held them then (`rules_as_at`, `promotions_as_at`): a store moved
+    to another zone since was charged its zone's prices and promotions then, a rule
+    updated in place since its amount then, and a rule or promotion written since (even
+    claiming a start already passed) was not charged at all, as the ledger recorded. The
+    quote and the audit of a past instant both ask here. For now or later, the catalogue
+    as it is."""
     if at >= now:
         return catalogue
-    return catalogue.with_stores(stores_as_at(session, at, stores=stores))
+    rules = rules_as_at(session, catalogue.products.keys(), at)
+    promotions = promotions_as_at(session, catalogue.products, at)
+    then = Catalogue(
+        products=catalogue.products.values(),
+        stores=catalogue.stores.values(),
+        rules=rules.applied_to(catalogue.rules.values(), id_of="id"),
+        promotions=promotions.applied_to(catalogue.promotions.values(), id_of="id"),
+        currency=catalogue.currency,
+        promotion_prices_checked=True,  # when written
+    )
+    return then.with_stores(stores_as_at(session, at, stores=stores))
 
 
 def stores_as_at(
