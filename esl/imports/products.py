@@ -146,9 +146,11 @@ def import_products(
     for sku, reason in clashes.items():
         problems.add(parsed.by_key[sku][0], reason)
     checked_at = read_instant(now)
-    # A SKU re-used for another product (its GTIN, on sale later) starts its ledger then;
-    # any other product keeps the start it has.
+    # A SKU re-used for another product (its GTIN, on sale after the old one sold) starts
+    # its ledger then; any other product (one not sold yet, its launch postponed) keeps
+    # the start it has.
     reused = sku_reuses(
+        session,
         {sku: (str(v["gtin"] or ""), v["on_sale_since"]) for sku, (_, v) in parsed.by_key.items()},
         {sku: (facts["gtin"], facts["on_sale_since"]) for sku, facts in existing.items()},
         now=checked_at,

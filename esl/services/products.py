@@ -77,6 +77,7 @@ def record_product_versions(
 
 
 def sku_reuses(
+    session: Session,
     given: Mapping[str, tuple[str, datetime]],
     stored: Mapping[str, tuple[str | None, datetime]],
     *,
@@ -87,13 +88,17 @@ def sku_reuses(
     product: SKU -> its `ledger_since`, the new `on_sale_since`, or now if that is
     earlier (prices loaded ahead of the launch after the change are the new product's).
 
-    Re-used: given another GTIN than the stored one (both given) and a later
-    `on_sale_since`. A GTIN names a trade item, so a new GTIN going on sale later is
-    another product; a GTIN changed alone is the same goods relabelled, and a later date
-    alone the same product's (`on_sale_since_refusals`). A product without a GTIN, before
-    or now, cannot be told from a correction: its SKU is never taken as re-used
+    Re-used: given another GTIN than the stored one (both given) and an `on_sale_since`
+    later than when the ledger shows the stored product sold (`_sold_from`), which
+    `on_sale_since_refusals` would otherwise refuse. A GTIN names a trade item, so a new
+    GTIN going on sale after the old one sold is another product. A product that has not
+    sold yet (a launch not yet come, its price loaded ahead) is still the same one when
+    its launch is postponed, its GTIN corrected or not: the price loaded ahead is the
+    one it goes on sale at and stays in its ledger. A GTIN changed alone is the same goods
+    relabelled, and a later date alone the same product's. A product without a GTIN,
+    before or now, cannot be told from a correction: its SKU is never taken as re-used
     (docs/pricing.md, Re-used SKUs)."""
-    reused: dict[str, datetime] = {}
+    candidates: dict[str, datetime] = {}
     for sku, (gtin, on_sale_since) in given.items():
         if sku not in stored:
             continue
@@ -101,8 +106,33 @@ def sku_reuses(
         # One code in another form (an EAN-13 given as a GTIN-14) names the same goods.
         another = bool(gtin and stored_gtin) and gtin_key(gtin) != gtin_key(stored_gtin or "")
         if another and on_sale_since > stored_since:
-            reused[sku] = min(on_sale_since, now)
-    return reused
+            candidates[sku] = stored_since
+    sold_from = _sold_from(session, candidates, now=now)
+    return {
+        sku: min(given[sku][1], now)
+        for sku, first_sold in sold_from.items()
+        if given[sku][1] > first_sold
+    }
+
+
+def _sold_from(
+    session: Session, stored: Mapping[str, datetime], *, now: datetime
+) -> dict[str, datetime]:
+    """Of the products of `stored` (SKU -> its stored `on_sale_since`), those the ledger
+    shows sold by `now`: SKU -> from when, the later of its first price (any store and
+    channel; a withdrawal charged nothing) and its stored `on_sale_since`. A price loaded
+    ahead of a launch not yet come sold nothing; a product never priced sold nothing."""
+    sold: dict[str, datetime] = {}
+    for chunk in in_chunks(sorted(stored)):
+        for sku, first_price in session.execute(
+            select(LedgerEntryRow.sku, func.min(LedgerEntryRow.effective_at))
+            .where(LedgerEntryRow.sku.in_(chunk), LedgerEntryRow.amount.is_not(None))
+            .group_by(LedgerEntryRow.sku)
+        ):
+            first_sold = max(first_price, stored[sku])
+            if first_sold <= now:
+                sold[sku] = first_sold
+    return sold
 
 
 def on_sale_since_refusals(
@@ -114,31 +144,24 @@ def on_sale_since_refusals(
 ) -> dict[str, str]:
     """Of the products of `given` (SKU -> the `on_sale_since` it is given), those whose
     stored one (`stored`: SKU -> it, of the products stored) it moves later than the first
-    instant the ledger shows the product sold: SKU -> why it is refused. Sold from the
-    later of its first price (any store and channel; a withdrawal charged nothing) and its
-    stored `on_sale_since`, and only by `now`: a price loaded ahead of a launch sold
-    nothing, so a launch not yet come may be postponed (docs/pricing.md, New products).
-    The 30-day prior price ignores the ledger before a product's `on_sale_since`, so a
-    move past what was sold would drop prices it was sold at from it. A new product, and
-    an earlier or unchanged date (a correction), always stand; so does a SKU re-used for
-    another product, which its callers leave out of `given` (`sku_reuses`)."""
-    later = sorted(sku for sku, at in given.items() if sku in stored and at > stored[sku])
-    refusals: dict[str, str] = {}
-    for chunk in in_chunks(later):
-        for sku, first_price in session.execute(
-            select(LedgerEntryRow.sku, func.min(LedgerEntryRow.effective_at))
-            .where(LedgerEntryRow.sku.in_(chunk), LedgerEntryRow.amount.is_not(None))
-            .group_by(LedgerEntryRow.sku)
-        ):
-            first_sold = max(first_price, stored[sku])
-            if first_sold <= now and given[sku] > first_sold:
-                refusals[sku] = (
-                    f"product {sku}: on_sale_since {given[sku].isoformat()} is after "
-                    f"{first_sold.isoformat()}, from when the ledger shows it sold: it was "
-                    "on sale then; on_sale_since can be moved later only up to that "
-                    "(a SKU re-used for another product takes that product's own GTIN)"
-                )
-    return refusals
+    instant the ledger shows the product sold (`_sold_from`): SKU -> why it is refused. A
+    price loaded ahead of a launch sold nothing, so a launch not yet come may be postponed
+    (docs/pricing.md, New products). The 30-day prior price ignores the ledger before a
+    product's `on_sale_since`, so a move past what was sold would drop prices it was sold
+    at from it. A new product, and an earlier or unchanged date (a correction), always
+    stand; so does a SKU re-used for another product, which its callers leave out of
+    `given` (`sku_reuses`)."""
+    later = {sku: stored[sku] for sku, at in given.items() if sku in stored and at > stored[sku]}
+    return {
+        sku: (
+            f"product {sku}: on_sale_since {given[sku].isoformat()} is after "
+            f"{first_sold.isoformat()}, from when the ledger shows it sold: it was "
+            "on sale then; on_sale_since can be moved later only up to that "
+            "(a SKU re-used for another product takes that product's own GTIN)"
+        )
+        for sku, first_sold in _sold_from(session, later, now=now).items()
+        if given[sku] > first_sold
+    }
 
 
 def on_sale_since_history(

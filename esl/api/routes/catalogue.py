@@ -145,9 +145,11 @@ def put_product(
     # A scanned barcode binds a label to the product it names: one GTIN, one product.
     if clash := gtin_clashes(session, {sku: product.gtin or ""}).get(sku):
         raise ConflictError(clash, field="gtin")
-    # A SKU re-used for another product (its GTIN, on sale later) starts its ledger then;
-    # any other product keeps the start it has.
+    # A SKU re-used for another product (its GTIN, on sale after the old one sold) starts
+    # its ledger then; any other product (one not sold yet, its launch postponed) keeps
+    # the start it has.
     reused = sku_reuses(
+        session,
         {sku: (product.gtin, product.on_sale_since)},
         {sku: (row.gtin, row.on_sale_since)} if row is not None else {},
         now=ctx.clock(),
