@@ -31,7 +31,9 @@ confirmed, LED flash and tag commands.
   cut) or set back, so it is compared only with the AP's own values: a tag is heard
   when its `lastseen` changed (either way) since the gateway last read it, and a tag
   seen for the first time is as silent as its `lastseen` is behind the newest in the
-  AP's listing.
+  AP's listing. While the gateway cannot read the AP (a 5xx, the LAN down) it sees no
+  `lastseen` at all: a tag whose stamp changed across such a gap was silent only as long
+  as the reads showed it (the gateway was blind, not the tag silent).
 """
 
 from __future__ import annotations
@@ -40,7 +42,7 @@ import asyncio
 import contextlib
 import logging
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 
 from gateways.oepl.client import AccessPointClient
@@ -86,6 +88,18 @@ class Heard:
     silent_s: float
 
 
+@dataclass(slots=True)
+class _Sighting:
+    """A tag's `lastseen` stamp as this driver last read it."""
+
+    last_seen: int  # the AP's stamp, on the AP's clock
+    heard_at: float  # when the AP heard the tag, on this driver's clock
+    read_at: float  # when this driver last read that same stamp
+    # A read of the tag failed since `read_at` (the AP answered 5xx or not at all, or its
+    # record could not be read): whether the AP heard the tag meanwhile was not seen.
+    blind: bool = False
+
+
 @dataclass(frozen=True, slots=True)
 class Delivery:
     mac: str
@@ -124,7 +138,7 @@ class AccessPointDriver:
         self.unreadable: dict[str, UnreadableRecordError] = {}
         # Each tag's `lastseen` as last read, with when (this driver's clock) the AP heard
         # it: the AP's clock is never compared with ours, only with itself.
-        self._heard: dict[str, tuple[int, float]] = {}
+        self._heard: dict[str, _Sighting] = {}
         # The tags heard again after a silence longer than `silent_after_s`, until a
         # delivery to them is confirmed: such a tag may have been at another AP of the
         # store meanwhile and taken an image there, which this AP's record never shows.
@@ -152,9 +166,14 @@ class AccessPointDriver:
         kept with its reason in `unreadable`, by MAC, until a listing reads it again."""
         self._polls += 1
         poll = self._polls
-        records, unreadable = await self.client.tags()
+        try:
+            records, unreadable = await self.client.tags()
+        except AccessPointError:
+            self._note_blind(self._heard)
+            raise
         self.unreadable = {error.mac: error for error in unreadable}
         self._note_heard(records)
+        self._note_blind([error.mac for error in unreadable])
         for record in records:
             previous = self._records.get(record.mac)
             if previous is not None and previous[1].last_update != record.last_update:
@@ -176,7 +195,11 @@ class AccessPointDriver:
 
     async def record(self, mac: str) -> TagRecord | None:
         """The tag as the AP lists it now (None: not in its database)."""
-        record = await self.client.tag(mac)
+        try:
+            record = await self.client.tag(mac)
+        except AccessPointError:
+            self._note_blind([mac.upper()])
+            raise
         if record is not None and record.mac in self._heard:
             self._note_heard([record])
         return record
@@ -197,7 +220,7 @@ class AccessPointDriver:
         """How long (the gateway's seconds) the AP has not heard the tag `mac`, as of the
         last listing or record read (0: never read)."""
         seen = self._heard.get(mac.upper())
-        return 0.0 if seen is None else self._clock() - seen[1]
+        return 0.0 if seen is None else self._clock() - seen.heard_at
 
     def returned(self, mac: str) -> bool:
         """The tag was heard again after a silence longer than `silent_after_s` and no
@@ -216,18 +239,45 @@ class AccessPointDriver:
         its update count and time) did not change, so what this driver saw the tag take is
         forgotten (the same image again is then fetched, `push_image`) and the tag is
         `returned` until a delivery is confirmed. A shorter silence (an AP restart, a few
-        missed check-ins) forgets nothing: redrawing every tag for it costs batteries."""
+        missed check-ins) forgets nothing: redrawing every tag for it costs batteries.
+        Nor does a gap in this driver's reads (`_silence_seen`): after the AP could not be
+        read for a while, every tag's stamp has changed, though the tags checked in all
+        along."""
         now = self._clock()
         newest = max((record.last_seen for record in records), default=0)
         for record in records:
             seen = self._heard.get(record.mac)
             if seen is None:
-                self._heard[record.mac] = (record.last_seen, now - (newest - record.last_seen))
-            elif seen[0] != record.last_seen:
-                if now - seen[1] > self.timings.silent_after_s:
+                heard_at = now - (newest - record.last_seen)
+                self._heard[record.mac] = _Sighting(record.last_seen, heard_at, now)
+            elif seen.last_seen != record.last_seen:
+                if self._silence_seen(seen, now) > self.timings.silent_after_s:
                     self._taken.pop(record.mac, None)
                     self._returned.add(record.mac)
-                self._heard[record.mac] = (record.last_seen, now)
+                self._heard[record.mac] = _Sighting(record.last_seen, now, now)
+            else:
+                # Still the same stamp: the AP did not hear the tag through any gap in
+                # the reads either, so that gap counts as its silence.
+                seen.read_at, seen.blind = now, False
+
+    @staticmethod
+    def _silence_seen(seen: _Sighting, now: float) -> float:
+        """How long the AP's record shows the tag silent, for a tag whose stamp changed now:
+        until now, unless a read failed since this driver last read the old stamp; then
+        only until that read. The AP keeps one stamp per tag, so across a gap in the reads
+        a tag that checked in every 40 s and one that was silent throughout (at another AP)
+        look alike: the gap is not taken as the tag's silence, and a tag that roamed while
+        the gateway could not read its AP is not caught here (only by the sequence of the
+        next frame for its label). A driver that simply did not read (no push waiting,
+        between health polls) was not blind: that time counts."""
+        return (seen.read_at if seen.blind else now) - seen.heard_at
+
+    def _note_blind(self, macs: Iterable[str]) -> None:
+        """A read of these tags failed: what the AP heard of them since is not seen."""
+        for mac in macs:
+            seen = self._heard.get(mac)
+            if seen is not None:
+                seen.blind = True
 
     async def tag_type(self, hw_type: int) -> TagType | None:
         if hw_type not in self._types:
