@@ -1,5 +1,6 @@
 """Amounts as a person typed them: more decimals than the currency has is a mistake to
-point out, not a rounding to do silently (`PLN 12.345`, `JPY 99999.99`, `HUF 1299.50`).
+point out, not a rounding to do silently (`PLN 12.345`, `JPY 99999.99`, `HUF 1299.50`),
+and decimals are counted as written: `EUR 1.000` is three, a thousand in German, never 1.00.
 The API (`require_minor_unit`) and the CSV imports (`minor_unit_problem`) say it alike."""
 
 from __future__ import annotations
@@ -11,17 +12,28 @@ from pricing.money import MINOR_UNITS
 
 __all__ = ["minor_unit_problem", "require_minor_unit"]
 
+# Digits a thousands group holds: "1.000" or "1,000" is either a thousand or one.
+_GROUP_DIGITS = 3
+
 
 def minor_unit_problem(amount: Decimal, currency: str, *, field: str = "amount") -> str | None:
-    """Why `amount` is no amount of `currency` (an unknown currency, or finer decimals
-    than its minor unit), or None when it is one."""
+    """Why `amount` is no amount of `currency` (an unknown currency, or more decimals as
+    written than its minor unit: "2.50" EUR is one, "2.500" is not), or None when it is."""
     places = MINOR_UNITS.get(currency)
     if places is None:
         return f"unknown currency {currency!r}"
-    exponent = amount.normalize().as_tuple().exponent
+    # The decimals as written, not normalised (which drops trailing zeros): in de_DE and
+    # de_AT the dot groups thousands, and a German price file's "1.000" (a thousand euros)
+    # was imported as 1.00 and reported as a success.
+    exponent = amount.as_tuple().exponent
     if isinstance(exponent, int) and -exponent > places:
         unit = "no decimals" if places == 0 else f"{places} decimal place(s)"
-        return f"{field} {amount} has more decimals than {currency} allows (its minor unit: {unit})"
+        problem = (
+            f"{field} {amount} has more decimals than {currency} allows (its minor unit: {unit})"
+        )
+        if -exponent == _GROUP_DIGITS:
+            problem += "; three digits after the decimal sign: one or a thousand?"
+        return problem
     return None
 
 
