@@ -61,9 +61,9 @@ class SkuPricing:
 
     Two memos, both filled by `pricing.resolution` and valid as long as this object is
     (a change to the SKU's rules, promotions or product replaces it):
-    - `contents`, per label language and rule id: the label fields of a key that has no
-      promotion;
-    - `constant`, per channel (in `Channel` order): those label fields (in one language,
+    - `contents`, per label locale and rule id: the label fields of a key that has no
+      promotion (per locale, not language: the country decides the unit price);
+    - `constant`, per channel (in `Channel` order): those label fields (for one locale,
       which they name) when one rule wins in that channel everywhere and always
       (`always`: no store/zone rule, no window, no SKU promotion), so most keys skip rule
       matching altogether. Category promotions are checked by the resolver, because

@@ -39,6 +39,7 @@ __all__ = [
     "format_money",
     "format_percent",
     "label_language",
+    "label_territory",
     "label_texts",
 ]
 
@@ -238,6 +239,20 @@ def label_language(locale: str) -> str:
             supported=list(SUPPORTED_LOCALES),
         )
     return str(parsed.language)
+
+
+@lru_cache(maxsize=256)
+def label_territory(locale: str) -> str:
+    """The country whose rules a label in `locale` follows: "de_AT" -> "AT"; a locale that
+    names none ("de") is taken as its language's documented one ("de" -> "DE"), as its
+    money is written. `UnsupportedLocaleError` as `label_language`."""
+    language = label_language(locale)
+    parsed = _parse(locale)
+    assert parsed is not None  # label_language refuses what Babel does not know
+    if parsed.territory:
+        return str(parsed.territory)
+    documented = next(loc for loc in SUPPORTED_LOCALES if loc.startswith(language + "_"))
+    return documented.split("_")[1]
 
 
 @lru_cache(maxsize=256)

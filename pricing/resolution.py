@@ -216,7 +216,7 @@ def select_rule_and_promotion(
 
 def _content(
     rule: PriceRule,
-    language: str,
+    locale: str,
     *,
     regular: Money,
     price: Money,
@@ -228,7 +228,7 @@ def _content(
     unit_amount: UnitMoney | None,
     unit_label: str | None,
 ) -> LabelContent:
-    """The label fields of `rule` in `language`, with the fingerprint that digests them."""
+    """The label fields of `rule` in `locale`, with the fingerprint that digests them."""
     content = LabelContent(
         currency=price.currency,
         regular_price=regular,
@@ -243,28 +243,28 @@ def _content(
         price_rule_id=rule.id,
         price_scope=rule.scope,
         fingerprint="",
-        language=language,
+        locale=locale,
     )
     return content._replace(fingerprint=label_fingerprint(content))
 
 
 def _plain_content(
-    catalogue: Catalogue, pricing: SkuPricing, rule: PriceRule, language: str
+    catalogue: Catalogue, pricing: SkuPricing, rule: PriceRule, locale: str
 ) -> LabelContent:
     """Label fields of a key whose rule is `rule` and that has no promotion (memoised)."""
-    by_rule = pricing.contents.get(language)
+    by_rule = pricing.contents.get(locale)
     if by_rule is None:
-        by_rule = pricing.contents[language] = {}
+        by_rule = pricing.contents[locale] = {}
     content = by_rule.get(rule.id)
     if content is None:
         product = catalogue.product(rule.sku)
         price = rule.amount
-        per_unit = unit_price(product, price=price, language=language)
+        per_unit = unit_price(product, price=price, locale=locale)
         unit_amount = per_unit.price if per_unit is not None else None
         unit_label = per_unit.label if per_unit is not None else None
         content = _content(
             rule,
-            language,
+            locale,
             regular=price,
             price=price,
             promotion=None,
@@ -288,8 +288,9 @@ def _promotion_content(
     key: PriceKey,
     at: datetime,
     ledger: PriceLedger,
-    language: str,
+    locale: str,
 ) -> LabelContent:
+    language = _language(locale)
     product = catalogue.product(rule.sku)
     regular = rule.amount
     prior: Money | None = None
@@ -330,7 +331,7 @@ def _promotion_content(
         offer = unit_price(
             product,
             price=effective,
-            language=language,
+            locale=locale,
             omit_when_equal=False,
             exact=promotional_unit_price(promotion, regular=regular),
         )
@@ -346,12 +347,12 @@ def _promotion_content(
         offer_unit_price=offer.price if offer is not None else None,
     )
     # A conditional offer's label compares the single item's unit price with the offer's.
-    per_unit = unit_price(product, price=price, language=language, omit_when_equal=offer is None)
+    per_unit = unit_price(product, price=price, locale=locale, omit_when_equal=offer is None)
     unit_amount = per_unit.price if per_unit is not None else None
     unit_label = per_unit.label if per_unit is not None else None
     return _content(
         rule,
-        language,
+        locale,
         regular=regular,
         price=price,
         promotion=summary,
@@ -373,7 +374,7 @@ def _label_content(
     zone: str | None,
     at: datetime,
     ledger: PriceLedger,
-    language: str,
+    locale: str,
 ) -> LabelContent:
     """Steps 1-4 of the module docstring for one key."""
     rule = _regular_rule(
@@ -406,15 +407,15 @@ def _label_content(
             key=PriceKey(sku, channel, store),
             at=at,
             ledger=ledger,
-            language=language,
+            locale=locale,
         )
-    by_rule = pricing.contents.get(language)
+    by_rule = pricing.contents.get(locale)
     content = by_rule.get(rule.id) if by_rule is not None else None
     if content is None:
-        content = _plain_content(catalogue, pricing, rule, language)
+        content = _plain_content(catalogue, pricing, rule, locale)
     index = _CHANNEL_INDEX[channel]
     if pricing.always[index] is rule and not promotions:
-        pricing.constant[index] = content  # it names its language: see `resolve`
+        pricing.constant[index] = content  # it names its locale: see `resolve`
     return content
 
 
@@ -440,7 +441,10 @@ def resolve(
         at = _utc_instant(at)
     if type(channel) is not Channel:
         channel = _channel(channel)
-    language = _languages.get(locale) or _language(locale)
+    # Refuses a locale without label texts; the content is memoised per locale, not per
+    # language: its country decides the unit price (a de_DE label is never per 100 g).
+    if locale not in _languages:
+        _language(locale)
     view = catalogue.resolution_view
     try:
         zone = view.store_zones[store]
@@ -452,12 +456,10 @@ def resolve(
         content = pricing.constant[_CHANNEL_INDEX[channel]]
         if content is not None:
             by_category = view.category_promotions
-            if content.language != language or (by_category and pricing.category in by_category):
+            if content.locale != locale or (by_category and pricing.category in by_category):
                 content = None
     if content is None:
-        content = _label_content(
-            catalogue, pricing, sku, channel, store, zone, at, ledger, language
-        )
+        content = _label_content(catalogue, pricing, sku, channel, store, zone, at, ledger, locale)
     (
         currency,
         regular,

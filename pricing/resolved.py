@@ -19,7 +19,7 @@ __all__ = ["LabelContent", "ResolvedPrice", "label_fingerprint"]
 
 class LabelContent(NamedTuple):
     """The label fields of a resolution that do not name the key: `ResolvedPrice`'s fields
-    from `currency` on, and the label language they were written in. Resolution memoises
+    from `currency` on, and the label locale they were written for. Resolution memoises
     these per SKU and rule (`pricing.catalogue.SkuPricing`)."""
 
     currency: str
@@ -35,7 +35,7 @@ class LabelContent(NamedTuple):
     price_rule_id: str
     price_scope: PriceScope
     fingerprint: str
-    language: str
+    locale: str
 
 
 @dataclass(frozen=True, slots=True)
@@ -110,7 +110,7 @@ def _prior_text(prior: Money | None, basis: PriorPriceBasis | None) -> str:
 def label_fingerprint(shown: LabelContent | ResolvedPrice) -> str:
     """A stable hex digest of the label-visible fields of `shown` (blake2b-128): the
     fields from `currency` to `unit_label` (the prior price with its basis, which words
-    its caption); not the key, the rule or the language.
+    its caption); not the key, the rule or the locale.
 
     Stable across processes and versions of Python: built from an explicit text form,
     never from `hash()` or `repr()` of objects.

@@ -1,15 +1,18 @@
-"""Unit prices (Directive 98/6/EC): the price per kg, l, m or piece, or per 100 g / 100 ml."""
+"""Unit prices (Directive 98/6/EC): the price per kg, l, m or piece, or per 100 g / 100 ml
+where the label's country allows it."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 from decimal import Decimal
+from functools import lru_cache
 from typing import Final
 
+from pricing.label_text import label_language, label_territory
 from pricing.money import Money, UnitMoney
 from pricing.products import NetUnit, Product
 
-__all__ = ["UnitPrice", "unit_price"]
+__all__ = ["PER_HUNDRED_TERRITORIES", "UnitPrice", "unit_price"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -39,12 +42,26 @@ _PER_HUNDRED: Final[dict[NetUnit, tuple[Decimal, dict[str, str]]]] = {
     NetUnit.L: (Decimal("0.1"), {"pl": "100 ml", "en": "100 ml", "de": "100 ml"}),
 }
 
+# The countries whose law lets a label state the unit price per 100 g / 100 ml (the
+# product's `unit_price_per_100`), "a unit widely and customarily used" there (Directive
+# 98/6/EC art. 2 (c)): Poland and the United Kingdom (Price Marking Order 2004). Germany
+# does not since 28 May 2022 (PAngV § 5 (1): 1 kg, 1 l, 1 m, 1 m², 1 m³ only; the former
+# 100 g / 100 ml option for small packs was dropped). Per kg / l is the directive's base
+# and lawful everywhere, so a country not checked here (AT, CH, IE, ...) gets it.
+PER_HUNDRED_TERRITORIES: Final = frozenset({"PL", "GB"})
+
+
+@lru_cache(maxsize=256)
+def _convention(locale: str) -> tuple[str, bool]:
+    """`locale`'s label language, and whether its country allows a unit price per 100."""
+    return label_language(locale), label_territory(locale) in PER_HUNDRED_TERRITORIES
+
 
 def unit_price(
     product: Product,
     *,
     price: Money,
-    language: str,
+    locale: str,
     omit_when_equal: bool = True,
     exact: Decimal | None = None,
 ) -> UnitPrice | None:
@@ -60,8 +77,12 @@ def unit_price(
     `exact` is the unrounded amount `price` was rounded from, when there is one (a
     bundle's share: "3 za 10 zł" is 3.3333 zł an item); the unit price is computed from
     it, so it is rounded once (10/3 per 500 g is 6.67 zł/kg, not 3.33 x 2 = 6.66).
+    `product.unit_price_per_100` is followed only where `locale`'s country allows it
+    (`PER_HUNDRED_TERRITORIES`): a 100 g bar at 1.49 EUR is "100 g" nowhere in de_DE but
+    "1 kg = 14,90 €".
     """
-    table = _PER_HUNDRED if product.unit_price_per_100 else _PER_BASE_UNIT
+    language, per_hundred_allowed = _convention(locale)
+    table = _PER_HUNDRED if product.unit_price_per_100 and per_hundred_allowed else _PER_BASE_UNIT
     reference, labels = table[product.net_unit]
     amount = price.amount if exact is None else exact
     per_unit = UnitMoney(amount * reference / product.net_content, price.currency)
