@@ -39,6 +39,7 @@ __all__ = [
     "format_money",
     "format_percent",
     "label_language",
+    "label_locale",
     "label_territory",
     "label_texts",
 ]
@@ -242,17 +243,25 @@ def label_language(locale: str) -> str:
 
 
 @lru_cache(maxsize=256)
-def label_territory(locale: str) -> str:
-    """The country whose rules a label in `locale` follows: "de_AT" -> "AT"; a locale that
-    names none ("de") is taken as its language's documented one ("de" -> "DE"), as its
-    money is written. `UnsupportedLocaleError` as `label_language`."""
+def label_locale(locale: str) -> str:
+    """The locale a label in `locale` writes its texts in: `locale` itself ("de_AT"), or
+    for one that names no country ("de") its language's documented locale ("de_DE").
+    `UnsupportedLocaleError` as `label_language`."""
     language = label_language(locale)
     parsed = _parse(locale)
     assert parsed is not None  # label_language refuses what Babel does not know
     if parsed.territory:
-        return str(parsed.territory)
-    documented = next(loc for loc in SUPPORTED_LOCALES if loc.startswith(language + "_"))
-    return documented.split("_")[1]
+        return locale
+    return next(loc for loc in SUPPORTED_LOCALES if loc.startswith(language + "_"))
+
+
+@lru_cache(maxsize=256)
+def label_territory(locale: str) -> str:
+    """The country whose rules a label in `locale` follows: "de_AT" -> "AT", "de" -> "DE"
+    (`label_locale`). `UnsupportedLocaleError` as `label_language`."""
+    parsed = _parse(label_locale(locale))
+    assert parsed is not None  # label_locale names a country Babel knows
+    return str(parsed.territory)
 
 
 @lru_cache(maxsize=256)
@@ -316,15 +325,16 @@ def format_money(
 
 
 def format_label_money(
-    amount: Decimal, currency: str, *, language: str, drop_zero_decimals: bool = False
+    amount: Decimal, currency: str, *, locale: str, drop_zero_decimals: bool = False
 ) -> str:
-    """`format_money` in the documented locale of `language` ("pl" -> pl_PL)."""
-    locale = next(loc for loc in SUPPORTED_LOCALES if loc.startswith(language + "_"))
-    return format_money(amount, currency, locale=locale, drop_zero_decimals=drop_zero_decimals)
+    """`format_money` in the label's locale (`label_locale`: "de" -> de_DE), so a badge
+    writes money as the price beside it does: "2 für € 5" in de_AT, "2 für 5 €" in de_DE."""
+    return format_money(
+        amount, currency, locale=label_locale(locale), drop_zero_decimals=drop_zero_decimals
+    )
 
 
-def format_percent(percent: Decimal, *, language: str) -> str:
-    """`Decimal("12.5")` -> "12,5" (pl, de) or "12.5" (en): the locale's decimal sign."""
-    locale = next(loc for loc in SUPPORTED_LOCALES if loc.startswith(language + "_"))
-    text: str = format_decimal(percent.normalize(), locale=locale)
+def format_percent(percent: Decimal, *, locale: str) -> str:
+    """`Decimal("12.5")` -> "12,5" (pl, de) or "12.5" (en): the label locale's decimal sign."""
+    text: str = format_decimal(percent.normalize(), locale=label_locale(locale))
     return text

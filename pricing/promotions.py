@@ -8,7 +8,7 @@ from decimal import Decimal
 from enum import StrEnum
 
 from pricing.errors import InvalidPromotionError, PercentOutOfRangeError
-from pricing.label_text import LABEL_TEXTS, format_label_money, format_percent
+from pricing.label_text import LABEL_TEXTS, format_label_money, format_percent, label_language
 from pricing.money import Money, UnitMoney
 from pricing.products import Channel
 from pricing.windows import keep_window_in_utc
@@ -163,20 +163,21 @@ def promotional_unit_price(promotion: Promotion, *, regular: Money) -> Decimal:
     return promotion.amount.amount  # fixed_price, loyalty_price
 
 
-def promotion_text(promotion: Promotion, *, language: str) -> str:
-    """The short label text: "-20%", "2 za 10 zł", "2+1 gratis", "Z kartą 8,99 zł"."""
-    texts = LABEL_TEXTS[language]
+def promotion_text(promotion: Promotion, *, locale: str) -> str:
+    """The short label text: "-20%", "2 za 10 zł", "2+1 gratis", "Z kartą 8,99 zł", in
+    `locale`'s words and its way of writing money ("2 für € 5" in de_AT)."""
+    texts = LABEL_TEXTS[label_language(locale)]
     kind = promotion.kind
     if kind is PromotionKind.PERCENT_OFF:
         assert promotion.percent is not None
-        return f"-{format_percent(promotion.percent, language=language)}%"
+        return f"-{format_percent(promotion.percent, locale=locale)}%"
     if kind is PromotionKind.BUY_N_GET_M:
         return texts.buy_n_get_m.format(quantity=promotion.quantity, free=promotion.free_quantity)
     assert promotion.amount is not None
     money = format_label_money(
         promotion.amount.amount,
         promotion.amount.currency,
-        language=language,
+        locale=locale,
         drop_zero_decimals=True,
     )
     if kind is PromotionKind.AMOUNT_OFF:
@@ -193,7 +194,7 @@ def announced_reduction_text(
     *,
     saving: Money | None,
     saving_percent: Decimal | None,
-    language: str,
+    locale: str,
 ) -> str | None:
     """The text of a shelf-price reduction, measured from the Omnibus prior price, or None.
 
@@ -206,22 +207,23 @@ def announced_reduction_text(
     """
     if saving is None or saving_percent is None or saving.amount <= 0:
         return None
-    texts = LABEL_TEXTS[language]
+    texts = LABEL_TEXTS[label_language(locale)]
     if promotion.kind is PromotionKind.PERCENT_OFF and saving_percent >= 1:
         return f"-{saving_percent:f}%"
     if promotion.kind is PromotionKind.AMOUNT_OFF:
-        return amount_off_text(saving, language=language)
+        return amount_off_text(saving, locale=locale)
     return texts.special_offer
 
 
-def amount_off_text(saving: Money, *, language: str) -> str:
+def amount_off_text(saving: Money, *, locale: str) -> str:
     """The badge of an "amount off" reduction: "Taniej o 1 000 zł", "1.000 € billiger",
-    "£1,000 off". The renderer's Omnibus check takes this text as the lawful statement
-    of `saving` (rendering/announcements.py), so the two never disagree."""
+    "€ 1.000 billiger" (de_AT), "£1,000 off". The renderer's Omnibus check takes this text
+    as the lawful statement of `saving` (rendering/announcements.py), so the two never
+    disagree."""
     money = format_label_money(
-        saving.amount, saving.currency, language=language, drop_zero_decimals=True
+        saving.amount, saving.currency, locale=locale, drop_zero_decimals=True
     )
-    return LABEL_TEXTS[language].amount_off.format(money=money)
+    return LABEL_TEXTS[label_language(locale)].amount_off.format(money=money)
 
 
 @dataclass(frozen=True, slots=True)

@@ -290,7 +290,6 @@ def _promotion_content(
     ledger: PriceLedger,
     locale: str,
 ) -> LabelContent:
-    language = _language(locale)
     product = catalogue.product(rule.sku)
     regular = rule.amount
     prior: Money | None = None
@@ -323,11 +322,11 @@ def _promotion_content(
                 saving = Money.zero(price.currency)
                 saving_percent = Decimal(0)
         text = announced_reduction_text(
-            promotion, saving=saving, saving_percent=saving_percent, language=language
+            promotion, saving=saving, saving_percent=saving_percent, locale=locale
         )
     else:
         price = regular
-        text = promotion_text(promotion, language=language)
+        text = promotion_text(promotion, locale=locale)
         offer = unit_price(
             product,
             price=effective,
@@ -442,7 +441,8 @@ def resolve(
     if type(channel) is not Channel:
         channel = _channel(channel)
     # Refuses a locale without label texts; the content is memoised per locale, not per
-    # language: its country decides the unit price (a de_DE label is never per 100 g).
+    # language: its country decides the unit price (a de_DE label is never per 100 g), and
+    # its way of writing money the badges ("2 für € 5" in de_AT, as its price "€ 2,99").
     if locale not in _languages:
         _language(locale)
     view = catalogue.resolution_view

@@ -21,7 +21,7 @@ days before the reduction, and any saving it states must be measured from that p
 - the template draws the prior-price line whenever it draws the announcement.
 
 Labels built by the pricing engine (`LabelContent.from_resolved`) pass by construction
-(its own amount-off badge passes as written, in any locale of its language);
+(its own amount-off badge passes as written, in the label's locale);
 these checks catch hand-written content (`esl render`) and retailers' own templates.
 """
 
@@ -36,7 +36,6 @@ from typing import Final, NamedTuple
 from babel.numbers import get_decimal_symbol, get_group_symbol
 
 from pricing.errors import PricingError
-from pricing.label_text import label_language
 from pricing.money import Money
 from pricing.promotions import amount_off_text
 from rendering.content import CONDITIONAL_OFFERS, LabelContent
@@ -272,12 +271,12 @@ def _thousandths(written: str, syntax: _NumberSyntax) -> bool:
 def _engine_badge(saving: Decimal, content: LabelContent) -> str | None:
     """The badge the pricing engine writes for `saving` on this label, or None when the
     engine could not write one (a currency or locale it does not know). The engine writes
-    money the way its language's documented locale does ("1.000 €" for every German
-    label, de_CH too), so its own badge is lawful whatever the label's locale reads."""
+    money the way the label's locale does ("1.000 € billiger" in de_DE, "€ 1.000 billiger"
+    in de_AT), as the price beside it."""
     try:
         money = Money(saving, content.currency)
         if money.amount != saving:
             return None
-        return amount_off_text(money, language=label_language(content.locale))
+        return amount_off_text(money, locale=content.locale)
     except PricingError:
         return None

@@ -52,11 +52,11 @@ def _printed(text: str) -> str:
 def test_a_conditional_or_fixed_badge_reads_as_printed(kind: PromotionKind) -> None:
     promotion = Promotion(id="P", name="x", kind=kind, skus=frozenset({"A"}), **EXAMPLES[kind])  # type: ignore[arg-type]
     polish, english = _documented(kind)
-    assert polish == _printed(promotion_text(promotion, language="pl"))
-    assert english == _printed(promotion_text(promotion, language="en"))
+    assert polish == _printed(promotion_text(promotion, locale="pl_PL"))
+    assert english == _printed(promotion_text(promotion, locale="en_GB"))
 
 
 def test_the_amount_off_badge_reads_as_printed() -> None:
     polish, english = _documented(PromotionKind.AMOUNT_OFF)
-    assert polish == _printed(amount_off_text(_pln("1.50"), language="pl"))
-    assert english == _printed(amount_off_text(_pln("1.50"), language="en"))
+    assert polish == _printed(amount_off_text(_pln("1.50"), locale="pl_PL"))
+    assert english == _printed(amount_off_text(_pln("1.50"), locale="en_GB"))

@@ -58,8 +58,9 @@ from tests.strategies import PRICING_EPOCH, pricing_product
         ("en_GB", "GBP", "£1,000 off"),
         ("pl_PL", "PLN", "Taniej o 1\xa0000\xa0zł"),
         # Another locale of a supported language: the engine writes the badge the way
-        # its language's documented locale does (de_DE), and the renderer takes it.
-        ("de_CH", "CHF", "1.000\xa0CHF billiger"),
+        # the label's locale writes money (de_CH, as its price: "CHF 2'999.00"), and the
+        # renderer takes it.
+        ("de_CH", "CHF", "CHF\xa01'000 billiger"),
     ],
 )
 def test_a_thousand_off_is_drawn_not_refused(locale: str, currency: str, badge: str) -> None:
@@ -162,12 +163,12 @@ def test_the_engines_badge_for_any_saving_passes_and_another_amount_does_not(
     currency = _CURRENCIES[locale]
     cents = Decimal(saving).scaleb(-2)
     content = replace(
-        _tv(locale, currency, amount_off_text(Money(cents, currency), language=locale[:2])),
+        _tv(locale, currency, amount_off_text(Money(cents, currency), locale=locale)),
         price=Decimal(price).scaleb(-2), prior_price=Decimal(price + saving).scaleb(-2),
         regular_price=None,
     )  # fmt: skip
     assert _problems(content) == ()
-    overstated = amount_off_text(Money(cents + Decimal("0.01"), currency), language=locale[:2])
+    overstated = amount_off_text(Money(cents + Decimal("0.01"), currency), locale=locale)
     assert _problems(replace(content, promotion_text=overstated)) != ()
 
 
