@@ -17,21 +17,28 @@ _GROUP_DIGITS = 3
 
 
 def minor_unit_problem(amount: Decimal, currency: str, *, field: str = "amount") -> str | None:
-    """Why `amount` is no amount of `currency` (an unknown currency, or more decimals as
-    written than its minor unit: "2.50" EUR is one, "2.500" is not), or None when it is."""
+    """Why `amount` is no amount of `currency` (an unknown currency, more decimals than
+    its minor unit, or three written where it has fewer: "2.50" and "2.5000" EUR are
+    amounts, "2.500" is not: a thousands group or not?), or None when it is."""
     places = MINOR_UNITS.get(currency)
     if places is None:
         return f"unknown currency {currency!r}"
     # The decimals as written, not normalised (which drops trailing zeros): in de_DE and
     # de_AT the dot groups thousands, and a German price file's "1.000" (a thousand euros)
     # was imported as 1.00 and reported as a success.
-    exponent = amount.as_tuple().exponent
-    if isinstance(exponent, int) and -exponent > places:
+    # Other trailing zeros say nothing wrong: "1299.00" HUF and "2.5000" EUR are read as
+    # a spreadsheet writes them, as they always were.
+    written = amount.as_tuple().exponent
+    meant = amount.normalize().as_tuple().exponent
+    if not isinstance(written, int) or not isinstance(meant, int):
+        return None
+    grouped = -written == _GROUP_DIGITS and places < _GROUP_DIGITS
+    if -meant > places or grouped:
         unit = "no decimals" if places == 0 else f"{places} decimal place(s)"
         problem = (
             f"{field} {amount} has more decimals than {currency} allows (its minor unit: {unit})"
         )
-        if -exponent == _GROUP_DIGITS:
+        if grouped:
             problem += "; three digits after the decimal sign: one or a thousand?"
         return problem
     return None

@@ -73,20 +73,38 @@ def test_a_thousands_dot_in_a_price_file_is_refused_not_read_as_a_decimal_point(
     assert AMBIGUOUS in problems[0]["reason"]
 
 
-def test_whole_amounts_with_two_decimals_are_still_taken(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+@pytest.mark.parametrize(
+    ("currency", "locale", "rows", "taken"),
+    [
+        ("EUR", "de_DE", ["1000,00", "2,5", "12"], ["1000.00", "12.00", "2.50"]),
+        # Zeros past the minor unit that cannot be a thousands group, as a spreadsheet
+        # writes them: the amount meant is plain.
+        ("EUR", "de_DE", ["2,5000", "3,49", "7,0"], ["2.50", "3.49", "7.00"]),
+        ("HUF", "en_GB", ["1299.00", "899", "1500.0"], ["1299", "1500", "899"]),
+    ],
+)
+def test_plain_amounts_are_still_taken(
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    currency: str,
+    locale: str,
+    rows: list[str],
+    taken: list[str],
 ) -> None:
-    runner = _runner(tmp_path, monkeypatch, currency="EUR", locale="de_DE")
+    runner = _runner(tmp_path, monkeypatch, currency=currency, locale=locale)
     path = tmp_path / "preise.csv"
+    skus = ["MLK-1", "CHS-1", "CFE-1"]
     path.write_text(
         "sku;scope;channel;store_or_zone;price;currency;valid_from;valid_until\r\n"
-        "MLK-1;national;;;1000,00;EUR;;\r\nCHS-1;national;;;2,5;EUR;;\r\nCFE-1;national;;;12;EUR;;\r\n",
+        + "".join(
+            f"{sku};national;;;{row};{currency};;\r\n" for sku, row in zip(skus, rows, strict=True)
+        ),
         encoding="utf-8",
     )
     result = runner.invoke(cli_app, ["import", "prices", str(path)])
     assert result.exit_code == 0, result.output
     exported = runner.invoke(cli_app, ["export", "prices"]).stdout.splitlines()[1:]
-    assert sorted(line.split(",")[4] for line in exported) == ["1000.00", "12.00", "2.50"]
+    assert sorted(line.split(",")[4] for line in exported) == taken
 
 
 @pytest.mark.parametrize(("amount", "currency"), [("1.000", None), ("2.500", "EUR")])
