@@ -56,8 +56,9 @@ __all__ = [
 
 _BEFORE_ANY_CLOCK = datetime.min.replace(tzinfo=UTC)
 # How far from now, by the label's clock, an answer may have been signed and still be
-# "signed now" (`health_is_newer`): a check-in's way through the store gateway and the
-# broker, and a clock inside the tolerance of `label_clocks`, with room.
+# "signed now" (`health_is_newer`), and how far ahead of it a reading may be
+# (`counter_went_back`): a check-in's way through the store gateway and the broker, and
+# a clock inside the tolerance of `label_clocks`, with room.
 SIGNED_NOW = timedelta(minutes=2)
 
 
@@ -138,26 +139,31 @@ def accept_claim(state: LabelState, response: LabelResponse) -> None:
 
 def counter_went_back(state: LabelState, response: LabelResponse, *, now: datetime) -> bool:
     """Whether an answer refused as `Refusal.OLDER` is a frame older than one it answered,
-    taken now: signed after every clock reading the label ever signed, and now. A label
-    takes only increasing sequences, so its count went back (reset to factory and
-    provisioned again with its key, restored from a backup) and it took an old frame of
-    ours again (a store gateway replaying its store's frames): its panel shows that
-    frame's content, an old price.
+    taken since: signed after every clock reading the label ever signed, after the last
+    report taken arrived, and not ahead of the label's now. A label takes only increasing
+    sequences, so its count went back (reset to factory and provisioned again with its
+    key, restored from a backup) and it took an old frame of ours again (a store gateway
+    replaying its store's frames): its panel shows that frame's content, an old price.
 
     A capture of an answer (a replay, a duplicate, an answer reordered behind a newer one)
-    was signed before: at or before the latest clock reading heard from the label
-    (`latest_label_time`, to be read before `note_label_time` takes this answer), even
-    when that was before a SetClock, or NTP on an OpenEPaperLink stand-in gateway's host,
-    set the label's clock back and so below the claim held now. And it was signed then,
-    not now: by the label's known clock (`clock_offset_ms`) not within `SIGNED_NOW` of
-    now, or before the last report taken arrived (as `health_is_newer` asks), which also
-    holds for a capture the gateway kept from the controller.
+    the controller heard was signed at or before the latest clock reading heard from the
+    label (`latest_label_time`, to be read before `note_label_time` takes this answer),
+    even when that was before a SetClock, or NTP on an OpenEPaperLink stand-in gateway's
+    host, set the label's clock back and so below the claim held now; one signed before
+    the last report taken arrived (as `health_is_newer` asks) is refused too. An answer
+    cannot be signed ahead of the label's known clock (`clock_offset_ms`) by more than
+    `SIGNED_NOW`. How long ago it was signed proves nothing: a store gateway keeps the
+    answers it could not publish while its broker link was down and relays them minutes
+    late, and a reset label's genuine answer refused then would leave the audit saying
+    `match` while the shelf shows the old price. So a capture the controller never heard
+    (a gateway withholding it), signed before the label's clock was set back, is taken
+    for one: it costs the label's record and one frame, never a false match.
 
     Its panel is weighed as an older check-in's (`check_ins`): a difference makes the
     record forget what the label shows, never the old content shown. A label whose clock
     went back with its count (a reset that clears the clock too), or that answers before
-    its clock passes a reading from before it was set back, or whose answer is relayed
-    minutes late, is found out by its next check-in instead."""
+    its clock passes a reading from before it was set back, is found out by its next
+    check-in instead."""
     if state.latest_label_time is None:
         # No reading kept (a label known before migration 0039, until its next answer):
         # the claim held cannot stand in, a SetClock may have set the clock back below a
@@ -167,8 +173,8 @@ def counter_went_back(state: LabelState, response: LabelResponse, *, now: dateti
     if response.label_time <= latest:
         return False
     offset = timedelta(milliseconds=state.clock_offset_ms or 0)
-    if abs(response.label_time - (now + offset)) > SIGNED_NOW:
-        return False
+    if response.label_time - (now + offset) > SIGNED_NOW:
+        return False  # ahead of the label's clock: not a reading it took
     seen = state.last_seen
     return seen is None or seen > now or response.label_time - offset > seen
 

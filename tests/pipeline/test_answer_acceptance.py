@@ -92,13 +92,18 @@ _AHEAD = AT + timedelta(seconds=40)
         # reads that again: later than the claim held since, signed "now" and after the
         # last report arrived, but no later than a clock reading heard before.
         (_AHEAD, None, AT, _AHEAD, _AHEAD, False),
-        # A capture the gateway kept from the controller, signed minutes before now.
-        (AT, None, AT, AT + _MINUTE, AT + 5 * _MINUTE, False),
+        # A reset label's answer relayed 4 minutes late (a store gateway that kept it
+        # while its broker link was down): how long ago it was signed proves nothing.
+        (AT, None, AT, AT + _MINUTE, AT + 5 * _MINUTE, True),
+        # One signed ahead of the label's known clock, beyond SIGNED_NOW: no reading the
+        # label took.
+        (AT, None, AT, AT + 8 * _MINUTE, AT + 5 * _MINUTE, False),
+        (AT, 10 * _MINUTE, AT, AT + 18 * _MINUTE, AT + 5 * _MINUTE, False),
         # One signed before the last report taken arrived.
         (AT, None, AT + 2 * _MINUTE, AT + _MINUTE, AT + 2 * _MINUTE, False),
     ],
 )
-def test_only_an_older_answer_signed_now_after_every_clock_reading_heard_is_a_count_gone_back(
+def test_only_an_older_answer_signed_after_every_reading_heard_not_ahead_is_a_count_gone_back(
     latest: datetime,
     offset: timedelta | None,
     seen: datetime,
