@@ -58,6 +58,7 @@ def retry_policy(settings: Settings) -> RetryPolicy:
         max_delay=timedelta(seconds=settings.retry_max_delay_s),
         max_attempts=settings.retry_max_attempts,
         busy_delay=timedelta(seconds=settings.retry_busy_delay_s),
+        waiting_limit=timedelta(seconds=settings.retry_waiting_limit_s),
     )
 
 

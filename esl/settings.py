@@ -191,6 +191,12 @@ class Settings(BaseSettings):
         gt=0,
         description="Controller: wait before asking a label that is refreshing its panel again.",
     )
+    retry_waiting_limit_s: Seconds = Field(
+        default=1_800.0,
+        gt=0,
+        description="Controller: a frame its gateway keeps reporting as queued at its radio "
+        "(WAITING) is waited for this long from the update's first send, then parked offline.",
+    )
     label_offline_after_s: WholeSeconds = Field(
         default=1_800,
         ge=1,
@@ -314,6 +320,13 @@ class Settings(BaseSettings):
             raise ValueError(
                 f"ESL_RETRY_MAX_DELAY_S ({self.retry_max_delay_s} s) must be at least "
                 f"ESL_RETRY_BASE_DELAY_S ({self.retry_base_delay_s} s)"
+            )
+        if self.retry_waiting_limit_s < self.retry_ack_timeout_s:
+            # A shorter limit would park a frame its gateway says is queued before the
+            # controller has waited even one answer timeout for it.
+            raise ValueError(
+                f"ESL_RETRY_WAITING_LIMIT_S ({self.retry_waiting_limit_s} s) must be at least "
+                f"ESL_RETRY_ACK_TIMEOUT_S ({self.retry_ack_timeout_s} s)"
             )
         return self
 

@@ -546,6 +546,9 @@ class OutboxRow(Base):
     attempts: Mapped[int] = mapped_column(Integer, default=0)
     not_before: Mapped[datetime] = mapped_column(UtcDateTime())
     sent_at: Mapped[datetime | None] = mapped_column(UtcDateTime())
+    # The first send of this round of attempts (None: not sent since planned or revived):
+    # what the wait for a frame its gateway reports queued counts from (migration 0042).
+    first_sent_at: Mapped[datetime | None] = mapped_column(UtcDateTime())
     parked_reason: Mapped[str | None] = mapped_column(String(64))  # a ParkReason
     # What the reason leaves open: the refusing reason code, the kind of tampering.
     parked_detail: Mapped[str | None] = mapped_column(String(PARKED_DETAIL_CHARS))

@@ -47,7 +47,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from esl.db.models import GATEWAY_REASON_CHARS, PARKED_DETAIL_CHARS, GatewayStateRow
 from esl.db.repositories import in_chunks
-from esl.delivery_states import OutboxStatus, ParkReason
+from esl.delivery_states import OutboxStatus, ParkReason, park_text
 from esl.pipeline.database_outage import DatabaseOutage, is_database_outage
 from esl.pipeline.errors import TransportEventsEndedError
 from esl.pipeline.held_frames import images_no_longer_due
@@ -119,6 +119,12 @@ class _Flight:
     sequence: int
     deadline: datetime
     sent_at: datetime
+    # The update's first send of this round of attempts (the row's `first_sent_at`): its
+    # gateway's WAITING reports extend the wait up to `policy.waiting_limit` from then.
+    first_sent_at: datetime
+    # A WAITING report came when that limit was reached: at its deadline the update is
+    # parked, not sent again (it would only queue behind itself at the gateway).
+    waited_out: bool = False
 
 
 @dataclass(slots=True)
@@ -522,7 +528,7 @@ class Dispatcher:
                     if self.stores is None or store in self.stores:
                         self._windows.setdefault((store, gateway), _GatewayWindow())
                 self._gateways_seen_at = now
-            sending: list[tuple[GatewayKey, int, str, int, bytes]] = []
+            sending: list[tuple[GatewayKey, int, str, int, bytes, datetime]] = []
             # Rows taken, with what `images_no_longer_due` weighs: the display-at and the
             # content of each.
             weighed: list[tuple[int, str, datetime | None, str]] = []
@@ -542,6 +548,7 @@ class Dispatcher:
                         OUTBOX.c.payload,
                         OUTBOX.c.display_at,
                         OUTBOX.c.content_hash,
+                        OUTBOX.c.first_sent_at,
                     )
                     .where(
                         OUTBOX.c.status == OutboxStatus.PENDING.value,
@@ -559,7 +566,18 @@ class Dispatcher:
                     # one writer, ignores it).
                     .with_for_update(skip_locked=True)
                 ).all()
-                sending += [(key, row.id, row.label_id, row.sequence, row.payload) for row in rows]
+                # A first send stamped ahead of now (a clock since set back) counts from now.
+                sending += [
+                    (
+                        key,
+                        row.id,
+                        row.label_id,
+                        row.sequence,
+                        row.payload,
+                        min(row.first_sent_at or now, now),
+                    )
+                    for row in rows
+                ]
                 weighed += [
                     (row.id, row.label_id, row.display_at, row.content_hash) for row in rows
                 ]
@@ -588,13 +606,16 @@ class Dispatcher:
                 sending = [item for item in sending if item[1] not in overtaken]
             if not written:
                 return []
-            ids = [row_id for _, row_id, _, _, _ in sending]
+            ids = [row_id for _, row_id, *_ in sending]
             for chunk in in_chunks(ids):
                 session.execute(
                     update(OUTBOX)
                     .where(OUTBOX.c.id.in_(chunk))
                     .values(
-                        status=OutboxStatus.SENT.value, sent_at=now, attempts=OUTBOX.c.attempts + 1
+                        status=OutboxStatus.SENT.value,
+                        sent_at=now,
+                        attempts=OUTBOX.c.attempts + 1,
+                        first_sent_at=func.coalesce(OUTBOX.c.first_sent_at, now),
                     )
                 )
             if self.settlement.fence is not None:
@@ -606,9 +627,9 @@ class Dispatcher:
             return []
         deadline = now + self.policy.ack_timeout
         downlinks = []
-        for key, row_id, label_id, sequence, payload in sending:
+        for key, row_id, label_id, sequence, payload, first_sent_at in sending:
             self._windows[key].flights[row_id] = _Flight(
-                row_id, label_id, sequence, deadline, sent_at=now
+                row_id, label_id, sequence, deadline, sent_at=now, first_sent_at=first_sent_at
             )
             self._flight_of[(label_id, sequence)] = key
             downlinks.append(Downlink(key[0], key[1], label_id, payload))
@@ -716,9 +737,15 @@ class Dispatcher:
         """The label's gateway says frame `sequence` is still being carried out (queued at
         its radio): its answer is waited for another `ack_timeout` from now instead of the
         frame being sent again, which would only queue behind itself and spend an attempt.
-        Never beyond what all its attempts would have waited (`max_attempts` timeouts
-        from this send): a gateway saying so for ever does not hold a frame for ever.
-        False when the frame is not in flight or its wait is spent."""
+
+        Never beyond `policy.waiting_limit` from the update's first send (the row's
+        `first_sent_at`, kept across its retries and a controller restart): a gateway
+        saying so for ever does not hold an update for ever. Counted from each send, every
+        retry of a frame still queued was held as long again (52 minutes instead of 10).
+        A report once the limit is reached marks the flight: at its deadline the update
+        is parked as offline (`_expire`). A frame the gateway queues this long is behind
+        more than an AP serves in that time, or never reached; resent, it would queue
+        behind itself. False when the frame is not in flight or its wait is spent."""
         key = self._flight_of.get((label_id, sequence))
         if key is None:
             return False
@@ -728,7 +755,8 @@ class Dispatcher:
             return False
         flight = found[0]
         deadline = self.clock() + self.policy.ack_timeout
-        if deadline > flight.sent_at + self.policy.ack_timeout * self.policy.max_attempts:
+        if deadline > flight.first_sent_at + self.policy.waiting_limit:
+            flight.waited_out = True
             return False
         # Moved to the end: a deadline of now + the timeout is the latest in the window,
         # which `_expire` reads in order.
@@ -757,13 +785,32 @@ class Dispatcher:
         for flight in expired:
             self.release_flight(flight.label_id, flight.sequence, flight.row_id)
         ids = [flight.row_id for flight in expired]
+        waited_out = {flight.row_id for flight in expired if flight.waited_out}
         with self.sessions.begin() as session:
             entries = _still_sent(session, ids)
             for entry in entries:
+                if entry.id in waited_out:
+                    self._park_waited_out(entry, now=now)
+                    continue
                 # A gateway that reported why there was no answer keeps its word on the row.
                 parking = _NO_ANSWER._replace(detail=entry.parked_detail)
                 self.settlement.retry_or_park(entry, now=now, parking=parking)
             save_outbox_entries(session, entries)
+
+    def _park_waited_out(self, entry: OutboxEntry, *, now: datetime) -> None:
+        """Park an update its gateway still reported queued when `policy.waiting_limit`
+        from its first send was reached: offline, as an unanswered one, so `esl health`
+        shows it, and revived as one when the label is heard (a check-in, `REACHABLE`)."""
+        limit = round(self.policy.waiting_limit.total_seconds())
+        parking = _NO_ANSWER._replace(detail=f"still queued at its gateway after {limit} s")
+        entry.park(parking, at=now)
+        self.counts.parked += 1
+        log.info(
+            "parked %s seq %d: %s",
+            entry.label_id,
+            entry.sequence,
+            park_text(parking.reason, parking.detail),
+        )
 
     def _gateway_status(self, status: GatewayStatus) -> None:
         # The reason is the gateway's own words: kept to what the column holds.

@@ -15,7 +15,8 @@ and only this much:
   check-in. A gateway lying about it costs one more round of attempts, no more.
 - "frame N is waiting for the radio" (`WAITING`): its answer is waited for another answer
   timeout instead of the frame being sent again (an OEPL tag queued behind a hundred
-  others at its AP's one radio), at most as long as all its attempts would have waited.
+  others at its AP's one radio), spending no attempt, up to ESL_RETRY_WAITING_LIMIT_S
+  from the update's first send (`Dispatcher.extend_flight`); then it is parked as offline.
   Nothing is taken as delivered: only the label's signed answer, verified as ever, says
   so. A gateway lying about it delays its own store's update, as dropping it would.
 

@@ -40,6 +40,8 @@ def unparked(now: datetime) -> dict[str, Any]:
     return {
         "status": OutboxStatus.PENDING.value,
         "attempts": 0,
+        # Its wait for a gateway's queue starts anew with its attempts.
+        "first_sent_at": None,
         "not_before": now,
         "parked_reason": None,
         "parked_detail": None,

@@ -25,6 +25,10 @@ class RetryPolicy:
     # A label that answers "busy" is alive and refreshing its panel (three-colour e-paper
     # takes about 15 s): asking again sooner only spends its battery and our attempts.
     busy_delay: timedelta = timedelta(seconds=20)
+    # How long a frame its gateway keeps reporting WAITING (queued at its radio) is waited
+    # for, counted from the update's first send: the gateway's queue has no fixed length,
+    # so this bounds what a gateway that never gets to the label can hold it `sent`.
+    waiting_limit: timedelta = timedelta(minutes=30)
 
     def __post_init__(self) -> None:
         if self.max_attempts < 1:
@@ -35,6 +39,8 @@ class RetryPolicy:
             raise ValueError("need 0 < base_delay <= max_delay")
         if self.ack_timeout <= timedelta(0):
             raise ValueError("the acknowledgement timeout must be positive")
+        if self.waiting_limit < self.ack_timeout:
+            raise ValueError("the waiting limit must be at least the acknowledgement timeout")
 
     def delay_after(self, attempts: int, *, rng: random.Random, busy: bool = False) -> timedelta:
         """How long to wait before the next send, after `attempts` sends; at least

@@ -36,6 +36,7 @@ def test_the_controller_runs_on_the_installations_settings(
         "ESL_RETRY_MAX_DELAY_S": "4",
         "ESL_RETRY_MAX_ATTEMPTS": "3",
         "ESL_RETRY_BUSY_DELAY_S": "2",
+        "ESL_RETRY_WAITING_LIMIT_S": "600",
         "ESL_CONTROLLER_LEASE_STALE_S": "30",
         "ESL_CONTROLLER_LEASE_RENEW_S": "5",
         "ESL_DATABASE_RETRY_FIRST_S": "0.2",
@@ -52,6 +53,7 @@ def test_the_controller_runs_on_the_installations_settings(
         max_delay=timedelta(seconds=4),
         max_attempts=3,
         busy_delay=timedelta(seconds=2),
+        waiting_limit=timedelta(seconds=600),
     )
     assert built.lease == LeaseTerms(
         stale_after=timedelta(seconds=30), renew_every=timedelta(seconds=5)
@@ -94,6 +96,18 @@ def test_unusable_settings_stop_the_commands_that_read_them_and_only_those() -> 
         "ESL_RETRY_BASE_DELAY_S (10.0 s)"
     )
     assert runner.invoke(app, ["--version"], env=env).exit_code == 0
+
+
+def test_a_waiting_limit_shorter_than_the_answer_timeout_is_refused() -> None:
+    """A frame its gateway says is queued would be parked before one answer timeout was
+    waited for it (docs/operations.md, ESL_RETRY_WAITING_LIMIT_S)."""
+    env = {"ESL_RETRY_ACK_TIMEOUT_S": "120", "ESL_RETRY_WAITING_LIMIT_S": "60"}
+    refused = CliRunner().invoke(app, ["db", "current"], env=env)
+    assert refused.exit_code == 2
+    assert refused.stderr.strip() == (
+        "esl db current: settings: ESL_RETRY_WAITING_LIMIT_S (60.0 s) must be at least "
+        "ESL_RETRY_ACK_TIMEOUT_S (120.0 s)"
+    )
 
 
 def test_a_locale_of_several_time_zones_needs_the_installations_zone() -> None:

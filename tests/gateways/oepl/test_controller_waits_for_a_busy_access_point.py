@@ -6,7 +6,9 @@ window (150 s), the gateway's check-in reports (30 s), tags checking in every 40
 the AP's one radio. Before, the controller gave up on them after 120 s and sent the frame
 again (about twice per tag), so updates parked as offline while on their way (6 of 60)
 and tags drew their image twice; now the gateway says the frame is still waiting for the
-radio and the controller waits, as long as all its attempts would have waited."""
+radio and the controller waits, spending no attempt, up to ESL_RETRY_WAITING_LIMIT_S
+(30 minutes) from the update's first send: the last tags, served about twelve minutes in,
+are within it, as they were not within the attempts' ten minutes."""
 
 from __future__ import annotations
 
@@ -96,6 +98,7 @@ async def test_sixty_tags_queued_at_one_access_point_are_waited_for(oepl_chain: 
             base_delay=timedelta(seconds=_scaled(DEFAULTS.retry_base_delay_s)),
             max_delay=timedelta(seconds=_scaled(DEFAULTS.retry_max_delay_s)),
             max_attempts=DEFAULTS.retry_max_attempts,
+            waiting_limit=timedelta(seconds=_scaled(DEFAULTS.retry_waiting_limit_s)),
         ),
     )
     oepl_chain.controller = await RunningController.start(
