@@ -253,6 +253,8 @@ class PriceRuleVersionRow(Base):
     __table_args__ = (
         # A past instant reads the versions of a slice's SKUs recorded up to it.
         Index("ix_price_rule_versions_sku_recorded_at", "sku", "recorded_at"),
+        # Every price writer reads the newest version recorded (`begin_price_write`).
+        Index("ix_price_rule_versions_recorded_at", "recorded_at"),
     )
 
     # Two versions of one rule at one reading of the clock: the later id wins.

@@ -22,7 +22,14 @@ from sqlalchemy import func, or_, select
 from sqlalchemy.orm import Session
 
 from esl.db.locks import lock_price_writes
-from esl.db.models import LedgerEntryRow, LedgerInstantRow, PlanningQueueRow, PublicationRow
+from esl.db.models import (
+    LedgerEntryRow,
+    LedgerInstantRow,
+    PlanningQueueRow,
+    PriceRuleVersionRow,
+    PromotionVersionRow,
+    PublicationRow,
+)
 from esl.db.repositories.catalogue import load_catalogue_slice
 from esl.planning_queue import queued_shelves
 from esl.services.ledger_recording import record_applied_prices
@@ -112,12 +119,20 @@ def begin_price_write(session: Session, *, now: WriteClock, currency: str) -> da
     instant) would look written ahead of this change, be planned again and deleted: a
     price that applied would vanish from the ledger. And never before the newest entry
     recorded (a clock behind another worker's, a fixed instant): such an instant is
-    lifted to it, where a second entry of a key at one instant is refused as ever."""
+    lifted to it, where a second entry of a key at one instant is refused as ever. Nor
+    before the newest rule or promotion version: a price file whose rows all start later
+    records versions and no entry, and a version recorded before it would be read as
+    superseded by it at every past instant after both (`rules_as_at`)."""
     lock_price_writes(session)
     instant = read_instant(now)
-    newest = session.scalar(select(func.max(LedgerEntryRow.recorded_at)))
-    if newest is not None and instant < newest:
-        instant = newest
+    for recorded_at in (
+        LedgerEntryRow.recorded_at,
+        PriceRuleVersionRow.recorded_at,
+        PromotionVersionRow.recorded_at,
+    ):
+        newest = session.scalar(select(func.max(recorded_at)))
+        if newest is not None and instant < newest:
+            instant = newest
     record_due_instants(session, now=instant, currency=currency, including_now=False)
     return instant
 

@@ -99,6 +99,9 @@ def upgrade() -> None:
         ["sku", "recorded_at"],
         unique=False,
     )
+    op.create_index(
+        "ix_price_rule_versions_recorded_at", "price_rule_versions", ["recorded_at"], unique=False
+    )
     promotions = op.create_table(
         "promotion_versions",
         sa.Column("id", serial, autoincrement=True, nullable=False),
@@ -166,5 +169,6 @@ def upgrade() -> None:
 def downgrade() -> None:
     op.drop_index(op.f("ix_promotion_versions_recorded_at"), table_name="promotion_versions")
     op.drop_table("promotion_versions")
+    op.drop_index("ix_price_rule_versions_recorded_at", table_name="price_rule_versions")
     op.drop_index("ix_price_rule_versions_sku_recorded_at", table_name="price_rule_versions")
     op.drop_table("price_rule_versions")
