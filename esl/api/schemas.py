@@ -21,6 +21,7 @@ from pydantic import (
 
 from esl.api.instants import Instant
 from esl.one_line_text import OneLineText
+from esl.services.amounts import thousands_group_question
 from esl.services.gateway_ids import GATEWAY_ID_PATTERN
 from esl.services.publication_commands import (
     MAX_PROMOTION_COUNT,
@@ -173,6 +174,20 @@ def _decimal_text(value: object) -> object:
 DecimalText = Annotated[Decimal, BeforeValidator(_decimal_text)]
 
 
+def _net_content_text(value: object) -> object:
+    # A string keeps its decimals as written: "1.000" g, from a German hand or file, may be
+    # a kilogram, and read as 1 g it makes the Grundpreis a thousand times too high. (A
+    # JSON number 1.000 is the number 1 by the time it is read.)
+    if isinstance(value, str) and is_decimal_text(value):
+        question = thousands_group_question(Decimal(value.strip()))
+        if question is not None:
+            raise ValueError(f"net_content {value!r}: {question}")
+    return value
+
+
+NetContent = Annotated[DecimalText, BeforeValidator(_net_content_text)]
+
+
 class ProductIn(RequestBody):
     model_config = ConfigDict(
         json_schema_extra={
@@ -196,7 +211,7 @@ class ProductIn(RequestBody):
     gtin: str = Field(default="", max_length=14)
     category: OneLineText = Field(default="", max_length=CATEGORY_LENGTH)
     vat_rate: DecimalText = Field(ge=0, lt=100, max_digits=8, decimal_places=4)
-    net_content: DecimalText = Field(gt=0, max_digits=12, decimal_places=4)
+    net_content: NetContent = Field(gt=0, max_digits=12, decimal_places=4)
     net_unit: Literal["g", "kg", "ml", "l", "m", "pcs"]
     perishable: bool = False
     on_sale_since: Instant

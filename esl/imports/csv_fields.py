@@ -31,6 +31,7 @@ __all__ = [
     "Problems",
     "check_one_line",
     "check_width",
+    "hint_decimal_sign",
     "optional_instant",
     "parse_bool",
     "parse_currency",
@@ -283,6 +284,13 @@ def parse_decimal(row: CsvRow, column: str, *, required: bool = True) -> Decimal
     return _accepted(_decimal(text, column))
 
 
+def hint_decimal_sign(text: str) -> str:
+    """The decimal sign a hint writes for `text` that may hold a thousands group: the one
+    it did not use, which groups no thousands where the one it used does ("1.000" in de_DE
+    is told "1,0", "1,000" in en_GB "1.0")."""
+    return "," if "." in text else "."
+
+
 def _decimal(text: str, column: str) -> tuple[Decimal | None, str]:
     """A number as people write it in a spreadsheet, with a decimal point or comma."""
     if not is_decimal_text(text.replace(",", ".")):
@@ -322,7 +330,9 @@ def _money_amount(text: str, column: str, currency: str) -> tuple[Decimal | None
         return None, reason
     if value <= 0:
         return None, f"{column} {value} is not above zero"
-    problem = minor_unit_problem(value, currency, field=column)
+    problem = minor_unit_problem(
+        value, currency, field=column, decimal_sign=hint_decimal_sign(text)
+    )
     if problem is not None:
         return None, problem
     if value >= Decimal("1e9"):

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Collection
 from datetime import datetime
+from decimal import Decimal
 from typing import IO
 
 from sqlalchemy import select
@@ -20,12 +21,14 @@ from esl.imports.csv_fields import (
     check_new_sku,
     check_one_line,
     check_width,
+    hint_decimal_sign,
     parse_bool,
     parse_decimal,
     parse_instant,
 )
 from esl.imports.report import ImportReport
 from esl.planning_queue import category_promotion_instants, record_published_change
+from esl.services.amounts import thousands_group_question
 from esl.services.ledger_instants import WriteClock, begin_price_write, read_instant
 from esl.services.product_codes import gtin_clashes
 from esl.services.products import (
@@ -80,7 +83,7 @@ def _parse(row: CsvRow, stored: Collection[str]) -> Product:
     check_lengths(row, LENGTHS)
     check_one_line(row, ("name", "brand", "category", "web_url"))
     vat_rate = parse_decimal(row, "vat_rate")
-    net_content = parse_decimal(row, "net_content")
+    net_content = _net_content(row)
     try:
         return Product(
             sku=_sku(row, stored),
@@ -98,6 +101,19 @@ def _parse(row: CsvRow, stored: Collection[str]) -> Product:
         )
     except PricingError as error:
         raise BadRowError(error.message) from error
+
+
+def _net_content(row: CsvRow) -> Decimal | None:
+    """The net content as written, refused where it reads as a thousands group: in de_DE
+    and de_AT the dot groups thousands, and a German file's "1.000" g (a kilogram) was
+    read as 1 g, so its label's Grundpreis was a thousand times too high."""
+    net_content = parse_decimal(row, "net_content")
+    if net_content is not None:
+        text = row.require("net_content")
+        question = thousands_group_question(net_content, decimal_sign=hint_decimal_sign(text))
+        if question is not None:
+            raise BadRowError(f"net_content {text!r}: {question}")
+    return net_content
 
 
 def _sku(row: CsvRow, stored: Collection[str]) -> str:

@@ -12,6 +12,7 @@ file and a publication's amount now do too, with the same question.
 from __future__ import annotations
 
 import json
+from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
@@ -71,6 +72,12 @@ def test_a_thousands_dot_in_a_price_file_is_refused_not_read_as_a_decimal_point(
     assert [p["line"] for p in problems] == [2]
     assert f"more decimals than {currency} allows" in problems[0]["reason"]
     assert AMBIGUOUS in problems[0]["reason"]
+    # How to write either, the one with the decimal sign that groups nothing where the
+    # one written does ("1.000" in de_DE: "1,0").
+    one = f"{Decimal(written.replace(',', '.')).normalize():f}"
+    one = (one if "." in one else one + ".0").replace(".", "," if "." in written else ".")
+    thousand = written.replace(".", "").replace(",", "")
+    assert problems[0]["reason"].endswith(f"(write {thousand} or {one})")
 
 
 @pytest.mark.parametrize(
@@ -81,6 +88,8 @@ def test_a_thousands_dot_in_a_price_file_is_refused_not_read_as_a_decimal_point(
         # writes them: the amount meant is plain.
         ("EUR", "de_DE", ["2,5000", "3,49", "7,0"], ["2.50", "3.49", "7.00"]),
         ("HUF", "en_GB", ["1299.00", "899", "1500.0"], ["1299", "1500", "899"]),
+        # Three decimals that no thousands group has (it has 1-3 digits, the first not 0).
+        ("EUR", "de_DE", ["0,500", "1234,000", "7,0"], ["0.50", "1234.00", "7.00"]),
     ],
 )
 def test_plain_amounts_are_still_taken(
