@@ -130,7 +130,11 @@ class AccessPointDriver:
         # and joined again) and came back to the same number.
         self._taken: dict[str, tuple[bytes, tuple[int, int]]] = {}
         self._polls = 0
-        self._fresh = asyncio.Condition()
+        # Set when a listing was read (or failed), then replaced for the next: each wait
+        # holds the one it began with. An Event, not a Condition: a Condition's wait
+        # re-acquires its lock when cancelled, and tasks cancelled together at a loop's
+        # close (a gateway stopped mid-push) waited for it for ever.
+        self._fresh = asyncio.Event()
         self._waiting = 0
         self._watcher: asyncio.Task[None] | None = None
         self.busy_answers = 0  # 409s taken, for the figures
@@ -489,14 +493,13 @@ class AccessPointDriver:
             except AccessPointError as error:
                 # The waiting pushes wait on; each gives up with a reason at its deadline.
                 _log.warning("tag list not read: %s", error)
-            async with self._fresh:
-                self._fresh.notify_all()
+            fresh, self._fresh = self._fresh, asyncio.Event()
+            fresh.set()
             await asyncio.sleep(self.timings.poll_s)
 
     async def _next_poll(self, timeout_s: float) -> None:
-        async with self._fresh:
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self._fresh.wait(), timeout_s)
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(self._fresh.wait(), timeout_s)
 
     # ------------------------------------------------------------ LED and commands
 
