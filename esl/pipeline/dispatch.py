@@ -47,7 +47,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from esl.db.models import GATEWAY_REASON_CHARS, PARKED_DETAIL_CHARS, GatewayStateRow
 from esl.db.repositories import in_chunks
-from esl.delivery_states import OutboxStatus, ParkReason, park_text
+from esl.delivery_states import OutboxStatus, ParkReason
 from esl.pipeline.database_outage import DatabaseOutage, is_database_outage
 from esl.pipeline.errors import TransportEventsEndedError
 from esl.pipeline.held_frames import images_no_longer_due
@@ -803,14 +803,7 @@ class Dispatcher:
         shows it, and revived as one when the label is heard (a check-in, `REACHABLE`)."""
         limit = round(self.policy.waiting_limit.total_seconds())
         parking = _NO_ANSWER._replace(detail=f"still queued at its gateway after {limit} s")
-        entry.park(parking, at=now)
-        self.counts.parked += 1
-        log.info(
-            "parked %s seq %d: %s",
-            entry.label_id,
-            entry.sequence,
-            park_text(parking.reason, parking.detail),
-        )
+        self.settlement.park(entry, now=now, parking=parking)
 
     def _gateway_status(self, status: GatewayStatus) -> None:
         # The reason is the gateway's own words: kept to what the column holds.

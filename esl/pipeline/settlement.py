@@ -211,19 +211,23 @@ class Settlement:
     def retry_or_park(self, entry: OutboxEntry, *, now: datetime, parking: Parking) -> None:
         """Send `entry` again after a backoff, or park it once its attempts are spent."""
         if self.policy.exhausted(entry.attempts):
-            entry.park(parking, at=now)
-            self.counts.parked += 1
-            log.info(
-                "parked %s seq %d: %s",
-                entry.label_id,
-                entry.sequence,
-                park_text(parking.reason, parking.detail),
-            )
+            self.park(entry, now=now, parking=parking)
         else:
             busy = parking.reason is ParkReason.BUSY
             entry.retry_at(now + self.policy.delay_after(entry.attempts, rng=self.rng, busy=busy))
             self.windows.due_at(entry.store, entry.gateway, entry.not_before)
             self.counts.retried += 1
+
+    def park(self, entry: OutboxEntry, *, now: datetime, parking: Parking) -> None:
+        """Park `entry` for `parking`'s reason, counted and logged."""
+        entry.park(parking, at=now)
+        self.counts.parked += 1
+        log.info(
+            "parked %s seq %d: %s",
+            entry.label_id,
+            entry.sequence,
+            park_text(parking.reason, parking.detail),
+        )
 
     def settle(self, uplinks: list[Uplink]) -> None:
         """Verify and apply a batch of uplinks in one transaction."""

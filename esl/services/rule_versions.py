@@ -20,6 +20,7 @@ from esl.db.bulk import insert_rows
 from esl.db.mapping import promotion_target_values, promotion_values
 from esl.db.models import PriceRuleRow, PriceRuleVersionRow, PromotionVersionRow, core_table
 from esl.db.repositories.chunks import in_chunks
+from esl.db.repositories.rules import PROMOTION_FACTS
 from pricing.promotions import Promotion
 
 __all__ = ["record_promotion_versions", "record_rule_versions", "skus_of_rules"]
@@ -76,22 +77,7 @@ def record_promotion_versions(
         values["promotion_id"] = values.pop("id")
         targets = [[t["dimension"], t["value"]] for t in promotion_target_values(promotion)]
         rows.append(values | {"recorded_at": recorded_at, "removed": False, "targets": targets})
-    empty = dict.fromkeys(
-        (
-            "name",
-            "kind",
-            "percent",
-            "amount",
-            "currency",
-            "quantity",
-            "free_quantity",
-            "priority",
-            "exclusive",
-            "valid_from",
-            "valid_until",
-            "targets",
-        )
-    )
+    empty = dict.fromkeys((*PROMOTION_FACTS, "targets"))
     rows += [
         empty | {"promotion_id": promotion_id, "recorded_at": recorded_at, "removed": True}
         for promotion_id in sorted(set(removed))

@@ -26,9 +26,10 @@ from pricing.products import Product
 from pricing.promotions import Promotion
 from pricing.rules import PriceRule
 
-__all__ = ["RecordThen", "promotions_as_at", "rules_as_at"]
+__all__ = ["PROMOTION_FACTS", "RecordThen", "promotions_as_at", "rules_as_at"]
 
-_PROMOTION_FACTS = (
+# A promotion version's facts besides its id, instant and targets (`promotion_versions`).
+PROMOTION_FACTS = (
     "name",
     "kind",
     "percent",
@@ -132,7 +133,7 @@ def promotions_as_at(
 def _promotion(promotion_id: str, row: Row[Any]) -> Promotion:
     """The promotion a version row records, read as a stored one is (`promotion_from_rows`
     with unsaved rows: nothing is added to the session)."""
-    facts = {name: row._mapping[name] for name in _PROMOTION_FACTS}
+    facts = {name: row._mapping[name] for name in PROMOTION_FACTS}
     targets = [
         PromotionTargetRow(promotion_id=promotion_id, dimension=d, value=v) for d, v in row.targets
     ]
