@@ -98,7 +98,11 @@ async def test_sixty_tags_queued_at_one_access_point_are_waited_for(oepl_chain: 
             base_delay=timedelta(seconds=_scaled(DEFAULTS.retry_base_delay_s)),
             max_delay=timedelta(seconds=_scaled(DEFAULTS.retry_max_delay_s)),
             max_attempts=DEFAULTS.retry_max_attempts,
-            waiting_limit=timedelta(seconds=_scaled(DEFAULTS.retry_waiting_limit_s)),
+            # Four times its scaled default: on a loaded machine the emulated AP serves
+            # slower than its scaled clock says (a fresh-clone CI run at -n 2 left the last
+            # four tags parked at the scaled 90 s). The limit's own bound is tested in
+            # tests/pipeline/test_waiting_reports_hold_an_update_past_its_cap.py.
+            waiting_limit=timedelta(seconds=4 * _scaled(DEFAULTS.retry_waiting_limit_s)),
         ),
     )
     oepl_chain.controller = await RunningController.start(
@@ -110,7 +114,7 @@ async def test_sixty_tags_queued_at_one_access_point_are_waited_for(oepl_chain: 
         clock=wall_clock,
         rng=random.Random(1),
     )
-    await oepl_chain.wait_converged(timeout_s=120)
+    await oepl_chain.wait_converged(timeout_s=400)
     counts = oepl_chain.controller.controller.dispatcher.counts
     tags = oepl_chain.served.ap.tags.values()
     twice = sum(1 for tag in tags if tag.update_count > 1)
