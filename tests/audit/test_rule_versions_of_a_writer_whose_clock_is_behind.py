@@ -21,6 +21,7 @@ PRICES = "sku,scope,channel,store_or_zone,price,currency,valid_from,valid_until\
 START = T0 + timedelta(days=3)
 ROW = "MLK-1,store,,S02,{price},PLN," + START.isoformat().replace("+00:00", "Z") + ",\n"
 NOW = T0 + timedelta(days=5)
+FIRST = T0 + timedelta(days=1)  # worker-a's write
 
 
 def _quoted(world: AuditWorld, *, at: datetime) -> str:
@@ -38,27 +39,19 @@ def _quoted(world: AuditWorld, *, at: datetime) -> str:
     return str(resolved.price.amount)
 
 
+def _import(world: AuditWorld, price: str, *, by: str, now: datetime) -> None:
+    """S02's store price for MLK-1 from START, imported by worker `by` at its `now`."""
+    with world.sessions.begin() as session:
+        import_prices(
+            session, PRICES + ROW.format(price=price), currency="PLN", imported_by=by, now=now
+        )
+
+
 def test_a_rule_updated_by_a_writer_whose_clock_is_behind_is_quoted_as_updated(
     world: AuditWorld,
 ) -> None:
-    first = T0 + timedelta(days=1)
-    with world.sessions.begin() as session:
-        import_prices(
-            session,
-            PRICES + ROW.format(price="3.19"),
-            currency="PLN",
-            imported_by="worker-a",
-            now=first,
-        )
-    with world.sessions.begin() as session:
-        # Another worker, its clock a minute behind worker-a's.
-        import_prices(
-            session,
-            PRICES + ROW.format(price="2.99"),
-            currency="PLN",
-            imported_by="worker-b",
-            now=first - timedelta(minutes=1),
-        )
+    _import(world, "3.19", by="worker-a", now=FIRST)
+    _import(world, "2.99", by="worker-b", now=FIRST - timedelta(minutes=1))  # a minute behind
     assert _quoted(world, at=NOW) == "2.99"  # the record of now: the table
     # A day after both writes, the rule in force (since START) was the 2.99 one.
     assert _quoted(world, at=START + timedelta(days=1)) == "2.99"
@@ -69,27 +62,12 @@ def test_the_past_audit_calls_the_label_showing_the_superseded_price_stale(
 ) -> None:
     """L-wrong shows the superseded 3.19, L-right the 2.99 in force since START; audited as
     of START + 1 d (both writes long done), L-right is right and L-wrong wrong."""
-    first = T0 + timedelta(days=1)
     shown_at = START + timedelta(hours=1)
     then = START + timedelta(days=1)
-    with world.sessions.begin() as session:
-        import_prices(
-            session,
-            PRICES + ROW.format(price="3.19"),
-            currency="PLN",
-            imported_by="worker-a",
-            now=first,
-        )
+    _import(world, "3.19", by="worker-a", now=FIRST)
     world.label("L-wrong", store="S02", sku="MLK-1", at=T0)
     _, wrong = world.acknowledged("L-wrong", at=shown_at)
-    with world.sessions.begin() as session:
-        import_prices(
-            session,
-            PRICES + ROW.format(price="2.99"),
-            currency="PLN",
-            imported_by="worker-b",
-            now=first - timedelta(minutes=1),
-        )
+    _import(world, "2.99", by="worker-b", now=FIRST - timedelta(minutes=1))
     world.label("L-right", store="S02", sku="MLK-1", at=T0)
     _, right = world.acknowledged("L-right", at=shown_at)
     assert (str(wrong.price), str(right.price)) == ("3.19", "2.99")
