@@ -23,10 +23,11 @@ import pytest
 from firmware_sim.oepl_ap.access_point import EmulatedAccessPoint, EmulatedTag
 from firmware_sim.oepl_ap.http_app import ServedAccessPoint
 from gateways.mqtt.endpoint import BrokerEndpoint
+from gateways.oepl.radio import OeplRadio
 from gateways.protocol import ReasonCode, decode_response, generate_label_key
-from gateways.store_gateway.local_state import LabelRecord
+from gateways.store_gateway.local_state import LabelRecord, LocalState
 from gateways.store_gateway.process import StoreGatewayProcess, open_local_state
-from rendering.encoding import content_hash
+from rendering.encoding import Planes, content_hash
 from tests.gateways.oepl.test_roaming_between_two_aps import (
     AP_CONFIG,
     MAC,
@@ -46,6 +47,56 @@ async def one_ap() -> AsyncIterator[ServedAccessPoint]:
         yield served
 
 
+async def _heard_once(
+    served: ServedAccessPoint, tmp_path: Path, key: bytes, planes: Planes
+) -> tuple[StoreGatewayProcess, OeplRadio, LocalState]:
+    """A gateway over the AP (never started: its outbox is looked at) that delivered
+    `planes` to the tag, then polled once and heard it."""
+    state = open_local_state(tmp_path / "gw.sqlite")
+    state.add_labels([LabelRecord(label_id=MAC, address=MAC, model="2.9-bwr", key=key)])
+    radio = _radio(served, ROAMING_TIMINGS)
+    gateway = StoreGatewayProcess(
+        store="S01",
+        gateway="S01-ap1",
+        endpoint=BrokerEndpoint("127.0.0.1", 1),
+        radio=radio,
+        state=state,
+    )
+    first = await _send(state.labels()[MAC], _frame(1, planes, key), radio)
+    assert first.answer is not None
+    state.save_label(first.label)
+    gateway._labels[MAC] = first.label
+    await gateway._check_health(radio)
+    return gateway, radio, state
+
+
+async def _polls_for(gateway: StoreGatewayProcess, radio: OeplRadio, seconds: float) -> None:
+    """The health poll, every 0.2 s for `seconds`."""
+    ends = time.monotonic() + seconds
+    while time.monotonic() < ends:
+        await gateway._check_health(radio)
+        await asyncio.sleep(0.2)
+
+
+async def _ap_unreadable(
+    served: ServedAccessPoint,
+    gateway: StoreGatewayProcess,
+    radio: OeplRadio,
+    monkeypatch: pytest.MonkeyPatch,
+    seconds: float,
+) -> None:
+    """The AP's web server fails (500: "out of heap") for `seconds` while the health poll
+    keeps trying; the tags check in at the AP as ever."""
+    real_records = served.ap.records
+
+    def records(*args: object, **kwargs: object) -> object:
+        raise RuntimeError("AP out of heap")
+
+    monkeypatch.setattr(served.ap, "records", records)
+    await _polls_for(gateway, radio, seconds)
+    monkeypatch.setattr(served.ap, "records", real_records)
+
+
 async def test_a_tag_checking_in_all_along_is_not_returned_after_the_gateway_could_not_read_the_ap(
     one_ap: ServedAccessPoint, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -53,37 +104,14 @@ async def test_a_tag_checking_in_all_along_is_not_returned_after_the_gateway_cou
     tag = served.ap.tags[MAC]
     key = generate_label_key()
     p = price_planes(seed=731)
-    state = open_local_state(tmp_path / "gw.sqlite")
-    state.add_labels([LabelRecord(label_id=MAC, address=MAC, model="2.9-bwr", key=key)])
-    radio = _radio(served, ROAMING_TIMINGS)
-    gateway = StoreGatewayProcess(
-        store="S01",
-        gateway="S01-ap1",
-        endpoint=BrokerEndpoint("127.0.0.1", 1),  # never started: the outbox is looked at
-        radio=radio,
-        state=state,
-    )
+    gateway, radio, state = await _heard_once(served, tmp_path, key, p)
     try:
-        first = await _send(state.labels()[MAC], _frame(1, p, key), radio)
-        assert first.answer is not None
-        state.save_label(first.label)
-        gateway._labels[MAC] = first.label
-        await gateway._check_health(radio)  # a normal poll: the tag is heard
-
         # The AP's web server fails (500) for longer than silent_after_s; the health poll
         # keeps trying every interval. The tag keeps checking in at the AP all along.
-        real_records = served.ap.records
-
-        def records(*args: object, **kwargs: object) -> object:
-            raise RuntimeError("AP out of heap")
-
-        monkeypatch.setattr(served.ap, "records", records)
-        outage_ends = time.monotonic() + ROAMING_TIMINGS.silent_after_s + 1.0
-        while time.monotonic() < outage_ends:
-            await gateway._check_health(radio)
-            await asyncio.sleep(0.2)
+        await _ap_unreadable(
+            served, gateway, radio, monkeypatch, ROAMING_TIMINGS.silent_after_s + 1.0
+        )
         assert tag.checks_in
-        monkeypatch.setattr(served.ap, "records", real_records)
 
         # The AP answers again: nothing happened to the tag.
         before = len(state.answers())
@@ -119,40 +147,14 @@ async def test_a_tag_silent_through_the_gateways_outage_counts_it_as_silence(
     tag = served.ap.tags[MAC]
     key = generate_label_key()
     p = price_planes(seed=733)
-    state = open_local_state(tmp_path / "gw.sqlite")
-    state.add_labels([LabelRecord(label_id=MAC, address=MAC, model="2.9-bwr", key=key)])
-    radio = _radio(served, ROAMING_TIMINGS)
-    gateway = StoreGatewayProcess(
-        store="S01",
-        gateway="S01-ap1",
-        endpoint=BrokerEndpoint("127.0.0.1", 1),  # never started: the outbox is looked at
-        radio=radio,
-        state=state,
-    )
+    gateway, radio, state = await _heard_once(served, tmp_path, key, p)
     try:
-        first = await _send(state.labels()[MAC], _frame(1, p, key), radio)
-        assert first.answer is not None
-        state.save_label(first.label)
-        gateway._labels[MAC] = first.label
-        await gateway._check_health(radio)
-
         tag.checks_in = False  # away at another AP from now on
-        real_records = served.ap.records
-
-        def records(*args: object, **kwargs: object) -> object:
-            raise RuntimeError("AP out of heap")
-
-        monkeypatch.setattr(served.ap, "records", records)
-        outage_ends = time.monotonic() + ROAMING_TIMINGS.silent_after_s * 0.75
-        while time.monotonic() < outage_ends:
-            await gateway._check_health(radio)
-            await asyncio.sleep(0.2)
-        monkeypatch.setattr(served.ap, "records", real_records)
+        await _ap_unreadable(
+            served, gateway, radio, monkeypatch, ROAMING_TIMINGS.silent_after_s * 0.75
+        )
         # Read again: the AP still has not heard the tag; the polls go on a while.
-        silence_ends = time.monotonic() + ROAMING_TIMINGS.silent_after_s * 0.5
-        while time.monotonic() < silence_ends:
-            await gateway._check_health(radio)
-            await asyncio.sleep(0.2)
+        await _polls_for(gateway, radio, ROAMING_TIMINGS.silent_after_s * 0.5)
 
         stamp = int(tag.last_seen)
         tag.checks_in = True  # back
