@@ -9,6 +9,7 @@ from pricing.catalogue import Catalogue, CatalogueLineage
 from pricing.errors import EslError, PricingError
 from pricing.impact import change_impact, next_change_instant
 from pricing.ledger import (
+    LONGEST_CLOCK_CHANGE,
     PRIOR_PRICE_LOOKBACK,
     LedgerEntry,
     PriceKey,
@@ -31,6 +32,7 @@ from pricing.rules import SCOPE_PRECEDENCE, PriceRule, PriceScope
 from pricing.unit_price import UnitPrice, unit_price
 
 __all__ = [
+    "LONGEST_CLOCK_CHANGE",
     "PRIOR_PRICE_LOOKBACK",
     "SCOPE_PRECEDENCE",
     "Catalogue",

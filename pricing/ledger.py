@@ -27,6 +27,7 @@ if TYPE_CHECKING:
     from pricing.resolved import ResolvedPrice
 
 __all__ = [
+    "LONGEST_CLOCK_CHANGE",
     "PRIOR_PRICE_LOOKBACK",
     "LedgerEntry",
     "PriceKey",
@@ -43,6 +44,12 @@ __all__ = [
 
 # Directive 98/6/EC art. 6a: the lowest price of the 30 days before the reduction.
 PRIOR_PRICE_LOOKBACK: Final = timedelta(days=30)
+# The law's period is "not shorter than 30 days", and 30 days on a store's wall clock are
+# 721 hours when they span an autumn clock change (Warsaw's 25 October has 25 hours). The
+# window opens this much earlier, so it is never shorter than 30 calendar days in any zone
+# (no inhabited zone shifts its clocks by more than an hour) and is still one window per
+# instant, whatever zone the instant is written in.
+LONGEST_CLOCK_CHANGE: Final = timedelta(hours=1)
 
 
 class PriorPriceBasis(StrEnum):
@@ -278,11 +285,10 @@ def omnibus_prior_price(
                 _in_currency(regular, currency),
                 PriorPriceBasis.BEFORE_FIRST_REDUCTION,
             )
-    # Thirty days of elapsed time, whatever zone the instant is written in: wall-clock
-    # arithmetic in Europe/Warsaw would make the window an hour short or long across a
-    # DST change, and the same instant would get two prior prices.
+    # Elapsed time, whatever zone the instant is written in: wall-clock arithmetic would
+    # give the same instant two windows and two prior prices.
     thirty_days_before = reduction_started.astimezone(UTC) - PRIOR_PRICE_LOOKBACK
-    window_start = max(thirty_days_before, on_sale_since)
+    window_start = max(thirty_days_before - LONGEST_CLOCK_CHANGE, on_sale_since)
     # The entry in force when the window opened counts too, not only those inside it;
     # a withdrawn span charged nothing (a key relisted within the window is compared
     # with its prices since, as a product on sale for less than 30 days).

@@ -10,6 +10,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from pricing import (
+    LONGEST_CLOCK_CHANGE,
     PRIOR_PRICE_LOOKBACK,
     Catalogue,
     Channel,
@@ -140,7 +141,8 @@ def test_the_prior_price_is_never_above_any_price_applied_in_its_window(
         perishable=False,
         currency="PLN",
     )
-    window_start = max(started - PRIOR_PRICE_LOOKBACK, on_sale_since)
+    # Not shorter than 30 days on any wall clock: an hour more of elapsed time.
+    window_start = max(started - PRIOR_PRICE_LOOKBACK - LONGEST_CLOCK_CHANGE, on_sale_since)
     entries = ledger.entries(key)
     applied_in_window = [
         entry.price
