@@ -251,16 +251,21 @@ def omnibus_prior_price(
     perishable: bool,
     currency: str,
     ledger_since: datetime | None = None,
+    price: Money | None = None,
 ) -> PriorPrice | None:
     """The price to show next to a reduction that started at `reduction_started`.
 
     - The lowest price that applied in the 30 days before the reduction started;
     - for products on sale for less than that, the lowest since they went on sale;
     - for perishable or short-dated products, the price before the first reduction of
-      the current run of reductions (PL art. 4 ust. 4), when the ledger knows it.
+      the current run of reductions (PL art. 4 ust. 4), when the ledger knows it. A rise
+      ends a run: a price above the one charged just before it (2.00, then 3.00) is in no
+      run, and gets the 30-day low; a reduction after a rise starts a new run.
     With the rule that gave it (`PriorPriceBasis`), which the label's caption states.
     `ledger_since`: the key's entries before it are another product's (a re-used SKU,
     `Product.ledger_since`), never this one's prices, not even the one in force then.
+    `price`: the price announced from `reduction_started`, which tells a rise from a
+    reduction; None, the one the ledger records from then, if it does.
     None when the ledger holds nothing charged before the reduction (or in its window). Raises
     `CurrencyMismatchError` when an entry it reads is not in `currency`.
     """
@@ -274,13 +279,17 @@ def omnibus_prior_price(
     if before <= own or on_sale_since >= reduction_started:
         return None  # nothing was charged before the reduction (an introductory price)
     if perishable:
-        index = before - 1
-        while index >= own and entries[index].is_reduced:
-            index -= 1
+        if price is None and before < len(entries) and times[before] == reduction_started:
+            price = entries[before].price
+        index = _before_the_run(entries, price, before=before, own=own, currency=currency)
         # A price that ended before the product went on sale was never charged, and a
         # withdrawal ended the run: the product was relisted at a reduced price.
-        regular = entries[index].price if index >= own else None
-        if regular is not None and (index + 1 == before or times[index + 1] > on_sale_since):
+        regular = entries[index].price if index is not None and index >= own else None
+        if (
+            index is not None
+            and regular is not None
+            and (index + 1 == before or times[index + 1] > on_sale_since)
+        ):
             return PriorPrice(
                 _in_currency(regular, currency),
                 PriorPriceBasis.BEFORE_FIRST_REDUCTION,
@@ -308,6 +317,38 @@ def omnibus_prior_price(
     return PriorPrice(min(charged, key=lambda m: m.amount), basis)
 
 
+def _before_the_run(
+    entries: list[LedgerEntry], price: Money | None, *, before: int, own: int, currency: str
+) -> int | None:
+    """The index of the entry in force before the first reduction of the run that the
+    reduction to `price`, starting at `entries[before]`, belongs to; below `own` when the
+    ledger does not know it; None when that reduction belongs to no run.
+
+    A run of reductions is reductions one after another, each lowering the price: a price
+    that rose (2.00, then 3.00, still below the regular 4.00) ended the run, so from the
+    rise on nothing is "the price before the first reduction" (PL art. 4 ust. 4) but the
+    30-day low, and a later reduction starts a new run from the raised price (3.00)."""
+    index = before - 1
+    previous = entries[index].price
+    if price is not None and previous is not None and _rose(previous, price, currency=currency):
+        return None
+    while index >= own and entries[index].is_reduced:
+        earlier = entries[index - 1].price if index > own else None
+        current = entries[index].price
+        if (
+            earlier is not None
+            and current is not None
+            and _rose(earlier, current, currency=currency)
+        ):
+            break  # entries[index] raised the price: the run began with the next one
+        index -= 1
+    return index
+
+
+def _rose(earlier: Money, later: Money, *, currency: str) -> bool:
+    return _in_currency(later, currency).amount > _in_currency(earlier, currency).amount
+
+
 def lowest_prior_price(
     ledger: PriceLedger,
     *,
@@ -317,6 +358,7 @@ def lowest_prior_price(
     perishable: bool,
     currency: str,
     ledger_since: datetime | None = None,
+    price: Money | None = None,
 ) -> Money | None:
     """`omnibus_prior_price`'s amount, without the rule that gave it."""
     prior = omnibus_prior_price(
@@ -327,6 +369,7 @@ def lowest_prior_price(
         perishable=perishable,
         currency=currency,
         ledger_since=ledger_since,
+        price=price,
     )
     return prior.price if prior is not None else None
 
@@ -381,6 +424,7 @@ def due_prior_price(
         perishable=product.perishable,
         currency=price.currency,
         ledger_since=product.ledger_since,
+        price=price,
     )
 
 

@@ -16,7 +16,8 @@ from esl.audit.html_report import render_html_report
 from esl.imports import import_products
 from esl.services.keys import Role, create_key
 from esl.settings import Settings
-from pricing import PriorPriceBasis
+from pricing import Money, PriorPriceBasis, ResolvedPrice
+from pricing.resolved import label_fingerprint
 from tests.audit.scenario import AUDIT_AT, build_chain, coffee_week
 from tests.audit.world import OLD_PRODUCT_CSV, T0, AuditWorld
 from tests.support.api import AppSwitch
@@ -112,9 +113,20 @@ def test_a_label_left_on_an_ended_reduction_with_a_wrong_prior_is_still_caught(
     assert (problem.shown_prior, problem.expected_prior) == (Decimal("54.99"), Decimal("59.99"))
 
 
-def _milk_markdown(world: AuditWorld, promotion_id: str, percent: str, *, days_before: int) -> None:
+def _milk_markdown(
+    world: AuditWorld,
+    promotion_id: str,
+    percent: str,
+    *,
+    days_before: int,
+    ending: str | None = None,
+) -> None:
+    """Milk `percent` % off from `days_before` days before T0, in the publication that
+    ends the promotion `ending` (one instant: the ledger takes one price per instant)."""
+    ended = [{"action": "end_promotion", "promotion_id": ending}] if ending else []
     world.publish(
         [
+            *ended,
             {
                 "action": "upsert_promotion",
                 "promotion_id": promotion_id,
@@ -123,7 +135,7 @@ def _milk_markdown(world: AuditWorld, promotion_id: str, percent: str, *, days_b
                 "percent": percent,
                 "skus": ["MLK-1"],
                 "channels": ["store"],
-            }
+            },
         ],
         now=T0 - timedelta(days=days_before),
     )
@@ -285,3 +297,61 @@ def _s02_coffee_prices(world: AuditWorld, *prices: tuple[str, int]) -> None:
             ],
             now=T0 - timedelta(days=days_before),
         )
+
+
+def test_a_perishable_price_raised_during_its_markdown_is_not_matched_by_its_old_announcement(
+    world: AuditWorld,
+) -> None:
+    # Milk (perishable) 3.49 for 60 days, -40 % (2.09) from T0 - 3 d, then -20 % (2.79)
+    # from T0 - 1 d: the price went up. The rise ends the run of reductions, so the prior
+    # price due is the 30-day low, 2.09, and 2.79 is no reduction to announce. A label
+    # still announcing "-20%" against 3.49, "the price before the first reduction", as the
+    # engine used to print it, shows neither the due label nor a lawful prior price.
+    _milk_markdown(world, "P-MLK-40", "40", days_before=3)
+    _milk_markdown(world, "P-MLK-20", "20", days_before=1, ending="P-MLK-40")
+    world.label("L-milk-engine", store="S02", sku="MLK-1")
+    world.label("L-milk-old-announcement", store="S02", sku="MLK-1")
+    _, content = world.acknowledged("L-milk-engine", at=T0)
+    assert (content.price, content.prior_price) == (Decimal("2.79"), Decimal("2.09"))
+    assert not content.announces_reduction
+    _, old = world.acknowledged(
+        "L-milk-old-announcement",
+        at=T0,
+        altered=lambda c: dataclasses.replace(
+            c,
+            regular_price=Decimal("3.49"),
+            prior_price=Decimal("3.49"),
+            prior_price_basis=PriorPriceBasis.BEFORE_FIRST_REDUCTION,
+            promotion_text="-20%",
+        ),
+        priced=_as_before_the_first_reduction,
+    )
+    assert old.announces_reduction
+    report = world.audit(at=T0 + timedelta(minutes=10)).report
+    verdicts = {v.label_id: v for v in report.labels}
+    assert verdicts["L-milk-engine"].shows_due
+    assert verdicts["L-milk-old-announcement"].audit_class is AuditClass.STALE
+    assert [
+        (p.label_id, p.shown_prior, p.expected_prior, p.expected_basis)
+        for p in report.prior_price_problems
+    ] == [
+        (
+            "L-milk-old-announcement",
+            Decimal("3.49"),
+            Decimal("2.09"),
+            PriorPriceBasis.LOWEST_30_DAYS,
+        )
+    ]
+
+
+def _as_before_the_first_reduction(due: ResolvedPrice) -> ResolvedPrice:
+    """The milk's 2.79 as the engine priced it before a rise ended a run of reductions:
+    against 3.49, the price before the first reduction, 0.70 (20 %) saved."""
+    priced = dataclasses.replace(
+        due,
+        prior_price=due.regular_price,
+        prior_price_basis=PriorPriceBasis.BEFORE_FIRST_REDUCTION,
+        saving=Money(due.regular_price.amount - due.price.amount, due.currency),
+        saving_percent=Decimal(20),
+    )
+    return dataclasses.replace(priced, fingerprint=label_fingerprint(priced))

@@ -50,9 +50,12 @@ def record_planned_content(
     *,
     at: datetime,
     altered: Callable[[LabelContent], LabelContent] | None = None,
+    priced: Callable[[ResolvedPrice], ResolvedPrice] | None = None,
 ) -> tuple[str, LabelContent, ResolvedPrice]:
     """What the pipeline plans for the label at `at`, recorded as the pipeline does:
-    resolve the store price, build the content, render, hash, record."""
+    resolve the store price, build the content, render, hash, record. `priced`: the
+    price the altered content was resolved as (an earlier engine's, say), recorded with
+    its fingerprint instead of the due one's."""
     label = session.get(LabelRow, label_id)
     assert label is not None
     binding = current_binding(session, label_id)
@@ -60,6 +63,8 @@ def record_planned_content(
     content, resolved = due_content(session, label=label, sku=binding.sku, at=at)
     if altered is not None:
         content = altered(content)
+    if priced is not None:
+        resolved = priced(resolved)
     # An altered content stands for a label showing something it should not (the audit's
     # job is to find it), so it is drawn even when its announcement is unlawful.
     rendered = cache.render(
@@ -119,8 +124,11 @@ class AuditWorld:
         *,
         at: datetime,
         altered: Callable[[LabelContent], LabelContent] | None = None,
+        priced: Callable[[ResolvedPrice], ResolvedPrice] | None = None,
     ) -> tuple[str, LabelContent, ResolvedPrice]:
-        return record_planned_content(session, self.cache, label_id, at=at, altered=altered)
+        return record_planned_content(
+            session, self.cache, label_id, at=at, altered=altered, priced=priced
+        )
 
     def _frame(
         self,
@@ -180,10 +188,14 @@ class AuditWorld:
         at: datetime,
         battery_mv: int = 2_950,
         altered: Callable[[LabelContent], LabelContent] | None = None,
+        priced: Callable[[ResolvedPrice], ResolvedPrice] | None = None,
     ) -> tuple[str, LabelContent]:
-        """The label got the content due at `at` (or `altered` from it) and acknowledged it."""
+        """The label got the content due at `at` (or `altered` from it, priced as `priced`
+        says) and acknowledged it."""
         with self.sessions.begin() as session:
-            digest, content, _ = self.planned_content(session, label_id, at=at, altered=altered)
+            digest, content, _ = self.planned_content(
+                session, label_id, at=at, altered=altered, priced=priced
+            )
             sequence = self._frame(session, label_id, digest, at=at, status="acked", attempts=1)
             state = self._state(session, label_id)
             state.last_sequence = sequence

@@ -19,6 +19,7 @@ from pricing import (
     PriceKey,
     PriceLedger,
     PriceRule,
+    PriorPriceBasis,
     Product,
     Promotion,
     PromotionKind,
@@ -225,6 +226,56 @@ def test_a_perishable_product_reduced_twice_shows_the_price_before_the_first_red
     keeping, _ = label_on(rules=rules, promotions=promotions)
     assert keeping.prior_price == pln(320)
     assert keeping.saving_percent == Decimal(37)  # 1.20 / 3.20 = 37.5 %, never rounded up
+
+
+# Milk 4.00 for months; 2.00 from day -3; 3.00 from day 0; 1.50 from day 1.
+MILK_REGULAR = [PriceRule(id="r", sku="A", amount=pln(400))]
+MILK_DOWN_THEN_UP = [fixed("down", 200, -3, 0), fixed("up", 300, 0, 1), fixed("new", 150, 1, 5)]
+
+
+def _milk_prepared_and_applied(at: datetime) -> list[ResolvedPrice]:
+    """The perishable milk's label for `at`, prepared before the ledger holds `at`'s entry
+    and read again once it does: both must say the same."""
+    catalogue = pln_catalogue(MILK_REGULAR, MILK_DOWN_THEN_UP, products=[perishable_product()])
+    ledger = PriceLedger()
+    before = at - timedelta(hours=1)
+    replay_history(catalogue, ledger=ledger, since=day(-90), until=before, locale="pl_PL")
+    prepared = shelf_price(catalogue, at=at, ledger=ledger)
+    replay_history(catalogue, ledger=ledger, since=at, until=at, locale="pl_PL")
+    applied = ledger.entry_at(KEY, at)
+    assert applied is not None
+    assert applied.effective_from == at
+    return [prepared, shelf_price(catalogue, at=at, ledger=ledger)]
+
+
+def test_a_perishable_price_raised_during_its_markdown_is_not_announced_as_a_reduction() -> None:
+    # 2.00 yesterday, 3.00 today: the price went up. The rise ends the run of reductions,
+    # so the "price before the first reduction" (4.00) is no longer the prior price (PL
+    # art. 4 ust. 4 is about a run of reductions): the 30-day low, 2.00, is, and 3.00
+    # saves nothing against it. It used to read "Cena sprzed pierwszej obniżki: 4,00 zł".
+    for label in _milk_prepared_and_applied(DAY0):
+        assert (label.price, label.regular_price) == (pln(300), pln(400))
+        assert label.prior_price == pln(200)
+        assert label.prior_price_basis is PriorPriceBasis.LOWEST_30_DAYS
+        assert (label.saving, label.saving_percent) == (pln(0), Decimal(0))
+        assert not label.announces_reduction
+
+
+def test_a_perishable_reduction_after_a_rise_starts_a_new_run_from_the_raised_price() -> None:
+    # 1.50 from day 1, after 3.00 on day 0: a new reduction, the first of a new run. The
+    # price before it is 3.00 (PL art. 4 ust. 4: "cena sprzed pierwszej obniżki"), not
+    # the 4.00 before the run the rise ended, nor the 30-day low 2.00 a product that
+    # keeps would show.
+    for label in _milk_prepared_and_applied(day(1)):
+        assert label.price == pln(150)
+        assert label.prior_price == pln(300)
+        assert label.prior_price_basis is PriorPriceBasis.BEFORE_FIRST_REDUCTION
+        assert (label.saving, label.saving_percent) == (pln(150), Decimal(50))
+    keeping, _ = label_on(rules=MILK_REGULAR, promotions=MILK_DOWN_THEN_UP, at=day(1))
+    assert (keeping.prior_price, keeping.prior_price_basis) == (
+        pln(200),
+        PriorPriceBasis.LOWEST_30_DAYS,
+    )
 
 
 @pytest.mark.parametrize(

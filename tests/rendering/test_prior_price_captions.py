@@ -147,3 +147,30 @@ def test_the_caption_of_a_small_label_is_read_exactly(
     for reading in readings:
         locale = reading.case.split("/")[2]
         assert wording[locale].search(reading.expected), reading.expected
+
+
+@pytest.mark.parametrize("model", MODELS)
+def test_a_perishable_price_raised_during_its_markdown_is_drawn_without_an_announcement(
+    model: str,
+) -> None:
+    # Milk 4.00 for months, 2.00 from day -3, 3.00 from day 0: the price went up today. The
+    # label drawn for day 0 used to read "Cena sprzed pierwszej obniżki: 4,00 zł" with the
+    # 4.00 struck through beside 3.00; now it shows 3,00 zł plainly.
+    product = perishable_product()
+    rules = [PriceRule(id="r", sku="A", amount=pln(400))]
+    promotions = [fixed("down", 200, -3, 0), fixed("up", 300, 0, 5)]
+    resolved, _ = label_on(rules=rules, promotions=promotions, product=product)
+    content = LabelContent.from_resolved(product=product, price=resolved, locale="pl_PL")
+    assert not content.announces_reduction
+    drawn = " ".join(
+        op.text
+        for fill in Fill
+        for element in elements_showing(content, DISPLAY_MODELS[model], fill)
+        for op in element.ops
+        if isinstance(op, TextOp)
+    )
+    assert "obniżk" not in drawn, drawn
+    assert "4,00" not in drawn, drawn
+    assert "%" not in drawn, drawn
+    assert not elements_showing(content, DISPLAY_MODELS[model], Fill.PRIOR_PRICE)
+    assert not elements_showing(content, DISPLAY_MODELS[model], Fill.REGULAR_PRICE)
