@@ -290,10 +290,24 @@ def omnibus_prior_price(
             and regular is not None
             and (index + 1 == before or times[index + 1] > on_sale_since)
         ):
-            return PriorPrice(
-                _in_currency(regular, currency),
-                PriorPriceBasis.BEFORE_FIRST_REDUCTION,
+            # The option is for a run of reductions announced against the price before
+            # it, not a way round the 30 days: 2.00, raised to 3.00, then 2.00 again is no
+            # 33 % reduction. Where a lower price was charged in the 30 days before the
+            # run began, the run's first reduction was no reduction from that price
+            # either, and the 30-day low of now is shown instead (the general rule).
+            run_began = times[index + 1] if index + 1 < before else reduction_started
+            low_before_the_run = lowest_prior_price(
+                ledger,
+                key=key,
+                reduction_started=run_began,
+                on_sale_since=on_sale_since,
+                perishable=False,
+                currency=currency,
+                ledger_since=ledger_since,
             )
+            regular = _in_currency(regular, currency)
+            if low_before_the_run is None or low_before_the_run.amount >= regular.amount:
+                return PriorPrice(regular, PriorPriceBasis.BEFORE_FIRST_REDUCTION)
     # Elapsed time, whatever zone the instant is written in: wall-clock arithmetic would
     # give the same instant two windows and two prior prices.
     thirty_days_before = reduction_started.astimezone(UTC) - PRIOR_PRICE_LOOKBACK

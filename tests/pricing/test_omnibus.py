@@ -197,7 +197,9 @@ def test_a_re_used_sku_counts_only_its_new_products_prices(perishable: bool) -> 
         )
 
     assert prior(LAUNCH) is None
-    assert prior(DAY0) == (pln(249) if perishable else pln(199))
+    # Perishable too: the 2.49 before the reduction was raised from the launch's 1.99
+    # three days before, so the price before the first reduction is not shown.
+    assert prior(DAY0) == pln(199)
     # Without the re-use the old product's 4.99, in force on day -5, would count.
     assert lowest_prior_price(
         ledger,
@@ -261,19 +263,58 @@ def test_a_perishable_price_raised_during_its_markdown_is_not_announced_as_a_red
         assert not label.announces_reduction
 
 
-def test_a_perishable_reduction_after_a_rise_starts_a_new_run_from_the_raised_price() -> None:
-    # 1.50 from day 1, after 3.00 on day 0: a new reduction, the first of a new run. The
-    # price before it is 3.00 (PL art. 4 ust. 4: "cena sprzed pierwszej obniżki"), not
-    # the 4.00 before the run the rise ended, nor the 30-day low 2.00 a product that
-    # keeps would show.
+def test_a_perishable_reduction_after_a_rise_is_announced_against_the_thirty_day_low() -> None:
+    # 1.50 from day 1, after 3.00 on day 0: a new reduction, and 3.00 is the price before
+    # it; but 2.00 was charged three days before. Announced against 3.00 (50 %) the rise
+    # would be a way round the 30 days (raise, then reduce); the perishable option is for
+    # a run announced against the price before it, so the 30-day low, 2.00, is shown, as
+    # for a product that keeps.
     for label in _milk_prepared_and_applied(day(1)):
         assert label.price == pln(150)
-        assert label.prior_price == pln(300)
-        assert label.prior_price_basis is PriorPriceBasis.BEFORE_FIRST_REDUCTION
-        assert (label.saving, label.saving_percent) == (pln(150), Decimal(50))
+        assert label.prior_price == pln(200)
+        assert label.prior_price_basis is PriorPriceBasis.LOWEST_30_DAYS
+        assert (label.saving, label.saving_percent) == (pln(50), Decimal(25))
     keeping, _ = label_on(rules=MILK_REGULAR, promotions=MILK_DOWN_THEN_UP, at=day(1))
     assert (keeping.prior_price, keeping.prior_price_basis) == (
         pln(200),
+        PriorPriceBasis.LOWEST_30_DAYS,
+    )
+
+
+def test_a_perishable_price_raised_and_taken_back_announces_nothing() -> None:
+    # 4.00; 2.00 from day -10; 3.00 from day -5; 2.00 again from day 0: "33 % off 3.00"
+    # for the price shoppers paid a week ago.
+    promotions = [fixed("down", 200, -10, -5), fixed("up", 300, -5, 0), fixed("back", 200, 0, 5)]
+    label, _ = label_on(
+        rules=MILK_REGULAR, promotions=promotions, product=perishable_product(), at=DAY0
+    )
+    assert label.price == pln(200)
+    assert label.prior_price == pln(200)
+    assert not label.announces_reduction
+
+
+def test_a_perishable_run_after_an_old_rise_keeps_the_price_before_its_first_reduction() -> None:
+    # The list price went from 3.00 to 4.00 forty days ago: the run of reductions from
+    # day -3 (3.20, then 2.00) is announced against 4.00, the price before it, which was
+    # the lowest of the 30 days before the run began.
+    rules = raised_at(-40, before=300, after=400)
+    promotions = [fixed("first", 320, -3, 0), fixed("second", 200, 0, 5)]
+    label, _ = label_on(rules=rules, promotions=promotions, product=perishable_product(), at=DAY0)
+    assert (label.prior_price, label.prior_price_basis) == (
+        pln(400),
+        PriorPriceBasis.BEFORE_FIRST_REDUCTION,
+    )
+
+
+def test_a_perishable_run_after_a_recent_list_rise_shows_the_thirty_day_low() -> None:
+    # 3.50 until day -10, then 4.00; reduced to 3.20 from day -3 and 2.00 from day 0:
+    # 4.00 was raised within the 30 days before the run began, so the run is announced
+    # against the 30-day low of now (3.20), never against 4.00.
+    rules = raised_at(-10, before=350, after=400)
+    promotions = [fixed("first", 320, -3, 0), fixed("second", 200, 0, 5)]
+    label, _ = label_on(rules=rules, promotions=promotions, product=perishable_product(), at=DAY0)
+    assert (label.prior_price, label.prior_price_basis) == (
+        pln(320),
         PriorPriceBasis.LOWEST_30_DAYS,
     )
 
