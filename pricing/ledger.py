@@ -1,8 +1,9 @@
 """The append-only ledger of applied prices, and the Omnibus prior price computed from it.
 
-An entry says "from `effective_from` on, this (SKU, channel, store) was sold at `price`",
-or, withdrawn (no price), "from then on it was not sold": a product delisted, a price that
-ended without a successor. A withdrawn span charged nothing, so it never gives a prior
+An entry says "from `effective_from` on, this (SKU, channel, store) was sold at `price`"
+(and, with a `card_price`, "at `card_price` to loyalty-card holders"), or, withdrawn (no
+price), "from then on it was not sold": a product delisted, a price that ended without a
+successor. A withdrawn span charged nothing, so it never gives a prior
 price, and a key relisted within the 30 days is compared only with its prices since.
 Entries are only ever appended, in time order per key, so a later change never rewrites
 what a customer was once shown; the prior price is computed from this history alone.
@@ -12,7 +13,7 @@ from __future__ import annotations
 
 from bisect import bisect_left, bisect_right
 from collections.abc import Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
 from enum import StrEnum
 from typing import TYPE_CHECKING, Final, NamedTuple
@@ -34,6 +35,9 @@ __all__ = [
     "PriceLedger",
     "PriorPrice",
     "PriorPriceBasis",
+    "card_holder_ledger",
+    "card_price_of",
+    "due_card_prior_price",
     "due_prior_price",
     "key_on_sale_since",
     "lowest_prior_price",
@@ -93,13 +97,21 @@ class PriceKey(NamedTuple):
 @dataclass(frozen=True, slots=True)
 class LedgerEntry:
     """A price that applied from `effective_from` until the key's next entry; withdrawn
-    (`price` and `regular_price` None): no price applied from then on."""
+    (`price` and `regular_price` None): no price applied from then on.
+
+    `card_price`: the lower price loyalty-card holders paid meanwhile (a loyalty price,
+    `card_price_of`), None when they paid `price` like everybody (or, for entries written
+    before it was recorded, when it is not known). A card price is a reduction for the
+    card's members, so its prior price is the lowest any card holder paid: read from
+    `card_holder_ledger`.
+    """
 
     key: PriceKey
     effective_from: datetime
     price: Money | None
     regular_price: Money | None
     promotion_id: str | None = None
+    card_price: Money | None = None
 
     @classmethod
     def withdrawn(cls, key: PriceKey, *, effective_from: datetime) -> LedgerEntry:
@@ -113,12 +125,20 @@ class LedgerEntry:
         if self.price is None or self.regular_price is None:
             if self.price is not None or self.regular_price is not None:
                 raise ValueError("a withdrawn ledger entry has neither price nor regular price")
+            if self.card_price is not None:
+                raise ValueError("a withdrawn ledger entry has no card price")
             return
         if self.price.currency != self.regular_price.currency:
             raise CurrencyMismatchError(
                 "a ledger entry's price and regular price share one currency",
                 left=self.price.currency,
                 right=self.regular_price.currency,
+            )
+        if self.card_price is not None and self.card_price.currency != self.price.currency:
+            raise CurrencyMismatchError(
+                "a ledger entry's price and card price share one currency",
+                left=self.price.currency,
+                right=self.card_price.currency,
             )
 
     @property
@@ -172,10 +192,12 @@ class PriceLedger:
         """
         key = PriceKey(resolved.sku, resolved.channel, resolved.store)
         last = self.entry_at(key, resolved.at)
+        card_price = card_price_of(resolved)
         if (
             last is not None
             and last.price == resolved.price
             and last.regular_price == resolved.regular_price
+            and last.card_price == card_price
         ):
             return None
         entry = LedgerEntry(
@@ -186,6 +208,7 @@ class PriceLedger:
             promotion_id=resolved.promotion.id
             if resolved.promotion is not None and resolved.price != resolved.regular_price
             else None,
+            card_price=card_price,
         )
         self.append(entry)
         return entry
@@ -216,6 +239,40 @@ class PriceLedger:
 
     def __len__(self) -> int:
         return sum(len(entries) for entries in self._entries.values())
+
+
+def card_price_of(resolved: ResolvedPrice) -> Money | None:
+    """The price loyalty-card holders pay under `resolved`'s card price (a loyalty price
+    below its price), or None: they pay its price, as everybody does. What a ledger
+    entry records as its `card_price`."""
+    promotion = resolved.promotion
+    if promotion is None or not promotion.loyalty_only:
+        return None
+    card = promotion.effective_unit_price
+    return card if card.amount < resolved.price.amount else None
+
+
+def card_holder_ledger(ledger: PriceLedger, key: PriceKey) -> PriceLedger:
+    """`key`'s entries as loyalty-card holders paid them: an entry's card price, where it
+    has one, in the place of its price (a reduction of its regular price).
+
+    A card price is a price reduction for the card's members (UOKiK on art. 4 of the PL
+    act of 9 May 2014): its prior price is the lowest they paid in the 30 days before it,
+    the shelf prices everybody paid and the earlier card prices alike, under the same
+    window rules as a shelf reduction. So `omnibus_prior_price` reads it from this view.
+    """
+    holder = PriceLedger()
+    entries = ledger._entries.get(key)
+    if entries is None:
+        return holder
+    holder._entries[key] = [
+        entry
+        if entry.card_price is None
+        else replace(entry, price=entry.card_price, card_price=None)
+        for entry in entries
+    ]
+    holder._times[key] = list(ledger._times[key])
+    return holder
 
 
 def reduction_started_at(
@@ -439,6 +496,28 @@ def due_prior_price(
         currency=price.currency,
         ledger_since=product.ledger_since,
         price=price,
+    )
+
+
+def due_card_prior_price(
+    ledger: PriceLedger,
+    *,
+    key: PriceKey,
+    product: Product,
+    store: Store | None,
+    card_price: Money,
+    at: datetime,
+) -> PriorPrice | None:
+    """The prior price a label announcing the loyalty-card price `card_price` at `at`
+    must show beside it: `due_prior_price` over what card holders paid
+    (`card_holder_ledger`), from when that card price began for them."""
+    return due_prior_price(
+        card_holder_ledger(ledger, key),
+        key=key,
+        product=product,
+        store=store,
+        price=card_price,
+        at=at,
     )
 
 

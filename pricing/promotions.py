@@ -36,7 +36,7 @@ class PromotionKind(StrEnum):
 
 # Kinds that change what one unit costs at the till for everybody. The others are
 # conditional (buy several, show a card): the shelf price stays, the label adds a text
-# and an effective unit price.
+# and an effective unit price (a card price with its own prior price: `has_prior_price`).
 SHELF_PRICE_KINDS = frozenset(
     {PromotionKind.PERCENT_OFF, PromotionKind.AMOUNT_OFF, PromotionKind.FIXED_PRICE}
 )
@@ -122,6 +122,13 @@ class Promotion:
     @property
     def changes_shelf_price(self) -> bool:
         return self.kind in SHELF_PRICE_KINDS
+
+    @property
+    def has_prior_price(self) -> bool:
+        """Whether its label shows the Omnibus prior price, read from the ledger: a
+        reduction of the shelf price, or a loyalty-card price (a reduction for the card's
+        members); a multi-buy or buy-N-get-M offer, conditional on the basket, shows none."""
+        return self.changes_shelf_price or self.kind is PromotionKind.LOYALTY_PRICE
 
     @property
     def min_quantity(self) -> int:

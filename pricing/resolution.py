@@ -8,7 +8,8 @@ Steps, each written once:
    rest; then the lowest effective unit price for the customer wins, ties going to
    promotions without conditions, then higher priority, then the smaller id;
 3. for a reduction of the shelf price, the Omnibus prior price from the ledger and the
-   saving computed against it;
+   saving computed against it; for a loyalty-card price, a reduction for the card's
+   members, the lowest price card holders paid before it (`due_card_prior_price`);
 4. the unit price of the payable price, and a fingerprint of everything a label shows.
 
 Keys without a promotion (most of them) take a fast path: their label fields depend only
@@ -32,7 +33,13 @@ from pricing.errors import (
     UnknownStoreError,
 )
 from pricing.label_text import label_language
-from pricing.ledger import PriceKey, PriceLedger, PriorPriceBasis, due_prior_price
+from pricing.ledger import (
+    PriceKey,
+    PriceLedger,
+    PriorPriceBasis,
+    due_card_prior_price,
+    due_prior_price,
+)
 from pricing.money import Money, UnitMoney
 from pricing.products import Channel
 from pricing.promotions import (
@@ -311,22 +318,31 @@ def _promotion_content(
             if due is not None:
                 prior, prior_basis = due
         if prior is not None:
-            # The saving is measured against the prior price, never against the
-            # regular price (CJEU C-330/23), and never overstated: percent rounds down.
-            if prior.amount > price.amount:
-                saving = Money(prior.amount - price.amount, price.currency)
-                saving_percent = (saving.amount * _HUNDRED / prior.amount).quantize(
-                    _WHOLE_PERCENT, rounding=ROUND_DOWN
-                )
-            else:
-                saving = Money.zero(price.currency)
-                saving_percent = Decimal(0)
+            saving, saving_percent = _saving(prior, price)
         text = announced_reduction_text(
             promotion, saving=saving, saving_percent=saving_percent, locale=locale
         )
     else:
         price = regular
         text = promotion_text(promotion, locale=locale)
+        if promotion.kind is PromotionKind.LOYALTY_PRICE and effective.amount < regular.amount:
+            # A card price is a reduction for the card's members on a named product: its
+            # label shows the lowest price card holders paid in the 30 days before it
+            # (UOKiK on art. 4 of the PL act of 9 May 2014). Its badge states the card
+            # price, drawn even when that saves nothing: card holders pay it. A saving is
+            # given only against the prior price (CJEU C-330/23), and only a real one.
+            due = due_card_prior_price(
+                ledger,
+                key=key,
+                product=product,
+                store=catalogue.stores.get(key.store),
+                card_price=effective,
+                at=at,
+            )
+            if due is not None:
+                prior, prior_basis = due
+                if prior.amount > effective.amount:
+                    saving, saving_percent = _saving(prior, effective)
         offer = unit_price(
             product,
             price=effective,
@@ -362,6 +378,19 @@ def _promotion_content(
         unit_amount=unit_amount,
         unit_label=unit_label,
     )
+
+
+def _saving(prior: Money, price: Money) -> tuple[Money, Decimal]:
+    """The saving of `price` against the prior price and its percentage: measured from the
+    prior price, never from the regular price (CJEU C-330/23), and never overstated (the
+    percent rounds down); nothing when `price` is not below the prior price."""
+    if prior.amount <= price.amount:
+        return Money.zero(price.currency), Decimal(0)
+    saving = Money(prior.amount - price.amount, price.currency)
+    percent = (saving.amount * _HUNDRED / prior.amount).quantize(
+        _WHOLE_PERCENT, rounding=ROUND_DOWN
+    )
+    return saving, percent
 
 
 def _label_content(

@@ -45,8 +45,11 @@ class ResolvedPrice:
     `price` is what one unit costs at the till without conditions; `promotion` may be a
     conditional offer (multi-buy, loyalty card) that leaves `price` equal to
     `regular_price` and carries its own effective unit price. `prior_price`, `saving` and
-    `saving_percent` are set only when `price` is a reduction (the Omnibus rule); it is
-    announced only when `announces_reduction`. `prior_price_basis` says which rule gave
+    `saving_percent` are set only when `price` is a reduction (the Omnibus rule), or for
+    a loyalty-card price, a reduction for the card's members (then measured from the
+    card price, the saving only when there is one); a shelf reduction is announced only
+    when `announces_reduction`, and a label prints the prior-price line when
+    `shows_prior_price`. `prior_price_basis` says which rule gave
     `prior_price` (the 30-day low, or a perishable product's price before its first
     reduction), which decides what the label calls it.
     `fingerprint` digests every label-visible field and nothing else: equal fingerprints
@@ -93,6 +96,16 @@ class ResolvedPrice:
             and self.prior_price is not None
             and self.prior_price.amount > self.price.amount
         )
+
+    @property
+    def shows_prior_price(self) -> bool:
+        """Whether its label prints the prior-price line: beside an announced reduction,
+        and beside a loyalty-card price that has a prior price (a reduction for the card's
+        members, drawn whether or not it saves anything against it: docs/pricing.md)."""
+        if self.announces_reduction:
+            return True
+        promotion = self.promotion
+        return promotion is not None and promotion.loyalty_only and self.prior_price is not None
 
 
 def _money_text(value: Money | None) -> str:

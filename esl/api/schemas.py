@@ -281,6 +281,12 @@ class LedgerEntryOut(RowOut):
     regular_amount: Decimal | None
     currency: str | None
     promotion_id: str | None
+    card_amount: Decimal | None = Field(
+        default=None,
+        description="The lower price loyalty-card holders paid from `effective_at` on (a "
+        "card price), which counts in the 30-day low of a later card price; null when they "
+        "paid `amount`, or for entries recorded before card prices were (no card price known).",
+    )
     source: str
     publication_id: int | None
     recorded_at: datetime

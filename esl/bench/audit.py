@@ -68,6 +68,7 @@ from pricing import (
     PromotionKind,
     ResolvedPrice,
     Store,
+    card_price_of,
     resolve_key,
 )
 from pricing.gtin import gtin_check_digit
@@ -206,6 +207,7 @@ def _seed(session: Session, *, skus: int, stores: int) -> int:
                         promotion_id=resolved.promotion.id
                         if resolved.promotion is not None and resolved.is_reduced
                         else None,
+                        card_price=card_price_of(resolved),
                     )
                     ledger.append(entry)
                     ledger_rows.append(

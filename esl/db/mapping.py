@@ -244,6 +244,7 @@ def ledger_entry_values(
         "regular_amount": regular.amount if regular is not None else None,
         "currency": price.currency if price is not None else None,
         "promotion_id": entry.promotion_id,
+        "card_amount": entry.card_price.amount if entry.card_price is not None else None,
         "source": source,
         "publication_id": publication_id,
         "recorded_at": recorded_at,

@@ -325,6 +325,9 @@ class LedgerEntryRow(Base):
     regular_amount: Mapped[Decimal | None] = mapped_column(ExactDecimal())
     currency: Mapped[str | None] = mapped_column(String(3))
     promotion_id: Mapped[str | None] = mapped_column(String(64))
+    # The lower price loyalty-card holders paid meanwhile (`LedgerEntry.card_price`); NULL:
+    # they paid `amount`, or, for rows written before migration 0043, no card price known.
+    card_amount: Mapped[Decimal | None] = mapped_column(ExactDecimal())
     # "history" (imported, before installation), "publication", "import" (a price or
     # promotion file), "scheduled" (an instant that arrived by itself), "store" (a zone move)
     # or "product" (a category move)

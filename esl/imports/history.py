@@ -40,7 +40,16 @@ from pricing.products import Channel
 
 __all__ = ["HISTORY_COLUMNS", "import_history"]
 
-HISTORY_COLUMNS = ("sku", "channel", "store", "effective_at", "price", "regular_price", "currency")
+HISTORY_COLUMNS = (
+    "sku",
+    "channel",
+    "store",
+    "effective_at",
+    "price",
+    "regular_price",
+    "currency",
+    "card_price",
+)
 REQUIRED = ("sku", "channel", "store", "effective_at", "price")
 # A `price` of this word: the key was not sold from `effective_at` on (delisted, or its
 # price ended without a successor), so the span until its next row charged nothing.
@@ -52,6 +61,8 @@ HISTORY_FILE = CsvFile(
     repeated="same sku, channel, store and instant as line {line}",
 )
 LedgerKey = tuple[str, str, str]
+# A recorded entry's amount, regular amount and card amount.
+_Held = tuple[Decimal | None, Decimal | None, Decimal | None]
 
 
 def _parse(row: CsvRow, refs: ImportReferences, *, currency: str, now: datetime) -> dict[str, Any]:
@@ -70,12 +81,14 @@ def _parse(row: CsvRow, refs: ImportReferences, *, currency: str, now: datetime)
         raise BadRowError("effective_at is not in the past: history records what already applied")
     entry = {"sku": sku, "channel": channel, "store": store, "effective_at": effective_at}
     if row.require("price").strip().lower() == WITHDRAWN:
-        if row.get("regular_price"):
-            raise BadRowError("a withdrawn row has no regular_price: nothing was sold")
+        if row.get("regular_price") or row.get("card_price"):
+            raise BadRowError(
+                "a withdrawn row has no regular_price and no card_price: nothing was sold"
+            )
         if row.get("currency"):
             parse_currency(row, "currency", expected=currency)
         return {**entry, "amount": None, "regular_amount": None, "currency": None,
-                "promotion_id": None}  # fmt: skip
+                "promotion_id": None, "card_amount": None}  # fmt: skip
     amount = parse_money_amount(row, "price", currency=currency)
     regular = (
         parse_money_amount(row, "regular_price", currency=currency)
@@ -84,12 +97,22 @@ def _parse(row: CsvRow, refs: ImportReferences, *, currency: str, now: datetime)
     )
     if regular < amount:
         raise BadRowError(f"regular_price {regular} is below price {amount}")
+    # What loyalty-card holders paid, when less than `price`: their card price's 30-day low
+    # counts it (docs/pricing.md, loyalty-card prices).
+    card = (
+        parse_money_amount(row, "card_price", currency=currency) if row.get("card_price") else None
+    )
+    if card is not None and card >= amount:
+        raise BadRowError(
+            f"card_price {card} is not below price {amount}: card holders paid the price"
+        )
     return {
         **entry,
         "amount": amount,
         "regular_amount": regular,
         "currency": parse_currency(row, "currency", expected=currency),
         "promotion_id": None,
+        "card_amount": card,
     }
 
 
@@ -112,8 +135,8 @@ def import_history(
     problems = parsed.problems
 
     table = core_table(LedgerEntryRow)
-    recorded: dict[tuple[LedgerKey, datetime], tuple[Decimal | None, Decimal | None]] = {
-        ((r.sku, r.channel, r.store), r.effective_at): (r.amount, r.regular_amount)
+    recorded: dict[tuple[LedgerKey, datetime], _Held] = {
+        ((r.sku, r.channel, r.store), r.effective_at): (r.amount, r.regular_amount, r.card_amount)
         for r in session.execute(
             select(
                 table.c.sku,
@@ -122,6 +145,7 @@ def import_history(
                 table.c.effective_at,
                 table.c.amount,
                 table.c.regular_amount,
+                table.c.card_amount,
             )
         )
     }
@@ -144,7 +168,7 @@ def import_history(
         if stored is not None:
             # The ledger is append-only: a corrected price or regular price (a reduction
             # that was in fact a new regular price) is refused, never reported unchanged.
-            if stored != (entry["amount"], entry["regular_amount"]):
+            if stored != (entry["amount"], entry["regular_amount"], entry["card_amount"]):
                 problems.add(line, f"the ledger already holds {_held(*stored)} at this instant")
             continue
         start = system_start.get(ledger_key)
@@ -200,8 +224,10 @@ def import_history(
     return parsed.report("history", inserted=len(inserts), updated=0, publication_id=publication_id)
 
 
-def _held(amount: Decimal | None, regular: Decimal | None) -> str:
-    return "a withdrawal" if amount is None else f"{amount} (regular {regular})"
+def _held(amount: Decimal | None, regular: Decimal | None, card: Decimal | None) -> str:
+    if amount is None:
+        return "a withdrawal"
+    return f"{amount} (regular {regular}{'' if card is None else f', card {card}'})"
 
 
 def _entry_key(entry: dict[str, Any]) -> tuple[LedgerKey, datetime]:

@@ -559,16 +559,15 @@ class LabelPlanner:
         """Add to `prices` the store-channel ledger of those of `skus` that can read it
         and whose ledger it does not hold yet.
 
-        Resolving reads a SKU's ledger only for a promotion that lowers its shelf price
-        (the Omnibus prior price): the history of every other SKU is not read at all. It
+        Resolving reads a SKU's ledger only for a promotion that lowers its shelf price or
+        sets a card price (the Omnibus prior price, `Promotion.has_prior_price`): the
+        history of every other SKU is not read at all. It
         grows with every publication, and reading it was a sixth of planning.
         """
         missing = set(skus) - prices.ledger_skus
         catalogue = prices.catalogue
         reading = {
-            sku
-            for sku in missing
-            if any(p.changes_shelf_price for p in catalogue.promotions_for(sku))
+            sku for sku in missing if any(p.has_prior_price for p in catalogue.promotions_for(sku))
         }
         load_ledger_for_skus(
             session,

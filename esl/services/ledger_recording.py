@@ -31,7 +31,7 @@ from esl.planning_queue import instants_published_ahead, queue_shelves_ahead
 from pricing.catalogue import Catalogue
 from pricing.errors import EslError, NoApplicablePriceError
 from pricing.impact import change_impact
-from pricing.ledger import LedgerEntry, PriceKey, PriceLedger
+from pricing.ledger import LedgerEntry, PriceKey, PriceLedger, card_price_of
 from pricing.money import Money
 from pricing.products import Channel
 from pricing.resolution import resolve_key
@@ -374,10 +374,11 @@ def _replan_ahead(
 
 
 def _same_entry(left: LedgerEntry, right: LedgerEntry) -> bool:
-    return (left.price, left.regular_price, left.promotion_id) == (
+    return (left.price, left.regular_price, left.promotion_id, left.card_price) == (
         right.price,
         right.regular_price,
         right.promotion_id,
+        right.card_price,
     )
 
 
@@ -652,8 +653,12 @@ def record_applied_prices(
         entry = None
         last = ledger.entry_at(key, at)
         if price is not None:
-            if last is None or (last.price, last.regular_price) != price[:2]:
-                entry = LedgerEntry(key, at, price[0], price[1], price[2])
+            if last is None or (last.price, last.regular_price, last.card_price) != (
+                price[0],
+                price[1],
+                price[3],
+            ):
+                entry = LedgerEntry(key, at, *price)
         elif last is not None and not last.is_withdrawn:
             # The key's price ended without a successor (a rule or promotion ending, a
             # store moved out of its zone): from now on nothing is charged.
@@ -668,9 +673,10 @@ def record_applied_prices(
             # did not happen.
             superseded.append(key)
             continue
-        if entry is not None and (ahead.price, ahead.regular_price) == (
+        if entry is not None and (ahead.price, ahead.regular_price, ahead.card_price) == (
             entry.price,
             entry.regular_price,
+            entry.card_price,
         ):
             continue
         superseded.append(key)
@@ -704,7 +710,8 @@ def _ledger_of(
     )
 
 
-_Applied = tuple[Money, Money, str | None]  # price, regular price, promotion
+# price, regular price, promotion, card price (`LedgerEntry`'s fields in its order)
+_Applied = tuple[Money, Money, str | None, Money | None]
 
 
 class _AppliedPrices:
@@ -746,7 +753,7 @@ class _AppliedPrices:
             if resolved.promotion is not None and resolved.price != resolved.regular_price
             else None
         )
-        return resolved.price, resolved.regular_price, promotion
+        return resolved.price, resolved.regular_price, promotion, card_price_of(resolved)
 
     def _store_classes(self, sku: str) -> dict[str, str]:
         """Store (of the keys') -> the first store of its class: a store some rule or

@@ -11,6 +11,7 @@ saving a grosz everywhere keeps its badge as before.
 
 from __future__ import annotations
 
+from datetime import timedelta
 from typing import Any
 
 import pytest
@@ -36,11 +37,14 @@ MULTI_BUY_AT_THE_PRICE = "MLK-2ZA,Mleko 2 za 6.98,multi_buy,MLK-1,,,,6.98,PLN,2,
 CARD_AT_THE_PRICE = "MLK-KARTA,Mleko z kartą,loyalty_price,MLK-1,,,,3.49,PLN,,"
 # 7.99 a unit: below the national 8.49, but the south's own price is 7.99.
 CARD_AT_THE_SOUTHS_PRICE = "CHS-KARTA,Ser z kartą,loyalty_price,CHS-1,,,,7.99,PLN,,"
+PRICED = START - timedelta(minutes=1)
 
 
 def _prices(engine: Engine) -> None:
+    # A minute before the offers: a card price is recorded in the ledger (what card
+    # holders paid), which takes one entry per key and instant.
     with session_factory(engine)() as session, session.begin():
-        import_prices(session, PRICES, currency="PLN", imported_by="test", now=START)
+        import_prices(session, PRICES, currency="PLN", imported_by="test", now=PRICED)
 
 
 def _store_quote(session: Session, sku: str, store: str, locale: str = "pl_PL") -> ResolvedPrice:
@@ -106,7 +110,9 @@ def test_a_price_cut_to_a_running_offer_is_refused(seeded: Engine) -> None:
         import_promotions(session, HEADER + card + "\n", currency="PLN", imported_by="t", now=START)
     cut = "sku,scope,price,currency\nMLK-1,national,3.29,PLN\n"
     with pytest.raises(ImportRejectedError) as rejected, session_factory(seeded)() as session:
-        import_prices(session, cut, currency="PLN", imported_by="t", now=START)
+        import_prices(
+            session, cut, currency="PLN", imported_by="t", now=START + timedelta(minutes=1)
+        )
     assert "promotion MLK-KARTA saves nothing on MLK-1" in str(rejected.value.problems)
 
 

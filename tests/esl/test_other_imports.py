@@ -337,6 +337,58 @@ def test_history_records_a_delisted_span_that_charged_nothing(seeded: Engine) ->
     assert "already holds a withdrawal" in str(rejected.value.problems[0]["reason"])
 
 
+def test_a_card_price_in_history_is_the_prior_price_of_a_card_price_today(seeded: Engine) -> None:
+    # Card holders paid 52,99 zł for coffee ten days ago (shelf 59,99 zł): a card price of
+    # 54,99 zł from today is no reduction for them, and its label shows 52,99 zł.
+    _prices(seeded)
+    at = (START - timedelta(days=10)).isoformat()
+    history = (
+        "sku,channel,store,effective_at,price,regular_price,currency,card_price\n"
+        f"CFE-1,store,S01,{(START - timedelta(days=40)).isoformat()},59.99,,PLN,\n"
+        f"CFE-1,store,S01,{at},59.99,,PLN,52.99\n"
+    )
+    with session_factory(seeded)() as session, session.begin():
+        assert (
+            import_history(session, history, currency="PLN", imported_by="t", now=START).inserted
+            == 2
+        )
+        import_promotions(
+            session,
+            PROMOTIONS_HEADER + "CARD,Kawa z kartą,loyalty_price,CFE-1,,,,54.99,PLN,,,\n",
+            currency="PLN",
+            imported_by="t",
+            now=START,
+        )
+    with session_factory(seeded)() as session:
+        resolved = _store_quote(session, "CFE-1", "S01")
+        cards = session.execute(
+            select(LedgerEntryRow.source, LedgerEntryRow.card_amount)
+            .where(LedgerEntryRow.sku == "CFE-1", LedgerEntryRow.store == "S01")
+            .where(LedgerEntryRow.channel == "store")
+            .order_by(LedgerEntryRow.effective_at)
+        )
+        # The import's own entry records the card price it starts, as the history the ones
+        # card holders paid then.
+        assert [tuple(row) for row in cards] == [
+            ("history", None),
+            ("history", Decimal("52.99")),
+            ("import", Decimal("54.99")),
+        ]
+    assert resolved.prior_price is not None
+    assert str(resolved.prior_price.amount) == "52.99"
+    # The same file again changes nothing; another card price at that instant is refused.
+    with session_factory(seeded)() as session, session.begin():
+        assert (
+            import_history(session, history, currency="PLN", imported_by="t", now=START).inserted
+            == 0
+        )
+    with pytest.raises(ImportRejectedError) as rejected, session_factory(seeded)() as session:
+        import_history(
+            session, history.replace("52.99", "51.99"), currency="PLN", imported_by="t", now=START
+        )
+    assert "card 52.99" in str(rejected.value.problems[0]["reason"])
+
+
 @pytest.mark.parametrize(
     ("cells", "reason"),
     [

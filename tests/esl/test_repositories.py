@@ -42,6 +42,7 @@ from esl.db.repositories import (
     raw,
     store_prices_since,
 )
+from esl.db.repositories.ledger import entries_at
 from esl.errors import NotFoundError
 from pricing.gtin import gtin_check_digit
 from pricing.ledger import LedgerEntry, PriceKey, PriceLedger
@@ -137,6 +138,10 @@ ENTRIES = [
     _entry("MLK-1", Channel.WEB, "S01", T0, "3.10"),
     _entry("MLK-1", Channel.STORE, "S02", T0 + timedelta(hours=1), "3.10"),
     _entry("CHS-1", Channel.STORE, "S01", T0 - timedelta(days=40), "3.10"),
+    # What loyalty-card holders paid beside the price (migration 0043).
+    dataclasses.replace(
+        _entry("CFE-1", Channel.WEB, "S01", T0, "3.10"), card_price=Money.of("2.49", "PLN")
+    ),
 ]
 
 
@@ -223,9 +228,17 @@ def test_one_keys_ledger_is_every_entry_of_that_key_in_time_order(session: Sessi
     assert load_key_ledger(session, PriceKey("MLK-1", Channel.APP, "S01")).keys() == frozenset()
 
 
+def test_a_card_price_comes_back_with_its_entry_and_none_stays_none(session: Session) -> None:
+    card = ENTRIES[5]
+    assert load_key_ledger(session, card.key).entries(card.key) == (card,)
+    assert card.card_price == Money.of("2.49", "PLN")
+    assert load_key_ledger(session, ENTRIES[0].key).entries(ENTRIES[0].key)[0].card_price is None
+    assert _entries_of(entries_at(session, ["CFE-1"], at=T0)) == {card}
+
+
 def test_the_ledger_of_many_skus_is_cut_by_channel_store_and_instant(session: Session) -> None:
     everything = load_ledger_for_skus(session, ["MLK-1", "CHS-1"])
-    assert _entries_of(everything) == set(ENTRIES)
+    assert _entries_of(everything) == {e for e in ENTRIES if e.key.sku != "CFE-1"}
 
     cut = load_ledger_for_skus(
         session, ["MLK-1", "CHS-1"], channels=[Channel.STORE], stores=["S01"], up_to=T0

@@ -43,6 +43,7 @@ _ENTRY_COLUMNS = (
     raw(_ledger.c.regular_amount),
     _ledger.c.currency,
     _ledger.c.promotion_id,
+    raw(_ledger.c.card_amount),
 )
 _KEY_ORDER = (_ledger.c.sku, _ledger.c.channel, _ledger.c.store, _ledger.c.effective_at)
 # One key's entries by the unique (sku, channel, store, effective_at) index, compiled once.
@@ -195,7 +196,7 @@ def _append_entries(session: Session, ledger: PriceLedger, rows: Iterable[Any]) 
         return found
 
     append = ledger.append
-    for sku, channel, store, effective, price, regular, currency, promotion in rows:
+    for sku, channel, store, effective, price, regular, currency, promotion, card in rows:
         if price is None:
             key = PriceKey(sku, channels[channel], store)
             append(LedgerEntry.withdrawn(key, effective_from=instant(effective)))
@@ -207,5 +208,7 @@ def _append_entries(session: Session, ledger: PriceLedger, rows: Iterable[Any]) 
                 price=money_of(price, currency),
                 regular_price=money_of(regular, currency),
                 promotion_id=promotion,
+                # NULL in rows written before migration 0043: no card price known.
+                card_price=money_of(card, currency) if card is not None else None,
             )
         )
