@@ -50,7 +50,7 @@ from esl.services.ledger_recording import (
     LedgerWriter,
 )
 from esl.services.ledger_refusals import refusals_in_words
-from esl.services.rule_versions import record_rule_versions
+from esl.services.rule_versions import record_stored_rule_versions
 from pricing.catalogue import Catalogue
 from pricing.errors import PricingError
 from pricing.products import Channel
@@ -486,12 +486,7 @@ def _write(
     now: datetime,
 ) -> None:
     table = core_table(PriceRuleRow)
-    rows = [line.as_row(publication_id) for line in inserts]
-    insert_rows(session, table, rows)
-    # The record as it is from now on: a past instant is priced with the rules then.
-    record_rule_versions(
-        session, [*rows, *(line.as_row(publication_id) for line in updates)], recorded_at=now
-    )
+    insert_rows(session, table, [line.as_row(publication_id) for line in inserts])
     update_rows(
         session,
         table,
@@ -506,4 +501,12 @@ def _write(
             }
             for line in updates
         ],
+    )
+    # The record as it is from now on: a past instant is priced with the rules then.
+    # Copied from the rules just written, once the updates are in.
+    record_stored_rule_versions(
+        session,
+        [line.id for line in [*inserts, *updates]],
+        publication_id=publication_id,
+        recorded_at=now,
     )

@@ -9,11 +9,11 @@ ledger recorded; an audit or a quote of a past instant prices with these version
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Collection, Iterable, Mapping
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import false, literal, select
 from sqlalchemy.orm import Session
 
 from esl.db.bulk import insert_rows
@@ -21,12 +21,22 @@ from esl.db.mapping import promotion_target_values, promotion_values
 from esl.db.models import PriceRuleRow, PriceRuleVersionRow, PromotionVersionRow, core_table
 from esl.db.repositories.chunks import in_chunks
 from esl.db.repositories.rules import PROMOTION_FACTS
+from esl.db.types import UtcDateTime
 from pricing.promotions import Promotion
 
-__all__ = ["record_promotion_versions", "record_rule_versions", "skus_of_rules"]
+__all__ = [
+    "record_promotion_versions",
+    "record_rule_versions",
+    "record_stored_rule_versions",
+    "skus_of_rules",
+]
 
 _RULE_FACTS = ("sku", "amount", "currency", "channel", "zone", "store", "valid_from", "valid_until")
 _rules = core_table(PriceRuleRow)
+_versions = core_table(PriceRuleVersionRow)
+# From this many rules written on, one pass over the stored rules by publication beats
+# IN lists by id (the same threshold as the price file's read of the stored rules).
+WHOLE_TABLE_FROM = 10_000
 
 
 def skus_of_rules(session: Session, rule_ids: Iterable[str]) -> dict[str, str]:
@@ -58,7 +68,36 @@ def record_rule_versions(
         | dict.fromkeys(_RULE_FACTS[1:])
         for rule_id, sku in sorted((removed or {}).items())
     ]
-    insert_rows(session, core_table(PriceRuleVersionRow), rows)
+    insert_rows(session, _versions, rows)
+
+
+def record_stored_rule_versions(
+    session: Session, rule_ids: Collection[str], *, publication_id: int, recorded_at: datetime
+) -> None:
+    """Record the stored rules of `rule_ids`, all just written by `publication_id`, as
+    they are from `recorded_at` on: copied inside the database (INSERT ... SELECT), as
+    `record_rule_versions` would write them from Python.
+
+    A 100,000-row price file spent a third of its time handing the same values to the
+    driver a second time, each row a dict, each amount and instant bound again; the copy
+    takes a tenth of that. The versions are then the stored values exactly."""
+    if not rule_ids:
+        return
+    copied = select(
+        _rules.c.id,
+        literal(recorded_at, UtcDateTime()),
+        false(),
+        *(_rules.c[name] for name in _RULE_FACTS),
+    )
+    into = ["rule_id", "recorded_at", "removed", *_RULE_FACTS]
+    if len(rule_ids) >= WHOLE_TABLE_FROM:
+        # Only this write's rules carry its publication: no IN list of 100,000 ids.
+        statement = copied.where(_rules.c.publication_id == publication_id)
+        session.execute(_versions.insert().from_select(into, statement))
+        return
+    for chunk in in_chunks(sorted(rule_ids)):
+        statement = copied.where(_rules.c.id.in_(chunk))
+        session.execute(_versions.insert().from_select(into, statement))
 
 
 def record_promotion_versions(

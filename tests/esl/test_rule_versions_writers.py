@@ -22,14 +22,20 @@ from esl.db.mapping import price_rule_from_row, product_from_row
 from esl.db.models import PriceRuleRow, ProductRow, PromotionRow
 from esl.db.repositories import load_promotions
 from esl.db.repositories.rules import promotions_as_at, rules_as_at
-from esl.imports import import_prices, import_promotions
+from esl.imports import import_prices, import_products, import_promotions
+from esl.imports.report import ImportReport
 from esl.sample import load_sample
 from esl.sample.seeding import seed_sample_catalogue
+from pricing.gtin import gtin_check_digit
+from tests.support.api import Api
 from tests.support.database import BACKENDS, START, backend_engine
 from tests.support.pipeline import publish
 
 AFTER_ALL = datetime(2100, 1, 1, tzinfo=UTC)
 PRICES = "sku,scope,channel,store_or_zone,price,currency,valid_from,valid_until\n"
+PRODUCTS_HEADER = (
+    "sku,name,brand,gtin,category,vat_rate,net_content,net_unit,perishable,on_sale_since\n"
+)
 PROMOTIONS = (
     "id,name,kind,skus,categories,stores,percent,amount,currency,quantity,valid_from,valid_until\n"
 )
@@ -45,6 +51,11 @@ def _the_record_is_the_tables(session: Session, at: datetime = AFTER_ALL) -> Non
     stored = dict(load_promotions(session, ids))
     promotions = promotions_as_at(session, products, at)
     assert {k: v for k, v in promotions.held.items() if v is not None} == stored
+
+
+def _gtin(n: int) -> str:
+    payload = f"{590000000000 + n:012d}"
+    return payload + str(gtin_check_digit(payload))
 
 
 def _amounts(session: Session, sku: str, at: datetime) -> list[Decimal]:
@@ -149,3 +160,52 @@ def test_the_demo_and_the_bench_seed_their_rules_and_promotions_recorded(
         seed_bench(session, skus=40, stores=4)
         session.flush()
         _the_record_is_the_tables(session)
+
+
+def test_a_price_file_of_the_whole_catalogue_records_every_rule_it_writes(api: Api) -> None:
+    """A bulk load naming most of a chain's catalogue (10,000 rules and more: their
+    versions are copied from the rules it wrote in one pass) records each of them,
+    inserted or updated in place, as a smaller file does: a past quote answers the price
+    then. Loaded as `esl import prices --no-ledger` does (the bench's import)."""
+    skus = [f"BULK{n:05d}" for n in range(10_000)]
+    sessions = session_factory(api.engine)
+    first, second = START + timedelta(hours=1), START + timedelta(days=1)
+
+    def load(cents: int, now: datetime) -> ImportReport:
+        rows = "".join(f"{sku},national,,,{cents / 100:.2f},PLN,,\n" for sku in skus)
+        with sessions.begin() as session:
+            return import_prices(
+                session,
+                PRICES + rows,
+                currency="PLN",
+                imported_by="t",
+                now=now,
+                record_ledger=False,
+            )
+
+    with sessions.begin() as session:
+        products = "".join(
+            f"{sku},Produkt {n},Marka,{_gtin(n)},dairy,5,1,l,no,2025-01-01T00:00:00Z\n"
+            for n, sku in enumerate(skus)
+        )
+        import_products(
+            session, PRODUCTS_HEADER + products, currency="PLN", imported_by="t", now=START
+        )
+    assert load(149, first).inserted == 10_000
+    assert load(199, second).updated == 10_000
+    api.clock.now = second + timedelta(hours=1)  # both instants past
+
+    def quoted(sku: str, at: datetime) -> str:
+        params = {"sku": sku, "store": "S01", "at": at.isoformat()}
+        answer = api.client.get("/api/v1/quote", params=params, headers=api.headers("auditor"))
+        assert answer.status_code == 200, answer.text
+        return str(answer.json()["price"])
+
+    for sku in (skus[0], skus[4_321], skus[-1]):
+        assert quoted(sku, first) == "1.49"
+        assert quoted(sku, second - timedelta(seconds=1)) == "1.49"
+        assert quoted(sku, second) == "1.99"
+    with sessions() as session:
+        _the_record_is_the_tables(session)
+        then = rules_as_at(session, skus, first).held.values()
+        assert {rule.amount.amount for rule in then if rule is not None} == {Decimal("1.49")}
