@@ -17,8 +17,10 @@ unless that check-in is newer than every answer the controller holds; an old che
 can cost one frame, never a false confirmation.
 
 While an update is open (pending, in flight, parked, held) a difference is expected and
-left to the update. A label holding a timed image shows, until its instant (and a short
-grace after it, as it flips on its own clock), the image of now it acknowledged: a
+left to the update: nothing is planned again, but what a believed check-in shows is
+recorded as displayed (the audit reads it; the next delta is drawn against it). A label
+holding a timed image shows, until its instant (and a short grace after it, as it flips
+on its own clock), the image of now it acknowledged: a
 check-in showing that image or the timed one is expected; one showing anything else (a
 label reset, restored or swapped while it held the flip) is put right at once, with the
 image of now and the flip again, not left blank or stale until the instant. So is one
@@ -326,12 +328,16 @@ def weigh_check_ins(
             older_claim=label_id in older,
             holds_flip=BasicStateFlag.PENDING_DISPLAY_UPDATE in response.flags,
         )
-        if (
-            verdict is CheckInVerdict.EXPECTED
-            and label_id not in older
-            and (held is None or response.sequence >= held)
-        ):
-            state.displayed_hash = shows  # what the next delta is drawn against
+        if verdict is CheckInVerdict.EXPECTED and label_id not in older:
+            # The label's newest word (settlement believed it against every claim held,
+            # in the label's signed order): what it shows is recorded, an update on its
+            # way or not; the next delta is drawn against it, and the audit reads it. Not
+            # bounded by the highest sequence in the history: an answer refusing a frame
+            # the label did not take (busy, a damaged frame) names that frame's sequence
+            # while the label still counts below it, and the panel a check-in reported
+            # then was set aside: the record kept the image before a change the label
+            # drew, and the frame on its way, of the due image, made the audit `match`.
+            state.displayed_hash = shows
         recorded = state.confirmed_hash
         holds_flip = BasicStateFlag.PENDING_DISPLAY_UPDATE in response.flags
         if reconcile(state, verdict, shows=shows, holds_flip=holds_flip):

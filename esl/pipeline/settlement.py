@@ -286,6 +286,9 @@ class Settlement:
             # label -> its newest believed answer settling no open frame (a ping's, another
             # label action's, a late one), and when it arrived: weighed as a check-in is
             reported: dict[str, tuple[LabelResponse, datetime]] = {}
+            # labels with a word believed in this batch (a check-in or an answer): their
+            # newest on their panel, until a newer one in the batch replaces it
+            believed: set[str] = set()
             ahead: list[str] = []  # labels whose check-in counts beyond the record
             heard: dict[str, VitalSign] = {}  # label -> the newest health it reported
             # label -> the store and gateway its newest believed word came through
@@ -330,12 +333,27 @@ class Settlement:
                         accept_claim(state, response)
                         heard_via[response.label_id] = (uplink.store, uplink.gateway)
                         reported.pop(response.label_id, None)  # newer than that answer
+                        # Newer than an older check-in heard before it in this batch.
+                        stale_check_ins.discard(response.label_id)
+                        believed.add(response.label_id)
                     refusal = None
                     checked_in[response.label_id] = (
                         BasicStateFlag.SERVICE_NEEDED not in response.flags
                     )
                     if response.state is PanelState.UPDATING:
                         updating.add(response.label_id)
+                    if (
+                        older
+                        and response.label_id in believed
+                        and not health_is_newer(state, response, now=now)
+                    ):
+                        # Older, by the label's sequence and its clock, than a word of its
+                        # believed in this very batch (a gateway's backlog relayed behind
+                        # its live uplinks): it says nothing that word did not. Weighed in
+                        # its place, as older, it hid that word's panel while an update
+                        # was open (a change taken back: the label drew the change, the
+                        # record kept the image before it, and the audit said `match`).
+                        continue
                     if older:
                         # Never believed (a replay looks just like this): what it shows
                         # is weighed as older than the record, so a difference sends
@@ -360,6 +378,11 @@ class Settlement:
                 elif refusal is None:
                     accept_claim(state, response)
                     heard_via[response.label_id] = (uplink.store, uplink.gateway)
+                    # Newer than the label's check-ins heard before it in this batch:
+                    # what they show is not weighed against what this answer reports.
+                    check_ins.pop(response.label_id, None)
+                    stale_check_ins.discard(response.label_id)
+                    believed.add(response.label_id)
                     # An answer settling no open frame of the record's (a ping's) is
                     # weighed as a check-in is (below), against the image of now it
                     # would otherwise overwrite: taken as displayed first, a restored
