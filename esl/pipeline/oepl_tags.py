@@ -26,7 +26,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime
 from pathlib import Path
 
@@ -40,6 +40,7 @@ from esl.pipeline.label_models import ModelChange
 from esl.pipeline.provisioning import register_provisioned_labels
 from esl.text_files import read_provisioning_file
 from gateways.oepl import AccessPointDriver
+from gateways.oepl.addresses import tag_address
 from gateways.protocol import (
     LabelProvision,
     check_label_key,
@@ -168,9 +169,11 @@ def register_access_point_tags(
     """Register `tags` as labels of `store` on `gateway`; how many are new, and the tags
     skipped as registered on another gateway.
 
-    All or nothing: a tag without a display model, with a model we do not have, a tag
-    type mapped to two models, or a MAC twice is `ImportRejectedError` listing every such
-    tag, and nothing is registered. A tag registered on another gateway (another AP of
+    All or nothing: a MAC that is no tag address (16 hex digits, `:` or `-` between
+    them allowed; the label id is its normal form, `tag_address`), a tag without a display
+    model, with a model we do not have, a tag type mapped to two models, or a MAC twice
+    (in any spelling) is `ImportRejectedError` listing every such tag, and nothing is
+    registered. A tag registered on another gateway (another AP of
     the store, or of another store) is skipped, with `registered on gateway ...` as its
     reason, and the others are registered: a tag belongs to the AP it was registered on
     (this AP gave it a fresh key the label does not have). A tag already registered on
@@ -181,16 +184,26 @@ def register_access_point_tags(
     problems: list[dict[str, object]] = []
     models_of_type: dict[int, str] = {}
     seen: set[str] = set()
+    named: list[AccessPointTag] = []
     for line, tag in enumerate(tags, start=1):
+        try:
+            # The label id is the tag's address in its one normal form, as the AP lists
+            # it: `…ab` and `…AB` are one tag, never two labels.
+            tag = replace(tag, mac=tag_address(tag.mac))
+        except ValueError as error:
+            problems.append({"line": line, "mac": tag.mac, "reason": f"mac: {error}"})
+            continue
         why = _refusal(tag, seen, models_of_type)
         if why:
             problems.append({"line": line, "mac": tag.mac, "reason": why})
         seen.add(tag.mac)
+        named.append(tag)
     if problems:
         raise ImportRejectedError(
             f"{len(problems)} of {len(tags)} tags cannot be registered; nothing was",
             problems=problems,
         )
+    tags = named
     elsewhere = _registered_elsewhere(session, [tag.mac for tag in tags], store, gateway)
     provisions = [
         LabelProvision(label_id=tag.mac, model_id=tag.model_id or "", key=tag.key)

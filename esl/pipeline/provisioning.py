@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from datetime import datetime
 
-from sqlalchemy import insert, select
+from sqlalchemy import func, insert, select
 from sqlalchemy.orm import Session
 
 from esl.db.models import GatewayRow, LabelModelRow, LabelRow, StoreRow, core_table
@@ -20,6 +20,7 @@ from esl.errors import ConflictError, ImportRejectedError, NotFoundError
 from esl.pipeline.label_models import ModelChange, change_label_models
 from esl.pipeline.label_moves import bonded_gateways, move_labels
 from esl.services.gateway_ids import require_gateway_id
+from gateways.oepl.addresses import tag_named_by
 from gateways.protocol import (
     LabelProvision,
     ProvisioningFile,
@@ -62,7 +63,8 @@ def register_provisioned_labels(
     the file's model and is planned again for it (`label_models`); the changes are
     appended to `remodelled` when given. A label to be registered with a key another
     label has (listed before it, or registered in any store) is a conflict as well: every
-    label has its own key.
+    label has its own key; and so is one whose id is the address of an OpenEPaperLink tag
+    another label's id names in another spelling (case, `:` or `-`): one tag, one label.
     """
     require_gateway_id(gateway)
     if session.get(StoreRow, store) is None:
@@ -131,6 +133,7 @@ def register_provisioned_labels(
             }
         )
     session.flush()
+    _refuse_second_label_of_a_tag(session, fresh)
     _refuse_keys_held(session, fresh)
     if new_rows:
         session.execute(insert(core_table(LabelRow)), new_rows)
@@ -140,6 +143,42 @@ def register_provisioned_labels(
     if remodelled is not None:
         remodelled.extend(changed)
     return len(new_rows)
+
+
+def _refuse_second_label_of_a_tag(session: Session, fresh: list[LabelProvision]) -> None:
+    """A `ConflictError` when a label to be registered names an OpenEPaperLink tag (its id
+    is a tag address, `tag_named_by`) that another label names in another spelling: in
+    this import, or registered and not retired (`00000258000000AB` from import-tags,
+    `00000258000000ab` from a provisioning file). The gateway sends both labels' images
+    to the one tag, which shows the last, and records each as shown: one of the two
+    audits as a match while its price is nowhere on a shelf."""
+    tags: dict[str, str] = {}  # tag address -> the first label of this import naming it
+    for provision in fresh:
+        tag = tag_named_by(provision.label_id)
+        if tag is None:
+            continue
+        holder = tags.setdefault(tag, provision.label_id)
+        if holder != provision.label_id:
+            raise _second_label(provision.label_id, holder, tag)
+    # The registered labels' ids as the tag addresses they would be, compared in SQL.
+    spelled_as_tag = func.upper(func.replace(func.replace(LabelRow.id, ":", ""), "-", ""))
+    for chunk in in_chunks(sorted(tags)):
+        held = session.execute(
+            select(LabelRow.id, spelled_as_tag)
+            .where(spelled_as_tag.in_(chunk), LabelRow.retired_at.is_(None))
+            .order_by(LabelRow.id)
+        ).all()
+        for holder, tag in held:
+            if holder != tags[tag]:
+                raise _second_label(tags[tag], holder, tag)
+
+
+def _second_label(label_id: str, holder: str, tag: str) -> ConflictError:
+    return ConflictError(
+        f"label {label_id} is OpenEPaperLink tag {tag}, and so is label {holder}: one tag "
+        "shows one label (register it once, by the id the AP lists it as)",
+        label_id=label_id,
+    )
 
 
 def _refuse_keys_held(session: Session, fresh: list[LabelProvision]) -> None:

@@ -130,7 +130,12 @@ class LocalState:
     # ------------------------------------------------------------ labels
 
     def add_labels(self, records: Iterable[LabelRecord]) -> int:
-        """Register labels not yet known (a known label keeps its state); how many new."""
+        """Register labels not yet known (a known label keeps its state); how many new.
+
+        A known label stored with another spelling of its address (an OEPL tag's MAC in
+        lowercase or with `:`, read as written before the gateway read addresses in one
+        normal form) takes the record's: the health poll finds a label by its address as
+        the radio lists it, and never found one spelled otherwise."""
         added = 0
         with self._db:
             for record in records:
@@ -140,6 +145,11 @@ class LocalState:
                     (record.label_id, record.address, record.model, record.key),
                 )
                 added += cursor.rowcount
+                self._db.execute(
+                    "UPDATE labels SET address = ? WHERE label_id = ? AND address <> ? "
+                    "AND upper(replace(replace(address, ':', ''), '-', '')) = ?",
+                    (record.address, record.label_id, record.address, record.address),
+                )
         return added
 
     def labels(self) -> dict[str, LabelRecord]:

@@ -18,13 +18,14 @@ opcode form a group, the groups go in the order of each group's newest sequence,
 within a group the newest goes first (the older ones are then refused as stale, not drawn
 in turn). Every `health_every_s` it asks the radio what it heard and sends a signed
 check-in for each label heard since (battery, signal, temperature; the controller records
-when). A label that signs for itself gets no check-ins from the gateway: it reports its
-health in its own signed answers, and every `health_every_s` the gateway tries again only
-the labels it could not reach, reporting each that answers (`reports`). A label whose
-frame is still being carried out (an OEPL tag queued at its AP's one radio, minutes
-behind a hundred others) is reported `WAITING` every `health_every_s`, so the controller
-waits for its answer instead of sending the frame again (`health_every_s` must be well
-under the controller's `ESL_RETRY_ACK_TIMEOUT_S`).
+when); a label the radio has not listed for `UNHEARD_POLLS` polls in a row is logged,
+once, as getting neither. A label that signs for itself gets no check-ins from the
+gateway: it reports its health in its own signed answers, and every `health_every_s` the
+gateway tries again only the labels it could not reach, reporting each that answers
+(`reports`). A label whose frame is still being carried out (an OEPL tag queued at its
+AP's one radio, minutes behind a hundred others) is reported `WAITING` every
+`health_every_s`, so the controller waits for its answer instead of sending the frame
+again (`health_every_s` must be well under the controller's `ESL_RETRY_ACK_TIMEOUT_S`).
 """
 
 from __future__ import annotations
@@ -40,6 +41,7 @@ from gateways.base import system_clock
 from gateways.errors import GatewayError, PacketTooLargeError
 from gateways.mqtt.endpoint import BrokerEndpoint
 from gateways.mqtt.store_gateway import StoreGatewayClient
+from gateways.oepl.addresses import tag_address
 from gateways.protocol import (
     FrameRejectedError,
     ProvisioningRejectedError,
@@ -57,12 +59,13 @@ from gateways.store_gateway.label_stand_in import (
     with_health,
 )
 from gateways.store_gateway.local_state import LabelRecord, LocalState
-from gateways.store_gateway.radio import LabelRadio, RadioError, SelfSigningRadio
+from gateways.store_gateway.radio import LabelHealth, LabelRadio, RadioError, SelfSigningRadio
 from gateways.store_gateway.relay import relay_frame
 from gateways.store_gateway.reports import reachable_report, waiting_report
 from rendering.display_models import DISPLAY_MODELS, get_display_model
 
 __all__ = [
+    "UNHEARD_POLLS",
     "StoreGatewayProcess",
     "open_local_state",
     "parse_gateway_provisioning",
@@ -70,6 +73,10 @@ __all__ = [
 ]
 
 _log = logging.getLogger(__name__)
+
+# Health polls in a row a label is not listed in before the gateway says so (once): one
+# or two are a tag that has not joined yet, or the AP's listing of a moment.
+UNHEARD_POLLS = 3
 
 
 def read_gateway_provisioning(path: Path) -> list[LabelRecord]:
@@ -83,16 +90,42 @@ def parse_gateway_provisioning(text: str) -> list[LabelRecord]:
     label's radio `address`; the label id when absent), every entry checked by the
     controller's own parser: `ProvisioningRejectedError` lists every problem, and no
     label is used. A file that is not JSON, lacks a field or holds a key that is no key
-    is one refusal, not a KeyError at start-up."""
+    is one refusal, not a KeyError at start-up.
+
+    Each address is an OEPL tag's, read in its one normal form (`tag_address`: 16
+    uppercase hex digits), as the AP lists it: the health poll finds a label by it, and
+    one written in lowercase would be found never (no check-ins, never checked for being
+    drawn over). An address that is no tag address, or the tag of an earlier label (two
+    labels' prices on one tag, each recorded as shown), is refused."""
     provisioned = parse_provisioning(text)
     # parse_provisioning has read the same JSON: an object whose labels are objects.
     entries = json.loads(text)["labels"]
     records = []
     problems: list[dict[str, object]] = []
+    labels_of_tag: dict[str, tuple[int, str]] = {}  # tag address -> (line, label id)
     for number, (provision, entry) in enumerate(zip(provisioned.labels, entries, strict=True), 1):
-        address = entry.get("address") or provision.label_id
-        if not isinstance(address, str):
-            problems.append({"line": number, "reason": "the address must be a string"})
+        field = "address" if entry.get("address") else "label_id"
+        written = entry.get("address") or provision.label_id
+        if not isinstance(written, str):
+            problems.append(
+                {"line": number, "field": field, "reason": "the address must be a string"}
+            )
+            continue
+        try:
+            address = tag_address(written)
+        except ValueError as error:
+            problems.append({"line": number, "field": field, "reason": f"{field}: {error}"})
+            continue
+        line, holder = labels_of_tag.setdefault(address, (number, provision.label_id))
+        if line != number:
+            problems.append(
+                {
+                    "line": number,
+                    "field": field,
+                    "reason": f"label {provision.label_id} is tag {address}, as label "
+                    f"{holder} (label {line}) is: one tag shows one label",
+                }
+            )
             continue
         records.append(
             LabelRecord(
@@ -150,6 +183,8 @@ class StoreGatewayProcess:
         self._answers = asyncio.Event()
         self._tasks: list[asyncio.Task[None]] = []
         self.ignored = 0  # frames for labels this gateway holds no key of
+        # Per label, the health polls in a row whose answer did not list it (`_check_health`).
+        self._unheard_polls: dict[str, int] = {}
 
     async def start(self) -> None:
         await self._client.start()
@@ -310,6 +345,7 @@ class StoreGatewayProcess:
         }
         heard = await radio.health()
         now = self._clock()
+        self._note_unheard(heard)
         for label_id, label in list(self._labels.items()):
             health = heard.get(label.address)
             busy = label_id in self._workers and not self._workers[label_id].done()
@@ -329,6 +365,29 @@ class StoreGatewayProcess:
             if report is not None:
                 self.state.queue_answer(report)
                 self._answers.set()
+
+    def _note_unheard(self, heard: dict[str, LabelHealth]) -> None:
+        """Say once of a label the radio has not listed for `UNHEARD_POLLS` polls in a row
+        that it gets no check-ins and no drawn-over checks: its images may still reach it
+        (an address the AP takes, a tag that joined another AP), so nothing else shows
+        it. An empty answer (the radio unreadable, `OeplRadio.health`) is no listing."""
+        if not heard:
+            return
+        for label_id, label in self._labels.items():
+            if label.address in heard:
+                if self._unheard_polls.pop(label_id, 0) >= UNHEARD_POLLS:
+                    _log.info("label %s: the radio lists %s again", label_id, label.address)
+                continue
+            polls = self._unheard_polls[label_id] = self._unheard_polls.get(label_id, 0) + 1
+            if polls == UNHEARD_POLLS:
+                _log.warning(
+                    "label %s: the radio has not listed its address %s for %d health polls; "
+                    "no check-ins and no drawn-over checks for it until it does (a tag "
+                    "gone, on another AP, or another address than the tag's)",
+                    label_id,
+                    label.address,
+                    polls,
+                )
 
     async def _reach_again(self, radio: SelfSigningRadio) -> None:
         """Try the labels the radio last failed to reach (only those: a connection costs

@@ -19,6 +19,7 @@ from esl.api.schemas import RequestBody
 from esl.pipeline.oepl_tags import AccessPointTag, register_access_point_tags
 from esl.services.gateway_ids import GATEWAY_ID_PATTERN
 from esl.services.labels import require_store_access
+from gateways.oepl.addresses import tag_address
 
 __all__ = [
     "AccessPointTagIn",
@@ -37,7 +38,8 @@ class AccessPointTagIn(RequestBody):
     """One tag of the AP's `/get_db`, as the gateway mapped its tag type."""
 
     mac: str = Field(
-        pattern=r"^[0-9A-Fa-f]{16}$", description="The tag's 8-byte MAC; it becomes the label id"
+        pattern=r"^[0-9A-Fa-f]{16}$",
+        description="The tag's 8-byte MAC, either case; it becomes the label id in uppercase",
     )
     hw_type: int = Field(ge=0, le=0xFFFF, description="The AP's tag type (`hwType`)")
     model: str | None = Field(
@@ -127,7 +129,7 @@ def post_access_point_tags(
     require_store_access(who, store)
     tags = [
         AccessPointTag(
-            mac=tag.mac.upper(),
+            mac=tag_address(tag.mac),  # the label id: the AP's spelling, one per tag
             hw_type=tag.hw_type,
             model_id=tag.model,
             key=bytes.fromhex(tag.key),
