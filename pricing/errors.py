@@ -12,7 +12,7 @@ package imports nothing of ours.
     |   +-- CurrencyMismatchError         PLN + EUR
     |   +-- NonPositivePriceError         a price rule of zero or less
     |   +-- PercentOutOfRangeError        percent off outside (0, 100]
-    |   +-- InvalidPromotionError         a promotion missing what its kind needs
+    |   +-- InvalidPromotionError         a promotion missing what its kind needs, or given more
     |   +-- PromotionPriceAboveRegularError   a "reduction" that would raise the price
     |   +-- PromotionSavesNothingError    a multi-buy or card price costing what the shelf does
     |   +-- EmptyValidityWindowError      valid_from >= valid_until

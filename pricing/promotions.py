@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
 from enum import StrEnum
+from typing import Any
 
 from pricing.errors import InvalidPromotionError, PercentOutOfRangeError
 from pricing.label_text import LABEL_TEXTS, format_label_money, format_percent, label_language
@@ -14,6 +16,7 @@ from pricing.products import Channel
 from pricing.windows import keep_window_in_utc
 
 __all__ = [
+    "KIND_FIELDS",
     "SHELF_PRICE_KINDS",
     "Promotion",
     "PromotionKind",
@@ -22,6 +25,8 @@ __all__ = [
     "announced_reduction_text",
     "promotion_text",
     "promotional_unit_price",
+    "refuse_unused_terms",
+    "unused_terms",
 ]
 
 
@@ -41,6 +46,28 @@ SHELF_PRICE_KINDS = frozenset(
     {PromotionKind.PERCENT_OFF, PromotionKind.AMOUNT_OFF, PromotionKind.FIXED_PRICE}
 )
 _HUNDRED = Decimal(100)
+
+# The terms each kind reads. A term its kind does not read is refused, not stored and
+# ignored: "-10 % at 3" written as a percent_off with quantity 3 would be labelled -10 %
+# on one carton while the till, reading the condition, charges the regular price.
+KIND_FIELDS: Mapping[PromotionKind, frozenset[str]] = {
+    PromotionKind.PERCENT_OFF: frozenset({"percent"}),
+    PromotionKind.AMOUNT_OFF: frozenset({"amount"}),
+    PromotionKind.FIXED_PRICE: frozenset({"amount"}),
+    PromotionKind.MULTI_BUY: frozenset({"amount", "quantity"}),
+    PromotionKind.BUY_N_GET_M: frozenset({"quantity", "free_quantity"}),
+    PromotionKind.LOYALTY_PRICE: frozenset({"amount"}),
+}
+# Which kind a term belongs to, told with the refusal of a kind that does not read it.
+_KIND_OF_TERM = {
+    "percent": "a percentage off is a percent_off",
+    "amount": (
+        "an amount off is an amount_off, a promotional price a fixed_price or "
+        "loyalty_price, a bundle price a multi_buy"
+    ),
+    "quantity": "an offer conditional on quantity is a multi_buy or buy_n_get_m",
+    "free_quantity": "units given free are a buy_n_get_m",
+}
 
 
 @dataclass(frozen=True, slots=True)
@@ -94,6 +121,7 @@ class Promotion:
 
     def _check_kind_fields(self) -> None:
         kind = self.kind
+        refuse_unused_terms(self.id, kind, self)
         if kind is PromotionKind.PERCENT_OFF:
             if self.percent is None or not isinstance(self.percent, Decimal):
                 self._refuse("percent_off needs a Decimal percent", field="percent")
@@ -145,6 +173,34 @@ class Promotion:
 
     def applies_to_channel(self, channel: Channel) -> bool:
         return not self.channels or channel in self.channels
+
+
+def unused_terms(kind: PromotionKind, terms: Any) -> list[str]:
+    """The terms (`percent`, `amount`, `quantity`, `free_quantity`) given on `terms` (a
+    promotion, a stored row) that `kind` does not read, in that order."""
+    return [
+        term
+        for term in _KIND_OF_TERM
+        if term not in KIND_FIELDS[kind] and getattr(terms, term) is not None
+    ]
+
+
+def refuse_unused_terms(
+    promotion_id: str, kind: PromotionKind, terms: Any, **context: object
+) -> None:
+    """InvalidPromotionError naming the first term given on `terms` that `kind` does not
+    read, and the kind that reads it (`context`: more fields for the error, such as the
+    item of a publication). A promotion checks itself so; a publication's item is checked
+    before it is stored, as the promotion it would become."""
+    for term in unused_terms(kind, terms):
+        reason = f"{kind} takes no {term} ({_KIND_OF_TERM[term]})"
+        raise InvalidPromotionError(
+            f"promotion {promotion_id}: {reason}",
+            promotion_id=promotion_id,
+            field=term,
+            reason=reason,
+            **context,
+        )
 
 
 def promotional_unit_price(promotion: Promotion, *, regular: Money) -> Decimal:

@@ -29,7 +29,7 @@ from esl.services.publication import (
     validate_publication,
 )
 from esl.text_files import read_utf8_text
-from pricing.errors import EslError
+from pricing.errors import EslError, InvalidPromotionError
 
 __all__ = ["register"]
 
@@ -66,7 +66,7 @@ def register(app: typer.Typer) -> None:
                 now=now,
                 currency=settings.currency,
             )
-        except InvalidItemError as error:
+        except (InvalidItemError, InvalidPromotionError) as error:
             item = error.fields.get("item")
             where = f"items[{item}]: " if item is not None else ""
             _refuse(path, f"{where}{error.message}", "correct the file; nothing was stored")

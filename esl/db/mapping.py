@@ -26,7 +26,7 @@ from pricing.gtin import require_valid_gtin
 from pricing.ledger import LedgerEntry
 from pricing.money import Money
 from pricing.products import Channel, NetUnit, Product, Store
-from pricing.promotions import Promotion, PromotionKind
+from pricing.promotions import Promotion, PromotionKind, unused_terms
 from pricing.rules import PriceRule
 
 __all__ = [
@@ -182,10 +182,15 @@ def promotion_from_rows(
     for target in targets:
         fields[_PLURAL[target.dimension]].add(target.value)
     amount = Money.of(row.amount, row.currency) if row.amount is not None and row.currency else None
+    kind = PromotionKind(row.kind)
+    # One stored before its kind's unused terms were refused loads without them, as the
+    # engine always applied it (a quantity on a percent_off never made it conditional);
+    # the row keeps them.
+    unused = set(unused_terms(kind, row))
     return Promotion(
         id=row.id,
         name=row.name,
-        kind=PromotionKind(row.kind),
+        kind=kind,
         skus=frozenset(fields["skus"]),
         categories=frozenset(fields["categories"]),
         channels=frozenset(Channel(c) for c in fields["channels"]),
@@ -195,10 +200,10 @@ def promotion_from_rows(
         valid_until=row.valid_until,
         priority=row.priority,
         exclusive=row.exclusive,
-        percent=row.percent,
-        amount=amount,
-        quantity=row.quantity,
-        free_quantity=row.free_quantity,
+        percent=None if "percent" in unused else row.percent,
+        amount=None if "amount" in unused else amount,
+        quantity=None if "quantity" in unused else row.quantity,
+        free_quantity=None if "free_quantity" in unused else row.free_quantity,
     )
 
 

@@ -86,7 +86,7 @@ from pricing.catalogue import Catalogue
 from pricing.errors import EslError
 from pricing.money import Money
 from pricing.products import Channel
-from pricing.promotions import Promotion
+from pricing.promotions import Promotion, refuse_unused_terms
 from pricing.rules import PriceRule
 from pricing.windows import window_contains
 
@@ -139,14 +139,19 @@ def require_storable_draft(
     currency: str,
 ) -> None:
     """InvalidItemError for a draft refused before it is stored: an effective instant in
-    the past, an amount finer than its currency's minor unit. POST /publications and
-    `esl publish` both ask here, so a draft one refuses the other never stores."""
+    the past, an amount finer than its currency's minor unit; InvalidPromotionError for a
+    promotion given a term its kind does not read (a quantity on a fixed_price).
+    POST /publications and `esl publish` both ask here, so a draft one refuses the other
+    never stores."""
     if effective_at is not None and effective_at < now:
         raise InvalidItemError(
             "effective_at lies in the past: the past cannot be rewritten",
             field="effective_at",
         )
     for index, command in enumerate(items):
+        if isinstance(command, UpsertPromotion):
+            # Not left to validation: a draft holding such an item would be stored.
+            refuse_unused_terms(command.promotion_id, command.kind, command, item=index)
         amount = getattr(command, "amount", None)
         if amount is not None:
             require_minor_unit(amount, getattr(command, "currency", None) or currency, item=index)

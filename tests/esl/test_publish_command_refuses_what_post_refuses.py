@@ -68,8 +68,29 @@ def _stored(engine: Engine) -> tuple[int, int]:
             },
             "items[0]: amount 1299.50 has more decimals than HUF allows",
         ),
+        (
+            {
+                "title": "3 za 2,99",
+                "items": [
+                    {
+                        "action": "upsert_promotion",
+                        "promotion_id": "MLK-3ZA",
+                        "kind": "fixed_price",
+                        "amount": "2.99",
+                        "quantity": 3,
+                        "skus": ["MLK-1"],
+                    }
+                ],
+            },
+            "items[0]: promotion MLK-3ZA: fixed_price takes no quantity",
+        ),
     ],
-    ids=["effective_at in the past", "amount finer than PLN", "amount finer than HUF"],
+    ids=[
+        "effective_at in the past",
+        "amount finer than PLN",
+        "amount finer than HUF",
+        "quantity on a fixed_price",
+    ],
 )
 def test_a_publication_post_refuses_is_refused_and_nothing_is_stored(
     cli: CliRunner, database: Engine, tmp_path: Path, body: dict[str, Any], first_line: str
