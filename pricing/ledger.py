@@ -347,23 +347,26 @@ def omnibus_prior_price(
             and regular is not None
             and (index + 1 == before or times[index + 1] > on_sale_since)
         ):
-            # The option is for a run of reductions announced against the price before
-            # it, not a way round the 30 days: 2.00, raised to 3.00, then 2.00 again is no
-            # 33 % reduction. Where a lower price was charged in the 30 days before the
-            # run began, the run's first reduction was no reduction from that price
-            # either, and the 30-day low of now is shown instead (the general rule).
+            # The option is for a run of reductions announced against the regular price
+            # before it, not a way round the 30 days. A run whose price before it was
+            # itself reduced (2.00, raised to 3.00, then 1.50) or a regular price raised
+            # within the 30 days before the run began (3.50, 4.00 from day -10, a run
+            # from day -3) is announced against the 30-day low of now, the general rule.
+            # Earlier runs of markdowns in those 30 days (last week's evening markdown of
+            # bread) do not count: each run is announced against the price before it.
             run_began = times[index + 1] if index + 1 < before else reduction_started
-            low_before_the_run = lowest_prior_price(
-                ledger,
-                key=key,
-                reduction_started=run_began,
-                on_sale_since=on_sale_since,
-                perishable=False,
-                currency=currency,
-                ledger_since=ledger_since,
-            )
             regular = _in_currency(regular, currency)
-            if low_before_the_run is None or low_before_the_run.amount >= regular.amount:
+            if not entries[index].is_reduced and not _regular_price_below(
+                entries,
+                times,
+                regular,
+                since=max(
+                    run_began - PRIOR_PRICE_LOOKBACK - LONGEST_CLOCK_CHANGE, on_sale_since
+                ),
+                until=run_began,
+                own=own,
+                currency=currency,
+            ):
                 return PriorPrice(regular, PriorPriceBasis.BEFORE_FIRST_REDUCTION)
     # Elapsed time, whatever zone the instant is written in: wall-clock arithmetic would
     # give the same instant two windows and two prior prices.
@@ -414,6 +417,28 @@ def _before_the_run(
             break  # entries[index] raised the price: the run began with the next one
         index -= 1
     return index
+
+
+def _regular_price_below(
+    entries: list[LedgerEntry],
+    times: list[datetime],
+    amount: Money,
+    *,
+    since: datetime,
+    until: datetime,
+    own: int,
+    currency: str,
+) -> bool:
+    """Whether a regular (not reduced) price below `amount` applied in `[since, until)`,
+    counting the entry in force at `since`, among the key's own entries (`own` on)."""
+    first = max(bisect_right(times, since) - 1, own)
+    last = bisect_left(times, until)
+    return any(
+        entry.price is not None
+        and not entry.is_reduced
+        and _in_currency(entry.price, currency).amount < amount.amount
+        for entry in entries[first:last]
+    )
 
 
 def _rose(earlier: Money, later: Money, *, currency: str) -> bool:

@@ -197,9 +197,9 @@ def test_a_re_used_sku_counts_only_its_new_products_prices(perishable: bool) -> 
         )
 
     assert prior(LAUNCH) is None
-    # Perishable too: the 2.49 before the reduction was raised from the launch's 1.99
-    # three days before, so the price before the first reduction is not shown.
-    assert prior(DAY0) == pln(199)
+    # Perishable: the price before the first reduction, 2.49, the regular price since
+    # launch (the introductory 1.99 was a reduction from it, an earlier run).
+    assert prior(DAY0) == (pln(249) if perishable else pln(199))
     # Without the re-use the old product's 4.99, in force on day -5, would count.
     assert lowest_prior_price(
         ledger,
