@@ -242,12 +242,14 @@ def _fill(
             full, fewer = _PRIOR_CAPTIONS[content.prior_price_basis](texts)
             ops = _whole_text_ops(full.format(price=prior), region=region,
                                   box=box, colour=colour, height=height, floor=floor)  # fmt: skip
-            if _smallest(ops) > floor or fewer == full:
+            if fewer == full:
                 return ops
-            # The law words no prior-price line: fewer words at a legible size beat the
-            # full wording under it or at its edge ("Tiefstpreis 30 Tage vor Reduzierung:
-            # 189,90 €" on a 1.54" label; the full wording at 10 px read "30" as "39"), as
-            # long as they say the 30 days end where the reduction began.
+            # The law words no prior-price line: fewer words drawn larger beat the full
+            # wording shrunk to fit, not only at the model's minimum ("Tiefstpreis 30 Tage
+            # vor Reduzierung: 189,90 €" on a 1.54" label; the full wording at 10 px read
+            # "30" as "39") but a pixel over it too ("Lowest price from launch to the
+            # reduction: £2,499.00" at 12 px read "£" as "€"), as long as they say the
+            # low ends where the reduction began. A tie keeps the full wording.
             short = _whole_text_ops(fewer.format(price=prior), region=region,
                                     box=box, colour=colour, height=height, floor=floor)  # fmt: skip
             return short if _smallest(short) > _smallest(ops) else ops

@@ -36,9 +36,9 @@ BEFORE_FIRST = {
     "de_DE": re.compile(r"vor (der ersten|erster) Reduzierung"),
 }
 SINCE_LAUNCH = {
-    "pl_PL": re.compile(r"od początku sprzedaży do obniżki"),
+    "pl_PL": re.compile(r"od (początku sprzedaży|wprowadzenia) do obniżki"),
     "en_GB": re.compile(r"from launch to (the )?reduction"),
-    "de_DE": re.compile(r"seit Verkauf(sbeginn bis zur|sstart vor) Reduzierung"),
+    "de_DE": re.compile(r"(seit Verkaufsbeginn bis zur|ab Verkaufsstart vor) Reduzierung"),
 }
 
 
