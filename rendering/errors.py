@@ -6,6 +6,7 @@ EslError (pricing/errors.py)
     +-- TemplateError         a template file or table is malformed (`template_id`, `reason`)
     +-- ContentError          label content JSON is malformed (`field`)
     +-- UnlawfulLabelError    a label that would announce a reduction unlawfully (`problems`)
+    +-- IllegiblePriceError   a label whose price cannot be drawn legibly (`problems`)
     +-- DecodeError           encoded label bytes are malformed (`reason`, a `DecodeReason`)
 """
 
@@ -19,6 +20,7 @@ __all__ = [
     "ContentError",
     "DecodeError",
     "DecodeReason",
+    "IllegiblePriceError",
     "RenderingError",
     "TemplateError",
     "UnknownDisplayModelError",
@@ -69,6 +71,20 @@ class UnlawfulLabelError(RenderingError):
     def __init__(self, problems: tuple[str, ...]) -> None:
         super().__init__(
             "label not drawn, it would announce a reduction unlawfully: " + "; ".join(problems),
+            problems=list(problems),
+        )
+        self.problems = problems
+
+
+class IllegiblePriceError(RenderingError):
+    """A label whose shelf price would be drawn under the size its display model reads,
+    or not at all (rendering/findings.py); `problems` says why, one per line."""
+
+    code = "illegible_price"
+
+    def __init__(self, problems: tuple[str, ...]) -> None:
+        super().__init__(
+            "label not drawn, its price would not be legible: " + "; ".join(problems),
             problems=list(problems),
         )
         self.problems = problems

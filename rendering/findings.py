@@ -37,6 +37,10 @@ class FindingKind(StrEnum):
     # region's ink, drawn in an ink without contrast on what lies under it, or not drawn at
     # all: the shopper cannot read a price the law says the shelf shows.
     PRICE_NOT_LEGIBLE = "price_not_legible"
+    # The shelf price itself (the big price) drawn under the size the display reads, or
+    # not at all where the template has its region: the label is refused, not sent
+    # (`render_checked`), as the price is what the shelf owes the shopper above all.
+    SHELF_PRICE_NOT_LEGIBLE = "shelf_price_not_legible"
     # Any other text (a name, a badge, a date) in an ink without contrast on what lies
     # under it: black on red (3.6:1), yellow on white (1.7:1).
     TEXT_NOT_LEGIBLE = "text_not_legible"
@@ -138,9 +142,12 @@ def _money_line_findings(
                 )
             )
         elif smallest < model.min_text_px:
+            # A price under the minimum is misread, not just hard to read ("zł" as "ał"
+            # at 9 px on 1.54"): the label is refused rather than shown so.
+            price = fill is Fill.PRICE
             found.append(
                 LabelFinding(
-                    FindingKind.PRICE_NOT_LEGIBLE,
+                    FindingKind.SHELF_PRICE_NOT_LEGIBLE if price else FindingKind.PRICE_NOT_LEGIBLE,
                     element.region,
                     f"the {fill.value} line is drawn at {smallest} px, under the "
                     f"{model.min_text_px} px {model.id} is read at",
@@ -153,7 +160,18 @@ def _money_line_findings(
     owed += [Fill.UNIT_PRICE] if content.unit_price is not None else []
     owed += [Fill.OFFER_UNIT_PRICE] if content.offer_unit_price is not None else []
     for fill in owed:
-        if fill not in drawn:
+        if fill is Fill.PRICE and fill not in drawn and _has_region(fill, content, template):
+            # The template gives the price its place, the price does not fit it at the
+            # model's minimum size (a long price on a small region).
+            found.append(
+                LabelFinding(
+                    FindingKind.SHELF_PRICE_NOT_LEGIBLE,
+                    "",
+                    f"the price {content.price} does not fit template {template.id!r} on "
+                    f"{model.id} at {model.min_text_px} px or more: enlarge its region",
+                )
+            )
+        elif fill not in drawn:
             found.append(
                 LabelFinding(
                     FindingKind.PRICE_NOT_LEGIBLE,
@@ -163,6 +181,10 @@ def _money_line_findings(
                 )
             )
     return found
+
+
+def _has_region(fill: Fill, content: LabelContent, template: Template) -> bool:
+    return any(r.fill is fill and region_applies(r, content) for r in template.regions)
 
 
 _INK_NAMES = ("white", "black")

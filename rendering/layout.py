@@ -219,7 +219,7 @@ def _fill(
     text: str | None = None
     match region.fill:
         case Fill.PRICE:
-            return _price_ops(content, region=region, box=box, colour=colour)
+            return _price_ops(content, region=region, box=box, colour=colour, floor=floor)
         case Fill.RULE:
             return [BoxOp(box[0], box[1], box[2], box[3], colour)]
         # `content.drawn` keeps a struck-through price only above the price, a prior
@@ -635,12 +635,18 @@ class _PriceLayout:
 
 
 def _price_ops(
-    content: LabelContent, *, region: Region, box: tuple[int, int, int, int], colour: int
+    content: LabelContent,
+    *,
+    region: Region,
+    box: tuple[int, int, int, int],
+    colour: int,
+    floor: int,
 ) -> list[DrawOp]:
     parts = price_parts(content.price, content.currency, content.locale)
     width, box_height = box[2] - box[0], box[3] - box[1]
     placed = _fit_price(parts.integer, parts.fraction, parts.symbol, parts.symbol_first,
-                        weight=region.weight, width=width, height=box_height)  # fmt: skip
+                        weight=region.weight, width=width, height=box_height,
+                        floor=floor)  # fmt: skip
     if placed is None:
         return []
     left, top, right, bottom = placed.ink
@@ -655,29 +661,54 @@ def _price_ops(
 @lru_cache(maxsize=16384)
 def _fit_price(
     integer: str, fraction: str, symbol: str, symbol_first: bool, *,
-    weight: Weight, width: int, height: int,
+    weight: Weight, width: int, height: int, floor: int,
 ) -> _PriceLayout | None:  # fmt: skip
-    """The largest price that fits: start from the box height, shrink for long prices."""
-    probe = _price_layout(integer, fraction, symbol, symbol_first, weight=weight, size=100)
+    """The largest price that fits: start from the box height, shrink for long prices.
+
+    The currency and the decimals are drawn at `floor` px, the display model's minimum, at
+    least: a long price shrinks its integer instead (a 1.54" "10 399,20 zł" had its "zł"
+    at 9 px, which tesseract read "ał"). None when even that does not fit."""
+    probe = _price_layout(integer, fraction, symbol, symbol_first, weight=weight, size=100,
+                          floor=floor)  # fmt: skip
     size = int(100 * height / max(1, probe.ink[3] - probe.ink[1]))
-    while size >= 6:
-        placed = _price_layout(integer, fraction, symbol, symbol_first, weight=weight, size=size)
+    while size >= floor:
+        placed = _price_layout(integer, fraction, symbol, symbol_first, weight=weight,
+                               size=size, floor=floor)  # fmt: skip
         ink_width, ink_height = placed.ink[2] - placed.ink[0], placed.ink[3] - placed.ink[1]
         if ink_width <= width and ink_height <= height:
-            return placed
+            # Decimals over the currency at their floor, under a small integer: a smaller
+            # integer would only crowd them more.
+            stacked = bool(fraction) and not symbol_first
+            return None if stacked and _crowded(placed) else placed
         size = min(size - 1, int(size * min(width / ink_width, height / ink_height)))
     return None
 
 
+def _crowded(placed: _PriceLayout) -> bool:
+    """True when the decimals, raised to the integer's top, reach down into the currency
+    set on its baseline under them (`_price_layout`: integer, decimals, currency)."""
+    _, fraction, symbol = placed.ops
+    fraction_bottom = fraction.baseline + _bbox(fraction.weight, fraction.size, fraction.text)[3]
+    symbol_top = symbol.baseline + _bbox(symbol.weight, symbol.size, symbol.text)[1]
+    return fraction_bottom > symbol_top
+
+
 def _price_layout(
-    integer: str, fraction: str, symbol: str, symbol_first: bool, *, weight: Weight, size: int
+    integer: str,
+    fraction: str,
+    symbol: str,
+    symbol_first: bool,
+    *,
+    weight: Weight,
+    size: int,
+    floor: int,
 ) -> _PriceLayout:
     ops: list[TextOp] = []
     gap = max(1, size // 20)
     x = 0
     int_box = _bbox(weight, size, integer)
     if symbol_first:
-        symbol_size = max(6, round(size * 0.45))
+        symbol_size = max(floor, round(size * 0.45))
         symbol_box = _bbox(weight, symbol_size, symbol)
         ops.append(
             TextOp(-symbol_box[0], int_box[1] - symbol_box[1], symbol, weight, symbol_size, 0)
@@ -686,12 +717,12 @@ def _price_layout(
     ops.append(TextOp(x, 0, integer, weight, size, 0))
     column = x + int_box[2] + gap
     if fraction:
-        fraction_size = max(6, round(size * 0.5))
+        fraction_size = max(floor, round(size * 0.5))
         fraction_box = _bbox(weight, fraction_size, fraction)
         raised = int_box[1] - fraction_box[1]  # tops aligned with the integer's digits
         ops.append(TextOp(column - fraction_box[0], raised, fraction, weight, fraction_size, 0))
     if not symbol_first:
-        symbol_size = max(6, round(size * (0.3 if fraction else 0.4)))
+        symbol_size = max(floor, round(size * (0.3 if fraction else 0.4)))
         symbol_box = _bbox(Weight.REGULAR if fraction else weight, symbol_size, symbol)
         ops.append(
             TextOp(column - symbol_box[0], 0, symbol,

@@ -14,7 +14,7 @@ from PIL import Image, ImageDraw
 
 from rendering.content import LabelContent, require_drawable
 from rendering.display_models import DisplayModel
-from rendering.errors import UnlawfulLabelError
+from rendering.errors import IllegiblePriceError, UnlawfulLabelError
 from rendering.findings import FindingKind, LabelFinding, label_findings
 from rendering.fonts import text_mask
 from rendering.layout import BoxOp, Element, TextOp, layout_label
@@ -45,7 +45,8 @@ def render_checked(
     allow_unlawful: bool = False,
 ) -> RenderResult:
     """The label and its findings; `UnlawfulLabelError` for an unlawful announcement of a
-    reduction unless `allow_unlawful` (then it is drawn and reported as a finding), and
+    reduction and `IllegiblePriceError` for a price drawn under the model's minimum size
+    or not at all, unless `allow_unlawful` (then it is drawn and reported as a finding), and
     `ContentError` for text the label font cannot draw."""
     require_drawable(content)
     chosen = template or default_template(model)
@@ -60,6 +61,11 @@ def raise_if_unlawful(findings: tuple[LabelFinding, ...]) -> None:
     problems = tuple(f.message for f in findings if f.kind is FindingKind.UNLAWFUL_ANNOUNCEMENT)
     if problems:
         raise UnlawfulLabelError(problems)
+    # The law asks for a price the shopper can read (PL act of 9 May 2014, art. 4 ust. 1:
+    # "w sposób jednoznaczny, niebudzący wątpliwości"); one misread is no price shown.
+    illegible = tuple(f.message for f in findings if f.kind is FindingKind.SHELF_PRICE_NOT_LEGIBLE)
+    if illegible:
+        raise IllegiblePriceError(illegible)
 
 
 def render_label(

@@ -32,7 +32,7 @@ from rendering import (
     template_from_json,
 )
 from rendering.content import LabelContent
-from rendering.errors import UnlawfulLabelError
+from rendering.errors import IllegiblePriceError, UnlawfulLabelError
 from rendering.render import preview_png
 
 
@@ -119,7 +119,8 @@ def register(app: typer.Typer) -> None:
             typer.Option(
                 "--allow-unlawful",
                 help="Draw a label that announces a reduction without the prior price or "
-                "with a saving not measured from it, with a warning (for previews only).",
+                "with a saving not measured from it, or whose price is under the display's "
+                "minimum text size, with a warning (for previews only).",
             ),
         ] = False,
     ) -> None:
@@ -144,6 +145,15 @@ def register(app: typer.Typer) -> None:
                 "error: not drawn: a reduction is announced only with the lowest price of the "
                 "30 days before it and a saving measured from that price (docs/templates.md); "
                 "--allow-unlawful draws it anyway, with a warning",
+                err=True,
+            )
+            raise typer.Exit(2) from None
+        except IllegiblePriceError as error:
+            for problem in error.problems:
+                typer.echo(f"error: {problem}", err=True)
+            typer.echo(
+                "error: not drawn: a price under the display's minimum text size is misread "
+                "(docs/templates.md); --allow-unlawful draws it anyway, with a warning",
                 err=True,
             )
             raise typer.Exit(2) from None

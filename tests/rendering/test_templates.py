@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 
 from rendering.display_models import DISPLAY_MODELS, SizeClass
-from rendering.errors import TemplateError, UnlawfulLabelError
+from rendering.errors import IllegiblePriceError, TemplateError, UnlawfulLabelError
 from rendering.findings import FindingKind
 from rendering.render import render_checked, render_label
 from rendering.templates import (
@@ -98,10 +98,18 @@ def test_a_template_whose_prior_price_line_cannot_be_read_is_refused(
 
 def test_a_template_that_leaves_out_the_price_or_unit_price_says_so() -> None:
     # The price region too low for a price; no unit-price region at all.
+    # A price that fits its region at no legible size is refused, not sent unread.
     template = _retailer_template(price={"box": [0.0, 0.0, 0.6, 0.04]})
-    findings = render_checked(PLAIN, model=DISPLAY_MODELS["2.9-bwr"], template=template).findings
-    assert {(f.kind, f.message.split(" line")[0]) for f in findings} == {
-        (FindingKind.PRICE_NOT_LEGIBLE, "template 'discounter-strip' draws no price"),
+    model = DISPLAY_MODELS["2.9-bwr"]
+    with pytest.raises(IllegiblePriceError) as refused:
+        render_checked(PLAIN, model=model, template=template)
+    assert "the price 7.49 does not fit template 'discounter-strip'" in refused.value.message
+    findings = render_checked(PLAIN, model=model, template=template, allow_unlawful=True).findings
+    assert {(f.kind, f.message.split(" line")[0].split(" on ")[0]) for f in findings} == {
+        (
+            FindingKind.SHELF_PRICE_NOT_LEGIBLE,
+            "the price 7.49 does not fit template 'discounter-strip'",
+        ),
         (FindingKind.PRICE_NOT_LEGIBLE, "template 'discounter-strip' draws no unit_price"),
     }
 
