@@ -157,17 +157,20 @@ class LedgerEntry:
 class PriceLedger:
     """Applied prices per (SKU, channel, store), appended in time order, never rewritten."""
 
-    __slots__ = ("_entries", "_times")
+    __slots__ = ("_card_holders", "_entries", "_times")
 
     def __init__(self, entries: Iterable[LedgerEntry] = ()) -> None:
         self._entries: dict[PriceKey, list[LedgerEntry]] = {}
         self._times: dict[PriceKey, list[datetime]] = {}
+        # `card_holder_ledger`'s view of a key, kept until the key's next entry.
+        self._card_holders: dict[PriceKey, PriceLedger] = {}
         for entry in entries:
             self.append(entry)
 
     def append(self, entry: LedgerEntry) -> None:
         """Add `entry`; refuse one that is not strictly later than the key's last entry."""
         times = self._times.get(entry.key)
+        self._card_holders.pop(entry.key, None)
         if times is None:
             self._entries[entry.key] = [entry]
             self._times[entry.key] = [entry.effective_from]
@@ -261,7 +264,14 @@ def card_holder_ledger(ledger: PriceLedger, key: PriceKey) -> PriceLedger:
     the shelf prices everybody paid and the earlier card prices alike, under the same
     window rules as a shelf reduction. So `omnibus_prior_price` reads it from this view.
     """
+    # Kept per key until it changes: a planner or an audit prices each card-price label
+    # of a key from it, and a year of daily prices copied for each would cost more than
+    # the resolution itself.
+    held = ledger._card_holders.get(key)
+    if held is not None:
+        return held
     holder = PriceLedger()
+    ledger._card_holders[key] = holder
     entries = ledger._entries.get(key)
     if entries is None:
         return holder
@@ -360,9 +370,7 @@ def omnibus_prior_price(
                 entries,
                 times,
                 regular,
-                since=max(
-                    run_began - PRIOR_PRICE_LOOKBACK - LONGEST_CLOCK_CHANGE, on_sale_since
-                ),
+                since=max(run_began - PRIOR_PRICE_LOOKBACK - LONGEST_CLOCK_CHANGE, on_sale_since),
                 until=run_began,
                 own=own,
                 currency=currency,

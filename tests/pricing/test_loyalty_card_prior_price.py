@@ -156,3 +156,22 @@ def test_a_multi_buy_after_a_hike_still_has_no_prior_price() -> None:
     assert resolved.promotion is not None
     assert resolved.promotion.kind is PromotionKind.MULTI_BUY
     assert resolved.prior_price is None
+
+
+def test_a_card_price_is_priced_from_what_the_ledger_holds_now() -> None:
+    # A planner prices a card label at day -10 (7,99 zł running), then the ledger takes
+    # the days since, in which 8,99 zł replaced it: the label of today must count the
+    # 7,99 zł card holders paid, read from the ledger as it is now, not as it was.
+    rules = [PriceRule(id="r", sku="A", amount=pln("12.99"))]
+    promotions = [
+        card_price("C1", "7.99", valid_from=day(-14), valid_until=DAY0),
+        card_price("C2", "8.99", valid_from=DAY0),
+    ]
+    catalogue = pln_catalogue(rules, promotions, products=[pricing_product("A")])
+    ledger = PriceLedger()
+    replay_history(catalogue, ledger=ledger, since=day(-90), until=day(-10), locale="pl_PL")
+    earlier = shelf_price(catalogue, at=day(-10), ledger=ledger)
+    assert earlier.prior_price == pln("12.99")
+    replay_history(catalogue, ledger=ledger, since=day(-10), until=DAY0, locale="pl_PL")
+    today = shelf_price(catalogue, at=DAY0, ledger=ledger)
+    assert today.prior_price == pln("7.99")
