@@ -54,7 +54,7 @@ SAMPLE_LABELS = 3
 @router.get("/publications", response_class=HTMLResponse)
 def publications(request: Request, ctx: Ctx, user: User) -> HTMLResponse:
     with ctx.sessions() as session:
-        reach = publication_reach(session, limit=50, store=user.principal.store)
+        reach = publication_reach(session, now=ctx.clock(), limit=50, store=user.principal.store)
     return page(request, "publications.html", user=user, reach=reach)
 
 
@@ -68,7 +68,7 @@ def publication(request: Request, ctx: Ctx, user: User, publication_id: RowId) -
         )
         session.expunge(row)
         reach = publication_reach(
-            session, publication_id=publication_id, store=user.principal.store
+            session, now=ctx.clock(), publication_id=publication_id, store=user.principal.store
         )[0]
     return page(
         request,

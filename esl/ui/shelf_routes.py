@@ -55,7 +55,9 @@ def chain_overview(request: Request, ctx: Ctx, user: User) -> HTMLResponse:
         health = overview(session, now=ctx.clock(), stores=stores, thresholds=_thresholds(ctx))
         reach = [
             r
-            for r in publication_reach(session, limit=5, store=user.principal.store)
+            for r in publication_reach(
+                session, now=ctx.clock(), limit=5, store=user.principal.store
+            )
             if r.status == "published"
         ]
     return page(request, "overview.html", user=user, health=health, reach=reach)
