@@ -7,6 +7,8 @@ import csv
 import io
 from datetime import datetime
 
+from esl.imports.csv_text import header_delimiter
+
 __all__ = ["starting_at"]
 
 
@@ -18,8 +20,9 @@ def starting_at(text: str, instant: datetime) -> str:
     if not lines:
         return text
     header = lines[0]
-    # Excel in pl_PL saves with ";" (docs/csv-formats.md); the header row says which.
-    delimiter = ";" if header.count(";") > header.count(",") else ","
+    # The separator the importer reads the file with (`,`, `;` or tab): the header row
+    # says which (docs/csv-formats.md).
+    delimiter = header_delimiter(header)
     rows = list(csv.reader(io.StringIO(text, newline=""), delimiter=delimiter))
     names = [name.strip().lstrip("\ufeff").lower() for name in rows[0]]
     if "valid_from" not in names:
