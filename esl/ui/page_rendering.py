@@ -7,10 +7,14 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
+from babel.numbers import get_decimal_symbol
 from fastapi import Request
 from fastapi.responses import HTMLResponse
+from jinja2 import pass_context
+from jinja2.runtime import Context
 from starlette.templating import Jinja2Templates
 
+from esl.settings import Settings
 from esl.ui.access import may
 from esl.ui.console_sessions import SignedIn
 from pricing import round_to_minor_unit
@@ -18,21 +22,29 @@ from pricing import round_to_minor_unit
 __all__ = ["TEMPLATES", "page"]
 
 TEMPLATES = Jinja2Templates(directory=str(Path(__file__).parent / "templates"))
+# A page rendered without the app's settings (a test's, a report's) prints money as the
+# default installation does.
+DEFAULT_LOCALE: str = Settings.model_fields["locale"].default
 
 
 def _when(value: datetime | None) -> str:
     return "—" if value is None else value.strftime("%Y-%m-%d %H:%M:%S UTC")
 
 
-def _money(value: Decimal | None, currency: str) -> str:
+@pass_context
+def _money(context: Context, value: Decimal | None, currency: str) -> str:
     """An amount with the engine's decimals of `currency` (KWD 3, HUF 0, PLN 2), as the
     label prints it (docs/pricing.md): a fixed two printed 1.225 and 1.220 KWD alike.
     An amount finer than that (a label's price from before a currency change) is printed
-    as it is, never rounded into another price."""
+    as it is, never rounded into another price. The decimal sign is the chain's locale's
+    (`ESL_LOCALE`), the one its labels print: "3.49" in en_GB, "3,49" in pl_PL; a comma
+    whatever the locale made an en_GB reader take 1,225 KWD for a thousand and more.
+    No grouping: a sign between thousands could be read as the decimal one."""
     if value is None:
         return "—"
     exact = round_to_minor_unit(value, currency=currency)
-    return f"{exact if exact == value else value:f}".replace(".", ",")
+    locale = context.get("locale") or DEFAULT_LOCALE
+    return f"{exact if exact == value else value:f}".replace(".", get_decimal_symbol(locale))
 
 
 TEMPLATES.env.filters["when"] = _when
@@ -54,6 +66,7 @@ def page(
         {
             "user": principal,
             "csrf": None if user is None else user.csrf_token,
+            "locale": request.app.state.context.settings.locale,
             "may": (lambda capability: principal is not None and may(principal, capability)),
             **values,
         },
