@@ -21,6 +21,7 @@ from pydantic import (
 
 from esl.api.instants import Instant
 from esl.one_line_text import OneLineText
+from esl.promotion_ids import NewPromotionId
 from esl.services.amounts import thousands_group_question
 from esl.services.gateway_ids import GATEWAY_ID_PATTERN
 from esl.services.publication_commands import (
@@ -370,7 +371,7 @@ class UpsertPromotionItemIn(RequestBody):
         },
     )
     action: Literal["upsert_promotion"]
-    promotion_id: str = Field(min_length=1, max_length=PROMOTION_ID_LENGTH)
+    promotion_id: NewPromotionId
     name: OneLineText | None = Field(default=None, max_length=PROMOTION_NAME_LENGTH)
     kind: PromotionKindName
     skus: list[SkuReference] = Field(default_factory=list, max_length=10_000)
@@ -417,6 +418,8 @@ class EndPromotionItemIn(RequestBody):
     """End a running promotion at the effective instant (or drop one not yet started)."""
 
     action: Literal["end_promotion"]
+    # Any stored id, one stored before the id rule (`esl.promotion_ids`: "LATO ") too, so
+    # it can still be ended; one that names no promotion is refused as unknown.
     promotion_id: str = Field(min_length=1, max_length=PROMOTION_ID_LENGTH)
 
     def to_command(self) -> EndPromotion:

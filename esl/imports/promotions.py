@@ -36,6 +36,7 @@ from esl.planning_queue import (
     open_published_change,
     promotion_reach,
 )
+from esl.promotion_ids import promotion_id_problem
 from esl.services.ledger_instants import WriteClock, begin_price_write
 from esl.services.ledger_recording import (
     LedgerWriter,
@@ -133,6 +134,10 @@ def promotion_line(row: CsvRow, refs: ImportReferences, currency: str) -> Promot
     check_width(row)
     check_lengths(row, LENGTHS)
     check_one_line(row, ("name",))
+    # The API's rule for a promotion id (`esl.promotion_ids`), so one id names one
+    # promotion through either door.
+    if id_problem := promotion_id_problem(row.get("id")):
+        raise BadRowError(f"id {id_problem}")
     kind_text = row.require("kind").lower()
     try:
         kind = PromotionKind(kind_text)
