@@ -10,6 +10,7 @@ from typing import IO
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from esl.case_twins import CaseTwins
 from esl.db.bulk import insert_rows, update_rows
 from esl.db.mapping import product_values
 from esl.db.models import ProductRow, core_table
@@ -77,15 +78,17 @@ LENGTHS = {
 }
 
 
-def _parse(row: CsvRow, stored: Collection[str]) -> Product:
-    """The row's product; `stored`: the SKUs stored already, which keep their spelling."""
+def _parse(row: CsvRow, stored: Collection[str], twins: CaseTwins) -> Product:
+    """The row's product; `stored`: the SKUs stored already, which keep their spelling;
+    `twins`: those and the file's earlier lines, which a new SKU may not differ from only
+    in case."""
     check_width(row)
     check_lengths(row, LENGTHS)
     check_one_line(row, ("name", "brand", "category", "web_url"))
     vat_rate = parse_decimal(row, "vat_rate")
     net_content = _net_content(row)
     try:
-        return Product(
+        product = Product(
             sku=_sku(row, stored),
             name=row.require("name"),
             brand=row.get("brand"),
@@ -101,6 +104,10 @@ def _parse(row: CsvRow, stored: Collection[str]) -> Product:
         )
     except PricingError as error:
         raise BadRowError(error.message) from error
+    # Checked last: a line refused for another reason claims no SKU.
+    if twin := twins.refusal(product.sku, row.line):
+        raise BadRowError(twin)
+    return product
 
 
 def _net_content(row: CsvRow) -> Decimal | None:
@@ -150,8 +157,11 @@ def import_products(
             select(table.c.sku, table.c.ledger_since).where(table.c.ledger_since.is_not(None))
         ).all()
     )
+    twins = CaseTwins(existing, "SKU")
     parsed = PRODUCT_FILE.parse_rows(
-        source, lambda row: product_values(_parse(row, existing)), key=lambda v: str(v["sku"])
+        source,
+        lambda row: product_values(_parse(row, existing, twins)),
+        key=lambda v: str(v["sku"]),
     )
     problems = parsed.problems
     # A scanned barcode binds a label to the product it names: one GTIN, one product,

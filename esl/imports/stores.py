@@ -8,6 +8,7 @@ from typing import IO
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from esl.case_twins import CaseTwins
 from esl.db.models import StoreRow, ZoneRow
 from esl.imports.csv_fields import (
     BadRowError,
@@ -34,11 +35,14 @@ STORE_FILE = CsvFile(
 CODE = re.compile(r"^[A-Za-z0-9_\-]{1,32}$")
 
 
-def _parse(row: CsvRow, zones: set[str], stored: dict[str, StoreRow]) -> Store:
+def _parse(row: CsvRow, zones: set[str], stored: dict[str, StoreRow], twins: CaseTwins) -> Store:
     check_width(row)
     code = row.require("code")
     if not CODE.match(code):
         raise BadRowError(f"code {code!r}: 1 to 32 letters, digits, '_' or '-'")
+    # 's01' beside 'S01' would be a second store no file or gateway means.
+    if twin := twins.refusal(code, row.line):
+        raise BadRowError(twin)
     name = row.require("name")
     check_one_line(row, ("name",))
     if len(name) > STORE_NAME_LENGTH:
@@ -98,8 +102,9 @@ def import_stores(
     ledger at `now` (`currency`: the ledger's), and a new store with its prices from then."""
     zones = set(session.scalars(select(ZoneRow.code)))
     stored = {row.code: row for row in session.scalars(select(StoreRow))}
+    twins = CaseTwins(stored, "store code")
     parsed = STORE_FILE.parse_rows(
-        source, lambda row: _parse(row, zones, stored), key=lambda s: s.code
+        source, lambda row: _parse(row, zones, stored, twins), key=lambda s: s.code
     )
     parsed.problems.raise_if_any()
     saved = save_stores(

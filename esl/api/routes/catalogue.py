@@ -24,6 +24,7 @@ from esl.api.schemas import (
     ZoneIn,
     ZoneOut,
 )
+from esl.case_twins import stored_case_twin, twin_refusal
 from esl.db.mapping import product_values
 from esl.db.models import LabelModelRow, ProductRow, StoreRow, ZoneRow
 from esl.db.repositories.rows import row_or_not_found
@@ -87,7 +88,12 @@ def get_store(code: CodePath, session: CurrentSession, _: Reader) -> StoreRow:
 def put_store(
     code: StoreCodePath, body: StoreIn, ctx: Ctx, session: CurrentSession, who: Admin
 ) -> StoreRow:
-    """Create a store or change its name, zone, time zone or opening (admin)."""
+    """Create a store or change its name, zone, time zone or opening (admin). A new
+    code differing from a stored one only in case is refused (409), naming it."""
+    if session.get(StoreRow, code) is None and (
+        twin := stored_case_twin(session, StoreRow.code, code)
+    ):
+        raise ConflictError(twin_refusal(code, twin, "store code"), field="code")
     if body.zone is not None and session.get(ZoneRow, body.zone) is None:
         raise NotFoundError("zone", body.zone)
     save_stores(
@@ -136,10 +142,14 @@ def put_product(
     sku: SkuPath, body: ProductIn, ctx: Ctx, session: CurrentSession, who: PricingTeam
 ) -> ProductRow:
     """Create or replace a product's master data (pricing team). A new SKU is spelled as
-    `esl.skus` says; one stored before that rule is still replaced."""
+    `esl.skus` says, and may not differ from a stored one only in case (409, naming it);
+    one stored before those rules is still replaced."""
     row = session.get(ProductRow, sku)
     if row is None and not is_sku_text(sku):
         raise InvalidItemError(f"sku {sku!r}: {SKU_SPELLING}", field="sku")
+    # 'mlk-1' beside 'MLK-1' would be a product no file can price (`esl.case_twins`).
+    if row is None and (twin := stored_case_twin(session, ProductRow.sku, sku)):
+        raise ConflictError(twin_refusal(sku, twin, "SKU"), field="sku")
     # The engine's own checks (GTIN, VAT, units) raise PricingError: a 422 like any other.
     product = Product(sku=sku, **{**body.model_dump(), "net_unit": NetUnit(body.net_unit)})
     # A scanned barcode binds a label to the product it names: one GTIN, one product.
