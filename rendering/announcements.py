@@ -18,7 +18,10 @@ days before the reduction, and any saving it states must be measured from that p
   whole ("10.50" is ten and a half in de_DE too, never 10 and 50; "1.000" in pl_PL is no
   one number, nor is "1.000" in de_CH or en_GB, three digits after the decimal sign of a
   currency with two), and the badge states no other number;
-- the template draws the prior-price line whenever it draws the announcement.
+- the template draws the prior-price line whenever it draws the announcement, and beside
+  a loyalty-card badge that has a prior price (a card price is a reduction for the
+  card's members, UOKiK on art. 4 of the PL act; its badge states the card price, not a
+  saving, and is drawn even when that is not below the prior price).
 
 Labels built by the pricing engine (`LabelContent.from_resolved`) pass by construction
 (its own amount-off badge passes as written, in the label's locale);
@@ -59,18 +62,32 @@ def announcement_problems(
 ) -> tuple[str, ...]:
     """What makes this label's announcement of a reduction unlawful; empty when lawful."""
     if not content.announces_reduction:
+        # A card price is a reduction for the card's members: its prior price is printed
+        # beside its badge, whether or not the card price is below it.
+        if content.shows_prior_price and not _draws_prior_line(template, elements):
+            return (
+                f"template {template.id!r} draws the card price "
+                f"{content.promotion_text!r} but no prior-price line for it (a region with "
+                "fill 'prior_price' for a label whose `when` holds 'prior_price')",
+            )
         return ()
     problems = list(_content_problems(content))
     prior, currency = content.prior_price, content.currency
-    if prior is not None and _printed(prior, currency) > _printed(content.price, currency):
-        fills = {region.name: region.fill for region in template.regions}
-        drawn = {fills.get(element.region) for element in elements}
-        if Fill.PRIOR_PRICE not in drawn:
-            problems.append(
-                f"template {template.id!r} announces the reduction but draws no "
-                "prior-price line for it (a region with fill 'prior_price')"
-            )
+    if (
+        prior is not None
+        and _printed(prior, currency) > _printed(content.price, currency)
+        and not _draws_prior_line(template, elements)
+    ):
+        problems.append(
+            f"template {template.id!r} announces the reduction but draws no "
+            "prior-price line for it (a region with fill 'prior_price')"
+        )
     return tuple(problems)
+
+
+def _draws_prior_line(template: Template, elements: Iterable[Element]) -> bool:
+    fills = {region.name: region.fill for region in template.regions}
+    return Fill.PRIOR_PRICE in {fills.get(element.region) for element in elements}
 
 
 def _content_problems(content: LabelContent) -> Iterable[str]:

@@ -24,17 +24,24 @@ from rendering.locale_texts import minor_digits, require_drawable_currency, requ
 from rendering.locale_zones import locale_time_zone
 
 __all__ = [
+    "CARD_OFFERS",
     "CONDITIONAL_OFFERS",
     "LabelContent",
     "announces_reduction",
     "content_from_dict",
     "content_to_dict",
     "require_drawable",
+    "shows_prior_price",
 ]
 
 # Offers with a condition (buy several, show a card) leave the shelf price alone: their
 # badge announces the offer, not a reduction of the price (docs/pricing.md).
 CONDITIONAL_OFFERS = frozenset({"multi_buy", "buy_n_get_m", "loyalty_price"})
+# A card price is a reduction for the card's members on a named product: beside its badge
+# the label prints the lowest price card holders paid in the 30 days before it (UOKiK on
+# art. 4 of the PL act of 9 May 2014; docs/pricing.md), when there is one, whether or not
+# the card price is below it. Basket-conditional offers print none.
+CARD_OFFERS = frozenset({"loyalty_price"})
 
 
 @dataclass(frozen=True, slots=True)
@@ -93,6 +100,18 @@ class LabelContent:
         )
 
     @property
+    def shows_prior_price(self) -> bool:
+        """Whether the label prints its prior-price line: beside an announced reduction,
+        and beside a loyalty-card badge that has a prior price (`CARD_OFFERS`)."""
+        return shows_prior_price(
+            price=self.price,
+            regular_price=self.regular_price,
+            promotion_text=self.promotion_text,
+            promotion_kind=self.promotion_kind,
+            prior_price=self.prior_price,
+        )
+
+    @property
     def drawn(self) -> LabelContent:
         """This content with every field no template draws for it cleared: what the
         panel's pixels can tell (given the template and the display model).
@@ -100,17 +119,16 @@ class LabelContent:
         The layout draws from this and nothing else (`rendering.layout.layout_label`), so
         two contents of equal `drawn` draw the same label: the audit compares these
         (`drawn.fingerprint`) to judge a label by what it shows. Cleared here: the prior
-        price and its rule when no reduction is announced (a plain price prints no
-        prior-price line: docs/pricing.md), the struck-through price when it is not above
-        the price, what belongs to a promotion (its kind, its last day) when no badge is
-        drawn, the unit prices without a unit to print them with (and the unit without
-        either), and `loyalty_only` always (the badge's text says it; the layout never
-        reads it). Each field left may be drawn, so a difference left is kept, not
-        judged: two labels of equal pixels may still differ here (a template that draws
-        no brand), never the other way round.
+        price and its rule when no reduction is announced nor a card price drawn (a plain
+        price prints no prior-price line: docs/pricing.md), the struck-through price when it
+        is not above the price, what belongs to a promotion (its kind, its last day) when no
+        badge is drawn, the unit prices without a unit to print them with (and the unit
+        without either), and `loyalty_only` always (the badge's text says it; the layout
+        never reads it). Each field left may be drawn, so a difference left is kept, not
+        judged: two labels of equal pixels may still differ here (a template that draws no
+        brand), never the other way round.
         """
-        announced = self.announces_reduction
-        prior = self.prior_price if announced else None
+        prior = self.prior_price if self.shows_prior_price else None
         promoted = self.promotion_text is not None
         unit = self.unit_label or None
         unit_price = self.unit_price if unit else None
@@ -208,6 +226,26 @@ def announces_reduction(
     if regular_price is not None and regular_price > price:
         return True
     return promotion_text is not None and promotion_kind not in CONDITIONAL_OFFERS
+
+
+def shows_prior_price(
+    *,
+    price: Decimal,
+    regular_price: Decimal | None,
+    promotion_text: str | None,
+    promotion_kind: str | None,
+    prior_price: Decimal | None,
+) -> bool:
+    """`LabelContent.shows_prior_price` from its fields, for a reader of a content's JSON
+    form (the audit's recorded contents)."""
+    if announces_reduction(
+        price=price,
+        regular_price=regular_price,
+        promotion_text=promotion_text,
+        promotion_kind=promotion_kind,
+    ):
+        return True
+    return promotion_text is not None and promotion_kind in CARD_OFFERS and prior_price is not None
 
 
 def _announced_reduction(price: ResolvedPrice) -> tuple[Decimal | None, str | None]:

@@ -119,7 +119,7 @@ def _money_line_findings(
         if covering:
             # Another region's ink among the line's letters (a badge or a name painted
             # over it, a field painted under it in the same ink): a shopper reads neither.
-            unlawful = fill is Fill.PRIOR_PRICE and content.announces_reduction
+            unlawful = fill is Fill.PRIOR_PRICE and content.shows_prior_price
             kind = FindingKind.UNLAWFUL_ANNOUNCEMENT if unlawful else FindingKind.PRICE_NOT_LEGIBLE
             names = ", ".join(repr(name) for name in covering)
             found.append(
@@ -134,7 +134,7 @@ def _money_line_findings(
         smallest = min((op.size for op in texts), default=0)
         if cut or smallest < _NO_LETTER_PX:
             why = "cut short" if cut else f"drawn at {smallest} px, too small for any letter"
-            unlawful = fill is Fill.PRIOR_PRICE and content.announces_reduction
+            unlawful = fill is Fill.PRIOR_PRICE and content.shows_prior_price
             kind = FindingKind.UNLAWFUL_ANNOUNCEMENT if unlawful else FindingKind.PRICE_NOT_LEGIBLE
             found.append(
                 LabelFinding(
@@ -262,7 +262,7 @@ def _contrast_findings(
             advice = "move the regions apart" if others else "give the region another ink"
             what = f"the {fill.value} line" if fill and money else repr(op.text)
             kind = FindingKind.PRICE_NOT_LEGIBLE if money else FindingKind.TEXT_NOT_LEGIBLE
-            if fill is Fill.PRIOR_PRICE and content.announces_reduction:
+            if fill is Fill.PRIOR_PRICE and content.shows_prior_price:
                 kind = FindingKind.UNLAWFUL_ANNOUNCEMENT
             found.append(
                 LabelFinding(

@@ -133,10 +133,24 @@ def _condition_holds(condition: Condition, content: LabelContent) -> bool:
             return content.announces_reduction
         case Condition.NOT_REDUCED:
             return not content.announces_reduction
+        case Condition.PRIOR_PRICE:
+            return content.shows_prior_price
+        case Condition.NO_PRIOR_PRICE:
+            return not content.shows_prior_price
+        case Condition.OFFER_PRIOR_PRICE:
+            return _offer_prior_price(content)
+        case Condition.NO_OFFER_PRIOR_PRICE:
+            return not _offer_prior_price(content)
         case Condition.WEB_URL:
             return content.web_url is not None
         case Condition.NO_WEB_URL:
             return content.web_url is None
+
+
+def _offer_prior_price(content: LabelContent) -> bool:
+    """An offer's badge drawn with a prior-price line: a loyalty-card price (a reduction
+    for the card's members) that has a prior price, beside a shelf price not reduced."""
+    return content.has_promotion and not content.announces_reduction and content.shows_prior_price
 
 
 # Fills that state the shelf price: in the accent colour they announce a reduction as much
@@ -224,7 +238,8 @@ def _fill(
             return [BoxOp(box[0], box[1], box[2], box[3], colour)]
         # `content.drawn` keeps a struck-through price only above the price, a prior
         # price only where a reduction is announced ("…30 dni przed obniżką" tells of
-        # one), a last day only with a badge.
+        # one) or a card price drawn (a reduction for card holders), a last day only
+        # with a badge.
         case Fill.REGULAR_PRICE if content.regular_price is not None:
             ops = _whole_text_ops(
                 money(content.regular_price, content.currency, content.locale),

@@ -73,6 +73,16 @@ class Condition(StrEnum):
     NO_PROMOTION = "no_promotion"
     REDUCED = "reduced"
     NOT_REDUCED = "not_reduced"
+    # The label prints a prior-price line: beside an announced reduction, and beside a
+    # loyalty-card price (`LabelContent.shows_prior_price`), whose offer layout must make
+    # room for it.
+    PRIOR_PRICE = "prior_price"
+    NO_PRIOR_PRICE = "no_prior_price"
+    # An offer's badge with a prior-price line (`promotion`, `not_reduced` and
+    # `prior_price` at once: a loyalty-card price with a prior price), and every other
+    # label: the offer layout that makes room for the line, and the layouts that need none.
+    OFFER_PRIOR_PRICE = "offer_prior_price"
+    NO_OFFER_PRIOR_PRICE = "no_offer_prior_price"
     # A QR needs its quiet zone and arm's-length modules: where none is drawn, its room
     # may go to the unit price (one line instead of two narrow ones on 4.2").
     WEB_URL = "web_url"

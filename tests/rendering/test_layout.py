@@ -63,16 +63,23 @@ def test_regions_drawn_together_never_overlap(template_model: str) -> None:
     model = DISPLAY_MODELS[template_model]
     template = default_template(model)
     situations = {
-        (promotion, reduced, web_url)
-        for promotion, reduced, web_url in product([True, False], repeat=3)
+        (promotion, reduced, web_url, card_prior)
+        for promotion, reduced, web_url, card_prior in product([True, False], repeat=4)
         if promotion or not reduced  # a reduction is always a promotion
+        # an offer's prior-price line: a card price beside a shelf price not reduced
+        if not card_prior or (promotion and not reduced)
     }
-    for promotion, reduced, web_url in situations:
+    for promotion, reduced, web_url, card_prior in situations:
+        prior = reduced or card_prior
         holds = {
             Condition.PROMOTION: promotion,
             Condition.NO_PROMOTION: not promotion,
             Condition.REDUCED: reduced,
             Condition.NOT_REDUCED: not reduced,
+            Condition.PRIOR_PRICE: prior,
+            Condition.NO_PRIOR_PRICE: not prior,
+            Condition.OFFER_PRIOR_PRICE: card_prior,
+            Condition.NO_OFFER_PRIOR_PRICE: not card_prior,
             Condition.WEB_URL: web_url,
             Condition.NO_WEB_URL: not web_url,
         }
@@ -80,7 +87,7 @@ def test_regions_drawn_together_never_overlap(template_model: str) -> None:
         for first, second in combinations(active, 2):
             a, b = first.pixel_box(model), second.pixel_box(model)
             overlap = a[0] < b[2] and b[0] < a[2] and a[1] < b[3] and b[1] < a[3]
-            assert not overlap, (first.name, second.name, promotion, reduced, web_url)
+            assert not overlap, (first.name, second.name, promotion, reduced, web_url, card_prior)
 
 
 def _texts(content: LabelContent, model_id: str, fill: str) -> list[TextOp]:
