@@ -86,7 +86,8 @@ class ShownContent:
     price: Decimal
     regular_price: Decimal
     # The prior price its prior-price line prints: None where it prints none (a label
-    # announcing no reduction prints none, whatever the engine's prior price was).
+    # announcing no reduction and drawing no card badge prints none, whatever the
+    # engine's prior price was).
     prior_price: Decimal | None
     promotion_id: str | None
     price_fingerprint: str
@@ -103,6 +104,10 @@ class ShownContent:
     # print the prior price. A reduction that saves nothing against the 30-day low is
     # drawn as a plain price, its price under its regular price all the same.
     announces_reduction: bool = False
+    # It prints a prior-price line (`LabelContent.shows_prior_price`): beside an announced
+    # reduction, and beside a loyalty-card badge with a prior price (a reduction for the
+    # card's members), so its prior price is checked against the card holders' ledger.
+    shows_prior_price: bool = False
 
 
 @dataclass(frozen=True, slots=True)
@@ -435,9 +440,10 @@ def _drawn_difference(shown: ShownContent, due: ResolvedPrice) -> str:
     if shown.struck_price != due_struck:
         differs.append(_versus("struck-through price", shown.struck_price, due_struck))
     shown_prior = _prior_line(shown.prior_price, shown.prior_price_basis)
-    # Only a label announcing the reduction prints its prior price (rendering.layout).
+    # Only a label announcing the reduction, or drawing a card price with a prior price,
+    # prints its prior price (rendering.layout; `ResolvedPrice.shows_prior_price`).
     due_prior = _prior_line(
-        due.prior_price.amount if due.announces_reduction and due.prior_price else None,
+        due.prior_price.amount if due.shows_prior_price and due.prior_price else None,
         due.prior_price_basis,
     )
     if shown_prior != due_prior:
@@ -595,12 +601,14 @@ def _rules_text(due: ResolvedPrice, web: ResolvedPrice) -> str:
 def check_prior_price(
     facts: LabelFacts, *, expected: PriorPrice | None
 ) -> PriorPriceProblem | None:
-    """A problem when the label announces a reduction (`ShownContent.announces_reduction`)
-    with a prior price other than `expected`, the ledger's for its store and channel, or
-    with the right amount under another rule's caption ("30-day low" for 10 days). A
-    label announcing none prints no prior price, so it cannot print a wrong one."""
+    """A problem when the label prints a prior-price line (`ShownContent.shows_prior_price`:
+    it announces a reduction, or draws a loyalty-card badge with a prior price) with a
+    prior price other than `expected`, the ledger's for its store and channel (for a card
+    price, what card holders paid), or with the right amount under another rule's caption
+    ("30-day low" for 10 days). A label printing none cannot print a wrong one; a card
+    label that prints none where one is due is told by the drawn comparison (`stale`)."""
     shown = facts.shown
-    if shown is None or not shown.announces_reduction:
+    if shown is None or not shown.shows_prior_price:
         return None
     due = expected.price.amount if expected is not None else None
     due_basis = expected.basis if expected is not None else None

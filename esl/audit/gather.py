@@ -84,6 +84,7 @@ from pricing import (
     PriceLedger,
     PriorPrice,
     ResolvedPrice,
+    due_card_prior_price,
     due_prior_price,
 )
 from pricing.errors import CurrencyMismatchError, EslError, NoApplicablePriceError
@@ -306,7 +307,7 @@ def _gather(
         if shown_sku != b.sku and state.planned_hash == state.shown_hash:
             drawn_for_binding.add(b.label_id)
             shown_sku = b.sku  # a twin's image: the same pixels, its own product's
-        if row[0].announces_reduction:
+        if row[0].shows_prior_price:
             reduced_shown.add(shown_sku)
     ledger = load_ledger_for_skus(
         session,
@@ -351,6 +352,7 @@ def _gather(
     problems: list[PriorPriceProblem] = []
     due_by_label: dict[str, ResolvedPrice] = {}
     priors: dict[tuple[PriceKey, Decimal, datetime], PriorPrice | object | None] = {}
+    card_priors: dict[tuple[PriceKey, Decimal, datetime], PriorPrice | object | None] = {}
     nothing_seen = Seen(None, None, None)
     # Labels not showing the due price need when it started; asked for after the first
     # pass, for those labels only, then classified again.
@@ -429,8 +431,40 @@ def _gather(
             if not shows_due_price(facts):
                 late.append((len(verdicts), facts))
         verdicts.append(classify_label(facts, at=at, thresholds=thresholds))
-        # Only a label announcing a reduction prints a prior price to check.
-        if shown is not None and shown.announces_reduction:
+        # Only a label printing a prior-price line has one to check: a loyalty-card
+        # badge's, against what card holders paid (pricing.ledger.card_holder_ledger).
+        if shown is not None and shown.shows_prior_price and not shown.announces_reduction:
+            store_key = PriceKey(shown.sku, store_channel, label.store)
+            card = _card_price_shown(
+                ledger,
+                store_key,
+                shown,
+                due if shown.sku == label.sku else price_of(shown.sku, store_channel, label.store),
+                at=at,
+            )
+            product = catalogue.products.get(shown.sku)
+            if card is not None and product is not None:
+                card_price, card_at = card
+                card_memo = (store_key, card_price.amount, card_at)
+                if card_memo not in card_priors:
+                    try:
+                        card_priors[card_memo] = due_card_prior_price(
+                            ledger,
+                            key=store_key,
+                            product=product,
+                            store=catalogue.stores.get(label.store),
+                            card_price=card_price,
+                            at=card_at,
+                        )
+                    except CurrencyMismatchError as error:
+                        log.warning("audit: no prior price to check for %s: %s", shown.sku, error)
+                        card_priors[card_memo] = _UNKNOWN_PRIOR
+                expected_card_prior = card_priors[card_memo]
+                if expected_card_prior is None or isinstance(expected_card_prior, PriorPrice):
+                    problem = check_prior_price(facts, expected=expected_card_prior)
+                    if problem is not None:
+                        problems.append(problem)
+        elif shown is not None and shown.announces_reduction:
             # The product the shown announcement was priced for (a twin's row names the
             # label's own): a label re-bound since still shows the earlier one's, lawful
             # or not by that product's ledger, not the new binding's.
@@ -560,6 +594,42 @@ def _reduction_shown_since(
         if entry.effective_from <= at and _charges(entry, shown):
             return entry.effective_from
     return at
+
+
+def _card_price_shown(
+    ledger: PriceLedger,
+    key: PriceKey,
+    shown: ShownContent,
+    due: ResolvedPrice | None,
+    *,
+    at: datetime,
+) -> tuple[Money, datetime] | None:
+    """The loyalty-card price the card badge of `shown` states, and an instant it applied
+    at, at or before `at`: where `due_card_prior_price` walks back from.
+
+    The due card price when the label shows the due promotion beside the due shelf price
+    (the ledger may not have recorded it yet: a scheduled instant just arrived, as the
+    engine priced it); else the newest card price `key`'s store charged beside the shown
+    shelf price (a label left on an ended or changed card price). None when the ledger
+    knows none: nothing to check against."""
+    promotion = due.promotion if due is not None else None
+    if (
+        due is not None
+        and promotion is not None
+        and promotion.loyalty_only
+        and promotion.id == shown.promotion_id
+        and due.price.amount == shown.price
+    ):
+        return promotion.effective_unit_price, at
+    for entry in reversed(ledger.entries(key)):
+        if (
+            entry.effective_from <= at
+            and entry.card_price is not None
+            and entry.price is not None
+            and entry.price.amount == shown.price
+        ):
+            return entry.card_price, entry.effective_from
+    return None
 
 
 def _charges(entry: LedgerEntry, shown: ShownContent) -> bool:

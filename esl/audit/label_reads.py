@@ -35,7 +35,7 @@ from esl.db.repositories import CHUNK, ColumnReader, driver_rows, in_chunks, raw
 from esl.delivery_states import OPEN_STATUSES, OutboxStatus
 from esl.services.panel_image import flip_instant, panel_image
 from pricing import PriorPriceBasis
-from rendering.content import announces_reduction
+from rendering.content import announces_reduction, shows_prior_price
 
 __all__ = [
     "Bound",
@@ -500,8 +500,9 @@ def _drawn(
     """What the label of `price` draws beside it (`ShownContent.prior_price`,
     `struck_price` and on), from a rendered content's JSON form (`content_to_dict`); a
     value it lacks or cannot be read is None. Its prior price (the row's, the content's)
-    only where the content announces a reduction, as rendering.layout draws it: the
-    engine gives one to every promotion, announced or not."""
+    only where the label prints its line, as rendering.layout draws it
+    (`LabelContent.shows_prior_price`: beside an announced reduction or a loyalty-card
+    badge): the engine gives one to every promotion, announced or not."""
     fields = content.get("price")
     fields = fields if isinstance(fields, dict) else {}
     promotion = fields.get("promotion")
@@ -517,9 +518,17 @@ def _drawn(
         promotion_text=badge,
         promotion_kind=kind if isinstance(kind, str) else None,
     )
+    shown_prior = shows_prior_price(
+        price=price,
+        regular_price=struck,
+        promotion_text=badge,
+        promotion_kind=kind if isinstance(kind, str) else None,
+        prior_price=prior_price,
+    )
     return {
-        "prior_price": prior_price if announced else None,
+        "prior_price": prior_price if shown_prior else None,
         "announces_reduction": announced,
+        "shows_prior_price": shown_prior,
         "struck_price": struck if struck is not None and struck > price else None,
         "badge": badge,
         "unit_price": _amount(fields.get("unit_price")),
