@@ -45,6 +45,11 @@ class ConsoleUploadRow(Base):
     content: Mapped[bytes] = mapped_column(LargeBinary)  # the file as uploaded
     created_at: Mapped[datetime] = mapped_column(UtcDateTime())
     expires_at: Mapped[datetime] = mapped_column(UtcDateTime(), index=True)
+    # The prices the preview was drawn with: the newest price rule and promotion versions
+    # then (0 when none), so the publish can tell another writer changed them since
+    # (migration 0044); NULL for a file kept before it, previewed with prices unknown.
+    rule_version_seen: Mapped[int | None] = mapped_column(BigInteger)
+    promotion_version_seen: Mapped[int | None] = mapped_column(BigInteger)
 
 
 class LabelActionRow(Base):

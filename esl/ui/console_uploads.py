@@ -5,25 +5,119 @@ in the form (Starlette's form parser cuts a field at 1 MiB, and a chain's price 
 larger): what is published is byte for byte what was previewed. A kept file belongs to the
 console session that previewed it and expires; the store stays small because each preview
 drops the expired files and its session's older ones.
+
+The digest guarantees the file, not the prices it is applied to: a kept file remembers
+the prices its preview was drawn with (`PricesSeen`: the newest price rule and promotion
+versions then, which every writer of rules and promotions records), and the publish,
+under the price writers' lock, refuses it when another writer changed them since
+(`check_prices_unchanged`): the labels would show what nobody previewed.
 """
 
 from __future__ import annotations
 
 import hashlib
 import hmac
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import delete, select
+from sqlalchemy import delete, func, select
 from sqlalchemy.orm import Session
 
 from esl.db.console_models import ConsoleUploadRow
+from esl.db.models import PriceRuleVersionRow, PromotionVersionRow, PublicationRow
 from esl.errors import InvalidItemError
 from esl.ui.console_values import fits_an_id
 
-__all__ = ["KEPT_PER_SESSION", "UPLOAD_LIFETIME", "forget_upload", "keep_upload", "kept_upload"]
+__all__ = [
+    "KEPT_PER_SESSION",
+    "UPLOAD_LIFETIME",
+    "PricesSeen",
+    "check_prices_unchanged",
+    "forget_upload",
+    "keep_upload",
+    "kept_upload",
+    "prices_seen",
+    "seen_at_preview",
+]
 
 UPLOAD_LIFETIME = timedelta(hours=1)  # time enough to read a preview, not a shift
 KEPT_PER_SESSION = 3  # previews in other tabs stay publishable
+
+
+@dataclass(frozen=True, slots=True)
+class PricesSeen:
+    """The newest price rule and promotion versions (ids; 0 when none) at an instant: a
+    newer one is another writer's change. Ids, not instants: two writes may share one
+    reading of the clock."""
+
+    rule_version: int
+    promotion_version: int
+
+
+def prices_seen(session: Session) -> PricesSeen:
+    """The prices as they stand for `session`; read under the price writers' lock, which
+    every writer of rules and promotions holds until it commits."""
+    return PricesSeen(
+        rule_version=session.scalar(select(func.max(PriceRuleVersionRow.id))) or 0,
+        promotion_version=session.scalar(select(func.max(PromotionVersionRow.id))) or 0,
+    )
+
+
+def seen_at_preview(row: ConsoleUploadRow) -> PricesSeen | None:
+    """The prices the kept file's preview was drawn with; None for a file kept before
+    they were (migration 0044)."""
+    if row.rule_version_seen is None or row.promotion_version_seen is None:
+        return None
+    return PricesSeen(row.rule_version_seen, row.promotion_version_seen)
+
+
+def check_prices_unchanged(session: Session, kept: PricesSeen | None) -> None:
+    """InvalidItemError when the prices changed since the preview (`kept`: the prices it
+    was drawn with): another writer published meanwhile, and the labels would show what
+    was not previewed, or the file would silently overwrite that writer's prices. None
+    (kept before migration 0044) is refused alike, not guessed at. Called under the price
+    writers' lock, in the publish's transaction, which the error rolls back."""
+    if kept is None:
+        raise InvalidItemError(
+            "this preview does not tell which prices it was drawn with (it was kept before "
+            "an upgrade): preview the file again",
+            field="upload",
+        )
+    now = prices_seen(session)
+    if now.rule_version <= kept.rule_version and now.promotion_version <= kept.promotion_version:
+        return
+    publication = _publication_of_newest_change(session, kept, now)
+    named = f" (publication #{publication})" if publication is not None else ""
+    raise InvalidItemError(
+        f"prices changed since your preview{named}: preview the file again",
+        field="upload",
+    )
+
+
+def _publication_of_newest_change(
+    session: Session, kept: PricesSeen, now: PricesSeen
+) -> int | None:
+    """The publication that wrote the newest version since `kept`: published at that
+    version's instant (a writer records its versions at its write's instant)."""
+    instants = []
+    for versions, before, newest_id in (
+        (PriceRuleVersionRow, kept.rule_version, now.rule_version),
+        (PromotionVersionRow, kept.promotion_version, now.promotion_version),
+    ):
+        if newest_id > before:
+            instants.append(
+                session.scalar(select(versions.recorded_at).where(versions.id == newest_id))
+            )
+    newest = max((at for at in instants if at is not None), default=None)
+    if newest is None:
+        return None
+    return session.scalar(
+        select(func.max(PublicationRow.id)).where(
+            PublicationRow.status == "published",
+            PublicationRow.published_at == newest,
+            PublicationRow.kind != "scheduled",
+        )
+    )
 
 
 def keep_upload(
@@ -33,9 +127,11 @@ def keep_upload(
     kind: str,
     filename: str,
     content: bytes,
+    seen: PricesSeen,
     now: datetime,
 ) -> ConsoleUploadRow:
-    """Store a previewed file; it names itself by `id` and `digest`."""
+    """Store a previewed file, with the prices its preview was drawn with; it names itself
+    by `id` and `digest`."""
     session.execute(delete(ConsoleUploadRow).where(ConsoleUploadRow.expires_at <= now))
     older = session.scalars(
         select(ConsoleUploadRow.id)
@@ -53,6 +149,8 @@ def keep_upload(
         content=content,
         created_at=now,
         expires_at=now + UPLOAD_LIFETIME,
+        rule_version_seen=seen.rule_version,
+        promotion_version_seen=seen.promotion_version,
     )
     session.add(row)
     session.flush()

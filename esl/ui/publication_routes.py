@@ -16,6 +16,7 @@ from sqlalchemy.orm import Session
 from starlette.concurrency import run_in_threadpool
 
 from esl.api.dependencies import ApiContext, context
+from esl.db.locks import lock_price_writes
 from esl.db.models import LabelRow, PublicationRow
 from esl.db.repositories import in_chunks
 from esl.db.repositories.rows import row_or_not_found
@@ -32,7 +33,14 @@ from esl.services.publication_scope import publication_seen_by
 from esl.ui.access import User, require, require_csrf
 from esl.ui.console_gate import UPLOAD_FILE_BYTES
 from esl.ui.console_sessions import SignedIn
-from esl.ui.console_uploads import forget_upload, keep_upload, kept_upload
+from esl.ui.console_uploads import (
+    check_prices_unchanged,
+    forget_upload,
+    keep_upload,
+    kept_upload,
+    prices_seen,
+    seen_at_preview,
+)
 from esl.ui.console_values import FormText, RowId
 from esl.ui.csv_instants import starting_at
 from esl.ui.page_rendering import page
@@ -137,6 +145,11 @@ def _previewed(
             text = starting_at(text, instant)
         session = ctx.sessions()
         try:
+            # The prices the preview is drawn with, read under the price writers' lock (the
+            # import takes it again): a writer committed after this read is seen by the
+            # publish, which refuses the file then.
+            lock_price_writes(session)
+            seen = prices_seen(session)
             # The clock is read once the price writers' lock is held.
             report = _import(session, kind, text, who, ctx, filename, now=ctx.clock)
             values["report"] = report
@@ -153,6 +166,7 @@ def _previewed(
                 kind=kind,
                 filename=filename,
                 content=data,
+                seen=seen,
                 now=ctx.clock(),
             )
             values["upload"], values["digest"] = kept.id, kept.digest
@@ -177,7 +191,9 @@ def publish_upload(
     the previewed instant: all rows apply, or none. The instant is checked again, before
     the file is read and once the price writers' lock is held: it may have passed since
     the preview or while the click waited for another writer, and a row would then claim
-    a start the shelf never had."""
+    a start the shelf never had. And refused when another writer changed the prices
+    since the preview (`check_prices_unchanged`, under the lock): the labels would show
+    what nobody previewed; the file stays kept, to be previewed again."""
     require(user.principal, "publish")
     kind: Kind = "prices"
     filename = "upload.csv"
@@ -196,13 +212,16 @@ def publish_upload(
             )
             kind = "promotions" if kept.kind == "promotions" else "prices"
             filename, content, kept_id = kept.filename, kept.content, kept.id
+            seen = seen_at_preview(kept)
         text = decode_csv(content, encoding=None)
         if instant is not None:
             text = starting_at(text, instant)
         with ctx.sessions() as session, session.begin():
             written_at = _write_instant(session, instant, ctx)
-            report = _import(session, kind, text, user.principal, ctx, filename, now=written_at)
+            # First: a second click waited here for the first, whose prices are newer.
             forget_upload(session, kept_id)
+            check_prices_unchanged(session, seen)
+            report = _import(session, kind, text, user.principal, ctx, filename, now=written_at)
     except (ImportRejectedError, InvalidItemError) as error:
         problems = error.problems if isinstance(error, ImportRejectedError) else None
         return page(
