@@ -286,9 +286,9 @@ class Settlement:
             # label -> its newest believed answer settling no open frame (a ping's, another
             # label action's, a late one), and when it arrived: weighed as a check-in is
             reported: dict[str, tuple[LabelResponse, datetime]] = {}
-            # labels with a word believed in this batch (a check-in or an answer): their
-            # newest on their panel, until a newer one in the batch replaces it
-            believed: set[str] = set()
+            # label -> the panel its newest word believed in this batch (a check-in or an
+            # answer) reported, until a newer one in the batch replaces it
+            believed: dict[str, bytes | None] = {}
             ahead: list[str] = []  # labels whose check-in counts beyond the record
             heard: dict[str, VitalSign] = {}  # label -> the newest health it reported
             # label -> the store and gateway its newest believed word came through
@@ -335,7 +335,7 @@ class Settlement:
                         reported.pop(response.label_id, None)  # newer than that answer
                         # Newer than an older check-in heard before it in this batch.
                         stale_check_ins.discard(response.label_id)
-                        believed.add(response.label_id)
+                        believed[response.label_id] = response.displayed_hash
                     refusal = None
                     checked_in[response.label_id] = (
                         BasicStateFlag.SERVICE_NEEDED not in response.flags
@@ -345,14 +345,22 @@ class Settlement:
                     if (
                         older
                         and response.label_id in believed
+                        and _hex(response.displayed_hash)
+                        in (_hex(believed[response.label_id]), state.confirmed_hash)
                         and not health_is_newer(state, response, now=now)
                     ):
                         # Older, by the label's sequence and its clock, than a word of its
                         # believed in this very batch (a gateway's backlog relayed behind
-                        # its live uplinks): it says nothing that word did not. Weighed in
-                        # its place, as older, it hid that word's panel while an update
-                        # was open (a change taken back: the label drew the change, the
-                        # record kept the image before it, and the audit said `match`).
+                        # its live uplinks), and showing that word's panel or the record's:
+                        # weighed, it would change nothing. Weighed in that word's place,
+                        # as older, it hid that word's panel while an update was open (a
+                        # change taken back: the label drew the change, the record kept
+                        # the image before it, and the audit said `match`). Showing
+                        # anything else it is weighed as older, as any: the record forgets
+                        # what the label shows. Skipped, a label reset to factory after
+                        # that word (its count back at 0, its clock restarted behind, a
+                        # blank panel) relayed in the same batch left the record on the
+                        # price it no longer shows: `match` on a blank shelf.
                         continue
                     if older:
                         # Never believed (a replay looks just like this): what it shows
@@ -382,7 +390,7 @@ class Settlement:
                     # what they show is not weighed against what this answer reports.
                     check_ins.pop(response.label_id, None)
                     stale_check_ins.discard(response.label_id)
-                    believed.add(response.label_id)
+                    believed[response.label_id] = response.displayed_hash
                     # An answer settling no open frame of the record's (a ping's) is
                     # weighed as a check-in is (below), against the image of now it
                     # would otherwise overwrite: taken as displayed first, a restored
