@@ -222,7 +222,9 @@ def register(app: typer.Typer) -> None:
             drop_skipped_new_tags,
             import_access_point_tags,
             read_access_point_tags,
+            read_gateway_file,
             read_gateway_keys,
+            restore_gateway_provisioning,
             write_gateway_provisioning,
         )
         from gateways.oepl import AccessPointClient, AccessPointDriver
@@ -250,13 +252,19 @@ def register(app: typer.Typer) -> None:
                 tags, imported = await read_access_point_tags(driver, known)
             finally:
                 await driver.close()
-            # The keys are safe in the store before the controller accepts them.
+            # The keys are safe in the store before the controller accepts them; if it
+            # refuses them (its answer: nothing registered), the file is put back.
+            before = read_gateway_file(target)
             write_gateway_provisioning(target, imported.labels, store=store, gateway=gateway)
             if tags:
                 assert api_key is not None
-                registration = _register_over_api(
-                    api, api_key, store=store, gateway=gateway, tags=tags
-                )
+                try:
+                    registration = _register_over_api(
+                        api, api_key, store=store, gateway=gateway, tags=tags
+                    )
+                except typer.Exit:
+                    restore_gateway_provisioning(target, before)
+                    raise
                 if drop_skipped_new_tags(imported, registration, known):
                     write_gateway_provisioning(
                         target, imported.labels, store=store, gateway=gateway

@@ -19,7 +19,11 @@ model: a known tag the AP now serves as another model is skipped with that reaso
 images are refused by the driver until the tag or the file's model is put right). A tag
 the controller skipped as registered on another gateway is left out of this gateway's
 file again (its fresh key was never the label's): it stays with the AP it was registered
-on (docs/gateways.md).
+on (docs/gateways.md). A known label is found by the tag its id names, in any spelling
+(`00000258000000ab` in the file is the AP's `00000258000000AB`): it keeps its id and key,
+never a second entry for its tag, which the gateway refuses its whole file for. A
+registration the controller refuses leaves the gateway's file as it was
+(`restore_gateway_provisioning`).
 """
 
 from __future__ import annotations
@@ -40,7 +44,7 @@ from esl.pipeline.label_models import ModelChange
 from esl.pipeline.provisioning import register_provisioned_labels
 from esl.text_files import read_provisioning_file
 from gateways.oepl import AccessPointDriver
-from gateways.oepl.addresses import tag_address
+from gateways.oepl.addresses import tag_address, tag_named_by
 from gateways.protocol import (
     LabelProvision,
     check_label_key,
@@ -48,6 +52,7 @@ from gateways.protocol import (
     parse_provisioning,
     write_provisioning_file,
 )
+from pricing.errors import EslError
 from rendering.display_models import DISPLAY_MODELS
 
 __all__ = [
@@ -58,8 +63,10 @@ __all__ = [
     "drop_skipped_new_tags",
     "import_access_point_tags",
     "read_access_point_tags",
+    "read_gateway_file",
     "read_gateway_keys",
     "register_access_point_tags",
+    "restore_gateway_provisioning",
     "write_gateway_provisioning",
 ]
 
@@ -117,7 +124,11 @@ async def read_access_point_tags(
     as the provisioning file will hold it (every label, the skipped tags with reasons)."""
     tags: list[AccessPointTag] = []
     result = TagImport()
-    labels = dict(known)
+    # By the tag each label names, in its normal form: the AP lists `…AB`, a file
+    # written by hand may say `…ab`. Looked up as written, the known label was taken for
+    # a new tag, given a fresh key and written as a second label for it: the gateway
+    # refuses such a file whole at its next start, and every label on the AP is stuck.
+    labels = {tag_named_by(label_id) or label_id: held for label_id, held in known.items()}
     records = await driver.inventory()
     # A record the AP lists but we cannot read is skipped with why, as a tag without a model.
     result.skipped += [(error.mac, error.reason) for error in driver.unreadable.values()]
@@ -276,14 +287,20 @@ async def import_access_point_tags(
     provisioning: Path,
     now: datetime,
 ) -> TagImport:
-    """Both halves on one machine: read the AP, write the keys, register in the database."""
+    """Both halves on one machine: read the AP, write the keys, register in the database;
+    a registration refused (`EslError`: nothing registered) puts the file back."""
     known = read_gateway_keys(provisioning)
     tags, result = await read_access_point_tags(driver, known)
+    before = read_gateway_file(provisioning)
     write_gateway_provisioning(provisioning, result.labels, store=store, gateway=gateway)
-    with sessions.begin() as session:
-        registration = register_access_point_tags(
-            session, tags, store=store, gateway=gateway, now=now
-        )
+    try:
+        with sessions.begin() as session:
+            registration = register_access_point_tags(
+                session, tags, store=store, gateway=gateway, now=now
+            )
+    except EslError:
+        restore_gateway_provisioning(provisioning, before)
+        raise
     if drop_skipped_new_tags(result, registration, known):
         write_gateway_provisioning(provisioning, result.labels, store=store, gateway=gateway)
     return result
@@ -303,3 +320,23 @@ def write_gateway_provisioning(
         ],
     }
     write_provisioning_file(path, json.dumps(document, indent=1))
+
+
+def read_gateway_file(path: Path) -> str | None:
+    """The gateway's provisioning file as it is, before import-tags writes it (None: there
+    is none), for `restore_gateway_provisioning`."""
+    try:
+        return path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        return None
+
+
+def restore_gateway_provisioning(path: Path, before: str | None) -> None:
+    """Put the gateway's file back as `read_gateway_file` read it, after the controller
+    refused the registration (nothing registered, so no key written since is one the
+    controller holds). Left as written, a refused file's fresh keys were no label's, and
+    one naming a tag twice was refused whole by the gateway at its next start."""
+    if before is None:
+        path.unlink(missing_ok=True)
+    else:
+        write_provisioning_file(path, before)
