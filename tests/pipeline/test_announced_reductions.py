@@ -34,8 +34,10 @@ def _publish_promotion(world: World) -> None:
     [
         # Coffee: the lowest price of the 30 days before the reduction.
         ("CFE-1", ("49.99", "59.99"), ("47.99", "49.99")),
-        # Milk spoils quickly: the price just before the first reduction (Polish rule).
-        ("MLK-1", ("2.99", "3.49"), ("2.79", "3.49")),
+        # Milk spoils quickly, but its list price was raised 10 days before the reduction:
+        # not the raised price before it (PL art. 4 ust. 4's option) but the 30-day low,
+        # so the rise is not announced as a saving (docs/pricing.md, perishable).
+        ("MLK-1", ("2.99", "3.49"), ("2.79", "2.99")),
     ],
 )
 async def test_a_reduction_on_the_shelf_shows_the_prior_price_from_the_price_history(
