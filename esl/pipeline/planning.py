@@ -14,7 +14,8 @@ and flips at the instant. The timed image travels in addition to the image of no
 instead of it: a label not showing what is due now gets that first, and the timed frame
 waits behind it (`held`, see `esl.pipeline.held_frames`). A label known not to hold
 timed images (`can_schedule` false, learnt from its refusal) gets an immediate frame that
-is not sent before the instant.
+is not sent before the instant; so does a label whose clock was found running ahead and
+is not known to be set right yet (`clock_offset_ms`): it would flip the timed image early.
 """
 
 from __future__ import annotations
@@ -516,7 +517,7 @@ class LabelPlanner:
                 )
             )
             shown = current.content_hash.hex()
-        timed = display_at if state.can_schedule else None
+        timed = display_at if state.can_schedule and not _clock_ahead(state) else None
         frames.append(
             frame(
                 rendered=rendered,
@@ -717,3 +718,13 @@ def _shows_store(template: Template) -> bool:
             region.fill is Fill.STORE_FOOTER for region in template.regions
         )
     return known
+
+
+def _clock_ahead(state: LabelState) -> bool:
+    """Whether the label's clock was last found running ahead (beyond the tolerance,
+    `label_clocks`), and no answer since said it was set right. A timed image would flip
+    on that clock, before its instant, while the till still charges the price of now:
+    this happens whenever its SetClock is lost (sent by a worker that died, or by a
+    controller killed before handing it over), as a SetClock unanswered is asked again
+    only after an hour, and each re-plan sent the flip again, shown at once."""
+    return state.clock_offset_ms is not None and state.clock_offset_ms > 0

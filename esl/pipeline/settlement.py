@@ -511,7 +511,8 @@ class Settlement:
                 older=stale_check_ins - reported.keys(),
                 judge_flips=self.clock_tolerance is not None,
             )
-            self._judge_clocks(session, states, clocks, late=ahead_only, now=now)
+            set_right = self._judge_clocks(session, states, clocks, late=ahead_only, now=now)
+            reconciled = list(dict.fromkeys([*reconciled, *set_right]))
             found = list(dict.fromkeys([*ahead, *behind]))
             reconciled = [*found, *(label for label in reconciled if label not in found)]
             widened.update(reconciled)
@@ -583,21 +584,38 @@ class Settlement:
         *,
         late: Collection[str],
         now: datetime,
-    ) -> None:
+    ) -> list[str]:
         """Keep what the batch's fresh answers say of their labels' clocks
         (`label_states.clock_offset_ms`, which the audit flips timed images by) and queue a
         SetClock for each found off (`label_clocks`). With the tolerance off, clocks are
-        neither set nor judged: no offset is kept."""
+        neither set nor judged: no offset is kept.
+
+        Returns the labels to plan again: a clock found ahead and now right, with a change
+        planned ahead. Planning sent that change as an immediate frame held for its instant
+        while the clock ran ahead (a timed image would flip early); with the clock set it
+        goes as a timed image again, which the label holds and flips on its own. Forgotten
+        in this transaction (`desired_key`), so any planning pass does it, on any worker."""
         if self.clock_tolerance is None:
             offsets: dict[str, int | None] = dict.fromkeys(clocks)
         else:
             offsets = clock_offsets(clocks, late=late, tolerance=self.clock_tolerance)
             request_clock_settings(session, offsets, now=now)
+        set_right: list[str] = []
         for label_id, offset in offsets.items():
             state = states[label_id]
             if state.clock_offset_ms != offset:
+                was_ahead = state.clock_offset_ms is not None and state.clock_offset_ms > 0
+                if (
+                    was_ahead
+                    and offset is None
+                    and state.desired_display_at is not None
+                    and state.desired_display_at > now
+                ):
+                    state.desired_key = None
+                    set_right.append(label_id)
                 state.clock_offset_ms = offset
                 state.changed = True
+        return set_right
 
     def _ahead_of_record(
         self,
