@@ -24,8 +24,8 @@ from tests.esl.test_provisioning_cli import store  # noqa: F401  (fixture)
 
 def test_import_tags_on_a_file_naming_a_tag_in_lowercase_leaves_the_gateway_able_to_start(
     cli: CliRunner,
-    access_point: str,
-    tmp_path: Path,  # noqa: F811
+    access_point: str,  # noqa: F811
+    tmp_path: Path,
 ) -> None:
     gateway_file = tmp_path / "S01-ap1-labels.json"
     provision = LabelProvision(TAG.lower(), "2.9-bwr", generate_label_key())
@@ -53,8 +53,8 @@ def test_import_tags_on_a_file_naming_a_tag_in_lowercase_leaves_the_gateway_able
 
 def test_import_tags_refused_by_the_controller_leaves_the_gateway_file_as_it_was(
     cli: CliRunner,
-    access_point: str,
-    tmp_path: Path,  # noqa: F811
+    access_point: str,  # noqa: F811
+    tmp_path: Path,
 ) -> None:
     """The controller refuses the registration (the tag is registered as
     `00:00:02:58:00:00:00:ab`, from this very file, and the AP lists it as `…AB`: one
