@@ -329,12 +329,25 @@ class Settlement:
                         self._refused(uplink, response, refusal)
                         continue
                     older = refusal is Refusal.OLDER
+                    # An older check-in heard before this one in the batch stays weighed
+                    # in its place (below)
+                    keeps_older = False
                     if not older:
                         accept_claim(state, response)
                         heard_via[response.label_id] = (uplink.store, uplink.gateway)
                         reported.pop(response.label_id, None)  # newer than that answer
-                        # Newer than an older check-in heard before it in this batch.
-                        stale_check_ins.discard(response.label_id)
+                        keeps_older = _shows_something_else(
+                            check_ins.get(response.label_id)
+                            if response.label_id in stale_check_ins
+                            else None,
+                            response,
+                            state,
+                        )
+                        if not keeps_older:
+                            # Newer than an older check-in heard before it in this batch,
+                            # which shows this one's panel or the record's: weighed, it
+                            # would change nothing.
+                            stale_check_ins.discard(response.label_id)
                         believed[response.label_id] = response.displayed_hash
                     refusal = None
                     checked_in[response.label_id] = (
@@ -379,7 +392,8 @@ class Settlement:
                     if _record_health(
                         state, response, uplink.received_at, now=now, displayed=False
                     ):
-                        check_ins[response.label_id] = (response, uplink.received_at)
+                        if not keeps_older:
+                            check_ins[response.label_id] = (response, uplink.received_at)
                         heard[response.label_id] = vital_sign(response, uplink.received_at)
                         if not older:
                             self._heard_clock(clocks, ahead_only, response, uplink)
@@ -1215,6 +1229,22 @@ def _record_health(
     state.firmware = response.firmware
     state.state = int(response.state)
     return True
+
+
+def _shows_something_else(
+    older: tuple[LabelResponse, datetime] | None, response: LabelResponse, state: LabelState
+) -> bool:
+    """Whether a check-in older than a claim held, heard before the believed check-in
+    `response` in the same batch, shows neither that check-in's panel nor the record's
+    confirmed image: then it is weighed in its place, as older (the record forgets what
+    the label shows), as it is when heard behind it. A label reset to factory (its count
+    back at 0, a blank panel, its clock restarted behind) heard ahead of its last check-in
+    from before the reset: dropped, the record kept the price it no longer shows and the
+    audit said `match` on a blank shelf. Showing either, weighed it would change nothing."""
+    if older is None:
+        return False
+    shows = _hex(older[0].displayed_hash)
+    return shows not in (_hex(response.displayed_hash), state.confirmed_hash)
 
 
 def _hex(digest: bytes | None) -> str | None:
