@@ -392,11 +392,17 @@ class Settlement:
                     if _record_health(
                         state, response, uplink.received_at, now=now, displayed=False
                     ):
-                        if not keeps_older:
-                            check_ins[response.label_id] = (response, uplink.received_at)
                         heard[response.label_id] = vital_sign(response, uplink.received_at)
                         if not older:
                             self._heard_clock(clocks, ahead_only, response, uplink)
+                    if not keeps_older:
+                        # What it shows is weighed whether or not its health is taken: a
+                        # believed check-in stamped by its gateway before the label's last
+                        # heard word (a resumed gateway's backlog) moved the claim on while
+                        # its panel was never weighed: the record kept the image before a
+                        # change the label drew, and with a frame of the due price on its
+                        # way the audit said `match`.
+                        check_ins[response.label_id] = (response, uplink.received_at)
                 elif refusal is None:
                     accept_claim(state, response)
                     heard_via[response.label_id] = (uplink.store, uplink.gateway)
