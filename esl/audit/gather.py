@@ -22,11 +22,12 @@ from __future__ import annotations
 import gc
 import logging
 from collections import defaultdict
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from decimal import Decimal
+from functools import partial
 from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import select
@@ -101,6 +102,23 @@ __all__ = ["AuditInstantError", "GatheredAudit", "gather_audit", "gather_configu
 log = logging.getLogger(__name__)
 # The prior price a label must show could not be worked out (a ledger in another currency).
 _UNKNOWN_PRIOR = object()
+
+
+def _prior_or_unknown(sku: str, due: Callable[[], PriorPrice | None]) -> object:
+    """`due()`, or `_UNKNOWN_PRIOR` when the ledger holds another currency's prices."""
+    try:
+        return due()
+    except CurrencyMismatchError as error:
+        log.warning("audit: no prior price to check for %s: %s", sku, error)
+        return _UNKNOWN_PRIOR
+
+
+def _check_prior(facts: Any, expected: object, problems: list[Any]) -> None:
+    """Add the label's prior-price problem against `expected`, unless that is unknown."""
+    if expected is None or isinstance(expected, PriorPrice):
+        problem = check_prior_price(facts, expected=expected)
+        if problem is not None:
+            problems.append(problem)
 
 
 # A caller's clock a little ahead of ours asks for "now", not for the future.
@@ -447,23 +465,19 @@ def _gather(
                 card_price, card_at = card
                 card_memo = (store_key, card_price.amount, card_at)
                 if card_memo not in card_priors:
-                    try:
-                        card_priors[card_memo] = due_card_prior_price(
+                    card_priors[card_memo] = _prior_or_unknown(
+                        shown.sku,
+                        partial(
+                            due_card_prior_price,
                             ledger,
                             key=store_key,
                             product=product,
                             store=catalogue.stores.get(label.store),
                             card_price=card_price,
                             at=card_at,
-                        )
-                    except CurrencyMismatchError as error:
-                        log.warning("audit: no prior price to check for %s: %s", shown.sku, error)
-                        card_priors[card_memo] = _UNKNOWN_PRIOR
-                expected_card_prior = card_priors[card_memo]
-                if expected_card_prior is None or isinstance(expected_card_prior, PriorPrice):
-                    problem = check_prior_price(facts, expected=expected_card_prior)
-                    if problem is not None:
-                        problems.append(problem)
+                        ),
+                    )
+                _check_prior(facts, card_priors[card_memo], problems)
         elif shown is not None and shown.announces_reduction:
             # The product the shown announcement was priced for (a twin's row names the
             # label's own): a label re-bound since still shows the earlier one's, lawful
@@ -481,27 +495,23 @@ def _gather(
             memo = (store_key, shown.price, priced_at)
             if memo not in priors:
                 product = catalogue.products.get(shown.sku)
-                try:
-                    priors[memo] = (
-                        due_prior_price(
+                priors[memo] = (
+                    _prior_or_unknown(
+                        shown.sku,
+                        partial(
+                            due_prior_price,
                             ledger,
                             key=store_key,
                             product=product,
                             store=catalogue.stores.get(label.store),
                             price=Money(shown.price, shown.currency),
                             at=priced_at,
-                        )
-                        if product is not None
-                        else None
+                        ),
                     )
-                except CurrencyMismatchError as error:
-                    log.warning("audit: no prior price to check for %s: %s", shown.sku, error)
-                    priors[memo] = _UNKNOWN_PRIOR
-            expected_prior = priors[memo]
-            if expected_prior is None or isinstance(expected_prior, PriorPrice):
-                problem = check_prior_price(facts, expected=expected_prior)
-                if problem is not None:
-                    problems.append(problem)
+                    if product is not None
+                    else None
+                )
+            _check_prior(facts, priors[memo], problems)
     if late:
         since = store_prices_since(session, {(f.sku, f.store) for _, f in late}, at=at)
         # The ledger dates a change of amount only: a label at the due amount but drawn
