@@ -10,6 +10,7 @@ included.
 
 from __future__ import annotations
 
+import functools
 from dataclasses import replace
 from decimal import Decimal
 
@@ -26,27 +27,39 @@ from rendering.render import paint
 from rendering.templates import default_template
 from tests.rendering.label_samples import MULTI_BUY, PLAIN, PROMOTION
 
-Pixels = npt.NDArray[np.int_]  # (n, 2) rows of (x, y)
 
-
-def _prefix_ink(op: TextOp, length: int) -> set[tuple[int, int]]:
+@functools.lru_cache(maxsize=8)  # a digit's prefix is the next digit's shorter prefix
+def _prefix_ink(op: TextOp, length: int) -> frozenset[tuple[int, int]]:
     if length == 0:
-        return set()
+        return frozenset()
     rendered = text_mask(op.weight, op.size, op.text[:length])
     left, top, right, bottom = rendered.box
     mask = np.frombuffer(bytes(rendered.mask), dtype=np.uint8).reshape(bottom - top, right - left)
     rows, columns = np.nonzero(mask)
-    return {
+    return frozenset(
         (op.x + left + int(c), op.baseline + top + int(r))
         for r, c in zip(rows, columns, strict=True)
-    }
+    )
 
 
-def _glyph(op: TextOp, index: int, painted: npt.NDArray[np.uint8]) -> Pixels:
+def _glyph(op: TextOp, index: int, painted: npt.NDArray[np.uint8]) -> set[tuple[int, int]]:
     """The painted pixels of character `index` of `op`: what its prefix adds."""
     added = _prefix_ink(op, index + 1) - _prefix_ink(op, index)
-    shown = [(x, y) for x, y in added if painted[y, x] == op.colour]
-    return np.array(shown, dtype=int).reshape(-1, 2)
+    return {(x, y) for x, y in added if painted[y, x] == op.colour}
+
+
+# A pixel and its eight neighbours: two glyphs with paper between them, diagonals
+# included, have no pixel of one among the neighbours of the other.
+_NEIGHBOURHOOD = tuple((dx, dy) for dx in (-1, 0, 1) for dy in (-1, 0, 1))
+
+
+def _paper_between(first: set[tuple[int, int]], second: set[tuple[int, int]]) -> int:
+    """-1 when the glyphs share a pixel (or one is not drawn), 0 when they touch at an
+    edge or a corner, 1 when at least a pixel of paper parts them."""
+    if not first or not second or first & second:
+        return -1  # one digit drawn over the other
+    around_first = {(x + dx, y + dy) for x, y in first for dx, dy in _NEIGHBOURHOOD}
+    return 0 if around_first & second else 1
 
 
 def _touching_digits(
@@ -66,12 +79,7 @@ def _touching_digits(
             for index in range(len(op.text) - 1):
                 if not (op.text[index].isdigit() and op.text[index + 1].isdigit()):
                     continue
-                first, second = _glyph(op, index, painted), _glyph(op, index + 1, painted)
-                if len(first) == 0 or len(second) == 0:
-                    gap = -1  # one digit drawn over the other
-                else:
-                    apart = np.abs(first[:, None, :] - second[None, :, :]).max(axis=2)
-                    gap = int(apart.min()) - 1  # paper pixels between, diagonals included
+                gap = _paper_between(_glyph(op, index, painted), _glyph(op, index + 1, painted))
                 if gap < 1:
                     pair = op.text[index : index + 2]
                     touching.append((element.region, op.text, op.size, pair, gap))
