@@ -47,6 +47,7 @@ from gateways.mqtt.endpoint import BrokerEndpoint
 
 __all__ = [
     "RABBITMQ_BIN",
+    "LoginRefusedError",
     "NodeExitedError",
     "RabbitCluster",
     "RabbitNode",
@@ -88,6 +89,11 @@ def mqtt_client(
     return client
 
 
+class LoginRefusedError(ConnectionRefusedError):
+    """The listener answered, but not with CONNACK 0 (a TCP refusal is a plain
+    ConnectionRefusedError)."""
+
+
 @contextmanager
 def connected(
     endpoint: BrokerEndpoint, *, client_id: str, timeout_s: float
@@ -106,7 +112,7 @@ def connected(
     client.loop_start()
     try:
         if not accepted.wait(timeout_s) or getattr(answer[0], "is_failure", True):
-            raise ConnectionRefusedError(f"no CONNACK 0 from {endpoint.port}: {answer}")
+            raise LoginRefusedError(f"no CONNACK 0 from {endpoint.port}: {answer}")
         yield client
     finally:
         client.loop_stop()
@@ -115,6 +121,29 @@ def connected(
 
 class NodeExitedError(RuntimeError):
     """The node stopped while booting (see its log in the message)."""
+
+
+def _port_taken(port: int) -> bool:
+    """Whether another process listens on `port` (bound as Erlang binds its listeners,
+    with SO_REUSEADDR, so a closed connection's TIME_WAIT does not count)."""
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            sock.bind((HOST, port))
+        except OSError:
+            return True
+    return False
+
+
+def _refuses_strangers(endpoint: BrokerEndpoint, client_id: str) -> bool:
+    """Whether the listener refuses the probe's name with a wrong password: RabbitMQ does;
+    a test's anonymous Mosquitto that took the port before the node bound it does not."""
+    stranger = endpoint.with_credentials(endpoint.username or "esl-probe", "not-" + client_id)
+    try:
+        with connected(stranger, client_id=client_id, timeout_s=5):
+            return False
+    except LoginRefusedError:
+        return True
 
 
 @dataclass
@@ -184,10 +213,14 @@ class RabbitNode:
         }
 
     def start(self) -> None:
-        """Boot (or reboot, same ports and data) the node; returns without waiting."""
+        """Boot (or reboot, same data) the node; returns without waiting. It keeps its
+        ports unless another process listens on one of them now (a test's broker that
+        took a port while this node was down or still booting)."""
         server = find_rabbitmq()
         if server is None:
             raise RuntimeError("rabbitmq-server is not installed (apt-get install rabbitmq-server)")
+        if any(_port_taken(port) for port in (self.amqp_port, self.dist_port, self.mqtt_port)):
+            self.pick_new_ports()
         self.directory.mkdir(parents=True, exist_ok=True)
         self._write_config()
         (self.directory / "enabled_plugins").write_text("[rabbitmq_mqtt].\n")
@@ -205,7 +238,12 @@ class RabbitNode:
             )
 
     def wait_mqtt(self, endpoint: BrokerEndpoint, *, timeout_s: float = BOOT_TIMEOUT_S) -> None:
-        """Until this node accepts an MQTT login (CONNACK 0)."""
+        """Until this node accepts an MQTT login (CONNACK 0) and refuses a wrong password.
+
+        The second half is what tells the node from an impostor: free ports are picked
+        before the node binds them, and a Mosquitto that another test run started in
+        between accepts anyone. Seen on CI: the probe's login went to such a broker, the
+        cluster was declared up, and the next connection was refused when it stopped."""
         deadline = time.monotonic() + timeout_s
         last: Exception | None = None
         while time.monotonic() < deadline:
@@ -213,10 +251,13 @@ class RabbitNode:
                 raise NodeExitedError(f"{self.name} exited: {self._tail()}")
             try:
                 with connected(endpoint, client_id=f"ready-{self.name}", timeout_s=5):
+                    pass
+                if _refuses_strangers(endpoint, f"stranger-{self.name}"):
                     return
+                last = RuntimeError(f"port {endpoint.port} is another broker's")
             except OSError as exc:
                 last = exc
-                time.sleep(0.5)
+            time.sleep(0.5)
         raise RuntimeError(f"{self.name} never accepted MQTT ({last}): {self._tail()}")
 
     def ctl(self, *args: str, timeout_s: float = 120.0) -> str:
