@@ -319,6 +319,7 @@ class RabbitCluster:
     probe: BrokerEndpoint = field(default_factory=lambda: BrokerEndpoint(HOST, 0))
     boot_seconds: float = 0.0
     deaf_nodes: int = 0  # nodes found running but refusing MQTT, stopped and booted again
+    routing_retries: int = 0  # checks that the nodes route for each other begun again
 
     @classmethod
     def create(cls, directory: Path, config_dir: Path, *, nodes: int = 3) -> RabbitCluster:
@@ -354,7 +355,7 @@ class RabbitCluster:
         seed, *joiners = self.nodes
         self._boot([seed])
         self._boot(joiners)
-        self.wait_clustered()
+        self._wait_routing()
         self.boot_seconds = time.monotonic() - begun
 
     def _boot(self, nodes: list[RabbitNode], *, attempts: int = 3) -> None:
@@ -411,10 +412,26 @@ class RabbitCluster:
         next tests on that node were refused at TCP). Its log is kept beside it
         (`deaf-<n>.log`) and it is stopped and booted again.
         """
-        down = [node for node in self.nodes if not node.running or self._deaf(node)]
+        down = self._down_or_deaf()
         self._boot(down)
         if down:
-            self.wait_clustered()
+            self._wait_routing()
+
+    def _down_or_deaf(self) -> list[RabbitNode]:
+        return [node for node in self.nodes if not node.running or self._deaf(node)]
+
+    def _wait_routing(self, *, attempts: int = 3) -> None:
+        """`wait_clustered`; a node that stopped or went deaf meanwhile (a failed join, a
+        crash under load) is booted again and the check starts over, `attempts` in all."""
+        for attempt in range(1, attempts + 1):
+            try:
+                self.wait_clustered()
+                return
+            except (OSError, RuntimeError):
+                if attempt == attempts:
+                    raise
+                self.routing_retries += 1
+                self._boot(self._down_or_deaf())
 
     def _deaf(self, node: RabbitNode) -> bool:
         try:
