@@ -1,7 +1,7 @@
 """A migrated database with the reference stores and products, and an AuditWorld.
 
 SQLite always; PostgreSQL too when ESL_TEST_POSTGRES_URL is set (as in CI), each test in
-a schema of its own (tests/support/database.py).
+a database of its own (tests/support/database.py).
 """
 
 from __future__ import annotations

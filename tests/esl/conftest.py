@@ -1,7 +1,7 @@
 """Database and API fixtures: a migrated SQLite file always, PostgreSQL when configured.
 
 Set ESL_TEST_POSTGRES_URL (CI does) and every test that takes `engine` also runs on
-PostgreSQL, each in a schema of its own (tests/support/database.py).
+PostgreSQL, each in a database of its own (tests/support/database.py).
 """
 
 from __future__ import annotations
@@ -15,7 +15,7 @@ import pytest
 from sqlalchemy import Engine
 from typer.testing import CliRunner
 
-from esl.api import create_app
+from esl.api.app import create_app
 from esl.cli import app as cli_app
 from esl.db.engine import session_factory
 from esl.services.keys import Role, create_key

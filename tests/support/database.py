@@ -1,8 +1,8 @@
-"""Test databases: the reference data, and a PostgreSQL schema of its own per test.
+"""Test databases: the reference data, and a database of its own per test.
 
 Set ESL_TEST_POSTGRES_URL (CI does) and every test that takes `engine` also runs on
-PostgreSQL, each in a schema of its own, so xdist workers sharing one server never see
-each other's rows.
+PostgreSQL, each in a database of its own (its rows and its advisory locks), so xdist
+workers sharing one server never see each other's.
 """
 
 from __future__ import annotations
@@ -19,12 +19,11 @@ from collections.abc import Iterator
 from datetime import UTC, datetime
 from decimal import Decimal
 from pathlib import Path
-from urllib.parse import quote
 
 import pytest
-from sqlalchemy import Engine, create_engine, text
+from sqlalchemy import Connection, Engine, create_engine, make_url, text
 from sqlalchemy.orm import Session
-from sqlalchemy.pool import QueuePool
+from sqlalchemy.pool import NullPool, QueuePool
 
 from esl.db.engine import create_engine_for, session_factory, upgrade_database
 from esl.db.models import LabelModelRow, ProductRow, StoreRow, ZoneRow
@@ -120,42 +119,74 @@ def wait_until_idle(engine: Engine) -> None:
         time.sleep(0.01)
 
 
-def postgres_engine() -> Iterator[Engine]:
-    """An engine on a fresh schema of ESL_TEST_POSTGRES_URL, dropped when closed."""
+@contextlib.contextmanager
+def postgres_engine(*, seeded: bool) -> Iterator[Engine]:
+    """An engine on a database of its own on ESL_TEST_POSTGRES_URL's server, a copy of one
+    migrated (and seeded) once per test process; dropped when closed."""
     assert POSTGRES_URL is not None, "set ESL_TEST_POSTGRES_URL: `make test` runs the tests so"
-    schema = f"t_{os.environ.get('PYTEST_XDIST_WORKER', 'main')}_{uuid.uuid4().hex[:10]}"
-    admin = create_engine(POSTGRES_URL, isolation_level="AUTOCOMMIT")
-    with admin.connect() as connection:
-        connection.execute(text(f'CREATE SCHEMA "{schema}"'))
-    engine = create_engine(
-        POSTGRES_URL, connect_args={"options": f"-csearch_path={schema}"}, pool_pre_ping=True
-    )
+    name = f"t_{os.environ.get('PYTEST_XDIST_WORKER', 'main')}_{uuid.uuid4().hex[:10]}"
+    template = _postgres_template(seeded=seeded)
+    with _postgres_admin() as admin:
+        admin.execute(text(f'CREATE DATABASE "{name}" TEMPLATE "{template}"'))
+    engine = create_engine(make_url(POSTGRES_URL).set(database=name), pool_pre_ping=True)
     try:
         yield engine
     finally:
         wait_until_idle(engine)
         engine.dispose()
-        with admin.connect() as connection:
-            connection.execute(text(f'DROP SCHEMA "{schema}" CASCADE'))
-        admin.dispose()
+        _drop_postgres_database(name)
 
 
 @contextlib.contextmanager
 def backend_engine(backend: str, directory: Path, *, seeded: bool = True) -> Iterator[Engine]:
     """A migrated database on `backend` (one of BACKENDS: "sqlite", a file in `directory`;
-    "postgresql", a fresh schema dropped after), with the reference data unless not
+    "postgresql", a database of its own dropped after), with the reference data unless not
     `seeded`; disposed after."""
-    if backend != "postgresql":
-        shutil.copyfile(_sqlite_template(seeded=seeded), directory / "esl.sqlite")
-        with _sqlite_file(directory / "esl.sqlite") as engine:
+    if backend == "postgresql":
+        with postgres_engine(seeded=seeded) as engine:
             yield engine
         return
-    with contextlib.contextmanager(postgres_engine)() as engine:
+    shutil.copyfile(_sqlite_template(seeded=seeded), directory / "esl.sqlite")
+    with _sqlite_file(directory / "esl.sqlite") as engine:
+        yield engine
+
+
+@functools.cache
+def _postgres_template(*, seeded: bool) -> str:
+    """The name of a database migrated to head (and seeded), made once per test process
+    for `CREATE DATABASE ... TEMPLATE` (0.15 s a test instead of 0.6 s of migrations).
+    No connection to it stays open: PostgreSQL copies only a database nobody uses."""
+    assert POSTGRES_URL is not None
+    name = f"template_{os.environ.get('PYTEST_XDIST_WORKER', 'main')}_{uuid.uuid4().hex[:10]}"
+    with _postgres_admin() as admin:
+        admin.execute(text(f'CREATE DATABASE "{name}"'))
+    atexit.register(_drop_postgres_database, name)
+    engine = create_engine(make_url(POSTGRES_URL).set(database=name))
+    try:
         upgrade_database(engine)
         if seeded:
             with session_factory(engine).begin() as session:
                 seed_reference_data(session)
-        yield engine
+    finally:
+        engine.dispose()
+    return name
+
+
+@contextlib.contextmanager
+def _postgres_admin() -> Iterator[Connection]:
+    assert POSTGRES_URL is not None
+    admin = create_engine(POSTGRES_URL, isolation_level="AUTOCOMMIT", poolclass=NullPool)
+    try:
+        with admin.connect() as connection:
+            yield connection
+    finally:
+        admin.dispose()
+
+
+def _drop_postgres_database(name: str) -> None:
+    """FORCE: a process a test started may still hold a connection."""
+    with _postgres_admin() as admin:
+        admin.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
 
 
 @functools.cache
@@ -181,8 +212,8 @@ def _sqlite_template(*, seeded: bool) -> Path:
 
 
 @contextlib.contextmanager
-def _sqlite_file(path: Path) -> Iterator[Engine]:
-    engine = create_engine_for(f"sqlite:///{path}")
+def _sqlite_file(path: Path, *, busy_timeout_ms: int = 10_000) -> Iterator[Engine]:
+    engine = create_engine_for(f"sqlite:///{path}", busy_timeout_ms=busy_timeout_ms)
     try:
         yield engine
     finally:
@@ -191,14 +222,8 @@ def _sqlite_file(path: Path) -> Iterator[Engine]:
 
 
 def database_url(engine: Engine) -> str:
-    """A URL naming the same database (and PostgreSQL schema) for a new process."""
-    if engine.dialect.name != "postgresql":
-        return engine.url.render_as_string(hide_password=False)
-    assert POSTGRES_URL is not None
-    with engine.connect() as connection:
-        schema = connection.execute(text("SELECT current_schema()")).scalar_one()
-    separator = "&" if "?" in POSTGRES_URL else "?"
-    return f"{POSTGRES_URL}{separator}options={quote(f'-csearch_path={schema}')}"
+    """A URL naming the same database for a new process."""
+    return engine.url.render_as_string(hide_password=False)
 
 
 @contextlib.contextmanager
@@ -206,11 +231,8 @@ def seeded_sqlite_engine(directory: Path, *, busy_timeout_ms: int = 10_000) -> I
     """A migrated SQLite database file in `directory` with the reference data seeded."""
     path = directory / "esl.sqlite"
     shutil.copyfile(_sqlite_template(seeded=True), path)
-    engine = create_engine_for(f"sqlite:///{path}", busy_timeout_ms=busy_timeout_ms)
-    try:
+    with _sqlite_file(path, busy_timeout_ms=busy_timeout_ms) as engine:
         yield engine
-    finally:
-        engine.dispose()
 
 
 @contextlib.contextmanager
