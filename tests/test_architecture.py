@@ -77,3 +77,11 @@ def test_pure_packages_never_read_the_clock(package: str) -> None:
 def test_importing_gateways_does_not_pull_in_a_transport_library() -> None:
     transports = ("bleak", "paho", "sqlalchemy", "fastapi")
     assert libraries_loaded_by("gateways, pricing, rendering, firmware_sim", transports) == []
+
+
+def test_the_cli_starts_without_the_web_stack_the_pipeline_or_the_simulator() -> None:
+    """`esl` builds every command to start any one: a command's heavy modules are
+    imported when it runs (a store gateway, a test's dozens of `esl` processes and an
+    operator's `esl --help` each waited two seconds more for the API and the pipeline)."""
+    heavy = ("fastapi", "uvicorn", "bleak", "esl.pipeline", "esl.demo", "firmware_sim")
+    assert libraries_loaded_by("esl.cli", heavy) == []

@@ -1,5 +1,1 @@
-"""The HTTP API under /api/v1 (OpenAPI at /docs)."""
-
-from esl.api.app import API_PREFIX, create_app
-
-__all__ = ["API_PREFIX", "create_app"]
+"""The HTTP API under /api/v1 (OpenAPI at /docs): `esl.api.app.create_app` builds it."""

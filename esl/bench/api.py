@@ -28,7 +28,7 @@ from typing import Any
 import httpx
 from sqlalchemy import insert
 
-from esl.api import create_app
+from esl.api.app import create_app
 from esl.api.server import ServerThread
 from esl.db.engine import create_engine_for, session_factory, upgrade_database
 from esl.db.models import PublicationRow, StoreRow, ZoneRow, core_table

@@ -14,15 +14,7 @@ from typing import Annotated
 
 import typer
 
-from esl.audit.classify import Thresholds
-from esl.audit.durations import DurationError, parse_duration
-from esl.audit.formats import report_to_csv, report_to_dict
-from esl.audit.gather import gather_configured_audit
-from esl.audit.html_report import render_html_report
 from esl.cli.invocation import settings_of
-from esl.db.engine import session_factory
-from esl.db.readiness import open_ready_engine
-from pricing.errors import EslError
 
 __all__ = ["register"]
 
@@ -91,6 +83,17 @@ def register(app: typer.Typer) -> None:
         ] = None,
     ) -> None:
         """Compare every shelf label with the store price due and the web price."""
+        # Imported here: `esl` starts every command, and the audit's modules (Pillow's
+        # fonts, SQLAlchemy) would cost each of them.
+        from esl.audit.classify import Thresholds
+        from esl.audit.durations import DurationError, parse_duration
+        from esl.audit.formats import report_to_csv, report_to_dict
+        from esl.audit.gather import gather_configured_audit
+        from esl.audit.html_report import render_html_report
+        from esl.db.engine import session_factory
+        from esl.db.readiness import open_ready_engine
+        from pricing.errors import EslError
+
         settings = settings_of(ctx)
         configured = Thresholds.from_settings(settings)
         try:

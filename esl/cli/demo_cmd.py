@@ -7,24 +7,16 @@ import json
 from datetime import timedelta
 from enum import StrEnum
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
-from rich.progress import (
-    BarColumn,
-    MofNCompleteColumn,
-    Progress,
-    TaskID,
-    TextColumn,
-    TimeElapsedColumn,
-)
 
 from esl.cli.invocation import settings_of
 from esl.cli.stop_signals import stop_on_signals
-from esl.demo.chain import ChainTimings
-from esl.demo.run import DemoOptions, DemoReport, run_demo
-from esl.settings import Settings
-from gateways.base import TransportKind
+
+if TYPE_CHECKING:
+    from esl.demo.run import DemoOptions, DemoReport
+    from esl.settings import Settings
 
 __all__ = ["DemoTransport", "register"]
 
@@ -87,6 +79,18 @@ def _print_serving(report: DemoReport, token: str, *, err: bool) -> None:
 async def _run(
     options: DemoOptions, settings: Settings, *, as_json: bool, keep_serving: bool
 ) -> DemoReport:
+    # Imported here, as in `demo` below: the whole system, which no other command needs.
+    from rich.progress import (
+        BarColumn,
+        MofNCompleteColumn,
+        Progress,
+        TaskID,
+        TextColumn,
+        TimeElapsedColumn,
+    )
+
+    from esl.demo.run import run_demo
+
     stop = stop_on_signals() if keep_serving else None
     columns = (
         TextColumn("{task.description:16}"),
@@ -166,6 +170,12 @@ def register(app: typer.Typer) -> None:
         ] = False,
     ) -> None:
         """Publish a promotion and watch it reach every simulated shelf label."""
+        # Imported here: `esl` starts every command, and the demo's modules (the API, the
+        # pipeline, the simulator) would cost each of them.
+        from esl.demo.chain import ChainTimings
+        from esl.demo.run import DemoOptions
+        from gateways.base import TransportKind
+
         # Read (and refused when unusable) before anything touches the output folder.
         settings = settings_of(ctx)
         if offline > stores * labels:

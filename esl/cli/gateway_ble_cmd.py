@@ -26,14 +26,6 @@ from typing import TYPE_CHECKING, Annotated
 
 import typer
 
-from esl.cli.ble_association import (
-    AssociationKit,
-    Outcome,
-    associate_kit,
-    post_inventory,
-    private_file_text,
-    read_kit,
-)
 from esl.cli.gateway_process import (
     DEFAULT_STATE_DIR,
     GatewayOption,
@@ -47,11 +39,13 @@ from esl.cli.gateway_process import (
 )
 from esl.cli.invocation import settings_of
 from esl.cli.stop_signals import stop_on_signals
-from gateways.ble.errors import PairingCodeError
-from gateways.ble.pairing_code import PairingCode
 
+# Association and the BLE stack are imported by the commands that use them: `esl` starts
+# every command, and bleak, the pipeline and Pillow would cost each of them.
 if TYPE_CHECKING:  # bumble is imported only for --backend bumble
+    from esl.cli.ble_association import AssociationKit, Outcome
     from gateways.ble.bumble_client import BumbleCentral
+    from gateways.ble.pairing_code import PairingCode
 
 __all__ = ["register"]
 
@@ -87,6 +81,8 @@ def gateway_password(path: Path, *, username: str) -> str:
     """This gateway's broker password from `path`: a file holding the password alone, or
     the `credentials.json` of `esl mqtt config` (the entry for `username`). A file others
     can read is refused: the password is the gateway's identity at the broker."""
+    from esl.cli.ble_association import private_file_text
+
     text = private_file_text(path).strip()
     if not text.startswith("{"):
         if not text:
@@ -186,6 +182,7 @@ async def _associate(
 ) -> list[Outcome]:
     from datetime import UTC, datetime
 
+    from esl.cli.ble_association import associate_kit
     from gateways.ble.association import discover_labels
     from gateways.ble.driver import platform_client
     from gateways.ble.inventory import Discover
@@ -240,6 +237,9 @@ def _pairing_codes(given: list[str], backend: Backend) -> dict[str, PairingCode]
             "--pairing-code needs --backend bumble: bleak cannot hand a label's out-of-band "
             "data to the platform's Bluetooth stack"
         )
+    from gateways.ble.errors import PairingCodeError
+    from gateways.ble.pairing_code import PairingCode
+
     codes = {}
     for pair in given:
         label_id, sep, text = pair.partition("=")
@@ -492,6 +492,8 @@ def register(gateway_app: typer.Typer) -> None:
     ) -> None:
         """Associate the kit's labels (ESL address, keys, time) and record them at the
         controller; prints each label's outcome, exits 1 if any is not recorded."""
+        from esl.cli.ble_association import post_inventory, private_file_text, read_kit
+
         _check_backend(backend, hci)
         pairs = _address_pairs(address or [])
         codes = _pairing_codes(pairing_code or [], backend)

@@ -19,13 +19,13 @@ from esl.imports import (
 )
 from esl.imports.by_kind import ImportKind, import_file
 from esl.imports.csv_text import CsvEncoding, decode_csv
-from esl.pipeline.label_models import ModelChange
-from esl.pipeline.provisioning import parse_provisioning, register_provisioned_labels
 from esl.services.ledger_instants import wall_clock
 from esl.settings import Settings
 
 if TYPE_CHECKING:
     from sqlalchemy.orm import Session, sessionmaker
+
+    from esl.pipeline.label_models import ModelChange
 
 __all__ = ["register"]
 
@@ -69,6 +69,9 @@ def _run(
 
 
 def _import_provisioning(sessions: sessionmaker[Session], path: Path, *, as_json: bool) -> None:
+    # Imported here: the pipeline's modules would cost every other `esl` command.
+    from esl.pipeline.provisioning import parse_provisioning, register_provisioned_labels
+
     try:
         parsed = parse_provisioning(path.read_text(encoding="utf-8"))
         moved: list[str] = []

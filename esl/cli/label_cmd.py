@@ -16,13 +16,11 @@ import typer
 from sqlalchemy.orm import Session
 
 from esl.cli.invocation import sessions_of, settings_of
-from esl.composition import label_action_timings
 from esl.db.console_models import LabelActionRow
 from esl.db.models import LabelRow, LabelStateRow, ProductRow
 from esl.db.repositories.rows import row_or_not_found
 from esl.services.health import label_conditions
 from esl.services.keys import Principal, Role
-from esl.services.label_actions import ActionKind, recent_actions, request_action
 from esl.services.label_status import StatusThresholds
 from esl.services.labels import bind_label, current_binding, unbind_label
 from esl.services.product_codes import product_by_code
@@ -50,16 +48,24 @@ def _fail(error: EslError) -> typer.Exit:
     return typer.Exit(1)
 
 
-def _act(ctx: typer.Context, kind: ActionKind, label_id: str, wait_s: float | None) -> None:
+def _act(ctx: typer.Context, kind: str, label_id: str, wait_s: float | None) -> None:
+    # Imported here, as the controller's timings below: the pipeline's modules would cost
+    # every other `esl` command.
+    from esl.services.label_actions import ActionKind, request_action
+
     sessions = sessions_of(ctx)
     try:
         with sessions() as session, session.begin():
             action_id = request_action(
-                session, principal=OPERATOR, label_id=label_id, kind=kind, now=datetime.now(UTC)
+                session,
+                principal=OPERATOR,
+                label_id=label_id,
+                kind=ActionKind(kind),
+                now=datetime.now(UTC),
             ).id
     except EslError as error:
         raise _fail(error) from error
-    _follow(ctx, kind.value, label_id, action_id, wait_s)
+    _follow(ctx, kind, label_id, action_id, wait_s)
 
 
 def _follow(
@@ -76,6 +82,8 @@ def _follow(
     take to end the action, so that "no answer" means it is not running, not that the
     action is still under way (a refresh's image may go out minutes after the request)."""
     if wait_s is None:
+        from esl.composition import label_action_timings
+
         settings = settings_of(ctx)
         longest = label_action_timings(settings).longest(kind).total_seconds()
         wait_s = longest + 2 * settings.controller_poll_s  # a round to take it up, one to end it
@@ -107,6 +115,8 @@ def _follow(
 
 
 def _label_facts(session: Session, label_id: str, settings: Settings) -> dict[str, Any]:
+    from esl.services.label_actions import recent_actions
+
     label = row_or_not_found(session, LabelRow, label_id, "label")
     binding = current_binding(session, label_id)
     product = session.get(ProductRow, binding.sku) if binding else None
@@ -158,14 +168,14 @@ def register(app: typer.Typer) -> None:
         ctx: typer.Context, label_id: Annotated[str, typer.Argument()], wait: Wait = None
     ) -> None:
         """Flash the label's LED for 30 s so it is found on the shelf."""
-        _act(ctx, ActionKind.FLASH, label_id, wait)
+        _act(ctx, "flash", label_id, wait)
 
     @label.command("ping")
     def ping(
         ctx: typer.Context, label_id: Annotated[str, typer.Argument()], wait: Wait = None
     ) -> None:
         """Ask the label to answer: alive, battery, signal."""
-        _act(ctx, ActionKind.PING, label_id, wait)
+        _act(ctx, "ping", label_id, wait)
 
     @label.command("refresh")
     def refresh(
@@ -173,7 +183,7 @@ def register(app: typer.Typer) -> None:
     ) -> None:
         """Send the label its image again, then have it drawn (Refresh Display); wait for
         the label to say it drew it."""
-        _act(ctx, ActionKind.REFRESH, label_id, wait)
+        _act(ctx, "refresh", label_id, wait)
 
     @label.command("bind")
     def bind(

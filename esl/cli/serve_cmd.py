@@ -5,11 +5,8 @@ from __future__ import annotations
 import socket
 
 import typer
-import uvicorn
 
-from esl.api import create_app
 from esl.cli.invocation import settings_of
-from esl.db.readiness import open_ready_engine
 
 __all__ = ["register"]
 
@@ -24,6 +21,12 @@ def register(app: typer.Typer) -> None:
         ),
     ) -> None:
         """Serve the HTTP API (OpenAPI at /docs). Run `esl db upgrade` first."""
+        # Imported here: `esl` starts every command, and the web stack would cost each.
+        import uvicorn
+
+        from esl.api.app import create_app
+        from esl.db.readiness import open_ready_engine
+
         settings = settings_of(ctx)
         engine = open_ready_engine(settings.resolved_database_url(), echo=settings.database_echo)
         host = host or settings.api_host

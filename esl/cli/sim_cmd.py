@@ -9,20 +9,16 @@ import signal
 from dataclasses import asdict
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
 from esl.cli.gateway_process import require_topic_ids
-from esl.text_files import read_provisioning_file
-from firmware_sim.faults import FaultPlan, RadioConditions
-from firmware_sim.fleet import site_prefix
-from firmware_sim.images import ImageStore
-from firmware_sim.label_store import LabelStateStore, holds_label_state
-from firmware_sim.mqtt_gateway import MqttStoreGateway, parse_broker_url
-from firmware_sim.simulation import SiteConfig, open_simulated_gateway
-from gateways.errors import GatewayConnectError
-from gateways.protocol import parse_provisioning
+
+# The simulator is imported by the commands that run it: `esl` starts every command, and
+# the simulator's modules would cost each of them.
+if TYPE_CHECKING:
+    from firmware_sim.mqtt_gateway import MqttStoreGateway
 
 __all__ = ["register"]
 
@@ -101,6 +97,12 @@ def register(app: typer.Typer) -> None:
         ] = 10.0,
     ) -> None:
         """Run a simulated store gateway with its labels on an MQTT broker."""
+        from esl.text_files import read_provisioning_file
+        from firmware_sim.faults import FaultPlan, RadioConditions
+        from firmware_sim.mqtt_gateway import MqttStoreGateway, parse_broker_url
+        from firmware_sim.simulation import SiteConfig, open_simulated_gateway
+        from gateways.protocol import parse_provisioning
+
         try:
             settings = parse_broker_url(
                 broker,
@@ -173,6 +175,10 @@ def register(app: typer.Typer) -> None:
         output: Annotated[Path, typer.Option("-o", "--output")] = Path("display.png"),
     ) -> None:
         """Write display.png: exactly the pixels a simulated label shows."""
+        from firmware_sim.fleet import site_prefix
+        from firmware_sim.images import ImageStore
+        from firmware_sim.label_store import LabelStateStore, holds_label_state
+
         if store and gateway_id:
             pattern = f"{site_prefix(store, gateway_id)}.sqlite"
         elif gateway_id:
@@ -209,6 +215,9 @@ def _refuse_a_tag_behind_a_store_gateway(state_dir: Path, label: str) -> None:
     gateway reaches (`esl demo --transport oepl` writes that gateway's provisioning file,
     `<gateway>-labels.json`, beside the simulator's state, with no simulator state of its
     own): the emulated access point draws it, no simulated panel holds its image."""
+    from firmware_sim.fleet import site_prefix
+    from firmware_sim.label_store import holds_label_state
+
     for path in sorted(state_dir.glob("*-labels.json")):
         try:
             document = json.loads(path.read_text(encoding="utf-8"))
@@ -229,6 +238,8 @@ def _refuse_a_tag_behind_a_store_gateway(state_dir: Path, label: str) -> None:
 
 
 async def _run(runner: MqttStoreGateway, duration: float | None, connect_timeout: float) -> None:
+    from gateways.errors import GatewayConnectError
+
     loop = asyncio.get_running_loop()
     for signum in (signal.SIGINT, signal.SIGTERM):
         with contextlib.suppress(NotImplementedError, RuntimeError):

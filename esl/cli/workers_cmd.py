@@ -6,17 +6,14 @@ from __future__ import annotations
 import json
 from dataclasses import asdict
 from datetime import UTC, datetime
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
-from rich.console import Console
-from rich.table import Table
 
 from esl.cli.invocation import settings_of
-from esl.composition import shares_stores
-from esl.db.engine import session_factory
-from esl.db.readiness import open_ready_engine
-from esl.pipeline.worker_overview import workers_overview
+
+if TYPE_CHECKING:
+    from rich.table import Table
 
 
 def register(app: typer.Typer) -> None:
@@ -27,6 +24,14 @@ def register(app: typer.Typer) -> None:
     ) -> None:
         """Which worker holds which store, lease and heartbeat ages, each store's lag, and
         each worker's host clock offset from the database's."""
+        # Imported here: the pipeline's modules would cost every other `esl` command.
+        from rich.console import Console
+
+        from esl.composition import shares_stores
+        from esl.db.engine import session_factory
+        from esl.db.readiness import open_ready_engine
+        from esl.pipeline.worker_overview import workers_overview
+
         settings = settings_of(ctx)
         engine = open_ready_engine(settings.resolved_database_url())
         try:
@@ -92,6 +97,8 @@ def register(app: typer.Typer) -> None:
 
 
 def _plain_table(*columns: str) -> Table:
+    from rich.table import Table
+
     """A borderless table whose cells never wrap: ids and ages stay on one line to grep."""
     table = Table(box=None, pad_edge=False, header_style="bold")
     for name in columns:

@@ -15,7 +15,7 @@ import httpx
 import pytest
 from sqlalchemy import Engine
 
-from esl.api import create_app
+from esl.api.app import create_app
 from esl.db.engine import session_factory
 from esl.services.keys import Role, create_key
 from esl.settings import Settings

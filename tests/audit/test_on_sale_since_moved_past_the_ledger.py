@@ -24,7 +24,7 @@ import httpx
 import pytest
 from sqlalchemy import Engine, func, select
 
-from esl.api import create_app
+from esl.api.app import create_app
 from esl.db.engine import session_factory
 from esl.db.models import LedgerEntryRow, ProductRow, ProductVersionRow
 from esl.errors import ImportRejectedError

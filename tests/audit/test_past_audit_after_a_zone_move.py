@@ -10,7 +10,7 @@ from pathlib import Path
 import httpx
 from sqlalchemy import Engine
 
-from esl.api import create_app
+from esl.api.app import create_app
 from esl.audit.classify import AuditClass
 from esl.imports.stores import import_stores
 from esl.services.keys import Role, create_key

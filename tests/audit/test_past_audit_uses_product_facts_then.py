@@ -18,7 +18,7 @@ from pathlib import Path
 import httpx
 from sqlalchemy import Engine
 
-from esl.api import create_app
+from esl.api.app import create_app
 from esl.audit.classify import AuditClass
 from esl.imports import import_products
 from esl.services.keys import Role, create_key

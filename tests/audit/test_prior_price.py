@@ -10,7 +10,7 @@ from decimal import Decimal
 
 import httpx
 
-from esl.api import create_app
+from esl.api.app import create_app
 from esl.audit.classify import AuditClass
 from esl.audit.html_report import render_html_report
 from esl.imports import import_products

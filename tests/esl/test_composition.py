@@ -10,7 +10,7 @@ import pytest
 from pydantic import ValidationError
 from typer.testing import CliRunner
 
-from esl.api import create_app
+from esl.api.app import create_app
 from esl.cli import app
 from esl.cli.invocation import Invocation
 from esl.composition import controller_settings

@@ -18,7 +18,7 @@ from pathlib import Path
 import httpx
 import pytest
 
-from esl.cli.pipeline_cmd import run_controller
+from esl.cli.controller_process import run_controller
 from esl.db.engine import create_engine_for, session_factory, upgrade_database
 from esl.demo.run import DemoOptions, DemoReport, run_demo
 from esl.metrics import metrics_registry, render

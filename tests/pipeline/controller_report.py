@@ -9,7 +9,7 @@ import httpx
 from sqlalchemy import Engine
 from sqlalchemy.orm import sessionmaker
 
-from esl.api import create_app
+from esl.api.app import create_app
 from esl.metrics import metrics_registry, render
 from esl.services.keys import Role, create_key
 from esl.settings import Settings

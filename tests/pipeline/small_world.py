@@ -11,7 +11,7 @@ import httpx
 from sqlalchemy import Engine, select, update
 from sqlalchemy.orm import Session, sessionmaker
 
-from esl.api import create_app
+from esl.api.app import create_app
 from esl.composition import build_controller, controller_settings
 from esl.db.console_models import LabelActionRow
 from esl.db.engine import session_factory

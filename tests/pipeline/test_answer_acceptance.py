@@ -12,7 +12,7 @@ import pytest
 from sqlalchemy import Engine, func, select
 from typer.testing import CliRunner
 
-from esl.api import create_app
+from esl.api.app import create_app
 from esl.cli import app as cli_app
 from esl.db.models import LabelAcknowledgementRow, OutboxRow, SecurityEventRow
 from esl.pipeline.answer_acceptance import Claim, Refusal, counter_went_back, judge_answer

@@ -11,7 +11,7 @@ import httpx
 import pytest
 from sqlalchemy import Engine
 
-from esl.api import create_app
+from esl.api.app import create_app
 from esl.services.keys import Role, create_key
 from esl.settings import Settings
 from tests.pipeline.small_world import T0, World

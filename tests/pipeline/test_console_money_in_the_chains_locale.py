@@ -11,7 +11,7 @@ from decimal import Decimal
 
 from sqlalchemy import Engine
 
-from esl.api import create_app
+from esl.api.app import create_app
 from esl.db.engine import session_factory
 from esl.services.keys import Role
 from esl.services.publication import create_publication, publish_publication, validate_publication

@@ -22,7 +22,7 @@ import pytest
 from PIL import Image
 from sqlalchemy import Engine
 
-from esl.api import create_app
+from esl.api.app import create_app
 from esl.services.keys import Role, create_key
 from esl.settings import Settings
 from firmware_sim.images import ImageStore

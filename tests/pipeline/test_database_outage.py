@@ -21,7 +21,7 @@ from sqlalchemy import Engine, select, text
 from sqlalchemy.exc import IntegrityError, OperationalError
 from typer.testing import CliRunner
 
-from esl.api import create_app
+from esl.api.app import create_app
 from esl.cli import app
 from esl.db.models import SecurityEventRow
 from esl.pipeline.controller_status import controller_status_path, read_controller_status

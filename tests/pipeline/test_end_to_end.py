@@ -9,8 +9,8 @@ import httpx
 import pytest
 from sqlalchemy import func, select
 
-from esl.api import create_app
-from esl.cli.pipeline_cmd import run_controller
+from esl.api.app import create_app
+from esl.cli.controller_process import run_controller
 from esl.db.models import LabelAcknowledgementRow, OutboxRow
 from esl.services.keys import Role, create_key
 from esl.settings import Settings

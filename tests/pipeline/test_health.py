@@ -13,7 +13,7 @@ import pytest
 from sqlalchemy import Engine, select
 from typer.testing import CliRunner
 
-from esl.api import create_app
+from esl.api.app import create_app
 from esl.audit.classify import AuditClass
 from esl.audit.gather import gather_audit
 from esl.cli import app as cli_app

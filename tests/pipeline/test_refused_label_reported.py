@@ -18,7 +18,7 @@ import pytest
 from sqlalchemy import Engine
 from typer.testing import CliRunner
 
-from esl.api import create_app
+from esl.api.app import create_app
 from esl.cli import app as cli_app
 from esl.db.engine import session_factory
 from esl.services.health import label_conditions, label_health

@@ -17,7 +17,7 @@ from typing import Any
 import httpx
 from sqlalchemy import Engine
 
-from esl.api import create_app
+from esl.api.app import create_app
 from esl.services.keys import Role, create_key
 from esl.settings import Settings
 from tests.pipeline.small_world import World

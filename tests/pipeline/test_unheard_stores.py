@@ -21,7 +21,7 @@ from sqlalchemy import Engine, delete
 from sqlalchemy.orm import sessionmaker
 from typer.testing import CliRunner
 
-from esl.api import create_app
+from esl.api.app import create_app
 from esl.cli import app
 from esl.composition import RunningController, controller_settings, controller_transport
 from esl.db.models import StoreRow

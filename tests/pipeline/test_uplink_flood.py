@@ -12,7 +12,7 @@ from pathlib import Path
 import httpx
 from sqlalchemy import Engine
 
-from esl.api import create_app
+from esl.api.app import create_app
 from esl.db.models import LabelStateRow
 from esl.pipeline.controller_status import controller_status_path, write_controller_status
 from esl.settings import Settings

@@ -9,7 +9,7 @@ import httpx
 from fastapi import FastAPI
 from sqlalchemy import Engine, create_engine
 
-from esl.api import create_app
+from esl.api.app import create_app
 from esl.settings import Settings
 from tests.support.clock import Clock
 

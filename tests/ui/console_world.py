@@ -20,7 +20,7 @@ from typing import Any
 from playwright.sync_api import Page
 from sqlalchemy import Engine
 
-from esl.api import create_app
+from esl.api.app import create_app
 from esl.api.server import ServerThread
 from esl.db.engine import create_engine_for, session_factory, upgrade_database
 from esl.demo.chain import SimulatedChain

@@ -21,7 +21,7 @@ from PIL import Image
 from playwright.sync_api import Page, expect
 from sqlalchemy import Engine
 
-from esl.api import create_app
+from esl.api.app import create_app
 from esl.services.keys import Role, create_key
 from esl.settings import Settings
 from tests.pipeline.small_world import World

@@ -19,7 +19,7 @@ import typer
 from sqlalchemy import Engine, select
 from typer.testing import CliRunner
 
-from esl.api import create_app
+from esl.api.app import create_app
 from esl.cli import app as cli_app
 from esl.cli.ble_association import AssociationKit, KitEntry, associate_kit, read_kit
 from esl.db.ble_models import BleLabelInventoryRow
