@@ -52,7 +52,7 @@ typecheck: $(DEV_STAMP)
 	$(BIN)/mypy
 
 pytest: $(DEV_STAMP) system-packages
-	scripts/with-postgres $(BIN)/pytest -q -n 2 --dist loadgroup
+	scripts/with-postgres $(BIN)/pytest -q -n 2 --dist loadgroup --durations=20
 
 # The Debian packages first: without them (and without root) it stops at once with the
 # apt-get line to run, before minutes of lint and strict mypy.
