@@ -251,7 +251,7 @@ class RabbitNode:
                 raise NodeExitedError(f"{self.name} exited: {self._tail()}")
             try:
                 with connected(endpoint, client_id=f"ready-{self.name}", timeout_s=5):
-                    pass
+                    pass  # a broker let the probe in; whether it is this node is asked next
                 if _refuses_strangers(endpoint, f"stranger-{self.name}"):
                     return
                 last = RuntimeError(f"port {endpoint.port} is another broker's")
