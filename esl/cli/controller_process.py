@@ -13,7 +13,6 @@ import contextlib
 import logging
 import random
 import signal
-from datetime import UTC, datetime
 
 import typer
 from prometheus_client import start_http_server
@@ -39,16 +38,13 @@ from esl.pipeline.controller_lease import (
 )
 from esl.pipeline.controller_status import controller_status_path
 from esl.pipeline.database_outage import DatabaseRetry
+from esl.services.ledger_instants import wall_clock as _now
 from esl.settings import Settings
 from esl.worker_metrics import WorkerCollector
 
 __all__ = ["run_controller"]
 
 log = logging.getLogger(__name__)
-
-
-def _now() -> datetime:
-    return datetime.now(UTC)
 
 
 async def _open_when_reachable(

@@ -10,7 +10,7 @@ from __future__ import annotations
 import json
 import time
 from datetime import UTC, datetime
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
 import typer
 from sqlalchemy.orm import Session
@@ -30,6 +30,9 @@ from pricing.errors import EslError
 __all__ = ["register"]
 
 OPERATOR = Principal(name="cli", role=Role.ADMIN, store=None)
+# The values of `ActionKind` staff ask for here, named without importing it: its module
+# loads the pipeline, which every other `esl` command would pay for.
+StaffAction = Literal["flash", "ping", "refresh"]
 Wait = Annotated[
     float | None,
     typer.Option(
@@ -48,7 +51,7 @@ def _fail(error: EslError) -> typer.Exit:
     return typer.Exit(1)
 
 
-def _act(ctx: typer.Context, kind: str, label_id: str, wait_s: float | None) -> None:
+def _act(ctx: typer.Context, kind: StaffAction, label_id: str, wait_s: float | None) -> None:
     # Imported here, as the controller's timings below: the pipeline's modules would cost
     # every other `esl` command.
     from esl.services.label_actions import ActionKind, request_action
