@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import BigInteger, ForeignKey, Index, Integer, LargeBinary, String
+from sqlalchemy import JSON, BigInteger, ForeignKey, Index, Integer, LargeBinary, String
 from sqlalchemy.orm import Mapped, mapped_column
 
 from esl.db.models import Base, Serial
@@ -50,6 +50,11 @@ class ConsoleUploadRow(Base):
     # (migration 0044); NULL for a file kept before it, previewed with prices unknown.
     rule_version_seen: Mapped[int | None] = mapped_column(BigInteger)
     promotion_version_seen: Mapped[int | None] = mapped_column(BigInteger)
+    # What the file did to the shelves in its preview: per store, a digest of the label
+    # contents due (`esl.ui.console_uploads.shelves_seen`), so the publish can tell a
+    # store moved, a product recategorised or history imported since (migration 0045);
+    # NULL for a file kept before it.
+    shelves_seen: Mapped[dict[str, str] | None] = mapped_column(JSON)
 
 
 class LabelActionRow(Base):

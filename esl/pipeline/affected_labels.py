@@ -14,7 +14,7 @@ A change a publication's rows make later (a row starting or ending after it, eve
 of a file published for an instant) is queued as a `scheduled` publication following it
 (`queue_later_instants`): what a file may change is its publication's labels and
 theirs, at their instants (`labels_changed_by_import`); the planner says which of them
-do, and from when (`LabelPlanner.first_changes`).
+do, and from when (`LabelPlanner.candidate_keys`, `first_changes`).
 """
 
 from __future__ import annotations
@@ -40,7 +40,7 @@ def labels_changed_by_import(session: Session, publication_id: int) -> dict[str,
     """The bound labels the publication and the `scheduled` publications following it
     may change, each with the instants it may change at, earliest first; sorted by label.
     Which of them do change, and at which of these instants first, is the planner's to
-    say (`LabelPlanner.first_changes`): a candidate may show the same content at each."""
+    say (`LabelPlanner.candidate_keys`): a candidate may show the same content at each."""
     own = session.scalar(
         select(PlanningQueueRow.effective_at).where(
             PlanningQueueRow.publication_id == publication_id

@@ -22,7 +22,7 @@ from __future__ import annotations
 
 import functools
 import logging
-from collections.abc import Collection, Mapping, Sequence
+from collections.abc import Collection, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
@@ -57,10 +57,13 @@ from rendering.errors import RenderingError, TemplateError
 from rendering.templates import Fill, Template
 
 __all__ = [
+    "CandidateKeys",
     "LabelPlanner",
     "PlanResult",
     "PlanTarget",
     "PricingSlice",
+    "contents_due",
+    "first_changes",
 ]
 
 log = logging.getLogger(__name__)
@@ -92,6 +95,40 @@ class PricingSlice:
     ledger: PriceLedger
     # SKUs whose ledger is loaded or known not to be read (read per chunk when needed)
     ledger_skus: set[str]
+
+
+@dataclass(frozen=True, slots=True)
+class CandidateKeys:
+    """A label a change may reach (`LabelPlanner.candidate_keys`): its store, the key
+    planned for it now and its content identities at the instants it may change at."""
+
+    store: str
+    planned: str | None
+    keys: tuple[tuple[datetime, str], ...]
+
+
+def first_changes(found: Mapping[str, CandidateKeys]) -> dict[str, datetime]:
+    """The labels `plan` will change, each with the first instant whose key differs from
+    the one planned for it (what `plan` compares), sorted by label."""
+    first: dict[str, datetime] = {}
+    for label_id, candidate in sorted(found.items()):
+        for instant, key in candidate.keys:
+            if key != candidate.planned:
+                first[label_id] = instant
+                break
+    return first
+
+
+def contents_due(found: Mapping[str, CandidateKeys]) -> dict[str, set[tuple[str, ...]]]:
+    """Per store, what the labels will show: each label's keys at its instants, earliest
+    first, whatever is planned for it now. Labels showing the same are one entry, so a
+    label bound meanwhile to a shelf beside its like changes nothing: what a change does
+    to the shelves, however far the controller has got (the console compares it between
+    a file's preview and its publish)."""
+    due: dict[str, set[tuple[str, ...]]] = {}
+    for candidate in found.values():
+        due.setdefault(candidate.store, set()).add(tuple(key for _, key in candidate.keys))
+    return due
 
 
 @dataclass(frozen=True, slots=True)
@@ -293,18 +330,16 @@ class LabelPlanner:
                 continue
         return drawn
 
-    def first_changes(
+    def candidate_keys(
         self, session: Session, candidates: Mapping[str, Sequence[datetime]]
-    ) -> dict[str, datetime]:
-        """Of the labels of `candidates` (label -> the instants it may change at, earliest
-        first), those `plan` will change, each with the first instant whose content
-        identity (the desired key) differs from the one planned for it
-        (`label_states.desired_key`, what `plan` compares), sorted by label; nothing is
-        planned, drawn or stored. A label on no gateway is left out (`plan` leaves it
-        out), and so is an instant at which a label cannot be drawn (it keeps its image).
-
-        A preview asks this of every label a file may change: only keys are computed,
-        and each (SKU, store, instant) content once."""
+    ) -> dict[str, CandidateKeys]:
+        """The labels of `candidates` (label -> the instants it may change at, earliest
+        first) with their content identities (desired keys) at those instants and the
+        key planned for each now; nothing is planned, drawn or stored. A label on no
+        gateway is left out (`plan` leaves it out), and so is an instant at which a label
+        cannot be drawn (it keeps its image). Only keys are computed, each (SKU, store,
+        instant) content once: a preview asks this of every label a file may change
+        (`first_changes`, `contents_due`)."""
         self._contents = {}
         targets = self._targets(session, candidates)
         targets = [target for target in targets if target.gateway is not None]
@@ -315,25 +350,38 @@ class LabelPlanner:
             session, {t.sku for t in targets}, stores={t.store for t in targets}
         )
         states = load_label_states(session, [t.label_id for t in targets], create=False)
-        first: dict[str, datetime] = {}
+        found: dict[str, CandidateKeys] = {}
         for target in targets:
             state = states.get(target.label_id)
-            planned = None if state is None else state.desired_key
             try:
                 model, template = self._layout(target)
             except UnplannableLabelError:
                 continue
-            for instant in candidates[target.label_id]:
-                try:
-                    key, _, _ = self._identity(
-                        target, template, model, prices.catalogue, prices.ledger, at=instant
-                    )
-                except UnplannableLabelError:
-                    continue
-                if key != planned:
-                    first[target.label_id] = instant
-                    break
-        return dict(sorted(first.items()))
+            found[target.label_id] = CandidateKeys(
+                store=target.store,
+                planned=None if state is None else state.desired_key,
+                keys=tuple(
+                    self._keys_at(target, template, model, prices, candidates[target.label_id])
+                ),
+            )
+        return dict(sorted(found.items()))
+
+    def _keys_at(
+        self,
+        target: PlanTarget,
+        template: Template,
+        model: DisplayModel,
+        prices: PricingSlice,
+        instants: Sequence[datetime],
+    ) -> Iterator[tuple[datetime, str]]:
+        for instant in instants:
+            try:
+                key, _, _ = self._identity(
+                    target, template, model, prices.catalogue, prices.ledger, at=instant
+                )
+            except UnplannableLabelError:
+                continue
+            yield instant, key
 
     def _layout(self, target: PlanTarget) -> tuple[DisplayModel, Template]:
         """The label's display model and the template of its binding (a stored one when

@@ -10,13 +10,20 @@ The digest guarantees the file, not the prices it is applied to: a kept file rem
 the prices its preview was drawn with (`PricesSeen`: the newest price rule and promotion
 versions then, which every writer of rules and promotions records), and the publish,
 under the price writers' lock, refuses it when another writer changed them since
-(`check_prices_unchanged`): the labels would show what nobody previewed.
+(`check_prices_unchanged`): the labels would show what nobody previewed. Other writers
+change what a file does to a shelf without a rule or promotion: a store moved to another
+zone, a product to another category, a history file (the 30-day prior price). So the kept
+file also remembers what its preview showed the file doing to the shelves
+(`shelves_seen`: per store, a digest of the label contents it makes due), and the publish,
+after importing it in its own transaction, refuses it when a store's differs
+(`check_shelves_unchanged`).
 """
 
 from __future__ import annotations
 
 import hashlib
 import hmac
+from collections.abc import Mapping, Set
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
@@ -33,15 +40,18 @@ __all__ = [
     "UPLOAD_LIFETIME",
     "PricesSeen",
     "check_prices_unchanged",
+    "check_shelves_unchanged",
     "forget_upload",
     "keep_upload",
     "kept_upload",
     "prices_seen",
     "seen_at_preview",
+    "shelves_seen",
 ]
 
 UPLOAD_LIFETIME = timedelta(hours=1)  # time enough to read a preview, not a shift
 KEPT_PER_SESSION = 3  # previews in other tabs stay publishable
+SHELVES_NAMED = 5  # stores a refusal names; the rest are counted
 
 
 @dataclass(frozen=True, slots=True)
@@ -120,6 +130,43 @@ def _publication_of_newest_change(
     )
 
 
+def shelves_seen(due: Mapping[str, Set[tuple[str, ...]]]) -> dict[str, str]:
+    """Per store, a digest of what the labels a file reaches there will show
+    (`esl.pipeline.planning.contents_due`): equal digests, equal shelves."""
+    return {
+        store: hashlib.sha256(
+            "\n".join(sorted("|".join(keys) for keys in due[store])).encode()
+        ).hexdigest()
+        for store in sorted(due)
+    }
+
+
+def check_shelves_unchanged(kept: Mapping[str, str] | None, now: Mapping[str, str]) -> None:
+    """InvalidItemError when what the file does to the shelves (`now`, computed in the
+    publish's transaction) differs from its preview's (`kept`): a store moved to another
+    zone, a product to another category or history imported since would put on a shelf
+    what nobody previewed. None (kept before migration 0045) is refused alike."""
+    if kept is None:
+        raise InvalidItemError(
+            "this preview does not tell what it showed on the shelves (it was kept before "
+            "an upgrade): preview the file again",
+            field="upload",
+        )
+    stores = sorted(
+        store for store in kept.keys() | now.keys() if kept.get(store) != now.get(store)
+    )
+    if not stores:
+        return
+    named = ", ".join(stores[:SHELVES_NAMED])
+    more = f" and {len(stores) - SHELVES_NAMED} more" if len(stores) > SHELVES_NAMED else ""
+    raise InvalidItemError(
+        f"what this file puts on the shelves of {named}{more} changed since your preview (a "
+        "store moved to another zone, a product to another category, or price history was "
+        "imported): preview the file again",
+        field="upload",
+    )
+
+
 def keep_upload(
     session: Session,
     *,
@@ -128,10 +175,12 @@ def keep_upload(
     filename: str,
     content: bytes,
     seen: PricesSeen,
+    shelves: Mapping[str, str],
     now: datetime,
 ) -> ConsoleUploadRow:
-    """Store a previewed file, with the prices its preview was drawn with; it names itself
-    by `id` and `digest`."""
+    """Store a previewed file, with the prices its preview was drawn with and what it
+    showed the file doing to the shelves (`shelves_seen`); it names itself by `id` and
+    `digest`."""
     session.execute(delete(ConsoleUploadRow).where(ConsoleUploadRow.expires_at <= now))
     older = session.scalars(
         select(ConsoleUploadRow.id)
@@ -151,6 +200,7 @@ def keep_upload(
         expires_at=now + UPLOAD_LIFETIME,
         rule_version_seen=seen.rule_version,
         promotion_version_seen=seen.promotion_version,
+        shelves_seen=dict(shelves),
     )
     session.add(row)
     session.flush()

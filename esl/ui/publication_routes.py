@@ -11,14 +11,12 @@ from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Depends, Form, Request, UploadFile
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
-from sqlalchemy import select
 from sqlalchemy.orm import Session
 from starlette.concurrency import run_in_threadpool
 
 from esl.api.dependencies import ApiContext, context
 from esl.db.locks import lock_price_writes
-from esl.db.models import LabelRow, PublicationRow
-from esl.db.repositories import in_chunks
+from esl.db.models import PublicationRow
 from esl.db.repositories.rows import row_or_not_found
 from esl.errors import ImportRejectedError, InvalidItemError
 from esl.imports import import_prices, import_promotions
@@ -26,7 +24,7 @@ from esl.imports.csv_text import decode_csv
 from esl.imports.report import ImportReport
 from esl.pipeline.affected_labels import labels_changed_by_import
 from esl.pipeline.images import ImageStore
-from esl.pipeline.planning import LabelPlanner
+from esl.pipeline.planning import CandidateKeys, LabelPlanner, contents_due, first_changes
 from esl.services.keys import Principal
 from esl.services.ledger_instants import WriteClock, begin_price_write
 from esl.services.publication_scope import publication_seen_by
@@ -35,11 +33,13 @@ from esl.ui.console_gate import UPLOAD_FILE_BYTES
 from esl.ui.console_sessions import SignedIn
 from esl.ui.console_uploads import (
     check_prices_unchanged,
+    check_shelves_unchanged,
     forget_upload,
     keep_upload,
     kept_upload,
     prices_seen,
     seen_at_preview,
+    shelves_seen,
 )
 from esl.ui.console_values import FormText, RowId
 from esl.ui.csv_instants import starting_at
@@ -153,7 +153,10 @@ def _previewed(
             # The clock is read once the price writers' lock is held.
             report = _import(session, kind, text, who, ctx, filename, now=ctx.clock)
             values["report"] = report
-            values.update(_impact_preview(session, report, ctx))
+            planner = _planner(ctx)
+            found = _candidate_keys(session, planner, report)
+            values.update(_impact_preview(session, planner, found))
+            shelves = shelves_seen(contents_due(found))
         finally:
             session.rollback()
             session.close()
@@ -167,6 +170,7 @@ def _previewed(
                 filename=filename,
                 content=data,
                 seen=seen,
+                shelves=shelves,
                 now=ctx.clock(),
             )
             values["upload"], values["digest"] = kept.id, kept.digest
@@ -192,8 +196,10 @@ def publish_upload(
     the file is read and once the price writers' lock is held: it may have passed since
     the preview or while the click waited for another writer, and a row would then claim
     a start the shelf never had. And refused when another writer changed the prices
-    since the preview (`check_prices_unchanged`, under the lock): the labels would show
-    what nobody previewed; the file stays kept, to be previewed again."""
+    since the preview (`check_prices_unchanged`, under the lock), or when what it puts on
+    the shelves differs from what the preview showed (`check_shelves_unchanged`: a store
+    moved, a product recategorised, history imported): the labels would show what nobody
+    previewed; the file stays kept, to be previewed again."""
     require(user.principal, "publish")
     kind: Kind = "prices"
     filename = "upload.csv"
@@ -212,7 +218,7 @@ def publish_upload(
             )
             kind = "promotions" if kept.kind == "promotions" else "prices"
             filename, content, kept_id = kept.filename, kept.content, kept.id
-            seen = seen_at_preview(kept)
+            seen, shelves = seen_at_preview(kept), kept.shelves_seen
         text = decode_csv(content, encoding=None)
         if instant is not None:
             text = starting_at(text, instant)
@@ -222,6 +228,10 @@ def publish_upload(
             forget_upload(session, kept_id)
             check_prices_unchanged(session, seen)
             report = _import(session, kind, text, user.principal, ctx, filename, now=written_at)
+            # What the file does to the shelves, drawn again with everything it is applied
+            # to now; a difference rolls the import back.
+            found = _candidate_keys(session, _planner(ctx), report)
+            check_shelves_unchanged(shelves, shelves_seen(contents_due(found)))
     except (ImportRejectedError, InvalidItemError) as error:
         problems = error.problems if isinstance(error, ImportRejectedError) else None
         return page(
@@ -303,32 +313,43 @@ def _import(
     )
 
 
-def _impact_preview(session: Session, report: ImportReport, ctx: ApiContext) -> dict[str, Any]:
-    """The labels the import changes, per store, and a few of them as they will look.
-
-    The candidates are the labels on the shelves it and the `scheduled` publications
-    following it queue (`labels_changed_by_import`), at each of their instants; a label
-    counts, and is drawn, at the first of them at which the planner's content identity
-    differs from the one planned for it (`LabelPlanner.first_changes`), and only if a
-    gateway reaches it: a promotion for another store, a web price, a Publish at whose
-    own instant changes nothing, are none of its labels' changes."""
-    if report.publication_id is None:
-        return {"labels_changed": 0, "per_store": {}, "samples": []}
-    planner = LabelPlanner(
+def _planner(ctx: ApiContext) -> LabelPlanner:
+    """A planner that plans nothing: it computes and draws what labels would show."""
+    return LabelPlanner(
         cache=RenderCache(max_labels=SAMPLE_LABELS * 2),
         images=ImageStore(),
         locale=ctx.settings.locale,
         currency=ctx.settings.currency,
         time_zone=ctx.settings.time_zone,
     )
-    changed = planner.first_changes(
-        session, labels_changed_by_import(session, report.publication_id)
-    )
+
+
+def _candidate_keys(
+    session: Session, planner: LabelPlanner, report: ImportReport
+) -> dict[str, CandidateKeys]:
+    """The labels on the shelves the import and the `scheduled` publications following it
+    queue (`labels_changed_by_import`), with what they show at each of their instants."""
+    if report.publication_id is None:
+        return {}
+    return planner.candidate_keys(session, labels_changed_by_import(session, report.publication_id))
+
+
+def _impact_preview(
+    session: Session, planner: LabelPlanner, found: dict[str, CandidateKeys]
+) -> dict[str, Any]:
+    """The labels the import changes, per store, and a few of them as they will look.
+
+    Of the candidates (`_candidate_keys`), a label counts, and is drawn, at the first of
+    its instants at which the planner's content identity differs from the one planned for
+    it (`first_changes`), and only if a gateway reaches it: a promotion for another
+    store, a web price, a Publish at whose own instant changes nothing, are none of its
+    labels' changes."""
+    changed = first_changes(found)
     labels = list(changed)
     per_store: dict[str, int] = {}
-    for chunk in in_chunks(labels):
-        for store in session.scalars(select(LabelRow.store).where(LabelRow.id.in_(chunk))):
-            per_store[store] = per_store.get(store, 0) + 1
+    for label_id in labels:
+        store = found[label_id].store
+        per_store[store] = per_store.get(store, 0) + 1
     samples = [
         {"label_id": label_id, "uri": uri}
         for label_id, uri in _samples(session, planner, changed, labels[:SAMPLE_LABELS]).items()
