@@ -12,6 +12,7 @@ from sqlalchemy import Engine
 from esl.api.authentication import ApiKeyGate
 from esl.api.dependencies import ApiContext
 from esl.api.errors import install_error_handlers
+from esl.api.openapi_document import shared_openapi
 from esl.api.repeated_query import RepeatedQueryGate
 from esl.api.routes import (
     audit,
@@ -91,4 +92,5 @@ def create_app(
     app.include_router(oepl.router, prefix=API_PREFIX)  # store gateways provisioning their APs
     app.include_router(ble_association.router, prefix=API_PREFIX)  # BLE labels via a gateway
     install_console(app)  # the web console under /ui (esl/ui), with its own session sign-in
+    app.openapi = shared_openapi(app)  # type: ignore[method-assign]
     return app
