@@ -51,8 +51,10 @@ lint: $(DEV_STAMP)
 typecheck: $(DEV_STAMP)
 	$(BIN)/mypy
 
+# Temporary files (each test's SQLite copy, brokers' state) and the throwaway PostgreSQL
+# cluster live in memory where /dev/shm has room (scripts/with-memory-tmp, with-postgres).
 pytest: $(DEV_STAMP) system-packages
-	scripts/with-postgres $(BIN)/pytest -q -n 2 --dist loadgroup --durations=20
+	scripts/with-memory-tmp scripts/with-postgres $(BIN)/pytest -q -n 2 --dist loadgroup --durations=20
 
 # The Debian packages first: without them (and without root) it stops at once with the
 # apt-get line to run, before minutes of lint and strict mypy.
