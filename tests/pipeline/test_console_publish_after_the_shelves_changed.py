@@ -96,6 +96,28 @@ def _panel(world: World, label_id: str) -> bytes:
     return _pixels(png)
 
 
+def _publish_is_refused_for_s01(world: World, console: httpx.Client, preview: str) -> None:
+    """Publish now of `preview`'s file is refused naming S01, and publishes nothing."""
+    before = _publications(world)
+    refused = console.post(PUBLISH, data=form_fields(preview, PUBLISH))
+    assert refused.status_code == 422
+    assert "what this file puts on the shelves of S01 changed since your preview" in refused.text
+    assert "preview the file again" in refused.text
+    assert _publications(world) == before
+
+
+async def _published_shows(
+    world: World, console: httpx.Client, preview: str, sample: bytes
+) -> None:
+    """Publish now of `preview`'s file goes through, and every label's panel shows
+    `sample`, the preview's drawing, pixel for pixel."""
+    published = console.post(PUBLISH, data=form_fields(preview, PUBLISH))
+    assert published.status_code == 200, published.text
+    assert 'id="publication-state">published<' in published.text
+    await world.converge()
+    assert {_panel(world, label_id) for label_id in world.labels} == {sample}
+
+
 def _publications(world: World) -> int:
     with world.sessions() as session:
         return session.scalar(select(func.count(PublicationRow.id))) or 0
@@ -144,15 +166,8 @@ async def test_a_store_moved_into_the_files_zone_is_refused_then_previewed_again
                 currency="PLN",
             )
         await world.converge()  # the move changed no price: both zones had 8.99
-        before = _publications(world)
         world.clock.advance(timedelta(minutes=1))
-        refused = console.post(PUBLISH, data=form_fields(preview, PUBLISH))
-        assert refused.status_code == 422
-        assert (
-            "what this file puts on the shelves of S01 changed since your preview" in refused.text
-        )
-        assert "preview the file again" in refused.text
-        assert _publications(world) == before
+        _publish_is_refused_for_s01(world, console, preview)
         assert _cheese_rules(world, "6.49") == 0
         assert _kept_uploads(world) == 1  # nothing was published: still kept
         await world.converge()
@@ -160,12 +175,7 @@ async def test_a_store_moved_into_the_files_zone_is_refused_then_previewed_again
 
         again = _preview(console, SOUTH_CHEESE)
         assert "2 label(s) would change (S01: 2)." in again
-        sample = _sample(again)
-        published = console.post(PUBLISH, data=form_fields(again, PUBLISH))
-    assert published.status_code == 200, published.text
-    assert 'id="publication-state">published<' in published.text
-    await world.converge()
-    assert {_panel(world, label_id) for label_id in world.labels} == {sample}
+        await _published_shows(world, console, again, _sample(again))
 
 
 async def test_history_imported_between_preview_and_publish_is_refused(
@@ -192,24 +202,15 @@ async def test_history_imported_between_preview_and_publish_is_refused(
                 now=world.clock.now,
             )
         await world.converge()
-        before = _publications(world)
         world.clock.advance(timedelta(minutes=1))
-        refused = console.post(PUBLISH, data=form_fields(preview, PUBLISH))
-        assert refused.status_code == 422
-        assert (
-            "what this file puts on the shelves of S01 changed since your preview" in refused.text
-        )
-        assert _publications(world) == before
+        _publish_is_refused_for_s01(world, console, preview)
         assert _promotions(world) == 0
 
         again = _preview(console, CHEESE_TEN_OFF, kind="promotions")
         sample = _sample(again)
         assert sample != previewed  # the prior price the first preview drew is gone
-        published = console.post(PUBLISH, data=form_fields(again, PUBLISH))
-    assert published.status_code == 200, published.text
+        await _published_shows(world, console, again, sample)
     assert _promotions(world) == 1
-    await world.converge()
-    assert {_panel(world, label_id) for label_id in world.labels} == {sample}
 
 
 async def test_a_product_moved_into_the_files_category_is_refused(
@@ -234,18 +235,14 @@ async def test_a_product_moved_into_the_files_category_is_refused(
                 currency="PLN",
             )
         await world.converge()
-        before = _publications(world)
-        refused = console.post(PUBLISH, data=form_fields(preview, PUBLISH))
-    assert refused.status_code == 422
-    assert "what this file puts on the shelves of S01 changed since your preview" in refused.text
-    assert _publications(world) == before
+        _publish_is_refused_for_s01(world, console, preview)
     assert _promotions(world) == 0
 
 
 async def test_a_label_bound_beside_its_like_meanwhile_publishes(
     world: World, console_url: str
 ) -> None:
-    first, second = sorted(world.labels)
+    second = sorted(world.labels)[1]
     with world.sessions.begin() as session:
         unbind_label(session, principal=ADMIN, label_id=second, now=world.clock.now)
     await world.converge()
@@ -258,11 +255,7 @@ async def test_a_label_bound_beside_its_like_meanwhile_publishes(
         with world.sessions.begin() as session:
             bind_round_robin(session, [second], skus=["CHS-1"], now=world.clock.now)
         world.clock.advance(timedelta(minutes=1))
-        published = console.post(PUBLISH, data=form_fields(preview, PUBLISH))
-    assert published.status_code == 200, published.text
-    assert 'id="publication-state">published<' in published.text
-    await world.converge()
-    assert _panel(world, first) == _panel(world, second) == sample
+        await _published_shows(world, console, preview, sample)  # on both labels
 
 
 async def test_a_file_kept_before_the_shelves_were_remembered_is_previewed_again(
