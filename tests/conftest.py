@@ -6,35 +6,20 @@ from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 
 import pytest
-from fastapi.dependencies import models as fastapi_dependencies
 from sqlalchemy import Engine
 
 from esl.api.server import ServerThread
 from tests.fixtures.mosquitto import MosquittoProcess, start_mosquitto
-from tests.support.api import AppSwitch
+from tests.support.api import AppSwitch, forget_fastapi_endpoints
 from tests.support.chain import Chain, wall_clock_chain
 from tests.support.database import seeded_sqlite_engine
 
 
 @pytest.fixture(autouse=True)
 def _forget_fastapi_endpoints() -> Iterator[None]:
-    """FastAPI keeps each endpoint and dependency it has classified in module-level LRU
-    caches of 4,096 entries; a test process builds hundreds of apps, and through those
-    functions' closures every app, its engine, its metrics registry and its pydantic
-    schemas stayed alive: the test workers grew past 1.7 GB, and every garbage collection
-    (a controller starts with one) walked them all. A server builds one app, so only tests
-    need this."""
+    """After each test: FastAPI's caches would keep every app it built alive."""
     yield
-    for cached in (
-        getattr(fastapi_dependencies, name, None)
-        for name in (
-            "_is_gen_callable_cached",
-            "_is_async_gen_callable_cached",
-            "_is_coroutine_callable_cached",
-        )
-    ):
-        if cached is not None:
-            cached.cache_clear()
+    forget_fastapi_endpoints()
 
 
 @pytest.fixture

@@ -8,7 +8,7 @@ every method the document gives the path, and API latency is recorded per path t
 from __future__ import annotations
 
 import re
-from functools import lru_cache
+import weakref
 from typing import Any
 
 __all__ = ["OperationPaths", "operation_paths"]
@@ -54,14 +54,17 @@ class OperationPaths:
         return self._scalars.get((template, method.upper()), frozenset())
 
 
-@lru_cache(maxsize=8)
-def _compiled(app: Any) -> OperationPaths:
-    return OperationPaths(app.openapi())
+# Per app, for as long as the app lives: a cache holding apps (an lru_cache of 8 did) kept
+# each one's database engine, metrics and routes alive after its server was gone.
+_compiled: weakref.WeakKeyDictionary[Any, OperationPaths] = weakref.WeakKeyDictionary()
 
 
 def operation_paths(app: Any) -> OperationPaths:
     """The app's operations, compiled once per app."""
-    return _compiled(app)
+    found = _compiled.get(app)
+    if found is None:
+        found = _compiled[app] = OperationPaths(app.openapi())
+    return found
 
 
 def _is_array(schema: dict[str, Any]) -> bool:

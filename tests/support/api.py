@@ -7,13 +7,14 @@ from typing import Any
 
 import httpx
 from fastapi import FastAPI
+from fastapi.dependencies import models as fastapi_dependencies
 from sqlalchemy import Engine, create_engine
 
 from esl.api.app import create_app
 from esl.settings import Settings
 from tests.support.clock import Clock
 
-__all__ = ["MILK_PRODUCT", "Api", "AppSwitch", "openapi_document"]
+__all__ = ["MILK_PRODUCT", "Api", "AppSwitch", "forget_fastapi_endpoints", "openapi_document"]
 
 # A product body for `PUT /api/v1/products/{sku}` (a SKU of dairy, sold since 2025).
 MILK_PRODUCT = {
@@ -25,6 +26,22 @@ MILK_PRODUCT = {
     "net_unit": "l",
     "on_sale_since": "2025-01-01T00:00:00Z",
 }
+
+
+def forget_fastapi_endpoints() -> None:
+    """Empty FastAPI's module-level LRU caches of the endpoints and dependencies it has
+    classified (4,096 entries each): through those functions' closures every app a test
+    process builds, its engine, metrics registry and pydantic schemas stayed alive, and
+    the test workers grew past 1.7 GB. A server builds one app, so only tests need this.
+    FastAPI's private names: a rename makes this do nothing, and workers grow again."""
+    for name in (
+        "_is_gen_callable_cached",
+        "_is_async_gen_callable_cached",
+        "_is_coroutine_callable_cached",
+    ):
+        cached = getattr(fastapi_dependencies, name, None)
+        if cached is not None:
+            cached.cache_clear()
 
 
 def openapi_document() -> dict[str, Any]:
