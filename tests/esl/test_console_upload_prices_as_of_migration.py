@@ -5,16 +5,15 @@ and a downgrade takes the columns away. SQLite always, PostgreSQL when configure
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 
 from alembic import command
-from sqlalchemy import Engine, inspect, select, text
+from sqlalchemy import Engine, inspect, select
 
 from esl.db.console_models import ConsoleUploadRow
 from esl.db.engine import migrations_config, session_factory, upgrade_database
-from esl.services.keys import Role, create_key
-from esl.ui.console_sessions import open_session
 from esl.ui.console_uploads import seen_at_preview
+from tests.support.console_uploads import keep_file_at_revision
 
 AT = datetime(2026, 12, 1, 9, 0, tzinfo=UTC)
 COLUMNS = {"rule_version_seen", "promotion_version_seen"}
@@ -25,26 +24,8 @@ def _columns(engine: Engine) -> set[str]:
 
 
 def test_files_kept_before_have_no_prices_seen(seeded: Engine) -> None:
-    with session_factory(seeded)() as session, session.begin():
-        _, key = create_key(session, name="pricing-1", role=Role.PRICING, store=None, now=AT)
-        _, signed_in = open_session(session, api_key=key, now=AT)
-    command.downgrade(migrations_config(seeded), "0043")
+    keep_file_at_revision(seeded, "0043", at=AT)
     assert _columns(seeded) == set()
-    with session_factory(seeded)() as session, session.begin():
-        session.execute(
-            text(
-                "INSERT INTO console_uploads (console_session_id, kind, filename, digest,"
-                " content, created_at, expires_at) VALUES (:session, 'prices', 'milk.csv',"
-                " :digest, :content, :at, :until)"
-            ),
-            {
-                "session": signed_in.session_id,
-                "digest": "0" * 64,
-                "content": b"sku,scope,price,currency\n",
-                "at": AT,
-                "until": AT + timedelta(hours=1),
-            },
-        )
 
     upgrade_database(seeded)
 

@@ -6,18 +6,17 @@ configured."""
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 
 import pytest
 from alembic import command
-from sqlalchemy import Engine, inspect, select, text
+from sqlalchemy import Engine, inspect, select
 
 from esl.db.console_models import ConsoleUploadRow
 from esl.db.engine import migrations_config, session_factory, upgrade_database
 from esl.errors import InvalidItemError
-from esl.services.keys import Role, create_key
-from esl.ui.console_sessions import open_session
 from esl.ui.console_uploads import check_shelves_unchanged
+from tests.support.console_uploads import keep_file_at_revision
 
 AT = datetime(2026, 12, 1, 9, 0, tzinfo=UTC)
 
@@ -27,26 +26,10 @@ def _has_column(engine: Engine) -> bool:
 
 
 def test_files_kept_before_have_no_shelves_seen(seeded: Engine) -> None:
-    with session_factory(seeded)() as session, session.begin():
-        _, key = create_key(session, name="pricing-1", role=Role.PRICING, store=None, now=AT)
-        _, signed_in = open_session(session, api_key=key, now=AT)
-    command.downgrade(migrations_config(seeded), "0044")
+    keep_file_at_revision(
+        seeded, "0044", at=AT, columns={"rule_version_seen": 7, "promotion_version_seen": 3}
+    )
     assert not _has_column(seeded)
-    with session_factory(seeded)() as session, session.begin():
-        session.execute(
-            text(
-                "INSERT INTO console_uploads (console_session_id, kind, filename, digest,"
-                " content, created_at, expires_at, rule_version_seen, promotion_version_seen)"
-                " VALUES (:session, 'prices', 'milk.csv', :digest, :content, :at, :until, 7, 3)"
-            ),
-            {
-                "session": signed_in.session_id,
-                "digest": "0" * 64,
-                "content": b"sku,scope,price,currency\n",
-                "at": AT,
-                "until": AT + timedelta(hours=1),
-            },
-        )
 
     upgrade_database(seeded)
 
