@@ -24,7 +24,9 @@ from pricing.windows import in_utc
 
 __all__ = ["change_impact", "next_change_instant"]
 
-_Selection = tuple[Product, Money, Promotion | None] | None
+# Product facts, regular amount, promotion, and the store's opening: a shelf sells since
+# then (`pricing.ledger.key_on_sale_since`), which can change a reduction's prior price.
+_Selection = tuple[Product, Money, Promotion | None, datetime | None] | None
 
 
 def next_change_instant(catalogue: Catalogue, *, after: datetime) -> datetime | None:
@@ -103,9 +105,12 @@ def _partition(
 def _selection(
     catalogue: Catalogue, *, sku: str, channel: Channel, store: str, at: datetime
 ) -> _Selection:
-    """What decides a key's label: product facts, regular amount, promotion."""
+    """What decides a key's label: product facts, regular amount, promotion, and the
+    store's opening (the same in both catalogues unless the store is a moved one, which
+    is a class of its own)."""
     product = catalogue.products.get(sku)
-    if product is None or store not in catalogue.stores:
+    shop = catalogue.stores.get(store)
+    if product is None or shop is None:
         return None
     try:
         rule, promotion = select_rule_and_promotion(
@@ -113,7 +118,7 @@ def _selection(
         )
     except NoApplicablePriceError:
         return None
-    return product, rule.amount, promotion
+    return product, rule.amount, promotion, shop.opened
 
 
 def _fingerprint(
@@ -172,7 +177,8 @@ def change_impact(
 
 
 def _moved_stores(before: Catalogue, after: Catalogue) -> set[str]:
-    """Stores added, removed or moved to another zone between the catalogues."""
+    """Stores added, removed or changed between the catalogues (moved to another zone,
+    given another opening, renamed)."""
     if before.stores is after.stores or before.stores == after.stores:
         return set()
     codes = before.stores.keys() | after.stores.keys()
@@ -194,7 +200,8 @@ def _class_impact(
     was = _selection(before, sku=sku, channel=channels[0], store=stores[0], at=at)
     now = _selection(after, sku=sku, channel=channels[0], store=stores[0], at=at)
     if was == now:
-        return []  # same product, regular amount and promotion: same label, same ledger
+        # Same product, regular amount, promotion and opening: same label, same ledger.
+        return []
     keys = [PriceKey(sku, channel, store) for channel in channels for store in stores]
     if was is None or now is None or was[1] != now[1]:
         return keys  # every label shows the regular price: gaining, losing or moving it shows
