@@ -330,7 +330,11 @@ def omnibus_prior_price(
       run, and gets the 30-day low; a reduction after a rise starts a new run.
     With the rule that gave it (`PriorPriceBasis`), which the label's caption states.
     `ledger_since`: the key's entries before it are another product's (a re-used SKU,
-    `Product.ledger_since`), never this one's prices, not even the one in force then.
+    `Product.ledger_since`), never this one's prices. The one in force then, inherited,
+    is what this product's label showed until its own first entry: it alone never gives
+    a prior price (an introductory price announces nothing), but where this product's own
+    prices give one, it counts in the lowest for the time it applied within the window
+    (`_inherited`), so it can only lower that prior price, never raise it.
     `price`: the price announced from `reduction_started`, which tells a rise from a
     reduction; None, the one the ledger records from then, if it does.
     None when the ledger holds nothing charged before the reduction (or in its window). Raises
@@ -373,6 +377,7 @@ def omnibus_prior_price(
                 since=max(run_began - PRIOR_PRICE_LOOKBACK - LONGEST_CLOCK_CHANGE, on_sale_since),
                 until=run_began,
                 own=own,
+                ledger_since=ledger_since,
                 currency=currency,
             ):
                 return PriorPrice(regular, PriorPriceBasis.BEFORE_FIRST_REDUCTION)
@@ -391,6 +396,19 @@ def omnibus_prior_price(
     ]
     if not charged:
         return None
+    # A re-used SKU: the price inherited at `ledger_since` alone gives no prior price, but
+    # where the product's own prices give one, its label showed the product at that price
+    # too, so it counts for the time it applied in the window: it can only lower the low.
+    inherited = _inherited(
+        entries,
+        times,
+        own=own,
+        ledger_since=ledger_since,
+        since=window_start,
+        until=reduction_started,
+    )
+    if inherited is not None:
+        charged.append(_in_currency(inherited, currency))
     basis = (
         PriorPriceBasis.LOWEST_SINCE_ON_SALE
         if on_sale_since > thirty_days_before
@@ -435,18 +453,50 @@ def _regular_price_below(
     since: datetime,
     until: datetime,
     own: int,
+    ledger_since: datetime | None,
     currency: str,
 ) -> bool:
     """Whether a regular (not reduced) price below `amount` applied in `[since, until)`,
-    counting the entry in force at `since`, among the key's own entries (`own` on)."""
+    counting the entry in force at `since`, among the key's own entries (`own` on) and the
+    price a re-used SKU's product inherited at `ledger_since` for the time it applied
+    (`_inherited`): the product's label showed it then, so a run of reductions after it
+    is announced against the 30-day low, as after a rise of the product's own price."""
     first = max(bisect_right(times, since) - 1, own)
     last = bisect_left(times, until)
+    considered = entries[first:last]
+    inherited = _inherited(
+        entries, times, own=own, ledger_since=ledger_since, since=since, until=until
+    )
+    if inherited is not None:
+        considered.append(entries[own - 1])
     return any(
         entry.price is not None
         and not entry.is_reduced
         and _in_currency(entry.price, currency).amount < amount.amount
-        for entry in entries[first:last]
+        for entry in considered
     )
+
+
+def _inherited(
+    entries: list[LedgerEntry],
+    times: list[datetime],
+    *,
+    own: int,
+    ledger_since: datetime | None,
+    since: datetime,
+    until: datetime,
+) -> Money | None:
+    """The price a re-used SKU's product inherited: the entry in force at `ledger_since`
+    (the old product's), which its label showed from then until its own first entry
+    (`entries[own]`), when that span meets `[since, until)`; None without a re-use, with
+    nothing in force then or its own entry at `ledger_since` (nothing inherited), a
+    withdrawal (nothing charged), or no own entry yet (it alone gives no prior price)."""
+    if ledger_since is None or own == 0 or own >= len(entries):
+        return None
+    price = entries[own - 1].price
+    if price is None or max(since, ledger_since) >= min(times[own], until):
+        return None
+    return price
 
 
 def _rose(earlier: Money, later: Money, *, currency: str) -> bool:
