@@ -20,6 +20,7 @@ from pydantic import (
 )
 
 from esl.api.instants import Instant
+from esl.decimal_digits import NET_CONTENT_DIGITS, PERCENT_DIGITS, VAT_RATE_DIGITS
 from esl.one_line_text import OneLineText
 from esl.promotion_ids import NewPromotionId
 from esl.services.amounts import thousands_group_question
@@ -211,8 +212,15 @@ class ProductIn(RequestBody):
     brand: OneLineText = Field(default="", max_length=BRAND_LENGTH)
     gtin: str = Field(default="", max_length=14)
     category: OneLineText = Field(default="", max_length=CATEGORY_LENGTH)
-    vat_rate: DecimalText = Field(ge=0, lt=100, max_digits=8, decimal_places=4)
-    net_content: NetContent = Field(gt=0, max_digits=12, decimal_places=4)
+    vat_rate: DecimalText = Field(
+        ge=0,
+        lt=100,
+        max_digits=VAT_RATE_DIGITS.total,
+        decimal_places=VAT_RATE_DIGITS.places,
+    )
+    net_content: NetContent = Field(
+        gt=0, max_digits=NET_CONTENT_DIGITS.total, decimal_places=NET_CONTENT_DIGITS.places
+    )
     net_unit: Literal["g", "kg", "ml", "l", "m", "pcs"]
     perishable: bool = False
     on_sale_since: Instant
@@ -379,7 +387,9 @@ class UpsertPromotionItemIn(RequestBody):
     channels: list[Channel] = Field(default_factory=list, max_length=3)
     zones: list[Code] = Field(default_factory=list, max_length=1_000)
     stores: list[Code] = Field(default_factory=list, max_length=10_000)
-    percent: DecimalText | None = Field(default=None, max_digits=7, decimal_places=4)
+    percent: DecimalText | None = Field(
+        default=None, max_digits=PERCENT_DIGITS.total, decimal_places=PERCENT_DIGITS.places
+    )
     amount: Amount | None = None
     currency: str | None = Field(default=None, min_length=3, max_length=3)
     # Strict: JSON `true` is no quantity (pydantic would take it as 1).

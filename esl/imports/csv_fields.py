@@ -13,6 +13,7 @@ from decimal import Decimal, InvalidOperation
 from functools import lru_cache
 from typing import IO, Generic, TypeVar
 
+from esl.decimal_digits import DecimalDigits
 from esl.errors import ImportRejectedError
 from esl.imports.csv_text import header_delimiter
 from esl.imports.report import ImportReport
@@ -277,11 +278,19 @@ def check_one_line(row: CsvRow, columns: Iterable[str]) -> None:
             raise BadRowError(f"{column} {problem}")
 
 
-def parse_decimal(row: CsvRow, column: str, *, required: bool = True) -> Decimal | None:
+def parse_decimal(
+    row: CsvRow, column: str, *, digits: DecimalDigits, required: bool = True
+) -> Decimal | None:
+    """A number with no more digits than the API takes in that field (`esl.decimal_digits`:
+    a file must not store what `PUT /products` or a publication refuses)."""
     text = row.require(column) if required else row.get(column)
     if not text:
         return None
-    return _accepted(_decimal(text, column))
+    value = _accepted(_decimal(text, column))
+    problem = digits.problem(value)
+    if problem is not None:
+        raise BadRowError(f"{column} {text!r} {problem}")
+    return value
 
 
 def hint_decimal_sign(text: str) -> str:

@@ -14,6 +14,7 @@ from esl.case_twins import CaseTwins
 from esl.db.bulk import insert_rows, update_rows
 from esl.db.mapping import product_values
 from esl.db.models import ProductRow, core_table
+from esl.decimal_digits import NET_CONTENT_DIGITS, VAT_RATE_DIGITS
 from esl.imports.csv_fields import (
     BadRowError,
     CsvFile,
@@ -85,7 +86,7 @@ def _parse(row: CsvRow, stored: Collection[str], twins: CaseTwins) -> Product:
     check_width(row)
     check_lengths(row, LENGTHS)
     check_one_line(row, ("name", "brand", "category", "web_url"))
-    vat_rate = parse_decimal(row, "vat_rate")
+    vat_rate = parse_decimal(row, "vat_rate", digits=VAT_RATE_DIGITS)
     net_content = _net_content(row)
     try:
         product = Product(
@@ -114,7 +115,7 @@ def _net_content(row: CsvRow) -> Decimal | None:
     """The net content as written, refused where it reads as a thousands group: in de_DE
     and de_AT the dot groups thousands, and a German file's "1.000" g (a kilogram) was
     read as 1 g, so its label's Grundpreis was a thousand times too high."""
-    net_content = parse_decimal(row, "net_content")
+    net_content = parse_decimal(row, "net_content", digits=NET_CONTENT_DIGITS)
     if net_content is not None:
         text = row.require("net_content")
         question = thousands_group_question(net_content, decimal_sign=hint_decimal_sign(text))

@@ -13,6 +13,7 @@ from sqlalchemy.orm import Session
 from esl.db.mapping import promotion_target_values, promotion_values
 from esl.db.models import PromotionRow, PromotionTargetRow, core_table
 from esl.db.repositories import in_chunks, load_catalogue_slice, load_promotions
+from esl.decimal_digits import PERCENT_DIGITS
 from esl.imports.csv_fields import (
     BadRowError,
     CsvFile,
@@ -184,7 +185,7 @@ def promotion_line(row: CsvRow, refs: ImportReferences, currency: str) -> Promot
             )
             or 0,
             exclusive=parse_bool(row, "exclusive"),
-            percent=parse_decimal(row, "percent", required=False),
+            percent=parse_decimal(row, "percent", digits=PERCENT_DIGITS, required=False),
             amount=amount,
             quantity=_int(row, "quantity"),
             free_quantity=_int(row, "free_quantity"),
