@@ -1,5 +1,7 @@
 """Publishing a price or promotion file at an instant: the rows that name no start of
-their own get `valid_from` = the instant; the file is otherwise kept as it came."""
+their own get `valid_from` = the instant; the file is otherwise kept as it came. A file
+that cannot be read as CSV is `ImportRejectedError` with its line, as the importer
+refuses it without an instant."""
 
 from __future__ import annotations
 
@@ -7,6 +9,7 @@ import csv
 import io
 from datetime import datetime
 
+from esl.errors import ImportRejectedError
 from esl.imports.csv_text import header_delimiter
 
 __all__ = ["starting_at"]
@@ -23,7 +26,19 @@ def starting_at(text: str, instant: datetime) -> str:
     # The separator the importer reads the file with (`,`, `;` or tab): the header row
     # says which (docs/csv-formats.md).
     delimiter = header_delimiter(header)
-    rows = list(csv.reader(io.StringIO(text, newline=""), delimiter=delimiter))
+    reader = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter)
+    rows: list[list[str]] = []
+    line = 0  # the line the last row read ended on
+    try:
+        for row in reader:
+            rows.append(row)
+            line = reader.line_num
+    except csv.Error as error:
+        # A file the importer refuses as not CSV (a cell past the csv module's field limit
+        # of 128 KiB): refused here as there, with the line, not an unexpected error.
+        raise ImportRejectedError(
+            "the file is not valid CSV", problems=[{"line": line + 1, "reason": str(error)}]
+        ) from error
     names = [name.strip().lstrip("\ufeff").lower() for name in rows[0]]
     if "valid_from" not in names:
         rows[0].append("valid_from")
