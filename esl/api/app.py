@@ -12,6 +12,7 @@ from sqlalchemy import Engine
 from esl.api.authentication import ApiKeyGate
 from esl.api.dependencies import ApiContext
 from esl.api.errors import install_error_handlers
+from esl.api.json_text import LoneSurrogateGate
 from esl.api.openapi_document import shared_openapi
 from esl.api.repeated_query import RepeatedQueryGate
 from esl.api.routes import (
@@ -72,6 +73,7 @@ def create_app(
     api_context = ApiContext(settings=settings, sessions=session_factory(engine), clock=clock)
     app.state.context = api_context
     install_error_handlers(app)
+    app.add_middleware(LoneSurrogateGate, prefix=API_PREFIX)  # inside the key check too
     app.add_middleware(RepeatedQueryGate)  # inside the key check: 401 comes first
     app.add_middleware(ApiKeyGate, prefix=API_PREFIX, context=api_context)
     registry, latency = metrics_registry(
