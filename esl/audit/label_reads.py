@@ -310,7 +310,11 @@ def labels_of(
 
 
 def past_seen(session: Session, label_ids: list[str], *, at: datetime) -> dict[str, Seen]:
-    """What each label showed at `at`: its last acknowledgement at or before `at`."""
+    """What each label showed at `at`: what its last acknowledgement or check-in at or
+    before `at` that names an image says it shows (its displayed hash, else the image it
+    acknowledged). A refused answer (busy, a damaged frame) names none, as the label's
+    state takes nothing from it: the panel is the one the label reported before it, not
+    the last image it acknowledged before that. Heard: its last word of any kind."""
     found: dict[str, Seen] = {}
     latest = (
         select(_acks.c.label_id, func.max(_acks.c.at).label("at"))
@@ -318,27 +322,32 @@ def past_seen(session: Session, label_ids: list[str], *, at: datetime) -> dict[s
         .group_by(_acks.c.label_id)
         .subquery()
     )
-    confirmed = (
+    named = (
         select(_acks.c.label_id, func.max(_acks.c.at).label("at"))
-        .where(_acks.c.at <= at, _acks.c.acked_hash.is_not(None))
+        .where(
+            _acks.c.at <= at,
+            or_(_acks.c.displayed_hash.is_not(None), _acks.c.acked_hash.is_not(None)),
+        )
         .group_by(_acks.c.label_id)
         .subquery()
     )
-    last_rows = select(
-        _acks.c.label_id, _acks.c.displayed_hash, _acks.c.acked_hash, _acks.c.at
-    ).join(latest, and_(latest.c.label_id == _acks.c.label_id, latest.c.at == _acks.c.at))
-    acked_rows = select(_acks.c.label_id, _acks.c.acked_hash).join(
-        confirmed, and_(confirmed.c.label_id == _acks.c.label_id, confirmed.c.at == _acks.c.at)
+    heard_rows = select(latest.c.label_id, latest.c.at)
+    named_rows = select(_acks.c.label_id, _acks.c.displayed_hash, _acks.c.acked_hash).join(
+        named,
+        and_(
+            named.c.label_id == _acks.c.label_id,
+            named.c.at == _acks.c.at,
+            or_(_acks.c.displayed_hash.is_not(None), _acks.c.acked_hash.is_not(None)),
+        ),
     )
     wanted = set(label_ids)
-    last_acked: dict[str, str] = {}
-    for label_id, acked in session.execute(acked_rows):
-        if label_id in wanted and acked is not None:
-            last_acked[label_id] = acked
-    for label_id, displayed, acked, heard in session.execute(last_rows):
+    shown: dict[str, str] = {}
+    for label_id, displayed, acked in session.execute(named_rows):
         if label_id in wanted:
-            shown = displayed or acked or last_acked.get(label_id)
-            found[label_id] = Seen(shown, heard, None)
+            shown[label_id] = displayed or acked
+    for label_id, heard in session.execute(heard_rows):
+        if label_id in wanted:
+            found[label_id] = Seen(shown.get(label_id), heard, None)
     return found
 
 
