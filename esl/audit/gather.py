@@ -69,11 +69,12 @@ from esl.db.models import (
     StoreRow,
 )
 from esl.db.repositories import (
+    StorePriceRun,
     catalogue_as_at,
     load_catalogue_slice,
     load_ledger_for_skus,
     products_as_at,
-    store_prices_since,
+    store_price_runs,
 )
 from esl.errors import NotFoundError
 from pricing import (
@@ -513,13 +514,17 @@ def _gather(
                 )
             _check_prior(facts, priors[memo], problems)
     if late:
-        since = store_prices_since(session, {(f.sku, f.store) for _, f in late}, at=at)
-        # The ledger dates a change of amount only: a label at the due amount but drawn
-        # otherwise is dated from the change of what it must draw (a pack size, a
-        # promotion's last day), not from when the amount began.
+        runs = store_price_runs(session, {(f.sku, f.store) for _, f in late}, at=at)
+        # The ledger dates a change of amount (or of the regular or card price beside it)
+        # only: a label at the due amount but drawn otherwise is dated from the change of
+        # what it must draw (a pack size, a promotion's last day), not from when the
+        # amount began; a label at another amount from when the due amount began, not
+        # from a card price added beside it since.
         changes = ContentChanges(session, catalogue, (f for _, f in late), at=at)
         for index, facts in late:
-            started = changes.due_since(facts, since.get((facts.sku, facts.store)))
+            started = changes.due_since(
+                facts, _due_since(facts, runs.get((facts.sku, facts.store)))
+            )
             if started is not None:
                 verdicts[index] = classify_label(
                     facts._replace(due_since=started), at=at, thresholds=thresholds
@@ -569,6 +574,30 @@ def _gather(
         due=due_by_label,
         time_zone=time_zone,
     )
+
+
+def _due_since(facts: LabelFacts, run: StorePriceRun | None) -> datetime | None:
+    """When the price due to the label of `facts` started, by its store's ledger: for a
+    label showing another amount, another product or nothing known, when the due amount
+    began, however many entries a card or regular price changed beside it wrote since;
+    else when the entry in force began (`ContentChanges` dates what differs from there).
+    A due amount the ledger has not recorded yet (its instant just came) is dated by the
+    entry in force, as before."""
+    if run is None:
+        return None
+    shown, due = facts.shown, facts.due
+    if (
+        due is not None
+        and run.price == due.price
+        and (
+            shown is None
+            or shown.sku != facts.sku
+            or shown.price != due.price.amount
+            or shown.currency != due.currency
+        )
+    ):
+        return run.amount_since
+    return run.started
 
 
 def _reduction_shown_since(

@@ -4,7 +4,8 @@
 - `catalogue`: catalogue slices (one SKU for a quote, many for a publication, an import
   or the audit) and stored promotions, as the engine's values;
 - `ledger`: the applied-price ledger for one key, for many SKUs (some channels or
-  stores, up to an instant), and when a store's current price started;
+  stores, up to an instant), when a store's current price started and when the amount
+  it charges began;
 - `stores`: the stores as they were at an instant (their versions then);
 - `products`: the products as they were at an instant (their versions then);
 - `chunks`: `in_chunks`, the one way to split many values into IN lists or batches;
@@ -24,8 +25,10 @@ from esl.db.repositories.catalogue import (
 from esl.db.repositories.chunks import CHUNK, in_chunks
 from esl.db.repositories.fast_reads import ColumnReader, driver_rows, raw
 from esl.db.repositories.ledger import (
+    StorePriceRun,
     load_key_ledger,
     load_ledger_for_skus,
+    store_price_runs,
     store_prices_since,
 )
 from esl.db.repositories.products import products_as_at
@@ -34,6 +37,7 @@ from esl.db.repositories.stores import catalogue_as_at, stores_as_at
 __all__ = [
     "CHUNK",
     "ColumnReader",
+    "StorePriceRun",
     "catalogue_as_at",
     "driver_rows",
     "in_chunks",
@@ -44,6 +48,7 @@ __all__ = [
     "load_sku_catalogue",
     "products_as_at",
     "raw",
+    "store_price_runs",
     "store_prices_since",
     "stores_as_at",
 ]

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from collections.abc import Collection, Iterable
 from datetime import datetime
-from typing import Any
+from typing import Any, NamedTuple
 
 from sqlalchemy import Select, String, and_, bindparam, column, func, select, values
 from sqlalchemy.orm import Session
@@ -25,11 +25,13 @@ from pricing.money import Money
 from pricing.products import Channel
 
 __all__ = [
+    "StorePriceRun",
     "entries_at",
     "load_key_ledger",
     "load_ledger_for_skus",
     "remove_entries",
     "remove_entries_at",
+    "store_price_runs",
     "store_prices_since",
 ]
 
@@ -129,6 +131,62 @@ def store_prices_since(
         found.update(
             ((sku, store), instant(started)) for sku, store, started in session.execute(statement)
         )
+    return found
+
+
+class StorePriceRun(NamedTuple):
+    """A key's `store`-channel price in force at an instant, from the ledger."""
+
+    started: datetime  # when the entry in force began
+    # When the amount it charges began: the first of the unbroken run of entries charging
+    # that amount. An entry is written for a loyalty-card price or a regular price changed
+    # beside an unchanged amount too, so the entry in force may be later.
+    amount_since: datetime
+    price: Money | None  # the amount charged; None: withdrawn
+
+
+def store_price_runs(
+    session: Session, keys: Collection[tuple[str, str]], *, at: datetime
+) -> dict[tuple[str, str], StorePriceRun]:
+    """(sku, store) -> its `store`-channel price in force at `at`, when that entry began
+    and when the amount it charges began (keys without an entry by then left out). One
+    index range per key, its entries up to `at`: asked for the few labels the audit finds
+    not showing their due price."""
+    instant = ColumnReader(session, _ledger.c.effective_at)
+    amount = ColumnReader(session, _ledger.c.amount)
+    found: dict[tuple[str, str], StorePriceRun] = {}
+    for chunk in in_chunks(sorted(keys)):
+        wanted = (
+            values(column("sku", String), column("store", String), name="wanted").data(chunk).cte()
+        )
+        statement = (
+            select(
+                wanted.c.sku,
+                wanted.c.store,
+                raw(_ledger.c.effective_at),
+                raw(_ledger.c.amount),
+                _ledger.c.currency,
+            )
+            .select_from(wanted)
+            .join(
+                _ledger,
+                and_(
+                    _ledger.c.sku == wanted.c.sku,
+                    _ledger.c.channel == Channel.STORE.value,
+                    _ledger.c.store == wanted.c.store,
+                    _ledger.c.effective_at <= at,
+                ),
+            )
+            .order_by(wanted.c.sku, wanted.c.store, _ledger.c.effective_at)
+        )
+        for sku, store, effective, charged, currency in session.execute(statement):
+            began = instant(effective)
+            price = None if charged is None else Money(amount(charged), currency)
+            run = found.get((sku, store))
+            same = run is not None and run.price is not None and run.price == price
+            found[sku, store] = StorePriceRun(
+                began, run.amount_since if same and run is not None else began, price
+            )
     return found
 
 
