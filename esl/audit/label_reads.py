@@ -352,7 +352,11 @@ def past_seen(session: Session, label_ids: list[str], *, at: datetime) -> dict[s
 
 
 def open_updates(session: Session, label_ids: list[str], *, at: datetime) -> dict[str, OpenUpdate]:
-    """The newest frame per label open at `at`: created by then, not settled by then."""
+    """The update of each label open at `at` (created by then, not settled by then): its
+    newest frame, except that a frame held behind another (a timed image waiting for the
+    image of now) is not the update while that one is open, and a parked frame is the
+    update whatever is held behind it: the held flip waits for it, and `esl health`
+    counts the label failed (offline, flat battery) by it."""
     statement = (
         select(
             _outbox.c.label_id,
@@ -372,6 +376,8 @@ def open_updates(session: Session, label_ids: list[str], *, at: datetime) -> dic
     )
     wanted = set(label_ids)
     found: dict[str, OpenUpdate] = {}
+    # Of a label's open frames: parked first, then any but a held one, then the newest.
+    rank: dict[str, tuple[bool, bool]] = {}
     instant = ColumnReader(session, _outbox.c.parked_at)
     for (
         label_id,
@@ -393,6 +399,10 @@ def open_updates(session: Session, label_ids: list[str], *, at: datetime) -> dic
                 else:
                     status, reason, detail = OutboxStatus.SENT.value, None, None
             shown_status = status if status in OPEN_STATUSES else OutboxStatus.SENT.value
+            weight = (shown_status == OutboxStatus.PARKED, shown_status != OutboxStatus.HELD)
+            if label_id in rank and weight < rank[label_id]:
+                continue
+            rank[label_id] = weight
             found[label_id] = OpenUpdate(
                 status=shown_status, since=created, attempts=attempts, reason=reason, detail=detail
             )
