@@ -32,6 +32,7 @@ from esl.db.models import LedgerEntryRow, core_table
 from esl.db.repositories import (
     CHUNK,
     ColumnReader,
+    StorePriceRun,
     driver_rows,
     in_chunks,
     load_catalogue_slice,
@@ -40,7 +41,7 @@ from esl.db.repositories import (
     load_promotions,
     load_sku_catalogue,
     raw,
-    store_prices_since,
+    store_price_runs,
 )
 from esl.db.repositories.ledger import entries_at
 from esl.errors import NotFoundError
@@ -254,16 +255,30 @@ def test_the_ledger_of_many_skus_is_cut_by_channel_store_and_instant(session: Se
     assert into.keys() == {ENTRIES[4].key, ENTRIES[2].key}
 
 
-def test_when_a_stores_price_started_is_the_last_entry_by_then(session: Session) -> None:
+def test_a_stores_price_is_dated_from_its_entry_and_from_its_amount(session: Session) -> None:
+    # A card price written beside S02's unchanged 3.10 begins an entry, not an amount.
+    beside = dataclasses.replace(
+        _entry("MLK-1", Channel.STORE, "S02", T1, "3.10"), card_price=Money.of("2.49", "PLN")
+    )
+    with session.begin():
+        insert_rows(
+            session,
+            core_table(LedgerEntryRow),
+            [ledger_entry_values(beside, source="history", publication_id=None, recorded_at=T1)],
+        )
     asked = {("MLK-1", "S01"), ("MLK-1", "S02"), ("CHS-1", "S01"), ("CFE-1", "S01")}
 
-    assert store_prices_since(session, asked, at=T1) == {
-        ("MLK-1", "S01"): T1,
-        ("MLK-1", "S02"): T0 + timedelta(hours=1),
-        ("CHS-1", "S01"): T0 - timedelta(days=40),
+    assert store_price_runs(session, asked, at=T1) == {
+        ("MLK-1", "S01"): StorePriceRun(T1, T1, Money.of("2.71", "PLN")),
+        ("MLK-1", "S02"): StorePriceRun(T1, T0 + timedelta(hours=1), Money.of("3.10", "PLN")),
+        ("CHS-1", "S01"): StorePriceRun(
+            T0 - timedelta(days=40), T0 - timedelta(days=40), Money.of("3.10", "PLN")
+        ),
     }
-    assert store_prices_since(session, asked, at=T1 - timedelta(seconds=1))[("MLK-1", "S01")] == T0
-    assert store_prices_since(session, set(), at=T1) == {}
+    earlier = store_price_runs(session, asked, at=T1 - timedelta(seconds=1))
+    assert earlier[("MLK-1", "S01")] == StorePriceRun(T0, T0, Money.of("3.10", "PLN"))
+    assert earlier[("MLK-1", "S02")].started == T0 + timedelta(hours=1)
+    assert store_price_runs(session, set(), at=T1) == {}
 
 
 def test_driver_reads_convert_like_the_typed_columns(session: Session) -> None:

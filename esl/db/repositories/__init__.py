@@ -29,7 +29,6 @@ from esl.db.repositories.ledger import (
     load_key_ledger,
     load_ledger_for_skus,
     store_price_runs,
-    store_prices_since,
 )
 from esl.db.repositories.products import products_as_at
 from esl.db.repositories.stores import catalogue_as_at, stores_as_at
@@ -49,6 +48,5 @@ __all__ = [
     "products_as_at",
     "raw",
     "store_price_runs",
-    "store_prices_since",
     "stores_as_at",
 ]

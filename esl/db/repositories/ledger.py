@@ -14,7 +14,7 @@ from collections.abc import Collection, Iterable
 from datetime import datetime
 from typing import Any, NamedTuple
 
-from sqlalchemy import Select, String, and_, bindparam, column, func, select, values
+from sqlalchemy import Select, String, and_, bindparam, column, select, values
 from sqlalchemy.orm import Session
 
 from esl.db.models import LedgerEntryRow, core_table
@@ -32,7 +32,6 @@ __all__ = [
     "remove_entries",
     "remove_entries_at",
     "store_price_runs",
-    "store_prices_since",
 ]
 
 _ledger = core_table(LedgerEntryRow)
@@ -99,39 +98,6 @@ def load_ledger_for_skus(
     if after is not None:
         statement = statement.where(_ledger.c.effective_at > after)
     return _append_for_skus(session, ledger, statement, skus)
-
-
-def store_prices_since(
-    session: Session, keys: Collection[tuple[str, str]], *, at: datetime
-) -> dict[tuple[str, str], datetime]:
-    """(sku, store) -> when its `store`-channel price in force at `at` started (keys
-    without an entry by then left out)."""
-    instant = ColumnReader(session, _ledger.c.effective_at)
-    found: dict[tuple[str, str], datetime] = {}
-    for chunk in in_chunks(sorted(keys)):
-        # Joined to a VALUES list rather than filtered by IN: the join seeks the ledger's
-        # unique index once per key, where IN (...) scans the whole index.
-        wanted = (
-            values(column("sku", String), column("store", String), name="wanted").data(chunk).cte()
-        )
-        statement = (
-            select(wanted.c.sku, wanted.c.store, raw(func.max(_ledger.c.effective_at).label("at")))
-            .select_from(wanted)
-            .join(
-                _ledger,
-                and_(
-                    _ledger.c.sku == wanted.c.sku,
-                    _ledger.c.channel == Channel.STORE.value,
-                    _ledger.c.store == wanted.c.store,
-                    _ledger.c.effective_at <= at,
-                ),
-            )
-            .group_by(wanted.c.sku, wanted.c.store)
-        )
-        found.update(
-            ((sku, store), instant(started)) for sku, store, started in session.execute(statement)
-        )
-    return found
 
 
 class StorePriceRun(NamedTuple):
