@@ -37,8 +37,17 @@ wrong. Behind is judged
   it was away (a restart) and delivered it as its session resumed (`Uplink.resumed`): it
   was sent an unknown while before it arrived (before, a restart sent a SetClock to every
   label that had checked in meanwhile);
-- never for the answer to a label action (a ping's, a SetClock's), whose frame's send is
-  not kept: such an answer proves only a clock ahead, or right.
+- for a SetClock's acknowledgement (`sets_clock`), against its arrival, from a resumed
+  session too: it carries the clock as the SetClock set it, to the instant the SetClock
+  was signed, whenever the label took it. A SetClock a store gateway held for a label out
+  of reach and delivered five minutes late sets the clock five minutes behind, and its
+  answer, signed right then, reads the SetClock's own instant; the most the clock can be
+  behind is its lag behind the arrival. Before, it counted as an action's answer (below):
+  the record kept the clock right while it ran five minutes behind, and the label flipped a
+  timed price five minutes late while the audit said `match`
+  (`tests/pipeline/test_set_clock_delivered_late.py`);
+- never for the answer to any other label action (a ping's, a flash's), whose frame's
+  send is not kept: such an answer proves only a clock ahead, or right.
 A label not proven off is left as it was; within one batch, an answer that proves nothing
 of the clock does not undo what an earlier answer proved (a ping's answer, or an
 acknowledgement its frame's send does not bound, after a check-in behind did).
@@ -59,8 +68,15 @@ from sqlalchemy.orm import Session
 from esl.db.console_models import LabelActionRow
 from esl.pipeline.action_kinds import ActionKind
 from esl.pipeline.label_actions import request_own_actions
+from gateways.protocol import LabelResponse, Opcode
 
-__all__ = ["ASK_AGAIN_AFTER", "CLOCK_TOLERANCE", "clock_offsets", "request_clock_settings"]
+__all__ = [
+    "ASK_AGAIN_AFTER",
+    "CLOCK_TOLERANCE",
+    "clock_offsets",
+    "request_clock_settings",
+    "sets_clock",
+]
 
 CLOCK_TOLERANCE = timedelta(seconds=60)  # the setting ESL_LABEL_CLOCK_TOLERANCE_S
 ASK_AGAIN_AFTER = timedelta(hours=1)
@@ -96,6 +112,15 @@ def clock_offsets(
         elif label_id not in late:
             found[label_id] = offset // _MS
     return found
+
+
+def sets_clock(response: LabelResponse) -> bool:
+    """Whether `response` acknowledges a SetClock: the label set its clock to the instant
+    the SetClock was signed when it took it, which may be long after (a store gateway
+    holding it for a label out of reach), so its clock reads behind by as much, and its
+    answer is judged against its arrival (`clock_offsets`), never as an action's answer
+    that proves only a clock ahead."""
+    return response.acked and response.opcode == Opcode.SET_CLOCK
 
 
 def request_clock_settings(

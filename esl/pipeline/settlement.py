@@ -61,7 +61,12 @@ from esl.pipeline.label_actions import (
     signed_action_sequences,
     stale_refusals,
 )
-from esl.pipeline.label_clocks import CLOCK_TOLERANCE, clock_offsets, request_clock_settings
+from esl.pipeline.label_clocks import (
+    CLOCK_TOLERANCE,
+    clock_offsets,
+    request_clock_settings,
+    sets_clock,
+)
 from esl.pipeline.label_moves import move_labels, request_probes
 from esl.pipeline.label_states import (
     ANSWERED_COLUMNS,
@@ -582,7 +587,9 @@ class Settlement:
         answer, or an acknowledgement whose send does not bound it, after a check-in
         behind left the label unset (review)."""
         label_id = response.label_id
-        late = signed_after is None and (uplink.resumed or relayed)
+        # A SetClock's acknowledgement reads the clock as the SetClock set it, however
+        # late the label took it: judged against its arrival, whichever way it came.
+        late = signed_after is None and (uplink.resumed or relayed) and not sets_clock(response)
         heard = (response.label_time, uplink.received_at, signed_after)
         if label_id in clocks and self.clock_tolerance is not None:
             says = clock_offsets(
