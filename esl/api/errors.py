@@ -30,7 +30,13 @@ from esl.errors import (
 )
 from pricing.errors import EslError, PricingError
 
-__all__ = ["QueryValueError", "install_error_handlers", "require_aware_query", "status_for"]
+__all__ = [
+    "QueryValueError",
+    "install_error_handlers",
+    "invalid_request_response",
+    "require_aware_query",
+    "status_for",
+]
 
 log = logging.getLogger(__name__)
 
@@ -84,6 +90,16 @@ def _body(code: str, message: str, **fields: Any) -> dict[str, Any]:
     return {"error": jsonable_encoder({"code": code, "message": message, **fields})}
 
 
+def invalid_request_response(problems: list[dict[str, Any]]) -> JSONResponse:
+    """422 `invalid_request`: a request that does not match the API, each problem with its
+    `location` and `reason`; the handlers below and the gates in front of the routes
+    (`RepeatedQueryGate`, `LoneSurrogateGate`, which answer it as an ASGI app) say it alike."""
+    return JSONResponse(
+        _body("invalid_request", "the request does not match the API", problems=problems),
+        status_code=422,
+    )
+
+
 def install_error_handlers(app: FastAPI) -> None:
     @app.exception_handler(EslError)
     async def domain_error(_: Request, error: EslError) -> JSONResponse:
@@ -120,24 +136,14 @@ def install_error_handlers(app: FastAPI) -> None:
             }
             for item in error.errors()
         ]
-        return JSONResponse(
-            _body("invalid_request", "the request does not match the API", problems=problems),
-            status_code=422,
-        )
+        return invalid_request_response(problems)
 
     @app.exception_handler(StarletteHTTPException)
     async def http_error(request: Request, error: StarletteHTTPException) -> JSONResponse:
         if error.status_code == 400:
             # A body that cannot be parsed is a malformed request like any other: 422, the
             # status every operation declares, not an undeclared 400.
-            return JSONResponse(
-                _body(
-                    "invalid_request",
-                    "the request does not match the API",
-                    problems=[{"location": ["body"], "reason": str(error.detail)}],
-                ),
-                status_code=422,
-            )
+            return invalid_request_response([{"location": ["body"], "reason": str(error.detail)}])
         headers = dict(error.headers or {})
         if error.status_code == 405:
             headers["Allow"] = ", ".join(_allowed_methods(request))

@@ -19,7 +19,10 @@ import json
 import re
 from typing import Any
 
+from starlette.responses import JSONResponse
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from esl.api.errors import invalid_request_response
 
 __all__ = ["LoneSurrogateGate", "lone_surrogate_place"]
 
@@ -72,7 +75,7 @@ class LoneSurrogateGate:
         body = b"".join(chunks)
         place = _surrogate_place(body) if message["type"] == "http.request" else None
         if place is not None:
-            await _refuse(send, place)
+            await _refusal(place)(scope, receive, send)
             return
         replayed = False
 
@@ -106,30 +109,13 @@ def _surrogate_place(body: bytes) -> tuple[str, ...] | None:
         return None  # not JSON, not UTF-8, nested too deep: the route says so
 
 
-async def _refuse(send: Send, place: tuple[str, ...]) -> None:
-    body = json.dumps(
-        {
-            "error": {
-                "code": "invalid_request",
-                "message": "the request does not match the API",
-                "problems": [
-                    {
-                        "location": ["body", *place],
-                        "reason": "holds a lone surrogate (\\ud800-\\udfff escaped alone): "
-                        "half of a UTF-16 pair is no character",
-                    }
-                ],
+def _refusal(place: tuple[str, ...]) -> JSONResponse:
+    return invalid_request_response(
+        [
+            {
+                "location": ["body", *place],
+                "reason": "holds a lone surrogate (\\ud800-\\udfff escaped alone): "
+                "half of a UTF-16 pair is no character",
             }
-        }
-    ).encode()
-    await send(
-        {
-            "type": "http.response.start",
-            "status": 422,
-            "headers": [
-                (b"content-type", b"application/json"),
-                (b"content-length", str(len(body)).encode()),
-            ],
-        }
+        ]
     )
-    await send({"type": "http.response.body", "body": body})

@@ -8,12 +8,12 @@ are repeated by design and pass.
 
 from __future__ import annotations
 
-import json
 from collections import Counter
 from urllib.parse import parse_qsl
 
 from starlette.types import ASGIApp, Receive, Scope, Send
 
+from esl.api.errors import invalid_request_response
 from esl.api.route_templates import operation_paths
 
 __all__ = ["RepeatedQueryGate"]
@@ -37,26 +37,8 @@ class RepeatedQueryGate:
         if not repeated:
             await self.app(scope, receive, send)
             return
-        body = json.dumps(
-            {
-                "error": {
-                    "code": "invalid_request",
-                    "message": "the request does not match the API",
-                    "problems": [
-                        {"location": ["query", name], "reason": "takes one value, given twice"}
-                        for name in repeated
-                    ],
-                }
-            }
-        ).encode()
-        await send(
-            {
-                "type": "http.response.start",
-                "status": 422,
-                "headers": [
-                    (b"content-type", b"application/json"),
-                    (b"content-length", str(len(body)).encode()),
-                ],
-            }
-        )
-        await send({"type": "http.response.body", "body": body})
+        problems = [
+            {"location": ["query", name], "reason": "takes one value, given twice"}
+            for name in repeated
+        ]
+        await invalid_request_response(problems)(scope, receive, send)
