@@ -27,11 +27,16 @@ from gateways.base import Uplink
 from rendering.display_models import get_display_model
 from rendering.encoding import content_hash
 from tests.pipeline.in_memory_gateway import InMemoryGateway, radio
+from tests.support.audit import audit_by_label
 from tests.support.clock import Clock
 from tests.support.pipeline import ADMIN, expected_planes, publish_prices, register_and_bind
 
 T0 = Clock().now.replace(year=2027)
 PRICES_A = {"MLK-1": "3.49", "CHS-1": "8.99", "CFE-1": "59.99"}
+
+
+# What the audit calls a shelf showing its due price.
+SHELF_RIGHT = ("match", "intended_difference")
 
 
 class World:
@@ -178,6 +183,24 @@ class World:
             await self.send_due()
             sent = [f for f in self.gateway.take() if f.label_id not in out_of_reach]
             self.dispatcher.settle(radio(sent, self.labels, now=self.clock.now))
+
+    async def false_matches(
+        self, label_id: str, *, until: datetime, out_of_reach: Collection[str] = ()
+    ) -> list[str]:
+        """Minute by minute until `until` (the world running, frames to `out_of_reach`
+        lost): each minute the audit called `label_id`'s shelf right (`match`, an intended
+        difference) while its panel showed other than due."""
+        found = []
+        while self.clock.now < until:
+            await self.run_until(self.clock.now + timedelta(minutes=1), out_of_reach=out_of_reach)
+            panel, due = self.panel_hash(label_id), self.hash_of(label_id)
+            verdict = audit_by_label(self.sessions, self.clock.now)[label_id]
+            if panel != due and verdict.audit_class.value in SHELF_RIGHT:
+                found.append(
+                    f"{self.clock.now}: audit {verdict.audit_class.value} "
+                    f"(shows {verdict.shown_price}, due {verdict.due_price})"
+                )
+        return found
 
     def panel_hash(self, label_id: str) -> str | None:
         """What `label_id`'s panel shows now, on its own clock (a timed flip done if due)."""

@@ -20,11 +20,9 @@ from sqlalchemy import Engine
 from esl.services.panel_image import PanelSource
 from esl.ui.shelf_views import label_panel
 from gateways.base import Uplink
-from tests.pipeline.small_world import World
+from tests.pipeline.small_world import SHELF_RIGHT, World
 from tests.support.audit import audit_by_label
 from tests.support.pipeline import publish
-
-_TRUE = ("match", "intended_difference")  # what the audit calls a shelf showing its due price
 
 
 @pytest.fixture
@@ -61,22 +59,6 @@ async def _holding_the_flash(world: World) -> tuple[str, datetime, str]:
     return label_id, starts, flash
 
 
-async def _audited_out_of_reach(world: World, label_id: str, until: datetime) -> list[str]:
-    """Minute by minute with `label_id` out of reach: each minute the audit called its
-    shelf `match` (or an intended difference) while the panel showed other than due."""
-    false_matches = []
-    while world.clock.now < until:
-        await world.run_until(world.clock.now + timedelta(minutes=1), out_of_reach={label_id})
-        panel, due = world.panel_hash(label_id), world.hash_of(label_id)
-        verdict = audit_by_label(world.sessions, world.clock.now)[label_id]
-        if panel != due and verdict.audit_class.value in _TRUE:
-            false_matches.append(
-                f"{world.clock.now}: audit {verdict.audit_class.value} "
-                f"(shows {verdict.shown_price}, due {verdict.due_price})"
-            )
-    return false_matches
-
-
 async def _seen_flipped_then_put_right(world: World, label_id: str, flash: str) -> None:
     """The shelf shows the -20 % image, the audit and console say so; heard again, the
     label is given the regular image and the audit says `match`."""
@@ -84,7 +66,7 @@ async def _seen_flipped_then_put_right(world: World, label_id: str, flash: str) 
     verdict = audit_by_label(world.sessions, world.clock.now)[label_id]
     # Offline by now (its cancelling frame parked unanswered), showing the -20 % price.
     assert not verdict.shows_due
-    assert verdict.audit_class.value not in _TRUE
+    assert verdict.audit_class.value not in SHELF_RIGHT
     assert (verdict.shown_price, verdict.due_price) == (Decimal("2.79"), Decimal("3.49"))
     with world.sessions() as session:
         panel = label_panel(session, world.state(label_id), now=world.clock.now)
@@ -102,7 +84,12 @@ async def test_a_withdrawn_flip_the_label_still_holds_is_not_audited_as_match(
     label_id, starts, flash = await _holding_the_flash(world)
     _withdraw_flash(world, starts)
 
-    assert await _audited_out_of_reach(world, label_id, starts + timedelta(minutes=10)) == []
+    assert (
+        await world.false_matches(
+            label_id, until=starts + timedelta(minutes=10), out_of_reach={label_id}
+        )
+        == []
+    )
     await _seen_flipped_then_put_right(world, label_id, flash)
 
 
@@ -114,7 +101,12 @@ async def test_a_postponed_flip_the_label_still_holds_is_not_audited_as_match(
     later = starts + timedelta(minutes=20)
     publish(world.sessions, [_flash(later)], now=world.clock.now)
 
-    assert await _audited_out_of_reach(world, label_id, starts + timedelta(minutes=10)) == []
+    assert (
+        await world.false_matches(
+            label_id, until=starts + timedelta(minutes=10), out_of_reach={label_id}
+        )
+        == []
+    )
     await _seen_flipped_then_put_right(world, label_id, flash)
     assert world.clock.now < later  # put right before the promotion's new start
 
@@ -144,7 +136,12 @@ async def test_a_check_in_signed_before_a_withdrawn_flip_arriving_after_it_hides
     assert world.panel_hash(label_id) == flash  # flipped by its own clock
     world.dispatcher.settle([Uplink("S01", "gw1", report, world.clock.now)])
 
-    assert await _audited_out_of_reach(world, label_id, starts + timedelta(minutes=10)) == []
+    assert (
+        await world.false_matches(
+            label_id, until=starts + timedelta(minutes=10), out_of_reach={label_id}
+        )
+        == []
+    )
 
 
 async def test_a_check_in_signed_before_a_due_flip_arriving_after_it_is_not_stale(
@@ -162,7 +159,7 @@ async def test_a_check_in_signed_before_a_due_flip_arriving_after_it_is_not_stal
         await world.run_until(world.clock.now + timedelta(minutes=1))
         assert world.panel_hash(label_id) == flash == world.hash_of(label_id)
         verdict = audit_by_label(world.sessions, world.clock.now)[label_id]
-        if verdict.audit_class.value not in _TRUE:
+        if verdict.audit_class.value not in SHELF_RIGHT:
             wrong.append(f"{world.clock.now}: {verdict.audit_class.value}")
     assert wrong == [], "the shelf shows the due -20 %"
 
@@ -215,4 +212,9 @@ async def test_a_check_in_from_before_the_flip_was_taken_arriving_late_is_not_be
     await world.run_until(starts - timedelta(minutes=4), out_of_reach={label_id})
     world.dispatcher.settle([Uplink(old.store, old.gateway, old.payload, world.clock.now)])
 
-    assert await _audited_out_of_reach(world, label_id, starts + timedelta(minutes=10)) == []
+    assert (
+        await world.false_matches(
+            label_id, until=starts + timedelta(minutes=10), out_of_reach={label_id}
+        )
+        == []
+    )
