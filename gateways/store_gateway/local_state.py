@@ -105,6 +105,11 @@ class QueuedFrame:
     payload: bytes
 
 
+def _radio_address(address: str) -> str:
+    """An address without its spelling: `00:00:02:58:00:00:00:ab` is `00000258000000AB`."""
+    return address.replace(":", "").replace("-", "").upper()
+
+
 class LocalState:
     def __init__(self, path: Path, *, widths: dict[str, tuple[int, int]]) -> None:
         """`widths`: width and height per display model id, to rebuild planes."""
@@ -135,20 +140,44 @@ class LocalState:
         A known label stored with another spelling of its address (an OEPL tag's MAC in
         lowercase or with `:`, read as written before the gateway read addresses in one
         normal form) takes the record's: the health poll finds a label by its address as
-        the radio lists it, and never found one spelled otherwise."""
+        the radio lists it, and never found one spelled otherwise.
+
+        A known label the record puts at another address (the file moved it to another
+        tag: a broken tag replaced, two shelves' tags swapped) takes that address too, and
+        what it shows is forgotten (`shown`, the radio's marks of our last delivery, the
+        health heard from the old tag): the tag there shows what it showed, not the
+        label's image. Before, the label kept its first address: its images went to the
+        old tag, and were signed as shown on the label's panel. Key and sequence stay the
+        label's."""
         added = 0
         with self._db:
             for record in records:
-                cursor = self._db.execute(
-                    "INSERT OR IGNORE INTO labels (label_id, address, model, key) "
-                    "VALUES (?, ?, ?, ?)",
-                    (record.label_id, record.address, record.model, record.key),
-                )
-                added += cursor.rowcount
+                row = self._db.execute(
+                    "SELECT address FROM labels WHERE label_id = ?", (record.label_id,)
+                ).fetchone()
+                if row is None:
+                    self._db.execute(
+                        "INSERT INTO labels (label_id, address, model, key) VALUES (?, ?, ?, ?)",
+                        (record.label_id, record.address, record.model, record.key),
+                    )
+                    added += 1
+                    continue
+                stored = str(row[0])
+                if stored == record.address:
+                    continue
+                if _radio_address(stored) == _radio_address(record.address):
+                    self._db.execute(
+                        "UPDATE labels SET address = ? WHERE label_id = ?",
+                        (record.address, record.label_id),
+                    )
+                    continue
                 self._db.execute(
-                    "UPDATE labels SET address = ? WHERE label_id = ? AND address <> ? "
-                    "AND upper(replace(replace(address, ':', ''), '-', '')) = ?",
-                    (record.address, record.label_id, record.address, record.address),
+                    "UPDATE labels SET address = ?, shown_hash = NULL, shown_black = NULL, "
+                    "shown_accent = NULL, radio_holds = '', radio_updates = NULL, "
+                    "radio_updated_s = NULL, battery_mv = 0, rssi_dbm = 0, lqi = 0, "
+                    "temperature_tenths_c = 0, last_seen_s = 0, last_error = '' "
+                    "WHERE label_id = ?",
+                    (record.address, record.label_id),
                 )
         return added
 
