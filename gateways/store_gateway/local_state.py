@@ -143,17 +143,19 @@ class LocalState:
         the radio lists it, and never found one spelled otherwise.
 
         A known label the record puts at another address (the file moved it to another
-        tag: a broken tag replaced, two shelves' tags swapped) takes that address too, and
-        what it shows is forgotten (`shown`, the radio's marks of our last delivery, the
-        health heard from the old tag): the tag there shows what it showed, not the
-        label's image. Before, the label kept its first address: its images went to the
-        old tag, and were signed as shown on the label's panel. Key and sequence stay the
+        tag: a broken tag replaced, two shelves' tags swapped) or gives another display
+        model (its tag is another panel now, docs/gateways.md) takes that address and
+        model, and what it shows is forgotten (`shown`, the radio's marks of our last
+        delivery, the health heard from the old tag): the tag shows what it showed, not
+        the label's image. Before, the label kept its first address and model: its images
+        went to the old tag and were signed as shown on the label's panel, or every image
+        drawn for its new model was refused `WRONG_MODEL`. Key and sequence stay the
         label's."""
         added = 0
         with self._db:
             for record in records:
                 row = self._db.execute(
-                    "SELECT address FROM labels WHERE label_id = ?", (record.label_id,)
+                    "SELECT address, model FROM labels WHERE label_id = ?", (record.label_id,)
                 ).fetchone()
                 if row is None:
                     self._db.execute(
@@ -162,22 +164,24 @@ class LocalState:
                     )
                     added += 1
                     continue
-                stored = str(row[0])
-                if stored == record.address:
+                address, model = str(row[0]), str(row[1])
+                if (address, model) == (record.address, record.model):
                     continue
-                if _radio_address(stored) == _radio_address(record.address):
+                if _radio_address(address) == _radio_address(record.address) and (
+                    model == record.model
+                ):
                     self._db.execute(
                         "UPDATE labels SET address = ? WHERE label_id = ?",
                         (record.address, record.label_id),
                     )
                     continue
                 self._db.execute(
-                    "UPDATE labels SET address = ?, shown_hash = NULL, shown_black = NULL, "
-                    "shown_accent = NULL, radio_holds = '', radio_updates = NULL, "
-                    "radio_updated_s = NULL, battery_mv = 0, rssi_dbm = 0, lqi = 0, "
-                    "temperature_tenths_c = 0, last_seen_s = 0, last_error = '' "
-                    "WHERE label_id = ?",
-                    (record.address, record.label_id),
+                    "UPDATE labels SET address = ?, model = ?, shown_hash = NULL, "
+                    "shown_black = NULL, shown_accent = NULL, radio_holds = '', "
+                    "radio_updates = NULL, radio_updated_s = NULL, battery_mv = 0, "
+                    "rssi_dbm = 0, lqi = 0, temperature_tenths_c = 0, last_seen_s = 0, "
+                    "last_error = '' WHERE label_id = ?",
+                    (record.address, record.model, record.label_id),
                 )
         return added
 
