@@ -288,7 +288,6 @@ def _pattern(locale: Locale, digits: int) -> NumberPattern:
     return pattern
 
 
-@lru_cache(maxsize=16384)
 def format_money(
     amount: Decimal,
     currency: str,
@@ -304,6 +303,17 @@ def format_money(
     rounding them off: a unit price (`UnitMoney`) of 0.0040 PLN is "0,0040 zł".
     Raises `UnsupportedLocaleError` for a locale Babel does not know.
     """
+    # Cached by the amount's text: Decimal("0.01") and Decimal("0.010") are one key to a
+    # cache, and `keep_decimals` writes them apart ("0,01 zł", "0,010 zł"). Keyed by the
+    # Decimal, whichever a process wrote first was written for both.
+    return _format_money(str(amount), currency, locale, drop_zero_decimals, keep_decimals)
+
+
+@lru_cache(maxsize=16384)
+def _format_money(
+    written: str, currency: str, locale: str, drop_zero_decimals: bool, keep_decimals: bool
+) -> str:
+    amount = Decimal(written)
     parsed = _parse(locale)
     if parsed is None:
         raise UnsupportedLocaleError(f"unknown locale {locale!r}", locale=locale)
