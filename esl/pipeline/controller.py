@@ -48,6 +48,7 @@ import logging
 import os
 import random
 import socket
+import threading
 from collections import Counter
 from collections.abc import Callable, Collection, Iterator
 from concurrent.futures import ThreadPoolExecutor
@@ -236,6 +237,13 @@ class UpdateController:
         self._loop: asyncio.AbstractEventLoop | None = None
         self._acked_recorded = 0
         self._replan_stores: set[str] = set()  # taken over, to be planned again
+        # Stores the balances took since the pipeline thread last followed them (the
+        # balance thread adds, `_balance_stores` takes), and those of them it already
+        # counted as its own: lost and given back while it stalled, left by the
+        # planning pass that was running (`_planning_steps`).
+        self._taken_lock = threading.Lock()
+        self._taken: set[str] = set()
+        self._taken_back_in_pass: set[str] = set()
         # Stores a fence found lost (`_fence`), and the balance that still named them.
         self._lost_since_balance: tuple[frozenset[str] | None, frozenset[str]] = (
             None,
@@ -392,9 +400,13 @@ class UpdateController:
 
         def balance() -> None:
             acked = self.dispatcher.counts.acked
+            taken: set[str] = set()
             with self.sessions.begin() as session:
-                self._balanced = balance_stores(session, identity, now=self.clock(), terms=terms)
+                balanced = balance_stores(
+                    session, identity, now=self.clock(), terms=terms, taken=taken
+                )
                 record_acknowledged(session, identity, acked - self._acked_recorded)
+            self._follow_balance(balanced, taken)
             self._acked_recorded = acked
 
         while not stop.is_set():
@@ -407,16 +419,40 @@ class UpdateController:
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(stop.wait(), terms.renew_every.total_seconds())
 
+    def _follow_balance(self, balanced: frozenset[str], taken: Collection[str]) -> None:
+        """What a balance (on its own thread) left this worker holding, and took."""
+        with self._taken_lock:
+            self._taken |= set(taken)
+            self._balanced = balanced
+
     def _balance_stores(self) -> None:
         """Follow the stores the last balance left this worker holding (on the pipeline
         thread, between two steps)."""
-        held = self._balanced
+        with self._taken_lock:
+            held = self._balanced
+            taken, self._taken = self._taken, set()
         if held is None or self.identity is None:
             return
         if held is self._lost_since_balance[0]:
             # A fence found stores lost after this balance: it still names them.
             held = held - self._lost_since_balance[1]
         before = self.stores or frozenset()
+        taken_back = frozenset(taken) & before & held
+        if taken_back:
+            # Taken by a balance while this thread counted them as its own: lost while
+            # it stalled, and given back (their holder stopped, or released them). What
+            # it read before is stale (a newer price the other holder planned and
+            # delivered): the running pass leaves them, and they are followed as taken
+            # over (windows dropped, frames left sent sent again, labels planned again).
+            log.warning(
+                "worker %s: %s lost and taken back since this worker last looked; planned again",
+                self.identity.mqtt_client_id,
+                sorted(taken_back),
+            )
+            self._taken_back_in_pass |= taken_back
+            self.dispatcher.follow_stores(before - taken_back)
+            self.stores = before - taken_back
+            before = self.stores
         if held != before:
             gained, lost = held - before, before - held
             log.info(
@@ -528,6 +564,7 @@ class UpdateController:
         the labels already planned and finishes the rest.
         """
         now = self.clock()
+        self._taken_back_in_pass = set()
         self._hear_every_store()
         if due(self._next_ledger_look, now=now, every=LEDGER_LOOK_EVERY):
             # A promotion or rule starting or ending: its prices enter the ledger at their
@@ -581,11 +618,11 @@ class UpdateController:
         if due(self._next_replan, now=now, every=self.settings.replan_every):
             # Only the stores held when it starts are covered: one taken over meanwhile
             # (a balance between its chunks) keeps its own re-plan.
-            covered = frozenset(self._replan_stores)
+            covered = frozenset(self._replan_stores) - self._taken_back_in_pass
             yield from self._plan_selection(BoundLabels(), at=now, now=now, keep_scheduled=True)
             self._next_replan = now + self.settings.replan_every
             self._replan_stores -= covered
-        if self._replan_stores:
+        if self._replan_stores - self._taken_back_in_pass:
             # Stores taken over: a binding their previous holder never saw, a plan it
             # did not finish. Labels already planned cost a comparison. They stay wanted
             # until the pass has finished: one that fails (a collision with the previous
@@ -593,7 +630,8 @@ class UpdateController:
             # The changes ahead too: the previous holder may have planned only the
             # earliest (a label holds one timed image), and this worker's look that saw
             # that instant pass planned the next one only for the stores it held then.
-            stores = frozenset(self._replan_stores)
+            # One taken back during this pass waits for the next, planned from its `now`.
+            stores = frozenset(self._replan_stores) - self._taken_back_in_pass
             yield from self._plan_selection(
                 BoundLabels(),
                 at=now,
@@ -743,8 +781,14 @@ class UpdateController:
             last = finish is not None and index == len(chunks) - 1
             while True:
                 if targets is not None and self.stores is not None:
-                    # Looked at chunk by chunk: a store given up midway is its new holder's.
-                    targets = [target for target in targets if target.store in self.stores]
+                    # Looked at chunk by chunk: a store given up midway is its new holder's,
+                    # one lost and taken back midway is planned again from what it is now.
+                    targets = [
+                        target
+                        for target in targets
+                        if target.store in self.stores
+                        and target.store not in self._taken_back_in_pass
+                    ]
                 try:
                     with self.sessions.begin() as session:
                         result = self.planner.plan(
@@ -819,7 +863,7 @@ class UpdateController:
                 record_planned_for_stores(
                     session,
                     publication_id,
-                    stores & (self.stores or frozenset()),
+                    stores & (self.stores or frozenset()) - self._taken_back_in_pass,
                     now=now,
                     labels=labels,
                 )

@@ -92,12 +92,15 @@ def balance_stores(
     now: datetime,
     terms: StoreLeaseTerms,
     wall: WallClock = time.time,
+    taken: set[str] | None = None,
 ) -> frozenset[str]:
     """Renew, release the surplus, take a fair share; the stores this worker holds now.
 
     `now` is this worker's clock; `wall` its host's real one, to measure how far that
     host is from the database's clock, in which every lease instant is written and
-    compared (`esl/pipeline/database_clock.py`)."""
+    compared (`esl/pipeline/database_clock.py`). `taken`, when given, gets the stores
+    this balance took (not renewed): one the worker still counts as its own was lost
+    and given back since its last balance (a stall past the stale bound)."""
     offset = host_clock_offset(session, wall=wall)
     now = in_database_time(now, offset)
     _heartbeat(session, identity, now=now, offset=offset)
@@ -164,6 +167,8 @@ def balance_stores(
                 .values(holder=identity.holder, taken_at=now, heartbeat_at=now)
             )
             held += free
+            if taken is not None:
+                taken.update(free)
     # Workers silent for long are forgotten (their stores were taken as stale above).
     session.execute(delete(WorkerRow).where(WorkerRow.heartbeat_at < now - 10 * terms.stale_after))
     return frozenset(held)

@@ -24,6 +24,7 @@ from tests.support.pipeline import publish_prices
 from tests.support.waiting import until
 
 __all__ = [
+    "balance",
     "follow_balance",
     "plan_to_the_end",
     "serving",
@@ -97,10 +98,18 @@ def follow_balance(world: World, controller: UpdateController, *, at: datetime) 
     """The worker balances the stores at `at` (so it holds what a worker balancing then
     takes) and follows what it holds, as its pipeline thread does between two planning
     steps."""
-    assert controller.identity is not None
-    with world.sessions.begin() as session:
-        controller._balanced = balance_stores(session, controller.identity, now=at, terms=TERMS)
+    balance(world, controller, at=at)
     controller._balance_stores()
+
+
+def balance(world: World, controller: UpdateController, *, at: datetime) -> None:
+    """The worker's balance thread balances the stores at `at`; its pipeline thread
+    follows the result at its next step (`follow_balance` does both)."""
+    assert controller.identity is not None
+    taken: set[str] = set()
+    with world.sessions.begin() as session:
+        balanced = balance_stores(session, controller.identity, now=at, terms=TERMS, taken=taken)
+    controller._follow_balance(balanced, taken)
 
 
 def plan_to_the_end(*passes: tuple[UpdateController, Iterator[Any]]) -> None:
