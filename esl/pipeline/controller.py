@@ -244,6 +244,12 @@ class UpdateController:
         self._taken_lock = threading.Lock()
         self._taken: set[str] = set()
         self._taken_back_in_pass: set[str] = set()
+        # The tenure (the lease's `taken_at`, a fencing token) of each store the last
+        # balance left this worker holding, and of each store the pipeline thread
+        # follows: the one its fence checks (`_fence`), which a lease lost and taken back
+        # while one of its transactions ran no longer matches.
+        self._balanced_tenures: dict[str, datetime] = {}
+        self._tenures: dict[str, datetime] = {}
         # Stores a fence found lost (`_fence`), and the balance that still named them.
         self._lost_since_balance: tuple[frozenset[str] | None, frozenset[str]] = (
             None,
@@ -401,12 +407,13 @@ class UpdateController:
         def balance() -> None:
             acked = self.dispatcher.counts.acked
             taken: set[str] = set()
+            tenures: dict[str, datetime] = {}
             with self.sessions.begin() as session:
                 balanced = balance_stores(
-                    session, identity, now=self.clock(), terms=terms, taken=taken
+                    session, identity, now=self.clock(), terms=terms, taken=taken, tenures=tenures
                 )
                 record_acknowledged(session, identity, acked - self._acked_recorded)
-            self._follow_balance(balanced, taken)
+            self._follow_balance(balanced, taken, tenures)
             self._acked_recorded = acked
 
         while not stop.is_set():
@@ -419,11 +426,15 @@ class UpdateController:
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(stop.wait(), terms.renew_every.total_seconds())
 
-    def _follow_balance(self, balanced: frozenset[str], taken: Collection[str]) -> None:
-        """What a balance (on its own thread) left this worker holding, and took."""
+    def _follow_balance(
+        self, balanced: frozenset[str], taken: Collection[str], tenures: dict[str, datetime]
+    ) -> None:
+        """What a balance (on its own thread) left this worker holding, and took, and
+        the tenure it holds each store under."""
         with self._taken_lock:
             self._taken |= set(taken)
             self._balanced = balanced
+            self._balanced_tenures = tenures
 
     def _balance_stores(self) -> None:
         """Follow the stores the last balance left this worker holding (on the pipeline
@@ -431,6 +442,7 @@ class UpdateController:
         with self._taken_lock:
             held = self._balanced
             taken, self._taken = self._taken, set()
+            tenures = self._balanced_tenures
         if held is None or self.identity is None:
             return
         if held is self._lost_since_balance[0]:
@@ -462,12 +474,23 @@ class UpdateController:
                 sorted(gained),
                 sorted(lost),
             )
-            self._follow_stores(held, gained=gained, lost=lost)
+            self._follow_stores(held, gained=gained, lost=lost, tenures=tenures)
 
     def _follow_stores(
-        self, held: frozenset[str], *, gained: frozenset[str], lost: frozenset[str]
+        self,
+        held: frozenset[str],
+        *,
+        gained: frozenset[str],
+        lost: frozenset[str],
+        tenures: dict[str, datetime] | None = None,
     ) -> None:
         self.stores = held
+        # A store gained is fenced by the tenure its balance holds it under; one kept,
+        # by the tenure it was gained under (a new one means it was lost meanwhile).
+        fresh, kept = tenures or {}, held - gained
+        self._tenures = {
+            store: tenure for store, tenure in self._tenures.items() if store in kept
+        } | {store: fresh[store] for store in gained if store in fresh}
         self.dispatcher.follow_stores(held)
         # The transport subscribes to the stores held (paho runs on the event loop).
         if self._loop is not None:
@@ -494,11 +517,13 @@ class UpdateController:
     def _fence(self, session: Session, written: Collection[str]) -> None:
         """The fence of a planning transaction of a worker, taken last before its commit:
         it commits only while this worker holds every store in `written` (the stores it
-        wrote frames or records for), their leases locked until then (`stores_held`).
-        One lost raises `StoresLost`, which rolls the transaction back."""
+        wrote frames or records for), their leases locked until then (`stores_held`),
+        each under the tenure this worker followed it under (`_tenures`): one lost and
+        taken back while the transaction ran is lost too. One lost raises `StoresLost`,
+        which rolls the transaction back."""
         if self.stores is None or self.identity is None or not written:
             return
-        lost = frozenset(written) - stores_held(session, self.identity, written)
+        lost = frozenset(written) - stores_held(session, self.identity, written, self._tenures)
         if lost:
             raise StoresLost(lost)
 

@@ -25,6 +25,9 @@ planning transaction is fenced (`stores_held`): before it commits it reads the l
 of the stores it wrote for `FOR SHARE`, holder = this worker. A takeover's `UPDATE` of
 one of them waits for that commit; a takeover committed before leaves the store out,
 and the transaction is rolled back instead of superseding the new holder's frames.
+It checks the worker's tenure as well (the lease's `taken_at` when it took the store, a
+fencing token): a store lost and taken back while the transaction ran is held again, but
+under a new tenure, and the transaction is rolled back too.
 
 Every lease instant (heartbeats, taken at) is the database's clock, not the worker's
 host's (`esl/pipeline/database_clock.py`): each balance measures its host's offset,
@@ -38,7 +41,7 @@ from __future__ import annotations
 import logging
 import math
 import time
-from collections.abc import Collection
+from collections.abc import Collection, Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
@@ -93,6 +96,7 @@ def balance_stores(
     terms: StoreLeaseTerms,
     wall: WallClock = time.time,
     taken: set[str] | None = None,
+    tenures: dict[str, datetime] | None = None,
 ) -> frozenset[str]:
     """Renew, release the surplus, take a fair share; the stores this worker holds now.
 
@@ -100,7 +104,9 @@ def balance_stores(
     host is from the database's clock, in which every lease instant is written and
     compared (`esl/pipeline/database_clock.py`). `taken`, when given, gets the stores
     this balance took (not renewed): one the worker still counts as its own was lost
-    and given back since its last balance (a stall past the stale bound)."""
+    and given back since its last balance (a stall past the stale bound). `tenures`,
+    when given, gets the `taken_at` of each store held: the tenure a fence checks
+    (`stores_held`)."""
     offset = host_clock_offset(session, wall=wall)
     now = in_database_time(now, offset)
     _heartbeat(session, identity, now=now, offset=offset)
@@ -132,14 +138,17 @@ def balance_stores(
         .order_by(StoreLeaseRow.store)
         .with_for_update()
     )
-    held = sorted(
-        session.scalars(
+    renewed = dict(
+        session.execute(
             update(StoreLeaseRow)
             .where(StoreLeaseRow.holder == identity.holder)
             .values(heartbeat_at=now)
-            .returning(StoreLeaseRow.store)
-        )
+            .returning(StoreLeaseRow.store, StoreLeaseRow.taken_at)
+        ).all()
     )
+    held = sorted(renewed)
+    if tenures is not None:
+        tenures.update({store: at for store, at in renewed.items() if at is not None})
     if len(held) > fair:
         surplus = held[fair:]
         session.execute(
@@ -169,16 +178,24 @@ def balance_stores(
             held += free
             if taken is not None:
                 taken.update(free)
+            if tenures is not None:
+                tenures.update(dict.fromkeys(free, now))
     # Workers silent for long are forgotten (their stores were taken as stale above).
     session.execute(delete(WorkerRow).where(WorkerRow.heartbeat_at < now - 10 * terms.stale_after))
     return frozenset(held)
 
 
 def stores_held(
-    session: Session, identity: ControllerIdentity, stores: Collection[str]
+    session: Session,
+    identity: ControllerIdentity,
+    stores: Collection[str],
+    tenures: Mapping[str, datetime] | None = None,
 ) -> frozenset[str]:
     """Of `stores`, those whose lease `identity` holds, their lease rows locked
     `FOR SHARE` until the transaction ends: the fence of a transaction writing for them.
+    With `tenures` (a fencing token: the `taken_at` of the lease this worker took, by
+    store), only those it holds under that tenure: a lease lost and taken back since
+    (its transaction stalled across the whole takeover) is a new tenure, and not held.
 
     Until it commits, no takeover can change those leases (its `UPDATE` waits, its
     `FOR UPDATE SKIP LOCKED` passes them by); a store whose takeover committed first is
@@ -186,13 +203,14 @@ def stores_held(
     last in the transaction, so the leases are locked only for its commit."""
     if not stores:
         return frozenset()
+    leases = session.execute(
+        select(StoreLeaseRow.store, StoreLeaseRow.taken_at)
+        .where(StoreLeaseRow.store.in_(sorted(stores)), StoreLeaseRow.holder == identity.holder)
+        .order_by(StoreLeaseRow.store)
+        .with_for_update(read=True)
+    )
     return frozenset(
-        session.scalars(
-            select(StoreLeaseRow.store)
-            .where(StoreLeaseRow.store.in_(sorted(stores)), StoreLeaseRow.holder == identity.holder)
-            .order_by(StoreLeaseRow.store)
-            .with_for_update(read=True)
-        )
+        store for store, taken_at in leases if tenures is None or tenures.get(store) == taken_at
     )
 
 

@@ -107,9 +107,12 @@ def balance(world: World, controller: UpdateController, *, at: datetime) -> None
     follows the result at its next step (`follow_balance` does both)."""
     assert controller.identity is not None
     taken: set[str] = set()
+    tenures: dict[str, datetime] = {}
     with world.sessions.begin() as session:
-        balanced = balance_stores(session, controller.identity, now=at, terms=TERMS, taken=taken)
-    controller._follow_balance(balanced, taken)
+        balanced = balance_stores(
+            session, controller.identity, now=at, terms=TERMS, taken=taken, tenures=tenures
+        )
+    controller._follow_balance(balanced, taken, tenures)
 
 
 def plan_to_the_end(*passes: tuple[UpdateController, Iterator[Any]]) -> None:
