@@ -201,6 +201,7 @@ def plan_change_ledger(
         into=into,
         ahead=ahead,
         instants_ahead=instants_ahead,
+        since=now,
     )
 
 
@@ -213,6 +214,7 @@ def plan_ledger(
     into: LedgerPlan,
     ahead: PriceLedger | None = None,
     instants_ahead: Collection[datetime] = (),
+    since: datetime | None = None,
 ) -> None:
     """Add to `into` every key whose label changes at `at`, and the entry its new price needs.
 
@@ -229,7 +231,13 @@ def plan_ledger(
     into.changed_keys += sorted(changed, key=_key_order)
     written_ahead = written_ahead_by_instant(ahead) if ahead is not None else {}
     replanned = _plan_instant(
-        after, changed, at=at, written=written_ahead.pop(at, {}), ledger=ledger, into=into
+        after,
+        changed,
+        at=at,
+        written=written_ahead.pop(at, {}),
+        ledger=ledger,
+        into=into,
+        since=since,
     )
     for instant in instants_ahead:
         if instant > at:
@@ -246,6 +254,7 @@ def plan_ledger(
         altered_then=lambda instant: change_impact(
             before, after, at=instant, ledger=ledger, locale=LEDGER_TEXT_LOCALE
         ),
+        since=since,
     )
 
 
@@ -257,6 +266,7 @@ def replan_written_ahead(
     ledger: PriceLedger,
     into: LedgerPlan,
     altered_then: Callable[[datetime], Collection[PriceKey]],
+    since: datetime | None = None,
 ) -> None:
     """Plan again, in `catalogue` and in time order, the entries written ahead for later
     instants (`written_ahead`, instant -> key -> entry; an instant of a publication
@@ -272,7 +282,8 @@ def replan_written_ahead(
     (a store's own price ended, a store moved out of a zone at the same price) gets its
     entry there, its shelf named with the instant (`into.ahead_shelves`). Other keys get
     no entry ahead: a promotion or rule starting or ending later is recorded when its
-    instant arrives (`esl.services.ledger_instants`).
+    instant arrives (`esl.services.ledger_instants`); `since` (the present), as
+    `plan_ledger`'s: each key is planned against its ledger carried forward by those.
     """
     for instant in sorted(written_ahead):
         written = written_ahead[instant]
@@ -284,6 +295,7 @@ def replan_written_ahead(
             written=written,
             ledger=ledger,
             into=into,
+            since=since,
         )
         # Every channel's shelf, not only those whose store price changes: a web or app
         # entry written ahead is planned against the ledger before it, which has no entry
@@ -313,15 +325,19 @@ def _plan_instant(
     written: dict[PriceKey, LedgerEntry],
     ledger: PriceLedger,
     into: LedgerPlan,
+    since: datetime | None = None,
 ) -> set[PriceKey]:
     """Plan the entries of `keys` at `at` in `catalogue` against `ledger` (appended to),
     in the place of those `written` ahead there; the keys whose ledger changed. An entry
     written ahead for a key not in `keys` is kept: neither its price then nor its history
-    before it changed."""
+    before it changed. `since`: see `plan_ledger`."""
     written = dict(written)
     changed: set[PriceKey] = set()
+    instants: dict[str, list[datetime]] = {}
     for key in sorted(keys, key=_key_order):
         existing = written.pop(key, None)
+        if since is not None and since < at:
+            _carry_forward(catalogue, key, ledger, since=since, until=at, instants=instants)
         resolved = _resolved_or_none(catalogue, key, at=at, ledger=ledger)
         try:
             planned = (
@@ -347,6 +363,45 @@ def _plan_instant(
     for entry in written.values():
         ledger.append(entry)
     return changed
+
+
+def _carry_forward(
+    catalogue: Catalogue,
+    key: PriceKey,
+    ledger: PriceLedger,
+    *,
+    since: datetime,
+    until: datetime,
+    instants: dict[str, list[datetime]],
+) -> None:
+    """Append to `ledger` (only: nothing is written) what `key` will be charged at each
+    instant after `since` and before `until` at which a rule or promotion of its SKU in
+    `catalogue` starts or ends, after the key's last entry: the entries the recording of
+    those instants will write when they arrive (`record_applied_prices`). `instants`: the
+    SKU's instants in that span, filled as SKUs come."""
+    found = instants.get(key.sku)
+    if found is None:
+        windows = [(rule.valid_from, rule.valid_until) for rule in catalogue.rules_for(key.sku)]
+        windows += [(p.valid_from, p.valid_until) for p in catalogue.promotions_for(key.sku)]
+        found = instants[key.sku] = sorted(
+            {
+                instant
+                for window in windows
+                for instant in window
+                if instant is not None and since < instant < until
+            }
+        )
+    if not found:
+        return
+    last = ledger.entry_at(key, until)
+    for instant in found:
+        if last is not None and instant <= last.effective_from:
+            continue
+        resolved = _resolved_or_none(catalogue, key, at=instant, ledger=ledger)
+        if resolved is not None:
+            ledger.record(resolved)
+        else:
+            ledger.withdraw(key, at=instant)
 
 
 def _resolved_or_none(
@@ -600,6 +655,7 @@ def _replan_moved_ahead(
         ledger=ledger,
         into=plan,
         altered_then=lambda instant: {key for key in wanted if key.sku in changing[instant]},
+        since=at,
     )
     write_ledger_plan(session, plan, publication_id=publication_id, source=source, now=at)
     return plan.entries
