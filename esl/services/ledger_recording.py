@@ -297,11 +297,10 @@ def replan_written_ahead(
             into=into,
             since=since,
         )
-        # Every channel's shelf, not only those whose store price changes: a web or app
-        # entry written ahead is planned against the ledger before it, which has no entry
-        # yet for a rule starting earlier by itself (recorded when it arrives); the
-        # instant's recording, which looks at every channel of the shelves it names, then
-        # finds it unchanged and drops it, one entry per change.
+        # Every channel's shelf, not only those whose store price changes: the instant's
+        # recording looks at every channel of the shelves it names, and drops a web or
+        # app entry written ahead that repeats the one recorded before it, one entry per
+        # change.
         entries_then = (*into.entries[entries:], *into.withdrawn_ahead[withdrawn:])
         shelves = {(entry.key.sku, entry.key.store) for entry in entries_then}
         if shelves:
