@@ -87,3 +87,24 @@ def test_filters_by_store_class_and_instant(client: httpx.Client, keys: dict[str
     assert client.get("/api/v1/audit?store=S99", headers=headers).status_code == 404
     naive = client.get("/api/v1/audit?at=2026-03-02T10:00:00", headers=headers)
     assert naive.status_code == 422
+
+
+def test_pages_after_the_first_at_its_instant_make_the_live_report(
+    client: httpx.Client, keys: dict[str, str]
+) -> None:
+    """docs/audit.md: to page through one report, pass the first page's `at` on the next."""
+    headers = {"X-API-Key": keys["auditor"]}
+    first = client.get("/api/v1/audit?limit=4", headers=headers).json()
+    seen = {item["label_id"]: item["class"] for item in first["items"]}
+    offset = first["next_offset"]
+    while offset is not None:
+        page = client.get(
+            "/api/v1/audit",
+            params={"limit": 4, "offset": offset, "at": first["at"]},
+            headers=headers,
+        ).json()
+        assert page["at"] == first["at"]
+        assert page["total"] == first["total"]
+        seen.update({item["label_id"]: item["class"] for item in page["items"]})
+        offset = page["next_offset"]
+    assert seen == EXPECTED_CLASSES

@@ -100,7 +100,10 @@ def get_audit(
         bool, Query(description="Leave out match and intended_difference.")
     ] = False,
 ) -> dict[str, Any]:
-    """Every bound label's class and facts at `at` (default: now), with store summaries."""
+    """Every bound label's class and facts at `at` (default: now), with store summaries.
+
+    Each call audits afresh; a client paging through one report passes the first page's
+    `at` on the next pages."""
     now = ctx.clock()
     instant = require_aware_query(at) if at is not None else now
     gathered = gather_configured_audit(session, ctx.settings, at=instant, now=now, stores=store)
