@@ -27,7 +27,9 @@ database is the truth, memory only a cache of it:
   timed out every frame sent in the last seconds and sent it again, an attempt each;
 - a worker sharing the stores with others (esl/pipeline/store_leases.py) follows only
   the stores it holds (`follow_stores`): it sends, expires and settles nothing else,
-  and sends again what a store's previous holder left in flight.
+  and sends again what a store's previous holder left in flight. Each of those writes
+  commits only while it still holds the store (its fence, `settlement.fence`): a worker
+  that stalled past its lease times out nothing its store's new holder sent again.
 """
 
 from __future__ import annotations
@@ -768,7 +770,8 @@ class Dispatcher:
     def _expire(self) -> None:
         now = self.clock()
         expired: list[_Flight] = []
-        for window in self._windows.values():
+        store_of: dict[int, str] = {}  # the store of each row timed out
+        for (store, _), window in self._windows.items():
             # Flights are kept in the order they were sent, so deadlines never decrease
             # along a window: the first one not yet due ends the search. One sent later
             # than now by more than a small step back was sent before the clock was set
@@ -780,14 +783,38 @@ class Dispatcher:
                 if flight.deadline > now and not stamped_ahead(sent_at, now=now):
                     break
                 expired.append(flight)
+                store_of[flight.row_id] = store
         if not expired:
             return
         for flight in expired:
             self.release_flight(flight.label_id, flight.sequence, flight.row_id)
         ids = [flight.row_id for flight in expired]
         waited_out = {flight.row_id for flight in expired if flight.waited_out}
+        while ids:
+            try:
+                self._time_out(ids, waited_out, now=now)
+                return
+            except StoresLost as lost:
+                # Rolled back, nothing timed out: those of the stores kept are, again.
+                self._lose_stores(lost.stores)
+                ids = [row_id for row_id in ids if store_of[row_id] not in lost.stores]
+
+    def _time_out(self, ids: list[int], waited_out: set[int], *, now: datetime) -> None:
+        """The rows of `ids` still `sent`, their answers overdue: sent again after a
+        backoff, or parked (their attempts spent, or `waited_out`: their gateway's wait)."""
         with self.sessions.begin() as session:
             entries = _still_sent(session, ids)
+            if self.settlement.fence is not None:
+                # Fenced as sending and settling are. A worker that stalled past its lease
+                # and its frames' answer timeout found them `sent` on waking, by its
+                # store's new holder (sent again, as left in flight), which waits for
+                # their answers: timed out here, they were put back behind a backoff
+                # while on their way (the holder's window, idle, sent them again only
+                # when other work came due there; an answer lost, never), or parked as
+                # offline (`esl health`: failed). Taken before the entries change (a
+                # backoff drawn, counted), so a store lost leaves nothing to undo; the
+                # leases stay locked until the commit all the same.
+                self.settlement.fence(session, {entry.store for entry in entries})
             for entry in entries:
                 if entry.id in waited_out:
                     self._park_waited_out(entry, now=now)

@@ -18,6 +18,7 @@ from esl.pipeline import UpdateController
 from esl.pipeline.controller_lease import ControllerIdentity
 from esl.pipeline.store_leases import StoreLeaseTerms, balance_stores
 from esl.settings import Settings
+from gateways.base import Downlink
 from tests.pipeline.in_memory_gateway import InMemoryGateway
 from tests.pipeline.small_world import PRICES_A, World
 from tests.support.pipeline import publish_prices
@@ -27,6 +28,7 @@ __all__ = [
     "balance",
     "follow_balance",
     "plan_to_the_end",
+    "sent_again_by_the_new_holder",
     "serving",
     "taken_over",
     "waiting_on_a_lock",
@@ -92,6 +94,24 @@ def taken_over(
     assert "S01" in (holder.stores or ())
     assert "S01" in (stale.stores or ())  # it has not balanced since
     return holder
+
+
+async def sent_again_by_the_new_holder(
+    world: World, stale: UpdateController, *, stalled: timedelta = timedelta(0)
+) -> tuple[UpdateController, list[Downlink]]:
+    """`stale` (serving `world`) sends S01's due frames, handed to a transport stalled with
+    it (they never leave), and stalls `stalled` more, then past its leases: another worker
+    takes S01 over, starts (the frames left `sent` are due again, as at its run's start)
+    and sends them again; `stale`, which has not balanced since, still counts S01 as its
+    own and holds them in its windows. The holder, serving `world` from then on, and its
+    frames, not delivered yet."""
+    await world.send_due()
+    assert world.gateway.take(), "the stale worker had nothing to send"
+    world.clock.advance(stalled)
+    holder = serving(world, taken_over(world, stale))
+    holder.dispatcher.start_over()
+    await world.send_due()
+    return holder, world.gateway.take()
 
 
 def follow_balance(world: World, controller: UpdateController, *, at: datetime) -> None:
