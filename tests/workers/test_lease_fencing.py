@@ -34,6 +34,7 @@ from tests.workers.world_workers import (
     follow_balance,
     plan_to_the_end,
     serving,
+    stalled_between_chunks,
     step_until_waiting,
     taken_over,
     worker_with_prices,
@@ -64,15 +65,9 @@ async def test_a_worker_stalled_mid_plan_writes_no_older_price_over_the_new_hold
     engine: Engine,
 ) -> None:
     world = World(engine, count=2)
-    # One label per planning chunk: the stall falls between the two labels' chunks.
-    stale = await worker_with_prices(world, plan_chunk=1)
-
     # A price change; the worker starts planning it (its catalogue slice read with the
     # chunks' targets) and stalls after its first chunk, past the stale bound.
-    world.clock.advance(timedelta(seconds=5))
-    publish_prices(world.sessions, {"MLK-1": "3.79"}, now=world.clock.now)
-    stale_steps = stale._planning_steps()
-    assert stale._next_step(stale_steps) == 1
+    stale, stale_steps = await stalled_between_chunks(world)
 
     # Meanwhile another worker takes its stores over (its leases are stale), a newer
     # price is published and the new holder plans and delivers it.

@@ -45,6 +45,7 @@ from tests.workers.world_workers import (
     follow_balance,
     plan_to_the_end,
     serving,
+    stalled_between_chunks,
     taken_over,
     worker_with_prices,
 )
@@ -106,14 +107,8 @@ async def test_a_store_given_back_to_a_stalled_worker_gets_no_older_price(
     engine: Engine,
 ) -> None:
     world = World(engine, count=2)
-    # One label per planning chunk: the stall falls between the two labels' chunks.
-    stale = await worker_with_prices(world, plan_chunk=1)
-
-    world.clock.advance(timedelta(seconds=5))
-    publish_prices(world.sessions, {"MLK-1": "3.79"}, now=world.clock.now)
+    stale, stale_steps = await stalled_between_chunks(world)
     older = {world.hash_of(label_id) for label_id in world.labels}
-    stale_steps = stale._planning_steps()
-    assert stale._next_step(stale_steps) == 1
 
     newest, written = await _taken_over_and_given_back(world, stale, plan_chunk=1)
     # Then its pipeline thread goes on with its pass.

@@ -83,6 +83,18 @@ async def worker_with_prices(
     return worker
 
 
+async def stalled_between_chunks(world: World) -> tuple[UpdateController, Iterator[Any]]:
+    """A worker serving `world` (prices A on every label), planning one label per chunk,
+    that starts planning MLK-1 at 3.79 and stalls after its first chunk: the worker and its
+    planning pass, to go on with `plan_to_the_end`."""
+    stale = await worker_with_prices(world, plan_chunk=1)
+    world.clock.advance(timedelta(seconds=5))
+    publish_prices(world.sessions, {"MLK-1": "3.79"}, now=world.clock.now)
+    steps = stale._planning_steps()
+    assert stale._next_step(steps) == 1
+    return stale, steps
+
+
 def taken_over(
     world: World, stale: UpdateController, *, gateway: InMemoryGateway | None = None, **changes: Any
 ) -> UpdateController:
