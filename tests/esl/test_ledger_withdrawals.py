@@ -15,7 +15,7 @@ from typing import Any
 
 import pytest
 from alembic import command
-from sqlalchemy import Engine, select, update
+from sqlalchemy import Engine, update
 from sqlalchemy.exc import IntegrityError
 
 from esl.db.engine import migrations_config, session_factory, upgrade_database
@@ -25,6 +25,7 @@ from esl.db.repositories.ledger import load_key_ledger
 from esl.services.ledger_instants import record_due_instants
 from pricing import Channel, Money, PriceKey, prior_price_due
 from tests.support.database import START
+from tests.support.ledger import store_channel_entries
 from tests.support.pipeline import publish
 
 T0 = START + timedelta(days=100)
@@ -54,17 +55,7 @@ def _prior_of_nine(seeded: Engine) -> Money | None:
 
 
 def _shelf_entries(seeded: Engine) -> list[tuple[datetime, Decimal | None, str | None]]:
-    with session_factory(seeded)() as session:
-        rows = session.scalars(
-            select(LedgerEntryRow)
-            .where(
-                LedgerEntryRow.sku == "CHS-1",
-                LedgerEntryRow.channel == "store",
-                LedgerEntryRow.store == "S01",
-            )
-            .order_by(LedgerEntryRow.effective_at)
-        )
-        return [(row.effective_at, row.amount, row.currency) for row in rows]
+    return [(row.effective_at, row.amount, row.currency) for row in store_channel_entries(seeded)]
 
 
 def test_a_price_ended_by_a_publication_is_recorded_as_withdrawn(seeded: Engine) -> None:

@@ -17,13 +17,13 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 from decimal import Decimal
 
-from sqlalchemy import Engine, select
+from sqlalchemy import Engine
 
 from esl.db.engine import session_factory
-from esl.db.models import LedgerEntryRow
 from esl.services.ledger_instants import record_due_instants
 from esl.services.quotes import quote
 from tests.support.database import START
+from tests.support.ledger import store_channel_entries
 from tests.support.pipeline import publish
 
 T0 = START + timedelta(days=100)
@@ -50,17 +50,7 @@ def _arrive(seeded: Engine, at: datetime) -> None:
 
 
 def _s01_entries(seeded: Engine) -> list[tuple[datetime, Decimal | None]]:
-    with session_factory(seeded)() as session:
-        rows = session.scalars(
-            select(LedgerEntryRow)
-            .where(
-                LedgerEntryRow.sku == "CHS-1",
-                LedgerEntryRow.channel == "store",
-                LedgerEntryRow.store == "S01",
-            )
-            .order_by(LedgerEntryRow.effective_at)
-        )
-        return [(row.effective_at, row.amount) for row in rows]
+    return [(row.effective_at, row.amount) for row in store_channel_entries(seeded)]
 
 
 def _two_windows_of_8(seeded: Engine) -> None:

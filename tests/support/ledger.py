@@ -22,6 +22,7 @@ import pytest
 from sqlalchemy import Engine, select
 
 from esl.db.audit_models import LabelContentRow
+from esl.db.engine import session_factory
 from esl.db.models import LedgerEntryRow
 from tests.pipeline.small_world import World
 
@@ -34,6 +35,7 @@ __all__ = [
     "move_cheese",
     "promotion",
     "shelf",
+    "store_channel_entries",
     "world_fixture",
 ]
 
@@ -110,6 +112,24 @@ def entries(world: World, **where: Any) -> list[LedgerEntryRow]:
             *(getattr(LedgerEntryRow, name) == value for name, value in where.items())
         )
         return list(session.scalars(statement.order_by(LedgerEntryRow.id)))
+
+
+def store_channel_entries(
+    engine: Engine, sku: str = "CHS-1", store: str = "S01"
+) -> list[LedgerEntryRow]:
+    """`sku`'s store-channel entries of `store`, in the order they take effect."""
+    with session_factory(engine)() as session:
+        return list(
+            session.scalars(
+                select(LedgerEntryRow)
+                .where(
+                    LedgerEntryRow.sku == sku,
+                    LedgerEntryRow.channel == "store",
+                    LedgerEntryRow.store == store,
+                )
+                .order_by(LedgerEntryRow.effective_at)
+            )
+        )
 
 
 def shelf(world: World, at: datetime, sku: str = "CHS-1") -> list[tuple[str, Decimal, str | None]]:
