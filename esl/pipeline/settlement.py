@@ -536,7 +536,7 @@ class Settlement:
                 older=stale_check_ins - reported.keys(),
                 judge_flips=self.clock_tolerance is not None,
             )
-            set_right = self._judge_clocks(session, states, clocks, late=ahead_only, now=now)
+            offsets, set_right = self._judge_clocks(states, clocks, late=ahead_only, now=now)
             reconciled = list(dict.fromkeys([*reconciled, *set_right]))
             found = list(dict.fromkeys([*ahead, *behind]))
             reconciled = [*found, *(label for label in reconciled if label not in found)]
@@ -549,6 +549,9 @@ class Settlement:
             insert_rows(session, core_table(LabelAcknowledgementRow), history)
             record_security_events(session, events, coalescing=self.security_events)
             answer_label_actions(session, action_answers)
+            # After the answers: a SetClock answered late in this batch is no longer open,
+            # so its label's clock, found behind by it, is set again at once.
+            request_clock_settings(session, offsets, now=now)
             # After the batch's rows are written: rows it rebuilt go via the new gateway too.
             self._move(session, heard_via, now=now)
             # Heard via another gateway only older than a claim: ask it there. A newer
@@ -605,19 +608,19 @@ class Settlement:
 
     def _judge_clocks(
         self,
-        session: Session,
         states: Mapping[str, LabelState],
         clocks: Mapping[str, tuple[datetime, datetime, datetime | None]],
         *,
         late: Collection[str],
         now: datetime,
-    ) -> list[str]:
+    ) -> tuple[dict[str, int | None], list[str]]:
         """Keep what the batch's fresh answers say of their labels' clocks
-        (`label_states.clock_offset_ms`, which the audit flips timed images by) and queue a
-        SetClock for each found off (`label_clocks`). With the tolerance off, clocks are
-        neither set nor judged: no offset is kept.
+        (`label_states.clock_offset_ms`, which the audit flips timed images by). With the
+        tolerance off, clocks are neither set nor judged: no offset is kept.
 
-        Returns the labels to plan again: a clock found ahead and now right, with a change
+        Returns the offsets found (`label_clocks.clock_offsets`: those off get a SetClock,
+        `request_clock_settings`, once the batch's action answers are recorded) and the
+        labels to plan again: a clock found ahead and now right, with a change
         planned ahead. Planning sent that change as an immediate frame held for its instant
         while the clock ran ahead (a timed image would flip early); with the clock set it
         goes as a timed image again, which the label holds and flips on its own. Forgotten
@@ -626,7 +629,6 @@ class Settlement:
             offsets: dict[str, int | None] = dict.fromkeys(clocks)
         else:
             offsets = clock_offsets(clocks, late=late, tolerance=self.clock_tolerance)
-            request_clock_settings(session, offsets, now=now)
         set_right: list[str] = []
         for label_id, offset in offsets.items():
             state = states[label_id]
@@ -642,7 +644,7 @@ class Settlement:
                     set_right.append(label_id)
                 state.clock_offset_ms = offset
                 state.changed = True
-        return set_right
+        return offsets, set_right
 
     def _ahead_of_record(
         self,

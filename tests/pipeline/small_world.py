@@ -125,10 +125,12 @@ class World:
         self.dispatcher.step()
         await self.dispatcher.sends_done()
 
-    def publish_flip_ahead(self, price: str = "2.49") -> datetime:
-        """MLK-1 at `price` from 50 minutes ahead (a whole second): the instant its labels
-        are to flip at."""
-        flip = (self.clock.now + timedelta(minutes=50)).replace(microsecond=0)
+    def publish_flip_ahead(
+        self, price: str = "2.49", *, ahead: timedelta = timedelta(minutes=50)
+    ) -> datetime:
+        """MLK-1 at `price` from `ahead` (a whole second): the instant its labels are to
+        flip at."""
+        flip = (self.clock.now + ahead).replace(microsecond=0)
         publish_prices(self.sessions, {"MLK-1": price}, now=self.clock.now, effective_at=flip)
         return flip
 
