@@ -11,7 +11,8 @@ Enlarging the crop is a reading aid for the engine (it is trained on print, not 
 panels); the label's pixels are the ones the panel shows.
 
 - money fields (the big price, the prior-price line, the unit-price lines of a single
-  item and of an offer, and the offer of a multi-buy or loyalty badge) must be read
+  item and of an offer, the offer of a multi-buy or loyalty badge and the saving of an
+  amount-off badge) must be read
   **exactly** (whitespace aside: tesseract
   guesses spaces in condensed type);
 - the product name is scored by character error rate against the text drawn.
@@ -316,14 +317,17 @@ def tesseract_available() -> bool:
     return {"pol", "eng", "deu"} <= set(listed.stdout.split())
 
 
-# Lines read exactly besides the shelf price (and the offer of a multi-buy or loyalty badge).
+# Lines read exactly besides the shelf price (and the offer of a multi-buy or loyalty
+# badge, and the saving of an amount-off badge).
 _MONEY_FILLS = (Fill.PRIOR_PRICE, Fill.UNIT_PRICE, Fill.OFFER_UNIT_PRICE)
 
 
 # (what to read, how it is scored, what the label states, which piece of the shelf price
 # it is: "integer", "fraction", "symbol", or "" for a whole line)
 _Field = tuple[Element, "FieldKind", str, str]
-_OFFERS = ("multi_buy", "loyalty_price")
+# Badges that state money: an offer's price, and the saving of an "amount off" (the
+# matrices' reductions are percentages, read by no field).
+_MONEY_BADGES = ("multi_buy", "loyalty_price", "amount_off")
 
 
 def _expected_fields(case: LabelCase, elements: Iterable[Element]) -> list[_Field]:
@@ -344,7 +348,7 @@ def _expected_fields(case: LabelCase, elements: Iterable[Element]) -> list[_Fiel
             for op, piece in zip(texts, pieces, strict=True):
                 fields.append((_op_element(element, op), FieldKind.MONEY, op.text, piece))
         elif fill in _MONEY_FILLS or (
-            fill is Fill.PROMOTION_BADGE and content.promotion_kind in _OFFERS
+            fill is Fill.PROMOTION_BADGE and content.promotion_kind in _MONEY_BADGES
         ):
             fields.append((element, FieldKind.MONEY, " ".join(lines), ""))
         elif fill is Fill.PRODUCT_NAME:

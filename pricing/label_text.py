@@ -73,6 +73,11 @@ class LabelTexts:
 
     # What a promotion's badge says.
     amount_off: str  # {money}
+    # The same saving in fewer words, for a badge that cannot draw `amount_off` at its
+    # display's smallest legible size ("Taniej o 1 234,56 zł" on a 1.54" label): the
+    # amount is written as in `amount_off`, character for character
+    # (`pricing.promotions.amount_off_short_text`).
+    amount_off_short: str  # {money}
     multi_buy: str  # {quantity}, {money}
     buy_n_get_m: str  # {quantity}, {free}
     loyalty_offer: str  # {money}
@@ -101,6 +106,7 @@ LABEL_TEXTS: MappingProxyType[str, LabelTexts] = MappingProxyType(
     {
         "pl": LabelTexts(
             amount_off="Taniej o {money}",
+            amount_off_short="-{money}",
             multi_buy="{quantity} za {money}",
             buy_n_get_m="{quantity}+{free} gratis",
             loyalty_offer="Z kartą {money}",
@@ -141,6 +147,7 @@ LABEL_TEXTS: MappingProxyType[str, LabelTexts] = MappingProxyType(
         ),
         "en": LabelTexts(
             amount_off="{money} off",
+            amount_off_short="-{money}",
             multi_buy="{quantity} for {money}",
             buy_n_get_m="Buy {quantity}, get {free} free",
             loyalty_offer="With card {money}",
@@ -181,6 +188,7 @@ LABEL_TEXTS: MappingProxyType[str, LabelTexts] = MappingProxyType(
         ),
         "de": LabelTexts(
             amount_off="{money} billiger",
+            amount_off_short="-{money}",
             multi_buy="{quantity} für {money}",
             buy_n_get_m="{quantity}+{free} gratis",
             loyalty_offer="Mit Karte {money}",

@@ -21,6 +21,7 @@ __all__ = [
     "Promotion",
     "PromotionKind",
     "PromotionSummary",
+    "amount_off_short_text",
     "amount_off_text",
     "announced_reduction_text",
     "promotion_text",
@@ -287,6 +288,27 @@ def amount_off_text(saving: Money, *, locale: str) -> str:
         saving.amount, saving.currency, locale=locale, drop_zero_decimals=True
     )
     return LABEL_TEXTS[label_language(locale)].amount_off.format(money=money)
+
+
+def amount_off_short_text(text: str, *, locale: str) -> str | None:
+    """The "amount off" badge `text` in fewer words (`LabelTexts.amount_off_short`):
+    "Taniej o 1 234,56 zł" -> "-1 234,56 zł", "1.234,56 € billiger" -> "-1.234,56 €",
+    "£1,234.56 off" -> "-£1,234.56"; None for a text that is not the locale's
+    `amount_off` wording around an amount. The amount is cut from `text` as written, so
+    the fewer words state the saving `text` states, character for character; the
+    renderer reads the wording it draws against the prior price all the same
+    (rendering/announcements.py). For a label that cannot draw `text` at its display's
+    smallest legible size (rendering/layout.py)."""
+    texts = LABEL_TEXTS[label_language(locale)]
+    before, _, after = texts.amount_off.partition("{money}")
+    if len(text) <= len(before) + len(after):
+        return None
+    if not (text.startswith(before) and text.endswith(after)):
+        return None
+    money = text[len(before) : len(text) - len(after)]
+    if money != money.strip() or not any(character.isdigit() for character in money):
+        return None
+    return texts.amount_off_short.format(money=money)
 
 
 @dataclass(frozen=True, slots=True)

@@ -18,6 +18,9 @@ days before the reduction, and any saving it states must be measured from that p
   whole ("10.50" is ten and a half in de_DE too, never 10 and 50; "1.000" in pl_PL is no
   one number, nor is "1.000" in de_CH or en_GB, three digits after the decimal sign of a
   currency with two), and the badge states no other number;
+- a badge drawn in other words than its text (fewer words where the text does not fit at
+  the display's minimum size: "-1 234,56 zł" for "Taniej o 1 234,56 zł") states the
+  saving as its text must;
 - the template draws the prior-price line whenever it draws the announcement, and beside
   a loyalty-card badge that has a prior price (a card price is a reduction for the
   card's members, UOKiK on art. 4 of the PL act; its badge states the card price, not a
@@ -32,6 +35,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterable
+from dataclasses import replace
 from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
 from functools import lru_cache
 from typing import Final, NamedTuple
@@ -42,7 +46,7 @@ from pricing.errors import PricingError
 from pricing.money import Money
 from pricing.promotions import amount_off_text
 from rendering.content import CONDITIONAL_OFFERS, LabelContent
-from rendering.layout import Element
+from rendering.layout import Element, TextOp
 from rendering.locale_texts import minor_digits as minor_digits_of
 from rendering.templates import Fill, Template
 
@@ -72,6 +76,12 @@ def announcement_problems(
             )
         return ()
     problems = list(_content_problems(content))
+    if not problems:
+        # A badge drawn in fewer words than its text ("-1 234,56 zł" for "Taniej o 1 234,56
+        # zł", where the full wording does not fit at the display's minimum size) is the
+        # announcement the shopper reads: it is held to the prior price as its text is.
+        for wording in _drawn_badges(content, template, elements):
+            problems += _content_problems(replace(content, promotion_text=wording))
     prior, currency = content.prior_price, content.currency
     if (
         prior is not None
@@ -83,6 +93,23 @@ def announcement_problems(
             "prior-price line for it (a region with fill 'prior_price')"
         )
     return tuple(problems)
+
+
+def _drawn_badges(
+    content: LabelContent, template: Template, elements: Iterable[Element]
+) -> list[str]:
+    """The wordings of the badges drawn, where they are not the content's text (its
+    words, as layout wraps them: only plain spaces part them)."""
+    fills = {region.name: region.fill for region in template.regions}
+    written = " ".join(word for word in (content.promotion_text or "").split(" ") if word)
+    wordings = []
+    for element in elements:
+        if fills.get(element.region) is not Fill.PROMOTION_BADGE:
+            continue
+        drawn = " ".join(op.text for op in element.ops if isinstance(op, TextOp))
+        if drawn and drawn != written and drawn not in wordings:
+            wordings.append(drawn)
+    return wordings
 
 
 def _draws_prior_line(template: Template, elements: Iterable[Element]) -> bool:

@@ -24,7 +24,7 @@ from rendering.content import LabelContent
 from rendering.contrast import MIN_TEXT_CONTRAST, carries_text, contrast_ratio
 from rendering.display_models import DisplayModel
 from rendering.fonts import text_mask
-from rendering.layout import ELLIPSIS, BoxOp, Element, TextOp, region_applies
+from rendering.layout import ELLIPSIS, BoxOp, Element, TextOp, badge_wordings, region_applies
 from rendering.templates import Fill, Template
 
 __all__ = ["FindingKind", "LabelFinding", "label_findings"]
@@ -35,7 +35,9 @@ class FindingKind(StrEnum):
     CODE_NOT_DRAWN = "code_not_drawn"
     # A price line cut short, drawn smaller than the display reads, overlapped by another
     # region's ink, drawn in an ink without contrast on what lies under it, or not drawn at
-    # all: the shopper cannot read a price the law says the shelf shows.
+    # all: the shopper cannot read a price the law says the shelf shows. And a promotion
+    # badge (the saving or the offer's price it states) drawn smaller than the display
+    # reads or left off because no wording of it fits its region at that size.
     PRICE_NOT_LEGIBLE = "price_not_legible"
     # The shelf price itself (the big price) drawn under the size the display reads, or
     # not at all where the template has its region: the label is refused, not sent
@@ -78,6 +80,7 @@ def label_findings(
         for problem in announcement_problems(content, template=template, elements=elements)
     ]
     findings += _money_line_findings(content, model=model, template=template, elements=elements)
+    findings += _badge_findings(content, model=model, template=template, elements=elements)
     findings += _contrast_findings(content, model=model, template=template, elements=elements)
     drawn = {element.region for element in elements}
     for region in template.regions:
@@ -178,6 +181,50 @@ def _money_line_findings(
                     "",
                     f"template {template.id!r} draws no {fill.value} line on {model.id} "
                     f"(a region with fill {fill.value!r} that fits it)",
+                )
+            )
+    return found
+
+
+def _badge_findings(
+    content: LabelContent,
+    *,
+    model: DisplayModel,
+    template: Template,
+    elements: Sequence[Element],
+) -> list[LabelFinding]:
+    """Badges drawn under the model's minimum, or left off because no wording of theirs
+    fits their region at it (rendering/layout.py, `_badge_ops`): reported as a money line
+    too small to read is, the label drawn and sent with its price and prior price."""
+    text = content.promotion_text
+    if not text:
+        return []
+    drawn = {element.region: element for element in elements}
+    found: list[LabelFinding] = []
+    for region in template.regions:
+        if region.fill is not Fill.PROMOTION_BADGE or not region_applies(region, content.drawn):
+            continue
+        element = drawn.get(region.name)
+        if element is None:
+            floor = max(region.min_text_px, model.min_text_px)
+            shorter = "".join(f", nor as {w!r}" for w in badge_wordings(text, content.locale)[1:])
+            found.append(
+                LabelFinding(
+                    FindingKind.PRICE_NOT_LEGIBLE,
+                    region.name,
+                    f"the {region.fill.value} line {text!r} is not drawn: it does not fit its "
+                    f"region on {model.id} at {floor} px or more{shorter}: enlarge its region",
+                )
+            )
+            continue
+        smallest = min((op.size for op in element.ops if isinstance(op, TextOp)), default=0)
+        if smallest < model.min_text_px:
+            found.append(
+                LabelFinding(
+                    FindingKind.PRICE_NOT_LEGIBLE,
+                    region.name,
+                    f"the {region.fill.value} line is drawn at {smallest} px, under the "
+                    f"{model.min_text_px} px {model.id} is read at",
                 )
             )
     return found

@@ -15,6 +15,7 @@ from typing import Final
 
 from pricing.label_text import LabelTexts
 from pricing.ledger import PriorPriceBasis
+from pricing.promotions import amount_off_short_text
 from rendering.codes import CodeDrawing, ean13_drawing, qr_drawing
 from rendering.content import LabelContent
 from rendering.contrast import carries_text
@@ -34,13 +35,15 @@ __all__ = [
     "BoxOp",
     "Element",
     "TextOp",
+    "badge_wordings",
     "layout_label",
     "region_applies",
 ]
 
 WHITE, BLACK, ACCENT = 0, 1, 2  # palette indices
 # Lines that state a price or an offer: cut short they would mislead, so they are drawn
-# whole (wrapping onto more lines, shrinking below the model's minimum only as a last resort).
+# whole (wrapping onto more lines, shrinking below the model's minimum only as a last
+# resort; a badge never below it, `_badge_ops`).
 _NEVER_CUT = frozenset(
     {
         Fill.REGULAR_PRICE,
@@ -250,8 +253,9 @@ def _fill(
             text = content.name
         case Fill.BRAND:
             text = content.brand
-        case Fill.PROMOTION_BADGE:
-            text = content.promotion_text
+        case Fill.PROMOTION_BADGE if content.promotion_text:
+            return _badge_ops(content.promotion_text, content.locale, region=region, box=box,
+                              colour=colour, height=height, floor=floor)  # fmt: skip
         case Fill.PRIOR_PRICE if content.prior_price is not None:
             prior = money(content.prior_price, content.currency, content.locale)
             full, fewer = _PRIOR_CAPTIONS[content.prior_price_basis](texts)
@@ -301,6 +305,27 @@ def _whole_text_ops(
 ) -> list[DrawOp]:
     """`text` drawn whole: at the region's lines and at least `floor` px if it fits so,
     else on as many lines as the box holds at `floor` px, else smaller however small."""
+    ops = _whole_lines(text, region=region, box=box, colour=colour, height=height,
+                       floor=floor, padding=padding)  # fmt: skip
+    if ops is not None:
+        return ops
+    tiny = replace(region, min_text_px=4)
+    return _text_ops(text, region=tiny, box=box, colour=colour, height=height, padding=padding)
+
+
+def _whole_lines(
+    text: str,
+    *,
+    region: Region,
+    box: tuple[int, int, int, int],
+    colour: int,
+    height: int,
+    floor: int,
+    padding: int = 0,
+) -> list[DrawOp] | None:
+    """`text` drawn whole at the region's lines, starting at `floor` px or more, else on as
+    many lines as the box holds at `floor` px; None when neither holds it whole. A box
+    lower than one line at `floor` px draws its line smaller all the same."""
     at_floor = replace(region, min_text_px=max(region.min_text_px, floor))
     ops = _text_ops(text, region=at_floor, box=box, colour=colour, height=height, padding=padding)
     if _drawn_whole(ops, text):
@@ -312,8 +337,40 @@ def _whole_text_ops(
         ops = _text_ops(text, region=more, box=box, colour=colour, height=height, padding=padding)
         if _drawn_whole(ops, text):
             return ops
-    tiny = replace(region, min_text_px=4)
-    return _text_ops(text, region=tiny, box=box, colour=colour, height=height, padding=padding)
+    return None
+
+
+def badge_wordings(text: str, locale: str) -> tuple[str, ...]:
+    """The wordings a badge `text` may be drawn in, first choice first: `text` itself,
+    then, for an "amount off" badge, the same saving in fewer words ("Taniej o 1 234,56
+    zł", then "-1 234,56 zł": `pricing.promotions.amount_off_short_text`)."""
+    shorter = amount_off_short_text(text, locale=locale)
+    return (text,) if shorter is None or shorter == text else (text, shorter)
+
+
+def _badge_ops(
+    text: str,
+    locale: str,
+    *,
+    region: Region,
+    box: tuple[int, int, int, int],
+    colour: int,
+    height: int,
+    floor: int,
+) -> list[DrawOp]:
+    """A promotion badge drawn whole and never under the model's minimum (`floor`): in
+    its own words where they fit so, else in fewer words stating the same saving
+    (`badge_wordings`), else not at all. The lines the law asks for beside it (the price,
+    the prior price) keep their regions; the render reports a badge left off
+    (rendering/findings.py), as it reports a money line it cannot draw legibly. Until
+    2026-12 a badge was shrunk like any money line: "Taniej o 1 234,56 zł" at 9 px on a
+    1.54" label read at 10, and nothing was reported."""
+    for wording in badge_wordings(text, locale):
+        ops = _whole_lines(wording, region=region, box=box, colour=colour, height=height,
+                           floor=floor)  # fmt: skip
+        if ops is not None and _smallest(ops) >= floor:
+            return ops
+    return []
 
 
 def _smallest(ops: list[DrawOp]) -> int:
