@@ -119,7 +119,11 @@ async def _run_gateway(
     from gateways.ble.store_radio import BleStoreRadio, read_ble_gateway_labels
     from gateways.mqtt.endpoint import parse_broker_url
     from gateways.store_gateway.local_state import LabelRecord
-    from gateways.store_gateway.process import StoreGatewayProcess, open_local_state
+    from gateways.store_gateway.process import (
+        StoreGatewayProcess,
+        open_local_state,
+        take_label_file,
+    )
 
     endpoint = parse_broker_url(broker)
     if credential is not None:
@@ -137,8 +141,12 @@ async def _run_gateway(
         central = await open_bumble_central(hci)
         client_factory = bumble_client_factory(central, timeout_s=connect_timeout_s)
     state = open_local_state(state_dir / f"{store}-{gateway}.sqlite")
-    added = state.add_labels(
-        LabelRecord(label_id=x.label_id, address=x.address, model=x.model, key=None) for x in labels
+    added = take_label_file(
+        state,
+        [
+            LabelRecord(label_id=x.label_id, address=x.address, model=x.model, key=None)
+            for x in labels
+        ],
     )
     radio = BleStoreRadio(
         BleLabelRadio(

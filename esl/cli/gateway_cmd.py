@@ -107,10 +107,14 @@ async def _run_gateway(
     from gateways.mqtt.endpoint import parse_broker_url
     from gateways.oepl import AccessPointClient, AccessPointDriver, DriverTimings
     from gateways.oepl.radio import OeplRadio
-    from gateways.store_gateway.process import StoreGatewayProcess, open_local_state
+    from gateways.store_gateway.process import (
+        StoreGatewayProcess,
+        open_local_state,
+        take_label_file,
+    )
 
     state = open_local_state(state_dir / f"{store}-{gateway}.sqlite")
-    added = state.add_labels(labels)
+    added = take_label_file(state, labels)
     radio = OeplRadio(
         AccessPointDriver(AccessPointClient(ap), timings=DriverTimings(poll_s=poll_s))
     )

@@ -25,6 +25,7 @@ from gateways.store_gateway.process import (
     StoreGatewayProcess,
     open_local_state,
     read_gateway_provisioning,
+    take_label_file,
 )
 
 __all__ = ["OeplSite"]
@@ -71,7 +72,7 @@ class OeplSite:
         self.served = ServedAccessPoint(self.ap)
         await self.served.start()
         state = open_local_state(self.state_dir / f"{self.gateway}.sqlite")
-        state.add_labels(read_gateway_provisioning(self.provisioning))
+        take_label_file(state, read_gateway_provisioning(self.provisioning))
         driver = AccessPointDriver(
             AccessPointClient(self.served.url), timings=DriverTimings(poll_s=poll_s)
         )

@@ -4,7 +4,9 @@
   (with that frame's MAC and the signed answer, for radio duplicates), the image it
   shows (hash and planes, for deltas), its clock offset and the health last heard;
 - `inbox`: frames taken from the broker and not yet answered, in arrival order;
-- `outbox`: signed answers not yet acknowledged by the broker.
+- `outbox`: signed answers not yet acknowledged by the broker;
+- `removed_labels`: per label taken out of the label file, only the last sequence it
+  took (`forget_labels_except`): back in the file, it refuses the frames it took before.
 
 A frame leaves the inbox in the same transaction that stores its answer in the outbox and
 the label's new state, so a restart (or a broker outage of any length) loses nothing and
@@ -14,7 +16,7 @@ answers nothing twice.
 from __future__ import annotations
 
 import sqlite3
-from collections.abc import Iterable
+from collections.abc import Collection, Iterable
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
@@ -56,6 +58,10 @@ CREATE INDEX IF NOT EXISTS inbox_by_label ON inbox (label_id, id);
 CREATE TABLE IF NOT EXISTS outbox (
     id INTEGER PRIMARY KEY AUTOINCREMENT,
     payload BLOB NOT NULL
+);
+CREATE TABLE IF NOT EXISTS removed_labels (
+    label_id TEXT PRIMARY KEY,
+    last_sequence INTEGER NOT NULL
 );
 """
 
@@ -158,9 +164,23 @@ class LocalState:
                     "SELECT address, model FROM labels WHERE label_id = ?", (record.label_id,)
                 ).fetchone()
                 if row is None:
+                    removed = self._db.execute(
+                        "SELECT last_sequence FROM removed_labels WHERE label_id = ?",
+                        (record.label_id,),
+                    ).fetchone()
                     self._db.execute(
-                        "INSERT INTO labels (label_id, address, model, key) VALUES (?, ?, ?, ?)",
-                        (record.label_id, record.address, record.model, record.key),
+                        "INSERT INTO labels (label_id, address, model, key, last_sequence) "
+                        "VALUES (?, ?, ?, ?, ?)",
+                        (
+                            record.label_id,
+                            record.address,
+                            record.model,
+                            record.key,
+                            0 if removed is None else int(removed[0]),
+                        ),
+                    )
+                    self._db.execute(
+                        "DELETE FROM removed_labels WHERE label_id = ?", (record.label_id,)
                     )
                     added += 1
                     continue
@@ -184,6 +204,33 @@ class LocalState:
                     (record.address, record.model, record.label_id),
                 )
         return added
+
+    def forget_labels_except(self, label_ids: Collection[str]) -> list[str]:
+        """Forget every label not in `label_ids` (the gateway's label file): its address,
+        model, key, what it shows and its health; return their ids, sorted. Only the last
+        sequence each took is kept, apart (`removed_labels`): a label put back in the file
+        later takes it again, so a frame it took before is still refused as a replay.
+        Frames of theirs still in the inbox stay there, for the process to refuse
+        (`refuse`).
+
+        Before, a label taken out of the file (its tag off the shelf, or moved to another
+        store) stayed in the state file for good, and the gateway kept delivering its
+        frames and signing them as shown."""
+        keep = set(label_ids)
+        with self._db:
+            rows = self._db.execute("SELECT label_id, last_sequence FROM labels").fetchall()
+            gone = sorted((str(label_id), int(sequence)) for label_id, sequence in rows
+                          if label_id not in keep)  # fmt: skip
+            self._db.executemany(
+                "INSERT INTO removed_labels (label_id, last_sequence) VALUES (?, ?) "
+                "ON CONFLICT (label_id) DO UPDATE SET last_sequence = "
+                "MAX(last_sequence, excluded.last_sequence)",
+                gone,
+            )
+            self._db.executemany(
+                "DELETE FROM labels WHERE label_id = ?", [(label_id,) for label_id, _ in gone]
+            )
+        return [label_id for label_id, _ in gone]
 
     def labels(self) -> dict[str, LabelRecord]:
         rows = self._db.execute(
@@ -288,6 +335,13 @@ class LocalState:
             self._save_label(label)
             if answer is not None:
                 self._db.execute("INSERT INTO outbox (payload) VALUES (?)", (answer,))
+            self._db.execute("DELETE FROM inbox WHERE id=?", (frame.id,))
+
+    def refuse(self, frame: QueuedFrame, *, report: bytes) -> None:
+        """One transaction: the gateway's `report` in place of an answer, the frame gone
+        (a frame for a label this gateway no longer stands in for)."""
+        with self._db:
+            self._db.execute("INSERT INTO outbox (payload) VALUES (?)", (report,))
             self._db.execute("DELETE FROM inbox WHERE id=?", (frame.id,))
 
     def queue_answer(self, answer: bytes) -> None:

@@ -26,6 +26,10 @@ gateway tries again only the labels it could not reach, reporting each that answ
 AP's one radio, minutes behind a hundred others) is reported `WAITING` every
 `health_every_s`, so the controller waits for its answer instead of sending the frame
 again (`health_every_s` must be well under the controller's `ESL_RETRY_ACK_TIMEOUT_S`).
+The labels are those of the gateway's label file (`take_label_file`, at start): a frame
+for any other (one taken out of the file, its tag off the shelf or in another store) is
+refused with a final gateway report, `not in this gateway's label file`, and nothing is
+driven or signed for it.
 """
 
 from __future__ import annotations
@@ -33,7 +37,7 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from datetime import datetime
 from pathlib import Path
 
@@ -61,7 +65,12 @@ from gateways.store_gateway.label_stand_in import (
 from gateways.store_gateway.local_state import LabelRecord, LocalState
 from gateways.store_gateway.radio import LabelHealth, LabelRadio, RadioError, SelfSigningRadio
 from gateways.store_gateway.relay import relay_frame
-from gateways.store_gateway.reports import reachable_report, waiting_report
+from gateways.store_gateway.reports import (
+    NOT_IN_LABEL_FILE,
+    not_in_label_file_report,
+    reachable_report,
+    waiting_report,
+)
 from rendering.display_models import DISPLAY_MODELS, get_display_model
 
 __all__ = [
@@ -70,6 +79,7 @@ __all__ = [
     "open_local_state",
     "parse_gateway_provisioning",
     "read_gateway_provisioning",
+    "take_label_file",
 ]
 
 _log = logging.getLogger(__name__)
@@ -147,6 +157,24 @@ def open_local_state(path: Path) -> LocalState:
     return LocalState(path, widths={m.id: (m.width, m.height) for m in DISPLAY_MODELS.values()})
 
 
+def take_label_file(state: LocalState, labels: Sequence[LabelRecord]) -> int:
+    """Make the gateway's state what its label file says, at start; how many labels are
+    new. A new label is registered, a known one takes the file's address and model
+    (`LocalState.add_labels`), and a label the file no longer lists (its tag taken off
+    the shelf, or moved to another store) is forgotten (`LocalState.forget_labels_except`)
+    and said so here, once: from then on the process refuses its frames with a gateway
+    report, `not in this gateway's label file`, and drives and signs nothing for it."""
+    added = state.add_labels(labels)
+    for label_id in state.forget_labels_except([label.label_id for label in labels]):
+        _log.warning(
+            "label %s is no longer in the label file: forgotten (its key, address and "
+            "state); its frames are refused (%s)",
+            label_id,
+            NOT_IN_LABEL_FILE,
+        )
+    return added
+
+
 class StoreGatewayProcess:
     def __init__(
         self,
@@ -182,7 +210,10 @@ class StoreGatewayProcess:
         self._carrying: dict[str, int] = {}
         self._answers = asyncio.Event()
         self._tasks: list[asyncio.Task[None]] = []
-        self.ignored = 0  # frames for labels this gateway holds no key of
+        # Frames refused for labels not in this gateway's label file, and those labels
+        # (each logged once per run).
+        self.refused_unknown = 0
+        self._unknown_labels: set[str] = set()
         # Per label, the health polls in a row whose answer did not list it (`_check_health`).
         self._unheard_polls: dict[str, int] = {}
 
@@ -234,10 +265,13 @@ class StoreGatewayProcess:
                 _log.warning("unreadable frame dropped: %s", rejected)
                 continue
             if header.label_id not in self._labels:
-                # No key, so no signed answer is possible: the controller's retries time
-                # out and the update parks as offline, visibly.
-                self.ignored += 1
-                _log.warning("frame for label %s, not one of this gateway's", header.label_id)
+                # Not in the label file (taken out of it, or never in it): nothing is
+                # driven or signed for it, and the gateway says why in place of an answer.
+                self._refuse_unknown(header.label_id, header.sequence)
+                self.state.queue_answer(
+                    not_in_label_file_report(header.label_id, header.sequence, now=self._clock())
+                )
+                self._answers.set()
                 continue
             self.state.enqueue(
                 label_id=header.label_id,
@@ -252,11 +286,32 @@ class StoreGatewayProcess:
         if worker is None or worker.done():
             self._workers[label_id] = asyncio.create_task(self._work(label_id))
 
+    def _refuse_unknown(self, label_id: str, sequence: int) -> None:
+        self.refused_unknown += 1
+        if label_id in self._unknown_labels:
+            _log.debug("frame %d for label %s refused: %s", sequence, label_id, NOT_IN_LABEL_FILE)
+            return
+        self._unknown_labels.add(label_id)
+        _log.info(
+            "frame %d for label %s refused: %s (so are its next frames)",
+            sequence,
+            label_id,
+            NOT_IN_LABEL_FILE,
+        )
+
     async def _work(self, label_id: str) -> None:
         while frames := self.state.queued(label_id):
+            label = self._labels.get(label_id)
+            if label is None:
+                # Left in the inbox by the last run for a label the file no longer lists.
+                for frame in frames:
+                    self._refuse_unknown(label_id, frame.sequence)
+                    report = not_in_label_file_report(label_id, frame.sequence, now=self._clock())
+                    self.state.refuse(frame, report=report)
+                self._answers.set()
+                continue
             # Asked again after each frame: one that came meanwhile may go before the rest.
             frame = delivery_order(frames)[0]
-            label = self._labels[label_id]
             self._carrying[label_id] = frame.sequence
             if isinstance(self.radio, SelfSigningRadio):
                 outcome = await relay_frame(

@@ -20,7 +20,16 @@ from gateways.protocol import (
 from gateways.store_gateway.local_state import LabelRecord
 from gateways.store_gateway.radio import RadioError
 
-__all__ = ["gave_up_report", "reachable_report", "waiting_report"]
+__all__ = [
+    "NOT_IN_LABEL_FILE",
+    "gave_up_report",
+    "not_in_label_file_report",
+    "reachable_report",
+    "waiting_report",
+]
+
+# Why a frame for a label the gateway's label file does not list is refused.
+NOT_IN_LABEL_FILE = "not in this gateway's label file"
 
 
 def gave_up_report(
@@ -38,6 +47,21 @@ def gave_up_report(
         detail=_detail(error.reason),
         attempts=max(1, min(error.attempts, 0xFF)),
         flags=ReportFlag.FINAL if error.final else ReportFlag.NONE,
+    )
+    return encode_gateway_report(report)
+
+
+def not_in_label_file_report(label_id: str, sequence: int, *, now: datetime) -> bytes:
+    """Frame `sequence` for `label_id` is refused for good: the gateway's label file does
+    not list the label (taken out of it: the tag off the shelf, or in another store), so
+    the gateway drives nothing and signs nothing for it. The controller parks the update
+    as offline with this reason once its attempts run out, and records nothing shown."""
+    report = GatewayReport(
+        label_id=label_id,
+        sequence=sequence,
+        at=now,
+        detail=NOT_IN_LABEL_FILE,
+        flags=ReportFlag.FINAL,
     )
     return encode_gateway_report(report)
 

@@ -27,6 +27,7 @@ from gateways.store_gateway.process import (
     StoreGatewayProcess,
     open_local_state,
     read_gateway_provisioning,
+    take_label_file,
 )
 from tests.fixtures.mosquitto import MosquittoProcess
 from tests.support.cli_process import ROOT
@@ -81,7 +82,7 @@ class OeplChain:
 
     async def start_gateway(self) -> StoreGatewayProcess:
         state = open_local_state(self.state_dir / f"{GATEWAY}.sqlite")
-        state.add_labels(read_gateway_provisioning(self.provisioning))
+        take_label_file(state, read_gateway_provisioning(self.provisioning))
         radio = OeplRadio(
             AccessPointDriver(AccessPointClient(self.served.url), timings=FAST_DRIVER)
         )

@@ -34,7 +34,11 @@ from gateways.protocol import (
 )
 from gateways.store_gateway.label_stand_in import answer_frame, check_in_report
 from gateways.store_gateway.local_state import LabelRecord, LocalState
-from gateways.store_gateway.process import open_local_state, read_gateway_provisioning
+from gateways.store_gateway.process import (
+    open_local_state,
+    read_gateway_provisioning,
+    take_label_file,
+)
 from rendering.display_models import get_display_model
 from rendering.encoding import Planes, content_hash
 from tests.support.clock import wall_clock
@@ -58,7 +62,7 @@ def _write_label_file(path: Path, labels: dict[str, tuple[str, str | None]]) -> 
 def _start(state_path: Path, label_file: Path) -> LocalState:
     """What `esl gateway oepl` does with its files at start."""
     state = open_local_state(state_path)
-    state.add_labels(read_gateway_provisioning(label_file))
+    take_label_file(state, read_gateway_provisioning(label_file))
     return state
 
 
