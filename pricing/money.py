@@ -59,12 +59,14 @@ _QUANTUM: Final[dict[str, Decimal]] = {
 
 # Digits with an optional decimal point: what a person writes for an amount. Decimal()
 # also reads "3_49" as 349 (digit grouping) and "1e2" as 100, which would turn a slip of
-# the finger into a price a hundred times higher.
-_DECIMAL_TEXT: Final = re.compile(r"[+-]?(?:\d+(?:\.\d*)?|\.\d+)")
+# the finger into a price a hundred times higher, and any script's digits ("３.９９",
+# "٣.٩٩": `\d` matches them too) as 3.99: the digits are 0-9.
+_DECIMAL_TEXT: Final = re.compile(r"[+-]?(?:[0-9]+(?:\.[0-9]*)?|\.[0-9]+)")
 
 
 def is_decimal_text(text: str) -> bool:
-    """Whether `text` (blanks around it aside) is a plain decimal number: "3.49", "-1", ".5"."""
+    """Whether `text` (blanks around it aside) is a plain decimal number in the digits 0-9:
+    "3.49", "-1", ".5"."""
     return _DECIMAL_TEXT.fullmatch(text.strip()) is not None
 
 

@@ -20,7 +20,12 @@ from pydantic import (
 )
 
 from esl.api.instants import Instant
-from esl.decimal_digits import NET_CONTENT_DIGITS, PERCENT_DIGITS, VAT_RATE_DIGITS
+from esl.decimal_digits import (
+    NET_CONTENT_DIGITS,
+    PERCENT_DIGITS,
+    VAT_RATE_DIGITS,
+    foreign_digits_problem,
+)
 from esl.one_line_text import OneLineText
 from esl.promotion_ids import NewPromotionId
 from esl.services.amounts import thousands_group_question
@@ -166,8 +171,17 @@ class StoreOut(RowOut):
     )
 
 
+def _ascii_digits(value: object) -> object:
+    # Decimal() and int() read other scripts' digits ("３.９９", "٣.٩٩") as the digits
+    # meant (`esl.decimal_digits`): refused with the characters named, as the files do.
+    if isinstance(value, str) and (problem := foreign_digits_problem(value)):
+        raise ValueError(problem)
+    return value
+
+
 def _decimal_text(value: object) -> object:
     # Decimal() would read "3_49" as 349 and "1e2" as 100 (`pricing.money`).
+    _ascii_digits(value)
     if isinstance(value, str) and not is_decimal_text(value):
         raise ValueError(f"{value!r} is not a decimal number (digits and a point: 3.49)")
     return value
@@ -188,6 +202,9 @@ def _net_content_text(value: object) -> object:
 
 
 NetContent = Annotated[DecimalText, BeforeValidator(_net_content_text)]
+# A GTIN in other digits ("５９００..." fullwidth) is refused as such, not taken for the
+# EAN it spells: no scanner reads it and no stored GTIN matches it.
+GtinText = Annotated[str, AfterValidator(_ascii_digits)]
 
 
 class ProductIn(RequestBody):
@@ -210,7 +227,7 @@ class ProductIn(RequestBody):
     )
     name: OneLineText = Field(min_length=1, max_length=PRODUCT_NAME_LENGTH)
     brand: OneLineText = Field(default="", max_length=BRAND_LENGTH)
-    gtin: str = Field(default="", max_length=14)
+    gtin: GtinText = Field(default="", max_length=14)
     category: OneLineText = Field(default="", max_length=CATEGORY_LENGTH)
     vat_rate: DecimalText = Field(
         ge=0,

@@ -13,7 +13,7 @@ from decimal import Decimal, InvalidOperation
 from functools import lru_cache
 from typing import IO, Generic, TypeVar
 
-from esl.decimal_digits import DecimalDigits
+from esl.decimal_digits import DecimalDigits, foreign_digits_problem
 from esl.errors import ImportRejectedError
 from esl.imports.csv_text import header_delimiter
 from esl.imports.report import ImportReport
@@ -30,6 +30,7 @@ __all__ = [
     "CsvRow",
     "ParsedRows",
     "Problems",
+    "check_ascii_digits",
     "check_one_line",
     "check_width",
     "hint_decimal_sign",
@@ -258,6 +259,16 @@ def check_new_sku(sku: str, column: str = "sku") -> str:
     return sku
 
 
+def check_ascii_digits(row: CsvRow, columns: Iterable[str]) -> None:
+    """Refuse a cell written with digits other than 0-9 (`esl.decimal_digits`), naming
+    the column and the characters: a GTIN in fullwidth digits is no barcode's, and
+    int() and Decimal() would read it as the digits meant."""
+    for column in columns:
+        problem = foreign_digits_problem(row.get(column))
+        if problem:
+            raise BadRowError(f"{column} {problem}")
+
+
 def check_lengths(row: CsvRow, lengths: Mapping[str, int]) -> None:
     """Refuse a cell longer than its database column (`esl.text_lengths`), naming the
     column: PostgreSQL would fail the whole file on it, SQLite would store what the API
@@ -301,7 +312,10 @@ def hint_decimal_sign(text: str) -> str:
 
 
 def _decimal(text: str, column: str) -> tuple[Decimal | None, str]:
-    """A number as people write it in a spreadsheet, with a decimal point or comma."""
+    """A number as people write it in a spreadsheet, with a decimal point or comma, in
+    the digits 0-9 (Decimal() reads '３,９９' and '٣.٩٩' as 3.99 too)."""
+    if problem := foreign_digits_problem(text):
+        return None, f"{column} {problem}"
     if not is_decimal_text(text.replace(",", ".")):
         # Decimal() would read "3_49" as 349 (digit grouping) and "1e2" as 100.
         return None, f"{column} {text!r} is not a number (digits and a point or a comma)"

@@ -19,6 +19,7 @@ from esl.imports.csv_fields import (
     BadRowError,
     CsvFile,
     CsvRow,
+    check_ascii_digits,
     check_lengths,
     check_new_sku,
     check_one_line,
@@ -86,6 +87,8 @@ def _parse(row: CsvRow, stored: Collection[str], twins: CaseTwins) -> Product:
     check_width(row)
     check_lengths(row, LENGTHS)
     check_one_line(row, ("name", "brand", "category", "web_url"))
+    # Its other numbers are refused so by `parse_decimal`.
+    check_ascii_digits(row, ("gtin",))
     vat_rate = parse_decimal(row, "vat_rate", digits=VAT_RATE_DIGITS)
     net_content = _net_content(row)
     try:

@@ -19,6 +19,7 @@ from esl.imports.csv_fields import (
     CsvFile,
     CsvRow,
     Problems,
+    check_ascii_digits,
     check_lengths,
     check_one_line,
     check_width,
@@ -121,6 +122,7 @@ def _int(
     text = row.get(column)
     if not text:
         return None
+    check_ascii_digits(row, (column,))
     if not digits.fullmatch(text):
         written = "digits" if digits is _COUNT else "digits, after a '-' if below zero"
         raise BadRowError(f"{column} {text!r} is not a whole number written in {written}")

@@ -10,7 +10,8 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from esl.db.models import ProductRow
-from esl.errors import ConflictError, NotFoundError
+from esl.decimal_digits import foreign_digits_problem
+from esl.errors import ConflictError, InvalidItemError, NotFoundError
 from pricing.gtin import GTIN_LENGTHS
 
 __all__ = ["gtin_clashes", "gtin_forms", "gtin_key", "product_by_code"]
@@ -39,12 +40,16 @@ def product_by_code(session: Session, code: str) -> ProductRow:
     ConflictError when the code is the GTIN of more than one product (stored before
     GTINs were checked), or one product's SKU and another's GTIN (a chain's digit-only
     article numbers: a scanned EAN-8 may spell another product's SKU): the scan is
-    refused rather than bound to either."""
+    refused rather than bound to either. A code in other digits than 0-9 (a fullwidth
+    EAN, '５９０...') that is no stored SKU is InvalidItemError: it is no barcode's, and
+    is not read as the EAN it spells."""
     code = code.strip()
     if not code:
         raise NotFoundError("product", "(empty code)")
     by_sku = session.get(ProductRow, code)
-    if not code.isdigit():
+    if by_sku is None and (problem := foreign_digits_problem(code)):
+        raise InvalidItemError(f"code {problem}", field="code")
+    if not code.isascii() or not code.isdigit():
         if by_sku is not None:
             return by_sku
         raise NotFoundError("product with SKU or EAN", code)

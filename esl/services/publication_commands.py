@@ -20,6 +20,7 @@ from decimal import Decimal, InvalidOperation
 from enum import StrEnum
 from typing import Any, ClassVar, Literal
 
+from esl.decimal_digits import foreign_digits_problem
 from esl.errors import InvalidItemError
 from pricing.money import is_decimal_text
 from pricing.products import Channel
@@ -177,7 +178,13 @@ def _missing(action: str, name: str) -> InvalidItemError:
     return InvalidItemError(message, field=name)
 
 
+_NUMBERS = ("amount", "percent", "quantity", "free_quantity", "priority")
+
+
 def _typed(name: str, value: Any) -> Any:
+    if name in _NUMBERS and isinstance(value, str) and (problem := foreign_digits_problem(value)):
+        # Decimal() and int() read other scripts' digits as the digits meant.
+        raise InvalidItemError(f"{name} {problem}", field=name)
     if name in ("amount", "percent"):
         if isinstance(value, str) and not is_decimal_text(value):
             raise InvalidItemError(f"{name} {value!r} is not a number", field=name)
