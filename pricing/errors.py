@@ -7,6 +7,7 @@ package imports nothing of ours.
     EslError                      root: `except EslError` catches everything we raise
     +-- PricingError              pricing/: bad money, prices, promotions, windows
     |   +-- InvalidAmountError            not a finite decimal (floats are refused too)
+    |   |   +-- AmountTooLargeError       more digits than a Decimal holds once rounded
     |   +-- NegativeAmountError           money below zero
     |   +-- UnknownCurrencyError          not an ISO 4217 code the engine knows
     |   +-- CurrencyMismatchError         PLN + EUR
@@ -49,6 +50,7 @@ layer can turn it into a 4xx body without parsing messages.
 from __future__ import annotations
 
 __all__ = [
+    "AmountTooLargeError",
     "CurrencyMismatchError",
     "DuplicateIdError",
     "EmptyValidityWindowError",
@@ -100,6 +102,15 @@ class PricingError(EslError):
 
 class InvalidAmountError(PricingError):
     code = "invalid_amount"
+
+
+class AmountTooLargeError(InvalidAmountError):
+    """An `amount` of `currency` with more digits, rounded to its minor unit, than the
+    decimal context's precision (`digits`, 28 by default: `Money.of("1" * 27, "PLN")`
+    is 29 digits with its grosze). `decimal.InvalidOperation` escaped before; the API
+    and the files refuse such numbers first, but `Money.of` is the engine's own door."""
+
+    code = "amount_too_large"
 
 
 class NegativeAmountError(PricingError):

@@ -9,10 +9,11 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
+from decimal import ROUND_HALF_UP, Decimal, InvalidOperation, getcontext
 from typing import Final
 
 from pricing.errors import (
+    AmountTooLargeError,
     CurrencyMismatchError,
     InvalidAmountError,
     NegativeAmountError,
@@ -77,9 +78,27 @@ def _quantum(currency: str) -> Decimal:
         raise UnknownCurrencyError(f"unknown currency {currency!r}", currency=currency) from None
 
 
+def _quantized(amount: Decimal, quantum: Decimal, currency: str) -> Decimal:
+    """`amount` rounded HALF_UP to `quantum`; AmountTooLargeError, naming the amount, when
+    the result has more digits than the decimal context holds (quantize raises
+    `decimal.InvalidOperation`, which is no error of ours)."""
+    try:
+        return amount.quantize(quantum, rounding=ROUND_HALF_UP)
+    except InvalidOperation:
+        digits = getcontext().prec
+        raise AmountTooLargeError(
+            f"amount {amount} {currency} is too large: with {-quantum.adjusted()} "
+            f"decimal place(s) it has more than {digits} digits",
+            amount=str(amount),
+            currency=currency,
+            digits=digits,
+        ) from None
+
+
 def round_to_minor_unit(amount: Decimal, *, currency: str) -> Decimal:
-    """`amount` rounded HALF_UP to the minor unit of `currency` (2.345 PLN -> 2.35)."""
-    return amount.quantize(_quantum(currency), rounding=ROUND_HALF_UP)
+    """`amount` rounded HALF_UP to the minor unit of `currency` (2.345 PLN -> 2.35);
+    AmountTooLargeError when that has more digits than a Decimal holds (28)."""
+    return _quantized(amount, _quantum(currency), currency)
 
 
 # A unit price keeps at least this many significant digits. Rounded to the minor unit,
@@ -106,7 +125,7 @@ def round_unit_price(amount: Decimal, *, currency: str) -> Decimal:
     places = unit_price_places(amount, places=MINOR_UNITS[currency])
     if minor == amount or places == MINOR_UNITS[currency]:
         return minor
-    fine = amount.quantize(Decimal(1).scaleb(-places), rounding=ROUND_HALF_UP)
+    fine = _quantized(amount, Decimal(1).scaleb(-places), currency)
     if fine.adjusted() > amount.adjusted():
         # Rounded up to the next power of ten (0.00999 -> 0.0100): a zero less says the same.
         fine = fine.quantize(Decimal(1).scaleb(1 - places))

@@ -10,11 +10,14 @@ from hypothesis import strategies as st
 
 from pricing import Money, round_to_minor_unit
 from pricing.errors import (
+    AmountTooLargeError,
     CurrencyMismatchError,
+    EslError,
     InvalidAmountError,
     NegativeAmountError,
     UnknownCurrencyError,
 )
+from pricing.money import UnitMoney
 from tests.strategies import money_amounts
 
 
@@ -93,3 +96,41 @@ def test_rounding_is_idempotent(amount: Decimal, currency: str) -> None:
 @given(amount=money_amounts)
 def test_rounding_moves_an_amount_by_at_most_half_a_grosz(amount: Decimal) -> None:
     assert abs(Money(amount, "PLN").amount - amount) <= Decimal("0.005")
+
+
+# 28 significant digits is a Decimal's precision: Money.of("1" * 27, "PLN") is 29 with its
+# grosze, and quantize raised decimal.InvalidOperation, which no `except EslError` caught.
+@pytest.mark.parametrize(
+    ("raw", "currency"),
+    [
+        ("1" * 27, "PLN"),
+        ("9" * 28, "PLN"),
+        ("1" * 40 + ".99", "EUR"),
+        ("1" * 29, "JPY"),
+        (Decimal("1E+30"), "PLN"),
+        (10**30, "PLN"),
+    ],
+)
+def test_an_amount_with_more_digits_than_a_decimal_holds_is_our_own_error(
+    raw: Decimal | int | str, currency: str
+) -> None:
+    with pytest.raises(AmountTooLargeError) as error:
+        Money.of(raw, currency)
+    assert isinstance(error.value, InvalidAmountError)
+    assert isinstance(error.value, EslError)
+    assert error.value.fields["amount"] == str(Decimal(raw))
+    assert error.value.fields["currency"] == currency
+    assert str(Decimal(raw)) in error.value.message
+    assert error.value.to_dict()["code"] == "amount_too_large"
+
+
+def test_the_largest_amount_a_decimal_holds_is_money_and_its_sums_past_it_are_refused() -> None:
+    largest = Money.of("9" * 26 + ".99", "PLN")
+    assert largest.amount == Decimal("9" * 26 + ".99")
+    assert Money.of("1" * 28, "JPY").amount == Decimal("1" * 28)
+    with pytest.raises(AmountTooLargeError):
+        _ = largest + Money.of("0.01", "PLN")
+    with pytest.raises(AmountTooLargeError):
+        largest.times(10)
+    with pytest.raises(AmountTooLargeError):
+        UnitMoney(Decimal("1" * 30), "PLN")
