@@ -3,7 +3,8 @@
 The JSON file has the body of POST /api/v1/publications: {"title", "effective_at"?,
 "items": [...]}; `--validate-only` stops before publishing. A file that is no such body
 (not UTF-8, not JSON, a field missing) and a draft the API refuses at POST (an
-effective_at in the past, an amount finer than its currency) are refused in one or two
+effective_at in the past, an amount finer than its currency, a promotion of a category
+no product has) are refused in one or two
 lines, exit code 2, and nothing is stored.
 """
 
@@ -58,20 +59,22 @@ def register(app: typer.Typer) -> None:
         settings = settings_of(ctx)
         now = datetime.now(UTC)
         commands = body.commands()
-        try:
-            # POST /publications's own checks, before anything is stored.
-            require_storable_draft(
-                effective_at=body.effective_at,
-                items=commands,
-                now=now,
-                currency=settings.currency,
-            )
-        except (InvalidItemError, InvalidPromotionError) as error:
-            item = error.fields.get("item")
-            where = f"items[{item}]: " if item is not None else ""
-            _refuse(path, f"{where}{error.message}", "correct the file; nothing was stored")
         sessions = sessions_of(ctx)
         with sessions() as session, session.begin():
+            try:
+                # POST /publications's own checks, before anything is stored (a refusal
+                # leaves the transaction, which has written nothing, rolled back).
+                require_storable_draft(
+                    session,
+                    effective_at=body.effective_at,
+                    items=commands,
+                    now=now,
+                    currency=settings.currency,
+                )
+            except (InvalidItemError, InvalidPromotionError) as error:
+                item = error.fields.get("item")
+                where = f"items[{item}]: " if item is not None else ""
+                _refuse(path, f"{where}{error.message}", "correct the file; nothing was stored")
             row = create_publication(
                 session,
                 title=body.title,

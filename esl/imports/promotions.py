@@ -29,7 +29,7 @@ from esl.imports.csv_fields import (
     parse_decimal,
     parse_money_amount,
 )
-from esl.imports.references import ImportReferences
+from esl.imports.references import ImportReferences, ReferenceKind
 from esl.imports.report import ImportReport
 from esl.planning_queue import (
     hand_published_change,
@@ -150,16 +150,17 @@ def promotion_line(row: CsvRow, refs: ImportReferences, currency: str) -> Promot
     skus, categories = _list(row, "skus"), _list(row, "categories")
     _check_item_lengths("categories", categories, CATEGORY_LENGTH)
     channels, zones, stores = _list(row, "channels"), _list(row, "zones"), _list(row, "stores")
-    for name, values, known in (
-        ("sku", skus, refs.skus),
-        ("category", categories, refs.categories),
-        ("channel", channels, refs.channels),
-        ("zone", zones, refs.zones),
-        ("store", stores, refs.stores),
-    ):
-        unknown = sorted(values - known)
-        if unknown:
-            raise BadRowError(f"unknown {name}(s): {', '.join(unknown[:5])}")
+    targets: tuple[tuple[ReferenceKind, frozenset[str]], ...] = (
+        ("sku", skus),
+        ("category", categories),
+        ("channel", channels),
+        ("zone", zones),
+        ("store", stores),
+    )
+    for kind_name, values in targets:
+        # The check a publication's upsert_promotion asks too (`ImportReferences.unknown`).
+        if unknown := refs.unknown(kind_name, values):
+            raise BadRowError(unknown.reason)
     amount = None
     if row.get("amount"):
         amount = Money.of(

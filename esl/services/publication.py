@@ -45,6 +45,7 @@ from esl.errors import (
     PublicationStateError,
 )
 from esl.imports.prices import price_rule_id
+from esl.imports.references import ImportReferences
 from esl.planning_queue import (
     instants_published_ahead,
     labels_on_shelves_with_stores,
@@ -97,6 +98,7 @@ __all__ = [
     "create_publication",
     "plan_publication",
     "publish_publication",
+    "refuse_unknown_categories",
     "require_storable_draft",
     "validate_publication",
 ]
@@ -132,6 +134,7 @@ class Plan:
 
 
 def require_storable_draft(
+    session: Session,
     *,
     effective_at: datetime | None,
     items: Sequence[PublicationCommand],
@@ -139,19 +142,21 @@ def require_storable_draft(
     currency: str,
 ) -> None:
     """InvalidItemError for a draft refused before it is stored: an effective instant in
-    the past, an amount finer than its currency's minor unit; InvalidPromotionError for a
-    promotion given a term its kind does not read (a quantity on a fixed_price).
-    POST /publications and `esl publish` both ask here, so a draft one refuses the other
-    never stores."""
+    the past, an amount finer than its currency's minor unit, a promotion of a category
+    no product has; InvalidPromotionError for a promotion given a term its kind does not
+    read (a quantity on a fixed_price). POST /publications and `esl publish` both ask
+    here, so a draft one refuses the other never stores."""
     if effective_at is not None and effective_at < now:
         raise InvalidItemError(
             "effective_at lies in the past: the past cannot be rewritten",
             field="effective_at",
         )
+    references = ImportReferences(session)
     for index, command in enumerate(items):
         if isinstance(command, UpsertPromotion):
             # Not left to validation: a draft holding such an item would be stored.
             refuse_unused_terms(command.promotion_id, command.kind, command, item=index)
+            refuse_unknown_categories(references, command, item=index)
         amount = getattr(command, "amount", None)
         if amount is not None:
             require_minor_unit(amount, getattr(command, "currency", None) or currency, item=index)
@@ -191,6 +196,20 @@ def create_publication(
         ],
     )
     return row
+
+
+def refuse_unknown_categories(
+    references: ImportReferences, command: UpsertPromotion, *, item: int
+) -> None:
+    """InvalidItemError (`field` categories, the `item`, the `categories` refused) for a
+    promotion of a category no product has, with the promotion file's reason for it
+    (`ImportReferences.unknown`: "unknown category(s): ..."): it would reach nothing, and
+    the file refuses it."""
+    unknown = references.unknown("category", command.categories)
+    if unknown is not None:
+        raise InvalidItemError(
+            unknown.reason, field="categories", item=item, categories=unknown.names
+        )
 
 
 # A stored item reads back as its command, or as the reason it cannot be read.

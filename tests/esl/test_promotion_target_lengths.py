@@ -19,7 +19,7 @@ from esl.db.engine import session_factory
 from esl.db.models import PromotionRow
 from esl.errors import ImportRejectedError
 from esl.imports import import_promotions
-from tests.support.api import Api
+from tests.support.api import MILK_PRODUCT, Api
 from tests.support.database import START
 
 LONG = "c" * 200
@@ -66,6 +66,10 @@ def test_a_promotion_target_longer_than_its_column_is_refused_naming_it(
 
 def test_a_category_as_long_as_its_column_is_published(api: Api) -> None:
     pricing = api.headers("pricing")
+    # A category a promotion names is one some product has (as in the promotion file).
+    product = {**MILK_PRODUCT, "category": "c" * 128}
+    put = api.client.put("/api/v1/products/LONG-1", headers=pricing, json=product)
+    assert put.status_code == 200, put.text
     body = _promotion(categories=["c" * 128])
     posted = api.client.post("/api/v1/publications", headers=pricing, json=body)
     assert posted.status_code == 201, posted.text

@@ -84,12 +84,29 @@ def _stored(engine: Engine) -> tuple[int, int]:
             },
             "items[0]: promotion MLK-3ZA: fixed_price takes no quantity",
         ),
+        (
+            {
+                "title": "a category no product has (the database holds no product)",
+                "items": [
+                    {"action": "end_price", "sku": "MLK-1"},
+                    {
+                        "action": "upsert_promotion",
+                        "promotion_id": "DAIRY-10",
+                        "kind": "percent_off",
+                        "percent": "10",
+                        "categories": ["dairy"],
+                    },
+                ],
+            },
+            "items[1]: unknown category(s): dairy",
+        ),
     ],
     ids=[
         "effective_at in the past",
         "amount finer than PLN",
         "amount finer than HUF",
         "quantity on a fixed_price",
+        "unknown category",
     ],
 )
 def test_a_publication_post_refuses_is_refused_and_nothing_is_stored(
