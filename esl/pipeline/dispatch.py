@@ -27,9 +27,10 @@ database is the truth, memory only a cache of it:
   timed out every frame sent in the last seconds and sent it again, an attempt each;
 - a worker sharing the stores with others (esl/pipeline/store_leases.py) follows only
   the stores it holds (`follow_stores`): it sends, expires and settles nothing else,
-  and sends again what a store's previous holder left in flight. Each of those writes
-  commits only while it still holds the store (its fence, `settlement.fence`): a worker
-  that stalled past its lease times out nothing its store's new holder sent again.
+  and sends again what a store's previous holder left in flight. Each of those writes,
+  and its gateways' records, commits only while it still holds the store (its fence,
+  `settlement.fence`): a worker that stalled past its lease times out or puts back
+  nothing its store's new holder sent again.
 """
 
 from __future__ import annotations
@@ -367,11 +368,21 @@ class Dispatcher:
         that fit in the windows (marked sent); the caller hands them to the transport."""
         statuses, self._statuses = self._statuses, []
         for index, status in enumerate(statuses):
+            if (
+                isinstance(status, GatewayStatus)
+                and self.stores is not None
+                and status.store not in self.stores
+            ):
+                continue  # heard before the store was given up (or lost, below)
             try:
                 if isinstance(status, GatewayStatus):
                     self._gateway_status(status)
                 else:
                     self._link_restored()
+            except StoresLost as lost:
+                # Rolled back, nothing recorded: the store's new holder records its
+                # gateways (and the rest of what was heard of it is skipped above).
+                self._lose_stores(lost.stores)
             except Exception as error:
                 if not is_database_outage(error):
                     # One gateway's message must never stop the rounds of every store.
@@ -845,6 +856,18 @@ class Dispatcher:
         # commit): a status the database refuses must not stop or resume sends while
         # health and the console still say otherwise.
         with self.sessions.begin() as session:
+            if self.settlement.fence is not None:
+                # Fenced as the other writes of a store. A worker hears its stores on
+                # persistent sessions: what a gateway said while the worker stalled past
+                # its lease reaches it on waking. Unfenced, a gateway that restarted
+                # meanwhile came back online here and put the frames the store's new
+                # holder had sent again back to `pending` while on their way (their
+                # answers lost, the holder's idle window never sent them again: the old
+                # price stayed), and a state heard before the stall overwrote the newer
+                # one the holder recorded (a gateway back online stayed offline: `esl
+                # health` and the audit called its labels offline). Taken before the
+                # record changes; `StoresLost` rolls it back.
+                self.settlement.fence(session, {status.store})
             row = session.get(GatewayStateRow, key)
             if row is None:
                 session.add(

@@ -26,7 +26,7 @@ timeout, later than a retry's backoff), or never (lost on the way).
 from __future__ import annotations
 
 from collections import Counter
-from datetime import datetime, timedelta
+from datetime import timedelta
 
 import pytest
 from sqlalchemy import Engine
@@ -34,11 +34,14 @@ from sqlalchemy import Engine
 from esl.pipeline.retry import RetryPolicy
 from esl.services.health import label_health
 from gateways.base import Downlink
-from tests.pipeline.in_memory_gateway import radio
 from tests.pipeline.small_world import World
-from tests.support.outbox import outbox_by_label
-from tests.support.pipeline import publish_prices
-from tests.workers.world_workers import sent_again_by_the_new_holder, worker_with_prices
+from tests.workers.world_workers import (
+    assert_still_sent,
+    every_label_shows,
+    holder_rounds,
+    price_change_sent_again,
+    sent_once_and_after_the_timeout,
+)
 
 pytestmark = pytest.mark.integration
 
@@ -54,54 +57,16 @@ async def _stale_worker_wakes_with_its_frames_sent_again(
     the stale worker wakes and runs a dispatch round. The world (its holder serving), the
     due content by label, and the frames the holder sent."""
     world = World(engine, count=2)
-    stale = await worker_with_prices(world, policy=policy)
-    world.clock.advance(timedelta(seconds=5))
-    publish_prices(world.sessions, {"MLK-1": "3.79"}, now=world.clock.now)
-    due = {label_id: world.hash_of(label_id) for label_id in world.labels}
-    stale.plan_due_work()
-    holder, sent = await sent_again_by_the_new_holder(world, stale, stalled=policy.ack_timeout)
-    assert sorted(frame.label_id for frame in sent) == sorted(world.labels)
+    stale, holder, due, sent = await price_change_sent_again(
+        world, stalled=policy.ack_timeout, policy=policy
+    )
 
     # The stale worker wakes: its round comes before the holder hears the answers.
     assert not stale.dispatcher.work()
-    for label_id, rows in outbox_by_label(world.sessions).items():
-        assert rows[-1][1] == "sent", (
-            f"the stale worker timed out {label_id}'s frame the new holder sent: {rows[-1]}"
-        )
+    assert_still_sent(world, by="the stale worker's timeouts")
     assert "S01" not in (stale.stores or ()), "the stale worker still counts S01 as its own"
     assert world.controller is holder
     return world, due, sent
-
-
-async def _holder_rounds(
-    world: World, sent: list[Downlink], *, answered_after: timedelta | None
-) -> list[tuple[datetime, Downlink]]:
-    """The holder's rounds every 5 s for five minutes, the labels answering: its frames
-    `sent` `answered_after` they went out (None: never, lost on the way), the frames of
-    later rounds at once. Every frame put on air since the takeover, with when."""
-    start = world.clock.now
-    reached = [(start, frame) for frame in sent]
-    for _ in range(60):
-        world.clock.advance(timedelta(seconds=5))
-        world.controller.plan_due_work()
-        await world.send_due()
-        frames = world.gateway.take()
-        reached += [(world.clock.now, frame) for frame in frames]
-        if answered_after is not None and world.clock.now == start + answered_after:
-            frames = sent + frames
-        world.dispatcher.settle(radio(frames, world.labels, now=world.clock.now))
-    return reached
-
-
-def _every_label_shows(world: World, due: dict[str, str]) -> None:
-    """Every panel shows its due price, and the record agrees."""
-    for label_id, label in world.labels.items():
-        assert label.shown_hash is not None
-        assert label.shown_hash.hex() == due[label_id], f"{label_id} shows another price"
-        state = world.state(label_id)
-        assert state.confirmed_hash == state.desired_hash == due[label_id]
-    for label_id, rows in outbox_by_label(world.sessions).items():
-        assert rows[-1][1] == "acked", f"{label_id}: {rows[-1]}"
 
 
 async def test_a_stalled_worker_retries_no_frame_the_new_holder_sent_again(
@@ -110,16 +75,9 @@ async def test_a_stalled_worker_retries_no_frame_the_new_holder_sent_again(
     policy = RetryPolicy()
     world, due, sent = await _stale_worker_wakes_with_its_frames_sent_again(engine, policy)
     # The holder's frames are lost on the way: its own timeout sends them again.
-    reached = await _holder_rounds(world, sent, answered_after=None)
-    _every_label_shows(world, due)
-    # Each label got the holder's frame, and the same again once the holder's own wait
-    # for its answer was over: nothing in between.
-    start = reached[0][0]
-    for label_id in world.labels:
-        after = [at - start for at, frame in reached if frame.label_id == label_id]
-        assert len(after) == 2, f"{label_id} got frames {after} after the takeover"
-        assert after[0] == timedelta(0)
-        assert after[1] >= policy.ack_timeout, f"{label_id}'s frame went again at {after[1]}"
+    reached = await holder_rounds(world, sent, answered_after=None)
+    every_label_shows(world, due)
+    sent_once_and_after_the_timeout(world, reached, ack_timeout=policy.ack_timeout)
 
 
 async def test_a_stalled_worker_parks_no_frame_the_new_holder_sent_again(
@@ -132,9 +90,9 @@ async def test_a_stalled_worker_parks_no_frame_the_new_holder_sent_again(
     with world.sessions() as session:
         (health,) = label_health(session, now=world.clock.now, stores=["S01"])
     assert (health.failed, health.failures) == (0, {}), "health counts labels failed"
-    reached = await _holder_rounds(world, sent, answered_after=ANSWERED_AFTER)
+    reached = await holder_rounds(world, sent, answered_after=ANSWERED_AFTER)
     assert Counter(frame.label_id for _, frame in reached) == dict.fromkeys(world.labels, 1)
-    _every_label_shows(world, due)
+    every_label_shows(world, due)
     with world.sessions() as session:
         (health,) = label_health(session, now=world.clock.now, stores=["S01"])
     assert (health.up_to_date, health.failed) == (2, 0)

@@ -19,16 +19,22 @@ from esl.pipeline.controller_lease import ControllerIdentity
 from esl.pipeline.store_leases import StoreLeaseTerms, balance_stores
 from esl.settings import Settings
 from gateways.base import Downlink
-from tests.pipeline.in_memory_gateway import InMemoryGateway
+from tests.pipeline.in_memory_gateway import InMemoryGateway, radio
 from tests.pipeline.small_world import PRICES_A, World
+from tests.support.outbox import outbox_by_label
 from tests.support.pipeline import publish_prices
 from tests.support.waiting import until
 
 __all__ = [
+    "assert_still_sent",
     "balance",
+    "every_label_shows",
     "follow_balance",
+    "holder_rounds",
     "plan_to_the_end",
+    "price_change_sent_again",
     "sent_again_by_the_new_holder",
+    "sent_once_and_after_the_timeout",
     "serving",
     "taken_over",
     "waiting_on_a_lock",
@@ -124,6 +130,78 @@ async def sent_again_by_the_new_holder(
     holder.dispatcher.start_over()
     await world.send_due()
     return holder, world.gateway.take()
+
+
+async def price_change_sent_again(
+    world: World, *, stalled: timedelta = timedelta(0), **changes: Any
+) -> tuple[UpdateController, UpdateController, dict[str, str], list[Downlink]]:
+    """A worker serving `world` (prices A on every label; `changes` replace fields of its
+    settings) plans MLK-1 at 3.79 and sends it, then stalls (`stalled`, then past its
+    leases) while another worker takes S01 over and sends those frames again
+    (`sent_again_by_the_new_holder`). The stale worker, the holder, the due content by
+    label, and the holder's frames, not delivered yet."""
+    stale = await worker_with_prices(world, **changes)
+    world.clock.advance(timedelta(seconds=5))
+    publish_prices(world.sessions, {"MLK-1": "3.79"}, now=world.clock.now)
+    due = {label_id: world.hash_of(label_id) for label_id in world.labels}
+    stale.plan_due_work()
+    holder, sent = await sent_again_by_the_new_holder(world, stale, stalled=stalled)
+    assert sorted(frame.label_id for frame in sent) == sorted(world.labels)
+    return stale, holder, due, sent
+
+
+def assert_still_sent(world: World, *, by: str) -> None:
+    """Every label's newest frame is still `sent` (the holder waits for its answer): none
+    put back or parked `by` what the message names."""
+    for label_id, rows in outbox_by_label(world.sessions).items():
+        assert rows[-1][1] == "sent", (
+            f"{by} changed {label_id}'s frame the new holder sent: {rows[-1]}"
+        )
+
+
+async def holder_rounds(
+    world: World, sent: list[Downlink], *, answered_after: timedelta | None
+) -> list[tuple[datetime, Downlink]]:
+    """The holder's rounds every 5 s for five minutes, the labels answering: its frames
+    `sent` `answered_after` they went out (None: never, lost on the way), the frames of
+    later rounds at once. Every frame put on air since the takeover, with when."""
+    start = world.clock.now
+    reached = [(start, frame) for frame in sent]
+    for _ in range(60):
+        world.clock.advance(timedelta(seconds=5))
+        world.controller.plan_due_work()
+        await world.send_due()
+        frames = world.gateway.take()
+        reached += [(world.clock.now, frame) for frame in frames]
+        if answered_after is not None and world.clock.now == start + answered_after:
+            frames = sent + frames
+        world.dispatcher.settle(radio(frames, world.labels, now=world.clock.now))
+    return reached
+
+
+def sent_once_and_after_the_timeout(
+    world: World, reached: list[tuple[datetime, Downlink]], *, ack_timeout: timedelta
+) -> None:
+    """Each label got the holder's frame (`reached`: `holder_rounds`' frames, the first
+    the holder's), and the same again once the holder's own wait for its answer was
+    over: nothing in between."""
+    start = reached[0][0]
+    for label_id in world.labels:
+        after = [at - start for at, frame in reached if frame.label_id == label_id]
+        assert len(after) == 2, f"{label_id} got frames {after} after the takeover"
+        assert after[0] == timedelta(0)
+        assert after[1] >= ack_timeout, f"{label_id}'s frame went again at {after[1]}"
+
+
+def every_label_shows(world: World, due: dict[str, str]) -> None:
+    """Every panel shows its due price, and the record agrees."""
+    for label_id, label in world.labels.items():
+        assert label.shown_hash is not None
+        assert label.shown_hash.hex() == due[label_id], f"{label_id} shows another price"
+        state = world.state(label_id)
+        assert state.confirmed_hash == state.desired_hash == due[label_id]
+    for label_id, rows in outbox_by_label(world.sessions).items():
+        assert rows[-1][1] == "acked", f"{label_id}: {rows[-1]}"
 
 
 def follow_balance(world: World, controller: UpdateController, *, at: datetime) -> None:
