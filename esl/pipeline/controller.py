@@ -491,13 +491,15 @@ class UpdateController:
         self._tenures = {
             store: tenure for store, tenure in self._tenures.items() if store in kept
         } | {store: fresh[store] for store in gained if store in fresh}
-        self.dispatcher.follow_stores(held)
         # The transport subscribes to the stores held (paho runs on the event loop).
         if self._loop is not None:
             self._loop.call_soon_threadsafe(self.dispatcher.gateway.follow_stores, held)
         else:
             self.dispatcher.gateway.follow_stores(held)
         self._replan_stores = (self._replan_stores | gained) - lost
+        # Last: the recovery of the stores gained is fenced, and one found lost already
+        # is followed from within (`_lose_stores`), after everything above.
+        self.dispatcher.follow_stores(held)
 
     def _hear_every_store(self) -> None:
         """A single controller: the transport hears the database's stores (a worker

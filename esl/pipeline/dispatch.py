@@ -29,8 +29,9 @@ database is the truth, memory only a cache of it:
   the stores it holds (`follow_stores`): it sends, expires and settles nothing else,
   and sends again what a store's previous holder left in flight. Each of those writes,
   and its gateways' records, commits only while it still holds the store (its fence,
-  `settlement.fence`): a worker that stalled past its lease times out or puts back
-  nothing its store's new holder sent again.
+  `settlement.fence`): a worker that stalled past its lease, or between the balance
+  that gave it a store and following it, times out or puts back nothing its store's
+  new holder sent again.
 """
 
 from __future__ import annotations
@@ -266,8 +267,21 @@ class Dispatcher:
         and so are those parked as undeliverable (the broker's packet limit, and ours, may
         have been raised since: docs/mqtt.md; one still too large is parked again at its
         first send); of `stores` only (by default the ones this dispatcher serves)."""
-        now = self.clock()
         stores = self.stores if stores is None else stores
+        while stores is None or stores:
+            try:
+                self._recover(stores)
+                return
+            except StoresLost as lost:
+                # Gained by a balance that went stale before this commit: the store's
+                # newer holder sends its frames. Rolled back; the stores kept recover.
+                self._lose_stores(lost.stores)
+                if stores is None:
+                    raise  # every store: one controller, which has no fence
+                stores -= lost.stores
+
+    def _recover(self, stores: frozenset[str] | None) -> None:
+        now = self.clock()
         left_sent = update(OUTBOX).where(OUTBOX.c.status == OutboxStatus.SENT.value)
         undeliverable = update(OUTBOX).where(
             OUTBOX.c.status == OutboxStatus.PARKED.value,
@@ -277,6 +291,16 @@ class Dispatcher:
             left_sent = left_sent.where(OUTBOX.c.store.in_(sorted(stores)))
             undeliverable = undeliverable.where(OUTBOX.c.store.in_(sorted(stores)))
         with self.sessions.begin() as session:
+            if self.settlement.fence is not None and stores:
+                # Fenced as the other writes of a store, before the rows change. A worker
+                # whose pipeline thread stalled between the balance that took a store and
+                # following it (or whose database stayed away past its leases, before
+                # `start_over`) may no longer hold it: the store's newer holder has sent
+                # these frames again. Unfenced, they were put back to `pending` while on
+                # their way: their answers lost, the holder's idle window never sent them
+                # again (its timeout found them no longer `sent`), and the labels kept
+                # the old price. `StoresLost` rolls this back.
+                self.settlement.fence(session, stores)
             session.execute(left_sent.values(status=OutboxStatus.PENDING.value, not_before=now))
             # As an update parked offline is revived when its label is heard (settlement).
             session.execute(undeliverable.values(**unparked(now)))
