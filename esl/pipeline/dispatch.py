@@ -31,7 +31,8 @@ database is the truth, memory only a cache of it:
   and its gateways' records, commits only while it still holds the store (its fence,
   `settlement.fence`): a worker that stalled past its lease, or between the balance
   that gave it a store and following it, times out or puts back nothing its store's
-  new holder sent again.
+  new holder sent again. Only what a clock set back brings forward is not fenced
+  (`_set_back`: harmless).
 """
 
 from __future__ import annotations
@@ -342,6 +343,13 @@ class Dispatcher:
         last, self._last_round_at = self._last_round_at, now
         if last is None or not stamped_ahead(last, now=now):
             return
+        # Not fenced, unlike the other writes of a store: harmless from a worker that
+        # stalled past its lease. It moves only `not_before` of `pending` rows, never a
+        # status: the frames the store's new holder sent again are `sent`, untouched (none
+        # put back, parked or counted failed). A pending row only comes due sooner, and
+        # the holder's window takes it no sooner than it looks anyway (`idle_until`): a
+        # due frame at once, a retry at its delay or at a look for other work (an
+        # attempt sooner; a duplicate is answered without acting twice).
         with self.sessions.begin() as session:
             brought = self._rows_due_again(session, now=now, stores=self.stores)
         log.warning(
