@@ -5,7 +5,9 @@ and the reason is reported (`CodeNotDrawn`), never dropped in silence.
 
 - EAN-13 (GS1 General Specifications 5.2): 95 modules of whole pixels, a quiet zone of at
   least 11 modules on the left and 7 on the right inside the region, the leading digit
-  printed in the left quiet zone and the other twelve under the bars. A 12-digit UPC-A
+  printed in the left quiet zone and the other twelve under the bars, at the display
+  model's minimum text size or more (read when the scanner fails; a region that cannot
+  hold them so draws no barcode and says why). A 12-digit UPC-A
   is drawn as the EAN-13 it is (leading 0), and so is a GTIN-14 with indicator 0 (a GTIN
   stored in 14 digits, as GS1 advises). GTIN-8 and other GTIN-14s are not drawn (such a
   GTIN-14 names a trade unit, not what a shopper buys).
@@ -144,8 +146,16 @@ def _ink(size: int, text: str) -> tuple[int, int, int, int]:
     return text_mask(Weight.REGULAR, size, text).box
 
 
-def ean13_drawing(gtin: str, *, box: tuple[int, int, int, int]) -> CodeDrawing | CodeNotDrawn:
-    """The bars and digits of `gtin` inside `box`, or why they cannot be drawn there."""
+def ean13_drawing(
+    gtin: str, *, box: tuple[int, int, int, int], min_text_px: int
+) -> CodeDrawing | CodeNotDrawn:
+    """The bars and digits of `gtin` inside `box`, or why they cannot be drawn there.
+
+    The digits are drawn at `min_text_px` (the display model's minimum text size) or
+    more: their size follows the module (10 modules + 2 px) where that is larger, and
+    starts at the minimum where it is not (at one pixel a module a group of six fits
+    between the guards up to 14 px). A region that cannot hold them at the minimum, in
+    width or in height, draws no barcode and says why."""
     modules = ean13_modules(gtin)
     digits = ean13_digits(gtin)
     if modules is None or digits is None:
@@ -158,6 +168,12 @@ def ean13_drawing(gtin: str, *, box: tuple[int, int, int, int]) -> CodeDrawing |
             f"({EAN13_QUIET_LEFT} + {_EAN13_SYMBOL} + {EAN13_QUIET_RIGHT} modules) "
             f"needs {_EAN13_SPAN} px"
         )
+    floor = max(min_text_px, _MIN_DIGIT_PX)
+    if height // 3 < floor:
+        return CodeNotDrawn(
+            f"the region is {height} px high: the barcode's digits need {floor} px (the "
+            f"display model's minimum) and the barcode three times that, {3 * floor} px"
+        )
     quiet_left = box[0] + (width - _EAN13_SPAN * module) // 2
     x0 = quiet_left + EAN13_QUIET_LEFT * module
     groups = (
@@ -165,14 +181,18 @@ def ean13_drawing(gtin: str, *, box: tuple[int, int, int, int]) -> CodeDrawing |
         (digits[1:7], x0 + 3 * module, x0 + 45 * module),
         (digits[7:], x0 + 50 * module, x0 + 92 * module),
     )
-    size = min(height // 3, 10 * module + 2)
-    while size >= _MIN_DIGIT_PX and not all(
+    size = min(height // 3, max(10 * module + 2, floor))
+    while size >= floor and not all(
         _ink(size, text)[2] - _ink(size, text)[0] <= right - left - 1
         for text, left, right in groups
     ):
         size -= 1
-    if size < _MIN_DIGIT_PX:
-        return CodeNotDrawn(f"the region is {height} px high: no room for the digits")
+    if size < floor:
+        return CodeNotDrawn(
+            f"the region is {width} px wide: the barcode's digits do not fit under its "
+            f"bars at {floor} px (the display model's minimum) with {module} px a module; "
+            f"{module + 1} px a module needs {_EAN13_SPAN * (module + 1)} px"
+        )
     # The digits' own ink (hinting may set a glyph a pixel lower than the others).
     digits_top = min(_ink(size, text)[1] for text, _, _ in groups)
     digits_bottom = max(_ink(size, text)[3] for text, _, _ in groups)

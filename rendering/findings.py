@@ -1,5 +1,5 @@
 """What a render reports besides pixels: unlawful announcements, codes left off, price
-lines a shopper cannot read.
+lines (and a barcode's digits) a shopper cannot read.
 
 `label_findings` looks at a laid-out label and says, per region, what the shopper or the
 scanner will miss and why: an announced reduction the law does not allow
@@ -44,7 +44,9 @@ class FindingKind(StrEnum):
     # (`render_checked`), as the price is what the shelf owes the shopper above all.
     SHELF_PRICE_NOT_LEGIBLE = "shelf_price_not_legible"
     # Any other text (a name, a badge, a date) in an ink without contrast on what lies
-    # under it: black on red (3.6:1), yellow on white (1.7:1).
+    # under it: black on red (3.6:1), yellow on white (1.7:1). And a barcode's printed
+    # digits drawn smaller than the display reads (rendering/codes.py never draws them
+    # so: a region that cannot hold them at the minimum draws no barcode, CODE_NOT_DRAWN).
     TEXT_NOT_LEGIBLE = "text_not_legible"
 
 
@@ -81,6 +83,7 @@ def label_findings(
     ]
     findings += _money_line_findings(content, model=model, template=template, elements=elements)
     findings += _badge_findings(content, model=model, template=template, elements=elements)
+    findings += _code_digit_findings(model=model, template=template, elements=elements)
     findings += _contrast_findings(content, model=model, template=template, elements=elements)
     drawn = {element.region for element in elements}
     for region in template.regions:
@@ -90,7 +93,7 @@ def label_findings(
             continue
         box = region.pixel_box(model)
         result = (
-            ean13_drawing(content.gtin, box=box)
+            ean13_drawing(content.gtin, box=box, min_text_px=model.min_text_px)
             if region.fill is Fill.EAN13
             else qr_drawing(content.web_url, box=box, pixel_pitch_mm=model.pixel_pitch_mm)
         )
@@ -224,6 +227,29 @@ def _badge_findings(
                     FindingKind.PRICE_NOT_LEGIBLE,
                     region.name,
                     f"the {region.fill.value} line is drawn at {smallest} px, under the "
+                    f"{model.min_text_px} px {model.id} is read at",
+                )
+            )
+    return found
+
+
+def _code_digit_findings(
+    *, model: DisplayModel, template: Template, elements: Sequence[Element]
+) -> list[LabelFinding]:
+    """A barcode's printed digits (read when the scanner fails) drawn under the model's
+    minimum: the digits as drawn are checked, not what layout meant to draw."""
+    codes = {region.name for region in template.regions if region.fill is Fill.EAN13}
+    found: list[LabelFinding] = []
+    for element in elements:
+        if element.region not in codes:
+            continue
+        smallest = min((op.size for op in element.ops if isinstance(op, TextOp)), default=0)
+        if 0 < smallest < model.min_text_px:
+            found.append(
+                LabelFinding(
+                    FindingKind.TEXT_NOT_LEGIBLE,
+                    element.region,
+                    f"the {Fill.EAN13.value} digits are drawn at {smallest} px, under the "
                     f"{model.min_text_px} px {model.id} is read at",
                 )
             )

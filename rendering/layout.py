@@ -822,7 +822,7 @@ def _code_ops(
 ) -> list[DrawOp]:  # fmt: skip
     """The bars and digits rendering/codes.py places; nothing when it reports a reason."""
     drawing = (
-        ean13_drawing(content.gtin, box=box)
+        ean13_drawing(content.gtin, box=box, min_text_px=model.min_text_px)
         if fill is Fill.EAN13
         else qr_drawing(content.web_url, box=box, pixel_pitch_mm=model.pixel_pitch_mm)
     )

@@ -214,8 +214,7 @@ def test_every_text_line_of_a_dear_badge_is_drawn_at_the_minimum_on_every_model(
             elements = layout_label(content, model=model, template=template)
             assert Fill.PROMOTION_BADGE in {fills[e.region] for e in elements}
             for element in elements:
-                if fills[element.region] in (Fill.EAN13, Fill.QR):
-                    continue  # the code's digits follow its modules (rendering/codes.py)
+                # Barcode digits too (test_barcode_digits_at_the_model_minimum.py)
                 for op in _lines(element):
                     assert ELLIPSIS not in op.text, (model.id, element.region, op.text)
                     if op.size < model.min_text_px:
