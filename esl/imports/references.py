@@ -2,24 +2,28 @@
 
 Each set is read the first time a file's rows ask for it, so a price file does not read
 the categories a promotion file needs, and validation stays O(rows) with no query per row.
+A publication's items, which name a few of a chain's 100,000 SKUs, read only the names
+they give (`among`).
 
-`unknown` is the one check of a promotion's targets against them, with its reason
-("unknown category(s): ..."): the promotion file asks it for each line, and a
-publication's `upsert_promotion` items (`esl.services.publication`) for their categories,
-so a promotion of a category no product has is refused through either door.
+`unknown` is the one check of what a promotion or a price names against them, with its
+reason ("unknown category(s): ..."): the promotion file asks it for each line, and a
+publication's items (`esl.services.publication.refuse_unknown_references`) for their
+SKUs, categories, zones and stores when posted, so a promotion of a category no product
+has, or a price of a store that does not exist, is refused through either door.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from functools import cached_property
-from typing import Literal
+from typing import Any, Literal
 
-from sqlalchemy import select
-from sqlalchemy.orm import Session
+from sqlalchemy import Select, select
+from sqlalchemy.orm import InstrumentedAttribute, Session
 
 from esl.db.models import ChannelRow, ProductRow, StoreRow, ZoneRow
+from esl.db.repositories.chunks import in_chunks
 
 __all__ = ["ImportReferences", "ReferenceKind", "UnknownReferences"]
 
@@ -42,13 +46,30 @@ class UnknownReferences:
 
 
 class ImportReferences:
-    """Known SKUs, categories, stores, zones and sales channels."""
+    """Known SKUs, categories, stores, zones and sales channels; with `among`, of each
+    kind only those of the names given that are stored (none of a kind not given)."""
 
-    def __init__(self, session: Session) -> None:
+    def __init__(
+        self, session: Session, *, among: Mapping[ReferenceKind, Iterable[str]] | None = None
+    ) -> None:
         self._session = session
+        self._among = None if among is None else {k: sorted(set(v)) for k, v in among.items()}
+
+    def _read(
+        self, kind: ReferenceKind, statement: Select[Any], column: InstrumentedAttribute[str]
+    ) -> set[str]:
+        """The names `statement` reads; with `among`, only those of them given for `kind`
+        (the set difference `unknown` takes is Python's either way)."""
+        if self._among is None:
+            return set(self._session.scalars(statement))
+        found: set[str] = set()
+        for chunk in in_chunks(self._among.get(kind, ())):
+            found.update(self._session.scalars(statement.where(column.in_(chunk))))
+        return found
 
     def known(self, kind: ReferenceKind) -> set[str]:
-        """The stored names of `kind` (a category: one some product has)."""
+        """The stored names of `kind` (a category: one some product has; with `among`,
+        those of the names given)."""
         sets = {
             "sku": lambda: self.skus,
             "category": lambda: self.categories,
@@ -69,19 +90,20 @@ class ImportReferences:
 
     @cached_property
     def skus(self) -> set[str]:
-        return set(self._session.scalars(select(ProductRow.sku)))
+        return self._read("sku", select(ProductRow.sku), ProductRow.sku)
 
     @cached_property
     def categories(self) -> set[str]:
-        return set(self._session.scalars(select(ProductRow.category).distinct()))
+        column = ProductRow.category
+        return self._read("category", select(column).distinct(), column)
 
     @cached_property
     def stores(self) -> set[str]:
-        return set(self._session.scalars(select(StoreRow.code)))
+        return self._read("store", select(StoreRow.code), StoreRow.code)
 
     @cached_property
     def zones(self) -> set[str]:
-        return set(self._session.scalars(select(ZoneRow.code)))
+        return self._read("zone", select(ZoneRow.code), ZoneRow.code)
 
     @cached_property
     def zones_with_stores(self) -> set[str]:
@@ -94,4 +116,4 @@ class ImportReferences:
 
     @cached_property
     def channels(self) -> set[str]:
-        return set(self._session.scalars(select(ChannelRow.code)))
+        return self._read("channel", select(ChannelRow.code), ChannelRow.code)

@@ -17,7 +17,7 @@ again (`plan_ledger`), so a price published ahead can be corrected or cancelled.
 from __future__ import annotations
 
 import dataclasses
-from collections import Counter
+from collections import Counter, defaultdict
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -45,7 +45,7 @@ from esl.errors import (
     PublicationStateError,
 )
 from esl.imports.prices import price_rule_id
-from esl.imports.references import ImportReferences
+from esl.imports.references import ImportReferences, ReferenceKind
 from esl.planning_queue import (
     instants_published_ahead,
     labels_on_shelves_with_stores,
@@ -98,7 +98,7 @@ __all__ = [
     "create_publication",
     "plan_publication",
     "publish_publication",
-    "refuse_unknown_categories",
+    "refuse_unknown_references",
     "require_storable_draft",
     "validate_publication",
 ]
@@ -142,24 +142,32 @@ def require_storable_draft(
     currency: str,
 ) -> None:
     """InvalidItemError for a draft refused before it is stored: an effective instant in
-    the past, an amount finer than its currency's minor unit, a promotion of a category
-    no product has; InvalidPromotionError for a promotion given a term its kind does not
-    read (a quantity on a fixed_price). POST /publications and `esl publish` both ask
-    here, so a draft one refuses the other never stores."""
+    the past, an amount finer than its currency's minor unit, an item naming a SKU,
+    category, zone or store that nothing stored has; InvalidPromotionError for a
+    promotion given a term its kind does not read (a quantity on a fixed_price).
+    POST /publications and `esl publish` both ask here, so a draft one refuses the other
+    never stores. The items' own faults are looked for first, then what they name (the
+    names they give read from the database at once, only for a draft with none)."""
     if effective_at is not None and effective_at < now:
         raise InvalidItemError(
             "effective_at lies in the past: the past cannot be rewritten",
             field="effective_at",
         )
-    references = ImportReferences(session)
     for index, command in enumerate(items):
         if isinstance(command, UpsertPromotion):
             # Not left to validation: a draft holding such an item would be stored.
             refuse_unused_terms(command.promotion_id, command.kind, command, item=index)
-            refuse_unknown_categories(references, command, item=index)
         amount = getattr(command, "amount", None)
         if amount is not None:
             require_minor_unit(amount, getattr(command, "currency", None) or currency, item=index)
+    named: dict[ReferenceKind, set[str]] = defaultdict(set)
+    for command in items:
+        for kind, _, names in _references_named(command):
+            named[kind].update(names)
+    # Only the names the items give are read, not a chain's every SKU for one price.
+    references = ImportReferences(session, among=named)
+    for index, command in enumerate(items):
+        refuse_unknown_references(references, command, item=index)
 
 
 def create_publication(
@@ -198,18 +206,44 @@ def create_publication(
     return row
 
 
-def refuse_unknown_categories(
-    references: ImportReferences, command: UpsertPromotion, *, item: int
-) -> None:
-    """InvalidItemError (`field` categories, the `item`, the `categories` refused) for a
-    promotion of a category no product has, with the promotion file's reason for it
-    (`ImportReferences.unknown`: "unknown category(s): ..."): it would reach nothing, and
-    the file refuses it."""
-    unknown = references.unknown("category", command.categories)
-    if unknown is not None:
-        raise InvalidItemError(
-            unknown.reason, field="categories", item=item, categories=unknown.names
+def _references_named(
+    command: PublicationCommand,
+) -> tuple[tuple[ReferenceKind, str, tuple[str, ...]], ...]:
+    """(kind, the item's field, the names) of what `command` names that the price and
+    promotion files check at import; in the promotion file's order. An `end_promotion`
+    names a promotion, which no file checks (an id a draft not yet published adds is
+    one to end too): validation refuses one not stored (`not_found`)."""
+    if isinstance(command, SetPrice | EndPrice):
+        return (
+            ("sku", "sku", (command.sku,)),
+            ("zone", "zone", () if command.zone is None else (command.zone,)),
+            ("store", "store", () if command.store is None else (command.store,)),
         )
+    if isinstance(command, UpsertPromotion):
+        return (
+            ("sku", "skus", command.skus),
+            ("category", "categories", command.categories),
+            ("zone", "zones", command.zones),
+            ("store", "stores", command.stores),
+        )
+    return ()
+
+
+def refuse_unknown_references(
+    references: ImportReferences, command: PublicationCommand, *, item: int
+) -> None:
+    """InvalidItemError (`field` the item's field, the `item`, under the field's name the
+    names refused) for an item naming a SKU, zone or store not stored, or a category no
+    product has, with the files' reason for it (`ImportReferences.unknown`: "unknown
+    store(s): S99"): the price and promotion files refuse such a line, and the item could
+    never be published (a promotion of a category no product has would reach nothing).
+    Channels are the API's enum, which the channels table holds, so are not read."""
+    for kind, field_name, names in _references_named(command):
+        unknown = references.unknown(kind, names)
+        if unknown is not None:
+            raise InvalidItemError(
+                unknown.reason, field=field_name, item=item, **{field_name: unknown.names}
+            )
 
 
 # A stored item reads back as its command, or as the reason it cannot be read.

@@ -90,7 +90,8 @@ def test_a_store_key_reads_the_items_and_problems_that_reach_its_store_only(api:
             "title": "bad",
             "items": [
                 {"action": "set_price", "sku": "MLK-1", "amount": "3.09"},
-                {"action": "set_price", "sku": "NOPE", "store": "S03", "amount": "1.00"},
+                # No price of CHS-1 in S03 to end (an unknown SKU is refused at POST).
+                {"action": "end_price", "sku": "CHS-1", "store": "S03"},
             ],
         },
         headers=api.headers("pricing"),

@@ -48,9 +48,10 @@ def test_a_file_with_a_byte_order_mark_is_read_as_utf8(cli: CliRunner, tmp_path:
     path = tmp_path / "publication.json"
     path.write_bytes(codecs.BOM_UTF8 + json.dumps(body, ensure_ascii=False).encode())
     result = cli.invoke(app, ["publish", str(path)])
-    # Read: the SKU is unknown to this empty database, which is the validation's reason.
-    assert result.exit_code == 1, result.stderr
-    assert "MSL-1" in result.stdout
+    # Read: the SKU is unknown to this empty database, which is the refusal's reason.
+    assert result.exit_code == 2, result.output
+    first = result.stderr.strip().splitlines()[0]
+    assert first == f"error: {path}: items[0]: unknown sku(s): MSL-1", first
 
 
 @pytest.mark.parametrize(

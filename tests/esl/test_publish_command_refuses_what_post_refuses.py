@@ -1,6 +1,7 @@
 """`esl publish FILE.json` refuses, before storing anything, what POST /publications
-refuses (docs/api.md: an effective_at in the past, an amount finer than its currency,
-"never stored"), through the same check (services.publication.require_storable_draft).
+refuses (docs/api.md: an effective_at in the past, an amount finer than its currency, a
+SKU, category, zone or store that does not exist, "never stored"), through the same
+check (services.publication.require_storable_draft).
 Before, it created and validated the draft in one transaction that committed: each such
 file left a draft publication behind, and its amount problem came back as a validation
 problem of a stored draft instead of a refusal."""
@@ -88,7 +89,7 @@ def _stored(engine: Engine) -> tuple[int, int]:
             {
                 "title": "a category no product has (the database holds no product)",
                 "items": [
-                    {"action": "end_price", "sku": "MLK-1"},
+                    {"action": "end_promotion", "promotion_id": "DAIRY-5"},
                     {
                         "action": "upsert_promotion",
                         "promotion_id": "DAIRY-10",
@@ -100,6 +101,16 @@ def _stored(engine: Engine) -> tuple[int, int]:
             },
             "items[1]: unknown category(s): dairy",
         ),
+        (
+            {
+                "title": "a store that does not exist (nor does the product)",
+                "items": [
+                    {"action": "end_promotion", "promotion_id": "DAIRY-5"},
+                    {"action": "set_price", "sku": "MLK-1", "store": "S99", "amount": "3.29"},
+                ],
+            },
+            "items[1]: unknown sku(s): MLK-1",
+        ),
     ],
     ids=[
         "effective_at in the past",
@@ -107,6 +118,7 @@ def _stored(engine: Engine) -> tuple[int, int]:
         "amount finer than HUF",
         "quantity on a fixed_price",
         "unknown category",
+        "unknown sku",
     ],
 )
 def test_a_publication_post_refuses_is_refused_and_nothing_is_stored(

@@ -87,12 +87,11 @@ def test_a_promotion_file_names_an_unknown_badly_spelled_sku_in_its_list(seeded:
     assert _count(seeded, PromotionRow) == 0
 
 
-def test_a_publication_naming_an_unknown_badly_spelled_sku_is_not_validated(api: Api) -> None:
-    pricing = api.headers("pricing")
-    body = {
-        "title": "spelling",
-        "items": [
-            {"action": "set_price", "sku": "MLK 1", "amount": "3.49"},
+@pytest.mark.parametrize(
+    ("item", "field"),
+    [
+        ({"action": "set_price", "sku": "MLK 1", "amount": "3.49"}, "sku"),
+        (
             {
                 "action": "upsert_promotion",
                 "promotion_id": "P-1",
@@ -100,13 +99,25 @@ def test_a_publication_naming_an_unknown_badly_spelled_sku_is_not_validated(api:
                 "percent": "10",
                 "skus": ["MLK|1"],
             },
-        ],
-    }
-    created = api.client.post("/api/v1/publications", headers=pricing, json=body)
-    assert created.status_code == 201, created.text
-    number = created.json()["id"]
-    validated = api.client.post(f"/api/v1/publications/{number}/validate", headers=pricing)
-    assert validated.json()["status"] == "draft", validated.text
-    problems = str(validated.json()["problems"])
-    assert "MLK 1" in problems, problems
-    assert "MLK|1" in problems, problems
+            "skus",
+        ),
+    ],
+    ids=["set_price", "upsert_promotion"],
+)
+def test_a_publication_naming_an_unknown_badly_spelled_sku_is_refused_at_post(
+    api: Api, item: dict[str, object], field: str
+) -> None:
+    """As the files refuse it (tests/esl/test_publication_references_refused_at_post.py)."""
+    pricing = api.headers("pricing")
+    created = api.client.post(
+        "/api/v1/publications", headers=pricing, json={"title": "spelling", "items": [item]}
+    )
+    assert created.status_code == 422, created.text
+    error = created.json()["error"]
+    sku = "MLK 1" if field == "sku" else "MLK|1"
+    assert (error["field"], error[field], error["message"]) == (
+        field,
+        [sku],
+        f"unknown sku(s): {sku}",
+    )
+    assert _count(api.engine, PromotionRow) == 0
