@@ -31,7 +31,7 @@ import shutil
 import subprocess
 import tempfile
 import unicodedata
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, replace
 from datetime import date
@@ -415,18 +415,9 @@ _RAW_LINE = ("13",)
 
 def read_fields(cases: Sequence[LabelCase], *, workers: int = 2) -> list[FieldReading]:
     """Render every case 1:1 and read its fields with tesseract (`workers` processes)."""
-    if not tesseract_available():
-        raise OcrUnavailableError(
-            "tesseract with its Polish, English and German models is needed: "
-            "apt-get install tesseract-ocr-pol tesseract-ocr-eng tesseract-ocr-deu"
-        )
     readings: list[FieldReading] = []
     crops: list[tuple[Image.Image, tuple[str, ...]]] = []
-    for case in cases:
-        template = default_template(case.model)
-        fills = {region.name: region.fill for region in template.regions}
-        elements = layout_label(case.content, model=case.model, template=template)
-        image = paint(elements, model=case.model)
+    for case, fills, elements, image in _painted(cases):
         for element, kind, expected, piece in _expected_fields(case, elements):
             lines = sum(1 for op in element.ops if isinstance(op, TextOp))
             digits = piece in ("integer", "fraction")
@@ -464,15 +455,9 @@ def read_code_digits(cases: Sequence[LabelCase], *, workers: int = 2) -> list[Fi
     The engine reads a lone "5" of 10 to 12 px (and at times a whole line) as "3" or "J"
     whatever its context, a trait of its models on a glyph with no word round it (as
     `_DIGIT_LANGUAGES` notes of a lone "4"): the tests hold the groups of six to exact."""
-    if not tesseract_available():
-        raise OcrUnavailableError("tesseract with its Polish and English models is needed")
     readings: list[FieldReading] = []
     crops: list[tuple[Image.Image, tuple[str, ...]]] = []
-    for case in cases:
-        template = default_template(case.model)
-        fills = {region.name: region.fill for region in template.regions}
-        elements = layout_label(case.content, model=case.model, template=template)
-        image = paint(elements, model=case.model)
+    for case, fills, elements, image in _painted(cases):
         for element in elements:
             if fills[element.region] is not Fill.EAN13:
                 continue
@@ -486,6 +471,24 @@ def read_code_digits(cases: Sequence[LabelCase], *, workers: int = 2) -> list[Fi
                     )  # fmt: skip
     texts = _read_crops(crops, workers=workers)
     return [replace(reading, read=texts[i]) for i, reading in enumerate(readings)]
+
+
+def _painted(
+    cases: Sequence[LabelCase],
+) -> Iterator[tuple[LabelCase, dict[str, Fill], tuple[Element, ...], Image.Image]]:
+    """Each case laid out on its model's default template and painted 1:1: the case, the
+    fill of each region, the elements and the image. Refused up front (nothing rendered)
+    where tesseract cannot read them."""
+    if not tesseract_available():
+        raise OcrUnavailableError(
+            "tesseract with its Polish, English and German models is needed: "
+            "apt-get install tesseract-ocr-pol tesseract-ocr-eng tesseract-ocr-deu"
+        )
+    for case in cases:
+        template = default_template(case.model)
+        fills = {region.name: region.fill for region in template.regions}
+        elements = layout_label(case.content, model=case.model, template=template)
+        yield case, fills, elements, paint(elements, model=case.model)
 
 
 def _read_crops(crops: Sequence[tuple[Image.Image, tuple[str, ...]]], *, workers: int) -> list[str]:

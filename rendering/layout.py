@@ -302,30 +302,12 @@ def _whole_text_ops(
     height: int,
     floor: int,
     padding: int = 0,
+    smaller: bool = True,
 ) -> list[DrawOp]:
     """`text` drawn whole: at the region's lines and at least `floor` px if it fits so,
-    else on as many lines as the box holds at `floor` px, else smaller however small."""
-    ops = _whole_lines(text, region=region, box=box, colour=colour, height=height,
-                       floor=floor, padding=padding)  # fmt: skip
-    if ops is not None:
-        return ops
-    tiny = replace(region, min_text_px=4)
-    return _text_ops(text, region=tiny, box=box, colour=colour, height=height, padding=padding)
-
-
-def _whole_lines(
-    text: str,
-    *,
-    region: Region,
-    box: tuple[int, int, int, int],
-    colour: int,
-    height: int,
-    floor: int,
-    padding: int = 0,
-) -> list[DrawOp] | None:
-    """`text` drawn whole at the region's lines, starting at `floor` px or more, else on as
-    many lines as the box holds at `floor` px; None when neither holds it whole. A box
-    lower than one line at `floor` px draws its line smaller all the same."""
+    else on as many lines as the box holds at `floor` px, else (`smaller`) smaller however
+    small, or (not `smaller`) not at all. A box lower than one line at `floor` px draws
+    its line smaller all the same."""
     at_floor = replace(region, min_text_px=max(region.min_text_px, floor))
     ops = _text_ops(text, region=at_floor, box=box, colour=colour, height=height, padding=padding)
     if _drawn_whole(ops, text):
@@ -337,7 +319,10 @@ def _whole_lines(
         ops = _text_ops(text, region=more, box=box, colour=colour, height=height, padding=padding)
         if _drawn_whole(ops, text):
             return ops
-    return None
+    if not smaller:
+        return []
+    tiny = replace(region, min_text_px=4)
+    return _text_ops(text, region=tiny, box=box, colour=colour, height=height, padding=padding)
 
 
 def badge_wordings(text: str, locale: str) -> tuple[str, ...]:
@@ -366,9 +351,9 @@ def _badge_ops(
     2026-12 a badge was shrunk like any money line: "Taniej o 1 234,56 zł" at 9 px on a
     1.54" label read at 10, and nothing was reported."""
     for wording in badge_wordings(text, locale):
-        ops = _whole_lines(wording, region=region, box=box, colour=colour, height=height,
-                           floor=floor)  # fmt: skip
-        if ops is not None and _smallest(ops) >= floor:
+        ops = _whole_text_ops(wording, region=region, box=box, colour=colour, height=height,
+                              floor=floor, smaller=False)  # fmt: skip
+        if ops and _smallest(ops) >= floor:
             return ops
     return []
 
