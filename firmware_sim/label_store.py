@@ -5,15 +5,14 @@ restarted simulator must do the same, or a replayed frame would be accepted afte
 restart. Images are stored once per content hash, zlib-compressed.
 
 The file holds every label's key, so it is its owner's alone whatever the umask
-(`_keep_private`), as the controller's database and the store gateway's state file are.
+(`gateways.protocol.key_files`), as the controller's database and the store gateway's
+state file are.
 """
 
 from __future__ import annotations
 
 import contextlib
-import os
 import sqlite3
-import stat
 import zlib
 from collections.abc import Iterable
 from datetime import datetime
@@ -23,6 +22,7 @@ from typing import Any
 from firmware_sim.hardware import LabelHardware, hardware_for
 from firmware_sim.images import ImageStore
 from firmware_sim.label import LabelSnapshot, SimulatedLabel
+from gateways.protocol.key_files import keep_key_file_private
 from rendering.display_models import get_display_model
 from rendering.encoding import Planes
 
@@ -81,9 +81,7 @@ class LabelStateStore:
     """Save and load every label of one gateway."""
 
     def __init__(self, path: Path) -> None:
-        # It holds every label's key: a folder made for it is its owner's alone.
-        path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
-        _keep_private(path)
+        keep_key_file_private(path)  # it holds every label's key
         self.path = path
         self._db = sqlite3.connect(path)
         # WAL: a committed save survives the process being killed (kill -9) without an
@@ -162,25 +160,6 @@ class LabelStateStore:
     def count(self) -> int:
         (count,) = self._db.execute("SELECT COUNT(*) FROM labels").fetchone()
         return int(count)
-
-
-def _keep_private(path: Path) -> None:
-    """The store readable and writable by its owner only, whatever the umask: it holds
-    every label's key, with which anyone could sign frames the labels take and answers
-    the controller believes. Made 0600 before SQLite opens it (SQLite would create it
-    with the umask's mode, 0644 under the usual 022); one there already (made before this
-    rule) loses its group's and others' bits, as do its `-wal` and `-shm` files (SQLite
-    gives those the database's mode). A file of another owner is left as it is."""
-    try:
-        os.close(os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600))
-        return
-    except FileExistsError:
-        pass
-    for written in (path, *path.parent.glob(path.name + "-*")):
-        with contextlib.suppress(OSError):  # another owner's, or gone meanwhile
-            mode = stat.S_IMODE(written.stat().st_mode)
-            if mode & 0o077:
-                written.chmod(mode & 0o700)
 
 
 def _row(s: LabelSnapshot) -> tuple[object, ...]:

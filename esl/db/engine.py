@@ -2,9 +2,6 @@
 
 from __future__ import annotations
 
-import contextlib
-import os
-import stat
 from pathlib import Path
 from typing import Any
 
@@ -17,6 +14,7 @@ from sqlalchemy import Engine, create_engine, event, make_url
 from sqlalchemy.orm import Session, sessionmaker
 
 from esl.errors import SchemaRevisionError
+from gateways.protocol.key_files import keep_key_file_private
 
 __all__ = ["create_engine_for", "migrations_config", "session_factory", "upgrade_database"]
 
@@ -26,7 +24,7 @@ MIGRATIONS = Path(__file__).resolve().parent / "migrations"
 def create_engine_for(url: str, *, echo: bool = False, busy_timeout_ms: int = 10_000) -> Engine:
     """An engine for `url`; SQLite gets foreign keys, WAL and a busy timeout (how long a
     statement waits for another writer's lock before it fails), and a file of its owner's
-    alone (`_keep_private`)."""
+    alone (`gateways.protocol.key_files`)."""
     if url.startswith("sqlite"):
         database = _database_file(url)
         if database is not None:
@@ -42,7 +40,7 @@ def create_engine_for(url: str, *, echo: bool = False, busy_timeout_ms: int = 10
             file = database
 
             def private(*_args: object) -> None:
-                _keep_private(file)
+                keep_key_file_private(file)
 
             # Before SQLite opens (and, the first time, creates) the file.
             event.listen(engine, "do_connect", private)
@@ -56,25 +54,6 @@ def _database_file(url: str) -> Path | None:
     if parsed.database in (None, "", ":memory:") or "uri" in parsed.query:
         return None
     return Path(parsed.database)
-
-
-def _keep_private(database: Path) -> None:
-    """The database file readable and writable by its owner only, whatever the umask: it
-    holds every label's key (`labels.secret_key`), with which anyone could sign frames
-    and answers for every label. Made 0600 before SQLite opens it (SQLite would create
-    it with the umask's mode, 0644 under the usual 022); one there already (made before
-    this rule) loses its group's and others' bits, as do its `-wal` and `-shm` files
-    (SQLite gives those the database's mode). A file of another owner is left as it is."""
-    try:
-        os.close(os.open(database, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600))
-        return
-    except FileExistsError:
-        pass
-    for written in (database, *database.parent.glob(database.name + "-*")):
-        with contextlib.suppress(OSError):  # another owner's, or gone meanwhile
-            mode = stat.S_IMODE(written.stat().st_mode)
-            if mode & 0o077:
-                written.chmod(mode & 0o700)
 
 
 def _sqlite_pragmas(dbapi_connection: Any, *, busy_timeout_ms: int) -> None:

@@ -67,7 +67,7 @@ def provisioning_json(provisions: Iterable[LabelProvision], *, store: str, gatew
 def write_provisioning_file(path: Path, text: str) -> None:
     """Write a provisioning file's `text` to `path` whole (through a temporary file next
     to it), readable by its owner only."""
-    path.parent.mkdir(parents=True, exist_ok=True)
+    path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)  # a folder made for it
     temporary = path.with_suffix(".tmp")
     temporary.unlink(missing_ok=True)
     # Created 0600, never world-readable for a moment: the file holds label keys.

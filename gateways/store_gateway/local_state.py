@@ -20,6 +20,7 @@ from collections.abc import Collection, Iterable
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
+from gateways.protocol.key_files import keep_key_file_private
 from rendering.encoding import Planes
 
 __all__ = ["LabelRecord", "LocalState", "QueuedFrame"]
@@ -121,10 +122,7 @@ class LocalState:
         """`widths`: width and height per display model id, to rebuild planes."""
         # It holds every label key of the store: the owner's alone, whatever the umask
         # (the systemd unit's StateDirectoryMode=0700 is not always there).
-        path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
-        path.touch(mode=0o600, exist_ok=True)
-        for written in (path, *path.parent.glob(path.name + "-*")):  # with its WAL files
-            written.chmod(0o600)
+        keep_key_file_private(path)
         self._db = sqlite3.connect(path, isolation_level=None)
         self._db.execute("PRAGMA journal_mode=WAL")
         self._db.execute("PRAGMA synchronous=FULL")
