@@ -74,13 +74,25 @@ async def test_a_set_clock_delivered_late_is_not_taken_for_a_clock_set_right(
     recorded_ms = world.state(label_id).clock_offset_ms
     assert recorded_ms is not None
     assert recorded_ms <= label_clock_ms
-    # From before the instant until well past a late flip, minute by minute: the audit
-    # never calls the shelf right while its panel shows other than the due price.
+    # The label out of reach from now on (the SetClock asked at once is lost on the way),
+    # so it flips five minutes late on its own clock. From before the instant until well
+    # past that late flip, minute by minute: the audit never calls the shelf right while
+    # its panel shows other than the due price.
     world.clock.now = flip - timedelta(minutes=1)
-    assert await world.false_matches(label_id, until=flip + _HELD_FOR + timedelta(minutes=2)) == []
+    lost = {label_id}
+    assert await world.false_matches(label_id, until=flip + _HELD_FOR / 2, out_of_reach=lost) == []
+    assert world.panel_hash(label_id) != world.hash_of(label_id), "the flip came on time"
+    later = flip + _HELD_FOR + timedelta(minutes=2)
+    assert await world.false_matches(label_id, until=later, out_of_reach=lost) == []
 
-    # The label flipped; panel, record and due agree.
+    # The label flipped; panel, record and due agree (the audit calls it offline: the
+    # SetClock asked again is unanswered); back in reach, it is set and called right.
     due = world.hash_of(label_id)
+    assert world.panel_hash(label_id) == world.state(label_id).confirmed_hash == due
+    assert audit_by_label(world.sessions, world.clock.now)[label_id].shows_due
+    world.dispatcher.settle([world.check_in(label_id)])  # back in reach: its clock behind
+    await world.run_until(world.clock.now + timedelta(minutes=2))
+    assert world.state(label_id).clock_offset_ms is None  # set again, answered in time
     assert world.panel_hash(label_id) == world.state(label_id).confirmed_hash == due
     assert audit_by_label(world.sessions, world.clock.now)[label_id].audit_class.value == "match"
 
