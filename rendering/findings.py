@@ -210,7 +210,7 @@ def _badge_findings(
         element = drawn.get(region.name)
         if element is None:
             floor = max(region.min_text_px, model.min_text_px)
-            shorter = "".join(f", nor as {w!r}" for w in badge_wordings(text, content.locale)[1:])
+            shorter = "".join(f", nor as {w!r}" for w in badge_wordings(content)[1:])
             found.append(
                 LabelFinding(
                     FindingKind.PRICE_NOT_LEGIBLE,

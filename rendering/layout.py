@@ -254,8 +254,8 @@ def _fill(
         case Fill.BRAND:
             text = content.brand
         case Fill.PROMOTION_BADGE if content.promotion_text:
-            return _badge_ops(content.promotion_text, content.locale, region=region, box=box,
-                              colour=colour, height=height, floor=floor)  # fmt: skip
+            return _badge_ops(content, region=region, box=box, colour=colour, height=height,
+                              floor=floor)  # fmt: skip
         case Fill.PRIOR_PRICE if content.prior_price is not None:
             prior = money(content.prior_price, content.currency, content.locale)
             full, fewer = _PRIOR_CAPTIONS[content.prior_price_basis](texts)
@@ -325,17 +325,21 @@ def _whole_text_ops(
     return _text_ops(text, region=tiny, box=box, colour=colour, height=height, padding=padding)
 
 
-def badge_wordings(text: str, locale: str) -> tuple[str, ...]:
-    """The wordings a badge `text` may be drawn in, first choice first: `text` itself,
-    then, for an "amount off" badge, the same saving in fewer words ("Taniej o 1 234,56
-    zł", then "-1 234,56 zł": `pricing.promotions.amount_off_short_text`)."""
-    shorter = amount_off_short_text(text, locale=locale)
+def badge_wordings(content: LabelContent) -> tuple[str, ...]:
+    """The wordings `content`'s badge may be drawn in, first choice first: its text, then,
+    for an "amount off" promotion only, the same saving in fewer words ("Taniej o 1 234,56
+    zł", then "-1 234,56 zł": `pricing.promotions.amount_off_short_text`). By the kind, not
+    the text's shape: an offer's own words ending so ("Buy any two, get £1.50 off", a
+    multi-buy) are no saving of the price, and cut short they would state one."""
+    text = content.promotion_text or ""
+    if content.promotion_kind != "amount_off":
+        return (text,)
+    shorter = amount_off_short_text(text, locale=content.locale)
     return (text,) if shorter is None or shorter == text else (text, shorter)
 
 
 def _badge_ops(
-    text: str,
-    locale: str,
+    content: LabelContent,
     *,
     region: Region,
     box: tuple[int, int, int, int],
@@ -350,7 +354,7 @@ def _badge_ops(
     (rendering/findings.py), as it reports a money line it cannot draw legibly. Until
     2026-12 a badge was shrunk like any money line: "Taniej o 1 234,56 zł" at 9 px on a
     1.54" label read at 10, and nothing was reported."""
-    for wording in badge_wordings(text, locale):
+    for wording in badge_wordings(content):
         ops = _whole_text_ops(wording, region=region, box=box, colour=colour, height=height,
                               floor=floor, smaller=False)  # fmt: skip
         if ops and _smallest(ops) >= floor:

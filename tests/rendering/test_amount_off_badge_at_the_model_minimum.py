@@ -176,6 +176,29 @@ def test_a_badge_no_wording_fits_is_left_off_and_reported(model_id: str) -> None
     )
 
 
+@pytest.mark.parametrize("kind", ["multi_buy", "buy_n_get_m"])
+def test_an_offer_whose_words_end_like_an_amount_off_is_never_cut_into_one(kind: str) -> None:
+    """Only an "amount off" promotion's badge is drawn in fewer words: an offer's own
+    words that end as the locale's amount-off wording does ("... £1.50 off") state no
+    saving of the price, and cut short they would ("-Buy any two bottles get £1.50")."""
+    model = DISPLAY_MODELS["1.54-bwr"]
+    text = "Buy any two bottles get £1.50 off"
+    content = LabelContent(
+        sku="A", name="Milk", currency="GBP", price=Decimal("3.49"),
+        promotion_text=text, promotion_kind=kind, locale="en_GB",
+    )  # fmt: skip
+    drawn = _by_fill(content, model)
+    for badge in drawn.get(Fill.PROMOTION_BADGE, []):
+        words = " ".join(op.text for op in _lines(badge))
+        assert " ".join(words.split()) == text, f"the badge reads {words!r}"
+    if Fill.PROMOTION_BADGE not in drawn:  # left off: said so
+        badges = {r.name for r in default_template(model).regions if r.fill is Fill.PROMOTION_BADGE}
+        findings = render_checked(content, model=model).findings
+        assert [f.kind for f in findings] == [FindingKind.PRICE_NOT_LEGIBLE]
+        assert findings[0].region in badges
+        assert repr(text) in findings[0].message
+
+
 def _badges(locale: str) -> list[LabelContent]:
     """Labels whose badges state an amount of a thousand and more, up to 9 999,99."""
     currency = _CURRENCIES[locale]
