@@ -89,10 +89,11 @@ def test_filters_by_store_class_and_instant(client: httpx.Client, keys: dict[str
     assert naive.status_code == 422
 
 
-def test_pages_after_the_first_at_its_instant_make_the_live_report(
+def test_pages_at_the_first_pages_instant_cover_every_label_once(
     client: httpx.Client, keys: dict[str, str]
 ) -> None:
-    """docs/audit.md: to page through one report, pass the first page's `at` on the next."""
+    """docs/audit.md: the first page's `at` on the next pages pages through one audit of
+    that instant (here, with nothing in flight, the live report's classes)."""
     headers = {"X-API-Key": keys["auditor"]}
     first = client.get("/api/v1/audit?limit=4", headers=headers).json()
     seen = {item["label_id"]: item["class"] for item in first["items"]}

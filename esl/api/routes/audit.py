@@ -102,8 +102,8 @@ def get_audit(
 ) -> dict[str, Any]:
     """Every bound label's class and facts at `at` (default: now), with store summaries.
 
-    Each call audits afresh; a client paging through one report passes the first page's
-    `at` on the next pages."""
+    Each call audits afresh: without `at`, every page is a new live audit (docs/audit.md
+    says how to read one report whole)."""
     now = ctx.clock()
     instant = require_aware_query(at) if at is not None else now
     gathered = gather_configured_audit(session, ctx.settings, at=instant, now=now, stores=store)
