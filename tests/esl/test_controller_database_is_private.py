@@ -9,9 +9,6 @@ reason (tests/gateways/test_store_gateway_state_file.py); the controller's was n
 
 from __future__ import annotations
 
-import os
-import stat
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -20,23 +17,7 @@ from typer.testing import CliRunner
 
 from esl.cli import app
 from esl.db.engine import create_engine_for
-
-
-@pytest.fixture
-def usual_umask() -> Iterator[None]:
-    old = os.umask(0o022)
-    try:
-        yield
-    finally:
-        os.umask(old)
-
-
-def _modes(*paths: Path) -> dict[str, str]:
-    return {p.name: stat.filemode(p.stat().st_mode) for p in paths}
-
-
-def _private(modes: dict[str, str]) -> bool:
-    return all(mode.endswith("------") for mode in modes.values())
+from tests.support.file_modes import file_modes, private, usual_umask  # noqa: F401 - fixture
 
 
 @pytest.mark.usefixtures("usual_umask")
@@ -47,8 +28,8 @@ def test_db_upgrade_creates_the_database_and_its_folder_for_their_owner_only(
     monkeypatch.setenv("ESL_DATA_DIR", str(data))
     assert bare.invoke(app, ["db", "upgrade"]).exit_code == 0
     database = data / "esl.sqlite"
-    modes = _modes(data, database)
-    assert _private(modes), modes
+    modes = file_modes(data, database)
+    assert private(modes), modes
 
 
 @pytest.mark.usefixtures("usual_umask")
@@ -64,11 +45,11 @@ def test_the_write_ahead_log_beside_the_database_is_its_owners_only_too(tmp_path
         with engine.connect() as connection:  # open: the -wal and -shm files are there
             files = [database, *database.parent.glob(database.name + "-*")]
             assert len(files) == 3, files
-            modes = _modes(database.parent, *files)
+            modes = file_modes(database.parent, *files)
             connection.execute(text("SELECT 1"))
     finally:
         engine.dispose()
-    assert _private(modes), modes
+    assert private(modes), modes
 
 
 @pytest.mark.usefixtures("usual_umask")
@@ -79,5 +60,5 @@ def test_a_database_left_readable_by_others_is_made_its_owners_only_when_opened(
     database = tmp_path / "data" / "esl.sqlite"
     database.chmod(0o644)
     assert cli.invoke(app, ["db", "current"]).exit_code == 0
-    modes = _modes(database)
-    assert _private(modes), modes
+    modes = file_modes(database)
+    assert private(modes), modes

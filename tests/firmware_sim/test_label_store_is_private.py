@@ -12,9 +12,6 @@ been made private; the simulator's store had not.
 
 from __future__ import annotations
 
-import os
-import stat
-from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -26,26 +23,10 @@ from firmware_sim.label import SimulatedLabel
 from firmware_sim.label_store import LabelStateStore
 from firmware_sim.simulation import SiteConfig, open_simulated_gateway
 from rendering.display_models import get_display_model
+from tests.support.file_modes import file_modes, private, usual_umask  # noqa: F401 - fixture
 
 T0 = datetime(2026, 11, 23, 6, 0, tzinfo=UTC)
 KEY = bytes(range(32))
-
-
-@pytest.fixture
-def usual_umask() -> Iterator[None]:
-    old = os.umask(0o022)
-    try:
-        yield
-    finally:
-        os.umask(old)
-
-
-def _modes(*paths: Path) -> dict[str, str]:
-    return {p.name: stat.filemode(p.stat().st_mode) for p in paths}
-
-
-def _private(modes: dict[str, str]) -> bool:
-    return all(mode.endswith("------") for mode in modes.values())
 
 
 def _label() -> SimulatedLabel:
@@ -64,8 +45,8 @@ def test_the_label_store_its_write_ahead_log_and_its_folder_are_their_owners_onl
         files = [path, *path.parent.glob(path.name + "-*")]
         assert len(files) == 3, files
         assert any(KEY in p.read_bytes() for p in files)
-        modes = _modes(path.parent, *files)
-    assert _private(modes), modes
+        modes = file_modes(path.parent, *files)
+    assert private(modes), modes
 
 
 @pytest.mark.usefixtures("usual_umask")
@@ -75,11 +56,11 @@ def test_a_simulated_site_keeps_its_labels_for_its_owner_only(tmp_path: Path) ->
     site = open_simulated_gateway(config, now=T0)
     try:
         state = config.state_dir
-        modes = _modes(state, *sorted(state.iterdir()))
+        modes = file_modes(state, *sorted(state.iterdir()))
     finally:
         site.close()
     assert config.state_path.name in modes
-    assert _private(modes), modes
+    assert private(modes), modes
 
 
 @pytest.mark.usefixtures("usual_umask")
@@ -94,6 +75,6 @@ def test_a_label_store_left_readable_by_others_is_made_its_owners_only_when_open
         written.chmod(0o644)
     with LabelStateStore(path) as store:
         (label,) = store.load(images=ImageStore(), now=T0)
-        modes = _modes(path, *path.parent.glob(path.name + "-*"))
+        modes = file_modes(path, *path.parent.glob(path.name + "-*"))
     assert label.label_id == "L-1"
-    assert _private(modes), modes
+    assert private(modes), modes
