@@ -167,11 +167,9 @@ def test_an_unknown_sku_is_refused_as_unknown(api: Api) -> None:
     pricing = api.headers("pricing")
     body = {"title": "unknown", "items": [{"action": "set_price", "sku": "MLK 9", "amount": "1"}]}
     created = api.client.post("/api/v1/publications", headers=pricing, json=body)
-    assert created.status_code == 201, created.text
-    number = created.json()["id"]
-    validated = api.client.post(f"/api/v1/publications/{number}/validate", headers=pricing)
-    assert validated.json()["status"] == "draft"
-    assert "MLK 9" in str(validated.json()["problems"])
+    assert created.status_code == 422, created.text
+    assert created.json()["error"]["message"] == "unknown sku(s): MLK 9"
+    assert api.client.get("/api/v1/publications", headers=pricing).json()["total"] == 0
     answer = api.import_csv("prices", PRICE_HEADER + "MLK 9,national,,,3.79,PLN,,\n")
     assert answer.status_code == 422, answer.text
     assert answer.json()["error"]["problems"] == [{"line": 2, "reason": "unknown sku 'MLK 9'"}]
