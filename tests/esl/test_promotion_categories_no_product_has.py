@@ -19,40 +19,16 @@ from decimal import Decimal
 from typing import Any
 
 import pytest
-from sqlalchemy import Engine, func, select
+from sqlalchemy import Engine
 
 from esl.db.engine import session_factory
-from esl.db.models import (
-    LedgerEntryRow,
-    PriceRuleRow,
-    PromotionRow,
-    PromotionTargetRow,
-    PublicationItemRow,
-    PublicationRow,
-)
 from esl.errors import InvalidItemError
 from esl.services.publication import require_storable_draft
 from esl.services.publication_commands import UpsertPromotion
 from pricing.promotions import PromotionKind
 from tests.support.api import Api
 from tests.support.database import START
-
-TABLES = (
-    PublicationRow,
-    PublicationItemRow,
-    PromotionRow,
-    PromotionTargetRow,
-    PriceRuleRow,
-    LedgerEntryRow,
-)
-
-
-def _counts(engine: Engine) -> dict[str, int]:
-    with session_factory(engine)() as session:
-        return {
-            table.__tablename__: session.scalar(select(func.count()).select_from(table)) or 0
-            for table in TABLES
-        }
+from tests.support.publication_rows import publication_row_counts
 
 
 def _promotion(promotion_id: str, *categories: str) -> dict[str, Any]:
@@ -66,7 +42,7 @@ def _promotion(promotion_id: str, *categories: str) -> dict[str, Any]:
 
 
 def test_a_category_no_product_has_is_refused_at_post_and_nothing_is_stored(api: Api) -> None:
-    before = _counts(api.engine)
+    before = publication_row_counts(api.engine)
     body = {
         "title": "Nabiał i pieczywo -10 %",
         "items": [
@@ -82,11 +58,13 @@ def test_a_category_no_product_has_is_refused_at_post_and_nothing_is_stored(api:
     assert error["item"] == 1
     assert error["categories"] == ["bakery", "dary"]
     assert error["message"] == "unknown category(s): bakery, dary"
-    assert _counts(api.engine) == before, "a refused publication left something behind"
+    assert publication_row_counts(api.engine) == before, (
+        "a refused publication left something behind"
+    )
 
 
 def test_the_api_and_the_promotion_file_give_one_reason(api: Api) -> None:
-    before = _counts(api.engine)
+    before = publication_row_counts(api.engine)
     posted = api.client.post(
         "/api/v1/publications",
         json={"title": "t", "items": [_promotion("BREAD-10", "bakery")]},
@@ -101,7 +79,7 @@ def test_the_api_and_the_promotion_file_give_one_reason(api: Api) -> None:
     assert (posted.status_code, imported.status_code) == (422, 422), (posted.text, imported.text)
     [problem] = imported.json()["error"]["problems"]
     assert problem == {"line": 3, "reason": posted.json()["error"]["message"]}
-    assert _counts(api.engine) == before
+    assert publication_row_counts(api.engine) == before
 
 
 def test_a_category_some_product_has_is_published(api: Api) -> None:
@@ -122,7 +100,7 @@ def test_the_service_refuses_the_typed_command_before_anything_is_stored(
     """`require_storable_draft`, which POST /publications and `esl publish` ask, refuses
     an `UpsertPromotion` of such a category with the same reason; one of a category some
     product has passes."""
-    before = _counts(seeded)
+    before = publication_row_counts(seeded)
     command = UpsertPromotion(
         promotion_id="BREAD-10",
         kind=PromotionKind.PERCENT_OFF,
@@ -143,4 +121,4 @@ def test_the_service_refuses_the_typed_command_before_anything_is_stored(
         )
     assert caught.value.message == "unknown category(s): bakery"
     assert caught.value.fields == {"field": "categories", "item": 0, "categories": ["bakery"]}
-    assert _counts(seeded) == before
+    assert publication_row_counts(seeded) == before

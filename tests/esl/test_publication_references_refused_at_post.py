@@ -22,16 +22,10 @@ from decimal import Decimal
 from typing import Any
 
 import pytest
-from sqlalchemy import Engine, func, select
+from sqlalchemy import Engine
 
 from esl.db.engine import session_factory
 from esl.db.models import (
-    LedgerEntryRow,
-    PriceRuleRow,
-    PromotionRow,
-    PromotionTargetRow,
-    PublicationItemRow,
-    PublicationRow,
     ZoneRow,
 )
 from esl.errors import InvalidItemError
@@ -40,24 +34,9 @@ from esl.services.publication_commands import EndPrice, SetPrice, UpsertPromotio
 from pricing.promotions import PromotionKind
 from tests.support.api import Api
 from tests.support.database import START
+from tests.support.publication_rows import publication_row_counts
 
-TABLES = (
-    PublicationRow,
-    PublicationItemRow,
-    PromotionRow,
-    PromotionTargetRow,
-    PriceRuleRow,
-    LedgerEntryRow,
-)
 PRICES_CSV = "sku,scope,channel,store_or_zone,price,currency\nMLK-1,national,,,3.49,PLN\n"
-
-
-def _counts(engine: Engine) -> dict[str, int]:
-    with session_factory(engine)() as session:
-        return {
-            table.__tablename__: session.scalar(select(func.count()).select_from(table)) or 0
-            for table in TABLES
-        }
 
 
 def _promotion(**targets: list[str]) -> dict[str, Any]:
@@ -142,7 +121,7 @@ KNOWN = {"action": "set_price", "sku": "CHS-1", "amount": "8.49"}
 def test_an_unknown_reference_is_refused_at_post_and_nothing_is_stored(
     api: Api, item: dict[str, Any], field: str, names: list[str], message: str
 ) -> None:
-    before = _counts(api.engine)
+    before = publication_row_counts(api.engine)
     body = {"title": "t", "items": [KNOWN, item]}
     response = api.client.post("/api/v1/publications", json=body, headers=api.headers("pricing"))
     assert response.status_code == 422, response.text
@@ -150,7 +129,9 @@ def test_an_unknown_reference_is_refused_at_post_and_nothing_is_stored(
     assert error["code"] == "invalid_item"
     assert (error["field"], error["item"], error[field]) == (field, 1, names)
     assert error["message"] == message
-    assert _counts(api.engine) == before, "a refused publication left something behind"
+    assert publication_row_counts(api.engine) == before, (
+        "a refused publication left something behind"
+    )
 
 
 @pytest.mark.parametrize(
@@ -165,7 +146,7 @@ def test_an_unknown_reference_is_refused_at_post_and_nothing_is_stored(
 def test_the_api_and_the_promotion_file_give_one_reason(
     api: Api, targets: dict[str, list[str]], row: str
 ) -> None:
-    before = _counts(api.engine)
+    before = publication_row_counts(api.engine)
     posted = api.client.post(
         "/api/v1/publications",
         json={"title": "t", "items": [_promotion(**targets)]},
@@ -177,7 +158,7 @@ def test_the_api_and_the_promotion_file_give_one_reason(
     assert (posted.status_code, imported.status_code) == (422, 422), (posted.text, imported.text)
     [problem] = imported.json()["error"]["problems"]
     assert problem == {"line": 2, "reason": posted.json()["error"]["message"]}
-    assert _counts(api.engine) == before
+    assert publication_row_counts(api.engine) == before
 
 
 def test_references_that_exist_are_posted_validated_and_published(api: Api) -> None:
@@ -226,7 +207,7 @@ def test_the_service_refuses_the_typed_commands_before_anything_is_stored(
 ) -> None:
     """`require_storable_draft`, which POST /publications and `esl publish` ask, refuses
     each command naming what is not stored; the same commands naming what is pass."""
-    before = _counts(seeded)
+    before = publication_row_counts(seeded)
     promotion = UpsertPromotion(
         promotion_id="P-10",
         kind=PromotionKind.PERCENT_OFF,
@@ -257,7 +238,7 @@ def test_the_service_refuses_the_typed_commands_before_anything_is_stored(
             now=START,
             currency="PLN",
         )
-    assert _counts(seeded) == before
+    assert publication_row_counts(seeded) == before
 
 
 def test_a_price_in_a_zone_no_store_belongs_to_is_refused_at_validation(api: Api) -> None:
