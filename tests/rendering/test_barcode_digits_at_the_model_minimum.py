@@ -129,11 +129,32 @@ def _barcode_only(box: list[float]) -> Template:
     )  # fmt: skip
 
 
-def test_a_region_too_narrow_for_the_digits_at_the_minimum_is_reported_not_drawn() -> None:
-    """On 7.5" (read at 16 px) a 200 px region holds one pixel a module: six digits at
-    16 px are 46 px of ink, the group has 41 between the guards."""
-    model = DISPLAY_MODELS["7.5-bw"]
-    template = _barcode_only([0.0, 0.0, 200 / 800, 0.25])
+@pytest.mark.parametrize(
+    ("model_id", "box", "message"),
+    [
+        # On 7.5" (read at 16 px) a 200 px region holds one pixel a module: six digits at
+        # 16 px are 46 px of ink, the group has 41 between the guards.
+        (
+            "7.5-bw",
+            [0.0, 0.0, 200 / 800, 0.25],
+            "the region is 200 px wide: the barcode's digits do not fit under its bars at "
+            "16 px (the display model's minimum) with 1 px a module; 2 px a module needs 226 px",
+        ),
+        # On 4.2" (read at 13 px) a region 36 px high leaves the digits a third: 12 px.
+        (
+            "4.2-bwr",
+            [0.0, 0.0, 0.5, 36 / 300],
+            "the region is 36 px high: the barcode's digits need 13 px (the display model's "
+            "minimum) and the barcode three times that, 39 px",
+        ),
+    ],
+    ids=["too-narrow", "too-low"],
+)
+def test_a_region_too_small_for_the_digits_at_the_minimum_is_reported_not_drawn(
+    model_id: str, box: list[float], message: str
+) -> None:
+    model = DISPLAY_MODELS[model_id]
+    template = _barcode_only(box)
     content = label_content(ContentKind.PLAIN, "pl_PL", 0)
     assert _ean_elements(content, model, template) == []
     # (The template has no price: that is reported too, with no region.)
@@ -141,27 +162,7 @@ def test_a_region_too_narrow_for_the_digits_at_the_minimum_is_reported_not_drawn
         f for f in render_checked(content, model=model, template=template).findings if f.region
     ]
     assert [(f.kind, f.region) for f in findings] == [(FindingKind.CODE_NOT_DRAWN, "barcode")]
-    assert findings[0].message == (
-        "the region is 200 px wide: the barcode's digits do not fit under its bars at "
-        "16 px (the display model's minimum) with 1 px a module; 2 px a module needs 226 px"
-    )
-
-
-def test_a_region_too_low_for_the_digits_at_the_minimum_is_reported_not_drawn() -> None:
-    """On 4.2" (read at 13 px) a region 36 px high leaves the digits a third: 12 px."""
-    model = DISPLAY_MODELS["4.2-bwr"]
-    template = _barcode_only([0.0, 0.0, 0.5, 36 / 300])
-    content = label_content(ContentKind.PLAIN, "pl_PL", 0)
-    assert _ean_elements(content, model, template) == []
-    # (The template has no price: that is reported too, with no region.)
-    findings = [
-        f for f in render_checked(content, model=model, template=template).findings if f.region
-    ]
-    assert [(f.kind, f.region) for f in findings] == [(FindingKind.CODE_NOT_DRAWN, "barcode")]
-    assert findings[0].message == (
-        "the region is 36 px high: the barcode's digits need 13 px (the display model's "
-        "minimum) and the barcode three times that, 39 px"
-    )
+    assert findings[0].message == message
 
 
 def test_digits_drawn_under_the_minimum_are_a_finding() -> None:
