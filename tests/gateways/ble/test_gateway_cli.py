@@ -70,17 +70,25 @@ def test_the_gateway_will_not_start_half_configured() -> None:
         assert "--hci goes with --backend bumble" in wrong.output
 
 
-def test_a_bad_labels_file_stops_the_gateway_with_what_is_wrong(tmp_path: Path) -> None:
+@pytest.mark.parametrize("backend", ["bleak", "bumble"])
+def test_a_bad_labels_file_stops_the_gateway_with_what_is_wrong(
+    tmp_path: Path, backend: str
+) -> None:
     labels = tmp_path / "S01-ble1-ble.json"
     entry = {"label_id": "L-1", "model": "2.9-bwr", "address": "nowhere", "esl_id": 1}
     labels.write_text(json.dumps({"store": "S01", "gateway": "S01-ble1", "labels": [entry]}))
+    # No HCI controller listens there: the file is refused before the adapter is opened.
+    hci = ["--hci", f"tcp-client:127.0.0.1:{free_port()}"] if backend == "bumble" else []
     result = CliRunner().invoke(
-        app, [*START, "--broker", "mqtt://127.0.0.1:1", "--state-dir", str(tmp_path)]
-    )
+        app,
+        [*START, "--broker", "mqtt://127.0.0.1:1", "--state-dir", str(tmp_path),
+         "--backend", backend, *hci],
+    )  # fmt: skip
     assert result.exit_code == 1
     assert "1 of 1 labels are invalid (label 1: label L-1: 'nowhere' is not a BLE address)" in (
         result.output
     )
+    assert sorted(x.name for x in tmp_path.iterdir()) == [labels.name]  # no state written
 
 
 def test_the_broker_password_comes_from_a_private_file_only(tmp_path: Path) -> None:

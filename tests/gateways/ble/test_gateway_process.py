@@ -74,6 +74,7 @@ class BleChain:
     labels: dict[str, BleLabel]
     bindings: dict[str, str] = dataclasses.field(default_factory=dict)
     gateway: subprocess.Popen[bytes] | None = None
+    said: list[Path] = dataclasses.field(default_factory=list)  # each start's stderr
     controller: RunningController | None = None
 
     @property
@@ -85,14 +86,22 @@ class BleChain:
         return int(self.hci.sockets[0].getsockname()[1])
 
     def start_gateway(self, *options: str) -> None:
-        self.gateway = subprocess.Popen(
-            [sys.executable, "-c", "from esl.cli import main; main()", "gateway", "ble",
-             "--store", STORE, "--gateway", GATEWAY, "--broker", self.broker.url,
-             "--state-dir", str(self.state_dir), "--backend", "bumble",
-             "--hci", f"tcp-client:127.0.0.1:{self.hci_port}", *options],
-            cwd=ROOT,
-            env={**os.environ, "PYTHONPATH": str(ROOT)},
-        )  # fmt: skip
+        self.said.append(self.state_dir.parent / f"gateway-{len(self.said) + 1}.stderr")
+        with self.said[-1].open("wb") as stderr:
+            self.gateway = subprocess.Popen(
+                [sys.executable, "-c", "from esl.cli import main; main()", "gateway", "ble",
+                 "--store", STORE, "--gateway", GATEWAY, "--broker", self.broker.url,
+                 "--state-dir", str(self.state_dir), "--backend", "bumble",
+                 "--hci", f"tcp-client:127.0.0.1:{self.hci_port}", *options],
+                cwd=ROOT,
+                env={**os.environ, "PYTHONPATH": str(ROOT)},
+                stderr=stderr,
+            )  # fmt: skip
+
+    def start_line(self, start: int) -> str:
+        """What the gateway said it starts with, at its `start`th start (from 1)."""
+        lines = self.said[start - 1].read_text().splitlines()
+        return next(line for line in lines if line.startswith(f"{STORE}/{GATEWAY}: "))
 
     def kill_when(self, condition: Callable[[], bool]) -> dict[str, Planes | None]:
         """Kill the gateway in the same instant a label's firmware makes `condition` true
@@ -207,6 +216,10 @@ async def test_prices_and_staff_actions_reach_ble_labels_through_the_gateway_and
     chain.start_gateway("--max-connections", "1")
     await chain.start_controller()
     await chain.wait_converged()
+    assert chain.start_line(1) == (
+        f"{STORE}/{GATEWAY}: {LABELS} BLE labels ({LABELS} new), 0 frames and 0 answers kept "
+        f"from the last run; backend bumble on tcp-client:127.0.0.1:{chain.hci_port}"
+    )
 
     # Staff flash, ping and refresh labels (what POST /api/v1/labels/{id}/flash|ping|
     # refresh queue): the controller signs a Flash LED, Ping or Refresh Display frame,
@@ -272,6 +285,8 @@ async def test_prices_and_staff_actions_reach_ble_labels_through_the_gateway_and
 
     chain.start_gateway()
     await chain.wait_converged()
+    # It says what it kept of the run the kill cut short: the labels, none new.
+    assert chain.start_line(2).startswith(f"{STORE}/{GATEWAY}: {LABELS} BLE labels (0 new), ")
 
     # What the controller recorded is what each label shows, and its health came from the
     # label's own signed answers (the gateway has no key to sign anything with).

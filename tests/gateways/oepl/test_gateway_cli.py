@@ -110,12 +110,15 @@ async def test_the_gateway_process_answers_for_its_tag_and_says_goodbye(
     controller = MqttGateway(parse_broker_url(mosquitto.url))
     await controller.start()
     events = controller.events()
-    gateway = subprocess.Popen(
-        [sys.executable, "-c", "from esl.cli import main; main()", "gateway", "oepl",
-         "--store", "S01", "--gateway", "S01-ap1", "--ap", emulated_ap,
-         "--broker", mosquitto.url, "--provisioning", str(keys),
-         "--state-dir", str(tmp_path / "state"), "--poll-s", "0.05"],
-    )  # fmt: skip
+    said = tmp_path / "gateway.stderr"
+    with said.open("wb") as stderr:
+        gateway = subprocess.Popen(
+            [sys.executable, "-c", "from esl.cli import main; main()", "gateway", "oepl",
+             "--store", "S01", "--gateway", "S01-ap1", "--ap", emulated_ap,
+             "--broker", mosquitto.url, "--provisioning", str(keys),
+             "--state-dir", str(tmp_path / "state"), "--poll-s", "0.05"],
+            stderr=stderr,
+        )  # fmt: skip
     try:
         async with asyncio.timeout(180):  # the subprocess imports slowly on a loaded machine
             async for event in events:
@@ -138,6 +141,10 @@ async def test_the_gateway_process_answers_for_its_tag_and_says_goodbye(
                     break
         assert event.reason == "shutdown"
         assert await asyncio.to_thread(gateway.wait, 20) == 0
+        assert (
+            "S01/S01-ap1: 1 labels (1 new), 0 frames and 0 answers kept from the last run; "
+            f"AP {emulated_ap}"
+        ) in said.read_text().splitlines()
     finally:
         if gateway.poll() is None:
             gateway.kill()
