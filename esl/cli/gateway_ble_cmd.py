@@ -20,6 +20,7 @@ import functools
 import json
 import logging
 from collections.abc import Collection
+from contextlib import AbstractAsyncContextManager, nullcontext
 from enum import StrEnum
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
@@ -42,9 +43,8 @@ from esl.cli.stop_signals import stop_on_signals
 
 # Association and the BLE stack are imported by the commands that use them: `esl` starts
 # every command, and bleak, the pipeline and Pillow would cost each of them.
-if TYPE_CHECKING:  # bumble is imported only for --backend bumble
+if TYPE_CHECKING:
     from esl.cli.ble_association import AssociationKit, Outcome
-    from gateways.ble.bumble_client import BumbleCentral
     from gateways.ble.pairing_code import PairingCode
 
 __all__ = ["register"]
@@ -115,15 +115,8 @@ async def _run_gateway(
     from esl.mqtt.mosquitto_config import gateway_username
     from gateways.ble.driver import platform_client
     from gateways.ble.link import ClientFactory
-    from gateways.ble.radio import BleLabelRadio
-    from gateways.ble.store_radio import BleStoreRadio, read_ble_gateway_labels
+    from gateways.ble.store_gateway import open_ble_store_gateway
     from gateways.mqtt.endpoint import parse_broker_url
-    from gateways.store_gateway.local_state import LabelRecord
-    from gateways.store_gateway.process import (
-        StoreGatewayProcess,
-        open_local_state,
-        take_label_file,
-    )
 
     endpoint = parse_broker_url(broker)
     if credential is not None:
@@ -131,51 +124,29 @@ async def _run_gateway(
         endpoint = endpoint.with_credentials(
             username, gateway_password(credential, username=username)
         )
-    labels = read_ble_gateway_labels(labels_path, store=store, gateway=gateway)
-    central: BumbleCentral | None = None
-    client_factory: ClientFactory = functools.partial(platform_client, timeout_s=connect_timeout_s)
+    link: AbstractAsyncContextManager[ClientFactory]
     if backend is Backend.BUMBLE:
-        from gateways.ble.bumble_client import bumble_client_factory, open_bumble_central
+        from gateways.ble.bumble_client import bumble_link
 
         assert hci is not None
-        central = await open_bumble_central(hci)
-        client_factory = bumble_client_factory(central, timeout_s=connect_timeout_s)
-    state = open_local_state(state_dir / f"{store}-{gateway}.sqlite")
-    added = take_label_file(
-        state,
-        [
-            LabelRecord(label_id=x.label_id, address=x.address, model=x.model, key=None)
-            for x in labels
-        ],
-    )
-    radio = BleStoreRadio(
-        BleLabelRadio(
-            [x.on_air for x in labels],
-            client_factory=client_factory,
-            max_connections=max_connections,
-        )
-    )
-    process = StoreGatewayProcess(
+        link = bumble_link(hci, timeout_s=connect_timeout_s)
+    else:
+        link = nullcontext(functools.partial(platform_client, timeout_s=connect_timeout_s))
+    async with open_ble_store_gateway(
+        labels_path,
         store=store,
         gateway=gateway,
         endpoint=endpoint,
-        radio=radio,
-        state=state,
+        state_dir=state_dir,
+        link=link,
+        max_connections=max_connections,
         health_every_s=health_every_s,
-    )
-    try:
-        await radio.open()
+    ) as opened:
         await run_until_stopped(
-            process,
-            labels=f"{len(labels)} BLE labels",
-            added=added,
+            opened,
+            kind="BLE labels",
             via=f"backend {backend.value}" + (f" on {hci}" if hci else ""),
         )
-    finally:
-        await radio.close()
-        if central is not None:
-            await central.close()
-        state.close()
 
 
 async def _associate(

@@ -107,32 +107,22 @@ async def _run_gateway(
     from gateways.mqtt.endpoint import parse_broker_url
     from gateways.oepl import AccessPointClient, AccessPointDriver, DriverTimings
     from gateways.oepl.radio import OeplRadio
-    from gateways.store_gateway.process import (
-        StoreGatewayProcess,
-        open_local_state,
-        take_label_file,
-    )
+    from gateways.store_gateway.process import open_store_gateway
 
-    state = open_local_state(state_dir / f"{store}-{gateway}.sqlite")
-    added = take_label_file(state, labels)
+    endpoint = parse_broker_url(broker)
     radio = OeplRadio(
         AccessPointDriver(AccessPointClient(ap), timings=DriverTimings(poll_s=poll_s))
     )
-    process = StoreGatewayProcess(
+    async with open_store_gateway(
+        labels,
+        radio,
         store=store,
         gateway=gateway,
-        endpoint=parse_broker_url(broker),
-        radio=radio,
-        state=state,
+        endpoint=endpoint,
+        state_dir=state_dir,
         health_every_s=health_every_s,
-    )
-    try:
-        await run_until_stopped(
-            process, labels=f"{len(state.labels())} labels", added=added, via=f"AP {ap}"
-        )
-    finally:
-        await radio.close()
-        state.close()
+    ) as opened:
+        await run_until_stopped(opened, kind="labels", via=f"AP {ap}")
 
 
 def register(app: typer.Typer) -> None:

@@ -13,7 +13,7 @@ from esl.cli.stop_signals import stop_on_signals
 from gateways.mqtt.topics import validate_topic_part
 
 if TYPE_CHECKING:
-    from gateways.store_gateway.process import StoreGatewayProcess
+    from gateways.store_gateway.process import OpenedStoreGateway
 
 __all__ = [
     "DEFAULT_STATE_DIR",
@@ -56,16 +56,17 @@ def require_topic_ids(*, store: str, gateway: str) -> None:
     validate_topic_part(gateway, kind="gateway")
 
 
-async def run_until_stopped(
-    process: StoreGatewayProcess, *, labels: str, added: int, via: str
-) -> None:
-    """Say what the gateway starts with, then run it until SIGTERM or Ctrl-C. `labels` is
-    how many labels of what kind ("12 BLE labels"), `via` the radio it drives."""
+async def run_until_stopped(opened: OpenedStoreGateway, *, kind: str, via: str) -> None:
+    """Say what the gateway starts with, then run it until SIGTERM or Ctrl-C. `kind` is
+    what its labels are ("BLE labels": "12 BLE labels (2 new)"), `via` the radio it
+    drives."""
     stop = stop_on_signals()
+    process = opened.process
     waiting, unsent = process.state.counts()
     typer.echo(
-        f"{process.store}/{process.gateway}: {labels} ({added} new), {waiting} frames and "
-        f"{unsent} answers kept from the last run; {via}",
+        f"{process.store}/{process.gateway}: {len(process.state.labels())} {kind} "
+        f"({opened.added} new), {waiting} frames and {unsent} answers kept from the last "
+        f"run; {via}",
         err=True,
     )
     await process.run(stop)

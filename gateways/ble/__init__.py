@@ -7,6 +7,7 @@ The codecs (`esl_service`, `control_point`, `frame_transfer`, `frame_commands`,
 nothing on its own and the simulated labels in `firmware_sim.ble` can share the codecs
 without a radio stack.
 `bumble_client` is a bleak backend on bumble's Bluetooth host stack (a virtual or a
-real HCI controller) and `radio` the driver as a store gateway process uses it.
+real HCI controller), `radio` the driver as a store gateway process uses it, and
+`store_gateway` how `esl gateway ble` starts that process.
 docs/ble.md describes the GATT mapping.
 """

@@ -3,6 +3,7 @@
     central = BumbleCentral(device)                  # a bumble Device: the adapter
     client = BleakClient(address, backend=BumbleBleakClient, central=central)
     factory = bumble_client_factory(central)         # for BleGateway / associate_label
+    async with bumble_link("usb:0") as factory: ...  # a central opened and closed with it
 
 bleak drives the platform's Bluetooth stack (BlueZ, CoreBluetooth, WinRT); this backend
 drives bumble's instead: HCI to a controller, L2CAP, ATT and the GATT client are
@@ -27,7 +28,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import uuid as uuid_module
-from collections.abc import Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
 from typing import Any, Final, TypeVar
 
 from bleak import BleakClient
@@ -59,6 +60,7 @@ __all__ = [
     "BumbleBleakClient",
     "BumbleCentral",
     "bumble_client_factory",
+    "bumble_link",
     "open_bumble_central",
 ]
 
@@ -404,3 +406,17 @@ def bumble_client_factory(
         return BleakClient(address, backend=BumbleBleakClient, central=central, timeout=timeout_s)
 
     return make
+
+
+@contextlib.asynccontextmanager
+async def bumble_link(
+    transport: str, *, timeout_s: float = 10.0
+) -> AsyncIterator[Callable[[str], BleakClient]]:
+    """A `client_factory` over a central on `transport` (`open_bumble_central`), for as
+    long as the block runs; the central is closed after it (`esl gateway ble --backend
+    bumble`)."""
+    central = await open_bumble_central(transport)
+    try:
+        yield bumble_client_factory(central, timeout_s=timeout_s)
+    finally:
+        await central.close()

@@ -1,7 +1,8 @@
 """The store gateway process (`esl gateway oepl`, `esl gateway ble`): broker on one side,
 a radio on the other, a durable local queue in between.
 
-`process.StoreGatewayProcess` runs it. `radio.LabelRadio` is what a radio to labels that
+`process.StoreGatewayProcess` runs it; `process.open_store_gateway` opens it on its
+state and label file, as both commands do. `radio.LabelRadio` is what a radio to labels that
 cannot sign implements (`gateways.oepl.radio.OeplRadio`); the process then verifies frames
 and signs answers for them (`label_stand_in`). `radio.SelfSigningRadio` is what a radio to
 labels holding their own keys implements (`gateways.ble.store_radio.BleStoreRadio`); the

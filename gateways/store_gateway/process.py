@@ -37,7 +37,9 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
-from collections.abc import Callable, Sequence
+from collections.abc import AsyncIterator, Callable, Sequence
+from contextlib import asynccontextmanager
+from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
 
@@ -75,8 +77,10 @@ from rendering.display_models import DISPLAY_MODELS, get_display_model
 
 __all__ = [
     "UNHEARD_POLLS",
+    "OpenedStoreGateway",
     "StoreGatewayProcess",
     "open_local_state",
+    "open_store_gateway",
     "parse_gateway_provisioning",
     "read_gateway_provisioning",
     "take_label_file",
@@ -173,6 +177,54 @@ def take_label_file(state: LocalState, labels: Sequence[LabelRecord]) -> int:
             NOT_IN_LABEL_FILE,
         )
     return added
+
+
+@dataclass(frozen=True, slots=True)
+class OpenedStoreGateway:
+    """A store gateway process ready to run (`open_store_gateway`): its state holds what
+    the label file says, `added` of those labels new to it."""
+
+    process: StoreGatewayProcess
+    added: int
+
+
+@asynccontextmanager
+async def open_store_gateway(
+    labels: Sequence[LabelRecord],
+    radio: LabelRadio | SelfSigningRadio,
+    *,
+    store: str,
+    gateway: str,
+    endpoint: BrokerEndpoint,
+    state_dir: Path,
+    clock: Callable[[], datetime] = system_clock,
+    health_every_s: float = 30.0,
+    reconnect_delay_s: tuple[float, float] = (1, 30),
+) -> AsyncIterator[OpenedStoreGateway]:
+    """What every `esl gateway` run does before it starts its process: open the gateway's
+    state (STATE_DIR/STORE-GATEWAY.sqlite), make it what the label file's `labels` say
+    (`take_label_file`) and put the process between the broker and `radio`. The process
+    is not started (`StoreGatewayProcess.run` or `start`); on the way out the state and
+    `radio` are closed."""
+    try:
+        state = open_local_state(state_dir / f"{store}-{gateway}.sqlite")
+        try:
+            added = take_label_file(state, labels)
+            process = StoreGatewayProcess(
+                store=store,
+                gateway=gateway,
+                endpoint=endpoint,
+                radio=radio,
+                state=state,
+                clock=clock,
+                health_every_s=health_every_s,
+                reconnect_delay_s=reconnect_delay_s,
+            )
+            yield OpenedStoreGateway(process, added)
+        finally:
+            state.close()
+    finally:
+        await radio.close()
 
 
 class StoreGatewayProcess:

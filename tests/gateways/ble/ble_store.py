@@ -7,20 +7,27 @@ on bumble's virtual link instead, behind a real Bluetooth host stack on both sid
 
 from __future__ import annotations
 
+from collections.abc import AsyncIterator, Iterable
+from contextlib import AbstractAsyncContextManager, asynccontextmanager, nullcontext
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 
 from firmware_sim.ble import BleLabel, SimulatedAir, simulated_client_factory
 from firmware_sim.ble.bumble_air import BumbleAir
 from firmware_sim.hardware import hardware_for
 from firmware_sim.label import SimulatedLabel
-from gateways.base import Downlink
+from gateways.base import Downlink, GatewayEvent, GatewayState, GatewayStatus
 from gateways.ble.association import LabelInventoryRecord, associate_label
 from gateways.ble.bumble_client import DEFAULT_MTU, BumbleCentral, bumble_client_factory
 from gateways.ble.control_point import EslAddress
 from gateways.ble.driver import BleGateway, BleLabelAddress
 from gateways.ble.link import ClientFactory, ConnectPolicy
+from gateways.ble.store_gateway import open_ble_store_gateway
+from gateways.ble.store_radio import BleGatewayLabel, ble_gateway_labels_json
+from gateways.mqtt.endpoint import parse_broker_url
 from gateways.protocol import Command, LabelFrame, derive_label_key, encode_frame
+from gateways.store_gateway.process import OpenedStoreGateway
 from rendering.content import LabelContent
 from rendering.display_models import get_display_model
 from rendering.encoding import Planes, planes_from_image
@@ -68,6 +75,38 @@ def key_of(label_id: str) -> bytes:
     return derive_label_key(SITE_SECRET, label_id)
 
 
+def gateway_labels(indexes: Iterable[int]) -> list[BleGatewayLabel]:
+    """The labels file's entries for the labels `indexes`: each at its address, its
+    index its ESL ID (as `make_store` associates them)."""
+    return [
+        BleGatewayLabel(label_id=label_id_of(i), model=MODEL_ID, address=address_of(i), esl_id=i)
+        for i in indexes
+    ]
+
+
+def write_labels_file(path: Path, indexes: Iterable[int], *, gateway: str) -> Path:
+    """`esl gateway ble`'s labels file at `path`, listing the labels `indexes`."""
+    entries = gateway_labels(indexes)
+    path.write_text(ble_gateway_labels_json(entries, store=STORE, gateway=gateway) + "\n")
+    return path
+
+
+@asynccontextmanager
+async def online(
+    opened: OpenedStoreGateway, events: AsyncIterator[GatewayEvent]
+) -> AsyncIterator[None]:
+    """The gateway's process started (as `esl gateway ble` starts it), once the controller
+    whose `events` these are hears it online; stopped after."""
+    await opened.process.start()
+    try:
+        async for event in events:
+            if isinstance(event, GatewayStatus) and event.state is GatewayState.ONLINE:
+                break
+        yield
+    finally:
+        await opened.process.stop()
+
+
 @dataclass
 class BleStore:
     clock: Clock
@@ -98,6 +137,31 @@ class BleStore:
             max_connections=max_connections,
             connect_policy=FAST,
             clock=self.clock,
+        )
+
+    def store_gateway(
+        self,
+        labels_file: Path,
+        *,
+        gateway: str,
+        broker_url: str,
+        state_dir: Path,
+        health_every_s: float = 0.1,
+    ) -> AbstractAsyncContextManager[OpenedStoreGateway]:
+        """`esl gateway ble` opened as the command opens it (`open_ble_store_gateway`), on
+        these labels: the test's clock, no wait between connection attempts, a quick
+        reconnect to the broker. Its process is not started yet."""
+        return open_ble_store_gateway(
+            labels_file,
+            store=STORE,
+            gateway=gateway,
+            endpoint=parse_broker_url(broker_url),
+            state_dir=state_dir,
+            link=nullcontext(self.client_factory),
+            connect_policy=FAST,
+            clock=self.clock,
+            health_every_s=health_every_s,
+            reconnect_delay_s=(1, 2),
         )
 
     def frame(self, index: int, command: Command, *, key: bytes | None = None) -> Downlink:

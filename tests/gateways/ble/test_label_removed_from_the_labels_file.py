@@ -2,14 +2,15 @@
 and a frame for it is refused with the gateway's reason, the radio not asked.
 
 The label left the shelf (or the store) and the labels file was written again without
-it (`esl gateway ble labels`); the controller still has it bound at this gateway until
+it (`esl gateway ble export-labels`); the controller still has it bound at this gateway until
 someone retires it there. The gateway's state file kept every label it had ever been
 given: after the restart it still listed the label, tried to reach it at every health
 poll once a frame had failed, and refused its frames only because the radio happened
 not to know its address ("no BLE address known for label ..."), one warning per frame.
 
-Real parts: the store gateway process, Mosquitto, the controller's MQTT driver, the BLE
-driver over simulated labels.
+Real parts: the store gateway process opened as `esl gateway ble` opens it
+(`open_ble_store_gateway`: its labels file, state and radio), Mosquitto, the controller's
+MQTT driver, the BLE driver over simulated labels.
 """
 
 from __future__ import annotations
@@ -17,19 +18,13 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import AsyncIterator
+from contextlib import AbstractAsyncContextManager
 from datetime import timedelta
 from pathlib import Path
 
 import pytest
 
-from gateways.base import Downlink, GatewayEvent, GatewayState, GatewayStatus, Uplink
-from gateways.ble.radio import BleLabelRadio
-from gateways.ble.store_radio import (
-    BleGatewayLabel,
-    BleStoreRadio,
-    ble_gateway_labels_json,
-    read_ble_gateway_labels,
-)
+from gateways.base import Downlink, GatewayEvent, Uplink
 from gateways.mqtt.driver import MqttGateway
 from gateways.mqtt.endpoint import parse_broker_url
 from gateways.protocol import (
@@ -41,24 +36,18 @@ from gateways.protocol import (
     decode_response,
     peek_header,
 )
-from gateways.store_gateway.local_state import LabelRecord, LocalState
-from gateways.store_gateway.process import (
-    StoreGatewayProcess,
-    open_local_state,
-    take_label_file,
-)
+from gateways.store_gateway.process import OpenedStoreGateway
 from rendering.encoding import Planes
 from tests.fixtures.mosquitto import MosquittoProcess
 from tests.gateways.ble.ble_store import (
-    FAST,
     MODEL,
     STORE,
-    BleStore,
-    address_of,
     key_of,
     label_id_of,
     make_store,
+    online,
     reference_planes,
+    write_labels_file,
 )
 from tests.rendering.label_samples import PLAIN, PROMOTION
 
@@ -67,54 +56,11 @@ AFTER_REFRESH = timedelta(seconds=30)  # a 2.9" three-colour panel draws for 15 
 KEPT, GONE = label_id_of(1), label_id_of(2)
 
 
-def _write_labels_file(path: Path, indexes: list[int]) -> None:
-    entries = [
-        BleGatewayLabel(label_id=label_id_of(i), model=MODEL.id, address=address_of(i), esl_id=i)
-        for i in indexes
-    ]
-    path.write_text(ble_gateway_labels_json(entries, store=STORE, gateway=GATEWAY) + "\n")
-
-
-async def _run(
-    store: BleStore, state: LocalState, labels_file: Path, mosquitto: MosquittoProcess
-) -> tuple[StoreGatewayProcess, BleStoreRadio]:
-    """What `esl gateway ble` does with its files at start, then the process started."""
-    labels = read_ble_gateway_labels(labels_file, store=STORE, gateway=GATEWAY)
-    take_label_file(
-        state,
-        [
-            LabelRecord(label_id=x.label_id, address=x.address, model=x.model, key=None)
-            for x in labels
-        ],
-    )
-    radio = BleStoreRadio(
-        BleLabelRadio(
-            [x.on_air for x in labels],
-            client_factory=store.client_factory,
-            connect_policy=FAST,
-            clock=store.clock,
-        )
-    )
-    await radio.open()
-    process = StoreGatewayProcess(
-        store=STORE,
-        gateway=GATEWAY,
-        endpoint=parse_broker_url(mosquitto.url),
-        radio=radio,
-        state=state,
-        clock=store.clock,
-        health_every_s=0.1,
-        reconnect_delay_s=(1, 2),
-    )
-    await process.start()
-    return process, radio
-
-
 async def test_a_label_taken_out_of_the_labels_file_is_forgotten_and_refused(
     mosquitto: MosquittoProcess, tmp_path: Path, caplog: pytest.LogCaptureFixture
 ) -> None:
     store = make_store(2)
-    labels_file, state_path = tmp_path / f"{GATEWAY}-ble.json", tmp_path / "state.sqlite"
+    labels_file = tmp_path / f"{GATEWAY}-ble.json"
     controller = MqttGateway(parse_broker_url(mosquitto.url))
     await controller.start()
     events = controller.events()
@@ -125,61 +71,59 @@ async def test_a_label_taken_out_of_the_labels_file_is_forgotten_and_refused(
         await controller.send(Downlink(STORE, GATEWAY, label_id, frame.payload))
         return peek_header(frame.payload).sequence
 
+    def start_gateway() -> AbstractAsyncContextManager[OpenedStoreGateway]:
+        """What `esl gateway ble --state-dir tmp_path` opens, with its labels file."""
+        return store.store_gateway(
+            labels_file, gateway=GATEWAY, broker_url=mosquitto.url, state_dir=tmp_path
+        )
+
     try:
         async with asyncio.timeout(60):
             # Both labels in the file: both take their price.
-            _write_labels_file(labels_file, [1, 2])
-            state = open_local_state(state_path)
-            process, radio = await _run(store, state, labels_file, mosquitto)
-            await _online(events)
-            for index in (1, 2):
-                sequence = await send(index, reference_planes(PLAIN))
-                assert _answer(await _next_uplink(events), index) == (sequence, ReasonCode.SUCCESS)
-            await process.stop()
-            await radio.close()
-            # A frame for label 2 came just before the stop: it waits in the inbox.
-            left = store.frame(
-                2, build_image_update(reference_planes(PROMOTION), model_id=MODEL.id)
-            )
-            state.enqueue(
-                label_id=GONE,
-                sequence=peek_header(left.payload).sequence,
-                opcode=-1,
-                payload=left.payload,
-            )
-            state.close()
+            write_labels_file(labels_file, [1, 2], gateway=GATEWAY)
+            async with start_gateway() as opened:
+                async with online(opened, events):
+                    for index in (1, 2):
+                        sequence = await send(index, reference_planes(PLAIN))
+                        answer = _answer(await _next_uplink(events), index)
+                        assert answer == (sequence, ReasonCode.SUCCESS)
+                # A frame for label 2 came just before the stop: it waits in the inbox.
+                left = store.frame(
+                    2, build_image_update(reference_planes(PROMOTION), model_id=MODEL.id)
+                )
+                opened.process.state.enqueue(
+                    label_id=GONE,
+                    sequence=peek_header(left.payload).sequence,
+                    opcode=-1,
+                    payload=left.payload,
+                )
             shown = store.label(2).label.shown
             store.clock.advance(AFTER_REFRESH)  # both panels are done drawing
 
             # Label 2 leaves the shelf and the file; the gateway restarts.
-            _write_labels_file(labels_file, [1])
+            write_labels_file(labels_file, [1], gateway=GATEWAY)
             caplog.set_level(logging.DEBUG)
             caplog.clear()
-            state = open_local_state(state_path)
-            process, radio = await _run(store, state, labels_file, mosquitto)
-            await _online(events)
-            listed = sorted(state.labels())
-            reports = []
-            for attempt in range(4):  # the frame left over, then the controller's retries
-                if attempt == 0:
-                    sequence = peek_header(left.payload).sequence
-                else:
-                    sequence = await send(2, reference_planes(PROMOTION))
-                uplink = await _next_uplink(events, newer_than=sequence - 1)
-                if peek_header(uplink.payload).kind is FrameKind.RESPONSE:
-                    response = decode_response(uplink.payload, key=key_of(GONE))
-                    raise AssertionError(
-                        f"label {GONE}, out of the labels file, answered frame "
-                        f"{response.sequence} through the gateway: {response.reason.name}"
-                    )
-                report = decode_gateway_report(uplink.payload)
-                reports.append((report.label_id, report.sequence, report.flags, report.detail))
-            await asyncio.sleep(0.5)  # five health polls
-            kept = await send(1, reference_planes(PROMOTION))
-            answer = _answer(await _next_uplink(events, newer_than=kept - 1), 1)
-            await process.stop()
-            await radio.close()
-            state.close()
+            async with start_gateway() as opened, online(opened, events):
+                listed = sorted(opened.process.state.labels())
+                reports = []
+                for attempt in range(4):  # the frame left over, then the controller's retries
+                    if attempt == 0:
+                        sequence = peek_header(left.payload).sequence
+                    else:
+                        sequence = await send(2, reference_planes(PROMOTION))
+                    uplink = await _next_uplink(events, newer_than=sequence - 1)
+                    if peek_header(uplink.payload).kind is FrameKind.RESPONSE:
+                        response = decode_response(uplink.payload, key=key_of(GONE))
+                        raise AssertionError(
+                            f"label {GONE}, out of the labels file, answered frame "
+                            f"{response.sequence} through the gateway: {response.reason.name}"
+                        )
+                    report = decode_gateway_report(uplink.payload)
+                    reports.append((report.label_id, report.sequence, report.flags, report.detail))
+                await asyncio.sleep(0.5)  # five health polls
+                kept = await send(1, reference_planes(PROMOTION))
+                answer = _answer(await _next_uplink(events, newer_than=kept - 1), 1)
     finally:
         await controller.stop()
 
@@ -198,12 +142,6 @@ async def test_a_label_taken_out_of_the_labels_file_is_forgotten_and_refused(
     ]
     assert len(said) == 1, said
     assert "label file" in said[0]
-
-
-async def _online(events: AsyncIterator[GatewayEvent]) -> None:
-    async for event in events:
-        if isinstance(event, GatewayStatus) and event.state is GatewayState.ONLINE:
-            return
 
 
 async def _next_uplink(events: AsyncIterator[GatewayEvent], *, newer_than: int = 0) -> Uplink:

@@ -9,8 +9,9 @@ so the controller never heard that the label took the price. Were that price cor
 back meanwhile, the controller sent nothing and kept recording the old price while the
 shelf showed the corrected-away one (BLE labels send no check-ins to mend it).
 
-Real parts: the store gateway process, Mosquitto, the controller's MQTT driver, the BLE
-driver over simulated labels.
+Real parts: the store gateway process opened as `esl gateway ble` opens it
+(`open_ble_store_gateway`), Mosquitto, the controller's MQTT driver, the BLE driver over
+simulated labels.
 """
 
 from __future__ import annotations
@@ -20,9 +21,7 @@ from collections.abc import AsyncIterator
 from datetime import timedelta
 from pathlib import Path
 
-from gateways.base import Downlink, GatewayEvent, GatewayState, GatewayStatus, Uplink
-from gateways.ble.radio import BleLabelRadio
-from gateways.ble.store_radio import BleStoreRadio
+from gateways.base import Downlink, GatewayEvent, Uplink
 from gateways.mqtt.driver import MqttGateway
 from gateways.mqtt.endpoint import parse_broker_url
 from gateways.protocol import (
@@ -34,19 +33,17 @@ from gateways.protocol import (
     decode_response,
     peek_header,
 )
-from gateways.store_gateway.local_state import LabelRecord
-from gateways.store_gateway.process import StoreGatewayProcess, open_local_state
 from rendering.encoding import Planes
 from tests.fixtures.mosquitto import MosquittoProcess
 from tests.gateways.ble.ble_store import (
-    FAST,
     MODEL,
     STORE,
-    address_of,
     key_of,
     label_id_of,
     make_store,
+    online,
     reference_planes,
+    write_labels_file,
 )
 from tests.rendering.label_samples import PLAIN, PROMOTION
 
@@ -62,38 +59,18 @@ async def test_a_label_back_in_reach_answers_for_the_price_it_took_on_the_way(
 ) -> None:
     store = make_store(1)
     label_id = label_id_of(1)
-    state = open_local_state(tmp_path / "state.sqlite")
-    state.add_labels(
-        [LabelRecord(label_id=label_id, address=address_of(1), model=MODEL.id, key=None)]
-    )
-    radio = BleStoreRadio(
-        BleLabelRadio(
-            store.addresses(1),
-            client_factory=store.client_factory,
-            connect_policy=FAST,
-            clock=store.clock,
-        )
-    )
-    await radio.open()
-    process = StoreGatewayProcess(
-        store=STORE,
-        gateway=GATEWAY,
-        endpoint=parse_broker_url(mosquitto.url),
-        radio=radio,
-        state=state,
-        clock=store.clock,
-        health_every_s=0.1,
-        reconnect_delay_s=(1, 2),
-    )
+    labels_file = write_labels_file(tmp_path / f"{GATEWAY}-ble.json", [1], gateway=GATEWAY)
     controller = MqttGateway(parse_broker_url(mosquitto.url))
     await controller.start()
     events = controller.events()
-    await process.start()
     try:
-        async with asyncio.timeout(60):
-            async for event in events:
-                if isinstance(event, GatewayStatus) and event.state is GatewayState.ONLINE:
-                    break
+        async with (
+            asyncio.timeout(60),
+            store.store_gateway(
+                labels_file, gateway=GATEWAY, broker_url=mosquitto.url, state_dir=tmp_path
+            ) as opened,
+            online(opened, events),
+        ):
 
             async def send(planes: Planes) -> int:
                 frame = store.frame(1, build_image_update(planes, model_id=MODEL.id))
@@ -121,9 +98,6 @@ async def test_a_label_back_in_reach_answers_for_the_price_it_took_on_the_way(
             while back[-1] is not FrameKind.GATEWAY_REPORT:
                 back.append(_answer(await _next_uplink(events)))
     finally:
-        await process.stop()
-        await radio.close()
-        state.close()
         await controller.stop()
 
     assert store.label(1).label.shown == DUE  # the label carried out the held frame

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from gateways.base import Downlink, GatewayState, GatewayStatus, Uplink
+from gateways.base import Downlink, Uplink
 from gateways.ble.radio import BleLabelRadio
 from gateways.ble.store_radio import (
     BleGatewayLabel,
@@ -32,8 +32,6 @@ from gateways.protocol import (
     decode_response,
     peek_header,
 )
-from gateways.store_gateway.local_state import LabelRecord
-from gateways.store_gateway.process import StoreGatewayProcess, open_local_state
 from gateways.store_gateway.radio import RadioError
 from tests.fixtures.mosquitto import MosquittoProcess
 from tests.gateways.ble.ble_store import (
@@ -41,19 +39,19 @@ from tests.gateways.ble.ble_store import (
     STORE,
     BleStore,
     address_of,
+    gateway_labels,
     key_of,
     label_id_of,
     make_store,
+    online,
+    write_labels_file,
 )
 
 GATEWAY = "S001-ble1"
 
 
 def _entries(count: int) -> list[BleGatewayLabel]:
-    return [
-        BleGatewayLabel(label_id=label_id_of(i), model="2.9-bwr", address=address_of(i), esl_id=i)
-        for i in range(1, count + 1)
-    ]
+    return gateway_labels(range(1, count + 1))
 
 
 def _radio(store: BleStore, count: int) -> BleStoreRadio:
@@ -124,68 +122,48 @@ async def test_the_process_relays_signed_answers_and_reports_a_label_it_cannot_r
     mosquitto: MosquittoProcess, tmp_path: Path
 ) -> None:
     store = make_store(2)  # label 3 is out of range
-    state = open_local_state(tmp_path / "state.sqlite")
-    state.add_labels(
-        LabelRecord(label_id=e.label_id, address=e.address, model=e.model, key=None)
-        for e in _entries(3)
-    )
-    radio = _radio(store, 3)
-    await radio.open()
-    process = StoreGatewayProcess(
-        store=STORE,
-        gateway=GATEWAY,
-        endpoint=parse_broker_url(mosquitto.url),
-        radio=radio,
-        state=state,
-        reconnect_delay_s=(1, 2),
-    )
+    labels_file = write_labels_file(tmp_path / f"{GATEWAY}-ble.json", [1, 2, 3], gateway=GATEWAY)
     controller = MqttGateway(parse_broker_url(mosquitto.url))
     await controller.start()
     events = controller.events()
-    await process.start()
+    opening = store.store_gateway(
+        labels_file,
+        gateway=GATEWAY,
+        broker_url=mosquitto.url,
+        state_dir=tmp_path,
+        health_every_s=30.0,
+    )
     try:
-        async with asyncio.timeout(60):
-            async for event in events:
-                if isinstance(event, GatewayStatus) and event.state is GatewayState.ONLINE:
-                    break
-            away = store.frame(3, Ping())
-            await controller.send(Downlink(STORE, GATEWAY, away.label_id, away.payload))
-            # Nothing the label signed: the gateway's own report of why, naming the frame.
-            async for event in events:
-                if isinstance(event, Uplink):
-                    break
-            report = decode_gateway_report(event.payload)
-            assert (report.label_id, report.sequence) == (
-                away.label_id,
-                peek_header(away.payload).sequence,
-            )
-            assert (report.detail, report.attempts, report.flags) == (
-                "out of range after 3 attempts",
-                3,
-                ReportFlag.NONE,
-            )
-            flash = FlashLed(colour=LedColour.GREEN, pattern=LedPattern.BLINK, duration_s=5)
-            lit = store.frame(1, flash)
-            await controller.send(Downlink(STORE, GATEWAY, lit.label_id, lit.payload))
-            async for event in events:
-                if isinstance(event, Uplink):
-                    break
+        async with asyncio.timeout(60), opening as opened:
+            async with online(opened, events):
+                away = store.frame(3, Ping())
+                await controller.send(Downlink(STORE, GATEWAY, away.label_id, away.payload))
+                # Nothing the label signed: the gateway's own report of why, naming the frame.
+                async for event in events:
+                    if isinstance(event, Uplink):
+                        break
+                report = decode_gateway_report(event.payload)
+                assert (report.label_id, report.sequence) == (
+                    away.label_id,
+                    peek_header(away.payload).sequence,
+                )
+                assert (report.detail, report.attempts, report.flags) == (
+                    "out of range after 3 attempts",
+                    3,
+                    ReportFlag.NONE,
+                )
+                flash = FlashLed(colour=LedColour.GREEN, pattern=LedPattern.BLINK, duration_s=5)
+                lit = store.frame(1, flash)
+                await controller.send(Downlink(STORE, GATEWAY, lit.label_id, lit.payload))
+                async for event in events:
+                    if isinstance(event, Uplink):
+                        break
+            error = opened.process.state.labels()[label_id_of(3)].last_error
     finally:
-        await process.stop()
-        await radio.close()
-        state.close()
         await controller.stop()
     # The next uplink is label 1's answer (label 3 had none), and the label signed it:
     # the gateway has no key to sign with.
     answer = decode_response(event.payload, key=key_of(label_id_of(1)))
     assert (answer.label_id, answer.reason) == (label_id_of(1), ReasonCode.SUCCESS)
     assert store.label(1).label.led_until_ms > 0
-    assert state_error(tmp_path, label_id_of(3)) == "out of range after 3 attempts"
-
-
-def state_error(tmp_path: Path, label_id: str) -> str:
-    state = open_local_state(tmp_path / "state.sqlite")
-    try:
-        return state.labels()[label_id].last_error
-    finally:
-        state.close()
+    assert error == "out of range after 3 attempts"
