@@ -100,6 +100,23 @@ def test_the_gateway_will_not_start_without_store_gateway_ap_and_broker() -> Non
     assert "missing --gateway, --ap, --broker" in result.output
 
 
+def test_a_broker_url_it_cannot_use_stops_the_gateway_before_its_state_is_written(
+    tmp_path: Path,
+) -> None:
+    keys = tmp_path / "S01-ap1-labels.json"
+    provision = LabelProvision(label_id=tag_mac(1), model_id="2.9-bwr", key=generate_label_key())
+    write_gateway_provisioning(keys, [provision], store="S01", gateway="S01-ap1")
+    result = CliRunner().invoke(
+        app,
+        ["gateway", "oepl", "--store", "S01", "--gateway", "S01-ap1", "--ap",
+         "http://127.0.0.1:1", "--broker", "mqtt:/broker", "--provisioning", str(keys),
+         "--state-dir", str(tmp_path / "state")],
+    )  # fmt: skip
+    assert result.exit_code == 1
+    assert "unusable broker URL" in result.output
+    assert not (tmp_path / "state").exists(), "the state file was written before the refusal"
+
+
 async def test_the_gateway_process_answers_for_its_tag_and_says_goodbye(
     emulated_ap: str, mosquitto: MosquittoProcess, tmp_path: Path
 ) -> None:
