@@ -153,10 +153,9 @@ def _parse(row: CsvRow, refs: ImportReferences, currency: str) -> PriceLine:
     elif not place:
         raise BadRowError(f"a {scope} price needs store_or_zone")
     elif scope == "zone":
-        if place not in refs.zones:
-            raise BadRowError(f"unknown zone {place!r}")
-        if place not in refs.zones_with_stores:
-            raise BadRowError(f"zone {place!r} has no store")
+        # The check a publication's zone takes too: stored, and a store belongs to it.
+        if unknown := refs.unknown("zone", (place,)):
+            raise BadRowError(unknown.reason)
         zone = place
     else:
         if place not in refs.stores:

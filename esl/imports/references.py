@@ -6,10 +6,16 @@ A publication's items, which name a few of a chain's 100,000 SKUs, read only the
 they give (`among`).
 
 `unknown` is the one check of what a promotion or a price names against them, with its
-reason ("unknown category(s): ..."): the promotion file asks it for each line, and a
-publication's items (`esl.services.publication.refuse_unknown_references`) for their
-SKUs, categories, zones and stores when posted, so a promotion of a category no product
-has, or a price of a store that does not exist, is refused through either door.
+reason ("unknown category(s): ..."): the price and promotion files ask it for each line,
+and a publication's items (`esl.services.publication.refuse_unknown_references`) for
+their SKUs, categories, zones, stores and the promotions they end when posted, so a
+promotion of a category no product has, a price of a store that does not exist or in a
+zone no store belongs to, is refused through either door with one reason.
+
+A zone is priced through its stores: one defined (`esl zones put`, PUT /zones) before
+any store joins it is stored, but the engine prices no zone without a store (and a store
+may not leave a zone its prices would be left in), so a price or promotion naming it is
+refused as well ("zone(s) with no store: west") until a store belongs to it.
 """
 
 from __future__ import annotations
@@ -22,32 +28,39 @@ from typing import Any, Literal
 from sqlalchemy import Select, select
 from sqlalchemy.orm import InstrumentedAttribute, Session
 
-from esl.db.models import ChannelRow, ProductRow, StoreRow, ZoneRow
+from esl.db.models import ChannelRow, ProductRow, PromotionRow, StoreRow, ZoneRow
 from esl.db.repositories.chunks import in_chunks
 
 __all__ = ["ImportReferences", "ReferenceKind", "UnknownReferences"]
 
-ReferenceKind = Literal["sku", "category", "channel", "zone", "store"]
+ReferenceKind = Literal["sku", "category", "channel", "zone", "store", "promotion"]
 # The names a refusal lists; how many there are is in `UnknownReferences.names`.
 LISTED_NAMES = 5
 
 
 @dataclass(frozen=True, slots=True)
 class UnknownReferences:
-    """Names of `kind` that nothing stored has, sorted."""
+    """Names of `kind` that nothing stored has, sorted; `without_store`: zones that are
+    stored but no store belongs to, which nothing can be priced in."""
 
     kind: ReferenceKind
     names: list[str]
+    without_store: bool = False
 
     @property
     def reason(self) -> str:
-        """`unknown category(s): bakery, dary`, the first few."""
-        return f"unknown {self.kind}(s): {', '.join(self.names[:LISTED_NAMES])}"
+        """`unknown category(s): bakery, dary` (`zone(s) with no store: west`), the first
+        few."""
+        listed = ", ".join(self.names[:LISTED_NAMES])
+        if self.without_store:
+            return f"{self.kind}(s) with no store: {listed}"
+        return f"unknown {self.kind}(s): {listed}"
 
 
 class ImportReferences:
-    """Known SKUs, categories, stores, zones and sales channels; with `among`, of each
-    kind only those of the names given that are stored (none of a kind not given)."""
+    """Known SKUs, categories, stores, zones, sales channels and promotions; with `among`,
+    of each kind only those of the names given that are stored (none of a kind not
+    given)."""
 
     def __init__(
         self, session: Session, *, among: Mapping[ReferenceKind, Iterable[str]] | None = None
@@ -56,7 +69,10 @@ class ImportReferences:
         self._among = None if among is None else {k: sorted(set(v)) for k, v in among.items()}
 
     def _read(
-        self, kind: ReferenceKind, statement: Select[Any], column: InstrumentedAttribute[str]
+        self,
+        kind: ReferenceKind,
+        statement: Select[Any],
+        column: InstrumentedAttribute[str] | InstrumentedAttribute[str | None],
     ) -> set[str]:
         """The names `statement` reads; with `among`, only those of them given for `kind`
         (the set difference `unknown` takes is Python's either way)."""
@@ -76,17 +92,23 @@ class ImportReferences:
             "channel": lambda: self.channels,
             "zone": lambda: self.zones,
             "store": lambda: self.stores,
+            "promotion": lambda: self.promotions,
         }
         return sets[kind]()
 
     def unknown(self, kind: ReferenceKind, names: Iterable[str]) -> UnknownReferences | None:
         """Those of `names` that name nothing stored of `kind`, or None when all do (none
-        given: nothing is read)."""
+        given: nothing is read); of zones all stored, those no store belongs to
+        (`without_store`), which a price or promotion cannot name."""
         given = set(names)
         if not given:
             return None
         missing = sorted(given - self.known(kind))
-        return UnknownReferences(kind, missing) if missing else None
+        if missing:
+            return UnknownReferences(kind, missing)
+        if kind == "zone" and (storeless := sorted(given - self.zones_with_stores)):
+            return UnknownReferences(kind, storeless, without_store=True)
+        return None
 
     @cached_property
     def skus(self) -> set[str]:
@@ -108,12 +130,15 @@ class ImportReferences:
     @cached_property
     def zones_with_stores(self) -> set[str]:
         """Zones some store belongs to: the engine refuses a price for any other zone."""
-        return set(
-            self._session.scalars(
-                select(StoreRow.zone).where(StoreRow.zone.is_not(None)).distinct()
-            )
-        )
+        column = StoreRow.zone
+        statement = select(column).where(column.is_not(None)).distinct()
+        return self._read("zone", statement, column)
 
     @cached_property
     def channels(self) -> set[str]:
         return self._read("channel", select(ChannelRow.code), ChannelRow.code)
+
+    @cached_property
+    def promotions(self) -> set[str]:
+        """Ids of stored promotions (running, ahead or ended)."""
+        return self._read("promotion", select(PromotionRow.id), PromotionRow.id)

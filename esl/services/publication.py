@@ -143,7 +143,8 @@ def require_storable_draft(
 ) -> None:
     """InvalidItemError for a draft refused before it is stored: an effective instant in
     the past, an amount finer than its currency's minor unit, an item naming a SKU,
-    category, zone or store that nothing stored has; InvalidPromotionError for a
+    category, zone, store or promotion that nothing stored has (a promotion: nor an
+    earlier item adds), or a zone no store belongs to; InvalidPromotionError for a
     promotion given a term its kind does not read (a quantity on a fixed_price).
     POST /publications and `esl publish` both ask here, so a draft one refuses the other
     never stores. The items' own faults are looked for first, then what they name (the
@@ -160,14 +161,15 @@ def require_storable_draft(
         amount = getattr(command, "amount", None)
         if amount is not None:
             require_minor_unit(amount, getattr(command, "currency", None) or currency, item=index)
+    named_by_item = _references_named(items)
     named: dict[ReferenceKind, set[str]] = defaultdict(set)
-    for command in items:
-        for kind, _, names in _references_named(command):
+    for references_of_item in named_by_item:
+        for kind, _, names in references_of_item:
             named[kind].update(names)
     # Only the names the items give are read, not a chain's every SKU for one price.
     references = ImportReferences(session, among=named)
-    for index, command in enumerate(items):
-        refuse_unknown_references(references, command, item=index)
+    for index, references_of_item in enumerate(named_by_item):
+        refuse_unknown_references(references, references_of_item, item=index)
 
 
 def create_publication(
@@ -206,39 +208,55 @@ def create_publication(
     return row
 
 
-def _references_named(
-    command: PublicationCommand,
-) -> tuple[tuple[ReferenceKind, str, tuple[str, ...]], ...]:
-    """(kind, the item's field, the names) of what `command` names that the price and
-    promotion files check at import; in the promotion file's order. An `end_promotion`
-    names a promotion, which no file checks (an id a draft not yet published adds is
-    one to end too): validation refuses one not stored (`not_found`)."""
-    if isinstance(command, SetPrice | EndPrice):
-        return (
-            ("sku", "sku", (command.sku,)),
-            ("zone", "zone", () if command.zone is None else (command.zone,)),
-            ("store", "store", () if command.store is None else (command.store,)),
-        )
-    if isinstance(command, UpsertPromotion):
-        return (
-            ("sku", "skus", command.skus),
-            ("category", "categories", command.categories),
-            ("zone", "zones", command.zones),
-            ("store", "stores", command.stores),
-        )
-    return ()
+# (kind, the item's field, the names): what one item names that must be stored.
+NamedReferences = tuple[tuple[ReferenceKind, str, tuple[str, ...]], ...]
+
+
+def _references_named(items: Sequence[PublicationCommand]) -> list[NamedReferences]:
+    """What each of `items` names that must be stored, in the promotion file's order: the
+    SKUs, zones and stores the price and promotion files check at import, a promotion's
+    categories, and the promotion an `end_promotion` ends, unless an earlier item of the
+    draft adds it (the items are applied in order when the draft is validated: one a
+    later item adds, or another draft not yet published, is not there to end)."""
+    added: set[str] = set()
+    named: list[NamedReferences] = []
+    for command in items:
+        if isinstance(command, SetPrice | EndPrice):
+            named.append(
+                (
+                    ("sku", "sku", (command.sku,)),
+                    ("zone", "zone", () if command.zone is None else (command.zone,)),
+                    ("store", "store", () if command.store is None else (command.store,)),
+                )
+            )
+        elif isinstance(command, UpsertPromotion):
+            named.append(
+                (
+                    ("sku", "skus", command.skus),
+                    ("category", "categories", command.categories),
+                    ("zone", "zones", command.zones),
+                    ("store", "stores", command.stores),
+                )
+            )
+            added.add(command.promotion_id)
+        else:
+            ended = () if command.promotion_id in added else (command.promotion_id,)
+            named.append((("promotion", "promotion_id", ended),))
+    return named
 
 
 def refuse_unknown_references(
-    references: ImportReferences, command: PublicationCommand, *, item: int
+    references: ImportReferences, named: NamedReferences, *, item: int
 ) -> None:
     """InvalidItemError (`field` the item's field, the `item`, under the field's name the
-    names refused) for an item naming a SKU, zone or store not stored, or a category no
-    product has, with the files' reason for it (`ImportReferences.unknown`: "unknown
-    store(s): S99"): the price and promotion files refuse such a line, and the item could
-    never be published (a promotion of a category no product has would reach nothing).
-    Channels are the API's enum, which the channels table holds, so are not read."""
-    for kind, field_name, names in _references_named(command):
+    names refused) for an item naming a SKU, zone, store or promotion not stored, a zone
+    no store belongs to, or a category no product has, with the files' reason for it
+    (`ImportReferences.unknown`: "unknown store(s): S99", "zone(s) with no store: west"):
+    the price and promotion files refuse such a line, and the item could never be
+    published (a promotion of a category no product has would reach nothing). `named`:
+    what the item names (`_references_named`). Channels are the API's enum, which the
+    channels table holds, so are not read."""
+    for kind, field_name, names in named:
         unknown = references.unknown(kind, names)
         if unknown is not None:
             raise InvalidItemError(

@@ -107,9 +107,11 @@ def test_a_bad_file_exits_1_and_lists_its_bad_lines(cli: CliRunner, tmp_path: Pa
 
 def test_a_publication_with_problems_is_not_published(cli: CliRunner, tmp_path: Path) -> None:
     _seed_stores(tmp_path)
-    # A promotion not stored is ended: validation refuses it (an unknown SKU is refused
-    # before anything is stored, test_publish_command_refuses_what_post_refuses.py).
-    body = {"title": "ghost", "items": [{"action": "end_promotion", "promotion_id": "GHOST"}]}
+    # A promotion of nothing: validation refuses it (an unknown SKU or a promotion not
+    # stored ended is refused before anything is stored,
+    # test_publish_command_refuses_what_post_refuses.py).
+    nothing = {"action": "upsert_promotion", "promotion_id": "GHOST", "kind": "percent_off"}
+    body = {"title": "ghost", "items": [nothing | {"percent": "5"}]}
     result = cli.invoke(app, ["publish", _write(tmp_path, "pub.json", json.dumps(body))])
     assert result.exit_code == 1
     report = json.loads(result.stdout)

@@ -53,7 +53,8 @@ ITEMS: list[dict[str, Any]] = [
         "exclusive": True,
         "valid_from": "2026-05-01T00:00:00+00:00",
     },
-    {"action": "end_promotion", "promotion_id": "DAIRY-10"},
+    # The promotion the item before adds: one not stored is refused at POST.
+    {"action": "end_promotion", "promotion_id": "BW-15"},
 ]
 
 

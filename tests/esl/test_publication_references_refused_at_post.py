@@ -1,7 +1,7 @@
-"""Every SKU, zone and store a publication item names is checked when the draft is posted,
-as the price and promotion files check theirs at import, by the same check
-(`ImportReferences.unknown`): one that names nothing stored is 422 `invalid_item` at
-`POST /publications` (and `esl publish`), `field` the item's field, `item` its index,
+"""Every SKU, zone, store and promotion a publication item names is checked when the
+draft is posted, as the price and promotion files check theirs at import, by the same
+check (`ImportReferences.unknown`): one that names nothing stored is 422 `invalid_item`
+at `POST /publications` (and `esl publish`), `field` the item's field, `item` its index,
 under the field's name the names refused, `message` "unknown store(s): S99", and nothing
 of the publication is stored.
 
@@ -9,9 +9,11 @@ Before, only an `upsert_promotion`'s categories were checked at POST: a `set_pri
 `end_price` of a SKU, zone or store that does not exist, or a promotion of such SKUs,
 zones or stores, was stored as a draft and refused only when validated (`not_found`, or
 the engine's "promotion P names unknown store 'S99'"), leaving a draft that could never
-be published. An `end_promotion` names a promotion rather than reference data no file
-checks; its id may be one a draft not yet published adds, so it is still refused at
-validation (`not_found`), the draft kept, as before.
+be published. Then an `end_promotion` of a promotion never stored, and a price or
+promotion in a zone no store belongs to (which the price file refuses, "zone 'west' has
+no store", and the engine never prices), were still posted and refused only when
+validated. Now both are refused at POST; a promotion an earlier item of the same draft
+adds may be ended by a later one, and a draft stored before is validated as it was.
 """
 
 from __future__ import annotations
@@ -30,7 +32,7 @@ from esl.db.models import (
 )
 from esl.errors import InvalidItemError
 from esl.services.publication import require_storable_draft
-from esl.services.publication_commands import EndPrice, SetPrice, UpsertPromotion
+from esl.services.publication_commands import EndPrice, EndPromotion, SetPrice, UpsertPromotion
 from pricing.promotions import PromotionKind
 from tests.support.api import Api
 from tests.support.database import START
@@ -105,6 +107,12 @@ KNOWN = {"action": "set_price", "sku": "CHS-1", "amount": "8.49"}
             ["S99"],
             "unknown store(s): S99",
         ),
+        (
+            {"action": "end_promotion", "promotion_id": "NEVER"},
+            "promotion_id",
+            ["NEVER"],
+            "unknown promotion(s): NEVER",
+        ),
     ],
     ids=[
         "set_price sku",
@@ -116,6 +124,7 @@ KNOWN = {"action": "set_price", "sku": "CHS-1", "amount": "8.49"}
         "upsert_promotion skus",
         "upsert_promotion zones",
         "upsert_promotion stores",
+        "end_promotion",
     ],
 )
 def test_an_unknown_reference_is_refused_at_post_and_nothing_is_stored(
@@ -184,22 +193,50 @@ def test_references_that_exist_are_posted_validated_and_published(api: Api) -> N
     assert answer.json()["status"] == "published"
 
 
-def test_an_unknown_promotion_ended_is_refused_at_validation_and_the_draft_kept(
-    api: Api,
-) -> None:
-    """No file ends a promotion, and the id may be one a draft not yet published adds: an
-    `end_promotion` is posted, and validation names it (`not_found`)."""
+def test_a_promotion_is_ended_when_stored_or_added_by_an_earlier_item(api: Api) -> None:
+    """An `end_promotion` naming a stored promotion is posted and published; so is one
+    ending a promotion an earlier item of the same draft adds (the draft's own items are
+    applied in order when it is validated), but not one a later item adds."""
     pricing = api.headers("pricing")
-    body = {"title": "t", "items": [{"action": "end_promotion", "promotion_id": "NEVER"}]}
-    created = api.client.post("/api/v1/publications", json=body, headers=pricing)
-    assert created.status_code == 201, created.text
-    publication = created.json()["id"]
-    validated = api.client.post(f"/api/v1/publications/{publication}/validate", headers=pricing)
-    assert validated.status_code == 200, validated.text
-    assert validated.json()["status"] == "draft"
-    [problem] = validated.json()["problems"]
-    assert (problem["item"], problem["code"]) == (0, "not_found")
-    assert "NEVER" in problem["reason"]
+    assert api.import_csv("prices", PRICES_CSV).status_code == 200
+    api.clock.advance(timedelta(hours=1))
+
+    def posted(*items: dict[str, Any]) -> int:
+        created = api.client.post(
+            "/api/v1/publications", json={"title": "t", "items": list(items)}, headers=pricing
+        )
+        assert created.status_code == 201, created.text
+        return int(created.json()["id"])
+
+    def published(publication: int) -> None:
+        for step in ("validate", "publish"):
+            answer = api.client.post(f"/api/v1/publications/{publication}/{step}", headers=pricing)
+            assert answer.status_code == 200, answer.text
+            assert answer.json()["problems"] == [], answer.text
+
+    published(posted(_promotion()))
+    api.clock.advance(timedelta(hours=1))
+    published(posted({"action": "end_promotion", "promotion_id": "P-10"}))
+    api.clock.advance(timedelta(hours=1))
+    same_draft = _promotion() | {"promotion_id": "P-11"}
+    published(posted(same_draft, {"action": "end_promotion", "promotion_id": "P-11"}))
+
+    before = publication_row_counts(api.engine)
+    later_item = api.client.post(
+        "/api/v1/publications",
+        json={
+            "title": "t",
+            "items": [
+                {"action": "end_promotion", "promotion_id": "P-12"},
+                _promotion() | {"promotion_id": "P-12"},
+            ],
+        },
+        headers=pricing,
+    )
+    assert later_item.status_code == 422, later_item.text
+    error = later_item.json()["error"]
+    assert (error["field"], error["item"], error["promotion_id"]) == ("promotion_id", 0, ["P-12"])
+    assert publication_row_counts(api.engine) == before
 
 
 def test_the_service_refuses_the_typed_commands_before_anything_is_stored(
@@ -219,6 +256,7 @@ def test_the_service_refuses_the_typed_commands_before_anything_is_stored(
         (SetPrice(sku="MLK-1", amount=Decimal("3.29"), zone="west"), "zone", ["west"]),
         (EndPrice(sku="NOPE-1"), "sku", ["NOPE-1"]),
         (promotion, "stores", ["S99"]),
+        (EndPromotion(promotion_id="NEVER"), "promotion_id", ["NEVER"]),
     ]
     with session_factory(seeded)() as session:
         for command, field, names in refused:
@@ -241,21 +279,77 @@ def test_the_service_refuses_the_typed_commands_before_anything_is_stored(
     assert publication_row_counts(seeded) == before
 
 
-def test_a_price_in_a_zone_no_store_belongs_to_is_refused_at_validation(api: Api) -> None:
-    """The zone is stored, so the check at POST takes it (as the promotion file takes it);
-    the engine prices no zone without a store, and validation says so (`not_found`), the
-    draft kept: a store may join the zone before it is published."""
+def _zone_without_store(api: Api) -> None:
+    """Zone `west`, defined (as `esl zones put` or PUT /zones defines one) but which no
+    store belongs to yet."""
     with session_factory(api.engine).begin() as session:
         session.add(ZoneRow(code="west", name="West"))
+
+
+@pytest.mark.parametrize(
+    ("item", "field"),
+    [
+        ({"action": "set_price", "sku": "MLK-1", "zone": "west", "amount": "3.29"}, "zone"),
+        ({"action": "end_price", "sku": "MLK-1", "zone": "west"}, "zone"),
+        (_promotion(zones=["north", "west"]), "zones"),
+    ],
+    ids=["set_price", "end_price", "upsert_promotion"],
+)
+def test_a_zone_no_store_belongs_to_is_refused_at_post_as_the_files_refuse_it(
+    api: Api, item: dict[str, Any], field: str
+) -> None:
+    """A zone is priced through its stores (the engine prices no zone without one, and a
+    store may not leave a zone its prices would be left in): a zone defined before its
+    stores join it is refused at POST, with the reason the price and promotion files give
+    that line, and nothing is stored."""
+    _zone_without_store(api)
+    before = publication_row_counts(api.engine)
+    posted = api.client.post(
+        "/api/v1/publications",
+        json={"title": "t", "items": [KNOWN, item]},
+        headers=api.headers("pricing"),
+    )
+    assert posted.status_code == 422, posted.text
+    error = posted.json()["error"]
+    assert (error["code"], error["field"], error["item"], error[field]) == (
+        "invalid_item",
+        field,
+        1,
+        ["west"],
+    )
+    assert error["message"] == "zone(s) with no store: west"
+    prices = api.import_csv(
+        "prices", "sku,scope,channel,store_or_zone,price,currency\nMLK-1,zone,,west,3.29,PLN\n"
+    )
+    promotions = api.import_csv(
+        "promotions", "id,name,kind,skus,zones,percent\nP-10,x,percent_off,MLK-1,north|west,10\n"
+    )
+    for imported in (prices, promotions):
+        assert imported.status_code == 422, imported.text
+        assert imported.json()["error"]["problems"] == [{"line": 2, "reason": error["message"]}]
+    assert publication_row_counts(api.engine) == before
+
+
+def test_a_draft_stored_before_its_zone_lost_its_stores_is_validated_as_before(
+    api: Api,
+) -> None:
+    """Validating a stored draft does not repeat the check made at POST: a zone price
+    posted while a store belonged to the zone, whose store has left it since, is refused
+    by validation as before (`not_found`, naming the zone), the draft kept."""
     pricing = api.headers("pricing")
-    item = {"action": "set_price", "sku": "MLK-1", "zone": "west", "amount": "3.29"}
+    item = {"action": "set_price", "sku": "MLK-1", "zone": "south", "amount": "3.29"}
     created = api.client.post(
         "/api/v1/publications", json={"title": "t", "items": [item]}, headers=pricing
     )
     assert created.status_code == 201, created.text
+    moved = api.client.put(
+        "/api/v1/stores/S03", json={"name": "Kraków", "zone": "north"}, headers=api.headers("admin")
+    )
+    assert moved.status_code == 200, moved.text
     publication = created.json()["id"]
     validated = api.client.post(f"/api/v1/publications/{publication}/validate", headers=pricing)
+    assert validated.status_code == 200, validated.text
     assert validated.json()["status"] == "draft", validated.text
     [problem] = validated.json()["problems"]
     assert (problem["item"], problem["code"]) == (0, "not_found")
-    assert "west" in problem["reason"]
+    assert "south" in problem["reason"]

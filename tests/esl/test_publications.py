@@ -201,10 +201,10 @@ def test_validation_gives_a_reason_per_rejected_item_and_keeps_the_draft(api: Ap
         "title": "mixed",
         "items": [
             {"action": "set_price", "sku": "MLK-1", "amount": "3.19"},
-            # No store price to end (a SKU, zone or store not stored is refused at POST,
-            # tests/esl/test_publication_references_refused_at_post.py).
+            # No store or zone price to end (a SKU, zone, store or promotion not stored is
+            # refused at POST, tests/esl/test_publication_references_refused_at_post.py).
             {"action": "end_price", "sku": "CHS-1", "store": "S03"},
-            {"action": "end_promotion", "promotion_id": "NEVER"},
+            {"action": "end_price", "sku": "CHS-1", "zone": "south"},
         ],
     }
     created = api.client.post("/api/v1/publications", json=body, headers=api.headers("pricing"))

@@ -1,6 +1,7 @@
 """`esl publish FILE.json` refuses, before storing anything, what POST /publications
 refuses (docs/api.md: an effective_at in the past, an amount finer than its currency, a
-SKU, category, zone or store that does not exist, "never stored"), through the same
+SKU, category, zone, store or promotion that does not exist, a zone no store belongs
+to, "never stored"), through the same
 check (services.publication.require_storable_draft).
 Before, it created and validated the draft in one transaction that committed: each such
 file left a draft publication behind, and its amount problem came back as a validation
@@ -37,6 +38,15 @@ def _stored(engine: Engine) -> tuple[int, int]:
             int(connection.scalar(select(func.count()).select_from(PublicationRow)) or 0),
             int(connection.scalar(select(func.count()).select_from(PublicationItemRow)) or 0),
         )
+
+
+# An item every database takes (a promotion of everything), so the one refused is item 1.
+EVERYWHERE_5 = {
+    "action": "upsert_promotion",
+    "promotion_id": "ALL-5",
+    "kind": "percent_off",
+    "percent": "5",
+}
 
 
 @pytest.mark.parametrize(
@@ -89,7 +99,7 @@ def _stored(engine: Engine) -> tuple[int, int]:
             {
                 "title": "a category no product has (the database holds no product)",
                 "items": [
-                    {"action": "end_promotion", "promotion_id": "DAIRY-5"},
+                    EVERYWHERE_5,
                     {
                         "action": "upsert_promotion",
                         "promotion_id": "DAIRY-10",
@@ -105,11 +115,18 @@ def _stored(engine: Engine) -> tuple[int, int]:
             {
                 "title": "a store that does not exist (nor does the product)",
                 "items": [
-                    {"action": "end_promotion", "promotion_id": "DAIRY-5"},
+                    EVERYWHERE_5,
                     {"action": "set_price", "sku": "MLK-1", "store": "S99", "amount": "3.29"},
                 ],
             },
             "items[1]: unknown sku(s): MLK-1",
+        ),
+        (
+            {
+                "title": "a promotion never stored",
+                "items": [EVERYWHERE_5, {"action": "end_promotion", "promotion_id": "DAIRY-5"}],
+            },
+            "items[1]: unknown promotion(s): DAIRY-5",
         ),
     ],
     ids=[
@@ -119,6 +136,7 @@ def _stored(engine: Engine) -> tuple[int, int]:
         "quantity on a fixed_price",
         "unknown category",
         "unknown sku",
+        "unknown promotion",
     ],
 )
 def test_a_publication_post_refuses_is_refused_and_nothing_is_stored(
@@ -132,4 +150,23 @@ def test_a_publication_post_refuses_is_refused_and_nothing_is_stored(
     assert lines[0].startswith(f"error: {path}: {first_line}"), lines
     assert lines[1] == "  correct the file; nothing was stored"
     assert result.stdout == ""
+    assert _stored(database) == (0, 0), "a refused publication was left in the database"
+
+
+def test_a_zone_no_store_belongs_to_is_refused_and_nothing_is_stored(
+    cli: CliRunner, database: Engine, tmp_path: Path
+) -> None:
+    """A zone `esl zones put` defined, which no store has joined yet, is refused as
+    POST /publications refuses it (and the price file refuses its line)."""
+    assert cli.invoke(app, ["zones", "put", "west", "--name", "West"]).exit_code == 0
+    path = tmp_path / "publication.json"
+    body = {
+        "title": "west",
+        "items": [EVERYWHERE_5, EVERYWHERE_5 | {"promotion_id": "WEST-5", "zones": ["west"]}],
+    }
+    path.write_text(json.dumps(body), encoding="utf-8")
+    result = cli.invoke(app, ["publish", str(path)])
+    assert result.exit_code == 2, result.output
+    lines = result.stderr.strip().splitlines()
+    assert lines[0].startswith(f"error: {path}: items[1]: zone(s) with no store: west"), lines
     assert _stored(database) == (0, 0), "a refused publication was left in the database"

@@ -75,10 +75,12 @@ def post_publication(
 
     Each item's `action` decides which fields it needs (see the item schemas). An amount
     may not have more decimals than its currency (PLN: 2, JPY: none), the SKUs, zones
-    and stores an item names must be stored and a promotion's categories each one some
-    product has (422 `invalid_item`, the item's field, naming them, as the price and
-    promotion files refuse them), and the effective instant may not lie in the past (the
-    past cannot be rewritten). A draft refused is not stored."""
+    and stores an item names must be stored (a zone: one some store belongs to), a
+    promotion's categories each one some product has and the promotion an end_promotion
+    ends stored or added by an earlier item (422 `invalid_item`, the item's field,
+    naming them, as the price and promotion files refuse them), and the effective
+    instant may not lie in the past (the past cannot be rewritten). A draft refused is
+    not stored."""
     now = ctx.clock()
     commands = body.commands()
     require_storable_draft(
