@@ -766,6 +766,17 @@ class Catalogue:
         new.resolution_view = new._resolution_view()
         return new
 
+    def _unlinked_copy(self) -> Catalogue:
+        """A copy sharing every map of this catalogue, under a token of its own and with no
+        lineage (`change_impact` compares it with another SKU by SKU): where `with_stores`,
+        `without_stores` and `with_products` start before replacing the maps they change."""
+        new = Catalogue.__new__(Catalogue)
+        for slot in Catalogue.__slots__:
+            setattr(new, slot, getattr(self, slot))
+        new._token = object()
+        new._lineage = None
+        return new
+
     def with_stores(self, stores: Iterable[Store]) -> Catalogue:
         """The same products, rules and promotions with `stores` in place of this
         catalogue's (by code; the others kept): the stores as they were at a past instant,
@@ -777,11 +788,7 @@ class Catalogue:
         for code in replaced:
             if code not in self._stores:
                 raise UnknownStoreError(f"unknown store {code!r}", kind="store", id=code)
-        new = Catalogue.__new__(Catalogue)
-        for slot in Catalogue.__slots__:
-            setattr(new, slot, getattr(self, slot))
-        new._token = object()
-        new._lineage = None
+        new = self._unlinked_copy()
         new._index_stores({**self._stores, **replaced})
         new.resolution_view = new._resolution_view()
         return new
@@ -811,11 +818,7 @@ class Catalogue:
                 id=str(code),
                 referenced_by=owner_id,
             )
-        new = Catalogue.__new__(Catalogue)
-        for slot in Catalogue.__slots__:
-            setattr(new, slot, getattr(self, slot))
-        new._token = object()
-        new._lineage = None
+        new = self._unlinked_copy()
         new._index_stores({code: s for code, s in self._stores.items() if code not in removed})
         new.resolution_view = new._resolution_view()
         return new
@@ -831,11 +834,7 @@ class Catalogue:
         for sku in replaced:
             if sku not in self._products:
                 raise UnknownSkuError(f"unknown SKU {sku!r}", kind="sku", id=sku)
-        new = Catalogue.__new__(Catalogue)
-        for slot in Catalogue.__slots__:
-            setattr(new, slot, getattr(self, slot))
-        new._token = object()
-        new._lineage = None
+        new = self._unlinked_copy()
         new._products = {**self._products, **replaced}
         new._skus_by_category = defaultdict(
             set, {category: set(skus) for category, skus in self._skus_by_category.items()}
