@@ -35,6 +35,13 @@ from rendering.content import LabelContent
 from rendering.errors import IllegiblePriceError, UnlawfulLabelError
 from rendering.render import preview_png
 
+# Why a label refused as drawn is not drawn, after its problems: one line each.
+_WHY_NOT_DRAWN: dict[type[RenderingError], str] = {
+    UnlawfulLabelError: "a reduction is announced only with the lowest price of the 30 days "
+    "before it and a saving measured from that price",
+    IllegiblePriceError: "a price under the display's minimum text size is misread",
+}
+
 
 class OutputFormat(StrEnum):
     PNG = "png"
@@ -138,22 +145,12 @@ def register(app: typer.Typer) -> None:
         except json.JSONDecodeError as error:
             typer.echo(f"{content_file}: not JSON: {error}", err=True)
             raise typer.Exit(2) from None
-        except UnlawfulLabelError as error:
+        except (UnlawfulLabelError, IllegiblePriceError) as error:
             for problem in error.problems:
                 typer.echo(f"error: {problem}", err=True)
             typer.echo(
-                "error: not drawn: a reduction is announced only with the lowest price of the "
-                "30 days before it and a saving measured from that price (docs/templates.md); "
+                f"error: not drawn: {_WHY_NOT_DRAWN[type(error)]} (docs/templates.md); "
                 "--allow-unlawful draws it anyway, with a warning",
-                err=True,
-            )
-            raise typer.Exit(2) from None
-        except IllegiblePriceError as error:
-            for problem in error.problems:
-                typer.echo(f"error: {problem}", err=True)
-            typer.echo(
-                "error: not drawn: a price under the display's minimum text size is misread "
-                "(docs/templates.md); --allow-unlawful draws it anyway, with a warning",
                 err=True,
             )
             raise typer.Exit(2) from None

@@ -14,7 +14,7 @@ from rendering.content import content_to_dict
 from rendering.display_models import DISPLAY_MODELS
 from rendering.encoding import content_hash, decode, planes_from_image
 from rendering.render import render_label
-from tests.rendering.label_samples import PROMOTION
+from tests.rendering.label_samples import PLAIN, PROMOTION
 
 
 def _content_file(tmp_path: Path) -> Path:
@@ -95,12 +95,54 @@ def test_render_refuses_a_saving_not_measured_from_the_prior_price(tmp_path: Pat
     assert refused.exit_code == 2
     assert "struck-through price 7.49 is not the prior price 6.99" in refused.output
     assert "the saving against the prior price 6.99 is 14%" in refused.output
+    assert (
+        "error: not drawn: a reduction is announced only with the lowest price of the 30 days "
+        "before it and a saving measured from that price (docs/templates.md); --allow-unlawful "
+        "draws it anyway, with a warning"
+    ) in refused.output
     assert not out.exists()
     allowed = CliRunner().invoke(
         app, ["render", "--content", str(path), "-o", str(out), "--allow-unlawful"]
     )
     assert allowed.exit_code == 0, allowed.output
     assert "warning: the struck-through price 7.49" in allowed.output
+    assert out.exists()
+
+
+def test_render_refuses_a_price_its_template_cannot_draw_legibly(tmp_path: Path) -> None:
+    # 1 299,99 zł in a price region 15 % of a 2.9" label wide: under its 11 px minimum.
+    narrow = {
+        "id": "narrow",
+        "version": 1,
+        "size_class": "medium",
+        "regions": [
+            {"name": "name", "fill": "product_name", "box": [0.05, 0.02, 0.9, 0.2]},
+            {"name": "price", "fill": "price", "box": [0.05, 0.25, 0.15, 0.7]},
+        ],
+    }
+    template = tmp_path / "narrow.json"
+    template.write_text(json.dumps(narrow), encoding="utf-8")
+    data = content_to_dict(PLAIN)
+    data["price"]["price"] = "1299.99"  # type: ignore[index]
+    path = tmp_path / "long-price.json"
+    path.write_text(json.dumps(data), encoding="utf-8")
+    out = tmp_path / "long-price.png"
+    args = ["render", "--content", str(path), "--template", str(template), "--model", "2.9-bwr"]
+    refused = CliRunner().invoke(app, [*args, "-o", str(out)])
+    assert refused.exit_code == 2
+    problems = [line for line in refused.output.splitlines() if line.startswith("error: ")]
+    assert len(problems) == 2, refused.output
+    assert problems[0] == (
+        "error: the price 1299.99 does not fit template 'narrow' on 2.9-bwr at 11 px or more: "
+        "enlarge its region"
+    )
+    assert problems[1] == (
+        "error: not drawn: a price under the display's minimum text size is misread "
+        "(docs/templates.md); --allow-unlawful draws it anyway, with a warning"
+    )
+    assert not out.exists()
+    allowed = CliRunner().invoke(app, [*args, "-o", str(out), "--allow-unlawful"])
+    assert allowed.exit_code == 0, allowed.output
     assert out.exists()
 
 
