@@ -41,7 +41,7 @@ from pathlib import Path
 
 from PIL import Image, ImageFilter, ImageOps
 
-from pricing.gtin import gtin_check_digit
+from pricing.gtin import gtin_with_check_digit
 from rendering.content import LabelContent
 from rendering.display_models import DISPLAY_MODELS, DisplayModel
 from rendering.fonts import text_mask
@@ -154,7 +154,7 @@ def label_content(
         sku=sku,
         name=name,
         brand="",
-        gtin=body + str(gtin_check_digit(body)),
+        gtin=gtin_with_check_digit(body),
         web_url=WEB_URL + sku if web_url else None,
         currency=currency,
         price=price,

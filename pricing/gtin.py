@@ -12,7 +12,7 @@ from typing import Final
 
 from pricing.errors import InvalidGtinError
 
-__all__ = ["GTIN_LENGTHS", "gtin_check_digit", "require_valid_gtin"]
+__all__ = ["GTIN_LENGTHS", "gtin_check_digit", "gtin_with_check_digit", "require_valid_gtin"]
 
 GTIN_LENGTHS: Final = (8, 12, 13, 14)
 
@@ -25,6 +25,11 @@ def gtin_check_digit(payload: str) -> int:
     """
     total = sum(int(d) * (3 if i % 2 == 0 else 1) for i, d in enumerate(reversed(payload)))
     return (10 - total % 10) % 10
+
+
+def gtin_with_check_digit(payload: str) -> str:
+    """The GTIN of `payload` (its digits but the last): `payload` and its check digit."""
+    return payload + str(gtin_check_digit(payload))
 
 
 def require_valid_gtin(gtin: str, *, sku: str = "") -> str:

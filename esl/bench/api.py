@@ -35,7 +35,7 @@ from esl.db.models import PublicationRow, StoreRow, ZoneRow, core_table
 from esl.imports import import_history, import_prices, import_products, import_promotions
 from esl.services.keys import Role, create_key
 from esl.settings import Settings
-from pricing.gtin import gtin_check_digit
+from pricing.gtin import gtin_with_check_digit
 
 __all__ = ["REQUIRED_KEYS", "run"]
 
@@ -54,12 +54,6 @@ ZONES = ("north", "south", "east", "west", "centre")
 CHANNELS = ("store", "web", "app")
 
 
-def _gtin(n: int) -> str:
-    # A real check digit: products with a wrong one are refused at import.
-    payload = f"{590000000000 + n:012d}"
-    return payload + str(gtin_check_digit(payload))
-
-
 def _products_csv(skus: int) -> str:
     out = io.StringIO()
     out.write(
@@ -67,8 +61,9 @@ def _products_csv(skus: int) -> str:
     )
     for n in range(skus):
         unit, content = (("g", "500"), ("l", "1"), ("kg", "1"), ("pcs", "1"))[n % 4]
+        gtin = gtin_with_check_digit(f"590{n:09d}")  # products with a wrong one are refused
         out.write(
-            f"SKU{n:06d},Produkt {n},Marka {n % 300},{_gtin(n)},cat{n % 40},"
+            f"SKU{n:06d},Produkt {n},Marka {n % 300},{gtin},cat{n % 40},"
             f"{(5, 8, 23)[n % 3]},{content},{unit},{'yes' if n % 7 == 0 else 'no'},"
             "2025-01-01T00:00:00Z\n"
         )

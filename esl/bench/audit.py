@@ -71,7 +71,7 @@ from pricing import (
     card_price_of,
     resolve_key,
 )
-from pricing.gtin import gtin_check_digit
+from pricing.gtin import gtin_with_check_digit
 
 __all__ = ["REQUIRED_KEYS", "run"]
 
@@ -87,12 +87,6 @@ def _hash(*parts: object) -> str:
     return hashlib.blake2b("|".join(map(str, parts)).encode(), digest_size=16).hexdigest()
 
 
-def _gtin(n: int) -> str:
-    # A real check digit: products with a wrong one are refused at import.
-    payload = f"{590000000000 + n:012d}"
-    return payload + str(gtin_check_digit(payload))
-
-
 def _catalogue(skus: int, stores: int) -> Catalogue:
     zones = min(ZONES, stores)
     products = [
@@ -100,7 +94,7 @@ def _catalogue(skus: int, stores: int) -> Catalogue:
             sku=f"P{n:06d}",
             name=f"Product {n}",
             brand="Bench",
-            gtin=_gtin(n),
+            gtin=gtin_with_check_digit(f"590{n:09d}"),
             category=f"cat{n % 40}",
             vat_rate=Decimal(23),
             net_content=Decimal(500),

@@ -89,6 +89,7 @@ from firmware_sim.fleet import make_fleet, write_provisioning
 from gateways.mqtt.endpoint import BrokerEndpoint
 from gateways.mqtt.raw_roundtrip import measure_raw_roundtrips
 from gateways.protocol import LabelProvision
+from pricing.gtin import gtin_with_check_digit
 
 __all__ = ["REQUIRED_KEYS", "run", "seed_chain", "seed_store"]
 
@@ -206,8 +207,9 @@ def _products_csv(count: int) -> str:
         "on_sale_since,web_url"
     ]
     for number in range(count):
+        gtin = gtin_with_check_digit(f"590{number:09d}")
         lines.append(
-            f"P{number:05d},Produkt {number},Marka {number % 17},{_gtin(number)},"
+            f"P{number:05d},Produkt {number},Marka {number % 17},{gtin},"
             f"cat{number % 20},5,500,g,no,2025-01-01T00:00:00Z,"
         )
     return "\n".join(lines) + "\n"
@@ -216,12 +218,6 @@ def _products_csv(count: int) -> str:
 def _skus(count: int) -> list[str]:
     """The SKUs of `_products_csv(count)`, in its order."""
     return [f"P{number:05d}" for number in range(count)]
-
-
-def _gtin(number: int) -> str:
-    body = f"590{number:09d}"
-    total = sum(int(d) * (3 if i % 2 else 1) for i, d in enumerate(body))
-    return body + str((10 - total % 10) % 10)
 
 
 def _publish(sessions: sessionmaker[Session], products: int, cents: int, now: datetime) -> None:

@@ -40,7 +40,7 @@ from pricing import (
     change_impact,
     resolve,
 )
-from pricing.gtin import gtin_check_digit
+from pricing.gtin import gtin_with_check_digit
 
 __all__ = ["REQUIRED_KEYS", "SyntheticChain", "build_synthetic_chain", "run"]
 
@@ -96,7 +96,7 @@ def build_synthetic_chain(
                 sku=sku,
                 name=f"Produkt {n}",
                 brand="Marka",
-                gtin=f"590{n:09d}{gtin_check_digit(f'590{n:09d}')}",
+                gtin=gtin_with_check_digit(f"590{n:09d}"),
                 category=f"cat{n % 200}",
                 vat_rate=Decimal(5),
                 net_content=Decimal(500) if unit in (NetUnit.G, NetUnit.ML) else Decimal(1),

@@ -38,6 +38,7 @@ from PIL import Image, ImageDraw
 
 from esl.bench._render_codes import barcode_figures
 from esl.label_legibility import OCR_MODELS, measure, sample_matrix
+from pricing.gtin import gtin_with_check_digit
 from rendering.cache import RenderCache
 from rendering.codes import ean13_modules
 from rendering.content import LabelContent
@@ -94,9 +95,7 @@ _UNITS = ("1 kg", "1 litr", "100 g", "100 ml", "1 szt.")
 
 
 def _gtin(rng: random.Random) -> str:
-    body = "590" + "".join(rng.choice("0123456789") for _ in range(9))
-    check = (10 - sum(int(d) * (3 if i % 2 else 1) for i, d in enumerate(body)) % 10) % 10
-    return body + str(check)
+    return gtin_with_check_digit("590" + "".join(rng.choice("0123456789") for _ in range(9)))
 
 
 def corpus(size: int, *, seed: int = 2026) -> list[LabelContent]:

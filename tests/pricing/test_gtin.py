@@ -10,7 +10,7 @@ from hypothesis import strategies as st
 
 from esl.sample import load_sample
 from pricing.errors import InvalidGtinError, InvalidProductError
-from pricing.gtin import gtin_check_digit, require_valid_gtin
+from pricing.gtin import gtin_check_digit, gtin_with_check_digit, require_valid_gtin
 from tests.strategies import gtin_payloads
 
 
@@ -26,6 +26,7 @@ from tests.strategies import gtin_payloads
 )
 def test_known_gtins_have_the_check_digit_gs1_computes(gtin: str, check: int) -> None:
     assert gtin_check_digit(gtin[:-1]) == check
+    assert gtin_with_check_digit(gtin[:-1]) == gtin
     assert require_valid_gtin(gtin) == gtin
 
 
