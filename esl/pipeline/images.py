@@ -21,7 +21,7 @@ from esl.db.models import RenderedContentRow, core_table
 from esl.db.repositories import in_chunks
 from rendering.encoding import Planes
 
-__all__ = ["ImageStore", "stored_images"]
+__all__ = ["ImageStore", "stored_images", "stored_planes"]
 
 # Planes of recent images kept for deltas (9.5 kB each for a 2.9" label); the rest are
 # read back from `rendered_contents`.
@@ -41,6 +41,15 @@ def stored_images(session: Session, digests: Iterable[str | None]) -> set[str]:
             )
         )
     return known
+
+
+def stored_planes(session: Session, digest: str) -> tuple[str, Planes] | None:
+    """The display model and planes of the image `digest` in `rendered_contents`; None for
+    one not kept there."""
+    row = session.get(RenderedContentRow, digest)
+    if row is None:
+        return None
+    return row.model, Planes(width=row.width, height=row.height, black=row.black, accent=row.accent)
 
 
 class ImageStore:
@@ -70,11 +79,10 @@ class ImageStore:
             return None
         known = self._planes.get(digest)
         if known is None:
-            row = session.get(RenderedContentRow, digest)
-            if row is None:
+            stored = stored_planes(session, digest)
+            if stored is None:
                 return None
-            planes = Planes(width=row.width, height=row.height, black=row.black, accent=row.accent)
-            known = self.remember(digest, row.model, planes, stored=True)
+            known = self.remember(digest, *stored, stored=True)
         model, planes = known
         return planes if model == model_id else None
 

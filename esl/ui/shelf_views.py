@@ -25,18 +25,17 @@ from esl.db.models import (
     PlanningQueueRow,
     ProductRow,
     PublicationRow,
-    RenderedContentRow,
     StoreRow,
 )
 from esl.delivery_states import OPEN_STATUSES
 from esl.pipeline.affected_labels import labels_changed_by_publication
-from esl.pipeline.images import stored_images
+from esl.pipeline.images import stored_images, stored_planes
 from esl.planning_queue import scheduled_followers
 from esl.services.health import LabelConditionRow, StoreHealth, label_conditions, label_health
 from esl.services.label_status import LabelStatus, StatusThresholds
 from esl.services.panel_image import PanelSource, flip_instant, panel_image
 from rendering.display_models import get_display_model
-from rendering.encoding import Planes, image_from_planes
+from rendering.encoding import image_from_planes
 from rendering.render import preview_png
 
 __all__ = [
@@ -272,12 +271,10 @@ class _Search:
 
 def label_image_png(session: Session, digest: str | None, *, model_id: str) -> bytes | None:
     """The PNG of an image the pipeline rendered (by content hash), in the model's colours."""
-    if digest is None:
+    stored = None if digest is None else stored_planes(session, digest)
+    if stored is None:
         return None
-    row = session.get(RenderedContentRow, digest)
-    if row is None:
-        return None
-    planes = Planes(width=row.width, height=row.height, black=row.black, accent=row.accent)
+    _, planes = stored
     try:
         palette = get_display_model(model_id).palette
     except KeyError:
