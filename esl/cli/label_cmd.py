@@ -19,7 +19,7 @@ from esl.cli.invocation import sessions_of, settings_of
 from esl.db.console_models import LabelActionRow
 from esl.db.models import LabelRow, LabelStateRow, ProductRow
 from esl.db.repositories.rows import row_or_not_found
-from esl.services.health import label_conditions
+from esl.services.health import label_condition
 from esl.services.keys import Principal, Role
 from esl.services.label_status import StatusThresholds
 from esl.services.labels import bind_label, current_binding, unbind_label
@@ -124,16 +124,12 @@ def _label_facts(session: Session, label_id: str, settings: Settings) -> dict[st
     binding = current_binding(session, label_id)
     product = session.get(ProductRow, binding.sku) if binding else None
     state = session.get(LabelStateRow, label_id)
-    condition = next(
-        iter(
-            label_conditions(
-                session,
-                now=datetime.now(UTC),
-                label_ids=[label_id],
-                thresholds=StatusThresholds.from_settings(settings),
-            )
-        )
-    ).condition
+    condition = label_condition(
+        session,
+        label_id,
+        now=datetime.now(UTC),
+        thresholds=StatusThresholds.from_settings(settings),
+    )
     return {
         "label": label.id,
         "store": label.store,

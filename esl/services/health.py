@@ -34,7 +34,13 @@ from esl.services.label_status import (
     classify_label_status,
 )
 
-__all__ = ["LabelConditionRow", "StoreHealth", "label_conditions", "label_health"]
+__all__ = [
+    "LabelConditionRow",
+    "StoreHealth",
+    "label_condition",
+    "label_conditions",
+    "label_health",
+]
 
 
 @dataclass(frozen=True, slots=True)
@@ -103,6 +109,18 @@ def label_health(
         )
         for store, count in sorted(counts.items())
     ]
+
+
+def label_condition(
+    session: Session,
+    label_id: str,
+    *,
+    now: datetime,
+    thresholds: StatusThresholds | None = None,
+) -> LabelCondition:
+    """One stored label's condition, retired or not (`esl label show`, its console page)."""
+    (row,) = label_conditions(session, now=now, label_ids=[label_id], thresholds=thresholds)
+    return row.condition
 
 
 def label_conditions(

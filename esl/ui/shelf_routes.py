@@ -11,7 +11,7 @@ from sqlalchemy.orm import Session
 from esl.api.dependencies import ApiContext, context
 from esl.db.models import LabelRow, LabelStateRow, ProductRow
 from esl.db.repositories.rows import row_or_not_found
-from esl.services.health import label_conditions
+from esl.services.health import label_condition
 from esl.services.label_actions import ActionKind, get_action, recent_actions, request_action
 from esl.services.label_status import StatusThresholds
 from esl.services.label_vitals import RECENT, VitalSample, label_vitals, summarise_vitals
@@ -119,13 +119,7 @@ def _label_values(ctx: ApiContext, user: SignedIn, label_id: str) -> dict[str, A
             except EslError:
                 price = None
         state = session.get(LabelStateRow, label_id)
-        condition = next(
-            iter(
-                label_conditions(
-                    session, now=now, label_ids=[label_id], thresholds=_thresholds(ctx)
-                )
-            )
-        ).condition
+        condition = label_condition(session, label_id, now=now, thresholds=_thresholds(ctx))
         panel = label_panel(session, state, now=now)
         history = label_history(session, label_id)
         actions = recent_actions(session, label_id)
