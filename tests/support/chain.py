@@ -19,8 +19,9 @@ from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 from pathlib import Path
 
-from sqlalchemy import Engine
+from sqlalchemy import Engine, select
 
+from esl.db.models import LabelStateRow
 from esl.demo.chain import ChainTimings, SimulatedChain
 from esl.pipeline import UpdateController
 from esl.pipeline.database_outage import DatabaseRetry
@@ -28,7 +29,7 @@ from esl.settings import Settings
 from firmware_sim.faults import FaultPlan
 from firmware_sim.simulation import SimulatedSite
 from gateways.mqtt.endpoint import parse_broker_url
-from rendering.encoding import Planes
+from rendering.encoding import Planes, content_hash
 from tests.fixtures.mosquitto import MosquittoProcess
 from tests.support.clock import SIM_SPEED, fast_clock, wall_clock
 from tests.support.outbox import open_outbox_rows
@@ -152,6 +153,19 @@ class Chain(SimulatedChain):
 
     async def wait_converged(self, at: datetime, *, timeout_s: float = 40.0) -> None:
         await wait_converged(lambda: self.mismatches(at), self.open_rows, timeout_s=timeout_s)
+
+    def record_mismatches(self) -> list[str]:
+        """Labels whose panel is not what the controller recorded as confirmed."""
+        with self.sessions() as session:
+            records = {row.label_id: row for row in session.scalars(select(LabelStateRow))}
+        wrong = []
+        for site in self.sites.values():
+            for label_id, label in site.gateway.labels.items():
+                shown = None if label.shown is None else content_hash(label.shown).hex()
+                record = records[label_id].confirmed_hash if label_id in records else None
+                if shown is None or shown != record:
+                    wrong.append(label_id)
+        return wrong
 
 
 @asynccontextmanager

@@ -16,13 +16,11 @@ import contextlib
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
-from sqlalchemy import Engine, select
+from sqlalchemy import Engine
 
-from esl.db.models import LabelStateRow
 from esl.mqtt.rabbitmq_config import WrittenRabbitConfig
 from esl.settings import Settings
 from gateways.mqtt.endpoint import BrokerEndpoint
-from rendering.encoding import content_hash
 from tests.fixtures.mosquitto import MosquittoProcess
 from tests.support.chain import TEST_TIMINGS, Chain
 from tests.support.clock import wall_clock
@@ -126,16 +124,3 @@ class ClusterChain(Chain):
 
     def gateway_endpoint(self, store: str) -> BrokerEndpoint:
         return self.gateway_endpoints[store]
-
-    def record_mismatches(self) -> list[str]:
-        """Labels whose panel is not what the controller recorded as confirmed."""
-        with self.sessions() as session:
-            records = {row.label_id: row for row in session.scalars(select(LabelStateRow))}
-        wrong = []
-        for site in self.sites.values():
-            for label_id, label in site.gateway.labels.items():
-                shown = None if label.shown is None else content_hash(label.shown).hex()
-                record = records[label_id].confirmed_hash if label_id in records else None
-                if shown is None or shown != record:
-                    wrong.append(label_id)
-        return wrong

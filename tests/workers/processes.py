@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import subprocess
+from collections.abc import Mapping
 from pathlib import Path
 
 from esl.bench._worker_processes import start_esl_run, stop_gracefully
@@ -26,12 +27,19 @@ WORKER_ENV = {
 
 
 def start_worker(
-    *, database_url: str, broker_url: str, data_dir: Path, window: int = 16
+    *,
+    database_url: str,
+    broker_url: str,
+    data_dir: Path,
+    window: int = 16,
+    settings: Mapping[str, str] | None = None,
 ) -> subprocess.Popen[bytes]:
-    """`esl run` on the database; its output goes to `data_dir`/worker.log."""
+    """`esl run` on the database; its output goes to `data_dir`/worker.log. `settings`
+    (ESL_ variables) are added to WORKER_ENV's."""
     env = {
         **os.environ,
         **WORKER_ENV,
+        **(settings or {}),
         "PYTHONPATH": str(ROOT),
         "PYTHONUNBUFFERED": "1",
         "ESL_DATABASE_URL": database_url,

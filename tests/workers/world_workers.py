@@ -12,6 +12,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy import Engine, text
+from sqlalchemy.orm import Session, sessionmaker
 
 from esl.composition import build_controller, controller_settings
 from esl.pipeline import UpdateController
@@ -46,15 +47,21 @@ TERMS = StoreLeaseTerms()
 
 
 def worker_in(
-    world: World, *, at: datetime, gateway: InMemoryGateway | None = None, **changes: Any
+    world: World,
+    *,
+    at: datetime,
+    gateway: InMemoryGateway | None = None,
+    sessions: sessionmaker[Session] | None = None,
+    **changes: Any,
 ) -> UpdateController:
     """A worker controller over `world`'s database and clock that balanced the stores at
     `at` (`follow_balance`). Its frames go to `gateway` (by default one of its own that
-    nothing reads); `changes` replace fields of its settings (`plan_chunk=1`)."""
+    nothing reads); it reaches the database by `sessions` (by default the world's);
+    `changes` replace fields of its settings (`plan_chunk=1`)."""
     controller = build_controller(
         controller_settings(Settings.defaults(), window=8, store_leases=TERMS, **changes),
         gateway=gateway or InMemoryGateway(),
-        sessions=world.sessions,
+        sessions=sessions or world.sessions,
         clock=world.clock,
         rng=random.Random(3),
         identity=ControllerIdentity.of_this_process(now=at),
@@ -74,13 +81,17 @@ async def worker_with_prices(
     *,
     gateway: InMemoryGateway | None = None,
     converge: bool = True,
+    sessions: sessionmaker[Session] | None = None,
     **changes: Any,
 ) -> UpdateController:
     """A worker that holds `world`'s store S01 from now on and serves it, prices A
     published and, unless `converge` is False, on every label. Its frames go to `gateway`
-    (by default the world's labels)."""
+    (by default the world's labels); it reaches the database by `sessions` (by default
+    the world's)."""
     start = world.clock.now
-    worker = worker_in(world, at=start, gateway=gateway or world.gateway, **changes)
+    worker = worker_in(
+        world, at=start, gateway=gateway or world.gateway, sessions=sessions, **changes
+    )
     assert "S01" in (worker.stores or ())
     serving(world, worker)
     publish_prices(world.sessions, PRICES_A, now=start)
