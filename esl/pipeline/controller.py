@@ -861,16 +861,25 @@ class UpdateController:
         for publication_id, at in waiting:
             if at > now + self.settings.lead:
                 continue  # too early to send: planned once it is `lead` away
+            recorded: list[int] = []  # the labels, once recorded
 
-            def record(session: Session, labels: int, publication_id: int = publication_id) -> None:
+            def record(
+                session: Session,
+                labels: int,
+                publication_id: int = publication_id,
+                recorded: list[int] = recorded,
+            ) -> None:
                 session.add(
                     PlannedPublicationRow(
                         publication_id=publication_id, planned_at=now, labels=labels
                     )
                 )
-                log.info("publication %d: %d labels planned", publication_id, labels)
+                recorded[:] = [labels]
 
             yield from self._plan_publication(publication_id, at=at, now=now, finish=record)
+            # Said once committed (a transaction rolled back planned nothing).
+            for labels in recorded:
+                log.info("publication %d: %d labels planned", publication_id, labels)
 
     def _plan_publications_by_store(self, now: datetime) -> Iterator[int]:
         """A worker's share of the queue: each publication for the stores it holds."""
@@ -880,30 +889,35 @@ class UpdateController:
             if at > now + self.settings.lead:
                 continue
 
+            # The labels and the stores the plan was recorded for, by the try that
+            # committed: one a fence rolled back (stores taken over meanwhile) recorded
+            # nothing, and the next try records only the stores kept.
+            recorded: list[tuple[int, frozenset[str]]] = []
+
             def record(
                 session: Session,
                 labels: int,
                 publication_id: int = publication_id,
                 stores: frozenset[str] = stores,
+                recorded: list[tuple[int, frozenset[str]]] = recorded,
             ) -> None:
                 # Only the stores still held: one given up midway is planned by its holder.
-                record_planned_for_stores(
-                    session,
-                    publication_id,
-                    stores & (self.stores or frozenset()) - self._taken_back_in_pass,
-                    now=now,
-                    labels=labels,
-                )
-                log.info(
-                    "publication %d: %d labels of %d stores planned",
-                    publication_id,
-                    labels,
-                    len(stores),
-                )
+                held = stores & (self.stores or frozenset()) - self._taken_back_in_pass
+                record_planned_for_stores(session, publication_id, held, now=now, labels=labels)
+                recorded[:] = [(labels, held)]
 
             yield from self._plan_publication(
                 publication_id, at=at, now=now, finish=record, stores=stores
             )
+            # Said once committed, of the stores it was recorded for.
+            for labels, held in recorded:
+                if held:
+                    log.info(
+                        "publication %d: %d labels of %d stores planned",
+                        publication_id,
+                        labels,
+                        len(held),
+                    )
 
     def _planned_ahead(self, session: Session, now: datetime) -> list[tuple[int, datetime]]:
         """Publications already planned whose instant is still ahead, earliest first."""
