@@ -422,7 +422,12 @@ class UpdateController:
             except Exception as error:
                 if not is_database_outage(error):
                     raise
-                log.warning("could not renew the store leases: %s", error)
+                # Part of the one outage planning and dispatching report: said once,
+                # then every few tries, not at every renewal (the next stays
+                # `renew_every` away: a balance is due then, however long the outage).
+                self.outage.failed(error, doing="renewing the store leases")
+            else:
+                self.outage.answered(doing="renewing the store leases")
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(stop.wait(), terms.renew_every.total_seconds())
 
