@@ -287,6 +287,13 @@ class Settings(BaseSettings):
         # Set but empty (`ESL_TIME_ZONE=`): unset, the locale's zone.
         return check_time_zone(value) if value else None
 
+    @property
+    def installation_time_zone(self) -> str | None:
+        """The IANA zone the labels of a store naming none date in, and in which a time
+        written without its offset is read to say which offset it has: `time_zone`, else
+        the locale's (never None once validated, `_labels_can_be_dated`)."""
+        return self.time_zone or locale_time_zone(self.locale)
+
     @model_validator(mode="after")
     def _labels_can_be_dated(self) -> Settings:
         # Refused at start rather than when the first promotion ends: a store without a

@@ -15,6 +15,7 @@ from typing import Annotated
 
 from pydantic import AfterValidator, AwareDatetime, BeforeValidator
 
+from esl.local_times import missing_offset_reason
 from pricing.errors import InstantOutOfRangeError
 from pricing.windows import in_utc
 
@@ -35,7 +36,8 @@ def refuse_numbers(value: object) -> object:
         except ValueError:
             return value  # pydantic names what is wrong with it
         if parsed.tzinfo is None:
-            raise ValueError(f"{value!r} has no UTC offset (write Z or +01:00)")
+            # No zone is known here to name the offset in (the files name it: `CsvRow`).
+            raise ValueError(missing_offset_reason(repr(value), parsed, None))
     return value
 
 

@@ -55,6 +55,7 @@ def _run(
                 now=wall_clock,  # read once the price writers' lock is held
                 title=path.name,
                 record_ledger=record_ledger,
+                time_zone=settings.installation_time_zone,
             )
     except ImportRejectedError as error:
         _report_rejection(path, error, as_json=as_json)

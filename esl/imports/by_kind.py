@@ -32,10 +32,13 @@ def import_file(
     now: WriteClock,
     title: str | None = None,
     record_ledger: bool = True,
+    time_zone: str | None = None,
 ) -> ImportReport:
     """Load `source` as a `kind` file; `title` names the publication the file records
     when it changes something (None: the importer's own default, "price file" and so
-    on), `record_ledger` applies to prices."""
+    on), `record_ledger` applies to prices. `time_zone` is the chain's
+    (`Settings.installation_time_zone`): a time written without its offset is refused
+    with the offset it has there."""
     if kind == "prices":
         return import_prices(
             session,
@@ -45,6 +48,7 @@ def import_file(
             now=now,
             title=title or "price file",
             record_ledger=record_ledger,
+            time_zone=time_zone,
         )
     if kind == "promotions":
         return import_promotions(
@@ -54,6 +58,7 @@ def import_file(
             imported_by=imported_by,
             now=now,
             title=title or "promotion file",
+            time_zone=time_zone,
         )
     if kind == "products":
         return import_products(
@@ -63,6 +68,7 @@ def import_file(
             imported_by=imported_by,
             now=now,
             title=title or "product file",
+            time_zone=time_zone,
         )
     if kind == "stores":
         return import_stores(
@@ -72,6 +78,7 @@ def import_file(
             imported_by=imported_by,
             now=now,
             title=title or "store file",
+            time_zone=time_zone,
         )
     return import_history(
         session,
@@ -80,4 +87,5 @@ def import_file(
         imported_by=imported_by,
         now=now,
         title=title or "history file",
+        time_zone=time_zone,
     )

@@ -17,6 +17,7 @@ from esl.decimal_digits import DecimalDigits, foreign_digits_problem
 from esl.errors import ImportRejectedError
 from esl.imports.csv_text import header_delimiter
 from esl.imports.report import ImportReport
+from esl.local_times import missing_offset_reason
 from esl.one_line_text import one_line_problem
 from esl.services.amounts import minor_unit_problem
 from esl.skus import SKU_SPELLING, is_sku_text
@@ -61,13 +62,16 @@ class BadRowError(Exception):
 
 
 class CsvRow:
-    """One data row with its line number; `get` names the column in every complaint."""
+    """One data row with its line number; `get` names the column in every complaint.
+    `time_zone` is the chain's (an IANA name, or None), in which a time written without
+    its offset is refused with the offset it has there (`esl.local_times`)."""
 
-    __slots__ = ("line", "values")
+    __slots__ = ("line", "time_zone", "values")
 
-    def __init__(self, line: int, values: dict[str, str]) -> None:
+    def __init__(self, line: int, values: dict[str, str], time_zone: str | None = None) -> None:
         self.line = line
         self.values = values
+        self.time_zone = time_zone
 
     def get(self, column: str) -> str:
         return self.values.get(column, "").strip()
@@ -120,9 +124,15 @@ class Problems:
 
 
 def read_rows(
-    source: IO[str] | str, *, columns: Sequence[str], required: Iterable[str], kind: str
+    source: IO[str] | str,
+    *,
+    columns: Sequence[str],
+    required: Iterable[str],
+    kind: str,
+    time_zone: str | None = None,
 ) -> Iterator[CsvRow]:
-    """Data rows of a CSV with a header; line numbers count the header as line 1."""
+    """Data rows of a CSV with a header; line numbers count the header as line 1. Each
+    row carries `time_zone` (`CsvRow`)."""
     stream = io.StringIO(source) if isinstance(source, str) else source
     first = stream.readline()
     reader = csv.reader(itertools.chain([first], stream), delimiter=header_delimiter(first))
@@ -169,12 +179,13 @@ def read_rows(
             if not joined.strip():
                 continue
             if "\x00" in joined:
-                yield CsvRow(line, {"__width__": "a field holds a NUL character"})
+                yield CsvRow(line, {"__width__": "a field holds a NUL character"}, time_zone)
                 continue
             if len(record) != len(names):
-                yield CsvRow(line, {"__width__": f"{len(record)} fields, expected {len(names)}"})
+                width = f"{len(record)} fields, expected {len(names)}"
+                yield CsvRow(line, {"__width__": width}, time_zone)
                 continue
-            yield CsvRow(line, dict(zip(names, record, strict=True)))
+            yield CsvRow(line, dict(zip(names, record, strict=True)), time_zone)
     except csv.Error as error:
         raise ImportRejectedError(
             f"{kind} file is not valid CSV", problems=[{"line": line + 1, "reason": str(error)}]
@@ -218,15 +229,27 @@ class CsvFile:
     repeated: str
 
     def parse_rows(
-        self, source: IO[str] | str, parse: Callable[[CsvRow], Value], key: Callable[[Value], Key]
+        self,
+        source: IO[str] | str,
+        parse: Callable[[CsvRow], Value],
+        key: Callable[[Value], Key],
+        *,
+        time_zone: str | None = None,
     ) -> ParsedRows[Key, Value]:
         """Every data row through `parse`, each key taken once: a row `parse` refuses, or
         a repeated key, becomes a problem with its reason and the reading goes on, so one
-        pass finds them all."""
+        pass finds them all. `time_zone` is the chain's (`CsvRow`)."""
         problems = Problems(self.kind)
         by_key: dict[Key, tuple[int, Value]] = {}
         count = 0
-        for row in read_rows(source, columns=self.columns, required=self.required, kind=self.kind):
+        rows = read_rows(
+            source,
+            columns=self.columns,
+            required=self.required,
+            kind=self.kind,
+            time_zone=time_zone,
+        )
+        for row in rows:
             count += 1
             try:
                 value = parse(row)
@@ -372,18 +395,20 @@ def parse_currency(row: CsvRow, column: str, *, expected: str) -> str:
     return text
 
 
-def parse_instant(text: str, column: str) -> datetime:
-    return _accepted(_instant(text, column))
+def parse_instant(text: str, column: str, *, time_zone: str | None = None) -> datetime:
+    """`text` as an instant in UTC; one without an offset is refused with the offset it
+    has in `time_zone` (`esl.local_times`)."""
+    return _accepted(_instant(text, column, time_zone))
 
 
 @lru_cache(maxsize=4_096)
-def _instant(text: str, column: str) -> tuple[datetime | None, str]:
+def _instant(text: str, column: str, time_zone: str | None) -> tuple[datetime | None, str]:
     try:
         value = datetime.fromisoformat(text)
     except ValueError:
         return None, f"{column} {text!r} is not an ISO 8601 date-time"
     if value.tzinfo is None:
-        return None, f"{column} {text!r} has no UTC offset (write Z or +01:00)"
+        return None, missing_offset_reason(f"{column} {text!r}", value, time_zone)
     try:
         return in_utc(value, field=column), ""
     except InstantOutOfRangeError:
@@ -392,7 +417,7 @@ def _instant(text: str, column: str) -> tuple[datetime | None, str]:
 
 def optional_instant(row: CsvRow, column: str) -> datetime | None:
     text = row.get(column)
-    return parse_instant(text, column) if text else None
+    return parse_instant(text, column, time_zone=row.time_zone) if text else None
 
 
 def parse_bool(row: CsvRow, column: str, *, default: bool = False) -> bool:

@@ -76,7 +76,9 @@ def _parse(row: CsvRow, refs: ImportReferences, *, currency: str, now: datetime)
     store = row.require("store")
     if store not in refs.stores:
         raise BadRowError(f"unknown store {store!r}")
-    effective_at = parse_instant(row.require("effective_at"), "effective_at")
+    effective_at = parse_instant(
+        row.require("effective_at"), "effective_at", time_zone=row.time_zone
+    )
     if effective_at >= now:
         raise BadRowError("effective_at is not in the past: history records what already applied")
     entry = {"sku": sku, "channel": channel, "store": store, "effective_at": effective_at}
@@ -124,13 +126,17 @@ def import_history(
     imported_by: str,
     now: WriteClock,
     title: str = "history file",
+    time_zone: str | None = None,
 ) -> ImportReport:
     lock_price_writes(session)
     # Read once the lock is held: a price recorded by the writer it waited for is past.
     now = read_instant(now)
     refs = ImportReferences(session)
     parsed = HISTORY_FILE.parse_rows(
-        source, lambda row: _parse(row, refs, currency=currency, now=now), key=_entry_key
+        source,
+        lambda row: _parse(row, refs, currency=currency, now=now),
+        key=_entry_key,
+        time_zone=time_zone,
     )
     problems = parsed.problems
 

@@ -194,6 +194,7 @@ def import_prices(
     now: WriteClock,
     title: str = "price file",
     record_ledger: bool = True,
+    time_zone: str | None = None,
 ) -> ImportReport:
     """Validate every row, then write all of them or none; the caller commits.
 
@@ -207,7 +208,10 @@ def import_prices(
     now = begin_price_write(session, now=now, currency=currency)
     refs = ImportReferences(session)
     parsed = PRICE_FILE.parse_rows(
-        source, lambda row: _parse(row, refs, currency), key=lambda line: line.id
+        source,
+        lambda row: _parse(row, refs, currency),
+        key=lambda line: line.id,
+        time_zone=time_zone,
     )
     problems = parsed.problems
     lines = parsed.by_key

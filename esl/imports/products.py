@@ -102,7 +102,9 @@ def _parse(row: CsvRow, stored: Collection[str], twins: CaseTwins) -> Product:
             net_content=net_content,  # type: ignore[arg-type]
             net_unit=row.require("net_unit"),  # type: ignore[arg-type]
             perishable=parse_bool(row, "perishable"),
-            on_sale_since=parse_instant(row.require("on_sale_since"), "on_sale_since"),
+            on_sale_since=parse_instant(
+                row.require("on_sale_since"), "on_sale_since", time_zone=row.time_zone
+            ),
             web_url=row.get("web_url") or None,
             unit_price_per_100=parse_bool(row, "unit_price_per_100"),
         )
@@ -142,6 +144,7 @@ def import_products(
     now: WriteClock,
     currency: str,
     title: str = "product file",
+    time_zone: str | None = None,
 ) -> ImportReport:
     """Insert new SKUs, update changed ones, leave identical ones alone; the caller commits.
 
@@ -166,6 +169,7 @@ def import_products(
         source,
         lambda row: product_values(_parse(row, existing, twins)),
         key=lambda v: str(v["sku"]),
+        time_zone=time_zone,
     )
     problems = parsed.problems
     # A scanned barcode binds a label to the product it names: one GTIN, one product,

@@ -205,12 +205,16 @@ def import_promotions(
     imported_by: str,
     now: WriteClock,
     title: str = "promotion file",
+    time_zone: str | None = None,
 ) -> ImportReport:
     # `now` (a clock) is read once the price writers' lock is held.
     now = begin_price_write(session, now=now, currency=currency)
     refs = ImportReferences(session)
     parsed = PROMOTION_FILE.parse_rows(
-        source, lambda row: promotion_line(row, refs, currency), key=lambda p: p.id
+        source,
+        lambda row: promotion_line(row, refs, currency),
+        key=lambda p: p.id,
+        time_zone=time_zone,
     )
     problems = parsed.problems
     problems.raise_if_any()

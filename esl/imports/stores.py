@@ -89,6 +89,7 @@ def import_stores(
     now: WriteClock,
     currency: str,
     title: str = "store file",
+    time_zone: str | None = None,
 ) -> ImportReport:
     """Create the stores of the file and change those that differ; all rows or none, the
     caller commits. Stores the file leaves out are left as they are.
@@ -104,7 +105,10 @@ def import_stores(
     stored = {row.code: row for row in session.scalars(select(StoreRow))}
     twins = CaseTwins(stored, "store code")
     parsed = STORE_FILE.parse_rows(
-        source, lambda row: _parse(row, zones, stored, twins), key=lambda s: s.code
+        source,
+        lambda row: _parse(row, zones, stored, twins),
+        key=lambda s: s.code,
+        time_zone=time_zone,
     )
     parsed.problems.raise_if_any()
     saved = save_stores(

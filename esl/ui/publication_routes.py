@@ -310,6 +310,7 @@ def _import(
         imported_by=who.name,
         now=now,
         title=title,
+        time_zone=ctx.settings.installation_time_zone,
     )
 
 

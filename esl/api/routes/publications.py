@@ -195,6 +195,7 @@ async def post_import(
                 imported_by=who.name,
                 now=ctx.clock,  # read once the price writers' lock is held
                 title=file.filename,
+                time_zone=ctx.settings.installation_time_zone,
             )
         return report.to_dict()
 

@@ -1,0 +1,83 @@
+"""Why a local time written without its UTC offset is refused, and what to write instead.
+
+The files and the API take instants with an offset only (docs/csv-formats.md). A time
+without one is refused; the reason gives the offset that time has in the chain's zone on
+its date, never one fixed offset: Warsaw is +01:00 in winter and +02:00 in summer, and on
+the nights the clocks change a time may not exist (the spring night's 02:30) or come twice
+(the autumn night's 02:30), which the reason says rather than picking one.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+from zoneinfo import ZoneInfo
+
+__all__ = ["missing_offset_reason"]
+
+_MINUTE = timedelta(minutes=1)
+
+
+def missing_offset_reason(written: str, value: datetime, zone: str | None) -> str:
+    """The reason `written` (what names the text: "valid_from '2027-07-01T00:00:00'"),
+    read as the naive `value`, is refused: the offset `value` has in `zone` (an IANA
+    name; None: no zone to name one in)."""
+    refused = f"{written} has no UTC offset"
+    if zone is None:
+        return (
+            f"{refused}: write the offset local time has on that date (it changes with "
+            "summer time), or the instant in UTC with Z"
+        )
+    place = ZoneInfo(zone)
+    earlier = value.replace(tzinfo=place, fold=0)
+    later = value.replace(tzinfo=place, fold=1)
+    before, after = earlier.utcoffset(), later.utcoffset()
+    if before == after or before is None or after is None:
+        return (
+            f"{refused}: in {zone} it is {earlier.isoformat()}; write that, or the instant "
+            "in UTC with Z"
+        )
+    if _shown(earlier, place) != value:
+        start, end = _skipped(earlier, later, place)
+        return (
+            f"{refused}, and no clock in {zone} shows it: that night the clocks go from "
+            f"{start:%H:%M} ({_offset(before)}) to {end:%H:%M} ({_offset(after)}); write "
+            "the instant meant with its offset, or in UTC with Z"
+        )
+    first, second = sorted((earlier, later), key=lambda instant: instant.astimezone(UTC))
+    return (
+        f"{refused}, and in {zone} it comes twice: {first.isoformat()}, then "
+        f"{_span(abs(after - before))} later {second.isoformat()}; write the one meant"
+    )
+
+
+def _shown(instant: datetime, place: ZoneInfo) -> datetime:
+    """What a clock in `place` shows at `instant`, without its zone."""
+    return instant.astimezone(UTC).astimezone(place).replace(tzinfo=None)
+
+
+def _skipped(earlier: datetime, later: datetime, place: ZoneInfo) -> tuple[datetime, datetime]:
+    """The local times a clock in `place` jumps from and to in the gap around `earlier`
+    (read with the offset before the change) and `later` (with the one after)."""
+    low, high = sorted((earlier.astimezone(UTC), later.astimezone(UTC)))
+    before = low.astimezone(place).utcoffset()
+    change = low
+    while change <= high and change.astimezone(place).utcoffset() == before:
+        change += _MINUTE
+    jumped = change.astimezone(place)
+    return (change - _MINUTE).astimezone(place) + _MINUTE, jumped
+
+
+def _offset(offset: timedelta) -> str:
+    minutes = int(offset / _MINUTE)
+    sign = "-" if minutes < 0 else "+"
+    hours, rest = divmod(abs(minutes), 60)
+    return f"{sign}{hours:02d}:{rest:02d}"
+
+
+def _span(span: timedelta) -> str:
+    minutes = int(span / _MINUTE)
+    if minutes == 60:
+        return "an hour"
+    if minutes % 60 == 0:
+        return f"{minutes // 60} hours"
+    return f"{minutes} minutes"
