@@ -20,6 +20,7 @@ from typer.testing import CliRunner
 from esl.cli import app
 from esl.db.engine import session_factory
 from esl.db.models import PromotionRow
+from tests.esl.test_console_publishes_what_it_previewed import _console
 from tests.support.api import Api
 
 HEADER = "id,name,kind,skus,percent,valid_from,valid_until\n"
@@ -56,6 +57,27 @@ def test_a_promotion_file_of_local_times_names_the_offsets_they_have_in_warsaw(a
         "twice: 2026-10-25T02:30:00+02:00, then an hour later 2026-10-25T02:30:00+01:00; "
         "write the one meant",
     }
+    assert _count(api.engine) == 0
+
+
+def test_the_consoles_upload_names_the_offset_too(api: Api) -> None:
+    client, csrf = _console(api)
+    try:
+        answer = client.post(
+            "/ui/publications/preview",
+            data={"kind": "promotions", "csrf": csrf, "effective_at": ""},
+            files={
+                "file": (
+                    "promotions.csv",
+                    HEADER + "SUMMER,Lato,percent_off,MLK-1,10,2027-07-01T00:00:00,\n",
+                    "text/csv",
+                )
+            },
+        )
+    finally:
+        client.close()
+    assert answer.status_code == 422, answer.text[-2000:]
+    assert "in Europe/Warsaw it is 2027-07-01T00:00:00+02:00" in answer.text, answer.text[-2000:]
     assert _count(api.engine) == 0
 
 
