@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Collection, Mapping
 from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
@@ -26,6 +26,7 @@ __all__ = [
     "announced_reduction_text",
     "promotion_text",
     "promotional_unit_price",
+    "refuse_no_target",
     "refuse_unused_terms",
     "unused_terms",
 ]
@@ -110,8 +111,7 @@ class Promotion:
             object.__setattr__(self, "channels", frozenset(Channel(c) for c in self.channels))
         except ValueError:
             self._refuse(f"unknown channel in {sorted(self.channels)}", field="channels")
-        if not self.skus and not self.categories:
-            self._refuse("targets no SKU and no category", field="skus")
+        refuse_no_target(self.id, self.skus, self.categories)
         keep_window_in_utc(self)
         self._check_kind_fields()
 
@@ -184,6 +184,21 @@ def unused_terms(kind: PromotionKind, terms: Any) -> list[str]:
         for term in _KIND_OF_TERM
         if term not in KIND_FIELDS[kind] and getattr(terms, term) is not None
     ]
+
+
+def refuse_no_target(promotion_id: str, skus: Collection[str], categories: Collection[str]) -> None:
+    """InvalidPromotionError (field `skus`) for a promotion that targets no SKU and no
+    category: it would reach nothing (zones, stores and channels narrow where a target is
+    promoted; they are none). A promotion checks itself so, as the promotion file's line
+    is read; a publication's item is checked so when posted, before it is stored."""
+    if not skus and not categories:
+        reason = "targets no SKU and no category"
+        raise InvalidPromotionError(
+            f"promotion {promotion_id}: {reason}",
+            promotion_id=promotion_id,
+            field="skus",
+            reason=reason,
+        )
 
 
 def refuse_unused_terms(

@@ -3,9 +3,10 @@
 The JSON file has the body of POST /api/v1/publications: {"title", "effective_at"?,
 "items": [...]}; `--validate-only` stops before publishing. A file that is no such body
 (not UTF-8, not JSON, a field missing) and a draft the API refuses at POST (an
-effective_at in the past, an amount finer than its currency, a SKU, zone, store or
-promotion not stored, a zone no store belongs to, a promotion of a category no product
-has) are refused in one or two lines, exit code 2, and nothing is stored.
+effective_at in the past, an amount finer than its currency, a promotion of no SKU and
+no category, a SKU, zone, store or promotion not stored, a zone no store belongs to, a
+promotion of a category no product has) are refused in one or two lines, exit code 2,
+and nothing is stored.
 """
 
 from __future__ import annotations

@@ -84,10 +84,10 @@ from esl.services.rule_versions import (
     skus_of_rules,
 )
 from pricing.catalogue import Catalogue
-from pricing.errors import EslError
+from pricing.errors import EslError, InvalidPromotionError
 from pricing.money import Money
 from pricing.products import Channel
-from pricing.promotions import Promotion, refuse_unused_terms
+from pricing.promotions import Promotion, refuse_no_target, refuse_unused_terms
 from pricing.rules import PriceRule
 from pricing.windows import window_contains
 
@@ -142,13 +142,15 @@ def require_storable_draft(
     currency: str,
 ) -> None:
     """InvalidItemError for a draft refused before it is stored: an effective instant in
-    the past, an amount finer than its currency's minor unit, an item naming a SKU,
-    category, zone, store or promotion that nothing stored has (a promotion: nor an
-    earlier item adds), or a zone no store belongs to; InvalidPromotionError for a
-    promotion given a term its kind does not read (a quantity on a fixed_price).
-    POST /publications and `esl publish` both ask here, so a draft one refuses the other
-    never stores. The items' own faults are looked for first, then what they name (the
-    names they give read from the database at once, only for a draft with none)."""
+    the past, an amount finer than its currency's minor unit, a promotion that targets
+    no SKU and no category (field `skus`, the promotion file's reason: `refuse_no_target`),
+    an item naming a SKU, category, zone, store or promotion that nothing stored has (a
+    promotion: nor an earlier item adds), or a zone no store belongs to;
+    InvalidPromotionError for a promotion given a term its kind does not read (a quantity
+    on a fixed_price). POST /publications and `esl publish` both ask here, so a draft one
+    refuses the other never stores. The items' own faults are looked for first, then what
+    they name (the names they give read from the database at once, only for a draft with
+    none)."""
     if effective_at is not None and effective_at < now:
         raise InvalidItemError(
             "effective_at lies in the past: the past cannot be rewritten",
@@ -156,7 +158,13 @@ def require_storable_draft(
         )
     for index, command in enumerate(items):
         if isinstance(command, UpsertPromotion):
-            # Not left to validation: a draft holding such an item would be stored.
+            # Not left to validation: a draft holding such an item would be stored. The
+            # target first, as the promotion file's line is checked (`Promotion`).
+            try:
+                refuse_no_target(command.promotion_id, command.skus, command.categories)
+            except InvalidPromotionError as error:
+                # Refused as an item naming what cannot be promoted is: invalid_item.
+                raise InvalidItemError(error.message, field="skus", item=index) from error
             refuse_unused_terms(command.promotion_id, command.kind, command, item=index)
         amount = getattr(command, "amount", None)
         if amount is not None:

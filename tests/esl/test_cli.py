@@ -107,11 +107,11 @@ def test_a_bad_file_exits_1_and_lists_its_bad_lines(cli: CliRunner, tmp_path: Pa
 
 def test_a_publication_with_problems_is_not_published(cli: CliRunner, tmp_path: Path) -> None:
     _seed_stores(tmp_path)
-    # A promotion of nothing: validation refuses it (an unknown SKU or a promotion not
-    # stored ended is refused before anything is stored,
+    cli.invoke(app, ["import", "products", _write(tmp_path, "p.csv", PRODUCTS_CSV)])
+    # No store price to end: validation refuses it (an unknown SKU, a promotion not stored
+    # ended or a promotion of nothing is refused before anything is stored,
     # test_publish_command_refuses_what_post_refuses.py).
-    nothing = {"action": "upsert_promotion", "promotion_id": "GHOST", "kind": "percent_off"}
-    body = {"title": "ghost", "items": [nothing | {"percent": "5"}]}
+    body = {"title": "ghost", "items": [{"action": "end_price", "sku": "MLK-1", "store": "S01"}]}
     result = cli.invoke(app, ["publish", _write(tmp_path, "pub.json", json.dumps(body))])
     assert result.exit_code == 1
     report = json.loads(result.stdout)

@@ -1,8 +1,8 @@
 """`esl publish FILE.json` refuses, before storing anything, what POST /publications
 refuses (docs/api.md: an effective_at in the past, an amount finer than its currency, a
-SKU, category, zone, store or promotion that does not exist, a zone no store belongs
-to, "never stored"), through the same
-check (services.publication.require_storable_draft).
+promotion that targets no SKU and no category, a SKU, category, zone, store or
+promotion that does not exist, a zone no store belongs to, "never stored"), through the
+same check (services.publication.require_storable_draft).
 Before, it created and validated the draft in one transaction that committed: each such
 file left a draft publication behind, and its amount problem came back as a validation
 problem of a stored draft instead of a refusal."""
@@ -20,13 +20,19 @@ from typer.testing import CliRunner
 
 from esl.cli import app
 from esl.db.models import PublicationItemRow, PublicationRow
+from tests.support.database import PRODUCTS_CSV
 
 pytestmark = pytest.mark.integration
 
 
 @pytest.fixture
 def database(cli: CliRunner, tmp_path: Path) -> Iterator[Engine]:
-    """The SQLite file the `cli` fixture upgraded."""
+    """The SQLite file the `cli` fixture upgraded, holding products (MLK-1, CHS-1: dairy;
+    CFE-1: coffee) and no store."""
+    products = tmp_path / "products.csv"
+    products.write_text(PRODUCTS_CSV, encoding="utf-8")
+    imported = cli.invoke(app, ["import", "products", str(products)])
+    assert imported.exit_code == 0, imported.output
     engine = create_engine(f"sqlite:///{tmp_path / 'data' / 'esl.sqlite'}")
     yield engine
     engine.dispose()
@@ -40,12 +46,15 @@ def _stored(engine: Engine) -> tuple[int, int]:
         )
 
 
-# An item every database takes (a promotion of everything), so the one refused is item 1.
-EVERYWHERE_5 = {
+# An item the database takes (a national price of a product it holds), so the one
+# refused is item 1.
+KNOWN = {"action": "set_price", "sku": "MLK-1", "amount": "3.49"}
+MILK_5 = {
     "action": "upsert_promotion",
-    "promotion_id": "ALL-5",
+    "promotion_id": "MLK-5",
     "kind": "percent_off",
     "percent": "5",
+    "skus": ["MLK-1"],
 }
 
 
@@ -97,34 +106,48 @@ EVERYWHERE_5 = {
         ),
         (
             {
-                "title": "a category no product has (the database holds no product)",
-                "items": [
-                    EVERYWHERE_5,
-                    {
-                        "action": "upsert_promotion",
-                        "promotion_id": "DAIRY-10",
-                        "kind": "percent_off",
-                        "percent": "10",
-                        "categories": ["dairy"],
-                    },
-                ],
+                "title": "a promotion of nothing",
+                "items": [KNOWN, MILK_5 | {"promotion_id": "ALL-5", "skus": []}],
             },
-            "items[1]: unknown category(s): dairy",
+            "items[1]: promotion ALL-5: targets no SKU and no category",
         ),
         (
             {
-                "title": "a store that does not exist (nor does the product)",
+                "title": "a category no product has",
                 "items": [
-                    EVERYWHERE_5,
+                    KNOWN,
+                    {
+                        "action": "upsert_promotion",
+                        "promotion_id": "TOYS-10",
+                        "kind": "percent_off",
+                        "percent": "10",
+                        "categories": ["toys"],
+                    },
+                ],
+            },
+            "items[1]: unknown category(s): toys",
+        ),
+        (
+            {
+                "title": "a product that does not exist",
+                "items": [KNOWN, {"action": "set_price", "sku": "NOPE-1", "amount": "3.29"}],
+            },
+            "items[1]: unknown sku(s): NOPE-1",
+        ),
+        (
+            {
+                "title": "a store that does not exist",
+                "items": [
+                    KNOWN,
                     {"action": "set_price", "sku": "MLK-1", "store": "S99", "amount": "3.29"},
                 ],
             },
-            "items[1]: unknown sku(s): MLK-1",
+            "items[1]: unknown store(s): S99",
         ),
         (
             {
                 "title": "a promotion never stored",
-                "items": [EVERYWHERE_5, {"action": "end_promotion", "promotion_id": "DAIRY-5"}],
+                "items": [KNOWN, {"action": "end_promotion", "promotion_id": "DAIRY-5"}],
             },
             "items[1]: unknown promotion(s): DAIRY-5",
         ),
@@ -134,8 +157,10 @@ EVERYWHERE_5 = {
         "amount finer than PLN",
         "amount finer than HUF",
         "quantity on a fixed_price",
+        "promotion of nothing",
         "unknown category",
         "unknown sku",
+        "unknown store",
         "unknown promotion",
     ],
 )
@@ -162,7 +187,7 @@ def test_a_zone_no_store_belongs_to_is_refused_and_nothing_is_stored(
     path = tmp_path / "publication.json"
     body = {
         "title": "west",
-        "items": [EVERYWHERE_5, EVERYWHERE_5 | {"promotion_id": "WEST-5", "zones": ["west"]}],
+        "items": [KNOWN, MILK_5 | {"promotion_id": "WEST-5", "zones": ["west"]}],
     }
     path.write_text(json.dumps(body), encoding="utf-8")
     result = cli.invoke(app, ["publish", str(path)])

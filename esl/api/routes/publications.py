@@ -74,13 +74,14 @@ def post_publication(
     """Store a draft: a title, the effective instant (unset: when published) and its items.
 
     Each item's `action` decides which fields it needs (see the item schemas). An amount
-    may not have more decimals than its currency (PLN: 2, JPY: none), the SKUs, zones
-    and stores an item names must be stored (a zone: one some store belongs to), a
-    promotion's categories each one some product has and the promotion an end_promotion
-    ends stored or added by an earlier item (422 `invalid_item`, the item's field,
-    naming them, as the price and promotion files refuse them), and the effective
-    instant may not lie in the past (the past cannot be rewritten). A draft refused is
-    not stored."""
+    may not have more decimals than its currency (PLN: 2, JPY: none), a promotion must
+    target a SKU or a category (422 `invalid_item`, field `skus`, as the promotion file
+    refuses such a line), the SKUs, zones and stores an item names must be stored (a
+    zone: one some store belongs to), a promotion's categories each one some product has
+    and the promotion an end_promotion ends stored or added by an earlier item (422
+    `invalid_item`, the item's field, naming them, as the price and promotion files
+    refuse them), and the effective instant may not lie in the past (the past cannot be
+    rewritten). A draft refused is not stored."""
     now = ctx.clock()
     commands = body.commands()
     require_storable_draft(
