@@ -16,6 +16,7 @@ __all__ = [
     "LabelStatus",
     "OutboxStatus",
     "ParkReason",
+    "RecordedPanel",
     "park_metric_reason",
     "park_text",
 ]
@@ -55,6 +56,24 @@ class ParkReason(StrEnum):
     # The transport refused the frame for good (larger than the broker's packet limit):
     # never sent, so never retried; detail: why. Newer content replaces it.
     UNDELIVERABLE = "undeliverable"
+
+
+class RecordedPanel(StrEnum):
+    """What the record made of a label's word on its panel (a check-in's, an answer's),
+    kept with the word (`label_acknowledgements.panel`): the past audit reads each
+    label's panel then as the pipeline took it, not as the label said it.
+
+    A word the pipeline did not take as the panel (refused: busy, a damaged frame; older
+    than a claim held: a replay, a gateway's backlog relayed late, an acknowledgement
+    behind the check-in after it) is kept, so the panel is the one taken before it; one
+    whose weighing made the record forget what the label shows (an older word that
+    differs, nothing on its way) leaves it unknown from then on, as the live audit has
+    it (`unconfirmed`), never the image taken before it."""
+
+    REPORTED = "reported"  # the panel it reports: its displayed hash, else the image it
+    # acknowledged; neither: a blank panel
+    KEPT = "kept"  # the panel taken before it
+    FORGOTTEN = "forgotten"  # unknown
 
 
 class LabelStatus(StrEnum):

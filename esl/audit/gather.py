@@ -9,12 +9,14 @@ a zone differ, and each label classified (`esl.audit.classify`); nothing is quer
 label.
 
 `at` in the past audits that instant: bindings in force then, what each label showed then
-(its last acknowledgement at or before `at`), the frames open then, the ledger up to `at`,
-each store as it was then (its zone and time zone: `store_versions`) and each product as
-it was then (its category, net content, perishable: `product_versions`), and the price
-rules and promotions as the record held them then (`price_rule_versions`,
-`promotion_versions`: one updated in place since at its price then, one written since not
-at all); the battery at a past instant is unknown (acknowledgements do not carry it).
+as the pipeline took it (its last kept word at or before `at` that the record took as its
+panel, or that made it forget the panel: `label_reads.past_seen`), the frames open then,
+the ledger up to `at`, each store as it was then (its zone and time zone:
+`store_versions`) and each product as it was then (its category, net content,
+perishable: `product_versions`), and the price rules and promotions as the record held
+them then (`price_rule_versions`, `promotion_versions`: one updated in place since at its
+price then, one written since not at all); the battery at a past instant is unknown
+(acknowledgements do not carry it).
 """
 
 from __future__ import annotations

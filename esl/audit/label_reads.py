@@ -4,9 +4,9 @@ audit's label facts (`esl.audit.gather` resolves and classifies them).
 Now (a live audit): the bound labels with the pipeline's label states, what each panel
 shows by `esl.services.panel_image`, the frames sent since a label's newest believed
 answer (they may be on its panel unheard), and the labels bound to no product that may
-still show a price. Then (a past instant): the bindings in force and each label's last
-acknowledgement by then. One query each, chunked where a list of ids goes in; nothing is
-queried per label.
+still show a price. Then (a past instant): the bindings in force and what each label
+showed by then, as the pipeline took it (`past_seen`). One query each, chunked where a
+list of ids goes in; nothing is queried per label.
 """
 
 from __future__ import annotations
@@ -32,7 +32,7 @@ from esl.db.models import (
     core_table,
 )
 from esl.db.repositories import CHUNK, ColumnReader, driver_rows, in_chunks, raw
-from esl.delivery_states import OPEN_STATUSES, OutboxStatus
+from esl.delivery_states import OPEN_STATUSES, OutboxStatus, RecordedPanel
 from esl.services.panel_image import flip_instant, panel_image
 from pricing import PriorPriceBasis
 from rendering.content import announces_reduction, shows_prior_price
@@ -310,44 +310,57 @@ def labels_of(
 
 
 def past_seen(session: Session, label_ids: list[str], *, at: datetime) -> dict[str, Seen]:
-    """What each label showed at `at`: what its last acknowledgement or check-in at or
-    before `at` that names an image says it shows (its displayed hash, else the image it
-    acknowledged). A refused answer (busy, a damaged frame) names none, as the label's
-    state takes nothing from it: the panel is the one the label reported before it, not
-    the last image it acknowledged before that. Heard: its last word of any kind."""
+    """What each label showed at `at`, as the pipeline took it then: its last word at or
+    before `at` that the record took as its panel (`RecordedPanel.REPORTED`: its displayed
+    hash, else the image it acknowledged; neither: a blank panel) or that made the record
+    forget what it shows (`FORGOTTEN`: unknown, as the live audit had it). A word the
+    record did not take as the panel (`KEPT`: refused busy or damaged, older than a claim
+    held: a label's backlog relayed late, an acknowledgement behind the check-in after
+    it, a replay) leaves the panel taken before it. Heard: its last word whose health the
+    record took. A row kept before migration 0046 says neither: it is the panel when it
+    names an image, and the label heard."""
     found: dict[str, Seen] = {}
-    latest = (
-        select(_acks.c.label_id, func.max(_acks.c.at).label("at"))
-        .where(_acks.c.at <= at)
-        .group_by(_acks.c.label_id)
-        .subquery()
-    )
-    named = (
-        select(_acks.c.label_id, func.max(_acks.c.at).label("at"))
-        .where(
-            _acks.c.at <= at,
-            or_(_acks.c.displayed_hash.is_not(None), _acks.c.acked_hash.is_not(None)),
-        )
-        .group_by(_acks.c.label_id)
-        .subquery()
-    )
-    heard_rows = select(latest.c.label_id, latest.c.at)
-    named_rows = select(_acks.c.label_id, _acks.c.displayed_hash, _acks.c.acked_hash).join(
-        named,
+    wanted = set(label_ids)
+    sets_panel = or_(
+        _acks.c.panel.in_([RecordedPanel.REPORTED.value, RecordedPanel.FORGOTTEN.value]),
         and_(
-            named.c.label_id == _acks.c.label_id,
-            named.c.at == _acks.c.at,
+            _acks.c.panel.is_(None),
             or_(_acks.c.displayed_hash.is_not(None), _acks.c.acked_hash.is_not(None)),
         ),
     )
-    wanted = set(label_ids)
-    shown: dict[str, str] = {}
-    for label_id, displayed, acked in session.execute(named_rows):
+    latest = (
+        select(_acks.c.label_id, func.max(_acks.c.at).label("at"))
+        .where(_acks.c.at <= at, sets_panel)
+        .group_by(_acks.c.label_id)
+        .subquery()
+    )
+    # Of a label's rows at that instant (words of one batch arriving together), the last
+    # written.
+    newest = (
+        select(func.max(_acks.c.id).label("id"))
+        .join(latest, and_(latest.c.label_id == _acks.c.label_id, latest.c.at == _acks.c.at))
+        .where(sets_panel)
+        .group_by(_acks.c.label_id)
+        .subquery()
+    )
+    panel_rows = select(
+        _acks.c.label_id, _acks.c.panel, _acks.c.displayed_hash, _acks.c.acked_hash
+    ).join(newest, newest.c.id == _acks.c.id)
+    shown: dict[str, str | None] = {}
+    for label_id, panel, displayed, acked in session.execute(panel_rows):
         if label_id in wanted:
-            shown[label_id] = displayed or acked
-    for label_id, heard in session.execute(heard_rows):
+            shown[label_id] = None if panel == RecordedPanel.FORGOTTEN else displayed or acked
+    heard_rows = (
+        select(_acks.c.label_id, func.max(_acks.c.at))
+        .where(_acks.c.at <= at, or_(_acks.c.heard.is_(None), _acks.c.heard.is_(True)))
+        .group_by(_acks.c.label_id)
+    )
+    heard: dict[str, datetime] = {}
+    for label_id, last in session.execute(heard_rows):
         if label_id in wanted:
-            found[label_id] = Seen(shown.get(label_id), heard, None)
+            heard[label_id] = last
+    for label_id in shown.keys() | heard.keys():
+        found[label_id] = Seen(shown.get(label_id), heard.get(label_id), None)
     return found
 
 

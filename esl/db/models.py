@@ -564,7 +564,9 @@ class OutboxRow(Base):
 
 
 class LabelAcknowledgementRow(Base):
-    """Every verified label response: what the label showed at that instant (append-only)."""
+    """Verified label responses, check-ins and answers, each with what the record made of
+    it: what the label showed at that instant as the pipeline took it (append-only; which
+    are kept, `esl.pipeline.settlement`)."""
 
     __tablename__ = "label_acknowledgements"
     __table_args__ = (Index("ix_label_acknowledgements_label_at", "label_id", "at"),)
@@ -573,9 +575,14 @@ class LabelAcknowledgementRow(Base):
     label_id: Mapped[str] = mapped_column(ForeignKey("labels.id"))
     sequence: Mapped[int] = mapped_column(BigInteger)
     reason: Mapped[str] = mapped_column(String(32))
+    # The image the label reported showing, when the record took it (`panel` reported).
     displayed_hash: Mapped[str | None] = mapped_column(String(32))
-    acked_hash: Mapped[str | None] = mapped_column(String(32))
+    acked_hash: Mapped[str | None] = mapped_column(String(32))  # the frame's, acknowledged
     at: Mapped[datetime] = mapped_column(UtcDateTime())
+    # What the record made of the word's panel (a `RecordedPanel`) and whether it took its
+    # health (the label heard then); NULL in rows kept before migration 0046.
+    panel: Mapped[str | None] = mapped_column(String(16))
+    heard: Mapped[bool | None] = mapped_column(Boolean)
 
 
 GATEWAY_REASON_CHARS = 128  # a gateway's own words on its status, cut to this

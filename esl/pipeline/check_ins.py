@@ -38,6 +38,7 @@ import logging
 from collections.abc import Collection, Iterable, Mapping
 from datetime import datetime, timedelta
 from enum import StrEnum
+from typing import NamedTuple
 
 from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session
@@ -52,6 +53,7 @@ from gateways.protocol import BasicStateFlag, LabelResponse
 
 __all__ = [
     "CheckInVerdict",
+    "CheckInsWeighed",
     "answered_sequences",
     "check_in_verdict",
     "forget_desired",
@@ -256,6 +258,12 @@ def forget_desired(session: Session, label_ids: Collection[str]) -> None:
         )
 
 
+class CheckInsWeighed(NamedTuple):
+    reconciled: list[str]  # labels whose record was corrected, to be planned again
+    # Of those, the labels whose record now forgets what they show (`CheckInVerdict.OLDER`)
+    forgotten: set[str]
+
+
 def weigh_check_ins(
     session: Session,
     states: Mapping[str, LabelState],
@@ -265,9 +273,10 @@ def weigh_check_ins(
     open_now: Collection[str] = (),
     older: Collection[str] = (),
     judge_flips: bool = True,
-) -> list[str]:
-    """Compare each label's newest check-in (and when it arrived) with its record; the
-    labels whose record was corrected, to be planned again.
+) -> CheckInsWeighed:
+    """Compare each label's newest check-in (and when it arrived) with its record: the
+    labels whose record was corrected, to be planned again, and of those the labels whose
+    record forgot what they show.
 
     A check-in is weighed as of its arrival, not of this settling (a timed flip is judged
     against the label's clock). `answered_now` and `open_now`: the (label, sequence)
@@ -304,13 +313,14 @@ def weigh_check_ins(
             state.displayed_hash[:12] if state.displayed_hash else "nothing",
         )
     if not differing:
-        return early
+        return CheckInsWeighed(early, set())
     answered = answered_sequences(session, differing)
     for label_id, sequence in answered_now:
         if label_id in differing and sequence > answered.get(label_id, -1):
             answered[label_id] = sequence
     open_labels = open_update_labels(session, differing) | set(open_now)
     reconciled: list[str] = early
+    forgotten: set[str] = set()
     for label_id, (response, received_at) in differing.items():
         state = states[label_id]
         shows = _hex(response.displayed_hash)
@@ -342,6 +352,8 @@ def weigh_check_ins(
         holds_flip = BasicStateFlag.PENDING_DISPLAY_UPDATE in response.flags
         if reconcile(state, verdict, shows=shows, holds_flip=holds_flip):
             reconciled.append(label_id)
+            if verdict is CheckInVerdict.OLDER:
+                forgotten.add(label_id)
             log.warning(
                 "label %s shows %s, recorded as showing %s (%s check-in, sequence %d): "
                 "record corrected, planned again",
@@ -351,7 +363,7 @@ def weigh_check_ins(
                 verdict.value,
                 response.sequence,
             )
-    return reconciled
+    return CheckInsWeighed(reconciled, forgotten)
 
 
 def _flipped_early(state: LabelState, shows: str | None, received_at: datetime) -> bool:

@@ -39,7 +39,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from esl.db.bulk import insert_rows
 from esl.db.models import LabelAcknowledgementRow, LabelRow, core_table
 from esl.db.repositories import in_chunks
-from esl.delivery_states import OPEN_STATUSES, OutboxStatus, ParkReason, park_text
+from esl.delivery_states import OPEN_STATUSES, OutboxStatus, ParkReason, RecordedPanel, park_text
 from esl.pipeline.answer_acceptance import (
     Refusal,
     accept_claim,
@@ -274,6 +274,10 @@ class Settlement:
             # Label actions' answers refusing their frame as stale (`_actions_refused_stale`)
             stale_answers: list[tuple[int, LabelResponse, Uplink]] = []
             history: list[dict[str, Any]] = []
+            # The batch's words by identity (alive until it is settled): each one's row of
+            # `history`, and those whose health (battery, `last_seen`) was taken
+            recorded: dict[int, dict[str, Any]] = {}
+            health_taken: set[int] = set()
             rebuilt: list[dict[str, Any]] = []
             widened: set[str] = set()  # labels whose sequence or schedule support changed
             checked_in: dict[str, bool] = {}  # label -> can refresh its display
@@ -325,6 +329,7 @@ class Settlement:
                     ahead.append(response.label_id)
                     widened.add(response.label_id)
                     refusal = None
+                taken = refusal is None  # what it shows is taken as the label's panel
                 if response.kind is FrameKind.CHECK_IN:
                     # A check-in may be older than the claim held (a label reset, restored
                     # or swapped): `_reconcile` weighs what it shows against the record.
@@ -354,6 +359,10 @@ class Settlement:
                             # would change nothing.
                             stale_check_ins.discard(response.label_id)
                         believed[response.label_id] = response.displayed_hash
+                    # Its panel is taken unless it is older than a claim held (weighed as
+                    # older, never as what the panel shows) or set aside for an older word
+                    # weighed in its place.
+                    taken = not older and not keeps_older
                     refusal = None
                     checked_in[response.label_id] = (
                         BasicStateFlag.SERVICE_NEEDED not in response.flags
@@ -398,6 +407,7 @@ class Settlement:
                         state, response, uplink.received_at, now=now, displayed=False
                     ):
                         heard[response.label_id] = vital_sign(response, uplink.received_at)
+                        health_taken.add(id(response))
                         if not older:
                             self._heard_clock(clocks, ahead_only, response, uplink)
                     if not keeps_older:
@@ -425,6 +435,7 @@ class Settlement:
                         state, response, uplink.received_at, now=now, displayed=settles
                     ):
                         heard[response.label_id] = vital_sign(response, uplink.received_at)
+                        health_taken.add(id(response))
                         # Its clock too: a label heard only through its answers (the
                         # acknowledgement of a timed image, a ping's) never checks in.
                         self._heard_clock(
@@ -452,6 +463,7 @@ class Settlement:
                             state, response, uplink.received_at, now=now, displayed=False
                         ):
                             heard[response.label_id] = vital_sign(response, uplink.received_at)
+                            health_taken.add(id(response))
                     elif refusal is Refusal.NOT_TAKEN and health_is_newer(state, response, now=now):
                         # Alive, and its battery as of its own clock: but no position
                         # for what it shows.
@@ -460,6 +472,7 @@ class Settlement:
                             state, response, uplink.received_at, now=now, displayed=False
                         ):
                             heard[response.label_id] = vital_sign(response, uplink.received_at)
+                            health_taken.add(id(response))
                     self._refused(uplink, response, refusal)
                 was_open = row is not None and row.status not in _SETTLED
                 if action is not None:
@@ -505,18 +518,14 @@ class Settlement:
                     reported[response.label_id] = (response, uplink.received_at)
                 if refusal is not None and not was_open:
                     continue  # nothing believed, nothing settled: no history either
-                history.append(
-                    {
-                        "label_id": response.label_id,
-                        "sequence": response.sequence,
-                        "reason": response.reason.name,
-                        "displayed_hash": response.displayed_hash.hex()
-                        if response.displayed_hash and refusal is None
-                        else None,
-                        "acked_hash": acked_hash,
-                        "at": uplink.received_at,
-                    }
+                recorded[id(response)] = _history_row(
+                    response,
+                    uplink.received_at,
+                    taken=taken,
+                    acked_hash=acked_hash,
+                    heard=id(response) in health_taken,
                 )
+                history.append(recorded[id(response)])
             behind = self._actions_refused_stale(
                 session,
                 states,
@@ -525,16 +534,24 @@ class Settlement:
                 events=events,
                 now=now,
             )
-            reconciled = weigh_check_ins(
+            # An answer believed after a label's check-in is newer than it.
+            weighed = {**check_ins, **reported}
+            weighing = weigh_check_ins(
                 session,
                 states,
-                # An answer believed after a label's check-in is newer than it.
-                {**check_ins, **reported},
+                weighed,
                 # This batch's answers and rebuilt frames count too.
                 answered_now=[(entry["label_id"], entry["sequence"]) for entry in history],
                 open_now={row["label_id"] for row in rebuilt},
                 older=stale_check_ins - reported.keys(),
                 judge_flips=self.clock_tolerance is not None,
+            )
+            reconciled = weighing.reconciled
+            _keep_forgetting(
+                history,
+                recorded,
+                health_taken,
+                [*(weighed[label] for label in weighing.forgotten), *behind.values()],
             )
             offsets, set_right = self._judge_clocks(states, clocks, late=ahead_only, now=now)
             reconciled = list(dict.fromkeys([*reconciled, *set_right]))
@@ -734,8 +751,9 @@ class Settlement:
         action_answers: list[tuple[int, LabelResponse, datetime]],
         events: list[SecurityEvent],
         now: datetime,
-    ) -> list[str]:
-        """Label actions' frames refused as stale; the labels whose record is behind.
+    ) -> dict[str, tuple[LabelResponse, datetime]]:
+        """Label actions' frames refused as stale; the labels whose record is behind, each
+        with the refusal that said so and when it arrived.
 
         An open action's frame refused as stale (a keep-alive ping, a flash, a SetClock)
         says what an open image frame refused so says (`Verdict.RESIGN`): the label
@@ -754,7 +772,7 @@ class Settlement:
         Other answers to actions (and a refusal of an action's older copy) are left in
         `action_answers` for `answer_label_actions`."""
         refused = stale_refusals(session, [(action_id, r) for action_id, r, _ in answers])
-        behind: list[str] = []
+        behind: dict[str, tuple[LabelResponse, datetime]] = {}
         taken: set[int] = set()  # the actions whose stale refusal this batch has weighed
         for action_id, response, uplink in answers:
             stale = refused.get(action_id)
@@ -807,7 +825,7 @@ class Settlement:
             )
             if response.label_id not in behind:
                 reconcile(state, CheckInVerdict.OLDER, shows=None, holds_flip=False)
-                behind.append(response.label_id)
+                behind[response.label_id] = (response, uplink.received_at)
         return behind
 
     def _take_reports(self, reports: list[Uplink]) -> None:
@@ -1211,6 +1229,47 @@ def _sequence_ahead(
         detail=detail,
         at=at,
     )
+
+
+def _history_row(
+    response: LabelResponse, at: datetime, *, taken: bool, acked_hash: str | None, heard: bool
+) -> dict[str, Any]:
+    """The `label_acknowledgements` row of a word that arrived at `at`: what the record
+    made of its panel (`RecordedPanel`; `taken`: the label's panel, else the one before),
+    the image it reports when taken, the content it acknowledged, and whether its health
+    was taken (`heard`)."""
+    return {
+        "label_id": response.label_id,
+        "sequence": response.sequence,
+        "reason": response.reason.name,
+        "displayed_hash": _hex(response.displayed_hash) if taken else None,
+        "acked_hash": acked_hash,
+        "at": at,
+        "panel": (RecordedPanel.REPORTED if taken else RecordedPanel.KEPT).value,
+        "heard": heard,
+    }
+
+
+def _keep_forgetting(
+    history: list[dict[str, Any]],
+    recorded: Mapping[int, dict[str, Any]],
+    health_taken: Set[int],
+    words: list[tuple[LabelResponse, datetime]],
+) -> None:
+    """Each of `words` made the record forget what its label shows (an older word that
+    differs, with nothing on its way; a label action refused as stale): its row says so
+    (`RecordedPanel.FORGOTTEN`), one added where it had none (a word kept out of the
+    history: a check-in whose health was not taken, a refusal), so the past audit reads
+    the panel as unknown from then on, as the live one does, not as the image before."""
+    for word, at in words:
+        row = recorded.get(id(word))
+        if row is None:
+            row = _history_row(
+                word, at, taken=False, acked_hash=None, heard=id(word) in health_taken
+            )
+            history.append(row)
+        row["displayed_hash"] = None
+        row["panel"] = RecordedPanel.FORGOTTEN.value
 
 
 def _record_health(

@@ -9,6 +9,7 @@ from decimal import Decimal
 
 from esl.audit.classify import AuditClass
 from esl.db.models import LabelAcknowledgementRow
+from esl.delivery_states import RecordedPanel
 from tests.audit.world import T0, AuditWorld
 
 RESTORED = T0 + timedelta(hours=1)  # the label reports its old image again
@@ -40,6 +41,8 @@ def _label_restored_from_a_backup(world: AuditWorld) -> str:
                 displayed_hash=None,
                 acked_hash=None,
                 at=BUSY_AT,
+                panel=RecordedPanel.KEPT,  # as the pipeline keeps a refusal
+                heard=True,
             )
         )
     return old_image

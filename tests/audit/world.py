@@ -25,6 +25,7 @@ from esl.db.models import (
     LabelStateRow,
     OutboxRow,
 )
+from esl.delivery_states import RecordedPanel
 from esl.imports import import_products
 from esl.services.keys import Principal, Role
 from esl.services.labels import bind_label, current_binding
@@ -210,6 +211,8 @@ class AuditWorld:
                     displayed_hash=digest,
                     acked_hash=digest,
                     at=at,
+                    panel=RecordedPanel.REPORTED,
+                    heard=True,
                 )
             )
         return digest, content
@@ -250,7 +253,8 @@ class AuditWorld:
         displayed_hash: str | None = None,
         battery_mv: int | None = None,
     ) -> None:
-        """A check-in: the label says what it shows (by default what it showed before)."""
+        """A believed check-in: the label says what it shows (by default what it showed
+        before), and the record takes it."""
         with self.sessions.begin() as session:
             state = self._state(session, label_id)
             if displayed_hash is not None:
@@ -266,6 +270,8 @@ class AuditWorld:
                     displayed_hash=state.displayed_hash,
                     acked_hash=None,
                     at=at,
+                    panel=RecordedPanel.REPORTED,
+                    heard=True,
                 )
             )
 

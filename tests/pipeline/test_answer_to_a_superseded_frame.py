@@ -180,7 +180,7 @@ def test_a_believed_check_in_is_recorded_while_an_update_is_open(engine: Engine)
         "L1", 2, label_time=T0, displayed_hash=shows, kind=FrameKind.CHECK_IN
     )
     with session_factory(engine)() as session:
-        reconciled = weigh_check_ins(
+        reconciled, _ = weigh_check_ins(
             session,
             {"L1": state},
             {"L1": (check_in, T0)},
