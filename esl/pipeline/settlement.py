@@ -306,6 +306,10 @@ class Settlement:
             # label -> the store and gateway a check-in older than a claim held came
             # through (`label_moves.request_probes`: its clock went back, or a replay)
             older_via: dict[str, tuple[str, str]] = {}
+            # label -> the acknowledgement of a timed frame refused as older that settled
+            # it, and when it arrived: the flip it tells of cannot be placed in the
+            # label's order (`_forget_unplaced_flips`)
+            unplaced: dict[str, tuple[LabelResponse, datetime]] = {}
             for uplink, response in verified:
                 state = states[response.label_id]
                 row = rows.get((response.label_id, response.sequence))
@@ -508,6 +512,15 @@ class Settlement:
                         uplink=uplink,
                         believed=refusal is None,
                     )
+                if (
+                    refusal is Refusal.OLDER
+                    and was_open
+                    and acked_hash is not None
+                    and row is not None
+                    and row.display_at is not None
+                    and response.label_time < row.display_at
+                ):
+                    unplaced[response.label_id] = (response, uplink.received_at)
                 if refusal is None and not was_open and response.kind is not FrameKind.CHECK_IN:
                     # The label's newest word on its panel, and no frame of the record's
                     # that it settled: what it shows is weighed against the record as a
@@ -547,15 +560,20 @@ class Settlement:
                 judge_flips=self.clock_tolerance is not None,
             )
             reconciled = weighing.reconciled
+            _forget_unplaced_flips(states, unplaced)
             _keep_forgetting(
                 history,
                 recorded,
                 health_taken,
-                [*(weighed[label] for label in weighing.forgotten), *behind.values()],
+                [
+                    *(weighed[label] for label in weighing.forgotten),
+                    *behind.values(),
+                    *unplaced.values(),
+                ],
             )
             offsets, set_right = self._judge_clocks(states, clocks, late=ahead_only, now=now)
             reconciled = list(dict.fromkeys([*reconciled, *set_right]))
-            found = list(dict.fromkeys([*ahead, *behind]))
+            found = list(dict.fromkeys([*ahead, *behind, *unplaced]))
             reconciled = [*found, *(label for label in reconciled if label not in found)]
             widened.update(reconciled)
             save_outbox_entries(session, rows.values())
@@ -1248,6 +1266,24 @@ def _history_row(
         "panel": (RecordedPanel.REPORTED if taken else RecordedPanel.KEPT).value,
         "heard": heard,
     }
+
+
+def _forget_unplaced_flips(
+    states: Mapping[str, LabelState], unplaced: Mapping[str, tuple[LabelResponse, datetime]]
+) -> None:
+    """Each label of `unplaced` acknowledged a timed frame (its instant ahead on the
+    label's clock) in a word refused as older than a claim held: the frame is settled, but
+    whether the label still holds the flip cannot be told. Its own check-in signed after
+    the acknowledgement, heard first, named the panel before the flip; believing the flip
+    from the older word could bring back one the label lost since (a battery swapped),
+    and not noting it left the record sure of the panel before it: a promotion then
+    withdrawn while the label was out of reach, the label flipped to it by its own clock
+    and the audit said `match` on the price before (tests/pipeline/
+    test_refused_acknowledgement_of_a_timed_frame.py). So the record forgets what the
+    label shows, as for an older check-in that differs: the audit says `unconfirmed`, and
+    the label is planned again, its due image (and flip) sent in full."""
+    for label_id in unplaced:
+        reconcile(states[label_id], CheckInVerdict.OLDER, shows=None, holds_flip=False)
 
 
 def _keep_forgetting(

@@ -7,7 +7,8 @@ naming an image, whether or not the pipeline had taken it. So:
 - a timed image's acknowledgement relayed behind the check-in after it (refused as
   older: the check-in is the label's newest word) was read as the panel: the past
   audit said `stale` ("shows 2.49, due 3.49", the promotion ahead) where the live audit
-  said `match` and the panel showed 3.49;
+  said `match` and the panel showed 3.49 (since, the record forgets the panel at such an
+  acknowledgement, and both say `unconfirmed`);
 - a label reset to factory whose blank check-in is older than its last word (its count
   back at 0, its clock restarted behind): the record forgets what it shows, but the
   check-in was not kept, so the past audit said `match` on the 3.49 reported before, on a
@@ -136,7 +137,12 @@ def _differing(found: list[tuple[datetime, dict[str, Any], dict[str, Any]]]) -> 
 @pytest.mark.parametrize(
     ("scenario", "live_class", "panel_right"),
     [
-        pytest.param(_timed_image_acknowledged_behind_its_check_in, "match", True, id="timed-ack"),
+        # Refused as older, the acknowledgement cannot say whether the label still holds
+        # the flip: the record forgets the panel (tests/pipeline/
+        # test_refused_acknowledgement_of_a_timed_frame.py), though it shows 3.49.
+        pytest.param(
+            _timed_image_acknowledged_behind_its_check_in, "unconfirmed", True, id="timed-ack"
+        ),
         pytest.param(_reset_to_factory_behind_its_last_check_in, "unconfirmed", False, id="reset"),
         pytest.param(_restored_from_a_backup, "unconfirmed", False, id="restored"),
         pytest.param(_blanked_keeping_its_count, "unconfirmed", False, id="blanked"),
@@ -159,7 +165,7 @@ async def test_the_past_audit_says_what_the_live_audit_said(
     _, live, _ = found[0]
     assert live["class"] == live_class, live
     # The live audit calls the shelf right only while the panel shows the due price.
-    assert (live["class"] in SHELF_RIGHT) is panel_right
+    assert panel_right or live["class"] not in SHELF_RIGHT
     assert _differing(found) == []
 
 
