@@ -29,12 +29,13 @@ from typer.testing import CliRunner
 
 from esl.cli import app as cli_app
 from esl.db.lease_models import StoreLeaseRow, WorkerRow
-from esl.db.models import LabelStateRow, OutboxRow
+from esl.db.models import OutboxRow
 from tests.support.chain import Chain
 from tests.support.clock import wall_clock
 from tests.support.database_link import DatabaseLink
 from tests.support.pipeline import publish_prices
 from tests.support.waiting import until
+from tests.workers.converged import wait_every_panel_due
 from tests.workers.database import STORES
 from tests.workers.processes import WORKER_ENV, start_worker, stop_worker
 
@@ -83,23 +84,8 @@ def _held_by(chain: Chain, holder: str) -> set[str]:
     return {store for store, held in _holders(chain).items() if held == holder}
 
 
-def _settled(chain: Chain) -> bool:
-    """Every frame acknowledged and every label's record confirmed what it must show."""
-    with chain.sessions() as session:
-        open_frames = session.scalar(
-            select(func.count()).select_from(OutboxRow).where(OutboxRow.status != "acked")
-        )
-        confirmed = session.scalar(
-            select(func.count())
-            .select_from(LabelStateRow)
-            .where(LabelStateRow.desired_hash == LabelStateRow.confirmed_hash)
-        )
-    return open_frames == 0 and confirmed == len(STORES) * LABELS_PER_STORE
-
-
 async def _converged(chain: Chain) -> None:
-    await until(lambda: _settled(chain), what="every frame acknowledged", timeout_s=300)
-    await chain.wait_converged(wall_clock(), timeout_s=120)
+    await wait_every_panel_due(chain, labels_per_store=LABELS_PER_STORE, settle_s=300)
     assert chain.record_mismatches() == [], "the record says otherwise than the panels"
 
 

@@ -24,6 +24,7 @@ from tests.support.chain import Chain
 from tests.support.clock import wall_clock
 from tests.support.pipeline import publish_prices
 from tests.support.waiting import until
+from tests.workers.converged import wait_every_panel_due
 from tests.workers.database import STORES
 from tests.workers.processes import start_worker, stop_worker
 
@@ -72,26 +73,8 @@ def _acknowledged(chain: Chain, stores: set[str]) -> int:
         )
 
 
-def _settled(chain: Chain) -> bool:
-    """Every frame acknowledged and every label's record confirmed what it must show
-    (read from the database: cheap enough to poll on a loaded machine)."""
-    with chain.sessions() as session:
-        open_frames = session.scalar(
-            select(func.count()).select_from(OutboxRow).where(OutboxRow.status != "acked")
-        )
-        confirmed = session.scalar(
-            select(func.count())
-            .select_from(LabelStateRow)
-            .where(LabelStateRow.desired_hash == LabelStateRow.confirmed_hash)
-        )
-    return open_frames == 0 and confirmed == len(STORES) * LABELS_PER_STORE
-
-
 async def _converged(chain: Chain) -> None:
-    """Settled, then every panel shows the reference render of what is due."""
-    # Generous: on a loaded machine the simulated stores (this process) answer slowly.
-    await until(lambda: _settled(chain), what="every frame acknowledged", timeout_s=600)
-    await chain.wait_converged(wall_clock(), timeout_s=120)
+    await wait_every_panel_due(chain, labels_per_store=LABELS_PER_STORE, settle_s=600)
 
 
 def _frames_per_store(chain: Chain) -> dict[str, int]:
