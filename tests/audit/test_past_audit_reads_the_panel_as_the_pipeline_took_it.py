@@ -33,7 +33,6 @@ the label right, then each of those instants `?at=` a day later, compared.
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
-from dataclasses import replace
 from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -43,7 +42,6 @@ import pytest
 from sqlalchemy import Engine
 
 from firmware_sim.images import ImageStore
-from tests.pipeline.in_memory_gateway import radio
 from tests.pipeline.small_world import SHELF_RIGHT, World
 from tests.pipeline.test_record_behind_the_label import _back_up, _restore
 from tests.pipeline.test_reset_label_given_an_old_frame import reset_to_factory
@@ -59,15 +57,7 @@ async def _timed_image_acknowledged_behind_its_check_in(world: World, label_id: 
     which the controller took: refused as older, it settles the frame."""
     world.clock.advance(timedelta(seconds=30))  # the panel's refresh over
     world.publish_flip_ahead("2.49", ahead=timedelta(minutes=10))
-    world.controller.plan_due_work()
-    await world.send_due()
-    acknowledgements = radio(world.gateway.take(), world.labels, now=world.clock.now)
-    assert acknowledgements
-    world.clock.advance(timedelta(seconds=10))
-    world.dispatcher.settle([world.check_in(label_id)])
-    world.clock.advance(timedelta(seconds=5))
-    world.dispatcher.settle([replace(a, received_at=world.clock.now) for a in acknowledgements])
-    assert world.rows(label_id)[-1][1] == "acked"
+    await world.acknowledged_behind_its_check_in(label_id)
 
 
 async def _reset_to_factory_behind_its_last_check_in(world: World, label_id: str) -> None:

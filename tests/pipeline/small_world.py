@@ -5,6 +5,7 @@ from __future__ import annotations
 import random
 from collections.abc import AsyncIterator, Callable, Collection
 from contextlib import asynccontextmanager
+from dataclasses import replace
 from datetime import datetime, timedelta
 
 import httpx
@@ -169,6 +170,22 @@ class World:
                 return state
             self.clock.advance(timedelta(seconds=5))
         raise AssertionError("the timed image was never acknowledged")
+
+    async def acknowledged_behind_its_check_in(self, label_id: str) -> None:
+        """The frames due now sent and taken by the labels; their acknowledgements held at
+        the gateway and relayed after `label_id`'s next check-in, which the controller
+        takes: refused as older, they still settle the frames."""
+        self.controller.plan_due_work()
+        await self.send_due()
+        acknowledgements = radio(self.gateway.take(), self.labels, now=self.clock.now)
+        assert acknowledgements
+        self.clock.advance(timedelta(seconds=10))
+        self.dispatcher.settle([self.check_in(label_id)])
+        self.clock.advance(timedelta(seconds=5))
+        self.dispatcher.settle(
+            [replace(answer, received_at=self.clock.now) for answer in acknowledgements]
+        )
+        assert self.rows(label_id)[-1][1] == "acked"
 
     async def run_until(
         self,

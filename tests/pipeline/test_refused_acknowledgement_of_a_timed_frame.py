@@ -12,12 +12,10 @@ PostgreSQL."""
 
 from __future__ import annotations
 
-from dataclasses import replace
 from datetime import datetime, timedelta
 
 from sqlalchemy import Engine
 
-from tests.pipeline.in_memory_gateway import radio
 from tests.pipeline.small_world import SHELF_RIGHT, World
 from tests.pipeline.test_withdrawn_flip_audit import _flash, _withdraw_flash
 from tests.support.audit import audit_by_label
@@ -31,15 +29,7 @@ async def _flash_acknowledged_behind_its_check_in(world: World, label_id: str) -
     world.clock.advance(timedelta(seconds=30))  # the panel's refresh over
     starts = (world.clock.now + timedelta(minutes=20)).replace(microsecond=0)
     publish(world.sessions, [_flash(starts)], now=world.clock.now)
-    world.controller.plan_due_work()
-    await world.send_due()
-    acknowledgements = radio(world.gateway.take(), world.labels, now=world.clock.now)
-    assert acknowledgements
-    world.clock.advance(timedelta(seconds=10))
-    world.dispatcher.settle([world.check_in(label_id)])
-    world.clock.advance(timedelta(seconds=5))
-    world.dispatcher.settle([replace(a, received_at=world.clock.now) for a in acknowledgements])
-    assert world.rows(label_id)[-1][1] == "acked"
+    await world.acknowledged_behind_its_check_in(label_id)
     return starts
 
 
