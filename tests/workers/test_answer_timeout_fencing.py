@@ -39,8 +39,8 @@ from tests.workers.world_workers import (
     assert_still_sent,
     every_label_shows,
     holder_rounds,
+    only_the_holders_timeout_sends_again,
     price_change_sent_again,
-    sent_once_and_after_the_timeout,
 )
 
 pytestmark = pytest.mark.integration
@@ -75,9 +75,7 @@ async def test_a_stalled_worker_retries_no_frame_the_new_holder_sent_again(
     policy = RetryPolicy()
     world, due, sent = await _stale_worker_wakes_with_its_frames_sent_again(engine, policy)
     # The holder's frames are lost on the way: its own timeout sends them again.
-    reached = await holder_rounds(world, sent, answered_after=None)
-    every_label_shows(world, due)
-    sent_once_and_after_the_timeout(world, reached, ack_timeout=policy.ack_timeout)
+    await only_the_holders_timeout_sends_again(world, sent, due, ack_timeout=policy.ack_timeout)
 
 
 async def test_a_stalled_worker_parks_no_frame_the_new_holder_sent_again(

@@ -31,8 +31,7 @@ from tests.support.pipeline import publish_prices
 from tests.workers.world_workers import (
     assert_still_sent,
     every_label_shows,
-    holder_rounds,
-    sent_once_and_after_the_timeout,
+    only_the_holders_timeout_sends_again,
     serving,
     taken_over,
     worker_with_prices,
@@ -90,10 +89,8 @@ async def test_back_from_an_outage_a_worker_puts_back_no_frame_the_new_holder_se
     assert_still_sent(world, by="the worker back from the outage")
     assert "S01" not in (stale.stores or ()), "the worker still counts S01 as its own"
     # The holder's frames are lost on the way: its own timeout sends them again.
-    reached = await holder_rounds(world, sent, answered_after=None)
-    every_label_shows(world, due)
-    sent_once_and_after_the_timeout(
-        world, reached, ack_timeout=holder.dispatcher.policy.ack_timeout
+    await only_the_holders_timeout_sends_again(
+        world, sent, due, ack_timeout=holder.dispatcher.policy.ack_timeout
     )
 
 

@@ -31,10 +31,8 @@ from gateways.base import GatewayState, GatewayStatus
 from tests.pipeline.small_world import World
 from tests.workers.world_workers import (
     assert_still_sent,
-    every_label_shows,
-    holder_rounds,
+    only_the_holders_timeout_sends_again,
     price_change_sent_again,
-    sent_once_and_after_the_timeout,
     serving,
     taken_over,
     worker_with_prices,
@@ -66,10 +64,8 @@ async def test_a_gateway_back_online_puts_back_no_frame_the_new_holder_sent_agai
     assert_still_sent(world, by="the stale worker's gateway back online")
     assert "S01" not in (stale.stores or ()), "the stale worker still counts S01 as its own"
     # The holder's frames are lost on the way: its own timeout sends them again.
-    reached = await holder_rounds(world, sent, answered_after=None)
-    every_label_shows(world, due)
-    sent_once_and_after_the_timeout(
-        world, reached, ack_timeout=holder.dispatcher.policy.ack_timeout
+    await only_the_holders_timeout_sends_again(
+        world, sent, due, ack_timeout=holder.dispatcher.policy.ack_timeout
     )
 
 

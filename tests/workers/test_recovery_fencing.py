@@ -31,9 +31,7 @@ from tests.workers.world_workers import (
     TERMS,
     assert_still_sent,
     balance,
-    every_label_shows,
-    holder_rounds,
-    sent_once_and_after_the_timeout,
+    only_the_holders_timeout_sends_again,
     serving,
     worker_in,
     worker_with_prices,
@@ -72,8 +70,6 @@ async def test_a_store_gained_stale_puts_back_no_frame_its_holder_sent(engine: E
     assert "S01" not in (late.stores or ()), "the late worker counts S01 as its own"
     assert "S01" not in (late.dispatcher.stores or ())
     # The holder's frames are lost on the way: its own timeout sends them again.
-    reached = await holder_rounds(world, sent, answered_after=None)
-    every_label_shows(world, due)
-    sent_once_and_after_the_timeout(
-        world, reached, ack_timeout=holder.dispatcher.policy.ack_timeout
+    await only_the_holders_timeout_sends_again(
+        world, sent, due, ack_timeout=holder.dispatcher.policy.ack_timeout
     )

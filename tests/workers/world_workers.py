@@ -204,6 +204,16 @@ def sent_once_and_after_the_timeout(
         assert after[1] >= ack_timeout, f"{label_id}'s frame went again at {after[1]}"
 
 
+async def only_the_holders_timeout_sends_again(
+    world: World, sent: list[Downlink], due: dict[str, str], *, ack_timeout: timedelta
+) -> None:
+    """The holder's frames lost on the way: its own timeout alone sends them again, once,
+    and every label ends showing its due price, as recorded."""
+    reached = await holder_rounds(world, sent, answered_after=None)
+    every_label_shows(world, due)
+    sent_once_and_after_the_timeout(world, reached, ack_timeout=ack_timeout)
+
+
 def every_label_shows(world: World, due: dict[str, str]) -> None:
     """Every panel shows its due price, and the record agrees."""
     for label_id, label in world.labels.items():
