@@ -68,14 +68,12 @@ _Held = tuple[Decimal | None, Decimal | None, Decimal | None]
 def _parse(row: CsvRow, refs: ImportReferences, *, currency: str, now: datetime) -> dict[str, Any]:
     check_width(row)
     sku = row.require("sku")
-    if sku not in refs.skus:
-        raise BadRowError(f"unknown sku {sku!r}")
+    refs.refuse_unknown_on_line("sku", (sku,))
     channel = row.require("channel").lower()
     if channel not in refs.channels:
         raise BadRowError(f"unknown channel {channel!r}")
     store = row.require("store")
-    if store not in refs.stores:
-        raise BadRowError(f"unknown store {store!r}")
+    refs.refuse_unknown_on_line("store", (store,))
     effective_at = parse_instant(
         row.require("effective_at"), "effective_at", time_zone=row.time_zone
     )

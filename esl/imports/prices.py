@@ -140,8 +140,7 @@ def price_rule_id(
 def _parse(row: CsvRow, refs: ImportReferences, currency: str) -> PriceLine:
     check_width(row)
     sku = row.require("sku")
-    if sku not in refs.skus:
-        raise BadRowError(f"unknown sku {sku!r}")
+    refs.refuse_unknown_on_line("sku", (sku,))
     scope = row.require("scope").lower()
     if scope not in SCOPES:
         raise BadRowError(f"scope {scope!r} is not one of {', '.join(SCOPES)}")
@@ -153,13 +152,11 @@ def _parse(row: CsvRow, refs: ImportReferences, currency: str) -> PriceLine:
     elif not place:
         raise BadRowError(f"a {scope} price needs store_or_zone")
     elif scope == "zone":
-        # The check a publication's zone takes too: stored, and a store belongs to it.
-        if unknown := refs.unknown("zone", (place,)):
-            raise BadRowError(unknown.reason)
+        # Stored, and a store belongs to it: a zone no store belongs to is priced nowhere.
+        refs.refuse_unknown_on_line("zone", (place,))
         zone = place
     else:
-        if place not in refs.stores:
-            raise BadRowError(f"unknown store {place!r}")
+        refs.refuse_unknown_on_line("store", (place,))
         store = place
     channel = row.get("channel").lower() or None
     if channel is not None and channel not in refs.channels:

@@ -159,8 +159,7 @@ def promotion_line(row: CsvRow, refs: ImportReferences, currency: str) -> Promot
     )
     for kind_name, values in targets:
         # The check a publication's upsert_promotion asks too (`ImportReferences.unknown`).
-        if unknown := refs.unknown(kind_name, values):
-            raise BadRowError(unknown.reason)
+        refs.refuse_unknown_on_line(kind_name, values)
     amount = None
     if row.get("amount"):
         amount = Money.of(

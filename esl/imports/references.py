@@ -6,9 +6,11 @@ A publication's items, which name a few of a chain's 100,000 SKUs, read only the
 they give (`among`).
 
 `unknown` is the one check of what a promotion or a price names against them, with its
-reason ("unknown category(s): ..."): the price and promotion files ask it for each line,
-and a publication's items (`esl.services.publication.refuse_unknown_references`) for
-their SKUs, categories, zones, stores and the promotions they end when posted, so a
+reason ("unknown category(s): ..."): the price, promotion and history files ask it for
+the SKUs, stores, zones and categories of each line (`refuse_unknown_on_line`, a bad line
+with that reason), and a publication's items
+(`esl.services.publication.refuse_unknown_references`) for their SKUs, categories,
+zones, stores and the promotions they end when posted, so a
 promotion of a category no product has, a price of a store that does not exist or in a
 zone no store belongs to, is refused through either door with one reason.
 
@@ -30,12 +32,22 @@ from sqlalchemy.orm import InstrumentedAttribute, Session
 
 from esl.db.models import ChannelRow, ProductRow, PromotionRow, StoreRow, ZoneRow
 from esl.db.repositories.chunks import in_chunks
+from esl.imports.csv_fields import BadRowError
 
 __all__ = ["ImportReferences", "ReferenceKind", "UnknownReferences"]
 
 ReferenceKind = Literal["sku", "category", "channel", "zone", "store", "promotion"]
 # The names a refusal lists; how many there are is in `UnknownReferences.names`.
 LISTED_NAMES = 5
+# The attribute holding the stored names of each kind.
+_NAMES_OF: dict[ReferenceKind, str] = {
+    "sku": "skus",
+    "category": "categories",
+    "channel": "channels",
+    "zone": "zones",
+    "store": "stores",
+    "promotion": "promotions",
+}
 
 
 @dataclass(frozen=True, slots=True)
@@ -86,29 +98,30 @@ class ImportReferences:
     def known(self, kind: ReferenceKind) -> set[str]:
         """The stored names of `kind` (a category: one some product has; with `among`,
         those of the names given)."""
-        sets = {
-            "sku": lambda: self.skus,
-            "category": lambda: self.categories,
-            "channel": lambda: self.channels,
-            "zone": lambda: self.zones,
-            "store": lambda: self.stores,
-            "promotion": lambda: self.promotions,
-        }
-        return sets[kind]()
+        known: set[str] = getattr(self, _NAMES_OF[kind])
+        return known
 
     def unknown(self, kind: ReferenceKind, names: Iterable[str]) -> UnknownReferences | None:
         """Those of `names` that name nothing stored of `kind`, or None when all do (none
         given: nothing is read); of zones all stored, those no store belongs to
-        (`without_store`), which a price or promotion cannot name."""
+        (`without_store`), which a price or promotion cannot name. Asked once for each
+        line of a file of 100,000, so the usual answer, all known, is a subset test."""
         given = set(names)
         if not given:
             return None
-        missing = sorted(given - self.known(kind))
-        if missing:
-            return UnknownReferences(kind, missing)
-        if kind == "zone" and (storeless := sorted(given - self.zones_with_stores)):
+        known = self.known(kind)
+        if not given <= known:
+            return UnknownReferences(kind, sorted(given - known))
+        if kind == "zone" and not given <= self.zones_with_stores:
+            storeless = sorted(given - self.zones_with_stores)
             return UnknownReferences(kind, storeless, without_store=True)
         return None
+
+    def refuse_unknown_on_line(self, kind: ReferenceKind, names: Iterable[str]) -> None:
+        """A file's line naming what `unknown` finds is a bad line (`BadRowError`) with
+        its reason, the one a publication's item naming it is refused with."""
+        if unknown := self.unknown(kind, names):
+            raise BadRowError(unknown.reason)
 
     @cached_property
     def skus(self) -> set[str]:

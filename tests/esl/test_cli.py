@@ -99,7 +99,7 @@ def test_a_bad_file_exits_1_and_lists_its_bad_lines(cli: CliRunner, tmp_path: Pa
     )
     result = cli.invoke(app, ["import", "prices", bad])
     assert result.exit_code == 1
-    assert "line 3: unknown sku 'NOPE'" in result.stderr
+    assert "line 3: unknown sku(s): NOPE" in result.stderr
     assert "line 4: a zone price needs store_or_zone" in result.stderr
     exported = cli.invoke(app, ["export", "prices"]).stdout
     assert exported.strip().count("\n") == 0  # header only: nothing was imported

@@ -69,7 +69,7 @@ def test_a_price_file_names_an_unknown_badly_spelled_sku_as_unknown(seeded: Engi
         session.begin(),
     ):
         import_prices(session, text, currency="PLN", imported_by="t", now=START)
-    assert caught.value.fields["problems"] == [{"line": 3, "reason": "unknown sku 'MLK 1'"}]
+    assert caught.value.fields["problems"] == [{"line": 3, "reason": "unknown sku(s): MLK 1"}]
 
 
 def test_a_promotion_file_names_an_unknown_badly_spelled_sku_in_its_list(seeded: Engine) -> None:

@@ -172,7 +172,7 @@ def test_an_unknown_sku_is_refused_as_unknown(api: Api) -> None:
     assert api.client.get("/api/v1/publications", headers=pricing).json()["total"] == 0
     answer = api.import_csv("prices", PRICE_HEADER + "MLK 9,national,,,3.79,PLN,,\n")
     assert answer.status_code == 422, answer.text
-    assert answer.json()["error"]["problems"] == [{"line": 2, "reason": "unknown sku 'MLK 9'"}]
+    assert answer.json()["error"]["problems"] == [{"line": 2, "reason": "unknown sku(s): MLK 9"}]
     api.add_labels({"L-7": "S01"})
     bound = api.client.put(
         "/api/v1/labels/L-7/binding", json={"sku": "MLK 9"}, headers=api.headers("store")

@@ -223,7 +223,7 @@ def test_a_csv_with_a_bad_row_shows_the_line_and_a_good_one_reaches_the_shelf(
     page.get_by_role("button", name="Preview").click()
     expect(page.get_by_role("alert")).to_contain_text("Nothing was published")
     problems = page.get_by_role("table", name="Rows to fix")
-    expect(problems.get_by_role("row", name="3")).to_contain_text("unknown sku 'NOPE-1'")
+    expect(problems.get_by_role("row", name="3")).to_contain_text("unknown sku(s): NOPE-1")
     assert _publications(world) == publications
 
     page.goto(f"{world.url}/ui/publications")
