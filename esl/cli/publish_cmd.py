@@ -31,7 +31,7 @@ from esl.services.publication import (
     validate_publication,
 )
 from esl.text_files import read_utf8_text
-from pricing.errors import EslError, InvalidPromotionError
+from pricing.errors import EslError
 
 __all__ = ["register"]
 
@@ -72,7 +72,7 @@ def register(app: typer.Typer) -> None:
                     now=now,
                     currency=settings.currency,
                 )
-            except (InvalidItemError, InvalidPromotionError) as error:
+            except InvalidItemError as error:
                 item = error.fields.get("item")
                 where = f"items[{item}]: " if item is not None else ""
                 _refuse(path, f"{where}{error.message}", "correct the file; nothing was stored")

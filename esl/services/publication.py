@@ -145,12 +145,13 @@ def require_storable_draft(
     the past, an amount finer than its currency's minor unit, a promotion that targets
     no SKU and no category (field `skus`, the promotion file's reason: `refuse_no_target`),
     an item naming a SKU, category, zone, store or promotion that nothing stored has (a
-    promotion: nor an earlier item adds), or a zone no store belongs to;
-    InvalidPromotionError for a promotion given a term its kind does not read (a quantity
-    on a fixed_price). POST /publications and `esl publish` both ask here, so a draft one
-    refuses the other never stores. The items' own faults are looked for first, then what
-    they name (the names they give read from the database at once, only for a draft with
-    none)."""
+    promotion: nor an earlier item adds), or a zone no store belongs to, or a promotion
+    given a term its kind does not read (a quantity on a fixed_price: `field` the term,
+    `reason` the kind that reads it; the promotion's own `InvalidPromotionError` answered
+    as an item's fault, as its missing target is). POST /publications and `esl publish`
+    both ask here, so a draft one refuses the other never stores. The items' own faults
+    are looked for first, then what they name (the names they give read from the
+    database at once, only for a draft with none)."""
     if effective_at is not None and effective_at < now:
         raise InvalidItemError(
             "effective_at lies in the past: the past cannot be rewritten",
@@ -165,7 +166,18 @@ def require_storable_draft(
             except InvalidPromotionError as error:
                 # Refused as an item naming what cannot be promoted is: invalid_item.
                 raise InvalidItemError(error.message, field="skus", item=index) from error
-            refuse_unused_terms(command.promotion_id, command.kind, command, item=index)
+            try:
+                refuse_unused_terms(command.promotion_id, command.kind, command)
+            except InvalidPromotionError as error:
+                # An item's own fault too, answered as the others are (invalid_item, the
+                # item and its field); `reason` names the kind that reads the term.
+                raise InvalidItemError(
+                    error.message,
+                    field=str(error.fields["field"]),
+                    item=index,
+                    promotion_id=command.promotion_id,
+                    reason=error.fields["reason"],
+                ) from error
         amount = getattr(command, "amount", None)
         if amount is not None:
             require_minor_unit(amount, getattr(command, "currency", None) or currency, item=index)

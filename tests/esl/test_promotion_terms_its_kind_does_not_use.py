@@ -159,7 +159,7 @@ def test_the_publication_item_is_refused_naming_the_term_and_nothing_is_stored(
     created = api.client.post(PUBLICATIONS, json={"title": "t", "items": [item]}, headers=pricing)
     assert created.status_code == 422, created.text
     error = created.json()["error"]
-    assert (error["code"], error["field"], error["item"]) == ("invalid_promotion", "quantity", 0)
+    assert (error["code"], error["field"], error["item"]) == ("invalid_item", "quantity", 0)
     assert error["reason"] == (
         "fixed_price takes no quantity "
         "(an offer conditional on quantity is a multi_buy or buy_n_get_m)"
