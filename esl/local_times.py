@@ -1,10 +1,12 @@
 """Why a local time written without its UTC offset is refused, and what to write instead.
 
 The files and the API take instants with an offset only (docs/csv-formats.md). A time
-without one is refused; the reason gives the offset that time has in the chain's zone on
-its date, never one fixed offset: Warsaw is +01:00 in winter and +02:00 in summer, and on
-the nights the clocks change a time may not exist (the spring night's 02:30) or come twice
-(the autumn night's 02:30), which the reason says rather than picking one.
+without one is refused; the reason gives the offset that time has on its date in the zone
+of the clock it was written on (a file's line: the chain's, or the one store's it names,
+`esl.imports.references.ImportReferences.clock_of`), never one fixed offset: Warsaw
+is +01:00 in winter and +02:00 in summer, and on the nights the clocks change a time may
+not exist (the spring night's 02:30) or come twice (the autumn night's 02:30), which the
+reason says rather than picking one.
 """
 
 from __future__ import annotations

@@ -64,7 +64,8 @@ class BadRowError(Exception):
 class CsvRow:
     """One data row with its line number; `get` names the column in every complaint.
     `time_zone` is the chain's (an IANA name, or None), in which a time written without
-    its offset is refused with the offset it has there (`esl.local_times`)."""
+    its offset is refused with the offset it has there (`esl.local_times`), unless the
+    line names one store keeping a zone of its own (`optional_instant`)."""
 
     __slots__ = ("line", "time_zone", "values")
 
@@ -415,9 +416,12 @@ def _instant(text: str, column: str, time_zone: str | None) -> tuple[datetime | 
         return None, f"{column} {text!r} is outside years 1-9999 once in UTC"
 
 
-def optional_instant(row: CsvRow, column: str) -> datetime | None:
+def optional_instant(row: CsvRow, column: str, *, time_zone: str | None = None) -> datetime | None:
+    """`column`'s instant, if any; `time_zone`: the clock the line was written on, where
+    it is not the chain's (a line naming one store: that store's zone,
+    `ImportReferences.clock_of`), whose offset a time written without one is told."""
     text = row.get(column)
-    return parse_instant(text, column, time_zone=row.time_zone) if text else None
+    return parse_instant(text, column, time_zone=time_zone or row.time_zone) if text else None
 
 
 def parse_bool(row: CsvRow, column: str, *, default: bool = False) -> bool:

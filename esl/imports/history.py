@@ -74,8 +74,11 @@ def _parse(row: CsvRow, refs: ImportReferences, *, currency: str, now: datetime)
         raise BadRowError(f"unknown channel {channel!r}")
     store = row.require("store")
     refs.refuse_unknown_on_line("store", (store,))
+    # Written on the store's clock: a time without an offset is told that one's.
     effective_at = parse_instant(
-        row.require("effective_at"), "effective_at", time_zone=row.time_zone
+        row.require("effective_at"),
+        "effective_at",
+        time_zone=refs.clock_of((store,), otherwise=row.time_zone),
     )
     if effective_at >= now:
         raise BadRowError("effective_at is not in the past: history records what already applied")

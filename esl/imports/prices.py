@@ -165,8 +165,10 @@ def _parse(row: CsvRow, refs: ImportReferences, currency: str) -> PriceLine:
         )
     amount = parse_money_amount(row, "price", currency=currency)
     currency_code = parse_currency(row, "currency", expected=currency)
-    valid_from = optional_instant(row, "valid_from")
-    valid_until = optional_instant(row, "valid_until")
+    # A store's price is written on its clock: a time without an offset is told that.
+    clock = refs.clock_of(() if store is None else (store,), otherwise=row.time_zone)
+    valid_from = optional_instant(row, "valid_from", time_zone=clock)
+    valid_until = optional_instant(row, "valid_until", time_zone=clock)
     if valid_from and valid_until and valid_until <= valid_from:
         raise BadRowError("valid_until is not after valid_from")
     return PriceLine(

@@ -160,6 +160,9 @@ def promotion_line(row: CsvRow, refs: ImportReferences, currency: str) -> Promot
     for kind_name, values in targets:
         # The check a publication's upsert_promotion asks too (`ImportReferences.unknown`).
         refs.refuse_unknown_on_line(kind_name, values)
+    # A promotion of one store (no zone) is written on its clock: a time without an
+    # offset is told that one's; any other, the installation's.
+    clock = refs.clock_of(() if zones else stores, otherwise=row.time_zone)
     amount = None
     if row.get("amount"):
         amount = Money.of(
@@ -176,8 +179,8 @@ def promotion_line(row: CsvRow, refs: ImportReferences, currency: str) -> Promot
             channels=frozenset(Channel(c) for c in channels),
             zones=zones,
             stores=stores,
-            valid_from=optional_instant(row, "valid_from"),
-            valid_until=optional_instant(row, "valid_until"),
+            valid_from=optional_instant(row, "valid_from", time_zone=clock),
+            valid_until=optional_instant(row, "valid_until", time_zone=clock),
             priority=_int(
                 row,
                 "priority",

@@ -22,7 +22,7 @@ refused as well ("zone(s) with no store: west") until a store belongs to it.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Collection, Iterable, Mapping
 from dataclasses import dataclass
 from functools import cached_property
 from typing import Any, Literal
@@ -122,6 +122,25 @@ class ImportReferences:
         its reason, the one a publication's item naming it is refused with."""
         if unknown := self.unknown(kind, names):
             raise BadRowError(unknown.reason)
+
+    def clock_of(self, stores: Collection[str], *, otherwise: str | None) -> str | None:
+        """The IANA zone of the clock a line naming `stores` was written on, whose offset
+        a time written there without one is told (`esl.local_times`): the store's own
+        `time_zone` where it names one store keeping one (a New York store's price in a
+        Warsaw chain is read on a New York clock), else `otherwise`, the installation's
+        (no store, several, or one dating its labels in the installation's zone)."""
+        if len(stores) != 1:
+            return otherwise
+        (store,) = stores
+        return self.store_time_zones.get(store) or otherwise
+
+    @cached_property
+    def store_time_zones(self) -> dict[str, str]:
+        """The stores keeping a time zone of their own, with it (the others date their
+        labels in the installation's)."""
+        column = StoreRow.time_zone
+        rows = self._session.execute(select(StoreRow.code, column).where(column.is_not(None)))
+        return {code: zone for code, zone in rows if zone is not None}
 
     @cached_property
     def skus(self) -> set[str]:

@@ -48,25 +48,20 @@ def _parse(row: CsvRow, zones: set[str], stored: dict[str, StoreRow], twins: Cas
     if len(name) > STORE_NAME_LENGTH:
         raise BadRowError(f"name of store {code} is longer than {STORE_NAME_LENGTH} characters")
     before = stored.get(code)
+    time_zone = _time_zone(row, code, before)
     # An opening left out or empty: a new store opens now, a stored one keeps its own
-    # (`esl.services.stores.opening_of` checks a given one).
-    opened = optional_instant(row, "opened")
+    # (`esl.services.stores.opening_of` checks a given one). Written on the store's clock
+    # (its zone as the line leaves it): a time without an offset is told that one's.
+    opened = optional_instant(row, "opened", time_zone=time_zone)
     # A column the file does not have keeps what is stored (a file of names must not move
     # every store to national prices); an empty cell clears it.
     if "zone" not in row.values:
-        return Store(
-            code=code,
-            name=name,
-            zone=before.zone if before else None,
-            time_zone=_time_zone(row, code, before),
-            opened=opened,
-        )
-    zone = row.get("zone") or None
-    if zone is not None and zone not in zones:
-        raise BadRowError(f"zone {zone!r} of store {code} does not exist (PUT /api/v1/zones)")
-    return Store(
-        code=code, name=name, zone=zone, time_zone=_time_zone(row, code, before), opened=opened
-    )
+        zone = before.zone if before else None
+    else:
+        zone = row.get("zone") or None
+        if zone is not None and zone not in zones:
+            raise BadRowError(f"zone {zone!r} of store {code} does not exist (PUT /api/v1/zones)")
+    return Store(code=code, name=name, zone=zone, time_zone=time_zone, opened=opened)
 
 
 def _time_zone(row: CsvRow, code: str, before: StoreRow | None) -> str | None:
