@@ -7,14 +7,20 @@ of the clock it was written on (a file's line: the chain's, or the one store's i
 is +01:00 in winter and +02:00 in summer, and on the nights the clocks change a time may
 not exist (the spring night's 02:30) or come twice (the autumn night's 02:30), which the
 reason says rather than picking one.
+
+The console's "Publish at" field (a browser's `datetime-local`, which can hold no offset)
+is read on the chain's clock (`local_instant`), and refused in the same words on those
+nights: a time no clock shows names no instant, and of a time shown twice the field
+cannot say which is meant.
 """
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from zoneinfo import ZoneInfo
 
-__all__ = ["missing_offset_reason"]
+__all__ = ["UnclearLocalTime", "local_instant", "missing_offset_reason", "unclear_local_time"]
 
 _MINUTE = timedelta(minutes=1)
 
@@ -29,26 +35,62 @@ def missing_offset_reason(written: str, value: datetime, zone: str | None) -> st
             f"{refused}: write the offset local time has on that date (it changes with "
             "summer time), or the instant in UTC with Z"
         )
+    unclear = unclear_local_time(value, zone)
+    if unclear is not None:
+        advice = (
+            "write the instant meant with its offset, or in UTC with Z"
+            if unclear.skipped
+            else "write the one meant"
+        )
+        return f"{refused}, and {unclear.why}; {advice}"
+    return (
+        f"{refused}: in {zone} it is {local_instant(value, zone).isoformat()}; write that, "
+        "or the instant in UTC with Z"
+    )
+
+
+def local_instant(value: datetime, zone: str) -> datetime:
+    """The instant a clock in `zone` shows the naive `value` at, with the offset it has
+    then; on the nights the clocks change check `unclear_local_time` first (this answers
+    the earlier reading of a time shown twice, and a time no clock shows read with the
+    offset before the change)."""
+    return value.replace(tzinfo=ZoneInfo(zone), fold=0)
+
+
+@dataclass(frozen=True)
+class UnclearLocalTime:
+    """Why a local time names no one instant: `why` says it ("no clock in Europe/Warsaw
+    shows it: …", "in Europe/Warsaw it comes twice: …"); `skipped`: no clock shows it (else
+    it comes twice)."""
+
+    why: str
+    skipped: bool
+
+
+def unclear_local_time(value: datetime, zone: str) -> UnclearLocalTime | None:
+    """Why the naive `value` names no one instant on a clock in `zone` (an IANA name):
+    no clock there shows it (the spring night's gap: "no clock in Europe/Warsaw shows it:
+    that night the clocks go from 02:00 (+01:00) to 03:00 (+02:00)"), or it comes twice
+    (the autumn night: "in Europe/Warsaw it comes twice: …+02:00, then an hour later
+    …+01:00"); None when it names one."""
     place = ZoneInfo(zone)
     earlier = value.replace(tzinfo=place, fold=0)
     later = value.replace(tzinfo=place, fold=1)
     before, after = earlier.utcoffset(), later.utcoffset()
     if before == after or before is None or after is None:
-        return (
-            f"{refused}: in {zone} it is {earlier.isoformat()}; write that, or the instant "
-            "in UTC with Z"
-        )
+        return None
     if _shown(earlier, place) != value:
         start, end = _skipped(earlier, later, place)
-        return (
-            f"{refused}, and no clock in {zone} shows it: that night the clocks go from "
-            f"{start:%H:%M} ({_offset(before)}) to {end:%H:%M} ({_offset(after)}); write "
-            "the instant meant with its offset, or in UTC with Z"
+        return UnclearLocalTime(
+            f"no clock in {zone} shows it: that night the clocks go from "
+            f"{start:%H:%M} ({_offset(before)}) to {end:%H:%M} ({_offset(after)})",
+            skipped=True,
         )
     first, second = sorted((earlier, later), key=lambda instant: instant.astimezone(UTC))
-    return (
-        f"{refused}, and in {zone} it comes twice: {first.isoformat()}, then "
-        f"{_span(abs(after - before))} later {second.isoformat()}; write the one meant"
+    return UnclearLocalTime(
+        f"in {zone} it comes twice: {first.isoformat()}, then "
+        f"{_span(abs(after - before))} later {second.isoformat()}",
+        skipped=False,
     )
 
 

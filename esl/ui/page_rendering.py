@@ -6,6 +6,7 @@ from datetime import datetime
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from babel.numbers import get_decimal_symbol
 from fastapi import Request
@@ -31,6 +32,14 @@ def _when(value: datetime | None) -> str:
     return "—" if value is None else value.strftime("%Y-%m-%d %H:%M:%S UTC")
 
 
+def _local_when(value: datetime, zone: str) -> str:
+    """`value` as a clock in `zone` shows it, the zone and its offset then named:
+    "2031-07-02 06:00 Europe/Warsaw (+02:00)" (seconds only when there are some)."""
+    local = value.astimezone(ZoneInfo(zone))
+    shown = local.strftime("%Y-%m-%d %H:%M:%S" if local.second else "%Y-%m-%d %H:%M")
+    return f"{shown} {zone} ({local.isoformat(timespec='minutes')[-6:]})"
+
+
 @pass_context
 def _money(context: Context, value: Decimal | None, currency: str) -> str:
     """An amount with the engine's decimals of `currency` (KWD 3, HUF 0, PLN 2), as the
@@ -48,6 +57,7 @@ def _money(context: Context, value: Decimal | None, currency: str) -> str:
 
 
 TEMPLATES.env.filters["when"] = _when
+TEMPLATES.env.filters["local_when"] = _local_when
 TEMPLATES.env.filters["money"] = _money
 
 

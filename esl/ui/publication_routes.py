@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import base64
 import io
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Depends, Form, Request, UploadFile
@@ -22,6 +22,7 @@ from esl.errors import ImportRejectedError, InvalidItemError
 from esl.imports import import_prices, import_promotions
 from esl.imports.csv_text import decode_csv
 from esl.imports.report import ImportReport
+from esl.local_times import local_instant, unclear_local_time
 from esl.pipeline.affected_labels import labels_changed_by_import
 from esl.pipeline.images import ImageStore
 from esl.pipeline.planning import CandidateKeys, LabelPlanner, contents_due, first_changes
@@ -63,7 +64,7 @@ SAMPLE_LABELS = 3
 def publications(request: Request, ctx: Ctx, user: User) -> HTMLResponse:
     with ctx.sessions() as session:
         reach = publication_reach(session, now=ctx.clock(), limit=50, store=user.principal.store)
-    return page(request, "publications.html", user=user, reach=reach)
+    return page(request, "publications.html", user=user, reach=reach, zone=_chain_zone(ctx))
 
 
 @router.get("/publications/{publication_id}", response_class=HTMLResponse)
@@ -99,10 +100,11 @@ async def preview(
     effective_at: Annotated[FormText, Form(max_length=40)] = "",
 ) -> HTMLResponse:
     """Run the import in a transaction that is rolled back: what it would change, or every
-    bad row by line; nothing is written. `effective_at` (UTC, from the form): the rows
-    without a start of their own start then. The file is read here; the import and the
-    rendered samples run in the thread pool (as the API's import does): a chain's file
-    takes seconds, which would hold every other request on the event loop."""
+    bad row by line; nothing is written. `effective_at` (from the form, a time on the
+    chain's clock, `_instant`): the rows without a start of their own start then. The
+    file is read here; the import and the rendered samples run in the thread pool (as the
+    API's import does): a chain's file takes seconds, which would hold every other request
+    on the event loop."""
     require(user.principal, "publish")
     data = await file.read(UPLOAD_FILE_BYTES + 1)
     filename = file.filename or "upload.csv"
@@ -131,9 +133,10 @@ def _previewed(
     ctx: ApiContext,
 ) -> dict[str, Any]:
     """The preview page's values: the import's report and impact, or why it was refused."""
-    values: dict[str, Any] = {"kind": kind, "filename": filename}
+    zone = _chain_zone(ctx)
+    values: dict[str, Any] = {"kind": kind, "filename": filename, "zone": zone}
     try:
-        instant = _instant(effective_at, now=ctx.clock())
+        instant = _instant(effective_at, now=ctx.clock(), zone=zone)
         values["effective_at"] = instant
         if len(data) > UPLOAD_FILE_BYTES:
             raise ImportRejectedError(
@@ -203,8 +206,9 @@ def publish_upload(
     require(user.principal, "publish")
     kind: Kind = "prices"
     filename = "upload.csv"
+    zone = _chain_zone(ctx)
     try:
-        instant = _instant(effective_at, now=ctx.clock())
+        instant = _instant(effective_at, now=ctx.clock(), zone=zone)
         # Read in a transaction of its own: the import's first statement takes the price
         # writers' lock (SQLite's write lock, which a transaction that read first may not
         # get once another writer committed).
@@ -241,6 +245,7 @@ def publish_upload(
             status_code=422,
             kind=kind,
             filename=filename,
+            zone=zone,
             problems=problems,
             error=error.message,
         )
@@ -249,16 +254,40 @@ def publish_upload(
     return RedirectResponse(f"/ui/publications/{report.publication_id}", status_code=303)
 
 
-def _instant(text: str, *, now: datetime) -> datetime | None:
-    """The form's `datetime-local` value (or the instant a preview wrote into its form),
-    read as UTC; refused when unreadable or past."""
+def _chain_zone(ctx: ApiContext) -> str:
+    """The zone the console's times are typed in: the chain's (`ESL_TIME_ZONE`, else the
+    locale's; never unset once the settings are validated)."""
+    return ctx.settings.installation_time_zone or "UTC"
+
+
+def _instant(text: str, *, now: datetime, zone: str) -> datetime | None:
+    """The form's `datetime-local` value, a time on a clock in `zone` (the chain's), or
+    the instant a preview wrote into its form (with its offset); refused when unreadable,
+    past, or naming no one instant in `zone`: no clock there shows it (the spring night's
+    02:30 in Warsaw), or it comes twice (the autumn night's), which a `datetime-local`
+    field, holding no offset, cannot tell apart. Picking one would move a price by an hour
+    without a word, the very surprise the zone is read in to avoid; the reason names both
+    instants and how to give the one meant."""
     if not text.strip():
         return None
     try:
         instant = datetime.fromisoformat(text.strip())
     except ValueError as error:
         raise InvalidItemError(f"{text!r} is not a date and time", field="effective_at") from error
-    instant = instant if instant.tzinfo else instant.replace(tzinfo=UTC)
+    if instant.tzinfo is None:
+        unclear = unclear_local_time(instant, zone)
+        if unclear is not None:
+            advice = (
+                "choose a time the clocks show"
+                if unclear.skipped
+                else "this field cannot say which: choose a time the clocks show once, or "
+                "give the rows a valid_from of their own with the offset meant"
+            )
+            raise InvalidItemError(
+                f"Publish at {instant:%Y-%m-%d %H:%M}: {unclear.why}; {advice}",
+                field="effective_at",
+            )
+        instant = local_instant(instant, zone)
     try:
         instant = in_utc(instant, field="effective_at")
     except InstantOutOfRangeError as error:

@@ -8,6 +8,8 @@ import re
 import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
+from datetime import datetime
+from zoneinfo import ZoneInfo
 
 import httpx
 from sqlalchemy import Engine
@@ -18,7 +20,7 @@ from esl.settings import Settings
 from tests.pipeline.small_world import World
 from tests.support.api import AppSwitch
 
-__all__ = ["csrf", "form_fields", "labels_listed", "serve_console", "signed_in"]
+__all__ = ["csrf", "form_fields", "labels_listed", "serve_console", "signed_in", "typed_time"]
 
 
 @contextmanager
@@ -73,3 +75,10 @@ def form_fields(page: str, action: str) -> dict[str, str]:
 def labels_listed(page: str) -> set[str]:
     """The label ids a store view lists."""
     return set(re.findall(r'<span class="id">([^<]+)</span>', page))
+
+
+def typed_time(at: datetime) -> str:
+    """What a pricing user types in the console's "Publish at" field for the instant `at`:
+    the time a clock in the chain's zone shows then (the field holds no offset)."""
+    zone = Settings.defaults().installation_time_zone or "UTC"
+    return at.astimezone(ZoneInfo(zone)).strftime("%Y-%m-%dT%H:%M")

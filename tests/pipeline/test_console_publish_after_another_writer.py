@@ -29,7 +29,7 @@ from esl.db.console_models import ConsoleUploadRow
 from esl.db.models import LabelRow, PriceRuleRow, PublicationRow
 from esl.services.keys import Role
 from esl.ui.shelf_views import label_image_png
-from tests.pipeline.console_client import csrf, form_fields, serve_console, signed_in
+from tests.pipeline.console_client import csrf, form_fields, serve_console, signed_in, typed_time
 from tests.pipeline.small_world import World
 from tests.support.api import AppSwitch
 from tests.support.pipeline import publish_flash_promotion, publish_prices
@@ -183,7 +183,7 @@ def test_publish_at_after_a_colleagues_promotion_is_refused(world: World, consol
     world.clock.advance(timedelta(minutes=1))
     at = (world.clock.now + timedelta(minutes=30)).replace(second=0, microsecond=0)
     with signed_in(world, console_url, Role.PRICING) as console:
-        preview = _preview(console, effective_at=at.strftime("%Y-%m-%dT%H:%M"))
+        preview = _preview(console, effective_at=typed_time(at))
         world.clock.advance(timedelta(minutes=1))
         colleague = publish_flash_promotion(
             world.sessions, now=world.clock.now, kind="percent_off", percent="20"

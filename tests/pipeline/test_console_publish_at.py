@@ -19,7 +19,7 @@ from sqlalchemy import Engine, select
 
 from esl.db.models import PriceRuleRow, PublicationRow
 from esl.services.keys import Role
-from tests.pipeline.console_client import csrf, form_fields, serve_console, signed_in
+from tests.pipeline.console_client import csrf, form_fields, serve_console, signed_in, typed_time
 from tests.pipeline.small_world import World
 from tests.support.api import AppSwitch
 
@@ -42,13 +42,13 @@ def console_url(world: World, engine: Engine, http_server: tuple[AppSwitch, str]
 
 
 def _preview_at(console: httpx.Client, at: datetime) -> str:
-    """The preview page of PRICE_FILE to start at `at`, as the form's UTC field takes it."""
+    """The preview page of PRICE_FILE to start at `at`, typed on the chain's clock."""
     preview = console.post(
         "/ui/publications/preview",
         data={
             "csrf": csrf(console.get("/ui/publications").text),
             "kind": "prices",
-            "effective_at": at.strftime("%Y-%m-%dT%H:%M"),
+            "effective_at": typed_time(at),
         },
         files={"file": ("later.csv", PRICE_FILE)},
     )

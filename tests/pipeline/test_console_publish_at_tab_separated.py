@@ -16,7 +16,7 @@ from sqlalchemy import Engine, select
 
 from esl.db.models import PriceRuleRow
 from esl.services.keys import Role
-from tests.pipeline.console_client import csrf, form_fields, serve_console, signed_in
+from tests.pipeline.console_client import csrf, form_fields, serve_console, signed_in, typed_time
 from tests.pipeline.small_world import World
 from tests.support.api import AppSwitch
 
@@ -77,7 +77,7 @@ def test_tab_separated_file_published_now(world: World, console_url: str) -> Non
 def test_tab_separated_file_published_at(world: World, console_url: str) -> None:
     at = (world.clock.now + timedelta(minutes=30)).replace(second=0, microsecond=0)
     with signed_in(world, console_url, Role.PRICING) as console:
-        preview = _preview(console, TSV_FILE, at.strftime("%Y-%m-%dT%H:%M"))
+        preview = _preview(console, TSV_FILE, typed_time(at))
         refused = preview.text.split('<tbody><tr><td class="num">', 1)[-1][:80]
         assert preview.status_code == 200, f"Publish at refused the file: line {refused}"
         published = console.post(PUBLISH, data=form_fields(preview.text, PUBLISH))

@@ -25,7 +25,7 @@ from esl.db.models import LabelRow
 from esl.services.keys import Role
 from esl.services.templates import save_template
 from esl.ui.shelf_views import label_image_png
-from tests.pipeline.console_client import csrf, form_fields, serve_console, signed_in
+from tests.pipeline.console_client import csrf, form_fields, serve_console, signed_in, typed_time
 from tests.pipeline.small_world import World
 from tests.support.api import AppSwitch
 
@@ -114,9 +114,7 @@ async def test_publish_at_sample_shows_the_price_due_from_the_instant(
     (label_id,) = world.labels
     today = world.state(label_id).confirmed_hash
     at = (world.clock.now + timedelta(minutes=30)).replace(second=0, microsecond=0)
-    sample, summary, landed = await _preview_and_publish(
-        world, console_url, at.strftime("%Y-%m-%dT%H:%M")
-    )
+    sample, summary, landed = await _preview_and_publish(world, console_url, typed_time(at))
     world.controller.plan_due_work()
     state = world.state(label_id)
     # Published, the controller plans the label's timed image for `at`: it does change.

@@ -20,7 +20,7 @@ from sqlalchemy import Engine
 from esl.db.models import LabelRow
 from esl.services.keys import Role
 from esl.ui.shelf_views import label_image_png
-from tests.pipeline.console_client import csrf, form_fields, serve_console, signed_in
+from tests.pipeline.console_client import csrf, form_fields, serve_console, signed_in, typed_time
 from tests.pipeline.small_world import World
 from tests.support.api import AppSwitch
 
@@ -68,7 +68,7 @@ async def test_promotion_published_at_an_instant_previews_the_promotion(
             data={
                 "csrf": csrf(console.get("/ui/publications").text),
                 "kind": "promotions",
-                "effective_at": at.strftime("%Y-%m-%dT%H:%M"),
+                "effective_at": typed_time(at),
             },
             files={"file": ("promo.csv", PROMO)},
         )
