@@ -15,6 +15,7 @@ __all__ = [
     "OPEN_STATUSES",
     "LabelStatus",
     "OutboxStatus",
+    "PanelForgottenBy",
     "ParkReason",
     "RecordedPanel",
     "park_metric_reason",
@@ -74,6 +75,17 @@ class RecordedPanel(StrEnum):
     # acknowledged; neither: a blank panel
     KEPT = "kept"  # the panel taken before it
     FORGOTTEN = "forgotten"  # unknown
+
+
+class PanelForgottenBy(StrEnum):
+    """An operation, no word of the label's, that made the record forget what a label
+    shows: kept in its history as a `RecordedPanel.FORGOTTEN` row with this as its
+    reason (`esl.pipeline.panel_history`), so the past audit says `unconfirmed` from
+    then on, as the live audit did, not the panel taken before it."""
+
+    REFRESH = "refresh asked"  # its whole image sent again (`label_actions`)
+    MODEL_CHANGED = "panel model changed"  # drawn on the old panel (`label_models`)
+    ASSOCIATED = "associated anew"  # shown under an earlier BLE association
 
 
 class LabelStatus(StrEnum):

@@ -48,7 +48,7 @@ from sqlalchemy.orm import Session
 from esl.db.bulk import insert_rows
 from esl.db.console_models import LabelActionFrameRow, LabelActionRow
 from esl.db.models import LabelRow, LabelStateRow
-from esl.delivery_states import OutboxStatus
+from esl.delivery_states import OutboxStatus, PanelForgottenBy
 from esl.pipeline.action_kinds import OPEN_STATUSES, RETIRED_NOT_SENT, ActionKind, ActionStatus
 from esl.pipeline.ble_unassociation import (
     NOT_CONFIRMED,
@@ -60,6 +60,7 @@ from esl.pipeline.ble_unassociation import (
 from esl.pipeline.check_ins import forget_desired
 from esl.pipeline.label_states import LabelState, load_label_states, save_label_states
 from esl.pipeline.outbox_rows import OUTBOX, acknowledged_since, first_sent_since
+from esl.pipeline.panel_history import keep_panel_forgotten
 from esl.pipeline.stamps_ahead import stamped_ahead
 from gateways.base import Downlink
 from gateways.protocol import (
@@ -435,6 +436,8 @@ def _refresh(session: Session, action: LabelActionRow, *, now: datetime) -> None
         .values(confirmed_hash=None, displayed_hash=None)
         .execution_options(synchronize_session=False)
     )
+    # The audit says `unconfirmed` until it acknowledges its image: so does the past one.
+    keep_panel_forgotten(session, [action.label_id], by=PanelForgottenBy.REFRESH, at=now)
     # Frames are told apart by their ids, not their times: a planning pass stamps its
     # frames with the instant it began, which may be before this request was taken up.
     action.after_outbox_id = session.scalar(

@@ -30,6 +30,8 @@ from sqlalchemy.orm import Session
 
 from esl.db.models import LabelBindingRow, LabelRow, LabelStateRow
 from esl.db.repositories import in_chunks
+from esl.delivery_states import PanelForgottenBy
+from esl.pipeline.panel_history import keep_panel_forgotten
 from gateways.protocol import LabelProvision
 
 __all__ = ["ModelChange", "change_label_models"]
@@ -69,6 +71,10 @@ def change_label_models(
             change.new_model,
             change.old_model,
         )
+    # Kept in its history, so an audit of an instant since says `unconfirmed` too.
+    keep_panel_forgotten(
+        session, [c.label_id for c in changes], by=PanelForgottenBy.MODEL_CHANGED, at=now
+    )
     return changes
 
 

@@ -30,9 +30,11 @@ from esl.db.ble_models import BleAddressReservationRow, BleLabelInventoryRow
 from esl.db.console_models import LabelActionRow
 from esl.db.models import GatewayRow, LabelModelRow, LabelRow, LabelStateRow
 from esl.db.repositories.rows import row_or_not_found
+from esl.delivery_states import PanelForgottenBy
 from esl.errors import ConflictError, ImportRejectedError, NotFoundError, StoreOfRecordError
 from esl.pipeline.action_kinds import ActionKind, ActionStatus
 from esl.pipeline.ble_unassociation import forget_ble_association
+from esl.pipeline.panel_history import keep_panel_forgotten
 from esl.services.gateway_ids import require_gateway_id
 from esl.services.keys import Principal
 from esl.services.labels import current_binding, require_store_access
@@ -348,7 +350,7 @@ def record_ble_association(
     )
     row = session.get(BleLabelInventoryRow, label_id)
     if row is None or row.device_address != device:
-        _forget_panel(session, label_id)
+        _forget_panel(session, label_id, now=now)
     if row is None:
         row = BleLabelInventoryRow(label_id=label_id)
     row.gateway = gateway
@@ -368,7 +370,7 @@ def record_ble_association(
     return row
 
 
-def _forget_panel(session: Session, label_id: str) -> None:
+def _forget_panel(session: Session, label_id: str, *, now: datetime) -> None:
     """A label associated anew (never, or unassociated before), or at another device, is
     sent its whole image: what it showed under its earlier association (kept for the
     audit while it was unassociated, `forget_ble_association`) is not what the device
@@ -377,6 +379,9 @@ def _forget_panel(session: Session, label_id: str) -> None:
     if state is not None:
         state.confirmed_hash = state.displayed_hash = None
         state.held_hash = state.held_display_at = None  # nor a flip it held then
+        # The audit says `unconfirmed` until it acknowledges its image: so does the
+        # audit of an instant since.
+        keep_panel_forgotten(session, [label_id], by=PanelForgottenBy.ASSOCIATED, at=now)
 
 
 def _other_label_at(
