@@ -109,9 +109,16 @@ def check_in_verdict(
     """
     if shows == recorded:
         return CheckInVerdict.AGREES
-    if update_open:
-        return CheckInVerdict.EXPECTED
     older = older_claim or (answered_sequence is not None and sequence < answered_sequence)
+    if update_open:
+        if shows is None and not older:
+            # A blank panel, the label's newest word (blanked keeping its count, a
+            # gateway that lost what its labels show): the image the record confirms
+            # is not on it, and the update on its way may be a delta against it, or a
+            # timed image that leaves the panel blank until its instant. Kept, the
+            # record said the label showed it: the audit `match` on a blank shelf.
+            return CheckInVerdict.NEWER
+        return CheckInVerdict.EXPECTED
     if (
         display_at is not None
         and holds_flip is False
