@@ -10,7 +10,8 @@ from __future__ import annotations
 
 import time
 import zlib
-from dataclasses import dataclass
+from contextlib import AsyncExitStack
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from esl.pipeline.oepl_tags import write_gateway_provisioning
@@ -23,9 +24,8 @@ from gateways.oepl.radio import OeplRadio
 from gateways.protocol import generate_label_key
 from gateways.store_gateway.process import (
     StoreGatewayProcess,
-    open_local_state,
+    open_store_gateway,
     read_gateway_provisioning,
-    take_label_file,
 )
 
 __all__ = ["OeplSite"]
@@ -41,6 +41,8 @@ class OeplSite:
     state_dir: Path
     served: ServedAccessPoint | None = None
     process: StoreGatewayProcess | None = None
+    # The gateway opened (`open_store_gateway`): closing it closes its state and radio.
+    _opened: AsyncExitStack = field(default_factory=AsyncExitStack, repr=False)
 
     @classmethod
     def install(
@@ -69,29 +71,33 @@ class OeplSite:
         return self.state_dir / f"{self.gateway}-labels.json"
 
     async def start(self, broker: BrokerEndpoint, *, poll_s: float) -> None:
+        """Serve the AP, then open the store gateway as `esl gateway oepl` opens it (its
+        state in STATE_DIR/STORE-GATEWAY.sqlite made what the label file says) and start it."""
         self.served = ServedAccessPoint(self.ap)
         await self.served.start()
-        state = open_local_state(self.state_dir / f"{self.gateway}.sqlite")
-        take_label_file(state, read_gateway_provisioning(self.provisioning))
+        labels = read_gateway_provisioning(self.provisioning)
         driver = AccessPointDriver(
             AccessPointClient(self.served.url), timings=DriverTimings(poll_s=poll_s)
         )
-        self.process = StoreGatewayProcess(
-            store=self.store,
-            gateway=self.gateway,
-            endpoint=broker,
-            radio=OeplRadio(driver),
-            state=state,
-            health_every_s=max(poll_s * 10, 1.0),
+        opened = await self._opened.enter_async_context(
+            open_store_gateway(
+                labels,
+                OeplRadio(driver),
+                store=self.store,
+                gateway=self.gateway,
+                endpoint=broker,
+                state_dir=self.state_dir,
+                health_every_s=max(poll_s * 10, 1.0),
+            )
         )
+        self.process = opened.process
         await self.process.start()
 
     async def close(self) -> None:
         if self.process is not None:
             await self.process.stop()
-            await self.process.radio.close()
-            self.process.state.close()
             self.process = None
+        await self._opened.aclose()
         if self.served is not None:
             await self.served.stop()
             self.served = None

@@ -7,6 +7,7 @@ from __future__ import annotations
 import asyncio
 import subprocess
 import sys
+from contextlib import AsyncExitStack
 from dataclasses import dataclass, field
 from datetime import timedelta
 from pathlib import Path
@@ -25,9 +26,8 @@ from gateways.oepl import AccessPointClient, AccessPointDriver, DriverTimings
 from gateways.oepl.radio import OeplRadio
 from gateways.store_gateway.process import (
     StoreGatewayProcess,
-    open_local_state,
+    open_store_gateway,
     read_gateway_provisioning,
-    take_label_file,
 )
 from tests.fixtures.mosquitto import MosquittoProcess
 from tests.support.cli_process import ROOT
@@ -53,6 +53,9 @@ class OeplChain:
     process: StoreGatewayProcess | None = None
     gateway_process: subprocess.Popen[bytes] | None = None
     controller: RunningController | None = None
+    # The in-process gateway opened (`open_store_gateway`): closing it closes its state
+    # and radio.
+    _opened_gateway: AsyncExitStack | None = field(default=None, repr=False)
 
     @property
     def sessions(self) -> sessionmaker[Session]:
@@ -61,6 +64,11 @@ class OeplChain:
     @property
     def provisioning(self) -> Path:
         return self.state_dir / f"{GATEWAY}-labels.json"
+
+    @property
+    def state_path(self) -> Path:
+        """The in-process gateway's state file (`start_gateway`)."""
+        return self.state_dir / f"{STORE}-{GATEWAY}.sqlite"
 
     async def import_tags(self) -> list[tuple[str, str]]:
         driver = AccessPointDriver(AccessPointClient(self.served.url), timings=FAST_DRIVER)
@@ -80,23 +88,30 @@ class OeplChain:
             self.bindings.update(bind_round_robin(session, label_ids, skus=SKUS, now=wall_clock()))
         return imported.skipped
 
-    async def start_gateway(self) -> StoreGatewayProcess:
-        state = open_local_state(self.state_dir / f"{GATEWAY}.sqlite")
-        take_label_file(state, read_gateway_provisioning(self.provisioning))
-        radio = OeplRadio(
-            AccessPointDriver(AccessPointClient(self.served.url), timings=FAST_DRIVER)
+    async def start_gateway(
+        self, *, timings: DriverTimings = FAST_DRIVER, health_every_s: float = 0.5
+    ) -> StoreGatewayProcess:
+        """The store gateway in this process, opened as `esl gateway oepl` opens it
+        (`open_store_gateway`: its state at `state_path` made what the label file says)
+        over a driver of `timings`, and started."""
+        labels = read_gateway_provisioning(self.provisioning)
+        radio = OeplRadio(AccessPointDriver(AccessPointClient(self.served.url), timings=timings))
+        opened_gateway = AsyncExitStack()
+        opened = await opened_gateway.enter_async_context(
+            open_store_gateway(
+                labels,
+                radio,
+                store=STORE,
+                gateway=GATEWAY,
+                endpoint=parse_broker_url(self.broker.url),
+                state_dir=self.state_dir,
+                health_every_s=health_every_s,
+            )
         )
-        process = StoreGatewayProcess(
-            store=STORE,
-            gateway=GATEWAY,
-            endpoint=parse_broker_url(self.broker.url),
-            radio=radio,
-            state=state,
-            health_every_s=0.5,
-        )
-        await process.start()
-        self.process = process
-        return process
+        self._opened_gateway = opened_gateway
+        self.process = opened.process
+        await self.process.start()
+        return self.process
 
     async def start_gateway_process(self) -> None:
         """`esl gateway oepl` as an operator runs it, its own process (output discarded);
@@ -128,10 +143,10 @@ class OeplChain:
 
     async def stop_gateway(self) -> None:
         assert self.process is not None
+        assert self._opened_gateway is not None
         await self.process.stop()
-        await self.process.radio.close()
-        self.process.state.close()
-        self.process = None
+        await self._opened_gateway.aclose()
+        self.process = self._opened_gateway = None
 
     async def start_controller(self) -> None:
         self.controller = await start_wall_clock_controller(

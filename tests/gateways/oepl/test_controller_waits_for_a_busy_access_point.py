@@ -25,16 +25,10 @@ from esl.settings import Settings
 from firmware_sim.oepl_ap.access_point import AccessPointConfig, EmulatedAccessPoint, EmulatedTag
 from firmware_sim.oepl_ap.http_app import ServedAccessPoint
 from gateways.mqtt.endpoint import parse_broker_url
-from gateways.oepl import AccessPointClient, AccessPointDriver, DriverTimings
-from gateways.oepl.radio import OeplRadio
-from gateways.store_gateway.process import (
-    StoreGatewayProcess,
-    open_local_state,
-    read_gateway_provisioning,
-)
+from gateways.oepl import DriverTimings
 from tests.support.clock import wall_clock
 from tests.support.oepl import HW_29_BWR, tag_mac
-from tests.support.oepl_chain import GATEWAY, STORE, OeplChain
+from tests.support.oepl_chain import OeplChain
 from tests.support.pipeline import publish_prices
 
 pytestmark = [pytest.mark.integration, pytest.mark.slow]
@@ -72,24 +66,12 @@ async def test_sixty_tags_queued_at_one_access_point_are_waited_for(oepl_chain: 
         oepl_chain.sessions, {"MLK-1": "3.49", "CHS-1": "8.99", "CFE-1": "59.99"}, now=wall_clock()
     )
     defaults = DriverTimings()
-    state = open_local_state(oepl_chain.state_dir / f"{GATEWAY}.sqlite")
-    state.add_labels(read_gateway_provisioning(oepl_chain.provisioning))
     timings = DriverTimings(
         poll_s=_scaled(defaults.poll_s),
         confirm_timeout_s=_scaled(defaults.confirm_timeout_s),
         busy_base_delay_s=0.01,
     )
-    radio = OeplRadio(AccessPointDriver(AccessPointClient(oepl_chain.served.url), timings=timings))
-    process = StoreGatewayProcess(
-        store=STORE,
-        gateway=GATEWAY,
-        endpoint=parse_broker_url(oepl_chain.broker.url),
-        radio=radio,
-        state=state,
-        health_every_s=_scaled(30.0),
-    )
-    await process.start()
-    oepl_chain.process = process
+    await oepl_chain.start_gateway(timings=timings, health_every_s=_scaled(30.0))
     settings = controller_settings(
         DEFAULTS,
         poll_every=timedelta(milliseconds=100),

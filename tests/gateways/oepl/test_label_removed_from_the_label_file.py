@@ -120,7 +120,7 @@ async def test_a_label_taken_out_of_the_label_file_is_forgotten_and_its_frames_r
 
     # The state file no longer lists it, and the gateway said so once, not per frame.
     await oepl_chain.stop_gateway()
-    state = open_local_state(oepl_chain.state_dir / f"{GATEWAY}.sqlite")
+    state = open_local_state(oepl_chain.state_path)
     try:
         assert GONE not in state.labels()
     finally:
