@@ -570,6 +570,7 @@ class Settlement:
                     *behind.values(),
                     *unplaced.values(),
                 ],
+                states=states,
             )
             offsets, set_right = self._judge_clocks(states, clocks, late=ahead_only, now=now)
             reconciled = list(dict.fromkeys([*reconciled, *set_right]))
@@ -1291,12 +1292,26 @@ def _keep_forgetting(
     recorded: Mapping[int, dict[str, Any]],
     health_taken: Set[int],
     words: list[tuple[LabelResponse, datetime]],
+    *,
+    states: Mapping[str, LabelState],
 ) -> None:
     """Each of `words` made the record forget what its label shows (an older word that
-    differs, with nothing on its way; a label action refused as stale): its row says so
-    (`RecordedPanel.FORGOTTEN`), one added where it had none (a word kept out of the
-    history: a check-in whose health was not taken, a refusal), so the past audit reads
-    the panel as unknown from then on, as the live one does, not as the image before."""
+    differs, with nothing on its way; a label action refused as stale; a timed frame's
+    acknowledgement refused as older): its row says so (`RecordedPanel.FORGOTTEN`), one
+    added where it had none (a word kept out of the history: a check-in whose health was
+    not taken, a refusal), so the past audit reads the panel as unknown from then on, as
+    the live one does, not as the image before.
+
+    The record forgets at the end of the batch: where it still knows nothing of the panel
+    then, every row of the label's after that word that said the panel it reports, in the
+    order the past audit reads them (arrival, then as written), says forgotten too. A
+    newer check-in relayed in the same backlog behind a refused acknowledgement of a
+    timed image names the image shown, not the flip held: kept `reported`, the past audit
+    after it said `match` on the price before while the live audit said `unconfirmed` and
+    the label flipped (tests/audit/
+    test_past_audit_of_a_refused_acknowledgement_in_a_backlog.py). A label whose record a
+    newer word of the batch put right again keeps that word's panel."""
+    forgetting: dict[str, list[dict[str, Any]]] = {}
     for word, at in words:
         row = recorded.get(id(word))
         if row is None:
@@ -1306,6 +1321,26 @@ def _keep_forgetting(
             history.append(row)
         row["displayed_hash"] = None
         row["panel"] = RecordedPanel.FORGOTTEN.value
+        forgetting.setdefault(word.label_id, []).append(row)
+    unknown = {
+        label_id
+        for label_id in forgetting
+        if states[label_id].displayed_hash is None and states[label_id].confirmed_hash is None
+    }
+    if not unknown:
+        return
+    # The past audit reads a label's rows by arrival, then by id: as written, in this order.
+    order = {id(row): (row["at"], index) for index, row in enumerate(history)}
+    first = {label_id: min(order[id(row)] for row in forgetting[label_id]) for label_id in unknown}
+    for row in history:
+        label_id = row["label_id"]
+        if (
+            label_id in first
+            and row["panel"] == RecordedPanel.REPORTED.value
+            and order[id(row)] > first[label_id]
+        ):
+            row["displayed_hash"] = None
+            row["panel"] = RecordedPanel.FORGOTTEN.value
 
 
 def _record_health(
