@@ -11,7 +11,10 @@ reason says rather than picking one.
 The console's "Publish at" field (a browser's `datetime-local`, which can hold no offset)
 is read on the chain's clock (`local_instant`), and refused in the same words on those
 nights: a time no clock shows names no instant, and of a time shown twice the field
-cannot say which is meant.
+cannot say which is meant. And every time the console shows is on that clock too, with
+the offset it has then (`shown_time`: "2031-07-02 06:00 (+02:00)"), and where the instant
+itself is the point (a refusal, a preview's start) the zone named and UTC beside it
+(`shown_instant`).
 """
 
 from __future__ import annotations
@@ -20,7 +23,14 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from zoneinfo import ZoneInfo
 
-__all__ = ["UnclearLocalTime", "local_instant", "missing_offset_reason", "unclear_local_time"]
+__all__ = [
+    "UnclearLocalTime",
+    "local_instant",
+    "missing_offset_reason",
+    "shown_instant",
+    "shown_time",
+    "unclear_local_time",
+]
 
 _MINUTE = timedelta(minutes=1)
 
@@ -55,6 +65,39 @@ def local_instant(value: datetime, zone: str) -> datetime:
     the earlier reading of a time shown twice, and a time no clock shows read with the
     offset before the change)."""
     return value.replace(tzinfo=ZoneInfo(zone), fold=0)
+
+
+def shown_time(instant: datetime, zone: str) -> str:
+    """`instant` as a clock in `zone` shows it, with the offset it has then:
+    "2031-07-02 06:00 (+02:00)" in Europe/Warsaw for 04:00 UTC (seconds only when there
+    are some). The offset makes the reading one instant on the autumn night too."""
+    local = _aware(instant).astimezone(ZoneInfo(zone))
+    return f"{_clock_reading(local)} ({_offset(local.utcoffset() or timedelta(0))})"
+
+
+def shown_instant(instant: datetime, zone: str) -> str:
+    """`instant` on a clock in `zone`, the zone named, and in UTC: "2031-07-02 00:00
+    Europe/Warsaw (+02:00), that is 2031-07-01 22:00 UTC"; for where the instant itself is
+    the point (a refusal saying it passed, the start a preview promises)."""
+    local = shown_time(instant, zone)
+    utc = _clock_reading(_aware(instant).astimezone(UTC))
+    if zone == "UTC":
+        return f"{utc} UTC"
+    return f"{local[:-9]} {zone} {local[-8:]}, that is {utc} UTC"
+
+
+def _clock_reading(instant: datetime) -> str:
+    # Seconds only when there are some: a whole minute, as typed, reads as typed; one
+    # between minutes is not shown as the minute before.
+    if instant.second or instant.microsecond:
+        return instant.strftime("%Y-%m-%d %H:%M:%S")
+    return instant.strftime("%Y-%m-%d %H:%M")
+
+
+def _aware(instant: datetime) -> datetime:
+    # The database's instants are UTC (`esl.db.types.UtcDateTime`); one without its zone
+    # is one of those, never a time on the machine's own clock.
+    return instant if instant.tzinfo is not None else instant.replace(tzinfo=UTC)
 
 
 @dataclass(frozen=True)

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import UTC, datetime
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
@@ -13,12 +13,15 @@ from fastapi import Request
 from fastapi.responses import HTMLResponse
 from jinja2 import pass_context
 from jinja2.runtime import Context
+from markupsafe import Markup
 from starlette.templating import Jinja2Templates
 
+from esl.local_times import shown_instant, shown_time
 from esl.settings import Settings
 from esl.ui.access import may
 from esl.ui.console_sessions import SignedIn
 from pricing import round_to_minor_unit
+from rendering.locale_zones import locale_time_zone
 
 __all__ = ["TEMPLATES", "page"]
 
@@ -26,18 +29,25 @@ TEMPLATES = Jinja2Templates(directory=str(Path(__file__).parent / "templates"))
 # A page rendered without the app's settings (a test's, a report's) prints money as the
 # default installation does.
 DEFAULT_LOCALE: str = Settings.model_fields["locale"].default
+# And shows times on its clock.
+DEFAULT_ZONE: str = locale_time_zone(DEFAULT_LOCALE) or "UTC"
 
 
-def _when(value: datetime | None) -> str:
-    return "—" if value is None else value.strftime("%Y-%m-%d %H:%M:%S UTC")
-
-
-def _local_when(value: datetime, zone: str) -> str:
-    """`value` as a clock in `zone` shows it, the zone and its offset then named:
-    "2031-07-02 06:00 Europe/Warsaw (+02:00)" (seconds only when there are some)."""
-    local = value.astimezone(ZoneInfo(zone))
-    shown = local.strftime("%Y-%m-%d %H:%M:%S" if local.second else "%Y-%m-%d %H:%M")
-    return f"{shown} {zone} ({local.isoformat(timespec='minutes')[-6:]})"
+@pass_context
+def _when(context: Context, value: datetime | None, *, utc: bool = False) -> Markup:
+    """Every time a page shows: on the chain's clock (`ESL_TIME_ZONE`, else the locale's;
+    the page's `zone`) with its offset, "2031-07-02 06:00 (+02:00)", as a pricing user in
+    Warsaw typed it; with `utc`, where the instant itself is the point, the zone named and
+    UTC beside it (`esl.local_times.shown_instant`). Before, pages showed UTC only: a
+    Warsaw midnight change read 22:00 the day before. The `<time>` element keeps the
+    instant for machines, ISO with its offset."""
+    if value is None:
+        return Markup("—")
+    zone = context.get("zone") or DEFAULT_ZONE
+    shown = shown_instant(value, zone) if utc else shown_time(value, zone)
+    aware = value if value.tzinfo is not None else value.replace(tzinfo=UTC)
+    local = aware.astimezone(ZoneInfo(zone))
+    return Markup('<time datetime="{}">{}</time>').format(local.isoformat(), shown)
 
 
 @pass_context
@@ -57,7 +67,6 @@ def _money(context: Context, value: Decimal | None, currency: str) -> str:
 
 
 TEMPLATES.env.filters["when"] = _when
-TEMPLATES.env.filters["local_when"] = _local_when
 TEMPLATES.env.filters["money"] = _money
 
 
@@ -77,6 +86,7 @@ def page(
             "user": principal,
             "csrf": None if user is None else user.csrf_token,
             "locale": request.app.state.context.settings.locale,
+            "zone": request.app.state.context.settings.installation_time_zone or "UTC",
             "may": (lambda capability: principal is not None and may(principal, capability)),
             **values,
         },

@@ -22,7 +22,7 @@ from esl.errors import ImportRejectedError, InvalidItemError
 from esl.imports import import_prices, import_promotions
 from esl.imports.csv_text import decode_csv
 from esl.imports.report import ImportReport
-from esl.local_times import local_instant, unclear_local_time
+from esl.local_times import local_instant, shown_instant, unclear_local_time
 from esl.pipeline.affected_labels import labels_changed_by_import
 from esl.pipeline.images import ImageStore
 from esl.pipeline.planning import CandidateKeys, LabelPlanner, contents_due, first_changes
@@ -311,9 +311,10 @@ def _write_instant(session: Session, instant: datetime | None, ctx: ApiContext) 
     instants recorded already."""
     written_at = begin_price_write(session, now=ctx.clock, currency=ctx.settings.currency)
     if instant is not None and instant < written_at:
+        zone = _chain_zone(ctx)
         raise InvalidItemError(
-            f"the instant {instant:%Y-%m-%d %H:%M:%S} UTC passed while the publish waited "
-            f"for another price writer (this write is at {written_at:%Y-%m-%d %H:%M:%S} UTC, "
+            f"the instant {shown_instant(instant, zone)}, passed while the publish waited "
+            f"for another price writer (this write is at {shown_instant(written_at, zone)}, "
             "after that writer's); preview the file again with a new instant",
             field="effective_at",
         )

@@ -12,7 +12,7 @@ before the newest ledger entry), for price and promotion files alike."""
 from __future__ import annotations
 
 import threading
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 
 import httpx
 import pytest
@@ -168,3 +168,25 @@ def test_an_instant_before_the_newest_ledger_entry_is_refused(api: Api) -> None:
     assert answer.status_code == 422, answer.text[:500]
     assert "passed while the publish waited for another price writer" in answer.text
     assert _counts(api) == before
+
+
+def test_the_refusal_names_the_instant_on_the_chains_clock_and_in_utc(api: Api) -> None:
+    # A Warsaw summer morning: the pricing user published for 11:03 on their clock
+    # (09:03 UTC); the refusal names that time as they typed it, and the UTC instant.
+    api.clock.now = datetime(2026, 7, 1, 9, 1, tzinfo=UTC)
+    assert api.import_csv("prices", PRICES).status_code == 200
+    instant = datetime(2026, 7, 1, 9, 3, tzinfo=UTC)
+    client, csrf = _console(api)
+    try:
+        form = _preview_form(client, csrf, "prices", instant)
+        answer = _publish_while_another_writer_holds_the_lock(
+            api, client, form, held=timedelta(minutes=5)
+        )
+    finally:
+        client.close()
+    assert answer.status_code == 422, answer.text[:500]
+    assert (
+        "the instant 2026-07-01 11:03 Europe/Warsaw (+02:00), that is 2026-07-01 09:03 UTC, "
+        "passed while the publish waited for another price writer (this write is at "
+        "2026-07-01 11:06 Europe/Warsaw (+02:00), that is 2026-07-01 09:06 UTC"
+    ) in answer.text

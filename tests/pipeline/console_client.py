@@ -82,3 +82,12 @@ def typed_time(at: datetime) -> str:
     the time a clock in the chain's zone shows then (the field holds no offset)."""
     zone = Settings.defaults().installation_time_zone or "UTC"
     return at.astimezone(ZoneInfo(zone)).strftime("%Y-%m-%dT%H:%M")
+
+
+def read_on_the_chains_clock(at: datetime) -> str:
+    """How the console shows the instant `at`: the time a clock in the chain's zone shows
+    then, with its offset ("2026-03-02 10:00:05 (+01:00)"; seconds only when some)."""
+    zone = Settings.defaults().installation_time_zone or "UTC"
+    local = at.astimezone(ZoneInfo(zone))
+    reading = f"{local:%Y-%m-%d %H:%M:%S}" if local.second else f"{local:%Y-%m-%d %H:%M}"
+    return f"{reading} ({local.isoformat()[-6:]})"

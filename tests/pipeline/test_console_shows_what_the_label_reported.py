@@ -28,6 +28,7 @@ from esl.settings import Settings
 from firmware_sim.images import ImageStore
 from rendering.display_models import get_display_model
 from rendering.encoding import Planes, content_hash
+from tests.pipeline.console_client import read_on_the_chains_clock
 from tests.pipeline.small_world import World
 from tests.support.api import AppSwitch
 from tests.support.pipeline import publish_prices
@@ -107,7 +108,7 @@ async def test_the_label_page_draws_the_image_the_label_reported_with_a_caption(
     assert _state_text(page) == "pending"
     src, caption = _figure(page, "shown")
     assert f"h={panel.shown_hash.hex()}" in src
-    assert caption == f"Shows (reported by the label at {reported_at:%Y-%m-%d %H:%M:%S} UTC)"
+    assert caption == (f"Shows (reported by the label at {read_on_the_chains_clock(reported_at)})")
     drawn = console.get(src)
     assert drawn.status_code == 200
     assert _pixels(drawn.content) == _pixels(panel.display_png(now=world.clock.now))
@@ -196,7 +197,7 @@ async def test_a_held_flip_shows_the_image_of_now_and_the_timed_one_as_due(
     assert caption.startswith("Shows (reported by the label at ")
     due_src, due_caption = _figure(page, "due")
     assert f"h={state.desired_hash}" in due_src
-    assert due_caption == f"Due from {flip:%Y-%m-%d %H:%M:%S} UTC"
+    assert due_caption == f"Due from {read_on_the_chains_clock(flip)}"
     drawn = console.get(src)
     assert _pixels(drawn.content) == _pixels(
         world.labels[label_id].display_png(now=world.clock.now)
@@ -207,6 +208,6 @@ async def test_a_held_flip_shows_the_image_of_now_and_the_timed_one_as_due(
     src, caption = _figure(page, "shown")
     assert f"h={state.desired_hash}" in src
     assert caption == (
-        f"Shows (the timed image, flipped at {flip:%Y-%m-%d %H:%M:%S} UTC; not heard since)"
+        f"Shows (the timed image, flipped at {read_on_the_chains_clock(flip)}; not heard since)"
     )
     assert 'id="label-due"' not in page

@@ -25,7 +25,14 @@ from esl.db.models import LabelRow
 from esl.services.keys import Role
 from esl.services.templates import save_template
 from esl.ui.shelf_views import label_image_png
-from tests.pipeline.console_client import csrf, form_fields, serve_console, signed_in, typed_time
+from tests.pipeline.console_client import (
+    csrf,
+    form_fields,
+    read_on_the_chains_clock,
+    serve_console,
+    signed_in,
+    typed_time,
+)
 from tests.pipeline.small_world import World
 from tests.support.api import AppSwitch
 
@@ -132,7 +139,7 @@ async def test_publish_at_sample_shows_the_price_due_from_the_instant(
     # its own instant) names the publication due at `at` and the label it changes.
     due = re.search(r'<dd id="publication-due-later">(.*?)</dd>', landed)
     assert due is not None, "the publication page does not say what is due later"
-    assert f"{at:%H:%M}" in due.group(1)
+    assert f" at {read_on_the_chains_clock(at)}: " in re.sub(r"<[^>]+>", "", due.group(1))
     assert "1 label(s) (S01: 1)" in due.group(1), due.group(1)
 
 

@@ -284,8 +284,10 @@ def test_a_csv_published_for_an_instant_starts_then(page: Page, world: ConsoleWo
     _choose_csv(page, "later.csv", "PAP-001,store,,KRK-01,9.49,PLN,,\n")
     page.get_by_label("Publish at").fill("2031-01-02T07:00")  # on a Warsaw clock
     page.get_by_role("button", name="Preview").click()
-    expect(page.locator("#preview-instant")).to_contain_text("2031-01-02 06:00:00 UTC")
-    page.get_by_role("button", name="Publish for 2031-01-02 07:00 Europe/Warsaw").click()
+    expect(page.locator("#preview-instant")).to_contain_text(
+        "2031-01-02 07:00 Europe/Warsaw (+01:00), that is 2031-01-02 06:00 UTC"
+    )
+    page.get_by_role("button", name="Publish for 2031-01-02 07:00 (+01:00)").click()
     expect(page.locator("#publication-state")).to_have_text("published")
     with world.sessions()() as session:
         starts = session.scalars(

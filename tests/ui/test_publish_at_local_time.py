@@ -55,13 +55,14 @@ def _stored(world: ConsoleWorld) -> tuple[int, int]:
 
 
 @pytest.mark.parametrize(
-    ("typed", "amount", "until", "local", "utc"),
+    ("typed", "amount", "until", "local", "shown", "utc"),
     [
         (
             "2031-01-02T06:00",
             "5.11",
             "2031-01-03T00:00:00+01:00",
             "2031-01-02 06:00 Europe/Warsaw (+01:00)",
+            "2031-01-02 06:00 (+01:00)",
             datetime(2031, 1, 2, 5, 0, tzinfo=UTC),
         ),
         (
@@ -69,13 +70,21 @@ def _stored(world: ConsoleWorld) -> tuple[int, int]:
             "5.22",
             "2031-07-03T00:00:00+02:00",
             "2031-07-02 06:00 Europe/Warsaw (+02:00)",
+            "2031-07-02 06:00 (+02:00)",
             datetime(2031, 7, 2, 4, 0, tzinfo=UTC),
         ),
     ],
     ids=["winter", "summer"],
 )
 def test_publish_at_is_read_on_the_chains_clock(
-    page: Page, world: ConsoleWorld, typed: str, amount: str, until: str, local: str, utc: datetime
+    page: Page,
+    world: ConsoleWorld,
+    typed: str,
+    amount: str,
+    until: str,
+    local: str,
+    shown: str,
+    utc: datetime,
 ) -> None:
     sign_in(page, world, "pricing")
     page.goto(f"{world.url}/ui/publications")
@@ -85,9 +94,14 @@ def test_publish_at_is_read_on_the_chains_clock(
     page.get_by_role("button", name="Preview").click()
     instant = page.locator("#preview-instant")
     expect(instant).to_contain_text(local)
-    expect(instant).to_contain_text(f"{utc:%Y-%m-%d %H:%M:%S} UTC")
-    page.get_by_role("button", name=f"Publish for {local}").click()
+    expect(instant).to_contain_text(f"{utc:%Y-%m-%d %H:%M} UTC")
+    page.get_by_role("button", name=f"Publish for {shown}").click()
     expect(page.locator("#publication-state")).to_have_text("published")
+    # The publication's page names the instant the rows start at on the same clock, as
+    # it was typed; the page's markup keeps it with its offset.
+    due = page.locator("#publication-due-later")
+    expect(due).to_contain_text(f" at {shown}: ")
+    expect(due.locator("time").first).to_have_attribute("datetime", f"{typed}:00{shown[-7:-1]}")
     assert _starts(world, Decimal(amount)) == [utc]
 
 

@@ -24,6 +24,7 @@ from sqlalchemy import Engine
 from esl.api.app import create_app
 from esl.services.keys import Role, create_key
 from esl.settings import Settings
+from tests.pipeline.console_client import read_on_the_chains_clock
 from tests.pipeline.small_world import World
 from tests.support.api import AppSwitch
 
@@ -98,7 +99,7 @@ def test_the_page_draws_the_image_the_label_reported(
     expect(shown).to_have_js_property("complete", True)
     expect(shown).to_have_js_property("naturalWidth", 296)
     expect(page.locator("#label-shown figcaption")).to_have_text(
-        f"Shows (reported by the label at {world.clock.now:%Y-%m-%d %H:%M:%S} UTC)"
+        f"Shows (reported by the label at {read_on_the_chains_clock(world.clock.now)})"
     )
     src = shown.get_attribute("src")
     assert src is not None
