@@ -148,12 +148,15 @@ def _label_values(ctx: ApiContext, user: SignedIn, label_id: str) -> dict[str, A
 def _vitals_values(ctx: ApiContext, samples: list[VitalSample]) -> dict[str, Any]:
     """Battery and signal over time: two charts and what they show in words."""
     low = ctx.settings.label_low_battery_mv
+    zone = ctx.settings.installation_time_zone or "UTC"
     summary = summarise_vitals(samples, low_battery_mv=low)
     if summary is None:
         return {"vitals": None, "vitals_every_min": round(ctx.settings.label_vitals_every_s / 60)}
     return {
         "vitals": summary,
-        "battery_text": battery_sentence(summary, low_battery_mv=low, samples=len(samples)),
+        "battery_text": battery_sentence(
+            summary, low_battery_mv=low, samples=len(samples), zone=zone
+        ),
         "signal_text": signal_sentence(summary),
         "battery_chart": line_chart(
             [(s.at, s.battery_mv) for s in samples],
@@ -161,8 +164,11 @@ def _vitals_values(ctx: ApiContext, samples: list[VitalSample]) -> dict[str, Any
             step=100,
             threshold=low,
             threshold_text=f"low: {low} mV",
+            zone=zone,
         ),
-        "signal_chart": line_chart([(s.at, s.rssi_dbm) for s in samples], unit="dBm", step=10),
+        "signal_chart": line_chart(
+            [(s.at, s.rssi_dbm) for s in samples], unit="dBm", step=10, zone=zone
+        ),
     }
 
 

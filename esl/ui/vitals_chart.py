@@ -11,7 +11,9 @@ import math
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
+from zoneinfo import ZoneInfo
 
+from esl.local_times import shown_time
 from esl.services.label_vitals import Trend, VitalsSummary
 
 __all__ = ["LineChart", "battery_sentence", "line_chart", "signal_sentence"]
@@ -52,10 +54,11 @@ def line_chart(
     step: int,
     threshold: int | None = None,
     threshold_text: str = "",
+    zone: str,
 ) -> LineChart | None:
     """A chart of `series` (instant, value), oldest first; the value axis in whole
-    `step`s around the values (and the threshold, which is always in view). None for
-    no values."""
+    `step`s around the values (and the threshold, which is always in view); the time
+    axis read on a clock in `zone` (the chain's). None for no values."""
     if not series:
         return None
     values = [value for _, value in series]
@@ -82,10 +85,10 @@ def line_chart(
     labels = [
         AxisLabel(left - 6, top + 4, f"{top_value} {unit}"),
         AxisLabel(left - 6, bottom + 4, f"{bottom_value} {unit}"),
-        AxisLabel(left, HEIGHT - 8, _short(first_at, span), "start"),
+        AxisLabel(left, HEIGHT - 8, _short(first_at, span, zone), "start"),
     ]
     if span > 0:
-        labels.append(AxisLabel(right, HEIGHT - 8, _short(last_at, span), "end"))
+        labels.append(AxisLabel(right, HEIGHT - 8, _short(last_at, span, zone), "end"))
     return LineChart(
         width=WIDTH,
         height=HEIGHT,
@@ -102,8 +105,10 @@ def line_chart(
     )
 
 
-def _short(at: datetime, span_s: float) -> str:
-    """An instant on the time axis, as precise as the span needs (UTC)."""
+def _short(at: datetime, span_s: float, zone: str) -> str:
+    """An instant on the time axis, as precise as the span needs, as a clock in `zone`
+    shows it (the sentence beside the chart gives the offset)."""
+    at = at.astimezone(ZoneInfo(zone))
     if span_s < 3_600:
         return at.strftime("%H:%M:%S")
     if span_s < 3 * 86_400:
@@ -111,8 +116,11 @@ def _short(at: datetime, span_s: float) -> str:
     return at.strftime("%d %b %Y")
 
 
-def battery_sentence(summary: VitalsSummary, *, low_battery_mv: int, samples: int) -> str:
-    """The battery chart in words: last value, against the threshold, lowest, trend."""
+def battery_sentence(
+    summary: VitalsSummary, *, low_battery_mv: int, samples: int, zone: str
+) -> str:
+    """The battery chart in words: last value, against the threshold, lowest, trend, and
+    since when, on a clock in `zone` (the chain's) with its offset."""
     now = f"Battery now {summary.last.battery_mv} mV"
     if summary.low:
         now += f", low (under {low_battery_mv} mV)"
@@ -123,7 +131,7 @@ def battery_sentence(summary: VitalsSummary, *, low_battery_mv: int, samples: in
         Trend.RISING: f"rising by {summary.change_mv} mV",
         Trend.STEADY: "steady",
     }[summary.trend]
-    since = summary.first.at.strftime("%Y-%m-%d %H:%M UTC")
+    since = shown_time(summary.first.at, zone)
     return f"{now}; lowest {summary.lowest_mv} mV; {trend} since {since} ({samples} samples)."
 
 
