@@ -15,7 +15,8 @@ the content differs; older open frames (drawn for the old panel) are superseded,
 the new frame is a full image (a delta needs a base of the new model: there is none).
 A label bound to nothing is planned again by the identification look anyway. What the
 record says the label shows is forgotten: it was drawn on the old panel, and the audit
-must not call a blank new panel `match` while its image is on its way.
+must not call a blank new panel `match` while its image is on its way. So is the timed
+image the old panel held (`held_hash`): the new panel holds none, and flips to nothing.
 """
 
 from __future__ import annotations
@@ -104,8 +105,11 @@ def _forget_the_old_panel(session: Session, label_id: str) -> None:
     """What the record says the label shows was drawn on the old panel: the new one shows
     none of it (blank, or whatever its last owner left). Forgotten, so the audit says the
     label is unconfirmed until the new panel acknowledges its image, instead of `match`
-    for a blank shelf while that image is on its way (or lost)."""
+    for a blank shelf while that image is on its way (or lost). Nor does the new panel
+    hold the old one's timed image: read as flipped at its instant, the audit said the
+    blank new panel showed the promotion's price."""
     state = session.get(LabelStateRow, label_id)
     if state is not None:
         state.displayed_hash = None
         state.confirmed_hash = None
+        state.held_hash = state.held_display_at = None
