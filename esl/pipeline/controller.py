@@ -87,6 +87,7 @@ from esl.pipeline.label_clocks import CLOCK_TOLERANCE
 from esl.pipeline.label_keepalive import keep_in_sync_after, request_keepalive_pings
 from esl.pipeline.label_states import load_label_states
 from esl.pipeline.label_vitals import VitalsSampling
+from esl.pipeline.panel_history import associated_anew_since
 from esl.pipeline.periodic import due
 from esl.pipeline.planning import LabelPlanner, PlanTarget
 from esl.pipeline.retry import RetryPolicy
@@ -275,6 +276,8 @@ class UpdateController:
         # Up to when the instants of planned publications were looked at (None: never).
         self._flips_seen: datetime | None = None
         self._bindings_seen = 0  # the highest binding id already planned
+        # The highest label history row looked at for labels associated anew (None: none).
+        self._history_seen: int | None = None
         # Binding ids below that not seen yet, and since when: a binding whose id was
         # taken before, but committed after, the last look (concurrent writers).
         self._binding_gaps: dict[int, datetime] = {}
@@ -611,6 +614,7 @@ class UpdateController:
         yield from self._plan_after_flips(now)
         yield from self._plan_reconciled(now)
         yield from self._plan_new_bindings(now)
+        yield from self._plan_associated_anew(now)
         yield from self._plan_changed_templates(now)
         if due(self._next_keepalive, now=now, every=KEEPALIVE_LOOK_EVERY):
             while True:
@@ -1055,6 +1059,19 @@ class UpdateController:
         if seen and missing and len(gaps) + len(missing) <= MAX_BINDING_GAPS:
             gaps.update((i, now) for i in missing)
         self._bindings_seen = max(seen, newest)
+
+    def _plan_associated_anew(self, now: datetime) -> Iterator[int]:
+        """Plan the BLE labels associated anew since the last look (the API recorded it:
+        `panel_history.associated_anew_since`; their plan forgotten then): their whole
+        image sent at once, not at the reconciliation pass. A row whose transaction commits
+        after a later one's was looked at waits for that pass."""
+        with self.sessions.begin() as session:
+            self._history_seen, labels = associated_anew_since(session, self._history_seen)
+            if labels and self.stores is not None:
+                labels = labels_in_stores(session, labels, self.stores)
+        if labels:
+            log.info("%d labels associated anew: planned again", len(labels))
+            yield from self._plan_now_and_ahead(labels, now)
 
     def _bindings_found(
         self, session: Session, which: ColumnElement[bool]

@@ -9,6 +9,13 @@ image sent again. Without a row, the past audit read the panel taken before the
 operation: `match` on a blank new panel. So each writes one, `RecordedPanel.FORGOTTEN`
 (its reason the operation, `PanelForgottenBy`), which the past audit reads as the live
 one read the record (`esl.audit.label_reads.past_seen`).
+
+Those rows also wake planning where nothing else does: a BLE association is recorded by
+the API, not the controller, so the controller looks for the rows `associated anew` kept
+since its last look (`associated_anew_since`) and plans those labels at once, as a
+refresh taken up or a model change (its new binding) is. Before, such a label waited
+for the reconciliation pass (every 5 minutes), blank on the shelf: a BLE label does not
+check in, so no check-in put it right sooner.
 """
 
 from __future__ import annotations
@@ -16,7 +23,7 @@ from __future__ import annotations
 from collections.abc import Collection
 from datetime import datetime
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from esl.db.bulk import insert_rows
@@ -24,7 +31,7 @@ from esl.db.models import LabelAcknowledgementRow, LabelStateRow, core_table
 from esl.db.repositories import in_chunks
 from esl.delivery_states import PanelForgottenBy, RecordedPanel
 
-__all__ = ["keep_panel_forgotten"]
+__all__ = ["associated_anew_since", "keep_panel_forgotten"]
 
 
 def keep_panel_forgotten(
@@ -54,3 +61,22 @@ def keep_panel_forgotten(
                 }
             )
     insert_rows(session, core_table(LabelAcknowledgementRow), rows)
+
+
+def associated_anew_since(session: Session, seen: int | None) -> tuple[int, list[str]]:
+    """The newest history row's id, and the labels associated anew in rows after `seen`
+    (an id; None, the first look: none, every label is planned at a start)."""
+    newest = session.scalar(select(func.max(LabelAcknowledgementRow.id))) or 0
+    if seen is None or newest <= seen:
+        return max(newest, seen or 0), []
+    labels = session.scalars(
+        select(LabelAcknowledgementRow.label_id)
+        .where(
+            LabelAcknowledgementRow.id > seen,
+            LabelAcknowledgementRow.id <= newest,
+            LabelAcknowledgementRow.panel == RecordedPanel.FORGOTTEN.value,
+            LabelAcknowledgementRow.reason == PanelForgottenBy.ASSOCIATED.value,
+        )
+        .distinct()
+    )
+    return newest, sorted(labels)

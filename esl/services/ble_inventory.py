@@ -382,6 +382,9 @@ def _forget_panel(session: Session, label_id: str, *, now: datetime) -> None:
         # The audit says `unconfirmed` until it acknowledges its image: so does the
         # audit of an instant since.
         keep_panel_forgotten(session, [label_id], by=PanelForgottenBy.ASSOCIATED, at=now)
+        # Its plan too: the controller, finding that row, plans its whole image at once
+        # (`panel_history.associated_anew_since`).
+        state.desired_key = state.desired_display_at = None
 
 
 def _other_label_at(
