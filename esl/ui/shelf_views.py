@@ -27,7 +27,7 @@ from esl.db.models import (
     PublicationRow,
     StoreRow,
 )
-from esl.delivery_states import OPEN_STATUSES
+from esl.delivery_states import OPEN_STATUSES, PanelForgottenBy
 from esl.pipeline.affected_labels import labels_changed_by_publication
 from esl.pipeline.images import stored_images, stored_planes
 from esl.planning_queue import scheduled_followers
@@ -456,7 +456,14 @@ def label_history(session: Session, label_id: str, *, limit: int = 15) -> dict[s
         .order_by(func.max(LabelAcknowledgementRow.id).desc())
         .limit(limit)
     ).all()
-    return {"updates": updates, "acks": acks}
+    # An operation of the controller's that made the record forget the panel (a refresh,
+    # a model swap, an association: `panel_history`) is its own note, not the label's
+    # answer: shown apart, so staff do not read "refresh asked" as something it said.
+    notes = {by.value for by in PanelForgottenBy}
+    return {
+        "updates": updates,
+        "acks": [{**ack._asdict(), "controller_note": ack.reason in notes} for ack in acks],
+    }
 
 
 def visible_stores(session: Session, store: str | None) -> list[str]:
