@@ -26,6 +26,8 @@ gateway tries again only the labels it could not reach, reporting each that answ
 AP's one radio, minutes behind a hundred others) is reported `WAITING` every
 `health_every_s`, so the controller waits for its answer instead of sending the frame
 again (`health_every_s` must be well under the controller's `ESL_RETRY_ACK_TIMEOUT_S`).
+Such reports never hold up an answer: they go up only when no answer waits, and a frame
+has at most one waiting to go (a newer tick's replaces it), however slow the broker link.
 The labels are those of the gateway's label file (`take_label_file`, at start): a frame
 for any other (one taken out of the file, its tag off the shelf or in another store) is
 refused with a final gateway report, `not in this gateway's label file`, and nothing is
@@ -260,6 +262,10 @@ class StoreGatewayProcess:
         self._workers: dict[str, asyncio.Task[None]] = {}
         # The frame each label's worker is carrying out now (its sequence), for `WAITING`.
         self._carrying: dict[str, int] = {}
+        # Per label, the WAITING report on that frame not yet published (sequence, bytes):
+        # a newer tick's replaces it, and it goes only once no answer waits (`_publish`).
+        # Kept in memory, not in the outbox: the next tick says it again after a restart.
+        self._waiting_reports: dict[str, tuple[int, bytes]] = {}
         self._answers = asyncio.Event()
         self._tasks: list[asyncio.Task[None]] = []
         # Frames refused for labels not in this gateway's label file, and those labels
@@ -305,6 +311,7 @@ class StoreGatewayProcess:
         self._tasks.clear()
         self._workers.clear()
         self._carrying.clear()
+        self._waiting_reports.clear()
 
     # ------------------------------------------------------------ frames in
 
@@ -381,6 +388,8 @@ class StoreGatewayProcess:
             # Without a signed answer, the gateway's own report of why goes up instead.
             sent = outcome.answer if outcome.answer is not None else outcome.report
             self._carrying.pop(label_id, None)
+            # Its answer (or the gateway's word) says more than "waiting" now.
+            self._waiting_reports.pop(label_id, None)
             self.state.settle(frame, label=outcome.label, answer=sent)
             self._labels[label_id] = outcome.label
             if sent is not None:
@@ -389,24 +398,51 @@ class StoreGatewayProcess:
     # ------------------------------------------------------------ answers out
 
     async def _publish(self) -> None:
+        """Answers first, in their order, then the WAITING reports: a report says only
+        that an answer will come, so an answer never waits behind one. Over a slow broker
+        link (each publish waits for its acknowledgement) a hundred waiting frames queued
+        a hundred reports every tick ahead of the answers, which then reached the
+        controller after its timeout and had every frame sent again."""
         while True:
             await self._answers.wait()
             self._answers.clear()
-            while answers := self.state.answers():
-                for answer_id, payload in answers:
-                    # Waits through a short outage (paho sends it once the link is back);
-                    # refused meanwhile, it stays in the outbox and is tried again.
-                    try:
-                        await self._client.publish_up(payload)
-                    except PacketTooLargeError as refused:
-                        # Refused again however often tried, holding up every answer
-                        # behind it: dropped (the controller sends its frame again).
-                        _log.error("answer dropped: %s", refused)
-                    except GatewayError as refused:
-                        _log.warning("answer not published yet: %s", refused)
-                        await asyncio.sleep(self._retry_publish_s)
-                        break
-                    self.state.answered([answer_id])
+            while True:
+                if answers := self.state.answers():
+                    await self._publish_answers(answers)
+                    continue
+                report = self._next_waiting_report()
+                if report is None:
+                    break
+                try:
+                    await self._client.publish_up(report)
+                except GatewayError as refused:
+                    # The next tick says it again; nothing is owed for this one.
+                    _log.warning("waiting report not published: %s", refused)
+
+    async def _publish_answers(self, answers: list[tuple[int, bytes]]) -> None:
+        for answer_id, payload in answers:
+            # Waits through a short outage (paho sends it once the link is back);
+            # refused meanwhile, it stays in the outbox and is tried again.
+            try:
+                await self._client.publish_up(payload)
+            except PacketTooLargeError as refused:
+                # Refused again however often tried, holding up every answer
+                # behind it: dropped (the controller sends its frame again).
+                _log.error("answer dropped: %s", refused)
+            except GatewayError as refused:
+                _log.warning("answer not published yet: %s", refused)
+                await asyncio.sleep(self._retry_publish_s)
+                return
+            self.state.answered([answer_id])
+
+    def _next_waiting_report(self) -> bytes | None:
+        """The oldest WAITING report on a frame still being carried out, taken."""
+        while self._waiting_reports:
+            label_id = next(iter(self._waiting_reports))
+            sequence, report = self._waiting_reports.pop(label_id)
+            if self._carrying.get(label_id) == sequence:
+                return report
+        return None
 
     # ------------------------------------------------------------ health
 
@@ -437,7 +473,10 @@ class StoreGatewayProcess:
             worker = self._workers.get(label_id)
             if worker is None or worker.done():
                 continue
-            self.state.queue_answer(waiting_report(self._labels[label_id], sequence, now=now))
+            # One report per frame waits to go: this tick's replaces one the broker link
+            # has not taken yet, so a slow link does not pile them up.
+            report = waiting_report(self._labels[label_id], sequence, now=now)
+            self._waiting_reports[label_id] = (sequence, report)
             self._answers.set()
 
     async def _check_health(self, radio: LabelRadio) -> None:
