@@ -398,11 +398,13 @@ class StoreGatewayProcess:
     # ------------------------------------------------------------ answers out
 
     async def _publish(self) -> None:
-        """Answers first, in their order, then the WAITING reports: a report says only
-        that an answer will come, so an answer never waits behind one. Over a slow broker
-        link (each publish waits for its acknowledgement) a hundred waiting frames queued
-        a hundred reports every tick ahead of the answers, which then reached the
-        controller after its timeout and had every frame sent again."""
+        """Answers in their order, a WAITING report after each (when one waits to go), the
+        rest of the reports once no answer waits: an answer waits behind one report at
+        most, and the reports still go while answers and check-ins keep coming (given
+        only what the answers left, none went under load, and the controller sent every
+        frame again). Over a slow broker link (each publish waits for its
+        acknowledgement) a hundred waiting frames used to queue a hundred reports every
+        tick ahead of the answers, which then reached the controller after its timeout."""
         while True:
             await self._answers.wait()
             self._answers.clear()
@@ -410,14 +412,20 @@ class StoreGatewayProcess:
                 if answers := self.state.answers():
                     await self._publish_answers(answers)
                     continue
-                report = self._next_waiting_report()
-                if report is None:
+                if not await self._publish_waiting_report():
                     break
-                try:
-                    await self._client.publish_up(report)
-                except GatewayError as refused:
-                    # The next tick says it again; nothing is owed for this one.
-                    _log.warning("waiting report not published: %s", refused)
+
+    async def _publish_waiting_report(self) -> bool:
+        """Publish the oldest WAITING report still true; False when none waits."""
+        report = self._next_waiting_report()
+        if report is None:
+            return False
+        try:
+            await self._client.publish_up(report)
+        except GatewayError as refused:
+            # The next tick says it again; nothing is owed for this one.
+            _log.warning("waiting report not published: %s", refused)
+        return True
 
     async def _publish_answers(self, answers: list[tuple[int, bytes]]) -> None:
         for answer_id, payload in answers:
@@ -434,6 +442,7 @@ class StoreGatewayProcess:
                 await asyncio.sleep(self._retry_publish_s)
                 return
             self.state.answered([answer_id])
+            await self._publish_waiting_report()
 
     def _next_waiting_report(self) -> bytes | None:
         """The oldest WAITING report on a frame still being carried out, taken."""
