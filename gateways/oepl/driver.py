@@ -16,7 +16,10 @@ confirmed, LED flash and tag commands.
   version the tag holds) only when this driver saw the tag take it and the tag's last
   update is still that one, and the tag was not silent for longer than `silent_after_s`
   since (it may have roamed to another AP and taken an image there, which this AP's
-  record never shows); otherwise the tag is made to fetch it again.
+  record never shows); otherwise the tag is made to fetch it again. Nor when this driver
+  asked the tag for that image (uploaded it, or had it fetched), gave up waiting, and the
+  tag took an update since or has it pending still (the controller's retry of a frame the
+  gateway gave up on): that update confirms it, and the tag draws its image once.
 - **A redraw is confirmed by the tag drawing** (its update count rising after the
   `/tag_cmd` refresh), not by the AP's record settling: the AP held the image all along.
 - **A tag that never checks in is parked with a reason** (`TagParkedError`) after
@@ -100,6 +103,20 @@ class _Sighting:
     blind: bool = False
 
 
+@dataclass(slots=True)
+class _Request:
+    """What this driver last asked a tag to take (an upload, or a refresh of the image the
+    AP stores) and has not seen it take yet."""
+
+    digest: bytes  # the content hash of the planes
+    before: TagRecord  # the tag's record just before the request
+    # The first record a poll read with the tag's last update another than `before`'s:
+    # (that update, the AP's hash of the image then, pending). The update the tag took
+    # is ours only if the AP's record then already was what it is when it is claimed:
+    # settled on the same image (not someone else's taken, ours put back and cleared).
+    first_taken: tuple[tuple[int, int], str, bool] | None = None
+
+
 @dataclass(frozen=True, slots=True)
 class Delivery:
     mac: str
@@ -129,6 +146,14 @@ class AccessPointDriver:
         # is what tells when the count started again from 0 (the tag deleted on the AP
         # and joined again) and came back to the same number.
         self._taken: dict[str, tuple[bytes, tuple[int, int]]] = {}
+        # What this driver last asked each tag to take and has not seen it take yet: the
+        # content hash of the planes (uploaded, or stored at the AP and refreshed) and the
+        # tag's record just before the request. A push given up on (the tag did not take
+        # the image within `confirm_timeout_s`, or the upload's answer was lost) leaves
+        # the image pending at the AP, and the tag may take it after: asked for the same
+        # planes again (the controller's retry), the driver confirms that update instead
+        # of having the tag fetch and draw them a second time (`_fetch_unless_taken`).
+        self._asked: dict[str, _Request] = {}
         self._polls = 0
         # Set when a listing was read (or failed), then replaced for the next: each wait
         # holds the one it began with. An Event, not a Condition: a Condition's wait
@@ -184,6 +209,13 @@ class AccessPointDriver:
                 self._note_carried(record.mac)
             if (previous or (0, record))[0] < poll:
                 self._records[record.mac] = (poll, record)
+            asked = self._asked.get(record.mac)
+            if (
+                asked is not None
+                and asked.first_taken is None
+                and record.last_update != asked.before.last_update
+            ):
+                asked.first_taken = (record.last_update, record.hash, record.pending)
         return records
 
     def _note_carried(self, mac: str) -> None:
@@ -257,6 +289,7 @@ class AccessPointDriver:
             elif seen.last_seen != record.last_seen:
                 if self._silence_seen(seen, now) > self.timings.silent_after_s:
                     self._taken.pop(record.mac, None)
+                    self._asked.pop(record.mac, None)
                     self._returned.add(record.mac)
                 self._heard[record.mac] = _Sighting(record.last_seen, now, now)
             else:
@@ -345,7 +378,10 @@ class AccessPointDriver:
             # draw the image again. So does a tag whose last update is not the one in
             # which it took ours: someone else's image, though the AP's record may have
             # been put back to ours (and the count started again, the tag deleted).
-            return await self._fetch_again(mac, planes, tag_type, before)
+            # Unless this driver asked for them and the tag took an update since.
+            return await self._fetch_unless_taken(mac, planes, tag_type, before)
+        # Noted before the upload: the AP may store the image though its answer is lost.
+        self._asked[mac] = _Request(content_hash(planes), before)
         await self._upload_when_free(mac, jpeg_for(planes, tag_type))
         if before.pending:
             # Another image was pending: the tag may have taken it between `before` and our
@@ -376,6 +412,34 @@ class AccessPointDriver:
         held = None if stored is None else planes_from_stored(stored, tag_type)
         if held != planes:
             return await self.push_image(mac, planes, model=model)
+        return await self._fetch_unless_taken(mac, planes, tag_type, before)
+
+    async def _fetch_unless_taken(
+        self, mac: str, planes: Planes, tag_type: TagType, before: TagRecord
+    ) -> Delivery:
+        """The AP stores `planes` for the tag (`before`, read just now): have it fetch and
+        draw them (`_fetch_again`), unless this driver asked the tag for these very planes
+        and gave up waiting (the controller's retry of a frame the gateway gave up on),
+        and the tag has them pending still (waited for as a first delivery is) or took
+        them since: its last update is another than before the request, the AP settled on
+        our pixels, and the first poll that saw that update saw it so (not someone else's
+        image taken, ours put back and the pending mark cleared after). Fetched and drawn
+        again, the tag would spend a second refresh and radio transfer on a price it
+        shows. An image the AP dropped unfetched (pending cleared, no update since) is
+        fetched again."""
+        asked = self._asked.get(mac)
+        if asked is not None and asked.digest == content_hash(planes):
+            earlier = asked.before
+            if before.pending and before.last_update == earlier.last_update:
+                delivery = await self._confirm(mac, planes, tag_type, earlier)
+                if delivery is not None:
+                    return delivery
+            elif (
+                not before.pending
+                and before.last_update != earlier.last_update
+                and asked.first_taken in (None, (before.last_update, before.hash, False))
+            ):
+                return self._delivered(mac, planes, before, resent=True)
         return await self._fetch_again(mac, planes, tag_type, before)
 
     async def _fetch_again(
@@ -383,6 +447,7 @@ class AccessPointDriver:
     ) -> Delivery:
         """Make the tag fetch and draw the image the AP stores for it, `planes`; done when
         it took an update since `before`."""
+        self._asked[mac] = _Request(content_hash(planes), before)
         await self.command(mac, TagCommand.REFRESH)
         delivery = await self._confirm(mac, planes, tag_type, before, redrawn=True)
         assert delivery is not None  # a redraw is confirmed by the tag drawing, or parked
@@ -427,11 +492,8 @@ class AccessPointDriver:
                         seen = self._taken.get(mac) == (content_hash(planes), record.last_update)
                         if not (took or seen):
                             return None
-                        self._taken[mac] = (content_hash(planes), record.last_update)
-                        self._returned.discard(mac)
-                        return Delivery(
-                            mac=mac, record=record, resent=took and record.hash != before.hash
-                        )
+                        resent = took and record.hash != before.hash
+                        return self._delivered(mac, planes, record, resent=resent)
                     if record.hash != before.hash:
                         raise TagParkedError(
                             ap=self.ap,
@@ -448,6 +510,13 @@ class AccessPointDriver:
                 await self._next_poll(min(remaining, self.timings.poll_s * 2))
         finally:
             self._waiting -= 1
+
+    def _delivered(self, mac: str, planes: Planes, record: TagRecord, *, resent: bool) -> Delivery:
+        """The tag holds `planes`, taken in its last update as `record` shows it."""
+        self._taken[mac] = (content_hash(planes), record.last_update)
+        self._asked.pop(mac, None)
+        self._returned.discard(mac)
+        return Delivery(mac=mac, record=record, resent=resent)
 
     def _why_not(self, record: TagRecord | None, before: TagRecord, *, redrawn: bool) -> str:
         waited = self.timings.confirm_timeout_s
