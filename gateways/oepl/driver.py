@@ -18,8 +18,10 @@ confirmed, LED flash and tag commands.
   since (it may have roamed to another AP and taken an image there, which this AP's
   record never shows); otherwise the tag is made to fetch it again. Nor when this driver
   asked the tag for that image (uploaded it, or had it fetched), gave up waiting, and the
-  tag took an update since or has it pending still (the controller's retry of a frame the
-  gateway gave up on): that update confirms it, and the tag draws its image once.
+  tag has it pending still, or took an update this driver's watcher saw at its cadence
+  with the AP settled on our image (the controller's retry of a frame the gateway gave
+  up on): that update confirms it, and the tag draws its image once. A refresh asked
+  (`redraw` without `for_update`) is always drawn.
 - **A redraw is confirmed by the tag drawing** (its update count rising after the
   `/tag_cmd` refresh), not by the AP's record settling: the AP held the image all along.
 - **A tag that never checks in is parked with a reason** (`TagParkedError`) after
@@ -80,6 +82,13 @@ class DriverTimings:
     # A tag the AP has not heard from for this long does not answer pings or LED flashes
     # (a real tag checks in about every 40 s; this is about fifteen missed check-ins).
     silent_after_s: float = 600.0
+    # How long the AP keeps an image a tag has not fetched (about 20 minutes): the watcher
+    # looks for a late take of an image this driver asked for until then, no longer.
+    pending_lifetime_s: float = 1200.0
+    # A take of such an image confirms the controller's retry only when the watcher saw
+    # it within two of its polls and this (how long a listing may take) of the last
+    # listing that read the tag before it; otherwise the tag is made to fetch it again.
+    listing_slack_s: float = 1.0
 
 
 @dataclass(frozen=True, slots=True)
@@ -110,11 +119,19 @@ class _Request:
 
     digest: bytes  # the content hash of the planes
     before: TagRecord  # the tag's record just before the request
-    # The first record a poll read with the tag's last update another than `before`'s:
-    # (that update, the AP's hash of the image then, pending). The update the tag took
-    # is ours only if the AP's record then already was what it is when it is claimed:
-    # settled on the same image (not someone else's taken, ours put back and cleared).
+    asked_at: float  # this driver's clock: watched until `pending_lifetime_s` after
+    # When (this driver's clock) a listing last read the tag with `before`'s last update.
+    unchanged_at: float
+    # The first record a listing read with the tag's last update another than `before`'s,
+    # when that listing came within `poll_s` (doubled) of the last one that read the tag
+    # unchanged: (that update, the AP's hash of the image then, pending). The update the
+    # tag took is ours only if the AP's record then already was what it is when it is
+    # claimed: settled on the same image. A take seen later (a listing failed or left
+    # the tag out meanwhile, the watcher had stopped) proves nothing: someone else's
+    # image may have been taken and ours put back with the pending mark cleared between.
     first_taken: tuple[tuple[int, int], str, bool] | None = None
+    # A take was seen, but not at the watcher's cadence: never confirmed, fetched again.
+    unproven: bool = False
 
 
 @dataclass(frozen=True, slots=True)
@@ -195,6 +212,7 @@ class AccessPointDriver:
         kept with its reason in `unreadable`, by MAC, until a listing reads it again."""
         self._polls += 1
         poll = self._polls
+        started = self._clock()
         try:
             records, unreadable = await self.client.tags()
         except AccessPointError:
@@ -209,14 +227,45 @@ class AccessPointDriver:
                 self._note_carried(record.mac)
             if (previous or (0, record))[0] < poll:
                 self._records[record.mac] = (poll, record)
-            asked = self._asked.get(record.mac)
-            if (
-                asked is not None
-                and asked.first_taken is None
-                and record.last_update != asked.before.last_update
-            ):
-                asked.first_taken = (record.last_update, record.hash, record.pending)
+            self._note_asked(record, started)
         return records
+
+    def _note_asked(self, record: TagRecord, started: float) -> None:
+        """A listing begun at `started` read `record`: the first sighting of a take of an
+        image this driver asked the tag for is kept, when it came at the watcher's cadence
+        (counted from the start of the last listing that read the tag unchanged to the end
+        of this one: listings may overlap and end out of order)."""
+        asked = self._asked.get(record.mac)
+        if asked is None or asked.first_taken is not None or asked.unproven:
+            return
+        if record.last_update == asked.before.last_update:
+            asked.unchanged_at = max(asked.unchanged_at, started)
+        elif self._clock() - asked.unchanged_at <= self._cadence_s():
+            asked.first_taken = (record.last_update, record.hash, record.pending)
+        else:
+            asked.unproven = True
+
+    def _cadence_s(self) -> float:
+        """The longest a take may go unseen by the watcher and still be proven ours."""
+        return 2 * self.timings.poll_s + self.timings.listing_slack_s
+
+    def _ask(self, mac: str, planes: Planes, before: TagRecord) -> None:
+        """Note that this driver asks the tag `mac` (`before`, read just now) to take
+        `planes`; the watcher looks for the take until the AP drops the image."""
+        now = self._clock()
+        self._asked[mac] = _Request(content_hash(planes), before, now, now)
+
+    def _watching_asked(self) -> bool:
+        """An image this driver asked a tag for may still be taken: the watcher goes on.
+        Requests the AP has dropped the image of are forgotten (fetched again if asked)."""
+        now = self._clock()
+        lifetime = self.timings.pending_lifetime_s
+        for mac, asked in list(self._asked.items()):
+            if now - asked.asked_at > lifetime:
+                del self._asked[mac]
+        return any(
+            asked.first_taken is None and not asked.unproven for asked in self._asked.values()
+        )
 
     def _note_carried(self, mac: str) -> None:
         """A poll saw `mac` take an image: the AP's radio carried it until about now."""
@@ -381,7 +430,7 @@ class AccessPointDriver:
             # Unless this driver asked for them and the tag took an update since.
             return await self._fetch_unless_taken(mac, planes, tag_type, before)
         # Noted before the upload: the AP may store the image though its answer is lost.
-        self._asked[mac] = _Request(content_hash(planes), before)
+        self._ask(mac, planes, before)
         await self._upload_when_free(mac, jpeg_for(planes, tag_type))
         if before.pending:
             # Another image was pending: the tag may have taken it between `before` and our
@@ -399,11 +448,17 @@ class AccessPointDriver:
             return await self._fetch_again(mac, planes, tag_type, before)
         return delivery
 
-    async def redraw(self, mac: str, planes: Planes, *, model: str) -> Delivery:
+    async def redraw(
+        self, mac: str, planes: Planes, *, model: str, for_update: bool = False
+    ) -> Delivery:
         """Have the tag take and draw `planes` (drawn for `model`) again (`/tag_cmd`
         refresh) although it holds them: the AP never resends an image the tag holds, so
         pushing it again would draw nothing. When the AP holds another image, `planes` are
-        pushed instead."""
+        pushed instead. With `for_update` (an image update for a label whose image the
+        gateway does not know, perhaps the controller's retry of one it gave up on), a
+        late take of these planes this driver asked for and saw confirms it instead
+        (`_fetch_unless_taken`); without (a refresh asked: the panel may look wrong), the
+        tag always draws."""
         mac = mac.upper()
         before, tag_type = await self._known_tag(mac)
         self._check_panel(mac, planes, model, tag_type)
@@ -412,6 +467,8 @@ class AccessPointDriver:
         held = None if stored is None else planes_from_stored(stored, tag_type)
         if held != planes:
             return await self.push_image(mac, planes, model=model)
+        if not for_update:
+            return await self._fetch_again(mac, planes, tag_type, before)
         return await self._fetch_unless_taken(mac, planes, tag_type, before)
 
     async def _fetch_unless_taken(
@@ -422,11 +479,14 @@ class AccessPointDriver:
         and gave up waiting (the controller's retry of a frame the gateway gave up on),
         and the tag has them pending still (waited for as a first delivery is) or took
         them since: its last update is another than before the request, the AP settled on
-        our pixels, and the first poll that saw that update saw it so (not someone else's
-        image taken, ours put back and the pending mark cleared after). Fetched and drawn
-        again, the tag would spend a second refresh and radio transfer on a price it
-        shows. An image the AP dropped unfetched (pending cleared, no update since) is
-        fetched again."""
+        our pixels, and this driver's watcher saw that update at its cadence (`_cadence_s`
+        from the last listing that read the tag before it) with the AP's record already
+        so. A take not seen so (no listing saw it yet past the cadence, a listing failed
+        or the watcher had stopped) is never taken as ours: someone else's image may have
+        been taken, ours put back with `/imgupload` and the pending mark cleared. Fetched
+        and drawn again, the tag would spend a second refresh and radio transfer on a
+        price it shows; that is the safe mistake. An image the AP dropped unfetched
+        (pending cleared, no update since) is fetched again."""
         asked = self._asked.get(mac)
         if asked is not None and asked.digest == content_hash(planes):
             earlier = asked.before
@@ -434,20 +494,33 @@ class AccessPointDriver:
                 delivery = await self._confirm(mac, planes, tag_type, earlier)
                 if delivery is not None:
                     return delivery
-            elif (
-                not before.pending
-                and before.last_update != earlier.last_update
-                and asked.first_taken in (None, (before.last_update, before.hash, False))
-            ):
-                return self._delivered(mac, planes, before, resent=True)
+            elif not before.pending and before.last_update != earlier.last_update:
+                await self._sighted(asked)
+                if not asked.unproven and asked.first_taken == (
+                    before.last_update,
+                    before.hash,
+                    False,
+                ):
+                    return self._delivered(mac, planes, before, resent=True)
         return await self._fetch_again(mac, planes, tag_type, before)
+
+    async def _sighted(self, asked: _Request) -> None:
+        """Return once the watcher's first sighting of the tag's take is known (at most one
+        cadence of it from the last listing that read the tag unchanged): the tag may have
+        taken the image just before the retry, after the last listing."""
+        self._start_watcher()
+        while asked.first_taken is None and not asked.unproven:
+            if self._clock() - asked.unchanged_at > self._cadence_s():
+                asked.unproven = True
+                return
+            await self._next_poll(self.timings.poll_s * 2)
 
     async def _fetch_again(
         self, mac: str, planes: Planes, tag_type: TagType, before: TagRecord
     ) -> Delivery:
         """Make the tag fetch and draw the image the AP stores for it, `planes`; done when
         it took an update since `before`."""
-        self._asked[mac] = _Request(content_hash(planes), before)
+        self._ask(mac, planes, before)
         await self.command(mac, TagCommand.REFRESH)
         delivery = await self._confirm(mac, planes, tag_type, before, redrawn=True)
         assert delivery is not None  # a redraw is confirmed by the tag drawing, or parked
@@ -556,7 +629,10 @@ class AccessPointDriver:
             self._watcher = asyncio.create_task(self._watch())
 
     async def _watch(self) -> None:
-        while self._waiting > 0:
+        # On while a push waits, and while a tag may still take an image this driver asked
+        # for and gave up waiting on: only a take this watcher saw at its cadence confirms
+        # the controller's retry without a redraw (`_fetch_unless_taken`).
+        while self._waiting > 0 or self._watching_asked():
             try:
                 await self.inventory()
             except AccessPointError as error:

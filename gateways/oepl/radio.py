@@ -105,10 +105,12 @@ class OeplRadio(LabelRadio):
             delivery = await self.driver.push_image(address, planes, model=model)
         return _health(delivery.record)
 
-    async def redraw(self, address: str, planes: Planes, *, model: str) -> LabelHealth:
+    async def redraw(
+        self, address: str, planes: Planes, *, model: str, for_update: bool = False
+    ) -> LabelHealth:
         """`/tag_cmd` refresh: the AP does not resend an image the tag holds."""
         with _as_radio_errors(address):
-            delivery = await self.driver.redraw(address, planes, model=model)
+            delivery = await self.driver.redraw(address, planes, model=model, for_update=for_update)
         return _health(delivery.record)
 
     async def flash_led(self, address: str, *, colour: int, pattern: int, seconds: int) -> None:

@@ -181,7 +181,7 @@ async def _show(
     # what it shows is not known here, the radio's memory of what it took is not either:
     # it is made to take the image (`redraw` draws it again when the radio holds it).
     if label.shown is None:
-        health = await radio.redraw(label.address, planes, model=label.model)
+        health = await radio.redraw(label.address, planes, model=label.model, for_update=True)
     else:
         health = await radio.show(label.address, planes, model=label.model)
     shown = confirmed(label.evolve(shown=planes, shown_hash=digest, last_error=""), health)

@@ -93,9 +93,14 @@ class LabelRadio(ABC):
         `model`, on its panel; a final `RadioError` refusing `WRONG_MODEL` when the radio
         knows the label as another model (its panel would draw them in other colours)."""
 
-    async def redraw(self, address: str, planes: Planes, *, model: str) -> LabelHealth:
+    async def redraw(
+        self, address: str, planes: Planes, *, model: str, for_update: bool = False
+    ) -> LabelHealth:
         """The label holds `planes` and is asked to draw them again (a refresh). A radio
-        whose labels redraw whatever they are sent needs nothing more than `show`."""
+        whose labels redraw whatever they are sent needs nothing more than `show`.
+        `for_update`: not a refresh asked (Refresh Display, the label must draw) but an
+        image update for a label whose image is not known here; a radio may then count an
+        image it asked the label to take for an earlier try and saw it take."""
         return await self.show(address, planes, model=model)
 
     async def ping(self, address: str) -> LabelHealth:
