@@ -31,9 +31,7 @@ import pytest
 from sqlalchemy import Engine
 
 from esl.pipeline import register_provisioned_labels
-from esl.pipeline.action_kinds import ActionKind
 from esl.services.ble_inventory import record_ble_association, unassociate_ble_label
-from esl.services.label_actions import request_action
 from esl.services.labels import unbind_label
 from firmware_sim.fleet import build_labels, make_fleet
 from firmware_sim.images import ImageStore
@@ -63,14 +61,7 @@ def _associated(world: World, label_id: str, *, device: str) -> None:
 
 async def _refresh_asked(world: World, label_id: str) -> None:
     """A refresh asked for: taken up at the controller's next round."""
-    with world.sessions.begin() as session:
-        request_action(
-            session,
-            principal=ADMIN,
-            label_id=label_id,
-            kind=ActionKind.REFRESH,
-            now=world.clock.now,
-        )
+    world.ask_refresh(label_id)
 
 
 async def _panel_swapped(world: World, label_id: str) -> None:

@@ -18,6 +18,7 @@ from esl.db.console_models import LabelActionRow
 from esl.db.engine import session_factory
 from esl.db.models import LabelStateRow, OutboxRow
 from esl.services.keys import Role, create_key
+from esl.services.label_actions import ActionKind, request_action
 from esl.services.labels import bind_label
 from esl.settings import Settings
 from firmware_sim.fleet import build_labels, make_fleet
@@ -47,6 +48,18 @@ class World:
             action = session.get(LabelActionRow, action_id)
             assert action is not None
             return action.status, action.detail
+
+    def ask_refresh(self, label_id: str) -> int:
+        """Staff ask for `label_id`'s refresh (taken up at the controller's next round);
+        the action's id."""
+        with self.sessions.begin() as session:
+            return request_action(
+                session,
+                principal=ADMIN,
+                label_id=label_id,
+                kind=ActionKind.REFRESH,
+                now=self.clock.now,
+            ).id
 
     def bind_to_template(self, label_id: str, template: str) -> None:
         """Bind `label_id` to the world's SKU drawn with the layout `template`."""

@@ -20,7 +20,6 @@ from datetime import timedelta
 from sqlalchemy import Engine, select, update
 
 from esl.db.models import LabelStateRow, OutboxRow
-from esl.services.label_actions import ActionKind, request_action
 from esl.services.labels import bind_label
 from esl.settings import Settings
 from tests.pipeline.in_memory_gateway import radio
@@ -37,15 +36,7 @@ async def _world(engine: Engine, settings: Settings | None = None) -> World:
 
 
 def _ask_refresh(world: World, label_id: str | None = None) -> int:
-    label_id = label_id or next(iter(world.labels))
-    with world.sessions.begin() as session:
-        return request_action(
-            session,
-            principal=ADMIN,
-            label_id=label_id,
-            kind=ActionKind.REFRESH,
-            now=world.clock.now,
-        ).id
+    return world.ask_refresh(label_id or next(iter(world.labels)))
 
 
 async def _rounds(

@@ -13,10 +13,9 @@ import pytest
 from sqlalchemy import Engine, select
 
 from esl.db.console_models import LabelActionRow
-from esl.services.label_actions import ActionKind, request_action
 from tests.pipeline.in_memory_gateway import radio
 from tests.pipeline.small_world import World
-from tests.support.pipeline import ADMIN, publish_prices
+from tests.support.pipeline import publish_prices
 
 
 @pytest.fixture
@@ -55,14 +54,7 @@ async def test_a_refresh_of_a_label_holding_a_flip_does_not_show_the_future_pric
     await world.converge()  # holds the flip to 2.49 at `flip`
     world.clock.advance(timedelta(seconds=30))
     assert label.shown_hash.hex() == world.hash_of(label_id)  # 3.49, as due
-    with world.sessions.begin() as session:
-        request_action(
-            session,
-            principal=ADMIN,
-            label_id=label_id,
-            kind=ActionKind.REFRESH,
-            now=world.clock.now,
-        )
+    world.ask_refresh(label_id)
     assert await _settle_actions(world) == "answered"
     await world.converge()
     world.clock.advance(timedelta(seconds=30))

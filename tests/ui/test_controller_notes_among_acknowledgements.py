@@ -20,11 +20,9 @@ from datetime import timedelta
 from sqlalchemy import Engine
 
 from esl.services.keys import Role
-from esl.services.label_actions import ActionKind, request_action
 from tests.pipeline.console_client import serve_console, signed_in
 from tests.pipeline.small_world import World
 from tests.support.api import AppSwitch
-from tests.support.pipeline import ADMIN
 
 
 def _acknowledgements(page: str) -> list[tuple[str, list[str]]]:
@@ -50,14 +48,7 @@ def _refreshed(world: World) -> None:
         await world.converge()
         (label_id,) = world.labels
         world.clock.advance(timedelta(minutes=1))
-        with world.sessions.begin() as session:
-            request_action(
-                session,
-                principal=ADMIN,
-                label_id=label_id,
-                kind=ActionKind.REFRESH,
-                now=world.clock.now,
-            )
+        world.ask_refresh(label_id)
         await world.run_until(world.clock.now + timedelta(minutes=2))
 
     failure: list[BaseException] = []
