@@ -31,32 +31,13 @@ import pytest
 from sqlalchemy import Engine
 
 from esl.pipeline import register_provisioned_labels
-from esl.services.ble_inventory import record_ble_association, unassociate_ble_label
+from esl.services.ble_inventory import unassociate_ble_label
 from esl.services.labels import unbind_label
 from firmware_sim.fleet import build_labels, make_fleet
 from firmware_sim.images import ImageStore
-from gateways.ble.control_point import EslAddress
-from gateways.ble.esl_service import DisplayType
-from gateways.ble.inventory import DisplayInformation, LabelInventoryRecord
 from tests.audit.test_past_audit_reads_the_panel_as_the_pipeline_took_it import SAME, _audit_items
 from tests.pipeline.small_world import World
 from tests.support.pipeline import ADMIN, publish_prices
-
-
-def _associated(world: World, label_id: str, *, device: str) -> None:
-    """The label's BLE association recorded, at `device`."""
-    record = LabelInventoryRecord(
-        address=device,
-        esl_address=EslAddress(esl_id=1, group=2),
-        displays=(DisplayInformation(296, 128, DisplayType.RED_BLACK_WHITE),),
-        max_image_index=1,
-        leds=(),
-        associated_at=world.clock.now,
-    )
-    with world.sessions.begin() as session:
-        record_ble_association(
-            session, label_id=label_id, gateway="gw1", record=record, now=world.clock.now
-        )
 
 
 async def _refresh_asked(world: World, label_id: str) -> None:
@@ -78,13 +59,13 @@ async def _panel_swapped(world: World, label_id: str) -> None:
 
 async def _associated_anew(world: World, label_id: str) -> None:
     """Its BLE association recorded (its first): the record forgets what it showed."""
-    _associated(world, label_id, device="AA:BB:CC:00:00:01")
+    world.associated_anew(label_id, device="AA:BB:CC:00:00:01")
 
 
 async def _unassociated_without_the_device(world: World, label_id: str) -> None:
     """Associated, then unassociated with --force: its binding ended, its key forgotten,
     the price it showed left on the shelf."""
-    _associated(world, label_id, device="AA:BB:CC:00:00:01")
+    world.associated_anew(label_id, device="AA:BB:CC:00:00:01")
     await world.run_until(world.clock.now + timedelta(minutes=5))  # its image sent again
     assert world.state(label_id).displayed_hash == world.hash_of(label_id)
     world.clock.advance(timedelta(minutes=1))

@@ -17,6 +17,7 @@ from esl.composition import build_controller, controller_settings
 from esl.db.console_models import LabelActionRow
 from esl.db.engine import session_factory
 from esl.db.models import LabelStateRow, OutboxRow
+from esl.services.ble_inventory import record_ble_association
 from esl.services.keys import Role, create_key
 from esl.services.label_actions import ActionKind, request_action
 from esl.services.labels import bind_label
@@ -26,6 +27,9 @@ from firmware_sim.hardware import hardware_for
 from firmware_sim.images import ImageStore
 from firmware_sim.label import LabelSnapshot, SimulatedLabel
 from gateways.base import Uplink
+from gateways.ble.control_point import EslAddress
+from gateways.ble.esl_service import DisplayType
+from gateways.ble.inventory import DisplayInformation, LabelInventoryRecord
 from rendering.display_models import get_display_model
 from rendering.encoding import content_hash
 from tests.pipeline.in_memory_gateway import InMemoryGateway, radio
@@ -60,6 +64,22 @@ class World:
                 kind=ActionKind.REFRESH,
                 now=self.clock.now,
             ).id
+
+    def associated_anew(self, label_id: str, *, device: str) -> None:
+        """`label_id`'s BLE association recorded anew, at the address `device` (a 2.9"
+        red panel, ESL 1 of group 2), as the BLE gateway's association reports it."""
+        record = LabelInventoryRecord(
+            address=device,
+            esl_address=EslAddress(esl_id=1, group=2),
+            displays=(DisplayInformation(296, 128, DisplayType.RED_BLACK_WHITE),),
+            max_image_index=1,
+            leds=(),
+            associated_at=self.clock.now,
+        )
+        with self.sessions.begin() as session:
+            record_ble_association(
+                session, label_id=label_id, gateway="gw1", record=record, now=self.clock.now
+            )
 
     def bind_to_template(self, label_id: str, template: str) -> None:
         """Bind `label_id` to the world's SKU drawn with the layout `template`."""

@@ -17,12 +17,8 @@ from datetime import timedelta
 
 from sqlalchemy import Engine
 
-from esl.services.ble_inventory import record_ble_association
 from firmware_sim.fleet import build_labels, make_fleet
 from firmware_sim.images import ImageStore
-from gateways.ble.control_point import EslAddress
-from gateways.ble.esl_service import DisplayType
-from gateways.ble.inventory import DisplayInformation, LabelInventoryRecord
 from tests.pipeline.small_world import World
 from tests.support.audit import audit_by_label
 
@@ -38,18 +34,7 @@ async def test_a_label_associated_anew_shows_its_price_within_the_minute(engine:
     device = dataclasses.replace(provision, key=world.keys[label_id])
     (world.labels[label_id],) = build_labels([device], now=world.clock.now, images=ImageStore())
     assert world.panel_hash(label_id) is None
-    record = LabelInventoryRecord(
-        address="AA:BB:CC:00:00:01",
-        esl_address=EslAddress(esl_id=1, group=2),
-        displays=(DisplayInformation(296, 128, DisplayType.RED_BLACK_WHITE),),
-        max_image_index=1,
-        leds=(),
-        associated_at=world.clock.now,
-    )
-    with world.sessions.begin() as session:
-        record_ble_association(
-            session, label_id=label_id, gateway="gw1", record=record, now=world.clock.now
-        )
+    world.associated_anew(label_id, device="AA:BB:CC:00:00:01")
     verdict = audit_by_label(world.sessions, world.clock.now)[label_id]
     assert verdict.audit_class.value == "unconfirmed"
 
