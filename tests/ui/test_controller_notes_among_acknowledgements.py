@@ -11,10 +11,8 @@ beside this one hold this thread's event loop (Playwright's sync API).
 
 from __future__ import annotations
 
-import asyncio
 import html
 import re
-import threading
 from datetime import timedelta
 
 from sqlalchemy import Engine
@@ -23,6 +21,7 @@ from esl.services.keys import Role
 from tests.pipeline.console_client import serve_console, signed_in
 from tests.pipeline.small_world import World
 from tests.support.api import AppSwitch
+from tests.support.waiting import run_in_a_thread_of_its_own
 
 
 def _acknowledgements(page: str) -> list[tuple[str, list[str]]]:
@@ -51,20 +50,7 @@ def _refreshed(world: World) -> None:
         world.ask_refresh(label_id)
         await world.run_until(world.clock.now + timedelta(minutes=2))
 
-    failure: list[BaseException] = []
-
-    def run() -> None:
-        try:
-            asyncio.run(scenario())
-        except BaseException as error:  # reported to the test thread
-            failure.append(error)
-
-    thread = threading.Thread(target=run, name="small-world")
-    thread.start()
-    thread.join(120)
-    assert not thread.is_alive(), "the world did not step in time"
-    if failure:
-        raise failure[0]
+    run_in_a_thread_of_its_own(scenario, name="small-world")
 
 
 def test_a_refresh_is_listed_as_the_controllers_note_not_the_labels_answer(

@@ -10,9 +10,7 @@ holds this thread's event loop.
 
 from __future__ import annotations
 
-import asyncio
 import io
-import threading
 from collections.abc import Iterator
 from datetime import timedelta
 
@@ -27,6 +25,7 @@ from esl.settings import Settings
 from tests.pipeline.console_client import read_on_the_chains_clock
 from tests.pipeline.small_world import World
 from tests.support.api import AppSwitch
+from tests.support.waiting import run_in_a_thread_of_its_own
 
 DRAWN = {"MLK-1": "2.89"}  # on the panel, its answer lost
 DUE = {"MLK-1": "2.59"}  # published before the label answered again
@@ -39,20 +38,7 @@ def _stepped(world_of: World) -> None:
         world_of.clock.advance(timedelta(minutes=1))
         await world_of.drew_a_superseded_frame(label_id, drawn=DRAWN, due=DUE)
 
-    failure: list[BaseException] = []
-
-    def run() -> None:
-        try:
-            asyncio.run(scenario())
-        except BaseException as error:  # reported to the test thread
-            failure.append(error)
-
-    thread = threading.Thread(target=run, name="small-world")
-    thread.start()
-    thread.join(120)
-    assert not thread.is_alive(), "the world did not step in time"
-    if failure:
-        raise failure[0]
+    run_in_a_thread_of_its_own(scenario, name="small-world")
 
 
 @pytest.fixture
