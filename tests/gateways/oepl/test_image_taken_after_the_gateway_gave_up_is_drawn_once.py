@@ -26,7 +26,6 @@ import pytest
 
 from firmware_sim.oepl_ap.access_point import EmulatedAccessPoint, EmulatedTag
 from firmware_sim.oepl_ap.http_app import ServedAccessPoint
-from gateways.oepl import AccessPointClient, AccessPointDriver, DriverTimings
 from gateways.oepl.images import jpeg_for
 from gateways.oepl.radio import OeplRadio
 from gateways.protocol import (
@@ -50,20 +49,13 @@ MODEL = (296, 128, True)
 MAC = tag_mac(1)
 
 
+# The radio over it is tests/gateways/oepl/conftest.py's (fast polls, answers within 0.6 s).
 @pytest.fixture
 async def served_ap() -> AsyncIterator[ServedAccessPoint]:
     ap = EmulatedAccessPoint(FAST_AP)
     ap.add_tag(EmulatedTag(mac=MAC, hw_type=HW_29_BWR), now=time.time())
     async with ServedAccessPoint(ap) as served:
         yield served
-
-
-@pytest.fixture
-async def radio(served_ap: ServedAccessPoint) -> AsyncIterator[OeplRadio]:
-    timings = DriverTimings(poll_s=0.02, confirm_timeout_s=0.6, busy_base_delay_s=0.01)
-    radio = OeplRadio(AccessPointDriver(AccessPointClient(served_ap.url), timings=timings))
-    yield radio
-    await radio.close()
 
 
 async def _send(label: LabelRecord, frame: bytes, radio: OeplRadio) -> Outcome:
