@@ -36,6 +36,7 @@ from paho.mqtt.enums import CallbackAPIVersion
 
 from firmware_sim.label import FIRMWARE_VERSION
 from firmware_sim.simulation import SimulatedSite
+from gateways.mqtt.network_thread import stop_network_thread
 
 __all__ = ["BrokerSettings", "MqttStoreGateway", "gateway_topic", "parse_broker_url"]
 
@@ -216,7 +217,7 @@ class MqttStoreGateway:
             with contextlib.suppress(RuntimeError):  # the link dropped meanwhile: the will says it
                 client.publish(self.status_topic, goodbye, qos=1, retain=True).wait_for_publish(2)
         client.disconnect()
-        client.loop_stop()
+        stop_network_thread(client)
 
     def _publish(self, payload: bytes) -> None:
         if self._client is not None:

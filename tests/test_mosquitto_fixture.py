@@ -8,6 +8,7 @@ import threading
 import paho.mqtt.client as mqtt
 from paho.mqtt.enums import CallbackAPIVersion
 
+from gateways.mqtt.network_thread import stop_network_thread
 from tests.fixtures.mosquitto import MosquittoProcess
 
 
@@ -39,7 +40,7 @@ def test_a_message_published_through_the_fixture_broker_arrives(
     assert received.wait(5)
     assert payloads == [b"hello"]
     for client in (publisher, subscriber):
-        client.loop_stop()
+        stop_network_thread(client)
         client.disconnect()
 
 

@@ -20,6 +20,7 @@ import paho.mqtt.client as paho
 from gateways.errors import GatewayConnectError
 from gateways.mqtt.connection import apply_endpoint, new_paho_client
 from gateways.mqtt.endpoint import BrokerEndpoint
+from gateways.mqtt.network_thread import stop_network_thread
 from gateways.mqtt.topics import TopicKind, topic_for
 
 __all__ = ["RawRoundtripResult", "measure_raw_roundtrips"]
@@ -61,7 +62,7 @@ def _connected_client(
     client.loop_start()
     if not subscribed.wait(timeout_s):
         client.disconnect()
-        client.loop_stop()
+        stop_network_thread(client)
         raise GatewayConnectError(
             host=endpoint.host, port=endpoint.port, reason="no SUBACK in time"
         )
@@ -129,7 +130,7 @@ def measure_raw_roundtrips(
     finally:
         for client in (controller, gateway):
             client.disconnect()
-            client.loop_stop()
+            stop_network_thread(client)
     return RawRoundtripResult(
         frames=frames, frame_bytes=frame_bytes, window=window, seconds=seconds
     )

@@ -13,6 +13,7 @@ from dataclasses import dataclass
 
 from esl.mqtt.rabbitmq_config import WrittenRabbitConfig
 from gateways.mqtt.endpoint import BrokerEndpoint
+from gateways.mqtt.network_thread import stop_network_thread
 from gateways.mqtt.store_gateway import store_gateway_client_id
 from tests.support.rabbitmq_cluster import RabbitCluster, mqtt_client
 
@@ -211,7 +212,7 @@ def test_another_login_under_a_gateways_client_id_is_refused_but_disconnects_it_
         assert pub(controller, down_s01, "after-the-impostor").returncode == 0
         _wait(seen, lambda: b"after-the-impostor" in frames)
     finally:
-        holder.loop_stop()
+        stop_network_thread(holder)
         holder.disconnect()
 
 

@@ -15,6 +15,7 @@ from paho.mqtt.enums import CallbackAPIVersion
 from esl.mqtt.embedded_broker import EMBEDDED_USERNAME, EmbeddedBroker
 from firmware_sim.mqtt_gateway import MqttStoreGateway, parse_broker_url
 from firmware_sim.simulation import SiteConfig, open_simulated_gateway
+from gateways.mqtt.network_thread import stop_network_thread
 
 
 async def test_a_gateway_stopping_on_the_embedded_broker_says_goodbye_without_stalling_the_loop(
@@ -79,7 +80,7 @@ async def test_a_gateway_stopping_on_the_embedded_broker_says_goodbye_without_st
                 break
             await asyncio.sleep(0.05)
         reader.disconnect()
-        reader.loop_stop()
+        stop_network_thread(reader)
     assert statuses, "the goodbye is retained"
     assert b"offline" in statuses[-1]
     # Before: 2.0 s each (paho's wait for the PUBACK the blocked broker could not send).

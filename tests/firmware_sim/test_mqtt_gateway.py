@@ -23,6 +23,7 @@ from firmware_sim.faults import FaultPlan
 from firmware_sim.fleet import read_provisioning
 from firmware_sim.mqtt_gateway import MqttStoreGateway, parse_broker_url
 from firmware_sim.simulation import SiteConfig, open_simulated_gateway
+from gateways.mqtt.network_thread import stop_network_thread
 from gateways.protocol import (
     FrameRejectedError,
     LabelFrame,
@@ -76,7 +77,7 @@ class Controller:
 
     def close(self) -> None:
         self.client.disconnect()
-        self.client.loop_stop()
+        stop_network_thread(self.client)
 
 
 @pytest.fixture

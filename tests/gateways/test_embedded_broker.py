@@ -15,6 +15,7 @@ from esl.mqtt.errors import EmbeddedBrokerError
 from gateways.errors import GatewayConnectError
 from gateways.mqtt.driver import MqttGateway
 from gateways.mqtt.endpoint import BrokerEndpoint
+from gateways.mqtt.network_thread import stop_network_thread
 
 
 def _accepts_connections(endpoint: BrokerEndpoint) -> bool:
@@ -123,4 +124,4 @@ async def test_clients_connecting_and_subscribing_at_once_are_all_served() -> No
             for session in [publisher, *sessions]:
                 session.disconnect()
             for session in [publisher, *sessions]:
-                session.loop_stop()
+                stop_network_thread(session)

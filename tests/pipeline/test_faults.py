@@ -13,6 +13,7 @@ from sqlalchemy import func, select
 
 from esl.db.models import OutboxRow
 from firmware_sim.faults import FaultPlan, RadioConditions
+from gateways.mqtt.network_thread import stop_network_thread
 from gateways.protocol import (
     encode_response,
     from_wire_ms,
@@ -172,7 +173,7 @@ async def test_a_forged_acknowledgement_from_a_rogue_client_is_ignored(chain: Ch
         rogue.publish("esl/v1/S01/gwS01/up", payload, qos=1).wait_for_publish(5)
     finally:
         rogue.disconnect()
-        rogue.loop_stop()
+        stop_network_thread(rogue)
     assert chain.controller is not None
     verifier = chain.controller.dispatcher.verifier
     deadline = time.monotonic() + 5

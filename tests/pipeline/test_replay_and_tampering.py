@@ -27,6 +27,7 @@ from esl.db.models import (
     OutboxRow,
     SecurityEventRow,
 )
+from gateways.mqtt.network_thread import stop_network_thread
 from gateways.protocol import FrameKind, decode_response, peek_header
 from tests.support.chain import Chain
 from tests.support.clock import wall_clock
@@ -56,7 +57,7 @@ class Rogue:
 
     def close(self) -> None:
         self.client.disconnect()
-        self.client.loop_stop()
+        stop_network_thread(self.client)
 
 
 async def test_a_replayed_old_acknowledgement_is_refused_and_the_price_coming_back_is_sent(

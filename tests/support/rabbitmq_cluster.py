@@ -44,6 +44,7 @@ import paho.mqtt.client as mqtt
 from paho.mqtt.enums import CallbackAPIVersion, MQTTProtocolVersion
 
 from gateways.mqtt.endpoint import BrokerEndpoint
+from gateways.mqtt.network_thread import stop_network_thread
 
 __all__ = [
     "RABBITMQ_BIN",
@@ -115,7 +116,7 @@ def connected(
             raise LoginRefusedError(f"no CONNACK 0 from {endpoint.port}: {answer}")
         yield client
     finally:
-        client.loop_stop()
+        stop_network_thread(client)
         client.disconnect()
 
 
