@@ -66,6 +66,7 @@ def _joins_after(network_thread: threading.Thread) -> Iterator[None]:
 
 
 def test_paho_alone_loses_the_race_this_test_forces(mosquitto: MosquittoProcess) -> None:
+    """Once a paho release fixes #872 this fails: then stop_network_thread can go."""
     client, network_thread = _started_client(mosquitto)
     with _joins_after(network_thread), pytest.raises(AttributeError):
         client.loop_stop()
