@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from pathlib import Path
-from typing import Any
+from typing import Any, Final
 
 from alembic import command
 from alembic.config import Config
@@ -16,15 +17,40 @@ from sqlalchemy.orm import Session, sessionmaker
 from esl.errors import SchemaRevisionError
 from gateways.protocol.key_files import keep_key_file_private
 
-__all__ = ["create_engine_for", "migrations_config", "session_factory", "upgrade_database"]
+__all__ = [
+    "POSTGRESQL_LINK_LIMITS",
+    "create_engine_for",
+    "migrations_config",
+    "session_factory",
+    "upgrade_database",
+]
 
 MIGRATIONS = Path(__file__).resolve().parent / "migrations"
+
+# libpq's liveness limits, so a worker whose network to PostgreSQL fails hears of it in
+# about a minute rather than hours (with libpq's defaults a new connection waited up to
+# psycopg's own 130 s, an idle one was first probed after two idle hours, and sent data
+# the server never acknowledged failed only after some 15 minutes of retransmissions).
+# A new connection, login included, gives up after 10 s: a login takes milliseconds.
+# An idle connection is probed after 30 s, then every 10 s, and dropped after 3
+# unanswered probes (a minute in all). Data sent and not acknowledged for 30 s
+# (tcp_user_timeout, in ms) fails the connection: a live link retransmits far sooner.
+# Each is a default: a URL naming the parameter (`?keepalives_idle=60`) wins.
+# docs/scale.md, "A worker's link to the database".
+POSTGRESQL_LINK_LIMITS: Final[Mapping[str, int]] = {
+    "connect_timeout": 10,
+    "keepalives_idle": 30,
+    "keepalives_interval": 10,
+    "keepalives_count": 3,
+    "tcp_user_timeout": 30_000,
+}
 
 
 def create_engine_for(url: str, *, echo: bool = False, busy_timeout_ms: int = 10_000) -> Engine:
     """An engine for `url`; SQLite gets foreign keys, WAL and a busy timeout (how long a
     statement waits for another writer's lock before it fails), and a file of its owner's
-    alone (`gateways.protocol.key_files`)."""
+    alone (`gateways.protocol.key_files`); PostgreSQL, the link limits the URL does not
+    name (POSTGRESQL_LINK_LIMITS)."""
     if url.startswith("sqlite"):
         database = _database_file(url)
         if database is not None:
@@ -45,7 +71,24 @@ def create_engine_for(url: str, *, echo: bool = False, busy_timeout_ms: int = 10
             # Before SQLite opens (and, the first time, creates) the file.
             event.listen(engine, "do_connect", private)
         return engine
-    return create_engine(url, echo=echo, pool_pre_ping=True)
+    return create_engine(
+        url, echo=echo, pool_pre_ping=True, connect_args=_postgresql_link_limits(url)
+    )
+
+
+# The DB-API drivers on libpq, which take its parameters as keyword arguments.
+_LIBPQ_DRIVERS = frozenset({"psycopg", "psycopg2"})
+
+
+def _postgresql_link_limits(url: str) -> dict[str, int]:
+    """POSTGRESQL_LINK_LIMITS but those `url`'s query names: SQLAlchemy lays connect_args
+    over the URL's, so a limit given in both would lose the operator's."""
+    parsed = make_url(url)
+    if parsed.get_backend_name() != "postgresql" or parsed.get_driver_name() not in _LIBPQ_DRIVERS:
+        return {}
+    return {
+        name: value for name, value in POSTGRESQL_LINK_LIMITS.items() if name not in parsed.query
+    }
 
 
 def _database_file(url: str) -> Path | None:
