@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any, Final
@@ -81,14 +82,21 @@ _LIBPQ_DRIVERS = frozenset({"psycopg", "psycopg2"})
 
 
 def _postgresql_link_limits(url: str) -> dict[str, int]:
-    """POSTGRESQL_LINK_LIMITS but those `url`'s query names: SQLAlchemy lays connect_args
-    over the URL's, so a limit given in both would lose the operator's."""
+    """POSTGRESQL_LINK_LIMITS but those the operator set for libpq: in `url`'s query
+    (SQLAlchemy lays connect_args over the URL's, so a limit given in both would lose the
+    operator's), in the environment (`PGCONNECT_TIMEOUT`, the only one of them read
+    there), or in a connection service file (`service=` or `PGSERVICE`: its values are
+    not ours to read, so no keepalive limit is laid over them; its `connect_timeout`
+    psycopg never reads, so ours stands)."""
     parsed = make_url(url)
     if parsed.get_backend_name() != "postgresql" or parsed.get_driver_name() not in _LIBPQ_DRIVERS:
         return {}
-    return {
-        name: value for name, value in POSTGRESQL_LINK_LIMITS.items() if name not in parsed.query
-    }
+    named = set(parsed.query)
+    if "service" in parsed.query or os.environ.get("PGSERVICE"):
+        named |= POSTGRESQL_LINK_LIMITS.keys() - {"connect_timeout"}
+    if os.environ.get("PGCONNECT_TIMEOUT"):
+        named.add("connect_timeout")
+    return {name: value for name, value in POSTGRESQL_LINK_LIMITS.items() if name not in named}
 
 
 def _database_file(url: str) -> Path | None:

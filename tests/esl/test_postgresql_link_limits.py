@@ -16,6 +16,7 @@ import socket
 import threading
 import time
 from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
 from sqlalchemy import Engine, make_url, text
@@ -69,15 +70,26 @@ def _first_connection_outcome(engine: Engine) -> tuple[BaseException | None, flo
 
 
 @ON_POSTGRESQL
-@pytest.mark.slow  # waits out one connect_timeout (10 s) and a shorter one on purpose
+@pytest.mark.slow  # waits out one connect_timeout (10 s) and shorter ones on purpose
 @pytest.mark.parametrize(
-    ("query", "limit_s"),
-    [({}, float(POSTGRESQL_LINK_LIMITS["connect_timeout"])), ({"connect_timeout": "3"}, 3.0)],
-    ids=["default", "named-in-the-url"],
+    ("query", "environment", "limit_s"),
+    [
+        ({}, {}, float(POSTGRESQL_LINK_LIMITS["connect_timeout"])),
+        ({"connect_timeout": "3"}, {}, 3.0),
+        # libpq's own environment variable is the operator's word too.
+        ({}, {"PGCONNECT_TIMEOUT": "2"}, 2.0),
+    ],
+    ids=["default", "named-in-the-url", "named-in-libpqs-environment"],
 )
 def test_a_new_connection_through_a_silent_cut_gives_up_at_its_connect_timeout(
-    link: DatabaseLink, query: dict[str, str], limit_s: float
+    link: DatabaseLink,
+    query: dict[str, str],
+    environment: dict[str, str],
+    limit_s: float,
+    monkeypatch: pytest.MonkeyPatch,
 ) -> None:
+    for name, value in environment.items():
+        monkeypatch.setenv(name, value)
     engine = create_engine_for(_with_query(link.url, **query))
     try:
         link.cut()
@@ -131,3 +143,21 @@ def test_the_kernel_applies_the_link_limits_the_url_does_not_name(
         if name != "connect_timeout"  # no socket option: how long libpq waits to connect
     }
     assert applied == {"keepalives": 1, **defaults, **expected}
+
+
+@ON_POSTGRESQL
+def test_a_connection_service_files_keepalive_limits_are_not_overridden(
+    engine: Engine, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    services = tmp_path / "pg_service.conf"
+    services.write_text("[esl]\nkeepalives_idle=45\nkeepalives_count=5\n", encoding="utf-8")
+    monkeypatch.setenv("PGSERVICEFILE", str(services))
+    served = create_engine_for(_with_query(database_url(engine), service="esl"))
+    try:
+        applied = _kernel_link_limits(served)
+    finally:
+        served.dispose()
+    assert applied["keepalives_idle"] == 45
+    assert applied["keepalives_count"] == 5
+    # Not named in the file: libpq's own (none), not laid over the service by us.
+    assert applied["tcp_user_timeout"] == 0
