@@ -4,13 +4,19 @@
   (with that frame's MAC and the signed answer, for radio duplicates), the image it
   shows (hash and planes, for deltas), its clock offset and the health last heard;
 - `inbox`: frames taken from the broker and not yet answered, in arrival order;
-- `outbox`: signed answers not yet acknowledged by the broker;
+- `outbox`: signed answers (and the gateway's own reports in place of one) not yet
+  acknowledged by the broker, in their order, each with its label;
+- `check_ins`: per label, its newest signed check-in not yet acknowledged by the broker
+  (`queue_check_in`): a newer one replaces it in its place, so a broker outage or a slow
+  link leaves one per label, not one per label per health poll;
 - `removed_labels`: per label taken out of the label file, only the last sequence it
   took (`forget_labels_except`): back in the file, it refuses the frames it took before.
 
 A frame leaves the inbox in the same transaction that stores its answer in the outbox and
 the label's new state, so a restart (or a broker outage of any length) loses nothing and
-answers nothing twice.
+answers nothing twice. A label's check-in waiting then is signed again in that same
+transaction (`settle`): one signed before the answer and sent after it would read as
+older than the answer at the controller.
 """
 
 from __future__ import annotations
@@ -58,6 +64,11 @@ CREATE TABLE IF NOT EXISTS inbox (
 CREATE INDEX IF NOT EXISTS inbox_by_label ON inbox (label_id, id);
 CREATE TABLE IF NOT EXISTS outbox (
     id INTEGER PRIMARY KEY AUTOINCREMENT,
+    payload BLOB NOT NULL,
+    label_id TEXT
+);
+CREATE TABLE IF NOT EXISTS check_ins (
+    label_id TEXT PRIMARY KEY,
     payload BLOB NOT NULL
 );
 CREATE TABLE IF NOT EXISTS removed_labels (
@@ -73,6 +84,9 @@ _ADDED_LABEL_COLUMNS = {
     "radio_updates": "INTEGER",
     "radio_updated_s": "INTEGER",
 }
+# The outbox's label (NULL in a row written before it was kept: such a row waits for
+# nothing and holds up no check-in).
+_ADDED_OUTBOX_COLUMNS = {"label_id": "TEXT"}
 
 
 @dataclass(frozen=True, slots=True)
@@ -131,6 +145,11 @@ class LocalState:
         for column, declaration in _ADDED_LABEL_COLUMNS.items():
             if column not in present:
                 self._db.execute(f"ALTER TABLE labels ADD COLUMN {column} {declaration}")
+        present = {row[1] for row in self._db.execute("PRAGMA table_info(outbox)")}
+        for column, declaration in _ADDED_OUTBOX_COLUMNS.items():
+            if column not in present:
+                self._db.execute(f"ALTER TABLE outbox ADD COLUMN {column} {declaration}")
+        self._db.execute("CREATE INDEX IF NOT EXISTS outbox_by_label ON outbox (label_id)")
         self._sizes = widths
 
     def close(self) -> None:
@@ -327,24 +346,43 @@ class LocalState:
     def labels_with_frames(self) -> list[str]:
         return [row[0] for row in self._db.execute("SELECT DISTINCT label_id FROM inbox")]
 
-    def settle(self, frame: QueuedFrame, *, label: LabelRecord, answer: bytes | None) -> None:
-        """One transaction: the label's new state, its answer queued, the frame gone."""
+    def settle(
+        self,
+        frame: QueuedFrame,
+        *,
+        label: LabelRecord,
+        answer: bytes | None,
+        check_in: bytes | None = None,
+    ) -> None:
+        """One transaction: the label's new state, its answer queued, the frame gone.
+
+        A check-in of the label still waiting to go (`queue_check_in`) was signed before
+        this answer: it becomes `check_in` (signed after the answer, from the label's
+        state after the frame), or is dropped when `check_in` is None (a label left
+        without a key checks in no more). Sent as it was, behind the answer, it would
+        read as older than the answer at the controller, which then forgets what the
+        label shows and sends its image again in full."""
         with self._db:
             self._save_label(label)
             if answer is not None:
-                self._db.execute("INSERT INTO outbox (payload) VALUES (?)", (answer,))
+                self._queue(frame.label_id, answer)
+                self._check_in_made_again(frame.label_id, check_in)
             self._db.execute("DELETE FROM inbox WHERE id=?", (frame.id,))
 
     def refuse(self, frame: QueuedFrame, *, report: bytes) -> None:
         """One transaction: the gateway's `report` in place of an answer, the frame gone
         (a frame for a label this gateway no longer stands in for)."""
         with self._db:
-            self._db.execute("INSERT INTO outbox (payload) VALUES (?)", (report,))
+            self._queue(frame.label_id, report)
             self._db.execute("DELETE FROM inbox WHERE id=?", (frame.id,))
 
-    def queue_answer(self, answer: bytes) -> None:
+    def queue_answer(self, answer: bytes, *, label_id: str) -> None:
+        """Queue `label_id`'s answer, or the gateway's report on it, behind the others."""
         with self._db:
-            self._db.execute("INSERT INTO outbox (payload) VALUES (?)", (answer,))
+            self._queue(label_id, answer)
+
+    def _queue(self, label_id: str, answer: bytes) -> None:
+        self._db.execute("INSERT INTO outbox (payload, label_id) VALUES (?, ?)", (answer, label_id))
 
     def answers(self, limit: int = 100) -> list[tuple[int, bytes]]:
         rows = self._db.execute(
@@ -356,8 +394,56 @@ class LocalState:
         with self._db:
             self._db.executemany("DELETE FROM outbox WHERE id=?", [(i,) for i in ids])
 
+    # ------------------------------------------------------------ check-ins
+
+    def queue_check_in(self, label_id: str, check_in: bytes) -> None:
+        """`check_in` is the label's newest: it replaces one still waiting, in that one's
+        place (a label checked in for at every poll is not sent to the back each time),
+        or waits behind the others. Only the newest says anything the controller uses
+        (what the label shows, its battery, that it was heard), and it says all of it."""
+        with self._db:
+            self._db.execute(
+                "INSERT INTO check_ins (label_id, payload) VALUES (?, ?) "
+                "ON CONFLICT (label_id) DO UPDATE SET payload = excluded.payload",
+                (label_id, check_in),
+            )
+
+    def _check_in_made_again(self, label_id: str, check_in: bytes | None) -> None:
+        if check_in is None:
+            self._db.execute("DELETE FROM check_ins WHERE label_id = ?", (label_id,))
+        else:
+            self._db.execute(
+                "UPDATE check_ins SET payload = ? WHERE label_id = ?", (check_in, label_id)
+            )
+
+    def check_in_waiting(self, label_id: str) -> bool:
+        row = self._db.execute("SELECT 1 FROM check_ins WHERE label_id = ?", (label_id,))
+        return row.fetchone() is not None
+
+    def next_check_in(self) -> tuple[str, bytes] | None:
+        """The check-in waiting longest whose label has no answer waiting: a label's
+        check-in is signed after the answers queued for it, and goes after them."""
+        row = self._db.execute(
+            "SELECT label_id, payload FROM check_ins AS c WHERE NOT EXISTS "
+            "(SELECT 1 FROM outbox AS o WHERE o.label_id = c.label_id) "
+            "ORDER BY c.rowid LIMIT 1"
+        ).fetchone()
+        return None if row is None else (str(row[0]), bytes(row[1]))
+
+    def check_ins(self) -> list[tuple[str, bytes]]:
+        """Every check-in waiting (label, check-in), the one waiting longest first."""
+        rows = self._db.execute("SELECT label_id, payload FROM check_ins ORDER BY rowid")
+        return [(str(row[0]), bytes(row[1])) for row in rows]
+
+    def check_in_sent(self, label_id: str, check_in: bytes) -> None:
+        """`check_in` reached the broker; a newer one queued meanwhile still waits."""
+        with self._db:
+            self._db.execute(
+                "DELETE FROM check_ins WHERE label_id = ? AND payload = ?", (label_id, check_in)
+            )
+
     def counts(self) -> tuple[int, int]:
-        """Frames waiting, answers waiting."""
+        """Frames waiting, answers waiting (check-ins aside: `check_ins`)."""
         (inbox,) = self._db.execute("SELECT COUNT(*) FROM inbox").fetchone()
         (outbox,) = self._db.execute("SELECT COUNT(*) FROM outbox").fetchone()
         return int(inbox), int(outbox)

@@ -3,6 +3,7 @@ store's radios.
 
     broker .../down ──▶ inbox (SQLite) ──▶ one worker per label ──▶ radio
     broker .../up   ◀── outbox (SQLite) ◀── signed answer, after the radio confirmed
+                    ◀── check-ins (SQLite, the newest per label) ◀── health poll
 
 With a `LabelRadio` (OpenEPaperLink) the process verifies each frame and signs the answer
 for the label (`label_stand_in`); with a `SelfSigningRadio` (Bluetooth ESL) the label
@@ -26,8 +27,12 @@ gateway tries again only the labels it could not reach, reporting each that answ
 AP's one radio, minutes behind a hundred others) is reported `WAITING` every
 `health_every_s`, so the controller waits for its answer instead of sending the frame
 again (`health_every_s` must be well under the controller's `ESL_RETRY_ACK_TIMEOUT_S`).
-Such reports never hold up an answer: they go up only when no answer waits, and a frame
-has at most one waiting to go (a newer tick's replaces it), however slow the broker link.
+Neither these reports nor the check-ins hold up an answer: answers go first, one report
+after each (the two kinds taking turns), the rest once no answer waits; a frame has at
+most one `WAITING` report and a label at most one check-in waiting to go (a newer tick's
+replaces it), however slow the broker link or long its outage. A check-in waits in the
+state file (`LocalState.queue_check_in`) and goes after its label's answers signed
+before it (the controller reads a label's words in their signed order).
 The labels are those of the gateway's label file (`take_label_file`, at start): a frame
 for any other (one taken out of the file, its tag off the shelf or in another store) is
 refused with a final gateway report, `not in this gateway's label file`, and nothing is
@@ -266,6 +271,8 @@ class StoreGatewayProcess:
         # a newer tick's replaces it, and it goes only once no answer waits (`_publish`).
         # Kept in memory, not in the outbox: the next tick says it again after a restart.
         self._waiting_reports: dict[str, tuple[int, bytes]] = {}
+        # Whether a check-in goes before a WAITING report next (`_publish_report`).
+        self._check_in_next = False
         self._answers = asyncio.Event()
         self._tasks: list[asyncio.Task[None]] = []
         # Frames refused for labels not in this gateway's label file, and those labels
@@ -328,7 +335,8 @@ class StoreGatewayProcess:
                 # driven or signed for it, and the gateway says why in place of an answer.
                 self._refuse_unknown(header.label_id, header.sequence)
                 self.state.queue_answer(
-                    not_in_label_file_report(header.label_id, header.sequence, now=self._clock())
+                    not_in_label_file_report(header.label_id, header.sequence, now=self._clock()),
+                    label_id=header.label_id,
                 )
                 self._answers.set()
                 continue
@@ -390,7 +398,12 @@ class StoreGatewayProcess:
             self._carrying.pop(label_id, None)
             # Its answer (or the gateway's word) says more than "waiting" now.
             self._waiting_reports.pop(label_id, None)
-            self.state.settle(frame, label=outcome.label, answer=sent)
+            check_in = None
+            if sent is not None and self.state.check_in_waiting(label_id):
+                # Signed before this answer: made again after it, to go behind it
+                # (`LocalState.settle`).
+                check_in = check_in_report(outcome.label, now=self._clock())
+            self.state.settle(frame, label=outcome.label, answer=sent, check_in=check_in)
             self._labels[label_id] = outcome.label
             if sent is not None:
                 self._answers.set()
@@ -398,13 +411,15 @@ class StoreGatewayProcess:
     # ------------------------------------------------------------ answers out
 
     async def _publish(self) -> None:
-        """Answers in their order, a WAITING report after each (when one waits to go), the
-        rest of the reports once no answer waits: an answer waits behind one report at
-        most, and the reports still go while answers and check-ins keep coming (given
-        only what the answers left, none went under load, and the controller sent every
-        frame again). Over a slow broker link (each publish waits for its
-        acknowledgement) a hundred waiting frames used to queue a hundred reports every
-        tick ahead of the answers, which then reached the controller after its timeout."""
+        """Answers in their order, one report after each (when one waits to go), the rest
+        of the reports once no answer waits: an answer waits behind one report at most,
+        and the reports still go while answers keep coming (given only what the answers
+        left, none went under load, and the controller sent every frame again). The
+        reports are the `WAITING` ones and the check-ins, taking turns (`_publish_report`).
+        Over a slow broker link (each publish waits for its acknowledgement) a hundred
+        waiting frames used to queue a hundred reports every tick ahead of the answers,
+        and a hundred tags heard a hundred check-ins, behind which the answers reached
+        the controller after its timeout."""
         while True:
             await self._answers.wait()
             self._answers.clear()
@@ -412,8 +427,60 @@ class StoreGatewayProcess:
                 if answers := self.state.answers():
                     await self._publish_answers(answers)
                     continue
-                if not await self._publish_waiting_report():
+                if not await self._publish_report():
                     break
+
+    async def _publish_answers(self, answers: list[tuple[int, bytes]]) -> None:
+        for answer_id, payload in answers:
+            if not await self._publish_kept("answer", payload):
+                return
+            self.state.answered([answer_id])
+            await self._publish_report()
+
+    async def _publish_kept(self, what: str, payload: bytes) -> bool:
+        """Publish an answer or a check-in kept in the state file; False when it is to be
+        tried again (it stays there)."""
+        # Waits through a short outage (paho sends it once the link is back).
+        try:
+            await self._client.publish_up(payload)
+        except PacketTooLargeError as refused:
+            # Refused again however often tried, holding up everything behind it:
+            # dropped (the controller sends its frame again; the tag checks in again).
+            _log.error("%s dropped: %s", what, refused)
+        except GatewayError as refused:
+            _log.warning("%s not published yet: %s", what, refused)
+            await asyncio.sleep(self._retry_publish_s)
+            return False
+        return True
+
+    async def _publish_report(self) -> bool:
+        """Publish one report, a `WAITING` one or a check-in, the two taking turns when
+        both wait: a store's tags checking in at every tick cannot keep the `WAITING`
+        reports from going (the controller would send their frames again), nor a
+        hundred frames carried the check-ins. False when none waits."""
+        if self._check_in_next and await self._publish_check_in():
+            self._check_in_next = False
+            return True
+        if await self._publish_waiting_report():
+            self._check_in_next = True
+            return True
+        if await self._publish_check_in():
+            self._check_in_next = False
+            return True
+        return False
+
+    async def _publish_check_in(self) -> bool:
+        """Publish the check-in waiting longest (its label's answers gone first); False
+        when none waits. Kept in the state file until the broker has it: it may say what
+        the label shows (blank after a reboot, drawn over), and a restart must not lose
+        that while the tag stays silent."""
+        waiting = self.state.next_check_in()
+        if waiting is None:
+            return False
+        label_id, check_in = waiting
+        if await self._publish_kept("check-in", check_in):
+            self.state.check_in_sent(label_id, check_in)
+        return True
 
     async def _publish_waiting_report(self) -> bool:
         """Publish the oldest WAITING report still true; False when none waits."""
@@ -426,23 +493,6 @@ class StoreGatewayProcess:
             # The next tick says it again; nothing is owed for this one.
             _log.warning("waiting report not published: %s", refused)
         return True
-
-    async def _publish_answers(self, answers: list[tuple[int, bytes]]) -> None:
-        for answer_id, payload in answers:
-            # Waits through a short outage (paho sends it once the link is back);
-            # refused meanwhile, it stays in the outbox and is tried again.
-            try:
-                await self._client.publish_up(payload)
-            except PacketTooLargeError as refused:
-                # Refused again however often tried, holding up every answer
-                # behind it: dropped (the controller sends its frame again).
-                _log.error("answer dropped: %s", refused)
-            except GatewayError as refused:
-                _log.warning("answer not published yet: %s", refused)
-                await asyncio.sleep(self._retry_publish_s)
-                return
-            self.state.answered([answer_id])
-            await self._publish_waiting_report()
 
     def _next_waiting_report(self) -> bytes | None:
         """The oldest WAITING report on a frame still being carried out, taken."""
@@ -518,7 +568,9 @@ class StoreGatewayProcess:
             self.state.save_label(updated)
             report = check_in_report(updated, now=now) if self._report_check_ins else None
             if report is not None:
-                self.state.queue_answer(report)
+                # It replaces one the broker link has not taken yet: only the newest says
+                # anything, and a slow link or an outage does not pile them up.
+                self.state.queue_check_in(label_id, report)
                 self._answers.set()
 
     def _note_unheard(self, heard: dict[str, LabelHealth]) -> None:
@@ -568,7 +620,7 @@ class StoreGatewayProcess:
                 current = current.evolve(last_seen_s=heard)
                 self._labels[label_id] = current
                 self.state.save_label(current)
-                self.state.queue_answer(answer)
+                self.state.queue_answer(answer, label_id=label_id)
                 self._answers.set()
             if not current.last_error:
                 continue  # a frame got through meanwhile and said so itself
@@ -577,5 +629,5 @@ class StoreGatewayProcess:
             updated = current.evolve(last_error="")
             self._labels[label_id] = updated
             self.state.save_label(updated)
-            self.state.queue_answer(reachable_report(updated, now=now))
+            self.state.queue_answer(reachable_report(updated, now=now), label_id=label_id)
             self._answers.set()

@@ -1,5 +1,6 @@
 """The emulated OpenEPaperLink AP for tests: fast timings, tag addresses and hardware types,
-random test images, and a wait on the event loop the AP runs on."""
+random test images, a wait on the event loop the AP runs on, and the check-ins a store
+gateway's health polls left waiting to go."""
 
 from __future__ import annotations
 
@@ -11,6 +12,7 @@ from contextlib import contextmanager
 import numpy as np
 
 from firmware_sim.oepl_ap.access_point import AccessPointConfig, EmulatedAccessPoint
+from gateways.store_gateway.local_state import LocalState
 from rendering.display_models import get_display_model
 from rendering.encoding import Planes
 
@@ -59,3 +61,13 @@ def access_point_in_thread(ap: EmulatedAccessPoint) -> Iterator[str]:
         loop.call_soon_threadsafe(loop.stop)
         thread.join(30)
         loop.close()
+
+
+def take_check_ins(state: LocalState) -> list[bytes]:
+    """The check-ins waiting in a store gateway's state (one never started: nothing
+    publishes them), taken as its broker link takes them: what the health polls since
+    the last take signed, each label's newest, in their order."""
+    waiting = state.check_ins()
+    for label_id, check_in in waiting:
+        state.check_in_sent(label_id, check_in)
+    return [check_in for _, check_in in waiting]

@@ -36,7 +36,7 @@ from tests.gateways.oepl.test_roaming_between_two_aps import (
     _radio,
     _send,
 )
-from tests.support.oepl import HW_29_BWR, price_planes
+from tests.support.oepl import HW_29_BWR, price_planes, take_check_ins
 
 
 @pytest.fixture
@@ -114,9 +114,9 @@ async def test_a_tag_checking_in_all_along_is_not_returned_after_the_gateway_cou
         assert tag.checks_in
 
         # The AP answers again: nothing happened to the tag.
-        before = len(state.answers())
+        take_check_ins(state)  # those of the polls before
         await gateway._check_health(radio)
-        claims = [decode_response(payload, key=key) for _, payload in state.answers()][before:]
+        claims = [decode_response(payload, key=key) for payload in take_check_ins(state)]
         assert [c.displayed_hash for c in claims] == [content_hash(p)], (
             "after the gateway could not read its AP for a while, its check-in claims no "
             "image for a tag that checked in at that AP all along: the controller forgets "
@@ -162,9 +162,9 @@ async def test_a_tag_silent_through_the_gateways_outage_counts_it_as_silence(
         while int(tag.last_seen) == stamp:
             assert time.monotonic() < deadline
             await asyncio.sleep(0.01)
-        before = len(state.answers())
+        take_check_ins(state)  # those of the polls before
         await gateway._check_health(radio)
-        claims = [decode_response(payload, key=key) for _, payload in state.answers()][before:]
+        claims = [decode_response(payload, key=key) for payload in take_check_ins(state)]
         assert claims, "no check-in for a tag the AP heard"
         assert claims[-1].displayed_hash is None, (
             "a tag unheard through the gateway's outage and after it, longer than "

@@ -43,7 +43,7 @@ from gateways.store_gateway.local_state import LabelRecord
 from gateways.store_gateway.process import StoreGatewayProcess, open_local_state
 from rendering.encoding import Planes, content_hash
 from tests.support.clock import wall_clock
-from tests.support.oepl import FAST_AP, HW_29_BWR, price_planes, tag_mac
+from tests.support.oepl import FAST_AP, HW_29_BWR, price_planes, tag_mac, take_check_ins
 
 MODEL = (296, 128, True)
 MAC = tag_mac(1)
@@ -166,7 +166,7 @@ async def test_the_check_in_via_the_ap_the_tag_roamed_back_to_does_not_claim_its
     gateway2 = StoreGatewayProcess(
         store="S01",
         gateway="S01-ap2",
-        endpoint=BrokerEndpoint("127.0.0.1", 1),  # never started: the outbox is looked at
+        endpoint=BrokerEndpoint("127.0.0.1", 1),  # never started: its queue is looked at
         radio=radio2,
         state=state2,
     )
@@ -191,9 +191,9 @@ async def test_the_check_in_via_the_ap_the_tag_roamed_back_to_does_not_claim_its
             assert time.monotonic() < deadline
             await asyncio.sleep(0.01)
         assert at_ap2.shown_planes() == q
-        before = len(state2.answers())
+        take_check_ins(state2)  # those of the polls before
         await gateway2._check_health(radio2)
-        claims = [decode_response(payload, key=key) for _, payload in state2.answers()][before:]
+        claims = [decode_response(payload, key=key) for payload in take_check_ins(state2)]
         check_ins = [c for c in claims if c.kind is FrameKind.CHECK_IN]
         assert check_ins, "no check-in for a tag AP2 heard"
         assert check_ins[-1].displayed_hash != content_hash(p), (
@@ -223,7 +223,7 @@ async def test_a_tag_away_shorter_than_the_silence_threshold_keeps_its_image_unr
     gateway2 = StoreGatewayProcess(
         store="S01",
         gateway="S01-ap2",
-        endpoint=BrokerEndpoint("127.0.0.1", 1),  # never started: the outbox is looked at
+        endpoint=BrokerEndpoint("127.0.0.1", 1),  # never started: its queue is looked at
         radio=radio2,
         state=state2,
     )
@@ -240,9 +240,9 @@ async def test_a_tag_away_shorter_than_the_silence_threshold_keeps_its_image_unr
         while int(at_ap2.last_seen) == int(first.label.last_seen_s):
             assert time.monotonic() < deadline
             await asyncio.sleep(0.01)
-        before = len(state2.answers())
+        take_check_ins(state2)  # those of the polls before
         await gateway2._check_health(radio2)
-        claims = [decode_response(payload, key=key) for _, payload in state2.answers()][before:]
+        claims = [decode_response(payload, key=key) for payload in take_check_ins(state2)]
         assert [c.displayed_hash for c in claims] == [content_hash(p)]
 
         transfers, updates = served2.ap.transfers, at_ap2.update_count

@@ -66,7 +66,7 @@ async def test_a_tag_silent_for_two_hours_gets_no_check_in_at_the_first_health_p
         process = StoreGatewayProcess(
             store="S01",
             gateway="S01-ap2",
-            endpoint=BrokerEndpoint("127.0.0.1", 1),  # never started: the outbox is looked at
+            endpoint=BrokerEndpoint("127.0.0.1", 1),  # never started: its queue is looked at
             radio=radio,
             state=state,
         )
@@ -85,7 +85,7 @@ async def test_a_tag_silent_for_two_hours_gets_no_check_in_at_the_first_health_p
             checked_in = {
                 label_id
                 for label_id, key in keys.items()
-                for _, payload in process.state.answers()
+                for _, payload in process.state.check_ins()
                 if _is_check_in_of(payload, key, label_id)
             }
             assert ALIVE in checked_in
