@@ -80,6 +80,7 @@ from esl.pipeline.database_outage import DatabaseOutage, DatabaseRetry, is_datab
 from esl.pipeline.dispatch import Dispatcher
 from esl.pipeline.heap import long_running_heap
 from esl.pipeline.held_frames import release_held_frames
+from esl.pipeline.id_watermark import IdWatermark, ids_missing
 from esl.pipeline.identification_screens import labels_bound_to_nothing, plan_identification
 from esl.pipeline.images import ImageStore
 from esl.pipeline.label_actions import LabelActionSender, LabelActionTimings
@@ -127,7 +128,6 @@ __all__ = ["ControllerSettings", "UpdateController"]
 log = logging.getLogger(__name__)
 
 PLAN_CHUNK = 500  # labels per planning transaction
-MAX_BINDING_GAPS = 500  # skipped binding ids looked for again at every poll
 LEDGER_LOOK_EVERY = timedelta(seconds=5)  # for scheduled instants the ledger must record
 KEEPALIVE_LOOK_EVERY = timedelta(minutes=1)  # for labels silent too long (label_keepalive.py)
 
@@ -275,12 +275,11 @@ class UpdateController:
         self._unidentifiable: set[str] = set()  # labels already reported as such
         # Up to when the instants of planned publications were looked at (None: never).
         self._flips_seen: datetime | None = None
-        self._bindings_seen = 0  # the highest binding id already planned
+        # The binding ids already planned; one missing is looked for until the periodic
+        # re-plan, which covers its label anyway (id_watermark.py: concurrent writers).
+        self._bindings = IdWatermark(keep_for=self.settings.replan_every)
         # The highest label history row looked at for labels associated anew (None: none).
         self._history_seen: int | None = None
-        # Binding ids below that not seen yet, and since when: a binding whose id was
-        # taken before, but committed after, the last look (concurrent writers).
-        self._binding_gaps: dict[int, datetime] = {}
         # Template name -> version already planned (None until the first look).
         self._template_versions: dict[str, int] | None = None
 
@@ -1025,21 +1024,21 @@ class UpdateController:
         new costs one indexed lookup, not a scan of every label (which, at a poll every
         50 ms, was a tenth of the controller's time). An id skipped below that is looked
         for again at every poll, as its transaction may still commit, until the periodic
-        re-plan (which covers it) is due. A binding that could not be planned is tried
-        again by the periodic re-plan.
+        re-plan (which covers it) is due (`IdWatermark`). A binding that could not be
+        planned is tried again by the periodic re-plan.
         """
-        seen = self._bindings_seen
-        gaps = self._binding_gaps
-        for gap in [gap for gap, since in gaps.items() if now - since > self.settings.replan_every]:
-            del gaps[gap]  # a rolled-back transaction's id: never coming
+        mark = self._bindings
+        waiting = mark.waiting(now)
+        seen = mark.seen or 0
         with self.sessions() as session:
             newest = session.scalar(select(func.max(LabelBindingRow.id))) or 0
-            if newest <= seen and not gaps:
+            if newest <= seen and not waiting:
                 return
-            found_gaps = self._bindings_found(session, LabelBindingRow.id.in_(sorted(gaps)))
+            found_gaps = self._bindings_found(session, LabelBindingRow.id.in_(waiting))
         if labels := _unplanned(found_gaps):
             yield from self._plan_now_and_ahead(labels, now)
-        # The new ids a wave at a time: at the first look every binding is new.
+        # The new ids a wave at a time: at the first look every binding is new (the
+        # start-up re-plan covers them: none is missing then).
         missing: list[int] = []  # ids not found, while they are few enough to keep
         for low in range(seen, newest, self.settings.plan_wave):
             high = min(low + self.settings.plan_wave, newest)
@@ -1047,18 +1046,11 @@ class UpdateController:
                 found = self._bindings_found(
                     session, and_(LabelBindingRow.id > low, LabelBindingRow.id <= high)
                 )
-            if len(missing) <= MAX_BINDING_GAPS:
-                present = {row[0] for row in found}
-                missing += [i for i in range(low + 1, high + 1) if i not in present]
+            if len(missing) <= mark.room():
+                missing += ids_missing(low, high, {row[0] for row in found})
             if labels := _unplanned(found):
                 yield from self._plan_now_and_ahead(labels, now)
-        for row in found_gaps:
-            gaps.pop(row[0], None)
-        # Not at the first look (the start-up re-plan covers every label), and not past
-        # a bound: a jump in the ids (a restored sequence) is the periodic re-plan's.
-        if seen and missing and len(gaps) + len(missing) <= MAX_BINDING_GAPS:
-            gaps.update((i, now) for i in missing)
-        self._bindings_seen = max(seen, newest)
+        mark.moved(newest, found=[row[0] for row in found_gaps], missing=missing, now=now)
 
     def _plan_associated_anew(self, now: datetime) -> Iterator[int]:
         """Plan the BLE labels associated anew since the last look (the API recorded it:

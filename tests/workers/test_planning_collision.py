@@ -195,7 +195,9 @@ async def test_a_store_taken_over_is_replanned_even_when_its_first_replan_collid
             chain.bindings[rebound] = sku
             # The first worker sees both bindings and skips them: not its store.
             await until(
-                lambda: other_balances() and controller._bindings_seen >= max(binding, newest),
+                lambda: (
+                    other_balances() and (controller._bindings.seen or 0) >= max(binding, newest)
+                ),
                 what="the worker having looked at the new bindings",
                 timeout_s=30,
             )
