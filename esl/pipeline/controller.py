@@ -275,11 +275,11 @@ class UpdateController:
         self._unidentifiable: set[str] = set()  # labels already reported as such
         # Up to when the instants of planned publications were looked at (None: never).
         self._flips_seen: datetime | None = None
-        # The binding ids already planned; one missing is looked for until the periodic
-        # re-plan, which covers its label anyway (id_watermark.py: concurrent writers).
+        # The binding ids already planned, and the label history rows looked at for
+        # labels associated anew; an id missing is looked for until the pass that
+        # covers its label anyway (id_watermark.py: concurrent writers).
         self._bindings = IdWatermark(keep_for=self.settings.replan_every)
-        # The highest label history row looked at for labels associated anew (None: none).
-        self._history_seen: int | None = None
+        self._history = IdWatermark(keep_for=self.settings.reconcile_every)
         # Template name -> version already planned (None until the first look).
         self._template_versions: dict[str, int] | None = None
 
@@ -1055,12 +1055,18 @@ class UpdateController:
     def _plan_associated_anew(self, now: datetime) -> Iterator[int]:
         """Plan the BLE labels associated anew since the last look (the API recorded it:
         `panel_history.associated_anew_since`; their plan forgotten then): their whole
-        image sent at once, not at the reconciliation pass. A row whose transaction commits
-        after a later one's was looked at waits for that pass."""
+        image sent at once, not at the reconciliation pass. A row whose transaction
+        commits after a later one's was looked at is looked for again at every poll
+        (`IdWatermark`), until that pass (which covers it) has come round."""
+        mark = self._history
         with self.sessions.begin() as session:
-            self._history_seen, labels = associated_anew_since(session, self._history_seen)
+            look = associated_anew_since(
+                session, mark.seen, waiting=mark.waiting(now), room=mark.room()
+            )
+            labels = look.labels
             if labels and self.stores is not None:
                 labels = labels_in_stores(session, labels, self.stores)
+        mark.moved(look.newest, found=look.found, missing=look.missing, now=now)
         if labels:
             log.info("%d labels associated anew: planned again", len(labels))
             yield from self._plan_now_and_ahead(labels, now)

@@ -1,14 +1,14 @@
 """How far the controller looked in a table whose rows wake planning, by their ids.
 
-Label bindings (a label bound anew) only ever gain rows, so the controller plans from
-the rows above the highest id it looked at: a poll with nothing new costs one indexed
-lookup (the newest id), not a scan. But an id is taken at INSERT and its row seen at
-COMMIT: on PostgreSQL, of two writers at once, the one with the lower id may commit
-after the other's row was looked at. So the ids missing below the mark are remembered
-and looked for again at every poll, until the pass that covers their rows anyway has
-come round (`keep_for` after they were found missing): the id of a transaction rolled
-back never comes. At most `MAX_GAPS` of them: a jump in the ids (a sequence restored) is
-left to that pass too.
+Label bindings (a label bound anew) and the label history (a BLE label associated anew)
+only ever gain rows, so the controller plans from the rows above the highest id it
+looked at: a poll with nothing new costs one indexed lookup (the newest id), not a scan.
+But an id is taken at INSERT and its row seen at COMMIT: on PostgreSQL, of two writers
+at once, the one with the lower id may commit after the other's row was looked at. So
+the ids missing below the mark are remembered and looked for again at every poll, until
+the pass that covers their rows anyway has come round (`keep_for` after they were found
+missing): the id of a transaction rolled back never comes. At most `MAX_GAPS` of them: a
+jump in the ids (a sequence restored) is left to that pass too.
 """
 
 from __future__ import annotations

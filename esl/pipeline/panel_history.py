@@ -15,23 +15,33 @@ the API, not the controller, so the controller looks for the rows `associated an
 since its last look (`associated_anew_since`) and plans those labels at once, as a
 refresh taken up or a model change (its new binding) is. Before, such a label waited
 for the reconciliation pass (every 5 minutes), blank on the shelf: a BLE label does not
-check in, so no check-in put it right sooner.
+check in, so no check-in put it right sooner. It looks by id (`id_watermark`): the rows
+above the last it looked at, and the ids missing below it, whose transactions (an
+association recorded at the same time as another) may commit after a later row's was
+looked at.
 """
 
 from __future__ import annotations
 
 from collections.abc import Collection
+from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import func, select
+from sqlalchemy import ColumnElement, and_, func, select
 from sqlalchemy.orm import Session
 
 from esl.db.bulk import insert_rows
 from esl.db.models import LabelAcknowledgementRow, LabelStateRow, core_table
 from esl.db.repositories import in_chunks
 from esl.delivery_states import PanelForgottenBy, RecordedPanel
+from esl.pipeline.id_watermark import ids_missing
 
-__all__ = ["associated_anew_since", "keep_panel_forgotten"]
+__all__ = ["AssociatedAnew", "associated_anew_since", "keep_panel_forgotten"]
+
+_ASSOCIATED_ANEW: ColumnElement[bool] = and_(
+    LabelAcknowledgementRow.panel == RecordedPanel.FORGOTTEN.value,
+    LabelAcknowledgementRow.reason == PanelForgottenBy.ASSOCIATED.value,
+)
 
 
 def keep_panel_forgotten(
@@ -63,20 +73,48 @@ def keep_panel_forgotten(
     insert_rows(session, core_table(LabelAcknowledgementRow), rows)
 
 
-def associated_anew_since(session: Session, seen: int | None) -> tuple[int, list[str]]:
-    """The newest history row's id, and the labels associated anew in rows after `seen`
-    (an id; None, the first look: none, every label is planned at a start)."""
-    newest = session.scalar(select(func.max(LabelAcknowledgementRow.id))) or 0
-    if seen is None or newest <= seen:
-        return max(newest, seen or 0), []
-    labels = session.scalars(
-        select(LabelAcknowledgementRow.label_id)
-        .where(
-            LabelAcknowledgementRow.id > seen,
-            LabelAcknowledgementRow.id <= newest,
-            LabelAcknowledgementRow.panel == RecordedPanel.FORGOTTEN.value,
-            LabelAcknowledgementRow.reason == PanelForgottenBy.ASSOCIATED.value,
+@dataclass(frozen=True, slots=True)
+class AssociatedAnew:
+    """What one look at the history rows found (`associated_anew_since`)."""
+
+    newest: int  # the newest row's id
+    labels: list[str]  # associated anew in the rows looked at
+    found: list[int]  # the ids looked for again that are there now
+    missing: list[int]  # the new ids not there (yet): none when more than asked
+
+
+def associated_anew_since(
+    session: Session, seen: int | None, *, waiting: Collection[int] = (), room: int = 0
+) -> AssociatedAnew:
+    """The labels associated anew in the history rows after `seen` (an id; None, the
+    first look: none, every label is planned at a start) and in those of the ids
+    `waiting` (missing before), with the ids missing after `seen` when they are no more
+    than `room`. Nothing new, and nothing waited for: one indexed lookup."""
+    row_id = LabelAcknowledgementRow.id
+    newest = session.scalar(select(func.max(row_id))) or 0
+    if seen is None:
+        return AssociatedAnew(newest=newest, labels=[], found=[], missing=[])
+    labels: set[str] = set()
+    found: list[int] = []
+    if waiting:
+        for waited, label_id, anew in session.execute(
+            select(row_id, LabelAcknowledgementRow.label_id, _ASSOCIATED_ANEW).where(
+                row_id.in_(sorted(waiting))
+            )
+        ):
+            found.append(waited)
+            if anew:
+                labels.add(label_id)
+    missing: list[int] = []
+    if newest > seen:
+        new = and_(row_id > seen, row_id <= newest)
+        labels.update(
+            session.scalars(
+                select(LabelAcknowledgementRow.label_id).where(new, _ASSOCIATED_ANEW).distinct()
+            )
         )
-        .distinct()
-    )
-    return newest, sorted(labels)
+        # Counted first: all there (no writer at once) costs no list of ids.
+        absent = newest - seen - (session.scalar(select(func.count(row_id)).where(new)) or 0)
+        if 0 < absent <= room:
+            missing = ids_missing(seen, newest, set(session.scalars(select(row_id).where(new))))
+    return AssociatedAnew(newest=newest, labels=sorted(labels), found=found, missing=missing)

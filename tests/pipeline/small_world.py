@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 import random
-from collections.abc import AsyncIterator, Callable, Collection
-from contextlib import asynccontextmanager
+from collections.abc import AsyncIterator, Callable, Collection, Iterator
+from contextlib import asynccontextmanager, contextmanager
 from dataclasses import replace
 from datetime import datetime, timedelta
 
@@ -65,12 +65,19 @@ class World:
                 now=self.clock.now,
             ).id
 
-    def associated_anew(self, label_id: str, *, device: str) -> None:
+    def associated_anew(self, label_id: str, *, device: str, esl_id: int = 1) -> None:
         """`label_id`'s BLE association recorded anew, at the address `device` (a 2.9"
-        red panel, ESL 1 of group 2), as the BLE gateway's association reports it."""
+        red panel, ESL `esl_id` of group 2), as the BLE gateway's association reports it."""
+        with self.associating_anew(label_id, device=device, esl_id=esl_id):
+            pass
+
+    @contextmanager
+    def associating_anew(self, label_id: str, *, device: str, esl_id: int = 1) -> Iterator[None]:
+        """`associated_anew`, its transaction open inside the block (its rows written,
+        not committed: a writer slow to commit) and committed when the block ends."""
         record = LabelInventoryRecord(
             address=device,
-            esl_address=EslAddress(esl_id=1, group=2),
+            esl_address=EslAddress(esl_id=esl_id, group=2),
             displays=(DisplayInformation(296, 128, DisplayType.RED_BLACK_WHITE),),
             max_image_index=1,
             leds=(),
@@ -80,6 +87,7 @@ class World:
             record_ble_association(
                 session, label_id=label_id, gateway="gw1", record=record, now=self.clock.now
             )
+            yield
 
     def bind_to_template(self, label_id: str, template: str) -> None:
         """Bind `label_id` to the world's SKU drawn with the layout `template`."""

@@ -6,21 +6,42 @@ Before, the record forgot what the label showed, but nothing planned it again un
 reconciliation pass (every 5 minutes): the shelf stayed blank, `unconfirmed`, for up to
 5 minutes (a BLE label does not check in, so no check-in put it right sooner).
 
+The controller finds those associations by their history rows' ids, above the highest it
+looked at. On PostgreSQL an id is taken at INSERT but its row seen at COMMIT: of two
+associations recorded at once, the one with the lower id may commit after the other's
+row was looked at. That one too is planned at the next round (before, it was skipped,
+and its label waited for the reconciliation pass).
+
 The real controller and dispatcher, firmware_sim labels through the in-memory gateway,
-one test clock.
+one test clock; SQLite, and PostgreSQL when set (always for the writers at once).
 """
 
 from __future__ import annotations
 
 import dataclasses
+from collections.abc import Iterator
 from datetime import timedelta
+from pathlib import Path
 
+import pytest
 from sqlalchemy import Engine
 
 from firmware_sim.fleet import build_labels, make_fleet
 from firmware_sim.images import ImageStore
 from tests.pipeline.small_world import World
 from tests.support.audit import audit_by_label
+from tests.support.database import BACKENDS, ON_POSTGRESQL, backend_engine
+
+
+@pytest.fixture(params=BACKENDS)
+def engine(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Engine]:
+    with backend_engine(request.param, tmp_path) as engine:
+        yield engine
+
+
+def _frames_waiting(world: World, label_id: str) -> int:
+    """`label_id`'s frames planned and not sent yet."""
+    return sum(status == "pending" for _, status in world.rows(label_id))
 
 
 async def test_a_label_associated_anew_shows_its_price_within_the_minute(engine: Engine) -> None:
@@ -43,3 +64,26 @@ async def test_a_label_associated_anew_shows_its_price_within_the_minute(engine:
     assert world.panel_hash(label_id) == world.hash_of(label_id), "its price, on the panel"
     verdict = audit_by_label(world.sessions, world.clock.now)[label_id]
     assert (verdict.audit_class.value, str(verdict.shown_price)) == ("match", "3.49")
+
+
+@ON_POSTGRESQL
+async def test_an_association_committed_after_a_later_one_was_looked_at_is_planned_next_round(
+    engine: Engine,
+) -> None:
+    world = World.priced(engine, count=2)
+    await world.converge()
+    early, late = sorted(world.labels)
+    world.clock.advance(timedelta(minutes=1))
+    # Two associations recorded at once: `early`'s history row takes its id first, but
+    # its transaction commits only after `late`'s was committed and the controller
+    # looked at it.
+    with world.associating_anew(early, device="AA:BB:CC:00:00:01", esl_id=1):
+        world.associated_anew(late, device="AA:BB:CC:00:00:02", esl_id=2)
+        world.clock.advance(timedelta(seconds=1))
+        world.controller.plan_due_work()
+        assert (_frames_waiting(world, early), _frames_waiting(world, late)) == (0, 1)
+    world.clock.advance(timedelta(seconds=1))
+
+    world.controller.plan_due_work()
+
+    assert _frames_waiting(world, early) == 1, "planned now, not at the reconciliation pass"
