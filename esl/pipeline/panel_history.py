@@ -108,13 +108,16 @@ def associated_anew_since(
     missing: list[int] = []
     if newest > seen:
         new = and_(row_id > seen, row_id <= newest)
+        # The ids missing before the labels are read: each statement sees the rows
+        # committed when it runs (READ COMMITTED), so a row committing in between is
+        # read by the later one, and one committing after both is among the missing.
+        # Counted first: all there (no writer at once) costs no list of ids.
+        absent = newest - seen - (session.scalar(select(func.count(row_id)).where(new)) or 0)
+        if 0 < absent <= room:
+            missing = ids_missing(seen, newest, set(session.scalars(select(row_id).where(new))))
         labels.update(
             session.scalars(
                 select(LabelAcknowledgementRow.label_id).where(new, _ASSOCIATED_ANEW).distinct()
             )
         )
-        # Counted first: all there (no writer at once) costs no list of ids.
-        absent = newest - seen - (session.scalar(select(func.count(row_id)).where(new)) or 0)
-        if 0 < absent <= room:
-            missing = ids_missing(seen, newest, set(session.scalars(select(row_id).where(new))))
     return AssociatedAnew(newest=newest, labels=sorted(labels), found=found, missing=missing)

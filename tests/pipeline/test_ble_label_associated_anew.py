@@ -18,13 +18,15 @@ one test clock; SQLite, and PostgreSQL when set (always for the writers at once)
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 from collections.abc import Iterator
 from datetime import timedelta
 from pathlib import Path
+from typing import Any
 
 import pytest
-from sqlalchemy import Engine
+from sqlalchemy import Engine, event
 
 from firmware_sim.fleet import build_labels, make_fleet
 from firmware_sim.images import ImageStore
@@ -87,3 +89,55 @@ async def test_an_association_committed_after_a_later_one_was_looked_at_is_plann
     world.controller.plan_due_work()
 
     assert _frames_waiting(world, early) == 1, "planned now, not at the reconciliation pass"
+
+
+# The statements of one look at the history rows, by what each reads.
+_COUNTING = "count(label_acknowledgements.id)"
+_LISTING = "SELECT label_acknowledgements.id \nFROM"
+_LABELS = "SELECT DISTINCT label_acknowledgements.label_id"
+
+
+@ON_POSTGRESQL
+@pytest.mark.parametrize(
+    "commits_before",
+    [_COUNTING, _LISTING, _LABELS],
+    ids=["the-count", "the-list-of-ids", "the-labels"],
+)
+async def test_an_association_committing_during_a_look_is_planned_next_round(
+    engine: Engine, commits_before: str
+) -> None:
+    """Each statement sees the rows committed when it runs: `early`'s association
+    commits between two statements of the controller's one look at the rows after
+    `late`'s, and is planned at that round or the next whichever statement it comes
+    before. (Before, committed just before the count, it was counted there, not read by
+    the labels read before the count, and waited for the reconciliation pass.)"""
+    world = World.priced(engine, count=2)
+    await world.converge()
+    early, late = sorted(world.labels)
+    world.clock.advance(timedelta(minutes=1))
+    world.controller.plan_due_work()  # the look that sets the mark
+    with contextlib.ExitStack() as association:
+        association.enter_context(
+            world.associating_anew(early, device="AA:BB:CC:00:00:01", esl_id=1)
+        )
+        world.associated_anew(late, device="AA:BB:CC:00:00:02", esl_id=2)
+        committed: list[str] = []
+
+        def commit_early_before(*args: Any) -> None:
+            statement = str(args[2])
+            if commits_before in statement and not committed:
+                committed.append(statement)
+                association.close()
+
+        event.listen(engine, "before_cursor_execute", commit_early_before)
+        try:
+            world.clock.advance(timedelta(seconds=1))
+            world.controller.plan_due_work()
+        finally:
+            event.remove(engine, "before_cursor_execute", commit_early_before)
+        assert committed, f"no statement {commits_before!r} in that look"
+    for _ in range(2):
+        world.clock.advance(timedelta(seconds=1))
+        world.controller.plan_due_work()
+
+    assert (_frames_waiting(world, early), _frames_waiting(world, late)) == (1, 1)
