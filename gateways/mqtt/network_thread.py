@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import threading
+
 import paho.mqtt.client as paho
 
 
@@ -13,10 +15,12 @@ def stop_network_thread(client: paho.Client) -> None:
     told to disconnect does, made it raise AttributeError. The handle is taken first, so the
     thread is joined whichever wins.
     """
-    network_thread = client._thread
+    # paho offers no other handle on it; read leniently, so a paho that renamed it
+    # still stops (by its loop_stop alone, race and all).
+    network_thread: threading.Thread | None = getattr(client, "_thread", None)
     try:
         client.loop_stop()
     except AttributeError:
-        if network_thread is None or client._thread is not None:
+        if network_thread is None or getattr(client, "_thread", None) is not None:
             raise
         network_thread.join()

@@ -58,11 +58,12 @@ def _joins_after(network_thread: threading.Thread) -> Iterator[None]:
                 network_thread.join(5)
         return trace
 
+    tracing_before = sys.gettrace()  # a debugger's or coverage's, put back after
     sys.settrace(trace)
     try:
         yield
     finally:
-        sys.settrace(None)
+        sys.settrace(tracing_before)
 
 
 def test_paho_alone_loses_the_race_this_test_forces(mosquitto: MosquittoProcess) -> None:
