@@ -22,7 +22,8 @@ older than the answer at the controller.
 from __future__ import annotations
 
 import sqlite3
-from collections.abc import Collection, Iterable
+from collections.abc import Collection, Iterable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
@@ -155,6 +156,20 @@ class LocalState:
     def close(self) -> None:
         self._db.close()
 
+    @contextmanager
+    def _transaction(self) -> Iterator[None]:
+        """One SQLite transaction: all of it or none. The connection commits each statement
+        on its own otherwise (`isolation_level=None`, where `with connection:` begins no
+        transaction): a failure or a power cut between two left half of a change, and
+        each row of an `executemany` cost its own sync to disk."""
+        self._db.execute("BEGIN IMMEDIATE")
+        try:
+            yield
+        except BaseException:
+            self._db.execute("ROLLBACK")
+            raise
+        self._db.execute("COMMIT")
+
     # ------------------------------------------------------------ labels
 
     def add_labels(self, records: Iterable[LabelRecord]) -> int:
@@ -175,7 +190,7 @@ class LocalState:
         drawn for its new model was refused `WRONG_MODEL`. Key and sequence stay the
         label's."""
         added = 0
-        with self._db:
+        with self._transaction():
             for record in records:
                 row = self._db.execute(
                     "SELECT address, model FROM labels WHERE label_id = ?", (record.label_id,)
@@ -234,7 +249,7 @@ class LocalState:
         store) stayed in the state file for good, and the gateway kept delivering its
         frames and signing them as shown."""
         keep = set(label_ids)
-        with self._db:
+        with self._transaction():
             rows = self._db.execute("SELECT label_id, last_sequence FROM labels").fetchall()
             gone = sorted((str(label_id), int(sequence)) for label_id, sequence in rows
                           if label_id not in keep)  # fmt: skip
@@ -323,13 +338,13 @@ class LocalState:
         )
 
     def save_label(self, record: LabelRecord) -> None:
-        with self._db:
+        with self._transaction():
             self._save_label(record)
 
     # ------------------------------------------------------------ frames and answers
 
     def enqueue(self, *, label_id: str, sequence: int, opcode: int, payload: bytes) -> None:
-        with self._db:
+        with self._transaction():
             self._db.execute(
                 "INSERT INTO inbox (label_id, sequence, opcode, payload) VALUES (?, ?, ?, ?)",
                 (label_id, sequence, opcode, payload),
@@ -362,7 +377,7 @@ class LocalState:
         without a key checks in no more). Sent as it was, behind the answer, it would
         read as older than the answer at the controller, which then forgets what the
         label shows and sends its image again in full."""
-        with self._db:
+        with self._transaction():
             self._save_label(label)
             if answer is not None:
                 self._queue(frame.label_id, answer)
@@ -372,13 +387,13 @@ class LocalState:
     def refuse(self, frame: QueuedFrame, *, report: bytes) -> None:
         """One transaction: the gateway's `report` in place of an answer, the frame gone
         (a frame for a label this gateway no longer stands in for)."""
-        with self._db:
+        with self._transaction():
             self._queue(frame.label_id, report)
             self._db.execute("DELETE FROM inbox WHERE id=?", (frame.id,))
 
     def queue_answer(self, answer: bytes, *, label_id: str) -> None:
         """Queue `label_id`'s answer, or the gateway's report on it, behind the others."""
-        with self._db:
+        with self._transaction():
             self._queue(label_id, answer)
 
     def _queue(self, label_id: str, answer: bytes) -> None:
@@ -391,7 +406,7 @@ class LocalState:
         return [(int(row[0]), bytes(row[1])) for row in rows]
 
     def answered(self, ids: Iterable[int]) -> None:
-        with self._db:
+        with self._transaction():
             self._db.executemany("DELETE FROM outbox WHERE id=?", [(i,) for i in ids])
 
     # ------------------------------------------------------------ check-ins
@@ -401,7 +416,7 @@ class LocalState:
         place (a label checked in for at every poll is not sent to the back each time),
         or waits behind the others. Only the newest says anything the controller uses
         (what the label shows, its battery, that it was heard), and it says all of it."""
-        with self._db:
+        with self._transaction():
             self._db.execute(
                 "INSERT INTO check_ins (label_id, payload) VALUES (?, ?) "
                 "ON CONFLICT (label_id) DO UPDATE SET payload = excluded.payload",
@@ -437,7 +452,7 @@ class LocalState:
 
     def check_in_sent(self, label_id: str, check_in: bytes) -> None:
         """`check_in` reached the broker; a newer one queued meanwhile still waits."""
-        with self._db:
+        with self._transaction():
             self._db.execute(
                 "DELETE FROM check_ins WHERE label_id = ? AND payload = ?", (label_id, check_in)
             )

@@ -12,6 +12,8 @@ import sqlite3
 import stat
 from pathlib import Path
 
+import pytest
+
 from gateways.protocol import LabelProvision
 from gateways.store_gateway.local_state import LabelRecord
 from gateways.store_gateway.process import open_local_state
@@ -104,3 +106,35 @@ def test_a_state_file_with_the_update_count_but_not_its_time_keeps_the_count(
 
     label = open_local_state(path).labels()["L-1"]
     assert (label.radio_holds, label.radio_updates, label.radio_updated_s) == ("abc", 4, None)
+
+
+def test_a_frame_settled_halfway_leaves_the_state_file_as_it_was(tmp_path: Path) -> None:
+    # `settle` is one transaction: the label's new state, its answer queued, the frame
+    # gone, or none of them. Before, the file's connection committed each statement on
+    # its own (`with connection:` begins no transaction in autocommit mode): a failure
+    # or a power cut between them left the label's new state and its answer queued with
+    # the frame still in the inbox, to be carried out and answered again.
+    path = tmp_path / "S001-S001-ap1.sqlite"
+    state = open_local_state(path)
+    label = LabelRecord(label_id="L-1", address="L-1", model="2.9-bwr", key=bytes(32))
+    state.add_labels([label])
+    state.queue_check_in("L-1", b"check-in signed before the answer")
+    state.enqueue(label_id="L-1", sequence=1, opcode=0x10, payload=b"frame 1")
+    (frame,) = state.queued("L-1")
+
+    unstorable = object()  # the check-in made again fails to be written, last of all
+    with pytest.raises(sqlite3.Error):
+        state.settle(
+            frame,
+            label=label.evolve(last_sequence=1),
+            answer=b"answer 1",
+            check_in=unstorable,  # type: ignore[arg-type]
+        )
+    state.close()
+
+    reopened = open_local_state(path)
+    assert reopened.labels()["L-1"].last_sequence == 0
+    assert reopened.answers() == []
+    assert [queued.sequence for queued in reopened.queued("L-1")] == [1]
+    assert reopened.check_ins() == [("L-1", b"check-in signed before the answer")]
+    reopened.close()
