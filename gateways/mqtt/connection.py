@@ -291,36 +291,83 @@ class PahoConnection:
 
         def settled(index: int, refusal: GatewayError | None) -> None:
             nonlocal waiting
-            self._slots.release()
             outcomes[index] = refusal
             waiting -= 1
             if waiting == 0 and handed_over and not all_settled.done():
                 all_settled.set_result(None)
 
         for index, (topic, payload) in enumerate(messages):
-            size = publish_packet_bytes(topic, payload)
-            if size > self._max_packet_bytes:
-                outcomes[index] = PacketTooLargeError(
-                    topic=topic, size=size, limit=self._max_packet_bytes
-                )
-                continue
-            await self._slots.acquire()  # returns at once while slots are free
-            if self._closed:
-                self._slots.release()
-                outcomes[index] = GatewayNotStartedError()
-                continue
-            info = client.publish(topic, payload, qos=1, retain=retain)
-            # NO_CONN: paho keeps the message and sends it once the link is back.
-            if info.rc not in (MQTTErrorCode.MQTT_ERR_SUCCESS, MQTTErrorCode.MQTT_ERR_NO_CONN):
-                self._slots.release()
-                outcomes[index] = PublishError(topic=topic, reason=paho.error_string(info.rc))
+            refused = await self._hand_to_paho(
+                client, topic, payload, retain=retain, settled=functools.partial(settled, index)
+            )
+            if refused is not None:
+                outcomes[index] = refused
                 continue
             waiting += 1
-            self._pending[info.mid] = functools.partial(settled, index)
         handed_over = True
         if waiting:
             await all_settled
         return outcomes
+
+    async def hand_over(
+        self, topic: str, payload: bytes, *, retain: bool = False
+    ) -> asyncio.Future[None]:
+        """Publish at QoS 1 without waiting for the broker: return once paho has the
+        message, behind every one handed over before it (one connection, so the broker
+        gets them in that order, and paho sends them again in that order after a
+        reconnection), with a future that ends at its PUBACK, or with the `GatewayError`
+        that ended the wait (the connection closed). Refused at once, nothing sent:
+        `PacketTooLargeError` (larger than the broker's packet limit), `PublishError`,
+        `GatewayNotStartedError`. Waits for a slot while `max_in_flight` are unacknowledged."""
+        client, loop = self._client, self._loop
+        if client is None or loop is None or self._closed:
+            raise GatewayNotStartedError()
+        acknowledged: asyncio.Future[None] = loop.create_future()
+
+        def settled(refusal: GatewayError | None) -> None:
+            if acknowledged.done():
+                return
+            if refusal is None:
+                acknowledged.set_result(None)
+            else:
+                acknowledged.set_exception(refusal)
+
+        refused = await self._hand_to_paho(client, topic, payload, retain=retain, settled=settled)
+        if refused is not None:
+            raise refused
+        return acknowledged
+
+    async def _hand_to_paho(
+        self,
+        client: paho.Client,
+        topic: str,
+        payload: bytes,
+        *,
+        retain: bool,
+        settled: Callable[[GatewayError | None], None],
+    ) -> GatewayError | None:
+        """Give paho one message, `settled` called at its PUBACK (None) or with the error
+        that ended the wait; or why it was refused at once (nothing sent, `settled` never
+        called)."""
+        size = publish_packet_bytes(topic, payload)
+        if size > self._max_packet_bytes:
+            return PacketTooLargeError(topic=topic, size=size, limit=self._max_packet_bytes)
+        await self._slots.acquire()  # returns at once while slots are free
+        if self._closed:
+            self._slots.release()
+            return GatewayNotStartedError()
+        info = client.publish(topic, payload, qos=1, retain=retain)
+        # NO_CONN: paho keeps the message and sends it once the link is back.
+        if info.rc not in (MQTTErrorCode.MQTT_ERR_SUCCESS, MQTTErrorCode.MQTT_ERR_NO_CONN):
+            self._slots.release()
+            return PublishError(topic=topic, reason=paho.error_string(info.rc))
+
+        def acknowledged(refusal: GatewayError | None) -> None:
+            self._slots.release()
+            settled(refusal)
+
+        self._pending[info.mid] = acknowledged
+        return None
 
     async def disconnect(self) -> None:
         """Say goodbye to the broker (no last will) and close the connection."""

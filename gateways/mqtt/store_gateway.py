@@ -79,6 +79,14 @@ class StoreGatewayClient:
         first again after every reconnection, holding up every answer behind it)."""
         await self._connection.publish(self._up, payload)
 
+    async def hand_up(self, payload: bytes) -> asyncio.Future[None]:
+        """Send a label response to the controller without waiting for the broker: returns
+        once it is on its way behind every one handed up before it (the broker gets them
+        in that order), with a future that ends at the broker's PUBACK. Refused at once,
+        as `publish_up` refuses (`PacketTooLargeError`, nothing sent); waits for a slot
+        while `max_in_flight` publishes are unacknowledged."""
+        return await self._connection.hand_over(self._up, payload)
+
     async def frames(self) -> AsyncIterator[bytes]:
         """Frames from the controller, in arrival order, until `stop`."""
         while (frame := await self._frames.get()) is not None:
