@@ -7,5 +7,6 @@ cannot sign implements (`gateways.oepl.radio.OeplRadio`); the process then verif
 and signs answers for them (`label_stand_in`). `radio.SelfSigningRadio` is what a radio to
 labels holding their own keys implements (`gateways.ble.store_radio.BleStoreRadio`); the
 process then relays bytes both ways (`relay`). Where no answer comes, the process says
-why in its own name, unsigned (`reports`, docs/protocol.md "Gateway reports").
+why in its own name, unsigned (`reports`, docs/protocol.md "Gateway reports"). What goes
+up to the controller, in which order and how many at once, is `uplinks`.
 """

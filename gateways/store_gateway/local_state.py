@@ -22,7 +22,7 @@ older than the answer at the controller.
 from __future__ import annotations
 
 import sqlite3
-from collections.abc import Collection, Iterable, Iterator
+from collections.abc import Callable, Collection, Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field, replace
 from pathlib import Path
@@ -405,9 +405,40 @@ class LocalState:
         ).fetchall()
         return [(int(row[0]), bytes(row[1])) for row in rows]
 
+    def next_answer(
+        self, *, passed_over: Callable[[int, str | None], bool]
+    ) -> tuple[int, str | None, bytes] | None:
+        """The first answer in the outbox (id, its label, payload) that `passed_over`
+        (given its id and label: None in a row written before the outbox kept them) does
+        not pass over: one on its way already, or one of a label with another on its
+        way (`gateways.store_gateway.uplinks`)."""
+        rows = self._db.execute("SELECT id, label_id FROM outbox ORDER BY id")
+        for answer_id, label_id in rows:
+            if passed_over(int(answer_id), None if label_id is None else str(label_id)):
+                continue
+            (payload,) = self._db.execute(
+                "SELECT payload FROM outbox WHERE id = ?", (answer_id,)
+            ).fetchone()
+            return int(answer_id), None if label_id is None else str(label_id), bytes(payload)
+        return None
+
     def answered(self, ids: Iterable[int]) -> None:
         with self._transaction():
             self._db.executemany("DELETE FROM outbox WHERE id=?", [(i,) for i in ids])
+
+    def delivered(
+        self, *, answers: Collection[int], check_ins: Collection[tuple[str, bytes]]
+    ) -> None:
+        """One transaction: these answers and check-ins (label, payload) reached the
+        broker, and leave the state file; a newer check-in queued for the label meanwhile
+        still waits (`check_in_sent`)."""
+        if not answers and not check_ins:
+            return
+        with self._transaction():
+            self._db.executemany("DELETE FROM outbox WHERE id=?", [(i,) for i in answers])
+            self._db.executemany(
+                "DELETE FROM check_ins WHERE label_id = ? AND payload = ?", list(check_ins)
+            )
 
     # ------------------------------------------------------------ check-ins
 
@@ -435,15 +466,22 @@ class LocalState:
         row = self._db.execute("SELECT 1 FROM check_ins WHERE label_id = ?", (label_id,))
         return row.fetchone() is not None
 
-    def next_check_in(self) -> tuple[str, bytes] | None:
-        """The check-in waiting longest whose label has no answer waiting: a label's
+    def next_check_in(self, *, busy: Collection[str] = ()) -> tuple[str, bytes] | None:
+        """The check-in waiting longest whose label has no answer waiting (nor one on its
+        way: it stays in the outbox until the broker has it) and is not `busy`: a label's
         check-in is signed after the answers queued for it, and goes after them."""
-        row = self._db.execute(
-            "SELECT label_id, payload FROM check_ins AS c WHERE NOT EXISTS "
-            "(SELECT 1 FROM outbox AS o WHERE o.label_id = c.label_id) "
-            "ORDER BY c.rowid LIMIT 1"
-        ).fetchone()
-        return None if row is None else (str(row[0]), bytes(row[1]))
+        rows = self._db.execute(
+            "SELECT label_id FROM check_ins AS c WHERE NOT EXISTS "
+            "(SELECT 1 FROM outbox AS o WHERE o.label_id = c.label_id) ORDER BY c.rowid"
+        )
+        for (label_id,) in rows:
+            if label_id in busy:
+                continue
+            (payload,) = self._db.execute(
+                "SELECT payload FROM check_ins WHERE label_id = ?", (label_id,)
+            ).fetchone()
+            return str(label_id), bytes(payload)
+        return None
 
     def check_ins(self) -> list[tuple[str, bytes]]:
         """Every check-in waiting (label, check-in), the one waiting longest first."""

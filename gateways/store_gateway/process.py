@@ -32,7 +32,10 @@ after each (the two kinds taking turns), the rest once no answer waits; a frame 
 most one `WAITING` report and a label at most one check-in waiting to go (a newer tick's
 replaces it), however slow the broker link or long its outage. A check-in waits in the
 state file (`LocalState.queue_check_in`) and goes after its label's answers signed
-before it (the controller reads a label's words in their signed order).
+before it (the controller reads a label's words in their signed order). Up to
+`uplinks_in_flight` messages are on their way to the broker at once, one per label, each
+leaving the state file at its own acknowledgement (`uplinks`): one at a time, a 50 ms
+link to the broker carried twenty a second.
 The labels are those of the gateway's label file (`take_label_file`, at start): a frame
 for any other (one taken out of the file, its tag off the shelf or in another store) is
 refused with a final gateway report, `not in this gateway's label file`, and nothing is
@@ -51,7 +54,6 @@ from datetime import datetime
 from pathlib import Path
 
 from gateways.base import system_clock
-from gateways.errors import GatewayError, PacketTooLargeError
 from gateways.mqtt.endpoint import BrokerEndpoint
 from gateways.mqtt.store_gateway import StoreGatewayClient
 from gateways.oepl.addresses import tag_address
@@ -80,6 +82,7 @@ from gateways.store_gateway.reports import (
     reachable_report,
     waiting_report,
 )
+from gateways.store_gateway.uplinks import UPLINKS_IN_FLIGHT, Uplinks
 from rendering.display_models import DISPLAY_MODELS, get_display_model
 
 __all__ = [
@@ -207,6 +210,7 @@ async def open_store_gateway(
     clock: Callable[[], datetime] = system_clock,
     health_every_s: float = 30.0,
     reconnect_delay_s: tuple[float, float] = (1, 30),
+    uplinks_in_flight: int = UPLINKS_IN_FLIGHT,
 ) -> AsyncIterator[OpenedStoreGateway]:
     """What every `esl gateway` run does before it starts its process: open the gateway's
     state (STATE_DIR/STORE-GATEWAY.sqlite), make it what the label file's `labels` say
@@ -226,6 +230,7 @@ async def open_store_gateway(
                 clock=clock,
                 health_every_s=health_every_s,
                 reconnect_delay_s=reconnect_delay_s,
+                uplinks_in_flight=uplinks_in_flight,
             )
             yield OpenedStoreGateway(process, added)
         finally:
@@ -247,7 +252,10 @@ class StoreGatewayProcess:
         health_every_s: float = 30.0,
         report_check_ins: bool = True,
         reconnect_delay_s: tuple[float, float] = (1, 30),
+        uplinks_in_flight: int = UPLINKS_IN_FLIGHT,
     ) -> None:
+        """`uplinks_in_flight`: messages on their way to the broker at once, unacknowledged
+        (`gateways.store_gateway.uplinks`); 1 sends one at a time."""
         self.store = store
         self.gateway = gateway
         self.radio = radio
@@ -255,7 +263,6 @@ class StoreGatewayProcess:
         self._clock = clock
         self._health_every_s = health_every_s
         self._report_check_ins = report_check_ins
-        self._retry_publish_s = 1.0
         self._client = StoreGatewayClient(
             endpoint,
             store=store,
@@ -267,13 +274,13 @@ class StoreGatewayProcess:
         self._workers: dict[str, asyncio.Task[None]] = {}
         # The frame each label's worker is carrying out now (its sequence), for `WAITING`.
         self._carrying: dict[str, int] = {}
-        # Per label, the WAITING report on that frame not yet published (sequence, bytes):
-        # a newer tick's replaces it, and it goes only once no answer waits (`_publish`).
-        # Kept in memory, not in the outbox: the next tick says it again after a restart.
-        self._waiting_reports: dict[str, tuple[int, bytes]] = {}
-        # Whether a check-in goes before a WAITING report next (`_publish_report`).
-        self._check_in_next = False
-        self._answers = asyncio.Event()
+        # Answers, check-ins and WAITING reports to the controller, several at once.
+        self._uplinks = Uplinks(
+            state=state,
+            client=self._client,
+            carrying=self._carrying.get,
+            in_flight=uplinks_in_flight,
+        )
         self._tasks: list[asyncio.Task[None]] = []
         # Frames refused for labels not in this gateway's label file, and those labels
         # (each logged once per run).
@@ -286,17 +293,19 @@ class StoreGatewayProcess:
         await self._client.start()
         self._tasks = [
             asyncio.create_task(self._receive()),
-            asyncio.create_task(self._publish()),
+            asyncio.create_task(self._uplinks.run()),
             asyncio.create_task(self._watch_health()),
         ]
         for label_id in self.state.labels_with_frames():  # left over from the last run
             self._wake(label_id)
-        self._answers.set()
+        self._uplinks.wake()
 
     async def stop(self) -> None:
         """Say offline, stop; a frame in the middle of its radio work is redone next start."""
         await self._halt()
         await self._client.stop()
+        # What the broker acknowledged meanwhile leaves the state file: not sent again.
+        self._uplinks.settle()
 
     async def crash(self) -> None:
         """Vanish as a power cut would (tests): no goodbye, the broker fires the will."""
@@ -318,7 +327,7 @@ class StoreGatewayProcess:
         self._tasks.clear()
         self._workers.clear()
         self._carrying.clear()
-        self._waiting_reports.clear()
+        self._uplinks.forget_waiting()
 
     # ------------------------------------------------------------ frames in
 
@@ -338,7 +347,7 @@ class StoreGatewayProcess:
                     not_in_label_file_report(header.label_id, header.sequence, now=self._clock()),
                     label_id=header.label_id,
                 )
-                self._answers.set()
+                self._uplinks.wake()
                 continue
             self.state.enqueue(
                 label_id=header.label_id,
@@ -375,7 +384,7 @@ class StoreGatewayProcess:
                     self._refuse_unknown(label_id, frame.sequence)
                     report = not_in_label_file_report(label_id, frame.sequence, now=self._clock())
                     self.state.refuse(frame, report=report)
-                self._answers.set()
+                self._uplinks.wake()
                 continue
             # Asked again after each frame: one that came meanwhile may go before the rest.
             frame = delivery_order(frames)[0]
@@ -397,7 +406,7 @@ class StoreGatewayProcess:
             sent = outcome.answer if outcome.answer is not None else outcome.report
             self._carrying.pop(label_id, None)
             # Its answer (or the gateway's word) says more than "waiting" now.
-            self._waiting_reports.pop(label_id, None)
+            self._uplinks.forget_waiting(label_id)
             check_in = None
             if sent is not None and self.state.check_in_waiting(label_id):
                 # Signed before this answer: made again after it, to go behind it
@@ -406,102 +415,7 @@ class StoreGatewayProcess:
             self.state.settle(frame, label=outcome.label, answer=sent, check_in=check_in)
             self._labels[label_id] = outcome.label
             if sent is not None:
-                self._answers.set()
-
-    # ------------------------------------------------------------ answers out
-
-    async def _publish(self) -> None:
-        """Answers in their order, one report after each (when one waits to go), the rest
-        of the reports once no answer waits: an answer waits behind one report at most,
-        and the reports still go while answers keep coming (given only what the answers
-        left, none went under load, and the controller sent every frame again). The
-        reports are the `WAITING` ones and the check-ins, taking turns (`_publish_report`).
-        Over a slow broker link (each publish waits for its acknowledgement) a hundred
-        waiting frames used to queue a hundred reports every tick ahead of the answers,
-        and a hundred tags heard a hundred check-ins, behind which the answers reached
-        the controller after its timeout."""
-        while True:
-            await self._answers.wait()
-            self._answers.clear()
-            while True:
-                if answers := self.state.answers():
-                    await self._publish_answers(answers)
-                    continue
-                if not await self._publish_report():
-                    break
-
-    async def _publish_answers(self, answers: list[tuple[int, bytes]]) -> None:
-        for answer_id, payload in answers:
-            if not await self._publish_kept("answer", payload):
-                return
-            self.state.answered([answer_id])
-            await self._publish_report()
-
-    async def _publish_kept(self, what: str, payload: bytes) -> bool:
-        """Publish an answer or a check-in kept in the state file; False when it is to be
-        tried again (it stays there)."""
-        # Waits through a short outage (paho sends it once the link is back).
-        try:
-            await self._client.publish_up(payload)
-        except PacketTooLargeError as refused:
-            # Refused again however often tried, holding up everything behind it:
-            # dropped (the controller sends its frame again; the tag checks in again).
-            _log.error("%s dropped: %s", what, refused)
-        except GatewayError as refused:
-            _log.warning("%s not published yet: %s", what, refused)
-            await asyncio.sleep(self._retry_publish_s)
-            return False
-        return True
-
-    async def _publish_report(self) -> bool:
-        """Publish one report, a `WAITING` one or a check-in, the two taking turns when
-        both wait: a store's tags checking in at every tick cannot keep the `WAITING`
-        reports from going (the controller would send their frames again), nor a
-        hundred frames carried the check-ins. False when none waits."""
-        if self._check_in_next and await self._publish_check_in():
-            self._check_in_next = False
-            return True
-        if await self._publish_waiting_report():
-            self._check_in_next = True
-            return True
-        if await self._publish_check_in():
-            self._check_in_next = False
-            return True
-        return False
-
-    async def _publish_check_in(self) -> bool:
-        """Publish the check-in waiting longest (its label's answers gone first); False
-        when none waits. Kept in the state file until the broker has it: it may say what
-        the label shows (blank after a reboot, drawn over), and a restart must not lose
-        that while the tag stays silent."""
-        waiting = self.state.next_check_in()
-        if waiting is None:
-            return False
-        label_id, check_in = waiting
-        if await self._publish_kept("check-in", check_in):
-            self.state.check_in_sent(label_id, check_in)
-        return True
-
-    async def _publish_waiting_report(self) -> bool:
-        """Publish the oldest WAITING report still true; False when none waits."""
-        report = self._next_waiting_report()
-        if report is None:
-            return False
-        try:
-            await self._client.publish_up(report)
-        except GatewayError as refused:
-            # The next tick says it again; nothing is owed for this one.
-            _log.warning("waiting report not published: %s", refused)
-        return True
-
-    def _next_waiting_report(self) -> bytes | None:
-        """The oldest WAITING report on a frame still being carried out, taken."""
-        while self._waiting_reports:
-            label_id = next(iter(self._waiting_reports))
-            sequence, report = self._waiting_reports.pop(label_id)
-            if self._carrying.get(label_id) == sequence:
-                return report
-        return None
+                self._uplinks.wake()
 
     # ------------------------------------------------------------ health
 
@@ -535,8 +449,7 @@ class StoreGatewayProcess:
             # One report per frame waits to go: this tick's replaces one the broker link
             # has not taken yet, so a slow link does not pile them up.
             report = waiting_report(self._labels[label_id], sequence, now=now)
-            self._waiting_reports[label_id] = (sequence, report)
-            self._answers.set()
+            self._uplinks.report_waiting(label_id, sequence, report)
 
     async def _check_health(self, radio: LabelRadio) -> None:
         """Send a check-in for each label heard since, and report each drawn over."""
@@ -571,7 +484,7 @@ class StoreGatewayProcess:
                 # It replaces one the broker link has not taken yet: only the newest says
                 # anything, and a slow link or an outage does not pile them up.
                 self.state.queue_check_in(label_id, report)
-                self._answers.set()
+                self._uplinks.wake()
 
     def _note_unheard(self, heard: dict[str, LabelHealth]) -> None:
         """Say once of a label the radio has not listed for `UNHEARD_POLLS` polls in a row
@@ -621,7 +534,7 @@ class StoreGatewayProcess:
                 self._labels[label_id] = current
                 self.state.save_label(current)
                 self.state.queue_answer(answer, label_id=label_id)
-                self._answers.set()
+                self._uplinks.wake()
             if not current.last_error:
                 continue  # a frame got through meanwhile and said so itself
             # Reported as well: an answer does not send the controller's parked update
@@ -630,4 +543,4 @@ class StoreGatewayProcess:
             self._labels[label_id] = updated
             self.state.save_label(updated)
             self.state.queue_answer(reachable_report(updated, now=now), label_id=label_id)
-            self._answers.set()
+            self._uplinks.wake()

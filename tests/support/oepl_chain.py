@@ -21,7 +21,7 @@ from esl.pipeline.oepl_tags import import_access_point_tags
 from firmware_sim.oepl_ap.http_app import ServedAccessPoint
 from gateways.base import GatewayState, GatewayStatus
 from gateways.mqtt.driver import MqttGateway
-from gateways.mqtt.endpoint import parse_broker_url
+from gateways.mqtt.endpoint import BrokerEndpoint, parse_broker_url
 from gateways.oepl import AccessPointClient, AccessPointDriver, DriverTimings
 from gateways.oepl.radio import OeplRadio
 from gateways.store_gateway.process import (
@@ -89,11 +89,16 @@ class OeplChain:
         return imported.skipped
 
     async def start_gateway(
-        self, *, timings: DriverTimings = FAST_DRIVER, health_every_s: float = 0.5
+        self,
+        *,
+        timings: DriverTimings = FAST_DRIVER,
+        health_every_s: float = 0.5,
+        endpoint: BrokerEndpoint | None = None,
     ) -> StoreGatewayProcess:
         """The store gateway in this process, opened as `esl gateway oepl` opens it
         (`open_store_gateway`: its state at `state_path` made what the label file says)
-        over a driver of `timings`, and started."""
+        over a driver of `timings`, and started; it reaches the broker at `endpoint`
+        (a link to it) when given."""
         labels = read_gateway_provisioning(self.provisioning)
         radio = OeplRadio(AccessPointDriver(AccessPointClient(self.served.url), timings=timings))
         opened_gateway = AsyncExitStack()
@@ -103,7 +108,7 @@ class OeplChain:
                 radio,
                 store=STORE,
                 gateway=GATEWAY,
-                endpoint=parse_broker_url(self.broker.url),
+                endpoint=endpoint or parse_broker_url(self.broker.url),
                 state_dir=self.state_dir,
                 health_every_s=health_every_s,
             )
@@ -141,10 +146,12 @@ class OeplChain:
         finally:
             await watcher.stop()
 
-    async def stop_gateway(self) -> None:
+    async def stop_gateway(self, *, crash: bool = False) -> None:
+        """Stop the in-process gateway (`crash`: as a power cut would, no goodbye and
+        nothing more written), its state and radio closed."""
         assert self.process is not None
         assert self._opened_gateway is not None
-        await self.process.stop()
+        await (self.process.crash() if crash else self.process.stop())
         await self._opened_gateway.aclose()
         self.process = self._opened_gateway = None
 
