@@ -18,6 +18,19 @@ about every 40 s; /work/shared/domain.md §4):
   radio, not the check-ins, is the limit; the figure includes every wait for a check-in
   and the process's own time (multiplied by the scale: a pessimistic figure).
 
+Store gateway relay (`store_gateway_uplinks_*`, from `esl.bench._gateway_uplinks`): signed
+answers a second from a store gateway's state file (the real `StoreGatewayProcess`) to
+the controller's side of a Mosquitto reached through a loopback link that holds every
+byte half of `store_gateway_uplinks_round_trip_ms` each way (`esl.bench._delayed_link`),
+as a store's link across a WAN to its controller's broker; `store_gateway_uplinks_measured`
+answers, one per label:
+
+- store_gateway_uplinks_per_s: `store_gateway_uplinks_in_flight` on their way at once
+  (the gateway's default, `UPLINKS_IN_FLIGHT`);
+- store_gateway_uplinks_one_at_a_time_per_s: one at a time, each waiting for the
+  broker's acknowledgement (the gateway before it kept several on their way), in the
+  same run; store_gateway_uplinks_vs_one_at_a_time: their ratio.
+
 Bluetooth (`ble_*`, from `esl.bench.ble.measure`, the same run as `esl bench ble`): label
 updates through the real `BleGateway`/`BleakClient` code to simulated labels, once over
 the simulated bleak backend and once over bumble (a real host stack on both ends of a
@@ -41,10 +54,13 @@ import zlib
 from typing import Any
 
 from esl.bench import ble
+from esl.bench._gateway_uplinks import uplinks_per_s
+from esl.bench._mosquitto import bench_broker
 from esl.bench.render import _price_changed, corpus
 from firmware_sim.oepl_ap.access_point import AccessPointConfig, EmulatedAccessPoint, EmulatedTag
 from firmware_sim.oepl_ap.http_app import ServedAccessPoint
 from gateways.oepl import AccessPointClient, AccessPointDriver, DriverTimings
+from gateways.store_gateway.uplinks import UPLINKS_IN_FLIGHT
 from rendering.cache import RenderCache
 from rendering.display_models import get_display_model
 from rendering.encoding import Planes, encode_delta, encode_full, raw_planes
@@ -63,6 +79,12 @@ REQUIRED_KEYS = (
     "oepl_measured_labels_per_hour",
     "oepl_measured_tags",
     "oepl_time_scale",
+    "store_gateway_uplinks_per_s",
+    "store_gateway_uplinks_one_at_a_time_per_s",
+    "store_gateway_uplinks_vs_one_at_a_time",
+    "store_gateway_uplinks_in_flight",
+    "store_gateway_uplinks_round_trip_ms",
+    "store_gateway_uplinks_measured",
     "ble_updates_per_s",
     "ble_bumble_updates_per_s",
     "ble_bumble_vs_simulated",
@@ -113,6 +135,27 @@ async def _measure(images: list[Planes], *, scale: float) -> float:
     return len(images) / (elapsed * scale) * 3600
 
 
+def _uplink_figures(smoke: bool) -> dict[str, Any]:
+    messages, round_trip_s = (8, 0.01) if smoke else (300, 0.05)
+    with bench_broker("gateways") as endpoint:
+        rates = {
+            in_flight: asyncio.run(
+                uplinks_per_s(
+                    endpoint, messages=messages, in_flight=in_flight, round_trip_s=round_trip_s
+                )
+            )
+            for in_flight in (1, UPLINKS_IN_FLIGHT)
+        }
+    return {
+        "store_gateway_uplinks_per_s": round(rates[UPLINKS_IN_FLIGHT], 1),
+        "store_gateway_uplinks_one_at_a_time_per_s": round(rates[1], 1),
+        "store_gateway_uplinks_vs_one_at_a_time": round(rates[UPLINKS_IN_FLIGHT] / rates[1], 1),
+        "store_gateway_uplinks_in_flight": UPLINKS_IN_FLIGHT,
+        "store_gateway_uplinks_round_trip_ms": round(round_trip_s * 1000),
+        "store_gateway_uplinks_measured": messages,
+    }
+
+
 def _ble_figures(smoke: bool) -> dict[str, Any]:
     count, bumble_count = (3, 3) if smoke else (200, 50)
     figures = asyncio.run(ble.measure(count, bumble_count))
@@ -148,5 +191,6 @@ def run(*, smoke: bool) -> dict[str, object]:
         "oepl_measured_labels_per_hour": round(measured),
         "oepl_measured_tags": tags,
         "oepl_time_scale": scale,
+        **_uplink_figures(smoke),
         **_ble_figures(smoke),
     }
