@@ -23,7 +23,8 @@ from pathlib import Path
 import pytest
 
 from esl.bench._delayed_link import DelayedLink
-from gateways.base import Uplink
+from firmware_sim.oepl_ap.http_app import ServedAccessPoint
+from gateways.base import Downlink, Uplink
 from gateways.mqtt.driver import MqttGateway
 from gateways.mqtt.endpoint import BrokerEndpoint, parse_broker_url
 from gateways.mqtt.packet_size import DEFAULT_MAX_PACKET_BYTES
@@ -31,7 +32,12 @@ from gateways.oepl.radio import OeplRadio
 from gateways.protocol import (
     FrameKind,
     FrameRejectedError,
+    LabelFrame,
+    LabelResponse,
+    build_image_update,
+    decode_gateway_report,
     decode_response,
+    encode_frame,
     generate_label_key,
     peek_header,
 )
@@ -42,7 +48,7 @@ from gateways.store_gateway.uplinks import UPLINKS_IN_FLIGHT
 from tests.fixtures.mosquitto import MosquittoProcess
 from tests.support.clock import wall_clock
 from tests.support.mqtt_wire import MqttWire
-from tests.support.oepl import tag_mac
+from tests.support.oepl import price_planes, tag_mac
 from tests.support.oepl_chain import OeplChain
 from tests.support.pipeline import publish_prices
 from tests.support.waiting import until
@@ -52,6 +58,9 @@ pytestmark = pytest.mark.integration
 STORE = "S01"
 GATEWAY = "S01-ap1"
 NOON = datetime(2026, 3, 2, 12, 0, tzinfo=UTC)
+# How long the gateway's messages are held on their way to the broker while a test has
+# a tag answer a second frame behind its first answer: ample on a loaded machine.
+HELD_S = 6.0
 
 
 def _label(number: int) -> LabelRecord:
@@ -286,6 +295,99 @@ async def test_a_check_in_made_while_its_older_one_is_on_its_way_still_goes(
     assert heard.index(older) < heard.index(newer)
     assert decode_response(newer, key=key).kind is FrameKind.CHECK_IN
     assert _most_of_one_label_on_their_way(wire) == 1
+
+
+async def test_a_check_in_waiting_when_its_labels_answer_is_signed_goes_signed_after_it(
+    mosquitto: MosquittoProcess, served_ap: ServedAccessPoint, radio: OeplRadio, tmp_path: Path
+) -> None:
+    """A tag's check-in made while its previous answer is still on its way (the broker
+    has not acknowledged it: the check-in waits behind it) is signed again when the tag's
+    next answer is signed, and goes after that answer. Sent as it was, it would reach the
+    controller after the answer with the sequence and the image before it: read as older
+    than the answer, it makes the controller forget what the tag shows and send its image
+    again in full. The tag goes silent once it took the second image, so no later health
+    poll makes a newer check-in that would hide the old one."""
+    mac = tag_mac(1)  # checks in at the emulated AP all the time
+    key = generate_label_key()
+    tag = served_ap.ap.tags[mac]
+    state = open_local_state(tmp_path / "gw.sqlite")
+    state.add_labels([LabelRecord(mac, mac, "2.9-bwr", key=key)])
+
+    def signed(payload: bytes) -> LabelResponse | None:
+        try:
+            decode_gateway_report(payload)
+        except FrameRejectedError:
+            return decode_response(payload, key=key)
+        return None  # the gateway's WAITING report
+
+    def waiting_check_in() -> LabelResponse | None:
+        waiting = dict(state.check_ins()).get(mac)
+        return None if waiting is None else decode_response(waiting, key=key)
+
+    async with _controller_side(mosquitto) as heard:
+        controller = MqttGateway(parse_broker_url(mosquitto.url), client_id="ctl-frames")
+        await controller.start()
+
+        async def send(sequence: int) -> None:
+            update = build_image_update(price_planes(seed=sequence), model_id="2.9-bwr")
+            frame = encode_frame(LabelFrame(mac, sequence, update), key=key)
+            await controller.send(Downlink(STORE, GATEWAY, mac, frame))
+
+        wire = MqttWire()
+        with _link(mosquitto, wire, back_s=0.05) as link:
+            process = _gateway(
+                state, radio, BrokerEndpoint(link.host, link.port), health_every_s=0.1
+            )
+            await process.start()
+            try:
+                await until(lambda: heard, what="the tag's first check-in heard", timeout_s=30)
+                # From now on what the gateway sends takes HELD_S to the broker; frames
+                # still reach it at once.
+                link.delay(to_server_s=HELD_S)
+                await send(1)
+                await until(
+                    lambda: (c := waiting_check_in()) is not None and c.sequence == 1,
+                    what="a check-in made after frame 1, waiting behind its answer",
+                    timeout_s=30,
+                )
+                taken = tag.update_count
+
+                def silent_once_it_took_frame_2(message: dict[str, object]) -> None:
+                    if tag.update_count > taken:
+                        tag.checks_in = False
+
+                served_ap.ap.subscribe(silent_once_it_took_frame_2)
+                await send(2)
+                await until(
+                    lambda: state.labels()[mac].last_sequence == 2,
+                    what="frame 2 answered",
+                    timeout_s=30,
+                )
+                # Else the check-in went before frame 2 came, and nothing here was tested.
+                assert state.counts()[1] == 2, "the answer to frame 1 reached the broker"
+                link.delay(to_server_s=0.05)
+
+                def after_answer_2() -> list[LabelResponse]:
+                    words = [r for p in list(heard) if (r := signed(p)) is not None]
+                    answers = [i for i, r in enumerate(words) if r.kind is FrameKind.RESPONSE]
+                    return words[answers[-1] :] if len(answers) == 2 else []
+
+                await until(
+                    lambda: len(after_answer_2()) >= 2,
+                    what="frame 2's answer heard and a check-in after it",
+                    timeout_s=60,
+                )
+            finally:
+                await process.stop()
+                await controller.stop()
+                state.close()
+    answer, check_in, *_ = after_answer_2()
+    assert (answer.kind, answer.sequence) == (FrameKind.RESPONSE, 2)
+    assert check_in.kind is FrameKind.CHECK_IN
+    # Sent as it was: the check-in signed before frame 2 (sequence 1, frame 1's image).
+    assert check_in.sequence == 2
+    assert check_in.displayed_hash == answer.displayed_hash
+    assert check_in.label_time >= answer.label_time
 
 
 async def test_an_answer_too_large_for_the_broker_is_dropped_and_the_others_go(
