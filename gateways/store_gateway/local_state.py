@@ -337,9 +337,16 @@ class LocalState:
             ),
         )
 
-    def save_label(self, record: LabelRecord) -> None:
+    def save_label(self, record: LabelRecord, *, check_in: bytes | None = None) -> None:
+        """Store the label's state, and queue its `check_in` (`queue_check_in`) in the same
+        transaction: a label found blank or drawn over is stored so together with the
+        check-in that tells the controller, or neither is. Stored blank without it (a
+        power cut between two transactions), a tag that then stays silent would never
+        tell the controller, which would keep believing the old image."""
         with self._transaction():
             self._save_label(record)
+            if check_in is not None:
+                self._queue_check_in(record.label_id, check_in)
 
     # ------------------------------------------------------------ frames and answers
 
@@ -448,11 +455,14 @@ class LocalState:
         or waits behind the others. Only the newest says anything the controller uses
         (what the label shows, its battery, that it was heard), and it says all of it."""
         with self._transaction():
-            self._db.execute(
-                "INSERT INTO check_ins (label_id, payload) VALUES (?, ?) "
-                "ON CONFLICT (label_id) DO UPDATE SET payload = excluded.payload",
-                (label_id, check_in),
-            )
+            self._queue_check_in(label_id, check_in)
+
+    def _queue_check_in(self, label_id: str, check_in: bytes) -> None:
+        self._db.execute(
+            "INSERT INTO check_ins (label_id, payload) VALUES (?, ?) "
+            "ON CONFLICT (label_id) DO UPDATE SET payload = excluded.payload",
+            (label_id, check_in),
+        )
 
     def _check_in_made_again(self, label_id: str, check_in: bytes | None) -> None:
         if check_in is None:

@@ -477,13 +477,14 @@ class StoreGatewayProcess:
             elif not heard_since(label, health):
                 continue
             updated = with_health(label, health)
-            self._labels[label_id] = updated
-            self.state.save_label(updated)
             report = check_in_report(updated, now=now) if self._report_check_ins else None
+            # One transaction: a label stored blank (drawn over) without the check-in that
+            # says so would never tell the controller if its tag then stays silent. The
+            # check-in replaces one the broker link has not taken yet: only the newest
+            # says anything, and a slow link or an outage does not pile them up.
+            self.state.save_label(updated, check_in=report)
+            self._labels[label_id] = updated
             if report is not None:
-                # It replaces one the broker link has not taken yet: only the newest says
-                # anything, and a slow link or an outage does not pile them up.
-                self.state.queue_check_in(label_id, report)
                 self._uplinks.wake()
 
     def _note_unheard(self, heard: dict[str, LabelHealth]) -> None:
