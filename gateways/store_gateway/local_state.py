@@ -8,7 +8,8 @@
   acknowledged by the broker, in their order, each with its label;
 - `check_ins`: per label, its newest signed check-in not yet acknowledged by the broker
   (`queue_check_in`): a newer one replaces it in its place, so a broker outage or a slow
-  link leaves one per label, not one per label per health poll;
+  link leaves one per label, not one per label per health poll; it goes with its label
+  (taken out of the label file, or moved to another tag or model);
 - `removed_labels`: per label taken out of the label file, only the last sequence it
   took (`forget_labels_except`): back in the file, it refuses the frames it took before.
 
@@ -185,10 +186,10 @@ class LocalState:
         model (its tag is another panel now, docs/gateways.md) takes that address and
         model, and what it shows is forgotten (`shown`, the radio's marks of our last
         delivery, the health heard from the old tag): the tag shows what it showed, not
-        the label's image. Before, the label kept its first address and model: its images
-        went to the old tag and were signed as shown on the label's panel, or every image
-        drawn for its new model was refused `WRONG_MODEL`. Key and sequence stay the
-        label's."""
+        the label's image; its check-in still waiting says what the old tag shows, and is
+        dropped. Before, the label kept its first address and model: its images went to
+        the old tag and were signed as shown on the label's panel, or every image drawn
+        for its new model was refused `WRONG_MODEL`. Key and sequence stay the label's."""
         added = 0
         with self._transaction():
             for record in records:
@@ -235,13 +236,17 @@ class LocalState:
                     "last_error = '' WHERE label_id = ?",
                     (record.address, record.model, record.label_id),
                 )
+                # It says what the old tag shows: the controller would believe it again.
+                self._db.execute("DELETE FROM check_ins WHERE label_id = ?", (record.label_id,))
         return added
 
     def forget_labels_except(self, label_ids: Collection[str]) -> list[str]:
         """Forget every label not in `label_ids` (the gateway's label file): its address,
-        model, key, what it shows and its health; return their ids, sorted. Only the last
-        sequence each took is kept, apart (`removed_labels`): a label put back in the file
-        later takes it again, so a frame it took before is still refused as a replay.
+        model, key, what it shows, its health and its check-in still waiting (else sent
+        for a label the gateway no longer stands in for, after every restart until the
+        broker took it); return their ids, sorted. Only the last sequence each took is
+        kept, apart (`removed_labels`): a label put back in the file later takes it
+        again, so a frame it took before is still refused as a replay.
         Frames of theirs still in the inbox stay there, for the process to refuse
         (`refuse`).
 
@@ -259,9 +264,10 @@ class LocalState:
                 "MAX(last_sequence, excluded.last_sequence)",
                 gone,
             )
-            self._db.executemany(
-                "DELETE FROM labels WHERE label_id = ?", [(label_id,) for label_id, _ in gone]
-            )
+            for table in ("labels", "check_ins"):
+                self._db.executemany(
+                    f"DELETE FROM {table} WHERE label_id = ?", [(label_id,) for label_id, _ in gone]
+                )
         return [label_id for label_id, _ in gone]
 
     def labels(self) -> dict[str, LabelRecord]:

@@ -159,3 +159,44 @@ def test_a_state_file_from_before_check_ins_were_kept_apart_keeps_its_outbox(
     assert state.next_check_in() == ("L-1", check_in)
     assert _read(check_in).kind is FrameKind.CHECK_IN
     state.close()
+
+
+def test_a_label_taken_out_of_the_label_file_has_no_check_in_left_to_go(tmp_path: Path) -> None:
+    # Its check-in speaks for a label the gateway no longer stands in for (its tag off the
+    # shelf, or in another store). Before, it stayed in the state file and went after
+    # every restart until the broker took it.
+    path = tmp_path / "gw.sqlite"
+    state = _state(path)
+    state.queue_check_in("L-1", _check_in(_label(), NOON))
+    other = _check_in(_label("L-2", OTHER_KEY), NOON)
+    state.queue_check_in("L-2", other)
+
+    assert state.forget_labels_except(["L-2"]) == ["L-1"]
+
+    assert not state.check_in_waiting("L-1")
+    assert state.check_ins() == [("L-2", other)]
+    state.close()
+    reopened = open_local_state(path)
+    assert reopened.check_ins() == [("L-2", other)]
+    reopened.close()
+
+
+def test_a_label_moved_to_another_tag_or_model_has_no_check_in_left_to_go(
+    tmp_path: Path,
+) -> None:
+    # The waiting check-in says what the old tag shows and how it is: the label's state
+    # forgets that at the move, and the check-in must not tell the controller otherwise.
+    path = tmp_path / "gw.sqlite"
+    state = _state(path)
+    state.save_label(_label(last_sequence=3, shown_hash=b"\x01" * 16))
+    state.queue_check_in("L-1", _check_in(state.labels()["L-1"], NOON))
+    other = _check_in(_label("L-2", OTHER_KEY), NOON)
+    state.queue_check_in("L-2", other)
+
+    state.add_labels([_label(address="L-1-new-tag"), _label("L-2", OTHER_KEY, model="2.9-bw")])
+
+    assert state.check_ins() == []
+    state.close()
+    reopened = open_local_state(path)
+    assert reopened.check_ins() == []
+    reopened.close()
