@@ -313,9 +313,10 @@ class PahoConnection:
         self, topic: str, payload: bytes, *, retain: bool = False
     ) -> asyncio.Future[None]:
         """Publish at QoS 1 without waiting for the broker: return once paho has the
-        message, behind every one handed over before it (one connection, so the broker
-        gets them in that order, and paho sends them again in that order after a
-        reconnection), with a future that ends at its PUBACK, or with the `GatewayError`
+        message, behind every one handed over before it (one connection: on a steady
+        link the broker gets them in that order; after a reconnection paho sends again
+        those on their way only at the broker's CONNACK, so one handed over meanwhile
+        may go before them), with a future that ends at its PUBACK, or with the `GatewayError`
         that ended the wait (the connection closed). Refused at once, nothing sent:
         `PacketTooLargeError` (larger than the broker's packet limit), `PublishError`,
         `GatewayNotStartedError`. Waits for a slot while `max_in_flight` are unacknowledged."""

@@ -166,10 +166,14 @@ class LocalState:
         self._db.execute("BEGIN IMMEDIATE")
         try:
             yield
+            self._db.execute("COMMIT")
         except BaseException:
-            self._db.execute("ROLLBACK")
+            # Also when COMMIT itself failed (a busy file): left open, the transaction
+            # would refuse every later BEGIN until a restart. SQLite may have rolled
+            # back already, and a second ROLLBACK would hide the error that did.
+            if self._db.in_transaction:
+                self._db.execute("ROLLBACK")
             raise
-        self._db.execute("COMMIT")
 
     # ------------------------------------------------------------ labels
 
@@ -435,16 +439,12 @@ class LocalState:
             return int(answer_id), None if label_id is None else str(label_id), bytes(payload)
         return None
 
-    def answered(self, ids: Iterable[int]) -> None:
-        with self._transaction():
-            self._db.executemany("DELETE FROM outbox WHERE id=?", [(i,) for i in ids])
-
     def delivered(
         self, *, answers: Collection[int], check_ins: Collection[tuple[str, bytes]]
     ) -> None:
         """One transaction: these answers and check-ins (label, payload) reached the
         broker, and leave the state file; a newer check-in queued for the label meanwhile
-        still waits (`check_in_sent`)."""
+        (it replaced the one on its way) still waits."""
         if not answers and not check_ins:
             return
         with self._transaction():
@@ -503,13 +503,6 @@ class LocalState:
         """Every check-in waiting (label, check-in), the one waiting longest first."""
         rows = self._db.execute("SELECT label_id, payload FROM check_ins ORDER BY rowid")
         return [(str(row[0]), bytes(row[1])) for row in rows]
-
-    def check_in_sent(self, label_id: str, check_in: bytes) -> None:
-        """`check_in` reached the broker; a newer one queued meanwhile still waits."""
-        with self._transaction():
-            self._db.execute(
-                "DELETE FROM check_ins WHERE label_id = ? AND payload = ?", (label_id, check_in)
-            )
 
     def counts(self) -> tuple[int, int]:
         """Frames waiting, answers waiting (check-ins aside: `check_ins`)."""

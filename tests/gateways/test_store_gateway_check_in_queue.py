@@ -62,9 +62,9 @@ def test_a_newer_check_in_replaces_the_waiting_one_in_its_place(tmp_path: Path) 
 
     # The older one reached the broker while the newer was queued (it was in flight):
     # the newer still waits.
-    state.check_in_sent("L-1", first)
+    state.delivered(answers=(), check_ins=[("L-1", first)])
     assert state.next_check_in() == ("L-1", newest)
-    state.check_in_sent("L-1", newest)
+    state.delivered(answers=(), check_ins=[("L-1", newest)])
     assert [label_id for label_id, _ in state.check_ins()] == ["L-2"]
     state.close()
 
@@ -107,7 +107,7 @@ def test_a_check_in_signed_before_an_answer_is_signed_again_after_it(tmp_path: P
     assert state.next_check_in() == ("L-2", other)
     assert state.check_ins() == [("L-1", after), ("L-2", other)]
     assert (_read(after).sequence, _read(after).displayed_hash) == (5, b"\x02" * 16)
-    state.answered([answer_id for answer_id, _ in state.answers()])
+    state.delivered(answers=[answer_id for answer_id, _ in state.answers()], check_ins=())
     assert state.next_check_in() == ("L-1", after)
     state.close()
 
