@@ -13,6 +13,8 @@
         +-- RadioError              gateways/store_gateway/radio.py: a store's radio did not
                                     get it done (its `final` says whether to retry)
         +-- AccessPointError        gateways/oepl/errors.py (its own tree is drawn there)
+        +-- StoreGatewayFailedError a part of the store gateway process failed: it stops
+                                    (its cause is the part's error, logged with its traceback)
 
 Every error carries the fields a caller needs to act on it (`store`, `gateway`, `reason`)
 in `EslError.fields`, so nobody parses messages.
@@ -30,6 +32,7 @@ __all__ = [
     "InvalidTopicPartError",
     "PacketTooLargeError",
     "PublishError",
+    "StoreGatewayFailedError",
     "UnknownTransportError",
 ]
 
@@ -107,3 +110,22 @@ class PacketTooLargeError(PublishError):
         self.fields.update(size=size, limit=limit)
         self.size = size
         self.limit = limit
+
+
+class StoreGatewayFailedError(GatewayError):
+    """A part of a running store gateway process (its receiving, its sending to the
+    controller, its health polls, a label's frames) failed: the process stops rather than
+    run on without it, and its supervisor starts it again. The part's error is the cause,
+    logged with its traceback when it happened."""
+
+    code = "store_gateway_failed"
+
+    def __init__(self, *, store: str, gateway: str, part: str, reason: str) -> None:
+        super().__init__(
+            f"store gateway {store}/{gateway} stopped: {part} failed: {reason} "
+            "(its traceback is in the log)",
+            store=store,
+            gateway=gateway,
+            part=part,
+            reason=reason,
+        )

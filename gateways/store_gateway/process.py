@@ -40,20 +40,27 @@ The labels are those of the gateway's label file (`take_label_file`, at start): 
 for any other (one taken out of the file, its tag off the shelf or in another store) is
 refused with a final gateway report, `not in this gateway's label file`, and nothing is
 driven or signed for it.
+A part that fails (receiving, sending up, the health polls, a label's worker: the state
+file cannot be written, say) is logged with its traceback at once and ends `run` with
+`StoreGatewayFailedError`: run on without it, the gateway would look alive (online, its
+status retained) and do nothing; stopped, its supervisor starts it again from the state
+file.
 """
 
 from __future__ import annotations
 
 import asyncio
+import functools
 import json
 import logging
-from collections.abc import AsyncIterator, Callable, Sequence
+from collections.abc import AsyncIterator, Callable, Coroutine, Sequence
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
 
 from gateways.base import system_clock
+from gateways.errors import StoreGatewayFailedError
 from gateways.mqtt.endpoint import BrokerEndpoint
 from gateways.mqtt.store_gateway import StoreGatewayClient
 from gateways.oepl.addresses import tag_address
@@ -282,6 +289,9 @@ class StoreGatewayProcess:
             in_flight=uplinks_in_flight,
         )
         self._tasks: list[asyncio.Task[None]] = []
+        # The first part that failed (`_ended`): `run` ends with it.
+        self._failure: StoreGatewayFailedError | None = None
+        self._failing = asyncio.Event()
         # Frames refused for labels not in this gateway's label file, and those labels
         # (each logged once per run).
         self.refused_unknown = 0
@@ -292,9 +302,9 @@ class StoreGatewayProcess:
     async def start(self) -> None:
         await self._client.start()
         self._tasks = [
-            asyncio.create_task(self._receive()),
-            asyncio.create_task(self._uplinks.run()),
-            asyncio.create_task(self._watch_health()),
+            self._part(self._receive(), "receiving frames"),
+            self._part(self._uplinks.run(), "sending to the controller"),
+            self._part(self._watch_health(), "the health polls"),
         ]
         for label_id in self.state.labels_with_frames():  # left over from the last run
             self._wake(label_id)
@@ -313,11 +323,51 @@ class StoreGatewayProcess:
         await self._client.crash()
 
     async def run(self, stop: asyncio.Event) -> None:
+        """Run until `stop` is set, or until a part fails: then stopped, and
+        `StoreGatewayFailedError` says which (its cause the part's error)."""
         await self.start()
         try:
-            await stop.wait()
-        finally:
+            await _first_set(stop, self._failing)
+        except BaseException:
             await self.stop()
+            raise
+        if self._failure is None:
+            await self.stop()
+            return
+        try:
+            await self.stop()
+        except Exception:
+            # What stopping meets too (the same full disk, at the last `settle`) is
+            # logged: `run` ends with the failure that stopped it.
+            _log.exception("store gateway %s/%s: stopping failed too", self.store, self.gateway)
+        raise self._failure
+
+    def _part(self, work: Coroutine[None, None, None], name: str) -> asyncio.Task[None]:
+        task = asyncio.create_task(work)
+        task.add_done_callback(functools.partial(self._ended, name))
+        return task
+
+    def _ended(self, name: str, task: asyncio.Task[None]) -> None:
+        """A part's task is done: one that raised is said now, with its traceback (the
+        task holds its error unseen otherwise), and ends `run`."""
+        if task.cancelled() or (error := task.exception()) is None:
+            return
+        _log.error(
+            "store gateway %s/%s: %s failed; the gateway stops",
+            self.store,
+            self.gateway,
+            name,
+            exc_info=error,
+        )
+        if self._failure is None:
+            self._failure = StoreGatewayFailedError(
+                store=self.store,
+                gateway=self.gateway,
+                part=name,
+                reason=f"{type(error).__name__}: {error}",
+            )
+            self._failure.__cause__ = error
+            self._failing.set()
 
     async def _halt(self) -> None:
         tasks = [*self._tasks, *self._workers.values()]
@@ -360,7 +410,7 @@ class StoreGatewayProcess:
     def _wake(self, label_id: str) -> None:
         worker = self._workers.get(label_id)
         if worker is None or worker.done():
-            self._workers[label_id] = asyncio.create_task(self._work(label_id))
+            self._workers[label_id] = self._part(self._work(label_id), f"label {label_id}'s frames")
 
     def _refuse_unknown(self, label_id: str, sequence: int) -> None:
         self.refused_unknown += 1
@@ -545,3 +595,13 @@ class StoreGatewayProcess:
             self.state.save_label(updated)
             self.state.queue_answer(reachable_report(updated, now=now), label_id=label_id)
             self._uplinks.wake()
+
+
+async def _first_set(*events: asyncio.Event) -> None:
+    """Wait until one of `events` is set."""
+    waits = [asyncio.create_task(event.wait()) for event in events]
+    try:
+        await asyncio.wait(waits, return_when=asyncio.FIRST_COMPLETED)
+    finally:
+        for wait in waits:
+            wait.cancel()
