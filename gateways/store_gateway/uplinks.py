@@ -18,10 +18,11 @@ and the reports still go while answers keep coming.
 Up to `in_flight` of them are on their way at once, handed to the one MQTT connection in
 that order without waiting for each one's acknowledgement (on a steady link the broker
 takes them in that order; across a reconnection paho may send a new one before those it
-sends again, so a label's order rests on its having one on its way at a time). One at a time, the relay was one message per round trip to the broker: about 20
-a second over a 50 ms link, fewer than a store of a thousand tags checking in every 40 s
-makes, and the answers queued behind reached the controller after its answer timeout,
-which sent their frames again. A row leaves the state file only once the broker
+sends again, so a label's order rests on its having one on its way at a time). One at
+a time, the relay was one message per round trip to the broker: about 20 a second over a
+50 ms link, fewer than a store of a thousand tags checking in every 40 s makes, and the
+answers queued behind reached the controller after its answer timeout, which sent their
+frames again. A row leaves the state file only once the broker
 acknowledged it (`LocalState.delivered`): after a crash every one not acknowledged goes
 again, and the controller refuses the copy of a word it already holds as a duplicate.
 
