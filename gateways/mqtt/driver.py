@@ -150,6 +150,8 @@ class MqttGateway(Gateway):
             store: UnheardStore(since=clock(), reason="connecting") for store in self._sessions
         }
         self._tasks: set[asyncio.Task[None]] = set()  # closing sessions, leaving wildcards
+        # Stores whose session this gateway closed: taken again, it starts a new session.
+        self._given_up: set[str] = set()
         self._connecting: set[asyncio.Task[None]] = set()  # stores' sessions connecting
         self._running = False
 
@@ -272,6 +274,7 @@ class MqttGateway(Gateway):
         self._stores = stores
         for store in set(self._sessions) - stores:
             self._spawn(self._leave(self._sessions.pop(store)))
+            self._given_up.add(store)
             self._first_connection.pop(store, None)
             self._unheard.pop(store, None)
         added = []
@@ -280,7 +283,8 @@ class MqttGateway(Gateway):
             self._not_heard(store, "connecting")
             if self._running:
                 self._first_connection[store] = asyncio.Event()
-                added.append(self._spawn(self._connect_store(store, session), self._connecting))
+                connecting = self._connect_store(store, session, anew=store in self._given_up)
+                added.append(self._spawn(connecting, self._connecting))
         if self._connection.subscriptions:
             # The first follow after hearing every store on the publishing session: leave
             # the wildcards once the new sessions hear their stores (both may hear an
@@ -307,13 +311,18 @@ class MqttGateway(Gateway):
         await asyncio.gather(*connecting, return_exceptions=True)
         self._connection.follow(())
 
-    def _store_session(self, store: str) -> PahoConnection:
+    def _store_login(self, store: str) -> tuple[BrokerEndpoint, str]:
+        """The endpoint (its login the store's) and the client id of a store's session."""
         endpoint = self._endpoint
         if endpoint.username is not None:
             endpoint = replace(endpoint, username=store_session_username(endpoint.username, store))
+        return endpoint, f"{self._client_id}.{store}"
+
+    def _store_session(self, store: str) -> PahoConnection:
+        endpoint, client_id = self._store_login(store)
         session = PahoConnection(
             endpoint,
-            client_id=f"{self._client_id}.{store}",
+            client_id=client_id,
             persistent_session=True,
             subscriptions=subscription_filters((store,)),
             on_message=self._on_message,
@@ -341,14 +350,20 @@ class MqttGateway(Gateway):
         since = self._clock() if before is None else before.since
         self._unheard[store] = UnheardStore(since=since, reason=reason)
 
-    async def _connect_store(self, store: str, session: PahoConnection) -> None:
+    async def _connect_store(
+        self, store: str, session: PahoConnection, *, anew: bool = False
+    ) -> None:
         """Connect a store's session; refused or unreachable, try again with a new one
         after the reconnect delay, doubling (a session reconnects by itself only after
-        its first success)."""
+        its first success). `anew`: the store was given up by this gateway before, and
+        its earlier session is ended first (`_end_earlier_session`)."""
         first, longest = self._reconnect_delay_s
         delay = first
         while True:
             try:
+                if anew:
+                    await self._end_earlier_session(store)
+                    anew = False
                 await session.connect(timeout_s=self._connect_timeout_s)
                 return
             except GatewayError as error:
@@ -363,6 +378,27 @@ class MqttGateway(Gateway):
             if not self._running or self._sessions.get(store) is not session:
                 return  # stopping, or no longer followed
             self._sessions[store] = session = self._store_session(store)
+
+    async def _end_earlier_session(self, store: str) -> None:
+        """End the session this gateway closed when it gave `store` up: one connection
+        under its client id with a clean session, closed at once (the broker discards
+        the earlier session and what it held). Resumed instead, it delivered what it had
+        left unacknowledged then (the worker busy as it gave the store up): answers and
+        check-ins of that earlier holding, read as new; a check-in older than the
+        answers the record holds made the record forget what its label shows, and the
+        label was planned again (`esl.pipeline.check_ins`)."""
+        endpoint, client_id = self._store_login(store)
+        ending = PahoConnection(
+            endpoint,
+            client_id=client_id,
+            persistent_session=False,
+            subscriptions=(),
+            on_message=lambda _message: None,
+            max_packet_bytes=self._connection.max_packet_bytes,
+            clock=self._clock,
+        )
+        await ending.connect(timeout_s=self._connect_timeout_s)
+        await ending.disconnect()
 
     async def _heard(self, downlinks: Sequence[Downlink]) -> None:
         """Wait until the session of each store in `downlinks` has first connected, or

@@ -9,7 +9,7 @@ from gateways.base import Downlink, Uplink
 from gateways.mqtt.connection import PahoConnection
 from gateways.mqtt.driver import MqttGateway
 from gateways.mqtt.endpoint import parse_broker_url
-from gateways.mqtt.topics import TopicKind, topic_for
+from gateways.mqtt.topics import TopicKind, subscription_filters, topic_for
 from tests.fixtures.mosquitto import MosquittoProcess
 
 
@@ -68,6 +68,65 @@ async def test_a_worker_hears_only_the_stores_it_follows(mosquitto: MosquittoPro
         third = await _next_uplink(heard)
         assert (third.store, third.payload) == ("S02", b"last")
         assert heard.empty()
+    finally:
+        await worker.stop()
+        await store_side.disconnect()
+        await listening
+
+
+async def test_a_store_taken_again_hears_nothing_left_queued_for_its_earlier_holding(
+    mosquitto: MosquittoProcess,
+) -> None:
+    """A worker gives a store up and later takes it back (the balance hands it back as
+    another worker's surplus). The session it closed was its own client id's: resumed,
+    the broker delivered what it had left unacknowledged then, answers and check-ins of
+    the earlier holding, read as new; an old check-in made the record forget what the
+    label shows (found in tests/workers/test_database_outage.py under load)."""
+    endpoint = parse_broker_url(mosquitto.url)
+    worker = MqttGateway(endpoint, client_id="worker-taking-back", stores=())
+    store_side = PahoConnection(
+        endpoint,
+        client_id="stores-taken-back",
+        persistent_session=False,
+        subscriptions=(),
+        on_message=lambda _message: None,
+    )
+    heard: asyncio.Queue[Uplink] = asyncio.Queue()
+
+    async def listen() -> None:
+        async for event in worker.events():
+            if isinstance(event, Uplink):
+                heard.put_nowait(event)
+
+    async def up(payload: bytes) -> None:
+        await store_side.publish(topic_for(store="S01", gateway="gw1", kind=TopicKind.UP), payload)
+
+    await worker.start()
+    await store_side.connect()
+    listening = asyncio.create_task(listen())
+    try:
+        worker.follow_stores(frozenset({"S01"}))
+        await worker.send(Downlink("S01", "gw1", "L-0001", b"round trip"))
+        worker.follow_stores(frozenset())
+        # What the closed session left at the broker (the worker busy, an answer sent
+        # to it and not acknowledged): the session of the same client id, subscribed,
+        # with an answer queued while it is away.
+        earlier = PahoConnection(
+            endpoint,
+            client_id="worker-taking-back.S01",
+            persistent_session=True,
+            subscriptions=subscription_filters(("S01",)),
+            on_message=lambda _message: None,
+        )
+        await earlier.connect()
+        await earlier.disconnect()
+        await up(b"of the earlier holding")
+
+        worker.follow_stores(frozenset({"S01"}))
+        await worker.send(Downlink("S01", "gw1", "L-0001", b"round trip"))
+        await up(b"of this holding")
+        first = await _next_uplink(heard)
+        assert first.payload == b"of this holding"
     finally:
         await worker.stop()
         await store_side.disconnect()
