@@ -364,11 +364,16 @@ class Dispatcher:
         """Serve exactly `stores` from now on (a worker's leases changed).
 
         A store given up is forgotten (its frames in flight are the next holder's to
-        send again); a store taken has its frames left `sent` by its previous holder
-        sent again, as at a start.
+        send again, what was heard of it and not settled is dropped: its holder hears
+        it too); a store taken has its frames left `sent` by its previous holder sent
+        again, as at a start.
         """
         before = self.stores
         self.stores = stores
+        # Now, not at the next round: a store taken back before it would find what was
+        # heard in its earlier holding waiting, and settle it as new (a check-in older
+        # than the answers its holder recorded since made the record forget the panel).
+        self.inbox.keep_only(lambda waiting: [u for u in waiting if u.store in stores])
         if before is None:
             # The first look: `start_over` recovers what these stores left in flight.
             return

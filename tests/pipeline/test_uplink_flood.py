@@ -10,10 +10,10 @@ from datetime import timedelta
 from pathlib import Path
 
 import httpx
-from sqlalchemy import Engine
+from sqlalchemy import Engine, func, select
 
 from esl.api.app import create_app
-from esl.db.models import LabelStateRow
+from esl.db.models import LabelAcknowledgementRow, LabelStateRow
 from esl.pipeline.controller_status import controller_status_path, write_controller_status
 from esl.settings import Settings
 from gateways.base import Uplink
@@ -101,3 +101,31 @@ async def test_metrics_count_each_flooding_stores_dropped_uplinks(
     )
     assert dropped == {"S02": str(float(40 - BOUND)), "S03": "2.0"}
     assert "# TYPE esl_controller_uplinks_dropped_total counter" in text
+
+
+async def test_what_was_heard_of_a_store_given_up_is_not_settled_when_it_is_taken_back(
+    engine: Engine,
+) -> None:
+    """A worker hears a store's check-in, then gives the store up (a balance, a fence)
+    before a round settles it, and takes it back within a second (its share again).
+    Before, the check-in waited in the inbox through both and was settled as new: older
+    than the answers the store's holder recorded meanwhile, it made the record forget
+    what the label shows (found under load in tests/workers/test_database_outage.py)."""
+    world = World.priced(engine, count=1)
+    (label_id,) = world.labels
+    await world.converge()
+    world.dispatcher.follow_stores(frozenset({"S01"}))
+    history = _history_rows(world)
+
+    world.dispatcher.handle_event(world.check_in(label_id))
+    world.dispatcher.follow_stores(frozenset())
+    world.dispatcher.follow_stores(frozenset({"S01"}))
+    await world.send_due()
+
+    assert world.dispatcher.inbox.waiting("S01") == 0
+    assert _history_rows(world) == history, "a word heard before the store was given up"
+
+
+def _history_rows(world: World) -> int:
+    with world.sessions() as session:
+        return session.scalar(select(func.count()).select_from(LabelAcknowledgementRow)) or 0
