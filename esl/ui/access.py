@@ -23,6 +23,7 @@ __all__ = [
     "CSRF_HEADER",
     "SESSION_STATE",
     "STALE_FORM",
+    "Changing",
     "ConsoleForbiddenError",
     "SignInNeededError",
     "User",
@@ -117,3 +118,5 @@ def csrf_matches(sent: str | None, user: SignedIn) -> bool:
 
 current_user = _signed_in
 User = Annotated[SignedIn, Depends(_signed_in)]
+# A signed-in user whose request changes something (its CSRF token checked).
+Changing = Annotated[SignedIn, Depends(require_csrf)]

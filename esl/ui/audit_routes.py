@@ -6,10 +6,10 @@ from __future__ import annotations
 import json
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Query, Request
+from fastapi import APIRouter, Query, Request
 from fastapi.responses import HTMLResponse, Response
 
-from esl.api.dependencies import ApiContext, context
+from esl.api.dependencies import ApiContext, Ctx
 from esl.audit.classify import AuditClass
 from esl.audit.formats import report_to_csv, report_to_dict
 from esl.audit.gather import GatheredAudit, gather_configured_audit
@@ -21,7 +21,6 @@ from esl.ui.shelf_views import visible_stores
 __all__ = ["router"]
 
 router = APIRouter()
-Ctx = Annotated[ApiContext, Depends(context)]
 StoreQuery = Annotated[str | None, Query(max_length=64)]
 
 

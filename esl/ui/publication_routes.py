@@ -9,12 +9,12 @@ import io
 from datetime import datetime
 from typing import Annotated, Any, Literal
 
-from fastapi import APIRouter, Depends, Form, Request, UploadFile
+from fastapi import APIRouter, Form, Request, UploadFile
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from sqlalchemy.orm import Session
 from starlette.concurrency import run_in_threadpool
 
-from esl.api.dependencies import ApiContext, context
+from esl.api.dependencies import ApiContext, Ctx
 from esl.db.locks import lock_price_writes
 from esl.db.models import PublicationRow
 from esl.db.repositories.rows import row_or_not_found
@@ -29,9 +29,8 @@ from esl.pipeline.planning import CandidateKeys, LabelPlanner, contents_due, fir
 from esl.services.keys import Principal
 from esl.services.ledger_instants import WriteClock, begin_price_write
 from esl.services.publication_scope import publication_seen_by
-from esl.ui.access import User, require, require_csrf
+from esl.ui.access import Changing, User, require
 from esl.ui.console_gate import UPLOAD_FILE_BYTES
-from esl.ui.console_sessions import SignedIn
 from esl.ui.console_uploads import (
     check_prices_unchanged,
     check_shelves_unchanged,
@@ -54,8 +53,6 @@ from rendering.render import preview_png
 __all__ = ["router"]
 
 router = APIRouter()
-Ctx = Annotated[ApiContext, Depends(context)]
-Changing = Annotated[SignedIn, Depends(require_csrf)]
 Kind = Literal["prices", "promotions"]
 SAMPLE_LABELS = 3
 

@@ -4,11 +4,11 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, Form, Path, Query, Request
+from fastapi import APIRouter, Form, Path, Query, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from sqlalchemy.orm import Session
 
-from esl.api.dependencies import ApiContext, context
+from esl.api.dependencies import ApiContext, Ctx
 from esl.db.models import LabelRow, LabelStateRow, ProductRow
 from esl.db.repositories.rows import row_or_not_found
 from esl.services.health import label_condition
@@ -18,7 +18,7 @@ from esl.services.label_vitals import RECENT, VitalSample, label_vitals, summari
 from esl.services.labels import bind_label, current_binding, unbind_label
 from esl.services.product_codes import product_by_code
 from esl.services.quotes import shelf_quote
-from esl.ui.access import User, require, require_csrf, require_store
+from esl.ui.access import Changing, User, require, require_store
 from esl.ui.console_sessions import SignedIn
 from esl.ui.console_values import FormText, RowId
 from esl.ui.page_rendering import page
@@ -38,8 +38,6 @@ from pricing.errors import EslError
 __all__ = ["router"]
 
 router = APIRouter()
-Ctx = Annotated[ApiContext, Depends(context)]
-Changing = Annotated[SignedIn, Depends(require_csrf)]
 LabelId = Annotated[str, Path(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9_.:\-]+$")]
 Store = Annotated[str, Path(min_length=1, max_length=64)]
 

@@ -4,19 +4,18 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Form, Request
+from fastapi import APIRouter, Form, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
-from esl.api.dependencies import ApiContext, context
+from esl.api.dependencies import Ctx
 from esl.errors import AccessDeniedError
-from esl.ui.access import COOKIE, require_csrf
-from esl.ui.console_sessions import SESSION_LIFETIME, SignedIn, open_session, revoke_session
+from esl.ui.access import COOKIE, Changing
+from esl.ui.console_sessions import SESSION_LIFETIME, open_session, revoke_session
 from esl.ui.page_rendering import page
 
 __all__ = ["router"]
 
 router = APIRouter()
-Ctx = Annotated[ApiContext, Depends(context)]
 
 
 @router.get("/sign-in", response_class=HTMLResponse)
@@ -54,7 +53,7 @@ def sign_in(
 
 
 @router.post("/sign-out")
-def sign_out(ctx: Ctx, user: Annotated[SignedIn, Depends(require_csrf)]) -> RedirectResponse:
+def sign_out(ctx: Ctx, user: Changing) -> RedirectResponse:
     with ctx.sessions() as session, session.begin():
         revoke_session(session, session_id=user.session_id, now=ctx.clock())
     response = RedirectResponse("/ui/sign-in", status_code=303)
