@@ -18,7 +18,6 @@ from __future__ import annotations
 import asyncio
 import functools
 import json
-import logging
 from collections.abc import Collection
 from contextlib import AbstractAsyncContextManager, nullcontext
 from enum import StrEnum
@@ -48,8 +47,6 @@ if TYPE_CHECKING:
     from gateways.ble.pairing_code import PairingCode
 
 __all__ = ["register"]
-
-_log = logging.getLogger(__name__)
 
 
 class Backend(StrEnum):

@@ -12,7 +12,6 @@ Deployment (systemd unit, credentials, what runs where): docs/gateways.md.
 from __future__ import annotations
 
 import asyncio
-import logging
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
@@ -39,8 +38,6 @@ if TYPE_CHECKING:
     from gateways.store_gateway.local_state import LabelRecord
 
 __all__ = ["register"]
-
-_log = logging.getLogger(__name__)
 
 # Options more than one `esl gateway oepl` command takes.
 _access_point = typer.Option(help="The access point, e.g. http://192.168.1.50.")
