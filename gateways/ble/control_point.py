@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import struct
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import datetime
 from typing import Final
 
 from gateways.ble.errors import MalformedGattValueError
@@ -21,6 +21,7 @@ from gateways.ble.esl_service import (
     ReasonCode,
     ResponseOpcode,
 )
+from gateways.protocol.commands import from_wire_ms, to_wire_ms
 
 __all__ = [
     "ABSOLUTE_TIME_MODULUS",
@@ -47,10 +48,10 @@ __all__ = [
     "message_length",
 ]
 
-# ESL Absolute Time is a u32 of milliseconds. We count them from the Unix epoch, so it
-# wraps every 49.7 days; a label reads a time as the next such instant (docs/ble.md).
+# ESL Absolute Time is a u32 of milliseconds. We count them from the Unix epoch, as our
+# own frames do (`to_wire_ms`), so it wraps every 49.7 days; a label reads a time as the
+# next such instant (docs/ble.md).
 ABSOLUTE_TIME_MODULUS: Final = 1 << 32
-_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 
 
 def message_length(opcode: int) -> int:
@@ -60,15 +61,14 @@ def message_length(opcode: int) -> int:
 
 def absolute_time_of(at: datetime) -> int:
     """The ESL Absolute Time (u32 ms, wrapping) of an aware instant."""
-    return ((at - _EPOCH) // timedelta(milliseconds=1)) % ABSOLUTE_TIME_MODULUS
+    return to_wire_ms(at) % ABSOLUTE_TIME_MODULUS
 
 
 def instant_of_absolute_time(value: int, *, now: datetime) -> datetime:
     """The instant at or after `now` minus half a wrap that has ESL Absolute Time `value`."""
-    now_ms = (now - _EPOCH) // timedelta(milliseconds=1)
-    base = now_ms - ABSOLUTE_TIME_MODULUS // 2
+    base = to_wire_ms(now) - ABSOLUTE_TIME_MODULUS // 2
     delta = (value - base) % ABSOLUTE_TIME_MODULUS
-    return _EPOCH + timedelta(milliseconds=base + delta)
+    return from_wire_ms(base + delta)
 
 
 @dataclass(frozen=True, slots=True)
