@@ -3,7 +3,8 @@ both load it."""
 
 from __future__ import annotations
 
-from typing import IO, Literal
+from functools import partial
+from typing import IO, Literal, Protocol
 
 from sqlalchemy.orm import Session
 
@@ -22,6 +23,33 @@ ImportKind = Literal["prices", "promotions", "products", "history", "stores"]
 ADMIN_ONLY_KINDS: frozenset[ImportKind] = frozenset({"stores"})
 
 
+class _Importer(Protocol):
+    """What every kind's importer takes (`import_prices` takes `record_ledger` besides)."""
+
+    def __call__(
+        self,
+        session: Session,
+        source: IO[str] | str,
+        *,
+        currency: str,
+        imported_by: str,
+        now: WriteClock,
+        title: str,
+        time_zone: str | None,
+    ) -> ImportReport: ...
+
+
+# Each kind's importer, and the title of the publication its file records when the caller
+# names none.
+_IMPORTERS: dict[ImportKind, tuple[_Importer, str]] = {
+    "prices": (import_prices, "price file"),
+    "promotions": (import_promotions, "promotion file"),
+    "products": (import_products, "product file"),
+    "stores": (import_stores, "store file"),
+    "history": (import_history, "history file"),
+}
+
+
 def import_file(
     session: Session,
     kind: ImportKind,
@@ -35,57 +63,19 @@ def import_file(
     time_zone: str | None = None,
 ) -> ImportReport:
     """Load `source` as a `kind` file; `title` names the publication the file records
-    when it changes something (None: the importer's own default, "price file" and so
-    on), `record_ledger` applies to prices. `time_zone` is the chain's
+    when it changes something (None: the kind's, "price file" and so on),
+    `record_ledger` applies to prices. `time_zone` is the chain's
     (`Settings.installation_time_zone`): a time written without its offset is refused
     with the offset it has there."""
+    importer, default_title = _IMPORTERS[kind]
     if kind == "prices":
-        return import_prices(
-            session,
-            source,
-            currency=currency,
-            imported_by=imported_by,
-            now=now,
-            title=title or "price file",
-            record_ledger=record_ledger,
-            time_zone=time_zone,
-        )
-    if kind == "promotions":
-        return import_promotions(
-            session,
-            source,
-            currency=currency,
-            imported_by=imported_by,
-            now=now,
-            title=title or "promotion file",
-            time_zone=time_zone,
-        )
-    if kind == "products":
-        return import_products(
-            session,
-            source,
-            currency=currency,
-            imported_by=imported_by,
-            now=now,
-            title=title or "product file",
-            time_zone=time_zone,
-        )
-    if kind == "stores":
-        return import_stores(
-            session,
-            source,
-            currency=currency,
-            imported_by=imported_by,
-            now=now,
-            title=title or "store file",
-            time_zone=time_zone,
-        )
-    return import_history(
+        importer = partial(import_prices, record_ledger=record_ledger)
+    return importer(
         session,
         source,
         currency=currency,
         imported_by=imported_by,
         now=now,
-        title=title or "history file",
+        title=title or default_title,
         time_zone=time_zone,
     )
