@@ -36,6 +36,7 @@ from esl.imports.csv_fields import (
     parse_currency,
     parse_money_amount,
 )
+from esl.imports.ledger_publication import open_import_ledger
 from esl.imports.references import ImportReferences
 from esl.imports.report import ImportReport
 from esl.imports.windows import Window, first_overlap
@@ -43,12 +44,9 @@ from esl.planning_queue import (
     hand_published_change,
     instants_published_ahead,
     later_instants,
-    open_published_change,
 )
 from esl.services.ledger_instants import WriteClock, begin_price_write
-from esl.services.ledger_recording import (
-    LedgerWriter,
-)
+from esl.services.ledger_recording import LedgerWriter
 from esl.services.ledger_refusals import refusals_in_words
 from esl.services.rule_versions import record_stored_rule_versions
 from pricing.catalogue import Catalogue
@@ -233,12 +231,8 @@ def import_prices(
             updates.append(line)
     publication_id = None
     if inserts or updates:
-        # Written first: the ledger entries written as each chunk of SKUs is planned name
-        # it. A refused file raises before commit and leaves none of it.
-        publication_id = open_published_change(
-            session, kind="import", title=title, by=imported_by, now=now
-        )
-        ledger = LedgerWriter(publication_id, source="import", now=now)
+        ledger = open_import_ledger(session, title=title, by=imported_by, now=now)
+        publication_id = ledger.publication_id
         _check_with_engine(
             session,
             [*inserts, *updates],

@@ -29,20 +29,18 @@ from esl.imports.csv_fields import (
     parse_decimal,
     parse_money_amount,
 )
+from esl.imports.ledger_publication import open_import_ledger
 from esl.imports.references import ImportReferences, ReferenceKind
 from esl.imports.report import ImportReport
 from esl.planning_queue import (
     hand_published_change,
     instants_published_ahead,
     later_instants,
-    open_published_change,
     promotion_reach,
 )
 from esl.promotion_ids import promotion_id_problem
 from esl.services.ledger_instants import WriteClock, begin_price_write
-from esl.services.ledger_recording import (
-    LedgerWriter,
-)
+from esl.services.ledger_recording import LedgerWriter
 from esl.services.ledger_refusals import refusals_in_words
 from esl.services.publication_commands import (
     MAX_PROMOTION_COUNT,
@@ -235,12 +233,8 @@ def import_promotions(
             categories=(category for p in written for category in p.categories),
             promotion_ids=(p.id for p in updates),
         )
-        # Written first: the ledger entries written as each chunk of SKUs is planned name
-        # it. A refused file raises before commit and leaves none of it.
-        publication_id = open_published_change(
-            session, kind="import", title=title, by=imported_by, now=now
-        )
-        ledger = LedgerWriter(publication_id, source="import", now=now)
+        ledger = open_import_ledger(session, title=title, by=imported_by, now=now)
+        publication_id = ledger.publication_id
         _record_ledger(
             session,
             written,
