@@ -25,6 +25,10 @@ Health comes before content because an unreachable label can neither be verified
 corrected: the fix is a visit to the shelf, whatever it shows. Each verdict still says
 whether the label shows the due price (`shows_due`) and since when it has not
 (`wrong_since`), so an offline label with an old price is counted by `--fail-after`.
+
+The instants a reason names are read on the store's clock (`LabelFacts.time_zone`), to
+the second with the offset it has then, for an auditor comparing them with the wall
+clock (docs/audit.md, *Instants in reasons*); the verdict's fields stay UTC.
 """
 
 from __future__ import annotations
@@ -34,8 +38,10 @@ from datetime import date, datetime, timedelta
 from decimal import Decimal
 from enum import StrEnum
 from typing import NamedTuple
+from zoneinfo import ZoneInfoNotFoundError
 
 from esl.delivery_states import OutboxStatus, ParkReason, park_text
+from esl.local_times import shown_time
 from esl.services.label_status import StatusThresholds, is_low_battery, is_offline
 from pricing import PriorPrice, PriorPriceBasis, ResolvedPrice
 
@@ -174,6 +180,9 @@ class LabelFacts(NamedTuple):
     # An unknown `shown_hash`: when the label began reporting it without a break (its
     # first report of it after its last of another image), when its reports are kept.
     reporting_since: datetime | None = None
+    # The IANA zone of its store's clock (`stores.time_zone`, else the installation's or
+    # the locale's): the reason reads its instants on it. None: in UTC.
+    time_zone: str | None = None
 
 
 class UnboundFacts(NamedTuple):
@@ -188,6 +197,7 @@ class UnboundFacts(NamedTuple):
     update: OpenUpdate | None  # its identification screen's frame, if still open
     last_seen: datetime | None
     battery_mv: int | None
+    time_zone: str | None = None  # its store's clock, as `LabelFacts.time_zone`
 
 
 class LabelVerdict(NamedTuple):
@@ -273,7 +283,7 @@ def classify_label(facts: LabelFacts, *, at: datetime, thresholds: Thresholds) -
         thresholds=thresholds,
     ):
         audit_class = AuditClass.OFFLINE
-        heard = last_seen.isoformat() if last_seen is not None else "never"
+        heard = _clock(last_seen, facts.time_zone) if last_seen is not None else "never"
         reason = f"not heard since {heard}" + (f"; update parked ({parked_text})" if parked else "")
         if not facts.gateway_online:
             reason += "; its store gateway is offline"
@@ -294,12 +304,12 @@ def classify_label(facts: LabelFacts, *, at: datetime, thresholds: Thresholds) -
         since = last_seen or facts.bound_at
     elif facts.shown_hash is None:
         audit_class = AuditClass.UNCONFIRMED
-        reason = "no content acknowledged yet" + _pending_text(update, facts.unplanned)
+        reason = "no content acknowledged yet" + _pending_text(update, facts)
         since = facts.bound_at
     elif shown is None and facts.sent_without_price:
         audit_class = AuditClass.STALE
         reason = f"shows its identification screen, due {facts.sku} at {due.price.amount}"
-        reason += _pending_text(update, facts.unplanned)
+        reason += _pending_text(update, facts)
         since = wrong_since
     elif shown is None:
         audit_class = AuditClass.UNKNOWN_CONTENT
@@ -314,8 +324,8 @@ def classify_label(facts: LabelFacts, *, at: datetime, thresholds: Thresholds) -
         audit_class = AuditClass.UNCONFIRMED
         reason = (
             f"last reported {shown.price} {shown.currency} (due), but {_frame_text(frame, facts)}"
-            f" was sent at {frame.sent_at.isoformat()} and is unanswered: the panel may show "
-            "it" + _pending_text(update, facts.unplanned)
+            f" was sent at {_clock(frame.sent_at, facts.time_zone)} and is unanswered: the "
+            "panel may show it" + _pending_text(update, facts)
         )
         since = frame.sent_at
     elif not shows_due:
@@ -337,7 +347,7 @@ def classify_label(facts: LabelFacts, *, at: datetime, thresholds: Thresholds) -
                 f"shows {shown.price} {shown.currency}, the due price, but with "
                 + _drawn_difference(shown, due)
             )
-        reason += _pending_text(update, facts.unplanned)
+        reason += _pending_text(update, facts)
         since = wrong_since
     else:
         rule = _difference(due, facts.web)
@@ -373,15 +383,16 @@ def classify_unbound(facts: UnboundFacts) -> LabelVerdict:
     shown = facts.shown
     reason = (
         f"bound to no product, still shows {shown.sku} at {shown.price} {shown.currency} "
-        f"(unbound from {facts.bound_sku} at {facts.unbound_at.isoformat()}): a price "
-        "nobody maintains"
+        f"(unbound from {facts.bound_sku} at {_clock(facts.unbound_at, facts.time_zone)}): "
+        "a price nobody maintains"
     )
     update = facts.update
     if update is None:
         reason += "; no identification screen planned"
     else:
         reason += (
-            f"; its identification screen {update.status} since {update.since.isoformat()}, "
+            f"; its identification screen {update.status} since "
+            f"{_clock(update.since, facts.time_zone)}, "
             f"{update.attempts} attempt(s)" + (f", {update.reason_text}" if update.reason else "")
         )
     return LabelVerdict(
@@ -511,13 +522,27 @@ def _update_reason(update: OpenUpdate | None) -> str | None:
     return update.reason_text or update.status
 
 
-def _pending_text(update: OpenUpdate | None, unplanned: str | None = None) -> str:
-    """What is on its way to the label; `unplanned`: why the due content cannot be."""
+def _clock(instant: datetime, zone: str | None) -> str:
+    """`instant` as the store's clock in `zone` shows it, with the offset it has then
+    (`esl.local_times.shown_time`, as the console shows instants): "2026-12-07 12:02:03
+    (+01:00)". The auditor reads it against the wall clock, and the offset keeps a label
+    last heard in summer time from reading an hour off in winter. No zone, or one this
+    machine does not know (its labels cannot be dated either: esl/audit/dating.py): UTC,
+    "(+00:00)", never the reason lost."""
+    try:
+        return shown_time(instant, zone or "UTC")
+    except (ZoneInfoNotFoundError, ValueError):
+        return shown_time(instant, "UTC")
+
+
+def _pending_text(update: OpenUpdate | None, facts: LabelFacts) -> str:
+    """What is on its way to the label; `facts.unplanned`: why the due content cannot be."""
+    unplanned = facts.unplanned
     cannot = "" if unplanned is None else f"; the controller cannot plan it: {unplanned}"
     if update is None:
         return cannot or "; no update planned"
     return (
-        f"; update {update.status} since {update.since.isoformat()}, "
+        f"; update {update.status} since {_clock(update.since, facts.time_zone)}, "
         f"{update.attempts} attempt(s)"
         + (f", {update.reason_text}" if update.reason else "")
         + cannot
