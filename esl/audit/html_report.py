@@ -3,6 +3,10 @@
 For each mismatch the report shows what the label shows (its recorded content, rendered
 again) next to what it should show (the content due now), so a reviewer sees the shelf
 without walking to it. Tables sort by clicking a column head (class, age, ...).
+
+The heading's instant is on the stores' clock when every store audited hangs on one
+(a one-store audit always does): the zone named and UTC beside it; stores on several
+clocks read it in UTC. Each reason reads its own store's clock (`esl.audit.classify`).
 """
 
 from __future__ import annotations
@@ -10,15 +14,18 @@ from __future__ import annotations
 import base64
 from datetime import timedelta
 from html import escape
+from zoneinfo import ZoneInfoNotFoundError
 
 from esl.audit.classify import LabelVerdict
 from esl.audit.gather import GatheredAudit
+from esl.local_times import shown_instant
 from pricing import PriorPriceBasis
 from pricing.products import label_time_zone
 from rendering.cache import RenderCache
 from rendering.content import LabelContent, content_from_dict
 from rendering.display_models import get_display_model
 from rendering.errors import RenderingError
+from rendering.locale_zones import locale_time_zone
 from rendering.render import preview_png
 
 __all__ = ["MAX_PREVIEWS", "render_html_report"]
@@ -170,16 +177,38 @@ def _prior(amount: object, basis: PriorPriceBasis | None) -> str:
     return f"{_money(amount)} ({_BASIS_NAMES[basis]})"
 
 
+def _audited_at(gathered: GatheredAudit, *, locale: str) -> str:
+    """The audit's instant as its heading says it: "2026-12-07 12:02:03 Europe/Warsaw
+    (+01:00), that is 2026-12-07 11:02:03 UTC" when every store audited hangs on that
+    clock (its own zone, else the installation's, else the locale's: the zone its labels
+    date in); in UTC when they hang on several, or on none this machine knows."""
+    at = gathered.report.at
+    zones = {
+        label_time_zone(gathered.catalogue.stores.get(summary.store), gathered.time_zone)
+        or locale_time_zone(locale)
+        for summary in gathered.report.stores
+    }
+    if len(zones) == 1:
+        (zone,) = zones
+        if zone is not None:
+            try:
+                return shown_instant(at, zone)
+            except (ZoneInfoNotFoundError, ValueError):
+                pass
+    return shown_instant(at, "UTC")
+
+
 def render_html_report(gathered: GatheredAudit, *, locale: str) -> str:
     report = gathered.report
     previews = _Previews(gathered, locale=locale)
     at = report.at
+    audited_at = escape(_audited_at(gathered, locale=locale))
     parts = [
         "<!DOCTYPE html>",
         '<html lang="en"><head><meta charset="utf-8">',
-        f"<title>Shelf price audit {escape(at.isoformat())}</title>",
+        f"<title>Shelf price audit {audited_at}</title>",
         f"<style>{_CSS}</style></head><body>",
-        f"<h1>Shelf price audit at {escape(at.isoformat())}</h1>",
+        f"<h1>Shelf price audit at {audited_at}</h1>",
         "<p>Offline after "
         f"{_age_text(report.thresholds.offline_after)}; low battery under "
         f"{report.thresholds.low_battery_mv} mV. Classes and their order: docs/audit.md.</p>",
