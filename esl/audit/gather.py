@@ -96,6 +96,7 @@ from pricing.products import label_time_zone
 from pricing.resolution import resolve_key
 from rendering.content import LabelContent, content_from_dict
 from rendering.errors import ContentError
+from rendering.locale_zones import locale_time_zone
 
 if TYPE_CHECKING:
     from esl.settings import Settings
@@ -379,6 +380,12 @@ def _gather(
     # pass, for those labels only, then classified again.
     late: list[tuple[int, LabelFacts]] = []
     last_days = LastDays(catalogue, time_zone)
+    # Each store's clock, which its labels' reasons read instants on: the zone its labels
+    # date in (its own, the installation's, else the locale's).
+    clocks = {
+        code: label_time_zone(store, time_zone) or locale_time_zone(locale)
+        for code, store in catalogue.stores.items()
+    }
     store_channel = Channel.STORE
 
     def content_shows_due(
@@ -446,6 +453,7 @@ def _gather(
             unanswered(label, state, due) if due is not None and label.label_id in frames else None,
             state.unplanned,
             tampered.get(label.label_id) if tampered else None,
+            clocks.get(label.store),
         )
         if due is not None:
             due_by_label[label.label_id] = due
@@ -549,6 +557,7 @@ def _gather(
                     updates.get(label_id),
                     state.last_seen,
                     state.battery_mv,
+                    clocks.get(store),
                 )
             )
         )

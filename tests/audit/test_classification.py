@@ -239,7 +239,7 @@ def test_a_bound_label_still_showing_its_identification_screen_is_stale_not_tamp
     assert verdict.shown_hash == digest
     assert verdict.audit_class is AuditClass.STALE
     assert verdict.reason.startswith("shows its identification screen, due MLK-1 at 3.49")
-    assert verdict.reason.endswith("update sent since 2026-03-02 09:05 (+00:00), 1 attempt(s)")
+    assert verdict.reason.endswith("update sent since 2026-03-02 10:05 (+01:00), 1 attempt(s)")
 
 
 PROMOTION_CSV = """\

@@ -197,3 +197,38 @@ def test_the_html_reports_heading_reads_the_stores_clock_when_they_share_one(
         "2026-03-02 11:00 UTC</h1>"
     ) in one_store
     assert "<h1>Shelf price audit at 2026-03-02 11:00 UTC</h1>" in two_clocks
+
+
+def test_an_audit_of_a_warsaw_store_reads_its_offline_labels_on_the_stores_clock(
+    world: AuditWorld,
+) -> None:
+    """Through the whole audit: S01 in Europe/Warsaw, S02 in Europe/Lisbon. A label last
+    heard this December morning, one last heard in July (summer time), audited in
+    December: each reason on its own store's clock, with the offset it had then."""
+    with world.sessions.begin() as session:
+        import_stores(
+            session,
+            "code,name,zone,time_zone\n"
+            "S01,Warszawa Mokotów,north,Europe/Warsaw\n"
+            "S02,Lisboa Baixa,north,Europe/Lisbon\n",
+            imported_by="test",
+            now=T0,
+            currency="PLN",
+        )
+    heard = {
+        "L-winter": ("S01", HEARD),
+        "L-summer": ("S01", datetime(2026, 7, 15, 11, 2, 3, 500_000, tzinfo=UTC)),
+        "L-lisbon": ("S02", HEARD),
+    }
+    for label_id, (store, last_seen) in heard.items():
+        world.label(label_id, store=store, sku="MLK-1")
+        world.acknowledged(label_id, at=last_seen)
+
+    found = {v.label_id: v for v in world.audit(at=AUDIT_AT).report.labels}
+
+    assert {label_id: v.reason for label_id, v in found.items()} == {
+        "L-winter": "not heard since 2026-12-07 12:02:03 (+01:00)",
+        "L-summer": "not heard since 2026-07-15 13:02:03 (+02:00)",
+        "L-lisbon": "not heard since 2026-12-07 11:02:03 (+00:00)",
+    }
+    assert found["L-winter"].last_seen == HEARD  # the field stays UTC, to the microsecond

@@ -83,10 +83,10 @@ async def test_a_change_sent_unanswered_and_reverted_is_no_match_until_answered(
     assert verdict.since == sent_at
     assert verdict.wrong_since == reverted_at, "4.99 was due until then"
     assert "4.99" in verdict.reason, verdict.reason
-    # To the second, with the offset of the clock it is read on (docs/audit.md).
-    assert f"was sent at {shown_time(sent_at, 'UTC')} and is unanswered" in verdict.reason, (
+    # On the store's clock (pl_PL's, Warsaw's), to the second, with its offset.
+    assert f"was sent at {shown_time(sent_at, 'Europe/Warsaw')} and is unanswered" in (
         verdict.reason
-    )
+    ), verdict.reason
 
     await world.converge()  # the price back, sent again and answered
     (verdict,) = _audit(world)
