@@ -9,6 +9,11 @@ direction in its order, so what a client sends without waiting for an answer arr
 as fast as it was sent, a round trip later. When one end closes, what is on its way to
 the other still arrives, then that end is closed too (a gateway that loses power: the
 packets it sent before are on the wire).
+
+A test may also hold a direction (`hold`, `held`): nothing more is delivered that way
+until it releases it, however long that takes, and then what waited goes in its order.
+A test that needs messages kept from the broker while something else happens waits for
+that and releases, rather than racing a long delay.
 """
 
 from __future__ import annotations
@@ -17,7 +22,7 @@ import asyncio
 import contextlib
 import itertools
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from enum import StrEnum
 from types import TracebackType
 
@@ -25,6 +30,8 @@ __all__ = ["DelayedLink", "Direction"]
 
 _HOST = "127.0.0.1"
 _READ_BYTES = 65536
+# How long `hold` and `release` wait for the link's thread to take them.
+_SWITCH_TIMEOUT_S = 10.0
 
 
 class Direction(StrEnum):
@@ -60,6 +67,8 @@ class DelayedLink:
         self._ready = threading.Event()
         self._loop: asyncio.AbstractEventLoop | None = None
         self._stop: asyncio.Event | None = None
+        # Per direction, set while it delivers (`hold`, `release`); made on the link's loop.
+        self._open: dict[Direction, asyncio.Event] = {}
         self._failure: BaseException | None = None
         self._thread = threading.Thread(target=self._run, name="delayed-link", daemon=True)
 
@@ -74,6 +83,40 @@ class DelayedLink:
             self._delays[Direction.TO_SERVER] = to_server_s
         if to_client_s is not None:
             self._delays[Direction.TO_CLIENT] = to_client_s
+
+    def hold(self, direction: Direction) -> None:
+        """From its return on, nothing more is delivered in `direction` (what is read
+        keeps coming in, and its delay still runs) until `release`."""
+        self._switch(direction, hold=True)
+
+    def release(self, direction: Direction) -> None:
+        """Deliver again in `direction`: what waited goes at once, in its order (the
+        rest when its delay is up)."""
+        self._switch(direction, hold=False)
+
+    @contextlib.contextmanager
+    def held(self, direction: Direction) -> Iterator[None]:
+        """`direction` held for the block, released at its end (a failing test too)."""
+        self.hold(direction)
+        try:
+            yield
+        finally:
+            self.release(direction)
+
+    def _switch(self, direction: Direction, *, hold: bool) -> None:
+        """Done on the link's loop, between two deliveries: none is half under the old."""
+        loop = self._loop
+        if loop is None:
+            raise RuntimeError("the link is not running (use it in its `with` block)")
+        gate = self._open[direction]
+
+        async def switch() -> None:
+            if hold:
+                gate.clear()
+            else:
+                gate.set()
+
+        asyncio.run_coroutine_threadsafe(switch(), loop).result(_SWITCH_TIMEOUT_S)
 
     def __enter__(self) -> DelayedLink:
         self._thread.start()
@@ -104,6 +147,9 @@ class DelayedLink:
     async def _serve(self) -> None:
         self._loop = asyncio.get_running_loop()
         self._stop = asyncio.Event()
+        for direction in Direction:
+            self._open[direction] = asyncio.Event()
+            self._open[direction].set()
         connections: set[asyncio.Task[None]] = set()
 
         def relay(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
@@ -166,6 +212,9 @@ class DelayedLink:
             while (piece := await on_the_way.get()) is not None:
                 due, chunk = piece
                 await asyncio.sleep(max(0.0, due - loop.time()))
+                gate = self._open[direction]
+                while not gate.is_set():  # held (`hold`): until released, and not held again
+                    await gate.wait()
                 if self._observe is not None:
                     self._observe(number, direction, chunk)
                 writer.write(chunk)
