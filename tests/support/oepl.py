@@ -1,6 +1,6 @@
 """The emulated OpenEPaperLink AP for tests: fast timings, tag addresses and hardware types,
-random test images, a wait on the event loop the AP runs on, and the check-ins a store
-gateway's health polls left waiting to go."""
+random test images and frames that draw them, a wait on the event loop the AP runs on,
+and the check-ins a store gateway's health polls left waiting to go."""
 
 from __future__ import annotations
 
@@ -12,6 +12,7 @@ from contextlib import contextmanager
 import numpy as np
 
 from firmware_sim.oepl_ap.access_point import AccessPointConfig, EmulatedAccessPoint
+from gateways.protocol import LabelFrame, build_image_update, encode_frame
 from gateways.store_gateway.local_state import LocalState
 from rendering.display_models import get_display_model
 from rendering.encoding import Planes
@@ -41,6 +42,12 @@ def price_planes(model_id: str = "2.9-bwr", *, seed: int = 1) -> Planes:
     black = np.packbits(indices == 1, axis=1).tobytes()
     accent = np.packbits(indices == 2, axis=1).tobytes() if model.has_accent else None
     return Planes(width=model.width, height=model.height, black=black, accent=accent)
+
+
+def image_frame(label_id: str, sequence: int, *, key: bytes, seed: int) -> bytes:
+    """A signed frame drawing `price_planes(seed=seed)` on a 2.9" BWR tag."""
+    update = build_image_update(price_planes(seed=seed), model_id="2.9-bwr")
+    return encode_frame(LabelFrame(label_id, sequence, update), key=key)
 
 
 @contextmanager

@@ -12,55 +12,48 @@ reached the gateway.
 
 from __future__ import annotations
 
-import asyncio
 import sqlite3
 from collections import Counter
-from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
 
-from esl.bench._delayed_link import DelayedLink
+from esl.bench._delayed_link import DelayedLink, Direction
 from firmware_sim.oepl_ap.http_app import ServedAccessPoint
-from gateways.base import Downlink, Uplink
-from gateways.mqtt.driver import MqttGateway
 from gateways.mqtt.endpoint import BrokerEndpoint, parse_broker_url
 from gateways.mqtt.packet_size import DEFAULT_MAX_PACKET_BYTES
 from gateways.oepl.radio import OeplRadio
 from gateways.protocol import (
     FrameKind,
     FrameRejectedError,
-    LabelFrame,
     LabelResponse,
-    build_image_update,
-    decode_gateway_report,
     decode_response,
-    encode_frame,
     generate_label_key,
     peek_header,
 )
 from gateways.store_gateway.label_stand_in import check_in_report
 from gateways.store_gateway.local_state import LabelRecord, LocalState
-from gateways.store_gateway.process import StoreGatewayProcess, open_local_state
+from gateways.store_gateway.process import open_local_state
 from gateways.store_gateway.uplinks import UPLINKS_IN_FLIGHT
 from tests.fixtures.mosquitto import MosquittoProcess
 from tests.support.clock import wall_clock
 from tests.support.mqtt_wire import MqttWire
-from tests.support.oepl import price_planes, tag_mac
+from tests.support.oepl import image_frame, tag_mac
 from tests.support.oepl_chain import OeplChain
 from tests.support.pipeline import publish_prices
+from tests.support.store_gateway import (
+    controller_side,
+    gateway_under_test,
+    signed_word,
+    state_with_labels,
+    store_gateway,
+)
 from tests.support.waiting import until
 
 pytestmark = pytest.mark.integration
 
-STORE = "S01"
-GATEWAY = "S01-ap1"
 NOON = datetime(2026, 3, 2, 12, 0, tzinfo=UTC)
-# How long the gateway's messages are held on their way to the broker while a test has
-# a tag answer a second frame behind its first answer: ample on a loaded machine.
-HELD_S = 15.0
 
 
 def _label(number: int) -> LabelRecord:
@@ -79,6 +72,13 @@ def _label_of(payload: bytes) -> str:
     return peek_header(payload).label_id
 
 
+def _queued(state: LocalState, answers: list[bytes]) -> LocalState:
+    """`state`, with `answers` left unsent by its last run."""
+    for answer in answers:
+        state.queue_answer(answer, label_id=_label_of(answer))
+    return state
+
+
 def _most_of_one_label_on_their_way(wire: MqttWire) -> int:
     on_their_way: Counter[str] = Counter()
     most = 0
@@ -89,69 +89,21 @@ def _most_of_one_label_on_their_way(wire: MqttWire) -> int:
     return most
 
 
-@asynccontextmanager
-async def _controller_side(mosquitto: MosquittoProcess) -> AsyncIterator[list[bytes]]:
-    """What the controller's transport hears on the gateway's `.../up`, in its order."""
-    heard: list[bytes] = []
-    controller = MqttGateway(parse_broker_url(mosquitto.url), client_id="ctl-in-flight")
-    await controller.start()
-
-    async def listen() -> None:
-        async for event in controller.events():
-            if isinstance(event, Uplink):
-                heard.append(event.payload)
-
-    listening = asyncio.create_task(listen())
-    try:
-        yield heard
-    finally:
-        listening.cancel()
-        await asyncio.gather(listening, return_exceptions=True)
-        await controller.stop()
-
-
-def _link(mosquitto: MosquittoProcess, wire: MqttWire, *, back_s: float) -> DelayedLink:
-    """To the broker in 50 ms, its answers back in `back_s`."""
-    return DelayedLink(
-        mosquitto.host, mosquitto.port, to_server_s=0.05, to_client_s=back_s, observe=wire.observe
-    )
-
-
-def _gateway(
-    state: LocalState, radio: OeplRadio, endpoint: BrokerEndpoint, *, health_every_s: float = 3600
-) -> StoreGatewayProcess:
-    return StoreGatewayProcess(
-        store=STORE,
-        gateway=GATEWAY,
-        endpoint=endpoint,
-        radio=radio,
-        state=state,
-        health_every_s=health_every_s,
-        reconnect_delay_s=(0.2, 1),
-    )
-
-
 async def test_answers_go_up_several_at_once_in_their_order(
     mosquitto: MosquittoProcess, radio: OeplRadio, tmp_path: Path
 ) -> None:
     answers = [_signed(_label(number), 0) for number in range(1, 41)]
-    state = open_local_state(tmp_path / "gw.sqlite")
-    for answer in answers:
-        state.queue_answer(answer, label_id=_label_of(answer))
-    wire = MqttWire()
-    async with _controller_side(mosquitto) as heard:
-        with _link(mosquitto, wire, back_s=0.05) as link:
-            process = _gateway(state, radio, BrokerEndpoint(link.host, link.port))
-            await process.start()
-            try:
-                await until(
-                    lambda: len(heard) >= len(answers) and state.counts() == (0, 0),
-                    what="every answer heard, and out of the state file",
-                    timeout_s=60,
-                )
-            finally:
-                await process.stop()
-                state.close()
+    state = _queued(open_local_state(tmp_path / "gw.sqlite"), answers)
+    try:
+        async with gateway_under_test(mosquitto, state, radio) as gateway:
+            heard, wire = gateway.heard, gateway.wire
+            await until(
+                lambda: len(heard) >= len(answers) and state.counts() == (0, 0),
+                what="every answer heard, and out of the state file",
+                timeout_s=60,
+            )
+    finally:
+        state.close()
     assert heard == answers  # each once, in their order
     # Before: 1, the next one sent only once the broker acknowledged it.
     assert wire.published_before_the_first_acknowledgement() > 1, wire.events[:3]
@@ -166,17 +118,17 @@ async def test_a_gateway_that_loses_power_with_answers_on_their_way_sends_each_a
     controller takes the copy as a duplicate), and none is lost."""
     answers = [_signed(_label(number), 0) for number in range(1, 41)]
     path = tmp_path / "gw.sqlite"
-    state = open_local_state(path)
-    for answer in answers:
-        state.queue_answer(answer, label_id=_label_of(answer))
+    state = _queued(open_local_state(path), answers)
     wire = MqttWire()
-    async with _controller_side(mosquitto) as heard:
-        with _link(mosquitto, wire, back_s=0.05) as link:
-            first = _gateway(state, radio, BrokerEndpoint(link.host, link.port))
+    async with controller_side(mosquitto) as controller:
+        heard = controller.heard
+        with DelayedLink(
+            mosquitto.host, mosquitto.port, to_server_s=0.05, to_client_s=0.05, observe=wire.observe
+        ) as link:
+            first = store_gateway(state, radio, BrokerEndpoint(link.host, link.port))
             await first.start()  # connected; it sends nothing before the next await
-            # From now on the broker's acknowledgements take a minute back: none reaches
-            # the gateway before it loses power.
-            link.delay(to_client_s=60.0)
+            # From now on the broker's acknowledgements never reach the gateway.
+            link.hold(Direction.TO_CLIENT)
             try:
                 await until(
                     lambda: len(wire.on_their_way()) >= 5,
@@ -191,7 +143,7 @@ async def test_a_gateway_that_loses_power_with_answers_on_their_way_sends_each_a
         reopened = open_local_state(path)
         # None was acknowledged to the gateway: every one is kept, in its order.
         assert [payload for _, payload in reopened.answers()] == answers
-        second = _gateway(reopened, radio, parse_broker_url(mosquitto.url))
+        second = store_gateway(reopened, radio, parse_broker_url(mosquitto.url))
         await second.start()
         try:
             await until(
@@ -218,30 +170,26 @@ async def test_a_labels_check_in_goes_after_its_answers_with_others_on_their_way
     controller forget what the label shows and send its image again in full)."""
     labels = [_label(number) for number in range(1, 13)]
     words = {label.label_id: [_signed(label, s) for s in (1, 2, 3)] for label in labels}
-    state = open_local_state(tmp_path / "gw.sqlite")
-    for first, second, _ in words.values():
-        state.queue_answer(first, label_id=_label_of(first))
-        state.queue_answer(second, label_id=_label_of(second))
+    state = _queued(
+        open_local_state(tmp_path / "gw.sqlite"),
+        [answer for first, second, _ in words.values() for answer in (first, second)],
+    )
     for label_id, (_, _, check_in) in words.items():
         state.queue_check_in(label_id, check_in)
-    wire = MqttWire()
-    async with _controller_side(mosquitto) as heard:
-        with _link(mosquitto, wire, back_s=0.05) as link:
-            process = _gateway(state, radio, BrokerEndpoint(link.host, link.port))
-            await process.start()
-            try:
-                await until(
-                    lambda: (
-                        len(heard) >= 3 * len(labels)
-                        and state.counts() == (0, 0)
-                        and not state.check_ins()
-                    ),
-                    what="every answer and check-in heard, and out of the state file",
-                    timeout_s=60,
-                )
-            finally:
-                await process.stop()
-                state.close()
+    try:
+        async with gateway_under_test(mosquitto, state, radio) as gateway:
+            heard, wire = gateway.heard, gateway.wire
+            await until(
+                lambda: (
+                    len(heard) >= 3 * len(labels)
+                    and state.counts() == (0, 0)
+                    and not state.check_ins()
+                ),
+                what="every answer and check-in heard, and out of the state file",
+                timeout_s=60,
+            )
+    finally:
+        state.close()
     assert Counter(heard) == Counter(p for each in words.values() for p in each)
     for label_id, said in words.items():
         assert [p for p in heard if _label_of(p) == label_id] == said, label_id
@@ -255,42 +203,37 @@ async def test_a_check_in_made_while_its_older_one_is_on_its_way_still_goes(
     """The older one's acknowledgement takes out of the state file that one only."""
     mac = tag_mac(1)  # checks in at the emulated AP all the time
     key = generate_label_key()
-    state = open_local_state(tmp_path / "gw.sqlite")
-    state.add_labels([LabelRecord(mac, mac, "2.9-bwr", key=key)])
-    wire = MqttWire()
+    state = state_with_labels(tmp_path / "gw.sqlite", {mac: key})
 
     def waiting_in_the_state() -> bytes | None:
         return dict(state.check_ins()).get(mac)
 
-    async with _controller_side(mosquitto) as heard:
+    try:
         # Each acknowledgement takes 1.5 s back: the AP hears the tag anew every second.
-        with _link(mosquitto, wire, back_s=1.5) as link:
-            process = _gateway(
-                state, radio, BrokerEndpoint(link.host, link.port), health_every_s=0.1
+        async with gateway_under_test(
+            mosquitto, state, radio, to_client_s=1.5, health_every_s=0.1
+        ) as gateway:
+            heard, wire = gateway.heard, gateway.wire
+            await until(
+                lambda: bool(wire.on_their_way()),
+                what="a check-in at the broker, unacknowledged to the gateway",
+                timeout_s=30,
             )
-            await process.start()
-            try:
-                await until(
-                    lambda: bool(wire.on_their_way()),
-                    what="a check-in at the broker, unacknowledged to the gateway",
-                    timeout_s=30,
-                )
-                (older,) = wire.on_their_way()
-                await until(
-                    lambda: waiting_in_the_state() not in (None, older),
-                    what="a newer check-in made while the older one is on its way",
-                    timeout_s=30,
-                )
-                signed_at = decode_response(older, key=key).label_time
+            (older,) = wire.on_their_way()
+            await until(
+                lambda: waiting_in_the_state() not in (None, older),
+                what="a newer check-in made while the older one is on its way",
+                timeout_s=30,
+            )
+            signed_at = decode_response(older, key=key).label_time
 
-                def newer_heard() -> list[bytes]:
-                    # Each poll's replaces the one waiting: the one that goes is the newest.
-                    return [p for p in heard if decode_response(p, key=key).label_time > signed_at]
+            def newer_heard() -> list[bytes]:
+                # Each poll's replaces the one waiting: the one that goes is the newest.
+                return [p for p in heard if decode_response(p, key=key).label_time > signed_at]
 
-                await until(newer_heard, what="a newer check-in heard", timeout_s=30)
-            finally:
-                await process.stop()
-                state.close()
+            await until(newer_heard, what="a newer check-in heard", timeout_s=30)
+    finally:
+        state.close()
     newer = newer_heard()[0]
     assert heard.index(older) < heard.index(newer)
     assert decode_response(newer, key=key).kind is FrameKind.CHECK_IN
@@ -310,40 +253,30 @@ async def test_a_check_in_waiting_when_its_labels_answer_is_signed_goes_signed_a
     mac = tag_mac(1)  # checks in at the emulated AP all the time
     key = generate_label_key()
     tag = served_ap.ap.tags[mac]
-    state = open_local_state(tmp_path / "gw.sqlite")
-    state.add_labels([LabelRecord(mac, mac, "2.9-bwr", key=key)])
-
-    def signed(payload: bytes) -> LabelResponse | None:
-        try:
-            decode_gateway_report(payload)
-        except FrameRejectedError:
-            return decode_response(payload, key=key)
-        return None  # the gateway's WAITING report
+    state = state_with_labels(tmp_path / "gw.sqlite", {mac: key})
 
     def waiting_check_in() -> LabelResponse | None:
         waiting = dict(state.check_ins()).get(mac)
         return None if waiting is None else decode_response(waiting, key=key)
 
-    async with _controller_side(mosquitto) as heard:
-        controller = MqttGateway(parse_broker_url(mosquitto.url), client_id="ctl-frames")
-        await controller.start()
+    def after_answer_2() -> list[LabelResponse]:
+        words = [r for p in list(heard) if (r := signed_word(p, {mac: key})) is not None]
+        answers = [i for i, r in enumerate(words) if r.kind is FrameKind.RESPONSE]
+        return words[answers[-1] :] if len(answers) == 2 else []
 
-        async def send(sequence: int) -> None:
-            update = build_image_update(price_planes(seed=sequence), model_id="2.9-bwr")
-            frame = encode_frame(LabelFrame(mac, sequence, update), key=key)
-            await controller.send(Downlink(STORE, GATEWAY, mac, frame))
+    try:
+        async with gateway_under_test(mosquitto, state, radio, health_every_s=0.1) as gateway:
+            heard = gateway.heard
 
-        wire = MqttWire()
-        with _link(mosquitto, wire, back_s=0.05) as link:
-            process = _gateway(
-                state, radio, BrokerEndpoint(link.host, link.port), health_every_s=0.1
-            )
-            await process.start()
-            try:
-                await until(lambda: heard, what="the tag's first check-in heard", timeout_s=30)
-                # From now on what the gateway sends takes HELD_S to the broker; frames
-                # still reach it at once.
-                link.delay(to_server_s=HELD_S)
+            async def send(sequence: int) -> None:
+                frame = image_frame(mac, sequence, key=key, seed=sequence)
+                await gateway.controller.send(mac, frame)
+
+            await until(lambda: heard, what="the tag's first check-in heard", timeout_s=30)
+            # Until frame 2 is answered, nothing the gateway sends reaches the broker:
+            # the answer to frame 1 stays on its way, the check-ins wait behind it.
+            # Frames still reach the gateway.
+            with gateway.link.held(Direction.TO_SERVER):
                 await send(1)
                 await until(
                     lambda: (c := waiting_check_in()) is not None and c.sequence == 1,
@@ -363,24 +296,14 @@ async def test_a_check_in_waiting_when_its_labels_answer_is_signed_goes_signed_a
                     what="frame 2 answered",
                     timeout_s=30,
                 )
-                # Else the check-in went before frame 2 came, and nothing here was tested.
-                assert state.counts()[1] == 2, "the answer to frame 1 reached the broker"
-                link.delay(to_server_s=0.05)
-
-                def after_answer_2() -> list[LabelResponse]:
-                    words = [r for p in list(heard) if (r := signed(p)) is not None]
-                    answers = [i for i, r in enumerate(words) if r.kind is FrameKind.RESPONSE]
-                    return words[answers[-1] :] if len(answers) == 2 else []
-
-                await until(
-                    lambda: len(after_answer_2()) >= 2,
-                    what="frame 2's answer heard and a check-in after it",
-                    timeout_s=60,
-                )
-            finally:
-                await process.stop()
-                await controller.stop()
-                state.close()
+                assert state.counts()[1] == 2, "an answer reached the broker while held"
+            await until(
+                lambda: len(after_answer_2()) >= 2,
+                what="frame 2's answer heard and a check-in after it",
+                timeout_s=60,
+            )
+    finally:
+        state.close()
     answer, check_in, *_ = after_answer_2()
     assert (answer.kind, answer.sequence) == (FrameKind.RESPONSE, 2)
     assert check_in.kind is FrameKind.CHECK_IN
@@ -398,24 +321,19 @@ async def test_an_answer_too_large_for_the_broker_is_dropped_and_the_others_go(
     when one went at a time, and the answers behind it go."""
     answers = [_signed(_label(number), 0) for number in range(1, 11)]
     too_large = answers[3] + bytes(DEFAULT_MAX_PACKET_BYTES)
-    state = open_local_state(tmp_path / "gw.sqlite")
-    for answer in answers[:3]:
-        state.queue_answer(answer, label_id=_label_of(answer))
+    state = _queued(open_local_state(tmp_path / "gw.sqlite"), answers[:3])
     state.queue_answer(too_large, label_id=_label_of(answers[3]))
-    for answer in answers[3:]:
-        state.queue_answer(answer, label_id=_label_of(answer))
-    async with _controller_side(mosquitto) as heard:
-        process = _gateway(state, radio, parse_broker_url(mosquitto.url))
-        await process.start()
-        try:
+    _queued(state, answers[3:])
+    try:
+        async with gateway_under_test(mosquitto, state, radio) as gateway:
+            heard = gateway.heard
             await until(
                 lambda: len(heard) >= len(answers) and state.counts() == (0, 0),
                 what="every answer heard but the one too large, none left in the state file",
                 timeout_s=60,
             )
-        finally:
-            await process.stop()
-            state.close()
+    finally:
+        state.close()
     assert heard == answers
 
 
@@ -433,23 +351,17 @@ async def test_rows_from_before_the_outbox_kept_their_label_go_alone_in_their_or
         )
         old.executemany("INSERT INTO outbox (payload) VALUES (?)", [(p,) for p in old_rows])
     old.close()
-    state = open_local_state(path)
-    for answer in newer:
-        state.queue_answer(answer, label_id=_label_of(answer))
-    wire = MqttWire()
-    async with _controller_side(mosquitto) as heard:
-        with _link(mosquitto, wire, back_s=0.05) as link:
-            process = _gateway(state, radio, BrokerEndpoint(link.host, link.port))
-            await process.start()
-            try:
-                await until(
-                    lambda: len(heard) >= len(old_rows) + len(newer) and state.counts() == (0, 0),
-                    what="every answer heard, and out of the state file",
-                    timeout_s=60,
-                )
-            finally:
-                await process.stop()
-                state.close()
+    state = _queued(open_local_state(path), newer)
+    try:
+        async with gateway_under_test(mosquitto, state, radio) as gateway:
+            heard, wire = gateway.heard, gateway.wire
+            await until(
+                lambda: len(heard) >= len(old_rows) + len(newer) and state.counts() == (0, 0),
+                what="every answer heard, and out of the state file",
+                timeout_s=60,
+            )
+    finally:
+        state.close()
     assert heard == [*old_rows, *newer]
     on_their_way: set[bytes] = set()
     for kind, payload in wire.events:
