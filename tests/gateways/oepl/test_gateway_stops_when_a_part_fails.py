@@ -25,30 +25,50 @@ from gateways.errors import StoreGatewayFailedError
 from gateways.mqtt.endpoint import parse_broker_url
 from gateways.oepl.radio import OeplRadio
 from gateways.protocol import generate_label_key
-from gateways.store_gateway.local_state import LabelRecord
-from gateways.store_gateway.process import StoreGatewayProcess, open_local_state
+from gateways.store_gateway.local_state import LabelRecord, LocalState
+from gateways.store_gateway.process import open_local_state
 from gateways.store_gateway.reports import not_in_label_file_report
 from tests.fixtures.mosquitto import MosquittoProcess
 from tests.support.oepl import tag_mac
+from tests.support.store_gateway import store_gateway
 
 pytestmark = pytest.mark.integration
 
 # Far longer than the failure takes; before, `run` waited for it (for good).
 _FAILS_WITHIN_S = 20
+MAC = tag_mac(1)
 
 
-def _refuse(path: Path, trigger: str) -> None:
+def _state_file_full(path: Path, *, table: str) -> LocalState:
+    """The state file of a gateway of one tag, whose `table` lets no row go: a trigger
+    refuses it with SQLite's own error, as a full disk would (rows still come in)."""
+    state = open_local_state(path)
+    state.add_labels([LabelRecord(MAC, MAC, "2.9-bwr", key=generate_label_key())])
     with sqlite3.connect(path) as failing:
-        failing.execute(trigger)
+        failing.execute(
+            f"CREATE TRIGGER {table}_full BEFORE DELETE ON {table} "
+            "BEGIN SELECT RAISE(ABORT, 'disk full'); END"
+        )
     failing.close()
+    return state
 
 
 async def _run_until_it_fails(
-    process: StoreGatewayProcess, caplog: pytest.LogCaptureFixture
+    state: LocalState,
+    radio: OeplRadio,
+    mosquitto: MosquittoProcess,
+    caplog: pytest.LogCaptureFixture,
 ) -> StoreGatewayFailedError:
-    with pytest.raises(StoreGatewayFailedError) as raised:
-        async with asyncio.timeout(_FAILS_WITHIN_S):
-            await process.run(asyncio.Event())  # never told to stop
+    """The gateway over `state` run as `esl gateway oepl` runs it, until it fails; the
+    state closed."""
+    caplog.set_level(logging.ERROR, logger="gateways.store_gateway")
+    process = store_gateway(state, radio, parse_broker_url(mosquitto.url))
+    try:
+        with pytest.raises(StoreGatewayFailedError) as raised:
+            async with asyncio.timeout(_FAILS_WITHIN_S):
+                await process.run(asyncio.Event())  # never told to stop
+    finally:
+        state.close()
     failure = raised.value
     assert isinstance(failure.__cause__, sqlite3.IntegrityError)
     assert "disk full" in str(failure.__cause__)
@@ -63,31 +83,13 @@ async def _run_until_it_fails(
 async def test_sending_to_the_controller_fails_the_gateway_stops_and_says_why(
     mosquitto: MosquittoProcess, radio: OeplRadio, tmp_path: Path, caplog: pytest.LogCaptureFixture
 ) -> None:
-    caplog.set_level(logging.ERROR, logger="gateways.store_gateway")
     path = tmp_path / "gw.sqlite"
-    state = open_local_state(path)
-    mac = tag_mac(1)
-    state.add_labels([LabelRecord(mac, mac, "2.9-bwr", key=generate_label_key())])
+    state = _state_file_full(path, table="outbox")
     # Left unsent by the last run: it goes up, the broker acknowledges it, and the state
     # file cannot let it go (full).
     report = not_in_label_file_report("L-GONE", 7, now=datetime.now(UTC))
     state.queue_answer(report, label_id="L-GONE")
-    _refuse(
-        path,
-        "CREATE TRIGGER outbox_full BEFORE DELETE ON outbox "
-        "BEGIN SELECT RAISE(ABORT, 'disk full'); END",
-    )
-    process = StoreGatewayProcess(
-        store="S01",
-        gateway="S01-ap1",
-        endpoint=parse_broker_url(mosquitto.url),
-        radio=radio,
-        state=state,
-    )
-    try:
-        failure = await _run_until_it_fails(process, caplog)
-    finally:
-        state.close()
+    failure = await _run_until_it_fails(state, radio, mosquitto, caplog)
 
     assert failure.fields["part"] == "sending to the controller"
     reopened = open_local_state(path)
@@ -101,32 +103,14 @@ async def test_sending_to_the_controller_fails_the_gateway_stops_and_says_why(
 async def test_a_labels_worker_fails_the_gateway_stops_and_says_why(
     mosquitto: MosquittoProcess, radio: OeplRadio, tmp_path: Path, caplog: pytest.LogCaptureFixture
 ) -> None:
-    caplog.set_level(logging.ERROR, logger="gateways.store_gateway")
     path = tmp_path / "gw.sqlite"
-    state = open_local_state(path)
-    mac = tag_mac(1)
-    state.add_labels([LabelRecord(mac, mac, "2.9-bwr", key=generate_label_key())])
+    state = _state_file_full(path, table="inbox")
     # Left in the inbox by the last run: its worker answers it (a refusal: it is no
     # frame), and the state file cannot take the frame out (full).
-    state.enqueue(label_id=mac, sequence=1, opcode=-1, payload=b"not a frame")
-    _refuse(
-        path,
-        "CREATE TRIGGER inbox_full BEFORE DELETE ON inbox "
-        "BEGIN SELECT RAISE(ABORT, 'disk full'); END",
-    )
-    process = StoreGatewayProcess(
-        store="S01",
-        gateway="S01-ap1",
-        endpoint=parse_broker_url(mosquitto.url),
-        radio=radio,
-        state=state,
-    )
-    try:
-        failure = await _run_until_it_fails(process, caplog)
-    finally:
-        state.close()
+    state.enqueue(label_id=MAC, sequence=1, opcode=-1, payload=b"not a frame")
+    failure = await _run_until_it_fails(state, radio, mosquitto, caplog)
 
-    assert failure.fields["part"] == f"label {mac}'s frames"
+    assert failure.fields["part"] == f"label {MAC}'s frames"
     reopened = open_local_state(path)
     waiting, unsent = reopened.counts()
     reopened.close()
