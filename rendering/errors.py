@@ -5,14 +5,16 @@ EslError (pricing/errors.py)
     +-- UnknownDisplayModelError   no display model with that id (`model_id`)
     +-- TemplateError         a template file or table is malformed (`template_id`, `reason`)
     +-- ContentError          label content JSON is malformed (`field`)
-    +-- UnlawfulLabelError    a label that would announce a reduction unlawfully (`problems`)
-    +-- IllegiblePriceError   a label whose price cannot be drawn legibly (`problems`)
+    +-- LabelNotDrawnError    a label the renderer refuses to draw (`problems`)
+    |   +-- UnlawfulLabelError    it would announce a reduction unlawfully
+    |   +-- IllegiblePriceError   its price cannot be drawn legibly
     +-- DecodeError           encoded label bytes are malformed (`reason`, a `DecodeReason`)
 """
 
 from __future__ import annotations
 
 from enum import StrEnum
+from typing import ClassVar
 
 from pricing.errors import EslError
 
@@ -21,6 +23,7 @@ __all__ = [
     "DecodeError",
     "DecodeReason",
     "IllegiblePriceError",
+    "LabelNotDrawnError",
     "RenderingError",
     "TemplateError",
     "UnknownDisplayModelError",
@@ -62,32 +65,33 @@ class ContentError(RenderingError):
         self.reason = reason
 
 
-class UnlawfulLabelError(RenderingError):
+class LabelNotDrawnError(RenderingError):
+    """A label the renderer refuses to draw; `problems` says why, one per line, and the
+    message is "label not drawn, " + the subclass's `refusal` + ": " + the problems."""
+
+    refusal: ClassVar[str]
+
+    def __init__(self, problems: tuple[str, ...]) -> None:
+        super().__init__(
+            f"label not drawn, {self.refusal}: " + "; ".join(problems), problems=list(problems)
+        )
+        self.problems = problems
+
+
+class UnlawfulLabelError(LabelNotDrawnError):
     """A label announcing a reduction without the prior price, or with a saving not
-    measured from it (rendering/announcements.py); `problems` says what, one per line."""
+    measured from it (rendering/announcements.py)."""
 
     code = "unlawful_label"
-
-    def __init__(self, problems: tuple[str, ...]) -> None:
-        super().__init__(
-            "label not drawn, it would announce a reduction unlawfully: " + "; ".join(problems),
-            problems=list(problems),
-        )
-        self.problems = problems
+    refusal = "it would announce a reduction unlawfully"
 
 
-class IllegiblePriceError(RenderingError):
+class IllegiblePriceError(LabelNotDrawnError):
     """A label whose shelf price would be drawn under the size its display model reads,
-    or not at all (rendering/findings.py); `problems` says why, one per line."""
+    or not at all (rendering/findings.py)."""
 
     code = "illegible_price"
-
-    def __init__(self, problems: tuple[str, ...]) -> None:
-        super().__init__(
-            "label not drawn, its price would not be legible: " + "; ".join(problems),
-            problems=list(problems),
-        )
-        self.problems = problems
+    refusal = "its price would not be legible"
 
 
 class DecodeReason(StrEnum):
