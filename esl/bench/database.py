@@ -68,7 +68,7 @@ from esl.bench.pipeline import (
     running_controller,
 )
 from esl.db.bulk import insert_rows
-from esl.db.engine import create_engine_for, session_factory, upgrade_database
+from esl.db.engine import create_engine_for, session_factory
 from esl.db.repositories import in_chunks
 from esl.delivery_states import OutboxStatus
 from esl.pipeline.controller import PLAN_CHUNK
@@ -134,12 +134,9 @@ def run(*, smoke: bool) -> dict[str, object]:
     ):
         engine = create_engine_for(url)
         try:
-            upgrade_database(engine)
-            sessions = session_factory(engine)
             state_dir = Path(tmp) / "sim"
-            state_dir.mkdir()
-            pairs = _seed(
-                sessions, state_dir, stores=stores, per_store=per_store, products=products
+            sessions, pairs = _seed(
+                engine, state_dir, stores=stores, per_store=per_store, products=products
             )
             labels = stores * per_store
             with _gateways(endpoint, state_dir, pairs, speed=100.0 if smoke else SPEED):

@@ -52,7 +52,7 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import Engine, func, select
 from sqlalchemy.orm import Session, sessionmaker
 
 from esl.bench._mosquitto import bench_broker
@@ -252,8 +252,14 @@ def _now() -> datetime:
 
 
 def _seed(
-    sessions: sessionmaker[Session], state_dir: Path, *, stores: int, per_store: int, products: int
-) -> list[str]:
+    engine: Engine, state_dir: Path, *, stores: int, per_store: int, products: int
+) -> tuple[sessionmaker[Session], list[str]]:
+    """Migrate `engine`'s database and seed the benches' chain into it (`seed_chain`);
+    each gateway's provisioning for the simulated labels goes into a new `state_dir`.
+    The database's sessions and the chain's "store:gateway" pairs."""
+    upgrade_database(engine)
+    sessions = session_factory(engine)
+    state_dir.mkdir()
     pairs = []
     with sessions.begin() as session:
         chain = seed_chain(
@@ -267,7 +273,7 @@ def _seed(
                 gateway=gateway,
             )
             pairs.append(f"{store}:{gateway}")
-    return pairs
+    return sessions, pairs
 
 
 def seed_chain(
@@ -476,11 +482,10 @@ async def _measure(
     flood: tuple[FloodLogin, int],
 ) -> dict[str, Any]:
     engine = create_engine_for(f"sqlite:///{tmp / 'esl.sqlite'}")
-    upgrade_database(engine)
-    sessions = session_factory(engine)
     state_dir = tmp / "sim"
-    state_dir.mkdir()
-    pairs = _seed(sessions, state_dir, stores=stores, per_store=per_store, products=products)
+    sessions, pairs = _seed(
+        engine, state_dir, stores=stores, per_store=per_store, products=products
+    )
     labels = stores * per_store
     _publish(sessions, products, 0, _now())
     login, bound = flood

@@ -45,7 +45,7 @@ from esl.bench._mosquitto import bench_broker
 from esl.bench._postgres import throwaway_postgres
 from esl.bench._worker_processes import start_esl_run, stop_gracefully
 from esl.bench.pipeline import _gateways, _prepare, _publish, _release, _seed
-from esl.db.engine import create_engine_for, session_factory, upgrade_database
+from esl.db.engine import create_engine_for
 from esl.db.lease_models import StoreLeaseRow, WorkerRow
 from esl.db.models import OutboxRow
 from gateways.mqtt.endpoint import BrokerEndpoint
@@ -110,12 +110,11 @@ def _measure(
     leases: dict[str, str],
 ) -> dict[str, object]:
     engine = create_engine_for(database_url)
-    upgrade_database(engine)
-    sessions = session_factory(engine)
     state_dir = tmp / "sim"
-    state_dir.mkdir()
+    sessions, pairs = _seed(
+        engine, state_dir, stores=stores, per_store=per_store, products=products
+    )
     labels = stores * per_store
-    pairs = _seed(sessions, state_dir, stores=stores, per_store=per_store, products=products)
     env = {
         **os.environ,
         **leases,
