@@ -460,69 +460,61 @@ def _gather(
             if not shows_due_price(facts):
                 late.append((len(verdicts), facts))
         verdicts.append(classify_label(facts, at=at, thresholds=thresholds))
-        # Only a label printing a prior-price line has one to check: a loyalty-card
-        # badge's, against what card holders paid (pricing.ledger.card_holder_ledger).
-        if shown is not None and shown.shows_prior_price and not shown.announces_reduction:
+        # Only a label printing a prior-price line has one to check: an announced
+        # reduction's, or a loyalty-card badge's, against what card holders paid
+        # (pricing.ledger.card_holder_ledger).
+        if shown is not None and (shown.announces_reduction or shown.shows_prior_price):
+            # The product the shown label was priced for (a twin's row names the label's
+            # own): a label re-bound since still shows the earlier one's, lawful or not by
+            # that product's ledger, not the new binding's.
             store_key = PriceKey(shown.sku, store_channel, label.store)
-            card = _card_price_shown(
-                ledger,
-                store_key,
-                shown,
-                due if shown.sku == label.sku else price_of(shown.sku, store_channel, label.store),
-                at=at,
+            shown_due = (
+                due if shown.sku == label.sku else price_of(shown.sku, store_channel, label.store)
             )
             product = catalogue.products.get(shown.sku)
-            if card is not None and product is not None:
-                card_price, card_at = card
-                card_memo = (store_key, card_price.amount, card_at)
-                if card_memo not in card_priors:
-                    card_priors[card_memo] = _prior_or_unknown(
-                        shown.sku,
-                        partial(
-                            due_card_prior_price,
-                            ledger,
-                            key=store_key,
-                            product=product,
-                            store=catalogue.stores.get(label.store),
-                            card_price=card_price,
-                            at=card_at,
-                        ),
+            if shown.announces_reduction:
+                # The 30 days before the reduction the label shows, not before the audit:
+                # a label left on an ended reduction is stale, its prior price still that
+                # one's.
+                priced_at = _reduction_shown_since(ledger, store_key, shown, shown_due, at=at)
+                memo = (store_key, shown.price, priced_at)
+                if memo not in priors:
+                    priors[memo] = (
+                        _prior_or_unknown(
+                            shown.sku,
+                            partial(
+                                due_prior_price,
+                                ledger,
+                                key=store_key,
+                                product=product,
+                                store=catalogue.stores.get(label.store),
+                                price=Money(shown.price, shown.currency),
+                                at=priced_at,
+                            ),
+                        )
+                        if product is not None
+                        else None
                     )
-                _check_prior(facts, card_priors[card_memo], problems)
-        elif shown is not None and shown.announces_reduction:
-            # The product the shown announcement was priced for (a twin's row names the
-            # label's own): a label re-bound since still shows the earlier one's, lawful
-            # or not by that product's ledger, not the new binding's.
-            store_key = PriceKey(shown.sku, store_channel, label.store)
-            # The 30 days before the reduction the label shows, not before the audit: a
-            # label left on an ended reduction is stale, its prior price still that one's.
-            priced_at = _reduction_shown_since(
-                ledger,
-                store_key,
-                shown,
-                due if shown.sku == label.sku else price_of(shown.sku, store_channel, label.store),
-                at=at,
-            )
-            memo = (store_key, shown.price, priced_at)
-            if memo not in priors:
-                product = catalogue.products.get(shown.sku)
-                priors[memo] = (
-                    _prior_or_unknown(
-                        shown.sku,
-                        partial(
-                            due_prior_price,
-                            ledger,
-                            key=store_key,
-                            product=product,
-                            store=catalogue.stores.get(label.store),
-                            price=Money(shown.price, shown.currency),
-                            at=priced_at,
-                        ),
-                    )
-                    if product is not None
-                    else None
-                )
-            _check_prior(facts, priors[memo], problems)
+                _check_prior(facts, priors[memo], problems)
+            else:
+                card = _card_price_shown(ledger, store_key, shown, shown_due, at=at)
+                if card is not None and product is not None:
+                    card_price, card_at = card
+                    card_memo = (store_key, card_price.amount, card_at)
+                    if card_memo not in card_priors:
+                        card_priors[card_memo] = _prior_or_unknown(
+                            shown.sku,
+                            partial(
+                                due_card_prior_price,
+                                ledger,
+                                key=store_key,
+                                product=product,
+                                store=catalogue.stores.get(label.store),
+                                card_price=card_price,
+                                at=card_at,
+                            ),
+                        )
+                    _check_prior(facts, card_priors[card_memo], problems)
     if late:
         runs = store_price_runs(session, {(f.sku, f.store) for _, f in late}, at=at)
         # The ledger dates a change of amount (or of the regular or card price beside it)
