@@ -104,8 +104,7 @@ class LabelContent:
         """Whether the label prints its prior-price line: beside an announced reduction,
         and beside a loyalty-card badge that has a prior price (`CARD_OFFERS`)."""
         return shows_prior_price(
-            price=self.price,
-            regular_price=self.regular_price,
+            announced=self.announces_reduction,
             promotion_text=self.promotion_text,
             promotion_kind=self.promotion_kind,
             prior_price=self.prior_price,
@@ -230,20 +229,15 @@ def announces_reduction(
 
 def shows_prior_price(
     *,
-    price: Decimal,
-    regular_price: Decimal | None,
+    announced: bool,
     promotion_text: str | None,
     promotion_kind: str | None,
     prior_price: Decimal | None,
 ) -> bool:
     """`LabelContent.shows_prior_price` from its fields, for a reader of a content's JSON
-    form (the audit's recorded contents)."""
-    if announces_reduction(
-        price=price,
-        regular_price=regular_price,
-        promotion_text=promotion_text,
-        promotion_kind=promotion_kind,
-    ):
+    form (the audit's recorded contents): `announced`, whether it announces a reduction
+    (`announces_reduction`), or a loyalty-card badge with a prior price."""
+    if announced:
         return True
     return promotion_text is not None and promotion_kind in CARD_OFFERS and prior_price is not None
 

@@ -542,20 +542,14 @@ def _drawn(
     badge = promotion.get("text")
     badge = badge if isinstance(badge, str) else None
     kind = promotion.get("kind")
+    kind = kind if isinstance(kind, str) else None
     unit = fields.get("unit_label")
     struck = _amount(fields.get("regular_price"))
     announced = announces_reduction(
-        price=price,
-        regular_price=struck,
-        promotion_text=badge,
-        promotion_kind=kind if isinstance(kind, str) else None,
+        price=price, regular_price=struck, promotion_text=badge, promotion_kind=kind
     )
     shown_prior = shows_prior_price(
-        price=price,
-        regular_price=struck,
-        promotion_text=badge,
-        promotion_kind=kind if isinstance(kind, str) else None,
-        prior_price=prior_price,
+        announced=announced, promotion_text=badge, promotion_kind=kind, prior_price=prior_price
     )
     return {
         "prior_price": prior_price if shown_prior else None,
