@@ -20,8 +20,7 @@ from pricing.ledger import (
     due_card_prior_price,
     due_prior_price,
     key_on_sale_since,
-    lowest_prior_price,
-    prior_price_due,
+    omnibus_prior_price,
     reduction_started_at,
 )
 from pricing.money import Money, UnitMoney, round_to_minor_unit, round_unit_price
@@ -66,9 +65,8 @@ __all__ = [
     "due_prior_price",
     "key_on_sale_since",
     "label_fingerprint",
-    "lowest_prior_price",
     "next_change_instant",
-    "prior_price_due",
+    "omnibus_prior_price",
     "reduction_started_at",
     "replay_history",
     "resolve",

@@ -40,9 +40,7 @@ __all__ = [
     "due_card_prior_price",
     "due_prior_price",
     "key_on_sale_since",
-    "lowest_prior_price",
     "omnibus_prior_price",
-    "prior_price_due",
     "reduction_started_at",
 ]
 
@@ -503,31 +501,6 @@ def _rose(earlier: Money, later: Money, *, currency: str) -> bool:
     return _in_currency(later, currency).amount > _in_currency(earlier, currency).amount
 
 
-def lowest_prior_price(
-    ledger: PriceLedger,
-    *,
-    key: PriceKey,
-    reduction_started: datetime,
-    on_sale_since: datetime,
-    perishable: bool,
-    currency: str,
-    ledger_since: datetime | None = None,
-    price: Money | None = None,
-) -> Money | None:
-    """`omnibus_prior_price`'s amount, without the rule that gave it."""
-    prior = omnibus_prior_price(
-        ledger,
-        key=key,
-        reduction_started=reduction_started,
-        on_sale_since=on_sale_since,
-        perishable=perishable,
-        currency=currency,
-        ledger_since=ledger_since,
-        price=price,
-    )
-    return prior.price if prior is not None else None
-
-
 def key_on_sale_since(key: PriceKey, *, product: Product, store: Store | None) -> datetime:
     """Since when `key` has been on sale: the product's `on_sale_since`, or, on the shelf
     of a store opened later (`Store.opened`), the store's opening. Its shelf sold the
@@ -543,22 +516,6 @@ def key_on_sale_since(key: PriceKey, *, product: Product, store: Store | None) -
     return opened
 
 
-def prior_price_due(
-    ledger: PriceLedger,
-    *,
-    key: PriceKey,
-    product: Product,
-    store: Store | None,
-    price: Money,
-    at: datetime,
-) -> Money | None:
-    """The prior price a label announcing the reduced `price` at `at` must show: the
-    engine prints it, the audit checks labels against it, so both ask here (`store`: the
-    key's store, whose opening may be later than the product's on-sale date)."""
-    due = due_prior_price(ledger, key=key, product=product, store=store, price=price, at=at)
-    return due.price if due is not None else None
-
-
 def due_prior_price(
     ledger: PriceLedger,
     *,
@@ -568,7 +525,10 @@ def due_prior_price(
     price: Money,
     at: datetime,
 ) -> PriorPrice | None:
-    """`prior_price_due` with the rule that gave it, which the label's caption states."""
+    """The prior price a label announcing the reduced `price` at `at` must show, with the
+    rule that gave it, which the label's caption states: the engine prints it, the audit
+    checks labels against it, so both ask here (`store`: the key's store, whose opening
+    may be later than the product's on-sale date)."""
     started = reduction_started_at(ledger, key=key, price=price, at=at)
     return omnibus_prior_price(
         ledger,

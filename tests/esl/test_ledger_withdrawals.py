@@ -23,7 +23,7 @@ from esl.db.models import LedgerEntryRow
 from esl.db.repositories.catalogue import load_catalogue_slice
 from esl.db.repositories.ledger import load_key_ledger
 from esl.services.ledger_instants import record_due_instants
-from pricing import Channel, Money, PriceKey, prior_price_due
+from pricing import Channel, Money, PriceKey, due_prior_price
 from tests.support.database import START
 from tests.support.ledger import store_channel_entries
 from tests.support.pipeline import publish
@@ -44,7 +44,7 @@ def _prior_of_nine(seeded: Engine) -> Money | None:
     with session_factory(seeded)() as session:
         ledger = load_key_ledger(session, KEY)
         catalogue = load_catalogue_slice(session, ["CHS-1"], currency="PLN")
-    return prior_price_due(
+    due = due_prior_price(
         ledger,
         key=KEY,
         product=catalogue.products["CHS-1"],
@@ -52,6 +52,7 @@ def _prior_of_nine(seeded: Engine) -> Money | None:
         price=Money(Decimal("9.00"), "PLN"),
         at=T0,
     )
+    return due.price if due is not None else None
 
 
 def _shelf_entries(seeded: Engine) -> list[tuple[datetime, Decimal | None, str | None]]:

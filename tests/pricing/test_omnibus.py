@@ -25,7 +25,7 @@ from pricing import (
     PromotionKind,
     ResolvedPrice,
     Store,
-    lowest_prior_price,
+    omnibus_prior_price,
 )
 from pricing.errors import CurrencyMismatchError, LedgerOrderError
 from pricing.replay import replay_history
@@ -157,7 +157,7 @@ def test_prices_recorded_before_a_product_went_on_sale_do_not_count() -> None:
             LedgerEntry(key=KEY, effective_from=day(-10), price=pln(1200), regular_price=pln(1200)),
         ]
     )
-    prior = lowest_prior_price(
+    prior = omnibus_prior_price(
         ledger,
         key=KEY,
         reduction_started=DAY0,
@@ -165,7 +165,8 @@ def test_prices_recorded_before_a_product_went_on_sale_do_not_count() -> None:
         perishable=False,
         currency="PLN",
     )
-    assert prior == pln(1200)
+    assert prior is not None
+    assert prior.price == pln(1200)
 
 
 LAUNCH = day(-5) + timedelta(hours=1)
@@ -186,7 +187,7 @@ def test_a_re_used_sku_counts_only_its_new_products_prices(perishable: bool) -> 
     )
 
     def prior(started: datetime) -> Money | None:
-        return lowest_prior_price(
+        found = omnibus_prior_price(
             ledger,
             key=KEY,
             reduction_started=started,
@@ -195,20 +196,23 @@ def test_a_re_used_sku_counts_only_its_new_products_prices(perishable: bool) -> 
             currency="PLN",
             ledger_since=day(-5),
         )
+        return found.price if found is not None else None
 
     assert prior(LAUNCH) is None
     # Perishable: the price before the first reduction, 2.49, the regular price since
     # launch (the introductory 1.99 was a reduction from it, an earlier run).
     assert prior(DAY0) == (pln(249) if perishable else pln(199))
     # Without the re-use the old product's 4.99, in force on day -5, would count.
-    assert lowest_prior_price(
+    without_reuse = omnibus_prior_price(
         ledger,
         key=KEY,
         reduction_started=LAUNCH,
         on_sale_since=day(-5),
         perishable=perishable,
         currency="PLN",
-    ) == pln(499)
+    )
+    assert without_reuse is not None
+    assert without_reuse.price == pln(499)
 
 
 def perishable_product() -> Product:
@@ -518,14 +522,16 @@ def test_a_perishable_product_ignores_a_price_that_ended_before_its_launch() -> 
             LedgerEntry(KEY, day(-10), pln(1200), pln(1500)),
         ]
     )
-    assert lowest_prior_price(
+    prior = omnibus_prior_price(
         ledger,
         key=KEY,
         reduction_started=DAY0,
         on_sale_since=day(-10),
         perishable=True,
         currency="PLN",
-    ) == pln(1200)
+    )
+    assert prior is not None
+    assert prior.price == pln(1200)
 
 
 # ------------------------------------------------------- currencies and time zones

@@ -22,7 +22,7 @@ from pricing import (
     PromotionKind,
     ResolvedPrice,
     change_impact,
-    lowest_prior_price,
+    omnibus_prior_price,
 )
 from pricing.errors import NoApplicablePriceError, PricingError
 from pricing.resolution import resolve_key
@@ -133,7 +133,7 @@ def test_the_prior_price_is_never_above_any_price_applied_in_its_window(
     on_sale_since = (
         started - timedelta(days=new_for) if new_for is not None else started - timedelta(days=400)
     )
-    prior = lowest_prior_price(
+    prior = omnibus_prior_price(
         ledger,
         key=key,
         reduction_started=started,
@@ -154,8 +154,8 @@ def test_the_prior_price_is_never_above_any_price_applied_in_its_window(
         assert prior is None  # nothing charged before the reduction: nothing to announce
         return
     assert prior is not None
-    assert all(prior <= price for price in applied_in_window)
-    assert prior in applied_in_window
+    assert all(prior.price <= price for price in applied_in_window)
+    assert prior.price in applied_in_window
 
 
 @PROPERTY_SETTINGS

@@ -17,7 +17,7 @@ from pricing import (
     PriceLedger,
     PriceRule,
     PriorPriceBasis,
-    lowest_prior_price,
+    omnibus_prior_price,
 )
 from tests.pricing.test_omnibus import DAY0, KEY, day, fixed, label_on
 from tests.strategies import pln
@@ -55,7 +55,7 @@ def test_nothing_charged_in_the_window_gives_no_prior_price() -> None:
             LedgerEntry.withdrawn(KEY, effective_from=day(-60)),
         ]
     )
-    prior = lowest_prior_price(
+    prior = omnibus_prior_price(
         ledger,
         key=KEY,
         reduction_started=DAY0,
@@ -74,7 +74,7 @@ def test_a_perishable_relisted_product_does_not_reach_back_over_the_withdrawal()
             LedgerEntry(key=KEY, effective_from=day(-5), price=pln(800), regular_price=pln(1200)),
         ]
     )
-    prior = lowest_prior_price(
+    prior = omnibus_prior_price(
         ledger,
         key=KEY,
         reduction_started=day(-5),
