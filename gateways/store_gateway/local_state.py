@@ -11,7 +11,11 @@
   link leaves one per label, not one per label per health poll; it goes with its label
   (taken out of the label file, or moved to another tag or model);
 - `removed_labels`: per label taken out of the label file, only the last sequence it
-  took (`forget_labels_except`): back in the file, it refuses the frames it took before.
+  took (`forget_labels_except`): back in the file, it refuses the frames it took before;
+- `frame_tries`: per frame (label and sequence) the gateway began and did not settle, how
+  many times it began it and the last failure noted (`count_try`, `tries`): a frame that
+  makes the gateway fail every time is refused after a few tries, not tried at every
+  restart for good.
 
 A frame leaves the inbox in the same transaction that stores its answer in the outbox and
 the label's new state, so a restart (or a broker outage of any length) loses nothing and
@@ -31,7 +35,7 @@ from pathlib import Path
 from gateways.protocol.key_files import keep_key_file_private
 from rendering.encoding import Planes
 
-__all__ = ["LabelRecord", "LocalState", "QueuedFrame"]
+__all__ = ["FrameTries", "LabelRecord", "LocalState", "QueuedFrame"]
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS labels (
@@ -76,6 +80,13 @@ CREATE TABLE IF NOT EXISTS check_ins (
 CREATE TABLE IF NOT EXISTS removed_labels (
     label_id TEXT PRIMARY KEY,
     last_sequence INTEGER NOT NULL
+);
+CREATE TABLE IF NOT EXISTS frame_tries (
+    label_id TEXT NOT NULL,
+    sequence INTEGER NOT NULL,
+    tries INTEGER NOT NULL,
+    last_failure TEXT NOT NULL DEFAULT '',
+    PRIMARY KEY (label_id, sequence)
 );
 """
 
@@ -126,6 +137,15 @@ class QueuedFrame:
     sequence: int
     opcode: int
     payload: bytes
+
+
+@dataclass(frozen=True, slots=True)
+class FrameTries:
+    """How many times the gateway began a frame without settling it, and the last
+    failure noted ('': none, the gateway stopped during each: killed, a power cut)."""
+
+    count: int = 0
+    last_failure: str = ""
 
 
 def _radio_address(address: str) -> str:
@@ -268,7 +288,7 @@ class LocalState:
                 "MAX(last_sequence, excluded.last_sequence)",
                 gone,
             )
-            for table in ("labels", "check_ins"):
+            for table in ("labels", "check_ins", "frame_tries"):
                 self._db.executemany(
                     f"DELETE FROM {table} WHERE label_id = ?", [(label_id,) for label_id, _ in gone]
                 )
@@ -400,13 +420,59 @@ class LocalState:
                 self._queue(frame.label_id, answer)
                 self._check_in_made_again(frame.label_id, check_in)
             self._db.execute("DELETE FROM inbox WHERE id=?", (frame.id,))
+            # This frame's tries are over, and so are those of the frames before the last
+            # one the label took (refused for failing the gateway: a copy sent now is
+            # refused as stale). The label's sequence, not the frame's: a forged frame
+            # naming a later one is refused and takes none.
+            self._db.execute(
+                "DELETE FROM frame_tries WHERE label_id = ? AND (sequence = ? OR sequence <= ?)",
+                (frame.label_id, frame.sequence, label.last_sequence),
+            )
 
     def refuse(self, frame: QueuedFrame, *, report: bytes) -> None:
         """One transaction: the gateway's `report` in place of an answer, the frame gone
-        (a frame for a label this gateway no longer stands in for)."""
+        (a frame for a label this gateway no longer stands in for, or one it failed on
+        every try). Its tries stay: a copy the controller sends again has had them."""
         with self._transaction():
             self._queue(frame.label_id, report)
             self._db.execute("DELETE FROM inbox WHERE id=?", (frame.id,))
+
+    def tries(self, frame: QueuedFrame) -> FrameTries:
+        """How many times `frame` (its label and sequence: a copy sent again is the same
+        frame) was begun and not settled, and the last failure noted."""
+        row = self._db.execute(
+            "SELECT tries, last_failure FROM frame_tries WHERE label_id = ? AND sequence = ?",
+            (frame.label_id, frame.sequence),
+        ).fetchone()
+        return FrameTries() if row is None else FrameTries(int(row[0]), str(row[1]))
+
+    def count_try(self, frame: QueuedFrame) -> None:
+        """One more try of `frame`, committed before it begins: a try the gateway does
+        not live through (killed, a power cut, stopped by the failure) counts too."""
+        with self._transaction():
+            self._db.execute(
+                "INSERT INTO frame_tries (label_id, sequence, tries) VALUES (?, ?, 1) "
+                "ON CONFLICT (label_id, sequence) DO UPDATE SET tries = tries + 1",
+                (frame.label_id, frame.sequence),
+            )
+
+    def take_back_try(self, frame: QueuedFrame) -> None:
+        """`frame`'s try was cut short by the gateway stopping (told to, or another part
+        failed): not the frame's doing, so it does not count."""
+        with self._transaction():
+            self._db.execute(
+                "UPDATE frame_tries SET tries = MAX(tries - 1, 0) "
+                "WHERE label_id = ? AND sequence = ?",
+                (frame.label_id, frame.sequence),
+            )
+
+    def note_failure(self, frame: QueuedFrame, failure: str) -> None:
+        """What made `frame`'s try fail, kept for the line that refuses it later."""
+        with self._transaction():
+            self._db.execute(
+                "UPDATE frame_tries SET last_failure = ? WHERE label_id = ? AND sequence = ?",
+                (failure, frame.label_id, frame.sequence),
+            )
 
     def queue_answer(self, answer: bytes, *, label_id: str) -> None:
         """Queue `label_id`'s answer, or the gateway's report on it, behind the others."""

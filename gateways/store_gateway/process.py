@@ -44,7 +44,15 @@ A part that fails (receiving, sending up, the health polls, a label's worker: th
 file cannot be written, say) is logged with its traceback at once and ends `run` with
 `StoreGatewayFailedError`: run on without it, the gateway would look alive (online, its
 status retained) and do nothing; stopped, its supervisor starts it again from the state
-file.
+file. Each try of a frame is counted in the state file before it begins
+(`LocalState.count_try`; one cut short by the gateway being stopped is taken back, one
+it did not live through, killed or a power cut, stays counted), and a frame begun
+`TRIES_PER_FRAME` times without being settled is not tried again: it is refused with a
+final gateway report, `failed on this frame 3 times, gave up`, and so is any copy the
+controller sends again, while the label's next frames go on. Before, a frame that made
+its worker fail every time (a bug in answering that payload, a radio error nothing
+expected) was tried at every start: a restart loop that stopped every label of the
+store.
 """
 
 from __future__ import annotations
@@ -80,11 +88,12 @@ from gateways.store_gateway.label_stand_in import (
     heard_since,
     with_health,
 )
-from gateways.store_gateway.local_state import LabelRecord, LocalState
+from gateways.store_gateway.local_state import FrameTries, LabelRecord, LocalState, QueuedFrame
 from gateways.store_gateway.radio import LabelHealth, LabelRadio, RadioError, SelfSigningRadio
 from gateways.store_gateway.relay import relay_frame
 from gateways.store_gateway.reports import (
     NOT_IN_LABEL_FILE,
+    failed_every_try_report,
     not_in_label_file_report,
     reachable_report,
     waiting_report,
@@ -93,6 +102,7 @@ from gateways.store_gateway.uplinks import UPLINKS_IN_FLIGHT, Uplinks
 from rendering.display_models import DISPLAY_MODELS, get_display_model
 
 __all__ = [
+    "TRIES_PER_FRAME",
     "UNHEARD_POLLS",
     "OpenedStoreGateway",
     "StoreGatewayProcess",
@@ -108,6 +118,10 @@ _log = logging.getLogger(__name__)
 # Health polls in a row a label is not listed in before the gateway says so (once): one
 # or two are a tag that has not joined yet, or the AP's listing of a moment.
 UNHEARD_POLLS = 3
+# Tries of one frame, each ended by the gateway failing (or dying), before it is refused:
+# one failure may be the moment's (a full disk freed since, an AP restarting), three in
+# a row are the frame's.
+TRIES_PER_FRAME = 3
 
 
 def read_gateway_provisioning(path: Path) -> list[LabelRecord]:
@@ -260,15 +274,18 @@ class StoreGatewayProcess:
         report_check_ins: bool = True,
         reconnect_delay_s: tuple[float, float] = (1, 30),
         uplinks_in_flight: int = UPLINKS_IN_FLIGHT,
+        tries_per_frame: int = TRIES_PER_FRAME,
     ) -> None:
         """`uplinks_in_flight`: messages on their way to the broker at once, unacknowledged
-        (`gateways.store_gateway.uplinks`); 1 sends one at a time."""
+        (`gateways.store_gateway.uplinks`); 1 sends one at a time. `tries_per_frame`:
+        tries of a frame that each ended with the gateway failing, before it is refused."""
         self.store = store
         self.gateway = gateway
         self.radio = radio
         self.state = state
         self._clock = clock
         self._health_every_s = health_every_s
+        self._tries_per_frame = tries_per_frame
         self._report_check_ins = report_check_ins
         self._client = StoreGatewayClient(
             endpoint,
@@ -298,6 +315,10 @@ class StoreGatewayProcess:
         self._unknown_labels: set[str] = set()
         # Per label, the health polls in a row whose answer did not list it (`_check_health`).
         self._unheard_polls: dict[str, int] = {}
+        # Frames (label, sequence) refused for failing every try, said once per run.
+        self._given_up: set[tuple[str, int]] = set()
+        # Halted as by a power cut (`crash`): a try cut short is not taken back.
+        self._crashing = False
 
     async def start(self) -> None:
         await self._client.start()
@@ -318,7 +339,9 @@ class StoreGatewayProcess:
         self._uplinks.settle()
 
     async def crash(self) -> None:
-        """Vanish as a power cut would (tests): no goodbye, the broker fires the will."""
+        """Vanish as a power cut would (tests): no goodbye, the broker fires the will, and
+        a frame's try cut short stays counted."""
+        self._crashing = True
         await self._halt()
         await self._client.crash()
 
@@ -438,34 +461,93 @@ class StoreGatewayProcess:
                 continue
             # Asked again after each frame: one that came meanwhile may go before the rest.
             frame = delivery_order(frames)[0]
-            self._carrying[label_id] = frame.sequence
-            if isinstance(self.radio, SelfSigningRadio):
-                outcome = await relay_frame(
-                    label, frame.payload, radio=self.radio, now=self._clock()
-                )
-            else:
-                model = get_display_model(label.model)
-                outcome = await answer_frame(
-                    label,
-                    frame.payload,
-                    radio=self.radio,
-                    model=(model.width, model.height, model.has_accent),
-                    now=self._clock(),
-                )
-            # Without a signed answer, the gateway's own report of why goes up instead.
-            sent = outcome.answer if outcome.answer is not None else outcome.report
-            self._carrying.pop(label_id, None)
-            # Its answer (or the gateway's word) says more than "waiting" now.
-            self._uplinks.forget_waiting(label_id)
-            check_in = None
-            if sent is not None and self.state.check_in_waiting(label_id):
-                # Signed before this answer: made again after it, to go behind it
-                # (`LocalState.settle`).
-                check_in = check_in_report(outcome.label, now=self._clock())
-            self.state.settle(frame, label=outcome.label, answer=sent, check_in=check_in)
-            self._labels[label_id] = outcome.label
-            if sent is not None:
-                self._uplinks.wake()
+            tries = self.state.tries(frame)
+            if tries.count >= self._tries_per_frame:
+                self._give_up(frame, tries)
+                continue
+            self.state.count_try(frame)
+            try:
+                await self._carry_out(label, frame)
+            except asyncio.CancelledError:
+                self._take_back_try(frame)
+                raise
+            except Exception as error:
+                self._note_failure(frame, error)
+                raise
+
+    async def _carry_out(self, label: LabelRecord, frame: QueuedFrame) -> None:
+        """One try of `frame`: the radio's work, then its answer (or the gateway's word)
+        and the label's new state settled in the state file."""
+        label_id = label.label_id
+        self._carrying[label_id] = frame.sequence
+        if isinstance(self.radio, SelfSigningRadio):
+            outcome = await relay_frame(label, frame.payload, radio=self.radio, now=self._clock())
+        else:
+            model = get_display_model(label.model)
+            outcome = await answer_frame(
+                label,
+                frame.payload,
+                radio=self.radio,
+                model=(model.width, model.height, model.has_accent),
+                now=self._clock(),
+            )
+        # Without a signed answer, the gateway's own report of why goes up instead.
+        sent = outcome.answer if outcome.answer is not None else outcome.report
+        self._carrying.pop(label_id, None)
+        # Its answer (or the gateway's word) says more than "waiting" now.
+        self._uplinks.forget_waiting(label_id)
+        check_in = None
+        if sent is not None and self.state.check_in_waiting(label_id):
+            # Signed before this answer: made again after it, to go behind it
+            # (`LocalState.settle`).
+            check_in = check_in_report(outcome.label, now=self._clock())
+        self.state.settle(frame, label=outcome.label, answer=sent, check_in=check_in)
+        self._labels[label_id] = outcome.label
+        if sent is not None:
+            self._uplinks.wake()
+
+    def _give_up(self, frame: QueuedFrame, tries: FrameTries) -> None:
+        """Refuse `frame`, begun `tries.count` times and never settled, with the
+        gateway's final report (and a copy sent again as well, at once)."""
+        report = failed_every_try_report(
+            frame.label_id, frame.sequence, tries=tries.count, now=self._clock()
+        )
+        self.state.refuse(frame, report=report)
+        self._uplinks.wake()
+        if (frame.label_id, frame.sequence) in self._given_up:
+            _log.info(
+                "label %s: frame %d sent again, refused again (the gateway failed on it)",
+                frame.label_id,
+                frame.sequence,
+            )
+            return
+        self._given_up.add((frame.label_id, frame.sequence))
+        _log.error(
+            "label %s: frame %d refused, not tried again: the gateway failed on it %d times "
+            "(the last failure: %s); the label's next frames go on",
+            frame.label_id,
+            frame.sequence,
+            tries.count,
+            tries.last_failure or "not known, the gateway was killed or lost power during it",
+        )
+
+    def _take_back_try(self, frame: QueuedFrame) -> None:
+        if self._crashing:
+            return
+        try:
+            self.state.take_back_try(frame)
+        except Exception:
+            # Stopping goes on: the try stays counted, one of `tries_per_frame`.
+            _log.exception(
+                "label %s: frame %d's try not taken back", frame.label_id, frame.sequence
+            )
+
+    def _note_failure(self, frame: QueuedFrame, error: Exception) -> None:
+        try:
+            self.state.note_failure(frame, f"{type(error).__name__}: {error}")
+        except Exception:
+            # The failure itself is what `run` ends with; this one is only logged.
+            _log.exception("label %s: frame %d's failure not noted", frame.label_id, frame.sequence)
 
     # ------------------------------------------------------------ health
 

@@ -22,6 +22,8 @@ from gateways.store_gateway.radio import RadioError
 
 __all__ = [
     "NOT_IN_LABEL_FILE",
+    "failed_every_try",
+    "failed_every_try_report",
     "gave_up_report",
     "not_in_label_file_report",
     "reachable_report",
@@ -61,6 +63,27 @@ def not_in_label_file_report(label_id: str, sequence: int, *, now: datetime) -> 
         sequence=sequence,
         at=now,
         detail=NOT_IN_LABEL_FILE,
+        flags=ReportFlag.FINAL,
+    )
+    return encode_gateway_report(report)
+
+
+def failed_every_try(tries: int) -> str:
+    """Why a frame that made the gateway fail at each of its `tries` is refused."""
+    return f"failed on this frame {tries} times, gave up"
+
+
+def failed_every_try_report(label_id: str, sequence: int, *, tries: int, now: datetime) -> bytes:
+    """Frame `sequence` for `label_id` is refused for good: handling it made the gateway
+    fail (and stop) at each of its `tries` (a bug in answering that payload, a radio
+    error nothing expected), so it is not tried again, nor is a copy sent again. Nothing
+    was signed for it; the controller shows this reason with the update it parks."""
+    report = GatewayReport(
+        label_id=label_id,
+        sequence=sequence,
+        at=now,
+        detail=failed_every_try(tries),
+        attempts=max(1, min(tries, 0xFF)),
         flags=ReportFlag.FINAL,
     )
     return encode_gateway_report(report)
