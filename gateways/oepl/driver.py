@@ -643,8 +643,13 @@ class AccessPointDriver:
             await asyncio.sleep(self.timings.poll_s)
 
     async def _next_poll(self, timeout_s: float) -> None:
+        # `asyncio.timeout`, not `wait_for`: on Python 3.11 `wait_for` loses a cancel that
+        # comes as the watcher's poll sets `_fresh` (python/cpython#86296), so a gateway
+        # told to stop waited out the confirm timeout of the tag it was waiting for, then
+        # carried on and settled the frame, its try counted against it meanwhile.
         with contextlib.suppress(TimeoutError):
-            await asyncio.wait_for(self._fresh.wait(), timeout_s)
+            async with asyncio.timeout(timeout_s):
+                await self._fresh.wait()
 
     # ------------------------------------------------------------ LED and commands
 
