@@ -233,8 +233,9 @@ async def test_a_try_cut_short_by_a_stop_does_not_count_one_cut_by_a_power_cut_d
         await running.start()
         try:
             await until(
-                lambda: state.tries(frame).count >= 1 and tag.pending,
-                what="the frame's try under way at the AP",
+                # Begun (counted), its image at the AP since the first try.
+                lambda: state.tries(frame).count >= 1 and tag.stored_raw is not None,
+                what="the frame's try under way",
                 timeout_s=30,
             )
         finally:
