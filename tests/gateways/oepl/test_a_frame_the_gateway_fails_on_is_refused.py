@@ -159,9 +159,11 @@ async def test_a_frame_the_gateway_fails_on_every_time_is_refused_and_the_store_
         assert all(FAILURE in str(failure.__cause__) for failure in failures)
         assert not supervisor.done()
         # Never recorded as shown: not confirmed, whatever the tag took.
-        assert audit_by_label(oepl_chain.sessions, wall_clock())[POISONED].audit_class.value != (
-            "match"
-        )
+        verdict = audit_by_label(oepl_chain.sessions, wall_clock())[POISONED]
+        assert verdict.audit_class.is_mismatch, verdict
+        assert not verdict.shows_due, verdict
+        # The audit names the gateway's reason.
+        assert (verdict.last_reason or "").startswith(why), verdict
         # The gateway said what it refused, and the last failure, once.
         said = [
             record.getMessage()
