@@ -1,0 +1,307 @@
+"""`PUT /products/{sku}` and the product file apply the same rules (a SKU's spelling and
+case twins, one GTIN one product, a re-used SKU's ledger, an on_sale_since not moved past
+what was sold, versions, category moves in the Omnibus ledger, the labels handed to
+planning). Each change here is made once through the API and once through a product file
+into a second, identical database on the same test clock; what a user then sees must be
+the same: a shelf label would otherwise say another name, unit price or 30-day prior
+price depending on which way the product came."""
+
+from __future__ import annotations
+
+import csv
+import io
+from collections.abc import Iterator
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+from sqlalchemy import Engine, select
+from sqlalchemy.orm import Session
+
+from esl.api.app import create_app
+from esl.db.engine import session_factory
+from esl.db.models import (
+    LedgerEntryRow,
+    LedgerInstantRow,
+    PlanningQueueRow,
+    PlanningQueueShelfRow,
+    ProductRow,
+    ProductVersionRow,
+    PublicationRow,
+    core_table,
+)
+from esl.imports import import_products
+from esl.imports.products import PRODUCT_COLUMNS
+from esl.services.keys import Role, create_key
+from esl.settings import Settings
+from pricing.errors import EslError
+from tests.support.api import Api, AppSwitch
+from tests.support.clock import Clock
+from tests.support.database import (
+    BACKENDS,
+    START,
+    backend_engine,
+    seed_reference_data,
+    wait_until_idle,
+)
+from tests.support.pipeline import publish
+
+DAY = timedelta(days=1)
+CHEESE = {
+    "name": "Ser gouda 150 g",
+    "brand": "Mlekovita",
+    "gtin": "5900512000015",
+    "category": "dairy",
+    "vat_rate": "5",
+    "net_content": "150",
+    "net_unit": "g",
+    "perishable": False,
+    "on_sale_since": "2025-01-01T00:00:00+00:00",
+    "web_url": None,
+    "unit_price_per_100": False,
+}
+MILK_GTIN = "5900820000011"  # MLK-1's, seeded
+YOGHURT_GTIN = "5901234123457"
+# Who wrote a row and how it is titled differ by path ("catalogue" and "product CHS-1",
+# "import" and "product file"); a row's id is the database's own.
+PATH_COLUMNS = {"id", "title", "kind", "created_by", "published_by", "impact", "queued_at"}
+TABLES = (
+    ProductRow,
+    ProductVersionRow,
+    LedgerEntryRow,
+    LedgerInstantRow,
+    PublicationRow,
+    PlanningQueueRow,
+    PlanningQueueShelfRow,
+)
+
+
+@dataclass(frozen=True)
+class Change:
+    """One product as a user writes it: the API's body, the same as a product file line."""
+
+    sku: str
+    product: dict[str, Any]
+
+    def csv(self) -> str:
+        out = io.StringIO()
+        writer = csv.writer(out, lineterminator="\n")
+        writer.writerow(PRODUCT_COLUMNS)
+        facts = {**self.product, "sku": self.sku}
+        writer.writerow([_csv_value(facts.get(column)) for column in PRODUCT_COLUMNS])
+        return out.getvalue()
+
+
+def _csv_value(value: object) -> str:
+    if value is None:
+        return ""
+    if isinstance(value, bool):
+        return "yes" if value else "no"
+    return str(value)
+
+
+def _cheese(**facts: Any) -> dict[str, Any]:
+    return {**CHEESE, **facts}
+
+
+@pytest.fixture
+def by_file(api: Api, request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Engine]:
+    """A second database like the API's (its backend, seeded), written by product files."""
+    backend = request.node.callspec.params["engine"]
+    folder = tmp_path / "by-file"
+    folder.mkdir()
+    with backend_engine(backend, folder, seeded=False) as engine:
+        with session_factory(engine)() as session, session.begin():
+            seed_reference_data(session)
+        yield engine
+
+
+def _history(engine: Engine, clock_now: datetime) -> None:
+    """The same past in either database: the three products priced at `clock_now`, the
+    coffee 1.00 off from an hour later to day 20, the dairy 1.00 off from 5 days on."""
+    sessions = session_factory(engine)
+    publish(
+        sessions,
+        [
+            {"action": "set_price", "sku": "MLK-1", "amount": "3.49"},
+            {"action": "set_price", "sku": "CHS-1", "amount": "4.99"},
+            {"action": "set_price", "sku": "CFE-1", "amount": "59.99"},
+        ],
+        now=clock_now,
+    )
+    publish(
+        sessions,
+        [_category_promotion("coffee", clock_now + DAY / 24, clock_now + 20 * DAY)],
+        now=clock_now,
+    )
+    publish(
+        sessions,
+        [_category_promotion("dairy", clock_now + 5 * DAY, clock_now + 9 * DAY)],
+        now=clock_now,
+    )
+
+
+def _category_promotion(category: str, starts: datetime, ends: datetime) -> dict[str, Any]:
+    return {
+        "action": "upsert_promotion",
+        "promotion_id": f"ALL-{category.upper()}",
+        "kind": "amount_off",
+        "amount": "1.00",
+        "categories": [category],
+        "valid_from": starts.isoformat(),
+        "valid_until": ends.isoformat(),
+    }
+
+
+def _seen(engine: Engine) -> dict[str, list[tuple[Any, ...]]]:
+    """What a user sees of the products, their versions, the ledger, the publications
+    and the labels handed to planning: every row, without what differs by path."""
+    seen: dict[str, list[tuple[Any, ...]]] = {}
+    with Session(engine) as session:
+        for model in TABLES:
+            table = core_table(model)
+            columns = [c for c in table.c if c.name not in PATH_COLUMNS]
+            rows = session.execute(select(*columns)).all()
+            seen[table.name] = sorted(
+                (tuple(zip([c.name for c in columns], row, strict=True)) for row in rows),
+                key=repr,
+            )
+    return seen
+
+
+def _put(api: Api | httpx.Client, change: Change, headers: dict[str, str] | None = None) -> bool:
+    """The change through `PUT /products/{sku}` with the pricing team's key; accepted?"""
+    client = api.client if isinstance(api, Api) else api
+    headers = api.headers("pricing") if isinstance(api, Api) else headers
+    answer = client.put(f"/api/v1/products/{change.sku}", json=change.product, headers=headers)
+    assert answer.status_code in {200, 409, 422}, answer.text
+    return answer.status_code == 200
+
+
+def _import(engine: Engine, change: Change, now: datetime) -> bool:
+    """The change as a product file, at the API's clock reading; accepted?"""
+    try:
+        with session_factory(engine).begin() as session:
+            import_products(session, change.csv(), imported_by="t", now=now, currency="PLN")
+    except EslError:
+        return False
+    return True
+
+
+SCENARIOS = {
+    "new product in a category with a promotion ending later": Change(
+        "YOG-1", _cheese(name="Jogurt", gtin=YOGHURT_GTIN, category="coffee")
+    ),
+    "unchanged re-put": Change("CHS-1", _cheese()),
+    "name change": Change("CHS-1", _cheese(name="Ser gouda dojrzewający 150 g")),
+    "category move into a running promotion, out of one starting later": Change(
+        "CHS-1", _cheese(category="coffee")
+    ),
+    "SKU re-used with another GTIN after the old product sold": Change(
+        "CHS-1", _cheese(name="Jogurt", gtin=YOGHURT_GTIN, on_sale_since="{now}")
+    ),
+    "on_sale_since moved later past ledger prices": Change("CHS-1", _cheese(on_sale_since="{now}")),
+    "GTIN clash": Change("CHS-1", _cheese(gtin=MILK_GTIN)),
+    "case twin": Change("chs-1", _cheese(gtin="")),
+    "bad SKU spelling": Change("SER-Ł", _cheese(gtin="")),
+}
+REFUSED = {
+    "on_sale_since moved later past ledger prices",
+    "GTIN clash",
+    "case twin",
+    "bad SKU spelling",
+}
+
+
+@pytest.mark.parametrize("scenario", SCENARIOS)
+def test_a_product_change_by_api_and_by_file_leaves_the_same_catalogue(
+    api: Api, by_file: Engine, scenario: str
+) -> None:
+    for engine in (api.engine, by_file):
+        _history(engine, api.clock.now)
+    api.clock.advance(2 * DAY)
+    now = api.clock.now
+    template = SCENARIOS[scenario]
+    change = Change(
+        template.sku,
+        {k: v.format(now=now.isoformat()) if isinstance(v, str) else v
+         for k, v in template.product.items()},
+    )  # fmt: skip
+    before = _seen(api.engine)
+    assert _seen(by_file) == before
+
+    accepted = (_put(api, change), _import(by_file, change, now))
+
+    assert accepted == ((False, False) if scenario in REFUSED else (True, True))
+    assert _seen(by_file) == _seen(api.engine)
+    if scenario in REFUSED:
+        assert _seen(api.engine) == before
+
+
+# A sequence of changes to a few SKUs (one a case twin of another), each of a few facts a
+# retailer changes, between which the clock may move: new, unchanged, renamed, moved,
+# re-used, postponed, clashing, in any order.
+FACTS = st.fixed_dictionaries(
+    {
+        "name": st.sampled_from(["Ser gouda 150 g", "Jogurt"]),
+        "gtin": st.sampled_from([CHEESE["gtin"], YOGHURT_GTIN, MILK_GTIN, ""]),
+        "category": st.sampled_from(["dairy", "coffee", ""]),
+        "on_sale_since": st.sampled_from([CHEESE["on_sale_since"], "{now}", "{soon}"]),
+    }
+)
+STEPS = st.lists(
+    st.tuples(
+        st.sampled_from(["CHS-1", "YOG-1", "yog-1"]),
+        FACTS,
+        st.sampled_from([timedelta(0), DAY / 24, 3 * DAY]),
+    ),
+    min_size=1,
+    max_size=5,
+)
+
+
+@pytest.mark.parametrize("backend", BACKENDS)
+@settings(
+    max_examples=25, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
+@given(steps=STEPS)
+def test_any_sequence_of_product_changes_by_api_and_by_file_agrees(
+    backend: str,
+    tmp_path_factory: pytest.TempPathFactory,
+    http_server: tuple[AppSwitch, str],
+    steps: list[Any],
+) -> None:
+    folder = tmp_path_factory.mktemp("sequence")
+    (folder / "api").mkdir()
+    (folder / "file").mkdir()
+    clock = Clock()
+    with (
+        backend_engine(backend, folder / "api") as by_api,
+        backend_engine(backend, folder / "file") as by_file,
+    ):
+        for engine in (by_api, by_file):
+            _history(engine, START)
+        with session_factory(by_api).begin() as session:
+            _, token = create_key(session, name="pricing", role=Role.PRICING, store=None, now=START)
+        switch, url = http_server
+        switch.app = create_app(
+            Settings(data_dir=folder, currency="PLN"), engine=by_api, clock=clock
+        )
+        with httpx.Client(base_url=url, timeout=30) as client:
+            for sku, facts, wait in steps:
+                clock.advance(wait)
+                stamps = {"now": clock.now, "soon": clock.now + DAY}
+                since = facts["on_sale_since"].format(
+                    **{k: v.isoformat() for k, v in stamps.items()}
+                )
+                change = Change(sku, _cheese(**{**facts, "on_sale_since": since}))
+                accepted = _put(client, change, {"X-API-Key": token})
+                assert _import(by_file, change, clock.now) == accepted, change
+                assert _seen(by_file) == _seen(by_api), change
+        switch.app = None
+        wait_until_idle(by_api)
