@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from collections.abc import Collection
-from datetime import datetime
 from decimal import Decimal
 from typing import IO
 
@@ -11,9 +10,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from esl.case_twins import CaseTwins
-from esl.db.bulk import insert_rows, update_rows
-from esl.db.mapping import product_values
-from esl.db.models import ProductRow, core_table
+from esl.db.models import ProductRow
 from esl.decimal_digits import NET_CONTENT_DIGITS, VAT_RATE_DIGITS
 from esl.imports.csv_fields import (
     BadRowError,
@@ -30,16 +27,9 @@ from esl.imports.csv_fields import (
     parse_instant,
 )
 from esl.imports.report import ImportReport
-from esl.planning_queue import category_promotion_instants, record_published_change
 from esl.services.amounts import thousands_group_question
-from esl.services.ledger_instants import WriteClock, begin_price_write, read_instant
-from esl.services.product_codes import gtin_clashes
-from esl.services.products import (
-    on_sale_since_refusals,
-    record_category_moves,
-    record_product_versions,
-    sku_reuses,
-)
+from esl.services.ledger_instants import WriteClock, read_instant
+from esl.services.product_writes import PublishedAs, check_products, write_products
 from esl.text_lengths import (
     BRAND_LENGTH,
     CATEGORY_LENGTH,
@@ -70,7 +60,6 @@ REQUIRED = ("sku", "name", "vat_rate", "net_content", "net_unit", "on_sale_since
 PRODUCT_FILE = CsvFile(
     "product", PRODUCT_COLUMNS, REQUIRED, repeated="sku {key} repeats line {line}"
 )
-FIELDS = (*PRODUCT_COLUMNS[1:],)
 LENGTHS = {
     "sku": SKU_LENGTH,
     "name": PRODUCT_NAME_LENGTH,
@@ -148,118 +137,42 @@ def import_products(
 ) -> ImportReport:
     """Insert new SKUs, update changed ones, leave identical ones alone; the caller commits.
 
-    Product data is drawn on labels (name, brand, unit price, the prior price's rules):
-    a file that changes a product already on sale is recorded as a publication, handed
-    to planning with the changed SKUs. A new SKU has no label yet. A product moved to
-    another category enters the Omnibus ledger at `now` where that changed its price
-    (`currency`: the ledger's); one moved or created in a category is queued at its
-    promotions' later starts and ends, which change its price too."""
-    table = core_table(ProductRow)
-    existing = {
-        r.sku: {name: getattr(r, name) for name in FIELDS}
-        for r in session.execute(select(*[table.c[c] for c in PRODUCT_COLUMNS]))
-    }
-    ledger_since: dict[str, datetime] = dict(
-        session.execute(
-            select(table.c.sku, table.c.ledger_since).where(table.c.ledger_since.is_not(None))
-        ).all()
-    )
-    twins = CaseTwins(existing, "SKU")
+    The rules of a product write (a GTIN, a re-used SKU, `on_sale_since`, versions,
+    category moves, the labels handed to planning) are `esl.services.product_writes`'s,
+    as for `PUT /products/{sku}`; a file that changes a product already on sale is
+    recorded as a publication of kind `import`. Every refusal is reported with its line,
+    and a file with any changes nothing."""
+    stored = set(session.scalars(select(ProductRow.sku)))
+    twins = CaseTwins(stored, "SKU")
     parsed = PRODUCT_FILE.parse_rows(
         source,
-        lambda row: product_values(_parse(row, existing, twins)),
-        key=lambda v: str(v["sku"]),
+        lambda row: _parse(row, stored, twins),
+        key=lambda product: product.sku,
         time_zone=time_zone,
     )
     problems = parsed.problems
-    # A scanned barcode binds a label to the product it names: one GTIN, one product,
-    # whether another holds it already or another line of this file gives it too.
-    clashes = gtin_clashes(
-        session, {sku: str(v["gtin"] or "") for sku, (_, v) in parsed.by_key.items()}
-    )
-    for sku, reason in clashes.items():
-        problems.add(parsed.by_key[sku][0], reason)
-    checked_at = read_instant(now)
-    # A SKU re-used for another product (its GTIN, on sale after the old one sold) starts
-    # its ledger then; any other product (one not sold yet, its launch postponed) keeps
-    # the start it has.
-    reused = sku_reuses(
-        session,
-        {sku: (str(v["gtin"] or ""), v["on_sale_since"]) for sku, (_, v) in parsed.by_key.items()},
-        {sku: (facts["gtin"], facts["on_sale_since"]) for sku, facts in existing.items()},
-        now=checked_at,
-    )
-    for sku, (_, values) in parsed.by_key.items():
-        values["ledger_since"] = reused.get(sku, ledger_since.get(sku))
-    # The 30-day prior price counts the ledger from `on_sale_since`: a stored product's
-    # date is not moved past prices the ledger shows it charged (its own prices).
-    late = on_sale_since_refusals(
-        session,
-        {sku: v["on_sale_since"] for sku, (_, v) in parsed.by_key.items() if sku not in reused},
-        {sku: facts["on_sale_since"] for sku, facts in existing.items()},
-        now=checked_at,
-    )
-    for sku, reason in late.items():
-        problems.add(parsed.by_key[sku][0], reason)
+    checked = check_products(session, parsed.values(), now=read_instant(now))
+    for refusal in checked.refusals:
+        problems.add(parsed.by_key[refusal.sku][0], refusal.reason)
     problems.raise_if_any()
-
-    inserts = [v for v in parsed.values() if v["sku"] not in existing]
-    updates = [
-        v
-        for v in parsed.values()
-        if v["sku"] in existing and {n: v[n] for n in FIELDS} != existing[v["sku"]]
-    ]
-    # SKU -> its new and old category, of the products the file moves to another one.
-    moves = {
-        str(v["sku"]): {v["category"], existing[v["sku"]]["category"]}
-        for v in updates
-        if v["category"] != existing[v["sku"]]["category"]
-    }
-    moved = list(moves)
-    # A price writer when it moves products (categories carry promotions): the instants
-    # already due are recorded in the categories that stood then, and the clock is read
-    # once the lock is held.
-    now = begin_price_write(session, now=now, currency=currency) if moved else read_instant(now)
-    # Products put into (or taken out of) a category: its promotions' later starts and
-    # ends change their prices too.
-    later = category_promotion_instants(
+    written = write_products(
         session,
-        {**{str(v["sku"]): {v["category"]} for v in inserts}, **moves},
-        after=now,
-    )
-    publication_id = None
-    if updates or later:
-        publication_id = record_published_change(
-            session,
+        checked,
+        now=now,
+        currency=currency,
+        published_as=PublishedAs(
             kind="import",
             title=title,
             by=imported_by,
-            now=now,
-            impact={"products_inserted": len(inserts), "products_updated": len(updates)},
-            everywhere=[v["sku"] for v in updates],
-            later=later,
-        )
-    insert_rows(session, table, inserts)
-    update_rows(
-        session,
-        table,
-        key="sku",
-        rows=[
-            {"sku": v["sku"], **{n: v[n] for n in FIELDS}, "ledger_since": v["ledger_since"]}
-            for v in updates
-        ],
+            impact=lambda inserted, updated: {
+                "products_inserted": inserted,
+                "products_updated": updated,
+            },
+        ),
     )
-    # Each product as it is from now on: a past instant is priced with it as it was then.
-    record_product_versions(session, [*inserts, *updates], valid_from=now)
-    if moved:
-        # The Omnibus ledger: their prices changed at the move, in every store and channel.
-        record_category_moves(
-            session,
-            {sku: existing[sku]["category"] for sku in moved},
-            at=now,
-            currency=currency,
-            publication_id=publication_id,
-        )
     return parsed.report(
-        "products", inserted=len(inserts), updated=len(updates), publication_id=publication_id
+        "products",
+        inserted=len(written.inserted),
+        updated=len(written.updated),
+        publication_id=written.publication_id,
     )
