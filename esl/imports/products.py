@@ -29,7 +29,12 @@ from esl.imports.csv_fields import (
 from esl.imports.report import ImportReport
 from esl.services.amounts import thousands_group_question
 from esl.services.ledger_instants import WriteClock, read_instant
-from esl.services.product_writes import PublishedAs, check_products, write_products
+from esl.services.product_writes import (
+    PRODUCT_FACTS,
+    PublishedAs,
+    check_products,
+    write_products,
+)
 from esl.text_lengths import (
     BRAND_LENGTH,
     CATEGORY_LENGTH,
@@ -42,20 +47,8 @@ from pricing.products import Product
 
 __all__ = ["PRODUCT_COLUMNS", "import_products"]
 
-PRODUCT_COLUMNS = (
-    "sku",
-    "name",
-    "brand",
-    "gtin",
-    "category",
-    "vat_rate",
-    "net_content",
-    "net_unit",
-    "perishable",
-    "on_sale_since",
-    "web_url",
-    "unit_price_per_100",
-)
+# A product file names a product's facts by their names, after its SKU.
+PRODUCT_COLUMNS = ("sku", *PRODUCT_FACTS)
 REQUIRED = ("sku", "name", "vat_rate", "net_content", "net_unit", "on_sale_since")
 PRODUCT_FILE = CsvFile(
     "product", PRODUCT_COLUMNS, REQUIRED, repeated="sku {key} repeats line {line}"

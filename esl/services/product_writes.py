@@ -41,6 +41,7 @@ from esl.services.products import (
 from pricing.products import Product
 
 __all__ = [
+    "PRODUCT_FACTS",
     "ProductChecks",
     "ProductRefusal",
     "ProductWrites",
@@ -51,7 +52,7 @@ __all__ = [
 
 # The facts a product's labels and prices depend on: a stored product whose facts the
 # write leaves as they are is unchanged (not versioned, not replanned).
-FACTS = (
+PRODUCT_FACTS = (
     "name",
     "brand",
     "gtin",
@@ -170,7 +171,7 @@ def write_products(
     updates = [
         v
         for sku, v in checked.values.items()
-        if sku in stored and any(v[n] != stored[sku][n] for n in FACTS)
+        if sku in stored and any(v[n] != stored[sku][n] for n in PRODUCT_FACTS)
     ]
     # SKU -> its new and old category, of the products moved to another one.
     moves = {
@@ -223,9 +224,9 @@ def write_products(
 def _stored_facts(session: Session, skus: Sequence[str]) -> dict[str, dict[str, Any]]:
     """SKU -> its stored facts and `ledger_since`, of the `skus` stored."""
     table = core_table(ProductRow)
-    columns = [table.c.sku, *(table.c[name] for name in FACTS), table.c.ledger_since]
+    columns = [table.c.sku, *(table.c[name] for name in PRODUCT_FACTS), table.c.ledger_since]
     return {
-        row.sku: {name: getattr(row, name) for name in (*FACTS, "ledger_since")}
+        row.sku: {name: getattr(row, name) for name in (*PRODUCT_FACTS, "ledger_since")}
         for chunk in in_chunks(sorted(skus))
         for row in session.execute(select(*columns).where(table.c.sku.in_(chunk)))
     }
