@@ -20,13 +20,14 @@ from pydantic import (
 )
 
 from esl.api.instants import Instant
+from esl.blanks import trim_blanks
 from esl.decimal_digits import (
     NET_CONTENT_DIGITS,
     PERCENT_DIGITS,
     VAT_RATE_DIGITS,
     foreign_digits_problem,
 )
-from esl.one_line_text import OneLineText
+from esl.one_line_text import OneLineText, require_one_line
 from esl.promotion_ids import NewPromotionId
 from esl.services.amounts import thousands_group_question
 from esl.services.gateway_ids import GATEWAY_ID_PATTERN
@@ -207,6 +208,31 @@ NetContent = Annotated[DecimalText, BeforeValidator(_net_content_text)]
 GtinText = Annotated[str, AfterValidator(_ascii_digits)]
 
 
+def _trimmed(value: object) -> object:
+    return trim_blanks(value) if isinstance(value, str) else value
+
+
+# A product's texts are trimmed as a product file's cells are (`esl.blanks`), so a product
+# is stored the same whichever way it came. A name, brand, category or web address is
+# trimmed after the document's length check (a random text too long by its edge blanks
+# stays refused, as the document says) and before the one-line check (a tab a PIM left at
+# its end is trimmed, not refused); a GTIN, unit or instant before its checks (the file
+# reads " g" and "5900512000015 " as meant).
+TrimmedOneLineText = Annotated[
+    str,
+    AfterValidator(trim_blanks),
+    AfterValidator(require_one_line),
+    Field(
+        description="One line of text: no control character, no line break, no direction "
+        "control (U+202A-U+202E, U+2066-U+2069) (422). Blanks around it (spaces, tabs, "
+        "no-break spaces) are trimmed, as a product file's cells are; inner ones are kept."
+    ),
+]
+TrimmedGtin = Annotated[GtinText, BeforeValidator(_trimmed)]
+NetUnitText = Annotated[Literal["g", "kg", "ml", "l", "m", "pcs"], BeforeValidator(_trimmed)]
+TrimmedInstant = Annotated[Instant, BeforeValidator(_trimmed)]
+
+
 class ProductIn(RequestBody):
     model_config = ConfigDict(
         json_schema_extra={
@@ -225,10 +251,11 @@ class ProductIn(RequestBody):
             ]
         },
     )
-    name: OneLineText = Field(min_length=1, max_length=PRODUCT_NAME_LENGTH)
-    brand: OneLineText = Field(default="", max_length=BRAND_LENGTH)
-    gtin: GtinText = Field(default="", max_length=14)
-    category: OneLineText = Field(default="", max_length=CATEGORY_LENGTH)
+    # Not blank (`_name_not_blank`): a label needs a name to draw, as a file's line does.
+    name: TrimmedOneLineText = Field(min_length=1, max_length=PRODUCT_NAME_LENGTH)
+    brand: TrimmedOneLineText = Field(default="", max_length=BRAND_LENGTH)
+    gtin: TrimmedGtin = Field(default="", max_length=14)
+    category: TrimmedOneLineText = Field(default="", max_length=CATEGORY_LENGTH)
     vat_rate: DecimalText = Field(
         ge=0,
         lt=100,
@@ -238,12 +265,20 @@ class ProductIn(RequestBody):
     net_content: NetContent = Field(
         gt=0, max_digits=NET_CONTENT_DIGITS.total, decimal_places=NET_CONTENT_DIGITS.places
     )
-    net_unit: Literal["g", "kg", "ml", "l", "m", "pcs"]
+    net_unit: NetUnitText
     perishable: bool = False
-    on_sale_since: Instant
+    on_sale_since: TrimmedInstant
     # One line too: NUL was stored by SQLite and refused by PostgreSQL as a generic error.
-    web_url: OneLineText | None = Field(default=None, max_length=WEB_URL_LENGTH)
+    web_url: TrimmedOneLineText | None = Field(default=None, max_length=WEB_URL_LENGTH)
     unit_price_per_100: bool = False
+
+    @field_validator("name")
+    @classmethod
+    def _name_not_blank(cls, name: str) -> str:
+        # Trimmed to nothing: refused as a product file's line is ("name is empty").
+        if not name:
+            raise ValueError("name is empty: only blanks (spaces, tabs, no-break spaces)")
+        return name
 
 
 class ProductOut(RowOut):

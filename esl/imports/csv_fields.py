@@ -13,6 +13,7 @@ from decimal import Decimal, InvalidOperation
 from functools import lru_cache
 from typing import IO, Generic, TypeVar
 
+from esl.blanks import trim_blanks
 from esl.decimal_digits import DecimalDigits, foreign_digits_problem
 from esl.errors import ImportRejectedError
 from esl.imports.csv_text import header_delimiter
@@ -75,7 +76,7 @@ class CsvRow:
         self.time_zone = time_zone
 
     def get(self, column: str) -> str:
-        return self.values.get(column, "").strip()
+        return trim_blanks(self.values.get(column, ""))
 
     def require(self, column: str) -> str:
         value = self.get(column)

@@ -52,6 +52,30 @@ def test_a_product_name_with_a_control_character_is_refused_naming_the_field(
     assert _stored_name(api.engine, ProductRow, "MLK-1") == before
 
 
+def test_a_product_name_is_stored_without_the_blanks_around_it_as_a_file_stores_it(
+    api: Api,
+) -> None:
+    # Before, " Mleko  2%\t" was refused for its tab, and " Mleko  2% " stored and drawn
+    # with its spaces, where a product file stored "Mleko  2%".
+    product = {**PRODUCT, "name": "\u00a0Mleko  2%\t", "brand": " Łaciate "}
+    answer = api.client.put("/api/v1/products/MLK-1", json=product, headers=api.headers("pricing"))
+    assert answer.status_code == 200, answer.text
+    assert (answer.json()["name"], answer.json()["brand"]) == ("Mleko  2%", "Łaciate")
+    assert _stored_name(api.engine, ProductRow, "MLK-1") == "Mleko  2%"
+
+
+@pytest.mark.parametrize("name", ["", " ", " \u00a0\t", "\x1f"], ids=repr)
+def test_a_product_name_of_blanks_only_is_refused_as_an_empty_one(api: Api, name: str) -> None:
+    before = _stored_name(api.engine, ProductRow, "MLK-1")
+    product = {**PRODUCT, "name": name}
+    answer = api.client.put("/api/v1/products/MLK-1", json=product, headers=api.headers("pricing"))
+    assert answer.status_code == 422, answer.text
+    assert answer.json()["error"]["code"] == "invalid_request"
+    reason = _reasons(answer)[("body", "name")]
+    assert "at least 1 character" in reason or "name is empty" in reason, reason
+    assert _stored_name(api.engine, ProductRow, "MLK-1") == before
+
+
 def test_every_name_the_api_takes_is_held_to_one_line(api: Api) -> None:
     for field in ("brand", "category"):
         product = {**PRODUCT, field: "Łaciate\tUHT"}

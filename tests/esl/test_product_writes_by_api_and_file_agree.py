@@ -223,11 +223,31 @@ SCENARIOS = {
     # The API's "" and the file's empty column both say the product has no page: a
     # label drew the QR layout (and no QR) for one and the layout without it for the other.
     "web URL cleared": Change("CHS-1", _cheese(web_url="")),
+    # A file trims blanks around every cell; the API took its text as sent, so a name
+    # padded in a PIM was drawn with its spaces, and the same product from a file was a
+    # change (a version, a publication, labels replanned for nothing).
+    "re-put with blanks around its texts": Change(
+        "CHS-1",
+        _cheese(
+            name=" Ser gouda 150 g ",
+            brand="\tMlekovita",
+            gtin=f"{CHEESE['gtin']} ",
+            category="dairy\u00a0",
+            net_unit=" g",
+            on_sale_since=f" {CHEESE['on_sale_since']} ",
+            web_url=" https://shop.example/chs-1\t",
+        ),
+    ),
+    "new product with blanks around its name, inner ones kept": Change(
+        "YOG-1", _cheese(name="  Jogurt  naturalny ", gtin=YOGHURT_GTIN)
+    ),
+    "name of blanks only": Change("CHS-1", _cheese(name=" \u00a0 ")),
     "GTIN clash": Change("CHS-1", _cheese(gtin=MILK_GTIN)),
     "case twin": Change("chs-1", _cheese(gtin="")),
     "bad SKU spelling": Change("SER-Ł", _cheese(gtin="")),
 }
 REFUSED = {
+    "name of blanks only",
     "on_sale_since moved later past ledger prices",
     "GTIN clash",
     "case twin",
@@ -260,16 +280,30 @@ def test_a_product_change_by_api_and_by_file_leaves_the_same_catalogue(
         assert _seen(api.engine) == before
 
 
+# Blanks a PIM or a spreadsheet leaves around a text: a space, a tab, a no-break space.
+BLANKS = st.sampled_from(["", " ", "\t", "\u00a0"])
+
+
+def _padded(texts: st.SearchStrategy[str]) -> st.SearchStrategy[str]:
+    """`texts`, each with blanks around it or none."""
+    return st.tuples(BLANKS, texts, BLANKS).map("".join)
+
+
 # A sequence of changes to a few SKUs (one a case twin of another), each of a few facts a
 # retailer changes, between which the clock may move: new, unchanged, renamed, moved,
 # re-used, postponed, clashing, in any order.
 FACTS = st.fixed_dictionaries(
     {
-        "name": st.sampled_from(["Ser gouda 150 g", "Jogurt"]),
-        "gtin": st.sampled_from([CHEESE["gtin"], YOGHURT_GTIN, MILK_GTIN, ""]),
-        "category": st.sampled_from(["dairy", "coffee", ""]),
-        "on_sale_since": st.sampled_from([CHEESE["on_sale_since"], "{now}", "{soon}"]),
-        "web_url": st.sampled_from([None, "", "https://shop.example/chs-1"]),
+        "name": _padded(st.sampled_from(["Ser gouda 150 g", "Jogurt", ""])),
+        "brand": _padded(st.sampled_from(["Mlekovita", ""])),
+        # 13 digits: a blank around it keeps it within the API's 14 characters.
+        "gtin": st.one_of(
+            st.just(""), _padded(st.sampled_from([CHEESE["gtin"], YOGHURT_GTIN, MILK_GTIN]))
+        ),
+        "category": _padded(st.sampled_from(["dairy", "coffee", ""])),
+        "net_unit": _padded(st.just("g")),
+        "on_sale_since": _padded(st.sampled_from([CHEESE["on_sale_since"], "{now}", "{soon}"])),
+        "web_url": st.one_of(st.none(), _padded(st.sampled_from(["", "https://shop.example/c"]))),
     }
 )
 STEPS = st.lists(
