@@ -12,10 +12,11 @@
   (taken out of the label file, or moved to another tag or model);
 - `removed_labels`: per label taken out of the label file, only the last sequence it
   took (`forget_labels_except`): back in the file, it refuses the frames it took before;
-- `frame_tries`: per frame (label and sequence) the gateway began and did not settle, how
-  many times it began it and the last failure noted (`count_try`, `tries`): a frame that
-  makes the gateway fail every time is refused after a few tries, not tried at every
-  restart for good.
+- `frame_tries`: per frame (label, sequence and a digest of its bytes) the gateway began
+  and did not settle, how many times it began it and the last failure noted
+  (`count_try`, `tries`): a frame that makes the gateway fail every time is refused after
+  a few tries, not tried at every restart for good; another frame under the same
+  sequence is another frame, with tries of its own.
 
 A frame leaves the inbox in the same transaction that stores its answer in the outbox and
 the label's new state, so a restart (or a broker outage of any length) loses nothing and
@@ -26,6 +27,7 @@ older than the answer at the controller.
 
 from __future__ import annotations
 
+import hashlib
 import sqlite3
 from collections.abc import Callable, Collection, Iterable, Iterator
 from contextlib import contextmanager
@@ -84,9 +86,10 @@ CREATE TABLE IF NOT EXISTS removed_labels (
 CREATE TABLE IF NOT EXISTS frame_tries (
     label_id TEXT NOT NULL,
     sequence INTEGER NOT NULL,
+    digest BLOB NOT NULL DEFAULT x'',
     tries INTEGER NOT NULL,
     last_failure TEXT NOT NULL DEFAULT '',
-    PRIMARY KEY (label_id, sequence)
+    PRIMARY KEY (label_id, sequence, digest)
 );
 """
 
@@ -100,6 +103,22 @@ _ADDED_LABEL_COLUMNS = {
 # The outbox's label (NULL in a row written before it was kept: such a row waits for
 # nothing and holds up no check-in).
 _ADDED_OUTBOX_COLUMNS = {"label_id": "TEXT"}
+# `frame_tries` as it was before a try named its frame's digest: its rows get an empty
+# one, which no frame has (they refuse no frame: which one failed is not known).
+_FRAME_TRIES_WITH_DIGEST = """
+CREATE TABLE frame_tries_with_digest (
+    label_id TEXT NOT NULL,
+    sequence INTEGER NOT NULL,
+    digest BLOB NOT NULL DEFAULT x'',
+    tries INTEGER NOT NULL,
+    last_failure TEXT NOT NULL DEFAULT '',
+    PRIMARY KEY (label_id, sequence, digest)
+);
+INSERT INTO frame_tries_with_digest (label_id, sequence, tries, last_failure)
+    SELECT label_id, sequence, tries, last_failure FROM frame_tries;
+DROP TABLE frame_tries;
+ALTER TABLE frame_tries_with_digest RENAME TO frame_tries;
+"""
 
 
 @dataclass(frozen=True, slots=True)
@@ -148,6 +167,12 @@ class FrameTries:
     last_failure: str = ""
 
 
+def _digest(frame: QueuedFrame) -> bytes:
+    """What tells `frame` from another frame of its label under the same sequence (one
+    signed again after the controller's database came back from a backup)."""
+    return hashlib.sha256(frame.payload).digest()
+
+
 def _radio_address(address: str) -> str:
     """An address without its spelling: `00:00:02:58:00:00:00:ab` is `00000258000000AB`."""
     return address.replace(":", "").replace("-", "").upper()
@@ -172,6 +197,14 @@ class LocalState:
             if column not in present:
                 self._db.execute(f"ALTER TABLE outbox ADD COLUMN {column} {declaration}")
         self._db.execute("CREATE INDEX IF NOT EXISTS outbox_by_label ON outbox (label_id)")
+        present = {row[1] for row in self._db.execute("PRAGMA table_info(frame_tries)")}
+        if "digest" not in present:
+            # A column added to the key: SQLite changes no table's key in place, so the
+            # table is made again with it, in one transaction.
+            with self._transaction():
+                for statement in _FRAME_TRIES_WITH_DIGEST.split(";"):
+                    if statement.strip():
+                        self._db.execute(statement)
         self._sizes = widths
 
     def close(self) -> None:
@@ -405,6 +438,7 @@ class LocalState:
         label: LabelRecord,
         answer: bytes | None,
         check_in: bytes | None = None,
+        relayed: bool = False,
     ) -> None:
         """One transaction: the label's new state, its answer queued, the frame gone.
 
@@ -413,7 +447,12 @@ class LocalState:
         state after the frame), or is dropped when `check_in` is None (a label left
         without a key checks in no more). Sent as it was, behind the answer, it would
         read as older than the answer at the controller, which then forgets what the
-        label shows and sends its image again in full."""
+        label shows and sends its image again in full.
+
+        The frame's tries end, and so do those of the label's frames it comes after:
+        those under a sequence at or below the last one the label took, or, `relayed`
+        (a label that checks and signs its frames itself, `relay`: the gateway never
+        learns which sequence it took), at or below this frame's own."""
         with self._transaction():
             self._save_label(label)
             if answer is not None:
@@ -422,11 +461,17 @@ class LocalState:
             self._db.execute("DELETE FROM inbox WHERE id=?", (frame.id,))
             # This frame's tries are over, and so are those of the frames before the last
             # one the label took (refused for failing the gateway: a copy sent now is
-            # refused as stale). The label's sequence, not the frame's: a forged frame
-            # naming a later one is refused and takes none.
+            # refused as stale), other frames under that same sequence included. The
+            # label's sequence, not the frame's, where the gateway checks frames: a
+            # forged frame naming a later one is refused and takes none. A relayed
+            # label's stays 0, which would keep every row it has for good: there the
+            # frame's sequence it is, as the controller signs its frames for a label in
+            # order; a copy of an earlier one sent after is the label's to refuse.
+            ended = max(label.last_sequence, frame.sequence if relayed else 0)
             self._db.execute(
-                "DELETE FROM frame_tries WHERE label_id = ? AND (sequence = ? OR sequence <= ?)",
-                (frame.label_id, frame.sequence, label.last_sequence),
+                "DELETE FROM frame_tries WHERE label_id = ? "
+                "AND (sequence <= ? OR (sequence = ? AND digest = ?))",
+                (frame.label_id, ended, frame.sequence, _digest(frame)),
             )
 
     def refuse(self, frame: QueuedFrame, *, report: bytes) -> None:
@@ -438,11 +483,13 @@ class LocalState:
             self._db.execute("DELETE FROM inbox WHERE id=?", (frame.id,))
 
     def tries(self, frame: QueuedFrame) -> FrameTries:
-        """How many times `frame` (its label and sequence: a copy sent again is the same
-        frame) was begun and not settled, and the last failure noted."""
+        """How many times `frame` (its label, sequence and bytes: a copy sent again is the
+        same frame, another one under its sequence is not) was begun and not settled, and
+        the last failure noted."""
         row = self._db.execute(
-            "SELECT tries, last_failure FROM frame_tries WHERE label_id = ? AND sequence = ?",
-            (frame.label_id, frame.sequence),
+            "SELECT tries, last_failure FROM frame_tries "
+            "WHERE label_id = ? AND sequence = ? AND digest = ?",
+            (frame.label_id, frame.sequence, _digest(frame)),
         ).fetchone()
         return FrameTries() if row is None else FrameTries(int(row[0]), str(row[1]))
 
@@ -451,9 +498,10 @@ class LocalState:
         not live through (killed, a power cut, stopped by the failure) counts too."""
         with self._transaction():
             self._db.execute(
-                "INSERT INTO frame_tries (label_id, sequence, tries) VALUES (?, ?, 1) "
-                "ON CONFLICT (label_id, sequence) DO UPDATE SET tries = tries + 1",
-                (frame.label_id, frame.sequence),
+                "INSERT INTO frame_tries (label_id, sequence, digest, tries) "
+                "VALUES (?, ?, ?, 1) "
+                "ON CONFLICT (label_id, sequence, digest) DO UPDATE SET tries = tries + 1",
+                (frame.label_id, frame.sequence, _digest(frame)),
             )
 
     def take_back_try(self, frame: QueuedFrame) -> None:
@@ -462,16 +510,17 @@ class LocalState:
         with self._transaction():
             self._db.execute(
                 "UPDATE frame_tries SET tries = MAX(tries - 1, 0) "
-                "WHERE label_id = ? AND sequence = ?",
-                (frame.label_id, frame.sequence),
+                "WHERE label_id = ? AND sequence = ? AND digest = ?",
+                (frame.label_id, frame.sequence, _digest(frame)),
             )
 
     def note_failure(self, frame: QueuedFrame, failure: str) -> None:
         """What made `frame`'s try fail, kept for the line that refuses it later."""
         with self._transaction():
             self._db.execute(
-                "UPDATE frame_tries SET last_failure = ? WHERE label_id = ? AND sequence = ?",
-                (failure, frame.label_id, frame.sequence),
+                "UPDATE frame_tries SET last_failure = ? "
+                "WHERE label_id = ? AND sequence = ? AND digest = ?",
+                (failure, frame.label_id, frame.sequence, _digest(frame)),
             )
 
     def queue_answer(self, answer: bytes, *, label_id: str) -> None:

@@ -49,7 +49,8 @@ file. Each try of a frame is counted in the state file before it begins
 it did not live through, killed or a power cut, stays counted), and a frame begun
 `TRIES_PER_FRAME` times without being settled is not tried again: it is refused with a
 final gateway report, `failed on this frame 3 times, gave up`, and so is any copy the
-controller sends again, while the label's next frames go on. Before, a frame that made
+controller sends again (the same bytes: another frame signed under its sequence has tries
+of its own), while the label's next frames go on. Before, a frame that made
 its worker fail every time (a bug in answering that payload, a radio error nothing
 expected) was tried at every start: a restart loop that stopped every label of the
 store.
@@ -59,6 +60,7 @@ from __future__ import annotations
 
 import asyncio
 import functools
+import hashlib
 import json
 import logging
 from collections.abc import AsyncIterator, Callable, Coroutine, Sequence
@@ -315,8 +317,8 @@ class StoreGatewayProcess:
         self._unknown_labels: set[str] = set()
         # Per label, the health polls in a row whose answer did not list it (`_check_health`).
         self._unheard_polls: dict[str, int] = {}
-        # Frames (label, sequence) refused for failing every try, said once per run.
-        self._given_up: set[tuple[str, int]] = set()
+        # Frames (label, sequence, digest) refused for failing every try, said once per run.
+        self._given_up: set[tuple[str, int, bytes]] = set()
         # Halted as by a power cut (`crash`): a try cut short is not taken back.
         self._crashing = False
 
@@ -501,7 +503,13 @@ class StoreGatewayProcess:
             # Signed before this answer: made again after it, to go behind it
             # (`LocalState.settle`).
             check_in = check_in_report(outcome.label, now=self._clock())
-        self.state.settle(frame, label=outcome.label, answer=sent, check_in=check_in)
+        self.state.settle(
+            frame,
+            label=outcome.label,
+            answer=sent,
+            check_in=check_in,
+            relayed=isinstance(self.radio, SelfSigningRadio),
+        )
         self._labels[label_id] = outcome.label
         if sent is not None:
             self._uplinks.wake()
@@ -514,14 +522,15 @@ class StoreGatewayProcess:
         )
         self.state.refuse(frame, report=report)
         self._uplinks.wake()
-        if (frame.label_id, frame.sequence) in self._given_up:
+        given_up = (frame.label_id, frame.sequence, hashlib.sha256(frame.payload).digest())
+        if given_up in self._given_up:
             _log.info(
                 "label %s: frame %d sent again, refused again (the gateway failed on it)",
                 frame.label_id,
                 frame.sequence,
             )
             return
-        self._given_up.add((frame.label_id, frame.sequence))
+        self._given_up.add(given_up)
         _log.error(
             "label %s: frame %d refused, not tried again: the gateway failed on it %d times "
             "(the last failure: %s); the label's next frames go on",

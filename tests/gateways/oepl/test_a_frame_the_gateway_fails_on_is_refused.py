@@ -38,7 +38,7 @@ from gateways.protocol import (
     header_opcode,
     peek_header,
 )
-from gateways.store_gateway.local_state import LabelRecord
+from gateways.store_gateway.local_state import FrameTries, LabelRecord, LocalState
 from gateways.store_gateway.process import (
     TRIES_PER_FRAME,
     StoreGatewayProcess,
@@ -298,5 +298,134 @@ def test_a_frames_tries_and_its_last_failure_outlive_a_restart(tmp_path: Path) -
         state.settle(newer, label=label.evolve(last_sequence=6), answer=b"answer 6")
         assert state.tries(again).count == 0
         assert state.tries(newer).count == 0
+    finally:
+        state.close()
+
+
+async def test_another_frame_under_a_given_up_sequence_is_tried_and_delivered(
+    mosquitto: MosquittoProcess, served_ap: ServedAccessPoint, tmp_path: Path
+) -> None:
+    # The controller's database restored from a backup taken before it signed frame 1:
+    # it signs its price again under sequence 1, another image. Only the frame the
+    # gateway failed on is refused; this one is tried, and shown.
+    path, mac, key = tmp_path / "gw.sqlite", tag_mac(1), generate_label_key()
+    model = get_display_model("2.9-bwr")
+    opcode_of: dict[bytes, int | None] = {}
+
+    def signed(seed: int) -> bytes:
+        image = build_image_update(price_planes(seed=seed), model_id=model.id)
+        payload = encode_frame(LabelFrame(mac, 1, image), key=key)
+        opcode_of[payload] = header_opcode(payload, peek_header(payload))
+        return payload
+
+    def process(state: LocalState) -> StoreGatewayProcess:
+        radio = OeplRadio(AccessPointDriver(AccessPointClient(served_ap.url), timings=FAST_DRIVER))
+        return StoreGatewayProcess(
+            store="S01",
+            gateway="S01-ap1",
+            endpoint=parse_broker_url(mosquitto.url),
+            radio=radio,
+            state=state,
+        )
+
+    async def run_until_answered(state: LocalState) -> None:
+        running = process(state)
+        await running.start()
+        try:
+            await until(lambda: state.counts() == (0, 0), what="frames answered", timeout_s=30)
+        finally:
+            await running.stop()
+            await running.radio.close()
+
+    state = open_local_state(path)
+    try:
+        state.add_labels([LabelRecord(mac, mac, model.id, key=key)])
+        failing = signed(seed=90)
+        state.enqueue(label_id=mac, sequence=1, opcode=opcode_of[failing] or -1, payload=failing)
+        [given_up] = state.queued(mac)
+        for _ in range(TRIES_PER_FRAME):  # each try ended with the gateway failing
+            state.count_try(given_up)
+        await run_until_answered(state)  # refused, not tried
+        assert served_ap.ap.tags[mac].stored_raw is None
+    finally:
+        state.close()
+
+    state = open_local_state(path)  # the gateway started again
+    try:
+        other = signed(seed=91)
+        state.enqueue(label_id=mac, sequence=1, opcode=opcode_of[other] or -1, payload=other)
+        await run_until_answered(state)
+        assert served_ap.ap.tags[mac].shown_planes() == price_planes(seed=91)
+        assert state.labels()[mac].last_sequence == 1
+        # The frame it failed on has no tries left to count: the label took sequence 1,
+        # so a copy of it is refused as a replay before any radio work.
+        state.enqueue(label_id=mac, sequence=1, opcode=-1, payload=failing)
+        assert state.tries(state.queued(mac)[0]).count == 0
+    finally:
+        state.close()
+
+
+def test_a_try_row_written_before_frames_had_digests_refuses_no_frame(tmp_path: Path) -> None:
+    # A state file from before: its row names only the label and the sequence, so it
+    # cannot say which frame failed; the frame under that sequence is tried.
+    path, mac = tmp_path / "gw.sqlite", tag_mac(1)
+    with sqlite3.connect(path) as old:
+        old.execute(
+            "CREATE TABLE frame_tries (label_id TEXT NOT NULL, sequence INTEGER NOT NULL, "
+            "tries INTEGER NOT NULL, last_failure TEXT NOT NULL DEFAULT '', "
+            "PRIMARY KEY (label_id, sequence))"
+        )
+        old.execute("INSERT INTO frame_tries VALUES (?, 5, 3, 'ValueError: old')", (mac,))
+    old.close()
+    state = open_local_state(path)
+    try:
+        state.add_labels([LabelRecord(mac, mac, "2.9-bwr", key=generate_label_key())])
+        state.enqueue(label_id=mac, sequence=5, opcode=-1, payload=b"frame 5")
+        [frame] = state.queued(mac)
+        assert state.tries(frame) == FrameTries()
+        state.count_try(frame)
+        assert state.tries(frame).count == 1
+    finally:
+        state.close()
+
+
+def test_a_relayed_labels_given_up_frame_is_forgotten_once_a_later_frame_settles(
+    tmp_path: Path,
+) -> None:
+    # A label that signs for itself: the gateway never learns which sequence it took
+    # (its record says 0), so the label's sequence cannot end the tries; the later
+    # frame's own sequence does (a copy of the earlier one is the label's to refuse).
+    path, label_id = tmp_path / "gw.sqlite", "ble-label-1"
+    state = open_local_state(path)
+    state.add_labels([LabelRecord(label_id, "C0:00:00:00:00:01", "2.9-bwr", key=None)])
+    state.enqueue(label_id=label_id, sequence=5, opcode=-1, payload=b"frame 5")
+    [given_up] = state.queued(label_id)
+    for _ in range(TRIES_PER_FRAME):
+        state.count_try(given_up)
+    state.refuse(given_up, report=b"failed on this frame 3 times")
+    state.close()
+
+    state = open_local_state(path)
+    try:
+        # Only that very frame has had its tries: another under its sequence has not.
+        state.enqueue(label_id=label_id, sequence=5, opcode=-1, payload=b"frame 5")
+        state.enqueue(label_id=label_id, sequence=5, opcode=-1, payload=b"another frame 5")
+        copy, other = state.queued(label_id)
+        assert (state.tries(copy).count, state.tries(other).count) == (TRIES_PER_FRAME, 0)
+        state.refuse(copy, report=b"failed on this frame 3 times")
+        state.refuse(other, report=b"not the test's business")
+
+        label = state.labels()[label_id]
+        state.enqueue(label_id=label_id, sequence=6, opcode=-1, payload=b"frame 6")
+        [later] = state.queued(label_id)
+        state.count_try(later)
+        state.settle(later, label=label, answer=b"the label's answer 6", relayed=True)
+        assert state.labels()[label_id].last_sequence == 0
+        state.enqueue(label_id=label_id, sequence=5, opcode=-1, payload=b"frame 5")
+        [copy] = state.queued(label_id)
+        assert state.tries(copy).count == 0
+        with sqlite3.connect(path) as db:
+            assert db.execute("SELECT COUNT(*) FROM frame_tries").fetchone() == (0,)
+        db.close()
     finally:
         state.close()
