@@ -51,10 +51,8 @@ class Product:
     `ledger_since`: set on a SKU re-used for this product (another product had it before):
     the price ledger of its SKU is this product's from that instant on, the earlier entries
     the other product's, which this one was never sold at; None: all of it.
-    `web_url`: the product's page (a label's QR code), None when it has none; an empty or
-    blank one is none (the API's `""` and a product file's empty column say the same: a
-    label drew the layout with a QR, and no QR, for one and the layout without for the
-    other).
+    `web_url`: the product's page (a label's QR code), None when it has none (the API and
+    a product file both read an empty one as none).
     """
 
     sku: str
@@ -90,8 +88,6 @@ class Product:
             )
         if self.gtin:
             require_valid_gtin(self.gtin, sku=self.sku)
-        if self.web_url is not None and not self.web_url.strip():
-            object.__setattr__(self, "web_url", None)
         if self.unit_price_per_100 and self.net_unit not in (
             NetUnit.G,
             NetUnit.KG,

@@ -280,6 +280,14 @@ class ProductIn(RequestBody):
             raise ValueError("name is empty: only blanks (spaces, tabs, no-break spaces)")
         return name
 
+    @field_validator("web_url")
+    @classmethod
+    def _blank_web_url_is_none(cls, web_url: str | None) -> str | None:
+        # A product file's empty column is no page: `""` (or blanks) says the same here.
+        # Held to the request, not to `Product`: a product stored with `""` before this
+        # rule reads as it was drawn until its next write records the change.
+        return web_url or None
+
 
 class ProductOut(RowOut):
     sku: str

@@ -20,11 +20,12 @@ import httpx
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-from sqlalchemy import Engine, select
+from sqlalchemy import Engine, select, update
 from sqlalchemy.orm import Session
 
 from esl.api.app import create_app
 from esl.db.engine import session_factory
+from esl.db.mapping import product_from_row
 from esl.db.models import (
     LedgerEntryRow,
     LedgerInstantRow,
@@ -357,3 +358,30 @@ def test_any_sequence_of_product_changes_by_api_and_by_file_agrees(
                 assert _differences(_seen(by_api), _seen(by_file)) == {}, change
         switch.app = None
         wait_until_idle(by_api)
+
+
+def test_a_product_stored_with_an_empty_web_url_keeps_it_until_its_next_write(api: Api) -> None:
+    """Before 7 December 2026 the API stored `""`: such a product reads (and its labels are
+    drawn) as stored, so nothing changes on a shelf without a publication saying why; its
+    next write records the change once and hands its labels to planning."""
+    _history(api.engine, api.clock.now)
+    with session_factory(api.engine).begin() as session:
+        session.execute(update(ProductRow).where(ProductRow.sku == "CHS-1").values(web_url=""))
+    read = api.client.get("/api/v1/products/CHS-1", headers=api.headers("auditor"))
+    assert read.json()["web_url"] == ""
+    with Session(api.engine) as session:
+        # What planning and the audit price its labels with: the layout they were drawn in.
+        assert product_from_row(session.get_one(ProductRow, "CHS-1")).web_url == ""
+    before = _seen(api.engine)
+
+    api.clock.advance(DAY)
+    assert _put(api, Change("CHS-1", _cheese(web_url="")))
+    written = _seen(api.engine)
+    api.clock.advance(DAY)
+    assert _put(api, Change("CHS-1", _cheese(web_url="")))
+
+    new = _differences(written, before)
+    assert [dict(row)["web_url"] for row in new["products"]["api only"]] == [None]
+    assert [dict(row)["web_url"] for row in new["product_versions"]["api only"]] == [None]
+    assert len(new["planning_queue"]["api only"]) == 1
+    assert _seen(api.engine) == written  # the same write again is no change
