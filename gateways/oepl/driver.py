@@ -172,6 +172,10 @@ class AccessPointDriver:
         # of having the tag fetch and draw them a second time (`_fetch_unless_taken`).
         self._asked: dict[str, _Request] = {}
         self._polls = 0
+        # When (this driver's clock) the newest listing that has ended, read or failed,
+        # began: a tag is given up on only once a listing begun after its window closed
+        # has ended (`_confirm`), never on a record read before.
+        self._listed_from = float("-inf")
         # Set when a listing was read (or failed), then replaced for the next: each wait
         # holds the one it began with. An Event, not a Condition: a Condition's wait
         # re-acquires its lock when cancelled, and tasks cancelled together at a loop's
@@ -218,6 +222,8 @@ class AccessPointDriver:
         except AccessPointError:
             self._note_blind(self._heard)
             raise
+        finally:
+            self._listed_from = max(self._listed_from, started)
         self.unreadable = {error.mac: error for error in unreadable}
         self._note_heard(records)
         self._note_blind([error.mac for error in unreadable])
@@ -576,11 +582,17 @@ class AccessPointDriver:
                 # Counted again after each poll: the radio may have carried another image.
                 deadline = self._radio_free_for(mac, started) + self.timings.confirm_timeout_s
                 remaining = deadline - self._clock()
-                if remaining <= 0:
+                # Given up on only when a listing begun after the window closed has ended:
+                # on a slow gateway or AP a listing takes seconds, and the record read
+                # before may predate the upload (the tag took the image meanwhile, and a
+                # give-up had the controller's retry draw it a second time).
+                if remaining <= 0 and self._listed_from >= deadline:
                     latest = self._records.get(mac, (0, None))[1]
                     reason = self._why_not(latest, before, redrawn=redrawn)
                     raise TagParkedError(ap=self.ap, mac=mac, reason=reason)
-                await self._next_poll(min(remaining, self.timings.poll_s * 2))
+                # Past the window: the wait is for that listing.
+                wait_s = self.timings.poll_s * 2
+                await self._next_poll(wait_s if remaining <= 0 else min(remaining, wait_s))
         finally:
             self._waiting -= 1
 
