@@ -86,7 +86,7 @@ CREATE TABLE IF NOT EXISTS removed_labels (
 CREATE TABLE IF NOT EXISTS frame_tries (
     label_id TEXT NOT NULL,
     sequence INTEGER NOT NULL,
-    digest BLOB NOT NULL DEFAULT x'',
+    digest BLOB NOT NULL,
     tries INTEGER NOT NULL,
     last_failure TEXT NOT NULL DEFAULT '',
     PRIMARY KEY (label_id, sequence, digest)
@@ -103,22 +103,6 @@ _ADDED_LABEL_COLUMNS = {
 # The outbox's label (NULL in a row written before it was kept: such a row waits for
 # nothing and holds up no check-in).
 _ADDED_OUTBOX_COLUMNS = {"label_id": "TEXT"}
-# `frame_tries` as it was before a try named its frame's digest: its rows get an empty
-# one, which no frame has (they refuse no frame: which one failed is not known).
-_FRAME_TRIES_WITH_DIGEST = """
-CREATE TABLE frame_tries_with_digest (
-    label_id TEXT NOT NULL,
-    sequence INTEGER NOT NULL,
-    digest BLOB NOT NULL DEFAULT x'',
-    tries INTEGER NOT NULL,
-    last_failure TEXT NOT NULL DEFAULT '',
-    PRIMARY KEY (label_id, sequence, digest)
-);
-INSERT INTO frame_tries_with_digest (label_id, sequence, tries, last_failure)
-    SELECT label_id, sequence, tries, last_failure FROM frame_tries;
-DROP TABLE frame_tries;
-ALTER TABLE frame_tries_with_digest RENAME TO frame_tries;
-"""
 
 
 @dataclass(frozen=True, slots=True)
@@ -197,14 +181,6 @@ class LocalState:
             if column not in present:
                 self._db.execute(f"ALTER TABLE outbox ADD COLUMN {column} {declaration}")
         self._db.execute("CREATE INDEX IF NOT EXISTS outbox_by_label ON outbox (label_id)")
-        present = {row[1] for row in self._db.execute("PRAGMA table_info(frame_tries)")}
-        if "digest" not in present:
-            # A column added to the key: SQLite changes no table's key in place, so the
-            # table is made again with it, in one transaction.
-            with self._transaction():
-                for statement in _FRAME_TRIES_WITH_DIGEST.split(";"):
-                    if statement.strip():
-                        self._db.execute(statement)
         self._sizes = widths
 
     def close(self) -> None:

@@ -38,7 +38,7 @@ from gateways.protocol import (
     header_opcode,
     peek_header,
 )
-from gateways.store_gateway.local_state import FrameTries, LabelRecord, LocalState
+from gateways.store_gateway.local_state import LabelRecord, LocalState
 from gateways.store_gateway.process import (
     TRIES_PER_FRAME,
     StoreGatewayProcess,
@@ -361,30 +361,6 @@ async def test_another_frame_under_a_given_up_sequence_is_tried_and_delivered(
         # so a copy of it is refused as a replay before any radio work.
         state.enqueue(label_id=mac, sequence=1, opcode=-1, payload=failing)
         assert state.tries(state.queued(mac)[0]).count == 0
-    finally:
-        state.close()
-
-
-def test_a_try_row_written_before_frames_had_digests_refuses_no_frame(tmp_path: Path) -> None:
-    # A state file from before: its row names only the label and the sequence, so it
-    # cannot say which frame failed; the frame under that sequence is tried.
-    path, mac = tmp_path / "gw.sqlite", tag_mac(1)
-    with sqlite3.connect(path) as old:
-        old.execute(
-            "CREATE TABLE frame_tries (label_id TEXT NOT NULL, sequence INTEGER NOT NULL, "
-            "tries INTEGER NOT NULL, last_failure TEXT NOT NULL DEFAULT '', "
-            "PRIMARY KEY (label_id, sequence))"
-        )
-        old.execute("INSERT INTO frame_tries VALUES (?, 5, 3, 'ValueError: old')", (mac,))
-    old.close()
-    state = open_local_state(path)
-    try:
-        state.add_labels([LabelRecord(mac, mac, "2.9-bwr", key=generate_label_key())])
-        state.enqueue(label_id=mac, sequence=5, opcode=-1, payload=b"frame 5")
-        [frame] = state.queued(mac)
-        assert state.tries(frame) == FrameTries()
-        state.count_try(frame)
-        assert state.tries(frame).count == 1
     finally:
         state.close()
 
