@@ -50,6 +50,7 @@ from tests.support.database import (
     seed_reference_data,
     wait_until_idle,
 )
+from tests.support.ledger import category_promotion
 from tests.support.pipeline import publish
 
 DAY = timedelta(days=1)
@@ -137,26 +138,14 @@ def _history(engine: Engine, clock_now: datetime) -> None:
     )
     publish(
         sessions,
-        [_category_promotion("coffee", clock_now + DAY / 24, clock_now + 20 * DAY)],
+        [category_promotion("coffee", starts=clock_now + DAY / 24, ends=clock_now + 20 * DAY)],
         now=clock_now,
     )
     publish(
         sessions,
-        [_category_promotion("dairy", clock_now + 5 * DAY, clock_now + 9 * DAY)],
+        [category_promotion("dairy", starts=clock_now + 5 * DAY, ends=clock_now + 9 * DAY)],
         now=clock_now,
     )
-
-
-def _category_promotion(category: str, starts: datetime, ends: datetime) -> dict[str, Any]:
-    return {
-        "action": "upsert_promotion",
-        "promotion_id": f"ALL-{category.upper()}",
-        "kind": "amount_off",
-        "amount": "1.00",
-        "categories": [category],
-        "valid_from": starts.isoformat(),
-        "valid_until": ends.isoformat(),
-    }
 
 
 def _seen(engine: Engine) -> dict[str, list[tuple[Any, ...]]]:

@@ -95,6 +95,20 @@ async def _supervised(
                 failures.append(failure)
 
 
+def _gateway_of_s01(
+    state: LocalState, ap_url: str, broker_url: str, *, timings: DriverTimings
+) -> StoreGatewayProcess:
+    """S01's store gateway process over `state`, driving the AP at `ap_url`."""
+    radio = OeplRadio(AccessPointDriver(AccessPointClient(ap_url), timings=timings))
+    return StoreGatewayProcess(
+        store="S01",
+        gateway="S01-ap1",
+        endpoint=parse_broker_url(broker_url),
+        radio=radio,
+        state=state,
+    )
+
+
 def _latest(chain: OeplChain, label_id: str) -> tuple[int, str, str | None]:
     return outbox_by_label(chain.sessions)[label_id][-1]
 
@@ -221,14 +235,7 @@ async def test_a_try_cut_short_by_a_stop_does_not_count_one_cut_by_a_power_cut_d
     slow = DriverTimings(poll_s=0.02, confirm_timeout_s=60, busy_base_delay_s=0.01)
 
     def process() -> StoreGatewayProcess:
-        radio = OeplRadio(AccessPointDriver(AccessPointClient(served_ap.url), timings=slow))
-        return StoreGatewayProcess(
-            store="S01",
-            gateway="S01-ap1",
-            endpoint=parse_broker_url(mosquitto.url),
-            radio=radio,
-            state=state,
-        )
+        return _gateway_of_s01(state, served_ap.url, mosquitto.url, timings=slow)
 
     async def cut_short(*, power_cut: bool) -> None:
         running = process()
@@ -319,14 +326,7 @@ async def test_another_frame_under_a_given_up_sequence_is_tried_and_delivered(
         return payload
 
     def process(state: LocalState) -> StoreGatewayProcess:
-        radio = OeplRadio(AccessPointDriver(AccessPointClient(served_ap.url), timings=FAST_DRIVER))
-        return StoreGatewayProcess(
-            store="S01",
-            gateway="S01-ap1",
-            endpoint=parse_broker_url(mosquitto.url),
-            radio=radio,
-            state=state,
-        )
+        return _gateway_of_s01(state, served_ap.url, mosquitto.url, timings=FAST_DRIVER)
 
     async def run_until_answered(state: LocalState) -> None:
         running = process(state)
