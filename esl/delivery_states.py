@@ -57,6 +57,11 @@ class ParkReason(StrEnum):
     # The transport refused the frame for good (larger than the broker's packet limit):
     # never sent, so never retried; detail: why. Newer content replaces it.
     UNDELIVERABLE = "undeliverable"
+    # The label's store gateway refused the frame for good (a gateway report flagged
+    # FINAL: not in its label file, it failed on the frame at every try): parked at once,
+    # not revived by check-ins (the gateway would refuse it again); detail: the gateway's
+    # words and when. Newer content, or `esl label refresh`, replaces it.
+    REFUSED_BY_GATEWAY = "refused by gateway"
 
 
 class RecordedPanel(StrEnum):

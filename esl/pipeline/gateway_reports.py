@@ -9,8 +9,16 @@ and only this much:
 - "gave up on frame N": the frame is answered by silence, now instead of at its
   timeout. It is retried with the usual backoff and, when its attempts run out, parked
   as offline; the update shows the gateway's reason ("offline: gateway: out of range
-  after 3 attempts at 12:01"). Nothing about the panel, the battery or when the label
-  was last heard changes: those come only from answers the label signed.
+  after 3 attempts at 12:01 UTC"). Nothing about the panel, the battery or when the
+  label was last heard changes: those come only from answers the label signed.
+- "refused frame N for good" (`FINAL`: not in its label file, it failed on the frame at
+  every try): sent again, the frame would only be refused again, so the update is parked
+  at once as `refused by gateway` with the gateway's words ("refused by gateway: not in
+  this gateway's label file at 12:01 UTC"), whichever of its tries the report is about.
+  It says nothing of the label's reach: the label is not counted offline, and neither
+  its check-ins nor "within reach again" revive the update; newer content replaces it,
+  as any parked update (`esl label refresh` plans its image again). A gateway lying
+  about it parks its own store's update, as dropping the frame would, with its words.
 - "within reach again": updates parked as offline are tried again now, as after a
   check-in. A gateway lying about it costs one more round of attempts, no more.
 - "frame N is waiting for the radio" (`WAITING`): its answer is waited for another answer
@@ -31,7 +39,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -42,9 +50,20 @@ from esl.pipeline.label_actions import signed_action_sequences
 from esl.pipeline.outbox_rows import OUTBOX, OutboxEntry, outbox_entries
 from esl.pipeline.verdicts import Parking
 from gateways.base import Uplink
-from gateways.protocol import FrameRejectedError, GatewayReport, decode_gateway_report
+from gateways.protocol import (
+    FrameRejectedError,
+    GatewayReport,
+    ReportFlag,
+    decode_gateway_report,
+)
 
-__all__ = ["ReportHandling", "TakenReports", "report_text", "take_gateway_reports"]
+__all__ = [
+    "ReportHandling",
+    "TakenReports",
+    "refusal_text",
+    "report_text",
+    "take_gateway_reports",
+]
 
 log = logging.getLogger(__name__)
 
@@ -57,6 +76,7 @@ class ReportHandling:
     """What taking a report may do to the pipeline (settlement's own steps)."""
 
     retry_or_park: Callable[[OutboxEntry, datetime, Parking], None]
+    park: Callable[[OutboxEntry, datetime, Parking], None]
     release_flight: Callable[[str, int, int], None]
     extend_flight: Callable[[str, int], bool]
     unpark: Callable[[Session, Mapping[str, bool], datetime], None]
@@ -69,11 +89,23 @@ class TakenReports:
 
 
 def report_text(report: GatewayReport) -> str:
-    """The gateway's reason as the update shows it, within the detail column."""
-    at = f" at {report.at:%H:%M}"
-    room = _DETAIL_COLUMN - len("gateway: ") - len(at)
+    """The gateway's reason as the update shows it, within the detail column: the
+    gateway named, as the reason (offline, or none while it waits) does not."""
+    return _fitted("gateway: ", report)
+
+
+def refusal_text(report: GatewayReport) -> str:
+    """A final refusal's words as the update parked `refused by gateway` shows them."""
+    return _fitted("", report)
+
+
+def _fitted(prefix: str, report: GatewayReport) -> str:
+    # UTC said: what shows it next to instants read on the store's clock (the audit's
+    # "not heard since 2026-12-07 12:02:03 (+01:00)") must not pass for one of them.
+    at = f" at {report.at.astimezone(UTC):%H:%M} UTC"
+    room = _DETAIL_COLUMN - len(prefix) - len(at)
     detail = report.detail if len(report.detail) <= room else report.detail[: room - 3] + "..."
-    return f"gateway: {detail}{at}"
+    return f"{prefix}{detail}{at}"
 
 
 def take_gateway_reports(
@@ -152,6 +184,9 @@ def _gave_up(
             return
         _refuse(taken, uplink, report.label_id, "names no update in flight")
         return
+    if ReportFlag.FINAL in report.flags:
+        _refused_for_good(uplink, report, rows, taken, handling=handling, now=now)
+        return
     text = report_text(report)
     log.info(
         "gateway %s/%s on %s seq %d: %s",
@@ -179,6 +214,33 @@ def _gave_up(
             # Waiting for its retry: the reason stays with it until it is answered or
             # parked (`dispatch` parks an unanswered frame with the detail it holds).
             row.parked_detail, row.changed, row.only_settled = text, True, False
+        taken.entries.append(row)
+
+
+def _refused_for_good(
+    uplink: Uplink,
+    report: GatewayReport,
+    rows: list[OutboxEntry],
+    taken: TakenReports,
+    *,
+    handling: ReportHandling,
+    now: datetime,
+) -> None:
+    """The gateway will refuse this frame whenever it is sent: parked now, whichever try
+    the report is about (one sent again since would be refused as well)."""
+    parking = Parking(ParkReason.REFUSED_BY_GATEWAY, refusal_text(report))
+    log.info(
+        "gateway %s/%s refused %s seq %d for good: %s",
+        uplink.store,
+        uplink.gateway,
+        report.label_id,
+        report.sequence,
+        parking.detail,
+    )
+    for row in rows:
+        if row.status == OutboxStatus.SENT:
+            handling.release_flight(row.label_id, row.sequence, row.id)
+        handling.park(row, now, parking)
         taken.entries.append(row)
 
 

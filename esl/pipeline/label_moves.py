@@ -37,8 +37,9 @@ So a label moves to the gateway that relays its newest word:
 A move re-points the label's open frames (pending, sent, parked, held) to the new
 gateway. Settlement also makes them due at once: a frame in flight via the old gateway
 goes out again via the new one (the label takes a sequence once: a copy it already took
-is answered as a duplicate, never acted on twice), and one parked as unreachable or for
-a flat battery is sent again as its label was heard. Each move is logged.
+is answered as a duplicate, never acted on twice), and one parked as unreachable, for
+a flat battery or refused by the old gateway is sent again as its label was heard.
+Each move is logged.
 """
 
 from __future__ import annotations
@@ -66,8 +67,14 @@ __all__ = ["PROBE_AGAIN_AFTER", "LabelMove", "bonded_gateways", "move_labels", "
 log = logging.getLogger(__name__)
 
 _OPEN = tuple(status.value for status in OPEN_STATUSES)
-# Parked for these, a frame is worth another try via the gateway that hears the label.
-_UNREACHED = (ParkReason.OFFLINE.value, ParkReason.FLAT_BATTERY.value)
+# Parked for these, a frame is worth another try via the gateway that hears the label:
+# one the old gateway refused for good too (`not in this gateway's label file` is what a
+# label moved to another gateway's shelves and label file gets from the old one).
+_UNREACHED = (
+    ParkReason.OFFLINE.value,
+    ParkReason.FLAT_BATTERY.value,
+    ParkReason.REFUSED_BY_GATEWAY.value,
+)
 # A probe takes a sequence number and a label's battery: a replay published again and
 # again via another gateway must not make the controller ask at every check-in.
 PROBE_AGAIN_AFTER = timedelta(hours=1)

@@ -853,6 +853,7 @@ class Settlement:
             retry_or_park=lambda entry, at, parking: self.retry_or_park(
                 entry, now=at, parking=parking
             ),
+            park=lambda entry, at, parking: self.park(entry, now=at, parking=parking),
             release_flight=self.windows.release_flight,
             extend_flight=self.windows.extend_flight,
             unpark=lambda session, heard, at: self._unpark(session, heard, now=at),

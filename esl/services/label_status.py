@@ -9,7 +9,8 @@ Delivery (exactly one per label):
                  draw lawfully, a render that failed): `reason` says why. Nothing brings
                  it the content due now (a frame still open carries an older plan) until
                  a plan succeeds again
-    failed       an update is parked; `reason` says why (offline, flat battery, rejected…)
+    failed       an update is parked; `reason` says why (offline, flat battery, rejected,
+                 refused by gateway…)
     pending      an update is due, in flight, waiting for a retry, or held behind the
                  image of now (a change planned ahead waits for the current image);
                  `reason`: what its store gateway reported about the last try, if anything.
@@ -27,7 +28,8 @@ Conditions on top of that (a label may be both up to date and offline):
     offline      silent for `offline_after` or longer since it was last heard, its store
                  gateway is offline, or its update was parked because it never answered
                  (a label never heard yet is waiting for its first check-in: not offline
-                 until its update parks)
+                 until its update parks; nor is one whose update its store gateway
+                 refused for good, `refused by gateway`: that says nothing of its reach)
     low_battery  its last report says under `low_battery_mv`, or its update was parked
                  because it kept refusing for a flat battery
 

@@ -3,6 +3,12 @@
 Sent in place of an answer when the radio gave up on a frame, and when a label that was
 out of reach answers the radio again. The gateway holds no key of a Bluetooth ESL label,
 so it cannot sign for it: these say what the gateway saw, nothing about the panel.
+
+A report flagged `FINAL` says the frame is refused for good: the controller parks the
+update at once as `refused by gateway` with the report's words, does not count the
+label offline for it, and does not send it again on a check-in (only newer content, a
+refresh or the label's move to another gateway do). Flag only what would be refused
+again; what may work later (out of range, the AP busy) goes without it.
 """
 
 from __future__ import annotations
@@ -57,7 +63,7 @@ def not_in_label_file_report(label_id: str, sequence: int, *, now: datetime) -> 
     """Frame `sequence` for `label_id` is refused for good: the gateway's label file does
     not list the label (taken out of it: the tag off the shelf, or in another store), so
     the gateway drives nothing and signs nothing for it. The controller parks the update
-    as offline with this reason once its attempts run out, and records nothing shown."""
+    at once as `refused by gateway` with this reason, and records nothing shown."""
     report = GatewayReport(
         label_id=label_id,
         sequence=sequence,
@@ -77,7 +83,8 @@ def failed_every_try_report(label_id: str, sequence: int, *, tries: int, now: da
     """Frame `sequence` for `label_id` is refused for good: handling it made the gateway
     fail (and stop) at each of its `tries` (a bug in answering that payload, a radio
     error nothing expected), so it is not tried again, nor is a copy sent again. Nothing
-    was signed for it; the controller shows this reason with the update it parks."""
+    was signed for it; the controller parks the update at once as `refused by gateway`
+    with this reason."""
     report = GatewayReport(
         label_id=label_id,
         sequence=sequence,

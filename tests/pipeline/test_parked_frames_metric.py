@@ -25,6 +25,7 @@ PARKED = [
     (ParkReason.REJECTED, "INVALID_OPCODE"),
     (ParkReason.UNDELIVERABLE, "larger than the broker's packet limit of 263168 bytes"),
     (ParkReason.TAMPERED, "altered on every attempt"),
+    (ParkReason.REFUSED_BY_GATEWAY, "not in this gateway's label file at 12:01 UTC"),
 ]
 
 
@@ -72,6 +73,7 @@ def test_parked_frames_are_counted_by_the_documented_reason(engine: Engine) -> N
         'esl_frames_parked{reason="busy"} 0.0',
         'esl_frames_parked{reason="flat_battery"} 1.0',
         'esl_frames_parked{reason="offline"} 0.0',
+        'esl_frames_parked{reason="refused_by_gateway"} 1.0',
         'esl_frames_parked{reason="rejected"} 2.0',
         'esl_frames_parked{reason="tampered_in_transit"} 1.0',
         'esl_frames_parked{reason="undeliverable"} 1.0',

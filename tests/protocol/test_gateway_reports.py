@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta, timezone
 
 import pytest
 
-from esl.pipeline.gateway_reports import report_text
+from esl.pipeline.gateway_reports import refusal_text, report_text
 from gateways.protocol import (
     MAX_REPORT_DETAIL,
     BasicStateFlag,
@@ -121,9 +121,34 @@ def test_a_detail_too_long_is_refused_when_written() -> None:
 
 
 def test_the_update_shows_the_gateways_words_within_its_detail_column() -> None:
-    assert report_text(REPORT) == "gateway: out of range after 4 attempts at 12:01"
+    assert report_text(REPORT) == "gateway: out of range after 4 attempts at 12:01 UTC"
     longest = GatewayReport(label_id="S001-0007", sequence=1, at=AT, detail="y" * MAX_REPORT_DETAIL)
     text = report_text(longest)
     assert len(text) == 64
     assert text.startswith("gateway: yyy")
-    assert text.endswith("... at 12:01")
+    assert text.endswith("... at 12:01 UTC")
+
+
+def test_the_time_a_detail_names_is_said_to_be_utc_whatever_zone_it_came_in() -> None:
+    """The audit reads its own instants on the store's clock ("not heard since
+    2026-12-03 13:02:03 (+01:00)"): a bare "at 12:01" next to them read as local time."""
+    warsaw = GatewayReport(
+        label_id="S001-0007",
+        sequence=41,
+        at=AT.astimezone(timezone(timedelta(hours=1))),
+        detail="out of range after 4 attempts",
+    )
+    assert report_text(warsaw) == report_text(REPORT)
+
+
+def test_a_final_refusal_keeps_the_gateways_longest_words_whole() -> None:
+    """Parked `refused by gateway`, the reason names the gateway: the detail does not."""
+    longest = GatewayReport(
+        label_id="S001-0007",
+        sequence=1,
+        at=AT,
+        detail="y" * MAX_REPORT_DETAIL,
+        flags=ReportFlag.FINAL,
+    )
+    assert refusal_text(longest) == "y" * MAX_REPORT_DETAIL + " at 12:01 UTC"
+    assert len(refusal_text(longest)) <= 64

@@ -276,7 +276,8 @@ async def test_malformed_and_foreign_reports_are_refused_and_record_nothing(
             timeout_s=START_TIMEOUT_S,
         )
         [taken] = _open_rows(chain, label_id)
-        assert taken.parked_detail == f"gateway: out of range after 3 attempts at {report.at:%H:%M}"
+        words = f"gateway: out of range after 3 attempts at {report.at:%H:%M} UTC"
+        assert taken.parked_detail == words
         with chain.sessions() as session:
             [condition] = [
                 row.condition

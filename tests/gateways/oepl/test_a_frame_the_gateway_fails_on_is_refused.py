@@ -8,7 +8,8 @@ catches) stayed in the inbox, so the restarted gateway failed on it again, and a
 a restart loop that stopped every label of the store, where before only that label
 stalled. Now the gateway counts the tries of each frame in its state file, before each
 try (a kill during one counts too), and does not try a frame a fourth time: it refuses
-it with its own report, which the controller shows when it parks the update.
+it with its own report (final), on which the controller parks the update at once as
+`refused by gateway`, with the gateway's words: not as offline, the tag answers.
 
 Real parts: the controller (paho driver) -> Mosquitto -> the store gateway process,
 started again by a supervisor loop as systemd does -> the emulated AP -> emulated tags.
@@ -73,8 +74,7 @@ async def _supervised(
     No health polls: each failed try put the image on the tag before the state file
     refused its outcome, and a poll would find the tag drawn over and have the controller
     send the image again under a new sequence (which goes through, replacing the parked
-    update before it could be looked at); its check-ins would revive the parked update
-    as well."""
+    update before it could be looked at)."""
     while not stop.is_set():
         labels = read_gateway_provisioning(chain.provisioning)
         radio = OeplRadio(
@@ -149,8 +149,9 @@ async def test_a_frame_the_gateway_fails_on_every_time_is_refused_and_the_store_
     failures: list[StoreGatewayFailedError] = []
     supervisor = asyncio.create_task(_supervised(oepl_chain, stop, failures))
     try:
-        # The controller hears why and parks the update, showing the gateway's reason.
-        why = f"offline: gateway: {failed_every_try(TRIES_PER_FRAME)} at "
+        # The controller hears why and parks the update at once, refused by the gateway
+        # (not offline: the tag answers), showing the gateway's reason.
+        why = f"refused by gateway: {failed_every_try(TRIES_PER_FRAME)} at "
         await until(
             lambda: any(
                 (seq, status) == (sequence, "parked") and (reason or "").startswith(why)
@@ -176,8 +177,9 @@ async def test_a_frame_the_gateway_fails_on_every_time_is_refused_and_the_store_
         verdict = audit_by_label(oepl_chain.sessions, wall_clock())[POISONED]
         assert verdict.audit_class.is_mismatch, verdict
         assert not verdict.shows_due, verdict
-        # The audit names the gateway's reason.
+        # The audit names the gateway's reason, and does not call the tag offline.
         assert (verdict.last_reason or "").startswith(why), verdict
+        assert verdict.audit_class.value != "offline", verdict
         # The gateway said what it refused, and the last failure, once.
         said = [
             record.getMessage()
