@@ -113,6 +113,13 @@ async def test_a_frame_the_gateway_failed_on_every_time_parks_at_once_as_refused
     verdict = audit_by_label(world.sessions, world.clock.now)[label_id]
     assert verdict.audit_class.value == "stale", verdict
     assert f"refused by gateway: {detail}" in verdict.reason
+    async with world.admin_api() as api:
+        (health,) = (await api.get("/api/v1/health/labels")).json()
+    assert (health["failed"], health["offline"], health["failures"]) == (
+        1,
+        0,
+        {f"{REFUSED}: {detail}": 1},
+    )
 
     # The gateway would refuse the same frame again: neither the label's check-in nor
     # the gateway's "within reach again" sends it.
