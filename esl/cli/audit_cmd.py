@@ -14,9 +14,13 @@ from typing import Annotated
 
 import typer
 
+from esl.cli.failures import exiting_with
 from esl.cli.invocation import settings_of
 
 __all__ = ["register"]
+
+# An unknown store or a duration that is none: 1 means labels wrong for too long.
+BAD_ARGUMENTS = 2
 
 
 class ReportFormat(StrEnum):
@@ -86,26 +90,22 @@ def register(app: typer.Typer) -> None:
         # Imported here: `esl` starts every command, and the audit's modules (Pillow's
         # fonts, SQLAlchemy) would cost each of them.
         from esl.audit.classify import Thresholds
-        from esl.audit.durations import DurationError, parse_duration
+        from esl.audit.durations import parse_duration
         from esl.audit.formats import report_to_csv, report_to_dict
         from esl.audit.gather import gather_configured_audit
         from esl.audit.html_report import render_html_report
         from esl.db.engine import session_factory
         from esl.db.readiness import open_ready_engine
-        from pricing.errors import EslError
 
         settings = settings_of(ctx)
         configured = Thresholds.from_settings(settings)
-        try:
+        with exiting_with(ctx, BAD_ARGUMENTS):
             threshold = parse_duration(fail_after) if fail_after is not None else None
             silence = (
                 parse_duration(offline_after)
                 if offline_after is not None
                 else configured.offline_after
             )
-        except DurationError as error:
-            typer.echo(f"error: {error.message}", err=True)
-            raise typer.Exit(2) from None
         thresholds = Thresholds(
             offline_after=silence,
             low_battery_mv=low_battery_mv
@@ -116,13 +116,10 @@ def register(app: typer.Typer) -> None:
         at = _instant(at_text) or now
         engine = open_ready_engine(settings.resolved_database_url())
         try:
-            with session_factory(engine)() as session:
+            with exiting_with(ctx, BAD_ARGUMENTS), session_factory(engine)() as session:
                 gathered = gather_configured_audit(
                     session, settings, at=at, now=now, stores=stores or None, thresholds=thresholds
                 )
-        except EslError as error:
-            typer.echo(f"error: {error.message}", err=True)
-            raise typer.Exit(2) from None
         finally:
             engine.dispose()
         report = gathered.report

@@ -4,6 +4,11 @@ Every error we raise on purpose (`EslError`) and the few operating-system failur
 person causes (a port in use, a file that cannot be read) end in one or two lines on
 stderr and exit code 1. Anything else is a bug: one line naming it and how to see the
 traceback. `--debug` or ESL_DEBUG=1 lets every exception through with its traceback.
+
+A command that documents another exit code for its refusals (`esl audit`'s 2, whose 1
+means labels wrong for too long) or prints a result before failing ends them with
+`exiting_with` / `show_traceback_if_debug`: the same lines, and the traceback under
+`--debug`, with its own exit code.
 """
 
 from __future__ import annotations
@@ -11,6 +16,9 @@ from __future__ import annotations
 import errno
 import os
 import socket
+import traceback
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import Any
 
 import typer
@@ -21,7 +29,13 @@ from esl.db.readiness import DatabaseNotReadyError
 from gateways.errors import GatewayConnectError, InvalidBrokerUrlError
 from pricing.errors import EslError
 
-__all__ = ["ActionableErrorsGroup", "debug_requested", "explain"]
+__all__ = [
+    "ActionableErrorsGroup",
+    "debug_requested",
+    "exiting_with",
+    "explain",
+    "show_traceback_if_debug",
+]
 
 BROKER_HINT = (
     "is the broker running there, and does it take this user? "
@@ -97,3 +111,24 @@ class ActionableErrorsGroup(TyperGroup):
             for line in explain(error):
                 typer.echo(line, err=True)
             raise typer.Exit(1) from None
+
+
+def show_traceback_if_debug(ctx: Any, error: BaseException) -> None:
+    """Under --debug, the traceback of an `error` a command ends itself (the root command
+    would have let it through): where it came from is what --debug is asked for."""
+    if debug_requested(ctx):
+        typer.echo("".join(traceback.format_exception(error)), err=True, nl=False)
+
+
+@contextmanager
+def exiting_with(ctx: Any, exit_code: int) -> Iterator[None]:
+    """An `EslError` raised in the block ends as the root command ends it (`explain`'s
+    lines, the hint with them; the traceback first under --debug), but with `exit_code`,
+    which the command documents, under --debug too."""
+    try:
+        yield
+    except EslError as error:
+        show_traceback_if_debug(ctx, error)
+        for line in explain(error):
+            typer.echo(line, err=True)
+        raise typer.Exit(exit_code) from None

@@ -9,7 +9,6 @@ import typer
 
 from esl.cli.invocation import sessions_of
 from esl.services.keys import Role, create_key, list_keys, revoke_key
-from pricing.errors import EslError
 
 __all__ = ["register"]
 
@@ -25,14 +24,8 @@ def register(app: typer.Typer) -> None:
         store: str | None = typer.Option(None, "--store", help="The store of a store key."),
     ) -> None:
         """Create a key and print its token (it is not stored and cannot be shown again)."""
-        try:
-            with sessions_of(ctx)() as session, session.begin():
-                _, token = create_key(
-                    session, name=name, role=role, store=store, now=datetime.now(UTC)
-                )
-        except EslError as error:
-            typer.echo(f"error: {error.message}", err=True)
-            raise typer.Exit(1) from error
+        with sessions_of(ctx)() as session, session.begin():
+            _, token = create_key(session, name=name, role=role, store=store, now=datetime.now(UTC))
         typer.echo(token)
 
     @keys.command("list")
@@ -46,12 +39,8 @@ def register(app: typer.Typer) -> None:
     @keys.command("revoke")
     def revoke(ctx: typer.Context, name: str = typer.Argument(...)) -> None:
         """Refuse the key from now on."""
-        try:
-            with sessions_of(ctx)() as session, session.begin():
-                revoke_key(session, name=name, now=datetime.now(UTC))
-        except EslError as error:
-            typer.echo(f"error: {error.message}", err=True)
-            raise typer.Exit(1) from error
+        with sessions_of(ctx)() as session, session.begin():
+            revoke_key(session, name=name, now=datetime.now(UTC))
         typer.echo(f"revoked {name}")
 
     app.add_typer(keys, name="keys")

@@ -25,7 +25,6 @@ from esl.services.label_status import StatusThresholds
 from esl.services.labels import bind_label, current_binding, unbind_label
 from esl.services.product_codes import product_by_code
 from esl.settings import Settings
-from pricing.errors import EslError
 
 __all__ = ["register"]
 
@@ -46,28 +45,20 @@ Wait = Annotated[
 _OPEN = ("requested", "sent")
 
 
-def _fail(error: EslError) -> typer.Exit:
-    typer.echo(f"error: {error.message}", err=True)
-    return typer.Exit(1)
-
-
 def _act(ctx: typer.Context, kind: StaffAction, label_id: str, wait_s: float | None) -> None:
     # Imported here, as the controller's timings below: the pipeline's modules would cost
     # every other `esl` command.
     from esl.services.label_actions import ActionKind, request_action
 
     sessions = sessions_of(ctx)
-    try:
-        with sessions() as session, session.begin():
-            action_id = request_action(
-                session,
-                principal=OPERATOR,
-                label_id=label_id,
-                kind=ActionKind(kind),
-                now=datetime.now(UTC),
-            ).id
-    except EslError as error:
-        raise _fail(error) from error
+    with sessions() as session, session.begin():
+        action_id = request_action(
+            session,
+            principal=OPERATOR,
+            label_id=label_id,
+            kind=ActionKind(kind),
+            now=datetime.now(UTC),
+        ).id
     _follow(ctx, kind, label_id, action_id, wait_s)
 
 
@@ -192,30 +183,24 @@ def register(app: typer.Typer) -> None:
         template: Annotated[str, typer.Option("--template")] = "standard",
     ) -> None:
         """Bind (or re-bind) the label to a product by SKU or EAN."""
-        try:
-            with sessions_of(ctx)() as session, session.begin():
-                product = product_by_code(session, code)
-                bind_label(
-                    session,
-                    principal=OPERATOR,
-                    label_id=label_id,
-                    sku=product.sku,
-                    template=template,
-                    now=datetime.now(UTC),
-                )
-                name, sku = product.name, product.sku
-        except EslError as error:
-            raise _fail(error) from error
+        with sessions_of(ctx)() as session, session.begin():
+            product = product_by_code(session, code)
+            bind_label(
+                session,
+                principal=OPERATOR,
+                label_id=label_id,
+                sku=product.sku,
+                template=template,
+                now=datetime.now(UTC),
+            )
+            name, sku = product.name, product.sku
         typer.echo(f"{label_id} bound to {sku} ({name})")
 
     @label.command("unbind")
     def unbind(ctx: typer.Context, label_id: Annotated[str, typer.Argument()]) -> None:
         """Unbind the label: it shows its identification screen until bound again."""
-        try:
-            with sessions_of(ctx)() as session, session.begin():
-                unbind_label(session, principal=OPERATOR, label_id=label_id, now=datetime.now(UTC))
-        except EslError as error:
-            raise _fail(error) from error
+        with sessions_of(ctx)() as session, session.begin():
+            unbind_label(session, principal=OPERATOR, label_id=label_id, now=datetime.now(UTC))
         typer.echo(f"{label_id} unbound")
 
     @label.command("retire")
@@ -225,15 +210,12 @@ def register(app: typer.Typer) -> None:
         BLE label is unassociated first (`esl label unassociate`, --force if gone)."""
         from esl.services.label_retirement import retire_label
 
-        try:
-            with sessions_of(ctx)() as session, session.begin():
-                label = retire_label(
-                    session, principal=OPERATOR, label_id=label_id, now=datetime.now(UTC)
-                )
-                assert label.retired_at is not None
-                when, by = label.retired_at.isoformat(), label.retired_by
-        except EslError as error:
-            raise _fail(error) from error
+        with sessions_of(ctx)() as session, session.begin():
+            label = retire_label(
+                session, principal=OPERATOR, label_id=label_id, now=datetime.now(UTC)
+            )
+            assert label.retired_at is not None
+            when, by = label.retired_at.isoformat(), label.retired_by
         typer.echo(f"{label_id} retired at {when} by {by}")
 
     @label.command("unassociate")
@@ -257,20 +239,17 @@ def register(app: typer.Typer) -> None:
         it again. Exit 1 when the label did not confirm: it is still associated."""
         from esl.services.ble_inventory import unassociate_ble_label
 
-        try:
-            with sessions_of(ctx)() as session, session.begin():
-                label = row_or_not_found(session, LabelRow, label_id, "label")
-                action = unassociate_ble_label(
-                    session,
-                    principal=OPERATOR,
-                    store=label.store,
-                    label_id=label_id,
-                    now=datetime.now(UTC),
-                    force=force,
-                )
-                action_id, detail = action.id, action.detail
-        except EslError as error:
-            raise _fail(error) from error
+        with sessions_of(ctx)() as session, session.begin():
+            label = row_or_not_found(session, LabelRow, label_id, "label")
+            action = unassociate_ble_label(
+                session,
+                principal=OPERATOR,
+                store=label.store,
+                label_id=label_id,
+                now=datetime.now(UTC),
+                force=force,
+            )
+            action_id, detail = action.id, action.detail
         if force:
             typer.echo(f"{label_id} {detail}")
             return
@@ -283,11 +262,8 @@ def register(app: typer.Typer) -> None:
         as_json: Annotated[bool, typer.Option("--json", help="One JSON object.")] = False,
     ) -> None:
         """The label's state, product, battery and last actions."""
-        try:
-            with sessions_of(ctx)() as session:
-                facts = _label_facts(session, label_id, settings_of(ctx))
-        except EslError as error:
-            raise _fail(error) from error
+        with sessions_of(ctx)() as session:
+            facts = _label_facts(session, label_id, settings_of(ctx))
         if as_json:
             typer.echo(json.dumps(facts, sort_keys=True))
             return

@@ -21,6 +21,7 @@ from pydantic import ValidationError
 from pydantic_core import ErrorDetails
 
 from esl.api.schemas import PublicationIn
+from esl.cli.failures import show_traceback_if_debug
 from esl.cli.invocation import checked_principal, sessions_of, settings_of
 from esl.errors import InputFileError, InvalidItemError, PublicationRejectedError
 from esl.services.ledger_instants import wall_clock
@@ -31,7 +32,6 @@ from esl.services.publication import (
     validate_publication,
 )
 from esl.text_files import read_utf8_text
-from pricing.errors import EslError
 
 __all__ = ["register"]
 
@@ -73,6 +73,7 @@ def register(app: typer.Typer) -> None:
                     currency=settings.currency,
                 )
             except InvalidItemError as error:
+                show_traceback_if_debug(ctx, error)
                 item = error.fields.get("item")
                 where = f"items[{item}]: " if item is not None else ""
                 _refuse(path, f"{where}{error.message}", "correct the file; nothing was stored")
@@ -109,10 +110,9 @@ def register(app: typer.Typer) -> None:
                     currency=settings.currency,
                 )
         except PublicationRejectedError as error:
+            # Its items and reasons, as the API's 409 body, are the command's result.
+            show_traceback_if_debug(ctx, error)
             typer.echo(json.dumps(error.to_dict(), default=str))
-            raise typer.Exit(1) from error
-        except EslError as error:
-            typer.echo(f"error: {error.message}", err=True)
             raise typer.Exit(1) from error
         typer.echo(json.dumps({"id": publication_id, "status": row.status, "impact": row.impact}))
 
