@@ -31,6 +31,7 @@ from esl.cli.gateway_process import (
     GatewayOption,
     StateDirOption,
     StoreOption,
+    broker_option,
     gateway_option,
     refuse_missing,
     require_topic_ids,
@@ -263,10 +264,7 @@ def register(gateway_app: typer.Typer) -> None:
         gateway: Annotated[str | None, gateway_option] = None,
         broker: Annotated[
             str | None,
-            typer.Option(
-                envvar="ESL_GATEWAY_BROKER",
-                help="mqtt://host:1883 or mqtts://...?ca=... (login in it or --credential).",
-            ),
+            broker_option("mqtt://host:1883 or mqtts://...?ca=... (login in it or --credential)."),
         ] = None,
         credential: Annotated[
             Path | None,

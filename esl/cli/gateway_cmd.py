@@ -23,6 +23,7 @@ from esl.cli.controller_api import post_to_controller
 from esl.cli.gateway_process import (
     DEFAULT_STATE_DIR,
     StateDirOption,
+    broker_option,
     gateway_option,
     refuse_missing,
     require_topic_ids,
@@ -142,10 +143,7 @@ def register(app: typer.Typer) -> None:
         ap: Annotated[str | None, _access_point] = None,
         broker: Annotated[
             str | None,
-            typer.Option(
-                envvar="ESL_GATEWAY_BROKER",
-                help="mqtt://USER:PASS@host:1883 or mqtts://...?ca=... (password: env var).",
-            ),
+            broker_option("mqtt://USER:PASS@host:1883 or mqtts://...?ca=... (password: env var)."),
         ] = None,
         provisioning: ProvisioningOption = None,
         state_dir: StateDirOption = DEFAULT_STATE_DIR,

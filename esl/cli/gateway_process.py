@@ -5,7 +5,7 @@ kept from the last run."""
 from __future__ import annotations
 
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated, NoReturn
+from typing import TYPE_CHECKING, Annotated, Any, NoReturn
 
 import typer
 
@@ -20,6 +20,7 @@ __all__ = [
     "GatewayOption",
     "StateDirOption",
     "StoreOption",
+    "broker_option",
     "gateway_option",
     "refuse_missing",
     "require_topic_ids",
@@ -38,6 +39,13 @@ StateDirOption = Annotated[
     typer.Option(help="The gateway's state: its durable queue (and its labels file by default)."),
 ]
 DEFAULT_STATE_DIR = Path("esl-gateway")
+
+
+def broker_option(help_text: str) -> Any:
+    """--broker of a gateway run, also read from ESL_GATEWAY_BROKER (where the systemd
+    units of docs/gateways.md put it). `help_text` says what the URL holds, which differs:
+    an OEPL gateway's login is in it, a BLE gateway's may come from --credential."""
+    return typer.Option(envvar="ESL_GATEWAY_BROKER", help=help_text)
 
 
 def refuse_missing(given: dict[str, str | None]) -> NoReturn:
