@@ -56,7 +56,7 @@ def register(app: typer.Typer) -> None:
         validate_only: bool = typer.Option(False, "--validate-only", help="Do not publish."),
     ) -> None:
         """Publish price and promotion changes atomically, now or at their effective_at."""
-        body = _read_body(path)
+        body = _read_body(ctx, path)
         settings = settings_of(ctx)
         now = datetime.now(UTC)
         commands = body.commands()
@@ -117,11 +117,12 @@ def register(app: typer.Typer) -> None:
         typer.echo(json.dumps({"id": publication_id, "status": row.status, "impact": row.impact}))
 
 
-def _read_body(path: Path) -> PublicationIn:
+def _read_body(ctx: typer.Context, path: Path) -> PublicationIn:
     """The file as the API's request body, or the command refused naming what is wrong."""
     try:
         text = read_utf8_text(path)
     except InputFileError as error:
+        show_traceback_if_debug(ctx, error)
         _refuse(path, error.reason, error.hint or "")
     try:
         return PublicationIn.model_validate_json(text)

@@ -91,3 +91,15 @@ def test_a_refusal_with_a_hint_prints_the_hint(bare: CliRunner, command: list[st
     what, todo = result.stderr.splitlines()
     assert what.startswith("error: no database at "), result.stderr
     assert "esl db upgrade" in todo, result.stderr
+
+
+def test_debug_shows_the_traceback_of_a_publication_file_not_utf8(
+    cli: CliRunner, tmp_path: Path
+) -> None:
+    path = tmp_path / "publication.json"
+    path.write_bytes('{"title": "Masło"}'.encode("cp1250"))
+    result = _esl_debug("publish", str(path))
+    assert result.returncode == 2, result.stderr
+    assert "Traceback (most recent call last)" in result.stderr, result.stderr
+    assert "InputFileError" in result.stderr, result.stderr
+    assert f"error: {path}: not UTF-8 text" in result.stderr
