@@ -2,9 +2,11 @@
 (esl/cli/failures.py): `--debug` shows the traceback of a refusal, and a refusal that says
 what to do (an error's hint) prints it. They used to catch our errors themselves and print
 the message alone, so `--debug` showed nothing more and `esl keys create` on a missing
-database did not say to run `esl db upgrade`.
+database did not say to run `esl db upgrade`. `esl audit` and `esl publish` keep their
+exit code 2 for a refusal under `--debug` too (docs/audit.md, docs/operations.md).
 
-Run as the operator runs it (a process), since the traceback is Python's own output."""
+The `--debug` runs are processes, as the operator runs them: the traceback is Python's own
+output once the exception leaves `esl`, which CliRunner would keep to itself."""
 
 from __future__ import annotations
 
