@@ -16,6 +16,7 @@ from pydantic import (
     ConfigDict,
     Field,
     StrictInt,
+    ValidationInfo,
     field_validator,
 )
 
@@ -27,7 +28,7 @@ from esl.decimal_digits import (
     VAT_RATE_DIGITS,
     foreign_digits_problem,
 )
-from esl.one_line_text import OneLineText, require_one_line
+from esl.one_line_text import require_one_line
 from esl.promotion_ids import NewPromotionId
 from esl.services.amounts import thousands_group_question
 from esl.services.gateway_ids import GATEWAY_ID_PATTERN
@@ -128,6 +129,52 @@ class Page(BaseModel, Generic[T]):
     next_offset: int | None
 
 
+def _trimmed(value: object) -> object:
+    return trim_blanks(value) if isinstance(value, str) else value
+
+
+def _not_only_blanks(value: object, info: ValidationInfo) -> object:
+    # Blanks only: refused as a file's empty required cell is ("name is empty"), with
+    # the reason the text was not empty as sent.
+    if isinstance(value, str) and value and not trim_blanks(value):
+        raise ValueError(f"{info.field_name} is empty: only blanks (spaces, tabs, no-break spaces)")
+    return value
+
+
+# A body's texts are trimmed as a file's cells are (`esl.blanks`), so a product, a store
+# or a promotion is stored and drawn the same whichever way it came. Trimmed before
+# their checks: a text's length is the trimmed text's, as a file's cell is counted (a
+# name too long only by the blanks a PIM left around it is taken), and a tab at its end
+# is trimmed, not refused by the one-line check. Each is generic over the text it
+# trims: a length constraint that must be checked after trimming goes inside,
+# `Trimmed[Annotated[str, Field(max_length=32)]] | None` (pydantic checks the one of
+# an optional field's or a list item's `Field` placed after the validator before it).
+Text = TypeVar("Text", bound=str)
+Trimmed = Annotated[Text, BeforeValidator(_trimmed)]
+_ONE_LINE_TRIMMED = Field(
+    description="One line of text: no control character, no line break, no direction "
+    "control (U+202A-U+202E, U+2066-U+2069) (422). Blanks around it (spaces, tabs, "
+    "no-break spaces) are trimmed, as a file's cells are, before its length is "
+    "checked; inner ones are kept."
+)
+TrimmedOneLine = Annotated[
+    Text, BeforeValidator(_trimmed), AfterValidator(require_one_line), _ONE_LINE_TRIMMED
+]
+# A name a label or a person needs: blanks only are refused (422), not stored as "".
+NotBlank = Annotated[Text, BeforeValidator(_not_only_blanks)]
+Named = Annotated[
+    Text,
+    BeforeValidator(_trimmed),
+    AfterValidator(require_one_line),
+    _ONE_LINE_TRIMMED,
+    BeforeValidator(_not_only_blanks),
+]
+TrimmedText = Trimmed[str]
+TrimmedOneLineText = TrimmedOneLine[str]
+NamedText = Named[str]
+TrimmedInstant = Annotated[Instant, BeforeValidator(_trimmed)]
+
+
 class ZoneIn(RequestBody):
     model_config = ConfigDict(json_schema_extra={"examples": [{"name": "Północ"}]})
     name: str = Field(min_length=1, max_length=128)
@@ -144,15 +191,17 @@ class StoreIn(RequestBody):
             "examples": [{"name": "Gdańsk Oliwa", "zone": "north", "time_zone": "Europe/Warsaw"}]
         }
     )
-    name: OneLineText = Field(min_length=1, max_length=STORE_NAME_LENGTH)
-    zone: str | None = Field(default=None, max_length=32)
-    time_zone: Annotated[str, AfterValidator(check_time_zone)] | None = Field(
+    name: NamedText = Field(min_length=1, max_length=STORE_NAME_LENGTH)
+    zone: Trimmed[Annotated[str, Field(max_length=32)]] | None = None
+    time_zone: (
+        Annotated[Trimmed[Annotated[str, Field(max_length=64)]], AfterValidator(check_time_zone)]
+        | None
+    ) = Field(
         default=None,
-        max_length=64,
         description="The IANA time zone its labels date in (a promotion's last day); "
         "null: the installation's (ESL_TIME_ZONE, else the locale's)",
     )
-    opened: Instant | None = Field(
+    opened: TrimmedInstant | None = Field(
         default=None,
         description="Since when the store sells, not in the future: a reduction within 30 "
         "days of it is captioned the lowest price since it went on sale. Omitted or null: "
@@ -208,29 +257,8 @@ NetContent = Annotated[DecimalText, BeforeValidator(_net_content_text)]
 GtinText = Annotated[str, AfterValidator(_ascii_digits)]
 
 
-def _trimmed(value: object) -> object:
-    return trim_blanks(value) if isinstance(value, str) else value
-
-
-# A product's texts are trimmed as a product file's cells are (`esl.blanks`), so a product
-# is stored the same whichever way it came. A name, brand, category or web address is
-# trimmed after the document's length check (a random text too long by its edge blanks
-# stays refused, as the document says) and before the one-line check (a tab a PIM left at
-# its end is trimmed, not refused); a GTIN, unit or instant before its checks (the file
-# reads " g" and "5900512000015 " as meant).
-TrimmedOneLineText = Annotated[
-    str,
-    AfterValidator(trim_blanks),
-    AfterValidator(require_one_line),
-    Field(
-        description="One line of text: no control character, no line break, no direction "
-        "control (U+202A-U+202E, U+2066-U+2069) (422). Blanks around it (spaces, tabs, "
-        "no-break spaces) are trimmed, as a product file's cells are; inner ones are kept."
-    ),
-]
 TrimmedGtin = Annotated[GtinText, BeforeValidator(_trimmed)]
 NetUnitText = Annotated[Literal["g", "kg", "ml", "l", "m", "pcs"], BeforeValidator(_trimmed)]
-TrimmedInstant = Annotated[Instant, BeforeValidator(_trimmed)]
 
 
 class ProductIn(RequestBody):
@@ -251,8 +279,8 @@ class ProductIn(RequestBody):
             ]
         },
     )
-    # Not blank (`_name_not_blank`): a label needs a name to draw, as a file's line does.
-    name: TrimmedOneLineText = Field(min_length=1, max_length=PRODUCT_NAME_LENGTH)
+    # Not blank: a label needs a name to draw, as a file's line does.
+    name: NamedText = Field(min_length=1, max_length=PRODUCT_NAME_LENGTH)
     brand: TrimmedOneLineText = Field(default="", max_length=BRAND_LENGTH)
     gtin: TrimmedGtin = Field(default="", max_length=14)
     category: TrimmedOneLineText = Field(default="", max_length=CATEGORY_LENGTH)
@@ -269,16 +297,8 @@ class ProductIn(RequestBody):
     perishable: bool = False
     on_sale_since: TrimmedInstant
     # One line too: NUL was stored by SQLite and refused by PostgreSQL as a generic error.
-    web_url: TrimmedOneLineText | None = Field(default=None, max_length=WEB_URL_LENGTH)
+    web_url: TrimmedOneLine[Annotated[str, Field(max_length=WEB_URL_LENGTH)]] | None = None
     unit_price_per_100: bool = False
-
-    @field_validator("name")
-    @classmethod
-    def _name_not_blank(cls, name: str) -> str:
-        # Trimmed to nothing: refused as a product file's line is ("name is empty").
-        if not name:
-            raise ValueError("name is empty: only blanks (spaces, tabs, no-break spaces)")
-        return name
 
     @field_validator("web_url")
     @classmethod
@@ -365,15 +385,15 @@ Channel = Literal["store", "web", "app"]
 PromotionKindName = Literal[
     "percent_off", "amount_off", "fixed_price", "multi_buy", "buy_n_get_m", "loyalty_price"
 ]
-Code = Annotated[str, Field(min_length=1, max_length=32)]
+Code = Trimmed[Annotated[str, Field(min_length=1, max_length=32)]]
 # A promotion's target category: a product's category, one line of at most its length
 # (every target is stored in promotion_targets; PostgreSQL refuses a longer one on
 # publish, SQLite would keep a target no product can have).
-CategoryName = Annotated[OneLineText, Field(min_length=1, max_length=CATEGORY_LENGTH)]
+CategoryName = Named[Annotated[str, Field(min_length=1, max_length=CATEGORY_LENGTH)]]
 # A SKU referred to, not created: any stored SKU, those stored before the spelling rule
 # (`esl.skus`: 'MLEKO-Ł', 'MLK 2') too, so their prices, promotions and labels can still
 # be changed; one that names no product is refused as unknown where it is used.
-SkuReference = Annotated[OneLineText, Field(min_length=1, max_length=SKU_LENGTH)]
+SkuReference = TrimmedOneLine[Annotated[str, Field(min_length=1, max_length=SKU_LENGTH)]]
 Amount = Annotated[DecimalText, Field(gt=0, max_digits=12, decimal_places=4)]
 
 
@@ -440,7 +460,9 @@ class UpsertPromotionItemIn(RequestBody):
     )
     action: Literal["upsert_promotion"]
     promotion_id: NewPromotionId
-    name: OneLineText | None = Field(default=None, max_length=PROMOTION_NAME_LENGTH)
+    # Null or left out: named by its id. Blanks only, or "", are refused as a promotion
+    # file's empty name is (a label would draw nothing, or the id, by the way it came).
+    name: Named[Annotated[str, Field(min_length=1, max_length=PROMOTION_NAME_LENGTH)]] | None = None
     kind: PromotionKindName
     skus: list[SkuReference] = Field(default_factory=list, max_length=10_000)
     categories: list[CategoryName] = Field(default_factory=list, max_length=1_000)
@@ -522,7 +544,7 @@ class PublicationIn(RequestBody):
             ]
         },
     )
-    title: str = Field(min_length=1, max_length=PUBLICATION_TITLE_LENGTH)
+    title: NotBlank[TrimmedText] = Field(min_length=1, max_length=PUBLICATION_TITLE_LENGTH)
     effective_at: Instant | None = Field(
         default=None, description="When the changes take effect; unset means when published."
     )

@@ -40,6 +40,7 @@ from esl.imports import import_products
 from esl.imports.products import PRODUCT_COLUMNS
 from esl.services.keys import Role, create_key
 from esl.settings import Settings
+from esl.text_lengths import PRODUCT_NAME_LENGTH, WEB_URL_LENGTH
 from pricing.errors import EslError
 from tests.support.api import Api, AppSwitch
 from tests.support.clock import Clock
@@ -67,6 +68,8 @@ CHEESE = {
     "web_url": None,
     "unit_price_per_100": False,
 }
+# A web address as long as its column allows.
+URL = "https://shop.example/" + "u" * (WEB_URL_LENGTH - len("https://shop.example/"))
 MILK_GTIN = "5900820000011"  # MLK-1's, seeded
 YOGHURT_GTIN = "5901234123457"
 # Who wrote a row and how it is titled differ by path ("catalogue" and "product CHS-1",
@@ -232,12 +235,19 @@ SCENARIOS = {
         "YOG-1", _cheese(name="  Jogurt  naturalny ", gtin=YOGHURT_GTIN)
     ),
     "name of blanks only": Change("CHS-1", _cheese(name=" \u00a0 ")),
+    # A file counts a cell's length once trimmed; the API counted the blanks too, so a
+    # name a PIM padded to its column's width was refused by one way only.
+    "name too long only by the blanks around it": Change(
+        "CHS-1", _cheese(name=f" {'S' * PRODUCT_NAME_LENGTH}\u00a0", web_url=f" {URL}\t")
+    ),
+    "name too long": Change("CHS-1", _cheese(name="S" * (PRODUCT_NAME_LENGTH + 1))),
     "GTIN clash": Change("CHS-1", _cheese(gtin=MILK_GTIN)),
     "case twin": Change("chs-1", _cheese(gtin="")),
     "bad SKU spelling": Change("SER-Ł", _cheese(gtin="")),
 }
 REFUSED = {
     "name of blanks only",
+    "name too long",
     "on_sale_since moved later past ledger prices",
     "GTIN clash",
     "case twin",

@@ -1,0 +1,319 @@
+"""A store sent by `PUT /stores/{code}` and by a store file, and a promotion sent in a
+publication and by a promotion file, are stored and drawn the same: a file trims the
+blanks around its cells (`esl.blanks`), and the API trims its body's texts by the same
+rule. Each change is made once through the API and once through a file into a second,
+identical database on the same test clock; the stores, promotions, their versions, the
+ledger, the labels handed to planning and a shelf's quote must then be the same (a label
+would otherwise draw " Gdańsk Oliwa " or a promotion name with its spaces one way and
+not the other, and sending it again the other way would be a change)."""
+
+from __future__ import annotations
+
+import csv
+import io
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import pytest
+from sqlalchemy import Engine, select
+from sqlalchemy.orm import Session
+
+from esl.db.engine import session_factory
+from esl.db.models import (
+    LedgerEntryRow,
+    PlanningQueueRow,
+    PromotionRow,
+    PromotionTargetRow,
+    PromotionVersionRow,
+    StoreRow,
+    StoreVersionRow,
+    core_table,
+)
+from esl.imports import import_promotions
+from esl.imports.promotions import PROMOTION_COLUMNS
+from esl.imports.stores import STORE_COLUMNS, import_stores
+from esl.services.quotes import quote
+from esl.text_lengths import PROMOTION_NAME_LENGTH, STORE_NAME_LENGTH
+from pricing.errors import EslError
+from pricing.resolved import ResolvedPrice
+from tests.support.api import Api
+from tests.support.database import backend_engine, seed_reference_data
+from tests.support.pipeline import publish
+
+DAY = timedelta(days=1)
+# Who wrote a row and how it is titled differ by path; a row's id is the database's own.
+PATH_COLUMNS = {
+    *("id", "title", "kind", "created_by", "published_by", "impact", "queued_at"),
+    "source",  # a ledger entry's: "publication" or "import"
+}
+TABLES = (
+    StoreRow,
+    StoreVersionRow,
+    PromotionRow,
+    PromotionTargetRow,
+    PromotionVersionRow,
+    LedgerEntryRow,
+    # Not its shelves: a publication lists a promotion's SKUs per store, a file names
+    # them for every store (`hand_published_change`'s `everywhere`), the same labels.
+    PlanningQueueRow,
+)
+
+
+def _csv(columns: tuple[str, ...], facts: Mapping[str, Any]) -> str:
+    out = io.StringIO()
+    writer = csv.writer(out, lineterminator="\n")
+    writer.writerow(columns)
+    writer.writerow([_cell(facts.get(column)) for column in columns])
+    return out.getvalue()
+
+
+def _cell(value: object) -> str:
+    if value is None:
+        return ""
+    if isinstance(value, list):
+        return "|".join(value)
+    return str(value)
+
+
+@dataclass(frozen=True)
+class StoreChange:
+    """One store as an admin writes it: the path's code and the body, or a file line."""
+
+    code: str
+    store: dict[str, Any]
+
+    def by_api(self, api: Api) -> bool:
+        answer = api.client.put(
+            f"/api/v1/stores/{self.code}", json=self.store, headers=api.headers("admin")
+        )
+        assert answer.status_code in {200, 409, 422}, answer.text
+        return answer.status_code == 200
+
+    def by_file(self, session: Session, now: datetime) -> None:
+        import_stores(
+            session,
+            _csv(STORE_COLUMNS, {**self.store, "code": self.code}),
+            imported_by="t",
+            now=now,
+            currency="PLN",
+        )
+
+
+@dataclass(frozen=True)
+class PromotionChange:
+    """One promotion as the pricing team writes it: a publication's `upsert_promotion`
+    item, or a promotion file's line."""
+
+    promotion: dict[str, Any]
+
+    def by_api(self, api: Api) -> bool:
+        pricing = api.headers("pricing")
+        item = {"action": "upsert_promotion", **self.promotion}
+        posted = api.client.post(
+            "/api/v1/publications", json={"title": "t", "items": [item]}, headers=pricing
+        )
+        assert posted.status_code in {201, 422}, posted.text
+        if posted.status_code != 201:
+            return False
+        for step in ("validate", "publish"):
+            answer = api.client.post(
+                f"/api/v1/publications/{posted.json()['id']}/{step}", headers=pricing
+            )
+            assert answer.status_code == 200, answer.text
+        return True
+
+    def by_file(self, session: Session, now: datetime) -> None:
+        facts = {**self.promotion, "id": self.promotion["promotion_id"]}
+        import_promotions(
+            session, _csv(PROMOTION_COLUMNS, facts), imported_by="t", now=now, currency="PLN"
+        )
+
+
+Change = StoreChange | PromotionChange
+BLACK_WEEK = {
+    "promotion_id": "BW-15",
+    "name": "Black Week -15 %",
+    "kind": "percent_off",
+    "percent": "15",
+    "categories": ["dairy"],
+    # A publication's promotion starts at its effective instant, a file's at none given.
+    "valid_from": "2026-03-03T09:00:00+00:00",
+}
+
+
+def _black_week(**facts: Any) -> PromotionChange:
+    return PromotionChange({**BLACK_WEEK, **facts})
+
+
+def _oliwa(**facts: Any) -> StoreChange:
+    return StoreChange("S01", {"name": "Gdańsk Oliwa", "zone": "north", **facts})
+
+
+SCENARIOS: dict[str, Change] = {
+    "store renamed": _oliwa(name="Gdańsk  Oliwa Centrum"),
+    "store re-put with blanks around its texts": _oliwa(
+        name=" Gdańsk Oliwa\u00a0", zone="\tnorth", time_zone=" Europe/Warsaw "
+    ),
+    "new store with blanks around its name, inner ones kept": StoreChange(
+        "S09", {"name": "  Sopot  Monte Cassino ", "zone": "south"}
+    ),
+    "store name too long only by its blanks": _oliwa(name=f" {'O' * STORE_NAME_LENGTH}\t"),
+    "store name too long": _oliwa(name="O" * (STORE_NAME_LENGTH + 1)),
+    "store name of blanks only": _oliwa(name=" \u00a0 "),
+    "new promotion": _black_week(),
+    "promotion with blanks around its texts": _black_week(
+        name="\tBlack  Week -15 % ", categories=[" dairy\u00a0"]
+    ),
+    "promotion of one store's SKUs with blanks around them": _black_week(
+        categories=[], skus=[" MLK-1", "CHS-1\u00a0"], stores=["\tS01 "]
+    ),
+    "promotion name too long only by its blanks": _black_week(
+        name=f" {'B' * PROMOTION_NAME_LENGTH} "
+    ),
+    "promotion name too long": _black_week(name="B" * (PROMOTION_NAME_LENGTH + 1)),
+    "promotion name of blanks only": _black_week(name="\u00a0  "),
+}
+REFUSED = {"store name too long", "store name of blanks only"} | {
+    "promotion name too long",
+    "promotion name of blanks only",
+}
+
+
+@pytest.fixture
+def by_file(api: Api, request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Engine]:
+    """A second database like the API's (its backend, seeded), written by files."""
+    backend = request.node.callspec.params["engine"]
+    folder = tmp_path / "by-file"
+    folder.mkdir()
+    with backend_engine(backend, folder, seeded=False) as engine:
+        with session_factory(engine)() as session, session.begin():
+            seed_reference_data(session)
+        yield engine
+
+
+def _history(engine: Engine, now: datetime) -> None:
+    """The same past in either database: the three products priced at `now`."""
+    publish(
+        session_factory(engine),
+        [
+            {"action": "set_price", "sku": "MLK-1", "amount": "3.49"},
+            {"action": "set_price", "sku": "CHS-1", "amount": "4.99"},
+            {"action": "set_price", "sku": "CFE-1", "amount": "59.99"},
+        ],
+        now=now,
+    )
+
+
+def _seen(engine: Engine) -> dict[str, list[tuple[Any, ...]]]:
+    """Every row of the stores, promotions, their versions, the ledger and the labels
+    handed to planning, without what differs by path."""
+    seen: dict[str, list[tuple[Any, ...]]] = {}
+    with Session(engine) as session:
+        for model in TABLES:
+            table = core_table(model)
+            columns = [c for c in table.c if c.name not in PATH_COLUMNS]
+            rows = session.execute(select(*columns)).all()
+            seen[table.name] = sorted(
+                (tuple(zip([c.name for c in columns], row, strict=True)) for row in rows),
+                key=repr,
+            )
+    return seen
+
+
+def _differences(
+    by_api: dict[str, list[tuple[Any, ...]]], by_file: dict[str, list[tuple[Any, ...]]]
+) -> dict[str, dict[str, list[tuple[Any, ...]]]]:
+    """Table -> the rows only the API's database has, and only the file's."""
+    return {
+        table: {
+            "api only": [r for r in rows if r not in by_file[table]],
+            "file only": [r for r in by_file[table] if r not in rows],
+        }
+        for table, rows in by_api.items()
+        if rows != by_file[table]
+    }
+
+
+def _shelf(engine: Engine, now: datetime) -> ResolvedPrice:
+    """What the milk's shelf label in S01 would draw now: its resolved price, promotion
+    name and caption included."""
+    with Session(engine) as session:
+        resolved = quote(
+            session,
+            sku="MLK-1",
+            store="S01",
+            channel="store",
+            at=now,
+            now=now,
+            locale="pl_PL",
+            currency="PLN",
+        )
+    return resolved
+
+
+def _import(engine: Engine, change: Change, now: datetime) -> bool:
+    try:
+        with session_factory(engine).begin() as session:
+            change.by_file(session, now)
+    except EslError:
+        return False
+    return True
+
+
+@pytest.mark.parametrize("scenario", SCENARIOS)
+def test_a_store_or_promotion_change_by_api_and_by_file_leaves_the_same_rows(
+    api: Api, by_file: Engine, scenario: str
+) -> None:
+    for engine in (api.engine, by_file):
+        _history(engine, api.clock.now)
+    api.clock.advance(DAY)
+    now = api.clock.now
+    change = SCENARIOS[scenario]
+    before = _seen(api.engine)
+    assert _seen(by_file) == before
+
+    accepted = (change.by_api(api), _import(by_file, change, now))
+
+    assert accepted == ((False, False) if scenario in REFUSED else (True, True))
+    by_api_rows, by_file_rows = _seen(api.engine), _seen(by_file)
+    assert _differences(by_api_rows, by_file_rows) == {}
+    assert _shelf(api.engine, now) == _shelf(by_file, now)
+    if scenario in REFUSED:
+        assert by_api_rows == before
+
+
+def test_a_price_item_names_its_sku_and_store_as_a_price_file_line_does(api: Api) -> None:
+    """A price file trims its `sku` and `store_or_zone` cells, so " MLK-1 " prices MLK-1;
+    a publication's set_price refused the same SKU as unknown (and its title of blanks
+    only was stored as a draft's title)."""
+    pricing = api.headers("pricing")
+    item = {"action": "set_price", "sku": " MLK-1\u00a0", "store": "\tS01 ", "amount": "3.29"}
+    plain = {**item, "sku": "MLK-1", "store": "S01"}
+    blank = api.client.post(
+        "/api/v1/publications", json={"title": " \u00a0", "items": [plain]}, headers=pricing
+    )
+    assert blank.status_code == 422, blank.text
+    assert blank.json()["error"]["problems"][0]["location"] == ["body", "title"]
+
+    posted = api.client.post(
+        "/api/v1/publications", json={"title": " Milk ", "items": [item]}, headers=pricing
+    )
+
+    assert posted.status_code == 201, posted.text
+    assert posted.json()["title"] == "Milk"
+    assert posted.json()["items"] == [
+        {"position": 0, "action": "set_price", "sku": "MLK-1", "store": "S01", "amount": "3.29"}
+    ]
+    for step in ("validate", "publish"):
+        answer = api.client.post(
+            f"/api/v1/publications/{posted.json()['id']}/{step}", headers=pricing
+        )
+        assert answer.status_code == 200, answer.text
+        assert answer.json()["problems"] == [], answer.text
+    prices = api.client.get(
+        "/api/v1/prices", params={"sku": "MLK-1", "store": "S01"}, headers=pricing
+    )
+    assert [rule["amount"] for rule in prices.json()["items"]] == ["3.29"]
