@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
+from urllib.parse import quote
 
 import httpx
 import pytest
@@ -384,3 +385,31 @@ def test_a_product_stored_with_an_empty_web_url_keeps_it_until_its_next_write(ap
     assert [dict(row)["web_url"] for row in new["product_versions"]["api only"]] == [None]
     assert len(new["planning_queue"]["api only"]) == 1
     assert _seen(api.engine) == written  # the same write again is no change
+
+
+@pytest.mark.parametrize("padded", [" YOG-1 ", "YOG-1 ", "\u00a0YOG-1"])
+def test_a_path_sku_with_blanks_around_it_is_refused_naming_the_sku_meant(
+    api: Api, by_file: Engine, padded: str
+) -> None:
+    """A file trims its sku cell, so its " YOG-1 " is YOG-1. A path names a product
+    exactly, and one with blanks around it is a client's bug (a fixed-width column sent
+    as it was): `PUT` is refused saying which SKU was meant, rather than creating a
+    product " YOG-1 " no file can name, or quietly writing YOG-1 under another name."""
+    now = api.clock.now
+    yoghurt = _cheese(name="Jogurt", gtin=YOGHURT_GTIN)
+    before = _seen(api.engine)
+
+    answer = api.client.put(
+        f"/api/v1/products/{quote(padded)}", json=yoghurt, headers=api.headers("pricing")
+    )
+
+    assert answer.status_code == 422, answer.text
+    error = answer.json()["error"]
+    assert (error["code"], error["field"]) == ("invalid_item", "sku")
+    assert "blanks" in error["message"], error
+    assert "write 'YOG-1'" in error["message"], error
+    assert _seen(api.engine) == before
+    # The file's line is the product the API names without the blanks: the same one.
+    assert _import(by_file, Change(padded, yoghurt), now)
+    assert _put(api, Change("YOG-1", yoghurt))
+    assert _differences(_seen(api.engine), _seen(by_file)) == {}

@@ -20,6 +20,7 @@ from esl.api.schemas import (
     ZoneIn,
     ZoneOut,
 )
+from esl.blanks import trim_blanks
 from esl.case_twins import stored_case_twin, twin_refusal
 from esl.db.models import LabelModelRow, ProductRow, StoreRow, ZoneRow
 from esl.db.repositories.rows import row_or_not_found
@@ -128,11 +129,21 @@ def put_product(
     sku: SkuPath, body: ProductIn, ctx: Ctx, session: CurrentSession, who: PricingTeam
 ) -> ProductRow:
     """Create or replace a product's master data (pricing team). A new SKU is spelled as
-    `esl.skus` says, and may not differ from a stored one only in case (409, naming it);
-    one stored before those rules is still replaced. The rules of the write are the
+    `esl.skus` says, without blanks around it (422, naming the SKU meant), and may not
+    differ from a stored one only in case (409, naming it); one stored before those
+    rules is still replaced. The rules of the write are the
     product file's (`esl.services.product_writes`); a change is recorded as a publication
     of kind `catalogue`."""
     stored = session.scalar(select(ProductRow.sku).where(ProductRow.sku == sku)) is not None
+    # A file trims its sku cell and a body its texts; a path names a product exactly, and
+    # blanks around it are a client's bug (a fixed-width column sent as it was): said so,
+    # naming the SKU meant, rather than writing that one under another name.
+    if not stored and (meant := trim_blanks(sku)) != sku:
+        raise InvalidItemError(
+            f"sku {sku!r} begins or ends with blanks (spaces, tabs, no-break spaces): "
+            f"a path names a product exactly; write {meant!r}",
+            field="sku",
+        )
     if not stored and not is_sku_text(sku):
         raise InvalidItemError(f"sku {sku!r}: {SKU_SPELLING}", field="sku")
     # 'mlk-1' beside 'MLK-1' would be a product no file can price (`esl.case_twins`).
