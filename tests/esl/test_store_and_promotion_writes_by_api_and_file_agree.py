@@ -175,10 +175,14 @@ SCENARIOS: dict[str, Change] = {
     ),
     "promotion name too long": _black_week(name="B" * (PROMOTION_NAME_LENGTH + 1)),
     "promotion name of blanks only": _black_week(name="\u00a0  "),
+    # The file refuses an empty name; the API named the promotion by its id (as it does
+    # one sent without a name or with null).
+    "promotion name empty": _black_week(name=""),
 }
 REFUSED = {"store name too long", "store name of blanks only"} | {
     "promotion name too long",
     "promotion name of blanks only",
+    "promotion name empty",
 }
 
 
