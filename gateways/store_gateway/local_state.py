@@ -16,7 +16,10 @@
   and did not settle, how many times it began it and the last failure noted
   (`count_try`, `tries`): a frame that makes the gateway fail every time is refused after
   a few tries, not tried at every restart for good; another frame under the same
-  sequence is another frame, with tries of its own.
+  sequence is another frame, with tries of its own. The same count, `kind` 'frame',
+  holds the failures of taking a frame in (`failed_on_frame`), and, `kind` 'uplink',
+  those of sending one message up (an answer, a report or a check-in, by its bytes:
+  `failed_on_uplink`, `uplinks_failed`).
 
 A frame leaves the inbox in the same transaction that stores its answer in the outbox and
 the label's new state, so a restart (or a broker outage of any length) loses nothing and
@@ -32,12 +35,13 @@ import sqlite3
 from collections.abc import Callable, Collection, Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field, replace
+from enum import StrEnum
 from pathlib import Path
 
 from gateways.protocol.key_files import keep_key_file_private
 from rendering.encoding import Planes
 
-__all__ = ["FrameTries", "LabelRecord", "LocalState", "QueuedFrame"]
+__all__ = ["FrameTries", "LabelRecord", "LocalState", "QueuedFrame", "TriedAs", "payload_digest"]
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS labels (
@@ -89,6 +93,7 @@ CREATE TABLE IF NOT EXISTS frame_tries (
     digest BLOB NOT NULL,
     tries INTEGER NOT NULL,
     last_failure TEXT NOT NULL DEFAULT '',
+    kind TEXT NOT NULL DEFAULT 'frame',
     PRIMARY KEY (label_id, sequence, digest)
 );
 """
@@ -103,6 +108,8 @@ _ADDED_LABEL_COLUMNS = {
 # The outbox's label (NULL in a row written before it was kept: such a row waits for
 # nothing and holds up no check-in).
 _ADDED_OUTBOX_COLUMNS = {"label_id": "TEXT"}
+# What a try was of (`TriedAs`; every row written before it: a frame's).
+_ADDED_TRIES_COLUMNS = {"kind": "TEXT NOT NULL DEFAULT 'frame'"}
 
 
 @dataclass(frozen=True, slots=True)
@@ -151,10 +158,22 @@ class FrameTries:
     last_failure: str = ""
 
 
+class TriedAs(StrEnum):
+    """What the gateway was doing with a message when it failed (`frame_tries.kind`)."""
+
+    FRAME = "frame"  # taking a frame in, or carrying it out: its label, sequence and bytes
+    UPLINK = "uplink"  # sending a message up: its bytes
+
+
 def _digest(frame: QueuedFrame) -> bytes:
     """What tells `frame` from another frame of its label under the same sequence (one
     signed again after the controller's database came back from a backup)."""
-    return hashlib.sha256(frame.payload).digest()
+    return payload_digest(frame.payload)
+
+
+def payload_digest(payload: bytes) -> bytes:
+    """What a message's tries are kept under, with its label and sequence."""
+    return hashlib.sha256(payload).digest()
 
 
 def _radio_address(address: str) -> str:
@@ -181,6 +200,10 @@ class LocalState:
             if column not in present:
                 self._db.execute(f"ALTER TABLE outbox ADD COLUMN {column} {declaration}")
         self._db.execute("CREATE INDEX IF NOT EXISTS outbox_by_label ON outbox (label_id)")
+        present = {row[1] for row in self._db.execute("PRAGMA table_info(frame_tries)")}
+        for column, declaration in _ADDED_TRIES_COLUMNS.items():
+            if column not in present:
+                self._db.execute(f"ALTER TABLE frame_tries ADD COLUMN {column} {declaration}")
         self._sizes = widths
 
     def close(self) -> None:
@@ -445,9 +468,9 @@ class LocalState:
             # order; a copy of an earlier one sent after is the label's to refuse.
             ended = max(label.last_sequence, frame.sequence if relayed else 0)
             self._db.execute(
-                "DELETE FROM frame_tries WHERE label_id = ? "
+                "DELETE FROM frame_tries WHERE label_id = ? AND kind = ? "
                 "AND (sequence <= ? OR (sequence = ? AND digest = ?))",
-                (frame.label_id, ended, frame.sequence, _digest(frame)),
+                (frame.label_id, TriedAs.FRAME, ended, frame.sequence, _digest(frame)),
             )
 
     def refuse(self, frame: QueuedFrame, *, report: bytes) -> None:
@@ -462,12 +485,50 @@ class LocalState:
         """How many times `frame` (its label, sequence and bytes: a copy sent again is the
         same frame, another one under its sequence is not) was begun and not settled, and
         the last failure noted."""
+        return self.frame_tries(
+            label_id=frame.label_id, sequence=frame.sequence, payload=frame.payload
+        )
+
+    def frame_tries(self, *, label_id: str, sequence: int, payload: bytes) -> FrameTries:
+        """`tries` of the frame `payload` for `label_id` under `sequence`, as it comes in."""
         row = self._db.execute(
             "SELECT tries, last_failure FROM frame_tries "
             "WHERE label_id = ? AND sequence = ? AND digest = ?",
-            (frame.label_id, frame.sequence, _digest(frame)),
+            (label_id, sequence, payload_digest(payload)),
         ).fetchone()
         return FrameTries() if row is None else FrameTries(int(row[0]), str(row[1]))
+
+    def failed_on_frame(
+        self, *, label_id: str, sequence: int, payload: bytes, failure: str
+    ) -> None:
+        """Taking the frame `payload` in made the gateway fail (`failure`): one more of its
+        tries, counted with those of carrying it out (`tries`)."""
+        self._failed_on(TriedAs.FRAME, label_id, sequence, payload_digest(payload), failure)
+
+    def failed_on_uplink(self, *, label_id: str | None, payload: bytes, failure: str) -> None:
+        """Sending `payload` up (an answer, a report, a check-in of `label_id`) made the
+        gateway fail (`failure`): one more try of it (`uplinks_failed`)."""
+        self._failed_on(TriedAs.UPLINK, label_id or "", 0, payload_digest(payload), failure)
+
+    def uplinks_failed(self, *, at_least: int) -> dict[bytes, FrameTries]:
+        """The messages up (their `payload_digest`) the gateway failed on sending
+        `at_least` times, and their tries."""
+        rows = self._db.execute(
+            "SELECT digest, tries, last_failure FROM frame_tries WHERE kind = ? AND tries >= ?",
+            (TriedAs.UPLINK, at_least),
+        )
+        return {bytes(row[0]): FrameTries(int(row[1]), str(row[2])) for row in rows}
+
+    def _failed_on(
+        self, kind: TriedAs, label_id: str, sequence: int, digest: bytes, failure: str
+    ) -> None:
+        with self._transaction():
+            self._db.execute(
+                "INSERT INTO frame_tries (label_id, sequence, digest, tries, last_failure, kind) "
+                "VALUES (?, ?, ?, 1, ?, ?) ON CONFLICT (label_id, sequence, digest) "
+                "DO UPDATE SET tries = tries + 1, last_failure = excluded.last_failure",
+                (label_id, sequence, digest, failure, kind),
+            )
 
     def count_try(self, frame: QueuedFrame) -> None:
         """One more try of `frame`, committed before it begins: a try the gateway does

@@ -306,6 +306,7 @@ class StoreGatewayProcess:
             client=self._client,
             carrying=self._carrying.get,
             in_flight=uplinks_in_flight,
+            tries=tries_per_frame,
         )
         self._tasks: list[asyncio.Task[None]] = []
         # The first part that failed (`_ended`): `run` ends with it.
@@ -414,23 +415,60 @@ class StoreGatewayProcess:
             except FrameRejectedError as rejected:
                 _log.warning("unreadable frame dropped: %s", rejected)
                 continue
-            if header.label_id not in self._labels:
-                # Not in the label file (taken out of it, or never in it): nothing is
-                # driven or signed for it, and the gateway says why in place of an answer.
-                self._refuse_unknown(header.label_id, header.sequence)
-                self.state.queue_answer(
-                    not_in_label_file_report(header.label_id, header.sequence, now=self._clock()),
-                    label_id=header.label_id,
-                )
+            label_id, sequence = header.label_id, header.sequence
+            tries = self.state.frame_tries(label_id=label_id, sequence=sequence, payload=payload)
+            if tries.count >= self._tries_per_frame and self._carrying.get(label_id) != sequence:
+                # The gateway failed on it as often as it may (taking it in, or carrying
+                # it out): refused at once, not taken in again. Unless its last try is
+                # under way: that one may yet settle it (the worker refuses the copy).
+                report = self._given_up_on(label_id, sequence, payload, tries)
+                self.state.queue_answer(report, label_id=label_id)
                 self._uplinks.wake()
                 continue
-            self.state.enqueue(
-                label_id=header.label_id,
-                sequence=header.sequence,
-                opcode=-1 if opcode is None else opcode,
-                payload=payload,
+            try:
+                self._take_in(payload, label_id, sequence, opcode)
+            except Exception as error:
+                # The process stops; the frame comes again (the controller's retries, a
+                # check-in reviving its parked update): counted, it is refused after
+                # `tries_per_frame` such failures, not taken in at every start for good.
+                self._note_intake_failure(label_id, sequence, payload, error)
+                raise
+
+    def _take_in(self, payload: bytes, label_id: str, sequence: int, opcode: int | None) -> None:
+        """Queue the frame `payload` for its label's worker, or refuse it at once (a label
+        not in the label file)."""
+        if label_id not in self._labels:
+            # Not in the label file (taken out of it, or never in it): nothing is driven
+            # or signed for it, and the gateway says why in place of an answer.
+            self._refuse_unknown(label_id, sequence)
+            self.state.queue_answer(
+                not_in_label_file_report(label_id, sequence, now=self._clock()),
+                label_id=label_id,
             )
-            self._wake(header.label_id)
+            self._uplinks.wake()
+            return
+        self.state.enqueue(
+            label_id=label_id,
+            sequence=sequence,
+            opcode=-1 if opcode is None else opcode,
+            payload=payload,
+        )
+        self._wake(label_id)
+
+    def _note_intake_failure(
+        self, label_id: str, sequence: int, payload: bytes, error: Exception
+    ) -> None:
+        try:
+            self.state.failed_on_frame(
+                label_id=label_id,
+                sequence=sequence,
+                payload=payload,
+                failure=f"{type(error).__name__}: {error}",
+            )
+        except Exception:
+            # The state file fails as a whole (a full disk), not on this frame: the
+            # failure itself is what `run` ends with; this one is only logged.
+            _log.exception("label %s: frame %d's failure not counted", label_id, sequence)
 
     def _wake(self, label_id: str) -> None:
         worker = self._workers.get(label_id)
@@ -517,28 +555,34 @@ class StoreGatewayProcess:
     def _give_up(self, frame: QueuedFrame, tries: FrameTries) -> None:
         """Refuse `frame`, begun `tries.count` times and never settled, with the
         gateway's final report (and a copy sent again as well, at once)."""
-        report = failed_every_try_report(
-            frame.label_id, frame.sequence, tries=tries.count, now=self._clock()
-        )
+        report = self._given_up_on(frame.label_id, frame.sequence, frame.payload, tries)
         self.state.refuse(frame, report=report)
         self._uplinks.wake()
-        given_up = (frame.label_id, frame.sequence, hashlib.sha256(frame.payload).digest())
+
+    def _given_up_on(
+        self, label_id: str, sequence: int, payload: bytes, tries: FrameTries
+    ) -> bytes:
+        """The gateway's final report refusing the frame `payload`, which made it fail
+        `tries.count` times; said in the log (once a run, a copy sent again briefly)."""
+        report = failed_every_try_report(label_id, sequence, tries=tries.count, now=self._clock())
+        given_up = (label_id, sequence, hashlib.sha256(payload).digest())
         if given_up in self._given_up:
             _log.info(
                 "label %s: frame %d sent again, refused again (the gateway failed on it)",
-                frame.label_id,
-                frame.sequence,
+                label_id,
+                sequence,
             )
-            return
+            return report
         self._given_up.add(given_up)
         _log.error(
             "label %s: frame %d refused, not tried again: the gateway failed on it %d times "
             "(the last failure: %s); the label's next frames go on",
-            frame.label_id,
-            frame.sequence,
+            label_id,
+            sequence,
             tries.count,
             tries.last_failure or "not known, the gateway was killed or lost power during it",
         )
+        return report
 
     def _take_back_try(self, frame: QueuedFrame) -> None:
         if self._crashing:

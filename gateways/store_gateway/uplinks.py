@@ -33,6 +33,15 @@ check-in signed before an answer, arriving after that answer, would read as olde
 it, and the controller would forget what the label shows and send its image again in
 full. A row from a state file written before the outbox kept each answer's label goes
 alone (it may be any label's).
+
+A message the gateway fails on once the broker has it (recording it delivered raises:
+a bug in handling that one row) stops the process, which starts again and sent it again
+at every start, for good. Now such a failure is counted against the message in the state
+file (`LocalState.failed_on_uplink`, the count of a frame's tries), and one the gateway
+failed on `tries` times is dropped at the next start, with an error line, instead of
+sent: each message of the failed batch is recorded alone, and only one that fails so is
+counted. A failure of the state file as a whole (a full disk) cannot count either, and
+stops the process as before.
 """
 
 from __future__ import annotations
@@ -46,15 +55,17 @@ from enum import StrEnum
 
 from gateways.errors import GatewayError, PacketTooLargeError
 from gateways.mqtt.store_gateway import StoreGatewayClient
-from gateways.store_gateway.local_state import LocalState
+from gateways.store_gateway.local_state import FrameTries, LocalState, payload_digest
 
-__all__ = ["UPLINKS_IN_FLIGHT", "Uplinks"]
+__all__ = ["TRIES_PER_UPLINK", "UPLINKS_IN_FLIGHT", "Uplinks"]
 
 _log = logging.getLogger(__name__)
 
 # Messages on their way to the broker at once, by default: 20 carry 400 a second over a
 # 50 ms link, 100 over 200 ms; the connection's own bound (`max_in_flight`) is above it.
 UPLINKS_IN_FLIGHT = 20
+# Failures of the gateway on one message up before it is dropped (as a frame's tries).
+TRIES_PER_UPLINK = 3
 
 
 class _Kind(StrEnum):
@@ -85,6 +96,7 @@ class Uplinks:
         carrying: Callable[[str], int | None],
         in_flight: int = UPLINKS_IN_FLIGHT,
         retry_publish_s: float = 1.0,
+        tries: int = TRIES_PER_UPLINK,
     ) -> None:
         if in_flight < 1:
             raise ValueError("at least one message must be able to go at once")
@@ -103,6 +115,15 @@ class Uplinks:
         self._waiting: dict[str, tuple[int, bytes]] = {}
         self._report_owed = False  # an answer went: a report may go next
         self._check_in_next = False  # a check-in goes before a WAITING report next
+        self._tries = tries
+        # Messages (their digest) the gateway failed on `tries` times, read at `run`:
+        # dropped instead of sent. Those the state file would not let go are passed
+        # over (answer rows, check-ins' labels) until the next start.
+        self._failed: dict[bytes, FrameTries] = {}
+        self._kept_answers: set[int] = set()
+        self._kept_check_ins: set[str] = set()
+        # Messages counted as failed on in this run (once each).
+        self._counted: set[bytes] = set()
 
     def wake(self) -> None:
         """Something new waits to go (an answer, a check-in, a report)."""
@@ -124,6 +145,7 @@ class Uplinks:
 
     async def run(self) -> None:
         """Send what waits, for as long as the process runs."""
+        self._failed = self._state.uplinks_failed(at_least=self._tries)
         while True:
             await self._wake.wait()
             self._wake.clear()
@@ -187,12 +209,73 @@ class Uplinks:
         done, self._acknowledged = self._acknowledged, []
         if not done:
             return
+        try:
+            self._delivered(done)
+        except Exception as error:
+            self._count_failed(done, error)
+            raise
+        self._on_the_way.difference_update(done)
+
+    def _delivered(self, done: list[_Uplink]) -> None:
         self._state.delivered(
             answers=[u.answer_id for u in done if u.kind is _Kind.ANSWER],
             check_ins=[(u.label_id, u.payload) for u in done if u.kind is _Kind.CHECK_IN
                        and u.label_id is not None],
         )  # fmt: skip
-        self._on_the_way.difference_update(done)
+
+    def _count_failed(self, done: list[_Uplink], error: Exception) -> None:
+        """Recording `done` delivered failed with `error` (the process stops): record each
+        alone, and count a failure against each that fails alone. Where the count cannot
+        be written either, the state file fails as a whole, not on these messages."""
+        failure = f"{type(error).__name__}: {error}"
+        for uplink in done:
+            if uplink.kind is _Kind.WAITING:
+                continue
+            try:
+                self._delivered([uplink])
+            except Exception:
+                digest = payload_digest(uplink.payload)
+                if digest in self._counted:
+                    continue
+                try:
+                    self._state.failed_on_uplink(
+                        label_id=uplink.label_id, payload=uplink.payload, failure=failure
+                    )
+                except Exception:
+                    _log.warning("%s: its failure not counted", uplink.kind, exc_info=True)
+                    return
+                self._counted.add(digest)
+            else:
+                self._on_the_way.discard(uplink)
+
+    def _dropped(self, uplink: _Uplink) -> bool:
+        """Whether `uplink` is one the gateway failed on `tries` times: then it leaves the
+        state file (or is passed over until the next start) instead of going up."""
+        tries = self._failed.get(payload_digest(uplink.payload))
+        if tries is None:
+            return False
+        _log.error(
+            "label %s: %s dropped, not sent again: recording it delivered made the gateway "
+            "fail %d times (the last failure: %s)",
+            uplink.label_id,
+            uplink.kind,
+            tries.count,
+            tries.last_failure,
+        )
+        try:
+            self._delivered([uplink])
+        except Exception:
+            _log.warning(
+                "label %s: %s not removed from the state file; passed over until the next start",
+                uplink.label_id,
+                uplink.kind,
+                exc_info=True,
+            )
+            if uplink.kind is _Kind.ANSWER:
+                self._kept_answers.add(uplink.answer_id)
+            elif uplink.label_id is not None:
+                self._kept_check_ins.add(uplink.label_id)
+        return True
 
     # ------------------------------------------------------------ choosing
 
@@ -206,15 +289,20 @@ class Uplinks:
             if (report := self._next_report(busy)) is not None:
                 return report
         on_the_way = {u.answer_id for u in self._on_the_way if u.kind is _Kind.ANSWER}
-        answer = self._state.next_answer(
-            passed_over=lambda answer_id, label_id: answer_id in on_the_way or label_id in busy
-        )
-        if answer is not None:
+        kept = self._kept_answers  # grows as `_dropped` passes one over
+
+        def passed_over(answer_id: int, label_id: str | None) -> bool:
+            return answer_id in on_the_way or answer_id in kept or label_id in busy
+
+        while answer := self._state.next_answer(passed_over=passed_over):
             answer_id, label_id, payload = answer
+            uplink = _Uplink(_Kind.ANSWER, label_id, payload, answer_id)
+            if self._dropped(uplink):
+                continue
             if label_id is None and self._on_the_way:
                 return None  # it goes alone, once the others are acknowledged
             self._report_owed = True
-            return _Uplink(_Kind.ANSWER, label_id, payload, answer_id)
+            return uplink
         return self._next_report(busy)
 
     def _next_report(self, busy: set[str]) -> _Uplink | None:
@@ -238,11 +326,12 @@ class Uplinks:
         file until the broker has it: it may say what the label shows (blank after a
         reboot, drawn over), and a restart must not lose that while the tag stays
         silent. One replaced while its older one is on its way goes after that one."""
-        waiting = self._state.next_check_in(busy=busy)
-        if waiting is None:
-            return None
-        label_id, check_in = waiting
-        return _Uplink(_Kind.CHECK_IN, label_id, check_in)
+        while waiting := self._state.next_check_in(busy=busy | self._kept_check_ins):
+            label_id, check_in = waiting
+            uplink = _Uplink(_Kind.CHECK_IN, label_id, check_in)
+            if not self._dropped(uplink):
+                return uplink
+        return None
 
     def _next_waiting_report(self, busy: set[str]) -> _Uplink | None:
         """The oldest `WAITING` report still true, taken; one on a frame no longer carried

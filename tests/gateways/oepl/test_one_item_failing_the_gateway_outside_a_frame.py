@@ -1,0 +1,269 @@
+"""One message that makes a part of the store gateway fail every time, outside a label's
+frame, costs a bounded number of restarts and is then set aside; the store goes on.
+
+A part that raises stops the gateway, and its supervisor starts it again from the state
+file (`test_gateway_stops_when_a_part_fails.py`); a frame that fails its label's worker
+every time is refused after three tries (`test_a_frame_the_gateway_fails_on_is_refused.py`).
+Two other parts handle one stored or redelivered message at a time:
+
+- sending to the controller: a message in the state file that the gateway fails on once
+  the broker has it went up again at every start, and failed again: a restart loop for
+  good (each start sent every answer behind it once more);
+- receiving frames: a frame the gateway fails on as it takes it comes again as long as
+  the controller sends it again (its retries, then every check-in of the label reviving
+  the parked update): one restart each, for good.
+
+Now each such failure is counted in the state file against that message (the same
+count as a frame's tries), and after `TRIES_PER_FRAME` the message is set aside: an
+answer is dropped and said so in the log; a frame is refused with the gateway's final
+report. A failure not tied to one message (a full disk) stops the gateway as before.
+
+Real parts: Mosquitto, the store gateway process started again by a supervisor loop as
+systemd does, the emulated AP and its tags. The failures are SQLite's own: a trigger
+refuses one row, every time, as a bug in handling that one message would fail.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import sqlite3
+from datetime import UTC, datetime
+from pathlib import Path
+
+import pytest
+
+from firmware_sim.oepl_ap.http_app import ServedAccessPoint
+from gateways.errors import StoreGatewayFailedError
+from gateways.mqtt.endpoint import parse_broker_url
+from gateways.oepl import AccessPointClient, AccessPointDriver
+from gateways.oepl.radio import OeplRadio
+from gateways.protocol import (
+    FrameRejectedError,
+    ReportFlag,
+    decode_gateway_report,
+    generate_label_key,
+    peek_header,
+)
+from gateways.store_gateway.process import TRIES_PER_FRAME, open_local_state
+from gateways.store_gateway.reports import failed_every_try, not_in_label_file_report
+from tests.fixtures.mosquitto import MosquittoProcess
+from tests.support.oepl import image_frame, price_planes, tag_mac
+from tests.support.oepl_chain import FAST_DRIVER
+from tests.support.store_gateway import (
+    ControllerSide,
+    controller_side,
+    signed_word,
+    state_with_labels,
+    store_gateway,
+)
+from tests.support.waiting import until
+
+pytestmark = pytest.mark.integration
+
+POISONED, OTHERS = tag_mac(1), [tag_mac(2), tag_mac(3)]
+FAILURE = "cannot handle this message"
+# Runs the supervisor allows before it gives up: far more than the bounded ones.
+_RUNS_AT_MOST = 3 * TRIES_PER_FRAME
+
+
+class Supervisor:
+    """`esl gateway oepl` under its unit's `Restart=always`: the process opened on the
+    same state file each time and run until told to stop; each failure noted."""
+
+    def __init__(self, path: Path, served: ServedAccessPoint, broker: MosquittoProcess) -> None:
+        self.path = path
+        self.served = served
+        self.broker = broker
+        self.failures: list[StoreGatewayFailedError] = []
+        self.stop = asyncio.Event()
+        self.task = asyncio.create_task(self._supervise())
+
+    async def _supervise(self) -> None:
+        while not self.stop.is_set() and len(self.failures) < _RUNS_AT_MOST:
+            state = open_local_state(self.path)
+            radio = OeplRadio(
+                AccessPointDriver(AccessPointClient(self.served.url), timings=FAST_DRIVER)
+            )
+            process = store_gateway(state, radio, parse_broker_url(self.broker.url))
+            try:
+                await process.run(self.stop)
+            except StoreGatewayFailedError as failure:
+                self.failures.append(failure)
+            finally:
+                await radio.close()
+                state.close()
+
+    async def close(self) -> None:
+        self.stop.set()
+        await asyncio.wait_for(self.task, 30)
+
+
+async def _ran_once(path: Path, served: ServedAccessPoint, broker: MosquittoProcess) -> None:
+    """The gateway started and stopped once: its session at the broker keeps what the
+    controller sends from then on, while it is away too."""
+    state = open_local_state(path)
+    radio = OeplRadio(AccessPointDriver(AccessPointClient(served.url), timings=FAST_DRIVER))
+    process = store_gateway(state, radio, parse_broker_url(broker.url))
+    try:
+        await process.start()
+        await process.stop()
+    finally:
+        await radio.close()
+        state.close()
+
+
+def _report(payload: bytes) -> tuple[str, int, str, ReportFlag] | None:
+    try:
+        report = decode_gateway_report(payload)
+    except FrameRejectedError:
+        return None
+    return report.label_id, report.sequence, report.detail, report.flags
+
+
+def _answered(controller: ControllerSide, keys: dict[str, bytes], label_id: str, seq: int) -> bool:
+    for payload in list(controller.heard):
+        if peek_header(payload).label_id != label_id:
+            continue
+        word = signed_word(payload, keys)
+        if word is not None and word.sequence == seq:
+            return True
+    return False
+
+
+def _trigger(path: Path, sql: str) -> None:
+    with sqlite3.connect(path) as failing:
+        failing.execute(sql)
+    failing.close()
+
+
+def _said(caplog: pytest.LogCaptureFixture, *words: str) -> list[str]:
+    return [
+        record.getMessage()
+        for record in caplog.records
+        if record.name.startswith("gateways.store_gateway")
+        and record.levelno == logging.ERROR
+        and not record.exc_info
+        and all(word in record.getMessage() for word in words)
+    ]
+
+
+async def test_a_message_up_the_gateway_fails_on_every_time_is_dropped_and_the_store_goes_on(
+    mosquitto: MosquittoProcess,
+    served_ap: ServedAccessPoint,
+    tmp_path: Path,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    caplog.set_level(logging.INFO)
+    path = tmp_path / "gw.sqlite"
+    keys = {mac: generate_label_key() for mac in [POISONED, *OTHERS]}
+    state = state_with_labels(path, keys)
+    # Left in the state file by the last run: it goes up at the start, the broker takes
+    # it, and the gateway fails as it records it delivered, every time.
+    poison = not_in_label_file_report("L-GONE", 7, now=datetime.now(UTC))
+    state.queue_answer(poison, label_id="L-GONE")
+    state.close()
+    _trigger(
+        path,
+        "CREATE TRIGGER poisoned BEFORE DELETE ON outbox WHEN OLD.payload = "
+        f"x'{poison.hex()}' BEGIN SELECT RAISE(ABORT, '{FAILURE}'); END",
+    )
+
+    async with controller_side(mosquitto) as controller:
+        supervisor = Supervisor(path, served_ap, mosquitto)
+        try:
+            await until(
+                lambda: bool(_said(caplog, "L-GONE", "dropped")) or supervisor.task.done(),
+                what="the message the gateway fails on dropped",
+                timeout_s=90,
+            )
+            assert len(supervisor.failures) == TRIES_PER_FRAME, supervisor.failures
+            assert {f.fields["part"] for f in supervisor.failures} == {"sending to the controller"}
+            assert all(FAILURE in str(f.__cause__) for f in supervisor.failures)
+            # It went up at each of the runs it failed, the controller refuses the copies.
+            assert controller.heard.count(poison) == TRIES_PER_FRAME
+            [said] = _said(caplog, "L-GONE", "dropped")
+            assert FAILURE in said
+
+            # The store's labels get their frames, and no more restarts.
+            for number, mac in enumerate([POISONED, *OTHERS], 1):
+                await controller.send(mac, image_frame(mac, 1, key=keys[mac], seed=number))
+            await until(
+                lambda: all(_answered(controller, keys, mac, 1) for mac in [POISONED, *OTHERS]),
+                what="every label's frame answered",
+                timeout_s=60,
+            )
+            for number, mac in enumerate([POISONED, *OTHERS], 1):
+                assert served_ap.ap.tags[mac].shown_planes() == price_planes(seed=number)
+            assert len(supervisor.failures) == TRIES_PER_FRAME
+            assert not supervisor.task.done()
+            assert controller.heard.count(poison) == TRIES_PER_FRAME
+        finally:
+            await supervisor.close()
+
+
+async def test_a_frame_the_gateway_fails_on_as_it_takes_it_is_refused_and_the_store_goes_on(
+    mosquitto: MosquittoProcess,
+    served_ap: ServedAccessPoint,
+    tmp_path: Path,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    caplog.set_level(logging.INFO)
+    path = tmp_path / "gw.sqlite"
+    keys = {mac: generate_label_key() for mac in [POISONED, *OTHERS]}
+    state_with_labels(path, keys).close()
+    await _ran_once(path, served_ap, mosquitto)
+    # The state file refuses to take this one frame into the inbox, every time.
+    _trigger(
+        path,
+        f"CREATE TRIGGER poisoned BEFORE INSERT ON inbox WHEN NEW.label_id = '{POISONED}' "
+        f"AND NEW.sequence = 5 BEGIN SELECT RAISE(ABORT, '{FAILURE}'); END",
+    )
+    poison = image_frame(POISONED, 5, key=keys[POISONED], seed=50)
+
+    def refused() -> list[tuple[str, int, str, ReportFlag]]:
+        reports = (_report(payload) for payload in list(controller.heard))
+        return [r for r in reports if r is not None and r[:2] == (POISONED, 5)]
+
+    async with controller_side(mosquitto) as controller:
+        supervisor = Supervisor(path, served_ap, mosquitto)
+        try:
+            # The controller sends it, and again when no answer comes (its retries, a
+            # check-in reviving the parked update): each copy one more failure.
+            for sent in range(1, TRIES_PER_FRAME + 2):
+                await controller.send(POISONED, poison)
+                await until(
+                    lambda sent=sent: len(supervisor.failures) >= sent or bool(refused()),
+                    what=f"copy {sent} of the frame failed on or refused",
+                    timeout_s=60,
+                )
+                if refused():
+                    break
+            assert len(supervisor.failures) == TRIES_PER_FRAME, supervisor.failures
+            assert {f.fields["part"] for f in supervisor.failures} == {"receiving frames"}
+            assert all(FAILURE in str(f.__cause__) for f in supervisor.failures)
+            [(_, _, detail, flags)] = refused()
+            assert detail == failed_every_try(TRIES_PER_FRAME)
+            assert ReportFlag.FINAL in flags
+            [said] = _said(caplog, POISONED, "frame 5", "refused")
+            assert FAILURE in said
+
+            # Sent again, refused again at once; the store's labels get their frames.
+            await controller.send(POISONED, poison)
+            for number, mac in enumerate(OTHERS, 1):
+                await controller.send(mac, image_frame(mac, 1, key=keys[mac], seed=number))
+            await controller.send(POISONED, image_frame(POISONED, 6, key=keys[POISONED], seed=6))
+            await until(
+                lambda: (
+                    all(_answered(controller, keys, mac, 1) for mac in OTHERS)
+                    and _answered(controller, keys, POISONED, 6)
+                    and len(refused()) == 2
+                ),
+                what="every label's frame answered, the copy refused",
+                timeout_s=60,
+            )
+            assert served_ap.ap.tags[POISONED].shown_planes() == price_planes(seed=6)
+            assert len(supervisor.failures) == TRIES_PER_FRAME
+            assert not supervisor.task.done()
+        finally:
+            await supervisor.close()
