@@ -53,7 +53,10 @@ controller sends again (the same bytes: another frame signed under its sequence 
 of its own), while the label's next frames go on. Before, a frame that made
 its worker fail every time (a bug in answering that payload, a radio error nothing
 expected) was tried at every start: a restart loop that stopped every label of the
-store.
+store. The same count holds the failures of taking a frame in (`_receive`: storing it
+raised; the controller sends it again): a copy that comes after `TRIES_PER_FRAME` of
+them is refused at once with that report. A message up the gateway fails on is counted
+and dropped in the same way (`uplinks`).
 """
 
 from __future__ import annotations

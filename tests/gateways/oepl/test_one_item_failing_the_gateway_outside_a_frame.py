@@ -180,8 +180,12 @@ async def test_a_message_up_the_gateway_fails_on_every_time_is_dropped_and_the_s
             assert len(supervisor.failures) == TRIES_PER_FRAME, supervisor.failures
             assert {f.fields["part"] for f in supervisor.failures} == {"sending to the controller"}
             assert all(FAILURE in str(f.__cause__) for f in supervisor.failures)
-            # It went up at each of the runs it failed, the controller refuses the copies.
-            assert controller.heard.count(poison) == TRIES_PER_FRAME
+            # It went up at each of the runs it failed (the controller refuses the copies).
+            await until(
+                lambda: controller.heard.count(poison) == TRIES_PER_FRAME,
+                what="the message heard once a failed run",
+                timeout_s=30,
+            )
             [said] = _said(caplog, "L-GONE", "dropped")
             assert FAILURE in said
 
@@ -267,3 +271,50 @@ async def test_a_frame_the_gateway_fails_on_as_it_takes_it_is_refused_and_the_st
             assert not supervisor.task.done()
         finally:
             await supervisor.close()
+
+
+async def test_a_state_file_failing_as_a_whole_stops_the_gateway_at_every_start_and_drops_nothing(
+    mosquitto: MosquittoProcess,
+    served_ap: ServedAccessPoint,
+    tmp_path: Path,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    # Not one message's doing: the state file lets no row go and takes no count either,
+    # as a full disk would. Every start fails, as before; no message is dropped for it.
+    caplog.set_level(logging.INFO)
+    path = tmp_path / "gw.sqlite"
+    state = state_with_labels(path, {POISONED: generate_label_key()})
+    kept = not_in_label_file_report("L-GONE", 7, now=datetime.now(UTC))
+    state.queue_answer(kept, label_id="L-GONE")
+    state.close()
+    _trigger(
+        path,
+        "CREATE TRIGGER outbox_full BEFORE DELETE ON outbox "
+        "BEGIN SELECT RAISE(ABORT, 'disk full'); END",
+    )
+    _trigger(
+        path,
+        "CREATE TRIGGER tries_full BEFORE INSERT ON frame_tries "
+        "BEGIN SELECT RAISE(ABORT, 'disk full'); END",
+    )
+
+    async with controller_side(mosquitto) as controller:
+        supervisor = Supervisor(path, served_ap, mosquitto)
+        try:
+            await asyncio.wait_for(asyncio.shield(supervisor.task), 60)
+        finally:
+            await supervisor.close()
+        assert len(supervisor.failures) == _RUNS_AT_MOST > TRIES_PER_FRAME
+        assert {f.fields["part"] for f in supervisor.failures} == {"sending to the controller"}
+        # It went up at every start (the broker had it each time).
+        await until(
+            lambda: controller.heard.count(kept) == _RUNS_AT_MOST,
+            what="the message heard once a start",
+            timeout_s=30,
+        )
+    assert not _said(caplog, "dropped")
+    reopened = open_local_state(path)
+    try:
+        assert [payload for _, payload in reopened.answers()] == [kept]
+    finally:
+        reopened.close()
