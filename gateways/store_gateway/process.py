@@ -323,10 +323,13 @@ class StoreGatewayProcess:
         self._unheard_polls: dict[str, int] = {}
         # Frames (label, sequence, digest) refused for failing every try, said once per run.
         self._given_up: set[tuple[str, int, bytes]] = set()
+        # Inbox rows refused that could not leave the inbox (`_refuse`), in this run.
+        self._passed_over: set[int] = set()
         # Halted as by a power cut (`crash`): a try cut short is not taken back.
         self._crashing = False
 
     async def start(self) -> None:
+        self._passed_over.clear()  # refused again now: it may leave the inbox this time
         await self._client.start()
         self._tasks = [
             self._part(self._receive(), "receiving frames"),
@@ -492,14 +495,14 @@ class StoreGatewayProcess:
         )
 
     async def _work(self, label_id: str) -> None:
-        while frames := self.state.queued(label_id):
+        while frames := [f for f in self.state.queued(label_id) if f.id not in self._passed_over]:
             label = self._labels.get(label_id)
             if label is None:
                 # Left in the inbox by the last run for a label the file no longer lists.
                 for frame in frames:
                     self._refuse_unknown(label_id, frame.sequence)
                     report = not_in_label_file_report(label_id, frame.sequence, now=self._clock())
-                    self.state.refuse(frame, report=report)
+                    self._refuse(frame, report)
                 self._uplinks.wake()
                 continue
             # Asked again after each frame: one that came meanwhile may go before the rest.
@@ -559,8 +562,29 @@ class StoreGatewayProcess:
         """Refuse `frame`, begun `tries.count` times and never settled, with the
         gateway's final report (and a copy sent again as well, at once)."""
         report = self._given_up_on(frame.label_id, frame.sequence, frame.payload, tries)
-        self.state.refuse(frame, report=report)
+        self._refuse(frame, report)
         self._uplinks.wake()
+
+    def _refuse(self, frame: QueuedFrame, report: bytes) -> None:
+        """`LocalState.refuse`: `report` queued, `frame` out of the inbox. Where that
+        fails but the report alone is stored, the failure is the frame's (a bug in
+        removing that one row): it is passed over until the next start, which refuses it
+        again, instead of failing the gateway at every start for good (its tries cannot
+        count this: they are over). Where the report cannot be stored either, the state
+        file fails as a whole, and the gateway stops."""
+        try:
+            self.state.refuse(frame, report=report)
+        except Exception as error:
+            self.state.queue_answer(report, label_id=frame.label_id)
+            self._passed_over.add(frame.id)
+            _log.error(
+                "label %s: frame %d refused, but it cannot leave the state file's inbox "
+                "(%s: %s): passed over until the next start, which refuses it again",
+                frame.label_id,
+                frame.sequence,
+                type(error).__name__,
+                error,
+            )
 
     def _given_up_on(
         self, label_id: str, sequence: int, payload: bytes, tries: FrameTries

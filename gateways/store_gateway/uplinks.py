@@ -146,6 +146,9 @@ class Uplinks:
     async def run(self) -> None:
         """Send what waits, for as long as the process runs."""
         self._failed = self._state.uplinks_failed(at_least=self._tries)
+        self._kept_answers.clear()
+        self._kept_check_ins.clear()
+        self._counted.clear()
         while True:
             await self._wake.wait()
             self._wake.clear()

@@ -318,3 +318,67 @@ async def test_a_state_file_failing_as_a_whole_stops_the_gateway_at_every_start_
         assert [payload for _, payload in reopened.answers()] == [kept]
     finally:
         reopened.close()
+
+
+async def test_a_frame_whose_refusal_the_gateway_fails_on_is_passed_over_and_the_store_goes_on(
+    mosquitto: MosquittoProcess,
+    served_ap: ServedAccessPoint,
+    tmp_path: Path,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    # The state file refuses to let this one frame leave the inbox, every time: carrying
+    # it out fails (3 tries), and so does refusing it. Before, the refusal failed at
+    # every start after the third, for good (it was not counted).
+    caplog.set_level(logging.INFO)
+    path = tmp_path / "gw.sqlite"
+    keys = {mac: generate_label_key() for mac in [POISONED, *OTHERS]}
+    state_with_labels(path, keys).close()
+    await _ran_once(path, served_ap, mosquitto)
+    state = open_local_state(path)  # left in the inbox by the last run
+    state.enqueue(
+        label_id=POISONED,
+        sequence=5,
+        opcode=-1,
+        payload=image_frame(POISONED, 5, key=keys[POISONED], seed=50),
+    )
+    state.close()
+    _trigger(
+        path,
+        f"CREATE TRIGGER poisoned BEFORE DELETE ON inbox WHEN OLD.label_id = '{POISONED}' "
+        f"AND OLD.sequence = 5 BEGIN SELECT RAISE(ABORT, '{FAILURE}'); END",
+    )
+
+    def refused() -> list[tuple[str, int, str, ReportFlag]]:
+        reports = (_report(payload) for payload in list(controller.heard))
+        return [r for r in reports if r is not None and r[:2] == (POISONED, 5)]
+
+    async with controller_side(mosquitto) as controller:
+        supervisor = Supervisor(path, served_ap, mosquitto)
+        try:
+            await until(
+                lambda: bool(refused()) or supervisor.task.done(),
+                what="the frame refused",
+                timeout_s=90,
+            )
+            assert len(supervisor.failures) == TRIES_PER_FRAME, supervisor.failures
+            [(_, _, detail, flags)] = refused()
+            assert detail == failed_every_try(TRIES_PER_FRAME)
+            assert ReportFlag.FINAL in flags
+
+            # The label's next frame and the store's other labels' go on.
+            for number, mac in enumerate(OTHERS, 1):
+                await controller.send(mac, image_frame(mac, 1, key=keys[mac], seed=number))
+            await controller.send(POISONED, image_frame(POISONED, 6, key=keys[POISONED], seed=6))
+            await until(
+                lambda: (
+                    all(_answered(controller, keys, mac, 1) for mac in OTHERS)
+                    and _answered(controller, keys, POISONED, 6)
+                ),
+                what="every label's frame answered",
+                timeout_s=60,
+            )
+            assert served_ap.ap.tags[POISONED].shown_planes() == price_planes(seed=6)
+            assert len(supervisor.failures) == TRIES_PER_FRAME
+            assert not supervisor.task.done()
+        finally:
+            await supervisor.close()
