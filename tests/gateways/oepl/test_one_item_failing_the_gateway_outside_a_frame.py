@@ -382,3 +382,39 @@ async def test_a_frame_whose_refusal_the_gateway_fails_on_is_passed_over_and_the
             assert not supervisor.task.done()
         finally:
             await supervisor.close()
+
+
+def test_a_state_file_from_before_the_kind_of_a_try_keeps_its_frames_tries(
+    tmp_path: Path,
+) -> None:
+    # frame_tries as the release before wrote it: without `kind`, every row a frame's.
+    path, mac = tmp_path / "gw.sqlite", tag_mac(1)
+    with sqlite3.connect(path) as old:
+        old.execute(
+            "CREATE TABLE frame_tries (label_id TEXT NOT NULL, sequence INTEGER NOT NULL, "
+            "digest BLOB NOT NULL, tries INTEGER NOT NULL, last_failure TEXT NOT NULL "
+            "DEFAULT '', PRIMARY KEY (label_id, sequence, digest))"
+        )
+    old.close()
+    state = state_with_labels(path, {mac: generate_label_key()})
+    try:
+        state.enqueue(label_id=mac, sequence=5, opcode=-1, payload=b"frame 5")
+        [frame] = state.queued(mac)
+        state.count_try(frame)
+        state.failed_on_frame(label_id=mac, sequence=5, payload=b"frame 5", failure="taken in")
+        answer = b"answer 5"
+        for _ in range(TRIES_PER_FRAME):
+            state.failed_on_uplink(label_id=mac, payload=answer, failure="recorded")
+        tries = state.tries(frame)
+        assert (tries.count, tries.last_failure) == (2, "taken in")
+        [(_, up)] = state.uplinks_failed(at_least=TRIES_PER_FRAME).items()
+        assert (up.count, up.last_failure) == (TRIES_PER_FRAME, "recorded")
+        # The label taking a later frame ends its frames' tries, not its messages' up.
+        state.enqueue(label_id=mac, sequence=6, opcode=-1, payload=b"frame 6")
+        newer = state.queued(mac)[1]
+        label = state.labels()[mac].evolve(last_sequence=6)
+        state.settle(newer, label=label, answer=b"answer 6")
+        assert state.tries(frame).count == 0
+        assert len(state.uplinks_failed(at_least=TRIES_PER_FRAME)) == 1
+    finally:
+        state.close()
