@@ -43,6 +43,7 @@ from esl.services.publication_commands import (
     SetPrice,
     UpsertPromotion,
 )
+from esl.services.zones import ZONE_NAME_MAX
 from esl.text_lengths import (
     BRAND_LENGTH,
     CATEGORY_LENGTH,
@@ -177,7 +178,9 @@ TrimmedInstant = Annotated[Instant, BeforeValidator(_trimmed)]
 
 class ZoneIn(RequestBody):
     model_config = ConfigDict(json_schema_extra={"examples": [{"name": "Północ"}]})
-    name: str = Field(min_length=1, max_length=128)
+    # Trimmed here for its length (the service trims it again for `esl zones put`); a
+    # name of blanks only reaches `save_zone`, which refuses it as the command line's.
+    name: Trimmed[Annotated[str, Field(max_length=ZONE_NAME_MAX)]]
 
 
 class ZoneOut(RowOut):

@@ -26,8 +26,8 @@ def register(app: typer.Typer) -> None:
         """Create a zone or rename it; a store file or PUT /stores may then name it."""
         with sessions_of(ctx).begin() as session:
             created = session.get(ZoneRow, code) is None
-            save_zone(session, code=code, name=name)
-        typer.echo(f"{'created' if created else 'saved'} zone {code}: {name}")
+            saved = save_zone(session, code=code, name=name).name
+        typer.echo(f"{'created' if created else 'saved'} zone {code}: {saved}")
 
     @zones.command("list")
     def list_(ctx: typer.Context) -> None:

@@ -10,6 +10,7 @@ import re
 
 from sqlalchemy.orm import Session
 
+from esl.blanks import trim_blanks
 from esl.db.models import ZoneRow
 from esl.errors import InvalidItemError
 
@@ -23,12 +24,15 @@ ZONE_NAME_MAX = 128  # the `price_zones.name` column
 def save_zone(session: Session, *, code: str, name: str) -> ZoneRow:
     """Create the zone `code` named `name`, or rename it; InvalidItemError (nothing saved)
     for a code of other than 1 to 32 letters, digits, '_', '.' and '-', or a blank name or
-    one over 128 characters."""
+    one over 128 characters. The blanks around the name are trimmed first, as every text an
+    admin or a file sends is (`esl.blanks`): `PUT /zones` and `esl zones put` store the
+    same name, and one padded past 128 characters is taken."""
     if ZONE_CODE.fullmatch(code) is None:
         raise InvalidItemError(
             f"zone code {code!r}: 1 to 32 letters, digits, '_', '.' or '-'", field="code"
         )
-    if not name.strip():
+    name = trim_blanks(name)
+    if not name:
         raise InvalidItemError("a zone needs a name", field="name")
     if len(name) > ZONE_NAME_MAX:
         raise InvalidItemError(

@@ -101,3 +101,43 @@ def test_the_api_refuses_what_the_command_line_refuses(api: Api) -> None:
     saved = api.client.put("/api/v1/zones/east", json={"name": "Wschód"}, headers=admin)
     assert saved.status_code == 200, saved.text
     assert saved.json() == {"code": "east", "name": "Wschód"}
+
+
+@pytest.mark.parametrize(
+    ("sent", "stored"),
+    [
+        (" Północ\u00a0", "Północ"),
+        ("\tPomorze  Gdańskie ", "Pomorze  Gdańskie"),
+        # Too long only by its blanks: counted trimmed, as a file counts a cell.
+        (f" {'N' * 128} ", "N" * 128),
+    ],
+)
+def test_a_zone_name_is_trimmed_the_same_by_the_api_and_the_command_line(
+    api: Api, runner: CliRunner, engine: Engine, sent: str, stored: str
+) -> None:
+    """Every other text an admin or a file sends is trimmed (docs/api.md, blanks); a
+    zone's name was stored with its blanks by both `PUT /zones` and `esl zones put`, and
+    one padded past 128 characters was refused by the API alone."""
+    by_api = api.client.put("/api/v1/zones/east", json={"name": sent}, headers=api.headers("admin"))
+    assert by_api.status_code == 200, by_api.text
+    assert by_api.json() == {"code": "east", "name": stored}
+
+    by_cli = runner.invoke(app, ["zones", "put", "west", "--name", sent])
+    assert by_cli.exit_code == 0, by_cli.output
+    assert by_cli.stdout == f"created zone west: {stored}\n"
+
+    assert {code: name for code, name in _zones(engine).items() if code in {"east", "west"}} == {
+        "east": stored,
+        "west": stored,
+    }
+
+
+@pytest.mark.parametrize("sent", ["", " \u00a0\t"])
+def test_a_zone_name_of_blanks_only_is_refused_by_both(
+    api: Api, runner: CliRunner, sent: str
+) -> None:
+    by_api = api.client.put("/api/v1/zones/east", json={"name": sent}, headers=api.headers("admin"))
+    assert by_api.status_code == 422, by_api.text
+    by_cli = runner.invoke(app, ["zones", "put", "west", "--name", sent])
+    assert by_cli.exit_code == 1, by_cli.output
+    assert "a zone needs a name" in by_cli.stderr
