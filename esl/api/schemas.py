@@ -400,6 +400,24 @@ SkuReference = TrimmedOneLine[Annotated[str, Field(min_length=1, max_length=SKU_
 Amount = Annotated[DecimalText, Field(gt=0, max_digits=12, decimal_places=4)]
 
 
+def _currency_code(value: object) -> object:
+    # As a price or promotion file reads its currency cell (`parse_currency`): blanks
+    # around it trimmed, any case. A code is letters, so " pln" can mean only PLN; which
+    # codes are taken (the system's only) is the service's check, the files' too.
+    return trim_blanks(value).upper() if isinstance(value, str) else value
+
+
+CurrencyCode = Annotated[
+    Annotated[str, Field(min_length=3, max_length=3)],
+    BeforeValidator(_currency_code),
+    Field(
+        description="The ISO 4217 code, the system's (ESL_CURRENCY) only; left out: the "
+        "system's. Blanks around it are trimmed and lower case is read as upper case "
+        "(`pln` is PLN), as the price and promotion files read it."
+    ),
+]
+
+
 class _PriceScopeIn(RequestBody):
     sku: SkuReference
     channel: Channel | None = None
@@ -418,7 +436,7 @@ class SetPriceItemIn(_PriceScopeIn):
     )
     action: Literal["set_price"]
     amount: Amount = Field(description="Gross, at most as many decimals as the currency has.")
-    currency: str | None = Field(default=None, min_length=3, max_length=3)
+    currency: CurrencyCode | None = None
     valid_until: Instant | None = None
 
     def to_command(self) -> SetPrice:
@@ -476,7 +494,7 @@ class UpsertPromotionItemIn(RequestBody):
         default=None, max_digits=PERCENT_DIGITS.total, decimal_places=PERCENT_DIGITS.places
     )
     amount: Amount | None = None
-    currency: str | None = Field(default=None, min_length=3, max_length=3)
+    currency: CurrencyCode | None = None
     # Strict: JSON `true` is no quantity (pydantic would take it as 1).
     quantity: StrictInt | None = Field(default=None, ge=MIN_PROMOTION_COUNT, le=MAX_PROMOTION_COUNT)
     free_quantity: StrictInt | None = Field(

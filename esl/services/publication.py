@@ -179,8 +179,19 @@ def require_storable_draft(
                     reason=error.fields["reason"],
                 ) from error
         amount = getattr(command, "amount", None)
+        item_currency = getattr(command, "currency", None)
         if amount is not None:
-            require_minor_unit(amount, getattr(command, "currency", None) or currency, item=index)
+            require_minor_unit(amount, item_currency or currency, item=index)
+        if item_currency is not None and item_currency != currency:
+            # The catalogue has one currency: validation would refuse it (currency_mismatch),
+            # a stored draft that could never be published; refused here as the files refuse
+            # their line.
+            raise InvalidItemError(
+                f"currency {item_currency} differs from this system's currency {currency}",
+                field="currency",
+                currency=item_currency,
+                item=index,
+            )
     named_by_item = _references_named(items)
     named: dict[ReferenceKind, set[str]] = defaultdict(set)
     for references_of_item in named_by_item:

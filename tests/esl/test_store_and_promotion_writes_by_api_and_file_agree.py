@@ -25,6 +25,7 @@ from esl.db.engine import session_factory
 from esl.db.models import (
     LedgerEntryRow,
     PlanningQueueRow,
+    PriceRuleRow,
     PromotionRow,
     PromotionTargetRow,
     PromotionVersionRow,
@@ -33,6 +34,7 @@ from esl.db.models import (
     core_table,
 )
 from esl.imports import import_promotions
+from esl.imports.prices import PRICE_COLUMNS, import_prices
 from esl.imports.promotions import PROMOTION_COLUMNS
 from esl.imports.stores import STORE_COLUMNS, import_stores
 from esl.services.quotes import quote
@@ -55,6 +57,7 @@ TABLES = (
     PromotionRow,
     PromotionTargetRow,
     PromotionVersionRow,
+    PriceRuleRow,
     LedgerEntryRow,
     # Not its shelves: a publication lists a promotion's SKUs per store, a file names
     # them for every store (`hand_published_change`'s `everywhere`), the same labels.
@@ -132,7 +135,54 @@ class PromotionChange:
         )
 
 
-Change = StoreChange | PromotionChange
+def _published(api: Api, item: dict[str, Any]) -> bool:
+    """`item` posted in a publication, validated and published; False when refused."""
+    pricing = api.headers("pricing")
+    posted = api.client.post(
+        "/api/v1/publications", json={"title": "t", "items": [item]}, headers=pricing
+    )
+    assert posted.status_code in {201, 422}, posted.text
+    if posted.status_code != 201:
+        return False
+    for step in ("validate", "publish"):
+        answer = api.client.post(
+            f"/api/v1/publications/{posted.json()['id']}/{step}", headers=pricing
+        )
+        assert answer.status_code == 200, answer.text
+        assert answer.json()["problems"] == [], answer.text
+    return True
+
+
+@dataclass(frozen=True)
+class PriceChange:
+    """One regular price as the pricing team writes it: a publication's `set_price` item
+    (the currency left out is the system's), or a price file's line (which names it)."""
+
+    price: dict[str, Any]
+
+    def by_api(self, api: Api) -> bool:
+        return _published(api, {"action": "set_price", **self.price})
+
+    def by_file(self, session: Session, now: datetime) -> None:
+        scope = "store" if "store" in self.price else "zone" if "zone" in self.price else "national"
+        facts = {
+            "sku": self.price["sku"],
+            "scope": scope,
+            "store_or_zone": self.price.get("store") or self.price.get("zone"),
+            "channel": self.price.get("channel"),
+            "price": self.price["amount"],
+            "currency": self.price.get("currency", "PLN"),
+            # A publication's price starts at its effective instant, a file's when it says.
+            "valid_from": now.isoformat(),
+        }
+        import_prices(session, _csv(PRICE_COLUMNS, facts), imported_by="t", now=now, currency="PLN")
+
+
+def _milk(**facts: Any) -> PriceChange:
+    return PriceChange({"sku": "MLK-1", "store": "S01", "amount": "3.29", **facts})
+
+
+Change = StoreChange | PromotionChange | PriceChange
 BLACK_WEEK = {
     "promotion_id": "BW-15",
     "name": "Black Week -15 %",
@@ -178,11 +228,28 @@ SCENARIOS: dict[str, Change] = {
     # The file refuses an empty name; the API named the promotion by its id (as it does
     # one sent without a name or with null).
     "promotion name empty": _black_week(name=""),
+    "price": _milk(),
+    "price in the system's currency, named": _milk(currency="PLN"),
+    # A file trims its cells and reads a currency in any case (`parse_currency`).
+    "price with blanks around its amount and currency": _milk(
+        amount=" 3.29\u00a0", currency=" PLN"
+    ),
+    "price in a lower-case currency": _milk(currency="pln"),
+    "price in another currency": _milk(currency="EUR"),
+    "promotion amount with blanks, currency in lower case": _black_week(
+        kind="amount_off", percent=None, amount=" 0.50 ", currency=" pln\t"
+    ),
+    "promotion percent with blanks": _black_week(percent="\t15 "),
+    "promotion amount in another currency": _black_week(
+        kind="amount_off", percent=None, amount="0.50", currency="EUR"
+    ),
 }
 REFUSED = {"store name too long", "store name of blanks only"} | {
     "promotion name too long",
     "promotion name of blanks only",
     "promotion name empty",
+    "price in another currency",
+    "promotion amount in another currency",
 }
 
 
