@@ -1,5 +1,7 @@
-"""A store sent by `PUT /stores/{code}` and by a store file, and a promotion sent in a
-publication and by a promotion file, are stored and drawn the same: a file trims the
+"""A store sent by `PUT /stores/{code}` and by a store file, and a promotion or a price
+sent in a publication and by a promotion or price file, are stored and drawn the same
+(a price's and a promotion's amount, percent and currency too: blanks around them
+trimmed, the currency in any case, another currency refused by both): a file trims the
 blanks around its cells (`esl.blanks`), and the API trims its body's texts by the same
 rule. Each change is made once through the API and once through a file into a second,
 identical database on the same test clock; the stores, promotions, their versions, the
