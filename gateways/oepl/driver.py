@@ -45,6 +45,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 import logging
 import time
 from collections.abc import Callable, Iterable
@@ -154,6 +155,9 @@ class AccessPointDriver:
         self._clock = clock
         self._upload = asyncio.Lock()
         self._types: dict[int, TagType | None] = {}
+        # The one read of a tag type on its way, by type: a burst of pushes (a price
+        # change over a hundred tags) waits for it instead of each asking the AP.
+        self._type_reads: dict[int, asyncio.Task[TagType | None]] = {}
         # Each tag's record with the number of the poll that read it: a push believes only
         # polls that started after its upload (an older one shows the tag before it).
         self._records: dict[str, tuple[int, TagRecord]] = {}
@@ -203,6 +207,8 @@ class AccessPointDriver:
         return self.client.base_url
 
     async def close(self) -> None:
+        for read in list(self._type_reads.values()):
+            read.cancel()
         if self._watcher is not None:
             self._watcher.cancel()
             with contextlib.suppress(asyncio.CancelledError):
@@ -372,9 +378,23 @@ class AccessPointDriver:
                 seen.blind = True
 
     async def tag_type(self, hw_type: int) -> TagType | None:
-        if hw_type not in self._types:
-            self._types[hw_type] = await self.client.tag_type(hw_type)
-        return self._types[hw_type]
+        """The AP's tag type `hw_type` (None: it serves none), read once: callers that ask
+        while it is on its way wait for that read. A failed read is not kept (the next
+        caller asks again); a caller cancelled meanwhile leaves it to the others."""
+        if hw_type in self._types:
+            return self._types[hw_type]
+        read = self._type_reads.get(hw_type)
+        if read is None:
+            read = asyncio.create_task(self.client.tag_type(hw_type))
+            self._type_reads[hw_type] = read
+            read.add_done_callback(functools.partial(self._type_read, hw_type))
+        return await asyncio.shield(read)
+
+    def _type_read(self, hw_type: int, read: asyncio.Task[TagType | None]) -> None:
+        if self._type_reads.get(hw_type) is read:
+            del self._type_reads[hw_type]
+        if not read.cancelled() and read.exception() is None:
+            self._types[hw_type] = read.result()
 
     async def model_of(self, record: TagRecord) -> ModelMatch:
         """Which display model the tag is, from its type as the AP serves it."""
