@@ -13,13 +13,17 @@
         +-- PairingCodeError          a label's printed pairing code cannot be read
 
 Each carries the label's BLE `address` (and `label_id` where known) in `EslError.fields`;
-a refusal carries the ESL error code as `reason`, a `ReasonCode`. One raised by a
+a refusal carries the ESL error code as `reason`, a `ReasonCode`. `final` says that
+sending the same frame again cannot succeed (`gateways.ble.esl_service.FINAL_ESL_ERRORS`
+and `FINAL_TRANSFER_ERRORS` list the refusals that are; an unknown label is too); every
+other error may pass on a later try. One raised by a
 command without a frame after the label carried out a frame it held carries that frame's
 signed answer as `carried_out_answer`.
 """
 
 from __future__ import annotations
 
+from gateways.ble.esl_service import FINAL_ESL_ERRORS, FINAL_TRANSFER_ERRORS, TransferAttError
 from gateways.errors import GatewayError
 from gateways.protocol import ReasonCode
 
@@ -43,10 +47,13 @@ class BleError(GatewayError):
     # frame it held (`BleGateway.command`): the label's signed answer to that frame,
     # which its caller still owes the controller.
     carried_out_answer: bytes | None = None
+    # Sending the same frame again cannot succeed (module docstring).
+    final: bool = False
 
 
 class UnknownLabelError(BleError):
     code = "ble_unknown_label"
+    final = True  # until the label is provisioned here
 
     def __init__(self, *, label_id: str) -> None:
         super().__init__(f"no BLE address known for label {label_id}", label_id=label_id)
@@ -84,18 +91,25 @@ class ControlPointRefusedError(BleError):
             reason=reason,
         )
         self.reason = reason
+        self.final = reason in FINAL_ESL_ERRORS
 
 
 class TransferFailedError(BleError):
+    """`refusal`: the Frame Transfer error the label refused the frame with, if it did."""
+
     code = "ble_transfer_failed"
 
-    def __init__(self, *, address: str, offset: int, reason: str) -> None:
+    def __init__(
+        self, *, address: str, offset: int, reason: str, refusal: TransferAttError | None = None
+    ) -> None:
         super().__init__(
             f"frame transfer to {address} stopped at byte {offset}: {reason}",
             address=address,
             offset=offset,
             reason=reason,
         )
+        self.refusal = refusal
+        self.final = refusal in FINAL_TRANSFER_ERRORS
 
 
 class AssociationFailedError(BleError):

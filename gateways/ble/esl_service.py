@@ -27,6 +27,8 @@ __all__ = [
     "DISPLAY_INFORMATION_UUID",
     "ESL_ADDRESS_UUID",
     "ESL_SERVICE_UUID",
+    "FINAL_ESL_ERRORS",
+    "FINAL_TRANSFER_ERRORS",
     "FRAME_DATA_UUID",
     "FRAME_RESPONSE_UUID",
     "FRAME_TRANSFER_SERVICE_UUID",
@@ -126,3 +128,33 @@ class TransferAttError(IntEnum):
     CHUNK_CRC = 0x81
     NO_TRANSFER = 0x82
     TOO_LARGE = 0x83
+
+
+# Which refusals the same frame, sent again, can never get past: a store gateway reports
+# those to the controller as final (it parks the update for good; a Bluetooth label sends
+# no check-ins to revive it), every other failure as one to retry.
+#
+# ESL error codes a label answers the control point command for a frame with, unsigned
+# (a refusal the label signs is its answer to the frame, judged by the controller). The
+# driver builds that command from the frame, so each of these comes again every time:
+FINAL_ESL_ERRORS: Final = frozenset(
+    {
+        ReasonCode.INVALID_OPCODE,  # the label has no such command
+        ReasonCode.INVALID_STATE,  # not associated (or no frame): an installer associates it
+        ReasonCode.INVALID_IMAGE_INDEX,  # the frame's page is beyond the label's slots
+        ReasonCode.IMAGE_NOT_AVAILABLE,  # the page the frame names holds no image
+        ReasonCode.INVALID_PARAMETERS,  # the command (or the ESL ID it names) is wrong
+        ReasonCode.CAPACITY_LIMIT,  # the answer would not fit, whenever it is asked
+        ReasonCode.IMPLAUSIBLE_ABSOLUTE_TIME,  # the frame's instant is off the label's clock
+    }
+)
+# Not final: Unspecified Error (nothing says it comes again), Insufficient Battery (a
+# browned-out label), Insufficient Resources ("may be a temporary condition", ESLS),
+# Retry (the spec asks for the same command again), Queue Full (timed commands fall due)
+# and the vendor codes (a label signs those). Nor is any failure of the link, a chunk
+# refused for its CRC or offset after the driver's own retries (radio noise: the
+# controller's retries and back-off, then parking it offline, handle a label that keeps
+# failing), another device's transfer begun on the label, or a value that does not parse.
+#
+# Frame Transfer refusals (ATT application errors) of the same kind:
+FINAL_TRANSFER_ERRORS: Final = frozenset({TransferAttError.TOO_LARGE})  # no room for it

@@ -151,7 +151,7 @@ class LabelLink:
 
     async def transfer(self, frame: bytes) -> TransferProgress:
         """Move `frame` to the label, resuming from what the label already confirmed."""
-        await self.write(FRAME_TRANSFER_STATUS_UUID, encode_begin(frame))
+        await self._begin(frame)
         begun = (len(frame), frame_crc(frame))
         offset = await self._confirmed(begun, offset=0)
         progress = self.progress = TransferProgress(len(frame), started_at=offset, bytes_sent=0)
@@ -174,6 +174,23 @@ class LabelLink:
             offset += len(piece)
         return progress
 
+    async def _begin(self, frame: bytes) -> None:
+        try:
+            await self._client.write_gatt_char(
+                FRAME_TRANSFER_STATUS_UUID, encode_begin(frame), response=True
+            )
+        except BleakGATTProtocolError as error:
+            if _transfer_refusal(error) is not TransferAttError.TOO_LARGE:
+                raise LinkLostError(f"frame begin: {error}") from error
+            raise TransferFailedError(
+                address=self.address,
+                offset=0,
+                reason=f"the label has no room for a {len(frame)}-byte frame (too large)",
+                refusal=TransferAttError.TOO_LARGE,
+            ) from None
+        except BleakError as error:
+            raise LinkLostError(f"frame begin: {error}") from error
+
     async def _confirmed(self, begun: tuple[int, int], *, offset: int) -> int:
         """How much of this transfer the label confirmed. Frame Transfer needs no pairing:
         another device in range (a second access point, a phone) may have begun a
@@ -188,14 +205,27 @@ class LabelLink:
     async def _recover(
         self, error: BleakGATTProtocolError, begun: tuple[int, int], offset: int, failures: int
     ) -> tuple[int, int]:
-        # Not `error.code`: that property only knows the ATT codes, not application ones.
-        code = error.args[0] if error.args else None
+        refusal = _transfer_refusal(error)
         if (
-            code in (TransferAttError.CHUNK_CRC, TransferAttError.WRONG_OFFSET)
+            refusal in (TransferAttError.CHUNK_CRC, TransferAttError.WRONG_OFFSET)
             and failures < _CHUNK_RETRIES
         ):
             return await self._confirmed(begun, offset=offset), failures + 1
-        raise TransferFailedError(address=self.address, offset=offset, reason=str(error))
+        raise TransferFailedError(
+            address=self.address, offset=offset, reason=str(error), refusal=refusal
+        )
+
+
+def _transfer_refusal(error: BleakGATTProtocolError) -> TransferAttError | None:
+    """The Frame Transfer error a label answered a write with, if it is one of ours."""
+    # Not `error.code`: that property only knows the ATT codes, not application ones.
+    code = error.args[0] if error.args else None
+    if not isinstance(code, int):
+        return None
+    try:
+        return TransferAttError(code)
+    except ValueError:
+        return None
 
 
 @contextlib.asynccontextmanager

@@ -12,14 +12,22 @@ and passes bytes both ways. What it adds is the BLE session (connect with back-o
 the frame with resume, the ESL Control Point command the frame calls for, Update
 Complete), which is `BleGateway.deliver`.
 
-What `exchange` raises, and what a store process should do with it:
+What `exchange` raises, and what a store process should do with it (`BleError.final`:
+sending the same frame again cannot succeed; `gateways.ble.esl_service` lists the
+refusals that are final):
 
 - `UnknownLabelError`: no BLE address for that label here. Final: provision it.
 - `ControlPointRefusedError` (`reason`, an ESL error code): the label refused without
-  signing, e.g. Invalid State when it is not associated. Final: associate it.
+  signing. Final for a code the same frame always earns (Invalid State when it is not
+  associated: associate it; Invalid Parameters, Invalid Image Index, ...); not for one
+  that may pass (Insufficient Battery from a browned-out label, Retry, Queue Full,
+  Insufficient Resources, Unspecified Error): try again later.
 - `BleConnectError`: not reachable after every attempt. Try again later.
-- `TransferFailedError`: the frame could not be moved (too large, chunks refused). Final.
-- `UnexpectedResponseError`: neither a signed response nor an error came back. Final.
+- `TransferFailedError`: the frame could not be moved. Final when the label has no room
+  for it (Too Large); not for chunks still refused after the driver's own retries
+  (radio noise) or another device's transfer begun on the label.
+- `UnexpectedResponseError`, `MalformedGattValueError`: neither a signed response nor an
+  error came back, or a value that does not parse. Try again later.
 
 All are `gateways.ble.errors.BleError`s.
 A refusal the label signs (bad MAC, replayed sequence, any ESL error code) is not an

@@ -129,7 +129,11 @@ def _entry(entry: object) -> BleGatewayLabel:
 
 class BleStoreRadio(SelfSigningRadio):
     """`BleLabelRadio` behind the store gateway's radio interface: its errors become
-    `RadioError`s, final unless the label was only out of reach."""
+    `RadioError`s, final only when sending the same frame again cannot succeed
+    (`BleError.final`: a refusal listed in `gateways.ble.esl_service`, an unknown label).
+    What may pass (out of reach, a browned-out or busy label, radio noise, another
+    device's transfer) is not: the controller retries it and, in the end, parks it as
+    offline, which "within reach again" revives."""
 
     def __init__(self, radio: BleLabelRadio) -> None:
         self.radio = radio
@@ -143,7 +147,7 @@ class BleStoreRadio(SelfSigningRadio):
         except BleConnectError as error:
             raise _out_of_range(error, label_id) from None
         except BleError as error:
-            raise _radio_error(error, label_id, final=True) from None
+            raise _radio_error(error, label_id, final=error.final) from None
 
     async def reach(self, label_id: str) -> bytes | None:
         # The ESL Ping without a frame: one short connection, answered with the Basic

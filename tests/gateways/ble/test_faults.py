@@ -27,8 +27,9 @@ from gateways.ble.esl_service import (
     FRAME_DATA_UUID,
     FRAME_RESPONSE_UUID,
     FRAME_TRANSFER_STATUS_UUID,
+    TransferAttError,
 )
-from gateways.ble.frame_transfer import encode_begin, encode_chunk
+from gateways.ble.frame_transfer import MAX_TRANSFER_BYTES, encode_begin, encode_chunk
 from gateways.protocol import ImageUpdate, ReasonCode, build_image_update
 from gateways.protocol import decode_response as decode_label_response
 from tests.gateways.ble.ble_store import (
@@ -132,6 +133,27 @@ async def test_a_transfer_another_device_began_again_fails_the_send_instead_of_l
     error = sending.exception()
     assert isinstance(error, TransferFailedError)
     assert "another transfer began" in str(error)
+    assert not error.final
+
+
+async def test_chunks_refused_after_every_retry_may_pass_a_frame_too_large_never(
+    make: StoreMaker,
+) -> None:
+    # `final`: sending the same frame again cannot succeed. Noise on every chunk may
+    # clear (the controller's retries and back-off, then parking offline, handle a label
+    # that keeps failing); a label with no room for the frame never takes it.
+    store = make(2)
+    store.label(1).faults.corrupt_chunks = 100
+    async with store.gateway(2) as gateway:
+        with pytest.raises(TransferFailedError) as noisy:
+            await gateway.send(store.frame(1, _update()))
+        with pytest.raises(TransferFailedError) as too_large:
+            await gateway.deliver(label_id_of(2), bytes(MAX_TRANSFER_BYTES + 1))
+    assert noisy.value.refusal is TransferAttError.CHUNK_CRC
+    assert not noisy.value.final
+    assert too_large.value.refusal is TransferAttError.TOO_LARGE
+    assert too_large.value.final
+    assert "too large" in str(too_large.value)
 
 
 @pytest.mark.parametrize("code", ESL_ERROR_CODES, ids=[code.name for code in ESL_ERROR_CODES])

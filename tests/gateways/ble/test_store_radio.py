@@ -11,6 +11,8 @@ from pathlib import Path
 import pytest
 
 from gateways.base import Downlink, Uplink
+from gateways.ble.esl_service import FRAME_TRANSFER_STATUS_UUID
+from gateways.ble.frame_transfer import MAX_TRANSFER_BYTES, encode_begin
 from gateways.ble.radio import BleLabelRadio
 from gateways.ble.store_radio import (
     BleGatewayLabel,
@@ -28,6 +30,7 @@ from gateways.protocol import (
     ProvisioningRejectedError,
     ReasonCode,
     ReportFlag,
+    build_image_update,
     decode_gateway_report,
     decode_response,
     peek_header,
@@ -36,6 +39,7 @@ from gateways.store_gateway.radio import RadioError
 from tests.fixtures.mosquitto import MosquittoProcess
 from tests.gateways.ble.ble_store import (
     FAST,
+    MODEL_ID,
     STORE,
     BleStore,
     address_of,
@@ -44,10 +48,13 @@ from tests.gateways.ble.ble_store import (
     label_id_of,
     make_store,
     online,
+    reference_planes,
     write_labels_file,
 )
+from tests.rendering.label_samples import PROMOTION
 
 GATEWAY = "S001-ble1"
+PLANES = reference_planes(PROMOTION)
 
 
 def _entries(count: int) -> list[BleGatewayLabel]:
@@ -116,6 +123,95 @@ async def test_a_label_out_of_reach_may_answer_later_one_not_associated_never() 
     assert unassociated.value.fields["address"] == address_of(2)
     assert not away.value.final
     assert away.value.reason == "out of range after 3 attempts"
+
+
+async def test_what_the_same_frame_may_get_past_next_time_is_not_final() -> None:
+    # `final` tells the controller that sending this frame again cannot succeed (it then
+    # parks the update for good): a label browned out, radio noise on every chunk, or
+    # another device's transfer begun on the label pass. Each frame, sent again once the
+    # trouble is gone, is shown.
+    store = make_store(2)
+    browned = store.label(1).label
+    full = browned.battery_nv
+    browned.battery_nv = browned.hardware.power.brownout_nv - 1
+    store.label(2).faults.corrupt_chunks = 100  # more than the driver sends each chunk again
+    frames = {i: store.frame(i, build_image_update(PLANES, model_id=MODEL_ID)) for i in (1, 2)}
+    radio = _radio(store, 2)
+    await radio.open()
+    try:
+        failed: dict[int, RadioError] = {}
+        for index, frame in frames.items():
+            with pytest.raises(RadioError) as caught:
+                await radio.exchange(frame.label_id, frame.payload)
+            failed[index] = caught.value
+        browned.battery_nv = full
+        store.label(2).faults.corrupt_chunks = 0
+        answers = {i: await radio.exchange(f.label_id, f.payload) for i, f in frames.items()}
+    finally:
+        await radio.close()
+    assert "INSUFFICIENT_BATTERY" in failed[1].reason
+    assert "stopped at byte" in failed[2].reason
+    assert [error.final for error in failed.values()] == [False, False]
+    for index, answer in answers.items():
+        signed = decode_response(answer, key=key_of(label_id_of(index)))
+        assert signed.reason is ReasonCode.SUCCESS
+        assert store.label(index).label.shown == PLANES
+
+
+async def test_a_transfer_another_device_began_is_not_final() -> None:
+    store = make_store(1)
+    frame = store.frame(1, build_image_update(PLANES, model_id=MODEL_ID))
+    label = store.label(1)
+    radio = _radio(store, 1)
+    await radio.open()
+    try:
+        sending = asyncio.ensure_future(radio.exchange(frame.label_id, frame.payload))
+        while label.transfer_status.confirmed == 0:  # the radio's first chunk is in
+            await asyncio.sleep(0)
+        other = store.client_factory(address_of(1))
+        await other.connect()
+        await other.write_gatt_char(
+            FRAME_TRANSFER_STATUS_UUID, encode_begin(b"\x00" * 100), response=True
+        )
+        await other.disconnect()
+        with pytest.raises(RadioError) as caught:
+            async with asyncio.timeout(10):
+                await sending
+        answer = await radio.exchange(frame.label_id, frame.payload)
+    finally:
+        await radio.close()
+    assert "another transfer began" in caught.value.reason
+    assert not caught.value.final
+    assert decode_response(answer, key=key_of(label_id_of(1))).reason is ReasonCode.SUCCESS
+    assert label.label.shown == PLANES
+
+
+async def test_what_no_retry_of_the_frame_gets_past_is_final() -> None:
+    # Its labels file gives label 1 another label's ESL ID: the label refuses every command
+    # for it (Invalid Parameters). Label 2 is sent more than a label holds (Too Large).
+    store = make_store(2)
+    wrong_id = BleGatewayLabel(label_id_of(1), MODEL_ID, address_of(1), esl_id=9)
+    radio = BleStoreRadio(
+        BleLabelRadio(
+            [wrong_id.on_air, *(entry.on_air for entry in _entries(2)[1:])],
+            client_factory=store.client_factory,
+            connect_policy=FAST,
+            clock=store.clock,
+        )
+    )
+    frame = store.frame(1, build_image_update(PLANES, model_id=MODEL_ID))
+    await radio.open()
+    try:
+        with pytest.raises(RadioError) as wrong:
+            await radio.exchange(frame.label_id, frame.payload)
+        with pytest.raises(RadioError) as too_large:
+            await radio.exchange(label_id_of(2), bytes(MAX_TRANSFER_BYTES + 1))
+    finally:
+        await radio.close()
+    assert "INVALID_PARAMETERS" in wrong.value.reason
+    assert wrong.value.final
+    assert "too large" in too_large.value.reason
+    assert too_large.value.final
 
 
 async def test_the_process_relays_signed_answers_and_reports_a_label_it_cannot_reach(
