@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from datetime import datetime
 from decimal import Decimal
-from typing import Annotated, Any, Generic, Literal, TypeVar
+from typing import Annotated, Any, Generic, Literal, TypeVar, get_args
 
 from pydantic import (
     AfterValidator,
@@ -28,6 +28,7 @@ from esl.decimal_digits import (
     VAT_RATE_DIGITS,
     foreign_digits_problem,
 )
+from esl.enumerated_words import enumerated_word
 from esl.one_line_text import require_one_line
 from esl.promotion_ids import NewPromotionId
 from esl.services.amounts import thousands_group_question
@@ -170,6 +171,49 @@ Named = Annotated[
     _ONE_LINE_TRIMMED,
     BeforeValidator(_not_only_blanks),
 ]
+
+
+# An optional text left empty or blank is absent (null), as a file's empty cell is: a
+# store's zone "" is no zone, its time zone "  " the installation's, a price's channel
+# "" every channel, where a check would refuse the empty text as unknown. Around the
+# optional type, so it runs before the text's own checks; a required text stays refused.
+def _blank_as_absent(value: object) -> object:
+    return None if isinstance(value, str) and not trim_blanks(value) else value
+
+
+BlankAsAbsent = BeforeValidator(_blank_as_absent)
+
+
+def _without_blank_items(value: object) -> object:
+    # A file's list cell drops its empty items ("S01||S02", "S01| "): so does a body's list.
+    if isinstance(value, list):
+        return [item for item in value if not (isinstance(item, str) and not trim_blanks(item))]
+    return value
+
+
+WithoutBlankItems = BeforeValidator(_without_blank_items)
+# An optional field: empty or blanks is absent (`BlankAsAbsent`).
+OrAbsent = Annotated[T | None, BlankAsAbsent]
+# A list of names or words: its empty or blank items are dropped (`WithoutBlankItems`).
+Listed = Annotated[list[T], WithoutBlankItems]
+
+
+def _spelled(words: tuple[str, ...]) -> BeforeValidator:
+    # An enumerated word in any case, blanks around it trimmed, is the one it spells
+    # (`esl.enumerated_words`, the files' rule); anything else is left for the enum's
+    # check, which refuses it naming the words allowed.
+    def canonical(value: object) -> object:
+        if isinstance(value, str):
+            return enumerated_word(value, words) or value
+        return value
+
+    return BeforeValidator(canonical)
+
+
+_ANY_CASE = (
+    "Blanks around it are trimmed and any case is read as the spelling listed (' Store' "
+    "is store), as the files read it."
+)
 TrimmedText = Trimmed[str]
 TrimmedOneLineText = TrimmedOneLine[str]
 NamedText = Named[str]
@@ -195,21 +239,22 @@ class StoreIn(RequestBody):
         }
     )
     name: NamedText = Field(min_length=1, max_length=STORE_NAME_LENGTH)
-    zone: Trimmed[Annotated[str, Field(max_length=32)]] | None = None
-    time_zone: (
+    zone: OrAbsent[Trimmed[Annotated[str, Field(max_length=32)]]] = Field(
+        default=None, description='Its price zone; null, "" or blanks: none (national prices)'
+    )
+    time_zone: OrAbsent[
         Annotated[Trimmed[Annotated[str, Field(max_length=64)]], AfterValidator(check_time_zone)]
-        | None
-    ) = Field(
+    ] = Field(
         default=None,
         description="The IANA time zone its labels date in (a promotion's last day); "
-        "null: the installation's (ESL_TIME_ZONE, else the locale's)",
+        "null, \"\" or blanks: the installation's (ESL_TIME_ZONE, else the locale's)",
     )
-    opened: TrimmedInstant | None = Field(
+    opened: OrAbsent[TrimmedInstant] = Field(
         default=None,
         description="Since when the store sells, not in the future: a reduction within 30 "
-        "days of it is captioned the lowest price since it went on sale. Omitted or null: "
-        "a new store opens now, a stored one keeps its opening. An earlier one corrects it; "
-        "a later one is refused after the first price its shelves have in the ledger",
+        'days of it is captioned the lowest price since it went on sale. Omitted, null, "" '
+        "or blanks: a new store opens now, a stored one keeps its opening. An earlier one "
+        "corrects it; a later one is refused after the first price its shelves have in the ledger",
     )
 
 
@@ -261,7 +306,8 @@ GtinText = Annotated[str, AfterValidator(_ascii_digits)]
 
 
 TrimmedGtin = Annotated[GtinText, BeforeValidator(_trimmed)]
-NetUnitText = Annotated[Literal["g", "kg", "ml", "l", "m", "pcs"], BeforeValidator(_trimmed)]
+NetUnitWord = Literal["g", "kg", "ml", "l", "m", "pcs"]
+NetUnitText = Annotated[NetUnitWord, _spelled(get_args(NetUnitWord)), Field(description=_ANY_CASE)]
 
 
 class ProductIn(RequestBody):
@@ -300,16 +346,11 @@ class ProductIn(RequestBody):
     perishable: bool = False
     on_sale_since: TrimmedInstant
     # One line too: NUL was stored by SQLite and refused by PostgreSQL as a generic error.
-    web_url: TrimmedOneLine[Annotated[str, Field(max_length=WEB_URL_LENGTH)]] | None = None
+    # Empty or blanks: no page, as a product file's empty column. Held to the request,
+    # not to `Product`: a product stored with `""` before this rule reads as it was
+    # drawn until its next write records the change.
+    web_url: OrAbsent[TrimmedOneLine[Annotated[str, Field(max_length=WEB_URL_LENGTH)]]] = None
     unit_price_per_100: bool = False
-
-    @field_validator("web_url")
-    @classmethod
-    def _blank_web_url_is_none(cls, web_url: str | None) -> str | None:
-        # A product file's empty column is no page: `""` (or blanks) says the same here.
-        # Held to the request, not to `Product`: a product stored with `""` before this
-        # rule reads as it was drawn until its next write records the change.
-        return web_url or None
 
 
 class ProductOut(RowOut):
@@ -384,9 +425,13 @@ class LedgerEntryOut(RowOut):
     recorded_at: datetime
 
 
-Channel = Literal["store", "web", "app"]
-PromotionKindName = Literal[
+ChannelWord = Literal["store", "web", "app"]
+Channel = Annotated[ChannelWord, _spelled(get_args(ChannelWord)), Field(description=_ANY_CASE)]
+PromotionKindWord = Literal[
     "percent_off", "amount_off", "fixed_price", "multi_buy", "buy_n_get_m", "loyalty_price"
+]
+PromotionKindName = Annotated[
+    PromotionKindWord, _spelled(get_args(PromotionKindWord)), Field(description=_ANY_CASE)
 ]
 Code = Trimmed[Annotated[str, Field(min_length=1, max_length=32)]]
 # A promotion's target category: a product's category, one line of at most its length
@@ -420,9 +465,9 @@ CurrencyCode = Annotated[
 
 class _PriceScopeIn(RequestBody):
     sku: SkuReference
-    channel: Channel | None = None
-    zone: Code | None = None
-    store: Code | None = None
+    channel: OrAbsent[Channel] = None
+    zone: OrAbsent[Code] = None
+    store: OrAbsent[Code] = None
 
 
 class SetPriceItemIn(_PriceScopeIn):
@@ -436,8 +481,8 @@ class SetPriceItemIn(_PriceScopeIn):
     )
     action: Literal["set_price"]
     amount: Amount = Field(description="Gross, at most as many decimals as the currency has.")
-    currency: CurrencyCode | None = None
-    valid_until: Instant | None = None
+    currency: OrAbsent[CurrencyCode] = None
+    valid_until: OrAbsent[Instant] = None
 
     def to_command(self) -> SetPrice:
         return SetPrice(
@@ -485,16 +530,16 @@ class UpsertPromotionItemIn(RequestBody):
     # file's empty name is (a label would draw nothing, or the id, by the way it came).
     name: Named[Annotated[str, Field(min_length=1, max_length=PROMOTION_NAME_LENGTH)]] | None = None
     kind: PromotionKindName
-    skus: list[SkuReference] = Field(default_factory=list, max_length=10_000)
-    categories: list[CategoryName] = Field(default_factory=list, max_length=1_000)
-    channels: list[Channel] = Field(default_factory=list, max_length=3)
-    zones: list[Code] = Field(default_factory=list, max_length=1_000)
-    stores: list[Code] = Field(default_factory=list, max_length=10_000)
-    percent: DecimalText | None = Field(
+    skus: Listed[SkuReference] = Field(default_factory=list, max_length=10_000)
+    categories: Listed[CategoryName] = Field(default_factory=list, max_length=1_000)
+    channels: Listed[Channel] = Field(default_factory=list, max_length=3)
+    zones: Listed[Code] = Field(default_factory=list, max_length=1_000)
+    stores: Listed[Code] = Field(default_factory=list, max_length=10_000)
+    percent: OrAbsent[DecimalText] = Field(
         default=None, max_digits=PERCENT_DIGITS.total, decimal_places=PERCENT_DIGITS.places
     )
-    amount: Amount | None = None
-    currency: CurrencyCode | None = None
+    amount: OrAbsent[Amount] = None
+    currency: OrAbsent[CurrencyCode] = None
     # Strict: JSON `true` is no quantity (pydantic would take it as 1).
     quantity: StrictInt | None = Field(default=None, ge=MIN_PROMOTION_COUNT, le=MAX_PROMOTION_COUNT)
     free_quantity: StrictInt | None = Field(
@@ -502,8 +547,8 @@ class UpsertPromotionItemIn(RequestBody):
     )
     priority: StrictInt = Field(default=0, ge=MIN_PROMOTION_PRIORITY, le=MAX_PROMOTION_PRIORITY)
     exclusive: bool = False
-    valid_from: Instant | None = None
-    valid_until: Instant | None = None
+    valid_from: OrAbsent[Instant] = None
+    valid_until: OrAbsent[Instant] = None
 
     def to_command(self) -> UpsertPromotion:
         return UpsertPromotion(
@@ -605,6 +650,9 @@ class LabelModelOut(RowOut):
     accent_colour: str | None
 
 
+TransportWord = Literal["mqtt", "ble"]
+
+
 class GatewayIn(RequestBody):
     model_config = ConfigDict(
         json_schema_extra={
@@ -612,7 +660,9 @@ class GatewayIn(RequestBody):
         },
     )
     store: str = Field(min_length=1, max_length=32)
-    transport: Literal["mqtt", "ble"]
+    transport: Annotated[
+        TransportWord, _spelled(get_args(TransportWord)), Field(description=_ANY_CASE)
+    ]
     name: str = Field(min_length=1, max_length=128)
 
 

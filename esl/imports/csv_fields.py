@@ -15,6 +15,7 @@ from typing import IO, Generic, TypeVar
 
 from esl.blanks import trim_blanks
 from esl.decimal_digits import DecimalDigits, foreign_digits_problem
+from esl.enumerated_words import enumerated_word, not_one_of
 from esl.errors import ImportRejectedError
 from esl.imports.csv_text import header_delimiter
 from esl.imports.report import ImportReport
@@ -423,6 +424,21 @@ def optional_instant(row: CsvRow, column: str, *, time_zone: str | None = None) 
     `ImportReferences.clock_of`), whose offset a time written without one is told."""
     text = row.get(column)
     return parse_instant(text, column, time_zone=time_zone or row.time_zone) if text else None
+
+
+def parse_word(text: str, column: str, words: Sequence[str]) -> str:
+    """`text`, a cell or a list's item, as the one of `words` it spells, in any case
+    (`esl.enumerated_words`, the API's rule); any other is a bad line naming `words`."""
+    word = enumerated_word(text, words)
+    if word is None:
+        raise BadRowError(not_one_of(column, text, words))
+    return word
+
+
+def optional_word(row: CsvRow, column: str, words: Sequence[str]) -> str | None:
+    """`column`'s word (`parse_word`), None for an empty cell."""
+    text = row.get(column)
+    return parse_word(text, column, words) if text else None
 
 
 def parse_bool(row: CsvRow, column: str, *, default: bool = False) -> bool:

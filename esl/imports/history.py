@@ -29,6 +29,7 @@ from esl.imports.csv_fields import (
     parse_currency,
     parse_instant,
     parse_money_amount,
+    parse_word,
 )
 from esl.imports.references import ImportReferences
 from esl.imports.report import ImportReport
@@ -69,9 +70,7 @@ def _parse(row: CsvRow, refs: ImportReferences, *, currency: str, now: datetime)
     check_width(row)
     sku = row.require("sku")
     refs.refuse_unknown_on_line("sku", (sku,))
-    channel = row.require("channel").lower()
-    if channel not in refs.channels:
-        raise BadRowError(f"unknown channel {channel!r}")
+    channel = parse_word(row.require("channel"), "channel", sorted(refs.channels))
     store = row.require("store")
     refs.refuse_unknown_on_line("store", (store,))
     # Written on the store's clock: a time without an offset is told that one's.

@@ -33,8 +33,10 @@ from esl.imports.csv_fields import (
     Problems,
     check_width,
     optional_instant,
+    optional_word,
     parse_currency,
     parse_money_amount,
+    parse_word,
 )
 from esl.imports.ledger_publication import open_import_ledger
 from esl.imports.references import ImportReferences
@@ -139,9 +141,7 @@ def _parse(row: CsvRow, refs: ImportReferences, currency: str) -> PriceLine:
     check_width(row)
     sku = row.require("sku")
     refs.refuse_unknown_on_line("sku", (sku,))
-    scope = row.require("scope").lower()
-    if scope not in SCOPES:
-        raise BadRowError(f"scope {scope!r} is not one of {', '.join(SCOPES)}")
+    scope = parse_word(row.require("scope"), "scope", SCOPES)
     place = row.get("store_or_zone")
     zone = store = None
     if scope == "national":
@@ -156,11 +156,7 @@ def _parse(row: CsvRow, refs: ImportReferences, currency: str) -> PriceLine:
     else:
         refs.refuse_unknown_on_line("store", (place,))
         store = place
-    channel = row.get("channel").lower() or None
-    if channel is not None and channel not in refs.channels:
-        raise BadRowError(
-            f"unknown channel {channel!r} (known: {', '.join(sorted(refs.channels))})"
-        )
+    channel = optional_word(row, "channel", sorted(refs.channels))
     amount = parse_money_amount(row, "price", currency=currency)
     currency_code = parse_currency(row, "currency", expected=currency)
     # A store's price is written on its clock: a time without an offset is told that.

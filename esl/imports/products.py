@@ -25,6 +25,7 @@ from esl.imports.csv_fields import (
     parse_bool,
     parse_decimal,
     parse_instant,
+    parse_word,
 )
 from esl.imports.report import ImportReport
 from esl.services.amounts import thousands_group_question
@@ -43,7 +44,7 @@ from esl.text_lengths import (
     WEB_URL_LENGTH,
 )
 from pricing.errors import PricingError
-from pricing.products import Product
+from pricing.products import NetUnit, Product
 
 __all__ = ["PRODUCT_COLUMNS", "import_products"]
 
@@ -82,7 +83,7 @@ def _parse(row: CsvRow, stored: Collection[str], twins: CaseTwins) -> Product:
             category=row.get("category"),
             vat_rate=vat_rate,  # type: ignore[arg-type]
             net_content=net_content,  # type: ignore[arg-type]
-            net_unit=row.require("net_unit"),  # type: ignore[arg-type]
+            net_unit=NetUnit(parse_word(row.require("net_unit"), "net_unit", list(NetUnit))),
             perishable=parse_bool(row, "perishable"),
             on_sale_since=parse_instant(
                 row.require("on_sale_since"), "on_sale_since", time_zone=row.time_zone

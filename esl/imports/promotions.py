@@ -28,6 +28,7 @@ from esl.imports.csv_fields import (
     parse_currency,
     parse_decimal,
     parse_money_amount,
+    parse_word,
 )
 from esl.imports.ledger_publication import open_import_ledger
 from esl.imports.references import ImportReferences, ReferenceKind
@@ -139,15 +140,13 @@ def promotion_line(row: CsvRow, refs: ImportReferences, currency: str) -> Promot
     # promotion through either door.
     if id_problem := promotion_id_problem(row.get("id")):
         raise BadRowError(f"id {id_problem}")
-    kind_text = row.require("kind").lower()
-    try:
-        kind = PromotionKind(kind_text)
-    except ValueError:
-        kinds = ", ".join(k.value for k in PromotionKind)
-        raise BadRowError(f"kind {kind_text!r} is not one of {kinds}") from None
+    kind = PromotionKind(parse_word(row.require("kind"), "kind", list(PromotionKind)))
     skus, categories = _list(row, "skus"), _list(row, "categories")
     _check_item_lengths("categories", categories, CATEGORY_LENGTH)
-    channels, zones, stores = _list(row, "channels"), _list(row, "zones"), _list(row, "stores")
+    channels = frozenset(
+        parse_word(channel, "channel", sorted(refs.channels)) for channel in _list(row, "channels")
+    )
+    zones, stores = _list(row, "zones"), _list(row, "stores")
     targets: tuple[tuple[ReferenceKind, frozenset[str]], ...] = (
         ("sku", skus),
         ("category", categories),

@@ -220,6 +220,23 @@ def test_a_gateway_belongs_to_a_store_and_labels_in_other_stores_cannot_use_it(a
     assert "serves store S01" in refused.json()["error"]["message"]
 
 
+def test_a_gateways_transport_is_read_in_any_case_as_every_enumerated_word(api: Api) -> None:
+    """A channel, a kind, a unit and a transport are one rule (`esl.enumerated_words`):
+    blanks around it trimmed, any case read as its spelling, anything else refused
+    naming the words allowed."""
+    admin = api.headers("admin")
+    gateway = {"store": "S01", "transport": " MQTT\t", "name": "Oliwa"}
+
+    put = api.client.put("/api/v1/gateways/GW-1", json=gateway, headers=admin)
+
+    assert put.status_code == 200, put.text
+    assert put.json()["transport"] == "mqtt"
+    unknown = {**gateway, "transport": "zigbee"}
+    refused = api.client.put("/api/v1/gateways/GW-1", json=unknown, headers=admin)
+    assert refused.status_code == 422
+    assert "'mqtt' or 'ble'" in refused.text
+
+
 def test_malformed_requests_get_422_with_the_place_of_each_problem(api: Api) -> None:
     response = api.client.post(
         "/api/v1/publications",

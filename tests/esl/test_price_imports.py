@@ -131,7 +131,7 @@ BAD_ROWS = [
     ("MLK-1,national,,S01,3.49,PLN,,", "names no store or zone"),
     ("MLK-1,zone,,west,3.49,PLN,,", "unknown zone"),
     ("MLK-1,store,,S99,3.49,PLN,,", "unknown store"),
-    ("MLK-1,store,fax,S01,3.49,PLN,,", "unknown channel"),
+    ("MLK-1,store,fax,S01,3.49,PLN,,", "channel 'fax' is not one of app, store, web"),
     ("MLK-1,national,,,cheap,PLN,,", "is not a number"),
     ("MLK-1,national,,,3_49,PLN,,", "is not a number"),  # Decimal() reads 349
     ("MLK-1,national,,,1e2,PLN,,", "is not a number"),  # Decimal() reads 100

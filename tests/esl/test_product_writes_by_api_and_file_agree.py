@@ -245,6 +245,11 @@ SCENARIOS = {
     "GTIN clash": Change("CHS-1", _cheese(gtin=MILK_GTIN)),
     "case twin": Change("chs-1", _cheese(gtin="")),
     "bad SKU spelling": Change("SER-Ł", _cheese(gtin="")),
+    # A unit is an enumerated word, read trimmed and in any case by both (the file read
+    # "G" as g, the API refused it); one of no unit is refused by both.
+    "net unit in upper case": Change("CHS-1", _cheese(net_unit=" G")),
+    "unknown net unit": Change("CHS-1", _cheese(net_unit="gram")),
+    "web URL of blanks only": Change("CHS-1", _cheese(web_url=" \t")),
 }
 REFUSED = {
     "name of blanks only",
@@ -253,6 +258,7 @@ REFUSED = {
     "GTIN clash",
     "case twin",
     "bad SKU spelling",
+    "unknown net unit",
 }
 
 

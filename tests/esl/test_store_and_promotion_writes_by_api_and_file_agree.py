@@ -166,12 +166,17 @@ class PriceChange:
         return _published(api, {"action": "set_price", **self.price})
 
     def by_file(self, session: Session, now: datetime) -> None:
-        scope = "store" if "store" in self.price else "zone" if "zone" in self.price else "national"
+        # A blank store or zone names none (the file's empty cell, the API's absent field).
+        named = {
+            k: self.price.get(k) for k in ("store", "zone") if (self.price.get(k) or "").strip()
+        }
+        scope = "store" if "store" in named else "zone" if "zone" in named else "national"
         facts = {
             "sku": self.price["sku"],
             "scope": scope,
-            "store_or_zone": self.price.get("store") or self.price.get("zone"),
+            "store_or_zone": named.get("store") or named.get("zone"),
             "channel": self.price.get("channel"),
+            "valid_until": self.price.get("valid_until"),
             "price": self.price["amount"],
             "currency": self.price.get("currency", "PLN"),
             # A publication's price starts at its effective instant, a file's when it says.
@@ -245,8 +250,38 @@ SCENARIOS: dict[str, Change] = {
     "promotion amount in another currency": _black_week(
         kind="amount_off", percent=None, amount="0.50", currency="EUR"
     ),
+    # An empty or blank optional field is absent, as a file's empty cell is: no zone,
+    # the installation's time zone, the opening kept (the API refused zone '' as unknown
+    # and the blank time zone as no IANA zone).
+    "store with an empty zone and time zone": _oliwa(zone="", time_zone="", opened=""),
+    "store with a blank zone, time zone and opening": _oliwa(
+        zone=" ", time_zone="\t", opened="\u00a0"
+    ),
+    "price with a blank channel, zone and end": _milk(zone=" ", channel="\t", valid_until=" "),
+    "price with an empty channel and zone": _milk(zone="", channel=""),
+    "promotion with blank optional fields and list items": _black_week(
+        channels=[" "],
+        zones=[""],
+        stores=["S01", "\u00a0"],
+        amount=" ",
+        currency="",
+        valid_until="\t",
+    ),
+    # An enumerated word (a channel, a kind) is read trimmed and in any case, as the
+    # price file read its channel; the promotion file took its channels and the API
+    # both only as spelled.
+    "price channel with blanks, in upper case": _milk(channel=" Store"),
+    "promotion kind and channels in other cases": _black_week(
+        kind=" Percent_Off", channels=["STORE ", "web"]
+    ),
+    "price in an unknown channel": _milk(channel="shop"),
+    "promotion in an unknown channel": _black_week(channels=["shop"]),
+    "promotion of an unknown kind": _black_week(kind="percent"),
 }
 REFUSED = {"store name too long", "store name of blanks only"} | {
+    "price in an unknown channel",
+    "promotion in an unknown channel",
+    "promotion of an unknown kind",
     "promotion name too long",
     "promotion name of blanks only",
     "promotion name empty",
