@@ -174,9 +174,11 @@ Named = Annotated[
 
 
 # An optional text left empty or blank is absent (null), as a file's empty cell is: a
-# store's zone "" is no zone, its time zone "  " the installation's, a price's channel
-# "" every channel, where a check would refuse the empty text as unknown. Around the
-# optional type, so it runs before the text's own checks; a required text stays refused.
+# store's zone "" is no zone, its time zone "  " the installation's, a price's end "" none,
+# where a check would refuse the empty text as unknown. Not where a price or promotion
+# applies (an item's channel, zone, store, a promotion's lists): there a blank is refused.
+# Around the optional type, so it runs before the text's own checks; a required text
+# stays refused.
 def _blank_as_absent(value: object) -> object:
     return None if isinstance(value, str) and not trim_blanks(value) else value
 
@@ -184,18 +186,8 @@ def _blank_as_absent(value: object) -> object:
 BlankAsAbsent = BeforeValidator(_blank_as_absent)
 
 
-def _without_blank_items(value: object) -> object:
-    # A file's list cell drops its empty items ("S01||S02", "S01| "): so does a body's list.
-    if isinstance(value, list):
-        return [item for item in value if not (isinstance(item, str) and not trim_blanks(item))]
-    return value
-
-
-WithoutBlankItems = BeforeValidator(_without_blank_items)
 # An optional field: empty or blanks is absent (`BlankAsAbsent`).
 OrAbsent = Annotated[T | None, BlankAsAbsent]
-# A list of names or words: its empty or blank items are dropped (`WithoutBlankItems`).
-Listed = Annotated[list[T], WithoutBlankItems]
 
 
 def _spelled(words: tuple[str, ...]) -> BeforeValidator:
@@ -465,9 +457,11 @@ CurrencyCode = Annotated[
 
 class _PriceScopeIn(RequestBody):
     sku: SkuReference
-    channel: OrAbsent[Channel] = None
-    zone: OrAbsent[Code] = None
-    store: OrAbsent[Code] = None
+    # Where it applies: left out (or null) is everywhere; a blank one is refused, not
+    # read as absent as the rest are: a client's blank never widens a price to the chain.
+    channel: Channel | None = None
+    zone: Code | None = None
+    store: Code | None = None
 
 
 class SetPriceItemIn(_PriceScopeIn):
@@ -530,11 +524,13 @@ class UpsertPromotionItemIn(RequestBody):
     # file's empty name is (a label would draw nothing, or the id, by the way it came).
     name: Named[Annotated[str, Field(min_length=1, max_length=PROMOTION_NAME_LENGTH)]] | None = None
     kind: PromotionKindName
-    skus: Listed[SkuReference] = Field(default_factory=list, max_length=10_000)
-    categories: Listed[CategoryName] = Field(default_factory=list, max_length=1_000)
-    channels: Listed[Channel] = Field(default_factory=list, max_length=3)
-    zones: Listed[Code] = Field(default_factory=list, max_length=1_000)
-    stores: Listed[Code] = Field(default_factory=list, max_length=10_000)
+    # Empty lists: everywhere. A blank item is refused, not dropped as a file's empty
+    # cell is: `[" "]` read as none would widen a one-store promotion to the chain.
+    skus: list[SkuReference] = Field(default_factory=list, max_length=10_000)
+    categories: list[CategoryName] = Field(default_factory=list, max_length=1_000)
+    channels: list[Channel] = Field(default_factory=list, max_length=3)
+    zones: list[Code] = Field(default_factory=list, max_length=1_000)
+    stores: list[Code] = Field(default_factory=list, max_length=10_000)
     percent: OrAbsent[DecimalText] = Field(
         default=None, max_digits=PERCENT_DIGITS.total, decimal_places=PERCENT_DIGITS.places
     )

@@ -166,15 +166,13 @@ class PriceChange:
         return _published(api, {"action": "set_price", **self.price})
 
     def by_file(self, session: Session, now: datetime) -> None:
-        # A blank store or zone names none (the file's empty cell, the API's absent field).
-        named = {
-            k: self.price.get(k) for k in ("store", "zone") if (self.price.get(k) or "").strip()
-        }
-        scope = "store" if "store" in named else "zone" if "zone" in named else "national"
+        # The line names the scope the item names by its fields (a blank store still says
+        # "a store": the file refuses the line's empty store, as the API its blank one).
+        scope = "store" if "store" in self.price else "zone" if "zone" in self.price else "national"
         facts = {
             "sku": self.price["sku"],
             "scope": scope,
-            "store_or_zone": named.get("store") or named.get("zone"),
+            "store_or_zone": self.price.get("store", self.price.get("zone")),
             "channel": self.price.get("channel"),
             "valid_until": self.price.get("valid_until"),
             "price": self.price["amount"],
@@ -257,16 +255,12 @@ SCENARIOS: dict[str, Change] = {
     "store with a blank zone, time zone and opening": _oliwa(
         zone=" ", time_zone="\t", opened="\u00a0"
     ),
-    "price with a blank channel, zone and end": _milk(zone=" ", channel="\t", valid_until=" "),
-    "price with an empty channel and zone": _milk(zone="", channel=""),
-    "promotion with blank optional fields and list items": _black_week(
-        channels=[" "],
-        zones=[""],
-        stores=["S01", "\u00a0"],
-        amount=" ",
-        currency="",
-        valid_until="\t",
-    ),
+    "price with a blank end": _milk(valid_until=" "),
+    # Where a price applies is never read from a blank: left out it is everywhere, so a
+    # blank store or zone is refused by both (the file's line names its scope).
+    "price for a blank store": _milk(store=" "),
+    "price for an empty zone": PriceChange({"sku": "MLK-1", "zone": "", "amount": "3.29"}),
+    "promotion with blank optional fields": _black_week(amount=" ", currency="", valid_until="\t"),
     # An enumerated word (a channel, a kind) is read trimmed and in any case, as the
     # price file read its channel; the promotion file took its channels and the API
     # both only as spelled.
@@ -285,6 +279,8 @@ REFUSED = {"store name too long", "store name of blanks only"} | {
     "promotion name too long",
     "promotion name of blanks only",
     "promotion name empty",
+    "price for a blank store",
+    "price for an empty zone",
     "price in another currency",
     "promotion amount in another currency",
 }
@@ -425,3 +421,41 @@ def test_a_price_item_names_its_sku_and_store_as_a_price_file_line_does(api: Api
         "/api/v1/prices", params={"sku": "MLK-1", "store": "S01"}, headers=pricing
     )
     assert [rule["amount"] for rule in prices.json()["items"]] == ["3.29"]
+
+
+@pytest.mark.parametrize(
+    "item",
+    [
+        {"action": "set_price", "sku": "MLK-1", "store": "S01", "channel": "\t", "amount": "3.29"},
+        {"action": "set_price", "sku": "MLK-1", "store": " ", "amount": "3.29"},
+        {**BLACK_WEEK, "action": "upsert_promotion", "stores": ["\u00a0"]},
+        {**BLACK_WEEK, "action": "upsert_promotion", "stores": ["S01", " "]},
+        {**BLACK_WEEK, "action": "upsert_promotion", "channels": [" "]},
+        {**BLACK_WEEK, "action": "upsert_promotion", "zones": [""]},
+    ],
+    ids=[
+        "blank channel",
+        "blank store",
+        "blank store only",
+        "a blank store",
+        "blank channel item",
+        "empty zone item",
+    ],
+)
+def test_a_blank_where_a_price_or_promotion_applies_is_refused_not_read_as_everywhere(
+    api: Api, item: dict[str, Any]
+) -> None:
+    """Left out, a channel, zone or store (or a promotion's list) is everywhere; a blank
+    one read as left out would widen a one-store price or promotion to the chain, so it
+    is refused and nothing is stored (a file, which cannot leave a cell out, reads its
+    empty cell as everywhere: docs/api.md)."""
+    pricing = api.headers("pricing")
+    before = api.client.get("/api/v1/publications", headers=pricing).json()
+
+    answer = api.client.post(
+        "/api/v1/publications", json={"title": "Blank", "items": [item]}, headers=pricing
+    )
+
+    assert answer.status_code == 422, answer.text
+    assert answer.json()["error"]["problems"][0]["location"][:3] == ["body", "items", "0"]
+    assert api.client.get("/api/v1/publications", headers=pricing).json() == before
