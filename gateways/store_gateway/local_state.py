@@ -18,8 +18,11 @@
   a few tries, not tried at every restart for good; another frame under the same
   sequence is another frame, with tries of its own. The same count, `kind` 'frame',
   holds the failures of taking a frame in (`failed_on_frame`), and, `kind` 'uplink',
-  those of sending one message up (an answer, a report or a check-in, by its bytes:
-  `failed_on_uplink`, `uplinks_failed`).
+  those of recording one message up delivered (`failed_on_uplink`, `uplinks_failed`):
+  an answer by its outbox row (`sequence` its id: a new row is a new message, the same
+  bytes or not), a check-in by its label and bytes (`sequence` 0); its count goes with
+  it when it leaves the state file (`delivered`). A failure of the state file as a
+  whole (`environmental`: a full disk, an I/O error, a locked file) is never counted.
 
 A frame leaves the inbox in the same transaction that stores its answer in the outbox and
 the label's new state, so a restart (or a broker outage of any length) loses nothing and
@@ -41,7 +44,47 @@ from pathlib import Path
 from gateways.protocol.key_files import keep_key_file_private
 from rendering.encoding import Planes
 
-__all__ = ["FrameTries", "LabelRecord", "LocalState", "QueuedFrame", "TriedAs", "payload_digest"]
+__all__ = [
+    "FrameTries",
+    "LabelRecord",
+    "LocalState",
+    "QueuedFrame",
+    "TriedAs",
+    "UplinkKey",
+    "environmental",
+    "payload_digest",
+    "uplink_key",
+]
+
+# SQLite's errors that say the state file as a whole cannot be written now (no room, an
+# I/O error, another holding it, no memory), whatever was being stored: the moment's,
+# never the message's (`environmental`).
+_ENVIRONMENTAL_ERRORS = frozenset(
+    {
+        "SQLITE_FULL",
+        "SQLITE_BUSY",
+        "SQLITE_LOCKED",
+        "SQLITE_READONLY",
+        "SQLITE_CANTOPEN",
+        "SQLITE_NOMEM",
+    }
+)
+
+
+def environmental(error: BaseException) -> bool:
+    """Whether `error` (or an error it came from) is the state file failing as a whole
+    (SQLITE_FULL, any SQLITE_IOERR, SQLITE_BUSY, ...), not on the one row being stored:
+    a good frame stored on a nearly full disk fails while the small row that would count
+    it still fits, so such a failure must count against no frame and no message."""
+    seen: BaseException | None = error
+    while seen is not None:
+        if isinstance(seen, sqlite3.Error):
+            name = getattr(seen, "sqlite_errorname", None) or ""
+            if name in _ENVIRONMENTAL_ERRORS or name.startswith("SQLITE_IOERR"):
+                return True
+        seen = seen.__cause__ or seen.__context__
+    return False
+
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS labels (
@@ -158,11 +201,16 @@ class FrameTries:
     last_failure: str = ""
 
 
+# What a message up's failures are counted under (`frame_tries`' label, sequence and
+# digest): an answer's outbox row id, 0 for a check-in.
+UplinkKey = tuple[str, int, bytes]
+
+
 class TriedAs(StrEnum):
     """What the gateway was doing with a message when it failed (`frame_tries.kind`)."""
 
     FRAME = "frame"  # taking a frame in, or carrying it out: its label, sequence and bytes
-    UPLINK = "uplink"  # sending a message up: its bytes
+    UPLINK = "uplink"  # recording a message up delivered: its outbox row, or a check-in
 
 
 def _digest(frame: QueuedFrame) -> bytes:
@@ -174,6 +222,14 @@ def _digest(frame: QueuedFrame) -> bytes:
 def payload_digest(payload: bytes) -> bytes:
     """What a message's tries are kept under, with its label and sequence."""
     return hashlib.sha256(payload).digest()
+
+
+def uplink_key(label_id: str | None, answer_id: int, payload: bytes) -> UplinkKey:
+    """What a message up's failures are counted under: the outbox row `answer_id` of an
+    answer (ids are never used again: the controller's frame sent again and answered
+    with the same bytes is a new row, counted afresh), or, `answer_id` 0, `label_id`'s
+    check-in `payload` (a newer check-in is another message)."""
+    return label_id or "", answer_id, payload_digest(payload)
 
 
 def _radio_address(address: str) -> str:
@@ -505,19 +561,26 @@ class LocalState:
         tries, counted with those of carrying it out (`tries`)."""
         self._failed_on(TriedAs.FRAME, label_id, sequence, payload_digest(payload), failure)
 
-    def failed_on_uplink(self, *, label_id: str | None, payload: bytes, failure: str) -> None:
-        """Sending `payload` up (an answer, a report, a check-in of `label_id`) made the
-        gateway fail (`failure`): one more try of it (`uplinks_failed`)."""
-        self._failed_on(TriedAs.UPLINK, label_id or "", 0, payload_digest(payload), failure)
+    def failed_on_uplink(
+        self, *, label_id: str | None, answer_id: int, payload: bytes, failure: str
+    ) -> None:
+        """Recording a message up delivered made the gateway fail (`failure`): one more
+        try of it (`uplinks_failed`). The outbox row `answer_id` (an answer, or the
+        gateway's report), or, `answer_id` 0, `label_id`'s check-in `payload`."""
+        self._failed_on(TriedAs.UPLINK, *uplink_key(label_id, answer_id, payload), failure)
 
-    def uplinks_failed(self, *, at_least: int) -> dict[bytes, FrameTries]:
-        """The messages up (their `payload_digest`) the gateway failed on sending
+    def uplinks_failed(self, *, at_least: int) -> dict[UplinkKey, FrameTries]:
+        """The messages up (`uplink_key`) the gateway failed on recording delivered
         `at_least` times, and their tries."""
         rows = self._db.execute(
-            "SELECT digest, tries, last_failure FROM frame_tries WHERE kind = ? AND tries >= ?",
+            "SELECT label_id, sequence, digest, tries, last_failure FROM frame_tries "
+            "WHERE kind = ? AND tries >= ?",
             (TriedAs.UPLINK, at_least),
         )
-        return {bytes(row[0]): FrameTries(int(row[1]), str(row[2])) for row in rows}
+        return {
+            (str(row[0]), int(row[1]), bytes(row[2])): FrameTries(int(row[3]), str(row[4]))
+            for row in rows
+        }
 
     def _failed_on(
         self, kind: TriedAs, label_id: str, sequence: int, digest: bytes, failure: str
@@ -604,6 +667,16 @@ class LocalState:
             self._db.executemany(
                 "DELETE FROM check_ins WHERE label_id = ? AND payload = ?", list(check_ins)
             )
+            # Their failures counted go with them (`failed_on_uplink`).
+            self._db.executemany(
+                "DELETE FROM frame_tries WHERE kind = ? AND sequence = ? AND sequence > 0",
+                [(TriedAs.UPLINK, i) for i in answers],
+            )
+            self._db.executemany(
+                "DELETE FROM frame_tries WHERE kind = ? AND label_id = ? AND sequence = 0 "
+                "AND digest = ?",
+                [(TriedAs.UPLINK, label, payload_digest(p)) for label, p in check_ins],
+            )
 
     # ------------------------------------------------------------ check-ins
 
@@ -621,6 +694,16 @@ class LocalState:
             "ON CONFLICT (label_id) DO UPDATE SET payload = excluded.payload",
             (label_id, check_in),
         )
+        self._forget_replaced_check_ins(label_id, check_in)
+
+    def _forget_replaced_check_ins(self, label_id: str, check_in: bytes | None) -> None:
+        """The failures counted on the label's check-ins other than `check_in`: they
+        are no longer in the state file."""
+        self._db.execute(
+            "DELETE FROM frame_tries WHERE kind = ? AND label_id = ? AND sequence = 0 "
+            "AND digest IS NOT ?",
+            (TriedAs.UPLINK, label_id, None if check_in is None else payload_digest(check_in)),
+        )
 
     def _check_in_made_again(self, label_id: str, check_in: bytes | None) -> None:
         if check_in is None:
@@ -629,18 +712,26 @@ class LocalState:
             self._db.execute(
                 "UPDATE check_ins SET payload = ? WHERE label_id = ?", (check_in, label_id)
             )
+        self._forget_replaced_check_ins(label_id, check_in)
 
     def check_in_waiting(self, label_id: str) -> bool:
         row = self._db.execute("SELECT 1 FROM check_ins WHERE label_id = ?", (label_id,))
         return row.fetchone() is not None
 
-    def next_check_in(self, *, busy: Collection[str] = ()) -> tuple[str, bytes] | None:
+    def next_check_in(
+        self, *, busy: Collection[str] = (), set_aside: Collection[int] = ()
+    ) -> tuple[str, bytes] | None:
         """The check-in waiting longest whose label has no answer waiting (nor one on its
         way: it stays in the outbox until the broker has it) and is not `busy`: a label's
-        check-in is signed after the answers queued for it, and goes after them."""
+        check-in is signed after the answers queued for it, and goes after them. An
+        answer `set_aside` (outbox ids: dropped, but its row would not leave) never goes,
+        and holds up no check-in."""
+        aside = ", ".join("?" * len(set_aside))
         rows = self._db.execute(
             "SELECT label_id FROM check_ins AS c WHERE NOT EXISTS "
-            "(SELECT 1 FROM outbox AS o WHERE o.label_id = c.label_id) ORDER BY c.rowid"
+            "(SELECT 1 FROM outbox AS o WHERE o.label_id = c.label_id "
+            f"AND o.id NOT IN ({aside})) ORDER BY c.rowid",
+            [int(i) for i in set_aside],
         )
         for (label_id,) in rows:
             if label_id in busy:

@@ -56,7 +56,9 @@ expected) was tried at every start: a restart loop that stopped every label of t
 store. The same count holds the failures of taking a frame in (`_receive`: storing it
 raised; the controller sends it again): a copy that comes after `TRIES_PER_FRAME` of
 them is refused at once with that report. A message up the gateway fails on is counted
-and dropped in the same way (`uplinks`).
+and dropped in the same way (`uplinks`). A failure of the state file as a whole
+(`local_state.environmental`: a full disk, an I/O error) counts against no frame: a
+frame coming in is not counted, and a try that failed so is taken back.
 """
 
 from __future__ import annotations
@@ -93,7 +95,13 @@ from gateways.store_gateway.label_stand_in import (
     heard_since,
     with_health,
 )
-from gateways.store_gateway.local_state import FrameTries, LabelRecord, LocalState, QueuedFrame
+from gateways.store_gateway.local_state import (
+    FrameTries,
+    LabelRecord,
+    LocalState,
+    QueuedFrame,
+    environmental,
+)
 from gateways.store_gateway.radio import LabelHealth, LabelRadio, RadioError, SelfSigningRadio
 from gateways.store_gateway.relay import relay_frame
 from gateways.store_gateway.reports import (
@@ -437,7 +445,11 @@ class StoreGatewayProcess:
                 # The process stops; the frame comes again (the controller's retries, a
                 # check-in reviving its parked update): counted, it is refused after
                 # `tries_per_frame` such failures, not taken in at every start for good.
-                self._note_intake_failure(label_id, sequence, payload, error)
+                # Not so a failure of the state file as a whole: a nearly full disk
+                # refuses a frame's image while the small row counting it still fits,
+                # and would refuse good frames for good.
+                if not environmental(error):
+                    self._note_intake_failure(label_id, sequence, payload, error)
                 raise
 
     def _take_in(self, payload: bytes, label_id: str, sequence: int, opcode: int | None) -> None:
@@ -518,7 +530,12 @@ class StoreGatewayProcess:
                 self._take_back_try(frame)
                 raise
             except Exception as error:
-                self._note_failure(frame, error)
+                if environmental(error):
+                    # The state file failing as a whole (a full disk), not this frame:
+                    # the gateway stops, and the try is not one of its tries.
+                    self._take_back_try(frame)
+                else:
+                    self._note_failure(frame, error)
                 raise
 
     async def _carry_out(self, label: LabelRecord, frame: QueuedFrame) -> None:
@@ -575,6 +592,8 @@ class StoreGatewayProcess:
         try:
             self.state.refuse(frame, report=report)
         except Exception as error:
+            if environmental(error):
+                raise  # the state file as a whole: the gateway stops, as for any part
             self.state.queue_answer(report, label_id=frame.label_id)
             self._passed_over.add(frame.id)
             _log.error(
@@ -612,6 +631,10 @@ class StoreGatewayProcess:
         return report
 
     def _take_back_try(self, frame: QueuedFrame) -> None:
+        """`frame`'s try ended by no doing of its own (the gateway stopped, or the state
+        file failed as a whole): it is not one of its tries. The row it rewrites is the
+        one `count_try` just wrote, no larger: where that fit, this fits too, but for a
+        disk filled up to its last page in between."""
         if self._crashing:
             return
         try:

@@ -37,10 +37,14 @@ alone (it may be any label's).
 A message the gateway fails on once the broker has it (recording it delivered raises:
 a bug in handling that one row) stops the process, which starts again and sent it again
 at every start, for good. Now such a failure is counted against the message in the state
-file (`LocalState.failed_on_uplink`, the count of a frame's tries), and one the gateway
-failed on `tries` times is dropped at the next start, with an error line, instead of
-sent: each message of the failed batch is recorded alone, and only one that fails so is
-counted. A failure of the state file as a whole (a full disk) cannot count either, and
+file (`LocalState.failed_on_uplink`, the count of a frame's tries): an answer by its
+outbox row (a frame sent again and answered with the same bytes is a new row, counted
+afresh), a check-in by its label and bytes. One the gateway failed on `tries` times is
+dropped at the next start, with an error line, instead of sent; where its row will not
+leave the state file either, it is set aside: sent never, and holding up none of its
+label's check-ins. Each message of the failed batch is recorded alone, and only one
+that fails so is counted; the others leave the state file. A failure of the state file
+as a whole (`environmental`: a full disk, an I/O error) counts against no message, and
 stops the process as before.
 """
 
@@ -55,7 +59,13 @@ from enum import StrEnum
 
 from gateways.errors import GatewayError, PacketTooLargeError
 from gateways.mqtt.store_gateway import StoreGatewayClient
-from gateways.store_gateway.local_state import FrameTries, LocalState, payload_digest
+from gateways.store_gateway.local_state import (
+    FrameTries,
+    LocalState,
+    UplinkKey,
+    environmental,
+    uplink_key,
+)
 
 __all__ = ["TRIES_PER_UPLINK", "UPLINKS_IN_FLIGHT", "Uplinks"]
 
@@ -80,6 +90,11 @@ class _Uplink:
     label_id: str | None  # None: an outbox row written before rows kept their label
     payload: bytes
     answer_id: int = 0  # its outbox row (an answer)
+
+    @property
+    def key(self) -> UplinkKey:
+        """What its failures are counted under (`LocalState.failed_on_uplink`)."""
+        return uplink_key(self.label_id, self.answer_id, self.payload)
 
 
 class Uplinks:
@@ -116,14 +131,15 @@ class Uplinks:
         self._report_owed = False  # an answer went: a report may go next
         self._check_in_next = False  # a check-in goes before a WAITING report next
         self._tries = tries
-        # Messages (their digest) the gateway failed on `tries` times, read at `run`:
-        # dropped instead of sent. Those the state file would not let go are passed
-        # over (answer rows, check-ins' labels) until the next start.
-        self._failed: dict[bytes, FrameTries] = {}
+        # Messages (`_Uplink.key`) the gateway failed on `tries` times, read at `run`:
+        # dropped instead of sent. Those the state file would not let go are set aside
+        # until the next start (answer rows, check-ins): sent never, and an answer so
+        # holds up none of its label's check-ins.
+        self._failed: dict[UplinkKey, FrameTries] = {}
         self._kept_answers: set[int] = set()
-        self._kept_check_ins: set[str] = set()
+        self._kept_check_ins: set[UplinkKey] = set()
         # Messages counted as failed on in this run (once each).
-        self._counted: set[bytes] = set()
+        self._counted: set[UplinkKey] = set()
 
     def wake(self) -> None:
         """Something new waits to go (an answer, a check-in, a report)."""
@@ -228,33 +244,44 @@ class Uplinks:
 
     def _count_failed(self, done: list[_Uplink], error: Exception) -> None:
         """Recording `done` delivered failed with `error` (the process stops): record each
-        alone, and count a failure against each that fails alone. Where the count cannot
-        be written either, the state file fails as a whole, not on these messages."""
-        failure = f"{type(error).__name__}: {error}"
+        alone, and count a failure against each that fails alone. A failure of the state
+        file as a whole (`environmental`: a full disk) is no message's and counts against
+        none; so where the count cannot be written either."""
+        if environmental(error):
+            return
+        _log.info(
+            "recording %d messages delivered failed (%s): each is recorded alone",
+            len(done),
+            error,
+        )
         for uplink in done:
             if uplink.kind is _Kind.WAITING:
                 continue
             try:
                 self._delivered([uplink])
-            except Exception:
-                digest = payload_digest(uplink.payload)
-                if digest in self._counted:
+            except Exception as alone:
+                if environmental(alone):
+                    return
+                if uplink.key in self._counted:
                     continue
                 try:
                     self._state.failed_on_uplink(
-                        label_id=uplink.label_id, payload=uplink.payload, failure=failure
+                        label_id=uplink.label_id,
+                        answer_id=uplink.answer_id,
+                        payload=uplink.payload,
+                        failure=f"{type(alone).__name__}: {alone}",
                     )
                 except Exception:
                     _log.warning("%s: its failure not counted", uplink.kind, exc_info=True)
                     return
-                self._counted.add(digest)
+                self._counted.add(uplink.key)
             else:
                 self._on_the_way.discard(uplink)
 
     def _dropped(self, uplink: _Uplink) -> bool:
         """Whether `uplink` is one the gateway failed on `tries` times: then it leaves the
         state file (or is passed over until the next start) instead of going up."""
-        tries = self._failed.get(payload_digest(uplink.payload))
+        tries = self._failed.get(uplink.key)
         if tries is None:
             return False
         _log.error(
@@ -269,15 +296,15 @@ class Uplinks:
             self._delivered([uplink])
         except Exception:
             _log.warning(
-                "label %s: %s not removed from the state file; passed over until the next start",
+                "label %s: %s not removed from the state file; set aside until the next start",
                 uplink.label_id,
                 uplink.kind,
                 exc_info=True,
             )
             if uplink.kind is _Kind.ANSWER:
                 self._kept_answers.add(uplink.answer_id)
-            elif uplink.label_id is not None:
-                self._kept_check_ins.add(uplink.label_id)
+            else:
+                self._kept_check_ins.add(uplink.key)
         return True
 
     # ------------------------------------------------------------ choosing
@@ -329,11 +356,16 @@ class Uplinks:
         file until the broker has it: it may say what the label shows (blank after a
         reboot, drawn over), and a restart must not lose that while the tag stays
         silent. One replaced while its older one is on its way goes after that one."""
-        while waiting := self._state.next_check_in(busy=busy | self._kept_check_ins):
+        passed_over = set(busy)
+        # Answers to be dropped (their rows gone by now, or set aside) hold up nothing.
+        set_aside = self._kept_answers | {key[1] for key in self._failed if key[1] > 0}
+        while waiting := self._state.next_check_in(busy=passed_over, set_aside=set_aside):
             label_id, check_in = waiting
             uplink = _Uplink(_Kind.CHECK_IN, label_id, check_in)
-            if not self._dropped(uplink):
-                return uplink
+            if uplink.key in self._kept_check_ins or self._dropped(uplink):
+                passed_over.add(label_id)  # a newer check-in of its goes, from the next choice
+                continue
+            return uplink
         return None
 
     def _next_waiting_report(self, busy: set[str]) -> _Uplink | None:

@@ -92,6 +92,16 @@ def state_with_labels(path: Path, keys: dict[str, bytes]) -> LocalState:
     return state
 
 
+def with_no_room_left(state: LocalState) -> None:
+    """From now on `state`'s file may grow by no page (its connection's
+    `max_page_count`), as on a disk with no room left: what needs a new page (a frame's
+    image, a label's planes) fails with SQLite's own SQLITE_FULL, while a small row that
+    fits a page's room, or rewrites one in place, is still written."""
+    db = state._db
+    (pages,) = db.execute("PRAGMA page_count").fetchone()
+    db.execute(f"PRAGMA max_page_count = {int(pages)}")
+
+
 def store_gateway(
     state: LocalState,
     radio: OeplRadio,

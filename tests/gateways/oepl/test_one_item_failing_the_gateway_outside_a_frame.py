@@ -31,22 +31,30 @@ import sqlite3
 from datetime import UTC, datetime
 from pathlib import Path
 
+import numpy as np
 import pytest
 
+from esl.bench._delayed_link import DelayedLink
 from firmware_sim.oepl_ap.http_app import ServedAccessPoint
 from gateways.errors import StoreGatewayFailedError
-from gateways.mqtt.endpoint import parse_broker_url
+from gateways.mqtt.endpoint import BrokerEndpoint, parse_broker_url
 from gateways.oepl import AccessPointClient, AccessPointDriver
 from gateways.oepl.radio import OeplRadio
 from gateways.protocol import (
     FrameRejectedError,
+    LabelFrame,
     ReportFlag,
+    build_image_update,
     decode_gateway_report,
+    encode_frame,
     generate_label_key,
     peek_header,
 )
+from gateways.store_gateway.label_stand_in import check_in_report
 from gateways.store_gateway.process import TRIES_PER_FRAME, open_local_state
 from gateways.store_gateway.reports import failed_every_try, not_in_label_file_report
+from rendering.display_models import get_display_model
+from rendering.encoding import Planes
 from tests.fixtures.mosquitto import MosquittoProcess
 from tests.support.oepl import image_frame, price_planes, tag_mac
 from tests.support.oepl_chain import FAST_DRIVER
@@ -56,6 +64,7 @@ from tests.support.store_gateway import (
     signed_word,
     state_with_labels,
     store_gateway,
+    with_no_room_left,
 )
 from tests.support.waiting import until
 
@@ -69,12 +78,24 @@ _RUNS_AT_MOST = 3 * TRIES_PER_FRAME
 
 class Supervisor:
     """`esl gateway oepl` under its unit's `Restart=always`: the process opened on the
-    same state file each time and run until told to stop; each failure noted."""
+    same state file each time and run until told to stop; each failure noted. Its first
+    `full_runs` runs on a disk with no room left (`with_no_room_left`); its broker link
+    `endpoint` (the broker's own address unless given)."""
 
-    def __init__(self, path: Path, served: ServedAccessPoint, broker: MosquittoProcess) -> None:
+    def __init__(
+        self,
+        path: Path,
+        served: ServedAccessPoint,
+        broker: MosquittoProcess,
+        *,
+        full_runs: int = 0,
+        endpoint: BrokerEndpoint | None = None,
+    ) -> None:
         self.path = path
         self.served = served
-        self.broker = broker
+        self.endpoint = endpoint or parse_broker_url(broker.url)
+        self.full_runs = full_runs
+        self.runs = 0
         self.failures: list[StoreGatewayFailedError] = []
         self.stop = asyncio.Event()
         self.task = asyncio.create_task(self._supervise())
@@ -82,10 +103,13 @@ class Supervisor:
     async def _supervise(self) -> None:
         while not self.stop.is_set() and len(self.failures) < _RUNS_AT_MOST:
             state = open_local_state(self.path)
+            self.runs += 1
+            if self.runs <= self.full_runs:
+                with_no_room_left(state)
             radio = OeplRadio(
                 AccessPointDriver(AccessPointClient(self.served.url), timings=FAST_DRIVER)
             )
-            process = store_gateway(state, radio, parse_broker_url(self.broker.url))
+            process = store_gateway(state, radio, self.endpoint)
             try:
                 await process.run(self.stop)
             except StoreGatewayFailedError as failure:
@@ -404,7 +428,7 @@ def test_a_state_file_from_before_the_kind_of_a_try_keeps_its_frames_tries(
         state.failed_on_frame(label_id=mac, sequence=5, payload=b"frame 5", failure="taken in")
         answer = b"answer 5"
         for _ in range(TRIES_PER_FRAME):
-            state.failed_on_uplink(label_id=mac, payload=answer, failure="recorded")
+            state.failed_on_uplink(label_id=mac, answer_id=1, payload=answer, failure="recorded")
         tries = state.tries(frame)
         assert (tries.count, tries.last_failure) == (2, "taken in")
         [(_, up)] = state.uplinks_failed(at_least=TRIES_PER_FRAME).items()
@@ -418,3 +442,291 @@ def test_a_state_file_from_before_the_kind_of_a_try_keeps_its_frames_tries(
         assert len(state.uplinks_failed(at_least=TRIES_PER_FRAME)) == 1
     finally:
         state.close()
+
+
+def _noise_frame(label_id: str, sequence: int, *, key: bytes) -> tuple[bytes, Planes]:
+    """A frame drawing noise on a 2.9" BWR tag, and its planes: compressed, its image
+    still needs more than a page of the state file, as a real label's full image may."""
+    model = get_display_model("2.9-bwr")
+    pixels = np.random.default_rng(sequence).integers(0, 3, size=(model.height, model.width))
+    planes = Planes(
+        width=model.width,
+        height=model.height,
+        black=np.packbits(pixels == 1, axis=1).tobytes(),
+        accent=np.packbits(pixels == 2, axis=1).tobytes(),
+    )
+    update = build_image_update(planes, model_id="2.9-bwr")
+    return encode_frame(LabelFrame(label_id, sequence, update), key=key), planes
+
+
+_NO_ROOM = "database or disk is full"  # SQLite's SQLITE_FULL
+
+
+async def test_a_frame_coming_in_on_a_full_disk_is_taken_in_once_there_is_room_never_refused(
+    mosquitto: MosquittoProcess,
+    served_ap: ServedAccessPoint,
+    tmp_path: Path,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    # The disk has room for the small row that would count the frame, not for the
+    # frame's image: the state file's failure, not the frame's. Before, each copy was
+    # counted, and after three the good frame was refused for good.
+    caplog.set_level(logging.INFO)
+    path = tmp_path / "gw.sqlite"
+    keys = {POISONED: generate_label_key()}
+    state_with_labels(path, keys).close()
+    await _ran_once(path, served_ap, mosquitto)
+    frame, planes = _noise_frame(POISONED, 5, key=keys[POISONED])
+    full_runs = TRIES_PER_FRAME + 1
+
+    def refused() -> list[tuple[str, int, str, ReportFlag]]:
+        reports = (_report(payload) for payload in list(controller.heard))
+        return [r for r in reports if r is not None and r[:2] == (POISONED, 5)]
+
+    async with controller_side(mosquitto) as controller:
+        supervisor = Supervisor(path, served_ap, mosquitto, full_runs=full_runs)
+        try:
+            # The controller sends it again while no answer comes; the disk has room
+            # again from the run after the last full one.
+            for sent in range(1, full_runs + 2):
+                await controller.send(POISONED, frame)
+                await until(
+                    lambda sent=sent: (
+                        len(supervisor.failures) >= sent
+                        or bool(refused())
+                        or _answered(controller, keys, POISONED, 5)
+                    ),
+                    what=f"copy {sent} of the frame failed on, refused or answered",
+                    timeout_s=60,
+                )
+                if refused() or _answered(controller, keys, POISONED, 5):
+                    break
+            assert not refused()
+            assert _answered(controller, keys, POISONED, 5)
+            assert len(supervisor.failures) == full_runs, supervisor.failures
+            assert {f.fields["part"] for f in supervisor.failures} == {"receiving frames"}
+            assert all(_NO_ROOM in str(f.__cause__) for f in supervisor.failures)
+            assert served_ap.ap.tags[POISONED].shown_planes() == planes
+            assert not _said(caplog, "refused")
+        finally:
+            await supervisor.close()
+
+
+async def test_a_frame_carried_out_on_a_full_disk_is_answered_once_there_is_room_never_refused(
+    mosquitto: MosquittoProcess,
+    served_ap: ServedAccessPoint,
+    tmp_path: Path,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    # Its try is counted (a small row), the tag drawn, and storing what the label shows
+    # finds no room: the try is taken back. Before, three such tries refused it.
+    caplog.set_level(logging.INFO)
+    path = tmp_path / "gw.sqlite"
+    keys = {POISONED: generate_label_key()}
+    state = state_with_labels(path, keys)  # left in the inbox by the last run
+    state.enqueue(
+        label_id=POISONED,
+        sequence=5,
+        opcode=-1,
+        payload=image_frame(POISONED, 5, key=keys[POISONED], seed=50),
+    )
+    state.close()
+    full_runs = TRIES_PER_FRAME + 1
+
+    def refused() -> list[tuple[str, int, str, ReportFlag]]:
+        reports = (_report(payload) for payload in list(controller.heard))
+        return [r for r in reports if r is not None and r[:2] == (POISONED, 5)]
+
+    async with controller_side(mosquitto) as controller:
+        supervisor = Supervisor(path, served_ap, mosquitto, full_runs=full_runs)
+        try:
+            await until(
+                lambda: (
+                    bool(refused())
+                    or _answered(controller, keys, POISONED, 5)
+                    or supervisor.task.done()
+                ),
+                what="the frame answered or refused",
+                timeout_s=90,
+            )
+            assert not refused()
+            assert _answered(controller, keys, POISONED, 5)
+            assert len(supervisor.failures) == full_runs, supervisor.failures
+            assert {f.fields["part"] for f in supervisor.failures} == {f"label {POISONED}'s frames"}
+            assert all(_NO_ROOM in str(f.__cause__) for f in supervisor.failures)
+            assert served_ap.ap.tags[POISONED].shown_planes() == price_planes(seed=50)
+        finally:
+            await supervisor.close()
+
+
+async def _first_answer_dropped(
+    controller: ControllerSide,
+    supervisor: Supervisor,
+    caplog: pytest.LogCaptureFixture,
+    keys: dict[str, bytes],
+    frame: bytes,
+) -> bytes:
+    """The controller sends `frame`; its answer, the state file's outbox row 1, will not
+    leave it, and is dropped after `TRIES_PER_FRAME` runs: that answer."""
+    await controller.send(POISONED, frame)
+    await until(
+        lambda: bool(_said(caplog, POISONED, "dropped")) or supervisor.task.done(),
+        what="the answer the gateway fails on dropped",
+        timeout_s=90,
+    )
+    assert len(supervisor.failures) == TRIES_PER_FRAME, supervisor.failures
+    answers = [p for p in list(controller.heard) if signed_word(p, keys) is not None]
+    assert answers == [answers[0]] * TRIES_PER_FRAME
+    return answers[0]
+
+
+def _row_1_never_leaves(path: Path) -> None:
+    _trigger(
+        path,
+        "CREATE TRIGGER poisoned BEFORE DELETE ON outbox WHEN OLD.id = 1 "
+        f"BEGIN SELECT RAISE(ABORT, '{FAILURE}'); END",
+    )
+
+
+async def test_an_answer_dropped_does_not_drop_the_same_answer_to_the_frame_sent_again(
+    mosquitto: MosquittoProcess,
+    served_ap: ServedAccessPoint,
+    tmp_path: Path,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    # Sent again, the frame is a radio duplicate: answered with the same bytes, in a new
+    # outbox row. Before, the drop held for those bytes, and that answer never went.
+    caplog.set_level(logging.INFO)
+    path = tmp_path / "gw.sqlite"
+    keys = {POISONED: generate_label_key()}
+    state_with_labels(path, keys).close()
+    await _ran_once(path, served_ap, mosquitto)
+    _row_1_never_leaves(path)
+    frame = image_frame(POISONED, 5, key=keys[POISONED], seed=5)
+
+    async with controller_side(mosquitto) as controller:
+        supervisor = Supervisor(path, served_ap, mosquitto)
+        try:
+            answer = await _first_answer_dropped(controller, supervisor, caplog, keys, frame)
+            await controller.send(POISONED, frame)
+            await until(
+                lambda: controller.heard.count(answer) == TRIES_PER_FRAME + 1,
+                what="the answer to the copy heard",
+                timeout_s=30,
+            )
+            assert len(supervisor.failures) == TRIES_PER_FRAME
+            assert len(_said(caplog, POISONED, "dropped")) == 1
+        finally:
+            await supervisor.close()
+    reopened = open_local_state(path)
+    try:
+        # Only the row set aside stays; its count with it, no other.
+        assert [answer_id for answer_id, _ in reopened.answers()] == [1]
+        assert [key[1] for key in reopened.uplinks_failed(at_least=1)] == [1]
+    finally:
+        reopened.close()
+
+
+async def test_an_answer_set_aside_holds_up_none_of_its_labels_check_ins(
+    mosquitto: MosquittoProcess,
+    served_ap: ServedAccessPoint,
+    tmp_path: Path,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    # Dropped, its row would not leave the outbox: before, a label's check-in waited for
+    # its answers in the outbox to go, and this one never went (drawn over, blank after
+    # a reboot: never told).
+    caplog.set_level(logging.INFO)
+    path = tmp_path / "gw.sqlite"
+    keys = {POISONED: generate_label_key()}
+    state_with_labels(path, keys).close()
+    await _ran_once(path, served_ap, mosquitto)
+    _row_1_never_leaves(path)
+    frame = image_frame(POISONED, 5, key=keys[POISONED], seed=5)
+
+    async with controller_side(mosquitto) as controller:
+        supervisor = Supervisor(path, served_ap, mosquitto)
+        try:
+            await _first_answer_dropped(controller, supervisor, caplog, keys, frame)
+        finally:
+            await supervisor.close()
+        state = open_local_state(path)  # left by the last run: the label found drawn over
+        check_in = check_in_report(state.labels()[POISONED], now=datetime.now(UTC))
+        assert check_in is not None
+        state.queue_check_in(POISONED, check_in)
+        state.close()
+        supervisor = Supervisor(path, served_ap, mosquitto)
+        try:
+            await until(
+                lambda: check_in in controller.heard,
+                what="the label's check-in heard",
+                timeout_s=30,
+            )
+            assert not supervisor.failures
+        finally:
+            await supervisor.close()
+    reopened = open_local_state(path)
+    try:
+        assert reopened.check_ins() == []
+    finally:
+        reopened.close()
+
+
+async def test_the_good_messages_of_a_batch_holding_the_one_failed_on_go_up_and_are_never_dropped(
+    mosquitto: MosquittoProcess,
+    served_ap: ServedAccessPoint,
+    tmp_path: Path,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    # The broker's acknowledgements come back together (a slow link), so the poison is
+    # recorded delivered in one batch with good answers. Only the one that fails alone
+    # is counted: the others leave the state file, and are never dropped.
+    caplog.set_level(logging.INFO)
+    path = tmp_path / "gw.sqlite"
+    state = state_with_labels(path, {POISONED: generate_label_key()})
+    now = datetime.now(UTC)
+    poison = not_in_label_file_report("L-GONE", 7, now=now)
+    state.queue_answer(poison, label_id="L-GONE")
+    good = [not_in_label_file_report(f"L-GOOD-{n}", 7, now=now) for n in range(8)]
+    for n, report in enumerate(good):
+        state.queue_answer(report, label_id=f"L-GOOD-{n}")
+    state.close()
+    _trigger(
+        path,
+        "CREATE TRIGGER poisoned BEFORE DELETE ON outbox WHEN OLD.payload = "
+        f"x'{poison.hex()}' BEGIN SELECT RAISE(ABORT, '{FAILURE}'); END",
+    )
+
+    async with controller_side(mosquitto) as controller:
+        with DelayedLink(mosquitto.host, mosquitto.port, to_server_s=0, to_client_s=0.3) as link:
+            supervisor = Supervisor(
+                path, served_ap, mosquitto, endpoint=BrokerEndpoint(link.host, link.port)
+            )
+            try:
+                await until(
+                    lambda: bool(_said(caplog, "L-GONE", "dropped")) or supervisor.task.done(),
+                    what="the message the gateway fails on dropped",
+                    timeout_s=90,
+                )
+                assert len(supervisor.failures) == TRIES_PER_FRAME, supervisor.failures
+                await until(
+                    lambda: all(report in controller.heard for report in good),
+                    what="every good message heard",
+                    timeout_s=30,
+                )
+            finally:
+                await supervisor.close()
+    batches = [
+        record.args[0]
+        for record in caplog.records
+        if record.getMessage().startswith("recording ") and isinstance(record.args, tuple)
+    ]
+    assert any(int(str(size)) > 1 for size in batches), batches  # a batch, not one alone
+    assert not _said(caplog, "L-GOOD")
+    reopened = open_local_state(path)
+    try:
+        assert [payload for _, payload in reopened.answers()] == [poison]  # set aside
+        [(label_id, _, _)] = reopened.uplinks_failed(at_least=1)
+        assert label_id == "L-GONE"
+    finally:
+        reopened.close()
