@@ -132,8 +132,8 @@ _log = logging.getLogger(__name__)
 # or two are a tag that has not joined yet, or the AP's listing of a moment.
 UNHEARD_POLLS = 3
 # Tries of one frame, each ended by the gateway failing (or dying), before it is refused:
-# one failure may be the moment's (a full disk freed since, an AP restarting), three in
-# a row are the frame's.
+# one failure may be the moment's (an AP restarting), three in a row are the frame's. A
+# failure of the state file as a whole (a full disk) is no try (`environmental`).
 TRIES_PER_FRAME = 3
 
 

@@ -16,7 +16,12 @@ Two other parts handle one stored or redelivered message at a time:
 Now each such failure is counted in the state file against that message (the same
 count as a frame's tries), and after `TRIES_PER_FRAME` the message is set aside: an
 answer is dropped and said so in the log; a frame is refused with the gateway's final
-report. A failure not tied to one message (a full disk) stops the gateway as before.
+report. A failure not tied to one message stops the gateway as before and counts
+against none: SQLite's own SQLITE_FULL (the state file let grow by no page, as on a disk
+with no room left) counts against no frame, coming in or carried out; a state file
+that lets no row go and takes no count either cannot count. An answer dropped is one
+outbox row: the same bytes in a new row (the frame sent again, a radio duplicate) go up,
+and a row set aside holds up none of its label's check-ins.
 
 Real parts: Mosquitto, the store gateway process started again by a supervisor loop as
 systemd does, the emulated AP and its tags. The failures are SQLite's own: a trigger
@@ -304,7 +309,8 @@ async def test_a_state_file_failing_as_a_whole_stops_the_gateway_at_every_start_
     caplog: pytest.LogCaptureFixture,
 ) -> None:
     # Not one message's doing: the state file lets no row go and takes no count either,
-    # as a full disk would. Every start fails, as before; no message is dropped for it.
+    # as a state file failing as a whole would (triggers: whatever the error, the count
+    # cannot be written). Every start fails, as before; no message is dropped for it.
     caplog.set_level(logging.INFO)
     path = tmp_path / "gw.sqlite"
     state = state_with_labels(path, {POISONED: generate_label_key()})
