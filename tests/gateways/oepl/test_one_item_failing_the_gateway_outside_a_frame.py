@@ -684,17 +684,19 @@ async def test_the_good_messages_of_a_batch_holding_the_one_failed_on_go_up_and_
     tmp_path: Path,
     caplog: pytest.LogCaptureFixture,
 ) -> None:
-    # The broker's acknowledgements come back together (a slow link), so the poison is
-    # recorded delivered in one batch with good answers. Only the one that fails alone
-    # is counted: the others leave the state file, and are never dropped.
+    # The broker's acknowledgements come back in bursts (a slow link, the poison amid
+    # many), so the poison is recorded delivered in one batch with good answers. Only
+    # the one that fails alone is counted: the others leave the state file, and are
+    # never dropped.
     caplog.set_level(logging.INFO)
     path = tmp_path / "gw.sqlite"
     state = state_with_labels(path, {POISONED: generate_label_key()})
     now = datetime.now(UTC)
     poison = not_in_label_file_report("L-GONE", 7, now=now)
-    state.queue_answer(poison, label_id="L-GONE")
-    good = [not_in_label_file_report(f"L-GOOD-{n}", 7, now=now) for n in range(8)]
+    good = [not_in_label_file_report(f"L-GOOD-{n}", 7, now=now) for n in range(40)]
     for n, report in enumerate(good):
+        if n == 10:
+            state.queue_answer(poison, label_id="L-GONE")
         state.queue_answer(report, label_id=f"L-GOOD-{n}")
     state.close()
     _trigger(
