@@ -58,29 +58,32 @@ __all__ = [
 
 # SQLite's errors that say the state file as a whole cannot be written now (no room, an
 # I/O error, another holding it, no memory), whatever was being stored: the moment's,
-# never the message's (`environmental`).
-_ENVIRONMENTAL_ERRORS = frozenset(
+# never the message's (`environmental`). Primary codes: SQLite reports extended ones
+# (SQLITE_IOERR_WRITE, SQLITE_READONLY_DBMOVED, SQLITE_BUSY_TIMEOUT, ...) in their low byte.
+_ENVIRONMENTAL_CODES = frozenset(
     {
-        "SQLITE_FULL",
-        "SQLITE_BUSY",
-        "SQLITE_LOCKED",
-        "SQLITE_READONLY",
-        "SQLITE_CANTOPEN",
-        "SQLITE_NOMEM",
+        sqlite3.SQLITE_FULL,
+        sqlite3.SQLITE_IOERR,
+        sqlite3.SQLITE_BUSY,
+        sqlite3.SQLITE_LOCKED,
+        sqlite3.SQLITE_READONLY,
+        sqlite3.SQLITE_CANTOPEN,
+        sqlite3.SQLITE_NOMEM,
     }
 )
 
 
 def environmental(error: BaseException) -> bool:
     """Whether `error` (or an error it came from) is the state file failing as a whole
-    (SQLITE_FULL, any SQLITE_IOERR, SQLITE_BUSY, ...), not on the one row being stored:
-    a good frame stored on a nearly full disk fails while the small row that would count
-    it still fits, so such a failure must count against no frame and no message."""
+    (SQLITE_FULL, SQLITE_IOERR, SQLITE_BUSY, ... with any of their extended codes), not on
+    the one row being stored: a good frame stored on a nearly full disk fails while the
+    small row that would count it still fits, so such a failure must count against no
+    frame and no message."""
     seen: BaseException | None = error
     while seen is not None:
         if isinstance(seen, sqlite3.Error):
-            name = getattr(seen, "sqlite_errorname", None) or ""
-            if name in _ENVIRONMENTAL_ERRORS or name.startswith("SQLITE_IOERR"):
+            code = getattr(seen, "sqlite_errorcode", None)
+            if code is not None and code & 0xFF in _ENVIRONMENTAL_CODES:
                 return True
         seen = seen.__cause__ or seen.__context__
     return False

@@ -15,7 +15,7 @@ from pathlib import Path
 import pytest
 
 from gateways.protocol import LabelProvision
-from gateways.store_gateway.local_state import LabelRecord
+from gateways.store_gateway.local_state import LabelRecord, environmental
 from gateways.store_gateway.process import open_local_state
 
 
@@ -138,3 +138,26 @@ def test_a_frame_settled_halfway_leaves_the_state_file_as_it_was(tmp_path: Path)
     assert [queued.sequence for queued in reopened.queued("L-1")] == [1]
     assert reopened.check_ins() == [("L-1", b"check-in signed before the answer")]
     reopened.close()
+
+
+def test_a_state_file_moved_away_while_open_is_the_moment_not_the_item(tmp_path: Path) -> None:
+    """SQLite names most failures by an extended code (SQLITE_READONLY_DBMOVED here: the
+    file was deleted or moved under the gateway). Such a failure is the state file's, not
+    the frame's or the message's being stored: were it counted against the item, a good
+    frame would be refused for good after three such starts."""
+    path = tmp_path / "state.db"
+    connection = sqlite3.connect(path)
+    connection.execute("CREATE TABLE t (x)")
+    connection.commit()
+    path.unlink()
+
+    with pytest.raises(sqlite3.OperationalError) as raised:
+        connection.execute("INSERT INTO t VALUES (1)")
+    connection.close()
+    wrapped = RuntimeError("storing the frame failed")
+    wrapped.__cause__ = raised.value
+
+    assert raised.value.sqlite_errorname == "SQLITE_READONLY_DBMOVED"
+    assert environmental(raised.value)
+    assert environmental(wrapped)
+    assert not environmental(sqlite3.IntegrityError("UNIQUE constraint failed"))
