@@ -21,7 +21,9 @@ confirmed, LED flash and tag commands.
   tag has it pending still, or took an update this driver's watcher saw at its cadence
   with the AP settled on our image (the controller's retry of a frame the gateway gave
   up on): that update confirms it, and the tag draws its image once. A refresh asked
-  (`redraw` without `for_update`) is always drawn.
+  (`redraw` without `for_update`) is always drawn. A watcher that fails otherwise than
+  on an AP that cannot be read (a bug, an answer nothing here reads) fails every push
+  waiting on it (`WatcherFailedError`), logged once; the next push starts another.
 - **A redraw is confirmed by the tag drawing** (its update count rising after the
   `/tag_cmd` refresh), not by the AP's record settling: the AP held the image all along.
 - **A tag that never checks in is parked with a reason** (`TagParkedError`) after
@@ -60,6 +62,7 @@ from gateways.oepl.errors import (
     TagParkedError,
     TagRefusedError,
     UnreadableRecordError,
+    WatcherFailedError,
 )
 from gateways.oepl.images import jpeg_for, planes_from_stored
 from gateways.oepl.models import ModelMatch, TagCommand, TagRecord, TagType, display_model_for
@@ -209,7 +212,9 @@ class AccessPointDriver:
     async def close(self) -> None:
         for read in list(self._type_reads.values()):
             read.cancel()
-        if self._watcher is not None:
+        # One that ended with an error was logged then (`_watcher_ended`), and its
+        # error is the waiting pushes' to raise, not the closing gateway's.
+        if self._watcher is not None and not self._watcher.done():
             self._watcher.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await self._watcher
@@ -657,8 +662,29 @@ class AccessPointDriver:
     # ------------------------------------------------------------ the one watcher
 
     def _start_watcher(self) -> None:
+        """Start the watcher unless it runs: after one that ended (its pushes confirmed,
+        given up on, or failed with it) the next waiting push starts a new one."""
         if self._watcher is None or self._watcher.done():
             self._watcher = asyncio.create_task(self._watch())
+            self._watcher.add_done_callback(self._watcher_ended)
+
+    def _watcher_ended(self, watcher: asyncio.Task[None]) -> None:
+        """A watcher that ended with an error (anything but an `AccessPointError`, which
+        it waits out: a bug, or an AP answer nothing here reads) is logged once, with its
+        traceback, and the pushes waiting on it are woken to fail with it (`_next_poll`):
+        the listings a push is confirmed or given up by ended with it, and a push past its
+        window waited for one for good."""
+        if watcher.cancelled() or watcher.exception() is None:
+            return
+        _log.error(
+            "AP %s: the tag list watcher failed; the pushes waiting on it fail with it",
+            self.ap,
+            exc_info=watcher.exception(),
+        )
+        # Replaced, as a listing does: a set event left in place would let a wait that
+        # begins later (on a new watcher) return at once, over and over.
+        fresh, self._fresh = self._fresh, asyncio.Event()
+        fresh.set()
 
     async def _watch(self) -> None:
         # On while a push waits, and while a tag may still take an image this driver asked
@@ -675,6 +701,10 @@ class AccessPointDriver:
             await asyncio.sleep(self.timings.poll_s)
 
     async def _next_poll(self, timeout_s: float) -> None:
+        """Wait for the watcher's next listing, at most `timeout_s`; `WatcherFailedError`
+        when the watcher this wait began with failed (before or during the wait)."""
+        watcher = self._watcher
+        self._raise_if_failed(watcher)
         # `asyncio.timeout`, not `wait_for`: on Python 3.11 `wait_for` loses a cancel that
         # comes as the watcher's poll sets `_fresh` (python/cpython#86296), so a gateway
         # told to stop waited out the confirm timeout of the tag it was waiting for, then
@@ -682,6 +712,14 @@ class AccessPointDriver:
         with contextlib.suppress(TimeoutError):
             async with asyncio.timeout(timeout_s):
                 await self._fresh.wait()
+        self._raise_if_failed(watcher)
+
+    def _raise_if_failed(self, watcher: asyncio.Task[None] | None) -> None:
+        if watcher is None or not watcher.done() or watcher.cancelled():
+            return
+        error = watcher.exception()
+        if error is not None:
+            raise WatcherFailedError(ap=self.ap, error=error) from error
 
     # ------------------------------------------------------------ LED and commands
 

@@ -11,6 +11,10 @@ GatewayError
         +-- TagNotListedError   the AP does not list the tag (deleted on the AP): it lists
                                 it again at the tag's next check-in
         +-- TagParkedError      an image never reached the tag (it never checked in, ...)
++-- WatcherFailedError      the driver's tag-list watcher ended with an error of another
+                            kind (a bug, or an AP answer nothing reads): each push waiting
+                            on it fails with it (`__cause__`); not an `AccessPointError`,
+                            which the radio reports as an AP that may work later
 """
 
 from __future__ import annotations
@@ -26,6 +30,7 @@ __all__ = [
     "TagParkedError",
     "TagRefusedError",
     "UnreadableRecordError",
+    "WatcherFailedError",
 ]
 
 
@@ -111,3 +116,15 @@ class TagParkedError(TagError):
     """The tag did not take the image; `reason` says why (for the operator and the logs)."""
 
     code = "oepl_tag_parked"
+
+
+class WatcherFailedError(GatewayError):
+    """The driver's watcher (the one task listing the AP's tags for every waiting push)
+    ended with `error`, which is no `AccessPointError`: the listings it stopped making
+    are what a waiting push is confirmed or given up by, so each fails with this."""
+
+    code = "oepl_watcher_failed"
+
+    def __init__(self, *, ap: str, error: BaseException) -> None:
+        reason = f"the tag list watcher failed: {type(error).__name__}: {error}"
+        super().__init__(f"OpenEPaperLink AP {ap}: {reason}", ap=ap, reason=reason)
