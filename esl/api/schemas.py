@@ -174,11 +174,10 @@ Named = Annotated[
 
 
 # An optional text left empty or blank is absent (null), as a file's empty cell is: a
-# store's zone "" is no zone, its time zone "  " the installation's, a price's end "" none,
-# where a check would refuse the empty text as unknown. Not where a price or promotion
-# applies (an item's channel, zone, store, a promotion's lists): there a blank is refused.
-# Around the optional type, so it runs before the text's own checks; a required text
-# stays refused.
+# store's time zone "  " is the installation's, a product's web address "" none, where a
+# check would refuse the empty text as unknown. Only where absent is a harmless default:
+# not where it would change what is priced, where or when (`_refused_if_blank`). Around the
+# optional type, so it runs before the text's own checks; a required text stays refused.
 def _blank_as_absent(value: object) -> object:
     return None if isinstance(value, str) and not trim_blanks(value) else value
 
@@ -188,6 +187,24 @@ BlankAsAbsent = BeforeValidator(_blank_as_absent)
 
 # An optional field: empty or blanks is absent (`BlankAsAbsent`).
 OrAbsent = Annotated[T | None, BlankAsAbsent]
+
+
+def _refused_if_blank(left_out: str) -> BeforeValidator:
+    # Where left out (or null) is the widest choice: a store's zone (none: the national
+    # prices), a price's or promotion's start and end (the publication's instant; never
+    # ending). A blank there is a client's bug (a date or a zone lost on its way), and read
+    # as left out it would reprice a store, keep a week's offer for good or start it early:
+    # refused, as a blank where a price applies is (its channel, zone, store). A file, which
+    # cannot leave a cell out, reads its empty cell as left out.
+    def refuse(value: object, info: ValidationInfo) -> object:
+        if isinstance(value, str) and not trim_blanks(value):
+            raise ValueError(
+                f"{info.field_name} is empty or blank: leave it out or send null for "
+                f"{left_out}; a blank is not read as left out"
+            )
+        return value
+
+    return BeforeValidator(refuse)
 
 
 def _spelled(words: tuple[str, ...]) -> BeforeValidator:
@@ -231,8 +248,13 @@ class StoreIn(RequestBody):
         }
     )
     name: NamedText = Field(min_length=1, max_length=STORE_NAME_LENGTH)
-    zone: OrAbsent[Trimmed[Annotated[str, Field(max_length=32)]]] = Field(
-        default=None, description='Its price zone; null, "" or blanks: none (national prices)'
+    zone: Annotated[
+        Trimmed[Annotated[str, Field(max_length=32)]] | None,
+        _refused_if_blank("no zone (national prices)"),
+    ] = Field(
+        default=None,
+        description='Its price zone; left out or null: none (national prices); "" or '
+        "blanks are refused (422), not read as none",
     )
     time_zone: OrAbsent[
         Annotated[Trimmed[Annotated[str, Field(max_length=64)]], AfterValidator(check_time_zone)]
@@ -476,7 +498,7 @@ class SetPriceItemIn(_PriceScopeIn):
     action: Literal["set_price"]
     amount: Amount = Field(description="Gross, at most as many decimals as the currency has.")
     currency: OrAbsent[CurrencyCode] = None
-    valid_until: OrAbsent[Instant] = None
+    valid_until: Annotated[Instant | None, _refused_if_blank("no end")] = None
 
     def to_command(self) -> SetPrice:
         return SetPrice(
@@ -543,8 +565,8 @@ class UpsertPromotionItemIn(RequestBody):
     )
     priority: StrictInt = Field(default=0, ge=MIN_PROMOTION_PRIORITY, le=MAX_PROMOTION_PRIORITY)
     exclusive: bool = False
-    valid_from: OrAbsent[Instant] = None
-    valid_until: OrAbsent[Instant] = None
+    valid_from: Annotated[Instant | None, _refused_if_blank("the publication's instant")] = None
+    valid_until: Annotated[Instant | None, _refused_if_blank("no end")] = None
 
     def to_command(self) -> UpsertPromotion:
         return UpsertPromotion(

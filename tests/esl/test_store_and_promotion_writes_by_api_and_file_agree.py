@@ -248,19 +248,17 @@ SCENARIOS: dict[str, Change] = {
     "promotion amount in another currency": _black_week(
         kind="amount_off", percent=None, amount="0.50", currency="EUR"
     ),
-    # An empty or blank optional field is absent, as a file's empty cell is: no zone,
-    # the installation's time zone, the opening kept (the API refused zone '' as unknown
-    # and the blank time zone as no IANA zone).
-    "store with an empty zone and time zone": _oliwa(zone="", time_zone="", opened=""),
-    "store with a blank zone, time zone and opening": _oliwa(
-        zone=" ", time_zone="\t", opened="\u00a0"
-    ),
-    "price with a blank end": _milk(valid_until=" "),
+    # An empty or blank optional field is absent, as a file's empty cell is: the
+    # installation's time zone, the opening kept (the API refused the blank time zone as
+    # no IANA zone). Not a store's zone or an item's start or end: a blank there is
+    # refused by the API (below), read as left out it would move what is priced or when.
+    "store with an empty time zone and opening": _oliwa(time_zone="", opened=""),
+    "store with a blank time zone and opening": _oliwa(time_zone="\t", opened="\u00a0"),
     # Where a price applies is never read from a blank: left out it is everywhere, so a
     # blank store or zone is refused by both (the file's line names its scope).
     "price for a blank store": _milk(store=" "),
     "price for an empty zone": PriceChange({"sku": "MLK-1", "zone": "", "amount": "3.29"}),
-    "promotion with blank optional fields": _black_week(amount=" ", currency="", valid_until="\t"),
+    "promotion with blank optional fields": _black_week(amount=" ", currency=""),
     # An enumerated word (a channel, a kind) is read trimmed and in any case, as the
     # price file read its channel; the promotion file took its channels and the API
     # both only as spelled.
@@ -432,6 +430,9 @@ def test_a_price_item_names_its_sku_and_store_as_a_price_file_line_does(api: Api
         {**BLACK_WEEK, "action": "upsert_promotion", "stores": ["S01", " "]},
         {**BLACK_WEEK, "action": "upsert_promotion", "channels": [" "]},
         {**BLACK_WEEK, "action": "upsert_promotion", "zones": [""]},
+        {"action": "set_price", "sku": "MLK-1", "amount": "3.29", "valid_until": " "},
+        {**BLACK_WEEK, "action": "upsert_promotion", "valid_from": ""},
+        {**BLACK_WEEK, "action": "upsert_promotion", "valid_until": "\t"},
     ],
     ids=[
         "blank channel",
@@ -440,6 +441,9 @@ def test_a_price_item_names_its_sku_and_store_as_a_price_file_line_does(api: Api
         "a blank store",
         "blank channel item",
         "empty zone item",
+        "blank price end",
+        "empty promotion start",
+        "blank promotion end",
     ],
 )
 def test_a_blank_where_a_price_or_promotion_applies_is_refused_not_read_as_everywhere(
@@ -448,7 +452,10 @@ def test_a_blank_where_a_price_or_promotion_applies_is_refused_not_read_as_every
     """Left out, a channel, zone or store (or a promotion's list) is everywhere; a blank
     one read as left out would widen a one-store price or promotion to the chain, so it
     is refused and nothing is stored (a file, which cannot leave a cell out, reads its
-    empty cell as everywhere: docs/api.md)."""
+    empty cell as everywhere: docs/api.md). So is a blank start or end: left out, a
+    price or promotion never ends and a promotion starts at the publication's instant,
+    so a date the client lost on its way would keep a week's offer for good, or start it
+    early."""
     pricing = api.headers("pricing")
     before = api.client.get("/api/v1/publications", headers=pricing).json()
 
@@ -459,3 +466,23 @@ def test_a_blank_where_a_price_or_promotion_applies_is_refused_not_read_as_every
     assert answer.status_code == 422, answer.text
     assert answer.json()["error"]["problems"][0]["location"][:3] == ["body", "items", "0"]
     assert api.client.get("/api/v1/publications", headers=pricing).json() == before
+
+
+@pytest.mark.parametrize("zone", ["", " \t"])
+def test_a_stores_blank_zone_is_refused_not_read_as_national_prices(api: Api, zone: str) -> None:
+    """Left out or null, a store has no zone and its shelves take the national prices; a
+    blank zone, a client's bug, read as none would reprice every label of the store (a
+    store file's empty zone cell, which cannot be left out, is none: docs/api.md)."""
+    admin = api.headers("admin")
+    before = api.client.get("/api/v1/stores/S01", headers=admin).json()
+    assert before["zone"] == "north"
+
+    answer = api.client.put(
+        "/api/v1/stores/S01", json={"name": before["name"], "zone": zone}, headers=admin
+    )
+
+    assert answer.status_code == 422, answer.text
+    (problem,) = answer.json()["error"]["problems"]
+    assert problem["location"] == ["body", "zone"]
+    assert "zone is empty or blank" in problem["reason"], problem
+    assert api.client.get("/api/v1/stores/S01", headers=admin).json() == before
