@@ -677,11 +677,13 @@ class GatewayIn(RequestBody):
             "examples": [{"store": "S01", "transport": "mqtt", "name": "Oliwa, sales floor"}]
         },
     )
-    store: str = Field(min_length=1, max_length=32)
+    # Trimmed as every text an admin sends: " S01" is the store S01 (a store file's
+    # cell is read so), " Oliwa " is named Oliwa; a name of blanks only is refused.
+    store: Code
     transport: Annotated[
         TransportWord, _spelled(get_args(TransportWord)), Field(description=_ANY_CASE)
     ]
-    name: str = Field(min_length=1, max_length=128)
+    name: Named[Annotated[str, Field(min_length=1, max_length=128)]]
 
 
 class GatewayOut(RowOut):

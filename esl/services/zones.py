@@ -13,6 +13,7 @@ from sqlalchemy.orm import Session
 from esl.blanks import trim_blanks
 from esl.db.models import ZoneRow
 from esl.errors import InvalidItemError
+from esl.one_line_text import one_line_problem
 
 __all__ = ["ZONE_CODE", "ZONE_NAME_MAX", "save_zone"]
 
@@ -23,10 +24,12 @@ ZONE_NAME_MAX = 128  # the `price_zones.name` column
 
 def save_zone(session: Session, *, code: str, name: str) -> ZoneRow:
     """Create the zone `code` named `name`, or rename it; InvalidItemError (nothing saved)
-    for a code of other than 1 to 32 letters, digits, '_', '.' and '-', or a blank name or
-    one over 128 characters. The blanks around the name are trimmed first, as every text an
-    admin or a file sends is (`esl.blanks`): `PUT /zones` and `esl zones put` store the
-    same name, and one padded past 128 characters is taken."""
+    for a code of other than 1 to 32 letters, digits, '_', '.' and '-', or a blank name,
+    one over 128 characters or one of more than one line (a line break, a control
+    character, a direction control: `esl.one_line_text`, as every other name). The blanks
+    around the name are trimmed first, as every text an admin or a file sends is
+    (`esl.blanks`): `PUT /zones` and `esl zones put` store the same name, and one padded
+    past 128 characters is taken."""
     if ZONE_CODE.fullmatch(code) is None:
         raise InvalidItemError(
             f"zone code {code!r}: 1 to 32 letters, digits, '_', '.' or '-'", field="code"
@@ -38,6 +41,8 @@ def save_zone(session: Session, *, code: str, name: str) -> ZoneRow:
         raise InvalidItemError(
             f"zone name of {len(name)} characters: at most {ZONE_NAME_MAX}", field="name"
         )
+    if problem := one_line_problem(name):
+        raise InvalidItemError(f"zone name {name!r} {problem}", field="name")
     row = session.get(ZoneRow, code) or ZoneRow(code=code, name=name)
     row.name = name
     session.add(row)

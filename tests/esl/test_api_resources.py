@@ -237,6 +237,27 @@ def test_a_gateways_transport_is_read_in_any_case_as_every_enumerated_word(api: 
     assert "'mqtt' or 'ble'" in refused.text
 
 
+def test_a_gateways_store_and_name_are_trimmed_as_every_other_text(api: Api) -> None:
+    """A gateway's store and name are read as a store's or a label's texts are
+    (docs/api.md, blanks): blanks around them trimmed, a name of blanks only refused, a
+    line break in a name refused as in every other name; before, ' S01' was an unknown
+    store and ' Oliwa ' was stored with its blanks."""
+    admin = api.headers("admin")
+    padded = {"store": "\tS01 ", "transport": "mqtt", "name": " Oliwa  floor\u00a0"}
+
+    put = api.client.put("/api/v1/gateways/GW-1", json=padded, headers=admin)
+
+    assert put.status_code == 200, put.text
+    assert (put.json()["store"], put.json()["name"]) == ("S01", "Oliwa  floor")
+    for bad in ({"name": " \u00a0"}, {"name": "Oliwa\nfloor"}, {"store": "  "}):
+        refused = api.client.put("/api/v1/gateways/GW-1", json={**padded, **bad}, headers=admin)
+        assert refused.status_code == 422, (bad, refused.text)
+        (field,) = bad
+        assert refused.json()["error"]["problems"][0]["location"] == ["body", field]
+    listed = api.client.get("/api/v1/gateways", headers=admin).json()["items"]
+    assert [(g["id"], g["store"], g["name"]) for g in listed] == [("GW-1", "S01", "Oliwa  floor")]
+
+
 def test_malformed_requests_get_422_with_the_place_of_each_problem(api: Api) -> None:
     response = api.client.post(
         "/api/v1/publications",

@@ -141,3 +141,25 @@ def test_a_zone_name_of_blanks_only_is_refused_by_both(
     by_cli = runner.invoke(app, ["zones", "put", "west", "--name", sent])
     assert by_cli.exit_code == 1, by_cli.output
     assert "a zone needs a name" in by_cli.stderr
+
+
+@pytest.mark.parametrize(
+    ("sent", "named"),
+    [("Pół\nnoc", "a line break"), ("Północ\x00", "U+0000"), ("\u202eNorth", "U+202E")],
+)
+def test_a_zone_name_of_more_than_one_line_is_refused_by_both(
+    api: Api, runner: CliRunner, engine: Engine, sent: str, named: str
+) -> None:
+    """A zone's name is a name like a store's (`esl.one_line_text`): a line break, a
+    control character or a direction control is refused by `PUT /zones` and by
+    `esl zones put`, naming the character, and nothing is saved (both stored it)."""
+    by_api = api.client.put("/api/v1/zones/east", json={"name": sent}, headers=api.headers("admin"))
+    assert by_api.status_code == 422, by_api.text
+    error = by_api.json()["error"]
+    assert (error["code"], error["field"]) == ("invalid_item", "name"), error
+    assert named in error["message"], error
+    by_cli = runner.invoke(app, ["zones", "put", "west", "--name", sent])
+    assert by_cli.exit_code == 1, by_cli.output
+    assert named in by_cli.stderr, by_cli.stderr
+    assert len(by_cli.stderr.strip().splitlines()) == 1, by_cli.stderr
+    assert set(_zones(engine)).isdisjoint({"east", "west"})
