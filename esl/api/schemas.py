@@ -67,6 +67,7 @@ from pricing.promotions import PromotionKind
 __all__ = [
     "BindingIn",
     "BindingOut",
+    "Channel",
     "EndPriceItemIn",
     "EndPromotionItemIn",
     "ErrorBody",

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import httpx
 import pytest
 from sqlalchemy import select
@@ -299,6 +301,41 @@ def test_the_quote_refuses_unknown_keys_and_instants_without_an_offset(api: Api)
     )
     assert unpriced.status_code == 422
     assert unpriced.json()["error"]["code"] != "internal"
+
+
+def test_the_quotes_channel_is_read_in_any_case_as_every_enumerated_word(api: Api) -> None:
+    """`channel` of GET /quote (and of the /prices and /ledger filters) is read as every
+    body and file reads a channel (`esl.enumerated_words`): " Web" is web; a blank or an
+    unknown one is refused naming the channels, never read as the store's (it was taken
+    only as spelled)."""
+    api.client.post(
+        "/api/v1/imports/prices",
+        files={"file": ("p.csv", PRICES, "text/csv")},
+        headers=api.headers("pricing"),
+    )
+    auditor = api.headers("auditor")
+
+    def quoted(channel: str) -> Any:
+        return api.client.get(
+            "/api/v1/quote",
+            params={"sku": "MLK-1", "store": "S02", "channel": channel},
+            headers=auditor,
+        )
+
+    spelled = quoted("web")
+    assert spelled.status_code == 200, spelled.text
+    for odd in (" Web", "WEB\t"):
+        answer = quoted(odd)
+        assert answer.status_code == 200, answer.text
+        assert answer.json() == spelled.json()
+    for wrong in (" ", "shop"):
+        refused = quoted(wrong)
+        assert refused.status_code == 422, refused.text
+        assert "'store', 'web' or 'app'" in refused.text
+    for listing in ("/api/v1/prices", "/api/v1/ledger"):
+        exact = api.client.get(listing, params={"channel": "store"}, headers=auditor)
+        odd = api.client.get(listing, params={"channel": " Store"}, headers=auditor)
+        assert (odd.status_code, odd.json()) == (200, exact.json()), odd.text
 
 
 def test_the_quote_carries_every_label_visible_field(api: Api) -> None:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any
 
 from fastapi import APIRouter, Query, Request
 from fastapi.responses import StreamingResponse
@@ -20,7 +20,14 @@ from esl.api.dependencies import (
 from esl.api.errors import require_aware_query
 from esl.api.instants import Instant
 from esl.api.pagination import Pages, paginate, where_given
-from esl.api.schemas import LedgerEntryOut, Page, PriceRuleOut, PromotionOut, QuoteOut
+from esl.api.schemas import (
+    Channel,
+    LedgerEntryOut,
+    Page,
+    PriceRuleOut,
+    PromotionOut,
+    QuoteOut,
+)
 from esl.db.models import LedgerEntryRow, PriceRuleRow, PromotionRow
 from esl.db.repositories import load_promotions
 from esl.errors import NotFoundError
@@ -33,7 +40,8 @@ from pricing.resolved import ResolvedPrice
 __all__ = ["router"]
 
 router = APIRouter(tags=["prices"])  # every route here is in this section of the API docs
-ChannelQuery = Literal["store", "web", "app"]
+# Read as every body and file reads a channel (`esl.enumerated_words`): " Web" is web.
+ChannelQuery = Channel
 Text64 = Annotated[str | None, Query(max_length=64)]
 
 
