@@ -125,7 +125,7 @@ class Promotion:
         refuse_unused_terms(self.id, kind, self)
         if kind is PromotionKind.PERCENT_OFF:
             if self.percent is None or not isinstance(self.percent, Decimal):
-                self._refuse("percent_off needs a Decimal percent", field="percent")
+                self._refuse("percent_off needs a percent", field="percent")
             assert self.percent is not None
             if not (0 < self.percent <= _HUNDRED) or not self.percent.is_finite():
                 raise PercentOutOfRangeError(

@@ -708,8 +708,10 @@ class LabelIn(RequestBody):
         pattern=r"^[A-Za-z0-9][A-Za-z0-9_.:\-]*$",
         description="1-32 of A-Z a-z 0-9 . _ : -: every frame of the wire protocol names it",
     )
-    store: str = Field(min_length=1, max_length=32)
-    model: str = Field(min_length=1, max_length=32)
+    # Trimmed as every store and name an operator sends (docs/api.md, blanks): " S01" is
+    # the store S01, as in a gateway's body and the store file.
+    store: Code
+    model: Code
     gateway: str | None = Field(default=None, max_length=64, pattern=GATEWAY_ID_PATTERN)
     pairing_code: str | None = Field(
         default=None,
@@ -734,7 +736,7 @@ class BindingIn(RequestBody):
         json_schema_extra={"examples": [{"sku": "MLK-1", "template": "standard"}]}
     )
     sku: SkuReference
-    template: str = Field(default="standard", min_length=1, max_length=64)
+    template: Trimmed[Annotated[str, Field(min_length=1, max_length=64)]] = "standard"
 
 
 class TemplateOut(RowOut):

@@ -415,3 +415,29 @@ def test_a_registered_label_gets_a_protocol_key_that_signs_frames_it_accepts(api
     assert decode_frame(frame, key=key, label_id="L-8").sequence == 1
     with pytest.raises(FrameRejectedError):
         decode_frame(frame, key=generate_label_key(), label_id="L-8")
+
+
+def test_a_labels_store_model_and_template_are_trimmed_as_every_other_text(api: Api) -> None:
+    """A label's store and model, and a binding's template, are read as a gateway's store
+    and name are (docs/api.md, blanks): blanks around them trimmed, blanks only refused;
+    before, ' S01' was an unknown store for a store key of S01, and ' standard' no
+    template."""
+    store = api.headers("store")
+    padded = {"id": "L-8", "store": "\tS01 ", "model": " 2.9-bwr\u00a0"}
+
+    registered = api.client.post("/api/v1/labels", json=padded, headers=store)
+    bound = api.client.put(
+        "/api/v1/labels/L-8/binding", json={"sku": "MLK-1", "template": " standard "}, headers=store
+    )
+
+    assert registered.status_code == 201, registered.text
+    assert (registered.json()["store"], registered.json()["model"]) == ("S01", "2.9-bwr")
+    assert bound.status_code == 200, bound.text
+    assert bound.json()["template"] == "standard"
+    for bad in ({"store": "  "}, {"model": "\u00a0"}):
+        body = {**padded, "id": "L-9", **bad}
+        refused = api.client.post("/api/v1/labels", json=body, headers=store)
+        assert refused.status_code == 422, (bad, refused.text)
+        (field,) = bad
+        assert refused.json()["error"]["problems"][0]["location"] == ["body", field]
+    assert api.client.get("/api/v1/labels/L-9", headers=store).status_code == 404
