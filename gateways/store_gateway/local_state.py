@@ -21,8 +21,10 @@
   those of recording one message up delivered (`failed_on_uplink`, `uplinks_failed`):
   an answer by its outbox row (`sequence` its id: a new row is a new message, the same
   bytes or not), a check-in by its label and bytes (`sequence` 0); its count goes with
-  it when it leaves the state file (`delivered`). A failure of the state file as a
-  whole (`environmental`: a full disk, an I/O error, a locked file) is never counted.
+  it when it leaves the state file (`delivered`). Its `refusals` count the failures of
+  storing the gateway's report refusing a frame (`failed_on_report`): after a few, the
+  frame leaves the inbox without it (`drop`). A failure of the state file as a whole
+  (`environmental`: a full disk, an I/O error, a locked file) is never counted.
 
 A frame leaves the inbox in the same transaction that stores its answer in the outbox and
 the label's new state, so a restart (or a broker outage of any length) loses nothing and
@@ -140,6 +142,7 @@ CREATE TABLE IF NOT EXISTS frame_tries (
     tries INTEGER NOT NULL,
     last_failure TEXT NOT NULL DEFAULT '',
     kind TEXT NOT NULL DEFAULT 'frame',
+    refusals INTEGER NOT NULL DEFAULT 0,
     PRIMARY KEY (label_id, sequence, digest)
 );
 """
@@ -154,8 +157,12 @@ _ADDED_LABEL_COLUMNS = {
 # The outbox's label (NULL in a row written before it was kept: such a row waits for
 # nothing and holds up no check-in).
 _ADDED_OUTBOX_COLUMNS = {"label_id": "TEXT"}
-# What a try was of (`TriedAs`; every row written before it: a frame's).
-_ADDED_TRIES_COLUMNS = {"kind": "TEXT NOT NULL DEFAULT 'frame'"}
+# What a try was of (`TriedAs`; every row written before it: a frame's), and the
+# failures of storing a frame's refusal (none before they were counted).
+_ADDED_TRIES_COLUMNS = {
+    "kind": "TEXT NOT NULL DEFAULT 'frame'",
+    "refusals": "INTEGER NOT NULL DEFAULT 0",
+}
 
 
 @dataclass(frozen=True, slots=True)
@@ -198,10 +205,12 @@ class QueuedFrame:
 @dataclass(frozen=True, slots=True)
 class FrameTries:
     """How many times the gateway began a frame without settling it, and the last
-    failure noted ('': none, the gateway stopped during each: killed, a power cut)."""
+    failure noted ('': none, the gateway stopped during each: killed, a power cut);
+    `refusals`: how many times storing the report refusing it failed."""
 
     count: int = 0
     last_failure: str = ""
+    refusals: int = 0
 
 
 # What a message up's failures are counted under (`frame_tries`' label, sequence and
@@ -363,7 +372,10 @@ class LocalState:
         kept, apart (`removed_labels`): a label put back in the file later takes it
         again, so a frame it took before is still refused as a replay.
         Frames of theirs still in the inbox stay there, for the process to refuse
-        (`refuse`).
+        (`refuse`). Their counts (`frame_tries`) go, but for those of messages still in
+        the state file that the gateway failed on: an answer of theirs in the outbox
+        (else one set aside would go up again, and fail the gateway again, after each
+        change of the label file) and a frame whose refusal could not be stored.
 
         Before, a label taken out of the file (its tag off the shelf, or moved to another
         store) stayed in the state file for good, and the gateway kept delivering its
@@ -379,10 +391,15 @@ class LocalState:
                 "MAX(last_sequence, excluded.last_sequence)",
                 gone,
             )
-            for table in ("labels", "check_ins", "frame_tries"):
+            for table in ("labels", "check_ins"):
                 self._db.executemany(
                     f"DELETE FROM {table} WHERE label_id = ?", [(label_id,) for label_id, _ in gone]
                 )
+            self._db.executemany(
+                "DELETE FROM frame_tries WHERE label_id = ? AND refusals = 0 AND NOT "
+                "(kind = ? AND sequence > 0 AND sequence IN (SELECT id FROM outbox))",
+                [(label_id, TriedAs.UPLINK) for label_id, _ in gone],
+            )
         return [label_id for label_id, _ in gone]
 
     def labels(self) -> dict[str, LabelRecord]:
@@ -551,11 +568,31 @@ class LocalState:
     def frame_tries(self, *, label_id: str, sequence: int, payload: bytes) -> FrameTries:
         """`tries` of the frame `payload` for `label_id` under `sequence`, as it comes in."""
         row = self._db.execute(
-            "SELECT tries, last_failure FROM frame_tries "
+            "SELECT tries, last_failure, refusals FROM frame_tries "
             "WHERE label_id = ? AND sequence = ? AND digest = ?",
             (label_id, sequence, payload_digest(payload)),
         ).fetchone()
-        return FrameTries() if row is None else FrameTries(int(row[0]), str(row[1]))
+        if row is None:
+            return FrameTries()
+        return FrameTries(int(row[0]), str(row[1]), int(row[2]))
+
+    def failed_on_report(self, frame: QueuedFrame, failure: str) -> None:
+        """Storing the report refusing `frame` made the gateway fail (`failure`): counted
+        apart from its tries (`FrameTries.refusals`), which may be over already."""
+        with self._transaction():
+            self._db.execute(
+                "INSERT INTO frame_tries "
+                "(label_id, sequence, digest, tries, last_failure, kind, refusals) "
+                "VALUES (?, ?, ?, 0, ?, ?, 1) ON CONFLICT (label_id, sequence, digest) "
+                "DO UPDATE SET refusals = refusals + 1, last_failure = excluded.last_failure",
+                (frame.label_id, frame.sequence, _digest(frame), failure, TriedAs.FRAME),
+            )
+
+    def drop(self, frame: QueuedFrame) -> None:
+        """`frame` leaves the inbox with nothing in its place (its report could not be
+        stored, `failed_on_report`). Its count stays: a copy sent again has had it."""
+        with self._transaction():
+            self._db.execute("DELETE FROM inbox WHERE id=?", (frame.id,))
 
     def failed_on_frame(
         self, *, label_id: str, sequence: int, payload: bytes, failure: str

@@ -56,7 +56,9 @@ expected) was tried at every start: a restart loop that stopped every label of t
 store. The same count holds the failures of taking a frame in (`_receive`: storing it
 raised; the controller sends it again): a copy that comes after `TRIES_PER_FRAME` of
 them is refused at once with that report. A message up the gateway fails on is counted
-and dropped in the same way (`uplinks`). A failure of the state file as a whole
+and dropped in the same way (`uplinks`), and so is a frame whose refusing report cannot
+be stored (`_refuse`: counted apart from its tries, it then leaves the inbox without
+it). A failure of the state file as a whole
 (`local_state.environmental`: a full disk, an I/O error) counts against no frame: a
 frame coming in is not counted, and a try that failed so is taken back.
 """
@@ -587,14 +589,25 @@ class StoreGatewayProcess:
         fails but the report alone is stored, the failure is the frame's (a bug in
         removing that one row): it is passed over until the next start, which refuses it
         again, instead of failing the gateway at every start for good (its tries cannot
-        count this: they are over). Where the report cannot be stored either, the state
-        file fails as a whole, and the gateway stops."""
+        count this: they are over). Where the report cannot be stored either, the
+        gateway stops, and but for a failure of the state file as a whole this counts
+        (`FrameTries.refusals`): after `tries_per_frame` such failures the frame leaves
+        the inbox without its report (`_drop`), instead of failing every start."""
+        refusals = self.state.tries(frame).refusals
+        if refusals >= self._tries_per_frame:
+            self._drop(frame, refusals)
+            return
         try:
             self.state.refuse(frame, report=report)
         except Exception as error:
             if environmental(error):
                 raise  # the state file as a whole: the gateway stops, as for any part
-            self.state.queue_answer(report, label_id=frame.label_id)
+            try:
+                self.state.queue_answer(report, label_id=frame.label_id)
+            except Exception as failure:
+                if not environmental(failure):
+                    self._note_report_failure(frame, failure)
+                raise
             self._passed_over.add(frame.id)
             _log.error(
                 "label %s: frame %d refused, but it cannot leave the state file's inbox "
@@ -603,6 +616,42 @@ class StoreGatewayProcess:
                 frame.sequence,
                 type(error).__name__,
                 error,
+            )
+
+    def _note_report_failure(self, frame: QueuedFrame, error: Exception) -> None:
+        try:
+            self.state.failed_on_report(frame, f"{type(error).__name__}: {error}")
+        except Exception:
+            # The failure itself is what `run` ends with; this one is only logged.
+            _log.exception(
+                "label %s: frame %d's refusal failure not counted", frame.label_id, frame.sequence
+            )
+
+    def _drop(self, frame: QueuedFrame, refusals: int) -> None:
+        """`frame` leaves the inbox without the report refusing it, which the gateway
+        failed on storing `refusals` times: the controller, without an answer, retries
+        and parks the update as for any answer lost. Where it cannot leave the inbox
+        either, it is passed over until the next start."""
+        _log.error(
+            "label %s: frame %d dropped without the gateway's report refusing it: storing "
+            "that report made the gateway fail %d times (the last failure: %s)",
+            frame.label_id,
+            frame.sequence,
+            refusals,
+            self.state.tries(frame).last_failure,
+        )
+        try:
+            self.state.drop(frame)
+        except Exception as error:
+            if environmental(error):
+                raise
+            self._passed_over.add(frame.id)
+            _log.warning(
+                "label %s: frame %d cannot leave the state file's inbox either: passed over "
+                "until the next start",
+                frame.label_id,
+                frame.sequence,
+                exc_info=True,
             )
 
     def _given_up_on(

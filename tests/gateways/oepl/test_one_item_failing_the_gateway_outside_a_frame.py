@@ -21,7 +21,9 @@ against none: SQLite's own SQLITE_FULL (the state file let grow by no page, as o
 with no room left) counts against no frame, coming in or carried out; a state file
 that lets no row go and takes no count either cannot count. An answer dropped is one
 outbox row: the same bytes in a new row (the frame sent again, a radio duplicate) go up,
-and a row set aside holds up none of its label's check-ins.
+and a row set aside holds up none of its label's check-ins, and stays set aside once its
+label leaves the label file. A frame whose refusing report cannot be stored leaves the
+inbox without it after 3 such failures.
 
 Real parts: Mosquitto, the store gateway process started again by a supervisor loop as
 systemd does, the emulated AP and its tags. The failures are SQLite's own: a trigger
@@ -56,7 +58,7 @@ from gateways.protocol import (
     peek_header,
 )
 from gateways.store_gateway.label_stand_in import check_in_report
-from gateways.store_gateway.process import TRIES_PER_FRAME, open_local_state
+from gateways.store_gateway.process import TRIES_PER_FRAME, open_local_state, take_label_file
 from gateways.store_gateway.reports import failed_every_try, not_in_label_file_report
 from rendering.display_models import get_display_model
 from rendering.encoding import Planes
@@ -736,5 +738,116 @@ async def test_the_good_messages_of_a_batch_holding_the_one_failed_on_go_up_and_
         assert [payload for _, payload in reopened.answers()] == [poison]  # set aside
         [(label_id, _, _)] = reopened.uplinks_failed(at_least=1)
         assert label_id == "L-GONE"
+    finally:
+        reopened.close()
+
+
+@pytest.mark.parametrize("in_label_file", [False, True], ids=["label-gone", "tries-over"])
+async def test_a_frame_whose_report_the_gateway_fails_on_is_dropped_and_the_store_goes_on(
+    mosquitto: MosquittoProcess,
+    served_ap: ServedAccessPoint,
+    tmp_path: Path,
+    caplog: pytest.LogCaptureFixture,
+    in_label_file: bool,
+) -> None:
+    # A frame left in the inbox is refused (its label taken out of the label file, or
+    # its 3 tries failed); the state file refuses to store that report, or any answer of
+    # the label, every time. Before, refusing it failed at every start, uncounted: a
+    # restart loop that held the whole store for good.
+    caplog.set_level(logging.INFO)
+    path = tmp_path / "gw.sqlite"
+    gone = tag_mac(4)
+    keys = {mac: generate_label_key() for mac in [*OTHERS, gone]}
+    state_with_labels(path, keys if in_label_file else {mac: keys[mac] for mac in OTHERS}).close()
+    await _ran_once(path, served_ap, mosquitto)
+    state = open_local_state(path)  # left in the inbox by the last run
+    state.enqueue(
+        label_id=gone,
+        sequence=5,
+        opcode=-1,
+        payload=image_frame(gone, 5, key=keys[gone], seed=50),
+    )
+    state.close()
+    _trigger(
+        path,
+        f"CREATE TRIGGER poisoned BEFORE INSERT ON outbox WHEN NEW.label_id = '{gone}' "
+        f"BEGIN SELECT RAISE(ABORT, '{FAILURE}'); END",
+    )
+
+    async with controller_side(mosquitto) as controller:
+        supervisor = Supervisor(path, served_ap, mosquitto)
+        try:
+            await until(
+                lambda: bool(_said(caplog, gone, "frame 5 dropped")) or supervisor.task.done(),
+                what="the frame dropped",
+                timeout_s=90,
+            )
+            # Its tries first where it had them, then the refusals: 3 each.
+            restarts = TRIES_PER_FRAME * (2 if in_label_file else 1)
+            assert len(supervisor.failures) == restarts, supervisor.failures
+            [line] = _said(caplog, gone, "frame 5 dropped")
+            assert FAILURE in line
+
+            # The store's labels go on, and the dropped frame costs no more restarts.
+            for number, mac in enumerate(OTHERS, 1):
+                await controller.send(mac, image_frame(mac, 1, key=keys[mac], seed=number))
+            await until(
+                lambda: all(_answered(controller, keys, mac, 1) for mac in OTHERS),
+                what="every label's frame answered",
+                timeout_s=60,
+            )
+            assert len(supervisor.failures) == restarts
+            assert not supervisor.task.done()
+        finally:
+            await supervisor.close()
+    assert not any(_report(p) is not None and _report(p)[:2] == (gone, 5) for p in controller.heard)
+    reopened = open_local_state(path)
+    try:
+        assert reopened.queued(gone) == []
+    finally:
+        reopened.close()
+
+
+async def test_an_answer_set_aside_stays_set_aside_once_its_label_leaves_the_label_file(
+    mosquitto: MosquittoProcess,
+    served_ap: ServedAccessPoint,
+    tmp_path: Path,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    # Taking the label out of the label file forgot its counts, not its outbox rows:
+    # before, its answer set aside went up again and cost 3 more restarts after each
+    # change of the label file.
+    caplog.set_level(logging.INFO)
+    path = tmp_path / "gw.sqlite"
+    keys = {POISONED: generate_label_key()}
+    state_with_labels(path, keys).close()
+    await _ran_once(path, served_ap, mosquitto)
+    _row_1_never_leaves(path)
+    frame = image_frame(POISONED, 5, key=keys[POISONED], seed=5)
+
+    async with controller_side(mosquitto) as controller:
+        supervisor = Supervisor(path, served_ap, mosquitto)
+        try:
+            answer = await _first_answer_dropped(controller, supervisor, caplog, keys, frame)
+        finally:
+            await supervisor.close()
+        state = open_local_state(path)
+        take_label_file(state, [])  # the label's tag taken off the shelf
+        state.close()
+        supervisor = Supervisor(path, served_ap, mosquitto)
+        try:
+            await until(
+                lambda: len(_said(caplog, POISONED, "dropped")) == 2 or supervisor.task.done(),
+                what="the answer set aside again",
+                timeout_s=60,
+            )
+            assert not supervisor.failures
+            assert controller.heard.count(answer) == TRIES_PER_FRAME
+        finally:
+            await supervisor.close()
+    reopened = open_local_state(path)
+    try:
+        assert [answer_id for answer_id, _ in reopened.answers()] == [1]
+        assert [key[1] for key in reopened.uplinks_failed(at_least=TRIES_PER_FRAME)] == [1]
     finally:
         reopened.close()
