@@ -576,16 +576,19 @@ class LocalState:
             return FrameTries()
         return FrameTries(int(row[0]), str(row[1]), int(row[2]))
 
-    def failed_on_report(self, frame: QueuedFrame, failure: str) -> None:
-        """Storing the report refusing `frame` made the gateway fail (`failure`): counted
-        apart from its tries (`FrameTries.refusals`), which may be over already."""
+    def failed_on_report(
+        self, *, label_id: str, sequence: int, payload: bytes, failure: str
+    ) -> None:
+        """Storing the report refusing the frame `payload` (in the inbox, or a copy coming
+        in) made the gateway fail (`failure`): counted apart from its tries
+        (`FrameTries.refusals`), which may be over already."""
         with self._transaction():
             self._db.execute(
                 "INSERT INTO frame_tries "
                 "(label_id, sequence, digest, tries, last_failure, kind, refusals) "
                 "VALUES (?, ?, ?, 0, ?, ?, 1) ON CONFLICT (label_id, sequence, digest) "
                 "DO UPDATE SET refusals = refusals + 1, last_failure = excluded.last_failure",
-                (frame.label_id, frame.sequence, _digest(frame), failure, TriedAs.FRAME),
+                (label_id, sequence, payload_digest(payload), failure, TriedAs.FRAME),
             )
 
     def drop(self, frame: QueuedFrame) -> None:

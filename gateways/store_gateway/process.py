@@ -57,8 +57,8 @@ store. The same count holds the failures of taking a frame in (`_receive`: stori
 raised; the controller sends it again): a copy that comes after `TRIES_PER_FRAME` of
 them is refused at once with that report. A message up the gateway fails on is counted
 and dropped in the same way (`uplinks`), and so is a frame whose refusing report cannot
-be stored (`_refuse`: counted apart from its tries, it then leaves the inbox without
-it). A failure of the state file as a whole
+be stored (`_refuse`, and a copy coming in: counted apart from its tries, it then leaves
+the inbox, or is not taken in, without it). A failure of the state file as a whole
 (`local_state.environmental`: a full disk, an I/O error) counts against no frame: a
 frame coming in is not counted, and a try that failed so is taken back.
 """
@@ -333,6 +333,8 @@ class StoreGatewayProcess:
         self._unheard_polls: dict[str, int] = {}
         # Frames (label, sequence, digest) refused for failing every try, said once per run.
         self._given_up: set[tuple[str, int, bytes]] = set()
+        # Copies of frames dropped without their report (`_drop_copy`), said once per run.
+        self._copies_dropped: set[tuple[str, int]] = set()
         # Inbox rows refused that could not leave the inbox (`_refuse`), in this run.
         self._passed_over: set[int] = set()
         # Halted as by a power cut (`crash`): a try cut short is not taken back.
@@ -437,8 +439,17 @@ class StoreGatewayProcess:
                 # The gateway failed on it as often as it may (taking it in, or carrying
                 # it out): refused at once, not taken in again. Unless its last try is
                 # under way: that one may yet settle it (the worker refuses the copy).
+                # Where storing that report failed as often, dropped without it.
+                if tries.refusals >= self._tries_per_frame:
+                    self._drop_copy(label_id, sequence, tries)
+                    continue
                 report = self._given_up_on(label_id, sequence, payload, tries)
-                self.state.queue_answer(report, label_id=label_id)
+                try:
+                    self.state.queue_answer(report, label_id=label_id)
+                except Exception as error:
+                    if not environmental(error):
+                        self._note_report_failure(label_id, sequence, payload, error)
+                    raise
                 self._uplinks.wake()
                 continue
             try:
@@ -606,7 +617,9 @@ class StoreGatewayProcess:
                 self.state.queue_answer(report, label_id=frame.label_id)
             except Exception as failure:
                 if not environmental(failure):
-                    self._note_report_failure(frame, failure)
+                    self._note_report_failure(
+                        frame.label_id, frame.sequence, frame.payload, failure
+                    )
                 raise
             self._passed_over.add(frame.id)
             _log.error(
@@ -618,14 +631,36 @@ class StoreGatewayProcess:
                 error,
             )
 
-    def _note_report_failure(self, frame: QueuedFrame, error: Exception) -> None:
+    def _note_report_failure(
+        self, label_id: str, sequence: int, payload: bytes, error: Exception
+    ) -> None:
         try:
-            self.state.failed_on_report(frame, f"{type(error).__name__}: {error}")
+            self.state.failed_on_report(
+                label_id=label_id,
+                sequence=sequence,
+                payload=payload,
+                failure=f"{type(error).__name__}: {error}",
+            )
         except Exception:
             # The failure itself is what `run` ends with; this one is only logged.
-            _log.exception(
-                "label %s: frame %d's refusal failure not counted", frame.label_id, frame.sequence
-            )
+            _log.exception("label %s: frame %d's refusal failure not counted", label_id, sequence)
+
+    def _drop_copy(self, label_id: str, sequence: int, tries: FrameTries) -> None:
+        """A copy of a frame refused, whose report the gateway failed on storing
+        `tries.refusals` times, is not taken in: dropped, said once a run."""
+        dropped = (label_id, sequence)
+        if dropped in self._copies_dropped:
+            _log.info("label %s: frame %d sent again, dropped again", label_id, sequence)
+            return
+        self._copies_dropped.add(dropped)
+        _log.error(
+            "label %s: frame %d dropped without the gateway's report refusing it: storing "
+            "that report made the gateway fail %d times (the last failure: %s)",
+            label_id,
+            sequence,
+            tries.refusals,
+            tries.last_failure,
+        )
 
     def _drop(self, frame: QueuedFrame, refusals: int) -> None:
         """`frame` leaves the inbox without the report refusing it, which the gateway

@@ -851,3 +851,56 @@ async def test_an_answer_set_aside_stays_set_aside_once_its_label_leaves_the_lab
         assert [key[1] for key in reopened.uplinks_failed(at_least=TRIES_PER_FRAME)] == [1]
     finally:
         reopened.close()
+
+
+async def test_a_copy_of_a_refused_frame_whose_report_the_gateway_fails_on_is_dropped(
+    mosquitto: MosquittoProcess,
+    served_ap: ServedAccessPoint,
+    tmp_path: Path,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    # A frame the gateway failed on 3 times comes again (the controller's retries, a copy
+    # left retained on `.../down`), and the report refusing it cannot be stored. Before,
+    # each copy stopped the gateway, uncounted, for as long as copies came.
+    caplog.set_level(logging.INFO)
+    path = tmp_path / "gw.sqlite"
+    keys = {mac: generate_label_key() for mac in [POISONED, *OTHERS]}
+    state = state_with_labels(path, keys)
+    frame = image_frame(POISONED, 5, key=keys[POISONED], seed=5)
+    for _ in range(TRIES_PER_FRAME):  # as 3 failed tries of it left the state file
+        state.failed_on_frame(label_id=POISONED, sequence=5, payload=frame, failure=FAILURE)
+    state.close()
+    await _ran_once(path, served_ap, mosquitto)
+    _trigger(
+        path,
+        f"CREATE TRIGGER poisoned BEFORE INSERT ON outbox WHEN NEW.label_id = '{POISONED}' "
+        f"BEGIN SELECT RAISE(ABORT, '{FAILURE}'); END",
+    )
+
+    async with controller_side(mosquitto) as controller:
+        supervisor = Supervisor(path, served_ap, mosquitto)
+        try:
+            for copy in range(1, TRIES_PER_FRAME + 1):
+                await controller.send(POISONED, frame)
+                await until(
+                    lambda copy=copy: len(supervisor.failures) == copy or supervisor.task.done(),
+                    what=f"copy {copy} failed on",
+                    timeout_s=30,
+                )
+            await controller.send(POISONED, frame)
+            await until(
+                lambda: bool(_said(caplog, POISONED, "frame 5 dropped")) or supervisor.task.done(),
+                what="the last copy dropped",
+                timeout_s=30,
+            )
+            for number, mac in enumerate(OTHERS, 1):
+                await controller.send(mac, image_frame(mac, 1, key=keys[mac], seed=number))
+            await until(
+                lambda: all(_answered(controller, keys, mac, 1) for mac in OTHERS),
+                what="every label's frame answered",
+                timeout_s=60,
+            )
+            assert len(supervisor.failures) == TRIES_PER_FRAME, supervisor.failures
+            assert not supervisor.task.done()
+        finally:
+            await supervisor.close()
