@@ -497,6 +497,11 @@ class Dispatcher:
                 # Rolled back, nothing signed or marked: the stores kept look again.
                 self._lose_stores(lost.stores)
                 self.label_actions.look_again()
+            except BaseException:
+                # Rolled back too (refused at its COMMIT, the connection lost): the look
+                # went with it, so the next round looks again, whatever the clock says.
+                self.label_actions.look_again()
+                raise
         self.settlement.replan_wanted |= replan
         for frame in signed_again:
             # Overtaken by a probe via another gateway: superseded, its copy due now on
@@ -850,7 +855,7 @@ class Dispatcher:
     def _time_out(self, ids: list[int], waited_out: set[int], *, now: datetime) -> None:
         """The rows of `ids` still `sent`, their answers overdue: sent again after a
         backoff, or parked (their attempts spent, or `waited_out`: their gateway's wait)."""
-        with self.sessions.begin() as session:
+        with self.counts.kept_only_if_committed(), self.sessions.begin() as session:
             entries = _still_sent(session, ids)
             if self.settlement.fence is not None:
                 # Fenced as sending and settling are. A worker that stalled past its lease

@@ -26,10 +26,12 @@ comes due again, through the `FlightWindows` it is given.
 
 from __future__ import annotations
 
+import contextlib
+import copy
 import logging
 import random
-from collections.abc import Callable, Collection, Mapping, Set
-from dataclasses import dataclass, field
+from collections.abc import Callable, Collection, Iterator, Mapping, Set
+from dataclasses import dataclass, field, fields
 from datetime import datetime, timedelta
 from typing import Any, Protocol
 
@@ -150,6 +152,22 @@ class DispatchCounts:
     gateway_reports: int = 0
     refused_reports: dict[str, int] = field(default_factory=dict)
 
+    @contextlib.contextmanager
+    def kept_only_if_committed(self) -> Iterator[None]:
+        """What is counted inside the block stands only if the block ends normally (its
+        transaction committed). A transaction refused at its COMMIT (a serialization
+        failure, the connection lost) or rolled back by a fence left nothing done: its
+        answers and timeouts are taken again from the database, and counted then. Kept,
+        an answer settled twice counted two acknowledgements for one (the worker's
+        `acknowledged` in the record too, `record_acknowledged`)."""
+        before = copy.deepcopy(self)
+        try:
+            yield
+        except BaseException:
+            for counted in fields(self):
+                setattr(self, counted.name, getattr(before, counted.name))
+            raise
+
 
 class FlightWindows(Protocol):
     """What settling needs of the dispatcher's windows."""
@@ -252,7 +270,7 @@ class Settlement:
                     record_security_events(session, events, coalescing=self.security_events)
             return
         now = self.clock()
-        with self.sessions.begin() as session:
+        with self.counts.kept_only_if_committed(), self.sessions.begin() as session:
             # Locked, and created when new, as planning does (`label_states`): a label
             # heard for the first time while another worker writes its state waits for
             # that write instead of failing at commit (a unique violation that ended the
@@ -858,7 +876,7 @@ class Settlement:
             extend_flight=self.windows.extend_flight,
             unpark=lambda session, heard, at: self._unpark(session, heard, now=at),
         )
-        with self.sessions.begin() as session:
+        with self.counts.kept_only_if_committed(), self.sessions.begin() as session:
             taken = take_gateway_reports(session, reports, handling=handling, now=now)
             save_outbox_entries(session, taken.entries)
             if self.fence is not None:
