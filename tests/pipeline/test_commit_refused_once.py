@@ -6,9 +6,11 @@ counts agree with the panels.
 
 PostgreSQL only: the trigger has to fail one commit and let the next one through, so it
 counts on a sequence (`nextval` is kept when the transaction rolls back; a flag row it
-cleared would come back with the rollback and fail every commit after). SQLite has
-nothing outside the transaction a trigger can write, and the commit failure it can make
-(a deferred foreign key) is an integrity error, not one the controller tries again.
+cleared would come back with the rollback and fail every commit after). A SQLite trigger
+has nothing outside the transaction to write to (only a function registered from Python,
+the test's code rather than the database's), and the commit failure SQLite can make (a
+deferred foreign key) is an integrity error, which stops the controller rather than
+being tried again (docs/pipeline.md).
 """
 
 from __future__ import annotations
@@ -24,6 +26,7 @@ from sqlalchemy import Engine, func, select, text
 from esl.db.models import LabelAcknowledgementRow
 from esl.services.label_actions import ActionKind, request_action
 from esl.settings import Settings
+from gateways.protocol import peek_header
 from tests.pipeline.in_memory_gateway import radio
 from tests.pipeline.small_world import World
 from tests.support.audit import audit_by_label
@@ -39,6 +42,12 @@ FAILING_COMMITS = {
     "settling answers": ("label_acknowledgements", "INSERT", "true"),
     # A round's sending (its frames marked sent).
     "sending frames": ("outbox", "UPDATE", "NEW.status = 'sent' AND OLD.status <> 'sent'"),
+    # The timeout of frames whose answers were lost (put back behind a backoff).
+    "timing out frames": (
+        "outbox",
+        "UPDATE",
+        "OLD.status = 'sent' AND NEW.status = 'pending' AND NEW.not_before > OLD.sent_at",
+    ),
 }
 
 
@@ -83,13 +92,20 @@ def _refusals_fired(engine: Engine) -> int:
     return int(fired)
 
 
-async def _relay(world: World) -> None:
-    """The radio: frames the controller sent reach their labels; answers come back. Each
-    frame a label got is noted, to see none was sent twice at once."""
+async def _relay(
+    world: World, *, lose: set[str] | None = None, heard: list[list[tuple[str, int]]]
+) -> None:
+    """The radio: frames the controller sent reach their labels; answers come back. The
+    first frame to each label of `lose` is lost on the way (taken out of `lose`). What
+    each handing over carried, (label, sequence) a frame, goes into `heard`."""
+    lose = set() if lose is None else lose
     while True:
         sent = world.gateway.take()
         if sent:
-            world.gateway.deliver(list(radio(sent, world.labels, now=world.clock.now)))
+            heard.append([(frame.label_id, peek_header(frame.payload).sequence) for frame in sent])
+            reach = [frame for frame in sent if frame.label_id not in lose]
+            lose.difference_update(frame.label_id for frame in sent)
+            world.gateway.deliver(list(radio(reach, world.labels, now=world.clock.now)))
         await asyncio.sleep(0.02)
 
 
@@ -108,10 +124,16 @@ async def test_a_commit_refused_once_leaves_no_trace_in_memory(
     )
     world = World.priced(engine, count=3, settings=settings)
     _fail_one_commit(engine, *FAILING_COMMITS[failing])
+    # Timing out: every label's first frame is lost, and the clock passes its timeout.
+    lose = set(world.labels) if failing == "timing out frames" else set()
     stop = asyncio.Event()
-    relay = asyncio.create_task(_relay(world))
+    heard: list[list[tuple[str, int]]] = []
+    relay = asyncio.create_task(_relay(world, lose=lose, heard=heard))
     running = asyncio.create_task(world.controller.run(stop))
     try:
+        if lose:
+            await until(lambda: not lose, what="the first frames lost", timeout_s=30)
+            world.clock.advance(world.dispatcher.policy.ack_timeout + timedelta(seconds=1))
         await until(lambda: _refusals_fired(world.engine) >= 1, what="the refusal", timeout_s=30)
         await until(lambda: _all_confirmed(world), what="every label confirmed", timeout_s=60)
         await until(
@@ -124,6 +146,12 @@ async def test_a_commit_refused_once_leaves_no_trace_in_memory(
     # The commit was refused, and a later one of the same kind went through.
     assert _refusals_fired(engine) >= 2
     assert world.controller.outage.report().unreachable_since is None
+    # No label was sent two frames at once, nor any frame but its one update's.
+    for handed_over in heard:
+        assert len(handed_over) == len({label for label, _ in handed_over}), handed_over
+    assert {frame for handed_over in heard for frame in handed_over} == {
+        (label_id, 1) for label_id in world.labels
+    }
     for label_id in world.labels:
         due = world.hash_of(label_id)
         assert world.panel_hash(label_id) == due, label_id
@@ -143,6 +171,9 @@ async def test_a_commit_refused_once_leaves_no_trace_in_memory(
             .where(LabelAcknowledgementRow.acked_hash.is_not(None))
         )
     assert world.dispatcher.counts.acked == acknowledged == len(world.labels)
+    # The one timeout's retries were rolled back with it: the frames went out again as
+    # recovered (`start_over`), none behind a backoff.
+    assert world.dispatcher.counts.retried == 0
 
 
 async def test_a_ping_whose_sending_was_refused_at_commit_goes_out_at_the_next_round(
@@ -165,7 +196,7 @@ async def test_a_ping_whose_sending_was_refused_at_commit_goes_out_at_the_next_r
             session, principal=ADMIN, label_id=label_id, kind=ActionKind.PING, now=world.clock.now
         ).id
     stop = asyncio.Event()
-    relay = asyncio.create_task(_relay(world))
+    relay = asyncio.create_task(_relay(world, heard=[]))
     running = asyncio.create_task(world.controller.run(stop))
     try:
         await until(lambda: _refusals_fired(world.engine) >= 1, what="the refusal", timeout_s=30)
