@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import logging
+import sys
 from typing import Any
 
 import httpx
@@ -129,7 +130,7 @@ class AccessPointClient:
 
     def _decode(self, response: httpx.Response) -> dict[str, Any]:
         try:
-            document = json.loads(response.content)
+            document = json.loads(response.content, parse_int=_integer)
         except (ValueError, RecursionError):  # nested deeper than the decoder goes
             document = None
         if not isinstance(document, dict):
@@ -154,3 +155,12 @@ class AccessPointClient:
             raise TagRefusedError(ap=self.base_url, mac=mac, reason=f"HTTP {status}: {body}")
         if status != 200:
             raise AccessPointError(ap=self.base_url, reason=f"{where}: HTTP {status}: {body[:200]}")
+
+
+def _integer(text: str) -> int | str:
+    """A JSON integer, or its digits when longer than Python reads (4,300 digits unless
+    set otherwise): `json.loads` raised ValueError for it, which failed the whole answer as
+    "not JSON", every tag with it. As text it is no number to a field that wants one, so
+    `TagRecord.from_json` refuses that record alone."""
+    limit = sys.get_int_max_str_digits()
+    return text if limit and len(text.lstrip("-")) > limit else int(text)

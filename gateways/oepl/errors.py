@@ -3,7 +3,8 @@
 GatewayError
 +-- AccessPointError        the AP could not be reached, failed (5xx) or answered nonsense
     +-- AccessPointBusyError    409 "Come back later" after every retry
-    +-- UnreadableRecordError   a tag record we cannot read (a field missing or no number)
+    +-- UnreadableRecordError   a tag record we cannot read (no MAC, a number field that is
+                                no number or past what the AP holds, a hash of no MD5)
     +-- TagError                about one tag (`mac`)
         +-- TagRefusedError     the AP refused a request for a tag for good (unknown MAC,
                                 ...: a 4xx, or 200 with an "Error..." body)
@@ -54,7 +55,7 @@ class UnreadableRecordError(AccessPointError):
     code = "oepl_unreadable_record"
 
     def __init__(self, *, ap: str, mac: str, field: str, value: object) -> None:
-        shown = "missing" if value is None else f"{value!r}"
+        shown = "missing" if value is None else _shortened(value)
         reason = f"tag record {mac or '(without a MAC)'}: {field} is {shown}"
         GatewayError.__init__(
             self,
@@ -62,11 +63,31 @@ class UnreadableRecordError(AccessPointError):
             ap=ap,
             mac=mac,
             field=field,
-            value=None if value is None else repr(value),
+            value=None if value is None else shown,
             reason=reason,
         )
         self.mac = mac
         self.reason = reason
+
+
+_SHOWN_CHARS = 40
+
+
+def _shortened(value: object) -> str:
+    """`value` as a log line shows it: whole when short, else its start and its length (a
+    number of 400 digits, or a megabyte of text, would bury the line and the ones after)."""
+    if isinstance(value, int):
+        try:
+            digits = str(abs(value))
+        except ValueError:  # past the digits Python writes out
+            return f"an integer of {value.bit_length()} bits"
+        if len(digits) <= _SHOWN_CHARS:
+            return repr(value)
+        return f"{'-' if value < 0 else ''}{digits[:10]}... ({len(digits)} digits)"
+    text = repr(value)
+    if len(text) <= _SHOWN_CHARS:
+        return text
+    return f"{text[: _SHOWN_CHARS - 10]}... ({len(text)} characters)"
 
 
 class TagError(AccessPointError):

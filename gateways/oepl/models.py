@@ -8,6 +8,7 @@ drawn for the wrong panel is a wrong price on the shelf.
 
 from __future__ import annotations
 
+import string
 from dataclasses import dataclass
 from enum import StrEnum
 from typing import Any
@@ -65,8 +66,10 @@ class TagRecord:
     @classmethod
     def from_json(cls, data: object, *, ap: str) -> TagRecord:
         """`UnreadableRecordError` naming the field when the record is not what the AP
-        documents: no MAC, or a number field holding something else. An absent number
-        field (or null, or "") is 0, as the AP leaves out what a tag never reported."""
+        documents: no MAC, a number field holding something else or a number the AP's
+        record cannot hold (`_RANGES`), or a hash that is not an MD5's 32 hex digits. An
+        absent number field (or null, or "") is 0, an absent hash "", as the AP leaves
+        out what a tag never reported."""
         if not isinstance(data, dict):
             raise UnreadableRecordError(ap=ap, mac="", field="record", value=data)
         mac = data.get("mac")
@@ -78,17 +81,24 @@ class TagRecord:
             value = data.get(name)
             if value is None or value == "":
                 return 0
+            lowest, highest = _RANGES[name]
             try:
-                if isinstance(value, int | float | str):
+                if isinstance(value, int | float | str) and lowest <= int(value) <= highest:
                     return int(value)
             except (ValueError, OverflowError):
-                pass  # "n/a", "1.5" or not finite: not a number the AP sends
+                pass  # "n/a", "1.5", not finite, too long to read: not a number the AP sends
             raise UnreadableRecordError(ap=ap, mac=mac, field=name, value=value)
+
+        digest = data.get("hash")
+        if digest is None or digest == "":
+            digest = ""
+        elif not (isinstance(digest, str) and len(digest) == 32 and _is_hex(digest)):
+            raise UnreadableRecordError(ap=ap, mac=mac, field="hash", value=digest)
 
         return cls(
             mac=mac,
             hw_type=number("hwType"),
-            hash=str(data.get("hash", "")),
+            hash=digest,
             pending=bool(number("pending")),
             last_seen=number("lastseen"),
             next_checkin=number("nextcheckin"),
@@ -99,6 +109,30 @@ class TagRecord:
             update_count=number("updatecount"),
             update_last=number("updatelast"),
         )
+
+
+# What each number field of a record can hold: the AP keeps them in fixed-size integers,
+# so a value past these is no reading of a tag but a broken record, and it would break
+# what is computed from it (a `lastseen` of 400 digits overflowed the arithmetic on how
+# long ago the tag was heard, and the watcher of every waiting push on the AP with it).
+_U8, _U16, _U32 = 0xFF, 0xFFFF, 2**32 - 1
+_RANGES: dict[str, tuple[int, int]] = {
+    # One byte at the AP; the client reads tag type files named with four hex digits too.
+    "hwType": (0, _U16),
+    "pending": (0, _U16),  # how many images wait for the tag (a flag on older APs)
+    "lastseen": (0, _U32),  # the AP's clock, whole seconds since the epoch
+    "nextcheckin": (0, _U32),
+    "batteryMv": (0, _U16),
+    "RSSI": (-128, 127),  # dBm, one signed byte
+    "LQI": (0, _U8),
+    "temperature": (-128, 127),  # degrees Celsius, one signed byte
+    "updatecount": (0, _U32),
+    "updatelast": (0, _U32),
+}
+
+
+def _is_hex(text: str) -> bool:
+    return all(character in string.hexdigits for character in text)
 
 
 @dataclass(frozen=True, slots=True)
