@@ -6,12 +6,13 @@ from __future__ import annotations
 
 import asyncio
 import threading
-from collections.abc import Iterator
-from contextlib import contextmanager
+from collections.abc import AsyncIterator, Iterator
+from contextlib import asynccontextmanager, contextmanager
 
 import numpy as np
 
 from firmware_sim.oepl_ap.access_point import AccessPointConfig, EmulatedAccessPoint
+from gateways.oepl import AccessPointClient
 from gateways.protocol import LabelFrame, build_image_update, encode_frame
 from gateways.store_gateway.local_state import LocalState
 from rendering.display_models import get_display_model
@@ -48,6 +49,29 @@ def image_frame(label_id: str, sequence: int, *, key: bytes, seed: int) -> bytes
     """A signed frame drawing `price_planes(seed=seed)` on a 2.9" BWR tag."""
     update = build_image_update(price_planes(seed=seed), model_id="2.9-bwr")
     return encode_frame(LabelFrame(label_id, sequence, update), key=key)
+
+
+@asynccontextmanager
+async def client_of_an_ap_answering(body: bytes) -> AsyncIterator[AccessPointClient]:
+    """A client of an AP gone wrong, as the emulator never is: a server on the loopback
+    answering every request with 200, `body` as JSON, and the connection closed."""
+
+    async def answer(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        await reader.readuntil(b"\r\n\r\n")
+        head = f"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: {len(body)}"
+        writer.write(head.encode() + b"\r\nConnection: close\r\n\r\n" + body)
+        await writer.drain()
+        writer.close()
+
+    server = await asyncio.start_server(answer, "127.0.0.1", 0)
+    port = server.sockets[0].getsockname()[1]
+    client = AccessPointClient(f"http://127.0.0.1:{port}")
+    try:
+        yield client
+    finally:
+        await client.close()
+        server.close()
+        await server.wait_closed()
 
 
 @contextmanager

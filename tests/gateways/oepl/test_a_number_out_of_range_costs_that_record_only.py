@@ -28,7 +28,7 @@ from gateways.oepl import AccessPointClient, AccessPointDriver, DriverTimings, T
 from gateways.oepl.errors import UnreadableRecordError
 from gateways.oepl.radio import OeplRadio
 from gateways.store_gateway.radio import RadioError
-from tests.support.oepl import FAST_AP, HW_29_BWR, price_planes, tag_mac
+from tests.support.oepl import FAST_AP, HW_29_BWR, client_of_an_ap_answering, price_planes, tag_mac
 
 TIMINGS = DriverTimings(poll_s=0.02, confirm_timeout_s=0.6, busy_base_delay_s=0.01)
 _WITHIN_S = 20
@@ -141,23 +141,8 @@ async def test_a_number_longer_than_python_reads_costs_its_record_not_the_listin
         {"mac": ODD, "lastseen": 1_765_000_000},
     ]
     body = json.dumps({"tags": records}).replace("1765000000}", "9" * 5000 + "}").encode()
-
-    async def answer(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
-        await reader.readuntil(b"\r\n\r\n")
-        head = f"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: {len(body)}"
-        writer.write(head.encode() + b"\r\nConnection: close\r\n\r\n" + body)
-        await writer.drain()
-        writer.close()
-
-    server = await asyncio.start_server(answer, "127.0.0.1", 0)
-    port = server.sockets[0].getsockname()[1]
-    client = AccessPointClient(f"http://127.0.0.1:{port}")
-    try:
+    async with client_of_an_ap_answering(body) as client:
         read, unreadable = await client.tags()
-    finally:
-        await client.close()
-        server.close()
-        await server.wait_closed()
     assert [(r.mac, r.battery_mv) for r in read] == [(tag_mac(1), 2950)]
     assert [(e.mac, e.fields["field"]) for e in unreadable] == [(ODD, "lastseen")]
     assert len(unreadable[0].reason) < 120, unreadable[0].reason

@@ -28,7 +28,7 @@ from gateways.oepl.radio import OeplRadio
 from gateways.store_gateway.radio import RadioError
 from tests.support.audit import audit_by_label
 from tests.support.clock import wall_clock
-from tests.support.oepl import HW_29_BWR, price_planes, tag_mac
+from tests.support.oepl import HW_29_BWR, client_of_an_ap_answering, price_planes, tag_mac
 from tests.support.oepl_chain import OeplChain
 from tests.support.pipeline import publish_prices
 from tests.support.waiting import until
@@ -132,25 +132,10 @@ async def test_an_import_lists_an_unreadable_record_among_the_skipped_tags(
 async def test_an_answer_nested_deeper_than_the_json_decoder_goes_is_not_json() -> None:
     # Not the emulator: an AP gone wrong, answering every request with 200 and this body.
     body = b"[" * 100_000
-
-    async def answer(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
-        await reader.readuntil(b"\r\n\r\n")
-        head = f"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: {len(body)}"
-        writer.write(head.encode() + b"\r\nConnection: close\r\n\r\n" + body)
-        await writer.drain()
-        writer.close()
-
-    server = await asyncio.start_server(answer, "127.0.0.1", 0)
-    port = server.sockets[0].getsockname()[1]
-    client = AccessPointClient(f"http://127.0.0.1:{port}")
-    try:
+    async with client_of_an_ap_answering(body) as client:
         with pytest.raises(AccessPointError) as listing:
             await client.tags()
         with pytest.raises(AccessPointError) as one_tag:
             await client.tag(tag_mac(1))
-    finally:
-        await client.close()
-        server.close()
-        await server.wait_closed()
     assert listing.value.fields["reason"] == "/get_db: not JSON"
     assert one_tag.value.fields["reason"] == "/get_db: not JSON"

@@ -18,57 +18,30 @@ from __future__ import annotations
 import asyncio
 import time
 
-from esl.bench._delayed_link import DelayedLink, Direction
-from firmware_sim.oepl_ap.access_point import AccessPointConfig, EmulatedAccessPoint, EmulatedTag
-from firmware_sim.oepl_ap.http_app import ServedAccessPoint
-from gateways.oepl import AccessPointClient, AccessPointDriver, DriverTimings
-from tests.support.oepl import HW_29_BWR, price_planes, tag_mac
+from esl.bench._delayed_link import Direction
+from tests.support.oepl import price_planes
+from tests.support.oepl_listings import TAG, TIMINGS, listed_ap, silent_tag_ap
 from tests.support.waiting import until
-
-TAG = tag_mac(1)
-TIMINGS = DriverTimings(poll_s=0.05, confirm_timeout_s=5.0, busy_base_delay_s=0.01)
-# A listing's first page, as the driver's watcher asks for it (a tag's own read has `?mac=`).
-LISTING = b"GET /get_db HTTP/1.1"
 
 
 async def test_a_tag_that_took_its_image_while_the_listing_was_slow_is_not_given_up() -> None:
-    ap = EmulatedAccessPoint(AccessPointConfig(radio_bytes_per_s=2_000_000, page_size=3))
-    tag = ap.add_tag(EmulatedTag(mac=TAG, hw_type=HW_29_BWR, checks_in=False), now=time.time())
+    ap, tag = silent_tag_ap()
     gateway_now = [1000.0]  # the driver's clock, moved by the test
-    loop = asyncio.get_running_loop()
-    listed = asyncio.Event()
 
-    def observe(_connection: int, direction: Direction, data: bytes) -> None:
-        if direction is Direction.TO_SERVER and LISTING in data:
-            loop.call_soon_threadsafe(listed.set)
-
-    async with ServedAccessPoint(ap) as served:
-        with DelayedLink(
-            "127.0.0.1", served.port, to_server_s=0.0, to_client_s=0.0, observe=observe
-        ) as link:
-            driver = AccessPointDriver(
-                AccessPointClient(f"http://{link.host}:{link.port}"),
-                timings=TIMINGS,
-                clock=lambda: gateway_now[0],
-            )
-            try:
-                planes = price_planes(seed=5)
-                push = asyncio.create_task(driver.push_image(TAG, planes, model="2.9-bwr"))
-                # The watcher lists the AP only once the upload was answered: the push waits.
-                await asyncio.wait_for(listed.wait(), timeout=30)
-                assert tag.pending
-                with link.held(Direction.TO_CLIENT):
-                    gateway_now[0] += TIMINGS.confirm_timeout_s + 1  # the window closes
-                    tag.checks_in, tag.next_checkin = True, time.time()
-                    await until(
-                        lambda: tag.update_count == 1, what="the tag took its image", timeout_s=30
-                    )
-                    # The driver's waits run out in real time meanwhile (it looks again
-                    # every two polls), with the listing still held.
-                    await asyncio.sleep(TIMINGS.poll_s * 6)
-                delivery = await asyncio.wait_for(push, timeout=30)
-            finally:
-                await driver.close()
+    async with listed_ap(ap, clock=lambda: gateway_now[0]) as listed:
+        planes = price_planes(seed=5)
+        push = asyncio.create_task(listed.driver.push_image(TAG, planes, model="2.9-bwr"))
+        # The watcher lists the AP only once the upload was answered: the push waits.
+        await asyncio.wait_for(listed.listings.first.wait(), timeout=30)
+        assert tag.pending
+        with listed.link.held(Direction.TO_CLIENT):
+            gateway_now[0] += TIMINGS.confirm_timeout_s + 1  # the window closes
+            tag.checks_in, tag.next_checkin = True, time.time()
+            await until(lambda: tag.update_count == 1, what="the tag took its image", timeout_s=30)
+            # The driver's waits run out in real time meanwhile (it looks again
+            # every two polls), with the listing still held.
+            await asyncio.sleep(TIMINGS.poll_s * 6)
+        delivery = await asyncio.wait_for(push, timeout=30)
     assert delivery.record.update_count == 1
     assert tag.update_count == 1  # drawn once
     assert tag.shown_planes() == planes
