@@ -8,7 +8,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from esl.db.models import OutboxRow
 from esl.delivery_states import park_text
 
-__all__ = ["OPEN_STATUSES", "open_outbox_rows", "outbox_by_label"]
+__all__ = ["OPEN_STATUSES", "open_outbox_rows", "open_rows_of", "outbox_by_label"]
 
 # Rows still owed to a label: a parked one counts, so a test never passes on a stuck update.
 OPEN_STATUSES = ("pending", "sent", "parked")
@@ -20,6 +20,18 @@ def open_outbox_rows(
     with sessions() as session:
         return len(
             session.scalars(select(OutboxRow.id).where(OutboxRow.status.in_(statuses))).all()
+        )
+
+
+def open_rows_of(sessions: sessionmaker[Session], label_id: str) -> list[OutboxRow]:
+    """`label_id`'s rows still owed to it, read whole (left detached from their session)."""
+    with sessions() as session:
+        return list(
+            session.scalars(
+                select(OutboxRow).where(
+                    OutboxRow.label_id == label_id, OutboxRow.status.in_(OPEN_STATUSES)
+                )
+            )
         )
 
 

@@ -19,7 +19,7 @@ import pytest
 from sqlalchemy import func, select
 
 from esl.composition import build_controller, controller_settings, controller_transport
-from esl.db.models import LabelStateRow, OutboxRow
+from esl.db.models import LabelStateRow
 from esl.db.vitals_models import LabelVitalsRow
 from esl.delivery_states import LabelStatus, OutboxStatus, ParkReason
 from esl.pipeline import RetryPolicy
@@ -40,6 +40,7 @@ from tests.gateways.ble.test_gateway_process import (  # noqa: F401 - fixtures
     ble_chain,
 )
 from tests.support.clock import wall_clock
+from tests.support.outbox import open_rows_of
 from tests.support.pipeline import publish_prices
 from tests.support.waiting import until
 
@@ -100,18 +101,6 @@ async def _gateway_online(chain: BleChain) -> None:
         await watcher.disconnect()
 
 
-def _open_rows(chain: BleChain, label_id: str) -> list[OutboxRow]:
-    with chain.sessions() as session:
-        return list(
-            session.scalars(
-                select(OutboxRow).where(
-                    OutboxRow.label_id == label_id,
-                    OutboxRow.status.in_(["pending", "sent", "parked"]),
-                )
-            )
-        )
-
-
 async def test_a_label_out_of_range_shows_the_gateways_reason_and_converges_when_back(
     ble_chain: BleChain,  # noqa: F811 - the fixture
 ) -> None:
@@ -128,7 +117,7 @@ async def test_a_label_out_of_range_shows_the_gateways_reason_and_converges_when
     controller = await _start_controller(chain)
 
     def parked_by_the_gateway() -> bool:
-        return any(row.status == OutboxStatus.PARKED for row in _open_rows(chain, away))
+        return any(row.status == OutboxStatus.PARKED for row in open_rows_of(chain.sessions, away))
 
     await until(
         parked_by_the_gateway,
@@ -157,7 +146,7 @@ async def test_a_label_out_of_range_shows_the_gateways_reason_and_converges_when
     # The label out of range: its update parked as offline with the gateway's reason
     # (both attempts answered by the gateway's report, not by a timeout), nothing
     # counted as shown.
-    [row] = _open_rows(chain, away)
+    [row] = open_rows_of(chain.sessions, away)
     assert (row.status, row.parked_reason) == (OutboxStatus.PARKED, ParkReason.OFFLINE)
     assert row.attempts == POLICY.max_attempts
     assert row.parked_detail is not None
@@ -205,11 +194,13 @@ async def test_malformed_and_foreign_reports_are_refused_and_record_nothing(
     # No gateway runs: every update stays in flight, so a report naming one would count.
     label_id = next(iter(chain.labels))
     await until(
-        lambda: any(row.status == OutboxStatus.SENT for row in _open_rows(chain, label_id)),
+        lambda: any(
+            row.status == OutboxStatus.SENT for row in open_rows_of(chain.sessions, label_id)
+        ),
         what="an update in flight",
         timeout_s=START_TIMEOUT_S,
     )
-    [before] = _open_rows(chain, label_id)
+    [before] = open_rows_of(chain.sessions, label_id)
     sequence = before.sequence
     report = GatewayReport(
         label_id=label_id,
@@ -260,7 +251,7 @@ async def test_malformed_and_foreign_reports_are_refused_and_record_nothing(
             "names no update in flight": 1,
             "label of another gateway": 1,
         }
-        [after] = _open_rows(chain, label_id)
+        [after] = open_rows_of(chain.sessions, label_id)
         assert (after.status, after.attempts, after.parked_detail) == (
             before.status,
             before.attempts,
@@ -275,7 +266,7 @@ async def test_malformed_and_foreign_reports_are_refused_and_record_nothing(
             what="the own gateway's report taken",
             timeout_s=START_TIMEOUT_S,
         )
-        [taken] = _open_rows(chain, label_id)
+        [taken] = open_rows_of(chain.sessions, label_id)
         words = f"gateway: out of range after 3 attempts at {report.at:%H:%M} UTC"
         assert taken.parked_detail == words
         with chain.sessions() as session:

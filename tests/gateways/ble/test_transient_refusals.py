@@ -10,7 +10,6 @@ would stay parked until newer content came.
 from __future__ import annotations
 
 import pytest
-from sqlalchemy import select
 
 from esl.db.models import OutboxRow
 from esl.delivery_states import OutboxStatus, ParkReason
@@ -20,6 +19,7 @@ from tests.gateways.ble.test_gateway_process import (  # noqa: F401 - fixtures
     ble_chain,
 )
 from tests.support.clock import wall_clock
+from tests.support.outbox import open_rows_of
 from tests.support.pipeline import publish_prices
 from tests.support.waiting import until
 
@@ -28,21 +28,9 @@ pytestmark = [pytest.mark.integration, pytest.mark.slow]
 PRICES = {"MLK-1": "3.49", "CHS-1": "8.99", "CFE-1": "59.99"}
 
 
-def _open_rows(chain: BleChain, label_id: str) -> list[OutboxRow]:
-    with chain.sessions() as session:
-        return list(
-            session.scalars(
-                select(OutboxRow).where(
-                    OutboxRow.label_id == label_id,
-                    OutboxRow.status.in_(["pending", "sent", "parked"]),
-                )
-            )
-        )
-
-
 def _reported(chain: BleChain, label_id: str) -> OutboxRow | None:
     """The label's update once the gateway's report on it was taken."""
-    return next((row for row in _open_rows(chain, label_id) if row.parked_detail), None)
+    return next((row for row in open_rows_of(chain.sessions, label_id) if row.parked_detail), None)
 
 
 async def test_a_browned_out_label_gets_the_price_when_tried_again(
@@ -93,11 +81,13 @@ async def test_a_label_that_forgot_its_association_is_refused_by_the_gateway_at_
         timeout_s=START_TIMEOUT_S,
     )
     await until(
-        lambda: any(row.status == OutboxStatus.PARKED for row in _open_rows(chain, forgot)),
+        lambda: any(
+            row.status == OutboxStatus.PARKED for row in open_rows_of(chain.sessions, forgot)
+        ),
         what="the update of the label that forgot its association parked",
         timeout_s=START_TIMEOUT_S,
     )
-    [row] = _open_rows(chain, forgot)
+    [row] = open_rows_of(chain.sessions, forgot)
     # On the gateway's first report, not after the controller's 40 attempts.
     assert row.parked_reason == ParkReason.REFUSED_BY_GATEWAY
     assert row.parked_detail is not None
