@@ -15,8 +15,9 @@ code writes them (`gateways.store_gateway.reports`).
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from datetime import datetime, timedelta
+from functools import partial
 from pathlib import Path
 
 import pytest
@@ -36,6 +37,7 @@ from tests.support.pipeline import publish_prices
 from tests.support.two_gateways import rounds, two_gateway_world
 
 REFUSED = "refused by gateway"  # the parked reason, as `esl health` shows it
+RefusalReport = Callable[..., bytes]  # (label_id, sequence, *, now): a FINAL report
 
 
 @pytest.fixture(params=BACKENDS)
@@ -51,6 +53,15 @@ async def _sent_update(world: World, label_id: str, price: str) -> int:
     await world.send_due()
     [frame] = [d for d in world.gateway.take() if d.label_id == label_id]
     return peek_header(frame.payload).sequence
+
+
+async def _refused_by_gw1(world: World, label_id: str, refusal: RefusalReport) -> datetime:
+    """`label_id`'s update to 3.79 sent, and gw1's report refusing that frame for good
+    (`refusal` of the label, the frame's sequence, `now=`) taken: when it was made."""
+    sequence = await _sent_update(world, label_id, "3.79")
+    at = world.clock.now
+    world.dispatcher.settle([Uplink("S01", "gw1", refusal(label_id, sequence, now=at), at)])
+    return at
 
 
 def _parked(world: World, label_id: str) -> tuple[str, int, str | None, str | None]:
@@ -94,10 +105,7 @@ async def test_a_frame_the_gateway_failed_on_every_time_parks_at_once_as_refused
 ) -> None:
     world = await World.showing(engine, {"MLK-1": "3.49"}, count=1)
     [label_id] = world.labels
-    sequence = await _sent_update(world, label_id, "3.79")
-    at = world.clock.now
-    report = failed_every_try_report(label_id, sequence, tries=3, now=at)
-    world.dispatcher.settle([Uplink("S01", "gw1", report, at)])
+    at = await _refused_by_gw1(world, label_id, partial(failed_every_try_report, tries=3))
 
     # Parked at once, on its one attempt, with the gateway's words and when (UTC).
     detail = f"failed on this frame 3 times, gave up at {at:%H:%M} UTC"
@@ -139,11 +147,7 @@ async def test_a_label_put_back_in_the_label_file_takes_its_price_on_a_refresh(
 ) -> None:
     world = await World.showing(engine, {"MLK-1": "3.49"}, count=1)
     [label_id] = world.labels
-    sequence = await _sent_update(world, label_id, "3.79")
-    at = world.clock.now
-    world.dispatcher.settle(
-        [Uplink("S01", "gw1", not_in_label_file_report(label_id, sequence, now=at), at)]
-    )
+    at = await _refused_by_gw1(world, label_id, not_in_label_file_report)
     detail = f"not in this gateway's label file at {at:%H:%M} UTC"
     assert _parked(world, label_id) == ("parked", 1, REFUSED, detail)
     # Put back in the file, the label checks in again: that alone sends nothing (the
@@ -170,11 +174,7 @@ async def test_a_refused_update_goes_again_via_the_gateway_the_label_moved_to(
     """`not in this gateway's label file` as the label went to gw2's shelves (and file):
     its check-in via gw2 moves it there, and the update gw1 refused goes out via gw2."""
     world, label_id = await two_gateway_world(engine)
-    sequence = await _sent_update(world, label_id, "3.79")
-    at = world.clock.now
-    world.dispatcher.settle(
-        [Uplink("S01", "gw1", not_in_label_file_report(label_id, sequence, now=at), at)]
-    )
+    await _refused_by_gw1(world, label_id, not_in_label_file_report)
     assert _parked(world, label_id)[2] == REFUSED
     through = await rounds(world, label_id, 3, reaches="gw2")
     assert through == ["gw2"], (through, world.rows(label_id))
