@@ -10,10 +10,8 @@ from __future__ import annotations
 
 import csv
 import io
-from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from pathlib import Path
 from typing import Any
 from urllib.parse import quote
 
@@ -21,7 +19,7 @@ import httpx
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-from sqlalchemy import Engine, select, update
+from sqlalchemy import Engine, update
 from sqlalchemy.orm import Session
 
 from esl.api.app import create_app
@@ -35,7 +33,6 @@ from esl.db.models import (
     ProductRow,
     ProductVersionRow,
     PublicationRow,
-    core_table,
 )
 from esl.imports import import_products
 from esl.imports.products import PRODUCT_COLUMNS
@@ -44,12 +41,18 @@ from esl.settings import Settings
 from esl.text_lengths import PRODUCT_NAME_LENGTH, WEB_URL_LENGTH
 from pricing.errors import EslError
 from tests.support.api import Api, AppSwitch
+from tests.support.api_and_file import (  # noqa: F401 - fixtures
+    Rows,
+    by_file_fixture,
+    differences,
+    price_three_products,
+    rows_seen,
+)
 from tests.support.clock import Clock
 from tests.support.database import (
     BACKENDS,
     START,
     backend_engine,
-    seed_reference_data,
     wait_until_idle,
 )
 from tests.support.ledger import category_promotion
@@ -115,31 +118,11 @@ def _cheese(**facts: Any) -> dict[str, Any]:
     return {**CHEESE, **facts}
 
 
-@pytest.fixture
-def by_file(api: Api, request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Engine]:
-    """A second database like the API's (its backend, seeded), written by product files."""
-    backend = request.node.callspec.params["engine"]
-    folder = tmp_path / "by-file"
-    folder.mkdir()
-    with backend_engine(backend, folder, seeded=False) as engine:
-        with session_factory(engine)() as session, session.begin():
-            seed_reference_data(session)
-        yield engine
-
-
 def _history(engine: Engine, clock_now: datetime) -> None:
     """The same past in either database: the three products priced at `clock_now`, the
     coffee 1.00 off from an hour later to day 20, the dairy 1.00 off from 5 days on."""
     sessions = session_factory(engine)
-    publish(
-        sessions,
-        [
-            {"action": "set_price", "sku": "MLK-1", "amount": "3.49"},
-            {"action": "set_price", "sku": "CHS-1", "amount": "4.99"},
-            {"action": "set_price", "sku": "CFE-1", "amount": "59.99"},
-        ],
-        now=clock_now,
-    )
+    price_three_products(sessions, clock_now)
     publish(
         sessions,
         [category_promotion("coffee", starts=clock_now + DAY / 24, ends=clock_now + 20 * DAY)],
@@ -152,34 +135,10 @@ def _history(engine: Engine, clock_now: datetime) -> None:
     )
 
 
-def _seen(engine: Engine) -> dict[str, list[tuple[Any, ...]]]:
+def _seen(engine: Engine) -> Rows:
     """What a user sees of the products, their versions, the ledger, the publications
     and the labels handed to planning: every row, without what differs by path."""
-    seen: dict[str, list[tuple[Any, ...]]] = {}
-    with Session(engine) as session:
-        for model in TABLES:
-            table = core_table(model)
-            columns = [c for c in table.c if c.name not in PATH_COLUMNS]
-            rows = session.execute(select(*columns)).all()
-            seen[table.name] = sorted(
-                (tuple(zip([c.name for c in columns], row, strict=True)) for row in rows),
-                key=repr,
-            )
-    return seen
-
-
-def _differences(
-    by_api: dict[str, list[tuple[Any, ...]]], by_file: dict[str, list[tuple[Any, ...]]]
-) -> dict[str, dict[str, list[tuple[Any, ...]]]]:
-    """Table -> the rows only the API's database has, and only the file's."""
-    return {
-        table: {
-            "api only": [r for r in rows if r not in by_file[table]],
-            "file only": [r for r in by_file[table] if r not in rows],
-        }
-        for table, rows in by_api.items()
-        if rows != by_file[table]
-    }
+    return rows_seen(engine, TABLES, PATH_COLUMNS)
 
 
 def _put(api: Api | httpx.Client, change: Change, headers: dict[str, str] | None = None) -> bool:
@@ -282,7 +241,7 @@ def test_a_product_change_by_api_and_by_file_leaves_the_same_catalogue(
     accepted = (_put(api, change), _import(by_file, change, now))
 
     assert accepted == ((False, False) if scenario in REFUSED else (True, True))
-    assert _differences(_seen(api.engine), _seen(by_file)) == {}
+    assert differences(_seen(api.engine), _seen(by_file)) == {}
     if scenario in REFUSED:
         assert _seen(api.engine) == before
 
@@ -361,7 +320,7 @@ def test_any_sequence_of_product_changes_by_api_and_by_file_agrees(
                 change = Change(sku, _cheese(**{**facts, "on_sale_since": since}))
                 accepted = _put(client, change, {"X-API-Key": token})
                 assert _import(by_file, change, clock.now) == accepted, change
-                assert _differences(_seen(by_api), _seen(by_file)) == {}, change
+                assert differences(_seen(by_api), _seen(by_file)) == {}, change
         switch.app = None
         wait_until_idle(by_api)
 
@@ -386,7 +345,7 @@ def test_a_product_stored_with_an_empty_web_url_keeps_it_until_its_next_write(ap
     api.clock.advance(DAY)
     assert _put(api, Change("CHS-1", _cheese(web_url="")))
 
-    new = _differences(written, before)
+    new = differences(written, before)
     assert [dict(row)["web_url"] for row in new["products"]["api only"]] == [None]
     assert [dict(row)["web_url"] for row in new["product_versions"]["api only"]] == [None]
     assert len(new["planning_queue"]["api only"]) == 1
@@ -418,4 +377,4 @@ def test_a_path_sku_with_blanks_around_it_is_refused_naming_the_sku_meant(
     # The file's line is the product the API names without the blanks: the same one.
     assert _import(by_file, Change(padded, yoghurt), now)
     assert _put(api, Change("YOG-1", yoghurt))
-    assert _differences(_seen(api.engine), _seen(by_file)) == {}
+    assert differences(_seen(api.engine), _seen(by_file)) == {}

@@ -16,11 +16,11 @@ import io
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from pathlib import Path
 from typing import Any
 
+import httpx
 import pytest
-from sqlalchemy import Engine, select
+from sqlalchemy import Engine
 from sqlalchemy.orm import Session
 
 from esl.db.engine import session_factory
@@ -33,7 +33,6 @@ from esl.db.models import (
     PromotionVersionRow,
     StoreRow,
     StoreVersionRow,
-    core_table,
 )
 from esl.imports import import_promotions
 from esl.imports.prices import PRICE_COLUMNS, import_prices
@@ -44,8 +43,13 @@ from esl.text_lengths import PROMOTION_NAME_LENGTH, STORE_NAME_LENGTH
 from pricing.errors import EslError
 from pricing.resolved import ResolvedPrice
 from tests.support.api import Api
-from tests.support.database import backend_engine, seed_reference_data
-from tests.support.pipeline import publish
+from tests.support.api_and_file import (  # noqa: F401 - fixtures
+    Rows,
+    by_file_fixture,
+    differences,
+    price_three_products,
+    rows_seen,
+)
 
 DAY = timedelta(days=1)
 # Who wrote a row and how it is titled differ by path; a row's id is the database's own.
@@ -115,20 +119,8 @@ class PromotionChange:
     promotion: dict[str, Any]
 
     def by_api(self, api: Api) -> bool:
-        pricing = api.headers("pricing")
         item = {"action": "upsert_promotion", **self.promotion}
-        posted = api.client.post(
-            "/api/v1/publications", json={"title": "t", "items": [item]}, headers=pricing
-        )
-        assert posted.status_code in {201, 422}, posted.text
-        if posted.status_code != 201:
-            return False
-        for step in ("validate", "publish"):
-            answer = api.client.post(
-                f"/api/v1/publications/{posted.json()['id']}/{step}", headers=pricing
-            )
-            assert answer.status_code == 200, answer.text
-        return True
+        return bool(list(_publication_steps(api, item)))
 
     def by_file(self, session: Session, now: datetime) -> None:
         facts = {**self.promotion, "id": self.promotion["promotion_id"]}
@@ -137,22 +129,32 @@ class PromotionChange:
         )
 
 
-def _published(api: Api, item: dict[str, Any]) -> bool:
-    """`item` posted in a publication, validated and published; False when refused."""
+def _publication_steps(api: Api, item: dict[str, Any]) -> Iterator[httpx.Response]:
+    """`item` posted in a publication, then validated and published: each step's answer,
+    as it comes (none when the publication is refused)."""
     pricing = api.headers("pricing")
     posted = api.client.post(
         "/api/v1/publications", json={"title": "t", "items": [item]}, headers=pricing
     )
     assert posted.status_code in {201, 422}, posted.text
     if posted.status_code != 201:
-        return False
+        return
     for step in ("validate", "publish"):
         answer = api.client.post(
             f"/api/v1/publications/{posted.json()['id']}/{step}", headers=pricing
         )
         assert answer.status_code == 200, answer.text
+        yield answer
+
+
+def _published(api: Api, item: dict[str, Any]) -> bool:
+    """`item` posted in a publication, validated and published, each step with no
+    problem; False when refused."""
+    published = False
+    for answer in _publication_steps(api, item):
         assert answer.json()["problems"] == [], answer.text
-    return True
+        published = True
+    return published
 
 
 @dataclass(frozen=True)
@@ -284,59 +286,15 @@ REFUSED = {"store name too long", "store name of blanks only"} | {
 }
 
 
-@pytest.fixture
-def by_file(api: Api, request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Engine]:
-    """A second database like the API's (its backend, seeded), written by files."""
-    backend = request.node.callspec.params["engine"]
-    folder = tmp_path / "by-file"
-    folder.mkdir()
-    with backend_engine(backend, folder, seeded=False) as engine:
-        with session_factory(engine)() as session, session.begin():
-            seed_reference_data(session)
-        yield engine
-
-
 def _history(engine: Engine, now: datetime) -> None:
     """The same past in either database: the three products priced at `now`."""
-    publish(
-        session_factory(engine),
-        [
-            {"action": "set_price", "sku": "MLK-1", "amount": "3.49"},
-            {"action": "set_price", "sku": "CHS-1", "amount": "4.99"},
-            {"action": "set_price", "sku": "CFE-1", "amount": "59.99"},
-        ],
-        now=now,
-    )
+    price_three_products(session_factory(engine), now)
 
 
-def _seen(engine: Engine) -> dict[str, list[tuple[Any, ...]]]:
+def _seen(engine: Engine) -> Rows:
     """Every row of the stores, promotions, their versions, the ledger and the labels
     handed to planning, without what differs by path."""
-    seen: dict[str, list[tuple[Any, ...]]] = {}
-    with Session(engine) as session:
-        for model in TABLES:
-            table = core_table(model)
-            columns = [c for c in table.c if c.name not in PATH_COLUMNS]
-            rows = session.execute(select(*columns)).all()
-            seen[table.name] = sorted(
-                (tuple(zip([c.name for c in columns], row, strict=True)) for row in rows),
-                key=repr,
-            )
-    return seen
-
-
-def _differences(
-    by_api: dict[str, list[tuple[Any, ...]]], by_file: dict[str, list[tuple[Any, ...]]]
-) -> dict[str, dict[str, list[tuple[Any, ...]]]]:
-    """Table -> the rows only the API's database has, and only the file's."""
-    return {
-        table: {
-            "api only": [r for r in rows if r not in by_file[table]],
-            "file only": [r for r in by_file[table] if r not in rows],
-        }
-        for table, rows in by_api.items()
-        if rows != by_file[table]
-    }
+    return rows_seen(engine, TABLES, PATH_COLUMNS)
 
 
 def _shelf(engine: Engine, now: datetime) -> ResolvedPrice:
@@ -381,7 +339,7 @@ def test_a_store_or_promotion_change_by_api_and_by_file_leaves_the_same_rows(
 
     assert accepted == ((False, False) if scenario in REFUSED else (True, True))
     by_api_rows, by_file_rows = _seen(api.engine), _seen(by_file)
-    assert _differences(by_api_rows, by_file_rows) == {}
+    assert differences(by_api_rows, by_file_rows) == {}
     assert _shelf(api.engine, now) == _shelf(by_file, now)
     if scenario in REFUSED:
         assert by_api_rows == before
