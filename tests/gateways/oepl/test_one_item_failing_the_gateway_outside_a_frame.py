@@ -35,8 +35,11 @@ from __future__ import annotations
 import asyncio
 import logging
 import sqlite3
+from collections.abc import AsyncIterator, Iterator
+from contextlib import asynccontextmanager, contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pytest
@@ -58,6 +61,7 @@ from gateways.protocol import (
     peek_header,
 )
 from gateways.store_gateway.label_stand_in import check_in_report
+from gateways.store_gateway.local_state import LocalState
 from gateways.store_gateway.process import TRIES_PER_FRAME, open_local_state, take_label_file
 from gateways.store_gateway.reports import failed_every_try, not_in_label_file_report
 from rendering.display_models import get_display_model
@@ -179,6 +183,105 @@ def _said(caplog: pytest.LogCaptureFixture, *words: str) -> list[str]:
     ]
 
 
+def _poison(path: Path, when: str) -> None:
+    """A trigger refusing, with `FAILURE`, every write `when` says (`BEFORE DELETE ON
+    outbox WHEN ...`): the gateway fails on that one message every time."""
+    _trigger(path, f"CREATE TRIGGER poisoned {when} BEGIN SELECT RAISE(ABORT, '{FAILURE}'); END")
+
+
+def _row_1_never_leaves(path: Path) -> None:
+    _poison(path, "BEFORE DELETE ON outbox WHEN OLD.id = 1")
+
+
+async def _ran_on(
+    tmp_path: Path, keys: dict[str, bytes], served: ServedAccessPoint, broker: MosquittoProcess
+) -> Path:
+    """A state file listing the labels of `keys`, the gateway run once on it: its path."""
+    path = tmp_path / "gw.sqlite"
+    state_with_labels(path, keys).close()
+    await _ran_once(path, served, broker)
+    return path
+
+
+def _left_in_the_inbox(path: Path, label_id: str, key: bytes) -> None:
+    """Frame 5 of `label_id` (drawing `price_planes(seed=50)`), as the last run left it in
+    the inbox."""
+    state = open_local_state(path)
+    state.enqueue(
+        label_id=label_id,
+        sequence=5,
+        opcode=-1,
+        payload=image_frame(label_id, 5, key=key, seed=50),
+    )
+    state.close()
+
+
+@asynccontextmanager
+async def _supervised(
+    path: Path, served: ServedAccessPoint, broker: MosquittoProcess, **options: Any
+) -> AsyncIterator[Supervisor]:
+    """A `Supervisor` (with `options`) for the block, closed at its end."""
+    supervisor = Supervisor(path, served, broker, **options)
+    try:
+        yield supervisor
+    finally:
+        await supervisor.close()
+
+
+@contextmanager
+def _reopened(path: Path) -> Iterator[LocalState]:
+    """The state file as the last run left it."""
+    state = open_local_state(path)
+    try:
+        yield state
+    finally:
+        state.close()
+
+
+def _refusals(
+    controller: ControllerSide, label_id: str, sequence: int
+) -> list[tuple[str, int, str, ReportFlag]]:
+    """The gateway's reports on frame `sequence` of `label_id` the controller heard."""
+    reports = (_report(payload) for payload in list(controller.heard))
+    return [r for r in reports if r is not None and r[:2] == (label_id, sequence)]
+
+
+def _all_answered(
+    controller: ControllerSide, keys: dict[str, bytes], macs: list[str], seq: int = 1
+) -> bool:
+    return all(_answered(controller, keys, mac, seq) for mac in macs)
+
+
+async def _send_first_frames(
+    controller: ControllerSide, keys: dict[str, bytes], macs: list[str]
+) -> None:
+    """Frame 1 to each label of `macs`, the n-th drawing `price_planes(seed=n)`."""
+    for number, mac in enumerate(macs, 1):
+        await controller.send(mac, image_frame(mac, 1, key=keys[mac], seed=number))
+
+
+async def _said_or_stopped(
+    caplog: pytest.LogCaptureFixture,
+    supervisor: Supervisor,
+    *words: str,
+    what: str,
+    timeout_s: float,
+) -> None:
+    """Until the gateway said `words` (`_said`), or the supervisor gave up."""
+    await until(
+        lambda: bool(_said(caplog, *words)) or supervisor.task.done(),
+        what=what,
+        timeout_s=timeout_s,
+    )
+
+
+def _failed_each_run_in(supervisor: Supervisor, part: str, *, runs: int, cause: str) -> None:
+    """The supervisor's `runs` runs each failed in `part`, on `cause`."""
+    assert len(supervisor.failures) == runs, supervisor.failures
+    assert {f.fields["part"] for f in supervisor.failures} == {part}
+    assert all(cause in str(f.__cause__) for f in supervisor.failures)
+
+
 async def test_a_message_up_the_gateway_fails_on_every_time_is_dropped_and_the_store_goes_on(
     mosquitto: MosquittoProcess,
     served_ap: ServedAccessPoint,
@@ -194,47 +297,44 @@ async def test_a_message_up_the_gateway_fails_on_every_time_is_dropped_and_the_s
     poison = not_in_label_file_report("L-GONE", 7, now=datetime.now(UTC))
     state.queue_answer(poison, label_id="L-GONE")
     state.close()
-    _trigger(
-        path,
-        "CREATE TRIGGER poisoned BEFORE DELETE ON outbox WHEN OLD.payload = "
-        f"x'{poison.hex()}' BEGIN SELECT RAISE(ABORT, '{FAILURE}'); END",
-    )
+    _poison(path, f"BEFORE DELETE ON outbox WHEN OLD.payload = x'{poison.hex()}'")
 
-    async with controller_side(mosquitto) as controller:
-        supervisor = Supervisor(path, served_ap, mosquitto)
-        try:
-            await until(
-                lambda: bool(_said(caplog, "L-GONE", "dropped")) or supervisor.task.done(),
-                what="the message the gateway fails on dropped",
-                timeout_s=90,
-            )
-            assert len(supervisor.failures) == TRIES_PER_FRAME, supervisor.failures
-            assert {f.fields["part"] for f in supervisor.failures} == {"sending to the controller"}
-            assert all(FAILURE in str(f.__cause__) for f in supervisor.failures)
-            # It went up at each of the runs it failed (the controller refuses the copies).
-            await until(
-                lambda: controller.heard.count(poison) == TRIES_PER_FRAME,
-                what="the message heard once a failed run",
-                timeout_s=30,
-            )
-            [said] = _said(caplog, "L-GONE", "dropped")
-            assert FAILURE in said
+    async with (
+        controller_side(mosquitto) as controller,
+        _supervised(path, served_ap, mosquitto) as supervisor,
+    ):
+        await _said_or_stopped(
+            caplog,
+            supervisor,
+            "L-GONE",
+            "dropped",
+            what="the message the gateway fails on dropped",
+            timeout_s=90,
+        )
+        _failed_each_run_in(
+            supervisor, "sending to the controller", runs=TRIES_PER_FRAME, cause=FAILURE
+        )
+        # It went up at each of the runs it failed (the controller refuses the copies).
+        await until(
+            lambda: controller.heard.count(poison) == TRIES_PER_FRAME,
+            what="the message heard once a failed run",
+            timeout_s=30,
+        )
+        [said] = _said(caplog, "L-GONE", "dropped")
+        assert FAILURE in said
 
-            # The store's labels get their frames, and no more restarts.
-            for number, mac in enumerate([POISONED, *OTHERS], 1):
-                await controller.send(mac, image_frame(mac, 1, key=keys[mac], seed=number))
-            await until(
-                lambda: all(_answered(controller, keys, mac, 1) for mac in [POISONED, *OTHERS]),
-                what="every label's frame answered",
-                timeout_s=60,
-            )
-            for number, mac in enumerate([POISONED, *OTHERS], 1):
-                assert served_ap.ap.tags[mac].shown_planes() == price_planes(seed=number)
-            assert len(supervisor.failures) == TRIES_PER_FRAME
-            assert not supervisor.task.done()
-            assert controller.heard.count(poison) == TRIES_PER_FRAME
-        finally:
-            await supervisor.close()
+        # The store's labels get their frames, and no more restarts.
+        await _send_first_frames(controller, keys, [POISONED, *OTHERS])
+        await until(
+            lambda: _all_answered(controller, keys, [POISONED, *OTHERS]),
+            what="every label's frame answered",
+            timeout_s=60,
+        )
+        for number, mac in enumerate([POISONED, *OTHERS], 1):
+            assert served_ap.ap.tags[mac].shown_planes() == price_planes(seed=number)
+        assert len(supervisor.failures) == TRIES_PER_FRAME
+        assert not supervisor.task.done()
+        assert controller.heard.count(poison) == TRIES_PER_FRAME
 
 
 async def test_a_frame_the_gateway_fails_on_as_it_takes_it_is_refused_and_the_store_goes_on(
@@ -244,64 +344,52 @@ async def test_a_frame_the_gateway_fails_on_as_it_takes_it_is_refused_and_the_st
     caplog: pytest.LogCaptureFixture,
 ) -> None:
     caplog.set_level(logging.INFO)
-    path = tmp_path / "gw.sqlite"
     keys = {mac: generate_label_key() for mac in [POISONED, *OTHERS]}
-    state_with_labels(path, keys).close()
-    await _ran_once(path, served_ap, mosquitto)
+    path = await _ran_on(tmp_path, keys, served_ap, mosquitto)
     # The state file refuses to take this one frame into the inbox, every time.
-    _trigger(
-        path,
-        f"CREATE TRIGGER poisoned BEFORE INSERT ON inbox WHEN NEW.label_id = '{POISONED}' "
-        f"AND NEW.sequence = 5 BEGIN SELECT RAISE(ABORT, '{FAILURE}'); END",
-    )
+    _poison(path, f"BEFORE INSERT ON inbox WHEN NEW.label_id = '{POISONED}' AND NEW.sequence = 5")
     poison = image_frame(POISONED, 5, key=keys[POISONED], seed=50)
 
-    def refused() -> list[tuple[str, int, str, ReportFlag]]:
-        reports = (_report(payload) for payload in list(controller.heard))
-        return [r for r in reports if r is not None and r[:2] == (POISONED, 5)]
-
-    async with controller_side(mosquitto) as controller:
-        supervisor = Supervisor(path, served_ap, mosquitto)
-        try:
-            # The controller sends it, and again when no answer comes (its retries, a
-            # check-in reviving the parked update): each copy one more failure.
-            for sent in range(1, TRIES_PER_FRAME + 2):
-                await controller.send(POISONED, poison)
-                await until(
-                    lambda sent=sent: len(supervisor.failures) >= sent or bool(refused()),
-                    what=f"copy {sent} of the frame failed on or refused",
-                    timeout_s=60,
-                )
-                if refused():
-                    break
-            assert len(supervisor.failures) == TRIES_PER_FRAME, supervisor.failures
-            assert {f.fields["part"] for f in supervisor.failures} == {"receiving frames"}
-            assert all(FAILURE in str(f.__cause__) for f in supervisor.failures)
-            [(_, _, detail, flags)] = refused()
-            assert detail == failed_every_try(TRIES_PER_FRAME)
-            assert ReportFlag.FINAL in flags
-            [said] = _said(caplog, POISONED, "frame 5", "refused")
-            assert FAILURE in said
-
-            # Sent again, refused again at once; the store's labels get their frames.
+    async with (
+        controller_side(mosquitto) as controller,
+        _supervised(path, served_ap, mosquitto) as supervisor,
+    ):
+        # The controller sends it, and again when no answer comes (its retries, a
+        # check-in reviving the parked update): each copy one more failure.
+        for sent in range(1, TRIES_PER_FRAME + 2):
             await controller.send(POISONED, poison)
-            for number, mac in enumerate(OTHERS, 1):
-                await controller.send(mac, image_frame(mac, 1, key=keys[mac], seed=number))
-            await controller.send(POISONED, image_frame(POISONED, 6, key=keys[POISONED], seed=6))
             await until(
-                lambda: (
-                    all(_answered(controller, keys, mac, 1) for mac in OTHERS)
-                    and _answered(controller, keys, POISONED, 6)
-                    and len(refused()) == 2
+                lambda sent=sent: (
+                    len(supervisor.failures) >= sent or bool(_refusals(controller, POISONED, 5))
                 ),
-                what="every label's frame answered, the copy refused",
+                what=f"copy {sent} of the frame failed on or refused",
                 timeout_s=60,
             )
-            assert served_ap.ap.tags[POISONED].shown_planes() == price_planes(seed=6)
-            assert len(supervisor.failures) == TRIES_PER_FRAME
-            assert not supervisor.task.done()
-        finally:
-            await supervisor.close()
+            if _refusals(controller, POISONED, 5):
+                break
+        _failed_each_run_in(supervisor, "receiving frames", runs=TRIES_PER_FRAME, cause=FAILURE)
+        [(_, _, detail, flags)] = _refusals(controller, POISONED, 5)
+        assert detail == failed_every_try(TRIES_PER_FRAME)
+        assert ReportFlag.FINAL in flags
+        [said] = _said(caplog, POISONED, "frame 5", "refused")
+        assert FAILURE in said
+
+        # Sent again, refused again at once; the store's labels get their frames.
+        await controller.send(POISONED, poison)
+        await _send_first_frames(controller, keys, OTHERS)
+        await controller.send(POISONED, image_frame(POISONED, 6, key=keys[POISONED], seed=6))
+        await until(
+            lambda: (
+                _all_answered(controller, keys, OTHERS)
+                and _answered(controller, keys, POISONED, 6)
+                and len(_refusals(controller, POISONED, 5)) == 2
+            ),
+            what="every label's frame answered, the copy refused",
+            timeout_s=60,
+        )
+        assert served_ap.ap.tags[POISONED].shown_planes() == price_planes(seed=6)
+        assert len(supervisor.failures) == TRIES_PER_FRAME
+        assert not supervisor.task.done()
 
 
 async def test_a_state_file_failing_as_a_whole_stops_the_gateway_at_every_start_and_drops_nothing(
@@ -331,11 +419,8 @@ async def test_a_state_file_failing_as_a_whole_stops_the_gateway_at_every_start_
     )
 
     async with controller_side(mosquitto) as controller:
-        supervisor = Supervisor(path, served_ap, mosquitto)
-        try:
+        async with _supervised(path, served_ap, mosquitto) as supervisor:
             await asyncio.wait_for(asyncio.shield(supervisor.task), 60)
-        finally:
-            await supervisor.close()
         assert len(supervisor.failures) == _RUNS_AT_MOST > TRIES_PER_FRAME
         assert {f.fields["part"] for f in supervisor.failures} == {"sending to the controller"}
         # It went up at every start (the broker had it each time).
@@ -345,11 +430,8 @@ async def test_a_state_file_failing_as_a_whole_stops_the_gateway_at_every_start_
             timeout_s=30,
         )
     assert not _said(caplog, "dropped")
-    reopened = open_local_state(path)
-    try:
+    with _reopened(path) as reopened:
         assert [payload for _, payload in reopened.answers()] == [kept]
-    finally:
-        reopened.close()
 
 
 async def test_a_frame_whose_refusal_the_gateway_fails_on_is_passed_over_and_the_store_goes_on(
@@ -362,58 +444,38 @@ async def test_a_frame_whose_refusal_the_gateway_fails_on_is_passed_over_and_the
     # it out fails (3 tries), and so does refusing it. Before, the refusal failed at
     # every start after the third, for good (it was not counted).
     caplog.set_level(logging.INFO)
-    path = tmp_path / "gw.sqlite"
     keys = {mac: generate_label_key() for mac in [POISONED, *OTHERS]}
-    state_with_labels(path, keys).close()
-    await _ran_once(path, served_ap, mosquitto)
-    state = open_local_state(path)  # left in the inbox by the last run
-    state.enqueue(
-        label_id=POISONED,
-        sequence=5,
-        opcode=-1,
-        payload=image_frame(POISONED, 5, key=keys[POISONED], seed=50),
-    )
-    state.close()
-    _trigger(
-        path,
-        f"CREATE TRIGGER poisoned BEFORE DELETE ON inbox WHEN OLD.label_id = '{POISONED}' "
-        f"AND OLD.sequence = 5 BEGIN SELECT RAISE(ABORT, '{FAILURE}'); END",
-    )
+    path = await _ran_on(tmp_path, keys, served_ap, mosquitto)
+    _left_in_the_inbox(path, POISONED, keys[POISONED])
+    _poison(path, f"BEFORE DELETE ON inbox WHEN OLD.label_id = '{POISONED}' AND OLD.sequence = 5")
 
-    def refused() -> list[tuple[str, int, str, ReportFlag]]:
-        reports = (_report(payload) for payload in list(controller.heard))
-        return [r for r in reports if r is not None and r[:2] == (POISONED, 5)]
+    async with (
+        controller_side(mosquitto) as controller,
+        _supervised(path, served_ap, mosquitto) as supervisor,
+    ):
+        await until(
+            lambda: bool(_refusals(controller, POISONED, 5)) or supervisor.task.done(),
+            what="the frame refused",
+            timeout_s=90,
+        )
+        assert len(supervisor.failures) == TRIES_PER_FRAME, supervisor.failures
+        [(_, _, detail, flags)] = _refusals(controller, POISONED, 5)
+        assert detail == failed_every_try(TRIES_PER_FRAME)
+        assert ReportFlag.FINAL in flags
 
-    async with controller_side(mosquitto) as controller:
-        supervisor = Supervisor(path, served_ap, mosquitto)
-        try:
-            await until(
-                lambda: bool(refused()) or supervisor.task.done(),
-                what="the frame refused",
-                timeout_s=90,
-            )
-            assert len(supervisor.failures) == TRIES_PER_FRAME, supervisor.failures
-            [(_, _, detail, flags)] = refused()
-            assert detail == failed_every_try(TRIES_PER_FRAME)
-            assert ReportFlag.FINAL in flags
-
-            # The label's next frame and the store's other labels' go on.
-            for number, mac in enumerate(OTHERS, 1):
-                await controller.send(mac, image_frame(mac, 1, key=keys[mac], seed=number))
-            await controller.send(POISONED, image_frame(POISONED, 6, key=keys[POISONED], seed=6))
-            await until(
-                lambda: (
-                    all(_answered(controller, keys, mac, 1) for mac in OTHERS)
-                    and _answered(controller, keys, POISONED, 6)
-                ),
-                what="every label's frame answered",
-                timeout_s=60,
-            )
-            assert served_ap.ap.tags[POISONED].shown_planes() == price_planes(seed=6)
-            assert len(supervisor.failures) == TRIES_PER_FRAME
-            assert not supervisor.task.done()
-        finally:
-            await supervisor.close()
+        # The label's next frame and the store's other labels' go on.
+        await _send_first_frames(controller, keys, OTHERS)
+        await controller.send(POISONED, image_frame(POISONED, 6, key=keys[POISONED], seed=6))
+        await until(
+            lambda: (
+                _all_answered(controller, keys, OTHERS) and _answered(controller, keys, POISONED, 6)
+            ),
+            what="every label's frame answered",
+            timeout_s=60,
+        )
+        assert served_ap.ap.tags[POISONED].shown_planes() == price_planes(seed=6)
+        assert len(supervisor.failures) == TRIES_PER_FRAME
+        assert not supervisor.task.done()
 
 
 def test_a_state_file_from_before_the_kind_of_a_try_keeps_its_frames_tries(
@@ -480,44 +542,35 @@ async def test_a_frame_coming_in_on_a_full_disk_is_taken_in_once_there_is_room_n
     # frame's image: the state file's failure, not the frame's. Before, each copy was
     # counted, and after three the good frame was refused for good.
     caplog.set_level(logging.INFO)
-    path = tmp_path / "gw.sqlite"
     keys = {POISONED: generate_label_key()}
-    state_with_labels(path, keys).close()
-    await _ran_once(path, served_ap, mosquitto)
+    path = await _ran_on(tmp_path, keys, served_ap, mosquitto)
     frame, planes = _noise_frame(POISONED, 5, key=keys[POISONED])
     full_runs = TRIES_PER_FRAME + 1
 
-    def refused() -> list[tuple[str, int, str, ReportFlag]]:
-        reports = (_report(payload) for payload in list(controller.heard))
-        return [r for r in reports if r is not None and r[:2] == (POISONED, 5)]
-
-    async with controller_side(mosquitto) as controller:
-        supervisor = Supervisor(path, served_ap, mosquitto, full_runs=full_runs)
-        try:
-            # The controller sends it again while no answer comes; the disk has room
-            # again from the run after the last full one.
-            for sent in range(1, full_runs + 2):
-                await controller.send(POISONED, frame)
-                await until(
-                    lambda sent=sent: (
-                        len(supervisor.failures) >= sent
-                        or bool(refused())
-                        or _answered(controller, keys, POISONED, 5)
-                    ),
-                    what=f"copy {sent} of the frame failed on, refused or answered",
-                    timeout_s=60,
-                )
-                if refused() or _answered(controller, keys, POISONED, 5):
-                    break
-            assert not refused()
-            assert _answered(controller, keys, POISONED, 5)
-            assert len(supervisor.failures) == full_runs, supervisor.failures
-            assert {f.fields["part"] for f in supervisor.failures} == {"receiving frames"}
-            assert all(_NO_ROOM in str(f.__cause__) for f in supervisor.failures)
-            assert served_ap.ap.tags[POISONED].shown_planes() == planes
-            assert not _said(caplog, "refused")
-        finally:
-            await supervisor.close()
+    async with (
+        controller_side(mosquitto) as controller,
+        _supervised(path, served_ap, mosquitto, full_runs=full_runs) as supervisor,
+    ):
+        # The controller sends it again while no answer comes; the disk has room
+        # again from the run after the last full one.
+        for sent in range(1, full_runs + 2):
+            await controller.send(POISONED, frame)
+            await until(
+                lambda sent=sent: (
+                    len(supervisor.failures) >= sent
+                    or bool(_refusals(controller, POISONED, 5))
+                    or _answered(controller, keys, POISONED, 5)
+                ),
+                what=f"copy {sent} of the frame failed on, refused or answered",
+                timeout_s=60,
+            )
+            if _refusals(controller, POISONED, 5) or _answered(controller, keys, POISONED, 5):
+                break
+        assert not _refusals(controller, POISONED, 5)
+        assert _answered(controller, keys, POISONED, 5)
+        _failed_each_run_in(supervisor, "receiving frames", runs=full_runs, cause=_NO_ROOM)
+        assert served_ap.ap.tags[POISONED].shown_planes() == planes
+        assert not _said(caplog, "refused")
 
 
 async def test_a_frame_carried_out_on_a_full_disk_is_answered_once_there_is_room_never_refused(
@@ -531,40 +584,28 @@ async def test_a_frame_carried_out_on_a_full_disk_is_answered_once_there_is_room
     caplog.set_level(logging.INFO)
     path = tmp_path / "gw.sqlite"
     keys = {POISONED: generate_label_key()}
-    state = state_with_labels(path, keys)  # left in the inbox by the last run
-    state.enqueue(
-        label_id=POISONED,
-        sequence=5,
-        opcode=-1,
-        payload=image_frame(POISONED, 5, key=keys[POISONED], seed=50),
-    )
-    state.close()
+    state_with_labels(path, keys).close()
+    _left_in_the_inbox(path, POISONED, keys[POISONED])
     full_runs = TRIES_PER_FRAME + 1
 
-    def refused() -> list[tuple[str, int, str, ReportFlag]]:
-        reports = (_report(payload) for payload in list(controller.heard))
-        return [r for r in reports if r is not None and r[:2] == (POISONED, 5)]
-
-    async with controller_side(mosquitto) as controller:
-        supervisor = Supervisor(path, served_ap, mosquitto, full_runs=full_runs)
-        try:
-            await until(
-                lambda: (
-                    bool(refused())
-                    or _answered(controller, keys, POISONED, 5)
-                    or supervisor.task.done()
-                ),
-                what="the frame answered or refused",
-                timeout_s=90,
-            )
-            assert not refused()
-            assert _answered(controller, keys, POISONED, 5)
-            assert len(supervisor.failures) == full_runs, supervisor.failures
-            assert {f.fields["part"] for f in supervisor.failures} == {f"label {POISONED}'s frames"}
-            assert all(_NO_ROOM in str(f.__cause__) for f in supervisor.failures)
-            assert served_ap.ap.tags[POISONED].shown_planes() == price_planes(seed=50)
-        finally:
-            await supervisor.close()
+    async with (
+        controller_side(mosquitto) as controller,
+        _supervised(path, served_ap, mosquitto, full_runs=full_runs) as supervisor,
+    ):
+        await until(
+            lambda: (
+                bool(_refusals(controller, POISONED, 5))
+                or _answered(controller, keys, POISONED, 5)
+                or supervisor.task.done()
+            ),
+            what="the frame answered or refused",
+            timeout_s=90,
+        )
+        assert not _refusals(controller, POISONED, 5)
+        assert _answered(controller, keys, POISONED, 5)
+        part = f"label {POISONED}'s frames"
+        _failed_each_run_in(supervisor, part, runs=full_runs, cause=_NO_ROOM)
+        assert served_ap.ap.tags[POISONED].shown_planes() == price_planes(seed=50)
 
 
 async def _first_answer_dropped(
@@ -577,8 +618,11 @@ async def _first_answer_dropped(
     """The controller sends `frame`; its answer, the state file's outbox row 1, will not
     leave it, and is dropped after `TRIES_PER_FRAME` runs: that answer."""
     await controller.send(POISONED, frame)
-    await until(
-        lambda: bool(_said(caplog, POISONED, "dropped")) or supervisor.task.done(),
+    await _said_or_stopped(
+        caplog,
+        supervisor,
+        POISONED,
+        "dropped",
         what="the answer the gateway fails on dropped",
         timeout_s=90,
     )
@@ -588,12 +632,16 @@ async def _first_answer_dropped(
     return answers[0]
 
 
-def _row_1_never_leaves(path: Path) -> None:
-    _trigger(
-        path,
-        "CREATE TRIGGER poisoned BEFORE DELETE ON outbox WHEN OLD.id = 1 "
-        f"BEGIN SELECT RAISE(ABORT, '{FAILURE}'); END",
-    )
+async def _whose_first_answer_never_leaves(
+    tmp_path: Path, served: ServedAccessPoint, broker: MosquittoProcess
+) -> tuple[Path, dict[str, bytes], bytes]:
+    """The state file (the gateway run once on it) of one label, `POISONED`, whose first
+    answer, outbox row 1, will not leave it; its keys; the frame that label gets: frame 5
+    drawing `price_planes(seed=5)`."""
+    keys = {POISONED: generate_label_key()}
+    path = await _ran_on(tmp_path, keys, served, broker)
+    _row_1_never_leaves(path)
+    return path, keys, image_frame(POISONED, 5, key=keys[POISONED], seed=5)
 
 
 async def test_an_answer_dropped_does_not_drop_the_same_answer_to_the_frame_sent_again(
@@ -605,34 +653,25 @@ async def test_an_answer_dropped_does_not_drop_the_same_answer_to_the_frame_sent
     # Sent again, the frame is a radio duplicate: answered with the same bytes, in a new
     # outbox row. Before, the drop held for those bytes, and that answer never went.
     caplog.set_level(logging.INFO)
-    path = tmp_path / "gw.sqlite"
-    keys = {POISONED: generate_label_key()}
-    state_with_labels(path, keys).close()
-    await _ran_once(path, served_ap, mosquitto)
-    _row_1_never_leaves(path)
-    frame = image_frame(POISONED, 5, key=keys[POISONED], seed=5)
+    path, keys, frame = await _whose_first_answer_never_leaves(tmp_path, served_ap, mosquitto)
 
-    async with controller_side(mosquitto) as controller:
-        supervisor = Supervisor(path, served_ap, mosquitto)
-        try:
-            answer = await _first_answer_dropped(controller, supervisor, caplog, keys, frame)
-            await controller.send(POISONED, frame)
-            await until(
-                lambda: controller.heard.count(answer) == TRIES_PER_FRAME + 1,
-                what="the answer to the copy heard",
-                timeout_s=30,
-            )
-            assert len(supervisor.failures) == TRIES_PER_FRAME
-            assert len(_said(caplog, POISONED, "dropped")) == 1
-        finally:
-            await supervisor.close()
-    reopened = open_local_state(path)
-    try:
+    async with (
+        controller_side(mosquitto) as controller,
+        _supervised(path, served_ap, mosquitto) as supervisor,
+    ):
+        answer = await _first_answer_dropped(controller, supervisor, caplog, keys, frame)
+        await controller.send(POISONED, frame)
+        await until(
+            lambda: controller.heard.count(answer) == TRIES_PER_FRAME + 1,
+            what="the answer to the copy heard",
+            timeout_s=30,
+        )
+        assert len(supervisor.failures) == TRIES_PER_FRAME
+        assert len(_said(caplog, POISONED, "dropped")) == 1
+    with _reopened(path) as reopened:
         # Only the row set aside stays; its count with it, no other.
         assert [answer_id for answer_id, _ in reopened.answers()] == [1]
         assert [key[1] for key in reopened.uplinks_failed(at_least=1)] == [1]
-    finally:
-        reopened.close()
 
 
 async def test_an_answer_set_aside_holds_up_none_of_its_labels_check_ins(
@@ -645,39 +684,25 @@ async def test_an_answer_set_aside_holds_up_none_of_its_labels_check_ins(
     # its answers in the outbox to go, and this one never went (drawn over, blank after
     # a reboot: never told).
     caplog.set_level(logging.INFO)
-    path = tmp_path / "gw.sqlite"
-    keys = {POISONED: generate_label_key()}
-    state_with_labels(path, keys).close()
-    await _ran_once(path, served_ap, mosquitto)
-    _row_1_never_leaves(path)
-    frame = image_frame(POISONED, 5, key=keys[POISONED], seed=5)
+    path, keys, frame = await _whose_first_answer_never_leaves(tmp_path, served_ap, mosquitto)
 
     async with controller_side(mosquitto) as controller:
-        supervisor = Supervisor(path, served_ap, mosquitto)
-        try:
+        async with _supervised(path, served_ap, mosquitto) as supervisor:
             await _first_answer_dropped(controller, supervisor, caplog, keys, frame)
-        finally:
-            await supervisor.close()
         state = open_local_state(path)  # left by the last run: the label found drawn over
         check_in = check_in_report(state.labels()[POISONED], now=datetime.now(UTC))
         assert check_in is not None
         state.queue_check_in(POISONED, check_in)
         state.close()
-        supervisor = Supervisor(path, served_ap, mosquitto)
-        try:
+        async with _supervised(path, served_ap, mosquitto) as supervisor:
             await until(
                 lambda: check_in in controller.heard,
                 what="the label's check-in heard",
                 timeout_s=30,
             )
             assert not supervisor.failures
-        finally:
-            await supervisor.close()
-    reopened = open_local_state(path)
-    try:
+    with _reopened(path) as reopened:
         assert reopened.check_ins() == []
-    finally:
-        reopened.close()
 
 
 async def test_the_good_messages_of_a_batch_holding_the_one_failed_on_go_up_and_are_never_dropped(
@@ -701,20 +726,17 @@ async def test_the_good_messages_of_a_batch_holding_the_one_failed_on_go_up_and_
             state.queue_answer(poison, label_id="L-GONE")
         state.queue_answer(report, label_id=f"L-GOOD-{n}")
     state.close()
-    _trigger(
-        path,
-        "CREATE TRIGGER poisoned BEFORE DELETE ON outbox WHEN OLD.payload = "
-        f"x'{poison.hex()}' BEGIN SELECT RAISE(ABORT, '{FAILURE}'); END",
-    )
+    _poison(path, f"BEFORE DELETE ON outbox WHEN OLD.payload = x'{poison.hex()}'")
 
     async with controller_side(mosquitto) as controller:
         with DelayedLink(mosquitto.host, mosquitto.port, to_server_s=0, to_client_s=0.3) as link:
-            supervisor = Supervisor(
-                path, served_ap, mosquitto, endpoint=BrokerEndpoint(link.host, link.port)
-            )
-            try:
-                await until(
-                    lambda: bool(_said(caplog, "L-GONE", "dropped")) or supervisor.task.done(),
+            endpoint = BrokerEndpoint(link.host, link.port)
+            async with _supervised(path, served_ap, mosquitto, endpoint=endpoint) as supervisor:
+                await _said_or_stopped(
+                    caplog,
+                    supervisor,
+                    "L-GONE",
+                    "dropped",
                     what="the message the gateway fails on dropped",
                     timeout_s=90,
                 )
@@ -724,8 +746,6 @@ async def test_the_good_messages_of_a_batch_holding_the_one_failed_on_go_up_and_
                     what="every good message heard",
                     timeout_s=30,
                 )
-            finally:
-                await supervisor.close()
     batches = [
         record.args[0]
         for record in caplog.records
@@ -733,13 +753,10 @@ async def test_the_good_messages_of_a_batch_holding_the_one_failed_on_go_up_and_
     ]
     assert any(int(str(size)) > 1 for size in batches), batches  # a batch, not one alone
     assert not _said(caplog, "L-GOOD")
-    reopened = open_local_state(path)
-    try:
+    with _reopened(path) as reopened:
         assert [payload for _, payload in reopened.answers()] == [poison]  # set aside
         [(label_id, _, _)] = reopened.uplinks_failed(at_least=1)
         assert label_id == "L-GONE"
-    finally:
-        reopened.close()
 
 
 @pytest.mark.parametrize("in_label_file", [False, True], ids=["label-gone", "tries-over"])
@@ -755,57 +772,38 @@ async def test_a_frame_whose_report_the_gateway_fails_on_is_dropped_and_the_stor
     # the label, every time. Before, refusing it failed at every start, uncounted: a
     # restart loop that held the whole store for good.
     caplog.set_level(logging.INFO)
-    path = tmp_path / "gw.sqlite"
     gone = tag_mac(4)
     keys = {mac: generate_label_key() for mac in [*OTHERS, gone]}
-    state_with_labels(path, keys if in_label_file else {mac: keys[mac] for mac in OTHERS}).close()
-    await _ran_once(path, served_ap, mosquitto)
-    state = open_local_state(path)  # left in the inbox by the last run
-    state.enqueue(
-        label_id=gone,
-        sequence=5,
-        opcode=-1,
-        payload=image_frame(gone, 5, key=keys[gone], seed=50),
-    )
-    state.close()
-    _trigger(
-        path,
-        f"CREATE TRIGGER poisoned BEFORE INSERT ON outbox WHEN NEW.label_id = '{gone}' "
-        f"BEGIN SELECT RAISE(ABORT, '{FAILURE}'); END",
-    )
+    listed = keys if in_label_file else {mac: keys[mac] for mac in OTHERS}
+    path = await _ran_on(tmp_path, listed, served_ap, mosquitto)
+    _left_in_the_inbox(path, gone, keys[gone])
+    _poison(path, f"BEFORE INSERT ON outbox WHEN NEW.label_id = '{gone}'")
 
-    async with controller_side(mosquitto) as controller:
-        supervisor = Supervisor(path, served_ap, mosquitto)
-        try:
-            await until(
-                lambda: bool(_said(caplog, gone, "frame 5 dropped")) or supervisor.task.done(),
-                what="the frame dropped",
-                timeout_s=90,
-            )
-            # Its tries first where it had them, then the refusals: 3 each.
-            restarts = TRIES_PER_FRAME * (2 if in_label_file else 1)
-            assert len(supervisor.failures) == restarts, supervisor.failures
-            [line] = _said(caplog, gone, "frame 5 dropped")
-            assert FAILURE in line
+    async with (
+        controller_side(mosquitto) as controller,
+        _supervised(path, served_ap, mosquitto) as supervisor,
+    ):
+        await _said_or_stopped(
+            caplog, supervisor, gone, "frame 5 dropped", what="the frame dropped", timeout_s=90
+        )
+        # Its tries first where it had them, then the refusals: 3 each.
+        restarts = TRIES_PER_FRAME * (2 if in_label_file else 1)
+        assert len(supervisor.failures) == restarts, supervisor.failures
+        [line] = _said(caplog, gone, "frame 5 dropped")
+        assert FAILURE in line
 
-            # The store's labels go on, and the dropped frame costs no more restarts.
-            for number, mac in enumerate(OTHERS, 1):
-                await controller.send(mac, image_frame(mac, 1, key=keys[mac], seed=number))
-            await until(
-                lambda: all(_answered(controller, keys, mac, 1) for mac in OTHERS),
-                what="every label's frame answered",
-                timeout_s=60,
-            )
-            assert len(supervisor.failures) == restarts
-            assert not supervisor.task.done()
-        finally:
-            await supervisor.close()
-    assert not any(_report(p) is not None and _report(p)[:2] == (gone, 5) for p in controller.heard)
-    reopened = open_local_state(path)
-    try:
+        # The store's labels go on, and the dropped frame costs no more restarts.
+        await _send_first_frames(controller, keys, OTHERS)
+        await until(
+            lambda: _all_answered(controller, keys, OTHERS),
+            what="every label's frame answered",
+            timeout_s=60,
+        )
+        assert len(supervisor.failures) == restarts
+        assert not supervisor.task.done()
+    assert not _refusals(controller, gone, 5)
+    with _reopened(path) as reopened:
         assert reopened.queued(gone) == []
-    finally:
-        reopened.close()
 
 
 async def test_an_answer_set_aside_stays_set_aside_once_its_label_leaves_the_label_file(
@@ -818,24 +816,15 @@ async def test_an_answer_set_aside_stays_set_aside_once_its_label_leaves_the_lab
     # before, its answer set aside went up again and cost 3 more restarts after each
     # change of the label file.
     caplog.set_level(logging.INFO)
-    path = tmp_path / "gw.sqlite"
-    keys = {POISONED: generate_label_key()}
-    state_with_labels(path, keys).close()
-    await _ran_once(path, served_ap, mosquitto)
-    _row_1_never_leaves(path)
-    frame = image_frame(POISONED, 5, key=keys[POISONED], seed=5)
+    path, keys, frame = await _whose_first_answer_never_leaves(tmp_path, served_ap, mosquitto)
 
     async with controller_side(mosquitto) as controller:
-        supervisor = Supervisor(path, served_ap, mosquitto)
-        try:
+        async with _supervised(path, served_ap, mosquitto) as supervisor:
             answer = await _first_answer_dropped(controller, supervisor, caplog, keys, frame)
-        finally:
-            await supervisor.close()
         state = open_local_state(path)
         take_label_file(state, [])  # the label's tag taken off the shelf
         state.close()
-        supervisor = Supervisor(path, served_ap, mosquitto)
-        try:
+        async with _supervised(path, served_ap, mosquitto) as supervisor:
             await until(
                 lambda: len(_said(caplog, POISONED, "dropped")) == 2 or supervisor.task.done(),
                 what="the answer set aside again",
@@ -843,14 +832,9 @@ async def test_an_answer_set_aside_stays_set_aside_once_its_label_leaves_the_lab
             )
             assert not supervisor.failures
             assert controller.heard.count(answer) == TRIES_PER_FRAME
-        finally:
-            await supervisor.close()
-    reopened = open_local_state(path)
-    try:
+    with _reopened(path) as reopened:
         assert [answer_id for answer_id, _ in reopened.answers()] == [1]
         assert [key[1] for key in reopened.uplinks_failed(at_least=TRIES_PER_FRAME)] == [1]
-    finally:
-        reopened.close()
 
 
 async def test_a_copy_of_a_refused_frame_whose_report_the_gateway_fails_on_is_dropped(
@@ -871,36 +855,33 @@ async def test_a_copy_of_a_refused_frame_whose_report_the_gateway_fails_on_is_dr
         state.failed_on_frame(label_id=POISONED, sequence=5, payload=frame, failure=FAILURE)
     state.close()
     await _ran_once(path, served_ap, mosquitto)
-    _trigger(
-        path,
-        f"CREATE TRIGGER poisoned BEFORE INSERT ON outbox WHEN NEW.label_id = '{POISONED}' "
-        f"BEGIN SELECT RAISE(ABORT, '{FAILURE}'); END",
-    )
+    _poison(path, f"BEFORE INSERT ON outbox WHEN NEW.label_id = '{POISONED}'")
 
-    async with controller_side(mosquitto) as controller:
-        supervisor = Supervisor(path, served_ap, mosquitto)
-        try:
-            for copy in range(1, TRIES_PER_FRAME + 1):
-                await controller.send(POISONED, frame)
-                await until(
-                    lambda copy=copy: len(supervisor.failures) == copy or supervisor.task.done(),
-                    what=f"copy {copy} failed on",
-                    timeout_s=30,
-                )
+    async with (
+        controller_side(mosquitto) as controller,
+        _supervised(path, served_ap, mosquitto) as supervisor,
+    ):
+        for copy in range(1, TRIES_PER_FRAME + 1):
             await controller.send(POISONED, frame)
             await until(
-                lambda: bool(_said(caplog, POISONED, "frame 5 dropped")) or supervisor.task.done(),
-                what="the last copy dropped",
+                lambda copy=copy: len(supervisor.failures) == copy or supervisor.task.done(),
+                what=f"copy {copy} failed on",
                 timeout_s=30,
             )
-            for number, mac in enumerate(OTHERS, 1):
-                await controller.send(mac, image_frame(mac, 1, key=keys[mac], seed=number))
-            await until(
-                lambda: all(_answered(controller, keys, mac, 1) for mac in OTHERS),
-                what="every label's frame answered",
-                timeout_s=60,
-            )
-            assert len(supervisor.failures) == TRIES_PER_FRAME, supervisor.failures
-            assert not supervisor.task.done()
-        finally:
-            await supervisor.close()
+        await controller.send(POISONED, frame)
+        await _said_or_stopped(
+            caplog,
+            supervisor,
+            POISONED,
+            "frame 5 dropped",
+            what="the last copy dropped",
+            timeout_s=30,
+        )
+        await _send_first_frames(controller, keys, OTHERS)
+        await until(
+            lambda: _all_answered(controller, keys, OTHERS),
+            what="every label's frame answered",
+            timeout_s=60,
+        )
+        assert len(supervisor.failures) == TRIES_PER_FRAME, supervisor.failures
+        assert not supervisor.task.done()
