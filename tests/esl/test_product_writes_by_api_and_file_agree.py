@@ -8,8 +8,6 @@ price depending on which way the product came."""
 
 from __future__ import annotations
 
-import csv
-import io
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
@@ -45,6 +43,7 @@ from tests.support.api_and_file import (  # noqa: F401 - fixtures
     Rows,
     by_file_fixture,
     differences,
+    file_line,
     price_three_products,
     rows_seen,
 )
@@ -98,20 +97,7 @@ class Change:
     product: dict[str, Any]
 
     def csv(self) -> str:
-        out = io.StringIO()
-        writer = csv.writer(out, lineterminator="\n")
-        writer.writerow(PRODUCT_COLUMNS)
-        facts = {**self.product, "sku": self.sku}
-        writer.writerow([_csv_value(facts.get(column)) for column in PRODUCT_COLUMNS])
-        return out.getvalue()
-
-
-def _csv_value(value: object) -> str:
-    if value is None:
-        return ""
-    if isinstance(value, bool):
-        return "yes" if value else "no"
-    return str(value)
+        return file_line(PRODUCT_COLUMNS, {**self.product, "sku": self.sku})
 
 
 def _cheese(**facts: Any) -> dict[str, Any]:

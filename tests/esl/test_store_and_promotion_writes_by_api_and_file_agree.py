@@ -11,9 +11,7 @@ not the other, and sending it again the other way would be a change)."""
 
 from __future__ import annotations
 
-import csv
-import io
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
@@ -47,6 +45,7 @@ from tests.support.api_and_file import (  # noqa: F401 - fixtures
     Rows,
     by_file_fixture,
     differences,
+    file_line,
     price_three_products,
     rows_seen,
 )
@@ -71,22 +70,6 @@ TABLES = (
 )
 
 
-def _csv(columns: tuple[str, ...], facts: Mapping[str, Any]) -> str:
-    out = io.StringIO()
-    writer = csv.writer(out, lineterminator="\n")
-    writer.writerow(columns)
-    writer.writerow([_cell(facts.get(column)) for column in columns])
-    return out.getvalue()
-
-
-def _cell(value: object) -> str:
-    if value is None:
-        return ""
-    if isinstance(value, list):
-        return "|".join(value)
-    return str(value)
-
-
 @dataclass(frozen=True)
 class StoreChange:
     """One store as an admin writes it: the path's code and the body, or a file line."""
@@ -104,7 +87,7 @@ class StoreChange:
     def by_file(self, session: Session, now: datetime) -> None:
         import_stores(
             session,
-            _csv(STORE_COLUMNS, {**self.store, "code": self.code}),
+            file_line(STORE_COLUMNS, {**self.store, "code": self.code}),
             imported_by="t",
             now=now,
             currency="PLN",
@@ -125,7 +108,7 @@ class PromotionChange:
     def by_file(self, session: Session, now: datetime) -> None:
         facts = {**self.promotion, "id": self.promotion["promotion_id"]}
         import_promotions(
-            session, _csv(PROMOTION_COLUMNS, facts), imported_by="t", now=now, currency="PLN"
+            session, file_line(PROMOTION_COLUMNS, facts), imported_by="t", now=now, currency="PLN"
         )
 
 
@@ -182,7 +165,9 @@ class PriceChange:
             # A publication's price starts at its effective instant, a file's when it says.
             "valid_from": now.isoformat(),
         }
-        import_prices(session, _csv(PRICE_COLUMNS, facts), imported_by="t", now=now, currency="PLN")
+        import_prices(
+            session, file_line(PRICE_COLUMNS, facts), imported_by="t", now=now, currency="PLN"
+        )
 
 
 def _milk(**facts: Any) -> PriceChange:

@@ -5,7 +5,9 @@ without what differs by path."""
 
 from __future__ import annotations
 
-from collections.abc import Collection, Iterable, Iterator
+import csv
+import io
+from collections.abc import Collection, Iterable, Iterator, Mapping
 from datetime import datetime
 from pathlib import Path
 from typing import Any
@@ -20,9 +22,37 @@ from tests.support.api import Api
 from tests.support.database import backend_engine, seed_reference_data
 from tests.support.pipeline import publish
 
-__all__ = ["Rows", "by_file_fixture", "differences", "price_three_products", "rows_seen"]
+__all__ = [
+    "Rows",
+    "by_file_fixture",
+    "differences",
+    "file_line",
+    "price_three_products",
+    "rows_seen",
+]
 
 Rows = dict[str, list[tuple[Any, ...]]]  # table -> its rows, each as (column, value) pairs
+
+
+def file_line(columns: Iterable[str], facts: Mapping[str, Any]) -> str:
+    """A file of one line, its header `columns`, written as a user writes the file: a
+    missing fact an empty cell, a flag yes or no, a list joined by `|`."""
+    columns = tuple(columns)
+    out = io.StringIO()
+    writer = csv.writer(out, lineterminator="\n")
+    writer.writerow(columns)
+    writer.writerow([_cell(facts.get(column)) for column in columns])
+    return out.getvalue()
+
+
+def _cell(value: object) -> str:
+    if value is None:
+        return ""
+    if isinstance(value, bool):
+        return "yes" if value else "no"
+    if isinstance(value, list):
+        return "|".join(value)
+    return str(value)
 
 
 @pytest.fixture(name="by_file")
