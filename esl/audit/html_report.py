@@ -28,7 +28,7 @@ from rendering.errors import RenderingError
 from rendering.locale_zones import locale_time_zone
 from rendering.render import preview_png
 
-__all__ = ["MAX_PREVIEWS", "render_html_report"]
+__all__ = ["MAX_PREVIEWS", "PRIOR_BASIS_NAMES", "render_html_report"]
 
 # Previews cost ~1 ms and ~1 kB each; past this many mismatches the rest are listed bare.
 MAX_PREVIEWS = 2_000
@@ -163,8 +163,8 @@ def _money(value: object) -> str:
     return "-" if value is None else escape(str(value))
 
 
-# What an auditor reads for each rule a prior price may come from.
-_BASIS_NAMES = {
+# What an auditor reads for each rule a prior price may come from (the console too).
+PRIOR_BASIS_NAMES = {
     PriorPriceBasis.LOWEST_30_DAYS: "30-day low",
     PriorPriceBasis.LOWEST_SINCE_ON_SALE: "lowest since launch",
     PriorPriceBasis.BEFORE_FIRST_REDUCTION: "before first reduction",
@@ -174,7 +174,7 @@ _BASIS_NAMES = {
 def _prior(amount: object, basis: PriorPriceBasis | None) -> str:
     if amount is None or basis is None:
         return _money(amount)
-    return f"{_money(amount)} ({_BASIS_NAMES[basis]})"
+    return f"{_money(amount)} ({PRIOR_BASIS_NAMES[basis]})"
 
 
 def _audited_at(gathered: GatheredAudit, *, locale: str) -> str:

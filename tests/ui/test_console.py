@@ -250,6 +250,12 @@ def test_the_audit_with_filters_and_downloads(page: Page, world: ConsoleWorld) -
     labels = page.get_by_role("table", name="label(s)")
     expect(labels.get_by_role("row", name=OTHER_STORE_LABEL)).to_be_visible()
     expect(labels.get_by_role("row", name=FIND_ME)).to_have_count(0)
+    # The prior-price check is on the page, per store and as a list (none in this world).
+    stores = page.get_by_role("table", name="Per store")
+    expect(stores.get_by_role("columnheader", name="Prior-price problems")).to_be_visible()
+    expect(page.get_by_role("table", name="prior-price problem(s)")).to_contain_text(
+        "Every announced reduction shows the prior price due."
+    )
     csv = page.request.get(f"{world.url}/ui/audit.csv?store=WAW-01")
     assert csv.headers["content-type"].startswith("text/csv")
     assert OTHER_STORE_LABEL in csv.text()
