@@ -44,7 +44,15 @@ def _instant(text: str | None) -> datetime | None:
         raise typer.BadParameter(f"not an ISO 8601 instant: {text!r}") from error
     if value.tzinfo is None:
         raise typer.BadParameter(f"{text!r} needs a time zone (e.g. Z or +01:00)")
-    return value.astimezone(UTC)
+    from pricing.errors import InstantOutOfRangeError
+    from pricing.windows import in_utc
+
+    try:
+        return in_utc(value, field="--at")
+    except InstantOutOfRangeError as error:
+        # Year 0 or 10000 once in UTC: refused as the API refuses it, not an
+        # OverflowError ending in exit 1, which a scheduler reads as labels wrong.
+        raise typer.BadParameter(f"{text!r} is outside years 1-9999 once in UTC") from error
 
 
 def register(app: typer.Typer) -> None:
@@ -64,7 +72,9 @@ def register(app: typer.Typer) -> None:
         at_text: Annotated[
             str | None,
             typer.Option(
-                "--at", help="Audit a past instant (ISO 8601 with a zone; not later than now)."
+                "--at",
+                help="Audit a past instant (ISO 8601 with a zone, within years 1-9999 in UTC; "
+                "not later than now).",
             ),
         ] = None,
         fail_after: Annotated[

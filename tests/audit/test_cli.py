@@ -108,6 +108,19 @@ def test_an_audit_of_next_year_is_refused_not_reported(cli: CliRunner) -> None:
     assert result.stdout == ""
 
 
+@pytest.mark.parametrize("instant", ["0001-01-01T00:00:00+01:00", "9999-12-31T23:59:59-01:00"])
+def test_an_instant_outside_the_calendar_in_utc_is_refused_not_a_crash(
+    cli: CliRunner, instant: str
+) -> None:
+    # Year 0 and year 10000 once in UTC: no datetime holds them. The API refuses them
+    # (422); the CLI ended in an OverflowError and its traceback.
+    result = cli.invoke(app, ["audit", "--at", instant, "--fail-after", "30m"])
+    assert result.exit_code == 2, result.output
+    assert result.exception is None or isinstance(result.exception, SystemExit)
+    assert "outside years 1-9999" in result.stderr
+    assert result.stdout == ""
+
+
 def test_the_html_report_is_one_self_contained_file(cli: CliRunner, tmp_path: Path) -> None:
     out = tmp_path / "audit.html"
     code, _, stderr = run(cli, "--format", "html", "-o", str(out))
