@@ -50,6 +50,10 @@ class AuditReport:
             and self.at - v.wrong_since > threshold
         ]
 
+    def prior_price_problems_by_label(self) -> dict[str, PriorPriceProblem]:
+        """Label id -> its prior-price problem (a label has one at most)."""
+        return {p.label_id: p for p in self.prior_price_problems}
+
     def mismatches(self) -> list[LabelVerdict]:
         return [v for v in self.labels if v.audit_class.is_mismatch]
 

@@ -54,9 +54,6 @@ def audit(
     audit_class = known.get(class_name)
     report = _gather(ctx, store).report
     labels = [v for v in report.labels if audit_class is None or v.audit_class is audit_class]
-    # A wrong prior price is unlawful whatever the label's class: a label at the due price
-    # reads `match` or `intended difference`, so its row names the problem too.
-    prior_problems = {p.label_id: p for p in report.prior_price_problems}
     with ctx.sessions() as session:
         stores = visible_stores(session, None)
     return page(
@@ -66,7 +63,6 @@ def audit(
         report=report,
         labels=labels[:500],
         total=len(labels),
-        prior_problems=prior_problems,
         prior_bases=PRIOR_BASIS_NAMES,
         store=store or "",
         audit_class=audit_class.value if audit_class else "",
