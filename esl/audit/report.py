@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from operator import itemgetter
@@ -39,15 +39,35 @@ class AuditReport:
     labels: tuple[LabelVerdict, ...]  # by store, then label id
     prior_price_problems: tuple[PriorPriceProblem, ...] = field(default=())
 
-    def overdue(self, threshold: timedelta) -> list[LabelVerdict]:
+    def overdue(
+        self, threshold: timedelta, withdrawn: Mapping[str, datetime] | None = None
+    ) -> list[LabelVerdict]:
         """Labels that have shown another price than the due one for longer than
-        `threshold`: stale ones, and offline, flat or tampered ones that are wrong too."""
+        `threshold`: stale ones, and offline, flat or tampered ones that are wrong too;
+        and labels showing a price of a product no longer sold, wrong since its store
+        price was withdrawn (`withdrawn`: label id -> that instant, from the ledger,
+        `esl.audit.overdue.prices_withdrawn`), not before their binding. Without it they
+        are left out: their `wrong_since` is their binding, which would alert at once
+        when a product long on the shelf is delisted."""
         return [
             v
             for v in self.labels
-            if v.audit_class is not AuditClass.NO_LONGER_SOLD
-            and v.wrong_since is not None
-            and self.at - v.wrong_since > threshold
+            if (wrong_since := _wrong_since(v, withdrawn)) is not None
+            and self.at - wrong_since > threshold
+        ]
+
+    def overdue_prior_prices(
+        self, threshold: timedelta, shown_since: Mapping[str, datetime]
+    ) -> list[PriorPriceProblem]:
+        """Prior-price problems on an image the label has shown for longer than
+        `threshold`: `shown_since` maps a label to its first report of the image it shows
+        (`esl.audit.overdue.images_shown_since`). The wrong line is on the label since
+        then, at whatever price, so it counts as a wrong price does; a label whose report
+        of it is not kept is counted, an unlawful shelf of unknown age being no better."""
+        return [
+            p
+            for p in self.prior_price_problems
+            if (since := shown_since.get(p.label_id)) is None or self.at - since > threshold
         ]
 
     def prior_price_problems_by_label(self) -> dict[str, PriorPriceProblem]:
@@ -56,6 +76,19 @@ class AuditReport:
 
     def mismatches(self) -> list[LabelVerdict]:
         return [v for v in self.labels if v.audit_class.is_mismatch]
+
+
+def _wrong_since(
+    verdict: LabelVerdict, withdrawn: Mapping[str, datetime] | None
+) -> datetime | None:
+    if verdict.audit_class is not AuditClass.NO_LONGER_SOLD:
+        return verdict.wrong_since
+    if withdrawn is None or verdict.shown_price is None:
+        return None  # not dated; or the shelf shows no price: nothing wrong is on sale
+    # `since` is its binding; the ledger may not say when the price ended (never priced
+    # in this store, the store gone): then since the binding.
+    ended = withdrawn.get(verdict.label_id)
+    return verdict.since if ended is None or verdict.since is None else max(ended, verdict.since)
 
 
 def summarise(

@@ -1,21 +1,27 @@
 """`esl audit --store S001 --format json|csv|html -o FILE [--at ISO] [--fail-after 30m]`.
 
-Exit code 0: no label has shown a wrong price for longer than `--fail-after`; 1: some
-have (listed on stderr), so a scheduler can alert; 2: bad arguments.
+Exit code 0: no label has been wrong for longer than `--fail-after`; 1: some have (listed
+on stderr), so a scheduler can alert; 2: bad arguments. Wrong: another price than the due
+one, a prior price other than the ledger's (on an image shown that long), or a price of a
+product no longer sold (since its store price was withdrawn); docs/audit.md, Outputs.
 """
 
 from __future__ import annotations
 
 import json
 from datetime import UTC, datetime
+from decimal import Decimal
 from enum import StrEnum
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
 from esl.cli.failures import exiting_with
 from esl.cli.invocation import settings_of
+
+if TYPE_CHECKING:
+    from pricing import PriorPriceBasis
 
 __all__ = ["register"]
 
@@ -55,6 +61,13 @@ def _instant(text: str | None) -> datetime | None:
         raise typer.BadParameter(f"{text!r} is outside years 1-9999 once in UTC") from error
 
 
+def _prior_text(amount: Decimal | None, basis: PriorPriceBasis | None) -> str:
+    """A prior price as the overdue line names it: "59.99 (lowest_30_days)", or "none"."""
+    if amount is None:
+        return "none"
+    return str(amount) if basis is None else f"{amount} ({basis.value})"
+
+
 def register(app: typer.Typer) -> None:
     @app.command("audit")
     def audit(
@@ -79,7 +92,12 @@ def register(app: typer.Typer) -> None:
         ] = None,
         fail_after: Annotated[
             str | None,
-            typer.Option("--fail-after", help="Exit 1 if a shelf is wrong for longer (30m)."),
+            typer.Option(
+                "--fail-after",
+                help="Exit 1 if a label is wrong for longer (30m): a price other than the due "
+                "one, a wrong prior price on an image shown that long, or a price of a "
+                "product no longer sold since its price was withdrawn.",
+            ),
         ] = None,
         offline_after: Annotated[
             str | None,
@@ -104,6 +122,7 @@ def register(app: typer.Typer) -> None:
         from esl.audit.formats import report_to_csv, report_to_dict
         from esl.audit.gather import gather_configured_audit
         from esl.audit.html_report import render_html_report
+        from esl.audit.overdue import images_shown_since, prices_withdrawn
         from esl.db.engine import session_factory
         from esl.db.readiness import open_ready_engine
 
@@ -125,11 +144,17 @@ def register(app: typer.Typer) -> None:
         now = _now()
         at = _instant(at_text) or now
         engine = open_ready_engine(settings.resolved_database_url())
+        # What `--fail-after` ages beyond the report: read with it, from the same record.
+        shown_since: dict[str, datetime] = {}
+        withdrawn: dict[str, datetime] = {}
         try:
             with exiting_with(ctx, BAD_ARGUMENTS), session_factory(engine)() as session:
                 gathered = gather_configured_audit(
                     session, settings, at=at, now=now, stores=stores or None, thresholds=thresholds
                 )
+                if threshold is not None:
+                    shown_since = images_shown_since(session, gathered.report)
+                    withdrawn = prices_withdrawn(session, gathered.report)
         finally:
             engine.dispose()
         report = gathered.report
@@ -151,13 +176,22 @@ def register(app: typer.Typer) -> None:
                 err=True,
             )
         if threshold is not None:
-            overdue = report.overdue(threshold)
-            if overdue:
-                for verdict in overdue[:20]:
-                    typer.echo(
-                        f"overdue: {verdict.store} {verdict.label_id} {verdict.audit_class} "
-                        f"{verdict.reason}",
-                        err=True,
-                    )
-                typer.echo(f"{len(overdue)} label(s) wrong for longer than {fail_after}", err=True)
+            overdue = report.overdue(threshold, withdrawn)
+            unlawful = report.overdue_prior_prices(threshold, shown_since)
+            for verdict in overdue[:20]:
+                typer.echo(
+                    f"overdue: {verdict.store} {verdict.label_id} {verdict.audit_class} "
+                    f"{verdict.reason}",
+                    err=True,
+                )
+            for problem in unlawful[:20]:
+                typer.echo(
+                    f"overdue: {problem.store} {problem.label_id} prior_price_problem prior price "
+                    f"{_prior_text(problem.shown_prior, problem.shown_basis)} shown, "
+                    f"{_prior_text(problem.expected_prior, problem.expected_basis)} due",
+                    err=True,
+                )
+            wrong = {v.label_id for v in overdue} | {p.label_id for p in unlawful}
+            if wrong:
+                typer.echo(f"{len(wrong)} label(s) wrong for longer than {fail_after}", err=True)
                 raise typer.Exit(1)

@@ -92,6 +92,72 @@ def test_fail_after_makes_a_scheduler_notice_long_stale_labels(cli: CliRunner) -
     assert code == 0, stderr
 
 
+def _wrong_prior_price(world: AuditWorld, *, shown_from: datetime) -> None:
+    """L-wrong-prior in S02 at the due 47.99, printing a prior price of 54.99 (59.99 due)
+    from `shown_from` (the due label before), last heard a minute before the audit."""
+    world.label("L-wrong-prior", store="S02", sku="CFE-1")
+    if shown_from > T0:
+        world.acknowledged("L-wrong-prior", at=T0)
+    world.acknowledged(
+        "L-wrong-prior",
+        at=shown_from,
+        altered=lambda c: dataclasses.replace(c, prior_price=Decimal("54.99")),
+    )
+    world.checked_in("L-wrong-prior", at=AUDIT_AT - timedelta(minutes=1))
+
+
+def test_fail_after_counts_a_wrong_prior_price_shown_for_longer(
+    cli: CliRunner, world: AuditWorld
+) -> None:
+    # At the right price, with an unlawful prior price for two hours (L-stale in S02 is
+    # wrong for one): a scheduler must hear of it, as of a wrong price.
+    _wrong_prior_price(world, shown_from=T0)
+    code, _, stderr = run(cli, "--store", "S02", "--fail-after", "1h30m")
+    assert code == 1, stderr
+    assert "L-wrong-prior" in stderr
+    assert "L-stale" not in stderr
+    assert re.search(r"prior price 54\.99 .*59\.99", stderr), stderr
+    # Dated from its first report of that image, not its latest check-in a minute ago.
+    code, _, stderr = run(cli, "--store", "S02", "--fail-after", "3h")
+    assert code == 0, stderr
+
+
+def test_fail_after_leaves_a_wrong_prior_price_shown_for_less(
+    cli: CliRunner, world: AuditWorld
+) -> None:
+    # The due label until ten minutes ago: not yet overdue at 30 minutes, overdue at 5.
+    _wrong_prior_price(world, shown_from=AUDIT_AT - timedelta(minutes=10))
+    code, _, stderr = run(cli, "--store", "S02", "--fail-after", "1h30m")
+    assert code == 0, stderr
+    code, _, stderr = run(cli, "--store", "S02", "--fail-after", "5m")
+    assert code == 1, stderr
+    assert "L-wrong-prior" in stderr
+
+
+def test_fail_after_counts_a_label_showing_a_price_of_a_product_no_longer_sold(
+    engine: Engine, world: AuditWorld, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # OLD-1 sold in S02 until half an hour after T0, its label showing 19.99 since T0: a
+    # price on the shelf for something the till no longer sells, for an hour and a half
+    # at the audit. L-blank (OLD-1 too) never showed anything: no price on the shelf.
+    sold = {"sku": "OLD-1", "store": "S02", "channel": "store"}
+    world.publish([{"action": "set_price", "amount": "19.99", **sold}], now=T0 - timedelta(days=1))
+    world.label("L-delisted", store="S02", sku="OLD-1")
+    world.label("L-blank", store="S02", sku="OLD-1")
+    world.acknowledged("L-delisted", at=T0)
+    world.publish([{"action": "end_price", **sold}], now=T0 + timedelta(minutes=30))
+    world.checked_in("L-delisted", at=AUDIT_AT - timedelta(minutes=1))
+    monkeypatch.setenv("ESL_DATABASE_URL", database_url(engine))
+    cli = CliRunner()
+    code, _, stderr = run(cli, "--store", "S02", "--fail-after", "1h15m")
+    assert code == 1, stderr
+    assert "L-delisted no_longer_sold" in stderr
+    assert "L-blank" not in stderr
+    # Wrong since its price was withdrawn, not since it was bound two hours ago.
+    code, _, stderr = run(cli, "--store", "S02", "--fail-after", "1h45m")
+    assert code == 0, stderr
+
+
 def test_bad_arguments_exit_2(cli: CliRunner) -> None:
     assert run(cli, "--fail-after", "soon")[0] == 2
     assert run(cli, "--store", "S99")[0] == 2
