@@ -10,13 +10,15 @@ label.
 
 `at` in the past audits that instant: bindings in force then, what each label showed then
 as the pipeline took it (its last kept word at or before `at` that the record took as its
-panel, or that made it forget the panel: `label_reads.past_seen`), the frames open then,
+panel, or that made it forget the panel: `label_reads.past_seen`; a timed image it
+flipped to by itself since, and the frames sent it unanswered then, which may be on its
+panel: `past_panels`), its health where nothing changed since, the frames open then,
 the ledger up to `at`, each store as it was then (its zone and time zone:
 `store_versions`) and each product as it was then (its category, net content,
 perishable: `product_versions`), and the price rules and promotions as the record held
 them then (`price_rule_versions`, `promotion_versions`: one updated in place since at its
-price then, one written since not at all); the battery at a past instant is unknown
-(acknowledgements do not carry it).
+price then, one written since not at all); the battery at a past instant is known only
+for a label not heard since (acknowledgements do not carry it).
 """
 
 from __future__ import annotations
@@ -58,13 +60,13 @@ from esl.audit.label_reads import (
     ended_bindings,
     labels_of,
     open_updates,
-    past_seen,
     reporting_since,
     sent_without_price,
     shown_contents,
     unanswered_frames,
     unbound_labels_now,
 )
+from esl.audit.past_panels import past_panels
 from esl.audit.report import AuditReport, summarise
 from esl.db.models import (
     ProductRow,
@@ -245,12 +247,17 @@ def _gather(
         bound, seen, claims = bound_labels_now(session, store_codes, at=at)
         ended = ended_bindings(session, store_codes, at=at)
         unbound = unbound_labels_now(session, store_codes, ended, at=at)
+        # Frames signed after a label's newest believed answer and sent: they may be on
+        # its panel whatever it last reported (the pipeline's sequences).
+        frames = unanswered_frames(session, claims, at=at)
     else:
         bound = bound_labels_then(session, store_codes, at=at)
-        claims = {}  # the newest believed answers are known for now only
         ended = ended_bindings(session, store_codes, at=at)
         unbound_then = labels_of(session, store_codes, ended)
-        seen = past_seen(session, [b.label_id for b in bound] + sorted(unbound_then), at=at)
+        # Its last word then, a timed image it flipped to unheard, and the frames sent it
+        # unanswered then, read from the kept words and the outbox as the live audit
+        # read the label's state at that instant.
+        seen, frames = past_panels(session, [b.label_id for b in bound] + list(unbound_then), at=at)
         unbound = {
             label_id: (store, model, seen.pop(label_id))
             for label_id, (store, model) in unbound_then.items()
@@ -258,9 +265,6 @@ def _gather(
         }
     label_ids = [b.label_id for b in bound]
     updates = open_updates(session, [*label_ids, *unbound], at=at)
-    # Frames signed after a label's newest believed answer and sent: they may be on its
-    # panel whatever it last reported (live audits: the pipeline's sequences).
-    frames = unanswered_frames(session, claims, at=at)
     shown_rows = shown_contents(
         session,
         {s.shown_hash for s in seen.values() if s.shown_hash}

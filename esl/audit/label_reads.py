@@ -5,8 +5,9 @@ Now (a live audit): the bound labels with the pipeline's label states, what each
 shows by `esl.services.panel_image`, the frames sent since a label's newest believed
 answer (they may be on its panel unheard), and the labels bound to no product that may
 still show a price. Then (a past instant): the bindings in force and what each label
-showed by then, as the pipeline took it (`past_seen`). One query each, chunked where a
-list of ids goes in; nothing is queried per label.
+showed by then, as the pipeline took it (`past_seen`; `esl.audit.past_panels` adds the
+flips and frames unanswered then). One query each, chunked where a list of ids goes in;
+nothing is queried per label.
 """
 
 from __future__ import annotations
@@ -39,12 +40,15 @@ from rendering.content import announces_reduction, shows_prior_price
 
 __all__ = [
     "Bound",
+    "PanelWord",
     "Seen",
     "SentFrame",
     "bound_labels_now",
     "bound_labels_then",
     "ended_bindings",
     "labels_of",
+    "last_panel_words",
+    "newest_words",
     "open_updates",
     "past_seen",
     "reporting_since",
@@ -309,47 +313,93 @@ def labels_of(
     return found
 
 
-def past_seen(session: Session, label_ids: list[str], *, at: datetime) -> dict[str, Seen]:
-    """What each label showed at `at`, as the pipeline took it then: its last word at or
-    before `at` that the record took as its panel (`RecordedPanel.REPORTED`: its displayed
-    hash, else the image it acknowledged; neither: a blank panel) or that made the record
-    forget what it shows (`FORGOTTEN`: unknown, as the live audit had it). A word the
-    record did not take as the panel (`KEPT`: refused busy or damaged, older than a claim
-    held: a label's backlog relayed late, an acknowledgement behind the check-in after
-    it, a replay) leaves the panel taken before it. Heard: its last word whose health the
-    record took. A row kept before migration 0046 says neither: it is the panel when it
-    names an image, and the label heard."""
-    found: dict[str, Seen] = {}
-    wanted = set(label_ids)
-    sets_panel = or_(
-        _acks.c.panel.in_([RecordedPanel.REPORTED.value, RecordedPanel.FORGOTTEN.value]),
-        and_(
-            _acks.c.panel.is_(None),
-            or_(_acks.c.displayed_hash.is_not(None), _acks.c.acked_hash.is_not(None)),
-        ),
-    )
+class PanelWord(NamedTuple):
+    """A label's last word by an instant that the record took as its panel, or that made
+    the record forget it (`last_panel_words`)."""
+
+    id: int  # its row
+    at: datetime  # when it arrived
+    sequence: int  # the label's newest believed claim then
+    shown_hash: str | None  # the panel it reports (None: blank, or forgotten)
+    forgotten: bool  # the record forgot what the label shows
+
+
+# A kept word the record took as the label's panel, or that made it forget the panel; a
+# row kept before migration 0046 (panel NULL) when it names an image.
+_SETS_PANEL = or_(
+    _acks.c.panel.in_([RecordedPanel.REPORTED.value, RecordedPanel.FORGOTTEN.value]),
+    and_(
+        _acks.c.panel.is_(None),
+        or_(_acks.c.displayed_hash.is_not(None), _acks.c.acked_hash.is_not(None)),
+    ),
+)
+
+
+def newest_words(where: ColumnElement[bool], *, at: datetime) -> Select[Any]:
+    """The id of each label's newest kept word at or before `at` matching `where`: of its
+    rows at that instant (words of one batch arriving together), the last written."""
     latest = (
         select(_acks.c.label_id, func.max(_acks.c.at).label("at"))
-        .where(_acks.c.at <= at, sets_panel)
+        .where(_acks.c.at <= at, where)
         .group_by(_acks.c.label_id)
         .subquery()
     )
-    # Of a label's rows at that instant (words of one batch arriving together), the last
-    # written.
-    newest = (
+    return (
         select(func.max(_acks.c.id).label("id"))
         .join(latest, and_(latest.c.label_id == _acks.c.label_id, latest.c.at == _acks.c.at))
-        .where(sets_panel)
+        .where(where)
         .group_by(_acks.c.label_id)
-        .subquery()
     )
-    panel_rows = select(
-        _acks.c.label_id, _acks.c.panel, _acks.c.displayed_hash, _acks.c.acked_hash
+
+
+def last_panel_words(
+    session: Session, label_ids: Iterable[str], *, at: datetime
+) -> dict[str, PanelWord]:
+    """Each label's last word at or before `at` that the record took as its panel
+    (`RecordedPanel.REPORTED`: its displayed hash, else the image it acknowledged;
+    neither: a blank panel) or that made the record forget what it shows (`FORGOTTEN`).
+    A word the record did not take as the panel (`KEPT`) is passed over."""
+    wanted = set(label_ids)
+    newest = newest_words(_SETS_PANEL, at=at).subquery()
+    statement = select(
+        _acks.c.label_id,
+        _acks.c.id,
+        _acks.c.at,
+        _acks.c.sequence,
+        _acks.c.panel,
+        _acks.c.displayed_hash,
+        _acks.c.acked_hash,
     ).join(newest, newest.c.id == _acks.c.id)
-    shown: dict[str, str | None] = {}
-    for label_id, panel, displayed, acked in session.execute(panel_rows):
+    found: dict[str, PanelWord] = {}
+    for label_id, row_id, word_at, sequence, panel, displayed, acked in session.execute(statement):
         if label_id in wanted:
-            shown[label_id] = None if panel == RecordedPanel.FORGOTTEN else displayed or acked
+            forgotten = panel == RecordedPanel.FORGOTTEN
+            found[label_id] = PanelWord(
+                row_id, word_at, sequence, None if forgotten else displayed or acked, forgotten
+            )
+    return found
+
+
+def past_seen(
+    session: Session,
+    label_ids: list[str],
+    *,
+    at: datetime,
+    words: dict[str, PanelWord] | None = None,
+) -> dict[str, Seen]:
+    """What each label last said of its panel at or before `at`, as the pipeline took it
+    then (`last_panel_words`: unknown where the record forgot it). A word the record did
+    not take as the panel (`KEPT`: refused busy or damaged, older than a claim held: a
+    label's backlog relayed late, an acknowledgement behind the check-in after it, a
+    replay) leaves the panel taken before it. Heard: its last word whose health the
+    record took. A row kept before migration 0046 says neither: it is the panel when it
+    names an image, and the label heard. The flip of a timed image it held and the frames
+    sent it unanswered are read beside it (`esl.audit.past_panels`). `words`: their
+    `last_panel_words`, when read already."""
+    wanted = set(label_ids)
+    if words is None:
+        words = last_panel_words(session, wanted, at=at)
+    shown = {label_id: word.shown_hash for label_id, word in words.items()}
     heard_rows = (
         select(_acks.c.label_id, func.max(_acks.c.at))
         .where(_acks.c.at <= at, or_(_acks.c.heard.is_(None), _acks.c.heard.is_(True)))
@@ -359,9 +409,10 @@ def past_seen(session: Session, label_ids: list[str], *, at: datetime) -> dict[s
     for label_id, last in session.execute(heard_rows):
         if label_id in wanted:
             heard[label_id] = last
-    for label_id in shown.keys() | heard.keys():
-        found[label_id] = Seen(shown.get(label_id), heard.get(label_id), None)
-    return found
+    return {
+        label_id: Seen(shown.get(label_id), heard.get(label_id), None)
+        for label_id in shown.keys() | heard.keys()
+    }
 
 
 def open_updates(session: Session, label_ids: list[str], *, at: datetime) -> dict[str, OpenUpdate]:

@@ -14,6 +14,7 @@ from datetime import timedelta
 
 from sqlalchemy import Engine
 
+from gateways.base import Uplink
 from tests.audit.test_past_audit_reads_the_panel_as_the_pipeline_took_it import (
     _audit_items,
     _differing,
@@ -65,3 +66,49 @@ async def test_the_past_audit_of_a_withdrawn_flip_the_label_made_is_not_match(
     assert all(live["class"] not in SHELF_RIGHT for _, live, _ in found), found
     assert [past["class"] for _, _, past in found if past["class"] in SHELF_RIGHT] == []
     assert _differing(found) == []
+
+
+async def test_a_withdrawn_flip_a_few_seconds_back_is_not_match(engine: Engine) -> None:
+    """The same withdrawn flip, audited three seconds back (a caller whose clock runs
+    behind ours): a past audit, which must say what the live audit says."""
+    world = World.priced(engine, count=2)
+    label_id, starts, flash = await _holding_the_flash(world)
+    _withdraw_flash(world, starts)
+    await world.run_until(starts + timedelta(minutes=1), out_of_reach={label_id})
+    assert world.panel_hash(label_id) == flash != world.hash_of(label_id)
+    at = world.clock.now + timedelta(seconds=1)
+    world.clock.advance(timedelta(seconds=4))
+
+    async with world.admin_api() as client:
+        live = (await _audit_items(client))[label_id]
+        past = (await _audit_items(client, at))[label_id]
+    assert live["class"] not in SHELF_RIGHT, live
+    assert _differing([(at, live, past)]) == []
+
+
+async def test_a_word_after_the_instant_naming_the_image_before_leaves_the_flip_in_doubt(
+    engine: Engine,
+) -> None:
+    """The label's check-in signed before the withdrawn flip, relayed after the instant
+    (a gateway's backlog): it names the image before, while the panel flipped. The kept
+    word does not carry the label's clock, so the past audit cannot tell it from a label
+    that lost its flip: the flip may be on the panel, and it never says `match`."""
+    world = World.priced(engine, count=2)
+    label_id, starts, flash = await _holding_the_flash(world)
+    _withdraw_flash(world, starts)
+    await world.run_until(starts - timedelta(seconds=30), out_of_reach={label_id})
+    report = world.labels[label_id].status_report(now=starts - timedelta(seconds=5))
+    assert report is not None  # shows 3.49, holds the flip
+    world.clock.now = starts + timedelta(seconds=10)
+    world.dispatcher.settle([Uplink("S01", "gw1", report, world.clock.now)])
+
+    instants = []
+    for _ in range(3):
+        await world.run_until(world.clock.now + timedelta(minutes=1), out_of_reach={label_id})
+        assert world.panel_hash(label_id) == flash != world.hash_of(label_id)
+        instants.append(world.clock.now)
+    world.clock.advance(timedelta(days=1))
+    async with world.admin_api() as client:
+        past = [(await _audit_items(client, at))[label_id] for at in instants]
+    assert [p["class"] for p in past if p["class"] in SHELF_RIGHT] == [], past
+    assert all("2.79" in p["reason"] and "the panel may show it" in p["reason"] for p in past), past
