@@ -1,0 +1,46 @@
+"""Review (settlement): a label acknowledged a new price, its answer held at the store
+gateway; then it was reset to factory (its count back at 0, the same key, a blank
+panel) and checked in, blank, signed on its clock after that answer. The check-in is
+heard first (older than the claim held by its sequence; an update open, so expected),
+then the answer from before the reset, relayed late: believed as the label's newest
+word by its sequence, though the label's own clock says the blank panel came after it.
+The record confirms the new price, the audit says `match`, and the shelf is blank."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+from datetime import timedelta
+
+from sqlalchemy import Engine
+
+from tests.pipeline.in_memory_gateway import radio
+from tests.pipeline.small_world import PRICES_A, World
+from tests.pipeline.test_reset_label_given_an_old_frame import reset_to_factory
+from tests.support.pipeline import publish_prices
+
+
+async def test_a_blank_check_in_after_a_reset_outranks_the_answer_signed_before_it(
+    engine: Engine,
+) -> None:
+    world = await World.showing(engine, PRICES_A, count=1)
+    label_id = sorted(world.labels)[0]
+    world.clock.advance(timedelta(minutes=5))
+    publish_prices(world.sessions, {"MLK-1": "2.99"}, now=world.clock.now)
+    world.controller.plan_due_work()
+    await world.send_due()
+    held = radio(world.gateway.take(), world.labels, now=world.clock.now)  # drawn, answer held
+    assert held and world.panel_hash(label_id) == world.hash_of(label_id)
+
+    world.clock.advance(timedelta(seconds=30))
+    reset_to_factory(world, label_id)  # count 0, blank panel
+    world.clock.advance(timedelta(seconds=30))
+    world.dispatcher.settle([world.check_in(label_id)])  # blank, signed after the answer
+    world.clock.advance(timedelta(seconds=30))
+    world.dispatcher.settle([replace(a, received_at=world.clock.now) for a in held])
+    assert world.panel_hash(label_id) is None  # the shelf is blank
+
+    false = await world.false_matches(label_id, until=world.clock.now + timedelta(minutes=30))
+    assert not false, (
+        "the audit called a blank shelf right, on an answer signed before the label's "
+        f"blank check-in: {false[:3]} ... ({len(false)} minutes)"
+    )
