@@ -508,6 +508,15 @@ class LabelStateRow(Base):
     # answer signed before its clock was set back carries a time up to this, so only one
     # signed after it can prove the label's count went back (`counter_went_back`).
     latest_label_time: Mapped[datetime | None] = mapped_column(UtcDateTime())
+    # The latest-signed word of the label not believed as its newest (older by its count
+    # than the claim held, or a refusal of a frame it did not take) yet signed after that
+    # claim: its clock reading, the panel it showed (NULL: blank) and when it arrived. An
+    # answer signed before it showing another panel is not the label's newest word (a
+    # label reset to factory after signing it), until a believed word passes it
+    # (`answer_acceptance.signed_before_a_later_word`). NULL: none held.
+    later_word_label_time: Mapped[datetime | None] = mapped_column(UtcDateTime())
+    later_word_hash: Mapped[str | None] = mapped_column(String(32))
+    later_word_heard_at: Mapped[datetime | None] = mapped_column(UtcDateTime())
     # The label's clock minus the controller's, in ms, as its newest fresh answer showed,
     # when off by more than the clock tolerance (None: right as far as known): a timed
     # image flips by that clock (`esl.services.panel_image`, `label_clocks`).

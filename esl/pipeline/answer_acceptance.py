@@ -16,6 +16,12 @@ label:
   one, a busy label) names that frame's sequence, not the label's, while describing the
   panel as it is now. Believing its position would let a replayed answer to a frame in
   between look newer than the panel it describes;
+- ranked by sequence first, the order breaks when a label's count goes back: one reset to
+  factory checks in blank with count 0, and the answer it signed before, relayed after
+  that check-in, ranks above the claim held. So the latest-signed word not believed
+  (`note_later_word`) bounds it too: an answer signed before it, on another panel, is
+  not the label's newest word (`signed_before_a_later_word`), unless it answers a frame
+  signed after that word arrived (a clock set back, not a count);
 - the sequence must be one the controller signed for that label: an answer to sequence
   *s* is matched to the outbox row *s* (a command answer) or must not exceed the last
   sequence signed (a check-in). A label answers even a forged frame, with the forger's
@@ -33,6 +39,7 @@ after a newer claim (a lost acknowledgement followed by a check-in).
 
 from __future__ import annotations
 
+from collections.abc import Collection
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from enum import StrEnum
@@ -52,6 +59,8 @@ __all__ = [
     "judge_answer",
     "note_health",
     "note_label_time",
+    "note_later_word",
+    "signed_before_a_later_word",
 ]
 
 _BEFORE_ANY_CLOCK = datetime.min.replace(tzinfo=UTC)
@@ -69,6 +78,9 @@ class Refusal(StrEnum):
     OLDER = "older than a claim already held (replayed or reordered)"
     DUPLICATE = "the claim already held, again (duplicate)"
     UNSIGNED_SEQUENCE = "answers a sequence the controller never signed for this label"
+    BEFORE_LATER_WORD = (
+        "signed before a later word of the label showing another panel (reset, reordered)"
+    )
 
 
 # Refusals a label gives before, or instead of, taking a frame's sequence (checks 1-7 of
@@ -129,12 +141,82 @@ def judge_answer(
     return None
 
 
-def accept_claim(state: LabelState, response: LabelResponse) -> None:
-    """Hold `response` as the label's newest claim (after `judge_answer` said yes)."""
+def accept_claim(
+    state: LabelState, response: LabelResponse, *, signed_after: datetime | None = None
+) -> None:
+    """Hold `response` as the label's newest claim (after `judge_answer` and
+    `signed_before_a_later_word` said yes). `signed_after`: when the frame it answers was
+    signed (its outbox row's creation), when known: a later word held that arrived before
+    that is passed too."""
     state.claim_sequence = response.sequence
     state.claim_label_time = response.label_time
     state.changed = True
     note_heard_at(state, response.label_time)
+    later = state.later_word_label_time
+    if later is not None and (
+        response.label_time >= later or (_signed_after_heard(state, signed_after))
+    ):
+        state.later_word_label_time = state.later_word_hash = state.later_word_heard_at = None
+
+
+def note_later_word(state: LabelState, response: LabelResponse, *, heard_at: datetime) -> None:
+    """A verified word not believed as the label's newest (older by its count than the
+    claim held, or refusing a frame the label did not take): held as the later word when
+    its clock reads later than the claim held and than the later word held. To be called
+    before the word's clock raises the claim's bound (`note_health`).
+
+    Older by its count yet signed after everything believed, it was signed after the
+    label's count went back (reset to factory, restored), or before its clock was set
+    back (a SetClock, NTP on a stand-in gateway's host) and relayed late. A replay of a
+    capture from before the claim held carries an earlier clock and is not held."""
+    held = state.claim_label_time
+    if held is not None and response.label_time <= held:
+        return
+    later = state.later_word_label_time
+    if later is not None and response.label_time <= later:
+        return
+    state.later_word_label_time = response.label_time
+    state.later_word_hash = response.displayed_hash.hex() if response.displayed_hash else None
+    state.later_word_heard_at = heard_at
+    state.changed = True
+
+
+def signed_before_a_later_word(
+    state: LabelState,
+    response: LabelResponse,
+    *,
+    could_show: Collection[str | None],
+    signed_after: datetime | None,
+) -> bool:
+    """Whether `response`, newer than the claim held in the label's order, cannot be
+    believed as the label's newest word: the controller already heard a later reading of
+    the label's clock (`note_later_word`) on a panel that `response` does not leave
+    (`could_show`: the panel it reports, and the image of a timed frame it acknowledges).
+
+    Its sequence ranks it above that word, its clock below: either the label's count went
+    back after signing it (reset to factory: the later word's panel, blank, is what the
+    shelf shows, and believing this answer confirmed a price on a blank shelf, the audit
+    `match`), or its clock went back before (a SetClock, NTP) and the later word was
+    relayed late. The two cannot be told apart by the words; so it is weighed as an older
+    check-in is: a difference makes the record forget what the label shows and sends the
+    due image in full, one frame, never a false match. An answer to a frame signed after
+    the later word arrived (`signed_after`) was signed after it, whatever the clocks say:
+    believed, so a label whose clock was set back is believed again from the first frame
+    the controller signs after hearing that word, not only once its clock passes it. An
+    honest answer in order is never refused here: only a word older than the claim held,
+    or a refusal, is held as the later word, and a label signs its words in order on a
+    clock that runs forward."""
+    later = state.later_word_label_time
+    if later is None or response.label_time >= later:
+        return False
+    if state.later_word_hash in could_show:
+        return False
+    return not _signed_after_heard(state, signed_after)
+
+
+def _signed_after_heard(state: LabelState, signed_after: datetime | None) -> bool:
+    heard = state.later_word_heard_at
+    return signed_after is not None and heard is not None and signed_after > heard
 
 
 def counter_went_back(state: LabelState, response: LabelResponse, *, now: datetime) -> bool:

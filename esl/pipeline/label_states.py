@@ -69,6 +69,11 @@ class LabelState:
     claim_label_time: datetime | None = None
     # The latest the label's clock read in any answer it signed (`answer_acceptance`).
     latest_label_time: datetime | None = None
+    # A later-signed word not believed as the label's newest: its clock, panel, arrival
+    # (`answer_acceptance.signed_before_a_later_word`).
+    later_word_label_time: datetime | None = None
+    later_word_hash: str | None = None
+    later_word_heard_at: datetime | None = None
     # The label's clock minus the controller's (ms) when last found off (`label_clocks`).
     clock_offset_ms: int | None = None
     # The timed image the label acknowledged holding, and its instant (`held_flips`).
@@ -122,6 +127,9 @@ ANSWERED_COLUMNS = frozenset(
         "claim_sequence",
         "claim_label_time",
         "latest_label_time",
+        "later_word_label_time",
+        "later_word_hash",
+        "later_word_heard_at",
         "clock_offset_ms",
         "held_hash",
         "held_display_at",

@@ -51,6 +51,8 @@ from esl.pipeline.answer_acceptance import (
     judge_answer,
     note_health,
     note_label_time,
+    note_later_word,
+    signed_before_a_later_word,
 )
 from esl.pipeline.check_ins import CheckInVerdict, reconcile, weigh_check_ins
 from esl.pipeline.frames import full_image_frame, resigned_frame
@@ -338,10 +340,25 @@ class Settlement:
                     answers_signed_frame=row is not None or action is not None,
                     last_signed=state.last_sequence,
                 )
+                signed_after = None if row is None else row.created_at
+                if refusal is None and signed_before_a_later_word(
+                    state,
+                    response,
+                    could_show=_could_show(state, response, row),
+                    signed_after=signed_after,
+                ):
+                    # Newer than the claim held by its sequence, but signed before a word
+                    # heard already, on another panel: the label reset to factory since
+                    # (count 0, a blank panel), or its clock set back. Weighed as an
+                    # older check-in is (below), never as the label's newest word.
+                    refusal = Refusal.BEFORE_LATER_WORD
                 # Judged against every clock reading heard before this answer; then this
                 # one is heard too, taken or not: a copy of it proves nothing more.
                 went_back = refusal is Refusal.OLDER and counter_went_back(state, response, now=now)
                 note_label_time(state, response)
+                if refusal in (Refusal.OLDER, Refusal.NOT_TAKEN):
+                    # Before its clock raises the claim's bound (`note_health`).
+                    note_later_word(state, response, heard_at=uplink.received_at)
                 if refusal is Refusal.UNSIGNED_SEQUENCE and _counts_ahead(state, response):
                     # Signed by the label, whose count only frames signed with its key
                     # move: the record lost frames it signed. Believed, and put right.
@@ -360,7 +377,7 @@ class Settlement:
                     if refusal in (Refusal.UNSIGNED_SEQUENCE, Refusal.DUPLICATE):
                         self._refused(uplink, response, refusal)
                         continue
-                    older = refusal is Refusal.OLDER
+                    older = refusal in (Refusal.OLDER, Refusal.BEFORE_LATER_WORD)
                     # An older check-in heard before this one in the batch stays weighed
                     # in its place (below)
                     keeps_older = False
@@ -441,7 +458,7 @@ class Settlement:
                         # way the audit said `match`.
                         check_ins[response.label_id] = (response, uplink.received_at)
                 elif refusal is None:
-                    accept_claim(state, response)
+                    accept_claim(state, response, signed_after=signed_after)
                     heard_via[response.label_id] = (uplink.store, uplink.gateway)
                     # Newer than the label's check-ins heard before it in this batch:
                     # what they show is not weighed against what this answer reports.
@@ -469,7 +486,7 @@ class Settlement:
                             relayed=True,
                         )
                 else:
-                    if went_back:
+                    if went_back or refusal is Refusal.BEFORE_LATER_WORD:
                         # Signed now, after every clock reading the label signed before,
                         # for a frame older than one: the label's count went back (reset to
                         # factory, restored) and it took an old frame of ours again (a
@@ -478,10 +495,12 @@ class Settlement:
                         # and sends the due image in full. Not its newest claim, nor its
                         # time the claim's bound (the label's own check-ins signed before
                         # it would look older): `note_label_time` makes a copy of it
-                        # prove nothing more.
+                        # prove nothing more. So is an answer signed before a later word
+                        # heard on another panel (the label reset since): neither its
+                        # panel nor its health is the label's newest.
                         stale_check_ins.add(response.label_id)
                         check_ins[response.label_id] = (response, uplink.received_at)
-                        if _record_health(
+                        if went_back and _record_health(
                             state, response, uplink.received_at, now=now, displayed=False
                         ):
                             heard[response.label_id] = vital_sign(response, uplink.received_at)
@@ -529,9 +548,12 @@ class Settlement:
                         events=events,
                         uplink=uplink,
                         believed=refusal is None,
+                        shown=_hex(believed[response.label_id])
+                        if response.label_id in believed
+                        else state.displayed_hash,
                     )
                 if (
-                    refusal is Refusal.OLDER
+                    refusal in (Refusal.OLDER, Refusal.BEFORE_LATER_WORD)
                     and was_open
                     and acked_hash is not None
                     and row is not None
@@ -565,6 +587,9 @@ class Settlement:
                 events=events,
                 now=now,
             )
+            # The batch's settled frames first: a frame whose answer is weighed as an older
+            # check-in (signed before a later word) is no update still on its way.
+            save_outbox_entries(session, rows.values())
             # An answer believed after a label's check-in is newer than it.
             weighed = {**check_ins, **reported}
             weighing = weigh_check_ins(
@@ -595,7 +620,6 @@ class Settlement:
             found = list(dict.fromkeys([*ahead, *behind, *unplaced]))
             reconciled = [*found, *(label for label in reconciled if label not in found)]
             widened.update(reconciled)
-            save_outbox_entries(session, rows.values())
             save_label_states(
                 session, states.values(), columns=None if widened else ANSWERED_COLUMNS
             )
@@ -935,11 +959,13 @@ class Settlement:
         events: list[SecurityEvent],
         uplink: Uplink,
         believed: bool,
+        shown: str | None,
     ) -> str | None:
         """Settle the row `response` answers; the content hash it confirms, if any.
 
         `believed`: whether what `response` says the label shows was believed (it is the
-        label's newest claim, `answer_acceptance`)."""
+        label's newest claim, `answer_acceptance`); `shown`: the panel the label's newest
+        word believed reports (in this batch, else as recorded)."""
         if response.kind is FrameKind.CHECK_IN:
             self.counts.check_ins += 1
             return None
@@ -993,8 +1019,15 @@ class Settlement:
             return None
         if verdict is Verdict.ACKED:
             row.settle(OutboxStatus.ACKED, at=now)
-            state.confirmed_hash = row.content_hash
-            state.changed = True
+            if believed or shown == row.content_hash:
+                # A refused answer (older than a claim held) settles its frame but says
+                # nothing of the panel now: the record confirms the frame's content only
+                # when the label's newest word believed shows it (an acknowledgement
+                # lost, then a check-in showing the new image). Confirmed on a refused
+                # word, a record that had forgotten what the label shows fell back on
+                # it, and the audit said `match` for a panel nobody had seen.
+                state.confirmed_hash = row.content_hash
+                state.changed = True
             self.counts.acked += 1
             return row.content_hash
         if verdict is Verdict.RETRY and parking is not None:
@@ -1230,6 +1263,19 @@ class Settlement:
                 ):
                     found[label_id] = LabelKey(key, store)
         return found
+
+
+def _could_show(
+    state: LabelState, response: LabelResponse, row: OutboxEntry | None
+) -> set[str | None]:
+    """The panels an answer leaves its label showing: the one it reports, and the image of
+    a timed frame it acknowledges or holds (the label flips to it on its own clock)."""
+    panels = {_hex(response.displayed_hash)}
+    if row is not None and row.display_at is not None:
+        panels.add(row.content_hash)
+    if BasicStateFlag.PENDING_DISPLAY_UPDATE in response.flags and state.held_hash is not None:
+        panels.add(state.held_hash)
+    return panels
 
 
 def _counts_ahead(state: LabelState, response: LabelResponse) -> bool:

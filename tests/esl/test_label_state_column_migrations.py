@@ -6,6 +6,8 @@ and downgrading drops the column. SQLite always, PostgreSQL when configured.
   as before; a far-off one is kept (a clock reset to its epoch, tens of years behind, in
   milliseconds).
 - 0039 `latest_label_time`: the claim held stands in for it until the label's next answer.
+- 0047 `later_word_label_time`, `later_word_hash`, `later_word_heard_at`: no later word held,
+  so every answer is judged as before until one is heard.
 """
 
 from __future__ import annotations
@@ -31,6 +33,9 @@ _EPOCH_BEHIND_MS = -56 * 365 * 24 * 3600 * 1000
     [
         ("0027", "clock_offset_ms", _EPOCH_BEHIND_MS),
         ("0038", "latest_label_time", datetime(2027, 1, 5, 8, 10, tzinfo=UTC)),
+        ("0046", "later_word_label_time", datetime(2027, 1, 5, 8, 11, tzinfo=UTC)),
+        ("0046", "later_word_hash", "9a6d1ac07cf6b56b07a6bd65a83c0165"),
+        ("0046", "later_word_heard_at", datetime(2027, 1, 5, 8, 12, tzinfo=UTC)),
     ],
 )
 def test_states_from_before_have_none_and_a_value_is_kept(
