@@ -154,7 +154,7 @@ def accept_claim(
     note_heard_at(state, response.label_time)
     later = state.later_word_label_time
     if later is not None and (
-        response.label_time >= later or (_signed_after_heard(state, signed_after))
+        response.label_time >= later or _signed_after_heard(state, signed_after)
     ):
         state.later_word_label_time = state.later_word_hash = state.later_word_heard_at = None
 
@@ -202,10 +202,11 @@ def signed_before_a_later_word(
     due image in full, one frame, never a false match. An answer to a frame signed after
     the later word arrived (`signed_after`) was signed after it, whatever the clocks say:
     believed, so a label whose clock was set back is believed again from the first frame
-    the controller signs after hearing that word, not only once its clock passes it. An
-    honest answer in order is never refused here: only a word older than the claim held,
-    or a refusal, is held as the later word, and a label signs its words in order on a
-    clock that runs forward."""
+    the controller signs after hearing that word, not only once its clock passes it. A
+    label heard in order is never refused here, its clock drifting or not: only a word
+    older by its count than the claim held, or a refusal, signed after that claim, is
+    held as the later word, and an answer signed after it reads later on a clock not set
+    back since."""
     later = state.later_word_label_time
     if later is None or response.label_time >= later:
         return False
