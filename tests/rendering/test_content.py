@@ -46,7 +46,9 @@ def _resolved_with_promotion(
     ledger = PriceLedger()
     product = pricing_product("A")
     labels = []
-    for day in (1, 12):
+    # From 40 days before the promotion: a ledger holding fewer than the 30 days before it
+    # knows no prior price of a product on sale for long, and announces nothing.
+    for day in (-30, 12):
         price = shelf_price(catalogue, at=PRICING_EPOCH + timedelta(days=day), ledger=ledger)
         ledger.record(price)  # as publication does: the shelf's price history
         labels.append(
