@@ -533,9 +533,9 @@ def key_on_sale_since(key: PriceKey, *, product: Product, store: Store | None) -
     price since (PL art. 4 ust. 3; 98/6/EC art. 6a (4)), and is no 30-day low. The web and
     app listings sell chain-wide from the product's own date, whatever store they are
     keyed by (so a listing keyed by a store opened later, whose ledger begins at the
-    opening, has no known low until that ledger holds 30 days). Known from the store (whose opening imported history moves back), never
-    guessed from the key's first ledger entry: an installation without imported history
-    would call every shelf new."""
+    opening, has no known low until that ledger holds 30 days). Known from the store
+    (whose opening imported history moves back), never guessed from the key's first
+    ledger entry: an installation without imported history would call every shelf new."""
     opened = store.opened if store is not None and key.channel is Channel.STORE else None
     if opened is None or opened <= product.on_sale_since:
         return product.on_sale_since

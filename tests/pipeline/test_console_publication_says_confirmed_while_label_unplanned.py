@@ -25,7 +25,8 @@ async def test_publication_page_does_not_claim_every_label_confirmed(
     engine: Engine, http_server: tuple[AppSwitch, str]
 ) -> None:
     sessions = session_factory(engine)
-    publish_prices(sessions, {**PRICES_A, "MLK-1": "2.99"}, now=T0 - timedelta(days=20))
+    # Milk has sold since 2025: the ledger holds the 30 days before the reduction.
+    publish_prices(sessions, {**PRICES_A, "MLK-1": "2.99"}, now=T0 - timedelta(days=40))
     publish_prices(sessions, {"MLK-1": "3.49"}, now=T0 - timedelta(days=10))
     world = World(engine, count=3)
     overlapped, *others = sorted(world.labels)

@@ -22,12 +22,15 @@ from tests.support.pipeline import due_content, publish, publish_prices
 
 # 00:30 on 5 March in Warsaw is 23:30 on 4 March in Lisbon (an hour behind in winter).
 ENDS = datetime.fromisoformat("2027-03-05T00:30:00+01:00")
+PRICED_BEFORE = timedelta(days=40)
 
 
 @pytest.fixture
 def world(engine: Engine) -> World:
     world = World(engine, count=1)
-    publish_prices(session_factory(engine), PRICES_A, now=world.clock.now)
+    # The products have sold since 2025: priced 40 days before, the ledger holds the 30
+    # days before a reduction, which is announced (its badge dates its last day).
+    publish_prices(session_factory(engine), PRICES_A, now=world.clock.now - PRICED_BEFORE)
     return world
 
 
@@ -105,7 +108,7 @@ async def test_the_installations_time_zone_dates_the_labels_of_stores_naming_non
     # Set but empty, as a compose file's `ESL_TIME_ZONE:` writes it: the locale's zone.
     assert Settings(_env_file=None, time_zone="").time_zone is None
     world = World(engine, count=1, settings=Settings(time_zone="Europe/Lisbon"))
-    publish_prices(world.sessions, PRICES_A, now=world.clock.now)
+    publish_prices(world.sessions, PRICES_A, now=world.clock.now - PRICED_BEFORE)
     world.clock.advance(timedelta(minutes=1))
     _promotion_until_ends(world)
     await world.converge()
