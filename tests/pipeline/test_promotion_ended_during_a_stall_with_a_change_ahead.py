@@ -1,9 +1,9 @@
 """A label holds the flip to a promotion's start; the controller stalls (its database away,
-the host busy) across the start and the end, a mere ten minutes of promotion; the label
-flips to the promotion on its own clock and nothing tells it the promotion ended. When the
-controller looks again it must put the regular price back at once: docs/pipeline.md,
-*Several changes ahead* ("a label that flipped on its own to the first change while its
-plan is not the last change past is planned for now at once").
+the host busy), or is down and restarted, across the start and the end, a mere ten minutes
+of promotion; the label flips to the promotion on its own clock and nothing tells it the
+promotion ended. When the controller looks again it must put the regular price back at
+once: docs/pipeline.md, *Several changes ahead* ("a label that flipped on its own to the
+first change while its plan is not the last change past is planned for now at once").
 
 Found: that holds only while no later change is planned ahead for the label. With one (the
 same SKU's next promotion, an hour later), `_plan_after_flips` first plans the changes
@@ -14,16 +14,21 @@ the regular price, equal to what is due now, so the timed image goes alone. Then
 counts as planned for the change ahead, no longer "not the last change past", and the
 look planning labels for now skips it (its timed frame not answered yet). The panel keeps
 the ended promotion's price (2.79; the till charges 3.49) until the periodic re-plan, up to
-`replan_every` (15 min) later. The audit says `stale` meanwhile."""
+`replan_every` (15 min) later. After a restart alike: its first pass plans the changes
+ahead before its re-plan of every label, which then finds the label's timed frame not
+answered yet and leaves it to the next re-plan, 15 minutes on. The audit says `stale` meanwhile."""
 
 from __future__ import annotations
 
+import random
 from datetime import datetime, timedelta
 from typing import Any
 
 import pytest
 from sqlalchemy import Engine
 
+from esl.composition import build_controller, controller_settings
+from esl.settings import Settings
 from tests.pipeline.small_world import World
 from tests.support.audit import audit_by_label
 from tests.support.pipeline import publish
@@ -50,8 +55,21 @@ def _percent_off(
     }
 
 
+def _restarted(world: World) -> None:
+    """A new controller on the same database, gateway and clock (the host restarted)."""
+    world.controller = build_controller(
+        controller_settings(Settings.defaults(), window=8),
+        gateway=world.gateway,
+        sessions=world.sessions,
+        clock=world.clock,
+        rng=random.Random(4),
+    )
+    world.dispatcher = world.controller.dispatcher
+
+
+@pytest.mark.parametrize("down", ["stalled", "restarted"])
 async def test_the_regular_price_comes_back_at_the_next_look_with_a_change_planned_ahead(
-    world: World,
+    world: World, down: str
 ) -> None:
     await world.converge()
     starts = world.clock.now.replace(second=0, microsecond=0) + timedelta(minutes=30)
@@ -67,8 +85,11 @@ async def test_the_regular_price_comes_back_at_the_next_look_with_a_change_plann
     (label_id,) = world.labels
     assert world.state(label_id).held_display_at == starts
 
-    # No look from two minutes before the start until a minute after the end.
+    # No look from two minutes before the start until a minute after the end: the
+    # controller stalled, or stopped and started again.
     world.clock.advance(ends + timedelta(minutes=1) - world.clock.now)
+    if down == "restarted":
+        _restarted(world)
     assert world.panel_hash(label_id) != world.hash_of(label_id)  # -20 %, flipped unheard
 
     await world.run_until(world.clock.now + timedelta(minutes=2))
