@@ -12,7 +12,9 @@ transaction.
 A change effective later is planned ahead with `display_at`: the label stores the image
 and flips at the instant. The timed image travels in addition to the image of now, never
 instead of it: a label not showing what is due now gets that first, and the timed frame
-waits behind it (`held`, see `esl.pipeline.held_frames`). A label known not to hold
+waits behind it (`held`, see `esl.pipeline.held_frames`). What the label shows is judged
+as the audit judges it: a timed image it acknowledged holding whose instant has passed
+is on its panel (`_panel_shows`). A label known not to hold
 timed images (`can_schedule` false, learnt from its refusal) gets an immediate frame that
 is not sent before the instant; so does a label whose clock was found running ahead and
 is not known to be set right yet (`clock_offset_ms`): it would flip the timed image early.
@@ -46,6 +48,7 @@ from esl.pipeline.label_states import (
     save_label_states,
 )
 from esl.pipeline.outbox_rows import OUTBOX
+from esl.services.panel_image import panel_image
 from esl.services.templates import load_templates, template_for
 from pricing import Catalogue, Channel, PriceLedger, ResolvedPrice, resolve
 from pricing.errors import PricingError
@@ -505,6 +508,7 @@ class LabelPlanner:
         render = functools.partial(
             self._render, template=template, model=model, traced=traced, label_id=target.label_id
         )
+        shown = _panel_shows(state, now)
         if (
             display_at is None
             and state.desired_key == desired_key
@@ -523,7 +527,7 @@ class LabelPlanner:
             and (
                 not refresh_now
                 or now_content is None
-                or render(*now_content).content_hash.hex() == state.displayed_hash
+                or render(*now_content).content_hash.hex() == shown
             )
         ):
             return False, []
@@ -533,7 +537,7 @@ class LabelPlanner:
         # Already on the panel, with nothing sent or held that could change it: only
         # drop older open frames. A frame already sent, or a timed image the label
         # holds, may still reach the panel, so then the image is sent again.
-        settled = display_at is None and state.settled_on(digest)
+        settled = display_at is None and state.settled_on(digest) and shown == digest
         state.changed = True
         state.desired_key = desired_key
         state.desired_hash = digest
@@ -553,7 +557,6 @@ class LabelPlanner:
             now=now,
         )
         frames = []
-        shown = state.displayed_hash
         if current is not None and shown != current.content_hash.hex():
             # The label shows something else (blank when new): the image of now first.
             frames.append(
@@ -776,3 +779,24 @@ def _clock_ahead(state: LabelState) -> bool:
     controller killed before handing it over), as a SetClock unanswered is asked again
     only after an hour, and each re-plan sent the flip again, shown at once."""
     return state.clock_offset_ms is not None and state.clock_offset_ms > 0
+
+
+def _panel_shows(state: LabelState, now: datetime) -> str | None:
+    """The image the label's panel shows now as planning judges it: its last word
+    (`displayed_hash`; None: blank, or a refresh that wants the whole image), except a
+    timed image it acknowledged holding whose instant has passed on its clock, which it
+    flipped to unheard (the rule of `esl.services.panel_image`). Judged by its last word
+    alone, a label that flipped to a ten-minute promotion during a stall was taken to
+    show the regular price due again, and a change planned ahead went without the image
+    of now: the ended promotion stayed on the shelf until the periodic re-plan
+    (`tests/pipeline/test_promotion_ended_during_a_stall_with_a_change_ahead.py`)."""
+    if state.displayed_hash is None or state.held_hash is None:
+        return state.displayed_hash
+    return panel_image(
+        confirmed=state.displayed_hash,
+        displayed=state.displayed_hash,
+        held=state.held_hash,
+        held_at=state.held_display_at,
+        at=now,
+        clock_offset_ms=state.clock_offset_ms,
+    ).digest
