@@ -14,7 +14,8 @@ and flips at the instant. The timed image travels in addition to the image of no
 instead of it: a label not showing what is due now gets that first, and the timed frame
 waits behind it (`held`, see `esl.pipeline.held_frames`). What the label shows is judged
 as the audit judges it: a timed image it acknowledged holding whose instant has passed
-is on its panel (`_panel_shows`). A label known not to hold
+is on its panel (`_panel_shows`). A change ahead of the flip a label holds that leaves
+the label as it is now is a plan for now, and keeps the flip. A label known not to hold
 timed images (`can_schedule` false, learnt from its refusal) gets an immediate frame that
 is not sent before the instant; so does a label whose clock was found running ahead and
 is not known to be set right yet (`clock_offset_ms`): it would flip the timed image early.
@@ -200,9 +201,9 @@ class LabelPlanner:
 
         `display_at` makes the frames timed (a change planned ahead). A label that holds
         a flip for a later instant keeps it: planned for now (`display_at` None, or
-        `keep_scheduled`, the periodic re-plan), it is planned for its flip again, and
-        gets a new image of now in front of it when the content due now is no longer
-        what it shows.
+        `keep_scheduled`, the periodic re-plan), or for an earlier instant at which its
+        content stays what it is now, it is planned for its flip again, and gets a new
+        image of now in front of it when the content due now is no longer what it shows.
         """
         result = PlanResult()
         self._contents = {}  # prices may change between plans: resolve afresh each time
@@ -232,9 +233,14 @@ class LabelPlanner:
             state = states[target.label_id]
             holds = state.desired_display_at
             label_at, label_display_at, refresh_now = at, display_at, False
+            keeps: datetime | None = None
             if holds is not None and holds > now:
                 same_binding = state.binding_id == target.binding_id
-                if same_binding and display_at is not None and holds < display_at:
+                if same_binding and display_at is not None and holds > display_at:
+                    # A change ahead of the flip the label holds: it replaces the flip
+                    # only if it changes the label at its instant (`_plan_one`).
+                    keeps = holds
+                elif same_binding and display_at is not None and holds < display_at:
                     # A label holds one timed image, the earliest: a later change is
                     # planned once this one's instant has passed (`UpdateController`).
                     result.unchanged += 1
@@ -269,6 +275,7 @@ class LabelPlanner:
                     display_at=label_display_at,
                     refresh_now=refresh_now,
                     traced=traced,
+                    keeps=keeps,
                 )
             except UnplannableLabelError as error:
                 log.warning("%s", error.message)
@@ -487,11 +494,18 @@ class LabelPlanner:
         display_at: datetime | None,
         traced: dict[str, PlannedContent],
         refresh_now: bool = False,
+        keeps: datetime | None = None,
     ) -> tuple[bool, list[dict[str, Any]]]:
         """(whether the desired content changed, the new outbox rows it needs).
 
         `refresh_now`: a change planned ahead whose timed image is unchanged is planned
-        again when the image of now differs from what the label shows."""
+        again when the image of now differs from what the label shows.
+
+        `keeps`: the instant of the flip the label holds, later than `display_at`. When
+        the change at `display_at` leaves the label as it is now (a deal for another
+        store, a web-only one: a promotion item queues its SKU in every store), the plan
+        is one for now, and keeps the flip as `plan` keeps it for those: an image of now
+        alone would cancel the flip on the panel hours before its instant."""
         if target.gateway is None:
             raise UnplannableLabelError(target.label_id, "no gateway reaches it")
         model, template = self._layout(target)
@@ -503,6 +517,12 @@ class LabelPlanner:
             # A change planned ahead. Until its instant the label must show what is due
             # now, so the image of now travels with it, never replaced by it.
             now_content = self._identity(target, template, model, catalogue, ledger, at=now)
+            if now_content[0] == desired_key and keeps is not None:
+                # Nothing changes at this instant: the flip held is planned again.
+                display_at, refresh_now = keeps, True
+                desired_key, resolved, content = self._identity(
+                    target, template, model, catalogue, ledger, at=keeps
+                )
             if now_content[0] == desired_key:
                 display_at = now_content = None  # nothing flips at the instant: due now
         render = functools.partial(
