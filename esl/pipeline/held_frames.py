@@ -22,7 +22,8 @@ frames: `release_held_frames` supersedes those waiting (pending, parked) once th
 instant has passed and releases the flip (its instant past, the label shows it at
 once), and the dispatcher weighs every image it is about to send alike, for a retry
 that comes due between two polls. One already sent is waited for: the flip must not
-overtake it on the way.
+overtake it on the way. The flip of a label that cannot hold timed images is an
+immediate frame sent from the instant on (`not_before`): its instant is that.
 """
 
 from __future__ import annotations
@@ -59,7 +60,12 @@ def release_held_frames(
     (`images_no_longer_due`) rather than waited for. One already sent still blocks the
     flip: sent after it, the flip could reach the panel first, and be covered by it."""
     statement = select(
-        OUTBOX.c.id, OUTBOX.c.label_id, OUTBOX.c.sequence, OUTBOX.c.payload, OUTBOX.c.display_at
+        OUTBOX.c.id,
+        OUTBOX.c.label_id,
+        OUTBOX.c.sequence,
+        OUTBOX.c.payload,
+        OUTBOX.c.display_at,
+        OUTBOX.c.not_before,
     ).where(OUTBOX.c.status == OutboxStatus.HELD.value)
     if stores is not None:
         statement = statement.where(OUTBOX.c.store.in_(sorted(stores)))
@@ -68,7 +74,7 @@ def release_held_frames(
         return 0
     _supersede_overtaken(
         session,
-        {row.label_id for row in held if row.display_at is not None and row.display_at <= now},
+        {row.label_id for row in held if _flip_instant(row.display_at, row.not_before) <= now},
         now=now,
     )
     busy: set[str] = set()
@@ -117,6 +123,16 @@ def release_held_frames(
             .values(status=OutboxStatus.PENDING.value)
         )
     return len(ready)
+
+
+def _flip_instant(display_at: datetime | None, not_before: datetime) -> datetime:
+    """The instant a held frame flips the label at: its display-at, or, for the flip of
+    a label that cannot hold timed images (an immediate frame, `planning`), the instant
+    it may be sent from. Looking at the display-at alone, such a flip waited for an
+    image of now no longer due to come out of its retry's backoff (up to ~40 s of an
+    ended promotion on the shelf,
+    `tests/pipeline/test_flip_of_a_label_without_timed_images_after_a_lost_image.py`)."""
+    return display_at if display_at is not None else not_before
 
 
 def _supersede_overtaken(session: Session, label_ids: set[str], *, now: datetime) -> None:
