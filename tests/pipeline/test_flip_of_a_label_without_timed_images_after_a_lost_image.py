@@ -14,7 +14,9 @@ promotion's price stayed on the shelf that long after its end.
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from datetime import timedelta
+from pathlib import Path
 
 import pytest
 from sqlalchemy import Engine, select, update
@@ -23,7 +25,14 @@ from esl.db.models import LabelStateRow, OutboxRow
 from gateways.protocol import ImageUpdate, decode_frame
 from tests.pipeline.in_memory_gateway import radio
 from tests.pipeline.small_world import World
+from tests.support.database import BACKENDS, backend_engine
 from tests.support.pipeline import publish_flash_promotion
+
+
+@pytest.fixture(params=BACKENDS)
+def engine(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Engine]:
+    with backend_engine(request.param, tmp_path) as engine:
+        yield engine
 
 
 @pytest.fixture

@@ -16,7 +16,9 @@ the regular one."""
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from datetime import datetime, timedelta
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -24,7 +26,14 @@ from sqlalchemy import Engine
 
 from tests.pipeline.small_world import World
 from tests.support.audit import audit_by_label
+from tests.support.database import BACKENDS, backend_engine
 from tests.support.pipeline import publish
+
+
+@pytest.fixture(params=BACKENDS)
+def engine(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Engine]:
+    with backend_engine(request.param, tmp_path) as engine:
+        yield engine
 
 
 @pytest.fixture

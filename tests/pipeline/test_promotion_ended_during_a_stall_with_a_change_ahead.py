@@ -21,7 +21,9 @@ answered yet and leaves it to the next re-plan, 15 minutes on. The audit says `s
 from __future__ import annotations
 
 import random
+from collections.abc import Iterator
 from datetime import datetime, timedelta
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -31,7 +33,14 @@ from esl.composition import build_controller, controller_settings
 from esl.settings import Settings
 from tests.pipeline.small_world import World
 from tests.support.audit import audit_by_label
+from tests.support.database import BACKENDS, backend_engine
 from tests.support.pipeline import publish
+
+
+@pytest.fixture(params=BACKENDS)
+def engine(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Engine]:
+    with backend_engine(request.param, tmp_path) as engine:
+        yield engine
 
 
 @pytest.fixture
