@@ -94,3 +94,35 @@ async def test_an_ended_promotion_leaves_the_shelf_while_the_controller_is_down(
             f"{verdicts[label_id].audit_class.value}, shows {verdicts[label_id].shown_price}, "
             f"due {verdicts[label_id].due_price}"
         )
+
+
+async def test_the_instant_of_a_change_that_leaves_the_label_sends_it_nothing(
+    world: World,
+) -> None:
+    """The controller running: the publication's own instant passing re-plans the
+    changes still ahead (`_plan_after_flips`). Before, the S02 deal, planned ahead,
+    cancelled the flip, and at its instant the flip was planned again: two frames per
+    label for nothing, and a flip lost whenever the two instants are closer than a poll
+    and a delivery."""
+    await world.converge()
+    start = world.clock.now.replace(second=0, microsecond=0)
+    ends = start + timedelta(hours=2)
+    publish(world.sessions, [_percent_off("SPRING", "20", start, ends)], now=world.clock.now)
+    await world.run_until(start + timedelta(minutes=5))
+    frames_before = {label_id: world.rows(label_id) for label_id in world.labels}
+
+    gdynia = ends - timedelta(minutes=10)
+    publish(
+        world.sessions,
+        [_percent_off("GDYNIA", "30", gdynia, gdynia + timedelta(days=7), stores=["S02"])],
+        now=world.clock.now,
+        effective_at=gdynia,
+    )
+    await world.run_until(gdynia + timedelta(minutes=5))
+    for label_id in world.labels:
+        assert world.rows(label_id) == frames_before[label_id], "S01's labels were sent frames"
+        assert world.state(label_id).held_display_at == ends
+
+    await world.run_until(ends + timedelta(minutes=1))
+    for label_id in world.labels:
+        assert world.panel_hash(label_id) == world.hash_of(label_id)
