@@ -335,11 +335,7 @@ def omnibus_prior_price(
     (`_inherited`), so it can only lower that prior price, never raise it.
     `price`: the price announced from `reduction_started`, which tells a rise from a
     reduction; None, the one the ledger records from then, if it does.
-    None when the ledger holds nothing charged before the reduction (or in its window), or
-    when the key's ledger begins after the window opens while the key was already on sale
-    (`on_sale_since` earlier): what it charged before its ledger began is unknown, so no
-    low is known (an installation without imported history, a store given an earlier
-    opening, a web or app listing keyed by a store opened later). Raises
+    None when the ledger holds nothing charged before the reduction (or in its window). Raises
     `CurrencyMismatchError` when an entry it reads is not in `currency`.
     """
     times = ledger._times.get(key)
@@ -351,12 +347,6 @@ def omnibus_prior_price(
     own = bisect_left(times, ledger_since) if ledger_since is not None else 0
     if before <= own or on_sale_since >= reduction_started:
         return None  # nothing was charged before the reduction (an introductory price)
-    # Elapsed time, whatever zone the instant is written in: wall-clock arithmetic would
-    # give the same instant two windows and two prior prices.
-    thirty_days_before = reduction_started.astimezone(UTC) - PRIOR_PRICE_LOOKBACK
-    window_start = max(thirty_days_before - LONGEST_CLOCK_CHANGE, on_sale_since)
-    if not _ledger_holds(times, since=window_start):
-        return None  # the key was on sale before its ledger began: its low is unknown
     if perishable:
         if price is None and before < len(entries) and times[before] == reduction_started:
             price = entries[before].price
@@ -378,26 +368,21 @@ def omnibus_prior_price(
             # bread) do not count: each run is announced against the price before it.
             run_began = times[index + 1] if index + 1 < before else reduction_started
             regular = _in_currency(regular, currency)
-            run_window_start = max(
-                run_began - PRIOR_PRICE_LOOKBACK - LONGEST_CLOCK_CHANGE, on_sale_since
-            )
-            # A lower regular price charged before the ledger began is unknown: then the
-            # option is not used, and the general rule below applies.
-            if (
-                not entries[index].is_reduced
-                and _ledger_holds(times, since=run_window_start)
-                and not _regular_price_below(
-                    entries,
-                    times,
-                    regular,
-                    since=run_window_start,
-                    until=run_began,
-                    own=own,
-                    ledger_since=ledger_since,
-                    currency=currency,
-                )
+            if not entries[index].is_reduced and not _regular_price_below(
+                entries,
+                times,
+                regular,
+                since=max(run_began - PRIOR_PRICE_LOOKBACK - LONGEST_CLOCK_CHANGE, on_sale_since),
+                until=run_began,
+                own=own,
+                ledger_since=ledger_since,
+                currency=currency,
             ):
                 return PriorPrice(regular, PriorPriceBasis.BEFORE_FIRST_REDUCTION)
+    # Elapsed time, whatever zone the instant is written in: wall-clock arithmetic would
+    # give the same instant two windows and two prior prices.
+    thirty_days_before = reduction_started.astimezone(UTC) - PRIOR_PRICE_LOOKBACK
+    window_start = max(thirty_days_before - LONGEST_CLOCK_CHANGE, on_sale_since)
     # The entry in force when the window opened counts too, not only those inside it;
     # a withdrawn span charged nothing (a key relisted within the window is compared
     # with its prices since, as a product on sale for less than 30 days).
@@ -428,16 +413,6 @@ def omnibus_prior_price(
         else PriorPriceBasis.LOWEST_30_DAYS
     )
     return PriorPrice(min(charged, key=lambda m: m.amount), basis)
-
-
-def _ledger_holds(times: list[datetime], *, since: datetime) -> bool:
-    """Whether a key's ledger (its entry instants, `times`) knows what it charged from
-    `since` on: it began at or before `since`. A key on sale before its ledger began (an
-    installation without imported history, a store given an earlier opening, a web or app
-    listing keyed by a store opened later) charged something unknown before its first
-    entry, which may have been lower than any the ledger holds. (Another product's entries
-    before a re-used SKU's `ledger_since` count: the ledger was recording the key then.)"""
-    return times[0] <= since
 
 
 def _before_the_run(
@@ -532,10 +507,9 @@ def key_on_sale_since(key: PriceKey, *, product: Product, store: Store | None) -
     product those days only, so a reduction within 30 of them is compared with the lowest
     price since (PL art. 4 ust. 3; 98/6/EC art. 6a (4)), and is no 30-day low. The web and
     app listings sell chain-wide from the product's own date, whatever store they are
-    keyed by (so a listing keyed by a store opened later, whose ledger begins at the
-    opening, has no known low until that ledger holds 30 days). Known from the store
-    (whose opening imported history moves back), never guessed from the key's first
-    ledger entry: an installation without imported history would call every shelf new."""
+    keyed by. Known from the store (whose opening imported history moves back), never
+    guessed from the key's first ledger entry: an installation without imported history
+    would call every shelf new."""
     opened = store.opened if store is not None and key.channel is Channel.STORE else None
     if opened is None or opened <= product.on_sale_since:
         return product.on_sale_since

@@ -33,9 +33,7 @@ def _on_sale_in_vienna() -> tuple[Catalogue, ResolvedPrice]:
         stores=[Store("S1", "Wien Mariahilf")],
     )
     ledger = PriceLedger()
-    # The ledger holds the 30 days before the promotion (a shorter one knows no prior
-    # price, and the promotion would not be announced).
-    ledger.record(shelf_price(catalogue, at=PRICING_EPOCH - timedelta(days=40), ledger=ledger))
+    ledger.record(shelf_price(catalogue, at=PRICING_EPOCH + timedelta(days=1), ledger=ledger))
     due = shelf_price(catalogue, at=datetime(2026, 4, 1, 0, 10, tzinfo=VIENNA), ledger=ledger)
     return catalogue, due
 

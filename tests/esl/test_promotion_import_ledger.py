@@ -41,9 +41,7 @@ def _coffee_since(engine: Engine, now: datetime) -> None:
 def test_a_promotion_file_records_its_prices_and_a_later_reduction_sees_them(
     seeded: Engine,
 ) -> None:
-    # Coffee has sold since 2025: its ledger holds the 30 days before B, or B has no
-    # prior price at all.
-    _coffee_since(seeded, START - timedelta(days=40))
+    _coffee_since(seeded, START - timedelta(days=20))
     ended = (START - timedelta(days=5)).isoformat()
     first = _promotions(
         seeded, f"A,Kawa -20%,percent_off,CFE-1,20,,{ended}\n", now=START - timedelta(days=10)

@@ -278,7 +278,6 @@ def simulated_start() -> datetime:
 DAIRY_PRICES = {"MLK-1": "3.49", "CHS-1": "8.99"}
 DAIRY_SKUS = tuple(DAIRY_PRICES)
 DAIRY_SPEED = 10.0
-PRICED_BEFORE = timedelta(days=40)
 
 
 def priced_store(
@@ -289,15 +288,12 @@ def priced_store(
     speed: float,
     prices: dict[str, str],
 ) -> SharedClockStore:
-    """A store on a fresh shared clock whose `prices` (sku -> amount) are already published,
-    `PRICED_BEFORE` before its clock starts: the ledger holds the 30 days before any
-    reduction a test starts (the products have sold since 2025, and a younger ledger
-    knows no prior price)."""
+    """A store on a fresh shared clock whose `prices` (sku -> amount) are already published."""
     clock = SharedClock(simulated_start(), speed)
     shelf = SharedClockStore(engine=engine, broker=broker, state_dir=state_dir, clock=clock)
     publish(
         shelf.sessions,
         [{"action": "set_price", "sku": sku, "amount": amount} for sku, amount in prices.items()],
-        now=clock() - PRICED_BEFORE,
+        now=clock(),
     )
     return shelf

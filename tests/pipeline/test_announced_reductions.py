@@ -44,9 +44,7 @@ async def test_a_reduction_on_the_shelf_shows_the_prior_price_from_the_price_his
     engine: Engine, sku: str, history: tuple[str, str], shown: tuple[str, str]
 ) -> None:
     sessions = session_factory(engine)
-    # The products have sold since 2025: the ledger must hold the whole 30 days before the
-    # reduction, or it knows no prior price (a ledger younger than that announces none).
-    publish_prices(sessions, {**PRICES_A, sku: history[0]}, now=T0 - timedelta(days=40))
+    publish_prices(sessions, {**PRICES_A, sku: history[0]}, now=T0 - timedelta(days=20))
     publish_prices(sessions, {sku: history[1]}, now=T0 - timedelta(days=10))
     world = World(engine, sku=sku)
     world.controller.plan_due_work()

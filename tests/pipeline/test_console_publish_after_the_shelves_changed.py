@@ -188,17 +188,15 @@ async def test_history_imported_between_preview_and_publish_is_refused(
         assert "2 label(s) would change (S01: 2)." in preview
         previewed = _sample(preview)
 
-        # The preview drew the reduction to 8.09 unannounced: the system's ledger began
-        # minutes ago, and the cheese has sold since 2025 at prices it does not hold.
-        # Then its history comes: 9.49 from forty days before. Now the ledger holds the
-        # 30 days, and the reduction is announced against their low, 8.99.
+        # Ten days before the system's first price, the shop charged 7.49: the 30-day
+        # prior price of the reduction to 8.09 the preview drew (8.99) is 7.49 now.
         world.clock.advance(timedelta(minutes=1))
-        forty_days_before = (world.clock.now - timedelta(days=40)).isoformat()
+        ten_days_before = (world.clock.now - timedelta(days=10)).isoformat()
         with world.sessions.begin() as session:
             import_history(
                 session,
                 "sku,channel,store,effective_at,price,regular_price,currency\n"
-                f"CHS-1,store,S01,{forty_days_before},9.49,9.49,PLN\n",
+                f"CHS-1,store,S01,{ten_days_before},7.49,8.99,PLN\n",
                 currency="PLN",
                 imported_by="history",
                 now=world.clock.now,

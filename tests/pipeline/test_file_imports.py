@@ -95,15 +95,14 @@ async def test_an_imported_promotion_its_update_and_its_narrowing_reach_every_la
     chain: Chain,
 ) -> None:
     start = wall_clock()
-    # Forty days ago cheese cost 7.99 on the shelf of S01 (still in force when the 30 days
-    # before a reduction now opened): its prior price is 7.99, not its regular 8.99.
+    # Twenty days ago cheese cost 7.99 on the shelf of S01: the prior price of any
+    # reduction of it now is 7.99, not its regular 8.99.
     with chain.sessions.begin() as session:
         import_history(
             session,
             "sku,channel,store,effective_at,price,regular_price,currency\n"
-            f"CHS-1,store,S01,{_instant(start - timedelta(days=40))},7.99,7.99,PLN\n"
-            f"CFE-1,store,S01,{_instant(start - timedelta(days=40))},59.99,59.99,PLN\n"
-            f"MLK-1,store,S01,{_instant(start - timedelta(days=40))},3.49,3.49,PLN\n",
+            f"CHS-1,store,S01,{_instant(start - timedelta(days=20))},7.99,7.99,PLN\n"
+            f"CFE-1,store,S01,{_instant(start - timedelta(days=20))},59.99,59.99,PLN\n",
             currency="PLN",
             imported_by="test",
             now=start,
@@ -241,7 +240,7 @@ async def test_a_price_file_loaded_without_the_ledger_reaches_the_labels(chain: 
     _assert_panels_and_record(chain, wall_clock())
 
 
-async def test_history_loaded_during_a_reduction_lets_its_labels_announce_it(
+async def test_history_loaded_during_a_reduction_ends_its_unlawful_announcement(
     chain: Chain,
 ) -> None:
     start = wall_clock()
@@ -249,24 +248,21 @@ async def test_history_loaded_during_a_reduction_lets_its_labels_announce_it(
     week = _instant(wall_clock() + timedelta(days=7))
     assert _import(chain.sessions, f"SPRING,Spring,percent_off,CHS-1,,20,,{week}\n")
     await chain.wait_converged(wall_clock())
-    # -20 % is charged but not announced: cheese has sold since 2025, and the ledger,
-    # begun minutes ago, does not know its 30-day low. (It used to be announced against
-    # 8.99, the only price the ledger knew; a lower one charged before was unknown.)
-    assert _shelf_price(chain.sessions, "CHS-1") == (Decimal("7.19"), None)
+    # -20 % announced against 8.99, the only price the ledger knows.
+    assert _shelf_price(chain.sessions, "CHS-1") == (Decimal("7.19"), Decimal("8.99"))
 
-    # The shop's history arrives: 40 days ago cheese cost 9.49 on the shelf of S01. The
-    # ledger now holds the 30 days: 7.19 is a reduction against their low, 8.99, and the
-    # labels must announce it with that prior price.
+    # The shop's history arrives: 20 days ago cheese cost 6.99 on the shelf of S01, so
+    # 7.19 is no reduction against the 30-day low and the labels must stop announcing it.
     with chain.sessions.begin() as session:
         report = import_history(
             session,
             "sku,channel,store,effective_at,price,currency\n"
-            f"CHS-1,store,S01,{_instant(start - timedelta(days=40))},9.49,PLN\n",
+            f"CHS-1,store,S01,{_instant(start - timedelta(days=20))},6.99,PLN\n",
             currency="PLN",
             imported_by="test",
             now=wall_clock(),
         )
     assert report.publication_id is not None
-    assert _shelf_price(chain.sessions, "CHS-1") == (Decimal("7.19"), Decimal("8.99"))
+    assert _shelf_price(chain.sessions, "CHS-1") == (Decimal("7.19"), Decimal("6.99"))
     await chain.wait_converged(wall_clock(), timeout_s=30)
     _assert_panels_and_record(chain, wall_clock())

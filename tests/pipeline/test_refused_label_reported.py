@@ -67,8 +67,7 @@ async def _milk_on_a_template_that_cannot_announce(engine: Engine) -> tuple[Worl
     badge covers the prior-price line (it cannot announce a reduction lawfully), both
     showing 3.49: the world, that label and the other."""
     sessions = session_factory(engine)
-    # Milk has sold since 2025: the ledger holds the 30 days before the reduction.
-    publish_prices(sessions, {**PRICES_A, "MLK-1": "2.99"}, now=T0 - timedelta(days=40))
+    publish_prices(sessions, {**PRICES_A, "MLK-1": "2.99"}, now=T0 - timedelta(days=20))
     publish_prices(sessions, {"MLK-1": "3.49"}, now=T0 - timedelta(days=10))
     world = World(engine, count=2)
     refused, other = sorted(world.labels)

@@ -33,8 +33,7 @@ async def test_a_label_its_template_draws_unlawfully_is_left_out_and_the_rest_pl
     engine: Engine,
 ) -> None:
     sessions = session_factory(engine)
-    # Milk has sold since 2025: the ledger holds the 30 days before the reduction.
-    publish_prices(sessions, {**PRICES_A, "MLK-1": "2.99"}, now=T0 - timedelta(days=40))
+    publish_prices(sessions, {**PRICES_A, "MLK-1": "2.99"}, now=T0 - timedelta(days=20))
     publish_prices(sessions, {"MLK-1": "3.49"}, now=T0 - timedelta(days=10))
     world = World(engine, count=3)
     overlapped, *others = sorted(world.labels)

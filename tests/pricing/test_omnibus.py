@@ -543,7 +543,7 @@ def test_a_ledger_price_in_another_currency_is_refused_not_compared() -> None:
     # reduction from 10.00 zł would be shown against 2.50.
     ledger = PriceLedger(
         [
-            LedgerEntry(KEY, day(-45), Money.of("2.50", "EUR"), Money.of("2.50", "EUR")),
+            LedgerEntry(KEY, day(-25), Money.of("2.50", "EUR"), Money.of("2.50", "EUR")),
             LedgerEntry(KEY, day(-20), pln(1000), pln(1000)),
         ]
     )

@@ -153,11 +153,6 @@ def test_the_prior_price_is_never_above_any_price_applied_in_its_window(
     if window_start >= started or not applied_in_window:
         assert prior is None  # nothing charged before the reduction: nothing to announce
         return
-    if entries[0].effective_from > window_start:
-        # On sale before its ledger began: what it charged then is unknown, and may have
-        # been lower than anything the ledger holds.
-        assert prior is None
-        return
     assert prior is not None
     assert all(prior.price <= price for price in applied_in_window)
     assert prior.price in applied_in_window

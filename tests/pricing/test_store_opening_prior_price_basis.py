@@ -3,10 +3,8 @@ the lowest since it went on sale there, and docs/pricing.md says such a price "i
 lowest since it went on sale (PL art. 4 ust. 3), not a 30-day low, and its basis says
 so". The product's own `on_sale_since` (chain-wide, a year ago) is not when this shelf
 began to sell it; the store's opening (`Store.opened`) is. A key whose ledger merely
-starts recently (an installation without imported history) is not taken for a new shelf:
-only the store says when it opened. Its shelf sold before its ledger began, at prices the
-ledger does not know, so it has no prior price at all until its ledger holds 30 days: its
-reduction is not announced."""
+starts recently (an installation without imported history, a relisted product) is not
+taken for a new shelf: only the store says when it opened."""
 
 from __future__ import annotations
 
@@ -59,40 +57,18 @@ def test_a_shelf_of_a_store_opened_ten_days_ago_names_the_lowest_since_on_sale()
         Store("S2", "Stary", opened=None),  # no opening known: always sold
     ],
 )
-def test_a_key_whose_ledger_starts_recently_in_an_old_store_has_no_prior_price(
+def test_a_key_whose_ledger_starts_recently_in_an_old_store_keeps_the_30_day_low(
     store: Store,
 ) -> None:
-    # Neither a 30-day low (days -30..-10 are unknown) nor a new shelf's lowest since on
-    # sale (it sold before day -10): the reduction is not announced.
-    assert _due(Channel.STORE, store) is None
+    due = _due(Channel.STORE, store)
+    assert due == PriorPrice(pln(499), PriorPriceBasis.LOWEST_30_DAYS)
 
 
 @pytest.mark.parametrize("channel", [Channel.WEB, Channel.APP])
 def test_the_web_and_app_listings_keyed_by_a_new_store_sell_since_the_products_date(
     channel: Channel,
 ) -> None:
-    # The listing sold before the store opened, at prices its key's ledger does not
-    # hold: no prior price, no announced reduction (not the shelf's lowest since opening).
-    assert _due(channel, Store("S2", "Nowy", opened=day(-10))) is None
-
-
-def test_a_key_whose_ledger_holds_the_30_days_keeps_the_30_day_low() -> None:
-    key = PriceKey("A", Channel.STORE, "S2")
-    ledger = PriceLedger(
-        [
-            LedgerEntry(key, day(-40), pln(519), pln(519)),
-            LedgerEntry(key, day(-10), pln(499), pln(499)),
-            LedgerEntry(key, day(-9), pln(549), pln(549)),
-        ]
-    )
-    due = due_prior_price(
-        ledger,
-        key=key,
-        product=pricing_product("A"),
-        store=Store("S2", "Stary", opened=None),
-        price=pln(479),
-        at=day(0),
-    )
+    due = _due(channel, Store("S2", "Nowy", opened=day(-10)))
     assert due == PriorPrice(pln(499), PriorPriceBasis.LOWEST_30_DAYS)
 
 

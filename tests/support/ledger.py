@@ -24,7 +24,6 @@ from sqlalchemy import Engine, select
 from esl.db.audit_models import LabelContentRow
 from esl.db.engine import session_factory
 from esl.db.models import LedgerEntryRow
-from esl.imports.history import import_history
 from tests.pipeline.small_world import World
 
 __all__ = [
@@ -43,33 +42,9 @@ __all__ = [
 DAY = timedelta(days=1)
 
 
-# The seeded stores have sold CHS-1 since 2025; the world's ledger would begin when it is
-# installed (its clock's start), and a ledger younger than the 30 days before a reduction
-# knows no prior price. So the chain's earlier price is imported as history, as a real
-# installation does (`esl import history`): 4.99 in every store and channel from 50 days
-# before.
-HISTORY_BEFORE_THE_WORLD = timedelta(days=50)
-
-
 @pytest.fixture(name="world")
 async def world_fixture(seeded: Engine) -> World:
-    world = await World.showing(seeded, {"CHS-1": "4.99"}, count=1, sku="CHS-1")
-    since = (world.clock.now - HISTORY_BEFORE_THE_WORLD).isoformat()
-    lines = "".join(
-        f"CHS-1,{channel},{store},{since},4.99,,PLN\n"
-        for store in ("S01", "S02", "S03")
-        for channel in ("store", "web", "app")
-    )
-    with world.sessions() as session, session.begin():
-        import_history(
-            session,
-            "sku,channel,store,effective_at,price,regular_price,currency\n" + lines,
-            currency="PLN",
-            imported_by="test",
-            now=world.clock.now,
-        )
-    await world.converge()
-    return world
+    return await World.showing(seeded, {"CHS-1": "4.99"}, count=1, sku="CHS-1")
 
 
 @pytest.fixture(name="api")
