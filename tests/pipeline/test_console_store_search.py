@@ -11,7 +11,6 @@ so "_" listed every label of the store.
 from __future__ import annotations
 
 from collections.abc import Iterator
-from pathlib import Path
 
 import pytest
 from sqlalchemy import Engine
@@ -22,16 +21,10 @@ from firmware_sim.fleet import make_fleet
 from tests.pipeline.console_client import labels_listed, serve_console, signed_in
 from tests.pipeline.small_world import World
 from tests.support.api import AppSwitch
-from tests.support.database import BACKENDS, backend_engine
+from tests.support.database import engine_on_every_backend  # noqa: F401 - fixtures
 from tests.support.pipeline import register_and_bind
 
 CHEESE_LABEL = "S01-gw9-00001"
-
-
-@pytest.fixture(params=BACKENDS)
-def engine(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Engine]:
-    with backend_engine(request.param, tmp_path) as engine:
-        yield engine
 
 
 @pytest.fixture

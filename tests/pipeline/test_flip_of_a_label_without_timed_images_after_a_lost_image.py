@@ -14,9 +14,7 @@ promotion's price stayed on the shelf that long after its end.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from datetime import timedelta
-from pathlib import Path
 
 import pytest
 from sqlalchemy import Engine, select, update
@@ -25,14 +23,8 @@ from esl.db.models import LabelStateRow, OutboxRow
 from gateways.protocol import ImageUpdate, decode_frame
 from tests.pipeline.in_memory_gateway import radio
 from tests.pipeline.small_world import World
-from tests.support.database import BACKENDS, backend_engine
-from tests.support.pipeline import publish_flash_promotion
-
-
-@pytest.fixture(params=BACKENDS)
-def engine(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Engine]:
-    with backend_engine(request.param, tmp_path) as engine:
-        yield engine
+from tests.pipeline.test_expired_promotion_retry import _promotion_ending
+from tests.support.database import engine_on_every_backend  # noqa: F401 - fixtures
 
 
 @pytest.fixture
@@ -51,14 +43,7 @@ async def test_the_flip_goes_at_the_first_poll_past_the_instant(world: World) ->
             .where(LabelStateRow.label_id == label_id)
             .values(can_schedule=False)
         )
-    ends = (world.clock.now + timedelta(minutes=2)).replace(microsecond=0)
-    publish_flash_promotion(
-        world.sessions,
-        now=world.clock.now,
-        kind="percent_off",
-        percent="20",
-        valid_until=ends.isoformat(),
-    )
+    _, ends = _promotion_ending(world, label_id, timedelta(minutes=2))
     world.controller.plan_due_work()
     await world.send_due()
     assert len(world.gateway.take()) == 1  # the promotion's image of now, lost

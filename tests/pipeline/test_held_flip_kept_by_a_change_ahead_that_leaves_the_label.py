@@ -16,24 +16,15 @@ the regular one."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from datetime import datetime, timedelta
-from pathlib import Path
-from typing import Any
 
 import pytest
 from sqlalchemy import Engine
 
 from tests.pipeline.small_world import World
 from tests.support.audit import audit_by_label
-from tests.support.database import BACKENDS, backend_engine
-from tests.support.pipeline import publish
-
-
-@pytest.fixture(params=BACKENDS)
-def engine(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Engine]:
-    with backend_engine(request.param, tmp_path) as engine:
-        yield engine
+from tests.support.database import engine_on_every_backend  # noqa: F401 - fixtures
+from tests.support.pipeline import milk_percent_off, publish
 
 
 @pytest.fixture
@@ -41,21 +32,17 @@ def world(engine: Engine) -> World:
     return World.priced(engine, count=2)
 
 
-def _percent_off(
-    promotion_id: str, percent: str, starts: datetime, ends: datetime, **scope: list[str]
-) -> dict[str, Any]:
-    return {
-        "action": "upsert_promotion",
-        "promotion_id": promotion_id,
-        "name": promotion_id,
-        "kind": "percent_off",
-        "percent": percent,
-        "channels": ["store"],
-        "skus": ["MLK-1"],
-        "valid_from": starts.isoformat(),
-        "valid_until": ends.isoformat(),
-        **scope,
-    }
+def _gdynia_deal_published_ahead(world: World, ends: datetime) -> datetime:
+    """Gdynia's (S02) own deal on MLK-1, published ahead: from ten minutes before the
+    chain's promotion `ends`. Its instant."""
+    gdynia = ends - timedelta(minutes=10)
+    publish(
+        world.sessions,
+        [milk_percent_off("GDYNIA", "30", gdynia, gdynia + timedelta(days=7), stores=["S02"])],
+        now=world.clock.now,
+        effective_at=gdynia,
+    )
+    return gdynia
 
 
 async def test_an_ended_promotion_leaves_the_shelf_while_the_controller_is_down(
@@ -66,20 +53,13 @@ async def test_an_ended_promotion_leaves_the_shelf_while_the_controller_is_down(
     ends = start + timedelta(hours=2)
     # -20 % on MLK-1 in every store, now until `ends`: the labels show it and hold the
     # flip back to 3.49 at `ends` once it is `lead` (6 h) away, at once here.
-    publish(world.sessions, [_percent_off("SPRING", "20", start, ends)], now=world.clock.now)
+    publish(world.sessions, [milk_percent_off("SPRING", "20", start, ends)], now=world.clock.now)
     await world.run_until(start + timedelta(minutes=5))
     for label_id in world.labels:
         assert world.state(label_id).held_display_at == ends
 
-    # Gdynia's (S02) own deal on MLK-1, published ahead: from ten minutes before the
-    # chain's promotion ends. Nothing on S01's labels changes at its instant.
-    gdynia = ends - timedelta(minutes=10)
-    publish(
-        world.sessions,
-        [_percent_off("GDYNIA", "30", gdynia, gdynia + timedelta(days=7), stores=["S02"])],
-        now=world.clock.now,
-        effective_at=gdynia,
-    )
+    # Nothing on S01's labels changes at the instant of Gdynia's deal.
+    gdynia = _gdynia_deal_published_ahead(world, ends)
     await world.run_until(start + timedelta(minutes=10))
     for label_id in world.labels:
         assert world.state(label_id).held_display_at == ends, "S01's flip was cancelled"
@@ -107,17 +87,11 @@ async def test_the_instant_of_a_change_that_leaves_the_label_sends_it_nothing(
     await world.converge()
     start = world.clock.now.replace(second=0, microsecond=0)
     ends = start + timedelta(hours=2)
-    publish(world.sessions, [_percent_off("SPRING", "20", start, ends)], now=world.clock.now)
+    publish(world.sessions, [milk_percent_off("SPRING", "20", start, ends)], now=world.clock.now)
     await world.run_until(start + timedelta(minutes=5))
     frames_before = {label_id: world.rows(label_id) for label_id in world.labels}
 
-    gdynia = ends - timedelta(minutes=10)
-    publish(
-        world.sessions,
-        [_percent_off("GDYNIA", "30", gdynia, gdynia + timedelta(days=7), stores=["S02"])],
-        now=world.clock.now,
-        effective_at=gdynia,
-    )
+    gdynia = _gdynia_deal_published_ahead(world, ends)
     await world.run_until(gdynia + timedelta(minutes=5))
     for label_id in world.labels:
         assert world.rows(label_id) == frames_before[label_id], "S01's labels were sent frames"

@@ -21,10 +21,7 @@ answered yet and leaves it to the next re-plan, 15 minutes on. The audit says `s
 from __future__ import annotations
 
 import random
-from collections.abc import Iterator
-from datetime import datetime, timedelta
-from pathlib import Path
-from typing import Any
+from datetime import timedelta
 
 import pytest
 from sqlalchemy import Engine
@@ -33,35 +30,13 @@ from esl.composition import build_controller, controller_settings
 from esl.settings import Settings
 from tests.pipeline.small_world import World
 from tests.support.audit import audit_by_label
-from tests.support.database import BACKENDS, backend_engine
-from tests.support.pipeline import publish
-
-
-@pytest.fixture(params=BACKENDS)
-def engine(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Engine]:
-    with backend_engine(request.param, tmp_path) as engine:
-        yield engine
+from tests.support.database import engine_on_every_backend  # noqa: F401 - fixtures
+from tests.support.pipeline import milk_percent_off, publish
 
 
 @pytest.fixture
 def world(engine: Engine) -> World:
     return World.priced(engine, count=1)
-
-
-def _percent_off(
-    promotion_id: str, percent: str, starts: datetime, ends: datetime
-) -> dict[str, Any]:
-    return {
-        "action": "upsert_promotion",
-        "promotion_id": promotion_id,
-        "name": promotion_id,
-        "kind": "percent_off",
-        "percent": percent,
-        "channels": ["store"],
-        "skus": ["MLK-1"],
-        "valid_from": starts.isoformat(),
-        "valid_until": ends.isoformat(),
-    }
 
 
 def _restarted(world: World) -> None:
@@ -84,10 +59,10 @@ async def test_the_regular_price_comes_back_at_the_next_look_with_a_change_plann
     starts = world.clock.now.replace(second=0, microsecond=0) + timedelta(minutes=30)
     ends = starts + timedelta(minutes=10)
     later = ends + timedelta(hours=1)  # within `lead`: planned ahead already
-    publish(world.sessions, [_percent_off("FLASH", "20", starts, ends)], now=world.clock.now)
+    publish(world.sessions, [milk_percent_off("FLASH", "20", starts, ends)], now=world.clock.now)
     publish(
         world.sessions,
-        [_percent_off("NEXT", "30", later, later + timedelta(hours=1))],
+        [milk_percent_off("NEXT", "30", later, later + timedelta(hours=1))],
         now=world.clock.now,
     )
     await world.run_until(starts - timedelta(minutes=2))

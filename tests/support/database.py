@@ -37,6 +37,7 @@ __all__ = [
     "PRODUCTS_CSV",
     "START",
     "database_url",
+    "engine_on_every_backend",
     "insert_product_as_before",
     "postgres_engine",
     "seed_reference_data",
@@ -148,6 +149,14 @@ def backend_engine(backend: str, directory: Path, *, seeded: bool = True) -> Ite
         return
     shutil.copyfile(_sqlite_template(seeded=seeded), directory / "esl.sqlite")
     with _sqlite_file(directory / "esl.sqlite") as engine:
+        yield engine
+
+
+@pytest.fixture(name="engine", params=BACKENDS)
+def engine_on_every_backend(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Engine]:
+    """`engine` on each of BACKENDS, seeded, for a module whose folder's `engine` is
+    SQLite alone: the module imports it (`# noqa: F401 - fixtures`)."""
+    with backend_engine(request.param, tmp_path) as engine:
         yield engine
 
 

@@ -36,6 +36,7 @@ __all__ = [
     "bind_round_robin",
     "due_content",
     "expected_planes",
+    "milk_percent_off",
     "publish",
     "publish_prices",
     "register_and_bind",
@@ -92,6 +93,25 @@ def publish_prices(
         SetPrice(sku=sku, amount=Decimal(amount), store=store) for sku, amount in prices.items()
     ]
     return publish(sessions, items, now=now, effective_at=effective_at, title="test prices")
+
+
+def milk_percent_off(
+    promotion_id: str, percent: str, starts: datetime, ends: datetime, **scope: list[str]
+) -> dict[str, Any]:
+    """The store-channel promotion `promotion_id`, `percent` % off MLK-1 from `starts` until
+    `ends`, in every store unless `scope` names some (`stores=[...]`)."""
+    return {
+        "action": "upsert_promotion",
+        "promotion_id": promotion_id,
+        "name": promotion_id,
+        "kind": "percent_off",
+        "percent": percent,
+        "channels": ["store"],
+        "skus": ["MLK-1"],
+        "valid_from": starts.isoformat(),
+        "valid_until": ends.isoformat(),
+        **scope,
+    }
 
 
 def publish_flash_promotion(sessions: sessionmaker[Session], *, now: datetime, **terms: Any) -> int:
