@@ -14,19 +14,14 @@ from esl.audit.classify import AuditClass
 from tests.pipeline.in_memory_gateway import radio
 from tests.pipeline.small_world import PRICES_A, World
 from tests.pipeline.test_reset_label_given_an_old_frame import audit_class, reset_to_factory
+from tests.support.answer_held import new_price_drawn_answer_held
 from tests.support.pipeline import publish_prices
 
 
 async def test_a_reset_label_whose_pre_reset_answer_came_late_gets_its_price_in_one_frame(
     engine: Engine,
 ) -> None:
-    world = await World.showing(engine, PRICES_A, count=1)
-    label_id = sorted(world.labels)[0]
-    world.clock.advance(timedelta(minutes=5))
-    publish_prices(world.sessions, {"MLK-1": "2.99"}, now=world.clock.now)
-    world.controller.plan_due_work()
-    await world.send_due()
-    held = radio(world.gateway.take(), world.labels, now=world.clock.now)
+    world, label_id, held = await new_price_drawn_answer_held(engine)
     world.clock.advance(timedelta(seconds=30))
     reset_to_factory(world, label_id)
     world.clock.advance(timedelta(seconds=30))

@@ -15,22 +15,14 @@ from sqlalchemy import Engine
 
 from esl.audit.classify import AuditClass
 from firmware_sim.images import ImageStore
-from tests.pipeline.in_memory_gateway import radio
-from tests.pipeline.small_world import PRICES_A, World
 from tests.pipeline.test_reset_label_given_an_old_frame import audit_class
-from tests.support.pipeline import publish_prices
+from tests.support.answer_held import new_price_drawn_answer_held
 
 
 async def test_an_acknowledgement_older_than_a_blank_check_in_does_not_confirm_its_price(
     engine: Engine,
 ) -> None:
-    world = await World.showing(engine, PRICES_A, count=1)
-    label_id = sorted(world.labels)[0]
-    world.clock.advance(timedelta(minutes=5))
-    publish_prices(world.sessions, {"MLK-1": "2.99"}, now=world.clock.now)
-    world.controller.plan_due_work()
-    await world.send_due()
-    held = radio(world.gateway.take(), world.labels, now=world.clock.now)  # drawn, answer held
+    world, label_id, held = await new_price_drawn_answer_held(engine)
     assert held
     assert world.panel_hash(label_id) == world.hash_of(label_id)
 
