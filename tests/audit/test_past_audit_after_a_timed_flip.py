@@ -20,7 +20,11 @@ from tests.audit.test_past_audit_reads_the_panel_as_the_pipeline_took_it import 
     _differing,
 )
 from tests.pipeline.small_world import SHELF_RIGHT, World
-from tests.pipeline.test_withdrawn_flip_audit import _holding_the_flash, _withdraw_flash
+from tests.pipeline.test_withdrawn_flip_audit import (
+    _check_in_held_across_the_withdrawn_flip,
+    _holding_the_flash,
+    _withdraw_flash,
+)
 
 
 async def test_the_past_audit_of_an_instant_after_an_unheard_flip_says_what_the_live_audit_said(
@@ -94,12 +98,7 @@ async def test_a_word_after_the_instant_naming_the_image_before_leaves_the_flip_
     word does not carry the label's clock, so the past audit cannot tell it from a label
     that lost its flip: the flip may be on the panel, and it never says `match`."""
     world = World.priced(engine, count=2)
-    label_id, starts, flash = await _holding_the_flash(world)
-    _withdraw_flash(world, starts)
-    await world.run_until(starts - timedelta(seconds=30), out_of_reach={label_id})
-    report = world.labels[label_id].status_report(now=starts - timedelta(seconds=5))
-    assert report is not None  # shows 3.49, holds the flip
-    world.clock.now = starts + timedelta(seconds=10)
+    label_id, _, flash, report = await _check_in_held_across_the_withdrawn_flip(world)
     world.dispatcher.settle([Uplink("S01", "gw1", report, world.clock.now)])
 
     instants = []

@@ -24,13 +24,8 @@ from tests.pipeline.small_world import SHELF_RIGHT, World
 from tests.support.pipeline import publish_prices
 
 
-async def test_the_past_audit_never_calls_right_a_panel_the_live_audit_doubted(
-    engine: Engine,
-) -> None:
-    world = World.priced(engine, count=1)
-    await world.converge()  # 3.49, acknowledged and shown
-    (label_id,) = world.labels
-    due = world.hash_of(label_id)
+async def _drawn_unheard_then_priced_back(world: World) -> None:
+    """A minute on, 2.49 sent and drawn, its answers lost; a minute later 3.49 again."""
     world.clock.advance(timedelta(minutes=1))
     publish_prices(world.sessions, {"MLK-1": "2.49"}, now=world.clock.now)
     world.controller.plan_due_work()
@@ -38,6 +33,16 @@ async def test_the_past_audit_never_calls_right_a_panel_the_live_audit_doubted(
     assert radio(world.gateway.take(), world.labels, now=world.clock.now), "answers, lost"
     world.clock.advance(timedelta(minutes=1))
     publish_prices(world.sessions, {"MLK-1": "3.49"}, now=world.clock.now)
+
+
+async def test_the_past_audit_never_calls_right_a_panel_the_live_audit_doubted(
+    engine: Engine,
+) -> None:
+    world = World.priced(engine, count=1)
+    await world.converge()  # 3.49, acknowledged and shown
+    (label_id,) = world.labels
+    due = world.hash_of(label_id)
+    await _drawn_unheard_then_priced_back(world)
 
     async with world.admin_api() as client:
         found = []
@@ -62,13 +67,7 @@ async def test_an_instant_a_few_seconds_back_is_audited_as_the_live_audit_saw_it
     world = World.priced(engine, count=3)
     await world.converge()  # 3.49, acknowledged and shown
     drawn, flat, _ = sorted(world.labels)
-    world.clock.advance(timedelta(minutes=1))
-    publish_prices(world.sessions, {"MLK-1": "2.49"}, now=world.clock.now)
-    world.controller.plan_due_work()
-    await world.send_due()
-    assert radio(world.gateway.take(), world.labels, now=world.clock.now), "answers, lost"
-    world.clock.advance(timedelta(minutes=1))
-    publish_prices(world.sessions, {"MLK-1": "3.49"}, now=world.clock.now)
+    await _drawn_unheard_then_priced_back(world)
     world.labels[flat].set_battery_mv(2_500)
     await world.run_until(world.clock.now + timedelta(minutes=2), out_of_reach={drawn})
     assert world.hash_of(drawn) != world.panel_hash(drawn)  # 2.49 shown

@@ -124,15 +124,25 @@ def _withdraw_flash(world: World, starts: datetime) -> None:
     )
 
 
-async def test_a_check_in_signed_before_a_withdrawn_flip_arriving_after_it_hides_nothing(
+async def _check_in_held_across_the_withdrawn_flip(
     world: World,
-) -> None:
+) -> tuple[str, datetime, str, bytes]:
+    """The flash held and withdrawn, its label out of reach: its check-in signed five
+    seconds before the start, held up at its gateway, and the clock ten seconds past the
+    start. The label, the start, the flash's image and the check-in."""
     label_id, starts, flash = await _holding_the_flash(world)
     _withdraw_flash(world, starts)
     await world.run_until(starts - timedelta(seconds=30), out_of_reach={label_id})
     report = world.labels[label_id].status_report(now=starts - timedelta(seconds=5))
     assert report is not None  # shows 3.49, holds the flip
     world.clock.now = starts + timedelta(seconds=10)
+    return label_id, starts, flash, report
+
+
+async def test_a_check_in_signed_before_a_withdrawn_flip_arriving_after_it_hides_nothing(
+    world: World,
+) -> None:
+    label_id, starts, flash, report = await _check_in_held_across_the_withdrawn_flip(world)
     assert world.panel_hash(label_id) == flash  # flipped by its own clock
     world.dispatcher.settle([Uplink("S01", "gw1", report, world.clock.now)])
 
