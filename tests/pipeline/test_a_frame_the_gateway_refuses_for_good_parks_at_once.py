@@ -15,12 +15,10 @@ code writes them (`gateways.store_gateway.reports`).
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from datetime import datetime, timedelta
 from functools import partial
-from pathlib import Path
 
-import pytest
 from sqlalchemy import Engine, select
 
 from esl.db.models import OutboxRow
@@ -32,18 +30,12 @@ from gateways.store_gateway.reports import failed_every_try_report, not_in_label
 from tests.pipeline.in_memory_gateway import radio
 from tests.pipeline.small_world import World
 from tests.support.audit import audit_by_label
-from tests.support.database import BACKENDS, backend_engine
+from tests.support.database import engine_on_every_backend  # noqa: F401 - fixtures
 from tests.support.pipeline import publish_prices
 from tests.support.two_gateways import rounds, two_gateway_world
 
 REFUSED = "refused by gateway"  # the parked reason, as `esl health` shows it
 RefusalReport = Callable[..., bytes]  # (label_id, sequence, *, now): a FINAL report
-
-
-@pytest.fixture(params=BACKENDS)
-def engine(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Engine]:
-    with backend_engine(request.param, tmp_path) as engine:
-        yield engine
 
 
 async def _sent_update(world: World, label_id: str, price: str) -> int:

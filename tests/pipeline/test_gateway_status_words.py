@@ -15,23 +15,13 @@ follows a status only once it is recorded.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from pathlib import Path
-
-import pytest
 from sqlalchemy import Engine
 
 from esl.db.models import GatewayStateRow
 from gateways.base import GatewayState, GatewayStatus
 from gateways.mqtt.topics import decode_status
 from tests.pipeline.small_world import World
-from tests.support.database import BACKENDS, backend_engine
-
-
-@pytest.fixture(params=BACKENDS)
-def engine(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Engine]:
-    with backend_engine(request.param, tmp_path) as engine:
-        yield engine
+from tests.support.database import engine_on_every_backend  # noqa: F401 - fixtures
 
 
 async def test_a_long_status_reason_is_cut_and_other_stores_updates_go_out(
