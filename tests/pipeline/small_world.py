@@ -129,12 +129,18 @@ class World:
         with self.sessions.begin() as session:
             register_and_bind(session, provisions, store="S01", gateway="gw1", skus=[sku], now=T0)
         self.gateway = InMemoryGateway()
+        self.settings = settings or Settings.defaults()
+        self.restart_controller(seed=3)
+
+    def restart_controller(self, *, seed: int = 4) -> None:
+        """A new controller on the same database, gateway and clock (the host restarted:
+        what the old one held in memory is gone)."""
         self.controller = build_controller(
-            controller_settings(settings or Settings.defaults(), window=8),
+            controller_settings(self.settings, window=8),
             gateway=self.gateway,
             sessions=self.sessions,
             clock=self.clock,
-            rng=random.Random(3),
+            rng=random.Random(seed),
         )
         self.dispatcher = self.controller.dispatcher
 

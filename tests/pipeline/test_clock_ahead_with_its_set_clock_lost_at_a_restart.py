@@ -7,13 +7,10 @@ only after an hour): a timed image sent again would flip at once (found by a hun
 
 from __future__ import annotations
 
-import random
 from datetime import timedelta
 
 from sqlalchemy import Engine
 
-from esl.composition import build_controller, controller_settings
-from esl.settings import Settings
 from tests.pipeline.in_memory_gateway import radio
 from tests.pipeline.small_world import World
 from tests.support.audit import audit_by_label
@@ -42,14 +39,7 @@ async def test_a_restart_puts_the_price_of_now_back_on_a_label_whose_clock_stays
     world.dispatcher.work()
     assert fast in world.dispatcher.settlement.replan_wanted
     # Killed here; started again.
-    world.controller = build_controller(
-        controller_settings(Settings.defaults(), window=8),
-        gateway=world.gateway,
-        sessions=world.sessions,
-        clock=world.clock,
-        rng=random.Random(3),
-    )
-    world.dispatcher = world.controller.dispatcher
+    world.restart_controller(seed=3)
     world.dispatcher.start_over()
     for _ in range(40):  # 20 minutes: past the periodic re-plan and reconciliation passes
         world.clock.advance(timedelta(seconds=30))

@@ -20,14 +20,11 @@ answered yet and leaves it to the next re-plan, 15 minutes on. The audit says `s
 
 from __future__ import annotations
 
-import random
 from datetime import timedelta
 
 import pytest
 from sqlalchemy import Engine
 
-from esl.composition import build_controller, controller_settings
-from esl.settings import Settings
 from tests.pipeline.small_world import World
 from tests.support.audit import audit_by_label
 from tests.support.database import engine_on_every_backend  # noqa: F401 - fixtures
@@ -37,18 +34,6 @@ from tests.support.pipeline import milk_percent_off, publish
 @pytest.fixture
 def world(engine: Engine) -> World:
     return World.priced(engine, count=1)
-
-
-def _restarted(world: World) -> None:
-    """A new controller on the same database, gateway and clock (the host restarted)."""
-    world.controller = build_controller(
-        controller_settings(Settings.defaults(), window=8),
-        gateway=world.gateway,
-        sessions=world.sessions,
-        clock=world.clock,
-        rng=random.Random(4),
-    )
-    world.dispatcher = world.controller.dispatcher
 
 
 @pytest.mark.parametrize("down", ["stalled", "restarted"])
@@ -73,7 +58,7 @@ async def test_the_regular_price_comes_back_at_the_next_look_with_a_change_plann
     # controller stalled, or stopped and started again.
     world.clock.advance(ends + timedelta(minutes=1) - world.clock.now)
     if down == "restarted":
-        _restarted(world)
+        world.restart_controller()
     assert world.panel_hash(label_id) != world.hash_of(label_id)  # -20 %, flipped unheard
 
     await world.run_until(world.clock.now + timedelta(minutes=2))

@@ -18,7 +18,6 @@ SQLite, the controller and dispatcher, firmware_sim labels on one test clock.
 from __future__ import annotations
 
 import dataclasses
-import random
 import sqlite3
 from datetime import timedelta
 from pathlib import Path
@@ -27,10 +26,8 @@ from typing import Any
 import pytest
 from sqlalchemy import Engine, select
 
-from esl.composition import build_controller, controller_settings
 from esl.db.models import OutboxRow, SecurityEventRow
 from esl.pipeline import RetryPolicy
-from esl.settings import Settings
 from firmware_sim.label import SimulatedLabel
 from gateways.protocol import LabelResponse
 from rendering.encoding import content_hash
@@ -59,24 +56,12 @@ def _back_up(engine: Engine, tmp_path: Path) -> None:
     _copy(Path(str(engine.url.database)), tmp_path / "before.sqlite")
 
 
-def _restart(world: World) -> None:
-    """A new controller over the same database (what the old one held in memory is gone)."""
-    world.controller = build_controller(
-        controller_settings(Settings.defaults(), window=8),
-        gateway=world.gateway,
-        sessions=world.sessions,
-        clock=world.clock,
-        rng=random.Random(4),
-    )
-    world.dispatcher = world.controller.dispatcher
-
-
 def _restore(engine: Engine, world: World, tmp_path: Path) -> None:
     """The database back to the copy `_back_up` took (its later commits lost), and a new
     controller over it."""
     engine.dispose()
     _copy(tmp_path / "before.sqlite", Path(str(engine.url.database)))
-    _restart(world)
+    world.restart_controller()
 
 
 def _assert_truth(world: World) -> None:
@@ -176,7 +161,7 @@ async def test_a_frame_the_label_acknowledged_stays_acknowledged_when_it_is_foun
     await world.converge()  # lost with the commits after the copy
     engine.dispose()
     _copy(tmp_path / "sent.sqlite", database)
-    _restart(world)
+    world.restart_controller()
 
     world.clock.advance(timedelta(minutes=1))
     world.dispatcher.settle([*answers, world.check_in(label_id)])

@@ -13,7 +13,6 @@ waited for (tests/gateways/oepl/test_controller_waits_for_a_busy_access_point.py
 
 from __future__ import annotations
 
-import random
 from collections.abc import Iterator
 from datetime import timedelta
 from pathlib import Path
@@ -21,7 +20,6 @@ from pathlib import Path
 import pytest
 from sqlalchemy import Engine, select
 
-from esl.composition import build_controller, controller_settings
 from esl.db.models import OutboxRow
 from esl.settings import Settings
 from gateways.base import Uplink
@@ -63,14 +61,7 @@ async def test_waiting_reports_hold_an_update_no_longer_than_the_waiting_limit(
             # The controller restarts: its flights are lost; the row left `sent` is
             # sent again at once (`recover`), as after any restart.
             restart_after = None
-            world.controller = build_controller(
-                controller_settings(SETTINGS, window=8),
-                gateway=world.gateway,
-                sessions=world.sessions,
-                clock=world.clock,
-                rng=random.Random(4),
-            )
-            world.dispatcher = world.controller.dispatcher
+            world.restart_controller()
             world.dispatcher.recover()
         # The gateway still carries the frame (queued at its radio) and says so.
         report = GatewayReport(
