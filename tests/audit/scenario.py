@@ -7,7 +7,9 @@ cheese price goes from 8.99 to 9.49. The audit runs at AUDIT_AT = T0 + 2 h.
 
 from __future__ import annotations
 
+import dataclasses
 from datetime import datetime, timedelta
+from decimal import Decimal
 
 from tests.audit.world import T0, AuditWorld
 
@@ -96,3 +98,17 @@ def coffee_week(
     if stores is not None:
         item["stores"] = stores
     world.publish([item], now=now)
+
+
+def wrong_prior_price(world: AuditWorld, *, shown_from: datetime = T0) -> None:
+    """L-wrong-prior in S02 at the due 47.99, printing a prior price of 54.99 (59.99 due)
+    from `shown_from` (the due label before), last heard a minute before the audit."""
+    world.label("L-wrong-prior", store="S02", sku="CFE-1")
+    if shown_from > T0:
+        world.acknowledged("L-wrong-prior", at=T0)
+    world.acknowledged(
+        "L-wrong-prior",
+        at=shown_from,
+        altered=lambda c: dataclasses.replace(c, prior_price=Decimal("54.99")),
+    )
+    world.checked_in("L-wrong-prior", at=AUDIT_AT - timedelta(minutes=1))

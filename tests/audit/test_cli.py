@@ -3,12 +3,10 @@
 from __future__ import annotations
 
 import csv
-import dataclasses
 import io
 import json
 import re
 from datetime import UTC, datetime, timedelta
-from decimal import Decimal
 from pathlib import Path
 
 import pytest
@@ -16,7 +14,7 @@ from sqlalchemy import Engine
 from typer.testing import CliRunner
 
 from esl.cli import app
-from tests.audit.scenario import AUDIT_AT, EXPECTED_CLASSES, build_chain
+from tests.audit.scenario import AUDIT_AT, EXPECTED_CLASSES, build_chain, wrong_prior_price
 from tests.audit.world import T0, AuditWorld
 from tests.support.database import database_url
 
@@ -55,18 +53,12 @@ def test_one_store_as_csv(cli: CliRunner) -> None:
     }
 
 
-def test_the_csv_carries_a_labels_wrong_prior_price(
+def test_the_csv_carries_a_labelswrong_prior_price(
     engine: Engine, world: AuditWorld, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     # An auditor filtering the CSV must see what the JSON lists as a prior-price problem.
     build_chain(world)
-    world.label("L-wrong-prior", store="S02", sku="CFE-1")
-    world.acknowledged(
-        "L-wrong-prior",
-        at=T0,
-        altered=lambda c: dataclasses.replace(c, prior_price=Decimal("54.99")),
-    )
-    world.checked_in("L-wrong-prior", at=AUDIT_AT - timedelta(minutes=1))
+    wrong_prior_price(world)
     monkeypatch.setenv("ESL_DATABASE_URL", database_url(engine))
     code, stdout, stderr = run(CliRunner(), "--store", "S02", "--format", "csv")
     assert code == 0, stderr
@@ -92,26 +84,12 @@ def test_fail_after_makes_a_scheduler_notice_long_stale_labels(cli: CliRunner) -
     assert code == 0, stderr
 
 
-def _wrong_prior_price(world: AuditWorld, *, shown_from: datetime) -> None:
-    """L-wrong-prior in S02 at the due 47.99, printing a prior price of 54.99 (59.99 due)
-    from `shown_from` (the due label before), last heard a minute before the audit."""
-    world.label("L-wrong-prior", store="S02", sku="CFE-1")
-    if shown_from > T0:
-        world.acknowledged("L-wrong-prior", at=T0)
-    world.acknowledged(
-        "L-wrong-prior",
-        at=shown_from,
-        altered=lambda c: dataclasses.replace(c, prior_price=Decimal("54.99")),
-    )
-    world.checked_in("L-wrong-prior", at=AUDIT_AT - timedelta(minutes=1))
-
-
 def test_fail_after_counts_a_wrong_prior_price_shown_for_longer(
     cli: CliRunner, world: AuditWorld
 ) -> None:
     # At the right price, with an unlawful prior price for two hours (L-stale in S02 is
     # wrong for one): a scheduler must hear of it, as of a wrong price.
-    _wrong_prior_price(world, shown_from=T0)
+    wrong_prior_price(world, shown_from=T0)
     code, _, stderr = run(cli, "--store", "S02", "--fail-after", "1h30m")
     assert code == 1, stderr
     assert "L-wrong-prior" in stderr
@@ -126,7 +104,7 @@ def test_fail_after_leaves_a_wrong_prior_price_shown_for_less(
     cli: CliRunner, world: AuditWorld
 ) -> None:
     # The due label until ten minutes ago: not yet overdue at 30 minutes, overdue at 5.
-    _wrong_prior_price(world, shown_from=AUDIT_AT - timedelta(minutes=10))
+    wrong_prior_price(world, shown_from=AUDIT_AT - timedelta(minutes=10))
     code, _, stderr = run(cli, "--store", "S02", "--fail-after", "1h30m")
     assert code == 0, stderr
     code, _, stderr = run(cli, "--store", "S02", "--fail-after", "5m")

@@ -11,9 +11,7 @@ store with no mismatch: an auditor on the console sees a lawful shelf.
 
 from __future__ import annotations
 
-import dataclasses
 import re
-from datetime import timedelta
 from decimal import Decimal
 
 import httpx
@@ -21,7 +19,7 @@ import httpx
 from esl.api.app import create_app
 from esl.services.keys import Role, create_key
 from esl.settings import Settings
-from tests.audit.scenario import AUDIT_AT, build_chain
+from tests.audit.scenario import AUDIT_AT, build_chain, wrong_prior_price
 from tests.audit.world import T0, AuditWorld
 from tests.support.api import AppSwitch
 
@@ -30,13 +28,7 @@ def _console_audit_page(world: AuditWorld, http_server: tuple[AppSwitch, str]) -
     """The audit page of S02, as an auditor signed in to the console reads it, with
     L-wrong-prior at the due 47.99 printing a prior price of 54.99 (59.99 due)."""
     build_chain(world)
-    world.label("L-wrong-prior", store="S02", sku="CFE-1")
-    world.acknowledged(
-        "L-wrong-prior",
-        at=T0,
-        altered=lambda c: dataclasses.replace(c, prior_price=Decimal("54.99")),
-    )
-    world.checked_in("L-wrong-prior", at=AUDIT_AT - timedelta(minutes=1))
+    wrong_prior_price(world)
     (problem,) = world.audit(at=AUDIT_AT).report.prior_price_problems  # the API's, the CLI's
     assert (problem.label_id, problem.shown_prior) == ("L-wrong-prior", Decimal("54.99"))
 

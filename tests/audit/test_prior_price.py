@@ -18,7 +18,7 @@ from esl.services.keys import Role, create_key
 from esl.settings import Settings
 from pricing import Money, PriorPriceBasis, ResolvedPrice
 from pricing.resolved import label_fingerprint
-from tests.audit.scenario import AUDIT_AT, build_chain, coffee_week
+from tests.audit.scenario import AUDIT_AT, build_chain, coffee_week, wrong_prior_price
 from tests.audit.world import OLD_PRODUCT_CSV, T0, AuditWorld
 from tests.support.api import AppSwitch
 
@@ -33,13 +33,7 @@ def test_labels_printed_by_the_engine_pass_the_prior_price_check(world: AuditWor
 
 def test_a_wrong_prior_price_is_caught_with_the_right_value(world: AuditWorld) -> None:
     build_chain(world)
-    world.label("L-wrong-prior", store="S02", sku="CFE-1")
-    world.acknowledged(
-        "L-wrong-prior",
-        at=T0,
-        altered=lambda c: dataclasses.replace(c, prior_price=Decimal("54.99")),
-    )
-    world.checked_in("L-wrong-prior", at=AUDIT_AT - timedelta(minutes=1))
+    wrong_prior_price(world)
     report = world.audit(at=AUDIT_AT).report
     (problem,) = report.prior_price_problems
     assert problem.label_id == "L-wrong-prior"
