@@ -40,8 +40,10 @@ __all__ = [
     "due_card_prior_price",
     "due_prior_price",
     "key_on_sale_since",
+    "key_recorded_since",
     "omnibus_prior_price",
     "reduction_started_at",
+    "sold_before_its_ledger",
 ]
 
 # Directive 98/6/EC art. 6a: the lowest price of the 30 days before the reduction.
@@ -337,7 +339,7 @@ def omnibus_prior_price(
     `price`: the price announced from `reduction_started`, which tells a rise from a
     reduction; None, the one the ledger records from then, if it does.
     `sold_before_its_ledger`: the key sold before its first entry at prices its ledger does
-    not hold (`listing_sold_before_its_ledger`): a low is known only where its first entry
+    not hold (`sold_before_its_ledger`): a low is known only where its first entry
     is at or before the window's start (for the option of a run, that run's window).
     None when the ledger holds nothing charged before the reduction (or in its window), or
     what the key charged in its window is unknown (as above). Raises
@@ -553,19 +555,41 @@ def due_prior_price(
         currency=price.currency,
         ledger_since=product.ledger_since,
         price=price,
-        sold_before_its_ledger=listing_sold_before_its_ledger(key, product=product, store=store),
+        sold_before_its_ledger=sold_before_its_ledger(key, product=product, store=store),
     )
 
 
-def listing_sold_before_its_ledger(key: PriceKey, *, product: Product, store: Store | None) -> bool:
-    """Whether `key` is a web or app listing keyed by a store opened after its product
-    went on sale. The listing sold chain-wide from the product's own date
-    (`key_on_sale_since`), but this key's ledger begins at the store's opening: a lower web
-    price charged before (through the other stores' keys) is not in it. Its low is known
-    only once its own entries cover the 30 days; until then no reduction is announced
-    through it, rather than one against a low it cannot know. (The other stores' keys
-    are not read instead: a web price may be set per store, so they need not be this
-    listing's prices.)"""
+def key_recorded_since(key: PriceKey, *, product: Product, store: Store | None) -> datetime | None:
+    """Since when this installation has recorded `key`'s prices: the later of its
+    product's and its store's creation here (`recorded_since`); None: as far back as the
+    key sold (rows stored before either was kept, a sample whose history is complete)."""
+    known = [
+        since
+        for since in (product.recorded_since, store.recorded_since if store else None)
+        if since is not None
+    ]
+    return max(known) if known else None
+
+
+def sold_before_its_ledger(key: PriceKey, *, product: Product, store: Store | None) -> bool:
+    """Whether `key` may have sold before its ledger's first entry at prices the ledger
+    does not hold. Its low is then known only once its entries (its own or imported
+    history) cover the 30 days; until then no reduction is announced through it, rather
+    than one against a low it cannot know. Two ways:
+
+    - it was on sale (`key_on_sale_since`) before this installation recorded it
+      (`key_recorded_since`): a chain installed without imported history, a store given
+      an opening before its creation here, a product loaded with an `on_sale_since` in
+      the past. What its shelf charged before is unknown; from the ledger alone a shelf
+      sold before its first entry cannot be told from one that had no price before.
+    - it is a web or app listing keyed by a store opened after its product went on sale.
+      The listing sold chain-wide from the product's own date, but this key's ledger
+      begins at the store's opening: a lower web price charged before (through the other
+      stores' keys) is not in it. (The other stores' keys are not read instead: a web
+      price may be set per store, so they need not be this listing's prices.)"""
+    recorded = key_recorded_since(key, product=product, store=store)
+    if recorded is not None and key_on_sale_since(key, product=product, store=store) < recorded:
+        return True
     return (
         key.channel is not Channel.STORE
         and store is not None

@@ -53,6 +53,10 @@ class Product:
     the other product's, which this one was never sold at; None: all of it.
     `web_url`: the product's page (a label's QR code), None when it has none (the API and
     a product file both read an empty one as none).
+    `recorded_since`: since when this installation has recorded the product's prices (its
+    creation here): a product on sale before then sold at prices its ledger holds only
+    where imported history gives them (`pricing.ledger.sold_before_its_ledger`); None:
+    all it sold at is recorded (a product stored before migration 0048, the sample's).
     """
 
     sku: str
@@ -68,6 +72,7 @@ class Product:
     web_url: str | None = None
     unit_price_per_100: bool = False
     ledger_since: datetime | None = None
+    recorded_since: datetime | None = None
 
     def __post_init__(self) -> None:
         if not self.sku:
@@ -106,6 +111,10 @@ class Product:
             ledger_since = in_utc(self.ledger_since, field="ledger_since")
             if ledger_since is not self.ledger_since:
                 object.__setattr__(self, "ledger_since", ledger_since)
+        if self.recorded_since is not None:
+            recorded_since = in_utc(self.recorded_since, field="recorded_since")
+            if recorded_since is not self.recorded_since:
+                object.__setattr__(self, "recorded_since", recorded_since)
 
 
 @dataclass(frozen=True, slots=True)
@@ -116,19 +125,26 @@ class Store:
     `opened`: since when the store sells (given by the retailer, else its creation, moved
     back by imported price history of its shelves); None: as far back as anyone knows. A
     shelf of a store opened after its product went on sale has been selling it only since
-    the opening (`pricing.ledger.key_on_sale_since`)."""
+    the opening (`pricing.ledger.key_on_sale_since`).
+    `recorded_since`: since when this installation has recorded the store's prices (its
+    creation here): a shelf opened before then sold at prices its ledger holds only where
+    imported history gives them (`pricing.ledger.sold_before_its_ledger`); None: all its
+    shelves sold at is recorded (a store stored before migration 0048, the sample's)."""
 
     code: str
     name: str
     zone: str | None = None
     time_zone: str | None = None
     opened: datetime | None = None
+    recorded_since: datetime | None = None
 
     def __post_init__(self) -> None:
-        if self.opened is not None:
-            opened = in_utc(self.opened, field="opened")
-            if opened is not self.opened:
-                object.__setattr__(self, "opened", opened)
+        for field in ("opened", "recorded_since"):
+            value = getattr(self, field)
+            if value is not None:
+                in_zone = in_utc(value, field=field)
+                if in_zone is not value:
+                    object.__setattr__(self, field, in_zone)
 
 
 def label_time_zone(store: Store | None, installation: str | None) -> str | None:

@@ -74,6 +74,7 @@ def product_from_row(row: ProductRow | Row[Any]) -> Product:
         web_url=row.web_url,
         unit_price_per_100=row.unit_price_per_100,
         ledger_since=row.ledger_since,
+        recorded_since=row.recorded_since,
     )
 
 
@@ -93,6 +94,7 @@ def product_values(product: Product) -> dict[str, Any]:
         "web_url": product.web_url,
         "unit_price_per_100": product.unit_price_per_100,
         "ledger_since": product.ledger_since,
+        "recorded_since": product.recorded_since,
     }
 
 
@@ -118,7 +120,12 @@ def _stored_gtin(sku: str, gtin: str | None) -> str:
 def store_from_row(row: StoreRow | Row[Any]) -> Store:
     """The store of `row`, with its opening (`stores.opened`; None: always sold)."""
     return Store(
-        code=row.code, name=row.name, zone=row.zone, time_zone=row.time_zone, opened=row.opened
+        code=row.code,
+        name=row.name,
+        zone=row.zone,
+        time_zone=row.time_zone,
+        opened=row.opened,
+        recorded_since=row.recorded_since,
     )
 
 

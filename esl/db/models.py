@@ -121,6 +121,10 @@ class StoreRow(Base):
     # creation), moved back by imported history of its shelves; NULL: always, as far as
     # anyone knows (a store written without `esl.services.stores`, before migration 0029).
     opened: Mapped[datetime | None] = mapped_column(UtcDateTime())
+    # Since when this installation records its prices: its creation here
+    # (`pricing.Store.recorded_since`); NULL: stored before migration 0048, or seeded with
+    # its complete history.
+    recorded_since: Mapped[datetime | None] = mapped_column(UtcDateTime(), default=None)
 
 
 class StoreVersionRow(Base):
@@ -158,6 +162,10 @@ class ProductFacts:
     # Set on a SKU re-used for this product: its ledger before is another product's
     # (`pricing.products.Product.ledger_since`; migration 0039).
     ledger_since: Mapped[datetime | None] = mapped_column(UtcDateTime(), default=None)
+    # Since when this installation records its prices: its creation here, the same in
+    # every version (`pricing.Product.recorded_since`; migration 0048); NULL: stored
+    # before, or seeded with its complete history.
+    recorded_since: Mapped[datetime | None] = mapped_column(UtcDateTime(), default=None)
 
 
 class ProductRow(ProductFacts, Base):

@@ -137,6 +137,8 @@ def check_products(
     )
     for sku, v in values.items():
         v["ledger_since"] = reused.get(sku, stored.get(sku, {}).get("ledger_since"))
+        # Kept as first recorded: a new product's is set at its write (`write_products`).
+        v["recorded_since"] = stored.get(sku, {}).get("recorded_since")
     # The 30-day prior price counts the ledger from `on_sale_since`: a stored product's
     # date is not moved past prices the ledger shows it charged (its own prices).
     late = on_sale_since_refusals(
@@ -200,6 +202,11 @@ def write_products(
             everywhere=[str(v["sku"]) for v in updates],
             later=later,
         )
+    # Since when this installation records a new product's prices: a product on sale
+    # before then sold at prices its ledger does not hold (`pricing.ledger`'s
+    # `sold_before_its_ledger`), unless imported history gives them.
+    for v in inserts:
+        v["recorded_since"] = at
     table = core_table(ProductRow)
     insert_rows(session, table, inserts)
     update_rows(session, table, key="sku", rows=updates)
@@ -222,11 +229,12 @@ def write_products(
 
 
 def _stored_facts(session: Session, skus: Sequence[str]) -> dict[str, dict[str, Any]]:
-    """SKU -> its stored facts and `ledger_since`, of the `skus` stored."""
+    """SKU -> its stored facts, `ledger_since` and `recorded_since`, of the `skus` stored."""
     table = core_table(ProductRow)
-    columns = [table.c.sku, *(table.c[name] for name in PRODUCT_FACTS), table.c.ledger_since]
+    kept = (*PRODUCT_FACTS, "ledger_since", "recorded_since")
+    columns = [table.c.sku, *(table.c[name] for name in kept)]
     return {
-        row.sku: {name: getattr(row, name) for name in (*PRODUCT_FACTS, "ledger_since")}
+        row.sku: {name: getattr(row, name) for name in kept}
         for chunk in in_chunks(sorted(skus))
         for row in session.execute(select(*columns).where(table.c.sku.in_(chunk)))
     }

@@ -255,7 +255,7 @@ def save_stores(
             valid_from=SINCE_EVER,
         )
     for store in stores:
-        row = rows.get(store.code) or StoreRow(code=store.code)
+        row = rows.get(store.code) or StoreRow(code=store.code, recorded_since=now)
         row.opened = opening_of(session, store, rows.get(store.code), now=now)
         row.name, row.zone, row.time_zone = store.name, store.zone, store.time_zone
         session.add(row)

@@ -1,6 +1,7 @@
 """The audit's prior-price check takes a store's opening as the retailer gave it or as its
 imported history proves it (docs/pricing.md, "New stores"): a store loaded at install time
-that has sold for years expects its labels' reductions captioned with the 30-day low."""
+that has sold for years expects its labels' reductions captioned with the 30-day low, once
+its history is imported (before, what its shelves charged is unknown: no announcement)."""
 
 from __future__ import annotations
 
@@ -43,16 +44,35 @@ def _store_created_five_days_ago(world: AuditWorld, *, opened: datetime | None =
     )
 
 
-def test_a_store_given_its_opening_90_days_ago_is_audited_with_the_30_day_low(
+def test_a_store_given_its_opening_90_days_ago_announces_nothing_until_its_history_comes(
     world: AuditWorld,
 ) -> None:
+    # Created five days ago with an opening 90 days back: what its shelves charged
+    # before the five days is unknown, so no reduction is announced against them.
     _store_created_five_days_ago(world, opened=T0 - timedelta(days=90))
     _, content = world.acknowledged("L-S09", at=T0)
-    assert (content.prior_price, content.prior_price_basis) == (
+    assert (content.price, content.regular_price, content.prior_price) == (
+        Decimal("7.99"),
+        None,
+        None,
+    )
+    assert world.audit(at=T0 + timedelta(minutes=5)).report.prior_price_problems == ()
+    # Its 60 days of history imported: the reduction is announced with the 30-day low.
+    with world.sessions.begin() as session:
+        import_history(
+            session,
+            HISTORY.format(at=(T0 - timedelta(days=60)).isoformat()),
+            currency="PLN",
+            imported_by="test",
+            now=T0 + timedelta(hours=1),
+        )
+    _, content = world.acknowledged("L-S09", at=T0 + timedelta(hours=2))
+    assert (content.regular_price, content.prior_price, content.prior_price_basis) == (
+        Decimal("8.99"),
         Decimal("8.99"),
         PriorPriceBasis.LOWEST_30_DAYS,
     )
-    assert world.audit(at=T0 + timedelta(minutes=5)).report.prior_price_problems == ()
+    assert world.audit(at=T0 + timedelta(hours=3)).report.prior_price_problems == ()
 
 
 def test_imported_history_makes_the_audit_expect_the_30_day_low(world: AuditWorld) -> None:

@@ -6,7 +6,7 @@ began to sell it; the store's opening (`Store.opened`) is. A key whose ledger me
 starts recently (an installation without imported history, a relisted product) is not
 taken for a new shelf: only the store says when it opened. A web or app listing keyed
 by a store opened later sold chain-wide before its key's ledger began: it announces no
-reduction until that ledger holds the 30 days (`listing_sold_before_its_ledger`)."""
+reduction until that ledger holds the 30 days (`sold_before_its_ledger`)."""
 
 from __future__ import annotations
 
@@ -120,4 +120,47 @@ def test_a_product_launched_after_the_store_opened_is_on_sale_since_its_launch()
         price=pln(479),
         at=day(0),
     )
+    assert due == PriorPrice(pln(499), PriorPriceBasis.LOWEST_SINCE_ON_SALE)
+
+
+@pytest.mark.parametrize("channel", [Channel.STORE, Channel.WEB])
+@pytest.mark.parametrize(
+    ("product_recorded", "store_recorded"),
+    [(day(-10), None), (None, day(-10)), (day(-12), day(-10))],
+)
+def test_a_key_on_sale_before_it_was_recorded_announces_no_low_it_cannot_know(
+    channel: Channel, product_recorded: datetime | None, store_recorded: datetime | None
+) -> None:
+    # Product and store sold for long, but this installation records them only since ten
+    # days ago (`recorded_since`): what the key charged before is unknown.
+    product = replace(pricing_product("A"), recorded_since=product_recorded)
+    store = Store("S2", "Stary", opened=day(-400), recorded_since=store_recorded)
+    key = PriceKey("A", channel, "S2")
+    recent = [
+        LedgerEntry(key, day(-10), pln(499), pln(499)),
+        LedgerEntry(key, day(-9), pln(549), pln(549)),
+    ]
+
+    def due(entries: list[LedgerEntry]) -> PriorPrice | None:
+        return due_prior_price(
+            PriceLedger(entries), key=key, product=product, store=store, price=pln(479), at=day(0)
+        )
+
+    assert due(recent) is None
+    # Its history imported from before the 30 days: the low is known again.
+    imported = LedgerEntry(key, day(-45), pln(519), pln(519))
+    assert due([imported, *recent]) == PriorPrice(pln(499), PriorPriceBasis.LOWEST_30_DAYS)
+
+
+def test_a_product_recorded_before_its_launch_announces_against_the_lowest_since() -> None:
+    product = replace(pricing_product("A"), on_sale_since=day(-10), recorded_since=day(-11))
+    store = Store("S2", "Stary", opened=day(-400), recorded_since=day(-200))
+    key = PriceKey("A", Channel.STORE, "S2")
+    ledger = PriceLedger(
+        [
+            LedgerEntry(key, day(-10), pln(499), pln(499)),
+            LedgerEntry(key, day(-9), pln(549), pln(549)),
+        ]
+    )
+    due = due_prior_price(ledger, key=key, product=product, store=store, price=pln(479), at=day(0))
     assert due == PriorPrice(pln(499), PriorPriceBasis.LOWEST_SINCE_ON_SALE)

@@ -21,12 +21,12 @@ from decimal import Decimal
 from pathlib import Path
 
 import pytest
-from sqlalchemy import Connection, Engine, create_engine, make_url, text
+from sqlalchemy import Connection, Engine, create_engine, make_url, text, update
 from sqlalchemy.orm import Session
 from sqlalchemy.pool import NullPool, QueuePool
 
 from esl.db.engine import create_engine_for, session_factory, upgrade_database
-from esl.db.models import LabelModelRow, ProductRow, StoreRow, ZoneRow
+from esl.db.models import LabelModelRow, ProductRow, ProductVersionRow, StoreRow, ZoneRow
 from esl.imports import import_products
 from gateways.protocol import LabelProvision
 
@@ -80,6 +80,12 @@ def seed_reference_data(session: Session) -> None:
     )
     session.flush()
     import_products(session, PRODUCTS_CSV, currency="PLN", imported_by="seed", now=START)
+    # Products on sale since 2025 and loaded at START: the tests' chain has all they sold
+    # at recorded (as a database from before migration 0048), so their reductions in the
+    # first 30 days are announced. A key loaded after its sale began without its history
+    # announces none (`tests/esl/test_prior_price_of_a_product_loaded_after_its_sale_began.py`).
+    for table in (ProductRow, ProductVersionRow):
+        session.execute(update(table).values(recorded_since=None))
 
 
 def insert_label_as_before(session: Session, provision: LabelProvision) -> None:

@@ -69,6 +69,7 @@ def stores_as_at(
             _versions.c.time_zone,
             # The opening is the store's, not a version's: one, whatever it was called.
             _stores.c.opened,
+            _stores.c.recorded_since,
         )
         .join(_stores, _stores.c.code == _versions.c.store)
         .where(_versions.c.valid_from <= at)
@@ -76,7 +77,14 @@ def stores_as_at(
     if stores is not None:
         query = query.where(_versions.c.store.in_(sorted(stores)))
     rows = session.execute(query.order_by(_versions.c.store, _versions.c.valid_from))
-    for code, name, zone, time_zone, opened in rows:
+    for code, name, zone, time_zone, opened, recorded_since in rows:
         # Ordered by instant: a later version of the store replaces the earlier one.
-        newest[code] = Store(code=code, name=name, zone=zone, time_zone=time_zone, opened=opened)
+        newest[code] = Store(
+            code=code,
+            name=name,
+            zone=zone,
+            time_zone=time_zone,
+            opened=opened,
+            recorded_since=recorded_since,
+        )
     return list(newest.values())
