@@ -222,25 +222,35 @@ def _signed_after_heard(state: LabelState, signed_after: datetime | None) -> boo
 
 def counter_went_back(state: LabelState, response: LabelResponse, *, now: datetime) -> bool:
     """Whether an answer refused as `Refusal.OLDER` is a frame older than one it answered,
-    taken since: signed after every clock reading the label ever signed, after the last
-    report taken arrived, and not ahead of the label's now. A label takes only increasing
-    sequences, so its count went back (reset to factory and provisioned again with its
-    key, restored from a backup) and it took an old frame of ours again (a store gateway
-    replaying its store's frames): its panel shows that frame's content, an old price.
+    taken since: signed after every clock reading the label ever signed, and not ahead of
+    the label's now. A label takes only increasing sequences, so its count went back
+    (reset to factory and provisioned again with its key, restored from a backup) and it
+    took an old frame of ours again (a store gateway replaying its store's frames): its
+    panel shows that frame's content, an old price.
 
     A capture of an answer (a replay, a duplicate, an answer reordered behind a newer one)
     the controller heard was signed at or before the latest clock reading heard from the
     label (`latest_label_time`, to be read before `note_label_time` takes this answer),
     even when that was before a SetClock, or NTP on an OpenEPaperLink stand-in gateway's
-    host, set the label's clock back and so below the claim held now; one signed before
-    the last report taken arrived (as `health_is_newer` asks) is refused too. An answer
-    cannot be signed ahead of the label's known clock (`clock_offset_ms`) by more than
-    `SIGNED_NOW`. How long ago it was signed proves nothing: a store gateway keeps the
-    answers it could not publish while its broker link was down and relays them minutes
-    late, and a reset label's genuine answer refused then would leave the audit saying
-    `match` while the shelf shows the old price. So a capture the controller never heard
-    (a gateway withholding it), signed before the label's clock was set back, is taken
-    for one: it costs the label's record and one frame, never a false match.
+    host, set the label's clock back and so below the claim held now. An answer cannot be
+    signed ahead of the label's known clock (`clock_offset_ms`) by more than `SIGNED_NOW`.
+
+    The bound is when the words heard were signed, never when they arrived: the latest
+    reading is at least the signing time of every report taken, so "signed after the
+    last report taken arrived" asked only that the answer was not signed while that
+    report was on its way. That is just when a reset label signs its answer to a replayed
+    frame if the word it signed before the reset is held at the store gateway and relayed
+    ahead of it: believed as newer, the held word stamped `last_seen` with its arrival,
+    the answer signed seconds before was refused as a capture, and the audit said `match`
+    for 9 minutes while the shelf showed the old price
+    (`tests/pipeline/test_reset_label_answer_behind_a_withheld_word.py`). A label whose
+    count did not go back signs an older sequence only before a newer one, and so at or
+    before a reading heard, unless its clock was set back since. How long ago it was
+    signed proves nothing either: a store gateway keeps the answers it could not publish
+    while its broker link was down and relays them minutes late. So a capture the
+    controller never heard (a gateway withholding it), signed before the label's clock
+    was set back, is taken for one: it costs the label's record and one frame, never a
+    false match.
 
     Its panel is weighed as an older check-in's (`check_ins`): a difference makes the
     record forget what the label shows, never the old content shown. A label whose clock
@@ -256,10 +266,8 @@ def counter_went_back(state: LabelState, response: LabelResponse, *, now: dateti
     if response.label_time <= latest:
         return False
     offset = timedelta(milliseconds=state.clock_offset_ms or 0)
-    if response.label_time - (now + offset) > SIGNED_NOW:
-        return False  # ahead of the label's clock: not a reading it took
-    seen = state.last_seen
-    return seen is None or seen > now or response.label_time - offset > seen
+    # Not ahead of the label's clock: a reading it took.
+    return response.label_time - (now + offset) <= SIGNED_NOW
 
 
 def note_label_time(state: LabelState, response: LabelResponse) -> None:

@@ -99,8 +99,11 @@ _AHEAD = AT + timedelta(seconds=40)
         # label took.
         (AT, None, AT, AT + 8 * _MINUTE, AT + 5 * _MINUTE, False),
         (AT, 10 * _MINUTE, AT, AT + 18 * _MINUTE, AT + 5 * _MINUTE, False),
-        # One signed before the last report taken arrived.
-        (AT, None, AT + 2 * _MINUTE, AT + _MINUTE, AT + 2 * _MINUTE, False),
+        # One signed after every reading heard but before the last report taken arrived:
+        # a reset label's answer behind a word it signed before the reset, held at the
+        # gateway and relayed just ahead. When a word arrived bounds nothing; when it
+        # was signed (the reading heard) does.
+        (AT, None, AT + 2 * _MINUTE, AT + _MINUTE, AT + 2 * _MINUTE, True),
     ],
 )
 def test_only_an_older_answer_signed_after_every_reading_heard_not_ahead_is_a_count_gone_back(

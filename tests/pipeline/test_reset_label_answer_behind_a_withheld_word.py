@@ -28,6 +28,7 @@ from tests.pipeline.test_reset_label_given_an_old_frame import (
     audit_class,
     reset_to_factory,
 )
+from tests.support.database import engine_on_every_backend  # noqa: F401 - fixtures
 
 
 async def test_a_reset_label_is_not_called_match_when_a_withheld_word_goes_up_ahead_of_its_answer(
