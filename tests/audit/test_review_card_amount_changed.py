@@ -1,0 +1,90 @@
+"""Review: a card price replaced by a lower one (the first ended, a second started, as
+the publication rules ask). A label left on the first card price is stale, rightly; but
+its prior-price line (the lowest card holders paid before the FIRST card price, lawful for
+what it prints) is checked against the SECOND card price's prior price
+(esl/audit/gather.py `_card_price_shown` takes the newest card price charged beside the
+shown shelf price, whatever card amount the label states), and the audit lists a
+prior-price problem the label does not have."""
+
+from __future__ import annotations
+
+import dataclasses
+from datetime import timedelta
+from decimal import Decimal
+
+from esl.audit.classify import AuditClass
+from tests.audit.world import T0, AuditWorld
+
+AT = T0 + timedelta(hours=2)
+CARD = {
+    "action": "upsert_promotion",
+    "promotion_id": "CARD-CHS",
+    "name": "Ser z karta",
+    "kind": "loyalty_price",
+    "amount": "7.99",
+    "skus": ["CHS-1"],
+    "channels": ["store"],
+    "valid_from": (T0 - timedelta(days=1)).isoformat(),
+}
+
+
+def test_a_label_left_on_the_old_card_amount_is_checked_against_its_own_card_price(
+    world: AuditWorld,
+) -> None:
+    # Cheese 8.99 for 60 days; card 7.99 from T0 - 1 d; the card amount lowered to 7.49
+    # (a new card promotion) at T0 + 1 h. The label still shows the 7.99 card price with 8.99,
+    # the lowest card holders paid in the 30 days before 7.99 began: lawful for it.
+    world.publish([CARD], now=T0 - timedelta(days=1) + timedelta(minutes=1))
+    world.label("L-card-old", store="S01", sku="CHS-1")
+    _, content = world.acknowledged("L-card-old", at=T0)
+    assert content.promotion_text == "Z kartą 7,99\xa0zł"
+    assert content.prior_price == Decimal("8.99")
+    world.publish(
+        [
+            {"action": "end_promotion", "promotion_id": "CARD-CHS"},
+            {
+                **CARD,
+                "promotion_id": "CARD-CHS-2",
+                "amount": "7.49",
+                "valid_from": (T0 + timedelta(hours=1)).isoformat(),
+            },
+        ],
+        now=T0 + timedelta(hours=1),
+    )
+    world.checked_in("L-card-old", at=AT - timedelta(minutes=1))
+    report = world.audit(at=AT).report
+    verdict = next(v for v in report.labels if v.label_id == "L-card-old")
+    assert verdict.audit_class is AuditClass.STALE, verdict.reason
+    # The label prints the lawful prior price of the card price it shows: no problem.
+    assert report.prior_price_problems == (), report.prior_price_problems
+
+
+def test_a_wrong_prior_line_on_the_old_card_amount_is_reported(world: AuditWorld) -> None:
+    # The same, but the label left on the 7.99 card price prints 7.99 as its prior price
+    # (card holders paid 8.99 before it: wrong). 7.99 happens to be the prior price of
+    # the 7.49 card price now running, so the audit, checking against that one, lets
+    # the wrong line pass.
+    world.publish([CARD], now=T0 - timedelta(days=1) + timedelta(minutes=1))
+    world.label("L-card-wrong", store="S01", sku="CHS-1")
+    world.acknowledged(
+        "L-card-wrong",
+        at=T0,
+        altered=lambda c: dataclasses.replace(c, prior_price=Decimal("7.99")),
+    )
+    world.publish(
+        [
+            {"action": "end_promotion", "promotion_id": "CARD-CHS"},
+            {
+                **CARD,
+                "promotion_id": "CARD-CHS-2",
+                "amount": "7.49",
+                "valid_from": (T0 + timedelta(hours=1)).isoformat(),
+            },
+        ],
+        now=T0 + timedelta(hours=1),
+    )
+    world.checked_in("L-card-wrong", at=AT - timedelta(minutes=1))
+    report = world.audit(at=AT).report
+    assert [(p.label_id, p.shown_prior, p.expected_prior) for p in report.prior_price_problems] == [
+        ("L-card-wrong", Decimal("7.99"), Decimal("8.99"))
+    ]
