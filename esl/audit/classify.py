@@ -114,6 +114,12 @@ class ShownContent:
     # reduction, and beside a loyalty-card badge with a prior price (a reduction for the
     # card's members), so its prior price is checked against the card holders' ledger.
     shows_prior_price: bool = False
+    # The card price its loyalty-card badge states (`esl.audit.card_badge`), None where it
+    # draws none: its prior-price line is the one of that card price, not the one due.
+    card_price: Decimal | None = None
+    # The instant its price was resolved for (the `label_contents` row's): the card price
+    # it states is the run of it charged then, not a later run of the same amount.
+    priced_at: datetime | None = None
 
 
 @dataclass(frozen=True, slots=True)

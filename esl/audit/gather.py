@@ -501,7 +501,9 @@ def _gather(
                     )
                 _check_prior(facts, priors[memo], problems)
             else:
-                card = _card_price_shown(ledger, store_key, shown, shown_due, at=at)
+                card = _card_price_shown(
+                    ledger, store_key, shown, shown_due, draws_due=facts.draws_due, at=at
+                )
                 if card is not None and product is not None:
                     card_price, card_at = card
                     card_memo = (store_key, card_price.amount, card_at)
@@ -648,33 +650,49 @@ def _card_price_shown(
     shown: ShownContent,
     due: ResolvedPrice | None,
     *,
+    draws_due: bool,
     at: datetime,
 ) -> tuple[Money, datetime] | None:
     """The loyalty-card price the card badge of `shown` states, and an instant it applied
     at, at or before `at`: where `due_card_prior_price` walks back from.
 
-    The due card price when the label shows the due promotion beside the due shelf price
-    (the ledger may not have recorded it yet: a scheduled instant just arrived, as the
-    engine priced it); else the newest card price `key`'s store charged beside the shown
-    shelf price (a label left on an ended or changed card price). None when the ledger
-    knows none: nothing to check against."""
+    The due card price when the label shows it beside the due shelf price, for the due
+    promotion or drawing just what the due label draws (`draws_due`: its pixels are the
+    due label's, whatever promotion it was drawn for); the ledger may not have recorded
+    it yet (a scheduled instant just arrived, as the engine priced it). Else the card
+    price the badge states as `key`'s store charged it (a label left on an ended or
+    changed card price): the run of it in force when the label's price was resolved, or
+    else the newest run of that card price, whatever card price was charged since. None
+    when the badge states none that can be read, or the ledger knows none: nothing to
+    check against."""
+    stated = shown.card_price
+    if stated is None:
+        return None
     promotion = due.promotion if due is not None else None
     if (
         due is not None
         and promotion is not None
         and promotion.loyalty_only
-        and promotion.id == shown.promotion_id
+        and (promotion.id == shown.promotion_id or draws_due)
+        and promotion.effective_unit_price.amount == stated
         and due.price.amount == shown.price
     ):
         return promotion.effective_unit_price, at
+
+    def charged(entry: LedgerEntry | None) -> Money | None:
+        """`entry`'s card price when it is the one stated."""
+        card = entry.card_price if entry is not None else None
+        return card if card is not None and card.amount == stated else None
+
+    if shown.priced_at is not None and shown.priced_at <= at:
+        drawn = ledger.entry_at(key, shown.priced_at)
+        card = charged(drawn)
+        if drawn is not None and card is not None:
+            return card, drawn.effective_from
     for entry in reversed(ledger.entries(key)):
-        if (
-            entry.effective_from <= at
-            and entry.card_price is not None
-            and entry.price is not None
-            and entry.price.amount == shown.price
-        ):
-            return entry.card_price, entry.effective_from
+        card = charged(entry)
+        if entry.effective_from <= at and card is not None:
+            return card, entry.effective_from
     return None
 
 

@@ -21,6 +21,7 @@ from typing import Any, NamedTuple
 from sqlalchemy import ColumnElement, Select, and_, func, or_, select, tuple_
 from sqlalchemy.orm import Session
 
+from esl.audit.card_badge import card_price_stated
 from esl.audit.classify import OpenUpdate, ShownContent
 from esl.db.audit_models import LabelContentRow
 from esl.db.models import (
@@ -36,7 +37,7 @@ from esl.db.repositories import CHUNK, ColumnReader, driver_rows, in_chunks, raw
 from esl.delivery_states import OPEN_STATUSES, OutboxStatus, RecordedPanel
 from esl.services.panel_image import flip_instant, panel_image
 from pricing import PriorPriceBasis
-from rendering.content import announces_reduction, shows_prior_price
+from rendering.content import CARD_OFFERS, announces_reduction, shows_prior_price
 
 __all__ = [
     "Bound",
@@ -557,6 +558,7 @@ def shown_contents(
                 _contents.c.promotion_id,
                 _contents.c.price_fingerprint,
                 _contents.c.content,
+                _contents.c.resolved_at,
             ).where(_contents.c.content_hash.in_(chunk))
         ):
             shown = ShownContent(
@@ -568,7 +570,10 @@ def shown_contents(
                 promotion_id=row.promotion_id,
                 price_fingerprint=row.price_fingerprint,
                 prior_price_basis=_prior_basis(row.content),
-                **_drawn(row.content, price=row.price, prior_price=row.prior_price),
+                priced_at=row.resolved_at,
+                **_drawn(
+                    row.content, price=row.price, prior_price=row.prior_price, currency=row.currency
+                ),
             )
             found[row.content_hash] = (shown, row.content)
     return found
@@ -578,14 +583,15 @@ _BASES = {basis.value: basis for basis in PriorPriceBasis}
 
 
 def _drawn(
-    content: dict[str, Any], *, price: Decimal, prior_price: Decimal | None
+    content: dict[str, Any], *, price: Decimal, prior_price: Decimal | None, currency: str
 ) -> dict[str, Any]:
     """What the label of `price` draws beside it (`ShownContent.prior_price`,
     `struck_price` and on), from a rendered content's JSON form (`content_to_dict`); a
     value it lacks or cannot be read is None. Its prior price (the row's, the content's)
     only where the label prints its line, as rendering.layout draws it
     (`LabelContent.shows_prior_price`: beside an announced reduction or a loyalty-card
-    badge): the engine gives one to every promotion, announced or not."""
+    badge): the engine gives one to every promotion, announced or not. The card price a
+    loyalty-card badge states, read from its text (`card_price_stated`)."""
     fields = content.get("price")
     fields = fields if isinstance(fields, dict) else {}
     promotion = fields.get("promotion")
@@ -596,6 +602,12 @@ def _drawn(
     kind = kind if isinstance(kind, str) else None
     unit = fields.get("unit_label")
     struck = _amount(fields.get("regular_price"))
+    locale = content.get("locale")
+    card = (
+        card_price_stated(badge, currency=currency, locale=locale)
+        if badge is not None and kind in CARD_OFFERS and isinstance(locale, str)
+        else None
+    )
     announced = announces_reduction(
         price=price, regular_price=struck, promotion_text=badge, promotion_kind=kind
     )
@@ -610,6 +622,7 @@ def _drawn(
         "badge": badge,
         "unit_price": _amount(fields.get("unit_price")),
         "unit_label": unit if isinstance(unit, str) else None,
+        "card_price": card,
     }
 
 

@@ -1,18 +1,18 @@
-"""Review: a card price replaced by a lower one (the first ended, a second started, as
-the publication rules ask). A label left on the first card price is stale, rightly; but
-its prior-price line (the lowest card holders paid before the FIRST card price, lawful for
-what it prints) is checked against the SECOND card price's prior price
-(esl/audit/gather.py `_card_price_shown` takes the newest card price charged beside the
-shown shelf price, whatever card amount the label states), and the audit lists a
-prior-price problem the label does not have."""
+"""A card price replaced by another (the first ended, a second started, as the publication
+rules ask). A label left on the first card price is stale, rightly, and its prior-price
+line (the lowest card holders paid before the card price its badge states) is checked
+against that card price: the run of it charged when the label's price was resolved, not
+the card price due now, nor a later run of the same card amount."""
 
 from __future__ import annotations
 
 import dataclasses
+from collections.abc import Callable
 from datetime import timedelta
 from decimal import Decimal
 
 from esl.audit.classify import AuditClass
+from rendering.content import LabelContent
 from tests.audit.world import T0, AuditWorld
 
 AT = T0 + timedelta(hours=2)
@@ -87,4 +87,52 @@ def test_a_wrong_prior_line_on_the_old_card_amount_is_reported(world: AuditWorld
     report = world.audit(at=AT).report
     assert [(p.label_id, p.shown_prior, p.expected_prior) for p in report.prior_price_problems] == [
         ("L-card-wrong", Decimal("7.99"), Decimal("8.99"))
+    ]
+
+
+def _printing(prior: Decimal) -> Callable[[LabelContent], LabelContent]:
+    """The due content, drawn with `prior` as its prior price."""
+    return lambda content: dataclasses.replace(content, prior_price=prior)
+
+
+def test_a_label_left_on_an_earlier_run_of_the_same_card_amount_is_checked_against_that_run(
+    world: AuditWorld,
+) -> None:
+    # The 7.99 card price ends at T0 + 1 h and a new one of the same 7.99 starts at
+    # T0 + 2 h: card holders paid 8.99 in the 30 days before the first, 7.99 before the
+    # second. Three labels still show the first (its badge reads as the second's): with
+    # 8.99, lawful for it; with 8.49, wrong for it; with 7.99, wrong for it but drawing
+    # just what the second's label draws, so what it shows is lawful now.
+    world.publish([CARD], now=T0 - timedelta(days=1) + timedelta(minutes=1))
+    printed = {
+        "L-card-first": None,
+        "L-card-first-wrong": Decimal("8.49"),
+        "L-card-first-as-due": Decimal("7.99"),
+    }
+    for label_id, prior in printed.items():
+        world.label(label_id, store="S01", sku="CHS-1")
+        world.acknowledged(label_id, at=T0, altered=None if prior is None else _printing(prior))
+    world.publish(
+        [{"action": "end_promotion", "promotion_id": "CARD-CHS"}], now=T0 + timedelta(hours=1)
+    )
+    world.publish(
+        [
+            {
+                **CARD,
+                "promotion_id": "CARD-CHS-2",
+                "valid_from": (T0 + timedelta(hours=2)).isoformat(),
+            }
+        ],
+        now=T0 + timedelta(hours=2),
+    )
+    at = T0 + timedelta(hours=3)
+    for label_id in printed:
+        world.checked_in(label_id, at=at - timedelta(minutes=1))
+    report = world.audit(at=at).report
+    classes = {v.label_id: v.audit_class for v in report.labels if v.label_id.startswith("L-")}
+    assert classes["L-card-first"] is AuditClass.STALE
+    assert classes["L-card-first-wrong"] is AuditClass.STALE
+    assert classes["L-card-first-as-due"] is not AuditClass.STALE
+    assert [(p.label_id, p.shown_prior, p.expected_prior) for p in report.prior_price_problems] == [
+        ("L-card-first-wrong", Decimal("8.49"), Decimal("8.99"))
     ]
