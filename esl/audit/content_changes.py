@@ -18,10 +18,13 @@ which what differs between the content it shows and the due one may have changed
 - the end of the promotion the label shows, when another (or none) is due;
 - the publication that last wrote the due promotion (its terms, its end);
 - a store version of its store (`store_versions`), when the label prints a last day of
-  another time zone than the due one.
+  another time zone than the due one;
+- an entry of its store's ledger known only after it applied (imported history: from
+  when it was recorded), when the label prints another prior price than the due one:
+  the 30-day low of a reduction long on the shelf changes then, its amount not.
 Before the first of these the due content was what it had been at the ledger's instant;
 a label showing the due amount then is taken to have been right. Read for the few labels
-found late, in three queries.
+found late, in four queries.
 """
 
 from __future__ import annotations
@@ -43,6 +46,7 @@ from esl.db.models import (
     core_table,
 )
 from esl.db.repositories.chunks import in_chunks
+from esl.db.repositories.ledger import store_ledger_known
 from pricing import Catalogue, ResolvedPrice
 
 __all__ = ["ContentChanges"]
@@ -58,11 +62,32 @@ class ContentChanges:
     though their price did not."""
 
     def __init__(
-        self, session: Session, catalogue: Catalogue, late: Iterable[LabelFacts], *, at: datetime
+        self,
+        session: Session,
+        catalogue: Catalogue,
+        late: Iterable[LabelFacts],
+        *,
+        at: datetime,
+        prior_price_wrong: Collection[str] = (),
     ) -> None:
+        """`prior_price_wrong`: the labels printing another prior price than the due one."""
         self._catalogue = catalogue
         self._at = at
         same_amount = [facts for facts in late if _shows_due_amount(facts)]
+        self._prior_price_wrong = {
+            f.label_id for f in same_amount if f.label_id in prior_price_wrong
+        }
+        # From the earliest ledger instant a label of them can be dated by: its binding.
+        self._ledger = (
+            store_ledger_known(
+                session,
+                {(f.sku, f.store) for f in same_amount if f.label_id in self._prior_price_wrong},
+                after=min(f.bound_at for f in same_amount if f.label_id in self._prior_price_wrong),
+                at=at,
+            )
+            if self._prior_price_wrong
+            else {}
+        )
         self._products = _versions(
             session, _products.c.sku, _products.c.valid_from, {f.sku for f in same_amount}, at=at
         )
@@ -109,6 +134,8 @@ class ContentChanges:
             yield from self._products.get(facts.sku, ())
         if facts.misdated is not None:
             yield from self._stores.get(facts.store, ())
+        if facts.label_id in self._prior_price_wrong:
+            yield from self._ledger.get((facts.sku, facts.store), ())
         promotions = self._catalogue.promotions
         if due is not None:
             published = self._published.get(due.id)

@@ -527,8 +527,15 @@ def _gather(
         # only: a label at the due amount but drawn otherwise is dated from the change of
         # what it must draw (a pack size, a promotion's last day), not from when the
         # amount began; a label at another amount from when the due amount began, not
-        # from a card price added beside it since.
-        changes = ContentChanges(session, catalogue, (f for _, f in late), at=at)
+        # from a card price added beside it since; one printing another prior price from
+        # the ledger entry that made that due (imported history: when it was imported).
+        changes = ContentChanges(
+            session,
+            catalogue,
+            (f for _, f in late),
+            at=at,
+            prior_price_wrong={p.label_id for p in problems},
+        )
         for index, facts in late:
             started = changes.due_since(
                 facts, _due_since(facts, runs.get((facts.sku, facts.store)))

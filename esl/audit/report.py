@@ -59,11 +59,12 @@ class AuditReport:
     def overdue_prior_prices(
         self, threshold: timedelta, shown_since: Mapping[str, datetime]
     ) -> list[PriorPriceProblem]:
-        """Prior-price problems on an image the label has shown for longer than
-        `threshold`: `shown_since` maps a label to its first report of the image it shows
-        (`esl.audit.overdue.images_shown_since`). The wrong line is on the label since
-        then, at whatever price, so it counts as a wrong price does; a label whose report
-        of it is not kept is counted, an unlawful shelf of unknown age being no better."""
+        """Prior-price problems printed for longer than `threshold`: `shown_since` maps a
+        label to since when it prints the wrong line (`esl.audit.overdue.
+        prior_prices_wrong_since`: its first report of the image it shows, or the record's
+        change since that made another prior price due). It counts as a wrong price does;
+        a label missing from it is counted, an unlawful shelf of unknown age being no
+        better."""
         return [
             p
             for p in self.prior_price_problems

@@ -2,8 +2,9 @@
 
 Exit code 0: no label has been wrong for longer than `--fail-after`; 1: some have (listed
 on stderr), so a scheduler can alert; 2: bad arguments. Wrong: another price than the due
-one, a prior price other than the ledger's (on an image shown that long), or a price of a
-product no longer sold (since its store price was withdrawn); docs/audit.md, Outputs.
+one, a prior price other than the ledger's (on an image shown that long, and that long
+since the record made another one due), or a price of a product no longer sold (since its
+store price was withdrawn); docs/audit.md, Outputs.
 """
 
 from __future__ import annotations
@@ -95,8 +96,8 @@ def register(app: typer.Typer) -> None:
             typer.Option(
                 "--fail-after",
                 help="Exit 1 if a label is wrong for longer (30m): a price other than the due "
-                "one, a wrong prior price on an image shown that long, or a price of a "
-                "product no longer sold since its price was withdrawn.",
+                "one, a wrong prior price shown that long since another one became due, or a "
+                "price of a product no longer sold since its price was withdrawn.",
             ),
         ] = None,
         offline_after: Annotated[
@@ -122,7 +123,7 @@ def register(app: typer.Typer) -> None:
         from esl.audit.formats import report_to_csv, report_to_dict
         from esl.audit.gather import gather_configured_audit
         from esl.audit.html_report import render_html_report
-        from esl.audit.overdue import images_shown_since, prices_withdrawn
+        from esl.audit.overdue import prices_withdrawn, prior_prices_wrong_since
         from esl.db.engine import session_factory
         from esl.db.readiness import open_ready_engine
 
@@ -145,7 +146,7 @@ def register(app: typer.Typer) -> None:
         at = _instant(at_text) or now
         engine = open_ready_engine(settings.resolved_database_url())
         # What `--fail-after` ages beyond the report: read with it, from the same record.
-        shown_since: dict[str, datetime] = {}
+        prior_wrong_since: dict[str, datetime] = {}
         withdrawn: dict[str, datetime] = {}
         try:
             with exiting_with(ctx, BAD_ARGUMENTS), session_factory(engine)() as session:
@@ -153,7 +154,7 @@ def register(app: typer.Typer) -> None:
                     session, settings, at=at, now=now, stores=stores or None, thresholds=thresholds
                 )
                 if threshold is not None:
-                    shown_since = images_shown_since(session, gathered.report)
+                    prior_wrong_since = prior_prices_wrong_since(session, gathered.report)
                     withdrawn = prices_withdrawn(session, gathered.report)
         finally:
             engine.dispose()
@@ -177,7 +178,7 @@ def register(app: typer.Typer) -> None:
             )
         if threshold is not None:
             overdue = report.overdue(threshold, withdrawn)
-            unlawful = report.overdue_prior_prices(threshold, shown_since)
+            unlawful = report.overdue_prior_prices(threshold, prior_wrong_since)
             for verdict in overdue[:20]:
                 typer.echo(
                     f"overdue: {verdict.store} {verdict.label_id} {verdict.audit_class} "

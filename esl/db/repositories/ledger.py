@@ -14,7 +14,7 @@ from collections.abc import Collection, Iterable
 from datetime import datetime
 from typing import Any, NamedTuple
 
-from sqlalchemy import Select, String, and_, bindparam, column, select, values
+from sqlalchemy import Select, String, and_, bindparam, column, or_, select, values
 from sqlalchemy.orm import Session
 
 from esl.db.models import LedgerEntryRow, core_table
@@ -31,6 +31,7 @@ __all__ = [
     "load_ledger_for_skus",
     "remove_entries",
     "remove_entries_at",
+    "store_ledger_known",
     "store_price_runs",
 ]
 
@@ -153,6 +154,43 @@ def store_price_runs(
             found[sku, store] = StorePriceRun(
                 began, run.amount_since if same and run is not None else began, price
             )
+    return found
+
+
+def store_ledger_known(
+    session: Session, keys: Collection[tuple[str, str]], *, after: datetime, at: datetime
+) -> dict[tuple[str, str], list[datetime]]:
+    """(sku, store) -> the instants after `after` and by `at` at which an entry of its
+    `store`-channel ledger took effect as far as the record knew: the later of the
+    entry's instant and when it was recorded, oldest first. Imported history applied
+    months before it was recorded, and what it does to a prior price is due only since
+    then; a price written ahead of its instant from that instant. For the few labels
+    the audit finds printing another prior price than the due one (keys without such an
+    instant left out)."""
+    found: dict[tuple[str, str], list[datetime]] = {}
+    for chunk in in_chunks(sorted(keys)):
+        wanted = (
+            values(column("sku", String), column("store", String), name="wanted").data(chunk).cte()
+        )
+        statement = (
+            select(wanted.c.sku, wanted.c.store, _ledger.c.effective_at, _ledger.c.recorded_at)
+            .select_from(wanted)
+            .join(
+                _ledger,
+                and_(
+                    _ledger.c.sku == wanted.c.sku,
+                    _ledger.c.channel == Channel.STORE.value,
+                    _ledger.c.store == wanted.c.store,
+                    _ledger.c.effective_at <= at,
+                    _ledger.c.recorded_at <= at,
+                    or_(_ledger.c.effective_at > after, _ledger.c.recorded_at > after),
+                ),
+            )
+        )
+        for sku, store, effective, recorded in session.execute(statement):
+            found.setdefault((sku, store), []).append(max(effective, recorded))
+    for instants in found.values():
+        instants.sort()
     return found
 
 
