@@ -11,6 +11,14 @@ battery, 0.5 % unconfirmed, 0.2 % showing an unknown image, the rest matching.
 `labels_audited_per_s` = labels / `seconds`, where `seconds` is one `gather_audit` over
 every store in a fresh session: its queries, loading the catalogue and ledger, resolving
 store and web prices, classifying, the prior-price check and the store summaries.
+
+Then the history a past audit reads is added (`_seed_history`, after the live audit so
+its figure stays comparable with earlier runs): per label `HISTORY_FRAMES` frames sent
+and acknowledged since START (8 at full size: 800,000 outbox rows), each followed by a
+check-in, the newest of a fiftieth of them timed to flip by itself before `PAST`, and a
+frame sent unanswered at `PAST` to another fiftieth. `past_audit_store_s` is one
+`gather_audit` of one store (2,000 labels) at `PAST`, `past_audit_chain_s` of every store:
+a one-store past audit should cost its store's share, whatever the chain and its history.
 """
 
 from __future__ import annotations
@@ -24,6 +32,7 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from esl.audit.gather import gather_audit
@@ -39,6 +48,7 @@ from esl.db.mapping import (
 )
 from esl.db.models import (
     GatewayRow,
+    LabelAcknowledgementRow,
     LabelBindingRow,
     LabelModelRow,
     LabelRow,
@@ -75,12 +85,20 @@ from pricing.gtin import gtin_with_check_digit
 
 __all__ = ["REQUIRED_KEYS", "run"]
 
-REQUIRED_KEYS = ("labels", "stores", "labels_audited_per_s")
+REQUIRED_KEYS = (
+    "labels",
+    "stores",
+    "labels_audited_per_s",
+    "past_audit_store_s",
+    "past_audit_chain_s",
+)
 
 START = datetime(2026, 1, 1, tzinfo=UTC)
 AT = datetime(2026, 3, 2, 12, 0, tzinfo=UTC)
+PAST = AT - timedelta(days=1)  # the past audits' instant, inside the seeded history
 LOCALE = "pl_PL"  # a Polish chain: its prices are in PLN
 ZONES = 5
+HISTORY_FRAMES = 8  # per label, in the past audits' history
 
 
 def _hash(*parts: object) -> str:
@@ -354,10 +372,122 @@ def _seed(session: Session, *, skus: int, stores: int) -> int:
     return len(labels)
 
 
+def _seed_history(session: Session, *, frames: int) -> int:
+    """What the pipeline keeps of each label's past: `frames` image frames sent and
+    acknowledged between START and 90 minutes before `PAST` (the newest one is the image
+    it shows now), each but the newest followed by a check-in an hour later, and a
+    check-in 10 minutes before `PAST`. For one label in 50 the newest frame was timed to
+    an hour before `PAST` (acknowledged ahead, flipped by itself), and one label in 50 was
+    sent a frame 20 minutes before `PAST`, unanswered then (superseded since).
+    Seeded after the live audit (its sequences are not the live state's). Returns the
+    outbox rows added."""
+    states = session.execute(
+        select(LabelRow.id, LabelRow.store, LabelRow.gateway, LabelStateRow.desired_hash)
+        .join(LabelStateRow, LabelStateRow.label_id == LabelRow.id)
+        .order_by(LabelRow.id)
+    ).all()
+    step = (PAST - timedelta(minutes=90) - START) / frames
+    outbox: list[dict[str, Any]] = []
+    acks: list[dict[str, Any]] = []
+
+    def frame(
+        label_id: str,
+        store: str,
+        gateway: str,
+        sequence: int,
+        digest: str,
+        sent: datetime,
+        *,
+        settled: datetime,
+        status: str = "acked",
+        display_at: datetime | None = None,
+    ) -> None:
+        outbox.append(
+            {
+                "label_id": label_id,
+                "store": store,
+                "gateway": gateway,
+                "sequence": sequence,
+                "content_hash": digest,
+                "base_hash": None,
+                "display_at": display_at,
+                "payload": b"x",
+                "status": status,
+                "attempts": 1,
+                "not_before": sent,
+                "sent_at": sent,
+                "first_sent_at": sent,
+                "parked_reason": None,
+                "created_at": sent,
+                "settled_at": settled,
+            }
+        )
+
+    def word(label_id: str, sequence: int, shown: str, at: datetime, acked: str | None) -> None:
+        acks.append(
+            {
+                "label_id": label_id,
+                "sequence": sequence,
+                "reason": "SUCCESS",
+                "displayed_hash": shown,
+                "acked_hash": acked,
+                "at": at,
+                "panel": "reported",
+                "heard": True,
+            }
+        )
+
+    for n, (label_id, store, gateway, current) in enumerate(states):
+        shown = _hash("first", label_id)
+        for sequence in range(1, frames + 1):
+            sent = START + step * sequence
+            if sequence < frames:
+                digest = _hash("history", label_id, sequence)
+                frame(label_id, store, gateway, sequence, digest, sent, settled=sent)
+                word(label_id, sequence, digest, sent + timedelta(seconds=5), digest)
+                word(label_id, sequence, digest, sent + timedelta(hours=1), None)
+                shown = digest
+            elif n % 50 == 0:
+                # Timed: acknowledged ahead, flipped at its instant, reported since.
+                flips = PAST - timedelta(hours=1)
+                frame(
+                    label_id,
+                    store,
+                    gateway,
+                    sequence,
+                    current,
+                    sent,
+                    settled=sent,
+                    display_at=flips,
+                )
+                word(label_id, sequence, shown, sent + timedelta(seconds=5), current)
+            else:
+                frame(label_id, store, gateway, sequence, current, sent, settled=sent)
+                word(label_id, sequence, current, sent + timedelta(seconds=5), current)
+        # Its last check-in, 10 minutes before the instant: heard, showing the image.
+        word(label_id, frames, current, PAST - timedelta(minutes=10), None)
+        if n % 50 == 1:
+            # Sent 20 minutes before the instant, unanswered then, superseded since.
+            frame(
+                label_id,
+                store,
+                gateway,
+                frames + 1,
+                _hash("unanswered", label_id),
+                PAST - timedelta(minutes=20),
+                settled=AT - timedelta(hours=3),
+                status="superseded",
+            )
+    insert_rows(session, core_table(OutboxRow), outbox)
+    insert_rows(session, core_table(LabelAcknowledgementRow), acks)
+    return len(outbox)
+
+
 def run(*, smoke: bool) -> dict[str, object]:
     # 200 SKUs: the first promoted perishable product (the price before its first
     # reduction, captioned as such) is the 188th.
     skus, stores = (200, 3) if smoke else (2_000, 50)
+    frames = 2 if smoke else HISTORY_FRAMES
     with tempfile.TemporaryDirectory(prefix="esl-bench-audit-") as directory:
         engine = create_engine_for(f"sqlite:///{Path(directory) / 'esl.sqlite'}")
         try:
@@ -372,6 +502,19 @@ def run(*, smoke: bool) -> dict[str, object]:
                 started = time.perf_counter()
                 gathered = gather_audit(session, at=AT, now=AT, currency="PLN", locale=LOCALE)
                 seconds = time.perf_counter() - started
+
+            with sessions.begin() as session:
+                history_rows = _seed_history(session, frames=frames)
+            past: dict[str, float] = {}
+            past_classes: dict[str, Counter[str]] = {}
+            for name, audited in (("store", ["S000"]), ("chain", None)):
+                with sessions() as session:
+                    started = time.perf_counter()
+                    report_then = gather_audit(
+                        session, at=PAST, now=AT, currency="PLN", locale=LOCALE, stores=audited
+                    ).report
+                    past[name] = time.perf_counter() - started
+                past_classes[name] = Counter(v.audit_class.value for v in report_then.labels)
         finally:
             engine.dispose()
     report = gathered.report
@@ -386,5 +529,10 @@ def run(*, smoke: bool) -> dict[str, object]:
         "classes": dict(sorted(counts.items())),
         "prior_price_problems": len(report.prior_price_problems),
         "seed_seconds": round(seed_seconds, 2),
+        "history_outbox_rows": history_rows,
+        "past_audit_store_s": round(past["store"], 3),
+        "past_audit_chain_s": round(past["chain"], 3),
+        "past_classes_store": dict(sorted(past_classes["store"].items())),
+        "past_classes_chain": dict(sorted(past_classes["chain"].items())),
         "target_per_s": 50_000,
     }
