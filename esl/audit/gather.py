@@ -257,14 +257,20 @@ def _gather(
         # Its last word then, a timed image it flipped to unheard, and the frames sent it
         # unanswered then, read from the kept words and the outbox as the live audit
         # read the label's state at that instant.
-        seen, frames = past_panels(session, [b.label_id for b in bound] + list(unbound_then), at=at)
+        seen, frames = past_panels(
+            session,
+            [b.label_id for b in bound] + list(unbound_then),
+            at=at,
+            every=stores is None,
+        )
         unbound = {
             label_id: (store, model, seen.pop(label_id))
             for label_id, (store, model) in unbound_then.items()
             if label_id in seen
         }
     label_ids = [b.label_id for b in bound]
-    updates = open_updates(session, [*label_ids, *unbound], at=at)
+    # Read for the audited labels only; an audit of every store reads the outbox once.
+    updates = open_updates(session, [*label_ids, *unbound], at=at, every=stores is None)
     shown_rows = shown_contents(
         session,
         {s.shown_hash for s in seen.values() if s.shown_hash}

@@ -13,12 +13,12 @@ nothing is queried per label.
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from datetime import datetime
 from decimal import Decimal, InvalidOperation
 from typing import Any, NamedTuple
 
-from sqlalchemy import ColumnElement, Select, and_, func, or_, select, tuple_
+from sqlalchemy import ColumnElement, Select, and_, func, or_, select, true, tuple_
 from sqlalchemy.orm import Session
 
 from esl.audit.card_badge import card_price_stated
@@ -47,6 +47,7 @@ __all__ = [
     "bound_labels_now",
     "bound_labels_then",
     "ended_bindings",
+    "label_filters",
     "labels_of",
     "last_panel_words",
     "newest_words",
@@ -94,6 +95,22 @@ def _in_service(at: datetime) -> ColumnElement[bool]:
     from then on, so a label that will never answer its identification screen no longer
     alerts for ever; audited at an instant before, it is listed as it was."""
     return or_(_labels.c.retired_at.is_(None), _labels.c.retired_at > at)
+
+
+def label_filters(
+    column: ColumnElement[str], label_ids: Iterable[str], *, every: bool = False
+) -> Iterator[ColumnElement[bool]]:
+    """The conditions that read the rows of `label_ids` by `column` (a label id): one
+    `IN` per chunk of them, so an audit of one store reads that store's labels by their
+    index and not the chain's history; or, when `every` (the audit covers every store),
+    one condition true of every row: one read of the table costs less than 200 chunks of
+    500 (the chain's past audit, 100,000 labels: 3.1 s against 2.1 s for its kept words
+    on SQLite), and the caller keeps the rows of `label_ids` as it reads them."""
+    if every:
+        yield true()
+        return
+    for chunk in in_chunks(sorted(set(label_ids))):
+        yield column.in_(chunk)
 
 
 def _bound_in(stores: list[str], *more: ColumnElement[Any]) -> Select[Any]:
@@ -336,12 +353,15 @@ _SETS_PANEL = or_(
 )
 
 
-def newest_words(where: ColumnElement[bool], *, at: datetime) -> Select[Any]:
-    """The id of each label's newest kept word at or before `at` matching `where`: of its
-    rows at that instant (words of one batch arriving together), the last written."""
+def newest_words(
+    where: ColumnElement[bool], labels: ColumnElement[bool], *, at: datetime
+) -> Select[Any]:
+    """The id of the newest kept word at or before `at` matching `where` of each label
+    the condition `labels` selects (`label_filters`): of its rows at that instant (words
+    of one batch arriving together), the last written."""
     latest = (
         select(_acks.c.label_id, func.max(_acks.c.at).label("at"))
-        .where(_acks.c.at <= at, where)
+        .where(labels, _acks.c.at <= at, where)
         .group_by(_acks.c.label_id)
         .subquery()
     )
@@ -354,26 +374,31 @@ def newest_words(where: ColumnElement[bool], *, at: datetime) -> Select[Any]:
 
 
 def last_panel_words(
-    session: Session, label_ids: Iterable[str], *, at: datetime
+    session: Session, label_ids: Iterable[str], *, at: datetime, every: bool = False
 ) -> dict[str, PanelWord]:
     """Each label's last word at or before `at` that the record took as its panel
     (`RecordedPanel.REPORTED`: its displayed hash, else the image it acknowledged;
     neither: a blank panel) or that made the record forget what it shows (`FORGOTTEN`).
-    A word the record did not take as the panel (`KEPT`) is passed over."""
+    A word the record did not take as the panel (`KEPT`) is passed over. `every`: the
+    audit covers every store (`label_filters`)."""
     wanted = set(label_ids)
-    newest = newest_words(_SETS_PANEL, at=at).subquery()
-    statement = select(
-        _acks.c.label_id,
-        _acks.c.id,
-        _acks.c.at,
-        _acks.c.sequence,
-        _acks.c.panel,
-        _acks.c.displayed_hash,
-        _acks.c.acked_hash,
-    ).join(newest, newest.c.id == _acks.c.id)
     found: dict[str, PanelWord] = {}
-    for label_id, row_id, word_at, sequence, panel, displayed, acked in session.execute(statement):
-        if label_id in wanted:
+    for labels in label_filters(_acks.c.label_id, wanted, every=every):
+        newest = newest_words(_SETS_PANEL, labels, at=at).subquery()
+        statement = select(
+            _acks.c.label_id,
+            _acks.c.id,
+            _acks.c.at,
+            _acks.c.sequence,
+            _acks.c.panel,
+            _acks.c.displayed_hash,
+            _acks.c.acked_hash,
+        ).join(newest, newest.c.id == _acks.c.id)
+        for label_id, row_id, word_at, sequence, panel, displayed, acked in session.execute(
+            statement
+        ):
+            if label_id not in wanted:
+                continue
             forgotten = panel == RecordedPanel.FORGOTTEN
             found[label_id] = PanelWord(
                 row_id, word_at, sequence, None if forgotten else displayed or acked, forgotten
@@ -387,6 +412,7 @@ def past_seen(
     *,
     at: datetime,
     words: dict[str, PanelWord] | None = None,
+    every: bool = False,
 ) -> dict[str, Seen]:
     """What each label last said of its panel at or before `at`, as the pipeline took it
     then (`last_panel_words`: unknown where the record forgot it). A word the record did
@@ -396,65 +422,77 @@ def past_seen(
     record took. A row kept before migration 0046 says neither: it is the panel when it
     names an image, and the label heard. The flip of a timed image it held and the frames
     sent it unanswered are read beside it (`esl.audit.past_panels`). `words`: their
-    `last_panel_words`, when read already."""
+    `last_panel_words`, when read already; `every`: the audit covers every store."""
     wanted = set(label_ids)
     if words is None:
-        words = last_panel_words(session, wanted, at=at)
+        words = last_panel_words(session, wanted, at=at, every=every)
     shown = {label_id: word.shown_hash for label_id, word in words.items()}
-    heard_rows = (
-        select(_acks.c.label_id, func.max(_acks.c.at))
-        .where(_acks.c.at <= at, or_(_acks.c.heard.is_(None), _acks.c.heard.is_(True)))
-        .group_by(_acks.c.label_id)
-    )
     heard: dict[str, datetime] = {}
-    for label_id, last in session.execute(heard_rows):
-        if label_id in wanted:
-            heard[label_id] = last
+    for labels in label_filters(_acks.c.label_id, wanted, every=every):
+        heard_rows = (
+            select(_acks.c.label_id, func.max(_acks.c.at))
+            .where(
+                labels,
+                _acks.c.at <= at,
+                or_(_acks.c.heard.is_(None), _acks.c.heard.is_(True)),
+            )
+            .group_by(_acks.c.label_id)
+        )
+        for label_id, last in session.execute(heard_rows):
+            if label_id in wanted:
+                heard[label_id] = last
     return {
         label_id: Seen(shown.get(label_id), heard.get(label_id), None)
         for label_id in shown.keys() | heard.keys()
     }
 
 
-def open_updates(session: Session, label_ids: list[str], *, at: datetime) -> dict[str, OpenUpdate]:
+def open_updates(
+    session: Session, label_ids: list[str], *, at: datetime, every: bool = False
+) -> dict[str, OpenUpdate]:
     """The update of each label open at `at` (created by then, not settled by then): its
     newest frame, except that a frame held behind another (a timed image waiting for the
     image of now) is not the update while that one is open, and a parked frame is the
     update whatever is held behind it: the held flip waits for it, and `esl health`
-    counts the label failed (offline, flat battery) by it."""
-    statement = (
-        select(
-            _outbox.c.label_id,
-            _outbox.c.sequence,
-            _outbox.c.status,
-            _outbox.c.created_at,
-            _outbox.c.attempts,
-            _outbox.c.parked_reason,
-            _outbox.c.parked_detail,
-            raw(_outbox.c.parked_at),
-        )
-        .where(
-            _outbox.c.created_at <= at,
-            or_(_outbox.c.settled_at.is_(None), _outbox.c.settled_at > at),
-        )
-        .order_by(_outbox.c.label_id, _outbox.c.sequence)
-    )
+    counts the label failed (offline, flat battery) by it. Read for `label_ids` only, by
+    the outbox's label index: a one-store audit does not read the chain's outbox
+    (`every`: the audit covers every store, `label_filters`)."""
     wanted = set(label_ids)
     found: dict[str, OpenUpdate] = {}
     # Of a label's open frames: parked first, then any but a held one, then the newest.
     rank: dict[str, tuple[bool, bool]] = {}
     instant = ColumnReader(session, _outbox.c.parked_at)
-    for (
-        label_id,
-        _sequence,
-        status,
-        created,
-        attempts,
-        reason,
-        detail,
-        parked_at,
-    ) in session.execute(statement):
-        if label_id in wanted:
+    for labels in label_filters(_outbox.c.label_id, wanted, every=every):
+        statement = (
+            select(
+                _outbox.c.label_id,
+                _outbox.c.sequence,
+                _outbox.c.status,
+                _outbox.c.created_at,
+                _outbox.c.attempts,
+                _outbox.c.parked_reason,
+                _outbox.c.parked_detail,
+                raw(_outbox.c.parked_at),
+            )
+            .where(
+                labels,
+                _outbox.c.created_at <= at,
+                or_(_outbox.c.settled_at.is_(None), _outbox.c.settled_at > at),
+            )
+            .order_by(_outbox.c.label_id, _outbox.c.sequence)
+        )
+        for (
+            label_id,
+            _sequence,
+            status,
+            created,
+            attempts,
+            reason,
+            detail,
+            parked_at,
+        ) in session.execute(statement):
+            if label_id not in wanted:
+                continue
             # A row settled after `at` was still waiting at `at`, whatever its status now:
             # parked if it was by then, else on its way (when a row was parked is known
             # since migration 0018; a row parked before it counts as parked).

@@ -47,6 +47,7 @@ from esl.audit.label_reads import (
     PanelWord,
     Seen,
     SentFrame,
+    label_filters,
     last_panel_words,
     newest_words,
     past_seen,
@@ -91,14 +92,19 @@ class _HeldFlip(NamedTuple):
     flips_at: datetime  # on the controller's clock
 
 
-def past_panels(session: Session, label_ids: Iterable[str], *, at: datetime) -> PastPanels:
+def past_panels(
+    session: Session, label_ids: Iterable[str], *, at: datetime, every: bool = False
+) -> PastPanels:
     """What each of `label_ids` showed at the past instant `at`, and the frames that may
-    be on its panel instead (module docstring)."""
-    wanted = sorted(set(label_ids))
-    words = last_panel_words(session, wanted, at=at)
-    seen = past_seen(session, wanted, at=at, words=words)
+    be on its panel instead (module docstring). Every read asks for `label_ids` only, in
+    chunks (`label_reads.label_filters`), and for the rows that can matter at `at`: a
+    one-store past audit costs that store's labels, not the chain's. `every`: the audit
+    covers every store, so each table is read once instead."""
+    wanted = set(label_ids)
+    words = last_panel_words(session, wanted, at=at, every=every)
+    seen = past_seen(session, list(wanted), at=at, words=words, every=every)
     frames: dict[str, list[SentFrame]] = defaultdict(list)
-    for label_id, flip in _held_flips(session, set(wanted), at=at).items():
+    for label_id, flip in _held_flips(session, wanted, at=at, every=every).items():
         word = words.get(label_id)
         if word is None or word.forgotten or word.shown_hash is None or flip.flips_at > at:
             continue  # unknown or blank already; or not flipped yet: its last word says
@@ -106,45 +112,53 @@ def past_panels(session: Session, label_ids: Iterable[str], *, at: datetime) -> 
             seen[label_id] = seen[label_id]._replace(shown_hash=flip.content_hash)
         else:
             frames[label_id].append(SentFrame(flip.sequence, flip.content_hash, flip.flips_at))
-    for label_id, sent in _unanswered_then(session, words, at=at).items():
+    for label_id, sent in _unanswered_then(session, words, at=at, every=every).items():
         frames[label_id].extend(sent)
     for sent in frames.values():
         sent.sort(reverse=True)
-    _health_then(session, set(wanted), seen, at=at)
+    _health_then(session, wanted, seen, at=at, every=every)
     return PastPanels(seen, dict(frames))
 
 
 def _health_then(
-    session: Session, wanted: set[str], seen: dict[str, Seen], *, at: datetime
+    session: Session, wanted: set[str], seen: dict[str, Seen], *, at: datetime, every: bool
 ) -> None:
     """Give each label of `wanted` in `seen` its battery at `at` when it has not been
     heard since (its last report is its reading then), and mark it behind an offline
     gateway when its gateway's last status, offline, came by `at` (a label moved to
     another gateway since is judged by its gateway now: at worst `offline`, a false
     alarm). Otherwise its battery is unknown and its gateway taken as online."""
-    offline = {
-        (store, gateway)
-        for store, gateway in session.execute(
-            select(_gateways.c.store, _gateways.c.gateway).where(
-                _gateways.c.online.is_(False), _gateways.c.changed_at <= at
+    offline_then = and_(
+        _gateways.c.store == _labels.c.store,
+        _gateways.c.gateway == _labels.c.gateway,
+        _gateways.c.online.is_(False),
+        _gateways.c.changed_at <= at,
+    )
+    for labels in label_filters(_labels.c.id, wanted, every=every):
+        statement = (
+            select(
+                _labels.c.id,
+                _states.c.battery_mv,
+                _states.c.last_seen,
+                _gateways.c.store.is_not(None).label("offline"),
             )
+            .outerjoin(_states, _states.c.label_id == _labels.c.id)
+            .outerjoin(_gateways, offline_then)
+            .where(labels)
         )
-    }
-    statement = select(
-        _labels.c.id,
-        _labels.c.store,
-        _labels.c.gateway,
-        _states.c.battery_mv,
-        _states.c.last_seen,
-    ).outerjoin(_states, _states.c.label_id == _labels.c.id)
-    for label_id, store, gateway, battery, last_seen in session.execute(statement):
-        if label_id not in wanted:
-            continue
-        state = seen.get(label_id)
-        if state is not None and battery is not None and last_seen is not None and last_seen <= at:
-            seen[label_id] = state = state._replace(battery_mv=battery)
-        if (store, gateway) in offline:
-            seen[label_id] = (state or Seen(None, None, None))._replace(gateway_online=False)
+        for label_id, battery, last_seen, offline in session.execute(statement):
+            if label_id not in wanted:
+                continue
+            state = seen.get(label_id)
+            if (
+                state is not None
+                and battery is not None
+                and last_seen is not None
+                and last_seen <= at
+            ):
+                seen[label_id] = state = state._replace(battery_mv=battery)
+            if offline:
+                seen[label_id] = (state or Seen(None, None, None))._replace(gateway_online=False)
 
 
 def _flipped_unheard(word: PanelWord, flip: _HeldFlip) -> bool:
@@ -156,77 +170,86 @@ def _flipped_unheard(word: PanelWord, flip: _HeldFlip) -> bool:
     )
 
 
-def _held_flips(session: Session, wanted: set[str], *, at: datetime) -> dict[str, _HeldFlip]:
-    """Per label, its newest believed acknowledgement of an image frame by `at` when that
-    frame was timed: the image and the controller's instant the label flips at (its
-    clock's known offset applied, as the live audit does)."""
-    newest = newest_words(_ACKED_IMAGE, at=at).subquery()
-    statement = (
-        select(
-            _acks.c.label_id,
-            _acks.c.id,
-            _acks.c.sequence,
-            _acks.c.acked_hash,
-            _outbox.c.display_at,
-            _states.c.clock_offset_ms,
-        )
-        .join(newest, newest.c.id == _acks.c.id)
-        .join(
-            _outbox,
-            and_(
-                _outbox.c.label_id == _acks.c.label_id,
-                _outbox.c.sequence == _acks.c.sequence,
-                _outbox.c.display_at.is_not(None),
-            ),
-        )
-        .outerjoin(_states, _states.c.label_id == _acks.c.label_id)
-    )
+def _held_flips(
+    session: Session, wanted: set[str], *, at: datetime, every: bool
+) -> dict[str, _HeldFlip]:
+    """Per label of `wanted`, its newest believed acknowledgement of an image frame by
+    `at` when that frame was timed: the image and the controller's instant the label
+    flips at (its clock's known offset applied, as the live audit does). The frame is
+    found by the outbox's (label, sequence) index."""
     found: dict[str, _HeldFlip] = {}
-    for label_id, word_id, sequence, digest, display_at, offset in session.execute(statement):
-        if label_id in wanted:
-            found[label_id] = _HeldFlip(word_id, sequence, digest, flip_instant(display_at, offset))
+    for labels in label_filters(_acks.c.label_id, wanted, every=every):
+        newest = newest_words(_ACKED_IMAGE, labels, at=at).subquery()
+        statement = (
+            select(
+                _acks.c.label_id,
+                _acks.c.id,
+                _acks.c.sequence,
+                _acks.c.acked_hash,
+                _outbox.c.display_at,
+                _states.c.clock_offset_ms,
+            )
+            .join(newest, newest.c.id == _acks.c.id)
+            .join(
+                _outbox,
+                and_(
+                    _outbox.c.label_id == _acks.c.label_id,
+                    _outbox.c.sequence == _acks.c.sequence,
+                    _outbox.c.display_at.is_not(None),
+                ),
+            )
+            .outerjoin(_states, _states.c.label_id == _acks.c.label_id)
+        )
+        for label_id, word_id, sequence, digest, display_at, offset in session.execute(statement):
+            if label_id in wanted:
+                found[label_id] = _HeldFlip(
+                    word_id, sequence, digest, flip_instant(display_at, offset)
+                )
     return found
 
 
 def _unanswered_then(
-    session: Session, words: dict[str, PanelWord], *, at: datetime
+    session: Session, words: dict[str, PanelWord], *, at: datetime, every: bool
 ) -> dict[str, list[SentFrame]]:
     """Per label of `words`, the frames signed after its newest believed word by `at`,
     sent by `at` (their first send) and not acknowledged by `at`, whatever their status
     since (a superseded frame that was sent may have reached the panel); a timed frame
     once its instant had come on the label's clock as last known. A label's first send
     of a frame is kept since migration 0042 (`first_sent_at`); a row without it is dated
-    by its last send."""
+    by its last send. Only labels whose word is known are asked for."""
     first_sent = func.coalesce(_outbox.c.first_sent_at, _outbox.c.sent_at)
-    statement = (
-        select(
-            _outbox.c.label_id,
-            _outbox.c.sequence,
-            _outbox.c.content_hash,
-            _outbox.c.sent_at,
-            first_sent.label("first_sent"),
-            _outbox.c.display_at,
-            _states.c.clock_offset_ms,
-        )
-        .outerjoin(_states, _states.c.label_id == _outbox.c.label_id)
-        .where(
-            _outbox.c.sent_at.is_not(None),
-            first_sent <= at,
-            or_(
-                _outbox.c.status != OutboxStatus.ACKED.value,
-                _outbox.c.settled_at.is_(None),
-                _outbox.c.settled_at > at,
-            ),
-        )
-    )
+    known = {label_id for label_id, word in words.items() if not word.forgotten}
     found: dict[str, list[SentFrame]] = defaultdict(list)
-    for label_id, sequence, digest, sent_at, first, display_at, offset in session.execute(
-        statement
-    ):
-        word = words.get(label_id)
-        if word is None or word.forgotten or sequence <= word.sequence:
-            continue  # unknown already, or answered by a word believed by then
-        if display_at is not None and flip_instant(display_at, offset) > at:
-            continue
-        found[label_id].append(SentFrame(sequence, digest, sent_at if sent_at <= at else first))
+    for labels in label_filters(_outbox.c.label_id, known, every=every):
+        statement = (
+            select(
+                _outbox.c.label_id,
+                _outbox.c.sequence,
+                _outbox.c.content_hash,
+                _outbox.c.sent_at,
+                first_sent.label("first_sent"),
+                _outbox.c.display_at,
+                _states.c.clock_offset_ms,
+            )
+            .outerjoin(_states, _states.c.label_id == _outbox.c.label_id)
+            .where(
+                labels,
+                _outbox.c.sent_at.is_not(None),
+                first_sent <= at,
+                or_(
+                    _outbox.c.status != OutboxStatus.ACKED.value,
+                    _outbox.c.settled_at.is_(None),
+                    _outbox.c.settled_at > at,
+                ),
+            )
+        )
+        for label_id, sequence, digest, sent_at, first, display_at, offset in session.execute(
+            statement
+        ):
+            word = words.get(label_id)
+            if label_id not in known or word is None or sequence <= word.sequence:
+                continue  # unknown already, or answered by a word believed by then
+            if display_at is not None and flip_instant(display_at, offset) > at:
+                continue
+            found[label_id].append(SentFrame(sequence, digest, sent_at if sent_at <= at else first))
     return found

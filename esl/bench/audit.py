@@ -438,6 +438,9 @@ def _seed_history(session: Session, *, frames: int) -> int:
         )
 
     for n, (label_id, store, gateway, current) in enumerate(states):
+        # Every seeded label has a gateway and an image planned.
+        assert gateway is not None
+        assert current is not None
         shown = _hash("first", label_id)
         for sequence in range(1, frames + 1):
             sent = START + step * sequence
