@@ -19,12 +19,16 @@ which what differs between the content it shows and the due one may have changed
 - the publication that last wrote the due promotion (its terms, its end);
 - a store version of its store (`store_versions`), when the label prints a last day of
   another time zone than the due one;
-- an entry of its store's ledger known only after it applied (imported history: from
-  when it was recorded), when the label prints another prior price than the due one:
-  the 30-day low of a reduction long on the shelf changes then, its amount not.
+- when the label prints another prior price than the due one, the first change of its
+  shelf's ledger or product at which the record made another one due than it prints
+  (`esl.audit.known_prior`: imported history from when it was recorded): the 30-day
+  low of a reduction long on the shelf changes then, its amount not. One whose prior
+  price was wrong as the record stood at the ledger's instant already (drawn wrong), or
+  made so by what keeps no versions (a store's opening), is wrong since that instant:
+  no later change dates it.
 Before the first of these the due content was what it had been at the ledger's instant;
 a label showing the due amount then is taken to have been right. Read for the few labels
-found late, in four queries.
+found late, in five queries.
 """
 
 from __future__ import annotations
@@ -38,6 +42,7 @@ from sqlalchemy import Column, select
 from sqlalchemy.orm import Session
 
 from esl.audit.classify import LabelFacts, ShownContent
+from esl.audit.known_prior import KnownPriorPrices
 from esl.db.models import (
     ProductVersionRow,
     PromotionRow,
@@ -46,7 +51,6 @@ from esl.db.models import (
     core_table,
 )
 from esl.db.repositories.chunks import in_chunks
-from esl.db.repositories.ledger import store_ledger_known
 from pricing import Catalogue, ResolvedPrice
 
 __all__ = ["ContentChanges"]
@@ -77,16 +81,10 @@ class ContentChanges:
         self._prior_price_wrong = {
             f.label_id for f in same_amount if f.label_id in prior_price_wrong
         }
-        # From the earliest ledger instant a label of them can be dated by: its binding.
-        self._ledger = (
-            store_ledger_known(
-                session,
-                {(f.sku, f.store) for f in same_amount if f.label_id in self._prior_price_wrong},
-                after=min(f.bound_at for f in same_amount if f.label_id in self._prior_price_wrong),
-                at=at,
-            )
-            if self._prior_price_wrong
-            else {}
+        self._known_priors = KnownPriorPrices(
+            session,
+            {(f.sku, f.store) for f in same_amount if f.label_id in self._prior_price_wrong},
+            at=at,
         )
         self._products = _versions(
             session, _products.c.sku, _products.c.valid_from, {f.sku for f in same_amount}, at=at
@@ -113,7 +111,21 @@ class ContentChanges:
         if shown is None or due is None or not _shows_due_amount(facts):
             return ledger_since
         floor = max(t for t in (ledger_since, facts.bound_at) if t is not None)
-        later = [t for t in self._changes(facts, due, shown) if floor < t <= self._at]
+        changes = list(self._changes(facts, due, shown))
+        if facts.label_id in self._prior_price_wrong:
+            # Its prior price dates it only from a change that found the line right: one
+            # wrong from the start (drawn wrong) is wrong since the due price began.
+            prior_since = self._known_priors.wrong_since(
+                shown,
+                store=facts.store,
+                product=self._catalogue.products.get(facts.sku),
+                known_store=self._catalogue.stores.get(facts.store),
+                since=floor,
+            )
+            if prior_since is None or prior_since <= floor:
+                return ledger_since
+            changes.append(prior_since)
+        later = [t for t in changes if floor < t <= self._at]
         return min(later) if later else ledger_since
 
     def _changes(
@@ -134,8 +146,6 @@ class ContentChanges:
             yield from self._products.get(facts.sku, ())
         if facts.misdated is not None:
             yield from self._stores.get(facts.store, ())
-        if facts.label_id in self._prior_price_wrong:
-            yield from self._ledger.get((facts.sku, facts.store), ())
         promotions = self._catalogue.promotions
         if due is not None:
             published = self._published.get(due.id)

@@ -52,6 +52,7 @@ from esl.audit.classify import (
 )
 from esl.audit.content_changes import ContentChanges
 from esl.audit.dating import LastDays
+from esl.audit.known_prior import card_price_shown, reduction_shown_since
 from esl.audit.label_reads import (
     Bound,
     Seen,
@@ -84,7 +85,6 @@ from esl.errors import NotFoundError
 from pricing import (
     Catalogue,
     Channel,
-    LedgerEntry,
     Money,
     PriceKey,
     PriceLedger,
@@ -486,7 +486,7 @@ def _gather(
                 # The 30 days before the reduction the label shows, not before the audit:
                 # a label left on an ended reduction is stale, its prior price still that
                 # one's.
-                priced_at = _reduction_shown_since(ledger, store_key, shown, shown_due, at=at)
+                priced_at = reduction_shown_since(ledger, store_key, shown, shown_due, at=at)
                 memo = (store_key, shown.price, priced_at)
                 if memo not in priors:
                     priors[memo] = (
@@ -507,7 +507,7 @@ def _gather(
                     )
                 _check_prior(facts, priors[memo], problems)
             else:
-                card = _card_price_shown(
+                card = card_price_shown(
                     ledger, store_key, shown, shown_due, draws_due=facts.draws_due, at=at
                 )
                 if card is not None and product is not None:
@@ -620,104 +620,6 @@ def _due_since(facts: LabelFacts, run: StorePriceRun | None) -> datetime | None:
     ):
         return run.amount_since
     return run.started
-
-
-def _reduction_shown_since(
-    ledger: PriceLedger,
-    key: PriceKey,
-    shown: ShownContent,
-    due: ResolvedPrice | None,
-    *,
-    at: datetime,
-) -> datetime:
-    """When `key`'s store began charging the reduction `shown` announces (its price under
-    its regular price), at or before `at`: the instant `due_prior_price` walks back from,
-    dated by the label's own store's ledger. Not by when its content was first priced:
-    labels of several stores may share one contents row (a template that draws no store
-    name), priced for the first store's reduction.
-
-    Only an entry charging the shown price as a reduction of the shown regular price is
-    that reduction: the same amount charged since as the list price (a promotion ended by
-    bringing the list price down to it) or charged before as a regular price is not. The
-    reduction due at `at` that the ledger has not recorded yet (a scheduled instant just
-    arrived) is dated at `at`, as the engine priced it, not by an earlier run of the same
-    reduction; a reduction the ledger never charged, too."""
-    current = ledger.entry_at(key, at)
-    if current is not None and _charges(current, shown):
-        return current.effective_from
-    if (
-        due is not None
-        and due.price.amount == shown.price
-        and due.regular_price.amount == shown.regular_price
-    ):
-        return at
-    for entry in reversed(ledger.entries(key)):
-        if entry.effective_from <= at and _charges(entry, shown):
-            return entry.effective_from
-    return at
-
-
-def _card_price_shown(
-    ledger: PriceLedger,
-    key: PriceKey,
-    shown: ShownContent,
-    due: ResolvedPrice | None,
-    *,
-    draws_due: bool,
-    at: datetime,
-) -> tuple[Money, datetime] | None:
-    """The loyalty-card price the card badge of `shown` states, and an instant it applied
-    at, at or before `at`: where `due_card_prior_price` walks back from.
-
-    The due card price when the label shows it beside the due shelf price, for the due
-    promotion or drawing just what the due label draws (`draws_due`: its pixels are the
-    due label's, whatever promotion it was drawn for); the ledger may not have recorded
-    it yet (a scheduled instant just arrived, as the engine priced it). Else the card
-    price the badge states as `key`'s store charged it (a label left on an ended or
-    changed card price): the run of it in force when the label's price was resolved, or
-    else the newest run of that card price, whatever card price was charged since. None
-    when the badge states none that can be read, or the ledger knows none: nothing to
-    check against."""
-    stated = shown.card_price
-    if stated is None:
-        return None
-    promotion = due.promotion if due is not None else None
-    if (
-        due is not None
-        and promotion is not None
-        and promotion.loyalty_only
-        and (promotion.id == shown.promotion_id or draws_due)
-        and promotion.effective_unit_price.amount == stated
-        and due.price.amount == shown.price
-    ):
-        return promotion.effective_unit_price, at
-
-    def charged(entry: LedgerEntry | None) -> Money | None:
-        """`entry`'s card price when it is the one stated."""
-        card = entry.card_price if entry is not None else None
-        return card if card is not None and card.amount == stated else None
-
-    if shown.priced_at is not None and shown.priced_at <= at:
-        drawn = ledger.entry_at(key, shown.priced_at)
-        card = charged(drawn)
-        if drawn is not None and card is not None:
-            return card, drawn.effective_from
-    for entry in reversed(ledger.entries(key)):
-        card = charged(entry)
-        if entry.effective_from <= at and card is not None:
-            return card, entry.effective_from
-    return None
-
-
-def _charges(entry: LedgerEntry, shown: ShownContent) -> bool:
-    """Whether `entry` charged the reduction `shown` announces."""
-    return (
-        entry.is_reduced
-        and entry.price is not None
-        and entry.regular_price is not None
-        and entry.price.amount == shown.price
-        and entry.regular_price.amount == shown.regular_price
-    )
 
 
 def _resolve_or_none(

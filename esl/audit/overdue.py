@@ -5,37 +5,32 @@ the store price of a product no longer sold ended, for its labels still showing 
 A label at the due price with a wrong prior price has no `wrong_since` (its price is
 right), so the report alone cannot age it. It shows the wrong line since its first
 report of the image it shows (its kept reports date it, as they date a tampered label's
-image), at the latest; and if the record changed what its due prior price is computed
-from after that, since that change at the earliest, taken to have been right before it.
-Imported history, a product put on sale earlier or made perishable change the due prior
-price of labels that keep their image while the controller sends them the corrected one
-within seconds: dated by the image alone, every such label alerted at once.
+image), at the latest. If the record, as it stood then, made due the prior price it
+prints, it was right then, and is wrong since the first change after that made another
+one due (`esl.audit.known_prior`): imported history, a product put on sale earlier or
+made perishable change the due prior price of labels that keep their image while the
+controller sends them the corrected one within seconds, and dated by the image alone
+every such label alerted at once. One already wrong then (drawn wrong, altered) is
+wrong since then: a later change must not restart its clock.
 
 A label on a product no longer sold is dated by its binding in the report; the ledger's
 withdrawal says when its price stopped being sold. Only those few labels are read."""
 
 from __future__ import annotations
 
-from collections import defaultdict
-from collections.abc import Collection, Mapping
+from dataclasses import replace
 from datetime import datetime
 
-from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from esl.audit.classify import AuditClass
-from esl.audit.label_reads import reporting_since
+from esl.audit.known_prior import KnownPriorPrices
+from esl.audit.label_reads import reporting_since, shown_contents
 from esl.audit.report import AuditReport
-from esl.db.models import ProductVersionRow, core_table
-from esl.db.repositories import in_chunks
-from esl.db.repositories.ledger import store_ledger_known, store_price_runs
+from esl.db.repositories.ledger import store_price_runs
+from pricing import Catalogue
 
 __all__ = ["images_shown_since", "prices_withdrawn", "prior_prices_wrong_since"]
-
-_products = core_table(ProductVersionRow)
-# A product's facts the due prior price reads (`pricing.ledger.due_prior_price`): when it
-# went on sale, whether it is perishable, since when its SKU's ledger is its own.
-_PRIOR_PRICE_FACTS = ("on_sale_since", "perishable", "ledger_since")
 
 
 def images_shown_since(session: Session, report: AuditReport) -> dict[str, datetime]:
@@ -50,78 +45,38 @@ def images_shown_since(session: Session, report: AuditReport) -> dict[str, datet
     return reporting_since(session, reported, at=report.at) if reported else {}
 
 
-def prior_prices_wrong_since(session: Session, report: AuditReport) -> dict[str, datetime]:
+def prior_prices_wrong_since(
+    session: Session, report: AuditReport, catalogue: Catalogue
+) -> dict[str, datetime]:
     """Label id -> since when it has printed a wrong prior price, for each label with a
     prior-price problem whose reports of its image are kept (one whose are not is left
-    out: counted at once, an unlawful shelf of unknown age being no better): the first
-    change, after its first report of the image it shows and by the report's instant,
-    of what its due prior price is computed from (`_prior_price_inputs_changed`), or
-    else that first report. Not the last change: a label made wrong by the first and
-    left so is wrong since the first."""
+    out: counted at once, an unlawful shelf of unknown age being no better): its first
+    report of the image it shows, or the first change since, by the report's instant,
+    that made another prior price due than it prints, as the record stood then
+    (`KnownPriorPrices.wrong_since`): one wrong at its first report is wrong since then,
+    whatever changed since. `catalogue`: the audit's, as at the report's instant."""
     shown_since = images_shown_since(session, report)
-    shelves = {
-        p.label_id: (p.sku, p.store)
-        for p in report.prior_price_problems
-        if p.label_id in shown_since
-    }
-    changes = _prior_price_inputs_changed(session, shelves, at=report.at, after=shown_since)
-    return {
-        label_id: min(
-            (t for t in changes.get(shelf, ()) if shown_since[label_id] < t),
-            default=shown_since[label_id],
+    hashes = {v.label_id: v.shown_hash for v in report.labels if v.shown_hash is not None}
+    problems = [p for p in report.prior_price_problems if p.label_id in shown_since]
+    contents = shown_contents(session, {hashes[p.label_id] for p in problems})
+    known = KnownPriorPrices(session, {(p.sku, p.store) for p in problems}, at=report.at)
+    found: dict[str, datetime] = {}
+    for problem in problems:
+        since = shown_since[problem.label_id]
+        row = contents.get(hashes[problem.label_id])
+        # The product announced: a twin's image (recorded for another SKU) is its own.
+        wrong = (
+            known.wrong_since(
+                replace(row[0], sku=problem.sku),
+                store=problem.store,
+                product=catalogue.products.get(problem.sku),
+                known_store=catalogue.stores.get(problem.store),
+                since=since,
+            )
+            if row is not None
+            else None
         )
-        for label_id, shelf in shelves.items()
-    }
-
-
-def _prior_price_inputs_changed(
-    session: Session,
-    shelves: Mapping[str, tuple[str, str]],
-    *,
-    at: datetime,
-    after: Mapping[str, datetime],
-) -> dict[tuple[str, str], list[datetime]]:
-    """(SKU, store) -> the instants by `at` at which the record changed what the due
-    prior price of that shelf is computed from, for the shelves of `shelves` (label id ->
-    the shelf its prior price is due for), from the earliest of `after` (label id -> an
-    instant) on, in two queries a chunk:
-    - an entry of the shelf's ledger took effect as far as the record knew
-      (`store_ledger_known`: imported history from when it was imported);
-    - a version of its product gave another on-sale date, perishability or start of its
-      own ledger (`product_versions`: imported history puts a product on sale earlier).
-    A store's opening keeps no versions (`stores.opened`): a label made wrong by its
-    opening moved is dated by its image (docs/audit.md)."""
-    if not shelves:
-        return {}
-    floor = min(after.values())
-    ledger = store_ledger_known(session, set(shelves.values()), after=floor, at=at)
-    products = _fact_changes(session, {sku for sku, _ in shelves.values()}, at=at)
-    return {
-        shelf: [*ledger.get(shelf, ()), *products.get(shelf[0], ())]
-        for shelf in set(shelves.values())
-    }
-
-
-def _fact_changes(
-    session: Session, skus: Collection[str], *, at: datetime
-) -> dict[str, list[datetime]]:
-    """SKU -> the starts, by `at`, of its product's versions that changed a fact its
-    prior price reads from the version before. Not its first version: a product is as
-    far as anyone knows as its first version says before it too (a product stored
-    before versions were kept got its first when it was next written)."""
-    found: dict[str, list[datetime]] = defaultdict(list)
-    facts = [_products.c[name] for name in _PRIOR_PRICE_FACTS]
-    for chunk in in_chunks(sorted(skus)):
-        rows = session.execute(
-            select(_products.c.sku, _products.c.valid_from, *facts)
-            .where(_products.c.sku.in_(chunk), _products.c.valid_from <= at)
-            .order_by(_products.c.sku, _products.c.valid_from)
-        )
-        before: dict[str, tuple[object, ...]] = {}
-        for sku, valid_from, *values in rows:
-            if sku in before and before[sku] != tuple(values):
-                found[sku].append(valid_from)
-            before[sku] = tuple(values)
+        found[problem.label_id] = since if wrong is None else wrong
     return found
 
 

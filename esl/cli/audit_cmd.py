@@ -154,7 +154,9 @@ def register(app: typer.Typer) -> None:
                     session, settings, at=at, now=now, stores=stores or None, thresholds=thresholds
                 )
                 if threshold is not None:
-                    prior_wrong_since = prior_prices_wrong_since(session, gathered.report)
+                    prior_wrong_since = prior_prices_wrong_since(
+                        session, gathered.report, gathered.catalogue
+                    )
                     withdrawn = prices_withdrawn(session, gathered.report)
         finally:
             engine.dispose()

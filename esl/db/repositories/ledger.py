@@ -14,7 +14,7 @@ from collections.abc import Collection, Iterable
 from datetime import datetime
 from typing import Any, NamedTuple
 
-from sqlalchemy import Select, String, and_, bindparam, column, or_, select, values
+from sqlalchemy import Select, String, and_, bindparam, column, select, values
 from sqlalchemy.orm import Session
 
 from esl.db.models import LedgerEntryRow, core_table
@@ -25,6 +25,7 @@ from pricing.money import Money
 from pricing.products import Channel
 
 __all__ = [
+    "KnownEntry",
     "StorePriceRun",
     "entries_at",
     "load_key_ledger",
@@ -157,23 +158,41 @@ def store_price_runs(
     return found
 
 
+class KnownEntry(NamedTuple):
+    """A ledger entry and since when the record knew it applied."""
+
+    known: datetime  # the later of its instant and when it was recorded
+    entry: LedgerEntry
+
+
 def store_ledger_known(
-    session: Session, keys: Collection[tuple[str, str]], *, after: datetime, at: datetime
-) -> dict[tuple[str, str], list[datetime]]:
-    """(sku, store) -> the instants after `after` and by `at` at which an entry of its
-    `store`-channel ledger took effect as far as the record knew: the later of the
-    entry's instant and when it was recorded, oldest first. Imported history applied
-    months before it was recorded, and what it does to a prior price is due only since
-    then; a price written ahead of its instant from that instant. For the few labels
-    the audit finds printing another prior price than the due one (keys without such an
-    instant left out)."""
-    found: dict[tuple[str, str], list[datetime]] = {}
+    session: Session, keys: Collection[tuple[str, str]], *, at: datetime
+) -> dict[tuple[str, str], list[KnownEntry]]:
+    """(sku, store) -> every entry of its `store`-channel ledger effective and recorded
+    by `at`, in time order, each with since when the record knew it applied: the later
+    of its instant and when it was recorded. Imported history applied months before it
+    was recorded, and what it does to a prior price is due only since then; a price
+    written ahead of its instant from that instant. For the few labels the audit finds
+    printing another prior price than the due one (keys without such an entry left out)."""
+    instant = ColumnReader(session, _ledger.c.effective_at)
+    amount = ColumnReader(session, _ledger.c.amount)
+    found: dict[tuple[str, str], list[KnownEntry]] = {}
     for chunk in in_chunks(sorted(keys)):
         wanted = (
             values(column("sku", String), column("store", String), name="wanted").data(chunk).cte()
         )
         statement = (
-            select(wanted.c.sku, wanted.c.store, _ledger.c.effective_at, _ledger.c.recorded_at)
+            select(
+                wanted.c.sku,
+                wanted.c.store,
+                raw(_ledger.c.effective_at),
+                raw(_ledger.c.recorded_at),
+                raw(_ledger.c.amount),
+                raw(_ledger.c.regular_amount),
+                _ledger.c.currency,
+                _ledger.c.promotion_id,
+                raw(_ledger.c.card_amount),
+            )
             .select_from(wanted)
             .join(
                 _ledger,
@@ -183,14 +202,37 @@ def store_ledger_known(
                     _ledger.c.store == wanted.c.store,
                     _ledger.c.effective_at <= at,
                     _ledger.c.recorded_at <= at,
-                    or_(_ledger.c.effective_at > after, _ledger.c.recorded_at > after),
                 ),
             )
+            .order_by(wanted.c.sku, wanted.c.store, _ledger.c.effective_at)
         )
-        for sku, store, effective, recorded in session.execute(statement):
-            found.setdefault((sku, store), []).append(max(effective, recorded))
-    for instants in found.values():
-        instants.sort()
+        for (
+            sku,
+            store,
+            effective,
+            recorded,
+            price,
+            regular,
+            currency,
+            promotion,
+            card,
+        ) in session.execute(statement):
+            key = PriceKey(sku, Channel.STORE, store)
+            began = instant(effective)
+            if price is None:
+                entry = LedgerEntry.withdrawn(key, effective_from=began)
+            else:
+                entry = LedgerEntry(
+                    key=key,
+                    effective_from=began,
+                    price=Money(amount(price), currency),
+                    regular_price=Money(amount(regular), currency),
+                    promotion_id=promotion,
+                    card_price=Money(amount(card), currency) if card is not None else None,
+                )
+            found.setdefault((sku, store), []).append(
+                KnownEntry(max(began, instant(recorded)), entry)
+            )
     return found
 
 

@@ -1,13 +1,13 @@
-"""Review s36 (audit --fail-after): a label printing a wrong prior price for two hours is
-aged from ANY later change of its shelf's ledger or of its product's prior-price facts,
-whether or not that change touched its due prior price.
+"""`esl audit --fail-after`: a label printing a wrong prior price for two hours is not
+aged from a later change of its shelf's ledger or of its product's prior-price facts
+that left its due prior price as it was (docs/audit.md, Outputs).
 
-`esl.audit.overdue.prior_prices_wrong_since` takes "the first change after its first
-report of the image" as the start of the wrong line. A label already wrong when it took
-its image (drawn wrong, or drawn before a change and taken after it) is wrong since that
-first report; a later change that leaves the due prior price as it was (history of a year
-ago imported for the shelf, an on-sale date corrected by a year) restarts its clock, and
-each such change keeps an unlawful shelf out of the alert for another DURATION."""
+Before, `esl.audit.overdue.prior_prices_wrong_since` took "the first change after its
+first report of the image" as the start of the wrong line. A label already wrong when it
+took its image (drawn wrong, altered) is wrong since that first report; a later change
+that leaves the due prior price as it was (history of a year ago imported for the shelf)
+restarted its clock, and each such change kept an unlawful shelf out of the alert for
+another DURATION (found in review)."""
 
 from __future__ import annotations
 
