@@ -486,7 +486,9 @@ def _gather(
                 # The 30 days before the reduction the label shows, not before the audit:
                 # a label left on an ended reduction is stale, its prior price still that
                 # one's.
-                priced_at = reduction_shown_since(ledger, store_key, shown, shown_due, at=at)
+                priced_at = reduction_shown_since(
+                    ledger, store_key, shown, shown_due, draws_due=facts.draws_due, at=at
+                )
                 memo = (store_key, shown.price, priced_at)
                 if memo not in priors:
                     priors[memo] = (

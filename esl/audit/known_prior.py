@@ -136,7 +136,7 @@ class KnownPriorPrices:
                         product=then,
                         store=store,
                         price=Money(shown.price, shown.currency),
-                        at=reduction_shown_since(ledger, key, shown, None, at=at),
+                        at=reduction_shown_since(ledger, key, shown, None, draws_due=False, at=at),
                     )
                     if then is not None
                     else None
@@ -232,29 +232,41 @@ def reduction_shown_since(
     shown: ShownContent,
     due: ResolvedPrice | None,
     *,
+    draws_due: bool,
     at: datetime,
 ) -> datetime:
     """When `key`'s store began charging the reduction `shown` announces (its price under
     its regular price), at or before `at`: the instant `due_prior_price` walks back from,
-    dated by the label's own store's ledger. Not by when its content was first priced:
-    labels of several stores may share one contents row (a template that draws no store
-    name), priced for the first store's reduction.
+    dated by the label's own store's ledger, as `card_price_shown` dates a card price.
+
+    The run due at `at` when the label shows the due reduction (its amounts, for the due
+    promotion or drawing just what the due label draws: `draws_due`, its pixels are the
+    due label's whichever run it was drawn for); the ledger may not have recorded it yet
+    (a scheduled instant just arrived), and is then dated at `at`, as the engine priced
+    it, not by an earlier run of the same reduction. Else (a label left on an ended
+    reduction, or on an earlier run of the same one) the run in force when the label's
+    price was resolved (`ShownContent.priced_at`), in this store's ledger: labels of
+    several stores may share one contents row (a template that draws no store name),
+    priced for the first store's reduction, so only the instant is taken from it.
+    Failing that, the newest run at or before `at`; a reduction the ledger never charged
+    is dated at `at`.
 
     Only an entry charging the shown price as a reduction of the shown regular price is
     that reduction: the same amount charged since as the list price (a promotion ended by
-    bringing the list price down to it) or charged before as a regular price is not. The
-    reduction due at `at` that the ledger has not recorded yet (a scheduled instant just
-    arrived) is dated at `at`, as the engine priced it, not by an earlier run of the same
-    reduction; a reduction the ledger never charged, too."""
+    bringing the list price down to it) or charged before as a regular price is not."""
     current = ledger.entry_at(key, at)
-    if current is not None and _charges(current, shown):
-        return current.effective_from
+    promotion = due.promotion if due is not None else None
     if (
         due is not None
         and due.price.amount == shown.price
         and due.regular_price.amount == shown.regular_price
+        and ((promotion.id if promotion else None) == shown.promotion_id or draws_due)
     ):
-        return at
+        return current.effective_from if current is not None and _charges(current, shown) else at
+    if shown.priced_at is not None and shown.priced_at <= at:
+        drawn = ledger.entry_at(key, shown.priced_at)
+        if drawn is not None and _charges(drawn, shown):
+            return drawn.effective_from
     for entry in reversed(ledger.entries(key)):
         if entry.effective_from <= at and _charges(entry, shown):
             return entry.effective_from
