@@ -15,20 +15,24 @@ from __future__ import annotations
 from dataclasses import replace
 from datetime import timedelta
 from decimal import Decimal
+from typing import Any
 
 from sqlalchemy import Engine
+from sqlalchemy.orm import Session
 
 from esl.db.engine import session_factory
 from esl.db.mapping import product_from_row
 from esl.db.models import ProductRow
 from esl.services.product_writes import PublishedAs, check_products, write_products
+from pricing.products import Product
 from tests.esl.review_ledger_oracle import day, engine_price, ledger_price, pub
 
 WRITE = PublishedAs(kind="catalogue", title="product CHS-1", by="test", impact=lambda *_: {})
 
 
-def _cheese(session, **changes):  # type: ignore[no-untyped-def]
+def _cheese(session: Session, **changes: Any) -> Product:
     row = session.get(ProductRow, "CHS-1")
+    assert row is not None
     return replace(product_from_row(row), **changes)
 
 
@@ -66,7 +70,9 @@ def test_a_product_written_back_into_its_category_by_a_concurrent_writer_enters_
         )
         writer_b.commit()
     with sessions() as session:
-        assert session.get(ProductRow, "CHS-1").category == "dairy"  # B's row stands
+        cheese = session.get(ProductRow, "CHS-1")
+        assert cheese is not None
+        assert cheese.category == "dairy"  # B's row stands
     at = day(1)
     # The shelf charges the dairy promotion again (the engine over the record) ...
     assert engine_price(seeded, "CHS-1", "store", "S01", at, now=day(2)) == Decimal("8.00")
