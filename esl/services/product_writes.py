@@ -13,6 +13,13 @@ In two steps, so a caller reports a refusal its own way (the API its first as an
 error, the file every one with its line, beside its own parsing problems):
 `check_products` reads what the rules need and says what they refuse, and
 `write_products` writes what was checked, when nothing was refused.
+
+A write that changes anything is a price writer, decided before it knows whether it
+moves a product: its row sets the category, and another writer may have moved the
+product since it was read (back into a promoted category is a move too). So
+`write_products` takes the price writers' lock first and reads the stored products again
+under it: what it writes, moves and records in the ledger is computed from that read,
+checked again when another writer changed them meanwhile.
 """
 
 from __future__ import annotations
@@ -29,8 +36,9 @@ from esl.db.bulk import insert_rows, update_rows
 from esl.db.mapping import product_values
 from esl.db.models import ProductRow, core_table
 from esl.db.repositories.chunks import in_chunks
+from esl.errors import ConflictError
 from esl.planning_queue import category_promotion_instants, record_published_change
-from esl.services.ledger_instants import WriteClock, begin_price_write, read_instant
+from esl.services.ledger_instants import WriteClock, begin_price_write
 from esl.services.product_codes import gtin_clashes
 from esl.services.products import (
     on_sale_since_refusals,
@@ -85,11 +93,12 @@ class ProductRefusal:
 class ProductChecks:
     """Products as they are to be written (`products` rows, each with its `ledger_since`),
     the stored facts of those already stored, and the refusals: GTIN clashes first, then
-    `on_sale_since` ones, as they are found."""
+    `on_sale_since` ones, as they are found; `products`, as given, to check again."""
 
     values: dict[str, dict[str, Any]]
     stored: dict[str, dict[str, Any]]
     refusals: list[ProductRefusal] = field(default_factory=list)
+    products: tuple[Product, ...] = ()
 
 
 @dataclass(frozen=True, slots=True)
@@ -148,7 +157,7 @@ def check_products(
         now=now,
     )
     refusals += [ProductRefusal(sku, "on_sale_since", reason) for sku, reason in late.items()]
-    return ProductChecks(values=values, stored=stored, refusals=refusals)
+    return ProductChecks(values=values, stored=stored, refusals=refusals, products=tuple(products))
 
 
 def write_products(
@@ -166,25 +175,30 @@ def write_products(
     (`published_as`); a new SKU has no label yet. A product moved to another category
     enters the Omnibus ledger at the write's instant where that changed its price
     (`currency`: the ledger's); one moved or created in a category is queued at its
-    promotions' later starts and ends, which change its price too."""
+    promotions' later starts and ends, which change its price too.
+
+    A write that changes anything is a price writer (`begin_price_write`), and writes
+    `checked` as the products are stored once it holds the lock: checked again where
+    another writer changed them since, ConflictError for one the rules now refuse."""
     assert not checked.refusals, "write_products of refused products"
+    if not any(_changes(checked.values, checked.stored)):
+        # Nothing to write as read: ordered before any writer that changed them since.
+        return ProductWrites(inserted=[], updated=[], publication_id=None)
+    # A price writer whatever it changes: a product's row sets its category, and one read
+    # in its category may have been moved out since (a concurrent write), so writing the
+    # category as read moves it back. Known only under the lock: the instants already due
+    # are recorded in the categories that stood then, the clock is read once the lock is
+    # held, and the stored products are read again (one read per write, not per row).
+    at = begin_price_write(session, now=now, currency=currency)
+    checked = _checked_again(session, checked, now=at)
     stored = checked.stored
-    inserts = [v for sku, v in checked.values.items() if sku not in stored]
-    updates = [
-        v
-        for sku, v in checked.values.items()
-        if sku in stored and any(v[n] != stored[sku][n] for n in PRODUCT_FACTS)
-    ]
+    inserts, updates = _changes(checked.values, stored)
     # SKU -> its new and old category, of the products moved to another one.
     moves = {
         str(v["sku"]): {v["category"], stored[v["sku"]]["category"]}
         for v in updates
         if v["category"] != stored[v["sku"]]["category"]
     }
-    # A price writer when it moves products (categories carry promotions): the instants
-    # already due are recorded in the categories that stood then, and the clock is read
-    # once the lock is held.
-    at = begin_price_write(session, now=now, currency=currency) if moves else read_instant(now)
     # Products put into (or taken out of) a category: its promotions' later starts and
     # ends change their prices too.
     later = category_promotion_instants(
@@ -226,6 +240,36 @@ def write_products(
         updated=[str(v["sku"]) for v in updates],
         publication_id=publication_id,
     )
+
+
+def _changes(
+    values: dict[str, dict[str, Any]], stored: dict[str, dict[str, Any]]
+) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
+    """The rows of `values` to insert (not stored) and to update (a fact differs)."""
+    inserts = [v for sku, v in values.items() if sku not in stored]
+    updates = [
+        v
+        for sku, v in values.items()
+        if sku in stored and any(v[n] != stored[sku][n] for n in PRODUCT_FACTS)
+    ]
+    return inserts, updates
+
+
+def _checked_again(session: Session, checked: ProductChecks, *, now: datetime) -> ProductChecks:
+    """`checked` as the products are stored now, under the price writers' lock: as it was
+    when another writer changed none of them since; else checked again, and refused (a
+    conflict, sent again it is checked afresh) where the rules now refuse it."""
+    if _stored_facts(session, list(checked.values)) == checked.stored:
+        return checked
+    again = check_products(session, checked.products, now=now)
+    for refusal in again.refusals:
+        raise ConflictError(
+            f"product {refusal.sku} was changed by another writer while this write was "
+            f"checked, and is now refused: {refusal.reason}",
+            field=refusal.field,
+            sku=refusal.sku,
+        )
+    return again
 
 
 def _stored_facts(session: Session, skus: Sequence[str]) -> dict[str, dict[str, Any]]:

@@ -1,9 +1,10 @@
-"""Review (failing): two product writers at once, one moving the cheese out of its promoted
-category, the other (read before the move committed) writing it with its category as it
-read it. The second takes no price writers' lock and plans no ledger entry (it saw no
-move), yet its row puts the cheese back in the category: the shelf charges the category
-promotion again while the ledger keeps the regular price, and a later reduction's 30-day
-low misses the promotion price charged meanwhile.
+"""Two product writers at once, one moving the cheese out of its promoted category, the
+other (read before the move committed) writing it with its category as it read it. The
+second's row puts the cheese back in the category, a move it cannot see in what it read:
+every write that changes a product takes the price writers' lock and reads the stored
+products again under it, so the move back enters the ledger (before, the shelf charged
+the category promotion again while the ledger kept the regular price, and a later
+reduction's 30-day low missed the promotion price charged meanwhile).
 
 CHS-1 costs 10.00 (dairy); ALL-DAIRY, 2.00 off dairy, runs from day -1. On day 0 writer B
 reads CHS-1 for a rename (category dairy as stored); writer A moves it to coffee and
@@ -17,15 +18,18 @@ from datetime import timedelta
 from decimal import Decimal
 from typing import Any
 
+import pytest
 from sqlalchemy import Engine
 from sqlalchemy.orm import Session
 
 from esl.db.engine import session_factory
 from esl.db.mapping import product_from_row
 from esl.db.models import ProductRow
+from esl.errors import ConflictError
 from esl.services.product_writes import PublishedAs, check_products, write_products
+from pricing.gtin import gtin_with_check_digit
 from pricing.products import Product
-from tests.esl.review_ledger_oracle import day, engine_price, ledger_price, pub
+from tests.support.ledger_oracle import day, engine_price, ledger_price, pub
 
 WRITE = PublishedAs(kind="catalogue", title="product CHS-1", by="test", impact=lambda *_: {})
 
@@ -78,3 +82,38 @@ def test_a_product_written_back_into_its_category_by_a_concurrent_writer_enters_
     assert engine_price(seeded, "CHS-1", "store", "S01", at, now=day(2)) == Decimal("8.00")
     # ... and the ledger should say so.
     assert ledger_price(seeded, "CHS-1", "store", "S01", at) == Decimal("8.00")
+
+
+def _write(engine: Engine, sku: str, **changes: Any) -> None:
+    with session_factory(engine).begin() as session:
+        row = session.get(ProductRow, sku)
+        assert row is not None
+        checked = check_products(session, [replace(product_from_row(row), **changes)], now=day(0))
+        assert not checked.refusals
+        write_products(session, checked, now=day(0), currency="PLN", published_as=WRITE)
+
+
+def test_a_write_whose_gtin_another_writer_gave_away_meanwhile_is_refused_as_a_conflict(
+    seeded: Engine,
+) -> None:
+    """B reads the cheese (its GTIN as stored) for a rename; meanwhile the cheese gets
+    another GTIN and the milk the cheese's old one. Checked again under the lock, B's
+    row would give one barcode to two products: a conflict, and nothing of it written."""
+    sessions = session_factory(seeded)
+    with sessions() as writer_b:
+        cheese = _cheese(writer_b, name="Gouda 150 g")
+        checked_b = check_products(writer_b, [cheese], now=day(0))
+        assert not checked_b.refusals
+        _write(seeded, "CHS-1", gtin=gtin_with_check_digit("590051200002"))
+        _write(seeded, "MLK-1", gtin=cheese.gtin)
+        with pytest.raises(ConflictError, match="CHS-1 was changed by another writer") as refused:
+            write_products(writer_b, checked_b, now=day(0), currency="PLN", published_as=WRITE)
+        assert refused.value.field == "gtin"
+        writer_b.rollback()
+    with sessions() as session:
+        stored = session.get(ProductRow, "CHS-1")
+        assert stored is not None
+        assert (stored.name, stored.gtin) == (
+            "Ser gouda 150 g",
+            gtin_with_check_digit("590051200002"),
+        )

@@ -1,4 +1,5 @@
-"""Review helper: compare the ledger with what the engine says applied at each instant."""
+"""The ledger beside what the engine says applied: the price in force at an instant in
+each, read from the stored rows (a test's oracle for writes that must enter the ledger)."""
 
 from __future__ import annotations
 
