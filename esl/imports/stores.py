@@ -99,9 +99,18 @@ def import_stores(
     zones = set(session.scalars(select(ZoneRow.code)))
     stored = {row.code: row for row in session.scalars(select(StoreRow))}
     twins = CaseTwins(stored, "store code")
+    # The facts the file has no column for: a stored store keeps them as they are stored
+    # when it is written, under the price writers' lock (another writer may move it to
+    # another zone after this read; this file moves it nowhere).
+    kept: set[str] = set()
+
+    def parse(row: CsvRow) -> Store:
+        kept.update(column for column in ("zone", "time_zone") if column not in row.values)
+        return _parse(row, zones, stored, twins)
+
     parsed = STORE_FILE.parse_rows(
         source,
-        lambda row: _parse(row, zones, stored, twins),
+        parse,
         key=lambda s: s.code,
         time_zone=time_zone,
     )
@@ -114,6 +123,7 @@ def import_stores(
         by=imported_by,
         now=now,
         currency=currency,
+        keep=kept,
     )
     return parsed.report(
         "stores",

@@ -9,7 +9,7 @@ right later (`opening_of`), and imported history moves it back (`open_since_hist
 from __future__ import annotations
 
 from collections.abc import Collection, Iterable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from typing import Any
 
@@ -185,6 +185,41 @@ class SavedStores:
     publication_id: int | None  # the change handed to planning (None: nothing changed)
 
 
+def _stored_rows(
+    session: Session, stores: Sequence[Store], *, again: bool = False
+) -> dict[str, StoreRow]:
+    """Code -> its row, of `stores` stored; `again`: as stored now, not as this session
+    read them before."""
+    statement = select(StoreRow).where(StoreRow.code.in_([store.code for store in stores]))
+    if again:
+        statement = statement.execution_options(populate_existing=True)
+    return {row.code: row for row in session.scalars(statement)}
+
+
+def _new_opening(store: Store, row: StoreRow | None) -> bool:
+    return row is not None and store.opened is not None and store.opened != row.opened
+
+
+def _writes_anything(stores: Sequence[Store], rows: Mapping[str, StoreRow]) -> bool:
+    """Whether saving `stores` over `rows` (as read) creates or changes any store."""
+    return any(
+        store.code not in rows
+        or (rows[store.code].name, rows[store.code].zone, rows[store.code].time_zone)
+        != (store.name, store.zone, store.time_zone)
+        or _new_opening(store, rows[store.code])
+        for store in stores
+    )
+
+
+def _keeping(store: Store, row: StoreRow | None, keep: Collection[str]) -> Store:
+    """`store` with the facts named in `keep` (`zone`, `time_zone`) as `row` has them
+    now: a file without that column leaves them as stored, also when another writer
+    changed them after the file was read."""
+    if row is None or not keep:
+        return store
+    return replace(store, **{name: getattr(row, name) for name in keep})
+
+
 def save_stores(
     session: Session,
     stores: Sequence[Store],
@@ -195,6 +230,7 @@ def save_stores(
     now: WriteClock,
     currency: str,
     impact: dict[str, Any] | None = None,
+    keep: Collection[str] = (),
 ) -> SavedStores:
     """Create `stores` or change their name, zone, time zone or opening (zones known: the
     caller checks; the opening as `opening_of` allows); identical ones are left alone.
@@ -206,13 +242,24 @@ def save_stores(
     an applied price, and a new store with every price that applies in it. Each store
     created or changed gets a version valid from `now` on (`record_store_versions`). A
     store whose opening moved has its labels planned again too: a reduction's prior price
-    caption depends on it (`pricing.ledger.key_on_sale_since`)."""
-    rows = {
-        row.code: row
-        for row in session.scalars(
-            select(StoreRow).where(StoreRow.code.in_([store.code for store in stores]))
-        )
-    }
+    caption depends on it (`pricing.ledger.key_on_sale_since`).
+
+    `keep`: the facts (`zone`, `time_zone`) a stored store keeps as stored whatever
+    `stores` says (a file without that column), read under the price writers' lock."""
+    rows = _stored_rows(session, stores)
+    # A price writer whenever it writes anything: a store's row sets its zone, and one read
+    # in a zone may have been moved out since (a concurrent write), so writing the zone as
+    # read moves it back. Known only under the lock: the instants already due are recorded
+    # in the zones that stood then, the clock is read once the lock is held, and the stored
+    # stores are read again. Moving an opening needs the lock as well: a history import
+    # moves openings back under it, and the ledger's first price of the store, which bounds
+    # a later opening, is read after it.
+    if _writes_anything(stores, rows):
+        now = begin_price_write(session, now=now, currency=currency)
+        rows = _stored_rows(session, stores, again=True)
+        stores = [_keeping(store, rows.get(store.code), keep) for store in stores]
+    else:
+        now = read_instant(now)
     changed = [
         store
         for store in stores
@@ -228,24 +275,9 @@ def save_stores(
     }
     opened = [store.code for store in stores if store.code not in rows]
     # The stored stores given another opening; `reopened`: those whose opening alone is.
-    new_opening = {
-        store.code
-        for store in stores
-        if store.code in rows
-        and store.opened is not None
-        and store.opened != rows[store.code].opened
-    }
+    new_opening = {store.code for store in stores if _new_opening(store, rows.get(store.code))}
     changed_codes = {store.code for store in changed}
     reopened = [s for s in stores if s.code in new_opening and s.code not in changed_codes]
-    # A price writer when it moves or opens stores: the instants already due are recorded
-    # in the zones that stood then, and the clock is read once the lock is held. Moving an
-    # opening takes the lock too: a history import moves openings back under it, and the
-    # ledger's first price of the store, which bounds a later opening, is read after it.
-    now = (
-        begin_price_write(session, now=now, currency=currency)
-        if moved or opened or new_opening
-        else read_instant(now)
-    )
     if changed:
         # A store stored without a version was so until now, as far as anyone knows.
         unversioned = _without_versions(session, [store.code for store in changed])
