@@ -12,7 +12,9 @@ tried in this order (the first that applies wins):
                      for a flat battery (the same rule and thresholds as `esl health`);
 4. `unconfirmed`     it never acknowledged nor reported any content, or it last reported
                      the due image but a frame of another image, sent since its newest
-                     believed answer, is unanswered: the panel may show that one;
+                     believed answer, is unanswered: the panel may show that one; or it
+                     holds a timed flip to the due image whose instant has passed and it
+                     has not been heard since: the panel may still show the image before;
 5. `unknown_content` it reports an image the controller never rendered (changed behind the
                      controller's back);
 6. `stale`           it shows another price than the one due (update pending or failed),
@@ -147,6 +149,10 @@ class UnansweredFrame(NamedTuple):
     content_hash: str
     shown: ShownContent | None  # None: an image without a recorded price
     sent_at: datetime
+    # Not a frame sent: the image the label showed before a timed flip whose instant
+    # (`sent_at`) has passed, unheard since. The controller counts the flip done, but a
+    # label whose battery sagged below a refresh skips it and keeps this image.
+    before_flip: bool = False
 
 
 class LabelFacts(NamedTuple):
@@ -326,13 +332,23 @@ def classify_label(facts: LabelFacts, *, at: datetime, thresholds: Thresholds) -
         # since, unanswered: the label may have taken it (its answer lost), as
         # `LabelState.settled_on` says when it sends the due image again. Not a match
         # until an answer covers that frame.
+        # Likewise a flip to the due image it was not heard after: not a match on the
+        # controller's assumption until a word signed after the instant says so.
         frame = facts.unanswered
         audit_class = AuditClass.UNCONFIRMED
-        reason = (
-            f"last reported {shown.price} {shown.currency} (due), but {_frame_text(frame, facts)}"
-            f" was sent at {_clock(frame.sent_at, facts.time_zone)} and is unanswered: the "
-            "panel may show it" + _pending_text(update, facts)
-        )
+        if frame.before_flip:
+            reason = (
+                f"holds {shown.price} {shown.currency} (due) timed for "
+                f"{_clock(frame.sent_at, facts.time_zone)}, not heard since: the panel still "
+                f"shows {_image_text(frame, facts)} if it could not draw the flip"
+            )
+        else:
+            reason = (
+                f"last reported {shown.price} {shown.currency} (due), but "
+                f"{_frame_text(frame, facts)} was sent at "
+                f"{_clock(frame.sent_at, facts.time_zone)} and is unanswered: the panel may show it"
+            )
+        reason += _pending_text(update, facts)
         since = frame.sent_at
     elif not shows_due:
         audit_class = AuditClass.STALE
@@ -424,12 +440,19 @@ def classify_unbound(facts: UnboundFacts) -> LabelVerdict:
 
 def _frame_text(frame: UnansweredFrame, facts: LabelFacts) -> str:
     """What an unanswered frame shows, as the reason names it."""
+    if frame.shown is None:
+        return f"a frame of {_image_text(frame, facts)},"
+    return f"a frame showing {_image_text(frame, facts)}"
+
+
+def _image_text(frame: UnansweredFrame, facts: LabelFacts) -> str:
+    """The price the image of `frame` shows ("2.49 PLN"; another product's, named)."""
     shown = frame.shown
     if shown is None:
-        return f"a frame of image {frame.content_hash}, which shows no recorded price,"
+        return f"image {frame.content_hash}, which shows no recorded price"
     if shown.sku != facts.sku:
-        return f"a frame showing {shown.sku} at {shown.price} {shown.currency}"
-    return f"a frame showing {shown.price} {shown.currency}"
+        return f"{shown.sku} at {shown.price} {shown.currency}"
+    return f"{shown.price} {shown.currency}"
 
 
 def _drawn_difference(shown: ShownContent, due: ResolvedPrice) -> str:

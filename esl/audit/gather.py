@@ -247,9 +247,10 @@ def _gather(
         bound, seen, claims = bound_labels_now(session, store_codes, at=at)
         ended = ended_bindings(session, store_codes, at=at)
         unbound = unbound_labels_now(session, store_codes, ended, at=at)
-        # Frames signed after a label's newest believed answer and sent: they may be on
-        # its panel whatever it last reported (the pipeline's sequences).
-        frames = unanswered_frames(session, claims, at=at)
+        # Frames signed after a label's newest believed answer and sent, and the image
+        # before a flip it was not heard after: they may be on its panel whatever it
+        # last reported or the record counts (the pipeline's sequences).
+        frames = unanswered_frames(session, claims, seen, at=at)
     else:
         bound = bound_labels_then(session, store_codes, at=at)
         ended = ended_bindings(session, store_codes, at=at)
@@ -426,7 +427,10 @@ def _gather(
                 or not content_shows_due(row, due, label.store, twin=row[0].sku != label.sku)
             ):
                 return UnansweredFrame(
-                    frame.content_hash, row[0] if row is not None else None, frame.sent_at
+                    frame.content_hash,
+                    row[0] if row is not None else None,
+                    frame.sent_at,
+                    frame.before_flip,
                 )
         return None
 

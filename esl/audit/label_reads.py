@@ -35,7 +35,7 @@ from esl.db.models import (
 )
 from esl.db.repositories import CHUNK, ColumnReader, driver_rows, in_chunks, raw
 from esl.delivery_states import OPEN_STATUSES, OutboxStatus, RecordedPanel
-from esl.services.panel_image import flip_instant, panel_image
+from esl.services.panel_image import PanelSource, flip_instant, panel_image
 from pricing import PriorPriceBasis
 from rendering.content import CARD_OFFERS, announces_reduction, shows_prior_price
 
@@ -76,6 +76,15 @@ class Bound(NamedTuple):
     bound_at: datetime
 
 
+class SentFrame(NamedTuple):
+    sequence: int
+    content_hash: str
+    sent_at: datetime
+    # Not a frame sent: the image on the panel before a timed flip the label was not
+    # heard after, dated at the flip's instant (`classify.UnansweredFrame.before_flip`).
+    before_flip: bool = False
+
+
 class Seen(NamedTuple):
     shown_hash: str | None
     last_seen: datetime | None
@@ -88,6 +97,10 @@ class Seen(NamedTuple):
     claim: int | None = None
     # Why the controller could not plan the content due now (live audits only).
     unplanned: str | None = None
+    # The image it showed before a timed flip whose instant has passed, unheard since
+    # (`shown_hash` is the flip's image, as `panel_image` counts it): the panel keeps
+    # this one if the label could not draw the flip (live audits only).
+    before_flip: SentFrame | None = None
 
 
 def _in_service(at: datetime) -> ColumnElement[bool]:
@@ -228,19 +241,26 @@ class _PanelReader:
             panel
         )
         last_seen = self.instant(raw_seen)
+        before_flip = None
         if raw_held_at is None:
             # No timed image held: `panel_image` says the label's last word, else the
             # confirmed image. Said here without the call: 100,000 labels an audit.
             shown = confirmed if displayed is None else displayed
         else:
-            shown = panel_image(
+            held_at = self.instant(raw_held_at)
+            panel = panel_image(
                 confirmed=confirmed,
                 displayed=displayed,
                 held=held,
-                held_at=self.instant(raw_held_at),
+                held_at=held_at,
                 at=self.at,
                 clock_offset_ms=offset,
-            ).digest
+            )
+            shown = panel.digest
+            if panel.source is PanelSource.FLIPPED and displayed not in (None, shown):
+                # Flipped by the controller's count, not by the label's word: what it
+                # last said it showed may still be on the panel.
+                before_flip = SentFrame(0, displayed, flip_instant(held_at, offset), True)
         return Seen(
             shown,
             last_seen,
@@ -249,6 +269,7 @@ class _PanelReader:
             desired if planned_for_binding else None,
             claim,
             unplanned,
+            before_flip,
         )
 
 
@@ -512,14 +533,8 @@ def open_updates(
     return found
 
 
-class SentFrame(NamedTuple):
-    sequence: int
-    content_hash: str
-    sent_at: datetime
-
-
 def unanswered_frames(
-    session: Session, claims: dict[str, int], *, at: datetime
+    session: Session, claims: dict[str, int], seen: dict[str, Seen], *, at: datetime
 ) -> dict[str, list[SentFrame]]:
     """Per label of `claims` (label id -> the sequence of its newest believed answer,
     where frames were signed after it), the frames signed after that answer, sent by
@@ -528,9 +543,14 @@ def unanswered_frames(
     sequences, read for every label in one query. A timed frame counts once its instant
     has come on the label's clock: one whose clock the controller knows ahead
     (`clock_offset_ms`) flips that much before the controller's instant (`flip_instant`,
-    as for a held image)."""
+    as for a held image). Last, per label of `seen` that flipped unheard, the image it
+    showed before (`Seen.before_flip`): it may be on the panel as well."""
+    found: dict[str, list[SentFrame]] = defaultdict(list)
+    for label_id, state in seen.items():
+        if state.before_flip is not None:
+            found[label_id].append(state.before_flip)
     if not claims:
-        return {}
+        return found
     statement = (
         select(
             _outbox.c.label_id,
@@ -550,7 +570,6 @@ def unanswered_frames(
         )
     )
     instant = ColumnReader(session, _outbox.c.sent_at)
-    found: dict[str, list[SentFrame]] = defaultdict(list)
     for label_id, sequence, digest, sent_at, display_at, offset in driver_rows(session, statement):
         claim = claims.get(label_id)
         if claim is None or sequence <= claim:

@@ -13,11 +13,14 @@ frame whose answer was lost before the price went back
 
 - The flip: the newest image frame a label acknowledged by the instant (a believed
   word) is the one it holds or shows, as `esl.pipeline.held_flips` keeps it. A timed
-  one whose instant has come by then (on the label's clock as last known) is on the
-  panel when nothing the label said since can tell otherwise: no word since, or only
-  words that arrived before the instant, or one that reports that image. A word that
-  arrived after the instant reporting another image may have been signed before the
-  flip (a gateway's backlog) or after it (a label that lost its timed image): the kept
+  one whose instant has come by then (on the label's clock as last known) is counted on
+  the panel when nothing the label said since can tell otherwise: no word since, or only
+  words that arrived before the instant, or one that reports that image. Unless that
+  word reports that image, the one it reports is weighed beside it (a flip the label
+  could not draw, its battery sagged), so the audit says at best `unconfirmed` until a
+  word after the instant (`test_timed_flip_a_label_cannot_draw_is_not_audited_as_drawn`).
+  A word that arrived after the instant reporting another image may have been signed
+  before the flip (a gateway's backlog) or after it (a label that lost its timed image): the kept
   word does not carry the label's clock, so the flip is weighed as a frame that may be
   on the panel (`UnansweredFrame`), and the audit says at best `unconfirmed`.
 - The frames: those sent by the instant (their first send) with a later sequence than
@@ -110,6 +113,12 @@ def past_panels(
             continue  # unknown or blank already; or not flipped yet: its last word says
         if _flipped_unheard(word, flip):
             seen[label_id] = seen[label_id]._replace(shown_hash=flip.content_hash)
+            if word.shown_hash != flip.content_hash:
+                # Counted flipped, not heard flipped: its last word may still be on the
+                # panel (a flip it could not draw), as the live audit weighs it.
+                frames[label_id].append(
+                    SentFrame(flip.sequence, word.shown_hash, flip.flips_at, before_flip=True)
+                )
         else:
             frames[label_id].append(SentFrame(flip.sequence, flip.content_hash, flip.flips_at))
     for label_id, sent in _unanswered_then(session, words, at=at, every=every).items():

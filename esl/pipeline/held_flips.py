@@ -16,7 +16,9 @@ one replaces the flip, an immediate one cancels it), it answered with its clock 
 past the instant (it flipped, and its answer says what it shows), or the record of what
 it shows was put right from its check-in (`check_ins.reconcile`: a label that lost its
 timed image, a battery swapped). `esl.services.panel_image` counts the held image as
-shown once its instant has passed on the label's clock since it was last heard.
+shown once its instant has passed on the label's clock since it was last heard; the
+audit calls that count `unconfirmed` until the label is heard (it may have skipped the
+flip: a sagging battery), and `label_keepalive` pings it soon after the instant.
 """
 
 from __future__ import annotations

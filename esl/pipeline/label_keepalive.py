@@ -23,6 +23,16 @@ a ping cannot reach it, and asking for ever only spends the radio's time. Its un
 pings say so in its action history; once it is heard from again (a check-in), it is kept
 in sync again.
 
+A label holding a timed flip whose instant passed `FLIP_CHECKED_AFTER` ago, not heard
+since on its clock (`held_flips`), is pinged too, once per flip: the controller counts
+the flip done, but a label whose battery sagged below a refresh skips it and keeps the
+image before, which only its answer tells. Until it is heard the audit says
+`unconfirmed`, not `match` on that count (`esl.services.panel_image`); without this ping
+a label without check-ins (BLE) stayed so until its keep-alive, up to 27 minutes
+(`tests/pipeline/test_timed_flip_a_label_cannot_draw_is_not_audited_as_drawn.py`). A
+label that checks in is heard before then and is not pinged; a midnight's flips are
+pinged `_AT_ONCE` a look, as silent labels are.
+
 A frame on its way (pending, sent) is contact enough; a parked or held one is not: a
 label whose update parked while it was out of reach is pinged like any silent label,
 and its answer, heard, sends the parked frame again (`Settlement`'s unparking).
@@ -45,6 +55,7 @@ from esl.pipeline.outbox_rows import OUTBOX
 from esl.pipeline.stamps_ahead import STAMPED_AHEAD_BEYOND
 
 __all__ = [
+    "FLIP_CHECKED_AFTER",
     "KEEP_IN_SYNC",
     "keep_in_sync_after",
     "pings_before_giving_up",
@@ -61,6 +72,9 @@ _SHORTEST_SILENCE = timedelta(minutes=5)
 _ASKED_BEFORE_OFFLINE = timedelta(minutes=3)
 _KEY_KEPT = timedelta(hours=2)  # unsynchronized an hour, then the key is deleted
 _AT_ONCE = 500  # pings requested per look: a store gateway's radio takes them in turn
+# From a held flip's instant to the ping asking whether the label drew it: a label that
+# checks in (every minute or so) is heard by then, and is asked nothing.
+FLIP_CHECKED_AFTER = timedelta(minutes=2)
 
 
 def keep_in_sync_after(offline_after: timedelta) -> timedelta:
@@ -92,7 +106,8 @@ def request_keepalive_pings(
     (`keep_in_sync_after`), with no frame on its way, no action asked of it since (one
     stamped later than `now`, on a host clock since set back, is not since) and
     fewer than `pings_before_giving_up(silence)` of these pings unanswered since it was
-    last heard; their ids."""
+    last heard; and of every label not heard after a held flip (`_unheard_after_flips`);
+    their ids."""
     since = now - silence
     unanswered_since_heard = (
         select(func.count())
@@ -139,5 +154,46 @@ def request_keepalive_pings(
     if stores is not None:
         statement = statement.where(LabelRow.store.in_(stores))
     silent = list(session.scalars(statement))
+    if len(silent) < _AT_ONCE:
+        flipped = _unheard_after_flips(session, now=now, stores=stores, limit=_AT_ONCE)
+        silent += [label_id for label_id in flipped if label_id not in set(silent)]
+        del silent[_AT_ONCE:]
     request_own_actions(session, silent, ActionKind.PING, now=now)
     return silent
+
+
+def _unheard_after_flips(
+    session: Session, *, now: datetime, stores: frozenset[str] | None, limit: int
+) -> list[str]:
+    """The labels on a gateway (of `stores`) holding a timed flip whose instant passed
+    `FLIP_CHECKED_AFTER` before `now`, with no frame on its way and no action asked of
+    them since that instant: the oldest flips first, `limit` at most. The instant is the
+    one the label holds (its clock's known offset is not applied: set within tolerance
+    by SetClock; a ping answered before its clock reached the instant leaves the flip
+    held, and the label to its keep-alive)."""
+    statement = (
+        select(LabelRow.id)
+        .join(LabelStateRow, LabelStateRow.label_id == LabelRow.id)
+        .where(
+            LabelRow.gateway.is_not(None),
+            LabelRow.retired_at.is_(None),
+            LabelStateRow.held_display_at.is_not(None),
+            LabelStateRow.held_display_at <= now - FLIP_CHECKED_AFTER,
+            ~exists().where(
+                OUTBOX.c.label_id == LabelRow.id,
+                OUTBOX.c.status.in_(_ON_ITS_WAY),
+            ),
+            ~exists().where(
+                and_(
+                    LabelActionRow.label_id == LabelRow.id,
+                    LabelActionRow.requested_at >= LabelStateRow.held_display_at,
+                    LabelActionRow.requested_at <= now + STAMPED_AHEAD_BEYOND,
+                )
+            ),
+        )
+        .order_by(LabelStateRow.held_display_at)
+        .limit(limit)
+    )
+    if stores is not None:
+        statement = statement.where(LabelRow.store.in_(stores))
+    return list(session.scalars(statement))

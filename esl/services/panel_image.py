@@ -21,6 +21,11 @@ minutes behind, ten minutes before for one ahead. Counted at the instant alone, 
 ten minutes slow was called flipped, and the audit said `match`, while its panel kept
 the old price (`tests/pipeline/test_wire_clock_behind_without_check_ins.py`).
 
+FLIPPED is the controller's count, not the label's word: a label whose battery sagged
+below a refresh skips the flip. The audit weighs the image before beside it
+(`label_reads.Seen.before_flip`: `unconfirmed`, never `match`, until the label is heard),
+and the controller pings such a label soon after the instant (`label_keepalive`).
+
 Drawing the confirmed image beside "pending" showed staff a price the panel did not show
 (`tests/pipeline/test_console_shows_what_the_label_reported.py`).
 

@@ -45,7 +45,8 @@ async def test_the_past_audit_of_an_instant_after_an_unheard_flip_says_what_the_
             found.append((instant, (await _audit_items(client))[label_id]))
         world.clock.advance(timedelta(days=1))
         found = [(at, live, (await _audit_items(client, at))[label_id]) for at, live in found]
-    assert [live["class"] for _, live, _ in found] == ["match", "match"]
+    # After the instant, unheard: counted flipped, not heard so (`unconfirmed`), by both.
+    assert [live["class"] for _, live, _ in found] == ["match", "unconfirmed"]
     assert _differing(found) == []
 
 

@@ -86,11 +86,13 @@ async def test_a_set_clock_delivered_late_is_not_taken_for_a_clock_set_right(
     assert await world.false_matches(label_id, until=later, out_of_reach=lost) == []
 
     # The label flipped; panel, record and due agree (the audit calls it offline: the
-    # SetClock asked again is unanswered); back in reach, it is set and called right.
+    # SetClock asked again is unanswered; not heard after its flip, it is not counted
+    # right); back in reach, it is set and called right.
     due = world.hash_of(label_id)
     assert world.panel_hash(label_id) == world.state(label_id).confirmed_hash == due
-    assert audit_by_label(world.sessions, world.clock.now)[label_id].shows_due
+    assert not audit_by_label(world.sessions, world.clock.now)[label_id].shows_due
     world.dispatcher.settle([world.check_in(label_id)])  # back in reach: its clock behind
+    assert audit_by_label(world.sessions, world.clock.now)[label_id].shows_due
     await world.run_until(world.clock.now + timedelta(minutes=2))
     assert world.state(label_id).clock_offset_ms is None  # set again, answered in time
     assert world.panel_hash(label_id) == world.state(label_id).confirmed_hash == due
