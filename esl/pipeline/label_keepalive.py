@@ -43,8 +43,8 @@ from __future__ import annotations
 import math
 from datetime import datetime, timedelta
 
-from sqlalchemy import and_, exists, func, select
-from sqlalchemy.orm import Session
+from sqlalchemy import ColumnElement, and_, exists, func, select
+from sqlalchemy.orm import InstrumentedAttribute, Session
 
 from esl.db.console_models import LabelActionRow
 from esl.db.models import LabelRow, LabelStateRow
@@ -133,19 +133,8 @@ def request_keepalive_pings(
             LabelRow.retired_at.is_(None),  # gone for good: nothing is sent to it
             LabelStateRow.last_seen.is_not(None),
             LabelStateRow.last_seen < since,
-            ~exists().where(
-                OUTBOX.c.label_id == LabelRow.id,
-                OUTBOX.c.status.in_(_ON_ITS_WAY),
-            ),
-            # Nor one asked while the host clock ran fast, since set back (`stamps_ahead`):
-            # it would hold pings off until real time passed its stamp, an hour and more.
-            ~exists().where(
-                and_(
-                    LabelActionRow.label_id == LabelRow.id,
-                    LabelActionRow.requested_at >= since,
-                    LabelActionRow.requested_at <= now + STAMPED_AHEAD_BEYOND,
-                )
-            ),
+            _nothing_on_its_way(),
+            _nothing_asked_since(since, now=now),
             unanswered_since_heard < pings_before_giving_up(silence),
         )
         .order_by(LabelStateRow.last_seen)
@@ -179,17 +168,8 @@ def _unheard_after_flips(
             LabelRow.retired_at.is_(None),
             LabelStateRow.held_display_at.is_not(None),
             LabelStateRow.held_display_at <= now - FLIP_CHECKED_AFTER,
-            ~exists().where(
-                OUTBOX.c.label_id == LabelRow.id,
-                OUTBOX.c.status.in_(_ON_ITS_WAY),
-            ),
-            ~exists().where(
-                and_(
-                    LabelActionRow.label_id == LabelRow.id,
-                    LabelActionRow.requested_at >= LabelStateRow.held_display_at,
-                    LabelActionRow.requested_at <= now + STAMPED_AHEAD_BEYOND,
-                )
-            ),
+            _nothing_on_its_way(),
+            _nothing_asked_since(LabelStateRow.held_display_at, now=now),
         )
         .order_by(LabelStateRow.held_display_at)
         .limit(limit)
@@ -197,3 +177,23 @@ def _unheard_after_flips(
     if stores is not None:
         statement = statement.where(LabelRow.store.in_(stores))
     return list(session.scalars(statement))
+
+
+def _nothing_on_its_way() -> ColumnElement[bool]:
+    """No frame of the label pending or sent: a frame on its way is contact enough."""
+    return ~exists().where(OUTBOX.c.label_id == LabelRow.id, OUTBOX.c.status.in_(_ON_ITS_WAY))
+
+
+def _nothing_asked_since(
+    since: datetime | InstrumentedAttribute[datetime | None], *, now: datetime
+) -> ColumnElement[bool]:
+    """No action asked of the label since `since`; nor one asked while the host clock ran
+    fast, since set back (`stamps_ahead`): it would hold pings off until real time passed
+    its stamp, an hour and more."""
+    return ~exists().where(
+        and_(
+            LabelActionRow.label_id == LabelRow.id,
+            LabelActionRow.requested_at >= since,
+            LabelActionRow.requested_at <= now + STAMPED_AHEAD_BEYOND,
+        )
+    )

@@ -44,6 +44,18 @@ def _store_created_five_days_ago(world: AuditWorld, *, opened: datetime | None =
     )
 
 
+def _sixty_days_of_history_imported_an_hour_on(world: AuditWorld) -> None:
+    """At T0 + 1 h, S09's cheese history: 8.99 from 60 days before T0."""
+    with world.sessions.begin() as session:
+        import_history(
+            session,
+            HISTORY.format(at=(T0 - timedelta(days=60)).isoformat()),
+            currency="PLN",
+            imported_by="test",
+            now=T0 + timedelta(hours=1),
+        )
+
+
 def test_a_store_given_its_opening_90_days_ago_announces_nothing_until_its_history_comes(
     world: AuditWorld,
 ) -> None:
@@ -58,14 +70,7 @@ def test_a_store_given_its_opening_90_days_ago_announces_nothing_until_its_histo
     )
     assert world.audit(at=T0 + timedelta(minutes=5)).report.prior_price_problems == ()
     # Its 60 days of history imported: the reduction is announced with the 30-day low.
-    with world.sessions.begin() as session:
-        import_history(
-            session,
-            HISTORY.format(at=(T0 - timedelta(days=60)).isoformat()),
-            currency="PLN",
-            imported_by="test",
-            now=T0 + timedelta(hours=1),
-        )
+    _sixty_days_of_history_imported_an_hour_on(world)
     _, content = world.acknowledged("L-S09", at=T0 + timedelta(hours=2))
     assert (content.regular_price, content.prior_price, content.prior_price_basis) == (
         Decimal("8.99"),
@@ -80,14 +85,7 @@ def test_imported_history_makes_the_audit_expect_the_30_day_low(world: AuditWorl
     # Printed before the history came: five days open, the lowest since on sale.
     _, content = world.acknowledged("L-S09", at=T0)
     assert content.prior_price_basis is PriorPriceBasis.LOWEST_SINCE_ON_SALE
-    with world.sessions.begin() as session:
-        import_history(
-            session,
-            HISTORY.format(at=(T0 - timedelta(days=60)).isoformat()),
-            currency="PLN",
-            imported_by="test",
-            now=T0 + timedelta(hours=1),
-        )
+    _sixty_days_of_history_imported_an_hour_on(world)
     (problem,) = world.audit(at=T0 + timedelta(hours=2)).report.prior_price_problems
     assert problem.label_id == "L-S09"
     assert (problem.shown_basis, problem.expected_basis) == (

@@ -10,11 +10,11 @@ third of its planning time.
 
 from __future__ import annotations
 
-from collections.abc import Collection, Iterable
+from collections.abc import Collection, Iterable, Sequence
 from datetime import datetime
 from typing import Any, NamedTuple
 
-from sqlalchemy import Select, String, and_, bindparam, column, select, values
+from sqlalchemy import ColumnElement, Select, String, and_, bindparam, column, select, values
 from sqlalchemy.orm import Session
 
 from esl.db.models import LedgerEntryRow, core_table
@@ -124,28 +124,10 @@ def store_price_runs(
     amount = ColumnReader(session, _ledger.c.amount)
     found: dict[tuple[str, str], StorePriceRun] = {}
     for chunk in in_chunks(sorted(keys)):
-        wanted = (
-            values(column("sku", String), column("store", String), name="wanted").data(chunk).cte()
-        )
-        statement = (
-            select(
-                wanted.c.sku,
-                wanted.c.store,
-                raw(_ledger.c.effective_at),
-                raw(_ledger.c.amount),
-                _ledger.c.currency,
-            )
-            .select_from(wanted)
-            .join(
-                _ledger,
-                and_(
-                    _ledger.c.sku == wanted.c.sku,
-                    _ledger.c.channel == Channel.STORE.value,
-                    _ledger.c.store == wanted.c.store,
-                    _ledger.c.effective_at <= at,
-                ),
-            )
-            .order_by(wanted.c.sku, wanted.c.store, _ledger.c.effective_at)
+        statement = _store_shelf_entries(
+            chunk,
+            [raw(_ledger.c.effective_at), raw(_ledger.c.amount), _ledger.c.currency],
+            _ledger.c.effective_at <= at,
         )
         for sku, store, effective, charged, currency in session.execute(statement):
             began = instant(effective)
@@ -178,13 +160,9 @@ def store_ledger_known(
     amount = ColumnReader(session, _ledger.c.amount)
     found: dict[tuple[str, str], list[KnownEntry]] = {}
     for chunk in in_chunks(sorted(keys)):
-        wanted = (
-            values(column("sku", String), column("store", String), name="wanted").data(chunk).cte()
-        )
-        statement = (
-            select(
-                wanted.c.sku,
-                wanted.c.store,
+        statement = _store_shelf_entries(
+            chunk,
+            [
                 raw(_ledger.c.effective_at),
                 raw(_ledger.c.recorded_at),
                 raw(_ledger.c.amount),
@@ -192,19 +170,9 @@ def store_ledger_known(
                 _ledger.c.currency,
                 _ledger.c.promotion_id,
                 raw(_ledger.c.card_amount),
-            )
-            .select_from(wanted)
-            .join(
-                _ledger,
-                and_(
-                    _ledger.c.sku == wanted.c.sku,
-                    _ledger.c.channel == Channel.STORE.value,
-                    _ledger.c.store == wanted.c.store,
-                    _ledger.c.effective_at <= at,
-                    _ledger.c.recorded_at <= at,
-                ),
-            )
-            .order_by(wanted.c.sku, wanted.c.store, _ledger.c.effective_at)
+            ],
+            _ledger.c.effective_at <= at,
+            _ledger.c.recorded_at <= at,
         )
         for (
             sku,
@@ -316,3 +284,26 @@ def _append_entries(session: Session, ledger: PriceLedger, rows: Iterable[Any]) 
                 card_price=money_of(card, currency) if card is not None else None,
             )
         )
+
+
+def _store_shelf_entries(
+    keys: Sequence[tuple[str, str]], columns: Sequence[Any], *bounds: ColumnElement[bool]
+) -> Select[Any]:
+    """`columns` of the `store`-channel ledger entries of `keys` ((sku, store), one chunk)
+    within `bounds`, each row led by its key's sku and store, in key and time order: one
+    index range per key."""
+    wanted = values(column("sku", String), column("store", String), name="wanted").data(keys).cte()
+    return (
+        select(wanted.c.sku, wanted.c.store, *columns)
+        .select_from(wanted)
+        .join(
+            _ledger,
+            and_(
+                _ledger.c.sku == wanted.c.sku,
+                _ledger.c.channel == Channel.STORE.value,
+                _ledger.c.store == wanted.c.store,
+                *bounds,
+            ),
+        )
+        .order_by(wanted.c.sku, wanted.c.store, _ledger.c.effective_at)
+    )
