@@ -28,17 +28,8 @@ CARD = {
 }
 
 
-def test_a_label_left_on_the_old_card_amount_is_checked_against_its_own_card_price(
-    world: AuditWorld,
-) -> None:
-    # Cheese 8.99 for 60 days; card 7.99 from T0 - 1 d; the card amount lowered to 7.49
-    # (a new card promotion) at T0 + 1 h. The label still shows the 7.99 card price with 8.99,
-    # the lowest card holders paid in the 30 days before 7.99 began: lawful for it.
-    world.publish([CARD], now=T0 - timedelta(days=1) + timedelta(minutes=1))
-    world.label("L-card-old", store="S01", sku="CHS-1")
-    _, content = world.acknowledged("L-card-old", at=T0)
-    assert content.promotion_text == "Z kartą 7,99\xa0zł"
-    assert content.prior_price == Decimal("8.99")
+def _card_price_replaced_an_hour_on(world: AuditWorld) -> None:
+    """At T0 + 1 h the 7.99 card price ends and a 7.49 one (CARD-CHS-2) starts."""
     world.publish(
         [
             {"action": "end_promotion", "promotion_id": "CARD-CHS"},
@@ -51,6 +42,20 @@ def test_a_label_left_on_the_old_card_amount_is_checked_against_its_own_card_pri
         ],
         now=T0 + timedelta(hours=1),
     )
+
+
+def test_a_label_left_on_the_old_card_amount_is_checked_against_its_own_card_price(
+    world: AuditWorld,
+) -> None:
+    # Cheese 8.99 for 60 days; card 7.99 from T0 - 1 d; the card amount lowered to 7.49
+    # (a new card promotion) at T0 + 1 h. The label still shows the 7.99 card price with 8.99,
+    # the lowest card holders paid in the 30 days before 7.99 began: lawful for it.
+    world.publish([CARD], now=T0 - timedelta(days=1) + timedelta(minutes=1))
+    world.label("L-card-old", store="S01", sku="CHS-1")
+    _, content = world.acknowledged("L-card-old", at=T0)
+    assert content.promotion_text == "Z kartą 7,99\xa0zł"
+    assert content.prior_price == Decimal("8.99")
+    _card_price_replaced_an_hour_on(world)
     world.checked_in("L-card-old", at=AT - timedelta(minutes=1))
     report = world.audit(at=AT).report
     verdict = next(v for v in report.labels if v.label_id == "L-card-old")
@@ -71,18 +76,7 @@ def test_a_wrong_prior_line_on_the_old_card_amount_is_reported(world: AuditWorld
         at=T0,
         altered=lambda c: dataclasses.replace(c, prior_price=Decimal("7.99")),
     )
-    world.publish(
-        [
-            {"action": "end_promotion", "promotion_id": "CARD-CHS"},
-            {
-                **CARD,
-                "promotion_id": "CARD-CHS-2",
-                "amount": "7.49",
-                "valid_from": (T0 + timedelta(hours=1)).isoformat(),
-            },
-        ],
-        now=T0 + timedelta(hours=1),
-    )
+    _card_price_replaced_an_hour_on(world)
     world.checked_in("L-card-wrong", at=AT - timedelta(minutes=1))
     report = world.audit(at=AT).report
     assert [(p.label_id, p.shown_prior, p.expected_prior) for p in report.prior_price_problems] == [
