@@ -448,7 +448,9 @@ class StoreGatewayProcess:
                     self.state.queue_answer(report, label_id=label_id)
                 except Exception as error:
                     if not environmental(error):
-                        self._note_report_failure(label_id, sequence, payload, error)
+                        self._count_frame_failure(
+                            label_id, sequence, payload, error, storing_report=True
+                        )
                     raise
                 self._uplinks.wake()
                 continue
@@ -462,7 +464,9 @@ class StoreGatewayProcess:
                 # refuses a frame's image while the small row counting it still fits,
                 # and would refuse good frames for good.
                 if not environmental(error):
-                    self._note_intake_failure(label_id, sequence, payload, error)
+                    self._count_frame_failure(
+                        label_id, sequence, payload, error, storing_report=False
+                    )
                 raise
 
     def _take_in(self, payload: bytes, label_id: str, sequence: int, opcode: int | None) -> None:
@@ -486,11 +490,21 @@ class StoreGatewayProcess:
         )
         self._wake(label_id)
 
-    def _note_intake_failure(
-        self, label_id: str, sequence: int, payload: bytes, error: Exception
+    def _count_frame_failure(
+        self,
+        label_id: str,
+        sequence: int,
+        payload: bytes,
+        error: Exception,
+        *,
+        storing_report: bool,
     ) -> None:
+        """Count `error` against the frame `payload`: a failure on taking it in (one of
+        its tries), or, `storing_report`, on storing the report refusing it (one of its
+        `FrameTries.refusals`)."""
+        count = self.state.failed_on_report if storing_report else self.state.failed_on_frame
         try:
-            self.state.failed_on_frame(
+            count(
                 label_id=label_id,
                 sequence=sequence,
                 payload=payload,
@@ -499,7 +513,8 @@ class StoreGatewayProcess:
         except Exception:
             # The state file fails as a whole (a full disk), not on this frame: the
             # failure itself is what `run` ends with; this one is only logged.
-            _log.exception("label %s: frame %d's failure not counted", label_id, sequence)
+            what = "refusal failure" if storing_report else "failure"
+            _log.exception("label %s: frame %d's %s not counted", label_id, sequence, what)
 
     def _wake(self, label_id: str) -> None:
         worker = self._workers.get(label_id)
@@ -617,8 +632,12 @@ class StoreGatewayProcess:
                 self.state.queue_answer(report, label_id=frame.label_id)
             except Exception as failure:
                 if not environmental(failure):
-                    self._note_report_failure(
-                        frame.label_id, frame.sequence, frame.payload, failure
+                    self._count_frame_failure(
+                        frame.label_id,
+                        frame.sequence,
+                        frame.payload,
+                        failure,
+                        storing_report=True,
                     )
                 raise
             self._passed_over.add(frame.id)
@@ -630,20 +649,6 @@ class StoreGatewayProcess:
                 type(error).__name__,
                 error,
             )
-
-    def _note_report_failure(
-        self, label_id: str, sequence: int, payload: bytes, error: Exception
-    ) -> None:
-        try:
-            self.state.failed_on_report(
-                label_id=label_id,
-                sequence=sequence,
-                payload=payload,
-                failure=f"{type(error).__name__}: {error}",
-            )
-        except Exception:
-            # The failure itself is what `run` ends with; this one is only logged.
-            _log.exception("label %s: frame %d's refusal failure not counted", label_id, sequence)
 
     def _drop_copy(self, label_id: str, sequence: int, tries: FrameTries) -> None:
         """A copy of a frame refused, whose report the gateway failed on storing
