@@ -37,10 +37,8 @@ __all__ = [
 ]
 
 _ledger = core_table(LedgerEntryRow)
-_ENTRY_COLUMNS = (
-    _ledger.c.sku,
-    _ledger.c.channel,
-    _ledger.c.store,
+# An entry's columns after its key, in the order `_EntryReader.entry` takes them.
+_ENTRY_FACTS = (
     raw(_ledger.c.effective_at),
     raw(_ledger.c.amount),
     raw(_ledger.c.regular_amount),
@@ -48,6 +46,7 @@ _ENTRY_COLUMNS = (
     _ledger.c.promotion_id,
     raw(_ledger.c.card_amount),
 )
+_ENTRY_COLUMNS = (_ledger.c.sku, _ledger.c.channel, _ledger.c.store, *_ENTRY_FACTS)
 _KEY_ORDER = (_ledger.c.sku, _ledger.c.channel, _ledger.c.store, _ledger.c.effective_at)
 # One key's entries by the unique (sku, channel, store, effective_at) index, compiled once.
 _KEY_ENTRIES = (
@@ -156,50 +155,19 @@ def store_ledger_known(
     was recorded, and what it does to a prior price is due only since then; a price
     written ahead of its instant from that instant. For the few labels the audit finds
     printing another prior price than the due one (keys without such an entry left out)."""
-    instant = ColumnReader(session, _ledger.c.effective_at)
-    amount = ColumnReader(session, _ledger.c.amount)
+    reader = _EntryReader(session)
     found: dict[tuple[str, str], list[KnownEntry]] = {}
     for chunk in in_chunks(sorted(keys)):
         statement = _store_shelf_entries(
             chunk,
-            [
-                raw(_ledger.c.effective_at),
-                raw(_ledger.c.recorded_at),
-                raw(_ledger.c.amount),
-                raw(_ledger.c.regular_amount),
-                _ledger.c.currency,
-                _ledger.c.promotion_id,
-                raw(_ledger.c.card_amount),
-            ],
+            [raw(_ledger.c.recorded_at), *_ENTRY_FACTS],
             _ledger.c.effective_at <= at,
             _ledger.c.recorded_at <= at,
         )
-        for (
-            sku,
-            store,
-            effective,
-            recorded,
-            price,
-            regular,
-            currency,
-            promotion,
-            card,
-        ) in session.execute(statement):
-            key = PriceKey(sku, Channel.STORE, store)
-            began = instant(effective)
-            if price is None:
-                entry = LedgerEntry.withdrawn(key, effective_from=began)
-            else:
-                entry = LedgerEntry(
-                    key=key,
-                    effective_from=began,
-                    price=Money(amount(price), currency),
-                    regular_price=Money(amount(regular), currency),
-                    promotion_id=promotion,
-                    card_price=Money(amount(card), currency) if card is not None else None,
-                )
+        for sku, store, recorded, *facts in session.execute(statement):
+            entry = reader.entry(PriceKey(sku, Channel.STORE, store), *facts)
             found.setdefault((sku, store), []).append(
-                KnownEntry(max(began, instant(recorded)), entry)
+                KnownEntry(max(entry.effective_from, reader.instant(recorded)), entry)
             )
     return found
 
@@ -256,34 +224,53 @@ def remove_entries(session: Session, entries: Iterable[tuple[PriceKey, datetime]
 
 def _append_entries(session: Session, ledger: PriceLedger, rows: Iterable[Any]) -> None:
     """Append rows of `_ENTRY_COLUMNS`, in time order per key, to `ledger`."""
-    instant = ColumnReader(session, _ledger.c.effective_at)
-    amount = ColumnReader(session, _ledger.c.amount)
+    entry = _EntryReader(session).entry
     channels = {c.value: c for c in Channel}
-    money: dict[tuple[Any, str], Money] = {}
-
-    def money_of(value: Any, currency: str) -> Money:
-        found = money.get((value, currency))
-        if found is None:
-            found = money[(value, currency)] = Money(amount(value), currency)
-        return found
-
     append = ledger.append
     for sku, channel, store, effective, price, regular, currency, promotion, card in rows:
+        key = PriceKey(sku, channels[channel], store)
+        append(entry(key, effective, price, regular, currency, promotion, card))
+
+
+class _EntryReader:
+    """Ledger entries from the driver's values of `_ENTRY_FACTS`, with one `Money` per
+    distinct amount and currency (a ledger repeats few)."""
+
+    __slots__ = ("_amount", "_money", "instant")
+
+    def __init__(self, session: Session) -> None:
+        # Reads `effective_at` and `recorded_at` alike: both are the same instant type.
+        self.instant = ColumnReader(session, _ledger.c.effective_at)
+        self._amount = ColumnReader(session, _ledger.c.amount)
+        self._money: dict[tuple[Any, str], Money] = {}
+
+    def entry(
+        self,
+        key: PriceKey,
+        effective: Any,
+        price: Any,
+        regular: Any,
+        currency: str,
+        promotion: str | None,
+        card: Any,
+    ) -> LedgerEntry:
         if price is None:
-            key = PriceKey(sku, channels[channel], store)
-            append(LedgerEntry.withdrawn(key, effective_from=instant(effective)))
-            continue
-        append(
-            LedgerEntry(
-                key=PriceKey(sku, channels[channel], store),
-                effective_from=instant(effective),
-                price=money_of(price, currency),
-                regular_price=money_of(regular, currency),
-                promotion_id=promotion,
-                # NULL in rows written before migration 0043: no card price known.
-                card_price=money_of(card, currency) if card is not None else None,
-            )
+            return LedgerEntry.withdrawn(key, effective_from=self.instant(effective))
+        return LedgerEntry(
+            key=key,
+            effective_from=self.instant(effective),
+            price=self._money_of(price, currency),
+            regular_price=self._money_of(regular, currency),
+            promotion_id=promotion,
+            # NULL in rows written before migration 0043: no card price known.
+            card_price=self._money_of(card, currency) if card is not None else None,
         )
+
+    def _money_of(self, value: Any, currency: str) -> Money:
+        found = self._money.get((value, currency))
+        if found is None:
+            found = self._money[(value, currency)] = Money(self._amount(value), currency)
+        return found
 
 
 def _store_shelf_entries(
