@@ -40,6 +40,7 @@ from esl.errors import ConflictError
 from esl.planning_queue import category_promotion_instants, record_published_change
 from esl.services.ledger_instants import WriteClock, begin_price_write
 from esl.services.product_codes import gtin_clashes
+from esl.services.recording_start import recorded_since_of_an_earlier_start
 from esl.services.products import (
     on_sale_since_refusals,
     record_category_moves,
@@ -221,6 +222,13 @@ def write_products(
     # `sold_before_its_ledger`), unless imported history gives them.
     for v in inserts:
         v["recorded_since"] = at
+    for v in updates:
+        v["recorded_since"] = recorded_since_of_an_earlier_start(
+            stored[v["sku"]]["recorded_since"],
+            start=v["on_sale_since"],
+            stored_start=stored[v["sku"]]["on_sale_since"],
+            at=at,
+        )
     table = core_table(ProductRow)
     insert_rows(session, table, inserts)
     update_rows(session, table, key="sku", rows=updates)

@@ -23,6 +23,7 @@ from esl.errors import InvalidItemError, NotFoundError
 from esl.planning_queue import record_published_change, shelves_in_store
 from esl.services.ledger_instants import WriteClock, begin_price_write, read_instant
 from esl.services.ledger_recording import record_moved_keys
+from esl.services.recording_start import recorded_since_of_an_earlier_start
 from pricing.ledger import LedgerEntry
 from pricing.products import Channel, Store
 
@@ -288,7 +289,11 @@ def save_stores(
         )
     for store in stores:
         row = rows.get(store.code) or StoreRow(code=store.code, recorded_since=now)
-        row.opened = opening_of(session, store, rows.get(store.code), now=now)
+        opening = opening_of(session, store, rows.get(store.code), now=now)
+        row.recorded_since = recorded_since_of_an_earlier_start(
+            row.recorded_since, start=opening, stored_start=row.opened, at=now
+        )
+        row.opened = opening
         row.name, row.zone, row.time_zone = store.name, store.zone, store.time_zone
         session.add(row)
     session.flush()  # the versions name the stores
