@@ -40,13 +40,13 @@ from esl.errors import ConflictError
 from esl.planning_queue import category_promotion_instants, record_published_change
 from esl.services.ledger_instants import WriteClock, begin_price_write
 from esl.services.product_codes import gtin_clashes
-from esl.services.recording_start import recorded_since_of_an_earlier_start
 from esl.services.products import (
     on_sale_since_refusals,
     record_category_moves,
     record_product_versions,
     sku_reuses,
 )
+from esl.services.recording_start import recorded_since_of_an_earlier_start
 from pricing.products import Product
 
 __all__ = [
