@@ -17,15 +17,15 @@ which what differs between the content it shows and the due one may have changed
 - the start of the due promotion, when the label shows another one (or none);
 - the end of the promotion the label shows, when another (or none) is due;
 - the publication that last wrote the due promotion (its terms, its end);
-- a store version of its store (`store_versions`), when the label prints a last day of
-  another time zone than the due one;
+- a store version of its store (`store_versions`; not one that moved its opening alone,
+  which draws no last day), when the label prints a last day of another time zone than
+  the due one;
 - when the label prints another prior price than the due one, the first change of its
-  shelf's ledger or product at which the record made another one due than it prints
-  (`esl.audit.known_prior`: imported history from when it was recorded): the 30-day
-  low of a reduction long on the shelf changes then, its amount not. One whose prior
-  price was wrong as the record stood at the ledger's instant already (drawn wrong), or
-  made so by what keeps no versions (a store's opening), is wrong since that instant:
-  no later change dates it.
+  shelf's ledger, product or store's opening at which the record made another one due
+  than it prints (`esl.audit.known_prior`: imported history from when it was recorded):
+  the 30-day low of a reduction long on the shelf changes then, its amount not. One
+  whose prior price was wrong as the record stood at the ledger's instant already
+  (drawn wrong) is wrong since that instant: no later change dates it.
 Before the first of these the due content was what it had been at the ledger's instant;
 a label showing the due amount then is taken to have been right. Read for the few labels
 found late, in five queries.
@@ -89,12 +89,8 @@ class ContentChanges:
         self._products = _versions(
             session, _products.c.sku, _products.c.valid_from, {f.sku for f in same_amount}, at=at
         )
-        self._stores = _versions(
-            session,
-            _stores.c.store,
-            _stores.c.valid_from,
-            {f.store for f in same_amount if f.misdated is not None},
-            at=at,
+        self._stores = _store_versions(
+            session, {f.store for f in same_amount if f.misdated is not None}, at=at
         )
         self._published = _promotions_published(
             session,
@@ -194,6 +190,28 @@ def _versions(
         )
         for code, started in rows:
             found[code].append(started)
+    return found
+
+
+def _store_versions(
+    session: Session, stores: Collection[str], *, at: datetime
+) -> dict[str, list[datetime]]:
+    """Store code -> the starts of its versions up to `at`, oldest first, but those that
+    changed its opening alone (kept in versions since migration 0049): an opening draws
+    no last day, so it dates no misdated label."""
+    found: dict[str, list[datetime]] = defaultdict(list)
+    drawn = (_stores.c.name, _stores.c.zone, _stores.c.time_zone)
+    for chunk in in_chunks(sorted(stores)):
+        rows = session.execute(
+            select(_stores.c.store, _stores.c.valid_from, *drawn)
+            .where(_stores.c.store.in_(chunk), _stores.c.valid_from <= at)
+            .order_by(_stores.c.store, _stores.c.valid_from)
+        )
+        before: dict[str, tuple[Any, ...]] = {}
+        for code, started, *facts in rows:
+            if before.get(code) != tuple(facts):
+                found[code].append(started)
+            before[code] = tuple(facts)
     return found
 
 

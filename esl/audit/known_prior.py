@@ -17,16 +17,18 @@ the label is known right from on (its first report of the image, or its due pric
 start) and at each change after it: its shelf's ledger entries known by then (the later
 of an entry's instant and when it was recorded, `store_ledger_known`), its product's
 on-sale date, perishability and start of its own ledger as its version then gave them
-(`product_versions`). The label is wrong since the first of these instants at which that
-is not the prior price (and caption) it prints. None found: what made another one due
-keeps no versions (a store's opening moved, `stores.opened`), and the caller dates it by
-the instant it started from. Read for the few labels printing a wrong prior price.
+(`product_versions`), and its store's opening as its version then kept (`store_versions`,
+migration 0049; an opening moved back by a history import from before kept none, and is
+told by that import's publication). The label is wrong since the first of these instants
+at which that is not the prior price (and caption) it prints. None found: what made
+another one due is none of these, and the caller dates it by the instant it started
+from. Read for the few labels printing a wrong prior price.
 """
 
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Collection, Mapping
+from collections.abc import Collection, Iterator, Mapping, Sequence
 from dataclasses import replace
 from datetime import datetime
 from typing import Any
@@ -35,7 +37,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from esl.audit.classify import ShownContent
-from esl.db.models import ProductVersionRow, PublicationRow, core_table
+from esl.db.models import ProductVersionRow, PublicationRow, StoreVersionRow, core_table
 from esl.db.repositories.chunks import in_chunks
 from esl.db.repositories.ledger import store_ledger_known
 from pricing import (
@@ -56,6 +58,7 @@ __all__ = ["KnownPriorPrices", "card_price_shown", "reduction_shown_since"]
 
 _products = core_table(ProductVersionRow)
 _publications = core_table(PublicationRow)
+_stores = core_table(StoreVersionRow)
 # A product's facts the due prior price reads (`pricing.ledger.due_prior_price`): when it
 # went on sale, whether it is perishable, since when its SKU's ledger is its own.
 _PRIOR_PRICE_FACTS = ("on_sale_since", "perishable", "ledger_since")
@@ -72,7 +75,9 @@ class KnownPriorPrices:
         self._at = at
         self._ledger = store_ledger_known(session, shelves, at=at) if shelves else {}
         self._facts = _fact_versions(session, {sku for sku, _ in shelves}, at=at)
-        self._moved = _openings_moved(session, {store for _, store in shelves}, at=at)
+        stores = {store for _, store in shelves}
+        self._openings = _opening_versions(session, stores, at=at)
+        self._moved = _openings_moved(session, stores, self._openings, at=at)
 
     def wrong_since(
         self,
@@ -88,8 +93,10 @@ class KnownPriorPrices:
         due as the record knew it then was not the one `shown` prints; None when it was
         at each. `product`, `known_store`: as they are now (their other facts)."""
         shelf = (shown.sku, store)
+        openings = self._openings.get(store, [])
         for instant in [since, *self._changes(shelf, after=since)]:
-            then = _opened_then(known_store, self._moved.get(store, ()), at=instant)
+            kept = _opening_at(known_store, openings, at=instant)
+            then = _opened_then(kept, self._moved.get(store, ()), at=instant)
             if not self._printed_right(shown, shelf, product, then, at=instant):
                 return instant
         return None
@@ -98,17 +105,16 @@ class KnownPriorPrices:
         """The instants after `after` and by `at` at which an entry of the shelf's ledger
         took effect as far as the record knew, or a version of its product gave another
         on-sale date, perishability or start of its own ledger (not its first: a product
-        is as far as anyone knows as its first version says before it too), or imported
-        history moved its store's opening back (`_openings_moved`)."""
+        is as far as anyone knows as its first version says before it too), or a version
+        of its store another opening (`PUT`, the store file, a history import), or a
+        history import before store versions kept the opening moved it back
+        (`_openings_moved`)."""
         entries = (known.known for known in self._ledger.get(shelf, ()))
-        versions = self._facts.get(shelf[0], [])
-        changed = (
-            started
-            for (started, facts), (_, before) in zip(versions[1:], versions, strict=False)
-            if facts != before
-        )
+        changed = _changed(self._facts.get(shelf[0], []))
+        reopened = _changed(self._openings.get(shelf[1], []))
         moved = self._moved.get(shelf[1], ())
-        return sorted({t for t in (*entries, *changed, *moved) if after < t <= self._at})
+        instants = (*entries, *changed, *reopened, *moved)
+        return sorted({t for t in instants if after < t <= self._at})
 
     def _printed_right(
         self,
@@ -174,10 +180,34 @@ def _prints(shown: ShownContent, expected: PriorPrice | None) -> bool:
     return shown.prior_price == expected.price.amount and shown_basis == expected.basis
 
 
+def _changed(versions: Sequence[tuple[datetime, Any]]) -> Iterator[datetime]:
+    """The starts of the versions (oldest first: start, what the due prior price reads)
+    that changed what it reads, not the first."""
+    for (started, facts), (_, before) in zip(versions[1:], versions, strict=False):
+        if facts != before:
+            yield started
+
+
+def _opening_at(
+    store: Store | None, openings: Sequence[tuple[datetime, datetime | None]], *, at: datetime
+) -> Store | None:
+    """`store` with the opening its version at `at` kept (its first version's before
+    that: as far as anyone knows it was so before too; as it is without versions)."""
+    if store is None or not openings:
+        return store
+    opened = openings[0][1]
+    for started, then in openings:
+        if started > at:
+            break
+        opened = then
+    return store if opened == store.opened else replace(store, opened=opened)
+
+
 def _opened_then(store: Store | None, moved: Collection[datetime], *, at: datetime) -> Store | None:
     """`store` as the record knew it at `at`: before a history import moved its opening
-    back (`moved`: when each did), its opening was later than it is, and is not kept; it
-    is taken as the store's creation here, the opening a store is given by default."""
+    back and kept no store version of it (`moved`: when each did, before migration 0049),
+    its opening was later than it is, and is not kept; it is taken as the store's
+    creation here, the opening a store is given by default."""
     if store is None or store.recorded_since is None or not any(at < t for t in moved):
         return store
     if store.opened is not None and store.opened >= store.recorded_since:
@@ -186,11 +216,16 @@ def _opened_then(store: Store | None, moved: Collection[datetime], *, at: dateti
 
 
 def _openings_moved(
-    session: Session, stores: Collection[str], *, at: datetime
+    session: Session,
+    stores: Collection[str],
+    openings: Mapping[str, Sequence[tuple[datetime, datetime | None]]],
+    *,
+    at: datetime,
 ) -> dict[str, list[datetime]]:
-    """Store code -> when, by `at`, imported history moved its opening back: the
-    publication each such import recorded names it (`stores_opened_earlier`). An opening
-    keeps no versions; an import's publication is the record of the move."""
+    """Store code -> when, by `at`, imported history moved its opening back and kept no
+    store version of it (an import before migration 0049; `openings`: the stores' kept
+    openings by version): the publication each such import recorded names it
+    (`stores_opened_earlier`), the one record of that move."""
     found: dict[str, list[datetime]] = defaultdict(list)
     if not stores:
         return found
@@ -203,8 +238,26 @@ def _openings_moved(
     for published_at, impact in rows:
         moved = impact.get("stores_opened_earlier") if isinstance(impact, dict) else None
         for code in moved if isinstance(moved, list) else ():
-            if code in stores:
+            kept = any(started == published_at for started, _ in openings.get(code, ()))
+            if code in stores and not kept:
                 found[code].append(published_at)
+    return found
+
+
+def _opening_versions(
+    session: Session, stores: Collection[str], *, at: datetime
+) -> Mapping[str, list[tuple[datetime, datetime | None]]]:
+    """Store code -> its versions by `at`, oldest first: when each began, and the opening
+    it kept (migration 0049 gave the versions before it the store's opening then)."""
+    found: dict[str, list[tuple[datetime, datetime | None]]] = defaultdict(list)
+    for chunk in in_chunks(sorted(stores)):
+        rows = session.execute(
+            select(_stores.c.store, _stores.c.valid_from, _stores.c.opened)
+            .where(_stores.c.store.in_(chunk), _stores.c.valid_from <= at)
+            .order_by(_stores.c.store, _stores.c.valid_from)
+        )
+        for code, valid_from, opened in rows:
+            found[code].append((valid_from, opened))
     return found
 
 

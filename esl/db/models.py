@@ -128,8 +128,8 @@ class StoreRow(Base):
 
 
 class StoreVersionRow(Base):
-    """A store as it was from `valid_from` until its next version: its name, price zone
-    and time zone then, so an audit of a past instant prices and dates its labels as
+    """A store as it was from `valid_from` until its next version: its name, price zone,
+    time zone and opening then, so an audit of a past instant prices and dates its labels as
     then (a store moved to another zone since is priced in its zone then). Written with
     every store created or changed (`esl.services.stores.save_stores`, the demo's
     seeding); migration 0029 gave each store stored then a version valid since the
@@ -142,6 +142,10 @@ class StoreVersionRow(Base):
     name: Mapped[str] = mapped_column(String(STORE_NAME_LENGTH))
     zone: Mapped[str | None] = mapped_column(ForeignKey("price_zones.code"))
     time_zone: Mapped[str | None] = mapped_column(String(64))
+    # Its opening then (`stores.opened`; migration 0049: a version stored before has the
+    # store's opening as it was at the migration): an opening moved earlier keeps the one
+    # before, which the audit dates a prior-price problem by (`esl.audit.known_prior`).
+    opened: Mapped[datetime | None] = mapped_column(UtcDateTime(), default=None)
 
 
 class ProductFacts:

@@ -195,7 +195,7 @@ def import_history(
             if entry["channel"] == Channel.STORE and entry["amount"] is not None:
                 store, at = entry["store"], entry["effective_at"]
                 earliest[store] = min(at, earliest.get(store, at))
-        opened_earlier = open_since_history(session, earliest)
+        opened_earlier = open_since_history(session, earliest, now=now)
         # Likewise a product put on sale after its earliest imported price (any store and
         # channel): the 30-day prior price counts the ledger from its on_sale_since.
         priced: dict[str, list[datetime]] = {}

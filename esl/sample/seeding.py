@@ -52,11 +52,16 @@ def seed_sample_catalogue(
     for zone in sorted(catalogue.zones):
         session.add(ZoneRow(code=zone, name=zone))
     session.flush()
-    stores = [Store(code=s.code, name=s.name, zone=s.zone) for s in catalogue.stores.values()]
     # The sample's price history has these stores as they are, all along: open since
     # ever, so their reductions are captioned with the 30-day low.
+    stores = [
+        Store(code=s.code, name=s.name, zone=s.zone, opened=SINCE_EVER)
+        for s in catalogue.stores.values()
+    ]
     for store in stores:
-        session.add(StoreRow(code=store.code, name=store.name, zone=store.zone, opened=SINCE_EVER))
+        session.add(
+            StoreRow(code=store.code, name=store.name, zone=store.zone, opened=store.opened)
+        )
     session.flush()
     record_store_versions(session, stores, valid_from=SINCE_EVER)
     products = [product_values(p) for p in catalogue.products.values()]

@@ -13,7 +13,7 @@ from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import func, select, update
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from esl.db.mapping import store_from_row
@@ -94,8 +94,10 @@ def record_zone_move(
 def record_store_versions(
     session: Session, stores: Sequence[Store], *, valid_from: datetime
 ) -> None:
-    """Record each of `stores` as it is from `valid_from` on; a version of it already
-    recorded at that very instant (changed twice at one reading of the clock) is replaced."""
+    """Record each of `stores` as it is from `valid_from` on, its opening too (an opening
+    moved keeps the one before, by which the audit dates a prior price it made wrong); a
+    version of it already recorded at that very instant (changed twice at one reading of
+    the clock) is replaced."""
     codes = [store.code for store in stores]
     existing = {
         row.store: row
@@ -109,6 +111,7 @@ def record_store_versions(
     for store in stores:
         row = existing.get(store.code) or StoreVersionRow(store=store.code, valid_from=valid_from)
         row.name, row.zone, row.time_zone = store.name, store.zone, store.time_zone
+        row.opened = store.opened
         session.add(row)
 
 
@@ -162,20 +165,33 @@ def opening_of(
     return store.opened
 
 
-def open_since_history(session: Session, earliest: Mapping[str, datetime]) -> list[str]:
+def open_since_history(
+    session: Session, earliest: Mapping[str, datetime], *, now: datetime
+) -> list[str]:
     """Move back the opening of each store of `earliest` (code -> its earliest shelf price
     imported as history) opened after that price: the history proves it sold then. A store
-    with no opening (always sold) is left so. The codes of the stores moved back."""
-    moved: list[str] = []
-    for code, at in sorted(earliest.items()):
-        moved.extend(
-            session.scalars(
-                update(StoreRow)
-                .where(StoreRow.code == code, StoreRow.opened > at)
-                .values(opened=at)
-                .returning(StoreRow.code)
-            )
-        )
+    with no opening (always sold) is left so. Each store moved gets a version from `now`
+    on (the import's instant), the opening before kept in the one before it. The codes of
+    the stores moved back."""
+    # Under the price writers' lock (the history import's): read here, moved as read.
+    rows = _stored_rows(session, list(earliest), again=True)
+    moving = [
+        row
+        for code, at in sorted(earliest.items())
+        if (row := rows.get(code)) is not None and row.opened is not None and row.opened > at
+    ]
+    # A store stored without a version was so until now, as far as anyone knows.
+    unversioned = _without_versions(session, [row.code for row in moving])
+    record_store_versions(
+        session,
+        [store_from_row(row) for row in moving if row.code in unversioned],
+        valid_from=SINCE_EVER,
+    )
+    for row in moving:
+        row.opened = earliest[row.code]
+    session.flush()
+    record_store_versions(session, [store_from_row(row) for row in moving], valid_from=now)
+    moved = [row.code for row in moving]
     return moved
 
 
@@ -187,11 +203,11 @@ class SavedStores:
 
 
 def _stored_rows(
-    session: Session, stores: Sequence[Store], *, again: bool = False
+    session: Session, codes: Collection[str], *, again: bool = False
 ) -> dict[str, StoreRow]:
-    """Code -> its row, of `stores` stored; `again`: as stored now, not as this session
-    read them before."""
-    statement = select(StoreRow).where(StoreRow.code.in_([store.code for store in stores]))
+    """Code -> its row, of the stores of `codes` stored; `again`: as stored now, not as
+    this session read them before."""
+    statement = select(StoreRow).where(StoreRow.code.in_(sorted(codes)))
     if again:
         statement = statement.execution_options(populate_existing=True)
     return {row.code: row for row in session.scalars(statement)}
@@ -247,7 +263,7 @@ def save_stores(
 
     `keep`: the facts (`zone`, `time_zone`) a stored store keeps as stored whatever
     `stores` says (a file without that column), read under the price writers' lock."""
-    rows = _stored_rows(session, stores)
+    rows = _stored_rows(session, [store.code for store in stores])
     # A price writer whenever it writes anything: a store's row sets its zone, and one read
     # in a zone may have been moved out since (a concurrent write), so writing the zone as
     # read moves it back. Known only under the lock: the instants already due are recorded
@@ -257,7 +273,7 @@ def save_stores(
     # a later opening, is read after it.
     if _writes_anything(stores, rows):
         now = begin_price_write(session, now=now, currency=currency)
-        rows = _stored_rows(session, stores, again=True)
+        rows = _stored_rows(session, [store.code for store in stores], again=True)
         stores = [_keeping(store, rows.get(store.code), keep) for store in stores]
     else:
         now = read_instant(now)
@@ -279,14 +295,15 @@ def save_stores(
     new_opening = {store.code for store in stores if _new_opening(store, rows.get(store.code))}
     changed_codes = {store.code for store in changed}
     reopened = [s for s in stores if s.code in new_opening and s.code not in changed_codes]
-    if changed:
+    if changed or reopened:
         # A store stored without a version was so until now, as far as anyone knows.
-        unversioned = _without_versions(session, [store.code for store in changed])
+        unversioned = _without_versions(session, [s.code for s in [*changed, *reopened]])
         record_store_versions(
             session,
             [store_from_row(rows[code]) for code in sorted(unversioned)],
             valid_from=SINCE_EVER,
         )
+    saved: dict[str, StoreRow] = {}
     for store in stores:
         row = rows.get(store.code) or StoreRow(code=store.code, recorded_since=now)
         opening = opening_of(session, store, rows.get(store.code), now=now)
@@ -296,10 +313,12 @@ def save_stores(
         row.opened = opening
         row.name, row.zone, row.time_zone = store.name, store.zone, store.time_zone
         session.add(row)
+        saved[store.code] = row
     session.flush()  # the versions name the stores
-    fresh = {*opened, *(store.code for store in changed)}
+    # As saved, with the opening each now has: one moved alone is a version too.
+    fresh = {*opened, *(store.code for store in changed), *new_opening}
     record_store_versions(
-        session, [store for store in stores if store.code in fresh], valid_from=now
+        session, [store_from_row(saved[code]) for code in sorted(fresh)], valid_from=now
     )
     inserted = len(opened)
     updated = [*changed, *reopened]

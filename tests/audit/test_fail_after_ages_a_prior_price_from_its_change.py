@@ -131,3 +131,86 @@ def test_a_product_made_perishable_does_not_alert_while_its_frame_is_on_its_way(
     code, stderr = fail_after_15m(CHANGED + timedelta(minutes=20))
     assert code == 1, stderr
     assert "before_first_reduction) due" in stderr
+
+
+def put_the_opening_earlier(world: AuditWorld, *, at: datetime) -> None:
+    """`PUT /stores/S09` at `at`: S09 sold since 50 days before its creation here, days
+    its ledger holds nothing for, so no prior price is due until its history comes."""
+    with world.sessions.begin() as session:
+        save_stores(
+            session,
+            [Store(code="S09", name="Sopot", opened=CREATED - timedelta(days=50))],
+            title="store S09",
+            kind="catalogue",
+            by="test",
+            now=at,
+            currency="PLN",
+        )
+
+
+def test_a_store_opened_earlier_does_not_alert_while_its_frame_is_on_its_way(
+    s09: AuditWorld,
+) -> None:
+    # Dated by the store's version that moved its opening, not by the label's image.
+    put_the_opening_earlier(s09, at=CHANGED)
+    code, stderr = fail_after_15m(CHANGED + timedelta(seconds=1))
+    assert code == 0, stderr
+    s09.planned_but_unanswered("L-S09", at=CHANGED + timedelta(seconds=2), attempts=1)
+    code, stderr = fail_after_15m(CHANGED + timedelta(minutes=20))
+    assert code == 1, stderr
+    assert "overdue: S09 L-S09 prior_price_problem" in stderr
+    # An audit of an instant before the move finds the label right, as it was then.
+    code, stderr = fail_after_15m(CHANGED - timedelta(seconds=1))
+    assert code == 0, stderr
+
+
+NEW_PRODUCT = (
+    "sku,name,brand,gtin,category,vat_rate,net_content,net_unit,perishable,on_sale_since\n"
+    "NEW-1,Ser nowy,,,cheese,5,0.5,kg,no,{on_sale_since}\n"
+)
+
+
+def test_a_product_put_on_sale_earlier_does_not_alert_while_its_frame_is_on_its_way(
+    world: AuditWorld, engine: Engine, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """NEW-1, launched when loaded at CREATED at 8.99, reduced to 7.99 since REDUCED
+    (the lowest since it went on sale, its label says), is put on sale a year before by
+    its product file: its versions keep the date before, so the label is dated from the
+    file."""
+    with world.sessions.begin() as session:
+        import_products(
+            session,
+            NEW_PRODUCT.format(on_sale_since=CREATED.isoformat()),
+            currency="PLN",
+            imported_by="test",
+            now=CREATED,
+        )
+    world.publish([{"action": "set_price", "sku": "NEW-1", "amount": "8.99"}], now=CREATED)
+    world.label("L-NEW", store="S01", sku="NEW-1", at=CREATED)
+    world.publish(
+        [{**promotion("DOWN", "7.99", starts=REDUCED, ends=None), "skus": ["NEW-1"]}],
+        now=REDUCED,
+    )
+    world.acknowledged("L-NEW", at=REDUCED + timedelta(minutes=1))
+    world.checked_in("L-NEW", at=CHANGED - timedelta(minutes=2))
+    monkeypatch.setenv("ESL_DATABASE_URL", database_url(engine))
+    with world.sessions.begin() as session:
+        import_products(
+            session,
+            NEW_PRODUCT.format(on_sale_since=(CREATED - timedelta(days=365)).isoformat()),
+            currency="PLN",
+            imported_by="test",
+            now=CHANGED,
+        )
+
+    def fail_after_15m_in_s01(at: datetime) -> tuple[int, str]:
+        result = CliRunner().invoke(
+            app, ["audit", "--store", "S01", "--at", at.isoformat(), "--fail-after", "15m"]
+        )
+        return result.exit_code, result.stderr
+
+    code, stderr = fail_after_15m_in_s01(CHANGED + timedelta(seconds=1))
+    assert code == 0, stderr
+    code, stderr = fail_after_15m_in_s01(CHANGED + timedelta(minutes=20))
+    assert code == 1, stderr
+    assert "overdue: S01 L-NEW prior_price_problem" in stderr

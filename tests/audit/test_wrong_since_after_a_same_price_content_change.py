@@ -7,6 +7,7 @@ longer"."""
 
 from __future__ import annotations
 
+import dataclasses
 from datetime import timedelta
 
 from esl.audit.classify import AuditClass
@@ -156,3 +157,51 @@ def test_a_store_given_another_time_zone_dates_the_last_day_from_then(
     verdict = {v.label_id: v for v in report.labels}["L-milk"]
     assert (verdict.audit_class, verdict.wrong_since) == (AuditClass.STALE, t1), verdict.reason
     assert report.overdue(timedelta(minutes=30)) == []
+
+
+def test_a_store_given_an_opening_does_not_date_a_last_day_printed_wrong_from_the_start(
+    world: AuditWorld,
+) -> None:
+    """S01's label has printed a day after the promotion's last day since its image; an
+    opening given S01 at T1 is a store version (migration 0049), but draws no last day:
+    the label is still wrong since it was bound (the promotion's price began before), and
+    overdue. It read as wrong since T1, and was not overdue for another 30 minutes."""
+    ends = T0.replace(hour=23, minute=30) + timedelta(days=3)
+    began = T0 - timedelta(days=1)
+    world.publish(
+        [
+            {
+                "action": "upsert_promotion",
+                "promotion_id": "WEEKEND",
+                "kind": "percent_off",
+                "percent": "20",
+                "skus": ["MLK-1"],
+                "valid_until": ends.isoformat(),
+            }
+        ],
+        now=began,
+    )
+    world.label("L-milk", store="S01", sku="MLK-1", at=T0)
+    world.acknowledged(
+        "L-milk",
+        at=T0,
+        altered=lambda c: dataclasses.replace(
+            c, valid_until=c.valid_until + timedelta(days=1) if c.valid_until else None
+        ),
+    )
+    t1 = T0 + timedelta(hours=1)
+    opened = (T0 - timedelta(days=100)).isoformat()
+    with world.sessions.begin() as session:
+        import_stores(
+            session,
+            f"code,name,zone,opened\nS01,Gdańsk Oliwa,north,{opened}\n",
+            imported_by="test",
+            now=t1,
+            currency="PLN",
+        )
+    at = t1 + timedelta(minutes=10)
+    world.checked_in("L-milk", at=at - timedelta(minutes=1))
+    report = world.audit(at=at).report
+    verdict = {v.label_id: v for v in report.labels}["L-milk"]
+    assert (verdict.audit_class, verdict.wrong_since) == (AuditClass.STALE, T0), verdict.reason
+    assert [v.label_id for v in report.overdue(timedelta(minutes=30))] == ["L-milk"]

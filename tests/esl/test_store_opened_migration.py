@@ -41,16 +41,14 @@ def test_stores_get_their_first_version_or_earlier_imported_history(seeded: Engi
         # S01 created at day 10, its only earlier history a withdrawal (nothing charged);
         # S02 created at day 10 with shelf prices imported from day 0 (and web prices from
         # before: the web sells chain-wide); S03 written without versions.
-        for store in ("S01", "S02"):
-            session.add(
-                StoreVersionRow(
-                    store=store,
-                    valid_from=START + timedelta(days=10),
-                    name=store,
-                    zone=None,
-                    time_zone=None,
-                )
-            )
+        # The columns the table had at 0034 only (0049 adds `opened`).
+        session.execute(
+            insert(core_table(StoreVersionRow)),
+            [
+                {"store": store, "valid_from": START + timedelta(days=10), "name": store}
+                for store in ("S01", "S02")
+            ],
+        )
         session.execute(
             insert(core_table(LedgerEntryRow)),
             [

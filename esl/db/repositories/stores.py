@@ -1,6 +1,6 @@
 """The stores as they were at an instant: each one's version valid then (`store_versions`,
-written with every store created or changed); each with its opening (`stores.opened`,
-`Store.opened`), from which its shelves have been selling. And a catalogue pricing a past
+written with every store created or changed); each with its opening then (`Store.opened`,
+kept in the version), from which its shelves have been selling. And a catalogue pricing a past
 instant: those stores, with the price rules and promotions the record held then."""
 
 from __future__ import annotations
@@ -67,8 +67,9 @@ def stores_as_at(
             _versions.c.name,
             _versions.c.zone,
             _versions.c.time_zone,
-            # The opening is the store's, not a version's: one, whatever it was called.
-            _stores.c.opened,
+            # Its opening then (migration 0049: the store's opening in a version stored
+            # before it), so a past instant is not priced with an opening moved since.
+            _versions.c.opened,
             _stores.c.recorded_since,
         )
         .join(_stores, _stores.c.code == _versions.c.store)
