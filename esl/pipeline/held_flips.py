@@ -17,8 +17,10 @@ past the instant (it flipped, and its answer says what it shows), or the record 
 it shows was put right from its check-in (`check_ins.reconcile`: a label that lost its
 timed image, a battery swapped). `esl.services.panel_image` counts the held image as
 shown once its instant has passed on the label's clock since it was last heard; the
-audit calls that count `unconfirmed` until the label is heard (it may have skipped the
-flip: a sagging battery), and `label_keepalive` pings it soon after the instant.
+audit calls that count `unconfirmed`, and health and the console `pending`, until the
+label is heard (it may have skipped the flip: a sagging battery), and `label_keepalive`
+pings it soon after the instant. Heard, a word showing another image than the timed one
+is the label's (`panel_image.said_not_flipped`): the periodic pass plans it again.
 """
 
 from __future__ import annotations

@@ -173,6 +173,7 @@ def label_conditions(
         LabelStateRow.displayed_hash,
         LabelStateRow.clock_offset_ms,
         LabelStateRow.unplanned_reason,
+        LabelStateRow.held_display_at,
     ).outerjoin(LabelStateRow, LabelStateRow.label_id == LabelRow.id)
     statement = statement.order_by(LabelRow.id)
     if stores is not None:
@@ -196,6 +197,7 @@ def label_conditions(
         displayed,
         clock_offset_ms,
         unplanned_reason,
+        held_display_at,
     ) in session.execute(statement):
         condition = classify_label_status(
             DeliveryFacts(
@@ -213,6 +215,7 @@ def label_conditions(
                 displayed,
                 clock_offset_ms,
                 unplanned_reason,
+                held_display_at,
             ),
             now=now,
             thresholds=thresholds,

@@ -17,8 +17,15 @@ Delivery (exactly one per label):
                  Pending too with nothing open yet: its plan was forgotten to be worked
                  out again (the record corrected from the label's own word, a refresh),
                  or the label last reported another image than the one confirmed
-                 (`displayed_hash`) with no timed image held: the controller knows the
-                 panel differs and plans it again (next poll, or the periodic pass)
+                 (`displayed_hash`) with no timed image held, or said so after the
+                 instant of the timed image confirmed ("said after its flip at HH:MM
+                 UTC that it shows another image": it skipped the flip, a battery
+                 sagged below a refresh): the controller knows the panel differs and
+                 plans it again (next poll, or the periodic pass). Pending too, a
+                 label holding a timed image whose instant passed on its clock, not
+                 heard since ("not heard since its flip at HH:MM UTC"): the flip is
+                 counted, not confirmed, until its word (a check-in, or the ping
+                 `label_keepalive` sends) says what it shows
     scheduled    it confirmed a timed image it shows from a later instant (reached on its own
                  clock, when known off: `label_clocks`), nothing open
     up_to_date   it confirmed the content due now, nothing open
@@ -40,11 +47,11 @@ from __future__ import annotations
 
 from collections.abc import Collection
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from typing import NamedTuple
 
 from esl.delivery_states import LabelStatus, OutboxStatus, ParkReason, park_text
-from esl.services.panel_image import flip_instant
+from esl.services.panel_image import flip_instant, said_not_flipped
 from esl.settings import Settings
 
 __all__ = [
@@ -94,13 +101,16 @@ class DeliveryFacts(NamedTuple):
     clock_offset_ms: int | None = None
     # Why planning could not work out or draw the content due now (`planning`), if so.
     unplanned_reason: str | None = None
+    # The instant of the timed image the label holds (`held_flips`; None: none held).
+    held_display_at: datetime | None = None
 
 
 class LabelCondition(NamedTuple):
     status: LabelStatus
     # failed: the parked reason, with its detail ("rejected: WRONG_MODEL"); pending: the
     # store gateway's report on the last try ("gateway: out of range ... at 12:01"), if
-    # any; unplanned: why no content could be planned ("not drawn: ...")
+    # any, or a timed flip not heard since or denied by the label ("not heard since its
+    # flip at 10:20 UTC"); unplanned: why no content could be planned ("not drawn: ...")
     reason: str | None
     offline: bool
     low_battery: bool
@@ -129,15 +139,35 @@ def is_low_battery(
     ) or parked_reason == ParkReason.FLAT_BATTERY
 
 
-def _contradicted(facts: DeliveryFacts) -> bool:
+def _contradicted(facts: DeliveryFacts, *, now: datetime) -> bool:
     """The label last reported another image than the one the record confirms, and
-    holds no timed image (it shows the image of now until its instant, the timed one
-    after): what `check_ins.reconciliation_candidates` plans again."""
-    return (
-        facts.displayed_hash is not None
-        and facts.displayed_hash != facts.confirmed_hash
-        and facts.desired_display_at is None
+    holds no timed image (it shows the image of now until the instant, the timed one
+    after), or said so after the instant of the timed image confirmed (it skipped the
+    flip): what `check_ins.reconciliation_candidates` plans again."""
+    if facts.displayed_hash is None or facts.displayed_hash == facts.confirmed_hash:
+        return False
+    return facts.desired_display_at is None or said_not_flipped(
+        confirmed=facts.confirmed_hash,
+        displayed=facts.displayed_hash,
+        display_at=facts.desired_display_at,
+        held_at=facts.held_display_at,
+        at=now,
+        clock_offset_ms=facts.clock_offset_ms,
     )
+
+
+def _flip_unheard_since(facts: DeliveryFacts, *, now: datetime) -> datetime | None:
+    """The instant a timed image the label holds flipped at, by its clock, when that has
+    passed and the label was not heard since (`esl.services.panel_image`: counted as
+    shown, not confirmed); None otherwise."""
+    if facts.held_display_at is None:
+        return None
+    flipped_at = flip_instant(facts.held_display_at, facts.clock_offset_ms)
+    return flipped_at if flipped_at <= now else None
+
+
+def _at(instant: datetime) -> str:
+    return f"{instant.astimezone(UTC):%H:%M} UTC"
 
 
 def classify_label_status(
@@ -158,13 +188,21 @@ def classify_label_status(
     elif facts.open_statuses:
         status = LabelStatus.PENDING
         reason = facts.parked_detail  # a store gateway's word on why no answer came yet
-    elif facts.desired_hash is not None and (not facts.plan_known or _contradicted(facts)):
+    elif facts.desired_hash is not None and (not facts.plan_known or _contradicted(facts, now=now)):
         # Never "up to date" on a record the label itself contradicted: a reconciled
         # record confirms what the label shows until the next poll plans what is due,
         # and a reported panel the record has not taken waits for the periodic pass.
         status = LabelStatus.PENDING
+        if facts.plan_known and facts.desired_display_at is not None:
+            flipped_at = flip_instant(facts.desired_display_at, facts.clock_offset_ms)
+            reason = f"said after its flip at {_at(flipped_at)} that it shows another image"
     elif facts.desired_hash is None or facts.desired_hash != facts.confirmed_hash:
         status = LabelStatus.UNPLANNED
+    elif (unheard := _flip_unheard_since(facts, now=now)) is not None:
+        # Counted, not heard: a label whose battery sagged below a refresh skips the
+        # flip and keeps the image before (the audit: `unconfirmed`).
+        status = LabelStatus.PENDING
+        reason = f"not heard since its flip at {_at(unheard)}"
     elif (
         facts.desired_display_at is not None
         and flip_instant(facts.desired_display_at, facts.clock_offset_ms) > now

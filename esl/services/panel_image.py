@@ -26,6 +26,14 @@ below a refresh skips the flip. The audit weighs the image before beside it
 (`label_reads.Seen.before_flip`: `unconfirmed`, never `match`, until the label is heard),
 and the controller pings such a label soon after the instant (`label_keepalive`).
 
+The label's own word signed at or past the instant (the hold forgotten, `held_flips`)
+that shows another image than the timed one the record confirms says it did not flip
+(`said_not_flipped`): its panel is that word's image (REPORTED), no view calls it up to
+date, and the periodic pass plans the due image again (`check_ins`). Before, a check-in a
+minute after the instant showing the price before was "expected" (its clock may lag) and
+then nothing looked at it again: the shelf kept the old price while the console and
+health said up to date (`tests/pipeline/test_console_state_against_the_audit.py`).
+
 Drawing the confirmed image beside "pending" showed staff a price the panel did not show
 (`tests/pipeline/test_console_shows_what_the_label_reported.py`).
 
@@ -38,7 +46,7 @@ from datetime import datetime, timedelta
 from enum import StrEnum
 from typing import NamedTuple
 
-__all__ = ["PanelImage", "PanelSource", "flip_instant", "panel_image"]
+__all__ = ["PanelImage", "PanelSource", "flip_instant", "panel_image", "said_not_flipped"]
 
 
 class PanelSource(StrEnum):
@@ -91,3 +99,27 @@ def flip_instant(display_at: datetime, clock_offset_ms: int | None) -> datetime:
         if clock_offset_ms < 0:
             return datetime.max.replace(tzinfo=display_at.tzinfo)
         return datetime.min.replace(tzinfo=display_at.tzinfo)
+
+
+def said_not_flipped(
+    *,
+    confirmed: str | None,
+    displayed: str | None,
+    display_at: datetime | None,
+    held_at: datetime | None,
+    at: datetime,
+    clock_offset_ms: int | None,
+) -> bool:
+    """Whether the label said, after the flip to the timed image the record confirms
+    (`confirmed`, planned for `display_at`), that it shows another image (`displayed`):
+    the instant has passed by `at` on its clock, and it holds no flip (`held_at` None: a
+    believed answer signed at or past the instant forgot the hold, `held_flips`), so
+    its word is newer than the flip. A label whose battery sagged below a refresh skips
+    the flip and says so; the record must not count the flip done."""
+    return (
+        display_at is not None
+        and held_at is None
+        and displayed is not None
+        and displayed != confirmed
+        and flip_instant(display_at, clock_offset_ms) <= at
+    )
