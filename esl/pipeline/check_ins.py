@@ -29,7 +29,12 @@ showing the timed image more than `FLIP_GRACE` before its instant: its clock run
 
 `reconciliation_candidates` is the periodic pass: one read of `label_states` and the open
 outbox rows, O(labels) in memory, no rendering; it finds labels whose record says they
-neither show their due content nor have an update on its way.
+neither show their due content nor have an update on its way. That includes a label whose
+own word, signed at or past the instant of the timed image it acknowledged, shows another
+image (`panel_image.said_not_flipped`: a battery sagged below a refresh skips the flip),
+once `FLIP_GRACE` has passed since that instant (a label that flips a moment late says so
+by then): a check-in within the grace is only expected, not believed against the flip,
+and before, nothing looked at it again, so the shelf kept the old price for good.
 """
 
 from __future__ import annotations
@@ -49,6 +54,7 @@ from esl.delivery_states import OPEN_STATUSES
 from esl.pipeline.held_flips import forget_held_flip
 from esl.pipeline.label_states import LabelState
 from esl.pipeline.outbox_rows import OUTBOX
+from esl.services.panel_image import said_not_flipped
 from gateways.protocol import BasicStateFlag, LabelResponse
 
 __all__ = [
@@ -211,10 +217,12 @@ def reconciliation_candidates(
     session: Session, *, now: datetime, page: int = _RECONCILE_PAGE
 ) -> list[str]:
     """Labels with no update open whose record does not show their due content, or
-    whose last report contradicts the record: the periodic pass plans them again (a
-    label holding a timed image too: it gets the image of now and the flip again). Read
-    `page` label states at a time (a chain's states do not fit in memory at once), each
-    page one statement that leaves out labels with an update open; no rendering."""
+    whose last report contradicts the record (a label holding a timed image too: it gets
+    the image of now and the flip again; and one that said, after its flip's instant and
+    `FLIP_GRACE`, that it shows another image: it gets the due image now): the periodic
+    pass plans them again. Read `page` label states at a time (a chain's states do not
+    fit in memory at once), each page one statement that leaves out labels with an
+    update open; no rendering."""
     stuck: list[str] = []
     after = ""
     while True:
@@ -225,6 +233,8 @@ def reconciliation_candidates(
                 LabelStateRow.confirmed_hash,
                 LabelStateRow.displayed_hash,
                 LabelStateRow.desired_display_at,
+                LabelStateRow.held_display_at,
+                LabelStateRow.clock_offset_ms,
             )
             .where(
                 LabelStateRow.desired_hash.is_not(None),
@@ -241,11 +251,24 @@ def reconciliation_candidates(
             .order_by(LabelStateRow.label_id)
             .limit(page)
         ).all()
-        for label_id, desired, confirmed, displayed, display_at in rows:
-            if desired == confirmed and (displayed in (None, confirmed) or display_at is not None):
+        for label_id, desired, confirmed, displayed, display_at, held_at, offset in rows:
+            if desired == confirmed and (
+                displayed in (None, confirmed)
+                or (
+                    display_at is not None
+                    and not said_not_flipped(
+                        confirmed=confirmed,
+                        displayed=displayed,
+                        display_at=display_at,
+                        held_at=held_at,
+                        at=now - FLIP_GRACE,
+                        clock_offset_ms=offset,
+                    )
+                )
+            ):
                 # Agrees. A label holding its acknowledged timed image shows the image of
                 # now until the instant, and the timed image after it: it flips on its own
-                # clock, whether or not it was heard since.
+                # clock, unless it said since that it did not.
                 continue
             stuck.append(label_id)
         if len(rows) < page:
