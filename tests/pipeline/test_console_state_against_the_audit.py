@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import re
 from datetime import timedelta
+from typing import Any
 
 import httpx
 from sqlalchemy import Engine
@@ -30,13 +31,16 @@ from tests.pipeline.console_client import serve_console, signed_in
 from tests.pipeline.small_world import World
 from tests.support.api import AppSwitch
 from tests.support.audit import audit_by_label
+from tests.support.pipeline import publish_prices
 
 
 def _text(fragment: str) -> str:
     return re.sub(r"\s+", " ", re.sub(r"<[^>]+>", " ", fragment)).strip()
 
 
-def _views(world: World, engine: Engine, server: tuple[AppSwitch, str], label_id: str) -> dict:
+def _views(
+    world: World, engine: Engine, server: tuple[AppSwitch, str], label_id: str
+) -> dict[str, Any]:
     """What the store view's card, the label page's state and the health API say."""
     with world.sessions.begin() as session:
         _, key = create_key(
@@ -64,7 +68,7 @@ def _views(world: World, engine: Engine, server: tuple[AppSwitch, str], label_id
     }
 
 
-def _calls_it_right(views: dict) -> list[str]:
+def _calls_it_right(views: dict[str, Any]) -> list[str]:
     """The views that call the label up to date."""
     said = []
     if views["store badge"] == "up to date":
@@ -119,3 +123,41 @@ async def test_a_label_that_said_it_kept_the_price_before_is_not_up_to_date(
         f"the label itself reported 2.49 (due 3.49); audit {verdict.audit_class.value} "
         f"({verdict.reason}); the console and API say: {wrong}"
     )
+
+
+async def test_a_timed_publication_is_not_on_every_shelf_before_its_flips_are_heard(
+    engine: Engine, http_server: tuple[AppSwitch, str]
+) -> None:
+    """The publication page says "every label confirmed, 0.0 s after it took effect"
+    five minutes before it takes effect (the labels only hold its timed image), and
+    again after the instant while the audit says the flip is not heard (unconfirmed)."""
+    world = await World.showing(engine, {"MLK-1": "2.49"}, count=1)
+    (label_id,) = world.labels
+    flip = (world.clock.now + timedelta(minutes=20)).replace(microsecond=0)
+    publication = publish_prices(
+        world.sessions, {"MLK-1": "3.49"}, now=world.clock.now, effective_at=flip
+    )
+    await world.acknowledge_timed_image(label_id, flip)
+    found = []
+    for at in (flip - timedelta(minutes=5), flip + timedelta(seconds=30)):
+        world.clock.advance(at - world.clock.now)
+        verdict = audit_by_label(world.sessions, world.clock.now)[label_id]
+        with (
+            serve_console(world, engine, http_server) as url,
+            signed_in(world, url, Role.STORE, "S01") as console,
+        ):
+            page = console.get(f"/ui/publications/{publication}").text
+        shelf = re.search(r'id="publication-shelf">(.*?)</dd>', page, re.S)
+        assert shelf is not None
+        found.append(
+            (
+                str(world.clock.now),
+                _text(shelf.group(1)),
+                verdict.audit_class.value,
+                world.panel_hash(label_id) == world.hash_of(label_id),
+            )
+        )
+    # Before the instant its price is on no shelf (the labels hold it); after it, the
+    # flip is counted, not heard (the audit: unconfirmed).
+    claimed = [f for f in found if f[1].startswith("every label confirmed")]
+    assert claimed == [], f"(instant, On the shelf, audit, panel shows due): {found}"
