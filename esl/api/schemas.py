@@ -808,6 +808,12 @@ class QuoteOut(BaseModel):
         "`saving_percent` are measured from it. False: show the price plainly."
     )
     prior_price: Decimal | None
+    shows_prior_price: bool = Field(
+        description="True when a shelf label prints `prior_price` (its prior-price line): "
+        "beside an announced reduction, and beside a loyalty-card price that has a prior "
+        "price. False: the label prints none, though `prior_price` may be set (a "
+        "reduction that saves nothing against it is shown as a plain price)."
+    )
     prior_price_basis: PriorPriceBasis | None = Field(
         description="Which rule gave `prior_price`, and so what to call it: "
         "`lowest_30_days`, the lowest price of the 30 days before the reduction; "

@@ -72,9 +72,15 @@ def test_the_label_page_names_no_prior_price_the_label_does_not_print(
         with httpx.Client(base_url=url, timeout=30, follow_redirects=True) as console:
             assert console.post("/ui/sign-in", data={"api_key": key}).status_code == 200
             page = console.get("/ui/labels/L-cfe")
+        with httpx.Client(base_url=url, timeout=30, headers={"X-API-Key": key}) as api:
+            quote = api.get("/api/v1/quote", params={"sku": "CFE-1", "store": "S02"}).json()
     finally:
         switch.app = None
     assert page.status_code == 200
     shown = re.search(r'id="label-prior-price">(.*?)</dd>', page.text, re.S)
     row = "" if shown is None else re.sub(r"<[^>]+>", "", shown.group(1))
     assert "49" not in row, f"the label prints no prior price; the page says {row!r}"
+    # The quote names the engine's prior price (the audit and a web shop read it) and says
+    # whether a label prints it, as the page does.
+    assert (quote["prior_price"], quote["announces_reduction"]) == ("49.99", False), quote
+    assert quote.get("shows_prior_price") is False, quote

@@ -198,6 +198,7 @@ def quote_out(resolved: ResolvedPrice) -> QuoteOut:
         },
         announces_reduction=resolved.announces_reduction,
         prior_price=resolved.prior_price.amount if resolved.prior_price else None,
+        shows_prior_price=resolved.shows_prior_price,
         prior_price_basis=resolved.prior_price_basis,
         saving=resolved.saving.amount if resolved.saving else None,
         saving_percent=resolved.saving_percent,
