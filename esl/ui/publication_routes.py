@@ -44,7 +44,7 @@ from esl.ui.console_uploads import (
 from esl.ui.console_values import FormText, RowId
 from esl.ui.csv_instants import starting_at
 from esl.ui.page_rendering import page
-from esl.ui.shelf_views import publication_reach
+from esl.ui.publication_reach import publication_reach
 from pricing.errors import EslError, InstantOutOfRangeError
 from pricing.windows import in_utc
 from rendering.cache import RenderCache

@@ -22,13 +22,13 @@ from esl.ui.access import Changing, User, require, require_store
 from esl.ui.console_sessions import SignedIn
 from esl.ui.console_values import FormText, RowId
 from esl.ui.page_rendering import page
+from esl.ui.publication_reach import publication_reach
 from esl.ui.shelf_views import (
     STATE_FILTERS,
     label_history,
     label_image_png,
     label_panel,
     overview,
-    publication_reach,
     store_labels,
     visible_stores,
 )
