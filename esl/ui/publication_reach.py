@@ -11,22 +11,26 @@ from __future__ import annotations
 from collections import Counter
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
+from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import and_, func, select
 from sqlalchemy.orm import Session
 
 from esl.db.models import (
+    LabelAcknowledgementRow,
     LabelRow,
+    LabelStateRow,
     OutboxRow,
     PlannedPublicationRow,
     PlanningQueueRow,
     PublicationRow,
 )
-from esl.delivery_states import OPEN_STATUSES
+from esl.delivery_states import OPEN_STATUSES, OutboxStatus
 from esl.pipeline.affected_labels import labels_changed_by_publication
 from esl.planning_queue import scheduled_followers
 from esl.services.health import label_conditions
 from esl.services.label_status import LabelStatus
+from esl.services.panel_image import flip_instant
 
 __all__ = ["PublicationReach", "publication_reach"]
 
@@ -40,15 +44,30 @@ class PublicationReach:
     effective_at: datetime | None
     labels_changed: int
     per_store: dict[str, int] = field(default_factory=dict)
-    # From publishing to the last label confirming an image planned after it (None: open).
+    # From taking effect to the last label heard showing an image planned after it (None:
+    # not every label is, or the figure is not known: see `on_every_shelf`).
     time_to_shelf: timedelta | None = None
+    # Every label it changes was heard showing its image (or shows what is due).
+    on_every_shelf: bool = False
     still_open: int = 0
     # Labels it changes that do not show what is due and get no frame for it, by their
-    # state and its reason ("unplanned: …"): not on the shelf, whatever the others did.
+    # state and its reason ("unplanned: …"), and those heard after its instant showing
+    # another image than its timed one: not on the shelf, whatever the others did.
     not_on_shelf: dict[str, int] = field(default_factory=dict)
+    # Labels holding its timed image, their clocks not at the instant yet (from
+    # `shown_from`, the earliest), and those past it not heard since: flipped by the
+    # controller's count only (the audit says `unconfirmed`: a sagging battery skips it).
+    held: int = 0
+    shown_from: datetime | None = None
+    flipped_unheard: int = 0
     # The `scheduled` publications queued for the later instants its rows change labels
     # at (a file published for an instant changes none at its own): one publication's.
     due_later: list[PublicationReach] = field(default_factory=list)
+
+    @property
+    def arriving(self) -> bool:
+        """Some label it changes is not on the shelf with it yet, or will not be."""
+        return bool(self.still_open or self.not_on_shelf or self.held or self.flipped_unheard)
 
 
 def publication_reach(
@@ -94,8 +113,12 @@ def publication_reach(
                 labels_changed=len(labels),
                 per_store=dict(sorted(per_store.items())),
                 time_to_shelf=arrival.time_to_shelf,
+                on_every_shelf=arrival.on_every_shelf,
                 still_open=arrival.still_open,
                 not_on_shelf=arrival.not_on_shelf,
+                held=arrival.flips.held,
+                shown_from=arrival.flips.shown_from,
+                flipped_unheard=arrival.flips.flipped_unheard,
             )
         )
     if publication_id is not None and reach:
@@ -108,10 +131,26 @@ def publication_reach(
 
 
 @dataclass(frozen=True, slots=True)
+class _Flips:
+    """Where the timed images of a publication's labels stand (`PublicationReach`)."""
+
+    held: int = 0
+    shown_from: datetime | None = None
+    flipped_unheard: int = 0
+    not_shown: int = 0  # heard after the instant showing another image
+
+
+@dataclass(frozen=True, slots=True)
 class _ShelfArrival:
     time_to_shelf: timedelta | None  # None while a label is open or not on the shelf
+    on_every_shelf: bool
     still_open: int
     not_on_shelf: dict[str, int]  # "unplanned: why" -> labels
+    flips: _Flips = _Flips()
+
+
+# A label heard after the instant showing another image than the timed one it held.
+FLIP_NOT_SHOWN = "flip not shown: heard after the instant showing another image"
 
 
 def _time_to_shelf(
@@ -122,14 +161,16 @@ def _time_to_shelf(
     *,
     now: datetime,
 ) -> _ShelfArrival:
-    """How long after it took effect every label it changes confirmed its image. Its
-    outbox rows (from publishing to the next publication) say which labels confirmed and
-    which are on their way; a label with none tells nothing by its absence (the planner
-    could not draw it, it is on no gateway, it shows the same content), so the label
-    classifier says whether it shows what is due: one unplanned, failed or pending is
-    not on the shelf, and then no "every label confirmed" is claimed."""
+    """How long after it took effect every label it changes was heard showing its image.
+    Its outbox rows (from publishing to the next publication) say which labels took their
+    frame and which are on their way; a label with none tells nothing by its absence (the
+    planner could not draw it, it is on no gateway, it shows the same content), so the
+    label classifier says whether it shows what is due: one unplanned, failed or pending
+    is not on the shelf, and then no "every label confirmed" is claimed. A timed frame's
+    acknowledgement says the label holds the image, not that it shows it
+    (`_heard_showing`)."""
     if row.published_at is None or not labels:
-        return _ShelfArrival(None, 0, {})
+        return _ShelfArrival(None, False, 0, {})
     start = row.effective_at if row.effective_at and row.effective_at > row.published_at else None
     start = start or row.published_at
     later = [at for at in published if at > row.published_at]
@@ -158,13 +199,119 @@ def _time_to_shelf(
                 continue  # shows what is due: the publication left its content as it was
             reason = condition.condition.reason
             not_on_shelf[f"{status.value}: {reason}" if reason else status.value] += 1
-    last = session.scalar(
-        select(func.max(OutboxRow.settled_at)).where(*window, OutboxRow.status == "acked")
-    )
+    heard, flips = _heard_showing(session, window, since, open_labels, now=now)
+    if flips.not_shown:
+        not_on_shelf[FLIP_NOT_SHOWN] += flips.not_shown
     words = dict(sorted(not_on_shelf.items()))
-    if still_open or not_on_shelf or last is None:
-        return _ShelfArrival(None, still_open, words)
-    return _ShelfArrival(max(last - start, timedelta(0)), 0, words)
+    if still_open or not_on_shelf or flips.held or flips.flipped_unheard or not heard:
+        return _ShelfArrival(None, False, still_open, words, flips)
+    # A label that shows its image before the instant it took effect (its clock ahead)
+    # gives no time to the shelf; counted as 0 s it read as a real figure.
+    last = max(heard)
+    return _ShelfArrival(last - start if last >= start else None, True, 0, words, flips)
+
+
+def _heard_showing(
+    session: Session,
+    window: list[Any],
+    since: list[Any],
+    open_labels: set[str],
+    *,
+    now: datetime,
+) -> tuple[list[datetime], _Flips]:
+    """When each label that took its newest frame of the window (and has none on its
+    way) was heard showing that frame's image, and where the rest stand.
+
+    An image shown now is on the panel when acknowledged. A timed image is only held by
+    then: the label flips to it when its own clock reaches the instant, and the record
+    keeps it as held (`label_states.held_hash`, `esl.pipeline.held_flips`) until a word
+    the label signed at or past the instant. So a label still holding it is `held` before
+    the instant (as the label's clock is last known: `flip_instant`) and `flipped_unheard`
+    after it, as the audit counts it (`unconfirmed`: a label whose battery sagged below
+    a refresh skips the flip); one that no longer holds it is on the shelf from its first
+    kept word at or after the instant reporting the image, and `not_shown` without one
+    (it reported the price before), unless it took a later publication's frame since
+    (`since`): replaced before it was heard showing it, that publication's page answers
+    for it, as for a label with no frame of this one's. Counted by its acknowledgement,
+    the publication page said "every label confirmed, 0.0 s after it took effect" before
+    the instant."""
+    acked = session.execute(
+        select(
+            OutboxRow.id,
+            OutboxRow.label_id,
+            OutboxRow.content_hash,
+            OutboxRow.display_at,
+            OutboxRow.settled_at,
+        )
+        .where(*window, OutboxRow.status == OutboxStatus.ACKED.value)
+        .order_by(OutboxRow.id)
+    ).all()
+    newest = {frame.label_id: frame for frame in acked if frame.label_id not in open_labels}
+    heard = [
+        frame.settled_at
+        for frame in newest.values()
+        if frame.display_at is None and frame.settled_at is not None
+    ]
+    timed = {frame.id: frame for frame in newest.values() if frame.display_at is not None}
+    if not timed:
+        return heard, _Flips()
+    holds = {
+        label_id: (held, held_at, offset)
+        for label_id, held, held_at, offset in session.execute(
+            select(
+                LabelStateRow.label_id,
+                LabelStateRow.held_hash,
+                LabelStateRow.held_display_at,
+                LabelStateRow.clock_offset_ms,
+            ).where(LabelStateRow.label_id.in_([frame.label_id for frame in timed.values()]))
+        )
+    }
+    # Its first word at or after the instant reporting the image (arrival instants: a
+    # label whose clock is ahead is counted from its first word that arrived after it).
+    shown_at = dict(
+        session.execute(
+            select(OutboxRow.id, func.min(LabelAcknowledgementRow.at))
+            .join(
+                LabelAcknowledgementRow,
+                and_(
+                    LabelAcknowledgementRow.label_id == OutboxRow.label_id,
+                    LabelAcknowledgementRow.displayed_hash == OutboxRow.content_hash,
+                    LabelAcknowledgementRow.at >= OutboxRow.display_at,
+                ),
+            )
+            .where(OutboxRow.id.in_(list(timed)))
+            .group_by(OutboxRow.id)
+        ).all()
+    )
+    # The newest frame each took since the publication, a later publication's too.
+    newest_taken = dict(
+        session.execute(
+            select(OutboxRow.label_id, func.max(OutboxRow.id))
+            .where(*since, OutboxRow.status == OutboxStatus.ACKED.value)
+            .where(OutboxRow.label_id.in_([frame.label_id for frame in timed.values()]))
+            .group_by(OutboxRow.label_id)
+        ).all()
+    )
+    held_from: list[datetime] = []
+    flipped_unheard = not_shown = 0
+    for frame_id, frame in timed.items():
+        held, held_at, offset = holds.get(frame.label_id, (None, None, None))
+        if held == frame.content_hash and held_at is not None:
+            flips_at = flip_instant(held_at, offset)
+            if flips_at > now:
+                held_from.append(flips_at)
+            else:
+                flipped_unheard += 1
+        elif frame_id in shown_at:
+            heard.append(shown_at[frame_id])
+        elif newest_taken.get(frame.label_id, frame_id) == frame_id:
+            not_shown += 1
+    return heard, _Flips(
+        held=len(held_from),
+        shown_from=min(held_from, default=None),
+        flipped_unheard=flipped_unheard,
+        not_shown=not_shown,
+    )
 
 
 def _waits_for_planning(session: Session, publication_id: int) -> bool:
