@@ -360,6 +360,7 @@ def test_the_quote_carries_every_label_visible_field(api: Api) -> None:
         "promotion",
         "announces_reduction",
         "prior_price",
+        "shows_prior_price",
         "prior_price_basis",
         "saving",
         "saving_percent",
