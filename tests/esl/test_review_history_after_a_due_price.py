@@ -1,0 +1,43 @@
+"""Review (failing): a history file is checked against the ledger as it stands, without
+first recording the instants already due (every other price writer records them,
+`begin_price_write`). A price that began before the import, whose entry the controller
+had not yet recorded (stopped, or between two polls), is not seen as the system's own
+first record of its key: a history row after it is taken, and once the due instant is
+recorded the ledger says the shelf charged the history's price after the system's own
+(docs/csv-formats.md, History: "history never rewrites what the system recorded")."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+from tests.support.api import Api
+from tests.support.database import START
+
+PRODUCT = (
+    "sku,name,brand,gtin,category,vat_rate,net_content,net_unit,perishable,on_sale_since,web_url\n"
+    f"NEW-1,Paluszki 200 g,Lajkonik,,snacks,5,200,g,no,{START.isoformat()},\n"
+)
+HISTORY_HEADER = "sku,channel,store,effective_at,price,regular_price,currency\n"
+
+
+def test_history_after_a_price_already_due_but_not_yet_recorded_is_refused(api: Api) -> None:
+    assert api.import_csv("products", PRODUCT).status_code == 200
+    launch = START + timedelta(days=1)
+    prices = f"sku,scope,price,currency,valid_from\nNEW-1,national,5.99,PLN,{launch.isoformat()}\n"
+    assert api.import_csv("prices", prices).status_code == 200
+    # Two days on, no controller has run since: the launch price is due, not yet recorded.
+    api.clock.advance(timedelta(days=2))
+    after_launch = launch + timedelta(hours=12)
+    history = HISTORY_HEADER + f"NEW-1,store,S01,{after_launch.isoformat()},4.99,,PLN\n"
+    answer = api.import_csv("history", history)
+    # The shelf has charged 5.99 since the launch, as the system published it: a history
+    # row claiming 4.99 twelve hours after it rewrites the system's record.
+    assert answer.status_code == 422, answer.text
+    assert answer.json()["error"]["problems"][0]["line"] == 2
+    ledger = api.client.get(
+        "/api/v1/ledger",
+        params={"sku": "NEW-1", "store": "S01", "channel": "store"},
+        headers=api.headers("auditor"),
+    )
+    assert ledger.status_code == 200, ledger.text
+    assert "history" not in {entry["source"] for entry in ledger.json()["items"]}
