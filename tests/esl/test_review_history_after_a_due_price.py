@@ -41,3 +41,32 @@ def test_history_after_a_price_already_due_but_not_yet_recorded_is_refused(api: 
     )
     assert ledger.status_code == 200, ledger.text
     assert "history" not in {entry["source"] for entry in ledger.json()["items"]}
+
+
+def test_a_launch_moved_past_a_price_already_due_but_not_yet_recorded_is_refused(
+    api: Api,
+) -> None:
+    """The same for `PUT /products/{sku}`: `on_sale_since` may be moved later only up to
+    the first price the ledger shows, read before the due instants are recorded (the
+    write records them once it holds the lock, but checks again only when another writer
+    changed the product). A launch moved past the price sold since is taken, and the
+    30-day prior price then drops what the shelf charged before the new date."""
+    assert api.import_csv("products", PRODUCT).status_code == 200
+    launch = START + timedelta(days=1)
+    prices = f"sku,scope,price,currency,valid_from\nNEW-1,national,5.99,PLN,{launch.isoformat()}\n"
+    assert api.import_csv("prices", prices).status_code == 200
+    api.clock.advance(timedelta(days=3))
+    body = {
+        "name": "Paluszki 200 g",
+        "brand": "Lajkonik",
+        "category": "snacks",
+        "vat_rate": "5",
+        "net_content": "200",
+        "net_unit": "g",
+        "on_sale_since": (launch + timedelta(days=1)).isoformat(),
+    }
+    answer = api.client.put("/api/v1/products/NEW-1", json=body, headers=api.headers("pricing"))
+    # The shelf has charged 5.99 since the launch: a later on_sale_since is refused, as it
+    # is once the controller has recorded that price.
+    assert answer.status_code == 422, answer.text
+    assert answer.json()["error"]["field"] == "on_sale_since"
