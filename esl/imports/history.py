@@ -19,7 +19,6 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from esl.db.bulk import insert_rows
-from esl.db.locks import lock_price_writes
 from esl.db.models import LedgerEntryRow, core_table
 from esl.imports.csv_fields import (
     BadRowError,
@@ -34,7 +33,7 @@ from esl.imports.csv_fields import (
 from esl.imports.references import ImportReferences
 from esl.imports.report import ImportReport
 from esl.planning_queue import record_published_change, shelves_in_store
-from esl.services.ledger_instants import WriteClock, read_instant
+from esl.services.ledger_instants import WriteClock, begin_price_write
 from esl.services.products import on_sale_since_history
 from esl.services.stores import open_since_history
 from pricing.products import Channel
@@ -128,9 +127,13 @@ def import_history(
     title: str = "history file",
     time_zone: str | None = None,
 ) -> ImportReport:
-    lock_price_writes(session)
-    # Read once the lock is held: a price recorded by the writer it waited for is past.
-    now = read_instant(now)
+    # A price writer like any other (`begin_price_write`): the instant is read once the
+    # lock is held (a price recorded by the writer it waited for is past) and never before
+    # the newest entry, and the instants already due are recorded first. A price that
+    # began before this import, whose entry the controller has not recorded yet (stopped,
+    # or between two polls), is then the system's own first record of its key: a history
+    # row after it would rewrite what the shelf charged.
+    now = begin_price_write(session, now=now, currency=currency)
     refs = ImportReferences(session)
     parsed = HISTORY_FILE.parse_rows(
         source,

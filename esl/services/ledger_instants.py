@@ -4,9 +4,10 @@ starts or ends later than the publication (or import) that wrote it.
 Such an instant is queued as a publication of kind `scheduled` (`esl.planning_queue`),
 naming the SKUs whose prices it may change. When it arrives, the prices that apply then
 are recorded with `effective_at` = the instant, not the moment somebody noticed: the
-controller looks for them every 5 s, and every price writer (publication, price or
-promotion file, store move) records the instants already due before it writes, so the
-catalogue an instant is resolved in is the one that stood at that instant.
+controller looks for them every 5 s, and every price writer (publication, price,
+promotion or history file, store or product move) records the instants already due
+before it writes, so the catalogue an instant is resolved in is the one that stood at
+that instant.
 
 Exactly once: an instant's entries and its `ledger_instants` row are written in one
 transaction, under the price writers' lock, and an instant with a row is never recorded
@@ -108,11 +109,11 @@ def record_due_instants(
 
 
 def begin_price_write(session: Session, *, now: WriteClock, currency: str) -> datetime:
-    """What every price writer (publication, price or promotion file, store or product move) does
-    first, in its own transaction: take the price writers' lock, read the instant of its
-    write, and record the instants already due with the prices that stood then, before its
-    change rewrites them; the instant, which the whole write uses (validation, the ledger,
-    `published_at`).
+    """What every price writer (publication, price, promotion or history file, store or
+    product move) does first, in its own transaction: take the price writers' lock, read
+    the instant of its write, and record the instants already due with the prices that
+    stood then, before its change rewrites them; the instant, which the whole write uses
+    (validation, the ledger, `published_at`).
 
     Read after the lock, not before: a writer that waited for another must not write
     before it. At an instant read before waiting, the other writer's entries (from a later
