@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from collections.abc import Collection
+from collections.abc import Collection, Sequence
 from decimal import Decimal
-from typing import IO
+from typing import IO, NoReturn
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -32,6 +32,7 @@ from esl.services.amounts import thousands_group_question
 from esl.services.ledger_instants import WriteClock, read_instant
 from esl.services.product_writes import (
     PRODUCT_FACTS,
+    ProductRefusal,
     PublishedAs,
     check_products,
     write_products,
@@ -145,10 +146,20 @@ def import_products(
         time_zone=time_zone,
     )
     problems = parsed.problems
+
+    def refuse(refusals: Sequence[ProductRefusal]) -> NoReturn:
+        # Every refusal with its line, beside the lines refused as they were read.
+        for refusal in refusals:
+            problems.add(parsed.by_key[refusal.sku][0], refusal.reason)
+        problems.raise_if_any()
+        raise AssertionError("raise_if_any raises once a refusal is added")
+
     checked = check_products(session, parsed.values(), now=read_instant(now))
-    for refusal in checked.refusals:
-        problems.add(parsed.by_key[refusal.sku][0], refusal.reason)
+    if checked.refusals:
+        refuse(checked.refusals)
     problems.raise_if_any()
+    # Checked again under the price writers' lock, with the instants already due recorded:
+    # what that check refuses is told with its line too.
     written = write_products(
         session,
         checked,
@@ -163,6 +174,7 @@ def import_products(
                 "products_updated": updated,
             },
         ),
+        refuse=refuse,
     )
     return parsed.report(
         "products",

@@ -19,7 +19,10 @@ moves a product: its row sets the category, and another writer may have moved th
 product since it was read (back into a promoted category is a move too). So
 `write_products` takes the price writers' lock first and reads the stored products again
 under it: what it writes, moves and records in the ledger is computed from that read,
-checked again when another writer changed them meanwhile.
+and checked again. Another writer may have changed them meanwhile, and the ledger may
+show more sold than the check saw: the instants already due are recorded only under the
+lock (a launch price whose entry the controller had not written yet, stopped or between
+two polls), and another writer's prices may have come in.
 """
 
 from __future__ import annotations
@@ -27,7 +30,7 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any
+from typing import Any, NoReturn
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -36,7 +39,7 @@ from esl.db.bulk import insert_rows, update_rows
 from esl.db.mapping import product_values
 from esl.db.models import ProductRow, core_table
 from esl.db.repositories.chunks import in_chunks
-from esl.errors import ConflictError
+from esl.errors import ConflictError, InvalidItemError
 from esl.planning_queue import category_promotion_instants, record_published_change
 from esl.services.ledger_instants import WriteClock, begin_price_write
 from esl.services.product_codes import gtin_clashes
@@ -56,6 +59,7 @@ __all__ = [
     "ProductWrites",
     "PublishedAs",
     "check_products",
+    "refuse_first",
     "write_products",
 ]
 
@@ -88,6 +92,15 @@ class ProductRefusal:
     @property
     def conflict(self) -> bool:
         return self.field == "gtin"
+
+
+def refuse_first(refusals: Sequence[ProductRefusal]) -> NoReturn:
+    """The first of `refusals` as an API error: ConflictError for a GTIN another product
+    holds, else InvalidItemError naming the field and the SKU."""
+    refusal = refusals[0]
+    if refusal.conflict:
+        raise ConflictError(refusal.reason, field=refusal.field)
+    raise InvalidItemError(refusal.reason, field=refusal.field, sku=refusal.sku)
 
 
 @dataclass(frozen=True, slots=True)
@@ -168,6 +181,7 @@ def write_products(
     now: WriteClock,
     currency: str,
     published_as: PublishedAs,
+    refuse: Callable[[Sequence[ProductRefusal]], NoReturn] = refuse_first,
 ) -> ProductWrites:
     """Insert the new products of `checked` (refusing none), update the changed ones,
     leave identical ones alone; the caller commits.
@@ -179,8 +193,11 @@ def write_products(
     promotions' later starts and ends, which change its price too.
 
     A write that changes anything is a price writer (`begin_price_write`), and writes
-    `checked` as the products are stored once it holds the lock: checked again where
-    another writer changed them since, ConflictError for one the rules now refuse."""
+    `checked` as the products and the ledger are once it holds the lock, checked again:
+    ConflictError for a product another writer changed since that the rules now refuse
+    (sent again, it is checked afresh), and `refuse` (the caller's way of telling a
+    refusal; by default the API's, `refuse_first`) for the others the rules now refuse,
+    such as an `on_sale_since` past a price that was due but not yet recorded."""
     assert not checked.refusals, "write_products of refused products"
     if not any(_changes(checked.values, checked.stored)):
         # Nothing to write as read: ordered before any writer that changed them since.
@@ -191,7 +208,7 @@ def write_products(
     # are recorded in the categories that stood then, the clock is read once the lock is
     # held, and the stored products are read again (one read per write, not per row).
     at = begin_price_write(session, now=now, currency=currency)
-    checked = _checked_again(session, checked, now=at)
+    checked = _checked_again(session, checked, now=at, refuse=refuse)
     stored = checked.stored
     inserts, updates = _changes(checked.values, stored)
     # SKU -> its new and old category, of the products moved to another one.
@@ -263,20 +280,30 @@ def _changes(
     return inserts, updates
 
 
-def _checked_again(session: Session, checked: ProductChecks, *, now: datetime) -> ProductChecks:
-    """`checked` as the products are stored now, under the price writers' lock: as it was
-    when another writer changed none of them since; else checked again, and refused (a
-    conflict, sent again it is checked afresh) where the rules now refuse it."""
-    if _stored_facts(session, list(checked.values)) == checked.stored:
-        return checked
+def _checked_again(
+    session: Session,
+    checked: ProductChecks,
+    *,
+    now: datetime,
+    refuse: Callable[[Sequence[ProductRefusal]], NoReturn],
+) -> ProductChecks:
+    """`checked` checked again as the products and the ledger are now, under the price
+    writers' lock: the ledger may show a product sold earlier than the first check read
+    (the instants already due, recorded just now), which bounds its `on_sale_since` and
+    decides whether its SKU is re-used. A product another writer changed since and the
+    rules now refuse is a conflict (sent again, it is checked afresh); the other refusals
+    go to `refuse`, every one, as the first check's would."""
     again = check_products(session, checked.products, now=now)
     for refusal in again.refusals:
-        raise ConflictError(
-            f"product {refusal.sku} was changed by another writer while this write was "
-            f"checked, and is now refused: {refusal.reason}",
-            field=refusal.field,
-            sku=refusal.sku,
-        )
+        if again.stored.get(refusal.sku) != checked.stored.get(refusal.sku):
+            raise ConflictError(
+                f"product {refusal.sku} was changed by another writer while this write was "
+                f"checked, and is now refused: {refusal.reason}",
+                field=refusal.field,
+                sku=refusal.sku,
+            )
+    if again.refusals:
+        refuse(again.refusals)
     return again
 
 

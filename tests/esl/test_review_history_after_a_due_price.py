@@ -10,6 +10,9 @@ from __future__ import annotations
 
 from datetime import timedelta
 
+from sqlalchemy import select
+
+from esl.db.models import ProductRow
 from tests.support.api import Api
 from tests.support.database import START
 
@@ -70,3 +73,57 @@ def test_a_launch_moved_past_a_price_already_due_but_not_yet_recorded_is_refused
     # is once the controller has recorded that price.
     assert answer.status_code == 422, answer.text
     assert answer.json()["error"]["field"] == "on_sale_since"
+
+
+def test_a_product_file_moving_launches_past_prices_already_due_lists_every_line(
+    api: Api,
+) -> None:
+    """The product file, checked again under the lock once the due instants are recorded:
+    every product moved past a price sold since is a bad line, told with its number."""
+    second = PRODUCT + f"NEW-2,Precelki 200 g,Lajkonik,,snacks,5,200,g,no,{START.isoformat()},\n"
+    assert api.import_csv("products", second).status_code == 200
+    launch = START + timedelta(days=1)
+    prices = "sku,scope,price,currency,valid_from\n"
+    prices += f"NEW-1,national,5.99,PLN,{launch.isoformat()}\n"
+    prices += f"NEW-2,national,4.49,PLN,{launch.isoformat()}\n"
+    assert api.import_csv("prices", prices).status_code == 200
+    api.clock.advance(timedelta(days=3))
+    later = (launch + timedelta(days=1)).isoformat()
+    moved = second.replace(START.isoformat(), later)
+    answer = api.import_csv("products", moved)
+    assert answer.status_code == 422, answer.text
+    error = answer.json()["error"]
+    assert error["code"] == "import_rejected", error
+    assert [problem["line"] for problem in error["problems"]] == [2, 3]
+
+
+def test_a_sku_re_used_after_a_price_already_due_but_not_yet_recorded_starts_its_ledger_then(
+    api: Api,
+) -> None:
+    """A re-used SKU is told from a postponed launch by the ledger (`sku_reuses`): read
+    with the due instants recorded, a new GTIN going on sale after the old product's
+    launch price came is another product, whose ledger starts at its own launch."""
+    old = PRODUCT.replace("Lajkonik,,snacks", "Lajkonik,5901234123464,snacks")
+    assert api.import_csv("products", old).status_code == 200
+    launch = START + timedelta(days=1)
+    prices = f"sku,scope,price,currency,valid_from\nNEW-1,national,5.99,PLN,{launch.isoformat()}\n"
+    assert api.import_csv("prices", prices).status_code == 200
+    api.clock.advance(timedelta(days=3))
+    relaunch = launch + timedelta(days=1)
+    body = {
+        "name": "Precelki 200 g",
+        "brand": "Lajkonik",
+        "gtin": "5901234123471",
+        "category": "snacks",
+        "vat_rate": "5",
+        "net_content": "200",
+        "net_unit": "g",
+        "on_sale_since": relaunch.isoformat(),
+    }
+    answer = api.client.put("/api/v1/products/NEW-1", json=body, headers=api.headers("pricing"))
+    assert answer.status_code == 200, answer.text
+    with api.engine.connect() as connection:
+        ledger_since = connection.scalar(
+            select(ProductRow.ledger_since).where(ProductRow.sku == "NEW-1")
+        )
+    assert ledger_since == relaunch

@@ -27,7 +27,12 @@ from esl.db.repositories.rows import row_or_not_found
 from esl.errors import ConflictError, InvalidItemError, NotFoundError
 from esl.one_line_text import OneLineText
 from esl.services.label_models import put_label_model as put_model
-from esl.services.product_writes import PublishedAs, check_products, write_products
+from esl.services.product_writes import (
+    PublishedAs,
+    check_products,
+    refuse_first,
+    write_products,
+)
 from esl.services.stores import save_stores
 from esl.services.zones import save_zone
 from esl.skus import SKU_SPELLING, is_sku_text
@@ -153,10 +158,7 @@ def put_product(
     product = Product(sku=sku, **{**body.model_dump(), "net_unit": NetUnit(body.net_unit)})
     checked = check_products(session, [product], now=ctx.clock())
     if checked.refusals:
-        refusal = checked.refusals[0]
-        if refusal.conflict:
-            raise ConflictError(refusal.reason, field=refusal.field)
-        raise InvalidItemError(refusal.reason, field=refusal.field, sku=sku)
+        refuse_first(checked.refusals)
     write_products(
         session,
         checked,
