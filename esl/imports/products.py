@@ -159,23 +159,29 @@ def import_products(
         refuse(checked.refusals)
     problems.raise_if_any()
     # Checked again under the price writers' lock, with the instants already due recorded:
-    # what that check refuses is told with its line too.
-    written = write_products(
-        session,
-        checked,
-        now=now,
-        currency=currency,
-        published_as=PublishedAs(
-            kind="import",
-            title=title,
-            by=imported_by,
-            impact=lambda inserted, updated: {
-                "products_inserted": inserted,
-                "products_updated": updated,
-            },
-        ),
-        refuse=refuse,
-    )
+    # what that check refuses is told with its line too, and so is a category move the
+    # engine refuses as it is written (a deal of the new category dearer than its price).
+    try:
+        written = write_products(
+            session,
+            checked,
+            now=now,
+            currency=currency,
+            published_as=PublishedAs(
+                kind="import",
+                title=title,
+                by=imported_by,
+                impact=lambda inserted, updated: {
+                    "products_inserted": inserted,
+                    "products_updated": updated,
+                },
+            ),
+            refuse=refuse,
+        )
+    except PricingError as error:
+        problems.add_engine_refusal(error, parsed.by_key, field="sku")
+        problems.raise_if_any()
+        raise
     return parsed.report(
         "products",
         inserted=len(written.inserted),

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Mapping
+from datetime import datetime
 from typing import IO
 
 from sqlalchemy import select
@@ -10,19 +12,22 @@ from sqlalchemy.orm import Session
 
 from esl.case_twins import CaseTwins
 from esl.db.models import StoreRow, ZoneRow
+from esl.errors import InvalidItemError
 from esl.imports.csv_fields import (
     BadRowError,
     CsvFile,
     CsvRow,
+    ParsedRows,
     check_one_line,
     check_width,
     optional_instant,
 )
 from esl.imports.report import ImportReport
-from esl.services.ledger_instants import WriteClock
-from esl.services.stores import save_stores
+from esl.services.ledger_instants import WriteClock, read_instant
+from esl.services.stores import opening_of, save_stores
 from esl.text_lengths import STORE_NAME_LENGTH
 from esl.time_zones import check_time_zone
+from pricing.errors import PricingError, UnknownReferenceError
 from pricing.products import Store
 
 __all__ = ["STORE_COLUMNS", "import_stores"]
@@ -35,7 +40,14 @@ STORE_FILE = CsvFile(
 CODE = re.compile(r"^[A-Za-z0-9_\-]{1,32}$")
 
 
-def _parse(row: CsvRow, zones: set[str], stored: dict[str, StoreRow], twins: CaseTwins) -> Store:
+def _parse(
+    row: CsvRow,
+    zones: set[str],
+    stored: dict[str, StoreRow],
+    twins: CaseTwins,
+    session: Session,
+    now: datetime,
+) -> Store:
     check_width(row)
     code = row.require("code")
     if not CODE.match(code):
@@ -61,7 +73,15 @@ def _parse(row: CsvRow, zones: set[str], stored: dict[str, StoreRow], twins: Cas
         zone = row.get("zone") or None
         if zone is not None and zone not in zones:
             raise BadRowError(f"zone {zone!r} of store {code} does not exist (PUT /api/v1/zones)")
-    return Store(code=code, name=name, zone=zone, time_zone=time_zone, opened=opened)
+    store = Store(code=code, name=name, zone=zone, time_zone=time_zone, opened=opened)
+    # An opening in the future, or later than the store's first price, is this line's: told
+    # with it, beside the file's other bad lines. The write checks it again under the price
+    # writers' lock, with the instants already due recorded (`_refused_at_the_write`).
+    try:
+        opening_of(session, store, before, now=now)
+    except InvalidItemError as error:
+        raise BadRowError(error.message) from error
+    return store
 
 
 def _time_zone(row: CsvRow, code: str, before: StoreRow | None) -> str | None:
@@ -103,10 +123,13 @@ def import_stores(
     # when it is written, under the price writers' lock (another writer may move it to
     # another zone after this read; this file moves it nowhere).
     kept: set[str] = set()
+    read_at = read_instant(now)
+    # As read (the write changes these rows): what a refusal of the write is told against.
+    zones_before = {code: row.zone for code, row in stored.items()}
 
     def parse(row: CsvRow) -> Store:
         kept.update(column for column in ("zone", "time_zone") if column not in row.values)
-        return _parse(row, zones, stored, twins)
+        return _parse(row, zones, stored, twins, session, read_at)
 
     parsed = STORE_FILE.parse_rows(
         source,
@@ -115,19 +138,55 @@ def import_stores(
         time_zone=time_zone,
     )
     parsed.problems.raise_if_any()
-    saved = save_stores(
-        session,
-        parsed.values(),
-        title=title,
-        kind="import",
-        by=imported_by,
-        now=now,
-        currency=currency,
-        keep=kept,
-    )
+    try:
+        saved = save_stores(
+            session,
+            parsed.values(),
+            title=title,
+            kind="import",
+            by=imported_by,
+            now=now,
+            currency=currency,
+            keep=kept,
+        )
+    except (InvalidItemError, PricingError) as error:
+        for line in _refused_at_the_write(error, parsed, zones_before):
+            parsed.problems.add(line, error.message)
+        parsed.problems.raise_if_any()
+        raise
     return parsed.report(
         "stores",
         inserted=saved.inserted,
         updated=saved.updated,
         publication_id=saved.publication_id,
     )
+
+
+def _refused_at_the_write(
+    error: InvalidItemError | PricingError,
+    parsed: ParsedRows[str, Store],
+    zones_before: Mapping[str, str | None],
+) -> list[int]:
+    """The lines of the file a refusal of its write is about (none: it names none of them,
+    and is answered as it is). A store's opening refused under the lock names the store; a
+    price rule left naming a zone with no store, the stores the file moves out of it; a
+    promotion the moves and openings would make meet a price it may not, every store
+    the file moves or opens (the engine checks them together, and stops at its first
+    objection)."""
+    moved_or_opened = {
+        code: line
+        for code, (line, store) in parsed.by_key.items()
+        if code not in zones_before or zones_before[code] != store.zone
+    }
+    if isinstance(error, InvalidItemError):
+        named = error.fields.get("store")
+        return (
+            [parsed.by_key[named][0]] if isinstance(named, str) and named in parsed.by_key else []
+        )
+    if isinstance(error, UnknownReferenceError) and error.kind == "zone":
+        return sorted(
+            line
+            for code, line in moved_or_opened.items()
+            if code in zones_before and zones_before[code] == error.id
+        )
+    return sorted(moved_or_opened.values())

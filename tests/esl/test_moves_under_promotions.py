@@ -12,8 +12,8 @@ from typing import Any
 import httpx
 import pytest
 
+from esl.errors import ImportRejectedError
 from esl.imports.stores import import_stores
-from pricing.errors import PromotionPriceAboveRegularError
 from tests.pipeline.small_world import World
 from tests.support.ledger import api_fixture, world_fixture  # noqa: F401 - fixtures
 from tests.support.pipeline import publish
@@ -59,10 +59,7 @@ async def test_a_store_moved_under_its_offer_into_a_cheaper_zone_is_refused(
 
 async def test_a_store_file_moving_it_so_is_refused(world: World, api: httpx.AsyncClient) -> None:
     _s01_offer_with_south_cheaper(world)
-    with (
-        pytest.raises(PromotionPriceAboveRegularError, match="S01-OFFER"),
-        world.sessions.begin() as s,
-    ):
+    with pytest.raises(ImportRejectedError) as refused, world.sessions.begin() as s:
         import_stores(
             s,
             "code,name,zone,time_zone\nS01,Gdańsk Oliwa,south,\n",
@@ -70,6 +67,10 @@ async def test_a_store_file_moving_it_so_is_refused(world: World, api: httpx.Asy
             now=world.clock.now,
             currency="PLN",
         )
+    # Told as the file's line that moves the store, as every bad line of a file is.
+    [problem] = refused.value.problems
+    assert problem["line"] == 2
+    assert "S01-OFFER" in str(problem["reason"])
     assert (await api.get("/api/v1/stores/S01")).json()["zone"] == "north"
 
 

@@ -7,8 +7,13 @@ with its line"). `esl import ... --json` then prints no JSON at all."""
 
 from __future__ import annotations
 
+import json
 from datetime import timedelta
+from pathlib import Path
 
+from typer.testing import CliRunner
+
+from esl.cli import app
 from tests.support.api import Api
 from tests.support.database import PRODUCTS_CSV, START
 
@@ -70,3 +75,44 @@ def test_a_product_file_line_moving_a_product_under_a_dearer_category_deal_is_a_
     answer = api.import_csv("products", moved)
     assert answer.status_code == 422, answer.text
     assert _problem_lines(answer.json()) == [4]
+
+
+def test_the_command_line_prints_a_store_file_opening_in_the_future_as_its_bad_line(
+    cli: CliRunner, tmp_path: Path
+) -> None:
+    path = tmp_path / "stores.csv"
+    path.write_text(
+        STORES_HEADER
+        + "WAW-1,Warszawa Centrum,,,\n"
+        + "WAW-2,Warszawa Wola,,,2999-01-01T00:00:00Z\n",
+        encoding="utf-8",
+    )
+    result = cli.invoke(app, ["import", "stores", str(path), "--json"])
+    assert result.exit_code == 1, result.output
+    assert _problem_lines({"error": json.loads(result.output)}) == [3]
+
+
+def test_every_bad_opening_of_a_store_file_is_listed_with_the_other_bad_lines(api: Api) -> None:
+    future = (START + timedelta(days=30)).isoformat()
+    stores = STORES_HEADER + f"S08,Sopot,,,{future}\n" + "S09,Gdynia Orłowo,,Mars/Base,\n"
+    stores += f"S10,Rumia,,,{future}\n"
+    answer = api.import_csv("stores", stores, role="admin")
+    assert answer.status_code == 422, answer.text
+    assert _problem_lines(answer.json()) == [2, 3, 4]
+
+
+def test_an_opening_after_a_price_already_due_but_not_yet_recorded_is_a_bad_line(
+    api: Api,
+) -> None:
+    """Checked again at the write, once the instants already due are recorded: the store's
+    first price is then the launch price the controller had not written yet."""
+    launch = START + timedelta(days=1)
+    prices = f"sku,scope,price,currency,valid_from\nMLK-1,national,3.49,PLN,{launch.isoformat()}\n"
+    assert api.import_csv("prices", prices).status_code == 200
+    api.clock.advance(timedelta(days=3))
+    # S01 was created before the launch and opened then: it sold from the launch on.
+    later = (launch + timedelta(days=1)).isoformat()
+    stores = STORES_HEADER + "S02,Gdynia,north,,\n" + f"S01,Gdańsk Oliwa,north,,{later}\n"
+    answer = api.import_csv("stores", stores, role="admin")
+    assert answer.status_code == 422, answer.text
+    assert _problem_lines(answer.json()) == [3]

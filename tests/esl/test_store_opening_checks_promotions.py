@@ -14,8 +14,8 @@ from datetime import timedelta
 import httpx
 import pytest
 
+from esl.errors import ImportRejectedError
 from esl.imports.stores import import_stores
-from pricing.errors import PromotionPriceAboveRegularError
 from tests.pipeline.small_world import World
 from tests.support.ledger import api_fixture, world_fixture  # noqa: F401 - fixtures
 from tests.support.pipeline import publish
@@ -123,10 +123,7 @@ async def test_a_store_file_opening_a_store_is_refused_naming_the_deal(
     world: World, api: httpx.AsyncClient
 ) -> None:
     _dearer_in_every_zone(world)
-    with (
-        pytest.raises(PromotionPriceAboveRegularError, match="promotion CHS-6"),
-        world.sessions.begin() as session,
-    ):
+    with pytest.raises(ImportRejectedError) as refused, world.sessions.begin() as session:
         import_stores(
             session,
             "code,name,zone,time_zone\nS06,Sopot,,\n",
@@ -134,6 +131,10 @@ async def test_a_store_file_opening_a_store_is_refused_naming_the_deal(
             now=world.clock.now,
             currency="PLN",
         )
+    # Told as the file's line that opens the store, as every bad line of a file is.
+    [problem] = refused.value.problems
+    assert problem["line"] == 2
+    assert "promotion CHS-6" in str(problem["reason"])
     assert (await api.get("/api/v1/stores/S06")).status_code == 404
 
 
