@@ -579,11 +579,14 @@ def _gather(
             )
         )
 
+    # A shelf must show the price of what the store's till sells: a product with a store
+    # price here and no label bound here has no price on its shelf. The web price is no
+    # test: a web-only product is on no shelf, and one sold at the till only needs a label.
     labelled = {(b.sku, b.store) for b in bound}
     unlabelled: dict[str, list[str]] = defaultdict(list)
     for store in store_codes:
         for sku in catalogue.products:
-            if (sku, store) not in labelled and price_of(sku, Channel.WEB, store) is not None:
+            if (sku, store) not in labelled and price_of(sku, store_channel, store) is not None:
                 unlabelled[store].append(sku)
     report = summarise(
         verdicts,

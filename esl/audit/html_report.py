@@ -219,7 +219,8 @@ def render_html_report(gathered: GatheredAudit, *, locale: str) -> str:
     classes = list(report.stores[0].counts) if report.stores else []
     parts += [f"<th>{escape(name)}</th>" for name in classes]
     parts.append(
-        "<th>Unlabelled web products</th><th>Prior-price problems</th></tr></thead><tbody>"
+        '<th title="Sold at this store\'s till (a store price), no label bound in the store">'
+        "Unlabelled products at the till</th><th>Prior-price problems</th></tr></thead><tbody>"
     )
     for summary in report.stores:
         cells = [

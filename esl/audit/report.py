@@ -20,7 +20,8 @@ class StoreSummary:
     store: str
     labels: int
     counts: dict[str, int]  # every AuditClass value, zeros included
-    # Products with a web price in this store but no bound label on its shelf.
+    # Products with a price at this store's till (store channel) but no label bound in
+    # the store: a shelf showing no price for what the till sells.
     unlabelled_products: tuple[str, ...]
     # Labels bound to a product without a store price (class no_longer_sold).
     labels_on_unsold_products: tuple[str, ...]
