@@ -45,7 +45,7 @@ from zoneinfo import ZoneInfoNotFoundError
 from esl.delivery_states import OutboxStatus, ParkReason, park_text
 from esl.local_times import shown_time
 from esl.services.label_status import StatusThresholds, is_low_battery, is_offline
-from pricing import PriorPrice, PriorPriceBasis, ResolvedPrice
+from pricing import PriorPrice, PriorPriceBasis, PromotionSummary, ResolvedPrice
 
 __all__ = [
     "AuditClass",
@@ -597,7 +597,7 @@ def _difference(due: ResolvedPrice, web: ResolvedPrice | None) -> str | None:
         return None
     if due.price == web.price:
         # One price, different conditional offers (a card price, a multi-buy): the offers.
-        return _offers_text(due, web)
+        return _offers_text(due.promotion, web.promotion)
     return _price_difference(due, web)
 
 
@@ -606,8 +606,11 @@ def _price_difference(due: ResolvedPrice, web: ResolvedPrice) -> str:
     that changes the price on one side (not a conditional offer, which leaves the price
     as it is: docs/pricing.md), the price rules behind the regular prices, or both."""
     causes = []
-    if _price_promotion_id(due) != _price_promotion_id(web):
-        causes.append(_offers_text(due, web))
+    # A promotion is named only where it sets the unit price: a card price or a multi-buy
+    # winning on one side leaves that side's unit price alone, so it is no cause.
+    store_offer, web_offer = _price_promotion(due), _price_promotion(web)
+    if _promotion_id(store_offer) != _promotion_id(web_offer):
+        causes.append(_offers_text(store_offer, web_offer))
     if due.regular_price != web.regular_price:
         causes.append(_rules_text(due, web))
     if causes:
@@ -617,32 +620,30 @@ def _price_difference(due: ResolvedPrice, web: ResolvedPrice) -> str:
     return f"same rule {due.price_rule_id}, different price in the web channel"
 
 
-def _price_promotion_id(resolved: ResolvedPrice) -> str | None:
-    """The promotion that sets `resolved.price`, if any."""
+def _price_promotion(resolved: ResolvedPrice) -> PromotionSummary | None:
+    """The promotion that sets `resolved.price`, if any (no conditional offer)."""
     promotion = resolved.promotion
     if promotion is None or not promotion.changes_shelf_price:
         return None
-    return promotion.id
+    return promotion
 
 
-def _offers_text(due: ResolvedPrice, web: ResolvedPrice) -> str:
-    if due.promotion is not None and web.promotion is not None:
+def _promotion_id(promotion: PromotionSummary | None) -> str | None:
+    return promotion.id if promotion is not None else None
+
+
+def _offers_text(store: PromotionSummary | None, web: PromotionSummary | None) -> str:
+    """The offers named as a difference: the store's and the web's (at least one)."""
+    if store is not None and web is not None:
         # Both channels have an offer (one may apply to both but lose on the web).
         return (
-            f"store promotion {due.promotion.id} ({due.promotion.kind.value}, "
-            f"{due.promotion.name!r}) against web promotion {web.promotion.id} "
-            f"({web.promotion.kind.value}, {web.promotion.name!r})"
+            f"store promotion {store.id} ({store.kind.value}, {store.name!r}) "
+            f"against web promotion {web.id} ({web.kind.value}, {web.name!r})"
         )
-    if due.promotion is not None:
-        return (
-            f"store promotion {due.promotion.id} ({due.promotion.kind.value}, "
-            f"{due.promotion.name!r}) not on the web"
-        )
-    assert web.promotion is not None
-    return (
-        f"web-only promotion {web.promotion.id} ({web.promotion.kind.value}, "
-        f"{web.promotion.name!r})"
-    )
+    if store is not None:
+        return f"store promotion {store.id} ({store.kind.value}, {store.name!r}) not on the web"
+    assert web is not None
+    return f"web-only promotion {web.id} ({web.kind.value}, {web.name!r})"
 
 
 def _rules_text(due: ResolvedPrice, web: ResolvedPrice) -> str:
