@@ -195,6 +195,9 @@ class LabelFacts(NamedTuple):
     # The IANA zone of its store's clock (`stores.time_zone`, else the installation's or
     # the locale's): the reason reads its instants on it. None: in UTC.
     time_zone: str | None = None
+    # Why the web price that applies could not be worked out (the web's ledger holds an
+    # old currency), when `web` is None for that reason rather than for no web price.
+    web_unknown: str | None = None
 
 
 class UnboundFacts(NamedTuple):
@@ -372,7 +375,7 @@ def classify_label(facts: LabelFacts, *, at: datetime, thresholds: Thresholds) -
         reason += _pending_text(update, facts)
         since = wrong_since
     else:
-        rule = _difference(due, facts.web)
+        rule = _difference(due, facts.web, web_unknown=facts.web_unknown)
         audit_class = AuditClass.MATCH if rule is None else AuditClass.INTENDED_DIFFERENCE
         reason = rule or "shows the store price, equal to the web"
         since = facts.due_since
@@ -578,9 +581,14 @@ def _pending_text(update: OpenUpdate | None, facts: LabelFacts) -> str:
     )
 
 
-def _difference(due: ResolvedPrice, web: ResolvedPrice | None) -> str | None:
-    """Why the shelf (showing `due`) differs from the web, or None when it does not."""
+def _difference(
+    due: ResolvedPrice, web: ResolvedPrice | None, *, web_unknown: str | None
+) -> str | None:
+    """Why the shelf (showing `due`) differs from the web, or None when it does not;
+    `web_unknown`: why a web price that applies could not be worked out."""
     if web is None:
+        if web_unknown is not None:
+            return f"web price unknown: {web_unknown}"
         return "not sold on the web in this store"
     store_promotion = due.promotion.id if due.promotion is not None else None
     web_promotion = web.promotion.id if web.promotion is not None else None

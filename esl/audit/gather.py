@@ -362,14 +362,28 @@ def _gather(
     shared = set(catalogue.products) - promoted - store_priced
     zoned = {sku for sku in shared if any(r.zone for r in catalogue.rules_for(sku))}
 
+    # Why a price that applies could not be worked out (its ledger in an old currency),
+    # by the key `price_of` keeps it under: not the same as no price at all.
+    unknown: dict[object, str] = {}
+
+    def memo_key(sku: str, channel: Channel, store: str) -> object:
+        if sku in shared:
+            return (sku, channel, zones.get(store) if sku in zoned else None)
+        return PriceKey(sku, channel, store)
+
     def price_of(sku: str, channel: Channel, store: str) -> ResolvedPrice | None:
         if sku in shared:
-            zone_key = (sku, channel, zones.get(store) if sku in zoned else None)
+            zone_key = (sku, channel, zones.get(store) if sku in zoned else None)  # memo_key
             try:
                 return by_zone[zone_key]
             except KeyError:
                 found = by_zone[zone_key] = _resolve_or_none(
-                    catalogue, PriceKey(sku, channel, store), at=at, ledger=ledger, locale=locale
+                    catalogue,
+                    PriceKey(sku, channel, store),
+                    at=at,
+                    ledger=ledger,
+                    locale=locale,
+                    unknown=partial(unknown.__setitem__, zone_key),
                 )
                 return found
         key = PriceKey(sku, channel, store)
@@ -377,7 +391,12 @@ def _gather(
             return prices[key]
         except KeyError:
             found = prices[key] = _resolve_or_none(
-                catalogue, key, at=at, ledger=ledger, locale=locale
+                catalogue,
+                key,
+                at=at,
+                ledger=ledger,
+                locale=locale,
+                unknown=partial(unknown.__setitem__, key),
             )
             return found
 
@@ -468,6 +487,7 @@ def _gather(
             state.unplanned,
             tampered.get(label.label_id) if tampered else None,
             clocks.get(label.store),
+            unknown.get(memo_key(label.sku, Channel.WEB, label.store)) if unknown else None,
         )
         if due is not None:
             due_by_label[label.label_id] = due
@@ -632,12 +652,19 @@ def _due_since(facts: LabelFacts, run: StorePriceRun | None) -> datetime | None:
 
 
 def _resolve_or_none(
-    catalogue: Catalogue, key: PriceKey, *, at: datetime, ledger: PriceLedger, locale: str
+    catalogue: Catalogue,
+    key: PriceKey,
+    *,
+    at: datetime,
+    ledger: PriceLedger,
+    locale: str,
+    unknown: Callable[[str], object],
 ) -> ResolvedPrice | None:
     """The price of `key` at `at` as the engine (quotes, the pipeline) gives it; None when
-    the product or the store is gone or no price applies. A product announced ahead
-    (`on_sale_since` later) has its price like any other: `on_sale_since` only opens the
-    Omnibus window (docs/pricing.md)."""
+    the product or the store is gone or no price applies, or when one applies but cannot
+    be worked out (then `unknown` is told why). A product announced ahead (`on_sale_since`
+    later) has its price like any other: `on_sale_since` only opens the Omnibus window
+    (docs/pricing.md)."""
     if key.sku not in catalogue.products or key.store not in catalogue.stores:
         return None
     try:
@@ -647,7 +674,10 @@ def _resolve_or_none(
     except CurrencyMismatchError as error:
         # A ledger in the currency used before a change: no price can be due here (the
         # pipeline does not plan the label either); the rest of the audit goes on.
-        log.warning("audit: %s in %s has no due price: %s", key.sku, key.store, error)
+        log.warning(
+            "audit: %s in %s has no %s price: %s", key.sku, key.store, key.channel.value, error
+        )
+        unknown(str(error))
         return None
 
 
