@@ -228,9 +228,10 @@ def _heard_showing(
     the label signed at or past the instant. So a label still holding it is `held` before
     the instant (as the label's clock is last known: `flip_instant`) and `flipped_unheard`
     after it, as the audit counts it (`unconfirmed`: a label whose battery sagged below
-    a refresh skips the flip); one that no longer holds it is on the shelf from its first
-    kept word at or after the instant reporting the image, and `not_shown` without one
-    (it reported the price before), unless it took a later publication's frame since
+    a refresh skips the flip); one that no longer holds it is on the shelf once a kept word
+    of it since the frame reports the image (from its first such word, or from the
+    instant when that came before it: a clock ahead), and `not_shown` without one (it
+    reported the price before), unless it took a later publication's frame since
     (`since`): replaced before it was heard showing it, that publication's page answers
     for it, as for a label with no frame of this one's. Counted by its acknowledgement,
     the publication page said "every label confirmed, 0.0 s after it took effect" before
@@ -266,23 +267,27 @@ def _heard_showing(
             ).where(LabelStateRow.label_id.in_([frame.label_id for frame in timed.values()]))
         )
     }
-    # Its first word at or after the instant reporting the image (arrival instants: a
-    # label whose clock is ahead is counted from its first word that arrived after it).
-    shown_at = dict(
-        session.execute(
+    # Its first word since the frame went out reporting the image. A label no longer
+    # holding the flip said so by its own clock: one whose clock is ahead took the frame
+    # past the instant and drew it at once, its word arriving before the instant by ours
+    # (the label state and the audit take it as shown). Counted from the instant then, as
+    # the image is due from it: never before it.
+    shown_at = {
+        frame_id: max(first, timed[frame_id].display_at)
+        for frame_id, first in session.execute(
             select(OutboxRow.id, func.min(LabelAcknowledgementRow.at))
             .join(
                 LabelAcknowledgementRow,
                 and_(
                     LabelAcknowledgementRow.label_id == OutboxRow.label_id,
                     LabelAcknowledgementRow.displayed_hash == OutboxRow.content_hash,
-                    LabelAcknowledgementRow.at >= OutboxRow.display_at,
+                    LabelAcknowledgementRow.at >= OutboxRow.created_at,
                 ),
             )
             .where(OutboxRow.id.in_(list(timed)))
             .group_by(OutboxRow.id)
-        ).all()
-    )
+        )
+    }
     # The newest frame each took since the publication, a later publication's too.
     newest_taken = dict(
         session.execute(
