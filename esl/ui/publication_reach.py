@@ -9,12 +9,13 @@ States come from the one label-state classifier (`esl.services.health.label_cond
 from __future__ import annotations
 
 from collections import Counter
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
-from typing import Any
+from typing import Any, TypeVarTuple
 
-from sqlalchemy import and_, func, select
-from sqlalchemy.orm import Session
+from sqlalchemy import Row, Select, and_, func, select
+from sqlalchemy.orm import InstrumentedAttribute, Session
 
 from esl.db.models import (
     LabelAcknowledgementRow,
@@ -25,6 +26,7 @@ from esl.db.models import (
     PlanningQueueRow,
     PublicationRow,
 )
+from esl.db.repositories import in_chunks
 from esl.delivery_states import OPEN_STATUSES, OutboxStatus
 from esl.pipeline.affected_labels import labels_changed_by_publication
 from esl.planning_queue import scheduled_followers
@@ -93,12 +95,8 @@ def publication_reach(
     for row in rows:
         # The controller's own answer to "which labels may this have changed".
         labels = labels_changed_by_publication(session, row.id) if row.published_at else []
-        stores: dict[str, str] = {}
-        if labels:
-            found = session.execute(
-                select(LabelRow.id, LabelRow.store).where(LabelRow.id.in_(labels))
-            )
-            stores = dict(found.all())
+        found = _in_chunks_of(session, select(LabelRow.id, LabelRow.store), LabelRow.id, labels)
+        stores: dict[str, str] = dict(found)
         if store is not None:
             labels = [label for label in labels if stores.get(label) == store]
         per_store = Counter(stores[label] for label in labels if label in stores)
@@ -175,31 +173,45 @@ def _time_to_shelf(
     start = start or row.published_at
     later = [at for at in published if at > row.published_at]
     end = later[0] if later else None
-    since = [OutboxRow.label_id.in_(labels), OutboxRow.created_at >= row.published_at]
+    since = [OutboxRow.created_at >= row.published_at]  # of `labels`, read in chunks
     window = [*since, OutboxRow.created_at < end] if end is not None else since
-    open_labels = set(
-        session.scalars(
+    open_labels = {
+        label
+        for (label,) in _in_chunks_of(
+            session,
             select(OutboxRow.label_id)
             .distinct()
-            .where(*window, OutboxRow.status.in_([s.value for s in OPEN_STATUSES]))
+            .where(*window, OutboxRow.status.in_([s.value for s in OPEN_STATUSES])),
+            OutboxRow.label_id,
+            labels,
         )
-    )
+    }
     # Labels with no frame since the publication (a later publication's frames make its
     # own page answer for them).
-    sent = set(session.scalars(select(OutboxRow.label_id).distinct().where(*since)))
+    sent = {
+        label
+        for (label,) in _in_chunks_of(
+            session, select(OutboxRow.label_id).distinct().where(*since), OutboxRow.label_id, labels
+        )
+    }
     silent = [label for label in labels if label not in sent]
     still_open = len(open_labels)
     not_on_shelf: Counter[str] = Counter()
     if silent and _waits_for_planning(session, row.id):
         still_open += len(silent)  # the controller has not planned it yet
     elif silent:
-        for condition in label_conditions(session, now=now, label_ids=silent):
+        conditions = (
+            condition
+            for chunk in in_chunks(silent)
+            for condition in label_conditions(session, now=now, label_ids=chunk)
+        )
+        for condition in conditions:
             status = condition.condition.status
             if status in (LabelStatus.UP_TO_DATE, LabelStatus.SCHEDULED):
                 continue  # shows what is due: the publication left its content as it was
             reason = condition.condition.reason
             not_on_shelf[f"{status.value}: {reason}" if reason else status.value] += 1
-    heard, flips = _heard_showing(session, window, since, open_labels, now=now)
+    heard, flips = _heard_showing(session, labels, window, since, open_labels, now=now)
     if flips.not_shown:
         not_on_shelf[FLIP_NOT_SHOWN] += flips.not_shown
     words = dict(sorted(not_on_shelf.items()))
@@ -213,6 +225,7 @@ def _time_to_shelf(
 
 def _heard_showing(
     session: Session,
+    labels: list[str],
     window: list[Any],
     since: list[Any],
     open_labels: set[str],
@@ -236,7 +249,8 @@ def _heard_showing(
     for it, as for a label with no frame of this one's. Counted by its acknowledgement,
     the publication page said "every label confirmed, 0.0 s after it took effect" before
     the instant."""
-    acked = session.execute(
+    acked = _in_chunks_of(
+        session,
         select(
             OutboxRow.id,
             OutboxRow.label_id,
@@ -245,8 +259,11 @@ def _heard_showing(
             OutboxRow.settled_at,
         )
         .where(*window, OutboxRow.status == OutboxStatus.ACKED.value)
-        .order_by(OutboxRow.id)
-    ).all()
+        .order_by(OutboxRow.id),
+        OutboxRow.label_id,
+        labels,
+    )
+    # A label's frames all come in one chunk, in order: its last is its newest.
     newest = {frame.label_id: frame for frame in acked if frame.label_id not in open_labels}
     heard = [
         frame.settled_at
@@ -256,15 +273,19 @@ def _heard_showing(
     timed = {frame.id: frame for frame in newest.values() if frame.display_at is not None}
     if not timed:
         return heard, _Flips()
+    timed_labels = [frame.label_id for frame in timed.values()]
     holds = {
         label_id: (held, held_at, offset)
-        for label_id, held, held_at, offset in session.execute(
+        for label_id, held, held_at, offset in _in_chunks_of(
+            session,
             select(
                 LabelStateRow.label_id,
                 LabelStateRow.held_hash,
                 LabelStateRow.held_display_at,
                 LabelStateRow.clock_offset_ms,
-            ).where(LabelStateRow.label_id.in_([frame.label_id for frame in timed.values()]))
+            ),
+            LabelStateRow.label_id,
+            timed_labels,
         )
     }
     # Its first word since the frame went out reporting the image. A label no longer
@@ -274,7 +295,8 @@ def _heard_showing(
     # the image is due from it: never before it.
     shown_at = {
         frame_id: max(first, timed[frame_id].display_at)
-        for frame_id, first in session.execute(
+        for frame_id, first in _in_chunks_of(
+            session,
             select(OutboxRow.id, func.min(LabelAcknowledgementRow.at))
             .join(
                 LabelAcknowledgementRow,
@@ -284,18 +306,21 @@ def _heard_showing(
                     LabelAcknowledgementRow.at >= OutboxRow.created_at,
                 ),
             )
-            .where(OutboxRow.id.in_(list(timed)))
-            .group_by(OutboxRow.id)
+            .group_by(OutboxRow.id),
+            OutboxRow.id,
+            list(timed),
         )
     }
     # The newest frame each took since the publication, a later publication's too.
-    newest_taken = dict(
-        session.execute(
+    newest_taken: dict[str, int] = dict(
+        _in_chunks_of(
+            session,
             select(OutboxRow.label_id, func.max(OutboxRow.id))
             .where(*since, OutboxRow.status == OutboxStatus.ACKED.value)
-            .where(OutboxRow.label_id.in_([frame.label_id for frame in timed.values()]))
-            .group_by(OutboxRow.label_id)
-        ).all()
+            .group_by(OutboxRow.label_id),
+            OutboxRow.label_id,
+            timed_labels,
+        )
     )
     held_from: list[datetime] = []
     flipped_unheard = not_shown = 0
@@ -323,3 +348,19 @@ def _waits_for_planning(session: Session, publication_id: int) -> bool:
     """Queued for the controller and not planned yet (`esl.planning_queue`)."""
     queued = session.get(PlanningQueueRow, publication_id) is not None
     return queued and session.get(PlannedPublicationRow, publication_id) is None
+
+
+_Columns = TypeVarTuple("_Columns")
+
+
+def _in_chunks_of(
+    session: Session,
+    statement: Select[*_Columns],
+    column: InstrumentedAttribute[Any],
+    values: Iterable[Any],
+) -> Iterator[Row[*_Columns]]:
+    """The rows of `statement` whose `column` is one of `values`, read an `IN (...)` of
+    at most `CHUNK` values at a time: a publication can change more labels than
+    PostgreSQL takes parameters in one statement (65,535). Rows come chunk by chunk."""
+    for chunk in in_chunks(values):
+        yield from session.execute(statement.where(column.in_(chunk)))
