@@ -18,6 +18,7 @@ from tests.pipeline.console_client import serve_console, signed_in
 from tests.pipeline.small_world import PRICES_A, T0, World
 from tests.pipeline.test_unlawful_template import OVERLAPPING
 from tests.support.api import AppSwitch
+from tests.support.database import engine_on_every_backend  # noqa: F401 - fixtures
 from tests.support.pipeline import ADMIN, publish, publish_prices
 
 

@@ -27,6 +27,7 @@ from tests.pipeline.console_client import signed_in
 from tests.pipeline.small_world import World
 from tests.support.api import AppSwitch
 from tests.support.audit import audit_by_label
+from tests.support.database import engine_on_every_backend  # noqa: F401 - fixtures
 from tests.support.pipeline import publish_prices
 
 LONDON = Settings.defaults().model_copy(update={"time_zone": "Europe/London"})

@@ -25,6 +25,7 @@ from esl.services.health import label_condition
 from esl.ui.publication_reach import publication_reach
 from tests.pipeline.small_world import World
 from tests.support.audit import audit_by_label
+from tests.support.database import engine_on_every_backend  # noqa: F401 - fixtures
 from tests.support.pipeline import publish_prices
 
 
