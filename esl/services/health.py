@@ -10,10 +10,10 @@ the audit and the demo use too.
 from __future__ import annotations
 
 from collections import Counter, defaultdict
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import NamedTuple
+from typing import Any, NamedTuple
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -25,6 +25,7 @@ from esl.db.models import (
     LabelStateRow,
     OutboxRow,
 )
+from esl.db.repositories.chunks import in_chunks
 from esl.delivery_states import OPEN_STATUSES, OutboxStatus
 from esl.services.label_status import (
     DeliveryFacts,
@@ -179,11 +180,17 @@ def label_conditions(
     if stores is not None:
         statement = statement.where(LabelRow.store.in_(stores))
     if label_ids is not None:
-        statement = statement.where(LabelRow.id.in_(label_ids))
+        # The ids in chunks (a publication's labels may pass PostgreSQL's 65,535
+        # parameters), the chain-wide reads above once.
+        rows: Iterable[Any] = (
+            row
+            for chunk in in_chunks(sorted(label_ids))
+            for row in session.execute(statement.where(LabelRow.id.in_(chunk)))
+        )
     else:
         # A retired label (broken, thrown away) is no store's label any more; asked for
         # by id (`esl label show`) it is still described.
-        statement = statement.where(LabelRow.retired_at.is_(None))
+        rows = session.execute(statement.where(LabelRow.retired_at.is_(None)))
     for (
         label_id,
         store,
@@ -198,7 +205,7 @@ def label_conditions(
         clock_offset_ms,
         unplanned_reason,
         held_display_at,
-    ) in session.execute(statement):
+    ) in rows:
         condition = classify_label_status(
             DeliveryFacts(
                 label_id in bound,

@@ -200,12 +200,7 @@ def _time_to_shelf(
     if silent and _waits_for_planning(session, row.id):
         still_open += len(silent)  # the controller has not planned it yet
     elif silent:
-        conditions = (
-            condition
-            for chunk in in_chunks(silent)
-            for condition in label_conditions(session, now=now, label_ids=chunk)
-        )
-        for condition in conditions:
+        for condition in label_conditions(session, now=now, label_ids=silent):
             status = condition.condition.status
             if status in (LabelStatus.UP_TO_DATE, LabelStatus.SCHEDULED):
                 continue  # shows what is due: the publication left its content as it was
