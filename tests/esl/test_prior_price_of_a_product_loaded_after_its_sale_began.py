@@ -21,26 +21,12 @@ from tests.pipeline.small_world import World
 from tests.support.ledger import (  # noqa: F401 - fixtures
     DAY,
     api_fixture,
+    put_cheese,
     world_fixture,
 )
 from tests.support.pipeline import publish
 
 HISTORY_HEADER = "sku,channel,store,effective_at,price,regular_price,currency\n"
-
-
-async def _load(api: httpx.AsyncClient, sku: str, *, on_sale_since: datetime) -> None:
-    answer = await api.put(
-        f"/api/v1/products/{sku}",
-        json={
-            "name": f"Ser {sku}",
-            "category": "cheese",
-            "vat_rate": "5",
-            "net_content": "0.5",
-            "net_unit": "kg",
-            "on_sale_since": on_sale_since.isoformat(),
-        },
-    )
-    assert answer.status_code in (200, 201), answer.text
 
 
 def _priced_then_reduced(world: World, sku: str) -> None:
@@ -79,7 +65,9 @@ async def test_a_product_sold_before_it_was_loaded_announces_nothing_until_its_h
     world: World, api: httpx.AsyncClient
 ) -> None:
     installed = world.clock.now
-    await _load(api, "OLD-1", on_sale_since=datetime.fromisoformat("2025-01-01T00:00:00+00:00"))
+    await put_cheese(
+        api, "OLD-1", on_sale_since=datetime.fromisoformat("2025-01-01T00:00:00+00:00")
+    )
     _priced_then_reduced(world, "OLD-1")
 
     quote = await _quote(api, "OLD-1")
@@ -103,7 +91,7 @@ async def test_a_product_sold_before_it_was_loaded_announces_nothing_until_its_h
 async def test_a_product_loaded_before_its_launch_announces_its_first_reductions(
     world: World, api: httpx.AsyncClient
 ) -> None:
-    await _load(api, "NEW-1", on_sale_since=world.clock.now)
+    await put_cheese(api, "NEW-1", on_sale_since=world.clock.now)
     _priced_then_reduced(world, "NEW-1")
     quote = await _quote(api, "NEW-1")
     assert (quote["announces_reduction"], quote["prior_price"], quote["prior_price_basis"]) == (

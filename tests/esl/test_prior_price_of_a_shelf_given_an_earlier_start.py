@@ -24,6 +24,7 @@ from tests.pipeline.small_world import World
 from tests.support.ledger import (  # noqa: F401 - fixtures
     DAY,
     api_fixture,
+    put_cheese,
     world_fixture,
 )
 from tests.support.pipeline import publish
@@ -32,21 +33,6 @@ HISTORY_HEADER = "sku,channel,store,effective_at,price,regular_price,currency\n"
 A_YEAR_BEFORE = timedelta(days=365)
 # Stored before migration 0048 (no `recorded_since`) or created since (recorded from then).
 STORED = pytest.mark.parametrize("before_0048", [True, False], ids=["before-0048", "since-0048"])
-
-
-async def _put_product(api: httpx.AsyncClient, sku: str, *, on_sale_since: datetime) -> None:
-    answer = await api.put(
-        f"/api/v1/products/{sku}",
-        json={
-            "name": f"Ser {sku}",
-            "category": "cheese",
-            "vat_rate": "5",
-            "net_content": "0.5",
-            "net_unit": "kg",
-            "on_sale_since": on_sale_since.isoformat(),
-        },
-    )
-    assert answer.status_code in (200, 201), answer.text
 
 
 async def _put_store(api: httpx.AsyncClient, code: str, *, opened: datetime) -> None:
@@ -114,13 +100,13 @@ async def test_a_product_put_on_sale_earlier_announces_nothing_until_its_history
     world: World, api: httpx.AsyncClient, before_0048: bool
 ) -> None:
     loaded = world.clock.now
-    await _put_product(api, "NEW-1", on_sale_since=loaded)
+    await put_cheese(api, "NEW-1", on_sale_since=loaded)
     if before_0048:
         _as_before_0048(world)
     _priced_then_reduced(world, "NEW-1")
     assert await _announced(api, "NEW-1", "S01") == (True, "8.99", "lowest_since_on_sale")
 
-    await _put_product(api, "NEW-1", on_sale_since=loaded - A_YEAR_BEFORE)
+    await put_cheese(api, "NEW-1", on_sale_since=loaded - A_YEAR_BEFORE)
 
     # It was "-11 % from the 30-day low of 8.99": the ten days the ledger holds.
     assert await _announced(api, "NEW-1", "S01") == (False, None, None)
@@ -178,10 +164,10 @@ async def test_a_launch_put_earlier_but_still_ahead_announces_its_first_reductio
     """Loaded ahead of its launch and the launch brought forward, still after its
     loading: all it sold at is recorded, whenever it was stored."""
     loaded = world.clock.now
-    await _put_product(api, "NEW-2", on_sale_since=loaded + 20 * DAY)
+    await put_cheese(api, "NEW-2", on_sale_since=loaded + 20 * DAY)
     if before_0048:
         _as_before_0048(world)
-    await _put_product(api, "NEW-2", on_sale_since=loaded + DAY)
+    await put_cheese(api, "NEW-2", on_sale_since=loaded + DAY)
     world.clock.advance(DAY)
     _priced_then_reduced(world, "NEW-2")
     assert await _announced(api, "NEW-2", "S01") == (True, "8.99", "lowest_since_on_sale")

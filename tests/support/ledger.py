@@ -53,6 +53,22 @@ async def api_fixture(world: World) -> AsyncIterator[httpx.AsyncClient]:
         yield client
 
 
+async def put_cheese(api: httpx.AsyncClient, sku: str, *, on_sale_since: datetime) -> None:
+    """`PUT` a half-kilo cheese `sku` on sale since `on_sale_since` (created or changed)."""
+    answer = await api.put(
+        f"/api/v1/products/{sku}",
+        json={
+            "name": f"Ser {sku}",
+            "category": "cheese",
+            "vat_rate": "5",
+            "net_content": "0.5",
+            "net_unit": "kg",
+            "on_sale_since": on_sale_since.isoformat(),
+        },
+    )
+    assert answer.status_code in (200, 201), answer.text
+
+
 def promotion(promotion_id: str, price: str, *, starts: datetime, ends: datetime | None) -> Any:
     """The publication item of a fixed-price promotion of CHS-1."""
     return {
